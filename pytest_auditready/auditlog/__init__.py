@@ -1,0 +1,1 @@
+"""Audit-log model, readers and sources."""

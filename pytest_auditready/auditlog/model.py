@@ -1,0 +1,246 @@
+"""Plain records that flow from the scenario and the log into the checks.
+
+Nothing here holds a secret value: the ledger names canaries and identities, and entries keep the log's own
+(HMAC'd) text. Both serialise to JSON for the evidence bundle.
+"""
+
+from __future__ import annotations
+
+import calendar
+import re
+from dataclasses import asdict, dataclass, field
+from typing import Any, Iterator, Mapping, Optional, Sequence
+
+HMAC_PREFIX = "hmac-sha256:"
+HMAC_RE = re.compile(r"hmac-sha256:[0-9a-f]{64}\Z")
+
+# RFC 3339 with a mandatory offset; the fraction is optional here so that a missing one can be reported.
+_RFC3339_RE = re.compile(
+    r"(\d{4})-(\d{2})-(\d{2})[Tt](\d{2}):(\d{2}):(\d{2})(?:\.(\d+))?(?:([Zz])|([+-])(\d{2}):(\d{2}))\Z"
+)
+
+
+@dataclass(frozen=True)
+class Timestamp:
+    """A parsed RFC 3339 time: nanoseconds since the epoch plus what the text said about its precision."""
+
+    ns: int
+    fraction_digits: int  # as written
+    significant_digits: int  # after dropping trailing zeros (Go's RFC3339Nano never writes them)
+
+
+def parse_rfc3339(text: object) -> Optional[Timestamp]:
+    """Parse an RFC 3339 time with an explicit offset; None when it is not one."""
+    if not isinstance(text, str):
+        return None
+    m = _RFC3339_RE.match(text)
+    if m is None:
+        return None
+    year, month, day, hour, minute, second = (int(g) for g in m.group(1, 2, 3, 4, 5, 6))
+    if not (1 <= month <= 12 and 1 <= day <= 31 and hour <= 23 and minute <= 59 and second <= 60):
+        return None
+    try:
+        seconds = calendar.timegm((year, month, day, hour, minute, second, 0, 0, 0))
+    except (OverflowError, ValueError):
+        return None
+    frac = m.group(7) or ""
+    ns_frac = int((frac + "000000000")[:9]) if frac else 0
+    if m.group(9):
+        offset = (int(m.group(10)) * 60 + int(m.group(11))) * 60
+        seconds -= offset if m.group(9) == "+" else -offset
+    return Timestamp(seconds * 1_000_000_000 + ns_frac, len(frac), len(frac.rstrip("0")))
+
+
+@dataclass(frozen=True)
+class Action:
+    """One simulated access, as the client saw it. Plain data: it goes into the evidence bundle."""
+
+    name: str
+    identity: str  # scenario identity name: "reader", "writer", "unprivileged", ...
+    display_name: str  # what the vault logs as auth.display_name for that identity
+    method: str
+    path: str  # API path without /v1/, e.g. "secret/data/auditready/<run>/c1"
+    operation: str  # the logical operation the vault logs: create, read, update, delete, list
+    sent_ns: int
+    received_ns: int
+    status: int  # HTTP status; 0 when no answer came back
+    request_id: str = ""
+    error: str = ""  # the vault's error text, if any (never a secret)
+    expect: str = "allowed"  # "allowed", "denied", "probe" (ought to be denied) or "info" (see ActionSpec)
+    secrets: tuple[str, ...] = ()  # names of secrets whose HMAC must appear in this action's entries
+
+    @property
+    def denied(self) -> bool:
+        return self.status == 403
+
+    def to_json(self) -> dict[str, Any]:
+        d = asdict(self)
+        d["secrets"] = list(self.secrets)
+        return d
+
+
+@dataclass
+class AccessLedger:
+    """Every action of the scenario, in order, plus the names (never values) of what it planted."""
+
+    run_id: str
+    target: str
+    actions: list[Action] = field(default_factory=list)
+    canaries: dict[str, str] = field(default_factory=dict)  # canary name -> KV path
+    identities: dict[str, str] = field(default_factory=dict)  # identity -> display name
+
+    def record(self, action: Action) -> None:
+        self.actions.append(action)
+
+    def by_name(self, name: str) -> Optional[Action]:
+        for a in self.actions:
+            if a.name == name:
+                return a
+        return None
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "run_id": self.run_id,
+            "target": self.target,
+            "canaries": dict(self.canaries),
+            "identities": dict(self.identities),
+            "actions": [a.to_json() for a in self.actions],
+        }
+
+
+def _get(d: Any, *keys: str) -> Any:
+    for k in keys:
+        if not isinstance(d, Mapping):
+            return None
+        d = d.get(k)
+    return d
+
+
+def _text(v: Any) -> str:
+    return v if isinstance(v, str) else ""
+
+
+@dataclass(frozen=True)
+class AuditEntry:
+    """One parsed line of a Vault/OpenBao file audit device."""
+
+    file: str
+    line: int
+    data: Mapping[str, Any]
+    raw: str = field(default="", repr=False, compare=False)
+
+    @property
+    def where(self) -> str:
+        return f"{self.file}:{self.line}"
+
+    @property
+    def type(self) -> str:
+        return _text(self.data.get("type"))
+
+    @property
+    def time_text(self) -> str:
+        return _text(self.data.get("time"))
+
+    @property
+    def timestamp(self) -> Optional[Timestamp]:
+        return parse_rfc3339(self.data.get("time"))
+
+    @property
+    def request_id(self) -> str:
+        return _text(_get(self.data, "request", "id"))
+
+    @property
+    def path(self) -> str:
+        return _text(_get(self.data, "request", "path"))
+
+    @property
+    def operation(self) -> str:
+        return _text(_get(self.data, "request", "operation"))
+
+    @property
+    def display_name(self) -> str:
+        return _text(_get(self.data, "auth", "display_name"))
+
+    @property
+    def entity_id(self) -> str:
+        return _text(_get(self.data, "auth", "entity_id"))
+
+    @property
+    def accessor(self) -> str:
+        return _text(_get(self.data, "auth", "accessor"))
+
+    @property
+    def client_token(self) -> str:
+        return _text(_get(self.data, "auth", "client_token"))
+
+    @property
+    def identity(self) -> str:
+        return self.display_name or self.entity_id or self.accessor
+
+    @property
+    def remote_address(self) -> str:
+        return _text(_get(self.data, "request", "remote_address"))
+
+    @property
+    def error(self) -> str:
+        return _text(self.data.get("error"))
+
+    @property
+    def result(self) -> str:
+        """success / error: <reason> for a response; for a request, its error or the policy decision."""
+        if self.error:
+            return "error: " + self.error.strip()
+        if self.type == "response":
+            return "success" if isinstance(self.data.get("response"), Mapping) else ""
+        allowed = _get(self.data, "auth", "policy_results", "allowed")
+        if allowed is True:
+            return "allowed"
+        return ""
+
+    def get_field(self, name: str) -> str:
+        """The canonical field ``name`` (see REQUIRED_FIELDS) as text, empty when absent."""
+        getter = FIELD_GETTERS[name]
+        return getter(self)
+
+    def strings(self) -> Iterator[tuple[str, str]]:
+        """Every string value in the entry with the key it sits under (list items take their list's key)."""
+        stack: list[tuple[str, Any]] = [("", self.data)]
+        while stack:
+            key, v = stack.pop()
+            if isinstance(v, str):
+                yield key, v
+            elif isinstance(v, Mapping):
+                for k, vv in v.items():
+                    # keys can carry data too (KV v1 keys, headers): scan them as values
+                    if isinstance(k, str) and len(k) > 16:
+                        yield key, k
+                    stack.append((k if isinstance(k, str) else key, vv))
+            elif isinstance(v, list):
+                for vv in v:
+                    stack.append((key, vv))
+
+
+FIELD_GETTERS = {
+    "time": lambda e: e.time_text,
+    "identity": lambda e: e.identity,
+    "resource": lambda e: e.path,
+    "action": lambda e: e.operation,
+    "result": lambda e: e.result,
+    "source": lambda e: e.remote_address,
+    "request_id": lambda e: e.request_id,
+}
+REQUIRED_FIELDS: Sequence[str] = tuple(FIELD_GETTERS)
+
+
+@dataclass(frozen=True)
+class BadLine:
+    """A log line that could not be parsed: kept so that it is reported (and still scanned for leaks)."""
+
+    file: str
+    line: int
+    reason: str
+    raw: str = field(default="", repr=False, compare=False)
+
+    @property
+    def where(self) -> str:
+        return f"{self.file}:{self.line}"

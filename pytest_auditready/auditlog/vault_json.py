@@ -1,0 +1,44 @@
+"""Reader for the Vault / OpenBao file audit device: one JSON object a line, optionally after a device prefix."""
+
+from __future__ import annotations
+
+import json
+from typing import Iterable, Iterator, Union
+
+from .model import AuditEntry, BadLine
+
+MAX_LINE_BYTES = 16 * 1024 * 1024
+
+
+def parse_line(file: str, line_no: int, raw: bytes, prefix: str = "") -> Union[AuditEntry, BadLine]:
+    """Parse one line (without its newline). Never raises: a bad line comes back as a BadLine."""
+    if len(raw) > MAX_LINE_BYTES:
+        return BadLine(file, line_no, f"line is {len(raw)} bytes, over the {MAX_LINE_BYTES} byte limit")
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        return BadLine(file, line_no, f"not UTF-8 (byte {exc.start})", raw.decode("utf-8", "replace"))
+    body = text
+    if prefix and body.startswith(prefix):
+        body = body[len(prefix) :]
+    start = body.find("{")
+    if start < 0:
+        return BadLine(file, line_no, "no JSON object on the line", text)
+    try:
+        data = json.loads(body[start:])
+    except ValueError as exc:
+        msg = str(exc).split(":")[0]
+        return BadLine(file, line_no, f"malformed JSON ({msg})", text)
+    except RecursionError:
+        return BadLine(file, line_no, "JSON nested too deeply", text)
+    if not isinstance(data, dict):
+        return BadLine(file, line_no, "the line's JSON is not an object", text)
+    return AuditEntry(file, line_no, data, text)
+
+
+def parse_lines(file: str, lines: Iterable[tuple[int, bytes]], prefix: str = "") -> Iterator[
+    Union[AuditEntry, BadLine]
+]:
+    for line_no, raw in lines:
+        if raw.strip():
+            yield parse_line(file, line_no, raw, prefix)

@@ -1,0 +1,29 @@
+"""The built-in checks, one module per check id (ids are forever)."""
+
+from __future__ import annotations
+
+from . import (
+    completeness,
+    denied_access_logged,
+    integrity_digest,
+    log_protection,
+    no_secret_leak,
+    required_fields,
+    timestamp_accuracy,
+    timestamp_precision,
+)
+from .base import Check
+
+BUILTIN: tuple[Check, ...] = tuple(
+    m.CHECK
+    for m in (
+        completeness,
+        required_fields,
+        timestamp_precision,
+        timestamp_accuracy,
+        no_secret_leak,
+        integrity_digest,
+        denied_access_logged,
+        log_protection,
+    )
+)

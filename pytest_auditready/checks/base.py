@@ -1,0 +1,176 @@
+"""What a check is, what it gets, and what it says. No pytest here: both front ends use these.
+
+A check is a pure function of a CheckContext that yields Findings (and Skips). It declares its subjects up front,
+from the planned actions, so that pytest can collect one item per subject before anything runs: "" is the check
+as a whole, an action name is that action.
+"""
+
+from __future__ import annotations
+
+import datetime
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any, Callable, Iterable, Mapping, Optional, Sequence, Union
+
+from ..auditlog.match import Match
+from ..auditlog.model import AccessLedger, Action, AuditEntry, BadLine
+
+if TYPE_CHECKING:
+    from ..config import Settings
+    from ..vault.scenario import VaultFacts
+
+PASSED, FAILED, SKIPPED = "passed", "failed", "skipped"
+
+
+@dataclass(frozen=True)
+class Finding:
+    """One thing wrong: a full sentence (what and where), and how to fix it. Never a secret value."""
+
+    check_id: str
+    subject: str
+    message: str
+    fix: str
+    where: str = ""  # file:line
+    request_id: str = ""
+
+    def text(self) -> str:
+        loc = []
+        if self.where:
+            loc.append(self.where)
+        if self.request_id:
+            loc.append(f"request id {self.request_id}")
+        prefix = f"[{', '.join(loc)}] " if loc else ""
+        return f"{prefix}{self.message} Fix: {self.fix}"
+
+    def to_json(self) -> dict[str, str]:
+        return {
+            "check": self.check_id,
+            "subject": self.subject,
+            "message": self.message,
+            "fix": self.fix,
+            "where": self.where,
+            "request_id": self.request_id,
+        }
+
+
+@dataclass(frozen=True)
+class Skip:
+    subject: str
+    reason: str
+
+
+@dataclass(frozen=True)
+class PlannedAction:
+    """What collection knows of an action before the run."""
+
+    name: str
+    identity: str
+    expect: str
+
+
+@dataclass(frozen=True)
+class LogFileInfo:
+    path: str
+    mode: int
+    uid: int
+    dir_mode: int
+
+
+@dataclass
+class CheckContext:
+    settings: "Settings"
+    ledger: Optional[AccessLedger]
+    entries: list[AuditEntry]
+    bad_lines: list[BadLine]
+    matches: dict[str, Match] = field(default_factory=dict)
+    facts: Optional["VaultFacts"] = None
+    log_file: Optional[LogFileInfo] = None
+    secrets: Mapping[str, str] = field(default_factory=dict, repr=False)  # name -> value: memory only
+    source: str = ""
+
+    def __repr__(self) -> str:
+        return f"CheckContext(source={self.source!r}, entries={len(self.entries)})"
+
+    def action(self, name: str) -> Optional[Action]:
+        return self.ledger.by_name(name) if self.ledger else None
+
+    def match(self, name: str) -> Match:
+        return self.matches.get(name, Match())
+
+
+Subjects = Callable[[Sequence[PlannedAction]], list[str]]
+
+
+def whole(_: Sequence[PlannedAction]) -> list[str]:
+    return [""]
+
+
+def every_action(actions: Sequence[PlannedAction]) -> list[str]:
+    return [a.name for a in actions]
+
+
+@dataclass(frozen=True)
+class Check:
+    """A check: stable snake_case id (equal to its module name), title, and what must hold."""
+
+    id: str
+    title: str
+    requirement: str
+    run: Callable[[CheckContext], Iterable[Union[Finding, Skip]]]
+    subjects: Subjects = whole
+    live_only: bool = False  # needs a scenario (ledger + facts); not part of offline verification
+
+
+@dataclass(frozen=True)
+class Outcome:
+    check_id: str
+    subject: str
+    status: str
+    findings: tuple[Finding, ...] = ()
+    reason: str = ""
+
+    @property
+    def name(self) -> str:
+        return f"{self.check_id}[{self.subject}]" if self.subject else self.check_id
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "check": self.check_id,
+            "subject": self.subject,
+            "status": self.status,
+            "reason": self.reason,
+            "findings": [f.to_json() for f in self.findings],
+        }
+
+
+def evaluate(check: Check, ctx: CheckContext, subjects: Sequence[str]) -> dict[str, Outcome]:
+    """Run ``check`` once and sort what it says by subject. A check that names an undeclared subject is a bug
+    in that check, and is reported as such rather than lost."""
+    findings: dict[str, list[Finding]] = {s: [] for s in subjects}
+    skips: dict[str, str] = {}
+    for item in check.run(ctx):
+        if item.subject not in findings:
+            raise RuntimeError(f"check {check.id} reported on undeclared subject {item.subject!r}")
+        if isinstance(item, Skip):
+            skips.setdefault(item.subject, item.reason)
+        else:
+            findings[item.subject].append(item)
+    out: dict[str, Outcome] = {}
+    for s in subjects:
+        if findings[s]:
+            out[s] = Outcome(check.id, s, FAILED, tuple(findings[s]))
+        elif s in skips:
+            out[s] = Outcome(check.id, s, SKIPPED, reason=skips[s])
+        else:
+            out[s] = Outcome(check.id, s, PASSED)
+    return out
+
+
+def iso_ns(ns: int) -> str:
+    """An ns timestamp as RFC 3339 UTC with nanoseconds, for messages."""
+    dt = datetime.datetime.fromtimestamp(ns // 1_000_000_000, tz=datetime.timezone.utc)
+    return dt.strftime("%Y-%m-%dT%H:%M:%S") + f".{ns % 1_000_000_000:09d}Z"
+
+
+def describe(action: Action) -> str:
+    who = action.display_name or action.identity
+    return f"{action.name} ({action.method} {action.path} as {who}, sent {iso_ns(action.sent_ns)})"

@@ -1,0 +1,72 @@
+"""timestamp_accuracy: entry times agree with the client's clock; responses follow requests; file order holds."""
+
+from __future__ import annotations
+
+from typing import Iterator, Sequence, Union
+
+from .base import Check, CheckContext, Finding, PlannedAction, Skip, every_action, iso_ns
+
+ID = "timestamp_accuracy"
+_CLOCK_FIX = (
+    "synchronise the vault host's clock (NTP/chrony) and make sure no pipeline stage rewrites 'time'; "
+    "raise max_skew only for a known, documented offset"
+)
+
+
+def subjects(actions: Sequence[PlannedAction]) -> list[str]:
+    return [""] + every_action(actions)
+
+
+def run(ctx: CheckContext) -> Iterator[Union[Finding, Skip]]:
+    skew = ctx.settings.max_skew_ns
+    skew_s = ctx.settings.max_skew
+    # File order: a time may not go back by more than max_skew from the latest time seen before it.
+    latest = None
+    for e in ctx.entries:
+        ts = e.timestamp
+        if ts is None:
+            continue
+        if latest is not None and ts.ns < latest[0] - skew:
+            yield Finding(ID, "", f"The log goes back in time: {e.time_text} comes after {latest[1]} "
+                          f"(line {latest[2]}), more than max_skew={skew_s:g} s earlier.",
+                          "find the stage that reorders or re-times entries (parallel shippers, a bad clock)",
+                          where=e.where, request_id=e.request_id)
+            break
+        if latest is None or ts.ns > latest[0]:
+            latest = (ts.ns, e.time_text, e.line)
+    if ctx.ledger is None:
+        return
+    for a in ctx.ledger.actions:
+        m = ctx.match(a.name)
+        if not m.entries:
+            yield Skip(a.name, "no entry matched this action (see completeness)")
+            continue
+        lo, hi = a.sent_ns - skew, a.received_ns + skew
+        for e in m.entries:
+            ts = e.timestamp
+            if ts is None:
+                yield Finding(ID, a.name, f"The {e.type} entry's time {e.time_text[:40]!r} cannot be read, so "
+                              "its accuracy cannot be shown.", "keep the vault's own RFC 3339 'time' field",
+                              where=e.where, request_id=e.request_id)
+            elif not lo <= ts.ns <= hi:
+                off = (ts.ns - a.sent_ns) / 1e9 if ts.ns < lo else (ts.ns - a.received_ns) / 1e9
+                yield Finding(ID, a.name, f"The {e.type} entry says {e.time_text}, but the client sent the request at "
+                              f"{iso_ns(a.sent_ns)} and had the answer at {iso_ns(a.received_ns)}: off by "
+                              f"{off:+.3f} s, beyond max_skew={skew_s:g} s.", _CLOCK_FIX,
+                              where=e.where, request_id=e.request_id)
+        if m.request is not None and m.response is not None:
+            rq, rs = m.request.timestamp, m.response.timestamp
+            if rq is not None and rs is not None and rs.ns < rq.ns:
+                yield Finding(ID, a.name, f"The response entry ({m.response.time_text}) is earlier than its request "
+                              f"entry ({m.request.time_text}).", _CLOCK_FIX,
+                              where=m.response.where, request_id=m.response.request_id)
+
+
+CHECK = Check(
+    id=ID,
+    title="Timestamps agree with the client's clock",
+    requirement="each time within [client send - max_skew, client receive + max_skew]; response not before "
+    "request; file order does not go back by more than max_skew",
+    run=run,
+    subjects=subjects,
+)

@@ -1,0 +1,203 @@
+"""Settings: read [tool.auditready] and the command line, validate once, freeze.
+
+Every key has one definition below (type, default, what is allowed); both front ends go through ``load``.
+Errors name the key, where it came from and the allowed values.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+import re
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Callable, Mapping, Optional, Sequence
+
+from .auditlog.model import REQUIRED_FIELDS
+from .errors import ConfigError
+
+if sys.version_info >= (3, 11):
+    import tomllib
+else:  # pragma: no cover - exercised on 3.9/3.10 only
+    import tomli as tomllib
+
+
+@dataclass(frozen=True)
+class Settings:
+    target: str = "embedded"
+    log: Optional[str] = None
+    log_prefix: str = ""
+    report: Optional[str] = None
+    kv_mount: str = "secret"
+    prefix: str = "auditready"
+    namespace: Optional[str] = None
+    ca_file: Optional[str] = None
+    audit_device: Optional[str] = None
+    log_wait: float = 10.0
+    request_timeout: float = 5.0
+    timestamp_digits: int = 3
+    max_skew: float = 2.0
+    required_fields: tuple[str, ...] = tuple(REQUIRED_FIELDS)
+    unprivileged_policies: tuple[str, ...] = ("default",)
+    log_max_mode: str = "0600"
+    canaries: int = 2
+    token_ttl: str = "15m"
+
+    @property
+    def embedded(self) -> bool:
+        return self.target == "embedded"
+
+    @property
+    def max_skew_ns(self) -> int:
+        return int(self.max_skew * 1_000_000_000)
+
+    def to_json(self) -> dict[str, Any]:
+        """The settings as data: nothing here is secret (tokens never enter Settings)."""
+        d = dataclasses.asdict(self)
+        return {k: list(v) if isinstance(v, tuple) else v for k, v in d.items()}
+
+
+_NAME_RE = re.compile(r"[A-Za-z0-9_.-]+\Z")
+_MOUNT_RE = re.compile(r"[A-Za-z0-9_.-]+(/[A-Za-z0-9_.-]+)*\Z")
+_TTL_RE = re.compile(r"\d+[smh]\Z")
+
+
+def _str(allowed: str, pattern: Optional["re.Pattern[str]"] = None) -> Callable[[Any], Any]:
+    def conv(v: Any) -> Any:
+        if not isinstance(v, str) or not v or (pattern is not None and not pattern.match(v)):
+            raise ValueError(allowed)
+        return v
+
+    return conv
+
+
+def _opt_str(allowed: str) -> Callable[[Any], Any]:
+    inner = _str(allowed)
+
+    def conv(v: Any) -> Any:
+        return None if v is None or v == "" else inner(v)
+
+    return conv
+
+
+def _num(kind: type, lo: float, hi: float) -> Callable[[Any], Any]:
+    allowed = f"{'a whole number' if kind is int else 'a number'} from {lo:g} to {hi:g}"
+
+    def conv(v: Any) -> Any:
+        if isinstance(v, str):
+            try:
+                v = kind(v)
+            except ValueError:
+                raise ValueError(allowed) from None
+        if isinstance(v, bool) or not isinstance(v, (int, float)) or (kind is int and not isinstance(v, int)):
+            raise ValueError(allowed)
+        if not lo <= v <= hi:
+            raise ValueError(allowed)
+        return kind(v)
+
+    return conv
+
+
+def _target(v: Any) -> Any:
+    allowed = '"embedded" or an http(s):// URL of a Vault/OpenBao server'
+    if not isinstance(v, str) or not (v == "embedded" or re.match(r"https?://[^\s/]+", v)):
+        raise ValueError(allowed)
+    return v.rstrip("/")
+
+
+def _fields(v: Any) -> Any:
+    allowed = "a list drawn from " + ", ".join(REQUIRED_FIELDS)
+    if isinstance(v, str):
+        v = [p.strip() for p in v.split(",") if p.strip()]
+    if not isinstance(v, (list, tuple)) or any(f not in REQUIRED_FIELDS for f in v):
+        raise ValueError(allowed)
+    return tuple(v)
+
+
+def _policies(v: Any) -> Any:
+    allowed = "a non-empty list of policy names"
+    if isinstance(v, str):
+        v = [p.strip() for p in v.split(",") if p.strip()]
+    if not isinstance(v, (list, tuple)) or not v or any(not isinstance(p, str) or not _NAME_RE.match(p) for p in v):
+        raise ValueError(allowed)
+    return tuple(v)
+
+
+def _mode(v: Any) -> Any:
+    allowed = 'an octal file mode such as "0600" or "0640" (never writable by group or others)'
+    if not isinstance(v, str) or not re.match(r"0?[0-7]{3}\Z", v) or int(v, 8) & 0o022:
+        raise ValueError(allowed)
+    return v.zfill(4)
+
+
+KEYS: Mapping[str, Callable[[Any], Any]] = {
+    "target": _target,
+    "log": _opt_str("a file path"),
+    "log_prefix": lambda v: "" if v in (None, "") else _str("a string")(v),
+    "report": _opt_str("a file path"),
+    "kv_mount": _str("a KV version 2 mount path such as \"secret\"", _MOUNT_RE),
+    "prefix": _str("a path segment of letters, digits, '.', '_' or '-'", _NAME_RE),
+    "namespace": _opt_str("a Vault namespace path"),
+    "ca_file": _opt_str("a file path to a PEM CA bundle"),
+    "audit_device": _opt_str("the path of an audit device, such as \"file\""),
+    "log_wait": _num(float, 0, 600),
+    "request_timeout": _num(float, 0.1, 120),
+    "timestamp_digits": _num(int, 0, 9),
+    "max_skew": _num(float, 0, 3600),
+    "required_fields": _fields,
+    "unprivileged_policies": _policies,
+    "log_max_mode": _mode,
+    "canaries": _num(int, 1, 20),
+    "token_ttl": _str('a duration such as "15m"', _TTL_RE),
+}
+assert set(KEYS) == {f.name for f in dataclasses.fields(Settings)}
+
+
+def read_toml(path: Path, *, table_required: bool) -> dict[str, Any]:
+    """The [tool.auditready] table of a TOML file (or its top level, for a dedicated config file)."""
+    try:
+        with open(path, "rb") as f:
+            doc = tomllib.load(f)
+    except OSError as exc:
+        raise ConfigError(f"cannot read {path}: {exc.strerror}", "check the path") from None
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(f"{path} is not valid TOML ({exc})", "fix the file") from None
+    table = doc.get("tool", {}).get("auditready") if isinstance(doc.get("tool"), dict) else None
+    if table is None:
+        return {} if table_required else {k: v for k, v in doc.items() if k != "tool"}
+    if not isinstance(table, dict):
+        raise ConfigError(f"[tool.auditready] in {path} is not a table", "make it a TOML table")
+    return dict(table)
+
+
+def load(
+    sources: Sequence[tuple[str, Mapping[str, Any]]],
+) -> Settings:
+    """Merge ``sources`` (lowest precedence first, each named for error messages) into Settings."""
+    values: dict[str, Any] = {}
+    for origin, mapping in sources:
+        for key, raw in mapping.items():
+            if raw is None:
+                continue
+            conv = KEYS.get(key)
+            if conv is None:
+                raise ConfigError(
+                    f"unknown key {key!r} in {origin}",
+                    "use one of: " + ", ".join(sorted(KEYS)),
+                )
+            try:
+                values[key] = conv(raw)
+            except ValueError as exc:
+                raise ConfigError(f"bad value for {key!r} in {origin}", f"{key} takes {exc}") from None
+    return Settings(**values)
+
+
+def token_from_env(environ: Optional[Mapping[str, str]] = None) -> Optional[str]:
+    """The operator token: VAULT_TOKEN, else BAO_TOKEN. Never read from an option or a file."""
+    env = os.environ if environ is None else environ
+    for name in ("VAULT_TOKEN", "BAO_TOKEN"):
+        value = env.get(name, "").strip()
+        if value:
+            return value
+    return None

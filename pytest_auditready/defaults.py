@@ -1,0 +1,43 @@
+"""The built-in implementations of the pytest_auditready_* hooks, registered like any other plugin."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+import pytest
+
+if TYPE_CHECKING:
+    from .auditlog.source import LogSource
+    from .config import Settings
+    from .vault.scenario import Plan
+    from .vault.targets import Endpoint, Target
+
+
+@pytest.hookimpl(trylast=True)
+def pytest_auditready_make_target(settings: "Settings", config: pytest.Config) -> "Target":
+    from .vault.targets import EmbeddedTarget, UrlTarget
+
+    return EmbeddedTarget(settings) if settings.embedded else UrlTarget(settings)
+
+
+@pytest.hookimpl(trylast=True)
+def pytest_auditready_make_log_source(
+    settings: "Settings", endpoint: "Endpoint", config: pytest.Config
+) -> "LogSource":
+    from .auditlog.source import FileLogSource
+
+    assert endpoint.log_path is not None
+    return FileLogSource(endpoint.log_path, prefix=settings.log_prefix)
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_auditready_scenario(plan: "Plan", config: pytest.Config) -> None:
+    from .vault.scenario import add_builtin_actions
+
+    add_builtin_actions(plan)
+
+
+def pytest_auditready_checks(config: pytest.Config) -> Any:
+    from .checks import BUILTIN
+
+    return list(BUILTIN)

@@ -1,0 +1,68 @@
+"""Extension points of pytest-auditready. Implement them in a conftest.py or a plugin; the built-ins are
+ordinary implementations of these same hooks (see defaults.py)."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any, Optional
+
+import pytest
+
+if TYPE_CHECKING:
+    from .auditlog.source import LogSource
+    from .checks.base import Check
+    from .config import Settings
+    from .vault.scenario import Plan
+    from .vault.targets import Endpoint, Target
+
+
+@pytest.hookspec(firstresult=True)
+def pytest_auditready_make_target(settings: "Settings", config: pytest.Config) -> Optional["Target"]:
+    """Return the target to audit (first non-None wins; the default handles "embedded" and URLs).
+
+    Example::
+
+        def pytest_auditready_make_target(settings, config):
+            if settings.target == "https://vault.internal:8200":
+                return MyTarget(settings)
+    """
+
+
+@pytest.hookspec(firstresult=True)
+def pytest_auditready_make_log_source(
+    settings: "Settings", endpoint: "Endpoint", config: pytest.Config
+) -> Optional["LogSource"]:
+    """Return where this run's audit entries are read from (first non-None wins; the default reads the file
+    audit device's file).
+
+    Example::
+
+        def pytest_auditready_make_log_source(settings, endpoint, config):
+            return FileLogSource("/var/log/shipped/vault-audit.log")
+    """
+
+
+@pytest.hookspec
+def pytest_auditready_scenario(plan: "Plan", config: pytest.Config) -> None:
+    """Add scenario actions to ``plan`` (called at collection, before any request is sent).
+
+    Example::
+
+        from pytest_auditready.vault.scenario import ActionSpec
+
+        def pytest_auditready_scenario(plan, config):
+            plan.add(ActionSpec("read-metadata-again", "reader", "GET", plan.metadata_path("c1"), "read"))
+    """
+
+
+@pytest.hookspec
+def pytest_auditready_checks(config: pytest.Config) -> Any:
+    """Return a list of Check objects to run (all implementations' lists are joined; the default returns the
+    built-in checks).
+
+    Example::
+
+        from pytest_auditready.checks.base import Check, Finding
+
+        def pytest_auditready_checks(config):
+            return [Check("no_root_token_use", "Root is not used", "no entry by root", run=my_run)]
+    """

@@ -1,0 +1,139 @@
+"""A live audit, start to end, without pytest: target -> scenario -> log -> context for the checks.
+
+The scenario's clean-up always runs (also on errors and Ctrl-C) before the target closes, and the log is read
+after clean-up so that the teardown steps are audited too.
+"""
+
+from __future__ import annotations
+
+import os
+import time
+from dataclasses import dataclass
+from typing import Callable, Optional, Sequence
+
+from .auditlog.match import Match, match_actions
+from .auditlog.model import AccessLedger
+from .auditlog.source import LogBatch, LogSource
+from .checks.base import SKIPPED, Check, CheckContext, LogFileInfo, Outcome, PlannedAction, evaluate
+from .config import Settings
+from .errors import AuditReadyError
+from .vault.scenario import Plan, Runner, ScenarioError, VaultFacts
+from .vault.targets import Endpoint, Target
+
+
+@dataclass
+class LiveResult:
+    context: CheckContext
+    ledger: AccessLedger
+    facts: VaultFacts
+    seconds: float
+
+
+def _token_digests(facts: VaultFacts) -> dict[str, str]:
+    digests = facts.digests.get(facts.device, {}) if facts.device else {}
+    return {name.split(":", 1)[1]: d for name, d in digests.items() if name.startswith("token:")}
+
+
+def collect(source: LogSource, ledger: AccessLedger, settings: Settings, facts: VaultFacts) -> tuple[
+    LogBatch, dict[str, Match]
+]:
+    """Poll the source until every action has its request and response entry, or log_wait runs out."""
+    batch = LogBatch()
+    deadline = time.monotonic() + settings.log_wait
+    digests = _token_digests(facts)
+    while True:
+        source.poll(batch)
+        matches = match_actions(ledger.actions, batch.entries, settings.max_skew_ns, digests)
+        if all(m.complete for m in matches.values()) or time.monotonic() >= deadline:
+            return batch, matches
+        time.sleep(0.05)
+
+
+def stat_log(path: Optional[str]) -> Optional[LogFileInfo]:
+    if not path:
+        return None
+    try:
+        st = os.stat(path)
+        dst = os.stat(os.path.dirname(os.path.abspath(path)))
+    except OSError:
+        return None
+    return LogFileInfo(path, st.st_mode, st.st_uid, dst.st_mode)
+
+
+def run_live(
+    settings: Settings,
+    plan: Plan,
+    target: Target,
+    make_source: Callable[[Endpoint], LogSource],
+) -> LiveResult:
+    from .vault.client import VaultClient
+
+    started = time.monotonic()
+    endpoint = target.open()
+    try:
+        source = make_source(endpoint)
+        source.mark()
+        plan.secrets["token:admin"] = endpoint.token
+        ledger = AccessLedger(plan.run_id, endpoint.name)
+        admin = VaultClient(
+            endpoint.url,
+            endpoint.token,
+            timeout=settings.request_timeout,
+            namespace=settings.namespace,
+            ca_file=settings.ca_file,
+        )
+        runner = Runner(plan, admin, ledger, log_path=endpoint.log_path, audit_device=settings.audit_device)
+        error: Optional[AuditReadyError] = None
+        try:
+            try:
+                runner.preflight()
+                runner.setup()
+                runner.main()
+            except AuditReadyError as exc:
+                error = exc
+            finally:
+                runner.teardown()
+        finally:
+            runner.close()
+        facts = runner.facts
+        if error is not None:
+            if facts.residue:
+                raise ScenarioError(f"{error.cause}; and clean-up could not remove: {', '.join(facts.residue)}",
+                                    error.fix)
+            raise error
+        batch, matches = collect(source, ledger, settings, facts)
+        log_file = stat_log(str(source.path) if source.path else None)
+    finally:
+        target.close()
+    ctx = CheckContext(
+        settings=settings,
+        ledger=ledger,
+        entries=batch.entries,
+        bad_lines=batch.bad_lines,
+        matches=matches,
+        facts=facts,
+        log_file=log_file,
+        secrets=dict(plan.secrets.items()),
+        source=source.name if not settings.embedded else "the embedded audit log",
+    )
+    return LiveResult(ctx, ledger, facts, time.monotonic() - started)
+
+
+def planned_actions(plan: Plan) -> list[PlannedAction]:
+    return [PlannedAction(a.name, a.identity, a.expect) for a in plan.actions]
+
+
+def evaluate_all(checks: Sequence[Check], ctx: CheckContext, planned: Sequence[PlannedAction]) -> list[Outcome]:
+    """Every check over every subject it declares; an action that never ran is skipped, not passed."""
+    ran = {a.name for a in ctx.ledger.actions} if ctx.ledger else set()
+    action_names = {p.name for p in planned}
+    out: list[Outcome] = []
+    for check in checks:
+        subjects = check.subjects(planned)
+        results = evaluate(check, ctx, subjects)
+        for s in subjects:
+            o = results[s]
+            if s in action_names and s not in ran and o.status != "failed":
+                o = Outcome(check.id, s, SKIPPED, reason="the action did not run")
+            out.append(o)
+    return out

@@ -1,0 +1,1 @@
+"""Reports: compliance JUnit (the contract), and later the evidence bundle and GitHub outputs."""

@@ -1,0 +1,109 @@
+"""The compliance JUnit report: one testsuite per target, one testcase per check id, suite-level properties that
+map each check to SOC 2, ISO/IEC 27001:2022, PCI DSS v4.0 and NIST SP 800-53 controls. Written with junit-xml.
+
+Every text that goes in comes from Findings, which never carry secret values; a final pass redacts any known
+secret anyway, as a second line of defence.
+"""
+
+from __future__ import annotations
+
+import datetime
+import os
+import socket
+from pathlib import Path
+from typing import Iterable, Mapping, Optional, Sequence
+
+from .. import __version__
+from .. import compliance
+from ..checks.base import FAILED, PASSED, SKIPPED, Check, Outcome
+
+
+def check_status(outcomes: Sequence[Outcome]) -> str:
+    if any(o.status == FAILED for o in outcomes):
+        return FAILED
+    if outcomes and all(o.status == SKIPPED for o in outcomes):
+        return SKIPPED
+    return PASSED
+
+
+def _redact(text: str, secrets: Mapping[str, str]) -> str:
+    for name, value in secrets.items():
+        if value and value in text:
+            text = text.replace(value, f"<{name}>")
+    return text
+
+
+def build_xml(
+    *,
+    target: str,
+    checks: Sequence[Check],
+    outcomes: Iterable[Outcome],
+    run_id: str = "",
+    duration: float = 0.0,
+    secrets: Optional[Mapping[str, str]] = None,
+    started: Optional[datetime.datetime] = None,
+) -> str:
+    from junit_xml import TestCase, TestSuite, to_xml_report_string  # lazy: only when a report is asked for
+
+    by_check: dict[str, list[Outcome]] = {}
+    for o in outcomes:
+        by_check.setdefault(o.check_id, []).append(o)
+    cases = []
+    status_of: dict[str, str] = {}
+    for check in checks:
+        outs = by_check.get(check.id, [])
+        status = check_status(outs)
+        status_of[check.id] = status
+        subjects = ", ".join(o.subject or "(whole log)" for o in outs)
+        tc = TestCase(
+            check.id,
+            classname=f"auditready.{'embedded' if target == 'embedded' else 'url'}",
+            elapsed_sec=0.0,
+            stdout=f"{check.title}. Must hold: {check.requirement}. Controls: {compliance.summary(check.id)}. "
+            f"Items: {subjects or 'none'}.",
+        )
+        if status == FAILED:
+            findings = [(o, f) for o in outs if o.status == FAILED for f in o.findings]
+            first = findings[0][1]
+            lines = [f"{o.name}: {f.text()}" for o, f in findings]
+            tc.add_failure_info(
+                message=f"{len(findings)} finding(s); first: {first.text()}", output="\n".join(lines),
+                failure_type="AuditFinding",
+            )
+        elif status == SKIPPED:
+            tc.add_skipped_info(message="; ".join(sorted({o.reason for o in outs if o.reason})) or "skipped")
+        cases.append(tc)
+    props: dict[str, str] = {
+        "auditready.version": __version__,
+        "auditready.target": target,
+        "auditready.run_id": run_id,
+    }
+    for check in checks:
+        props[f"check.{check.id}"] = compliance.summary(check.id)
+    for fw, body in compliance.frameworks().items():
+        for req, spec in body["requirements"].items():
+            ids = [c for c in spec["checks"] if c in status_of]
+            if ids:
+                props[f"control.{fw} {req}"] = ", ".join(f"{c}={status_of[c]}" for c in ids)
+    when = started or datetime.datetime.now(datetime.timezone.utc)
+    suite = TestSuite(
+        f"auditready {target}",
+        cases,
+        hostname=socket.gethostname(),
+        timestamp=when.strftime("%Y-%m-%dT%H:%M:%S"),
+        properties=props,
+    )
+    xml = to_xml_report_string([suite], prettyprint=True, encoding="utf-8")
+    text = xml.decode("utf-8") if isinstance(xml, bytes) else xml
+    return _redact(text, secrets or {})
+
+
+def write(path: str, xml: str) -> Path:
+    p = Path(path)
+    if p.parent and not p.parent.exists():
+        p.parent.mkdir(parents=True, exist_ok=True)
+    tmp = p.with_name(p.name + ".tmp")
+    with open(tmp, "w", encoding="utf-8") as f:
+        f.write(xml)
+    os.replace(tmp, p)
+    return p

@@ -1,0 +1,1 @@
+"""Target adapters: the embedded OpenBao dev server, or a URL of an existing Vault/OpenBao."""
