@@ -9,6 +9,7 @@ import pytest
 if TYPE_CHECKING:
     from .auditlog.source import LogSource
     from .config import Settings
+    from .result import AuditResult
     from .vault.scenario import Plan
     from .vault.targets import Endpoint, Target
 
@@ -41,3 +42,23 @@ def pytest_auditready_checks(config: pytest.Config) -> Any:
     from .checks import BUILTIN
 
     return list(BUILTIN)
+
+
+def pytest_auditready_report(result: "AuditResult", config: pytest.Config) -> None:
+    if not result.settings.report:
+        return
+    from .report import junit
+
+    xml = junit.build_xml(
+        target=result.target,
+        checks=result.checks,
+        outcomes=result.outcomes,
+        run_id=result.run_id,
+        started=result.started,
+    )
+    path = junit.write(result.settings.report, result.redact(xml))
+    config.stash[REPORTS_KEY].append(("compliance report", str(path)))
+
+
+# (label, path) of every file the reporters wrote, for the terminal summary.
+REPORTS_KEY = pytest.StashKey[list]()

@@ -11,6 +11,7 @@ if TYPE_CHECKING:
     from .auditlog.source import LogSource
     from .checks.base import Check
     from .config import Settings
+    from .result import AuditResult
     from .vault.scenario import Plan
     from .vault.targets import Endpoint, Target
 
@@ -65,4 +66,16 @@ def pytest_auditready_checks(config: pytest.Config) -> Any:
 
         def pytest_auditready_checks(config):
             return [Check("no_root_token_use", "Root is not used", "no entry by root", run=my_run)]
+    """
+
+
+@pytest.hookspec
+def pytest_auditready_report(result: "AuditResult", config: pytest.Config) -> None:
+    """Write a report of a finished audit (every implementation runs; the default writes the compliance JUnit
+    report when --auditready-report is given). Pass every text through ``result.redact``.
+
+    Example::
+
+        def pytest_auditready_report(result, config):
+            Path("failed.txt").write_text("\\n".join(result.failed_checks))
     """

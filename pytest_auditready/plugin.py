@@ -69,6 +69,7 @@ def pytest_configure(config: pytest.Config) -> None:
     if not config.pluginmanager.has_plugin("auditready-defaults"):
         config.pluginmanager.register(defaults, "auditready-defaults")
     config.addinivalue_line("markers", "auditready: an audit-readiness check item (pytest-auditready)")
+    config.stash[defaults.REPORTS_KEY] = []
     if not config.getoption("auditready", default=False):
         return
     from .errors import ConfigError

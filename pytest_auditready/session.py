@@ -8,9 +8,9 @@ session with one line and exit code 2; the scenario's clean-up has run by then.
 from __future__ import annotations
 
 import contextlib
+import datetime
 import signal
 import threading
-import time
 from pathlib import Path
 from typing import Any, Iterator, Optional
 
@@ -53,8 +53,7 @@ class AuditReadySession:
         self.outcomes: dict[tuple[str, str], Outcome] = {}
         self.live: Any = None
         self.audit_only = not config.option.file_or_dir
-        self.report_path: Optional[Path] = None
-        self.started = time.time()
+        self.started = datetime.datetime.now(datetime.timezone.utc)
 
     # -- collection ------------------------------------------------------------------------------------------
     @pytest.hookimpl(tryfirst=True)
@@ -139,23 +138,33 @@ class AuditReadySession:
             raise RuntimeError(f"no verdict for {check_id}[{subject}]: the live phase did not run") from None
 
     # -- reporting -------------------------------------------------------------------------------------------
-    def pytest_sessionfinish(self, session: pytest.Session, exitstatus: int) -> None:
-        if not self.settings.report or not self.outcomes or self.live is None:
-            return
-        from .report import junit
+    def result(self) -> Any:
+        from .result import AuditResult
 
-        xml = junit.build_xml(
+        assert self.live is not None
+        return AuditResult(
+            settings=self.settings,
             target=self.settings.target,
-            checks=self.checks,
-            outcomes=self.outcomes.values(),
             run_id=self.run_id,
-            secrets=self.live.context.secrets,
+            checks=self.checks,
+            outcomes=list(self.outcomes.values()),
+            context=self.live.context,
+            ledger=self.live.ledger,
+            facts=self.live.facts,
+            started=self.started,
+            seconds=self.live.seconds,
         )
-        self.report_path = junit.write(self.settings.report, xml)
+
+    def pytest_sessionfinish(self, session: pytest.Session, exitstatus: int) -> None:
+        if not self.outcomes or self.live is None:
+            return
+        self.config.hook.pytest_auditready_report(result=self.result(), config=self.config)
 
     def pytest_terminal_summary(self, terminalreporter: Any) -> None:
         if self.live is None:
             return
+        from .defaults import REPORTS_KEY
+
         tr = terminalreporter
         failed = sorted({o.check_id for o in self.outcomes.values() if o.status == FAILED})
         total = len(self.checks)
@@ -170,5 +179,5 @@ class AuditReadySession:
         residue = self.live.facts.residue
         if residue:
             tr.write_line("clean-up could NOT remove: " + "; ".join(residue) + " (remove them by hand)", red=True)
-        if self.report_path is not None:
-            tr.write_line(f"compliance report: {self.report_path}")
+        for label, path in self.config.stash.get(REPORTS_KEY, []):
+            tr.write_line(f"{label}: {path}")

@@ -1,8 +1,8 @@
 """The compliance JUnit report: one testsuite per target, one testcase per check id, suite-level properties that
 map each check to SOC 2, ISO/IEC 27001:2022, PCI DSS v4.0 and NIST SP 800-53 controls. Written with junit-xml.
 
-Every text that goes in comes from Findings, which never carry secret values; a final pass redacts any known
-secret anyway, as a second line of defence.
+Every text that goes in comes from Findings, which never carry secret values; the caller redacts any known
+secret anyway (AuditResult.redact), as a second line of defence.
 """
 
 from __future__ import annotations
@@ -11,7 +11,7 @@ import datetime
 import os
 import socket
 from pathlib import Path
-from typing import Iterable, Mapping, Optional, Sequence
+from typing import Iterable, Optional, Sequence
 
 from .. import __version__
 from .. import compliance
@@ -26,21 +26,12 @@ def check_status(outcomes: Sequence[Outcome]) -> str:
     return PASSED
 
 
-def _redact(text: str, secrets: Mapping[str, str]) -> str:
-    for name, value in secrets.items():
-        if value and value in text:
-            text = text.replace(value, f"<{name}>")
-    return text
-
-
 def build_xml(
     *,
     target: str,
     checks: Sequence[Check],
     outcomes: Iterable[Outcome],
     run_id: str = "",
-    duration: float = 0.0,
-    secrets: Optional[Mapping[str, str]] = None,
     started: Optional[datetime.datetime] = None,
 ) -> str:
     from junit_xml import TestCase, TestSuite, to_xml_report_string  # lazy: only when a report is asked for
@@ -94,8 +85,7 @@ def build_xml(
         properties=props,
     )
     xml = to_xml_report_string([suite], prettyprint=True, encoding="utf-8")
-    text = xml.decode("utf-8") if isinstance(xml, bytes) else xml
-    return _redact(text, secrets or {})
+    return xml.decode("utf-8") if isinstance(xml, bytes) else xml
 
 
 def write(path: str, xml: str) -> Path:

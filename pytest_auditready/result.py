@@ -1,0 +1,43 @@
+"""The result of one audit (live or offline), as handed to every reporter (pytest_auditready_report)."""
+
+from __future__ import annotations
+
+import datetime
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Optional, Sequence
+
+from .checks.base import FAILED, Check, CheckContext, Outcome
+
+if TYPE_CHECKING:
+    from .auditlog.model import AccessLedger
+    from .config import Settings
+    from .vault.scenario import VaultFacts
+
+
+@dataclass
+class AuditResult:
+    settings: "Settings"
+    target: str  # "embedded", a URL, or "offline"
+    run_id: str
+    checks: Sequence[Check]
+    outcomes: Sequence[Outcome]
+    context: Optional[CheckContext] = None  # holds secret values in memory: reporters must go through redact()
+    ledger: Optional["AccessLedger"] = None
+    facts: Optional["VaultFacts"] = None
+    started: datetime.datetime = field(default_factory=lambda: datetime.datetime.now(datetime.timezone.utc))
+    seconds: float = 0.0
+
+    @property
+    def failed_checks(self) -> list[str]:
+        return sorted({o.check_id for o in self.outcomes if o.status == FAILED})
+
+    def outcomes_of(self, check_id: str) -> list[Outcome]:
+        return [o for o in self.outcomes if o.check_id == check_id]
+
+    def redact(self, text: str) -> str:
+        """Second line of defence for every report: replace any known secret value by <name>."""
+        secrets = self.context.secrets if self.context is not None else {}
+        for name, value in secrets.items():
+            if value and value in text:
+                text = text.replace(value, f"<{name}>")
+        return text

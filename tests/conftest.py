@@ -1,0 +1,152 @@
+"""Shared fixtures: real OpenBao servers, log pipelines, and a guard that no secret reaches any output."""
+
+from __future__ import annotations
+
+import json
+import os
+import threading
+import time
+from pathlib import Path
+from typing import Any, Callable, Iterator, Optional
+
+import pytest
+
+from pytest_auditready.vault.embedded import EmbeddedServer
+
+# Every secret value a test created or saw (canaries, tokens), to be looked for in every output.
+SEEN_SECRETS: set[str] = set()
+
+
+def remember_secret(value: str) -> str:
+    if value:
+        SEEN_SECRETS.add(value)
+    return value
+
+
+def assert_no_secret(text: str, where: str = "output") -> None:
+    for value in SEEN_SECRETS:
+        assert value not in text, f"a secret value appeared in {where}"
+
+
+@pytest.fixture
+def bao() -> Iterator[Callable[..., EmbeddedServer]]:
+    """Factory: start a real OpenBao dev server with the given audit options; stopped at the end."""
+    started: list[EmbeddedServer] = []
+
+    def start(**kwargs: Any) -> EmbeddedServer:
+        server = EmbeddedServer(**kwargs)
+        server.start()
+        started.append(server)
+        remember_secret(server.root_token)
+        return server
+
+    yield start
+    for s in started:
+        s.stop()
+
+
+@pytest.fixture
+def url_env(monkeypatch: pytest.MonkeyPatch) -> Callable[[EmbeddedServer], None]:
+    """Point the environment's token at a server (tokens only ever come from the environment)."""
+
+    def set_for(server: EmbeddedServer) -> None:
+        monkeypatch.delenv("BAO_TOKEN", raising=False)
+        monkeypatch.setenv("VAULT_TOKEN", server.root_token)
+
+    return set_for
+
+
+class Pipeline:
+    """A log shipper: a thread that copies the device's file to another file, transforming each line.
+    ``transform`` takes the parsed entry (dict) and returns a dict, a str (written as is), or None (dropped)."""
+
+    def __init__(self, src: Path, dst: Path, transform: Callable[[dict[str, Any]], Any]) -> None:
+        self.src, self.dst, self.transform = src, dst, transform
+        self._stop = threading.Event()
+        self._offset = 0
+        dst.touch(mode=0o600)
+        os.chmod(dst, 0o600)
+        self._thread = threading.Thread(target=self._run, daemon=True)
+        self._thread.start()
+
+    def _run(self) -> None:
+        tail = b""
+        while not self._stop.is_set():
+            try:
+                with open(self.src, "rb") as f:
+                    f.seek(self._offset)
+                    data = f.read()
+            except FileNotFoundError:
+                data = b""
+            if data:
+                self._offset += len(data)
+                data = tail + data
+                cut = data.rfind(b"\n")
+                tail = data[cut + 1 :]
+                out = []
+                for raw in data[: cut + 1].splitlines():
+                    res = self.transform(json.loads(raw))
+                    if res is None:
+                        continue
+                    out.append(res if isinstance(res, str) else json.dumps(res, separators=(",", ":")))
+                if out:
+                    with open(self.dst, "a") as f:
+                        f.write("".join(line + "\n" for line in out))
+            time.sleep(0.01)
+
+    def stop(self) -> None:
+        self._stop.set()
+        self._thread.join(timeout=5)
+
+
+@pytest.fixture
+def pipeline() -> Iterator[Callable[..., Pipeline]]:
+    made: list[Pipeline] = []
+
+    def make(src: Path, dst: Path, transform: Callable[[dict[str, Any]], Any]) -> Pipeline:
+        p = Pipeline(src, dst, transform)
+        made.append(p)
+        return p
+
+    yield make
+    for p in made:
+        p.stop()
+
+
+def leftover(server: EmbeddedServer, run_prefix: str = "auditready") -> dict[str, Any]:
+    """What a run may have left in a vault: canaries under the prefix, auditready policies, tokens."""
+    from pytest_auditready.vault.client import VaultClient
+
+    c = VaultClient(server.url, server.root_token, timeout=5)
+    try:
+        keys = c.call("LIST", f"secret/metadata/{run_prefix}").data.get("keys", [])
+        policies = [p for p in c.call("LIST", "sys/policies/acl").data.get("keys", []) if p.startswith("auditready")]
+        accessors = c.call("LIST", "auth/token/accessors").data.get("keys", [])
+        tokens = []
+        for acc in accessors:
+            meta = c.call("POST", "auth/token/lookup-accessor", {"accessor": acc}).data
+            if str(meta.get("display_name", "")).startswith("token-auditready"):
+                tokens.append(meta.get("display_name"))
+        return {"canaries": keys, "policies": policies, "tokens": tokens}
+    finally:
+        c.close()
+
+
+def audit_args(server: EmbeddedServer, log: Optional[Path] = None, *extra: str) -> list[str]:
+    return [
+        "--auditready",
+        f"--auditready-target={server.url}",
+        f"--auditready-log={log or server.log_path}",
+        "-p",
+        "no:cacheprovider",
+        *extra,
+    ]
+
+
+def write_config(pytester: pytest.Pytester, **keys: Any) -> None:
+    """A pyproject.toml with [tool.auditready] keys (short log_wait so that broken pipelines fail fast)."""
+    keys.setdefault("log_wait", 1.0)
+    lines = ["[tool.auditready]"]
+    for k, v in keys.items():
+        lines.append(f"{k} = {json.dumps(v)}")
+    pytester.makepyprojecttoml("\n".join(lines) + "\n")
