@@ -115,6 +115,7 @@ def run_live(
         log_file=log_file,
         secrets=dict(plan.secrets.items()),
         source=source.name if not settings.embedded else "the embedded audit log",
+        log_path=str(source.path) if source.path else None,
     )
     return LiveResult(ctx, ledger, facts, time.monotonic() - started)
 

@@ -85,7 +85,8 @@ class CheckContext:
     facts: Optional["VaultFacts"] = None
     log_file: Optional[LogFileInfo] = None
     secrets: Mapping[str, str] = field(default_factory=dict, repr=False)  # name -> value: memory only
-    source: str = ""
+    source: str = ""  # how findings name the log ("the embedded audit log", a path)
+    log_path: Optional[str] = None  # the local file the entries were read from, when there is one
 
     def __repr__(self) -> str:
         return f"CheckContext(source={self.source!r}, entries={len(self.entries)})"
