@@ -1,0 +1,273 @@
+"""A URL target: a real OpenBao configured right passes every check; each misconfiguration an auditor would
+look for makes the check that owns it fail, with a message a user can act on."""
+
+from __future__ import annotations
+
+import copy
+import json
+import re
+from pathlib import Path
+from typing import Any, Callable
+
+import pytest
+
+from pytest_auditready.vault.client import VaultClient
+from tests.auditrun import assert_no_secret_in_outputs, run_audit
+
+pytestmark = pytest.mark.vault
+
+ALL = {
+    "completeness",
+    "required_fields",
+    "timestamp_precision",
+    "timestamp_accuracy",
+    "no_secret_leak",
+    "integrity_digest",
+    "denied_access_logged",
+    "log_protection",
+}
+
+
+def admin(server: Any) -> VaultClient:
+    return VaultClient(server.url, server.root_token, timeout=5)
+
+
+# -- no false alarms --------------------------------------------------------------------------------------------
+def test_well_configured_vault_passes_every_check(pytester, bao, url_env):
+    server = bao()
+    url_env(server)
+    run = run_audit(pytester, server)
+    assert run.result.ret == 0, run.result.stdout.str()
+    assert run.failed_checks() == set()
+    assert {n.split("[")[0] for n in run.items} == ALL
+    assert_no_secret_in_outputs(run)
+
+
+def test_faithful_pipeline_passes_every_check(pytester, bao, url_env, pipeline, tmp_path):
+    server = bao()
+    url_env(server)
+    shipped = tmp_path / "shipped.log"
+    pipeline(server.log_path, shipped, lambda e: e)
+    run = run_audit(pytester, server, shipped)
+    assert run.failed_checks() == set(), run.result.stdout.str()
+
+
+# -- the vault itself misconfigured -----------------------------------------------------------------------------
+def test_log_raw_device_leaks_and_is_flagged(pytester, bao, url_env):
+    server = bao(audit_options={"log_raw": "true"})
+    url_env(server)
+    run = run_audit(pytester, server)
+    assert run.result.ret == 1
+    assert {"no_secret_leak", "log_protection", "integrity_digest"} <= run.failed_checks()
+    assert "<canary:c1>" in run.text("no_secret_leak")
+    assert "log_raw" in run.text("log_protection")
+    assert_no_secret_in_outputs(run)
+
+
+def test_non_hmac_request_key_on_the_mount_leaks_the_canary(pytester, bao, url_env):
+    server = bao()
+    url_env(server)
+    c = admin(server)
+    r = c.call("POST", "sys/mounts/secret/tune", {"audit_non_hmac_request_keys": ["value"]})
+    assert r.status == 204, r.error
+    run = run_audit(pytester, server)
+    assert "no_secret_leak" in run.failed_checks()
+    text = run.text("no_secret_leak")
+    assert "<canary:c1>" in text and "under key 'value'" in text
+    assert_no_secret_in_outputs(run)
+
+
+def test_non_hmac_response_key_leaks_on_read(pytester, bao, url_env):
+    server = bao()
+    url_env(server)
+    r = admin(server).call("POST", "sys/mounts/secret/tune", {"audit_non_hmac_response_keys": ["value"]})
+    assert r.status == 204, r.error
+    run = run_audit(pytester, server)
+    assert "no_secret_leak" in run.failed_checks()
+    assert_no_secret_in_outputs(run)
+
+
+def test_world_readable_audit_file_fails_log_protection(pytester, bao, url_env):
+    server = bao(audit_options={"mode": "0644"})
+    url_env(server)
+    run = run_audit(pytester, server)
+    assert run.failed_checks() == {"log_protection"}
+    assert "0644" in run.text("log_protection") and "others can read" in run.text("log_protection")
+
+
+def test_group_writable_audit_file_fails_even_when_reading_is_allowed(pytester, bao, url_env):
+    server = bao(audit_options={"mode": "0660"})
+    url_env(server)
+    run = run_audit(pytester, server, log_max_mode="0640")
+    assert run.failed_checks() == {"log_protection"}
+    assert "group can change or erase it" in run.text("log_protection")
+
+
+def test_group_readable_file_passes_when_configured(pytester, bao, url_env):
+    server = bao(audit_options={"mode": "0640"})
+    url_env(server)
+    run = run_audit(pytester, server, log_max_mode="0640")
+    assert run.failed_checks() == set()
+
+
+def test_clear_accessors_fail_log_protection(pytester, bao, url_env):
+    server = bao(audit_options={"hmac_accessor": "false"})
+    url_env(server)
+    run = run_audit(pytester, server)
+    assert "log_protection" in run.failed_checks()
+    assert "hmac_accessor=false" in run.text("log_protection")
+
+
+def test_default_policy_that_can_see_and_disable_audit_devices(pytester, bao, url_env):
+    server = bao()
+    url_env(server)
+    c = admin(server)
+    default = c.call("GET", "sys/policies/acl/default").data["policy"]
+    loose = default + '\npath "sys/audit" { capabilities = ["read", "sudo"] }\n' \
+        'path "sys/audit/*" { capabilities = ["update", "delete", "sudo"] }\n'
+    assert c.call("PUT", "sys/policies/acl/default", {"policy": loose}).status == 204
+    run = run_audit(pytester, server)
+    assert run.failed_checks() == {"log_protection"}
+    text = run.text("log_protection")
+    assert "can list the audit devices" in text
+    assert "allowed to disable an audit device" in text
+    assert "holds" in text and "sys/audit/auditready" in text
+    # the device survived: the attempt named a path that does not exist
+    assert "auditready/" in c.call("GET", "sys/audit").data
+
+
+def test_default_policy_that_reads_every_secret(pytester, bao, url_env):
+    server = bao()
+    url_env(server)
+    c = admin(server)
+    default = c.call("GET", "sys/policies/acl/default").data["policy"]
+    loose = default + '\npath "secret/*" { capabilities = ["read"] }\n'
+    assert c.call("PUT", "sys/policies/acl/default", {"policy": loose}).status == 204
+    run = run_audit(pytester, server)
+    assert "denied_access_logged" in run.failed_checks()
+    assert "was not denied" in run.text("denied_access_logged")
+
+
+def test_log_written_by_another_device_fails_integrity(pytester, bao, url_env):
+    # Two devices, two salts: reading device "second"'s file while naming "auditready" as the device.
+    server = bao(extra_devices={"second": {}})
+    url_env(server)
+    other = server.workdir / "second.log"
+    run = run_audit(pytester, server, other, audit_device="auditready")
+    assert "integrity_digest" in run.failed_checks()
+    assert "not written by device 'auditready'" in run.text("integrity_digest")
+
+
+# -- pipelines that break the log -------------------------------------------------------------------------------
+def _drop_denied(e: dict) -> Any:
+    return None if e.get("error") else e
+
+
+def _round_seconds(e: dict) -> Any:
+    e["time"] = re.sub(r"\.\d+Z$", "Z", e["time"])
+    return e
+
+
+def _pad_millis(e: dict) -> Any:
+    # keeps 9 digits of text but only centiseconds of information
+    e["time"] = re.sub(r"\.(\d{2})\d*Z$", lambda m: "." + m.group(1) + "0000000Z", e["time"])
+    return e
+
+
+def _strip(*path: str) -> Callable[[dict], Any]:
+    def f(e: dict) -> Any:
+        d = e
+        for k in path[:-1]:
+            d = d.get(k, {})
+        d.pop(path[-1], None)
+        return e
+
+    return f
+
+
+def _shift(seconds: int) -> Callable[[dict], Any]:
+    import datetime
+
+    def f(e: dict) -> Any:
+        t = datetime.datetime.strptime(e["time"][:19], "%Y-%m-%dT%H:%M:%S") + datetime.timedelta(seconds=seconds)
+        e["time"] = t.strftime("%Y-%m-%dT%H:%M:%S") + e["time"][19:]
+        return e
+
+    return f
+
+
+def _local_time_without_offset(e: dict) -> Any:
+    e["time"] = e["time"].rstrip("Z")
+    return e
+
+
+def _drop_responses(e: dict) -> Any:
+    return None if e.get("type") == "response" else e
+
+
+def _truncate_digests(e: dict) -> Any:
+    text = json.dumps(e)
+    return re.sub(r"(hmac-sha256:[0-9a-f]{16})[0-9a-f]{48}", r"\1", text)
+
+
+def _garble_one(e: dict) -> Any:
+    if e.get("type") == "request" and e.get("request", {}).get("operation") == "list":
+        return json.dumps(e)[:80]  # cut mid-line: malformed JSON
+    return e
+
+
+def _inject_token(e: dict) -> Any:
+    e2 = copy.deepcopy(e)
+    if e2.get("type") == "request":
+        e2.setdefault("request", {}).setdefault("headers", {})["x-debug"] = ["hvs.CAESIJ7aXb2kQ9vLmN3pR8sT4uW6yZ1cE5fG"]
+    return e2
+
+
+def _reorder() -> Callable[[dict], Any]:
+    held: list[dict] = []
+
+    def f(e: dict) -> Any:
+        # emit each request entry's time 5 s later than its neighbours by rewriting every 7th time backwards
+        f.n = getattr(f, "n", 0) + 1  # type: ignore[attr-defined]
+        if f.n == 12:  # type: ignore[attr-defined]
+            return _shift(-10)(e)
+        return e
+
+    return f
+
+
+PIPELINES = [
+    pytest.param(_drop_denied, {"denied_access_logged", "completeness"}, "denial", id="drops-denied-entries"),
+    pytest.param(_round_seconds, {"timestamp_precision"}, "fewer than the 3 required", id="rounds-to-seconds"),
+    pytest.param(_pad_millis, {"timestamp_precision"}, "at most 2 significant", id="pads-lost-precision"),
+    pytest.param(_strip("request", "remote_address"), {"required_fields"}, "where from", id="strips-source"),
+    # Without auth, denials and body-less answers can no longer be tied to who made them.
+    pytest.param(_strip("auth"), {"required_fields", "denied_access_logged", "completeness"}, "who",
+                 id="strips-identity"),
+    pytest.param(_strip("request", "id"), {"required_fields"}, "request id", id="strips-request-id"),
+    pytest.param(_strip("error"), {"required_fields", "denied_access_logged"}, "result", id="strips-errors"),
+    pytest.param(_shift(5), {"timestamp_accuracy"}, "beyond max_skew", id="clock-5s-ahead"),
+    pytest.param(_local_time_without_offset, {"timestamp_precision", "timestamp_accuracy"}, "explicit offset",
+                 id="drops-utc-offset"),
+    pytest.param(_drop_responses, {"completeness"}, "No response entry", id="drops-responses"),
+    pytest.param(_truncate_digests, {"integrity_digest"}, "malformed", id="truncates-digests"),
+    pytest.param(_garble_one, {"required_fields"}, "not a readable audit entry", id="garbles-a-line"),
+    pytest.param(_inject_token, {"no_secret_leak"}, "Vault Token", id="adds-a-clear-token"),
+    pytest.param(_reorder(), {"timestamp_accuracy"}, "goes back in time", id="reorders-entries"),
+]
+
+
+@pytest.mark.parametrize("transform, failing, phrase", PIPELINES)
+def test_broken_pipeline_fails_the_owning_check(pytester, bao, url_env, pipeline, tmp_path, transform, failing,
+                                               phrase):
+    server = bao()
+    url_env(server)
+    shipped = tmp_path / "shipped.log"
+    pipeline(server.log_path, shipped, transform)
+    run = run_audit(pytester, server, shipped, log_wait=1.0)
+    assert run.result.ret == 1, run.result.stdout.str()
+    assert failing <= run.failed_checks(), (failing, run.failed_checks())
+    owner_text = "\n".join(run.text(c) for c in failing)
+    assert phrase in owner_text, owner_text
+    assert "Fix:" in owner_text
+    assert_no_secret_in_outputs(run)
