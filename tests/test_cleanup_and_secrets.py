@@ -1,0 +1,93 @@
+"""Nothing is lost and nothing leaks: after a passing, a failing, an aborted and an interrupted run the vault
+holds no canary, token or policy of the run, and no secret value reaches any output."""
+
+from __future__ import annotations
+
+import pytest
+
+from tests.auditrun import assert_no_secret_in_outputs, run_audit
+from tests.conftest import leftover
+
+pytestmark = pytest.mark.vault
+
+EMPTY = {"canaries": [], "policies": [], "tokens": []}
+
+
+def test_passing_run_leaves_nothing(pytester, bao, url_env):
+    server = bao()
+    url_env(server)
+    run = run_audit(pytester, server)
+    assert run.result.ret == 0
+    assert leftover(server) == EMPTY
+
+
+def test_failing_run_leaves_nothing_and_prints_no_secret(pytester, bao, url_env):
+    server = bao(audit_options={"log_raw": "true"})
+    url_env(server)
+    run = run_audit(pytester, server)
+    assert run.result.ret == 1
+    assert leftover(server) == EMPTY
+    assert_no_secret_in_outputs(run)
+
+
+ABORT = '''
+from pytest_auditready.vault.scenario import ActionSpec
+
+def pytest_auditready_scenario(plan, config):
+    # the reader has no policy for this path: an "allowed" step that is denied aborts the run
+    plan.add(ActionSpec("read-elsewhere", "reader", "GET", "secret/data/not-ours", "read"))
+'''
+
+
+def test_aborted_run_says_why_in_one_line_and_cleans_up(pytester, bao, url_env):
+    server = bao()
+    url_env(server)
+    pytester.makeconftest(ABORT)
+    from tests.conftest import audit_args, write_config
+
+    write_config(pytester)
+    result = pytester.runpytest_subprocess(*audit_args(server))
+    assert result.ret == 2
+    err = result.stdout.str() + result.stderr.str()
+    assert "scenario step read-elsewhere (GET secret/data/not-ours as reader) answered 403" in err
+    assert "Traceback" not in err
+    assert leftover(server) == EMPTY
+
+
+INTERRUPT = '''
+import os, signal
+from pytest_auditready.vault.scenario import ActionSpec
+
+def _kill(box):
+    os.kill(os.getpid(), signal.{sig})
+    return {{}}
+
+def pytest_auditready_scenario(plan, config):
+    # sent while the canaries exist and the identities hold tokens
+    plan.add(ActionSpec("interrupt", "reader", "GET", plan.data_path("c1"), "read", body=_kill))
+'''
+
+
+@pytest.mark.parametrize("sig", ["SIGINT", "SIGTERM"])
+def test_interrupted_run_cleans_up(pytester, bao, url_env, sig):
+    server = bao()
+    url_env(server)
+    pytester.makeconftest(INTERRUPT.format(sig=sig))
+    from tests.conftest import audit_args, write_config
+
+    write_config(pytester)
+    result = pytester.runpytest_subprocess(*audit_args(server), timeout=60)
+    assert result.ret == 2
+    out = result.stdout.str() + result.stderr.str()
+    assert "interrupted; the run's canaries, tokens and policies were removed" in out
+    assert "Traceback" not in out
+    assert leftover(server) == EMPTY
+
+
+def test_embedded_run_prints_no_secret(pytester):
+    run = run_audit(pytester, None)
+    assert run.result.ret == 0
+    assert {"canary:c1", "canary:c1@v2", "token:reader", "token:writer", "token:unprivileged", "token:admin"} <= set(
+        run.secrets
+    )
+    assert_no_secret_in_outputs(run)
