@@ -1,0 +1,59 @@
+"""Extension points: a conftest.py adds its own scenario action and its own check through the hooks."""
+
+from __future__ import annotations
+
+import pytest
+
+pytestmark = pytest.mark.vault
+
+CONFTEST = '''
+from pytest_auditready.checks.base import Check, Finding
+from pytest_auditready.vault.scenario import ActionSpec
+
+def pytest_auditready_scenario(plan, config):
+    plan.add(ActionSpec("read-again-c1", "reader", "GET", plan.data_path("c1"), "read", secrets=("canary:c1@v2",)))  # after rotate
+
+def _no_root(ctx):
+    for e in ctx.entries:
+        if e.display_name == "{forbidden}":
+            yield Finding("no_root_use", "", "the root token was used", "use named tokens", where=e.where)
+            return
+
+def pytest_auditready_checks(config):
+    return [Check("no_root_use", "Root is not used", "no entry made with the root token", run=_no_root)]
+'''
+
+
+def _items(result: pytest.RunResult) -> str:
+    return result.stdout.str()
+
+
+def test_conftest_adds_an_action_and_a_check_that_pass(pytester: pytest.Pytester) -> None:
+    pytester.makeconftest(CONFTEST.format(forbidden="nobody"))
+    result = pytester.runpytest("--auditready", "-v", "-p", "no:cacheprovider")
+    out = _items(result)
+    assert result.ret == 0, out
+    # the custom action is audited by every per-action check, like a built-in one
+    assert "auditready::completeness[read-again-c1] PASSED" in out
+    assert "auditready::timestamp_accuracy[read-again-c1] PASSED" in out
+    assert "auditready::no_root_use PASSED" in out
+    assert "9/9 checks passed" in out
+
+
+def test_custom_check_can_fail(pytester: pytest.Pytester) -> None:
+    # the embedded dev server's root token logs as display name "token": the custom check catches it
+    pytester.makeconftest(CONFTEST.format(forbidden="token"))
+    result = pytester.runpytest("--auditready", "-p", "no:cacheprovider")
+    assert result.ret == 1
+    result.stdout.fnmatch_lines(["*auditready: no_root_use*", "  - [[]*audit.log:*[]] the root token was used Fix: use named tokens"])
+
+
+def test_duplicate_check_id_is_a_usage_error(pytester: pytest.Pytester) -> None:
+    pytester.makeconftest('''
+from pytest_auditready.checks import BUILTIN
+def pytest_auditready_checks(config):
+    return [BUILTIN[0]]
+''')
+    result = pytester.runpytest("--auditready", "-p", "no:cacheprovider")
+    assert result.ret == pytest.ExitCode.USAGE_ERROR
+    result.stderr.fnmatch_lines(["*two checks share the id 'completeness'*"])
