@@ -56,4 +56,4 @@ class CheckItem(pytest.Item):
 
         module = sys.modules.get(getattr(self.check.run, "__module__", "") or "")
         path = Path(module.__file__) if module is not None and module.__file__ else self.path
-        return path, None, f"auditready: {self.name}"
+        return path, 0, f"auditready: {self.name}"
