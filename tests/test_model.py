@@ -1,0 +1,81 @@
+"""RFC 3339 parsing, precision as written vs significant, and the canonical fields of a Vault entry."""
+
+from __future__ import annotations
+
+import pytest
+
+from pytest_auditready.auditlog.match import match_actions
+from pytest_auditready.auditlog.model import Action, AuditEntry, parse_rfc3339
+from pytest_auditready.auditlog.vault_json import parse_line
+
+
+@pytest.mark.parametrize(
+    "text, ns, written, significant",
+    [
+        ("2026-11-22T18:51:49.90598361Z", 1795373509905983610, 8, 8),
+        ("2026-11-22T18:51:49Z", 1795373509000000000, 0, 0),
+        ("2026-11-22T18:51:49.120000000Z", 1795373509120000000, 9, 2),
+        ("2026-11-22T19:51:49.5+01:00", 1795373509500000000, 1, 1),
+    ],
+)
+def test_parse_rfc3339(text, ns, written, significant):
+    ts = parse_rfc3339(text)
+    assert ts is not None
+    assert (ts.ns, ts.fraction_digits, ts.significant_digits) == (ns, written, significant)
+
+
+@pytest.mark.parametrize("text", ["2026-11-22T18:51:49.5", "2026-11-22 18:51:49Z", "2026-13-01T00:00:00Z", "", None, 5])
+def test_not_rfc3339(text):
+    assert parse_rfc3339(text) is None
+
+
+LINE = (
+    b'{"time":"2026-11-22T18:52:10.229353095Z","type":"response","auth":{"display_name":"token-x",'
+    b'"accessor":"hmac-sha256:18fb"},"request":{"id":"98197fde","operation":"read","path":"secret/data/a",'
+    b'"remote_address":"127.0.0.1"},"error":"1 error occurred:\\n\\t* permission denied\\n\\n"}'
+)
+
+
+def test_fields_of_a_denied_response():
+    e = parse_line("a.log", 7, LINE)
+    assert isinstance(e, AuditEntry)
+    assert e.where == "a.log:7"
+    assert {f: e.get_field(f) for f in ("identity", "resource", "action", "source", "request_id")} == {
+        "identity": "token-x", "resource": "secret/data/a", "action": "read", "source": "127.0.0.1",
+        "request_id": "98197fde",
+    }
+    assert e.result.startswith("error: 1 error occurred")
+
+
+@pytest.mark.parametrize("raw, reason", [(b'{"time": ', "malformed JSON"), (b"\xff\xfe{}", "not UTF-8"),
+                                         (b"[1,2]", "no JSON object"), (b'"x"', "no JSON object")])
+def test_bad_lines_never_raise(raw, reason):
+    bad = parse_line("a.log", 3, raw)
+    assert not isinstance(bad, AuditEntry)
+    assert reason in bad.reason and bad.line == 3
+
+
+def _entry(line, typ, t, path="p", op="read", name="token-r", rid=""):
+    return AuditEntry("a.log", line, {"time": t, "type": typ, "auth": {"display_name": name},
+                                      "request": {"id": rid, "path": path, "operation": op}})
+
+
+def _action(sent, recv, rid="", path="p"):
+    return Action("a1", "reader", "token-r", "GET", path, "read", sent, recv, 403, request_id=rid)
+
+
+def test_match_by_request_id_then_by_window():
+    base = 1795373509_000000000
+    entries = [
+        _entry(1, "request", "2026-11-22T18:51:49.1Z", rid="r1"),
+        _entry(2, "response", "2026-11-22T18:51:49.2Z", rid="r1"),
+        _entry(3, "request", "2026-11-22T18:51:59.1Z"),  # 10 s later: outside the window
+    ]
+    m = match_actions([_action(base, base + 300_000_000, rid="r1")], entries, 2_000_000_000)["a1"]
+    assert m.complete and m.by == "request id"
+    m2 = match_actions([_action(base, base + 300_000_000)], entries[:2], 2_000_000_000)["a1"]
+    assert m2.complete and m2.by.startswith("path")
+    m3 = match_actions([_action(base, base + 300_000_000)], entries[2:], 2_000_000_000)["a1"]
+    assert m3.entries == ()
+    m4 = match_actions([_action(base, base + 300_000_000, path="other")], entries[:2], 2_000_000_000)["a1"]
+    assert m4.entries == ()

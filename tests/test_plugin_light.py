@@ -1,0 +1,33 @@
+"""Without --auditready the plugin costs nothing: no items, no heavy imports."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+
+import pytest
+
+
+def test_plugin_import_is_light():
+    code = (
+        "import sys, pytest_auditready.plugin\n"
+        "heavy = [m for m in ('hvac', 'requests', 'detect_secrets', 'junit_xml') if m in sys.modules]\n"
+        "print(heavy)\n"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
+    assert out.strip() == "[]"
+
+
+def test_no_items_without_the_option(pytester: pytest.Pytester):
+    pytester.makepyfile(test_x="def test_a():\n    assert 1\n")
+    result = pytester.runpytest_subprocess("-v", "-p", "no:cacheprovider")
+    result.assert_outcomes(passed=1)
+    assert "auditready::" not in result.stdout.str()
+
+
+def test_collect_only_contacts_no_vault(pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch):
+    monkeypatch.setenv("VAULT_TOKEN", "x")
+    result = pytester.runpytest("--auditready", "--auditready-target=http://127.0.0.1:9",
+                                "--auditready-log=/nonexistent", "--collect-only", "-q")
+    assert result.ret == 0
+    assert "auditready::completeness[read-denied-c1]" in result.stdout.str()

@@ -1,0 +1,117 @@
+"""Secret detection: known values in every encoding and alignment; Vault tokens; detect-secrets as the judge,
+value by value, never flagging digests, UUIDs or structural fields of the format."""
+
+from __future__ import annotations
+
+import base64
+import json
+from urllib.parse import quote
+
+import pytest
+
+from pytest_auditready.scanner import VAULT_TOKEN_RE, GenericScanner, KnownValues, encodings
+
+# fixed (not random): xdist workers must collect the same parameter ids
+VALUE = "p@ss/w+rd=\"q\\é-Zm9vYmFyLXRlc3QtY2FuYXJ5LXZhbHVlLTQyNDI0Mg"
+
+
+def test_encodings_cover_spec_list():
+    kinds = set(encodings(VALUE).values())
+    assert {"raw", "base64", "hex", "HEX", "url-encoded", "json-escaped"} <= kinds
+
+
+@pytest.mark.parametrize("pad", [b"", b"a", b"ab", b"abc"])
+@pytest.mark.parametrize(
+    "encode",
+    [
+        lambda b: base64.b64encode(b).decode(),
+        lambda b: base64.urlsafe_b64encode(b).decode(),
+        lambda b: base64.b64encode(b).decode().rstrip("="),
+    ],
+    ids=["std", "urlsafe", "unpadded"],
+)
+def test_base64_found_at_any_alignment(pad, encode):
+    k = KnownValues({"canary:c1": VALUE})
+    blob = encode(pad + VALUE.encode() + b"-trailing")
+    assert [h.name for h in k.find(f'{{"x": "{blob}"}}')] == ["canary:c1"]
+
+
+@pytest.mark.parametrize(
+    "form, enc",
+    [
+        (VALUE, "raw"),
+        (VALUE.encode().hex(), "hex"),
+        (VALUE.encode().hex().upper(), "HEX"),
+        (quote(VALUE, safe=""), "url-encoded"),
+        (json.dumps(VALUE)[1:-1], "json-escaped"),
+    ],
+    ids=["raw", "hex", "HEX", "url", "json"],
+)
+def test_each_encoding_found(form, enc):
+    hits = KnownValues({"canary:c1": VALUE}).find("prefix " + form + " suffix")
+    assert any(h.encoding == enc or h.encoding == "raw" for h in hits)
+
+
+def test_absent_value_not_found():
+    assert KnownValues({"canary:c1": VALUE}).find("hmac-sha256:" + "0" * 64) == []
+
+
+@pytest.mark.parametrize(
+    "token",
+    [
+        "hvs.CAESIJ7aXb2kQ9vLmN3pR8sT4uW6yZ1cE5fG",
+        "hvb.AAAAAQJ7aXb2kQ9vLmN3pR8sT4uW6yZ1cE5fGhvb",
+        "hvr.CAESIJ7aXb2kQ9vLmN3pR8sT4uW6yZ1cE5fG",
+        "s.QKsN1nAjipgbnsXaftJW0ETt",
+        "b.AAAAAQJ7aXb2kQ9vLmN3pR8sT4uW6yZ1cE5fG",
+    ],
+)
+def test_vault_token_forms(token):
+    assert VAULT_TOKEN_RE.search(f'"x": "{token}"')
+    with GenericScanner() as g:
+        assert [h.kind for h in g.scan_value("header", token)] == ["Vault Token"]
+
+
+@pytest.mark.parametrize("text", ["sys.mounts", "s.short", "accounts.QKsN1nAjipgbnsXaftJW0ETt", "mount_accessor"])
+def test_vault_token_regex_does_not_overmatch(text):
+    assert not VAULT_TOKEN_RE.search(text)
+
+
+@pytest.mark.parametrize(
+    "key, value, kind",
+    [
+        ("x", "AKIAIOSFODNN7EXAMPLE", "AWS Access Key"),
+        ("password", "hunter2-but-longer", "Secret Keyword"),
+        ("authorization", "Bearer eyJhbGciOiJIUzI1NiIsInR5cCI6IkpXVCJ9.eyJzdWIiOiIxMjM0NTY3ODkwIn0."
+         "dozjgNryP4J3jVmNHl0w5N_XgL0n3I9PlFUP0THsR8U", "JSON Web Token"),
+        ("key", "-----BEGIN RSA PRIVATE KEY-----\nMIIEowIBAAKCAQEA", "Private Key"),
+        # after an *_id key on the same line, detect-secrets' whole-line scan would hide this one
+        ("note", "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", "GitHub Token"),
+    ],
+)
+def test_detect_secrets_judges_each_value(key, value, kind):
+    with GenericScanner() as g:
+        kinds = [h.kind for h in g.scan_value(key, value)]
+    assert kind in kinds
+    assert all(value not in repr(h) for h in g.scan_value.__self__._cache.get((key, value), ()))
+
+
+@pytest.mark.parametrize(
+    "key, value",
+    [
+        ("client_token", "hmac-sha256:" + "ab" * 32),
+        ("id", "39de5b8a-baec-2ff0-a7be-968233ac9da9"),
+        ("created_time", "2026-11-22T18:51:49.975254348Z"),
+        ("client_id", "0DHqvq2D77kL2/JTPSZkTMJbkFVmUu0TzMi0jiXcFy8="),
+        ("path", "secret/data/auditready/20261122t190401-22b787/c1"),
+        ("error", "1 error occurred:\n\t* permission denied\n\n"),
+    ],
+)
+def test_no_false_positive_on_audit_format_values(key, value):
+    with GenericScanner() as g:
+        assert g.scan_value(key, value) == ()
+
+
+def test_scanner_must_be_entered():
+    with pytest.raises(RuntimeError, match="must be entered"):
+        GenericScanner().scan_value("x", "AKIAIOSFODNN7EXAMPLE")
