@@ -110,6 +110,19 @@ def test_group_readable_file_passes_when_configured(pytester, bao, url_env):
     assert run.failed_checks() == set()
 
 
+def test_log_in_a_folder_anyone_can_write_fails_log_protection(pytester, bao, url_env, pipeline, tmp_path):
+    server = bao()
+    url_env(server)
+    shared = tmp_path / "shared"
+    shared.mkdir()
+    shared.chmod(0o777)
+    shipped = shared / "audit.log"
+    pipeline(server.log_path, shipped, lambda e: e)
+    run = run_audit(pytester, server, shipped)
+    assert run.failed_checks() == {"log_protection"}
+    assert "writable by others" in run.text("log_protection")
+
+
 def test_clear_accessors_fail_log_protection(pytester, bao, url_env):
     server = bao(audit_options={"hmac_accessor": "false"})
     url_env(server)
@@ -223,6 +236,16 @@ def _inject_token(e: dict) -> Any:
     return e2
 
 
+def _response_before_request(e: dict) -> Any:
+    # a shipper that stamps responses with a stale cached clock, 50 ms behind
+    if e.get("type") == "response":
+        import datetime
+
+        t = datetime.datetime.strptime(e["time"][:26], "%Y-%m-%dT%H:%M:%S.%f") - datetime.timedelta(milliseconds=50)
+        e["time"] = t.strftime("%Y-%m-%dT%H:%M:%S.%f") + "Z"
+    return e
+
+
 def _reorder() -> Callable[[dict], Any]:
     held: list[dict] = []
 
@@ -254,6 +277,9 @@ PIPELINES = [
     pytest.param(_garble_one, {"required_fields"}, "not a readable audit entry", id="garbles-a-line"),
     pytest.param(_inject_token, {"no_secret_leak"}, "Vault Token", id="adds-a-clear-token"),
     pytest.param(_reorder(), {"timestamp_accuracy"}, "goes back in time", id="reorders-entries"),
+    pytest.param(_response_before_request, {"timestamp_accuracy"}, "earlier than its request",
+                 id="response-before-request"),
+    pytest.param(_strip("request", "operation"), {"required_fields"}, "what action", id="strips-operation"),
 ]
 
 
