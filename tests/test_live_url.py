@@ -297,3 +297,21 @@ def test_broken_pipeline_fails_the_owning_check(pytester, bao, url_env, pipeline
     assert phrase in owner_text, owner_text
     assert "Fix:" in owner_text
     assert_no_secret_in_outputs(run)
+
+
+def test_least_privilege_audit_token_from_the_readme_policy(pytester, bao, monkeypatch):
+    server = bao()
+    c = admin(server)
+    policy = (Path(__file__).parent.parent / "examples" / "auditready-policy.hcl").read_text()
+    assert c.call("PUT", "sys/policies/acl/auditready", {"policy": policy}).status == 204
+    r = c.call("POST", "auth/token/create", {"policies": ["auditready"], "ttl": "10m", "display_name": "auditor"})
+    token = r.body["auth"]["client_token"]
+    from tests.conftest import remember_secret
+
+    remember_secret(token)
+    monkeypatch.setenv("VAULT_TOKEN", token)
+    run = run_audit(pytester, server)
+    assert run.failed_checks() == set(), run.result.stdout.str()[-3000:]
+    from tests.conftest import leftover
+
+    assert leftover(server) == {"canaries": [], "policies": ["auditready"], "tokens": []}

@@ -1,0 +1,36 @@
+# Least-privilege policy for the token that runs `pytest --auditready` against your own Vault/OpenBao.
+# Write it with:  vault policy write auditready examples/auditready-policy.hcl
+# and run with a token holding it:  VAULT_TOKEN=$(vault token create -policy=auditready -ttl=1h -field=token)
+# "secret" is the KV v2 mount (kv_mount) and "auditready" the prefix (prefix): change both together.
+
+# per-run policies for the scenario's identities (auditready-<run id>-reader/-writer)
+path "sys/policies/acl/auditready-*" {
+  capabilities = ["create", "read", "update", "delete"]
+}
+
+# issue the scenario's short-lived tokens; sudo lets them carry policies this token does not hold
+path "auth/token/create" {
+  capabilities = ["create", "update", "sudo"]
+}
+path "auth/token/revoke-accessor" {
+  capabilities = ["update"]
+}
+path "auth/token/lookup-accessor" {
+  capabilities = ["update"]
+}
+
+# check that the KV mount is version 2, and remove/verify the canaries after the run
+path "sys/mounts/secret" {
+  capabilities = ["read"]
+}
+path "secret/metadata/auditready/*" {
+  capabilities = ["read", "delete"]
+}
+
+# see the audit devices (log_raw, the device behind the log) and ask their HMAC of the run's values
+path "sys/audit" {
+  capabilities = ["read", "sudo"]
+}
+path "sys/audit-hash/*" {
+  capabilities = ["update"]
+}
