@@ -1,0 +1,427 @@
+"""The sealer: appends signed digest records to ``LOG.digests`` as the log grows.
+
+It reads the log in bounded chunks (memory does not grow with the log), seals whole lines only (an unterminated
+last line waits for its newline), and cuts a record every ``lines_per_record`` lines, at ``max_record_bytes``,
+or, when following, once the oldest unsealed line is ``every_seconds`` old. It resumes from the last record of
+an existing chain, so it can be stopped and restarted. When the log is rotated (the path names a new file, or
+the file was truncated in place) the rest of the old file is sealed first when it can still be found (a rename
+keeps its inode), then the new file starts a new segment chained to the old one.
+"""
+
+from __future__ import annotations
+
+import datetime
+import fcntl
+import json
+import os
+import threading
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, BinaryIO, Callable, Optional
+
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+
+from ..errors import AuditReadyError
+from .chain import (
+    FORMAT,
+    GENESIS,
+    PathLike,
+    digests_path_for,
+    key_id,
+    last_record,
+    record_hash,
+    sign_record,
+    signature_ok,
+)
+
+CHUNK = 1 << 20
+DEFAULT_LINES = 1000
+DEFAULT_MAX_BYTES = 8 << 20
+_TIME_KEYS = ("time", "timestamp", "@timestamp")
+
+
+def entry_time(line: bytes) -> Optional[str]:
+    """The top-level time of a JSON log line (Vault: ``time``), or None."""
+    if len(line) > CHUNK:
+        return None
+    try:
+        obj = json.loads(line)
+    except (ValueError, UnicodeDecodeError):
+        return None
+    if isinstance(obj, dict):
+        for k in _TIME_KEYS:
+            v = obj.get(k)
+            if isinstance(v, str) and v:
+                return v[:64]
+    return None
+
+
+def _utc_now() -> str:
+    return datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+
+
+@dataclass
+class SealSummary:
+    records: int = 0
+    lines: int = 0
+    bytes: int = 0
+    segments_started: int = 0
+    unsealed_tail: int = 0  # bytes of an unterminated last line left for the next seal
+    notes: list[str] = field(default_factory=list)
+
+
+class _Cursor:
+    """One log file being sealed as one segment, and the record being built over it."""
+
+    def __init__(self, f: BinaryIO, inode: int, name: str, segment: int, pos: int, next_line: int,
+                 reason: Optional[str]) -> None:
+        self.f = f
+        self.inode = inode
+        self.name = name
+        self.segment = segment
+        self.read_pos = pos  # bytes of the file read so far
+        self.tail = b""  # read, after the last newline: not sealable yet
+        self.reason = reason  # set until the segment's first record is written
+        self.next_line = next_line  # line number of the next line to enter a record
+        self._reset(pos)
+        f.seek(pos)
+
+    def _reset(self, start: int) -> None:
+        import hashlib
+
+        self.rec_start = start
+        self.rec_bytes = 0
+        self.rec_lines = 0
+        self.rec_hash = hashlib.sha256()
+        self.rec_first_time: Optional[str] = None
+        self.rec_last_line = b""
+        self.rec_opened = 0.0
+
+    @property
+    def sealed_to(self) -> int:
+        return self.rec_start
+
+
+class Sealer:
+    def __init__(
+        self,
+        log_path: PathLike,
+        private_key: Ed25519PrivateKey,
+        *,
+        digests_path: Optional[PathLike] = None,
+        lines_per_record: int = DEFAULT_LINES,
+        max_record_bytes: int = DEFAULT_MAX_BYTES,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        if lines_per_record < 1 or max_record_bytes < 1:
+            raise AuditReadyError("a record must hold at least one line", "pass --lines 1 or more")
+        self.log_path = Path(log_path)
+        self.digests_path = Path(digests_path) if digests_path else digests_path_for(log_path)
+        self._key = private_key
+        self._pub = private_key.public_key()
+        self._key_id = key_id(self._pub)
+        self.lines_per_record = lines_per_record
+        self.max_record_bytes = max_record_bytes
+        self._clock = clock
+        self._out: list[bytes] = []
+        self._fd: Optional[int] = None
+        self._cursor: Optional[_Cursor] = None
+        self.summary = SealSummary()
+        # chain state
+        self._seq = 0
+        self._prev = GENESIS
+        self._prev_sig = ""
+        self._segment = -1
+
+    # -- lifecycle ---------------------------------------------------------------------------------------------
+    def __enter__(self) -> "Sealer":
+        self.open()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def open(self) -> None:
+        """Lock the chain, resume from its last record, and position on the log."""
+        try:
+            self._fd = os.open(self.digests_path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o600)
+        except OSError as exc:
+            raise AuditReadyError(f"cannot open {self.digests_path} for appending: {exc.strerror}",
+                                  "run the sealer as a user that can write beside the log") from None
+        try:
+            fcntl.flock(self._fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except OSError:
+            os.close(self._fd)
+            self._fd = None
+            raise AuditReadyError(f"another sealer is already appending to {self.digests_path}",
+                                  "run one sealer per log (stop the other one first)") from None
+        last = last_record(self.digests_path)
+        if last is None:
+            self._cursor = self._open_log(segment=0, pos=0, next_line=1, reason="start")
+            return
+        if last.data.get("key_id") != self._key_id or not signature_ok(self._pub, last.data):
+            self.close()
+            raise AuditReadyError(
+                f"the last record of {self.digests_path} was not signed by this key (key id {self._key_id})",
+                "seal with the key that started the chain, or move the old chain away to start a new one",
+            )
+        self._seq = last.seq + 1
+        self._prev = last.hash()
+        self._prev_sig = last.sig
+        self._segment = last.segment
+        try:
+            st = os.stat(self.log_path)
+        except FileNotFoundError:
+            st = None
+        if st is not None and st.st_ino == last.inode and st.st_size >= last.end:
+            self._cursor = self._open_log(segment=last.segment, pos=last.end, next_line=last.last_line + 1,
+                                          reason=None)
+            return
+        # The log was rotated or truncated since the last seal: finish the old file if it is still beside the log.
+        old = self._find_by_inode(last.inode) if last.inode is not None else None
+        if old is not None:
+            self._cursor = self._open_file(old, segment=last.segment, pos=last.end, next_line=last.last_line + 1,
+                                           reason=None)
+            self._drain()
+        elif st is not None and st.st_ino == last.inode:
+            self.summary.notes.append(f"{self.log_path} was truncated in place since the last seal (it had been "
+                                      f"sealed to byte {last.end}); its new content starts a new segment")
+        else:
+            self.summary.notes.append(f"the file sealed as segment {last.segment} ({last.file}) is no longer beside "
+                                      f"the log; its bytes after offset {last.end} were never sealed")
+        reason = "truncated" if st is not None and st.st_ino == last.inode else "rotated"
+        self._cursor = self._open_log(segment=last.segment + 1, pos=0, next_line=1, reason=reason)
+
+    def close(self) -> None:
+        if self._cursor is not None:
+            self._cursor.f.close()
+            self._cursor = None
+        if self._fd is not None:
+            os.close(self._fd)
+            self._fd = None
+
+    def _find_by_inode(self, inode: int) -> Optional[Path]:
+        folder = self.log_path.parent
+        try:
+            names = os.listdir(folder)
+        except OSError:
+            return None
+        for name in sorted(names):
+            if name == self.log_path.name or name.endswith(".digests"):
+                continue
+            p = folder / name
+            try:
+                if p.is_file() and os.stat(p).st_ino == inode:
+                    return p
+            except OSError:
+                continue
+        return None
+
+    def _open_file(self, path: Path, *, segment: int, pos: int, next_line: int, reason: Optional[str]) -> _Cursor:
+        try:
+            f = open(path, "rb")  # noqa: SIM115 - the cursor owns it
+        except OSError as exc:
+            raise AuditReadyError(f"cannot read the log {path}: {exc.strerror}",
+                                  "run the sealer as a user that can read the log") from None
+        if reason is not None:
+            self.summary.segments_started += 1
+        return _Cursor(f, os.fstat(f.fileno()).st_ino, self.log_path.name, segment, pos, next_line, reason)
+
+    def _open_log(self, *, segment: int, pos: int, next_line: int, reason: Optional[str]) -> Optional[_Cursor]:
+        if not self.log_path.exists():
+            return None  # a device may create its file on the first request
+        self._segment = segment
+        return self._open_file(self.log_path, segment=segment, pos=pos, next_line=next_line, reason=reason)
+
+    # -- sealing -----------------------------------------------------------------------------------------------
+    def _emit(self, c: _Cursor) -> None:
+        """Close the record being built (if it holds a line) and queue it."""
+        if c.rec_lines == 0:
+            return
+        body: dict[str, Any] = {
+            "format": FORMAT,
+            "seq": self._seq,
+            "segment": c.segment,
+            "file": c.name,
+            "inode": c.inode,
+            "start": c.rec_start,
+            "end": c.rec_start + c.rec_bytes,
+            "first_line": c.next_line - c.rec_lines,
+            "lines": c.rec_lines,
+            "sha256": c.rec_hash.hexdigest(),
+            "first_time": c.rec_first_time,
+            "last_time": entry_time(c.rec_last_line),
+            "sealed_at": _utc_now(),
+            "prev": self._prev,
+            "prev_sig": self._prev_sig,
+            "key_id": self._key_id,
+        }
+        if c.reason is not None:
+            body["reason"] = c.reason
+            c.reason = None
+        rec = sign_record(self._key, body)
+        line = json.dumps(rec, sort_keys=True, separators=(",", ":"), ensure_ascii=True).encode("ascii") + b"\n"
+        self._out.append(line)
+        self._prev = record_hash(rec)
+        self._prev_sig = rec["sig"]
+        self._seq += 1
+        self.summary.records += 1
+        self.summary.lines += c.rec_lines
+        self.summary.bytes += c.rec_bytes
+        c._reset(c.rec_start + c.rec_bytes)
+        if len(self._out) >= 256:
+            self.flush()
+
+    def _feed(self, c: _Cursor, data: bytes) -> None:
+        """Add freshly read bytes: whole lines go into records, the partial last line waits."""
+        if c.tail:
+            data = c.tail + data
+        cut = data.rfind(b"\n") + 1
+        c.tail = data[cut:]
+        if cut == 0:
+            return
+        mv = memoryview(data)
+        p = 0
+        n_lines = self.lines_per_record
+        while p < cut:
+            if c.rec_lines == 0:
+                nl = data.find(b"\n", p)
+                c.rec_first_time = entry_time(data[p:nl])
+                c.rec_opened = self._clock()
+            need = n_lines - c.rec_lines
+            avail = data.count(b"\n", p, cut)
+            if avail < need:
+                q = cut
+                got = avail
+            else:
+                q = p
+                for _ in range(need):
+                    q = data.find(b"\n", q) + 1
+                got = need
+            c.rec_hash.update(mv[p:q])
+            c.rec_bytes += q - p
+            c.rec_lines += got
+            c.next_line += got
+            # ``data`` starts on a line boundary, so the last line of [p, q) lies wholly inside it
+            nl = data.rfind(b"\n", p, q - 1)
+            c.rec_last_line = data[(nl + 1 if nl >= 0 else p) : q - 1]
+            p = q
+            if c.rec_lines >= n_lines or c.rec_bytes >= self.max_record_bytes:
+                self._emit(c)
+
+    def _pump(self, c: _Cursor, limit: int = 64 * CHUNK) -> int:
+        """Read what the file has now (at most ``limit`` bytes); returns bytes read."""
+        total = 0
+        while total < limit:
+            try:
+                data = c.f.read(CHUNK)
+            except OSError as exc:
+                raise AuditReadyError(f"cannot read the log {self.log_path}: {exc.strerror}",
+                                      "run the sealer as a user that can read the log") from None
+            if not data:
+                break
+            c.read_pos += len(data)
+            total += len(data)
+            self._feed(c, data)
+        return total
+
+    def _drain(self) -> None:
+        """Seal the current file to its end (used before leaving a rotated file)."""
+        c = self._cursor
+        if c is None:
+            return
+        while self._pump(c):
+            pass
+        self._emit(c)
+        if c.tail:
+            self.summary.notes.append(f"{len(c.tail)} bytes of an unterminated last line in the rotated file were "
+                                      "left unsealed")
+        c.f.close()
+        self._cursor = None
+        self.flush()
+
+    def flush(self) -> None:
+        if not self._out or self._fd is None:
+            return
+        data = b"".join(self._out)
+        self._out.clear()
+        view = memoryview(data)
+        while view:
+            n = os.write(self._fd, view)
+            view = view[n:]
+        os.fsync(self._fd)
+
+    def seal_once(self) -> SealSummary:
+        """Seal every whole line the log holds now."""
+        c = self._cursor
+        if c is None:
+            self._cursor = c = self._open_log(segment=self._segment + 1 if self._seq else 0, pos=0, next_line=1,
+                                              reason="start" if not self._seq else "rotated")
+            if c is None:
+                raise AuditReadyError(f"the log {self.log_path} does not exist",
+                                      "point the sealer at the file_path of the file audit device")
+        while self._pump(c):
+            pass
+        self._emit(c)
+        self.flush()
+        self.summary.unsealed_tail = len(c.tail)
+        return self.summary
+
+    def _rotated(self, c: Optional[_Cursor]) -> Optional[str]:
+        """'rotated' when the path names another file, 'truncated' when the file shrank, else None."""
+        try:
+            st = os.stat(self.log_path)
+        except FileNotFoundError:
+            return None  # renamed away and not yet re-created: keep reading the old file
+        if c is None:
+            return "start"
+        if st.st_ino != c.inode:
+            return "rotated"
+        if st.st_size < c.read_pos:
+            return "truncated"
+        return None
+
+    def follow(self, *, every_seconds: float = 5.0, poll: float = 0.2,
+               stop: Optional[threading.Event] = None) -> SealSummary:
+        """Keep sealing until ``stop`` is set: a record every ``lines_per_record`` lines, or once the oldest
+        unsealed line is ``every_seconds`` old. On stop, everything whole is sealed."""
+        stop = stop or threading.Event()
+        while True:
+            c = self._cursor
+            if c is not None:
+                self._pump(c)
+                if c.rec_lines and self._clock() - c.rec_opened >= every_seconds:
+                    self._emit(c)
+            change = self._rotated(c)
+            if change is not None:
+                if change == "rotated" and c is not None:
+                    self._drain()
+                elif c is not None:
+                    self._emit(c)
+                    c.f.close()
+                    self._cursor = None
+                if change == "truncated":
+                    self.summary.notes.append(f"{self.log_path} was truncated in place; a new segment starts")
+                seg = self._segment + 1 if self._seq or change != "start" else 0
+                self._cursor = self._open_log(segment=seg, pos=0, next_line=1,
+                                              reason=change if change != "start" or not self._seq else "rotated")
+                continue
+            self.flush()
+            if stop.is_set():
+                break
+            stop.wait(poll)
+        c = self._cursor
+        if c is not None:
+            while self._pump(c):
+                pass
+            self._emit(c)
+            self.summary.unsealed_tail = len(c.tail)
+        self.flush()
+        return self.summary
+
+
+def seal(log_path: PathLike, private_key: Ed25519PrivateKey, **kwargs: Any) -> SealSummary:
+    """Seal every whole line of ``log_path`` now (the one-shot `auditready seal`)."""
+    with Sealer(log_path, private_key, **kwargs) as s:
+        return s.seal_once()
