@@ -43,6 +43,9 @@ class Settings:
     log_max_mode: str = "0600"
     canaries: int = 2
     token_ttl: str = "15m"
+    evidence: Optional[str] = None  # directory for the evidence bundle
+    sarif: Optional[str] = None  # SARIF 2.1.0 file for findings with a file:line
+    fail_on: str = "any"  # "any" failed check, or only checks of this severity or higher
 
     @property
     def embedded(self) -> bool:
@@ -131,6 +134,16 @@ def _mode(v: Any) -> Any:
     return v.zfill(4)
 
 
+def _fail_on(v: Any) -> Any:
+    from .compliance import severity_levels
+
+    levels = severity_levels()
+    allowed = '"any" (every failed check fails the run) or a severity: ' + ", ".join(levels)
+    if not isinstance(v, str) or v.strip().lower() not in ("any", *levels):
+        raise ValueError(allowed)
+    return v.strip().lower()
+
+
 KEYS: Mapping[str, Callable[[Any], Any]] = {
     "target": _target,
     "log": _opt_str("a file path"),
@@ -150,6 +163,9 @@ KEYS: Mapping[str, Callable[[Any], Any]] = {
     "log_max_mode": _mode,
     "canaries": _num(int, 1, 20),
     "token_ttl": _str('a duration such as "15m"', _TTL_RE),
+    "evidence": _opt_str("a directory path"),
+    "sarif": _opt_str("a file path"),
+    "fail_on": _fail_on,
 }
 assert set(KEYS) == {f.name for f in dataclasses.fields(Settings)}
 

@@ -13,6 +13,9 @@ CLI_KEYS = {
     "auditready_target": "target",
     "auditready_log": "log",
     "auditready_report": "report",
+    "auditready_evidence": "evidence",
+    "auditready_sarif": "sarif",
+    "auditready_fail_on": "fail_on",
 }
 
 
@@ -26,6 +29,13 @@ def pytest_addoption(parser: pytest.Parser) -> None:
                     help="the file audit device's output (required for a URL target)")
     group.addoption("--auditready-report", dest="auditready_report", metavar="PATH", default=None,
                     help="write the compliance JUnit XML report here")
+    group.addoption("--auditready-evidence", dest="auditready_evidence", metavar="DIR", default=None,
+                    help="write the evidence bundle (evidence.json, summary.md, report.html) into DIR")
+    group.addoption("--auditready-sarif", dest="auditready_sarif", metavar="PATH", default=None,
+                    help="write findings that have a file:line as SARIF 2.1.0 (for GitHub code scanning)")
+    group.addoption("--auditready-fail-on", dest="auditready_fail_on", metavar="any|low|medium|high|critical",
+                    default=None, help="fail the run on any failed check (default) or only on failed checks "
+                    "of this severity or higher")
     group.addoption("--auditready-config", dest="auditready_config", metavar="PATH", default=None,
                     help="read settings from this TOML file ([tool.auditready] table or top-level keys) "
                     "instead of pyproject.toml")
@@ -68,6 +78,10 @@ def pytest_configure(config: pytest.Config) -> None:
 
     if not config.pluginmanager.has_plugin("auditready-defaults"):
         config.pluginmanager.register(defaults, "auditready-defaults")
+    if not config.pluginmanager.has_plugin("auditready-outputs"):
+        from .report import outputs
+
+        config.pluginmanager.register(outputs, "auditready-outputs")
     config.addinivalue_line("markers", "auditready: an audit-readiness check item (pytest-auditready)")
     config.stash[defaults.REPORTS_KEY] = []
     if not config.getoption("auditready", default=False):

@@ -51,3 +51,26 @@ def summary(check_id: str) -> str:
     for c in controls_for(check_id):
         by_fw.setdefault(c.framework, []).append(c.requirement)
     return "; ".join(f"{fw} {', '.join(reqs)}" for fw, reqs in by_fw.items()) or "unmapped"
+
+
+# -- severities (data in severities.json): what the fail_on setting and the reports rank checks by -------------
+@lru_cache(maxsize=1)
+def _severity_data() -> dict[str, Any]:
+    text = resources.files(__package__).joinpath("severities.json").read_text(encoding="utf-8")
+    data: dict[str, Any] = json.loads(text)
+    return data
+
+
+def severity_levels() -> tuple[str, ...]:
+    """The severity levels, lowest first: ('low', 'medium', 'high', 'critical')."""
+    return tuple(_severity_data()["levels"])
+
+
+def severity(check_id: str) -> str:
+    """The severity of a check; a check not listed (a plugin's own) has the default, 'high'."""
+    data = _severity_data()
+    return str(data["checks"].get(check_id, data["default"]))
+
+
+def severity_rank(level: str) -> int:
+    return severity_levels().index(level)

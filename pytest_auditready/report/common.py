@@ -1,0 +1,124 @@
+"""What every human-facing report shows, computed once: one row per check (status, severity, controls, findings),
+the fail_on gate, and text hygiene (secrets redacted, control characters made visible) that each format then
+escapes in its own way (HTML, Markdown, workflow commands).
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Optional, Sequence
+from urllib.parse import urlsplit, urlunsplit
+
+from .. import compliance
+from ..checks.base import FAILED, PASSED, SKIPPED, Finding, Outcome
+
+if TYPE_CHECKING:
+    from ..result import AuditResult
+
+# C0 controls (bar tab and newline), DEL and C1 controls: terminal escapes and the like never reach a report.
+_CONTROL_RE = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]")
+
+
+@dataclass(frozen=True)
+class CheckRow:
+    id: str
+    title: str
+    requirement: str
+    status: str  # passed, failed, skipped
+    severity: str
+    gating: bool  # a failure of this check fails the run under the fail_on setting
+    findings: tuple[tuple[str, Finding], ...]  # (item name, finding)
+    reason: str = ""  # why it was skipped
+
+    @property
+    def first(self) -> Optional[Finding]:
+        return self.findings[0][1] if self.findings else None
+
+    @property
+    def controls(self) -> str:
+        return compliance.summary(self.id)
+
+
+def _status(outcomes: Sequence[Outcome]) -> str:
+    if any(o.status == FAILED for o in outcomes):
+        return FAILED
+    if outcomes and all(o.status == SKIPPED for o in outcomes):
+        return SKIPPED
+    return PASSED
+
+
+def gates(fail_on: str, check_id: str) -> bool:
+    """Whether a failure of ``check_id`` fails the run under ``fail_on`` ("any" or a severity level)."""
+    if fail_on == "any":
+        return True
+    return compliance.severity_rank(compliance.severity(check_id)) >= compliance.severity_rank(fail_on)
+
+
+def rows(result: "AuditResult") -> list[CheckRow]:
+    by_check: dict[str, list[Outcome]] = {}
+    for o in result.outcomes:
+        by_check.setdefault(o.check_id, []).append(o)
+    out = []
+    for check in result.checks:
+        outs = by_check.get(check.id, [])
+        status = _status(outs)
+        out.append(
+            CheckRow(
+                id=check.id,
+                title=check.title,
+                requirement=check.requirement,
+                status=status,
+                severity=compliance.severity(check.id),
+                gating=status == FAILED and gates(result.settings.fail_on, check.id),
+                findings=tuple((o.name, f) for o in outs if o.status == FAILED for f in o.findings),
+                reason="; ".join(sorted({o.reason for o in outs if o.reason})) if status == SKIPPED else "",
+            )
+        )
+    return out
+
+
+def verdict(check_rows: Sequence[CheckRow]) -> str:
+    """'failed' when a gating check failed, else 'passed'."""
+    return FAILED if any(r.gating for r in check_rows) else PASSED
+
+
+def clean(result: "AuditResult", text: str) -> str:
+    """Redact every known secret, then make control characters visible (\\x1b, never a live escape)."""
+    return _CONTROL_RE.sub(lambda m: f"\\x{ord(m.group()):02x}", result.redact(text))
+
+
+def safe_target(target: str) -> str:
+    """The target as shown in reports: a URL loses any user:password@ part."""
+    parts = urlsplit(target)
+    if parts.scheme in ("http", "https") and "@" in parts.netloc:
+        host = parts.netloc.rsplit("@", 1)[1]
+        return urlunsplit((parts.scheme, host, parts.path, "", ""))
+    return target
+
+
+def split_where(where: str) -> tuple[str, Optional[int]]:
+    """'path:line' -> (path, line); a where without a line number -> (where, None)."""
+    path, sep, line = where.rpartition(":")
+    if sep and line.isdigit() and path:
+        return path, int(line)
+    return where, None
+
+
+def relative_path(path: str) -> str:
+    """A path as GitHub and SARIF want it: relative to the workspace (or the working directory) when inside it."""
+    if not path:
+        return path
+    p = Path(path)
+    if not p.is_absolute():
+        return p.as_posix()
+    for base in (os.environ.get("GITHUB_WORKSPACE"), os.getcwd()):
+        if not base:
+            continue
+        try:
+            return p.resolve().relative_to(Path(base).resolve()).as_posix()
+        except ValueError:
+            continue
+    return p.as_posix()

@@ -1,0 +1,127 @@
+"""The evidence bundle an auditor reviews: evidence.json, summary.md and report.html in one directory, plus
+SHA256SUMS (sha256sum -c format) over all three; evidence.json also lists the SHA-256 of the other two.
+
+Nothing secret goes in: the configuration holds no token (tokens never enter Settings) and a URL target loses
+any user:password@; log entries keep their structure and clear-text fields (time, path, operation, identity,
+remote address, error) and HMAC digests, every other string value becomes "<redacted>"; and the whole text
+goes through AuditResult.redact as a second line of defence.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import platform
+import sys
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, Mapping, Optional
+
+from .. import __version__, compliance
+from ..auditlog.model import HMAC_RE
+from .common import rows, safe_target, verdict
+
+if TYPE_CHECKING:
+    from ..auditlog.model import AuditEntry
+    from ..result import AuditResult
+
+FORMAT = "pytest-auditready/evidence/1"
+FILES = ("evidence.json", "summary.md", "report.html")
+REDACTED = "<redacted>"
+# Keys whose string values Vault/OpenBao log in clear text by design and that an auditor needs to read.
+CLEAR_KEYS = frozenset({
+    "type", "time", "id", "path", "operation", "display_name", "entity_id", "remote_address", "remote_port",
+    "error", "mount_type", "mount_point", "mount_class", "mount_running_version", "namespace", "policies",
+    "token_policies", "identity_policies", "token_type", "client_id", "request_id", "forwarded_from",
+    "name", "namespace_id", "token_issue_time",
+})
+
+
+def redact_values(value: Any, key: str = "", in_data: bool = False) -> Any:
+    """A log entry's data with every string value that is neither an HMAC digest nor a clear-text field
+    replaced by "<redacted>"; numbers, booleans and the structure stay. Inside a request's or response's
+    ``data`` (what clients sent and got) only HMAC digests stay, whatever their key."""
+    if isinstance(value, Mapping):
+        return {str(k): redact_values(v, str(k), in_data or k == "data") for k, v in value.items()}
+    if isinstance(value, list):
+        return [redact_values(v, key, in_data) for v in value]
+    if isinstance(value, str):
+        if not value or HMAC_RE.match(value) or (key in CLEAR_KEYS and not in_data):
+            return value
+        return REDACTED
+    return value
+
+
+def _entry(e: Optional["AuditEntry"]) -> Optional[dict[str, Any]]:
+    if e is None:
+        return None
+    return {"where": e.where, "type": e.type, "time": e.time_text, "request_id": e.request_id,
+            "entry": redact_values(dict(e.data))}
+
+
+def build(result: "AuditResult", files: Optional[Mapping[str, str]] = None) -> dict[str, Any]:
+    ctx = result.context
+    check_rows = rows(result)
+    settings = result.settings.to_json()
+    settings["target"] = safe_target(str(settings.get("target", "")))
+    matched = []
+    if ctx is not None and result.ledger is not None:
+        for a in result.ledger.actions:
+            m = ctx.match(a.name)
+            matched.append({"action": a.name, "matched_by": m.by, "request": _entry(m.request),
+                            "response": _entry(m.response)})
+    outcomes_by_check: dict[str, list[dict[str, Any]]] = {}
+    for o in result.outcomes:
+        outcomes_by_check.setdefault(o.check_id, []).append(o.to_json())
+    return {
+        "format": FORMAT,
+        "tool": {"name": "pytest-auditready", "version": __version__, "python": platform.python_version(),
+                 "platform": sys.platform},
+        "run": {"id": result.run_id, "target": safe_target(result.target),
+                "started": result.started.isoformat(), "seconds": round(result.seconds, 3),
+                "fail_on": result.settings.fail_on, "verdict": verdict(check_rows)},
+        "vault": result.facts.to_json() if result.facts is not None else None,
+        "configuration": settings,
+        "ledger": result.ledger.to_json() if result.ledger is not None else None,
+        "log": {
+            "source": ctx.source if ctx is not None else "",
+            "path": ctx.log_path if ctx is not None else None,
+            "entries_read": len(ctx.entries) if ctx is not None else 0,
+            "unreadable_lines": [{"where": b.where, "reason": b.reason} for b in ctx.bad_lines] if ctx else [],
+            "matched": matched,
+        },
+        "checks": [
+            {"id": r.id, "title": r.title, "requirement": r.requirement, "status": r.status,
+             "severity": r.severity, "fails_run": r.gating,
+             "controls": [c.label for c in compliance.controls_for(r.id)],
+             "outcomes": outcomes_by_check.get(r.id, [])}
+            for r in check_rows
+        ],
+        "frameworks": compliance.frameworks(),
+        "files": {"sha256": dict(files or {})},
+    }
+
+
+def _sha256(path: Path) -> str:
+    return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+def _write(path: Path, text: str) -> None:
+    tmp = path.with_name(path.name + ".tmp")
+    tmp.write_text(text, encoding="utf-8")
+    os.replace(tmp, path)
+
+
+def write_bundle(result: "AuditResult", directory: str) -> Path:
+    from . import github, html
+
+    d = Path(directory)
+    d.mkdir(parents=True, exist_ok=True)
+    _write(d / "summary.md", result.redact(github.summary_markdown(result, heading="#")))
+    _write(d / "report.html", result.redact(html.render(result)))
+    files = {name: _sha256(d / name) for name in FILES[1:]}
+    text = json.dumps(build(result, files), indent=2, ensure_ascii=False, sort_keys=False)
+    _write(d / "evidence.json", result.redact(text) + "\n")
+    sums = "".join(f"{_sha256(d / name)}  {name}\n" for name in FILES)
+    _write(d / "SHA256SUMS", sums)
+    return d

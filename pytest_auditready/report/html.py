@@ -1,0 +1,168 @@
+"""report.html: one self-contained page for the auditor (inline CSS, no script, no external asset): the verdict,
+a check-by-control table, a timeline of the simulated accesses against the log entries that recorded them, and
+every finding. Every text is redacted, cleaned of control characters, then HTML-escaped.
+"""
+
+from __future__ import annotations
+
+import datetime
+from html import escape
+from typing import TYPE_CHECKING, Optional
+
+from .. import __version__, compliance
+from ..checks.base import FAILED, PASSED
+from .common import CheckRow, clean, rows, safe_target, verdict
+
+if TYPE_CHECKING:
+    from ..auditlog.model import Action, AuditEntry
+    from ..result import AuditResult
+
+_CSS = """
+body{font:14px/1.45 system-ui,-apple-system,"Segoe UI",Roboto,sans-serif;margin:24px;color:#1f2328;background:#fff}
+h1{font-size:22px;margin:0 0 4px}h2{font-size:18px;margin:28px 0 8px;border-bottom:1px solid #d0d7de}
+.meta{color:#57606a;margin:0 0 12px}.verdict{display:inline-block;padding:2px 10px;border-radius:12px;
+font-weight:600;color:#fff}.verdict.passed{background:#1a7f37}.verdict.failed{background:#cf222e}
+table{border-collapse:collapse;width:100%;margin:8px 0}th,td{border:1px solid #d0d7de;padding:4px 6px;
+text-align:left;vertical-align:top}th{background:#f6f8fa}code{font:12px ui-monospace,monospace}
+tr.failed td.status{background:#ffebe9;color:#cf222e;font-weight:600}
+tr.passed td.status{background:#dafbe1;color:#1a7f37;font-weight:600}
+tr.skipped td.status{background:#fff8c5;color:#7d4e00}
+tr.missing td{background:#fff5f5}.miss{color:#cf222e;font-weight:600}
+.bar{position:relative;height:14px;min-width:160px;background:#f6f8fa;border:1px solid #d0d7de}
+.win{position:absolute;top:2px;height:8px;background:#0969da;min-width:2px}
+.tick{position:absolute;top:0;width:2px;height:12px}.tick.request{background:#8250df}
+.tick.response{background:#bf8700}.legend span{display:inline-block;width:10px;height:10px;margin:0 4px 0 12px}
+.small{font-size:12px;color:#57606a}.t{font:12px ui-monospace,monospace;word-break:break-all}
+td code{word-break:break-all}#checks td code{word-break:normal;white-space:nowrap}
+"""
+
+
+def _e(result: "AuditResult", text: str) -> str:
+    return escape(clean(result, text), quote=True)
+
+
+def _utc(ns: int) -> str:
+    dt = datetime.datetime.fromtimestamp(ns / 1e9, tz=datetime.timezone.utc)
+    return dt.strftime("%H:%M:%S.") + f"{(ns // 1_000_000) % 1000:03d}"
+
+
+def _word(r: CheckRow) -> str:
+    if r.status == FAILED:
+        return "FAIL" if r.gating else "FAIL (below fail_on)"
+    return "PASS" if r.status == PASSED else "SKIPPED"
+
+
+def _checks_table(result: "AuditResult", check_rows: list[CheckRow]) -> str:
+    fws = list(compliance.frameworks())
+    head = "".join(f"<th>{escape(fw)}</th>" for fw in fws)
+    out = [f'<table id="checks"><thead><tr><th>Check</th><th>Result</th><th>Severity</th>{head}'
+           "<th>First finding</th></tr></thead><tbody>"]
+    for r in check_rows:
+        by_fw: dict[str, list[str]] = {}
+        for c in compliance.controls_for(r.id):
+            by_fw.setdefault(c.framework, []).append(c.requirement)
+        cells = "".join(f"<td>{escape(', '.join(by_fw.get(fw, [])))}</td>" for fw in fws)
+        first = r.first.text() if r.first is not None else r.reason
+        more = f" (+{len(r.findings) - 1} more)" if len(r.findings) > 1 else ""
+        out.append(
+            f'<tr class="{r.status}" data-check="{_e(result, r.id)}"><td><code>{_e(result, r.id)}</code><br>'
+            f'<span class="small">{_e(result, r.title)}</span></td><td class="status">{escape(_word(r))}</td>'
+            f"<td>{escape(r.severity)}</td>{cells}<td>{_e(result, first)}{escape(more)}</td></tr>"
+        )
+    out.append("</tbody></table>")
+    return "".join(out)
+
+
+def _entry_cell(result: "AuditResult", e: Optional["AuditEntry"], a: "Action") -> str:
+    if e is None:
+        return '<span class="miss">not in the log</span>'
+    ts = e.timestamp
+    delta = f" ({(ts.ns - a.sent_ns) / 1e6:+.1f} ms after send)" if ts is not None else ""
+    short = f"{e.file.replace(chr(92), '/').rsplit('/', 1)[-1]}:{e.line}"
+    return (f'<code title="{_e(result, e.where)}">{_e(result, short)}</code><br>'
+            f'<span class="t">{_e(result, e.time_text)}</span><span class="small">{escape(delta)}</span>')
+
+
+def _timeline(result: "AuditResult") -> str:
+    ledger, ctx = result.ledger, result.context
+    if ledger is None or ctx is None or not ledger.actions:
+        return '<p id="timeline">No simulated accesses in this run.</p>'
+    points = [a.sent_ns for a in ledger.actions] + [a.received_ns for a in ledger.actions]
+    for a in ledger.actions:
+        for e in ctx.match(a.name).entries:
+            if e.timestamp is not None:
+                points.append(e.timestamp.ns)
+    t0, t1 = min(points), max(points)
+    span = max(t1 - t0, 1)
+
+    def pct(ns: int) -> float:
+        return round(min(max((ns - t0) / span * 100, 0.0), 100.0), 2)
+
+    out = ['<table id="timeline"><thead><tr><th>#</th><th>Sent (UTC)</th><th>Action</th><th>Identity</th>'
+           "<th>Request</th><th>HTTP</th><th>Expected</th><th>Timeline</th><th>Request entry</th>"
+           "<th>Response entry</th><th>Matched by</th></tr></thead><tbody>"]
+    for i, a in enumerate(ledger.actions, 1):
+        m = ctx.match(a.name)
+        left, right = pct(a.sent_ns), pct(a.received_ns)
+        bar = [f'<div class="win" style="left:{left}%;width:{max(right - left, 0.4)}%"></div>']
+        for kind, e in (("request", m.request), ("response", m.response)):
+            if e is not None and e.timestamp is not None:
+                bar.append(f'<div class="tick {kind}" style="left:{pct(e.timestamp.ns)}%"></div>')
+        cls = "recorded" if m.complete else "missing"
+        out.append(
+            f'<tr class="{cls}" data-action="{_e(result, a.name)}"><td>{i}</td><td>{_utc(a.sent_ns)}</td>'
+            f"<td><code>{_e(result, a.name)}</code></td><td>{_e(result, a.display_name or a.identity)}</td>"
+            f"<td><code>{_e(result, a.method)} {_e(result, a.path)}</code></td><td>{a.status}</td>"
+            f'<td>{_e(result, a.expect)}</td><td><div class="bar">{"".join(bar)}</div></td>'
+            f"<td>{_entry_cell(result, m.request, a)}</td><td>{_entry_cell(result, m.response, a)}</td>"
+            f"<td>{_e(result, m.by or '-')}</td></tr>"
+        )
+    out.append("</tbody></table>")
+    out.append('<p class="legend small">Timeline bar: <span style="background:#0969da"></span>client send to '
+               'receive<span style="background:#8250df"></span>request entry<span style="background:#bf8700">'
+               "</span>response entry (scaled over the whole run)</p>")
+    return "".join(out)
+
+
+def _findings(result: "AuditResult", check_rows: list[CheckRow]) -> str:
+    failed = [r for r in check_rows if r.status == FAILED]
+    if not failed:
+        return '<p id="findings">No findings: every check holds.</p>'
+    out = ['<div id="findings">']
+    for r in failed:
+        out.append(f"<h3><code>{_e(result, r.id)}</code> ({escape(r.severity)}): {len(r.findings)} finding(s)</h3>"
+                   "<ul>")
+        out += [f"<li><code>{_e(result, item)}</code>: {_e(result, f.text())}</li>" for item, f in r.findings]
+        out.append("</ul>")
+    out.append("</div>")
+    return "".join(out)
+
+
+def render(result: "AuditResult") -> str:
+    check_rows = rows(result)
+    gate = verdict(check_rows)
+    passed = sum(1 for r in check_rows if r.status == PASSED)
+    version = result.facts.version if result.facts is not None and result.facts.version else "unknown"
+    title = f"Audit-trail readiness: {safe_target(result.target)}"
+    return f"""<!DOCTYPE html>
+<html lang="en"><head><meta charset="utf-8">
+<meta http-equiv="Content-Security-Policy" content="default-src 'none'; style-src 'unsafe-inline'">
+<meta name="viewport" content="width=device-width, initial-scale=1">
+<title>{_e(result, title)}</title><style>{_CSS}</style></head>
+<body>
+<h1>{_e(result, title)}</h1>
+<p class="meta">Run <code>{_e(result, result.run_id)}</code>, started {escape(result.started.isoformat())}
+({result.seconds:.2f} s). pytest-auditready {escape(__version__)}; vault version {_e(result, version)}.
+fail_on: {escape(result.settings.fail_on)}.</p>
+<p><span id="verdict" class="verdict {gate}">{'FAIL' if gate == FAILED else 'PASS'}</span>
+{passed}/{len(check_rows)} checks passed.</p>
+<h2>Checks by control</h2>
+{_checks_table(result, check_rows)}
+<h2>Timeline: simulated accesses and the log entries that recorded them</h2>
+{_timeline(result)}
+<h2>Findings</h2>
+{_findings(result, check_rows)}
+<p class="small">evidence.json in this folder holds the ledger, the matched log entries (values redacted), every
+verdict and the framework mapping; SHA256SUMS holds the SHA-256 of each file.</p>
+</body></html>
+"""
