@@ -61,4 +61,4 @@ def pytest_auditready_report(result: "AuditResult", config: pytest.Config) -> No
 
 
 # (label, path) of every file the reporters wrote, for the terminal summary.
-REPORTS_KEY = pytest.StashKey[list]()
+REPORTS_KEY = pytest.StashKey[list[tuple[str, str]]]()

@@ -9,7 +9,6 @@ import pytest
 
 if TYPE_CHECKING:
     from .auditlog.source import LogSource
-    from .checks.base import Check
     from .config import Settings
     from .result import AuditResult
     from .vault.scenario import Plan

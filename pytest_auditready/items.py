@@ -43,13 +43,15 @@ class CheckItem(pytest.Item):
         if outcome.status == FAILED:
             raise AuditFindings(outcome)
 
-    def repr_failure(self, excinfo: pytest.ExceptionInfo[BaseException], style: Optional[str] = None) -> str:
+    def repr_failure(
+        self, excinfo: pytest.ExceptionInfo[BaseException], style: Optional[str] = None
+    ) -> Any:
         if isinstance(excinfo.value, AuditFindings):
             o = excinfo.value.outcome
             lines = [f"{o.name}: {self.check.requirement}"]
             lines += [f"  - {f.text()}" for f in o.findings]
             return "\n".join(lines)
-        return super().repr_failure(excinfo, style=style)  # type: ignore[arg-type]  # pytest's own style type
+        return super().repr_failure(excinfo, style=style)  # type: ignore[arg-type]
 
     def reportinfo(self) -> tuple[Union[Path, str], Optional[int], str]:
         import sys

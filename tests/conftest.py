@@ -9,13 +9,13 @@ import time
 from pathlib import Path
 from typing import Any, Callable, Iterator, Optional
 
-import pytest
-
 # pytester's inline runs restore sys.modules afterwards; import the libraries the inner runs use up front, so
 # that inner and outer code share one copy of each (else requests' classes differ and isinstance checks fail).
 import detect_secrets.core.scan  # noqa: F401
 import hvac.adapters  # noqa: F401
+import pytest
 import requests  # noqa: F401
+
 from pytest_auditready.vault.embedded import EmbeddedServer
 
 # Every secret value a test created or saw (canaries, tokens), to be looked for in every output.

@@ -247,7 +247,6 @@ def _response_before_request(e: dict) -> Any:
 
 
 def _reorder() -> Callable[[dict], Any]:
-    held: list[dict] = []
 
     def f(e: dict) -> Any:
         # emit each request entry's time 5 s later than its neighbours by rewriting every 7th time backwards

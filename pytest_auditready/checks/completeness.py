@@ -23,10 +23,17 @@ def run(ctx: CheckContext) -> Iterator[Union[Finding, Skip]]:
         if not missing:
             continue
         if silent:
-            msg = f"The log {ctx.source} received no entries at all since the run began, so {describe(a)} is unrecorded."
+            msg = (
+                f"The log {ctx.source} received no entries at all since the run began, so {describe(a)} "
+                "is unrecorded."
+            )
         else:
             msg = f"No {' and no '.join(missing)} entry in {ctx.source} records {describe(a)}"
-            msg += f" (request id {a.request_id})." if a.request_id else " (matched by path, operation, identity and time)."
+            msg += (
+                f" (request id {a.request_id})."
+                if a.request_id
+                else " (looked for by path, operation, identity and time)."
+            )
         yield Finding(ID, a.name, msg, _FIX, request_id=a.request_id)
 
 

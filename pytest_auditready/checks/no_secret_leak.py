@@ -26,12 +26,12 @@ def run(ctx: CheckContext) -> Iterator[Union[Finding, Skip]]:
         if reported >= _MAX:
             break
         if known and known.find(e.raw):
-            keys: dict[tuple[str, str], str] = {}
+            keys: dict[tuple[str, str], str] = {}  # (secret, encoding) -> the key it sat under
             for key, value in e.strings():
                 for hit in known.find(value):
                     keys.setdefault((hit.name, hit.encoding), key)
             for hit in known.find(e.raw):
-                key = keys.get((hit.name, hit.encoding))
+                key = keys.get((hit.name, hit.encoding), "")
                 under = f" under key {key!r}" if key else ""
                 yield Finding(ID, "", f"<{hit.name}> appears in the log ({hit.encoding}){under}.", _KNOWN_FIX,
                               where=e.where, request_id=e.request_id)

@@ -13,8 +13,7 @@ import socket
 from pathlib import Path
 from typing import Iterable, Optional, Sequence
 
-from .. import __version__
-from .. import compliance
+from .. import __version__, compliance
 from ..checks.base import FAILED, PASSED, SKIPPED, Check, Outcome
 
 

@@ -165,7 +165,7 @@ class EmbeddedServer:
             if self._proc.poll() is not None:
                 return self._server_output() or f"bao exited with status {self._proc.returncode}"
             try:
-                with urllib.request.urlopen(self.url + "/v1/sys/health", timeout=1) as resp:  # noqa: S310
+                with urllib.request.urlopen(self.url + "/v1/sys/health", timeout=1) as resp:
                     if resp.status == 200:
                         return None
             except (urllib.error.URLError, OSError):

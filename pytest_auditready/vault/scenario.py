@@ -277,7 +277,7 @@ class Runner:
                 request_id=reply.request_id,
                 error=reply.error[:300],
                 expect=spec.expect,
-                secrets=tuple(spec.secrets) + (f"token:{spec.identity}",),
+                secrets=(*tuple(spec.secrets), f"token:{spec.identity}"),
             )
         )
         self._done.add(spec.name)
