@@ -46,6 +46,8 @@ class Settings:
     evidence: Optional[str] = None  # directory for the evidence bundle
     sarif: Optional[str] = None  # SARIF 2.1.0 file for findings with a file:line
     fail_on: str = "any"  # "any" failed check, or only checks of this severity or higher
+    require_tamper_evidence: bool = True  # tamper_evidence fails without a digest chain; false skips it
+    public_key: Optional[str] = None  # Ed25519 public key (KEY.pub) that verifies LOG.digests
 
     @property
     def embedded(self) -> bool:
@@ -144,6 +146,15 @@ def _fail_on(v: Any) -> Any:
     return v.strip().lower()
 
 
+def _bool(v: Any) -> Any:
+    allowed = "true or false"
+    if isinstance(v, bool):
+        return v
+    if isinstance(v, str) and v.strip().lower() in ("true", "false"):
+        return v.strip().lower() == "true"
+    raise ValueError(allowed)
+
+
 KEYS: Mapping[str, Callable[[Any], Any]] = {
     "target": _target,
     "log": _opt_str("a file path"),
@@ -166,6 +177,8 @@ KEYS: Mapping[str, Callable[[Any], Any]] = {
     "evidence": _opt_str("a directory path"),
     "sarif": _opt_str("a file path"),
     "fail_on": _fail_on,
+    "require_tamper_evidence": _bool,
+    "public_key": _opt_str("a file path to the sealer's Ed25519 public key (KEY.pub of `auditready keygen`)"),
 }
 assert set(KEYS) == {f.name for f in dataclasses.fields(Settings)}
 
