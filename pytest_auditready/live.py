@@ -103,6 +103,9 @@ def run_live(
             raise error
         batch, matches = collect(source, ledger, settings, facts)
         log_file = stat_log(str(source.path) if source.path else None)
+        # A target that can seal its own log (the embedded one) judges tamper_evidence now: close() removes it.
+        seal_log = getattr(target, "seal_log", None)
+        tamper = seal_log() if callable(seal_log) and settings.require_tamper_evidence else None
     finally:
         target.close()
     ctx = CheckContext(
@@ -116,6 +119,7 @@ def run_live(
         secrets=dict(plan.secrets.items()),
         source=source.name if not settings.embedded else "the embedded audit log",
         log_path=str(source.path) if source.path else None,
+        tamper=tamper,
     )
     return LiveResult(ctx, ledger, facts, time.monotonic() - started)
 

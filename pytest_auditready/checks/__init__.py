@@ -9,6 +9,7 @@ from . import (
     log_protection,
     no_secret_leak,
     required_fields,
+    tamper_evidence,
     timestamp_accuracy,
     timestamp_precision,
 )
@@ -25,5 +26,6 @@ BUILTIN: tuple[Check, ...] = tuple(
         integrity_digest,
         denied_access_logged,
         log_protection,
+        tamper_evidence,
     )
 )

@@ -87,6 +87,8 @@ class CheckContext:
     secrets: Mapping[str, str] = field(default_factory=dict, repr=False)  # name -> value: memory only
     source: str = ""  # how findings name the log ("the embedded audit log", a path)
     log_path: Optional[str] = None  # the local file the entries were read from, when there is one
+    # tamper_evidence judged while the files existed (the embedded target removes its log when it stops)
+    tamper: Optional[Any] = None
 
     def __repr__(self) -> str:
         return f"CheckContext(source={self.source!r}, entries={len(self.entries)})"

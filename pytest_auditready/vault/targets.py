@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import os
 from dataclasses import dataclass
-from typing import Optional, Protocol
+from typing import Any, Optional, Protocol
 
 from ..config import Settings, token_from_env
 from ..errors import AuditReadyError, ConfigError
@@ -40,6 +40,14 @@ class EmbeddedTarget:
     def open(self) -> Endpoint:
         self._server.start()
         return Endpoint("embedded", self._server.url, self._server.root_token, str(self._server.log_path))
+
+    def seal_log(self) -> Any:
+        """Seal the audit log with an ephemeral key pair kept in the server's private folder, and judge it
+        (tamper_evidence) while the files exist: an Assessment for the check."""
+        from ..seal.evidence import seal_and_assess
+
+        assert self._server.workdir is not None
+        return seal_and_assess(self._server.log_path, self._server.workdir)
 
     def close(self) -> None:
         self._server.stop()

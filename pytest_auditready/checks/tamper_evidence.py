@@ -1,0 +1,73 @@
+"""tamper_evidence: the log comes with an integrity mechanism that verifies, and that verification has teeth.
+
+Vault and OpenBao protect nothing but secret values (HMAC): an edited, deleted or reordered line goes unnoticed.
+The mechanism is the signed digest chain `auditready seal` writes beside the log (``LOG.digests``). The check
+verifies it with the public key (``public_key`` in [tool.auditready]; the embedded target seals its own log with
+an ephemeral key), then tampers with a copy in four ways and requires each to be detected.
+"""
+
+from __future__ import annotations
+
+from typing import Iterator, Union
+
+from ..seal.evidence import Assessment, assess
+from .base import Check, CheckContext, Finding, Skip
+
+ID = "tamper_evidence"
+SKIP_REASON = "require_tamper_evidence = false in [tool.auditready]: tamper evidence is not required"
+NO_CHAIN_FIX = (
+    "make a key pair once with `auditready keygen KEY`, keep `auditready seal LOG --key KEY --follow` running beside "
+    "the vault (README: 'Tamper evidence: sealing the log') and set public_key = \"KEY.pub\" in [tool.auditready]; "
+    "or set require_tamper_evidence = false to skip this check"
+)
+
+
+def _assessment(ctx: CheckContext) -> Union[Assessment, Finding]:
+    pre = getattr(ctx, "tamper", None)
+    if isinstance(pre, Assessment):
+        return pre  # the embedded target judged its log before removing it
+    if not ctx.log_path:
+        return Finding(ID, "", f"There is no local log file for {ctx.source or 'this run'}, so no digest chain can "
+                       "be verified.", "point --auditready-log (or auditready verify) at the audit log file")
+    live_url = ctx.ledger is not None and not ctx.settings.embedded
+    return assess(ctx.log_path, ctx.settings.public_key, wait=ctx.settings.log_wait if live_url else 0.0)
+
+
+def run(ctx: CheckContext) -> Iterator[Union[Finding, Skip]]:
+    if not ctx.settings.require_tamper_evidence:
+        yield Skip("", SKIP_REASON)
+        return
+    a = _assessment(ctx)
+    if isinstance(a, Finding):
+        yield a
+        return
+    name = ctx.log_path or ctx.source
+    if not a.mechanism:
+        yield Finding(ID, "", f"The audit log {name} has no integrity mechanism: no digest chain beside it "
+                      f"({name}.digests) and Vault/OpenBao keep none of their own, so an edited, deleted or "
+                      "reordered line would go unnoticed (PCI DSS 10.3.4 asks for change detection).", NO_CHAIN_FIX,
+                      where=str(name))
+        return
+    if a.error is not None:
+        yield Finding(ID, "", f"The {a.mechanism} of {name} cannot be verified: {a.error.cause}.",
+                      a.error.fix or NO_CHAIN_FIX, where=str(name))
+        return
+    assert a.report is not None
+    for p in a.report.problems:
+        yield Finding(ID, "", p.text(), p.fix, where=p.where)
+    if a.report.ok:
+        for t in a.teeth:
+            if not t.detected:
+                yield Finding(ID, "", f"On a copy of {name}, a {t.kind} went undetected by the digest chain "
+                              f"({t.detail}).", "seal the log with `auditready seal` so that every line is covered; "
+                              "if it is, report this as a bug in pytest-auditready")
+
+
+CHECK = Check(
+    id=ID,
+    title="The log is tamper-evident",
+    requirement="the log comes with an integrity mechanism that verifies (a digest chain written beside it by "
+    "`auditready seal`); on a copy, a changed byte, a deleted line, a swapped pair of lines and a truncated tail are "
+    "each detected",
+    run=run,
+)

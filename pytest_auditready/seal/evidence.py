@@ -1,0 +1,190 @@
+"""Judge a log's tamper evidence for the ``tamper_evidence`` check: verify its chain, then prove on a copy that
+the verification has teeth (a changed byte, a deleted line, a swapped pair of lines and a truncated tail are each
+detected). No pytest here; the embedded target calls ``seal_and_assess`` before its files are removed.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import tempfile
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Callable, Optional
+
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
+
+from ..errors import AuditReadyError
+from .chain import PathLike, digests_path_for, last_record, load_private_key, load_public_key, parse_record
+from .sealer import seal
+from .verify import SealReport, verify_log
+
+TAMPERINGS = ("changed byte", "deleted line", "swapped lines", "truncated tail")
+TEETH_LIMIT = 16 << 20  # bytes of the log copied for the self-test
+
+
+@dataclass(frozen=True)
+class Tooth:
+    kind: str
+    detected: bool
+    detail: str  # what the verifier said (first problem), or why the tampering could not be made
+
+
+@dataclass
+class Assessment:
+    """What the check needs: the verification report and the self-test, or why there is none."""
+
+    mechanism: str = ""  # "sealed digest chain" when one was found
+    report: Optional[SealReport] = None
+    teeth: list[Tooth] = field(default_factory=list)
+    error: Optional[AuditReadyError] = None  # the chain or key could not be read
+
+
+def _wait_for_seal(log: Path, wait: float) -> None:
+    """A live run against a real vault: give a following sealer up to ``wait`` s to seal what is in the log now."""
+    if wait <= 0:
+        return
+    try:
+        st = os.stat(log)
+    except OSError:
+        return
+    deadline = time.monotonic() + wait
+    digests = digests_path_for(log)
+    while True:
+        try:
+            last = last_record(digests)
+        except AuditReadyError:
+            return
+        if last is None or last.inode != st.st_ino or last.end >= st.st_size or time.monotonic() >= deadline:
+            return
+        time.sleep(0.1)
+
+
+def _copy_sealed_prefix(log: Path, digests: Path, dest: Path, limit: int) -> Optional[int]:
+    """Copy into ``dest`` the chain up to the last record of the log's own segment that ends within ``limit``
+    bytes, and the log bytes it covers. Returns the number of bytes copied, or None when there is no such record."""
+    last = last_record(digests)
+    if last is None:
+        return None
+    seg = last.segment
+    keep_lines: list[bytes] = []
+    end = None
+    with open(digests, "rb") as f:
+        for raw in f:
+            rec = parse_record(raw.rstrip(b"\r\n"), 0)
+            if rec is not None and rec.segment == seg:
+                if end is not None and rec.end > limit:
+                    break
+                end = rec.end
+            keep_lines.append(raw if raw.endswith(b"\n") else raw + b"\n")
+            if rec is not None and rec.seq == last.seq:
+                break
+    if end is None:
+        return None
+    (dest / "digests").write_bytes(b"".join(keep_lines))
+    with open(log, "rb") as src, open(dest / "log", "wb") as out:
+        left = end
+        while left > 0:
+            data = src.read(min(1 << 20, left))
+            if not data:
+                break
+            out.write(data)
+            left -= len(data)
+    return end
+
+
+def _tamper(data: bytes, kind: str) -> Optional[bytes]:
+    lines = data.split(b"\n")[:-1]  # data ends with a newline
+    if len(lines) < 3:
+        return None
+    mid = len(lines) // 2
+    if kind == "changed byte":
+        line = bytearray(lines[mid])
+        if not line:
+            return None
+        k = len(line) // 2
+        line[k] = ord("a") if line[k] != ord("a") else ord("b")
+        lines[mid] = bytes(line)
+    elif kind == "deleted line":
+        del lines[mid]
+    elif kind == "swapped lines":
+        for k in list(range(mid, len(lines) - 1)) + list(range(0, mid)):
+            if lines[k] != lines[k + 1]:
+                lines[k], lines[k + 1] = lines[k + 1], lines[k]
+                break
+        else:
+            return None
+    elif kind == "truncated tail":
+        lines = lines[:-1]
+    return b"".join(ln + b"\n" for ln in lines)
+
+
+def prove_teeth(log: Path, digests: Path, public_key: Ed25519PublicKey, limit: int = TEETH_LIMIT) -> list[Tooth]:
+    """Tamper with a copy in each of the four ways and verify each copy: every one must be detected."""
+    tmp = Path(tempfile.mkdtemp(prefix="auditready-teeth-"))
+    try:
+        os.chmod(tmp, 0o700)
+        base = tmp / "base"
+        base.mkdir()
+        if _copy_sealed_prefix(log, digests, base, limit) is None:
+            return [Tooth(k, False, "the log's own segment has no sealed record to tamper with") for k in TAMPERINGS]
+        original = (base / "log").read_bytes()
+        teeth = []
+        for n, kind in enumerate(TAMPERINGS):
+            changed = _tamper(original, kind)
+            if changed is None:
+                teeth.append(Tooth(kind, False, "the sealed log has too few (distinct) lines to make this change"))
+                continue
+            d = tmp / f"t{n}"
+            d.mkdir()
+            (d / "log").write_bytes(changed)
+            shutil.copyfile(base / "digests", d / "log.digests")
+            rep = verify_log(d / "log", public_key)
+            detail = rep.problems[0].message if rep.problems else "verification reported nothing"
+            teeth.append(Tooth(kind, not rep.ok, detail))
+        return teeth
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+
+
+def assess(log_path: PathLike, public_key_path: Optional[PathLike], *, wait: float = 0.0,
+           teeth: bool = True) -> Assessment:
+    """Verify ``log_path`` against ``LOG.digests`` with the public key, then prove the verification's teeth."""
+    log = Path(log_path)
+    digests = digests_path_for(log)
+    if not digests.exists():
+        return Assessment()
+    a = Assessment(mechanism="sealed digest chain")
+    if public_key_path is None:
+        a.error = AuditReadyError(
+            f"{log} has a digest chain ({digests.name}) but no public key was given to verify it",
+            "set public_key = \"KEY.pub\" in [tool.auditready] (or pass --public-key KEY.pub to auditready verify)")
+        return a
+    try:
+        key = load_public_key(public_key_path)
+        _wait_for_seal(log, wait)
+        a.report = verify_log(log, key, digests)
+        if teeth:
+            a.teeth = prove_teeth(log, digests, key)
+    except AuditReadyError as exc:
+        a.error = exc
+    return a
+
+
+def seal_and_assess(log_path: PathLike, workdir: PathLike,
+                    keygen: Optional[Callable[[Path], tuple[Path, Path, str]]] = None) -> Assessment:
+    """What the embedded target does before it stops: an ephemeral key pair in its private ``workdir``, one seal
+    of its own audit log, and the assessment, while the files still exist."""
+    from .chain import write_keypair
+
+    keydir = Path(workdir) / "seal-key"
+    keydir.mkdir(mode=0o700, exist_ok=True)
+    priv, pub, _ = (keygen or write_keypair)(keydir / "key")
+    try:
+        seal(log_path, load_private_key(priv))
+    except AuditReadyError as exc:
+        return Assessment(mechanism="sealed digest chain", error=exc)
+    finally:
+        priv.unlink()
+    return assess(log_path, pub)
