@@ -11,6 +11,7 @@ from typing import Any, Optional
 import pytest
 
 from tests.conftest import SEEN_SECRETS, audit_args, write_config
+from tests.sealing import FollowSealer
 
 # A conftest for the audited session that records the run's secret values to a file, so that the test can
 # prove none of them reached any output. (It uses the public report hook, as any reporter would.)
@@ -67,9 +68,15 @@ def run_audit(
     log: Optional[Path] = None,
     *extra: str,
     subprocess: bool = False,
+    seal: bool = True,
     **config: Any,
 ) -> AuditRun:
     """Audit ``server`` (a URL target) or, with server=None, the embedded target."""
+    sealer = None
+    if server is not None and seal and "require_tamper_evidence" not in config:
+        # A well-run vault has a sealer beside its log (README "Tamper evidence"); seal=False audits one without.
+        sealer = FollowSealer(Path(log or server.log_path), pytester.path / "seal-keys")
+        config.setdefault("public_key", str(sealer.public_key))
     write_config(pytester, **config)
     pytester.makeconftest(SECRET_RECORDER)
     junit = pytester.path / "pytest-junit.xml"
@@ -80,7 +87,11 @@ def run_audit(
         else ["--auditready", "-p", "no:cacheprovider", *extra]
     )
     args += [f"--junitxml={junit}", f"--auditready-report={report}"]
-    result = pytester.runpytest_subprocess(*args) if subprocess else pytester.runpytest(*args)
+    try:
+        result = pytester.runpytest_subprocess(*args) if subprocess else pytester.runpytest(*args)
+    finally:
+        if sealer is not None:
+            sealer.stop()
     items, messages = parse_junit(junit) if junit.exists() else ({}, {})
     secrets_file = pytester.path / "secrets.json"
     secrets = json.loads(secrets_file.read_text()) if secrets_file.exists() else {}
