@@ -70,6 +70,7 @@ def run_live(
 
     started = time.monotonic()
     endpoint = target.open()
+    source: Optional[LogSource] = None
     try:
         source = make_source(endpoint)
         source.mark()
@@ -107,7 +108,11 @@ def run_live(
         seal_log = getattr(target, "seal_log", None)
         tamper = seal_log() if callable(seal_log) and settings.require_tamper_evidence else None
     finally:
+        close_source = getattr(source, "close", None)
+        if callable(close_source):
+            close_source()
         target.close()
+    assert source is not None
     ctx = CheckContext(
         settings=settings,
         ledger=ledger,

@@ -25,6 +25,7 @@ ALL = {
     "integrity_digest",
     "denied_access_logged",
     "log_protection",
+    "tamper_evidence",  # skipped here: require_tamper_evidence = false (tests/conftest.py write_config)
 }
 
 

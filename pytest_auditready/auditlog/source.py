@@ -9,13 +9,14 @@ from __future__ import annotations
 import os
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Optional, Protocol, Union
+from typing import BinaryIO, Optional, Protocol, Union
 
 from ..errors import AuditReadyError
 from .model import AuditEntry, BadLine
 from .vault_json import parse_line
 
 _CHUNK = 1 << 20
+_ANCHOR = 256
 
 
 @dataclass
@@ -47,71 +48,124 @@ class LogSource(Protocol):
 
 
 class FileLogSource:
-    """A file written by a file audit device (or by a pipeline that copies one)."""
+    """A file written by a file audit device (or by a pipeline that copies one).
+
+    The file stays open from mark() on, so that a rotation (rename, then a new file at the path, as logrotate
+    and a SIGHUP do) loses nothing: the old file is read to its end, then the new one from its start. A file
+    truncated in place (copytruncate) is read again from its start; what it held past the cut is gone, and the
+    checks say which actions are missing.
+    """
 
     def __init__(self, path: Union[str, Path], prefix: str = "") -> None:
         self.path: Optional[Path] = Path(path)
         self.name = str(path)
         self.prefix = prefix
+        self._fh: Optional[BinaryIO] = None
         self._offset = 0
         self._line = 0  # lines before _offset
         self._tail = b""
+        self._anchor = b""  # the bytes just before _offset: if they change, the file was cut and rewritten
+        self.rotations = 0
+        self.truncations = 0
 
     def _need_path(self) -> Path:
         assert self.path is not None
         return self.path
 
-    def mark(self) -> None:
+    def _open(self) -> Optional[BinaryIO]:
         path = self._need_path()
         try:
-            with open(path, "rb") as f:
-                lines = 0
-                while True:
-                    chunk = f.read(_CHUNK)
-                    if not chunk:
-                        break
-                    lines += chunk.count(b"\n")
-                    self._offset += len(chunk)
-                self._line = lines
+            return open(path, "rb")
         except FileNotFoundError:
-            # A device may create its file on the first request; an absent file starts at zero.
-            self._offset, self._line = 0, 0
+            return None
         except OSError as exc:
             raise AuditReadyError(
                 f"cannot read the audit log {path}: {exc.strerror}",
                 "give this user read access to the file (or point --auditready-log at a readable copy)",
             ) from None
 
-    def poll(self, batch: LogBatch) -> None:
-        path = self._need_path()
+    def mark(self) -> None:
+        self.close()
+        self._fh = self._open()
+        self._offset, self._line, self._tail, self._anchor = 0, 0, b"", b""
+        if self._fh is None:
+            return  # a device may create its file on the first request: start from nothing
+        last = b""
+        while True:
+            chunk = self._fh.read(_CHUNK)
+            if not chunk:
+                break
+            self._line += chunk.count(b"\n")
+            self._offset += len(chunk)
+            last = (last + chunk)[-_ANCHOR:]
+        self._anchor = last
+
+    def _drain(self, batch: LogBatch) -> None:
+        assert self._fh is not None
         try:
-            size = os.stat(path).st_size
-        except FileNotFoundError:
+            size = os.fstat(self._fh.fileno()).st_size
+        except OSError:
             return
-        except OSError as exc:
-            raise AuditReadyError(f"cannot read the audit log {path}: {exc.strerror}", "fix its permissions") from None
-        if size < self._offset:
-            # Truncated or replaced under us: read the new file from its start.
-            self._offset, self._line, self._tail = 0, 0, b""
-        if size == self._offset:
-            batch.partial_tail = len(self._tail)
-            return
-        try:
-            with open(path, "rb") as f:
-                f.seek(self._offset)
-                data = f.read(size - self._offset)
-        except OSError as exc:
-            raise AuditReadyError(f"cannot read the audit log {path}: {exc.strerror}", "fix its permissions") from None
-        self._offset += len(data)
+        if size < self._offset or not self._anchor_holds():
+            # Truncated in place, possibly already refilled past our offset: start again from the top.
+            self.truncations += 1
+            self._offset, self._line, self._tail, self._anchor = 0, 0, b"", b""
+        self._fh.seek(self._offset)
+        while True:
+            data = self._fh.read(_CHUNK)
+            if not data:
+                break
+            self._offset += len(data)
+            self._anchor = (self._anchor + data)[-_ANCHOR:]
+            self._feed(data, batch)
+
+    def _anchor_holds(self) -> bool:
+        assert self._fh is not None
+        if not self._anchor:
+            return True
+        self._fh.seek(self._offset - len(self._anchor))
+        return self._fh.read(len(self._anchor)) == self._anchor
+
+    def _feed(self, data: bytes, batch: LogBatch) -> None:
         data = self._tail + data
         cut = data.rfind(b"\n")
         if cut < 0:
             self._tail = data
-            batch.partial_tail = len(self._tail)
             return
         self._tail = data[cut + 1 :]
         for raw in data[:cut].split(b"\n"):
             self._line += 1
             if raw.strip():
                 batch.add(parse_line(self.name, self._line, raw.rstrip(b"\r"), self.prefix))
+
+    def _rotated(self) -> bool:
+        assert self._fh is not None
+        try:
+            now = os.stat(self._need_path())
+        except FileNotFoundError:
+            return False  # renamed away, nothing new yet: keep reading the old one
+        except OSError:
+            return False
+        old = os.fstat(self._fh.fileno())
+        return (now.st_ino, now.st_dev) != (old.st_ino, old.st_dev)
+
+    def poll(self, batch: LogBatch) -> None:
+        if self._fh is None:
+            self._fh = self._open()
+            if self._fh is None:
+                return
+        self._drain(batch)
+        if self._rotated():
+            # Finish the old file (its last line may lack a newline only if cut mid-write), then follow the path.
+            self.rotations += 1
+            self._fh.close()
+            self._fh = self._open()
+            self._offset, self._line, self._tail, self._anchor = 0, 0, b"", b""
+            if self._fh is not None:
+                self._drain(batch)
         batch.partial_tail = len(self._tail)
+
+    def close(self) -> None:
+        if self._fh is not None:
+            self._fh.close()
+            self._fh = None

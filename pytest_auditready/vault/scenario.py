@@ -250,6 +250,7 @@ class Runner:
         self._log_path = log_path
         self._audit_device = audit_device
         self._created: list[str] = []  # canaries that may exist
+        self._failures = 0  # consecutive failed clean-up calls: past two, the vault is taken as unreachable
         self._policies_written: list[str] = []
         self._done: set[str] = set()
 
@@ -281,6 +282,11 @@ class Runner:
             )
         )
         self._done.add(spec.name)
+        if reply.status == 400 and "check-and-set" in reply.error:
+            raise ScenarioError(
+                f"a secret already exists at {spec.path}; the run wrote nothing over it and leaves it as it was",
+                "find out who wrote under the run's own prefix; never point prefix at data you keep",
+            )
         if spec.expect == "allowed" and not reply.ok:
             raise ScenarioError(
                 f"scenario step {spec.name} ({spec.method} {spec.path} as {spec.identity}) answered "
@@ -360,11 +366,19 @@ class Runner:
             if spec.name == CAPABILITIES_ACTION:
                 self._gather_facts(spec)
                 continue
-            if spec.name.startswith("create-"):
+            if not spec.name.startswith("create-"):
+                self._call(spec)
+                continue
+            # A canary is ours to remove once the vault accepted it, or when no answer came back (it may have
+            # been written). A refusal (a check-and-set conflict above all) means the path is not ours.
+            try:
+                self._call(spec)
+            except ScenarioError:
+                raise
+            except AuditReadyError:
                 self._created.append(spec.path)
-            reply = self._call(spec)
-            if spec.name.startswith("create-") and reply.status == 400 and "check-and-set" in reply.error:
-                raise ScenarioError(f"a secret already exists at {spec.path}", "never happens with a fresh run id")
+                raise
+            self._created.append(spec.path)
         if CAPABILITIES_ACTION not in self._done:
             self._gather_facts(None)
 
@@ -457,16 +471,28 @@ class Runner:
                 self.facts.residue.append(f"policy {name}")
 
     def _quiet(self, method: str, path: str, body: Optional[dict[str, Any]] = None) -> Optional[Reply]:
-        try:
-            return self.admin.call(method, path, body)
-        except AuditReadyError:
+        """A clean-up call that never raises. Once two calls in a row found no vault, the rest are not tried
+        (each would wait out its timeout) and everything not yet removed is named in facts.residue."""
+        if self._failures >= 2:
             return None
+        try:
+            reply = self.admin.call(method, path, body)
+        except AuditReadyError:
+            self._failures += 1
+            return None
+        self._failures = 0
+        return reply
 
     def _record_quiet(self, spec: ActionSpec, body: Optional[Mapping[str, Any]] = None) -> None:
+        if self._failures >= 2:
+            return
         try:
             self._call(spec, body)
+            self._failures = 0
+        except ScenarioError:
+            self._failures = 0  # the vault answered, just not with success
         except AuditReadyError:
-            pass
+            self._failures += 1
 
     def _specs(self, phase: str) -> list[ActionSpec]:
         return [a for a in self.plan.actions if a.phase == phase]
@@ -475,13 +501,20 @@ class Runner:
         self.admin.close()  # the identities share its connection pool
 
 
+_POLICY_HINT = "examples/auditready-policy.hcl grants every capability the run needs"
+# What the audit token needs for each admin step, to name it when the vault says no.
+_ADMIN_NEEDS = {
+    "write-policy-": "create and update on sys/policies/acl/auditready-*",
+    "issue-token-": "update and sudo on auth/token/create (sudo lets the tokens carry the run's own policies)",
+    "revoke-token-": "update on auth/token/revoke-accessor",
+    "delete-policy-": "delete on sys/policies/acl/auditready-*",
+}
+
+
 def _remedy(spec: ActionSpec, plan: Plan) -> str:
     if spec.identity == "admin":
-        return (
-            "the token in VAULT_TOKEN needs create/update/delete on sys/policies/acl/auditready-*, update on "
-            "auth/token/create and auth/token/revoke-accessor, sudo+read on sys/audit and update on "
-            "sys/audit-hash/*; see README 'Pointing it at your own Vault' for a ready policy"
-        )
+        need = next((v for k, v in _ADMIN_NEEDS.items() if spec.name.startswith(k)), f"access to {spec.path}")
+        return f"the token in VAULT_TOKEN needs {need}; {_POLICY_HINT}"
     if spec.identity in ("writer", "reader"):
         return (
             f"the {spec.identity} identity's policy did not take effect on {spec.path}; check that "
