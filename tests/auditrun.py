@@ -75,10 +75,13 @@ def run_audit(
     """Audit ``server`` (a URL target) or, with server=None, the embedded target. ``conftest`` is added to the
     audited session's conftest.py, after the secret recorder."""
     sealer = None
-    if server is not None and seal and "require_tamper_evidence" not in config:
-        # A well-run vault has a sealer beside its log (README "Tamper evidence"); seal=False audits one without.
-        sealer = FollowSealer(Path(log or server.log_path), pytester.path / "seal-keys")
-        config.setdefault("public_key", str(sealer.public_key))
+    if seal and "require_tamper_evidence" not in config:
+        # A well-run vault has a sealer beside its log (README "Tamper evidence"); the embedded target seals its
+        # own. seal=False audits a URL target without one (write_config then leaves tamper_evidence off).
+        config["require_tamper_evidence"] = True
+        if server is not None:
+            sealer = FollowSealer(Path(log or server.log_path), pytester.path / "seal-keys")
+            config.setdefault("public_key", str(sealer.public_key))
     write_config(pytester, **config)
     pytester.makeconftest(SECRET_RECORDER + "\n" + conftest)
     junit = pytester.path / "pytest-junit.xml"
