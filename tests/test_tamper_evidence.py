@@ -1,0 +1,166 @@
+"""The tamper_evidence check: offline from a log path and public_key, live on the embedded target (which seals
+its own log) and on a URL target with and without a sealer beside it."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from pytest_auditready.checks.base import CheckContext, Finding, Skip
+from pytest_auditready.checks.tamper_evidence import CHECK
+from pytest_auditready.config import load
+from pytest_auditready.errors import ConfigError
+from pytest_auditready.seal import load_private_key, seal, write_keypair
+from pytest_auditready.seal import evidence as evidence_mod
+from tests.auditrun import run_audit
+from tests.test_seal import _lines, _write, write_log
+
+
+def _ctx(log: Path, **settings: object) -> CheckContext:
+    return CheckContext(settings=load([("test", settings)]), ledger=None, entries=[], bad_lines=[],
+                        source=str(log), log_path=str(log))
+
+
+def _run(ctx: CheckContext) -> list[object]:
+    return list(CHECK.run(ctx))
+
+
+@pytest.fixture
+def sealed(tmp_path: Path) -> tuple[Path, Path]:
+    priv, pub, _ = write_keypair(tmp_path / "k")
+    log = tmp_path / "audit.log"
+    write_log(log, 120)
+    seal(log, load_private_key(priv), lines_per_record=30)
+    return log, pub
+
+
+def test_offline_sealed_log_passes(sealed: tuple[Path, Path]) -> None:
+    log, pub = sealed
+    assert _run(_ctx(log, public_key=str(pub))) == []
+
+
+def _tamper(log: Path, kind: str) -> None:
+    lines = _lines(log)
+    if kind == "changed byte":
+        lines[50] = lines[50].replace(b"request", b"requesT", 1)
+    elif kind == "deleted line":
+        del lines[70]
+    elif kind == "swapped lines":
+        lines[10], lines[11] = lines[11], lines[10]
+    elif kind == "truncated tail":
+        lines = lines[:-2]
+    elif kind == "appended":
+        lines.append(b'{"time":"2026-01-01T00:00:00Z","forged":true}')
+    _write(log, lines)
+
+
+@pytest.mark.parametrize("kind, where", [
+    ("changed byte", "lines 31-60"),
+    ("deleted line", "lines 61-90"),
+    ("swapped lines", "lines 1-30"),
+    ("truncated tail", "lines 91-120"),
+    ("appended", "1 unsealed line(s)"),
+])
+def test_offline_tampering_fails_the_check_naming_segment_and_lines(sealed: tuple[Path, Path], kind: str,
+                                                                   where: str) -> None:
+    log, pub = sealed
+    _tamper(log, kind)
+    out = _run(_ctx(log, public_key=str(pub)))
+    assert out and all(isinstance(f, Finding) for f in out)
+    assert any(f"[segment 0, {where}]" in f.message for f in out if isinstance(f, Finding)), out
+
+
+def test_offline_chain_signed_by_another_key_fails(sealed: tuple[Path, Path], tmp_path: Path) -> None:
+    log, _ = sealed
+    _, other, _ = write_keypair(tmp_path / "other")
+    out = _run(_ctx(log, public_key=str(other)))
+    assert len(out) == 1 and isinstance(out[0], Finding) and "signed by another key" in out[0].message
+
+
+def test_offline_no_chain_fails_with_the_remedy(tmp_path: Path) -> None:
+    log = tmp_path / "audit.log"
+    write_log(log, 5)
+    out = _run(_ctx(log))
+    assert len(out) == 1 and isinstance(out[0], Finding)
+    assert "no integrity mechanism" in out[0].message
+    assert "auditready seal" in out[0].fix and "require_tamper_evidence = false" in out[0].fix
+
+
+def test_offline_chain_without_public_key_names_the_setting(sealed: tuple[Path, Path]) -> None:
+    log, _ = sealed
+    out = _run(_ctx(log))
+    assert len(out) == 1 and isinstance(out[0], Finding) and "public_key" in out[0].fix
+
+
+def test_disabled_is_skipped_with_the_reason(tmp_path: Path) -> None:
+    out = _run(_ctx(tmp_path / "audit.log", require_tamper_evidence=False))
+    assert len(out) == 1 and isinstance(out[0], Skip) and "require_tamper_evidence = false" in out[0].reason
+
+
+def test_a_verifier_without_teeth_fails_the_check(sealed: tuple[Path, Path], monkeypatch: pytest.MonkeyPatch) -> None:
+    # if verification stopped noticing changes, the self-test on a copy must say so for each kind
+    log, pub = sealed
+    real = evidence_mod.verify_log
+
+    def blind(path, key, digests=None):  # type: ignore[no-untyped-def]
+        rep = real(path, key, digests)
+        rep.problems.clear()
+        return rep
+
+    monkeypatch.setattr(evidence_mod, "verify_log", blind)
+    out = _run(_ctx(log, public_key=str(pub)))
+    texts = [f.message for f in out if isinstance(f, Finding)]
+    assert len(texts) == 4
+    for kind in evidence_mod.TAMPERINGS:
+        assert any(f"a {kind} went undetected" in t for t in texts), texts
+
+
+@pytest.mark.parametrize("value", ["maybe", 1, ["true"]])
+def test_require_tamper_evidence_takes_a_boolean(value: object) -> None:
+    with pytest.raises(ConfigError) as exc:
+        load([("[tool.auditready] of pyproject.toml", {"require_tamper_evidence": value})])
+    assert "'require_tamper_evidence'" in str(exc.value) and "true or false" in str(exc.value)
+
+
+# -- live ----------------------------------------------------------------------------------------------------
+
+
+@pytest.mark.vault
+def test_embedded_target_seals_its_own_log_and_passes(pytester: pytest.Pytester) -> None:
+    run = run_audit(pytester, None)
+    assert run.status("tamper_evidence") == "passed", run.result.stdout.str()[-2000:]
+
+
+@pytest.mark.vault
+def test_embedded_target_skips_when_not_required(pytester: pytest.Pytester) -> None:
+    run = run_audit(pytester, None, require_tamper_evidence=False)
+    assert run.status("tamper_evidence") == "skipped"
+    assert run.result.ret == 0
+
+
+@pytest.mark.vault
+def test_url_target_without_a_chain_fails_with_the_remedy(pytester, bao, url_env) -> None:  # type: ignore[no-untyped-def]
+    server = bao()
+    url_env(server)
+    run = run_audit(pytester, server, seal=False, require_tamper_evidence=True)
+    assert run.failed_checks() == {"tamper_evidence"}
+    text = run.text("tamper_evidence")
+    assert "no integrity mechanism" in text and "auditready seal" in text and "--follow" in text
+
+
+@pytest.mark.vault
+def test_url_target_with_a_sealer_beside_it_passes(pytester, bao, url_env) -> None:  # type: ignore[no-untyped-def]
+    server = bao()
+    url_env(server)
+    run = run_audit(pytester, server)  # a follow sealer runs beside the log, public_key set
+    assert run.status("tamper_evidence") == "passed", run.text("tamper_evidence")
+
+
+@pytest.mark.vault
+def test_url_target_skips_when_not_required(pytester, bao, url_env) -> None:  # type: ignore[no-untyped-def]
+    server = bao()
+    url_env(server)
+    run = run_audit(pytester, server, require_tamper_evidence=False)
+    assert run.status("tamper_evidence") == "skipped"
+    assert run.failed_checks() == set()
