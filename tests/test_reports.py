@@ -77,7 +77,7 @@ def assert_clean(text: str) -> None:
 # -- GitHub workflow commands and step summary ----------------------------------------------------------------
 def test_annotations_one_per_failed_check_escaped_and_redacted(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.chdir(tmp_path)
-    lines = github.annotations(make_result(tmp_path))
+    lines = github.annotation_lines(make_result(tmp_path))
     assert len(lines) == 2
     leak, precision = lines
     # file= relative to the working directory, line= from the finding; no location for a finding without one
@@ -118,11 +118,11 @@ def test_summary_of_a_passing_run(tmp_path: Path) -> None:
     md = github.summary_markdown(make_result(tmp_path, failing=False))
     assert "3/3 checks passed" in md and "Verdict: **PASS**" in md
     assert "\u274c" not in md
-    assert github.annotations(make_result(tmp_path, failing=False)) == []
+    assert github.annotation_lines(make_result(tmp_path, failing=False)) == []
 
 
 def test_fail_on_turns_low_failures_into_warnings(tmp_path: Path) -> None:
-    lines = github.annotations(make_result(tmp_path, fail_on="high"))
+    lines = github.annotation_lines(make_result(tmp_path, fail_on="high"))
     assert [line.split(" ", 1)[0] for line in lines] == ["::error", "::warning"]
     md = github.summary_markdown(make_result(tmp_path, fail_on="critical"))
     assert "below fail\\_on" in md and "Verdict: **FAIL**" in md  # no_secret_leak is critical

@@ -38,7 +38,7 @@ def walk(node: Any, keys: tuple[str, ...] = ()) -> Iterator[tuple[tuple[str, ...
     yield keys, node
     if isinstance(node, dict):
         for k, v in node.items():
-            yield from walk(v, keys + (str(k),))
+            yield from walk(v, (*keys, str(k)))
     elif isinstance(node, list):
         for v in node:
             yield from walk(v, keys)

@@ -94,7 +94,7 @@ def _first_cell(result: "AuditResult", r: CheckRow) -> str:
     return ""
 
 
-def annotations(result: "AuditResult") -> list[str]:
+def annotation_lines(result: "AuditResult") -> list[str]:
     """One ::error line per failed check (::warning for a failure that fail_on lets pass)."""
     out = []
     for r in rows(result):

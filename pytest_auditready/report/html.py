@@ -105,9 +105,10 @@ def _timeline(result: "AuditResult") -> str:
         m = ctx.match(a.name)
         left, right = pct(a.sent_ns), pct(a.received_ns)
         bar = [f'<div class="win" style="left:{left}%;width:{max(right - left, 0.4)}%"></div>']
-        for kind, e in (("request", m.request), ("response", m.response)):
-            if e is not None and e.timestamp is not None:
-                bar.append(f'<div class="tick {kind}" style="left:{pct(e.timestamp.ns)}%"></div>')
+        for kind, logged in (("request", m.request), ("response", m.response)):
+            ts = logged.timestamp if logged is not None else None
+            if ts is not None:
+                bar.append(f'<div class="tick {kind}" style="left:{pct(ts.ns)}%"></div>')
         cls = "recorded" if m.complete else "missing"
         out.append(
             f'<tr class="{cls}" data-action="{_e(result, a.name)}"><td>{i}</td><td>{_utc(a.sent_ns)}</td>'

@@ -14,9 +14,9 @@ if TYPE_CHECKING:
     from ..result import AuditResult
 
 # nodeid -> check id of every audit item; nodeids of failed items; the workflow commands to print.
-_ITEMS_KEY = pytest.StashKey[dict]()
-_FAILED_KEY = pytest.StashKey[set]()
-_ANNOTATIONS_KEY = pytest.StashKey[list]()
+_ITEMS_KEY = pytest.StashKey[dict[str, str]]()
+_FAILED_KEY = pytest.StashKey[set[str]]()
+_ANNOTATIONS_KEY = pytest.StashKey[list[str]]()
 _FAIL_ON_KEY = pytest.StashKey[str]()
 
 
@@ -40,7 +40,7 @@ def pytest_auditready_report(result: "AuditResult", config: pytest.Config) -> No
         path = github.append_summary(result)
         if path is not None:
             reports.append(("GitHub step summary", str(path)))
-        config.stash[_ANNOTATIONS_KEY] = [result.redact(line) for line in github.annotations(result)]
+        config.stash[_ANNOTATIONS_KEY] = [result.redact(line) for line in github.annotation_lines(result)]
 
 
 @pytest.hookimpl(trylast=True)
