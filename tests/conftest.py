@@ -33,6 +33,42 @@ def assert_no_secret(text: str, where: str = "output") -> None:
         assert value not in text, f"a secret value appeared in {where}"
 
 
+# Files a test may write that hold secrets on purpose: the recorder's dump, and audit logs themselves (a log_raw
+# device writes values in clear; that is what the checks are for).
+_EXEMPT_NAMES = {"secrets.json"}
+_EXEMPT_SUFFIXES = (".log", ".log.1", ".digests", ".gz")
+
+
+@pytest.fixture(autouse=True)
+def _no_secret_in_any_output(request: pytest.FixtureRequest) -> Iterator[None]:
+    """Session-wide guard: for every test that drives pytest itself, everything the inner run printed and
+    every report file it left is scanned for every secret any test has seen (canaries, tokens)."""
+    if "pytester" not in request.fixturenames:
+        yield
+        return
+    pt: pytest.Pytester = request.getfixturevalue("pytester")
+    outputs: list[tuple[str, str]] = []
+    for name in ("runpytest", "runpytest_inprocess", "runpytest_subprocess"):
+        original = getattr(pt, name)
+
+        def wrapped(*args: Any, __original: Any = original, __name: str = name, **kwargs: Any) -> Any:
+            result = __original(*args, **kwargs)
+            outputs.append((f"{__name} stdout", result.stdout.str()))
+            outputs.append((f"{__name} stderr", result.stderr.str()))
+            return result
+
+        setattr(pt, name, wrapped)
+    yield
+    for path in pt.path.rglob("*"):
+        if path.is_file() and path.name not in _EXEMPT_NAMES and not path.name.endswith(_EXEMPT_SUFFIXES):
+            try:
+                outputs.append((str(path.relative_to(pt.path)), path.read_text(errors="replace")))
+            except OSError:
+                continue
+    for where, text in outputs:
+        assert_no_secret(text, where)
+
+
 @pytest.fixture
 def bao() -> Iterator[Callable[..., EmbeddedServer]]:
     """Factory: start a real OpenBao dev server with the given audit options; stopped at the end."""

@@ -115,3 +115,19 @@ def test_no_false_positive_on_audit_format_values(key, value):
 def test_scanner_must_be_entered():
     with pytest.raises(RuntimeError, match="must be entered"):
         GenericScanner().scan_value("x", "AKIAIOSFODNN7EXAMPLE")
+
+
+def test_request_paths_are_judged_per_segment():
+    # whole paths with a random run id read as high-entropy base64 to detect-secrets about 2% of the time
+    import secrets as rnd
+
+    with GenericScanner() as g:
+        for _ in range(300):
+            rid = f"20261122t163212-{rnd.token_hex(3)}"
+            for p in (f"sys/policies/acl/auditready-{rid}-writer", f"secret/data/auditready/{rid}/c1"):
+                assert g.scan_value("path", p) == (), p
+        # a secret that is a segment of a path is still found
+        assert [h.kind for h in g.scan_value("path", "secret/data/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")][:1] == [
+            "GitHub Token"
+        ]
+        assert [h.kind for h in g.scan_value("path", "auth/token/lookup/s.QKsN1nAjipgbnsXaftJW0ETt")] == ["Vault Token"]
