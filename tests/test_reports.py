@@ -232,3 +232,17 @@ def test_fail_on_bad_value_names_key_and_allowed_values() -> None:
         load([("[tool.auditready] of pyproject.toml", {"fail_on": "severe"})])
     text = str(exc.value)
     assert "'fail_on'" in text and "pyproject.toml" in text and "critical" in text and '"any"' in text
+
+
+def test_html_timeline_marks_an_access_the_log_did_not_record(tmp_path: Path) -> None:
+    result = make_result(tmp_path)
+    assert result.context is not None and result.ledger is not None
+    missing = Action("delete-c1", "writer", "token-writer", "DELETE", "secret/metadata/p", "delete",
+                     sent_ns=1_700_000_000_010_000_000, received_ns=1_700_000_000_012_000_000, status=204)
+    result.ledger.record(missing)
+    result.context.matches[missing.name] = Match()
+    page = html.render(result)
+    row = re.search(r'<tr class="(\w+)" data-action="delete-c1">.*?</tr>', page, re.S)
+    assert row and row[1] == "missing" and row[0].count("not in the log") == 2
+    recorded = re.search(r'<tr class="(\w+)" data-action="read-allowed-c1">.*?</tr>', page, re.S)
+    assert recorded and recorded[1] == "recorded" and "+1.0 ms after send" in recorded[0]
