@@ -17,6 +17,13 @@ from .errors import AuditReadyError
 # Subcommand modules, in the order `auditready --help` lists them.
 COMMANDS: list[str] = []
 
+# Tamper evidence (issue 4): make the sealer's keys, seal a log, validate a CloudTrail trail's digests.
+COMMANDS += [
+    "pytest_auditready.seal.cmd_keygen",
+    "pytest_auditready.seal.cmd_seal",
+    "pytest_auditready.seal.cmd_cloudtrail",
+]
+
 
 class _Parser(argparse.ArgumentParser):
     def error(self, message: str) -> None:  # type: ignore[override]  # argparse declares NoReturn

@@ -1,0 +1,280 @@
+"""Validate a local copy of an AWS CloudTrail trail (digest files and log files) the way
+`aws cloudtrail validate-logs` does against S3, without network access.
+
+CloudTrail writes an hourly digest file (gzip'd JSON) naming each log file delivered in the hour with the SHA-256
+of its uncompressed content, and the previous digest by S3 location, SHA-256 and signature. Each digest is signed
+with the region's RSA key (PKCS#1 v1.5 over SHA-256) over the signing string::
+
+    digestEndTime "\\n" digestS3Bucket "/" digestS3Object "\\n" hex(sha256(uncompressed digest)) "\\n" previousDigestSignature
+
+(``null`` for the first digest of a chain). The signature itself lives in the digest object's S3 metadata
+(``x-amz-meta-signature``, hex), which a plain copy loses: keep it beside each digest as ``DIGEST.sig`` (the hex)
+or ``DIGEST.metadata.json`` (``aws s3api head-object ... --query Metadata``). Public keys come from
+``aws cloudtrail list-public-keys`` (JSON; ``Value`` is the base64 DER key, matched by ``Fingerprint``).
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import gzip
+import hashlib
+import json
+import os
+import zlib
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Optional
+
+from cryptography.exceptions import InvalidSignature
+from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives.asymmetric import padding, rsa
+
+from ..errors import AuditReadyError
+
+DIGEST_MARK = "_CloudTrail-Digest_"
+FIX_LOG = ("treat the log file as tampered: restore it from the bucket (S3 versioning / Object Lock) and find out "
+           "who could write it")
+FIX_DIGEST = "treat the digest chain as tampered: restore the digest files from the bucket and compare"
+FIX_COPY = "copy the missing files from the bucket (aws s3 sync), with each digest's signature metadata"
+
+
+@dataclass(frozen=True)
+class TrailProblem:
+    kind: str  # "digest-signature", "digest-missing", "digest-chain", "gap", "log-missing", "log-changed", "key", ...
+    message: str
+    fix: str
+    where: str = ""
+
+
+@dataclass
+class TrailReport:
+    root: str
+    digests: int = 0
+    log_files: int = 0
+    valid_log_files: int = 0
+    problems: list[TrailProblem] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
+
+    @property
+    def ok(self) -> bool:
+        return not self.problems
+
+    def summary(self) -> str:
+        state = "valid" if self.ok else f"NOT valid ({len(self.problems)} problem(s))"
+        return (f"{self.root}: CloudTrail trail {state}: {self.digests} digest file(s), {self.valid_log_files}/"
+                f"{self.log_files} log file(s) valid")
+
+
+@dataclass
+class _Digest:
+    path: Path
+    rel: str
+    data: dict[str, Any]
+    sha256: str
+    signature: Optional[str]
+
+    @property
+    def s3(self) -> tuple[str, str]:
+        return str(self.data.get("digestS3Bucket", "")), str(self.data.get("digestS3Object", ""))
+
+
+def load_public_keys(path: Path) -> dict[str, rsa.RSAPublicKey]:
+    """Fingerprint -> key, from `aws cloudtrail list-public-keys` output (or its PublicKeyList)."""
+    try:
+        doc = json.loads(path.read_text())
+    except FileNotFoundError:
+        raise AuditReadyError(f"the public keys file {path} does not exist",
+                              "save the keys with: aws cloudtrail list-public-keys --start-time ... > FILE") from None
+    except (OSError, ValueError) as exc:
+        raise AuditReadyError(f"{path} is not readable JSON ({exc})",
+                              "pass the JSON output of `aws cloudtrail list-public-keys`") from None
+    items = doc.get("PublicKeyList") if isinstance(doc, dict) else doc
+    if not isinstance(items, list) or not items:
+        raise AuditReadyError(f"{path} holds no PublicKeyList", "pass the JSON output of `aws cloudtrail "
+                              "list-public-keys` for the trail's region and time range")
+    keys: dict[str, rsa.RSAPublicKey] = {}
+    for item in items:
+        try:
+            der = base64.b64decode(item["Value"], validate=True)
+            key = serialization.load_der_public_key(der)
+        except (KeyError, TypeError, ValueError, binascii.Error):
+            raise AuditReadyError(f"{path}: a key's Value is not a base64 DER public key",
+                                  "pass the unmodified output of `aws cloudtrail list-public-keys`") from None
+        if not isinstance(key, rsa.RSAPublicKey):
+            raise AuditReadyError(f"{path}: a key is not an RSA key", "pass CloudTrail's own public keys")
+        fp = str(item.get("Fingerprint") or hashlib.md5(der).hexdigest())  # noqa: S324 - CloudTrail's fingerprint
+        keys[fp.lower()] = key
+    return keys
+
+
+def _gunzip(path: Path) -> bytes:
+    with open(path, "rb") as f:
+        head = f.read(2)
+    if head == b"\x1f\x8b":
+        with gzip.open(path, "rb") as g:
+            return g.read()
+    return path.read_bytes()
+
+
+def _sha256_uncompressed(path: Path) -> str:
+    h = hashlib.sha256()
+    with open(path, "rb") as f:
+        gz = f.read(2) == b"\x1f\x8b"
+    opener = gzip.open if gz else open
+    with opener(path, "rb") as f:  # type: ignore[operator]  # gzip.open and open share this call shape
+        while True:
+            chunk = f.read(1 << 20)
+            if not chunk:
+                break
+            h.update(chunk)
+    return h.hexdigest()
+
+
+def _signature_for(path: Path) -> Optional[str]:
+    sig = Path(str(path) + ".sig")
+    if sig.is_file():
+        return sig.read_text().strip()
+    meta = Path(str(path) + ".metadata.json")
+    if meta.is_file():
+        try:
+            doc = json.loads(meta.read_text())
+        except ValueError:
+            return None
+        if isinstance(doc, dict):
+            doc = doc.get("Metadata", doc)
+            v = doc.get("signature") or doc.get("x-amz-meta-signature")
+            return str(v) if v else None
+    return None
+
+
+def signing_string(data: dict[str, Any], digest_sha256: str) -> bytes:
+    prev = data.get("previousDigestSignature")
+    return "\n".join([
+        str(data.get("digestEndTime")),
+        f"{data.get('digestS3Bucket')}/{data.get('digestS3Object')}",
+        digest_sha256,
+        "null" if prev is None else str(prev),
+    ]).encode("utf-8")
+
+
+def _find(root: Path, bucket: str, key: str) -> Optional[Path]:
+    for cand in (root / key, root / bucket / key):
+        if cand.is_file():
+            return cand
+    return None
+
+
+def validate_trail(root: Path, keys_file: Path) -> TrailReport:
+    if not root.is_dir():
+        raise AuditReadyError(f"{root} is not a folder", "pass the local copy of the trail's bucket (aws s3 sync)")
+    keys = load_public_keys(keys_file)
+    report = TrailReport(str(root))
+    digests: list[_Digest] = []
+    for dirpath, _dirs, files in os.walk(root):
+        for name in files:
+            if DIGEST_MARK in name and name.endswith((".json.gz", ".json")):
+                p = Path(dirpath) / name
+                rel = str(p.relative_to(root))
+                try:
+                    raw = _gunzip(p)
+                    data = json.loads(raw)
+                    if not isinstance(data, dict):
+                        raise ValueError("not an object")
+                except (OSError, ValueError, EOFError, zlib.error) as exc:
+                    report.problems.append(TrailProblem("digest-damaged", f"Digest file {rel} cannot be read "
+                                                        f"({exc}).", FIX_DIGEST, rel))
+                    continue
+                digests.append(_Digest(p, rel, data, hashlib.sha256(raw).hexdigest(), _signature_for(p)))
+    if not digests and not report.problems:
+        raise AuditReadyError(f"no CloudTrail digest files under {root}",
+                              "copy the trail's CloudTrail-Digest folder too (log file validation must be on)")
+    digests.sort(key=lambda d: (str(d.data.get("digestEndTime")), d.rel))
+    report.digests = len(digests)
+    by_s3 = {d.s3: d for d in digests}
+    # 1. each digest's own signature
+    for d in digests:
+        if d.signature is None:
+            report.problems.append(TrailProblem("digest-signature", f"Digest file {d.rel} has no signature beside "
+                                                "it (.sig or .metadata.json), so it cannot be verified.", FIX_COPY,
+                                                d.rel))
+            continue
+        fp = str(d.data.get("digestPublicKeyFingerprint", "")).lower()
+        key = keys.get(fp)
+        if key is None:
+            report.problems.append(TrailProblem("key", f"Digest file {d.rel} was signed with key {fp or '?'}, which "
+                                                "is not among the public keys given: signed by another key.",
+                                                "pass CloudTrail's public keys for this region and time range "
+                                                "(aws cloudtrail list-public-keys); if they are, treat the digest as "
+                                                "forged", d.rel))
+            continue
+        try:
+            key.verify(bytes.fromhex(d.signature), signing_string(d.data, d.sha256), padding.PKCS1v15(),
+                       hashes.SHA256())
+        except (InvalidSignature, ValueError):
+            report.problems.append(TrailProblem("digest-signature", f"Digest file {d.rel} does not match its "
+                                                "signature: it was changed after CloudTrail signed it.", FIX_DIGEST,
+                                                d.rel))
+    # 2. the chain: each digest names the previous one by location, hash and signature
+    for i, d in enumerate(digests):
+        pb, po = d.data.get("previousDigestS3Bucket"), d.data.get("previousDigestS3Object")
+        if not po:
+            continue
+        prev = by_s3.get((str(pb), str(po)))
+        if prev is None:
+            if i == 0:
+                report.notes.append(f"the oldest digest here ({d.rel}) follows {po}, which is not in the copy")
+            else:
+                report.problems.append(TrailProblem("digest-missing", f"Digest file {po}, named as the previous "
+                                                    f"digest by {d.rel}, is missing: a digest was deleted.",
+                                                    FIX_DIGEST, d.rel))
+            continue
+        if d.data.get("previousDigestHashValue") != prev.sha256:
+            report.problems.append(TrailProblem("digest-chain", f"Digest file {prev.rel} does not have the hash "
+                                                f"{d.rel} recorded for it: it was changed or replaced.", FIX_DIGEST,
+                                                prev.rel))
+        if prev.signature is not None and d.data.get("previousDigestSignature") != prev.signature:
+            report.problems.append(TrailProblem("digest-chain", f"The signature beside {prev.rel} is not the one "
+                                                f"{d.rel} recorded for it: the digest was re-signed or replaced.",
+                                                FIX_DIGEST, prev.rel))
+    # 3. gaps in time between consecutive digests
+    for a, b in zip(digests, digests[1:]):
+        if a.data.get("digestEndTime") != b.data.get("digestStartTime"):
+            report.problems.append(TrailProblem("gap", f"No digest covers {a.data.get('digestEndTime')} to "
+                                                f"{b.data.get('digestStartTime')} (between {a.rel} and {b.rel}): "
+                                                "logging was stopped or digests were deleted.", FIX_DIGEST, b.rel))
+    # 4. every log file each digest names
+    named: set[Path] = set()
+    for d in digests:
+        for lf in d.data.get("logFiles") or []:
+            if not isinstance(lf, dict):
+                continue
+            report.log_files += 1
+            key = str(lf.get("s3Object", ""))
+            path = _find(root, str(lf.get("s3Bucket", "")), key)
+            if path is None:
+                report.problems.append(TrailProblem("log-missing", f"Log file {key}, listed in {d.rel}, is missing: "
+                                                    "it was deleted (or not copied).", FIX_COPY, key))
+                continue
+            named.add(path.resolve())
+            try:
+                actual = _sha256_uncompressed(path)
+            except (OSError, EOFError, zlib.error, gzip.BadGzipFile) as exc:
+                report.problems.append(TrailProblem("log-changed", f"Log file {key} cannot be read ({exc}): it was "
+                                                    "truncated or damaged.", FIX_LOG, key))
+                continue
+            if actual != lf.get("hashValue"):
+                report.problems.append(TrailProblem("log-changed", f"Log file {key} does not match the SHA-256 in "
+                                                    f"{d.rel}: it was changed (a byte, a record deleted, reordered "
+                                                    "or appended, or the file truncated).", FIX_LOG, key))
+                continue
+            report.valid_log_files += 1
+    unlisted = 0
+    for dirpath, _dirs, files in os.walk(root):
+        for name in files:
+            if "_CloudTrail_" in name and name.endswith(".json.gz") and (Path(dirpath) / name).resolve() not in named:
+                unlisted += 1
+    if unlisted:
+        report.notes.append(f"{unlisted} log file(s) are not listed in any digest here (delivered after the newest "
+                            "digest, or outside its range): they are not validated")
+    return report

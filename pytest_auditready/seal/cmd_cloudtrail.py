@@ -1,0 +1,33 @@
+"""`auditready verify-cloudtrail DIR --public-keys FILE`: validate a local copy of a CloudTrail trail."""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+from typing import Any
+
+
+def add_parser(sub: Any) -> argparse.ArgumentParser:
+    p = sub.add_parser("verify-cloudtrail", help="validate a local copy of a CloudTrail trail's digest and log files",
+                       description="Validate CloudTrail digest files (RSA signatures, the chain of previous digests, "
+                       "gaps in time) and the log files they list (SHA-256), offline, as `aws cloudtrail "
+                       "validate-logs` does against S3. Each digest's signature must sit beside it as DIGEST.sig "
+                       "(hex) or DIGEST.metadata.json (aws s3api head-object ... --query Metadata). "
+                       "Exit 0: valid; 1: problems; 2: usage or unreadable input.")
+    p.add_argument("root", metavar="DIR", help="local copy of the bucket (or its prefix), e.g. from aws s3 sync")
+    p.add_argument("--public-keys", required=True, metavar="FILE",
+                   help="JSON output of `aws cloudtrail list-public-keys` covering the trail's time range")
+    p.set_defaults(func=run)
+    return p
+
+
+def run(args: argparse.Namespace) -> int:
+    from .cloudtrail import validate_trail
+
+    report = validate_trail(Path(args.root), Path(args.public_keys))
+    for prob in report.problems:
+        print(f"FAIL {prob.message} Fix: {prob.fix}")
+    for note in report.notes:
+        print(f"note: {note}")
+    print(report.summary())
+    return 0 if report.ok else 1

@@ -1,0 +1,78 @@
+"""`auditready seal LOG --key KEY [--follow]`: append signed digest records for LOG to LOG.digests."""
+
+from __future__ import annotations
+
+import argparse
+import signal
+import sys
+import threading
+from typing import Any
+
+
+def _positive_int(v: str) -> int:
+    try:
+        n = int(v)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{v!r} is not a whole number") from None
+    if n < 1:
+        raise argparse.ArgumentTypeError("must be 1 or more")
+    return n
+
+
+def _positive_float(v: str) -> float:
+    try:
+        n = float(v)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{v!r} is not a number") from None
+    if not 0 < n <= 86400:
+        raise argparse.ArgumentTypeError("must be more than 0 and at most 86400 seconds")
+    return n
+
+
+def add_parser(sub: Any) -> argparse.ArgumentParser:
+    p = sub.add_parser("seal", help="seal an audit log with a signed digest chain (LOG.digests)",
+                       description="Append Ed25519-signed digest records covering LOG's whole lines to LOG.digests "
+                       "(each record: byte range, line count, SHA-256, first/last entry time, the previous "
+                       "record's hash and signature). Resumes where the chain ends. With --follow it keeps "
+                       "sealing as the log grows, and across rotation, until stopped (SIGINT/SIGTERM).")
+    p.add_argument("log", metavar="LOG", help="the audit log (the file audit device's file_path)")
+    p.add_argument("--key", required=True, metavar="PRIVATE_KEY", help="private key from `auditready keygen KEY`")
+    p.add_argument("--follow", action="store_true", help="keep sealing as the log grows (and is rotated)")
+    p.add_argument("--lines", type=_positive_int, default=1000, metavar="N",
+                   help="close a record every N lines (default 1000)")
+    p.add_argument("--interval", type=_positive_float, default=5.0, metavar="SECONDS",
+                   help="with --follow, close a record once its oldest line is this old (default 5)")
+    p.set_defaults(func=run)
+    return p
+
+
+def run(args: argparse.Namespace) -> int:
+    from .chain import load_private_key
+    from .sealer import Sealer
+
+    key = load_private_key(args.key)
+    sealer = Sealer(args.log, key, lines_per_record=args.lines)
+    with sealer:
+        if not args.follow:
+            s = sealer.seal_once()
+        else:
+            stop = threading.Event()
+
+            def on_signal(_signum: int, _frame: Any) -> None:
+                stop.set()
+
+            old = signal.signal(signal.SIGTERM, on_signal)
+            old_int = signal.signal(signal.SIGINT, on_signal)
+            try:
+                print(f"auditready: sealing {args.log} into {sealer.digests_path} (every {args.lines} lines or "
+                      f"{args.interval:g} s); stop with Ctrl-C or SIGTERM", file=sys.stderr, flush=True)
+                s = sealer.follow(every_seconds=args.interval, stop=stop)
+            finally:
+                signal.signal(signal.SIGTERM, old)
+                signal.signal(signal.SIGINT, old_int)
+    for note in s.notes:
+        print(f"auditready: note: {note}", file=sys.stderr)
+    tail = f"; {s.unsealed_tail} bytes of an unterminated last line wait for the next seal" if s.unsealed_tail else ""
+    print(f"sealed {s.lines} line(s) ({s.bytes} bytes) of {args.log} in {s.records} new record(s) -> "
+          f"{sealer.digests_path}{tail}")
+    return 0
