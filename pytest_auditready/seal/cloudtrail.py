@@ -173,7 +173,7 @@ def validate_trail(root: Path, keys_file: Path) -> TrailReport:
     digests: list[_Digest] = []
     for dirpath, _dirs, files in os.walk(root):
         for name in files:
-            if DIGEST_MARK in name and name.endswith((".json.gz", ".json")):
+            if DIGEST_MARK in name and name.endswith((".json.gz", ".json")) and not name.endswith(".metadata.json"):
                 p = Path(dirpath) / name
                 rel = str(p.relative_to(root))
                 try:

@@ -1,0 +1,235 @@
+"""verify-cloudtrail: digest chains built here with our own RSA key, in CloudTrail's exact format (gzip'd JSON
+digests, signing string digestEndTime\\nbucket/object\\nhex(sha256(digest))\\nprevious signature, PKCS#1 v1.5
+SHA-256), then tampered with in every way the sealed chain is."""
+
+from __future__ import annotations
+
+import base64
+import gzip
+import hashlib
+import json
+from pathlib import Path
+
+import pytest
+from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives.asymmetric import padding, rsa
+
+from pytest_auditready.cli import main
+from pytest_auditready.seal.cloudtrail import validate_trail
+
+ACCOUNT, REGION, BUCKET = "111122223333", "us-east-1", "trail-bucket"
+_KEYS: dict[int, rsa.RSAPrivateKey] = {}
+
+
+def rsa_key(n: int = 0) -> rsa.RSAPrivateKey:
+    if n not in _KEYS:  # RSA generation is the slow part: one key per module
+        _KEYS[n] = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+    return _KEYS[n]
+
+
+def der(key: rsa.RSAPrivateKey) -> bytes:
+    # CloudTrail hands out PKCS#1 RSAPublicKey DER
+    return key.public_key().public_bytes(serialization.Encoding.DER, serialization.PublicFormat.PKCS1)
+
+
+def fingerprint(key: rsa.RSAPrivateKey) -> str:
+    return hashlib.md5(der(key)).hexdigest()  # noqa: S324 - CloudTrail's fingerprint format
+
+
+def write_keys(path: Path, *keys: rsa.RSAPrivateKey) -> Path:
+    path.write_text(json.dumps({"PublicKeyList": [
+        {"Value": base64.b64encode(der(k)).decode(), "Fingerprint": fingerprint(k),
+         "ValidityStartTime": "2026-01-01T00:00:00Z", "ValidityEndTime": "2026-02-01T00:00:00Z"} for k in keys]}))
+    return path
+
+
+def _log_key(hour: int, n: int) -> str:
+    return (f"AWSLogs/{ACCOUNT}/CloudTrail/{REGION}/2026/01/01/"
+            f"{ACCOUNT}_CloudTrail_{REGION}_20260101T{hour:02d}{n:02d}Z_x{hour}{n}.json.gz")
+
+
+def _digest_key(hour: int) -> str:
+    return (f"AWSLogs/{ACCOUNT}/CloudTrail-Digest/{REGION}/2026/01/01/"
+            f"{ACCOUNT}_CloudTrail-Digest_{REGION}_trail_{REGION}_20260101T{hour + 1:02d}0000Z.json.gz")
+
+
+def records(hour: int, n: int) -> dict[str, object]:
+    return {"Records": [{"eventTime": f"2026-01-01T{hour:02d}:{n:02d}:{i:02d}Z", "eventName": f"Get{i}",
+                         "requestID": f"r-{hour}-{n}-{i}"} for i in range(4)]}
+
+
+def sign_digest(key: rsa.RSAPrivateKey, data: dict[str, object], raw: bytes) -> str:
+    prev = data["previousDigestSignature"]
+    s = "\n".join([str(data["digestEndTime"]), f"{data['digestS3Bucket']}/{data['digestS3Object']}",
+                   hashlib.sha256(raw).hexdigest(), "null" if prev is None else str(prev)])
+    return key.sign(s.encode(), padding.PKCS1v15(), hashes.SHA256()).hex()
+
+
+def build_trail(root: Path, hours: int = 3, key: rsa.RSAPrivateKey | None = None) -> Path:
+    key = key or rsa_key()
+    prev = None  # (object key, sha256, signature)
+    for h in range(hours):
+        logs = []
+        for n in range(2):
+            body = json.dumps(records(h, n)).encode()
+            p = root / _log_key(h, n)
+            p.parent.mkdir(parents=True, exist_ok=True)
+            p.write_bytes(gzip.compress(body))
+            logs.append({"s3Bucket": BUCKET, "s3Object": _log_key(h, n), "hashValue": hashlib.sha256(body).hexdigest(),
+                         "hashAlgorithm": "SHA-256", "newestEventTime": f"2026-01-01T{h:02d}:{n:02d}:03Z",
+                         "oldestEventTime": f"2026-01-01T{h:02d}:{n:02d}:00Z"})
+        data = {
+            "awsAccountId": ACCOUNT, "digestStartTime": f"2026-01-01T{h:02d}:00:00Z",
+            "digestEndTime": f"2026-01-01T{h + 1:02d}:00:00Z", "digestS3Bucket": BUCKET,
+            "digestS3Object": _digest_key(h), "digestPublicKeyFingerprint": fingerprint(key),
+            "digestSignatureAlgorithm": "SHA256withRSA", "newestEventTime": None, "oldestEventTime": None,
+            "previousDigestS3Bucket": BUCKET if prev else None, "previousDigestS3Object": prev[0] if prev else None,
+            "previousDigestHashValue": prev[1] if prev else None,
+            "previousDigestHashAlgorithm": "SHA-256" if prev else None,
+            "previousDigestSignature": prev[2] if prev else None, "logFiles": logs,
+        }
+        raw = json.dumps(data).encode()
+        sig = sign_digest(key, data, raw)
+        p = root / _digest_key(h)
+        p.parent.mkdir(parents=True, exist_ok=True)
+        p.write_bytes(gzip.compress(raw))
+        if h == 1:  # the other way to keep the S3 metadata: head-object output
+            Path(str(p) + ".metadata.json").write_text(json.dumps({"Metadata": {"signature": sig}}))
+        else:
+            Path(str(p) + ".sig").write_text(sig + "\n")
+        prev = (_digest_key(h), hashlib.sha256(raw).hexdigest(), sig)
+    return root
+
+
+@pytest.fixture
+def trail(tmp_path: Path) -> tuple[Path, Path]:
+    return build_trail(tmp_path / "copy"), write_keys(tmp_path / "keys.json", rsa_key())
+
+
+def kinds(root: Path, keys: Path) -> set[str]:
+    return {p.kind for p in validate_trail(root, keys).problems}
+
+
+def test_untouched_trail_is_valid(trail: tuple[Path, Path], capsys: pytest.CaptureFixture[str]) -> None:
+    root, keys = trail
+    r = validate_trail(root, keys)
+    assert r.ok, r.problems
+    assert (r.digests, r.log_files, r.valid_log_files) == (3, 6, 6)
+    assert main(["verify-cloudtrail", str(root), "--public-keys", str(keys)]) == 0
+    assert "6/6 log file(s) valid" in capsys.readouterr().out
+
+
+def _rewrite_log(root: Path, change) -> None:  # type: ignore[no-untyped-def]
+    p = root / _log_key(1, 0)
+    p.write_bytes(gzip.compress(change(gzip.decompress(p.read_bytes()))))
+
+
+def _records_edit(edit):  # type: ignore[no-untyped-def]
+    def change(body: bytes) -> bytes:
+        doc = json.loads(body)
+        edit(doc["Records"])
+        return json.dumps(doc).encode()
+    return change
+
+
+def _swap(recs: list[object]) -> None:
+    recs[1], recs[2] = recs[2], recs[1]
+
+
+@pytest.mark.parametrize("change", [
+    pytest.param(lambda b: b.replace(b"Get1", b"Get9"), id="changed-byte"),
+    pytest.param(_records_edit(lambda r: r.pop(2)), id="deleted-record"),
+    pytest.param(_records_edit(_swap), id="swapped-records"),
+    pytest.param(lambda b: b[:-10], id="truncated-tail"),
+    pytest.param(lambda b: b + b"\n{}", id="appended"),
+])
+def test_tampered_log_file_is_detected(trail: tuple[Path, Path], change, capsys) -> None:  # type: ignore[no-untyped-def]
+    root, keys = trail
+    _rewrite_log(root, change)
+    r = validate_trail(root, keys)
+    assert [(p.kind, p.where) for p in r.problems] == [("log-changed", _log_key(1, 0))]
+    assert main(["verify-cloudtrail", str(root), "--public-keys", str(keys)]) == 1
+    assert "FAIL Log file" in capsys.readouterr().out
+
+
+def test_truncated_gzip_file_is_detected(trail: tuple[Path, Path]) -> None:
+    root, keys = trail
+    p = root / _log_key(2, 1)
+    p.write_bytes(p.read_bytes()[:-12])
+    assert kinds(root, keys) == {"log-changed"}
+
+
+def test_deleted_log_file_is_reported_missing(trail: tuple[Path, Path]) -> None:
+    root, keys = trail
+    (root / _log_key(0, 1)).unlink()
+    r = validate_trail(root, keys)
+    assert [(p.kind, p.where) for p in r.problems] == [("log-missing", _log_key(0, 1))]
+
+
+def test_deleted_digest_is_a_gap_in_the_chain(trail: tuple[Path, Path]) -> None:
+    root, keys = trail
+    (root / _digest_key(1)).unlink()
+    assert kinds(root, keys) == {"digest-missing", "gap"}
+
+
+def test_edited_digest_fails_its_signature_and_the_chain(trail: tuple[Path, Path]) -> None:
+    # someone changes a log file and rewrites its hash in the digest
+    root, keys = trail
+    _rewrite_log(root, lambda b: b.replace(b"Get1", b"Get9"))
+    p = root / _digest_key(1)
+    data = json.loads(gzip.decompress(p.read_bytes()))
+    body = gzip.decompress((root / _log_key(1, 0)).read_bytes())
+    data["logFiles"][0]["hashValue"] = hashlib.sha256(body).hexdigest()
+    p.write_bytes(gzip.compress(json.dumps(data).encode()))
+    assert kinds(root, keys) == {"digest-signature", "digest-chain"}
+
+
+def test_digests_signed_by_another_key_are_detected(tmp_path: Path) -> None:
+    root = build_trail(tmp_path / "forged", key=rsa_key(1))
+    keys = write_keys(tmp_path / "keys.json", rsa_key(0))
+    r = validate_trail(root, keys)
+    assert {p.kind for p in r.problems} == {"key"} and len(r.problems) == 3
+    assert "signed by another key" in r.problems[0].message
+
+
+def test_digest_re_signed_by_another_key_under_the_right_fingerprint_fails(trail: tuple[Path, Path]) -> None:
+    root, keys = trail
+    p = root / _digest_key(2)
+    raw = gzip.decompress(p.read_bytes())
+    Path(str(p) + ".sig").write_text(sign_digest(rsa_key(1), json.loads(raw), raw))
+    assert kinds(root, keys) == {"digest-signature"}
+
+
+def test_missing_signature_metadata_is_reported(trail: tuple[Path, Path]) -> None:
+    root, keys = trail
+    Path(str(root / _digest_key(0)) + ".sig").unlink()
+    r = validate_trail(root, keys)
+    assert [p.kind for p in r.problems] == ["digest-signature"] and "no signature beside it" in r.problems[0].message
+
+
+@pytest.mark.parametrize("args, needle", [
+    (["verify-cloudtrail", "/nonexistent/dir", "--public-keys", "k.json"], "is not a folder"),
+    (["verify-cloudtrail", "."], "--public-keys"),
+])
+def test_usage_errors_exit_2_with_one_line(args: list[str], needle: str, capsys: pytest.CaptureFixture[str]) -> None:
+    with pytest.raises(SystemExit) if "--public-keys" not in args else _no_raise():
+        assert main(args) == 2
+    err = capsys.readouterr().err
+    assert needle in err and "Traceback" not in err and len(err.strip().splitlines()) == 1
+
+
+class _no_raise:
+    def __enter__(self) -> None:
+        return None
+
+    def __exit__(self, *exc: object) -> bool:
+        return False
+
+
+def test_bad_keys_file_is_a_usage_error(trail: tuple[Path, Path], tmp_path: Path,
+                                        capsys: pytest.CaptureFixture[str]) -> None:
+    root, _ = trail
+    bad = tmp_path / "bad.json"
+    bad.write_text("{not json")
+    assert main(["verify-cloudtrail", str(root), "--public-keys", str(bad)]) == 2
+    assert "list-public-keys" in capsys.readouterr().err
