@@ -27,7 +27,7 @@ class FollowSealer:
     def _run(self) -> None:
         try:
             self.summary = self._sealer.follow(every_seconds=self._every, poll=0.02, stop=self._stop)
-        except BaseException as exc:  # noqa: BLE001 - re-raised in stop()
+        except BaseException as exc:
             self._error = exc
 
     def stop(self) -> SealSummary:

@@ -33,7 +33,7 @@ def der(key: rsa.RSAPrivateKey) -> bytes:
 
 
 def fingerprint(key: rsa.RSAPrivateKey) -> str:
-    return hashlib.md5(der(key)).hexdigest()  # noqa: S324 - CloudTrail's fingerprint format
+    return hashlib.md5(der(key)).hexdigest()
 
 
 def write_keys(path: Path, *keys: rsa.RSAPrivateKey) -> Path:

@@ -79,7 +79,7 @@ def test_keygen_writes_a_private_key_only_its_owner_can_read(tmp_path: Path) -> 
 
 
 def test_a_private_key_readable_by_others_is_refused(tmp_path: Path) -> None:
-    priv, pub, _ = write_keypair(tmp_path / "k")
+    priv, _pub, _ = write_keypair(tmp_path / "k")
     os.chmod(priv, 0o644)
     with pytest.raises(AuditReadyError, match="chmod 600"):
         load_private_key(priv)

@@ -11,8 +11,8 @@ from pytest_auditready.checks.base import CheckContext, Finding, Skip
 from pytest_auditready.checks.tamper_evidence import CHECK
 from pytest_auditready.config import load
 from pytest_auditready.errors import ConfigError
-from pytest_auditready.seal import load_private_key, seal, write_keypair
 from pytest_auditready.seal import evidence as evidence_mod
+from pytest_auditready.seal import load_private_key, seal, write_keypair
 from tests.auditrun import run_audit
 from tests.test_seal import _lines, _write, write_log
 

@@ -258,7 +258,7 @@ def load_private_key(path: PathLike) -> Ed25519PrivateKey:
     except (ValueError, TypeError):
         raise AuditReadyError(f"{path} is not an unencrypted PEM private key",
                               "pass the private key written by `auditready keygen KEY`") from None
-    except Exception:  # noqa: BLE001 - cryptography raises its own types for unsupported keys
+    except Exception:
         raise AuditReadyError(f"{path} is not a usable private key",
                               "pass the private key written by `auditready keygen KEY`") from None
     if not isinstance(key, Ed25519PrivateKey):
@@ -276,7 +276,7 @@ def load_public_key(path: PathLike) -> Ed25519PublicKey:
     except (ValueError, TypeError):
         raise AuditReadyError(f"{path} is not a PEM public key", "pass KEY.pub written by `auditready keygen KEY`"
                               ) from None
-    except Exception:  # noqa: BLE001 - cryptography raises its own types for unsupported keys
+    except Exception:
         raise AuditReadyError(f"{path} is not a usable public key",
                               "pass KEY.pub written by `auditready keygen KEY`") from None
     if not isinstance(key, Ed25519PublicKey):

@@ -5,7 +5,8 @@ CloudTrail writes an hourly digest file (gzip'd JSON) naming each log file deliv
 of its uncompressed content, and the previous digest by S3 location, SHA-256 and signature. Each digest is signed
 with the region's RSA key (PKCS#1 v1.5 over SHA-256) over the signing string::
 
-    digestEndTime "\\n" digestS3Bucket "/" digestS3Object "\\n" hex(sha256(uncompressed digest)) "\\n" previousDigestSignature
+    digestEndTime "\\n" digestS3Bucket "/" digestS3Object "\\n" hex(sha256(uncompressed digest)) "\\n"
+    previousDigestSignature
 
 (``null`` for the first digest of a chain). The signature itself lives in the digest object's S3 metadata
 (``x-amz-meta-signature``, hex), which a plain copy loses: keep it beside each digest as ``DIGEST.sig`` (the hex)
@@ -103,7 +104,7 @@ def load_public_keys(path: Path) -> dict[str, rsa.RSAPublicKey]:
                                   "pass the unmodified output of `aws cloudtrail list-public-keys`") from None
         if not isinstance(key, rsa.RSAPublicKey):
             raise AuditReadyError(f"{path}: a key is not an RSA key", "pass CloudTrail's own public keys")
-        fp = str(item.get("Fingerprint") or hashlib.md5(der).hexdigest())  # noqa: S324 - CloudTrail's fingerprint
+        fp = str(item.get("Fingerprint") or hashlib.md5(der).hexdigest())
         keys[fp.lower()] = key
     return keys
 
@@ -122,7 +123,7 @@ def _sha256_uncompressed(path: Path) -> str:
     with open(path, "rb") as f:
         gz = f.read(2) == b"\x1f\x8b"
     opener = gzip.open if gz else open
-    with opener(path, "rb") as f:  # type: ignore[operator]  # gzip.open and open share this call shape
+    with opener(path, "rb") as f:
         while True:
             chunk = f.read(1 << 20)
             if not chunk:
@@ -250,23 +251,23 @@ def validate_trail(root: Path, keys_file: Path) -> TrailReport:
             if not isinstance(lf, dict):
                 continue
             report.log_files += 1
-            key = str(lf.get("s3Object", ""))
-            path = _find(root, str(lf.get("s3Bucket", "")), key)
+            obj = str(lf.get("s3Object", ""))
+            path = _find(root, str(lf.get("s3Bucket", "")), obj)
             if path is None:
-                report.problems.append(TrailProblem("log-missing", f"Log file {key}, listed in {d.rel}, is missing: "
-                                                    "it was deleted (or not copied).", FIX_COPY, key))
+                report.problems.append(TrailProblem("log-missing", f"Log file {obj}, listed in {d.rel}, is missing: "
+                                                    "it was deleted (or not copied).", FIX_COPY, obj))
                 continue
             named.add(path.resolve())
             try:
                 actual = _sha256_uncompressed(path)
             except (OSError, EOFError, zlib.error, gzip.BadGzipFile) as exc:
-                report.problems.append(TrailProblem("log-changed", f"Log file {key} cannot be read ({exc}): it was "
-                                                    "truncated or damaged.", FIX_LOG, key))
+                report.problems.append(TrailProblem("log-changed", f"Log file {obj} cannot be read ({exc}): it was "
+                                                    "truncated or damaged.", FIX_LOG, obj))
                 continue
             if actual != lf.get("hashValue"):
-                report.problems.append(TrailProblem("log-changed", f"Log file {key} does not match the SHA-256 in "
+                report.problems.append(TrailProblem("log-changed", f"Log file {obj} does not match the SHA-256 in "
                                                     f"{d.rel}: it was changed (a byte, a record deleted, reordered "
-                                                    "or appended, or the file truncated).", FIX_LOG, key))
+                                                    "or appended, or the file truncated).", FIX_LOG, obj))
                 continue
             report.valid_log_files += 1
     unlisted = 0

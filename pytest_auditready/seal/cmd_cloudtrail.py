@@ -8,6 +8,7 @@ from typing import Any
 
 
 def add_parser(sub: Any) -> argparse.ArgumentParser:
+    p: argparse.ArgumentParser
     p = sub.add_parser("verify-cloudtrail", help="validate a local copy of a CloudTrail trail's digest and log files",
                        description="Validate CloudTrail digest files (RSA signatures, the chain of previous digests, "
                        "gaps in time) and the log files they list (SHA-256), offline, as `aws cloudtrail "

@@ -7,6 +7,7 @@ from typing import Any
 
 
 def add_parser(sub: Any) -> argparse.ArgumentParser:
+    p: argparse.ArgumentParser
     p = sub.add_parser("keygen", help="make the Ed25519 key pair that seals audit logs",
                        description="Write a new Ed25519 private key to KEY (mode 0600; keep it with the sealer) and "
                        "its public key to KEY.pub (give it to whoever verifies). Never overwrites a file.")

@@ -30,6 +30,7 @@ def _positive_float(v: str) -> float:
 
 
 def add_parser(sub: Any) -> argparse.ArgumentParser:
+    p: argparse.ArgumentParser
     p = sub.add_parser("seal", help="seal an audit log with a signed digest chain (LOG.digests)",
                        description="Append Ed25519-signed digest records covering LOG's whole lines to LOG.digests "
                        "(each record: byte range, line count, SHA-256, first/last entry time, the previous "

@@ -220,7 +220,7 @@ class Sealer:
 
     def _open_file(self, path: Path, *, segment: int, pos: int, next_line: int, reason: Optional[str]) -> _Cursor:
         try:
-            f = open(path, "rb")  # noqa: SIM115 - the cursor owns it
+            f = open(path, "rb")
         except OSError as exc:
             raise AuditReadyError(f"cannot read the log {path}: {exc.strerror}",
                                   "run the sealer as a user that can read the log") from None

@@ -83,7 +83,7 @@ class _File:
     def __init__(self, path: Path) -> None:
         self.path = path
         try:
-            self.f: BinaryIO = open(path, "rb")  # noqa: SIM115 - closed by the caller
+            self.f: BinaryIO = open(path, "rb")
         except FileNotFoundError:
             raise AuditReadyError(f"the log {path} does not exist", "check the path") from None
         except OSError as exc:
@@ -273,7 +273,7 @@ def verify_log(log_path: PathLike, public_key: Ed25519PublicKey,
     if not log.is_file():
         raise AuditReadyError(f"the log {log} does not exist", "check the path")
     try:
-        df = open(dpath, "rb")  # noqa: SIM115
+        df = open(dpath, "rb")
     except FileNotFoundError:
         raise AuditReadyError(f"{log} has no digest chain ({dpath} does not exist)",
                               "seal the log with `auditready seal LOG --key KEY` (keep it running with --follow)"
@@ -323,9 +323,9 @@ def verify_log(log_path: PathLike, public_key: Ed25519PublicKey,
         else:
             target = _locate(log, inode)
             if target is None:
-                report.notes.append(f"segment {seg} ({group[0].file}, {_lines(group[0].first_line, group[-1].last_line)}"
-                                    f") was not checked against its bytes: its rotated file was not found beside "
-                                    f"{log.name}")
+                span = _lines(group[0].first_line, group[-1].last_line)
+                report.notes.append(f"segment {seg} ({group[0].file}, {span}) was not checked against its bytes: "
+                                    f"its rotated file was not found beside {log.name}")
                 return
         lf = _File(target)
         try:
