@@ -24,6 +24,8 @@ def parse_line(file: str, line_no: int, raw: bytes, prefix: str = "") -> Union[A
     start = body.find("{")
     if start < 0:
         return BadLine(file, line_no, "no JSON object on the line", text)
+    if body[:start].strip():
+        return BadLine(file, line_no, "text before the JSON object (a device prefix? set log_prefix)", text)
     try:
         data = json.loads(body[start:])
     except ValueError as exc:
