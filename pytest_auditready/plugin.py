@@ -13,6 +13,7 @@ CLI_KEYS = {
     "auditready_target": "target",
     "auditready_log": "log",
     "auditready_report": "report",
+    "auditready_canaries": "canaries_file",
     "auditready_evidence": "evidence",
     "auditready_sarif": "sarif",
     "auditready_fail_on": "fail_on",
@@ -36,6 +37,11 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     group.addoption("--auditready-fail-on", dest="auditready_fail_on", metavar="any|low|medium|high|critical",
                     default=None, help="fail the run on any failed check (default) or only on failed checks "
                     "of this severity or higher")
+    group.addoption("--auditready-offline", dest="auditready_offline", metavar="PATH", nargs="+", action="extend",
+                    default=None, help="check existing audit log files, no vault: one item per file and check "
+                    "(pytest-xdist -n spreads files across workers)")
+    group.addoption("--auditready-canaries", dest="auditready_canaries", metavar="FILE", default=None,
+                    help="known secret values, one a line, that --auditready-offline looks for in every encoding")
     group.addoption("--auditready-config", dest="auditready_config", metavar="PATH", default=None,
                     help="read settings from this TOML file ([tool.auditready] table or top-level keys) "
                     "instead of pyproject.toml")
@@ -84,6 +90,8 @@ def pytest_configure(config: pytest.Config) -> None:
         config.pluginmanager.register(outputs, "auditready-outputs")
     config.addinivalue_line("markers", "auditready: an audit-readiness check item (pytest-auditready)")
     config.stash[defaults.REPORTS_KEY] = []
+    if config.getoption("auditready_offline", default=None):
+        _configure_offline(config)
     if not config.getoption("auditready", default=False):
         return
     from .errors import ConfigError
@@ -98,10 +106,73 @@ def pytest_configure(config: pytest.Config) -> None:
     config.pluginmanager.register(session, "auditready-session")
 
 
+def _configure_offline(config: pytest.Config) -> None:
+    from .errors import ConfigError
+    from .offline_session import OFFLINE_KEY, OfflineSession
+
+    if config.getoption("auditready", default=False):
+        raise pytest.UsageError("auditready: --auditready and --auditready-offline are separate runs; give one")
+    try:
+        settings = load_settings(config)
+    except ConfigError as exc:
+        raise pytest.UsageError(f"auditready: {exc}") from None
+    # Items of one file share an xdist_group: -n's default "load" distribution becomes "loadgroup", so that
+    # each worker reads whole files (a file is read once per process).
+    if getattr(config.option, "dist", "no") == "load":
+        config.option.dist = "loadgroup"
+    offline = OfflineSession(config, settings, list(config.getoption("auditready_offline")))
+    config.stash[OFFLINE_KEY] = offline
+    config.pluginmanager.register(offline, "auditready-offline-session")
+
+
 def pytest_unconfigure(config: pytest.Config) -> None:
     from .session import SESSION_KEY
+    from .offline_session import OFFLINE_KEY
+
+    offline = config.stash.get(OFFLINE_KEY, None)
+    if offline is not None:
+        config.pluginmanager.unregister(offline)
+        del config.stash[OFFLINE_KEY]
 
     session = config.stash.get(SESSION_KEY, None)
     if session is not None:
         config.pluginmanager.unregister(session)
         del config.stash[SESSION_KEY]
+
+
+# -- fixtures (what the plugin offers without --auditready) ----------------------------------------------------
+@pytest.fixture(scope="session")
+def auditready_settings(pytestconfig: pytest.Config) -> Any:
+    """The validated [tool.auditready] settings (with the command line applied), as a frozen Settings."""
+    from .config import ConfigError
+
+    try:
+        return load_settings(pytestconfig)
+    except ConfigError as exc:
+        raise pytest.UsageError(f"auditready: {exc}") from None
+
+
+@pytest.fixture(scope="session")
+def auditready_vault() -> Any:
+    """A throw-away OpenBao dev server on a free loopback port with a file audit device (mode 0600), for your
+    own tests: ``.url``, ``.root_token``, ``.log_path``. Needs pytest-auditready[openbao]; stopped and removed
+    at the end of the session.
+
+    Example::
+
+        def test_my_app_reads_its_secret(auditready_vault):
+            client = MyApp(vault_url=auditready_vault.url, token=auditready_vault.root_token)
+            ...
+    """
+    from .errors import AuditReadyError
+    from .vault.embedded import EmbeddedServer
+
+    server = EmbeddedServer()
+    try:
+        server.start()
+    except AuditReadyError as exc:
+        pytest.skip(f"auditready_vault: {exc}")
+    try:
+        yield server
+    finally:
+        server.stop()

@@ -31,3 +31,23 @@ def test_collect_only_contacts_no_vault(pytester: pytest.Pytester, monkeypatch: 
                                 "--auditready-log=/nonexistent", "--collect-only", "-q")
     assert result.ret == 0
     assert "auditready::completeness[read-denied-c1]" in result.stdout.str()
+
+
+@pytest.mark.vault
+def test_fixtures_offered_without_the_option(pytester: pytest.Pytester):
+    pytester.makepyprojecttoml("[tool.auditready]\nmax_skew = 0.5\n")
+    pytester.makepyfile(test_f='''
+import json, urllib.request
+
+def test_settings(auditready_settings):
+    assert auditready_settings.max_skew == 0.5
+
+def test_vault(auditready_vault):
+    req = urllib.request.Request(auditready_vault.url + "/v1/sys/audit",
+                                 headers={"X-Vault-Token": auditready_vault.root_token})
+    devices = json.load(urllib.request.urlopen(req, timeout=5))["data"]
+    assert devices["auditready/"]["options"]["mode"] == "0600"
+    assert auditready_vault.log_path.exists()
+''')
+    result = pytester.runpytest("-p", "no:cacheprovider")
+    result.assert_outcomes(passed=2)
