@@ -315,3 +315,13 @@ def test_least_privilege_audit_token_from_the_readme_policy(pytester, bao, monke
     from tests.conftest import leftover
 
     assert leftover(server) == {"canaries": [], "policies": ["auditready"], "tokens": []}
+
+
+def test_tls_vault_needs_its_ca_and_passes_with_ca_file(pytester, bao, url_env):
+    server = bao(tls=True)
+    url_env(server)
+    result = run_audit(pytester, server, seal=False).result  # ends before any log is read
+    assert result.ret == 2
+    assert f"TLS verification failed for {server.url}; fix: set ca_file" in result.stdout.str()
+    run = run_audit(pytester, server, ca_file=str(server.ca_file))
+    assert run.failed_checks() == set(), run.result.stdout.str()[-2000:]

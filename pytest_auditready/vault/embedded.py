@@ -69,15 +69,18 @@ class EmbeddedServer:
         audit_options: Optional[Mapping[str, str]] = None,
         extra_devices: Optional[Mapping[str, Mapping[str, str]]] = None,
         start_timeout: float = 15.0,
+        tls: bool = False,
     ) -> None:
         self.device = device
         self._audit_options = dict(audit_options or {})
         self._extra_devices = {k: dict(v) for k, v in (extra_devices or {}).items()}
         self._start_timeout = start_timeout
+        self.tls = tls
         self.workdir: Optional[Path] = None
         self.url = ""
         self.root_token = ""
         self.log_path = Path()
+        self.ca_file: Optional[Path] = None  # with tls=True: the dev server's own CA certificate
         self._proc: Optional["subprocess.Popen[bytes]"] = None
 
     def __enter__(self) -> "EmbeddedServer":
@@ -113,18 +116,16 @@ class EmbeddedServer:
         last_error = ""
         for _attempt in range(3):
             port = _free_port_pair()
-            self.url = f"http://127.0.0.1:{port}"
+            self.url = f"{'https' if self.tls else 'http'}://127.0.0.1:{port}"
+            args = [binary, "server", "-dev", "-dev-no-store-token", f"-dev-listen-address=127.0.0.1:{port}",
+                    f"-config={cfg}"]
+            if self.tls:
+                args += ["-dev-tls", f"-dev-tls-cert-dir={self.workdir}"]
+                self.ca_file = self.workdir / "vault-ca.pem"
             out = open(self.workdir / "server.out", "wb")
             try:
                 self._proc = subprocess.Popen(
-                    [
-                        binary,
-                        "server",
-                        "-dev",
-                        "-dev-no-store-token",
-                        f"-dev-listen-address=127.0.0.1:{port}",
-                        f"-config={cfg}",
-                    ],
+                    args,
                     stdin=subprocess.DEVNULL,
                     stdout=out,
                     stderr=subprocess.STDOUT,
@@ -156,16 +157,23 @@ class EmbeddedServer:
         return (lines[-1] if lines else "").strip()[:300]
 
     def _wait_ready(self) -> Optional[str]:
+        import ssl
         import urllib.error
         import urllib.request
 
+        context = None
         deadline = time.monotonic() + self._start_timeout
         assert self._proc is not None
         while time.monotonic() < deadline:
             if self._proc.poll() is not None:
                 return self._server_output() or f"bao exited with status {self._proc.returncode}"
+            if self.tls and context is None and self.ca_file is not None and self.ca_file.exists():
+                context = ssl.create_default_context(cafile=str(self.ca_file))
+            if self.tls and context is None:
+                time.sleep(0.02)
+                continue
             try:
-                with urllib.request.urlopen(self.url + "/v1/sys/health", timeout=1) as resp:
+                with urllib.request.urlopen(self.url + "/v1/sys/health", timeout=1, context=context) as resp:
                     if resp.status == 200:
                         return None
             except (urllib.error.URLError, OSError):
