@@ -15,7 +15,7 @@ from . import __version__
 from .errors import AuditReadyError
 
 # Subcommand modules, in the order `auditready --help` lists them.
-COMMANDS: list[str] = []
+COMMANDS: list[str] = ["pytest_auditready.offline.command"]
 
 # Tamper evidence (issue 4): make the sealer's keys, seal a log, validate a CloudTrail trail's digests.
 COMMANDS += [

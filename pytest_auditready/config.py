@@ -48,6 +48,9 @@ class Settings:
     fail_on: str = "any"  # "any" failed check, or only checks of this severity or higher
     require_tamper_evidence: bool = True  # tamper_evidence fails without a digest chain; false skips it
     public_key: Optional[str] = None  # Ed25519 public key (KEY.pub) that verifies LOG.digests
+    log_format: str = "vault"  # offline: "vault" (Vault/OpenBao file device) or "jsonl" (generic, with field_map)
+    field_map: tuple[tuple[str, str], ...] = ()  # offline jsonl: canonical field -> dotted JSON path
+    canaries_file: Optional[str] = None  # offline: known secret values, one a line
 
     @property
     def embedded(self) -> bool:
@@ -155,6 +158,28 @@ def _bool(v: Any) -> Any:
     raise ValueError(allowed)
 
 
+def _log_format(v: Any) -> Any:
+    if v not in ("vault", "jsonl"):
+        raise ValueError('"vault" (Vault/OpenBao file audit device, with or without prefix) or "jsonl" (generic JSON '
+                         'lines, with field_map)')
+    return v
+
+
+FIELD_MAP_NAMES = ("type", *REQUIRED_FIELDS)
+
+
+def _field_map(v: Any) -> Any:
+    allowed = ("a table from " + ", ".join(FIELD_MAP_NAMES) + " to dotted JSON paths, e.g. "
+               '{time = "eventTime", identity = "user.name"}')
+    if isinstance(v, (list, tuple)) and all(isinstance(p, (list, tuple)) and len(p) == 2 for p in v):
+        v = dict(v)
+    if not isinstance(v, Mapping) or any(k not in FIELD_MAP_NAMES for k in v):
+        raise ValueError(allowed)
+    if any(not isinstance(p, str) or not p.strip(". ") for p in v.values()):
+        raise ValueError(allowed)
+    return tuple((k, v[k]) for k in FIELD_MAP_NAMES if k in v)
+
+
 KEYS: Mapping[str, Callable[[Any], Any]] = {
     "target": _target,
     "log": _opt_str("a file path"),
@@ -179,6 +204,9 @@ KEYS: Mapping[str, Callable[[Any], Any]] = {
     "fail_on": _fail_on,
     "require_tamper_evidence": _bool,
     "public_key": _opt_str("a file path to the sealer's Ed25519 public key (KEY.pub of `auditready keygen`)"),
+    "log_format": _log_format,
+    "field_map": _field_map,
+    "canaries_file": _opt_str("a file path (known secret values, one a line)"),
 }
 assert set(KEYS) == {f.name for f in dataclasses.fields(Settings)}
 

@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from typing import Any, Iterable, Iterator, Mapping, Optional
 from urllib.parse import quote, quote_plus
 
-from .auditlog.model import HMAC_RE
+from .auditlog.model import HMAC_RE, walk_strings
 
 # Vault / OpenBao tokens, which detect-secrets has no detector for: service (hvs.), batch (hvb.), recovery
 # (hvr.), and the legacy s. (24 base62 characters, optionally a namespace suffix) and b. forms.
@@ -169,6 +169,8 @@ class GenericScanner:
         cached = self._cache.get((key, value))
         if cached is not None:
             return cached
+        if len(self._cache) > _CACHE_MAX:
+            self._cache.clear()
         from detect_secrets.core.scan import _process_line_based_plugins
 
         found: dict[str, GenericHit] = {}
@@ -193,3 +195,289 @@ class GenericScanner:
 
 def first_line(text: Optional[str]) -> str:
     return (text or "").strip().splitlines()[0] if (text or "").strip() else ""
+
+
+# -- the fast path: a multi-pattern prefilter over raw text, detect-secrets as the judge of what it lets through --
+
+# detect-secrets' keyword detector fires on a denylisted word used as a name: followed by an assignment or a colon
+# (optionally after a closing quote or bracket), compared with ==/!=, or called. A superset of its regexes.
+_KEYWORDS = (r"(?:api_?key|auth_?key|service_?key|account_?key|db_?key|database_?key|priv_?key|private_?key|"
+             r"client_?key|db_?pass|database_?pass|key_?pass|password|passwd|pwd|secret|contrase(?:\xc3\xb1|n)a)")
+_KEYWORD_PREFILTERS = (
+    _KEYWORDS + r"\w*[\]'\"]{0,2}\s*(?::|=|!|\(|\.assign)",
+    r"[=!]=\s*['\"]?\w*" + _KEYWORDS,
+)
+# detect-secrets' entropy detectors judge quoted runs of a charset. Shannon entropy is at most log2(length):
+# Base64HighEntropyString (limit 4.5) needs 23 characters, HexHighEntropyString (limit 3.0) 9 hex digits. Non-ASCII
+# bytes are in the class because the judge sees them \u-escaped.
+_B64 = rb"A-Za-z0-9+/=_\\\-\x80-\xff"
+_NOT_UUID = rb"G-Zg-zA-F+/=_\\\x80-\xff"  # a character that is not a lowercase hex digit or a dash
+
+
+def _entropy_prefilters() -> list[bytes]:
+    """Quoted runs of at least 23 characters of the charset holding one that is not a lowercase hex digit or a
+    dash (a lowercase UUID, 17 symbols, stays below 4.5 bits), and quoted hex runs of 9 to 22 digits."""
+    out = []
+    for q in (b'"', b"'"):
+        for a in range(23):
+            before = (b"[" + _B64 + b"]{%d}" % a) if a else b""
+            out.append(q + before + b"[" + _NOT_UUID + b"][" + _B64 + b"]{%d,}" % (22 - a) + q)
+        out.append(q + b"[0-9A-Fa-f]{9,22}" + q)
+    return out
+
+
+# detect-secrets' IPPublicDetector leaves out 10., 127., 192.168. and 172.16-31. by lookarounds Hyperscan cannot
+# run; this superset keeps those exclusions (and needs a non-word character before), so loopback and private
+# client addresses do not send every line to the judge.
+_FIRST_OCTET = rb"(?:\d|1[1-9]|[2-9]\d|1[013-9]\d|12[0-689]|2\d\d|[03-9]\d\d)"
+_IP_PREFILTER = (
+    rb"[^\w.](?:" + _FIRST_OCTET + rb"\.\d{1,3}|192\.(?:\d{1,2}|1[0-57-9]\d|16[0-79]|[02-9]\d\d)"
+    rb"|172\.(?:\d|1[0-5]|3[2-9]|[04-9]\d|\d{3}))\.\d{1,3}\.\d{1,3}"
+)
+_UUID_B = re.compile(rb"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}\Z")
+_TOKEN_PREFILTER = rb"(?:hv[sbr]\.[A-Za-z0-9_-]{24}|s\.[A-Za-z0-9]{24}|b\.[A-Za-z0-9_-]{24})"
+_CACHE_MAX = 50_000  # judged (key, value) pairs kept; the cache is emptied when full so memory stays flat
+
+
+def _literal(needle: bytes) -> bytes:
+    return b"".join(bytes([c]) if chr(c).isalnum() and c < 128 else b"\\x%02x" % c for c in needle)
+
+
+@dataclass(frozen=True)
+class LineHits:
+    """What the judge found on one line: known values (name, encoding, key) and generic hits."""
+
+    line: int
+    known: tuple[tuple[str, str, str], ...]
+    generic: tuple[GenericHit, ...]
+    parsed: bool  # False: the line is not a JSON object, it was judged as one string
+
+
+class LeakScanner:
+    """Secret detection over raw log text at disk speed. A Hyperscan database holds a superset of what can be a
+    secret: every encoding of the known values, Vault token shapes, detect-secrets' own detector regexes (compiled
+    in prefilter mode), its keyword names, and quoted runs that could pass its entropy limits. Only lines with a
+    hit are parsed and judged value by value: known values by KnownValues, everything else by GenericScanner, that
+    is, by detect-secrets itself. A quoted run already judged clean under the same key is not judged again.
+    Use as a context manager (detect-secrets finds nothing outside its settings context)."""
+
+    def __init__(self, secrets: Mapping[str, str]) -> None:
+        import hyperscan  # lazy: only the offline verification and no_secret_leak need it
+
+        self.known = KnownValues(secrets)
+        self.generic = GenericScanner()
+        self._clean_values: set[bytes] = set()  # judged clean under any non-structural, non-keyword key
+        self._clean_pairs: set[tuple[bytes, bytes]] = set()  # judged clean under this key only
+        self._hs = hyperscan
+        self._db: Any = None
+        self._n_known = 0
+        self._keyword_ids: set[int] = set()
+        self._entropy_db: Any = None
+
+    def __enter__(self) -> "LeakScanner":
+        self.generic.__enter__()
+        self._db = self._compile()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.generic.__exit__(*exc)
+
+    def _compile(self) -> Any:
+        hs = self._hs
+        from detect_secrets.core.scan import get_plugins
+
+        exprs: list[bytes] = []
+        flags: list[int] = []
+        exts: list[Any] = []
+
+        def add(pattern: bytes, flag: int, min_length: int = 0) -> int:
+            exprs.append(pattern)
+            flags.append(flag)
+            exts.append(hs.ExpressionExt(flags=hs.HS_EXT_FLAG_MIN_LENGTH if min_length else 0, min_length=min_length))
+            return len(exprs) - 1
+
+        for needle, _name, _enc in self.known._needles:
+            add(_literal(needle.encode("utf-8")), 0)
+        self._n_known = len(exprs)
+        add(_TOKEN_PREFILTER, 0)
+        for kw in _KEYWORD_PREFILTERS:
+            self._keyword_ids.add(add(kw.encode("latin-1"), hs.HS_FLAG_CASELESS))
+        add(_IP_PREFILTER, 0)
+        unknown = []
+        for plugin in get_plugins():
+            name = type(plugin).__name__
+            if name in ("Base64HighEntropyString", "HexHighEntropyString", "KeywordDetector", "IPPublicDetector"):
+                continue  # prefiltered above
+            denylist = getattr(plugin, "denylist", None)
+            if denylist is None:
+                unknown.append(name)
+                continue
+            for rx in denylist:
+                pat = rx.pattern if isinstance(rx.pattern, str) else rx.pattern.decode()
+                if rx.flags & re.VERBOSE:
+                    pat = "(?x)" + pat
+                flag = hs.HS_FLAG_PREFILTER | (hs.HS_FLAG_CASELESS if rx.flags & re.IGNORECASE else 0)
+                add(pat.encode("utf-8"), flag | (hs.HS_FLAG_DOTALL if rx.flags & re.DOTALL else 0))
+        if unknown:
+            # A detector we cannot prefilter: everything goes to the judge (slow, never wrong).
+            add(rb"[^\n]", 0)
+        db = hs.Database(mode=hs.HS_MODE_BLOCK)
+        db.compile(expressions=exprs, ids=list(range(len(exprs))), elements=len(exprs), flags=flags, ext=exts)
+        ent = _entropy_prefilters()
+        self._entropy_db = hs.Database(mode=hs.HS_MODE_BLOCK)
+        self._entropy_db.compile(expressions=ent, ids=[0] * len(ent), elements=len(ent), flags=[0] * len(ent))
+        return db
+
+    def scan_block(self, data: bytes, first_line: int) -> list[LineHits]:
+        """Judge what the prefilter finds in ``data`` (whole lines, newline-separated; the first is line
+        ``first_line``). Returns the lines where something was found, in line order.
+
+        A prefilter hit inside a JSON string value is judged as that value under its key (detect-secrets'
+        verdict depends on nothing else), once: clean values are remembered, so a log's repeated paths, client
+        ids and addresses cost a set lookup. Hits on known values, and values that are not plain "key":"value"
+        pairs, send their whole line to the judge."""
+        lines: set[int] = set()  # offsets of lines to judge whole
+        pending: dict[tuple[bytes, bytes], int] = {}  # (key, value) -> offset of a first occurrence
+        clean, skip = self._clean_values, self._clean_pairs
+        n_known, keyword = self._n_known, self._keyword_ids
+
+        def on_match(pid: int, _start: int, end: int, _flags: int, _ctx: Any) -> Optional[bool]:
+            if pid < n_known:
+                lines.add(data.rfind(b"\n", 0, end) + 1)
+                return None
+            if pid in keyword and data[end : end + 1] == b'"':
+                s0 = end  # a keyword name matched up to its colon: the value follows
+            else:
+                pos = end - 1
+                if data[pos] in (34, 39):  # ended on a closing quote
+                    pos -= 1
+                s0 = data.rfind(b'"', 0, pos + 1)
+            e0 = data.find(b'"', s0 + 1)
+            if e0 > 0 and data[e0 + 1 : e0 + 3] == b':"':  # the match ended in a key: judge its value
+                s0 = e0 + 2
+                e0 = data.find(b'"', s0 + 1)
+            if s0 < 2 or e0 < 0 or data[s0 - 2 : s0] != b'":' or data[e0 - 1] == 92:
+                lines.add(data.rfind(b"\n", 0, end) + 1)  # not a plain "key":"value": judge the line
+                return None
+            value = data[s0 + 1 : e0]
+            ks = data.rfind(b'"', 0, s0 - 2)
+            pair = (data[ks + 1 : s0 - 2], value)
+            if pair not in skip and pair not in pending:
+                pending[pair] = s0
+            return None
+
+        self._db.scan(data, match_event_handler=on_match)
+        # Entropy runs are many (paths, client ids, long key names) and repeat: collect their ends in C-speed
+        # appends, then look each value up once per block.
+        ends: list[int] = []
+        push = ends.append
+        self._entropy_db.scan(data, match_event_handler=lambda _i, _s, e, _f, _c: push(e))
+        seen: set[bytes] = set()
+        rfind = data.rfind
+        for end in ends:
+            q = data[end - 1 : end]
+            s0 = rfind(q, 0, end - 1)
+            value = data[s0 + 1 : end - 1]
+            if value in clean or value in seen:
+                continue
+            seen.add(value)
+            if q != b'"':
+                lines.add(rfind(b"\n", 0, end) + 1)  # a run in single quotes inside a value
+            elif data[end : end + 1] == b":":
+                pending.setdefault((b"", value), s0)  # a long key: the judge reads it as a value too
+            elif data[s0 - 2 : s0] == b'":' and data[s0 - 3 : s0 - 2] != b"\\":
+                ks = rfind(b'"', 0, s0 - 2)
+                pair = (data[ks + 1 : s0 - 2], value)
+                if pair not in skip:
+                    pending.setdefault(pair, s0)
+            else:
+                lines.add(rfind(b"\n", 0, end) + 1)  # a list item, or not a plain "key":"value"
+        for pair, offset in pending.items():
+            verdict = self._judge_pair(*pair)
+            if verdict is None:
+                lines.add(data.rfind(b"\n", 0, offset) + 1)
+                continue
+            if verdict:
+                continue
+            # A hit: every line of the block that holds this pair is judged (and reported) whole.
+            needle = b'"' + pair[0] + b'":"' + pair[1] + b'"'
+            at = data.find(needle)
+            while at >= 0:
+                lines.add(data.rfind(b"\n", 0, at) + 1)
+                at = data.find(needle, at + 1)
+        out: list[LineHits] = []
+        line, pos = first_line, 0
+        for ls in sorted(lines):
+            line += data.count(b"\n", pos, ls)
+            pos = ls
+            le = data.find(b"\n", ls)
+            hits = self.judge_line(line, data[ls : le if le >= 0 else len(data)])
+            if hits is not None:
+                out.append(hits)
+        return out
+
+    def _judge_pair(self, key_raw: bytes, value_raw: bytes) -> Optional[bool]:
+        """True: clean (remembered); False: detect-secrets or the token rule flags it; None: cannot tell
+        from the pair alone (escapes that do not decode)."""
+        try:
+            key = json.loads(b'"' + key_raw + b'"')
+            value = json.loads(b'"' + value_raw + b'"')
+        except ValueError:
+            return None
+        if self.known and self.known.find(value):
+            return False
+        if len(self._clean_values) + len(self._clean_pairs) > _CACHE_MAX:
+            self._clean_values.clear()
+            self._clean_pairs.clear()
+        if _skippable(key, value):
+            self._clean_pairs.add((key_raw, value_raw))
+            return True
+        if self.generic.scan_value(key, value):
+            return False
+        # Clean under this key. For an entropy run the key matters only through the keyword detector (whose
+        # names the prefilter matches on their own) and filters that suppress hits: a value that is clean under
+        # a neutral key too is remembered alone.
+        neutral = ("value", "path") if "/" in value else ("value",)  # "path": judged segment by segment
+        if any(self.generic.scan_value(k, value) for k in neutral):
+            self._clean_pairs.add((key_raw, value_raw))
+        else:
+            self._clean_values.add(value_raw)
+        return True
+
+    def judge_line(self, line: int, raw: bytes) -> Optional[LineHits]:
+        text = raw.decode("utf-8", "replace")
+        pairs: list[tuple[str, str]]
+        parsed = False
+        start = text.find("{")
+        data: Any = None
+        if start >= 0:
+            try:
+                data = _loads(text[start:])
+            except (ValueError, RecursionError):
+                data = None
+        if isinstance(data, dict):
+            pairs = list(walk_strings(data))
+            parsed = True
+        else:
+            pairs = [("line", text)]
+        known: dict[tuple[str, str], str] = {}
+        if self.known:
+            for hit in self.known.find(text):
+                known[(hit.name, hit.encoding)] = ""
+            if known:
+                for key, value in pairs:
+                    for hit in self.known.find(value):
+                        if not known.get((hit.name, hit.encoding)):
+                            known[(hit.name, hit.encoding)] = key
+        generic = tuple(self.generic.scan_strings(pairs))
+        if not known and not generic:
+            return None
+        return LineHits(line, tuple((n, e, k) for (n, e), k in known.items()), generic, parsed)
+
+
+def _loads(text: str) -> Any:
+    try:
+        import orjson
+    except ImportError:  # pragma: no cover - orjson is a dependency; json is the same, only slower
+        return json.loads(text)
+    return orjson.loads(text)

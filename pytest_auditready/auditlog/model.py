@@ -9,7 +9,7 @@ from __future__ import annotations
 import calendar
 import re
 from dataclasses import asdict, dataclass, field
-from typing import Any, Iterator, Mapping, Optional, Sequence
+from typing import Any, Callable, Iterator, Mapping, Optional, Sequence
 
 HMAC_PREFIX = "hmac-sha256:"
 HMAC_RE = re.compile(r"hmac-sha256:[0-9a-f]{64}\Z")
@@ -31,8 +31,25 @@ class Timestamp:
 
 def parse_rfc3339(text: object) -> Optional[Timestamp]:
     """Parse an RFC 3339 time with an explicit offset; None when it is not one."""
+    t = parse_time(text)
+    return None if t is None else Timestamp(*t)
+
+
+_SCALE = (1_000_000_000, 100_000_000, 10_000_000, 1_000_000, 100_000, 10_000, 1_000, 100, 10, 1)
+_SECONDS: dict[str, int] = {}  # "YYYY-MM-DDTHH:MM:SS" (UTC) -> epoch seconds, for parse_time's fast path
+
+
+def parse_time(text: object) -> Optional[tuple[int, int, int]]:
+    """(ns since the epoch, fraction digits written, significant fraction digits) of an RFC 3339 time with an
+    explicit offset, or None. A log's times share their leading seconds, so those are computed once."""
     if not isinstance(text, str):
         return None
+    if text[-1:] == "Z" and text[19:20] == ".":
+        seconds = _SECONDS.get(text[:19])
+        frac = text[20:-1]
+        n = len(frac)
+        if seconds is not None and 0 < n <= 9 and frac.isdigit() and frac.isascii():
+            return seconds * 1_000_000_000 + int(frac) * _SCALE[n], n, len(frac.rstrip("0"))
     m = _RFC3339_RE.match(text)
     if m is None:
         return None
@@ -48,7 +65,11 @@ def parse_rfc3339(text: object) -> Optional[Timestamp]:
     if m.group(9):
         offset = (int(m.group(10)) * 60 + int(m.group(11))) * 60
         seconds -= offset if m.group(9) == "+" else -offset
-    return Timestamp(seconds * 1_000_000_000 + ns_frac, len(frac), len(frac.rstrip("0")))
+    elif text[:19].isascii() and text[4] == "-" and text[10] in "Tt":
+        if len(_SECONDS) > 4096:
+            _SECONDS.clear()
+        _SECONDS[text[:10] + "T" + text[11:19]] = seconds
+    return seconds * 1_000_000_000 + ns_frac, len(frac), len(frac.rstrip("0"))
 
 
 @dataclass(frozen=True)
@@ -175,7 +196,7 @@ class AuditEntry:
 
     @property
     def identity(self) -> str:
-        return self.display_name or self.entity_id or self.accessor
+        return vault_identity(self.display_name, self.entity_id, self.accessor)
 
     @property
     def remote_address(self) -> str:
@@ -188,39 +209,89 @@ class AuditEntry:
     @property
     def result(self) -> str:
         """success / error: <reason> for a response; for a request, its error or the policy decision."""
-        if self.error:
-            return "error: " + self.error.strip()
-        if self.type == "response":
-            return "success" if isinstance(self.data.get("response"), Mapping) else ""
-        allowed = _get(self.data, "auth", "policy_results", "allowed")
-        if allowed is True:
-            return "allowed"
-        return ""
+        return vault_result(self.type, self.error, isinstance(self.data.get("response"), Mapping),
+                            _get(self.data, "auth", "policy_results", "allowed"))
+
+    @property
+    def record(self) -> "Record":
+        """The entry's canonical fields, as the streaming checks read them."""
+        return Record(self.file, self.line, self.type, self.time_text, self.identity, self.path, self.operation,
+                      self.result, self.remote_address, self.request_id)
 
     def get_field(self, name: str) -> str:
         """The canonical field ``name`` (see REQUIRED_FIELDS) as text, empty when absent."""
-        getter = FIELD_GETTERS[name]
-        return getter(self)
+        return FIELD_GETTERS[name](self)
 
     def strings(self) -> Iterator[tuple[str, str]]:
         """Every string value in the entry with the key it sits under (list items take their list's key)."""
-        stack: list[tuple[str, Any]] = [("", self.data)]
-        while stack:
-            key, v = stack.pop()
-            if isinstance(v, str):
-                yield key, v
-            elif isinstance(v, Mapping):
-                for k, vv in v.items():
-                    # keys can carry data too (KV v1 keys, headers): scan them as values
-                    if isinstance(k, str) and len(k) > 16:
-                        yield key, k
-                    stack.append((k if isinstance(k, str) else key, vv))
-            elif isinstance(v, list):
-                for vv in v:
-                    stack.append((key, vv))
+        return walk_strings(self.data)
 
 
-FIELD_GETTERS = {
+def walk_strings(data: Any) -> Iterator[tuple[str, str]]:
+    """Every string value in parsed JSON with the key it sits under (list items take their list's key). Keys can
+    carry data too (KV v1 keys, header names): a long key is yielded as a value."""
+    stack: list[tuple[str, Any]] = [("", data)]
+    while stack:
+        key, v = stack.pop()
+        if isinstance(v, str):
+            yield key, v
+        elif isinstance(v, Mapping):
+            for k, vv in v.items():
+                if isinstance(k, str) and len(k) > 16:
+                    yield key, k
+                stack.append((k if isinstance(k, str) else key, vv))
+        elif isinstance(v, list):
+            for vv in v:
+                stack.append((key, vv))
+
+
+def vault_identity(display_name: str, entity_id: str, accessor: str) -> str:
+    """Who, in a Vault/OpenBao entry: the display name, else the entity id, else the token accessor."""
+    return display_name or entity_id or accessor
+
+
+def vault_result(type_: str, error: str, has_response: bool, allowed: object) -> str:
+    """The result of a Vault/OpenBao entry: "error: <reason>", "success" for a response that carries one,
+    "allowed" for a request the policies allowed, else empty."""
+    if error:
+        return "error: " + error.strip()
+    if type_ == "response":
+        return "success" if has_response else ""
+    return "allowed" if allowed is True else ""
+
+
+class Record:
+    """The canonical fields of one entry, whatever its format: what the streaming checks read. Built from an
+    AuditEntry (``entry.record``) or straight from a line by the offline readers."""
+
+    __slots__ = ("file", "line", "type", "time", "identity", "resource", "action", "result", "source",
+                 "request_id", "ts")
+
+    def __init__(self, file: str, line: int, type: str, time: str, identity: str, resource: str, action: str,
+                 result: str, source: str, request_id: str) -> None:
+        self.file = file
+        self.line = line
+        self.type = type  # "request", "response", or "" when the format does not say
+        self.time = time
+        self.identity = identity
+        self.resource = resource
+        self.action = action
+        self.result = result
+        self.source = source
+        self.request_id = request_id
+        self.ts = parse_time(time)  # (ns, digits written, significant digits) or None
+
+    @property
+    def where(self) -> str:
+        return f"{self.file}:{self.line}"
+
+    def get_field(self, name: str) -> str:
+        """The canonical field ``name`` (one of REQUIRED_FIELDS) as text, empty when absent."""
+        value = getattr(self, name)
+        return value if isinstance(value, str) else ""
+
+
+FIELD_GETTERS: dict[str, Callable[[AuditEntry], str]] = {
     "time": lambda e: e.time_text,
     "identity": lambda e: e.identity,
     "resource": lambda e: e.path,

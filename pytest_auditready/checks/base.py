@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Callable, Iterable, Mapping, Optional, Sequence, Union
 
 from ..auditlog.match import Match
-from ..auditlog.model import AccessLedger, Action, AuditEntry, BadLine
+from ..auditlog.model import AccessLedger, Action, AuditEntry, BadLine, Record
 
 if TYPE_CHECKING:
     from ..config import Settings
@@ -111,6 +111,53 @@ def every_action(actions: Sequence[PlannedAction]) -> list[str]:
     return [a.name for a in actions]
 
 
+class Visitor:
+    """The streaming form of a check: fed every entry, bad line and raw block of one log once, in file order,
+    then asked what it found. It holds only what it needs (counters, the latest time, a few findings), so a
+    gigabyte log costs no more memory than a small one. The live run feeds it ``ctx.entries`` (see ``feed``),
+    the offline readers feed it a file: one implementation serves both.
+
+    ``block`` gets the raw bytes of consecutive whole lines (``first_line`` is the number of the first), for
+    checks that search text faster than they could walk parsed values. Leave a method out to not be called."""
+
+    def entry(self, rec: Record) -> None:
+        """One parsed entry's canonical fields."""
+
+    def bad_line(self, bad: BadLine) -> None:
+        """A line that could not be parsed."""
+
+    def block(self, file: str, first_line: int, data: bytes) -> None:
+        """Raw text of whole lines, newline-separated."""
+
+    def finish(self) -> Iterable[Union["Finding", "Skip"]]:
+        """What the check found, once everything was fed."""
+        return ()
+
+
+def overrides(visitor: Visitor, name: str) -> bool:
+    """Whether ``visitor`` has its own ``name`` method (the engine calls only those)."""
+    return getattr(type(visitor), name) is not getattr(Visitor, name)
+
+
+def feed(visitor: Visitor, ctx: "CheckContext") -> Visitor:
+    """Feed the entries and bad lines of an in-memory context to ``visitor``, in file order."""
+    items: list[Union[AuditEntry, BadLine]] = [*ctx.entries, *ctx.bad_lines]
+    items.sort(key=lambda i: (i.file, i.line))
+    want_entry, want_bad, want_block = (overrides(visitor, n) for n in ("entry", "bad_line", "block"))
+    for item in items:
+        if isinstance(item, AuditEntry):
+            if want_block and item.raw:
+                visitor.block(item.file, item.line, item.raw.encode("utf-8", "surrogatepass"))
+            if want_entry:
+                visitor.entry(item.record)
+        else:
+            if want_block and item.raw:
+                visitor.block(item.file, item.line, item.raw.encode("utf-8", "surrogatepass"))
+            if want_bad:
+                visitor.bad_line(item)
+    return visitor
+
+
 @dataclass(frozen=True)
 class Check:
     """A check: stable snake_case id (equal to its module name), title, and what must hold."""
@@ -121,6 +168,9 @@ class Check:
     run: Callable[[CheckContext], Iterable[Union[Finding, Skip]]]
     subjects: Subjects = whole
     live_only: bool = False  # needs a scenario (ledger + facts); not part of offline verification
+    # The streaming form (see Visitor) for offline verification of large logs; run() uses the same visitor on the
+    # in-memory entries. A check without one gets a context with no entries and only ``log_path`` offline.
+    visitor: Optional[Callable[[CheckContext], Visitor]] = None
 
 
 @dataclass(frozen=True)

@@ -3,32 +3,82 @@
 from __future__ import annotations
 
 import re
-from typing import Iterator, Union
+from typing import Any, Iterator, Union
 
-from ..auditlog.model import HMAC_PREFIX, HMAC_RE
-from .base import Check, CheckContext, Finding, Skip
+from ..auditlog.model import HMAC_PREFIX, Record
+from .base import Check, CheckContext, Finding, Skip, Visitor, feed
 
 ID = "integrity_digest"
 _BAD_DIGEST_FIX = "ship entries unchanged: a digest must stay 'hmac-sha256:' followed by 64 lowercase hex digits"
-_DIGEST_IN_TEXT = re.compile(r"hmac-sha256:[^\"\\,}\]\s]*")
 
 
 def _short(digest: str) -> str:
     return digest[: len(HMAC_PREFIX) + 12] + "…"
 
 
+# A digested value that is not exactly 64 lowercase hex digits before its closing quote (or escaped quote).
+_MALFORMED = re.compile(rb'"hmac-sha256:(?![0-9a-f]{64}(?:"|\\"))')
+_MALFORMED_HS = rb'"hmac-sha256:(?:[0-9a-f]{0,63}[^0-9a-f]|[0-9a-f]{64}[^"\\])'
+_SHOW = 5
+
+
+def _has_malformed() -> Any:
+    """A fast yes/no over a whole block (Hyperscan); the regex above then finds where. None: no Hyperscan."""
+    try:
+        import hyperscan
+    except ImportError:  # pragma: no cover - hyperscan is a dependency; the regex alone is only slower
+        return None
+    db = hyperscan.Database(mode=hyperscan.HS_MODE_BLOCK)
+    db.compile(expressions=[_MALFORMED_HS], ids=[0], elements=1, flags=[hyperscan.HS_FLAG_SINGLEMATCH])
+
+    def has(data: bytes) -> bool:
+        found: list[int] = []
+        db.scan(data, match_event_handler=lambda *_a: found.append(1))
+        return bool(found)
+
+    return has
+
+
+class DigestFormat(Visitor):
+    """Every string value that starts with 'hmac-sha256:' is followed by exactly 64 lowercase hex digits."""
+
+    def __init__(self, ctx: CheckContext) -> None:
+        self.bad: list[tuple[str, int, str]] = []  # (file, line, shown) of the first few
+        self.count = 0
+        self.request_ids: dict[int, str] = {}
+        self.has_malformed = _has_malformed()
+
+    def block(self, file: str, first_line: int, data: bytes) -> None:
+        if b"hmac-sha256:" not in data or (self.has_malformed is not None and not self.has_malformed(data)):
+            return
+        line, pos = first_line, 0
+        for m in _MALFORMED.finditer(data):
+            self.count += 1
+            if len(self.bad) >= _SHOW:
+                continue
+            line += data.count(b"\n", pos, m.start())
+            pos = m.start()
+            end = data.find(b'"', m.start() + 1, m.start() + 300)
+            value = data[m.start() + 1 : end if end > 0 else m.start() + 40].decode("utf-8", "replace")
+            self.bad.append((file, line, f"{value[:24]!r}…, {len(value)} chars"))
+            self.request_ids[line] = ""
+
+    def entry(self, rec: Record) -> None:
+        if self.request_ids and rec.line in self.request_ids:
+            self.request_ids[rec.line] = rec.request_id
+
+    def finish(self) -> Iterator[Union[Finding, Skip]]:
+        for file, line, shown in self.bad:
+            yield Finding(ID, "", f"A digested value is malformed ({shown}): it cannot be compared with "
+                          "sys/audit-hash.", _BAD_DIGEST_FIX, where=f"{file}:{line}",
+                          request_id=self.request_ids.get(line, ""))
+        if self.count > len(self.bad):
+            yield Finding(ID, "", f"{self.count - len(self.bad)} more digested values are malformed.",
+                          _BAD_DIGEST_FIX)
+
+
 def run(ctx: CheckContext) -> Iterator[Union[Finding, Skip]]:
-    bad_shown = 0
-    for e in ctx.entries:
-        if HMAC_PREFIX not in e.raw:
-            continue
-        for _key, value in e.strings():
-            if value.startswith(HMAC_PREFIX) and not HMAC_RE.match(value):
-                if bad_shown < 5:
-                    yield Finding(ID, "", f"A digested value is malformed ({value[:24]!r}…, {len(value)} chars): "
-                                  "it cannot be compared with sys/audit-hash.", _BAD_DIGEST_FIX,
-                                  where=e.where, request_id=e.request_id)
-                bad_shown += 1
+    yield from feed(DigestFormat(ctx), ctx).finish()
     if ctx.ledger is None or ctx.facts is None:
         return
     facts = ctx.facts
@@ -93,4 +143,5 @@ CHECK = Check(
     requirement="every digested value is hmac-sha256: + 64 hex; the vault's own sys/audit-hash/<device> of each "
     "canary and scenario token is found where that value was logged",
     run=run,
+    visitor=DigestFormat,
 )

@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
-from typing import Iterator, Sequence, Union
+from typing import Iterator, Optional, Sequence, Union
 
-from .base import Check, CheckContext, Finding, PlannedAction, Skip, every_action, iso_ns
+from ..auditlog.model import Record
+from .base import Check, CheckContext, Finding, PlannedAction, Skip, Visitor, every_action, feed, iso_ns
 
 ID = "timestamp_accuracy"
 _CLOCK_FIX = (
@@ -14,26 +15,43 @@ _CLOCK_FIX = (
 
 
 def subjects(actions: Sequence[PlannedAction]) -> list[str]:
-    return [""] + every_action(actions)
+    return ["", *every_action(actions)]
+
+
+class FileOrder(Visitor):
+    """A time may not go back by more than max_skew from the latest time seen before it (the first such entry
+    is reported)."""
+
+    def __init__(self, ctx: CheckContext) -> None:
+        self.skew = ctx.settings.max_skew_ns
+        self.skew_s = ctx.settings.max_skew
+        self.latest = -1
+        self.latest_text = ""
+        self.latest_line = 0
+        self.found: Optional[Finding] = None
+
+    def entry(self, rec: Record) -> None:
+        ts = rec.ts
+        if ts is None or self.found is not None:
+            return
+        ns = ts[0]
+        if ns > self.latest:
+            self.latest, self.latest_text, self.latest_line = ns, rec.time, rec.line
+        elif ns < self.latest - self.skew:
+            self.found = Finding(ID, "", f"The log goes back in time: {rec.time} comes after {self.latest_text} "
+                                 f"(line {self.latest_line}), more than max_skew={self.skew_s:g} s earlier.",
+                                 "find the stage that reorders or re-times entries (parallel shippers, a bad clock)",
+                                 where=rec.where, request_id=rec.request_id)
+
+    def finish(self) -> Iterator[Union[Finding, Skip]]:
+        if self.found is not None:
+            yield self.found
 
 
 def run(ctx: CheckContext) -> Iterator[Union[Finding, Skip]]:
     skew = ctx.settings.max_skew_ns
     skew_s = ctx.settings.max_skew
-    # File order: a time may not go back by more than max_skew from the latest time seen before it.
-    latest = None
-    for e in ctx.entries:
-        ts = e.timestamp
-        if ts is None:
-            continue
-        if latest is not None and ts.ns < latest[0] - skew:
-            yield Finding(ID, "", f"The log goes back in time: {e.time_text} comes after {latest[1]} "
-                          f"(line {latest[2]}), more than max_skew={skew_s:g} s earlier.",
-                          "find the stage that reorders or re-times entries (parallel shippers, a bad clock)",
-                          where=e.where, request_id=e.request_id)
-            break
-        if latest is None or ts.ns > latest[0]:
-            latest = (ts.ns, e.time_text, e.line)
+    yield from feed(FileOrder(ctx), ctx).finish()
     if ctx.ledger is None:
         return
     for a in ctx.ledger.actions:
@@ -69,4 +87,5 @@ CHECK = Check(
     "request; file order does not go back by more than max_skew",
     run=run,
     subjects=subjects,
+    visitor=FileOrder,
 )

@@ -8,43 +8,60 @@ from __future__ import annotations
 
 from typing import Iterator, Union
 
-from .base import Check, CheckContext, Finding, Skip
+from ..auditlog.model import Record
+from .base import Check, CheckContext, Finding, Skip, Visitor, feed
 
 ID = "timestamp_precision"
 _SHOW = 3
 
 
-def run(ctx: CheckContext) -> Iterator[Union[Finding, Skip]]:
-    if not ctx.entries:
-        yield Skip("", "no entries to judge")
-        return
-    digits = ctx.settings.timestamp_digits
-    bad = []
-    best = 0
-    for e in ctx.entries:
-        ts = e.timestamp
+class Precision(Visitor):
+    def __init__(self, ctx: CheckContext) -> None:
+        self.digits = ctx.settings.timestamp_digits
+        self.bad: list[Record] = []  # the first few entries whose time is not RFC 3339
+        self.nbad = 0
+        self.good = 0
+        self.best = 0
+        self.first = ""
+
+    def entry(self, rec: Record) -> None:
+        ts = rec.ts
         if ts is None:
-            bad.append(e)
+            self.nbad += 1
+            if len(self.bad) <= _SHOW:
+                self.bad.append(rec)
         else:
-            best = max(best, ts.significant_digits)
-    for e in bad[:_SHOW]:
-        shown = repr(e.time_text[:40]) if e.time_text else "no time at all"
-        yield Finding(ID, "", f"The entry's time {shown} is not an RFC 3339 time with an explicit offset.",
-                      "ship the vault's own 'time' field unchanged (RFC 3339, e.g. 2026-01-02T03:04:05.123456789Z)",
-                      where=e.where, request_id=e.request_id)
-    if len(bad) > _SHOW:
-        yield Finding(ID, "", f"{len(bad) - _SHOW} more entries have times that are not RFC 3339 with an offset.",
-                      "as above", where=bad[_SHOW].where)
-    good = len(ctx.entries) - len(bad)
-    if good and best < digits:
-        yield Finding(
-            ID,
-            "",
-            f"Across {good} entries the times carry at most {best} significant fractional digit(s), fewer than "
-            f"the {digits} required (timestamp_digits): sub-second order and correlation are lost.",
-            "stop the pipeline from rounding or reformatting 'time'; keep the vault's nanosecond RFC3339Nano value",
-            where=ctx.entries[0].where,
-        )
+            self.good += 1
+            if ts[2] > self.best:
+                self.best = ts[2]
+        if not self.first:
+            self.first = rec.where
+
+    def finish(self) -> Iterator[Union[Finding, Skip]]:
+        if not self.good and not self.nbad:
+            yield Skip("", "no entries to judge")
+            return
+        for e in self.bad[:_SHOW]:
+            shown = repr(e.time[:40]) if e.time else "no time at all"
+            yield Finding(ID, "", f"The entry's time {shown} is not an RFC 3339 time with an explicit offset.",
+                          "ship the vault's own 'time' field unchanged (RFC 3339, e.g. 2026-01-02T03:04:05.123456789Z)",
+                          where=e.where, request_id=e.request_id)
+        if self.nbad > _SHOW:
+            yield Finding(ID, "", f"{self.nbad - _SHOW} more entries have times that are not RFC 3339 with an offset.",
+                          "as above", where=self.bad[_SHOW].where)
+        if self.good and self.best < self.digits:
+            yield Finding(
+                ID,
+                "",
+                f"Across {self.good} entries the times carry at most {self.best} significant fractional digit(s), "
+                f"fewer than the {self.digits} required (timestamp_digits): sub-second order and correlation are lost.",
+                "stop the pipeline from rounding or reformatting 'time'; keep the vault's nanosecond RFC3339Nano value",
+                where=self.first,
+            )
+
+
+def run(ctx: CheckContext) -> Iterator[Union[Finding, Skip]]:
+    yield from feed(Precision(ctx), ctx).finish()
 
 
 CHECK = Check(
@@ -52,4 +69,5 @@ CHECK = Check(
     title="Timestamps are precise",
     requirement="RFC 3339 time with an explicit offset and sub-second precision (timestamp_digits, default 3)",
     run=run,
+    visitor=Precision,
 )
