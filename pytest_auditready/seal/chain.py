@@ -171,6 +171,7 @@ def last_record(digests: PathLike, window: int = 1 << 16) -> Optional[Record]:
                 f.seek(start)
                 data = f.read(size - start)
                 lines = data.split(b"\n")
+                lines = lines[:-1]  # after the last newline: nothing, or a record still being written
                 if start > 0:
                     lines = lines[1:]  # the first piece may be a partial line
                 for raw in reversed(lines):

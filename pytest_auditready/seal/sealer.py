@@ -35,7 +35,8 @@ from .chain import (
     signature_ok,
 )
 
-CHUNK = 1 << 20
+CHUNK = 4 << 20  # read size: large enough that per-chunk work is noise, small enough to stay in cache
+MAX_TIME_LINE = 1 << 20  # longer lines are not parsed for their time
 DEFAULT_LINES = 1000
 DEFAULT_MAX_BYTES = 8 << 20
 _TIME_KEYS = ("time", "timestamp", "@timestamp")
@@ -43,7 +44,7 @@ _TIME_KEYS = ("time", "timestamp", "@timestamp")
 
 def entry_time(line: bytes) -> Optional[str]:
     """The top-level time of a JSON log line (Vault: ``time``), or None."""
-    if len(line) > CHUNK:
+    if len(line) > MAX_TIME_LINE:
         return None
     try:
         obj = json.loads(line)
@@ -156,6 +157,7 @@ class Sealer:
             self._fd = None
             raise AuditReadyError(f"another sealer is already appending to {self.digests_path}",
                                   "run one sealer per log (stop the other one first)") from None
+        self._drop_partial_record()
         last = last_record(self.digests_path)
         if last is None:
             self._cursor = self._open_log(segment=0, pos=0, next_line=1, reason="start")
@@ -192,6 +194,26 @@ class Sealer:
                                       f"the log; its bytes after offset {last.end} were never sealed")
         reason = "truncated" if st is not None and st.st_ino == last.inode else "rotated"
         self._cursor = self._open_log(segment=last.segment + 1, pos=0, next_line=1, reason=reason)
+
+    def _drop_partial_record(self) -> None:
+        """A sealer killed in the middle of a write leaves a record without its newline: it was never complete
+        (never fsynced as a whole), so cut it off before appending."""
+        assert self._fd is not None
+        size = os.fstat(self._fd).st_size
+        if size == 0:
+            return
+        with open(self.digests_path, "rb") as f:
+            f.seek(max(0, size - (1 << 16)))
+            data = f.read()
+        if data.endswith(b"\n"):
+            return
+        cut = data.rfind(b"\n")
+        keep = size - len(data) + cut + 1 if cut >= 0 else (0 if size <= (1 << 16) else size)
+        if keep == size:
+            return
+        os.ftruncate(self._fd, keep)
+        self.summary.notes.append(f"dropped an incomplete last record ({size - keep} bytes) from "
+                                  f"{self.digests_path}, left by an interrupted sealer")
 
     def close(self) -> None:
         if self._cursor is not None:
@@ -290,15 +312,15 @@ class Sealer:
                 c.rec_first_time = entry_time(data[p:nl])
                 c.rec_opened = self._clock()
             need = n_lines - c.rec_lines
-            avail = data.count(b"\n", p, cut)
-            if avail < need:
-                q = cut
-                got = avail
-            else:
-                q = p
-                for _ in range(need):
-                    q = data.find(b"\n", q) + 1
-                got = need
+            # walk newline to newline (find is memchr: much faster than bytes.count over the same span)
+            q, got = p, 0
+            find = data.find
+            while got < need:
+                nl = find(b"\n", q, cut)
+                if nl < 0:
+                    break
+                q = nl + 1
+                got += 1
             c.rec_hash.update(mv[p:q])
             c.rec_bytes += q - p
             c.rec_lines += got
@@ -310,7 +332,7 @@ class Sealer:
             if c.rec_lines >= n_lines or c.rec_bytes >= self.max_record_bytes:
                 self._emit(c)
 
-    def _pump(self, c: _Cursor, limit: int = 64 * CHUNK) -> int:
+    def _pump(self, c: _Cursor, limit: int = 16 * CHUNK) -> int:
         """Read what the file has now (at most ``limit`` bytes); returns bytes read."""
         total = 0
         while total < limit:
@@ -387,10 +409,12 @@ class Sealer:
         """Keep sealing until ``stop`` is set: a record every ``lines_per_record`` lines, or once the oldest
         unsealed line is ``every_seconds`` old. On stop, everything whole is sealed."""
         stop = stop or threading.Event()
+        limit = 16 * CHUNK
         while True:
             c = self._cursor
+            busy = False
             if c is not None:
-                self._pump(c)
+                busy = self._pump(c, limit) >= limit  # a backlog: read on without waiting
                 if c.rec_lines and self._clock() - c.rec_opened >= every_seconds:
                     self._emit(c)
             change = self._rotated(c)
@@ -410,7 +434,8 @@ class Sealer:
             self.flush()
             if stop.is_set():
                 break
-            stop.wait(poll)
+            if not busy:
+                stop.wait(poll)
         c = self._cursor
         if c is not None:
             while self._pump(c):
