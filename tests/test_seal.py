@@ -386,3 +386,15 @@ def test_a_record_cut_short_by_a_killed_sealer_is_dropped_on_restart(sealed: Pat
     assert s.lines == 5 and any("incomplete last record" in n for n in s.notes)
     r = _verify(sealed, keys)
     assert r.ok and r.verified_lines == 255, [p.text() for p in r.problems]
+
+
+def test_a_copy_beside_the_original_is_checked_as_itself_not_as_a_rotation(sealed: Path,
+                                                                          keys: tuple[Path, Path]) -> None:
+    # the chain's recorded inode is the original's; a tampered copy next to it must not pass as "rotated"
+    copy = sealed.parent / "forged.log"
+    data = bytearray(sealed.read_bytes())
+    data[10] = ord("Z")
+    copy.write_bytes(bytes(data))
+    shutil.copy(_digests(sealed), _digests(copy))
+    r = _verify(copy, keys)
+    assert [(p.kind, p.lines) for p in r.problems] == [("content", "lines 1-40")]

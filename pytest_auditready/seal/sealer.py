@@ -229,8 +229,10 @@ class Sealer:
             names = os.listdir(folder)
         except OSError:
             return None
+        from .verify import rotated_name
+
         for name in sorted(names):
-            if name == self.log_path.name or name.endswith(".digests"):
+            if not rotated_name(self.log_path, name):
                 continue
             p = folder / name
             try:

@@ -244,6 +244,16 @@ def _check_segment(lf: _File, recs: list[Record], seg: int, report: SealReport, 
                                     "(written just before rotation)")
 
 
+def rotated_name(log: Path, name: str) -> bool:
+    """Whether ``name`` is how rotation names an old ``log``: audit.log.1, audit.log-20260101, audit-20260101.log."""
+    if name == log.name or name.endswith(".digests"):
+        return False
+    if name.startswith(log.name):
+        return True
+    stem = log.name.split(".", 1)[0]
+    return name.startswith(stem) and name[len(stem) : len(stem) + 1] in ("-", "_", ".")
+
+
 def _locate(log: Path, inode: Optional[int]) -> Optional[Path]:
     """A rotated file beside the log, by the inode the sealer recorded (a rename keeps it)."""
     if inode is None:
@@ -253,7 +263,7 @@ def _locate(log: Path, inode: Optional[int]) -> Optional[Path]:
     except OSError:
         return None
     for nm in names:
-        if nm == log.name or nm.endswith(".digests"):
+        if not rotated_name(log, nm):
             continue
         p = log.parent / nm
         try:
@@ -313,6 +323,8 @@ def verify_log(log_path: PathLike, public_key: Ed25519PublicKey,
                         _check_segment(lf, group, seg, report, last_segment=False)
                     finally:
                         lf.close()
+                    report.notes.append(f"{log.name} is a newer file than the one the chain sealed last "
+                                        f"({rotated.name}, found by its inode): it is not sealed yet")
                     new = _File(log)
                     try:
                         report.unsealed_bytes += new.size
