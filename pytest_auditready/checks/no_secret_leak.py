@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-from typing import Iterator, Union
+from typing import Any, Iterator, Union
 
 from ..auditlog.model import Record
-from ..scanner import LeakScanner, LineHits
+from ..scanner import LeakScanner
 from .base import Check, CheckContext, Finding, Skip, Visitor, feed
 
 ID = "no_secret_leak"
@@ -21,22 +21,39 @@ _MAX = 20
 
 
 class Leaks(Visitor):
-    """Scans raw text block by block (see scanner.LeakScanner); stops judging after _MAX findings."""
+    """Scans raw text block by block (see scanner.LeakScanner). Each secret is reported once, at its first line,
+    with the other lines it appears on; judging stops after _MAX distinct secrets."""
 
     def __init__(self, ctx: CheckContext) -> None:
         self.scanner = LeakScanner(ctx.secrets).__enter__()
-        self.found: list[tuple[str, LineHits]] = []
-        self.reported = 0
+        # (what, which) -> [file, first line, message, fix, further lines]
+        self.secrets: dict[tuple[str, str], list[Any]] = {}
         self.request_ids: dict[tuple[str, int], str] = {}
         self.closed = False
 
+    def _add(self, ident: tuple[str, str], file: str, line: int, message: str, fix: str) -> None:
+        seen = self.secrets.get(ident)
+        if seen is None:
+            self.secrets[ident] = [file, line, message, fix, []]
+            self.request_ids[(file, line)] = ""
+        elif (seen[0], seen[1]) != (file, line):
+            seen[4].append(line)
+
     def block(self, file: str, first_line: int, data: bytes) -> None:
-        if self.reported >= _MAX:
+        if len(self.secrets) >= _MAX:
             return
         for hits in self.scanner.scan_block(data, first_line):
-            self.found.append((file, hits))
-            self.request_ids[(file, hits.line)] = ""
-            self.reported += len(hits.known) + len(hits.generic)
+            what = "the log" if hits.parsed else "an unparseable line"
+            for name, encoding, key in hits.known:
+                under = f" under key {key!r}" if key else ""
+                self._add(("known", f"{name}/{encoding}"), file, hits.line,
+                          f"<{name}> appears in {what} ({encoding}){under}.", _KNOWN_FIX)
+            for g in hits.generic:
+                if hits.parsed:
+                    msg = f"A value under key {g.key!r} looks like a {g.kind} (sha256 {g.fingerprint})."
+                else:
+                    msg = f"An unparseable line holds what looks like a {g.kind} (sha256 {g.fingerprint})."
+                self._add(("generic", f"{g.kind}/{g.fingerprint}"), file, hits.line, msg, _GENERIC_FIX)
 
     def entry(self, rec: Record) -> None:
         if self.request_ids and (rec.file, rec.line) in self.request_ids:
@@ -46,29 +63,15 @@ class Leaks(Visitor):
         if not self.closed:
             self.closed = True
             self.scanner.__exit__(None, None, None)
-        shown = 0
-        for file, hits in self.found:
-            where = f"{file}:{hits.line}"
-            rid = self.request_ids.get((file, hits.line), "")
-            for name, encoding, key in hits.known:
-                if shown >= _MAX:
-                    break
-                under = f" under key {key!r}" if key else ""
-                what = "the log" if hits.parsed else "an unparseable line"
-                yield Finding(ID, "", f"<{name}> appears in {what} ({encoding}){under}.", _KNOWN_FIX,
-                              where=where, request_id=rid)
-                shown += 1
-            for g in hits.generic:
-                if shown >= _MAX:
-                    break
-                if hits.parsed:
-                    msg = f"A value under key {g.key!r} looks like a {g.kind} (sha256 {g.fingerprint})."
-                else:
-                    msg = f"An unparseable line holds what looks like a {g.kind} (sha256 {g.fingerprint})."
-                yield Finding(ID, "", msg, _GENERIC_FIX, where=where, request_id=rid)
-                shown += 1
-        if self.reported >= _MAX:
-            yield Finding(ID, "", f"Stopped after {_MAX} findings; there may be more.", _GENERIC_FIX)
+        for file, line, message, fix, more in list(self.secrets.values())[:_MAX]:
+            if more:
+                shown = ", ".join(str(n) for n in more[:5])
+                message = message[:-1] + f"; also on line{'s' if len(more) > 1 else ''} {shown}" + (
+                    f" and {len(more) - 5} more." if len(more) > 5 else ".")
+            yield Finding(ID, "", message, fix, where=f"{file}:{line}",
+                          request_id=self.request_ids.get((file, line), ""))
+        if len(self.secrets) >= _MAX:
+            yield Finding(ID, "", f"Stopped after {_MAX} distinct secrets; there may be more.", _GENERIC_FIX)
 
 
 def run(ctx: CheckContext) -> Iterator[Union[Finding, Skip]]:

@@ -1,0 +1,140 @@
+#!/usr/bin/env python3
+"""Benchmark `auditready verify` against `sha256sum` on the same realistic OpenBao log, in one run.
+
+    python bench/run.py --size-mb 1024 [--source LOG] [--workdir DIR] [--slice-mb 2] [--keep]
+
+1. Builds a log of the chosen size from a real OpenBao run (default: record one now with bench/record.py; or
+   --source, e.g. fixtures/openbao/clean.log), replicating it with fresh request ids and times that move forward,
+   so that nothing repeats the way a copy-pasted file would. Mode 0600, like a real device's file.
+2. Times `sha256sum` and `auditready verify` (all offline checks, secret detection included, with known canaries)
+   on that file, alternating, --repeat times each, and prints the medians: MB/s, the ratio, and each process's
+   own peak RSS (from wait4, not the machine's).
+3. Times `detect-secrets scan` on the first --slice-mb of the same file, for comparison.
+
+Not run by CI (tests/test_bench.py only runs it on a tiny size).
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import re
+import secrets
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+import uuid
+from pathlib import Path
+from typing import Optional
+
+HERE = Path(__file__).resolve().parent
+_TIME = re.compile(rb'^(\{"time":")(\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d)(\.\d+)?Z"')
+_RID = re.compile(rb'"request":\{"id":"([^"]+)"')
+
+
+def build(source: Path, out: Path, size: int) -> int:
+    """Replicate ``source`` into ``out`` until ``size`` bytes: each copy gets fresh request ids (a request and
+    its response keep sharing theirs) and times shifted forward by the copy number."""
+    lines = [ln for ln in source.read_bytes().splitlines() if ln.strip()]
+    base = time.mktime(time.strptime("2026-01-05T08:00:00", "%Y-%m-%dT%H:%M:%S"))
+    written = 0
+    copy = 0
+    with open(out, "wb", buffering=1 << 20) as f:
+        os.chmod(out, 0o600)
+        while written < size:
+            ids: dict[bytes, bytes] = {}
+            chunk = []
+            for i, ln in enumerate(lines):
+                t = base + copy * 60 + i * 0.05
+                stamp = time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(t)).encode()
+                frac = b".%09d" % int((t % 1) * 1e9 + secrets.randbelow(999))
+                ln = _TIME.sub(lambda m: m.group(1) + stamp + frac + b'Z"', ln, count=1)
+
+                def rid(m: re.Match[bytes]) -> bytes:
+                    new = ids.setdefault(m.group(1), str(uuid.uuid4()).encode())
+                    return b'"request":{"id":"' + new + b'"'
+
+                ln = _RID.sub(rid, ln, count=1)
+                chunk.append(ln)
+            data = b"\n".join(chunk) + b"\n"
+            f.write(data)
+            written += len(data)
+            copy += 1
+    return written
+
+
+def timed(cmd: list[str], env: Optional[dict[str, str]] = None) -> tuple[float, int, int]:
+    """(seconds, peak RSS in MB of that process, exit status)."""
+    t0 = time.perf_counter()
+    proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, env=env)
+    _pid, status, usage = os.wait4(proc.pid, 0)
+    seconds = time.perf_counter() - t0
+    proc.returncode = os.waitstatus_to_exitcode(status)
+    return seconds, usage.ru_maxrss // 1024, proc.returncode
+
+
+def main() -> int:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--size-mb", type=float, default=1024)
+    ap.add_argument("--source", type=Path, help="a real OpenBao audit log to replicate (default: record one)")
+    ap.add_argument("--workdir", type=Path, help="where the built log goes (default: a temp folder)")
+    ap.add_argument("--repeat", type=int, default=3)
+    ap.add_argument("--slice-mb", type=float, default=2.0, help="size of the slice detect-secrets scans")
+    ap.add_argument("--keep", action="store_true", help="keep the built log")
+    args = ap.parse_args()
+    work = args.workdir or Path(tempfile.mkdtemp(prefix="auditready-bench-"))
+    work.mkdir(parents=True, exist_ok=True)
+    source = args.source
+    canaries = work / "canaries.txt"
+    if source is None:
+        source = work / "recorded.log"
+        subprocess.run([sys.executable, str(HERE / "record.py"), "clean", str(source), "--rounds", "40"], check=True)
+    # Known values to look for (absent from the log): 4 canaries, about 32 needles in all their encodings.
+    canaries.write_text("".join(secrets.token_urlsafe(32) + "\n" for _ in range(4)))
+    log = work / "audit.log"
+    size = int(args.size_mb * 1e6)
+    t0 = time.perf_counter()
+    written = build(source, log, size)
+    print(f"built {log}: {written / 1e6:.1f} MB from {source} in {time.perf_counter() - t0:.1f} s")
+    sha = shutil.which("sha256sum")
+    auditready = shutil.which("auditready", path=str(Path(sys.executable).parent)) or "auditready"
+    verify = [auditready, "verify", str(log), "--canaries", str(canaries)]
+    rows: dict[str, list[tuple[float, int, int]]] = {"sha256sum": [], "auditready verify": []}
+    for _ in range(args.repeat):
+        if sha:
+            rows["sha256sum"].append(timed([sha, str(log)]))
+        rows["auditready verify"].append(timed(verify))
+    mb = written / 1e6
+    med: dict[str, float] = {}
+    for name, runs in rows.items():
+        if not runs:
+            continue
+        secs = statistics.median(r[0] for r in runs)
+        med[name] = mb / secs
+        rss = max(r[1] for r in runs)
+        codes = sorted({r[2] for r in runs})
+        print(f"{name:20s} {mb / secs:8.1f} MB/s  (median of {len(runs)}: {secs:.2f} s)  peak RSS {rss} MB  "
+              f"exit {codes}")
+    if "sha256sum" in med:
+        print(f"ratio verify / sha256sum: {med['auditready verify'] / med['sha256sum']:.2f}")
+    ds = shutil.which("detect-secrets", path=str(Path(sys.executable).parent)) or shutil.which("detect-secrets")
+    if ds:
+        piece = work / "slice.log"
+        with open(log, "rb") as src, open(piece, "wb") as dst:
+            data = src.read(int(args.slice_mb * 1e6))
+            dst.write(data[: data.rfind(b"\n") + 1])
+        pmb = piece.stat().st_size / 1e6
+        secs, rss, _code = timed([ds, "scan", str(piece)])
+        vsecs, vrss, _vcode = timed([auditready, "verify", str(piece), "--canaries", str(canaries)])
+        print(f"detect-secrets scan  {pmb / secs:8.2f} MB/s on a {pmb:.1f} MB slice ({secs:.2f} s), peak RSS {rss} MB; "
+              f"auditready verify on the same slice: {vsecs:.2f} s (start-up included), peak RSS {vrss} MB")
+    if not args.keep and args.workdir is None:
+        shutil.rmtree(work, ignore_errors=True)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
