@@ -251,9 +251,8 @@ def load_private_key(path: PathLike) -> Ed25519PrivateKey:
     except OSError:
         mode = 0
     data = _read_key_file(path, "private key")
-    if mode & 0o077:
-        raise AuditReadyError(f"the private key {path} has mode {mode:04o}: others on this machine can read it",
-                              f"chmod 600 {path}")
+    if b"PUBLIC KEY" in data:
+        raise AuditReadyError(f"{path} is a public key", "pass the private key (KEY, not KEY.pub) to the sealer")
     try:
         key = serialization.load_pem_private_key(data, password=None)
     except (ValueError, TypeError):
@@ -264,6 +263,9 @@ def load_private_key(path: PathLike) -> Ed25519PrivateKey:
                               "pass the private key written by `auditready keygen KEY`") from None
     if not isinstance(key, Ed25519PrivateKey):
         raise AuditReadyError(f"{path} is not an Ed25519 key", "make one with `auditready keygen KEY`")
+    if mode & 0o077:
+        raise AuditReadyError(f"the private key {path} has mode {mode:04o}: others on this machine can read it",
+                              f"chmod 600 {path}")
     return key
 
 
