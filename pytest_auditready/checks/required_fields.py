@@ -45,6 +45,14 @@ def missing(rec: Record, wanted: Sequence[str], denied: Optional[bool]) -> list[
     return out
 
 
+def _complete(r: Record) -> bool:
+    """All seven canonical fields present (the common case, checked without a loop)."""
+    return bool(r.time and r.identity and r.resource and r.action and (r.result or r.type == "request")
+                and r.source and r.request_id) and not (
+        r.time.isspace() or r.identity.isspace() or r.resource.isspace() or r.action.isspace()
+        or r.source.isspace() or r.request_id.isspace() or (r.result.isspace() and r.type != "request"))
+
+
 def _internal(rec: Record) -> bool:
     # Requests the vault makes to itself have no client, hence no source address: the device's self-test write
     # to sys/audit/test when it starts, and a dev server's own setup (request ids "dev-...", or none).
@@ -59,6 +67,7 @@ class Fields(Visitor):
     def __init__(self, ctx: CheckContext) -> None:
         self.wanted = tuple(ctx.settings.required_fields)
         self.every_entry = ctx.ledger is None
+        self.all_fields = set(self.wanted) == set(MEANING)
         self.findings: list[Finding] = []
         self.more: dict[str, int] = {}  # what is lacking -> how many entries beyond the ones shown
         self.bad_more = 0
@@ -71,7 +80,7 @@ class Fields(Visitor):
                                      f"{bad.reason}.", _BAD_FIX, where=bad.where))
 
     def entry(self, rec: Record) -> None:
-        if not self.every_entry:
+        if not self.every_entry or (self.all_fields and _complete(rec)):
             return
         lacking = missing(rec, self.wanted, None)
         if not lacking or _internal(rec):

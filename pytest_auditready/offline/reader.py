@@ -21,25 +21,25 @@ MAX_LINE_BYTES = 16 * 1024 * 1024
 
 
 # -- Vault / OpenBao: decode only the fields the checks read (msgspec skips the rest at C speed) -------------
-class _Policy(msgspec.Struct):
+class _Policy(msgspec.Struct, gc=False):
     allowed: Any = None
 
 
-class _Auth(msgspec.Struct):
+class _Auth(msgspec.Struct, gc=False):
     display_name: str = ""
     entity_id: str = ""
     accessor: str = ""
     policy_results: Optional[_Policy] = None
 
 
-class _Request(msgspec.Struct):
+class _Request(msgspec.Struct, gc=False):
     id: str = ""
     path: str = ""
     operation: str = ""
     remote_address: str = ""
 
 
-class _VaultLine(msgspec.Struct):
+class _VaultLine(msgspec.Struct, gc=False):
     time: str = ""
     type: str = ""
     auth: Optional[_Auth] = None
