@@ -179,12 +179,17 @@ def seal_and_assess(log_path: PathLike, workdir: PathLike,
     from .chain import write_keypair
 
     keydir = Path(workdir) / "seal-key"
-    keydir.mkdir(mode=0o700, exist_ok=True)
-    priv, pub, _ = (keygen or write_keypair)(keydir / "key")
     try:
-        seal(log_path, load_private_key(priv))
+        keydir.mkdir(mode=0o700, exist_ok=True)
+        priv, pub, _ = (keygen or write_keypair)(keydir / "key")
+        try:
+            seal(log_path, load_private_key(priv))
+        finally:
+            priv.unlink()
     except AuditReadyError as exc:
         return Assessment(mechanism="sealed digest chain", error=exc)
-    finally:
-        priv.unlink()
+    except OSError as exc:
+        return Assessment(mechanism="sealed digest chain",
+                          error=AuditReadyError(f"cannot seal the embedded log: {exc.strerror}",
+                                                "check the free space and permissions of the temp folder"))
     return assess(log_path, pub)
