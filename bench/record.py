@@ -29,7 +29,7 @@ from typing import Any, Optional
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from pytest_auditready.vault.embedded import EmbeddedServer  # noqa: E402
+from pytest_auditready.vault.embedded import EmbeddedServer
 
 
 def _rand(alphabet: str, n: int) -> str:
@@ -48,7 +48,7 @@ class Http:
         for k, v in (headers or {}).items():
             req.add_header(k, v)
         try:
-            with urllib.request.urlopen(req, timeout=10) as resp:  # noqa: S310 - loopback dev server
+            with urllib.request.urlopen(req, timeout=10) as resp:
                 raw = resp.read()
                 return resp.status, json.loads(raw) if raw else {}
         except urllib.error.HTTPError as exc:
@@ -58,9 +58,10 @@ class Http:
 
 def traffic(h: Http, rounds: int, run: str) -> None:
     """An ordinary working day: writers, readers, a user without rights, listings, rotations, deletes."""
-    h.call("PUT", "sys/policies/acl/app-read", {"policy": f'path "secret/data/{run}/*" {{ capabilities = ["read"] }}\n'
-                                                f'path "secret/metadata/{run}/*" {{ capabilities = ["read", "list"] }}'})
-    h.call("PUT", "sys/policies/acl/app-write", {"policy": f'path "secret/*" {{ capabilities = ["create", "read", '
+    read_policy = (f'path "secret/data/{run}/*" {{ capabilities = ["read"] }}\n'
+                   f'path "secret/metadata/{run}/*" {{ capabilities = ["read", "list"] }}')
+    h.call("PUT", "sys/policies/acl/app-read", {"policy": read_policy})
+    h.call("PUT", "sys/policies/acl/app-write", {"policy": 'path "secret/*" { capabilities = ["create", "read", '
                                                  '"update", "delete", "list"] }}'})
     tokens = {}
     for name, pols in (("reader", ["app-read"]), ("writer", ["app-write"]), ("nobody", ["default"])):
@@ -68,7 +69,8 @@ def traffic(h: Http, rounds: int, run: str) -> None:
         tokens[name] = body["auth"]["client_token"]
     for i in range(rounds):
         p = f"{run}/app{i % 7}/db"
-        h.call("POST", f"secret/data/{p}", {"data": {"username": f"svc{i}", "password": _rand(string.ascii_letters, 20)}},
+        password = _rand(string.ascii_letters, 20)
+        h.call("POST", f"secret/data/{p}", {"data": {"username": f"svc{i}", "password": password}},
                token=tokens["writer"])
         h.call("GET", f"secret/data/{p}", token=tokens["reader"])
         h.call("GET", f"secret/data/{p}", token=tokens["nobody"])
@@ -100,7 +102,8 @@ def plant(h: Http, run: str, canaries_out: Path) -> None:
         return base64.urlsafe_b64encode(json.dumps(d).encode()).rstrip(b"=").decode()
 
     jwt = b64u({"alg": "HS256", "typ": "JWT"}) + "." + b64u({"sub": "svc", "iat": 1700000000}) + "." + _rand(alnum, 43)
-    # Each write is one line-pair in the log; on a KV v1 mount whose audit_non_hmac_request_keys leave these keys in clear.
+    # Each write is one line-pair in the log, on a KV v1 mount whose audit_non_hmac_request_keys leave these keys
+    # in clear.
     h.call("POST", f"leaky/{run}/aws", {"access_key": aws})
     h.call("POST", f"leaky/{run}/gh", {"ci_token": ghp})
     h.call("POST", f"leaky/{run}/stripe", {"billing": stripe})

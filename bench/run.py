@@ -51,13 +51,13 @@ def build(source: Path, out: Path, size: int) -> int:
                 t = base + copy * 60 + i * 0.05
                 stamp = time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(t)).encode()
                 frac = b".%09d" % int((t % 1) * 1e9 + secrets.randbelow(999))
-                ln = _TIME.sub(lambda m: m.group(1) + stamp + frac + b'Z"', ln, count=1)
-
-                def rid(m: re.Match[bytes]) -> bytes:
-                    new = ids.setdefault(m.group(1), str(uuid.uuid4()).encode())
-                    return b'"request":{"id":"' + new + b'"'
-
-                ln = _RID.sub(rid, ln, count=1)
+                m = _TIME.match(ln)
+                if m:
+                    ln = m.group(1) + stamp + frac + b'Z"' + ln[m.end() :]
+                r = _RID.search(ln)
+                if r:
+                    new = ids.setdefault(r.group(1), str(uuid.uuid4()).encode())
+                    ln = ln[: r.start()] + b'"request":{"id":"' + new + b'"' + ln[r.end() :]
                 chunk.append(ln)
             data = b"\n".join(chunk) + b"\n"
             f.write(data)

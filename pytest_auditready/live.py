@@ -6,7 +6,6 @@ after clean-up so that the teardown steps are audited too.
 
 from __future__ import annotations
 
-import os
 import time
 from dataclasses import dataclass
 from typing import Callable, Optional, Sequence
@@ -14,7 +13,7 @@ from typing import Callable, Optional, Sequence
 from .auditlog.match import Match, match_actions
 from .auditlog.model import AccessLedger
 from .auditlog.source import LogBatch, LogSource
-from .checks.base import SKIPPED, Check, CheckContext, LogFileInfo, Outcome, PlannedAction, evaluate
+from .checks.base import SKIPPED, Check, CheckContext, Outcome, PlannedAction, evaluate, stat_log
 from .config import Settings
 from .errors import AuditReadyError
 from .vault.scenario import Plan, Runner, ScenarioError, VaultFacts
@@ -47,17 +46,6 @@ def collect(source: LogSource, ledger: AccessLedger, settings: Settings, facts: 
         if all(m.complete for m in matches.values()) or time.monotonic() >= deadline:
             return batch, matches
         time.sleep(0.05)
-
-
-def stat_log(path: Optional[str]) -> Optional[LogFileInfo]:
-    if not path:
-        return None
-    try:
-        st = os.stat(path)
-        dst = os.stat(os.path.dirname(os.path.abspath(path)))
-    except OSError:
-        return None
-    return LogFileInfo(path, st.st_mode, st.st_uid, dst.st_mode)
 
 
 def run_live(

@@ -55,7 +55,7 @@ class OfflineItem(pytest.Item):
             return "\n".join(lines)
         if isinstance(excinfo.value, AuditReadyError):
             return f"auditready: {excinfo.value}"
-        return super().repr_failure(excinfo, style=style)  # type: ignore[arg-type]  # pytest's own style type
+        return str(super().repr_failure(excinfo, style=style))  # type: ignore[arg-type]  # pytest's style type
 
     def reportinfo(self) -> tuple[Union[Path, str], Optional[int], str]:
         return self.log, 0, f"auditready offline: {self.name}"

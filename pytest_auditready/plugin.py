@@ -126,8 +126,8 @@ def _configure_offline(config: pytest.Config) -> None:
 
 
 def pytest_unconfigure(config: pytest.Config) -> None:
-    from .session import SESSION_KEY
     from .offline_session import OFFLINE_KEY
+    from .session import SESSION_KEY
 
     offline = config.stash.get(OFFLINE_KEY, None)
     if offline is not None:

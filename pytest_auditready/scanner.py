@@ -12,9 +12,10 @@ from __future__ import annotations
 import base64
 import hashlib
 import json
+import os
 import re
 from dataclasses import dataclass
-from typing import Any, Iterable, Iterator, Mapping, Optional
+from typing import Any, Callable, Iterable, Iterator, Mapping, Optional
 from urllib.parse import quote, quote_plus
 
 from .auditlog.model import HMAC_RE, walk_strings
@@ -253,6 +254,38 @@ class LineHits:
     parsed: bool  # False: the line is not a JSON object, it was judged as one string
 
 
+def _isolated(build: Callable[[], bytes]) -> bytes:
+    """Run ``build`` in a forked child and return its bytes: compiling the databases takes ~15 MB for a moment,
+    which would otherwise stay in this process's peak RSS (the memory budget of a long verify). Without fork, or
+    if the child fails, build here."""
+    if not hasattr(os, "fork"):  # pragma: no cover - Windows
+        return build()
+    r, w = os.pipe()
+    pid = os.fork()
+    if pid == 0:  # the child: no imports, no locks, only the compile and a write
+        code = 1
+        try:
+            data = build()
+            view = memoryview(data)
+            while view:
+                view = view[os.write(w, view) :]
+            code = 0
+        finally:
+            os._exit(code)
+    os.close(w)
+    chunks = []
+    with os.fdopen(r, "rb") as f:
+        while True:
+            chunk = f.read(1 << 16)
+            if not chunk:
+                break
+            chunks.append(chunk)
+    _, status = os.waitpid(pid, 0)
+    if status != 0 or not chunks:
+        return build()
+    return bytes(b"".join(chunks))
+
+
 # Compiled databases by known-needle set: compiling takes ~0.3 s, a process checking many files does it once.
 _COMPILED: dict[tuple[str, ...], tuple[Any, Any, int, frozenset[int]]] = {}
 
@@ -297,7 +330,7 @@ class LeakScanner:
 
     def _compile(self) -> Any:
         hs = self._hs
-        from detect_secrets.core.scan import get_plugins
+        from detect_secrets.core.scan import get_plugins  # type: ignore[attr-defined]  # re-exported there
 
         exprs: list[bytes] = []
         flags: list[int] = []
@@ -334,11 +367,21 @@ class LeakScanner:
         if unknown:
             # A detector we cannot prefilter: everything goes to the judge (slow, never wrong).
             add(rb"[^\n]", 0)
-        db = hs.Database(mode=hs.HS_MODE_BLOCK)
-        db.compile(expressions=exprs, ids=list(range(len(exprs))), elements=len(exprs), flags=flags, ext=exts)
         ent = _entropy_prefilters()
-        self._entropy_db = hs.Database(mode=hs.HS_MODE_BLOCK)
-        self._entropy_db.compile(expressions=ent, ids=[0] * len(ent), elements=len(ent), flags=[0] * len(ent))
+
+        def build() -> bytes:
+            db = hs.Database(mode=hs.HS_MODE_BLOCK)
+            db.compile(expressions=exprs, ids=list(range(len(exprs))), elements=len(exprs), flags=flags, ext=exts)
+            edb = hs.Database(mode=hs.HS_MODE_BLOCK)
+            edb.compile(expressions=ent, ids=[0] * len(ent), elements=len(ent), flags=[0] * len(ent))
+            a, b = bytes(hs.dumpb(db)), bytes(hs.dumpb(edb))
+            return len(a).to_bytes(8, "big") + a + b
+
+        blob = _isolated(build)
+        cut = int.from_bytes(blob[:8], "big") + 8
+        db, self._entropy_db = hs.loadb(blob[8:cut], hs.HS_MODE_BLOCK), hs.loadb(blob[cut:], hs.HS_MODE_BLOCK)
+        for d in (db, self._entropy_db):
+            d.scratch = hs.Scratch(d)  # a deserialised database comes without scratch space
         return db
 
     def scan_block(self, data: bytes, first_line: int) -> list[LineHits]:

@@ -264,8 +264,19 @@ class Record:
     """The canonical fields of one entry, whatever its format: what the streaming checks read. Built from an
     AuditEntry (``entry.record``) or straight from a line by the offline readers."""
 
-    __slots__ = ("file", "line", "type", "time", "identity", "resource", "action", "result", "source",
-                 "request_id", "ts")
+    __slots__ = (
+        "action",
+        "file",
+        "identity",
+        "line",
+        "request_id",
+        "resource",
+        "result",
+        "source",
+        "time",
+        "ts",
+        "type",
+    )
 
     def __init__(self, file: str, line: int, type: str, time: str, identity: str, resource: str, action: str,
                  result: str, source: str, request_id: str) -> None:

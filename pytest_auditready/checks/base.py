@@ -8,6 +8,7 @@ as a whole, an action name is that action.
 from __future__ import annotations
 
 import datetime
+import os
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Callable, Iterable, Mapping, Optional, Sequence, Union
 
@@ -73,6 +74,18 @@ class LogFileInfo:
     mode: int
     uid: int
     dir_mode: int
+
+
+def stat_log(path: Optional[str]) -> Optional[LogFileInfo]:
+    """The mode and owner of a local log file and its folder (log_protection reads them); None if absent."""
+    if not path:
+        return None
+    try:
+        st = os.stat(path)
+        dst = os.stat(os.path.dirname(os.path.abspath(path)))
+    except OSError:
+        return None
+    return LogFileInfo(path, st.st_mode, st.st_uid, dst.st_mode)
 
 
 @dataclass

@@ -22,14 +22,27 @@ _MALFORMED_HS = rb'"hmac-sha256:(?:[0-9a-f]{0,63}[^0-9a-f]|[0-9a-f]{64}[^"\\])'
 _SHOW = 5
 
 
+_DB: Any = None  # compiled once per process
+
+
 def _has_malformed() -> Any:
     """A fast yes/no over a whole block (Hyperscan); the regex above then finds where. None: no Hyperscan."""
     try:
         import hyperscan
     except ImportError:  # pragma: no cover - hyperscan is a dependency; the regex alone is only slower
         return None
-    db = hyperscan.Database(mode=hyperscan.HS_MODE_BLOCK)
-    db.compile(expressions=[_MALFORMED_HS], ids=[0], elements=1, flags=[hyperscan.HS_FLAG_SINGLEMATCH])
+    from ..scanner import _isolated
+
+    def build() -> bytes:
+        db = hyperscan.Database(mode=hyperscan.HS_MODE_BLOCK)
+        db.compile(expressions=[_MALFORMED_HS], ids=[0], elements=1, flags=[hyperscan.HS_FLAG_SINGLEMATCH])
+        return bytes(hyperscan.dumpb(db))
+
+    global _DB
+    if _DB is None:
+        _DB = hyperscan.loadb(_isolated(build), hyperscan.HS_MODE_BLOCK)
+        _DB.scratch = hyperscan.Scratch(_DB)
+    db = _DB
 
     def has(data: bytes) -> bool:
         found: list[int] = []

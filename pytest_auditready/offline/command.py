@@ -31,7 +31,8 @@ def add_parser(sub: Any) -> argparse.ArgumentParser:
     p.add_argument("--config", metavar="PATH", default=None,
                    help="read settings from this TOML file instead of ./pyproject.toml")
     p.set_defaults(func=run)
-    return p
+    parser: argparse.ArgumentParser = p
+    return parser
 
 
 def load_settings(args: argparse.Namespace) -> Any:

@@ -9,14 +9,12 @@ from __future__ import annotations
 
 import time
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any, Callable, Mapping, Optional, Sequence
 
 from ..auditlog.model import BadLine, Record
-from ..checks.base import Check, CheckContext, Finding, Outcome, Skip, Visitor, evaluate, overrides
+from ..checks.base import Check, CheckContext, Outcome, Visitor, evaluate, overrides, stat_log
 from ..config import Settings
 from ..errors import AuditReadyError
-from ..live import stat_log
 from .reader import FileStats, blocks, jsonl_parser, open_log, vault_parser
 
 
@@ -82,8 +80,8 @@ def verify_file(path: str, settings: Settings, checks: Sequence[Check], secrets:
                 for fn in on_bad:
                     fn(data)
                 continue
-            for fn in on_block:
-                fn(name, first, data)
+            for block_fn in on_block:
+                block_fn(name, first, data)
             ascii_ok = data.isascii()
             n = first - 1
             for raw in data.split(b"\n"):
@@ -102,8 +100,8 @@ def verify_file(path: str, settings: Settings, checks: Sequence[Check], secrets:
                         continue
                 item = parse(n, raw)
                 if type(item) is Record:
-                    for fn in on_entry:
-                        fn(item)
+                    for entry_fn in on_entry:
+                        entry_fn(item)
                 else:
                     for fn in on_bad:
                         fn(item)

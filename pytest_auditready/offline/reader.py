@@ -1,6 +1,6 @@
 """Streaming readers: a log file (plain or gzip) as blocks of whole lines, each line parsed into a Record.
 
-Memory stays flat whatever the file size: a block is about 1 MiB of whole lines, and a line longer than
+Memory stays flat whatever the file size: a block is about 512 KiB of whole lines, and a line longer than
 MAX_LINE_BYTES is skipped as it streams past (reported as a bad line), never held.
 """
 
@@ -16,7 +16,7 @@ import orjson
 from ..auditlog.model import AuditEntry, BadLine, Record, vault_identity, vault_result
 from ..errors import AuditReadyError
 
-BLOCK = 1 << 20
+BLOCK = 1 << 19
 MAX_LINE_BYTES = 16 * 1024 * 1024
 
 
@@ -87,8 +87,9 @@ def vault_parser(file: str, prefix: str = "") -> Callable[[int, bytes], Parsed]:
         a = e.auth or _EMPTY_AUTH
         r = e.request or _EMPTY_REQUEST
         allowed = a.policy_results.allowed if a.policy_results is not None else None
+        has_response = bytes(memoryview(e.response)[:1]) == b"{"
         return Record(file, line, e.type, e.time, vault_identity(a.display_name, a.entity_id, a.accessor),
-                      r.path, r.operation, vault_result(e.type, e.error, memoryview(e.response)[:1] == b"{", allowed),
+                      r.path, r.operation, vault_result(e.type, e.error, has_response, allowed),
                       r.remote_address, r.id)
 
     return parse
