@@ -398,3 +398,43 @@ def test_a_copy_beside_the_original_is_checked_as_itself_not_as_a_rotation(seale
     shutil.copy(_digests(sealed), _digests(copy))
     r = _verify(copy, keys)
     assert [(p.kind, p.lines) for p in r.problems] == [("content", "lines 1-40")]
+
+
+def test_follow_keeps_sealing_the_old_file_until_the_new_one_is_written(tmp_path: Path,
+                                                                        keys: tuple[Path, Path]) -> None:
+    # logrotate renames, creates an empty file, then signals the vault: lines still land in the old file meanwhile
+    log = tmp_path / "audit.log"
+    write_log(log, 5)
+    sealer = Sealer(log, load_private_key(keys[0]), lines_per_record=100)
+    sealer.open()
+    stop = threading.Event()
+    t = threading.Thread(target=lambda: sealer.follow(every_seconds=0.05, poll=0.01, stop=stop), daemon=True)
+    t.start()
+    digests = _digests(log)
+
+    def sealed() -> list[dict[str, int]]:
+        return [json.loads(x) for x in digests.read_bytes().splitlines()] if digests.exists() else []
+
+    def wait_for(n: int) -> None:
+        deadline = time.monotonic() + 10
+        while sum(r["lines"] for r in sealed()) < n and time.monotonic() < deadline:
+            time.sleep(0.01)
+        assert sum(r["lines"] for r in sealed()) == n
+
+    try:
+        wait_for(5)
+        old = tmp_path / "audit.log.1"
+        log.rename(old)
+        log.touch()
+        time.sleep(0.2)  # the sealer sees the new, empty file
+        write_log(old, 3, start=5)  # the vault has not reopened yet
+        wait_for(8)
+        write_log(log, 2, start=100)  # reopened: now the new file gets the lines
+        wait_for(10)
+    finally:
+        stop.set()
+        t.join(10)
+        sealer.close()
+    assert [(r["segment"], r["lines"]) for r in sealed()] == [(0, 5), (0, 3), (1, 2)]
+    r = _verify(log, keys)
+    assert r.ok and r.verified_lines == 10, [p.text() for p in r.problems]

@@ -401,7 +401,9 @@ class Sealer:
         if c is None:
             return "start"
         if st.st_ino != c.inode:
-            return "rotated"
+            # The vault writes to the old file until it reopens (SIGHUP): switch once the new file has data, so
+            # that nothing written to the old file in between is left unsealed.
+            return "rotated" if st.st_size > 0 else None
         if st.st_size < c.read_pos:
             return "truncated"
         return None
