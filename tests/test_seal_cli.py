@@ -41,7 +41,7 @@ def test_keygen_then_seal(tmp_path: Path, capsys: pytest.CaptureFixture[str]) ->
 
 @pytest.mark.parametrize("args, needle", [
     (["seal", "{log}", "--key", "{tmp}/nokey"], "does not exist"),
-    (["seal", "{tmp}/nolog", "--key", "{key}"], "does not exist"),
+    (["seal", "{tmp}/nolog", "--key", "{key}"], "does not exist"),  # and leaves no nolog.digests behind
     (["seal", "{log}", "--key", "{key}.pub"], "is a public key"),
     (["seal", "{log}", "--key", "{log}"], "not an unencrypted PEM private key"),
     (["keygen", "{key}"], "already exists"),
@@ -57,6 +57,7 @@ def test_bad_input_is_one_line_and_exit_2(tmp_path: Path, capsys: pytest.Capture
     assert main(argv) == 2
     err = capsys.readouterr().err
     assert needle in err and "fix:" in err and len(err.strip().splitlines()) == 1 and "Traceback" not in err
+    assert not (tmp_path / "nolog.digests").exists()
 
 
 def test_bad_option_value_is_a_usage_error(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:

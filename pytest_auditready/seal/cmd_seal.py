@@ -48,10 +48,17 @@ def add_parser(sub: Any) -> argparse.ArgumentParser:
 
 
 def run(args: argparse.Namespace) -> int:
+    from pathlib import Path
+
+    from ..errors import AuditReadyError
     from .chain import load_private_key
     from .sealer import Sealer
 
     key = load_private_key(args.key)
+    if not args.follow and not Path(args.log).is_file():
+        raise AuditReadyError(f"the log {args.log} does not exist",
+                              "point the sealer at the file_path of the file audit device (with --follow it waits "
+                              "for the file to appear)")
     sealer = Sealer(args.log, key, lines_per_record=args.lines)
     with sealer:
         if not args.follow:

@@ -99,10 +99,6 @@ class _Cursor:
         self.rec_last_line = b""
         self.rec_opened = 0.0
 
-    @property
-    def sealed_to(self) -> int:
-        return self.rec_start
-
 
 class Sealer:
     def __init__(
@@ -157,13 +153,19 @@ class Sealer:
             self._fd = None
             raise AuditReadyError(f"another sealer is already appending to {self.digests_path}",
                                   "run one sealer per log (stop the other one first)") from None
+        try:
+            self._resume()
+        except BaseException:
+            self.close()
+            raise
+
+    def _resume(self) -> None:
         self._drop_partial_record()
         last = last_record(self.digests_path)
         if last is None:
             self._cursor = self._open_log(segment=0, pos=0, next_line=1, reason="start")
             return
         if last.data.get("key_id") != self._key_id or not signature_ok(self._pub, last.data):
-            self.close()
             raise AuditReadyError(
                 f"the last record of {self.digests_path} was not signed by this key (key id {self._key_id})",
                 "seal with the key that started the chain, or move the old chain away to start a new one",
@@ -452,5 +454,8 @@ class Sealer:
 
 def seal(log_path: PathLike, private_key: Ed25519PrivateKey, **kwargs: Any) -> SealSummary:
     """Seal every whole line of ``log_path`` now (the one-shot `auditready seal`)."""
+    if not Path(log_path).is_file():
+        raise AuditReadyError(f"the log {log_path} does not exist",
+                              "point the sealer at the file_path of the file audit device")
     with Sealer(log_path, private_key, **kwargs) as s:
         return s.seal_once()
