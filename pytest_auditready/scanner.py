@@ -48,6 +48,8 @@ STRUCTURAL_KEYS = frozenset(
     }
 )
 _MIN_LEN = 6
+# Keys whose values are request paths: judged per segment (see GenericScanner.scan_value).
+PATH_KEYS = frozenset({"path", "mount_point"})
 
 
 def fingerprint(value: str) -> str:
@@ -177,10 +179,14 @@ class GenericScanner:
         found: dict[str, GenericHit] = {}
         for m in VAULT_TOKEN_RE.finditer(value):
             found.setdefault("Vault Token", GenericHit("Vault Token", key, fingerprint(m.group(0))))
-        line = json.dumps({key: value})
-        for secret in _process_line_based_plugins(lines=[(1, line)], filename="audit.log"):
-            kind = str(secret.type)
-            found.setdefault(kind, GenericHit(kind, key, fingerprint(secret.secret_value or value)))
+        # A request path is judged segment by segment: a secret in a path is a segment of its own, while the
+        # whole path (mount, prefix, a random run id, a name) often reads as high-entropy base64 when it is not.
+        parts = [p for p in value.split("/") if len(p) >= _MIN_LEN] if key in PATH_KEYS else [value]
+        for part in parts:
+            line = json.dumps({key: part})
+            for secret in _process_line_based_plugins(lines=[(1, line)], filename="audit.log"):
+                kind = str(secret.type)
+                found.setdefault(kind, GenericHit(kind, key, fingerprint(secret.secret_value or part)))
         hits = tuple(found.values())
         self._cache[(key, value)] = hits
         return hits
