@@ -48,6 +48,7 @@ class Settings:
     fail_on: str = "any"  # "any" failed check, or only checks of this severity or higher
     require_tamper_evidence: bool = True  # tamper_evidence fails without a digest chain; false skips it
     public_key: Optional[str] = None  # Ed25519 public key (KEY.pub) that verifies LOG.digests
+    allow_foreign_prefix: bool = False  # let prefix leave auditready's own namespace (it must hold nothing else)
     log_format: str = "vault"  # offline: "vault" (Vault/OpenBao file device) or "jsonl" (generic, with field_map)
     field_map: tuple[tuple[str, str], ...] = ()  # offline jsonl: canonical field -> dotted JSON path
     canaries_file: Optional[str] = None  # offline: known secret values, one a line
@@ -66,6 +67,7 @@ class Settings:
         return {k: list(v) if isinstance(v, tuple) else v for k, v in d.items()}
 
 
+OWN_PREFIX = "auditready"
 _NAME_RE = re.compile(r"[A-Za-z0-9_.-]+\Z")
 _MOUNT_RE = re.compile(r"[A-Za-z0-9_.-]+(/[A-Za-z0-9_.-]+)*\Z")
 _TTL_RE = re.compile(r"\d+[smh]\Z")
@@ -203,6 +205,7 @@ KEYS: Mapping[str, Callable[[Any], Any]] = {
     "sarif": _opt_str("a file path"),
     "fail_on": _fail_on,
     "require_tamper_evidence": _bool,
+    "allow_foreign_prefix": _bool,
     "public_key": _opt_str("a file path to the sealer's Ed25519 public key (KEY.pub of `auditready keygen`)"),
     "log_format": _log_format,
     "field_map": _field_map,
@@ -233,6 +236,7 @@ def load(
 ) -> Settings:
     """Merge ``sources`` (lowest precedence first, each named for error messages) into Settings."""
     values: dict[str, Any] = {}
+    origins: dict[str, str] = {}
     for origin, mapping in sources:
         for key, raw in mapping.items():
             if raw is None:
@@ -247,6 +251,15 @@ def load(
                 values[key] = conv(raw)
             except ValueError as exc:
                 raise ConfigError(f"bad value for {key!r} in {origin}", f"{key} takes {exc}") from None
+            origins[key] = origin
+    prefix = values.get("prefix", Settings.prefix)
+    if not prefix.startswith(OWN_PREFIX) and not values.get("allow_foreign_prefix", False):
+        # The run writes and deletes under <kv_mount>/<prefix>/: keep that inside a namespace that is ours alone.
+        raise ConfigError(
+            f"prefix {prefix!r} in {origins.get('prefix', 'the settings')} is outside auditready's own namespace",
+            f"use a prefix that starts with {OWN_PREFIX!r} (e.g. \"{OWN_PREFIX}-ci\"), or set "
+            "allow_foreign_prefix = true if that path holds nothing else",
+        )
     return Settings(**values)
 
 

@@ -105,3 +105,12 @@ def test_unreachable_vault_is_one_line(pytester: pytest.Pytester, monkeypatch: p
     out = result.stdout.str()
     assert f"cannot connect to the vault at http://127.0.0.1:{port}; fix: start it" in out
     assert "Traceback" not in out + result.stderr.str()
+
+
+def test_prefix_must_stay_in_auditready_namespace() -> None:
+    assert load([("p", {"prefix": "auditready-ci"})]).prefix == "auditready-ci"
+    with pytest.raises(ConfigError) as exc:
+        load([("[tool.auditready] of pyproject.toml", {"prefix": "prod"})])
+    assert "prefix 'prod' in [tool.auditready] of pyproject.toml is outside auditready's own namespace" in str(exc.value)
+    assert "allow_foreign_prefix = true" in str(exc.value)
+    assert load([("p", {"prefix": "prod", "allow_foreign_prefix": True})]).prefix == "prod"
