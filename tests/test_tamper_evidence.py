@@ -164,3 +164,31 @@ def test_url_target_skips_when_not_required(pytester, bao, url_env) -> None:  # 
     run = run_audit(pytester, server, require_tamper_evidence=False)
     assert run.status("tamper_evidence") == "skipped"
     assert "require_tamper_evidence = false" in run.result.stdout.str() + run.outputs.get("pytest junit", "")
+
+
+# -- through `auditready verify` (the offline command) -----------------------------------------------------------
+
+
+def _fixture_copy(tmp_path: Path) -> Path:
+    src = Path(__file__).resolve().parents[1] / "fixtures" / "openbao" / "clean.log"
+    log = tmp_path / "audit.log"
+    log.write_bytes(src.read_bytes())
+    log.chmod(0o600)
+    return log
+
+
+@pytest.mark.parametrize("kind", ["changed byte", "deleted line", "swapped lines", "truncated tail", "appended"])
+def test_auditready_verify_with_public_key(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+                                          capsys: pytest.CaptureFixture[str], kind: str) -> None:
+    from pytest_auditready.cli import main
+
+    monkeypatch.chdir(tmp_path)  # no pyproject.toml here: defaults
+    log = _fixture_copy(tmp_path)
+    priv, pub, _ = write_keypair(tmp_path / "k")
+    seal(log, load_private_key(priv), lines_per_record=25)
+    assert main(["verify", str(log), "--public-key", str(pub)]) == 0, capsys.readouterr()
+    capsys.readouterr()
+    _tamper(log, kind)
+    assert main(["verify", str(log), "--public-key", str(pub)]) == 1
+    out = capsys.readouterr().out
+    assert "FAIL tamper_evidence" in out and "[segment 0, " in out
