@@ -1,8 +1,8 @@
 """`pytest --auditready-offline PATH...`: the offline checks over exported logs, one pytest item per file and check.
 
 Each process reads a file once (the first of its items computes every check's verdict for that file; the others
-read it). Items of one file carry ``xdist_group(file)`` and the default ``-n`` distribution becomes ``loadgroup``,
-so pytest-xdist spreads files, not checks, across workers. Each item's verdict travels on its report (a JSON
+read it). A file's items share one collector, and the default ``-n`` distribution becomes ``loadfile``, so
+pytest-xdist spreads files, not checks, across workers. Each item's verdict travels on its report (a JSON
 attribute xdist serialises), so the compliance report is built whole on the controller.
 """
 
@@ -37,7 +37,6 @@ class OfflineItem(pytest.Item):
         self.log = log
         self.offline = offline
         self.add_marker(pytest.mark.auditready)
-        self.add_marker(pytest.mark.xdist_group(name=log))
 
     def runtest(self) -> None:
         outcome = self.offline.outcome(self.log, self.check.id)
@@ -72,7 +71,10 @@ class OfflineSession:
         self.secrets: dict[str, str] = {}
         self.started = datetime.datetime.now(datetime.timezone.utc)
         self.audit_only = not config.option.file_or_dir
-        self.is_worker = hasattr(config, "workerinput")
+
+    @property
+    def is_worker(self) -> bool:
+        return hasattr(self.config, "workerinput")  # set by pytest-xdist on its workers
 
     def _load(self) -> None:
         from .offline.engine import offline_checks, read_canaries
@@ -102,14 +104,18 @@ class OfflineSession:
 
     def pytest_collection_modifyitems(self, session: pytest.Session, config: pytest.Config,
                                       items: list[pytest.Item]) -> None:
-        collector = AuditCollector.from_parent(session, name="auditready-offline", nodeid="auditready-offline")
+        # One collector per file: node ids read "auditready-offline[PATH]::CHECK", so xdist's loadfile
+        # distribution (which groups by what comes before "::") keeps a file's items on one worker.
         new: list[pytest.Item] = []
         for path in self.paths:
-            for check in self.checks:
-                new.append(OfflineItem.from_parent(collector, name=f"{check.id}[{path}]", check=check, log=path,
-                                                   offline=self))
+            name = f"auditready-offline[{path}]"
+            collector = AuditCollector.from_parent(session, name=name, nodeid=name)
+            mine = [OfflineItem.from_parent(collector, name=check.id, check=check, log=path, offline=self)
+                    for check in self.checks]
+            session.ihook.pytest_collectreport(report=pytest.CollectReport(collector.nodeid, "passed", None,
+                                                                           list(mine)))
+            new.extend(mine)
         items[:0] = new
-        session.ihook.pytest_collectreport(report=pytest.CollectReport(collector.nodeid, "passed", None, list(new)))
 
     def outcome(self, path: str, check_id: str) -> Outcome:
         from .offline.engine import verify_file

@@ -116,10 +116,10 @@ def _configure_offline(config: pytest.Config) -> None:
         settings = load_settings(config)
     except ConfigError as exc:
         raise pytest.UsageError(f"auditready: {exc}") from None
-    # Items of one file share an xdist_group: -n's default "load" distribution becomes "loadgroup", so that
-    # each worker reads whole files (a file is read once per process).
+    # Items of one file share a collector: -n's default "load" distribution becomes "loadfile", so that each
+    # worker reads whole files (a file is read once per process).
     if getattr(config.option, "dist", "no") == "load":
-        config.option.dist = "loadgroup"
+        config.option.dist = "loadfile"
     offline = OfflineSession(config, settings, list(config.getoption("auditready_offline")))
     config.stash[OFFLINE_KEY] = offline
     config.pluginmanager.register(offline, "auditready-offline-session")

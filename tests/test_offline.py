@@ -295,7 +295,12 @@ def test_offline_items_per_file_and_check_spread_by_xdist(pytester: pytest.Pytes
     spread.assert_outcomes(passed=4 * len(OFFLINE) - 4 - 1, failed=1, skipped=4)
     out = spread.stdout.str()
     assert {m for m in re.findall(r"\[gw(\d)\]", out)} == {"0", "1"}
-    assert f"no_secret_leak[{logs[3]}]" in out
+    assert f"auditready-offline[{logs[3]}]::no_secret_leak" in out
+    # Files, not checks, are spread: every item of a file ran on the worker that read it.
+    workers: dict[str, set[str]] = {}
+    for gw, path in re.findall(r"\[gw(\d)\] \[[ \d]+%\] \w+ \S*auditready-offline\[([^\]]+)\]::", out):
+        workers.setdefault(path, set()).add(gw)
+    assert set(workers) == set(map(str, logs)) and all(len(w) == 1 for w in workers.values()), workers
     assert_no_secret(out + serial.stdout.str())
     # The compliance report is whole on the controller, and the same with and without xdist.
     spread_text = report.read_text()
