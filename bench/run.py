@@ -38,7 +38,8 @@ _RID = re.compile(rb'"request":\{"id":"([^"]+)"')
 def build(source: Path, out: Path, size: int) -> int:
     """Replicate ``source`` into ``out`` until ``size`` bytes: each copy gets fresh request ids (a request and
     its response keep sharing theirs) and times shifted forward by the copy number."""
-    lines = [ln for ln in source.read_bytes().splitlines() if ln.strip()]
+    # Entries of clients only: the dev server's own setup requests (no remote address) happen once per server.
+    lines = [ln for ln in source.read_bytes().splitlines() if b'"remote_address"' in ln]
     base = time.mktime(time.strptime("2026-01-05T08:00:00", "%Y-%m-%dT%H:%M:%S"))
     written = 0
     copy = 0
