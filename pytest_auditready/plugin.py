@@ -144,7 +144,7 @@ def pytest_unconfigure(config: pytest.Config) -> None:
 @pytest.fixture(scope="session")
 def auditready_settings(pytestconfig: pytest.Config) -> Any:
     """The validated [tool.auditready] settings (with the command line applied), as a frozen Settings."""
-    from .config import ConfigError
+    from .errors import ConfigError
 
     try:
         return load_settings(pytestconfig)
