@@ -57,8 +57,12 @@ def _pyproject(config: pytest.Config) -> Optional[Path]:
     inipath = config.inipath
     if inipath is not None and inipath.name == "pyproject.toml":
         return inipath
-    candidate = config.rootpath / "pyproject.toml"
-    return candidate if candidate.is_file() else None
+    # pytest's rootdir follows the paths given: `--auditready-offline /var/log/x.log` run from a project
+    # should still read that project's [tool.auditready], so the directory pytest was started in is asked too.
+    for candidate in (config.rootpath / "pyproject.toml", config.invocation_params.dir / "pyproject.toml"):
+        if candidate.is_file():
+            return candidate
+    return None
 
 
 def load_settings(config: pytest.Config) -> Any:

@@ -114,3 +114,15 @@ def test_prefix_must_stay_in_auditready_namespace() -> None:
     assert "prefix 'prod' in [tool.auditready] of pyproject.toml is outside auditready's own namespace" in str(exc.value)
     assert "allow_foreign_prefix = true" in str(exc.value)
     assert load([("p", {"prefix": "prod", "allow_foreign_prefix": True})]).prefix == "prod"
+
+
+def test_pyproject_of_the_invocation_dir_is_read_when_paths_lie_elsewhere(pytester: pytest.Pytester, tmp_path) -> None:
+    # rootdir follows the log path (outside the project); the project's settings must still apply
+    elsewhere = tmp_path / "exports"
+    elsewhere.mkdir()
+    log = elsewhere / "audit.log"
+    log.write_text('{"time":"2026-11-22T18:51:49Z","type":"request"}\n')
+    pytester.makepyprojecttoml("[tool.auditready]\ntimestamp_digits = 9\nrequire_tamper_evidence = false\n")
+    result = pytester.runpytest("--auditready-offline", str(log), "-p", "no:cacheprovider", "--rootdir", str(elsewhere))
+    # the project's timestamp_digits = 9 was applied: the precision finding quotes it
+    assert "fewer than the 9 required" in result.stdout.str()
