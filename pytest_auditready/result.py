@@ -6,12 +6,21 @@ import datetime
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Optional, Sequence
 
-from .checks.base import FAILED, Check, CheckContext, Outcome
+from .checks.base import FAILED, PASSED, SKIPPED, Check, CheckContext, Outcome
 
 if TYPE_CHECKING:
     from .auditlog.model import AccessLedger
     from .config import Settings
     from .vault.scenario import VaultFacts
+
+
+def worst_status(outcomes: Sequence[Outcome]) -> str:
+    """A check's verdict over its items: failed if any failed, skipped if all were skipped, else passed."""
+    if any(o.status == FAILED for o in outcomes):
+        return FAILED
+    if outcomes and all(o.status == SKIPPED for o in outcomes):
+        return SKIPPED
+    return PASSED
 
 
 @dataclass

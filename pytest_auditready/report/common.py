@@ -14,6 +14,7 @@ from urllib.parse import urlsplit, urlunsplit
 
 from .. import compliance
 from ..checks.base import FAILED, PASSED, SKIPPED, Finding, Outcome
+from ..result import worst_status
 
 if TYPE_CHECKING:
     from ..result import AuditResult
@@ -42,14 +43,6 @@ class CheckRow:
         return compliance.summary(self.id)
 
 
-def _status(outcomes: Sequence[Outcome]) -> str:
-    if any(o.status == FAILED for o in outcomes):
-        return FAILED
-    if outcomes and all(o.status == SKIPPED for o in outcomes):
-        return SKIPPED
-    return PASSED
-
-
 def gates(fail_on: str, check_id: str) -> bool:
     """Whether a failure of ``check_id`` fails the run under ``fail_on`` ("any" or a severity level)."""
     if fail_on == "any":
@@ -64,7 +57,7 @@ def rows(result: "AuditResult") -> list[CheckRow]:
     out = []
     for check in result.checks:
         outs = by_check.get(check.id, [])
-        status = _status(outs)
+        status = worst_status(outs)
         out.append(
             CheckRow(
                 id=check.id,

@@ -14,15 +14,8 @@ from pathlib import Path
 from typing import Iterable, Optional, Sequence
 
 from .. import __version__, compliance
-from ..checks.base import FAILED, PASSED, SKIPPED, Check, Outcome
-
-
-def check_status(outcomes: Sequence[Outcome]) -> str:
-    if any(o.status == FAILED for o in outcomes):
-        return FAILED
-    if outcomes and all(o.status == SKIPPED for o in outcomes):
-        return SKIPPED
-    return PASSED
+from ..checks.base import FAILED, SKIPPED, Check, Outcome
+from ..result import worst_status
 
 
 def build_xml(
@@ -42,7 +35,7 @@ def build_xml(
     status_of: dict[str, str] = {}
     for check in checks:
         outs = by_check.get(check.id, [])
-        status = check_status(outs)
+        status = worst_status(outs)
         status_of[check.id] = status
         subjects = ", ".join(o.subject or "(whole log)" for o in outs)
         tc = TestCase(

@@ -226,23 +226,9 @@ class Sealer:
             self._fd = None
 
     def _find_by_inode(self, inode: int) -> Optional[Path]:
-        folder = self.log_path.parent
-        try:
-            names = os.listdir(folder)
-        except OSError:
-            return None
-        from .verify import rotated_name
+        from .verify import locate_rotated
 
-        for name in sorted(names):
-            if not rotated_name(self.log_path, name):
-                continue
-            p = folder / name
-            try:
-                if p.is_file() and os.stat(p).st_ino == inode:
-                    return p
-            except OSError:
-                continue
-        return None
+        return locate_rotated(self.log_path, inode)
 
     def _open_file(self, path: Path, *, segment: int, pos: int, next_line: int, reason: Optional[str]) -> _Cursor:
         try:

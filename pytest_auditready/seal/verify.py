@@ -254,7 +254,7 @@ def rotated_name(log: Path, name: str) -> bool:
     return name.startswith(stem) and name[len(stem) : len(stem) + 1] in ("-", "_", ".")
 
 
-def _locate(log: Path, inode: Optional[int]) -> Optional[Path]:
+def locate_rotated(log: Path, inode: Optional[int]) -> Optional[Path]:
     """A rotated file beside the log, by the inode the sealer recorded (a rename keeps it)."""
     if inode is None:
         return None
@@ -315,7 +315,7 @@ def verify_log(log_path: PathLike, public_key: Ed25519PublicKey,
         if last:
             target = log
             if inode is not None and inode != log_ino:
-                rotated = _locate(log, inode)
+                rotated = locate_rotated(log, inode)
                 if rotated is not None:
                     # the log was rotated after its last seal: the sealed file sits beside it
                     lf = _File(rotated)
@@ -333,7 +333,7 @@ def verify_log(log_path: PathLike, public_key: Ed25519PublicKey,
                         new.close()
                     return
         else:
-            target = _locate(log, inode)
+            target = locate_rotated(log, inode)
             if target is None:
                 span = _lines(group[0].first_line, group[-1].last_line)
                 report.notes.append(f"segment {seg} ({group[0].file}, {span}) was not checked against its bytes: "
