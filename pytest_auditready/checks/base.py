@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Callable, Iterable, Mapping, Optional, Sequence, Union
 
 from ..auditlog.match import Match
-from ..auditlog.model import AccessLedger, Action, AuditEntry, BadLine, Record
+from ..auditlog.model import AccessLedger, Action, AuditEntry, BadLine, Entries, Record
 
 if TYPE_CHECKING:
     from ..config import Settings
@@ -131,10 +131,18 @@ class Visitor:
     the offline readers feed it a file: one implementation serves both.
 
     ``block`` gets the raw bytes of consecutive whole lines (``first_line`` is the number of the first), for
-    checks that search text faster than they could walk parsed values. Leave a method out to not be called."""
+    checks that search text faster than they could walk parsed values. Leave a method out to not be called
+    (``entries`` counts as overridden when ``entry`` is)."""
 
     def entry(self, rec: Record) -> None:
         """One parsed entry's canonical fields."""
+
+    def entries(self, batch: Entries) -> None:
+        """Consecutive parsed entries, as columns: by default ``entry`` for each. A check overrides this to answer
+        a whole batch at once in the common case, falling back to ``entry`` for anything else."""
+        entry = self.entry
+        for rec in batch.records():
+            entry(rec)
 
     def bad_line(self, bad: BadLine) -> None:
         """A line that could not be parsed."""
@@ -148,26 +156,41 @@ class Visitor:
 
 
 def overrides(visitor: Visitor, name: str) -> bool:
-    """Whether ``visitor`` has its own ``name`` method (the engine calls only those)."""
+    """Whether ``visitor`` has its own ``name`` method (the engine calls only those). A visitor with its own
+    ``entry`` is fed ``entries`` (whose default calls ``entry``)."""
+    if name == "entries" and overrides(visitor, "entry"):
+        return True
     return getattr(type(visitor), name) is not getattr(Visitor, name)
 
 
 def feed(visitor: Visitor, ctx: "CheckContext") -> Visitor:
-    """Feed the entries and bad lines of an in-memory context to ``visitor``, in file order."""
+    """Feed the entries and bad lines of an in-memory context to ``visitor``, in file order: the same calls the
+    offline engine makes (consecutive entries as one batch, each line's raw text as a block before its entry)."""
     items: list[Union[AuditEntry, BadLine]] = [*ctx.entries, *ctx.bad_lines]
     items.sort(key=lambda i: (i.file, i.line))
-    want_entry, want_bad, want_block = (overrides(visitor, n) for n in ("entry", "bad_line", "block"))
+    want_entry, want_bad, want_block = (overrides(visitor, n) for n in ("entries", "bad_line", "block"))
+    pending: list[Record] = []
+
+    def flush() -> None:
+        if pending:
+            visitor.entries(Entries.of(pending))
+            pending.clear()
+
     for item in items:
         if isinstance(item, AuditEntry):
+            if pending and pending[-1].file != item.file:
+                flush()
             if want_block and item.raw:
                 visitor.block(item.file, item.line, item.raw.encode("utf-8", "surrogatepass"))
             if want_entry:
-                visitor.entry(item.record)
+                pending.append(item.record)
         else:
+            flush()
             if want_block and item.raw:
                 visitor.block(item.file, item.line, item.raw.encode("utf-8", "surrogatepass"))
             if want_bad:
                 visitor.bad_line(item)
+    flush()
     return visitor
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 from typing import Any, Iterator, Union
 
-from ..auditlog.model import HMAC_PREFIX, Record
+from ..auditlog.model import HMAC_PREFIX, Entries, Record
 from .base import Check, CheckContext, Finding, Skip, Visitor, feed
 
 ID = "integrity_digest"
@@ -79,6 +79,13 @@ class DigestFormat(Visitor):
     def entry(self, rec: Record) -> None:
         if self.request_ids and rec.line in self.request_ids:
             self.request_ids[rec.line] = rec.request_id
+
+    def entries(self, batch: Entries) -> None:
+        if self.request_ids:
+            lines = batch.lines
+            for line in self.request_ids:
+                if line in lines:
+                    self.entry(batch.record(lines.index(line)))
 
     def finish(self) -> Iterator[Union[Finding, Skip]]:
         for file, line, shown in self.bad:

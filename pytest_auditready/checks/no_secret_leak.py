@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any, Iterator, Union
 
-from ..auditlog.model import Record
+from ..auditlog.model import Entries, Record
 from ..scanner import LeakScanner
 from .base import Check, CheckContext, Finding, Skip, Visitor, feed
 
@@ -58,6 +58,13 @@ class Leaks(Visitor):
     def entry(self, rec: Record) -> None:
         if self.request_ids and (rec.file, rec.line) in self.request_ids:
             self.request_ids[(rec.file, rec.line)] = rec.request_id
+
+    def entries(self, batch: Entries) -> None:
+        if self.request_ids:
+            lines = batch.lines
+            for file, line in self.request_ids:
+                if file == batch.file and line in lines:
+                    self.entry(batch.record(lines.index(line)))
 
     def finish(self) -> Iterator[Union[Finding, Skip]]:
         if not self.closed:

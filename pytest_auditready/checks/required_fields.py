@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Iterator, Optional, Sequence, Union
 
-from ..auditlog.model import BadLine, Record
+from ..auditlog.model import BadLine, Entries, Record
 from .base import Check, CheckContext, Finding, PlannedAction, Skip, Visitor, every_action, feed
 
 ID = "required_fields"
@@ -53,6 +53,13 @@ def _complete(r: Record) -> bool:
         or r.source.isspace() or r.request_id.isspace() or (r.result.isspace() and r.type != "request"))
 
 
+def _all_complete(b: Entries) -> bool:
+    """True only if ``_complete`` holds for every entry of ``b`` (False: look at each)."""
+    cols = (b.time, b.identity, b.resource, b.action, b.source, b.request_id)
+    return (all(all(c) for c in cols) and "" not in b.result
+            and not any(any(map(str.isspace, c)) for c in (*cols, b.result)))
+
+
 def _internal(rec: Record) -> bool:
     # Requests the vault makes to itself have no client, hence no source address: the device's self-test write
     # to sys/audit/test when it starts, and a dev server's own setup (request ids "dev-...", or none).
@@ -78,6 +85,12 @@ class Fields(Visitor):
             return
         self.findings.append(Finding(ID, "", f"Line {bad.line} of {bad.file} is not a readable audit entry: "
                                      f"{bad.reason}.", _BAD_FIX, where=bad.where))
+
+    def entries(self, batch: Entries) -> None:
+        if not self.every_entry or (self.all_fields and _all_complete(batch)):
+            return
+        for rec in batch.records():
+            self.entry(rec)
 
     def entry(self, rec: Record) -> None:
         if not self.every_entry or (self.all_fields and _complete(rec)):

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+from itertools import islice
+from operator import itemgetter, le
 from typing import Iterator, Optional, Sequence, Union
 
-from ..auditlog.model import Record
+from ..auditlog.model import Entries, Record, parse_time
 from .base import Check, CheckContext, Finding, PlannedAction, Skip, Visitor, every_action, feed, iso_ns
 
 ID = "timestamp_accuracy"
@@ -18,6 +20,9 @@ def subjects(actions: Sequence[PlannedAction]) -> list[str]:
     return ["", *every_action(actions)]
 
 
+_NO_Z = itemgetter(slice(None, -1))
+
+
 class FileOrder(Visitor):
     """A time may not go back by more than max_skew from the latest time seen before it (the first such entry
     is reported)."""
@@ -29,6 +34,26 @@ class FileOrder(Visitor):
         self.latest_text = ""
         self.latest_line = 0
         self.found: Optional[Finding] = None
+
+    def entries(self, batch: Entries) -> None:
+        if self.found is not None or not batch:
+            return
+        times = batch.time
+        if batch.utc_times():
+            # Every time parses and their text (without "Z") sorts as they do: a batch in order, whose first time
+            # is not more than max_skew before the latest so far, cannot go back by more than max_skew.
+            keys = list(map(_NO_Z, times))
+            first = parse_time(times[0])
+            if first is not None and first[0] >= self.latest - self.skew and all(map(le, keys, islice(keys, 1, None))):
+                last = parse_time(times[-1])
+                if last is not None and last[0] > self.latest:
+                    j = len(times) - 1  # the first entry with the batch's latest time
+                    while j > 0 and (parse_time(times[j - 1]) or (0,))[0] == last[0]:
+                        j -= 1
+                    self.latest, self.latest_text, self.latest_line = last[0], times[j], batch.lines[j]
+                return
+        for rec in batch.records():
+            self.entry(rec)
 
     def entry(self, rec: Record) -> None:
         ts = rec.ts

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import Iterator, Union
 
-from ..auditlog.model import Record
+from ..auditlog.model import Entries, Record
 from .base import Check, CheckContext, Finding, Skip, Visitor, feed
 
 ID = "timestamp_precision"
@@ -23,6 +23,19 @@ class Precision(Visitor):
         self.good = 0
         self.best = 0
         self.first = ""
+
+    def entries(self, batch: Entries) -> None:
+        if not batch.utc_times():
+            for rec in batch.records():
+                self.entry(rec)
+            return
+        # Every time parses (Entries.utc_times): their significant digits are those of the fraction.
+        times = batch.time
+        self.good += len(times)
+        if self.best < 9 and times:
+            self.best = max(self.best, max(len(t[20:-1].rstrip("0")) for t in times))
+        if not self.first and times:
+            self.first = batch.where(0)
 
     def entry(self, rec: Record) -> None:
         ts = rec.ts

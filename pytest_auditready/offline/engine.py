@@ -11,11 +11,11 @@ import time
 from dataclasses import dataclass, field
 from typing import Any, Callable, Mapping, Optional, Sequence
 
-from ..auditlog.model import BadLine, Record
+from ..auditlog.model import BadLine, Entries, Record
 from ..checks.base import Check, CheckContext, Outcome, Visitor, evaluate, overrides, stat_log
 from ..config import Settings
 from ..errors import AuditReadyError
-from .reader import FileStats, blocks, jsonl_parser, open_log, vault_parser
+from .reader import FileStats, blocks, jsonl_parser, open_log, vault_block, vault_parser
 
 
 def offline_checks(checks: Sequence[Check]) -> list[Check]:
@@ -69,19 +69,35 @@ def verify_file(path: str, settings: Settings, checks: Sequence[Check], secrets:
                        log_file=stat_log(name), source=name, log_path=name)
     streaming = [(c, c.visitor(ctx)) for c in checks if c.visitor is not None]
     visitors: list[Visitor] = [v for _, v in streaming]
-    on_entry = [v.entry for v in visitors if overrides(v, "entry")]
+    on_entries = [v.entries for v in visitors if overrides(v, "entries")]
     on_bad = [v.bad_line for v in visitors if overrides(v, "bad_line")]
     on_block = [v.block for v in visitors if overrides(v, "block")]
     parse = _parser(settings, name)
+    whole_block = vault_block(name, settings.log_prefix) if settings.log_format != "jsonl" else None
     stats = FileStats()
+    pending: list[Record] = []
+
+    def flush() -> None:
+        if pending:
+            batch = Entries.of(pending)
+            for entries_fn in on_entries:
+                entries_fn(batch)
+            pending.clear()
+
     try:
-        for first, data in blocks(f, name, stats):
+        for first, data, nlines in blocks(f, name, stats):
             if isinstance(data, BadLine):
                 for fn in on_bad:
                     fn(data)
                 continue
             for block_fn in on_block:
                 block_fn(name, first, data)
+            batch = whole_block(first, data, nlines) if whole_block is not None else None
+            if batch is not None:
+                for entries_fn in on_entries:
+                    entries_fn(batch)
+                continue
+            # Line by line: bad lines are reported in order among the entries.
             ascii_ok = data.isascii()
             n = first - 1
             for raw in data.split(b"\n"):
@@ -95,16 +111,18 @@ def verify_file(path: str, settings: Settings, checks: Sequence[Check], secrets:
                         raw.decode("utf-8")
                     except UnicodeDecodeError as exc:
                         bad = BadLine(name, n, f"not UTF-8 (byte {exc.start})", raw.decode("utf-8", "replace"))
+                        flush()
                         for fn in on_bad:
                             fn(bad)
                         continue
                 item = parse(n, raw)
                 if type(item) is Record:
-                    for entry_fn in on_entry:
-                        entry_fn(item)
+                    pending.append(item)
                 else:
+                    flush()
                     for fn in on_bad:
                         fn(item)
+            flush()
     finally:
         f.close()
     finished = {check.id: visitor for check, visitor in streaming}
