@@ -441,13 +441,13 @@ class LeakScanner:
         seen: set[bytes] = set()
         rfind = data.rfind
         for end in ends:
-            q = data[end - 1 : end]
+            q = data[end - 1]  # the closing quote, as an int (a run repeats: most ends stop at the first test)
             s0 = rfind(q, 0, end - 1)
             value = data[s0 + 1 : end - 1]
-            if value in clean or value in seen:
+            if value in seen or value in clean:
                 continue
             seen.add(value)
-            if q != b'"':
+            if q != 34:  # not '"'
                 lines.add(rfind(b"\n", 0, end) + 1)  # a run in single quotes inside a value
             elif data[end : end + 1] == b":":
                 pending.setdefault((b"", value), s0)  # a long key: the judge reads it as a value too

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import gzip
 from dataclasses import dataclass
+from operator import attrgetter
 from typing import IO, Any, Callable, Iterator, Mapping, Optional, Sequence, Union
 
 import msgspec
@@ -111,6 +112,10 @@ class _VaultBlockLine(msgspec.Struct, gc=False):
 
 
 _block_decoder = msgspec.json.Decoder(_VaultBlockLine)
+_TYPE, _TIME, _ERROR = attrgetter("type"), attrgetter("time"), attrgetter("error")
+_DISPLAY_NAME, _ENTITY_ID, _ACCESSOR = attrgetter("display_name"), attrgetter("entity_id"), attrgetter("accessor")
+_PATH, _OPERATION, _REMOTE_ADDRESS, _ID = (attrgetter("path"), attrgetter("operation"), attrgetter("remote_address"),
+                                          attrgetter("id"))
 
 
 def vault_block(file: str, prefix: str = "") -> Callable[[int, bytes, int], Optional[Entries]]:
@@ -127,7 +132,8 @@ def vault_block(file: str, prefix: str = "") -> Callable[[int, bytes, int], Opti
         # as many as the lines only if each line holds exactly one.
         if data[:1] != b"{" or data[-1:] != b"}":
             return None
-        if n > 1 and data.count(b"}\n{") != n - 1:
+        # (A vault writes "time" first: the longer needle is counted about twice as fast.)
+        if n > 1 and data.count(b'}\n{"time":"') != n - 1 and data.count(b"}\n{") != n - 1:
             return None
         if not data.isascii():
             try:
@@ -143,15 +149,14 @@ def vault_block(file: str, prefix: str = "") -> Callable[[int, bytes, int], Opti
         empty_auth, empty_request = _EMPTY_AUTH, _EMPTY_REQUEST
         auths = [e.auth or empty_auth for e in items]
         requests = [e.request or empty_request for e in items]
-        types = [e.type for e in items]
-        identity = list(map(vault_identity, [a.display_name for a in auths], [a.entity_id for a in auths],
-                            [a.accessor for a in auths]))
+        types = list(map(_TYPE, items))
+        identity = list(map(vault_identity, map(_DISPLAY_NAME, auths), map(_ENTITY_ID, auths), map(_ACCESSOR, auths)))
         allowed = [a.policy_results.allowed if a.policy_results is not None else None for a in auths]
-        result = list(map(vault_result, types, [e.error for e in items], [e.response is not None for e in items],
-                          allowed))
-        return Entries(file, range(first, first + n), types, [e.time for e in items], identity,
-                       [r.path for r in requests], [r.operation for r in requests], result,
-                       [r.remote_address for r in requests], [r.id for r in requests])
+        has_response = [e.response is not None for e in items]
+        result = list(map(vault_result, types, map(_ERROR, items), has_response, allowed))
+        return Entries(file, range(first, first + n), types, list(map(_TIME, items)), identity,
+                       list(map(_PATH, requests)), list(map(_OPERATION, requests)), result,
+                       list(map(_REMOTE_ADDRESS, requests)), list(map(_ID, requests)))
 
     return decode
 
@@ -242,14 +247,14 @@ def blocks(f: IO[bytes], file: str, stats: FileStats) -> Iterator[tuple[int, Uni
             line += 1
             skipping = 0
             chunk = chunk[cut + 1 :]
-        data = tail + chunk if tail else chunk
-        cut = data.rfind(b"\n")
+        cut = chunk.rfind(b"\n")  # tail holds no newline: the block ends at the chunk's last one
         if cut < 0:
-            tail = data
+            tail = tail + chunk if tail else chunk
             if len(tail) > MAX_LINE_BYTES:
                 skipping, tail = len(tail), b""
             continue
-        block, tail = data[:cut], data[cut + 1 :]
+        block = b"".join((tail, memoryview(chunk)[:cut])) if tail else chunk[:cut]  # one copy
+        tail = chunk[cut + 1 :]
         n = block.count(b"\n") + 1
         yield line, block, n
         line += n
