@@ -1,7 +1,9 @@
 """Streaming readers: a log file (plain or gzip) as blocks of whole lines, each line parsed into a Record.
 
 Memory stays flat whatever the file size: a block is about 512 KiB of whole lines, and a line longer than
-MAX_LINE_BYTES is skipped as it streams past (reported as a bad line), never held.
+MAX_LINE_BYTES is skipped as it streams past (reported as a bad line), never held. A Vault/OpenBao block that is
+plainly one object a line is decoded in one call into columns (``vault_block``); any other block is read line by
+line (``vault_parser``), which tells exactly which lines are bad.
 """
 
 from __future__ import annotations
