@@ -201,3 +201,23 @@ def test_entries_batch_gives_back_its_records() -> None:
 
 def vars_of(r: Record) -> tuple[Any, ...]:
     return tuple(getattr(r, k) for k in Record.__slots__)
+
+
+def test_times_out_of_order_with_trimmed_fractions_read_the_same_both_ways(tmp_path: Path,
+                                                                             monkeypatch: pytest.MonkeyPatch) -> None:
+    """Concurrent requests log times slightly out of order, and RFC3339Nano trims trailing zeros: the latest
+    time so far, and the one that goes back too far, are the same both ways."""
+    lines = lines_of(CLEAN, 4)
+    fractions = ["5", "45", "123456789", "1", "10", "100000000", "9", "95", "0000001"]
+    out = []
+    for i, ln in enumerate(lines):
+        second = 10 + i // 9
+        stamp = f"2026-11-22T19:16:{second % 60:02d}.{fractions[i % 9]}Z" if second < 60 else \
+            f"2026-11-22T19:17:{second % 60:02d}.{fractions[i % 9]}Z"
+        if i == 300:
+            stamp = "2026-11-22T19:16:11.5Z"  # back by more than max_skew
+        out.append(set_field(ln, lambda d, s=stamp: d.__setitem__("time", s)))
+    log = write(tmp_path, out)
+    result = same_both_ways(log, monkeypatch, block=8192)
+    order = next(o for o in result if o[0] == "timestamp_accuracy")
+    assert [w for _t, w, _r in order[3]] == [f"{log}:301"]

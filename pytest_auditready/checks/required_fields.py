@@ -56,7 +56,9 @@ def _complete(r: Record) -> bool:
 def _all_complete(b: Entries) -> bool:
     """True only if ``_complete`` holds for every entry of ``b`` (False: look at each)."""
     cols = (b.time, b.identity, b.resource, b.action, b.source, b.request_id)
-    return (all(all(c) for c in cols) and "" not in b.result
+    # A request needs no result (one without a policy decision, e.g. a login, has none).
+    results = "" not in b.result or all(t == "request" for r, t in zip(b.result, b.type) if not r)
+    return (all(all(c) for c in cols) and results
             and not any(any(map(str.isspace, c)) for c in (*cols, b.result)))
 
 
