@@ -40,9 +40,6 @@ class AuditResult:
     def failed_checks(self) -> list[str]:
         return sorted({o.check_id for o in self.outcomes if o.status == FAILED})
 
-    def outcomes_of(self, check_id: str) -> list[Outcome]:
-        return [o for o in self.outcomes if o.check_id == check_id]
-
     def redact(self, text: str) -> str:
         """Second line of defence for every report: replace any known secret value by <name>."""
         secrets = self.context.secrets if self.context is not None else {}

@@ -25,7 +25,6 @@ class LogBatch:
 
     entries: list[AuditEntry] = field(default_factory=list)
     bad_lines: list[BadLine] = field(default_factory=list)
-    partial_tail: int = 0  # bytes of an unterminated last line still waiting for its newline
 
     def add(self, item: Union[AuditEntry, BadLine]) -> None:
         if isinstance(item, AuditEntry):
@@ -65,8 +64,6 @@ class FileLogSource:
         self._line = 0  # lines before _offset
         self._tail = b""
         self._anchor = b""  # the bytes just before _offset: if they change, the file was cut and rewritten
-        self.rotations = 0
-        self.truncations = 0
 
     def _need_path(self) -> Path:
         assert self.path is not None
@@ -108,7 +105,6 @@ class FileLogSource:
             return
         if size < self._offset or not self._anchor_holds():
             # Truncated in place, possibly already refilled past our offset: start again from the top.
-            self.truncations += 1
             self._offset, self._line, self._tail, self._anchor = 0, 0, b"", b""
         self._fh.seek(self._offset)
         while True:
@@ -157,13 +153,11 @@ class FileLogSource:
         self._drain(batch)
         if self._rotated():
             # Finish the old file (its last line may lack a newline only if cut mid-write), then follow the path.
-            self.rotations += 1
             self._fh.close()
             self._fh = self._open()
             self._offset, self._line, self._tail, self._anchor = 0, 0, b"", b""
             if self._fh is not None:
                 self._drain(batch)
-        batch.partial_tail = len(self._tail)
 
     def close(self) -> None:
         if self._fh is not None:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from typing import Iterable, Iterator, Union
+from typing import Union
 
 from .model import AuditEntry, BadLine
 
@@ -36,11 +36,3 @@ def parse_line(file: str, line_no: int, raw: bytes, prefix: str = "") -> Union[A
     if not isinstance(data, dict):
         return BadLine(file, line_no, "the line's JSON is not an object", text)
     return AuditEntry(file, line_no, data, text)
-
-
-def parse_lines(file: str, lines: Iterable[tuple[int, bytes]], prefix: str = "") -> Iterator[
-    Union[AuditEntry, BadLine]
-]:
-    for line_no, raw in lines:
-        if raw.strip():
-            yield parse_line(file, line_no, raw, prefix)
