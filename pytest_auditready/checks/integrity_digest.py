@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 from typing import Any, Iterator, Union
 
-from ..auditlog.model import HMAC_PREFIX, Entries, Record
+from ..auditlog.model import HMAC_PREFIX, AuditEntry, Entries, Record
 from .base import Check, CheckContext, Finding, Skip, Visitor, feed
 
 ID = "integrity_digest"
@@ -110,40 +110,29 @@ def run(ctx: CheckContext) -> Iterator[Union[Finding, Skip]]:
         return
     device = facts.device or ""
     candidates = [device] if device else list(facts.digests)
-    # Which device's digests does the log carry? With none named, the one whose digests are found.
-    best_dev, best_found = candidates[0], -1
-    checked: list[tuple[str, str, object]] = []
-    for dev in candidates:
+
+    def placements(dev: str) -> Iterator[tuple[str, str, AuditEntry, bool]]:
+        """(secret, action, its first entry, whether the device's HMAC of the secret is in the action's
+        entries), for every secret an action's matched entries should carry."""
+        assert ctx.ledger is not None
         digests = facts.digests.get(dev, {})
-        found = 0
         for a in ctx.ledger.actions:
             entries = ctx.match(a.name).entries
             if not entries:
                 continue
             for name in a.secrets:
                 d = digests.get(name)
-                if d and any(d in e.raw for e in entries):
-                    found += 1
-        if found > best_found:
-            best_dev, best_found = dev, found
+                if d is not None:
+                    yield name, a.name, entries[0], any(d in e.raw for e in entries)
+
+    # Which device's digests does the log carry? With none named, the one whose digests are found most.
+    best_dev = max(candidates, key=lambda dev: sum(found for *_, found in placements(dev)))
     digests = facts.digests.get(best_dev, {})
-    missing: dict[str, list[str]] = {}
-    for a in ctx.ledger.actions:
-        entries = ctx.match(a.name).entries
-        if not entries:
-            continue
-        for name in a.secrets:
-            d = digests.get(name)
-            if d is None:
-                continue
-            if not any(d in e.raw for e in entries):
-                missing.setdefault(name, []).append(a.name)
-                checked.append((name, a.name, entries[0]))
-    for name, actions in missing.items():
-        first = next(c for c in checked if c[0] == name)
-        entry = first[2]
-        where = getattr(entry, "where", "")
-        rid = getattr(entry, "request_id", "")
+    missing: dict[str, tuple[AuditEntry, list[str]]] = {}
+    for name, action, entry, found in placements(best_dev):
+        if not found:
+            missing.setdefault(name, (entry, []))[1].append(action)
+    for name, (entry, actions) in missing.items():
         yield Finding(
             ID,
             "",
@@ -152,10 +141,9 @@ def run(ctx: CheckContext) -> Iterator[Union[Finding, Skip]]:
             f"the log was not written by device {best_dev!r}, or the value is not HMAC'd.",
             "point --auditready-log at the file of the device named by audit_device (a re-enabled device has a new "
             "salt), and remove log_raw / audit_non_hmac_* keys",
-            where=where,
-            request_id=rid,
+            where=entry.where,
+            request_id=entry.request_id,
         )
-
 
 CHECK = Check(
     id=ID,
