@@ -218,23 +218,35 @@ _KEYWORD_PREFILTERS = (
     _KEYWORDS + r"\w*[\]'\"]{0,2}\s*(?::|=|!|\(|\.assign)",
     r"[=!]=\s*['\"]?\w*" + _KEYWORDS,
 )
-# detect-secrets' entropy detectors judge quoted runs of a charset. Shannon entropy is at most log2(length):
-# Base64HighEntropyString (limit 4.5) needs 23 characters, HexHighEntropyString (limit 3.0) 9 hex digits. Non-ASCII
-# bytes are in the class because the judge sees them \u-escaped.
+# detect-secrets' entropy detectors judge quoted runs of a charset. Shannon entropy is at most log2(the number of
+# distinct characters): Base64HighEntropyString (limit 4.5) needs 23 of them, so a run of 23 or more characters of
+# which one is not a lowercase hex digit or a dash (those are 17 symbols); HexHighEntropyString (limit 3.0) needs
+# 9, so a quoted hex run of 9 or more digits. Non-ASCII bytes are in the class because the judge sees them
+# \u-escaped.
 _B64 = rb"A-Za-z0-9+/=_\\\-\x80-\xff"
 _NOT_UUID = rb"G-Zg-zA-F+/=_\\\x80-\xff"  # a character that is not a lowercase hex digit or a dash
+# detect-secrets drops an entropy hit that follows "<name>_id" (is_likely_id_string; the judge sees each value as
+# {"key": "value"}, so that is a key ending in "_id", any case): a double-quoted run is looked at unless it is the
+# value of such a key. The alternatives say what comes before the opening quote; the "^" forms cover a block's
+# first bytes. (Every request's client_id is such a value: this halves what the judge is handed.)
+_NOT_AFTER_ID = (rb'[^:]"', rb'[^"]:"', rb'[^dD]":"', rb'[^iI][dD]":"', rb'[^_][iI][dD]":"',
+                 rb'^"', rb'^:"', rb'^":"', rb'^[dD]":"', rb'^[iI][dD]":"')
 
 
 def _entropy_prefilters() -> list[bytes]:
-    """Quoted runs of at least 23 characters of the charset holding one that is not a lowercase hex digit or a
-    dash (a lowercase UUID, 17 symbols, stays below 4.5 bits), and quoted hex runs of 9 to 22 digits."""
-    out = []
-    for q in (b'"', b"'"):
-        for a in range(23):
-            before = (b"[" + _B64 + b"]{%d}" % a) if a else b""
-            out.append(q + before + b"[" + _NOT_UUID + b"][" + _B64 + b"]{%d,}" % (22 - a) + q)
-        out.append(q + b"[0-9A-Fa-f]{9,22}" + q)
-    return out
+    """Hyperscan expressions for the quoted runs the entropy detectors could flag (see above). A run is written
+    by where its first character outside [0-9a-f-] sits (one alternation: many separate bounded repeats scan
+    several times slower)."""
+    u, n, b = rb"[0-9a-f\-]", b"[" + _NOT_UUID + b"]", b"[" + _B64 + b"]"
+    runs = [(u + b"{%d}" % p if p else b"") + n + b + b"{%d,}" % (22 - p) for p in range(23)]
+    runs.append(u + b"{23,}" + n + b + b"*")
+    run = b"(?:" + b"|".join(runs) + b")"
+    return [
+        b"(?:" + b"|".join(_NOT_AFTER_ID) + b")" + run + b'"',
+        b"'" + run + b"'",
+        b'"[0-9A-Fa-f]{9,}"',
+        b"'[0-9A-Fa-f]{9,}'",
+    ]
 
 
 # detect-secrets' IPPublicDetector leaves out 10., 127., 192.168. and 172.16-31. by lookarounds Hyperscan cannot
@@ -245,7 +257,6 @@ _IP_PREFILTER = (
     rb"[^\w.](?:" + _FIRST_OCTET + rb"\.\d{1,3}|192\.(?:\d{1,2}|1[0-57-9]\d|16[0-79]|[02-9]\d\d)"
     rb"|172\.(?:\d|1[0-5]|3[2-9]|[04-9]\d|\d{3}))\.\d{1,3}\.\d{1,3}"
 )
-_UUID_B = re.compile(rb"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}\Z")
 _TOKEN_PREFILTER = rb"(?:hv[sbr]\.[A-Za-z0-9_-]{24}|s\.[A-Za-z0-9]{24}|b\.[A-Za-z0-9_-]{24})"
 _CACHE_MAX = 50_000  # judged (key, value) pairs kept; the cache is emptied when full so memory stays flat
 
@@ -433,31 +444,29 @@ class LeakScanner:
             return None
 
         self._db.scan(data, match_event_handler=on_match)
-        # Entropy runs are many (paths, client ids, long key names) and repeat: collect their ends in C-speed
-        # appends, then look each value up once per block.
+        # Entropy runs are many (paths, long key names) and repeat: collect their ends in C-speed appends, then
+        # skip the values already judged clean whatever their key, which after the first blocks is nearly all.
         ends: list[int] = []
         push = ends.append
         self._entropy_db.scan(data, match_event_handler=lambda _i, _s, e, _f, _c: push(e))
-        seen: set[bytes] = set()
+        whole: set[bytes] = set()  # values whose line is judged whole (one line per value and block)
         rfind = data.rfind
         for end in ends:
-            q = data[end - 1]  # the closing quote, as an int (a run repeats: most ends stop at the first test)
+            q = data[end - 1]  # the closing quote, as an int
             s0 = rfind(q, 0, end - 1)
             value = data[s0 + 1 : end - 1]
-            if value in seen or value in clean:
+            if value in clean:
                 continue
-            seen.add(value)
-            if q != 34:  # not '"'
-                lines.add(rfind(b"\n", 0, end) + 1)  # a run in single quotes inside a value
-            elif data[end : end + 1] == b":":
+            if q == 34 and data[end : end + 1] == b":":
                 pending.setdefault((b"", value), s0)  # a long key: the judge reads it as a value too
-            elif data[s0 - 2 : s0] == b'":' and data[s0 - 3 : s0 - 2] != b"\\":
+            elif q == 34 and data[s0 - 2 : s0] == b'":' and data[s0 - 3 : s0 - 2] != b"\\":
                 ks = rfind(b'"', 0, s0 - 2)
                 pair = (data[ks + 1 : s0 - 2], value)
                 if pair not in skip:
                     pending.setdefault(pair, s0)
-            else:
-                lines.add(rfind(b"\n", 0, end) + 1)  # a list item, or not a plain "key":"value"
+            elif value not in whole:  # in single quotes, a list item, or not a plain "key":"value"
+                whole.add(value)
+                lines.add(rfind(b"\n", 0, end) + 1)
         for pair, offset in pending.items():
             verdict = self._judge_pair(*pair)
             if verdict is None:
@@ -465,8 +474,9 @@ class LeakScanner:
                 continue
             if verdict:
                 continue
-            # A hit: every line of the block that holds this pair is judged (and reported) whole.
-            needle = b'"' + pair[0] + b'":"' + pair[1] + b'"'
+            # A hit: every line of the block that holds this pair (or this long key) is judged (and reported) whole.
+            needle = b'"' + pair[0] + b'":"' + pair[1] + b'"' if pair[0] else b'"' + pair[1] + b'":'
+            lines.add(data.rfind(b"\n", 0, offset) + 1)
             at = data.find(needle)
             while at >= 0:
                 lines.add(data.rfind(b"\n", 0, at) + 1)
