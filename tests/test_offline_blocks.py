@@ -221,3 +221,32 @@ def test_times_out_of_order_with_trimmed_fractions_read_the_same_both_ways(tmp_p
     result = same_both_ways(log, monkeypatch, block=8192)
     order = next(o for o in result if o[0] == "timestamp_accuracy")
     assert [w for _t, w, _r in order[3]] == [f"{log}:301"]
+
+
+_RESULT_EDITS = {
+    "denied": lambda d: d.get("auth", {}).get("policy_results", {}).__setitem__("allowed", False),
+    "allowed not a bool": lambda d: d.get("auth", {}).get("policy_results", {}).__setitem__("allowed", "true"),
+    "no policy results": lambda d: d.get("auth", {}).pop("policy_results", None),
+    "an error": lambda d: d.__setitem__("error", "  permission denied \n"),
+    "a response without one": lambda d: d.pop("response", None),
+    "only an accessor": lambda d: [d.get("auth", {}).pop(k, None) for k in ("display_name", "entity_id")],
+    "only an entity": lambda d: d.get("auth", {}).__setitem__("display_name", ""),
+}
+
+
+def test_block_columns_are_the_line_parsers_fields() -> None:
+    """Field by field, the block decoder's columns are what the line parser makes of each line (identity and
+    result are derived inline there, for speed)."""
+    lines = lines_of(CLEAN, 1) + lines_of(LEAKY, 1)
+    for i, fn in enumerate(_RESULT_EDITS.values()):
+        for j in range(i, len(lines), len(_RESULT_EDITS)):
+            lines[j] = set_field(lines[j], fn)
+    data = b"\n".join(lines)
+    batch = reader.vault_block("f.log")(1, data, len(lines))
+    assert batch is not None, "the block should take the fast path"
+    parse = reader.vault_parser("f.log")
+    records = [parse(n, raw) for n, raw in enumerate(lines, 1)]
+    assert [vars_of(r) for r in batch.records()] == [vars_of(r) for r in records]
+    results = {r.result for r in records}
+    assert {"allowed", "success", ""} <= results and any(r.startswith("error: ") for r in results)
+    assert len({r.identity for r in records}) > 2
