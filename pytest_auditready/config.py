@@ -49,7 +49,7 @@ class Settings:
     require_tamper_evidence: bool = True  # tamper_evidence fails without a digest chain; false skips it
     public_key: Optional[str] = None  # Ed25519 public key (KEY.pub) that verifies LOG.digests
     allow_foreign_prefix: bool = False  # let prefix leave auditready's own namespace (it must hold nothing else)
-    log_format: str = "vault"  # offline: "vault" (Vault/OpenBao file device) or "jsonl" (generic, with field_map)
+    log_format: str = "vault"  # offline: "vault" (file device), "jsonl" (with field_map), "k8s", "cloudtrail"
     field_map: tuple[tuple[str, str], ...] = ()  # offline jsonl: canonical field -> dotted JSON path
     canaries_file: Optional[str] = None  # offline: known secret values, one a line
 
@@ -160,10 +160,14 @@ def _bool(v: Any) -> Any:
     raise ValueError(allowed)
 
 
+LOG_FORMATS = ("vault", "jsonl", "k8s", "cloudtrail")
+
+
 def _log_format(v: Any) -> Any:
-    if v not in ("vault", "jsonl"):
-        raise ValueError('"vault" (Vault/OpenBao file audit device, with or without prefix) or "jsonl" (generic JSON '
-                         'lines, with field_map)')
+    if v not in LOG_FORMATS:
+        raise ValueError('"vault" (Vault/OpenBao file audit device, with or without prefix), "jsonl" (generic JSON '
+                         'lines, with field_map), "k8s" (Kubernetes audit events) or "cloudtrail" (AWS CloudTrail '
+                         'log files)')
     return v
 
 

@@ -51,6 +51,11 @@ STRUCTURAL_KEYS = frozenset(
         "display_name",
     }
 )
+# AWS CloudTrail's own fields that name things rather than hold them: the access key id of the caller (an
+# identifier CloudTrail logs in every record by design; the secret key is never logged), the name or ARN of the
+# secret asked for, and the caller's idempotency token.
+CLOUDTRAIL_STRUCTURAL_KEYS = frozenset({"accessKeyId", "secretId", "clientRequestToken", "principalId", "eventID",
+                                        "requestID", "sharedEventID"})
 _MIN_LEN = 6
 # Keys whose values are request paths: judged per segment (see GenericScanner.scan_value).
 PATH_KEYS = frozenset({"path", "mount_point"})
@@ -138,10 +143,10 @@ class GenericHit:
     fingerprint: str
 
 
-def _skippable(key: str, value: str) -> bool:
+def _skippable(key: str, value: str, structural: frozenset[str] = STRUCTURAL_KEYS) -> bool:
     return (
         len(value) < _MIN_LEN
-        or key in STRUCTURAL_KEYS
+        or key in structural
         or HMAC_RE.match(value) is not None
         or _UUID_RE.match(value) is not None
         or _TIME_RE.match(value) is not None
@@ -152,9 +157,10 @@ class GenericScanner:
     """Finds secrets nobody told us about in string values. Use as a context manager around a batch of scans:
     detect-secrets only finds anything inside its settings context."""
 
-    def __init__(self) -> None:
+    def __init__(self, structural: Iterable[str] = ()) -> None:
         self._cache: dict[tuple[str, str], tuple[GenericHit, ...]] = {}
         self._ctx: Any = None
+        self.structural = STRUCTURAL_KEYS | frozenset(structural)  # keys whose values are never judged
 
     def __enter__(self) -> "GenericScanner":
         from detect_secrets.settings import default_settings  # lazy: detect-secrets is slow to import
@@ -171,7 +177,7 @@ class GenericScanner:
     def scan_value(self, key: str, value: str) -> tuple[GenericHit, ...]:
         if self._ctx is None:
             raise RuntimeError("GenericScanner must be entered (with ...:) before scanning")
-        if _skippable(key, value):
+        if _skippable(key, value, self.structural):
             return ()
         cached = self._cache.get((key, value))
         if cached is not None:
@@ -319,11 +325,11 @@ class LeakScanner:
     is, by detect-secrets itself. A quoted run already judged clean under the same key is not judged again.
     Use as a context manager (detect-secrets finds nothing outside its settings context)."""
 
-    def __init__(self, secrets: Mapping[str, str]) -> None:
+    def __init__(self, secrets: Mapping[str, str], structural: Iterable[str] = ()) -> None:
         import hyperscan  # lazy: only the offline verification and no_secret_leak need it
 
         self.known = KnownValues(secrets)
-        self.generic = GenericScanner()
+        self.generic = GenericScanner(structural)
         self._clean_values: set[bytes] = set()  # judged clean under any non-structural, non-keyword key
         self._clean_pairs: set[tuple[bytes, bytes]] = set()  # judged clean under this key only
         self._hs = hyperscan
@@ -505,7 +511,7 @@ class LeakScanner:
         if len(self._clean_values) + len(self._clean_pairs) > _CACHE_MAX:
             self._clean_values.clear()
             self._clean_pairs.clear()
-        if _skippable(key, value):
+        if _skippable(key, value, self.generic.structural):
             self._clean_pairs.add((key_raw, value_raw))
             return True
         if self.generic.scan_value(key, value):

@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any, Iterator, Union
 
 from ..auditlog.model import Entries, Record
-from ..scanner import LeakScanner
+from ..scanner import CLOUDTRAIL_STRUCTURAL_KEYS, LeakScanner
 from .base import Check, CheckContext, Finding, Skip, Visitor, feed
 
 ID = "no_secret_leak"
@@ -25,7 +25,8 @@ class Leaks(Visitor):
     with the other lines it appears on; judging stops after _MAX distinct secrets."""
 
     def __init__(self, ctx: CheckContext) -> None:
-        self.scanner = LeakScanner(ctx.secrets).__enter__()
+        cloudtrail = ctx.settings.log_format == "cloudtrail"
+        self.scanner = LeakScanner(ctx.secrets, CLOUDTRAIL_STRUCTURAL_KEYS if cloudtrail else ()).__enter__()
         # (what, which) -> [file, first line, message, fix, further lines]
         self.secrets: dict[tuple[str, str], list[Any]] = {}
         self.request_ids: dict[tuple[str, int], str] = {}

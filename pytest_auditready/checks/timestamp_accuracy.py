@@ -34,9 +34,11 @@ class FileOrder(Visitor):
         self.latest_text = ""
         self.latest_line = 0
         self.found: Optional[Finding] = None
+        # CloudTrail files hold records in no particular order (AWS documents it): their order proves nothing.
+        self.unordered = ctx.settings.log_format == "cloudtrail"
 
     def entries(self, batch: Entries) -> None:
-        if self.found is not None or not batch:
+        if self.found is not None or not batch or self.unordered:
             return
         times = batch.time
         if batch.utc_times():
@@ -76,7 +78,7 @@ class FileOrder(Visitor):
 
     def entry(self, rec: Record) -> None:
         ts = rec.ts
-        if ts is None or self.found is not None:
+        if ts is None or self.found is not None or self.unordered:
             return
         ns = ts[0]
         if ns > self.latest:
@@ -88,6 +90,9 @@ class FileOrder(Visitor):
                                  where=rec.where, request_id=rec.request_id)
 
     def finish(self) -> Iterator[Union[Finding, Skip]]:
+        if self.unordered:
+            yield Skip("", "CloudTrail keeps the records of a file in no particular order, so file order is not "
+                       "checked")
         if self.found is not None:
             yield self.found
 

@@ -18,6 +18,7 @@ _SHOW = 3
 class Precision(Visitor):
     def __init__(self, ctx: CheckContext) -> None:
         self.digits = ctx.settings.timestamp_digits
+        self.cloudtrail = ctx.settings.log_format == "cloudtrail"
         self.bad: list[Record] = []  # the first few entries whose time is not RFC 3339
         self.nbad = 0
         self.good = 0
@@ -68,6 +69,8 @@ class Precision(Visitor):
                 "",
                 f"Across {self.good} entries the times carry at most {self.best} significant fractional digit(s), "
                 f"fewer than the {self.digits} required (timestamp_digits): sub-second order and correlation are lost.",
+                "CloudTrail records whole seconds: correlate by requestID and eventID, and set timestamp_digits = 0 "
+                "only if your controls accept second precision" if self.cloudtrail else
                 "stop the pipeline from rounding or reformatting 'time'; keep the vault's nanosecond RFC3339Nano value",
                 where=self.first,
             )

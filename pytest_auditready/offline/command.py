@@ -12,6 +12,7 @@ import time
 from pathlib import Path
 from typing import Any
 
+from ..config import LOG_FORMATS
 from ..errors import ConfigError
 
 
@@ -20,9 +21,10 @@ def add_parser(sub: Any) -> argparse.ArgumentParser:
                        description="Check exported Vault/OpenBao (or generic JSON lines) audit logs with every "
                        "offline check. Exit 0: all hold; 1: findings; 2: usage or unreadable input.")
     p.add_argument("paths", nargs="+", metavar="PATH", help="log files (plain or gzip-compressed)")
-    p.add_argument("--format", dest="log_format", choices=["vault", "jsonl"], default=None,
+    p.add_argument("--format", dest="log_format", choices=list(LOG_FORMATS), default=None,
                    help="vault: Vault/OpenBao file device lines, with or without prefix (default); jsonl: generic "
-                   "JSON lines read through field_map in [tool.auditready]")
+                   "JSON lines read through field_map in [tool.auditready]; k8s: Kubernetes audit events; "
+                   "cloudtrail: AWS CloudTrail log files")
     p.add_argument("--canaries", metavar="FILE", default=None,
                    help="known secret values, one a line, looked for in every encoding")
     p.add_argument("--junit", metavar="PATH", default=None, help="write the compliance JUnit XML report here")

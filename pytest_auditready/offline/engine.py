@@ -9,13 +9,13 @@ from __future__ import annotations
 
 import time
 from dataclasses import dataclass, field
-from typing import Any, Callable, Mapping, Optional, Sequence
+from typing import IO, Any, Callable, Iterator, Mapping, Optional, Sequence, Union
 
 from ..auditlog.model import BadLine, Entries, Record
 from ..checks.base import Check, CheckContext, Outcome, Visitor, evaluate, overrides, stat_log
 from ..config import Settings
 from ..errors import AuditReadyError
-from .reader import FileStats, blocks, jsonl_parser, open_log, vault_block, vault_parser
+from .reader import K8S_FIELDS, CloudTrailReader, FileStats, blocks, jsonl_parser, open_log, vault_block, vault_parser
 
 _MALLOC_TUNED = False
 
@@ -72,13 +72,23 @@ class FileResult:
     seconds: float = 0.0
 
 
-def _parser(settings: Settings, file: str) -> Callable[[int, bytes], Any]:
-    if settings.log_format == "jsonl":
-        if not settings.field_map:
+Blocks = Callable[[IO[bytes], str, FileStats], Iterator[tuple[int, Union[bytes, BadLine], int]]]
+
+
+def _reader(settings: Settings, file: str) -> tuple[Blocks, Callable[[int, bytes], Any]]:
+    """How ``settings.log_format`` splits a file into blocks of lines, and reads one line."""
+    fmt, field_map = settings.log_format, dict(settings.field_map)
+    if fmt == "cloudtrail":
+        trail = CloudTrailReader(file, field_map)
+        return (lambda f, _file, stats: trail.blocks(f, stats)), trail.parse
+    if fmt == "k8s":
+        return blocks, jsonl_parser(file, {**K8S_FIELDS, **field_map})
+    if fmt == "jsonl":
+        if not field_map:
             raise AuditReadyError("log_format is \"jsonl\" but field_map is empty, so no field can be found",
                                   "set field_map in [tool.auditready], e.g. {time = \"ts\", identity = \"user\"}")
-        return jsonl_parser(file, dict(settings.field_map))
-    return vault_parser(file, settings.log_prefix)
+        return blocks, jsonl_parser(file, field_map)
+    return blocks, vault_parser(file, settings.log_prefix)
 
 
 def verify_file(path: str, settings: Settings, checks: Sequence[Check], secrets: Mapping[str, str]) -> FileResult:
@@ -95,8 +105,8 @@ def verify_file(path: str, settings: Settings, checks: Sequence[Check], secrets:
     on_entries = [v.entries for v in visitors if overrides(v, "entries")]
     on_bad = [v.bad_line for v in visitors if overrides(v, "bad_line")]
     on_block = [v.block for v in visitors if overrides(v, "block")]
-    parse = _parser(settings, name)
-    whole_block = vault_block(name, settings.log_prefix) if settings.log_format != "jsonl" else None
+    read_blocks, parse = _reader(settings, name)
+    whole_block = vault_block(name, settings.log_prefix) if settings.log_format == "vault" else None
     stats = FileStats()
     pending: list[Record] = []
 
@@ -108,7 +118,7 @@ def verify_file(path: str, settings: Settings, checks: Sequence[Check], secrets:
             pending.clear()
 
     try:
-        for first, data, nlines in blocks(f, name, stats):
+        for first, data, nlines in read_blocks(f, name, stats):
             if isinstance(data, BadLine):
                 for fn in on_bad:
                     fn(data)
