@@ -197,11 +197,9 @@ def _first(data: Any, paths: Sequence[Sequence[str]]) -> str:
 def _object(file: str, line: int, raw: bytes) -> Union[dict[str, Any], BadLine]:
     try:
         data = orjson.loads(raw)
-    except orjson.JSONDecodeError as exc:
-        return BadLine(file, line, f"malformed JSON ({str(exc).split(':')[0]})", raw.decode("utf-8", "replace"))
-    if not isinstance(data, dict):
-        return BadLine(file, line, "the line's JSON is not an object", raw.decode("utf-8", "replace"))
-    return data
+    except orjson.JSONDecodeError:
+        return _bad_json(file, line, raw)
+    return data if isinstance(data, dict) else _bad_json(file, line, raw)
 
 
 def jsonl_parser(file: str, field_map: Mapping[str, str]) -> Callable[[int, bytes], Parsed]:
