@@ -48,6 +48,7 @@ class Settings:
     fail_on: str = "any"  # "any" failed check, or only checks of this severity or higher
     require_tamper_evidence: bool = True  # tamper_evidence fails without a digest chain; false skips it
     public_key: Optional[str] = None  # Ed25519 public key (KEY.pub) that verifies LOG.digests
+    cloudtrail_public_keys: Optional[str] = None  # `aws cloudtrail list-public-keys` JSON: verifies digest files
     allow_foreign_prefix: bool = False  # let prefix leave auditready's own namespace (it must hold nothing else)
     log_format: str = "vault"  # offline: "vault" (file device), "jsonl" (with field_map), "k8s", "cloudtrail"
     field_map: tuple[tuple[str, str], ...] = ()  # offline jsonl: canonical field -> dotted JSON path
@@ -211,6 +212,7 @@ KEYS: Mapping[str, Callable[[Any], Any]] = {
     "require_tamper_evidence": _bool,
     "allow_foreign_prefix": _bool,
     "public_key": _opt_str("a file path to the sealer's Ed25519 public key (KEY.pub of `auditready keygen`)"),
+    "cloudtrail_public_keys": _opt_str("a file path to the JSON of `aws cloudtrail list-public-keys`"),
     "log_format": _log_format,
     "field_map": _field_map,
     "canaries_file": _opt_str("a file path (known secret values, one a line)"),

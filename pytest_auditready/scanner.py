@@ -51,11 +51,6 @@ STRUCTURAL_KEYS = frozenset(
         "display_name",
     }
 )
-# AWS CloudTrail's own fields that name things rather than hold them: the access key id of the caller (an
-# identifier CloudTrail logs in every record by design; the secret key is never logged), the name or ARN of the
-# secret asked for, and the caller's idempotency token.
-CLOUDTRAIL_STRUCTURAL_KEYS = frozenset({"accessKeyId", "secretId", "clientRequestToken", "principalId", "eventID",
-                                        "requestID", "sharedEventID"})
 _MIN_LEN = 6
 # Keys whose values are request paths: judged per segment (see GenericScanner.scan_value).
 PATH_KEYS = frozenset({"path", "mount_point"})

@@ -9,6 +9,7 @@ import gzip
 import hashlib
 import json
 from pathlib import Path
+from typing import Any
 
 import pytest
 from cryptography.hazmat.primitives import hashes, serialization
@@ -233,3 +234,107 @@ def test_bad_keys_file_is_a_usage_error(trail: tuple[Path, Path], tmp_path: Path
     bad.write_text("{not json")
     assert main(["verify-cloudtrail", str(root), "--public-keys", str(bad)]) == 2
     assert "list-public-keys" in capsys.readouterr().err
+
+
+# -- tamper_evidence on a CloudTrail log file (log_format = "cloudtrail"): the trail's own digests ----------------
+
+def _tamper_outcome(log: Path, keys: Path | None) -> Any:
+    from pytest_auditready.checks import BUILTIN
+    from pytest_auditready.config import Settings
+    from pytest_auditready.offline.engine import offline_checks, verify_file
+
+    settings = Settings(log_format="cloudtrail", cloudtrail_public_keys=str(keys) if keys else None)
+    res = verify_file(str(log), settings, offline_checks(BUILTIN), {})
+    return {o.check_id: o for o in res.outcomes}["tamper_evidence"]
+
+
+def _texts(outcome: Any) -> str:
+    return "\n".join(f.text() + " Fix: " + f.fix for f in outcome.findings)
+
+
+def test_cloudtrail_log_with_valid_digests_is_tamper_evident(trail: tuple[Path, Path]) -> None:
+    from pytest_auditready.checks.base import PASSED
+    from pytest_auditready.seal.evidence import TAMPERINGS, assess_cloudtrail
+
+    root, keys = trail
+    log = root / _log_key(1, 0)
+    assert _tamper_outcome(log, keys).status == PASSED
+    a = assess_cloudtrail(log, keys)
+    assert a.mechanism == "CloudTrail log file validation" and a.report is not None and a.report.ok
+    # the self-test made every tampering, record by record, and the recorded SHA-256 caught each
+    assert [(t.kind, t.detected) for t in a.teeth] == [(k, True) for k in TAMPERINGS]
+
+
+@pytest.mark.parametrize("kind", ["changed byte", "deleted line", "swapped lines", "truncated tail"])
+def test_record_tamperings_are_real_record_changes(kind: str) -> None:
+    from pytest_auditready.seal.evidence import _tamper_records
+
+    body = json.dumps(records(0, 0)).encode()
+    changed = _tamper_records(body, kind)
+    assert changed is not None and changed != body
+    if kind == "truncated tail":  # cut off where the last record starts, as a file whose end was lost
+        assert body.startswith(changed) and body[len(changed):].startswith(b'{"eventTime"')
+    elif kind != "changed byte":  # a CloudTrail file whose records were deleted or reordered
+        recs = json.loads(changed)["Records"]
+        ids = [r["requestID"] for r in recs]
+        assert sorted(ids) != sorted(r["requestID"] for r in records(0, 0)["Records"]) or ids != sorted(ids)
+    one = json.dumps({"Records": [records(0, 0)["Records"][0]]}).encode()
+    assert _tamper_records(one, "swapped lines") is None  # nothing to swap: no tooth rather than a false one
+
+
+@pytest.mark.parametrize("tamper, needle", [
+    pytest.param(lambda root: _rewrite_log(root, lambda b: b.replace(b"Get1", b"Get9")),
+                 "does not match the SHA-256", id="log-changed"),
+    pytest.param(lambda root: Path(str(root / _digest_key(1)) + ".metadata.json").write_text(
+        json.dumps({"Metadata": {"signature": "00" * 256}})), "does not match its signature", id="digest-forged"),
+    pytest.param(lambda root: (root / _digest_key(1)).unlink(), "No digest file beside it lists", id="digest-deleted"),
+])
+def test_cloudtrail_log_tampering_fails_tamper_evidence(trail: tuple[Path, Path], tamper, needle) -> None:  # type: ignore[no-untyped-def]
+    from pytest_auditready.checks.base import FAILED
+
+    root, keys = trail
+    tamper(root)
+    out = _tamper_outcome(root / _log_key(1, 0), keys)
+    assert out.status == FAILED and needle in _texts(out), _texts(out)
+    # the files of the other hours keep verifying, except the one whose previous digest is gone
+    nxt = _tamper_outcome(root / _log_key(2, 0), keys)
+    if "deleted" in needle or "beside it lists" in needle:
+        assert nxt.status == FAILED and "is missing: a digest was deleted" in _texts(nxt)
+    else:
+        assert _tamper_outcome(root / _log_key(0, 0), keys).status == "passed"
+
+
+def test_cloudtrail_log_without_digests_or_keys_fails_with_the_remedy(trail: tuple[Path, Path],
+                                                                       tmp_path: Path) -> None:
+    from pytest_auditready.checks.base import FAILED
+
+    root, keys = trail
+    out = _tamper_outcome(root / _log_key(0, 1), None)
+    assert out.status == FAILED and "no public keys were given" in _texts(out)
+    assert "cloudtrail_public_keys" in _texts(out)
+    lone = tmp_path / "lone" / _log_key(0, 1)
+    lone.parent.mkdir(parents=True)
+    lone.write_bytes((root / _log_key(0, 1)).read_bytes())
+    out = _tamper_outcome(lone, keys)
+    assert out.status == FAILED and "has no digest files beside it" in _texts(out)
+    assert "log file validation" in _texts(out) and "Vault" not in _texts(out)
+
+
+def test_digests_of_the_next_day_are_read_for_a_days_last_hour(tmp_path: Path) -> None:
+    from pytest_auditready.seal.cloudtrail import _day_folders
+
+    folder = tmp_path / "AWSLogs" / ACCOUNT / "CloudTrail-Digest" / REGION
+    log = tmp_path / "AWSLogs" / ACCOUNT / "CloudTrail" / REGION / "2026" / "01" / "31" / "x.json.gz"
+    assert [str(p.relative_to(folder)) for p in _day_folders(log, folder)] == ["2026/01/31", "2026/02/01"]
+    assert _day_folders(tmp_path / "flat" / "x.json.gz", folder) == [folder]
+
+
+def test_verify_command_takes_the_cloudtrail_keys(trail: tuple[Path, Path],
+                                                  capsys: pytest.CaptureFixture[str]) -> None:
+    root, keys = trail
+    log = root / _log_key(1, 1)
+    log.chmod(0o600)
+    main(["verify", "--format", "cloudtrail", "--cloudtrail-public-keys", str(keys), str(log)])
+    assert f"PASS tamper_evidence {log}" in capsys.readouterr().out
+    main(["verify", "--format", "cloudtrail", str(log)])
+    assert f"FAIL tamper_evidence {log}" in capsys.readouterr().out

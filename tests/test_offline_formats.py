@@ -117,6 +117,11 @@ def test_cloudtrail_missing_fields_are_findings(tmp_path):
     found = out["required_fields"]
     assert found.status == FAILED
     assert {f.where.rsplit(":", 1)[1] for f in found.findings} >= {"2", "3"}
+    # in CloudTrail's own terms, not a vault's
+    texts = [f.text() + " " + f.fix for f in found.findings]
+    assert any("where from (sourceIPAddress)" in t for t in texts)
+    assert any("who (userIdentity.arn, userIdentity.principalId" in t for t in texts)
+    assert not any("request.remote_address" in t or "x_forwarded_for" in t or "vault" in t for t in texts)
 
 
 @pytest.mark.parametrize("content", [b'{"Digest": "not a trail"}', b"not json at all\nsecond line", b'{"Records": 5}'])
@@ -149,6 +154,25 @@ def test_k8s_audit_events_pass_and_a_request_response_policy_leaks(tmp_path):
     assert {f.where for f in leaky.findings} == {f"{tmp_path / 'b.log'}:6"}
     assert any("<canary:1>" in f.text() and "base64" in f.text() for f in leaky.findings)
     assert leaky.findings[0].request_id == "8d1b6c2e-5f3a-4e7b-9c1d-000000000006"
+    # the remedy is the audit policy's level, not a vault's log_raw
+    assert "level Metadata" in leaky.findings[0].fix and "log_raw" not in leaky.findings[0].fix
+
+
+def test_messages_speak_of_the_log_at_hand(tmp_path):
+    """Without the skip of tamper evidence, a Kubernetes log's finding names its own format; a missing field
+    names the path field_map gave it."""
+    path = copy(K8S, tmp_path / "a.log")
+    out = verify_file(str(path), Settings(log_format="k8s"), OFFLINE, {})
+    tamper = {o.check_id: o for o in out.outcomes}["tamper_evidence"]
+    assert tamper.status == FAILED
+    assert "Kubernetes audit logs keep none of their own" in tamper.findings[0].text()
+    assert "Vault" not in tamper.findings[0].text()
+    events = [json.loads(r) for r in K8S.read_bytes().splitlines()]
+    del events[0]["user"]["uid"]
+    path = copy(K8S, tmp_path / "b.log", b"\n".join(json.dumps(e).encode() for e in events) + b"\n")
+    fields = run(path, "k8s", field_map=(("identity", "user.uid"),))["required_fields"]
+    assert fields.status == FAILED and "lacks who (user.uid)" in fields.findings[0].text()
+    assert "field_map" in fields.findings[0].fix and "x_forwarded_for" not in fields.findings[0].fix
 
 
 def test_k8s_fields_and_field_map_override(tmp_path):

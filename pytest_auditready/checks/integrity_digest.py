@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 from typing import Any, Iterator, Union
 
+from ..auditlog.formats import format_of
 from ..auditlog.model import HMAC_PREFIX, AuditEntry, Entries, Record
 from .base import Check, CheckContext, Finding, Skip, Visitor, feed
 
@@ -60,7 +61,7 @@ class DigestFormat(Visitor):
         self.count = 0
         self.request_ids: dict[int, str] = {}
         self.has_malformed = _has_malformed()
-        self.log_format = ctx.settings.log_format
+        self.format = format_of(ctx.settings)
         self.seen = False  # any digest at all
 
     def block(self, file: str, first_line: int, data: bytes) -> None:
@@ -93,10 +94,10 @@ class DigestFormat(Visitor):
                     self.entry(batch.record(lines.index(line)))
 
     def finish(self) -> Iterator[Union[Finding, Skip]]:
-        if not self.seen and self.log_format != "vault":
-            yield Skip("", f"a {self.log_format} log carries no hmac-sha256 digests"
-                       + ("; CloudTrail's own digest files are checked by auditready verify-cloudtrail"
-                          if self.log_format == "cloudtrail" else ""))
+        if not self.seen and not self.format.hmac_values:
+            own = self.format.own_integrity
+            yield Skip("", f"a {self.format.title} log carries no hmac-sha256 digests"
+                       + (f"; {own} are checked by tamper_evidence (and auditready verify-cloudtrail)" if own else ""))
             return
         for file, line, shown in self.bad:
             yield Finding(ID, "", f"A digested value is malformed ({shown}): it cannot be compared with "

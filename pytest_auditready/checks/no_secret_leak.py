@@ -4,15 +4,12 @@ from __future__ import annotations
 
 from typing import Any, Iterator, Union
 
+from ..auditlog.formats import format_of
 from ..auditlog.model import Entries, Record
-from ..scanner import CLOUDTRAIL_STRUCTURAL_KEYS, LeakScanner
+from ..scanner import LeakScanner
 from .base import Check, CheckContext, Finding, Skip, Visitor, feed
 
 ID = "no_secret_leak"
-_KNOWN_FIX = (
-    "log HMAC'd values only: remove log_raw from every audit device, and take the key out of "
-    "audit_non_hmac_request_keys / audit_non_hmac_response_keys of the mount (bao secrets tune)"
-)
 _GENERIC_FIX = (
     "rotate the exposed credential, then find how it reached the log in clear text (log_raw, a non-HMAC key, an "
     "audited header, a pipeline that adds fields)"
@@ -25,8 +22,9 @@ class Leaks(Visitor):
     with the other lines it appears on; judging stops after _MAX distinct secrets."""
 
     def __init__(self, ctx: CheckContext) -> None:
-        cloudtrail = ctx.settings.log_format == "cloudtrail"
-        self.scanner = LeakScanner(ctx.secrets, CLOUDTRAIL_STRUCTURAL_KEYS if cloudtrail else ()).__enter__()
+        fmt = format_of(ctx.settings)
+        self.known_fix = fmt.known_fix
+        self.scanner = LeakScanner(ctx.secrets, fmt.structural_keys).__enter__()
         # (what, which) -> [file, first line, message, fix, further lines]
         self.secrets: dict[tuple[str, str], list[Any]] = {}
         self.request_ids: dict[tuple[str, int], str] = {}
@@ -48,7 +46,7 @@ class Leaks(Visitor):
             for name, encoding, key in hits.known:
                 under = f" under key {key!r}" if key else ""
                 self._add(("known", f"{name}/{encoding}"), file, hits.line,
-                          f"<{name}> appears in {what} ({encoding}){under}.", _KNOWN_FIX)
+                          f"<{name}> appears in {what} ({encoding}){under}.", self.known_fix)
             for g in hits.generic:
                 if hits.parsed:
                     msg = f"A value under key {g.key!r} looks like a {g.kind} (sha256 {g.fingerprint})."

@@ -4,23 +4,13 @@ from __future__ import annotations
 
 from typing import Iterator, Optional, Sequence, Union
 
+from ..auditlog.formats import FORMATS, field_sources, format_of
 from ..auditlog.model import BadLine, Entries, Record
 from .base import Check, CheckContext, Finding, PlannedAction, Skip, Visitor, every_action, feed
 
 ID = "required_fields"
-MEANING = {
-    "time": "when (time)",
-    "identity": "who (auth.display_name, auth.entity_id or auth.accessor)",
-    "resource": "which secret (request.path)",
-    "action": "what action (request.operation)",
-    "result": "the result (success, or error with its reason)",
-    "source": "where from (request.remote_address)",
-    "request_id": "the request id (request.id)",
-}
-_FIX = (
-    "log the entries as the vault writes them: make every pipeline stage keep these fields, and behind a proxy "
-    "or load balancer set x_forwarded_for_authorized_addrs so that remote_address is the real client"
-)
+MEANING = field_sources(None)  # a Vault/OpenBao log's: what each field means and where it is read from
+_FIX = FORMATS["vault"].fields_fix
 
 
 def subjects(actions: Sequence[PlannedAction]) -> list[str]:
@@ -77,6 +67,8 @@ class Fields(Visitor):
         self.wanted = tuple(ctx.settings.required_fields)
         self.every_entry = ctx.ledger is None
         self.all_fields = set(self.wanted) == set(MEANING)
+        self.meaning = field_sources(ctx.settings)  # as the log's format (and field_map) names the fields
+        self.fix = format_of(ctx.settings).fields_fix
         self.findings: list[Finding] = []
         self.more: dict[str, int] = {}  # what is lacking -> how many entries beyond the ones shown
         self.bad_more = 0
@@ -100,12 +92,12 @@ class Fields(Visitor):
         lacking = missing(rec, self.wanted, None)
         if not lacking or _internal(rec):
             return
-        what = "; ".join(MEANING[f] for f in lacking)
+        what = "; ".join(self.meaning[f] for f in lacking)
         if len(self.findings) - sum(1 for f in self.findings if f.fix == _BAD_FIX) >= _SHOW:
             self.more[what] = self.more.get(what, 0) + 1
             return
         kind = f"{rec.type} entry" if rec.type else "entry"
-        self.findings.append(Finding(ID, "", f"The {kind} lacks {what}.", _FIX, where=rec.where,
+        self.findings.append(Finding(ID, "", f"The {kind} lacks {what}.", self.fix, where=rec.where,
                                      request_id=rec.request_id))
 
     def finish(self) -> Iterator[Union[Finding, Skip]]:
@@ -113,7 +105,7 @@ class Fields(Visitor):
         if self.bad_more:
             yield Finding(ID, "", f"{self.bad_more} more lines are not readable audit entries.", _BAD_FIX)
         for what, n in self.more.items():
-            yield Finding(ID, "", f"{n} more entries lack {what}.", _FIX)
+            yield Finding(ID, "", f"{n} more entries lack {what}.", self.fix)
 
 
 def run(ctx: CheckContext) -> Iterator[Union[Finding, Skip]]:

@@ -3,14 +3,17 @@
 Vault and OpenBao protect nothing but secret values (HMAC): an edited, deleted or reordered line goes unnoticed.
 The mechanism is the signed digest chain `auditready seal` writes beside the log (``LOG.digests``). The check
 verifies it with the public key (``public_key`` in [tool.auditready]; the embedded target seals its own log with
-an ephemeral key), then tampers with a copy in four ways and requires each to be detected.
+an ephemeral key), then tampers with a copy in four ways and requires each to be detected. An AWS CloudTrail log
+(log_format = "cloudtrail") has a mechanism of its own, the trail's signed digest files: they are verified with
+the keys of ``cloudtrail_public_keys``, and the four tamperings are made record by record.
 """
 
 from __future__ import annotations
 
 from typing import Iterator, Union
 
-from ..seal.evidence import Assessment, assess
+from ..auditlog.formats import format_of
+from ..seal.evidence import Assessment, assess, assess_cloudtrail
 from .base import Check, CheckContext, Finding, Skip
 
 ID = "tamper_evidence"
@@ -29,8 +32,25 @@ def _assessment(ctx: CheckContext) -> Union[Assessment, Finding]:
     if not ctx.log_path:
         return Finding(ID, "", f"There is no local log file for {ctx.source or 'this run'}, so no digest chain can "
                        "be verified.", "point --auditready-log (or auditready verify) at the audit log file")
+    if ctx.settings.log_format == "cloudtrail":
+        return assess_cloudtrail(ctx.log_path, ctx.settings.cloudtrail_public_keys)
     live_url = ctx.ledger is not None and not ctx.settings.embedded
     return assess(ctx.log_path, ctx.settings.public_key, wait=ctx.settings.log_wait if live_url else 0.0)
+
+
+def _no_mechanism(ctx: CheckContext, name: str) -> Finding:
+    unnoticed = ("so an edited, deleted or reordered line would go unnoticed (PCI DSS 10.3.4 asks for change "
+                 "detection).")
+    fmt = format_of(ctx.settings)
+    if fmt.own_integrity:
+        return Finding(ID, "", f"The CloudTrail log {name} has no digest files beside it (its S3 key's "
+                       "AWSLogs/ACCOUNT/CloudTrail-Digest/REGION folder), so it cannot be validated, "
+                       + unnoticed, "turn on log file validation for the trail, and copy the digest folder with the "
+                       "logs (aws s3 sync s3://BUCKET/AWSLogs/ DIR/AWSLogs/) and each digest's signature "
+                       "(README: 'AWS CloudTrail')", where=name)
+    return Finding(ID, "", f"The audit log {name} has no integrity mechanism: no digest chain beside it "
+                   f"({name}.digests) and {fmt.title} logs keep none of their own, " + unnoticed, NO_CHAIN_FIX,
+                   where=name)
 
 
 def run(ctx: CheckContext) -> Iterator[Union[Finding, Skip]]:
@@ -43,10 +63,7 @@ def run(ctx: CheckContext) -> Iterator[Union[Finding, Skip]]:
         return
     name = ctx.log_path or ctx.source
     if not a.mechanism:
-        yield Finding(ID, "", f"The audit log {name} has no integrity mechanism: no digest chain beside it "
-                      f"({name}.digests) and Vault/OpenBao keep none of their own, so an edited, deleted or "
-                      "reordered line would go unnoticed (PCI DSS 10.3.4 asks for change detection).", NO_CHAIN_FIX,
-                      where=str(name))
+        yield _no_mechanism(ctx, str(name))
         return
     if a.error is not None:
         yield Finding(ID, "", f"The {a.mechanism} of {name} cannot be verified: {a.error.cause}.",
@@ -67,7 +84,7 @@ CHECK = Check(
     id=ID,
     title="The log is tamper-evident",
     requirement="the log comes with an integrity mechanism that verifies (a digest chain written beside it by "
-    "`auditready seal`); on a copy, a changed byte, a deleted line, a swapped pair of lines and a truncated tail are "
-    "each detected",
+    "`auditready seal`, or a CloudTrail log's own digest files); on a copy, a changed byte, a deleted line, a "
+    "swapped pair of lines and a truncated tail are each detected",
     run=run,
 )

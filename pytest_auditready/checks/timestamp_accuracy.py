@@ -6,6 +6,7 @@ from itertools import islice
 from operator import itemgetter, le
 from typing import Iterator, Optional, Sequence, Union
 
+from ..auditlog.formats import format_of
 from ..auditlog.model import Entries, Record, parse_time
 from .base import Check, CheckContext, Finding, PlannedAction, Skip, Visitor, every_action, feed, iso_ns
 
@@ -35,7 +36,7 @@ class FileOrder(Visitor):
         self.latest_line = 0
         self.found: Optional[Finding] = None
         # CloudTrail files hold records in no particular order (AWS documents it): their order proves nothing.
-        self.unordered = ctx.settings.log_format == "cloudtrail"
+        self.unordered = format_of(ctx.settings).order_skip
 
     def entries(self, batch: Entries) -> None:
         if self.found is not None or not batch or self.unordered:
@@ -91,8 +92,7 @@ class FileOrder(Visitor):
 
     def finish(self) -> Iterator[Union[Finding, Skip]]:
         if self.unordered:
-            yield Skip("", "CloudTrail keeps the records of a file in no particular order, so file order is not "
-                       "checked")
+            yield Skip("", self.unordered)
         if self.found is not None:
             yield self.found
 

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from typing import Iterator, Union
 
+from ..auditlog.formats import format_of
 from ..auditlog.model import Entries, Record
 from .base import Check, CheckContext, Finding, Skip, Visitor, feed
 
@@ -18,7 +19,7 @@ _SHOW = 3
 class Precision(Visitor):
     def __init__(self, ctx: CheckContext) -> None:
         self.digits = ctx.settings.timestamp_digits
-        self.cloudtrail = ctx.settings.log_format == "cloudtrail"
+        self.fix = format_of(ctx.settings).precision_fix
         self.bad: list[Record] = []  # the first few entries whose time is not RFC 3339
         self.nbad = 0
         self.good = 0
@@ -69,9 +70,7 @@ class Precision(Visitor):
                 "",
                 f"Across {self.good} entries the times carry at most {self.best} significant fractional digit(s), "
                 f"fewer than the {self.digits} required (timestamp_digits): sub-second order and correlation are lost.",
-                "CloudTrail records whole seconds: correlate by requestID and eventID, and set timestamp_digits = 0 "
-                "only if your controls accept second precision" if self.cloudtrail else
-                "stop the pipeline from rounding or reformatting 'time'; keep the vault's nanosecond RFC3339Nano value",
+                self.fix,
                 where=self.first,
             )
 

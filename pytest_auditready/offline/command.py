@@ -30,6 +30,8 @@ def add_parser(sub: Any) -> argparse.ArgumentParser:
     p.add_argument("--junit", metavar="PATH", default=None, help="write the compliance JUnit XML report here")
     p.add_argument("--public-key", dest="public_key", metavar="KEY", default=None,
                    help="public key that verifies the digest chain written by `auditready seal`")
+    p.add_argument("--cloudtrail-public-keys", dest="cloudtrail_public_keys", metavar="FILE", default=None,
+                   help="JSON of `aws cloudtrail list-public-keys`: verifies the digest files of CloudTrail logs")
     p.add_argument("--config", metavar="PATH", default=None,
                    help="read settings from this TOML file instead of ./pyproject.toml")
     p.set_defaults(func=run)
@@ -46,7 +48,7 @@ def load_settings(args: argparse.Namespace) -> Any:
     elif Path("pyproject.toml").is_file():
         sources.append(("[tool.auditready] of pyproject.toml", read_toml(Path("pyproject.toml"), table_required=True)))
     cli = {"log_format": args.log_format, "canaries_file": args.canaries, "report": args.junit,
-           "public_key": args.public_key}
+           "public_key": args.public_key, "cloudtrail_public_keys": args.cloudtrail_public_keys}
     sources.append(("the command line", {k: v for k, v in cli.items() if v is not None}))
     return load(sources)
 

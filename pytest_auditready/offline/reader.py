@@ -17,8 +17,11 @@ from typing import IO, Any, Callable, Iterator, Mapping, Optional, Sequence, Uni
 import msgspec
 import orjson
 
+from ..auditlog.formats import CLOUDTRAIL_FIELDS, K8S_FIELDS
 from ..auditlog.model import AuditEntry, BadLine, Entries, Record, vault_identity, vault_result
 from ..errors import AuditReadyError
+
+__all__ = ["CLOUDTRAIL_FIELDS", "K8S_FIELDS"]  # the field tables, read here
 
 BLOCK = 1 << 19
 MAX_LINE_BYTES = 16 * 1024 * 1024
@@ -217,28 +220,6 @@ def jsonl_parser(file: str, field_map: Mapping[str, str]) -> Callable[[int, byte
     return parse
 
 
-# Kubernetes audit events (audit.k8s.io/v1, one Event a line from the log backend): log_format = "k8s" is
-# "jsonl" with this field_map (entries of field_map replace these).
-K8S_FIELDS: Mapping[str, str] = {
-    "time": "requestReceivedTimestamp",
-    "identity": "user.username",
-    "resource": "requestURI",
-    "action": "verb",
-    "result": "responseStatus.code",
-    "source": "sourceIPs.0",
-    "request_id": "auditID",
-}
-
-# AWS CloudTrail records: each field from the first of its paths that holds a value.
-CLOUDTRAIL_FIELDS: Mapping[str, tuple[str, ...]] = {
-    "time": ("eventTime",),
-    "identity": ("userIdentity.arn", "userIdentity.principalId", "userIdentity.invokedBy", "userIdentity.type"),
-    "resource": ("resources.0.ARN", "requestParameters.secretId", "requestParameters.name",
-                 "requestParameters.keyId", "eventSource"),
-    "action": ("eventName",),
-    "source": ("sourceIPAddress",),
-    "request_id": ("requestID", "eventID"),
-}
 CLOUDTRAIL_MAX_BYTES = 256 * 1024 * 1024
 
 

@@ -47,6 +47,9 @@ class TrailProblem:
     fix: str
     where: str = ""
 
+    def text(self) -> str:
+        return self.message
+
 
 @dataclass
 class TrailReport:
@@ -166,13 +169,10 @@ def _find(root: Path, bucket: str, key: str) -> Optional[Path]:
     return None
 
 
-def validate_trail(root: Path, keys_file: Path) -> TrailReport:
-    if not root.is_dir():
-        raise AuditReadyError(f"{root} is not a folder", "pass the local copy of the trail's bucket (aws s3 sync)")
-    keys = load_public_keys(keys_file)
-    report = TrailReport(str(root))
+def _load_digests(root: Path, under: Path, report: TrailReport) -> list[_Digest]:
+    """The digest files below ``under`` (named relative to ``root``), oldest first; unreadable ones are problems."""
     digests: list[_Digest] = []
-    for dirpath, _dirs, files in os.walk(root):
+    for dirpath, _dirs, files in os.walk(under):
         for name in files:
             if DIGEST_MARK in name and name.endswith((".json.gz", ".json")) and not name.endswith(".metadata.json"):
                 p = Path(dirpath) / name
@@ -187,10 +187,12 @@ def validate_trail(root: Path, keys_file: Path) -> TrailReport:
                                                         f"({exc}).", FIX_DIGEST, rel))
                     continue
                 digests.append(_Digest(p, rel, data, hashlib.sha256(raw).hexdigest(), _signature_for(p)))
-    if not digests and not report.problems:
-        raise AuditReadyError(f"no CloudTrail digest files under {root}",
-                              "copy the trail's CloudTrail-Digest folder too (log file validation must be on)")
     digests.sort(key=lambda d: (str(d.data.get("digestEndTime")), d.rel))
+    return digests
+
+
+def _check_digests(digests: list[_Digest], keys: dict[str, rsa.RSAPublicKey], report: TrailReport) -> None:
+    """Each digest's signature, the chain of previous digests, and gaps in time between them."""
     report.digests = len(digests)
     by_s3 = {d.s3: d for d in digests}
     # 1. each digest's own signature
@@ -244,6 +246,18 @@ def validate_trail(root: Path, keys_file: Path) -> TrailReport:
             report.problems.append(TrailProblem("gap", f"No digest covers {a.data.get('digestEndTime')} to "
                                                 f"{b.data.get('digestStartTime')} (between {a.rel} and {b.rel}): "
                                                 "logging was stopped or digests were deleted.", FIX_DIGEST, b.rel))
+
+
+def validate_trail(root: Path, keys_file: Path) -> TrailReport:
+    if not root.is_dir():
+        raise AuditReadyError(f"{root} is not a folder", "pass the local copy of the trail's bucket (aws s3 sync)")
+    keys = load_public_keys(keys_file)
+    report = TrailReport(str(root))
+    digests = _load_digests(root, root, report)
+    if not digests and not report.problems:
+        raise AuditReadyError(f"no CloudTrail digest files under {root}",
+                              "copy the trail's CloudTrail-Digest folder too (log file validation must be on)")
+    _check_digests(digests, keys, report)
     # 4. every log file each digest names
     named: set[Path] = set()
     for d in digests:
@@ -279,3 +293,93 @@ def validate_trail(root: Path, keys_file: Path) -> TrailReport:
         report.notes.append(f"{unlisted} log file(s) are not listed in any digest here (delivered after the newest "
                             "digest, or outside its range): they are not validated")
     return report
+
+
+# -- one log file, for the tamper_evidence check of an offline CloudTrail log (log_format = "cloudtrail") --------
+
+_DATE_PARTS = (4, 2, 2)  # YYYY/MM/DD folders of CloudTrail's S3 keys
+
+
+def digest_folder_for(log: Path) -> Optional[Path]:
+    """Where CloudTrail keeps the digests of a log file copied with its S3 key as path
+    (``.../AWSLogs/ACCOUNT/CloudTrail/REGION/YYYY/MM/DD/FILE`` -> ``.../AWSLogs/ACCOUNT/CloudTrail-Digest/REGION``),
+    or None when the copy has no such folder."""
+    parts = log.absolute().parts
+    for i in range(len(parts) - 3, 0, -1):
+        if parts[i] == "CloudTrail":
+            folder = Path(*parts[:i]) / "CloudTrail-Digest" / parts[i + 1]
+            return folder if folder.is_dir() else None
+    return None
+
+
+def _day_folders(log: Path, folder: Path) -> list[Path]:
+    """The digest folders that can list ``log``: its own day's and the next day's (the digest of a day's last hour
+    ends, and is filed, on the next day). The whole region's folder when the copy does not keep dated folders."""
+    import datetime
+
+    ymd = log.absolute().parts[-4:-1]
+    if [len(p) for p in ymd] == list(_DATE_PARTS) and all(p.isdigit() for p in ymd):
+        try:
+            day = datetime.date(int(ymd[0]), int(ymd[1]), int(ymd[2]))
+        except ValueError:
+            return [folder]
+        days = (day, day + datetime.timedelta(days=1))
+        return [folder / f"{d.year:04d}" / f"{d.month:02d}" / f"{d.day:02d}" for d in days]
+    return [folder]
+
+
+@dataclass
+class LogFileCheck:
+    """How one log file fares against its trail's digests: the digest that lists it, the SHA-256 recorded there
+    and the file's content (for the self-test), and the problems: the file's own and those of the digests read."""
+
+    report: TrailReport
+    listed_in: str = ""
+    recorded: str = ""
+    content: Optional[bytes] = None
+
+
+def check_log_file(log: Path, folder: Path, keys_file: Path) -> LogFileCheck:
+    """Validate ``log`` with the digests in ``folder`` (see digest_folder_for) that can list it: their signatures
+    and chain, then the file's SHA-256 against the one its digest records."""
+    keys = load_public_keys(keys_file)
+    shown_from = folder.parent.parent.parent  # digests are named from AWSLogs/ on, as in their S3 keys
+    report = TrailReport(str(log))
+    digests: list[_Digest] = []
+    for day in _day_folders(log, folder):
+        if day.is_dir():
+            digests.extend(_load_digests(shown_from, day, report))
+    digests.sort(key=lambda d: (str(d.data.get("digestEndTime")), d.rel))
+    _check_digests(digests, keys, report)
+    out = LogFileCheck(report)
+    for d in digests:
+        for lf in d.data.get("logFiles") or []:
+            if isinstance(lf, dict) and Path(str(lf.get("s3Object", ""))).name == log.name:
+                out.listed_in, out.recorded = d.rel, str(lf.get("hashValue", ""))
+                break
+        if out.listed_in:
+            break
+    report.log_files = 1
+    if out.listed_in:
+        # The file's own digest: its signature, its place in the chain (a deleted or changed neighbour is reported
+        # at the digest that names it) and a gap before it. The other files of those days have their own items.
+        report.problems = [p for p in report.problems if p.where == out.listed_in]
+    else:
+        report.problems.append(TrailProblem("log-unlisted", f"No digest file beside it lists {log.name} (looked in "
+                                            f"{len(digests)} digest(s) of its day and the next), so it cannot be "
+                                            "validated: it was delivered after the newest digest copied, or its "
+                                            "digest was deleted.", FIX_COPY, str(log)))
+        return out
+    try:
+        out.content = _gunzip(log)
+    except (OSError, EOFError, zlib.error, gzip.BadGzipFile) as exc:
+        report.problems.append(TrailProblem("log-changed", f"Log file {log.name} cannot be read ({exc}): it was "
+                                            "truncated or damaged.", FIX_LOG, str(log)))
+        return out
+    if hashlib.sha256(out.content).hexdigest() != out.recorded:
+        report.problems.append(TrailProblem("log-changed", f"Log file {log.name} does not match the SHA-256 in "
+                                            f"{out.listed_in}: it was changed (a byte, a record deleted, reordered "
+                                            "or appended, or the file truncated).", FIX_LOG, str(log)))
+    else:
+        report.valid_log_files = 1
+    return out

@@ -5,13 +5,14 @@ detected). No pytest here; the embedded target calls ``seal_and_assess`` before 
 
 from __future__ import annotations
 
+import hashlib
 import os
 import shutil
 import tempfile
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Callable, Optional
+from typing import TYPE_CHECKING, Callable, Optional, Union
 
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 
@@ -19,6 +20,9 @@ from ..errors import AuditReadyError
 from .chain import PathLike, digests_path_for, last_record, load_private_key, load_public_key, parse_record
 from .sealer import seal
 from .verify import SealReport, verify_log
+
+if TYPE_CHECKING:
+    from .cloudtrail import TrailReport
 
 TAMPERINGS = ("changed byte", "deleted line", "swapped lines", "truncated tail")
 TEETH_LIMIT = 16 << 20  # bytes of the log copied for the self-test
@@ -35,8 +39,8 @@ class Tooth:
 class Assessment:
     """What the check needs: the verification report and the self-test, or why there is none."""
 
-    mechanism: str = ""  # "sealed digest chain" when one was found
-    report: Optional[SealReport] = None
+    mechanism: str = ""  # "sealed digest chain" or "CloudTrail log file validation" when one was found
+    report: Optional[Union[SealReport, "TrailReport"]] = None
     teeth: list[Tooth] = field(default_factory=list)
     error: Optional[AuditReadyError] = None  # the chain or key could not be read
 
@@ -169,6 +173,94 @@ def assess(log_path: PathLike, public_key_path: Optional[PathLike], *, wait: flo
             a.teeth = prove_teeth(log, digests, key)
     except AuditReadyError as exc:
         a.error = exc
+    return a
+
+
+CLOUDTRAIL_KEYS_FIX = ("save the trail's public keys (aws cloudtrail list-public-keys --start-time ... > keys.json) "
+                       "and set cloudtrail_public_keys = \"keys.json\" in [tool.auditready] (or pass "
+                       "--cloudtrail-public-keys keys.json to auditready verify)")
+
+
+def _record_spans(content: bytes) -> list[tuple[int, int]]:
+    """Where each record of a CloudTrail file's Records array sits in its bytes (empty: not a CloudTrail file)."""
+    import msgspec
+
+    from ..offline.reader import _trail_decoder
+
+    try:
+        records = _trail_decoder.decode(content).Records
+    except (msgspec.DecodeError, msgspec.ValidationError):
+        return []
+    spans, at = [], 0
+    for raw in records:
+        body = bytes(raw)
+        start = content.find(body, at)
+        if start < 0:
+            return []
+        spans.append((start, start + len(body)))
+        at = start + len(body)
+    return spans
+
+
+def _tamper_records(content: bytes, kind: str) -> Optional[bytes]:
+    """``_tamper`` for a CloudTrail file, record by record (its records are items of one JSON array). None when
+    the file has too few (distinct) records for the change."""
+    spans = _record_spans(content)
+    if not spans:
+        return None
+    mid = len(spans) // 2
+    s, e = spans[mid]
+    if kind == "changed byte":
+        data = bytearray(content)
+        k = (s + e) // 2
+        data[k] = ord("a") if data[k] != ord("a") else ord("b")
+        return bytes(data)
+    if kind == "deleted line":
+        if len(spans) == 1:
+            return content[:s] + content[e:]
+        cut_end = spans[mid + 1][0] if mid + 1 < len(spans) else e
+        cut_start = s if mid + 1 < len(spans) else spans[mid - 1][1]
+        return content[:cut_start] + content[cut_end:]
+    if kind == "swapped lines":
+        for k in range(len(spans) - 1):
+            (a0, a1), (b0, b1) = spans[k], spans[k + 1]
+            if content[a0:a1] != content[b0:b1]:
+                return content[:a0] + content[b0:b1] + content[a1:b0] + content[a0:a1] + content[b1:]
+        return None
+    if kind == "truncated tail":
+        return content[: spans[-1][0]]
+    return None
+
+
+def assess_cloudtrail(log_path: PathLike, keys_path: Optional[PathLike], *, teeth: bool = True) -> Assessment:
+    """An AWS CloudTrail log file: validate it with the trail's own signed digest files (copied beside it with
+    their S3 keys as paths), then prove on copies of its content that the SHA-256 its digest records catches each
+    tampering of ``TAMPERINGS`` (record by record). No digest folder: no mechanism."""
+    from .cloudtrail import check_log_file, digest_folder_for
+
+    log = Path(log_path)
+    folder = digest_folder_for(log)
+    if folder is None:
+        return Assessment()
+    a = Assessment(mechanism="CloudTrail log file validation")
+    if keys_path is None:
+        a.error = AuditReadyError(f"{log} has CloudTrail digest files ({folder}) but no public keys were given to "
+                                  "verify them", CLOUDTRAIL_KEYS_FIX)
+        return a
+    try:
+        check = check_log_file(log, folder, Path(keys_path))
+    except AuditReadyError as exc:
+        a.error = exc
+        return a
+    a.report = check.report
+    if teeth and check.content is not None and check.report.ok:
+        for kind in TAMPERINGS:
+            changed = _tamper_records(check.content, kind)
+            if changed is None:
+                continue  # e.g. no two distinct records to swap: nothing to prove
+            caught = hashlib.sha256(changed).hexdigest() != check.recorded
+            a.teeth.append(Tooth(kind, caught, f"the SHA-256 recorded in {check.listed_in} "
+                                 + ("no longer matches" if caught else "still matches")))
     return a
 
 

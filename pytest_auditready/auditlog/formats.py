@@ -1,0 +1,137 @@
+"""What differs between the log formats the checks read (log_format), in one place: where each canonical field
+comes from, which keys name things rather than hold them, whether a file's entries are in time order, whether
+values are HMAC'd, and what each check's message and fix say about the format.
+
+The checks read ``format_of(settings)``; the offline readers read the field paths.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any, Mapping
+
+# Kubernetes audit events (audit.k8s.io/v1, one Event a line from the log backend): log_format = "k8s" is
+# "jsonl" with this field_map (entries of field_map replace these).
+K8S_FIELDS: Mapping[str, str] = {
+    "time": "requestReceivedTimestamp",
+    "identity": "user.username",
+    "resource": "requestURI",
+    "action": "verb",
+    "result": "responseStatus.code",
+    "source": "sourceIPs.0",
+    "request_id": "auditID",
+}
+
+# AWS CloudTrail records: each field from the first of its paths that holds a value ("result" is "error:
+# <errorCode>" or "success" unless field_map names a path).
+CLOUDTRAIL_FIELDS: Mapping[str, tuple[str, ...]] = {
+    "time": ("eventTime",),
+    "identity": ("userIdentity.arn", "userIdentity.principalId", "userIdentity.invokedBy", "userIdentity.type"),
+    "resource": ("resources.0.ARN", "requestParameters.secretId", "requestParameters.name",
+                 "requestParameters.keyId", "eventSource"),
+    "action": ("eventName",),
+    "source": ("sourceIPAddress",),
+    "request_id": ("requestID", "eventID"),
+}
+
+VAULT_FIELDS: Mapping[str, tuple[str, ...]] = {
+    "time": ("time",),
+    "identity": ("auth.display_name", "auth.entity_id", "auth.accessor"),
+    "resource": ("request.path",),
+    "action": ("request.operation",),
+    "source": ("request.remote_address",),
+    "request_id": ("request.id",),
+}
+
+# AWS CloudTrail's own fields that name things rather than hold them: the access key id of the caller (an
+# identifier CloudTrail logs in every record by design; the secret key is never logged), the name or ARN of the
+# secret asked for, and the caller's idempotency token.
+CLOUDTRAIL_STRUCTURAL_KEYS = frozenset({"accessKeyId", "secretId", "clientRequestToken", "principalId", "eventID",
+                                        "requestID", "sharedEventID"})
+
+_WHAT = {
+    "time": "when",
+    "identity": "who",
+    "resource": "which secret",
+    "action": "what action",
+    "source": "where from",
+    "request_id": "the request id",
+}
+_RESULT = {
+    "vault": "the result (success, or error with its reason)",
+    "cloudtrail": "the result (success, or errorCode)",
+}
+
+
+@dataclass(frozen=True)
+class LogFormat:
+    name: str
+    title: str  # how messages name a log of this format
+    ordered: bool = True  # a file's entries are written in time order
+    hmac_values: bool = False  # values are logged as hmac-sha256 digests, so digests are expected
+    structural_keys: frozenset[str] = frozenset()  # keys never judged by the secret scan (beyond the vault's own)
+    own_integrity: str = ""  # the integrity mechanism the format has of its own ("" for none)
+    fields_fix: str = ("keep these fields in every entry, and check that field_map in [tool.auditready] names the "
+                       "JSON paths your log uses")
+    precision_fix: str = "keep the source's own sub-second time in the time field; do not round or reformat it"
+    known_fix: str = ("find the stage that writes the value in clear text (a field mapping, an enrichment, a "
+                      "debug log) and make it drop or hash it; rotate the value")
+    order_skip: str = ""  # why file order proves nothing, when it does not
+
+
+FORMATS: Mapping[str, LogFormat] = {
+    "vault": LogFormat(
+        "vault", "Vault/OpenBao", hmac_values=True,
+        fields_fix="log the entries as the vault writes them: make every pipeline stage keep these fields, and "
+        "behind a proxy or load balancer set x_forwarded_for_authorized_addrs so that remote_address is the real "
+        "client",
+        precision_fix="stop the pipeline from rounding or reformatting 'time'; keep the vault's nanosecond "
+        "RFC3339Nano value",
+        known_fix="log HMAC'd values only: remove log_raw from every audit device, and take the key out of "
+        "audit_non_hmac_request_keys / audit_non_hmac_response_keys of the mount (bao secrets tune)",
+    ),
+    "jsonl": LogFormat("jsonl", "JSON lines"),
+    "k8s": LogFormat(
+        "k8s", "Kubernetes audit",
+        known_fix="lower the audit policy for secrets, configmaps and tokenreviews to level Metadata (Request and "
+        "RequestResponse record the object, a Secret's data included); rotate the value",
+        precision_fix="keep the API server's requestReceivedTimestamp as written (RFC 3339 with microseconds)",
+    ),
+    "cloudtrail": LogFormat(
+        "cloudtrail", "CloudTrail", ordered=False, structural_keys=CLOUDTRAIL_STRUCTURAL_KEYS,
+        own_integrity="the trail's signed digest files",
+        precision_fix="CloudTrail records whole seconds: correlate by requestID and eventID, and set "
+        "timestamp_digits = 0 only if your controls accept second precision",
+        order_skip="CloudTrail keeps the records of a file in no particular order, so file order is not checked",
+    ),
+}
+
+
+def format_of(settings: Any) -> LogFormat:
+    return FORMATS.get(getattr(settings, "log_format", "vault"), FORMATS["vault"])
+
+
+def field_sources(settings: Any) -> dict[str, str]:
+    """Canonical field -> what the entries' field means and where it is read from, for messages: "who
+    (auth.display_name, auth.entity_id or auth.accessor)"."""
+    fmt = format_of(settings)
+    mapped = dict(getattr(settings, "field_map", ()) or ())
+    if fmt.name == "vault":
+        paths: dict[str, tuple[str, ...]] = dict(VAULT_FIELDS)
+    elif fmt.name == "cloudtrail":
+        paths = dict(CLOUDTRAIL_FIELDS)
+    elif fmt.name == "k8s":
+        paths = {k: (v,) for k, v in K8S_FIELDS.items()}
+    else:
+        paths = {}
+    if fmt.name != "vault":
+        paths.update({k: (v,) for k, v in mapped.items()})
+    out = {}
+    for name, what in _WHAT.items():
+        where = paths.get(name, ())
+        text = " or ".join(where) if len(where) < 3 else ", ".join(where[:-1]) + " or " + where[-1]
+        out[name] = f"{what} ({text})" if text else f"{what} (no field_map entry)"
+    result = paths.get("result")
+    out["result"] = (f"the result ({' or '.join(result)})" if result and fmt.name != "vault"
+                     else _RESULT.get(fmt.name, "the result (no field_map entry)"))
+    return {k: out[k] for k in ("time", "identity", "resource", "action", "result", "source", "request_id")}
