@@ -33,11 +33,11 @@ def outcomes(path: Path, monkeypatch: pytest.MonkeyPatch, fast: bool, block: int
         used: list[int] = []
         real = engine.vault_block
 
-        def counting(file: str, prefix: str = "") -> Callable[[int, bytes, int], Optional[Entries]]:
+        def counting(file: str, prefix: str = "") -> Callable[[reader.Block], Optional[Entries]]:
             decode = real(file, prefix)
 
-            def wrapped(first: int, data: bytes, n: int) -> Optional[Entries]:
-                batch = decode(first, data, n) if fast else None
+            def wrapped(blk: reader.Block) -> Optional[Entries]:
+                batch = decode(blk) if fast else None
                 used.append(batch is not None)
                 return batch
 
@@ -242,7 +242,7 @@ def test_block_columns_are_the_line_parsers_fields() -> None:
         for j in range(i, len(lines), len(_RESULT_EDITS)):
             lines[j] = set_field(lines[j], fn)
     data = b"\n".join(lines)
-    batch = reader.vault_block("f.log")(1, data, len(lines))
+    batch = reader.vault_block("f.log")(reader.Block(1, data))
     assert batch is not None, "the block should take the fast path"
     parse = reader.vault_parser("f.log")
     records = [parse(n, raw) for n, raw in enumerate(lines, 1)]

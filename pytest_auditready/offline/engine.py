@@ -9,13 +9,23 @@ from __future__ import annotations
 
 import time
 from dataclasses import dataclass, field
-from typing import IO, Any, Callable, Iterator, Mapping, Optional, Sequence, Union
+from typing import IO, Any, Callable, Iterator, Mapping, Optional, Sequence
 
 from ..auditlog.model import BadLine, Entries, Record
 from ..checks.base import Check, CheckContext, Outcome, Visitor, evaluate, overrides, stat_log
 from ..config import Settings
 from ..errors import AuditReadyError
-from .reader import K8S_FIELDS, CloudTrailReader, FileStats, blocks, jsonl_parser, open_log, vault_block, vault_parser
+from .reader import (
+    K8S_FIELDS,
+    Block,
+    CloudTrailReader,
+    FileStats,
+    blocks,
+    jsonl_parser,
+    open_log,
+    vault_block,
+    vault_parser,
+)
 
 _MALLOC_TUNED = False
 
@@ -72,7 +82,7 @@ class FileResult:
     seconds: float = 0.0
 
 
-Blocks = Callable[[IO[bytes], str, FileStats], Iterator[tuple[int, Union[bytes, BadLine], int]]]
+Blocks = Callable[[IO[bytes], str, FileStats], Iterator[Block]]
 
 
 def _reader(settings: Settings, file: str) -> tuple[Blocks, Callable[[int, bytes], Any]]:
@@ -118,14 +128,15 @@ def verify_file(path: str, settings: Settings, checks: Sequence[Check], secrets:
             pending.clear()
 
     try:
-        for first, data, nlines in read_blocks(f, name, stats):
+        for blk in read_blocks(f, name, stats):
+            data, first = blk.data, blk.first
             if isinstance(data, BadLine):
                 for fn in on_bad:
                     fn(data)
                 continue
             for block_fn in on_block:
                 block_fn(name, first, data)
-            batch = whole_block(first, data, nlines) if whole_block is not None else None
+            batch = whole_block(blk) if whole_block is not None else None
             if batch is not None:
                 for entries_fn in on_entries:
                     entries_fn(batch)
@@ -155,6 +166,7 @@ def verify_file(path: str, settings: Settings, checks: Sequence[Check], secrets:
                     flush()
                     for fn in on_bad:
                         fn(item)
+            blk.lines = n - first + 1  # counted by the split
             flush()
     finally:
         f.close()

@@ -124,23 +124,80 @@ _PATH, _OPERATION, _REMOTE_ADDRESS, _ID = (attrgetter("path"), attrgetter("opera
                                           attrgetter("id"))
 
 
-def vault_block(file: str, prefix: str = "") -> Callable[[int, bytes, int], Optional[Entries]]:
+# A block is one object a line when, besides starting with "{" and ending with "}", it has no newline that does
+# not sit between "}" and "{" (such a newline is never inside one JSON value, where "}" cannot be followed by
+# "{"), and no "}" followed by "{" on one line (two objects; inside a string it is a false alarm, which only
+# costs the slow path). One Hyperscan pass tells, instead of counting the newlines and the separators.
+_IRREGULAR = (rb"[^}]\n", rb"\n[^{]", rb"\}[ \t\r]*\{")
+_irregular_db: Any = None
+
+
+def _irregular() -> Optional[Callable[[bytes], bool]]:
+    """Whether a block breaks the one-object-a-line shape (see _IRREGULAR); None without Hyperscan."""
+    global _irregular_db
+    try:
+        import hyperscan
+    except ImportError:  # pragma: no cover - hyperscan is a dependency; the fallback only counts, slower
+        return None
+    if _irregular_db is None:
+        db = hyperscan.Database(mode=hyperscan.HS_MODE_BLOCK)
+        db.compile(expressions=list(_IRREGULAR), ids=list(range(len(_IRREGULAR))), elements=len(_IRREGULAR),
+                   flags=[hyperscan.HS_FLAG_SINGLEMATCH] * len(_IRREGULAR))
+        _irregular_db = db
+    db = _irregular_db
+
+    def irregular(data: bytes) -> bool:
+        found: list[int] = []
+        db.scan(data, match_event_handler=lambda *_a: found.append(1))  # each pattern reports once at most
+        return bool(found)
+
+    return irregular
+
+
+class Block:
+    """Whole lines of a file (``blocks``): the number of the first, their bytes without the final newline (or a
+    BadLine for a line over MAX_LINE_BYTES), and how many lines they are. The count is made on first use unless
+    whoever read the block knows it already (``vault_block`` does): counting newlines is a pass over the bytes."""
+
+    __slots__ = ("_lines", "data", "first")
+
+    def __init__(self, first: int, data: Union[bytes, BadLine], lines: Optional[int] = None) -> None:
+        self.first = first
+        self.data = data
+        self._lines = lines
+
+    @property
+    def lines(self) -> int:
+        if self._lines is None:
+            self._lines = self.data.count(b"\n") + 1 if isinstance(self.data, bytes) else 1
+        return self._lines
+
+    @lines.setter
+    def lines(self, n: int) -> None:
+        self._lines = n
+
+
+def vault_block(file: str, prefix: str = "") -> Callable[[Block], Optional[Entries]]:
     """The fast path of ``vault_parser``: a whole block of lines (``blocks``) decoded in one call into columns,
     or None when the block holds anything ``vault_parser`` would not read as one plain object a line (then the
     caller parses it line by line, which reports exactly which lines are bad). For the blocks it takes, the
-    entries are the ones ``vault_parser`` makes of each line. ``n`` is the number of lines (as ``blocks`` says)."""
+    entries are the ones ``vault_parser`` makes of each line, and the block's line count is set."""
     if prefix.startswith("{"):
-        return lambda _first, _data, _n: None  # a line starting with "{" might carry the prefix: line by line
+        return lambda _blk: None  # a line starting with "{" might carry the prefix: line by line
+    irregular = _irregular()
 
-    def decode(first: int, data: bytes, n: int) -> Optional[Entries]:
-        # One object a line: the first line starts and the last ends the block, and every newline sits between
-        # "}" and "{" (never inside one JSON value, where "}" cannot be followed by "{"). Then the objects are
-        # as many as the lines only if each line holds exactly one.
-        if data[:1] != b"{" or data[-1:] != b"}":
+    def decode(blk: Block) -> Optional[Entries]:
+        data = blk.data
+        if not isinstance(data, bytes) or data[:1] != b"{" or data[-1:] != b"}":
             return None
-        # (A vault writes "time" first: the longer needle is counted about twice as fast.)
-        if n > 1 and data.count(b'}\n{"time":"') != n - 1 and data.count(b"}\n{") != n - 1:
-            return None
+        expect: Optional[int] = None  # with the Hyperscan test, the lines are as many as the objects
+        if irregular is not None:
+            if irregular(data):
+                return None
+        else:
+            expect = blk.lines
+            if expect > 1 and data.count(b"}\n{") != expect - 1:
+                return None
         if not data.isascii():
             try:
                 data.decode("utf-8")
@@ -150,8 +207,11 @@ def vault_block(file: str, prefix: str = "") -> Callable[[int, bytes, int], Opti
             items = _block_decoder.decode_lines(data)
         except (msgspec.DecodeError, msgspec.ValidationError):
             return None
-        if len(items) != n:
+        n = len(items)
+        if expect is not None and n != expect:
             return None
+        blk.lines = n
+        first = blk.first
         empty_auth, empty_request = _EMPTY_AUTH, _EMPTY_REQUEST
         auths = [e.auth or empty_auth for e in items]
         requests = [e.request or empty_request for e in items]
@@ -246,7 +306,7 @@ class CloudTrailReader:
         self.result_path = self.paths.pop("result", None)
         self.problem = ""
 
-    def blocks(self, f: IO[bytes], stats: "FileStats") -> Iterator[tuple[int, Union[bytes, BadLine], int]]:
+    def blocks(self, f: IO[bytes], stats: "FileStats") -> Iterator[Block]:
         try:
             data = f.read(CLOUDTRAIL_MAX_BYTES + 1)
         except (OSError, EOFError) as exc:
@@ -272,11 +332,11 @@ class CloudTrailReader:
             batch.append(line)
             size += len(line)
             if size >= BLOCK:
-                yield first, b"\n".join(batch), len(batch)
+                yield Block(first, b"\n".join(batch), len(batch))
                 first += len(batch)
                 batch, size = [], 0
         if batch:
-            yield first, b"\n".join(batch), len(batch)
+            yield Block(first, b"\n".join(batch), len(batch))
         stats.lines = len(records)
 
     def parse(self, line: int, raw: bytes) -> Parsed:
@@ -324,9 +384,9 @@ def open_log(path: str) -> IO[bytes]:
     return f
 
 
-def blocks(f: IO[bytes], file: str, stats: FileStats) -> Iterator[tuple[int, Union[bytes, BadLine], int]]:
-    """(number of the first line, bytes of whole lines without the final newline, how many lines), or a BadLine
-    for an over-long line (one line), in file order."""
+def blocks(f: IO[bytes], file: str, stats: FileStats) -> Iterator[Block]:
+    """The file as Blocks of whole lines, or of one BadLine for an over-long line, in file order. Lines are
+    numbered by each block's count (``Block.lines``), made once the consumer is done with it."""
     tail = b""
     line = 1  # number of the first line in tail
     skipping = 0  # bytes of an over-long line being skipped
@@ -345,7 +405,7 @@ def blocks(f: IO[bytes], file: str, stats: FileStats) -> Iterator[tuple[int, Uni
                 skipping += len(chunk)
                 continue
             over = skipping + cut
-            yield line, BadLine(file, line, f"line is {over} bytes, over the {MAX_LINE_BYTES} byte limit"), 1
+            yield Block(line, BadLine(file, line, f"line is {over} bytes, over the {MAX_LINE_BYTES} byte limit"), 1)
             line += 1
             skipping = 0
             chunk = chunk[cut + 1 :]
@@ -357,16 +417,16 @@ def blocks(f: IO[bytes], file: str, stats: FileStats) -> Iterator[tuple[int, Uni
             continue
         block = b"".join((tail, memoryview(chunk)[:cut])) if tail else chunk[:cut]  # one copy
         tail = chunk[cut + 1 :]
-        n = block.count(b"\n") + 1
-        yield line, block, n
-        line += n
+        blk = Block(line, block)
+        yield blk
+        line += blk.lines
         if len(tail) > MAX_LINE_BYTES:
             skipping, tail = len(tail), b""
     if skipping:
-        yield line, BadLine(file, line, f"line is {skipping} bytes, over the {MAX_LINE_BYTES} byte limit "
-                            "(and the file ends without a newline)"), 1
+        yield Block(line, BadLine(file, line, f"line is {skipping} bytes, over the {MAX_LINE_BYTES} byte limit "
+                                  "(and the file ends without a newline)"), 1)
         line += 1
     elif tail:
-        yield line, tail, 1  # no final newline: parsed like any line (a cut-off entry is then malformed JSON)
+        yield Block(line, tail, 1)  # no final newline: parsed like any line (a cut-off entry is then malformed JSON)
         line += 1
     stats.lines = line - 1
