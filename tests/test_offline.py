@@ -347,6 +347,16 @@ def test_bench_smoke(tmp_path: Path) -> None:
     assert "ratio verify / sha256sum" in r.stdout and "peak RSS" in r.stdout and "detect-secrets scan" in r.stdout
 
 
+def test_xdist_bench_smoke(tmp_path: Path) -> None:
+    """bench/xdist.py runs -n 0 and -n 2 end to end on tiny files (its figures are not judged here)."""
+    bench = Path(__file__).resolve().parents[1] / "bench" / "xdist.py"
+    r = subprocess.run([sys.executable, str(bench), "--files", "2", "--size-mb", "0.2", "--source", str(CLEAN),
+                        "--repeat", "1", "--workdir", str(tmp_path)], capture_output=True, text=True, timeout=180)
+    assert r.returncode == 0, r.stdout + r.stderr
+    assert "-n 0:" in r.stdout and "-n 2:" in r.stdout and "speedup -n 2 / -n 0" in r.stdout
+    assert "exit [0]" in r.stdout  # a clean log: every check holds, in both modes
+
+
 def test_vault_identity_label_is_not_a_secret() -> None:
     """display_name is composed by the vault ("token-" + a name); with a random run id in it, it used to read as
     high-entropy base64 about one run in ten and failed the live suite."""
