@@ -140,10 +140,17 @@ def _irregular() -> Optional[Callable[[bytes], bool]]:
     except ImportError:  # pragma: no cover - hyperscan is a dependency; the fallback only counts, slower
         return None
     if _irregular_db is None:
-        db = hyperscan.Database(mode=hyperscan.HS_MODE_BLOCK)
-        db.compile(expressions=list(_IRREGULAR), ids=list(range(len(_IRREGULAR))), elements=len(_IRREGULAR),
-                   flags=[hyperscan.HS_FLAG_SINGLEMATCH] * len(_IRREGULAR))
-        _irregular_db = db
+        from ..scanner import _isolated
+
+        def build() -> bytes:
+            db = hyperscan.Database(mode=hyperscan.HS_MODE_BLOCK)
+            db.compile(expressions=list(_IRREGULAR), ids=list(range(len(_IRREGULAR))), elements=len(_IRREGULAR),
+                       flags=[hyperscan.HS_FLAG_SINGLEMATCH] * len(_IRREGULAR))
+            return bytes(hyperscan.dumpb(db))
+
+        # compiled in a child, as the scanner's databases are: the compiler's memory stays out of this process
+        _irregular_db = hyperscan.loadb(_isolated(build), hyperscan.HS_MODE_BLOCK)
+        _irregular_db.scratch = hyperscan.Scratch(_irregular_db)
     db = _irregular_db
 
     def irregular(data: bytes) -> bool:
