@@ -316,7 +316,7 @@ def test_cloudtrail_log_without_digests_or_keys_fails_with_the_remedy(trail: tup
     lone.parent.mkdir(parents=True)
     lone.write_bytes((root / _log_key(0, 1)).read_bytes())
     out = _tamper_outcome(lone, keys)
-    assert out.status == FAILED and "has no digest files beside it" in _texts(out)
+    assert out.status == FAILED and "has none of the trail's signed digest files beside it" in _texts(out)
     assert "log file validation" in _texts(out) and "Vault" not in _texts(out)
 
 

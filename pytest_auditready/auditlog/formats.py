@@ -67,16 +67,17 @@ _RESULT = {
 class LogFormat:
     name: str
     title: str  # how messages name a log of this format
-    ordered: bool = True  # a file's entries are written in time order
     hmac_values: bool = False  # values are logged as hmac-sha256 digests, so digests are expected
     structural_keys: frozenset[str] = frozenset()  # keys never judged by the secret scan (beyond the vault's own)
     own_integrity: str = ""  # the integrity mechanism the format has of its own ("" for none)
+    own_integrity_where: str = ""  # where a copy keeps it
+    own_integrity_fix: str = ""  # how to have it
     fields_fix: str = ("keep these fields in every entry, and check that field_map in [tool.auditready] names the "
                        "JSON paths your log uses")
     precision_fix: str = "keep the source's own sub-second time in the time field; do not round or reformat it"
     known_fix: str = ("find the stage that writes the value in clear text (a field mapping, an enrichment, a "
                       "debug log) and make it drop or hash it; rotate the value")
-    order_skip: str = ""  # why file order proves nothing, when it does not
+    order_skip: str = ""  # why file order proves nothing, when a file's entries are not written in time order
 
 
 FORMATS: Mapping[str, LogFormat] = {
@@ -98,8 +99,11 @@ FORMATS: Mapping[str, LogFormat] = {
         precision_fix="keep the API server's requestReceivedTimestamp as written (RFC 3339 with microseconds)",
     ),
     "cloudtrail": LogFormat(
-        "cloudtrail", "CloudTrail", ordered=False, structural_keys=CLOUDTRAIL_STRUCTURAL_KEYS,
+        "cloudtrail", "CloudTrail", structural_keys=CLOUDTRAIL_STRUCTURAL_KEYS,
         own_integrity="the trail's signed digest files",
+        own_integrity_where="its S3 key's AWSLogs/ACCOUNT/CloudTrail-Digest/REGION folder",
+        own_integrity_fix="turn on log file validation for the trail, and copy the digest folder with the logs "
+        "(aws s3 sync s3://BUCKET/AWSLogs/ DIR/AWSLogs/) and each digest's signature (README: 'AWS CloudTrail')",
         precision_fix="CloudTrail records whole seconds: correlate by requestID and eventID, and set "
         "timestamp_digits = 0 only if your controls accept second precision",
         order_skip="CloudTrail keeps the records of a file in no particular order, so file order is not checked",

@@ -43,11 +43,9 @@ def _no_mechanism(ctx: CheckContext, name: str) -> Finding:
                  "detection).")
     fmt = format_of(ctx.settings)
     if fmt.own_integrity:
-        return Finding(ID, "", f"The CloudTrail log {name} has no digest files beside it (its S3 key's "
-                       "AWSLogs/ACCOUNT/CloudTrail-Digest/REGION folder), so it cannot be validated, "
-                       + unnoticed, "turn on log file validation for the trail, and copy the digest folder with the "
-                       "logs (aws s3 sync s3://BUCKET/AWSLogs/ DIR/AWSLogs/) and each digest's signature "
-                       "(README: 'AWS CloudTrail')", where=name)
+        return Finding(ID, "", f"The {fmt.title} log {name} has none of {fmt.own_integrity} beside it "
+                       f"({fmt.own_integrity_where}): it cannot be validated, " + unnoticed, fmt.own_integrity_fix,
+                       where=name)
     return Finding(ID, "", f"The audit log {name} has no integrity mechanism: no digest chain beside it "
                    f"({name}.digests) and {fmt.title} logs keep none of their own, " + unnoticed, NO_CHAIN_FIX,
                    where=name)
