@@ -308,6 +308,37 @@ def _isolated(build: Callable[[], bytes]) -> bytes:
     return bytes(b"".join(chunks))
 
 
+_ANY_MATCH: dict[tuple[bytes, ...], Any] = {}  # compiled once per process, by expressions
+
+
+def any_match(expressions: tuple[bytes, ...]) -> Optional[Callable[[bytes], bool]]:
+    """A fast yes/no over a whole block: does any of ``expressions`` match? (Hyperscan, each expression reporting
+    once at most, compiled in a child with ``_isolated``.) None without Hyperscan: the caller's slower way."""
+    try:
+        import hyperscan
+    except ImportError:  # pragma: no cover - hyperscan is a dependency
+        return None
+    db = _ANY_MATCH.get(expressions)
+    if db is None:
+
+        def build() -> bytes:
+            d = hyperscan.Database(mode=hyperscan.HS_MODE_BLOCK)
+            d.compile(expressions=list(expressions), ids=list(range(len(expressions))), elements=len(expressions),
+                      flags=[hyperscan.HS_FLAG_SINGLEMATCH] * len(expressions))
+            return bytes(hyperscan.dumpb(d))
+
+        db = hyperscan.loadb(_isolated(build), hyperscan.HS_MODE_BLOCK)
+        db.scratch = hyperscan.Scratch(db)
+        _ANY_MATCH[expressions] = db
+
+    def matches(data: bytes) -> bool:
+        found: list[int] = []
+        db.scan(data, match_event_handler=lambda *_a: found.append(1))
+        return bool(found)
+
+    return matches
+
+
 # Compiled databases by known-needle set: compiling takes ~0.3 s, a process checking many files does it once.
 _COMPILED: dict[tuple[str, ...], tuple[Any, Any, int, frozenset[int]]] = {}
 

@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import re
-from typing import Any, Iterator, Union
+from typing import Iterator, Union
 
 from ..auditlog.formats import format_of
 from ..auditlog.model import HMAC_PREFIX, AuditEntry, Entries, Record
+from ..scanner import any_match
 from .base import Check, CheckContext, Finding, Skip, Visitor, feed
 
 ID = "integrity_digest"
@@ -23,36 +24,6 @@ _MALFORMED_HS = rb'"hmac-sha256:(?:[0-9a-f]{0,63}[^0-9a-f]|[0-9a-f]{64}[^"\\])'
 _SHOW = 5
 
 
-_DB: Any = None  # compiled once per process
-
-
-def _has_malformed() -> Any:
-    """A fast yes/no over a whole block (Hyperscan); the regex above then finds where. None: no Hyperscan."""
-    try:
-        import hyperscan
-    except ImportError:  # pragma: no cover - hyperscan is a dependency; the regex alone is only slower
-        return None
-    from ..scanner import _isolated
-
-    def build() -> bytes:
-        db = hyperscan.Database(mode=hyperscan.HS_MODE_BLOCK)
-        db.compile(expressions=[_MALFORMED_HS], ids=[0], elements=1, flags=[hyperscan.HS_FLAG_SINGLEMATCH])
-        return bytes(hyperscan.dumpb(db))
-
-    global _DB
-    if _DB is None:
-        _DB = hyperscan.loadb(_isolated(build), hyperscan.HS_MODE_BLOCK)
-        _DB.scratch = hyperscan.Scratch(_DB)
-    db = _DB
-
-    def has(data: bytes) -> bool:
-        found: list[int] = []
-        db.scan(data, match_event_handler=lambda *_a: found.append(1))
-        return bool(found)
-
-    return has
-
-
 class DigestFormat(Visitor):
     """Every string value that starts with 'hmac-sha256:' is followed by exactly 64 lowercase hex digits."""
 
@@ -60,7 +31,7 @@ class DigestFormat(Visitor):
         self.bad: list[tuple[str, int, str]] = []  # (file, line, shown) of the first few
         self.count = 0
         self.request_ids: dict[int, str] = {}
-        self.has_malformed = _has_malformed()
+        self.has_malformed = any_match((_MALFORMED_HS,))  # yes/no per block; _MALFORMED then finds where
         self.format = format_of(ctx.settings)
         self.seen = False  # any digest at all
 

@@ -129,36 +129,6 @@ _PATH, _OPERATION, _REMOTE_ADDRESS, _ID = (attrgetter("path"), attrgetter("opera
 # "{"), and no "}" followed by "{" on one line (two objects; inside a string it is a false alarm, which only
 # costs the slow path). One Hyperscan pass tells, instead of counting the newlines and the separators.
 _IRREGULAR = (rb"[^}]\n", rb"\n[^{]", rb"\}[ \t\r]*\{")
-_irregular_db: Any = None
-
-
-def _irregular() -> Optional[Callable[[bytes], bool]]:
-    """Whether a block breaks the one-object-a-line shape (see _IRREGULAR); None without Hyperscan."""
-    global _irregular_db
-    try:
-        import hyperscan
-    except ImportError:  # pragma: no cover - hyperscan is a dependency; the fallback only counts, slower
-        return None
-    if _irregular_db is None:
-        from ..scanner import _isolated
-
-        def build() -> bytes:
-            db = hyperscan.Database(mode=hyperscan.HS_MODE_BLOCK)
-            db.compile(expressions=list(_IRREGULAR), ids=list(range(len(_IRREGULAR))), elements=len(_IRREGULAR),
-                       flags=[hyperscan.HS_FLAG_SINGLEMATCH] * len(_IRREGULAR))
-            return bytes(hyperscan.dumpb(db))
-
-        # compiled in a child, as the scanner's databases are: the compiler's memory stays out of this process
-        _irregular_db = hyperscan.loadb(_isolated(build), hyperscan.HS_MODE_BLOCK)
-        _irregular_db.scratch = hyperscan.Scratch(_irregular_db)
-    db = _irregular_db
-
-    def irregular(data: bytes) -> bool:
-        found: list[int] = []
-        db.scan(data, match_event_handler=lambda *_a: found.append(1))  # each pattern reports once at most
-        return bool(found)
-
-    return irregular
 
 
 class Block:
@@ -191,7 +161,9 @@ def vault_block(file: str, prefix: str = "") -> Callable[[Block], Optional[Entri
     entries are the ones ``vault_parser`` makes of each line, and the block's line count is set."""
     if prefix.startswith("{"):
         return lambda _blk: None  # a line starting with "{" might carry the prefix: line by line
-    irregular = _irregular()
+    from ..scanner import any_match
+
+    irregular = any_match(_IRREGULAR)  # None without Hyperscan: count instead
 
     def decode(blk: Block) -> Optional[Entries]:
         data = blk.data
