@@ -67,6 +67,20 @@ def build(source: Path, out: Path, size: int) -> int:
     return written
 
 
+def versions() -> str:
+    """The versions of the libraries the figures depend on: a Hyperscan release alone can change them 20-fold
+    (see pyproject.toml)."""
+    from importlib.metadata import PackageNotFoundError, version
+
+    out = []
+    for dist in ("hyperscan", "msgspec", "orjson", "detect-secrets"):
+        try:
+            out.append(f"{dist} {version(dist)}")
+        except PackageNotFoundError:
+            out.append(f"{dist} absent")
+    return "Python " + sys.version.split()[0] + ", " + ", ".join(out)
+
+
 def timed(cmd: list[str], env: Optional[dict[str, str]] = None) -> tuple[float, int, int]:
     """(seconds, peak RSS in MB of that process, exit status)."""
     t0 = time.perf_counter()
@@ -100,6 +114,7 @@ def main() -> int:
     t0 = time.perf_counter()
     written = build(source, log, size)
     print(f"built {log}: {written / 1e6:.1f} MB from {source} in {time.perf_counter() - t0:.1f} s")
+    print(versions())
     sha = shutil.which("sha256sum")
     auditready = shutil.which("auditready", path=str(Path(sys.executable).parent)) or "auditready"
     verify = [auditready, "verify", str(log), "--canaries", str(canaries)]

@@ -29,7 +29,7 @@ from pathlib import Path
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
 
-from run import build  # noqa: E402  (bench/run.py, beside this script)
+from run import build, versions  # noqa: E402  (bench/run.py, beside this script)
 
 
 def timed(cmd: list[str], cwd: Path, env: dict[str, str]) -> tuple[float, int]:
@@ -64,6 +64,7 @@ def main() -> int:
         total += build(source, log, int(args.size_mb * 1e6))
         logs.append(str(log))
     print(f"built {args.files} logs, {total / 1e6:.1f} MB in all, from {source} in {time.perf_counter() - t0:.1f} s")
+    print(versions())
     env = {**os.environ, "PYTEST_DISABLE_PLUGIN_AUTOLOAD": "1"}
     base = [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "-p", "xdist.plugin", "-p",
             "pytest_auditready.plugin", "--auditready-offline", *logs, "--auditready-canaries", str(canaries)]

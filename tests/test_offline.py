@@ -345,6 +345,7 @@ def test_bench_smoke(tmp_path: Path) -> None:
                         "--slice-mb", "0.05", "--workdir", str(tmp_path)], capture_output=True, text=True, timeout=120)
     assert r.returncode == 0, r.stderr
     assert "ratio verify / sha256sum" in r.stdout and "peak RSS" in r.stdout and "detect-secrets scan" in r.stdout
+    assert "hyperscan " in r.stdout and "hyperscan absent" not in r.stdout  # the versions the figures depend on
 
 
 def test_xdist_bench_smoke(tmp_path: Path) -> None:
@@ -354,6 +355,7 @@ def test_xdist_bench_smoke(tmp_path: Path) -> None:
                         "--repeat", "1", "--workdir", str(tmp_path)], capture_output=True, text=True, timeout=180)
     assert r.returncode == 0, r.stdout + r.stderr
     assert "-n 0:" in r.stdout and "-n 2:" in r.stdout and "speedup -n 2 / -n 0" in r.stdout
+    assert "hyperscan " in r.stdout and "hyperscan absent" not in r.stdout
     assert "exit [0]" in r.stdout  # a clean log: every check holds, in both modes
 
 
