@@ -338,3 +338,27 @@ def test_verify_command_takes_the_cloudtrail_keys(trail: tuple[Path, Path],
     assert f"PASS tamper_evidence {log}" in capsys.readouterr().out
     main(["verify", "--format", "cloudtrail", str(log)])
     assert f"FAIL tamper_evidence {log}" in capsys.readouterr().out
+
+
+def test_a_days_digests_are_verified_once_for_all_its_files(trail: tuple[Path, Path],
+                                                            monkeypatch: pytest.MonkeyPatch) -> None:
+    from pytest_auditready.seal import cloudtrail
+
+    root, keys = trail
+    folder = cloudtrail.digest_folder_for(root / _log_key(0, 0))
+    assert folder is not None
+    loads: list[Path] = []
+    real = cloudtrail._load_digests
+
+    def counted(shown_from: Path, under: Path, report: Any) -> Any:
+        loads.append(under)
+        return real(shown_from, under, report)
+
+    monkeypatch.setattr(cloudtrail, "_load_digests", counted)
+    checked = [cloudtrail.check_log_file(root / _log_key(h, n), folder, keys) for h in range(3) for n in range(2)]
+    assert all(c.report.ok and c.listed_in for c in checked), [c.report.problems for c in checked]
+    assert len(loads) == 1  # six files of one day: its folder read once (the next day's is absent here)
+    # A digest changed in the meantime is read again, not answered from the cache.
+    Path(str(root / _digest_key(1)) + ".metadata.json").write_text(json.dumps({"Metadata": {"signature": "00" * 256}}))
+    again = cloudtrail.check_log_file(root / _log_key(1, 0), folder, keys)
+    assert len(loads) == 2 and "digest-signature" in {p.kind for p in again.report.problems}

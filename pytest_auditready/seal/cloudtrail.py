@@ -339,18 +339,57 @@ class LogFileCheck:
     content: Optional[bytes] = None
 
 
+def _state(files: list[str]) -> tuple[tuple[str, int, int, int], ...]:
+    """Each file with its size, mtime and inode: what a cached verdict on them depends on."""
+    out = []
+    for p in sorted(files):
+        try:
+            st = os.stat(p)
+        except OSError:
+            out.append((p, -1, -1, -1))
+            continue
+        out.append((p, st.st_size, st.st_mtime_ns, st.st_ino))
+    return tuple(out)
+
+
+def _files_below(folders: list[Path]) -> list[str]:
+    return [os.path.join(dirpath, name) for top in folders for dirpath, _dirs, files in os.walk(top) for name in files]
+
+
+# Verified digests of a day and the next, by (keys file, folders, the state of both): the 24 or more log files of a
+# day are listed by the same digests, which are read, gunzipped and their signatures checked once, not per file. A
+# digest or key file that changes (size, mtime or inode) is read again.
+_DAYS: dict[tuple[Any, ...], tuple[list[_Digest], list[TrailProblem], int]] = {}
+_DAYS_MAX = 64
+
+
+def _verified_days(log: Path, folder: Path, keys_file: Path) -> tuple[list[_Digest], list[TrailProblem], int]:
+    """(digests of the days that can list ``log``, oldest first; the problems of reading and checking them; their
+    count), checked once per process for a given state of the files."""
+    days = [d for d in _day_folders(log, folder) if d.is_dir()]
+    cache_key = (_state([str(keys_file)]), tuple(map(str, days)), _state(_files_below(days)))
+    cached = _DAYS.get(cache_key)
+    if cached is not None:
+        return cached
+    keys = load_public_keys(keys_file)
+    shown_from = folder.parent.parent.parent  # digests are named from AWSLogs/ on, as in their S3 keys
+    report = TrailReport(str(folder))
+    digests: list[_Digest] = []
+    for day in days:
+        digests.extend(_load_digests(shown_from, day, report))
+    digests.sort(key=lambda d: (str(d.data.get("digestEndTime")), d.rel))
+    _check_digests(digests, keys, report)
+    if len(_DAYS) >= _DAYS_MAX:
+        _DAYS.clear()
+    _DAYS[cache_key] = (digests, report.problems, report.digests)
+    return _DAYS[cache_key]
+
+
 def check_log_file(log: Path, folder: Path, keys_file: Path) -> LogFileCheck:
     """Validate ``log`` with the digests in ``folder`` (see digest_folder_for) that can list it: their signatures
     and chain, then the file's SHA-256 against the one its digest records."""
-    keys = load_public_keys(keys_file)
-    shown_from = folder.parent.parent.parent  # digests are named from AWSLogs/ on, as in their S3 keys
-    report = TrailReport(str(log))
-    digests: list[_Digest] = []
-    for day in _day_folders(log, folder):
-        if day.is_dir():
-            digests.extend(_load_digests(shown_from, day, report))
-    digests.sort(key=lambda d: (str(d.data.get("digestEndTime")), d.rel))
-    _check_digests(digests, keys, report)
+    digests, problems, count = _verified_days(log, folder, keys_file)
+    report = TrailReport(str(log), digests=count, problems=list(problems))
     out = LogFileCheck(report)
     for d in digests:
         for lf in d.data.get("logFiles") or []:
