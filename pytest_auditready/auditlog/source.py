@@ -6,13 +6,15 @@ mark, whole lines only (a partial last line waits for its newline).
 
 from __future__ import annotations
 
+import dataclasses
 import os
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import BinaryIO, Optional, Protocol, Union
+from typing import Any, BinaryIO, Optional, Protocol, Union
 
 from ..errors import AuditReadyError
 from .model import AuditEntry, BadLine
+from .rotation import locate_rotated
 from .vault_json import parse_line
 
 _CHUNK = 1 << 20
@@ -53,6 +55,9 @@ class FileLogSource:
     and a SIGHUP do) loses nothing: the old file is read to its end, then the new one from its start. A file
     truncated in place (copytruncate) is read again from its start; what it held past the cut is gone, and the
     checks say which actions are missing.
+
+    Entries read from a file that is then rotated are named by the file's new name (found beside the log by its
+    inode), so that file:line points at the line even after the path names a new file.
     """
 
     def __init__(self, path: Union[str, Path], prefix: str = "") -> None:
@@ -64,6 +69,7 @@ class FileLogSource:
         self._line = 0  # lines before _offset
         self._tail = b""
         self._anchor = b""  # the bytes just before _offset: if they change, the file was cut and rewritten
+        self._read: list[tuple[list[Any], int]] = []  # where this file's entries sit in the batch: (list, index)
 
     def _need_path(self) -> Path:
         assert self.path is not None
@@ -85,6 +91,7 @@ class FileLogSource:
         self.close()
         self._fh = self._open()
         self._offset, self._line, self._tail, self._anchor = 0, 0, b"", b""
+        self._read = []
         if self._fh is None:
             return  # a device may create its file on the first request: start from nothing
         last = b""
@@ -104,8 +111,10 @@ class FileLogSource:
         except OSError:
             return
         if size < self._offset or not self._anchor_holds():
-            # Truncated in place, possibly already refilled past our offset: start again from the top.
+            # Truncated in place, possibly already refilled past our offset: start again from the top. (What was
+            # read before keeps its file:line: the lines are gone from the file, and a copy cannot be told apart.)
             self._offset, self._line, self._tail, self._anchor = 0, 0, b"", b""
+            self._read = []
         self._fh.seek(self._offset)
         while True:
             data = self._fh.read(_CHUNK)
@@ -132,7 +141,10 @@ class FileLogSource:
         for raw in data[:cut].split(b"\n"):
             self._line += 1
             if raw.strip():
-                batch.add(parse_line(self.name, self._line, raw.rstrip(b"\r"), self.prefix))
+                item = parse_line(self.name, self._line, raw.rstrip(b"\r"), self.prefix)
+                batch.add(item)
+                kept = batch.entries if isinstance(item, AuditEntry) else batch.bad_lines
+                self._read.append((kept, len(kept) - 1))
 
     def _rotated(self) -> bool:
         assert self._fh is not None
@@ -153,11 +165,22 @@ class FileLogSource:
         self._drain(batch)
         if self._rotated():
             # Finish the old file (its last line may lack a newline only if cut mid-write), then follow the path.
+            self._renamed(locate_rotated(self._need_path(), os.fstat(self._fh.fileno()).st_ino))
             self._fh.close()
             self._fh = self._open()
             self._offset, self._line, self._tail, self._anchor = 0, 0, b"", b""
             if self._fh is not None:
                 self._drain(batch)
+
+    def _renamed(self, now: Optional[Path]) -> None:
+        """The file read so far was rotated to ``now`` (None: not found beside the log, e.g. compressed or
+        deleted, so its entries keep the path they were read from)."""
+        if now is not None:
+            name = str(now)
+            for kept, i in self._read:
+                if kept[i].file == self.name:
+                    kept[i] = dataclasses.replace(kept[i], file=name)
+        self._read = []
 
     def close(self) -> None:
         if self._fh is not None:

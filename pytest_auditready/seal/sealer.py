@@ -22,6 +22,7 @@ from typing import Any, BinaryIO, Callable, Optional
 
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
+from ..auditlog.rotation import locate_rotated
 from ..errors import AuditReadyError
 from .chain import (
     FORMAT,
@@ -226,8 +227,6 @@ class Sealer:
             self._fd = None
 
     def _find_by_inode(self, inode: int) -> Optional[Path]:
-        from .verify import locate_rotated
-
         return locate_rotated(self.log_path, inode)
 
     def _open_file(self, path: Path, *, segment: int, pos: int, next_line: int, reason: Optional[str]) -> _Cursor:

@@ -20,6 +20,7 @@ from typing import BinaryIO, Optional
 
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 
+from ..auditlog.rotation import locate_rotated
 from ..errors import AuditReadyError
 from .chain import GENESIS, PathLike, Record, digests_path_for, key_id, parse_record, signature_ok
 
@@ -242,36 +243,6 @@ def _check_segment(lf: _File, recs: list[Record], seg: int, report: SealReport, 
             else:
                 report.notes.append(f"segment {seg}: {size - end} bytes after its last seal were never sealed "
                                     "(written just before rotation)")
-
-
-def rotated_name(log: Path, name: str) -> bool:
-    """Whether ``name`` is how rotation names an old ``log``: audit.log.1, audit.log-20260101, audit-20260101.log."""
-    if name == log.name or name.endswith(".digests"):
-        return False
-    if name.startswith(log.name):
-        return True
-    stem = log.name.split(".", 1)[0]
-    return name.startswith(stem) and name[len(stem) : len(stem) + 1] in ("-", "_", ".")
-
-
-def locate_rotated(log: Path, inode: Optional[int]) -> Optional[Path]:
-    """A rotated file beside the log, by the inode the sealer recorded (a rename keeps it)."""
-    if inode is None:
-        return None
-    try:
-        names = sorted(os.listdir(log.parent))
-    except OSError:
-        return None
-    for nm in names:
-        if not rotated_name(log, nm):
-            continue
-        p = log.parent / nm
-        try:
-            if p.is_file() and os.stat(p).st_ino == inode:
-                return p
-        except OSError:
-            continue
-    return None
 
 
 def verify_log(log_path: PathLike, public_key: Ed25519PublicKey,

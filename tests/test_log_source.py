@@ -1,0 +1,57 @@
+"""The live log source across rotation: entries read before a rename are named by the file's new name."""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+
+from pytest_auditready.auditlog.source import FileLogSource, LogBatch
+
+
+def _line(i: int) -> bytes:
+    return json.dumps({"time": f"2026-01-05T08:00:0{i}.123456789Z", "type": "request",
+                       "request": {"id": f"r{i}", "path": f"secret/data/c{i}", "operation": "read"}}).encode() + b"\n"
+
+
+def _where(batch: LogBatch) -> list[str]:
+    return [f"{Path(e.file).name}:{e.line}" for e in batch.entries] + [
+        f"{Path(b.file).name}:{b.line} (bad)" for b in batch.bad_lines]
+
+
+def test_entries_read_before_a_rename_name_the_rotated_file(tmp_path: Path) -> None:
+    log = tmp_path / "audit.log"
+    log.write_bytes(_line(0))  # before the run: not this run's
+    src = FileLogSource(log)
+    src.mark()
+    batch = LogBatch()
+    with open(log, "ab") as f:
+        f.write(_line(1) + b"not json\n")
+    src.poll(batch)
+    assert _where(batch) == ["audit.log:2", "audit.log:3 (bad)"]
+    with open(log, "ab") as f:
+        f.write(_line(2))  # written just before the rotation, read by the poll that notices it
+    os.rename(log, tmp_path / "audit.log.1")
+    log.write_bytes(_line(3))
+    src.poll(batch)
+    src.close()
+    assert _where(batch) == ["audit.log.1:2", "audit.log.1:4", "audit.log:1", "audit.log.1:3 (bad)"]
+    # each named line is the entry's own line in the file it names now
+    for e in batch.entries:
+        assert json.loads(Path(e.file).read_bytes().splitlines()[e.line - 1])["request"]["id"] == e.request_id
+
+
+def test_a_rotated_file_that_is_gone_keeps_the_path_it_was_read_from(tmp_path: Path) -> None:
+    log = tmp_path / "audit.log"
+    log.write_bytes(b"")
+    src = FileLogSource(log)
+    src.mark()
+    batch = LogBatch()
+    with open(log, "ab") as f:
+        f.write(_line(1))
+    src.poll(batch)
+    os.rename(log, tmp_path / "elsewhere.gz")  # compressed or moved away: not found beside the log by its inode
+    log.write_bytes(_line(2))
+    src.poll(batch)
+    src.close()
+    assert _where(batch) == ["audit.log:1", "audit.log:1"]
