@@ -123,3 +123,18 @@ alphabet = string.ascii_letters + string.digits + "+/=_-\\\"':{}[],. é"
 def test_generated_values_fast_scan_misses_nothing(scanner, key, value, shape):
     v: object = {"value": value, "list": [value, value], "key": {value: value}, "nested": {"k": {key: value}}}[shape]
     assert missed(scanner, [_line(key, v)]) == {}
+
+
+@pytest.mark.parametrize("value, flagged", [
+    pytest.param("hmac-sha256:" + "0123456789abcdef" * 4, False, id="digest"),  # skipped, as the judge skips it
+    pytest.param("hmac-sha256:" + "0123456789ABCDEF" * 4, True, id="uppercase"),
+    pytest.param("hmac-sha256:" + "ghijklmnopqrstuv" * 4, True, id="not-hex"),
+    pytest.param("hmac-sha256:" + "0123456789abcdef" * 4 + "0", True, id="65-digits"),
+    pytest.param("hmac-sha256:" + "0123456789abcdef" * 4 + "\\\"", True, id="escaped-quote-after"),
+])
+def test_digest_shaped_values_under_a_keyword(scanner, value, flagged):
+    """A well-formed digest under a keyword ("password":"hmac-sha256:...") is passed over without the judge; any
+    other value of that shape is still judged."""
+    lines = [_line("password", value)]
+    assert missed(scanner, lines) == {}
+    assert bool(fast(scanner, lines)) is flagged
