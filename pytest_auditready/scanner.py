@@ -28,8 +28,7 @@ VAULT_TOKEN_RE = re.compile(
 )
 _UUID_RE = re.compile(r"[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}\Z")
 _TIME_RE = re.compile(r"\d{4}-\d{2}-\d{2}[T ]\d{2}:\d{2}:\d{2}(\.\d+)?(Z|[+-]\d{2}:?\d{2})?\Z")
-_DIGEST_BYTES = re.compile(rb"hmac-sha256:[0-9a-f]{64}")  # HMAC_RE over raw bytes, matched at a value's start
-_DIGEST_LEN = 76
+_DIGEST_BYTES = re.compile(HMAC_RE.pattern.encode("ascii"))  # HMAC_RE over raw bytes (match with pos and endpos)
 # Keys of the Vault/OpenBao audit format whose values the vault itself computes: never a user's secret.
 STRUCTURAL_KEYS = frozenset(
     {
@@ -471,7 +470,7 @@ class LeakScanner:
             if s0 < 2 or e0 < 0 or data[s0 - 2 : s0] != b'":' or data[e0 - 1] == 92:
                 lines.add(data.rfind(b"\n", 0, end) + 1)  # not a plain "key":"value": judge the line
                 return None
-            if e0 - s0 - 1 == _DIGEST_LEN and digest_at(data, s0 + 1, e0) is not None:
+            if digest_at(data, s0 + 1, e0) is not None:
                 return None  # an HMAC digest under a keyword ("password":"hmac-sha256:..."): skipped by the judge
             value = data[s0 + 1 : e0]
             ks = data.rfind(b'"', 0, s0 - 2)
