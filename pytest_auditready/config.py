@@ -50,7 +50,8 @@ class Settings:
     public_key: Optional[str] = None  # Ed25519 public key (KEY.pub) that verifies LOG.digests
     cloudtrail_public_keys: Optional[str] = None  # `aws cloudtrail list-public-keys` JSON: verifies digest files
     allow_foreign_prefix: bool = False  # let prefix leave auditready's own namespace (it must hold nothing else)
-    log_format: str = "vault"  # offline: "vault" (file device), "jsonl" (with field_map), "k8s", "cloudtrail"
+    # "auto": told from each file's content (auditlog/detect.py); a named format that disagrees is refused
+    log_format: str = "auto"
     field_map: tuple[tuple[str, str], ...] = ()  # offline jsonl: canonical field -> dotted JSON path
     canaries_file: Optional[str] = None  # offline: known secret values, one a line
 
@@ -112,9 +113,21 @@ def _num(kind: type, lo: float, hi: float) -> Callable[[Any], Any]:
 
 def _target(v: Any) -> Any:
     allowed = '"embedded" or an http(s):// URL of a Vault/OpenBao server'
-    if not isinstance(v, str) or not (v == "embedded" or re.match(r"https?://[^\s/]+", v)):
+    if not isinstance(v, str) or not (v == "embedded" or re.match(r"https?://[^\s/]+(/\S*)?\Z", v)):
         raise ValueError(allowed)
-    return v.rstrip("/")
+    return strip_userinfo(v.rstrip("/"))[0]
+
+
+def strip_userinfo(url: str) -> tuple[str, bool]:
+    """``url`` without any user:password@ part (credentials come from the environment only), and whether it had
+    one. Only the authority is looked at; nothing of what was removed is kept."""
+    scheme, sep, rest = url.partition("://")
+    if not sep:
+        return url, False
+    authority, slash, path = rest.partition("/")
+    if "@" not in authority:
+        return url, False
+    return f"{scheme}://{authority.rsplit('@', 1)[1]}{slash}{path}", True
 
 
 def _fields(v: Any) -> Any:
@@ -165,10 +178,10 @@ LOG_FORMATS = ("vault", "jsonl", "k8s", "cloudtrail")
 
 
 def _log_format(v: Any) -> Any:
-    if v not in LOG_FORMATS:
-        raise ValueError('"vault" (Vault/OpenBao file audit device, with or without prefix), "jsonl" (generic JSON '
-                         'lines, with field_map), "k8s" (Kubernetes audit events) or "cloudtrail" (AWS CloudTrail '
-                         'log files)')
+    if v not in (*LOG_FORMATS, "auto"):
+        raise ValueError('"auto" (told from the content, the default), "vault" (Vault/OpenBao file audit device, with '
+                         'or without prefix), "jsonl" (generic JSON lines, with field_map), "k8s" (Kubernetes audit '
+                         'events) or "cloudtrail" (AWS CloudTrail log files)')
     return v
 
 
@@ -222,11 +235,17 @@ assert set(KEYS) == {f.name for f in dataclasses.fields(Settings)}
 
 def read_toml(path: Path, *, table_required: bool) -> dict[str, Any]:
     """The [tool.auditready] table of a TOML file (or its top level, for a dedicated config file)."""
+    from .errors import AuditReadyError
+    from .safeio import MAX_CONFIG_BYTES, read_small
+
     try:
-        with open(path, "rb") as f:
-            doc = tomllib.load(f)
+        doc = tomllib.loads(read_small(path, "configuration file", MAX_CONFIG_BYTES).decode("utf-8"))
     except OSError as exc:
         raise ConfigError(f"cannot read {path}: {exc.strerror}", "check the path") from None
+    except AuditReadyError as exc:  # not a regular file, or too large
+        raise ConfigError(exc.cause, exc.fix) from None
+    except UnicodeDecodeError:
+        raise ConfigError(f"{path} is not valid TOML (not UTF-8 text)", "fix the file") from None
     except tomllib.TOMLDecodeError as exc:
         raise ConfigError(f"{path} is not valid TOML ({exc})", "fix the file") from None
     table = doc.get("tool", {}).get("auditready") if isinstance(doc.get("tool"), dict) else None
@@ -239,14 +258,19 @@ def read_toml(path: Path, *, table_required: bool) -> dict[str, Any]:
 
 def load(
     sources: Sequence[tuple[str, Mapping[str, Any]]],
+    notices: Optional[list[str]] = None,
 ) -> Settings:
-    """Merge ``sources`` (lowest precedence first, each named for error messages) into Settings."""
+    """Merge ``sources`` (lowest precedence first, each named for error messages) into Settings. What was
+    accepted but changed (credentials removed from a URL) is said in ``notices``, one line each."""
     values: dict[str, Any] = {}
     origins: dict[str, str] = {}
     for origin, mapping in sources:
         for key, raw in mapping.items():
             if raw is None:
                 continue
+            if key == "target" and isinstance(raw, str) and strip_userinfo(raw)[1] and notices is not None:
+                notices.append(f"the user:password@ part of target in {origin} was ignored: credentials come from "
+                               "VAULT_TOKEN (or BAO_TOKEN) only")
             conv = KEYS.get(key)
             if conv is None:
                 raise ConfigError(
@@ -277,3 +301,30 @@ def token_from_env(environ: Optional[Mapping[str, str]] = None) -> Optional[str]
         if value:
             return value
     return None
+
+
+def find_pyproject(start: Path) -> Optional[Path]:
+    """The nearest pyproject.toml at ``start`` or above it (a run from a subdirectory reads its project's)."""
+    here = start.resolve()
+    for folder in (here, *here.parents):
+        candidate = folder / "pyproject.toml"
+        if candidate.is_file():
+            return candidate
+    return None
+
+
+def discover(cli: Mapping[str, Any], config_file: Optional[str] = None, start: Optional[Path] = None,
+             pyproject: Optional[Path] = None, notices: Optional[list[str]] = None) -> Settings:
+    """The settings of a run, found the same way by every front end: ``config_file`` (a TOML file, its
+    [tool.auditready] table or its top level) if given, else [tool.auditready] of ``pyproject`` or of the nearest
+    pyproject.toml at or above ``start`` (default: the working directory); then the command line ``cli`` (None
+    values are not given)."""
+    sources: list[tuple[str, Any]] = []
+    if config_file:
+        sources.append((config_file, read_toml(Path(config_file), table_required=False)))
+    else:
+        found = pyproject or find_pyproject(start or Path.cwd())
+        if found is not None:
+            sources.append((f"[tool.auditready] of {found}", read_toml(found, table_required=True)))
+    sources.append(("the command line", {k: v for k, v in cli.items() if v is not None}))
+    return load(sources, notices)

@@ -17,6 +17,7 @@ from typing import Any, Callable
 import pytest
 import xmlschema
 
+from pytest_auditready.auditlog.detect import UnknownFormat
 from pytest_auditready.checks import BUILTIN
 from pytest_auditready.checks.base import FAILED, PASSED, SKIPPED, Outcome
 from pytest_auditready.cli import main
@@ -170,8 +171,9 @@ def test_gzip_and_device_prefix_read_like_the_plain_file(tmp_path: Path) -> None
     assert shape(verdicts(gz, secrets=secrets), gz) == shape(base, plain)
     with_prefix = Settings(require_tamper_evidence=False, log_prefix="vault-audit: ")
     assert shape(verdicts(prefixed, with_prefix, secrets), prefixed) == shape(base, plain)
-    # Without log_prefix the prefixed lines are findings that suggest it.
-    assert "set log_prefix" in findings_text(verdicts(prefixed)["required_fields"])
+    # Without log_prefix the file is refused in one line that names the prefix and the setting.
+    with pytest.raises(UnknownFormat, match='set log_prefix = "vault-audit: "'):
+        verdicts(prefixed)
 
 
 def test_generic_json_lines_through_a_field_map(tmp_path: Path) -> None:

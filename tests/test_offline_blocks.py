@@ -16,7 +16,7 @@ from pytest_auditready.auditlog.model import Entries, Record
 from pytest_auditready.checks import BUILTIN
 from pytest_auditready.checks.base import Visitor
 from pytest_auditready.config import Settings
-from pytest_auditready.offline import engine, reader
+from pytest_auditready.offline import reader
 from pytest_auditready.offline.engine import offline_checks, read_canaries, verify_file
 
 FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "openbao"
@@ -31,7 +31,7 @@ def outcomes(path: Path, monkeypatch: pytest.MonkeyPatch, fast: bool, block: int
     with monkeypatch.context() as m:
         m.setattr(reader, "BLOCK", block)
         used: list[int] = []
-        real = engine.vault_block
+        real = reader.vault_block
 
         def counting(file: str, prefix: str = "") -> Callable[[reader.Block], Optional[Entries]]:
             decode = real(file, prefix)
@@ -43,7 +43,7 @@ def outcomes(path: Path, monkeypatch: pytest.MonkeyPatch, fast: bool, block: int
 
             return wrapped
 
-        m.setattr(engine, "vault_block", counting)
+        m.setattr(reader, "vault_block", counting)
         if not fast:  # the reference: every entry on its own, through each check's ``entry``
             for check in OFFLINE:
                 if check.visitor is not None and isinstance(check.visitor, type):

@@ -124,14 +124,15 @@ def test_cloudtrail_missing_fields_are_findings(tmp_path):
     assert not any("request.remote_address" in t or "x_forwarded_for" in t or "vault" in t for t in texts)
 
 
-@pytest.mark.parametrize("content", [b'{"Digest": "not a trail"}', b"not json at all\nsecond line", b'{"Records": 5}'])
-def test_not_a_cloudtrail_file_is_a_finding_and_is_still_scanned(tmp_path, content):
-    canary = CANARIES.read_text().split()[0]
-    data = content + b"\n" + canary.encode()
-    out = run(copy(TRAIL, tmp_path / "d.json", data), "cloudtrail")
-    bad = out["required_fields"]
-    assert bad.status == FAILED and "not a CloudTrail log file" in bad.findings[0].text()
-    assert out["no_secret_leak"].status == FAILED  # what the file holds is still looked at
+@pytest.mark.parametrize(("content", "found"), [(b'{"Digest": "not a trail"}', "JSON lines of no known audit format"),
+                                              (b"not json at all\nsecond line", "plain text"),
+                                              (b'{"Records": 5}', "JSON lines of no known audit format")])
+def test_not_a_cloudtrail_file_given_as_one_is_refused(tmp_path, capsys, content, found):
+    """--format cloudtrail on something else: exit 2, one line naming what the file is, nothing blamed on a vault."""
+    path = copy(TRAIL, tmp_path / "d.json", content + b"\n")
+    assert main(["verify", str(path), "--format", "cloudtrail"]) == 2
+    err = capsys.readouterr().err.strip()
+    assert len(err.splitlines()) == 1 and found in err and "Traceback" not in err
 
 
 def test_oversized_cloudtrail_file_is_exit_2_with_the_fix(tmp_path, monkeypatch, capsys):

@@ -102,6 +102,10 @@ class CheckContext:
     log_path: Optional[str] = None  # the local file the entries were read from, when there is one
     # tamper_evidence judged while the files existed (the embedded target removes its log when it stops)
     tamper: Optional[Any] = None
+    log_set: tuple[str, ...] = ()  # every log file of the run (a rotated set is judged as one)
+    # filled by the driver: check id -> what its visitor was fed and excused (see ``feed``)
+    tallies: dict[str, "Tally"] = field(default_factory=dict, repr=False)
+    current: str = ""  # the check being evaluated (``evaluate`` sets it)
 
     def __repr__(self) -> str:
         return f"CheckContext(source={self.source!r}, entries={len(self.entries)})"
@@ -154,6 +158,17 @@ class Visitor:
         """What the check found, once everything was fed."""
         return ()
 
+    def excuse(self, rule: str, n: int = 1) -> None:
+        """Count ``n`` entries fed but not judged, by the positive ``rule`` that excused them (a sentence naming
+        what the entries carry, e.g. "the audit device's own self-test write"). Missing evidence is never a rule."""
+        excused: dict[str, int] = self.__dict__.setdefault("_excused", {})
+        excused[rule] = excused.get(rule, 0) + n
+
+    @property
+    def excused(self) -> dict[str, int]:
+        """Entries excused so far, by rule."""
+        return dict(self.__dict__.get("_excused", {}))
+
 
 def overrides(visitor: Visitor, name: str) -> bool:
     """Whether ``visitor`` has its own ``name`` method (the engine calls only those). A visitor with its own
@@ -164,33 +179,14 @@ def overrides(visitor: Visitor, name: str) -> bool:
 
 
 def feed(visitor: Visitor, ctx: "CheckContext") -> Visitor:
-    """Feed the entries and bad lines of an in-memory context to ``visitor``, in file order: the same calls the
-    offline engine makes (consecutive entries as one batch, each line's raw text as a block before its entry)."""
-    items: list[Union[AuditEntry, BadLine]] = [*ctx.entries, *ctx.bad_lines]
-    items.sort(key=lambda i: (i.file, i.line))
-    want_entry, want_bad, want_block = (overrides(visitor, n) for n in ("entries", "bad_line", "block"))
-    pending: list[Record] = []
+    """Feed the log lines of an in-memory context (a live run's) to ``visitor`` through the one driver the offline
+    files go through (``engine.driver.drive``): the same parser, batches and blocks, so a check sees the same
+    entries either way. What it was fed and excused is kept in ``ctx.tallies`` under the check being evaluated."""
+    from ..engine.driver import drive_lines
 
-    def flush() -> None:
-        if pending:
-            visitor.entries(Entries.of(pending))
-            pending.clear()
-
-    for item in items:
-        if isinstance(item, AuditEntry):
-            if pending and pending[-1].file != item.file:
-                flush()
-            if want_block and item.raw:
-                visitor.block(item.file, item.line, item.raw.encode("utf-8", "surrogatepass"))
-            if want_entry:
-                pending.append(item.record)
-        else:
-            flush()
-            if want_block and item.raw:
-                visitor.block(item.file, item.line, item.raw.encode("utf-8", "surrogatepass"))
-            if want_bad:
-                visitor.bad_line(item)
-    flush()
+    fed = drive_lines(visitor, ctx)
+    if ctx.current:
+        ctx.tallies[ctx.current] = Tally(fed, tuple(sorted(visitor.excused.items())))
     return visitor
 
 
@@ -210,12 +206,33 @@ class Check:
 
 
 @dataclass(frozen=True)
+class Tally:
+    """What a check looked at: the entries it was fed and, of those, the ones excused (by rule) rather than
+    judged. ``fed`` is None for a check that judges something other than entries (actions, a file, the vault)."""
+
+    fed: Optional[int] = None
+    excused: tuple[tuple[str, int], ...] = ()
+
+    @property
+    def judged(self) -> Optional[int]:
+        return None if self.fed is None else self.fed - sum(n for _, n in self.excused)
+
+    def to_json(self) -> dict[str, Any]:
+        return {"fed": self.fed, "judged": self.judged, "excused": [{"rule": r, "entries": n} for r, n in self.excused]}
+
+    @classmethod
+    def from_json(cls, d: Mapping[str, Any]) -> "Tally":
+        return cls(d.get("fed"), tuple((e["rule"], int(e["entries"])) for e in d.get("excused", ())))
+
+
+@dataclass(frozen=True)
 class Outcome:
     check_id: str
     subject: str
     status: str
     findings: tuple[Finding, ...] = ()
     reason: str = ""
+    tally: Tally = Tally()
 
     @property
     def name(self) -> str:
@@ -228,7 +245,14 @@ class Outcome:
             "status": self.status,
             "reason": self.reason,
             "findings": [f.to_json() for f in self.findings],
+            "tally": self.tally.to_json(),
         }
+
+    @classmethod
+    def from_json(cls, d: Mapping[str, Any]) -> "Outcome":
+        findings = tuple(Finding(f["check"], f["subject"], f["message"], f["fix"], f["where"], f["request_id"])
+                         for f in d["findings"])
+        return cls(d["check"], d["subject"], d["status"], findings, d["reason"], Tally.from_json(d.get("tally", {})))
 
 
 def evaluate(check: Check, ctx: CheckContext, subjects: Sequence[str]) -> dict[str, Outcome]:
@@ -236,6 +260,8 @@ def evaluate(check: Check, ctx: CheckContext, subjects: Sequence[str]) -> dict[s
     in that check, and is reported as such rather than lost."""
     findings: dict[str, list[Finding]] = {s: [] for s in subjects}
     skips: dict[str, str] = {}
+    if ctx is not None:
+        ctx.current = check.id
     for item in check.run(ctx):
         if item.subject not in findings:
             raise RuntimeError(f"check {check.id} reported on undeclared subject {item.subject!r}")
@@ -243,14 +269,35 @@ def evaluate(check: Check, ctx: CheckContext, subjects: Sequence[str]) -> dict[s
             skips.setdefault(item.subject, item.reason)
         else:
             findings[item.subject].append(item)
+    tally = ctx.tallies.get(check.id, Tally()) if ctx is not None else Tally()
     out: dict[str, Outcome] = {}
     for s in subjects:
+        t = tally if s == "" else Tally()
         if findings[s]:
-            out[s] = Outcome(check.id, s, FAILED, tuple(findings[s]))
+            out[s] = Outcome(check.id, s, FAILED, tuple(findings[s]), tally=t)
         elif s in skips:
-            out[s] = Outcome(check.id, s, SKIPPED, reason=skips[s])
+            out[s] = Outcome(check.id, s, SKIPPED, reason=skips[s], tally=t)
         else:
-            out[s] = Outcome(check.id, s, PASSED)
+            out[s] = Outcome(check.id, s, PASSED, tally=t)
+    return judged_something(check, out, ctx.source if ctx is not None else "")
+
+
+def judged_something(check: Check, out: dict[str, Outcome], source: str) -> dict[str, Outcome]:
+    """Fail closed: a check that was fed entries to judge and judged none does not pass. It fails, saying so
+    (an empty log, a log of nothing but unreadable lines, or every entry excused)."""
+    whole_ = out.get("")
+    if whole_ is None or whole_.status != PASSED or whole_.tally.fed is None or whole_.tally.judged:
+        return out
+    t = whole_.tally
+    if t.fed:
+        why = (f"all {t.fed} entries of {source or 'the log'} were excused ("
+               + "; ".join(f"{n} by: {r}" for r, n in t.excused) + "), so none was judged")
+    else:
+        why = f"{source or 'the log'} holds no readable audit entry, so nothing was judged"
+    finding = Finding(check.id, "", f"{check.id} judged nothing: {why}.",
+                      "point the check at the audit log the vault writes (with its entries), and see "
+                      "required_fields for the lines that could not be read")
+    out[""] = Outcome(check.id, "", FAILED, (finding,), tally=t)
     return out
 
 

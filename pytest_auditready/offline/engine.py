@@ -9,23 +9,26 @@ from __future__ import annotations
 
 import time
 from dataclasses import dataclass, field
-from typing import IO, Any, Callable, Iterator, Mapping, Optional, Sequence
+from typing import Any, Mapping, Optional, Sequence
 
-from ..auditlog.model import BadLine, Entries, Record
-from ..checks.base import Check, CheckContext, Outcome, Visitor, evaluate, overrides, stat_log
-from ..config import Settings
-from ..errors import AuditReadyError
-from .reader import (
-    K8S_FIELDS,
-    Block,
-    CloudTrailReader,
-    FileStats,
-    blocks,
-    jsonl_parser,
-    open_log,
-    vault_block,
-    vault_parser,
+from ..checks.base import (
+    FAILED,
+    PASSED,
+    SKIPPED,
+    Check,
+    CheckContext,
+    Finding,
+    Outcome,
+    Skip,
+    Tally,
+    evaluate,
+    judged_something,
+    stat_log,
 )
+from ..config import Settings
+from ..engine.driver import drive, reader_for
+from ..errors import AuditReadyError
+from .reader import FileStats, open_log
 
 _MALLOC_TUNED = False
 
@@ -58,9 +61,10 @@ def read_canaries(path: Optional[str]) -> dict[str, str]:
     """Known secret values, one a line (blank lines and lines starting with # ignored), named canary:1, ..."""
     if not path:
         return {}
+    from ..safeio import MAX_LIST_BYTES, read_small
+
     try:
-        with open(path, encoding="utf-8") as f:
-            lines = [ln.strip() for ln in f]
+        lines = [ln.strip() for ln in read_small(path, "canaries file", MAX_LIST_BYTES).decode("utf-8").splitlines()]
     except FileNotFoundError:
         raise AuditReadyError(f"no such canaries file: {path}", "check the path given to --canaries") from None
     except (OSError, UnicodeDecodeError) as exc:
@@ -76,98 +80,69 @@ def read_canaries(path: Optional[str]) -> dict[str, str]:
 
 @dataclass
 class FileResult:
+    """One file's verdicts and the accounting every report shows: its format, the lines read, the entries
+    parsed, the lines that could not be read."""
+
     path: str
     outcomes: list[Outcome]
     stats: FileStats = field(default_factory=FileStats)
     seconds: float = 0.0
+    format: str = ""
+    entries: int = 0
+    bad_lines: int = 0
+
+    def accounting(self) -> dict[str, Any]:
+        """What was read, judged and excused, as data (JSON, evidence, JUnit properties)."""
+        return {
+            "file": self.path,
+            "format": self.format,
+            "lines": self.stats.lines,
+            "bytes": self.stats.bytes,
+            "entries": self.entries,
+            "unreadable_lines": self.bad_lines,
+            "checks": {o.check_id: o.tally.to_json() for o in self.outcomes},
+        }
 
 
-Blocks = Callable[[IO[bytes], str, FileStats], Iterator[Block]]
+def detect(path: str, settings: Settings) -> Settings:
+    """The settings to read ``path`` with: its format (and device prefix) told from its content, checked against
+    a format the user named. Content of no known format raises UnknownFormat (exit 2, one line)."""
+    import dataclasses
+
+    from ..auditlog.detect import SAMPLE_BYTES, check_format, sniff
+
+    f = open_log(path)
+    try:
+        try:
+            sample = f.read(SAMPLE_BYTES + 1)
+        except (OSError, EOFError) as exc:
+            raise AuditReadyError(f"cannot read {path}: {exc}", "check the file (a gzip file may be truncated)") \
+                from None
+    finally:
+        f.close()
+    complete = len(sample) <= SAMPLE_BYTES
+    found = sniff(path, sample[:SAMPLE_BYTES], complete, prefix=settings.log_prefix)
+    fmt = check_format(path, found, settings.log_format, settings.field_map)
+    return dataclasses.replace(settings, log_format=fmt)
 
 
-def _reader(settings: Settings, file: str) -> tuple[Blocks, Callable[[int, bytes], Any]]:
-    """How ``settings.log_format`` splits a file into blocks of lines, and reads one line."""
-    fmt, field_map = settings.log_format, dict(settings.field_map)
-    if fmt == "cloudtrail":
-        trail = CloudTrailReader(file, field_map)
-        return (lambda f, _file, stats: trail.blocks(f, stats)), trail.parse
-    if fmt == "k8s":
-        return blocks, jsonl_parser(file, {**K8S_FIELDS, **field_map})
-    if fmt == "jsonl":
-        if not field_map:
-            raise AuditReadyError("log_format is \"jsonl\" but field_map is empty, so no field can be found",
-                                  "set field_map in [tool.auditready], e.g. {time = \"ts\", identity = \"user\"}")
-        return blocks, jsonl_parser(file, field_map)
-    return blocks, vault_parser(file, settings.log_prefix)
-
-
-def verify_file(path: str, settings: Settings, checks: Sequence[Check], secrets: Mapping[str, str]) -> FileResult:
-    """Run ``checks`` (the offline ones) over one file, reading it once. Raises AuditReadyError when the file
-    cannot be read at all; bad lines are findings."""
+def verify_file(path: str, settings: Settings, checks: Sequence[Check], secrets: Mapping[str, str],
+                log_set: Sequence[str] = ()) -> FileResult:
+    """Run ``checks`` (the offline ones) over one file, reading it once through the one driver. Raises
+    AuditReadyError when the file cannot be read at all, or holds no format the checks can read; bad lines are
+    findings. A check fed no entry to judge fails (``judged_something``)."""
     started = time.monotonic()
     _keep_freed_memory()
     name = str(path)
+    settings = detect(name, settings)
     f = open_log(name)
     ctx = CheckContext(settings=settings, ledger=None, entries=[], bad_lines=[], secrets=dict(secrets),
-                       log_file=stat_log(name), source=name, log_path=name)
+                       log_file=stat_log(name), source=name, log_path=name, log_set=tuple(log_set) or (name,))
     streaming = [(c, c.visitor(ctx)) for c in checks if c.visitor is not None]
-    visitors: list[Visitor] = [v for _, v in streaming]
-    on_entries = [v.entries for v in visitors if overrides(v, "entries")]
-    on_bad = [v.bad_line for v in visitors if overrides(v, "bad_line")]
-    on_block = [v.block for v in visitors if overrides(v, "block")]
-    read_blocks, parse = _reader(settings, name)
-    whole_block = vault_block(name, settings.log_prefix) if settings.log_format == "vault" else None
+    read_blocks, parse, whole_block = reader_for(settings, name)
     stats = FileStats()
-    pending: list[Record] = []
-
-    def flush() -> None:
-        if pending:
-            batch = Entries.of(pending)
-            for entries_fn in on_entries:
-                entries_fn(batch)
-            pending.clear()
-
     try:
-        for blk in read_blocks(f, name, stats):
-            data, first = blk.data, blk.first
-            if isinstance(data, BadLine):
-                for fn in on_bad:
-                    fn(data)
-                continue
-            for block_fn in on_block:
-                block_fn(name, first, data)
-            batch = whole_block(blk) if whole_block is not None else None
-            if batch is not None:
-                for entries_fn in on_entries:
-                    entries_fn(batch)
-                continue
-            # Line by line: bad lines are reported in order among the entries.
-            ascii_ok = data.isascii()
-            n = first - 1
-            for raw in data.split(b"\n"):
-                n += 1
-                if not raw or raw.isspace():
-                    continue
-                if raw[-1:] == b"\r":
-                    raw = raw[:-1]
-                if not ascii_ok:
-                    try:
-                        raw.decode("utf-8")
-                    except UnicodeDecodeError as exc:
-                        bad = BadLine(name, n, f"not UTF-8 (byte {exc.start})", raw.decode("utf-8", "replace"))
-                        flush()
-                        for fn in on_bad:
-                            fn(bad)
-                        continue
-                item = parse(n, raw)
-                if type(item) is Record:
-                    pending.append(item)
-                else:
-                    flush()
-                    for fn in on_bad:
-                        fn(item)
-            blk.lines = n - first + 1  # counted by the split
-            flush()
+        counts = drive([v for _, v in streaming], read_blocks(f, name, stats), name, parse, whole_block)
     finally:
         f.close()
     finished = {check.id: visitor for check, visitor in streaming}
@@ -175,17 +150,22 @@ def verify_file(path: str, settings: Settings, checks: Sequence[Check], secrets:
     for check in checks:
         visitor = finished.get(check.id)
         if visitor is not None:
-            outcomes.extend(_sorted(check, list(visitor.finish())))
+            tally = Tally(counts.entries, tuple(sorted(visitor.excused.items())))
+            outcomes.extend(_sorted(check, list(visitor.finish()), tally, name))
         else:
             outcomes.extend(evaluate(check, ctx, [""]).values())
-    return FileResult(name, outcomes, stats, time.monotonic() - started)
+    return FileResult(name, outcomes, stats, time.monotonic() - started, settings.log_format, counts.entries,
+                      counts.bad_lines)
 
 
-def _sorted(check: Check, items: list[Any]) -> list[Outcome]:
-    """The findings and skips of a check on the whole file, as its one outcome."""
-
-    def run(_: CheckContext) -> Any:
-        return iter(items)
-
-    shim = Check(check.id, check.title, check.requirement, run)
-    return list(evaluate(shim, None, [""]).values())  # type: ignore[arg-type]  # the shim ignores its context
+def _sorted(check: Check, items: list[Any], tally: Tally, name: str) -> list[Outcome]:
+    """The findings and skips of a check on the whole file, as its one outcome, judged by ``judged_something``."""
+    findings = tuple(i for i in items if isinstance(i, Finding))
+    skips = [i.reason for i in items if isinstance(i, Skip)]
+    if findings:
+        out = Outcome(check.id, "", FAILED, findings, tally=tally)
+    elif skips:
+        out = Outcome(check.id, "", SKIPPED, reason=skips[0], tally=tally)
+    else:
+        out = Outcome(check.id, "", PASSED, tally=tally)
+    return list(judged_something(check, {"": out}, name).values())

@@ -1,0 +1,193 @@
+"""Know what you are reading: the format of a log, told from its content before any check judges it.
+
+A log of no known format is refused in one line that says what was found and what to set (exit 2), never handed
+to the checks, where it would read as a cascade of vault defects. The formats told apart:
+
+- ``vault``: Vault/OpenBao audit entries, one JSON object a line (``type`` request/response, ``time``,
+  ``request``/``auth`` objects), with or without a constant device ``prefix`` before each object;
+- ``k8s``: Kubernetes audit events (``audit.k8s.io`` apiVersion, kind Event), one a line;
+- ``cloudtrail``: an AWS CloudTrail delivery file, ``{"Records": [...]}``;
+- ``jsonl``: JSON objects a line of no known producer, readable only through a ``field_map``.
+
+Anything else is refused: XML (a JSONx device), CSV, plain text, JSON spread over several lines (pretty-printed or
+wrapped by a shipper), syslog framing, a prefix nobody declared. Nothing here imports pytest.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from dataclasses import dataclass
+from typing import Any, Optional, Sequence
+
+from ..errors import AuditReadyError
+
+SAMPLE_BYTES = 256 * 1024
+SAMPLE_LINES = 200
+
+TITLES = {
+    "vault": "a Vault/OpenBao audit log",
+    "k8s": "a Kubernetes audit log",
+    "cloudtrail": "an AWS CloudTrail log file",
+    "jsonl": "JSON lines of no known audit format",
+    "cloudtrail-record": "CloudTrail records one a line (as `jq -c '.Records[]'` writes them)",
+}
+
+_SYSLOG_RE = re.compile(
+    rb"(?:<\d{1,3}>\d? ?)?"  # PRI and RFC 5424 version
+    rb"(?:[A-Z][a-z]{2} [ 0-9]\d \d\d:\d\d:\d\d|\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(?:\.\d+)?(?:Z|[+-]\d\d:?\d\d)?)"
+    rb" \S+ "  # host
+)
+_CLOUDTRAIL_RE = re.compile(rb'\A\s*\{\s*"Records"\s*:\s*\[')
+
+
+class UnknownFormat(AuditReadyError):
+    """The content is no format the checks can read (exit 2)."""
+
+
+@dataclass(frozen=True)
+class Detected:
+    """What a log is: its format ("" for an empty log), and the constant text before each JSON object."""
+
+    format: str
+    prefix: str = ""
+    lines: int = 0  # lines sampled
+
+    @property
+    def title(self) -> str:
+        return TITLES.get(self.format, "an empty log")
+
+
+def _kind(obj: Any) -> str:
+    """The producer of one parsed JSON object: vault, k8s, cloudtrail (a record), or jsonl."""
+    if not isinstance(obj, dict):
+        return ""
+    api = obj.get("apiVersion")
+    if isinstance(api, str) and api.startswith("audit.k8s.io/") and obj.get("kind") == "Event":
+        return "k8s"
+    if obj.get("type") in ("request", "response") and (
+        isinstance(obj.get("request"), dict) or isinstance(obj.get("auth"), dict) or "time" in obj
+    ):
+        return "vault"
+    if "eventVersion" in obj and "eventSource" in obj and "eventTime" in obj:
+        return "cloudtrail-record"
+    return "jsonl"
+
+
+def _loads(text: bytes) -> Any:
+    try:
+        return json.loads(text)
+    except (ValueError, RecursionError):
+        return None
+
+
+def _lines(sample: bytes, complete: bool) -> list[bytes]:
+    lines = sample.split(b"\n")
+    if not complete and len(lines) > 1:
+        lines = lines[:-1]  # the sample cut the last line
+    return [ln.rstrip(b"\r") for ln in lines if ln.strip()][:SAMPLE_LINES]
+
+
+def _show(text: bytes, limit: int = 40) -> str:
+    s = text[:limit].decode("utf-8", "replace")
+    return json.dumps(s + ("…" if len(text) > limit else ""))
+
+
+def sniff(name: str, sample: bytes, complete: bool, *, prefix: str = "") -> Detected:
+    """The format of a log whose first bytes are ``sample`` (``complete``: the whole log). Raises UnknownFormat
+    with what was found and what to set."""
+    if sample.startswith(b"\xef\xbb\xbf"):
+        sample = sample[3:]
+    body = sample.lstrip()
+    if not body:
+        return Detected("")
+    if _CLOUDTRAIL_RE.match(body):
+        return Detected("cloudtrail")
+    if body[:1] == b"<" and not _SYSLOG_RE.match(body):
+        raise UnknownFormat(f"{name} holds XML, not JSON lines (an audit device with format = \"jsonx\"?)",
+                            "set the audit device's format to \"json\" (the default) and verify what it writes from "
+                            "then on; JSONx is not read")
+    lines = _lines(sample, complete)
+    pre = prefix.encode("utf-8")
+    kinds: dict[str, int] = {}
+    before: dict[bytes, int] = {}  # text before the first "{" of a line -> how many lines
+    fragments = 0
+    for ln in lines:
+        body_ln = ln[len(pre):] if pre and ln.startswith(pre) else ln
+        start = body_ln.find(b"{")
+        if start < 0:
+            kinds["text"] = kinds.get("text", 0) + 1
+            continue
+        head, obj_text = body_ln[:start], body_ln[start:]
+        obj = _loads(obj_text)
+        if obj is None:
+            fragments += 1
+            continue
+        if head.strip():
+            before[head] = before.get(head, 0) + 1
+            continue
+        k = _kind(obj)
+        kinds[k] = kinds.get(k, 0) + 1
+    n = len(lines)
+    known = {k: v for k, v in kinds.items() if k in ("vault", "k8s", "jsonl", "cloudtrail-record")}
+    if known:
+        best = max(known, key=lambda k: known[k])
+        if known[best] * 2 >= n or not before:
+            return Detected(best, prefix, n)
+    if before:
+        heads = sorted(before.items(), key=lambda kv: -kv[1])
+        head, count = heads[0]
+        if len(before) == 1 and count * 2 >= n:
+            shown = head.decode("utf-8", "replace")
+            raise UnknownFormat(f"every line of {name} starts with the text {json.dumps(shown)} before its JSON object "
+                                "(an audit device prefix)",
+                                f"set log_prefix = {json.dumps(shown)} in [tool.auditready] (or the audit device's "
+                                "prefix option to \"\")")
+        if sum(1 for h in before if _SYSLOG_RE.match(h)) * 2 >= len(before):
+            raise UnknownFormat(f"the lines of {name} carry a syslog header (time, host, tag) before their JSON "
+                                "object", "write the audit lines without the header (rsyslog: a template of "
+                                "\"%msg%\\n\"; syslog-ng: template(\"$MSG\\n\")) and verify that file")
+        raise UnknownFormat(f"the lines of {name} carry varying text before their JSON objects "
+                            f"(e.g. {_show(head)})",
+                            "export the audit entries one JSON object a line, as the audit device writes them")
+    if fragments:
+        raise UnknownFormat(f"{name} holds JSON spread over several lines (pretty-printed, or lines wrapped or cut "
+                            "by a log shipper), not one JSON object a line",
+                            "export one object a line (jq -c . FILE), and make the shipper keep each entry on one "
+                            "line whole")
+    first = lines[0] if lines else b""
+    if first.count(b",") >= 2 and all(ln.count(b",") == first.count(b",") for ln in lines[:20]):
+        raise UnknownFormat(f"{name} holds CSV ({_show(first)}), not JSON audit entries",
+                            "export the audit log as the vault writes it (one JSON object a line)")
+    raise UnknownFormat(f"{name} holds plain text ({_show(first)}), not JSON audit entries",
+                        "point at the audit device's output (one JSON object a line)")
+
+
+def check_format(name: str, found: Detected, wanted: str, field_map: Sequence[tuple[str, str]]) -> str:
+    """The format to read ``name`` with: the detected one, unless ``wanted`` (a --format or log_format the user
+    set; "auto" for none) disagrees, which is refused. Generic JSON lines need a field_map."""
+    fmt = found.format
+    if not fmt:
+        return wanted if wanted != "auto" else "vault"
+    if wanted not in ("auto", fmt) and not (wanted == "jsonl" and fmt in ("vault", "k8s", "cloudtrail-record")):
+        raise UnknownFormat(f"{name} is {found.title}, not {TITLES.get(wanted, wanted)} as log_format/--format "
+                            f"says", f"use --format {fmt} (or leave the format out: it is told from the content)")
+    if wanted == "jsonl":
+        fmt = "jsonl"
+    elif fmt == "cloudtrail-record":
+        raise UnknownFormat(f"{name} holds {TITLES[fmt]}, not a CloudTrail delivery file",
+                            "verify the delivered files themselves (log_format = \"cloudtrail\"), or read these "
+                            "lines with log_format = \"jsonl\" and a field_map")
+    if fmt == "jsonl" and not field_map:
+        raise UnknownFormat(f"{name} holds {TITLES['jsonl']} (neither Vault/OpenBao, Kubernetes nor CloudTrail "
+                            "entries), and no field_map says where its fields are",
+                            "set log_format = \"jsonl\" and field_map in [tool.auditready], e.g. "
+                            "{time = \"ts\", identity = \"user\", resource = \"path\", action = \"op\", "
+                            "result = \"status\", source = \"ip\", request_id = \"id\"}")
+    return fmt
+
+
+def detect_lines(name: str, raws: Sequence[str], prefix: str = "") -> Optional[Detected]:
+    """The same judgement over lines already read (a live source's unreadable lines)."""
+    data = "\n".join(raws).encode("utf-8", "surrogatepass")
+    return sniff(name, data, True, prefix=prefix)

@@ -1,0 +1,164 @@
+"""The one driver: blocks of log lines in, every check's visitor fed in file order, counts out.
+
+Both front ends come through here: exported files (``engine.files``) stream their blocks from disk, and a live
+run's lines (``checks.base.feed``) are cut into the same blocks. One parser per format reads a line
+(``reader_for``), so a check sees the same entries and the same unreadable lines whichever way the log arrived.
+Nothing here imports pytest.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any, Callable, Iterable, Iterator, Optional, Sequence, Union
+
+from ..auditlog.model import AuditEntry, BadLine, Entries, Record
+from ..errors import AuditReadyError
+
+if TYPE_CHECKING:
+    from ..checks.base import CheckContext, Visitor
+    from ..config import Settings
+    from ..offline.reader import Block
+
+Parse = Callable[[int, bytes], Union[Record, BadLine]]
+WholeBlock = Optional[Callable[["Block"], Optional[Entries]]]
+
+
+@dataclass
+class Counts:
+    """What one pass read: entries parsed and lines that would not parse."""
+
+    entries: int = 0
+    bad_lines: int = 0
+
+
+def reader_for(settings: "Settings", file: str) -> tuple[Callable[..., Iterator["Block"]], Parse, WholeBlock]:
+    """How a log of ``settings.log_format`` (a format, never "auto": see ``auditlog.detect``) splits into blocks
+    of lines, reads one line, and (Vault/OpenBao) decodes a whole block at once."""
+    from ..auditlog.formats import K8S_FIELDS
+    from ..offline.reader import CloudTrailReader, blocks, jsonl_parser, vault_block, vault_parser
+
+    fmt, field_map = settings.log_format, dict(settings.field_map)
+    if fmt == "cloudtrail":
+        trail = CloudTrailReader(file, field_map)
+        return (lambda f, _file, stats: trail.blocks(f, stats)), trail.parse, None
+    if fmt == "k8s":
+        return blocks, jsonl_parser(file, {**K8S_FIELDS, **field_map}), None
+    if fmt == "jsonl":
+        if not field_map:
+            raise AuditReadyError("log_format is \"jsonl\" but field_map is empty, so no field can be found",
+                                  "set field_map in [tool.auditready], e.g. {time = \"ts\", identity = \"user\"}")
+        return blocks, jsonl_parser(file, field_map), None
+    return blocks, vault_parser(file, settings.log_prefix), vault_block(file, settings.log_prefix)
+
+
+def drive(visitors: Sequence["Visitor"], source: Iterable["Block"], name: str, parse: Parse,
+          whole_block: WholeBlock) -> Counts:
+    """Feed every block of ``source`` to ``visitors``: raw bytes to ``block``, entries (as column batches) to
+    ``entries``, unreadable lines to ``bad_line``, in file order."""
+    from ..checks.base import overrides
+
+    on_entries = [v.entries for v in visitors if overrides(v, "entries")]
+    on_bad = [v.bad_line for v in visitors if overrides(v, "bad_line")]
+    on_block = [v.block for v in visitors if overrides(v, "block")]
+    counts = Counts()
+    pending: list[Record] = []
+
+    def flush() -> None:
+        if pending:
+            batch = Entries.of(pending)
+            counts.entries += len(pending)
+            for entries_fn in on_entries:
+                entries_fn(batch)
+            pending.clear()
+
+    def bad(item: BadLine) -> None:
+        flush()
+        counts.bad_lines += 1
+        for fn in on_bad:
+            fn(item)
+
+    for blk in source:
+        data, first = blk.data, blk.first
+        if isinstance(data, BadLine):
+            bad(data)
+            continue
+        for block_fn in on_block:
+            block_fn(name, first, data)
+        batch = whole_block(blk) if whole_block is not None else None
+        if batch is not None:
+            counts.entries += len(batch)
+            for entries_fn in on_entries:
+                entries_fn(batch)
+            continue
+        # Line by line: bad lines are reported in order among the entries.
+        ascii_ok = data.isascii()
+        n = first - 1
+        for raw in data.split(b"\n"):
+            n += 1
+            if not raw or raw.isspace():
+                continue
+            if raw[-1:] == b"\r":
+                raw = raw[:-1]
+            if not ascii_ok:
+                try:
+                    raw.decode("utf-8")
+                except UnicodeDecodeError as exc:
+                    bad(BadLine(name, n, f"not UTF-8 (byte {exc.start})", raw.decode("utf-8", "replace")))
+                    continue
+            item = parse(n, raw)
+            if type(item) is Record:
+                pending.append(item)
+            else:
+                bad(item)  # type: ignore[arg-type]  # not a Record: a BadLine
+        blk.lines = n - first + 1  # counted by the split
+        flush()
+    return counts
+
+
+def _runs(items: Sequence[Union[AuditEntry, BadLine]]) -> Iterator[tuple[str, "Block"]]:
+    """A live run's lines as (file, Block) runs of consecutive lines of one file."""
+    from ..offline.reader import Block
+
+    run: list[bytes] = []
+    file, first, last = "", 0, 0
+
+    def cut() -> Iterator[tuple[str, Block]]:
+        if run:
+            yield file, Block(first, b"\n".join(run), len(run))
+
+    for item in items:
+        raw = item.raw.encode("utf-8", "surrogatepass") if item.raw else b""
+        if isinstance(item, BadLine) and (not raw or b"\n" in raw):
+            yield from cut()
+            run = []
+            yield item.file, Block(item.line, item, 1)
+            continue
+        if run and (item.file != file or item.line != last + 1):
+            yield from cut()
+            run = []
+        if not run:
+            file, first = item.file, item.line
+        run.append(raw)
+        last = item.line
+    yield from cut()
+
+
+def drive_lines(visitor: "Visitor", ctx: "CheckContext") -> int:
+    """Feed a live run's lines (``ctx.entries`` and ``ctx.bad_lines``, in file order) to ``visitor`` through
+    ``drive``; the entries fed."""
+    import dataclasses
+
+    items: list[Union[AuditEntry, BadLine]] = [*ctx.entries, *ctx.bad_lines]
+    items.sort(key=lambda i: (i.file, i.line))
+    settings = ctx.settings
+    if settings.log_format == "auto":
+        settings = dataclasses.replace(settings, log_format="vault")  # a live source reads an audit device
+    fed = 0
+    readers: dict[str, Any] = {}
+    for file, blk in _runs(items):
+        if file not in readers:
+            _, parse, whole = reader_for(settings, file)
+            readers[file] = (parse, whole)
+        parse, whole = readers[file]
+        fed += drive([visitor], [blk], file, parse, whole).entries
+    return fed
