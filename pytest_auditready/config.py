@@ -49,6 +49,7 @@ class Settings:
     require_tamper_evidence: bool = True  # tamper_evidence fails without a digest chain; false skips it
     public_key: Optional[str] = None  # Ed25519 public key (KEY.pub) that verifies LOG.digests
     cloudtrail_public_keys: Optional[str] = None  # `aws cloudtrail list-public-keys` JSON: verifies digest files
+    seal_archive: tuple[str, ...] = ()  # folders where rotated files of a sealed log are kept once moved away
     allow_foreign_prefix: bool = False  # let prefix leave auditready's own namespace (it must hold nothing else)
     # "auto": told from each file's content (auditlog/detect.py); a named format that disagrees is refused
     log_format: str = "auto"
@@ -226,6 +227,10 @@ KEYS: Mapping[str, Callable[[Any], Any]] = {
     "allow_foreign_prefix": _bool,
     "public_key": _opt_str("a file path to the sealer's Ed25519 public key (KEY.pub of `auditready keygen`)"),
     "cloudtrail_public_keys": _opt_str("a file path to the JSON of `aws cloudtrail list-public-keys`"),
+    "seal_archive": lambda v: tuple(
+        _str("a folder path, or a list of folder paths, where rotated files of a sealed log are kept once moved "
+             "away from the log's folder")(p)
+        for p in ([v] if isinstance(v, str) else v if isinstance(v, (list, tuple)) else [None])),
     "log_format": _log_format,
     "field_map": _field_map,
     "canaries_file": _opt_str("a file path (known secret values, one a line)"),

@@ -45,19 +45,10 @@ def pytest_auditready_checks(config: pytest.Config) -> Any:
 
 
 def pytest_auditready_report(result: "AuditResult", config: pytest.Config) -> None:
-    if not result.settings.report:
-        return
-    from .report import junit
+    """The built-in reports (compliance JUnit, evidence, SARIF, GitHub), by the writer every front end uses."""
+    from .report import write_all
 
-    xml = junit.build_xml(
-        target=result.target,
-        checks=result.checks,
-        outcomes=result.outcomes,
-        run_id=result.run_id,
-        started=result.started,
-    )
-    path = junit.write(result.settings.report, result.redact(xml))
-    config.stash[REPORTS_KEY].append(("compliance report", str(path)))
+    config.stash[REPORTS_KEY].extend(write_all(result))
 
 
 # (label, path) of every file the reporters wrote, for the terminal summary.

@@ -1,4 +1,5 @@
-"""The pytest items: one per check and subject. Each reads the verdict the session computed."""
+"""The one pytest item: a check on one subject (the whole log, an action of the scenario, or an exported file).
+It reads the verdict its session computed; it never computes one."""
 
 from __future__ import annotations
 
@@ -6,6 +7,8 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Optional, Union
 
 import pytest
+
+from .text import visible
 
 if TYPE_CHECKING:
     from .checks.base import Check, Outcome
@@ -25,37 +28,54 @@ class AuditCollector(pytest.Collector):
         return []
 
 
+def item_name(check_id: str, subject: str) -> str:
+    """The item's name: the check id, with its subject in brackets (a path is shown, never acted on)."""
+    return f"{check_id}[{visible(subject)}]" if subject else check_id
+
+
 class CheckItem(pytest.Item):
-    def __init__(self, *, check: "Check", subject: str, audit: "AuditReadySession", **kwargs: Any) -> None:
+    """``check`` on ``subject``: "" (the whole live log), an action name, or (``log`` set) an exported file."""
+
+    def __init__(self, *, check: "Check", subject: str, audit: "AuditReadySession", log: Optional[str] = None,
+                 **kwargs: Any) -> None:
         super().__init__(**kwargs)
         self.check = check
         self.subject = subject
+        self.log = log
         self.audit = audit
+        self.user_outcome: Optional["Outcome"] = None
         self.add_marker(pytest.mark.auditready)
 
     def runtest(self) -> None:
         from .checks.base import FAILED, SKIPPED
 
-        outcome = self.audit.outcome(self.check.id, self.subject)
+        outcome = self.user_outcome = self.audit.outcome(self)
         if outcome.status == SKIPPED:
             # reported at the item, not at this line
-            raise pytest.skip.Exception(outcome.reason, _use_item_location=True)
+            raise pytest.skip.Exception(visible(outcome.reason), _use_item_location=True)
         if outcome.status == FAILED:
             raise AuditFindings(outcome)
 
     def repr_failure(
         self, excinfo: pytest.ExceptionInfo[BaseException], style: Optional[str] = None
     ) -> Any:
+        from .errors import AuditReadyError
+
         if isinstance(excinfo.value, AuditFindings):
             o = excinfo.value.outcome
-            lines = [f"{o.name}: {self.check.requirement}"]
+            on = f" on {visible(self.log)}" if self.log else ""
+            lines = [f"{item_name(o.check_id, '' if self.log else o.subject)}{on}: {self.check.requirement}"]
             lines += [f"  - {f.text()}" for f in o.findings]
-            return "\n".join(lines)
-        return super().repr_failure(excinfo, style=style)  # type: ignore[arg-type]
+            return self.audit.redact("\n".join(lines))
+        if isinstance(excinfo.value, AuditReadyError):
+            return f"auditready: {visible(str(excinfo.value))}"
+        return super().repr_failure(excinfo, style=style)  # type: ignore[arg-type]  # pytest's style type
 
     def reportinfo(self) -> tuple[Union[Path, str], Optional[int], str]:
         import sys
 
+        if self.log:
+            return visible(self.log), 0, f"auditready offline: {self.name}"
         module = sys.modules.get(getattr(self.check.run, "__module__", "") or "")
         path = Path(module.__file__) if module is not None and module.__file__ else self.path
         return path, 0, f"auditready: {self.name}"

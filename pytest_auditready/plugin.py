@@ -3,7 +3,6 @@ the plugin adds options and hooks and nothing else."""
 
 from __future__ import annotations
 
-from pathlib import Path
 from typing import Any, Optional
 
 import pytest
@@ -53,33 +52,17 @@ def pytest_addhooks(pluginmanager: pytest.PytestPluginManager) -> None:
     pluginmanager.add_hookspecs(hookspecs)
 
 
-def _pyproject(config: pytest.Config) -> Optional[Path]:
+def load_settings(config: pytest.Config, notices: Optional[list[str]] = None) -> Any:
+    """The run's settings, found as every front end finds them (config.discover): --auditready-config, else
+    [tool.auditready] of pytest's pyproject.toml, else of the nearest one at or above the directory pytest was
+    started in (its rootdir follows the paths given: `--auditready-offline /var/log/x.log` run from a project
+    still reads that project's table); then the command line."""
+    from .config import discover
+
     inipath = config.inipath
-    if inipath is not None and inipath.name == "pyproject.toml":
-        return inipath
-    # pytest's rootdir follows the paths given: `--auditready-offline /var/log/x.log` run from a project
-    # should still read that project's [tool.auditready], so the directory pytest was started in is asked too.
-    for candidate in (config.rootpath / "pyproject.toml", config.invocation_params.dir / "pyproject.toml"):
-        if candidate.is_file():
-            return candidate
-    return None
-
-
-def load_settings(config: pytest.Config) -> Any:
-    from .config import load, read_toml
-
-    sources: list[tuple[str, Any]] = []
-    cfg_file = config.getoption("auditready_config")
-    if cfg_file:
-        path = Path(cfg_file)
-        sources.append((str(path), read_toml(path, table_required=False)))
-    else:
-        pp = _pyproject(config)
-        if pp is not None:
-            sources.append((f"[tool.auditready] of {pp}", read_toml(pp, table_required=True)))
+    pyproject = inipath if inipath is not None and inipath.name == "pyproject.toml" else None
     cli = {key: config.getoption(dest) for dest, key in CLI_KEYS.items()}
-    sources.append(("the command line", {k: v for k, v in cli.items() if v is not None}))
-    return load(sources)
+    return discover(cli, config.getoption("auditready_config"), config.invocation_params.dir, pyproject, notices)
 
 
 @pytest.hookimpl(trylast=True)
@@ -94,49 +77,35 @@ def pytest_configure(config: pytest.Config) -> None:
         config.pluginmanager.register(outputs, "auditready-outputs")
     config.addinivalue_line("markers", "auditready: an audit-readiness check item (pytest-auditready)")
     config.stash[defaults.REPORTS_KEY] = []
-    if config.getoption("auditready_offline", default=None):
-        _configure_offline(config)
-    if not config.getoption("auditready", default=False):
-        return
-    from .errors import ConfigError
-    from .session import SESSION_KEY, AuditReadySession
+    live = config.getoption("auditready", default=False)
+    from .session import SESSION_KEY, AuditReadySession, files_from
 
+    files = files_from(config)
+    if not live and files is None:
+        return
+    if live and files is not None:
+        raise pytest.UsageError("auditready: --auditready and --auditready-offline are separate runs; give one")
+    from .errors import ConfigError
+    from .text import visible
+
+    notices: list[str] = []
     try:
-        settings = load_settings(config)
+        settings = load_settings(config, notices)
     except ConfigError as exc:
-        raise pytest.UsageError(f"auditready: {exc}") from None
-    session = AuditReadySession(config, settings)
+        raise pytest.UsageError(f"auditready: {visible(str(exc))}") from None
+    for notice in notices:
+        config.issue_config_time_warning(pytest.PytestConfigWarning(f"auditready: {notice}"), stacklevel=2)
+    if files is not None and getattr(config.option, "dist", "no") == "load":
+        # Items of one file share a collector: -n's default "load" distribution becomes "loadfile", so that each
+        # worker reads whole files (a file is read once per process).
+        config.option.dist = "loadfile"
+    session = AuditReadySession(config, settings, files)
     config.stash[SESSION_KEY] = session
     config.pluginmanager.register(session, "auditready-session")
 
 
-def _configure_offline(config: pytest.Config) -> None:
-    from .errors import ConfigError
-    from .offline_session import OFFLINE_KEY, OfflineSession
-
-    if config.getoption("auditready", default=False):
-        raise pytest.UsageError("auditready: --auditready and --auditready-offline are separate runs; give one")
-    try:
-        settings = load_settings(config)
-    except ConfigError as exc:
-        raise pytest.UsageError(f"auditready: {exc}") from None
-    # Items of one file share a collector: -n's default "load" distribution becomes "loadfile", so that each
-    # worker reads whole files (a file is read once per process).
-    if getattr(config.option, "dist", "no") == "load":
-        config.option.dist = "loadfile"
-    offline = OfflineSession(config, settings, list(config.getoption("auditready_offline")))
-    config.stash[OFFLINE_KEY] = offline
-    config.pluginmanager.register(offline, "auditready-offline-session")
-
-
 def pytest_unconfigure(config: pytest.Config) -> None:
-    from .offline_session import OFFLINE_KEY
     from .session import SESSION_KEY
-
-    offline = config.stash.get(OFFLINE_KEY, None)
-    if offline is not None:
-        config.pluginmanager.unregister(offline)
-        del config.stash[OFFLINE_KEY]
 
     session = config.stash.get(SESSION_KEY, None)
     if session is not None:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import datetime
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Optional, Sequence
+from typing import TYPE_CHECKING, Any, Optional, Sequence
 
 from .checks.base import FAILED, PASSED, SKIPPED, Check, CheckContext, Outcome
 
@@ -35,6 +35,9 @@ class AuditResult:
     facts: Optional["VaultFacts"] = None
     started: datetime.datetime = field(default_factory=lambda: datetime.datetime.now(datetime.timezone.utc))
     seconds: float = 0.0
+    # per log file: format, lines read, entries, unreadable lines, and per check the entries fed / judged /
+    # excused by rule (FileResult.accounting)
+    files: Sequence[dict[str, Any]] = ()
 
     @property
     def failed_checks(self) -> list[str]:
@@ -46,4 +49,4 @@ class AuditResult:
         for name, value in secrets.items():
             if value and value in text:
                 text = text.replace(value, f"<{name}>")
-        return text
+        return text.encode("utf-8", "backslashreplace").decode("utf-8")  # a lone surrogate from a log, shown

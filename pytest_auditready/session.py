@@ -1,14 +1,19 @@
-"""Run state of one `pytest --auditready` session, as a plugin object kept under a StashKey.
+"""The one run state of `pytest --auditready` and `pytest --auditready-offline`, a plugin object under a StashKey.
 
-Collection builds the plan (no network) and one item per check and subject. The live phase runs once, before
-the first item, inside pytest_runtestloop; items then read their verdicts. An environment problem ends the
-session with one line and exit code 2; the scenario's clean-up has run by then.
+Collection builds one CheckItem per check and subject: per scenario action (live), or per exported file (files).
+Live: the vault phase runs once, before the first item, inside pytest_runtestloop, and the engine judges its log.
+Files: each process reads a file once, through the same engine as `auditready verify` (its first item computes
+every check's verdict for that file); a file's items share one collector, so pytest-xdist's ``loadfile`` keeps them
+on one worker. Either way each item's verdict (and its file's accounting) travels on its report, so the controller
+builds the result, the reports and the fail_on gate from the same data. An environment problem or input that
+cannot be read ends the session with one line and exit code 2.
 """
 
 from __future__ import annotations
 
 import contextlib
 import datetime
+import os
 import signal
 import threading
 from pathlib import Path
@@ -20,8 +25,11 @@ from .checks.base import FAILED, Check, Outcome
 from .config import Settings
 from .errors import AuditReadyError
 from .items import AuditCollector, CheckItem
+from .text import visible
 
 SESSION_KEY = pytest.StashKey["AuditReadySession"]()
+_ATTR = "auditready_outcome"  # a report's verdict, as JSON (pytest-xdist serialises report attributes)
+_FILE_ATTR = "auditready_file"  # the accounting of the file an item judged
 
 
 @contextlib.contextmanager
@@ -41,21 +49,72 @@ def _sigterm_as_interrupt() -> Iterator[None]:
         signal.signal(signal.SIGTERM, old)
 
 
+def _exit(exc: AuditReadyError) -> None:
+    pytest.exit(f"auditready: {visible(str(exc))}", returncode=exc.exit_code)
+
+
 class AuditReadySession:
-    def __init__(self, config: pytest.Config, settings: Settings) -> None:
+    def __init__(self, config: pytest.Config, settings: Settings, files: Optional[list[str]] = None) -> None:
         from .vault.scenario import new_run_id
 
         self.config = config
         self.settings = settings
-        self.run_id = new_run_id()
+        self.files = files  # None: a live run
+        self.run_id = "" if files else new_run_id()
         self.plan: Any = None
         self.checks: list[Check] = []
-        self.outcomes: dict[tuple[str, str], Outcome] = {}
+        self.secrets: dict[str, str] = {}
         self.live: Any = None
+        self.results: dict[str, Any] = {}  # path -> FileResult, computed in this process
+        self.outcomes: dict[tuple[str, str, str], Outcome] = {}  # (file, check, subject) -> verdict (controller)
+        self.accounting: dict[str, dict[str, Any]] = {}  # file -> what was read, judged, excused (controller)
+        self.failed_other = False  # a failed item that is not an audit item (the user's own tests)
         self.audit_only = not config.option.file_or_dir
         self.started = datetime.datetime.now(datetime.timezone.utc)
+        self.seconds = 0.0
 
-    # -- collection ------------------------------------------------------------------------------------------
+    @property
+    def is_worker(self) -> bool:
+        return hasattr(self.config, "workerinput")  # set by pytest-xdist on its workers
+
+    def redact(self, text: str) -> str:
+        secrets = dict(self.secrets)
+        if self.plan is not None:
+            secrets.update(self.plan.secrets.items())
+        for name, value in secrets.items():
+            if value and value in text:
+                text = text.replace(value, f"<{name}>")
+        return text
+
+    # -- set-up ----------------------------------------------------------------------------------------------
+    def _load_checks(self) -> None:
+        checks: list[Check] = []
+        for result in self.config.hook.pytest_auditready_checks(config=self.config):
+            checks.extend(result or [])
+        seen: set[str] = set()
+        for c in checks:
+            if not isinstance(c, Check):
+                raise pytest.UsageError(f"auditready: pytest_auditready_checks returned {c!r}, not a Check")
+            if c.id in seen:
+                raise pytest.UsageError(f"auditready: two checks share the id {c.id!r}; ids must be unique")
+            seen.add(c.id)
+        self.checks = [c for c in checks if not c.live_only] if self.files is not None else checks
+
+    @pytest.hookimpl(tryfirst=True)
+    def pytest_sessionstart(self, session: pytest.Session) -> None:
+        self._load_checks()
+        if self.files is None:
+            return
+        from .engine.files import detect, expand, read_canaries
+
+        try:
+            self.files = expand(self.files)
+            self.secrets = read_canaries(self.settings.canaries_file)
+            for path in self.files:  # unreadable input, or content of no known format: refused before any verdict
+                detect(path, self.settings)
+        except AuditReadyError as exc:
+            _exit(exc)
+
     @pytest.hookimpl(tryfirst=True)
     def pytest_ignore_collect(self, collection_path: Path, config: pytest.Config) -> Optional[bool]:
         # `pytest --auditready` with no paths runs the audit only, without collecting the project's tests.
@@ -73,46 +132,43 @@ class AuditReadySession:
             unprivileged_policies=s.unprivileged_policies,
             token_ttl=s.token_ttl,
         )
-        hook = self.config.hook
         try:
-            hook.pytest_auditready_scenario(plan=self.plan, config=self.config)
+            self.config.hook.pytest_auditready_scenario(plan=self.plan, config=self.config)
         except ValueError as exc:
             raise pytest.UsageError(f"auditready: {exc}") from None
-        checks: list[Check] = []
-        for result in hook.pytest_auditready_checks(config=self.config):
-            checks.extend(result or [])
-        seen: set[str] = set()
-        for c in checks:
-            if not isinstance(c, Check):
-                raise pytest.UsageError(f"auditready: pytest_auditready_checks returned {c!r}, not a Check")
-            if c.id in seen:
-                raise pytest.UsageError(f"auditready: two checks share the id {c.id!r}; ids must be unique")
-            seen.add(c.id)
-        self.checks = checks
 
     def pytest_collection_modifyitems(self, session: pytest.Session, config: pytest.Config,
                                       items: list[pytest.Item]) -> None:
-        from .live import planned_actions
-
-        self._build_plan()
-        planned = planned_actions(self.plan)
-        collector = AuditCollector.from_parent(session, name="auditready", nodeid="auditready")
         new: list[pytest.Item] = []
-        for check in self.checks:
-            for subject in check.subjects(planned):
-                name = f"{check.id}[{subject}]" if subject else check.id
-                new.append(CheckItem.from_parent(collector, name=name, check=check, subject=subject, audit=self))
+        if self.files is None:
+            from .engine.live import planned_actions
+
+            self._build_plan()
+            planned = planned_actions(self.plan)
+            groups = [("auditready", None, [(check, subject) for check in self.checks
+                                            for subject in check.subjects(planned)])]
+        else:
+            # One collector per file: node ids read "auditready-offline[PATH]::CHECK", so xdist's loadfile
+            # distribution (which groups by what comes before "::") keeps a file's items on one worker.
+            groups = [(f"auditready-offline[{visible(path)}]", path, [(check, "") for check in self.checks])
+                      for path in self.files]
+        for nodeid, log, pairs in groups:
+            collector = AuditCollector.from_parent(session, name=nodeid, nodeid=nodeid)
+            mine = [CheckItem.from_parent(collector, name=check.id if log else _name(check.id, subject),
+                                          check=check, subject=subject, audit=self, log=log)
+                    for check, subject in pairs]
+            session.ihook.pytest_collectreport(report=pytest.CollectReport(collector.nodeid, "passed", None,
+                                                                           list(mine)))
+            new.extend(mine)
         items[:0] = new
-        # Tell the terminal (and anything else counting) that these items were collected.
-        report = pytest.CollectReport(collector.nodeid, "passed", None, list(new))
-        session.ihook.pytest_collectreport(report=report)
 
     # -- the live phase --------------------------------------------------------------------------------------
     @pytest.hookimpl(tryfirst=True)
     def pytest_runtestloop(self, session: pytest.Session) -> None:
-        if self.config.option.collectonly or not any(isinstance(i, CheckItem) for i in session.items):
+        if (self.files is not None or self.config.option.collectonly
+                or not any(isinstance(i, CheckItem) for i in session.items)):
             return
-        from .live import evaluate_all, planned_actions, run_live
+        from .engine.live import judge, run_live
 
         hook = self.config.hook
         target = hook.pytest_auditready_make_target(settings=self.settings, config=self.config)
@@ -124,60 +180,139 @@ class AuditReadySession:
         try:
             with _sigterm_as_interrupt():
                 self.live = run_live(self.settings, self.plan, target, make_source)
+                self.live_outcomes, self.live_accounting = judge(self.checks, self.live, self.plan)
         except AuditReadyError as exc:
-            pytest.exit(f"auditready: {exc}", returncode=exc.exit_code)
+            _exit(exc)
         except KeyboardInterrupt:
-            pytest.exit("auditready: interrupted; the run's canaries, tokens and policies were removed", returncode=2)
-        outcomes = evaluate_all(self.checks, self.live.context, planned_actions(self.plan))
-        self.outcomes = {(o.check_id, o.subject): o for o in outcomes}
+            facts = getattr(self.live, "facts", None)
+            residue = list(getattr(facts, "residue", []) or [])
+            if self.live is None:
+                pytest.exit("auditready: interrupted; clean-up ran, but whether it removed everything is not "
+                            "known: list the run's prefix and tokens by hand", returncode=2)
+            left = f"; clean-up could NOT remove: {', '.join(residue)}" if residue else ""
+            pytest.exit(f"auditready: interrupted while judging the log; no verdict was reached{left}",
+                        returncode=2)
+        self.seconds = self.live.seconds
 
-    def outcome(self, check_id: str, subject: str) -> Outcome:
-        try:
-            return self.outcomes[(check_id, subject)]
-        except KeyError:
-            raise RuntimeError(f"no verdict for {check_id}[{subject}]: the live phase did not run") from None
+    def outcome(self, item: CheckItem) -> Outcome:
+        """The verdict of ``item``: from the live phase, or from its file (read once in this process)."""
+        if item.log is None:
+            found = getattr(self, "live_outcomes", {}).get((item.check.id, item.subject))
+            if found is None:
+                raise RuntimeError(f"no verdict for {item.name}: the live phase did not run")
+            return found
+        from .engine.files import verify_file
+
+        res = self.results.get(item.log)
+        if res is None:
+            try:
+                res = self.results[item.log] = verify_file(item.log, self.settings, self.checks, self.secrets,
+                                                           tuple(self.files or ()))
+            except AuditReadyError as exc:
+                _exit(exc)
+        for o in res.outcomes:
+            if o.check_id == item.check.id:
+                return Outcome(o.check_id, item.log, o.status, o.findings, o.reason, o.tally)
+        raise RuntimeError(f"no verdict for {item.check.id} on {item.log}")
+
+    # -- verdicts travel on the reports ----------------------------------------------------------------------
+    @pytest.hookimpl(hookwrapper=True)
+    def pytest_runtest_makereport(self, item: pytest.Item, call: pytest.CallInfo[None]) -> Any:
+        report = yield
+        if isinstance(item, CheckItem) and call.when == "call" and item.user_outcome is not None:
+            rep = report.get_result()
+            setattr(rep, _ATTR, item.user_outcome.to_json())
+            if item.log is not None and item.log in self.results:
+                setattr(rep, _FILE_ATTR, self.results[item.log].accounting())
+
+    def pytest_runtest_logreport(self, report: pytest.TestReport) -> None:
+        data = getattr(report, _ATTR, None)
+        if isinstance(data, dict):
+            o = Outcome.from_json(data)
+            file = o.subject if self.files is not None else ""
+            self.outcomes[(file, o.check_id, o.subject if self.files is None else "")] = o
+            acct = getattr(report, _FILE_ATTR, None)
+            if isinstance(acct, dict):
+                self.accounting[str(acct["file"])] = acct
+        elif report.failed:
+            self.failed_other = True
 
     # -- reporting -------------------------------------------------------------------------------------------
     def result(self) -> Any:
         from .result import AuditResult
 
-        assert self.live is not None
-        return AuditResult(
-            settings=self.settings,
-            target=self.settings.target,
-            run_id=self.run_id,
-            checks=self.checks,
-            outcomes=list(self.outcomes.values()),
-            context=self.live.context,
-            ledger=self.live.ledger,
-            facts=self.live.facts,
-            started=self.started,
-            seconds=self.live.seconds,
-        )
+        outcomes = [self.outcomes[k] for k in sorted(self.outcomes)]
+        if self.files is None:
+            assert self.live is not None
+            return AuditResult(settings=self.settings, target=self.settings.target, run_id=self.run_id,
+                               checks=self.checks, outcomes=outcomes, context=self.live.context,
+                               ledger=self.live.ledger, facts=self.live.facts, started=self.started,
+                               seconds=self.live.seconds, files=[self.live_accounting])
+        from .checks.base import CheckContext
+
+        ctx = CheckContext(self.settings, None, [], [], secrets=self.secrets, source="offline")
+        return AuditResult(settings=self.settings, target="offline", run_id="", checks=self.checks,
+                           outcomes=outcomes, context=ctx, started=self.started,
+                           files=[self.accounting[f] for f in sorted(self.accounting)])
 
     def pytest_sessionfinish(self, session: pytest.Session, exitstatus: int) -> None:
-        if not self.outcomes or self.live is None:
+        if self.is_worker or not self.outcomes:
             return
-        self.config.hook.pytest_auditready_report(result=self.result(), config=self.config)
+        from .report.common import gates
+
+        result = self.result()
+        try:
+            self.config.hook.pytest_auditready_report(result=result, config=self.config)
+        except AuditReadyError as exc:
+            _exit(exc)
+        # fail_on: when every failed item is an audit item of a check below the threshold, the run passes.
+        fail_on = self.settings.fail_on
+        failed = {o.check_id for o in self.outcomes.values() if o.status == FAILED}
+        if (fail_on != "any" and session.exitstatus == pytest.ExitCode.TESTS_FAILED and failed
+                and not self.failed_other and not any(gates(fail_on, c) for c in failed)):
+            session.exitstatus = pytest.ExitCode.OK
 
     def pytest_terminal_summary(self, terminalreporter: Any) -> None:
-        if self.live is None:
+        if self.is_worker or not self.outcomes:
             return
         from .defaults import REPORTS_KEY
+        from .report.common import accounting_lines, safe_target
 
         tr = terminalreporter
         failed = sorted({o.check_id for o in self.outcomes.values() if o.status == FAILED})
         total = len(self.checks)
-        tr.write_sep("-", "auditready")
-        tr.write_line(
-            f"run {self.run_id} against {self.settings.target}: {len(self.live.ledger.actions)} actions, "
-            f"{len(self.live.context.entries)} log entries, {total - len(failed)}/{total} checks passed "
-            f"({self.live.seconds:.2f} s live)"
-        )
+        if self.files is None and self.live is not None:
+            tr.write_sep("-", "auditready")
+            target = safe_target(self.settings.target)
+            tr.write_line(
+                f"run {self.run_id} against {target}: {len(self.live.ledger.actions)} actions, "
+                f"{len(self.live.context.entries)} log entries, {total - len(failed)}/{total} checks passed "
+                f"({self.live.seconds:.2f} s live)"
+            )
+        else:
+            tr.write_sep("-", "auditready offline")
+            tr.write_line(f"{len(self.accounting)} file(s): {total - len(failed)}/{total} checks hold on every file")
+        for line in accounting_lines(self.result().files):
+            tr.write_line(line)
         if failed:
             tr.write_line("failed checks: " + ", ".join(failed), red=True)
-        residue = self.live.facts.residue
+        if self.settings.fail_on != "any" and failed:
+            tr.write_line(f"auditready fail_on={self.settings.fail_on}: only failed checks of severity "
+                          f"{self.settings.fail_on} or higher fail the run")
+        residue = self.live.facts.residue if self.live is not None else []
         if residue:
             tr.write_line("clean-up could NOT remove: " + "; ".join(residue) + " (remove them by hand)", red=True)
         for label, path in self.config.stash.get(REPORTS_KEY, []):
-            tr.write_line(f"{label}: {path}")
+            tr.write_line(f"{label}: {visible(str(path))}")
+
+
+def _name(check_id: str, subject: str) -> str:
+    from .items import item_name
+
+    return item_name(check_id, subject)
+
+
+def files_from(config: pytest.Config) -> Optional[list[str]]:
+    """The exported logs of `pytest --auditready-offline PATH...`, or None for a live run."""
+    paths = config.getoption("auditready_offline", default=None)
+    return [os.fspath(p) for p in paths] if paths else None

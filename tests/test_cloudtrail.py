@@ -241,7 +241,7 @@ def test_bad_keys_file_is_a_usage_error(trail: tuple[Path, Path], tmp_path: Path
 def _tamper_outcome(log: Path, keys: Path | None) -> Any:
     from pytest_auditready.checks import BUILTIN
     from pytest_auditready.config import Settings
-    from pytest_auditready.offline.engine import offline_checks, verify_file
+    from pytest_auditready.engine.files import offline_checks, verify_file
 
     settings = Settings(log_format="cloudtrail", cloudtrail_public_keys=str(keys) if keys else None)
     res = verify_file(str(log), settings, offline_checks(BUILTIN), {})

@@ -22,7 +22,7 @@ from pytest_auditready.checks import BUILTIN
 from pytest_auditready.checks.base import FAILED, PASSED, SKIPPED, Outcome
 from pytest_auditready.cli import main
 from pytest_auditready.config import Settings, load
-from pytest_auditready.offline.engine import offline_checks, read_canaries, verify_file
+from pytest_auditready.engine.files import offline_checks, read_canaries, verify_file
 
 from .conftest import assert_no_secret, remember_secret
 
@@ -258,12 +258,14 @@ def test_verify_exit_codes_and_junit_report(tmp_path: Path) -> None:
 
 @pytest.mark.parametrize("args, cause", [
     (["{missing}"], "no such file"),
-    (["{dir}"], "is a folder"),
+    (["{empty}"], "holds no log file"),
     (["{clean}", "--canaries", "{missing}"], "no such canaries file"),
     (["{clean}", "--format", "xml"], "invalid choice"),
 ])
 def test_verify_bad_input_is_exit_2_in_one_line(tmp_path: Path, args: list[str], cause: str) -> None:
-    paths = {"missing": str(tmp_path / "nope.log"), "dir": str(tmp_path), "clean": str(copy(tmp_path, CLEAN))}
+    (tmp_path / "empty").mkdir()
+    paths = {"missing": str(tmp_path / "nope.log"), "empty": str(tmp_path / "empty"),
+             "clean": str(copy(tmp_path, CLEAN))}
     r = _verify(tmp_path, *[a.format(**paths) for a in args])
     assert r.returncode == 2
     assert cause in r.stderr and len(r.stderr.strip().splitlines()) == 1 and "Traceback" not in r.stderr
@@ -318,7 +320,8 @@ def test_offline_items_per_file_and_check_spread_by_xdist(pytester: pytest.Pytes
 def test_offline_missing_file_is_exit_2(pytester: pytest.Pytester, tmp_path: Path) -> None:
     r = pytester.runpytest("-p", "no:cacheprovider", "--auditready-offline", str(tmp_path / "gone.log"))
     assert r.ret == 2
-    assert "gone.log does not exist" in r.stdout.str() + r.stderr.str()
+    out = r.stdout.str() + r.stderr.str()
+    assert "gone.log" in out and "no such file" in out
 
 
 # -- the live run still goes through the same visitors --------------------------------------------------------
@@ -364,7 +367,7 @@ def test_xdist_bench_smoke(tmp_path: Path) -> None:
 def test_vault_identity_label_is_not_a_secret() -> None:
     """display_name is composed by the vault ("token-" + a name); with a random run id in it, it used to read as
     high-entropy base64 about one run in ten and failed the live suite."""
-    from pytest_auditready.scanner import GenericScanner
+    from pytest_auditready.scan.secrets import GenericScanner
 
     with GenericScanner() as g:
         assert g.scan_value("display_name", "token-auditready-20261122t194205-bb3ef8-unprivileged") == ()

@@ -87,8 +87,8 @@ def test_annotations_one_per_failed_check_escaped_and_redacted(tmp_path: Path, m
         assert_clean(line)
         assert "\n" not in line and "\r" not in line
         body = line.split("::", 2)[2]
-        # a message cannot start a new command: LF is escaped, % too, and CR is shown as text
-        assert "%0A" in body and "\\x0d" in body and "%250A" in body
+        # a message cannot start a new command: LF and CR from the log are shown as text, a literal %0A is escaped
+        assert "\\x0a" in body and "\\x0d" in body and "%250A" in body
         assert "\\x1b[31m" in body  # the terminal escape is shown, not sent
     assert "<canary:c1>" in leak and "<token:reader>" in leak
     assert "(+1 more finding(s))" in leak

@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING, Any, Callable, Iterable, Mapping, Optional, Se
 
 from ..auditlog.match import Match
 from ..auditlog.model import AccessLedger, Action, AuditEntry, BadLine, Entries, Record
+from ..text import visible
 
 if TYPE_CHECKING:
     from ..config import Settings
@@ -32,6 +33,14 @@ class Finding:
     fix: str
     where: str = ""  # file:line
     request_id: str = ""
+
+    def __post_init__(self) -> None:
+        # Whatever a finding quotes from a log or a path is shown, never acted on: one line, escapes visible.
+        for name in ("subject", "message", "fix", "where", "request_id"):
+            value = getattr(self, name)
+            safe = visible(value)
+            if safe is not value and safe != value:
+                object.__setattr__(self, name, safe)
 
     def text(self) -> str:
         loc = []

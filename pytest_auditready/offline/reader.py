@@ -161,7 +161,7 @@ def vault_block(file: str, prefix: str = "") -> Callable[[Block], Optional[Entri
     entries are the ones ``vault_parser`` makes of each line, and the block's line count is set."""
     if prefix.startswith("{"):
         return lambda _blk: None  # a line starting with "{" might carry the prefix: line by line
-    from ..scanner import any_match
+    from ..scan.hyperscan import any_match
 
     irregular = any_match(_IRREGULAR)  # None without Hyperscan: count instead
 
@@ -343,9 +343,13 @@ class FileStats:
 
 
 def open_log(path: str) -> IO[bytes]:
-    """Open a log for reading (gzip by its magic bytes). Missing or unreadable: an AuditReadyError."""
+    """Open a log for reading (gzip by its magic bytes). Missing, unreadable or not a regular file (a FIFO or a
+    device would hang the read): an AuditReadyError."""
+    from ..safeio import open_regular
+
     try:
-        f: IO[bytes] = open(path, "rb")
+        f: IO[bytes] = open_regular(path, "log file",
+                                    fix="name the log files themselves (save a stream to a file first)")
     except FileNotFoundError:
         raise AuditReadyError(f"no such file: {path}", "check the path of the exported log") from None
     except IsADirectoryError:

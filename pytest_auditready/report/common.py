@@ -6,21 +6,19 @@ escapes in its own way (HTML, Markdown, workflow commands).
 from __future__ import annotations
 
 import os
-import re
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Optional, Sequence
+from typing import TYPE_CHECKING, Any, Mapping, Optional, Sequence
 from urllib.parse import urlsplit, urlunsplit
 
 from .. import compliance
 from ..checks.base import FAILED, PASSED, SKIPPED, Finding, Outcome
 from ..result import worst_status
+from ..text import visible, visible_lines
 
 if TYPE_CHECKING:
     from ..result import AuditResult
 
-# C0 controls (bar tab and newline), DEL and C1 controls: terminal escapes and the like never reach a report.
-_CONTROL_RE = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]")
 
 
 @dataclass(frozen=True)
@@ -80,7 +78,7 @@ def verdict(check_rows: Sequence[CheckRow]) -> str:
 
 def clean(result: "AuditResult", text: str) -> str:
     """Redact every known secret, then make control characters visible (\\x1b, never a live escape)."""
-    return _CONTROL_RE.sub(lambda m: f"\\x{ord(m.group()):02x}", result.redact(text))
+    return visible_lines(result.redact(text))
 
 
 def safe_target(target: str) -> str:
@@ -115,3 +113,19 @@ def relative_path(path: str) -> str:
         except ValueError:
             continue
     return p.as_posix()
+
+
+def accounting_lines(files: Sequence[Mapping[str, Any]]) -> list[str]:
+    """What each file gave the checks, for a terminal: lines read, entries, unreadable lines, and per check the
+    entries judged and those excused, with the rule that excused them."""
+    out: list[str] = []
+    for a in files:
+        out.append(f"{visible(str(a['file']))} ({a['format'] or 'empty'}): {a['lines']} lines read, {a['entries']} "
+                   f"entries, {a['unreadable_lines']} unreadable")
+        judged = [f"{cid} {t['judged']}" for cid, t in a["checks"].items() if t.get("judged") is not None]
+        if judged:
+            out.append("  entries judged: " + ", ".join(judged))
+        for cid, t in a["checks"].items():
+            for e in t.get("excused", ()):
+                out.append(f"  {cid} excused {e['entries']}: {visible(str(e['rule']))}")
+    return out

@@ -8,14 +8,14 @@ secret anyway (AuditResult.redact), as a second line of defence.
 from __future__ import annotations
 
 import datetime
-import os
 import socket
 from pathlib import Path
-from typing import Iterable, Optional, Sequence
+from typing import Any, Iterable, Mapping, Optional, Sequence
 
 from .. import __version__, compliance
 from ..checks.base import FAILED, SKIPPED, Check, Outcome
 from ..result import worst_status
+from ..safeio import write_atomic
 
 
 def build_xml(
@@ -25,6 +25,7 @@ def build_xml(
     outcomes: Iterable[Outcome],
     run_id: str = "",
     started: Optional[datetime.datetime] = None,
+    files: Sequence[Mapping[str, Any]] = (),
 ) -> str:
     from junit_xml import TestCase, TestSuite, to_xml_report_string  # lazy: only when a report is asked for
 
@@ -63,6 +64,19 @@ def build_xml(
     }
     for check in checks:
         props[f"check.{check.id}"] = compliance.summary(check.id)
+    # what was read, judged and excused, per file (fail closed: a verdict says what it rests on)
+    for i, a in enumerate(files, 1):
+        key = f"auditready.file.{i}"
+        props[key] = str(a["file"])
+        props[f"{key}.format"] = str(a["format"])
+        props[f"{key}.lines"] = str(a["lines"])
+        props[f"{key}.entries"] = str(a["entries"])
+        props[f"{key}.unreadable_lines"] = str(a["unreadable_lines"])
+        for cid, t in a["checks"].items():
+            if t.get("judged") is not None:
+                props[f"{key}.{cid}.judged"] = str(t["judged"])
+            if t.get("excused"):
+                props[f"{key}.{cid}.excused"] = "; ".join(f"{x['entries']} by: {x['rule']}" for x in t["excused"])
     for fw, body in compliance.frameworks().items():
         for req, spec in body["requirements"].items():
             ids = [c for c in spec["checks"] if c in status_of]
@@ -81,11 +95,5 @@ def build_xml(
 
 
 def write(path: str, xml: str) -> Path:
-    p = Path(path)
-    if p.parent and not p.parent.exists():
-        p.parent.mkdir(parents=True, exist_ok=True)
-    tmp = p.with_name(p.name + ".tmp")
-    with open(tmp, "w", encoding="utf-8") as f:
-        f.write(xml)
-    os.replace(tmp, p)
-    return p
+    """Write the report at ``path`` atomically, never through a link; AuditReadyError when it cannot be."""
+    return write_atomic(path, xml, "compliance JUnit report")

@@ -11,11 +11,12 @@ import importlib
 import sys
 from typing import Optional, Sequence
 
-from . import __version__
-from .errors import AuditReadyError
+from .. import __version__
+from ..errors import AuditReadyError
+from ..text import visible
 
 # Subcommand modules, in the order `auditready --help` lists them.
-COMMANDS: list[str] = ["pytest_auditready.offline.command"]
+COMMANDS: list[str] = ["pytest_auditready.cli.verify"]
 
 # Tamper evidence (issue 4): make the sealer's keys, seal a log, validate a CloudTrail trail's digests.
 COMMANDS += [
@@ -49,7 +50,7 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     try:
         return int(func(args))
     except AuditReadyError as exc:
-        print(f"auditready: {exc}", file=sys.stderr)
+        print(f"auditready: {visible(str(exc))}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
         print("auditready: interrupted", file=sys.stderr)
@@ -58,5 +59,3 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
         return 1
 
 
-if __name__ == "__main__":  # pragma: no cover
-    sys.exit(main())

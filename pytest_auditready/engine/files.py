@@ -1,8 +1,8 @@
-"""Offline verification: read each log file once, feed every offline check's visitor, and sort the findings.
+"""Exported logs: the paths of a run (files, folders, globs), and each file read once through the one driver.
 
-No pytest here: ``auditready verify`` and ``pytest --auditready-offline`` both call ``verify_file``. Checks
-without a streaming form (``Check.visitor``) run once with no entries and ``ctx.log_path`` set to the file, so a
-check that reads beside the log (a digest chain, the file's mode) works offline too.
+No pytest here: ``auditready verify`` and ``pytest --auditready-offline`` both call ``expand`` and ``verify_file``.
+Checks without a streaming form (``Check.visitor``) run once with no entries and ``ctx.log_path`` set to the file,
+so a check that reads beside the log (a digest chain, the file's mode) works offline too.
 """
 
 from __future__ import annotations
@@ -26,9 +26,9 @@ from ..checks.base import (
     stat_log,
 )
 from ..config import Settings
-from ..engine.driver import drive, reader_for
 from ..errors import AuditReadyError
-from .reader import FileStats, open_log
+from ..offline.reader import FileStats, open_log
+from .driver import drive, reader_for
 
 _MALLOC_TUNED = False
 
@@ -51,6 +51,37 @@ def _keep_freed_memory() -> None:
     m_trim_threshold, m_mmap_threshold = -1, -3
     mallopt(m_mmap_threshold, 4 << 20)  # blocks of 512 KiB come from the heap, not a fresh mapping each
     mallopt(m_trim_threshold, 64 << 20)
+
+
+# Files beside the logs that are never logs themselves: the sealer's chains and its keys, CloudTrail digests.
+_NOT_LOGS = (".digests", ".pub", ".key", ".sig")
+
+
+def expand(paths: Sequence[str]) -> list[str]:
+    """Every log file named by ``paths``: a file as given, a folder's log files (recursively, sorted; digest
+    chains and keys left out), a glob's matches. A path that names nothing is an AuditReadyError, as is a
+    folder or glob holding no file: an empty set of evidence is never a pass."""
+    import glob
+    import os
+
+    out: list[str] = []
+    for p in paths:
+        if os.path.isdir(p):
+            found = sorted(os.path.join(d, n) for d, _, names in os.walk(p) for n in names
+                           if not n.endswith(_NOT_LOGS) and not n.startswith("."))
+            if not found:
+                raise AuditReadyError(f"the folder {p} holds no log file", "name the folder that holds the audit logs")
+            out.extend(found)
+        elif os.path.lexists(p) or not glob.has_magic(p):
+            out.append(p)  # opening it says what is wrong, if anything
+        else:
+            found = sorted(m for m in glob.glob(p, recursive=True) if os.path.isfile(m))
+            if not found:
+                raise AuditReadyError(f"no file matches {p}", "check the pattern (quote it so the shell does not "
+                                      "expand it first)")
+            out.extend(found)
+    seen: set[str] = set()
+    return [p for p in out if not (p in seen or seen.add(p))]  # type: ignore[func-returns-value]  # set.add: None
 
 
 def offline_checks(checks: Sequence[Check]) -> list[Check]:

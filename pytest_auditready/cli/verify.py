@@ -1,0 +1,128 @@
+"""`auditready verify PATH...`: the offline checks over exported audit logs, as a plain command.
+
+The same engine, settings discovery, report writer and fail_on gate as `pytest --auditready-offline`. Exit 0:
+every check holds (or only checks below fail_on failed); 1: findings that fail the run; 2: usage error, or input
+that cannot be read at all or is of no known format (one line on stderr).
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime
+import os
+import sys
+import time
+from typing import IO, Any
+
+from ..config import LOG_FORMATS
+from ..errors import ConfigError
+from ..text import visible
+
+
+def add_parser(sub: Any) -> argparse.ArgumentParser:
+    p = sub.add_parser("verify", help="check exported audit logs offline (no vault needed)",
+                       description="Check exported audit logs (Vault/OpenBao, Kubernetes, CloudTrail, generic JSON "
+                       "lines; the format is told from the content) with every offline check. Exit 0: all hold; "
+                       "1: findings; 2: usage, unreadable input or content of no known format.")
+    p.add_argument("paths", nargs="+", metavar="PATH",
+                   help="log files (plain or gzip-compressed), folders of them, or glob patterns")
+    p.add_argument("--format", dest="log_format", choices=list(LOG_FORMATS), default=None,
+                   help="what the files must be (default: told from each file's content; a format that disagrees "
+                   "with the content is refused): vault, jsonl (generic JSON lines through field_map in "
+                   "[tool.auditready]), k8s, cloudtrail")
+    p.add_argument("--canaries", metavar="FILE", default=None,
+                   help="known secret values, one a line, looked for in every encoding")
+    p.add_argument("--junit", metavar="PATH", default=None, help="write the compliance JUnit XML report here")
+    p.add_argument("--sarif", metavar="PATH", default=None, help="write findings as SARIF 2.1.0 here")
+    p.add_argument("--evidence", metavar="DIR", default=None,
+                   help="write the evidence bundle (evidence.json, summary.md, report.html) into DIR")
+    p.add_argument("--json", dest="json_path", metavar="PATH", default=None,
+                   help="write verdicts, findings and what was read, judged and excused, as JSON")
+    p.add_argument("--fail-on", dest="fail_on", metavar="SEVERITY", default=None,
+                   help="fail (exit 1) on any failed check (\"any\", the default) or only on failed checks of this "
+                   "severity or higher: low, medium, high, critical")
+    p.add_argument("--public-key", dest="public_key", metavar="KEY", default=None,
+                   help="public key that verifies the digest chain written by `auditready seal`")
+    p.add_argument("--cloudtrail-public-keys", dest="cloudtrail_public_keys", metavar="FILE", default=None,
+                   help="JSON of `aws cloudtrail list-public-keys`: verifies the digest files of CloudTrail logs")
+    p.add_argument("--config", metavar="PATH", default=None,
+                   help="read settings from this TOML file instead of the nearest pyproject.toml")
+    p.set_defaults(func=run)
+    parser: argparse.ArgumentParser = p
+    return parser
+
+
+def load_settings(args: argparse.Namespace, notices: list[str]) -> Any:
+    from ..config import discover
+
+    cli = {"log_format": args.log_format, "canaries_file": args.canaries, "report": args.junit,
+           "public_key": args.public_key, "cloudtrail_public_keys": args.cloudtrail_public_keys,
+           "sarif": args.sarif, "evidence": args.evidence, "fail_on": args.fail_on}
+    return discover(cli, args.config, notices=notices)
+
+
+def _colour(out: IO[str]) -> bool:
+    return out.isatty() and not os.environ.get("NO_COLOR") and os.environ.get("TERM") != "dumb"
+
+
+def run(args: argparse.Namespace) -> int:
+    from ..checks import BUILTIN
+    from ..checks.base import CheckContext
+    from ..engine.files import expand, offline_checks, read_canaries, verify_file
+    from ..report import write_all
+    from ..report.common import accounting_lines, gates
+    from ..report.github import annotation_lines, in_github_actions
+    from ..result import AuditResult
+
+    notices: list[str] = []
+    try:
+        settings = load_settings(args, notices)
+    except ConfigError as exc:
+        print(f"auditready: {visible(str(exc))}", file=sys.stderr)
+        return 2
+    for notice in notices:
+        print(f"auditready: {notice}", file=sys.stderr)
+    secrets = read_canaries(settings.canaries_file)
+    checks = offline_checks(BUILTIN)
+    paths = expand(args.paths)
+    out = sys.stdout
+    colour = _colour(out)
+    started = datetime.datetime.now(datetime.timezone.utc)
+    t0 = time.monotonic()
+    outcomes, files = [], []
+    # Every file is read before anything is printed as a verdict: a file that cannot be read is exit 2 (cli.main).
+    results = [verify_file(p, settings, checks, secrets, tuple(paths)) for p in paths]
+    for res in results:
+        shown = visible(res.path)
+        files.append(res.accounting())
+        for o in res.outcomes:
+            o = type(o)(o.check_id, res.path, o.status, o.findings, o.reason, o.tally)
+            outcomes.append(o)
+            label = {"failed": "FAIL", "skipped": "SKIP"}.get(o.status, "PASS")
+            if colour:
+                label = {"FAIL": "\x1b[31mFAIL\x1b[0m", "SKIP": "\x1b[33mSKIP\x1b[0m"}.get(label, "\x1b[32mPASS\x1b[0m")
+            extra = f" ({visible(o.reason)})" if o.status == "skipped" and o.reason else ""
+            out.write(f"{label} {o.check_id} {shown}{extra}\n")
+            for f in o.findings:
+                out.write(f"  - {f.text()}\n")
+        out.write(f"     {shown}: {res.stats.lines} lines, {res.stats.bytes / 1e6:.1f} MB in {res.seconds:.2f} s\n")
+    seconds = time.monotonic() - t0
+    ctx = CheckContext(settings, None, [], [], secrets=secrets, source="offline")
+    result = AuditResult(settings=settings, target="offline", run_id="", checks=checks, outcomes=outcomes,
+                         context=ctx, started=started, seconds=seconds, files=files)
+    for line in accounting_lines(files):
+        out.write(line + "\n")
+    for label, path in write_all(result, args.json_path):
+        out.write(f"{label}: {visible(path)}\n")
+    if in_github_actions():
+        for line in annotation_lines(result):
+            out.write(result.redact(line) + "\n")
+    failed = result.failed_checks
+    gating = [c for c in failed if gates(settings.fail_on, c)]
+    total_mb = sum(r.stats.bytes for r in results) / 1e6
+    out.write(f"auditready verify: {len(paths)} file(s), {total_mb:.1f} MB in {seconds:.2f} s; "
+              f"{len(checks) - len(failed)}/{len(checks)} checks hold"
+              + (f"; failed: {', '.join(failed)}" if failed else "")
+              + (f" (fail_on={settings.fail_on}: {len(gating)} fail the run)" if settings.fail_on != "any" and failed
+                 else "") + "\n")
+    return 1 if gating else 0
