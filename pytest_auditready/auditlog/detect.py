@@ -137,16 +137,16 @@ def sniff(name: str, sample: bytes, complete: bool, *, prefix: str = "") -> Dete
     if before:
         heads = sorted(before.items(), key=lambda kv: -kv[1])
         head, count = heads[0]
+        if sum(1 for h in before if _SYSLOG_RE.match(h)) * 2 >= len(before):
+            raise UnknownFormat(f"the lines of {name} carry a syslog header (time, host, tag) before their JSON "
+                                "object", "write the audit lines without the header (rsyslog: a template of "
+                                "\"%msg%\\n\"; syslog-ng: template(\"$MSG\\n\")) and verify that file")
         if len(before) == 1 and count * 2 >= n:
             shown = head.decode("utf-8", "replace")
             raise UnknownFormat(f"every line of {name} starts with the text {json.dumps(shown)} before its JSON object "
                                 "(an audit device prefix)",
                                 f"set log_prefix = {json.dumps(shown)} in [tool.auditready] (or the audit device's "
                                 "prefix option to \"\")")
-        if sum(1 for h in before if _SYSLOG_RE.match(h)) * 2 >= len(before):
-            raise UnknownFormat(f"the lines of {name} carry a syslog header (time, host, tag) before their JSON "
-                                "object", "write the audit lines without the header (rsyslog: a template of "
-                                "\"%msg%\\n\"; syslog-ng: template(\"$MSG\\n\")) and verify that file")
         raise UnknownFormat(f"the lines of {name} carry varying text before their JSON objects "
                             f"(e.g. {_show(head)})",
                             "export the audit entries one JSON object a line, as the audit device writes them")

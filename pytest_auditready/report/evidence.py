@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
 import platform
 import sys
 from pathlib import Path
@@ -19,6 +18,7 @@ from typing import TYPE_CHECKING, Any, Mapping, Optional
 
 from .. import __version__, compliance
 from ..auditlog.model import HMAC_RE
+from ..safeio import make_folder, write_atomic
 from .common import rows, safe_target, verdict
 
 if TYPE_CHECKING:
@@ -97,31 +97,30 @@ def build(result: "AuditResult", files: Optional[Mapping[str, str]] = None) -> d
              "outcomes": outcomes_by_check.get(r.id, [])}
             for r in check_rows
         ],
+        # per log file: what was read, and per check the entries judged and those excused (by rule)
+        "accounting": list(result.files),
         "frameworks": compliance.frameworks(),
         "files": {"sha256": dict(files or {})},
     }
 
 
-def _sha256(path: Path) -> str:
-    return hashlib.sha256(path.read_bytes()).hexdigest()
-
-
-def _write(path: Path, text: str) -> None:
-    tmp = path.with_name(path.name + ".tmp")
-    tmp.write_text(text, encoding="utf-8")
-    os.replace(tmp, path)
+def _write(path: Path, text: str) -> str:
+    """Write one file of the bundle atomically, never through a link; returns the SHA-256 of what was written."""
+    data = text.encode("utf-8")
+    write_atomic(path, data, f"evidence bundle's {path.name}")
+    return hashlib.sha256(data).hexdigest()
 
 
 def write_bundle(result: "AuditResult", directory: str) -> Path:
+    """Write the bundle into ``directory`` (made when missing); AuditReadyError when it cannot be."""
     from . import github, html
 
-    d = Path(directory)
-    d.mkdir(parents=True, exist_ok=True)
-    _write(d / "summary.md", result.redact(github.summary_markdown(result, heading="#")))
-    _write(d / "report.html", result.redact(html.render(result)))
-    files = {name: _sha256(d / name) for name in FILES[1:]}
-    text = json.dumps(build(result, files), indent=2, ensure_ascii=False, sort_keys=False)
-    _write(d / "evidence.json", result.redact(text) + "\n")
-    sums = "".join(f"{_sha256(d / name)}  {name}\n" for name in FILES)
-    _write(d / "SHA256SUMS", sums)
+    d = make_folder(directory, "evidence bundle")
+    sha = {
+        "summary.md": _write(d / "summary.md", result.redact(github.summary_markdown(result, heading="#"))),
+        "report.html": _write(d / "report.html", result.redact(html.render(result))),
+    }
+    text = json.dumps(build(result, sha), indent=2, ensure_ascii=False, sort_keys=False)
+    sha["evidence.json"] = _write(d / "evidence.json", result.redact(text) + "\n")
+    _write(d / "SHA256SUMS", "".join(f"{sha[name]}  {name}\n" for name in FILES))
     return d
