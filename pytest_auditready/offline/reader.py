@@ -91,6 +91,8 @@ def vault_parser(file: str, prefix: str = "") -> Callable[[int, bytes], Parsed]:
             return item.record if isinstance(item, AuditEntry) else item
         except msgspec.DecodeError:
             return _bad_json(file, line, body)
+        except RecursionError:  # msgspec bounds nesting by the interpreter's recursion limit
+            return BadLine(file, line, "JSON nested too deeply", raw.decode("utf-8", "replace"))
         a = e.auth or _EMPTY_AUTH
         r = e.request or _EMPTY_REQUEST
         allowed = a.policy_results.allowed if a.policy_results is not None else None
@@ -184,8 +186,8 @@ def vault_block(file: str, prefix: str = "") -> Callable[[Block], Optional[Entri
                 return None
         try:
             items = _block_decoder.decode_lines(data)
-        except (msgspec.DecodeError, msgspec.ValidationError):
-            return None
+        except (msgspec.DecodeError, msgspec.ValidationError, RecursionError):
+            return None  # line by line says which line is bad
         n = len(items)
         if expect is not None and n != expect:
             return None
