@@ -364,7 +364,8 @@ def test_assess_with_a_chain_but_no_public_key_names_the_setting(sealed: Path) -
     assert a.error is not None and "public_key" in a.error.fix
 
 
-def test_rotated_file_missing_is_a_note_not_a_failure(sealed: Path, keys: tuple[Path, Path], tmp_path: Path) -> None:
+def test_a_copy_of_the_log_without_its_rotated_file_names_the_missing_segment(sealed: Path, keys: tuple[Path, Path],
+                                                                             tmp_path: Path) -> None:
     sealed.rename(tmp_path / "audit.log.1")
     write_log(sealed, 12, start=300)
     seal(sealed, load_private_key(keys[0]), lines_per_record=40)
@@ -373,8 +374,16 @@ def test_rotated_file_missing_is_a_note_not_a_failure(sealed: Path, keys: tuple[
     shutil.copy(sealed, elsewhere / "audit.log")
     shutil.copy(_digests(sealed), elsewhere / "audit.log.digests")
     r = _verify(elsewhere / "audit.log", keys)
-    assert r.ok and r.verified_lines == 12
-    assert any("segment 0" in n and "not checked" in n for n in r.notes)
+    assert [(p.kind, p.segment, p.lines) for p in r.problems] == [("missing", 0, "lines 1-250")]
+    assert r.verified_lines == 12 and "seal_archive" in r.problems[0].fix
+    assert "sealed from audit.log" in r.problems[0].message and json.loads(_line(0))["time"] in r.problems[0].message
+    # declared archived: looked for, and verified, there
+    archive = tmp_path / "archive"
+    archive.mkdir()
+    (tmp_path / "audit.log.1").rename(archive / "audit.log.1")
+    r = verify_log(elsewhere / "audit.log", load_public_key(keys[1]), archive=[archive])
+    assert r.ok and r.verified_lines == 262, [p.text() for p in r.problems]
+    assert [(m.segment, Path(m.path).name) for m in r.members] == [(0, "audit.log.1"), (1, "audit.log")]
 
 
 def test_a_record_cut_short_by_a_killed_sealer_is_dropped_on_restart(sealed: Path, keys: tuple[Path, Path]) -> None:

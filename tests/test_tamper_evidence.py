@@ -103,8 +103,8 @@ def test_a_verifier_without_teeth_fails_the_check(sealed: tuple[Path, Path], mon
     log, pub = sealed
     real = evidence_mod.verify_log
 
-    def blind(path, key, digests=None):  # type: ignore[no-untyped-def]
-        rep = real(path, key, digests)
+    def blind(path, key, digests=None, **kw):  # type: ignore[no-untyped-def]
+        rep = real(path, key, digests, **kw)
         rep.problems.clear()
         return rep
 

@@ -1,24 +1,43 @@
-"""How rotation names an old log file, and finding the old file again by its inode (a rename keeps it).
+"""How rotation names and stores an old log file, and finding the old file again.
+
+A rename keeps the file's inode, so a renamed file is found again by it (``locate_rotated``). Compression
+(logrotate's ``compress``) makes a new file under a new name (audit.log.2.gz): such a file can only be recognised
+by what it holds once decompressed (``compression_of``, ``open_rotated``).
 
 Used where a log is followed across rotation: the live log source (to name where an entry read before a rotation
-now lives) and the sealed digest chain (to verify a segment whose file was renamed).
+now lives), the sealer, and the verifier of a sealed, rotated set of files.
 """
 
 from __future__ import annotations
 
+import bz2
+import gzip
+import io
+import lzma
 import os
 from pathlib import Path
-from typing import Optional
+from typing import BinaryIO, Iterable, Optional
+
+from ..safeio import open_regular
+
+# Magic bytes of the compressors logrotate is used with that Python reads without extra packages.
+_MAGIC = ((b"\x1f\x8b", "gzip"), (b"BZh", "bzip2"), (b"\xfd7zXZ\x00", "xz"))
 
 
 def rotated_name(log: Path, name: str) -> bool:
-    """Whether ``name`` is how rotation names an old ``log``: audit.log.1, audit.log-20260101, audit-20260101.log."""
+    """Whether ``name`` is how rotation names an old ``log``: audit.log.1, audit.log.2.gz, audit.log-20260101,
+    audit-20260101.log."""
     if name == log.name or name.endswith(".digests"):
         return False
     if name.startswith(log.name):
         return True
     stem = log.name.split(".", 1)[0]
     return name.startswith(stem) and name[len(stem) : len(stem) + 1] in ("-", "_", ".")
+
+
+def related_name(log_names: Iterable[str], name: str) -> bool:
+    """Whether ``name`` is one of ``log_names`` or a rotated form of one of them."""
+    return any(name == n or rotated_name(Path(n), name) for n in log_names if n) and not name.endswith(".digests")
 
 
 def locate_rotated(log: Path, inode: Optional[int]) -> Optional[Path]:
@@ -39,3 +58,54 @@ def locate_rotated(log: Path, inode: Optional[int]) -> Optional[Path]:
         except OSError:
             continue
     return None
+
+
+def compression_of(path: Path) -> Optional[str]:
+    """"gzip", "bzip2" or "xz" when the file starts with that compressor's magic bytes, else None. Only a regular
+    file is opened (a FIFO planted among rotated files cannot block); an unreadable one raises OSError or
+    AuditReadyError."""
+    with open_regular(path, "log") as f:
+        head = f.read(6)
+    for magic, kind in _MAGIC:
+        if head.startswith(magic):
+            return kind
+    return None
+
+
+class RotatedFile:
+    """A log file's content read front to back: decompressed when it is compressed. Closing it closes the file."""
+
+    def __init__(self, raw: BinaryIO, kind: Optional[str]) -> None:
+        self._raw = raw
+        self._z: Optional[io.BufferedIOBase] = None
+        if kind == "gzip":
+            self._z = gzip.GzipFile(fileobj=raw, mode="rb")
+        elif kind == "bzip2":
+            self._z = bz2.BZ2File(raw, "rb")
+        elif kind == "xz":
+            self._z = lzma.LZMAFile(raw, "rb")
+
+    def read(self, n: int = -1) -> bytes:
+        """Up to ``n`` bytes (fewer from a compressed file: one decompression step at a time, so that damaged data
+        costs only what follows it); b"" at the end. Damaged compressed data raises OSError, EOFError,
+        lzma.LZMAError or zlib.error."""
+        return self._z.read1(n) if self._z is not None else self._raw.read(n)
+
+    def close(self) -> None:
+        try:
+            if self._z is not None:
+                self._z.close()
+        finally:
+            self._raw.close()
+
+    def __enter__(self) -> "RotatedFile":
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+
+def open_rotated(path: Path, kind: Optional[str] = None) -> RotatedFile:
+    """The content of a log file (a regular file only), decompressed when ``kind`` (from ``compression_of``) says
+    it is compressed. A missing file raises FileNotFoundError, anything else wrong an AuditReadyError."""
+    return RotatedFile(open_regular(path, "log"), kind)

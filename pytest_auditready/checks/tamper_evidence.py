@@ -3,17 +3,23 @@
 Vault and OpenBao protect nothing but secret values (HMAC): an edited, deleted or reordered line goes unnoticed.
 The mechanism is the signed digest chain `auditready seal` writes beside the log (``LOG.digests``). The check
 verifies it with the public key (``public_key`` in [tool.auditready]; the embedded target seals its own log with
-an ephemeral key), then tampers with a copy in four ways and requires each to be detected. An AWS CloudTrail log
-(log_format = "cloudtrail") has a mechanism of its own, the trail's signed digest files: they are verified with
-the keys of ``cloudtrail_public_keys``, and the four tamperings are made record by record.
+an ephemeral key), then tampers with a copy in four ways and requires each to be detected. A rotated file
+(audit.log.1, audit.log.2.gz) is judged with the chain of the set it belongs to: the whole chain across its files
+(a sealed file that is gone fails the check, unless found in a ``seal_archive`` folder), and the file as the
+segment(s) it holds. Files named in the same run (``ctx.log_set``) carry their own problems; the chain's and
+a missing file's concern every file of the set. An AWS CloudTrail log (log_format = "cloudtrail") has a
+mechanism of its own, the trail's signed digest files: they are verified with the keys of
+``cloudtrail_public_keys``, and the four tamperings are made record by record.
 """
 
 from __future__ import annotations
 
-from typing import Iterator, Union
+import os
+from typing import Iterator, Sequence, Union
 
 from ..auditlog.formats import format_of
 from ..seal.evidence import Assessment, assess, assess_cloudtrail
+from ..seal.verify import SealReport, same_file
 from .base import Check, CheckContext, Finding, Skip
 
 ID = "tamper_evidence"
@@ -35,7 +41,13 @@ def _assessment(ctx: CheckContext) -> Union[Assessment, Finding]:
     if ctx.settings.log_format == "cloudtrail":
         return assess_cloudtrail(ctx.log_path, ctx.settings.cloudtrail_public_keys)
     live_url = ctx.ledger is not None and not ctx.settings.embedded
-    return assess(ctx.log_path, ctx.settings.public_key, wait=ctx.settings.log_wait if live_url else 0.0)
+    return assess(ctx.log_path, ctx.settings.public_key, wait=ctx.settings.log_wait if live_url else 0.0,
+                  archive=ctx.settings.seal_archive, log_set=_log_set(ctx))
+
+
+def _log_set(ctx: CheckContext) -> Sequence[str]:
+    """Every log file named in this run (the lead's engine fills ``log_set``; older contexts have none)."""
+    return tuple(getattr(ctx, "log_set", ()) or ())
 
 
 def _no_mechanism(ctx: CheckContext, name: str) -> Finding:
@@ -46,9 +58,12 @@ def _no_mechanism(ctx: CheckContext, name: str) -> Finding:
         return Finding(ID, "", f"The {fmt.title} log {name} has none of {fmt.own_integrity} beside it "
                        f"({fmt.own_integrity_where}): it cannot be validated, " + unnoticed, fmt.own_integrity_fix,
                        where=name)
+    archived = any(same_file(os.path.dirname(os.path.abspath(name)), a) for a in ctx.settings.seal_archive)
     return Finding(ID, "", f"The audit log {name} has no integrity mechanism: no digest chain beside it "
-                   f"({name}.digests) and {fmt.title} logs keep none of their own, " + unnoticed, NO_CHAIN_FIX,
-                   where=name)
+                   f"({name}.digests) and {fmt.title} logs keep none of their own, " + unnoticed,
+                   ("it is in a seal_archive folder: name the log it was rotated from in the same run (`auditready "
+                    "verify LOG ARCHIVED...`), so that the chain beside that log is found; else " if archived else "")
+                   + NO_CHAIN_FIX, where=name)
 
 
 def run(ctx: CheckContext) -> Iterator[Union[Finding, Skip]]:
@@ -68,9 +83,13 @@ def run(ctx: CheckContext) -> Iterator[Union[Finding, Skip]]:
                       a.error.fix or NO_CHAIN_FIX, where=str(name))
         return
     assert a.report is not None
-    for p in a.report.problems:
-        yield Finding(ID, "", p.text(), p.fix, where=p.where)
-    if a.report.ok:
+    if isinstance(a.report, SealReport):  # a file named in the same run carries its own problems
+        problems = [(p.text(), p.fix, p.where) for p in a.report.problems_for(str(name), _log_set(ctx))]
+    else:
+        problems = [(p.text(), p.fix, p.where) for p in a.report.problems]
+    for text, fix, where in problems:
+        yield Finding(ID, "", text, fix, where=where)
+    if not problems:
         for t in a.teeth:
             if not t.detected:
                 yield Finding(ID, "", f"On a copy of {name}, a {t.kind} went undetected by the digest chain "

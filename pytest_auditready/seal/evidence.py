@@ -1,4 +1,5 @@
-"""Judge a log's tamper evidence for the ``tamper_evidence`` check: verify its chain, then prove on a copy that
+"""Judge a log's tamper evidence for the ``tamper_evidence`` check: verify the chain of the sealed set it belongs
+to (it may be the log or any rotated file of it, compressed or not), then prove on a copy of its own segment that
 the verification has teeth (a changed byte, a deleted line, a swapped pair of lines and a truncated tail are each
 detected). No pytest here; the embedded target calls ``seal_and_assess`` before its files are removed.
 """
@@ -12,14 +13,16 @@ import tempfile
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Callable, Optional, Union
+from typing import TYPE_CHECKING, Callable, Optional, Sequence, Union
 
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 
+from ..auditlog.rotation import compression_of, open_rotated
 from ..errors import AuditReadyError
+from ..safeio import open_regular
 from .chain import PathLike, digests_path_for, last_record, load_private_key, load_public_key, parse_record
 from .sealer import seal
-from .verify import SealReport, verify_log
+from .verify import SealReport, chains_near, verify_log, verify_member
 
 if TYPE_CHECKING:
     from .cloudtrail import TrailReport
@@ -43,6 +46,7 @@ class Assessment:
     report: Optional[Union[SealReport, "TrailReport"]] = None
     teeth: list[Tooth] = field(default_factory=list)
     error: Optional[AuditReadyError] = None  # the chain or key could not be read
+    verdict: str = ""  # which segment(s) of which chain hold the file
 
 
 def _wait_for_seal(log: Path, wait: float) -> None:
@@ -65,18 +69,22 @@ def _wait_for_seal(log: Path, wait: float) -> None:
         time.sleep(0.1)
 
 
-def _copy_sealed_prefix(log: Path, digests: Path, dest: Path, limit: int) -> Optional[int]:
-    """Copy into ``dest`` the chain up to the last record of the log's own segment that ends within ``limit``
-    bytes, and the log bytes it covers. Returns the number of bytes copied, or None when there is no such record."""
+def _copy_sealed_prefix(log: Path, digests: Path, dest: Path, limit: int, segment: Optional[int] = None
+                        ) -> Optional[int]:
+    """Copy into ``dest`` the chain up to the last record of ``segment`` (default: the chain's last, the log's
+    own) that ends within ``limit`` bytes, and the bytes of ``log`` it covers, decompressed when ``log`` is
+    compressed. Returns the number of bytes copied, or None when there is no such record."""
     last = last_record(digests)
     if last is None:
         return None
-    seg = last.segment
+    seg = last.segment if segment is None else segment
     keep_lines: list[bytes] = []
     end = None
-    with open(digests, "rb") as f:
+    with open_regular(digests, "digest chain") as f:
         for raw in f:
             rec = parse_record(raw.rstrip(b"\r\n"), 0)
+            if rec is not None and end is not None and rec.segment != seg:
+                break  # the segment is over
             if rec is not None and rec.segment == seg:
                 if end is not None and rec.end > limit:
                     break
@@ -87,7 +95,7 @@ def _copy_sealed_prefix(log: Path, digests: Path, dest: Path, limit: int) -> Opt
     if end is None:
         return None
     (dest / "digests").write_bytes(b"".join(keep_lines))
-    with open(log, "rb") as src, open(dest / "log", "wb") as out:
+    with open_rotated(log, compression_of(log)) as src, open(dest / "log", "wb") as out:
         left = end
         while left > 0:
             data = src.read(min(1 << 20, left))
@@ -124,16 +132,26 @@ def _tamper(data: bytes, kind: str) -> Optional[bytes]:
     return b"".join(ln + b"\n" for ln in lines)
 
 
-def prove_teeth(log: Path, digests: Path, public_key: Ed25519PublicKey, limit: int = TEETH_LIMIT) -> list[Tooth]:
-    """Tamper with a copy in each of the four ways and verify each copy: every one must be detected."""
+def prove_teeth(log: Path, digests: Path, public_key: Ed25519PublicKey, limit: int = TEETH_LIMIT,
+                segment: Optional[int] = None) -> list[Tooth]:
+    """Tamper with a copy of ``log`` (the file holding ``segment``, default the chain's last) in each of the four
+    ways and verify each copy as that segment: every one must be detected, and the untouched copy must verify
+    (else detecting the others proves nothing)."""
     tmp = Path(tempfile.mkdtemp(prefix="auditready-teeth-"))
     try:
         os.chmod(tmp, 0o700)
         base = tmp / "base"
         base.mkdir()
-        if _copy_sealed_prefix(log, digests, base, limit) is None:
+        if _copy_sealed_prefix(log, digests, base, limit, segment) is None:
             return [Tooth(k, False, "the log's own segment has no sealed record to tamper with") for k in TAMPERINGS]
+        seg = segment if segment is not None else _last_segment(base / "digests")
         original = (base / "log").read_bytes()
+        shutil.copyfile(base / "digests", base / "log.digests")
+        untouched = verify_log(base / "log", public_key, only_segment=seg, remember=False)
+        if not untouched.ok:
+            why = f"the untouched copy already fails verification ({untouched.problems[0].message}), so its failing " \
+                  "after this change proves nothing"
+            return [Tooth(k, False, why) for k in TAMPERINGS]
         teeth = []
         for n, kind in enumerate(TAMPERINGS):
             changed = _tamper(original, kind)
@@ -144,7 +162,7 @@ def prove_teeth(log: Path, digests: Path, public_key: Ed25519PublicKey, limit: i
             d.mkdir()
             (d / "log").write_bytes(changed)
             shutil.copyfile(base / "digests", d / "log.digests")
-            rep = verify_log(d / "log", public_key)
+            rep = verify_log(d / "log", public_key, only_segment=seg, remember=False)
             detail = rep.problems[0].message if rep.problems else "verification reported nothing"
             teeth.append(Tooth(kind, not rep.ok, detail))
         return teeth
@@ -152,25 +170,42 @@ def prove_teeth(log: Path, digests: Path, public_key: Ed25519PublicKey, limit: i
         shutil.rmtree(tmp, ignore_errors=True)
 
 
-def assess(log_path: PathLike, public_key_path: Optional[PathLike], *, wait: float = 0.0,
-           teeth: bool = True) -> Assessment:
-    """Verify ``log_path`` against ``LOG.digests`` with the public key, then prove the verification's teeth."""
+def _last_segment(digests: Path) -> Optional[int]:
+    last = last_record(digests)
+    return last.segment if last is not None else None
+
+
+def assess(log_path: PathLike, public_key_path: Optional[PathLike], *, wait: float = 0.0, teeth: bool = True,
+           archive: Sequence[PathLike] = (), log_set: Sequence[PathLike] = ()) -> Assessment:
+    """Verify the sealed set ``log_path`` belongs to with the public key: its own ``LOG.digests``, else the chain
+    beside it (or beside a file of ``log_set``) one of whose segments it holds, its files looked for beside the
+    log, in the ``archive`` folders and in ``log_set``. Then prove the verification's teeth on a copy of the
+    file's own segment."""
     log = Path(log_path)
     digests = digests_path_for(log)
-    if not digests.exists():
-        return Assessment()
+    own = os.path.lexists(digests)
+    related, other = ([], []) if own else chains_near(log, log_set)
+    if not (own or related) and (public_key_path is None or not other):
+        return Assessment()  # another log's chain alone can only be tied to this file with the key
     a = Assessment(mechanism="sealed digest chain")
     if public_key_path is None:
         a.error = AuditReadyError(
-            f"{log} has a digest chain ({digests.name}) but no public key was given to verify it",
+            f"{log} has a digest chain ({digests.name if own else related[0][1]}) but no public key was given to "
+            "verify it",
             "set public_key = \"KEY.pub\" in [tool.auditready] (or pass --public-key KEY.pub to auditready verify)")
         return a
     try:
         key = load_public_key(public_key_path)
-        _wait_for_seal(log, wait)
-        a.report = verify_log(log, key, digests)
-        if teeth:
-            a.teeth = prove_teeth(log, digests, key)
+        if own:
+            _wait_for_seal(log, wait)
+        report = verify_member(log, key, archive=archive, log_set=log_set)
+        if report is None:
+            return Assessment()
+        a.report = report
+        a.verdict = report.verdict(log)
+        mine = report.members_for(log)
+        if teeth and mine and not report.problems_for(log, log_set):
+            a.teeth = prove_teeth(Path(mine[0].path), Path(report.digests_path), key, segment=mine[0].segment)
     except AuditReadyError as exc:
         a.error = exc
     return a

@@ -1,38 +1,71 @@
-"""Verify a log against its sealed digest chain (``LOG.digests``), streaming both.
+"""Verify a sealed log set against its digest chain (``LOG.digests``), streaming both.
 
-Two passes in one: the chain (every record well formed, signed by the given public key, naming the previous
-record's hash and signature, sequence numbers without gaps, byte and line ranges contiguous within a segment),
-then each segment's bytes against its records. A mismatch is localised: after a record fails, the verifier
-looks for the next records a little further on or back (a deleted or inserted line shifts everything after it),
-so one edit yields one finding naming the segment and the sealed lines it touched, not a cascade.
+First the chain: every record well formed, signed by the given public key, naming the previous record's hash and
+signature, sequence numbers without gaps. Then each segment's bytes against its records. A segment is one file:
+the log itself or a rotated one (audit.log.1, audit.log.2.gz), looked for beside the log, in the archive folders
+the user declared (``seal_archive``) and among the files named in the run, and recognised by content (its first
+record's byte range and SHA-256, on the decompressed stream for a compressed file), else by its first entry time,
+else by inode (a rename keeps it). A segment whose file is found nowhere is a problem of its own (``missing``):
+a sealed file was deleted, and CloudTrail's validator calls that invalid too.
 
-Problems carry a kind (``content``, ``truncated``, ``unsealed``, ``record``, ``chain``, ``key``, ``coverage``),
-a sentence, the fix, the segment and the sealed line range. Nothing here imports pytest.
+A mismatch is localised: after a record fails, the verifier looks for the next records a little further on or
+back (a deleted or inserted line shifts everything after it), so one edit yields one finding naming the segment
+and the sealed lines it touched, not a cascade.
+
+Problems carry a kind (``content``, ``truncated``, ``unsealed``, ``missing``, ``unmatched``, ``record``,
+``chain``, ``key``, ``coverage``), a sentence, the fix, the segment, the sealed line range and the file they
+concern (empty for the chain itself and for a missing file). Nothing here imports pytest.
 """
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
+import lzma
 import os
+import stat
+import tempfile
+import threading
+import time
+import zlib
+from collections import OrderedDict
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import BinaryIO, Optional
+from typing import IO, Any, Iterable, Iterator, Optional, Sequence
 
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 
-from ..auditlog.rotation import locate_rotated
+from ..auditlog.rotation import RotatedFile, compression_of, open_rotated, related_name, rotated_name
 from ..errors import AuditReadyError
-from .chain import GENESIS, PathLike, Record, digests_path_for, key_id, parse_record, signature_ok
+from ..safeio import open_regular
+from .chain import DIGESTS_SUFFIX, GENESIS, PathLike, Record, digests_path_for, key_id, parse_record, signature_ok
+from .sealer import MAX_TIME_LINE, entry_time
 
 CHUNK = 1 << 20
 _RESYNC_AHEAD = 4
 _RESYNC_CAP = 64 << 20
+_PROBE_CAP = 64 << 20  # bytes of a file's start read to recognise the segment it holds (a record is <= 8 MiB)
+_MAX_RECORD_LINE = 1 << 16  # a digest record is a few hundred bytes: a longer line is not one
+_SETTLED_NS = 2_000_000_000  # a file unchanged this long (mtime and ctime) may be remembered between verifications
+_DECOMPRESS_ERRORS = (OSError, EOFError, lzma.LZMAError, zlib.error)
+_DECOMPRESS_SLACK = _RESYNC_CAP  # decompressed past a file's seal, at most (a bomb must not fill the disk)
+_ZCHUNK = 64 << 10  # reads from a decompressor: a damaged stream loses what the failing read had decompressed
 
 FIX_CONTENT = ("treat the log as tampered: restore it from a trusted copy (backup or log store) and find out who "
                "could write it")
 FIX_CHAIN = "treat the digest chain as tampered: restore LOG.digests from a trusted copy"
 FIX_UNSEALED = ("keep `auditready seal LOG --key KEY --follow` running beside the vault (or run `auditready seal` "
                 "before verifying); lines written after the last seal are not protected")
+FIX_NEVER_SEALED = ("treat those lines as unverified (they may have been added after the file was rotated); keep "
+                    "`auditready seal LOG --key KEY --follow` running and let logrotate compress or move a file only "
+                    "after the next rotation (delaycompress), so that each file is sealed to its end first")
+FIX_MISSING = ("restore the file from a trusted copy (backup or log store) beside the log; if rotated files are moved "
+               "elsewhere on purpose, name that folder in seal_archive = [\"/path/to/archive\"] in [tool.auditready]: "
+               "they are then looked for, and verified, there")
+FIX_MISSING_ARCHIVED = ("restore the file from a trusted copy (backup or log store) into the archive folder; a file "
+                        "declared archived (seal_archive) must be there to be verified")
+FIX_UNMATCHED = ("if it was altered, restore it from a trusted copy; otherwise seal the log from its first line on "
+                 "(keep `auditready seal LOG --key KEY --follow` running) so that every rotated file is covered")
 
 
 @dataclass(frozen=True)
@@ -43,10 +76,34 @@ class Problem:
     segment: Optional[int] = None
     lines: str = ""  # "lines 41-60" in the numbering the sealer saw
     where: str = ""  # file:line
+    file: str = ""  # the log file the problem is in; "" for the chain itself and for a file that is missing
 
     def text(self) -> str:
         loc = ", ".join(x for x in (f"segment {self.segment}" if self.segment is not None else "", self.lines) if x)
         return f"[{loc}] {self.message}" if loc else self.message
+
+
+@dataclass(frozen=True)
+class Member:
+    """A file found to hold one segment of the chain."""
+
+    segment: int
+    path: str
+    how: str  # "content", "first entry time", "inode", or "its path" (the log itself)
+    lines: str
+    times: str
+
+    def text(self) -> str:
+        span = ", ".join(x for x in (self.lines, self.times) if x)
+        return f"segment {self.segment} ({span}; recognised by {self.how})"
+
+
+def same_file(a: PathLike, b: PathLike) -> bool:
+    """Whether two paths name one file (a link or another spelling of the path included)."""
+    try:
+        return os.path.samefile(a, b)
+    except OSError:
+        return os.path.realpath(a) == os.path.realpath(b)
 
 
 @dataclass
@@ -62,15 +119,36 @@ class SealReport:
     unsealed_lines: int = 0
     problems: list[Problem] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
+    members: list[Member] = field(default_factory=list)
+    subject: str = ""  # the file that was asked about (``verify_member``), when it is not the log
 
     @property
     def ok(self) -> bool:
         return not self.problems
 
+    def members_for(self, path: PathLike) -> list[Member]:
+        return [m for m in self.members if same_file(m.path, path)]
+
+    def problems_for(self, path: PathLike, named: Iterable[PathLike] = ()) -> list[Problem]:
+        """The problems a verdict on ``path`` carries when the files ``named`` are judged in the same run: all but
+        those in another named file (that file's own verdict carries them). The chain's own problems and missing
+        files concern every file of the set."""
+        others = [n for n in named if not same_file(n, path)]
+        return [p for p in self.problems
+                if not p.file or same_file(p.file, path) or not any(same_file(p.file, n) for n in others)]
+
+    def verdict(self, path: Optional[PathLike] = None) -> str:
+        """Which segment(s) of which chain hold ``path`` (default: the subject, else the log)."""
+        who = os.fspath(path) if path is not None else (self.subject or self.log_path)
+        mine = self.members_for(who)
+        if not mine:
+            return f"{who} holds no segment of the digest chain {self.digests_path}"
+        return f"{who} is " + "; ".join(m.text() for m in mine) + f" of the digest chain {self.digests_path}"
+
     def summary(self) -> str:
         state = "verifies" if self.ok else f"does NOT verify ({len(self.problems)} problem(s))"
-        return (f"{self.log_path}: the sealed digest chain {state}: {self.records} record(s) in {self.segments} "
-                f"segment(s), {self.verified_lines} line(s) ({self.verified_bytes} bytes) match their seal, "
+        return (f"{self.verdict()}; the chain {state}: {self.records} record(s) in {self.segments} segment(s), "
+                f"{self.verified_lines} line(s) ({self.verified_bytes} bytes) match their seal, "
                 f"{self.unsealed_lines} line(s) ({self.unsealed_bytes} bytes) unsealed")
 
 
@@ -78,19 +156,113 @@ def _lines(a: int, b: int) -> str:
     return f"line {a}" if a == b else f"lines {a}-{b}"
 
 
-class _File:
-    """Bounded reads from one log file."""
+# -- remembering what depends only on a file's bytes -------------------------------------------------------------
 
-    def __init__(self, path: Path) -> None:
+
+class _Memo:
+    """A small LRU. Keys of file results carry the file's identity, size, mtime and ctime, and are only made for a
+    file left unchanged for _SETTLED_NS (``_file_key``): a later change moves its ctime, which no one can set back,
+    and timestamps coarser than that margin cannot hide one. Naming every file of a set then verifies each once."""
+
+    def __init__(self, size: int) -> None:
+        self._d: OrderedDict[Any, Any] = OrderedDict()
+        self._size = size
+        self._lock = threading.Lock()
+
+    def get(self, key: Any) -> Any:
+        if key is None:
+            return None
+        with self._lock:
+            if key not in self._d:
+                return None
+            self._d.move_to_end(key)
+            return self._d[key]
+
+    def put(self, key: Any, value: Any) -> None:
+        if key is None:
+            return
+        with self._lock:
+            self._d[key] = value
+            self._d.move_to_end(key)
+            while len(self._d) > self._size:
+                self._d.popitem(last=False)
+
+
+_CHAINS = _Memo(8)
+_PROBES = _Memo(4096)
+_CONTENT = _Memo(4096)
+
+
+def _now_ns() -> int:
+    return time.time_ns()
+
+
+def _file_key(path: Path, st: os.stat_result) -> Optional[tuple[Any, ...]]:
+    if max(st.st_mtime_ns, st.st_ctime_ns) >= _now_ns() - _SETTLED_NS:
+        return None
+    return (os.path.realpath(path), st.st_dev, st.st_ino, st.st_size, st.st_mtime_ns, st.st_ctime_ns)
+
+
+# -- reading a log file ------------------------------------------------------------------------------------------
+
+
+def _open_log(path: Path) -> IO[bytes]:
+    try:
+        return open_regular(path, "log")
+    except FileNotFoundError:
+        raise AuditReadyError(f"the log {path} does not exist", "check the path") from None
+
+
+class _File:
+    """Bounded reads from one log file; a compressed one is decompressed once into an anonymous temporary file
+    (the verifier reads back and forth after a mismatch), at most ``limit`` bytes of it (a file that decompresses
+    to far more than was sealed must not fill the disk)."""
+
+    def __init__(self, path: Path, kind: Optional[str] = None, limit: Optional[int] = None) -> None:
         self.path = path
-        try:
-            self.f: BinaryIO = open(path, "rb")
-        except FileNotFoundError:
-            raise AuditReadyError(f"the log {path} does not exist", "check the path") from None
-        except OSError as exc:
-            raise AuditReadyError(f"cannot read the log {path}: {exc.strerror}", "give this user read access")\
-                from None
+        self.damage = ""  # why decompression stopped early
+        self.capped = False  # decompression stopped at ``limit``: there is more
+        self._limit = limit
+        self.f: IO[bytes]
+        if kind is None:
+            self.f = _open_log(path)
+        else:
+            try:
+                src = open_rotated(path, kind)
+            except FileNotFoundError:
+                raise AuditReadyError(f"the log {path} does not exist", "check the path") from None
+            self.f = tempfile.TemporaryFile(prefix="auditready-")
+            try:
+                self._decompress(src)
+            except BaseException:
+                self.f.close()
+                raise
         self.size = os.fstat(self.f.fileno()).st_size
+
+    def _decompress(self, src: RotatedFile) -> None:
+        written = 0
+        try:
+            while True:
+                try:
+                    data = src.read(_ZCHUNK)
+                except _DECOMPRESS_ERRORS as exc:
+                    self.damage = str(exc) or type(exc).__name__
+                    break
+                if not data:
+                    break
+                if self._limit is not None and written + len(data) > self._limit:
+                    data, self.capped = data[: self._limit - written], True
+                written += len(data)
+                try:
+                    self.f.write(data)
+                except OSError as exc:
+                    raise AuditReadyError(f"cannot decompress {self.path} into a temporary file: {exc.strerror}",
+                                          "set TMPDIR to a folder with room for the decompressed log") from None
+                if self.capped:
+                    break
+            self.f.flush()
+        finally:
+            src.close()
 
     def close(self) -> None:
         self.f.close()
@@ -121,6 +293,18 @@ class _File:
     def read(self, start: int, length: int) -> bytes:
         self.f.seek(start)
         return self.f.read(length)
+
+
+# -- one segment's bytes against its records --------------------------------------------------------------------
+
+
+@dataclass
+class _SegResult:
+    problems: list[Problem] = field(default_factory=list)
+    verified_lines: int = 0
+    verified_bytes: int = 0
+    tail_bytes: int = 0  # after the segment's last seal
+    tail_lines: int = 0
 
 
 def _resync(lf: _File, recs: list[Record], i: int, a: int) -> Optional[tuple[int, int]]:
@@ -164,18 +348,25 @@ def _describe(lf: _File, recs: list[Record], first: int, last: int, a: int, b: i
     return what
 
 
-def _check_segment(lf: _File, recs: list[Record], seg: int, report: SealReport, *, last_segment: bool) -> None:
+def _check_segment(lf: _File, recs: list[Record], seg: int) -> _SegResult:
     name = str(lf.path)
     size = lf.size
+    out = _SegResult()
+
+    def problem(kind: str, message: str, fix: str, lines: str, line: int) -> None:
+        out.problems.append(Problem(kind, message, fix, seg, lines, f"{name}:{line}", name))
+
+    if lf.damage:
+        problem("content", f"{name} cannot be decompressed past byte {size} of its content ({lf.damage}): it was "
+                "damaged or altered after it was sealed.", FIX_CONTENT, "", 1)
     # coverage: contiguous from byte 0 / line 1
     prev_end, prev_line = 0, 0
     for r in recs:
         if r.start != prev_end or r.first_line != prev_line + 1:
-            report.problems.append(Problem(
-                "coverage",
-                f"{_lines(prev_line + 1, r.first_line - 1)} (bytes {prev_end}-{r.start}) of {name} are not covered "
-                "by any valid digest record (a record was deleted or edited), so changes there cannot be detected.",
-                FIX_CHAIN, seg, _lines(prev_line + 1, r.first_line - 1), f"{name}:{prev_line + 1}"))
+            span = _lines(prev_line + 1, r.first_line - 1)
+            problem("coverage", f"{span} (bytes {prev_end}-{r.start}) of {name} are not covered by any valid digest "
+                    "record (a record was deleted or edited), so changes there cannot be detected.", FIX_CHAIN, span,
+                    prev_line + 1)
         prev_end, prev_line = r.end, r.last_line
     shift = 0
     tail_known = True
@@ -188,11 +379,9 @@ def _check_segment(lf: _File, recs: list[Record], seg: int, report: SealReport, 
         first, last, a0, b0 = bad
         lines = _lines(recs[first].first_line, recs[last].last_line)
         seqs = f"record seq {recs[first].seq}" + (f"-{recs[last].seq}" if last > first else "")
-        report.problems.append(Problem(
-            "content",
-            f"Sealed {lines} of {name} (bytes {recs[first].start}-{recs[last].end}, {seqs}) do not match their "
-            f"seal: {_describe(lf, recs, first, last, a0, b0)}.",
-            FIX_CONTENT, seg, lines, f"{name}:{recs[first].first_line}"))
+        problem("content", f"Sealed {lines} of {name} (bytes {recs[first].start}-{recs[last].end}, {seqs}) do not "
+                f"match their seal: {_describe(lf, recs, first, last, a0, b0)}.", FIX_CONTENT, lines,
+                recs[first].first_line)
         bad = None
 
     i = 0
@@ -205,17 +394,15 @@ def _check_segment(lf: _File, recs: list[Record], seg: int, report: SealReport, 
             flush_bad()
             lines = _lines(r.first_line, recs[-1].last_line)
             missing = recs[-1].end + shift - size
-            report.problems.append(Problem(
-                "truncated",
-                f"{name} ends at byte {size}, {missing} bytes before the end of its seal (byte {recs[-1].end}): "
-                f"sealed {lines} are cut off or shortened (truncated tail or deleted lines).",
-                FIX_CONTENT, seg, lines, f"{name}:{r.first_line}"))
+            problem("truncated", f"{name} ends at byte {size}, {missing} bytes before the end of its seal (byte "
+                    f"{recs[-1].end}): sealed {lines} are cut off or shortened (truncated tail or deleted lines).",
+                    FIX_CONTENT, lines, r.first_line)
             tail_known = False
             break
         if lf.sha256(a, length) == r.sha256:
             flush_bad()
-            report.verified_lines += r.lines
-            report.verified_bytes += length
+            out.verified_lines += r.lines
+            out.verified_bytes += length
             i += 1
             continue
         found = _resync(lf, recs, i, a)
@@ -234,169 +421,659 @@ def _check_segment(lf: _File, recs: list[Record], seg: int, report: SealReport, 
                 bad[1], bad[3] = i, a + length
             i += 1
     flush_bad()
-    if tail_known and recs:
+    if lf.capped and tail_known and recs:
+        problem("unsealed", f"{name} decompresses to more than {size} bytes, over {size - recs[-1].end - shift} past "
+                f"the end of its seal (byte {recs[-1].end}): what follows the seal was never sealed (and was not read "
+                "further).", FIX_NEVER_SEALED, f"after line {recs[-1].last_line}", recs[-1].last_line)
+    elif tail_known and recs:
         end = recs[-1].end + shift
         if size > end:
-            if last_segment:
-                report.unsealed_bytes += size - end
-                report.unsealed_lines += lf.count_lines(end, size)
+            out.tail_bytes = size - end
+            out.tail_lines = lf.count_lines(end, size)
+    return out
+
+
+# -- the chain ---------------------------------------------------------------------------------------------------
+
+
+@dataclass
+class _Run:
+    """Consecutive valid records of one segment, as the chain lists them."""
+
+    segment: int
+    first: Record
+    last: Record
+    names: set[str]
+    start: int = 0  # byte offset of its first record line in the digests file
+    end: int = 0  # ... and just past its last one
+    first_lineno: int = 0
+    digest: str = ""  # SHA-256 of its record lines: what reading them back must find again
+
+    @property
+    def lines(self) -> str:
+        return _lines(self.first.first_line, self.last.last_line)
+
+    @property
+    def times(self) -> str:
+        a, b = self.first.data.get("first_time"), self.last.data.get("last_time")
+        if not isinstance(a, str) or not isinstance(b, str):
+            return ""
+        return a if a == b else f"{a} to {b}"
+
+
+@dataclass
+class _Chain:
+    problems: list[Problem]
+    notes: list[str]
+    records: int
+    segments: int
+    runs: list[_Run]
+    skip: frozenset[int]  # line numbers of well-formed records left out of the runs (not signed by the key)
+    size: int  # bytes of the digests file read
+    sha256: str
+
+
+def _read_lines(f: IO[bytes], begin: int, end: int, h: Any = None) -> Iterator[tuple[int, bytes]]:
+    """The lines of bytes [begin, end) of ``f`` as (offset, line with its newline; the last may lack it), each
+    byte fed to ``h``. A line longer than any record is cut short (it is not a record either way): memory stays
+    bounded."""
+    f.seek(begin)
+    pos, left = begin, end - begin
+    tail, tail_off, overlong = b"", begin, False
+    while left > 0:
+        data = f.read(min(CHUNK, left))
+        if not data:
+            break
+        left -= len(data)
+        if h is not None:
+            h.update(data)
+        start = 0
+        while True:
+            nl = data.find(b"\n", start)
+            if nl < 0:
+                break
+            if overlong:
+                yield tail_off, tail + b"\n"
+            elif tail:
+                yield tail_off, tail + data[start : nl + 1]
             else:
-                report.notes.append(f"segment {seg}: {size - end} bytes after its last seal were never sealed "
-                                    "(written just before rotation)")
+                yield pos + start, data[start : nl + 1]
+            tail, overlong, start = b"", False, nl + 1
+        if start < len(data) and not overlong:
+            if not tail:
+                tail_off = pos + start
+            tail += data[start:]
+            if len(tail) > _MAX_RECORD_LINE:
+                tail, overlong = tail[:_MAX_RECORD_LINE], True
+        pos += len(data)
+    if tail:
+        yield tail_off, tail
 
 
-def verify_log(log_path: PathLike, public_key: Ed25519PublicKey,
-               digests_path: Optional[PathLike] = None) -> SealReport:
-    """Verify ``log_path`` against its chain. Raises AuditReadyError when the chain or log cannot be read."""
-    log = Path(log_path)
-    dpath = Path(digests_path) if digests_path else digests_path_for(log)
-    report = SealReport(str(log), str(dpath), key_id(public_key))
-    if not log.is_file():
-        raise AuditReadyError(f"the log {log} does not exist", "check the path")
+def _open_digests(dpath: Path, log: Path) -> IO[bytes]:
     try:
-        df = open(dpath, "rb")
+        return open_regular(dpath, "digest chain",
+                            fix="LOG.digests must be the regular file `auditready seal` writes: move whatever is "
+                            "there away")
     except FileNotFoundError:
         raise AuditReadyError(f"{log} has no digest chain ({dpath} does not exist)",
                               "seal the log with `auditready seal LOG --key KEY` (keep it running with --follow)"
                               ) from None
-    except OSError as exc:
-        raise AuditReadyError(f"cannot read {dpath}: {exc.strerror}", "give this user read access") from None
+
+
+def _load_chain(dpath: Path, log: Path, public_key: Ed25519PublicKey, *, remember: bool = True) -> _Chain:
+    """The chain's records checked one by one and against each other, and its segments' runs. Remembered by the
+    digests file's content, so a set named file by file reads and checks its chain once."""
+    with _open_digests(dpath, log) as df:
+        size = os.fstat(df.fileno()).st_size
+        h = hashlib.sha256()
+        try:
+            left = size
+            while left > 0:
+                data = df.read(min(CHUNK, left))
+                if not data:
+                    break
+                h.update(data)
+                left -= len(data)
+        except OSError as exc:
+            raise AuditReadyError(f"cannot read {dpath}: {exc.strerror}", "give this user read access") from None
+        memo_key = (str(dpath), key_id(public_key), size, h.hexdigest())
+        chain: Optional[_Chain] = _CHAINS.get(memo_key)
+        if chain is not None:
+            return chain
+        df.seek(0)
+        chain = _parse_chain(df, size, dpath, public_key)
+    if chain.sha256 != memo_key[3]:
+        raise AuditReadyError(f"{dpath} changed while it was being verified", "verify again; if it changes again, "
+                              "something other than `auditready seal` is writing it: treat it as tampered")
+    if remember:
+        _CHAINS.put(memo_key, chain)
+    return chain
+
+
+def _parse_chain(df: IO[bytes], size: int, dpath: Path, public_key: Ed25519PublicKey) -> _Chain:
     dname = str(dpath)
-    mine = report.key_id
+    mine = key_id(public_key)
+    problems: list[Problem] = []
+    notes: list[str] = []
+    runs: list[_Run] = []
+    skip: set[int] = set()
     other_keys: dict[str, int] = {}
-    bad_sigs = 0
+    records = 0
     prev_hash: Optional[str] = GENESIS  # None: unknown (the previous line was damaged or did not verify)
     prev_sig: Optional[str] = ""
     prev_rec: Optional[Record] = None
     first = True
-    group: list[Record] = []
-    group_seg: Optional[int] = None
+    cur: Optional[_Run] = None
     segments_seen: set[int] = set()
-
-    def finish_group(last: bool) -> None:
-        if not group:
-            return
-        seg = group[0].segment
-        inode = group[-1].inode
-        target: Optional[Path] = None
-        try:
-            log_ino: Optional[int] = os.stat(log).st_ino
-        except OSError:
-            log_ino = None
-        if last:
-            target = log
-            if inode is not None and inode != log_ino:
-                rotated = locate_rotated(log, inode)
-                if rotated is not None:
-                    # the log was rotated after its last seal: the sealed file sits beside it
-                    lf = _File(rotated)
-                    try:
-                        _check_segment(lf, group, seg, report, last_segment=False)
-                    finally:
-                        lf.close()
-                    report.notes.append(f"{log.name} is a newer file than the one the chain sealed last "
-                                        f"({rotated.name}, found by its inode): it is not sealed yet")
-                    new = _File(log)
-                    try:
-                        report.unsealed_bytes += new.size
-                        report.unsealed_lines += new.count_lines(0, new.size)
-                    finally:
-                        new.close()
-                    return
-        else:
-            target = locate_rotated(log, inode)
-            if target is None:
-                span = _lines(group[0].first_line, group[-1].last_line)
-                report.notes.append(f"segment {seg} ({group[0].file}, {span}) was not checked against its bytes: "
-                                    f"its rotated file was not found beside {log.name}")
-                return
-        lf = _File(target)
-        try:
-            _check_segment(lf, group, seg, report, last_segment=last)
-        finally:
-            lf.close()
-
+    h = hashlib.sha256()
+    run_hash: Any = None
+    lineno = 0
     try:
-        lineno = 0
-        for raw in df:
+        for off, raw in _read_lines(df, 0, size, h):
             lineno += 1
             if not raw.strip():
                 continue
             where = f"{dname}:{lineno}"
             rec = parse_record(raw.rstrip(b"\r\n"), lineno)
             if rec is None:
-                report.problems.append(Problem("record", f"{where} is not a well-formed digest record: the chain "
-                                               "was edited or damaged.", FIX_CHAIN, where=where))
+                if not raw.endswith(b"\n"):
+                    notes.append(f"the last line of {dname} has no newline yet (a record being written): not read")
+                    break
+                problems.append(Problem("record", f"{where} is not a well-formed digest record: the chain was edited "
+                                        "or damaged.", FIX_CHAIN, where=where))
                 prev_hash = prev_sig = None
                 first = False
                 continue
-            report.records += 1
+            records += 1
             kid = str(rec.data.get("key_id"))
             valid = signature_ok(public_key, rec.data)
             if not valid:
                 if kid != mine:
                     other_keys[kid] = other_keys.get(kid, 0) + 1
                 else:
-                    bad_sigs += 1
-                    report.problems.append(Problem(
+                    problems.append(Problem(
                         "record", f"Digest record seq {rec.seq} ({where}) does not verify against its signature: it "
                         "was edited after it was signed.", FIX_CHAIN, rec.segment,
                         _lines(rec.first_line, rec.last_line), where))
             if first:
                 if rec.seq != 0 or rec.data["prev"] != GENESIS:
-                    report.problems.append(Problem(
+                    problems.append(Problem(
                         "chain", f"The chain starts at record seq {rec.seq} ({where}): the first {rec.seq} record(s) "
                         "were deleted.", FIX_CHAIN, rec.segment, "", where))
             elif prev_hash is not None and (rec.data["prev"] != prev_hash or rec.data["prev_sig"] != prev_sig):
                 if prev_rec is not None and rec.seq > prev_rec.seq + 1:
                     gone = f"seq {prev_rec.seq + 1}" + (f"-{rec.seq - 1}" if rec.seq - 1 > prev_rec.seq + 1 else "")
-                    report.problems.append(Problem(
+                    problems.append(Problem(
                         "chain", f"Digest record(s) {gone} are missing before {where}: deleted from the chain.",
                         FIX_CHAIN, rec.segment, "", where))
                 else:
-                    report.problems.append(Problem(
+                    problems.append(Problem(
                         "chain", f"Digest record seq {rec.seq} ({where}) does not name the record before it (hash "
                         "and signature differ): records were edited, inserted or reordered.",
                         FIX_CHAIN, rec.segment, "", where))
             elif prev_rec is not None and prev_hash is not None and rec.seq != prev_rec.seq + 1:
-                report.problems.append(Problem(
+                problems.append(Problem(
                     "chain", f"Digest record seq {rec.seq} ({where}) follows seq {prev_rec.seq}: the sequence was "
                     "altered.", FIX_CHAIN, rec.segment, "", where))
             first = False
             prev_hash, prev_sig = (rec.hash(), rec.sig) if valid else (None, None)
             prev_rec = rec
             if not valid:
+                skip.add(lineno)
                 continue
-            if group_seg is not None and rec.segment != group_seg:
-                finish_group(last=False)
-                group = []
-            if rec.segment in segments_seen and rec.segment != group_seg:
-                report.problems.append(Problem("chain", f"Segment {rec.segment} appears again at {where}: the chain "
-                                               "was reordered.", FIX_CHAIN, rec.segment, "", where))
-            segments_seen.add(rec.segment)
-            group_seg = rec.segment
-            group.append(rec)
-        report.segments = len(segments_seen)
-        if other_keys:
-            ids = ", ".join(sorted(other_keys))
-            count = sum(other_keys.values())
-            whole = count == report.records
-            report.problems.insert(0, Problem(
-                "key", f"{'The digest chain is' if whole else f'{count} digest record(s) are'} signed by another key "
-                f"(key id {ids}), not by the public key given (key id {mine}).",
-                "verify with the public key of the sealer that wrote this chain; if that is the key given, the chain "
-                "was re-signed by someone else: treat it as tampered"))
-        if report.records == 0:
-            report.problems.append(Problem("record", f"{dname} holds no digest record.", FIX_UNSEALED, where=dname))
-        if not other_keys or report.records > sum(other_keys.values()):
-            finish_group(last=True)
+            if cur is not None and rec.segment == cur.segment:
+                cur.last = rec
+                cur.names.add(rec.file)
+            else:
+                if rec.segment in segments_seen:
+                    problems.append(Problem("chain", f"Segment {rec.segment} appears again at {where}: the chain "
+                                            "was reordered.", FIX_CHAIN, rec.segment, "", where))
+                segments_seen.add(rec.segment)
+                if cur is not None:
+                    cur.digest = run_hash.hexdigest()
+                cur = _Run(rec.segment, rec, rec, {rec.file}, start=off, first_lineno=lineno)
+                run_hash = hashlib.sha256()
+                runs.append(cur)
+            run_hash.update(raw)
+            cur.end = off + len(raw)
+    except OSError as exc:
+        raise AuditReadyError(f"cannot read {dpath}: {exc.strerror}", "give this user read access") from None
+    if cur is not None:
+        cur.digest = run_hash.hexdigest()
+    if other_keys:
+        ids = ", ".join(sorted(other_keys))
+        count = sum(other_keys.values())
+        whole = count == records
+        problems.insert(0, Problem(
+            "key", f"{'The digest chain is' if whole else f'{count} digest record(s) are'} signed by another key "
+            f"(key id {ids}), not by the public key given (key id {mine}).",
+            "verify with the public key of the sealer that wrote this chain; if that is the key given, the chain "
+            "was re-signed by someone else: treat it as tampered"))
+    if records == 0:
+        problems.append(Problem("record", f"{dname} holds no digest record.", FIX_UNSEALED, where=dname))
+    return _Chain(problems, notes, records, len(segments_seen), runs, frozenset(skip), size, h.hexdigest())
+
+
+def _run_records(df: IO[bytes], dpath: Path, chain: _Chain, run: _Run) -> list[Record]:
+    """The records of one run, read back from the digests file: the same bytes the chain was checked on, else an
+    error (the file changed in between)."""
+    h = hashlib.sha256()
+    recs: list[Record] = []
+    lineno = run.first_lineno - 1
+    try:
+        for _, raw in _read_lines(df, run.start, run.end):
+            lineno += 1
+            if lineno in chain.skip:
+                continue
+            rec = parse_record(raw.rstrip(b"\r\n"), lineno)
+            if rec is not None:
+                h.update(raw)
+                recs.append(rec)
+    except OSError as exc:
+        raise AuditReadyError(f"cannot read {dpath}: {exc.strerror}", "give this user read access") from None
+    if h.hexdigest() != run.digest or not recs:
+        raise AuditReadyError(f"{dpath} changed while it was being verified", "verify again; if it changes again, "
+                              "something other than `auditready seal` is writing it: treat it as tampered")
+    return recs
+
+
+# -- which file holds which segment ------------------------------------------------------------------------------
+
+
+@dataclass(eq=False)
+class _Cand:
+    """A file that may hold a segment, and what was read of its start."""
+
+    path: Path
+    st: os.stat_result
+    kind: Optional[str]  # its compression, None when plain
+    related: bool  # named like the log (or a rotated form of it): may be recognised by first entry time or inode
+    beside: bool  # the log or a rotated name of it (beside it, in an archive folder, named): may hold the last segment
+    inode_ok: bool  # plain and on the log's file system: its inode can be the one the sealer recorded
+    is_log: bool = False
+    first_time: Optional[str] = None
+    have_time: bool = False
+    hashes: dict[tuple[int, int], str] = field(default_factory=dict)
+
+    @property
+    def key(self) -> Optional[tuple[Any, ...]]:
+        return _file_key(self.path, self.st)
+
+
+def _make_cand(p: Path, log_dev: int, *, related: bool, beside: bool, is_log: bool = False) -> Optional[_Cand]:
+    try:
+        st = os.stat(p)
+        if not stat.S_ISREG(st.st_mode):
+            return None
+        kind = compression_of(p) if st.st_size else None
+    except (OSError, AuditReadyError):
+        return None
+    c = _Cand(p, st, kind, related, beside, kind is None and st.st_dev == log_dev, is_log)
+    cached = _PROBES.get(c.key)
+    if cached is not None:
+        c.first_time, c.have_time, c.hashes = cached
+    return c
+
+
+def _device(log: Path) -> int:
+    for p in (log, log.parent):
+        try:
+            return os.stat(p).st_dev
+        except OSError:
+            continue
+    return -1
+
+
+def _candidates(log: Path, names: set[str], archive: Sequence[PathLike], named: Sequence[PathLike]) -> list[_Cand]:
+    """The log, the files beside it and in the archive folders named like it or like a rotated form of it, and
+    the files named in the run: each file once, the log first."""
+    log_dev = _device(log)
+    out: list[_Cand] = []
+    seen: set[tuple[int, int]] = set()
+
+    def add(p: Path, *, related: bool, beside: bool, is_log: bool = False) -> None:
+        c = _make_cand(p, log_dev, related=related, beside=beside, is_log=is_log)
+        if c is not None and (c.st.st_dev, c.st.st_ino) not in seen:
+            seen.add((c.st.st_dev, c.st.st_ino))
+            out.append(c)
+
+    add(log, related=True, beside=True, is_log=True)
+    folders: list[tuple[Path, bool]] = [(log.parent, False)] + [(Path(a), True) for a in archive]
+    for folder, is_archive in folders:
+        try:
+            listing = sorted(os.listdir(folder))
+        except OSError:
+            continue
+        for nm in listing:
+            if nm.endswith(DIGESTS_SUFFIX) or (not is_archive and nm == log.name):
+                continue
+            if related_name(names, nm):
+                add(folder / nm, related=True, beside=rotated_name(log, nm) or nm == log.name)
+    for x in named:
+        q = Path(x)
+        add(q, related=related_name(names, q.name), beside=rotated_name(log, q.name))
+    return out
+
+
+def _probe(c: _Cand, ranges: Iterable[tuple[int, int]]) -> None:
+    """Read what is missing of the time of the file's first entry and of the SHA-256 of each byte range of its
+    (decompressed) start, in one pass over that start."""
+    want = sorted({r for r in ranges if r not in c.hashes and r[1] <= _PROBE_CAP})
+    if c.have_time and not want:
+        return
+    zero = sorted({e for s, e in want if s == 0})
+    others = {r: hashlib.sha256() for r in want if r[0] != 0}
+    stop = max((e for _, e in want), default=0)
+    h0 = hashlib.sha256()
+    zi = 0
+    pos = 0
+    head = b""
+    need_time = not c.have_time
+    try:
+        src = open_rotated(c.path, c.kind)
+    except (OSError, AuditReadyError):
+        return
+    try:
+        while pos < stop or need_time:
+            try:
+                data = src.read(_ZCHUNK if c.kind else CHUNK)
+            except _DECOMPRESS_ERRORS:
+                break
+            if not data:
+                break
+            if need_time:
+                head += data[: MAX_TIME_LINE + 1 - len(head)]
+                nl = head.find(b"\n")
+                if nl >= 0 or len(head) > MAX_TIME_LINE:
+                    c.first_time = entry_time(head[:nl]) if nl >= 0 else None
+                    need_time, c.have_time = False, True
+            end = pos + len(data)
+            p = pos
+            while zi < len(zero) and zero[zi] <= end:
+                e = zero[zi]
+                h0.update(data[p - pos : e - pos])
+                p = e
+                c.hashes[(0, e)] = h0.copy().hexdigest()
+                zi += 1
+            if zi < len(zero):
+                h0.update(data[p - pos :])
+            for (s, e), h in others.items():
+                lo, hi = max(s, pos), min(e, end)
+                if lo < hi:
+                    h.update(data[lo - pos : hi - pos])
+                if e <= end and (s, e) not in c.hashes:
+                    c.hashes[(s, e)] = h.hexdigest()
+            pos = end
     finally:
-        df.close()
-    if report.unsealed_bytes:
+        src.close()
+    if need_time:  # the whole file is one unterminated line, or empty
+        c.first_time, c.have_time = (entry_time(head) if head else None), True
+    _PROBES.put(c.key, (c.first_time, c.have_time, c.hashes))
+
+
+def _assign(cands: list[_Cand], runs: list[_Run], log: Optional[_Cand]) -> dict[int, list[tuple[_Cand, str]]]:
+    """Which candidate holds which run: by content first (exact: the run's first record; every file that holds it
+    is verified), then by first entry time, then by inode, each file once. Only the log or a rotated file of it may
+    hold the last run (a rotated one when the log was rotated after its last seal), and the log holds it when
+    nothing else does (a copy elsewhere, or a log whose first lines were changed, is checked as itself)."""
+    ranges = {i: (r.first.start, r.first.end) for i, r in enumerate(runs)}
+    by_time: dict[str, list[int]] = {}
+    for i, r in enumerate(runs):
+        t = r.first.data.get("first_time")
+        if isinstance(t, str) and r.first.start == 0:
+            by_time.setdefault(t, []).append(i)
+    strong: dict[int, list[_Cand]] = {}
+    timed: dict[int, list[_Cand]] = {}
+    for c in cands:
+        _probe(c, [])
+        likely = by_time.get(c.first_time or "", [])
+        _probe(c, [ranges[i] for i in likely])
+        hit = [i for i in likely if c.hashes.get(ranges[i]) == runs[i].first.sha256]
+        if not hit:  # its first line was changed, or it is not what its name says: try every run
+            _probe(c, ranges.values())
+            hit = [i for i in ranges if c.hashes.get(ranges[i]) == runs[i].first.sha256]
+        if hit:
+            strong.setdefault(hit[0], []).append(c)
+        elif c.related and likely:
+            timed.setdefault(likely[0], []).append(c)
+    last = len(runs) - 1
+    used: set[int] = set()
+    out: dict[int, list[tuple[_Cand, str]]] = {}
+
+    def take(i: int, c: _Cand, how: str) -> bool:
+        if i == last and log is not None and c is not log and not c.beside:
+            return False  # only the log, or a rotated file of it, holds the last segment
+        out.setdefault(i, []).append((c, how))
+        used.add(id(c))
+        return True
+
+    for i in range(len(runs)):
+        for c in strong.get(i, []):
+            take(i, c, "content")
+    for i in range(len(runs)):
+        for c in timed.get(i, []) if i not in out else []:
+            if id(c) not in used and take(i, c, "first entry time"):
+                break
+    for i, r in enumerate(runs):
+        if i in out or r.last.inode is None:
+            continue
+        for c in cands:
+            if (id(c) not in used and c.related and c.inode_ok and c.st.st_ino == r.last.inode
+                    and (not c.is_log or i == last) and take(i, c, "inode")):
+                break
+    if last not in out and log is not None and id(log) not in used:
+        take(last, log, "being the log")
+    return out
+
+
+# -- verification -------------------------------------------------------------------------------------------------
+
+
+def verify_log(log_path: PathLike, public_key: Ed25519PublicKey, digests_path: Optional[PathLike] = None, *,
+               archive: Sequence[PathLike] = (), log_set: Sequence[PathLike] = (), only_segment: Optional[int] = None,
+               need_log: bool = True, remember: bool = True) -> SealReport:
+    """Verify the set sealed in ``log_path``'s chain: the chain itself, then each segment against the file that
+    holds it (the log, a rotated file beside it or in an ``archive`` folder, or a file of ``log_set``), a segment
+    whose file is found nowhere being a ``missing`` problem. With ``only_segment`` the log is checked as that
+    segment and no other file is looked for. ``remember``: keep the chain's reading for the next file of the set
+    (not for a throw-away copy). Raises AuditReadyError when the chain or a log cannot be read."""
+    log = Path(log_path)
+    dpath = Path(digests_path) if digests_path else digests_path_for(log)
+    report = SealReport(str(log), str(dpath), key_id(public_key))
+    if need_log and not log.is_file():
+        raise AuditReadyError(f"the log {log} does not exist", "check the path")
+    chain = _load_chain(dpath, log, public_key, remember=remember)
+    report.records, report.segments = chain.records, chain.segments
+    report.problems.extend(chain.problems)
+    report.notes.extend(chain.notes)
+    runs = chain.runs
+    if not runs:
+        return report
+    last = len(runs) - 1
+    cands: list[_Cand]
+    if only_segment is not None:
+        c = _make_cand(log, _device(log), related=True, beside=True, is_log=True)
+        cands = [c] if c is not None else []
+        idx = [i for i, r in enumerate(runs) if r.segment == only_segment]
+        assigned = {idx[-1]: [(c, "being the log")]} if idx and c is not None else {}
+    else:
+        names = {log.name} | {n for r in runs for n in r.names if n}
+        cands = _candidates(log, names, archive, log_set)
+        assigned = _assign(cands, runs, cands[0] if cands and cands[0].is_log else None)
+    log_cand = cands[0] if cands and cands[0].is_log else None
+    log_unsealed = (0, 0)
+    log_segment: Optional[int] = runs[last].segment  # None: the log is a newer file, in no segment yet
+    with contextlib.ExitStack() as stack:
+        df: Optional[IO[bytes]] = None
+        for i, run in enumerate(runs):
+            for c, how in assigned.get(i, []):
+                key = (c.key, run.segment, run.digest) if c.key is not None else None
+                res: Optional[_SegResult] = _CONTENT.get(key)
+                if res is None:
+                    if df is None:
+                        df = stack.enter_context(_open_digests(dpath, log))
+                    res = _verify_content(c, _run_records(df, dpath, chain, run), run.segment)
+                    _CONTENT.put(key, res)
+                _merge(report, res, c, how, run, log_cand, i == last)
+                if res.tail_bytes and c is log_cand and i == last:
+                    log_unsealed = (res.tail_bytes, res.tail_lines)
+    if only_segment is None:
+
+        _missing(report, log, runs, assigned, archive, log_set)
+        taken = {id(c) for v in assigned.values() for c, _ in v}
+        for c in cands:
+            if id(c) not in taken and c.related and not c.is_log and not any(same_file(c.path, x) for x in log_set):
+                report.notes.append(f"{c.path} is named like a rotated file of {log.name} but holds no segment of "
+                                    "its chain: not verified (rotated before sealing began?)")
+        if log_cand is not None and id(log_cand) not in taken and last in assigned:
+            holder, how = assigned[last][0]
+            report.notes.append(f"{log.name} is a newer file than the one the chain sealed last ({holder.path.name}, "
+                                f"recognised by {how}): it is not sealed yet")
+            log_segment = None
+            new = _File(log)
+            try:
+                log_unsealed = (new.size, new.count_lines(0, new.size))
+            finally:
+                new.close()
+            report.unsealed_bytes += log_unsealed[0]
+            report.unsealed_lines += log_unsealed[1]
+    if log_unsealed[0]:
         report.problems.append(Problem(
             "unsealed",
-            f"{report.unsealed_lines} line(s) ({report.unsealed_bytes} bytes) at the end of {log} were written after "
-            "the last seal: nothing protects them, so they may have been appended or altered.",
-            FIX_UNSEALED, report.segments - 1 if report.segments else None, f"{report.unsealed_lines} unsealed line(s)",
-            str(log)))
+            f"{log_unsealed[1]} line(s) ({log_unsealed[0]} bytes) at the end of {log} were written after the last "
+            "seal: nothing protects them, so they may have been appended or altered.",
+            FIX_UNSEALED, log_segment, f"{log_unsealed[1]} unsealed line(s)", str(log), str(log)))
+    return report
+
+
+def _verify_content(c: _Cand, recs: list[Record], seg: int) -> _SegResult:
+    lf = _File(c.path, c.kind, limit=recs[-1].end + _DECOMPRESS_SLACK)
+    try:
+        return _check_segment(lf, recs, seg)
+    finally:
+        lf.close()
+
+
+def _merge(report: SealReport, res: _SegResult, c: _Cand, how: str, run: _Run, log_cand: Optional[_Cand],
+           is_last: bool) -> None:
+    """One file's verification of one segment into the report (the log's own unsealed tail is the caller's)."""
+    report.problems.extend(res.problems)
+    report.verified_lines += res.verified_lines
+    report.verified_bytes += res.verified_bytes
+    report.members.append(Member(run.segment, str(c.path), how, run.lines, run.times))
+    if res.tail_bytes:
+        report.unsealed_bytes += res.tail_bytes
+        report.unsealed_lines += res.tail_lines
+        if not (c is log_cand and is_last):
+            report.problems.append(_tail_problem(c, run, res, later=is_last))
+
+
+def _tail_problem(c: _Cand, run: _Run, res: _SegResult, *, later: bool) -> Problem:
+    """Whole lines after a rotated file's last seal: not sealed yet (its segment is the chain's last: the sealer
+    has not caught up with the rotation), or never (the chain moved on to the next file)."""
+    name = str(c.path)
+    span = f"{res.tail_lines} unsealed line(s)"
+    if later:
+        return Problem("unsealed", f"{res.tail_lines} line(s) ({res.tail_bytes} bytes) at the end of {name} were "
+                       "written after its last seal and are not sealed yet: nothing protects them.", FIX_UNSEALED,
+                       run.segment, span, name, name)
+    return Problem("unsealed", f"{res.tail_lines} line(s) ({res.tail_bytes} bytes) at the end of {name} were never "
+                   f"sealed (the chain moved on to the next file after sealing {run.lines}): they were added after "
+                   "the file was rotated, or written just before and compressed or moved before the sealer reached "
+                   "them; nothing protects them.", FIX_NEVER_SEALED, run.segment, span, name, name)
+
+
+def _missing(report: SealReport, log: Path, runs: list[_Run], assigned: dict[int, list[tuple[_Cand, str]]],
+             archive: Sequence[PathLike], log_set: Sequence[PathLike]) -> None:
+    """A ``missing`` problem for each segment no file holds."""
+    dname = report.digests_path
+    for i, r in enumerate(runs):
+        if i in assigned:
+            continue
+        looked = (f"no file beside {log} holds it (its rotated names were looked at, compressed or not, by "
+                  "content, first entry time and inode)")
+        if archive:
+            gone = [os.fspath(a) for a in archive if not os.path.isdir(a)]
+            looked += (", nor does any in the archive folder(s) " + ", ".join(os.fspath(a) for a in archive)
+                       + (f" ({', '.join(gone)}: no such folder)" if gone else ""))
+        if log_set:
+            looked += ", nor any file named in this run"
+        recorded = ", ".join(sorted(n for n in r.names if n)) or "?"
+        span = ", ".join(x for x in (r.lines, r.times) if x)
+        report.problems.append(Problem(
+            "missing", f"Segment {r.segment} of the chain {dname} (sealed from {recorded}, {span}) has no file: "
+            f"{looked}. A sealed log file was deleted or moved away, so its entries can no longer be verified.",
+            FIX_MISSING_ARCHIVED if archive else FIX_MISSING, r.segment, r.lines, f"{dname}:{r.first.where}"))
+
+
+def chains_near(path: Path, log_set: Sequence[PathLike] = ()) -> tuple[list[tuple[Path, Path]],
+                                                                        list[tuple[Path, Path]]]:
+    """The digest chains beside ``path`` and beside the files named in the run, as (log, digests): first those
+    whose log ``path`` is named like (a rotated form of its name, or its name in another folder), then the others."""
+    folders: list[Path] = []
+    for p in [path, *(Path(x) for x in log_set)]:
+        if not any(same_file(p.parent, e) for e in folders):
+            folders.append(p.parent)
+    related: list[tuple[Path, Path]] = []
+    other: list[tuple[Path, Path]] = []
+    for d in folders:
+        try:
+            listing = sorted(os.listdir(d))
+        except OSError:
+            continue
+        for nm in listing:
+            if not nm.endswith(DIGESTS_SUFFIX) or nm == DIGESTS_SUFFIX:
+                continue
+            dpath, log = d / nm, d / nm[: -len(DIGESTS_SUFFIX)]
+            if same_file(log, path) or not dpath.is_file():
+                continue
+            if rotated_name(log, path.name) or (log.name == path.name and not same_file(d, path.parent)):
+                related.append((log, dpath))
+            else:
+                other.append((log, dpath))
+    return related, other
+
+
+def find_chain(path: PathLike, public_key: Ed25519PublicKey, *, log_set: Sequence[PathLike] = ()
+               ) -> Optional[tuple[Path, Path]]:
+    """The chain that seals ``path``, as (its log, its digests file): ``path.digests`` when there is one, else the
+    first ``LOG.digests`` beside ``path`` (or beside a file named in the run) one of whose segments ``path`` holds:
+    by content, or, for a chain whose log ``path`` is named like, by first entry time or inode. When none holds it,
+    a chain it is named like (``verify_member`` then says it holds no segment of it); else None."""
+    f = Path(path)
+    own = digests_path_for(f)
+    if os.path.lexists(own):
+        return f, own
+    related, other = chains_near(f, log_set)
+    for log, dpath in related + other:
+        try:
+            chain = _load_chain(dpath, log, public_key)
+        except AuditReadyError:
+            continue
+        c = _make_cand(f, _device(log), related=(log, dpath) in related, beside=False)
+        if chain.runs and c is not None and _assign([c], chain.runs, None):
+            return log, dpath
+    return related[0] if related else None
+
+
+def verify_member(path: PathLike, public_key: Ed25519PublicKey, *, archive: Sequence[PathLike] = (),
+                  log_set: Sequence[PathLike] = ()) -> Optional[SealReport]:
+    """Verify the sealed set ``path`` belongs to (``find_chain``), whichever file of it ``path`` is: the whole
+    chain across its files, and ``path`` as the segment(s) it holds. None when no chain seals it."""
+    f = Path(path)
+    found = find_chain(f, public_key, log_set=log_set)
+    if found is None:
+        return None
+    log, dpath = found
+    others = [Path(x) for x in log_set if not same_file(x, f)]
+    if log == f:
+        return verify_log(f, public_key, dpath, archive=archive, log_set=others)
+    report = verify_log(log, public_key, dpath, archive=archive, log_set=[f, *others], need_log=False)
+    report.subject = str(f)
+    if report.segments and not report.members_for(f):
+        report.problems.append(Problem(
+            "unmatched", f"{f} is named like a rotated file of {log} but holds no segment of its chain {dpath} (none "
+            "matches its content, first entry time or inode): it was rotated before sealing began, or altered after "
+            "it was sealed; either way nothing proves it unchanged.", FIX_UNMATCHED, where=str(f), file=str(f)))
     return report
