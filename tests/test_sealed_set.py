@@ -169,6 +169,9 @@ def test_a_missing_file_passes_when_declared_archived_and_is_verified_there(seal
     cfg.write_text(f'seal_archive = ["{archive}"]\npublic_key = "{s["pub"]}"\n')
     rc, out = _verify(capsys, s["oldest"], s["log"], "--config", cfg)
     assert rc == 0, out
+    # the same from the command line alone
+    rc, out = _verify(capsys, s["oldest"], s["log"], "--public-key", s["pub"], "--seal-archive", archive)
+    assert rc == 0, out
     # archived means verified there: an edited archived file fails ...
     data = moved.read_bytes().splitlines(keepends=True)
     data[25] = data[25].replace(b'"type"', b'"tYpe"', 1)

@@ -45,6 +45,9 @@ def add_parser(sub: Any) -> argparse.ArgumentParser:
                    help="public key that verifies the digest chain written by `auditready seal`")
     p.add_argument("--cloudtrail-public-keys", dest="cloudtrail_public_keys", metavar="FILE", default=None,
                    help="JSON of `aws cloudtrail list-public-keys`: verifies the digest files of CloudTrail logs")
+    p.add_argument("--seal-archive", dest="seal_archive", metavar="DIR", action="append", default=None,
+                   help="a folder where rotated, sealed log files were moved (repeatable): a sealed segment whose "
+                   "file is gone is looked for there")
     p.add_argument("--config", metavar="PATH", default=None,
                    help="read settings from this TOML file instead of the nearest pyproject.toml")
     p.set_defaults(func=run)
@@ -57,7 +60,7 @@ def load_settings(args: argparse.Namespace, notices: list[str]) -> Any:
 
     cli = {"log_format": args.log_format, "canaries_file": args.canaries, "report": args.junit,
            "public_key": args.public_key, "cloudtrail_public_keys": args.cloudtrail_public_keys,
-           "sarif": args.sarif, "evidence": args.evidence, "fail_on": args.fail_on}
+           "sarif": args.sarif, "evidence": args.evidence, "fail_on": args.fail_on, "seal_archive": args.seal_archive}
     return discover(cli, args.config, notices=notices)
 
 
