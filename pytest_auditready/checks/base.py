@@ -69,6 +69,15 @@ class Skip:
 
 
 @dataclass(frozen=True)
+class Note:
+    """What a pass rests on (e.g. which segment of which digest chain verified a file): kept as the outcome's
+    ``reason`` when the subject passes, ignored when it fails or is skipped."""
+
+    subject: str
+    text: str
+
+
+@dataclass(frozen=True)
 class PlannedAction:
     """What collection knows of an action before the run."""
 
@@ -206,7 +215,7 @@ class Check:
     id: str
     title: str
     requirement: str
-    run: Callable[[CheckContext], Iterable[Union[Finding, Skip]]]
+    run: Callable[[CheckContext], Iterable[Union[Finding, Skip, Note]]]
     subjects: Subjects = whole
     live_only: bool = False  # needs a scenario (ledger + facts); not part of offline verification
     # The streaming form (see Visitor) for offline verification of large logs; run() uses the same visitor on the
@@ -240,7 +249,7 @@ class Outcome:
     subject: str
     status: str
     findings: tuple[Finding, ...] = ()
-    reason: str = ""
+    reason: str = ""  # why it was skipped; for a pass, what it rests on (a Note), if the check said
     tally: Tally = Tally()
 
     @property
@@ -269,6 +278,7 @@ def evaluate(check: Check, ctx: CheckContext, subjects: Sequence[str]) -> dict[s
     in that check, and is reported as such rather than lost."""
     findings: dict[str, list[Finding]] = {s: [] for s in subjects}
     skips: dict[str, str] = {}
+    notes: dict[str, str] = {}
     if ctx is not None:
         ctx.current = check.id
     for item in check.run(ctx):
@@ -276,6 +286,8 @@ def evaluate(check: Check, ctx: CheckContext, subjects: Sequence[str]) -> dict[s
             raise RuntimeError(f"check {check.id} reported on undeclared subject {item.subject!r}")
         if isinstance(item, Skip):
             skips.setdefault(item.subject, item.reason)
+        elif isinstance(item, Note):
+            notes.setdefault(item.subject, visible(item.text))
         else:
             findings[item.subject].append(item)
     tally = ctx.tallies.get(check.id, Tally()) if ctx is not None else Tally()
@@ -287,7 +299,7 @@ def evaluate(check: Check, ctx: CheckContext, subjects: Sequence[str]) -> dict[s
         elif s in skips:
             out[s] = Outcome(check.id, s, SKIPPED, reason=skips[s], tally=t)
         else:
-            out[s] = Outcome(check.id, s, PASSED, tally=t)
+            out[s] = Outcome(check.id, s, PASSED, reason=notes.get(s, ""), tally=t)
     return judged_something(check, out, ctx.source if ctx is not None else "")
 
 

@@ -20,7 +20,7 @@ from typing import Iterator, Sequence, Union
 from ..auditlog.formats import format_of
 from ..seal.evidence import Assessment, assess, assess_cloudtrail
 from ..seal.verify import SealReport, same_file
-from .base import Check, CheckContext, Finding, Skip
+from .base import Check, CheckContext, Finding, Note, Skip
 
 ID = "tamper_evidence"
 SKIP_REASON = "require_tamper_evidence = false in [tool.auditready]: tamper evidence is not required"
@@ -66,7 +66,7 @@ def _no_mechanism(ctx: CheckContext, name: str) -> Finding:
                    + NO_CHAIN_FIX, where=name)
 
 
-def run(ctx: CheckContext) -> Iterator[Union[Finding, Skip]]:
+def run(ctx: CheckContext) -> Iterator[Union[Finding, Skip, Note]]:
     if not ctx.settings.require_tamper_evidence:
         yield Skip("", SKIP_REASON)
         return
@@ -95,6 +95,9 @@ def run(ctx: CheckContext) -> Iterator[Union[Finding, Skip]]:
                 yield Finding(ID, "", f"On a copy of {name}, a {t.kind} went undetected by the digest chain "
                               f"({t.detail}).", "seal the log with `auditready seal` so that every line is covered; "
                               "if it is, report this as a bug in pytest-auditready")
+        verdict = a.verdict
+        if verdict:
+            yield Note("", verdict)
 
 
 CHECK = Check(

@@ -104,7 +104,7 @@ def run(args: argparse.Namespace) -> int:
             label = {"failed": "FAIL", "skipped": "SKIP"}.get(o.status, "PASS")
             if colour:
                 label = {"FAIL": "\x1b[31mFAIL\x1b[0m", "SKIP": "\x1b[33mSKIP\x1b[0m"}.get(label, "\x1b[32mPASS\x1b[0m")
-            extra = f" ({visible(o.reason)})" if o.status == "skipped" and o.reason else ""
+            extra = f" ({visible(o.reason)})" if o.status != "failed" and o.reason else ""
             out.write(f"{label} {o.check_id} {shown}{extra}\n")
             for f in o.findings:
                 out.write(f"  - {f.text()}\n")

@@ -18,6 +18,7 @@ from ..checks.base import (
     Check,
     CheckContext,
     Finding,
+    Note,
     Outcome,
     Skip,
     Tally,
@@ -198,5 +199,6 @@ def _sorted(check: Check, items: list[Any], tally: Tally, name: str) -> list[Out
     elif skips:
         out = Outcome(check.id, "", SKIPPED, reason=skips[0], tally=tally)
     else:
-        out = Outcome(check.id, "", PASSED, tally=tally)
+        notes = [i.text for i in items if isinstance(i, Note)]
+        out = Outcome(check.id, "", PASSED, reason=notes[0] if notes else "", tally=tally)
     return list(judged_something(check, {"": out}, name).values())
