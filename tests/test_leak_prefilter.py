@@ -14,7 +14,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from pytest_auditready.scanner import LeakScanner
+from pytest_auditready.scan.hyperscan import LeakScanner
 
 FIXTURES = Path(__file__).resolve().parent.parent / "fixtures" / "openbao"
 CANARIES = {f"canary:{i}": v for i, v in enumerate((FIXTURES / "canaries.txt").read_text().split(), 1)}

@@ -7,7 +7,7 @@ from typing import Iterator, Union
 
 from ..auditlog.formats import format_of
 from ..auditlog.model import HMAC_PREFIX, AuditEntry, Entries, Record
-from ..scanner import any_match
+from ..scan.hyperscan import any_match
 from .base import Check, CheckContext, Finding, Skip, Visitor, feed
 
 ID = "integrity_digest"

@@ -6,7 +6,7 @@ from typing import Any, Iterator, Union
 
 from ..auditlog.formats import format_of
 from ..auditlog.model import Entries, Record
-from ..scanner import LeakScanner
+from ..scan.hyperscan import LeakScanner
 from .base import Check, CheckContext, Finding, Skip, Visitor, feed
 
 ID = "no_secret_leak"
@@ -18,7 +18,7 @@ _MAX = 20
 
 
 class Leaks(Visitor):
-    """Scans raw text block by block (see scanner.LeakScanner). Each secret is reported once, at its first line,
+    """Scans raw text block by block (see scan.hyperscan.LeakScanner). Each secret is reported once, at its first line,
     with the other lines it appears on; judging stops after _MAX distinct secrets."""
 
     def __init__(self, ctx: CheckContext) -> None:
@@ -88,7 +88,8 @@ CHECK = Check(
     id=ID,
     title="No secret in the log",
     requirement="no canary value and no scenario token appears in any encoding (raw, base64 standard/URL-safe/"
-    "unpadded, hex, URL-encoded, JSON-escaped); detect-secrets finds nothing in values that are not HMAC digests",
+    "unpadded, hex, URL-encoded, JSON-escaped as the producer writes it: Go's \\u0026 \\u003c \\u003e, any "
+    "\\uXXXX); detect-secrets finds nothing in values that are not HMAC digests",
     run=run,
     visitor=Leaks,
 )

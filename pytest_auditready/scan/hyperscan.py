@@ -1,216 +1,242 @@
-"""Secret detection over audit-log values: known values in every encoding, Vault tokens, and detect-secrets.
+"""Hyperscan plumbing and the block scanner: secret detection over raw log text at disk speed.
 
-This is the only module that imports detect-secrets. Its line-based file scan is the judge of its detectors'
-hits; we feed it one value at a time (as a one-key JSON line, so that keyword detectors still see the key),
-because on a whole audit line its ``is_likely_id_string`` filter hides any secret that comes after an ``*_id``
-key, and it reports every ``hmac-sha256:`` digest as a hex secret. Results never hold the value itself: a hit
-names the kind, the key it sat under and a short SHA-256 fingerprint.
+Databases are compiled in a forked child (``_isolated``) so that the compiler's transient memory never counts
+against this process's peak; the child dies with its parent, holds no environment (tokens live there) and has a
+deadline. ``any_match`` answers yes/no questions over a block; ``LeakScanner`` prefilters a block for anything
+that could be a secret and hands only those lines or values to the judges (``scan.known`` for known values,
+``scan.secrets`` for detect-secrets).
 """
 
 from __future__ import annotations
 
-import base64
-import hashlib
 import json
 import os
 import re
+import signal
+import stat
+import sys
+import time
 from dataclasses import dataclass
-from typing import Any, Callable, Iterable, Iterator, Mapping, Optional
-from urllib.parse import quote, quote_plus
+from typing import Any, Callable, Iterable, Mapping, Optional
 
-from .auditlog.model import HMAC_RE, walk_strings
+from ..auditlog.model import HMAC_RE, walk_strings
+from .known import KnownValues
+from .secrets import CACHE_MAX, GenericHit, GenericScanner, detector_regexes, skippable
 
-# Vault / OpenBao tokens, which detect-secrets has no detector for: service (hvs.), batch (hvb.), recovery
-# (hvr.), and the legacy s. (24 base62 characters, optionally a namespace suffix) and b. forms.
-VAULT_TOKEN_RE = re.compile(
-    r"(?<![A-Za-z0-9_.-])(?:hv[sbr]\.[A-Za-z0-9_-]{24,}|s\.[A-Za-z0-9]{24}(?:\.[A-Za-z0-9]{5})?|b\.[A-Za-z0-9_-]{24,})"
-    r"(?![A-Za-z0-9_-])"
-)
-_UUID_RE = re.compile(r"[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}\Z")
-_TIME_RE = re.compile(r"\d{4}-\d{2}-\d{2}[T ]\d{2}:\d{2}:\d{2}(\.\d+)?(Z|[+-]\d{2}:?\d{2})?\Z")
 _DIGEST_BYTES = re.compile(HMAC_RE.pattern.encode("ascii"))  # HMAC_RE over raw bytes (match with pos and endpos)
-# Keys of the Vault/OpenBao audit format whose values the vault itself computes: never a user's secret.
-STRUCTURAL_KEYS = frozenset(
-    {
-        "time",
-        "type",
-        "operation",
-        "mount_type",
-        "mount_class",
-        "mount_accessor",
-        "mount_point",
-        "mount_running_version",
-        "mount_running_plugin_version",
-        "token_type",
-        "token_issue_time",
-        "client_id",
-        "remote_address",
-        "namespace_id",
-        # The identity label the vault composes ("token-" + the display name given at creation): a required audit
-        # field, not a credential. With a random run id in it, it reads as high-entropy base64 about one run in
-        # ten (entropy 4.5 for the unprivileged identity's name).
-        "display_name",
-    }
-)
-_MIN_LEN = 6
-# Keys whose values are request paths: judged per segment (see GenericScanner.scan_value).
-PATH_KEYS = frozenset({"path", "mount_point"})
+
+# -- compiling in a child ---------------------------------------------------------------------------------------
+
+COMPILE_DEADLINE = 60.0  # seconds a compile child may take (it takes well under one); then it is killed
+# Tests only: the path of a FIFO at which the compile child, once it holds nothing of its parent's, writes its pid
+# and then waits until the FIFO is written to and closed (so that a test can catch it mid-compile).
+GATE_ENV = "AUDITREADY_TEST_COMPILE_GATE"
+_PR_SET_PDEATHSIG = 1
 
 
-def fingerprint(value: str) -> str:
-    """A short, non-reversible name for a value, safe to print."""
-    return hashlib.sha256(value.encode("utf-8", "surrogatepass")).hexdigest()[:10]
+class _Kit:
+    """What the compile child needs from libc, found before forking (the child imports and loads nothing):
+    prctl on Linux, and memset to overwrite its environment block."""
+
+    def __init__(self) -> None:
+        self.prctl: Optional[Callable[..., int]] = None
+        self.memset: Optional[Callable[[int, int, int], Any]] = None
+        if sys.platform.startswith("linux"):
+            try:
+                import ctypes
+
+                self.prctl = ctypes.CDLL(None, use_errno=True).prctl
+                self.memset = ctypes.memset
+            except (OSError, AttributeError):  # pragma: no cover - a libc without prctl
+                pass
 
 
-def _b64_cores(data: bytes) -> set[str]:
-    """The parts of the base64 text of ``data`` that do not depend on the bytes around it, at each of the
-    three alignments it can take inside a longer base64 string."""
-    out = set()
-    for k in range(3):
-        full = k + len(data)
-        enc = base64.b64encode(b"\0" * k + data).decode()
-        core = enc[-(-8 * k // 6) : (8 * full) // 6]
-        if len(core) >= _MIN_LEN:
-            out.add(core)
-    return out
+_KIT: Optional[_Kit] = None
 
 
-def encodings(value: str) -> dict[str, str]:
-    """Every text form of ``value`` SPEC.md lists, keyed by needle: raw, base64 (standard, URL-safe, unpadded,
-    at any alignment), hex (lower, upper), URL-encoded, JSON-escaped."""
-    data = value.encode("utf-8")
-    forms: dict[str, str] = {}
-
-    def add(needle: str, name: str) -> None:
-        if len(needle) >= _MIN_LEN:
-            forms.setdefault(needle, name)
-
-    add(value, "raw")
-    for core in sorted(_b64_cores(data)):
-        add(core, "base64")
-        add(core.replace("+", "-").replace("/", "_"), "base64url")
-    add(data.hex(), "hex")
-    add(data.hex().upper(), "HEX")
-    add(quote(value, safe=""), "url-encoded")
-    add(quote_plus(value, safe=""), "url-encoded")
-    add(json.dumps(value)[1:-1], "json-escaped")
-    add(json.dumps(value, ensure_ascii=False)[1:-1], "json-escaped")
-    return forms
+def _forget_environment(memset: Optional[Callable[[int, int, int], Any]]) -> None:
+    """Empty this process's environment: os.environ, and the block /proc/<pid>/environ shows (the one the
+    process was started with, which unsetenv leaves in place), overwritten with zeros."""
+    os.environ.clear()
+    if memset is None:
+        return
+    try:
+        with open("/proc/self/stat", "rb") as f:
+            raw = f.read()
+        fields = raw[raw.rindex(b")") + 2 :].split()  # fields from the 3rd on: env_start and env_end are 50, 51
+        start, end = int(fields[47]), int(fields[48])
+    except (OSError, ValueError, IndexError):  # pragma: no cover - no procfs, or a kernel before 3.5
+        return
+    if 0 < start < end:
+        memset(start, 0, end - start)
 
 
-@dataclass(frozen=True)
-class KnownHit:
-    name: str  # e.g. "canary:c1", "token:reader"
-    encoding: str
+def _close_all_but(keep: int) -> None:
+    """Close every file descriptor above stderr except ``keep`` (those /proc lists, else up to the limit)."""
+    try:
+        fds = [int(name) for name in os.listdir("/proc/self/fd")]
+    except (OSError, ValueError):  # pragma: no cover - no procfs
+        os.closerange(3, keep)
+        os.closerange(keep + 1, max(keep + 2, int(os.sysconf("SC_OPEN_MAX"))))
+        return
+    for fd in fds:
+        if fd > 2 and fd != keep:
+            try:
+                os.close(fd)
+            except OSError:  # the descriptor listdir itself used
+                pass
 
 
-class KnownValues:
-    """Looks for named secret values in any encoding. Holds the values in memory only, never prints them."""
-
-    def __init__(self, secrets: Mapping[str, str]) -> None:
-        self._needles: list[tuple[str, str, str]] = []  # (needle, secret name, encoding)
-        for name, value in secrets.items():
-            for needle, enc in encodings(value).items():
-                self._needles.append((needle, name, enc))
-        self._pattern = (
-            re.compile("|".join(re.escape(n) for n, _, _ in sorted(self._needles, key=lambda t: -len(t[0]))))
-            if self._needles
-            else None
-        )
-        self._lookup = {n: (name, enc) for n, name, enc in self._needles}
-
-    def __bool__(self) -> bool:
-        return bool(self._needles)
-
-    def find(self, text: str) -> list[KnownHit]:
-        if self._pattern is None:
-            return []
-        hits: dict[tuple[str, str], KnownHit] = {}
-        for m in self._pattern.finditer(text):
-            name, enc = self._lookup[m.group(0)]
-            hits.setdefault((name, enc), KnownHit(name, enc))
-        return list(hits.values())
-
-
-@dataclass(frozen=True)
-class GenericHit:
-    kind: str  # detector name, e.g. "AWS Access Key", "Vault Token"
-    key: str  # the JSON key the value sat under
-    fingerprint: str
+def _child_setup(parent: int, keep: int, kit: _Kit, gate: Optional[str]) -> None:
+    """In the compile child, right after fork: die with the parent, drop its environment, its open files and
+    its signal handlers (a parent that shields clean-up from SIGTERM must not make the child immune)."""
+    if kit.prctl is not None:
+        kit.prctl(_PR_SET_PDEATHSIG, int(signal.SIGKILL), 0, 0, 0)
+    if os.getppid() != parent:  # the parent died before prctl took effect
+        os._exit(1)
+    for sig in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP):
+        try:
+            signal.signal(sig, signal.SIG_DFL)
+        except (ValueError, OSError):  # pragma: no cover - not this platform's signal, or not the main thread
+            pass
+    _forget_environment(kit.memset)
+    _close_all_but(keep)
+    null = os.open(os.devnull, os.O_RDWR)
+    for fd in (0, 1, 2):
+        if fd != null:
+            os.dup2(null, fd)
+    if null > 2:
+        os.close(null)
+    if gate:
+        fd = os.open(gate, os.O_WRONLY)
+        os.write(fd, b"%d\n" % os.getpid())
+        os.close(fd)
+        fd = os.open(gate, os.O_RDONLY)
+        while os.read(fd, 4096):
+            pass
+        os.close(fd)
 
 
-def _skippable(key: str, value: str, structural: frozenset[str] = STRUCTURAL_KEYS) -> bool:
-    return (
-        len(value) < _MIN_LEN
-        or key in structural
-        or HMAC_RE.match(value) is not None
-        or _UUID_RE.match(value) is not None
-        or _TIME_RE.match(value) is not None
-    )
+def _collect(r: int, pid: int, timeout: float) -> Optional[bytes]:
+    """Read the child's output until it closes its end, then reap it. None if it failed or ran out of time (it
+    is then killed). On any exception here (a signal's handler raising), the child is killed and reaped too."""
+    poller = _readable(r)
+    deadline = time.monotonic() + timeout
+    chunks: list[bytes] = []
+    reaped = False
+    try:
+        while True:
+            left = deadline - time.monotonic()
+            if left <= 0:
+                return None
+            if not poller(left):
+                continue
+            chunk = os.read(r, 1 << 16)
+            if not chunk:
+                break
+            chunks.append(chunk)
+        _, status = os.waitpid(pid, 0)
+        reaped = True
+        return b"".join(chunks) if status == 0 and chunks else None
+    finally:
+        os.close(r)
+        if not reaped:
+            try:
+                os.kill(pid, signal.SIGKILL)
+            except ProcessLookupError:  # pragma: no cover - already gone
+                pass
+            os.waitpid(pid, 0)
 
 
-class GenericScanner:
-    """Finds secrets nobody told us about in string values. Use as a context manager around a batch of scans:
-    detect-secrets only finds anything inside its settings context."""
+def _readable(fd: int) -> Callable[[float], bool]:
+    """A wait for ``fd`` to be readable, at most a given number of seconds (poll: no FD_SETSIZE limit)."""
+    import select
 
-    def __init__(self, structural: Iterable[str] = ()) -> None:
-        self._cache: dict[tuple[str, str], tuple[GenericHit, ...]] = {}
-        self._ctx: Any = None
-        self.structural = STRUCTURAL_KEYS | frozenset(structural)  # keys whose values are never judged
-
-    def __enter__(self) -> "GenericScanner":
-        from detect_secrets.settings import default_settings  # lazy: detect-secrets is slow to import
-
-        self._ctx = default_settings()
-        self._ctx.__enter__()
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        ctx, self._ctx = self._ctx, None
-        if ctx is not None:
-            ctx.__exit__(*exc)
-
-    def scan_value(self, key: str, value: str) -> tuple[GenericHit, ...]:
-        if self._ctx is None:
-            raise RuntimeError("GenericScanner must be entered (with ...:) before scanning")
-        if _skippable(key, value, self.structural):
-            return ()
-        cached = self._cache.get((key, value))
-        if cached is not None:
-            return cached
-        if len(self._cache) > _CACHE_MAX:
-            self._cache.clear()
-        from detect_secrets.core.scan import _process_line_based_plugins
-
-        found: dict[str, GenericHit] = {}
-        for m in VAULT_TOKEN_RE.finditer(value):
-            found.setdefault("Vault Token", GenericHit("Vault Token", key, fingerprint(m.group(0))))
-        # A request path is judged segment by segment: a secret in a path is a segment of its own, while the
-        # whole path (mount, prefix, a random run id, a name) often reads as high-entropy base64 when it is not.
-        parts = [p for p in value.split("/") if len(p) >= _MIN_LEN] if key in PATH_KEYS else [value]
-        for part in parts:
-            line = json.dumps({key: part})
-            for secret in _process_line_based_plugins(lines=[(1, line)], filename="audit.log"):
-                kind = str(secret.type)
-                found.setdefault(kind, GenericHit(kind, key, fingerprint(secret.secret_value or part)))
-        hits = tuple(found.values())
-        self._cache[(key, value)] = hits
-        return hits
-
-    def scan_strings(self, pairs: Iterable[tuple[str, str]]) -> Iterator[GenericHit]:
-        seen: set[tuple[str, str]] = set()
-        for key, value in pairs:
-            for hit in self.scan_value(key, value):
-                if (hit.kind, hit.fingerprint) not in seen:
-                    seen.add((hit.kind, hit.fingerprint))
-                    yield hit
+    if hasattr(select, "poll"):
+        p = select.poll()
+        p.register(fd, select.POLLIN | select.POLLHUP | select.POLLERR)
+        return lambda seconds: bool(p.poll(max(1, int(seconds * 1000))))
+    return lambda seconds: bool(select.select([fd], [], [], seconds)[0])  # pragma: no cover - no poll
 
 
-def first_line(text: Optional[str]) -> str:
-    return (text or "").strip().splitlines()[0] if (text or "").strip() else ""
+def _gate() -> Optional[str]:
+    """The test gate's path, if GATE_ENV names a FIFO (anything else is ignored: no file is ever written)."""
+    path = os.environ.get(GATE_ENV)
+    if not path:
+        return None
+    try:
+        return path if stat.S_ISFIFO(os.stat(path).st_mode) else None
+    except OSError:
+        return None
 
 
-# -- the fast path: a multi-pattern prefilter over raw text, detect-secrets as the judge of what it lets through --
+def _isolated(build: Callable[[], bytes], timeout: float = COMPILE_DEADLINE) -> bytes:
+    """Run ``build`` in a forked child and return its bytes: compiling the databases takes ~15 MB for a moment,
+    which would otherwise stay in this process's peak RSS (the memory budget of a long verify). The child dies
+    with this process (PR_SET_PDEATHSIG on Linux; elsewhere its write fails once the reader is gone), holds no
+    environment variable and no file of ours, and is killed past ``timeout``. Without fork, or if the child
+    fails, build here."""
+    if not hasattr(os, "fork"):  # pragma: no cover - Windows
+        return build()
+    global _KIT
+    if _KIT is None:
+        _KIT = _Kit()
+    kit, gate, parent = _KIT, _gate(), os.getpid()
+    r, w = os.pipe()
+    try:
+        pid = os.fork()
+    except OSError:  # no process to spare: build here
+        os.close(r)
+        os.close(w)
+        return build()
+    if pid == 0:  # the child: no imports, no locks, only the compile and a write
+        code = 1
+        try:
+            _child_setup(parent, w, kit, gate)
+            data = build()
+            view = memoryview(data)
+            while view:
+                view = view[os.write(w, view) :]
+            code = 0
+        finally:
+            os._exit(code)
+    os.close(w)
+    got = _collect(r, pid, timeout)
+    return got if got is not None else build()
+
+
+_ANY_MATCH: dict[tuple[bytes, ...], Any] = {}  # compiled once per process, by expressions
+
+
+def any_match(expressions: tuple[bytes, ...]) -> Optional[Callable[[bytes], bool]]:
+    """A fast yes/no over a whole block: does any of ``expressions`` match? (Hyperscan, each expression reporting
+    once at most, compiled in a child with ``_isolated``.) None without Hyperscan: the caller's slower way."""
+    try:
+        import hyperscan
+    except ImportError:  # pragma: no cover - hyperscan is a dependency
+        return None
+    db = _ANY_MATCH.get(expressions)
+    if db is None:
+
+        def build() -> bytes:
+            d = hyperscan.Database(mode=hyperscan.HS_MODE_BLOCK)
+            d.compile(expressions=list(expressions), ids=list(range(len(expressions))), elements=len(expressions),
+                      flags=[hyperscan.HS_FLAG_SINGLEMATCH] * len(expressions))
+            return bytes(hyperscan.dumpb(d))
+
+        db = hyperscan.loadb(_isolated(build), hyperscan.HS_MODE_BLOCK)
+        db.scratch = hyperscan.Scratch(db)
+        _ANY_MATCH[expressions] = db
+
+    def matches(data: bytes) -> bool:
+        found: list[int] = []
+        db.scan(data, match_event_handler=lambda *_a: found.append(1))
+        return bool(found)
+
+    return matches
+
+
+# -- the block scanner's prefilters: a superset of what detect-secrets and the token rule could flag ------------
 
 # detect-secrets' keyword detector fires on a denylisted word used as a name: followed by an assignment or a colon
 # (optionally after a closing quote or bracket), compared with ==/!=, or called. A superset of its regexes.
@@ -260,11 +286,6 @@ _IP_PREFILTER = (
     rb"|172\.(?:\d|1[0-5]|3[2-9]|[04-9]\d|\d{3}))\.\d{1,3}\.\d{1,3}"
 )
 _TOKEN_PREFILTER = rb"(?:hv[sbr]\.[A-Za-z0-9_-]{24}|s\.[A-Za-z0-9]{24}|b\.[A-Za-z0-9_-]{24})"
-_CACHE_MAX = 50_000  # judged (key, value) pairs kept; the cache is emptied when full so memory stays flat
-
-
-def _literal(needle: bytes) -> bytes:
-    return b"".join(bytes([c]) if chr(c).isalnum() and c < 128 else b"\\x%02x" % c for c in needle)
 
 
 @dataclass(frozen=True)
@@ -277,80 +298,18 @@ class LineHits:
     parsed: bool  # False: the line is not a JSON object, it was judged as one string
 
 
-def _isolated(build: Callable[[], bytes]) -> bytes:
-    """Run ``build`` in a forked child and return its bytes: compiling the databases takes ~15 MB for a moment,
-    which would otherwise stay in this process's peak RSS (the memory budget of a long verify). Without fork, or
-    if the child fails, build here."""
-    if not hasattr(os, "fork"):  # pragma: no cover - Windows
-        return build()
-    r, w = os.pipe()
-    pid = os.fork()
-    if pid == 0:  # the child: no imports, no locks, only the compile and a write
-        code = 1
-        try:
-            data = build()
-            view = memoryview(data)
-            while view:
-                view = view[os.write(w, view) :]
-            code = 0
-        finally:
-            os._exit(code)
-    os.close(w)
-    chunks = []
-    with os.fdopen(r, "rb") as f:
-        while True:
-            chunk = f.read(1 << 16)
-            if not chunk:
-                break
-            chunks.append(chunk)
-    _, status = os.waitpid(pid, 0)
-    if status != 0 or not chunks:
-        return build()
-    return bytes(b"".join(chunks))
-
-
-_ANY_MATCH: dict[tuple[bytes, ...], Any] = {}  # compiled once per process, by expressions
-
-
-def any_match(expressions: tuple[bytes, ...]) -> Optional[Callable[[bytes], bool]]:
-    """A fast yes/no over a whole block: does any of ``expressions`` match? (Hyperscan, each expression reporting
-    once at most, compiled in a child with ``_isolated``.) None without Hyperscan: the caller's slower way."""
-    try:
-        import hyperscan
-    except ImportError:  # pragma: no cover - hyperscan is a dependency
-        return None
-    db = _ANY_MATCH.get(expressions)
-    if db is None:
-
-        def build() -> bytes:
-            d = hyperscan.Database(mode=hyperscan.HS_MODE_BLOCK)
-            d.compile(expressions=list(expressions), ids=list(range(len(expressions))), elements=len(expressions),
-                      flags=[hyperscan.HS_FLAG_SINGLEMATCH] * len(expressions))
-            return bytes(hyperscan.dumpb(d))
-
-        db = hyperscan.loadb(_isolated(build), hyperscan.HS_MODE_BLOCK)
-        db.scratch = hyperscan.Scratch(db)
-        _ANY_MATCH[expressions] = db
-
-    def matches(data: bytes) -> bool:
-        found: list[int] = []
-        db.scan(data, match_event_handler=lambda *_a: found.append(1))
-        return bool(found)
-
-    return matches
-
-
 # Compiled databases by known-needle set: compiling takes ~0.3 s, a process checking many files does it once.
 _COMPILED: dict[tuple[str, ...], tuple[Any, Any, int, frozenset[int]]] = {}
 
 
 class LeakScanner:
     """Secret detection over raw log text at disk speed. A Hyperscan database holds a superset of what can be a
-    secret: every encoding of the known values, Vault token shapes, detect-secrets' own detector regexes (compiled
-    in prefilter mode), its keyword names, and quoted runs that could pass its entropy limits. Only lines with a
-    hit are parsed and judged value by value: known values by KnownValues, everything else by GenericScanner, that
-    is, by detect-secrets itself. A quoted run already judged clean under the same key is not judged again.
-    Use as a context manager (detect-secrets finds nothing outside its settings context)."""
+    secret: every spelling of the known values (``KnownValues.prefilters``), Vault token shapes, detect-secrets'
+    own detector regexes (compiled in prefilter mode), its keyword names, and quoted runs that could pass its
+    entropy limits. Only lines with a hit are parsed and judged value by value: known values by KnownValues,
+    everything else by GenericScanner, that is, by detect-secrets itself. A quoted run already judged clean under
+    the same key is not judged again. Use as a context manager (detect-secrets finds nothing outside its
+    settings context)."""
 
     def __init__(self, secrets: Mapping[str, str], structural: Iterable[str] = ()) -> None:
         import hyperscan  # lazy: only the offline verification and no_secret_leak need it
@@ -365,9 +324,9 @@ class LeakScanner:
         self._keyword_ids: set[int] = set()
         self._entropy_db: Any = None
 
-    def __enter__(self) -> "LeakScanner":
+    def __enter__(self) -> LeakScanner:
         self.generic.__enter__()
-        key = tuple(n for n, _, _ in self.known._needles)
+        key = self.known.needles
         cached = _COMPILED.get(key)
         if cached is None:
             db = self._compile()
@@ -384,8 +343,6 @@ class LeakScanner:
 
     def _compile(self) -> Any:
         hs = self._hs
-        from detect_secrets.core.scan import get_plugins  # type: ignore[attr-defined]  # re-exported there
-
         exprs: list[bytes] = []
         flags: list[int] = []
         exts: list[Any] = []
@@ -396,28 +353,18 @@ class LeakScanner:
             exts.append(hs.ExpressionExt(flags=hs.HS_EXT_FLAG_MIN_LENGTH if min_length else 0, min_length=min_length))
             return len(exprs) - 1
 
-        for needle, _name, _enc in self.known._needles:
-            add(_literal(needle.encode("utf-8")), 0)
+        for expr, caseless in self.known.prefilters():
+            add(expr, hs.HS_FLAG_CASELESS if caseless else 0)
         self._n_known = len(exprs)
         add(_TOKEN_PREFILTER, 0)
         for kw in _KEYWORD_PREFILTERS:
             self._keyword_ids.add(add(kw.encode("latin-1"), hs.HS_FLAG_CASELESS))
         add(_IP_PREFILTER, 0)
-        unknown = []
-        for plugin in get_plugins():
-            name = type(plugin).__name__
-            if name in ("Base64HighEntropyString", "HexHighEntropyString", "KeywordDetector", "IPPublicDetector"):
-                continue  # prefiltered above
-            denylist = getattr(plugin, "denylist", None)
-            if denylist is None:
-                unknown.append(name)
-                continue
-            for rx in denylist:
-                pat = rx.pattern if isinstance(rx.pattern, str) else rx.pattern.decode()
-                if rx.flags & re.VERBOSE:
-                    pat = "(?x)" + pat
-                flag = hs.HS_FLAG_PREFILTER | (hs.HS_FLAG_CASELESS if rx.flags & re.IGNORECASE else 0)
-                add(pat.encode("utf-8"), flag | (hs.HS_FLAG_DOTALL if rx.flags & re.DOTALL else 0))
+        regexes, unknown = detector_regexes()
+        for rx in regexes:
+            flag = hs.HS_FLAG_PREFILTER | (hs.HS_FLAG_CASELESS if rx.ignorecase else 0)
+            add((("(?x)" if rx.verbose else "") + rx.pattern).encode("utf-8"),
+                flag | (hs.HS_FLAG_DOTALL if rx.dotall else 0))
         if unknown:
             # A detector we cannot prefilter: everything goes to the judge (slow, never wrong).
             add(rb"[^\n]", 0)
@@ -538,10 +485,10 @@ class LeakScanner:
             return None
         if self.known and self.known.find(value):
             return False
-        if len(self._clean_values) + len(self._clean_pairs) > _CACHE_MAX:
+        if len(self._clean_values) + len(self._clean_pairs) > CACHE_MAX:
             self._clean_values.clear()
             self._clean_pairs.clear()
-        if _skippable(key, value, self.generic.structural):
+        if skippable(key, value, self.generic.structural):
             self._clean_pairs.add((key_raw, value_raw))
             return True
         if self.generic.scan_value(key, value):
@@ -557,6 +504,8 @@ class LeakScanner:
         return True
 
     def judge_line(self, line: int, raw: bytes) -> Optional[LineHits]:
+        """Everything found on one line: the known values spelled anywhere in its text (named by the key whose
+        value holds them, when one does), and detect-secrets' hits in each of its string values."""
         text = raw.decode("utf-8", "replace")
         pairs: list[tuple[str, str]]
         parsed = False
@@ -572,19 +521,22 @@ class LeakScanner:
             parsed = True
         else:
             pairs = [("line", text)]
-        known: dict[tuple[str, str], str] = {}
-        if self.known:
-            for hit in self.known.find(text):
-                known[(hit.name, hit.encoding)] = ""
-            if known:
-                for key, value in pairs:
-                    for hit in self.known.find(value):
-                        if not known.get((hit.name, hit.encoding)):
-                            known[(hit.name, hit.encoding)] = key
+        known: tuple[tuple[str, str, str], ...] = ()
+        found = self.known.find(text) if self.known else []
+        if found:
+            # The text says how each value was written; the parsed values (escapes decoded) say under which key.
+            names = {h.name for h in found}
+            keys: dict[str, str] = {}
+            for key, value in pairs:
+                for hit in self.known.find(value):
+                    keys.setdefault(hit.name, key)
+                if names <= keys.keys():
+                    break
+            known = tuple((h.name, h.encoding, keys.get(h.name, "")) for h in found)
         generic = tuple(self.generic.scan_strings(pairs))
         if not known and not generic:
             return None
-        return LineHits(line, tuple((n, e, k) for (n, e), k in known.items()), generic, parsed)
+        return LineHits(line, known, generic, parsed)
 
 
 def _loads(text: str) -> Any:

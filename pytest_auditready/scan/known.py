@@ -1,0 +1,208 @@
+"""Known secret values (canaries, scenario tokens, values of a --canaries file) in every encoding a producer writes.
+
+A value is looked for as several *needles*: itself, its base64 (standard and URL-safe, at each of the three
+alignments it can take inside a longer base64 string, unpadded) and its hex (lower and upper case). Each needle is
+matched as a pattern, not a literal: every character may be written
+
+- raw (its UTF-8 bytes);
+- as a JSON escape of any producer, at any nesting depth: ``\\uXXXX`` with either case of hex (a surrogate pair
+  beyond the BMP), or the short forms ``\\" \\\\ \\/ \\b \\f \\n \\r \\t``. Go's encoding/json, which Vault and
+  OpenBao log with, writes ``& < >`` as ``\\u0026 \\u003c \\u003e``, U+2028/U+2029 as ``\\u2028``/``\\u2029`` and
+  other control characters as ``\\u00XX``; Python's json writes non-ASCII as ``\\u00e9`` (ensure_ascii), .NET's
+  writes ``+`` as ``\\u002B``; a string inside a string (a shipper's ``"log"`` field) doubles the backslashes;
+- URL-encoded: ``%XX`` per UTF-8 byte in either case, ``+`` for a space;
+- a non-ASCII character also as replacement characters (U+FFFD, raw or ``\\ufffd``: what Go writes for bytes that
+  are not UTF-8, so a value sent in another encoding still matches).
+
+So one pattern per needle covers the raw, JSON-escaped and URL-encoded forms and their mixtures, whichever
+characters a given encoder chooses to escape. ``KnownValues.find`` is the judge (Python ``re``); ``prefilters``
+gives the Hyperscan expressions that let the block scanner skip lines, with the proof that they skip nothing the
+judge would find (see ``prefilters``).
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import re
+from dataclasses import dataclass
+from typing import Callable, Mapping, Optional
+
+MIN_LEN = 6  # shorter needles (a short value's base64 core) would match by chance
+
+# The JSON short escapes: character -> the letter after the backslash.
+_SHORT = {'"': '"', "\\": "\\", "/": "/", "\b": "b", "\f": "f", "\n": "n", "\r": "r", "\t": "t"}
+# Escape tokens that write one ASCII letter or digit (the only ones the candidate test needs, see _Needle.keys).
+_TOKEN = re.compile(r"\\+u([0-9a-fA-F]{4})|%([0-9a-fA-F]{2})")
+
+
+def fingerprint(value: str) -> str:
+    """A short, non-reversible name for a value, safe to print."""
+    return hashlib.sha256(value.encode("utf-8", "surrogatepass")).hexdigest()[:10]
+
+
+def _plain(c: str) -> bool:
+    """An ASCII letter or digit: no encoder escapes one, so an escaped one is rare in any log."""
+    return c.isascii() and c.isalnum()
+
+
+def _hex(n: int, width: int) -> str:
+    """A regex for the hex digits of ``n``, either case."""
+    return "".join(d if d.isdigit() else f"[{d}{d.upper()}]" for d in f"{n:0{width}x}")
+
+
+def _units(c: str) -> list[int]:
+    """The UTF-16 code units of ``c``: what a JSON ``\\u`` escape writes."""
+    data = c.encode("utf-16-be", "surrogatepass")
+    return [int.from_bytes(data[i : i + 2], "big") for i in range(0, len(data), 2)]
+
+
+def _raw_text(c: str) -> str:
+    return re.escape(c)
+
+
+def _raw_bytes(c: str) -> str:
+    return c if _plain(c) else "".join(f"\\x{b:02x}" for b in c.encode("utf-8", "surrogatepass"))
+
+
+def _atom(c: str, raw: Callable[[str], str], replaced: str) -> str:
+    """A regex for every way the encodings above write the character ``c``; ``raw`` writes it as itself and
+    ``replaced`` is the raw form of replacement characters (the text and the bytes patterns differ only there)."""
+    if c == "\\":
+        alts = [r"\\+"]  # raw, or its short escape at any depth
+    else:
+        alts = [raw(c)]
+        if c in _SHORT:
+            alts.append(r"\\+" + re.escape(_SHORT[c]))
+    alts.append("".join(r"\\+u" + _hex(u, 4) for u in _units(c)))
+    alts.append("".join("%" + _hex(b, 2) for b in c.encode("utf-8", "surrogatepass")))
+    if c == " ":
+        alts.append(r"\+")
+    if not c.isascii():
+        alts += [replaced, r"(?:\\+u[fF]{3}[dD])+"]
+    return "(?:" + "|".join(alts) + ")"
+
+
+def _b64_cores(data: bytes) -> set[str]:
+    """The parts of the base64 text of ``data`` that do not depend on the bytes around it, at each of the
+    three alignments it can take inside a longer base64 string."""
+    out = set()
+    for k in range(3):
+        full = k + len(data)
+        enc = base64.b64encode(b"\0" * k + data).decode()
+        core = enc[-(-8 * k // 6) : (8 * full) // 6]
+        if len(core) >= MIN_LEN:
+            out.add(core)
+    return out
+
+
+def encodings(value: str) -> dict[str, str]:
+    """The needles of ``value``, each with its encoding's name: raw, base64 (standard and URL-safe, unpadded, at
+    any alignment), hex (lower, upper). URL-encoded and JSON-escaped forms are matched per character (see the
+    module's docstring), so they are no needles of their own."""
+    data = value.encode("utf-8", "surrogatepass")
+    forms: dict[str, str] = {}
+
+    def add(needle: str, name: str) -> None:
+        if len(needle) >= MIN_LEN:
+            forms.setdefault(needle, name)
+
+    add(value, "raw")
+    for core in sorted(_b64_cores(data)):
+        add(core, "base64")
+        add(core.replace("+", "-").replace("/", "_"), "base64url")
+    add(data.hex(), "hex")
+    add(data.hex().upper(), "HEX")
+    return forms
+
+
+@dataclass(frozen=True)
+class KnownHit:
+    name: str  # e.g. "canary:c1", "token:reader"
+    encoding: str  # e.g. "raw", "json-escaped", "base64url+url-encoded"
+
+
+class _Needle:
+    """One text form of one secret, and how to find it in any spelling."""
+
+    def __init__(self, text: str, name: str, encoding: str) -> None:
+        self.text, self.name, self.encoding = text, name, encoding
+        self._regex: Optional[re.Pattern[str]] = None
+        # The longest run of letters and digits: raw in every spelling that escapes none of them.
+        self.anchor = max(re.findall(r"[A-Za-z0-9]+", text) or [""], key=len)
+        # The escape tokens that write one of its letters or digits: one is in every spelling that escapes one.
+        self.keys = frozenset(k for c in text if _plain(c) for k in (("u", ord(c)), ("%", ord(c))))
+
+    @property
+    def regex(self) -> re.Pattern[str]:
+        """Every spelling of the needle (compiled when first needed: most needles never are)."""
+        if self._regex is None:
+            self._regex = re.compile("".join(_atom(c, _raw_text, "\ufffd+") for c in self.text))
+        return self._regex
+
+    def label(self, spelled: str) -> str:
+        """The encoding's name for one match: the needle's own, plus how its characters were escaped."""
+        if spelled == self.text:
+            return self.encoding
+        parts = []
+        if spelled.count("%") > self.text.count("%") or spelled.count("+") > self.text.count("+"):
+            parts.append("url-encoded")
+        if spelled.count("\\") > self.text.count("\\"):
+            parts.append("json-escaped")
+        if not parts:
+            return self.encoding  # only replacement characters differ: still the value as written
+        return "+".join(parts if self.encoding == "raw" else [self.encoding, *parts])
+
+    def prefilter(self) -> str:
+        """A Hyperscan expression (over bytes) for every spelling that writes its letters and digits raw."""
+        return "".join(_raw_bytes(c) if _plain(c) else _atom(c, _raw_bytes, "[\\x80-\\xff]+") for c in self.text)
+
+
+class KnownValues:
+    """Looks for named secret values in any encoding. Holds the values in memory only, never prints them."""
+
+    def __init__(self, secrets: Mapping[str, str]) -> None:
+        self._needles = [_Needle(needle, name, enc) for name, value in secrets.items()
+                         for needle, enc in encodings(value).items()]
+
+    def __bool__(self) -> bool:
+        return bool(self._needles)
+
+    @property
+    def needles(self) -> tuple[str, ...]:
+        """The needles' texts (secret material: a cache key, never output)."""
+        return tuple(n.text for n in self._needles)
+
+    def find(self, text: str) -> list[KnownHit]:
+        """Each (secret, encoding) spelled somewhere in ``text``, in the order of their first match.
+
+        A needle's pattern is only run where it can match: a spelling either writes every letter and digit raw,
+        and then holds the needle's longest run of them, or escapes one, and then holds that escape token."""
+        if not self._needles:
+            return []
+        keys: set[tuple[str, int]] = set()
+        if "\\" in text or "%" in text:
+            for m in _TOKEN.finditer(text):
+                u, p = m.group(1), m.group(2)
+                keys.add(("u", int(u, 16)) if u is not None else ("%", int(p, 16)))
+        found: dict[tuple[str, str], int] = {}
+        for n in self._needles:
+            if n.anchor in text or not keys.isdisjoint(n.keys):  # an empty anchor is in every text
+                for m in n.regex.finditer(text):
+                    key = (n.name, n.label(m.group(0)))
+                    if key not in found or m.start() < found[key]:
+                        found[key] = m.start()
+        return [KnownHit(name, enc) for (name, enc), _ in sorted(found.items(), key=lambda kv: kv[1])]
+
+    def prefilters(self) -> list[tuple[bytes, bool]]:
+        """Hyperscan expressions (and whether each is caseless) of which one matches wherever ``find`` finds a
+        needle: each needle's pattern with its letters and digits raw (``_Needle.prefilter``), and the escape
+        tokens of every letter and digit the needles hold (a spelling that escapes one holds its token). Both
+        are rare in a log unless the value is there."""
+        exprs = [(n.prefilter().encode("ascii"), False) for n in self._needles]
+        plain = sorted({ord(c) for n in self._needles for c in n.text if _plain(c)})
+        if plain:
+            codes = "|".join(f"{b:02x}" for b in plain)
+            exprs.append((f"\\\\u00(?:{codes})".encode("ascii"), True))
+            exprs.append((f"%(?:{codes})".encode("ascii"), True))
+        return exprs
