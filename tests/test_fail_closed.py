@@ -291,3 +291,13 @@ def test_live_log_through_a_prefixing_shipper_passes_with_log_prefix(pytester: p
     shipped.touch(mode=0o600)
     run = run_audit(pytester, server, shipped, seal=False, log_prefix="shipper: ")
     assert run.failed_checks() <= {"log_protection"} and "completeness" not in run.failed_checks()
+
+
+def test_canaries_are_split_at_newlines_only(tmp_path: Path) -> None:
+    """A known value may hold a line or paragraph separator or a form feed: it stays one value."""
+    from pytest_auditready.engine.files import read_canaries
+
+    values = ["a\u2028b-secret-1", "c\x0cd\x0be-secret-2", "f\x85g-secret-3", "plain-secret-4"]
+    f = tmp_path / "canaries.txt"
+    f.write_text("# known values\n" + "\r\n".join(f"  {v}\t" for v in values) + "\n\n")
+    assert list(read_canaries(str(f)).values()) == values

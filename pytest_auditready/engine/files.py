@@ -90,13 +90,16 @@ def offline_checks(checks: Sequence[Check]) -> list[Check]:
 
 
 def read_canaries(path: Optional[str]) -> dict[str, str]:
-    """Known secret values, one a line (blank lines and lines starting with # ignored), named canary:1, ..."""
+    """Known secret values, one a line (blank lines and lines starting with # ignored; spaces and tabs around a
+    value dropped), named canary:1, ..."""
     if not path:
         return {}
     from ..safeio import MAX_LIST_BYTES, read_small
 
     try:
-        lines = [ln.strip() for ln in read_small(path, "canaries file", MAX_LIST_BYTES).decode("utf-8").splitlines()]
+        text = read_small(path, "canaries file", MAX_LIST_BYTES).decode("utf-8")
+        # one value a line, split at newlines only: a value may hold U+2028, \x0b, \x0c or \x85 itself
+        lines = [ln.strip(" \t\r") for ln in text.split("\n")]
     except FileNotFoundError:
         raise AuditReadyError(f"no such canaries file: {path}", "check the path given to --canaries") from None
     except (OSError, UnicodeDecodeError) as exc:
