@@ -130,7 +130,6 @@ def test_request_paths_are_judged_per_segment():
             for p in (f"sys/policies/acl/auditready-{rid}-writer", f"secret/data/auditready/{rid}/c1"):
                 assert g.scan_value("path", p) == (), p
         # a secret that is a segment of a path is still found
-        assert [h.kind for h in g.scan_value("path", "secret/data/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")][:1] == [
-            "GitHub Token"
-        ]
+        assert "GitHub Token" in [h.kind for h in g.scan_value("path",
+                                                               "secret/data/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")]
         assert [h.kind for h in g.scan_value("path", "auth/token/lookup/s.QKsN1nAjipgbnsXaftJW0ETt")] == ["Vault Token"]

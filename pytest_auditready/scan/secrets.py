@@ -152,7 +152,8 @@ class GenericScanner:
             for secret in _process_line_based_plugins(lines=[(1, line)], filename="audit.log"):
                 kind = str(secret.type)
                 found.setdefault(kind, GenericHit(kind, key, fingerprint(secret.secret_value or part)))
-        hits = tuple(found.values())
+        # detect-secrets runs its plugins in no fixed order: sort, so that every run reports the same findings
+        hits = tuple(sorted(found.values(), key=lambda h: (h.kind, h.fingerprint)))
         self._cache[(key, value)] = hits
         return hits
 
