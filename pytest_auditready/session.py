@@ -65,6 +65,8 @@ class AuditReadySession:
         self.checks: list[Check] = []
         self.secrets: dict[str, str] = {}
         self.live: Any = None
+        self.live_outcomes: dict[tuple[str, str], Outcome] = {}
+        self.live_accounting: dict[str, Any] = {}
         self.results: dict[str, Any] = {}  # path -> FileResult, computed in this process
         self.outcomes: dict[tuple[str, str, str], Outcome] = {}  # (file, check, subject) -> verdict (controller)
         self.accounting: dict[str, dict[str, Any]] = {}  # file -> what was read, judged, excused (controller)
@@ -145,8 +147,8 @@ class AuditReadySession:
 
             self._build_plan()
             planned = planned_actions(self.plan)
-            groups = [("auditready", None, [(check, subject) for check in self.checks
-                                            for subject in check.subjects(planned)])]
+            pairs = [(check, subject) for check in self.checks for subject in check.subjects(planned)]
+            groups: list[tuple[str, Optional[str], list[tuple[Check, str]]]] = [("auditready", None, pairs)]
         else:
             # One collector per file: node ids read "auditready-offline[PATH]::CHECK", so xdist's loadfile
             # distribution (which groups by what comes before "::") keeps a file's items on one worker.
@@ -197,7 +199,7 @@ class AuditReadySession:
     def outcome(self, item: CheckItem) -> Outcome:
         """The verdict of ``item``: from the live phase, or from its file (read once in this process)."""
         if item.log is None:
-            found = getattr(self, "live_outcomes", {}).get((item.check.id, item.subject))
+            found: Optional[Outcome] = self.live_outcomes.get((item.check.id, item.subject))
             if found is None:
                 raise RuntimeError(f"no verdict for {item.name}: the live phase did not run")
             return found
@@ -210,6 +212,7 @@ class AuditReadySession:
                                                            tuple(self.files or ()))
             except AuditReadyError as exc:
                 _exit(exc)
+                raise  # pytest.exit raised already; this keeps the type checker sure res is set
         for o in res.outcomes:
             if o.check_id == item.check.id:
                 return Outcome(o.check_id, item.log, o.status, o.findings, o.reason, o.tally)

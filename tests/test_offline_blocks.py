@@ -16,8 +16,8 @@ from pytest_auditready.auditlog.model import Entries, Record
 from pytest_auditready.checks import BUILTIN
 from pytest_auditready.checks.base import Visitor
 from pytest_auditready.config import Settings
-from pytest_auditready.offline import reader
 from pytest_auditready.engine.files import offline_checks, read_canaries, verify_file
+from pytest_auditready.offline import reader
 
 FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "openbao"
 CLEAN, LEAKY, CANARIES = FIXTURES / "clean.log", FIXTURES / "leaky.log", FIXTURES / "canaries.txt"

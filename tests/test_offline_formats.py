@@ -16,8 +16,8 @@ from pytest_auditready.checks import BUILTIN
 from pytest_auditready.checks.base import FAILED, PASSED, SKIPPED
 from pytest_auditready.cli import main
 from pytest_auditready.config import ConfigError, Settings, load
-from pytest_auditready.offline import reader
 from pytest_auditready.engine.files import offline_checks, read_canaries, verify_file
+from pytest_auditready.offline import reader
 
 ROOT = Path(__file__).resolve().parents[1] / "fixtures"
 TRAIL = ROOT / "cloudtrail" / "secretsmanager.json"

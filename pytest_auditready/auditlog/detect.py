@@ -18,7 +18,7 @@ from __future__ import annotations
 import json
 import re
 from dataclasses import dataclass
-from typing import Any, Optional, Sequence
+from typing import Any, Sequence
 
 from ..errors import AuditReadyError
 
@@ -187,7 +187,7 @@ def check_format(name: str, found: Detected, wanted: str, field_map: Sequence[tu
     return fmt
 
 
-def detect_lines(name: str, raws: Sequence[str], prefix: str = "") -> Optional[Detected]:
+def detect_lines(name: str, raws: Sequence[str], prefix: str = "") -> Detected:
     """The same judgement over lines already read (a live source's unreadable lines)."""
     data = "\n".join(raws).encode("utf-8", "surrogatepass")
     return sniff(name, data, True, prefix=prefix)
