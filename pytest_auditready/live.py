@@ -1,7 +1,9 @@
 """A live audit, start to end, without pytest: target -> scenario -> log -> context for the checks.
 
 The scenario's clean-up always runs (also on errors and Ctrl-C) before the target closes, and the log is read
-after clean-up so that the teardown steps are audited too.
+after clean-up so that the teardown steps are audited too. SIGINT or SIGTERM (which the session turns into
+KeyboardInterrupt) ends the run with an ``Interrupted`` error that says what clean-up verifiably removed or could
+not remove.
 """
 
 from __future__ import annotations
@@ -16,7 +18,7 @@ from .auditlog.source import LogBatch, LogSource
 from .checks.base import SKIPPED, Check, CheckContext, Outcome, PlannedAction, evaluate, stat_log
 from .config import Settings
 from .errors import AuditReadyError
-from .vault.scenario import Plan, Runner, ScenarioError, VaultFacts
+from .vault.scenario import Interrupted, Plan, Runner, ScenarioError, VaultFacts, shielded
 from .vault.targets import Endpoint, Target
 
 
@@ -48,58 +50,100 @@ def collect(source: LogSource, ledger: AccessLedger, settings: Settings, facts: 
         time.sleep(0.05)
 
 
+def _clean_up(runner: Runner) -> bool:
+    """Run teardown to its end; True if SIGINT/SIGTERM arrived meanwhile. A signal that lands before teardown
+    shields itself cuts it short: it is run again then (it is idempotent)."""
+    interrupted = False
+    for _ in range(3):
+        try:
+            runner.teardown()
+        except KeyboardInterrupt:
+            interrupted = True
+        if runner.verified:
+            break
+    return interrupted
+
+
+def _run_scenario(runner: Runner) -> Optional[AuditReadyError]:
+    """Preflight, setup and main, then clean-up whatever happened. Returns the error that ended the scenario;
+    raises KeyboardInterrupt, once clean-up is done, when a signal arrived."""
+    error: Optional[AuditReadyError] = None
+    interrupted = False
+    try:
+        try:
+            runner.preflight()
+            runner.setup()
+            runner.main()
+        except AuditReadyError as exc:
+            error = exc
+        except KeyboardInterrupt:
+            interrupted = True
+        finally:
+            interrupted = _clean_up(runner) or interrupted
+    finally:
+        runner.close()
+    if interrupted:
+        raise KeyboardInterrupt
+    return error
+
+
 def run_live(
     settings: Settings,
     plan: Plan,
     target: Target,
     make_source: Callable[[Endpoint], LogSource],
 ) -> LiveResult:
+    """Raises AuditReadyError when the run cannot be audited, and ``Interrupted`` after SIGINT/SIGTERM."""
     from .vault.client import VaultClient
 
     started = time.monotonic()
-    endpoint = target.open()
+    runner: Optional[Runner] = None
     source: Optional[LogSource] = None
+    interrupted = False
     try:
-        source = make_source(endpoint)
-        source.mark()
-        plan.secrets["token:admin"] = endpoint.token
-        ledger = AccessLedger(plan.run_id, endpoint.name)
-        admin = VaultClient(
-            endpoint.url,
-            endpoint.token,
-            timeout=settings.request_timeout,
-            namespace=settings.namespace,
-            ca_file=settings.ca_file,
-        )
-        runner = Runner(plan, admin, ledger, log_path=endpoint.log_path, audit_device=settings.audit_device)
-        error: Optional[AuditReadyError] = None
         try:
-            try:
-                runner.preflight()
-                runner.setup()
-                runner.main()
-            except AuditReadyError as exc:
-                error = exc
-            finally:
-                runner.teardown()
+            endpoint = target.open()
+            source = make_source(endpoint)
+            source.mark()
+            plan.secrets["token:admin"] = endpoint.token
+            ledger = AccessLedger(plan.run_id, endpoint.name)
+            admin = VaultClient(
+                endpoint.url,
+                endpoint.token,
+                timeout=settings.request_timeout,
+                namespace=settings.namespace,
+                ca_file=settings.ca_file,
+            )
+            runner = Runner(plan, admin, ledger, log_path=endpoint.log_path, audit_device=settings.audit_device)
+            error = _run_scenario(runner)
+            facts = runner.facts
+            if error is not None:
+                if facts.residue:
+                    raise ScenarioError(
+                        f"{error.cause}; and clean-up could not remove: {', '.join(facts.residue)}", error.fix
+                    )
+                raise error
+            batch, matches = collect(source, ledger, settings, facts)
+            log_file = stat_log(str(source.path) if source.path else None)
+            # A target that can seal its own log (the embedded one) judges tamper_evidence now: close() removes it.
+            seal_log = getattr(target, "seal_log", None)
+            tamper = seal_log() if callable(seal_log) and settings.require_tamper_evidence else None
+        except KeyboardInterrupt:
+            interrupted = True
+            if runner is not None and not runner.verified:  # it landed between the scenario and its clean-up
+                _clean_up(runner)
         finally:
-            runner.close()
-        facts = runner.facts
-        if error is not None:
-            if facts.residue:
-                raise ScenarioError(f"{error.cause}; and clean-up could not remove: {', '.join(facts.residue)}",
-                                    error.fix)
-            raise error
-        batch, matches = collect(source, ledger, settings, facts)
-        log_file = stat_log(str(source.path) if source.path else None)
-        # A target that can seal its own log (the embedded one) judges tamper_evidence now: close() removes it.
-        seal_log = getattr(target, "seal_log", None)
-        tamper = seal_log() if callable(seal_log) and settings.require_tamper_evidence else None
-    finally:
-        close_source = getattr(source, "close", None)
-        if callable(close_source):
-            close_source()
-        target.close()
+            with shielded():  # a second Ctrl-C does not leave the embedded server or its folder behind
+                close_source = getattr(source, "close", None)
+                if callable(close_source):
+                    close_source()
+                target.close()
+    except KeyboardInterrupt:
+        interrupted = True
+    if interrupted:
+        if runner is None:
+            raise Interrupted("interrupted before the run wrote anything to the vault")
+        raise runner.interrupted()
     assert source is not None
     ctx = CheckContext(
         settings=settings,

@@ -3,10 +3,14 @@ holds no canary, token or policy of the run, and no secret value reaches any out
 
 from __future__ import annotations
 
+import os
+import signal
+
 import pytest
 
 from tests.auditrun import assert_no_secret_in_outputs, run_audit
 from tests.conftest import leftover
+from tests.test_attack_cleanup import VaultProxy, finish, last_word, start_audit
 
 pytestmark = pytest.mark.vault
 
@@ -54,33 +58,22 @@ def test_aborted_run_says_why_in_one_line_and_cleans_up(pytester, bao, url_env):
     assert leftover(server) == EMPTY
 
 
-INTERRUPT = '''
-import os, signal
-from pytest_auditready.vault.scenario import ActionSpec
-
-def _kill(box):
-    os.kill(os.getpid(), signal.{sig})
-    return {{}}
-
-def pytest_auditready_scenario(plan, config):
-    # sent while the canaries exist and the identities hold tokens
-    plan.add(ActionSpec("interrupt", "reader", "GET", plan.data_path("c1"), "read", body=_kill))
-'''
-
-
-@pytest.mark.parametrize("sig", ["SIGINT", "SIGTERM"])
-def test_interrupted_run_cleans_up(pytester, bao, url_env, sig):
+@pytest.mark.parametrize("sig", [signal.SIGINT, signal.SIGTERM], ids=["SIGINT", "SIGTERM"])
+def test_interrupted_run_cleans_up(bao, tmp_path, sig):
+    """The signal comes at a defined point: while a loopback proxy holds the reader's first read of a canary, when
+    the canaries exist and every identity holds a token."""
     server = bao()
-    url_env(server)
-    pytester.makeconftest(INTERRUPT.format(sig=sig))
-    from tests.conftest import audit_args, write_config
-
-    write_config(pytester)
-    result = pytester.runpytest_subprocess(*audit_args(server), timeout=60)
-    assert result.ret == 2
-    out = result.stdout.str() + result.stderr.str()
-    assert "interrupted; the run's canaries, tokens and policies were removed" in out
-    assert "Traceback" not in out
+    with VaultProxy(server.url) as proxy:
+        hold = proxy.hold("GET", "/v1/secret/data/auditready/")
+        proc = start_audit(tmp_path, proxy.url, server.log_path, server.root_token)
+        try:
+            assert hold.arrived.wait(60), "the run never read a canary"
+            os.kill(proc.pid, sig)
+            hold.release()
+        finally:
+            out = finish(proc)
+    assert proc.returncode == 2, out[-3000:]
+    assert last_word(out) == "auditready: interrupted; the run's canaries, tokens and policies were removed"
     assert leftover(server) == EMPTY
 
 

@@ -2,6 +2,14 @@
 
 from __future__ import annotations
 
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
 import pytest
 
 from pytest_auditready.checks import BUILTIN
@@ -20,3 +28,61 @@ def test_embedded_audit_passes_every_check(pytester: pytest.Pytester) -> None:
     result.stdout.fnmatch_lines([f"*{len(BUILTIN)}/{len(BUILTIN)} checks passed*"])
     assert "FAILED" not in out
     assert report.is_file()
+
+
+HOLD_EMBEDDED = '''
+import json, os, time
+from pytest_auditready.vault.scenario import ActionSpec
+
+def _hold(box):
+    kids = []
+    for entry in os.listdir("/proc"):
+        if entry.isdigit():
+            try:
+                stat = open(f"/proc/{entry}/stat").read().rsplit(")", 1)[1].split()
+                if int(stat[1]) == os.getpid():
+                    kids.append({"pid": int(entry), "cwd": os.readlink(f"/proc/{entry}/cwd")})
+            except OSError:
+                continue
+    with open("ready.tmp", "w") as f:
+        json.dump(kids, f)
+    os.rename("ready.tmp", "ready.json")  # whole, or not there
+    deadline = time.monotonic() + 60
+    while not os.path.exists("go") and time.monotonic() < deadline:
+        time.sleep(0.02)
+    return {}
+
+def pytest_auditready_scenario(plan, config):
+    plan.add(ActionSpec("hold", "reader", "GET", plan.data_path("c1"), "read", body=_hold))
+'''
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="reads the server's process from /proc")
+def test_interrupted_embedded_run_leaves_no_server_and_no_folder(pytester: pytest.Pytester) -> None:
+    """SIGINT while the scenario runs (at a defined point: a step that waits for the test): the run says what
+    clean-up verified, and the embedded OpenBao and its private folder (audit log, config) are gone."""
+    pytester.makeconftest(HOLD_EMBEDDED)
+    pytester.makepyprojecttoml("[tool.auditready]\nlog_wait = 1.0\n")
+    proc = pytester.popen([sys.executable, "-m", "pytest", "-p", "no:cacheprovider", "--auditready"],
+                          stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+    try:
+        ready = pytester.path / "ready.json"
+        deadline = time.monotonic() + 60
+        while not ready.exists() and proc.poll() is None and time.monotonic() < deadline:
+            time.sleep(0.02)
+        servers = json.loads(ready.read_text())
+        assert len(servers) == 1, servers
+        os.kill(proc.pid, signal.SIGINT)
+        (pytester.path / "go").touch()
+        out = proc.communicate(timeout=60)[0].decode()
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait(10)
+    assert proc.returncode == 2, out[-3000:]
+    assert "Traceback" not in out
+    assert "auditready: interrupted; the run's canaries, tokens and policies were removed" in out
+    pid, workdir = servers[0]["pid"], Path(servers[0]["cwd"])
+    stat = Path(f"/proc/{pid}/stat")
+    assert not stat.exists() or stat.read_text().rsplit(")", 1)[1].split()[0] == "Z", "the server still runs"
+    assert not workdir.exists()

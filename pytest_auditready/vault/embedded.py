@@ -2,22 +2,32 @@
 with a declarative file audit device.
 
 The root token is random, passed through the environment (not argv, which other users can read) and never
-stored by the token helper (-dev-no-store-token). Everything the server wrote is removed on stop.
+stored by the token helper (-dev-no-store-token). The server's output, which repeats the token, is read through a
+pipe and kept in memory with the token blanked, so no file holds it. The server gets a minimal environment (no
+VAULT_*/BAO_* token or other credential of ours) and, on Linux, dies with the process that started it, also when
+that process is SIGKILLed. Everything the server wrote is removed on stop.
 """
 
 from __future__ import annotations
 
+import collections
+import concurrent.futures
+import ctypes
 import importlib.util
 import json
 import os
+import re
 import secrets
 import shutil
+import signal
 import socket
 import subprocess
+import sys
 import tempfile
+import threading
 import time
 from pathlib import Path
-from typing import Mapping, Optional
+from typing import IO, Any, Callable, Mapping, Optional
 
 from ..errors import AuditReadyError
 
@@ -59,6 +69,60 @@ def _hcl_string(v: str) -> str:
     return json.dumps(v)  # a JSON string is a valid HCL string
 
 
+# What the server may inherit from our environment: locale, time zone and the search path. Nothing else (a
+# VAULT_TOKEN, cloud credentials, ...) is any of its business.
+_ENV_KEPT = ("PATH", "LANG", "LANGUAGE", "LC_ALL", "LC_CTYPE", "LC_MESSAGES", "TZ")
+
+
+def child_env(workdir: Path, **extra: str) -> dict[str, str]:
+    """The whole environment of a server child: the few variables of ``_ENV_KEPT``, the private folder as HOME and
+    TMPDIR, and ``extra``."""
+    env = {k: os.environ[k] for k in _ENV_KEPT if k in os.environ}
+    env.update(HOME=str(workdir), TMPDIR=str(workdir))
+    env.update(extra)
+    return env
+
+
+_PR_SET_PDEATHSIG = 1
+
+
+def _die_with_parent() -> Optional[Callable[[], None]]:
+    """On Linux, a preexec_fn after which the kernel SIGKILLs the child when the thread that forked it ends (the
+    whole process ending, SIGKILL included). None elsewhere: there stop() is the only way it ends."""
+    if not sys.platform.startswith("linux"):
+        return None
+    try:
+        prctl = ctypes.CDLL(None, use_errno=True).prctl
+    except (OSError, AttributeError):
+        return None
+    parent = os.getpid()
+    args = (ctypes.c_int(_PR_SET_PDEATHSIG), ctypes.c_ulong(signal.SIGKILL), ctypes.c_ulong(0), ctypes.c_ulong(0),
+            ctypes.c_ulong(0))
+
+    def preexec() -> None:
+        if prctl(*args) != 0 or os.getppid() != parent:  # no guard, or the parent already died: do not start
+            os._exit(70)
+
+    return preexec
+
+
+_spawner: Optional[concurrent.futures.ThreadPoolExecutor] = None
+_spawner_lock = threading.Lock()
+
+
+def _popen(args: list[str], **kwargs: Any) -> "subprocess.Popen[bytes]":
+    """Popen with the parent-death guard. The guard follows the thread that forks, so a thread that may end
+    before the server does hands the fork to a thread that lives as long as the process."""
+    preexec = _die_with_parent()
+    if preexec is None or threading.current_thread() is threading.main_thread():
+        return subprocess.Popen(args, preexec_fn=preexec, **kwargs)
+    global _spawner
+    with _spawner_lock:
+        if _spawner is None:
+            _spawner = concurrent.futures.ThreadPoolExecutor(max_workers=1, thread_name_prefix="auditready-spawn")
+    return _spawner.submit(lambda: subprocess.Popen(args, preexec_fn=preexec, **kwargs)).result()
+
+
 class EmbeddedServer:
     """Start with ``start()``, stop with ``stop()`` (idempotent); usable as a context manager."""
 
@@ -81,7 +145,10 @@ class EmbeddedServer:
         self.root_token = ""
         self.log_path = Path()
         self.ca_file: Optional[Path] = None  # with tls=True: the dev server's own CA certificate
+        self.unseal_key = ""  # the dev server's unseal key (in memory only), to unseal it after a test seals it
         self._proc: Optional["subprocess.Popen[bytes]"] = None
+        self._output: collections.deque[str] = collections.deque(maxlen=200)  # recent lines, token blanked
+        self._reader: Optional[threading.Thread] = None
 
     def __enter__(self) -> "EmbeddedServer":
         self.start()
@@ -103,6 +170,13 @@ class EmbeddedServer:
         return "".join(stanzas)
 
     def start(self) -> None:
+        try:
+            self._start()
+        except BaseException:  # also Ctrl-C while it boots: no server and no folder are left behind
+            self.stop()
+            raise
+
+    def _start(self) -> None:
         binary = find_bao()
         self.workdir = Path(tempfile.mkdtemp(prefix="auditready-"))
         os.chmod(self.workdir, 0o700)
@@ -110,9 +184,7 @@ class EmbeddedServer:
         cfg = self.workdir / "server.hcl"
         cfg.write_text(self._config())
         self.root_token = secrets.token_urlsafe(24)  # OpenBao refuses custom ids with a token prefix
-        env = {k: v for k, v in os.environ.items() if not k.startswith(("VAULT_", "BAO_"))}
-        env["BAO_DEV_ROOT_TOKEN_ID"] = self.root_token
-        env["HOME"] = str(self.workdir)  # nothing lands in the user's home
+        env = child_env(self.workdir, BAO_DEV_ROOT_TOKEN_ID=self.root_token)
         last_error = ""
         for _attempt in range(3):
             port = _free_port_pair()
@@ -122,78 +194,102 @@ class EmbeddedServer:
             if self.tls:
                 args += ["-dev-tls", f"-dev-tls-cert-dir={self.workdir}"]
                 self.ca_file = self.workdir / "vault-ca.pem"
-            out = open(self.workdir / "server.out", "wb")
+            self._output.clear()
             try:
-                self._proc = subprocess.Popen(
+                self._proc = _popen(
                     args,
                     stdin=subprocess.DEVNULL,
-                    stdout=out,
+                    stdout=subprocess.PIPE,
                     stderr=subprocess.STDOUT,
                     env=env,
                     cwd=self.workdir,
                     start_new_session=True,  # Ctrl-C in a terminal reaches us, and we stop it in order
                 )
             except OSError as exc:
-                out.close()
-                self.stop()
                 raise AuditReadyError(f"cannot run {binary}: {exc.strerror}", INSTALL_HINT) from None
-            out.close()
+            assert self._proc.stdout is not None
+            self._reader = threading.Thread(target=self._read_output, args=(self._proc.stdout,),
+                                            name="auditready-bao-output", daemon=True)
+            self._reader.start()
             err = self._wait_ready()
             if err is None:
                 return
             last_error = err
             self._kill()
-        self.stop()
         raise AuditReadyError(f"the embedded OpenBao did not start: {last_error}", "see the server output above")
 
-    def _server_output(self) -> str:
-        assert self.workdir is not None
+    def _read_output(self, stream: IO[bytes]) -> None:
+        """Drain the server's output (a full pipe would stall it), keeping recent lines without the secrets."""
         try:
-            text = (self.workdir / "server.out").read_text(errors="replace")
-        except OSError:
-            return ""
-        text = text.replace(self.root_token, "<root token>")
-        lines = [ln for ln in text.splitlines() if "Error" in ln or "error" in ln]
+            for raw in iter(stream.readline, b""):
+                line = raw.decode(errors="replace").rstrip()
+                if self.root_token:
+                    line = line.replace(self.root_token, "<root token>")
+                m = re.match(r"\s*Unseal Key:\s*(\S+)", line)
+                if m:
+                    self.unseal_key = m.group(1)
+                    line = "Unseal Key: <unseal key>"
+                self._output.append(line)
+        except (OSError, ValueError):
+            pass  # the pipe was closed under us by stop()
+
+    def _server_output(self) -> str:
+        lines = [ln for ln in list(self._output) if "Error" in ln or "error" in ln]
         return (lines[-1] if lines else "").strip()[:300]
 
     def _wait_ready(self) -> Optional[str]:
-        import ssl
-        import urllib.error
-        import urllib.request
+        from .client import VaultClient
 
-        context = None
+        client: Optional[VaultClient] = None
         deadline = time.monotonic() + self._start_timeout
         assert self._proc is not None
-        while time.monotonic() < deadline:
-            if self._proc.poll() is not None:
-                return self._server_output() or f"bao exited with status {self._proc.returncode}"
-            if self.tls and context is None and self.ca_file is not None and self.ca_file.exists():
-                context = ssl.create_default_context(cafile=str(self.ca_file))
-            if self.tls and context is None:
+        try:
+            while time.monotonic() < deadline:
+                if self._proc.poll() is not None:
+                    if self._reader is not None:
+                        self._reader.join(timeout=2)
+                    return self._server_output() or f"bao exited with status {self._proc.returncode}"
+                if client is None and (not self.tls or (self.ca_file is not None and self.ca_file.exists())):
+                    # every probe has a total deadline: whatever holds the port cannot stall the start
+                    client = VaultClient(self.url, None, timeout=1.0,
+                                         ca_file=str(self.ca_file) if self.tls and self.ca_file else None)
+                if client is not None:
+                    try:
+                        if client.call("GET", "sys/health").status == 200:
+                            return None
+                    except AuditReadyError:
+                        pass
                 time.sleep(0.02)
-                continue
-            try:
-                with urllib.request.urlopen(self.url + "/v1/sys/health", timeout=1, context=context) as resp:
-                    if resp.status == 200:
-                        return None
-            except (urllib.error.URLError, OSError):
-                pass
-            time.sleep(0.02)
+        finally:
+            if client is not None:
+                client.close()
         return f"no healthy answer within {self._start_timeout:g} s"
 
     def _kill(self) -> None:
         proc, self._proc = self._proc, None
-        if proc is None or proc.poll() is not None:
+        if proc is None:
             return
-        proc.terminate()
         try:
-            proc.wait(timeout=5)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait(timeout=5)
+            if proc.poll() is None:
+                proc.terminate()
+                try:
+                    proc.wait(timeout=5)
+                except subprocess.TimeoutExpired:
+                    pass
+        finally:  # also when interrupted while waiting: the server never outlives stop()
+            if proc.poll() is None:
+                proc.kill()
+                proc.wait(timeout=5)
+            reader, self._reader = self._reader, None
+            if reader is not None:
+                reader.join(timeout=2)
+            if proc.stdout is not None:
+                proc.stdout.close()
 
     def stop(self) -> None:
-        self._kill()
-        if self.workdir is not None:
-            shutil.rmtree(self.workdir, ignore_errors=True)
-            self.workdir = None
+        try:
+            self._kill()
+        finally:
+            if self.workdir is not None:
+                shutil.rmtree(self.workdir, ignore_errors=True)
+                self.workdir = None

@@ -219,21 +219,54 @@ class ScenarioError(AuditReadyError):
     pass
 
 
+class Interrupted(AuditReadyError):
+    """SIGINT or SIGTERM ended the run. The message says what clean-up achieved, as verified: "removed" only when
+    the vault was asked afterwards and nothing of the run was left."""
+
+
+class _Held:
+    """Process-wide state of ``shielded`` blocks (they nest): the handlers they replaced and the signals held."""
+
+    def __init__(self) -> None:
+        self.depth = 0
+        self.saved: dict[int, Any] = {}
+        self.pending: list[int] = []
+
+    def handler(self, signum: int, _frame: Any) -> None:
+        self.pending.append(signum)
+
+
+_HELD = _Held()
+
+
 @contextlib.contextmanager
-def _shielded() -> Iterator[None]:
-    """Hold SIGINT/SIGTERM off while cleaning up, then deliver what arrived: clean-up is never cut short."""
+def shielded() -> Iterator[None]:
+    """Hold SIGINT/SIGTERM off for the block, then raise KeyboardInterrupt for what arrived. Blocks nest: only the
+    outermost one raises, so the work between a request and its bookkeeping is never cut in two. Every request
+    has a total deadline, so a held signal waits at most request_timeout per request. A signal the process
+    ignores (SIG_IGN) stays ignored."""
     if threading.current_thread() is not threading.main_thread():
         yield
         return
-    pending: list[int] = []
-    old = {s: signal.signal(s, lambda n, _f: pending.append(n)) for s in (signal.SIGINT, signal.SIGTERM)}
+    held = _HELD
+    if held.depth == 0:
+        held.pending = []
+        held.saved = {}
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            current = signal.getsignal(sig)
+            if current is not None and current is not signal.SIG_IGN:
+                held.saved[sig] = signal.signal(sig, held.handler)
+    held.depth += 1
     try:
         yield
     finally:
-        for s, h in old.items():
-            signal.signal(s, h)
-        if pending:
-            raise KeyboardInterrupt
+        held.depth -= 1
+        if held.depth == 0:
+            for signum, h in held.saved.items():
+                signal.signal(signum, h)
+            if held.pending:  # read after every handler is back, so that nothing arrives unseen in between
+                held.pending = []
+                raise KeyboardInterrupt
 
 
 class Runner:
@@ -249,10 +282,19 @@ class Runner:
         self._accessors: dict[str, str] = {}
         self._log_path = log_path
         self._audit_device = audit_device
-        self._created: list[str] = []  # canaries that may exist
-        self._failures = 0  # consecutive failed clean-up calls: past two, the vault is taken as unreachable
+        # Everything clean-up must remove is written down before the request that makes it is sent:
+        self._created: list[str] = []  # KV data paths under the run's prefix that may exist
+        self._pending_tokens: dict[str, str] = {}  # identity -> why its token's accessor is unknown
+        self._token_search = "the vault did not answer"  # why pending tokens could not be looked for
         self._policies_written: list[str] = []
+        self._failures = 0  # consecutive failed clean-up calls: past two, the vault is taken as unreachable
         self._done: set[str] = set()
+        self.verified = False  # set by a teardown that ran to its end and asked the vault what is left
+
+    @property
+    def touched(self) -> bool:
+        """Whether the run sent (or was about to send) anything that creates a canary, token or policy."""
+        return bool(self._created or self._accessors or self._pending_tokens or self._policies_written)
 
     # -- recording -------------------------------------------------------------------------------------------
     def _call(self, spec: ActionSpec, json_body: Optional[Mapping[str, Any]] = None) -> Reply:
@@ -263,25 +305,31 @@ class Runner:
         body = json_body
         if body is None and spec.body is not None:
             body = spec.body(self.plan.secrets) if callable(spec.body) else spec.body
-        reply = client.call(spec.method, spec.path, dict(body) if body is not None else None)
-        self.ledger.record(
-            Action(
-                name=spec.name,
-                identity=spec.identity,
-                display_name=self.ledger.identities.get(spec.identity, ""),
-                method=spec.method,
-                path=spec.path,
-                operation=spec.operation,
-                sent_ns=reply.sent_ns,
-                received_ns=reply.received_ns,
-                status=reply.status,
-                request_id=reply.request_id,
-                error=reply.error[:300],
-                expect=spec.expect,
-                secrets=(*tuple(spec.secrets), f"token:{spec.identity}"),
+        with shielded():  # the request and its bookkeeping: at most request_timeout
+            claim = self._kv_claim(spec)
+            if claim is not None:
+                self._created.append(claim)  # before the request leaves: it may land without an answer
+            reply = client.call(spec.method, spec.path, dict(body) if body is not None else None)
+            if claim is not None and 400 <= reply.status < 500:
+                self._created.remove(claim)  # refused (a check-and-set conflict above all): nothing of ours there
+            self.ledger.record(
+                Action(
+                    name=spec.name,
+                    identity=spec.identity,
+                    display_name=self.ledger.identities.get(spec.identity, ""),
+                    method=spec.method,
+                    path=spec.path,
+                    operation=spec.operation,
+                    sent_ns=reply.sent_ns,
+                    received_ns=reply.received_ns,
+                    status=reply.status,
+                    request_id=reply.request_id,
+                    error=reply.error[:300],
+                    expect=spec.expect,
+                    secrets=(*tuple(spec.secrets), f"token:{spec.identity}"),
+                )
             )
-        )
-        self._done.add(spec.name)
+            self._done.add(spec.name)
         if reply.status == 400 and "check-and-set" in reply.error:
             raise ScenarioError(
                 f"a secret already exists at {spec.path}; the run wrote nothing over it and leaves it as it was",
@@ -294,6 +342,25 @@ class Runner:
                 _remedy(spec, self.plan),
             )
         return reply
+
+    def _refused(self, spec: ActionSpec) -> bool:
+        """After a ScenarioError from ``_call(spec)``: the vault refused it (4xx), or it was never sent. Either
+        way it created nothing. A server error (5xx) may come after the work was done."""
+        last = self.ledger.actions[-1] if self.ledger.actions else None
+        return last is None or last.name != spec.name or 400 <= last.status < 500
+
+    def _kv_claim(self, spec: ActionSpec) -> Optional[str]:
+        """The KV data path a write creates under the run's own prefix, if it is the first write there (a later
+        one, such as a rotation, finds it claimed already). Writes elsewhere are not the run's to remove."""
+        if spec.method not in ("POST", "PUT", "PATCH"):
+            return None
+        m, base = self.plan.kv_mount, self.plan.base
+        path = spec.path.strip("/")
+        if path.startswith(f"{m}/metadata/{base}/"):
+            path = path.replace(f"{m}/metadata/", f"{m}/data/", 1)
+        if not path.startswith(f"{m}/data/{base}/") or path in self._created:
+            return None
+        return path
 
     # -- phases ----------------------------------------------------------------------------------------------
     def preflight(self) -> None:
@@ -328,8 +395,14 @@ class Runner:
         for spec in self._specs("setup"):
             if spec.name.startswith("write-policy-"):
                 ident = spec.name[len("write-policy-"):]
-                self._policies_written.append(self.plan.policy_name(ident))
-                self._call(spec, {"policy": policies[ident]})
+                name = self.plan.policy_name(ident)
+                self._policies_written.append(name)  # before the request leaves
+                try:
+                    self._call(spec, {"policy": policies[ident]})
+                except ScenarioError:
+                    if self._refused(spec):
+                        self._policies_written.remove(name)
+                    raise
             elif spec.name.startswith("issue-token-"):
                 ident = spec.name[len("issue-token-"):]
                 self._issue_token(spec, ident)
@@ -349,15 +422,28 @@ class Runner:
             "renewable": False,
             "meta": {"auditready_run": self.plan.run_id},
         }
-        reply = self._call(spec, body)
-        auth = (reply.body or {}).get("auth") or {}
-        token, accessor = auth.get("client_token"), auth.get("accessor")
-        if not isinstance(token, str) or not isinstance(accessor, str):
-            raise ScenarioError("token creation returned no token", "check the token auth method")
-        self.plan.secrets[f"token:{ident}"] = token
-        self._accessors[ident] = accessor
-        self._clients[ident] = self.admin.with_token(token)
-        self.ledger.identities[ident] = display_name_for(self.plan.token_display(ident))
+        # Until its answer is read, the token may exist with an accessor nobody knows: teardown then searches
+        # for it by display name and run id. The answer and its bookkeeping are one shielded step.
+        with shielded():
+            self._pending_tokens[ident] = "its creation got no answer"
+            try:
+                reply = self._call(spec, body)
+            except ScenarioError:
+                if self._refused(spec):
+                    del self._pending_tokens[ident]  # no token was made
+                else:  # a server error may come after the token was made (a response it could not audit)
+                    self._pending_tokens[ident] = "its creation answered with a server error"
+                raise
+            auth = (reply.body or {}).get("auth") or {}
+            token, accessor = auth.get("client_token"), auth.get("accessor")
+            if not isinstance(token, str) or not isinstance(accessor, str):
+                self._pending_tokens[ident] = "its creation answered without an accessor"
+                raise ScenarioError("token creation returned no token", "check the token auth method")
+            del self._pending_tokens[ident]
+            self.plan.secrets[f"token:{ident}"] = token
+            self._accessors[ident] = accessor
+            self._clients[ident] = self.admin.with_token(token)
+            self.ledger.identities[ident] = display_name_for(self.plan.token_display(ident))
 
     def main(self) -> None:
         for c in self.plan.canary_names:
@@ -365,20 +451,8 @@ class Runner:
         for spec in self._specs("main") + self._specs("cleanup"):
             if spec.name == CAPABILITIES_ACTION:
                 self._gather_facts(spec)
-                continue
-            if not spec.name.startswith("create-"):
-                self._call(spec)
-                continue
-            # A canary is ours to remove once the vault accepted it, or when no answer came back (it may have
-            # been written). A refusal (a check-and-set conflict above all) means the path is not ours.
-            try:
-                self._call(spec)
-            except ScenarioError:
-                raise
-            except AuditReadyError:
-                self._created.append(spec.path)
-                raise
-            self._created.append(spec.path)
+            else:
+                self._call(spec)  # a canary is claimed for clean-up before its create is sent
         if CAPABILITIES_ACTION not in self._done:
             self._gather_facts(None)
 
@@ -430,12 +504,15 @@ class Runner:
         return ""
 
     def teardown(self) -> None:
-        """Always runs. Removes canaries, tokens and policies, records the planned teardown steps, and lists
-        whatever could not be removed in facts.residue."""
-        with _shielded():
+        """Always runs, with SIGINT/SIGTERM held off until it is done. Removes canaries, tokens and policies,
+        records the planned teardown steps, then asks the vault what is left: facts.residue names it, and
+        ``verified`` says the answer is complete."""
+        with shielded():
+            self.verified = False
             for path in self._created:
                 meta = path.replace(f"{self.plan.kv_mount}/data/", f"{self.plan.kv_mount}/metadata/", 1)
                 self._quiet("DELETE", meta)
+            self._find_pending_tokens()
             specs = {s.name: s for s in self._specs("teardown")}
             for ident, accessor in list(self._accessors.items()):
                 spec = specs.get(f"revoke-token-{ident}")
@@ -454,8 +531,49 @@ class Runner:
                 if spec.name not in self._done and not spec.name.startswith(("revoke-token-", "delete-policy-")):
                     self._record_quiet(spec)
             self._verify_clean()
+            self.verified = True
+
+    def _find_pending_tokens(self) -> None:
+        """Find the tokens whose creation got no answer: among the vault's token accessors, the one with the
+        identity's display name and this run's id in its metadata. Needs LIST (sudo) on auth/token/accessors; a
+        token not searched for stays pending and is named in facts.residue."""
+        if not self._pending_tokens:
+            return
+        listing = self._quiet("LIST", "auth/token/accessors")
+        keys = listing.data.get("keys") if listing is not None and listing.ok else None
+        if not isinstance(keys, list):
+            if listing is not None and listing.status == 403:
+                self._token_search = "listing them needs sudo on auth/token/accessors"
+            return
+        wanted = {display_name_for(self.plan.token_display(i)): i for i in self._pending_tokens}
+        give_up = time.monotonic() + _TOKEN_SEARCH_SECONDS
+        unread = 0
+        for accessor in keys:
+            if not self._pending_tokens:
+                return
+            if time.monotonic() > give_up:
+                self._token_search = f"the search ran out of its {_TOKEN_SEARCH_SECONDS:g} s"
+                return
+            r = self._quiet("POST", "auth/token/lookup-accessor", {"accessor": str(accessor)})
+            if r is None:
+                return
+            if not r.ok:  # gone meanwhile (400), or not ours to read: it might have been the one
+                unread += r.status != 400
+                continue
+            meta = r.data.get("meta")
+            ident = wanted.get(str(r.data.get("display_name", "")))
+            if ident in self._pending_tokens and isinstance(meta, dict) and meta.get("auditready_run") == (
+                self.plan.run_id
+            ):
+                del self._pending_tokens[ident]
+                self._accessors[ident] = str(accessor)
+        if unread:
+            self._token_search = f"{unread} of them could not be looked up"
+            return
+        self._pending_tokens.clear()  # every accessor was looked at: the tokens not found were never made
 
     def _verify_clean(self) -> None:
+        self.facts.residue = []
         for path in self._created:
             meta = path.replace(f"{self.plan.kv_mount}/data/", f"{self.plan.kv_mount}/metadata/", 1)
             r = self._quiet("GET", meta)
@@ -465,10 +583,28 @@ class Runner:
             r = self._quiet("POST", "auth/token/lookup-accessor", {"accessor": accessor})
             if r is None or r.ok:
                 self.facts.residue.append(f"token of {ident} (display name {self.plan.token_display(ident)})")
+        for ident, why in self._pending_tokens.items():
+            self.facts.residue.append(
+                f"token of {ident} if it was made (display name {self.plan.token_display(ident)}: {why} and the "
+                f"vault's token accessors could not be searched as {self._token_search}; it expires after "
+                f"{self.plan.token_ttl})"
+            )
         for name in self._policies_written:
             r = self._quiet("GET", f"sys/policies/acl/{name}")
             if r is None or r.status != 404:
                 self.facts.residue.append(f"policy {name}")
+
+    def interrupted(self) -> Interrupted:
+        """The error for a run that SIGINT/SIGTERM ended, once teardown has run: true about what is left."""
+        if not self.touched:
+            return Interrupted("interrupted before the run wrote anything to the vault")
+        if self.verified and not self.facts.residue:
+            return Interrupted("interrupted; the run's canaries, tokens and policies were removed")
+        left = self.facts.residue if self.verified else [
+            "the run's canaries, tokens and policies (clean-up did not run to its end)"
+        ]
+        return Interrupted(f"interrupted; clean-up could NOT remove: {', '.join(left)}",
+                           "remove them by hand (bao kv metadata delete, bao token revoke, bao policy delete)")
 
     def _quiet(self, method: str, path: str, body: Optional[dict[str, Any]] = None) -> Optional[Reply]:
         """A clean-up call that never raises. Once two calls in a row found no vault, the rest are not tried
@@ -500,6 +636,9 @@ class Runner:
     def close(self) -> None:
         self.admin.close()  # the identities share its connection pool
 
+
+# How long teardown looks through the vault's token accessors for a token whose creation got no answer.
+_TOKEN_SEARCH_SECONDS = 30.0
 
 _POLICY_HINT = "examples/auditready-policy.hcl grants every capability the run needs"
 # What the audit token needs for each admin step, to name it when the vault says no.
