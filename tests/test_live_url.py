@@ -324,4 +324,4 @@ def test_tls_vault_needs_its_ca_and_passes_with_ca_file(pytester, bao, url_env):
     assert result.ret == 2
     assert f"TLS verification failed for {server.url}; fix: set ca_file" in result.stdout.str()
     run = run_audit(pytester, server, ca_file=str(server.ca_file))
-    assert run.failed_checks() == set(), run.result.stdout.str()[-2000:]
+    assert run.failed_checks() == set() and run.result.ret == 0, run.result.stdout.str()[-2000:]

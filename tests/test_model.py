@@ -79,3 +79,24 @@ def test_match_by_request_id_then_by_window():
     assert m3.entries == ()
     m4 = match_actions([_action(base, base + 300_000_000, path="other")], entries[:2], 2_000_000_000)["a1"]
     assert m4.entries == ()
+
+
+def test_a_response_is_paired_with_its_own_request_not_a_closer_look_alike() -> None:
+    """Two runs with one token, an action without a request id: the response matched is the one answering the
+    request matched, even when another client's look-alike response is closer in time."""
+    from pytest_auditready.auditlog.match import match_actions
+    from pytest_auditready.auditlog.model import Action, AuditEntry
+
+    def entry(kind: str, rid: str, t: str, line: int) -> AuditEntry:
+        return AuditEntry("a.log", line, {"type": kind, "time": f"2026-01-01T00:00:0{t}Z", "auth": {"display_name": "root"},
+                                          "request": {"id": rid, "path": "auth/token/revoke-accessor",
+                                                      "operation": "update"}})
+
+    base = 1767225600 * 1_000_000_000
+    a = Action("revoke", "root", "root", "POST", "auth/token/revoke-accessor", "update", base + 1_000_000_000,
+               base + 3_000_000_000, 204)
+    entries = [entry("request", "theirs", "1.7", 1), entry("request", "mine", "1.95", 2),
+               entry("response", "theirs", "2.05", 3), entry("response", "mine", "2.6", 4)]
+    m = match_actions([a], entries, 2_000_000_000)["revoke"]
+    assert m.request is not None and m.response is not None
+    assert m.request.request_id == m.response.request_id == "mine"

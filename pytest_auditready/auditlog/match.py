@@ -1,7 +1,8 @@
 """Pair each ledger action with the log entries that recorded it.
 
 By request id where the vault returned one; else (denied requests carry none) by path + operation + identity
-within the action's time window widened by max_skew, taking the closest unclaimed entry.
+within the action's time window widened by max_skew, taking the closest unclaimed entry, and then the response
+that carries that request's id.
 """
 
 from __future__ import annotations
@@ -65,6 +66,13 @@ def match_actions(
             how = "request id"
         for kind in ("request", "response"):
             if kind in found:
+                continue
+            # A response belongs to the request it answers: once the request is found, its own response (same
+            # request id) is the match, not the closest look-alike of another client (two runs with one token).
+            pair = by_id.get(found["request"].request_id, {}).get(kind) if kind == "response" and "request" in \
+                found and found["request"].request_id else None
+            if pair is not None and id(pair) not in claimed:
+                found[kind] = pair
                 continue
             best: Optional[AuditEntry] = None
             best_gap = 0
