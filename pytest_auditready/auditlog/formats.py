@@ -7,12 +7,14 @@ The checks read ``format_of(settings)``; the offline readers read the field path
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from typing import Any, Mapping
+import re
+from dataclasses import dataclass, field
+from typing import Any, Callable, Mapping, Optional
 
 # Kubernetes audit events (audit.k8s.io/v1, one Event a line from the log backend): log_format = "k8s" is
 # "jsonl" with this field_map (entries of field_map replace these).
 K8S_FIELDS: Mapping[str, str] = {
+    "type": "stage",
     "time": "requestReceivedTimestamp",
     "identity": "user.username",
     "resource": "requestURI",
@@ -21,6 +23,24 @@ K8S_FIELDS: Mapping[str, str] = {
     "source": "sourceIPs.0",
     "request_id": "auditID",
 }
+
+# Entry types written before the request's outcome exists, so they carry no result: a Vault/OpenBao request
+# entry, a Kubernetes event at stage RequestReceived (an audit policy that does not omit that stage).
+REQUEST_TYPES = frozenset({"request", "RequestReceived"})
+
+# The API server's long-running requests (its default --long-running-request-regexp and the watch and proxy
+# verbs): written when they end (ResponseComplete), with the requestReceivedTimestamp of their start, minutes or
+# hours before the events around them.
+_K8S_LONG_RUNNING_RE = re.compile(r"(?:/|^)(?:(?:watch|proxy)(?:/|$)|(?:logs?|portforward|exec|attach)/?$)")
+
+
+def k8s_long_running(rec: Any) -> bool:
+    """A Kubernetes event of a long-running request past its start (watch, proxy, exec, attach, port-forward,
+    log): its time is when the request began, not when the event was written."""
+    if getattr(rec, "type", "") == "RequestReceived":
+        return False
+    return rec.action in ("watch", "proxy") or _K8S_LONG_RUNNING_RE.search(rec.resource.partition("?")[0]) is not None
+
 
 # AWS CloudTrail records: each field from the first of its paths that holds a value ("result" is "error:
 # <errorCode>" or "success" unless field_map names a path).
@@ -43,11 +63,73 @@ VAULT_FIELDS: Mapping[str, tuple[str, ...]] = {
     "request_id": ("request.id",),
 }
 
-# AWS CloudTrail's own fields that name things rather than hold them: the access key id of the caller (an
-# identifier CloudTrail logs in every record by design; the secret key is never logged), the name or ARN of the
-# secret asked for, and the caller's idempotency token.
+# AWS CloudTrail's own fields that name things rather than hold them (CloudTrail record contents, userIdentity
+# element, S3 and EC2 examples): the access key id of the caller (an identifier CloudTrail logs in every record by
+# design; the secret key is never logged), the name or ARN of the secret asked for, the caller's idempotency token,
+# the event, request and credential ids CloudTrail and the services generate (an IAM Identity Center
+# credentialId, S3's x-amz-id-2 / x-amz-request-id / x-amz-version-id), a SAML provider's name qualifier (a hash of
+# issuer, account and provider name) and an EC2 key pair's fingerprint (a hash of its public key).
 CLOUDTRAIL_STRUCTURAL_KEYS = frozenset({"accessKeyId", "secretId", "clientRequestToken", "principalId", "eventID",
-                                        "requestID", "sharedEventID"})
+                                        "requestID", "sharedEventID", "credentialId", "x-amz-id-2",
+                                        "x-amz-request-id", "x-amz-version-id", "versionId", "nameQualifier",
+                                        "identityProvider", "keyFingerprint", "clientToken"})
+# Texts AWS writes in place of a value it will not log (documented: a failed sign-in's user name, an EC2 key
+# pair's private key, user data): never the value itself.
+CLOUDTRAIL_PLACEHOLDERS = frozenset({"HIDDEN_DUE_TO_SECURITY_REASONS", "<sensitiveDataRemoved>"})
+
+
+def _sts_credentials_without_secret_key(rec: Mapping[str, Any]) -> bool:
+    """An AWS STS call's response credentials as STS issues them and CloudTrail logs them: the access key id, the
+    session token and the expiry, never the secret access key (with it, the triple is a usable credential)."""
+    if rec.get("eventSource") != "sts.amazonaws.com":
+        return False
+    creds = rec.get("responseElements")
+    creds = creds.get("credentials") if isinstance(creds, Mapping) else None
+    return isinstance(creds, Mapping) and not any("secret" in str(k).lower() for k in creds)
+
+
+@dataclass(frozen=True)
+class ByDesign:
+    """A value a producer writes at ``path`` of its records by design, where ``applies`` holds: not a leak."""
+
+    path: tuple[str, ...]
+    why: str
+    applies: Callable[[Mapping[str, Any]], bool]
+
+    def value(self, rec: Mapping[str, Any]) -> Optional[str]:
+        """The value this rule excuses in ``rec``, if the rule applies to it."""
+        if not self.applies(rec):
+            return None
+        v: Any = rec
+        for k in self.path:
+            v = v.get(k) if isinstance(v, Mapping) else None
+        return v if isinstance(v, str) else None
+
+
+CLOUDTRAIL_BY_DESIGN = (
+    ByDesign(("responseElements", "credentials", "sessionToken"),
+             "AWS STS (AssumeRole*, GetSessionToken, GetFederationToken) returns temporary credentials, and "
+             "CloudTrail logs their access key id and session token but never the secret access key, without "
+             "which the token signs nothing", _sts_credentials_without_secret_key),
+)
+
+# Kubernetes API objects that hold secrets by definition, found at any audit level that records objects (Request,
+# RequestResponse): kind -> (what to call it, the paths of its secret values; "*" is every key or item).
+K8S_SECRET_OBJECTS: Mapping[str, tuple[str, tuple[tuple[str, ...], ...]]] = {
+    "Secret": ("a Kubernetes Secret's data", (("data", "*"), ("stringData", "*"))),
+    "SecretList": ("a Kubernetes Secret's data", (("items", "*", "data", "*"), ("items", "*", "stringData", "*"))),
+    "TokenRequest": ("a service account token a TokenRequest issued", (("status", "token"),)),
+    "TokenReview": ("the bearer token of a TokenReview", (("spec", "token"),)),
+}
+
+# The API server's own ids of an event and an object (auditID: the request id, a UUID unless a client set
+# Audit-ID; uid; resourceVersion), and the continue token of a paged list (its own encoding of where the next page
+# starts: a resource version and a namespace/name key).
+K8S_STRUCTURAL_KEYS = frozenset({"auditID", "uid", "resourceVersion", "continue"})
+
+# Keys whose values are request paths or URIs, judged part by part (segments, query parameters).
+VAULT_PATH_KEYS = frozenset({"path", "mount_point", "creation_path"})
+K8S_PATH_KEYS = frozenset({"requestURI"})
 
 _WHAT = {
     "time": "when",
@@ -69,6 +151,10 @@ class LogFormat:
     title: str  # how messages name a log of this format
     hmac_values: bool = False  # values are logged as hmac-sha256 digests, so digests are expected
     structural_keys: frozenset[str] = frozenset()  # keys never judged by the secret scan (beyond the vault's own)
+    placeholders: frozenset[str] = frozenset()  # texts the producer writes in place of a value it hides
+    by_design: tuple[ByDesign, ...] = ()  # values the producer logs by design where a rule says so
+    path_keys: frozenset[str] = VAULT_PATH_KEYS  # keys of request paths or URIs: judged part by part
+    secret_objects: Mapping[str, tuple[str, tuple[tuple[str, ...], ...]]] = field(default_factory=dict)
     own_integrity: str = ""  # the integrity mechanism the format has of its own ("" for none)
     own_integrity_where: str = ""  # where a copy keeps it
     own_integrity_fix: str = ""  # how to have it
@@ -78,6 +164,9 @@ class LogFormat:
     known_fix: str = ("find the stage that writes the value in clear text (a field mapping, an enrichment, a "
                       "debug log) and make it drop or hash it; rotate the value")
     order_skip: str = ""  # why file order proves nothing, when a file's entries are not written in time order
+    # entries whose time is not when they were written, so file order says nothing of them, and the rule's words
+    order_exempt: Optional[Callable[[Any], bool]] = None
+    order_exempt_rule: str = ""
 
 
 FORMATS: Mapping[str, LogFormat] = {
@@ -93,13 +182,18 @@ FORMATS: Mapping[str, LogFormat] = {
     ),
     "jsonl": LogFormat("jsonl", "JSON lines"),
     "k8s": LogFormat(
-        "k8s", "Kubernetes audit",
-        known_fix="lower the audit policy for secrets, configmaps and tokenreviews to level Metadata (Request and "
-        "RequestResponse record the object, a Secret's data included); rotate the value",
+        "k8s", "Kubernetes audit", structural_keys=K8S_STRUCTURAL_KEYS, path_keys=K8S_PATH_KEYS,
+        secret_objects=K8S_SECRET_OBJECTS,
+        known_fix="lower the audit policy for secrets, configmaps, serviceaccounts/token and tokenreviews to level "
+        "Metadata (Request and RequestResponse record the object, a Secret's data included); rotate the value",
         precision_fix="keep the API server's requestReceivedTimestamp as written (RFC 3339 with microseconds)",
+        order_exempt=k8s_long_running,
+        order_exempt_rule="a long-running request's event (watch, proxy, exec, attach, port-forward, log) is written "
+        "when the request ends, with the requestReceivedTimestamp of its start",
     ),
     "cloudtrail": LogFormat(
         "cloudtrail", "CloudTrail", structural_keys=CLOUDTRAIL_STRUCTURAL_KEYS,
+        placeholders=CLOUDTRAIL_PLACEHOLDERS, by_design=CLOUDTRAIL_BY_DESIGN,
         own_integrity="the trail's signed digest files",
         own_integrity_where="its S3 key's AWSLogs/ACCOUNT/CloudTrail-Digest/REGION folder",
         own_integrity_fix="turn on log file validation for the trail, and copy the digest folder with the logs "

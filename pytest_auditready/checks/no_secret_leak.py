@@ -24,7 +24,8 @@ class Leaks(Visitor):
     def __init__(self, ctx: CheckContext) -> None:
         fmt = format_of(ctx.settings)
         self.known_fix = fmt.known_fix
-        self.scanner = LeakScanner(ctx.secrets, fmt.structural_keys).__enter__()
+        self.defined = {label for label, _ in fmt.secret_objects.values()}  # secrets by the format's definition
+        self.scanner = LeakScanner(ctx.secrets, fmt=fmt).__enter__()
         # (what, which) -> [file, first line, message, fix, further lines]
         self.secrets: dict[tuple[str, str], list[Any]] = {}
         self.request_ids: dict[tuple[str, int], str] = {}
@@ -48,11 +49,15 @@ class Leaks(Visitor):
                 self._add(("known", f"{name}/{encoding}"), file, hits.line,
                           f"<{name}> appears in {what} ({encoding}){under}.", self.known_fix)
             for g in hits.generic:
-                if hits.parsed:
+                fix = _GENERIC_FIX
+                if g.kind in self.defined:
+                    msg = f"The value under key {g.key!r} is {g.kind} (sha256 {g.fingerprint})."
+                    fix = self.known_fix
+                elif hits.parsed:
                     msg = f"A value under key {g.key!r} looks like a {g.kind} (sha256 {g.fingerprint})."
                 else:
                     msg = f"An unparseable line holds what looks like a {g.kind} (sha256 {g.fingerprint})."
-                self._add(("generic", f"{g.kind}/{g.fingerprint}"), file, hits.line, msg, _GENERIC_FIX)
+                self._add(("generic", f"{g.kind}/{g.fingerprint}"), file, hits.line, msg, fix)
 
     def entry(self, rec: Record) -> None:
         if self.request_ids and (rec.file, rec.line) in self.request_ids:

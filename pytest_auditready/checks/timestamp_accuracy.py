@@ -37,11 +37,17 @@ class FileOrder(Visitor):
         self.found: Optional[Finding] = None
         # CloudTrail files hold records in no particular order (AWS documents it): their order proves nothing.
         self.unordered = format_of(ctx.settings).order_skip
+        # Entries whose time is not when they were written (a Kubernetes watch's end): excused, by the format's rule.
+        self.exempt, self.exempt_rule = format_of(ctx.settings).order_exempt, format_of(ctx.settings).order_exempt_rule
 
     def entries(self, batch: Entries) -> None:
         if self.found is not None or not batch or self.unordered:
             return
         times = batch.time
+        if self.exempt is not None:
+            for rec in batch.records():
+                self.entry(rec)
+            return
         if batch.utc_times():
             # Every time parses and their text (without "Z") sorts as they do: a batch in order, whose first time
             # is not more than max_skew before the latest so far, cannot go back by more than max_skew.
@@ -80,6 +86,9 @@ class FileOrder(Visitor):
     def entry(self, rec: Record) -> None:
         ts = rec.ts
         if ts is None or self.found is not None or self.unordered:
+            return
+        if self.exempt is not None and self.exempt(rec):
+            self.excuse(self.exempt_rule)
             return
         ns = ts[0]
         if ns > self.latest:

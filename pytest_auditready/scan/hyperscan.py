@@ -17,11 +17,14 @@ import stat
 import sys
 import time
 from dataclasses import dataclass
-from typing import Any, Callable, Iterable, Mapping, Optional
+from typing import TYPE_CHECKING, Any, Callable, Iterable, Mapping, Optional
 
-from ..auditlog.model import HMAC_RE, walk_strings
-from .known import KnownValues
-from .secrets import CACHE_MAX, GenericHit, GenericScanner, detector_regexes, skippable
+from ..auditlog.model import HMAC_RE
+from .known import KnownValues, fingerprint
+from .secrets import CACHE_MAX, GenericHit, GenericScanner, detector_regexes, json_document, record_values, skippable
+
+if TYPE_CHECKING:
+    from ..auditlog.formats import LogFormat
 
 _DIGEST_BYTES = re.compile(HMAC_RE.pattern.encode("ascii"))  # HMAC_RE over raw bytes (match with pos and endpos)
 
@@ -246,6 +249,23 @@ _KEYWORD_PREFILTERS = (
     _KEYWORDS + r"\w*[\]'\"]{0,2}\s*(?::|=|!|\(|\.assign)",
     r"[=!]=\s*['\"]?\w*" + _KEYWORDS,
 )
+# Lines the judge reads whole (see scan.secrets.record_values), because what makes a value a secret is not in its
+# own "key":"value" pair: a keyword used as a key inside a JSON document that is itself a string value (escaped
+# quotes) or URL-encoded; a name/value object whose name holds a keyword ({"name":"DB_PASSWORD","value":"..."},
+# either order); an object of a kind that holds secrets by definition (a Kubernetes Secret, TokenRequest,
+# TokenReview). Matched caseless.
+_Q = r'\\*(?:"|%22)'  # a quote, raw, escaped at any depth, or URL-encoded
+_NAMES = r"(?:name|key|parameterKey)"
+_VALUES = r"(?:value|parameterValue)"
+_WHOLE_LINE_PREFILTERS = (
+    _KEYWORDS + r"\w*(?:\\+\"|%22)\s*(?::|%3A)",
+    _KEYWORDS + r"[^\"%]*" + _Q + r"\s*,\s*" + _Q + _VALUES + _Q + r"\s*:",
+    _Q + _VALUES + _Q + r"\s*:\s*" + _Q + r"[^\"]*" + _Q + r"\s*,\s*" + _Q + _NAMES + _Q + r"\s*:\s*" + _Q
+    + r"[^\"%]*" + _KEYWORDS,
+    _Q + r"kind" + _Q + r"\s*:\s*" + _Q + r"(?:Secret|SecretList|TokenRequest|TokenReview)" + _Q,
+    # a long query parameter of a URI (judged decoded, part by part: the entropy runs above stop at a "%")
+    r"(?:[?&]|\\u0026)[\w.\-]+=[A-Za-z0-9+/=_%.\-]{20,}",
+)
 # detect-secrets' entropy detectors judge quoted runs of a charset. Shannon entropy is at most log2(the number of
 # distinct characters): Base64HighEntropyString (limit 4.5) needs 23 of them, so a run of 23 or more characters of
 # which one is not a lowercase hex digit or a dash (those are 17 symbols); HexHighEntropyString (limit 3.0) needs
@@ -299,7 +319,7 @@ class LineHits:
 
 
 # Compiled databases by known-needle set: compiling takes ~0.3 s, a process checking many files does it once.
-_COMPILED: dict[tuple[str, ...], tuple[Any, Any, int, frozenset[int]]] = {}
+_COMPILED: dict[tuple[str, ...], tuple[Any, Any, int, frozenset[int], frozenset[int]]] = {}
 
 
 class LeakScanner:
@@ -311,17 +331,20 @@ class LeakScanner:
     the same key is not judged again. Use as a context manager (detect-secrets finds nothing outside its
     settings context)."""
 
-    def __init__(self, secrets: Mapping[str, str], structural: Iterable[str] = ()) -> None:
+    def __init__(self, secrets: Mapping[str, str], structural: Iterable[str] = (),
+                 fmt: Optional[LogFormat] = None) -> None:
         import hyperscan  # lazy: only the offline verification and no_secret_leak need it
 
         self.known = KnownValues(secrets)
-        self.generic = GenericScanner(structural)
+        self.fmt = fmt  # the log's format: what is structure, by design or a secret by definition there
+        self.generic = GenericScanner(structural, fmt)
         self._clean_values: set[bytes] = set()  # judged clean under any non-structural, non-keyword key
         self._clean_pairs: set[tuple[bytes, bytes]] = set()  # judged clean under this key only
         self._hs = hyperscan
         self._db: Any = None
         self._n_known = 0
         self._keyword_ids: set[int] = set()
+        self._whole_ids: set[int] = set()  # expressions whose lines are judged whole, like known values
         self._entropy_db: Any = None
 
     def __enter__(self) -> LeakScanner:
@@ -330,12 +353,13 @@ class LeakScanner:
         cached = _COMPILED.get(key)
         if cached is None:
             db = self._compile()
-            cached = (db, self._entropy_db, self._n_known, frozenset(self._keyword_ids))
+            cached = (db, self._entropy_db, self._n_known, frozenset(self._keyword_ids), frozenset(self._whole_ids))
             if len(_COMPILED) > 8:
                 _COMPILED.clear()
             _COMPILED[key] = cached
-        self._db, self._entropy_db, self._n_known, keyword_ids = cached
+        self._db, self._entropy_db, self._n_known, keyword_ids, whole_ids = cached
         self._keyword_ids = set(keyword_ids)
+        self._whole_ids = set(whole_ids)
         return self
 
     def __exit__(self, *exc: object) -> None:
@@ -359,6 +383,8 @@ class LeakScanner:
         add(_TOKEN_PREFILTER, 0)
         for kw in _KEYWORD_PREFILTERS:
             self._keyword_ids.add(add(kw.encode("latin-1"), hs.HS_FLAG_CASELESS))
+        for whole in _WHOLE_LINE_PREFILTERS:
+            self._whole_ids.add(add(whole.encode("latin-1"), hs.HS_FLAG_CASELESS))
         add(_IP_PREFILTER, 0)
         regexes, unknown = detector_regexes()
         for rx in regexes:
@@ -396,11 +422,11 @@ class LeakScanner:
         lines: set[int] = set()  # offsets of lines to judge whole
         pending: dict[tuple[bytes, bytes], int] = {}  # (key, value) -> offset of a first occurrence
         clean, skip = self._clean_values, self._clean_pairs
-        n_known, keyword = self._n_known, self._keyword_ids
+        n_known, keyword, whole_ids = self._n_known, self._keyword_ids, self._whole_ids
         digest_at = _DIGEST_BYTES.match
 
         def on_match(pid: int, _start: int, end: int, _flags: int, _ctx: Any) -> Optional[bool]:
-            if pid < n_known:
+            if pid < n_known or pid in whole_ids:
                 lines.add(data.rfind(b"\n", 0, end) + 1)
                 return None
             if pid in keyword and data[end : end + 1] == b'"':
@@ -485,10 +511,12 @@ class LeakScanner:
             return None
         if self.known and self.known.find(value):
             return False
+        if json_document(value) is not None:
+            return None  # judged as the values it holds, in the line's context
         if len(self._clean_values) + len(self._clean_pairs) > CACHE_MAX:
             self._clean_values.clear()
             self._clean_pairs.clear()
-        if skippable(key, value, self.generic.structural):
+        if skippable(key, value, self.generic.structural, self.generic.placeholders):
             self._clean_pairs.add((key_raw, value_raw))
             return True
         if self.generic.scan_value(key, value):
@@ -505,7 +533,8 @@ class LeakScanner:
 
     def judge_line(self, line: int, raw: bytes) -> Optional[LineHits]:
         """Everything found on one line: the known values spelled anywhere in its text (named by the key whose
-        value holds them, when one does), and detect-secrets' hits in each of its string values."""
+        value holds them, when one does), the values the format defines as secrets, and detect-secrets' hits in
+        each of its string values (as scan.secrets.record_values takes them apart)."""
         text = raw.decode("utf-8", "replace")
         pairs: list[tuple[str, str]]
         parsed = False
@@ -516,8 +545,9 @@ class LeakScanner:
                 data = _loads(text[start:])
             except (ValueError, RecursionError):
                 data = None
+        defined: list[tuple[str, str, str]] = []
         if isinstance(data, dict):
-            pairs = list(walk_strings(data))
+            pairs, defined = record_values(data, self.fmt)
             parsed = True
         else:
             pairs = [("line", text)]
@@ -533,7 +563,8 @@ class LeakScanner:
                 if names <= keys.keys():
                     break
             known = tuple((h.name, h.encoding, keys.get(h.name, "")) for h in found)
-        generic = tuple(self.generic.scan_strings(pairs))
+        generic = tuple(GenericHit(kind, key, fingerprint(value)) for kind, key, value in defined)
+        generic += tuple(self.generic.scan_strings(pairs))
         if not known and not generic:
             return None
         return LineHits(line, known, generic, parsed)

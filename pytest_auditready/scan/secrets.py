@@ -10,13 +10,19 @@ fingerprint.
 
 from __future__ import annotations
 
+import base64
+import binascii
 import json
 import re
+import urllib.parse
 from dataclasses import dataclass
-from typing import Any, Iterable, Iterator
+from typing import TYPE_CHECKING, Any, Iterable, Iterator, Mapping, Optional
 
 from ..auditlog.model import HMAC_RE
 from .known import MIN_LEN, fingerprint
+
+if TYPE_CHECKING:
+    from ..auditlog.formats import LogFormat
 
 # Vault / OpenBao tokens, which detect-secrets has no detector for: service (hvs.), batch (hvb.), recovery
 # (hvr.), and the legacy s. (24 base62 characters, optionally a namespace suffix) and b. forms.
@@ -50,7 +56,20 @@ STRUCTURAL_KEYS = frozenset(
     }
 )
 # Keys whose values are request paths: judged per segment (see GenericScanner.scan_value).
-PATH_KEYS = frozenset({"path", "mount_point"})
+PATH_KEYS = frozenset({"path", "mount_point", "creation_path"})
+# Values that only name a thing or stand for a hidden one, in any producer's log: an AWS ARN (a resource's name:
+# "arn:partition:service:region:account:resource"), and a redaction mask ("****", "[REDACTED]", "<hidden>").
+_ARN_RE = re.compile(r"arn:aws(?:-[a-z]+)*:[a-z0-9-]+:[a-z0-9-]*:(?:\d{12}|aws)?:\S+\Z")
+_MASK_RE = re.compile(r"(?:\*{3,}|[\[<(]?(?:redacted|hidden|masked|removed|sensitive[ _-]?data[ _-]?removed)[\]>)]?)\Z",
+                      re.IGNORECASE)
+# Objects that carry a value under a name of its own ({"name": "DB_PASSWORD", "value": "..."}: Kubernetes and ECS
+# environment variables, CloudFormation parameters, tags): the value is judged under its name as key.
+NAMED_VALUES = (("name", "value"), ("Name", "Value"), ("key", "value"), ("Key", "Value"),
+                ("parameterKey", "parameterValue"), ("ParameterKey", "ParameterValue"))
+MAX_EMBED = 4  # JSON documents inside string values are looked into this many levels deep
+_B64_RE = re.compile(r"[A-Za-z0-9+/_-]{8,}={0,2}\Z")
+# How the base64 text of a JSON document begins: "{" or "[" then a quote, a brace, a bracket or white space.
+_B64_JSON_OPENINGS = frozenset({"ey", "ew", "e3", "W3", "Wy", "W1", "Ww"})
 # Detectors the block scanner prefilters with expressions of its own (scan.hyperscan), not with their regexes.
 OWN_PREFILTERS = frozenset({"Base64HighEntropyString", "HexHighEntropyString", "KeywordDetector", "IPPublicDetector"})
 CACHE_MAX = 50_000  # judged (key, value) pairs kept; the cache is emptied when full so memory stays flat
@@ -73,15 +92,108 @@ class DetectorRegex:
     verbose: bool
 
 
-def skippable(key: str, value: str, structural: frozenset[str] = STRUCTURAL_KEYS) -> bool:
-    """Values the judge never flags: short ones, structural fields, HMAC digests, UUIDs and timestamps."""
+def skippable(key: str, value: str, structural: frozenset[str] = STRUCTURAL_KEYS,
+              placeholders: frozenset[str] = frozenset()) -> bool:
+    """Values the judge never flags: short ones, structural fields, HMAC digests, UUIDs, timestamps, ARNs,
+    redaction masks and the producer's own placeholders for a hidden value."""
     return (
         len(value) < MIN_LEN
         or key in structural
+        or value in placeholders
         or HMAC_RE.match(value) is not None
         or _UUID_RE.match(value) is not None
         or _TIME_RE.match(value) is not None
+        or _ARN_RE.match(value) is not None
+        or _MASK_RE.match(value) is not None
     )
+
+
+def json_document(value: str) -> Any:
+    """The JSON object or array a string value holds, written as is, URL-encoded or base64-encoded (a policy
+    document, a kubectl last-applied-configuration, a secret's JSON, an encryption context); None otherwise."""
+    text = value.strip()
+    if text[:3].upper() in ("%7B", "%5B"):
+        text = urllib.parse.unquote(text)
+    elif text[:2] in _B64_JSON_OPENINGS and _B64_RE.match(text):
+        try:
+            raw = base64.b64decode(text.replace("-", "+").replace("_", "/") + "=" * (-len(text) % 4), validate=True)
+            text = raw.decode("utf-8")
+        except (binascii.Error, ValueError):
+            return None
+    if text[:1] not in ("{", "["):
+        return None
+    try:
+        doc = json.loads(text)
+    except (ValueError, RecursionError):
+        return None
+    return doc if isinstance(doc, (dict, list)) else None
+
+
+def _at(obj: Any, path: tuple[str, ...], key: str = "") -> Iterator[tuple[str, str]]:
+    """(key, string value) at ``path`` of ``obj``; "*" is every key of an object or item of a list."""
+    if not path:
+        if isinstance(obj, str) and obj:
+            yield key, obj
+        return
+    head, rest = path[0], path[1:]
+    if head == "*":
+        items = obj.items() if isinstance(obj, Mapping) else ((key, v) for v in obj) if isinstance(obj, list) else ()
+        for k, v in items:
+            yield from _at(v, rest, str(k))
+    elif isinstance(obj, Mapping) and head in obj:
+        yield from _at(obj[head], rest, head)
+
+
+def record_values(data: Any, fmt: Optional[LogFormat] = None
+                  ) -> tuple[list[tuple[str, str]], list[tuple[str, str, str]]]:
+    """What a parsed log record holds, for the judges: the (key, value) pairs to judge, and the (kind, key, value)
+    of values that are secrets by the format's definition (a Kubernetes Secret's data).
+
+    Every string value is taken with the key it sits under (list items take their list's key; a long key is taken
+    as a value too: keys can carry data); a JSON document inside a string is taken as the values it holds; a
+    name/value object's value is also taken under its name; values the format logs by design are left out."""
+    by_design: set[tuple[str, str]] = set()
+    secret_objects: Mapping[str, tuple[str, tuple[tuple[str, ...], ...]]] = {}
+    if fmt is not None:
+        secret_objects = fmt.secret_objects
+        if isinstance(data, Mapping):
+            for rule in fmt.by_design:
+                v = rule.value(data)
+                if v is not None:
+                    by_design.add((rule.path[-1], v))
+    pairs: list[tuple[str, str]] = []
+    secrets: list[tuple[str, str, str]] = []
+    found: set[tuple[str, str]] = set()
+    stack: list[tuple[str, Any, int]] = [("", data, 0)]
+    while stack:
+        key, v, depth = stack.pop()
+        if isinstance(v, str):
+            doc = json_document(v) if depth < MAX_EMBED and len(v) >= MIN_LEN else None
+            if doc is not None:
+                stack.append((key, doc, depth + 1))
+            elif (key, v) not in by_design and (key, v) not in found:
+                pairs.append((key, v))
+        elif isinstance(v, Mapping):
+            kind = v.get("kind")
+            if isinstance(kind, str) and kind in secret_objects:
+                label, paths = secret_objects[kind]
+                for path in paths:
+                    for k, s in _at(v, path):
+                        secrets.append((label, k, s))
+                        found.add((k, s))
+            for name_key, value_key in NAMED_VALUES:
+                name, value = v.get(name_key), v.get(value_key)
+                if isinstance(name, str) and isinstance(value, str) and name and value:
+                    stack.append((name, value, depth))
+                    break
+            for k, vv in v.items():
+                if isinstance(k, str) and len(k) > 16:
+                    pairs.append((key, k))
+                stack.append((k if isinstance(k, str) else key, vv, depth))
+        elif isinstance(v, list):
+            for vv in v:
+                stack.append((key, vv, depth))
+    return pairs, secrets
 
 
 def detector_regexes() -> tuple[list[DetectorRegex], list[str]]:
@@ -112,10 +224,13 @@ class GenericScanner:
     """Finds secrets nobody told us about in string values. Use as a context manager around a batch of scans:
     detect-secrets only finds anything inside its settings context."""
 
-    def __init__(self, structural: Iterable[str] = ()) -> None:
+    def __init__(self, structural: Iterable[str] = (), fmt: Optional[LogFormat] = None) -> None:
         self._cache: dict[tuple[str, str], tuple[GenericHit, ...]] = {}
         self._ctx: Any = None
-        self.structural = STRUCTURAL_KEYS | frozenset(structural)  # keys whose values are never judged
+        extra = frozenset(structural) | (fmt.structural_keys if fmt is not None else frozenset())
+        self.structural = STRUCTURAL_KEYS | extra  # keys whose values are never judged
+        self.placeholders = fmt.placeholders if fmt is not None else frozenset()
+        self.path_keys = fmt.path_keys if fmt is not None else PATH_KEYS
 
     def __enter__(self) -> GenericScanner:
         from detect_secrets.settings import default_settings  # lazy: detect-secrets is slow to import
@@ -132,7 +247,7 @@ class GenericScanner:
     def scan_value(self, key: str, value: str) -> tuple[GenericHit, ...]:
         if self._ctx is None:
             raise RuntimeError("GenericScanner must be entered (with ...:) before scanning")
-        if skippable(key, value, self.structural):
+        if skippable(key, value, self.structural, self.placeholders):
             return ()
         cached = self._cache.get((key, value))
         if cached is not None:
@@ -144,11 +259,8 @@ class GenericScanner:
         found: dict[str, GenericHit] = {}
         for m in VAULT_TOKEN_RE.finditer(value):
             found.setdefault("Vault Token", GenericHit("Vault Token", key, fingerprint(m.group(0))))
-        # A request path is judged segment by segment: a secret in a path is a segment of its own, while the
-        # whole path (mount, prefix, a random run id, a name) often reads as high-entropy base64 when it is not.
-        parts = [p for p in value.split("/") if len(p) >= MIN_LEN] if key in PATH_KEYS else [value]
-        for part in parts:
-            line = json.dumps({key: part})
+        for part_key, part in self._parts(key, value):
+            line = json.dumps({part_key: part})
             for secret in _process_line_based_plugins(lines=[(1, line)], filename="audit.log"):
                 kind = str(secret.type)
                 found.setdefault(kind, GenericHit(kind, key, fingerprint(secret.secret_value or part)))
@@ -157,7 +269,26 @@ class GenericScanner:
         self._cache[(key, value)] = hits
         return hits
 
+    def _parts(self, key: str, value: str) -> list[tuple[str, str]]:
+        """What a value is judged as. A request path or URI part by part: a secret in a path is a segment of its
+        own, and one in a query string is a parameter's value (judged under the parameter's name), while the whole
+        path (mount, prefix, a random run id, a generated name) often reads as high-entropy base64 when it is not."""
+        if key not in self.path_keys:
+            return [(key, value)]
+        path, _, query = value.partition("?")
+        parts = [(key, p) for p in path.split("/") if len(p) >= MIN_LEN]
+        for name, v in urllib.parse.parse_qsl(query):
+            if skippable(name, v, self.structural, self.placeholders):
+                continue
+            doc = json_document(v)
+            if doc is not None:  # a document in a parameter: judged as the values it holds
+                parts.extend(record_values(doc)[0])
+            else:
+                parts.append((name or key, v))
+        return parts
+
     def scan_strings(self, pairs: Iterable[tuple[str, str]]) -> Iterator[GenericHit]:
+        """The hits in ``pairs``, each (kind, value) once."""
         seen: set[tuple[str, str]] = set()
         for key, value in pairs:
             for hit in self.scan_value(key, value):
