@@ -86,3 +86,26 @@ def test_interrupted_embedded_run_leaves_no_server_and_no_folder(pytester: pytes
     stat = Path(f"/proc/{pid}/stat")
     assert not stat.exists() or stat.read_text().rsplit(")", 1)[1].split()[0] == "Z", "the server still runs"
     assert not workdir.exists()
+
+
+def test_embedded_log_is_judged_like_any_sealed_log_and_nothing_is_left(pytester: pytest.Pytester,
+                                                                        tmp_path: Path) -> None:
+    """The target seals its log and keeps a copy; the check verifies it with its key (it judges, not the target);
+    after the run neither the server's folder nor the kept copy remains in the temp folder."""
+    private_tmp = tmp_path / "tmp"
+    private_tmp.mkdir()
+    ev = pytester.path / "ev"
+    env_before = os.environ.get("TMPDIR")
+    os.environ["TMPDIR"] = str(private_tmp)
+    try:
+        result = pytester.runpytest_subprocess("--auditready", "-p", "no:cacheprovider", f"--auditready-evidence={ev}")
+    finally:
+        if env_before is None:
+            del os.environ["TMPDIR"]
+        else:
+            os.environ["TMPDIR"] = env_before
+    assert result.ret == 0, result.stdout.str()[-2000:]
+    evidence = json.loads((ev / "evidence.json").read_text())
+    (tamper,) = [c for c in evidence["checks"] if c["id"] == "tamper_evidence"]
+    assert tamper["status"] == "passed" and "is segment 0" in tamper["outcomes"][0]["reason"]
+    assert list(private_tmp.iterdir()) == []

@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING, Any, Callable, Iterable, Mapping, Optional, Se
 
 from ..auditlog.match import Match
 from ..auditlog.model import AccessLedger, Action, AuditEntry, BadLine, Entries, Record
+from ..errors import AuditReadyError
 from ..text import visible
 
 if TYPE_CHECKING:
@@ -118,8 +119,8 @@ class CheckContext:
     secrets: Mapping[str, str] = field(default_factory=dict, repr=False)  # name -> value: memory only
     source: str = ""  # how findings name the log ("the embedded audit log", a path)
     log_path: Optional[str] = None  # the local file the entries were read from, when there is one
-    # tamper_evidence judged while the files existed (the embedded target removes its log when it stops)
-    tamper: Optional[Any] = None
+    # why the target's own sealer could not seal its log (the embedded target seals the log it keeps for the checks)
+    seal_problem: Optional[AuditReadyError] = None
     log_set: tuple[str, ...] = ()  # every log file of the run (a rotated set is judged as one)
     # filled by the driver: check id -> what its visitor was fed and excused (see ``feed``)
     tallies: dict[str, "Tally"] = field(default_factory=dict, repr=False)

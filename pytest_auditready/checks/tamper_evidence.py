@@ -32,9 +32,8 @@ NO_CHAIN_FIX = (
 
 
 def _assessment(ctx: CheckContext) -> Union[Assessment, Finding]:
-    pre = getattr(ctx, "tamper", None)
-    if isinstance(pre, Assessment):
-        return pre  # the embedded target judged its log before removing it
+    if ctx.seal_problem is not None:  # the embedded target's sealer could not seal its log
+        return Assessment(mechanism="sealed digest chain", error=ctx.seal_problem)
     if not ctx.log_path:
         return Finding(ID, "", f"There is no local log file for {ctx.source or 'this run'}, so no digest chain can "
                        "be verified.", "point --auditready-log (or auditready verify) at the audit log file")

@@ -1,15 +1,202 @@
-"""Judging a live run: the run's log goes through the same driver and checks as an exported file, its format is
-checked the same way (a log of no known format is refused, not blamed on the vault), and its accounting is the
-same shape. No pytest here."""
+"""A live audit, start to end, without pytest: target -> scenario -> log -> context for the checks.
+
+The scenario's clean-up always runs (also on errors and Ctrl-C) before the target closes, and the log is read
+after clean-up so that the teardown steps are audited too. SIGINT or SIGTERM (which the session turns into
+KeyboardInterrupt) ends the run with an ``Interrupted`` error that says what clean-up verifiably removed or could
+not remove.
+"""
 
 from __future__ import annotations
 
-from typing import Any, Sequence
+import dataclasses
+import tempfile
+import time
+from dataclasses import dataclass
+from typing import Any, Callable, Optional, Sequence
 
-from ..checks.base import Check, Outcome
-from ..live import LiveResult, evaluate_all, planned_actions, run_live
+from ..auditlog.match import Match, match_actions
+from ..auditlog.model import AccessLedger
+from ..auditlog.source import LogBatch, LogSource
+from ..checks.base import SKIPPED, Check, CheckContext, Outcome, PlannedAction, evaluate, stat_log
+from ..config import Settings
+from ..errors import AuditReadyError
+from ..vault.scenario import Interrupted, Plan, Runner, ScenarioError, VaultFacts, shielded
+from ..vault.targets import Endpoint, KeptLog, Target
 
-__all__ = ["judge", "planned_actions", "run_live"]
+
+@dataclass
+class LiveResult:
+    context: CheckContext
+    ledger: AccessLedger
+    facts: VaultFacts
+    seconds: float
+    kept: Optional["tempfile.TemporaryDirectory[str]"] = None  # the target's log kept for the checks
+
+    def release(self) -> None:
+        """Remove the copy of the target's log once the checks have judged it."""
+        if self.kept is not None:
+            self.kept.cleanup()
+            self.kept = None
+
+
+def _token_digests(facts: VaultFacts) -> dict[str, str]:
+    digests = facts.digests.get(facts.device, {}) if facts.device else {}
+    return {name.split(":", 1)[1]: d for name, d in digests.items() if name.startswith("token:")}
+
+
+def collect(source: LogSource, ledger: AccessLedger, settings: Settings, facts: VaultFacts) -> tuple[
+    LogBatch, dict[str, Match]
+]:
+    """Poll the source until every action has its request and response entry, or log_wait runs out."""
+    batch = LogBatch()
+    deadline = time.monotonic() + settings.log_wait
+    digests = _token_digests(facts)
+    while True:
+        source.poll(batch)
+        matches = match_actions(ledger.actions, batch.entries, settings.max_skew_ns, digests)
+        if all(m.complete for m in matches.values()) or time.monotonic() >= deadline:
+            return batch, matches
+        time.sleep(0.05)
+
+
+def _clean_up(runner: Runner) -> bool:
+    """Run teardown to its end; True if SIGINT/SIGTERM arrived meanwhile. A signal that lands before teardown
+    shields itself cuts it short: it is run again then (it is idempotent)."""
+    interrupted = False
+    for _ in range(3):
+        try:
+            runner.teardown()
+        except KeyboardInterrupt:
+            interrupted = True
+        if runner.verified:
+            break
+    return interrupted
+
+
+def _run_scenario(runner: Runner) -> Optional[AuditReadyError]:
+    """Preflight, setup and main, then clean-up whatever happened. Returns the error that ended the scenario;
+    raises KeyboardInterrupt, once clean-up is done, when a signal arrived."""
+    error: Optional[AuditReadyError] = None
+    interrupted = False
+    try:
+        try:
+            runner.preflight()
+            runner.setup()
+            runner.main()
+        except AuditReadyError as exc:
+            error = exc
+        except KeyboardInterrupt:
+            interrupted = True
+        finally:
+            interrupted = _clean_up(runner) or interrupted
+    finally:
+        runner.close()
+    if interrupted:
+        raise KeyboardInterrupt
+    return error
+
+
+def run_live(
+    settings: Settings,
+    plan: Plan,
+    target: Target,
+    make_source: Callable[[Endpoint], LogSource],
+) -> LiveResult:
+    """Raises AuditReadyError when the run cannot be audited, and ``Interrupted`` after SIGINT/SIGTERM."""
+    from ..vault.client import VaultClient
+
+    started = time.monotonic()
+    kept: Optional[KeptLog] = None
+    kept_dir: Optional[tempfile.TemporaryDirectory[str]] = None
+    runner: Optional[Runner] = None
+    source: Optional[LogSource] = None
+    interrupted = False
+    try:
+        try:
+            endpoint = target.open()
+            source = make_source(endpoint)
+            source.mark()
+            plan.secrets["token:admin"] = endpoint.token
+            ledger = AccessLedger(plan.run_id, endpoint.name)
+            admin = VaultClient(
+                endpoint.url,
+                endpoint.token,
+                timeout=settings.request_timeout,
+                namespace=settings.namespace,
+                ca_file=settings.ca_file,
+            )
+            runner = Runner(plan, admin, ledger, log_path=endpoint.log_path, audit_device=settings.audit_device)
+            error = _run_scenario(runner)
+            facts = runner.facts
+            if error is not None:
+                if facts.residue:
+                    raise ScenarioError(
+                        f"{error.cause}; and clean-up could not remove: {', '.join(facts.residue)}", error.fix
+                    )
+                raise error
+            batch, matches = collect(source, ledger, settings, facts)
+            log_file = stat_log(str(source.path) if source.path else None)
+            # A target whose log goes with it (the embedded one) seals it and keeps a copy for the checks, which
+            # judge it like any sealed log once the target is closed.
+            keep_log = getattr(target, "keep_log", None)
+            if callable(keep_log):
+                kept_dir = tempfile.TemporaryDirectory(prefix="auditready-kept-")
+                kept = keep_log(kept_dir.name)
+        except KeyboardInterrupt:
+            interrupted = True
+            if runner is not None and not runner.verified:  # it landed between the scenario and its clean-up
+                _clean_up(runner)
+        finally:
+            with shielded():  # a second Ctrl-C does not leave the embedded server or its folder behind
+                close_source = getattr(source, "close", None)
+                if callable(close_source):
+                    close_source()
+                target.close()
+    except KeyboardInterrupt:
+        interrupted = True
+    if interrupted:
+        if kept_dir is not None:
+            kept_dir.cleanup()
+        if runner is None:
+            raise Interrupted("interrupted before the run wrote anything to the vault")
+        raise runner.interrupted()
+    assert source is not None
+    ctx = CheckContext(
+        settings=settings,
+        ledger=ledger,
+        entries=batch.entries,
+        bad_lines=batch.bad_lines,
+        matches=matches,
+        facts=facts,
+        log_file=log_file,
+        secrets=dict(plan.secrets.items()),
+        source=source.name if not settings.embedded else "the embedded audit log",
+        log_path=kept.path if kept is not None else str(source.path) if source.path else None,
+        seal_problem=kept.problem if kept is not None else None,
+    )
+    if kept is not None:  # its chain is verified with the key it was sealed with, as any log's is
+        ctx.settings = dataclasses.replace(settings, public_key=kept.public_key)
+    return LiveResult(ctx, ledger, facts, time.monotonic() - started, kept_dir)
+
+
+def planned_actions(plan: Plan) -> list[PlannedAction]:
+    return [PlannedAction(a.name, a.identity, a.expect) for a in plan.actions]
+
+
+def evaluate_all(checks: Sequence[Check], ctx: CheckContext, planned: Sequence[PlannedAction]) -> list[Outcome]:
+    """Every check over every subject it declares; an action that never ran is skipped, not passed."""
+    ran = {a.name for a in ctx.ledger.actions} if ctx.ledger else set()
+    action_names = {p.name for p in planned}
+    out: list[Outcome] = []
+    for check in checks:
+        subjects = check.subjects(planned)
+        results = evaluate(check, ctx, subjects)
+        for s in subjects:
+            o = results[s]
+            if s in action_names and s not in ran and o.status != "failed":
+                o = Outcome(check.id, s, SKIPPED, reason="the action did not run")
+            out.append(o)
+    return out
 
 
 def refuse_unreadable(live: LiveResult) -> None:
@@ -44,7 +231,11 @@ def accounting(live: LiveResult, outcomes: Sequence[Outcome]) -> dict[str, Any]:
 
 def judge(checks: Sequence[Check], live: LiveResult, plan: Any) -> tuple[dict[tuple[str, str], Outcome],
                                                                            dict[str, Any]]:
-    """Every check over every subject, keyed by (check id, subject), and the log's accounting."""
-    refuse_unreadable(live)
-    outcomes = evaluate_all(checks, live.context, planned_actions(plan))
+    """Every check over every subject, keyed by (check id, subject), and the log's accounting. The copy of a
+    target's log kept for the checks is removed afterwards."""
+    try:
+        refuse_unreadable(live)
+        outcomes = evaluate_all(checks, live.context, planned_actions(plan))
+    finally:
+        live.release()
     return {(o.check_id, o.subject): o for o in outcomes}, accounting(live, outcomes)

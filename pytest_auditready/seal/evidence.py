@@ -1,7 +1,7 @@
 """Judge a log's tamper evidence for the ``tamper_evidence`` check: verify the chain of the sealed set it belongs
 to (it may be the log or any rotated file of it, compressed or not), then prove on a copy of its own segment that
 the verification has teeth (a changed byte, a deleted line, a swapped pair of lines and a truncated tail are each
-detected). No pytest here; the embedded target calls ``seal_and_assess`` before its files are removed.
+detected). No pytest here; the embedded target calls ``seal_with_ephemeral_key`` before its files are removed.
 """
 
 from __future__ import annotations
@@ -299,13 +299,18 @@ def assess_cloudtrail(log_path: PathLike, keys_path: Optional[PathLike], *, teet
     return a
 
 
-def seal_and_assess(log_path: PathLike, workdir: PathLike,
-                    keygen: Optional[Callable[[Path], tuple[Path, Path, str]]] = None) -> Assessment:
+def seal_with_ephemeral_key(log_path: PathLike, workdir: PathLike, dest: PathLike,
+                            keygen: Optional[Callable[[Path], tuple[Path, Path, str]]] = None
+                            ) -> tuple[str, Optional[str], Optional[AuditReadyError]]:
     """What the embedded target does before it stops: an ephemeral key pair in its private ``workdir``, one seal
-    of its own audit log, and the assessment, while the files still exist."""
-    from .chain import write_keypair
+    of its own audit log (the private key removed at once), then the log, its chain and the public key copied
+    into ``dest``, modes kept. (log copy, public key or None, the problem when it could not be sealed)."""
+    import shutil
+
+    from .chain import digests_path_for, write_keypair
 
     keydir = Path(workdir) / "seal-key"
+    kept = Path(dest) / Path(log_path).name
     try:
         keydir.mkdir(mode=0o700, exist_ok=True)
         priv, pub, _ = (keygen or write_keypair)(keydir / "key")
@@ -313,10 +318,13 @@ def seal_and_assess(log_path: PathLike, workdir: PathLike,
             seal(log_path, load_private_key(priv))
         finally:
             priv.unlink()
+        shutil.copy2(log_path, kept)
+        shutil.copy2(digests_path_for(log_path), digests_path_for(kept))
+        kept_pub = Path(dest) / pub.name
+        shutil.copy2(pub, kept_pub)
     except AuditReadyError as exc:
-        return Assessment(mechanism="sealed digest chain", error=exc)
+        return str(kept), None, exc
     except OSError as exc:
-        return Assessment(mechanism="sealed digest chain",
-                          error=AuditReadyError(f"cannot seal the embedded log: {exc.strerror}",
-                                                "check the free space and permissions of the temp folder"))
-    return assess(log_path, pub)
+        return str(kept), None, AuditReadyError(f"cannot seal the embedded log: {exc.strerror}",
+                                                "check the free space and permissions of the temp folder")
+    return str(kept), str(kept_pub), None

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import os
 from dataclasses import dataclass
-from typing import Any, Optional, Protocol
+from typing import Optional, Protocol
 
 from ..config import Settings, token_from_env
 from ..errors import AuditReadyError, ConfigError
@@ -20,6 +20,16 @@ class Endpoint:
 
     def __repr__(self) -> str:  # the token never shows
         return f"Endpoint(name={self.name!r}, url={self.url!r}, log_path={self.log_path!r})"
+
+
+@dataclass(frozen=True)
+class KeptLog:
+    """A target's log kept past its close, for the checks: the log, and the public key of its sealed chain
+    (``LOG.digests`` beside it); ``public_key`` is None when it could not be sealed, with ``problem`` saying why."""
+
+    path: str
+    public_key: Optional[str]
+    problem: Optional[AuditReadyError] = None
 
 
 class Target(Protocol):
@@ -41,13 +51,14 @@ class EmbeddedTarget:
         self._server.start()
         return Endpoint("embedded", self._server.url, self._server.root_token, str(self._server.log_path))
 
-    def seal_log(self) -> Any:
-        """Seal the audit log with an ephemeral key pair kept in the server's private folder, and judge it
-        (tamper_evidence) while the files exist: an Assessment for the check."""
-        from ..seal.evidence import seal_and_assess
+    def keep_log(self, dest: str) -> "KeptLog":
+        """Before the throw-away server and its folder go: seal its audit log with an ephemeral key (the sealer
+        any vault runs beside its log) and copy the log, its digest chain and the public key into ``dest`` (a
+        private folder the caller removes once the checks have judged them). Judges nothing itself."""
+        from ..seal.evidence import seal_with_ephemeral_key
 
         assert self._server.workdir is not None
-        return seal_and_assess(self._server.log_path, self._server.workdir)
+        return KeptLog(*seal_with_ephemeral_key(self._server.log_path, self._server.workdir, dest))
 
     def close(self) -> None:
         self._server.stop()
