@@ -100,3 +100,27 @@ def test_a_response_is_paired_with_its_own_request_not_a_closer_look_alike() -> 
     m = match_actions([a], entries, 2_000_000_000)["revoke"]
     assert m.request is not None and m.response is not None
     assert m.request.request_id == m.response.request_id == "mine"
+
+
+def test_a_failed_login_is_an_error_by_every_parser() -> None:
+    """OpenBao writes a failed login's response with no top-level error, only response.data.error (HMAC'd): the
+    line parser, the block decoder and the live entry all read it as an error, not a success."""
+    import json
+    from pathlib import Path
+
+    from pytest_auditready.auditlog.vault_json import parse_line
+    from pytest_auditready.offline.reader import Block, vault_block, vault_parser
+
+    log = Path(__file__).resolve().parents[1] / "fixtures" / "openbao" / "odd" / "correct.log"
+    lines = log.read_bytes().splitlines()
+    failed = [i for i, ln in enumerate(lines, 1) if b'"data":{"error":"hmac-sha256:' in ln.replace(b" ", b"")
+              and json.loads(ln)["type"] == "response" and not json.loads(ln).get("error")]
+    assert failed, "the fixture holds a failed login"
+    n = failed[0]
+    raw = lines[n - 1]
+    by_line = vault_parser("f", "")(n, raw)
+    by_block = vault_block("f", "")(Block(n, raw + b"\n" + raw, 2))
+    entry = parse_line("f", n, raw)
+    assert by_block is not None and not isinstance(entry, type(by_line)) and hasattr(entry, "result")
+    results = {by_line.result, by_block.result[0], entry.result}  # type: ignore[union-attr]
+    assert len(results) == 1 and results.pop().startswith("error: hmac-sha256:")

@@ -212,7 +212,8 @@ class AuditEntry:
     def result(self) -> str:
         """success / error: <reason> for a response; for a request, its error or the policy decision."""
         return vault_result(self.type, self.error, isinstance(self.data.get("response"), Mapping),
-                            _get(self.data, "auth", "policy_results", "allowed"))
+                            _get(self.data, "auth", "policy_results", "allowed"),
+                            _text(_get(self.data, "response", "data", "error")))
 
     @property
     def record(self) -> "Record":
@@ -252,12 +253,15 @@ def vault_identity(display_name: str, entity_id: str, accessor: str) -> str:
     return display_name or entity_id or accessor
 
 
-def vault_result(type_: str, error: str, has_response: bool, allowed: object) -> str:
-    """The result of a Vault/OpenBao entry: "error: <reason>", "success" for a response that carries one,
+def vault_result(type_: str, error: str, has_response: bool, allowed: object, data_error: str = "") -> str:
+    """The result of a Vault/OpenBao entry: "error: <reason>" (the entry's error, or for a response the error
+    its data carries, as a failed login's ``response.data.error``), "success" for a response that carries one,
     "allowed" for a request the policies allowed, else empty."""
     if error:
         return "error: " + error.strip()
     if type_ == "response":
+        if data_error.strip():
+            return "error: " + data_error.strip()
         return "success" if has_response else ""
     return "allowed" if allowed is True else ""
 

@@ -46,13 +46,29 @@ class _Request(msgspec.Struct, gc=False):
     remote_address: str = ""
 
 
+class _ResponseData(msgspec.Struct, gc=False):
+    error: Any = None
+
+
+class _Response(msgspec.Struct, gc=False):
+    """A response: only whether it is there, and the error some refusals carry in data (a failed login's
+    ``response.data.error``, HMAC'd, with no top-level ``error``)."""
+
+    data: Optional[_ResponseData] = None
+
+
+def _data_error(response: Optional[_Response]) -> str:
+    err = response.data.error if response is not None and response.data is not None else None
+    return err if isinstance(err, str) else ""
+
+
 class _VaultLine(msgspec.Struct, gc=False):
     time: str = ""
     type: str = ""
     auth: Optional[_Auth] = None
     request: Optional[_Request] = None
     error: str = ""
-    response: msgspec.Raw = msgspec.Raw(b"")
+    response: Optional[_Response] = None
 
 
 _vault_decoder = msgspec.json.Decoder(_VaultLine)
@@ -96,30 +112,15 @@ def vault_parser(file: str, prefix: str = "") -> Callable[[int, bytes], Parsed]:
         a = e.auth or _EMPTY_AUTH
         r = e.request or _EMPTY_REQUEST
         allowed = a.policy_results.allowed if a.policy_results is not None else None
-        has_response = bytes(memoryview(e.response)[:1]) == b"{"
         return Record(file, line, e.type, e.time, vault_identity(a.display_name, a.entity_id, a.accessor),
-                      r.path, r.operation, vault_result(e.type, e.error, has_response, allowed),
+                      r.path, r.operation,
+                      vault_result(e.type, e.error, e.response is not None, allowed, _data_error(e.response)),
                       r.remote_address, r.id)
 
     return parse
 
 
-class _Object(msgspec.Struct, gc=False):
-    """Any JSON object (its content is skipped)."""
-
-
-class _VaultBlockLine(msgspec.Struct, gc=False):
-    """_VaultLine for a whole block: a response that is not an object or null fails the block (see vault_block)."""
-
-    time: str = ""
-    type: str = ""
-    auth: Optional[_Auth] = None
-    request: Optional[_Request] = None
-    error: str = ""
-    response: Optional[_Object] = None
-
-
-_block_decoder = msgspec.json.Decoder(_VaultBlockLine)
+_block_decoder = msgspec.json.Decoder(_VaultLine)  # a response that is not an object or null fails the block
 _TYPE, _TIME, _ERROR = attrgetter("type"), attrgetter("time"), attrgetter("error")
 _DISPLAY_NAME, _ENTITY_ID, _ACCESSOR = attrgetter("display_name"), attrgetter("entity_id"), attrgetter("accessor")
 _PATH, _OPERATION, _REMOTE_ADDRESS, _ID = (attrgetter("path"), attrgetter("operation"), attrgetter("remote_address"),
@@ -201,7 +202,9 @@ def vault_block(file: str, prefix: str = "") -> Callable[[Block], Optional[Entri
         identity = [d or i or a for d, i, a in zip(map(_DISPLAY_NAME, auths), map(_ENTITY_ID, auths),
                                                     map(_ACCESSOR, auths))]
         result = [
-            ("error: " + err.strip() if err else ("success" if e.response is not None else "") if t == "response"
+            ("error: " + err.strip() if err else
+             (("error: " + _data_error(e.response).strip() if _data_error(e.response) else "success")
+              if e.response is not None else "") if t == "response"
              else ("allowed" if a.policy_results is not None and a.policy_results.allowed is True else ""))
             for e, t, err, a in zip(items, types, map(_ERROR, items), auths)
         ]
