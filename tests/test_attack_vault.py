@@ -6,10 +6,12 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import signal
 import socket
 import subprocess
 import sys
+import tempfile
 import threading
 import time
 from pathlib import Path
@@ -156,6 +158,16 @@ def test_sigkilled_parent_takes_the_embedded_server_along(tmp_path, started_from
         for path in workdir.rglob("*"):
             if path.is_file():
                 assert token.encode() not in path.read_bytes(), f"{path.name} holds the root token"
+        # the next embedded start removes a folder whose owner is gone, and only such a folder
+        from pytest_auditready.vault.embedded import sweep_orphans
+
+        mine = Path(tempfile.mkdtemp(prefix="auditready-", dir=workdir.parent))
+        (mine / "owner.pid").write_text(f"{os.getpid()} x\n")
+        try:
+            assert workdir in sweep_orphans(str(workdir.parent)) and not workdir.exists()
+            assert mine.exists()
+        finally:
+            shutil.rmtree(mine, ignore_errors=True)
     finally:
         if starter.poll() is None:
             starter.kill()
@@ -163,8 +175,6 @@ def test_sigkilled_parent_takes_the_embedded_server_along(tmp_path, started_from
         if info is not None:
             if not _gone(info["pid"]):
                 os.kill(info["pid"], signal.SIGKILL)
-            import shutil
-
             shutil.rmtree(info["workdir"], ignore_errors=True)
 
 

@@ -74,6 +74,54 @@ def _hcl_string(v: str) -> str:
 _ENV_KEPT = ("PATH", "LANG", "LANGUAGE", "LC_ALL", "LC_CTYPE", "LC_MESSAGES", "TZ")
 
 
+WORKDIR_PREFIX = "auditready-"
+OWNER_FILE = "owner.pid"
+
+
+def _boot_id() -> str:
+    try:
+        with open("/proc/sys/kernel/random/boot_id", encoding="ascii") as f:
+            return f.read().strip()
+    except OSError:
+        return ""
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+def sweep_orphans(tmp: Optional[str] = None) -> list[Path]:
+    """Remove the work folders of embedded servers whose owner died without stopping them (SIGKILL, a power cut:
+    the server died with it, but its folder, with a throw-away seal key and TLS key, stayed). Only this user's
+    folders that name their owner, whose owner process is gone (or ran before the last boot), are removed."""
+    removed: list[Path] = []
+    base = Path(tmp or tempfile.gettempdir())
+    try:
+        candidates = [p for p in base.iterdir() if p.name.startswith(WORKDIR_PREFIX)]
+    except OSError:
+        return removed
+    boot = _boot_id()
+    for d in candidates:
+        try:
+            if d.is_symlink() or not d.is_dir() or d.stat().st_uid != os.getuid():
+                continue
+            pid_text, _, owner_boot = (d / OWNER_FILE).read_text(encoding="ascii").strip().partition(" ")
+            pid = int(pid_text)
+        except (OSError, ValueError):
+            continue  # not one of ours, or still being made
+        if pid == os.getpid() or (_alive(pid) and (not boot or owner_boot == boot)):
+            continue
+        shutil.rmtree(d, ignore_errors=True)
+        removed.append(d)
+    return removed
+
+
 def child_env(workdir: Path, **extra: str) -> dict[str, str]:
     """The whole environment of a server child: the few variables of ``_ENV_KEPT``, the private folder as HOME and
     TMPDIR, and ``extra``."""
@@ -178,8 +226,10 @@ class EmbeddedServer:
 
     def _start(self) -> None:
         binary = find_bao()
-        self.workdir = Path(tempfile.mkdtemp(prefix="auditready-"))
+        sweep_orphans()
+        self.workdir = Path(tempfile.mkdtemp(prefix=WORKDIR_PREFIX))
         os.chmod(self.workdir, 0o700)
+        (self.workdir / OWNER_FILE).write_text(f"{os.getpid()} {_boot_id()}\n")
         self.log_path = self.workdir / "audit.log"
         cfg = self.workdir / "server.hcl"
         cfg.write_text(self._config())
