@@ -98,15 +98,9 @@ def _deadline_adapter_class() -> Any:
             _enrol(self.sock)
             return super().request(*args, **kwargs)
 
-    class TLSConn(HTTPSConnection):
-        def _new_conn(self) -> socket.socket:
-            sock = super()._new_conn()
-            _enrol(sock)
-            return sock
-
-        def request(self, *args: Any, **kwargs: Any) -> Any:
-            _enrol(self.sock)
-            return super().request(*args, **kwargs)
+    # HTTPSConnection is an HTTPConnection: the same two overrides, reached through the MRO
+    class TLSConn(Conn, HTTPSConnection):
+        pass
 
     class Pool(HTTPConnectionPool):
         ConnectionCls = Conn
