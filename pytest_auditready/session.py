@@ -68,6 +68,7 @@ class AuditReadySession:
         self.live_outcomes: dict[tuple[str, str], Outcome] = {}
         self.live_accounting: dict[str, Any] = {}
         self.results: dict[str, Any] = {}  # path -> FileResult, computed in this process
+        self.detected: dict[str, Settings] = {}  # path -> the settings its content was found to need
         self.outcomes: dict[tuple[str, str, str], Outcome] = {}  # (file, check, subject) -> verdict (controller)
         self.accounting: dict[str, dict[str, Any]] = {}  # file -> what was read, judged, excused (controller)
         self.failed_other = False  # a failed item that is not an audit item (the user's own tests)
@@ -112,8 +113,8 @@ class AuditReadySession:
         try:
             self.files = expand(self.files)
             self.secrets = read_canaries(self.settings.canaries_file)
-            for path in self.files:  # unreadable input, or content of no known format: refused before any verdict
-                detect(path, self.settings)
+            if not self.is_worker:  # unreadable input, or content of no known format: refused before any verdict
+                self.detected = {path: detect(path, self.settings) for path in self.files}
         except AuditReadyError as exc:
             _exit(exc)
 
@@ -208,8 +209,10 @@ class AuditReadySession:
         res = self.results.get(item.log)
         if res is None:
             try:
-                res = self.results[item.log] = verify_file(item.log, self.settings, self.checks, self.secrets,
-                                                           tuple(self.files or ()))
+                known = self.detected.get(item.log)
+                res = self.results[item.log] = verify_file(item.log, known or self.settings, self.checks,
+                                                           self.secrets, tuple(self.files or ()),
+                                                           detected=known is not None)
             except AuditReadyError as exc:
                 _exit(exc)
                 raise  # pytest.exit raised already; this keeps the type checker sure res is set

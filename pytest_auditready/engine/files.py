@@ -162,14 +162,15 @@ def detect(path: str, settings: Settings) -> Settings:
 
 
 def verify_file(path: str, settings: Settings, checks: Sequence[Check], secrets: Mapping[str, str],
-                log_set: Sequence[str] = ()) -> FileResult:
+                log_set: Sequence[str] = (), *, detected: bool = False) -> FileResult:
     """Run ``checks`` (the offline ones) over one file, reading it once through the one driver. Raises
     AuditReadyError when the file cannot be read at all, or holds no format the checks can read; bad lines are
     findings. A check fed no entry to judge fails (``judged_something``)."""
     started = time.monotonic()
     _keep_freed_memory()
     name = str(path)
-    settings = detect(name, settings)
+    if not detected:  # ``settings`` came from ``detect(path, ...)`` already when ``detected``
+        settings = detect(name, settings)
     f = open_log(name)
     ctx = CheckContext(settings=settings, ledger=None, entries=[], bad_lines=[], secrets=dict(secrets),
                        log_file=stat_log(name), source=name, log_path=name, log_set=tuple(log_set) or (name,))
