@@ -143,8 +143,8 @@ def _cannot_write(path: PathLike, what: str, reason: str, fix: str = "") -> Audi
 
 
 def _link_refused(path: PathLike, what: str) -> AuditReadyError:
-    return AuditReadyError(f"the {what} path {os.fspath(path)} is a symbolic link: a report is never written "
-                           "through a link", "remove the link or choose another path")
+    return AuditReadyError(f"the {what} path {os.fspath(path)} is a symbolic link: nothing is written through a "
+                           "link (it could point anywhere)", "remove the link or choose another path")
 
 
 def _umask() -> int:

@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, BinaryIO, Optional, Protocol, Union
 
-from ..errors import AuditReadyError
+from ..safeio import open_regular
 from .model import AuditEntry, BadLine
 from .rotation import locate_rotated
 from .vault_json import parse_line
@@ -76,16 +76,14 @@ class FileLogSource:
         return self.path
 
     def _open(self) -> Optional[BinaryIO]:
+        """The log file, None while it does not exist; anything but a readable regular file (a FIFO or a device
+        would hang the reads) is an AuditReadyError."""
         path = self._need_path()
         try:
-            return open(path, "rb")
+            return open_regular(path, "audit log", fix="point --auditready-log at the regular file the file audit "
+                                "device writes, readable by this user")
         except FileNotFoundError:
             return None
-        except OSError as exc:
-            raise AuditReadyError(
-                f"cannot read the audit log {path}: {exc.strerror}",
-                "give this user read access to the file (or point --auditready-log at a readable copy)",
-            ) from None
 
     def mark(self) -> None:
         self.close()

@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING, Optional
 
 from .. import __version__
 from ..checks.base import FAILED, PASSED
+from ..safeio import append_nofollow
 from .common import CheckRow, clean, relative_path, rows, safe_target, split_where, verdict
 
 if TYPE_CHECKING:
@@ -126,7 +127,4 @@ def append_summary(result: "AuditResult", environ: Optional[dict[str, str]] = No
     target = env.get("GITHUB_STEP_SUMMARY")
     if not target:
         return None
-    path = Path(target)
-    with open(path, "a", encoding="utf-8") as f:
-        f.write(summary_markdown(result) + "\n")
-    return path
+    return append_nofollow(target, summary_markdown(result) + "\n", "GitHub step summary")

@@ -12,6 +12,7 @@ from urllib.parse import quote
 
 from .. import __version__
 from ..checks.base import FAILED
+from ..safeio import write_atomic
 from .common import clean, relative_path, rows, split_where
 
 if TYPE_CHECKING:
@@ -82,10 +83,6 @@ def build(result: "AuditResult") -> dict[str, Any]:
 
 
 def write(result: "AuditResult", path: str) -> Path:
-    p = Path(path)
-    p.parent.mkdir(parents=True, exist_ok=True)
+    """Write the SARIF file at ``path`` atomically, never through a link; AuditReadyError when it cannot be."""
     text = result.redact(json.dumps(build(result), indent=2, ensure_ascii=False))
-    tmp = p.with_name(p.name + ".tmp")
-    tmp.write_text(text + "\n", encoding="utf-8")
-    os.replace(tmp, p)
-    return p
+    return write_atomic(path, text + "\n", "SARIF report")

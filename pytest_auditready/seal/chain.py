@@ -13,23 +13,27 @@ from __future__ import annotations
 
 import base64
 import binascii
+import contextlib
 import hashlib
 import json
 import os
 import stat
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Mapping, Optional, Union
+from typing import Any, BinaryIO, Mapping, Optional, Union
 
 from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
 
 from ..errors import AuditReadyError
+from ..safeio import MAX_KEY_BYTES, open_regular, read_small, write_all
 
 FORMAT = "auditready-seal/1"
 GENESIS = "0" * 64
 DIGESTS_SUFFIX = ".digests"
+MAX_TAIL = 16 << 20  # a record is a few hundred bytes: a tail this long without one is not a chain
+DIGESTS_FIX = "LOG.digests must be the regular file `auditready seal` writes: move whatever is there away"
 
 PathLike = Union[str, "os.PathLike[str]"]
 
@@ -160,16 +164,20 @@ def parse_record(raw: bytes, where: int) -> Optional[Record]:
     return Record(data, where)
 
 
-def last_record(digests: PathLike, window: int = 1 << 16) -> Optional[Record]:
-    """The last well-formed record of a digests file, reading only its tail (the file can be large)."""
+def last_record(digests: PathLike, window: int = 1 << 16, f: Optional[BinaryIO] = None) -> Optional[Record]:
+    """The last well-formed record of a digests file, reading only its tail (the file can be large, a record is
+    not: the tail read grows to MAX_TAIL at most). ``f``: the file already open (the sealer's own, left open),
+    else ``digests`` is opened (a regular file only)."""
     try:
-        with open(digests, "rb") as f:
-            size = f.seek(0, os.SEEK_END)
+        opened = contextlib.nullcontext(f) if f is not None else open_regular(digests, "digest chain",
+                                                                              fix=DIGESTS_FIX)
+        with opened as fh:
+            size = fh.seek(0, os.SEEK_END)
             step = window
             while True:
                 start = max(0, size - step)
-                f.seek(start)
-                data = f.read(size - start)
+                fh.seek(start)
+                data = fh.read(size - start)
                 lines = data.split(b"\n")
                 lines = lines[:-1]  # after the last newline: nothing, or a record still being written
                 if start > 0:
@@ -181,10 +189,11 @@ def last_record(digests: PathLike, window: int = 1 << 16) -> Optional[Record]:
                             return rec
                         break  # the last line is damaged: say so rather than resume from an older record
                 else:
-                    if start > 0:
+                    if start > 0 and step < MAX_TAIL:
                         step *= 4
                         continue
-                    return None
+                    if start == 0:
+                        return None
                 raise AuditReadyError(
                     f"the last line of {digests} is not a digest record",
                     "run `auditready verify` on the log to see what changed; move the damaged file away to "
@@ -198,6 +207,9 @@ def last_record(digests: PathLike, window: int = 1 << 16) -> Optional[Record]:
 
 # -- keys ------------------------------------------------------------------------------------------------------
 
+KEY_FIX = "make a key pair with `auditready keygen KEY` (KEY is private, KEY.pub public) and pass that file"
+_NOFOLLOW = getattr(os, "O_NOFOLLOW", 0)
+
 
 def write_keypair(path: PathLike) -> tuple[Path, Path, str]:
     """Make an Ed25519 key pair: the private key (PKCS#8 PEM, mode 0600) at ``path`` and the public key at
@@ -205,7 +217,7 @@ def write_keypair(path: PathLike) -> tuple[Path, Path, str]:
     priv_path = Path(path)
     pub_path = Path(str(path) + ".pub")
     for p in (priv_path, pub_path):
-        if p.exists():
+        if os.path.lexists(p):  # a dangling link too: O_EXCL below would refuse it anyway
             raise AuditReadyError(f"{p} already exists", "choose another KEY path; keys are never overwritten")
     key = Ed25519PrivateKey.generate()
     priv_pem = key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
@@ -213,36 +225,33 @@ def write_keypair(path: PathLike) -> tuple[Path, Path, str]:
     pub_pem = key.public_key().public_bytes(serialization.Encoding.PEM,
                                             serialization.PublicFormat.SubjectPublicKeyInfo)
     try:
-        fd = os.open(priv_path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        fd = os.open(priv_path, os.O_WRONLY | os.O_CREAT | os.O_EXCL | _NOFOLLOW, 0o600)
     except OSError as exc:
         raise AuditReadyError(f"cannot create {priv_path}: {exc.strerror}", "check the folder exists and is "
                               "writable") from None
     try:
         os.fchmod(fd, 0o600)  # whatever the umask
-        os.write(fd, priv_pem)
+        write_all(fd, priv_pem)
     finally:
         os.close(fd)
     try:
-        fd = os.open(pub_path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o644)
+        fd = os.open(pub_path, os.O_WRONLY | os.O_CREAT | os.O_EXCL | _NOFOLLOW, 0o644)
     except OSError as exc:
         priv_path.unlink()
         raise AuditReadyError(f"cannot create {pub_path}: {exc.strerror}", "check the folder is writable") from None
     try:
-        os.write(fd, pub_pem)
+        write_all(fd, pub_pem)
     finally:
         os.close(fd)
     return priv_path, pub_path, key_id(key.public_key())
 
 
 def _read_key_file(path: PathLike, what: str) -> bytes:
+    """A key file's bytes: a regular file of at most MAX_KEY_BYTES (a FIFO or device is refused, never read)."""
     try:
-        with open(path, "rb") as f:
-            return f.read(1 << 16)
+        return read_small(path, what, MAX_KEY_BYTES, fix=KEY_FIX)
     except FileNotFoundError:
-        raise AuditReadyError(f"the {what} {path} does not exist",
-                              "make a key pair with `auditready keygen KEY` (KEY is private, KEY.pub public)") from None
-    except OSError as exc:
-        raise AuditReadyError(f"cannot read the {what} {path}: {exc.strerror}", "fix its permissions") from None
+        raise AuditReadyError(f"the {what} {path} does not exist", KEY_FIX) from None
 
 
 def load_private_key(path: PathLike) -> Ed25519PrivateKey:

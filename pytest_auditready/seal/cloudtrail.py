@@ -25,19 +25,27 @@ import os
 import zlib
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Optional
+from typing import Any, BinaryIO, Iterator, Optional
 
 from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import padding, rsa
 
 from ..errors import AuditReadyError
+from ..safeio import MAX_LIST_BYTES, open_regular, read_small, size_text
 
 DIGEST_MARK = "_CloudTrail-Digest_"
 FIX_LOG = ("treat the log file as tampered: restore it from the bucket (S3 versioning / Object Lock) and find out "
            "who could write it")
 FIX_DIGEST = "treat the digest chain as tampered: restore the digest files from the bucket and compare"
 FIX_COPY = "copy the missing files from the bucket (aws s3 sync), with each digest's signature metadata"
+# A digest file lists an hour's log files: some KiB, a few MiB for the busiest trails. Past this, decompressed, it
+# is not one (a gzip bomb inflates 1000-fold), and it is refused before it is held.
+MAX_DIGEST_BYTES = 16 << 20
+MAX_SIGNATURE_BYTES = 64 << 10  # DIGEST.sig (hex) and DIGEST.metadata.json
+# A log file's content is hashed as it streams, but not without end: CloudTrail delivers every five minutes, and
+# the offline reader refuses a file past this too (offline/reader.py CLOUDTRAIL_MAX_BYTES).
+MAX_LOG_BYTES = 256 << 20
 
 
 @dataclass(frozen=True)
@@ -77,6 +85,7 @@ class _Digest:
     data: dict[str, Any]
     sha256: str
     signature: Optional[str]
+    signature_error: str = ""  # why the signature beside it could not be read
 
     @property
     def s3(self) -> tuple[str, str]:
@@ -85,11 +94,11 @@ class _Digest:
 
 def load_public_keys(path: Path) -> dict[str, rsa.RSAPublicKey]:
     """Fingerprint -> key, from `aws cloudtrail list-public-keys` output (or its PublicKeyList)."""
+    save = "save the keys with: aws cloudtrail list-public-keys --start-time ... > FILE"
     try:
-        doc = json.loads(path.read_text())
+        doc = json.loads(read_small(path, "CloudTrail public keys file", MAX_LIST_BYTES, fix=save))
     except FileNotFoundError:
-        raise AuditReadyError(f"the public keys file {path} does not exist",
-                              "save the keys with: aws cloudtrail list-public-keys --start-time ... > FILE") from None
+        raise AuditReadyError(f"the public keys file {path} does not exist", save) from None
     except (OSError, ValueError) as exc:
         raise AuditReadyError(f"{path} is not readable JSON ({exc})",
                               "pass the JSON output of `aws cloudtrail list-public-keys`") from None
@@ -112,44 +121,82 @@ def load_public_keys(path: Path) -> dict[str, rsa.RSAPublicKey]:
     return keys
 
 
-def _gunzip(path: Path) -> bytes:
-    with open(path, "rb") as f:
+class TooLarge(ValueError):
+    """A file holds (or inflates to) more than its kind may."""
+
+
+def _open_content(path: Path, what: str) -> BinaryIO:
+    """The uncompressed content of ``path`` (gzip by its magic bytes) as a stream; a regular file only."""
+    f = open_regular(path, what)
+    try:
         head = f.read(2)
+        f.seek(0)
+    except BaseException:
+        f.close()
+        raise
     if head == b"\x1f\x8b":
-        with gzip.open(path, "rb") as g:
-            return g.read()
-    return path.read_bytes()
+        return gzip.GzipFile(fileobj=f, mode="rb")  # type: ignore[return-value]  # a binary stream; _stream closes f
+    return f
+
+
+def _stream(path: Path, what: str, limit: int) -> Iterator[bytes]:
+    """The uncompressed content of ``path`` in chunks, refused (TooLarge) once it passes ``limit`` bytes: a small
+    gzip file can inflate a thousandfold, and nothing past the limit is ever decompressed."""
+    f = _open_content(path, what)
+    try:
+        total = 0
+        while True:
+            chunk = f.read(min(1 << 20, limit + 1 - total))
+            if not chunk:
+                return
+            total += len(chunk)
+            if total > limit:
+                raise TooLarge(f"it inflates to over {size_text(limit)}, more than a {what} holds")
+            yield chunk
+    finally:
+        if isinstance(f, gzip.GzipFile) and f.fileobj is not None:
+            f.fileobj.close()
+        f.close()
+
+
+def _gunzip(path: Path, what: str = "digest file", limit: int = MAX_DIGEST_BYTES) -> bytes:
+    """The uncompressed content of ``path``, at most ``limit`` bytes (TooLarge past it)."""
+    return b"".join(_stream(path, what, limit))
 
 
 def _sha256_uncompressed(path: Path) -> str:
     h = hashlib.sha256()
-    with open(path, "rb") as f:
-        gz = f.read(2) == b"\x1f\x8b"
-    opener = gzip.open if gz else open
-    with opener(path, "rb") as f:
-        while True:
-            chunk = f.read(1 << 20)
-            if not chunk:
-                break
-            h.update(chunk)
+    for chunk in _stream(path, "CloudTrail log file", MAX_LOG_BYTES):
+        h.update(chunk)
     return h.hexdigest()
 
 
 def _signature_for(path: Path) -> Optional[str]:
+    """The hex signature kept beside a digest (DIGEST.sig, or DIGEST.metadata.json), None when there is none.
+    Raises AuditReadyError or OSError when one is there but cannot be read."""
     sig = Path(str(path) + ".sig")
-    if sig.is_file():
-        return sig.read_text().strip()
+    if os.path.lexists(sig):
+        return read_small(sig, "digest signature file", MAX_SIGNATURE_BYTES).decode("ascii", "replace").strip()
     meta = Path(str(path) + ".metadata.json")
-    if meta.is_file():
+    if os.path.lexists(meta):
         try:
-            doc = json.loads(meta.read_text())
+            doc = json.loads(read_small(meta, "digest metadata file", MAX_SIGNATURE_BYTES))
         except ValueError:
             return None
         if isinstance(doc, dict):
             doc = doc.get("Metadata", doc)
-            v = doc.get("signature") or doc.get("x-amz-meta-signature")
+            v = doc.get("signature") or doc.get("x-amz-meta-signature") if isinstance(doc, dict) else None
             return str(v) if v else None
     return None
+
+
+def _why(exc: BaseException) -> str:
+    """An error in a few words: an OSError's reason without its errno, an AuditReadyError's cause."""
+    if isinstance(exc, AuditReadyError):
+        return exc.cause
+    if isinstance(exc, OSError) and exc.strerror:
+        return exc.strerror
+    return str(exc) or type(exc).__name__
 
 
 def signing_string(data: dict[str, Any], digest_sha256: str) -> bytes:
@@ -184,9 +231,18 @@ def _load_digests(root: Path, under: Path, report: TrailReport) -> list[_Digest]
                         raise ValueError("not an object")
                 except (OSError, ValueError, EOFError, zlib.error) as exc:
                     report.problems.append(TrailProblem("digest-damaged", f"Digest file {rel} cannot be read "
-                                                        f"({exc}).", FIX_DIGEST, rel))
+                                                        f"({_why(exc)}).", FIX_DIGEST, rel))
                     continue
-                digests.append(_Digest(p, rel, data, hashlib.sha256(raw).hexdigest(), _signature_for(p)))
+                except AuditReadyError as exc:  # not a regular file
+                    report.problems.append(TrailProblem("digest-damaged", f"Digest file {rel} cannot be read "
+                                                        f"({exc.cause}).", FIX_DIGEST, rel))
+                    continue
+                try:
+                    signature, sig_error = _signature_for(p), ""
+                except (OSError, AuditReadyError) as exc:
+                    signature = None
+                    sig_error = exc.cause if isinstance(exc, AuditReadyError) else _why(exc)
+                digests.append(_Digest(p, rel, data, hashlib.sha256(raw).hexdigest(), signature, sig_error))
     digests.sort(key=lambda d: (str(d.data.get("digestEndTime")), d.rel))
     return digests
 
@@ -198,9 +254,10 @@ def _check_digests(digests: list[_Digest], keys: dict[str, rsa.RSAPublicKey], re
     # 1. each digest's own signature
     for d in digests:
         if d.signature is None:
-            report.problems.append(TrailProblem("digest-signature", f"Digest file {d.rel} has no signature beside "
-                                                "it (.sig or .metadata.json), so it cannot be verified.", FIX_COPY,
-                                                d.rel))
+            why = (f"a signature beside it that cannot be read ({d.signature_error})" if d.signature_error else
+                   "no signature beside it (.sig or .metadata.json)")
+            report.problems.append(TrailProblem("digest-signature", f"Digest file {d.rel} has {why}, so it cannot "
+                                                "be verified.", FIX_COPY, d.rel))
             continue
         fp = str(d.data.get("digestPublicKeyFingerprint", "")).lower()
         key = keys.get(fp)
@@ -274,9 +331,9 @@ def validate_trail(root: Path, keys_file: Path) -> TrailReport:
             named.add(path.resolve())
             try:
                 actual = _sha256_uncompressed(path)
-            except (OSError, EOFError, zlib.error, gzip.BadGzipFile) as exc:
-                report.problems.append(TrailProblem("log-changed", f"Log file {obj} cannot be read ({exc}): it was "
-                                                    "truncated or damaged.", FIX_LOG, obj))
+            except (OSError, EOFError, zlib.error, ValueError, AuditReadyError) as exc:
+                report.problems.append(TrailProblem("log-changed", f"Log file {obj} cannot be read ({_why(exc)}): "
+                                                    "it was truncated or damaged.", FIX_LOG, obj))
                 continue
             if actual != lf.get("hashValue"):
                 report.problems.append(TrailProblem("log-changed", f"Log file {obj} does not match the SHA-256 in "
@@ -410,10 +467,10 @@ def check_log_file(log: Path, folder: Path, keys_file: Path) -> LogFileCheck:
                                             "digest was deleted.", FIX_COPY, str(log)))
         return out
     try:
-        out.content = _gunzip(log)
-    except (OSError, EOFError, zlib.error, gzip.BadGzipFile) as exc:
-        report.problems.append(TrailProblem("log-changed", f"Log file {log.name} cannot be read ({exc}): it was "
-                                            "truncated or damaged.", FIX_LOG, str(log)))
+        out.content = _gunzip(log, "CloudTrail log file", MAX_LOG_BYTES)
+    except (OSError, EOFError, zlib.error, ValueError, AuditReadyError) as exc:
+        report.problems.append(TrailProblem("log-changed", f"Log file {log.name} cannot be read ({_why(exc)}): it "
+                                            "was truncated or damaged.", FIX_LOG, str(log)))
         return out
     if hashlib.sha256(out.content).hexdigest() != out.recorded:
         report.problems.append(TrailProblem("log-changed", f"Log file {log.name} does not match the SHA-256 in "

@@ -48,17 +48,15 @@ def add_parser(sub: Any) -> argparse.ArgumentParser:
 
 
 def run(args: argparse.Namespace) -> int:
-    from pathlib import Path
+    import os
 
-    from ..errors import AuditReadyError
     from .chain import load_private_key
-    from .sealer import Sealer
+    from .sealer import Sealer, check_log
 
     key = load_private_key(args.key)
-    if not args.follow and not Path(args.log).is_file():
-        raise AuditReadyError(f"the log {args.log} does not exist",
-                              "point the sealer at the file_path of the file audit device (with --follow it waits "
-                              "for the file to appear)")
+    if not args.follow or os.path.exists(args.log):  # a log that is there must be a regular file
+        check_log(args.log, missing_fix="point the sealer at the file_path of the file audit device (with --follow "
+                  "it waits for the file to appear)")
     sealer = Sealer(args.log, key, lines_per_record=args.lines)
     with sealer:
         if not args.follow:

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import datetime
 import fcntl
+import hashlib
 import json
 import os
 import threading
@@ -24,6 +25,7 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
 from ..auditlog.rotation import locate_rotated
 from ..errors import AuditReadyError
+from ..safeio import open_append, open_regular, write_all
 from .chain import (
     FORMAT,
     GENESIS,
@@ -41,6 +43,7 @@ MAX_TIME_LINE = 1 << 20  # longer lines are not parsed for their time
 DEFAULT_LINES = 1000
 DEFAULT_MAX_BYTES = 8 << 20
 _TIME_KEYS = ("time", "timestamp", "@timestamp")
+LOG_FIX = "point the sealer at the file_path of the file audit device, readable by this user"
 
 
 def entry_time(line: bytes) -> Optional[str]:
@@ -83,15 +86,19 @@ class _Cursor:
         self.name = name
         self.segment = segment
         self.read_pos = pos  # bytes of the file read so far
-        self.tail = b""  # read, after the last newline: not sealable yet
+        # Read, after the last newline, not sealable yet: its bytes while they are few (``tail``), else only their
+        # count and, when ``spilled``, the record's hash so far extended with them (``spill``; None after a record
+        # was cut under the long line: rebuilt from the file when the line goes on), so no line is ever held whole.
+        self.tail = b""
+        self.tail_len = 0
+        self.spilled = False
+        self.spill: Optional[Any] = None
         self.reason = reason  # set until the segment's first record is written
         self.next_line = next_line  # line number of the next line to enter a record
         self._reset(pos)
         f.seek(pos)
 
     def _reset(self, start: int) -> None:
-        import hashlib
-
         self.rec_start = start
         self.rec_bytes = 0
         self.rec_lines = 0
@@ -141,12 +148,12 @@ class Sealer:
         self.close()
 
     def open(self) -> None:
-        """Lock the chain, resume from its last record, and position on the log."""
-        try:
-            self._fd = os.open(self.digests_path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o600)
-        except OSError as exc:
-            raise AuditReadyError(f"cannot open {self.digests_path} for appending: {exc.strerror}",
-                                  "run the sealer as a user that can write beside the log") from None
+        """Lock the chain, resume from its last record, and position on the log. The chain is opened without
+        following a link (a planted LOG.digests link would have the sealer append to its target) and must be a
+        regular file."""
+        self._fd = open_append(self.digests_path, "digest chain", mode=0o600, read=True,
+                               fix="run the sealer as a user that can write beside the log, and move away "
+                               "whatever is at LOG.digests if it is not the chain `auditready seal` writes")
         try:
             fcntl.flock(self._fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except OSError:
@@ -162,7 +169,9 @@ class Sealer:
 
     def _resume(self) -> None:
         self._drop_partial_record()
-        last = last_record(self.digests_path)
+        assert self._fd is not None
+        with os.fdopen(os.dup(self._fd), "rb") as chain:  # the file locked, not whatever the path names now
+            last = last_record(self.digests_path, f=chain)
         if last is None:
             self._cursor = self._open_log(segment=0, pos=0, next_line=1, reason="start")
             return
@@ -205,9 +214,7 @@ class Sealer:
         size = os.fstat(self._fd).st_size
         if size == 0:
             return
-        with open(self.digests_path, "rb") as f:
-            f.seek(max(0, size - (1 << 16)))
-            data = f.read()
+        data = os.pread(self._fd, size - max(0, size - (1 << 16)), max(0, size - (1 << 16)))
         if data.endswith(b"\n"):
             return
         cut = data.rfind(b"\n")
@@ -231,10 +238,9 @@ class Sealer:
 
     def _open_file(self, path: Path, *, segment: int, pos: int, next_line: int, reason: Optional[str]) -> _Cursor:
         try:
-            f = open(path, "rb")
-        except OSError as exc:
-            raise AuditReadyError(f"cannot read the log {path}: {exc.strerror}",
-                                  "run the sealer as a user that can read the log") from None
+            f = open_regular(path, "log", fix=LOG_FIX)
+        except OSError as exc:  # gone since it was found
+            raise AuditReadyError(f"cannot read the log {path}: {exc.strerror}", LOG_FIX) from None
         if reason is not None:
             self.summary.segments_started += 1
         return _Cursor(f, os.fstat(f.fileno()).st_ino, self.log_path.name, segment, pos, next_line, reason)
@@ -281,29 +287,55 @@ class Sealer:
         self.summary.lines += c.rec_lines
         self.summary.bytes += c.rec_bytes
         c._reset(c.rec_start + c.rec_bytes)
+        if c.spilled:
+            c.spill = None  # it extended the record just closed: the long line starts the next one
         if len(self._out) >= 256:
             self.flush()
 
     def _feed(self, c: _Cursor, data: bytes) -> None:
-        """Add freshly read bytes: whole lines go into records, the partial last line waits."""
-        if c.tail:
+        """Add freshly read bytes: whole lines go into records, the partial last line waits. Every byte is hashed
+        once and copied at most twice, whatever the line lengths: linear time, memory bounded by the chunk size
+        and MAX_TIME_LINE."""
+        if c.spilled:
+            nl = data.find(b"\n")
+            spill = c.spill if c.spill is not None else self._rehash_tail(c)
+            c.spill = spill
+            if nl < 0:
+                spill.update(data)
+                c.tail_len += len(data)
+                return
+            spill.update(memoryview(data)[: nl + 1])
+            self._add_long_line(c, spill, c.tail_len + nl + 1)
+            data = data[nl + 1 :]
+            if not data:
+                return
+        elif c.tail:
             data = c.tail + data
         cut = data.rfind(b"\n") + 1
-        c.tail = data[cut:]
-        if cut == 0:
-            return
+        rest = len(data) - cut
+        c.tail = data[cut:] if rest <= MAX_TIME_LINE else b""
+        c.tail_len = rest
+        if cut:
+            self._add_lines(c, data, cut)
+        if rest > MAX_TIME_LINE:  # too long to keep (nor to parse for a time): hash it as it comes
+            c.spilled = True
+            c.spill = c.rec_hash.copy()
+            c.spill.update(memoryview(data)[cut:])
+
+    def _add_lines(self, c: _Cursor, data: bytes, cut: int) -> None:
+        """Put the whole lines of ``data[:cut]`` (which starts on a line boundary) into records."""
         mv = memoryview(data)
         p = 0
         n_lines = self.lines_per_record
+        find = data.find
         while p < cut:
             if c.rec_lines == 0:
-                nl = data.find(b"\n", p)
-                c.rec_first_time = entry_time(data[p:nl])
+                nl = find(b"\n", p)
+                c.rec_first_time = entry_time(data[p:nl]) if nl - p <= MAX_TIME_LINE else None
                 c.rec_opened = self._clock()
             need = n_lines - c.rec_lines
             # walk newline to newline (find is memchr: much faster than bytes.count over the same span)
             q, got = p, 0
-            find = data.find
             while got < need:
                 nl = find(b"\n", q, cut)
                 if nl < 0:
@@ -314,12 +346,45 @@ class Sealer:
             c.rec_bytes += q - p
             c.rec_lines += got
             c.next_line += got
-            # ``data`` starts on a line boundary, so the last line of [p, q) lies wholly inside it
+            # the last line of [p, q) lies wholly inside ``data``
             nl = data.rfind(b"\n", p, q - 1)
-            c.rec_last_line = data[(nl + 1 if nl >= 0 else p) : q - 1]
+            last = nl + 1 if nl >= 0 else p
+            c.rec_last_line = data[last : q - 1] if q - 1 - last <= MAX_TIME_LINE else b""
             p = q
             if c.rec_lines >= n_lines or c.rec_bytes >= self.max_record_bytes:
                 self._emit(c)
+
+    def _add_long_line(self, c: _Cursor, spill: Any, length: int) -> None:
+        """A spilled line got its newline: it joins the record (``spill`` is the record's hash with it)."""
+        if c.rec_lines == 0:
+            c.rec_first_time = None
+            c.rec_opened = self._clock()
+        c.rec_hash = spill
+        c.rec_bytes += length
+        c.rec_lines += 1
+        c.next_line += 1
+        c.rec_last_line = b""
+        c.tail, c.tail_len, c.spilled, c.spill = b"", 0, False, None
+        if c.rec_lines >= self.lines_per_record or c.rec_bytes >= self.max_record_bytes:
+            self._emit(c)
+
+    def _rehash_tail(self, c: _Cursor) -> Any:
+        """The hash of a new record that starts with the spilled partial line: its bytes read again from the file
+        (only after a record was cut under a long line, when following)."""
+        h = hashlib.sha256()
+        pos, left = c.rec_start + c.rec_bytes, c.tail_len
+        fd = c.f.fileno()
+        while left > 0:
+            try:
+                data = os.pread(fd, min(CHUNK, left), pos)
+            except OSError as exc:
+                raise AuditReadyError(f"cannot read the log {self.log_path}: {exc.strerror}", LOG_FIX) from None
+            if not data:
+                break  # cut short since: the chain's next record will not verify, as it should not
+            h.update(data)
+            pos += len(data)
+            left -= len(data)
+        return h
 
     def _pump(self, c: _Cursor, limit: int = 16 * CHUNK) -> int:
         """Read what the file has now (at most ``limit`` bytes); returns bytes read."""
@@ -345,8 +410,8 @@ class Sealer:
         while self._pump(c):
             pass
         self._emit(c)
-        if c.tail:
-            self.summary.notes.append(f"{len(c.tail)} bytes of an unterminated last line in the rotated file were "
+        if c.tail_len:
+            self.summary.notes.append(f"{c.tail_len} bytes of an unterminated last line in the rotated file were "
                                       "left unsealed")
         c.f.close()
         self._cursor = None
@@ -357,11 +422,12 @@ class Sealer:
             return
         data = b"".join(self._out)
         self._out.clear()
-        view = memoryview(data)
-        while view:
-            n = os.write(self._fd, view)
-            view = view[n:]
-        os.fsync(self._fd)
+        try:
+            write_all(self._fd, data)
+            os.fsync(self._fd)
+        except OSError as exc:
+            raise AuditReadyError(f"cannot append to {self.digests_path}: {exc.strerror}",
+                                  "free space beside the log (the chain's last record was not written)") from None
 
     def seal_once(self) -> SealSummary:
         """Seal every whole line the log holds now."""
@@ -376,7 +442,7 @@ class Sealer:
             pass
         self._emit(c)
         self.flush()
-        self.summary.unsealed_tail = len(c.tail)
+        self.summary.unsealed_tail = c.tail_len
         return self.summary
 
     def _rotated(self, c: Optional[_Cursor]) -> Optional[str]:
@@ -432,15 +498,21 @@ class Sealer:
             while self._pump(c):
                 pass
             self._emit(c)
-            self.summary.unsealed_tail = len(c.tail)
+            self.summary.unsealed_tail = c.tail_len
         self.flush()
         return self.summary
 
 
+def check_log(log_path: PathLike, missing_fix: str = LOG_FIX) -> None:
+    """Refuse a log that does not exist or is not a regular file, before a chain is made for it."""
+    try:
+        open_regular(log_path, "log", fix=LOG_FIX).close()
+    except FileNotFoundError:
+        raise AuditReadyError(f"the log {log_path} does not exist", missing_fix) from None
+
+
 def seal(log_path: PathLike, private_key: Ed25519PrivateKey, **kwargs: Any) -> SealSummary:
     """Seal every whole line of ``log_path`` now (the one-shot `auditready seal`)."""
-    if not Path(log_path).is_file():
-        raise AuditReadyError(f"the log {log_path} does not exist",
-                              "point the sealer at the file_path of the file audit device")
+    check_log(log_path)
     with Sealer(log_path, private_key, **kwargs) as s:
         return s.seal_once()
