@@ -101,8 +101,9 @@ def test_cloudtrail_keys_that_are_not_a_regular_file_fail_tamper_evidence_withou
         hostile = str(tmp_path / "fifo")
         os.mkfifo(hostile)
     proc = cli("verify", "--format", "cloudtrail", "--cloudtrail-public-keys", hostile, str(log), cwd=tmp_path)
-    assert proc.returncode == 1, proc.stderr
-    assert f"the CloudTrail public keys file {hostile} is {KINDS[kind]}, not a regular file" in proc.stdout
+    # input that cannot be read is refused before any verdict: exit 2, one line, nothing blamed on the log
+    assert proc.returncode == 2 and len(proc.stderr.strip().splitlines()) == 1, proc.stderr
+    assert f"the CloudTrail public keys file {hostile} is {KINDS[kind]}, not a regular file" in proc.stderr
 
 
 def test_cloudtrail_digest_and_signature_that_are_fifos_are_problems_not_hangs(tmp_path: Path) -> None:
@@ -122,13 +123,13 @@ def test_cloudtrail_digest_and_signature_that_are_fifos_are_problems_not_hangs(t
 
 
 @pytest.mark.parametrize("kind", ["fifo", "/dev/zero"])
-def test_public_key_that_is_not_a_regular_file_fails_tamper_evidence_without_hanging(work: Path, kind: str) -> None:
-    # The key is read by the tamper_evidence check, which reports a key it cannot read as its finding (exit 1).
+def test_public_key_that_is_not_a_regular_file_is_refused_without_hanging(work: Path, kind: str) -> None:
+    # Input that cannot be read is exit 2 in one line before any verdict, not a tamper_evidence finding.
     assert cli("seal", "audit.log", "--key", "k", cwd=work).returncode == 0
     hostile = str(work / "fifo") if kind == "fifo" else kind
     proc = cli("verify", "audit.log", "--public-key", hostile, cwd=work)
-    assert proc.returncode == 1, proc.stderr
-    assert f"the public key {hostile} is {KINDS[kind]}, not a regular file" in proc.stdout
+    assert proc.returncode == 2 and len(proc.stderr.strip().splitlines()) == 1, proc.stderr
+    assert f"the public key {hostile} is {KINDS[kind]}, not a regular file" in proc.stderr
 
 
 def python(code: str, *args: str) -> subprocess.CompletedProcess[str]:

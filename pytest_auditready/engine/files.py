@@ -113,6 +113,17 @@ def read_canaries(path: Optional[str]) -> dict[str, str]:
     return {f"canary:{i}": v for i, v in enumerate(values, 1)}
 
 
+def check_inputs(settings: Settings) -> None:
+    """Refuse, before any verdict, key files that are no regular file of sane size (a FIFO, a device, a folder):
+    input that cannot be read is exit 2 in one line, never a tamper_evidence finding blamed on the log."""
+    from ..safeio import MAX_KEY_BYTES, MAX_LIST_BYTES, read_small
+
+    for path, what, cap in ((settings.public_key, "public key", MAX_KEY_BYTES),
+                            (settings.cloudtrail_public_keys, "CloudTrail public keys file", MAX_LIST_BYTES)):
+        if path:
+            read_small(path, what, cap)
+
+
 @dataclass
 class FileResult:
     """One file's verdicts and the accounting every report shows: its format, the lines read, the entries
