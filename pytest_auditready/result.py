@@ -38,6 +38,7 @@ class AuditResult:
     # per log file: format, lines read, entries, unreadable lines, and per check the entries fed / judged /
     # excused by rule (FileResult.accounting)
     files: Sequence[dict[str, Any]] = ()
+    baseline: Optional[Any] = None  # accept.Baseline: the acceptances applied, used or not
 
     @property
     def failed_checks(self) -> list[str]:

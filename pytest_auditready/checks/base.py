@@ -252,6 +252,8 @@ class Outcome:
     findings: tuple[Finding, ...] = ()
     reason: str = ""  # why it was skipped; for a pass, what it rests on (a Note), if the check said
     tally: Tally = Tally()
+    # findings a baseline accepted (accept.py): (the finding, its fingerprint, the acceptance), shown, never dropped
+    accepted: tuple[tuple[Finding, str, str], ...] = ()
 
     @property
     def name(self) -> str:
@@ -265,13 +267,17 @@ class Outcome:
             "reason": self.reason,
             "findings": [f.to_json() for f in self.findings],
             "tally": self.tally.to_json(),
+            "accepted": [{**f.to_json(), "fingerprint": fp, "acceptance": text} for f, fp, text in self.accepted],
         }
 
     @classmethod
     def from_json(cls, d: Mapping[str, Any]) -> "Outcome":
-        findings = tuple(Finding(f["check"], f["subject"], f["message"], f["fix"], f["where"], f["request_id"])
-                         for f in d["findings"])
-        return cls(d["check"], d["subject"], d["status"], findings, d["reason"], Tally.from_json(d.get("tally", {})))
+        def finding(f: Mapping[str, Any]) -> Finding:
+            return Finding(f["check"], f["subject"], f["message"], f["fix"], f["where"], f["request_id"])
+
+        accepted = tuple((finding(a), a["fingerprint"], a["acceptance"]) for a in d.get("accepted", ()))
+        return cls(d["check"], d["subject"], d["status"], tuple(map(finding, d["findings"])), d["reason"],
+                   Tally.from_json(d.get("tally", {})), accepted)
 
 
 def evaluate(check: Check, ctx: CheckContext, subjects: Sequence[str]) -> dict[str, Outcome]:

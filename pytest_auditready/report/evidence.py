@@ -99,6 +99,14 @@ def build(result: "AuditResult", files: Optional[Mapping[str, str]] = None) -> d
         ],
         # per log file: what was read, and per check the entries judged and those excused (by rule)
         "accounting": list(result.files),
+        # every acceptance of the baseline, used or not: an auditor sees each one
+        "acceptances": {
+            "baseline": result.baseline.path if result.baseline is not None else "",
+            "used": result.baseline.accepted_json() if result.baseline is not None else [],
+            "unused": [a.to_json() for a in result.baseline.unused()] if result.baseline is not None else [],
+            "accepted_findings": [{"check": o.check_id, "item": o.name, "fingerprint": fp, "acceptance": text,
+                                   **f.to_json()} for o in result.outcomes for f, fp, text in o.accepted],
+        },
         "frameworks": compliance.frameworks(),
         "files": {"sha256": dict(files or {})},
     }

@@ -47,9 +47,11 @@ def build(result: "AuditResult") -> dict[str, Any]:
             "properties": {"tags": ["security", "audit-log"], "security-severity": score,
                            "severity": r.severity, "controls": r.controls},
         })
-        if r.status != FAILED:
+        accepted = [(o.name, f, text) for o in result.outcomes if o.check_id == r.id for f, _, text in o.accepted]
+        if r.status != FAILED and not accepted:
             continue
-        for item, f in r.findings:
+        found = [(item, f, "") for item, f in r.findings] + accepted
+        for item, f, acceptance in found:
             path, line = split_where(f.where) if f.where else ("", None)
             if not path or line is None:
                 continue
@@ -68,6 +70,9 @@ def build(result: "AuditResult") -> dict[str, Any]:
             }
             if f.request_id:
                 res["properties"]["requestId"] = clean(result, f.request_id)
+            if acceptance:  # accepted in the baseline: shown as suppressed, with who accepted it and why
+                res["suppressions"] = [{"kind": "external", "status": "accepted",
+                                        "justification": clean(result, acceptance)}]
             results.append(res)
     run: dict[str, Any] = {
         "tool": {"driver": {"name": "pytest-auditready", "version": __version__, "semanticVersion": __version__,
