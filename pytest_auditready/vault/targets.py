@@ -2,13 +2,17 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
+import shlex
+import signal
+import subprocess
 from dataclasses import dataclass
 from typing import Optional, Protocol
 
 from ..config import Settings, token_from_env
 from ..errors import AuditReadyError, ConfigError
-from .embedded import EmbeddedServer
+from .embedded import EmbeddedServer, child_env, drills_allowed, find_bao
 
 
 @dataclass(frozen=True)
@@ -44,12 +48,84 @@ class EmbeddedTarget:
     name = "embedded"
 
     def __init__(self, settings: Settings) -> None:
-        self._server = EmbeddedServer()
+        self._settings = settings
         self._timeout = settings.request_timeout
+        self._server = EmbeddedServer()
 
     def open(self) -> Endpoint:
+        """Start the throw-away server: from the user's vault_config (policies written, bootstrap run) if set."""
+        settings = self._settings
+        if settings.vault_config:
+            from .config import load_vault_config
+
+            cfg = load_vault_config(settings.vault_config)
+            self._server = EmbeddedServer(vault_config=cfg, audit_device=settings.audit_device)
+        elif settings.bootstrap:
+            raise ConfigError("bootstrap is set but vault_config is not",
+                              "set vault_config (--auditready-vault-config DIR) to the folder the bootstrap configures")
         self._server.start()
+        if self._server.vault_config is not None:
+            self._write_policies()
+            if self._settings.bootstrap:
+                self._bootstrap(self._settings.bootstrap)
+        drills_allowed(self._server)  # this throw-away server, and only it, may be drilled (checks/fail_closed)
         return Endpoint("embedded", self._server.url, self._server.root_token, str(self._server.log_path))
+
+    def _write_policies(self) -> None:
+        from .client import VaultClient
+
+        cfg = self._server.vault_config
+        assert cfg is not None
+        client = VaultClient(self._server.url, self._server.root_token, timeout=self._timeout)
+        try:
+            for name, text in cfg.policies:
+                r = client.call("PUT", f"sys/policies/acl/{name}", {"policy": text})
+                if not r.ok:
+                    raise AuditReadyError(f"policies/{name}.hcl of {cfg.folder} was refused by OpenBao "
+                                          f"({r.status}: {r.error[:200]})", "fix the policy")
+        finally:
+            client.close()
+
+    def _bootstrap(self, command: str) -> None:
+        """Run the user's bootstrap against the throw-away server, in the vault_config folder, within
+        bootstrap_timeout; its failure is one line with the last lines it wrote to stderr."""
+        server, cfg = self._server, self._server.vault_config
+        assert cfg is not None and server.workdir is not None
+        bao_dir = os.path.dirname(find_bao())
+        env = child_env(server.workdir, VAULT_ADDR=server.url, BAO_ADDR=server.url, VAULT_TOKEN=server.root_token,
+                        BAO_TOKEN=server.root_token)
+        env["PATH"] = bao_dir + os.pathsep + env.get("PATH", os.defpath)  # the `bao` CLI is there for it
+        if server.ca_file is not None:
+            env.update(VAULT_CACERT=str(server.ca_file), BAO_CACERT=str(server.ca_file))
+        try:
+            args = shlex.split(command)
+        except ValueError as exc:
+            raise ConfigError(f"bootstrap is not a valid command line ({exc})", "quote it as a shell would") from None
+        timeout = self._settings.bootstrap_timeout
+        fix = f"run it by hand against a dev server (bao server -dev) from {cfg.folder}"
+        try:
+            # its own process group, so that a timeout ends whatever it started too
+            proc = subprocess.Popen(args, cwd=cfg.folder, env=env, stdin=subprocess.DEVNULL,
+                                    stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, start_new_session=True)
+        except OSError as exc:
+            raise AuditReadyError(f"the bootstrap {command!r} cannot run: {exc.strerror}",
+                                  "check the command (relative paths start in the vault_config folder)") from None
+        try:
+            _, stderr = proc.communicate(timeout=timeout)
+        except BaseException as exc:
+            with contextlib.suppress(OSError):
+                os.killpg(proc.pid, signal.SIGKILL)
+            with contextlib.suppress(subprocess.TimeoutExpired):
+                proc.communicate(timeout=5)
+            if isinstance(exc, subprocess.TimeoutExpired):
+                raise AuditReadyError(f"the bootstrap {command!r} did not finish within {timeout:g} s",
+                                      f"raise bootstrap_timeout, or {fix}") from None
+            raise
+        if proc.returncode != 0:
+            err = stderr.decode(errors="replace").replace(server.root_token, "<root token>")
+            last = " | ".join(ln.strip() for ln in err.strip().splitlines()[-3:] if ln.strip())
+            raise AuditReadyError(f"the bootstrap {command!r} failed (exit {proc.returncode})"
+                                  + (f": {last[:400]}" if last else ""), fix)
 
     def keep_log(self, dest: str) -> "KeptLog":
         """Before the throw-away server and its folder go: seal its audit log with an ephemeral key (the sealer
@@ -70,6 +146,9 @@ class UrlTarget:
         self._settings = settings
 
     def open(self) -> Endpoint:
+        if self._settings.vault_config or self._settings.bootstrap:
+            raise ConfigError(f"vault_config and bootstrap boot the embedded target, not {self.name}",
+                              "drop --auditready-target (the embedded target is the default) or vault_config")
         token = token_from_env()
         if token is None:
             raise ConfigError(
@@ -77,6 +156,8 @@ class UrlTarget:
                 "export VAULT_TOKEN (or BAO_TOKEN) in the environment; tokens are never taken from options",
             )
         log = self._settings.log
+        if not log and self._settings.log_command:  # the entries come from what log_command prints
+            return Endpoint(self.name, self.name, token, None)
         if not log:
             raise ConfigError(
                 f"a URL target ({self.name}) needs the file its audit device writes",

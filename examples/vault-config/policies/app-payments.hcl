@@ -1,0 +1,4 @@
+# The payments service reads its own secrets, nothing else.
+path "secret/data/payments/*" {
+  capabilities = ["read"]
+}
