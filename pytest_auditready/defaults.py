@@ -27,6 +27,10 @@ def pytest_auditready_make_log_source(
 ) -> "LogSource":
     from .auditlog.source import FileLogSource
 
+    if settings.log_command:  # a program that prints the audit lines (auditlog/sources.py)
+        from .auditlog.sources import CommandLogSource
+
+        return CommandLogSource(settings.log_command, prefix=settings.log_prefix)
     assert endpoint.log_path is not None
     return FileLogSource(endpoint.log_path, prefix=settings.log_prefix)
 

@@ -9,8 +9,10 @@ to the checks, where it would read as a cascade of vault defects. The formats to
 - ``cloudtrail``: an AWS CloudTrail delivery file, ``{"Records": [...]}``;
 - ``jsonl``: JSON objects a line of no known producer, readable only through a ``field_map``.
 
-Anything else is refused: XML (a JSONx device), CSV, plain text, JSON spread over several lines (pretty-printed or
-wrapped by a shipper), syslog framing, a prefix nobody declared. Nothing here imports pytest.
+Lines behind a syslog header (RFC 3164 or RFC 5424: rsyslog, syslog-ng, ``logger``, journald exports) are judged
+by the entry they carry (``auditlog.syslog``), line by line. Anything else is refused: XML (a JSONx device), CSV,
+plain text, JSON spread over several lines (pretty-printed or wrapped by a shipper), a prefix nobody declared.
+Nothing here imports pytest.
 """
 
 from __future__ import annotations
@@ -21,6 +23,7 @@ from dataclasses import dataclass
 from typing import Any, Sequence
 
 from ..errors import AuditReadyError
+from .syslog import unframe
 
 SAMPLE_BYTES = 256 * 1024
 SAMPLE_LINES = 200
@@ -112,7 +115,14 @@ def sniff(name: str, sample: bytes, complete: bool, *, prefix: str = "") -> Dete
     kinds: dict[str, int] = {}
     before: dict[bytes, int] = {}  # text before the first "{" of a line -> how many lines
     fragments = 0
+    framed_bad = 0  # lines behind a syslog header that carry no whole entry (cut by the hop): bad lines
     for ln in lines:
+        framed, problem = unframe(ln) if ln[:1] != b"{" else (None, "")
+        if problem:
+            framed_bad += 1
+            continue
+        if framed is not None:
+            ln = framed
         body_ln = ln[len(pre):] if pre and ln.startswith(pre) else ln
         start = body_ln.find(b"{")
         if start < 0:
@@ -132,15 +142,15 @@ def sniff(name: str, sample: bytes, complete: bool, *, prefix: str = "") -> Dete
     known = {k: v for k, v in kinds.items() if k in ("vault", "k8s", "jsonl", "cloudtrail-record")}
     if known:
         best = max(known, key=lambda k: known[k])
-        if known[best] * 2 >= n or not before:
+        if known[best] * 2 >= n - framed_bad or not before:
             return Detected(best, prefix, n)
+    if framed_bad * 2 >= n and not before and not fragments:
+        # Behind syslog headers, entries the hop cut: read them, so that each cut line is a finding that names the
+        # hop's limit (``auditlog.syslog``), not a refusal of the whole file.
+        return Detected("vault", prefix, n)
     if before:
         heads = sorted(before.items(), key=lambda kv: -kv[1])
         head, count = heads[0]
-        if sum(1 for h in before if _SYSLOG_RE.match(h)) * 2 >= len(before):
-            raise UnknownFormat(f"the lines of {name} carry a syslog header (time, host, tag) before their JSON "
-                                "object", "write the audit lines without the header (rsyslog: a template of "
-                                "\"%msg%\\n\"; syslog-ng: template(\"$MSG\\n\")) and verify that file")
         if len(before) == 1 and count * 2 >= n:
             shown = head.decode("utf-8", "replace")
             raise UnknownFormat(f"every line of {name} starts with the text {json.dumps(shown)} before its JSON object "

@@ -15,6 +15,7 @@ from typing import Any, BinaryIO, Optional, Protocol, Union
 from ..safeio import open_regular
 from .model import AuditEntry, BadLine
 from .rotation import locate_rotated
+from .syslog import unframe
 from .vault_json import parse_line
 
 _CHUNK = 1 << 20
@@ -33,6 +34,16 @@ class LogBatch:
             self.entries.append(item)
         else:
             self.bad_lines.append(item)
+
+
+def read_line(name: str, line: int, raw: bytes, prefix: str = "") -> Union[AuditEntry, BadLine]:
+    """One line a live source read: the entry it holds (behind a syslog header: the entry the header carries), or
+    a BadLine saying why not (a hop that cut it names its limit: ``auditlog.syslog``)."""
+    raw = raw.rstrip(b"\r")
+    framed, problem = unframe(raw)
+    if problem:
+        return BadLine(name, line, problem, raw.decode("utf-8", "replace"))
+    return parse_line(name, line, raw if framed is None else framed, prefix)
 
 
 class LogSource(Protocol):
@@ -139,7 +150,7 @@ class FileLogSource:
         for raw in data[:cut].split(b"\n"):
             self._line += 1
             if raw.strip():
-                item = parse_line(self.name, self._line, raw.rstrip(b"\r"), self.prefix)
+                item = read_line(self.name, self._line, raw, self.prefix)
                 batch.add(item)
                 kept = batch.entries if isinstance(item, AuditEntry) else batch.bad_lines
                 self._read.append((kept, len(kept) - 1))

@@ -60,14 +60,19 @@ _NOT_LOGS = (".digests", ".pub", ".key", ".sig")
 
 def expand(paths: Sequence[str]) -> list[str]:
     """Every log file named by ``paths``: a file as given, a folder's log files (recursively, sorted; digest
-    chains and keys left out), a glob's matches. A path that names nothing is an AuditReadyError, as is a
-    folder or glob holding no file: an empty set of evidence is never a pass."""
+    chains and keys left out), a glob's matches, an object-store URL's objects (``engine.objects``). A path that
+    names nothing is an AuditReadyError, as is a folder or glob holding no file: an empty set of evidence is never
+    a pass."""
     import glob
     import os
 
+    from .objects import expand_url, is_url
+
     out: list[str] = []
     for p in paths:
-        if os.path.isdir(p):
+        if is_url(p):  # object storage: an object, a prefix or a glob (engine.objects)
+            out.extend(expand_url(p))
+        elif os.path.isdir(p):
             found = sorted(os.path.join(d, n) for d, _, names in os.walk(p) for n in names
                            if not n.endswith(_NOT_LOGS) and not n.startswith("."))
             if not found:

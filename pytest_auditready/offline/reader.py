@@ -19,6 +19,7 @@ import orjson
 
 from ..auditlog.formats import CLOUDTRAIL_FIELDS, K8S_FIELDS
 from ..auditlog.model import AuditEntry, BadLine, Entries, Record, vault_identity, vault_result
+from ..auditlog.syslog import unframe
 from ..errors import AuditReadyError
 
 __all__ = ["CLOUDTRAIL_FIELDS", "K8S_FIELDS"]  # the field tables, read here
@@ -96,6 +97,11 @@ def vault_parser(file: str, prefix: str = "") -> Callable[[int, bytes], Parsed]:
     def parse(line: int, raw: bytes) -> Parsed:
         body = raw[len(prefix_b) :] if prefix_b and raw.startswith(prefix_b) else raw
         if body[:1] != b"{":
+            framed, problem = unframe(raw)
+            if problem:
+                return BadLine(file, line, problem, raw.decode("utf-8", "replace"))
+            if framed is not None:
+                return parse(line, framed)
             # Whatever is odd about it (text before the object, no object at all), the general parser says.
             item = parse_line(file, line, raw, prefix)
             return item.record if isinstance(item, AuditEntry) else item
@@ -255,6 +261,11 @@ def jsonl_parser(file: str, field_map: Mapping[str, str]) -> Callable[[int, byte
     order = [paths.get(n) for n in _FIELDS]
 
     def parse(line: int, raw: bytes) -> Parsed:
+        if raw[:1] != b"{":
+            framed, problem = unframe(raw)
+            if problem:
+                return BadLine(file, line, problem, raw.decode("utf-8", "replace"))
+            raw = framed if framed is not None else raw
         data = _object(file, line, raw)
         if isinstance(data, BadLine):
             return data
@@ -307,6 +318,11 @@ class CloudTrailReader:
             yield from blocks(io.BytesIO(data), self.file, stats)
             return
         stats.bytes = len(data)
+        from ..engine import progress
+
+        if progress.current is not None:  # a terminal's progress line: one delivery file read whole
+            progress.current.next_file()
+            progress.current.add(len(data))
         batch: list[bytes] = []
         size, first = 0, 1
         for raw in records:
@@ -348,10 +364,13 @@ class FileStats:
 
 
 def open_log(path: str) -> IO[bytes]:
-    """Open a log for reading (gzip by its magic bytes). Missing, unreadable or not a regular file (a FIFO or a
-    device would hang the read): an AuditReadyError."""
+    """Open a log for reading (gzip by its magic bytes): a local file, or an object-store URL (``engine.objects``).
+    Missing, unreadable or not a regular file (a FIFO or a device would hang the read): an AuditReadyError."""
+    from ..engine.objects import is_url, open_url
     from ..safeio import open_regular
 
+    if is_url(path):  # object storage (s3://, gs://, az://): streamed through fsspec
+        return open_url(path)
     try:
         f: IO[bytes] = open_regular(path, "log file",
                                     fix="name the log files themselves (save a stream to a file first)")
@@ -372,9 +391,44 @@ def open_log(path: str) -> IO[bytes]:
     return f
 
 
+def unframe_block(data: bytes) -> bytes:
+    """``data`` (whole lines) with each syslog-framed line replaced by the entry it carries (``auditlog.syslog``):
+    the header is framing, so the checks (the leak scan of raw text too) see the entry as the vault wrote it, at the
+    same line. Lines whose header carries no whole entry (cut by the hop) are kept as read, for the parser to
+    report and the leak scan to read. A block that is plainly one object a line is returned as is."""
+    if data[:1] == b"{" and data.count(b"\n{") == data.count(b"\n"):
+        return data
+    lines = data.split(b"\n")
+    changed = False
+    for i, raw in enumerate(lines):
+        if raw[:1] != b"{":
+            framed, _ = unframe(raw)
+            if framed is not None:
+                lines[i] = framed
+                changed = True
+    return b"\n".join(lines) if changed else data
+
+
 def blocks(f: IO[bytes], file: str, stats: FileStats) -> Iterator[Block]:
-    """The file as Blocks of whole lines, or of one BadLine for an over-long line, in file order. Lines are
-    numbered by each block's count (``Block.lines``), made once the consumer is done with it."""
+    """The file as Blocks of whole lines (syslog framing taken off: ``unframe_block``), or of one BadLine for an
+    over-long line, in file order. Lines are numbered by each block's count (``Block.lines``), made once the
+    consumer is done with it."""
+    from ..engine import progress
+
+    shown = progress.current  # a terminal's progress line (engine.progress), when the front end asked for one
+    if shown is not None:
+        shown.next_file()
+    read = 0
+    for blk in _blocks(f, file, stats):
+        if shown is not None:
+            shown.add(stats.bytes - read)
+            read = stats.bytes
+        if isinstance(blk.data, bytes):
+            blk.data = unframe_block(blk.data)
+        yield blk
+
+
+def _blocks(f: IO[bytes], file: str, stats: FileStats) -> Iterator[Block]:
     tail = b""
     line = 1  # number of the first line in tail
     skipping = 0  # bytes of an over-long line being skipped

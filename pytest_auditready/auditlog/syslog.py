@@ -1,0 +1,106 @@
+"""Syslog framing: an audit entry carried behind an RFC 3164 or RFC 5424 header, recognised line by line.
+
+A syslog hop (rsyslog, syslog-ng, ``logger``, a journald export) writes each message with a header before it:
+
+- RFC 3164 / rsyslog's ``RSYSLOG_TraditionalFileFormat``: ``Dec  1 09:13:13 host tag[pid]: {...}``;
+- ``journalctl -o short`` / ``short-precise``: ``Dec 01 09:13:13.583001 host bao[812]: {...}``;
+- rsyslog's ``RSYSLOG_FileFormat``, syslog-ng's ISO dates, ``journalctl -o short-iso``:
+  ``2026-12-01T09:13:13.583001+00:00 host tag: {...}``;
+- RFC 5424 / ``RSYSLOG_SyslogProtocol23Format``: ``<13>1 2026-12-01T09:13:13.583Z host app pid msgid [sd] {...}``.
+
+The header is framing: ``unframe`` gives back the entry it carries, so the checks see the entry the vault wrote at
+the same file:line. What a hop does to an entry is judged here too: a message cut at the hop's size limit (rsyslog
+cuts at ``maxMessageSize``, 8k by default, and writes the rest as a message of its own) is a bad line that names
+the limit and the setting; rsyslog's escaping of control characters (``#011`` for a tab) is undone when that is
+what makes the entry readable. Nothing here imports pytest.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Optional
+
+import orjson
+
+_HEADER = re.compile(
+    rb"(?:<\d{1,3}>(?:\d{1,2} )?)?"  # PRI, and the RFC 5424 version
+    rb"(?:[A-Z][a-z]{2} [ 0-9]\d(?: \d{4})? \d\d:\d\d:\d\d(?:\.\d{1,9})?"  # RFC 3164 (+ year, fraction)
+    rb"|\d{4}-\d\d-\d\d[T ]\d\d:\d\d:\d\d(?:[.,]\d{1,9})?(?:Z|[+-]\d\d:?\d\d)?)"  # RFC 3339 / ISO 8601
+    rb" +[^\s{]+ "  # host
+)
+# Between the host and the entry: a tag (``bao:``, ``bao[42]:``), RFC 5424's app, pid, msgid and structured data
+# (``- - - -``, ``[timeQuality tzKnown="1"]``), each followed by spaces; then a UTF-8 BOM may start the message.
+# (One character or one bracketed group at a time: no nested repetition, so a hostile line costs linear time.)
+_MIDDLE = re.compile(rb" *(?:(?:\[[^\]]*\]|[^\s{\[])+ +)*(?:\xef\xbb\xbf)?")
+_MAX_MIDDLE = 512
+_ESCAPE = re.compile(rb"#(0[0-3][0-7]|177)")  # rsyslog's $EscapeControlCharactersOnReceive (on by default)
+
+# Message size limits of syslog transports and relays: rsyslog's maxMessageSize (8k by default), syslog-ng's
+# log-msg-size (64k), RFC 3164's 1024, RFC 5424's 2048 minimum, and the usual powers of two between.
+LIMITS = (1024, 2048, 4096, 8192, 16384, 32768, 65536, 131072, 262144)
+SETTING = "rsyslog: $MaxMessageSize / global(maxMessageSize=...)"
+
+
+def header_length(raw: bytes) -> int:
+    """The length of the syslog header ``raw`` starts with (up to the message), or 0 when it has none."""
+    m = _HEADER.match(raw)
+    if m is None:
+        return 0
+    rest = _MIDDLE.match(raw, m.end(), min(len(raw), m.end() + _MAX_MIDDLE))
+    end = rest.end() if rest is not None else m.end()
+    return end
+
+
+def _truncated(payload: bytes) -> Optional[bool]:
+    """None when ``payload`` is a JSON object; True when it is the start of one that ends too early (cut);
+    False when it is malformed in some other way."""
+    try:
+        return None if isinstance(orjson.loads(payload), dict) else False
+    except orjson.JSONDecodeError as exc:
+        return exc.pos >= len(payload)
+
+
+def cut_limit(size: int) -> int:
+    """The size limit a message of ``size`` bytes was most likely cut at: the smallest usual limit not below it
+    when it is within 512 bytes of one (the sender's own header counts too), else ``size`` itself."""
+    for limit in LIMITS:
+        if limit - 512 <= size <= limit:
+            return limit
+    return size
+
+
+def cut_reason(size: int) -> str:
+    return (f"cut at {cut_limit(size)} bytes: the syslog hop's message size limit ({SETTING}); raise it above "
+            "the largest audit entry on every hop (syslog-ng: log-msg-size(); logger: --size, 1 KiB by default)")
+
+
+FRAGMENT = (f"no JSON object after the syslog header: the rest of an entry the syslog hop cut at its message size "
+            f"limit ({SETTING}), or a message that is no audit entry")
+
+
+def unframe(raw: bytes) -> tuple[Optional[bytes], str]:
+    """What a line read through a syslog hop carries: (the entry's bytes, "") when ``raw`` is a syslog header and a
+    JSON object (rsyslog's ``#ooo`` escapes of control characters undone when the object only reads that way);
+    (None, why) when the header carries no whole entry (cut at the hop's size limit, or the rest of a cut one);
+    (None, "") when ``raw`` has no syslog header at all."""
+    if raw[:1] == b"{":
+        return None, ""
+    n = header_length(raw)
+    if not n:
+        return None, ""
+    payload = raw[n:].rstrip(b" \r")
+    if payload[:1] != b"{":
+        return None, FRAGMENT
+    escaped = b"#" in payload and _ESCAPE.search(payload) is not None
+    if payload[-1:] == b"}" and not escaped and len(payload) + n not in LIMITS and len(payload) not in LIMITS:
+        return payload, ""  # the parser judges it (the usual case: one parse, not two)
+    state = _truncated(payload)
+    if state is None:
+        return payload, ""
+    if escaped:
+        unescaped = _ESCAPE.sub(lambda m: bytes((int(m.group(1), 8),)), payload)
+        if _truncated(unescaped) is None:
+            return unescaped, ""
+    if state:
+        return None, cut_reason(len(payload))
+    return payload, ""  # malformed in another way: the parser says how

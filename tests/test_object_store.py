@@ -1,0 +1,176 @@
+"""Offline sources in object storage (issue 15, part 3): `auditready verify` and `--auditready-offline` read an S3
+prefix through fsspec/s3fs, streaming and gzip-aware, credentials and endpoint from the environment only. Every
+test runs against a moto S3 server it starts on loopback; nothing reaches the internet."""
+
+from __future__ import annotations
+
+import gzip
+import json
+from pathlib import Path
+from typing import Any, Iterator
+
+import pytest
+
+from pytest_auditready.cli import main
+
+moto_server = pytest.importorskip("moto.server", reason="moto[server] is in the test extra")
+pytest.importorskip("s3fs", reason="s3fs is in the objectstore and test extras")
+
+FIXTURES = Path(__file__).resolve().parents[1] / "fixtures"
+CLEAN = FIXTURES / "openbao" / "clean.log"
+LEAKY = FIXTURES / "openbao" / "leaky.log"
+CANARIES = FIXTURES / "openbao" / "canaries.txt"
+TRAIL = FIXTURES / "cloudtrail" / "secretsmanager.json"
+FAKE_SECRET = "fake-secret-key-for-moto-0123456789"
+
+
+@pytest.fixture(scope="module")
+def s3_endpoint() -> Iterator[str]:
+    server = moto_server.ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
+    server.start()
+    host, port = server.get_host_and_port()
+    try:
+        yield f"http://{host}:{port}"
+    finally:
+        server.stop()
+
+
+@pytest.fixture
+def s3(s3_endpoint: str, monkeypatch: pytest.MonkeyPatch, request: pytest.FixtureRequest) -> Any:
+    """A fresh bucket on the loopback server; the environment holds fake credentials and the endpoint, as a user's
+    shell would (never an option)."""
+    import boto3
+
+    for var in ("AWS_PROFILE", "AWS_SESSION_TOKEN", "AWS_SECURITY_TOKEN"):
+        monkeypatch.delenv(var, raising=False)
+    monkeypatch.setenv("AWS_ACCESS_KEY_ID", "AKIAFAKEFORMOTO00000")
+    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", FAKE_SECRET)
+    monkeypatch.setenv("AWS_DEFAULT_REGION", "us-east-1")
+    monkeypatch.setenv("AWS_ENDPOINT_URL", s3_endpoint)
+    monkeypatch.setenv("AWS_EC2_METADATA_DISABLED", "true")
+    client = boto3.client("s3")
+    bucket = "audit-" + request.node.name.lower().replace("_", "-")[:40].strip("-")
+    client.create_bucket(Bucket=bucket)
+    client.bucket = bucket
+    return client
+
+
+def _config(tmp_path: Path) -> Path:
+    cfg = tmp_path / "auditready.toml"
+    cfg.write_text(f'require_tamper_evidence = false\nretention_days = 0\ncanaries_file = "{CANARIES}"\n')
+    return cfg
+
+
+def _verify(tmp_path: Path, capsys: pytest.CaptureFixture[str], *paths: str) -> tuple[int, dict[str, Any], str]:
+    out = tmp_path / "verdict.json"
+    if out.exists():
+        out.unlink()
+    rc = main(["verify", *paths, "--config", str(_config(tmp_path)), "--json", str(out)])
+    cap = capsys.readouterr()
+    text = cap.out + cap.err
+    assert "Traceback" not in text and FAKE_SECRET not in text
+    return rc, (json.loads(out.read_text()) if out.exists() else {}), text
+
+
+def _rotated_set(folder: Path) -> dict[str, bytes]:
+    """CLEAN as a rotated Vault set: the oldest part gzip'd, plus a seal chain and a key that are no logs."""
+    lines = CLEAN.read_bytes().splitlines(keepends=True)
+    third = len(lines) // 3
+    files = {
+        "audit.log.2.gz": gzip.compress(b"".join(lines[:third])),
+        "audit.log.1": b"".join(lines[third : 2 * third]),
+        "audit.log": b"".join(lines[2 * third :]),
+        "audit.log.digests": b"not a log\n",
+        "seal.pub": b"not a log either\n",
+    }
+    folder.mkdir(parents=True, exist_ok=True)
+    for name, data in files.items():
+        (folder / name).write_bytes(data)
+        (folder / name).chmod(0o600)
+    return files
+
+
+def _counts(data: dict[str, Any]) -> list[tuple[str, int, int, str]]:
+    return [(f["file"].rsplit("/", 1)[-1], f["lines"], f["entries"], f["format"]) for f in data["files"]]
+
+
+def test_an_s3_prefix_reads_like_the_same_local_folder(s3: Any, tmp_path: Path,
+                                                        capsys: pytest.CaptureFixture[str]) -> None:
+    local = tmp_path / "vault"
+    for name, data in _rotated_set(local).items():
+        s3.put_object(Bucket=s3.bucket, Key=f"vault/{name}", Body=data)
+    rc_local, d_local, text_local = _verify(tmp_path, capsys, str(local))
+    rc, d, text = _verify(tmp_path, capsys, f"s3://{s3.bucket}/vault/")
+    assert rc == rc_local, text + "\n---\n" + text_local
+    assert _counts(d) == _counts(d_local)
+    assert [f["file"] for f in d["files"]] == [f"s3://{s3.bucket}/vault/{n}" for n in
+                                               ("audit.log", "audit.log.1", "audit.log.2.gz")]
+    assert sum(f["entries"] for f in d["files"]) == len(CLEAN.read_bytes().splitlines())
+    # a glob and a single object name the same objects
+    rc_glob, d_glob, _ = _verify(tmp_path, capsys, f"s3://{s3.bucket}/vault/audit.log*")
+    assert _counts(d_glob) == _counts(d) and rc_glob == rc
+    _, d_one, _ = _verify(tmp_path, capsys, f"s3://{s3.bucket}/vault/audit.log.2.gz")
+    assert _counts(d_one) == [c for c in _counts(d) if c[0] == "audit.log.2.gz"]
+
+
+def test_pytest_offline_reads_an_s3_prefix(s3: Any, tmp_path: Path, pytester: pytest.Pytester) -> None:
+    for name, data in _rotated_set(tmp_path / "vault").items():
+        s3.put_object(Bucket=s3.bucket, Key=f"vault/{name}", Body=data)
+    s3.put_object(Bucket=s3.bucket, Key="leaky/audit.log", Body=LEAKY.read_bytes())
+    r = pytester.runpytest_inprocess("-p", "no:cacheprovider", "--auditready-offline", f"s3://{s3.bucket}/vault/",
+                                     f"s3://{s3.bucket}/leaky/", "--auditready-config", str(_config(tmp_path)))
+    text = r.stdout.str()
+    assert FAKE_SECRET not in text + r.stderr.str()
+    assert f"auditready-offline[s3://{s3.bucket}/leaky/audit.log]::no_secret_leak FAILED" in " ".join(text.split()) \
+        or ("no_secret_leak" in text and int(r.ret) == 1), text
+    assert int(r.ret) == 1
+
+
+def test_a_syslog_hop_that_cut_an_entry_fails_through_s3_too(s3: Any, tmp_path: Path,
+                                                             capsys: pytest.CaptureFixture[str]) -> None:
+    header = b"Dec  1 07:54:37 vault1 bao[812]: "
+    lines = CLEAN.read_bytes().splitlines()
+    entry = json.loads(lines[0])
+    entry["zz_padding"] = "p" * 9000
+    big = json.dumps(entry, separators=(",", ":")).encode()
+    body = b"\n".join([header + big[: 8192 - len(header)]] + [header + ln for ln in lines[1:]]) + b"\n"
+    s3.put_object(Bucket=s3.bucket, Key="syslog/2026/12/01/vault.log.gz", Body=gzip.compress(body))
+    rc, d, text = _verify(tmp_path, capsys, f"s3://{s3.bucket}/syslog/")
+    assert rc == 1
+    assert "cut at 8192 bytes: the syslog hop's message size limit" in text
+    assert d["files"][0]["unreadable_lines"] == 1 and d["files"][0]["entries"] == len(lines) - 1
+
+
+def test_cloudtrail_bucket_layout_is_walked_without_its_digests(s3: Any, tmp_path: Path,
+                                                                capsys: pytest.CaptureFixture[str]) -> None:
+    base = "AWSLogs/123456789012/CloudTrail/us-east-1/2026/12/01/"
+    key = base + "123456789012_CloudTrail_us-east-1_20261201T0000Z_abc.json.gz"
+    s3.put_object(Bucket=s3.bucket, Key=key, Body=gzip.compress(TRAIL.read_bytes()))
+    s3.put_object(Bucket=s3.bucket, Key="AWSLogs/123456789012/CloudTrail-Digest/us-east-1/2026/12/01/"
+                  "123456789012_CloudTrail-Digest_us-east-1_x_us-east-1_20261201T010000Z.json.gz",
+                  Body=gzip.compress(b'{"digestStartTime": "x"}'), Metadata={"signature": "00"})
+    _, d, text = _verify(tmp_path, capsys, f"s3://{s3.bucket}/AWSLogs/")
+    assert [f["file"] for f in d["files"]] == [f"s3://{s3.bucket}/{key}"], text
+    assert d["files"][0]["format"] == "cloudtrail"
+    assert d["files"][0]["entries"] == len(json.loads(TRAIL.read_bytes())["Records"])
+
+
+@pytest.mark.parametrize("what", ["no bucket", "empty prefix", "no credentials"])
+def test_unreadable_store_is_one_line_exit_2(what: str, s3: Any, tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+                                             capsys: pytest.CaptureFixture[str]) -> None:
+    url = f"s3://{s3.bucket}/nothing-here/"
+    if what == "no bucket":
+        url = "s3://no-such-bucket-auditready/x/"
+    elif what == "no credentials":
+        s3.put_object(Bucket=s3.bucket, Key="vault/audit.log", Body=CLEAN.read_bytes())
+        url = f"s3://{s3.bucket}/vault/"
+        for var in ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY"):
+            monkeypatch.delenv(var)
+        monkeypatch.setenv("AWS_SHARED_CREDENTIALS_FILE", str(tmp_path / "none"))
+        monkeypatch.setenv("AWS_CONFIG_FILE", str(tmp_path / "none"))
+    rc, _, text = _verify(tmp_path, capsys, url)
+    assert rc == 2, text
+    line = text.strip()
+    assert len(line.splitlines()) == 1 and url.split("/")[2] in line, line
+    if what == "no credentials":
+        assert "no credentials found in the environment" in line

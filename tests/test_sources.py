@@ -1,0 +1,209 @@
+"""Live log sources (issue 15, part 2): a command that prints the audit lines (`--auditready-log-command`, key
+`log_command`), started before the scenario, read as it runs, stopped at the end. Real commands: `tail -F` of the
+device's file, and a script that prints a recorded log slowly."""
+
+from __future__ import annotations
+
+import json
+import shlex
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from pytest_auditready.auditlog.source import LogBatch
+from pytest_auditready.auditlog.sources import CommandLogSource
+from pytest_auditready.errors import AuditReadyError
+from tests.auditrun import assert_no_secret_in_outputs, run_audit
+
+FIXTURES = Path(__file__).resolve().parents[1] / "fixtures"
+CLEAN = FIXTURES / "openbao" / "clean.log"
+
+SLOW_PRINTER = """
+import sys, time
+for line in open(sys.argv[1], "rb"):
+    sys.stdout.buffer.write(line)
+    sys.stdout.flush()
+    time.sleep(0.005)
+"""
+
+
+def _poll_until(src: CommandLogSource, batch: LogBatch, n: int, seconds: float = 10) -> None:
+    deadline = time.monotonic() + seconds
+    while len(batch.entries) + len(batch.bad_lines) < n:
+        assert time.monotonic() < deadline, f"read {len(batch.entries)} of {n} lines in {seconds} s"
+        src.poll(batch)
+        time.sleep(0.02)
+
+
+def test_a_script_printing_a_recorded_log_slowly_is_read_as_it_runs(tmp_path: Path) -> None:
+    script = tmp_path / "printer.py"
+    script.write_text(SLOW_PRINTER)
+    src = CommandLogSource(f"{shlex.quote(sys.executable)} {shlex.quote(str(script))} {shlex.quote(str(CLEAN))}")
+    src.mark()
+    batch = LogBatch()
+    src.poll(batch)
+    first = len(batch.entries)
+    lines = CLEAN.read_bytes().splitlines()
+    try:
+        _poll_until(src, batch, len(lines))
+    finally:
+        src.close()
+    assert first < len(lines)  # read while it was still printing: a poll never waited for the end
+    assert [e.raw.encode() for e in batch.entries] == lines and not batch.bad_lines
+    assert [e.line for e in batch.entries] == list(range(1, len(lines) + 1))
+    assert {e.file for e in batch.entries} == {"log_command[python3]"} or batch.entries[0].file.startswith(
+        "log_command[python")
+
+
+def test_a_failing_command_is_one_line_with_its_last_stderr_lines() -> None:
+    src = CommandLogSource("sh -c 'echo starting >&2; echo \"cannot reach the cluster\" >&2; exit 3'")
+    src.mark()
+    deadline = time.monotonic() + 10
+    with pytest.raises(AuditReadyError) as err:
+        while time.monotonic() < deadline:
+            src.poll(LogBatch())
+            time.sleep(0.02)
+    text = str(err.value)
+    assert "exited with status 3" in text and "starting | cannot reach the cluster" in text
+    assert "\n" not in err.value.cause
+
+
+def test_a_missing_program_is_named() -> None:
+    with pytest.raises(AuditReadyError, match="'no-such-log-cli' was not found"):
+        CommandLogSource("no-such-log-cli --follow").mark()
+
+
+def test_a_command_that_ignores_sigterm_is_killed_within_the_deadline() -> None:
+    src = CommandLogSource("sh -c 'trap \"\" TERM; echo \"{}\"; while :; do sleep 0.1; done'")
+    src.mark()
+    started = time.monotonic()
+    src.close()
+    assert time.monotonic() - started < 5
+
+
+def test_the_command_does_not_get_the_vault_token(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("VAULT_TOKEN", "s.not-for-the-log-command")
+    monkeypatch.setenv("BAO_TOKEN", "s.not-for-the-log-command")
+    monkeypatch.setenv("AUDITREADY_TEST_SHELL_VAR", "kept")
+    src = CommandLogSource("""sh -c 'printf "{\\"token\\":\\"%s%s\\",\\"shell\\":\\"%s\\"}\\n" "$VAULT_TOKEN" \
+"$BAO_TOKEN" "$AUDITREADY_TEST_SHELL_VAR"'""")
+    src.mark()
+    batch = LogBatch()
+    try:
+        _poll_until(src, batch, 1)
+    finally:
+        src.close()
+    assert json.loads(batch.entries[0].raw) == {"token": "", "shell": "kept"}
+
+
+# -- live runs through a command --------------------------------------------------------------------------------
+@pytest.mark.vault
+def test_live_run_through_tail_passes_every_check(pytester: pytest.Pytester, bao: Any, url_env: Any) -> None:
+    server = bao()
+    url_env(server)
+    cmd = f"tail -F -n +1 {shlex.quote(str(server.log_path))}"
+    run = run_audit(pytester, server, None, f"--auditready-log-command={cmd}", seal=False, log_wait=5.0)
+    assert run.result.ret == 0, run.result.stdout.str()
+    assert run.failed_checks() == set()
+    assert_no_secret_in_outputs(run)
+
+
+@pytest.mark.vault
+def test_live_run_through_a_command_that_drops_responses_fails_completeness(pytester: pytest.Pytester, bao: Any,
+                                                                           url_env: Any) -> None:
+    server = bao()
+    url_env(server)
+    log = shlex.quote(str(server.log_path))
+    cmd = f"sh -c 'tail -F -n +1 {log} | grep --line-buffered -v \"\\\"type\\\":\\\"response\\\"\"'"
+    run = run_audit(pytester, server, None, f"--auditready-log-command={cmd}", seal=False, log_wait=1.0)
+    assert run.result.ret == 1
+    assert "completeness" in run.failed_checks()
+    assert "No response entry in log_command[sh] records" in run.text("completeness")  # the hop is named
+
+
+@pytest.mark.vault
+def test_live_run_whose_command_fails_is_refused_in_one_line(pytester: pytest.Pytester, bao: Any,
+                                                             url_env: Any) -> None:
+    server = bao()
+    url_env(server)
+    run = run_audit(pytester, server, None, "--auditready-log-command=sh -c 'echo \"no such unit\" >&2; exit 1'",
+                    seal=False, log_wait=2.0)
+    text = run.result.stdout.str() + run.result.stderr.str()
+    assert run.result.ret not in (0, 1), text
+    assert "exited with status 1: no such unit" in text
+    assert "Traceback" not in text
+
+
+def test_a_url_target_needs_no_log_file_when_a_command_prints_the_log(monkeypatch: pytest.MonkeyPatch) -> None:
+    import dataclasses
+
+    from pytest_auditready.config import Settings
+    from pytest_auditready.errors import ConfigError
+    from pytest_auditready.vault.targets import UrlTarget
+
+    monkeypatch.setenv("VAULT_TOKEN", "s.placeholder-token")
+    base = dataclasses.replace(Settings(), target="http://127.0.0.1:1")
+    with pytest.raises(ConfigError, match="needs the file its audit device writes"):
+        UrlTarget(base).open()
+    endpoint = UrlTarget(dataclasses.replace(base, log_command="journalctl -o cat -f -u openbao")).open()
+    assert endpoint.log_path is None
+
+
+# -- the progress line of a long read ---------------------------------------------------------------------------
+def _verify_on(stream: Any, log: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> int:
+    from pytest_auditready.cli import main
+    from pytest_auditready.engine import progress
+
+    monkeypatch.setattr(progress, "DELAY", 0.0)  # a "long" read from the first block on
+    monkeypatch.setattr(progress, "EVERY", 0.0)
+    monkeypatch.setattr(sys, "stderr", stream)
+    cfg = tmp_path / "auditready.toml"
+    cfg.write_text("require_tamper_evidence = false\nretention_days = 0\n")
+    return int(main(["verify", str(log), "--config", str(cfg), "-q"]))
+
+
+@pytest.mark.parametrize("where", ["terminal", "terminal under CI", "terminal under GitHub Actions", "pipe"])
+def test_a_progress_line_on_a_terminal_only(where: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+                                            capsys: pytest.CaptureFixture[str]) -> None:
+    import io
+    import os
+    import pty
+
+    for var in ("CI", "GITHUB_ACTIONS"):
+        monkeypatch.delenv(var, raising=False)
+    monkeypatch.setenv("TERM", "xterm")
+    if where.endswith("CI"):
+        monkeypatch.setenv("CI", "true")
+    if where.endswith("Actions"):
+        monkeypatch.setenv("GITHUB_ACTIONS", "true")
+    log = tmp_path / "audit.log"
+    log.write_bytes(CLEAN.read_bytes() * 40)  # several blocks
+    log.chmod(0o600)
+    if where == "pipe":
+        r, w = os.pipe()
+        stream = io.TextIOWrapper(io.FileIO(w, "w"), write_through=True)
+    else:
+        r, w = pty.openpty()  # a real terminal
+        stream = io.TextIOWrapper(io.FileIO(w, "w"), write_through=True)
+    try:
+        _verify_on(stream, log, tmp_path, monkeypatch)
+        stream.flush()
+        os.set_blocking(r, False)
+        try:
+            shown = os.read(r, 1 << 20).decode("utf-8", "replace")
+        except (BlockingIOError, OSError):
+            shown = ""
+    finally:
+        stream.close()
+        os.close(r)
+    capsys.readouterr()
+    if where == "terminal":
+        size = log.stat().st_size / 1e6
+        assert "auditready: " in shown and f"/{size:,.1f} MB" in shown and "MB/s" in shown, repr(shown)
+        assert "file 1/1" in shown and "ETA " in shown
+        assert shown.endswith("\r\x1b[K")  # erased at the end: the verdict lines stay clean
+    else:
+        assert "auditready: " not in shown and "MB/s" not in shown, repr(shown)
