@@ -131,6 +131,40 @@ K8S_STRUCTURAL_KEYS = frozenset({"auditID", "uid", "resourceVersion", "continue"
 VAULT_PATH_KEYS = frozenset({"path", "mount_point", "creation_path"})
 K8S_PATH_KEYS = frozenset({"requestURI"})
 
+# Fields a format writes in clear text by design and that an audit needs as they are (who, from where, when, which
+# request): data_minimisation does not judge them (a dotted path covers what lies below it). An identity is often an
+# e-mail address (OIDC, userpass, SSO session names): it is the evidence of who acted, not data to minimise. Every
+# other value is judged: a Vault request's or response's data, a request path, an error, a header.
+VAULT_CLEAR_TEXT = (
+    "time", "type",
+    "auth.display_name", "auth.entity_id", "auth.metadata", "auth.policies", "auth.token_policies",
+    "auth.identity_policies", "auth.external_namespace_policies", "auth.policy_results", "auth.token_type",
+    "auth.token_issue_time", "auth.token_ttl", "auth.remaining_uses",
+    "request.id", "request.client_id", "request.operation", "request.remote_address", "request.remote_port",
+    "request.mount_point", "request.mount_type", "request.mount_accessor", "request.mount_running_version",
+    "request.mount_class", "request.namespace",
+    "response.auth.display_name", "response.auth.entity_id", "response.auth.metadata", "response.auth.policies",
+    "response.auth.token_policies", "response.auth.identity_policies", "response.mount_point",
+    "response.mount_type", "response.mount_accessor", "response.mount_running_plugin_version",
+    "response.mount_class",
+)
+# The API server's own words: who (user, impersonatedUser), from where (sourceIPs), when, the event's ids, and its
+# annotations (an authorization decision names the user it allowed).
+K8S_CLEAR_TEXT = ("kind", "apiVersion", "level", "stage", "auditID", "verb", "user", "impersonatedUser",
+                  "sourceIPs", "requestReceivedTimestamp", "stageTimestamp", "annotations")
+# AWS's own record fields: who (userIdentity; a federated or SSO session name is often an e-mail address), from
+# where, when, which event, account and resources; and the identities an STS or IAM call creates or names (the
+# session it starts, the SAML subject, the IAM user it manages): who the following records will name.
+CLOUDTRAIL_CLEAR_TEXT = ("eventVersion", "eventTime", "eventID", "requestID", "sharedEventID", "eventSource",
+                         "eventName", "eventType", "eventCategory", "awsRegion", "userIdentity", "sourceIPAddress",
+                         "recipientAccountId", "vpcEndpointId", "vpcEndpointAccountId", "tlsDetails", "resources",
+                         "readOnly", "managementEvent", "sessionCredentialFromConsole",
+                         "requestParameters.roleSessionName", "requestParameters.sourceIdentity",
+                         "requestParameters.userName", "responseElements.assumedRoleUser",
+                         "responseElements.federatedUser", "responseElements.subject",
+                         "responseElements.sourceIdentity", "responseElements.user.userName",
+                         "responseElements.user.arn")
+
 _WHAT = {
     "time": "when",
     "identity": "who",
@@ -167,6 +201,11 @@ class LogFormat:
     # entries whose time is not when they were written, so file order says nothing of them, and the rule's words
     order_exempt: Optional[Callable[[Any], bool]] = None
     order_exempt_rule: str = ""
+    # data_minimisation: the fields written in clear text by design that an audit needs (dotted paths, a path
+    # covers what lies below it), and how to stop personal data or card numbers reaching the log
+    clear_text: tuple[str, ...] = ()
+    minimise_fix: str = ("find the stage that writes the value in clear text (a field mapping, an enrichment, a debug "
+                         "log) and make it drop, mask or hash it; restrict and purge what the log already holds")
 
 
 FORMATS: Mapping[str, LogFormat] = {
@@ -179,6 +218,11 @@ FORMATS: Mapping[str, LogFormat] = {
         "RFC3339Nano value",
         known_fix="log HMAC'd values only: remove log_raw from every audit device, and take the key out of "
         "audit_non_hmac_request_keys / audit_non_hmac_response_keys of the mount (bao secrets tune)",
+        clear_text=VAULT_CLEAR_TEXT,
+        minimise_fix="log HMAC'd values only: take the key out of audit_non_hmac_request_keys / "
+        "audit_non_hmac_response_keys of the mount (bao secrets tune), remove log_raw from every audit device, "
+        "and keep personal data and card numbers out of secret paths; restrict and purge what the log already "
+        "holds",
     ),
     "jsonl": LogFormat("jsonl", "JSON lines"),
     "k8s": LogFormat(
@@ -188,6 +232,10 @@ FORMATS: Mapping[str, LogFormat] = {
         "Metadata (Request and RequestResponse record the object, a Secret's data included); rotate the value",
         precision_fix="keep the API server's requestReceivedTimestamp as written (RFC 3339 with microseconds)",
         order_exempt=k8s_long_running,
+        clear_text=K8S_CLEAR_TEXT,
+        minimise_fix="lower the audit policy for the resource to level Metadata (Request and RequestResponse record "
+        "the object), and keep personal data out of object names, labels and query parameters; restrict and purge "
+        "what the log already holds",
         order_exempt_rule="a long-running request's event (watch, proxy, exec, attach, port-forward, log) is written "
         "when the request ends, with the requestReceivedTimestamp of its start",
     ),
@@ -201,6 +249,10 @@ FORMATS: Mapping[str, LogFormat] = {
         precision_fix="CloudTrail records whole seconds: correlate by requestID and eventID, and set "
         "timestamp_digits = 0 only if your controls accept second precision",
         order_skip="CloudTrail keeps the records of a file in no particular order, so file order is not checked",
+        clear_text=CLOUDTRAIL_CLEAR_TEXT,
+        minimise_fix="keep personal data and card numbers out of what the callers send AWS (resource names, "
+        "descriptions, tags, parameters: CloudTrail logs request parameters as sent); restrict and purge what the "
+        "trail's bucket already holds",
     ),
 }
 

@@ -1,0 +1,516 @@
+"""data_minimisation: no card number, e-mail address, phone number, IBAN or national identifier in clear text.
+
+An audit log must say who did what to which secret, from where and when; it need not hold the personal data or
+card numbers that requests carry. Vault and OpenBao HMAC every string of a request and response, unless a mount
+opts keys out (``audit_non_hmac_request_keys``) or a device logs raw; paths, errors and headers are clear text
+too. Values in the fields a format writes in clear text as evidence (``LogFormat.clear_text``: identities, source
+addresses, ids, times) are not judged: an identity is often an e-mail address, and it is what the log is for.
+
+Detectors (``data_minimisation_detectors``), each a shape plus a validation, so that ids and timestamps do not
+count:
+- ``card``: 13 to 19 digits (contiguous, or grouped 4-4-4-4[-1..3], 4-6-5, 4-6-4 by spaces or dashes) with a
+  card network's prefix and length, passing the Luhn check;
+- ``email``: an addr-spec (also URL-encoded, ``%40``) with a domain of labels and a letter top-level domain;
+- ``phone``: an international number (``+``, country code, 8 to 15 digits) or a North American one written
+  ``(NXX) NXX-XXXX`` / ``NXX-NXX-XXXX`` / ``NXX.NXX.XXXX``;
+- ``iban``: a country's IBAN length and the ISO 7064 mod-97 check;
+- ``national_id``: a US social security number ``AAA-GG-SSSS`` outside the ranges never issued (area 000, 666,
+  900-999; group 00; serial 0000), a UK National Insurance number with valid prefix letters.
+
+Findings show a masked form only (a card's first 6 and last 4 digits, an SSN's last 4), never the value, nor any
+hash of it (a card number's hash is reversible by trying every number with that prefix and suffix).
+
+Speed: one Hyperscan pass over each block finds every place a detector could match (a superset); only those lines
+are looked at, first as raw text (most candidates, such as long numbers, fail validation there), and a line with a
+valid candidate is parsed to learn under which field each value sits.
+"""
+
+from __future__ import annotations
+
+import re
+import urllib.parse
+from dataclasses import dataclass
+from typing import Any, Callable, Iterable, Iterator, Optional, Sequence, Union
+
+from ..auditlog.formats import format_of
+from ..auditlog.model import HMAC_PREFIX, Entries, Record
+from .base import Check, CheckContext, Finding, Skip, Visitor, feed
+
+ID = "data_minimisation"
+_MAX = 20  # distinct values reported; then the rest is counted
+
+# -- validators ---------------------------------------------------------------------------------------------------
+
+
+def luhn(digits: str) -> bool:
+    """The Luhn (mod 10) check of a string of digits."""
+    total = 0
+    for i, c in enumerate(reversed(digits)):
+        d = ord(c) - 48
+        if i % 2:
+            d *= 2
+            if d > 9:
+                d -= 9
+        total += d
+    return total % 10 == 0
+
+
+def card_network(digits: str) -> str:
+    """The card network whose prefixes and lengths ``digits`` fits, or ""."""
+    n = len(digits)
+    p2, p3, p4 = int(digits[:2]), int(digits[:3]), int(digits[:4])
+    if digits[0] == "4" and n in (13, 16, 19):
+        return "Visa"
+    if (51 <= p2 <= 55 or 2221 <= p4 <= 2720) and n == 16:
+        return "Mastercard"
+    if p2 in (34, 37) and n == 15:
+        return "American Express"
+    if (p4 == 6011 or 644 <= p3 <= 649 or p2 == 65) and 16 <= n <= 19:
+        return "Discover"
+    if 3528 <= p4 <= 3589 and 16 <= n <= 19:
+        return "JCB"
+    if (300 <= p3 <= 305 or p2 in (36, 38, 39)) and 14 <= n <= 19:
+        return "Diners Club"
+    if p2 == 62 and 16 <= n <= 19:
+        return "UnionPay"
+    if p4 in (5018, 5020, 5038, 5893, 6304, 6759, 6761, 6762, 6763) and 13 <= n <= 19:
+        return "Maestro"
+    return ""
+
+
+# IBAN lengths by country (the SWIFT IBAN registry).
+IBAN_LENGTHS = {
+    "AD": 24, "AE": 23, "AL": 28, "AT": 20, "AZ": 28, "BA": 20, "BE": 16, "BG": 22, "BH": 22, "BR": 29, "BY": 28,
+    "CH": 21, "CR": 22, "CY": 28, "CZ": 24, "DE": 22, "DK": 18, "DO": 28, "EE": 20, "EG": 29, "ES": 24, "FI": 18,
+    "FO": 18, "FR": 27, "GB": 22, "GE": 22, "GI": 23, "GL": 18, "GR": 27, "GT": 28, "HR": 21, "HU": 28, "IE": 22,
+    "IL": 23, "IQ": 23, "IS": 26, "IT": 27, "JO": 30, "KW": 30, "KZ": 20, "LB": 28, "LC": 32, "LI": 21, "LT": 20,
+    "LU": 20, "LV": 21, "LY": 25, "MC": 27, "MD": 24, "ME": 22, "MK": 19, "MR": 27, "MT": 31, "MU": 30, "NL": 18,
+    "NO": 15, "PK": 24, "PL": 28, "PS": 29, "PT": 25, "QA": 29, "RO": 24, "RS": 22, "SA": 24, "SC": 31, "SE": 24,
+    "SI": 19, "SK": 24, "SM": 27, "ST": 25, "SV": 28, "TL": 23, "TN": 24, "TR": 26, "UA": 29, "VA": 22, "VG": 24,
+    "XK": 20,
+}
+
+
+def iban_valid(iban: str) -> bool:
+    """A country's IBAN length and the ISO 7064 mod-97-10 check (``iban`` without spaces)."""
+    if IBAN_LENGTHS.get(iban[:2]) != len(iban) or not iban[2:4].isdigit():
+        return False
+    moved = iban[4:] + iban[:4]
+    return int("".join(str(int(c, 36)) for c in moved)) % 97 == 1
+
+
+def ssn_valid(area: str, group: str, serial: str) -> bool:
+    """A US SSN outside the ranges never issued: area 000, 666 or 900-999, group 00, serial 0000."""
+    return area not in ("000", "666") and area[0] != "9" and group != "00" and serial != "0000"
+
+
+_NINO_BAD_PREFIXES = frozenset({"BG", "GB", "KN", "NK", "NT", "TN", "ZZ"})
+
+# -- detectors: shape (a regex over text) + validation -> (kind, masked form) ------------------------------------
+
+_B = r"(?<![0-9A-Za-z])"  # no letter or digit before
+_E = r"(?![0-9A-Za-z])"  # none after
+_CARD_RES = (
+    re.compile(_B + r"\d{13,19}" + _E),
+    re.compile(r"(?<![0-9A-Za-z-])\d{4}([ -])\d{4}\1\d{4}\1\d{4}(?:\1\d{1,3})?(?![0-9A-Za-z]|[ -]\d)"),
+    re.compile(r"(?<![0-9A-Za-z-])\d{4}([ -])\d{6}\1\d{4,5}(?![0-9A-Za-z]|[ -]\d)"),
+)
+# an addr-spec: a local part of 1 to 64 characters starting with a letter or digit, not preceded by another
+# local-part character; a domain of labels and a top-level domain of letters (found from each "@")
+_EMAIL_LOCAL = frozenset("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789._%+-")
+_EMAIL_DOMAIN = re.compile(r"(?:[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?\.)+([A-Za-z]{2,24})(?![A-Za-z0-9-])")
+_PHONE_INTL_RE = re.compile(r"(?<![\w+])\+[1-9](?:[ .-]?\(?\d{1,4}\)?){2,7}(?![\w])")
+_PHONE_NANP_RE = re.compile(r"(?<![\w.+-])(?:\([2-9]\d{2}\) ?|[2-9]\d{2}([-.]))[2-9]\d{2}(?(1)\1|[-.])\d{4}"
+                            r"(?![\w.-]|-\d)")
+_IBAN_RE = re.compile(_B + r"([A-Z]{2}\d{2}(?: ?[A-Z0-9]{4}){2,7}(?: ?[A-Z0-9]{1,3})?)" + _E)
+_SSN_RE = re.compile(r"(?<![\w-])(\d{3})-(\d{2})-(\d{4})(?![\w-])")
+_NINO_RE = re.compile(_B + r"([A-CEGHJ-PR-TW-Z][A-CEGHJ-NPR-TW-Z]) ?(\d{2}) ?(\d{2}) ?(\d{2}) ?([A-D])" + _E)
+
+KINDS = {
+    "card": "a card number",
+    "email": "an e-mail address",
+    "phone": "a phone number",
+    "iban": "an IBAN",
+    "national_id": "a national identifier",
+}
+
+
+@dataclass(frozen=True)
+class Hit:
+    """One value found: its detector, what it is (with its network or kind), and its masked form. The value itself
+    is kept in memory only (to tell values apart), never shown."""
+
+    detector: str
+    what: str
+    masked: str
+    value: str
+
+    def __repr__(self) -> str:
+        return f"Hit({self.detector!r}, {self.masked!r})"
+
+
+def _mask_keep(text: str, keep_start: int, keep_end: int) -> str:
+    return "".join(c if (i < keep_start or i >= len(text) - keep_end or not c.isalnum()) else "*"
+                   for i, c in enumerate(text))
+
+
+def _cards(text: str) -> Iterator[Hit]:
+    seen: set[str] = set()
+    for rx in _CARD_RES:
+        for m in rx.finditer(text):
+            digits = re.sub(r"[ -]", "", m.group(0))
+            if digits in seen or not 13 <= len(digits) <= 19:
+                continue
+            network = card_network(digits)
+            if network and luhn(digits):
+                seen.add(digits)
+                yield Hit("card", f"a {network} card number", digits[:6] + "*" * (len(digits) - 10) + digits[-4:],
+                          digits)
+
+
+def _emails(text: str) -> Iterator[Hit]:
+    at = text.find("@")
+    while at >= 0:
+        domain = _EMAIL_DOMAIN.match(text, at + 1)
+        start = at
+        while start > 0 and at - start <= 64 and text[start - 1] in _EMAIL_LOCAL:
+            start -= 1
+        local = text[start:at]
+        if domain is not None and 1 <= len(local) <= 64 and local[0].isascii() and local[0].isalnum():
+            yield Hit("email", "an e-mail address", f"{local[0]}***@***.{domain.group(1)}",
+                      (local + "@" + domain.group(0)).lower())
+        at = text.find("@", at + 1)
+
+
+def _phones(text: str) -> Iterator[Hit]:
+    for m in _PHONE_INTL_RE.finditer(text):
+        digits = re.sub(r"\D", "", m.group(0))
+        if 8 <= len(digits) <= 15:
+            yield Hit("phone", "a phone number", "+" + "*" * (len(digits) - 2) + digits[-2:], "+" + digits)
+    for m in _PHONE_NANP_RE.finditer(text):
+        digits = re.sub(r"\D", "", m.group(0))
+        yield Hit("phone", "a phone number", "*" * 8 + digits[-2:], "+1" + digits)
+
+
+def _ibans(text: str) -> Iterator[Hit]:
+    for m in _IBAN_RE.finditer(text):
+        iban = m.group(1).replace(" ", "")
+        if iban_valid(iban):
+            yield Hit("iban", "an IBAN", iban[:2] + "*" * (len(iban) - 6) + iban[-4:], iban)
+
+
+def _national_ids(text: str) -> Iterator[Hit]:
+    for m in _SSN_RE.finditer(text):
+        if ssn_valid(*m.group(1, 2, 3)):
+            yield Hit("national_id", "a US social security number", "***-**-" + m.group(3), m.group(0))
+    for m in _NINO_RE.finditer(text):
+        if m.group(1) not in _NINO_BAD_PREFIXES:
+            value = "".join(m.group(1, 2, 3, 4, 5))
+            yield Hit("national_id", "a UK National Insurance number", "*" * 8 + value[-1],
+                      value)
+
+
+DETECTORS: dict[str, Callable[[str], Iterator[Hit]]] = {
+    "card": _cards,
+    "email": _emails,
+    "phone": _phones,
+    "iban": _ibans,
+    "national_id": _national_ids,
+}
+
+# Hyperscan prefilters: where a detector could match (a superset of its regexes, without their lookarounds). Kept
+# as narrow as the shapes allow: a log's request ids (UUIDs with digit-only groups) and times must not send every
+# line to the judge.
+PREFILTERS: dict[str, tuple[bytes, ...]] = {
+    "card": (rb"\d{13}", rb"\d{4}[ \-]\d{4,6}[ \-]\d{4}"),
+    "email": (rb"@[A-Za-z0-9\-]+\.", rb"%40[A-Za-z0-9\-]+\."),
+    "phone": (rb"\+[1-9][\d ().\-]{6}", rb"\(\d{3}\) ?\d{3}[\-.]\d{4}", rb"\d{3}[\-.]\d{3}[\-.]\d{4}"),
+    "iban": (rb"[A-Z]{2}\d{2}(?: ?[A-Z0-9]{4}){2}",),
+    "national_id": (rb"\d{3}-\d{2}-\d{4}", rb"[A-Z]{2} ?\d{2} ?\d{2} ?\d{2} ?[A-D]"),
+}
+
+
+def detect(text: str, detectors: Sequence[str]) -> list[Hit]:
+    """Every value of the given detectors in ``text`` (URL-encoded text is also read decoded)."""
+    out: list[Hit] = []
+    texts = [text]
+    if "%" in text:
+        decoded = urllib.parse.unquote(text)
+        if decoded != text:
+            texts.append(decoded)
+    seen: set[tuple[str, str]] = set()
+    for t in texts:
+        for name in detectors:
+            for hit in DETECTORS[name](t):
+                if (hit.detector, hit.value) not in seen:
+                    seen.add((hit.detector, hit.value))
+                    out.append(hit)
+    return out
+
+
+# -- where a value sits ----------------------------------------------------------------------------------------
+
+# Paths that name an identity as a segment (userpass, ldap, okta, radius logins and users; identity store names):
+# who logs in or is managed, evidence like a display name. The name's segment is not judged; the rest is.
+_IDENTITY_IN_PATH_RE = re.compile(r"((?:auth/.+/(?:login|users|groups)|identity/(?:entity|entity-alias|group)/name)/)"
+                                  r"[^/]+")
+
+
+def values(data: Any, skip: Callable[[str], bool] = lambda _p: False) -> Iterator[tuple[str, str]]:
+    """Every string and integer of parsed JSON with its dotted path (list items take their list's path), and every
+    key longer than 5 characters (KV v1 keys, header names carry data too) under its parent's path; nothing at or
+    below a path ``skip`` says yes to."""
+    stack: list[tuple[str, Any]] = [("", data)]
+    while stack:
+        p, v = stack.pop()
+        if isinstance(v, str):
+            yield p, v
+        elif isinstance(v, dict):
+            for k, vv in v.items():
+                key = str(k)
+                if len(key) > 5:
+                    yield p, key
+                child = f"{p}.{key}" if p else key
+                if not skip(child):
+                    stack.append((child, vv))
+        elif isinstance(v, list):
+            stack.extend((p, vv) for vv in v)
+        elif isinstance(v, int) and not isinstance(v, bool) and abs(v) >= 10**12:
+            yield p, str(v)
+
+
+def _prune(data: Any, tree: dict[str, Any]) -> None:
+    """Remove from parsed JSON the values at the paths of ``tree`` (lists are gone through item by item)."""
+    if isinstance(data, list):
+        for item in data:
+            _prune(item, tree)
+        return
+    if not isinstance(data, dict):
+        return
+    for key, sub in tree.items():
+        if key not in data:
+            continue
+        if sub is None:
+            del data[key]
+        else:
+            _prune(data[key], sub)
+
+
+# A JSON escape in raw text, read as a space before the detectors look: "\n4111..." is a card number after a
+# newline, not after the letter n. No detector's shape holds a character JSON escapes (quote, backslash, controls).
+_ESCAPE = re.compile(r"\\(?:u[0-9a-fA-F]{4}|.)")
+_TWO_DIGITS = re.compile(r"\d\d").search
+# What a value must hold for a detector to have a chance (every shape above has it): a cheap test before the regexes.
+_GATES: dict[str, Callable[[str], object]] = {
+    "card": _TWO_DIGITS,
+    "phone": _TWO_DIGITS,
+    "iban": _TWO_DIGITS,
+    "national_id": _TWO_DIGITS,
+    "email": lambda v: "@" in v or "%40" in v,
+}
+
+
+class Scanner:
+    """Judges whole lines: which values of the enabled detectors sit, in clear text, outside the fields the format
+    declares as expected clear text. Knows the format's clear-text fields and the field_map's paths."""
+
+    def __init__(self, settings: Any) -> None:
+        fmt = format_of(settings)
+        clear = list(fmt.clear_text)
+        if fmt.name in ("jsonl", "k8s"):
+            # the canonical fields as field_map reads them: who, from where, when, which request (a list item's
+            # index dropped: values in a list sit at the list's path)
+            clear += [".".join(seg for seg in p.split(".") if not seg.isdigit())
+                      for name, p in settings.field_map if name in ("time", "identity", "source", "request_id",
+                                                                    "type", "action")]
+        self.clear = tuple(clear)
+        self.clear_dot = tuple(c + "." for c in clear)
+        self.tree: dict[str, Any] = {}  # the clear-text paths as a tree of keys (None: the whole value)
+        for c in sorted(clear, key=len):
+            node: Any = self.tree
+            parts = c.split(".")
+            for part in parts[:-1]:
+                node = node.setdefault(part, {})
+                if node is None:
+                    break
+            else:
+                node[parts[-1]] = None
+        self.vault = fmt.name == "vault"
+        self.detectors = tuple(settings.data_minimisation_detectors)
+        self.prefix = settings.log_prefix
+
+    def exempt(self, path: str) -> bool:
+        return path in self.clear or path.startswith(self.clear_dot)
+
+    def judge_line(self, raw: bytes, detectors: Optional[Iterable[str]] = None) -> list[tuple[str, Hit]]:
+        """(field path, hit) for each value ``detectors`` (default: all enabled) find in clear text on one line; a
+        line that is not a JSON object is judged as one text under the path "line"."""
+        import orjson
+
+        names = self.detectors if detectors is None else tuple(d for d in self.detectors if d in detectors)
+        text = raw.decode("utf-8", "replace")
+        if not detect(_ESCAPE.sub(" ", text), names):
+            return []  # no valid candidate anywhere on the line: nothing to place
+        start = text.find("{")
+        data: Any = None
+        if start >= 0:
+            try:
+                data = orjson.loads(text[start:])
+            except (ValueError, RecursionError):
+                data = None
+        if not isinstance(data, dict):
+            return [("line", h) for h in detect(text, names)]
+        # Most candidates sit in the clear-text fields (an identity that is an e-mail address, on every line):
+        # without those fields, a line that holds no candidate is done, without walking its values.
+        _prune(data, self.tree)
+        if not detect(_ESCAPE.sub(" ", orjson.dumps(data).decode("utf-8", "replace")), names):
+            return []
+        out: list[tuple[str, Hit]] = []
+        gates = [(d, _GATES[d]) for d in names]
+        for path, value in values(data, self.exempt):
+            if value.startswith(HMAC_PREFIX):
+                continue
+            if self.vault and path == "request.path":
+                value = _IDENTITY_IN_PATH_RE.sub(r"\1", value)  # the name of who logs in or is managed: evidence
+            maybe = [d for d, gate in gates if gate(value)]
+            if maybe:
+                out.extend((path, hit) for hit in detect(value, maybe))
+        return out
+
+
+_PREFILTER_DBS: dict[tuple[str, ...], Any] = {}
+
+
+def _prefilter(detectors: tuple[str, ...]) -> Optional[Callable[[bytes], dict[int, set[str]]]]:
+    """For ``detectors``: the start offset of each line of a block where a prefilter matched, with the detectors
+    that could match there; None without Hyperscan."""
+    try:
+        import hyperscan
+    except ImportError:  # pragma: no cover - hyperscan is a dependency
+        return None
+    owner = [d for d in detectors for _ in PREFILTERS[d]]
+    exprs = [e for d in detectors for e in PREFILTERS[d]]
+    db = _PREFILTER_DBS.get(detectors)
+    if db is None:
+        from ..scan.hyperscan import _isolated
+
+        def build() -> bytes:
+            d = hyperscan.Database(mode=hyperscan.HS_MODE_BLOCK)
+            d.compile(expressions=exprs, ids=list(range(len(exprs))), elements=len(exprs), flags=[0] * len(exprs))
+            return bytes(hyperscan.dumpb(d))
+
+        db = hyperscan.loadb(_isolated(build), hyperscan.HS_MODE_BLOCK)
+        db.scratch = hyperscan.Scratch(db)
+        _PREFILTER_DBS[detectors] = db
+
+    def lines(data: bytes) -> dict[int, set[str]]:
+        found: list[tuple[int, int]] = []
+        push = found.append
+        db.scan(data, match_event_handler=lambda i, _s, e, _f, _c: push((i, e)))
+        out: dict[int, set[str]] = {}
+        rfind = data.rfind
+        for i, e in found:
+            out.setdefault(rfind(b"\n", 0, e) + 1, set()).add(owner[i])
+        return out
+
+    return lines
+
+
+def _slow_prefilter(detectors: tuple[str, ...]) -> Callable[[bytes], dict[int, set[str]]]:
+    """``_prefilter`` with Python's re (where Hyperscan is missing): slower, the same lines."""
+    compiled = [(d, re.compile(e)) for d in detectors for e in PREFILTERS[d]]
+
+    def lines(data: bytes) -> dict[int, set[str]]:
+        out: dict[int, set[str]] = {}
+        for d, rx in compiled:
+            for m in rx.finditer(data):
+                out.setdefault(data.rfind(b"\n", 0, m.end()) + 1, set()).add(d)
+        return out
+
+    return lines
+
+
+class Minimisation(Visitor):
+    """Scans raw text block by block; each distinct value is reported once, at its first line, with the other
+    lines it appears on; after _MAX distinct values the rest is counted."""
+
+    def __init__(self, ctx: CheckContext) -> None:
+        self.settings = ctx.settings
+        self.scanner = Scanner(ctx.settings)
+        self.fix = format_of(ctx.settings).minimise_fix
+        detectors = self.scanner.detectors
+        self.prefilter = (_prefilter(detectors) or _slow_prefilter(detectors)) if detectors else None
+        # (detector, value) -> [file, line, path, hit, further lines]
+        self.found: dict[tuple[str, str], list[Any]] = {}
+        self.more: dict[str, int] = {}
+        self.request_ids: dict[tuple[str, int], str] = {}
+
+    def block(self, file: str, first_line: int, data: bytes) -> None:
+        if self.prefilter is None:
+            return
+        starts = self.prefilter(data)
+        line, pos = first_line, 0
+        for ls in sorted(starts):
+            line += data.count(b"\n", pos, ls)
+            pos = ls
+            le = data.find(b"\n", ls)
+            for path, hit in self.scanner.judge_line(data[ls : le if le >= 0 else len(data)], starts[ls]):
+                self._add(file, line, path, hit)
+
+    def _add(self, file: str, line: int, path: str, hit: Hit) -> None:
+        ident = (hit.detector, hit.value)
+        seen = self.found.get(ident)
+        if seen is not None:
+            if (seen[0], seen[1]) != (file, line) and line not in seen[4][-1:]:
+                seen[4].append(line)
+            return
+        if len(self.found) >= _MAX:
+            self.more[hit.detector] = self.more.get(hit.detector, 0) + 1
+            return
+        self.found[ident] = [file, line, path, hit, []]
+        self.request_ids[(file, line)] = ""
+
+    def entry(self, rec: Record) -> None:
+        if (rec.file, rec.line) in self.request_ids:
+            self.request_ids[(rec.file, rec.line)] = rec.request_id
+
+    def entries(self, batch: Entries) -> None:
+        if not self.request_ids:
+            return
+        lines = batch.lines
+        for file, line in [k for k, v in self.request_ids.items() if not v]:
+            if file == batch.file and line in lines:
+                self.entry(batch.record(lines.index(line)))
+
+    def finish(self) -> Iterator[Union[Finding, Skip]]:
+        if not self.scanner.detectors:
+            yield Skip("", "data_minimisation_detectors = [] in [tool.auditready]: no detector is enabled")
+            return
+        for file, line, path, hit, more in self.found.values():
+            where_key = "the line (not a readable entry)" if path == "line" else f"field {path!r}"
+            also = ""
+            if more:
+                shown = ", ".join(str(n) for n in more[:5])
+                also = f"; also on line{'s' if len(more) > 1 else ''} {shown}" + (
+                    f" and {len(more) - 5} more" if len(more) > 5 else "")
+            yield Finding(ID, "", f"{hit.what[0].upper()}{hit.what[1:]}, {hit.masked}, is logged in clear text in "
+                          f"{where_key}{also}.", self.fix, where=f"{file}:{line}",
+                          request_id=self.request_ids.get((file, line), ""))
+        for detector, n in self.more.items():
+            yield Finding(ID, "", f"{n} more distinct values of {KINDS[detector]} are logged in clear text (only the "
+                          f"first {_MAX} values are listed).", self.fix)
+
+
+def run(ctx: CheckContext) -> Iterator[Union[Finding, Skip]]:
+    yield from feed(Minimisation(ctx), ctx).finish()
+
+
+CHECK = Check(
+    id=ID,
+    title="No personal data or card numbers in clear text",
+    requirement="no card number (Luhn-valid, of a card network), e-mail address, phone number, IBAN or national "
+    "identifier in clear text in values the format does not declare as expected clear text; findings show at "
+    "most a masked form",
+    run=run,
+    visitor=Minimisation,
+)

@@ -1,0 +1,356 @@
+"""retention: the log set holds the history the policy asks for, without holes.
+
+The set is every file named in the run (``ctx.log_set``: rotated and compressed files of one log) plus the archived
+files ``retention_archive`` names. Its span, from the day of the earliest entry to the day of the latest (UTC,
+both counted), must reach ``retention_days``; the newest ``retention_online_days`` of it must be at hand, that is,
+in files outside ``retention_archive``; and no run of days without a single entry inside the span may be longer
+than ``retention_max_gap_days``. ``retention_days = 0`` skips the check.
+
+One file is read at a time by the engine, so the visitor counts the entries of its own file per day and the set is
+judged once, on the last file of ``ctx.log_set``, from every member's day counts: a member already read in this
+process (``auditready verify`` reads them in order) is looked up, any other is read once through the same engine
+(counting days only). The other files of the set pass with a note naming the file that carries the verdict.
+
+A live run against a URL target judges the log file it reads with its rotated files beside it (audit.log.1,
+audit.log.2.gz: at hand) and the archive, which together rarely hold a year unless archiving is set up; the embedded
+target is a server started for the run, with no history, and is skipped.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime
+import os
+from collections import Counter
+from dataclasses import dataclass
+from operator import itemgetter
+from typing import TYPE_CHECKING, Any, Iterator, Mapping, Optional, Sequence, Union
+
+from ..auditlog.model import Entries, Record
+from ..errors import AuditReadyError
+from .base import Check, CheckContext, Finding, Note, Skip, Tally, Visitor, feed
+
+if TYPE_CHECKING:
+    from ..config import Settings
+
+ID = "retention"
+EMBEDDED_SKIP = ("the embedded target is an OpenBao started for this run, with no history to retain: run retention "
+                 "against the real vault's log (a URL target with retention_archive) or its archived files "
+                 "(auditready verify)")
+OFF_SKIP = "retention_days = 0 in [tool.auditready]: no retention period is required"
+_SHOW_GAPS = 20
+_DAY = itemgetter(slice(0, 10))
+
+
+@dataclass(frozen=True)
+class DaySummary:
+    """What one file holds in time: its entries per UTC day ("YYYY-MM-DD"), its entries, those without a time."""
+
+    days: Mapping[str, int]
+    entries: int = 0
+    untimed: int = 0
+
+
+@dataclass(frozen=True)
+class Member:
+    name: str
+    online: bool  # named in the run (or the live log), not only in retention_archive
+    summary: DaySummary
+
+
+# Day counts of files read in this process, by what identifies their content (path, inode, size, mtime) and how
+# they are read: a set of N files costs N reads, whichever file carries the verdict.
+_READ: dict[tuple[object, ...], DaySummary] = {}
+_READ_MAX = 4096
+
+
+def _key(path: str, settings: "Settings") -> Optional[tuple[object, ...]]:
+    try:
+        st = os.stat(path)
+    except OSError:
+        return None
+    return (os.path.realpath(path), st.st_dev, st.st_ino, st.st_size, st.st_mtime_ns, settings.log_prefix,
+            settings.field_map)
+
+
+def _remember(key: Optional[tuple[object, ...]], summary: DaySummary) -> None:
+    if key is None:
+        return
+    if len(_READ) >= _READ_MAX:
+        _READ.clear()
+    _READ[key] = summary
+
+
+_EPOCH = datetime.date(1970, 1, 1)
+
+
+def _day_of(ns: int) -> Optional[str]:
+    """The UTC day of a time, "YYYY-MM-DD" (None past 9999-12-31, where a leap second could land)."""
+    try:
+        return (_EPOCH + datetime.timedelta(days=ns // 86_400_000_000_000)).isoformat()
+    except OverflowError:
+        return None
+
+
+class Days(Visitor):
+    """Counts the entries of one file per UTC day (a few hundred counters for a year, whatever the file's size)."""
+
+    def __init__(self, ctx: CheckContext) -> None:
+        self.ctx = ctx
+        self.days: dict[str, int] = {}
+        self.fed = 0
+        self.untimed = 0
+        offline = ctx.ledger is None and ctx.log_path
+        self.key = _key(ctx.log_path, ctx.settings) if offline and ctx.log_path else None
+
+    def entry(self, rec: Record) -> None:
+        self.fed += 1
+        day = _day_of(rec.ts[0]) if rec.ts is not None else None
+        if day is None:
+            self.untimed += 1
+            return
+        self.days[day] = self.days.get(day, 0) + 1
+
+    def entries(self, batch: Entries) -> None:
+        if not batch.utc_times():
+            for rec in batch.records():
+                self.entry(rec)
+            return
+        # every time reads "YYYY-MM-DDTHH:MM:SS.fZ" and names a real UTC second: its first ten characters are its day
+        self.fed += len(batch)
+        days = self.days
+        for day, n in Counter(map(_DAY, batch.time)).items():
+            days[day] = days.get(day, 0) + n
+
+    def summary(self) -> DaySummary:
+        return DaySummary(dict(self.days), self.fed, self.untimed)
+
+    # Any: Finding, Skip and a Note (what the pass rests on), which the engine keeps as the pass's reason
+    def finish(self) -> Iterator[Any]:
+        mine = self.summary()
+        _remember(self.key, mine)
+        ctx = self.ctx
+        if ctx.settings.retention_days == 0:
+            yield Skip("", OFF_SKIP)
+            return
+        name = ctx.log_path or ctx.source
+        log_set = tuple(ctx.log_set) or (name,)
+        judge = log_set[-1]
+        if not _same(judge, name) and any(_same(p, name) for p in log_set):
+            yield Note("", f"judged with the whole log set of {len(log_set)} files on {judge}")
+            return
+        members = [Member(name, True, mine)]
+        members += [Member(p, True, read_days(p, ctx.settings)) for p in log_set if not _same(p, name)]
+        members += archived(ctx.settings, [m.name for m in members])
+        yield from judge_set(ctx.settings, members, live=False)
+
+
+def _same(a: str, b: str) -> bool:
+    if a == b:
+        return True
+    try:
+        return os.path.samefile(a, b)
+    except OSError:
+        return os.path.abspath(a) == os.path.abspath(b)
+
+
+def read_days(path: str, settings: "Settings") -> DaySummary:
+    """The day counts of ``path``, read through the engine (its format told from its content), or remembered from
+    an earlier read of the same content in this process."""
+    from ..engine.driver import drive, reader_for
+    from ..engine.files import detect
+    from ..offline.reader import FileStats, open_log
+
+    key = _key(path, settings)
+    found = _READ.get(key) if key is not None else None
+    if found is not None:
+        return found
+    s = detect(path, dataclasses.replace(settings, log_format="auto"))
+    ctx = CheckContext(settings=s, ledger=None, entries=[], bad_lines=[], source=path, log_path=None)
+    counter = Days(ctx)
+    read_blocks, parse, whole = reader_for(s, path)
+    f = open_log(path)
+    try:
+        drive([counter], read_blocks(f, path, FileStats()), path, parse, whole)
+    finally:
+        f.close()
+    summary = counter.summary()
+    _remember(key, summary)
+    return summary
+
+
+def archived(settings: "Settings", named: Sequence[str]) -> list[Member]:
+    """The files of ``retention_archive`` not already among ``named``, with their day counts."""
+    if not settings.retention_archive:
+        return []
+    from ..engine.files import expand
+
+    try:
+        paths = expand(list(settings.retention_archive))
+    except AuditReadyError as exc:
+        raise AuditReadyError(f"retention_archive: {exc.cause}", "point retention_archive in [tool.auditready] at "
+                              "the folder (or glob) that holds the archived files of the audit log") from None
+    seen = list(named)
+    out = []
+    for p in paths:
+        if any(_same(p, q) for q in seen):
+            continue
+        seen.append(p)
+        out.append(Member(p, False, read_days(p, settings)))
+    return out
+
+
+def _set_name(members: Sequence[Member], live: bool) -> str:
+    if len(members) == 1:
+        return f"the audit log {members[0].name}"
+    names = [m.name for m in members]
+    shown = ", ".join(names[:3]) + (f" and {len(names) - 3} more" if len(names) > 3 else "")
+    return f"the log set of {len(names)} files ({shown})"
+
+
+def _date(day: str) -> datetime.date:
+    return datetime.date.fromisoformat(day)
+
+
+def _span(first: datetime.date, last: datetime.date) -> str:
+    n = (last - first).days + 1
+    return f"{n} day{'s' if n != 1 else ''} ({first} to {last})" if n > 1 else f"1 day ({first})"
+
+
+def _gaps(days: Sequence[datetime.date]) -> Iterator[tuple[datetime.date, datetime.date]]:
+    """Runs of consecutive days without an entry between the sorted ``days``: (first missing, last missing)."""
+    one = datetime.timedelta(days=1)
+    for a, b in zip(days, days[1:]):
+        if (b - a).days > 1:
+            yield a + one, b - one
+
+
+def judge_set(settings: "Settings", members: Sequence[Member], live: bool) -> Iterator[Union[Finding, Note]]:
+    """The verdict on the union of ``members``' days."""
+    name = _set_name(members, live)
+    counts: Counter[str] = Counter()
+    online: set[str] = set()
+    for m in members:
+        counts.update(m.summary.days)
+        if m.online:
+            online.update(m.summary.days)
+    keep_fix = ("archive the audit log: keep every rotated file for at least retention_days (beside the log with "
+                "logrotate's rotate/maxage, or in an archive with object lock) and judge them together: "
+                + ("set retention_archive in [tool.auditready] to the archive's folder (or glob), so that the live run "
+                   "reads it with the log and the rotated files beside it" if live else
+                   "name them all (`auditready verify audit.log*`) or set retention_archive in [tool.auditready] to "
+                   "the archive's folder (or glob)"))
+    if not counts:
+        entries = sum(m.summary.entries for m in members)
+        why = (f"none of its {entries} entries carries a readable time" if entries
+               else "it holds no readable entry")
+        yield Finding(ID, "", f"No history can be measured in {name}: {why}.",
+                      "point the check at the audit log the vault writes (with its entries), and see "
+                      "required_fields and timestamp_precision for entries without a readable time")
+        return
+    days = sorted(_date(d) for d in counts)
+    first, last = days[0], days[-1]
+    span = (last - first).days + 1
+    need, need_online, max_gap = (settings.retention_days, settings.retention_online_days,
+                                  settings.retention_max_gap_days)
+    has_archive = any(not m.online for m in members)
+    short = span < need
+    if short:
+        also = (f", nor the {need_online} most recent days retention_online_days asks to have at hand"
+                if not has_archive and span < need_online else "")
+        holds = "holds" if len(members) == 1 else "hold"
+        what = (f"{name[0].upper()}{name[1:]} {holds} {_span(first, last)} of history: less than the {need} days "
+                f"retention_days asks{also}.")
+        if live:
+            what += " A live vault's log file rarely holds more than a few days; its archive holds the rest."
+        yield Finding(ID, "", what, keep_fix)
+    if need_online and (has_archive or not short):
+        window = last - datetime.timedelta(days=need_online - 1)
+        at_hand = sorted(_date(d) for d in online)
+        if not at_hand or at_hand[0] > window:
+            held = f"begin on {at_hand[0]}" if at_hand else "hold no entry"
+            yield Finding(ID, "", f"The most recent {need_online} days of {name} ({window} to {last}), which "
+                          f"retention_online_days asks to have at hand, are not: the files outside retention_archive "
+                          f"{held}.", "keep the newest retention_online_days of the log where it can be read at "
+                          "once (the log's own folder, not only the archive), and name those files in the run")
+    shown = 0
+    more, more_days = 0, 0
+    for a, b in _gaps(days):
+        n = (b - a).days + 1
+        if n <= max_gap:
+            continue
+        if shown >= _SHOW_GAPS:
+            more += 1
+            more_days += n
+            continue
+        shown += 1
+        when = f"on {a}" if a == b else f"from {a} to {b}"
+        yield Finding(ID, "", f"No entry {when} ({n} day{'s' if n != 1 else ''}) in {name}: more than the "
+                      f"{max_gap} day{'s' if max_gap != 1 else ''} without entries retention_max_gap_days allows.",
+                      "find out why nothing was logged then (a stopped audit device, a rotated file lost or not named "
+                      "in this run, a pipeline outage) and restore the missing file from its archive; if the vault is "
+                      "idle on such days, raise retention_max_gap_days")
+    if more:
+        yield Finding(ID, "", f"{more} more runs of days without entries ({more_days} days in all) in {name}.",
+                      "restore the missing files from their archive")
+    gap_text = f"no run of days without entries longer than {max_gap}"
+    online_text = f", the newest {need_online} at hand" if need_online else ""
+    yield Note("", f"{name} spans {_span(first, last)}{online_text}, {gap_text}")
+
+
+def run(ctx: CheckContext) -> Iterator[Union[Finding, Skip, Note]]:
+    if ctx.settings.retention_days == 0:
+        yield Skip("", OFF_SKIP)
+        return
+    if ctx.ledger is None:  # exported files: the visitor is what the engine runs; this is the same on a context
+        yield from feed(Days(ctx), ctx).finish()
+        return
+    if ctx.settings.embedded:
+        yield Skip("", EMBEDDED_SKIP)
+        return
+    if not ctx.log_path:
+        yield Finding(ID, "", f"There is no local log file for {ctx.source or 'this run'}, so its history cannot be "
+                      "measured.", "point --auditready-log at the audit log file, or judge the archived files with "
+                      "`auditready verify`")
+        return
+    mine = read_days(ctx.log_path, ctx.settings)
+    if ctx.current:
+        ctx.tallies[ctx.current] = Tally(mine.entries)
+    members = [Member(ctx.log_path, True, mine)]
+    for p in rotated_beside(ctx.log_path):
+        try:
+            members.append(Member(p, True, read_days(p, ctx.settings)))
+        except AuditReadyError as exc:
+            yield Finding(ID, "", f"{p}, named like a rotated file of the audit log, cannot be read as one: "
+                          f"{exc.cause}.", "move files that are not rotated audit logs away from the log's folder",
+                          where=p)
+            return
+    members += archived(ctx.settings, [m.name for m in members])
+    yield from judge_set(ctx.settings, members, live=True)
+
+
+def rotated_beside(log: str) -> list[str]:
+    """The rotated files of ``log`` in its folder (audit.log.1, audit.log.2.gz, audit.log-20260101, ...): with the
+    log, the history a live run has at hand. Digest chains, keys and hidden files are left out."""
+    from pathlib import Path
+
+    from ..auditlog.rotation import rotated_name
+
+    p = Path(log)
+    try:
+        names = sorted(os.listdir(p.parent))
+    except OSError:
+        return []
+    return [str(p.parent / n) for n in names
+            if rotated_name(p, n) and not n.startswith(".") and not n.endswith((".pub", ".key", ".sig"))
+            and (p.parent / n).is_file()]
+
+
+CHECK = Check(
+    id=ID,
+    title="A year of history, the last months at hand, no missing days",
+    requirement="the log set spans at least retention_days (default 365) with the last retention_online_days "
+    "(default 90) at hand, and has no run of days without entries longer than retention_max_gap_days (default 1)",
+    run=run,
+    visitor=Days,
+)

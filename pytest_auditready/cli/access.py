@@ -1,0 +1,339 @@
+"""`auditready access PATTERN PATH...`: who read, wrote, listed or tried to read the secrets matching PATTERN.
+
+After an incident the first question is who had access to a secret, and when: the answer scopes the rotation. This
+reads Vault/OpenBao audit logs (files, folders, globs, gzip) through the same engine as `auditready verify`, one
+block at a time, and keeps one counter set per identity: memory does not grow with the logs. Each request entry
+on a path matching PATTERN (Vault policy globs: a trailing ``*`` matches the rest, a ``+`` segment one segment)
+counts once (the response entry of the same request is not counted again); a request the vault refused (its
+request entry carries the error) counts as denied.
+
+Exit 0: answered from every line; 1: answered, but some lines could not be read (the answer may be incomplete, the
+count is said); 2: usage error, a file that cannot be read or is no Vault/OpenBao audit log.
+"""
+
+from __future__ import annotations
+
+import argparse
+import calendar
+import datetime
+import json
+import re
+import sys
+import time
+from dataclasses import dataclass, field
+from typing import IO, Any, Optional, Sequence
+
+from ..auditlog.model import Entries, parse_time
+from ..checks.access_policy import RawLines, Who, vault_glob, who
+from ..checks.base import Visitor
+from ..errors import AuditReadyError, ConfigError
+from ..text import visible
+
+SCHEMA = "auditready-access/1"
+_KEEP = 50  # distinct source addresses and paths kept per identity (the rest is counted)
+
+
+def add_parser(sub: Any) -> argparse.ArgumentParser:
+    p: argparse.ArgumentParser
+    p = sub.add_parser("access", help="who read, wrote, listed or tried to read the secrets matching a pattern",
+                       description="Answer who accessed the secrets matching PATTERN in Vault/OpenBao audit logs: per "
+                       "identity (display name, entity id, token accessor digest) the requests and denied requests "
+                       "of each operation, first and last time, source addresses. Exit 0: answered; 1: answered, but "
+                       "some lines could not be read; 2: usage or unreadable input.")
+    p.add_argument("pattern", metavar="PATTERN",
+                   help="secret paths as the API names them, with Vault policy globs: a trailing * matches the rest "
+                   "of the path, a + segment one segment (e.g. 'secret/data/prod/+/db*')")
+    p.add_argument("paths", nargs="+", metavar="PATH",
+                   help="audit log files (plain or gzip-compressed), folders of them, or glob patterns")
+    p.add_argument("--since", metavar="T", default=None,
+                   help="only requests at or after T (RFC 3339 time with offset, or a UTC date YYYY-MM-DD)")
+    p.add_argument("--until", metavar="T", default=None,
+                   help="only requests at or before T (RFC 3339 time, or a UTC date YYYY-MM-DD: to its end)")
+    p.add_argument("--json", dest="json_path", metavar="PATH", default=None,
+                   help="write the answer as JSON (schema in the README; '-' for standard output, then no table)")
+    p.add_argument("--config", metavar="PATH", default=None,
+                   help="read settings (log_prefix) from this TOML file instead of the nearest pyproject.toml")
+    p.set_defaults(func=run)
+    return p
+
+
+def _bound(text: Optional[str], option: str, end: bool) -> Optional[int]:
+    """ns since the epoch of a --since/--until value; a date alone means its first (--since) or last (--until)
+    nanosecond, UTC."""
+    if text is None:
+        return None
+    t = parse_time(text.strip())
+    if t is not None:
+        return t[0]
+    m = re.fullmatch(r"(\d{4})-(\d{2})-(\d{2})", text.strip())
+    if m is not None:
+        try:
+            day = datetime.date(int(m.group(1)), int(m.group(2)), int(m.group(3)))
+        except ValueError:
+            day = None
+        if day is not None:
+            start = calendar.timegm(day.timetuple()) * 1_000_000_000
+            return start + 86_400 * 1_000_000_000 - 1 if end else start
+    raise AuditReadyError(f"{option} {visible(text)!r} is not a time", f"give {option} an RFC 3339 time with an offset "
+                          "(2026-01-31T18:00:00Z) or a UTC date (2026-01-31)")
+
+
+def _pattern_ok(p: str) -> bool:
+    from ..config import _vault_glob
+
+    return bool(_vault_glob(p))
+
+
+@dataclass
+class OpCount:
+    requests: int = 0
+    denied: int = 0
+    first: Optional[int] = None
+    last: Optional[int] = None
+
+    def add(self, ns: Optional[int], denied: bool) -> None:
+        self.requests += 1
+        self.denied += denied
+        if ns is not None:
+            self.first = ns if self.first is None or ns < self.first else self.first
+            self.last = ns if self.last is None or ns > self.last else self.last
+
+
+@dataclass
+class Identity:
+    """One identity (display name and entity id): its tokens (accessors as logged when HMAC digests, else a
+    fingerprint: an accessor in clear is shown by no output), counts per operation, sources and paths. A client
+    that logs in for every job has a token a job: they are counted under the one identity, so memory is bounded
+    by the identities, not by the tokens."""
+
+    display_name: str
+    entity_id: str
+    ops: dict[str, OpCount] = field(default_factory=dict)
+    total: OpCount = field(default_factory=OpCount)
+    accessors: dict[str, int] = field(default_factory=dict)
+    accessors_more: int = 0
+    sources: dict[str, int] = field(default_factory=dict)
+    sources_more: int = 0
+    paths: dict[str, int] = field(default_factory=dict)
+    paths_more: int = 0
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "display_name": self.display_name,
+            "entity_id": self.entity_id,
+            "accessors": dict(sorted(self.accessors.items())),
+            "accessors_more": self.accessors_more,
+            "requests": self.total.requests,
+            "denied": self.total.denied,
+            "first": _iso(self.total.first),
+            "last": _iso(self.total.last),
+            "operations": {op: {"requests": c.requests, "denied": c.denied, "first": _iso(c.first),
+                                "last": _iso(c.last)} for op, c in sorted(self.ops.items())},
+            "sources": dict(sorted(self.sources.items())),
+            "sources_more": self.sources_more,
+            "paths": dict(sorted(self.paths.items())),
+            "paths_more": self.paths_more,
+        }
+
+
+def _iso(ns: Optional[int]) -> Optional[str]:
+    if ns is None:
+        return None
+    dt = datetime.datetime.fromtimestamp(ns // 1_000_000_000, tz=datetime.timezone.utc)
+    return dt.strftime("%Y-%m-%dT%H:%M:%S") + f".{ns % 1_000_000_000:09d}Z"
+
+
+def _accessor(a: str) -> str:
+    from ..auditlog.model import HMAC_RE
+    from ..scan.known import fingerprint
+
+    if not a or HMAC_RE.match(a):
+        return a
+    return f"clear:sha256:{fingerprint(a)}"  # logged in clear (hmac_accessor = false): never shown as such
+
+
+def _keep(d: dict[str, int], key: str) -> bool:
+    """Count ``key`` in ``d`` (at most _KEEP distinct keys); False when it did not fit."""
+    if key in d:
+        d[key] += 1
+        return True
+    if len(d) >= _KEEP:
+        return False
+    d[key] = 1
+    return True
+
+
+class Accesses(Visitor):
+    """Counts the request entries on paths matching the pattern, per identity and operation."""
+
+    def __init__(self, pattern: str, since: Optional[int], until: Optional[int], prefix: str) -> None:
+        self.match = vault_glob(pattern).match
+        self.since, self.until, self.prefix = since, until, prefix
+        self.raw = RawLines()
+        self.who: dict[tuple[str, str], Identity] = {}
+        self.untimed = 0  # matching requests without a readable time, left out when --since/--until is given
+
+    def block(self, file: str, first_line: int, data: bytes) -> None:
+        self.raw.block(file, first_line, data)
+
+    def entries(self, batch: Entries) -> None:
+        match, since, until = self.match, self.since, self.until
+        for i, (t, path) in enumerate(zip(batch.type, batch.resource)):
+            if t != "request" or match(path) is None:
+                continue
+            ts = parse_time(batch.time[i])
+            ns = ts[0] if ts is not None else None
+            if since is not None or until is not None:
+                if ns is None:
+                    self.untimed += 1
+                    continue
+                if (since is not None and ns < since) or (until is not None and ns > until):
+                    continue
+            raw = self.raw.get(batch.file, batch.lines[i])
+            w = who(raw, self.prefix) if raw is not None else None
+            if w is None:
+                w = Who(display_name=batch.identity[i], remote_address=batch.source[i])
+            denied = w.refused or batch.result[i].startswith("error:")
+            self._count(w, batch.action[i] or "(none)", path, ns, denied)
+
+    def _count(self, w: Who, op: str, path: str, ns: Optional[int], denied: bool) -> None:
+        key = (w.display_name, w.entity_id)
+        ident = self.who.get(key)
+        if ident is None:
+            ident = self.who[key] = Identity(w.display_name, w.entity_id)
+        ident.ops.setdefault(op, OpCount()).add(ns, denied)
+        ident.total.add(ns, denied)
+        if w.accessor and not _keep(ident.accessors, _accessor(w.accessor)):
+            ident.accessors_more += 1
+        if w.remote_address and not _keep(ident.sources, w.remote_address):
+            ident.sources_more += 1
+        if not _keep(ident.paths, path):
+            ident.paths_more += 1
+
+
+@dataclass
+class FileRead:
+    file: str
+    lines: int
+    bytes: int
+    entries: int
+    unreadable_lines: int
+
+    def to_json(self) -> dict[str, Any]:
+        return {"file": self.file, "lines": self.lines, "bytes": self.bytes, "entries": self.entries,
+                "unreadable_lines": self.unreadable_lines}
+
+
+def answer(pattern: str, paths: Sequence[str], settings: Any, since: Optional[int] = None,
+           until: Optional[int] = None) -> tuple[Accesses, list[FileRead]]:
+    """Read every file of ``paths`` once through the engine, counting into one Accesses. Raises AuditReadyError for
+    a file that cannot be read or is no Vault/OpenBao audit log."""
+    from ..auditlog.detect import TITLES
+    from ..engine.driver import drive, reader_for
+    from ..engine.files import detect
+    from ..offline.reader import FileStats, open_log
+
+    acc = Accesses(pattern, since, until, settings.log_prefix)
+    files = []
+    for path in paths:
+        s = detect(path, settings)
+        if s.log_format != "vault":
+            raise AuditReadyError(f"{path} is {TITLES.get(s.log_format, s.log_format)}, not a Vault/OpenBao audit "
+                                  "log", "give auditready access the files a Vault/OpenBao file audit device writes")
+        stats = FileStats()
+        read_blocks, parse, whole = reader_for(s, path)
+        f = open_log(path)
+        try:
+            counts = drive([acc], read_blocks(f, path, stats), path, parse, whole)
+        finally:
+            f.close()
+        files.append(FileRead(path, stats.lines, stats.bytes, counts.entries, counts.bad_lines))
+    return acc, files
+
+
+def as_json(pattern: str, since: Optional[int], until: Optional[int], acc: Accesses,
+            files: Sequence[FileRead]) -> dict[str, Any]:
+    idents = sorted(acc.who.values(), key=lambda i: (-i.total.requests, i.display_name, i.entity_id))
+    return {
+        "schema": SCHEMA,
+        "pattern": pattern,
+        "since": _iso(since),
+        "until": _iso(until),
+        "requests": sum(i.total.requests for i in idents),
+        "denied": sum(i.total.denied for i in idents),
+        "untimed_left_out": acc.untimed,
+        "identities": [i.to_json() for i in idents],
+        "files": [f.to_json() for f in files],
+    }
+
+
+def _table(doc: dict[str, Any], out: IO[str]) -> None:
+    head = ("identity", "entity id", "tokens", "operation", "requests", "denied", "first", "last", "sources")
+    rows: list[tuple[str, ...]] = []
+    for ident in doc["identities"]:
+        first_acc = next(iter(ident["accessors"]), "")
+        others = len(ident["accessors"]) - 1
+        acc = (first_acc[:20] + "…" if len(first_acc) > 21 else first_acc) + (
+            f" (+{others}{'+' if ident['accessors_more'] else ''})" if others > 0 else "")
+        sources = ", ".join(ident["sources"]) + (f" (+{ident['sources_more']})" if ident["sources_more"] else "")
+        first_row = True
+        for op, c in ident["operations"].items():
+            name = (ident["display_name"] or "(none)", ident["entity_id"] or "-", acc or "-") if first_row else \
+                ("", "", "")
+            rows.append((*name, op, str(c["requests"]), str(c["denied"]), (c["first"] or "-")[:23],
+                         (c["last"] or "-")[:23], sources if first_row else ""))
+            first_row = False
+    rows = [tuple(visible(x) for x in r) for r in rows]
+    widths = [max([len(h)] + [len(r[i]) for r in rows]) for i, h in enumerate(head)]
+    out.write("  ".join(h.ljust(w) for h, w in zip(head, widths)).rstrip() + "\n")
+    for r in rows:
+        out.write("  ".join(x.ljust(w) for x, w in zip(r, widths)).rstrip() + "\n")
+
+
+def run(args: argparse.Namespace) -> int:
+    from ..config import discover
+    from ..engine.files import expand
+
+    try:
+        settings = discover({}, args.config)
+    except ConfigError as exc:
+        print(f"auditready: {visible(str(exc))}", file=sys.stderr)
+        return 2
+    if not _pattern_ok(args.pattern):
+        raise AuditReadyError(f"the pattern {visible(args.pattern)!r} is not a Vault policy path glob",
+                              "put '*' only at the end and '+' only as a whole segment (secret/data/+/db*)")
+    since, until = _bound(args.since, "--since", False), _bound(args.until, "--until", True)
+    if since is not None and until is not None and since > until:
+        raise AuditReadyError("--since is after --until", "give a --since at or before --until")
+    started = time.monotonic()
+    acc, files = answer(args.pattern, expand(args.paths), settings, since, until)
+    seconds = time.monotonic() - started
+    doc = as_json(args.pattern, since, until, acc, files)
+    out = sys.stdout
+    text = json.dumps(doc, indent=2, ensure_ascii=True) + "\n"
+    if args.json_path == "-":
+        out.write(text)
+    else:
+        if args.json_path:
+            from ..safeio import write_atomic
+
+            write_atomic(args.json_path, text, "JSON answer")
+        n = len(doc["identities"])
+        out.write(f"auditready access {visible(args.pattern)}: {doc['requests']} requests ({doc['denied']} denied) by "
+                  f"{n} {'identity' if n == 1 else 'identities'}\n")
+        if n:
+            _table(doc, out)
+        total_mb = sum(f.bytes for f in files) / 1e6
+        out.write(f"read {len(files)} file(s), {sum(f.lines for f in files)} lines, {total_mb:.1f} MB in "
+                  f"{seconds:.2f} s\n")
+        if args.json_path:
+            out.write(f"JSON: {visible(args.json_path)}\n")
+    unreadable = sum(f.unreadable_lines for f in files)
+    if acc.untimed:
+        print(f"auditready: {acc.untimed} matching requests have no readable time and were left out by "
+              "--since/--until", file=sys.stderr)
+    if unreadable:
+        print(f"auditready: {unreadable} lines could not be read, so the answer may be incomplete; fix: see "
+              "`auditready verify` (required_fields) for which lines and why", file=sys.stderr)
+        return 1
+    return 0

@@ -1,0 +1,201 @@
+"""`auditready access PATTERN LOG...` (issue 18, item 4): who read, wrote, listed or tried to read the secrets
+matching PATTERN. Its answers on real OpenBao traffic equal a count made here, independently, from the raw lines."""
+
+from __future__ import annotations
+
+import fnmatch
+import gzip
+import json
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any, Optional
+
+import pytest
+
+from pytest_auditready.vault.client import VaultClient
+from tests.conftest import assert_no_secret, remember_secret
+
+FIXTURES = Path(__file__).resolve().parents[1] / "fixtures"
+
+
+def access(*args: str, cwd: Optional[Path] = None) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([sys.executable, "-m", "pytest_auditready.cli", "access", *args], capture_output=True,
+                          text=True, timeout=120, cwd=cwd)
+
+
+def nine(t: str) -> str:
+    """An RFC 3339 UTC time with its fraction written to 9 digits (Go trims trailing zeros): text order is time
+    order."""
+    head, _, frac = t.rstrip("Z").partition(".")
+    return f"{head}.{frac:0<9}Z"
+
+
+def independent_count(paths: list[Path], matches: Any, since: str = "", until: str = "") -> dict[str, Any]:
+    """The answer, counted from the raw JSON lines with nothing of the package: identity -> operation -> [requests,
+    denied], first and last time, sources. A request counts once (its request entry); it was denied when that
+    entry carries an error."""
+    out: dict[tuple[str, str, str], dict[str, Any]] = {}
+    for p in paths:
+        data = p.read_bytes()
+        if data[:2] == b"\x1f\x8b":
+            data = gzip.decompress(data)
+        for raw in data.decode().splitlines():
+            e = json.loads(raw)
+            req, auth = e.get("request", {}), e.get("auth", {})
+            if e.get("type") != "request" or not matches(req.get("path", "")):
+                continue
+            if (since and nine(e["time"]) < nine(since)) or (until and nine(e["time"]) > nine(until)):
+                continue
+            key = (auth.get("display_name", ""), auth.get("entity_id", ""))
+            who = out.setdefault(key, {"ops": {}, "times": [], "sources": set(), "accessors": set()})
+            if auth.get("accessor"):
+                who["accessors"].add(auth["accessor"])
+            op = who["ops"].setdefault(req["operation"], [0, 0])
+            op[0] += 1
+            op[1] += bool(e.get("error"))
+            who["times"].append(nine(e["time"]))
+            who["sources"].add(req.get("remote_address", ""))
+    return {k: {"ops": v["ops"], "first": min(v["times"]), "last": max(v["times"]), "sources": v["sources"],
+                "accessors": v["accessors"]} for k, v in out.items()}
+
+
+def as_counted(doc: dict[str, Any]) -> dict[str, Any]:
+    """The command's JSON in the shape of ``independent_count``."""
+    return {(i["display_name"], i["entity_id"]): {
+        "ops": {op: [c["requests"], c["denied"]] for op, c in i["operations"].items()},
+        "first": i["first"], "last": i["last"], "sources": set(i["sources"]), "accessors": set(i["accessors"])}
+        for i in doc["identities"]}
+
+
+def app_path(path: str) -> bool:
+    """secret/+/app/* by hand: the mount, any one segment, "app", then anything."""
+    parts = path.split("/")
+    return len(parts) >= 4 and parts[0] == "secret" and parts[2] == "app"
+
+
+def _token(admin: VaultClient, name: str, policies: list[str]) -> VaultClient:
+    r = admin.call("POST", "auth/token/create", {"display_name": name, "policies": policies, "ttl": "15m"})
+    assert r.status == 200, r.error
+    return admin.with_token(remember_secret(str((r.body or {})["auth"]["client_token"])))
+
+
+@pytest.fixture
+def traffic(bao: Any, tmp_path: Path) -> tuple[Any, Path]:
+    """A morning of real traffic: a writer creates and rotates app secrets, a reader reads them (some twice), an
+    intruder without rights tries, an operator lists; other secrets are written and read beside them."""
+    server = bao()
+    admin = VaultClient(server.url, server.root_token, timeout=5)
+    try:
+        admin.call("PUT", "sys/policies/acl/app-write",
+                   {"policy": 'path "secret/data/app/*" { capabilities = ["create", "update"] }'})
+        admin.call("PUT", "sys/policies/acl/app-read",
+                   {"policy": 'path "secret/data/app/*" { capabilities = ["read"] }\n'
+                              'path "secret/metadata/app/*" { capabilities = ["read", "list"] }'})
+        writer, reader = _token(admin, "writer", ["app-write"]), _token(admin, "reader", ["app-read"])
+        intruder = _token(admin, "intruder", ["default"])
+        for name in ("db", "api", "smtp"):
+            assert writer.call("POST", f"secret/data/app/{name}", {"data": {"v": "a" * 20}}).status == 200
+            assert reader.call("GET", f"secret/data/app/{name}").status == 200
+        assert writer.call("POST", "secret/data/app/db", {"data": {"v": "b" * 20}}).status == 200
+        assert reader.call("GET", "secret/data/app/db").status == 200
+        assert reader.call("GET", "secret/metadata/app/db").status == 200
+        assert reader.call("LIST", "secret/metadata/app").status == 200
+        for name in ("db", "api"):
+            assert intruder.call("GET", f"secret/data/app/{name}").status == 403
+        assert intruder.call("LIST", "secret/metadata/app").status == 403
+        assert admin.call("POST", "secret/data/other/x", {"data": {"v": "c" * 20}}).status == 200
+        assert admin.call("GET", "secret/data/other/x").status == 200
+    finally:
+        admin.close()
+    log = tmp_path / "audit.log"
+    log.write_bytes(server.log_path.read_bytes())
+    return server, log
+
+
+@pytest.mark.vault
+def test_answers_equal_an_independent_count(traffic: tuple[Any, Path], tmp_path: Path) -> None:
+    _server, log = traffic
+    out = tmp_path / "answer.json"
+    r = access("secret/+/app/*", str(log), "--json", str(out))
+    assert r.returncode == 0, r.stdout + r.stderr
+    doc = json.loads(out.read_text())
+    expected = independent_count([log], app_path)
+    assert as_counted(doc) == expected
+    by_name = {i["display_name"]: i for i in doc["identities"]}
+    assert by_name["token-reader"]["operations"]["read"] == {
+        "requests": 5, "denied": 0, "first": by_name["token-reader"]["operations"]["read"]["first"],
+        "last": by_name["token-reader"]["operations"]["read"]["last"]}
+    assert by_name["token-intruder"]["denied"] == 3 and by_name["token-intruder"]["requests"] == 3
+    assert by_name["token-writer"]["operations"] == {"create": by_name["token-writer"]["operations"]["create"],
+                                                     "update": by_name["token-writer"]["operations"]["update"]}
+    assert all(len(i["accessors"]) == 1 and next(iter(i["accessors"])).startswith("hmac-sha256:")
+               for i in doc["identities"])
+    assert "secret/data/other/x" not in json.dumps(doc)
+    assert doc["requests"] == sum(v[0] for who in expected.values() for v in who["ops"].values())
+    # the table says the same
+    table = r.stdout
+    assert "token-intruder" in table and "token-reader" in table and "secret/+/app/*" in table
+    assert f"{doc['requests']} requests ({doc['denied']} denied) by {len(expected)} identities" in table
+    assert_no_secret(r.stdout + r.stderr + out.read_text())
+
+
+@pytest.mark.vault
+def test_since_until_gzip_folders_and_only_the_pattern(traffic: tuple[Any, Path], tmp_path: Path) -> None:
+    _server, log = traffic
+    lines = log.read_text().splitlines()
+    # the window: from the intruder's first try on (a time read from the log, so no clock is guessed)
+    since = next(json.loads(ln)["time"] for ln in lines
+                 if '"token-intruder"' in ln and '"type":"request"' in ln and "secret/data/app" in ln)
+    folder = tmp_path / "logs"
+    folder.mkdir()
+    half = len(lines) // 2
+    (folder / "audit.log.1.gz").write_bytes(gzip.compress(("\n".join(lines[:half]) + "\n").encode()))
+    (folder / "audit.log").write_text("\n".join(lines[half:]) + "\n")
+    r = access("secret/data/app/db", str(folder), "--since", since, "--json", "-")
+    assert r.returncode == 0, r.stderr
+    doc = json.loads(r.stdout)
+    assert as_counted(doc) == independent_count([log], lambda p: p == "secret/data/app/db", since=since)
+    assert {i["display_name"] for i in doc["identities"]} == {"token-intruder"}
+    assert len(doc["files"]) == 2 and sum(f["entries"] for f in doc["files"]) == len(lines)
+    # a date alone: the whole day; a window ending before the first entry: nobody
+    day = lines[0][9:19]
+    r = access("secret/data/app/*", str(log), "--since", day, "--until", day, "--json", "-")
+    assert as_counted(json.loads(r.stdout)) == independent_count([log], lambda p: p.startswith("secret/data/app/"))
+    r = access("secret/data/app/*", str(log), "--until", "2000-01-01", "--json", "-")
+    assert r.returncode == 0 and json.loads(r.stdout)["identities"] == []
+
+
+def test_usage_errors_are_exit_2_in_one_line(tmp_path: Path) -> None:
+    log = FIXTURES / "openbao" / "clean.log"
+    for args, says in ((["secret/*/db", str(log)], "not a Vault policy path glob"),
+                       (["secret/*", str(log), "--since", "yesterday"], "--since 'yesterday' is not a time"),
+                       (["secret/*", str(log), "--since", "2026-02-01", "--until", "2026-01-01"], "after --until"),
+                       (["secret/*", str(FIXTURES / "k8s" / "audit.log")], "not a Vault/OpenBao audit log"),
+                       (["secret/*", str(tmp_path / "nope.log")], "no such file")):
+        r = access(*args, cwd=tmp_path)
+        assert r.returncode == 2, (args, r.stdout, r.stderr)
+        assert says in r.stderr and len(r.stderr.strip().splitlines()) == 1 and "Traceback" not in r.stderr
+
+
+def test_unreadable_lines_make_the_answer_incomplete_exit_1(tmp_path: Path) -> None:
+    log = tmp_path / "audit.log"
+    log.write_bytes((FIXTURES / "openbao" / "clean.log").read_bytes() + b'{"time": "cut off\n')
+    r = access("secret/data/*", str(log), cwd=tmp_path)
+    assert r.returncode == 1
+    assert "24 requests (16 denied) by 3 identities" in r.stdout
+    assert "1 lines could not be read, so the answer may be incomplete" in r.stderr
+
+
+def test_accessors_logged_in_clear_are_never_shown(tmp_path: Path) -> None:
+    """A device with hmac_accessor = false logs accessors in clear (recorded: fixtures/openbao/odd): the answer
+    names them by a fingerprint only."""
+    log = FIXTURES / "openbao" / "odd" / "correct-accessors-in-clear.log"
+    clear = {json.loads(ln).get("auth", {}).get("accessor", "") for ln in log.read_text().splitlines()}
+    clear = {a for a in clear if a and not a.startswith("hmac-sha256:")}
+    assert clear
+    r = access("*", str(log), "--json", "-", cwd=tmp_path)
+    assert r.returncode == 0
+    assert not any(a in r.stdout for a in clear)
+    assert any(a.startswith("clear:sha256:") for i in json.loads(r.stdout)["identities"] for a in i["accessors"])
+    assert fnmatch.fnmatch(r.stdout, "*clear:sha256:*")

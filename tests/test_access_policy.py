@@ -1,0 +1,162 @@
+"""access_policy (issue 18, item 3): rules as code ([[tool.auditready.access.rules]]) held against every request.
+
+Real traffic: an OpenBao where the vault's own policies grant more than the rules allow (a broad "ops" policy),
+so that one read goes through that the rules forbid; and a live run whose scenario reads break a rule.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from pytest_auditready.checks import access_policy as ap
+from pytest_auditready.checks.base import FAILED, PASSED, SKIPPED, Outcome
+from pytest_auditready.config import AccessRule, Settings, load, read_toml
+from pytest_auditready.engine.files import verify_file
+from pytest_auditready.errors import ConfigError
+from pytest_auditready.vault.client import VaultClient
+from tests.auditrun import run_audit
+from tests.conftest import remember_secret
+
+RULE = AccessRule("app secrets", ("secret/data/app/*",), ("read",), ("token-ci-*",), ("app-read",))
+
+
+def outcome(path: Path, *rules: AccessRule) -> Outcome:
+    return verify_file(str(path), Settings(access=rules), [ap.CHECK], {}).outcomes[0]
+
+
+# -- the rules: glob semantics and the settings ---------------------------------------------------------------------
+@pytest.mark.parametrize(("pattern", "path", "matches"), [
+    ("secret/data/app/*", "secret/data/app/db", True),
+    ("secret/data/app/*", "secret/data/app/team/db", True),  # a trailing * matches the rest, '/' included
+    ("secret/data/app/*", "secret/data/apple", False),
+    ("secret/data/app*", "secret/data/apple", True),
+    ("secret/+/app/db", "secret/data/app/db", True),  # + is one segment
+    ("secret/+/app/db", "secret/metadata/app/db", True),
+    ("secret/+/app/db", "secret/data/x/app/db", False),
+    ("secret/data/app/db", "secret/data/app/db2", False),  # no glob: the exact path
+    ("secret/data/a.b/*", "secret/data/aXb/c", False),  # regex characters are literal
+])
+def test_vault_policy_glob_semantics(pattern: str, path: str, matches: bool) -> None:
+    assert (ap.vault_glob(pattern).match(path) is not None) is matches
+
+
+def test_rules_from_pyproject_tables(tmp_path: Path) -> None:
+    p = tmp_path / "pyproject.toml"
+    p.write_text('[tool.auditready]\n'
+                 '[[tool.auditready.access.rules]]\nname = "app"\npaths = ["secret/data/app/*"]\n'
+                 'operations = ["read", "list"]\nidentities = ["token-ci-*"]\n'
+                 '[[tool.auditready.access.rules]]\npaths = ["sys/audit*"]\noperations = ["update", "delete"]\n'
+                 'policies = ["audit-admin"]\n')
+    s = load([("pyproject.toml", read_toml(p, table_required=True))])
+    assert s.access == (AccessRule("app", ("secret/data/app/*",), ("read", "list"), ("token-ci-*",), ()),
+                        AccessRule("rule 2", ("sys/audit*",), ("update", "delete"), (), ("audit-admin",)))
+
+
+@pytest.mark.parametrize(("rule", "says"), [
+    ({"paths": ["secret/*"], "operations": ["write"], "identities": ["x"]},
+     "in rule 1, operations takes a non-empty list drawn from read, create, update, patch, delete, list"),
+    ({"paths": ["secret/*/db"], "operations": ["read"], "identities": ["x"]}, "'*' only at the end"),
+    ({"paths": ["secret/a+/db"], "operations": ["read"], "identities": ["x"]}, "'+' only as a whole segment"),
+    ({"paths": ["secret/*"], "operations": ["read"]}, "names neither identities nor policies"),
+    ({"paths": ["secret/*"], "operations": ["read"], "identity": ["x"]}, "unknown key 'identity'"),
+    ({"paths": [], "operations": ["read"], "identities": ["x"]}, "at least one path and one operation"),
+])
+def test_bad_rules_name_the_key_and_what_is_allowed(rule: dict[str, Any], says: str) -> None:
+    with pytest.raises(ConfigError) as exc:
+        load([("[tool.auditready] of pyproject.toml", {"access": {"rules": [rule]}})])
+    msg = str(exc.value)
+    assert "bad value for 'access'" in msg and "[[tool.auditready.access.rules]]" in msg and says in msg, msg
+
+
+def test_without_rules_the_check_is_skipped_with_the_reason() -> None:
+    log = Path(__file__).resolve().parents[1] / "fixtures" / "openbao" / "clean.log"
+    o = verify_file(str(log), Settings(), [ap.CHECK], {}).outcomes[0]
+    assert o.status == SKIPPED and "no [[tool.auditready.access.rules]]" in o.reason
+
+
+# -- real OpenBao traffic ----------------------------------------------------------------------------------------
+def _token(admin: VaultClient, name: str, policies: list[str]) -> VaultClient:
+    r = admin.call("POST", "auth/token/create", {"display_name": name, "policies": policies, "ttl": "15m"})
+    assert r.status == 200, r.error
+    return admin.with_token(remember_secret(str((r.body or {})["auth"]["client_token"])))
+
+
+def _copy(src: Path, dst: Path) -> Path:
+    dst.write_bytes(src.read_bytes())
+    dst.chmod(0o600)
+    return dst
+
+
+@pytest.mark.vault
+def test_a_read_the_vault_allows_but_the_rules_do_not_is_a_finding(bao: Any, tmp_path: Path) -> None:
+    server = bao()
+    admin = VaultClient(server.url, server.root_token, timeout=5)
+    try:
+        assert admin.call("PUT", "sys/policies/acl/app-read",
+                          {"policy": 'path "secret/data/app/*" { capabilities = ["read"] }'}).status == 204
+        # the misconfiguration: an operators' policy that reaches every secret
+        assert admin.call("PUT", "sys/policies/acl/ops",
+                          {"policy": 'path "secret/*" { capabilities = ["read", "list"] }'}).status == 204
+        assert admin.call("POST", "secret/data/app/db", {"data": {"password": "x" * 24}}).status == 200
+        ci, alice, nobody = (_token(admin, "ci-deploy", ["default"]), _token(admin, "alice", ["app-read"]),
+                             _token(admin, "nobody", ["default"]))
+        bob = _token(admin, "bob", ["ops"])
+        assert alice.call("GET", "secret/data/app/db").status == 200  # allowed: policy app-read
+        assert ci.call("GET", "secret/data/app/db").status == 403  # an allowed identity the vault refuses
+        assert nobody.call("GET", "secret/data/app/db").status == 403  # refused: nothing accessed
+        assert bob.call("LIST", "secret/metadata/app").status == 200  # not a path and operation the rule names
+        ok = _copy(server.log_path, tmp_path / "ok.log")
+        assert bob.call("GET", "secret/data/app/db").status == 200  # the vault lets it through; the rule does not
+    finally:
+        admin.close()
+    bad = _copy(server.log_path, tmp_path / "bad.log")
+    good = outcome(ok, RULE)
+    assert good.status == PASSED, [f.text() for f in good.findings]
+    assert good.reason.startswith("1 requests let through on paths and operations the rules name")
+    assert "2 more refused by the vault" in good.reason
+    o = outcome(bad, RULE)
+    assert o.status == FAILED and len(o.findings) == 1, [f.text() for f in o.findings]
+    f = o.findings[0]
+    assert f.message == ("read of secret/data/app/db by display name 'token-bob'; token policies default, ops; "
+                         "granted by vault policy ops breaks rule 'app secrets' (paths secret/data/app/*; operations "
+                         "read; allows identities token-ci-* or policies app-read).")
+    assert "take the grant out of the vault policy that allowed it (ops)" in f.fix
+    line = bad.read_text().splitlines()[int(f.where.rsplit(":", 1)[1]) - 1]
+    entry = json.loads(line)
+    assert entry["type"] == "request" and entry["auth"]["display_name"] == "token-bob"
+    assert entry["request"]["id"] == f.request_id
+    # the same read, allowed by identity: it holds
+    assert outcome(bad, AccessRule("app secrets", RULE.paths, RULE.operations, ("token-bob", "token-ci-*"),
+                                   RULE.policies)).status == PASSED
+    # a rule nobody may pass: every read let through is named (alice's and bob's)
+    nobody_rule = AccessRule("frozen", ("secret/data/app/*",), ("read",), (), ())
+    assert len(outcome(bad, nobody_rule).findings) == 2
+
+
+def _rules_config(pytester: pytest.Pytester, identities: str) -> Path:
+    cfg = pytester.path / "rules.toml"
+    cfg.write_text("log_wait = 1.0\nrequire_tamper_evidence = false\nretention_days = 0\n"
+                   "[[access.rules]]\nname = \"canaries\"\npaths = [\"secret/data/auditready/*\"]\n"
+                   f"operations = [\"read\"]\nidentities = [\"{identities}\"]\n")
+    return cfg
+
+
+@pytest.mark.vault
+def test_live_run_holds_the_scenario_to_the_rules(pytester: pytest.Pytester, bao: Any, url_env: Any) -> None:
+    server = bao()
+    url_env(server)
+    cfg = _rules_config(pytester, "token-auditready-*-reader")
+    run = run_audit(pytester, server, None, f"--auditready-config={cfg}", seal=False)
+    assert run.status("access_policy") == "passed" and run.failed_checks() == set(), run.result.stdout.str()[-3000:]
+    # the rule names the writer only: the reader's reads of the canaries break it (the unprivileged identity's
+    # read is refused by the vault: no finding)
+    cfg = _rules_config(pytester, "token-auditready-*-writer")
+    run = run_audit(pytester, server, None, f"--auditready-config={cfg}", seal=False)
+    assert run.failed_checks() == {"access_policy"}, run.result.stdout.str()[-3000:]
+    text = run.text("access_policy")
+    assert text.count("breaks rule 'canaries'") == 2 and text.count("-reader'") == 2, text
+    assert "unprivileged" not in text

@@ -1,0 +1,251 @@
+"""retention (issue 18, item 1): a log set holds the history the policy asks for, without holes.
+
+The sets are built from entries a real OpenBao wrote (fixtures/openbao/clean.log), their times moved to the days
+of the history being built, one file a month as logrotate leaves them (some gzip-compressed), so that the check
+reads what a vault writes, only older.
+"""
+
+from __future__ import annotations
+
+import datetime
+import gzip
+import json
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any, Iterable, Optional, Sequence
+
+import pytest
+
+from pytest_auditready.checks import retention
+from pytest_auditready.checks.base import FAILED, PASSED, SKIPPED, Outcome
+from pytest_auditready.config import Settings
+from pytest_auditready.engine.files import verify_file
+from tests.auditrun import run_audit
+
+CLEAN = Path(__file__).resolve().parents[1] / "fixtures" / "openbao" / "clean.log"
+RECORDED = [ln for ln in CLEAN.read_bytes().splitlines() if ln.strip()]
+CHECKS = [retention.CHECK]
+DAY = datetime.timedelta(days=1)
+
+
+def days_between(first: datetime.date, last: datetime.date, skip: Iterable[datetime.date] = ()) -> list[datetime.date]:
+    gone = set(skip)
+    n = (last - first).days + 1
+    return [first + i * DAY for i in range(n) if first + i * DAY not in gone]
+
+
+def entries_on(days: Sequence[datetime.date], per_day: int = 3) -> list[bytes]:
+    """Real recorded entries, ``per_day`` of them on each of ``days``, their times moved to that day (the time of
+    day and fraction kept), in time order."""
+    out = []
+    k = 0
+    for day in days:
+        for _ in range(per_day):
+            d = json.loads(RECORDED[k % len(RECORDED)])
+            k += 1
+            d["time"] = day.isoformat() + d["time"][10:]
+            out.append(json.dumps(d, separators=(",", ":")).encode())
+    return out
+
+
+def write_set(folder: Path, days: Sequence[datetime.date], name: str = "audit.log",
+              newest: Optional[str] = None) -> list[Path]:
+    """One file a month: the newest month is ``newest`` (default ``name``), older ones ``name-YYYYMM`` (every
+    other one gzipped), as logrotate with dateext leaves them."""
+    folder.mkdir(parents=True, exist_ok=True)
+    months: dict[str, list[datetime.date]] = {}
+    for d in days:
+        months.setdefault(d.strftime("%Y%m"), []).append(d)
+    keys = sorted(months)
+    paths = []
+    for i, ym in enumerate(keys):
+        data = b"".join(ln + b"\n" for ln in entries_on(months[ym]))
+        if ym == keys[-1]:
+            p = folder / (newest or name)
+        elif i % 2:
+            p = folder / f"{name}-{ym}.gz"
+            data = gzip.compress(data)
+        else:
+            p = folder / f"{name}-{ym}"
+        p.write_bytes(data)
+        p.chmod(0o600)
+        paths.append(p)
+    return paths
+
+
+def judge(paths: Sequence[Path], settings: Optional[Settings] = None) -> list[Outcome]:
+    """The retention outcome of each file, the files read as `auditready verify` reads them (log_set = all)."""
+    s = settings or Settings()
+    names = tuple(str(p) for p in paths)
+    return [verify_file(n, s, CHECKS, {}, names).outcomes[0] for n in names]
+
+
+def verdict(paths: Sequence[Path], settings: Optional[Settings] = None) -> Outcome:
+    """The set's verdict: carried by the last file of the set; the others pass with a note naming it."""
+    outs = judge(paths, settings)
+    for o in outs[:-1]:
+        assert o.status == PASSED and f"on {paths[-1]}" in o.reason, o
+    return outs[-1]
+
+
+def texts(o: Outcome) -> list[str]:
+    return [f.text() for f in o.findings]
+
+
+THIRTEEN_MONTHS = days_between(datetime.date(2025, 1, 1), datetime.date(2026, 1, 31))
+
+
+def test_thirteen_months_of_rotated_compressed_files_pass(tmp_path: Path) -> None:
+    paths = write_set(tmp_path, THIRTEEN_MONTHS)
+    assert len(paths) == 13 and any(p.suffix == ".gz" for p in paths)
+    o = verdict(paths)
+    assert o.status == PASSED, texts(o)
+    assert "396 days (2025-01-01 to 2026-01-31)" in o.reason
+    # the verdict rests on every file: each alone holds one month and fails
+    alone = judge([paths[-1]])[0]
+    assert alone.status == FAILED and "31 days (2026-01-01 to 2026-01-31)" in texts(alone)[0]
+
+
+def test_ten_days_fail_and_the_fix_names_archiving(tmp_path: Path) -> None:
+    paths = write_set(tmp_path, days_between(datetime.date(2026, 1, 22), datetime.date(2026, 1, 31)))
+    o = verdict(paths)
+    assert o.status == FAILED
+    (text,) = texts(o)
+    assert "10 days (2026-01-22 to 2026-01-31) of history: less than the 365 days retention_days asks" in text
+    assert "nor the 90 most recent days retention_online_days asks" in text
+    assert "archive" in text and "retention_archive" in text
+
+
+def test_a_missing_week_fails_naming_the_dates(tmp_path: Path) -> None:
+    week = days_between(datetime.date(2025, 6, 10), datetime.date(2025, 6, 16))
+    one_day = [datetime.date(2025, 9, 3)]  # within retention_max_gap_days = 1: allowed
+    paths = write_set(tmp_path, days_between(THIRTEEN_MONTHS[0], THIRTEEN_MONTHS[-1], skip=week + one_day))
+    o = verdict(paths)
+    assert o.status == FAILED
+    (text,) = texts(o)
+    assert "No entry from 2025-06-10 to 2025-06-16 (7 days)" in text and "retention_max_gap_days" in text
+    # with no missing day allowed, the single day is named too
+    strict = verdict(paths, Settings(retention_max_gap_days=0))
+    assert [t.split(" in the log set")[0] for t in texts(strict)] == [
+        "No entry from 2025-06-10 to 2025-06-16 (7 days)", "No entry on 2025-09-03 (1 day)"]
+
+
+def test_a_rotated_file_left_out_of_the_set_is_a_gap(tmp_path: Path) -> None:
+    paths = write_set(tmp_path, THIRTEEN_MONTHS)
+    march = next(p for p in paths if "202503" in p.name)
+    o = verdict([p for p in paths if p != march])
+    assert o.status == FAILED
+    assert any("No entry from 2025-03-01 to 2025-03-31 (31 days)" in t for t in texts(o)), texts(o)
+
+
+def test_the_newest_months_must_be_at_hand_not_only_in_the_archive(tmp_path: Path) -> None:
+    paths = write_set(tmp_path / "logs", THIRTEEN_MONTHS)
+    archive = tmp_path / "archive"
+    archive.mkdir()
+    # the newest two months at hand, eleven in the archive: a year in all, but not the last 90 days at hand
+    for p in paths[:-2]:
+        p.rename(archive / p.name)
+    o = verdict(paths[-2:], Settings(retention_archive=(str(archive),)))
+    assert o.status == FAILED
+    (text,) = texts(o)
+    assert "The most recent 90 days" in text and "(2025-11-03 to 2026-01-31)" in text
+    assert "files outside retention_archive begin on 2025-12-01" in text
+    # four months at hand: it holds
+    for p in paths[-4:-2]:
+        (archive / p.name).rename(p)
+    ok = verdict(paths[-4:], Settings(retention_archive=(str(archive),)))
+    assert ok.status == PASSED, texts(ok)
+    assert "396 days" in ok.reason
+
+
+def test_no_readable_time_and_empty_files_fail_closed(tmp_path: Path) -> None:
+    empty = tmp_path / "empty.log"
+    empty.write_bytes(b"")
+    o = judge([empty])[0]
+    assert o.status == FAILED and texts(o) == [f"No history can be measured in the audit log {empty}: it holds no "
+                                               "readable entry. Fix: point the check at the audit log the vault "
+                                               "writes (with its entries), and see required_fields and "
+                                               "timestamp_precision for entries without a readable time"]
+    untimed = tmp_path / "untimed.log"
+    lines = []
+    for ln, t in zip(RECORDED[:5], ["yesterday", "", "2026-13-01T00:00:00.1Z", "9999-12-31T23:59:60.5Z", "0"]):
+        d = json.loads(ln)
+        d["time"] = t  # no time, not a time, no such month, a leap second past the last day there is
+        lines.append(json.dumps(d).encode())
+    untimed.write_bytes(b"\n".join(lines) + b"\n")
+    o = judge([untimed])[0]
+    assert o.status == FAILED and "none of its 5 entries carries a readable time" in texts(o)[0]
+
+
+def test_retention_days_zero_skips_with_the_reason(tmp_path: Path) -> None:
+    paths = write_set(tmp_path, days_between(datetime.date(2026, 1, 30), datetime.date(2026, 1, 31)))
+    o = judge(paths, Settings(retention_days=0))[0]
+    assert o.status == SKIPPED and "retention_days = 0" in o.reason
+
+
+def test_verify_command_judges_the_set(tmp_path: Path) -> None:
+    """`auditready verify` over a folder: every other check runs too, and the set passes retention."""
+    logs = tmp_path / "logs"
+    write_set(logs, THIRTEEN_MONTHS)
+    cfg = tmp_path / "auditready.toml"
+    cfg.write_text("require_tamper_evidence = false\n")
+    r = subprocess.run([sys.executable, "-m", "pytest_auditready.cli", "verify", "--config", str(cfg), str(logs),
+                        "--json", str(tmp_path / "out.json")], capture_output=True, text=True, timeout=120)
+    assert r.returncode == 0, r.stdout + r.stderr
+    doc = json.loads((tmp_path / "out.json").read_text())
+    ret = [o for o in doc["outcomes"] if o["check"] == "retention"]
+    assert len(ret) == 13 and all(o["status"] == "passed" for o in ret)
+    assert sum("396 days" in o["reason"] for o in ret) == 1
+    # the same set with a week gone: exit 1, the dates named
+    week = days_between(datetime.date(2025, 6, 10), datetime.date(2025, 6, 16))
+    holed = tmp_path / "holed"
+    write_set(holed, days_between(THIRTEEN_MONTHS[0], THIRTEEN_MONTHS[-1], skip=week))
+    r = subprocess.run([sys.executable, "-m", "pytest_auditready.cli", "verify", "--config", str(cfg), str(holed)],
+                       capture_output=True, text=True, timeout=120)
+    assert r.returncode == 1 and "FAIL retention" in r.stdout and "2025-06-10 to 2025-06-16" in r.stdout
+
+
+# -- live runs ---------------------------------------------------------------------------------------------------
+@pytest.mark.vault
+def test_embedded_target_skips_retention_with_the_reason(pytester: pytest.Pytester) -> None:
+    run = run_audit(pytester, None, retention_days=365)
+    assert run.status("retention") == "skipped"
+    assert "an OpenBao started for this run, with no history to retain" in run.outputs["pytest junit"]
+    assert run.result.ret == 0, run.result.stdout.str()[-2000:]
+
+
+@pytest.mark.vault
+def test_url_target_judges_its_log_and_the_rotated_files_beside_it(pytester: pytest.Pytester, bao: Any,
+                                                                     url_env: Any) -> None:
+    server = bao()
+    url_env(server)
+    run = run_audit(pytester, server, seal=False, retention_days=365)
+    assert run.status("retention") == "failed"
+    text = run.text("retention")
+    assert f"The audit log {server.log_path} holds" in text and "less than the 365 days retention_days asks" in text
+    assert "rarely holds more than a few days" in text and "set retention_archive" in text
+    # thirteen months rotated beside it (up to yesterday; today is the live log's): the run holds
+    today = datetime.datetime.now(datetime.timezone.utc).date()
+    history = days_between(today - 400 * DAY, today - DAY)
+    rotated = write_set(server.log_path.parent, history, newest="audit.log.1")
+    assert len(rotated) >= 13 and server.log_path not in rotated
+    run = run_audit(pytester, server, seal=False, retention_days=365)
+    assert run.status("retention") == "passed", run.text("retention")
+    assert run.failed_checks() == set(), run.result.stdout.str()[-3000:]
+
+
+def test_pytest_offline_with_xdist_judges_the_set_once(pytester: pytest.Pytester) -> None:
+    """`pytest --auditready-offline` spreads files over workers: the worker that carries the verdict reads the day
+    counts of the files it did not see; the verdict is the same as in one process."""
+    week = days_between(datetime.date(2025, 6, 10), datetime.date(2025, 6, 16))
+    paths = write_set(pytester.path / "logs", days_between(THIRTEEN_MONTHS[0], THIRTEEN_MONTHS[-1], skip=week))
+    cfg = pytester.path / "auditready.toml"
+    cfg.write_text("require_tamper_evidence = false\n")
+    args = ["-p", "no:cacheprovider", "--auditready-config", str(cfg), "-k", "retention", "-rf",
+            "--auditready-offline", *map(str, paths)]
+    for extra in ([], ["-n", "2"]):
+        r = pytester.runpytest(*extra, *args)
+        r.assert_outcomes(passed=12, failed=1)
+        out = r.stdout.str()
+        assert f"auditready-offline[{paths[-1]}]::retention" in out and "2025-06-10 to 2025-06-16" in out
