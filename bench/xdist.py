@@ -55,7 +55,7 @@ def main() -> int:
         subprocess.run([sys.executable, str(HERE / "record.py"), "clean", str(source), "--rounds", "40"], check=True)
     canaries = work / "canaries.txt"
     canaries.write_text("".join(secrets.token_urlsafe(32) + "\n" for _ in range(4)))
-    (work / "pyproject.toml").write_text("[tool.auditready]\nrequire_tamper_evidence = false\n")
+    (work / "pyproject.toml").write_text("[tool.auditready]\nrequire_tamper_evidence = false\nretention_days = 0\n")
     logs = []
     t0 = time.perf_counter()
     total = 0

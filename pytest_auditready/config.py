@@ -23,11 +23,32 @@ else:  # pragma: no cover - exercised on 3.9/3.10 only
     import tomli as tomllib
 
 
+# data_minimisation's detectors (checks/data_minimisation.py), all on by default
+DETECTORS: tuple[str, ...] = ("card", "email", "phone", "iban", "national_id")
+# the operations an access rule may name (as Vault/OpenBao log request.operation)
+ACCESS_OPERATIONS: tuple[str, ...] = ("read", "create", "update", "patch", "delete", "list")
+
+
+@dataclass(frozen=True)
+class AccessRule:
+    """One [[tool.auditready.access.rules]] table: requests on ``paths`` (Vault policy globs) with one of
+    ``operations`` may come only from ``identities`` (globs on display name or entity id) or tokens holding one
+    of ``policies``."""
+
+    name: str
+    paths: tuple[str, ...]
+    operations: tuple[str, ...]
+    identities: tuple[str, ...] = ()
+    policies: tuple[str, ...] = ()
+
+
 @dataclass(frozen=True)
 class Settings:
     target: str = "embedded"
     log: Optional[str] = None
     log_prefix: str = ""
+    # a program that prints the run's audit lines (journalctl -o cat -f, kubectl logs -f): auditlog/sources.py
+    log_command: Optional[str] = None
     report: Optional[str] = None
     kv_mount: str = "secret"
     prefix: str = "auditready"
@@ -50,11 +71,27 @@ class Settings:
     public_key: Optional[str] = None  # Ed25519 public key (KEY.pub) that verifies LOG.digests
     cloudtrail_public_keys: Optional[str] = None  # `aws cloudtrail list-public-keys` JSON: verifies digest files
     seal_archive: tuple[str, ...] = ()  # folders where rotated files of a sealed log are kept once moved away
+    baseline: Optional[str] = None  # accepted findings (accept.py); default .auditready-baseline.json if present
     allow_foreign_prefix: bool = False  # let prefix leave auditready's own namespace (it must hold nothing else)
     # "auto": told from each file's content (auditlog/detect.py); a named format that disagrees is refused
     log_format: str = "auto"
     field_map: tuple[tuple[str, str], ...] = ()  # offline jsonl: canonical field -> dotted JSON path
     canaries_file: Optional[str] = None  # offline: known secret values, one a line
+    # retention: the log set spans this many days (0: no retention required, the check is skipped), the newest
+    # retention_online_days of it outside retention_archive, with no run of days without an entry longer than
+    # retention_max_gap_days; retention_archive: folders or globs of archived files of the same log
+    retention_days: int = 365
+    retention_online_days: int = 90
+    retention_max_gap_days: int = 1
+    retention_archive: tuple[str, ...] = ()
+    # data_minimisation: the detectors that run (an empty list skips the check)
+    data_minimisation_detectors: tuple[str, ...] = DETECTORS
+    access: tuple["AccessRule", ...] = ()  # [[tool.auditready.access.rules]]: who may do what on which paths
+    # the embedded target boots from the user's vault configuration folder (vault/config.py), then runs bootstrap
+    # (a command, with the throw-away server's address and token in its environment) within bootstrap_timeout
+    vault_config: Optional[str] = None
+    bootstrap: Optional[str] = None
+    bootstrap_timeout: float = 300.0
 
     @property
     def embedded(self) -> bool:
@@ -201,9 +238,84 @@ def _field_map(v: Any) -> Any:
     return tuple((k, v[k]) for k in FIELD_MAP_NAMES if k in v)
 
 
+def _paths_list(v: Any) -> tuple[str, ...]:
+    """A folder, glob or file path, or a list of them."""
+    allowed = "a folder, file or glob path, or a list of them"
+    items = [v] if isinstance(v, str) else v if isinstance(v, (list, tuple)) else None
+    if items is None or any(not isinstance(p, str) or not p.strip() for p in items):
+        raise ValueError(allowed)
+    return tuple(items)
+
+
+def _detectors(v: Any) -> Any:
+    allowed = "a list drawn from " + ", ".join(DETECTORS) + " (an empty list skips data_minimisation)"
+    if isinstance(v, str):
+        v = [p.strip() for p in v.split(",") if p.strip()]
+    if not isinstance(v, (list, tuple)) or any(d not in DETECTORS for d in v):
+        raise ValueError(allowed)
+    return tuple(d for d in DETECTORS if d in v)
+
+
+_RULE_KEYS = ("name", "paths", "operations", "identities", "policies")
+_ACCESS_HELP = ("[[tool.auditready.access.rules]] tables, each with paths (Vault policy globs: a trailing * matches "
+                "the rest of the path, a + segment one segment), operations (drawn from "
+                + ", ".join(ACCESS_OPERATIONS) + "), and identities (globs on display names or entity ids) and/or "
+                "policies (token policy names); name is optional")
+_RULES = "[[tool.auditready.access.rules]] tables"
+
+
+def _vault_glob(p: Any) -> bool:
+    """A path as a Vault policy names one: '*' only at the end, '+' only as a whole segment."""
+    if not isinstance(p, str) or not p.strip() or p != p.strip() or "*" in p[:-1]:
+        return False
+    return all("+" not in seg or seg == "+" for seg in p.rstrip("*").split("/"))
+
+
+def _names(rule: int, key: str, v: Any, check: Callable[[Any], bool], what: str) -> tuple[str, ...]:
+    if not isinstance(v, (list, tuple)) or any(not check(x) for x in v):
+        raise ValueError(f"{_RULES}; in rule {rule}, {key} takes {what}")
+    return tuple(v)
+
+
+def _access(v: Any) -> Any:
+    if not isinstance(v, Mapping) or set(v) - {"rules"}:
+        raise ValueError(_ACCESS_HELP)
+    rules = v.get("rules", [])
+    if not isinstance(rules, (list, tuple)):
+        raise ValueError(_ACCESS_HELP)
+    out = []
+    for i, r in enumerate(rules, 1):
+        if not isinstance(r, Mapping):
+            raise ValueError(f"{_RULES}; rule {i} is not a table")
+        unknown = sorted(str(k) for k in r if k not in _RULE_KEYS)
+        if unknown:
+            raise ValueError(f"{_RULES}; rule {i} has the unknown key {unknown[0]!r} (a rule's keys: "
+                             + ", ".join(_RULE_KEYS) + ")")
+        name = r.get("name", f"rule {i}")
+        if not isinstance(name, str) or not name.strip():
+            raise ValueError(f"{_RULES}; in rule {i}, name takes a non-empty string")
+        paths = _names(i, "paths", r.get("paths"), _vault_glob,
+                       "a non-empty list of paths such as \"secret/data/app/*\" ('*' only at the end, '+' only as "
+                       "a whole segment)")
+        ops = _names(i, "operations", r.get("operations"), lambda o: o in ACCESS_OPERATIONS,
+                     "a non-empty list drawn from " + ", ".join(ACCESS_OPERATIONS))
+        if not paths or not ops:
+            raise ValueError(f"{_RULES}; rule {i} needs at least one path and one operation")
+        if "identities" not in r and "policies" not in r:
+            raise ValueError(f"{_RULES}; rule {i} names neither identities nor policies (to allow nobody, set "
+                             "identities = [])")
+        ids = _names(i, "identities", r.get("identities", []), lambda x: isinstance(x, str) and bool(x.strip()),
+                     "a list of display names or entity ids (globs)")
+        pols = _names(i, "policies", r.get("policies", []), lambda x: isinstance(x, str) and bool(x.strip()),
+                      "a list of policy names")
+        out.append(AccessRule(name.strip(), paths, ops, ids, pols))
+    return tuple(out)
+
+
 KEYS: Mapping[str, Callable[[Any], Any]] = {
     "target": _target,
     "log": _opt_str("a file path"),
+    "log_command": _opt_str("a command line that prints audit lines, such as \"journalctl -o cat -f -u openbao\""),
     "log_prefix": lambda v: "" if v in (None, "") else _str("a string")(v),
     "report": _opt_str("a file path"),
     "kv_mount": _str("a KV version 2 mount path such as \"secret\"", _MOUNT_RE),
@@ -227,6 +339,7 @@ KEYS: Mapping[str, Callable[[Any], Any]] = {
     "allow_foreign_prefix": _bool,
     "public_key": _opt_str("a file path to the sealer's Ed25519 public key (KEY.pub of `auditready keygen`)"),
     "cloudtrail_public_keys": _opt_str("a file path to the JSON of `aws cloudtrail list-public-keys`"),
+    "baseline": _opt_str("a file path (the accepted findings, as `auditready baseline` writes them)"),
     "seal_archive": lambda v: tuple(
         _str("a folder path, or a list of folder paths, where rotated files of a sealed log are kept once moved "
              "away from the log's folder")(p)
@@ -234,6 +347,15 @@ KEYS: Mapping[str, Callable[[Any], Any]] = {
     "log_format": _log_format,
     "field_map": _field_map,
     "canaries_file": _opt_str("a file path (known secret values, one a line)"),
+    "retention_days": _num(int, 0, 36500),
+    "retention_online_days": _num(int, 0, 36500),
+    "retention_max_gap_days": _num(int, 0, 36500),
+    "retention_archive": _paths_list,
+    "data_minimisation_detectors": _detectors,
+    "access": _access,
+    "vault_config": _opt_str("a folder path (the vault's server *.hcl/*.json files, policies/*.hcl)"),
+    "bootstrap": _opt_str("a command line (run in the vault_config folder)"),
+    "bootstrap_timeout": _num(float, 1, 3600),
 }
 assert set(KEYS) == {f.name for f in dataclasses.fields(Settings)}
 
@@ -278,8 +400,11 @@ def load(
                                "VAULT_TOKEN (or BAO_TOKEN) only")
             conv = KEYS.get(key)
             if conv is None:
+                import difflib
+
+                close = difflib.get_close_matches(str(key), list(KEYS), n=1)
                 raise ConfigError(
-                    f"unknown key {key!r} in {origin}",
+                    f"unknown key {key!r} in {origin}" + (f" (did you mean {close[0]!r}?)" if close else ""),
                     "use one of: " + ", ".join(sorted(KEYS)),
                 )
             try:

@@ -11,11 +11,13 @@ import pytest
 CLI_KEYS = {
     "auditready_target": "target",
     "auditready_log": "log",
+    "auditready_log_command": "log_command",
     "auditready_report": "report",
     "auditready_canaries": "canaries_file",
     "auditready_evidence": "evidence",
     "auditready_sarif": "sarif",
     "auditready_fail_on": "fail_on",
+    "auditready_vault_config": "vault_config",
 }
 
 
@@ -27,6 +29,9 @@ def pytest_addoption(parser: pytest.Parser) -> None:
                     help="'embedded' (default) or the URL of a Vault/OpenBao server (token from VAULT_TOKEN)")
     group.addoption("--auditready-log", dest="auditready_log", metavar="PATH", default=None,
                     help="the file audit device's output (required for a URL target)")
+    group.addoption("--auditready-log-command", dest="auditready_log_command", metavar="CMD", default=None,
+                    help="read the run's audit entries from what CMD prints (journalctl -o cat -f, kubectl logs -f, "
+                    "a SIEM client); started before the scenario, stopped at the end")
     group.addoption("--auditready-report", dest="auditready_report", metavar="PATH", default=None,
                     help="write the compliance JUnit XML report here")
     group.addoption("--auditready-evidence", dest="auditready_evidence", metavar="DIR", default=None,
@@ -41,6 +46,9 @@ def pytest_addoption(parser: pytest.Parser) -> None:
                     "(pytest-xdist -n spreads files across workers)")
     group.addoption("--auditready-canaries", dest="auditready_canaries", metavar="FILE", default=None,
                     help="known secret values, one a line, that --auditready-offline looks for in every encoding")
+    group.addoption("--auditready-vault-config", dest="auditready_vault_config", metavar="DIR", default=None,
+                    help="boot the embedded OpenBao from your vault configuration: DIR's server *.hcl/*.json (audit "
+                    "stanzas kept; storage, listeners, seal, cluster replaced), DIR/policies/*.hcl, then bootstrap")
     group.addoption("--auditready-config", dest="auditready_config", metavar="PATH", default=None,
                     help="read settings from this TOML file ([tool.auditready] table or top-level keys) "
                     "instead of pyproject.toml")

@@ -17,10 +17,11 @@ import os
 import signal
 import threading
 from pathlib import Path
-from typing import Any, Iterator, Optional
+from typing import TYPE_CHECKING, Any, Iterator, NoReturn, Optional
 
 import pytest
 
+from .accept import Baseline
 from .checks.base import FAILED, Check, Outcome
 from .config import Settings
 from .errors import AuditReadyError
@@ -49,8 +50,31 @@ def _sigterm_as_interrupt() -> Iterator[None]:
         signal.signal(signal.SIGTERM, old)
 
 
+if TYPE_CHECKING:
+    from _pytest.outcomes import Exit as _ExitBase
+else:
+    _ExitBase = pytest.exit.Exception  # the same class, through pytest's public name
+
+
+class _Stop(_ExitBase):
+    """pytest.exit's exception, shown as the one line ``auditready: <cause>; fix: <fix>``. pytest prints an exit as
+    ``<type>: <message>``, naming a type by module and name unless it lives in builtins (as pytest's own
+    Interrupted does): so the line names no internal class, only the tool."""
+
+    __module__ = "builtins"
+    __qualname__ = "auditready"
+
+
+_Stop.__name__ = "auditready"
+
+
+def _stop(message: str, code: int) -> NoReturn:
+    """End the run with ``auditready: message`` and exit code ``code``."""
+    raise _Stop(message, returncode=code)
+
+
 def _exit(exc: AuditReadyError) -> None:
-    pytest.exit(f"auditready: {visible(str(exc))}", returncode=exc.exit_code)
+    _stop(visible(str(exc)), exc.exit_code)
 
 
 class AuditReadySession:
@@ -69,6 +93,7 @@ class AuditReadySession:
         self.live_accounting: dict[str, Any] = {}
         self.results: dict[str, Any] = {}  # path -> FileResult, computed in this process
         self.detected: dict[str, Settings] = {}  # path -> the settings its content was found to need
+        self.baseline = Baseline()  # the accepted findings, loaded at session start
         self.outcomes: dict[tuple[str, str, str], Outcome] = {}  # (file, check, subject) -> verdict (controller)
         self.accounting: dict[str, dict[str, Any]] = {}  # file -> what was read, judged, excused (controller)
         self.failed_other = False  # a failed item that is not an audit item (the user's own tests)
@@ -105,14 +130,22 @@ class AuditReadySession:
 
     @pytest.hookimpl(tryfirst=True)
     def pytest_sessionstart(self, session: pytest.Session) -> None:
+        from . import accept
+
         self._load_checks()
+        try:
+            self.baseline = accept.load(accept.default_path(self.settings, str(self.config.invocation_params.dir)),
+                                        required=bool(self.settings.baseline))
+        except AuditReadyError as exc:
+            _exit(exc)
         if self.files is None:
             return
-        from .engine.files import detect, expand, read_canaries
+        from .engine.files import check_inputs, detect, expand, read_canaries
 
         try:
             self.files = expand(self.files)
             self.secrets = read_canaries(self.settings.canaries_file)
+            check_inputs(self.settings)
             if not self.is_worker:  # unreadable input, or content of no known format: refused before any verdict
                 self.detected = {path: detect(path, self.settings) for path in self.files}
         except AuditReadyError as exc:
@@ -190,11 +223,10 @@ class AuditReadySession:
             facts = getattr(self.live, "facts", None)
             residue = list(getattr(facts, "residue", []) or [])
             if self.live is None:
-                pytest.exit("auditready: interrupted; clean-up ran, but whether it removed everything is not "
-                            "known: list the run's prefix and tokens by hand", returncode=2)
+                _stop("interrupted; clean-up ran, but whether it removed everything is not known: list the "
+                      "run's prefix and tokens by hand", 2)
             left = f"; clean-up could NOT remove: {', '.join(residue)}" if residue else ""
-            pytest.exit(f"auditready: interrupted while judging the log; no verdict was reached{left}",
-                        returncode=2)
+            _stop(f"interrupted while judging the log; no verdict was reached{left}", 2)
         self.seconds = self.live.seconds
 
     def outcome(self, item: CheckItem) -> Outcome:
@@ -203,7 +235,7 @@ class AuditReadySession:
             found: Optional[Outcome] = self.live_outcomes.get((item.check.id, item.subject))
             if found is None:
                 raise RuntimeError(f"no verdict for {item.name}: the live phase did not run")
-            return found
+            return self.baseline.apply(found)
         from .engine.files import verify_file
 
         res = self.results.get(item.log)
@@ -215,10 +247,11 @@ class AuditReadySession:
                                                            detected=known is not None)
             except AuditReadyError as exc:
                 _exit(exc)
-                raise  # pytest.exit raised already; this keeps the type checker sure res is set
+                raise  # _exit raised already; this keeps the type checker sure res is set
         for o in res.outcomes:
             if o.check_id == item.check.id:
-                return Outcome(o.check_id, item.log, o.status, o.findings, o.reason, o.tally)
+                return self.baseline.apply(Outcome(o.check_id, item.log, o.status, o.findings, o.reason, o.tally),
+                                           item.log)
         raise RuntimeError(f"no verdict for {item.check.id} on {item.log}")
 
     # -- verdicts travel on the reports ----------------------------------------------------------------------
@@ -253,19 +286,22 @@ class AuditReadySession:
             return AuditResult(settings=self.settings, target=self.settings.target, run_id=self.run_id,
                                checks=self.checks, outcomes=outcomes, context=self.live.context,
                                ledger=self.live.ledger, facts=self.live.facts, started=self.started,
-                               seconds=self.live.seconds, files=[self.live_accounting])
+                               seconds=self.live.seconds, files=[self.live_accounting], baseline=self.baseline)
         from .checks.base import CheckContext
 
         ctx = CheckContext(self.settings, None, [], [], secrets=self.secrets, source="offline")
         return AuditResult(settings=self.settings, target="offline", run_id="", checks=self.checks,
                            outcomes=outcomes, context=ctx, started=self.started,
-                           files=[self.accounting[f] for f in sorted(self.accounting)])
+                           files=[self.accounting[f] for f in sorted(self.accounting)], baseline=self.baseline)
 
     def pytest_sessionfinish(self, session: pytest.Session, exitstatus: int) -> None:
         if self.is_worker or not self.outcomes:
             return
         from .report.common import gates
 
+        # acceptances applied on the workers travel on the outcomes; one that matched nothing fails the run
+        self.baseline.note_used(self.outcomes.values())
+        self.stale = self.baseline.unused_findings()
         result = self.result()
         try:
             self.config.hook.pytest_auditready_report(result=result, config=self.config)
@@ -277,6 +313,8 @@ class AuditReadySession:
         if (fail_on != "any" and session.exitstatus == pytest.ExitCode.TESTS_FAILED and failed
                 and not self.failed_other and not any(gates(fail_on, c) for c in failed)):
             session.exitstatus = pytest.ExitCode.OK
+        if self.stale and session.exitstatus == pytest.ExitCode.OK:
+            session.exitstatus = pytest.ExitCode.TESTS_FAILED
 
     def pytest_terminal_summary(self, terminalreporter: Any) -> None:
         if self.is_worker or not self.outcomes:
@@ -305,6 +343,12 @@ class AuditReadySession:
         if self.settings.fail_on != "any" and failed:
             tr.write_line(f"auditready fail_on={self.settings.fail_on}: only failed checks of severity "
                           f"{self.settings.fail_on} or higher fail the run")
+        accepted = sum(len(o.accepted) for o in self.outcomes.values())
+        if accepted:
+            tr.write_line(f"{accepted} finding(s) accepted by {visible(self.baseline.path)} (shown as skipped, "
+                          "with the acceptance)")
+        for f in getattr(self, "stale", ()):
+            tr.write_line(f"baseline: {f.text()}", red=True)
         residue = self.live.facts.residue if self.live is not None else []
         if residue:
             tr.write_line("clean-up could NOT remove: " + "; ".join(residue) + " (remove them by hand)", red=True)

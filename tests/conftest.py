@@ -198,9 +198,11 @@ def audit_args(server: EmbeddedServer, log: Optional[Path] = None, *extra: str) 
 
 def write_config(pytester: pytest.Pytester, **keys: Any) -> None:
     """A pyproject.toml with [tool.auditready] keys (short log_wait so that broken pipelines fail fast).
-    A URL target has no digest chain unless a test seals its log, so tamper_evidence is off unless asked for."""
+    A URL target has no digest chain unless a test seals its log, so tamper_evidence is off unless asked for; its
+    log holds minutes of history, so retention is off (retention_days = 0) unless asked for."""
     keys.setdefault("log_wait", 1.0)
     keys.setdefault("require_tamper_evidence", False)
+    keys.setdefault("retention_days", 0)
     lines = ["[tool.auditready]"]
     for k, v in keys.items():
         lines.append(f"{k} = {json.dumps(v)}")

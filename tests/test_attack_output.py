@@ -47,7 +47,7 @@ def _assert_nothing_forged(text: str, failed_checks: int) -> None:
 def test_verify_output_cannot_be_forged_from_a_log(tmp_path: Path) -> None:
     log = _evil_log(tmp_path)
     summary = tmp_path / "summary.md"
-    (tmp_path / "ar.toml").write_text("require_tamper_evidence = false\n")
+    (tmp_path / "ar.toml").write_text("require_tamper_evidence = false\nretention_days = 0\n")
     env = {**os.environ, "GITHUB_ACTIONS": "true", "GITHUB_STEP_SUMMARY": str(summary)}
     r = subprocess.run([sys.executable, "-m", "pytest_auditready", "verify", str(log), "--config",
                         str(tmp_path / "ar.toml"), "--json", str(tmp_path / "r.json"), "--sarif",
@@ -63,7 +63,7 @@ def test_verify_output_cannot_be_forged_from_a_log(tmp_path: Path) -> None:
 
 def test_pytest_offline_output_cannot_be_forged_from_a_log(tmp_path: Path, pytester: pytest.Pytester) -> None:
     log = _evil_log(tmp_path)
-    pytester.makepyprojecttoml("[tool.auditready]\nrequire_tamper_evidence = false\n")
+    pytester.makepyprojecttoml("[tool.auditready]\nrequire_tamper_evidence = false\nretention_days = 0\n")
     r = pytester.runpytest_subprocess("-p", "no:cacheprovider", "-rA", "-v", "--auditready-offline", str(log))
     assert int(r.ret) == 1
     text = r.stdout.str() + r.stderr.str()

@@ -129,9 +129,10 @@ def _prefix(d: dict[str, Any], err: str) -> None:
 
 
 @case("syslog framing", lambda: b"\n".join(b"Dec  1 07:54:37 vault1 bao[812]: " + ln for ln in _lines(CLEAN)[:20])
-      + b"\n", None, 2)
+      + b"\n", None, 0)
 def _syslog(d: dict[str, Any], err: str) -> None:
-    assert "syslog header" in err
+    # the header is framing (auditlog/syslog.py): every line read as the entry it carries, at its own line
+    assert d["accounting"]["entries"] == 20 and d["accounting"]["unreadable_lines"] == 0
 
 
 @case("OpenBao's own clean log", lambda: CLEAN.read_bytes(), None, 0)
@@ -180,7 +181,7 @@ def _setup(tmp_path: Path, name: str) -> tuple[Path, Path, Optional[str], int, A
     log.write_bytes(build())
     log.chmod(0o600)
     cfg = tmp_path / "auditready.toml"
-    cfg.write_text(f'require_tamper_evidence = false\ncanaries_file = "{CANARIES}"\n')
+    cfg.write_text(f'require_tamper_evidence = false\nretention_days = 0\ncanaries_file = "{CANARIES}"\n')
     return log, cfg, fmt, code, check
 
 
@@ -239,7 +240,8 @@ def test_fail_on_offline_front_ends(tmp_path: Path, pytester: pytest.Pytester, c
     for fail_on, code in (("medium", 0), ("low", 1), ("any", 1)):
         assert main(["verify", str(log), "--config", str(cfg), "--fail-on", fail_on]) == code, fail_on
         capsys.readouterr()
-        pytester.makepyprojecttoml(f'[tool.auditready]\nrequire_tamper_evidence = false\nfail_on = "{fail_on}"\n')
+        pytester.makepyprojecttoml(f'[tool.auditready]\nrequire_tamper_evidence = false\nretention_days = 0\n'
+                                   f'fail_on = "{fail_on}"\n')
         r = pytester.runpytest_inprocess("-p", "no:cacheprovider", "--auditready-offline", str(log))
         assert int(r.ret) == code, (fail_on, r.stdout.str())
         r = pytester.runpytest_subprocess("-p", "no:cacheprovider", "-n", "2", "--auditready-offline", str(log),

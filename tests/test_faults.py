@@ -292,7 +292,8 @@ def test_two_audits_at_once_do_not_collide(bao, tmp_path, monkeypatch):
         d = tmp_path / f"run{i}"
         d.mkdir()
         # a generous max_skew: this test is about collisions, and two runs at once load a 2-core machine
-        (d / "pyproject.toml").write_text("[tool.auditready]\nrequire_tamper_evidence = false\nmax_skew = 10.0\n")
+        (d / "pyproject.toml").write_text("[tool.auditready]\nrequire_tamper_evidence = false\nmax_skew = 10.0\n"
+                                          "retention_days = 0\n")
         procs.append(subprocess.Popen(
             [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", *audit_args(server)],
             cwd=d, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,

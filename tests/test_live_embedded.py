@@ -20,7 +20,8 @@ pytestmark = pytest.mark.vault
 def test_embedded_audit_passes_every_check(pytester: pytest.Pytester) -> None:
     report = pytester.path / "compliance.xml"
     result = pytester.runpytest("--auditready", f"--auditready-report={report}", "-p", "no:cacheprovider", "-v")
-    result.assert_outcomes(passed=result.parseoutcomes()["passed"])
+    # skipped by design: retention (the embedded server has no history) and access_policy (no rules)
+    result.assert_outcomes(passed=result.parseoutcomes()["passed"], skipped=2)
     assert result.ret == 0
     out = result.stdout.str()
     for check in BUILTIN:

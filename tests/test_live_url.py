@@ -26,6 +26,10 @@ ALL = {
     "denied_access_logged",
     "log_protection",
     "tamper_evidence",  # skipped here: require_tamper_evidence = false (tests/conftest.py write_config)
+    "retention",  # skipped here: retention_days = 0 (tests/conftest.py write_config)
+    "data_minimisation",
+    "access_policy",  # skipped: no access rules
+    "fail_closed",  # skipped: a URL target is never drilled
 }
 
 

@@ -31,8 +31,9 @@ CLEAN, LEAKY, LEAKY_RAW = FIXTURES / "clean.log", FIXTURES / "leaky.log", FIXTUR
 CANARIES = FIXTURES / "canaries.txt"
 SCHEMA = Path(__file__).parent / "schemas" / "junit.xsd"
 OFFLINE = offline_checks(BUILTIN)
-# Without a sealed digest chain tamper_evidence fails by design (issue 4); these tests judge the other checks.
-SETTINGS = Settings(require_tamper_evidence=False)
+# Without a sealed digest chain tamper_evidence fails by design (issue 4), and a log of one day fails retention
+# (issue 18); these tests judge the other checks.
+SETTINGS = Settings(require_tamper_evidence=False, retention_days=0)
 
 # Every value planted in the leaky fixtures, so that no output may show one.
 _PLANTED = re.compile(
@@ -80,7 +81,8 @@ def findings_text(o: Outcome) -> str:
 # -- each offline check: passes on a real clean log, fails on a real defect -----------------------------------
 def test_clean_recorded_log_passes_every_offline_check(tmp_path: Path) -> None:
     v = verdicts(copy(tmp_path, CLEAN), secrets=read_canaries(str(CANARIES)))
-    assert {k: o.status for k, o in v.items()} == {c.id: PASSED for c in OFFLINE} | {"tamper_evidence": "skipped"}
+    assert {k: o.status for k, o in v.items()} == {c.id: PASSED for c in OFFLINE} | {
+        "tamper_evidence": "skipped", "retention": "skipped", "access_policy": "skipped"}
 
 
 def test_required_fields_names_the_line_that_lost_its_source_address(tmp_path: Path) -> None:
@@ -169,7 +171,7 @@ def test_gzip_and_device_prefix_read_like_the_plain_file(tmp_path: Path) -> None
                 for k, o in v.items()}
 
     assert shape(verdicts(gz, secrets=secrets), gz) == shape(base, plain)
-    with_prefix = Settings(require_tamper_evidence=False, log_prefix="vault-audit: ")
+    with_prefix = Settings(require_tamper_evidence=False, retention_days=0, log_prefix="vault-audit: ")
     assert shape(verdicts(prefixed, with_prefix, secrets), prefixed) == shape(base, plain)
     # Without log_prefix the file is refused in one line that names the prefix and the setting.
     with pytest.raises(UnknownFormat, match='set log_prefix = "vault-audit: "'):
@@ -191,9 +193,11 @@ def test_generic_json_lines_through_a_field_map(tmp_path: Path) -> None:
     log = copy(tmp_path, CLEAN, "generic.jsonl", reshape)
     fmap = {"time": "ts", "identity": "actor.name", "resource": "target", "action": "verb", "result": "outcome",
             "source": "ip", "request_id": "rid"}
-    settings = load([("test", {"log_format": "jsonl", "field_map": fmap, "require_tamper_evidence": False})])
+    settings = load([("test", {"log_format": "jsonl", "field_map": fmap, "require_tamper_evidence": False,
+                               "retention_days": 0})])
     v = verdicts(log, settings)
-    assert all(o.status == PASSED for k, o in v.items() if k not in ("tamper_evidence", "integrity_digest")), {
+    assert all(o.status == PASSED for k, o in v.items()
+               if k not in ("tamper_evidence", "integrity_digest", "retention", "access_policy")), {
         k: o.status for k, o in v.items()}
     # the reshaped lines carry no digests: nothing to verify is said, not passed
     assert v["integrity_digest"].status == SKIPPED and "no hmac-sha256 digests" in v["integrity_digest"].reason
@@ -236,7 +240,7 @@ def test_a_last_line_cut_off_mid_entry_is_a_finding(tmp_path: Path) -> None:
 def _verify(tmp_path: Path, *args: str) -> subprocess.CompletedProcess[str]:
     cfg = tmp_path / "auditready.toml"
     if not cfg.exists():
-        cfg.write_text("require_tamper_evidence = false\n")
+        cfg.write_text("require_tamper_evidence = false\nretention_days = 0\n")
     return subprocess.run([sys.executable, "-m", "pytest_auditready.cli", "verify", "--config", str(cfg), *args],
                           capture_output=True, text=True, cwd=tmp_path, timeout=120)
 
@@ -288,18 +292,19 @@ def test_verify_in_process_returns_the_exit_code(tmp_path: Path, capsys: pytest.
 # -- pytest --auditready-offline ------------------------------------------------------------------------------
 def test_offline_items_per_file_and_check_spread_by_xdist(pytester: pytest.Pytester) -> None:
     cfg = pytester.path / "auditready.toml"
-    cfg.write_text("require_tamper_evidence = false\n")
+    cfg.write_text("require_tamper_evidence = false\nretention_days = 0\n")
     logs = [copy(pytester.path, CLEAN, f"clean{i}.log") for i in range(3)] + [copy(pytester.path, LEAKY)]
     report = pytester.path / "compliance.xml"
     args = ["-p", "no:cacheprovider", "--auditready-config", str(cfg), "--auditready-report", str(report),
             "--auditready-canaries", str(CANARIES),
             "--auditready-offline", *map(str, logs)]
     serial = pytester.runpytest(*args)
-    serial.assert_outcomes(passed=4 * len(OFFLINE) - 4 - 1, failed=1, skipped=4)
+    # skipped on each file: tamper_evidence, retention (both off), access_policy (no rules)
+    serial.assert_outcomes(passed=4 * len(OFFLINE) - 12 - 1, failed=1, skipped=12)
     text = report.read_text()
     report.unlink()
     spread = pytester.runpytest("-n", "2", "-v", *args)
-    spread.assert_outcomes(passed=4 * len(OFFLINE) - 4 - 1, failed=1, skipped=4)
+    spread.assert_outcomes(passed=4 * len(OFFLINE) - 12 - 1, failed=1, skipped=12)
     out = spread.stdout.str()
     assert {m for m in re.findall(r"\[gw(\d)\]", out)} == {"0", "1"}
     assert f"auditready-offline[{logs[3]}]::no_secret_leak" in out

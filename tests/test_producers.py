@@ -81,7 +81,7 @@ def _copy(name: str, tmp_path: Path) -> Path:
 def _config(tmp_path: Path, extra: dict[str, Any]) -> Path:
     cfg = tmp_path / "auditready.toml"
     body = "".join(f"{k} = {json.dumps(v)}\n" for k, v in extra.items())
-    cfg.write_text("[tool.auditready]\nrequire_tamper_evidence = false\n" + body)
+    cfg.write_text("[tool.auditready]\nrequire_tamper_evidence = false\nretention_days = 0\n" + body)
     cfg.chmod(0o600)
     return cfg
 

@@ -64,7 +64,8 @@ def _compress(path: Path) -> Path:
 def sealed_set(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> dict[str, Path]:
     """logs/audit.log.2.gz (segment 0), logs/audit.log.1 (segment 1), logs/audit.log (segment 2), sealed as they
     rotated into logs/audit.log.digests with `auditready seal`; the key pair in keys/."""
-    monkeypatch.chdir(tmp_path)  # no pyproject.toml here: defaults
+    monkeypatch.chdir(tmp_path)  # defaults, but a set of one day is no year of history (retention: off)
+    (tmp_path / "pyproject.toml").write_text("[tool.auditready]\nretention_days = 0\n")
     keys = tmp_path / "keys"
     keys.mkdir(mode=0o700)
     assert main(["keygen", str(keys / "seal")]) == 0
@@ -170,7 +171,7 @@ def test_a_missing_file_passes_when_declared_archived_and_is_verified_there(seal
     moved = archive / "audit.log.1"
     s["middle"].rename(moved)
     cfg = s["dir"] / "auditready.toml"
-    cfg.write_text(f'seal_archive = ["{archive}"]\npublic_key = "{s["pub"]}"\n')
+    cfg.write_text(f'seal_archive = ["{archive}"]\npublic_key = "{s["pub"]}"\nretention_days = 0\n')
     rc, out = _verify(capsys, s["oldest"], s["log"], "--config", cfg)
     assert rc == 0, out
     # the same from the command line alone

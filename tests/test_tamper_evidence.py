@@ -183,7 +183,8 @@ def test_auditready_verify_with_public_key(tmp_path: Path, monkeypatch: pytest.M
                                           capsys: pytest.CaptureFixture[str], kind: str) -> None:
     from pytest_auditready.cli import main
 
-    monkeypatch.chdir(tmp_path)  # no pyproject.toml here: defaults
+    monkeypatch.chdir(tmp_path)  # defaults, but a log of one day is no year of history (retention: off)
+    (tmp_path / "pyproject.toml").write_text("[tool.auditready]\nretention_days = 0\n")
     log = _fixture_copy(tmp_path)
     priv, pub, _ = write_keypair(tmp_path / "k")
     seal(log, load_private_key(priv), lines_per_record=25)

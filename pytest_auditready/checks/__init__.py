@@ -3,12 +3,16 @@
 from __future__ import annotations
 
 from . import (
+    access_policy,
     completeness,
+    data_minimisation,
     denied_access_logged,
+    fail_closed,
     integrity_digest,
     log_protection,
     no_secret_leak,
     required_fields,
+    retention,
     tamper_evidence,
     timestamp_accuracy,
     timestamp_precision,
@@ -27,5 +31,9 @@ BUILTIN: tuple[Check, ...] = tuple(
         denied_access_logged,
         log_protection,
         tamper_evidence,
+        retention,
+        data_minimisation,
+        access_policy,
+        fail_closed,
     )
 )

@@ -1,3 +1,4 @@
+# PYTHON_ARGCOMPLETE_OK (argcomplete's global completion looks for this marker in the entry point's module)
 """The `auditready` command. Each subcommand lives in its own module, listed in COMMANDS, which provides
 ``add_parser(subparsers)`` (returning the parser, with ``func`` set as default) and needs nothing from pytest.
 
@@ -8,6 +9,7 @@ from __future__ import annotations
 
 import argparse
 import importlib
+import os
 import sys
 from typing import Optional, Sequence
 
@@ -16,7 +18,8 @@ from ..errors import AuditReadyError
 from ..text import visible
 
 # Subcommand modules, in the order `auditready --help` lists them.
-COMMANDS: list[str] = ["pytest_auditready.cli.verify"]
+COMMANDS: list[str] = ["pytest_auditready.cli.verify", "pytest_auditready.cli.access",
+                        "pytest_auditready.cli.baseline"]
 
 # Tamper evidence (issue 4): make the sealer's keys, seal a log, validate a CloudTrail trail's digests.
 COMMANDS += [
@@ -31,17 +34,43 @@ class _Parser(argparse.ArgumentParser):
         self.exit(2, f"auditready: {message}; see 'auditready --help'\n")
 
 
+def _add_verbosity(parser: argparse.ArgumentParser, default: object) -> None:
+    """-q/--quiet and -v/--verbose, as ``args.verbosity`` (-1, 0 or 1). On a subcommand their default is
+    SUPPRESS, so that `auditready -q verify ...` and `auditready verify -q ...` mean the same."""
+    group = parser.add_mutually_exclusive_group()
+    group.add_argument("-q", "--quiet", dest="verbosity", action="store_const", const=-1, default=default,
+                       help="say less: verify prints only failed checks, their findings and its closing line")
+    group.add_argument("-v", "--verbose", dest="verbosity", action="store_const", const=1, default=default,
+                       help="say more: verify also prints what each check proves, its severity and its controls")
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = _Parser(prog="auditready", description="Audit-readiness checks for Vault/OpenBao audit logs.")
     parser.add_argument("--version", action="version", version=f"auditready {__version__}")
+    _add_verbosity(parser, 0)
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
     for name in COMMANDS:
         importlib.import_module(name).add_parser(sub)
+    for command in sub.choices.values():
+        _add_verbosity(command, argparse.SUPPRESS)
     return parser
+
+
+def _complete(parser: argparse.ArgumentParser) -> None:
+    """Shell completion, when the shell asks for it (argcomplete sets _ARGCOMPLETE) and the `completion` extra is
+    installed: argcomplete prints the candidates and exits. Costs nothing otherwise."""
+    if not os.environ.get("_ARGCOMPLETE"):
+        return
+    try:
+        import argcomplete
+    except ImportError:  # pip install 'pytest-auditready[completion]'
+        return
+    argcomplete.autocomplete(parser)
 
 
 def main(argv: Optional[Sequence[str]] = None) -> int:
     parser = build_parser()
+    _complete(parser)
     args = parser.parse_args(argv)
     func = getattr(args, "func", None)
     if func is None:

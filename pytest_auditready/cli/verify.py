@@ -8,12 +8,14 @@ that cannot be read at all or is of no known format (one line on stderr).
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import datetime
 import os
 import sys
 import time
 from typing import IO, Any
 
+from .. import accept
 from ..config import LOG_FORMATS
 from ..errors import ConfigError
 from ..text import visible
@@ -48,6 +50,10 @@ def add_parser(sub: Any) -> argparse.ArgumentParser:
     p.add_argument("--seal-archive", dest="seal_archive", metavar="DIR", action="append", default=None,
                    help="a folder where rotated, sealed log files were moved (repeatable): a sealed segment whose "
                    "file is gone is looked for there")
+    p.add_argument("--baseline", metavar="FILE", default=None,
+                   help="accepted findings (`auditready baseline` writes it; default: .auditready-baseline.json "
+                   "when present): accepted findings are reported as accepted and do not fail the run; an expired "
+                   "or unused acceptance does")
     p.add_argument("--config", metavar="PATH", default=None,
                    help="read settings from this TOML file instead of the nearest pyproject.toml")
     p.set_defaults(func=run)
@@ -60,7 +66,8 @@ def load_settings(args: argparse.Namespace, notices: list[str]) -> Any:
 
     cli = {"log_format": args.log_format, "canaries_file": args.canaries, "report": args.junit,
            "public_key": args.public_key, "cloudtrail_public_keys": args.cloudtrail_public_keys,
-           "sarif": args.sarif, "evidence": args.evidence, "fail_on": args.fail_on, "seal_archive": args.seal_archive}
+           "sarif": args.sarif, "evidence": args.evidence, "fail_on": args.fail_on, "seal_archive": args.seal_archive,
+           "baseline": getattr(args, "baseline", None)}
     return discover(cli, args.config, notices=notices)
 
 
@@ -71,7 +78,7 @@ def _colour(out: IO[str]) -> bool:
 def run(args: argparse.Namespace) -> int:
     from ..checks import BUILTIN
     from ..checks.base import CheckContext
-    from ..engine.files import expand, offline_checks, read_canaries, verify_file
+    from ..engine.files import check_inputs, expand, offline_checks, read_canaries, verify_file
     from ..report import write_all
     from ..report.common import accounting_lines, gates
     from ..report.github import annotation_lines, in_github_actions
@@ -86,46 +93,70 @@ def run(args: argparse.Namespace) -> int:
     for notice in notices:
         print(f"auditready: {notice}", file=sys.stderr)
     secrets = read_canaries(settings.canaries_file)
+    check_inputs(settings)
+    baseline = accept.load(accept.default_path(settings), required=bool(settings.baseline))
     checks = offline_checks(BUILTIN)
     paths = expand(args.paths)
     out = sys.stdout
     colour = _colour(out)
+    # -q: only failed checks, their findings and the closing line; -v: also what each check proves (cli.main)
+    verbosity = getattr(args, "verbosity", 0)
+    by_id = {c.id: c for c in checks}
     started = datetime.datetime.now(datetime.timezone.utc)
     t0 = time.monotonic()
     outcomes, files = [], []
     # Every file is read before anything is printed as a verdict: a file that cannot be read is exit 2 (cli.main).
-    results = [verify_file(p, settings, checks, secrets, tuple(paths)) for p in paths]
+    from ..engine.progress import tracking
+
+    with tracking(paths):  # one progress line on stderr, on a terminal only (engine/progress.py)
+        results = [verify_file(p, settings, checks, secrets, tuple(paths)) for p in paths]
     for res in results:
         shown = visible(res.path)
         files.append(res.accounting())
         for o in res.outcomes:
-            o = type(o)(o.check_id, res.path, o.status, o.findings, o.reason, o.tally)
+            o = baseline.apply(dataclasses.replace(o, subject=res.path), res.path)
             outcomes.append(o)
             label = {"failed": "FAIL", "skipped": "SKIP"}.get(o.status, "PASS")
             if colour:
                 label = {"FAIL": "\x1b[31mFAIL\x1b[0m", "SKIP": "\x1b[33mSKIP\x1b[0m"}.get(label, "\x1b[32mPASS\x1b[0m")
+            if verbosity < 0 and o.status != "failed":
+                continue
             extra = f" ({visible(o.reason)})" if o.status != "failed" and o.reason else ""
             out.write(f"{label} {o.check_id} {shown}{extra}\n")
+            if verbosity > 0 and o.check_id in by_id:
+                from ..compliance import severity, summary
+
+                out.write(f"    proves ({severity(o.check_id)}): {by_id[o.check_id].requirement}\n"
+                          f"    controls: {summary(o.check_id)}\n")
             for f in o.findings:
                 out.write(f"  - {f.text()}\n")
-        out.write(f"     {shown}: {res.stats.lines} lines, {res.stats.bytes / 1e6:.1f} MB in {res.seconds:.2f} s\n")
+            for f, fp, text in o.accepted:
+                out.write(f"  ~ accepted [{fp}] {f.text()} ({visible(text)})\n")
+        if verbosity >= 0:
+            out.write(f"     {shown}: {res.stats.lines} lines, {res.stats.bytes / 1e6:.1f} MB in {res.seconds:.2f} s\n")
     seconds = time.monotonic() - t0
     ctx = CheckContext(settings, None, [], [], secrets=secrets, source="offline")
     result = AuditResult(settings=settings, target="offline", run_id="", checks=checks, outcomes=outcomes,
-                         context=ctx, started=started, seconds=seconds, files=files)
-    for line in accounting_lines(files):
+                         context=ctx, started=started, seconds=seconds, files=files, baseline=baseline)
+    for line in accounting_lines(files) if verbosity >= 0 else ():
         out.write(line + "\n")
     for label, path in write_all(result, args.json_path):
-        out.write(f"{label}: {visible(path)}\n")
+        if verbosity >= 0:
+            out.write(f"{label}: {visible(path)}\n")
     if in_github_actions():
         for line in annotation_lines(result):
             out.write(result.redact(line) + "\n")
+    stale = baseline.unused_findings()  # an acceptance that matched nothing fails the run: the baseline is stale
+    if stale:
+        out.write(f"FAIL baseline {visible(baseline.path)}\n" + "".join(f"  - {f.text()}\n" for f in stale))
     failed = result.failed_checks
-    gating = [c for c in failed if gates(settings.fail_on, c)]
+    gating = [c for c in failed if gates(settings.fail_on, c)] + (["baseline"] if stale else [])
     total_mb = sum(r.stats.bytes for r in results) / 1e6
+    n_accepted = sum(len(o.accepted) for o in outcomes)
     out.write(f"auditready verify: {len(paths)} file(s), {total_mb:.1f} MB in {seconds:.2f} s; "
               f"{len(checks) - len(failed)}/{len(checks)} checks hold"
               + (f"; failed: {', '.join(failed)}" if failed else "")
+              + (f"; {n_accepted} finding(s) accepted by {visible(baseline.path)}" if n_accepted else "")
               + (f" (fail_on={settings.fail_on}: {len(gating)} fail the run)" if settings.fail_on != "any" and failed
                  else "") + "\n")
     return 1 if gating else 0
