@@ -22,7 +22,7 @@ from typing import TYPE_CHECKING, Any, Iterator, NoReturn, Optional
 import pytest
 
 from .accept import Baseline
-from .checks.base import FAILED, Check, Outcome
+from .checks.base import FAILED, SKIPPED, Check, Outcome
 from .config import Settings
 from .errors import AuditReadyError
 from .items import AuditCollector, CheckItem
@@ -325,17 +325,24 @@ class AuditReadySession:
         tr = terminalreporter
         failed = sorted({o.check_id for o in self.outcomes.values() if o.status == FAILED})
         total = len(self.checks)
+        by_check: dict[str, list[Outcome]] = {}
+        for o in self.outcomes.values():
+            by_check.setdefault(o.check_id, []).append(o)
+        skipped = sorted(c for c, outs in by_check.items()
+                         if c not in failed and all(o.status == SKIPPED for o in outs))
+        held = total - len(failed) - len(skipped)
+        also = f", {len(skipped)} skipped ({', '.join(skipped)})" if skipped else ""
         if self.files is None and self.live is not None:
             tr.write_sep("-", "auditready")
             target = safe_target(self.settings.target)
             tr.write_line(
                 f"run {self.run_id} against {target}: {len(self.live.ledger.actions)} actions, "
-                f"{len(self.live.context.entries)} log entries, {total - len(failed)}/{total} checks passed "
+                f"{len(self.live.context.entries)} log entries, {held}/{total} checks passed{also} "
                 f"({self.live.seconds:.2f} s live)"
             )
         else:
             tr.write_sep("-", "auditready offline")
-            tr.write_line(f"{len(self.accounting)} file(s): {total - len(failed)}/{total} checks hold on every file")
+            tr.write_line(f"{len(self.accounting)} file(s): {held}/{total} checks hold on every file{also}")
         for line in accounting_lines(self.result().files):
             tr.write_line(line)
         if failed:

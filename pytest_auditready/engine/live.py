@@ -219,7 +219,7 @@ def accounting(live: LiveResult, outcomes: Sequence[Outcome]) -> dict[str, Any]:
     ctx = live.context
     checks = {o.check_id: o.tally.to_json() for o in outcomes if o.subject == ""}
     return {
-        "file": ctx.log_path or ctx.source,
+        "file": ctx.source or ctx.log_path,  # as findings name it (the embedded log's copy is gone by then)
         "format": "vault",
         "lines": len(ctx.entries) + len(ctx.bad_lines),
         "bytes": sum(len(e.raw) + 1 for e in ctx.entries) + sum(len(b.raw) + 1 for b in ctx.bad_lines),
