@@ -194,3 +194,25 @@ def test_auditready_verify_with_public_key(tmp_path: Path, monkeypatch: pytest.M
     assert main(["verify", str(log), "--public-key", str(pub)]) == 1
     out = capsys.readouterr().out
     assert "FAIL tamper_evidence" in out and "[segment 0, " in out
+
+
+def test_a_sealer_started_just_before_the_audit_is_waited_for(tmp_path: Path) -> None:
+    """`auditready seal --follow` started just before a live audit: its first record may not be written yet when
+    the check looks. Within log_wait the check waits for the chain to appear, then verifies it."""
+    import threading
+
+    from pytest_auditready.seal import seal
+    from pytest_auditready.seal.chain import load_private_key, write_keypair
+    from pytest_auditready.seal.evidence import assess
+
+    log = tmp_path / "audit.log"
+    log.write_bytes((Path(__file__).resolve().parents[1] / "fixtures" / "openbao" / "clean.log").read_bytes())
+    priv, pub, _ = write_keypair(tmp_path / "k")
+    assert not assess(log, pub).mechanism  # nothing there yet and no waiting: no mechanism
+    late = threading.Timer(0.5, lambda: seal(log, load_private_key(priv)))
+    late.start()
+    try:
+        a = assess(log, pub, wait=5.0)
+    finally:
+        late.join()
+    assert a.mechanism and a.error is None and a.report is not None and a.report.ok

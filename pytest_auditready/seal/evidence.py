@@ -183,6 +183,10 @@ def assess(log_path: PathLike, public_key_path: Optional[PathLike], *, wait: flo
     file's own segment."""
     log = Path(log_path)
     digests = digests_path_for(log)
+    if wait > 0 and public_key_path is not None:  # a sealer started just before the audit: its first record
+        deadline = time.monotonic() + wait
+        while not os.path.lexists(digests) and time.monotonic() < deadline:
+            time.sleep(0.05)
     own = os.path.lexists(digests)
     related, other = ([], []) if own else chains_near(log, log_set)
     if not (own or related) and (public_key_path is None or not other):
