@@ -73,10 +73,6 @@ def _stop(message: str, code: int) -> NoReturn:
     raise _Stop(message, returncode=code)
 
 
-def _exit(exc: AuditReadyError) -> None:
-    _stop(visible(str(exc)), exc.exit_code)
-
-
 class AuditReadySession:
     def __init__(self, config: pytest.Config, settings: Settings, files: Optional[list[str]] = None) -> None:
         from .vault.scenario import new_run_id
@@ -104,6 +100,11 @@ class AuditReadySession:
     @property
     def is_worker(self) -> bool:
         return hasattr(self.config, "workerinput")  # set by pytest-xdist on its workers
+
+    def _exit(self, exc: AuditReadyError) -> NoReturn:
+        """End the run with ``exc`` in one line: any secret of the run it quotes (a command's stderr, a hook's
+        message) shown by name, never by value."""
+        _stop(visible(self.redact(str(exc))), exc.exit_code)
 
     def redact(self, text: str) -> str:
         secrets = dict(self.secrets)
@@ -137,7 +138,7 @@ class AuditReadySession:
             self.baseline = accept.load(accept.default_path(self.settings, str(self.config.invocation_params.dir)),
                                         required=bool(self.settings.baseline))
         except AuditReadyError as exc:
-            _exit(exc)
+            self._exit(exc)
         if self.files is None:
             return
         from .engine.files import check_inputs, detect, expand, read_canaries
@@ -149,7 +150,7 @@ class AuditReadySession:
             if not self.is_worker:  # unreadable input, or content of no known format: refused before any verdict
                 self.detected = {path: detect(path, self.settings) for path in self.files}
         except AuditReadyError as exc:
-            _exit(exc)
+            self._exit(exc)
 
     @pytest.hookimpl(tryfirst=True)
     def pytest_ignore_collect(self, collection_path: Path, config: pytest.Config) -> Optional[bool]:
@@ -218,7 +219,7 @@ class AuditReadySession:
                 self.live = run_live(self.settings, self.plan, target, make_source)
                 self.live_outcomes, self.live_accounting = judge(self.checks, self.live, self.plan)
         except AuditReadyError as exc:
-            _exit(exc)
+            self._exit(exc)
         except KeyboardInterrupt:
             facts = getattr(self.live, "facts", None)
             residue = list(getattr(facts, "residue", []) or [])
@@ -246,8 +247,7 @@ class AuditReadySession:
                                                            self.secrets, tuple(self.files or ()),
                                                            detected=known is not None)
             except AuditReadyError as exc:
-                _exit(exc)
-                raise  # _exit raised already; this keeps the type checker sure res is set
+                self._exit(exc)
         for o in res.outcomes:
             if o.check_id == item.check.id:
                 return self.baseline.apply(Outcome(o.check_id, item.log, o.status, o.findings, o.reason, o.tally),
@@ -306,7 +306,7 @@ class AuditReadySession:
         try:
             self.config.hook.pytest_auditready_report(result=result, config=self.config)
         except AuditReadyError as exc:
-            _exit(exc)
+            self._exit(exc)
         # fail_on: when every failed item is an audit item of a check below the threshold, the run passes.
         fail_on = self.settings.fail_on
         failed = {o.check_id for o in self.outcomes.values() if o.status == FAILED}

@@ -116,3 +116,36 @@ def test_a_lone_surrogate_in_a_live_log_costs_no_report(pytester: pytest.Pyteste
     assert "Traceback" not in out and "UnicodeEncodeError" not in out
     assert int(run.result.ret) in (0, 1) and (ev / "evidence.json").is_file() and (ev / "report.html").is_file()
     assert (pytester.path / "compliance.xml").is_file()
+
+
+LEAKY_SOURCE = '''
+from pytest_auditready.auditlog.source import FileLogSource
+from pytest_auditready.errors import AuditReadyError
+
+
+class Blabbing(FileLogSource):
+    """A log source (a command, a SIEM client) whose failure quotes the vault token it was given."""
+
+    def __init__(self, path, token):
+        super().__init__(path)
+        self._token = token
+
+    def poll(self, batch):
+        raise AuditReadyError(f"the SIEM client failed: bad credentials {self._token}", "fix the client")
+
+
+def pytest_auditready_make_log_source(settings, endpoint, config):
+    return Blabbing(endpoint.log_path, endpoint.token)
+'''
+
+
+@pytest.mark.vault
+def test_a_one_line_stop_shows_the_runs_secrets_by_name(pytester: pytest.Pytester, bao: Any, url_env: Any) -> None:
+    """Whatever ends the run (a source's or a hook's error quoting a token) is printed redacted."""
+    server = bao()
+    url_env(server)
+    run = run_audit(pytester, server, seal=False, conftest=LEAKY_SOURCE)
+    out = run.result.stdout.str() + run.result.stderr.str()
+    assert int(run.result.ret) == 2, out
+    assert server.root_token not in out
+    assert "bad credentials <token:admin>" in out
