@@ -46,8 +46,7 @@ class AuditResult:
 
     def redact(self, text: str) -> str:
         """Second line of defence for every report: replace any known secret value by <name>."""
-        secrets = self.context.secrets if self.context is not None else {}
-        for name, value in secrets.items():
-            if value and value in text:
-                text = text.replace(value, f"<{name}>")
+        from .text import redact
+
+        text = redact(text, self.context.secrets if self.context is not None else {})
         return text.encode("utf-8", "backslashreplace").decode("utf-8")  # a lone surrogate from a log, shown

@@ -26,7 +26,7 @@ from .checks.base import FAILED, SKIPPED, Check, Outcome
 from .config import Settings
 from .errors import AuditReadyError
 from .items import AuditCollector, CheckItem
-from .text import visible
+from .text import redact, visible
 
 SESSION_KEY = pytest.StashKey["AuditReadySession"]()
 _ATTR = "auditready_outcome"  # a report's verdict, as JSON (pytest-xdist serialises report attributes)
@@ -107,13 +107,11 @@ class AuditReadySession:
         _stop(visible(self.redact(str(exc))), exc.exit_code)
 
     def redact(self, text: str) -> str:
+        """``text`` with every known value of the run (canaries, tokens, --canaries values) shown by name."""
         secrets = dict(self.secrets)
         if self.plan is not None:
             secrets.update(self.plan.secrets.items())
-        for name, value in secrets.items():
-            if value and value in text:
-                text = text.replace(value, f"<{name}>")
-        return text
+        return redact(text, secrets)
 
     # -- set-up ----------------------------------------------------------------------------------------------
     def _load_checks(self) -> None:
@@ -141,12 +139,10 @@ class AuditReadySession:
             self._exit(exc)
         if self.files is None:
             return
-        from .engine.files import check_inputs, detect, expand, read_canaries
+        from .engine.files import detect, prepare
 
         try:
-            self.files = expand(self.files)
-            self.secrets = read_canaries(self.settings.canaries_file)
-            check_inputs(self.settings)
+            self.files, self.secrets = prepare(self.settings, self.files)
             if not self.is_worker:  # unreadable input, or content of no known format: refused before any verdict
                 self.detected = {path: detect(path, self.settings) for path in self.files}
         except AuditReadyError as exc:

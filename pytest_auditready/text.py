@@ -10,6 +10,7 @@ surrogates (which cannot be encoded at all and would end a report with UnicodeEn
 from __future__ import annotations
 
 import re
+from typing import Mapping
 
 _UNSAFE = re.compile("[\x00-\x1f\x7f-\x9f\u2028\u2029\u200e\u200f\u202a-\u202e\u2066-\u2069\ud800-\udfff]")
 _UNSAFE_KEEP_LINES = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f\u2028\u2029\u200e\u200f\u202a-\u202e\u2066-\u2069"
@@ -29,3 +30,11 @@ def visible(text: str) -> str:
 def visible_lines(text: str) -> str:
     """As ``visible``, but newlines and tabs kept (for multi-line report bodies built by the tool itself)."""
     return _UNSAFE_KEEP_LINES.sub(_escape, text)
+
+
+def redact(text: str, secrets: Mapping[str, str]) -> str:
+    """``text`` with every known secret value replaced by its name (``<canary:c1>``, ``<token:admin>``)."""
+    for name, value in secrets.items():
+        if value and value in text:
+            text = text.replace(value, f"<{name}>")
+    return text

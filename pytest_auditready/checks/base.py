@@ -281,14 +281,24 @@ class Outcome:
 
 
 def evaluate(check: Check, ctx: CheckContext, subjects: Sequence[str]) -> dict[str, Outcome]:
-    """Run ``check`` once and sort what it says by subject. A check that names an undeclared subject is a bug
-    in that check, and is reported as such rather than lost."""
+    """Run ``check`` once and sort what it says by subject (``verdicts``)."""
+    if ctx is not None:
+        ctx.current = check.id
+    said = list(check.run(ctx))
+    tally = ctx.tallies.get(check.id, Tally()) if ctx is not None else Tally()
+    return verdicts(check, said, subjects, tally, ctx.source if ctx is not None else "")
+
+
+def verdicts(check: Check, said: Iterable[Union[Finding, Skip, Note]], subjects: Sequence[str], tally: Tally,
+             source: str) -> dict[str, Outcome]:
+    """What a check said (findings, skips, notes), as one outcome per subject: failed with its findings, else
+    skipped with the first reason, else passed with its note; ``tally`` goes to the whole-log subject, and a check
+    that judged nothing fails (``judged_something``). A check that names an undeclared subject is a bug in that
+    check, and is reported as such rather than lost."""
     findings: dict[str, list[Finding]] = {s: [] for s in subjects}
     skips: dict[str, str] = {}
     notes: dict[str, str] = {}
-    if ctx is not None:
-        ctx.current = check.id
-    for item in check.run(ctx):
+    for item in said:
         if item.subject not in findings:
             raise RuntimeError(f"check {check.id} reported on undeclared subject {item.subject!r}")
         if isinstance(item, Skip):
@@ -297,7 +307,6 @@ def evaluate(check: Check, ctx: CheckContext, subjects: Sequence[str]) -> dict[s
             notes.setdefault(item.subject, visible(item.text))
         else:
             findings[item.subject].append(item)
-    tally = ctx.tallies.get(check.id, Tally()) if ctx is not None else Tally()
     out: dict[str, Outcome] = {}
     for s in subjects:
         t = tally if s == "" else Tally()
@@ -307,7 +316,7 @@ def evaluate(check: Check, ctx: CheckContext, subjects: Sequence[str]) -> dict[s
             out[s] = Outcome(check.id, s, SKIPPED, reason=skips[s], tally=t)
         else:
             out[s] = Outcome(check.id, s, PASSED, reason=notes.get(s, ""), tally=t)
-    return judged_something(check, out, ctx.source if ctx is not None else "")
+    return judged_something(check, out, source)
 
 
 def judged_something(check: Check, out: dict[str, Outcome], source: str) -> dict[str, Outcome]:

@@ -42,15 +42,13 @@ def run(args: argparse.Namespace) -> int:
     from .. import accept
     from ..checks import BUILTIN
     from ..config import discover
-    from ..engine.files import check_inputs, expand, offline_checks, read_canaries, verify_file
+    from ..engine.files import offline_checks, prepare, verify_file
 
     settings = discover({"log_format": args.log_format, "canaries_file": args.canaries,
                          "public_key": args.public_key}, args.config)
     target = args.output or settings.baseline or accept.DEFAULT_NAME
-    secrets = read_canaries(settings.canaries_file)
-    check_inputs(settings)
+    paths, secrets = prepare(settings, args.paths)
     checks = offline_checks(BUILTIN)
-    paths = expand(args.paths)
     outcomes = [(p, o) for p in paths for o in verify_file(p, settings, checks, secrets, tuple(paths)).outcomes]
     keep = accept.load(target)
     n = accept.write(target, outcomes, args.reason, args.owner, args.expires, keep)

@@ -78,7 +78,7 @@ def _colour(out: IO[str]) -> bool:
 def run(args: argparse.Namespace) -> int:
     from ..checks import BUILTIN
     from ..checks.base import CheckContext
-    from ..engine.files import check_inputs, expand, offline_checks, read_canaries, verify_file
+    from ..engine.files import offline_checks, prepare, verify_file
     from ..report import write_all
     from ..report.common import accounting_lines, gates
     from ..report.github import annotation_lines, in_github_actions
@@ -92,11 +92,9 @@ def run(args: argparse.Namespace) -> int:
         return 2
     for notice in notices:
         print(f"auditready: {notice}", file=sys.stderr)
-    secrets = read_canaries(settings.canaries_file)
-    check_inputs(settings)
+    paths, secrets = prepare(settings, args.paths)
     baseline = accept.load(accept.default_path(settings), required=bool(settings.baseline))
     checks = offline_checks(BUILTIN)
-    paths = expand(args.paths)
     out = sys.stdout
     colour = _colour(out)
     # -q: only failed checks, their findings and the closing line; -v: also what each check proves (cli.main)

@@ -12,19 +12,13 @@ from dataclasses import dataclass, field
 from typing import Any, Mapping, Optional, Sequence
 
 from ..checks.base import (
-    FAILED,
-    PASSED,
-    SKIPPED,
     Check,
     CheckContext,
-    Finding,
-    Note,
     Outcome,
-    Skip,
     Tally,
     evaluate,
-    judged_something,
     stat_log,
+    verdicts,
 )
 from ..config import Settings
 from ..errors import AuditReadyError
@@ -118,6 +112,14 @@ def read_canaries(path: Optional[str]) -> dict[str, str]:
     return {f"canary:{i}": v for i, v in enumerate(values, 1)}
 
 
+def prepare(settings: Settings, paths: Sequence[str]) -> tuple[list[str], dict[str, str]]:
+    """What every offline front end does before it reads a log: the paths expanded, the known values read, the key
+    files checked. Each refusal is an AuditReadyError (exit 2), before any verdict."""
+    secrets = read_canaries(settings.canaries_file)
+    check_inputs(settings)
+    return expand(paths), secrets
+
+
 def check_inputs(settings: Settings) -> None:
     """Refuse, before any verdict, key files that are no regular file of sane size (a FIFO, a device, a folder):
     input that cannot be read is exit 2 in one line, never a tamper_evidence finding blamed on the log."""
@@ -203,22 +205,8 @@ def verify_file(path: str, settings: Settings, checks: Sequence[Check], secrets:
         visitor = finished.get(check.id)
         if visitor is not None:
             tally = Tally(counts.entries, tuple(sorted(visitor.excused.items())))
-            outcomes.extend(_sorted(check, list(visitor.finish()), tally, name))
+            outcomes.extend(verdicts(check, visitor.finish(), [""], tally, name).values())
         else:
             outcomes.extend(evaluate(check, ctx, [""]).values())
     return FileResult(name, outcomes, stats, time.monotonic() - started, settings.log_format, counts.entries,
                       counts.bad_lines)
-
-
-def _sorted(check: Check, items: list[Any], tally: Tally, name: str) -> list[Outcome]:
-    """The findings and skips of a check on the whole file, as its one outcome, judged by ``judged_something``."""
-    findings = tuple(i for i in items if isinstance(i, Finding))
-    skips = [i.reason for i in items if isinstance(i, Skip)]
-    if findings:
-        out = Outcome(check.id, "", FAILED, findings, tally=tally)
-    elif skips:
-        out = Outcome(check.id, "", SKIPPED, reason=skips[0], tally=tally)
-    else:
-        notes = [i.text for i in items if isinstance(i, Note)]
-        out = Outcome(check.id, "", PASSED, reason=notes[0] if notes else "", tally=tally)
-    return list(judged_something(check, {"": out}, name).values())
