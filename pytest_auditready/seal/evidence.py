@@ -64,7 +64,9 @@ def _wait_for_seal(log: Path, wait: float) -> None:
             last = last_record(digests)
         except AuditReadyError:
             return
-        if last is None or last.inode != st.st_ino or last.end >= st.st_size or time.monotonic() >= deadline:
+        # no whole record yet: a sealer just started is still writing its first one
+        caught_up = last is not None and (last.inode != st.st_ino or last.end >= st.st_size)
+        if caught_up or time.monotonic() >= deadline:
             return
         time.sleep(0.1)
 
