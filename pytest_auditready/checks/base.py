@@ -222,6 +222,9 @@ class Check:
     # The streaming form (see Visitor) for offline verification of large logs; run() uses the same visitor on the
     # in-memory entries. A check without one gets a context with no entries and only ``log_path`` offline.
     visitor: Optional[Callable[[CheckContext], Visitor]] = None
+    # Excuse rules for records a producer delivers in files of their own (CloudTrail's Insights events): a file
+    # holding only those has nothing for this check to judge, and the check is skipped saying so, not failed.
+    alone_rules: frozenset[str] = frozenset()
 
 
 @dataclass(frozen=True)
@@ -326,6 +329,11 @@ def judged_something(check: Check, out: dict[str, Outcome], source: str) -> dict
     if whole_ is None or whole_.status != PASSED or whole_.tally.fed is None or whole_.tally.judged:
         return out
     t = whole_.tally
+    if t.fed and t.excused and all(rule in check.alone_rules for rule, _ in t.excused):
+        why = "; ".join(f"{n} by: {r}" for r, n in t.excused)
+        out[""] = Outcome(check.id, "", SKIPPED, reason=f"every entry of {source or 'the log'} was excused ({why}): "
+                          "a file of such records holds nothing for this check to judge", tally=t)
+        return out
     if t.fed:
         why = (f"all {t.fed} entries of {source or 'the log'} were excused ("
                + "; ".join(f"{n} by: {r}" for r, n in t.excused) + "), so none was judged")

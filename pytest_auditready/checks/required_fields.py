@@ -63,6 +63,7 @@ class Excuse:
     rule: str
     fields: frozenset[str]
     matches: Callable[[Record], bool]
+    alone: bool = False  # the producer delivers such records in files of their own (see Check.alone_rules)
 
 
 # Vault/OpenBao's own requests, as OpenBao 2.x writes them (recorded from real servers: fixtures/openbao/clean.log).
@@ -89,11 +90,29 @@ VAULT_EXCUSES = (
 )
 
 
+# CloudTrail's own records that are no request (AWS CloudTrail User Guide, "Insights events"): an Insights event
+# reports an unusual rate of calls or errors, with the API it concerns inside insightDetails and no caller.
+CLOUDTRAIL_EXCUSES = (
+    Excuse("a CloudTrail Insights event (eventType AwsCloudTrailInsight) is CloudTrail's own analysis of call rates, "
+           "not a request: it names no caller, source address or action of its own",
+           frozenset({"identity", "resource", "action", "source"}),
+           lambda r: r.type == "AwsCloudTrailInsight" and bool(r.request_id), alone=True),
+)
+
+# The API server's failed-authentication audit (apiserver endpoints/filters/authn_audit.go): the request is refused
+# with 401 before anyone is known, so its event has an empty user.
+K8S_EXCUSES = (
+    Excuse("a request the API server refused at authentication (responseStatus.code 401) has no user to name",
+           frozenset({"identity"}),
+           lambda r: r.result == "401" and bool(r.source) and bool(r.request_id)),
+)
+
+_EXCUSES = {"vault": VAULT_EXCUSES, "cloudtrail": CLOUDTRAIL_EXCUSES, "k8s": K8S_EXCUSES}
+
+
 def excused_by(rec: Record, lacking: Sequence[str], fmt: str) -> Optional[Excuse]:
     """The rule that excuses ``rec`` for lacking ``lacking``, if one covers every field it lacks."""
-    if fmt != "vault":
-        return None
-    for ex in VAULT_EXCUSES:
+    for ex in _EXCUSES.get(fmt, ()):
         if ex.fields.issuperset(lacking) and ex.matches(rec):
             return ex
     return None
@@ -177,4 +196,5 @@ CHECK = Check(
     run=run,
     subjects=subjects,
     visitor=Fields,
+    alone_rules=frozenset(e.rule for rules in _EXCUSES.values() for e in rules if e.alone),
 )

@@ -1,0 +1,104 @@
+"""Records the producers write that are no client request, or come before anyone is known, as their documentation
+and source describe them: excused by a named rule (and counted as excused), never by missing evidence alone.
+
+- CloudTrail Insights events (``eventType`` AwsCloudTrailInsight, AWS CloudTrail User Guide, "Insights events"):
+  CloudTrail's own analysis of call rates; the API they concern sits inside ``insightDetails``, with no caller,
+  source address or action of their own. ``fixtures/cloudtrail/real/insights.json`` holds a Start/End pair.
+- The Kubernetes API server's failed-authentication event (apiserver ``endpoints/filters/authn_audit.go``): the
+  request is refused with 401 before a user is known, so ``user`` is empty. ``fixtures/k8s/real/failed-authn.log``
+  holds three normal events and one such refusal.
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+from pathlib import Path
+from typing import Any
+
+from pytest_auditready.checks import BUILTIN
+from pytest_auditready.config import Settings
+from pytest_auditready.engine.files import FileResult, offline_checks, verify_file
+
+ROOT = Path(__file__).resolve().parents[1] / "fixtures"
+CHECKS = [c for c in offline_checks(BUILTIN) if c.id == "required_fields"]
+
+
+def _verify(path: Path, **settings: Any) -> FileResult:
+    return verify_file(str(path), Settings(require_tamper_evidence=False, retention_days=0, **settings), CHECKS, {})
+
+
+def _copy(tmp_path: Path, name: str) -> Path:
+    out = tmp_path / Path(name).name
+    shutil.copyfile(ROOT / name, out)
+    out.chmod(0o600)
+    return out
+
+
+def _fields(result: FileResult) -> tuple[list[str], dict[str, int]]:
+    (o,) = [o for o in result.outcomes if o.check_id == "required_fields"]
+    return [f.where for f in o.findings], dict(o.tally.excused)
+
+
+def _status(result: FileResult) -> str:
+    (o,) = [o for o in result.outcomes if o.check_id == "required_fields"]
+    return o.status
+
+
+def test_cloudtrail_insights_events_are_excused_by_their_rule(tmp_path: Path) -> None:
+    doc = json.loads((ROOT / "cloudtrail/real/correct.json").read_text())
+    doc["Records"][1:1] = json.loads((ROOT / "cloudtrail/real/insights.json").read_text())["Records"]
+    log = tmp_path / "mixed.json"
+    log.write_text(json.dumps(doc))
+    log.chmod(0o600)
+    result = _verify(log, timestamp_digits=0)
+    found, excused = _fields(result)
+    assert (found, _status(result)) == ([], "passed")
+    assert [n for rule, n in excused.items() if "Insights event" in rule] == [2]
+
+
+def test_a_file_of_insights_events_alone_is_skipped_not_passed_nor_failed(tmp_path: Path) -> None:
+    # CloudTrail delivers Insights events under CloudTrail-Insight/, in files of their own: no request to judge.
+    result = _verify(_copy(tmp_path, "cloudtrail/real/insights.json"), timestamp_digits=0)
+    (o,) = [o for o in result.outcomes if o.check_id == "required_fields"]
+    assert (o.status, o.findings) == ("skipped", ())
+    assert "Insights event" in o.reason and "nothing for this check to judge" in o.reason
+
+
+def test_a_record_without_a_caller_that_is_no_insights_event_still_fails(tmp_path: Path) -> None:
+    doc = json.loads((ROOT / "cloudtrail/real/insights.json").read_text())
+    doc["Records"][1]["eventType"] = "AwsApiCall"  # the same shape claiming to be a call: nobody to name
+    log = tmp_path / "forged.json"
+    log.write_text(json.dumps(doc))
+    log.chmod(0o600)
+    found, excused = _fields(_verify(log, timestamp_digits=0))
+    assert found == [f"{log}:2"]
+    assert sum(excused.values()) == 1
+
+
+def test_kubernetes_failed_authentication_event_is_excused_by_its_rule(tmp_path: Path) -> None:
+    result = _verify(_copy(tmp_path, "k8s/real/failed-authn.log"))
+    found, excused = _fields(result)
+    assert (found, _status(result)) == ([], "passed")
+    assert [n for rule, n in excused.items() if "refused at authentication" in rule] == [1]
+
+
+def test_a_file_of_refused_requests_alone_judged_nothing_and_fails(tmp_path: Path) -> None:
+    log = tmp_path / "audit.log"
+    log.write_text((ROOT / "k8s/real/failed-authn.log").read_text().splitlines()[-1] + "\n")
+    log.chmod(0o600)
+    result = _verify(log)
+    found, _ = _fields(result)
+    assert _status(result) == "failed" and found == [""]  # "judged nothing": only alone rules may skip
+
+
+def test_kubernetes_event_with_no_user_that_was_not_refused_fails(tmp_path: Path) -> None:
+    lines = (ROOT / "k8s/real/failed-authn.log").read_text().splitlines()
+    ev = json.loads(lines[-1])
+    ev["responseStatus"] = {"metadata": {}, "code": 200}  # served, yet nobody named: missing evidence
+    log = tmp_path / "audit.log"
+    log.write_text("\n".join([*lines[:-1], json.dumps(ev)]) + "\n")
+    log.chmod(0o600)
+    found, excused = _fields(_verify(log))
+    assert found == [f"{log}:4"]
+    assert excused == {}
