@@ -14,9 +14,12 @@ from __future__ import annotations
 import json
 import shutil
 from pathlib import Path
-from typing import Any
+from typing import Any, Optional
+
+import pytest
 
 from pytest_auditready.checks import BUILTIN
+from pytest_auditready.cli import main
 from pytest_auditready.config import Settings
 from pytest_auditready.engine.files import FileResult, offline_checks, verify_file
 
@@ -102,3 +105,22 @@ def test_kubernetes_event_with_no_user_that_was_not_refused_fails(tmp_path: Path
     found, excused = _fields(_verify(log))
     assert found == [f"{log}:4"]
     assert excused == {}
+
+
+# Text an export tool re-encoded, or a file a crash left as zero bytes: refused in one line (exit 2) that names the
+# encoding and the conversion, never read as lines of "text before the JSON" (a device prefix) or judged.
+@pytest.mark.parametrize("encoding, said", [
+    ("utf-16", "UTF-16"), ("utf-16-le", "UTF-16"), ("utf-16-be", "UTF-16"),
+    ("utf-32", "UTF-32"), ("utf-32-be", "UTF-32"), (None, "starts with zero bytes"),
+])
+def test_wide_or_zero_text_is_refused_in_one_line(tmp_path: Path, capsys: pytest.CaptureFixture[str],
+                                                   encoding: Optional[str], said: str) -> None:
+    text = (ROOT / "openbao/odd/correct.log").read_text()
+    log = tmp_path / "exported.log"
+    log.write_bytes(text.encode(encoding) if encoding else b"\0" * 4096 + text.encode())
+    log.chmod(0o600)
+    assert main(["verify", str(log)]) == 2
+    err = capsys.readouterr().err.strip()
+    assert len(err.splitlines()) == 1 and said in err
+    if encoding:
+        assert f"iconv -f {said} -t UTF-8" in err

@@ -96,11 +96,34 @@ def _show(text: bytes, limit: int = 40) -> str:
     return json.dumps(s + ("…" if len(text) > limit else ""))
 
 
+def _wide(sample: bytes) -> str:
+    """"UTF-16" or "UTF-32" when ``sample`` is text in one of them (a byte-order mark, or JSON's ASCII with the
+    zero bytes of a wide encoding between), else ""."""
+    if sample.startswith((b"\xff\xfe\x00\x00", b"\x00\x00\xfe\xff")):
+        return "UTF-32"
+    if sample.startswith((b"\xff\xfe", b"\xfe\xff")):
+        return "UTF-16"
+    head = sample[:64]
+    zeros = head.count(0)
+    if len(head) >= 8 and zeros < len(head) and zeros * 2 >= len(head) - 1:
+        return "UTF-32" if zeros * 4 >= len(head) * 3 - 3 else "UTF-16"
+    return ""
+
+
 def sniff(name: str, sample: bytes, complete: bool, *, prefix: str = "") -> Detected:
     """The format of a log whose first bytes are ``sample`` (``complete``: the whole log). Raises UnknownFormat
     with what was found and what to set."""
     if sample.startswith(b"\xef\xbb\xbf"):
         sample = sample[3:]
+    if sample[:64].strip(b"\x00") == b"" and sample[:1] == b"\x00":
+        raise UnknownFormat(f"{name} starts with zero bytes, not text (space kept for a file that was never written, "
+                            "or a crash left it)", "find the log the vault wrote (a rotated copy, a backup) and "
+                            "verify that; keep this file as evidence of the gap")
+    wide = _wide(sample)
+    if wide:
+        raise UnknownFormat(f"{name} is {wide} text, not UTF-8 (an export tool re-encoded it: PowerShell's "
+                            "Out-File, a Windows editor)", f"convert it back: iconv -f {wide} -t UTF-8 {name} > "
+                            f"{name}.utf8, and verify that")
     body = sample.lstrip()
     if not body:
         return Detected("")
