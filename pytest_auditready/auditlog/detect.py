@@ -23,6 +23,7 @@ from dataclasses import dataclass
 from typing import Any, Sequence
 
 from ..errors import AuditReadyError
+from . import container
 from .syslog import unframe
 
 SAMPLE_BYTES = 256 * 1024
@@ -134,6 +135,12 @@ def sniff(name: str, sample: bytes, complete: bool, *, prefix: str = "") -> Dete
                             "set the audit device's format to \"json\" (the default) and verify what it writes from "
                             "then on; JSONx is not read")
     lines = _lines(sample, complete)
+    framing = container.detect(lines)
+    if framing:  # a platform's framing around each entry (CRI, Docker json-file, journald JSON): taken off
+        unwrap = container.Unwrap(framing)
+        lines = [ln for ln in unwrap.lines(lines) if ln.strip() and ln != container.LOST]
+        if not lines:
+            return Detected("vault", prefix, 0)
     pre = prefix.encode("utf-8")
     kinds: dict[str, int] = {}
     before: dict[bytes, int] = {}  # text before the first "{" of a line -> how many lines

@@ -52,7 +52,7 @@ CLOUDTRAIL_FIELDS: Mapping[str, tuple[str, ...]] = {
     "action": ("eventName",),
     "source": ("sourceIPAddress",),
     "request_id": ("requestID", "eventID"),
-    "type": ("eventType",),  # AwsApiCall, AwsServiceEvent, AwsConsoleAction, AwsConsoleSignIn, AwsCloudTrailInsight, ...
+    "type": ("eventType",),  # AwsApiCall, AwsServiceEvent, AwsConsoleSignIn, AwsCloudTrailInsight, ...
 }
 
 VAULT_FIELDS: Mapping[str, tuple[str, ...]] = {

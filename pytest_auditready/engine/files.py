@@ -153,6 +153,7 @@ class FileResult:
             "bytes": self.stats.bytes,
             "entries": self.entries,
             "unreadable_lines": self.bad_lines,
+            **({"framing": self.stats.framing, "left_out": self.stats.left_out} if self.stats.framing else {}),
             "checks": {o.check_id: o.tally.to_json() for o in self.outcomes},
         }
 

@@ -12,7 +12,7 @@ import gzip
 import io
 from dataclasses import dataclass
 from operator import attrgetter
-from typing import IO, Any, Callable, Iterator, Mapping, Optional, Sequence, Union
+from typing import IO, TYPE_CHECKING, Any, Callable, Iterator, Mapping, Optional, Sequence, Union
 
 import msgspec
 import orjson
@@ -21,6 +21,9 @@ from ..auditlog.formats import CLOUDTRAIL_FIELDS, K8S_FIELDS
 from ..auditlog.model import AuditEntry, BadLine, Entries, Record, vault_identity, vault_result
 from ..auditlog.syslog import unframe
 from ..errors import AuditReadyError
+
+if TYPE_CHECKING:
+    from ..auditlog import container
 
 __all__ = ["CLOUDTRAIL_FIELDS", "K8S_FIELDS"]  # the field tables, read here
 
@@ -136,21 +139,24 @@ _PATH, _OPERATION, _REMOTE_ADDRESS, _ID = (attrgetter("path"), attrgetter("opera
 # A block is one object a line when, besides starting with "{" and ending with "}", it has no newline that does
 # not sit between "}" and "{" (such a newline is never inside one JSON value, where "}" cannot be followed by
 # "{"), and no "}" followed by "{" on one line (two objects; inside a string it is a false alarm, which only
-# costs the slow path). One Hyperscan pass tells, instead of counting the newlines and the separators.
+# costs the slow path). One Hyperscan pass tells, instead of counting the newlines and the separators; with the
+# C extension (scan.native), ``blocks`` learns it in the pass that counts the lines.
 _IRREGULAR = (rb"[^}]\n", rb"\n[^{]", rb"\}[ \t\r]*\{")
 
 
 class Block:
     """Whole lines of a file (``blocks``): the number of the first, their bytes without the final newline (or a
     BadLine for a line over MAX_LINE_BYTES), and how many lines they are. The count is made on first use unless
-    whoever read the block knows it already (``vault_block`` does): counting newlines is a pass over the bytes."""
+    whoever read the block knows it already (``vault_block`` does): counting newlines is a pass over the bytes.
+    ``irregular``: whether the block is not plainly one object a line (see _IRREGULAR), when already known."""
 
-    __slots__ = ("_lines", "data", "first")
+    __slots__ = ("_lines", "data", "first", "irregular")
 
     def __init__(self, first: int, data: Union[bytes, BadLine], lines: Optional[int] = None) -> None:
         self.first = first
         self.data = data
         self._lines = lines
+        self.irregular: Optional[bool] = None
 
     @property
     def lines(self) -> int:
@@ -179,7 +185,10 @@ def vault_block(file: str, prefix: str = "") -> Callable[[Block], Optional[Entri
         if not isinstance(data, bytes) or data[:1] != b"{" or data[-1:] != b"}":
             return None
         expect: Optional[int] = None  # with the Hyperscan test, the lines are as many as the objects
-        if irregular is not None:
+        if blk.irregular is not None:  # told by ``blocks`` (the C extension's pass)
+            if blk.irregular:
+                return None
+        elif irregular is not None:
             if irregular(data):
                 return None
         else:
@@ -361,6 +370,8 @@ class CloudTrailReader:
 class FileStats:
     lines: int = 0
     bytes: int = 0
+    framing: str = ""  # the platform framing taken off (auditlog.container): cri, docker, journal
+    left_out: int = 0  # the platform's records of the vault's own server log (stderr), not read as entries
 
 
 def open_log(path: str) -> IO[bytes]:
@@ -413,19 +424,46 @@ def blocks(f: IO[bytes], file: str, stats: FileStats) -> Iterator[Block]:
     """The file as Blocks of whole lines (syslog framing taken off: ``unframe_block``), or of one BadLine for an
     over-long line, in file order. Lines are numbered by each block's count (``Block.lines``), made once the
     consumer is done with it."""
+    from ..auditlog import container
     from ..engine import progress
+    from ..scan import native
 
+    shape = native.lib.block_shape if native.lib is not None else None
     shown = progress.current  # a terminal's progress line (engine.progress), when the front end asked for one
     if shown is not None:
         shown.next_file()
     read = 0
+    unwrap: "Optional[container.Unwrap]" = None
+    decided = False
     for blk in _blocks(f, file, stats):
         if shown is not None:
             shown.add(stats.bytes - read)
             read = stats.bytes
         if isinstance(blk.data, bytes):
+            if not decided:  # a platform's framing (CRI, Docker json-file, journald JSON), told from the first block
+                decided = True
+                framing = container.detect(blk.data[:65536].split(b"\n")[:200])
+                if framing:
+                    unwrap = container.Unwrap(framing)
+            if unwrap is not None:
+                for first, data, n in container.split(file, blk.first, blk.data, unwrap):
+                    yield Block(first, unframe_block(data) if isinstance(data, bytes) else data, n)
+                continue
+            if shape is not None:
+                # one C pass: the line count, whether every line starts with "{" (then no line is syslog-framed
+                # and unframe_block would return the block as is), and the _IRREGULAR test
+                lines, plain, irregular = shape(blk.data)
+                if plain:
+                    blk.lines, blk.irregular = lines, irregular
+                    yield blk
+                    continue
             blk.data = unframe_block(blk.data)
         yield blk
+    if unwrap is not None:
+        stats.framing, stats.left_out = unwrap.framing, unwrap.skipped
+        why = unwrap.finish()
+        if why:
+            yield Block(stats.lines, BadLine(file, stats.lines, why, ""), 1)
 
 
 def _blocks(f: IO[bytes], file: str, stats: FileStats) -> Iterator[Block]:

@@ -115,6 +115,9 @@ def relative_path(path: str) -> str:
     return p.as_posix()
 
 
+_FRAMING = {"cri": "CRI (containerd, CRI-O)", "docker": "Docker json-file", "journal": "journald JSON export"}
+
+
 def accounting_lines(files: Sequence[Mapping[str, Any]]) -> list[str]:
     """What each file gave the checks, for a terminal: lines read, entries, unreadable lines, and per check the
     entries judged and those excused, with the rule that excused them."""
@@ -122,6 +125,9 @@ def accounting_lines(files: Sequence[Mapping[str, Any]]) -> list[str]:
     for a in files:
         out.append(f"{visible(str(a['file']))} ({a['format'] or 'empty'}): {a['lines']} lines read, {a['entries']} "
                    f"entries, {a['unreadable_lines']} unreadable")
+        if a.get("framing"):
+            out.append(f"  framing taken off: {_FRAMING.get(str(a['framing']), visible(str(a['framing'])))}; "
+                       f"{a.get('left_out', 0)} records of the vault's own server log (stderr) left out")
         judged = [f"{cid} {t['judged']}" for cid, t in a["checks"].items() if t.get("judged") is not None]
         if judged:
             out.append("  entries judged: " + ", ".join(judged))

@@ -1,0 +1,195 @@
+"""Container and journal framing: an audit device writing to standard output, read where the platform keeps it.
+
+A vault whose audit device writes to ``stdout`` (``file_path = "stdout"``, common on Kubernetes and under systemd)
+has its entries stored by the platform, one record a line, with the platform's framing around each:
+
+- **CRI** (containerd, CRI-O: ``/var/log/containers/*.log``): ``<RFC 3339 time> <stream> <tag> <text>``. The tag
+  ``P`` marks a partial line: the runtime splits a line longer than its limit (containerd's
+  ``max_container_log_line_size``, 16 KiB by default) into ``P`` pieces and a final ``F`` one.
+- **Docker's json-file driver**: ``{"log": "<text>\\n", "stream": "stdout", "time": "..."}``. A line longer than
+  16 KiB is split too: every piece but the last lacks the final ``\\n``.
+- **journald's JSON export** (``journalctl -o json``): the line is ``MESSAGE``. journald splits a standard-output
+  line longer than ``LineMax=`` (48K by default) and marks each piece but the last ``_LINE_BREAK=line-max``; and
+  ``journalctl`` writes a field over 4096 bytes as ``null`` unless it is given ``--all``.
+
+The framing is taken off here, line for line, so the checks see each entry as the vault wrote it at the file:line of
+the platform's record that ends it (the pieces before it read as blank lines). The vault's own server log is not
+audit evidence: records of the ``stderr`` stream (CRI, Docker), and journal messages that hold no JSON object (a
+unit's stdout and stderr share its journal), are left out and counted (``Unwrap.skipped``, the report's
+``left_out``); text on a CRI or Docker ``stdout`` stream is always judged. What a hop lost is
+judged, never guessed: a piece that is never completed, or a message journalctl withheld, becomes a line that says
+so, for ``required_fields`` to report. Nothing here imports pytest.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Any, Iterator, Optional, Union
+
+import orjson
+
+from .model import BadLine
+
+_CRI = re.compile(rb"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(?:\.\d{1,9})?(?:Z|[+-]\d\d:\d\d) (stdout|stderr) ([A-Z:]+) ")
+CRI_SPLIT = ("the container runtime's partial lines (CRI tag P) were never completed by a final piece (tag F): "
+             "the log was cut while the runtime was writing an entry it had split at its line size limit "
+             "(containerd: max_container_log_line_size, 16 KiB by default)")
+DOCKER_SPLIT = ("Docker's json-file pieces of a line split at 16 KiB were never completed by the piece that ends "
+                "it (\\n): the log was cut while the runtime was writing that entry")
+JOURNAL_SPLIT = ("journald's pieces of a line it split at LineMax (_LINE_BREAK=line-max) were never completed: the "
+                 "export was cut inside that entry")
+JOURNAL_NULL = ("journalctl wrote MESSAGE as null: it withholds a field over 4096 bytes unless given --all, so "
+                "this audit entry is not in the export; export with journalctl --all -o json (or -o cat)")
+LOST = b"\x00auditready-lost"  # in place of an entry a hop lost: ``split`` turns it into a BadLine saying why
+ENTRY_CAP = 64 << 20  # a piece chain longer than this is no audit entry: the pieces are given back as read
+
+
+def kind(line: bytes) -> str:
+    """The platform framing ``line`` is in: "cri", "docker", "journal", or "" for none."""
+    if line[:1] == b"{":
+        if line.startswith(b'{"log":') and b'"stream":' in line:
+            return "docker"
+        if b'"__CURSOR":' in line[:200] or (b'"MESSAGE":' in line and b'"__REALTIME_TIMESTAMP":' in line):
+            return "journal"
+        return ""
+    return "cri" if _CRI.match(line) else ""
+
+
+def _text(value: Any) -> Optional[bytes]:
+    """A journal field as bytes: a string, or (binary or control characters) an array of byte values."""
+    if isinstance(value, str):
+        return value.encode("utf-8", "surrogatepass")
+    if isinstance(value, list) and all(isinstance(b, int) and 0 <= b < 256 for b in value):
+        return bytes(value)
+    return None
+
+
+class Unwrap:
+    """Takes one log's platform framing off, block after block (state carries across blocks). Each call gives
+    back as many lines as it was given: a record's payload in its place, a piece of a split line or a stderr
+    record as a blank line, a hop's loss as a line the parser reports."""
+
+    def __init__(self, framing: str) -> None:
+        self.framing = framing
+        self.pending: list[bytes] = []  # pieces of a split line so far
+        self.pending_size = 0
+        self.skipped = 0  # records of the vault's own server log (stderr, or no JSON object), left out
+        self.problems: list[str] = []  # why each LOST line was lost, in order
+
+    def lines(self, lines: list[bytes]) -> list[bytes]:
+        out = []
+        for raw in lines:
+            out.append(self.one(raw.rstrip(b"\r")))
+        return out
+
+    def one(self, raw: bytes) -> bytes:
+        if not raw.strip():
+            return raw
+        if self.framing == "cri":
+            return self._cri(raw)
+        if self.framing == "docker":
+            return self._docker(raw)
+        return self._journal(raw)
+
+    def _piece(self, text: bytes, last: bool) -> bytes:
+        """A piece of a line: b"" until the last, then the whole line."""
+        if not last:
+            self.pending.append(text)
+            self.pending_size += len(text)
+            if self.pending_size > ENTRY_CAP:
+                whole, self.pending, self.pending_size = b"".join(self.pending), [], 0
+                return whole
+            return b""
+        if self.pending:
+            self.pending.append(text)
+            text, self.pending, self.pending_size = b"".join(self.pending), [], 0
+        return text
+
+    def _cri(self, raw: bytes) -> bytes:
+        m = _CRI.match(raw)
+        if m is None:
+            return self._lost(raw)  # no CRI header: the parser says what it is
+        if m.group(1) == b"stderr":
+            self.skipped += 1
+            return b""
+        return self._piece(raw[m.end():], b"P" not in m.group(2).split(b":"))
+
+    def _docker(self, raw: bytes) -> bytes:
+        try:
+            rec = orjson.loads(raw)
+        except orjson.JSONDecodeError:
+            return self._lost(raw)
+        if not isinstance(rec, dict) or not isinstance(rec.get("log"), str):
+            return self._lost(raw)
+        if rec.get("stream") == "stderr":
+            self.skipped += 1
+            return b""
+        text = rec["log"].encode("utf-8", "surrogatepass")
+        last = text.endswith(b"\n")
+        return self._piece(text[:-1] if last else text, last)
+
+    def _journal(self, raw: bytes) -> bytes:
+        try:
+            rec = orjson.loads(raw)
+        except orjson.JSONDecodeError:
+            return self._lost(raw)
+        if not isinstance(rec, dict) or "MESSAGE" not in rec:
+            return self._lost(raw)
+        if rec["MESSAGE"] is None:
+            self.pending, self.pending_size = [], 0
+            self.problems.append(JOURNAL_NULL)
+            return LOST
+        text = _text(rec["MESSAGE"])
+        if text is None:
+            return self._lost(raw)
+        if not self.pending and text.lstrip()[:1] != b"{":
+            self.skipped += 1  # the vault's own server log: a unit's stdout and stderr share its journal
+            return b""
+        return self._piece(text, rec.get("_LINE_BREAK") != "line-max")
+
+    def _lost(self, raw: bytes) -> bytes:
+        """A line not in the framing: given back as read (the parser reports it), after any unfinished pieces."""
+        if self.pending:
+            self.pending, self.pending_size = [], 0
+        return raw
+
+    def finish(self) -> Optional[str]:
+        """At the end of the log: why the last entry is missing, when its pieces were never completed."""
+        if not self.pending:
+            return None
+        self.pending, self.pending_size = [], 0
+        return {"cri": CRI_SPLIT, "docker": DOCKER_SPLIT}.get(self.framing, JOURNAL_SPLIT)
+
+
+def split(file: str, first: int, data: bytes, unwrap: Unwrap) -> Iterator[tuple[int, Union[bytes, BadLine], int]]:
+    """``data`` (whole lines from line ``first``) with the framing taken off, as runs (first line, bytes or a
+    BadLine for a line a hop lost, line count): the line count of the runs adds up to that of ``data``."""
+    lines = unwrap.lines(data.split(b"\n"))
+    if LOST not in lines:
+        yield first, b"\n".join(lines), len(lines)
+        return
+    start = 0
+    for i, ln in enumerate(lines):
+        if ln == LOST:
+            if i > start:
+                yield first + start, b"\n".join(lines[start:i]), i - start
+            yield first + i, BadLine(file, first + i, unwrap.problems.pop(0), ""), 1
+            start = i + 1
+    if start < len(lines):
+        yield first + start, b"\n".join(lines[start:]), len(lines) - start
+
+
+def detect(lines: list[bytes]) -> str:
+    """The framing most of ``lines`` (a sample) are in, or ""."""
+    counts: dict[str, int] = {}
+    n = 0
+    for ln in lines:
+        if ln.strip():
+            n += 1
+            k = kind(ln)
+            if k:
+                counts[k] = counts.get(k, 0) + 1
+    if not counts:
+        return ""
+    best = max(counts, key=lambda k: counts[k])
+    return best if counts[best] * 2 >= n else ""
