@@ -124,3 +124,12 @@ def test_wide_or_zero_text_is_refused_in_one_line(tmp_path: Path, capsys: pytest
     assert len(err.splitlines()) == 1 and said in err
     if encoding:
         assert f"iconv -f {said} -t UTF-8" in err
+
+
+def test_a_utf8_byte_order_mark_an_export_tool_wrote_is_no_text(tmp_path: Path) -> None:
+    """RFC 8259 lets a JSON reader ignore a UTF-8 BOM; Windows tools write one. The log reads as without it."""
+    log = tmp_path / "exported.log"
+    log.write_bytes(b"\xef\xbb\xbf" + (ROOT / "openbao/odd/correct.log").read_bytes())
+    log.chmod(0o600)
+    result = verify_file(str(log), Settings(require_tamper_evidence=False, retention_days=0), CHECKS, {})
+    assert (result.bad_lines, _status(result)) == (0, "passed")

@@ -442,6 +442,8 @@ def blocks(f: IO[bytes], file: str, stats: FileStats) -> Iterator[Block]:
         if isinstance(blk.data, bytes):
             if not decided:  # a platform's framing (CRI, Docker json-file, journald JSON), told from the first block
                 decided = True
+                if blk.data.startswith(b"\xef\xbb\xbf"):  # a UTF-8 byte-order mark an export tool wrote: no text
+                    blk.data = blk.data[3:]
                 framing = container.detect(blk.data[:65536].split(b"\n")[:200])
                 if framing:
                     unwrap = container.Unwrap(framing)
