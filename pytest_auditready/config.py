@@ -75,6 +75,8 @@ class Settings:
     allow_foreign_prefix: bool = False  # let prefix leave auditready's own namespace (it must hold nothing else)
     # "auto": told from each file's content (auditlog/detect.py); a named format that disagrees is refused
     log_format: str = "auto"
+    # "auto": a platform's framing around each entry (auditlog/container.py) told from the content; or one named
+    log_framing: str = "auto"
     field_map: tuple[tuple[str, str], ...] = ()  # offline jsonl: canonical field -> dotted JSON path
     canaries_file: Optional[str] = None  # offline: known secret values, one a line
     # retention: the log set spans this many days (0: no retention required, the check is skipped), the newest
@@ -223,6 +225,15 @@ def _log_format(v: Any) -> Any:
     return v
 
 
+def _log_framing(v: Any) -> Any:
+    from .auditlog.container import FRAMINGS
+
+    if v not in ("auto", "none", *FRAMINGS):
+        raise ValueError('"auto" (told from the content, the default), "none", or the framing a platform writes around '
+                         'each entry: ' + ", ".join(f'"{k}" ({t})' for k, t in FRAMINGS.items()))
+    return v
+
+
 FIELD_MAP_NAMES = ("type", *REQUIRED_FIELDS)
 
 
@@ -345,6 +356,7 @@ KEYS: Mapping[str, Callable[[Any], Any]] = {
              "away from the log's folder")(p)
         for p in ([v] if isinstance(v, str) else v if isinstance(v, (list, tuple)) else [None])),
     "log_format": _log_format,
+    "log_framing": _log_framing,
     "field_map": _field_map,
     "canaries_file": _opt_str("a file path (known secret values, one a line)"),
     "retention_days": _num(int, 0, 36500),

@@ -154,3 +154,29 @@ def test_a_server_log_line_on_stdout_is_not_left_out(tmp_path: Path) -> None:
     framed.insert(3, _stamp(3) + b" stdout F " + SERVER_LOG)
     found = _verify(_write(tmp_path, "cri.log", framed))
     assert _lines_of(found["required_fields"]) == [4]
+
+
+def _cloudwatch(lines: list[bytes]) -> list[bytes]:
+    """A CloudWatch Logs export to S3: '<time> <message>' a line, in no particular order (AWS documents it)."""
+    return [json.loads(ln)["time"][:23].encode() + b"Z " + ln for ln in lines]
+
+
+def test_a_cloudwatch_export_out_of_time_order_is_read_and_its_order_not_judged(tmp_path: Path) -> None:
+    lines = (ROOT / "openbao/odd/correct.log").read_bytes().splitlines()[::-1]  # newest first
+    assert "timestamp_accuracy" in _verify(_write(tmp_path, "plain.log", lines))  # a plain file in that order fails
+    framed = _write(tmp_path, "000000", _cloudwatch(lines))
+    assert _verify(framed) == {}
+    res = verify_file(str(framed), Settings(require_tamper_evidence=False, retention_days=0), CHECKS, CANARIES)
+    (order,) = [o for o in res.outcomes if o.check_id == "timestamp_accuracy"]
+    assert order.status == "skipped" and "CloudWatch Logs export keeps no time order" in order.reason
+    assert res.entries == len(lines) and res.accounting()["framing"] == "cloudwatch"
+
+
+def test_log_framing_none_reads_the_lines_as_they_are(tmp_path: Path) -> None:
+    """A named framing is taken as said: with log_framing = "none" the CloudWatch times are text before the JSON,
+    and every line is reported, not silently unwrapped."""
+    lines = _cloudwatch((ROOT / "openbao/odd/correct.log").read_bytes().splitlines())
+    framed = _write(tmp_path, "000000", lines)
+    settings = Settings(require_tamper_evidence=False, retention_days=0, log_format="vault", log_framing="none")
+    res = verify_file(str(framed), settings, CHECKS, CANARIES, detected=True)
+    assert res.bad_lines == len(lines)

@@ -8,6 +8,8 @@ has its entries stored by the platform, one record a line, with the platform's f
   ``max_container_log_line_size``, 16 KiB by default) into ``P`` pieces and a final ``F`` one.
 - **Docker's json-file driver**: ``{"log": "<text>\\n", "stream": "stdout", "time": "..."}``. A line longer than
   16 KiB is split too: every piece but the last lacks the final ``\\n``.
+- **A CloudWatch Logs export** (an export task to S3): ``<RFC 3339 time> <message>``; AWS keeps no time order
+  within an exported file (``ORDERLESS``).
 - **journald's JSON export** (``journalctl -o json``): the line is ``MESSAGE``. journald splits a standard-output
   line longer than ``LineMax=`` (48K by default) and marks each piece but the last ``_LINE_BREAK=line-max``; and
   ``journalctl`` writes a field over 4096 bytes as ``null`` unless it is given ``--all``.
@@ -30,6 +32,12 @@ import orjson
 
 from .model import BadLine
 
+FRAMINGS = {"cri": "containerd, CRI-O", "docker": "Docker json-file", "journal": "journalctl -o json",
+            "cloudwatch": "a CloudWatch Logs export"}
+# Framings whose files keep no time order: file order proves nothing there (timestamp_accuracy skips it).
+ORDERLESS = {"cloudwatch": "a CloudWatch Logs export keeps no time order within a file (AWS documents it for "
+                           "exports to S3), so file order is not checked"}
+_CLOUDWATCH = re.compile(rb"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(?:\.\d{1,9})?Z (?=\{)")
 _CRI = re.compile(rb"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(?:\.\d{1,9})?(?:Z|[+-]\d\d:\d\d) (stdout|stderr) ([A-Z:]+) ")
 CRI_SPLIT = ("the container runtime's partial lines (CRI tag P) were never completed by a final piece (tag F): "
              "the log was cut while the runtime was writing an entry it had split at its line size limit "
@@ -52,7 +60,9 @@ def kind(line: bytes) -> str:
         if b'"__CURSOR":' in line[:200] or (b'"MESSAGE":' in line and b'"__REALTIME_TIMESTAMP":' in line):
             return "journal"
         return ""
-    return "cri" if _CRI.match(line) else ""
+    if _CRI.match(line):
+        return "cri"
+    return "cloudwatch" if _CLOUDWATCH.match(line) else ""
 
 
 def _text(value: Any) -> Optional[bytes]:
@@ -89,6 +99,9 @@ class Unwrap:
             return self._cri(raw)
         if self.framing == "docker":
             return self._docker(raw)
+        if self.framing == "cloudwatch":
+            m = _CLOUDWATCH.match(raw)
+            return raw[m.end():] if m is not None else raw  # no time before it: the parser says what it is
         return self._journal(raw)
 
     def _piece(self, text: bytes, last: bool) -> bytes:
@@ -179,8 +192,11 @@ def split(file: str, first: int, data: bytes, unwrap: Unwrap) -> Iterator[tuple[
         yield first + start, b"\n".join(lines[start:]), len(lines) - start
 
 
-def detect(lines: list[bytes]) -> str:
-    """The framing most of ``lines`` (a sample) are in, or ""."""
+def detect(lines: list[bytes], named: str = "auto") -> str:
+    """The framing most of ``lines`` (a sample) are in, or "" (``named``: the log_framing setting; anything but
+    "auto" is taken as said, "none" for no framing)."""
+    if named != "auto":
+        return "" if named == "none" else named
     counts: dict[str, int] = {}
     n = 0
     for ln in lines:

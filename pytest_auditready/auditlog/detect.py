@@ -56,6 +56,7 @@ class Detected:
     format: str
     prefix: str = ""
     lines: int = 0  # lines sampled
+    framing: str = ""  # the platform framing around each entry (auditlog.container), "" for none
 
     @property
     def title(self) -> str:
@@ -111,7 +112,7 @@ def _wide(sample: bytes) -> str:
     return ""
 
 
-def sniff(name: str, sample: bytes, complete: bool, *, prefix: str = "") -> Detected:
+def sniff(name: str, sample: bytes, complete: bool, *, prefix: str = "", framing: str = "auto") -> Detected:
     """The format of a log whose first bytes are ``sample`` (``complete``: the whole log). Raises UnknownFormat
     with what was found and what to set."""
     if sample.startswith(b"\xef\xbb\xbf"):
@@ -135,12 +136,12 @@ def sniff(name: str, sample: bytes, complete: bool, *, prefix: str = "") -> Dete
                             "set the audit device's format to \"json\" (the default) and verify what it writes from "
                             "then on; JSONx is not read")
     lines = _lines(sample, complete)
-    framing = container.detect(lines)
+    framing = container.detect(lines, framing)
     if framing:  # a platform's framing around each entry (CRI, Docker json-file, journald JSON): taken off
         unwrap = container.Unwrap(framing)
         lines = [ln for ln in unwrap.lines(lines) if ln.strip() and ln != container.LOST]
         if not lines:
-            return Detected("vault", prefix, 0)
+            return Detected("vault", prefix, 0, framing)
     pre = prefix.encode("utf-8")
     kinds: dict[str, int] = {}
     before: dict[bytes, int] = {}  # text before the first "{" of a line -> how many lines
@@ -173,11 +174,11 @@ def sniff(name: str, sample: bytes, complete: bool, *, prefix: str = "") -> Dete
     if known:
         best = max(known, key=lambda k: known[k])
         if known[best] * 2 >= n - framed_bad or not before:
-            return Detected(best, prefix, n)
+            return Detected(best, prefix, n, framing)
     if framed_bad * 2 >= n and not before and not fragments:
         # Behind syslog headers, entries the hop cut: read them, so that each cut line is a finding that names the
         # hop's limit (``auditlog.syslog``), not a refusal of the whole file.
-        return Detected("vault", prefix, n)
+        return Detected("vault", prefix, n, framing)
     if before:
         heads = sorted(before.items(), key=lambda kv: -kv[1])
         head, count = heads[0]

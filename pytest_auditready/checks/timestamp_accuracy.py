@@ -6,6 +6,7 @@ from itertools import islice
 from operator import itemgetter, le
 from typing import Iterator, Optional, Sequence, Union
 
+from ..auditlog.container import ORDERLESS
 from ..auditlog.formats import format_of
 from ..auditlog.model import Entries, Record, parse_time
 from .base import Check, CheckContext, Finding, PlannedAction, Skip, Visitor, every_action, feed, iso_ns
@@ -37,6 +38,8 @@ class FileOrder(Visitor):
         self.found: Optional[Finding] = None
         # CloudTrail files hold records in no particular order (AWS documents it): their order proves nothing.
         self.unordered = format_of(ctx.settings).order_skip
+        # Nor do the files of some platforms' exports (auditlog.container.ORDERLESS).
+        self.unordered = self.unordered or ORDERLESS.get(ctx.settings.log_framing, "")
         # Entries whose time is not when they were written (a Kubernetes watch's end): excused, by the format's rule.
         self.exempt, self.exempt_rule = format_of(ctx.settings).order_exempt, format_of(ctx.settings).order_exempt_rule
 

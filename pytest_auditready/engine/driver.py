@@ -34,10 +34,13 @@ class Counts:
 def reader_for(settings: "Settings", file: str) -> tuple[Callable[..., Iterator["Block"]], Parse, WholeBlock]:
     """How a log of ``settings.log_format`` (a format, never "auto": see ``auditlog.detect``) splits into blocks
     of lines, reads one line, and (Vault/OpenBao) decodes a whole block at once."""
+    import functools
+
     from ..auditlog.formats import K8S_FIELDS
     from ..offline.reader import CloudTrailReader, blocks, jsonl_parser, vault_block, vault_parser
 
     fmt, field_map = settings.log_format, dict(settings.field_map)
+    blocks = functools.partial(blocks, framing=settings.log_framing)
     if fmt == "cloudtrail":
         trail = CloudTrailReader(file, field_map)
         return (lambda f, _file, stats: trail.blocks(f, stats)), trail.parse, None

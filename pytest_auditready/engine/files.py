@@ -175,9 +175,9 @@ def detect(path: str, settings: Settings) -> Settings:
     finally:
         f.close()
     complete = len(sample) <= SAMPLE_BYTES
-    found = sniff(path, sample[:SAMPLE_BYTES], complete, prefix=settings.log_prefix)
+    found = sniff(path, sample[:SAMPLE_BYTES], complete, prefix=settings.log_prefix, framing=settings.log_framing)
     fmt = check_format(path, found, settings.log_format, settings.field_map)
-    return dataclasses.replace(settings, log_format=fmt)
+    return dataclasses.replace(settings, log_format=fmt, log_framing=found.framing or "none")
 
 
 def verify_file(path: str, settings: Settings, checks: Sequence[Check], secrets: Mapping[str, str],
