@@ -55,6 +55,9 @@ class Settings:
     namespace: Optional[str] = None
     ca_file: Optional[str] = None
     audit_device: Optional[str] = None
+    # embedded: how the audit device's entries reach auditready, "file" or "socket" (received over TCP:
+    # auditlog/socket_source.py); a SPEC extension
+    audit_transport: str = "file"
     log_wait: float = 10.0
     request_timeout: float = 5.0
     timestamp_digits: int = 3
@@ -334,6 +337,8 @@ KEYS: Mapping[str, Callable[[Any], Any]] = {
     "namespace": _opt_str("a Vault namespace path"),
     "ca_file": _opt_str("a file path to a PEM CA bundle"),
     "audit_device": _opt_str("the path of an audit device, such as \"file\""),
+    "audit_transport": _str('"file" (a file audit device) or "socket" (a TCP socket audit device the embedded target '
+                            'receives itself)', re.compile(r"(file|socket)\Z")),
     "log_wait": _num(float, 0, 600),
     "request_timeout": _num(float, 0.1, 120),
     "timestamp_digits": _num(int, 0, 9),

@@ -27,6 +27,8 @@ def pytest_auditready_make_log_source(
 ) -> "LogSource":
     from .auditlog.source import FileLogSource
 
+    if endpoint.log_source is not None:  # the target receives its log itself (the embedded socket device)
+        return endpoint.log_source  # type: ignore[no-any-return]
     if settings.log_command:  # a program that prints the audit lines (auditlog/sources.py)
         from .auditlog.sources import CommandLogSource
 

@@ -362,3 +362,15 @@ def test_a_days_digests_are_verified_once_for_all_its_files(trail: tuple[Path, P
     Path(str(root / _digest_key(1)) + ".metadata.json").write_text(json.dumps({"Metadata": {"signature": "00" * 256}}))
     again = cloudtrail.check_log_file(root / _log_key(1, 0), folder, keys)
     assert len(loads) == 2 and "digest-signature" in {p.kind for p in again.report.problems}
+
+
+def test_a_deleted_log_file_fails_tamper_evidence_of_the_files_its_digest_lists(trail: tuple[Path, Path]) -> None:
+    """A deleted log file has no item of its own: the files its digest also lists carry it, naming it."""
+    from pytest_auditready.checks.base import FAILED
+
+    root, keys = trail
+    (root / _log_key(1, 1)).unlink()
+    out = _tamper_outcome(root / _log_key(1, 0), keys)
+    assert out.status == FAILED and f"Log file {_log_key(1, 1)}, listed by" in _texts(out), _texts(out)
+    assert "is missing: it was deleted" in _texts(out)
+    assert _tamper_outcome(root / _log_key(0, 0), keys).status == "passed"  # another hour's digest: untouched

@@ -174,3 +174,99 @@ def test_unreadable_store_is_one_line_exit_2(what: str, s3: Any, tmp_path: Path,
     assert len(line.splitlines()) == 1 and url.split("/")[2] in line, line
     if what == "no credentials":
         assert "no credentials found in the environment" in line
+
+
+def _upload_trail(s3: Any, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> tuple[Path, Path]:
+    """A signed CloudTrail digest chain (tests/test_cloudtrail.py) put in the bucket with its S3 layout; each
+    digest's signature as CloudTrail keeps it, in the object's metadata."""
+    from tests import test_cloudtrail as ct
+
+    monkeypatch.setattr(ct, "BUCKET", s3.bucket)
+    root = ct.build_trail(tmp_path / "trail")
+    keys = ct.write_keys(tmp_path / "keys.json", ct.rsa_key())
+    for p in sorted(root.rglob("*")):
+        if not p.is_file() or p.name.endswith((".sig", ".metadata.json")):
+            continue
+        key = str(p.relative_to(root))
+        meta = {}
+        for side in (Path(str(p) + ".sig"), Path(str(p) + ".metadata.json")):
+            if side.exists():
+                text = side.read_text()
+                meta["signature"] = text.strip() if side.suffix == ".sig" else json.loads(text)["Metadata"]["signature"]
+        s3.put_object(Bucket=s3.bucket, Key=key, Body=p.read_bytes(), Metadata=meta)
+    return root, keys
+
+
+def _verify_trail(s3: Any, tmp_path: Path, keys: Path, capsys: pytest.CaptureFixture[str]) -> tuple[int, str]:
+    from tests.test_cloudtrail import ACCOUNT, REGION
+
+    cfg = tmp_path / "trail.toml"
+    cfg.write_text(f'require_tamper_evidence = true\nretention_days = 0\ncloudtrail_public_keys = "{keys}"\n'
+                   'log_format = "cloudtrail"\n')
+    rc = main(["verify", f"s3://{s3.bucket}/AWSLogs/{ACCOUNT}/CloudTrail/{REGION}/", "--config", str(cfg)])
+    cap = capsys.readouterr()
+    text = cap.out + cap.err
+    assert "Traceback" not in text and FAKE_SECRET not in text
+    return rc, text
+
+
+def _tamper_lines(text: str) -> str:
+    return "\n".join(ln for ln in text.splitlines() if "tamper_evidence" in ln or "digest" in ln.lower()
+                     or "Log file" in ln)
+
+
+def test_cloudtrail_prefix_in_s3_is_verified_with_its_digest_objects(s3: Any, tmp_path: Path,
+                                                                    monkeypatch: pytest.MonkeyPatch,
+                                                                    capsys: pytest.CaptureFixture[str]) -> None:
+    _, keys = _upload_trail(s3, tmp_path, monkeypatch)
+    _, text = _verify_trail(s3, tmp_path, keys, capsys)
+    verdicts = [ln.split()[0] for ln in text.splitlines() if ln.split()[1:2] == ["tamper_evidence"]]
+    assert verdicts == ["PASS"] * 6, _tamper_lines(text)  # each of the 6 log objects, by its digest object
+
+
+@pytest.mark.parametrize("tamper, needle", [
+    pytest.param("log-deleted", "is missing: it was deleted", id="log-object-deleted"),
+    pytest.param("log-altered", "does not match the SHA-256", id="log-object-altered"),
+    pytest.param("digest-deleted", "No digest file beside it lists", id="digest-object-missing"),
+])
+def test_tampered_cloudtrail_objects_fail_tamper_evidence_naming_the_object(
+        s3: Any, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str],
+        tamper: str, needle: str) -> None:
+    from tests.test_cloudtrail import _digest_key, _log_key
+
+    root, keys = _upload_trail(s3, tmp_path, monkeypatch)
+    if tamper == "log-deleted":
+        s3.delete_object(Bucket=s3.bucket, Key=_log_key(1, 1))
+        named = _log_key(1, 1)
+    elif tamper == "log-altered":
+        body = gzip.decompress((root / _log_key(1, 0)).read_bytes()).replace(b"Get1", b"Get9")
+        s3.put_object(Bucket=s3.bucket, Key=_log_key(1, 0), Body=gzip.compress(body))
+        named = _log_key(1, 0).rsplit("/", 1)[1]
+    else:
+        s3.delete_object(Bucket=s3.bucket, Key=_digest_key(1))
+        named = _log_key(1, 0).rsplit("/", 1)[1]
+    rc, text = _verify_trail(s3, tmp_path, keys, capsys)
+    failed = [ln for ln in text.splitlines() if ln.startswith("FAIL tamper_evidence")]
+    assert rc == 1 and failed, _tamper_lines(text)
+    assert needle in text and named in text, _tamper_lines(text)
+
+
+def test_a_days_digest_objects_are_fetched_once_for_all_its_log_objects(s3: Any, tmp_path: Path,
+                                                                        monkeypatch: pytest.MonkeyPatch,
+                                                                        capsys: pytest.CaptureFixture[str]) -> None:
+    from pytest_auditready.engine import objects
+
+    _, keys = _upload_trail(s3, tmp_path, monkeypatch)
+    fetched: list[str] = []
+    real = objects._copy_capped
+
+    def counting(fs: Any, path: str, dest: Any, cap: int) -> None:
+        fetched.append(path.rsplit("/", 1)[-1])
+        real(fs, path, dest, cap)
+
+    monkeypatch.setattr(objects, "_copy_capped", counting)
+    _, text = _verify_trail(s3, tmp_path, keys, capsys)
+    assert [ln.split()[0] for ln in text.splitlines() if ln.split()[1:2] == ["tamper_evidence"]] == ["PASS"] * 6
+    digests = [n for n in fetched if "_CloudTrail-Digest_" in n]
+    assert sorted(digests) == sorted(set(digests)) and len(digests) == 3  # 3 hourly digests, each fetched once
+    assert len([n for n in fetched if "_CloudTrail_" in n]) == 6

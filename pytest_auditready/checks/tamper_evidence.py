@@ -9,15 +9,17 @@ an ephemeral key), then tampers with a copy in four ways and requires each to be
 segment(s) it holds. Files named in the same run (``ctx.log_set``) carry their own problems; the chain's and
 a missing file's concern every file of the set. An AWS CloudTrail log (log_format = "cloudtrail") has a
 mechanism of its own, the trail's signed digest files: they are verified with the keys of
-``cloudtrail_public_keys``, and the four tamperings are made record by record.
+``cloudtrail_public_keys``, and the four tamperings are made record by record; a log object in S3 is judged the
+same way, with the digest objects beside it fetched (``seal.cloudtrail.check_log_object``).
 """
 
 from __future__ import annotations
 
 import os
-from typing import Iterator, Sequence, Union
+from typing import Iterator, Optional, Sequence, Union
 
 from ..auditlog.formats import format_of
+from ..engine.objects import is_url
 from ..seal.evidence import Assessment, assess, assess_cloudtrail
 from ..seal.verify import SealReport, same_file
 from .base import Check, CheckContext, Finding, Note, Skip
@@ -38,10 +40,46 @@ def _assessment(ctx: CheckContext) -> Union[Assessment, Finding]:
         return Finding(ID, "", f"There is no local log file for {ctx.source or 'this run'}, so no digest chain can "
                        "be verified.", "point --auditready-log (or auditready verify) at the audit log file")
     if ctx.settings.log_format == "cloudtrail":
+        if is_url(ctx.log_path):
+            return _assess_cloudtrail_object(ctx.log_path, ctx.settings.cloudtrail_public_keys)
         return assess_cloudtrail(ctx.log_path, ctx.settings.cloudtrail_public_keys)
     live_url = ctx.ledger is not None and not ctx.settings.embedded
     return assess(ctx.log_path, ctx.settings.public_key, wait=ctx.settings.log_wait if live_url else 0.0,
                   archive=ctx.settings.seal_archive, log_set=_log_set(ctx))
+
+
+def _assess_cloudtrail_object(url: str, keys_path: Optional[str]) -> Assessment:
+    """A CloudTrail log object in S3: its digest objects fetched beside it into a private folder, removed after,
+    and judged as a local copy is (``assess_cloudtrail``, the same self-test)."""
+    import hashlib
+    import tempfile
+    from pathlib import Path
+
+    from ..errors import AuditReadyError
+    from ..seal.cloudtrail import check_log_object
+    from ..seal.evidence import CLOUDTRAIL_KEYS_FIX, TAMPERINGS, Tooth, _tamper_records
+
+    if keys_path is None:
+        a = Assessment(mechanism="CloudTrail log file validation")
+        a.error = AuditReadyError(f"{url} is a CloudTrail log object but no public keys were given to verify the "
+                                  "digest objects beside it", CLOUDTRAIL_KEYS_FIX)
+        return a
+    with tempfile.TemporaryDirectory(prefix="auditready-trail-") as work:
+        try:
+            check = check_log_object(url, Path(keys_path), Path(work))
+        except AuditReadyError as exc:
+            return Assessment(mechanism="CloudTrail log file validation", error=exc)
+    if check is None:
+        return Assessment()
+    a = Assessment(mechanism="CloudTrail log file validation", report=check.report)
+    if check.content is not None and check.report.ok:
+        for kind in TAMPERINGS:
+            changed = _tamper_records(check.content, kind)
+            if changed is not None:
+                caught = hashlib.sha256(changed).hexdigest() != check.recorded
+                a.teeth.append(Tooth(kind, caught, f"the SHA-256 recorded in {check.listed_in} "
+                                     + ("no longer matches" if caught else "still matches")))
+    return a
 
 
 def _log_set(ctx: CheckContext) -> Sequence[str]:

@@ -170,7 +170,7 @@ def run_live(
         facts=facts,
         log_file=log_file,
         secrets=dict(plan.secrets.items()),
-        source=source.name if not settings.embedded else "the embedded audit log",
+        source=getattr(source, "hop", None) or (source.name if not settings.embedded else "the embedded audit log"),
         log_path=kept.path if kept is not None else str(source.path) if source.path else None,
         seal_problem=kept.problem if kept is not None else None,
     )

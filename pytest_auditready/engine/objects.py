@@ -11,7 +11,7 @@ Every request has a deadline. Nothing here imports pytest.
 
 from __future__ import annotations
 
-from typing import IO, Any
+from typing import IO, Any, Optional
 
 from ..errors import AuditReadyError
 
@@ -132,3 +132,120 @@ def open_url(url: str) -> IO[bytes]:
     if magic == b"\x1f\x8b":
         return gzip.open(f, "rb")  # type: ignore[return-value]  # GzipFile is a binary IO
     return f
+
+
+def _copy_capped(fs: Any, path: str, dest: Any, cap: int) -> None:
+    """Copy the object ``path`` to the local file ``dest``, at most ``cap`` + 1 bytes (a larger object is cut, and
+    then refused by whoever reads the copy with the same cap), in READ_BLOCK reads."""
+    import os
+
+    os.makedirs(os.path.dirname(dest), mode=0o700, exist_ok=True)
+    left = cap + 1
+    with fs.open(path, "rb", block_size=READ_BLOCK) as src, open(dest, "xb") as out:
+        while left > 0:
+            chunk = src.read(min(READ_BLOCK, left))
+            if not chunk:
+                break
+            out.write(chunk)
+            left -= len(chunk)
+
+
+# Digest objects fetched once per process for a region's day and the next, by (bucket, prefix, region, day): the
+# dozens of log objects of a day are listed by the same digests. Each use lists them again; a digest added,
+# removed or rewritten (size, ETag, LastModified) is fetched again. Kept in a private folder removed at exit.
+_DIGEST_COPIES: dict[tuple[str, ...], tuple[str, tuple[Any, ...]]] = {}
+_DIGEST_COPIES_MAX = 64
+_DIGEST_ROOT: list[str] = []
+
+
+def _digest_root() -> str:
+    import atexit
+    import shutil
+    import tempfile
+
+    if not _DIGEST_ROOT:
+        d = tempfile.mkdtemp(prefix="auditready-trail-digests-")  # 0700
+        atexit.register(shutil.rmtree, d, True)
+        _DIGEST_ROOT.append(d)
+    return _DIGEST_ROOT[0]
+
+
+def _fetch_digests(fs: Any, found: dict[str, Any], cache_key: tuple[str, ...], cap: int) -> str:
+    """The local folder holding the digest objects ``found`` (path -> info) with their keys as paths, each with
+    the signature of its S3 metadata as ``.sig``: the copy made for the same objects before, else a new one."""
+    import os
+    import shutil
+    import tempfile
+
+    state = tuple(sorted((p, i.get("size"), str(i.get("ETag", "")), str(i.get("LastModified", "")))
+                         for p, i in found.items()))
+    cached = _DIGEST_COPIES.get(cache_key)
+    if cached is not None and cached[1] == state:
+        return cached[0]
+    root = tempfile.mkdtemp(dir=_digest_root())
+    try:
+        for p in sorted(found):
+            local = os.path.join(root, p.split("/", 1)[1])
+            _copy_capped(fs, p, local, cap)
+            sig = (fs.metadata(p) or {}).get("signature")
+            if isinstance(sig, str) and len(sig) <= 64 << 10:
+                with open(local + ".sig", "x", encoding="ascii", errors="replace") as f:
+                    f.write(sig + "\n")
+    except BaseException:
+        shutil.rmtree(root, ignore_errors=True)
+        raise
+    if cached is not None:
+        shutil.rmtree(cached[0], ignore_errors=True)
+    elif len(_DIGEST_COPIES) >= _DIGEST_COPIES_MAX:
+        oldest = next(iter(_DIGEST_COPIES))
+        shutil.rmtree(_DIGEST_COPIES.pop(oldest)[0], ignore_errors=True)
+    _DIGEST_COPIES[cache_key] = (root, state)
+    return root
+
+
+def cloudtrail_objects(url: str, dest: Any, log_cap: int, digest_cap: int) -> Optional[
+    tuple[Any, Any, str, set[str]]
+]:
+    """For a CloudTrail log object ``s3://BUCKET/.../AWSLogs/ACCOUNT/CloudTrail/REGION/YYYY/MM/DD/FILE``: fetch it
+    into the folder ``dest`` with its key as path (at most ``log_cap`` bytes), and the digest objects of its day and
+    the next (``.../CloudTrail-Digest/REGION/YYYY/MM/DD/``, each at most ``digest_cap`` bytes, with its S3 metadata
+    signature as ``.sig``) into a private folder (``_fetch_digests``). Returns (local log, local digest folder of
+    the region, bucket, the keys of the log objects of the day before, the day and the next in the store), or None
+    when the URL is not in that layout or no digest object is beside it."""
+    import datetime
+    import os
+    import re
+    from pathlib import Path
+
+    m = re.match(r"s3a?://([^/]+)/((?:.*/)?AWSLogs/[^/]+)/CloudTrail/([^/]+)/(\d{4})/(\d{2})/(\d{2})/[^/]+\Z", url)
+    if m is None:
+        return None
+    bucket, base, region = m.group(1), m.group(2), m.group(3)
+    try:
+        day = datetime.date(int(m.group(4)), int(m.group(5)), int(m.group(6)))
+    except ValueError:
+        return None
+    fs, _ = _fs(url)
+
+    def folder(kind: str, d: datetime.date) -> str:
+        return f"{bucket}/{base}/{kind}/{region}/{d.year:04d}/{d.month:02d}/{d.day:02d}/"
+
+    one = datetime.timedelta(days=1)
+    try:
+        fs.invalidate_cache()  # what is there now
+        found = {p: i for d in (day, day + one) for p, i in fs.find(folder("CloudTrail-Digest", d), detail=True).items()
+                 if p.endswith((".json.gz", ".json")) and "_CloudTrail-Digest_" in p.rsplit("/", 1)[-1]}
+        if not found:
+            return None
+        logs = {p.split("/", 1)[1] for d in (day - one, day, day + one) for p in fs.find(folder("CloudTrail", d))}
+        key = url.split("://", 1)[1].split("/", 1)[1]
+        local_log = os.path.join(os.fspath(dest), key)
+        _copy_capped(fs, f"{bucket}/{key}", local_log, log_cap)
+        root = _fetch_digests(fs, found, (bucket, base, region, day.isoformat()), digest_cap)
+    except AuditReadyError:
+        raise
+    except Exception as exc:  # the store's client raises its own types
+        raise AuditReadyError(f"cannot read the CloudTrail digests beside {url}: {_why(exc)}",
+                              "check the URL and the credentials in the environment (s3:GetObject and "
+                              "s3:ListBucket on the CloudTrail-Digest/ prefix)") from None
+    return Path(local_log), Path(root) / base / "CloudTrail-Digest" / region, bucket, logs

@@ -25,7 +25,7 @@ import os
 import zlib
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, BinaryIO, Iterator, Optional
+from typing import Any, BinaryIO, Callable, Iterator, Optional
 
 from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives import hashes, serialization
@@ -442,16 +442,22 @@ def _verified_days(log: Path, folder: Path, keys_file: Path) -> tuple[list[_Dige
     return _DAYS[cache_key]
 
 
-def check_log_file(log: Path, folder: Path, keys_file: Path) -> LogFileCheck:
+def check_log_file(log: Path, folder: Path, keys_file: Path, *,
+                   exists: Optional[Callable[[str, str], bool]] = None, name: str = "") -> LogFileCheck:
     """Validate ``log`` with the digests in ``folder`` (see digest_folder_for) that can list it: their signatures
-    and chain, then the file's SHA-256 against the one its digest records."""
+    and chain, every other log file its digest lists still there (``exists(bucket, key)``; by default beside it in
+    the copy), then the file's SHA-256 against the one its digest records. ``name``: how findings name the log
+    (its URL when it was fetched from object storage)."""
     digests, problems, count = _verified_days(log, folder, keys_file)
-    report = TrailReport(str(log), digests=count, problems=list(problems))
+    shown = name or str(log)
+    report = TrailReport(shown, digests=count, problems=list(problems))
     out = LogFileCheck(report)
+    listing: list[Any] = []
     for d in digests:
         for lf in d.data.get("logFiles") or []:
             if isinstance(lf, dict) and Path(str(lf.get("s3Object", ""))).name == log.name:
                 out.listed_in, out.recorded = d.rel, str(lf.get("hashValue", ""))
+                listing = list(d.data.get("logFiles") or [])
                 break
         if out.listed_in:
             break
@@ -464,18 +470,42 @@ def check_log_file(log: Path, folder: Path, keys_file: Path) -> LogFileCheck:
         report.problems.append(TrailProblem("log-unlisted", f"No digest file beside it lists {log.name} (looked in "
                                             f"{len(digests)} digest(s) of its day and the next), so it cannot be "
                                             "validated: it was delivered after the newest digest copied, or its "
-                                            "digest was deleted.", FIX_COPY, str(log)))
+                                            "digest was deleted.", FIX_COPY, shown))
         return out
+    root = folder.parent.parent.parent.parent  # the folder that holds AWSLogs/
+    has = exists or (lambda bucket, key: _find(root, bucket, key) is not None)
+    for lf in listing:
+        key = str(lf.get("s3Object", "")) if isinstance(lf, dict) else ""
+        if key and Path(key).name != log.name and not has(str(lf.get("s3Bucket", "")), key):
+            report.problems.append(TrailProblem("log-missing", f"Log file {key}, listed by {out.listed_in}, is "
+                                                "missing: it was deleted after delivery.", FIX_LOG, out.listed_in))
     try:
         out.content = _gunzip(log, "CloudTrail log file", MAX_LOG_BYTES)
     except (OSError, EOFError, zlib.error, ValueError, AuditReadyError) as exc:
         report.problems.append(TrailProblem("log-changed", f"Log file {log.name} cannot be read ({_why(exc)}): it "
-                                            "was truncated or damaged.", FIX_LOG, str(log)))
+                                            "was truncated or damaged.", FIX_LOG, shown))
         return out
     if hashlib.sha256(out.content).hexdigest() != out.recorded:
         report.problems.append(TrailProblem("log-changed", f"Log file {log.name} does not match the SHA-256 in "
                                             f"{out.listed_in}: it was changed (a byte, a record deleted, reordered "
-                                            "or appended, or the file truncated).", FIX_LOG, str(log)))
+                                            "or appended, or the file truncated).", FIX_LOG, shown))
     else:
         report.valid_log_files = 1
     return out
+
+
+# -- a log object in S3, for the tamper_evidence check of `auditready verify s3://.../CloudTrail/REGION/...` -----
+
+def check_log_object(url: str, keys_file: Path, workdir: Path) -> Optional[LogFileCheck]:
+    """Validate the CloudTrail log object ``url`` exactly as a local copy (``check_log_file``): the object and the
+    digest objects of the days that can list it (``CloudTrail-Digest/`` beside ``CloudTrail/``, with the
+    signature CloudTrail keeps in each digest's S3 metadata) are fetched into ``workdir`` with their keys as paths,
+    each capped (MAX_LOG_BYTES, MAX_DIGEST_BYTES); the other log files a digest lists are looked for in the store.
+    None when the URL is not in CloudTrail's bucket layout, or no digest object is beside it."""
+    from ..engine.objects import cloudtrail_objects
+
+    found = cloudtrail_objects(url, workdir, MAX_LOG_BYTES, MAX_DIGEST_BYTES)
+    if found is None:
+        return None
+    log, folder, bucket, keys = found
+    return check_log_file(log, folder, keys_file, exists=lambda b, k: b == bucket and k in keys, name=url)

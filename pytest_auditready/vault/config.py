@@ -329,8 +329,14 @@ def _read_text(p: Path) -> str:
         raise AuditReadyError(f"{p} is not UTF-8 text", "save it as UTF-8") from None
 
 
+def _receivable(a: AuditDecl) -> bool:
+    """A socket device over TCP: the embedded target receives its stream itself (auditlog/socket_source.py)."""
+    return a.type == "socket" and a.options.get("socket_type", "tcp") == "tcp"
+
+
 def choose_device(cfg: VaultConfig, wanted: Optional[str]) -> AuditDecl:
-    """The file device whose log the audit reads: ``audit_device`` if set, else the only one."""
+    """The device whose log the audit reads: ``audit_device`` if set, else the only file device, else the only
+    TCP socket device (received by the embedded target itself)."""
     stanza = 'audit "file" "<name>" { options { file_path = "..." } }'
     if not cfg.audits:
         raise AuditReadyError(f"the vault configuration in {cfg.folder} declares no audit device: an audit stanza is "
@@ -340,31 +346,34 @@ def choose_device(cfg: VaultConfig, wanted: Optional[str]) -> AuditDecl:
         name = wanted.strip("/")
         for a in cfg.audits:
             if a.name.strip("/") == name:
-                if a not in cfg.file_devices():
+                if a not in cfg.file_devices() and not _receivable(a):
                     raise AuditReadyError(f"audit_device {wanted!r} ({a.where}) is a {a.type} device that writes no "
-                                          "file the audit can read", f"set audit_device to a file device, or add "
-                                          f"{stanza}")
+                                          "file and no TCP stream the audit can read", f"set audit_device to a file "
+                                          f"device or a socket device with socket_type \"tcp\", or add {stanza}")
                 return a
         raise AuditReadyError(f"audit_device {wanted!r} is not declared in {cfg.folder} "
                               f"(it declares: {', '.join(a.name for a in cfg.audits)})",
                               "set audit_device to one of those paths")
-    files = cfg.file_devices()
+    files = cfg.file_devices() or [a for a in cfg.audits if _receivable(a)]
     if not files:
         raise AuditReadyError(f"the vault configuration in {cfg.folder} declares no file audit device that writes a "
-                              "file (the audit reads the log a file device writes)", f"add {stanza}")
+                              "file, nor a TCP socket device (the audit reads one of them)", f"add {stanza}")
     if len(files) > 1:
-        raise AuditReadyError(f"the vault configuration in {cfg.folder} declares several file audit devices "
-                              f"({', '.join(a.name for a in files)})", "set audit_device to the one to audit")
+        raise AuditReadyError(f"the vault configuration in {cfg.folder} declares several {files[0].type} audit "
+                              f"devices ({', '.join(a.name for a in files)})", "set audit_device to the one to audit")
     return files[0]
 
 
 ORIGIN_MARK = "auditready-origin:"
 
 
-def audit_hcl(cfg: VaultConfig, workdir: Path) -> tuple[str, dict[str, Path]]:
-    """The audit stanzas as the throw-away server declares them: each file device writes into ``workdir``; the
-    description carries where the stanza and each option were declared (read back by the scenario's facts).
-    Returns the HCL and each file device's log path."""
+def audit_hcl(cfg: VaultConfig, workdir: Path, socket_to: Optional[tuple[str, str]] = None) -> tuple[
+    str, dict[str, Path]
+]:
+    """The audit stanzas as the throw-away server declares them: each file device writes into ``workdir``, the
+    socket device ``socket_to`` names (device, address) dials that address over TCP instead of the production
+    collector; the description carries where the stanza and each option were declared (read back by the
+    scenario's facts). Returns the HCL and each file device's log path."""
     out: list[str] = []
     paths: dict[str, Path] = {}
     for i, a in enumerate(cfg.audits):
@@ -373,6 +382,8 @@ def audit_hcl(cfg: VaultConfig, workdir: Path) -> tuple[str, dict[str, Path]]:
             safe = re.sub(r"[^A-Za-z0-9_.-]", "_", a.name.strip("/")) or "device"
             paths[a.name.strip("/")] = workdir / f"audit-{i}-{safe}.log"
             opts["file_path"] = str(paths[a.name.strip("/")])
+        if socket_to is not None and a.type == "socket" and a.name.strip("/") == socket_to[0]:
+            opts.update(address=socket_to[1], socket_type="tcp")
         origin = {"": a.where, **{k: a.where_option(k) for k in a.options}}
         desc = str(a.settings.get("description", ""))
         desc = (desc + " " if desc else "") + ORIGIN_MARK + json.dumps(origin, separators=(",", ":"))

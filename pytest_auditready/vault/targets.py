@@ -7,8 +7,8 @@ import os
 import shlex
 import signal
 import subprocess
-from dataclasses import dataclass
-from typing import Optional, Protocol
+from dataclasses import dataclass, field
+from typing import Any, Callable, Optional, Protocol
 
 from ..config import Settings, token_from_env
 from ..errors import AuditReadyError, ConfigError
@@ -21,6 +21,9 @@ class Endpoint:
     url: str
     token: str
     log_path: Optional[str]
+    # the source the target itself reads its log with (the embedded socket device's receiver), if any: the
+    # default pytest_auditready_make_log_source returns it
+    log_source: Optional[Any] = field(default=None, compare=False)
 
     def __repr__(self) -> str:  # the token never shows
         return f"Endpoint(name={self.name!r}, url={self.url!r}, log_path={self.log_path!r})"
@@ -47,10 +50,13 @@ class Target(Protocol):
 class EmbeddedTarget:
     name = "embedded"
 
-    def __init__(self, settings: Settings) -> None:
+    def __init__(self, settings: Settings, socket_relay: Optional[Callable[[str], str]] = None) -> None:
+        """``socket_relay``: see ``EmbeddedServer`` (a hop between the socket device and its receiver)."""
         self._settings = settings
         self._timeout = settings.request_timeout
-        self._server = EmbeddedServer()
+        self._relay = socket_relay
+        self._server = EmbeddedServer(audit_transport=settings.audit_transport, socket_relay=socket_relay)
+        self._kept = False
 
     def open(self) -> Endpoint:
         """Start the throw-away server: from the user's vault_config (policies written, bootstrap run) if set."""
@@ -59,7 +65,8 @@ class EmbeddedTarget:
             from .config import load_vault_config
 
             cfg = load_vault_config(settings.vault_config)
-            self._server = EmbeddedServer(vault_config=cfg, audit_device=settings.audit_device)
+            self._server = EmbeddedServer(vault_config=cfg, audit_device=settings.audit_device,
+                                          audit_transport=settings.audit_transport, socket_relay=self._relay)
         elif settings.bootstrap:
             raise ConfigError("bootstrap is set but vault_config is not",
                               "set vault_config (--auditready-vault-config DIR) to the folder the bootstrap configures")
@@ -69,7 +76,12 @@ class EmbeddedTarget:
             if self._settings.bootstrap:
                 self._bootstrap(self._settings.bootstrap)
         drills_allowed(self._server)  # this throw-away server, and only it, may be drilled (checks/fail_closed)
-        return Endpoint("embedded", self._server.url, self._server.root_token, str(self._server.log_path))
+        source = None
+        if self._server.receiver is not None:
+            from ..auditlog.socket_source import SocketLogSource
+
+            source = SocketLogSource(self._server.receiver, prefix=settings.log_prefix)
+        return Endpoint("embedded", self._server.url, self._server.root_token, str(self._server.log_path), source)
 
     def _write_policies(self) -> None:
         from .client import VaultClient
@@ -134,10 +146,14 @@ class EmbeddedTarget:
         from ..seal.evidence import seal_with_ephemeral_key
 
         assert self._server.workdir is not None
-        return KeptLog(*seal_with_ephemeral_key(self._server.log_path, self._server.workdir, dest))
+        self._server.settle()  # what the socket device sent is all spooled before the seal
+        kept = KeptLog(*seal_with_ephemeral_key(self._server.log_path, self._server.workdir, dest))
+        self._kept = True
+        return kept
 
     def close(self) -> None:
-        self._server.stop()
+        """Stop the server: at once (SIGKILL) when its log was read and sealed (keep_log), else gracefully."""
+        self._server.stop(fast=self._kept)
 
 
 class UrlTarget:
@@ -149,6 +165,11 @@ class UrlTarget:
         if self._settings.vault_config or self._settings.bootstrap:
             raise ConfigError(f"vault_config and bootstrap boot the embedded target, not {self.name}",
                               "drop --auditready-target (the embedded target is the default) or vault_config")
+        if self._settings.audit_transport != "file":
+            raise ConfigError(f"audit_transport = \"{self._settings.audit_transport}\" is for the embedded target, "
+                              f"whose device auditready receives itself, not {self.name}",
+                              "for a URL target, read what your collector keeps: --auditready-log or "
+                              "--auditready-log-command")
         token = token_from_env()
         if token is None:
             raise ConfigError(
