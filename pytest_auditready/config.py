@@ -92,6 +92,17 @@ class Settings:
     # data_minimisation: the detectors that run (an empty list skips the check)
     data_minimisation_detectors: tuple[str, ...] = DETECTORS
     access: tuple["AccessRule", ...] = ()  # [[tool.auditready.access.rules]]: who may do what on which paths
+    # the access review of the evidence bundle (review.py): review items, never failures
+    review_since: Optional[str] = None  # identities first seen at or after this are "new" (default: last 7 days)
+    review_paths: tuple[str, ...] = ()  # Vault policy globs; () = every path but sys/, auth/, identity/
+    review_burst_reads: int = 20  # this many reads of one path by one identity ...
+    review_burst_seconds: float = 60.0  # ... within this many seconds is a burst
+    review_learning_days: float = 7.0  # source addresses used in the log's first days are known ones
+    review_hours: str = "08:00-18:00"  # working hours, on review_workdays, in review_timezone
+    review_workdays: tuple[str, ...] = ("mon", "tue", "wed", "thu", "fri")
+    review_timezone: str = "UTC"
+    review_denied_run: int = 5  # this many denied reads in a row by one identity
+    review_denied_seconds: float = 3600.0  # ... each within this many seconds of the one before
     # the embedded target boots from the user's vault configuration folder (vault/config.py), then runs bootstrap
     # (a command, with the throw-away server's address and token in its environment) within bootstrap_timeout
     vault_config: Optional[str] = None
@@ -326,6 +337,73 @@ def _access(v: Any) -> Any:
     return tuple(out)
 
 
+def _review_since(v: Any) -> Any:
+    """An RFC 3339 time with an offset, or a UTC date YYYY-MM-DD."""
+    import datetime
+
+    from .auditlog.model import parse_time
+
+    allowed = "an RFC 3339 time with an offset (2026-01-31T18:00:00Z) or a UTC date (2026-01-31)"
+    if v is None or v == "":
+        return None
+    if isinstance(v, datetime.datetime) and v.tzinfo is not None:  # a TOML offset date-time
+        v = v.isoformat()
+    elif isinstance(v, datetime.date) and not isinstance(v, datetime.datetime):  # a TOML local date
+        v = v.isoformat()
+    if not isinstance(v, str):
+        raise ValueError(allowed)
+    v = v.strip()
+    if parse_time(v) is not None:
+        return v
+    m = re.fullmatch(r"(\d{4})-(\d{2})-(\d{2})", v)
+    try:
+        if m is not None and datetime.date(int(m.group(1)), int(m.group(2)), int(m.group(3))):
+            return v
+    except ValueError:
+        pass
+    raise ValueError(allowed)
+
+
+def _review_paths(v: Any) -> Any:
+    if isinstance(v, str):
+        v = [v]
+    if not isinstance(v, (list, tuple)) or any(not _vault_glob(p) for p in v):
+        raise ValueError("a list of Vault policy path globs such as \"secret/data/prod/*\" ('*' only at the end, "
+                         "'+' only as a whole segment; an empty list reviews every path but sys/, auth/, identity/)")
+    return tuple(v)
+
+
+def _review_hours(v: Any) -> Any:
+    m = re.fullmatch(r"([01]\d|2[0-3]):([0-5]\d)-([01]\d|2[0-4]):([0-5]\d)", v.strip()) if isinstance(v, str) else None
+    if m is None or (m.group(3) == "24" and m.group(4) != "00") or m.group(1, 2) >= m.group(3, 4):
+        raise ValueError('working hours as "HH:MM-HH:MM", the start before the end (e.g. "08:00-18:00")')
+    return v.strip()
+
+
+def _review_workdays(v: Any) -> Any:
+    days = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
+    if isinstance(v, str):
+        v = [p.strip() for p in v.split(",") if p.strip()]
+    if not isinstance(v, (list, tuple)) or any(not isinstance(d, str) or d.lower() not in days for d in v):
+        raise ValueError("a list drawn from " + ", ".join(days))
+    return tuple(d for d in days if d in {x.lower() for x in v})
+
+
+def _review_timezone(v: Any) -> Any:
+    allowed = 'an IANA time zone name such as "UTC" or "Europe/Berlin"'
+    if not isinstance(v, str) or not v.strip():
+        raise ValueError(allowed)
+    if v.strip().upper() == "UTC":
+        return "UTC"
+    try:
+        from zoneinfo import ZoneInfo
+
+        ZoneInfo(v.strip())
+    except Exception:  # ZoneInfoNotFoundError, ValueError for a malformed key, no tz database
+        raise ValueError(allowed + " (known to this system's time zone database)") from None
+    return v.strip()
+
+
 KEYS: Mapping[str, Callable[[Any], Any]] = {
     "target": _target,
     "log": _opt_str("a file path"),
@@ -370,6 +448,16 @@ KEYS: Mapping[str, Callable[[Any], Any]] = {
     "retention_archive": _paths_list,
     "data_minimisation_detectors": _detectors,
     "access": _access,
+    "review_since": _review_since,
+    "review_paths": _review_paths,
+    "review_burst_reads": _num(int, 2, 1_000_000),
+    "review_burst_seconds": _num(float, 0.001, 31_536_000),
+    "review_learning_days": _num(float, 0, 36500),
+    "review_hours": _review_hours,
+    "review_workdays": _review_workdays,
+    "review_timezone": _review_timezone,
+    "review_denied_run": _num(int, 1, 1_000_000),
+    "review_denied_seconds": _num(float, 0.001, 31_536_000),
     "vault_config": _opt_str("a folder path (the vault's server *.hcl/*.json files, policies/*.hcl)"),
     "bootstrap": _opt_str("a command line (run in the vault_config folder)"),
     "bootstrap_timeout": _num(float, 1, 3600),

@@ -39,6 +39,7 @@ class AuditResult:
     # excused by rule (FileResult.accounting)
     files: Sequence[dict[str, Any]] = ()
     baseline: Optional[Any] = None  # accept.Baseline: the acceptances applied, used or not
+    review: Optional[dict[str, Any]] = None  # the access review (review.Review.report), Vault/OpenBao logs only
 
     @property
     def failed_checks(self) -> list[str]:

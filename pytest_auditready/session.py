@@ -31,6 +31,7 @@ from .text import redact, visible
 SESSION_KEY = pytest.StashKey["AuditReadySession"]()
 _ATTR = "auditready_outcome"  # a report's verdict, as JSON (pytest-xdist serialises report attributes)
 _FILE_ATTR = "auditready_file"  # the accounting of the file an item judged
+_REVIEW_ATTR = "auditready_review"  # the access review's state of that file (review.py), on one report a file
 
 
 @contextlib.contextmanager
@@ -92,6 +93,8 @@ class AuditReadySession:
         self.baseline = Baseline()  # the accepted findings, loaded at session start
         self.outcomes: dict[tuple[str, str, str], Outcome] = {}  # (file, check, subject) -> verdict (controller)
         self.accounting: dict[str, dict[str, Any]] = {}  # file -> what was read, judged, excused (controller)
+        self.reviews: dict[str, Any] = {}  # file -> its access review state (controller); "" the live log's
+        self._review_doc: Optional[dict[str, Any]] = None
         self.failed_other = False  # a failed item that is not an audit item (the user's own tests)
         self.audit_only = not config.option.file_or_dir
         self.started = datetime.datetime.now(datetime.timezone.utc)
@@ -214,6 +217,12 @@ class AuditReadySession:
             with _sigterm_as_interrupt():
                 self.live = run_live(self.settings, self.plan, target, make_source)
                 self.live_outcomes, self.live_accounting = judge(self.checks, self.live, self.plan)
+                from .engine.driver import drive_lines
+                from .review import Review
+
+                review = Review(self.settings)  # the live log's entries, through the one driver
+                drive_lines(review, self.live.context)
+                self.reviews[""] = review.state()
         except AuditReadyError as exc:
             self._exit(exc)
         except KeyboardInterrupt:
@@ -259,6 +268,9 @@ class AuditReadySession:
             setattr(rep, _ATTR, item.user_outcome.to_json())
             if item.log is not None and item.log in self.results:
                 setattr(rep, _FILE_ATTR, self.results[item.log].accounting())
+                if item.log not in self.reviews:  # once a file: the state may be large
+                    setattr(rep, _REVIEW_ATTR, self.results[item.log].review)
+                    self.reviews.setdefault(item.log, None)
 
     def pytest_runtest_logreport(self, report: pytest.TestReport) -> None:
         data = getattr(report, _ATTR, None)
@@ -269,10 +281,23 @@ class AuditReadySession:
             acct = getattr(report, _FILE_ATTR, None)
             if isinstance(acct, dict):
                 self.accounting[str(acct["file"])] = acct
+                review = getattr(report, _REVIEW_ATTR, None)
+                if isinstance(review, dict):
+                    self.reviews[str(acct["file"])] = review
         elif report.failed:
             self.failed_other = True
 
     # -- reporting -------------------------------------------------------------------------------------------
+    def review(self) -> Optional[dict[str, Any]]:
+        """The access review of the run: the live log's, or the files' merged in order (review.py)."""
+        if self._review_doc is None:
+            from .review import merged
+
+            order = [""] if self.files is None else list(self.files)
+            r = merged(self.settings, [self.reviews.get(f) for f in order])
+            self._review_doc = r.report() if r is not None else None
+        return self._review_doc
+
     def result(self) -> Any:
         from .result import AuditResult
 
@@ -282,13 +307,15 @@ class AuditReadySession:
             return AuditResult(settings=self.settings, target=self.settings.target, run_id=self.run_id,
                                checks=self.checks, outcomes=outcomes, context=self.live.context,
                                ledger=self.live.ledger, facts=self.live.facts, started=self.started,
-                               seconds=self.live.seconds, files=[self.live_accounting], baseline=self.baseline)
+                               seconds=self.live.seconds, files=[self.live_accounting], baseline=self.baseline,
+                               review=self.review())
         from .checks.base import CheckContext
 
         ctx = CheckContext(self.settings, None, [], [], secrets=self.secrets, source="offline")
         return AuditResult(settings=self.settings, target="offline", run_id="", checks=self.checks,
                            outcomes=outcomes, context=ctx, started=self.started,
-                           files=[self.accounting[f] for f in sorted(self.accounting)], baseline=self.baseline)
+                           files=[self.accounting[f] for f in sorted(self.accounting)], baseline=self.baseline,
+                           review=self.review())
 
     def pytest_sessionfinish(self, session: pytest.Session, exitstatus: int) -> None:
         if self.is_worker or not self.outcomes:
@@ -341,6 +368,11 @@ class AuditReadySession:
             tr.write_line(f"{len(self.accounting)} file(s): {held}/{total} checks hold on every file{also}")
         for line in accounting_lines(self.result().files):
             tr.write_line(line)
+        from .review import summary
+
+        review_line = summary(self.review())
+        if review_line:
+            tr.write_line(visible(review_line))
         if failed:
             tr.write_line("failed checks: " + ", ".join(failed), red=True)
         if self.settings.fail_on != "any" and failed:

@@ -54,6 +54,9 @@ def add_parser(sub: Any) -> argparse.ArgumentParser:
                    help="accepted findings (`auditready baseline` writes it; default: .auditready-baseline.json "
                    "when present): accepted findings are reported as accepted and do not fail the run; an expired "
                    "or unused acceptance does")
+    p.add_argument("--review-since", dest="review_since", metavar="T", default=None,
+                   help="the access review (evidence bundle, report.html) lists the identities first seen at or after "
+                   "T as new (an RFC 3339 time or a UTC date YYYY-MM-DD; default: the last 7 days of the log)")
     p.add_argument("--config", metavar="PATH", default=None,
                    help="read settings from this TOML file instead of the nearest pyproject.toml")
     p.set_defaults(func=run)
@@ -67,7 +70,7 @@ def load_settings(args: argparse.Namespace, notices: list[str]) -> Any:
     cli = {"log_format": args.log_format, "canaries_file": args.canaries, "report": args.junit,
            "public_key": args.public_key, "cloudtrail_public_keys": args.cloudtrail_public_keys,
            "sarif": args.sarif, "evidence": args.evidence, "fail_on": args.fail_on, "seal_archive": args.seal_archive,
-           "baseline": getattr(args, "baseline", None)}
+           "baseline": getattr(args, "baseline", None), "review_since": getattr(args, "review_since", None)}
     return discover(cli, args.config, notices=notices)
 
 
@@ -134,10 +137,18 @@ def run(args: argparse.Namespace) -> int:
             out.write(f"     {shown}: {res.stats.lines} lines, {res.stats.bytes / 1e6:.1f} MB in {res.seconds:.2f} s\n")
     seconds = time.monotonic() - t0
     ctx = CheckContext(settings, None, [], [], secrets=secrets, source="offline")
+    from ..review import merged
+    from ..review import summary as review_summary
+
+    review = merged(settings, [r.review for r in results])  # the files in the order given, as one log
     result = AuditResult(settings=settings, target="offline", run_id="", checks=checks, outcomes=outcomes,
-                         context=ctx, started=started, seconds=seconds, files=files, baseline=baseline)
+                         context=ctx, started=started, seconds=seconds, files=files, baseline=baseline,
+                         review=review.report() if review is not None else None)
     for line in accounting_lines(files) if verbosity >= 0 else ():
         out.write(line + "\n")
+    review_line = review_summary(result.review)
+    if review_line and verbosity >= 0:
+        out.write(visible(review_line) + "\n")
     for label, path in write_all(result, args.json_path):
         if verbosity >= 0:
             out.write(f"{label}: {visible(path)}\n")

@@ -143,6 +143,7 @@ class FileResult:
     format: str = ""
     entries: int = 0
     bad_lines: int = 0
+    review: Optional[dict[str, Any]] = None  # the access review's state (review.Review.state), Vault/OpenBao only
 
     def accounting(self) -> dict[str, Any]:
         """What was read, judged and excused, as data (JSON, evidence, JUnit properties)."""
@@ -194,10 +195,14 @@ def verify_file(path: str, settings: Settings, checks: Sequence[Check], secrets:
     ctx = CheckContext(settings=settings, ledger=None, entries=[], bad_lines=[], secrets=dict(secrets),
                        log_file=stat_log(name), source=name, log_path=name, log_set=tuple(log_set) or (name,))
     streaming = [(c, c.visitor(ctx)) for c in checks if c.visitor is not None]
+    from ..review import Review, reviewable
+
+    review = Review(settings) if reviewable(settings) else None  # fed by the same pass as the checks
     read_blocks, parse, whole_block = reader_for(settings, name)
     stats = FileStats()
     try:
-        counts = drive([v for _, v in streaming], read_blocks(f, name, stats), name, parse, whole_block)
+        counts = drive([v for _, v in streaming] + ([review] if review is not None else []),
+                       read_blocks(f, name, stats), name, parse, whole_block)
     finally:
         f.close()
     finished = {check.id: visitor for check, visitor in streaming}
@@ -210,4 +215,4 @@ def verify_file(path: str, settings: Settings, checks: Sequence[Check], secrets:
         else:
             outcomes.extend(evaluate(check, ctx, [""]).values())
     return FileResult(name, outcomes, stats, time.monotonic() - started, settings.log_format, counts.entries,
-                      counts.bad_lines)
+                      counts.bad_lines, review.state() if review is not None else None)

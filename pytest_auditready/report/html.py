@@ -7,10 +7,11 @@ from __future__ import annotations
 
 import datetime
 from html import escape
-from typing import TYPE_CHECKING, Optional
+from typing import TYPE_CHECKING, Any, Optional
 
 from .. import __version__, compliance
 from ..checks.base import FAILED, PASSED
+from ..text import visible
 from .common import CheckRow, clean, rows, safe_target, verdict
 
 if TYPE_CHECKING:
@@ -34,6 +35,7 @@ tr.missing td{background:#fff5f5}.miss{color:#cf222e;font-weight:600}
 .tick.response{background:#bf8700}.legend span{display:inline-block;width:10px;height:10px;margin:0 4px 0 12px}
 .small{font-size:12px;color:#57606a}.t{font:12px ui-monospace,monospace;word-break:break-all}
 td code{word-break:break-all}#checks td code{word-break:normal;white-space:nowrap}
+tr.denied td.den{color:#cf222e;font-weight:600}
 """
 
 
@@ -139,6 +141,94 @@ def _findings(result: "AuditResult", check_rows: list[CheckRow]) -> str:
     return "".join(out)
 
 
+def _v(result: "AuditResult", text: object) -> str:
+    """A value from a log (a path, a name, an address): redacted, on one line with every control character shown
+    as an escape, then HTML-escaped."""
+    return escape(visible(result.redact("" if text is None else str(text))), quote=True)
+
+
+def _who(result: "AuditResult", d: dict[str, Any]) -> str:
+    name = _v(result, d.get("display_name") or "(no display name)")
+    eid = f'<br><span class="small">entity <code>{_v(result, d["entity_id"])}</code></span>' \
+        if d.get("entity_id") else ""
+    return f"{name}{eid}"
+
+
+def _review(result: "AuditResult") -> str:
+    """The access review (review.py): per secret path and identity what was done, when and from where; the new
+    identities; the review items. Data from logs: every value escaped."""
+    doc = result.review
+    if not doc:
+        return '<p id="review">No access review: no Vault/OpenBao audit log was read.</p>'
+    span = doc.get("span") or {}
+    new = doc.get("new_identities") or {}
+    items = doc.get("items") or []
+    more = doc.get("items_more") or {}
+    out = [f'<div id="review"><p>{len(doc["paths"])} secret paths, {int(doc["identities"])} identities, '
+           f'{int(doc["requests"])} requests ({int(doc["denied"])} denied) from {_v(result, span.get("first") or "-")} '
+           f'to {_v(result, span.get("last") or "-")}. Review items are for a person to look at; they are not '
+           "failures and do not change the verdict.</p>"]
+    out.append('<h3>Who accessed each secret</h3><table id="review-paths"><thead><tr><th>Path</th><th>Identity</th>'
+               "<th>Tokens</th><th>Operations (requests / denied)</th><th>Denied</th><th>First (UTC)</th>"
+               "<th>Last (UTC)</th><th>Sources</th></tr></thead><tbody>")
+    for p in doc["paths"]:
+        idents = p["identities"]
+        span_rows = max(len(idents), 1) + (1 if p.get("identities_more") else 0)
+        head = f'<td rowspan="{span_rows}"><code>{_v(result, p["path"])}</code></td>'
+        if not idents:
+            out.append(f"<tr>{head}<td colspan=\"7\">-</td></tr>")
+        for i, d in enumerate(idents):
+            ops = ", ".join(f'{_v(result, op)} {int(c["requests"])} / {int(c["denied"])}'
+                            for op, c in d["operations"].items())
+            sources = ", ".join(f"<code>{_v(result, a)}</code> ({int(n)})" for a, n in d["sources"].items())
+            if d.get("sources_more"):
+                sources += f" (+{int(d['sources_more'])} more requests)"
+            tokens = ", ".join(f"<code>{_v(result, a)}</code>" for a in d["accessors"])
+            if d.get("accessors_more"):
+                tokens += f" (+{int(d['accessors_more'])})"
+            cls = ' class="denied"' if d["denied"] else ""
+            out.append(f'<tr{cls} data-path="{_v(result, p["path"])}">{head if i == 0 else ""}'
+                       f"<td>{_who(result, d)}</td><td>{tokens or '-'}</td><td>{ops}</td>"
+                       f'<td class="den">{int(d["denied"])}</td><td class="t">{_v(result, d["first"] or "-")}</td>'
+                       f'<td class="t">{_v(result, d["last"] or "-")}</td><td>{sources or "-"}</td></tr>')
+        if p.get("identities_more"):
+            out.append(f'<tr><td colspan="7" class="small">{int(p["identities_more"])} more requests by identities '
+                       "not listed (only the first 50 of a path are)</td></tr>")
+    out.append("</tbody></table>")
+    if doc.get("paths_more"):
+        out.append(f'<p class="small">{int(doc["paths_more"])} more requests on paths not listed (only the first '
+                   "paths are kept).</p>")
+    out.append(f'<h3>New identities</h3><p class="small">First seen at or after {_v(result, new.get("since") or "-")}'
+               f' ({_v(result, new.get("cutoff", ""))}). {_v(result, new.get("reason", ""))}</p>')
+    if new.get("identities"):
+        out.append('<table id="review-new"><thead><tr><th>Identity</th><th>First (UTC)</th><th>Last (UTC)</th>'
+                   "<th>Requests</th></tr></thead><tbody>")
+        for d in new["identities"]:
+            out.append(f'<tr><td>{_who(result, d)}</td><td class="t">{_v(result, d["first"])}</td>'
+                       f'<td class="t">{_v(result, d["last"] or "-")}</td><td>{int(d["requests"])}</td></tr>')
+        out.append("</tbody></table>")
+    elif new.get("judged"):
+        out.append("<p>None.</p>")
+    out.append(f"<h3>Review items ({len(items) + sum(int(n) for n in more.values())})</h3>")
+    if not items:
+        out.append('<p id="review-items">None: no burst of reads, no read from a new source address, no read outside '
+                   "working hours and no run of denied reads.</p>")
+    else:
+        out.append('<table id="review-items"><thead><tr><th>When (UTC)</th><th>Pattern</th><th>Path</th>'
+                   "<th>Identity</th><th>Reads</th><th>Source</th><th>What</th></tr></thead><tbody>")
+        for it in items:
+            out.append(f'<tr data-pattern="{_v(result, it["pattern"])}"><td class="t">{_v(result, it["when"])}</td>'
+                       f"<td>{_v(result, it['pattern'])}</td><td><code>{_v(result, it['path'])}</code></td>"
+                       f"<td>{_who(result, it)}</td><td>{int(it['reads'])}</td>"
+                       f"<td>{_v(result, it['source'] or '-')}</td><td>{_v(result, it['detail'])}</td></tr>")
+        out.append("</tbody></table>")
+    if more:
+        out.append('<p class="small">Not listed: ' + ", ".join(f"{int(n)} more {_v(result, k)}" for k, n in
+                                                               sorted(more.items())) + ".</p>")
+    out.append("</div>")
+    return "".join(out)
+
+
 def render(result: "AuditResult") -> str:
     check_rows = rows(result)
     gate = verdict(check_rows)
@@ -163,6 +253,8 @@ fail_on: {escape(result.settings.fail_on)}.</p>
 {_timeline(result)}
 <h2>Findings</h2>
 {_findings(result, check_rows)}
+<h2>Access review</h2>
+{_review(result)}
 <p class="small">evidence.json in this folder holds the ledger, the matched log entries (values redacted), every
 verdict and the framework mapping; SHA256SUMS holds the SHA-256 of each file.</p>
 </body></html>

@@ -1,0 +1,735 @@
+"""The access review of the evidence bundle: who read each secret, how often and when, who is new, and what looks
+unusual, as review items for a person to look at (never a failure, never an exit code).
+
+``Review`` is a streaming Visitor fed the same entries as the checks, in the same single read of a log. It keeps,
+per secret path (every path outside the vault's own ``sys/``, ``auth/`` and ``identity/`` endpoints, or the
+``review_paths`` globs), per identity (display name and entity id, as ``auditready access`` groups them) the
+requests and denied requests of each operation, the first and last time, the source addresses and the token
+accessors (HMAC digests as logged; an accessor in clear is shown only as a fingerprint). Each request entry counts
+once (the response of the same request is not counted again); a request the vault refused counts as denied.
+
+Four patterns on reads (requests with operation ``read``) are flagged as review items:
+
+- ``burst``: ``review_burst_reads`` reads of one path by one identity within ``review_burst_seconds`` (one item per
+  run of reads that stays that dense);
+- ``new_source``: a read from a source address the identity had not used before, once the first
+  ``review_learning_days`` of the log are over (the addresses used in that span are what is known);
+- ``off_hours``: reads outside ``review_hours`` on ``review_workdays`` in ``review_timezone`` (one item per path,
+  identity and local day);
+- ``denied_run``: ``review_denied_run`` or more denied reads in a row by one identity, each within
+  ``review_denied_seconds`` of the one before (an allowed read, or a longer pause, ends a run).
+
+Memory is bounded whatever the log's size: at most ``MAX_PATHS`` paths, ``MAX_IDENTITIES`` identities per path and
+overall, ``_KEEP`` addresses and accessors each, ``MAX_ITEMS`` items a pattern; what does not fit is counted.
+
+The state is plain data (``state``/``from_state``, JSON-able and picklable): a Review that read one part of a log
+``merge``-s the state of a Review that read the part that follows, with the same result as one pass over both
+(counts beyond the caps aside: those stay totals, attributed to ``*_more``).
+"""
+
+from __future__ import annotations
+
+import datetime
+import re
+from typing import TYPE_CHECKING, Any, Optional
+
+from .auditlog.model import Entries, parse_time
+from .checks.access_policy import RawLines, paths_regex, who
+from .checks.base import Visitor, iso_ns
+
+if TYPE_CHECKING:
+    from .config import Settings
+
+SCHEMA = "auditready-review/1"
+PATTERNS = ("burst", "new_source", "off_hours", "denied_run")
+MAX_PATHS = 500
+MAX_IDENTITIES = 1000  # overall; per path _KEEP
+MAX_ITEMS = 200  # kept per pattern; the rest counted
+_KEEP = 50
+_EPISODES = 20  # bursts (and denied runs) kept per key
+DEFAULT_NEW_DAYS = 7
+_S = 1_000_000_000
+_DAY = 86_400 * _S
+_OWN = re.compile(r"(?:sys|auth|identity)(?:/|\Z)")
+WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
+
+
+def since_ns(text: Optional[str]) -> Optional[int]:
+    """``review_since`` as ns since the epoch: an RFC 3339 time, or a UTC date (its first instant)."""
+    if not text:
+        return None
+    from .cli.access import _bound
+
+    return _bound(text, "review_since", False)
+
+
+def _add(d: dict[str, int], key: str, n: int = 1) -> int:
+    """Count ``key`` in ``d`` (at most _KEEP distinct keys); what did not fit (0 or ``n``)."""
+    if key in d:
+        d[key] += n
+        return 0
+    if len(d) >= _KEEP:
+        return n
+    d[key] = n
+    return 0
+
+
+def _lo(a: Optional[int], b: Optional[int]) -> Optional[int]:
+    return b if a is None else a if b is None else min(a, b)
+
+
+def _hi(a: Optional[int], b: Optional[int]) -> Optional[int]:
+    return b if a is None else a if b is None else max(a, b)
+
+
+class Burst:
+    """Dense runs of reads of one path by one identity: a read is in a burst when it and the ``n - 1`` reads before
+    it lie within ``w`` ns. An episode is a run of consecutive reads in a burst: [start (the first read of its
+    first window), end, reads, lead]. The first ``n - 1`` reads (``head``) cannot be judged without what came
+    before them; ``lead`` marks an episode that begins at the first read that could: ``merge`` joins it to an
+    episode still open at the end of the part before."""
+
+    __slots__ = ("closed", "cur", "head", "more", "reads", "tail")
+
+    def __init__(self) -> None:
+        self.reads = 0
+        self.head: list[int] = []
+        self.tail: list[int] = []  # the last n - 1 read times
+        self.closed: list[list[int]] = []
+        self.cur: Optional[list[int]] = None
+        self.more = 0
+
+    def add(self, t: int, n: int, w: int) -> None:
+        self.reads += 1
+        tail = self.tail
+        if len(tail) >= n - 1:
+            window = [*tail[len(tail) - (n - 1):], t] if n > 1 else [t]
+            if max(window) - min(window) <= w:
+                if self.cur is not None:
+                    self.cur[1], self.cur[2] = t, self.cur[2] + 1
+                else:
+                    self.cur = [min(window), t, n, int(self.reads == n)]
+            elif self.cur is not None:
+                self._close(self.cur)
+                self.cur = None
+        elif self.reads <= n - 1:
+            self.head.append(t)
+        tail.append(t)
+        if len(tail) > max(n - 1, 0):
+            del tail[0]
+
+    def _close(self, ep: list[int]) -> None:
+        if len(self.closed) < _EPISODES:
+            self.closed.append(ep)
+        else:
+            self.more += 1
+
+    def merge(self, b: "Burst", n: int, w: int) -> None:
+        """Fold in ``b``, which read the reads that follow."""
+        if not b.reads:
+            return
+        total = self.reads + b.reads
+        if not self.reads:
+            self.head, self.tail, self.closed, self.more = list(b.head), list(b.tail), [list(e) for e in b.closed], \
+                b.more
+            self.cur = list(b.cur) if b.cur is not None else None
+            self.reads = total
+            return
+        for t in b.head:  # judged now that the reads before them are known
+            self.add(t, n, w)
+        if b.reads > len(b.head):  # b judged its own reads after its head
+            eps = [list(e) for e in b.closed]
+            cur = list(b.cur) if b.cur is not None else None
+            first = eps[0] if eps else cur
+            if first is not None and first[3]:
+                first[3] = 0
+                if self.cur is not None:  # one episode across the boundary
+                    first[0], first[2], first[3] = self.cur[0], self.cur[2] + first[2] - (n - 1), self.cur[3]
+                    self.cur = None
+            if self.cur is not None:
+                self._close(self.cur)
+            for e in eps:
+                self._close(e)
+            self.more += b.more
+            self.cur, self.tail = cur, list(b.tail)
+        self.reads = total
+
+    def episodes(self) -> list[list[int]]:
+        return [*self.closed, *([self.cur] if self.cur is not None else [])]
+
+    def state(self) -> list[Any]:
+        return [self.reads, self.head, self.tail, self.closed, self.cur, self.more]
+
+    @classmethod
+    def of(cls, s: list[Any]) -> "Burst":
+        b = cls()
+        b.reads, b.head, b.tail = s[0], list(s[1]), list(s[2])
+        b.closed, b.cur, b.more = [list(e) for e in s[3]], (list(s[4]) if s[4] is not None else None), s[5]
+        return b
+
+
+class Denied:
+    """Runs of denied reads by one identity: [start, end, reads, first path]. A run ends at an allowed read, or when
+    the next denied read comes more than ``gap`` ns after the last. Until its first run ended a part cannot tell
+    whether that run continues one of the part before: ``lead`` keeps it for ``merge`` to join."""
+
+    __slots__ = ("closed", "ended", "lead", "more", "run")
+
+    def __init__(self) -> None:
+        self.ended = False  # the first run (or an allowed read before any) has ended: ``lead`` is final
+        self.lead: Optional[list[Any]] = None
+        self.run: Optional[list[Any]] = None
+        self.closed: list[list[Any]] = []
+        self.more = 0
+
+    def add(self, t: int, path: str, denied: bool, n: int, gap: int) -> None:
+        run = self.run
+        if denied:
+            if run is not None and t - run[1] <= gap:
+                run[1], run[2] = t, run[2] + 1
+                return
+            if run is not None:
+                self._end(run, n)
+            self.run = [t, t, 1, path]
+        elif run is not None:
+            self._end(run, n)
+            self.run = None
+        else:
+            self.ended = True
+
+    def _end(self, run: list[Any], n: int) -> None:
+        if not self.ended:
+            self.ended, self.lead = True, run
+        elif run[2] >= n:
+            if len(self.closed) < _EPISODES:
+                self.closed.append(run)
+            else:
+                self.more += 1
+
+    def merge(self, b: "Denied", n: int, gap: int) -> None:
+        first = b.lead if b.ended else b.run
+        if first is not None and self.run is not None and first[0] - self.run[1] <= gap:
+            first = [self.run[0], first[1], self.run[2] + first[2], self.run[3]]  # one run across the boundary
+        elif self.run is not None:
+            self._end(self.run, n)
+        elif b.ended and first is None:
+            self.ended = True
+        self.run = None
+        if not b.ended:
+            self.run = list(first) if first is not None else None
+            return
+        if first is not None:
+            self._end(list(first), n)
+        for r in b.closed:
+            self._end(list(r), n)
+        self.more += b.more
+        self.run = list(b.run) if b.run is not None else None
+
+    def runs(self, n: int) -> list[list[Any]]:
+        return [r for r in (self.lead, *self.closed, self.run) if r is not None and r[2] >= n]
+
+    def state(self) -> list[Any]:
+        return [self.ended, self.lead, self.run, self.closed, self.more]
+
+    @classmethod
+    def of(cls, s: list[Any]) -> "Denied":
+        d = cls()
+        d.ended, d.lead, d.run = s[0], s[1], s[2]
+        d.closed, d.more = [list(r) for r in s[3]], s[4]
+        return d
+
+
+class PathIdentity:
+    """One identity's requests on one path."""
+
+    __slots__ = ("accessors", "accessors_more", "burst", "first", "last", "ops", "sources", "sources_more")
+
+    def __init__(self) -> None:
+        self.ops: dict[str, list[int]] = {}  # operation -> [requests, denied]
+        self.first: Optional[int] = None
+        self.last: Optional[int] = None
+        self.sources: dict[str, int] = {}
+        self.sources_more = 0
+        self.accessors: dict[str, int] = {}
+        self.accessors_more = 0
+        self.burst = Burst()
+
+    def merge(self, b: "PathIdentity", n: int, w: int) -> None:
+        for op, (r, d) in b.ops.items():
+            c = self.ops.setdefault(op, [0, 0])
+            c[0] += r
+            c[1] += d
+        self.first, self.last = _lo(self.first, b.first), _hi(self.last, b.last)
+        for k, v in b.sources.items():
+            self.sources_more += _add(self.sources, k, v)
+        for k, v in b.accessors.items():
+            self.accessors_more += _add(self.accessors, k, v)
+        self.sources_more += b.sources_more
+        self.accessors_more += b.accessors_more
+        self.burst.merge(b.burst, n, w)
+
+    def state(self) -> list[Any]:
+        return [self.ops, self.first, self.last, self.sources, self.sources_more, self.accessors,
+                self.accessors_more, self.burst.state()]
+
+    @classmethod
+    def of(cls, s: list[Any]) -> "PathIdentity":
+        p = cls()
+        p.ops = {k: list(v) for k, v in s[0].items()}
+        p.first, p.last, p.sources, p.sources_more = s[1], s[2], dict(s[3]), s[4]
+        p.accessors, p.accessors_more, p.burst = dict(s[5]), s[6], Burst.of(s[7])
+        return p
+
+
+class PathStat:
+    __slots__ = ("denied", "requests", "who", "who_more")
+
+    def __init__(self) -> None:
+        self.requests = 0
+        self.denied = 0
+        self.who: dict[tuple[str, str], PathIdentity] = {}
+        self.who_more = 0  # requests by identities beyond the cap
+
+
+class IdentityStat:
+    """One identity over every reviewed path: first and last request, the addresses its reads came from (address
+    -> [first time, path, reads]), and its runs of denied reads."""
+
+    __slots__ = ("denied", "first", "last", "requests", "sources", "sources_more")
+
+    def __init__(self) -> None:
+        self.requests = 0
+        self.first: Optional[int] = None
+        self.last: Optional[int] = None
+        self.sources: dict[str, list[Any]] = {}
+        self.sources_more = 0
+        self.denied = Denied()
+
+
+class Review(Visitor):
+    """Fed a Vault/OpenBao log's entries (and raw blocks), builds the access review; ``report`` gives it as data."""
+
+    def __init__(self, settings: "Settings") -> None:
+        self.settings = settings
+        self._setup()
+        self.first: Optional[int] = None  # the log's span: every entry with a readable time
+        self.last: Optional[int] = None
+        self.requests = 0  # request entries on reviewed paths
+        self.denied = 0
+        self.untimed = 0  # reviewed reads without a readable time: counted, not judged for patterns
+        self.paths: dict[str, PathStat] = {}
+        self.paths_more = 0  # requests on paths beyond MAX_PATHS
+        self.idents: dict[tuple[str, str], IdentityStat] = {}
+        self.idents_more = 0
+        self.off: dict[tuple[str, str, str, str], list[int]] = {}  # (path, name, entity, local day) -> [n, first, last]
+        self.off_more = 0
+
+    def _setup(self) -> None:
+        s = self.settings
+        self.match = paths_regex(s.review_paths).match if s.review_paths else None
+        self.raw = RawLines()
+        self._auth: dict[bytes, tuple[str, str, str, Optional[bool]]] = {}  # auth object bytes -> who (_who)
+        self._minutes: dict[int, tuple[bool, str]] = {}  # minute -> (within working hours, local day)
+        self.n, self.w = s.review_burst_reads, int(s.review_burst_seconds * _S)
+        self.deny_n, self.deny_gap = s.review_denied_run, int(s.review_denied_seconds * _S)
+        self.since = since_ns(s.review_since)
+        h0, h1 = s.review_hours.split("-")
+        self.h0, self.h1 = int(h0[:2]) * 60 + int(h0[3:]), int(h1[:2]) * 60 + int(h1[3:])
+        self.days = frozenset(WEEKDAYS.index(d) for d in s.review_workdays)
+        self.tz = _zone(s.review_timezone)
+
+    # -- pickling: the settings and the state, never the last raw block ---------------------------------------
+    def __getstate__(self) -> dict[str, Any]:
+        return {"settings": self.settings, "state": self.state()}
+
+    def __setstate__(self, d: dict[str, Any]) -> None:
+        self.__init__(d["settings"])  # type: ignore[misc]
+        self._load(d["state"])
+
+    # -- feeding ----------------------------------------------------------------------------------------------
+    def block(self, file: str, first_line: int, data: bytes) -> None:
+        self.raw.block(file, first_line, data)
+
+    def entries(self, batch: Entries) -> None:
+        times = batch.time
+        if times:
+            if batch.utc_times():
+                lo, hi = parse_time(min(times)), parse_time(max(times))
+                self.first = _lo(self.first, lo[0] if lo else None)
+                self.last = _hi(self.last, hi[0] if hi else None)
+            else:
+                for t in times:
+                    p = parse_time(t)
+                    if p is not None:
+                        self.first, self.last = _lo(self.first, p[0]), _hi(self.last, p[0])
+        match = self.match
+        for i, (typ, path) in enumerate(zip(batch.type, batch.resource)):
+            if typ != "request" or not path:
+                continue
+            if (match(path) is None) if match is not None else _OWN.match(path) is not None:
+                continue
+            ts = parse_time(batch.time[i])
+            dn, eid, acc, denied = self._who(batch, i)
+            self._count(path, dn, eid, acc, batch.source[i], batch.action[i] or "(none)",
+                        ts[0] if ts is not None else None, denied)
+
+    def _who(self, batch: Entries, i: int) -> tuple[str, str, str, bool]:
+        """Display name, entity id, accessor as shown (``access``'s form) and whether the token's policies refused
+        it, from the raw line (``access_policy.who``). These depend on the entry's ``auth`` object alone, so they
+        are kept by its exact bytes when it precedes ``request`` as Vault/OpenBao write it: a token's repeated
+        requests are read once."""
+        from .cli.access import _accessor
+
+        raw = self.raw.get(batch.file, batch.lines[i])
+        if raw is None:
+            return batch.identity[i], "", "", False
+        key = b""
+        a = raw.find(b'"auth":{')
+        if a >= 0:
+            z = raw.find(b'"request":{', a)
+            key = raw[a:z] if z > 0 else b""
+        error = batch.result[i].startswith("error:")
+        got = self._auth.get(key) if key else None
+        if got is None or (got[3] is None and not error):
+            w = who(raw, self.settings.log_prefix)
+            if w is None:
+                return batch.identity[i], "", "", False
+            # a line with an error is refused whatever its auth says: what its auth alone says is not known then
+            got = (w.display_name, w.entity_id, _accessor(w.accessor) if w.accessor else "",
+                   None if error else w.refused)
+            if key:
+                if len(self._auth) >= 4096:
+                    self._auth.clear()
+                self._auth[key] = got
+        return got[0], got[1], got[2], error or bool(got[3])
+
+    def _count(self, path: str, dn: str, eid: str, acc: str, source: str, op: str, ns: Optional[int],
+               denied: bool) -> None:
+        self.requests += 1
+        self.denied += denied
+        p = self.paths.get(path)
+        if p is None:
+            if len(self.paths) >= MAX_PATHS:
+                self.paths_more += 1
+                return
+            p = self.paths[path] = PathStat()
+        p.requests += 1
+        p.denied += denied
+        key = (dn, eid)
+        pi = p.who.get(key)
+        if pi is None:
+            if len(p.who) >= _KEEP:
+                p.who_more += 1
+                return
+            pi = p.who[key] = PathIdentity()
+        c = pi.ops.get(op)
+        if c is None:
+            c = pi.ops[op] = [0, 0]
+        c[0] += 1
+        c[1] += denied
+        if ns is not None:
+            pi.first, pi.last = _lo(pi.first, ns), _hi(pi.last, ns)
+        if source:
+            pi.sources_more += _add(pi.sources, source)
+        if acc:
+            pi.accessors_more += _add(pi.accessors, acc)
+        ident = self.idents.get(key)
+        if ident is None:
+            if len(self.idents) >= MAX_IDENTITIES:
+                self.idents_more += 1
+                ident = None
+            else:
+                ident = self.idents[key] = IdentityStat()
+        if ident is not None:
+            ident.requests += 1
+            if ns is not None:
+                ident.first, ident.last = _lo(ident.first, ns), _hi(ident.last, ns)
+        if op != "read":
+            return
+        if ns is None:
+            self.untimed += 1
+            return
+        pi.burst.add(ns, self.n, self.w)
+        if ident is not None:
+            ident.denied.add(ns, path, denied, self.deny_n, self.deny_gap)
+            if source:
+                s = ident.sources.get(source)
+                if s is not None:
+                    s[2] += 1
+                    if ns < s[0]:
+                        s[0], s[1] = ns, path
+                elif len(ident.sources) < _KEEP:
+                    ident.sources[source] = [ns, path, 1]
+                else:
+                    ident.sources_more += 1
+        working, day = self._when(ns)
+        if not working:
+            k = (path, dn, eid, day)
+            o = self.off.get(k)
+            if o is not None:
+                o[0], o[1], o[2] = o[0] + 1, min(o[1], ns), max(o[2], ns)
+            elif len(self.off) < MAX_ITEMS:
+                self.off[k] = [1, ns, ns]
+            else:
+                self.off_more += 1
+
+    def _when(self, ns: int) -> tuple[bool, str]:
+        """Whether ``ns`` is within working hours, and its local day (time zones move by whole minutes)."""
+        m = ns // (60 * _S)
+        got = self._minutes.get(m)
+        if got is None:
+            t = datetime.datetime.fromtimestamp(m * 60, tz=self.tz)
+            minute = t.hour * 60 + t.minute
+            got = (t.weekday() in self.days and self.h0 <= minute < self.h1, t.strftime("%Y-%m-%d"))
+            if len(self._minutes) >= 4096:
+                self._minutes.clear()
+            self._minutes[m] = got
+        return got
+
+    # -- merging ----------------------------------------------------------------------------------------------
+    def merge(self, later: Visitor) -> None:
+        """Fold in ``later``, a Review of the part of the log that follows the part this one read (the same
+        settings): afterwards this holds what one pass over both parts would."""
+        if not isinstance(later, Review):
+            raise TypeError(f"a Review cannot merge a {type(later).__name__}")
+        n, w = self.n, self.w
+        self.first, self.last = _lo(self.first, later.first), _hi(self.last, later.last)
+        self.requests += later.requests
+        self.denied += later.denied
+        self.untimed += later.untimed
+        self.paths_more += later.paths_more
+        for path, bp in later.paths.items():
+            p = self.paths.get(path)
+            if p is None:
+                if len(self.paths) >= MAX_PATHS:
+                    self.paths_more += bp.requests
+                    continue
+                p = self.paths[path] = PathStat()
+            p.requests += bp.requests
+            p.denied += bp.denied
+            p.who_more += bp.who_more
+            for key, bpi in bp.who.items():
+                pi = p.who.get(key)
+                if pi is None:
+                    if len(p.who) >= _KEEP:
+                        p.who_more += sum(c[0] for c in bpi.ops.values())
+                        continue
+                    pi = p.who[key] = PathIdentity()
+                pi.merge(bpi, n, w)
+        self.idents_more += later.idents_more
+        for key, bi in later.idents.items():
+            i = self.idents.get(key)
+            if i is None:
+                if len(self.idents) >= MAX_IDENTITIES:
+                    self.idents_more += bi.requests
+                    continue
+                i = self.idents[key] = IdentityStat()
+            i.requests += bi.requests
+            i.first, i.last = _lo(i.first, bi.first), _hi(i.last, bi.last)
+            for addr, (t, path, reads) in bi.sources.items():
+                s = i.sources.get(addr)
+                if s is not None:
+                    s[2] += reads
+                    if t < s[0]:
+                        s[0], s[1] = t, path
+                elif len(i.sources) < _KEEP:
+                    i.sources[addr] = [t, path, reads]
+                else:
+                    i.sources_more += reads
+            i.sources_more += bi.sources_more
+            i.denied.merge(bi.denied, self.deny_n, self.deny_gap)
+        self.off_more += later.off_more
+        for k, (c, t0, t1) in later.off.items():
+            o = self.off.get(k)
+            if o is not None:
+                o[0], o[1], o[2] = o[0] + c, min(o[1], t0), max(o[2], t1)
+            elif len(self.off) < MAX_ITEMS:
+                self.off[k] = [c, t0, t1]
+            else:
+                self.off_more += c
+
+    # -- state as plain data ----------------------------------------------------------------------------------
+    def state(self) -> dict[str, Any]:
+        """Everything fed so far as JSON-able data (``from_state`` reads it back)."""
+        return {
+            "span": [self.first, self.last],
+            "counts": [self.requests, self.denied, self.untimed, self.paths_more, self.idents_more, self.off_more],
+            "paths": [[path, p.requests, p.denied, p.who_more,
+                       [[dn, eid, pi.state()] for (dn, eid), pi in p.who.items()]] for path, p in self.paths.items()],
+            "identities": [[dn, eid, i.requests, i.first, i.last, [[a, *v] for a, v in i.sources.items()],
+                            i.sources_more, i.denied.state()] for (dn, eid), i in self.idents.items()],
+            "off_hours": [[*k, *v] for k, v in self.off.items()],
+        }
+
+    @classmethod
+    def from_state(cls, settings: "Settings", state: dict[str, Any]) -> "Review":
+        r = cls(settings)
+        r._load(state)
+        return r
+
+    def _load(self, st: dict[str, Any]) -> None:
+        self.first, self.last = st["span"]
+        self.requests, self.denied, self.untimed, self.paths_more, self.idents_more, self.off_more = st["counts"]
+        for path, req, den, more, who_list in st["paths"]:
+            p = self.paths[path] = PathStat()
+            p.requests, p.denied, p.who_more = req, den, more
+            for dn, eid, s in who_list:
+                p.who[(dn, eid)] = PathIdentity.of(s)
+        for dn, eid, req, first, last, sources, more, den in st["identities"]:
+            i = self.idents[(dn, eid)] = IdentityStat()
+            i.requests, i.first, i.last, i.sources_more = req, first, last, more
+            i.sources = {a: [t, p, n] for a, t, p, n in sources}
+            i.denied = Denied.of(den)
+        self.off = {(p, dn, eid, day): [n, t0, t1] for p, dn, eid, day, n, t0, t1 in st["off_hours"]}
+
+    # -- the review as data -----------------------------------------------------------------------------------
+    def items(self) -> tuple[list[dict[str, Any]], dict[str, int]]:
+        """The review items (sorted by time) and, per pattern, how many more were left out."""
+        s = self.settings
+        out: dict[str, list[dict[str, Any]]] = {p: [] for p in PATTERNS}
+        more = dict.fromkeys(PATTERNS, 0)
+        for path, p in self.paths.items():
+            for (dn, eid), pi in p.who.items():
+                more["burst"] += pi.burst.more
+                for start, end, reads, _ in pi.burst.episodes():
+                    out["burst"].append(_item("burst", path, dn, eid, start, end, reads, "",
+                                              f"{reads} reads within {iso_ns(start)} to {iso_ns(end)}; the threshold "
+                                              f"is {s.review_burst_reads} reads within {s.review_burst_seconds:g} s"))
+        learned = self.first + int(s.review_learning_days * _DAY) if self.first is not None else None
+        for (dn, eid), i in self.idents.items():
+            known = sorted(i.sources.items(), key=lambda kv: (kv[1][0], kv[0]))
+            for addr, (t, path, reads) in known[1:]:
+                if learned is not None and t >= learned:
+                    out["new_source"].append(_item(
+                        "new_source", path, dn, eid, t, t, reads, addr,
+                        f"first read from {addr} (after the {s.review_learning_days:g} day learning span; "
+                        f"{reads} reads from it in all)"))
+            more["denied_run"] += i.denied.more
+            for start, end, reads, path in i.denied.runs(self.deny_n):
+                out["denied_run"].append(_item("denied_run", path, dn, eid, start, end, reads, "",
+                                               f"{reads} denied reads in a row (the first on this path), none "
+                                               f"more than {s.review_denied_seconds:g} s after the one before; "
+                                               f"the threshold is {s.review_denied_run}"))
+        for (path, dn, eid, day), (n, t0, t1) in self.off.items():
+            out["off_hours"].append(_item("off_hours", path, dn, eid, t0, t1, n, "",
+                                          f"{n} reads on {day} outside working hours ({s.review_hours} "
+                                          f"{'/'.join(s.review_workdays)}, {s.review_timezone})"))
+        more["off_hours"] += self.off_more
+        items: list[dict[str, Any]] = []
+        for pattern, found in out.items():
+            found.sort(key=lambda x: (x["when"], x["path"], x["display_name"], x["entity_id"]))
+            more[pattern] += max(len(found) - MAX_ITEMS, 0)
+            items.extend(found[:MAX_ITEMS])
+        items.sort(key=lambda x: (x["when"], x["pattern"], x["path"], x["display_name"], x["entity_id"]))
+        return items, {k: v for k, v in more.items() if v}
+
+    def new_identities(self) -> dict[str, Any]:
+        """Identities whose first request on a reviewed path is at or after the cutoff: ``review_since``, else the
+        start of the last DEFAULT_NEW_DAYS days of the log. Judged only when the log reaches back before the
+        cutoff (otherwise every identity would look new); with ``review_since`` set they are listed either way,
+        saying whether the log reaches back."""
+        if self.since is not None:
+            cutoff, source = self.since, "review_since"
+        elif self.last is not None:
+            cutoff, source = self.last - DEFAULT_NEW_DAYS * _DAY, f"the last {DEFAULT_NEW_DAYS} days of the log"
+        else:
+            cutoff, source = None, f"the last {DEFAULT_NEW_DAYS} days of the log"
+        reaches = cutoff is not None and self.first is not None and self.first < cutoff
+        judged = reaches or self.since is not None
+        found = [{"display_name": dn, "entity_id": eid, "first": iso_ns(i.first), "last": _iso(i.last),
+                  "requests": i.requests}
+                 for (dn, eid), i in self.idents.items() if cutoff is not None and i.first is not None
+                 and i.first >= cutoff] if judged else []
+        found.sort(key=lambda x: (x["first"], x["display_name"], x["entity_id"]))
+        reason = "" if reaches else (
+            "the log begins after the cutoff, so an identity first seen in it may be older" if judged else
+            f"the log spans less than {DEFAULT_NEW_DAYS} days, so no identity can be told new: set review_since")
+        return {"since": _iso(cutoff), "cutoff": source, "judged": judged, "history_before_cutoff": reaches,
+                "reason": reason, "identities": found[:MAX_ITEMS], "more": max(len(found) - MAX_ITEMS, 0)}
+
+    def report(self) -> dict[str, Any]:
+        """The review as data (the evidence bundle's ``review`` section): no value, only paths, identities, counts,
+        times and addresses."""
+        s = self.settings
+        paths = []
+        for path, p in sorted(self.paths.items(), key=lambda kv: (-kv[1].requests, kv[0])):
+            idents: list[dict[str, Any]] = []
+            for (dn, eid), pi in p.who.items():
+                req = sum(c[0] for c in pi.ops.values())
+                idents.append({
+                    "display_name": dn, "entity_id": eid,
+                    "accessors": dict(sorted(pi.accessors.items())), "accessors_more": pi.accessors_more,
+                    "requests": req, "denied": sum(c[1] for c in pi.ops.values()),
+                    "operations": {op: {"requests": c[0], "denied": c[1]} for op, c in sorted(pi.ops.items())},
+                    "first": _iso(pi.first), "last": _iso(pi.last),
+                    "sources": dict(sorted(pi.sources.items())), "sources_more": pi.sources_more,
+                })
+            idents.sort(key=lambda x: (-x["requests"], x["display_name"], x["entity_id"]))
+            paths.append({"path": path, "requests": p.requests, "denied": p.denied, "identities": idents,
+                          "identities_more": p.who_more})
+        items, more = self.items()
+        return {
+            "schema": SCHEMA,
+            "span": {"first": _iso(self.first), "last": _iso(self.last)},
+            "settings": {"paths": list(s.review_paths) or ["every path but sys/, auth/, identity/"],
+                         "burst_reads": s.review_burst_reads, "burst_seconds": s.review_burst_seconds,
+                         "learning_days": s.review_learning_days, "hours": s.review_hours,
+                         "workdays": list(s.review_workdays), "timezone": s.review_timezone,
+                         "denied_run": s.review_denied_run, "denied_seconds": s.review_denied_seconds,
+                         "since": s.review_since},
+            "requests": self.requests,
+            "denied": self.denied,
+            "untimed_reads": self.untimed,
+            "paths": paths,
+            "paths_more": self.paths_more,
+            "identities": len(self.idents),
+            "identities_more": self.idents_more,
+            "new_identities": self.new_identities(),
+            "items": items,
+            "items_more": more,
+        }
+
+
+def _iso(ns: Optional[int]) -> Optional[str]:
+    return iso_ns(ns) if ns is not None else None
+
+
+def _item(pattern: str, path: str, dn: str, eid: str, start: int, end: int, reads: int, source: str,
+          detail: str) -> dict[str, Any]:
+    return {"pattern": pattern, "path": path, "display_name": dn, "entity_id": eid, "when": iso_ns(start),
+            "until": iso_ns(end), "reads": reads, "source": source, "detail": detail}
+
+
+def _zone(name: str) -> datetime.tzinfo:
+    if name.upper() == "UTC":
+        return datetime.timezone.utc
+    from zoneinfo import ZoneInfo
+
+    return ZoneInfo(name)
+
+
+def reviewable(settings: "Settings") -> bool:
+    """Whether a log read with ``settings`` can be reviewed (a Vault/OpenBao audit log)."""
+    return settings.log_format == "vault"
+
+
+def merged(settings: "Settings", states: "list[Optional[dict[str, Any]]]") -> Optional[Review]:
+    """One Review of the states of consecutive parts (files) of a log, in order; None when there is none."""
+    out: Optional[Review] = None
+    for st in states:
+        if st is None:
+            continue
+        r = Review.from_state(settings, st)
+        if out is None:
+            out = r
+        else:
+            out.merge(r)
+    return out
+
+
+def summary(doc: Optional[dict[str, Any]]) -> Optional[str]:
+    """The one terminal line for a review report."""
+    if doc is None:
+        return None
+    return (f"access review: {len(doc['paths'])} paths, {doc['identities']} identities, "
+            f"{len(doc['items']) + sum(doc['items_more'].values())} items to review - see report.html / evidence")
