@@ -197,10 +197,11 @@ def test_generic_json_lines_through_a_field_map(tmp_path: Path) -> None:
                                "retention_days": 0})])
     v = verdicts(log, settings)
     assert all(o.status == PASSED for k, o in v.items()
-               if k not in ("tamper_evidence", "integrity_digest", "retention", "access_policy")), {
+               if k not in ("tamper_evidence", "integrity_digest", "retention", "access_policy", "completeness")), {
         k: o.status for k, o in v.items()}
     # the reshaped lines carry no digests: nothing to verify is said, not passed
     assert v["integrity_digest"].status == SKIPPED and "no hmac-sha256 digests" in v["integrity_digest"].reason
+    assert v["completeness"].status == SKIPPED and "no request/response pairs" in v["completeness"].reason
     broken = load([("test", {"log_format": "jsonl", "field_map": {**fmap, "source": "no.such.field"},
                              "require_tamper_evidence": False})])
     o = verdicts(log, broken)["required_fields"]

@@ -25,6 +25,7 @@ from tests.auditrun import run_audit
 
 CLEAN = Path(__file__).resolve().parents[1] / "fixtures" / "openbao" / "clean.log"
 RECORDED = [ln for ln in CLEAN.read_bytes().splitlines() if ln.strip()]
+PAIRED = RECORDED[1:]  # request, response, request, response, ... (every pair adjacent, as recorded)
 CHECKS = [retention.CHECK]
 DAY = datetime.timedelta(days=1)
 
@@ -35,14 +36,15 @@ def days_between(first: datetime.date, last: datetime.date, skip: Iterable[datet
     return [first + i * DAY for i in range(n) if first + i * DAY not in gone]
 
 
-def entries_on(days: Sequence[datetime.date], per_day: int = 3) -> list[bytes]:
+def entries_on(days: Sequence[datetime.date], per_day: int = 2) -> list[bytes]:
     """Real recorded entries, ``per_day`` of them on each of ``days``, their times moved to that day (the time of
-    day and fraction kept), in time order."""
+    day and fraction kept), in time order. A request and its response stay together on one day (``PAIRED``: the
+    recorded log without its device self-test, whose request has no response), as the vault writes them."""
     out = []
     k = 0
     for day in days:
         for _ in range(per_day):
-            d = json.loads(RECORDED[k % len(RECORDED)])
+            d = json.loads(PAIRED[k % len(PAIRED)])
             k += 1
             d["time"] = day.isoformat() + d["time"][10:]
             out.append(json.dumps(d, separators=(",", ":")).encode())

@@ -188,6 +188,32 @@ class Visitor:
         """Entries excused so far, by rule."""
         return dict(self.__dict__.get("_excused", {}))
 
+    # -- one file read in byte ranges by several processes (engine.parallel) --------------------------------
+    def later_range(self) -> None:
+        """Called before anything is fed when this visitor reads a range of a file that is not its first: it will
+        be merged (``merge``) into the visitor of the ranges before it, so it keeps what that merge needs (e.g.
+        the entries that would go back in time after a later start). By default nothing."""
+
+    @classmethod
+    def splits(cls, ctx: "CheckContext") -> bool:
+        """Whether the file of ``ctx`` may be cut into ranges for this visitor (``merge``): by default,
+        when the class has its own ``merge``. A visitor whose merge is exact only for some logs says False for
+        the others, so that they are read whole at once rather than read twice."""
+        return cls.merge is not Visitor.merge
+
+    def merge(self, later: "Visitor") -> None:
+        """Take in ``later``, a visitor of the same check that was fed the lines right after the ones this one was
+        fed, so that this one ends as if it had been fed both in file order. Ranges start at the driver's block
+        boundaries, so block-level behaviour is the same as in one pass. The default raises NotImplementedError:
+        a file whose checks include such a visitor is read whole, by one process."""
+        raise NotImplementedError(f"{type(self).__name__} cannot merge the visitor of a later range")
+
+    def merge_excused(self, later: "Visitor") -> None:
+        """Add the entries ``later`` excused to this visitor's counts (for ``merge``)."""
+        mine: dict[str, int] = self.__dict__.setdefault("_excused", {})
+        for rule, n in later.__dict__.get("_excused", {}).items():
+            mine[rule] = mine.get(rule, 0) + n
+
 
 def overrides(visitor: Visitor, name: str) -> bool:
     """Whether ``visitor`` has its own ``name`` method (the engine calls only those). A visitor with its own
