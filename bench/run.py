@@ -6,9 +6,11 @@
 1. Builds a log of the chosen size from a real OpenBao run (default: record one now with bench/record.py; or
    --source, e.g. fixtures/openbao/clean.log), replicating it with fresh request ids and times that move forward,
    so that nothing repeats the way a copy-pasted file would. Mode 0600, like a real device's file.
-2. Times `sha256sum` and `auditready verify` (all offline checks, secret detection included, with known canaries)
-   on that file, alternating, --repeat times each, and prints the medians: MB/s, the ratio, and each process's
-   own peak RSS (from wait4, not the machine's).
+2. Times `sha256sum`, `auditready verify` (all offline checks, secret detection included, with known canaries)
+   and the same with AUDITREADY_PURE_PYTHON=1 (the pure-Python path, without the C extension) on that file,
+   alternating, --repeat times each, and prints the medians: MB/s, the ratios, and each process's own peak RSS
+   (from wait4, not the machine's). One core: `--jobs 1`. Compiled Hyperscan databases come from the user's
+   cache after the first run; one more run with an empty cache shows the first run's cost.
 3. Times `detect-secrets scan` on the first --slice-mb of the same file, for comparison.
 
 Not run by CI (tests/test_bench.py only runs it on a tiny size).
@@ -78,6 +80,9 @@ def versions() -> str:
             out.append(f"{dist} {version(dist)}")
         except PackageNotFoundError:
             out.append(f"{dist} absent")
+    code = "from pytest_auditready.scan import native; print(native.lib is not None)"
+    probe = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
+    out.append("C extension " + ("built" if probe.stdout.strip() == "True" else "absent (pure Python only)"))
     return "Python " + sys.version.split()[0] + ", " + ", ".join(out)
 
 
@@ -118,11 +123,21 @@ def main() -> int:
     sha = shutil.which("sha256sum")
     auditready = shutil.which("auditready", path=str(Path(sys.executable).parent)) or "auditready"
     verify = [auditready, "verify", str(log), "--canaries", str(canaries)]
-    rows: dict[str, list[tuple[float, int, int]]] = {"sha256sum": [], "auditready verify": []}
+    helptext = subprocess.run([auditready, "verify", "--help"], capture_output=True, text=True, timeout=60).stdout
+    if "--jobs" in helptext:
+        verify += ["--jobs", "1"]  # the figures per core: one process reads the whole file
+    native_env = {k: v for k, v in os.environ.items() if k != "AUDITREADY_PURE_PYTHON"}
+    pure_env = {**native_env, "AUDITREADY_PURE_PYTHON": "1"}
+    pure = "auditready verify (pure Python)"
+    rows: dict[str, list[tuple[float, int, int]]] = {"sha256sum": [], "auditready verify": [], pure: []}
     for _ in range(args.repeat):
         if sha:
             rows["sha256sum"].append(timed([sha, str(log)]))
-        rows["auditready verify"].append(timed(verify))
+        rows["auditready verify"].append(timed(verify, native_env))
+        rows[pure].append(timed(verify, pure_env))
+    cold = tempfile.mkdtemp(prefix="auditready-bench-cache-")  # no compiled database yet: a first run
+    rows["auditready verify (empty cache)"] = [timed(verify, {**native_env, "XDG_CACHE_HOME": cold})]
+    shutil.rmtree(cold, ignore_errors=True)
     mb = written / 1e6
     med: dict[str, float] = {}
     for name, runs in rows.items():
@@ -132,10 +147,12 @@ def main() -> int:
         med[name] = mb / secs
         rss = max(r[1] for r in runs)
         codes = sorted({r[2] for r in runs})
-        print(f"{name:20s} {mb / secs:8.1f} MB/s  (median of {len(runs)}: {secs:.2f} s)  peak RSS {rss} MB  "
+        print(f"{name:34s} {mb / secs:8.1f} MB/s  (median of {len(runs)}: {secs:.2f} s)  peak RSS {rss} MB  "
               f"exit {codes}")
     if "sha256sum" in med:
-        print(f"ratio verify / sha256sum: {med['auditready verify'] / med['sha256sum']:.2f}")
+        print(f"ratio verify / sha256sum: {med['auditready verify'] / med['sha256sum']:.2f} "
+              f"(pure Python: {med[pure] / med['sha256sum']:.2f})")
+    print(f"speed-up of the C extension over pure Python: {med['auditready verify'] / med[pure]:.2f}x")
     ds = shutil.which("detect-secrets", path=str(Path(sys.executable).parent)) or shutil.which("detect-secrets")
     if ds:
         piece = work / "slice.log"

@@ -118,7 +118,7 @@ def spawn(gate: Gate) -> Iterator[object]:
 
     def start(mode: str) -> tuple[subprocess.Popen[str], int, str]:
         env = {**os.environ, "VAULT_TOKEN": token, "BAO_TOKEN": bao_token, hsmod.GATE_ENV: str(gate.path),
-               "PYTHONPATH": str(ROOT)}
+               "PYTHONPATH": str(ROOT), hsmod.CACHE_ENV: "0"}  # compiled, not loaded from the database cache
         proc = subprocess.Popen([sys.executable, "-c", COMPILE, mode], env=env, cwd=ROOT, text=True,
                                 stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
         started.append(proc)
@@ -189,7 +189,7 @@ print(len(got), got[:5].decode(), flush=True)
 def test_a_child_past_its_deadline_is_killed_and_the_build_done_here(gate):
     """The child waits at the gate, which this test never opens: the parent kills it after its deadline and
     builds in-process. (In a subprocess with a deadline of its own, so that a regression fails, not hangs.)"""
-    env = {**os.environ, hsmod.GATE_ENV: str(gate.path), "PYTHONPATH": str(ROOT)}
+    env = {**os.environ, hsmod.GATE_ENV: str(gate.path), "PYTHONPATH": str(ROOT), hsmod.CACHE_ENV: "0"}
     started = time.monotonic()
     try:
         r = subprocess.run([sys.executable, "-c", DEADLINE], env=env, cwd=ROOT, capture_output=True, text=True,

@@ -242,6 +242,19 @@ class Rules(Visitor):
             "[[tool.auditready.access.rules]]",
             where=rec.where, request_id=rec.request_id))
 
+    def merge(self, later: Visitor) -> None:
+        assert isinstance(later, Rules)
+        for f in later.findings:
+            if len(self.findings) >= _MAX:
+                self.more += 1
+            else:
+                self.findings.append(f)
+        self.more += later.more
+        self.covered += later.covered
+        self.refused += later.refused
+        self.uncovered += later.uncovered
+        self.merge_excused(later)
+
     # Any: Finding, Skip and a Note (what the pass rests on), which the engine keeps as the pass's reason
     def finish(self) -> Iterator[Any]:
         if not self.rules:

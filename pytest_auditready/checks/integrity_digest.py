@@ -64,6 +64,15 @@ class DigestFormat(Visitor):
                 if line in lines:
                     self.entry(batch.record(lines.index(line)))
 
+    def merge(self, later: Visitor) -> None:
+        assert isinstance(later, DigestFormat)
+        for file, line, shown in later.bad[: _SHOW - len(self.bad)]:
+            self.bad.append((file, line, shown))
+            self.request_ids[line] = later.request_ids.get(line, "")
+        self.count += later.count
+        self.seen = self.seen or later.seen
+        self.merge_excused(later)
+
     def finish(self) -> Iterator[Union[Finding, Skip]]:
         if not self.seen and not self.format.hmac_values:
             own = self.format.own_integrity

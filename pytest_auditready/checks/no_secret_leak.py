@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any, Iterator, Union
+from typing import Any, Iterator, Optional, Union
 
 from ..auditlog.formats import format_of
 from ..auditlog.model import Entries, Record
@@ -30,8 +30,34 @@ class Leaks(Visitor):
         self.secrets: dict[tuple[str, str], list[Any]] = {}
         self.request_ids: dict[tuple[str, int], str] = {}
         self.closed = False
+        # A later range of a file (``later_range``): every sighting in order, None before each block scanned, for
+        # ``merge`` to replay after the sightings of the ranges before (the first line of a secret may be there).
+        self.sightings: Optional[list[Optional[tuple[tuple[str, str], str, int, str, str]]]] = None
+
+    def later_range(self) -> None:
+        self.sightings = []
+
+    def merge(self, later: Visitor) -> None:
+        """Replay ``later``'s sightings block by block, as one pass would have made them after this range's."""
+        assert isinstance(later, Leaks)
+        if later.sightings is None:
+            raise NotImplementedError("the visitor of a later range was not told so (later_range)")
+        scanning = True
+        for seen in later.sightings:
+            if seen is None:
+                scanning = len(self.secrets) < _MAX
+                if scanning and self.sightings is not None:
+                    self.sightings.append(None)
+            elif scanning:
+                self._add(*seen)
+        for key, request_id in later.request_ids.items():
+            if key in self.request_ids:
+                self.request_ids[key] = request_id
+        self.merge_excused(later)
 
     def _add(self, ident: tuple[str, str], file: str, line: int, message: str, fix: str) -> None:
+        if self.sightings is not None:
+            self.sightings.append((ident, file, line, message, fix))
         seen = self.secrets.get(ident)
         if seen is None:
             self.secrets[ident] = [file, line, message, fix, []]
@@ -42,6 +68,8 @@ class Leaks(Visitor):
     def block(self, file: str, first_line: int, data: bytes) -> None:
         if len(self.secrets) >= _MAX:
             return
+        if self.sightings is not None:
+            self.sightings.append(None)
         for hits in self.scanner.scan_block(data, first_line):
             what = "the log" if hits.parsed else "an unparseable line"
             for name, encoding, key in hits.known:

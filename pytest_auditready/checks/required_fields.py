@@ -131,6 +131,7 @@ class Fields(Visitor):
         self.findings: list[Finding] = []
         self.more: dict[str, int] = {}  # what is lacking -> how many entries beyond the ones shown
         self.bad_more = 0
+        self.lacking: dict[int, str] = {}  # index in findings -> what that entry lacks (for ``merge``)
 
     def bad_line(self, bad: BadLine) -> None:
         if sum(1 for f in self.findings if f.fix == _BAD_FIX) >= _SHOW:
@@ -160,8 +161,33 @@ class Fields(Visitor):
             self.more[what] = self.more.get(what, 0) + 1
             return
         kind = f"{rec.type} entry" if rec.type else "entry"
+        self.lacking[len(self.findings)] = what
         self.findings.append(Finding(ID, "", f"The {kind} lacks {what}.", self.fix, where=rec.where,
                                      request_id=rec.request_id))
+
+    def merge(self, later: Visitor) -> None:
+        """``later``'s findings after this one's, under the same limits of what is shown."""
+        assert isinstance(later, Fields)
+        bad = sum(1 for f in self.findings if f.fix == _BAD_FIX)
+        other = len(self.findings) - bad
+        for i, f in enumerate(later.findings):
+            what = later.lacking.get(i)
+            if what is None:  # a bad line
+                if bad >= _SHOW:
+                    self.bad_more += 1
+                    continue
+                bad += 1
+            elif other >= _SHOW:
+                self.more[what] = self.more.get(what, 0) + 1
+                continue
+            else:
+                other += 1
+                self.lacking[len(self.findings)] = what
+            self.findings.append(f)
+        self.bad_more += later.bad_more
+        for what, n in later.more.items():
+            self.more[what] = self.more.get(what, 0) + n
+        self.merge_excused(later)
 
     def finish(self) -> Iterator[Union[Finding, Skip]]:
         yield from self.findings

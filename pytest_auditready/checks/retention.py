@@ -125,6 +125,14 @@ class Days(Visitor):
     def summary(self) -> DaySummary:
         return DaySummary(dict(self.days), self.fed, self.untimed)
 
+    def merge(self, later: Visitor) -> None:
+        assert isinstance(later, Days)
+        for day, n in later.days.items():
+            self.days[day] = self.days.get(day, 0) + n
+        self.fed += later.fed
+        self.untimed += later.untimed
+        self.merge_excused(later)
+
     # Any: Finding, Skip and a Note (what the pass rests on), which the engine keeps as the pass's reason
     def finish(self) -> Iterator[Any]:
         mine = self.summary()

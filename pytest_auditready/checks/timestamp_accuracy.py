@@ -23,6 +23,7 @@ def subjects(actions: Sequence[PlannedAction]) -> list[str]:
 
 
 _NO_Z = itemgetter(slice(None, -1))
+_LOWS = 10_000
 
 
 class FileOrder(Visitor):
@@ -42,6 +43,11 @@ class FileOrder(Visitor):
         self.unordered = self.unordered or ORDERLESS.get(ctx.settings.log_framing, "")
         # Entries whose time is not when they were written (a Kubernetes watch's end): excused, by the format's rule.
         self.exempt, self.exempt_rule = format_of(ctx.settings).order_exempt, format_of(ctx.settings).order_exempt_rule
+        self.found_entry: Optional[tuple[str, str, str]] = None  # the entry that went back: time, where, request id
+        # A later range of a file (``later_range``): the entries each earlier than all before them in the range, as
+        # (ns, time, where, request id), up to the first finding: the only ones a later start could make go back.
+        self.lows: Optional[list[tuple[int, str, str, str]]] = None
+        self.lows_over = False  # more of them than _LOWS: not kept
 
     def entries(self, batch: Entries) -> None:
         if self.found is not None or not batch or self.unordered:
@@ -57,6 +63,8 @@ class FileOrder(Visitor):
             keys = list(map(_NO_Z, times))
             first = parse_time(times[0])
             if first is not None and first[0] >= self.latest - self.skew and all(map(le, keys, islice(keys, 1, None))):
+                if self.lows is not None and (not self.lows or first[0] < self.lows[-1][0]):
+                    self._low(first[0], times[0], batch.where(0), batch.request_id[0])
                 last = parse_time(times[-1])
                 if last is not None and last[0] > self.latest:
                     j = len(times) - 1  # the first entry with the batch's latest time
@@ -67,6 +75,8 @@ class FileOrder(Visitor):
             # Out of order (concurrent requests): the same walk as ``entry``, on each time's ns alone.
             seconds: dict[str, int] = {}
             latest, at = self.latest, -1
+            track = self.lows is not None
+            low: float = self.lows[-1][0] if self.lows else float("inf")
             for i, t in enumerate(times):
                 prefix = t[:19]
                 sec = seconds.get(prefix)
@@ -80,6 +90,9 @@ class FileOrder(Visitor):
                         self.latest, self.latest_text, self.latest_line = latest, times[at], batch.lines[at]
                     self.entry(batch.record(i))  # the finding, as entry words it
                     return
+                if track and ns < low:
+                    low = ns
+                    self._low(ns, t, batch.where(i), batch.request_id[i])
             if at >= 0:
                 self.latest, self.latest_text, self.latest_line = latest, times[at], batch.lines[at]
             return
@@ -97,10 +110,64 @@ class FileOrder(Visitor):
         if ns > self.latest:
             self.latest, self.latest_text, self.latest_line = ns, rec.time, rec.line
         elif ns < self.latest - self.skew:
-            self.found = Finding(ID, "", f"The log goes back in time: {rec.time} comes after {self.latest_text} "
-                                 f"(line {self.latest_line}), more than max_skew={self.skew_s:g} s earlier.",
-                                 "find the stage that reorders or re-times entries (parallel shippers, a bad clock)",
-                                 where=rec.where, request_id=rec.request_id)
+            self.found_entry = (rec.time, rec.where, rec.request_id)
+            self.found = self._back(self.found_entry, self.latest_text, self.latest_line)
+            return
+        if self.lows is not None and (not self.lows or ns < self.lows[-1][0]):
+            self._low(ns, rec.time, rec.where, rec.request_id)
+
+    def _back(self, entry: tuple[str, str, str], latest_text: str, latest_line: int) -> Finding:
+        time, where, request_id = entry
+        return Finding(ID, "", f"The log goes back in time: {time} comes after {latest_text} (line {latest_line}), "
+                       f"more than max_skew={self.skew_s:g} s earlier.",
+                       "find the stage that reorders or re-times entries (parallel shippers, a bad clock)",
+                       where=where, request_id=request_id)
+
+    def _low(self, ns: int, time: str, where: str, request_id: str) -> None:
+        assert self.lows is not None
+        if len(self.lows) >= _LOWS:
+            self.lows_over = True
+        else:
+            self.lows.append((ns, time, where, request_id))
+
+    def later_range(self) -> None:
+        self.lows = []
+
+    def merge(self, later: Visitor) -> None:
+        """The first entry that goes back in the two ranges together: one of ``later``'s lows that goes back from this
+        range's latest time, else ``later``'s own finding (named against the latest time before it, of either range).
+        Once this range went back, ``later`` was never fed (nor excused anything), as in one pass."""
+        assert isinstance(later, FileOrder)
+        if self.unordered or self.found is not None:
+            return
+        if later.lows is None:
+            raise NotImplementedError("the visitor of a later range was not told so (later_range)")
+        cut = self.latest - self.skew
+        hit = next((low for low in later.lows or () if low[0] < cut), None)
+        if hit is None and later.lows_over:
+            raise NotImplementedError("too many entries that could go back in time at the start of a range")
+        if hit is not None:
+            if later.excused:  # which of them came before the entry that went back is not known
+                raise NotImplementedError("excused entries in a range that goes back in time")
+            self.found_entry = hit[1:]
+            self.found = self._back(self.found_entry, self.latest_text, self.latest_line)
+            return
+        self.merge_excused(later)
+        if later.found is not None and later.found_entry is not None:
+            newer = later.latest > self.latest
+            self.found_entry = later.found_entry
+            self.found = self._back(later.found_entry, later.latest_text if newer else self.latest_text,
+                                    later.latest_line if newer else self.latest_line)
+            return
+        if self.lows is not None:  # this one is a later range too: its lows, then later's below them
+            floor = self.lows[-1][0] if self.lows else float("inf")
+            for low in later.lows or ():
+                if low[0] < floor:
+                    self._low(*low)
+                    floor = low[0]
+            self.lows_over = self.lows_over or later.lows_over
+        if later.latest > self.latest:
+            self.latest, self.latest_text, self.latest_line = later.latest, later.latest_text, later.latest_line
 
     def finish(self) -> Iterator[Union[Finding, Skip]]:
         if self.unordered:

@@ -52,6 +52,15 @@ class Precision(Visitor):
         if not self.first:
             self.first = rec.where
 
+    def merge(self, later: Visitor) -> None:
+        assert isinstance(later, Precision)
+        self.bad = (self.bad + later.bad)[: _SHOW + 1]
+        self.nbad += later.nbad
+        self.good += later.good
+        self.best = max(self.best, later.best)
+        self.first = self.first or later.first
+        self.merge_excused(later)
+
     def finish(self) -> Iterator[Union[Finding, Skip]]:
         # No entry at all: nothing here; the engine fails a check that judged nothing (judged_something).
         for e in self.bad[:_SHOW]:

@@ -139,21 +139,24 @@ _PATH, _OPERATION, _REMOTE_ADDRESS, _ID = (attrgetter("path"), attrgetter("opera
 # A block is one object a line when, besides starting with "{" and ending with "}", it has no newline that does
 # not sit between "}" and "{" (such a newline is never inside one JSON value, where "}" cannot be followed by
 # "{"), and no "}" followed by "{" on one line (two objects; inside a string it is a false alarm, which only
-# costs the slow path). One Hyperscan pass tells, instead of counting the newlines and the separators.
+# costs the slow path). One Hyperscan pass tells, instead of counting the newlines and the separators; with the
+# C extension (scan.native), ``blocks`` learns it in the pass that counts the lines.
 _IRREGULAR = (rb"[^}]\n", rb"\n[^{]", rb"\}[ \t\r]*\{")
 
 
 class Block:
     """Whole lines of a file (``blocks``): the number of the first, their bytes without the final newline (or a
     BadLine for a line over MAX_LINE_BYTES), and how many lines they are. The count is made on first use unless
-    whoever read the block knows it already (``vault_block`` does): counting newlines is a pass over the bytes."""
+    whoever read the block knows it already (``vault_block`` does): counting newlines is a pass over the bytes.
+    ``irregular``: whether the block is not plainly one object a line (see _IRREGULAR), when already known."""
 
-    __slots__ = ("_lines", "data", "first")
+    __slots__ = ("_lines", "data", "first", "irregular")
 
     def __init__(self, first: int, data: Union[bytes, BadLine], lines: Optional[int] = None) -> None:
         self.first = first
         self.data = data
         self._lines = lines
+        self.irregular: Optional[bool] = None
 
     @property
     def lines(self) -> int:
@@ -182,7 +185,10 @@ def vault_block(file: str, prefix: str = "") -> Callable[[Block], Optional[Entri
         if not isinstance(data, bytes) or data[:1] != b"{" or data[-1:] != b"}":
             return None
         expect: Optional[int] = None  # with the Hyperscan test, the lines are as many as the objects
-        if irregular is not None:
+        if blk.irregular is not None:  # told by ``blocks`` (the C extension's pass)
+            if blk.irregular:
+                return None
+        elif irregular is not None:
             if irregular(data):
                 return None
         else:
@@ -420,7 +426,9 @@ def blocks(f: IO[bytes], file: str, stats: FileStats, framing: str = "auto") -> 
     consumer is done with it."""
     from ..auditlog import container
     from ..engine import progress
+    from ..scan import native
 
+    shape = native.lib.block_shape if native.lib is not None else None
     shown = progress.current  # a terminal's progress line (engine.progress), when the front end asked for one
     if shown is not None:
         shown.next_file()
@@ -443,6 +451,14 @@ def blocks(f: IO[bytes], file: str, stats: FileStats, framing: str = "auto") -> 
                 for first, data, n in container.split(file, blk.first, blk.data, unwrap):
                     yield Block(first, unframe_block(data) if isinstance(data, bytes) else data, n)
                 continue
+            if shape is not None:
+                # one C pass: the line count, whether every line starts with "{" (then no line is syslog-framed
+                # and unframe_block would return the block as is), and the _IRREGULAR test
+                lines, plain, irregular = shape(blk.data)
+                if plain:
+                    blk.lines, blk.irregular = lines, irregular
+                    yield blk
+                    continue
             blk.data = unframe_block(blk.data)
         yield blk
     if unwrap is not None:

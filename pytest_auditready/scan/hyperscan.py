@@ -2,9 +2,12 @@
 
 Databases are compiled in a forked child (``_isolated``) so that the compiler's transient memory never counts
 against this process's peak; the child dies with its parent, holds no environment (tokens live there) and has a
-deadline. ``any_match`` answers yes/no questions over a block; ``LeakScanner`` prefilters a block for anything
-that could be a secret and hands only those lines or values to the judges (``scan.known`` for known values,
-``scan.secrets`` for detect-secrets).
+deadline. Databases of fixed patterns are kept serialised in the user's cache folder (``compiled``: keyed by the
+patterns, the Hyperscan release and the CPU's features, checksummed, written atomically); the known values'
+database, whose patterns spell secrets, is compiled per run and never written. Where the C extension is built
+(``scan.native``), it does some of these passes itself, with the same results. ``any_match`` answers yes/no
+questions over a block; ``LeakScanner`` prefilters a block for anything that could be a secret and hands only
+those lines or values to the judges (``scan.known`` for known values, ``scan.secrets`` for detect-secrets).
 """
 
 from __future__ import annotations
@@ -208,12 +211,174 @@ def _isolated(build: Callable[[], bytes], timeout: float = COMPILE_DEADLINE) -> 
     return got if got is not None else build()
 
 
+# -- compiled databases cached on disk -----------------------------------------------------------------------
+
+CACHE_ENV = "AUDITREADY_HS_CACHE"  # "0": never read or write the cache (a compile child every run)
+_CACHE_MAGIC = b"auditready-hyperscan-cache 1\n"
+_CACHE_MAX_BYTES = 64 << 20
+
+
+def cache_dir() -> Optional[str]:
+    """The user's cache folder for compiled databases: $XDG_CACHE_HOME/pytest-auditready (an absolute
+    XDG_CACHE_HOME only, as the XDG spec says), else ~/.cache/pytest-auditready; None when CACHE_ENV is "0" or
+    there is no home."""
+    if os.environ.get(CACHE_ENV, "") == "0":
+        return None
+    base = os.environ.get("XDG_CACHE_HOME", "")
+    if not os.path.isabs(base):
+        home = os.path.expanduser("~")
+        if not os.path.isabs(home):
+            return None
+        base = os.path.join(home, ".cache")
+    return os.path.join(base, "pytest-auditready")
+
+
+def _platform() -> bytes:
+    """What a serialised database depends on besides its patterns: the Hyperscan release and the CPU's features
+    (Hyperscan compiles for the instructions the CPU has)."""
+    try:
+        from importlib.metadata import version
+
+        hs_version = version("hyperscan")
+    except Exception:  # no metadata: the version is unknown, and keyed as such
+        hs_version = "?"
+    flags = ""
+    try:
+        with open("/proc/cpuinfo", "rb") as f:
+            for line in f.read(1 << 16).splitlines():  # the first processor's block: its flags line
+                if line.startswith((b"flags", b"Features")):
+                    flags = line.split(b":", 1)[-1].decode("ascii", "replace").strip()
+                    break
+    except OSError:
+        pass
+    import platform
+
+    return repr((hs_version, sys.version_info[:2], platform.machine(), flags)).encode()
+
+
+_PLATFORM: Optional[bytes] = None
+
+
+def _cache_key(material: bytes) -> str:
+    import hashlib
+
+    global _PLATFORM
+    if _PLATFORM is None:
+        _PLATFORM = _platform()
+    return hashlib.sha256(_PLATFORM + b"\0" + material).hexdigest()
+
+
+def _cache_read(path: str) -> Optional[bytes]:
+    """The payload of a cache file, or None when it is missing, not a regular file of this user's that only this
+    user can write, or fails its checksum (a torn write, a bit flip, anything else): never trusted blindly."""
+    import hashlib
+
+    try:
+        fd = os.open(path, os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_NONBLOCK", 0)
+                     | getattr(os, "O_CLOEXEC", 0))
+    except OSError:
+        return None
+    try:
+        st = os.fstat(fd)
+        if (not stat.S_ISREG(st.st_mode) or st.st_size > _CACHE_MAX_BYTES or st.st_mode & 0o022
+                or (hasattr(os, "getuid") and st.st_uid != os.getuid())):
+            return None
+        chunks: list[bytes] = []
+        left = st.st_size + 1
+        while left > 0:
+            chunk = os.read(fd, left)
+            if not chunk:
+                break
+            chunks.append(chunk)
+            left -= len(chunk)
+        raw = b"".join(chunks)
+    except OSError:
+        return None
+    finally:
+        os.close(fd)
+    head = len(_CACHE_MAGIC) + 32
+    if len(raw) <= head or not raw.startswith(_CACHE_MAGIC):
+        return None
+    payload = raw[head:]
+    if hashlib.sha256(payload).digest() != raw[len(_CACHE_MAGIC) : head]:
+        return None
+    return payload
+
+
+def _cache_write(path: str, payload: bytes) -> None:
+    """Store ``payload`` atomically (safeio.write_atomic: a temporary file renamed over the name, so a racing
+    reader sees the old file or the new one, never half of one). Best effort: an unwritable cache is no error."""
+    import hashlib
+
+    from ..errors import AuditReadyError
+    from ..safeio import write_atomic
+
+    try:
+        os.makedirs(os.path.dirname(path), mode=0o700, exist_ok=True)
+        write_atomic(path, _CACHE_MAGIC + hashlib.sha256(payload).digest() + payload, "Hyperscan cache",
+                     mode=0o600)
+    except (AuditReadyError, OSError):
+        pass
+
+
+def compiled(material: bytes, build: Callable[[], bytes], load: Callable[[bytes], Any]) -> Any:
+    """``load(blob)`` of the serialised databases ``build`` makes (in a child: ``_isolated``), from the user's
+    cache when a valid entry for ``material`` (everything the patterns are) and this platform is there; else
+    built, loaded and stored. A cache entry that does not load (checksum right but refused by Hyperscan) is
+    replaced."""
+    folder = cache_dir()
+    path = os.path.join(folder, _cache_key(material) + ".hsdb") if folder else None
+    if path is not None:
+        blob = _cache_read(path)
+        if blob is not None:
+            try:
+                return load(blob)
+            except Exception:  # whatever Hyperscan says of it, the entry is rebuilt
+                pass
+    blob = _isolated(build)
+    db = load(blob)
+    if path is not None:
+        _cache_write(path, blob)
+    return db
+
+
+def _load_one(blob: bytes) -> Any:
+    import hyperscan
+
+    db = hyperscan.loadb(blob, hyperscan.HS_MODE_BLOCK)
+    db.scratch = hyperscan.Scratch(db)  # a deserialised database comes without scratch space
+    return db
+
+
 _ANY_MATCH: dict[tuple[bytes, ...], Any] = {}  # compiled once per process, by expressions
 
+# Expression sets the C extension answers itself (scan.native), each with the function that does: the same
+# yes/no, in one pass without a callback (tests/test_native.py holds them equal). Any other set is Hyperscan's.
+IRREGULAR_LINES = (rb"[^}]\n", rb"\n[^{]", rb"\}[ \t\r]*\{")  # offline.reader: not one object a line
+MALFORMED_DIGEST = (rb'"hmac-sha256:(?:[0-9a-f]{0,63}[^0-9a-f]|[0-9a-f]{64}[^"\\])',)  # checks.integrity_digest
 
-def any_match(expressions: tuple[bytes, ...]) -> Optional[Callable[[bytes], bool]]:
+
+def _native_any(expressions: tuple[bytes, ...]) -> Optional[Callable[[bytes], bool]]:
+    from . import native
+
+    lib = native.lib
+    if lib is None:
+        return None
+    if expressions == MALFORMED_DIGEST:
+        return lib.malformed_digest  # type: ignore[no-any-return]
+    if expressions == IRREGULAR_LINES:
+        shape = lib.block_shape
+        return lambda data: bool(shape(data)[2])
+    return None
+
+
+def any_match(expressions: tuple[bytes, ...], *, native: bool = True) -> Optional[Callable[[bytes], bool]]:
     """A fast yes/no over a whole block: does any of ``expressions`` match? (Hyperscan, each expression reporting
-    once at most, compiled in a child with ``_isolated``.) None without Hyperscan: the caller's slower way."""
+    once at most, compiled in a child with ``_isolated`` or loaded from the cache; or the C extension's own pass
+    for the sets it knows, unless ``native`` is False.) None without Hyperscan: the caller's slower way."""
+    fast = _native_any(expressions) if native else None
+    if fast is not None:
+        return fast
     try:
         import hyperscan
     except ImportError:  # pragma: no cover - hyperscan is a dependency
@@ -227,8 +392,7 @@ def any_match(expressions: tuple[bytes, ...]) -> Optional[Callable[[bytes], bool
                       flags=[hyperscan.HS_FLAG_SINGLEMATCH] * len(expressions))
             return bytes(hyperscan.dumpb(d))
 
-        db = hyperscan.loadb(_isolated(build), hyperscan.HS_MODE_BLOCK)
-        db.scratch = hyperscan.Scratch(db)
+        db = compiled(repr(("any", expressions)).encode(), build, _load_one)
         _ANY_MATCH[expressions] = db
 
     def matches(data: bytes) -> bool:
@@ -266,6 +430,9 @@ _WHOLE_LINE_PREFILTERS = (
     # a long query parameter of a URI (judged decoded, part by part: the entropy runs above stop at a "%")
     r"(?:[?&]|\\u0026)[\w.\-]+=[A-Za-z0-9+/=_%.\-]{20,}",
 )
+# The name/value form (the second above): costly for Hyperscan (a keyword, then any run up to a quote), so the C
+# extension finds it itself when it is built (scan.native: keyword_value_ends, held equal by tests/test_native.py).
+_KEYWORD_VALUE = _WHOLE_LINE_PREFILTERS[1]
 # detect-secrets' entropy detectors judge quoted runs of a charset. Shannon entropy is at most log2(the number of
 # distinct characters): Base64HighEntropyString (limit 4.5) needs 23 of them, so a run of 23 or more characters of
 # which one is not a lowercase hex digit or a dash (those are 17 symbols); HexHighEntropyString (limit 3.0) needs
@@ -318,73 +485,84 @@ class LineHits:
     parsed: bool  # False: the line is not a JSON object, it was judged as one string
 
 
-# Compiled databases by known-needle set: compiling takes ~0.3 s, a process checking many files does it once.
-_COMPILED: dict[tuple[str, ...], tuple[Any, Any, int, frozenset[int], frozenset[int]]] = {}
+# The static databases (everything but the known values), compiled once per process or loaded from the user's
+# cache: (main db, entropy db, keyword expression ids, whole-line expression ids).
+_STATIC: dict[bytes, tuple[Any, Any, frozenset[int], frozenset[int]]] = {}
+# The known values' small database, by needle set: compiled per run in a child, never cached on disk (its patterns
+# spell secrets).
+_KNOWN: dict[tuple[str, ...], Any] = {}
+# Values and pairs judged clean, by everything the verdict depends on: remembered across the files of a process.
+_CLEAN: dict[Any, tuple[set[bytes], set[tuple[bytes, bytes]]]] = {}
 
 
 class LeakScanner:
     """Secret detection over raw log text at disk speed. A Hyperscan database holds a superset of what can be a
-    secret: every spelling of the known values (``KnownValues.prefilters``), Vault token shapes, detect-secrets'
-    own detector regexes (compiled in prefilter mode), its keyword names, and quoted runs that could pass its
-    entropy limits. Only lines with a hit are parsed and judged value by value: known values by KnownValues,
-    everything else by GenericScanner, that is, by detect-secrets itself. A quoted run already judged clean under
-    the same key is not judged again. Use as a context manager (detect-secrets finds nothing outside its
-    settings context)."""
+    secret: Vault token shapes, detect-secrets' own detector regexes (compiled in prefilter mode), its keyword
+    names, and quoted runs that could pass its entropy limits (found by the C extension when it is built:
+    scan.native); a small one holds every spelling of the known values (``KnownValues.prefilters``). Only lines
+    with a hit are parsed and judged value by value: known values by KnownValues, everything else by
+    GenericScanner, that is, by detect-secrets itself. A quoted run already judged clean under the same key (in
+    this file or an earlier one of the process) is not judged again. Use as a context manager (detect-secrets
+    finds nothing outside its settings context)."""
 
     def __init__(self, secrets: Mapping[str, str], structural: Iterable[str] = (),
                  fmt: Optional[LogFormat] = None) -> None:
         import hyperscan  # lazy: only the offline verification and no_secret_leak need it
 
+        from . import native
+
         self.known = KnownValues(secrets)
         self.fmt = fmt  # the log's format: what is structure, by design or a secret by definition there
         self.generic = GenericScanner(structural, fmt)
-        self._clean_values: set[bytes] = set()  # judged clean under any non-structural, non-keyword key
-        self._clean_pairs: set[tuple[bytes, bytes]] = set()  # judged clean under this key only
+        verdict_key = (self.known.needles, frozenset(self.generic.structural), frozenset(self.generic.placeholders),
+                       frozenset(self.generic.path_keys))
+        if verdict_key not in _CLEAN:
+            if len(_CLEAN) >= 4:
+                _CLEAN.clear()
+            _CLEAN[verdict_key] = (set(), set())
+        # judged clean under any non-structural, non-keyword key; and under this key only
+        self._clean_values, self._clean_pairs = _CLEAN[verdict_key]
         self._hs = hyperscan
+        self._native = native.lib  # the C extension's entropy pass, or None: the Hyperscan entropy database
         self._db: Any = None
-        self._n_known = 0
-        self._keyword_ids: set[int] = set()
-        self._whole_ids: set[int] = set()  # expressions whose lines are judged whole, like known values
+        self._known_db: Any = None
+        self._keyword_ids: frozenset[int] = frozenset()
+        self._whole_ids: frozenset[int] = frozenset()  # expressions whose lines are judged whole, like known values
         self._entropy_db: Any = None
 
     def __enter__(self) -> LeakScanner:
         self.generic.__enter__()
+        self._db, self._entropy_db, self._keyword_ids, self._whole_ids = self._static()
         key = self.known.needles
-        cached = _COMPILED.get(key)
-        if cached is None:
-            db = self._compile()
-            cached = (db, self._entropy_db, self._n_known, frozenset(self._keyword_ids), frozenset(self._whole_ids))
-            if len(_COMPILED) > 8:
-                _COMPILED.clear()
-            _COMPILED[key] = cached
-        self._db, self._entropy_db, self._n_known, keyword_ids, whole_ids = cached
-        self._keyword_ids = set(keyword_ids)
-        self._whole_ids = set(whole_ids)
+        if key and key not in _KNOWN:
+            if len(_KNOWN) > 8:
+                _KNOWN.clear()
+            _KNOWN[key] = self._compile_known()
+        self._known_db = _KNOWN.get(key)
         return self
 
     def __exit__(self, *exc: object) -> None:
         self.generic.__exit__(*exc)
 
-    def _compile(self) -> Any:
+    def _static(self) -> tuple[Any, Any, frozenset[int], frozenset[int]]:
         hs = self._hs
         exprs: list[bytes] = []
         flags: list[int] = []
-        exts: list[Any] = []
+        keyword_ids: set[int] = set()
+        whole_ids: set[int] = set()
 
-        def add(pattern: bytes, flag: int, min_length: int = 0) -> int:
+        def add(pattern: bytes, flag: int) -> int:
             exprs.append(pattern)
             flags.append(flag)
-            exts.append(hs.ExpressionExt(flags=hs.HS_EXT_FLAG_MIN_LENGTH if min_length else 0, min_length=min_length))
             return len(exprs) - 1
 
-        for expr, caseless in self.known.prefilters():
-            add(expr, hs.HS_FLAG_CASELESS if caseless else 0)
-        self._n_known = len(exprs)
         add(_TOKEN_PREFILTER, 0)
         for kw in _KEYWORD_PREFILTERS:
-            self._keyword_ids.add(add(kw.encode("latin-1"), hs.HS_FLAG_CASELESS))
+            keyword_ids.add(add(kw.encode("latin-1"), hs.HS_FLAG_CASELESS))
         for whole in _WHOLE_LINE_PREFILTERS:
-            self._whole_ids.add(add(whole.encode("latin-1"), hs.HS_FLAG_CASELESS))
+            if self._native is not None and whole == _KEYWORD_VALUE:
+                continue  # the C extension's keyword_value_ends (a costly expression for Hyperscan)
+            whole_ids.add(add(whole.encode("latin-1"), hs.HS_FLAG_CASELESS))
         add(_IP_PREFILTER, 0)
         regexes, unknown = detector_regexes()
         for rx in regexes:
@@ -395,21 +573,42 @@ class LeakScanner:
             # A detector we cannot prefilter: everything goes to the judge (slow, never wrong).
             add(rb"[^\n]", 0)
         ent = _entropy_prefilters()
+        material = repr(("leak", exprs, flags, ent)).encode()
+        cached = _STATIC.get(material)
+        if cached is not None:
+            return cached
 
         def build() -> bytes:
             db = hs.Database(mode=hs.HS_MODE_BLOCK)
-            db.compile(expressions=exprs, ids=list(range(len(exprs))), elements=len(exprs), flags=flags, ext=exts)
+            db.compile(expressions=exprs, ids=list(range(len(exprs))), elements=len(exprs), flags=flags)
             edb = hs.Database(mode=hs.HS_MODE_BLOCK)
             edb.compile(expressions=ent, ids=[0] * len(ent), elements=len(ent), flags=[0] * len(ent))
             a, b = bytes(hs.dumpb(db)), bytes(hs.dumpb(edb))
             return len(a).to_bytes(8, "big") + a + b
 
-        blob = _isolated(build)
-        cut = int.from_bytes(blob[:8], "big") + 8
-        db, self._entropy_db = hs.loadb(blob[8:cut], hs.HS_MODE_BLOCK), hs.loadb(blob[cut:], hs.HS_MODE_BLOCK)
-        for d in (db, self._entropy_db):
-            d.scratch = hs.Scratch(d)  # a deserialised database comes without scratch space
-        return db
+        def load(blob: bytes) -> tuple[Any, Any]:
+            cut = int.from_bytes(blob[:8], "big") + 8
+            if not 8 < cut < len(blob):
+                raise ValueError("not two databases")
+            return _load_one(blob[8:cut]), _load_one(blob[cut:])
+
+        db, edb = compiled(material, build, load)
+        _STATIC.clear()  # one pattern set per process in practice
+        _STATIC[material] = out = (db, edb, frozenset(keyword_ids), frozenset(whole_ids))
+        return out
+
+    def _compile_known(self) -> Any:
+        hs = self._hs
+        pre = self.known.prefilters()
+        exprs = [e for e, _ in pre]
+        flags = [hs.HS_FLAG_CASELESS if caseless else 0 for _, caseless in pre]
+
+        def build() -> bytes:
+            db = hs.Database(mode=hs.HS_MODE_BLOCK)
+            db.compile(expressions=exprs, ids=list(range(len(exprs))), elements=len(exprs), flags=flags)
+            return bytes(hs.dumpb(db))
+
+        return _load_one(_isolated(build))
 
     def scan_block(self, data: bytes, first_line: int) -> list[LineHits]:
         """Judge what the prefilter finds in ``data`` (whole lines, newline-separated; the first is line
@@ -422,11 +621,17 @@ class LeakScanner:
         lines: set[int] = set()  # offsets of lines to judge whole
         pending: dict[tuple[bytes, bytes], int] = {}  # (key, value) -> offset of a first occurrence
         clean, skip = self._clean_values, self._clean_pairs
-        n_known, keyword, whole_ids = self._n_known, self._keyword_ids, self._whole_ids
+        keyword, whole_ids = self._keyword_ids, self._whole_ids
         digest_at = _DIGEST_BYTES.match
+        rfind = data.rfind
+        if self._native is not None:  # _KEYWORD_VALUE, found by the C extension: the line is judged whole
+            for end in self._native.keyword_value_ends(data):
+                lines.add(rfind(b"\n", 0, end) + 1)
+        if self._known_db is not None:  # a known value's spelling: its line is judged whole
+            self._known_db.scan(data, match_event_handler=lambda _i, _s, e, _f, _c: lines.add(rfind(b"\n", 0, e) + 1))
 
         def on_match(pid: int, _start: int, end: int, _flags: int, _ctx: Any) -> Optional[bool]:
-            if pid < n_known or pid in whole_ids:
+            if pid in whole_ids:
                 lines.add(data.rfind(b"\n", 0, end) + 1)
                 return None
             if pid in keyword and data[end : end + 1] == b'"':
@@ -455,11 +660,14 @@ class LeakScanner:
         self._db.scan(data, match_event_handler=on_match)
         # Entropy runs are many (paths, long key names) and repeat: collect their ends in C-speed appends, then
         # skip the values already judged clean whatever their key, which after the first blocks is nearly all.
-        ends: list[int] = []
-        push = ends.append
-        self._entropy_db.scan(data, match_event_handler=lambda _i, _s, e, _f, _c: push(e))
+        ends: list[int]
+        if self._native is not None:  # the same ends, less those of values already judged clean, in one C pass
+            ends = self._native.entropy_ends(data, clean)
+        else:
+            ends = []
+            push = ends.append
+            self._entropy_db.scan(data, match_event_handler=lambda _i, _s, e, _f, _c: push(e))
         whole: set[bytes] = set()  # values whose line is judged whole (one line per value and block)
-        rfind = data.rfind
         for end in ends:
             q = data[end - 1]  # the closing quote, as an int
             s0 = rfind(q, 0, end - 1)
@@ -493,12 +701,12 @@ class LeakScanner:
         out: list[LineHits] = []
         line, pos = first_line, 0
         for ls in sorted(lines):
-            line += data.count(b"\n", pos, ls)
-            pos = ls
             le = data.find(b"\n", ls)
-            hits = self.judge_line(line, data[ls : le if le >= 0 else len(data)])
-            if hits is not None:
-                out.append(hits)
+            hits = self.judge_line(0, data[ls : le if le >= 0 else len(data)])
+            if hits is not None:  # the line's number is counted only for a line with a hit
+                line += data.count(b"\n", pos, ls)
+                pos = ls
+                out.append(LineHits(line, hits.known, hits.generic, hits.parsed))
         return out
 
     def _judge_pair(self, key_raw: bytes, value_raw: bytes) -> Optional[bool]:

@@ -1,0 +1,737 @@
+/* pytest_auditready._native: the offline engine's hot loops in C (optional; see pytest_auditready/scan/native.py).
+ *
+ * Each function computes exactly what a pure-Python (or Hyperscan) path of the package computes, and the tests
+ * (tests/test_native.py) hold them to it on every fixture and on hostile input:
+ *
+ *   block_shape(data)            -> (lines, every newline followed by "{", irregular): offline/reader.py's newline
+ *                                   counts and its _IRREGULAR Hyperscan test, in one pass
+ *   entropy_ends(data, clean)    -> ends of the quoted runs scan/hyperscan.py's entropy prefilters match, without
+ *                                   those whose value is in ``clean`` (a set of bytes)
+ *   malformed_digest(data)       -> does checks/integrity_digest.py's _MALFORMED_HS match anywhere
+ *   card_spans(text)             -> the matches of checks/data_minimisation.py's _CARD_RES, in their order, for
+ *                                   ASCII text (None otherwise: the caller uses the regexes)
+ *   dm_lines(data, mask)         -> data_minimisation's Hyperscan PREFILTERS: {line start: bitmask of detectors}
+ *
+ * Nothing here keeps state or allocates beyond its result; the GIL is held throughout (the passes are short).
+ */
+#define PY_SSIZE_T_CLEAN
+#include <Python.h>
+#include <string.h>
+
+typedef unsigned char uchar;
+
+/* character classes */
+#define C_DIGIT 1   /* 0-9 */
+#define C_HEXL 2    /* 0-9 a-f - : a lowercase UUID's characters */
+#define C_B64 4     /* A-Z a-z 0-9 + / = _ \ - and bytes 0x80-0xff: the entropy runs' class */
+#define C_HEX 8     /* 0-9 A-F a-f */
+#define C_ALNUM 16  /* 0-9 A-Z a-z */
+#define C_UPPER 32  /* A-Z */
+#define C_PHONE 64  /* 0-9 space ( ) . - */
+#define C_UPNUM 128 /* A-Z 0-9 */
+
+static uchar cls[256];
+
+static void init_classes(void) {
+    int c;
+    for (c = 0; c < 256; c++) {
+        uchar k = 0;
+        if (c >= '0' && c <= '9') k |= C_DIGIT | C_HEXL | C_B64 | C_HEX | C_ALNUM | C_PHONE | C_UPNUM;
+        if (c >= 'a' && c <= 'f') k |= C_HEXL | C_HEX;
+        if (c >= 'A' && c <= 'F') k |= C_HEX;
+        if ((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z')) k |= C_B64 | C_ALNUM;
+        if (c >= 'A' && c <= 'Z') k |= C_UPPER | C_UPNUM;
+        if (c == '+' || c == '/' || c == '=' || c == '_' || c == '\\' || c == '-' || c >= 0x80) k |= C_B64;
+        if (c == '-') k |= C_HEXL;
+        if (c == ' ' || c == '(' || c == ')' || c == '.' || c == '-') k |= C_PHONE;
+        cls[c] = k;
+    }
+}
+
+#define IS(c, k) (cls[(uchar)(c)] & (k))
+
+/* -- finding every occurrence of one byte: 16 bytes at a time with SSE2, else memchr ------------------------- */
+
+/* AUDITREADY_NO_SIMD builds the portable paths only (the tests build it so, to hold them to the same results). */
+#if defined(__SSE2__) && (defined(__GNUC__) || defined(__clang__)) && !defined(AUDITREADY_NO_SIMD)
+#include <emmintrin.h>
+#define HAVE_SSE2 1
+#endif
+
+typedef struct {
+    const uchar *d;
+    Py_ssize_t n, base;
+    unsigned int mask;
+    uchar c;
+} finder;
+
+#ifdef HAVE_SSE2
+static unsigned int chunk_mask(const finder *f) {
+    if (f->base + 16 <= f->n) {
+        __m128i v = _mm_loadu_si128((const __m128i *)(const void *)(f->d + f->base));
+        return (unsigned int)_mm_movemask_epi8(_mm_cmpeq_epi8(v, _mm_set1_epi8((char)f->c)));
+    }
+    unsigned int m = 0;
+    Py_ssize_t k;
+    for (k = 0; f->base + k < f->n; k++)
+        if (f->d[f->base + k] == f->c) m |= 1u << k;
+    return m;
+}
+#endif
+
+static void finder_init(finder *f, const uchar *d, Py_ssize_t n, uchar c) {
+    f->d = d;
+    f->n = n;
+    f->c = c;
+    f->base = 0;
+#ifdef HAVE_SSE2
+    f->mask = n > 0 ? chunk_mask(f) : 0;
+#else
+    f->mask = 0;
+#endif
+}
+
+#ifdef HAVE_SSE2
+/* the bytes of v in lo..hi (signed compares: bytes 0x80-0xff are below every ASCII bound) */
+static unsigned int range16(__m128i v, char lo, char hi) {
+    __m128i a = _mm_cmpgt_epi8(v, _mm_set1_epi8((char)(lo - 1))), b = _mm_cmplt_epi8(v, _mm_set1_epi8((char)(hi + 1)));
+    return (unsigned int)_mm_movemask_epi8(_mm_and_si128(a, b));
+}
+static unsigned int eq16(__m128i v, char c) {
+    return (unsigned int)_mm_movemask_epi8(_mm_cmpeq_epi8(v, _mm_set1_epi8(c)));
+}
+#endif
+
+/* the next position of the byte (in increasing order), or -1 */
+static Py_ssize_t finder_next(finder *f) {
+#ifdef HAVE_SSE2
+    while (f->mask == 0) {
+        f->base += 16;
+        if (f->base >= f->n) return -1;
+        f->mask = chunk_mask(f);
+    }
+    int bit = __builtin_ctz(f->mask);
+    f->mask &= f->mask - 1;
+    return f->base + bit;
+#else
+    if (f->base >= f->n) return -1;
+    const uchar *p = memchr(f->d + f->base, f->c, (size_t)(f->n - f->base));
+    if (p == NULL) {
+        f->base = f->n;
+        return -1;
+    }
+    f->base = (p - f->d) + 1;
+    return p - f->d;
+#endif
+}
+
+/* -- block_shape -------------------------------------------------------------------------------------------- */
+
+static PyObject *block_shape(PyObject *self, PyObject *args) {
+    Py_buffer buf;
+    if (!PyArg_ParseTuple(args, "y*:block_shape", &buf)) return NULL;
+    const uchar *d = (const uchar *)buf.buf;
+    Py_ssize_t n = buf.len, newlines = 0, braced = 0;
+    int irregular = 0;
+    const uchar *p = d, *end = d + n;
+    while (p < end) {
+        const uchar *nl = memchr(p, '\n', (size_t)(end - p));
+        if (nl == NULL) break;
+        newlines++;
+        if (nl + 1 < end && nl[1] == '{') braced++;
+        else if (nl + 1 < end) irregular = 1;  /* \n[^{] */
+        if (nl > d && nl[-1] != '}') irregular = 1;  /* [^}]\n */
+        p = nl + 1;
+    }
+    if (!irregular) {  /* }[ \t\r]*{ on one line */
+        p = d;
+        while (p < end) {
+            const uchar *b = memchr(p, '}', (size_t)(end - p));
+            if (b == NULL) break;
+            const uchar *q = b + 1;
+            while (q < end && (*q == ' ' || *q == '\t' || *q == '\r')) q++;
+            if (q < end && *q == '{') { irregular = 1; break; }
+            p = b + 1;
+        }
+    }
+    PyBuffer_Release(&buf);
+    return Py_BuildValue("(nOO)", newlines + 1, (n > 0 && d[0] == '{' && braced == newlines) ? Py_True : Py_False,
+                         irregular ? Py_True : Py_False);
+}
+
+/* -- entropy_ends ------------------------------------------------------------------------------------------- */
+
+/* Does the run d[s:e] (between two quotes) pass an entropy prefilter? B64 run: 23+ bytes of C_B64 with one outside
+ * C_HEXL; hex run: 9+ bytes of C_HEX. Bit 1: the B64 run form, bit 2: the hex form. */
+static int run_kind(const uchar *d, Py_ssize_t s, Py_ssize_t e) {
+    Py_ssize_t len = e - s, i;
+    if (len < 9) return 0;
+    int b64 = len >= 23, hex = 1, nonuuid = 0;
+    for (i = s; i < e; i++) {
+        uchar k = cls[d[i]];
+        if (!(k & C_HEX)) hex = 0;
+        if (!(k & C_B64)) { b64 = 0; break; }
+        if (!(k & C_HEXL)) nonuuid = 1;
+    }
+    if (i < e) hex = 0;
+    return (b64 && nonuuid ? 1 : 0) | (hex ? 2 : 0);
+}
+
+/* The prefix rule of _NOT_AFTER_ID: a double-quoted B64 run counts unless its opening quote at q follows
+ * `_[iI][dD]":`. */
+static int after_id(const uchar *d, Py_ssize_t q) {
+    return q >= 5 && d[q - 1] == ':' && d[q - 2] == '"' && (d[q - 3] | 32) == 'd' && (d[q - 4] | 32) == 'i'
+           && d[q - 5] == '_';
+}
+
+static int push_end(PyObject *out, PyObject *clean, const uchar *d, Py_ssize_t s, Py_ssize_t e) {
+    /* the value d[s:e]; its end (after the closing quote) is e + 1 */
+    if (clean != NULL) {
+        PyObject *v = PyBytes_FromStringAndSize((const char *)d + s, e - s);
+        if (v == NULL) return -1;
+        int in = PySet_Contains(clean, v);
+        Py_DECREF(v);
+        if (in < 0) return -1;
+        if (in) return 0;
+    }
+    PyObject *pos = PyLong_FromSsize_t(e + 1);
+    if (pos == NULL) return -1;
+    int r = PyList_Append(out, pos);
+    Py_DECREF(pos);
+    return r;
+}
+
+static PyObject *entropy_ends(PyObject *self, PyObject *args) {
+    Py_buffer buf;
+    PyObject *clean = NULL;
+    if (!PyArg_ParseTuple(args, "y*|O:entropy_ends", &buf, &clean)) return NULL;
+    if (clean == Py_None) clean = NULL;
+    if (clean != NULL && !PyAnySet_Check(clean)) {
+        PyBuffer_Release(&buf);
+        PyErr_SetString(PyExc_TypeError, "clean must be a set or None");
+        return NULL;
+    }
+    const uchar *d = (const uchar *)buf.buf;
+    Py_ssize_t n = buf.len;
+    PyObject *out = PyList_New(0);
+    if (out == NULL) goto fail;
+    int singles = memchr(d, '\'', (size_t)n) != NULL;
+    /* double quotes: every pair of consecutive quotes */
+    finder f;
+    finder_init(&f, d, n, '"');
+    Py_ssize_t q1 = finder_next(&f), q2;
+    while (q1 >= 0 && (q2 = finder_next(&f)) >= 0) {
+        if (q2 - q1 - 1 >= 9) {
+            int k = run_kind(d, q1 + 1, q2);
+            if ((k & 2) || ((k & 1) && !after_id(d, q1))) {
+                if (push_end(out, clean, d, q1 + 1, q2) < 0) goto fail;
+            }
+        }
+        q1 = q2;
+    }
+    if (singles) {
+        const uchar *p;
+        PyObject *more = PyList_New(0);
+        if (more == NULL) goto fail;
+        p = memchr(d, '\'', (size_t)n);
+        while (p != NULL) {
+            Py_ssize_t q1 = p - d;
+            const uchar *p2 = q1 + 1 < n ? memchr(d + q1 + 1, '\'', (size_t)(n - q1 - 1)) : NULL;
+            if (p2 == NULL) break;
+            Py_ssize_t q2 = p2 - d;
+            if (q2 - q1 - 1 >= 9 && run_kind(d, q1 + 1, q2)) {
+                if (push_end(more, clean, d, q1 + 1, q2) < 0) { Py_DECREF(more); goto fail; }
+            }
+            p = p2;
+        }
+        if (PyList_GET_SIZE(more)) {  /* in end order, like the matches of one scan */
+            Py_ssize_t m = PyList_GET_SIZE(out);
+            if (PyList_SetSlice(out, m, m, more) < 0 || PyList_Sort(out) < 0) { Py_DECREF(more); goto fail; }
+        }
+        Py_DECREF(more);
+    }
+    PyBuffer_Release(&buf);
+    return out;
+fail:
+    Py_XDECREF(out);
+    PyBuffer_Release(&buf);
+    return NULL;
+}
+
+/* -- keyword_value_ends: one whole-line prefilter of scan/hyperscan.py ------------------------------------------ */
+
+/* _WHOLE_LINE_PREFILTERS[1], caseless:  KW [^"%]* Q \s* , \s* Q (?:value|parameterValue) Q \s* :
+ * with Q = \\*(?:"|%22) and KW = _KEYWORDS: a name/value object whose name holds a keyword. Read backwards from
+ * each colon; returns every end (after the colon) where it matches, as Hyperscan reports them. */
+static const char *const KEYWORDS[] = {
+    "apikey", "api_key", "authkey", "auth_key", "servicekey", "service_key", "accountkey", "account_key", "dbkey",
+    "db_key", "databasekey", "database_key", "privkey", "priv_key", "privatekey", "private_key", "clientkey",
+    "client_key", "dbpass", "db_pass", "databasepass", "database_pass", "keypass", "key_pass", "password", "passwd",
+    "pwd", "secret", "contrase\xc3\xb1" "a", "contrasena", NULL};
+
+static int is_space(uchar c) { return c == ' ' || c == '\t' || c == '\n' || c == '\v' || c == '\f' || c == '\r'; }
+
+static int lower(uchar c) { return (c >= 'A' && c <= 'Z') ? c + 32 : c; }
+
+/* does d[at:at+len(word)] equal word, ASCII letters caseless */
+static int word_at(const uchar *d, Py_ssize_t n, Py_ssize_t at, const char *word) {
+    Py_ssize_t k;
+    for (k = 0; word[k]; k++)
+        if (at + k >= n || at + k < 0 || lower(d[at + k]) != (uchar)word[k]) return 0;
+    return 1;
+}
+
+/* the start of a quote token \\*(?:"|%22) ending just before ``end`` (its backslashes included when
+ * ``backslashes``), or -1 */
+static Py_ssize_t quote_before(const uchar *d, Py_ssize_t end, int backslashes) {
+    Py_ssize_t q;
+    if (end >= 1 && d[end - 1] == '"') q = end - 1;
+    else if (end >= 3 && d[end - 3] == '%' && d[end - 2] == '2' && d[end - 1] == '2') q = end - 3;
+    else return -1;
+    if (backslashes)
+        while (q > 0 && d[q - 1] == '\\') q--;
+    return q;
+}
+
+/* KW [^"%]* ending at t: a keyword wholly inside the run of bytes other than `"` and `%` that ends at t */
+static int keyword_run_before(const uchar *d, Py_ssize_t t) {
+    Py_ssize_t b = t, s;
+    while (b > 0 && d[b - 1] != '"' && d[b - 1] != '%') b--;
+    for (s = b; s < t; s++) {
+        uchar c = (uchar)lower(d[s]);
+        if (c != 'a' && c != 'd' && c != 's' && c != 'p' && c != 'c' && c != 'k') continue;
+        int w;
+        for (w = 0; KEYWORDS[w]; w++) {
+            Py_ssize_t len = (Py_ssize_t)strlen(KEYWORDS[w]);
+            if (s + len <= t && (uchar)KEYWORDS[w][0] == c && word_at(d, t, s, KEYWORDS[w])) return 1;
+        }
+    }
+    return 0;
+}
+
+static int keyword_value_at(const uchar *d, Py_ssize_t n, Py_ssize_t colon) {
+    Py_ssize_t p = colon, v_end, alt;
+    (void)n;
+    while (p > 0 && is_space(d[p - 1])) p--;          /* \s* */
+    v_end = quote_before(d, p, 1);                      /* Q after the value's name */
+    if (v_end < 0) return 0;
+    for (alt = 0; alt < 2; alt++) {                     /* value | parameterValue */
+        const char *name = alt ? "parametervalue" : "value";
+        Py_ssize_t v = v_end - (Py_ssize_t)strlen(name);
+        if (v < 0 || !word_at(d, v_end, v, name)) continue;
+        Py_ssize_t q = quote_before(d, v, 1);           /* Q before the value's name */
+        if (q < 0) continue;
+        while (q > 0 && is_space(d[q - 1])) q--;        /* \s* */
+        if (q < 1 || d[q - 1] != ',') continue;
+        q--;
+        while (q > 0 && is_space(d[q - 1])) q--;        /* \s* */
+        Py_ssize_t t = quote_before(d, q, 0);           /* Q closing the name (its backslashes: in [^"%]*) */
+        if (t < 0) continue;
+        if (keyword_run_before(d, t)) return 1;
+    }
+    return 0;
+}
+
+static PyObject *keyword_value_ends(PyObject *self, PyObject *args) {
+    Py_buffer buf;
+    if (!PyArg_ParseTuple(args, "y*:keyword_value_ends", &buf)) return NULL;
+    const uchar *d = (const uchar *)buf.buf;
+    Py_ssize_t n = buf.len, c;
+    PyObject *out = PyList_New(0);
+    if (out == NULL) goto fail;
+    finder f;
+    finder_init(&f, d, n, ':');
+    while ((c = finder_next(&f)) >= 0) {
+        if (keyword_value_at(d, n, c)) {
+            PyObject *e = PyLong_FromSsize_t(c + 1);
+            if (e == NULL || PyList_Append(out, e) < 0) { Py_XDECREF(e); goto fail; }
+            Py_DECREF(e);
+        }
+    }
+    PyBuffer_Release(&buf);
+    return out;
+fail:
+    Py_XDECREF(out);
+    PyBuffer_Release(&buf);
+    return NULL;
+}
+
+/* -- malformed_digest --------------------------------------------------------------------------------------- */
+
+/* "hmac-sha256:(?:[0-9a-f]{0,63}[^0-9a-f]|[0-9a-f]{64}[^"\\]) anywhere */
+static PyObject *malformed_digest(PyObject *self, PyObject *args) {
+    Py_buffer buf;
+    if (!PyArg_ParseTuple(args, "y*:malformed_digest", &buf)) return NULL;
+    static const char prefix[] = "\"hmac-sha256:";
+    const Py_ssize_t plen = (Py_ssize_t)sizeof(prefix) - 1;
+    const uchar *d = (const uchar *)buf.buf;
+    Py_ssize_t n = buf.len, at;
+    int found = 0;
+    finder f;
+    finder_init(&f, d, n, '"');
+    while (!found && (at = finder_next(&f)) >= 0) {
+        if (at + plen > n || d[at + 1] != 'h' || memcmp(d + at, prefix, (size_t)plen) != 0) continue;
+        Py_ssize_t s = at + plen, h = 0;
+#ifdef HAVE_SSE2
+        if (s + 64 <= n) {  /* the 64 digits at once: how many lowercase hex digits lead */
+            int k;
+            for (k = 0; k < 4; k++) {
+                __m128i v = _mm_loadu_si128((const __m128i *)(const void *)(d + s + 16 * k));
+                unsigned int ok = range16(v, '0', '9') | range16(v, 'a', 'f');
+                if (ok != 0xFFFF) { h += __builtin_ctz(~ok); break; }
+                h += 16;
+            }
+        } else
+#endif
+        while (s + h < n && h < 64 && ((d[s + h] >= '0' && d[s + h] <= '9') || (d[s + h] >= 'a' && d[s + h] <= 'f'))) h++;
+        if (h < 64) {
+            if (s + h < n) found = 1;  /* a byte that is not a lowercase hex digit */
+        } else if (s + 64 < n && d[s + 64] != '"' && d[s + 64] != '\\') {
+            found = 1;
+        }
+    }
+    PyBuffer_Release(&buf);
+    return PyBool_FromLong(found);
+}
+
+/* -- card_spans --------------------------------------------------------------------------------------------- */
+
+static int dig(const uchar *t, Py_ssize_t n, Py_ssize_t i) { return i >= 0 && i < n && t[i] >= '0' && t[i] <= '9'; }
+static int alnum(const uchar *t, Py_ssize_t n, Py_ssize_t i) { return i >= 0 && i < n && IS(t[i], C_ALNUM); }
+
+/* n digits from i: the index after them, or -1 */
+static Py_ssize_t digits_at(const uchar *t, Py_ssize_t n, Py_ssize_t i, Py_ssize_t count) {
+    Py_ssize_t k;
+    for (k = 0; k < count; k++)
+        if (!dig(t, n, i + k)) return -1;
+    return i + count;
+}
+
+/* (?![0-9A-Za-z]|[ -]\d) at i */
+static int card_tail_ok(const uchar *t, Py_ssize_t n, Py_ssize_t i) {
+    if (alnum(t, n, i)) return 0;
+    if (i < n && (t[i] == ' ' || t[i] == '-') && dig(t, n, i + 1)) return 0;
+    return 1;
+}
+
+/* \d{4}([ -])\d{4}\1\d{4}\1\d{4}(?:\1\d{1,3})?  then the tail rule, at i: the end or -1 */
+static Py_ssize_t card2(const uchar *t, Py_ssize_t n, Py_ssize_t i) {
+    Py_ssize_t j = digits_at(t, n, i, 4);
+    if (j < 0 || j >= n || (t[j] != ' ' && t[j] != '-')) return -1;
+    uchar sep = t[j];
+    int g;
+    for (g = 0; g < 3; g++) {
+        if (g > 0) {
+            if (j >= n || t[j] != sep) return -1;
+        }
+        j = digits_at(t, n, j + 1, 4);
+        if (j < 0) return -1;
+    }
+    if (j < n && t[j] == sep) {
+        Py_ssize_t k;
+        for (k = 3; k >= 1; k--) {  /* greedy \d{1,3}, backtracking */
+            if (digits_at(t, n, j + 1, k) >= 0 && card_tail_ok(t, n, j + 1 + k)) return j + 1 + k;
+        }
+    }
+    return card_tail_ok(t, n, j) ? j : -1;
+}
+
+/* \d{4}([ -])\d{6}\1\d{4,5} then the tail rule, at i */
+static Py_ssize_t card3(const uchar *t, Py_ssize_t n, Py_ssize_t i) {
+    Py_ssize_t j = digits_at(t, n, i, 4);
+    if (j < 0 || j >= n || (t[j] != ' ' && t[j] != '-')) return -1;
+    uchar sep = t[j];
+    j = digits_at(t, n, j + 1, 6);
+    if (j < 0 || j >= n || t[j] != sep) return -1;
+    Py_ssize_t k;
+    for (k = 5; k >= 4; k--) {
+        if (digits_at(t, n, j + 1, k) >= 0 && card_tail_ok(t, n, j + 1 + k)) return j + 1 + k;
+    }
+    return -1;
+}
+
+static int append_str(PyObject *out, const uchar *t, Py_ssize_t s, Py_ssize_t e) {
+    PyObject *v = PyUnicode_FromStringAndSize((const char *)t + s, e - s);
+    if (v == NULL) return -1;
+    int r = PyList_Append(out, v);
+    Py_DECREF(v);
+    return r;
+}
+
+static PyObject *card_spans(PyObject *self, PyObject *arg) {
+    if (!PyUnicode_Check(arg)) {
+        PyErr_SetString(PyExc_TypeError, "card_spans takes a str");
+        return NULL;
+    }
+#if PY_VERSION_HEX < 0x030C0000
+    if (PyUnicode_READY(arg) < 0) return NULL;
+#endif
+    if (!PyUnicode_IS_ASCII(arg)) Py_RETURN_NONE;  /* \d is any Unicode digit there: the regexes decide */
+    const uchar *t = (const uchar *)PyUnicode_DATA(arg);
+    Py_ssize_t n = PyUnicode_GET_LENGTH(arg), i;
+    PyObject *out = PyList_New(0);
+    if (out == NULL) return NULL;
+    /* 1: (?<![0-9A-Za-z])\d{13,19}(?![0-9A-Za-z]): whole digit runs of 13 to 19 between non-alphanumerics */
+    for (i = 0; i < n; i++) {
+        if (!dig(t, n, i)) continue;
+        Py_ssize_t j = i;
+        while (j < n && dig(t, n, j)) j++;
+        if (!alnum(t, n, i - 1) && j - i >= 13 && j - i <= 19 && !alnum(t, n, j)) {
+            if (append_str(out, t, i, j) < 0) goto fail;
+        }
+        i = j;
+    }
+    /* 2 and 3: (?<![0-9A-Za-z-]) then the grouped forms; finditer resumes after a match */
+    int form;
+    for (form = 2; form <= 3; form++) {
+        for (i = 0; i < n; ) {
+            if (dig(t, n, i) && !alnum(t, n, i - 1) && !(i > 0 && t[i - 1] == '-')) {
+                Py_ssize_t e = form == 2 ? card2(t, n, i) : card3(t, n, i);
+                if (e >= 0) {
+                    if (append_str(out, t, i, e) < 0) goto fail;
+                    i = e > i ? e : i + 1;
+                    continue;
+                }
+            }
+            i++;
+        }
+    }
+    return out;
+fail:
+    Py_DECREF(out);
+    return NULL;
+}
+
+/* -- dm_lines: data_minimisation's prefilters -------------------------------------------------------------- */
+
+/* detector bits, in data_minimisation.PREFILTERS' order */
+#define D_CARD 1
+#define D_EMAIL 2
+#define D_PHONE 4
+#define D_IBAN 8
+#define D_NID 16
+
+/* [A-Z]{2}\d{2}(?: ?[A-Z0-9]{4}){2} at i */
+static int iban_at(const uchar *d, Py_ssize_t n, Py_ssize_t i) {
+    if (i + 4 > n || !IS(d[i], C_UPPER) || !IS(d[i + 1], C_UPPER) || !IS(d[i + 2], C_DIGIT) || !IS(d[i + 3], C_DIGIT))
+        return 0;
+    Py_ssize_t j = i + 4;
+    int g, k;
+    for (g = 0; g < 2; g++) {
+        if (j < n && d[j] == ' ') j++;
+        for (k = 0; k < 4; k++, j++)
+            if (j >= n || !IS(d[j], C_UPNUM)) return 0;
+    }
+    return 1;
+}
+
+/* [A-Z]{2} ?\d{2} ?\d{2} ?\d{2} ?[A-D] at i */
+static int nino_at(const uchar *d, Py_ssize_t n, Py_ssize_t i) {
+    if (i + 2 > n || !IS(d[i], C_UPPER) || !IS(d[i + 1], C_UPPER)) return 0;
+    Py_ssize_t j = i + 2;
+    int g;
+    for (g = 0; g < 3; g++) {
+        if (j < n && d[j] == ' ') j++;
+        if (j + 2 > n || !IS(d[j], C_DIGIT) || !IS(d[j + 1], C_DIGIT)) return 0;
+        j += 2;
+    }
+    if (j < n && d[j] == ' ') j++;
+    return j < n && d[j] >= 'A' && d[j] <= 'D';
+}
+
+static int ndig(const uchar *d, Py_ssize_t n, Py_ssize_t i, Py_ssize_t count) {
+    Py_ssize_t k;
+    if (i < 0 || i + count > n) return 0;
+    for (k = 0; k < count; k++)
+        if (!IS(d[i + k], C_DIGIT)) return 0;
+    return 1;
+}
+
+/* The shapes that start at a separator L[j] (" ", "-" or ".") right after ``run`` digits (run >= 3). */
+static int sep_bits(const uchar *L, Py_ssize_t n, Py_ssize_t j, Py_ssize_t run, int mask) {
+    int bits = 0;
+    uchar t = L[j];
+    if ((t == ' ' || t == '-') && run >= 4 && (mask & D_CARD)) {  /* \d{4}[ -]\d{4,6}[ -]\d{4} */
+        Py_ssize_t q = j + 1, m = 0;
+        while (q < n && IS(L[q], C_DIGIT) && m < 7) { q++; m++; }
+        if (m >= 4 && m <= 6 && q < n && (L[q] == ' ' || L[q] == '-') && ndig(L, n, q + 1, 4)) bits |= D_CARD;
+    }
+    if ((t == '-' || t == '.') && (mask & D_PHONE) && ndig(L, n, j + 1, 3) && j + 4 < n
+        && (L[j + 4] == '-' || L[j + 4] == '.') && ndig(L, n, j + 5, 4))
+        bits |= D_PHONE;  /* \d{3}[-.]\d{3}[-.]\d{4} */
+    if (t == '-' && (mask & D_NID) && ndig(L, n, j + 1, 2) && j + 3 < n && L[j + 3] == '-' && ndig(L, n, j + 4, 4))
+        bits |= D_NID;  /* \d{3}-\d{2}-\d{4} */
+    return bits;
+}
+
+/* The shapes that start at L[i], a capital or one of "@ % + (". */
+static int start_bits(const uchar *L, Py_ssize_t n, Py_ssize_t i, int mask) {
+    int bits = 0;
+    uchar c = L[i];
+    if (c == '@' || (c == '%' && i + 2 < n && L[i + 1] == '4' && L[i + 2] == '0')) {
+        /* (?:@|%40)[A-Za-z0-9-]+\. */
+        Py_ssize_t j = i + (c == '@' ? 1 : 3), m = 0;
+        while (j < n && (IS(L[j], C_ALNUM) || L[j] == '-')) { j++; m++; }
+        if (m >= 1 && j < n && L[j] == '.') bits |= D_EMAIL;
+    } else if (c == '+') {
+        /* \+[1-9][\d ().-]{6} */
+        if (i + 7 < n && L[i + 1] >= '1' && L[i + 1] <= '9') {
+            Py_ssize_t j;
+            for (j = i + 2; j < i + 8 && IS(L[j], C_PHONE); j++) ;
+            if (j == i + 8) bits |= D_PHONE;
+        }
+    } else if (c == '(') {
+        /* \(\d{3}\) ?\d{3}[-.]\d{4} */
+        if (ndig(L, n, i + 1, 3) && i + 4 < n && L[i + 4] == ')') {
+            Py_ssize_t j = i + 5;
+            if (j < n && L[j] == ' ') j++;
+            if (ndig(L, n, j, 3) && j + 3 < n && (L[j + 3] == '-' || L[j + 3] == '.') && ndig(L, n, j + 4, 4))
+                bits |= D_PHONE;
+        }
+    } else if (IS(c, C_UPPER)) {
+        if ((mask & D_IBAN) && iban_at(L, n, i)) bits |= D_IBAN;
+        if ((mask & D_NID) && nino_at(L, n, i)) bits |= D_NID;
+    }
+    return bits & mask;
+}
+
+/* What the detectors in ``mask`` could match on the line L[0:n] (no prefilter spans a newline), byte by byte.
+ * Only digits, capitals and "@ % + (" can start a shape; separators matter right after a run of digits. */
+static int line_bits_scalar(const uchar *L, Py_ssize_t n, int mask) {
+    int bits = 0;
+    Py_ssize_t i = 0;
+    while (i < n) {
+        uchar c = L[i], k = cls[c];
+        if (!(k & (C_DIGIT | C_UPPER)) && c != '@' && c != '%' && c != '+' && c != '(') {
+            i++;
+            continue;
+        }
+        if (k & C_DIGIT) {
+            Py_ssize_t j = i + 1;
+            while (j < n && IS(L[j], C_DIGIT)) j++;
+            Py_ssize_t run = j - i;
+            if (run >= 13) bits |= D_CARD;  /* \d{13} */
+            if (run >= 3 && j < n) bits |= sep_bits(L, n, j, run, mask);
+            i = j;
+        } else {
+            bits |= start_bits(L, n, i, mask);
+            i++;
+        }
+        if ((bits & mask) == mask) break;
+    }
+    return bits & mask;
+}
+
+#ifdef HAVE_SSE2
+
+/* ``line_bits_scalar`` 64 bytes at a time: bit masks of digits, separators after a digit and shape starts; the
+ * scalar checks run only where those masks point, and runs of 13 digits are found in the digit mask. */
+static int line_bits(const uchar *L, Py_ssize_t n, int mask) {
+    if (n < 64) return line_bits_scalar(L, n, mask);  /* no whole window */
+    int bits = 0;
+    Py_ssize_t w, carry = 0;  /* digits running into this window from the previous ones */
+    unsigned long long prev_top = 0;
+    for (w = 0; w < n && (bits & mask) != mask; w += 64) {
+        unsigned long long D = 0, S = 0, T = 0;
+        if (w + 64 <= n) {
+            int k;
+            for (k = 0; k < 4; k++) {
+                __m128i v = _mm_loadu_si128((const __m128i *)(const void *)(L + w + 16 * k));
+                unsigned long long sh = 16 * (unsigned)k;
+                D |= (unsigned long long)range16(v, '0', '9') << sh;
+                S |= (unsigned long long)(eq16(v, ' ') | eq16(v, '-') | eq16(v, '.')) << sh;
+                T |= (unsigned long long)(range16(v, 'A', 'Z') | eq16(v, '@') | eq16(v, '%') | eq16(v, '+')
+                                          | eq16(v, '(')) << sh;
+            }
+        } else {
+            Py_ssize_t k;
+            for (k = 0; w + k < n; k++) {
+                uchar c = L[w + k];
+                if (IS(c, C_DIGIT)) D |= 1ULL << k;
+                if (c == ' ' || c == '-' || c == '.') S |= 1ULL << k;
+                if (IS(c, C_UPPER) || c == '@' || c == '%' || c == '+' || c == '(') T |= 1ULL << k;
+            }
+        }
+        if ((mask & D_CARD) && !(bits & D_CARD)) {  /* \d{13} */
+            if (D == ~0ULL) {
+                carry += 64;
+                if (carry >= 13) bits |= D_CARD;
+            } else {
+                if (carry + __builtin_ctzll(~D) >= 13) bits |= D_CARD;
+                unsigned long long r2 = D & (D >> 1), r4 = r2 & (r2 >> 2), r8 = r4 & (r4 >> 4);
+                if (r8 & (r4 >> 8) & (D >> 12)) bits |= D_CARD;
+                carry = D ? __builtin_clzll(~D) : 0;
+            }
+        }
+        unsigned long long C = S & ((D << 1) | prev_top);  /* a separator right after a digit */
+        prev_top = D >> 63;
+        while (C) {
+            Py_ssize_t j = w + __builtin_ctzll(C), run = 0;
+            C &= C - 1;
+            while (run < 4 && j - run - 1 >= 0 && IS(L[j - run - 1], C_DIGIT)) run++;
+            if (run >= 3) bits |= sep_bits(L, n, j, run, mask);
+        }
+        while (T) {
+            Py_ssize_t i = w + __builtin_ctzll(T);
+            T &= T - 1;
+            bits |= start_bits(L, n, i, mask);
+        }
+    }
+    return bits & mask;
+}
+#else
+#define line_bits line_bits_scalar
+#endif
+
+/* A line may hold a detector's shape only if it has one of these bytes: a digit (cards, phones, IBANs, national
+ * ids) or "@" / "%" (e-mail). Lines without any are skipped without a look. */
+static PyObject *dm_lines(PyObject *self, PyObject *args) {
+    Py_buffer buf;
+    int mask;
+    if (!PyArg_ParseTuple(args, "y*i:dm_lines", &buf, &mask)) return NULL;
+    const uchar *d = (const uchar *)buf.buf;
+    Py_ssize_t n = buf.len, s = 0;
+    PyObject *out = PyDict_New();
+    if (out == NULL) goto fail;
+    while (s <= n) {
+        const uchar *nl = s < n ? memchr(d + s, '\n', (size_t)(n - s)) : NULL;
+        Py_ssize_t e = nl ? nl - d : n;
+        int bits = line_bits(d + s, e - s, mask);
+        if (bits) {
+            PyObject *k = PyLong_FromSsize_t(s), *v = PyLong_FromLong(bits);
+            if (k == NULL || v == NULL || PyDict_SetItem(out, k, v) < 0) {
+                Py_XDECREF(k);
+                Py_XDECREF(v);
+                goto fail;
+            }
+            Py_DECREF(k);
+            Py_DECREF(v);
+        }
+        if (nl == NULL) break;
+        s = e + 1;
+    }
+    PyBuffer_Release(&buf);
+    return out;
+fail:
+    Py_XDECREF(out);
+    PyBuffer_Release(&buf);
+    return NULL;
+}
+
+static PyMethodDef methods[] = {
+    {"block_shape", block_shape, METH_VARARGS, "block_shape(data) -> (lines, every newline before '{', irregular)"},
+    {"entropy_ends", entropy_ends, METH_VARARGS, "entropy_ends(data, clean=None) -> ends of candidate quoted runs"},
+    {"keyword_value_ends", keyword_value_ends, METH_VARARGS, "keyword_value_ends(data) -> ends of a name/value pair named by a keyword"},
+    {"malformed_digest", malformed_digest, METH_VARARGS, "malformed_digest(data) -> a malformed hmac-sha256 digest?"},
+    {"card_spans", card_spans, METH_O, "card_spans(text) -> the card regexes' matches (None: not ASCII)"},
+    {"dm_lines", dm_lines, METH_VARARGS, "dm_lines(data, mask) -> {line start: detector bits}"},
+    {NULL, NULL, 0, NULL},
+};
+
+static struct PyModuleDef module = {PyModuleDef_HEAD_INIT, "_native", "The offline engine's hot loops in C.", -1,
+                                    methods};
+
+PyMODINIT_FUNC PyInit__native(void) {
+    init_classes();
+    return PyModule_Create(&module);
+}

@@ -1,0 +1,500 @@
+"""The optional C extension (pytest_auditready._native, issue 16) against the pure-Python reference.
+
+Each C function is held to what it replaces (the Hyperscan databases and Python regexes it stands for) on every
+fixture and on generated hostile bytes; then ``auditready verify`` runs both ways (AUDITREADY_PURE_PYTHON=1 forces
+the pure path) on every fixture and on crafted hostile logs, and must give the same verdicts, findings, accounting
+and exit code. Also: the compiled-database cache (corrupt, foreign or planted entries are never trusted, no
+secret ever reaches it, racing processes are safe), judge verdicts remembered across files, and an install
+without a compiler.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import random
+import re
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any, Callable, Iterator
+
+import pytest
+
+from pytest_auditready.checks import integrity_digest
+from pytest_auditready.checks.data_minimisation import _CARD_RES, PREFILTERS, _prefilter
+from pytest_auditready.offline import reader
+from pytest_auditready.scan import hyperscan as hsmod
+from pytest_auditready.scan import native
+from pytest_auditready.scan.hyperscan import IRREGULAR_LINES, MALFORMED_DIGEST, LeakScanner, any_match
+
+ROOT = Path(__file__).resolve().parent.parent
+FIXTURES = ROOT / "fixtures"
+LIB = native.lib
+
+
+def _need_lib() -> Any:
+    if LIB is None:
+        if os.environ.get("CI"):
+            pytest.fail("the C extension is not built under CI: pip install -e . needs a C compiler and Python headers")
+        pytest.skip("the C extension is not built here (no compiler at install time)")
+    return LIB
+
+
+@pytest.fixture(scope="module", params=["simd", "portable"])
+def lib(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Any:
+    """The built extension, and the same source built with AUDITREADY_NO_SIMD (the portable paths that platforms
+    without SSE2 run), loaded from a temporary folder."""
+    built = _need_lib()
+    if request.param == "simd":
+        return built
+    import importlib.util
+    import sysconfig
+
+    cc = shutil.which(os.environ.get("CC", "cc")) or shutil.which("gcc")
+    if cc is None:
+        pytest.skip("no C compiler to build the portable variant")
+    out = tmp_path_factory.mktemp("portable") / ("_native" + (sysconfig.get_config_var("EXT_SUFFIX") or ".so"))
+    flags = ["-undefined", "dynamic_lookup"] if sys.platform == "darwin" else []
+    subprocess.run([cc, "-shared", "-fPIC", "-O2", "-DAUDITREADY_NO_SIMD", "-I", sysconfig.get_paths()["include"],
+                    *flags, str(ROOT / "pytest_auditready" / "_native.c"), "-o", str(out)], check=True, timeout=120)
+    spec = importlib.util.spec_from_file_location("_native", out)
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+@pytest.fixture(autouse=True)
+def _own_cache(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path_factory.getbasetemp() / "xdg-cache"))
+
+
+# -- inputs: every fixture's bytes, cut into blocks, and generated hostile bytes -----------------------------------
+def _fixture_blocks() -> list[bytes]:
+    out = []
+    for path in sorted(FIXTURES.rglob("*")):
+        if path.is_file() and path.suffix in (".log", ".json", ".txt"):
+            data = path.read_bytes()
+            out.append(data)
+            out.extend(data[i : i + 4096] for i in range(0, len(data), 4096))  # cut mid-line and mid-value too
+    return out
+
+
+_TOKENS = [b'"', b"'", b":", b'":"', b'_id":"', b'_ID":"', b'_iD":', b"id", b"d", b"\\", b'\\"', b"\n", b"\n{", b"}",
+           b"{", b"}\n{", b"} \t\r{", b" ", b"-", b".", b"@", b"%40", b"%", b"+", b"(", b")", b"hmac-sha256:",
+           b'"hmac-sha256:', b"0123456789", b"4111111111111111", b"4111 1111 1111 1111", b"4111-111111-11111",
+           b"abcdef", b"ABCDEF", b"GB82WEST12345698765432", b"QQ 12 34 56 C", b"123-45-6789", b"555.123.4567",
+           b"(555) 123-4567", b"+44 20 7946 0958", b"user@example.com", b"\xc3\xa9", b"\xff", b"\xed\xa0\x80",
+           b"Zm9vYmFyYmF6cXV4cXV1eFpt", b"0" * 64, b"f" * 63, b"A" * 23, b"a1-" * 9, b"=", b"/", b"_", b"\r",
+           b"\\u0026", b"1234567890123", b"12345678901234567890"]
+
+
+def _fuzz(seed: int, n: int = 300, longest: int = 60) -> list[bytes]:
+    rng = random.Random(seed)
+    return [b"".join(rng.choice(_TOKENS) for _ in range(rng.randint(0, longest))) for _ in range(n)]
+
+
+def _inputs() -> Iterator[bytes]:
+    yield from _fixture_blocks()
+    yield from _fuzz(16)
+    yield from _fuzz(17, 100, 400)  # long lines: many 64-byte windows of the SIMD passes
+    yield b""
+    yield b"\n"
+    yield b'"' * 40
+    yield b'"hmac-sha256:' + b"0" * 64  # a digest cut at the block's end
+    yield b'"hmac-sha256:' + b"0" * 65 + b'"'
+    yield b'x"hmac-sha256:' + b"0" * 64 + b'\\"'
+
+
+# -- each C function equals what it replaces ---------------------------------------------------------------------
+def test_block_shape_equals_the_counts_and_the_irregular_database(lib: Any) -> None:
+    irregular = any_match(IRREGULAR_LINES, native=False)
+    assert irregular is not None
+    for data in _inputs():
+        lines, plain, irr = lib.block_shape(data)
+        assert lines == data.count(b"\n") + 1, data[:200]
+        assert plain == (data[:1] == b"{" and data.count(b"\n{") == data.count(b"\n")), data[:200]
+        assert irr == irregular(data), data[:200]
+    assert reader._IRREGULAR == IRREGULAR_LINES  # the reader's set is the one the C pass answers
+
+
+def _entropy_reference(scanner: LeakScanner, data: bytes) -> list[int]:
+    ends: set[int] = set()
+    scanner._entropy_db.scan(data, match_event_handler=lambda _i, _s, e, _f, _c: ends.add(e))
+    return sorted(ends)
+
+
+def test_entropy_ends_equal_the_hyperscan_entropy_database(lib: Any) -> None:
+    with LeakScanner({}) as scanner:
+        for data in _inputs():
+            want = _entropy_reference(scanner, data)
+            assert lib.entropy_ends(data, None) == want, data[:300]
+            # values in the clean set are left out, and only those
+            clean = {data[data.rfind(data[e - 1 : e], 0, e - 1) + 1 : e - 1] for e in want[::2]}
+            kept = [e for e in want if data[data.rfind(data[e - 1 : e], 0, e - 1) + 1 : e - 1] not in clean]
+            assert lib.entropy_ends(data, clean) == kept
+    with pytest.raises(TypeError):
+        lib.entropy_ends(b'"x"', ["not a set"])
+
+
+_KV_TOKENS = [b'"', b"%22", b"%2", b"%", b"\\", b'\\"', b",", b" ", b"\t", b"\n", b"\x0b", b"\x0c", b"\r", b":",
+              b"value", b"VaLuE", b"parameterValue", b"PARAMETERvalue", b"parameter", b"password", b"PassWord",
+              b"db_pass", b"dbpass", b"api_key", b"secret", b"contrase\xc3\xb1a", b"contrasena", b"CONTRASE\xc3\x91A",
+              b"key", b"x", b"name", b"{", b"}", b"pwd", b"_"]
+
+
+def test_keyword_value_ends_equal_the_hyperscan_whole_line_prefilter(lib: Any) -> None:
+    import hyperscan
+
+    expr = hsmod._KEYWORD_VALUE.encode("latin-1")
+    assert expr in [e.encode("latin-1") for e in hsmod._WHOLE_LINE_PREFILTERS]
+    db = hyperscan.Database(mode=hyperscan.HS_MODE_BLOCK)
+    db.compile(expressions=[expr], ids=[0], elements=1, flags=[hyperscan.HS_FLAG_CASELESS])
+    rng = random.Random(11)
+    generated = [b"".join(rng.choice(_KV_TOKENS) for _ in range(rng.randint(0, 40))) for _ in range(5000)]
+    shapes = [[b'{"name":"', b'"', b"%22", b'\\"'], [b"DB_PASSWORD", b"user", b"my secret x", b"pa%ssword", b'pass"word'],
+              [b'"', b'\\"', b"%22", b'\\\\"'], [b"", b" ", b"\n", b"\x0b"], [b",", b";"], [b"", b" \t"],
+              [b'"', b'\\"', b"%22", b""], [b"value", b"Value", b"parameterValue", b"val"], [b'"', b'\\\\"', b"%22"],
+              [b"", b" ", b"\r\n"], [b":", b"="], [b'"x"}']]
+    generated += [b"".join(rng.choice(options) for options in shapes) for _ in range(3000)]
+    named = [b'{"name":"DB_PASSWORD","value":"x"}', b'{\\"name\\":\\"my_secret\\", \\"Value\\" :"x"}',
+             b"%22api_key%22,%22parameterValue%22:", b'"password" ,\n "value"\x0b:', b'"pa%ssword","value":',
+             b'"pass\"word","value":']
+    found = 0
+    for data in [*_inputs(), *generated, *named]:
+        ends: set[int] = set()
+        db.scan(data, match_event_handler=lambda _i, _s, e, _f, _c, ends=ends: ends.add(e))
+        assert lib.keyword_value_ends(data) == sorted(ends), data[:300]
+        found += bool(ends)
+    assert found > 100  # the inputs do exercise it
+
+
+def test_malformed_digest_equals_the_hyperscan_test_and_is_the_one_integrity_digest_uses(lib: Any) -> None:
+    reference = any_match(MALFORMED_DIGEST, native=False)
+    assert reference is not None
+    for data in _inputs():
+        assert lib.malformed_digest(data) == reference(data), data[:300]
+    assert any_match((integrity_digest._MALFORMED_HS,)) is _need_lib().malformed_digest
+
+
+def test_card_spans_equal_the_card_regexes(lib: Any) -> None:
+    texts = [d.decode("latin-1") for d in _inputs()]
+    texts += ["4111 1111 1111 1111 1", "4111 1111 1111 1111 123 4", "-4111-1111-1111-1111", "x4111111111111111",
+              "4111 111111 11111 1", "4111 111111 1111", "1234 5678 9012 3456 7890 1234 5678", "\u0664" * 16,
+              "card 4111111111111111 and 5500-0000-0000-0004, 3782 822463 10005"]
+    for text in texts:
+        want = [m.group(0) for rx in _CARD_RES for m in rx.finditer(text)]
+        got = lib.card_spans(text)
+        if text.isascii():
+            assert got == want, text[:200]
+        else:
+            assert got is None  # \d is any Unicode digit: the regexes decide
+
+
+@pytest.mark.parametrize("detectors", [tuple(PREFILTERS), ("card",), ("email", "phone"), ("iban", "national_id")])
+def test_dm_lines_equal_the_data_minimisation_prefilter_database(lib: Any, detectors: tuple[str, ...],
+                                                                 monkeypatch: pytest.MonkeyPatch) -> None:
+    assert PREFILTERS == native.DM_PREFILTERS  # else the check falls back to Hyperscan (and this test says so)
+    monkeypatch.setattr(native, "lib", lib)
+    fast, slow = _prefilter(detectors), _prefilter(detectors, native=False)
+    assert fast is not None and slow is not None
+    for data in _inputs():
+        assert fast(data) == slow(data), data[:300]
+
+
+# -- auditready verify, both ways ------------------------------------------------------------------------------------
+def _strip(doc: Any) -> Any:
+    """A --json report without what differs from run to run (times)."""
+    if isinstance(doc, dict):
+        return {k: _strip(v) for k, v in doc.items() if k not in ("seconds", "started", "run_id")}
+    if isinstance(doc, list):
+        return [_strip(v) for v in doc]
+    return doc
+
+
+def _verify(args: list[str], out: Path, pure: bool) -> tuple[int, Any, str]:
+    env = {k: v for k, v in os.environ.items() if k != native.PURE_ENV}
+    if pure:
+        env[native.PURE_ENV] = "1"
+    res = subprocess.run([sys.executable, "-m", "pytest_auditready", "verify", *args, "--json", out.name],
+                         capture_output=True, text=True, timeout=120, env=env, cwd=out.parent)
+    doc = _strip(json.loads(out.read_text())) if out.exists() else None
+    text = re.sub(r"\d+(\.\d+)? s\b", "N s", res.stdout)
+    return res.returncode, doc, text + res.stderr
+
+
+def _both(tmp_path: Path, args: list[str]) -> None:
+    _need_lib()
+    (tmp_path / "a").mkdir(exist_ok=True)
+    (tmp_path / "b").mkdir(exist_ok=True)
+    fast = _verify(args, tmp_path / "a" / "out.json", pure=False)
+    pure = _verify(args, tmp_path / "b" / "out.json", pure=True)
+    assert fast[0] == pure[0], (fast[2], pure[2])
+    assert fast[1] == pure[1]
+    assert fast[2] == pure[2]
+    assert fast[0] in (0, 1), fast[2]
+
+
+_LOGS = sorted(str(p) for p in FIXTURES.rglob("*") if p.is_file() and p.suffix in (".log", ".json"))
+
+
+@pytest.mark.parametrize("log", _LOGS, ids=lambda p: os.path.relpath(p, FIXTURES))
+def test_verify_gives_the_same_report_native_and_pure_on_every_fixture(tmp_path: Path, log: str) -> None:
+    _both(tmp_path, [log, "--canaries", str(FIXTURES / "openbao" / "canaries.txt")])
+
+
+def _hostile_lines() -> list[bytes]:
+    base = json.loads((FIXTURES / "openbao" / "clean.log").read_bytes().splitlines()[-1])
+
+    def entry(**request_data: Any) -> bytes:
+        e = json.loads(json.dumps(base))
+        e.setdefault("request", {})["data"] = request_data
+        return json.dumps(e, separators=(",", ":")).encode()
+
+    deep = b'{"a":' * 5000 + b"1" + b"}" * 5000
+    return [
+        entry(card="4111 1111 1111 1111", iban="GB82 WEST 1234 5698 7654 32", ssn="123-45-6789"),
+        entry(note="escaped \"4111111111111111\" and \\n5500000000000004 and \u00e9 4111-1111-1111-1111"),
+        entry(password="Zm9vYmFyYmF6cXV4cXV1eFptOTAxMjM0NTY3ODk="),
+        entry(client_id="Zm9vYmFyYmF6cXV4cXV1eFptOTAxMjM0NTY3ODk=", my_id="Zm9vYmFyYmF6cXV4cXV1eFptOTAxMjM0NTY3"),
+        entry(doc='{"password":"c2VjcmV0LXZhbHVlLTEyMzQ1Njc4OTA="}'),
+        entry(email="alice@example.com", phone="+44 20 7946 0958", us="(555) 123-4567"),
+        entry(single="'Zm9vYmFyYmF6cXV4cXV1eFptOTAxMjM0NTY3ODk='", hexed="'0123456789abcdef0123'"),
+        entry(arabic="\u0664\u0661\u0661\u0661" * 4),
+        entry(lone="\ud800 surrogate"),
+        b'{"time":"2026-01-05T08:00:00Z","type":"request","request":{"id":"x","path":"hmac-sha256:zz"}}',
+        b'{"type":"response","x":"hmac-sha256:' + b"0" * 63 + b'g"}',
+        b'{"time":"2026-01-05T08:00:00Z","type":"request"}{"type":"response"}',
+        b'{"type":"request","bad":"\xff\xfe not utf-8 4111111111111111"}',
+        b'{"type":"request","cesu":"\xed\xa0\x80"}',
+        b"not json at all 4111111111111111 Zm9vYmFyYmF6cXV4cXV1eFptOTAxMjM0NTY3ODk=",
+        b"<13>1 2026-01-05T08:00:00Z host vault - - - " + entry(card="5500000000000004"),
+        b"",
+        b"   \r",
+        deep,
+        entry(big="A1b2" * 200_000),  # a line over a block (512 KiB)
+        entry(after="x") + b"\r",
+    ]
+
+
+def test_verify_gives_the_same_report_native_and_pure_on_hostile_lines(tmp_path: Path) -> None:
+    log = tmp_path / "hostile.log"
+    log.write_bytes(b"\n".join(_hostile_lines()) + b"\n")
+    _both(tmp_path, [str(log), "--format", "vault"])
+
+
+def test_verify_gives_the_same_report_native_and_pure_on_a_generated_log(tmp_path: Path) -> None:
+    """Many blocks: fixture lines and hostile lines mixed, so that block edges fall everywhere."""
+    lines = [ln for ln in (FIXTURES / "openbao" / "leaky.log").read_bytes().splitlines() if ln]
+    rng = random.Random(7)
+    hostile = _hostile_lines()[:10]
+    out = [rng.choice(lines) if rng.random() < 0.9 else rng.choice(hostile) for _ in range(4000)]
+    log = tmp_path / "mixed.log"
+    log.write_bytes(b"\n".join(out))  # no final newline
+    _both(tmp_path, [str(log), "--canaries", str(FIXTURES / "openbao" / "canaries.txt")])
+
+
+def test_pure_python_is_forced_by_the_environment(tmp_path: Path) -> None:
+    code = "from pytest_auditready.scan import native; print(native.lib is None)"
+    env = {**os.environ, native.PURE_ENV: "1"}
+    res = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60, env=env)
+    assert res.stdout.strip() == "True", res.stderr
+    env[native.PURE_ENV] = "0"
+    res = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60, env=env)
+    assert res.stdout.strip() == str(LIB is None), res.stderr
+
+
+# -- the compiled-database cache ---------------------------------------------------------------------------------
+def _counting_build(monkeypatch: pytest.MonkeyPatch) -> list[int]:
+    """Count the compiles (each runs ``_isolated``)."""
+    calls: list[int] = []
+    real = hsmod._isolated
+
+    def counted(build: Callable[[], bytes], timeout: float = hsmod.COMPILE_DEADLINE) -> bytes:
+        calls.append(1)
+        return real(build, timeout)
+
+    monkeypatch.setattr(hsmod, "_isolated", counted)
+    return calls
+
+
+def _any_db(material: bytes) -> Any:
+    import hyperscan
+
+    def build() -> bytes:
+        d = hyperscan.Database(mode=hyperscan.HS_MODE_BLOCK)
+        d.compile(expressions=[rb"needle[0-9]"], ids=[0], elements=1, flags=[0])
+        return bytes(hyperscan.dumpb(d))
+
+    return hsmod.compiled(material, build, hsmod._load_one)
+
+
+def _hits(db: Any, data: bytes) -> list[int]:
+    out: list[int] = []
+    db.scan(data, match_event_handler=lambda _i, _s, e, _f, _c: out.append(e))
+    return out
+
+
+def _entries(cache: Path) -> list[Path]:
+    return sorted((cache / "pytest-auditready").glob("*.hsdb"))
+
+
+def test_compiled_databases_are_cached_in_the_user_cache_folder(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path))
+    calls = _counting_build(monkeypatch)
+    assert _hits(_any_db(b"test-cache 1"), b"a needle42 b") == [9]
+    assert len(calls) == 1 and len(_entries(tmp_path)) == 1
+    entry = _entries(tmp_path)[0]
+    assert entry.stat().st_mode & 0o777 == 0o600 and entry.parent.stat().st_mode & 0o777 == 0o700
+    assert _hits(_any_db(b"test-cache 1"), b"a needle42 b") == [9]
+    assert len(calls) == 1, "the second load came from the cache"
+    _any_db(b"test-cache 2")  # another pattern set: another entry
+    assert len(calls) == 2 and len(_entries(tmp_path)) == 2
+    monkeypatch.setenv(hsmod.CACHE_ENV, "0")  # switched off: built every time, nothing written
+    _any_db(b"test-cache 3")
+    assert len(calls) == 3 and len(_entries(tmp_path)) == 2
+
+
+def test_the_cache_key_holds_the_library_version_and_the_cpu_features(monkeypatch: pytest.MonkeyPatch) -> None:
+    key = hsmod._cache_key(b"x")
+    assert hsmod._cache_key(b"y") != key
+    monkeypatch.setattr(hsmod, "_PLATFORM", hsmod._platform().replace(b"'", b"'other "))
+    assert hsmod._cache_key(b"x") != key
+    from importlib.metadata import version
+
+    assert version("hyperscan").encode() in hsmod._platform()
+
+
+@pytest.mark.parametrize("damage", ["truncated", "bitflip", "garbage", "empty", "valid checksum, not a database",
+                                    "group-writable", "symlink", "folder"])
+def test_a_damaged_or_foreign_cache_entry_is_ignored_and_rebuilt(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+                                                                  damage: str) -> None:
+    import hashlib
+
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path))
+    calls = _counting_build(monkeypatch)
+    _any_db(b"damaged")
+    (entry,) = _entries(tmp_path)
+    good = entry.read_bytes()
+    if damage == "truncated":
+        entry.write_bytes(good[: len(good) // 2])
+    elif damage == "bitflip":
+        entry.write_bytes(good[:-10] + bytes([good[-10] ^ 1]) + good[-9:])
+    elif damage == "garbage":
+        entry.write_bytes(os.urandom(len(good)))
+    elif damage == "empty":
+        entry.write_bytes(b"")
+    elif damage == "valid checksum, not a database":
+        payload = b"\x00" * 4096
+        entry.write_bytes(hsmod._CACHE_MAGIC + hashlib.sha256(payload).digest() + payload)
+    elif damage == "group-writable":
+        entry.chmod(0o620)
+    elif damage == "symlink":
+        elsewhere = tmp_path / "planted"
+        elsewhere.write_bytes(good)
+        entry.unlink()
+        entry.symlink_to(elsewhere)
+    elif damage == "folder":
+        entry.unlink()
+        entry.mkdir()
+    db = _any_db(b"damaged")
+    assert _hits(db, b"needle7") == [7]
+    assert len(calls) == 2, "the damaged entry was not trusted: the database was compiled again"
+    if damage not in ("folder", "symlink"):
+        assert entry.read_bytes() == good and entry.stat().st_mode & 0o777 == 0o600  # and replaced
+        _any_db(b"damaged")
+        assert len(calls) == 2
+    if damage == "symlink":  # never read nor written through: left as it is, and its target untouched
+        assert entry.is_symlink() and (tmp_path / "planted").read_bytes() == good
+
+
+def test_no_secret_reaches_the_cache(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The known values' database (its patterns spell the secrets) is compiled per run, never written."""
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path))
+    monkeypatch.setattr(hsmod, "_STATIC", {})  # not compiled yet in this process: loaded or built, and stored
+    monkeypatch.setattr(hsmod, "_KNOWN", {})
+    secret = "Zm9vLWNhbmFyeS12YWx1ZS0xMjM0NTY3ODk"
+    with LeakScanner({"canary:1": secret}) as scanner:
+        hits = scanner.scan_block(b'{"x":"' + secret.encode() + b'"}', 1)
+    assert [h.known[0][0] for h in hits] == ["canary:1"]
+    entries = _entries(tmp_path)
+    assert entries, "the static databases are cached"
+    blob = b"".join(p.read_bytes() for p in entries)
+    for needle in (secret, secret[:12], secret.encode().hex()[:16]):
+        assert needle.encode() not in blob and needle.encode().upper() not in blob
+
+
+def test_processes_racing_on_an_empty_cache_all_succeed(tmp_path: Path) -> None:
+    log = FIXTURES / "openbao" / "leaky.log"
+    env = {**os.environ, "XDG_CACHE_HOME": str(tmp_path / "cache")}
+    cmd = [sys.executable, "-m", "pytest_auditready", "verify", str(log), "--format", "vault", "-q"]
+    procs = [subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env, cwd=tmp_path)
+             for _ in range(4)]
+    outs = [p.communicate(timeout=120) for p in procs]
+    assert [p.returncode for p in procs] == [1] * 4, outs
+    assert len({re.sub(rb"[0-9.]+ s\b", b"N s", o[0]) for o in outs}) == 1
+    entries = _entries(tmp_path / "cache")
+    assert entries and all(hsmod._cache_read(str(p)) is not None for p in entries)
+    assert not [p for p in (tmp_path / "cache" / "pytest-auditready").iterdir() if p.suffix != ".hsdb"]
+
+
+# -- judge verdicts remembered across files -------------------------------------------------------------------------
+def test_values_judged_clean_are_not_judged_again_in_the_next_file(monkeypatch: pytest.MonkeyPatch) -> None:
+    from pytest_auditready.scan.secrets import GenericScanner
+
+    block = (FIXTURES / "openbao" / "clean.log").read_bytes().rstrip(b"\n")
+    judged: list[tuple[str, str]] = []
+    real = GenericScanner.scan_value
+
+    def counted(self: GenericScanner, key: str, value: str) -> Any:
+        judged.append((key, value))
+        return real(self, key, value)
+
+    monkeypatch.setattr(GenericScanner, "scan_value", counted)
+    hsmod._CLEAN.clear()
+    with LeakScanner({"canary:1": "a-canary-value-never-logged"}) as first:
+        assert first.scan_block(block, 1) == []
+    assert judged, "the first file's values were judged"
+    judged.clear()
+    with LeakScanner({"canary:1": "a-canary-value-never-logged"}) as second:  # the next file of the same run
+        assert second.scan_block(block, 1) == []
+    assert judged == []
+    with LeakScanner({"canary:1": "another-canary-value-here"}) as other:  # other known values: judged afresh
+        assert other.scan_block(block, 1) == []
+    assert judged
+
+
+# -- an install without a compiler ------------------------------------------------------------------------------------
+def test_an_install_without_a_compiler_falls_back_to_pure_python(tmp_path: Path) -> None:
+    """``pip install .`` with no working compiler (CC=false) installs, without the extension, and runs pure. In a
+    fresh virtual environment (this one's editable install would answer for the package) that borrows only the
+    dependencies of this one (a path in a .pth file: their own .pth files, the editable finder's, are not read)."""
+    import sysconfig
+
+    src = tmp_path / "src"
+    shutil.copytree(ROOT, src, ignore=shutil.ignore_patterns(".git", ".venv", "build", "dist", "*.egg-info", "*.so",
+                                                             "__pycache__", ".mypy_cache", ".ruff_cache", "tests",
+                                                             "docs", "fixtures", "site", ".hypothesis"))
+    venv = tmp_path / "venv"
+    subprocess.run([sys.executable, "-m", "venv", "--without-pip", str(venv)], check=True, timeout=120)
+    py = venv / "bin" / "python"
+    site = subprocess.run([str(py), "-c", "import sysconfig; print(sysconfig.get_paths()['purelib'])"],
+                          capture_output=True, text=True, check=True, timeout=60).stdout.strip()
+    Path(site, "borrowed.pth").write_text(sysconfig.get_paths()["purelib"] + "\n")
+    env = {k: v for k, v in os.environ.items() if k not in (native.PURE_ENV, "PYTHONPATH")}
+    env.update(CC="false", CXX="false", LDSHARED="false")
+    res = subprocess.run([str(py), "-m", "pip", "install", "--no-deps", "--no-build-isolation",
+                          "--disable-pip-version-check", str(src)], capture_output=True, text=True, timeout=300,
+                         env=env, cwd=tmp_path)
+    assert res.returncode == 0, res.stdout[-3000:] + res.stderr[-3000:]
+    code = ("import pytest_auditready; from pytest_auditready.scan import native; "
+            "print(native.lib is None, pytest_auditready.__file__.startswith(sys.prefix))")
+    res = subprocess.run([str(py), "-c", "import sys; " + code], capture_output=True, text=True, timeout=60, env=env,
+                         cwd=tmp_path)
+    assert res.stdout.split() == ["True", "True"], res.stdout + res.stderr
+    assert not list(Path(site).glob("pytest_auditready/_native*.so")), "nothing was compiled"
+    res = subprocess.run([str(py), "-m", "pytest_auditready", "verify", str(FIXTURES / "openbao" / "leaky.log"),
+                          "--format", "vault"], capture_output=True, text=True, timeout=120, env=env, cwd=tmp_path)
+    assert res.returncode == 1 and "FAIL no_secret_leak" in res.stdout, res.stdout[-2000:] + res.stderr[-2000:]

@@ -1,0 +1,670 @@
+"""`auditready verify --jobs N` and `--dask-scheduler` (issue 16, items 3 and 4): the same report as one process.
+
+Files are read by worker processes whole, or in byte ranges that start where the one-pass reader starts a block;
+each check's visitor merges the one of the range after it. Every test compares with the one-process path
+(``engine.files.verify_file``, what `--jobs 1` runs): outcomes, findings (same lines, same order), tallies, file
+accounting and the access review. Lines are placed at and near the range boundaries the engine picks: a bad line
+first in a range, a line straddling the nominal cut, a time that goes back only against the range before, secrets
+and values seen first in one range and again in later ones, limits of what is shown reached across ranges.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import textwrap
+import threading
+import time
+from pathlib import Path
+from typing import Any, Iterator, Optional, Sequence
+
+import pytest
+
+from pytest_auditready.checks import BUILTIN
+from pytest_auditready.checks.base import Check, CheckContext, Visitor
+from pytest_auditready.config import discover
+from pytest_auditready.engine import parallel
+from pytest_auditready.engine.files import FileResult, offline_checks, read_canaries, verify_file
+from pytest_auditready.errors import AuditReadyError
+from pytest_auditready.offline.reader import BLOCK
+from tests.test_fail_closed import CANARIES, CASES
+from tests.test_object_store import s3, s3_endpoint  # noqa: F401  (fixtures: a bucket on a loopback S3 server)
+
+ROOT = Path(__file__).resolve().parents[1]
+CLEAN = ROOT / "fixtures" / "openbao" / "clean.log"
+LEAKY = ROOT / "fixtures" / "openbao" / "leaky.log"
+CHECKS = offline_checks(BUILTIN)
+L = 700  # bytes per line (newline included) of the built logs: the cuts fall inside lines, 749.0 lines a block
+
+
+def _settings(tmp_path: Path, extra: str = "", canaries: Optional[Path] = CANARIES) -> Any:
+    cfg = tmp_path / "auditready.toml"
+    known = f'canaries_file = "{canaries}"\n' if canaries else ""
+    cfg.write_text("require_tamper_evidence = false\nretention_days = 0\nmax_skew = 5\n" + known + extra)
+    return discover({}, str(cfg), notices=[])
+
+
+def _norm(results: Sequence[FileResult]) -> list[Any]:
+    return [(r.path, r.format, r.stats.lines, r.stats.bytes, r.entries, r.bad_lines, r.accounting(),
+             [o.to_json() for o in r.outcomes], getattr(r, "review", None)) for r in results]
+
+
+def _one(settings: Any, paths: Sequence[str], secrets: dict[str, str],
+         checks: Sequence[Check] = CHECKS) -> list[FileResult]:
+    return [verify_file(p, settings, checks, secrets, tuple(paths)) for p in paths]
+
+
+def _both(settings: Any, paths: Sequence[str], checks: Sequence[Check] = CHECKS,
+          **kw: Any) -> tuple[list[Any], list[Any]]:
+    secrets = read_canaries(settings.canaries_file)
+    one = _one(settings, paths, secrets, checks)
+    two = parallel.verify_files(settings, checks, secrets, paths, 2, min_bytes=0, **kw)
+    return _norm(one), _norm(two)
+
+
+def _findings(norm: list[Any], check: str) -> list[dict[str, str]]:
+    return [f for o in norm[0][7] if o["check"] == check for f in o["findings"]]
+
+
+# -- the fail-closed table, through the workers -----------------------------------------------------------------
+@pytest.mark.parametrize("name", list(CASES))
+def test_fail_closed_table_two_jobs_equal_one(name: str, tmp_path: Path) -> None:
+    build, fmt, code, _check = CASES[name]
+    content = build()
+    log = tmp_path / "audit.log"
+    big = tmp_path / "big.log"  # the same content many times over: read in ranges
+    log.write_bytes(content)
+    big.write_bytes(content * (1 + (3 * BLOCK) // max(len(content), 1)) if content else b"")
+    settings = _settings(tmp_path, f'log_format = "{fmt}"\n' if fmt else "")
+    for path in (log, big):
+        path.chmod(0o600)
+        if code == 2:
+            with pytest.raises(AuditReadyError) as one:
+                _one(settings, [str(path)], {})
+            with pytest.raises(AuditReadyError) as two:
+                parallel.verify_files(settings, CHECKS, {}, [str(path)], 2, min_bytes=0, range_bytes=BLOCK)
+            assert str(one.value) == str(two.value)
+            continue
+        one_n, two_n = _both(settings, [str(path)], range_bytes=BLOCK)
+        assert one_n == two_n, name
+
+
+# -- a large file, findings at and near the range boundaries -------------------------------------------------
+_REQ = (b'{"time":"%(t)s","type":"request","auth":{"client_token":"hmac-sha256:%(h)s","accessor":"hmac-sha256:%(h)s",'
+        b'"display_name":"approle-%(who)s","policies":["default","app"],"token_policies":["default","app"],'
+        b'"policy_results":{"allowed":true}},"request":{"id":"%(id)s","operation":"read","mount_type":"kv",'
+        b'"path":"secret/data/app/%(n)s"%(addr)s},"note":"%(note)s"}')
+_H = b"5f" * 32
+
+
+def _time(i: int, shift_ms: int = 0) -> bytes:
+    ms = i * 10 + shift_ms
+    s, ms = divmod(ms, 1000)
+    m, s = divmod(s, 60)
+    h, m = divmod(m, 60)
+    return b"2026-01-05T%02d:%02d:%02d.%03d123Z" % (8 + h, m, s, ms)
+
+
+def _line(i: int, *, t: Optional[bytes] = None, note: bytes = b"", addr: bool = True, h: bytes = _H) -> bytes:
+    body = _REQ % {b"t": t or _time(i), b"h": h, b"who": b"%d" % (i % 7), b"id": b"%036d" % i, b"n": b"%d" % (i % 13),
+                   b"addr": b',"remote_address":"127.0.0.1"' if addr else b"", b"note": b"%(pad)s"}
+    pad = L - 1 - (len(body) - len(b"%(pad)s")) - len(note)
+    assert pad >= 0, (len(body), len(note))
+    return body.replace(b"%(pad)s", note + b"x" * pad)
+
+
+def _cuts(tmp_path: Path, path: Path, settings: Any) -> list[int]:
+    """The line indexes (0-based) where the engine starts a range of ``path`` (range_bytes = BLOCK)."""
+    setup = parallel.prepare_setup(settings, CHECKS, {}, [str(path)])
+    (parts,) = parallel.plan(setup, [str(path)], 2, BLOCK)
+    return [p.start // L for p in parts]
+
+
+def _write(path: Path, lines: list[bytes]) -> None:
+    path.write_bytes(b"\n".join(lines) + b"\n")
+    path.chmod(0o600)
+
+
+@pytest.fixture
+def canaries(tmp_path: Path) -> list[str]:
+    values = [f"Kq{i:02d}zV8rT3mW9pX2bN7cJ4hL6" for i in range(26)]
+    (tmp_path / "known.txt").write_text("\n".join(values) + "\n")
+    return values
+
+
+def test_a_large_file_in_ranges_gives_the_findings_of_one_pass(tmp_path: Path, canaries: list[str]) -> None:
+    n = 7 * BLOCK // L  # about seven blocks
+    path = tmp_path / "audit.log"
+    lines = [_line(i) for i in range(n)]
+    _write(path, lines)
+    settings = _settings(tmp_path, canaries=tmp_path / "known.txt")
+    starts = _cuts(tmp_path, path, settings)
+    assert len(starts) >= 6 and starts[0] == 0
+    for k in starts[1:]:
+        assert (k * L) % BLOCK != 0  # the line that begins a range straddles the multiple of BLOCK
+    c1, c2, c3, c4 = starts[1:5]
+    lines[c1] = b"#" * (L - 1)  # a bad line first in a range
+    lines[c1 - 3] = _line(c1 - 3, note=canaries[0].encode())  # a secret in range 0 ...
+    lines[c2] = _line(c2, note=canaries[0].encode())  # ... and again on the line straddling the next cut
+    lines[c2 + 1] = _line(c2 + 1, note=canaries[0].encode())
+    # A time that goes back only against the range before: the last line of range 2 jumps 10 s ahead; range 3's
+    # lines stay within max_skew of their own latest, but its third goes back 6 s from the jump.
+    lines[c3 - 1] = _line(c3 - 1, t=_time(c3, 10_000))
+    lines[c3] = _line(c3, t=_time(c3, 9_000))
+    lines[c3 + 1] = _line(c3 + 1, t=_time(c3, 8_000))
+    lines[c3 + 2] = _line(c3 + 2, t=_time(c3, 4_000))
+    lines[c4] = _line(c4, h=b"zz" + _H[2:])  # a malformed digest first in the last range
+    for j in range(1, 26):  # 25 distinct secrets over ranges 1 to 4: the first 20 are listed, then one stops
+        at = starts[1 + j % 4] + 5 + 40 * j
+        lines[at] = _line(at, note=canaries[j].encode())
+    # a listed secret again after the 20th was found: one pass no longer scans that block, nor may the merge
+    lines[starts[5] + 100] = _line(starts[5] + 100, note=canaries[1].encode())
+    for j in range(30):  # entries without a source address over every range: 20 listed, the rest counted
+        at = starts[j % 5] + 100 + 3 * j
+        lines[at] = _line(at, addr=False)
+    for j in range(12):  # clear-text e-mail addresses, each in two ranges
+        for at in (starts[j % 4] + 200 + j, starts[1 + j % 4] + 300 + j):
+            lines[at] = _line(at, note=b"mail user%d@example.org now" % j)
+    _write(path, lines)
+    assert _cuts(tmp_path, path, settings) == starts  # same-length lines: the cuts did not move
+    one, two = _both(settings, [str(path)], range_bytes=BLOCK)
+    assert one == two
+    # what the ranges had to agree on, found by the one pass too
+    where = {c: [f["where"] for f in _findings(one, c)] for c in ("required_fields", "timestamp_accuracy",
+                                                                  "integrity_digest", "no_secret_leak")}
+    assert f"{path}:{c1 + 1}" in where["required_fields"]
+    assert where["timestamp_accuracy"] == [f"{path}:{c3 + 3}"]
+    assert f"line {c3}" in _findings(one, "timestamp_accuracy")[0]["message"]  # named against range 2's jump
+    assert f"{path}:{c4 + 1}" in where["integrity_digest"]
+    leaks = _findings(one, "no_secret_leak")
+    assert leaks[0]["where"] == f"{path}:{c1 - 2}" and f"also on lines {c2 + 1}, {c2 + 2}" in leaks[0]["message"]
+    assert "Stopped after 20 distinct secrets" in leaks[-1]["message"]
+    again = [f["message"] for f in leaks if f["message"].startswith("<canary:2>")]
+    assert again and str(starts[5] + 101) not in again[0]  # that block came after the 20th: not scanned
+    assert any("more entries lack" in f["message"] for f in _findings(one, "required_fields"))
+    assert any("also on line" in f["message"] for f in _findings(one, "data_minimisation"))
+
+
+_RESP = (b'{"time":"%(t)s","type":"response","auth":{"client_token":"hmac-sha256:%(h)s","display_name":"app"},'
+         b'"request":{"id":"%(id)s","operation":"read","path":"secret/data/app/1","remote_address":"127.0.0.1"},'
+         b'"response":{"data":{"k":"hmac-sha256:%(h)s"}},"note":"')
+
+
+def _pair(i: int, rid: bytes, t: bytes) -> list[bytes]:
+    """A request and its response (``rid``), each L bytes."""
+    req = _line(i, t=t).replace(b"%036d" % i, rid.rjust(36, b"0"))
+    resp = _RESP % {b"t": t, b"h": _H, b"id": rid.rjust(36, b"0")}
+    return [req, resp + b"x" * (L - 1 - len(resp) - 2) + b'"}']
+
+
+def test_request_response_pairs_across_a_boundary(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """completeness: a request last before a cut answered first after it, one never answered; then what one pass
+    could judge otherwise (a request id pending at a cut used again after it; a request far back in time first
+    after a cut): the merge declines and the file is read whole. The same report every time."""
+    from pytest_auditready.checks.completeness import Pairs
+
+    merged = {"ok": 0, "declined": 0}
+    merge = Pairs.merge
+
+    def counting(self: Pairs, later: Visitor) -> None:
+        try:
+            merge(self, later)
+        except NotImplementedError:
+            merged["declined"] += 1
+            raise
+        merged["ok"] += 1
+
+    monkeypatch.setattr(Pairs, "merge", counting)  # the real merge, counted (merges run in this process)
+    n = 4 * BLOCK // L
+    path = tmp_path / "audit.log"
+    base = []
+    for i in range(0, n, 2):
+        base += _pair(i, b"r%d" % i, _time(10 * i))
+    _write(path, base)
+    settings = _settings(tmp_path, canaries=None)
+    c1, c2, c3 = _cuts(tmp_path, path, settings)[1:4]
+    odd = list(base)
+    for cut in (c1, c2, c3):  # the request last before the cut, its response first after it
+        odd[cut - 1], odd[cut] = _pair(cut - 1, b"x%d" % cut, _time(10 * cut))
+    odd[c2 + 40] = _pair(c2 + 40, b"lost", _time(10 * (c2 + 40)))[0]  # a request never answered
+    for variant, declines in (("pairs", False), ("same id again", True), ("far back", True)):
+        lines = list(odd)
+        if variant == "same id again":  # pending at the cut (never answered), then used again by a pair after it
+            lines[c3 - 2] = _pair(c3 - 2, b"dup", _time(10 * (c3 - 2)))[0]
+            lines[c3 + 5], lines[c3 + 6] = _pair(c3 + 5, b"dup", _time(10 * (c3 + 5)))
+        if variant == "far back":  # first after the cut: a request a year back, answered at once
+            lines[c1], lines[c1 + 1] = _pair(c1, b"old", b"2025-01-05T08:00:00.000123Z")
+            lines[c1 + 1] = lines[c1 + 1].replace(b"2025-01-05T08:00:00.000123Z", _time(10 * c1))
+        _write(path, lines)
+        assert _cuts(tmp_path, path, settings)[1:4] == [c1, c2, c3]
+        merged.update(ok=0, declined=0)
+        one, two = _both(settings, [str(path)], range_bytes=BLOCK)
+        assert one == two, variant
+        assert f"{path}:{c2 + 41}" in [f["where"] for f in _findings(one, "completeness")], variant
+        assert (merged["declined"] > 0) == declines and (declines or merged["ok"] > 0), (variant, merged)
+
+
+def test_a_time_that_goes_back_first_in_a_range_and_inside_the_range_after(tmp_path: Path) -> None:
+    """Range k's own pass finds a later line going back; one pass finds its first line already did."""
+    n = 4 * BLOCK // L
+    path = tmp_path / "audit.log"
+    lines = [_line(i) for i in range(n)]
+    _write(path, lines)
+    settings = _settings(tmp_path, canaries=None)
+    s1, s2 = _cuts(tmp_path, path, settings)[1:3]
+    lines[s1 - 1] = _line(s1 - 1, t=_time(s1, 60_000))  # a minute ahead, at the end of range 0
+    lines[s2 + 50] = _line(s2 + 50, t=_time(0))  # far back, inside range 2: its own finding
+    _write(path, lines)
+    one, two = _both(settings, [str(path)], range_bytes=BLOCK)
+    assert one == two
+    assert [f["where"] for f in _findings(one, "timestamp_accuracy")] == [f"{path}:{s1 + 1}"]
+
+
+def test_out_of_order_batches_at_a_boundary(tmp_path: Path) -> None:
+    """Concurrent requests: times a little out of order everywhere (the walk of ``FileOrder.entries``), with one
+    that goes back just past max_skew against the range before only."""
+    n = 4 * BLOCK // L
+    path = tmp_path / "audit.log"
+    lines = [_line(i, t=_time(i, 300 * ((i * 7) % 5))) for i in range(n)]
+    _write(path, lines)
+    settings = _settings(tmp_path, canaries=None)
+    s1 = _cuts(tmp_path, path, settings)[1]
+    lines[s1 - 2] = _line(s1 - 2, t=_time(s1, 7_000))
+    for i in range(s1 - 1, s1 + 4):  # within max_skew of that, and the latest range 1 has before its fifth line
+        lines[i] = _line(i, t=_time(s1, 6_000))
+    lines[s1 + 4] = _line(s1 + 4, t=_time(s1, 1_500))  # 5.5 s back from range 0's latest, 4.5 s from its own
+    _write(path, lines)
+    one, two = _both(settings, [str(path)], range_bytes=BLOCK)
+    assert one == two
+    assert [f["where"] for f in _findings(one, "timestamp_accuracy")] == [f"{path}:{s1 + 5}"]
+
+
+def test_a_line_over_the_length_limit_across_the_cuts(tmp_path: Path) -> None:
+    """A line longer than MAX_LINE_BYTES lies over several nominal cuts: the cuts inside it are dropped, the one
+    before it starts a range whose reader skips it exactly as one pass does."""
+    from pytest_auditready.offline.reader import MAX_LINE_BYTES
+
+    per_block = BLOCK // L
+    lines = [_line(i) for i in range(3 * per_block)]
+    lines.append(b'{"time":"' + b"7" * (MAX_LINE_BYTES + BLOCK + 99) + b'"}')
+    lines += [_line(i) for i in range(3 * per_block, 12 * per_block)]
+    path = tmp_path / "audit.log"
+    _write(path, lines)
+    settings = _settings(tmp_path, canaries=None)
+    setup = parallel.prepare_setup(settings, CHECKS, {}, [str(path)])
+    (parts,) = parallel.plan(setup, [str(path)], 2, 4 * BLOCK)
+    assert len(parts) >= 3
+    one, two = _both(settings, [str(path)], range_bytes=4 * BLOCK)
+    assert one == two
+    assert any("byte limit" in f["message"] for f in _findings(one, "required_fields"))
+
+
+def test_clean_and_leaky_files_and_the_access_review(tmp_path: Path) -> None:
+    paths = []
+    for name, src in (("a.log", CLEAN), ("b.log", LEAKY), ("c.log", CLEAN)):
+        p = tmp_path / name
+        p.write_bytes(src.read_bytes() * 12)  # a few blocks each
+        p.chmod(0o600)
+        paths.append(str(p))
+    settings = _settings(tmp_path)
+    one, two = _both(settings, paths, range_bytes=BLOCK)
+    assert one == two
+    assert [o["status"] for o in one[1][7] if o["check"] == "no_secret_leak"] == ["failed"]
+    assert one[0][8] is not None  # the review was fed and merged too
+
+
+def test_a_rotated_sealed_set_with_retention(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """tamper_evidence (no visitor) runs in a worker, retention judges the set on its last file, as one pass."""
+    from pytest_auditready.cli import main
+
+    keys = tmp_path / "keys"
+    keys.mkdir(mode=0o700)
+    assert main(["keygen", str(keys / "seal")]) == 0
+    logs = tmp_path / "logs"
+    logs.mkdir(mode=0o700)
+    log = logs / "audit.log"
+    n = 3 * BLOCK // L
+    for part in range(3):
+        _write(log, [_line(i + part * n) for i in range(n)])
+        assert main(["seal", str(log), "--key", str(keys / "seal"), "--lines", "500"]) == 0
+        if part < 2:
+            for k in range(part, -1, -1):
+                src = logs / (f"audit.log.{k}" if k else "audit.log")
+                src.rename(logs / f"audit.log.{k + 1}")
+    capsys.readouterr()
+    paths = [str(logs / "audit.log.2"), str(logs / "audit.log.1"), str(log)]
+    settings = _settings(tmp_path, f'public_key = "{keys / "seal.pub"}"\n', canaries=None)
+    import dataclasses
+
+    settings = dataclasses.replace(settings, require_tamper_evidence=True, retention_days=30)
+    one, two = _both(settings, paths, range_bytes=BLOCK)
+    assert one == two
+    statuses = {(r[0], o["check"]): o["status"] for r in one for o in r[7]}
+    assert all(statuses[(p, "tamper_evidence")] == "passed" for p in paths), statuses
+    assert statuses[(str(log), "retention")] == "failed"  # a day of history, judged once, on the last file
+
+
+# -- workers that die, hang, or are interrupted -----------------------------------------------------------------
+class _Crash(Visitor):
+    def __init__(self, ctx: CheckContext) -> None:
+        pass
+
+    def block(self, file: str, first_line: int, data: bytes) -> None:
+        if os.getpid() != _PARENT:
+            os.kill(os.getpid(), signal.SIGKILL)
+
+
+_PARENT = os.getpid()
+
+
+class _Stuck(Visitor):
+    def __init__(self, ctx: CheckContext) -> None:
+        pass
+
+    def block(self, file: str, first_line: int, data: bytes) -> None:
+        with open(_STUCK, "a") as f:
+            f.write(f"{os.getpid()}\n")
+        threading.Event().wait()
+
+
+_STUCK = ""
+
+
+def _check(visitor: type) -> Check:
+    return Check(id="probe", title="probe", requirement="probe", run=lambda ctx: iter(()), visitor=visitor)
+
+
+def _two_logs(tmp_path: Path) -> list[str]:
+    out = []
+    for name in ("a.log", "b.log"):
+        p = tmp_path / name
+        p.write_bytes(CLEAN.read_bytes())
+        p.chmod(0o600)
+        out.append(str(p))
+    return out
+
+
+def test_a_worker_that_dies_is_one_line(tmp_path: Path) -> None:
+    settings = _settings(tmp_path, canaries=None)
+    with pytest.raises(AuditReadyError) as err:
+        parallel.verify_files(settings, [*CHECKS, _check(_Crash)], {}, _two_logs(tmp_path), 2, min_bytes=0,
+                              deadline=60)
+    assert "a verify worker process was killed by signal 9" in str(err.value)
+    assert "\n" not in str(err.value)
+
+
+def _alive(pid: int) -> bool:
+    try:
+        with open(f"/proc/{pid}/stat") as f:
+            return f.read().split(") ", 1)[1][0] != "Z"
+    except (OSError, IndexError):
+        return False
+
+
+def _pids(path: Path, n: int, within: float) -> list[int]:
+    ends = time.monotonic() + within
+    while time.monotonic() < ends:
+        got = [int(x) for x in path.read_text().split()] if path.exists() else []
+        if len(got) >= n:
+            return got
+        time.sleep(0.05)
+    raise AssertionError(f"{n} workers did not start within {within} s")
+
+
+def test_a_worker_that_hangs_meets_the_deadline_and_is_killed(tmp_path: Path) -> None:
+    global _STUCK
+    _STUCK = str(tmp_path / "pids")
+    settings = _settings(tmp_path, canaries=None)
+    t0 = time.monotonic()
+    with pytest.raises(AuditReadyError) as err:
+        parallel.verify_files(settings, [*CHECKS, _check(_Stuck)], {}, _two_logs(tmp_path), 2, min_bytes=0,
+                              deadline=3)
+    assert "took more than 3 s" in str(err.value) and time.monotonic() - t0 < 30
+    pids = _pids(tmp_path / "pids", 2, 5)
+    ends = time.monotonic() + 10
+    while any(map(_alive, pids)) and time.monotonic() < ends:
+        time.sleep(0.05)
+    assert not any(map(_alive, pids))
+
+
+_INTERRUPTED = textwrap.dedent('''
+    import os, sys, threading
+    from pytest_auditready.checks import BUILTIN
+    from pytest_auditready.checks.base import Check, Visitor
+    from pytest_auditready.config import discover
+    from pytest_auditready.engine import parallel
+    from pytest_auditready.engine.files import offline_checks
+
+    class Stuck(Visitor):
+        def __init__(self, ctx):
+            pass
+
+        def block(self, file, first_line, data):
+            with open(sys.argv[2], "a") as f:
+                f.write(f"{os.getpid()}\\n")
+            threading.Event().wait()
+
+    if __name__ == "__main__":
+        settings = discover({}, sys.argv[3], notices=[])
+        checks = [*offline_checks(BUILTIN), Check("probe", "probe", "probe", lambda ctx: iter(()), visitor=Stuck)]
+        try:
+            parallel.verify_files(settings, checks, {}, sys.argv[1].split(","), 2, min_bytes=0, deadline=120)
+        except KeyboardInterrupt:
+            print("interrupted")
+            sys.exit(130)
+''')
+
+
+def test_ctrl_c_kills_the_workers(tmp_path: Path) -> None:
+    script = tmp_path / "run.py"
+    script.write_text(_INTERRUPTED)
+    _settings(tmp_path, canaries=None)
+    pids_file = tmp_path / "pids"
+    proc = subprocess.Popen([sys.executable, str(script), ",".join(_two_logs(tmp_path)), str(pids_file),
+                             str(tmp_path / "auditready.toml")], cwd=ROOT, stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE, text=True, start_new_session=True)
+    pids: list[int] = []
+    try:
+        pids = _pids(pids_file, 2, 60)
+        os.killpg(proc.pid, signal.SIGINT)  # what a terminal's Ctrl-C does: the whole foreground group
+        out, err = proc.communicate(timeout=20)
+        assert proc.returncode == 130 and out.strip() == "interrupted", err
+        assert "Traceback" not in err
+        ends = time.monotonic() + 10
+        while any(map(_alive, pids)) and time.monotonic() < ends:
+            time.sleep(0.05)
+        assert not any(map(_alive, pids))
+    finally:
+        proc.kill()
+        proc.wait(10)
+        for pid in pids:
+            if _alive(pid):
+                os.kill(pid, signal.SIGKILL)
+
+
+# -- the command ------------------------------------------------------------------------------------------------
+def _cli_json(args: list[str], cwd: Path, out: Path) -> tuple[int, dict[str, Any], str]:
+    proc = subprocess.run([sys.executable, "-m", "pytest_auditready.cli", "verify", *args, "--json", str(out)],
+                          cwd=cwd, capture_output=True, text=True, timeout=300)
+    data = json.loads(out.read_text()) if out.exists() else {}
+    return proc.returncode, data, proc.stderr
+
+
+def _same(a: dict[str, Any], b: dict[str, Any]) -> None:
+    def strip(d: Any) -> Any:
+        if isinstance(d, dict):
+            return {k: strip(v) for k, v in d.items() if k not in ("seconds", "started", "finished", "duration")}
+        if isinstance(d, list):
+            return [strip(v) for v in d]
+        return d
+
+    assert strip(a) == strip(b)
+
+
+def test_verify_jobs_2_equals_jobs_1_on_a_file_past_the_threshold(tmp_path: Path) -> None:
+    """Past parallel.MIN_BYTES the command runs the workers (and cuts the file): the same JSON report."""
+    big = tmp_path / "big.log"
+    chunk = LEAKY.read_bytes()
+    big.write_bytes(chunk * (1 + parallel.MIN_BYTES // len(chunk)))
+    big.chmod(0o600)
+    _settings(tmp_path)
+    cfg = ["--config", str(tmp_path / "auditready.toml")]
+    rc1, one, err1 = _cli_json([str(big), *cfg, "--jobs", "1"], tmp_path, tmp_path / "one.json")
+    rc2, two, err2 = _cli_json([str(big), *cfg, "--jobs", "2"], tmp_path, tmp_path / "two.json")
+    assert rc1 == rc2 == 1, err1 + err2
+    _same(one, two)
+
+
+def test_jobs_must_be_a_positive_number(tmp_path: Path) -> None:
+    proc = subprocess.run([sys.executable, "-m", "pytest_auditready.cli", "verify", str(CLEAN), "--jobs", "0"],
+                          capture_output=True, text=True, timeout=60)
+    assert proc.returncode == 2 and "--jobs takes a whole number" in proc.stderr
+
+
+# -- Dask -------------------------------------------------------------------------------------------------------
+_CLUSTER = textwrap.dedent('''
+    import json, sys
+    from distributed import Client, LocalCluster
+
+    def keys(dask_scheduler=None):
+        return [str(t[0]) for t in getattr(dask_scheduler, "transition_log", [])]
+
+    def cmdline():
+        with open("/proc/self/cmdline", "rb") as f:
+            return f.read().decode("utf-8", "replace")
+
+    if __name__ == "__main__":
+        with LocalCluster(n_workers=2, threads_per_worker=1, processes=True, host="127.0.0.1",
+                          dashboard_address=None) as cluster:
+            print(cluster.scheduler_address, flush=True)
+            for line in sys.stdin:  # "report": what the cluster saw, as JSON
+                with Client(cluster.scheduler_address) as c:
+                    print(json.dumps({"keys": c.run_on_scheduler(keys),
+                                      "logs": [str(x) for x in c.get_scheduler_logs()]
+                                              + [str(v) for v in c.get_worker_logs().values()],
+                                      "argv": list(c.run(cmdline).values())}), flush=True)
+''')
+
+
+@pytest.fixture
+def cluster(tmp_path: Path) -> Iterator[tuple[str, subprocess.Popen[str]]]:
+    """A LocalCluster of 2 worker processes on loopback, in a process of its own (this one forks workers of its
+    own in other tests: no threads of Dask's here)."""
+    script = tmp_path / "cluster.py"
+    script.write_text(_CLUSTER)
+    proc = subprocess.Popen([sys.executable, str(script)], stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                            stderr=subprocess.DEVNULL, text=True, cwd=tmp_path)
+    try:
+        assert proc.stdout is not None
+        address = proc.stdout.readline().strip()
+        assert address.startswith("tcp://127.0.0.1:"), address
+        yield address, proc
+    finally:
+        proc.kill()
+        proc.wait(10)
+
+
+def test_dask_cluster_equals_a_local_run(tmp_path: Path, cluster: tuple[str, subprocess.Popen[str]],
+                                         canaries: list[str]) -> None:
+    address, proc = cluster
+    t0 = time.monotonic()
+    # a clean and a leaky file, a large one cut in ranges (findings near its cuts), and a sealed rotated set
+    mix = []
+    for name, src in (("clean.log", CLEAN), ("leaky.log", LEAKY)):
+        p = tmp_path / name
+        p.write_bytes(src.read_bytes())
+        p.chmod(0o600)
+        mix.append(str(p))
+    known = tmp_path / "known.txt"
+    cfg = ["--config", str(tmp_path / "auditready.toml"), "--canaries", str(known)]
+    _settings(tmp_path, canaries=None)
+    rc1, one, _ = _cli_json([*mix, *cfg, "--jobs", "1"], tmp_path, tmp_path / "one.json")
+    rc2, two, err = _cli_json([*mix, *cfg, "--dask-scheduler", address], tmp_path, tmp_path / "two.json")
+    assert rc1 == rc2 == 1, err
+    _same(one, two)
+    # a rotated, sealed set: chain continuity and retention across the files, judged as one process does
+    from pytest_auditready.cli import main
+
+    keys = tmp_path / "keys"
+    keys.mkdir(mode=0o700)
+    assert main(["keygen", str(keys / "seal")]) == 0
+    logs = tmp_path / "logs"
+    logs.mkdir(mode=0o700)
+    log = logs / "audit.log"
+    lines = CLEAN.read_bytes().splitlines(keepends=True)
+    for part, (a, b) in enumerate(((0, 40), (40, 80), (80, len(lines)))):
+        log.write_bytes(b"".join(lines[a:b]))
+        log.chmod(0o600)
+        assert main(["seal", str(log), "--key", str(keys / "seal"), "--lines", "10"]) == 0
+        if part < 2:
+            for k in range(part, -1, -1):
+                (logs / (f"audit.log.{k}" if k else "audit.log")).rename(logs / f"audit.log.{k + 1}")
+    sealed = [str(logs / "audit.log.2"), str(logs / "audit.log.1"), str(log)]
+    (tmp_path / "auditready.toml").write_text(f'retention_days = 30\npublic_key = "{keys / "seal.pub"}"\n')
+    rc1, one, _ = _cli_json([*sealed, *cfg, "--jobs", "1"], tmp_path, tmp_path / "s1.json")
+    rc2, two, err = _cli_json([*sealed, *cfg, "--dask-scheduler", address], tmp_path, tmp_path / "s2.json")
+    assert rc1 == rc2 == 1, err  # retention: a day of history
+    _same(one, two)
+    verdicts = {(o["check"], o["subject"]): o["status"] for o in two["outcomes"]}
+    assert all(verdicts[("tamper_evidence", p)] == "passed" for p in sealed), verdicts
+    # the known values reached the workers (a leak of one is found), in no key, log line or argv
+    leaky = tmp_path / "leaky2.log"
+    leaky.write_bytes(CLEAN.read_bytes() + b'{"time":"2026-11-22T19:29:09.021069624Z","type":"request","note":"'
+                      + canaries[3].encode() + b'"}\n')
+    leaky.chmod(0o600)
+    known.write_text("\n".join(canaries) + "\n")
+    (tmp_path / "auditready.toml").write_text("require_tamper_evidence = false\nretention_days = 0\n")
+    rc, data, err = _cli_json([str(leaky), *cfg, "--dask-scheduler", address], tmp_path, tmp_path / "l.json")
+    found = [f for o in data["outcomes"] if o["check"] == "no_secret_leak" for f in o["findings"]]
+    assert rc == 1 and any("<canary:4>" in f["message"] for f in found), err
+    assert proc.stdin is not None and proc.stdout is not None
+    proc.stdin.write("report\n")
+    proc.stdin.flush()
+    seen = json.loads(proc.stdout.readline())
+    assert any("auditready-part-" in k for k in seen["keys"])  # the run's tasks were seen
+    text = json.dumps(seen)
+    assert not any(v in text for v in canaries)
+    assert time.monotonic() - t0 < 60
+
+
+def test_dask_reads_object_store_urls_as_a_local_run_does(tmp_path: Path, canaries: list[str],
+                                                          request: pytest.FixtureRequest) -> None:
+    """The workers read s3:// objects themselves (fsspec, the credentials and endpoint of their environment)."""
+    store = request.getfixturevalue("s3")  # the bucket, and the store's environment set for what starts next
+    for name, src in (("logs/a.log", CLEAN), ("logs/b.log", LEAKY)):
+        store.put_object(Bucket=store.bucket, Key=name, Body=src.read_bytes())
+    address, _proc = request.getfixturevalue("cluster")  # started after the store's environment is set
+    _settings(tmp_path, canaries=None)
+    args = [f"s3://{store.bucket}/logs/", "--config", str(tmp_path / "auditready.toml"), "--canaries",
+            str(tmp_path / "known.txt")]
+    rc1, one, _ = _cli_json([*args, "--jobs", "1"], tmp_path, tmp_path / "one.json")
+    rc2, two, err = _cli_json([*args, "--dask-scheduler", address], tmp_path, tmp_path / "two.json")
+    assert rc1 == rc2 and len(two["files"]) == 2, err
+    _same(one, two)
+
+
+def test_a_dask_scheduler_that_does_not_answer_is_one_line(tmp_path: Path) -> None:
+    import socket
+
+    with socket.socket() as s:  # a port nobody listens on
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    t0 = time.monotonic()
+    proc = subprocess.run([sys.executable, "-m", "pytest_auditready.cli", "verify", str(CLEAN), "--dask-scheduler",
+                           f"tcp://127.0.0.1:{port}"], capture_output=True, text=True, timeout=60, cwd=tmp_path)
+    assert proc.returncode == 2
+    assert len(proc.stderr.strip().splitlines()) == 1, proc.stderr
+    assert "did not answer within" in proc.stderr
+    assert time.monotonic() - t0 < 30
+
+
+def test_scale_bench_smoke(tmp_path: Path) -> None:
+    """bench/scale.py runs --jobs 1, --jobs 2 and Dask end to end on tiny files (its figures are not judged)."""
+    proc = subprocess.run([sys.executable, str(ROOT / "bench" / "scale.py"), "--files", "2", "--size-mb", "0.3",
+                           "--repeat", "1", "--workdir", str(tmp_path / "w")], capture_output=True, text=True,
+                          timeout=300, cwd=tmp_path)
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    assert "same verdicts and findings: yes" in proc.stdout and "speed-up over --jobs 1" in proc.stdout
