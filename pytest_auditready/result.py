@@ -45,6 +45,14 @@ class AuditResult:
     def failed_checks(self) -> list[str]:
         return sorted({o.check_id for o in self.outcomes if o.status == FAILED})
 
+    @property
+    def skipped_checks(self) -> list[str]:
+        """Checks that judged nothing anywhere because every outcome of theirs was a skip (with its reason)."""
+        failed = set(self.failed_checks)
+        ids = {o.check_id for o in self.outcomes}
+        return sorted(c for c in ids if c not in failed
+                      and all(o.status == SKIPPED for o in self.outcomes if o.check_id == c))
+
     def redact(self, text: str) -> str:
         """Second line of defence for every report: replace any known secret value by <name>."""
         from .text import redact

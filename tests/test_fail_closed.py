@@ -230,6 +230,10 @@ def test_verify_json_says_what_was_read_judged_and_excused(tmp_path: Path, capsy
     assert data["verdict"] == "passed" and {c["id"] for c in data["checks"]} >= {"required_fields", "no_secret_leak"}
     printed = capsys.readouterr().out
     assert "lines read" in printed and "excused" in printed and "entries judged" in printed
+    # a check skipped on every file is said apart, never counted among those that hold
+    skipped = sorted(c["id"] for c in data["checks"] if c["status"] == "skipped")
+    assert skipped and f"{len(data['checks']) - len(skipped)}/{len(data['checks'])} checks hold, {len(skipped)} " \
+        f"skipped ({', '.join(skipped)})" in printed.splitlines()[-1]
 
 
 # -- fail_on, the same gate for all three front ends ---------------------------------------------------------

@@ -186,8 +186,10 @@ def run(args: argparse.Namespace) -> int:
     gating = [c for c in failed if gates(settings.fail_on, c)] + (["baseline"] if stale else [])
     total_mb = sum(r.stats.bytes for r in results) / 1e6
     n_accepted = sum(len(o.accepted) for o in outcomes)
+    skipped = result.skipped_checks  # judged nowhere: said apart, never counted as holding
     out.write(f"auditready verify: {len(paths)} file(s), {total_mb:.1f} MB in {seconds:.2f} s; "
-              f"{len(checks) - len(failed)}/{len(checks)} checks hold"
+              f"{len(checks) - len(failed) - len(skipped)}/{len(checks)} checks hold"
+              + (f", {len(skipped)} skipped ({', '.join(skipped)})" if skipped else "")
               + (f"; failed: {', '.join(failed)}" if failed else "")
               + (f"; {n_accepted} finding(s) accepted by {visible(baseline.path)}" if n_accepted else "")
               + (f" (fail_on={settings.fail_on}: {len(gating)} fail the run)" if settings.fail_on != "any" and failed
