@@ -133,3 +133,35 @@ def test_a_utf8_byte_order_mark_an_export_tool_wrote_is_no_text(tmp_path: Path) 
     log.chmod(0o600)
     result = verify_file(str(log), Settings(require_tamper_evidence=False, retention_days=0), CHECKS, {})
     assert (result.bad_lines, _status(result)) == (0, "passed")
+
+
+# Times no right clock wrote: after the verification began, or before any of these producers existed (a clock
+# reset to the 1970 epoch). A log dated so passed every check before.
+@pytest.mark.parametrize("year, said", [("2099", "is after this verification began"),
+                                        ("1970", "before any of these producers existed")])
+def test_times_no_right_clock_wrote_fail_timestamp_accuracy_at_their_line(tmp_path: Path, year: str,
+                                                                          said: str) -> None:
+    from pytest_auditready.checks import timestamp_accuracy
+
+    lines = (ROOT / "openbao/odd/correct.log").read_text().splitlines()
+    moved = json.loads(lines[6])
+    moved["time"] = year + moved["time"][4:]
+    lines[6] = json.dumps(moved)
+    log = tmp_path / "audit.log"
+    log.write_text("\n".join(lines) + "\n")
+    log.chmod(0o600)
+    result = verify_file(str(log), Settings(require_tamper_evidence=False, retention_days=0),
+                         [timestamp_accuracy.CHECK], {})
+    (o,) = result.outcomes
+    found = [f for f in o.findings if said in f.text()]
+    assert o.status == "failed" and [f.where for f in found] == [f"{log}:7"]
+
+
+def test_a_correct_log_has_no_implausible_time(tmp_path: Path) -> None:
+    from pytest_auditready.checks import timestamp_accuracy
+
+    for name in ("openbao/odd/correct.log", "k8s/real/correct.log"):
+        log = _copy(tmp_path, name)
+        (o,) = verify_file(str(log), Settings(require_tamper_evidence=False, retention_days=0),
+                           [timestamp_accuracy.CHECK], {}).outcomes
+        assert o.status == "passed", [f.text() for f in o.findings]

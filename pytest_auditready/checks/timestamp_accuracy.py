@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from itertools import islice
 from operator import itemgetter, le
 from typing import Iterator, Optional, Sequence, Union
@@ -24,6 +25,11 @@ def subjects(actions: Sequence[PlannedAction]) -> list[str]:
 
 _NO_Z = itemgetter(slice(None, -1))
 _LOWS = 10_000
+# No audit log of these producers can be older than this: CloudTrail began in November 2013, Vault in 2015, the
+# Kubernetes audit log in 2017. A time before it is a clock reset (to the 1970 epoch, a dead RTC) or not the
+# producer's.
+FLOOR = "2013-01-01T00:00:00"
+FLOOR_NS = 1_356_998_400 * 10**9
 
 
 class FileOrder(Visitor):
@@ -48,8 +54,16 @@ class FileOrder(Visitor):
         # (ns, time, where, request id), up to the first finding: the only ones a later start could make go back.
         self.lows: Optional[list[tuple[int, str, str, str]]] = None
         self.lows_over = False  # more of them than _LOWS: not kept
+        # Times no clock can have written: after this verification began (plus max_skew), or before FLOOR. The first
+        # such entry of each kind, as (time, where, request id).
+        self.now_ns = time.time_ns() + self.skew
+        self.now_key = _NO_Z(iso_ns(self.now_ns))
+        self.future: Optional[tuple[str, str, str]] = None
+        self.ancient: Optional[tuple[str, str, str]] = None
 
     def entries(self, batch: Entries) -> None:
+        if batch and batch.utc_times():
+            self._plausible(batch)
         if self.found is not None or not batch or self.unordered:
             return
         times = batch.time
@@ -99,8 +113,24 @@ class FileOrder(Visitor):
         for rec in batch.records():
             self.entry(rec)
 
+    def _plausible(self, batch: Entries) -> None:
+        """The first time of the batch after now or before FLOOR, if any (compared as text: ``utc_times``)."""
+        keys = list(map(_NO_Z, batch.time))
+        if self.future is None and max(keys) > self.now_key:
+            i = next(i for i, k in enumerate(keys) if k > self.now_key)
+            self.future = (batch.time[i], batch.where(i), batch.request_id[i])
+        if self.ancient is None and min(keys) < FLOOR:
+            i = next(i for i, k in enumerate(keys) if k < FLOOR)
+            self.ancient = (batch.time[i], batch.where(i), batch.request_id[i])
+
     def entry(self, rec: Record) -> None:
         ts = rec.ts
+        if ts is not None and ((ts[0] > self.now_ns and self.future is None)
+                               or (ts[0] < FLOOR_NS and self.ancient is None)):
+            if ts[0] > self.now_ns:
+                self.future = (rec.time, rec.where, rec.request_id)
+            else:
+                self.ancient = (rec.time, rec.where, rec.request_id)
         if ts is None or self.found is not None or self.unordered:
             return
         if self.exempt is not None and self.exempt(rec):
@@ -138,6 +168,8 @@ class FileOrder(Visitor):
         range's latest time, else ``later``'s own finding (named against the latest time before it, of either range).
         Once this range went back, ``later`` was never fed (nor excused anything), as in one pass."""
         assert isinstance(later, FileOrder)
+        self.future = self.future or later.future  # the first of the file: this range's, else the later one's
+        self.ancient = self.ancient or later.ancient
         if self.unordered or self.found is not None:
             return
         if later.lows is None:
@@ -170,6 +202,17 @@ class FileOrder(Visitor):
             self.latest, self.latest_text, self.latest_line = later.latest, later.latest_text, later.latest_line
 
     def finish(self) -> Iterator[Union[Finding, Skip]]:
+        if self.future is not None:
+            t, where, rid = self.future
+            yield Finding(ID, "", f"The entry's time {t} is after this verification began "
+                          f"({iso_ns(self.now_ns - self.skew)}, max_skew={self.skew_s:g} s): no clock that was right "
+                          "wrote it (the vault's clock runs ahead, or something else wrote the time).", _CLOCK_FIX,
+                          where=where, request_id=rid)
+        if self.ancient is not None:
+            t, where, rid = self.ancient
+            yield Finding(ID, "", f"The entry's time {t} is before {FLOOR[:4]}, before any of these producers "
+                          "existed: a clock reset to its epoch (1970-01-01, a dead battery) or a time that is not the "
+                          "producer's.", _CLOCK_FIX, where=where, request_id=rid)
         if self.unordered:
             yield Skip("", self.unordered)
         if self.found is not None:
