@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from typing import Any, Iterator, Mapping, Union
 
+from ..vault.scenario import DRILL_HOW
 from .base import Check, CheckContext, Finding, Note, Skip
 
 ID = "fail_closed"
@@ -52,7 +53,7 @@ def run(ctx: CheckContext) -> Iterator[Union[Finding, Skip, Note]]:
     write = steps.get("write", {})
     status = int(write.get("status", 0))
     rid = str(write.get("request_id", ""))
-    what = f"with file devices {', '.join(broken)} unable to write (their files on /dev/full), {write.get('what', '')}"
+    what = f"with audit devices {', '.join(broken)} unable to write ({DRILL_HOW}), {write.get('what', '')}"
     if status == 0:
         yield Finding(ID, "", f"The vault did not answer the drill's write ({write.get('error', '')}).",
                       "see the embedded server's output")

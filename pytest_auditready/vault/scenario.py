@@ -35,6 +35,9 @@ _PHASES = ("setup", "main", "cleanup", "teardown")
 _DEVICE_OPTION_KEYS = ("file_path", "mode", "log_raw", "hmac_accessor", "format", "prefix", "elide_list_responses",
                        "socket_type", "facility", "tag")
 DRILL_SECRET = "canary:fail-closed-drill"
+# How the drill stops the devices writing: a file device's file becomes /dev/full (a full disk); the socket
+# device's receiver stops listening (a collector that went away).
+DRILL_HOW = "a file device's file on /dev/full, a socket device's receiver gone"
 DRILL_WAIT = 10.0  # seconds for the broken devices to start failing after SIGHUP (a loaded machine is slow)
 
 
@@ -572,22 +575,22 @@ class Runner:
                 server.restore_audit()
             except AuditReadyError:
                 pass
-            drill["reason"] = (f"the file devices {', '.join(broken)} did not start failing within "
+            drill["reason"] = (f"the audit devices {', '.join(broken)} did not start failing within "
                                f"{DRILL_WAIT:g} s of SIGHUP")
             return
         # what the server says from here on is about the drill's write, not the probes
         before = {d: server.said(f"failed:{d}") for d in self.facts.devices}
         unaudited = server.said("unaudited")
         drill["ran"] = True
-        steps.append({"step": "break", "what": "file devices " + ", ".join(broken) + " now write to /dev/full "
-                      "(a full disk) after SIGHUP, each seen failing to log a probe"})
+        steps.append({"step": "break", "what": "audit devices " + ", ".join(broken) + " made unable to write "
+                      f"({DRILL_HOW}) after SIGHUP, each seen failing to log a probe"})
         drill["broken"] = broken
         try:
             with shielded():
                 self._created.append(path)  # before the request leaves: it may be applied
                 reply = self.admin.call("POST", path, {"options": {"cas": 0},
                                                        "data": {"value": self.plan.secrets[DRILL_SECRET]}})
-            steps.append({"step": "write", "what": f"POST {path} while no file device can write",
+            steps.append({"step": "write", "what": f"POST {path} while no broken device can write",
                           "status": reply.status, "request_id": reply.request_id, "error": reply.error[:200]})
         except AuditReadyError as exc:
             steps.append({"step": "write", "what": f"POST {path}", "status": 0, "error": exc.cause[:200]})
