@@ -165,3 +165,23 @@ def test_a_correct_log_has_no_implausible_time(tmp_path: Path) -> None:
         (o,) = verify_file(str(log), Settings(require_tamper_evidence=False, retention_days=0),
                            [timestamp_accuracy.CHECK], {}).outcomes
         assert o.status == "passed", [f.text() for f in o.findings]
+
+
+# Text that is no JSON audit entry behind a syslog-looking header is refused (exit 2), not read as entries a syslog
+# hop cut (which blamed the vault's log for every line).
+@pytest.mark.parametrize("text, said", [
+    # Kubernetes' legacy audit format (--audit-log-format=legacy), as the API server documents it
+    ('2017-03-21T03:57:09.106841886-04:00 AUDIT: id="c939d2a7-1c37-4ef1-b2f7-4ba9b1e43b53" stage="RequestReceived" '
+     'ip="127.0.0.1" method="get" user="admin" groups="\\"system:masters\\"" as="<self>" asgroups="<lookup>" '
+     'namespace="default" uri="/api/v1/namespaces/default/pods"\n', "--audit-log-format=json"),
+    ("<13>1 2026-12-01T09:13:13.583Z host bao - - - core: successful mount\n"
+     "Dec  1 09:13:13 host bao[1]: core: post-unseal setup complete\n", "plain text"),
+])
+def test_syslog_framed_text_is_refused_not_judged(tmp_path: Path, capsys: pytest.CaptureFixture[str], text: str,
+                                                  said: str) -> None:
+    log = tmp_path / "messages.log"
+    log.write_text(text)
+    log.chmod(0o600)
+    assert main(["verify", str(log)]) == 2
+    err = capsys.readouterr().err.strip()
+    assert len(err.splitlines()) == 1 and said in err

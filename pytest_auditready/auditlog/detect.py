@@ -24,7 +24,7 @@ from typing import Any, Sequence
 
 from ..errors import AuditReadyError
 from . import container
-from .syslog import unframe
+from .syslog import FRAGMENT, unframe
 
 SAMPLE_BYTES = 256 * 1024
 SAMPLE_LINES = 200
@@ -42,6 +42,7 @@ _SYSLOG_RE = re.compile(
     rb"(?:[A-Z][a-z]{2} [ 0-9]\d \d\d:\d\d:\d\d|\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(?:\.\d+)?(?:Z|[+-]\d\d:?\d\d)?)"
     rb" \S+ "  # host
 )
+_K8S_LEGACY = re.compile(rb" AUDIT: id=\"[0-9a-f-]+\" ")
 _CLOUDTRAIL_RE = re.compile(rb'\A\s*\{\s*"Records"\s*:\s*\[')
 
 
@@ -147,10 +148,12 @@ def sniff(name: str, sample: bytes, complete: bool, *, prefix: str = "", framing
     before: dict[bytes, int] = {}  # text before the first "{" of a line -> how many lines
     fragments = 0
     framed_bad = 0  # lines behind a syslog header that carry no whole entry (cut by the hop): bad lines
+    cut_starts = 0  # of those, the ones that carry the start of an entry (a JSON object cut short)
     for ln in lines:
         framed, problem = unframe(ln) if ln[:1] != b"{" else (None, "")
         if problem:
             framed_bad += 1
+            cut_starts += problem != FRAGMENT
             continue
         if framed is not None:
             ln = framed
@@ -175,7 +178,7 @@ def sniff(name: str, sample: bytes, complete: bool, *, prefix: str = "", framing
         best = max(known, key=lambda k: known[k])
         if known[best] * 2 >= n - framed_bad or not before:
             return Detected(best, prefix, n, framing)
-    if framed_bad * 2 >= n and not before and not fragments:
+    if framed_bad * 2 >= n and not before and not fragments and cut_starts:
         # Behind syslog headers, entries the hop cut: read them, so that each cut line is a finding that names the
         # hop's limit (``auditlog.syslog``), not a refusal of the whole file.
         return Detected("vault", prefix, n, framing)
@@ -197,6 +200,10 @@ def sniff(name: str, sample: bytes, complete: bool, *, prefix: str = "", framing
                             "export one object a line (jq -c . FILE), and make the shipper keep each entry on one "
                             "line whole")
     first = lines[0] if lines else b""
+    if any(_K8S_LEGACY.search(ln) for ln in lines[:20]):
+        raise UnknownFormat(f"{name} holds Kubernetes audit events in the legacy text format ({_show(first)})",
+                            "set the API server's --audit-log-format=json and verify "
+                            "what it writes from then on")
     if first.count(b",") >= 2 and all(ln.count(b",") == first.count(b",") for ln in lines[:20]):
         raise UnknownFormat(f"{name} holds CSV ({_show(first)}), not JSON audit entries",
                             "export the audit log as the vault writes it (one JSON object a line)")
