@@ -21,6 +21,11 @@ def subjects(actions: Sequence[PlannedAction]) -> list[str]:
 
 _LOGIN_RE = re.compile(r"auth/.+/login(?:/[^/]+)?\Z")
 _BAD_FIX = "find what rewrites or truncates the log (a pipeline, a full disk) and fix it"
+# Recorded from OpenBao 2.7 with a `listener "unix"`: a request over a unix socket is logged with no remote_address
+# (nor remote_port) at all, and nothing else in the entry says it came that way.
+_UNIX_FIX = ("; a request over a unix socket listener (Vault Agent or Proxy on the same host) is logged with no "
+             "remote_address at all: serve clients over TCP, or, if a unix listener is your accepted control, take "
+             "source out of required_fields and record why")
 _SHOW = 20
 
 
@@ -162,7 +167,8 @@ class Fields(Visitor):
             return
         kind = f"{rec.type} entry" if rec.type else "entry"
         self.lacking[len(self.findings)] = what
-        self.findings.append(Finding(ID, "", f"The {kind} lacks {what}.", self.fix, where=rec.where,
+        fix = self.fix + (_UNIX_FIX if self.format == "vault" and lacking == ["source"] else "")
+        self.findings.append(Finding(ID, "", f"The {kind} lacks {what}.", fix, where=rec.where,
                                      request_id=rec.request_id))
 
     def merge(self, later: Visitor) -> None:
