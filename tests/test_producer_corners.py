@@ -185,3 +185,25 @@ def test_syslog_framed_text_is_refused_not_judged(tmp_path: Path, capsys: pytest
     assert main(["verify", str(log)]) == 2
     err = capsys.readouterr().err.strip()
     assert len(err.splitlines()) == 1 and said in err
+
+
+def test_a_synced_cloudtrail_folder_reads_the_logs_and_leaves_the_digest_files_out(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """`aws s3 sync s3://BUCKET/AWSLogs/ DIR/AWSLogs/` (the README's own advice) puts CloudTrail-Digest/ beside the
+    logs; a digest file is evidence for tamper_evidence, not a log, and read as one it was exit 2 for the run."""
+    import gzip
+
+    root = tmp_path / "AWSLogs" / "111122223333"
+    log = root / "CloudTrail/eu-west-1/2026/01/05/111122223333_CloudTrail_eu-west-1_20260105T0805Z_a1b2.json.gz"
+    digest = (root / "CloudTrail-Digest/eu-west-1/2026/01/05/"
+              "111122223333_CloudTrail-Digest_eu-west-1_trail_eu-west-1_20260105T080000Z.json.gz")
+    for path, body in ((log, (ROOT / "cloudtrail/real/correct.json").read_bytes()),
+                       (digest, json.dumps({"awsAccountId": "111122223333", "logFiles": []}).encode())):
+        path.parent.mkdir(parents=True)
+        path.write_bytes(gzip.compress(body))
+        path.chmod(0o600)
+    config = tmp_path / "auditready.toml"
+    config.write_text("require_tamper_evidence = false\nretention_days = 0\ntimestamp_digits = 0\n")
+    assert main(["verify", str(tmp_path / "AWSLogs"), "--config", str(config)]) == 0
+    out = capsys.readouterr().out
+    assert "auditready verify: 1 file(s)" in out and "CloudTrail-Digest" not in out

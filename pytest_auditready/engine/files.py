@@ -48,10 +48,6 @@ def _keep_freed_memory() -> None:
     mallopt(m_trim_threshold, 64 << 20)
 
 
-# Files beside the logs that are never logs themselves: the sealer's chains and its keys, CloudTrail digests.
-_NOT_LOGS = (".digests", ".pub", ".key", ".sig")
-
-
 def expand(paths: Sequence[str]) -> list[str]:
     """Every log file named by ``paths``: a file as given, a folder's log files (recursively, sorted; digest
     chains and keys left out), a glob's matches, an object-store URL's objects (``engine.objects``). A path that
@@ -60,15 +56,15 @@ def expand(paths: Sequence[str]) -> list[str]:
     import glob
     import os
 
-    from .objects import expand_url, is_url
+    from .objects import expand_url, is_url, not_a_log
 
     out: list[str] = []
     for p in paths:
         if is_url(p):  # object storage: an object, a prefix or a glob (engine.objects)
             out.extend(expand_url(p))
         elif os.path.isdir(p):
-            found = sorted(os.path.join(d, n) for d, _, names in os.walk(p) for n in names
-                           if not n.endswith(_NOT_LOGS) and not n.startswith("."))
+            found = sorted(f for d, _, names in os.walk(p) for f in (os.path.join(d, n) for n in names)
+                           if not not_a_log(f))
             if not found:
                 raise AuditReadyError(f"the folder {p} holds no log file", "name the folder that holds the audit logs")
             out.extend(found)

@@ -104,16 +104,20 @@ def expand_url(url: str) -> list[str]:
     except Exception as exc:  # the store's client raises its own types (botocore, aiohttp, azure)
         raise AuditReadyError(f"cannot list {url}: {_why(exc)}", "check the URL and the credentials in the "
                               "environment (for S3: AWS_PROFILE or AWS_ACCESS_KEY_ID, AWS_ENDPOINT_URL)") from None
-    logs = sorted(p for p in found if not _skipped(p))
+    logs = sorted(p for p in found if not not_a_log(p))
     if not logs:
         raise AuditReadyError(f"no log object under {url}", "name the prefix that holds the audit logs")
     return [_url(fs, p) for p in logs]
 
 
-def _skipped(path: str) -> bool:
+def not_a_log(path: str) -> bool:
+    """Whether a file found in a folder or under a prefix is no log to read: a hidden file, the sealer's chains and
+    keys, CloudTrail's digest files (evidence for tamper_evidence, not logs; an ``aws s3 sync`` of AWSLogs/ holds
+    them beside the logs). A path named on its own is always read."""
+    path = path.replace("\\", "/")
     name = path.rsplit("/", 1)[-1]
     return (not name or name.startswith(".") or name.endswith(_NOT_LOGS)
-            or "/CloudTrail-Digest/" in f"/{path}")  # CloudTrail's digest files: evidence, not logs
+            or "/CloudTrail-Digest/" in f"/{path}" or "_CloudTrail-Digest_" in name)
 
 
 def open_url(url: str) -> IO[bytes]:
