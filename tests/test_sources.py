@@ -207,3 +207,45 @@ def test_a_progress_line_on_a_terminal_only(where: str, tmp_path: Path, monkeypa
         assert shown.endswith("\r\x1b[K")  # erased at the end: the verdict lines stay clean
     else:
         assert "auditready: " not in shown and "MB/s" not in shown, repr(shown)
+
+
+JOURNAL_PRINTER = """
+import json, sys, time
+# journalctl -o json -f: one JSON record a line, MESSAGE the unit's output line; journald splits a line longer than
+# LineMax and marks every piece but the last _LINE_BREAK=line-max; the server's own log shares the unit's journal
+for i, line in enumerate(open(sys.argv[1], encoding="utf-8").read().splitlines()):
+    base = {"__CURSOR": "s=0;i=%d" % i, "__REALTIME_TIMESTAMP": str(1767600000000000 + i), "_TRANSPORT": "stdout",
+            "SYSLOG_IDENTIFIER": "bao", "_SYSTEMD_UNIT": "openbao.service"}
+    if i % 7 == 0:
+        print(json.dumps(dict(base, MESSAGE="[INFO]  core: successful mount: path=secret/")), flush=True)
+    pieces = [line[j:j + 120] for j in range(0, len(line), 120)]
+    for k, p in enumerate(pieces):
+        rec = dict(base, MESSAGE=None if sys.argv[2:] == ["null"] and i == 3 else p)
+        if k < len(pieces) - 1:
+            rec["_LINE_BREAK"] = "line-max"
+        print(json.dumps(rec), flush=True)
+    time.sleep(0.002)
+"""
+
+
+@pytest.mark.parametrize("withheld", [False, True])
+def test_a_command_printing_journal_json_is_read_through_its_framing(tmp_path: Path, withheld: bool) -> None:
+    """`journalctl -o json -f` as log_command: the framing is taken off live as offline (auditlog.container), split
+    lines are put back together, the server's log lines are left out, a MESSAGE journalctl withheld is a bad line."""
+    script = tmp_path / "journal.py"
+    script.write_text(JOURNAL_PRINTER)
+    src = CommandLogSource(f"{shlex.quote(sys.executable)} {shlex.quote(str(script))} {shlex.quote(str(CLEAN))}"
+                           + (" null" if withheld else ""))
+    src.mark()
+    batch = LogBatch()
+    lines = CLEAN.read_bytes().splitlines()
+    try:
+        _poll_until(src, batch, len(lines))
+    finally:
+        src.close()
+    if not withheld:
+        assert [e.raw.encode() for e in batch.entries] == lines and not batch.bad_lines
+    else:
+        assert len(batch.entries) == len(lines) - 1
+        (bad,) = batch.bad_lines
+        assert "--all" in bad.reason

@@ -85,6 +85,7 @@ class Unwrap:
         self.pending_size = 0
         self.skipped = 0  # records of the vault's own server log (stderr, or no JSON object), left out
         self.problems: list[str] = []  # why each LOST line was lost, in order
+        self.withheld = False  # a piece of the entry being read was withheld (journalctl without --all)
 
     def lines(self, lines: list[bytes]) -> list[bytes]:
         out = []
@@ -148,17 +149,21 @@ class Unwrap:
             return self._lost(raw)
         if not isinstance(rec, dict) or "MESSAGE" not in rec:
             return self._lost(raw)
-        if rec["MESSAGE"] is None:
+        last = rec.get("_LINE_BREAK") != "line-max"
+        if rec["MESSAGE"] is None or self.withheld:  # one entry, however many pieces journalctl withheld
             self.pending, self.pending_size = [], 0
-            self.problems.append(JOURNAL_NULL)
-            return LOST
+            self.withheld = not last
+            if last:
+                self.problems.append(JOURNAL_NULL)
+                return LOST
+            return b""
         text = _text(rec["MESSAGE"])
         if text is None:
             return self._lost(raw)
         if not self.pending and text.lstrip()[:1] != b"{":
             self.skipped += 1  # the vault's own server log: a unit's stdout and stderr share its journal
             return b""
-        return self._piece(text, rec.get("_LINE_BREAK") != "line-max")
+        return self._piece(text, last)
 
     def _lost(self, raw: bytes) -> bytes:
         """A line not in the framing: given back as read (the parser reports it), after any unfinished pieces."""
@@ -168,9 +173,9 @@ class Unwrap:
 
     def finish(self) -> Optional[str]:
         """At the end of the log: why the last entry is missing, when its pieces were never completed."""
-        if not self.pending:
+        if not self.pending and not self.withheld:
             return None
-        self.pending, self.pending_size = [], 0
+        self.pending, self.pending_size, self.withheld = [], 0, False
         return {"cri": CRI_SPLIT, "docker": DOCKER_SPLIT}.get(self.framing, JOURNAL_SPLIT)
 
 

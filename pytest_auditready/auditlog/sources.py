@@ -20,6 +20,7 @@ from pathlib import Path
 from typing import Optional
 
 from ..errors import AuditReadyError
+from . import container
 from .model import BadLine
 from .source import LogBatch, read_line
 
@@ -49,6 +50,10 @@ class CommandLogSource:
         self._line = 0
         self._stderr = b""
         self._errors: collections.deque[str] = collections.deque(maxlen=3)
+        # a platform's framing around each line (journalctl -o json, a CRI or Docker log file): told from the first
+        # lines printed, then taken off line by line as offline (auditlog.container)
+        self._unwrap: Optional[container.Unwrap] = None
+        self._framing_known = False
 
     def mark(self) -> None:
         """Start the program: what it prints from now on is read."""
@@ -125,8 +130,19 @@ class CommandLogSource:
                 self._skipping, self._tail = len(self._tail), b""
             return
         self._tail = data[cut + 1 :]
-        for raw in data[:cut].split(b"\n"):
+        lines = data[:cut].split(b"\n")
+        if not self._framing_known and any(ln.strip() for ln in lines):
+            self._framing_known = True
+            framing = container.detect(lines[:200])
+            self._unwrap = container.Unwrap(framing) if framing else None
+        unwrap = self._unwrap
+        for raw in lines:
             self._line += 1
+            if unwrap is not None and raw.strip():
+                raw = unwrap.one(raw)
+                if raw == container.LOST:
+                    batch.add(BadLine(self.name, self._line, unwrap.problems.pop(0), ""))
+                    continue
             if raw.strip():
                 batch.add(read_line(self.name, self._line, raw, self.prefix))
 
