@@ -207,3 +207,26 @@ def test_a_synced_cloudtrail_folder_reads_the_logs_and_leaves_the_digest_files_o
     assert main(["verify", str(tmp_path / "AWSLogs"), "--config", str(config)]) == 0
     out = capsys.readouterr().out
     assert "auditready verify: 1 file(s)" in out and "CloudTrail-Digest" not in out
+
+
+@pytest.mark.parametrize("kind", ["bzip2", "xz"])
+def test_a_rotated_file_compressed_with_bzip2_or_xz_is_read_as_gzip_is(tmp_path: Path, kind: str,
+                                                                       capsys: pytest.CaptureFixture[str]) -> None:
+    """logrotate's compresscmd may be bzip2 or xz: such a file named on its own reads like its plain content, and
+    a damaged one is refused in one line (exit 2)."""
+    import bz2
+    import lzma
+
+    text = (ROOT / "openbao/odd/correct.log").read_bytes()
+    packed = bz2.compress(text) if kind == "bzip2" else lzma.compress(text)
+    log = tmp_path / f"audit.log.1.{'bz2' if kind == 'bzip2' else 'xz'}"
+    log.write_bytes(packed)
+    log.chmod(0o600)
+    plain = verify_file(str(_copy(tmp_path, "openbao/odd/correct.log")), Settings(require_tamper_evidence=False,
+                                                                                 retention_days=0), CHECKS, {})
+    packed_result = verify_file(str(log), Settings(require_tamper_evidence=False, retention_days=0), CHECKS, {})
+    assert (packed_result.entries, packed_result.bad_lines, _status(packed_result)) == (plain.entries, 0, "passed")
+    log.write_bytes(packed[: len(packed) // 2])
+    assert main(["verify", str(log)]) == 2
+    err = capsys.readouterr().err.strip()
+    assert len(err.splitlines()) == 1 and "cannot read" in err

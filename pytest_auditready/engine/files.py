@@ -167,7 +167,7 @@ def detect(path: str, settings: Settings) -> Settings:
         try:
             sample = f.read(SAMPLE_BYTES + 1)
         except (OSError, EOFError) as exc:
-            raise AuditReadyError(f"cannot read {path}: {exc}", "check the file (a gzip file may be truncated)") \
+            raise AuditReadyError(f"cannot read {path}: {exc}", "check the file (a compressed file may be truncated)") \
                 from None
     finally:
         f.close()

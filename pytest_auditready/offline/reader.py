@@ -8,8 +8,10 @@ line (``vault_parser``), which tells exactly which lines are bad.
 
 from __future__ import annotations
 
+import bz2
 import gzip
 import io
+import lzma
 from dataclasses import dataclass
 from operator import attrgetter
 from typing import IO, TYPE_CHECKING, Any, Callable, Iterator, Mapping, Optional, Sequence, Union
@@ -315,7 +317,7 @@ class CloudTrailReader:
             data = f.read(CLOUDTRAIL_MAX_BYTES + 1)
         except (OSError, EOFError) as exc:
             raise AuditReadyError(f"cannot read {self.file}: {exc}",
-                                  "check the file (a gzip file may be truncated)") from None
+                                  "check the file (a compressed file may be truncated)") from None
         if len(data) > CLOUDTRAIL_MAX_BYTES:
             raise AuditReadyError(f"{self.file} is over {CLOUDTRAIL_MAX_BYTES >> 20} MiB, more than one CloudTrail "
                                   "delivery holds", "turn it into JSON lines (jq -c '.Records[]' FILE > FILE.jsonl) "
@@ -375,7 +377,8 @@ class FileStats:
 
 
 def open_log(path: str) -> IO[bytes]:
-    """Open a log for reading (gzip by its magic bytes): a local file, or an object-store URL (``engine.objects``).
+    """Open a log for reading (gzip, bzip2 or xz told by its magic bytes): a local file, or an object-store URL
+    (``engine.objects``).
     Missing, unreadable or not a regular file (a FIFO or a device would hang the read): an AuditReadyError."""
     from ..engine.objects import is_url, open_url
     from ..safeio import open_regular
@@ -392,14 +395,28 @@ def open_log(path: str) -> IO[bytes]:
     except OSError as exc:
         raise AuditReadyError(f"cannot read {path}: {exc.strerror}", "give this user read access to it") from None
     try:
-        magic = f.read(2)
+        magic = f.read(6)
         f.seek(0)
     except OSError as exc:
         f.close()
         raise AuditReadyError(f"cannot read {path}: {exc.strerror}", "give this user read access to it") from None
-    if magic == b"\x1f\x8b":
+    if magic[:2] == b"\x1f\x8b":
         return gzip.open(f, "rb")  # type: ignore[return-value]  # GzipFile is a binary IO
+    if magic[:3] == b"BZh":  # logrotate's compresscmd bzip2
+        return bz2.BZ2File(f, "rb")
+    if magic == b"\xfd7zXZ\x00":  # logrotate's compresscmd xz
+        return _XZFile(f, "rb")
     return f
+
+
+class _XZFile(lzma.LZMAFile):
+    """An xz stream whose damage reads as OSError, as gzip's and bzip2's does (the readers catch that)."""
+
+    def read(self, size: Optional[int] = -1) -> bytes:
+        try:
+            return super().read(size)
+        except lzma.LZMAError as exc:
+            raise OSError(f"damaged xz data ({exc})") from None
 
 
 def unframe_block(data: bytes) -> bytes:
@@ -477,7 +494,7 @@ def _blocks(f: IO[bytes], file: str, stats: FileStats) -> Iterator[Block]:
             chunk = f.read(BLOCK)
         except (OSError, EOFError) as exc:
             raise AuditReadyError(f"cannot read {file} after {stats.bytes} bytes: {exc}",
-                                  "check the file (a gzip file may be truncated)") from None
+                                  "check the file (a compressed file may be truncated)") from None
         if not chunk:
             break
         stats.bytes += len(chunk)
