@@ -104,21 +104,32 @@ def main() -> int:
     ap.add_argument("--repeat", type=int, default=3)
     ap.add_argument("--slice-mb", type=float, default=2.0, help="size of the slice detect-secrets scans")
     ap.add_argument("--keep", action="store_true", help="keep the built log")
+    ap.add_argument("--baseline", type=Path, help="a copy of the package's source tree (e.g. of the last commit) "
+                    "timed in the same run, alternating, as 'before' (python -m pytest_auditready from it)")
+    ap.add_argument("--log", type=Path, help="time this log (with --canaries-file) instead of building one")
+    ap.add_argument("--canaries-file", type=Path, help="the canaries for --log")
     args = ap.parse_args()
     work = args.workdir or Path(tempfile.mkdtemp(prefix="auditready-bench-"))
     work.mkdir(parents=True, exist_ok=True)
     source = args.source
     canaries = work / "canaries.txt"
-    if source is None:
+    if source is None and args.log is None:
         source = work / "recorded.log"
         subprocess.run([sys.executable, str(HERE / "record.py"), "clean", str(source), "--rounds", "40"], check=True)
     # Known values to look for (absent from the log): 4 canaries, about 32 needles in all their encodings.
-    canaries.write_text("".join(secrets.token_urlsafe(32) + "\n" for _ in range(4)))
-    log = work / "audit.log"
-    size = int(args.size_mb * 1e6)
-    t0 = time.perf_counter()
-    written = build(source, log, size)
-    print(f"built {log}: {written / 1e6:.1f} MB from {source} in {time.perf_counter() - t0:.1f} s")
+    if args.log is not None:
+        log, canaries = args.log, args.canaries_file or canaries
+        if args.canaries_file is None:
+            canaries.write_text("".join(secrets.token_urlsafe(32) + "\n" for _ in range(4)))
+        written = log.stat().st_size
+        print(f"timing {log}: {written / 1e6:.1f} MB")
+    else:
+        canaries.write_text("".join(secrets.token_urlsafe(32) + "\n" for _ in range(4)))
+        log = work / "audit.log"
+        size = int(args.size_mb * 1e6)
+        t0 = time.perf_counter()
+        written = build(source, log, size)
+        print(f"built {log}: {written / 1e6:.1f} MB from {source} in {time.perf_counter() - t0:.1f} s")
     print(versions())
     sha = shutil.which("sha256sum")
     auditready = shutil.which("auditready", path=str(Path(sys.executable).parent)) or "auditready"
@@ -130,11 +141,20 @@ def main() -> int:
     pure_env = {**native_env, "AUDITREADY_PURE_PYTHON": "1"}
     pure = "auditready verify (pure Python)"
     rows: dict[str, list[tuple[float, int, int]]] = {"sha256sum": [], "auditready verify": [], pure: []}
+    before: list[tuple[str, list[str], dict[str, str]]] = []
+    if args.baseline is not None:
+        base = [sys.executable, "-m", "pytest_auditready", *verify[1:]]
+        path = str(args.baseline.resolve())
+        before = [("before: auditready verify", base, {**native_env, "PYTHONPATH": path}),
+                  ("before: auditready verify (pure Python)", base, {**pure_env, "PYTHONPATH": path})]
+        rows.update({name: [] for name, _, _ in before})
     for _ in range(args.repeat):
         if sha:
             rows["sha256sum"].append(timed([sha, str(log)]))
         rows["auditready verify"].append(timed(verify, native_env))
         rows[pure].append(timed(verify, pure_env))
+        for name, cmd, env in before:
+            rows[name].append(timed(cmd, env))
     cold = tempfile.mkdtemp(prefix="auditready-bench-cache-")  # no compiled database yet: a first run
     rows["auditready verify (empty cache)"] = [timed(verify, {**native_env, "XDG_CACHE_HOME": cold})]
     shutil.rmtree(cold, ignore_errors=True)
@@ -164,6 +184,7 @@ def main() -> int:
         vsecs, vrss, _vcode = timed([auditready, "verify", str(piece), "--canaries", str(canaries)])
         print(f"detect-secrets scan  {pmb / secs:8.2f} MB/s on a {pmb:.1f} MB slice ({secs:.2f} s), peak RSS {rss} MB; "
               f"auditready verify on the same slice: {vsecs:.2f} s (start-up included), peak RSS {vrss} MB")
+    print(f"load average (1, 5, 15 min) at the end: {' '.join(f'{x:.2f}' for x in os.getloadavg())}")
     if not args.keep and args.workdir is None:
         shutil.rmtree(work, ignore_errors=True)
     return 0

@@ -31,10 +31,11 @@ from __future__ import annotations
 
 import datetime
 import re
+from itertools import compress
 from typing import TYPE_CHECKING, Any, Optional
 
-from .auditlog.model import Entries, parse_time
-from .checks.access_policy import RawLines, paths_regex, who
+from .auditlog.model import _SCALE, Entries, parse_time
+from .checks.access_policy import paths_regex, who
 from .checks.base import Visitor, iso_ns
 
 if TYPE_CHECKING:
@@ -50,6 +51,8 @@ _EPISODES = 20  # bursts (and denied runs) kept per key
 DEFAULT_NEW_DAYS = 7
 _S = 1_000_000_000
 _DAY = 86_400 * _S
+_MINUTE = 60 * _S
+_REQUEST = "request".__eq__
 _OWN = re.compile(r"(?:sys|auth|identity)(?:/|\Z)")
 WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 
@@ -327,8 +330,10 @@ class Review(Visitor):
     def _setup(self) -> None:
         s = self.settings
         self.match = paths_regex(s.review_paths).match if s.review_paths else None
-        self.raw = RawLines()
+        self._file, self._first_line, self._data = "", 0, b""  # the block being fed (``block``)
         self._auth: dict[bytes, tuple[str, str, str, Optional[bool]]] = {}  # auth object bytes -> who (_who)
+        self._reviewed: dict[str, bool] = {}  # path -> reviewed (_reviewable)
+        self._seconds: dict[str, int] = {}  # "YYYY-MM-DDTHH:MM:SS" -> ns (_second)
         self._minutes: dict[int, tuple[bool, str]] = {}  # minute -> (within working hours, local day)
         self.n, self.w = s.review_burst_reads, int(s.review_burst_seconds * _S)
         self.deny_n, self.deny_gap = s.review_denied_run, int(s.review_denied_seconds * _S)
@@ -348,7 +353,7 @@ class Review(Visitor):
 
     # -- feeding ----------------------------------------------------------------------------------------------
     def block(self, file: str, first_line: int, data: bytes) -> None:
-        self.raw.block(file, first_line, data)
+        self._file, self._first_line, self._data = file, first_line, data
 
     def entries(self, batch: Entries) -> None:
         times = batch.time
@@ -362,38 +367,90 @@ class Review(Visitor):
                     p = parse_time(t)
                     if p is not None:
                         self.first, self.last = _lo(self.first, p[0]), _hi(self.last, p[0])
+        # Only request entries on reviewed paths count: picked from the columns at C speed, each distinct path
+        # judged once.
+        resource, reviewed = batch.resource, self._reviewed
+        picked: list[int] = []
+        for i in compress(range(len(batch.type)), map(_REQUEST, batch.type)):
+            ok = reviewed.get(resource[i])
+            if ok is None:
+                ok = self._reviewable(resource[i])
+            if ok:
+                picked.append(i)
+        if not picked:
+            return
+        # The raw line of each picked entry, when the entries are of the block being fed: walked to from the
+        # line before (the picked lines ascend), never splitting the whole block.
+        data = self._data if batch.file == self._file else None
+        at, pos, size = self._first_line, 0, len(self._data)
+        who_of, count = self._who, self._count
+        source, action, result, lines = batch.source, batch.action, batch.result, batch.lines
+        utc, seconds = batch.utc_times(), self._seconds
+        for i in picked:
+            t = times[i]
+            ns: Optional[int]
+            if utc:  # "YYYY-MM-DDTHH:MM:SS.<1-9 digits>Z" naming a real second: what parse_time reads, written out
+                sec = seconds.get(t[:19])
+                if sec is None:
+                    sec = self._second(t)
+                ns = sec + int(t[20:-1]) * _SCALE[len(t) - 21]
+            else:
+                ts = parse_time(t)
+                ns = ts[0] if ts is not None else None
+            raw = None
+            ln = lines[i]
+            if data is not None and ln < at:  # not after the line before: walk from the block's first line
+                at, pos = self._first_line, 0
+            if data is not None and ln >= at:
+                while at < ln and pos <= size:
+                    pos = data.find(b"\n", pos) + 1 or size + 1
+                    at += 1
+                if pos <= size:
+                    end = data.find(b"\n", pos)
+                    raw = data[pos:end if end >= 0 else size]
+                    if raw[-1:] == b"\r":
+                        raw = raw[:-1]
+            dn, eid, acc, denied = who_of(raw, batch.identity[i], result[i])
+            count(resource[i], dn, eid, acc, source[i], action[i] or "(none)", ns, denied)
+
+    def _second(self, t: str) -> int:
+        """The ns of the whole second of ``t``, a time ``Entries.utc_times`` vouched for (kept by its text)."""
+        ts = parse_time(t[:19] + ".0Z")
+        assert ts is not None  # utc_times: a real UTC second
+        if len(self._seconds) >= 4096:
+            self._seconds.clear()
+        self._seconds[t[:19]] = ts[0]
+        return ts[0]
+
+    def _reviewable(self, path: str) -> bool:
+        """Whether request entries on ``path`` are reviewed (kept by path: a log names few paths)."""
         match = self.match
-        for i, (typ, path) in enumerate(zip(batch.type, batch.resource)):
-            if typ != "request" or not path:
-                continue
-            if (match(path) is None) if match is not None else _OWN.match(path) is not None:
-                continue
-            ts = parse_time(batch.time[i])
-            dn, eid, acc, denied = self._who(batch, i)
-            self._count(path, dn, eid, acc, batch.source[i], batch.action[i] or "(none)",
-                        ts[0] if ts is not None else None, denied)
+        ok = bool(path) and ((match(path) is not None) if match is not None else _OWN.match(path) is None)
+        if len(self._reviewed) >= 4096:
+            self._reviewed.clear()
+        self._reviewed[path] = ok
+        return ok
 
-    def _who(self, batch: Entries, i: int) -> tuple[str, str, str, bool]:
+    def _who(self, raw: Optional[bytes], identity: str, result: str) -> tuple[str, str, str, bool]:
         """Display name, entity id, accessor as shown (``access``'s form) and whether the token's policies refused
-        it, from the raw line (``access_policy.who``). These depend on the entry's ``auth`` object alone, so they
-        are kept by its exact bytes when it precedes ``request`` as Vault/OpenBao write it: a token's repeated
-        requests are read once."""
-        from .cli.access import _accessor
-
-        raw = self.raw.get(batch.file, batch.lines[i])
+        it, from the raw line (``access_policy.who``; ``identity`` and no more when the raw line is not at hand).
+        These depend on the entry's ``auth`` object alone, so they are kept by its exact bytes when it precedes
+        ``request`` as Vault/OpenBao write it: a token's repeated requests are read once."""
         if raw is None:
-            return batch.identity[i], "", "", False
+            return identity, "", "", False
         key = b""
         a = raw.find(b'"auth":{')
         if a >= 0:
             z = raw.find(b'"request":{', a)
             key = raw[a:z] if z > 0 else b""
-        error = batch.result[i].startswith("error:")
+        error = result.startswith("error:")
         got = self._auth.get(key) if key else None
         if got is None or (got[3] is None and not error):
+            from .cli.access import _accessor
+
             w = who(raw, self.settings.log_prefix)
             if w is None:
-                return batch.identity[i], "", "", False
+                return identity, "", "", False
             # a line with an error is refused whatever its auth says: what its auth alone says is not known then
             got = (w.display_name, w.entity_id, _accessor(w.accessor) if w.accessor else "",
                    None if error else w.refused)
@@ -428,22 +485,39 @@ class Review(Visitor):
         c[0] += 1
         c[1] += denied
         if ns is not None:
-            pi.first, pi.last = _lo(pi.first, ns), _hi(pi.last, ns)
+            if pi.first is None or ns < pi.first:
+                pi.first = ns
+            if pi.last is None or ns > pi.last:
+                pi.last = ns
         if source:
-            pi.sources_more += _add(pi.sources, source)
+            d = pi.sources
+            if source in d:
+                d[source] += 1
+            elif len(d) < _KEEP:
+                d[source] = 1
+            else:
+                pi.sources_more += 1
         if acc:
-            pi.accessors_more += _add(pi.accessors, acc)
+            d = pi.accessors
+            if acc in d:
+                d[acc] += 1
+            elif len(d) < _KEEP:
+                d[acc] = 1
+            else:
+                pi.accessors_more += 1
         ident = self.idents.get(key)
         if ident is None:
             if len(self.idents) >= MAX_IDENTITIES:
                 self.idents_more += 1
-                ident = None
             else:
                 ident = self.idents[key] = IdentityStat()
         if ident is not None:
             ident.requests += 1
             if ns is not None:
-                ident.first, ident.last = _lo(ident.first, ns), _hi(ident.last, ns)
+                if ident.first is None or ns < ident.first:
+                    ident.first = ns
+                if ident.last is None or ns > ident.last:
+                    ident.last = ns
         if op != "read":
             return
         if ns is None:
@@ -462,7 +536,8 @@ class Review(Visitor):
                     ident.sources[source] = [ns, path, 1]
                 else:
                     ident.sources_more += 1
-        working, day = self._when(ns)
+        got = self._minutes.get(ns // _MINUTE)
+        working, day = got if got is not None else self._when(ns)
         if not working:
             k = (path, dn, eid, day)
             o = self.off.get(k)
@@ -475,7 +550,7 @@ class Review(Visitor):
 
     def _when(self, ns: int) -> tuple[bool, str]:
         """Whether ``ns`` is within working hours, and its local day (time zones move by whole minutes)."""
-        m = ns // (60 * _S)
+        m = ns // _MINUTE
         got = self._minutes.get(m)
         if got is None:
             t = datetime.datetime.fromtimestamp(m * 60, tz=self.tz)

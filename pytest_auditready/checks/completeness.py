@@ -16,7 +16,7 @@ from collections import OrderedDict
 from typing import Iterator, Optional, Union
 
 from ..auditlog.formats import format_of
-from ..auditlog.model import Entries, Record, parse_time
+from ..auditlog.model import _SCALE, Entries, Record, parse_time
 from .base import Check, CheckContext, Finding, Skip, Visitor, describe, every_action
 
 ID = "completeness"
@@ -53,8 +53,9 @@ class Pairs(Visitor):
             "stages the audit policy may omit)")
         self.first_t: Optional[int] = None
         self.max_t = -1
-        self.pending: "OrderedDict[str, tuple[int, str]]" = OrderedDict()  # request id -> (ns, where)
-        self.orphans: list[tuple[str, int, str, int]] = []  # responses with no request yet: (id, ns, where, max before)
+        self.pending: "OrderedDict[str, tuple[int, str, int]]" = OrderedDict()  # request id -> (ns, file, line)
+        # responses with no request yet: (id, ns, file, line, max before)
+        self.orphans: list[tuple[str, int, str, int, int]] = []
         self.found: list[tuple[str, int, str, str]] = []  # (file, line, kind, request id)
         self.more = 0
         self._seconds: dict[str, int] = {}  # "YYYY-MM-DDTHH:MM:SS" -> ns, for the batches' times
@@ -67,14 +68,16 @@ class Pairs(Visitor):
             for rec in batch.records():
                 self.entry(rec)
             return
-        seconds = self._seconds
-        pending, where = self.pending, batch.where
+        seconds, scale = self._seconds, _SCALE
+        pending, file, lines = self.pending, batch.file, batch.lines
         track = self.early is not None  # a later range of a file: what ``merge`` needs
-        for i, (kind, rid, t, path) in enumerate(zip(batch.type, batch.request_id, batch.time, batch.resource)):
+        max_t = self.max_t
+        for i, (kind, rid, t) in enumerate(zip(batch.type, batch.request_id, batch.time)):
             if not rid:
                 self.excuse(NO_KEY)
                 continue
-            if kind == "request" and path == "sys/audit/test" and not batch.identity[i]:
+            request = kind == "request"
+            if request and not batch.identity[i] and batch.resource[i] == "sys/audit/test":
                 self.excuse(SELF_TEST)
                 continue
             sec = seconds.get(t[:19])
@@ -82,20 +85,20 @@ class Pairs(Visitor):
                 if len(seconds) > 4096:
                     seconds.clear()
                 sec = seconds[t[:19]] = (parse_time(t[:19] + ".0Z") or (0,))[0]
-            ns = sec + int(t[20:-1].ljust(9, "0"))
+            ns = sec + int(t[20:-1]) * scale[len(t) - 21]  # utc_times: 1 to 9 fraction digits, then "Z"
             if self.first_t is None:
                 self.first_t = ns
             if track:
-                self._early(rid, ns, kind == "request")
-            before = self.max_t
+                self._early(rid, ns, request)
+            before = max_t
             if ns > before:
-                self.max_t = ns
+                self.max_t = max_t = ns
                 if pending and next(iter(pending.values()))[0] + PAIR_WINDOW < ns:
                     self._expire(ns)
-            if kind == "request":
-                pending[rid] = (ns, where(i))
+            if request:
+                pending[rid] = (ns, file, lines[i])
             elif kind == "response" and pending.pop(rid, None) is None:
-                self._orphan(rid, ns, where(i), before)
+                self._orphan(rid, ns, file, lines[i], before)
 
     def entry(self, rec: Record) -> None:
         if self.skip:
@@ -117,34 +120,33 @@ class Pairs(Visitor):
             self.max_t = ns
             self._expire(ns)
         if rec.type == "request":
-            self.pending[rid] = (ns, rec.where)
+            self.pending[rid] = (ns, rec.file, rec.line)
         elif rec.type == "response":
             if self.pending.pop(rid, None) is None:
-                self._orphan(rid, ns, rec.where, before)
+                self._orphan(rid, ns, rec.file, rec.line, before)
 
     def _expire(self, now: int) -> None:
         """Requests older than PAIR_WINDOW before ``now``: their response can no longer come."""
         pending = self.pending
         while pending:
-            rid, (ns, where) = next(iter(pending.items()))
+            rid, (ns, file, line) = next(iter(pending.items()))
             if ns + PAIR_WINDOW >= now:
                 break
             del pending[rid]
-            self._find(where, "request", rid)
+            self._find(file, line, "request", rid)
 
-    def _orphan(self, rid: str, ns: int, where: str, before: int) -> None:
+    def _orphan(self, rid: str, ns: int, file: str, line: int, before: int) -> None:
         assert self.first_t is not None
         if before <= self.first_t + PAIR_WINDOW:
-            self.orphans.append((rid, ns, where, before))  # perhaps its request was before the log (or the range)
+            self.orphans.append((rid, ns, file, line, before))  # perhaps its request was before the log (or range)
         else:
-            self._find(where, "response", rid)
+            self._find(file, line, "response", rid)
 
-    def _find(self, where: str, kind: str, rid: str) -> None:
+    def _find(self, file: str, line: int, kind: str, rid: str) -> None:
         if len(self.found) >= _KEEP:
             self.more += 1
             return
-        file, _, line = where.rpartition(":")
-        self.found.append((file, int(line), kind, rid))
+        self.found.append((file, line, kind, rid))
 
     # A later range of a file (``later_range``): its earliest time, and the ids of the requests it holds in its
     # first 2 * PAIR_WINDOW (the only ones a request still pending before the range could share), for ``merge``.
@@ -181,7 +183,7 @@ class Pairs(Visitor):
             return
         if later.early is None or later.low_t is None:
             raise NotImplementedError("the visitor of a later range was not told so (later_range)")
-        newest = max((ns for ns, _ in self.pending.values()), default=-1)
+        newest = max((ns for ns, _, _ in self.pending.values()), default=-1)
         kinds = {kind for _, _, kind, _ in later.found}
         if (later.first_t < self.first_t or later.low_t + PAIR_WINDOW < self.max_t
                 or (later.low_t < newest and "request" in kinds) or (later.first_t < newest and "response" in kinds)
@@ -189,15 +191,15 @@ class Pairs(Visitor):
                 or self.more or later.more
                 or len(self.found) + len(self.pending) + len(later.found) + len(later.orphans) >= _KEEP):
             raise NotImplementedError("request/response pairs that one pass could judge otherwise")
-        for rid, ns, where, before in later.orphans:
+        for rid, ns, file, line, before in later.orphans:
             seen = max(self.max_t, before)  # one pass's latest time before this response
             self._expire(seen)  # what one pass had expired by then (only this range's requests are pending yet)
             if self.pending.pop(rid, None) is not None:
                 continue
             if seen <= self.first_t + PAIR_WINDOW:
-                self.orphans.append((rid, ns, where, seen))
+                self.orphans.append((rid, ns, file, line, seen))
             else:
-                self._find(where, "response", rid)
+                self._find(file, line, "response", rid)
         self.max_t = max(self.max_t, later.max_t)
         self._expire(self.max_t)
         self.pending.update(later.pending)
