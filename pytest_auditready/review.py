@@ -807,4 +807,5 @@ def summary(doc: Optional[dict[str, Any]]) -> Optional[str]:
     if doc is None:
         return None
     return (f"access review: {len(doc['paths'])} paths, {doc['identities']} identities, "
-            f"{len(doc['items']) + sum(doc['items_more'].values())} items to review - see report.html / evidence")
+            f"{len(doc['items']) + sum(doc['items_more'].values())} items to review (in the evidence bundle: "
+            "evidence.json and report.html)")
