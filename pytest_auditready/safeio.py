@@ -173,6 +173,23 @@ def _check_target(p: Path, what: str) -> None:
         raise _cannot_write(p, what, f"it is {kind_of(st.st_mode)}", "choose the path of a file")
 
 
+def check_writable(path: PathLike, what: str, *, folder: bool = False) -> None:
+    """Before a long read, refuse an output path that could never be written: a link, a device, a FIFO or a folder
+    where a file goes (a file where a folder goes, ``folder``), or one under something that is no folder. Writes
+    nothing; the write itself checks again."""
+    p = Path(path)
+    for parent in (p.parent, *p.parent.parents):
+        if parent.exists() or parent.is_symlink():
+            if not parent.is_dir():
+                raise _cannot_write(p, what, f"{parent} is not a folder")
+            break
+    if folder:
+        if p.exists() and not p.is_dir():
+            raise _cannot_write(p, what, "it is not a folder", "choose the path of a folder")
+        return
+    _check_target(p, what)
+
+
 def make_folder(path: PathLike, what: str, *, shown: Optional[PathLike] = None) -> Path:
     """``path`` as a folder (made with its parents when missing); an OSError becomes an AuditReadyError that
     names ``shown`` (the file to be written there), else the folder."""

@@ -230,3 +230,21 @@ def test_a_rotated_file_compressed_with_bzip2_or_xz_is_read_as_gzip_is(tmp_path:
     assert main(["verify", str(log)]) == 2
     err = capsys.readouterr().err.strip()
     assert len(err.splitlines()) == 1 and "cannot read" in err
+
+
+@pytest.mark.parametrize("argv, said", [
+    (["access", "secret/*", "{log}", "--json", "/dev/null"], "JSON answer to /dev/null: it is a character device"),
+    (["verify", "{log}", "--json", "/dev/null"], "JSON report to /dev/null: it is a character device"),
+    (["verify", "{log}", "--sarif", "{file}/x.sarif"], "is not a folder"),
+    (["verify", "{log}", "--evidence", "{file}"], "evidence bundle"),
+])
+def test_an_output_that_can_never_be_written_is_refused_before_the_log_is_read(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str], argv: list[str], said: str) -> None:
+    """Not after gigabytes of reading: the run stops in one line (exit 2) before the first block."""
+    log = _copy(tmp_path, "openbao/odd/correct.log")
+    file = tmp_path / "a-file"
+    file.write_text("")
+    assert main([a.format(log=log, file=file) for a in argv]) == 2
+    out = capsys.readouterr()
+    assert said in out.err and len(out.err.strip().splitlines()) == 1
+    assert "lines read" not in out.out and "read 1 file" not in out.out  # nothing was read

@@ -305,6 +305,10 @@ def run(args: argparse.Namespace) -> int:
     since, until = _bound(args.since, "--since", False), _bound(args.until, "--until", True)
     if since is not None and until is not None and since > until:
         raise AuditReadyError("--since is after --until", "give a --since at or before --until")
+    if args.json_path and args.json_path != "-":
+        from ..safeio import check_writable
+
+        check_writable(args.json_path, "JSON answer")  # before the read, not after gigabytes of it
     started = time.monotonic()
     acc, files = answer(args.pattern, expand(args.paths), settings, since, until)
     seconds = time.monotonic() - started

@@ -111,6 +111,14 @@ def run(args: argparse.Namespace) -> int:
         return 2
     for notice in notices:
         print(f"auditready: {notice}", file=sys.stderr)
+    from ..safeio import check_writable
+
+    for out_path, what in ((args.json_path, "JSON report"), (settings.report, "compliance JUnit report"),
+                           (settings.sarif, "SARIF report")):
+        if out_path and out_path != "-":
+            check_writable(out_path, what)  # before the read, not after gigabytes of it
+    if settings.evidence:
+        check_writable(settings.evidence, "evidence bundle", folder=True)
     paths, secrets = prepare(settings, args.paths)
     baseline = accept.load(accept.default_path(settings), required=bool(settings.baseline))
     checks = offline_checks(BUILTIN)
