@@ -249,3 +249,21 @@ def test_a_command_printing_journal_json_is_read_through_its_framing(tmp_path: P
         assert len(batch.entries) == len(lines) - 1
         (bad,) = batch.bad_lines
         assert "--all" in bad.reason
+
+
+def test_whole_lines_keeps_order_and_bounds_an_over_long_line() -> None:
+    """The one splitter of the live stream sources (a command's stdout, the socket device): fed in pieces of any
+    size, it gives whole lines in order, an over-long line by its size in its place, and holds no more than the
+    limit."""
+    from pytest_auditready.auditlog.lines import WholeLines
+
+    stream = b"a1\n" + b"x" * 50 + b"\nb2\nc3\n" + b"y" * 30 + b"\nd4"
+    for step in (1, 2, 7, 64, len(stream)):
+        split = WholeLines(limit=20)
+        said: list[object] = []
+        for k in range(0, len(stream), step):
+            for piece in split.feed(stream[k:k + step]):
+                said.extend(piece.splitlines() if isinstance(piece, bytes) else [piece])
+            assert len(split.buf) <= 20 + step
+        assert said == [b"a1", 50, b"b2", b"c3", 30], step
+        assert split.buf == b"d4" and split.pending == 2

@@ -30,10 +30,10 @@ from pathlib import Path
 from typing import Optional
 
 from ..errors import AuditReadyError
+from .lines import MAX_LINE_BYTES, WholeLines
 from .model import BadLine
 from .source import FileLogSource, LogBatch
 
-MAX_LINE_BYTES = 16 * 1024 * 1024
 _TICK = 0.05
 _FIX = ("the socket audit device's stream must reach its collector whole: no proxy or network hop between them "
         "may close the connection or cut a line")
@@ -49,10 +49,9 @@ class _Conn:
     def __init__(self, sock: socket.socket, n: int) -> None:
         self.sock = sock
         self.n = n
-        self.buf = b""
+        self.split = WholeLines()
         self.lines = 0
         self.at_mark = 0  # lines it had sent when the run began
-        self.skipping = 0  # bytes of an over-long line being dropped
 
 
 class SocketReceiver:
@@ -179,29 +178,17 @@ class SocketReceiver:
         return True
 
     def _feed(self, conn: _Conn, data: bytes) -> None:
-        if conn.skipping:
-            cut = data.find(b"\n")
-            if cut < 0:
-                conn.skipping += len(data)
-                return
-            self._event(f"connection {conn.n} sent a line of {conn.skipping + cut} bytes, over the "
-                        f"{MAX_LINE_BYTES} byte limit; it was dropped")
-            conn.skipping, data = 0, data[cut + 1:]
-        data = conn.buf + data
-        cut = data.rfind(b"\n")
-        if cut < 0:
-            conn.buf = data
-            if len(conn.buf) > MAX_LINE_BYTES:
-                conn.skipping, conn.buf = len(conn.buf), b""
-            return
-        conn.buf = data[cut + 1:]
-        whole = data[:cut + 1]
-        view = memoryview(whole)
-        while view:
-            view = view[os.write(self._fd, view):]
-        n = whole.count(b"\n")
-        conn.lines += n
-        self.lines += n
+        for whole in conn.split.feed(data):
+            if isinstance(whole, int):
+                self._event(f"connection {conn.n} sent a line of {whole} bytes, over the {MAX_LINE_BYTES} byte "
+                            "limit; it was dropped")
+                continue
+            view = memoryview(whole)
+            while view:
+                view = view[os.write(self._fd, view):]
+            n = whole.count(b"\n")
+            conn.lines += n
+            self.lines += n
 
     def _drain(self, conn: _Conn) -> None:
         """Take what ``conn`` holds now (it may end meanwhile)."""
@@ -213,7 +200,7 @@ class SocketReceiver:
         self._sel.unregister(conn.sock)
         self._conns.pop(conn.sock.fileno(), None)
         conn.sock.close()
-        pending = len(conn.buf) + conn.skipping
+        pending = conn.split.pending
         if pending:
             self._event(f"connection {conn.n} was {how} in the middle of a line: {pending} bytes without their "
                         "newline were cut off and not spooled")

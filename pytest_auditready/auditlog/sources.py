@@ -21,10 +21,10 @@ from typing import Optional
 
 from ..errors import AuditReadyError
 from . import container
+from .lines import MAX_LINE_BYTES, WholeLines
 from .model import BadLine
 from .source import LogBatch, read_line
 
-MAX_LINE_BYTES = 16 * 1024 * 1024
 STOP_SECONDS = 3.0
 _HIDDEN_ENV = ("VAULT_TOKEN", "BAO_TOKEN")
 _FIX = "run the command by hand to see what it prints; it must print the audit entries, one JSON object a line"
@@ -45,8 +45,7 @@ class CommandLogSource:
         self.path: Optional[Path] = None  # no local file: log_protection asks the vault only
         self.prefix = prefix
         self._proc: Optional[subprocess.Popen[bytes]] = None
-        self._tail = b""
-        self._skipping = 0
+        self._lines = WholeLines()
         self._line = 0
         self._stderr = b""
         self._errors: collections.deque[str] = collections.deque(maxlen=3)
@@ -71,7 +70,7 @@ class CommandLogSource:
         assert self._proc.stdout is not None and self._proc.stderr is not None
         os.set_blocking(self._proc.stdout.fileno(), False)
         os.set_blocking(self._proc.stderr.fileno(), False)
-        self._tail, self._skipping, self._line = b"", 0, 0
+        self._lines, self._line = WholeLines(), 0
 
     @staticmethod
     def _read(fd: int) -> Optional[bytes]:
@@ -112,25 +111,15 @@ class CommandLogSource:
             raise AuditReadyError(f"the log command {self.argv[0]!r} exited with status {code}: {said}", _FIX)
 
     def _feed(self, data: bytes, batch: LogBatch) -> None:
-        if self._skipping:
-            cut = data.find(b"\n")
-            if cut < 0:
-                self._skipping += len(data)
-                return
-            self._line += 1
-            batch.add(BadLine(self.name, self._line,
-                              f"line is {self._skipping + cut} bytes, over the {MAX_LINE_BYTES} byte limit"))
-            self._skipping = 0
-            data = data[cut + 1 :]
-        data = self._tail + data
-        cut = data.rfind(b"\n")
-        if cut < 0:
-            self._tail = data
-            if len(self._tail) > MAX_LINE_BYTES:
-                self._skipping, self._tail = len(self._tail), b""
-            return
-        self._tail = data[cut + 1 :]
-        lines = data[:cut].split(b"\n")
+        for piece in self._lines.feed(data):
+            if isinstance(piece, int):
+                self._line += 1
+                batch.add(BadLine(self.name, self._line,
+                                  f"line is {piece} bytes, over the {MAX_LINE_BYTES} byte limit"))
+            else:
+                self._whole(piece[:-1].split(b"\n"), batch)
+
+    def _whole(self, lines: list[bytes], batch: LogBatch) -> None:
         if not self._framing_known and any(ln.strip() for ln in lines):
             self._framing_known = True
             framing = container.detect(lines[:200])

@@ -5,9 +5,8 @@ from __future__ import annotations
 import json
 from typing import Union
 
+from .lines import MAX_LINE_BYTES
 from .model import AuditEntry, BadLine
-
-MAX_LINE_BYTES = 16 * 1024 * 1024
 
 
 def parse_line(file: str, line_no: int, raw: bytes, prefix: str = "") -> Union[AuditEntry, BadLine]:

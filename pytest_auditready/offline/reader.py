@@ -20,6 +20,7 @@ import msgspec
 import orjson
 
 from ..auditlog.formats import CLOUDTRAIL_FIELDS, K8S_FIELDS
+from ..auditlog.lines import MAX_LINE_BYTES
 from ..auditlog.model import AuditEntry, BadLine, Entries, Record, vault_identity, vault_result
 from ..auditlog.syslog import unframe
 from ..errors import AuditReadyError
@@ -27,10 +28,9 @@ from ..errors import AuditReadyError
 if TYPE_CHECKING:
     from ..auditlog import container
 
-__all__ = ["CLOUDTRAIL_FIELDS", "K8S_FIELDS"]  # the field tables, read here
+__all__ = ["CLOUDTRAIL_FIELDS", "K8S_FIELDS", "MAX_LINE_BYTES"]  # read here, defined beside their kin
 
 BLOCK = 1 << 19
-MAX_LINE_BYTES = 16 * 1024 * 1024
 
 
 # -- Vault / OpenBao: decode only the fields the checks read (msgspec skips the rest at C speed) -------------
