@@ -248,3 +248,19 @@ def test_an_output_that_can_never_be_written_is_refused_before_the_log_is_read(
     out = capsys.readouterr()
     assert said in out.err and len(out.err.strip().splitlines()) == 1
     assert "lines read" not in out.out and "read 1 file" not in out.out  # nothing was read
+
+
+def test_an_old_time_in_a_generic_json_lines_log_is_no_finding(tmp_path: Path) -> None:
+    """The 2013 floor is a fact of Vault/OpenBao, Kubernetes and CloudTrail, not of any JSON-lines log."""
+    from pytest_auditready.checks import timestamp_accuracy
+
+    log = tmp_path / "app.log"
+    log.write_text("".join(json.dumps({"ts": f"2009-0{m}-01T00:00:00.123Z", "user": "alice", "op": "read",
+                                       "obj": "ledger", "status": "ok", "ip": "10.0.0.5", "id": str(m)}) + "\n"
+                           for m in range(1, 4)))
+    log.chmod(0o600)
+    fmap = (("time", "ts"), ("identity", "user"), ("action", "op"), ("resource", "obj"), ("result", "status"),
+            ("source", "ip"), ("request_id", "id"))
+    (o,) = verify_file(str(log), Settings(require_tamper_evidence=False, retention_days=0, log_format="jsonl",
+                                          field_map=fmap), [timestamp_accuracy.CHECK], {}, detected=True).outcomes
+    assert o.status == "passed", [f.text() for f in o.findings]

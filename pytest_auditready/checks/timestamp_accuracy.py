@@ -60,6 +60,8 @@ class FileOrder(Visitor):
         self.now_key = _NO_Z(iso_ns(self.now_ns))
         self.future: Optional[tuple[str, str, str]] = None
         self.ancient: Optional[tuple[str, str, str]] = None
+        # FLOOR is a fact of the producers this tool knows; a generic JSON-lines log may be of anything, of any age
+        self.floor = format_of(ctx.settings).name in ("vault", "k8s", "cloudtrail")
 
     def entries(self, batch: Entries) -> None:
         if batch and batch.utc_times():
@@ -119,14 +121,14 @@ class FileOrder(Visitor):
         if self.future is None and max(keys) > self.now_key:
             i = next(i for i, k in enumerate(keys) if k > self.now_key)
             self.future = (batch.time[i], batch.where(i), batch.request_id[i])
-        if self.ancient is None and min(keys) < FLOOR:
+        if self.floor and self.ancient is None and min(keys) < FLOOR:
             i = next(i for i, k in enumerate(keys) if k < FLOOR)
             self.ancient = (batch.time[i], batch.where(i), batch.request_id[i])
 
     def entry(self, rec: Record) -> None:
         ts = rec.ts
         if ts is not None and ((ts[0] > self.now_ns and self.future is None)
-                               or (ts[0] < FLOOR_NS and self.ancient is None)):
+                               or (self.floor and ts[0] < FLOOR_NS and self.ancient is None)):
             if ts[0] > self.now_ns:
                 self.future = (rec.time, rec.where, rec.request_id)
             else:
