@@ -30,6 +30,7 @@ from typing import Any, Iterator, Optional, Union
 
 import orjson
 
+from .lines import MAX_LINE_BYTES
 from .model import BadLine
 
 FRAMINGS = {"cri": "containerd, CRI-O", "docker": "Docker json-file", "journal": "journalctl -o json",
@@ -49,7 +50,7 @@ JOURNAL_SPLIT = ("journald's pieces of a line it split at LineMax (_LINE_BREAK=l
 JOURNAL_NULL = ("journalctl wrote MESSAGE as null: it withholds a field over 4096 bytes unless given --all, so "
                 "this audit entry is not in the export; export with journalctl --all -o json (or -o cat)")
 LOST = b"\x00auditready-lost"  # in place of an entry a hop lost: ``split`` turns it into a BadLine saying why
-ENTRY_CAP = 64 << 20  # a piece chain longer than this is no audit entry: the pieces are given back as read
+ENTRY_CAP = MAX_LINE_BYTES  # a piece chain longer than a line may be is given back joined, for the parser to refuse
 
 
 def kind(line: bytes) -> str:
@@ -166,7 +167,8 @@ class Unwrap:
         return self._piece(text, last)
 
     def _lost(self, raw: bytes) -> bytes:
-        """A line not in the framing: given back as read (the parser reports it), after any unfinished pieces."""
+        """A line not in the framing: given back as read (the parser reports it, so the file fails); pieces of a
+        split line it interrupts are dropped with it."""
         if self.pending:
             self.pending, self.pending_size = [], 0
         return raw
