@@ -28,12 +28,19 @@ pytestmark = pytest.mark.skipif(not sys.platform.startswith("linux"), reason="/p
 ROOT = Path(__file__).resolve().parents[1]
 # Compiles a database nobody compiled before in that process (so the child is forked), then reports.
 COMPILE = """
-import signal, sys
+import os, signal, sys
+from pytest_auditready.scan import hyperscan
 from pytest_auditready.scan.hyperscan import any_match
-if sys.argv[1] == "raise":
+if sys.argv[1] in ("raise", "raise-at-once"):
     def stop(_n, _f):
         raise KeyboardInterrupt
     signal.signal(signal.SIGTERM, stop)
+if sys.argv[1] == "raise-at-once":  # SIGTERM right after the fork, before the parent reads the child's pipe
+    readable = hyperscan._readable
+    def interrupted(fd):
+        os.kill(os.getpid(), signal.SIGTERM)
+        return readable(fd)
+    hyperscan._readable = interrupted
 try:
     any_match((b"orphan-test-[0-9]{3}",))
     print("compiled", flush=True)
@@ -168,6 +175,39 @@ def test_an_interrupted_parent_that_lives_on_has_no_child_left(spawn):
     assert proc.stdout.readline().strip() == "interrupted"
     assert proc.poll() is None, "the parent lives on"
     assert _gone(child, within=5.0) and _state(child) is None, "the child is killed and reaped by its parent"
+
+
+def _children(pid: int) -> list[int]:
+    """Every process whose parent is ``pid``, zombies included."""
+    out = []
+    for name in os.listdir("/proc"):
+        if name.isdigit():
+            try:
+                stat = Path(f"/proc/{name}/stat").read_text()
+            except (FileNotFoundError, ProcessLookupError):
+                continue
+            if stat[stat.rindex(")") + 2:].split()[1] == str(pid):
+                out.append(int(name))
+    return out
+
+
+def test_a_signal_just_after_the_fork_leaves_no_child_either() -> None:
+    """The same handler raising in the instant between the fork and the code that reads the child's pipe (a
+    signal is handled at any bytecode): the child is killed and reaped all the same, neither left running nor a
+    zombie. No gate here: the child is killed before it could reach one."""
+    env = {**os.environ, "PYTHONPATH": str(ROOT), hsmod.CACHE_ENV: "0"}
+    env.pop(hsmod.GATE_ENV, None)
+    proc = subprocess.Popen([sys.executable, "-c", COMPILE, "raise-at-once"], env=env, cwd=ROOT, text=True,
+                            stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    try:
+        assert proc.stdout is not None
+        assert select.select([proc.stdout], [], [], 30)[0], "the parent never got past the interrupted compile"
+        assert proc.stdout.readline().strip() == "interrupted"
+        assert proc.poll() is None, "the parent lives on"
+        assert _children(proc.pid) == [], "a compile child outlived the interrupt (running, or never reaped)"
+    finally:
+        proc.kill()
+        proc.communicate(timeout=10)
 
 
 def test_released_child_compiles_and_the_parent_uses_its_database(spawn, gate):

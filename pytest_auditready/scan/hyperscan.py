@@ -93,7 +93,7 @@ def _close_all_but(keep: int) -> None:
                 pass
 
 
-def _child_setup(parent: int, keep: int, kit: _Kit, gate: Optional[str]) -> None:
+def _child_setup(parent: int, keep: int, kit: _Kit, gate: Optional[str], held: Optional[Any] = None) -> None:
     """In the compile child, right after fork: die with the parent, drop its environment, its open files and
     its signal handlers (a parent that shields clean-up from SIGTERM must not make the child immune)."""
     if kit.prctl is not None:
@@ -105,6 +105,7 @@ def _child_setup(parent: int, keep: int, kit: _Kit, gate: Optional[str]) -> None
             signal.signal(sig, signal.SIG_DFL)
         except (ValueError, OSError):  # pragma: no cover - not this platform's signal, or not the main thread
             pass
+    _release_signals(held)  # the mask the parent held over the fork (see _isolated), now with default handlers
     _forget_environment(kit.memset)
     _close_all_but(keep)
     null = os.open(os.devnull, os.O_RDWR)
@@ -124,34 +125,39 @@ def _child_setup(parent: int, keep: int, kit: _Kit, gate: Optional[str]) -> None
 
 
 def _collect(r: int, pid: int, timeout: float) -> Optional[bytes]:
-    """Read the child's output until it closes its end, then reap it. None if it failed or ran out of time (it
-    is then killed). On any exception here (a signal's handler raising), the child is killed and reaped too."""
+    """Read the child's output until it closes its end, then reap it. None if it failed or ran out of time (the
+    caller then kills and reaps it: ``_reap``)."""
     poller = _readable(r)
     deadline = time.monotonic() + timeout
     chunks: list[bytes] = []
-    reaped = False
+    while True:
+        left = deadline - time.monotonic()
+        if left <= 0:
+            return None
+        if not poller(left):
+            continue
+        chunk = os.read(r, 1 << 16)
+        if not chunk:
+            break
+        chunks.append(chunk)
+    _, status = os.waitpid(pid, 0)
+    return b"".join(chunks) if status == 0 and chunks else None
+
+
+def _reap(pid: int) -> None:
+    """Kill and reap the child ``pid`` unless it was reaped already (then its pid may belong to another process
+    by now, so it is not signalled: an unreaped child keeps its pid as a zombie until waited for)."""
     try:
-        while True:
-            left = deadline - time.monotonic()
-            if left <= 0:
-                return None
-            if not poller(left):
-                continue
-            chunk = os.read(r, 1 << 16)
-            if not chunk:
-                break
-            chunks.append(chunk)
-        _, status = os.waitpid(pid, 0)
-        reaped = True
-        return b"".join(chunks) if status == 0 and chunks else None
-    finally:
-        os.close(r)
-        if not reaped:
-            try:
-                os.kill(pid, signal.SIGKILL)
-            except ProcessLookupError:  # pragma: no cover - already gone
-                pass
-            os.waitpid(pid, 0)
+        done, _ = os.waitpid(pid, os.WNOHANG)
+    except ChildProcessError:  # reaped already
+        return
+    if done:
+        return
+    try:
+        os.kill(pid, signal.SIGKILL)
+    except ProcessLookupError:  # pragma: no cover - it ended meanwhile; still a zombie until waited for
+        pass
+    os.waitpid(pid, 0)
 
 
 def _readable(fd: int) -> Callable[[float], bool]:
@@ -189,16 +195,20 @@ def _isolated(build: Callable[[], bytes], timeout: float = COMPILE_DEADLINE) -> 
         _KIT = _Kit()
     kit, gate, parent = _KIT, _gate(), os.getpid()
     r, w = os.pipe()
+    # Ctrl-C and SIGTERM wait until the child is known to the code that kills it: a handler that raises between
+    # fork and that code would otherwise leave the child alive, waiting (a signal arrives at any bytecode).
+    held = _hold_signals()
     try:
         pid = os.fork()
     except OSError:  # no process to spare: build here
+        _release_signals(held)
         os.close(r)
         os.close(w)
         return build()
     if pid == 0:  # the child: no imports, no locks, only the compile and a write
         code = 1
         try:
-            _child_setup(parent, w, kit, gate)
+            _child_setup(parent, w, kit, gate, held)
             data = build()
             view = memoryview(data)
             while view:
@@ -206,9 +216,29 @@ def _isolated(build: Callable[[], bytes], timeout: float = COMPILE_DEADLINE) -> 
             code = 0
         finally:
             os._exit(code)
-    os.close(w)
-    got = _collect(r, pid, timeout)
+    got: Optional[bytes] = None
+    try:
+        os.close(w)
+        _release_signals(held)  # a signal held meanwhile is handled here, inside the try
+        got = _collect(r, pid, timeout)
+    finally:
+        os.close(r)
+        if got is None:  # failed, out of time, or a handler raised: the child does not outlive this
+            _reap(pid)
     return got if got is not None else build()
+
+
+def _hold_signals() -> Optional[Any]:
+    """Block SIGINT and SIGTERM in this thread (they stay pending); the previous mask, or None where there is no
+    pthread_sigmask."""
+    if not hasattr(signal, "pthread_sigmask"):  # pragma: no cover - not POSIX
+        return None
+    return signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGINT, signal.SIGTERM})
+
+
+def _release_signals(held: Optional[Any]) -> None:
+    if held is not None:
+        signal.pthread_sigmask(signal.SIG_SETMASK, held)
 
 
 # -- compiled databases cached on disk -----------------------------------------------------------------------
