@@ -5,6 +5,7 @@ device's file, and a script that prints a recorded log slowly."""
 from __future__ import annotations
 
 import json
+import select
 import shlex
 import sys
 import time
@@ -190,12 +191,15 @@ def test_a_progress_line_on_a_terminal_only(where: str, tmp_path: Path, monkeypa
         stream = io.TextIOWrapper(io.FileIO(w, "w"), write_through=True)
     try:
         _verify_on(stream, log, tmp_path, monkeypatch)
+        # A pty hands the written bytes to its reading end later (the kernel's flip buffer): read up to a sentinel
+        # written after the run, so that everything the run wrote is there, however loaded the machine is.
+        stream.write("\x00END")
         stream.flush()
-        os.set_blocking(r, False)
-        try:
-            shown = os.read(r, 1 << 20).decode("utf-8", "replace")
-        except (BlockingIOError, OSError):
-            shown = ""
+        got, deadline = b"", time.monotonic() + 30
+        while b"\x00END" not in got:
+            assert select.select([r], [], [], max(0.0, deadline - time.monotonic()))[0], repr(got)
+            got += os.read(r, 1 << 20)
+        shown = got.split(b"\x00END")[0].decode("utf-8", "replace")
     finally:
         stream.close()
         os.close(r)
