@@ -222,9 +222,13 @@ def _isolated(build: Callable[[], bytes], timeout: float = COMPILE_DEADLINE) -> 
         _release_signals(held)  # a signal held meanwhile is handled here, inside the try
         got = _collect(r, pid, timeout)
     finally:
-        os.close(r)
-        if got is None:  # failed, out of time, or a handler raised: the child does not outlive this
-            _reap(pid)
+        _hold_signals()  # the clean-up below is not cut short by a second signal either
+        try:
+            os.close(r)
+            if got is None:  # failed, out of time, or a handler raised: the child does not outlive this
+                _reap(pid)
+        finally:
+            _release_signals(held)  # the mask as before the fork, whatever happened (a held signal is handled now)
     return got if got is not None else build()
 
 
