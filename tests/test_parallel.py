@@ -668,3 +668,20 @@ def test_scale_bench_smoke(tmp_path: Path) -> None:
                           timeout=300, cwd=tmp_path)
     assert proc.returncode == 0, proc.stdout + proc.stderr
     assert "same verdicts and findings: yes" in proc.stdout and "speed-up over --jobs 1" in proc.stdout
+
+
+# -- a file behind platform framing (auditlog.container) ---------------------------------------------------------
+def test_a_framed_file_read_with_two_jobs_equals_one(tmp_path: Path) -> None:
+    """A split line's pieces may lie on both sides of a range's cut, and the framing's state runs through the file:
+    a CRI-framed log (every entry split into pieces) large enough to be cut gives the one-process report."""
+    from tests.test_container_framing import cri
+
+    lines = CLEAN.read_bytes().splitlines()
+    framed = b"\n".join(cri(lines, 97)) + b"\n"
+    big = tmp_path / "containers.log"
+    big.write_bytes(framed * (1 + (3 * BLOCK) // len(framed)))
+    big.chmod(0o600)
+    settings = _settings(tmp_path)
+    one, two = _both(settings, [str(big)], range_bytes=BLOCK)
+    assert one == two
+    assert one[0][5] == 0  # no unreadable line: every entry put back together

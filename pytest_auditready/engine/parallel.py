@@ -225,7 +225,8 @@ def finish_file(setup: Setup, parts: Sequence[PartResult]) -> FileResult:
         for m, v, first, p in zip(merged, fresh, made, later.packed):
             m.merge(_unpack(v, p, first))
     entries = sum(p.entries for p in parts)
-    stats = FileStats(sum(p.stats.lines for p in parts), sum(p.stats.bytes for p in parts))
+    stats = FileStats(sum(p.stats.lines for p in parts), sum(p.stats.bytes for p in parts),
+                      parts[0].stats.framing, sum(p.stats.left_out for p in parts))  # framed files: one part
     streaming = iter(merged)
     others = {o.check_id: o for o in parts[0].outcomes}
     outcomes: list[Outcome] = []
@@ -252,6 +253,8 @@ def splittable(setup: Setup, name: str) -> bool:
     settings = setup.settings[name]
     if is_url(name) or settings.log_format not in SPLIT_FORMATS:
         return False
+    if settings.log_framing not in ("none", "auto"):  # a platform's framing carries state from line to line (split
+        return False  # lines, auditlog.container): read whole
     try:
         f = open_log(name)
     except AuditReadyError:
