@@ -513,6 +513,8 @@ class _PoolRunner(_Runner):
             for p in self.procs.values():
                 p.join(2)  # the dead one is reaped at once; the others were ended by the pool
             codes = [p.exitcode for p in self.procs.values() if p.exitcode]
+            # the pool ends the workers still alive with SIGTERM once one died: name the one that died first
+            codes.sort(key=lambda c: c == -signal.SIGTERM)
             how = (f"was killed by signal {-codes[0]}" if codes and codes[0] < 0
                    else f"exited with code {codes[0]}" if codes else "died")
             raise AuditReadyError(f"a verify worker process {how}", "check the memory and the system log (an "
