@@ -64,8 +64,10 @@ class FileOrder(Visitor):
         self.floor = format_of(ctx.settings).name in ("vault", "k8s", "cloudtrail")
 
     def entries(self, batch: Entries) -> None:
-        if batch and batch.utc_times():
-            self._plausible(batch)
+        # Every time parses and their text (without "Z") sorts as they do (``utc_times``): compared as text below.
+        keys = list(map(_NO_Z, batch.time)) if batch and batch.utc_times() else None
+        if keys is not None:
+            self._plausible(batch, keys)
         if self.found is not None or not batch or self.unordered:
             return
         times = batch.time
@@ -73,10 +75,9 @@ class FileOrder(Visitor):
             for rec in batch.records():
                 self.entry(rec)
             return
-        if batch.utc_times():
-            # Every time parses and their text (without "Z") sorts as they do: a batch in order, whose first time
-            # is not more than max_skew before the latest so far, cannot go back by more than max_skew.
-            keys = list(map(_NO_Z, times))
+        if keys is not None:
+            # A batch in order, whose first time is not more than max_skew before the latest so far, cannot go back
+            # by more than max_skew.
             first = parse_time(times[0])
             if first is not None and first[0] >= self.latest - self.skew and all(map(le, keys, islice(keys, 1, None))):
                 if self.lows is not None and (not self.lows or first[0] < self.lows[-1][0]):
@@ -115,9 +116,8 @@ class FileOrder(Visitor):
         for rec in batch.records():
             self.entry(rec)
 
-    def _plausible(self, batch: Entries) -> None:
-        """The first time of the batch after now or before FLOOR, if any (compared as text: ``utc_times``)."""
-        keys = list(map(_NO_Z, batch.time))
+    def _plausible(self, batch: Entries, keys: list[str]) -> None:
+        """The first time of the batch after now or before FLOOR, if any (``keys``: its times as sortable text)."""
         if self.future is None and max(keys) > self.now_key:
             i = next(i for i, k in enumerate(keys) if k > self.now_key)
             self.future = (batch.time[i], batch.where(i), batch.request_id[i])
