@@ -34,7 +34,7 @@ import re
 from itertools import compress
 from typing import TYPE_CHECKING, Any, Optional
 
-from .auditlog.model import _SCALE, Entries, parse_time
+from .auditlog.model import Entries, parse_time
 from .checks.access_policy import paths_regex, who
 from .checks.base import Visitor, iso_ns
 
@@ -333,7 +333,6 @@ class Review(Visitor):
         self._file, self._first_line, self._data = "", 0, b""  # the block being fed (``block``)
         self._auth: dict[bytes, tuple[str, str, str, Optional[bool]]] = {}  # auth object bytes -> who (_who)
         self._reviewed: dict[str, bool] = {}  # path -> reviewed (_reviewable)
-        self._seconds: dict[str, int] = {}  # "YYYY-MM-DDTHH:MM:SS" -> ns (_second)
         self._minutes: dict[int, tuple[bool, str]] = {}  # minute -> (within working hours, local day)
         self.n, self.w = s.review_burst_reads, int(s.review_burst_seconds * _S)
         self.deny_n, self.deny_gap = s.review_denied_run, int(s.review_denied_seconds * _S)
@@ -385,15 +384,12 @@ class Review(Visitor):
         at, pos, size = self._first_line, 0, len(self._data)
         who_of, count = self._who, self._count
         source, action, result, lines = batch.source, batch.action, batch.result, batch.lines
-        utc, seconds = batch.utc_times(), self._seconds
+        stamps = batch.times_ns() if batch.utc_times() else None
         for i in picked:
             t = times[i]
             ns: Optional[int]
-            if utc:  # "YYYY-MM-DDTHH:MM:SS.<1-9 digits>Z" naming a real second: what parse_time reads, written out
-                sec = seconds.get(t[:19])
-                if sec is None:
-                    sec = self._second(t)
-                ns = sec + int(t[20:-1]) * _SCALE[len(t) - 21]
+            if stamps is not None:
+                ns = stamps[i]
             else:
                 ts = parse_time(t)
                 ns = ts[0] if ts is not None else None
@@ -412,15 +408,6 @@ class Review(Visitor):
                         raw = raw[:-1]
             dn, eid, acc, denied = who_of(raw, batch.identity[i], result[i])
             count(resource[i], dn, eid, acc, source[i], action[i] or "(none)", ns, denied)
-
-    def _second(self, t: str) -> int:
-        """The ns of the whole second of ``t``, a time ``Entries.utc_times`` vouched for (kept by its text)."""
-        ts = parse_time(t[:19] + ".0Z")
-        assert ts is not None  # utc_times: a real UTC second
-        if len(self._seconds) >= 4096:
-            self._seconds.clear()
-        self._seconds[t[:19]] = ts[0]
-        return ts[0]
 
     def _reviewable(self, path: str) -> bool:
         """Whether request entries on ``path`` are reviewed (kept by path: a log names few paths)."""

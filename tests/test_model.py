@@ -124,3 +124,17 @@ def test_a_failed_login_is_an_error_by_every_parser() -> None:
     assert by_block is not None and not isinstance(entry, type(by_line)) and hasattr(entry, "result")
     results = {by_line.result, by_block.result[0], entry.result}  # type: ignore[union-attr]
     assert len(results) == 1 and results.pop().startswith("error: hmac-sha256:")
+
+
+def test_times_ns_is_parse_time_for_every_time_of_a_utc_batch() -> None:
+    """The ns column the visitors share (``Entries.times_ns``) says what parse_time says of each time, whatever
+    its fraction's length, across seconds not seen before and seen already."""
+    from pytest_auditready.auditlog.model import Entries, Record, parse_time
+
+    times = ["2026-01-05T08:00:00.5Z", "2026-01-05T08:00:00.123456789Z", "2026-01-05T08:00:01.1Z",
+             "2031-07-31T23:59:59.000000001Z", "2026-01-05T08:00:00.25Z", "1999-12-31T23:59:59.9Z"]
+    batch = Entries.of([Record("f", n, "request", t, "id", "p", "read", "", "10.0.0.1", "r") for n, t in
+                        enumerate(times, 1)])
+    assert batch.utc_times()
+    assert batch.times_ns() == [parse_time(t)[0] for t in times]  # type: ignore[index]
+    assert batch.times_ns() is batch.times_ns()  # made once a batch

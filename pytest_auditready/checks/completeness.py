@@ -16,7 +16,7 @@ from collections import OrderedDict
 from typing import Iterator, Optional, Union
 
 from ..auditlog.formats import format_of
-from ..auditlog.model import _SCALE, Entries, Record, parse_time
+from ..auditlog.model import Entries, Record
 from .base import Check, CheckContext, Finding, Skip, Visitor, describe, every_action
 
 ID = "completeness"
@@ -58,7 +58,6 @@ class Pairs(Visitor):
         self.orphans: list[tuple[str, int, str, int, int]] = []
         self.found: list[tuple[str, int, str, str]] = []  # (file, line, kind, request id)
         self.more = 0
-        self._seconds: dict[str, int] = {}  # "YYYY-MM-DDTHH:MM:SS" -> ns, for the batches' times
 
     def entries(self, batch: Entries) -> None:
         """The common case column by column (no Record built): every time a UTC RFC 3339 time; else ``entry``."""
@@ -68,11 +67,11 @@ class Pairs(Visitor):
             for rec in batch.records():
                 self.entry(rec)
             return
-        seconds, scale = self._seconds, _SCALE
+        stamps = batch.times_ns()
         pending, file, lines = self.pending, batch.file, batch.lines
         track = self.early is not None  # a later range of a file: what ``merge`` needs
         max_t = self.max_t
-        for i, (kind, rid, t) in enumerate(zip(batch.type, batch.request_id, batch.time)):
+        for i, (kind, rid, ns) in enumerate(zip(batch.type, batch.request_id, stamps)):
             if not rid:
                 self.excuse(NO_KEY)
                 continue
@@ -80,12 +79,6 @@ class Pairs(Visitor):
             if request and not batch.identity[i] and batch.resource[i] == "sys/audit/test":
                 self.excuse(SELF_TEST)
                 continue
-            sec = seconds.get(t[:19])
-            if sec is None:
-                if len(seconds) > 4096:
-                    seconds.clear()
-                sec = seconds[t[:19]] = (parse_time(t[:19] + ".0Z") or (0,))[0]
-            ns = sec + int(t[20:-1]) * scale[len(t) - 21]  # utc_times: 1 to 9 fraction digits, then "Z"
             if self.first_t is None:
                 self.first_t = ns
             if track:

@@ -90,16 +90,10 @@ class FileOrder(Visitor):
                     self.latest, self.latest_text, self.latest_line = last[0], times[j], batch.lines[j]
                 return
             # Out of order (concurrent requests): the same walk as ``entry``, on each time's ns alone.
-            seconds: dict[str, int] = {}
             latest, at = self.latest, -1
             track = self.lows is not None
             low: float = self.lows[-1][0] if self.lows else float("inf")
-            for i, t in enumerate(times):
-                prefix = t[:19]
-                sec = seconds.get(prefix)
-                if sec is None:
-                    sec = seconds[prefix] = (parse_time(prefix + ".0Z") or (0,))[0]
-                ns = sec + int(t[20:-1].ljust(9, "0"))
+            for i, (t, ns) in enumerate(zip(times, batch.times_ns())):
                 if ns > latest:
                     latest, at = ns, i
                 elif ns < latest - self.skew:
