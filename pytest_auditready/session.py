@@ -22,7 +22,7 @@ from typing import TYPE_CHECKING, Any, Iterator, NoReturn, Optional
 import pytest
 
 from .accept import Baseline
-from .checks.base import FAILED, SKIPPED, Check, Outcome
+from .checks.base import FAILED, Check, Outcome
 from .config import Settings
 from .errors import AuditReadyError
 from .items import AuditCollector, CheckItem
@@ -346,13 +346,9 @@ class AuditReadySession:
         from .report.common import accounting_lines, safe_target
 
         tr = terminalreporter
-        failed = sorted({o.check_id for o in self.outcomes.values() if o.status == FAILED})
+        result = self.result()
+        failed, skipped = result.failed_checks, result.skipped_checks
         total = len(self.checks)
-        by_check: dict[str, list[Outcome]] = {}
-        for o in self.outcomes.values():
-            by_check.setdefault(o.check_id, []).append(o)
-        skipped = sorted(c for c, outs in by_check.items()
-                         if c not in failed and all(o.status == SKIPPED for o in outs))
         held = total - len(failed) - len(skipped)
         also = f", {len(skipped)} skipped ({', '.join(skipped)})" if skipped else ""
         if self.files is None and self.live is not None:
@@ -366,7 +362,7 @@ class AuditReadySession:
         else:
             tr.write_sep("-", "auditready offline")
             tr.write_line(f"{len(self.accounting)} file(s): {held}/{total} checks hold on every file{also}")
-        for line in accounting_lines(self.result().files):
+        for line in accounting_lines(result.files):
             tr.write_line(line)
         from .review import summary
 
