@@ -66,6 +66,11 @@ def compression_of(path: Path) -> Optional[str]:
     AuditReadyError."""
     with open_regular(path, "log") as f:
         head = f.read(6)
+    return compression_in(head)
+
+
+def compression_in(head: bytes) -> Optional[str]:
+    """"gzip", "bzip2" or "xz" when ``head`` (a file's first bytes, 6 are enough) is that compressor's magic."""
     for magic, kind in _MAGIC:
         if head.startswith(magic):
             return kind

@@ -22,6 +22,7 @@ import orjson
 from ..auditlog.formats import CLOUDTRAIL_FIELDS, K8S_FIELDS
 from ..auditlog.lines import MAX_LINE_BYTES
 from ..auditlog.model import AuditEntry, BadLine, Entries, Record, vault_identity, vault_result
+from ..auditlog.rotation import compression_in
 from ..auditlog.syslog import unframe
 from ..errors import AuditReadyError
 
@@ -400,11 +401,12 @@ def open_log(path: str) -> IO[bytes]:
     except OSError as exc:
         f.close()
         raise AuditReadyError(f"cannot read {path}: {exc.strerror}", "give this user read access to it") from None
-    if magic[:2] == b"\x1f\x8b":
+    kind = compression_in(magic)  # logrotate compresses with gzip, or bzip2 or xz (compresscmd)
+    if kind == "gzip":
         return gzip.open(f, "rb")  # type: ignore[return-value]  # GzipFile is a binary IO
-    if magic[:3] == b"BZh":  # logrotate's compresscmd bzip2
+    if kind == "bzip2":
         return bz2.BZ2File(f, "rb")
-    if magic == b"\xfd7zXZ\x00":  # logrotate's compresscmd xz
+    if kind == "xz":
         return _XZFile(f, "rb")
     return f
 
