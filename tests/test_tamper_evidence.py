@@ -216,3 +216,36 @@ def test_a_sealer_started_just_before_the_audit_is_waited_for(tmp_path: Path) ->
     finally:
         late.join()
     assert a.mechanism and a.error is None and a.report is not None and a.report.ok
+
+
+def test_a_sealer_still_on_the_rotated_file_is_waited_for(tmp_path: Path) -> None:
+    """The log was rotated and the vault writes to the new file, but the following sealer has not switched yet:
+    the chain's last record is of the old file. That is not "caught up": within log_wait the check waits for the
+    sealer to reach the new file instead of finding its lines unsealed."""
+    import os
+    import threading
+
+    from pytest_auditready.seal.chain import load_private_key, write_keypair
+    from pytest_auditready.seal.evidence import assess
+    from pytest_auditready.seal.sealer import Sealer
+
+    lines = (Path(__file__).resolve().parents[1] / "fixtures" / "openbao" / "clean.log").read_bytes().splitlines(True)
+    log = tmp_path / "audit.log"
+    log.write_bytes(b"".join(lines[:10]))
+    priv, pub, _ = write_keypair(tmp_path / "k")
+    sealer = Sealer(log, load_private_key(priv), lines_per_record=5)
+    sealer.open()
+    sealer.seal_once()  # the old file, sealed to its end
+    os.rename(log, str(log) + ".1")
+    log.write_bytes(b"".join(lines[10:20]))  # the vault reopened its path and wrote on
+    stop = threading.Event()
+    late = threading.Timer(0.5, lambda: sealer.follow(every_seconds=0.01, poll=0.01, stop=stop))
+    late.start()
+    try:
+        a = assess(log, pub, wait=5.0)
+    finally:
+        stop.set()
+        late.join()
+        sealer.close()
+    assert a.error is None and a.report is not None
+    assert not a.report.problems_for(str(log), ()), [p.text() for p in a.report.problems]

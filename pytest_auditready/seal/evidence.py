@@ -64,8 +64,9 @@ def _wait_for_seal(log: Path, wait: float) -> None:
             last = last_record(digests)
         except AuditReadyError:
             return
-        # no whole record yet: a sealer just started is still writing its first one
-        caught_up = last is not None and (last.inode != st.st_ino or last.end >= st.st_size)
+        # No whole record yet: a sealer just started is still writing its first one. A last record of another
+        # file: the log was rotated and the sealer has not reached the new file yet. Either way, not caught up.
+        caught_up = last is not None and last.inode == st.st_ino and last.end >= st.st_size
         if caught_up or time.monotonic() >= deadline:
             return
         time.sleep(0.1)
