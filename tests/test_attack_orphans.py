@@ -143,6 +143,19 @@ def spawn(gate: Gate) -> Iterator[object]:
         proc.communicate(timeout=10)
 
 
+def _descriptors(pid: int, within: float = 5.0) -> dict[int, str]:
+    """What each open descriptor of ``pid`` names. The child announces its pid at the gate, then closes that
+    descriptor and opens the gate again to wait: a descriptor listed may be gone before it is read, and the
+    listing is then taken again."""
+    deadline = time.monotonic() + within
+    while True:
+        try:
+            return {int(n): os.readlink(f"/proc/{pid}/fd/{n}") for n in os.listdir(f"/proc/{pid}/fd")}
+        except FileNotFoundError:
+            assert time.monotonic() < deadline, f"the descriptors of {pid} never held still"
+            time.sleep(0.01)
+
+
 def _assert_holds_no_secret(child: int, parent: int, token: str) -> None:
     assert Path(f"/proc/{child}/stat").read_text().split(")")[1].split()[1] == str(parent), "not our child"
     assert token.encode() in Path(f"/proc/{parent}/environ").read_bytes(), "the parent does hold the token"
@@ -150,7 +163,7 @@ def _assert_holds_no_secret(child: int, parent: int, token: str) -> None:
     assert token.encode() not in environ
     assert b"VAULT_TOKEN" not in environ and b"BAO_TOKEN" not in environ
     # nothing else of the parent's either: stdio on /dev/null, no descriptor but its pipe and the gate
-    fds = {int(n): os.readlink(f"/proc/{child}/fd/{n}") for n in os.listdir(f"/proc/{child}/fd")}
+    fds = _descriptors(child)
     assert [fds.get(n) for n in (0, 1, 2)] == ["/dev/null"] * 3, fds
     assert len(fds) <= 5, fds
 
