@@ -194,6 +194,36 @@ def test_receiver_keeps_what_a_connection_held_when_the_drill_breaks_it(tmp_path
     assert (tmp_path / "spool.log").read_bytes().endswith(b'{"d": 4}\n')
 
 
+_SELF_TEST = (b'{"time":"2026-12-01T12:53:00.1Z","type":"request","auth":{"token_type":"default"},"request":{"id":"'
+              b'0b8c","operation":"update","path":"sys/audit/test"}}\n')
+_RUN_LINE = (b'{"time":"2026-12-01T12:53:01.1Z","type":"request","auth":{"display_name":"token"},"request":{"id":"'
+             b'1c9d","operation":"read","path":"secret/data/c1"}}\n')
+
+
+@pytest.mark.parametrize(("sent", "lost"), [(_SELF_TEST, False), (_SELF_TEST + _RUN_LINE, True), (_RUN_LINE, True)])
+def test_a_close_after_the_run_began_is_the_hops_unless_the_connection_only_carried_the_device_test(
+        tmp_path: Path, sent: bytes, lost: bool) -> None:
+    """OpenBao's enable test dials its own connection, writes the sys/audit/test entry and closes it, whenever the
+    discarded backend goes: seen after the run began (a CI failure). A connection that carried only that entry is
+    the device's start; one that carried the run's entries and was closed by the sender lost one."""
+    r = SocketReceiver(tmp_path / "spool.log")
+    r.start()
+    try:
+        r.mark()
+        with socket.create_connection(("127.0.0.1", r.port), timeout=5) as c:
+            c.sendall(sent)
+        deadline = time.monotonic() + 5
+        while (r._accepted == 0 or r._conns) and time.monotonic() < deadline:  # accepted, read and closed
+            time.sleep(0.01)
+        r.settle(2)
+    finally:
+        r.stop()
+    assert (tmp_path / "spool.log").read_bytes() == sent
+    said = [e.what for e in r.events]
+    assert said == (["the sender closed connection 1 after spooled line %d (what it wrote into a closed connection "
+                     "is lost)" % sent.count(b"\n")] if lost else []), said
+
+
 @pytest.mark.parametrize("transport", ["file", "socket"])
 def test_embedded_server_is_killed_once_its_log_is_sealed_and_nothing_is_lost(tmp_path: Path,
                                                                               transport: str) -> None:
