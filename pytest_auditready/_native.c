@@ -7,6 +7,8 @@
  *                                   counts and its _IRREGULAR Hyperscan test, in one pass
  *   entropy_ends(data, clean)    -> ends of the quoted runs scan/hyperscan.py's entropy prefilters match, without
  *                                   those whose value is in ``clean`` (a set of bytes)
+ *   uri_ip_ends(data)            -> (ends of scan/hyperscan.py's _URI_PARAM, ends of its _IP_PREFILTER), as
+ *                                   Hyperscan reports them
  *   malformed_digest(data)       -> does checks/integrity_digest.py's _MALFORMED_HS match anywhere
  *   card_spans(text)             -> the matches of checks/data_minimisation.py's _CARD_RES, in their order, for
  *                                   ASCII text (None otherwise: the caller uses the regexes)
@@ -352,6 +354,152 @@ static PyObject *keyword_value_ends(PyObject *self, PyObject *args) {
     return out;
 fail:
     Py_XDECREF(out);
+    PyBuffer_Release(&buf);
+    return NULL;
+}
+
+/* -- uri_ip_ends: two more prefilters of scan/hyperscan.py's block database -------------------------------------- */
+
+/* Every position of a byte of a set of up to four (in increasing order): 16 bytes at a time with SSE2. */
+typedef struct {
+    const uchar *d;
+    Py_ssize_t n, base;
+    unsigned int mask;
+    uchar set[4];
+    uchar in[256];
+} set_finder;
+
+static unsigned int set_mask(const set_finder *f) {
+#ifdef HAVE_SSE2
+    if (f->base + 16 <= f->n) {
+        __m128i v = _mm_loadu_si128((const __m128i *)(const void *)(f->d + f->base));
+        return eq16(v, (char)f->set[0]) | eq16(v, (char)f->set[1]) | eq16(v, (char)f->set[2])
+               | eq16(v, (char)f->set[3]);
+    }
+#endif
+    unsigned int m = 0;
+    Py_ssize_t k;
+    for (k = 0; k < 16 && f->base + k < f->n; k++)
+        if (f->in[f->d[f->base + k]]) m |= 1u << k;
+    return m;
+}
+
+static void set_finder_init(set_finder *f, const uchar *d, Py_ssize_t n, const char *bytes) {
+    int k;
+    f->d = d;
+    f->n = n;
+    f->base = 0;
+    memset(f->in, 0, sizeof f->in);
+    for (k = 0; k < 4; k++) {
+        f->set[k] = (uchar)(bytes[k] ? bytes[k] : bytes[0]);
+        f->in[f->set[k]] = 1;
+    }
+    f->mask = n > 0 ? set_mask(f) : 0;
+}
+
+static Py_ssize_t set_finder_next(set_finder *f) {
+    while (f->mask == 0) {
+        f->base += 16;
+        if (f->base >= f->n) return -1;
+        f->mask = set_mask(f);
+    }
+    int bit = __builtin_ctz(f->mask);
+    f->mask &= f->mask - 1;
+    return f->base + bit;
+}
+
+static int is_digit(uchar c) { return c >= '0' && c <= '9'; }
+static int is_word(uchar c) { return (cls[c] & C_ALNUM) || c == '_'; }
+static int is_name(uchar c) { return is_word(c) || c == '.' || c == '-'; }  /* [\w.\-] */
+static int is_param(uchar c) { return (cls[c] & C_ALNUM) || c == '+' || c == '/' || c == '=' || c == '_' || c == '%'
+                                      || c == '.' || c == '-'; }  /* [A-Za-z0-9+/=_%.\-] */
+
+static int push_pos(PyObject *out, Py_ssize_t at) {
+    PyObject *pos = PyLong_FromSsize_t(at);
+    if (pos == NULL) return -1;
+    int r = PyList_Append(out, pos);
+    Py_DECREF(pos);
+    return r;
+}
+
+/* _URI_PARAM, caseless:  (?:[?&]|\\u0026)[\w.\-]+=[A-Za-z0-9+/=_%.\-]{20,}  with its name starting at ``s``:
+ * every end, appended in increasing order after ``last`` (the ends of an earlier opener can only come before or
+ * be the same: a name run and its value are the same for every opener inside them). Returns the last end. */
+static Py_ssize_t uri_param_at(const uchar *d, Py_ssize_t n, Py_ssize_t s, Py_ssize_t last, PyObject *out, int *err) {
+    Py_ssize_t j = s, v, k, e;
+    while (j < n && is_name(d[j])) j++;
+    if (j == s || j >= n || d[j] != '=') return last;
+    v = j + 1;
+    for (k = v; k < n && is_param(d[k]); k++) {}
+    for (e = v + 20; e <= k; e++) {
+        if (e <= last) continue;
+        if (push_pos(out, e) < 0) { *err = 1; return last; }
+        last = e;
+    }
+    return last;
+}
+
+/* does d[s:e] spell ``text`` */
+static int spelled(const uchar *d, Py_ssize_t s, Py_ssize_t e, const char *text) {
+    return (Py_ssize_t)strlen(text) == e - s && memcmp(d + s, text, (size_t)(e - s)) == 0;
+}
+
+/* _IP_PREFILTER:  (?:^|[^\w.]) FIRST \. SECOND \. \d{1,3} \. \d{1,3}  with octets of 1 to 3 digits, where the
+ * first octet is never 10 or 127, and 192 only before a second octet other than 168, 172 only before one that does
+ * not start with 16 to 31 (detect-secrets' exclusions, as prefixes, like its lookahead; compared as written).
+ * ``q`` is a dot: the one after the first octet. Appends every end. */
+static int ip_at(const uchar *d, Py_ssize_t n, Py_ssize_t q, PyObject *out) {
+    Py_ssize_t p = q, dots[3], i, t;
+    while (p > 0 && q - p < 4 && is_digit(d[p - 1])) p--;
+    if (q - p < 1 || q - p > 3 || (p > 0 && (is_word(d[p - 1]) || d[p - 1] == '.'))) return 0;
+    if (spelled(d, p, q, "10") || spelled(d, p, q, "127")) return 0;
+    dots[0] = q;
+    for (i = 1; i < 3; i++) {  /* the second and third octets: 1 to 3 digits, then a dot */
+        t = dots[i - 1] + 1;
+        while (t < n && t - dots[i - 1] <= 4 && is_digit(d[t])) t++;
+        if (t >= n || d[t] != '.' || t - dots[i - 1] - 1 < 1 || t - dots[i - 1] - 1 > 3) return 0;
+        dots[i] = t;
+    }
+    if (spelled(d, p, q, "192") && spelled(d, q + 1, dots[1], "168")) return 0;
+    if (spelled(d, p, q, "172") && dots[1] - q - 1 >= 2) {
+        int two = (d[q + 1] - '0') * 10 + (d[q + 2] - '0');
+        if (two >= 16 && two <= 31) return 0;
+    }
+    for (t = dots[2] + 1; t < n && t <= dots[2] + 3 && is_digit(d[t]); t++)
+        if (push_pos(out, t + 1) < 0) return -1;
+    return 0;
+}
+
+static PyObject *uri_ip_ends(PyObject *self, PyObject *args) {
+    Py_buffer buf;
+    if (!PyArg_ParseTuple(args, "y*:uri_ip_ends", &buf)) return NULL;
+    const uchar *d = (const uchar *)buf.buf;
+    Py_ssize_t n = buf.len, at, last = -1;
+    PyObject *uri = PyList_New(0), *ip = PyList_New(0);
+    int err = 0;
+    if (uri == NULL || ip == NULL) goto fail;
+    set_finder f;
+    set_finder_init(&f, d, n, "?&\\.");
+    while ((at = set_finder_next(&f)) >= 0) {
+        uchar c = d[at];
+        if (c == '.') {
+            if (ip_at(d, n, at, ip) < 0) goto fail;
+        } else if (c == '\\') {
+            if (at + 6 <= n && (d[at + 1] | 32) == 'u' && memcmp(d + at + 2, "0026", 4) == 0)
+                last = uri_param_at(d, n, at + 6, last, uri, &err);
+        } else {
+            last = uri_param_at(d, n, at + 1, last, uri, &err);
+        }
+        if (err) goto fail;
+    }
+    PyBuffer_Release(&buf);
+    PyObject *both = PyTuple_Pack(2, uri, ip);
+    Py_DECREF(uri);
+    Py_DECREF(ip);
+    return both;
+fail:
+    Py_XDECREF(uri);
+    Py_XDECREF(ip);
     PyBuffer_Release(&buf);
     return NULL;
 }
@@ -722,6 +870,7 @@ static PyMethodDef methods[] = {
     {"block_shape", block_shape, METH_VARARGS, "block_shape(data) -> (lines, every newline before '{', irregular)"},
     {"entropy_ends", entropy_ends, METH_VARARGS, "entropy_ends(data, clean=None) -> ends of candidate quoted runs"},
     {"keyword_value_ends", keyword_value_ends, METH_VARARGS, "keyword_value_ends(data) -> ends of a name/value pair named by a keyword"},
+    {"uri_ip_ends", uri_ip_ends, METH_VARARGS, "uri_ip_ends(data) -> (ends of a long URI parameter, ends of a public IPv4 address)"},
     {"malformed_digest", malformed_digest, METH_VARARGS, "malformed_digest(data) -> a malformed hmac-sha256 digest?"},
     {"card_spans", card_spans, METH_O, "card_spans(text) -> the card regexes' matches (None: not ASCII)"},
     {"dm_lines", dm_lines, METH_VARARGS, "dm_lines(data, mask) -> {line start: detector bits}"},

@@ -171,6 +171,82 @@ def test_keyword_value_ends_equal_the_hyperscan_whole_line_prefilter(lib: Any) -
     assert found > 100  # the inputs do exercise it
 
 
+_URI_IP_TOKENS = [b"?", b"&", b"\\u0026", b"\\U0026", b"\\u002", b"\\", b"=", b"==", b"%3D", b"a", b"Z", b"_", b".",
+                  b"-", b"+", b"/", b"%", b"token", b"x" * 19, b"Q" * 20, b"0123456789", b" ", b'"', b"\n", b":", b"@",
+                  b"\xc3\xa9", b"\xff", b"1", b"10", b"127", b"172", b"192", b"168", b"16", b"31", b"32", b"15", b"010",
+                  b"0", b"8", b"255", b"256", b"1234", b"99", b"160", b"3"]
+
+
+_URI_SHAPES = [[b"", b"/v1/x", b"\\", b"a"], [b"?", b"&", b"\\u0026", b"\\U0026", b"\\u002", b"%26", b""],
+               [b"", b"t", b"X-Amz.Sig_n-1", b"a b", b"\xc3\xa9"], [b"=", b"", b":", b"=="],
+               [b"A" * 19, b"Zm9v" * 5, b"a%2Fb+c/d=e_f.g-h" * 2, b"0" * 40, b"A" * 19 + b"\"" + b"A"],
+               [b"", b"&b=1", b'"', b"\n?y=" + b"Q" * 25, b"#"]]
+
+
+def _ip_shapes(rng: random.Random) -> bytes:
+    """A dotted run of octets of 0 to 4 digits, with what may come before and after."""
+    octets = [rng.choice([b"", b"1", b"10", b"127", b"172", b"192", b"168", b"16", b"31", b"32", b"15", b"010", b"0",
+                          b"8", b"255", b"999", b"1234", b"19", b"17", b"12", b"160", b"310", b"05"])
+              for _ in range(rng.randint(1, 6))]
+    before = rng.choice([b"", b" ", b'"', b"x", b"_", b".", b"\n", b"\xff", b"/", b"=", b"1"])
+    after = rng.choice([b"", b" ", b'"', b"x", b".", b":8200", b"5", b"\n"])
+    return before + b".".join(octets) + after
+
+
+def test_uri_ip_ends_equal_the_hyperscan_prefilters(lib: Any) -> None:
+    """The long-URI-parameter and public-IPv4 prefilters of the block database, found by the C extension."""
+    import hyperscan
+
+    uri_db = hyperscan.Database(mode=hyperscan.HS_MODE_BLOCK)
+    uri_db.compile(expressions=[hsmod._URI_PARAM.encode("latin-1")], ids=[0], elements=1,
+                   flags=[hyperscan.HS_FLAG_CASELESS])
+    ip_db = hyperscan.Database(mode=hyperscan.HS_MODE_BLOCK)
+    ip_db.compile(expressions=[hsmod._IP_PREFILTER], ids=[0], elements=1, flags=[0])
+    rng = random.Random(23)
+    generated = [b"".join(rng.choice(_URI_IP_TOKENS) for _ in range(rng.randint(0, 60))) for _ in range(4000)]
+    generated += [b"".join(_ip_shapes(rng) for _ in range(rng.randint(1, 4))) for _ in range(6000)]
+    generated += [b"".join(rng.choice(options) for options in _URI_SHAPES) for _ in range(3000)]
+    named = [b"GET /x?token=" + b"A" * 30 + b"&b=1", b'"path":"a\\u0026sig=' + b"Zm9v" * 6 + b'"', b"8.8.8.8",
+             b" 192.168.1.1 192.169.1.1 172.16.0.1 172.160.0.1 172.15.0.1 172.32.0.1 10.1.2.3 127.0.0.1 010.1.2.3",
+             b'"remote_address":"203.0.113.7"', b"1.2.3.4.5.6", b"x1.2.3.4", b"a.1.2.3.4"]
+    found = [0, 0]
+    for data in [*_inputs(), *generated, *named]:
+        want: tuple[set[int], set[int]] = (set(), set())
+        uri_db.scan(data, match_event_handler=lambda _i, _s, e, _f, _c, w=want[0]: w.add(e))
+        ip_db.scan(data, match_event_handler=lambda _i, _s, e, _f, _c, w=want[1]: w.add(e))
+        got = lib.uri_ip_ends(data)
+        assert (got[0], got[1]) == (sorted(want[0]), sorted(want[1])), data[:300]
+        found[0] += bool(want[0])
+        found[1] += bool(want[1])
+    assert min(found) > 300, found  # the inputs do exercise both
+
+
+def test_the_ip_prefilter_holds_every_address_detect_secrets_flags() -> None:
+    """A superset: wherever IPPublicDetector finds a public address, the prefilter matches (its exclusions are
+    detect-secrets' own), and it leaves the private and loopback ranges out."""
+    import hyperscan
+    from detect_secrets.plugins.ip_public import IPPublicDetector
+
+    db = hyperscan.Database(mode=hyperscan.HS_MODE_BLOCK)
+    db.compile(expressions=[hsmod._IP_PREFILTER], ids=[0], elements=1, flags=[0])
+    detector = IPPublicDetector()
+    rng = random.Random(29)
+    flagged = 0
+    for _ in range(20000):
+        data = _ip_shapes(rng)
+        text = data.decode("latin-1")
+        if list(detector.analyze_string(text)):
+            flagged += 1
+            hits: list[int] = []
+            db.scan(data, match_event_handler=lambda _i, _s, e, _f, _c, hits=hits: hits.append(e))
+            assert hits, data
+    assert flagged > 200  # the shapes do hold public addresses
+    for private in (b"10.1.2.3", b"127.0.0.1", b"192.168.0.1", b"172.16.0.1", b"172.31.255.255"):
+        seen: list[int] = []
+        db.scan(b" " + private + b" ", match_event_handler=lambda _i, _s, e, _f, _c, seen=seen: seen.append(e))
+        assert not seen, private
+
+
 def test_malformed_digest_equals_the_hyperscan_test_and_is_the_one_integrity_digest_uses(lib: Any) -> None:
     reference = any_match(MALFORMED_DIGEST, native=False)
     assert reference is not None

@@ -464,6 +464,7 @@ _WHOLE_LINE_PREFILTERS = (
     # a long query parameter of a URI (judged decoded, part by part: the entropy runs above stop at a "%")
     r"(?:[?&]|\\u0026)[\w.\-]+=[A-Za-z0-9+/=_%.\-]{20,}",
 )
+_URI_PARAM = _WHOLE_LINE_PREFILTERS[4]
 # The name/value form (the second above): costly for Hyperscan (a keyword, then any run up to a quote), so the C
 # extension finds it itself when it is built (scan.native: keyword_value_ends, held equal by tests/test_native.py).
 _KEYWORD_VALUE = _WHOLE_LINE_PREFILTERS[1]
@@ -498,13 +499,13 @@ def _entropy_prefilters() -> list[bytes]:
     ]
 
 
-# detect-secrets' IPPublicDetector leaves out 10., 127., 192.168. and 172.16-31. by lookarounds Hyperscan cannot
-# run; this superset keeps those exclusions (and needs a non-word character before), so loopback and private
-# client addresses do not send every line to the judge.
-_FIRST_OCTET = rb"(?:\d|1[1-9]|[2-9]\d|1[013-9]\d|12[0-689]|2\d\d|[03-9]\d\d)"
+# detect-secrets' IPPublicDetector leaves out 10., 127., 192.168. and 172.16-31. (as prefixes) by lookarounds
+# Hyperscan cannot run; this superset keeps those exclusions (and needs a non-word character or the start before),
+# so loopback and private client addresses do not send every line to the judge. An octet: 1 to 3 digits.
+_FIRST_OCTET = rb"(?:\d|[02-9]\d|1[1-9]|[02-9]\d\d|1[013-68]\d|12[0-689]|17[013-9]|19[013-9])"
 _IP_PREFILTER = (
-    rb"[^\w.](?:" + _FIRST_OCTET + rb"\.\d{1,3}|192\.(?:\d{1,2}|1[0-57-9]\d|16[0-79]|[02-9]\d\d)"
-    rb"|172\.(?:\d|1[0-5]|3[2-9]|[04-9]\d|\d{3}))\.\d{1,3}\.\d{1,3}"
+    rb"(?:^|[^\w.])(?:" + _FIRST_OCTET + rb"\.\d{1,3}|192\.(?:\d{1,2}|[02-9]\d\d|1[0-57-9]\d|16[0-79])"
+    rb"|172\.(?:\d|(?:0\d|1[0-5]|3[2-9]|[4-9]\d)\d?))\.\d{1,3}\.\d{1,3}"
 )
 _TOKEN_PREFILTER = rb"(?:hv[sbr]\.[A-Za-z0-9_-]{24}|s\.[A-Za-z0-9]{24}|b\.[A-Za-z0-9_-]{24})"
 
@@ -594,10 +595,11 @@ class LeakScanner:
         for kw in _KEYWORD_PREFILTERS:
             keyword_ids.add(add(kw.encode("latin-1"), hs.HS_FLAG_CASELESS))
         for whole in _WHOLE_LINE_PREFILTERS:
-            if self._native is not None and whole == _KEYWORD_VALUE:
-                continue  # the C extension's keyword_value_ends (a costly expression for Hyperscan)
+            if self._native is not None and whole in (_KEYWORD_VALUE, _URI_PARAM):
+                continue  # the C extension's keyword_value_ends and uri_ip_ends (costly expressions for Hyperscan)
             whole_ids.add(add(whole.encode("latin-1"), hs.HS_FLAG_CASELESS))
-        add(_IP_PREFILTER, 0)
+        if self._native is None:
+            add(_IP_PREFILTER, 0)
         regexes, unknown = detector_regexes()
         for rx in regexes:
             flag = hs.HS_FLAG_PREFILTER | (hs.HS_FLAG_CASELESS if rx.ignorecase else 0)
@@ -692,6 +694,12 @@ class LeakScanner:
             return None
 
         self._db.scan(data, match_event_handler=on_match)
+        if self._native is not None:  # _URI_PARAM (its line judged whole) and _IP_PREFILTER, found by the C extension
+            uri, ip = self._native.uri_ip_ends(data)
+            for end in uri:
+                lines.add(rfind(b"\n", 0, end) + 1)
+            for end in ip:
+                on_match(-1, 0, end, 0, None)
         # Entropy runs are many (paths, long key names) and repeat: collect their ends in C-speed appends, then
         # skip the values already judged clean whatever their key, which after the first blocks is nearly all.
         ends: list[int]
