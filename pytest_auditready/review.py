@@ -332,6 +332,7 @@ class Review(Visitor):
         self.match = paths_regex(s.review_paths).match if s.review_paths else None
         self._file, self._first_line, self._data = "", 0, b""  # the block being fed (``block``)
         self._auth: dict[bytes, tuple[str, str, str, Optional[bool]]] = {}  # auth object bytes -> who (_who)
+        self._shown: dict[str, str] = {}  # accessor -> as shown (``_decoded``)
         self._reviewed: dict[str, bool] = {}  # path -> reviewed (_reviewable)
         self._minutes: dict[int, tuple[bool, str]] = {}  # minute -> (within working hours, local day)
         self.n, self.w = s.review_burst_reads, int(s.review_burst_seconds * _S)
@@ -378,13 +379,16 @@ class Review(Visitor):
                 picked.append(i)
         if not picked:
             return
+        stamps = batch.times_ns() if batch.utc_times() else None
+        if batch.decoded is not None:  # who made each request, from the line structs the reader decoded
+            self._decoded(batch, picked, stamps)
+            return
         # The raw line of each picked entry, when the entries are of the block being fed: walked to from the
         # line before (the picked lines ascend), never splitting the whole block.
         data = self._data if batch.file == self._file else None
         at, pos, size = self._first_line, 0, len(self._data)
         who_of, count = self._who, self._count
         source, action, result, lines = batch.source, batch.action, batch.result, batch.lines
-        stamps = batch.times_ns() if batch.utc_times() else None
         for i in picked:
             t = times[i]
             ns: Optional[int]
@@ -407,6 +411,39 @@ class Review(Visitor):
                     if raw[-1:] == b"\r":
                         raw = raw[:-1]
             dn, eid, acc, denied = who_of(raw, batch.identity[i], result[i])
+            count(resource[i], dn, eid, acc, source[i], action[i] or "(none)", ns, denied)
+
+    def _decoded(self, batch: Entries, picked: list[int], stamps: Optional[list[int]]) -> None:
+        """``entries`` for a batch with its decoded Vault/OpenBao lines: display name, entity id and accessor from
+        each line's ``auth``, refused when the line has an error or its policies did not allow it (what ``_who``
+        reads from the raw line)."""
+        from .cli.access import _accessor
+
+        decoded, shown, count = batch.decoded, self._shown, self._count
+        assert decoded is not None
+        resource, source, action, result, times = batch.resource, batch.source, batch.action, batch.result, batch.time
+        for i in picked:
+            e = decoded[i]
+            a = e.auth
+            if stamps is not None:
+                ns: Optional[int] = stamps[i]
+            else:
+                ts = parse_time(times[i])
+                ns = ts[0] if ts is not None else None
+            denied = result[i].startswith("error:") or bool(e.error)
+            if a is None:
+                dn = eid = acc = ""
+            else:
+                dn, eid, acc = a.display_name, a.entity_id, a.accessor
+                if acc:
+                    got = shown.get(acc)
+                    if got is None:
+                        if len(shown) >= 4096:
+                            shown.clear()
+                        got = shown[acc] = _accessor(acc)
+                    acc = got
+                pr = a.policy_results
+                denied = denied or (pr is not None and pr.allowed is False)
             count(resource[i], dn, eid, acc, source[i], action[i] or "(none)", ns, denied)
 
     def _reviewable(self, path: str) -> bool:

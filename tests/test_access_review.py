@@ -195,6 +195,46 @@ def test_merge_of_parts_equals_one_pass(tmp_path: Path) -> None:
         assert first.report() == one, cuts
 
 
+def test_the_decoded_lines_and_the_raw_lines_give_the_same_review(tmp_path: Path,
+                                                                    monkeypatch: pytest.MonkeyPatch) -> None:
+    """Who made a request is read from the reader's decoded line structs when it has them, else from the raw
+    line: on every planted pattern, on a log whose accessors are in clear, and with refusals of both kinds
+    (an error, and policies that did not allow it), the two give the same review."""
+    from pytest_auditready.offline import reader
+
+    lines = _combined()
+    extra = []
+    for ln in lines[:60]:
+        doc = json.loads(ln)
+        auth = doc.get("auth") or {}
+        if auth.get("accessor"):
+            auth["accessor"] = "clear-accessor-" + auth["accessor"][-6:]  # hmac_accessor = false
+        if doc.get("type") == "request" and doc.get("request", {}).get("operation") == "read":
+            auth.setdefault("policy_results", {})["allowed"] = False
+        extra.append(json.dumps(doc, separators=(",", ":")) + "\n")
+    log = tmp_path / "both.log"
+    log.write_text("".join(lines + extra))
+    s = dataclasses.replace(VAULT, review_burst_reads=4, review_burst_seconds=5, review_denied_run=3,
+                            review_denied_seconds=600)
+    decoded = review_of([log], s).report()
+    made = reader.vault_block
+
+    def without_structs(file: str, prefix: str = "") -> Any:
+        decode = made(file, prefix)
+
+        def strip(blk: Any) -> Any:
+            batch = decode(blk)
+            if batch is not None:
+                batch.decoded = None
+            return batch
+        return strip
+
+    monkeypatch.setattr(reader, "vault_block", without_structs)
+    raw = review_of([log], s).report()
+    assert decoded == raw
+    assert decoded["items"] and any(p["denied"] for p in decoded["paths"]), decoded
+
+
 def test_memory_is_bounded_and_the_rest_counted(tmp_path: Path) -> None:
     """More distinct paths than are kept: the review keeps MAX_PATHS and counts the requests of the others."""
     real = [json.loads(x) for x in SOURCE.read_text().splitlines()[19:21]]

@@ -324,6 +324,7 @@ class Entries:
         "_ns",
         "_utc",
         "action",
+        "decoded",
         "file",
         "identity",
         "lines",
@@ -350,6 +351,10 @@ class Entries:
         self.request_id = request_id
         self._utc: Optional[bool] = None
         self._ns: Optional[list[int]] = None
+        # The objects the columns were made of, when a reader decoded whole lines into them (offline/reader.py's
+        # vault_block: its Vault/OpenBao line structs), so that a visitor can read a field the columns leave out
+        # without going back to the raw line. None otherwise.
+        self.decoded: Optional[Sequence[Any]] = None
 
     @classmethod
     def of(cls, records: Sequence[Record]) -> "Entries":

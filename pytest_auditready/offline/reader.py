@@ -226,9 +226,11 @@ def vault_block(file: str, prefix: str = "") -> Callable[[Block], Optional[Entri
              else ("allowed" if a.policy_results is not None and a.policy_results.allowed is True else ""))
             for e, t, err, a in zip(items, types, map(_ERROR, items), auths)
         ]
-        return Entries(file, range(first, first + n), types, list(map(_TIME, items)), identity,
-                       list(map(_PATH, requests)), list(map(_OPERATION, requests)), result,
-                       list(map(_REMOTE_ADDRESS, requests)), list(map(_ID, requests)))
+        batch = Entries(file, range(first, first + n), types, list(map(_TIME, items)), identity,
+                        list(map(_PATH, requests)), list(map(_OPERATION, requests)), result,
+                        list(map(_REMOTE_ADDRESS, requests)), list(map(_ID, requests)))
+        batch.decoded = items
+        return batch
 
     return decode
 
