@@ -159,18 +159,28 @@ def test_ranges_merged_in_order_say_what_one_pass_says(seed: int) -> None:
     assert _said(one)[0]  # the dropped lines were found
 
 
-def test_the_column_path_says_what_the_record_path_says() -> None:
-    """``entries`` (whole batches, as files are read) and ``entry`` (one record at a time) judge alike."""
+@pytest.mark.parametrize("seed", range(5))
+def test_the_column_path_says_what_the_record_path_says(seed: int, monkeypatch: pytest.MonkeyPatch) -> None:
+    """``entries`` (whole batches, as files are read; the plain batches by ``_plain``) and ``entry`` (one record
+    at a time) judge alike, also where a response comes after its request expired."""
     from pytest_auditready.auditlog.model import Entries
 
-    rnd = random.Random(7)
+    rnd = random.Random(seed)
     lines = replicate(8)
-    for _ in range(4):
+    for _ in range(rnd.randrange(1, 6)):
         del lines[rnd.randrange(len(lines))]
+    if seed % 2:  # a response held back past the window: its request expires first, then it has none
+        at = next(i for i, ln in enumerate(lines[len(lines) // 3 :], len(lines) // 3) if b'"type":"response"' in ln)
+        lines.append(lines.pop(at))
     records = _records(lines)
+    plain = []
+    made = completeness.Pairs._plain
+    monkeypatch.setattr(completeness.Pairs, "_plain", lambda self, *a: (plain.append(1), made(self, *a))[1])
     by_record, by_batch = _visitor(), _visitor()
     for r in records:
         by_record.entry(r)  # type: ignore[arg-type]
-    for a in range(0, len(records), 37):
-        by_batch.entries(Entries.of(records[a:a + 37]))  # type: ignore[arg-type]
+    size = rnd.choice([1, 7, 37])  # most batches hold no self-test entry of the recorded log
+    for a in range(0, len(records), size):
+        by_batch.entries(Entries.of(records[a:a + size]))  # type: ignore[arg-type]
     assert _said(by_batch) == _said(by_record) and _said(by_record)[0]
+    assert plain  # the plain batches' path ran

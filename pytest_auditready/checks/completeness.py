@@ -13,7 +13,7 @@ by default), and are judged everywhere else.
 from __future__ import annotations
 
 from collections import OrderedDict
-from typing import Iterator, Optional, Union
+from typing import Iterator, Optional, Sequence, Union
 
 from ..auditlog.formats import format_of
 from ..auditlog.model import Entries, Record
@@ -70,6 +70,9 @@ class Pairs(Visitor):
         stamps = batch.times_ns()
         pending, file, lines = self.pending, batch.file, batch.lines
         track = self.early is not None  # a later range of a file: what ``merge`` needs
+        if not track and stamps and "" not in batch.request_id and "sys/audit/test" not in batch.resource:
+            self._plain(batch.type, batch.request_id, stamps, file, lines)
+            return
         max_t = self.max_t
         for i, (kind, rid, ns) in enumerate(zip(batch.type, batch.request_id, stamps)):
             if not rid:
@@ -92,6 +95,24 @@ class Pairs(Visitor):
                 pending[rid] = (ns, file, lines[i])
             elif kind == "response" and pending.pop(rid, None) is None:
                 self._orphan(rid, ns, file, lines[i], before)
+
+    def _plain(self, types: list[str], ids: list[str], stamps: list[int], file: str, lines: Sequence[int]) -> None:
+        """``entries`` for a batch with nothing to excuse (every entry has a request id, none is the device's
+        self-test) of a range that is not a later one: the same steps, with nothing else looked at."""
+        if self.first_t is None:
+            self.first_t = stamps[0]
+        pending, window, max_t = self.pending, PAIR_WINDOW, self.max_t
+        pop = pending.pop
+        for kind, rid, ns, line in zip(types, ids, stamps, lines):
+            before = max_t
+            if ns > max_t:
+                self.max_t = max_t = ns
+                if pending and next(iter(pending.values()))[0] + window < ns:
+                    self._expire(ns)
+            if kind == "request":
+                pending[rid] = (ns, file, line)
+            elif kind == "response" and pop(rid, None) is None:
+                self._orphan(rid, ns, file, line, before)
 
     def entry(self, rec: Record) -> None:
         if self.skip:
