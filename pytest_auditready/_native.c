@@ -9,6 +9,7 @@
  *                                   those whose value is in ``clean`` (a set of bytes)
  *   uri_ip_ends(data)            -> (ends of scan/hyperscan.py's _URI_PARAM, ends of its _IP_PREFILTER), as
  *                                   Hyperscan reports them
+ *   utc_ns(times)                -> auditlog/model.py's Entries.times_ns when Entries.utc_times holds, else None
  *   malformed_digest(data)       -> does checks/integrity_digest.py's _MALFORMED_HS match anywhere
  *   card_spans(text)             -> the matches of checks/data_minimisation.py's _CARD_RES, in their order, for
  *                                   ASCII text (None otherwise: the caller uses the regexes)
@@ -866,11 +867,99 @@ fail:
     return NULL;
 }
 
+/* -- utc_ns: auditlog/model.py's Entries.utc_times and times_ns in one pass ------------------------------------ */
+
+static int days_in_month(long y, int m) {
+    static const int days[] = {31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
+    return m == 2 && ((y % 4 == 0 && y % 100 != 0) || y % 400 == 0) ? 29 : days[m - 1];
+}
+
+/* days since 1970-01-01 of a proleptic Gregorian date (H. Hinnant's days_from_civil) */
+static long long days_from_civil(long y, int m, int d) {
+    y -= m <= 2;
+    long era = (y >= 0 ? y : y - 399) / 400;
+    long yoe = y - era * 400;
+    long doy = (153 * (m + (m > 2 ? -3 : 9)) + 2) / 5 + d - 1;
+    long doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+    return (long long)era * 146097 + doe - 719468;
+}
+
+static int digits(const char *s, int n, long *out) {
+    long v = 0;
+    int i;
+    for (i = 0; i < n; i++) {
+        if (s[i] < '0' || s[i] > '9') return 0;
+        v = v * 10 + (s[i] - '0');
+    }
+    *out = v;
+    return 1;
+}
+
+/* "YYYY-MM-DDTHH:MM:SS.<1 to 9 digits>Z" naming a real UTC second of a year from 1000 on (what utc_times vouches
+ * for: a year below 1000 is not written back alike, see _utc_text) as its seconds since the epoch and its fraction in
+ * ns; 0 when it is not one. */
+static int one_utc(PyObject *t, long long *secs, long long *ns) {
+    static const long long scale[] = {0, 100000000LL, 10000000LL, 1000000LL, 100000LL, 10000LL, 1000LL, 100LL,
+                                      10LL, 1LL};
+    if (!PyUnicode_Check(t) || !PyUnicode_IS_COMPACT_ASCII(t)) return 0;
+    Py_ssize_t n = PyUnicode_GET_LENGTH(t);
+    const char *s = (const char *)PyUnicode_DATA(t);
+    long y, mo, d, h, mi, se, frac;
+    if (n < 22 || n > 30 || s[4] != '-' || s[7] != '-' || s[10] != 'T' || s[13] != ':' || s[16] != ':'
+        || s[19] != '.' || s[n - 1] != 'Z')
+        return 0;
+    if (!digits(s, 4, &y) || !digits(s + 5, 2, &mo) || !digits(s + 8, 2, &d) || !digits(s + 11, 2, &h)
+        || !digits(s + 14, 2, &mi) || !digits(s + 17, 2, &se) || !digits(s + 20, (int)(n - 21), &frac))
+        return 0;
+    if (y < 1000 || mo < 1 || mo > 12 || d < 1 || d > days_in_month(y, (int)mo) || h > 23 || mi > 59 || se > 59)
+        return 0;
+    *secs = days_from_civil(y, (int)mo, (int)d) * 86400LL + h * 3600LL + mi * 60LL + se;
+    *ns = frac * scale[n - 21];
+    return 1;
+}
+
+/* secs * 10**9 + ns as a Python int (in C while it fits in 64 bits: years 1678 to 2261) */
+static PyObject *ns_long(long long secs, long long ns) {
+    if (secs > -9000000000LL && secs < 9000000000LL) return PyLong_FromLongLong(secs * 1000000000LL + ns);
+    PyObject *a = PyLong_FromLongLong(secs), *g = PyLong_FromLong(1000000000L), *f = PyLong_FromLongLong(ns);
+    PyObject *m = (a && g) ? PyNumber_Multiply(a, g) : NULL, *r = (m && f) ? PyNumber_Add(m, f) : NULL;
+    Py_XDECREF(a);
+    Py_XDECREF(g);
+    Py_XDECREF(f);
+    Py_XDECREF(m);
+    return r;
+}
+
+static PyObject *utc_ns(PyObject *self, PyObject *times) {
+    if (!PyList_Check(times)) {
+        PyErr_SetString(PyExc_TypeError, "utc_ns takes a list of str");
+        return NULL;
+    }
+    Py_ssize_t n = PyList_GET_SIZE(times), i;
+    PyObject *out = PyList_New(n);
+    if (out == NULL) return NULL;
+    for (i = 0; i < n; i++) {
+        long long secs, ns;
+        if (!one_utc(PyList_GET_ITEM(times, i), &secs, &ns)) {
+            Py_DECREF(out);
+            Py_RETURN_NONE;
+        }
+        PyObject *o = ns_long(secs, ns);
+        if (o == NULL) {
+            Py_DECREF(out);
+            return NULL;
+        }
+        PyList_SET_ITEM(out, i, o);
+    }
+    return out;
+}
+
 static PyMethodDef methods[] = {
     {"block_shape", block_shape, METH_VARARGS, "block_shape(data) -> (lines, every newline before '{', irregular)"},
     {"entropy_ends", entropy_ends, METH_VARARGS, "entropy_ends(data, clean=None) -> ends of candidate quoted runs"},
     {"keyword_value_ends", keyword_value_ends, METH_VARARGS, "keyword_value_ends(data) -> ends of a name/value pair named by a keyword"},
     {"uri_ip_ends", uri_ip_ends, METH_VARARGS, "uri_ip_ends(data) -> (ends of a long URI parameter, ends of a public IPv4 address)"},
+    {"utc_ns", utc_ns, METH_O, "utc_ns(times) -> ns since the epoch of each, or None unless every one is plain UTC"},
     {"malformed_digest", malformed_digest, METH_VARARGS, "malformed_digest(data) -> a malformed hmac-sha256 digest?"},
     {"card_spans", card_spans, METH_O, "card_spans(text) -> the card regexes' matches (None: not ASCII)"},
     {"dm_lines", dm_lines, METH_VARARGS, "dm_lines(data, mask) -> {line start: detector bits}"},

@@ -10,6 +10,7 @@ without a compiler.
 
 from __future__ import annotations
 
+import datetime
 import json
 import os
 import random
@@ -245,6 +246,52 @@ def test_the_ip_prefilter_holds_every_address_detect_secrets_flags() -> None:
         seen: list[int] = []
         db.scan(b" " + private + b" ", match_event_handler=lambda _i, _s, e, _f, _c, seen=seen: seen.append(e))
         assert not seen, private
+
+
+def _times(rng: random.Random) -> str:
+    """A time as a log might write it: mostly the plain UTC form, with every way of not quite being one."""
+    year = rng.choice([999, 1000, 1677, 1678, 1969, 1970, 2000, 2024, 2025, 2100, 2261, 2262, 9999, rng.randint(1000, 9999)])
+    if rng.random() < 0.6:  # a plain one (a leap day only in a leap year, 1 to 9 fraction digits)
+        day = datetime.date(min(max(year, 1000), 9998), 1, 1) + datetime.timedelta(days=rng.randint(0, 365))
+        frac = "".join(rng.choice("0123456789") for _ in range(rng.randint(1, 9)))
+        return f"{day.year:04d}-{day.month:02d}-{day.day:02d}T{rng.randint(0, 23):02d}:{rng.randint(0, 59):02d}:" \
+               f"{rng.randint(0, 59):02d}.{frac}Z"
+    month, day = rng.choice([rng.randint(1, 12), 0, 13, 2]), rng.choice([rng.randint(1, 28), 29, 30, 31, 0, 32])
+    h, m, sec = rng.choice([rng.randint(0, 23), 24]), rng.choice([rng.randint(0, 59), 60]), rng.choice(
+        [rng.randint(0, 59), 60])
+    frac = "".join(rng.choice("0123456789") for _ in range(rng.choice([1, 3, 6, 9, 0, 10])))
+    t = f"{year:04d}-{month:02d}-{day:02d}T{h:02d}:{m:02d}:{sec:02d}" + (f".{frac}" if frac else "") + "Z"
+    roll = rng.random()
+    if roll < 0.04:
+        t = t.replace("T", "t")
+    elif roll < 0.08:
+        t = t[:-1] + "+00:00"
+    elif roll < 0.1:
+        t = t.replace("1", "\u0661", 1)  # an Arabic-Indic digit: a digit to str.isdigit, not to the format
+    elif roll < 0.12:
+        t = t[:-1]
+    elif roll < 0.14:
+        t = " " + t
+    return t
+
+
+def test_utc_ns_equals_utc_times_and_times_ns(lib: Any, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The C pass vouches for exactly the batches the pure check vouches for, with the same ns."""
+    from pytest_auditready.auditlog import model
+
+    monkeypatch.setattr(model, "_UTC_NS", None)  # the pure path below
+    rng = random.Random(31)
+    vouched = 0
+    for _ in range(20000):
+        times = [_times(rng) for _k in range(rng.choice([1, 1, 2, 5]))]
+        batch = model.Entries("f", range(len(times)), ["request"] * len(times), times, *([[""] * len(times)] * 6))
+        pure = batch.times_ns() if batch.utc_times() else None
+        assert lib.utc_ns(times) == pure, times
+        vouched += pure is not None
+    assert vouched > 2000
+    assert lib.utc_ns([]) == []
+    with pytest.raises(TypeError):
+        lib.utc_ns(("2026-01-01T00:00:00.1Z",))
 
 
 def test_malformed_digest_equals_the_hyperscan_test_and_is_the_one_integrity_digest_uses(lib: Any) -> None:

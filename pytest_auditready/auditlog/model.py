@@ -13,6 +13,8 @@ import time
 from dataclasses import asdict, dataclass, field
 from typing import Any, Callable, Iterator, Mapping, Optional, Sequence
 
+from ..scan import native as _native
+
 HMAC_PREFIX = "hmac-sha256:"
 HMAC_RE = re.compile(r"hmac-sha256:[0-9a-f]{64}\Z")
 
@@ -308,6 +310,7 @@ class Record:
         return value if isinstance(value, str) else ""
 
 
+_UTC_NS: Optional[Callable[[list[str]], Optional[list[int]]]] = getattr(_native.lib, "utc_ns", None)
 _TIMES_RUN = re.compile(r"(?:[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}\.[0-9]{1,9}Z\n)*")
 _CANONICAL: set[str] = set()  # "YYYY-MM-DDTHH:MM" prefixes known to name a real UTC minute (see utc_times)
 _MINUTE = operator.itemgetter(slice(None, 16))
@@ -381,7 +384,11 @@ class Entries:
     def utc_times(self) -> bool:
         """True when every time reads "YYYY-MM-DDTHH:MM:SS.<1 to 9 digits>Z" (ASCII digits) and names a real UTC
         second: then parse_time reads each of them, and the order of the times without their final "Z" as text
-        is their order in time (a prefix that differs orders by it; within one second, by the fraction)."""
+        is their order in time (a prefix that differs orders by it; within one second, by the fraction). The C
+        extension's utc_ns answers this and makes ``times_ns`` in the same pass, when it is built."""
+        if self._utc is None and _UTC_NS is not None and type(self.time) is list:
+            self._ns = _UTC_NS(self.time)
+            self._utc = self._ns is not None
         if self._utc is None:
             times = self.time
             joined = "\n".join(times) + "\n"
