@@ -87,7 +87,7 @@ def versions() -> str:
 
 
 def timed(cmd: list[str], env: Optional[dict[str, str]] = None) -> tuple[float, int, int]:
-    """(seconds, peak RSS in MB of that process, exit status)."""
+    """(seconds, peak RSS in MiB of that process (the kernel counts KiB), exit status)."""
     t0 = time.perf_counter()
     proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, env=env)
     _pid, status, usage = os.wait4(proc.pid, 0)
@@ -167,7 +167,7 @@ def main() -> int:
         med[name] = mb / secs
         rss = max(r[1] for r in runs)
         codes = sorted({r[2] for r in runs})
-        print(f"{name:34s} {mb / secs:8.1f} MB/s  (median of {len(runs)}: {secs:.2f} s)  peak RSS {rss} MB  "
+        print(f"{name:34s} {mb / secs:8.1f} MB/s  (median of {len(runs)}: {secs:.2f} s)  peak RSS {rss} MiB  "
               f"exit {codes}")
     if "sha256sum" in med:
         print(f"ratio verify / sha256sum: {med['auditready verify'] / med['sha256sum']:.2f} "
@@ -182,8 +182,8 @@ def main() -> int:
         pmb = piece.stat().st_size / 1e6
         secs, rss, _code = timed([ds, "scan", str(piece)])
         vsecs, vrss, _vcode = timed([auditready, "verify", str(piece), "--canaries", str(canaries)])
-        print(f"detect-secrets scan  {pmb / secs:8.2f} MB/s on a {pmb:.1f} MB slice ({secs:.2f} s), peak RSS {rss} MB; "
-              f"auditready verify on the same slice: {vsecs:.2f} s (start-up included), peak RSS {vrss} MB")
+        print(f"detect-secrets scan  {pmb / secs:8.2f} MB/s on a {pmb:.1f} MB slice ({secs:.2f} s), peak RSS {rss} MiB; "
+              f"auditready verify on the same slice: {vsecs:.2f} s (start-up included), peak RSS {vrss} MiB")
     print(f"load average (1, 5, 15 min) at the end: {' '.join(f'{x:.2f}' for x in os.getloadavg())}")
     if not args.keep and args.workdir is None:
         shutil.rmtree(work, ignore_errors=True)
