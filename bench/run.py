@@ -182,8 +182,9 @@ def main() -> int:
         pmb = piece.stat().st_size / 1e6
         secs, rss, _code = timed([ds, "scan", str(piece)])
         vsecs, vrss, _vcode = timed([auditready, "verify", str(piece), "--canaries", str(canaries)])
-        print(f"detect-secrets scan  {pmb / secs:8.2f} MB/s on a {pmb:.1f} MB slice ({secs:.2f} s), peak RSS {rss} MiB; "
-              f"auditready verify on the same slice: {vsecs:.2f} s (start-up included), peak RSS {vrss} MiB")
+        print(f"detect-secrets scan  {pmb / secs:8.2f} MB/s on a {pmb:.1f} MB slice ({secs:.2f} s), "
+              f"peak RSS {rss} MiB; auditready verify on the same slice: {vsecs:.2f} s (start-up included), "
+              f"peak RSS {vrss} MiB")
     print(f"load average (1, 5, 15 min) at the end: {' '.join(f'{x:.2f}' for x in os.getloadavg())}")
     if not args.keep and args.workdir is None:
         shutil.rmtree(work, ignore_errors=True)
