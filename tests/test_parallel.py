@@ -188,6 +188,46 @@ def test_a_large_file_in_ranges_gives_the_findings_of_one_pass(tmp_path: Path, c
     assert any("also on line" in f["message"] for f in _findings(one, "data_minimisation"))
 
 
+def test_values_found_in_clear_never_leave_the_worker_that_read_them(tmp_path: Path) -> None:
+    """A card number, an e-mail address and an IBAN in clear, in every range of a file: what each part sends back
+    (pickled, as the pool's pipe and a Dask cluster's network carry it) holds their keyed digests and masked forms,
+    never the values in any spelling, nor the run's key; merged, they are still told apart and counted as one
+    pass counts them."""
+    import pickle
+
+    values = [b"4111 1111 1111 1111", b"jane.doe@example.com", b"DE89 3704 0044 0532 0130 00"]
+    n = 4 * BLOCK // L
+    path = tmp_path / "audit.log"
+    lines = [_line(i) for i in range(n)]
+    for i in range(50, n, 180):
+        lines[i] = _line(i, note=b"paid with " + values[(i // 180) % 3] + b" ok")
+    settings = _settings(tmp_path)
+    secrets = read_canaries(settings.canaries_file)
+    canary = next(iter(secrets.values())).encode()
+    for i in range(120, n, 400):  # a known secret too: found by name, its value stays
+        lines[i] = _line(i, note=canary)
+    values.append(canary)
+    _write(path, lines)
+    setup = parallel.prepare_setup(settings, CHECKS, secrets, [str(path)])
+    (parts,) = parallel.plan(setup, [str(path)], 2, BLOCK)
+    assert len(parts) >= 3
+    numbered = [parts[0], *(p.__class__(p.path, p.index, p.start, p.end, 1 + p.start // L) for p in parts[1:])]
+    results = [parallel.run_part(setup, p) for p in numbered]
+    sent = pickle.dumps(results)
+    for v in values:
+        for spelling in (v, v.replace(b" ", b""), v.decode().encode("utf-16-le")):
+            assert spelling not in sent, spelling
+    assert setup.digest_key not in sent
+    assert b"411111******1111" in sent  # the masked form travels: it is what the report shows
+    merged = parallel.finish_file(setup, results)
+    one = verify_file(str(path), settings, CHECKS, secrets, (str(path),))
+    assert [o.status for o in merged.outcomes] == [o.status for o in one.outcomes]
+    dm = [o for o in merged.outcomes if o.check_id == "data_minimisation"]
+    assert [f.text() for f in dm[0].findings] == [f.text() for o in one.outcomes if o.check_id == "data_minimisation"
+                                                  for f in o.findings]
+    assert len(dm[0].findings) == 3 and all("also on line" in f.text() for f in dm[0].findings)
+
+
 _RESP = (b'{"time":"%(t)s","type":"response","auth":{"client_token":"hmac-sha256:%(h)s","display_name":"app"},'
          b'"request":{"id":"%(id)s","operation":"read","path":"secret/data/app/1","remote_address":"127.0.0.1"},'
          b'"response":{"data":{"k":"hmac-sha256:%(h)s"}},"note":"')

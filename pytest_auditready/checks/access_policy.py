@@ -124,6 +124,11 @@ class RawLines:
     def block(self, file: str, first_line: int, data: bytes) -> None:
         self.file, self.first, self.data, self._lines = file, first_line, data, None
 
+    def __getstate__(self) -> dict[str, object]:
+        """Pickled (a part's state sent to the merging process): empty. The block is the log's raw text, secrets
+        and all; it only serves the entries of the same block, in the process that read it."""
+        return {"file": "", "first": 0, "data": b"", "_lines": None}
+
     def get(self, file: str, line: int) -> Optional[bytes]:
         if file != self.file:
             return None

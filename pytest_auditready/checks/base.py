@@ -125,6 +125,9 @@ class CheckContext:
     # filled by the driver: check id -> what its visitor was fed and excused (see ``feed``)
     tallies: dict[str, "Tally"] = field(default_factory=dict, repr=False)
     current: str = ""  # the check being evaluated (``evaluate`` sets it)
+    # The run's key for keyed digests of values found in clear (data_minimisation): the processes of one run tell
+    # a value apart by its digest, so the value itself never leaves the process that read it. Memory only.
+    digest_key: bytes = field(default_factory=lambda: os.urandom(32), repr=False)
 
     def __repr__(self) -> str:
         return f"CheckContext(source={self.source!r}, entries={len(self.entries)})"
@@ -156,6 +159,10 @@ class Visitor:
     ``block`` gets the raw bytes of consecutive whole lines (``first_line`` is the number of the first), for
     checks that search text faster than they could walk parsed values. Leave a method out to not be called
     (``entries`` counts as overridden when ``entry`` is)."""
+
+    # Attributes that never leave the process that made the visitor (a key): engine.parallel sends a part's state
+    # without them, and the receiving visitor keeps its own.
+    stays: tuple[str, ...] = ()
 
     def entry(self, rec: Record) -> None:
         """One parsed entry's canonical fields."""

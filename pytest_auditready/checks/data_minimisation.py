@@ -27,6 +27,9 @@ valid candidate is parsed to learn under which field each value sits.
 
 from __future__ import annotations
 
+import dataclasses
+import hashlib
+import hmac
 import re
 import urllib.parse
 from dataclasses import dataclass
@@ -137,8 +140,9 @@ KINDS = {
 
 @dataclass(frozen=True)
 class Hit:
-    """One value found: its detector, what it is (with its network or kind), and its masked form. The value itself
-    is kept in memory only (to tell values apart), never shown."""
+    """One value found: its detector, what it is (with its network or kind), and its masked form. ``value``: the
+    value itself while a line is judged; once kept by the check, its keyed digest (``Minimisation._add``), which
+    tells values apart in every process of the run and is all that travels between them. Never shown."""
 
     detector: str
     what: str
@@ -438,12 +442,16 @@ def _slow_prefilter(detectors: tuple[str, ...]) -> Callable[[bytes], dict[int, s
     return lines
 
 
+_DIGESTED = "hmac-sha256:"  # a Hit.value that is already the keyed digest of one (a value replayed by ``merge``)
+
+
 class Minimisation(Visitor):
     """Scans raw text block by block; each distinct value is reported once, at its first line, with the other
     lines it appears on; after _MAX distinct values the rest is counted."""
 
     # A later range of a file (``later_range``): every value found, in order, for ``merge`` to replay.
     sightings: Optional[list[tuple[str, int, str, Hit]]] = None
+    stays = ("key",)  # the run's digest key: only the digests travel
 
     def later_range(self) -> None:
         self.sightings = []
@@ -462,6 +470,7 @@ class Minimisation(Visitor):
 
     def __init__(self, ctx: CheckContext) -> None:
         self.settings = ctx.settings
+        self.key = ctx.digest_key
         self.scanner = Scanner(ctx.settings)
         self.fix = format_of(ctx.settings).minimise_fix
         detectors = self.scanner.detectors
@@ -486,6 +495,9 @@ class Minimisation(Visitor):
                     self._add(file, line, path, hit)
 
     def _add(self, file: str, line: int, path: str, hit: Hit) -> None:
+        if not hit.value.startswith(_DIGESTED):  # kept from here on: its digest, never the value
+            digest = hmac.new(self.key, f"{hit.detector}\0{hit.value}".encode(), hashlib.sha256).hexdigest()
+            hit = dataclasses.replace(hit, value=_DIGESTED + digest)
         if self.sightings is not None:
             self.sightings.append((file, line, path, hit))
         ident = (hit.detector, hit.value)

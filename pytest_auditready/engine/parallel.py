@@ -90,6 +90,7 @@ class Setup:
     secrets: Mapping[str, str] = field(repr=False)
     log_set: tuple[str, ...] = ()
     extras: bool = True  # feed the access review too (as engine.files.verify_file does)
+    digest_key: bytes = field(default_factory=lambda: os.urandom(32), repr=False)  # CheckContext.digest_key
 
     def __repr__(self) -> str:  # never the known values
         return f"Setup(files={len(self.settings)}, checks={len(self.checks)})"
@@ -100,7 +101,7 @@ def _context(setup: Setup, name: str) -> CheckContext:
     """The context ``verify_file`` makes for ``name``."""
     return CheckContext(settings=setup.settings[name], ledger=None, entries=[], bad_lines=[],
                         secrets=dict(setup.secrets), log_file=stat_log(name), source=name, log_path=name,
-                        log_set=setup.log_set or (name,))
+                        log_set=setup.log_set or (name,), digest_key=setup.digest_key)
 
 
 def _review(settings: "Settings") -> Optional[Visitor]:
@@ -152,13 +153,15 @@ def _shifted(blocks: Iterator[Block], by: int) -> Iterator[Block]:
 def _pack(v: Visitor) -> Any:
     """What a visitor read, to send to the merging process: a visitor that says how it pickles (``__getstate__``)
     is sent whole; any other, as its picklable attributes (set-up that does not pickle, a compiled database or a
-    closure, is made again by the receiver), never its CheckContext (the known values)."""
+    closure, is made again by the receiver), never its CheckContext (the known values) or what it says ``stays``
+    (a key)."""
     own = getattr(type(v), "__getstate__", None)
     if own is not None and own is not getattr(object, "__getstate__", None):
         return ("whole", pickle.dumps(v, pickle.HIGHEST_PROTOCOL))
     state: dict[str, bytes] = {}
+    stays = type(v).stays
     for k, value in vars(v).items():
-        if isinstance(value, CheckContext):
+        if isinstance(value, CheckContext) or k in stays:
             continue
         try:
             state[k] = pickle.dumps(value, pickle.HIGHEST_PROTOCOL)
