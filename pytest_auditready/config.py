@@ -85,6 +85,9 @@ class Settings:
     # retention: the log set spans this many days (0: no retention required, the check is skipped), the newest
     # retention_online_days of it outside retention_archive, with no run of days without an entry longer than
     # retention_max_gap_days; retention_archive: folders or globs of archived files of the same log
+    # offline completeness: how long after a request its response may come (the vault's max_request_duration,
+    # 90 s by default, and room): beyond it a request without its response is a finding
+    completeness_window: int = 120
     retention_days: int = 365
     retention_online_days: int = 90
     retention_max_gap_days: int = 1
@@ -442,6 +445,7 @@ KEYS: Mapping[str, Callable[[Any], Any]] = {
     "log_framing": _log_framing,
     "field_map": _field_map,
     "canaries_file": _opt_str("a file path (known secret values, one a line)"),
+    "completeness_window": _num(int, 1, 86400),
     "retention_days": _num(int, 0, 36500),
     "retention_online_days": _num(int, 0, 36500),
     "retention_max_gap_days": _num(int, 0, 36500),

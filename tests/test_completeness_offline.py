@@ -91,6 +91,41 @@ def test_a_dropped_line_in_the_middle_is_named_at_its_partner(tmp_path: Path, dr
     assert o.findings[0].request_id == rid
 
 
+def test_a_response_slower_than_the_window_is_two_findings_unless_the_window_is_raised(tmp_path: Path) -> None:
+    """A vault whose max_request_duration is raised answers a request 150 s later: at the default window (120 s)
+    the request expired before its response came (two findings, the fix names the setting); with
+    completeness_window = 200 the pair is whole again. Out of range, the setting is refused."""
+    import dataclasses
+    import datetime
+
+    from pytest_auditready.config import discover
+    from pytest_auditready.errors import ConfigError
+
+    lines = replicate(3)
+    i = next(i for i in range(len(lines) // 3, len(lines)) if kind_of(lines[i]) == "response"
+             and json.loads(lines[i])["request"].get("id", "").count("-") == 4)  # a request of a client
+    rid = json.loads(lines[i])["request"]["id"]
+    slow = json.loads(lines[i])
+    req_t = next(json.loads(ln)["time"] for ln in lines if json.loads(ln)["request"].get("id") == rid
+                 and kind_of(ln) == "request")
+    at = datetime.datetime.strptime(req_t[:19], "%Y-%m-%dT%H:%M:%S") + datetime.timedelta(seconds=150)
+    slow["time"] = at.strftime("%Y-%m-%dT%H:%M:%S") + req_t[19:]
+    kept = [ln for j, ln in enumerate(lines) if j != i]
+    kept = sorted([*kept, json.dumps(slow, separators=(",", ":")).encode()], key=lambda ln: json.loads(ln)["time"])
+    path = write(tmp_path, kept)
+    o = outcome(path)
+    assert o.status == FAILED and sorted(k for _, k in where_kind(o)) == ["request", "response"], [f.text() for f in o.findings]
+    assert all(f.request_id == rid for f in o.findings)
+    assert "completeness_window" in o.findings[0].fix or "completeness_window" in o.findings[1].fix
+    wide = dataclasses.replace(SETTINGS, completeness_window=200)
+    (o,) = verify_file(str(path), wide, [completeness.CHECK], {}).outcomes
+    assert o.status == PASSED, [f.text() for f in o.findings]
+    cfg = tmp_path / "auditready.toml"
+    cfg.write_text("completeness_window = 0\n")
+    with pytest.raises(ConfigError, match="completeness_window"):
+        discover({}, str(cfg), notices=[])
+
+
 def test_a_shipper_that_keeps_only_requests_fails(tmp_path: Path) -> None:
     lines = [ln for ln in replicate(6) if kind_of(ln) == "request"]
     o = outcome(write(tmp_path, lines))

@@ -5,9 +5,10 @@ The vault writes a request entry before it handles a request and a response entr
 every request of fixtures/openbao is paired but the audit device's self-test). A hop that drops lines (a
 shipper's filter, sampling, a full buffer) breaks pairs, which no other check can see in an unsealed log. At the
 edges of a log a pair is legitimately broken: a request still in flight when the log ends (or rotates), a response
-whose request was written before the log begins. Those are excused by that rule when they lie within
-``PAIR_WINDOW`` of the log's last or first time (a request lasts at most the vault's max request duration, 90 s
-by default), and are judged everywhere else.
+whose request was written before the log begins. Those are excused by that rule when they lie within the window
+(``completeness_window``, 120 s by default) of the log's last or first time (a request lasts at most the vault's
+max request duration, 90 s by default: a vault that allows longer requests needs a longer window), and are judged
+everywhere else.
 """
 
 from __future__ import annotations
@@ -26,15 +27,24 @@ _FIX = (
 )
 
 
-PAIR_WINDOW = 120 * 10**9  # ns: the vault's default max request duration (90 s), and room for clock steps
+PAIR_WINDOW = 120 * 10**9  # ns, the default window: the default max request duration (90 s) and room for clock steps
 _KEEP = 10_000  # findings kept (sorted by line at the end; the rest counted)
-_EARLY = 100_000  # request ids a later range keeps from its first 2 * PAIR_WINDOW (for ``Pairs.merge``)
+_EARLY = 100_000  # request ids a later range keeps from its first 2 windows (for ``Pairs.merge``)
 _SHOW = 20
 SELF_TEST = "the audit device's self-test write (sys/audit/test): the vault writes no response for it"
-IN_FLIGHT = (f"a request still in flight when the log ends (within {PAIR_WINDOW // 10**9} s of its last entry): its "
-             "response is in the next file of the set, or was never written")
-BEFORE = (f"a response whose request was written before the log begins (within {PAIR_WINDOW // 10**9} s of its "
-          "first entry): in the previous file of the set")
+
+
+def in_flight(window: int) -> str:
+    return (f"a request still in flight when the log ends (within {window // 10**9} s of its last entry): its "
+            "response is in the next file of the set, or was never written")
+
+
+def before_log(window: int) -> str:
+    return (f"a response whose request was written before the log begins (within {window // 10**9} s of its "
+            "first entry): in the previous file of the set")
+
+
+IN_FLIGHT, BEFORE = in_flight(PAIR_WINDOW), before_log(PAIR_WINDOW)  # the rules' words at the default window
 NO_KEY = ("an entry with no request id or no readable time has nothing to pair it by (required_fields and "
           "timestamp_precision judge it)")
 _DROP_FIX = ("make every hop after the audit device keep every line (no filters, sampling or dropped lines: check the "
@@ -44,13 +54,14 @@ _DROP_FIX = ("make every hop after the audit device keep every line (no filters,
 
 class Pairs(Visitor):
     """Offline, Vault/OpenBao: request and response entries paired by request id, in one pass in constant memory
-    (only requests younger than PAIR_WINDOW are held)."""
+    (only requests younger than the window are held)."""
 
     def __init__(self, ctx: CheckContext) -> None:
         fmt = format_of(ctx.settings).name
         self.skip = "" if fmt == "vault" else (
             f"a {format_of(ctx.settings).title} log has no request/response pairs to check (one record a call, or "
             "stages the audit policy may omit)")
+        self.window = int(ctx.settings.completeness_window * 10**9)
         self.first_t: Optional[int] = None
         self.max_t = -1
         self.pending: "OrderedDict[str, tuple[int, str, int]]" = OrderedDict()  # request id -> (ns, file, line)
@@ -89,7 +100,7 @@ class Pairs(Visitor):
             before = max_t
             if ns > before:
                 self.max_t = max_t = ns
-                if pending and next(iter(pending.values()))[0] + PAIR_WINDOW < ns:
+                if pending and next(iter(pending.values()))[0] + self.window < ns:
                     self._expire(ns)
             if request:
                 pending[rid] = (ns, file, lines[i])
@@ -101,7 +112,7 @@ class Pairs(Visitor):
         self-test) of a range that is not a later one: the same steps, with nothing else looked at."""
         if self.first_t is None:
             self.first_t = stamps[0]
-        pending, window, max_t = self.pending, PAIR_WINDOW, self.max_t
+        pending, window, max_t = self.pending, self.window, self.max_t
         pop = pending.pop
         for kind, rid, ns, line in zip(types, ids, stamps, lines):
             before = max_t
@@ -140,18 +151,18 @@ class Pairs(Visitor):
                 self._orphan(rid, ns, rec.file, rec.line, before)
 
     def _expire(self, now: int) -> None:
-        """Requests older than PAIR_WINDOW before ``now``: their response can no longer come."""
+        """Requests older than the window before ``now``: their response can no longer come."""
         pending = self.pending
         while pending:
             rid, (ns, file, line) = next(iter(pending.items()))
-            if ns + PAIR_WINDOW >= now:
+            if ns + self.window >= now:
                 break
             del pending[rid]
             self._find(file, line, "request", rid)
 
     def _orphan(self, rid: str, ns: int, file: str, line: int, before: int) -> None:
         assert self.first_t is not None
-        if before <= self.first_t + PAIR_WINDOW:
+        if before <= self.first_t + self.window:
             self.orphans.append((rid, ns, file, line, before))  # perhaps its request was before the log (or range)
         else:
             self._find(file, line, "response", rid)
@@ -163,7 +174,7 @@ class Pairs(Visitor):
         self.found.append((file, line, kind, rid))
 
     # A later range of a file (``later_range``): its earliest time, and the ids of the requests it holds in its
-    # first 2 * PAIR_WINDOW (the only ones a request still pending before the range could share), for ``merge``.
+    # first two windows (the only ones a request still pending before the range could share), for ``merge``.
     low_t: Optional[int] = None
     early: Optional[set[str]] = None
     early_over = False
@@ -175,7 +186,7 @@ class Pairs(Visitor):
         assert self.early is not None and self.first_t is not None
         if self.low_t is None or ns < self.low_t:
             self.low_t = ns
-        if request and ns <= self.first_t + 2 * PAIR_WINDOW:
+        if request and ns <= self.first_t + 2 * self.window:
             if len(self.early) < _EARLY:
                 self.early.add(rid)
             else:
@@ -184,7 +195,7 @@ class Pairs(Visitor):
     def merge(self, later: "Visitor") -> None:
         """Take in the visitor of the lines right after this one's: its early responses may answer this one's last
         requests, and one pass's times expire them as they come. Where the ranges' times or ids interleave so that
-        one pass could have judged differently (``later`` earlier than this range by more than PAIR_WINDOW, or
+        one pass could have judged differently (``later`` earlier than this range by more than the window, or
         than a request still pending here when ``later`` found an entry without its partner; a request id pending
         here seen again in ``later``; more findings than are kept), it declines (NotImplementedError) and the
         file is read whole."""
@@ -199,7 +210,7 @@ class Pairs(Visitor):
             raise NotImplementedError("the visitor of a later range was not told so (later_range)")
         newest = max((ns for ns, _, _ in self.pending.values()), default=-1)
         kinds = {kind for _, _, kind, _ in later.found}
-        if (later.first_t < self.first_t or later.low_t + PAIR_WINDOW < self.max_t
+        if (later.first_t < self.first_t or later.low_t + self.window < self.max_t
                 or (later.low_t < newest and "request" in kinds) or (later.first_t < newest and "response" in kinds)
                 or (self.pending and (later.early_over or not later.early.isdisjoint(self.pending)))
                 or self.more or later.more
@@ -210,7 +221,7 @@ class Pairs(Visitor):
             self._expire(seen)  # what one pass had expired by then (only this range's requests are pending yet)
             if self.pending.pop(rid, None) is not None:
                 continue
-            if seen <= self.first_t + PAIR_WINDOW:
+            if seen <= self.first_t + self.window:
                 self.orphans.append((rid, ns, file, line, seen))
             else:
                 self._find(file, line, "response", rid)
@@ -229,7 +240,7 @@ class Pairs(Visitor):
         """Entries excused so far, by rule: with the requests still in flight and the responses whose request came
         before, as they stand once everything was fed (nothing is excused for them until then)."""
         out = dict(self.__dict__.get("_excused", {}))
-        for rule, n in ((IN_FLIGHT, len(self.pending)), (BEFORE, len(self.orphans))):
+        for rule, n in ((in_flight(self.window), len(self.pending)), (before_log(self.window), len(self.orphans))):
             if n:
                 out[rule] = out.get(rule, 0) + n
         return out
@@ -242,9 +253,11 @@ class Pairs(Visitor):
         for file, line, kind, rid in found[:_SHOW]:
             other = "response" if kind == "request" else "request"
             when = ("no response entry follows it within "
-                    f"{PAIR_WINDOW // 10**9} s" if kind == "request" else "its request entry is not in the log")
+                    f"{self.window // 10**9} s" if kind == "request" else "its request entry is not in the log")
+            fix = _DROP_FIX + (f"; a vault whose max_request_duration is over {self.window // 10**9} s needs "
+                               "completeness_window raised to match" if kind == "request" else "")
             yield Finding(ID, "", f"The {kind} entry has no {other} entry: {when}; a hop dropped a line.",
-                          _DROP_FIX, where=f"{file}:{line}", request_id=rid)
+                          fix, where=f"{file}:{line}", request_id=rid)
         hidden = len(found) - _SHOW + self.more
         if hidden > 0:
             yield Finding(ID, "", f"{hidden} more entries have no partner entry.", _DROP_FIX)
