@@ -696,6 +696,40 @@ static int ndig(const uchar *d, Py_ssize_t n, Py_ssize_t i, Py_ssize_t count) {
     return 1;
 }
 
+/* (?:^|[^0-9A-Za-z]|\\[A-Za-z]|\\u[0-9A-Fa-f]{4})\d{13} on the line L[0:n], for the maximal run of digits L[s:e]
+ * (e - s >= 13): where a card number's run can start as the judge reads the line (nothing alphanumeric before it
+ * once the JSON escapes are read; a \uXXXX before may lend its hex digits to the raw run). Not the digits inside an
+ * HMAC digest, which have a hex letter before them. (Nothing is asked of what follows: a condition there would
+ * take the newline into the match, and the line it names.) */
+static int is_alnum(uchar c) { return (cls[c] & C_ALNUM) != 0; }
+static int is_alpha(uchar c) { return (cls[c] & C_ALNUM) && !(cls[c] & C_DIGIT); }
+
+static int card_run(const uchar *L, Py_ssize_t s, Py_ssize_t e) {
+    Py_ssize_t p;
+    if (s == 0 || !is_alnum(L[s - 1]) || (is_alpha(L[s - 1]) && s >= 2 && L[s - 2] == '\\')) return 1;
+    for (p = s; p <= s + 4 && e - p >= 13; p++)  /* \uXXXX whose hex digits end at p (some may be the run's) */
+        if (p >= 6 && L[p - 6] == '\\' && L[p - 5] == 'u' && IS(L[p - 4], C_HEX) && IS(L[p - 3], C_HEX)
+            && IS(L[p - 2], C_HEX) && IS(L[p - 1], C_HEX))
+            return 1;
+    return 0;
+}
+
+/* Whether any run of 13 digits of the line is one ``card_run`` takes. */
+static int card_line(const uchar *L, Py_ssize_t n) {
+    Py_ssize_t i = 0;
+    while (i < n) {
+        if (!IS(L[i], C_DIGIT)) {
+            i++;
+            continue;
+        }
+        Py_ssize_t j = i + 1;
+        while (j < n && IS(L[j], C_DIGIT)) j++;
+        if (j - i >= 13 && card_run(L, i, j)) return 1;
+        i = j;
+    }
+    return 0;
+}
+
 /* The shapes that start at a separator L[j] (" ", "-" or ".") right after ``run`` digits (run >= 3). */
 static int sep_bits(const uchar *L, Py_ssize_t n, Py_ssize_t j, Py_ssize_t run, int mask) {
     int bits = 0;
@@ -759,7 +793,7 @@ static int line_bits_scalar(const uchar *L, Py_ssize_t n, int mask) {
             Py_ssize_t j = i + 1;
             while (j < n && IS(L[j], C_DIGIT)) j++;
             Py_ssize_t run = j - i;
-            if (run >= 13) bits |= D_CARD;  /* \d{13} */
+            if (run >= 13 && !(bits & D_CARD) && card_run(L, i, j)) bits |= D_CARD;
             if (run >= 3 && j < n) bits |= sep_bits(L, n, j, run, mask);
             i = j;
         } else {
@@ -777,7 +811,7 @@ static int line_bits_scalar(const uchar *L, Py_ssize_t n, int mask) {
  * scalar checks run only where those masks point, and runs of 13 digits are found in the digit mask. */
 static int line_bits(const uchar *L, Py_ssize_t n, int mask) {
     if (n < 64) return line_bits_scalar(L, n, mask);  /* no whole window */
-    int bits = 0;
+    int bits = 0, runs13 = 0;  /* runs13: a run of 13 digits somewhere (``card_line`` then judges the line) */
     Py_ssize_t w, carry = 0;  /* digits running into this window from the previous ones */
     unsigned long long prev_top = 0;
     for (w = 0; w < n && (bits & mask) != mask; w += 64) {
@@ -801,16 +835,17 @@ static int line_bits(const uchar *L, Py_ssize_t n, int mask) {
                 if (IS(c, C_UPPER) || c == '@' || c == '%' || c == '+' || c == '(') T |= 1ULL << k;
             }
         }
-        if ((mask & D_CARD) && !(bits & D_CARD)) {  /* \d{13} */
+        if ((mask & D_CARD) && !runs13) {  /* \d{13} */
             if (D == ~0ULL) {
                 carry += 64;
-                if (carry >= 13) bits |= D_CARD;
+                if (carry >= 13) runs13 = 1;
             } else {
-                if (carry + __builtin_ctzll(~D) >= 13) bits |= D_CARD;
+                if (carry + __builtin_ctzll(~D) >= 13) runs13 = 1;
                 unsigned long long r2 = D & (D >> 1), r4 = r2 & (r2 >> 2), r8 = r4 & (r4 >> 4);
-                if (r8 & (r4 >> 8) & (D >> 12)) bits |= D_CARD;
+                if (r8 & (r4 >> 8) & (D >> 12)) runs13 = 1;
                 carry = D ? __builtin_clzll(~D) : 0;
             }
+            if (runs13 && !(bits & D_CARD) && card_line(L, n)) bits |= D_CARD;
         }
         unsigned long long C = S & ((D << 1) | prev_top);  /* a separator right after a digit */
         prev_top = D >> 63;

@@ -113,6 +113,53 @@ def test_every_prefilter_covers_its_detector() -> None:
             assert any(re.search(p, v.encode()) for p in dm.PREFILTERS[name]), (name, v)
 
 
+def test_the_card_prefilter_holds_every_card_the_judge_reads_in_any_json_context() -> None:
+    """The card prefilter looks for 13 digits only where a card number's run can start as the judge reads the line:
+    nothing alphanumeric before it once the JSON escapes are read (so the digits inside HMAC digests, on every
+    Vault line, are not candidates). Wherever the judge finds a card, in a value or in a line that is not JSON,
+    after any escape, letter, digest or byte, both prefilter paths (Hyperscan and the C extension, whichever is
+    built) mark the line."""
+    import itertools
+
+    from pytest_auditready.checks.data_minimisation import Scanner, _prefilter, _slow_prefilter
+
+    base = json.loads((ROOT / "openbao" / "clean.log").read_text().splitlines()[20])
+    base["request"]["data"] = {"note": "@@NOTE@@"}
+    template = json.dumps(base, separators=(",", ":"))
+    before = ["", " ", "x", "A", "f", "0", "-", "_", ":", "/", "\\n", "\\t", "\\r", "\\b", "\\f", "\\/", '\\"', "\\\\",
+              "\\\\n", "\\u002F", "\\u0041", "\\u00e9", "\\u000a", "\\u003", "hmac-sha256:ab", "hmac-sha256:", "é",
+              "\\u00", "x\\u0031"]
+    cards = ["4111111111111111", "5555555555554444", "378282246310005", "4111111111111"]
+    after = ["", " ", "x", "\\n", "0"]
+    scanner = Scanner(Settings())
+    fast, hs, slow = _prefilter(("card",)), _prefilter(("card",), native=False), _slow_prefilter(("card",))
+    assert fast is not None and hs is not None
+    found = 0
+    for b, c, a in itertools.product(before, cards, after):
+        for raw in (template.replace("@@NOTE@@", b + c + a), "paid " + b + c + a + " ok"):
+            line = raw.encode()
+            judged = [h for _, h in scanner.judge_line(line, ("card",)) if h.detector == "card"]
+            marks = [0 in f(line) for f in (fast, hs, slow)]
+            assert marks[0] == marks[1] == marks[2], (raw, marks)
+            if judged:
+                found += 1
+                assert marks[0], raw
+    assert found > 200
+    # A real log whose digests are fresh random ones (about 1 line in 5 here holds 13 digits in a row inside a
+    # digest): a few lines stay candidates (a digest that starts with 13 digits: the judge reads a card after
+    # "hmac-sha256:" when a digest is cut short), most do not.
+    import random
+    import re
+
+    rng = random.Random(5)
+    text = (ROOT / "openbao" / "clean.log").read_bytes() * 20
+    text = re.sub(rb"hmac-sha256:[0-9a-f]{64}", lambda _m: b"hmac-sha256:%064x" % rng.getrandbits(256), text)
+    runs = {text.rfind(b"\n", 0, m.end()) + 1 for m in re.finditer(rb"\d{13}", text)}
+    grouped = {text.rfind(b"\n", 0, m.end()) + 1 for m in re.finditer(dm.PREFILTERS["card"][1], text)}
+    marked = {ls for ls, ds in fast(text).items() if "card" in ds}
+    assert len(runs) > 300 and len(marked - grouped) * 10 < len(runs), (len(runs), len(grouped), len(marked))
+
+
 # -- the repository's correct logs ------------------------------------------------------------------------------
 CORRECT = sorted(str(p.relative_to(ROOT)) for p in [*(ROOT / "openbao").glob("*.log"),
                                                     *(ROOT / "openbao" / "odd").glob("correct*.log"),
