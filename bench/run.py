@@ -86,10 +86,10 @@ def versions() -> str:
     return "Python " + sys.version.split()[0] + ", " + ", ".join(out)
 
 
-def timed(cmd: list[str], env: Optional[dict[str, str]] = None) -> tuple[float, int, int]:
+def timed(cmd: list[str], env: Optional[dict[str, str]] = None, cwd: Optional[str] = None) -> tuple[float, int, int]:
     """(seconds, peak RSS in MiB of that process (the kernel counts KiB), exit status)."""
     t0 = time.perf_counter()
-    proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, env=env)
+    proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, env=env, cwd=cwd)
     _pid, status, usage = os.wait4(proc.pid, 0)
     seconds = time.perf_counter() - t0
     proc.returncode = os.waitstatus_to_exitcode(status)
@@ -118,7 +118,7 @@ def main() -> int:
         subprocess.run([sys.executable, str(HERE / "record.py"), "clean", str(source), "--rounds", "40"], check=True)
     # Known values to look for (absent from the log): 4 canaries, about 32 needles in all their encodings.
     if args.log is not None:
-        log, canaries = args.log, args.canaries_file or canaries
+        log, canaries = args.log.resolve(), (args.canaries_file or canaries).resolve()  # the baseline runs elsewhere
         if args.canaries_file is None:
             canaries.write_text("".join(secrets.token_urlsafe(32) + "\n" for _ in range(4)))
         written = log.stat().st_size
@@ -154,7 +154,9 @@ def main() -> int:
         rows["auditready verify"].append(timed(verify, native_env))
         rows[pure].append(timed(verify, pure_env))
         for name, cmd, env in before:
-            rows[name].append(timed(cmd, env))
+            # from the baseline's folder: `python -m` puts the working folder first on sys.path, and the
+            # checkout's own package there would shadow PYTHONPATH
+            rows[name].append(timed(cmd, env, cwd=path))
     cold = tempfile.mkdtemp(prefix="auditready-bench-cache-")  # no compiled database yet: a first run
     rows["auditready verify (empty cache)"] = [timed(verify, {**native_env, "XDG_CACHE_HOME": cold})]
     shutil.rmtree(cold, ignore_errors=True)
