@@ -55,8 +55,8 @@ class Settings:
     namespace: Optional[str] = None
     ca_file: Optional[str] = None
     audit_device: Optional[str] = None
-    # embedded: how the audit device's entries reach auditready, "file" or "socket" (received over TCP:
-    # auditlog/socket_source.py); a SPEC extension
+    # embedded: how the audit device's entries reach auditready, "file", "socket" (received over TCP:
+    # auditlog/socket_source.py) or "http" (POSTs received: auditlog/http_source.py); a SPEC extension
     audit_transport: str = "file"
     log_wait: float = 10.0
     request_timeout: float = 5.0
@@ -418,8 +418,9 @@ KEYS: Mapping[str, Callable[[Any], Any]] = {
     "namespace": _opt_str("a Vault namespace path"),
     "ca_file": _opt_str("a file path to a PEM CA bundle"),
     "audit_device": _opt_str("the path of an audit device, such as \"file\""),
-    "audit_transport": _str('"file" (a file audit device) or "socket" (a TCP socket audit device the embedded target '
-                            'receives itself)', re.compile(r"(file|socket)\Z")),
+    "audit_transport": _str('"file" (a file audit device), "socket" (a TCP socket audit device the embedded target '
+                            'receives itself) or "http" (an http audit device it receives itself)',
+                            re.compile(r"(file|socket|http)\Z")),
     "log_wait": _num(float, 0, 600),
     "request_timeout": _num(float, 0.1, 120),
     "timestamp_digits": _num(int, 0, 9),

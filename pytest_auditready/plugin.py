@@ -50,9 +50,9 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     group.addoption("--auditready-vault-config", dest="auditready_vault_config", metavar="DIR", default=None,
                     help="boot the embedded OpenBao from your vault configuration: DIR's server *.hcl/*.json (audit "
                     "stanzas kept; storage, listeners, seal, cluster replaced), DIR/policies/*.hcl, then bootstrap")
-    group.addoption("--auditready-audit-transport", dest="auditready_audit_transport", metavar="file|socket",
-                    default=None, help="embedded target: read a file audit device (default) or receive a TCP socket "
-                    "audit device's stream itself (no file)")
+    group.addoption("--auditready-audit-transport", dest="auditready_audit_transport", metavar="file|socket|http",
+                    default=None, help="embedded target: read a file audit device (default), or receive a TCP socket "
+                    "audit device's stream or an http audit device's POSTs itself (no file)")
     group.addoption("--auditready-config", dest="auditready_config", metavar="PATH", default=None,
                     help="read settings from this TOML file ([tool.auditready] table or top-level keys) "
                     "instead of pyproject.toml")

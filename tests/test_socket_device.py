@@ -280,10 +280,10 @@ def test_socket_transport_on_a_url_target_is_refused(monkeypatch: pytest.MonkeyP
         target.open()
 
 
-def test_audit_transport_accepts_only_file_or_socket(tmp_path: Path) -> None:
+def test_audit_transport_accepts_only_file_socket_or_http(tmp_path: Path) -> None:
     from pytest_auditready.config import KEYS
 
-    assert KEYS["audit_transport"]("socket") == "socket"
-    for bad in ("udp", "http", "", 1):
+    assert KEYS["audit_transport"]("socket") == "socket" and KEYS["audit_transport"]("http") == "http"
+    for bad in ("udp", "https", "syslog", "", 1):
         with pytest.raises(ValueError):
             KEYS["audit_transport"](bad)

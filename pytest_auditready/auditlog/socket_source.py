@@ -27,7 +27,7 @@ import threading
 import time
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Optional
+from typing import Optional, Protocol
 
 from ..errors import AuditReadyError
 from .lines import MAX_LINE_BYTES, WholeLines
@@ -61,6 +61,8 @@ class _Conn:
 class SocketReceiver:
     """Receive a socket audit device's lines on 127.0.0.1 into ``spool``. ``start`` before the vault starts;
     ``stop`` (idempotent) after it has stopped."""
+
+    kind = "socket"
 
     def __init__(self, spool: Path, device: str = "") -> None:
         self.spool = spool
@@ -276,11 +278,30 @@ class SocketReceiver:
             self._fd = -1
 
 
-class SocketLogSource(FileLogSource):
-    """The spool of a ``SocketReceiver`` read as a file, plus what its hop did during the run: each event an
-    unreadable line named ``socket:ADDRESS``, in the order it happened."""
+class Receiver(Protocol):
+    """What ``SocketLogSource`` reads: a ``SocketReceiver`` or an ``HttpReceiver`` (auditlog/http_source.py)."""
 
-    def __init__(self, receiver: SocketReceiver, prefix: str = "") -> None:
+    kind: str
+    spool: Path
+    events: list[HopEvent]
+    _lock: threading.RLock
+
+    @property
+    def address(self) -> str: ...
+
+    @property
+    def hop(self) -> str: ...
+
+    def mark(self) -> None: ...
+
+    def end_run(self) -> None: ...
+
+
+class SocketLogSource(FileLogSource):
+    """The spool of a receiver (the socket or http device's) read as a file, plus what its hop did during the run:
+    each event an unreadable line named ``socket:ADDRESS`` (``http:ADDRESS``), in the order it happened."""
+
+    def __init__(self, receiver: Receiver, prefix: str = "") -> None:
         super().__init__(receiver.spool, prefix)
         self.receiver = receiver
         self._reported = 0
@@ -305,6 +326,6 @@ class SocketLogSource(FileLogSource):
             new = self.receiver.events[self._reported:]
             self._reported = len(self.receiver.events)
         for i, ev in enumerate(new):
-            batch.add(BadLine(f"socket:{self.receiver.address}", self._reported - len(new) + i + 1,
+            batch.add(BadLine(f"{self.receiver.kind}:{self.receiver.address}", self._reported - len(new) + i + 1,
                               f"{ev.what} (the hop {self.receiver.hop.split(' - ')[0]}, after spooled line "
                               f"{ev.line}; {_FIX})"))

@@ -330,8 +330,16 @@ def _read_text(p: Path) -> str:
 
 
 def _receivable(a: AuditDecl) -> bool:
-    """A socket device over TCP: the embedded target receives its stream itself (auditlog/socket_source.py)."""
-    return a.type == "socket" and a.options.get("socket_type", "tcp") == "tcp"
+    """A socket device over TCP or an http device: the embedded target receives what it sends itself
+    (auditlog/socket_source.py, auditlog/http_source.py)."""
+    return (a.type == "socket" and a.options.get("socket_type", "tcp") == "tcp") or a.type == "http"
+
+
+def outward(a: AuditDecl) -> bool:
+    """A device that sends its entries off the host (a socket or http device: to a collector) or to its syslog.
+    The throw-away server must reach none of them: the embedded target points each socket and http device at a
+    receiver of its own (``audit_hcl``'s ``local``), and writes each syslog device's entries to a file."""
+    return a.type in ("socket", "http", "syslog")
 
 
 def choose_device(cfg: VaultConfig, wanted: Optional[str]) -> AuditDecl:
@@ -348,8 +356,9 @@ def choose_device(cfg: VaultConfig, wanted: Optional[str]) -> AuditDecl:
             if a.name.strip("/") == name:
                 if a not in cfg.file_devices() and not _receivable(a):
                     raise AuditReadyError(f"audit_device {wanted!r} ({a.where}) is a {a.type} device that writes no "
-                                          "file and no TCP stream the audit can read", f"set audit_device to a file "
-                                          f"device or a socket device with socket_type \"tcp\", or add {stanza}")
+                                          "file, TCP stream or HTTP POST the audit can read", f"set audit_device to a "
+                                          f"file device, a socket device with socket_type \"tcp\" or an http device, "
+                                          f"or add {stanza}")
                 return a
         raise AuditReadyError(f"audit_device {wanted!r} is not declared in {cfg.folder} "
                               f"(it declares: {', '.join(a.name for a in cfg.audits)})",
@@ -357,7 +366,7 @@ def choose_device(cfg: VaultConfig, wanted: Optional[str]) -> AuditDecl:
     files = cfg.file_devices() or [a for a in cfg.audits if _receivable(a)]
     if not files:
         raise AuditReadyError(f"the vault configuration in {cfg.folder} declares no file audit device that writes a "
-                              "file, nor a TCP socket device (the audit reads one of them)", f"add {stanza}")
+                              "file, nor a TCP socket or http device (the audit reads one of them)", f"add {stanza}")
     if len(files) > 1:
         raise AuditReadyError(f"the vault configuration in {cfg.folder} declares several {files[0].type} audit "
                               f"devices ({', '.join(a.name for a in files)})", "set audit_device to the one to audit")
@@ -367,25 +376,42 @@ def choose_device(cfg: VaultConfig, wanted: Optional[str]) -> AuditDecl:
 ORIGIN_MARK = "auditready-origin:"
 
 
-def audit_hcl(cfg: VaultConfig, workdir: Path, socket_to: Optional[tuple[str, str]] = None) -> tuple[
-    str, dict[str, Path]
-]:
-    """The audit stanzas as the throw-away server declares them: each file device writes into ``workdir``, the
-    socket device ``socket_to`` names (device, address) dials that address over TCP instead of the production
-    collector; the description carries where the stanza and each option were declared (read back by the
-    scenario's facts). Returns the HCL and each file device's log path."""
+# Options that say where a device sends its entries (and how it authenticates there): replaced by ``local``'s.
+_DESTINATION = {"socket": ("address", "socket_type"), "http": ("uri", "headers"), "syslog": ("facility", "tag")}
+
+
+def audit_hcl(cfg: VaultConfig, workdir: Path,
+              local: Optional[dict[str, dict[str, str]]] = None) -> tuple[str, dict[str, Path]]:
+    """The audit stanzas as the throw-away server declares them: each file device writes into ``workdir``; each
+    socket and http device sends to the local receiver ``local`` names for it (device -> {"address": ...} or
+    {"uri": ...}: its destination options replaced, the rest kept) instead of the production collector; each syslog
+    device becomes a file device in ``workdir`` with the same formatting options (a CI runner has no syslog to
+    reach; ``outward``). The description carries where the stanza and each option were declared (read back by the
+    scenario's facts), and what was redirected. Returns the HCL and each file device's log path."""
     out: list[str] = []
     paths: dict[str, Path] = {}
     for i, a in enumerate(cfg.audits):
         opts = dict(a.options)
-        if a.type == "file" and a.records:
-            safe = re.sub(r"[^A-Za-z0-9_.-]", "_", a.name.strip("/")) or "device"
-            paths[a.name.strip("/")] = workdir / f"audit-{i}-{safe}.log"
-            opts["file_path"] = str(paths[a.name.strip("/")])
-        if socket_to is not None and a.type == "socket" and a.name.strip("/") == socket_to[0]:
-            opts.update(address=socket_to[1], socket_type="tcp")
+        kind, name = a.type, a.name.strip("/")
+        redirected = ""
+        if kind == "syslog":
+            kind, redirected = "file", "auditready: this syslog device writes to a file of the throw-away server"
+            opts = {k: v for k, v in opts.items() if k not in _DESTINATION["syslog"]}
+        if kind == "file" and (a.type == "syslog" or a.records):
+            safe = re.sub(r"[^A-Za-z0-9_.-]", "_", name) or "device"
+            paths[name] = workdir / f"audit-{i}-{safe}.log"
+            opts["file_path"] = str(paths[name])
+            if a.type == "syslog":
+                opts["mode"] = "0600"
+        if kind in ("socket", "http") and local is not None and name in local:
+            opts = {k: v for k, v in opts.items() if k not in _DESTINATION[kind]}
+            opts.update(local[name])
+            redirected = f"auditready: this {kind} device sends to a local receiver of the throw-away server"
         origin = {"": a.where, **{k: a.where_option(k) for k in a.options}}
+        if redirected:
+            origin["auditready"] = redirected.split(": ", 1)[1]  # in the evidence beside the device
         desc = str(a.settings.get("description", ""))
+        desc = " ".join(d for d in (desc, redirected) if d)
         desc = (desc + " " if desc else "") + ORIGIN_MARK + json.dumps(origin, separators=(",", ":"))
         body = [f"  description = {json.dumps(desc)}"]
         if "local" in a.settings:
@@ -393,7 +419,7 @@ def audit_hcl(cfg: VaultConfig, workdir: Path, socket_to: Optional[tuple[str, st
         body.append("  options {")
         body += [f"    {json.dumps(k)} = {json.dumps(v)}" for k, v in opts.items()]
         body.append("  }")
-        out.append(f"audit {json.dumps(a.type)} {json.dumps(a.name)} {{\n" + "\n".join(body) + "\n}\n")
+        out.append(f"audit {json.dumps(kind)} {json.dumps(a.name)} {{\n" + "\n".join(body) + "\n}\n")
     return "".join(out), paths
 
 

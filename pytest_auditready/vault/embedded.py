@@ -1,6 +1,6 @@
 """The embedded target: a throw-away OpenBao dev server on a free loopback port, in a private temp folder,
-with a declarative file audit device (or a socket device whose stream it receives itself: audit_transport
-"socket", auditlog/socket_source.py).
+with a declarative file audit device (or a socket or http device whose entries it receives itself: audit_transport
+"socket" or "http", auditlog/socket_source.py and auditlog/http_source.py).
 
 The root token is random, passed through the environment (not argv, which other users can read) and never
 stored by the token helper (-dev-no-store-token). The server's output, which repeats the token, is read through a
@@ -28,13 +28,16 @@ import tempfile
 import threading
 import time
 from pathlib import Path
-from typing import IO, TYPE_CHECKING, Any, Callable, Mapping, Optional
+from typing import IO, TYPE_CHECKING, Any, Callable, Mapping, Optional, Union
 
 from ..errors import AuditReadyError
 
 if TYPE_CHECKING:
+    from ..auditlog.http_source import HttpReceiver
     from ..auditlog.socket_source import SocketReceiver
     from .config import VaultConfig
+
+    Receiving = Union[SocketReceiver, HttpReceiver]
 
 INSTALL_HINT = "install it with: pip install 'pytest-auditready[openbao]'"
 
@@ -192,13 +195,16 @@ class EmbeddedServer:
         audit_transport: str = "file",
         socket_relay: Optional[Callable[[str], str]] = None,
     ) -> None:
-        """``audit_transport`` "socket": our own device is a TCP socket device received into ``log_path`` by a
-        ``SocketReceiver`` (with ``vault_config``, the chosen device's own type decides). ``socket_relay`` maps the
-        receiver's address to the one the device dials (a hop in between; tests put a proxy there)."""
+        """``audit_transport`` "socket" or "http": our own device is a TCP socket device (an http device) received
+        into ``log_path`` by a ``SocketReceiver`` (an ``HttpReceiver``); with ``vault_config``, the chosen device's
+        own type decides, and every other socket and http device sends to a receiver of ours too (``sinks``), never
+        to the production collector. ``socket_relay`` maps the receiver's address to the one the audited device
+        sends to (a hop in between; tests put a proxy there)."""
         self.device = device
         self.audit_transport = audit_transport
         self._socket_relay = socket_relay
-        self.receiver: Optional["SocketReceiver"] = None
+        self.receiver: Optional["Receiving"] = None
+        self.sinks: dict[str, "Receiving"] = {}  # the other socket and http devices' receivers, by device
         self.vault_config = vault_config  # the user's own configuration (vault/config.py), instead of ours
         self._wanted_device = audit_device
         self._audit_options = dict(audit_options or {})
@@ -225,20 +231,39 @@ class EmbeddedServer:
     def __exit__(self, *exc: object) -> None:
         self.stop()
 
-    def _receive(self, device: str) -> str:
-        """Start receiving the socket device ``device`` into ``log_path``; the address the device dials."""
+    def _receiver(self, kind: str, spool: Path, device: str) -> "Receiving":
+        from ..auditlog.http_source import HttpReceiver
         from ..auditlog.socket_source import SocketReceiver
 
+        r: Receiving = HttpReceiver(spool, device) if kind == "http" else SocketReceiver(spool, device)
+        r.start()
+        return r
+
+    @staticmethod
+    def _destination(kind: str, address: str) -> dict[str, str]:
+        return {"uri": f"http://{address}/audit"} if kind == "http" else {"address": address, "socket_type": "tcp"}
+
+    def _receive(self, device: str, kind: str) -> dict[str, str]:
+        """Start receiving the audited ``kind`` ("socket" or "http") device ``device`` into ``log_path``; the
+        options that point the device at it."""
         assert self.workdir is not None
-        self.log_path = self.workdir / "socket-audit.log"
-        self.receiver = SocketReceiver(self.log_path, device)
-        self.receiver.start()
-        return self._socket_relay(self.receiver.address) if self._socket_relay else self.receiver.address
+        self.log_path = self.workdir / f"{kind}-audit.log"
+        self.receiver = self._receiver(kind, self.log_path, device)
+        address = self.receiver.address
+        return self._destination(kind, self._socket_relay(address) if self._socket_relay else address)
+
+    def _sink(self, device: str, kind: str) -> dict[str, str]:
+        """A receiver of ours for another socket or http device of the configuration (kept in the server's folder,
+        never judged): the options that point the device at it."""
+        assert self.workdir is not None
+        safe = "".join(c if c.isalnum() or c in "_.-" else "_" for c in device) or "device"
+        r = self.sinks[device] = self._receiver(kind, self.workdir / f"sink-{len(self.sinks)}-{safe}.log", device)
+        return self._destination(kind, r.address)
 
     def _config(self) -> str:
         assert self.workdir is not None
-        if self.audit_transport == "socket":
-            own = {"address": self._receive(self.device), "socket_type": "tcp", **self._audit_options}
+        if self.audit_transport in ("socket", "http"):
+            own = {**self._receive(self.device, self.audit_transport), **self._audit_options}
         else:
             own = {"file_path": str(self.log_path), "mode": "0600", **self._audit_options}
         devices = {self.device: own}
@@ -249,7 +274,7 @@ class EmbeddedServer:
                           if "file_path" in o and Path(o["file_path"]).parent == self.workdir}
         stanzas = []
         for name, opts in devices.items():
-            kind = "socket" if "address" in opts else "file"
+            kind = "socket" if "address" in opts else "http" if "uri" in opts else "file"
             body = "\n".join(f"    {k} = {_hcl_string(v)}" for k, v in opts.items())
             stanzas.append(f'audit "{kind}" {_hcl_string(name)} {{\n  options {{\n{body}\n  }}\n}}\n')
         return "".join(stanzas)
@@ -266,17 +291,24 @@ class EmbeddedServer:
 
         chosen = choose_device(self.vault_config, self._wanted_device)
         self.device = chosen.name.strip("/")
-        if self.audit_transport == "socket" and chosen.type != "socket":
-            raise AuditReadyError(f"audit_transport is \"socket\" but the audited device {chosen.name!r} "
+        want = self.audit_transport
+        if want in ("socket", "http") and chosen.type != want:
+            raise AuditReadyError(f"audit_transport is \"{want}\" but the audited device {chosen.name!r} "
                                   f"({chosen.where}) is a {chosen.type} device",
-                                  "declare a socket audit device in vault_config (and name it in audit_device), "
+                                  f"declare a {want} audit device in vault_config (and name it in audit_device), "
                                   "or drop audit_transport")
-        if chosen.type == "socket":
-            self.audit_transport = "socket"
-            text, self.file_logs = audit_hcl(self.vault_config, self.workdir, (self.device, self._receive(self.device)))
+        local: dict[str, dict[str, str]] = {}
+        if chosen.type in ("socket", "http"):
+            self.audit_transport = chosen.type
+            local[self.device] = self._receive(self.device, chosen.type)
         else:
             self.audit_transport = "file"
-            text, self.file_logs = audit_hcl(self.vault_config, self.workdir)
+        for a in self.vault_config.audits:  # no other device reaches a collector: each sends to a receiver of ours
+            name = a.name.strip("/")
+            if a.type in ("socket", "http") and name != self.device:
+                local[name] = self._sink(name, a.type)
+        text, self.file_logs = audit_hcl(self.vault_config, self.workdir, local)
+        if self.audit_transport == "file":
             self.log_path = self.file_logs[self.device]
         out = []
         for i, (name, kept) in enumerate(self.vault_config.files):
@@ -451,20 +483,23 @@ class EmbeddedServer:
 
     def break_audit(self) -> list[str]:
         """Make every file device's file /dev/full (what a full disk looks like: every write fails) and have the
-        devices reopen it; the real files are kept aside. The socket device's receiver, if any, stops listening
-        and closes its connections (a collector that went away). Returns the devices broken. Undone by
+        devices reopen it; the real files are kept aside. The socket and http devices' receivers stop listening
+        and close their connections (a collector that went away). Returns the devices broken. Undone by
         restore_audit()."""
         try:
             for path in self.file_logs.values():
                 os.replace(path, self._held(path))
                 os.symlink("/dev/full", path)
-            if self.receiver is not None:
-                self.receiver.break_()
+            for r in self._receivers():
+                r.break_()
             self.reopen_audit_files()
         except BaseException:
             self.restore_audit()
             raise
-        return sorted([*self.file_logs, *([self.device] if self.receiver is not None else [])])
+        return sorted([*self.file_logs, *([self.device] if self.receiver is not None else []), *self.sinks])
+
+    def _receivers(self) -> list["Receiving"]:
+        return [*([self.receiver] if self.receiver is not None else []), *self.sinks.values()]
 
     def restore_audit(self) -> None:
         """Put the devices' real files back and have the devices reopen them."""
@@ -474,8 +509,8 @@ class EmbeddedServer:
                 if path.is_symlink():
                     path.unlink()
                 os.replace(held, path)
-        if self.receiver is not None:
-            self.receiver.restore()  # the device dials it again at its next write
+        for r in self._receivers():
+            r.restore()  # the device dials it again at its next write
         self.reopen_audit_files()
 
     def settle(self, timeout: float = 2.0) -> None:
@@ -491,9 +526,9 @@ class EmbeddedServer:
             try:
                 self._kill(fast)
             finally:
-                receiver, self.receiver = self.receiver, None
-                if receiver is not None:
-                    receiver.stop()
+                receivers, self.receiver, self.sinks = self._receivers(), None, {}
+                for r in receivers:
+                    r.stop()
         finally:
             if self.workdir is not None:
                 shutil.rmtree(self.workdir, ignore_errors=True)

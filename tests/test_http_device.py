@@ -1,0 +1,253 @@
+"""OpenBao's ``http`` audit device received by the embedded target itself (``audit_transport = "http"``), and a
+``vault_config`` whose other devices send to collectors: the throw-away server reaches none of them.
+
+Real OpenBao, real POSTs: the device posts each entry to auditready's loopback receiver and counts it logged on a
+2xx answer. A hop between them (an HTTP relay in the audited session, through ``socket_relay``) that drops an
+entry while answering 204, or cuts one short, fails the owning check and names the hop; the receiver itself refuses
+what is not one entry (over the line limit, no length, another method).
+"""
+
+from __future__ import annotations
+
+import http.client
+import json
+import socket
+import time
+from pathlib import Path
+
+import pytest
+
+from pytest_auditready.auditlog.http_source import HttpReceiver
+from pytest_auditready.auditlog.lines import MAX_LINE_BYTES
+from pytest_auditready.vault.client import VaultClient
+from pytest_auditready.vault.config import load_vault_config
+from pytest_auditready.vault.embedded import EmbeddedServer
+from tests.auditrun import run_audit
+
+# A hop between the device and the receiver, in the audited session: it relays each POST and, once N were relayed,
+# does MODE to the next one, once: "drop" answers 204 and relays nothing (a collector hop that loses an entry and
+# says it took it), "cut" relays the head and half the body, closes, and answers 204.
+RELAY = '''
+import socket, threading
+from pytest_auditready.vault.targets import EmbeddedTarget
+
+MODE, N = {mode!r}, {n}
+_state = {{"posts": 0, "done": False}}
+_lock = threading.Lock()
+_listeners = []
+
+def _read_request(f):
+    head = b""
+    while not head.endswith(b"\\r\\n\\r\\n"):
+        line = f.readline()
+        if not line:
+            return None, None
+        head += line
+    length = 0
+    for line in head.split(b"\\r\\n"):
+        if line.lower().startswith(b"content-length:"):
+            length = int(line.split(b":", 1)[1])
+    return head, f.read(length)
+
+def _pipe(down, up_addr):
+    try:  # the receiver may be gone (the fail-closed drill): then so is the device's connection
+        up = socket.create_connection(up_addr, timeout=5)
+    except OSError:
+        down.close()
+        return
+    fd, fu = down.makefile("rb"), up.makefile("rb")
+    try:
+        while True:
+            head, body = _read_request(fd)
+            if head is None:
+                return
+            with _lock:
+                act = "relay"
+                if _state["posts"] >= N and not _state["done"]:
+                    _state["done"], act = True, MODE
+                _state["posts"] += 1
+            if act == "drop":
+                down.sendall(b"HTTP/1.1 204 No Content\\r\\nContent-Length: 0\\r\\n\\r\\n")
+                continue
+            if act == "cut":
+                up.sendall(head + body[: len(body) // 2])
+                up.close()
+                down.sendall(b"HTTP/1.1 204 No Content\\r\\nContent-Length: 0\\r\\n\\r\\n")
+                up = socket.create_connection(up_addr, timeout=5)
+                fu = up.makefile("rb")
+                continue
+            up.sendall(head + body)
+            status = fu.readline()
+            if not status:
+                return
+            while fu.readline() not in (b"\\r\\n", b""):
+                pass
+            down.sendall(status + b"Content-Length: 0\\r\\n\\r\\n")
+    except OSError:
+        return
+    finally:
+        down.close()
+        up.close()
+
+def _relay(address):
+    host, port = address.rsplit(":", 1)
+    ls = socket.socket()
+    ls.bind(("127.0.0.1", 0))
+    ls.listen(8)
+    _listeners.append(ls)
+
+    def accept():
+        while True:
+            try:
+                c, _ = ls.accept()
+            except OSError:
+                return
+            threading.Thread(target=_pipe, args=(c, (host, int(port))), daemon=True).start()
+
+    threading.Thread(target=accept, daemon=True).start()
+    return "127.0.0.1:%d" % ls.getsockname()[1]
+
+def pytest_auditready_make_target(settings, config):
+    return EmbeddedTarget(settings, socket_relay=_relay)
+
+def pytest_unconfigure(config):
+    for ls in _listeners:
+        ls.shutdown(socket.SHUT_RDWR)
+        ls.close()
+'''
+
+
+@pytest.mark.vault
+def test_the_http_device_passes_every_check_the_file_device_passes(pytester: pytest.Pytester) -> None:
+    ev = pytester.path / "ev"
+    run = run_audit(pytester, None, None, f"--auditready-evidence={ev}", audit_transport="http", log_wait=5.0)
+    assert run.result.ret == 0, run.result.stdout.str()[-3000:]
+    assert not run.failed_checks()
+    for check in ("completeness", "required_fields", "fail_closed", "tamper_evidence", "integrity_digest"):
+        assert run.status(check) == "passed", check
+    doc = json.loads((ev / "evidence.json").read_text())
+    assert {d["type"] for d in doc["vault"]["devices"].values()} == {"http"}, doc["vault"]["devices"]
+    drill = doc["vault"]["drill"]  # fail-closed for real: the receiver gone, the vault refused the write
+    assert drill["ran"] and drill["broken"] == ["auditready"] and drill["server_said_unaudited"]
+    assert [s["status"] for s in drill["steps"] if s["step"] == "write"] == [500]
+
+
+@pytest.mark.vault
+@pytest.mark.parametrize(("mode", "owner", "said"), [
+    ("drop", "completeness", "entry in the embedded http audit device's POSTs"),
+    ("cut", "required_fields", "in the middle of an entry"),
+])
+def test_a_hop_that_loses_an_entry_fails_naming_the_http_hop(pytester: pytest.Pytester, mode: str, owner: str,
+                                                             said: str) -> None:
+    run = run_audit(pytester, None, None, audit_transport="http", log_wait=1.0,
+                    conftest=RELAY.format(mode=mode, n=40))
+    assert run.status(owner) == "failed", run.result.stdout.str()[-3000:]
+    text = run.text(owner)
+    assert said in text
+    assert "http audit device's POSTs (http://127.0.0.1:" in text or "http:127.0.0.1:" in text
+    assert run.result.ret == 1
+
+
+@pytest.mark.vault
+def test_a_vault_config_that_sends_to_collectors_boots_and_reaches_none_of_them(tmp_path: Path) -> None:
+    """A production configuration: a file device, a socket device to a SIEM, an http device with an auth header
+    read from the environment, a syslog device. On a CI runner none of those can be reached (OpenBao refused to
+    start before: 'audit backend failed test message'). The throw-away server points each socket and http device
+    at a receiver of its own and writes the syslog device to a file of its folder; sys/audit shows it, the
+    evidence says so beside each device, and the drill breaks them all."""
+    cfg = tmp_path / "vault"
+    cfg.mkdir()
+    (cfg / "server.hcl").write_text(
+        'audit "file" "main" {\n  options {\n    file_path = "/var/log/openbao/audit.log"\n  }\n}\n'
+        'audit "socket" "siem" {\n  options {\n    address = "192.0.2.1:9090"\n    socket_type = "udp"\n'
+        '    hmac_accessor = "false"\n  }\n}\n'
+        'audit "http" "collector" {\n  options {\n    uri = "https://192.0.2.1/ingest"\n'
+        '    headers = "{\\"Authorization\\": [\\"env://AUDITREADY_TEST_UNSET_TOKEN\\"]}"\n  }\n}\n'
+        'audit "syslog" "local" {\n  options {\n    tag = "openbao"\n    facility = "AUTH"\n'
+        '    elide_list_responses = "true"\n  }\n}\n')
+    server = EmbeddedServer(vault_config=load_vault_config(cfg))
+    try:
+        server.start()
+        assert server.device == "main" and server.audit_transport == "file"
+        assert set(server.sinks) == {"siem", "collector"} and set(server.file_logs) == {"main", "local"}
+        c = VaultClient(server.url, server.root_token, timeout=5)
+        try:
+            devices = c.call("GET", "sys/audit").data
+            assert devices["siem/"]["options"]["address"] == server.sinks["siem"].address
+            assert devices["siem/"]["options"]["hmac_accessor"] == "false"  # the rest of the stanza is kept
+            assert devices["collector/"]["options"]["uri"] == f"http://{server.sinks['collector'].address}/audit"
+            assert "headers" not in devices["collector/"]["options"]
+            assert devices["local/"]["type"] == "file" and devices["local/"]["options"]["elide_list_responses"] == "true"
+            assert "this syslog device writes to a file" in devices["local/"]["description"]
+            assert c.call("GET", "sys/mounts").ok
+            time.sleep(0.1)
+            for name in ("siem", "collector"):  # each got the entries the file device got
+                assert b'"path":"sys/mounts"' in server.sinks[name].spool.read_bytes(), name
+            assert b'"path":"sys/mounts"' in server.file_logs["local"].read_bytes()
+            assert server.break_audit() == ["collector", "local", "main", "siem"]
+            assert c.call("GET", "sys/mounts").status == 500  # no device could log: refused
+            server.restore_audit()
+            assert c.call("GET", "sys/mounts").ok
+        finally:
+            c.close()
+    finally:
+        server.stop()
+    assert server.workdir is None
+
+
+def _post(port: int, body: bytes, method: str = "POST", headers: dict[str, str] | None = None) -> int:
+    c = http.client.HTTPConnection("127.0.0.1", port, timeout=5)
+    try:
+        c.request(method, "/audit", body=body, headers=headers or {})
+        return c.getresponse().status
+    finally:
+        c.close()
+
+
+def test_the_receiver_takes_one_entry_a_post_and_refuses_the_rest(tmp_path: Path) -> None:
+    r = HttpReceiver(tmp_path / "spool.log")
+    r.start()
+    try:
+        r.mark()
+        assert _post(r.port, b'{"a":1}\n') == 204
+        assert _post(r.port, b'{"b":2}') == 204  # a newline is added where the writer left none
+        assert _post(r.port, b"x" * (MAX_LINE_BYTES + 1)) == 413
+        assert _post(r.port, b"", method="GET") == 405
+        with socket.create_connection(("127.0.0.1", r.port), timeout=5) as s:  # no length
+            s.sendall(b"POST /audit HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n5\r\nhello\r\n0\r\n\r\n")
+            assert s.recv(100).startswith(b"HTTP/1.1 411")
+        with socket.create_connection(("127.0.0.1", r.port), timeout=5) as s:  # cut short
+            s.sendall(b"POST /audit HTTP/1.1\r\nHost: x\r\nContent-Length: 100\r\n\r\n{\"c\":")
+            s.shutdown(socket.SHUT_WR)
+            s.recv(100)
+        deadline = time.monotonic() + 5
+        while len(r.events) < 3 and time.monotonic() < deadline:
+            time.sleep(0.01)
+    finally:
+        r.stop()
+    assert (tmp_path / "spool.log").read_bytes() == b'{"a":1}\n{"b":2}\n'
+    said = [e.what for e in r.events]
+    assert len(said) == 3, said
+    assert "over the" in said[0] and "Content-Length" in said[1] and "in the middle of an entry" in said[2]
+
+
+def test_break_closes_kept_alive_connections_and_restore_listens_again(tmp_path: Path) -> None:
+    """The drill's break must fail the device's next POST even on a connection it keeps alive."""
+    r = HttpReceiver(tmp_path / "spool.log")
+    r.start()
+    try:
+        c = http.client.HTTPConnection("127.0.0.1", r.port, timeout=5)
+        c.request("POST", "/audit", body=b'{"a":1}\n')
+        assert c.getresponse().status == 204
+        r.break_()
+        with pytest.raises((OSError, http.client.HTTPException)):
+            c.request("POST", "/audit", body=b'{"b":2}\n')
+            c.getresponse()
+        c.close()
+        with pytest.raises(OSError):
+            socket.create_connection(("127.0.0.1", r.port), timeout=2).close()
+        r.restore()
+        assert _post(r.port, b'{"c":3}\n') == 204
+    finally:
+        r.stop()
+    assert (tmp_path / "spool.log").read_bytes() == b'{"a":1}\n{"c":3}\n'
