@@ -18,6 +18,7 @@ from pytest_auditready.errors import AuditReadyError
 from pytest_auditready.vault.config import load_vault_config
 from pytest_auditready.vault.embedded import EmbeddedServer
 from tests.auditrun import run_audit
+from tests.relay import RELAY_LISTENER
 
 pytestmark = pytest.mark.vault
 
@@ -31,7 +32,6 @@ from pytest_auditready.vault.targets import EmbeddedTarget
 MODE, N = {mode!r}, {n}
 _state = {{"lines": 0, "done": False}}
 _lock = threading.Lock()
-_listeners = []
 
 def _pipe(down, up_addr):
     up = socket.create_connection(up_addr, timeout=5)
@@ -61,31 +61,6 @@ def _pipe(down, up_addr):
         down.close()
         up.close()
 
-def _relay(address):
-    host, port = address.rsplit(":", 1)
-    ls = socket.socket()
-    ls.bind(("127.0.0.1", 0))
-    ls.listen(8)
-    _listeners.append(ls)
-
-    def accept():
-        while True:
-            try:
-                c, _ = ls.accept()
-            except OSError:
-                return
-            threading.Thread(target=_pipe, args=(c, (host, int(port))), daemon=True).start()
-
-    threading.Thread(target=accept, daemon=True).start()
-    return "127.0.0.1:%d" % ls.getsockname()[1]
-
-def pytest_auditready_make_target(settings, config):
-    return EmbeddedTarget(settings, socket_relay=_relay)
-
-def pytest_unconfigure(config):
-    for ls in _listeners:
-        ls.shutdown(socket.SHUT_RDWR)
-        ls.close()
 '''
 
 
@@ -113,7 +88,7 @@ def test_socket_device_passes_every_check_the_file_device_passes(pytester: pytes
 def test_a_hop_that_drops_lines_fails_naming_the_socket_hop(pytester: pytest.Pytester, mode: str, owner: str,
                                                             said: str) -> None:
     run = run_audit(pytester, None, None, audit_transport="socket", log_wait=1.0,
-                    conftest=RELAY.format(mode=mode, n=40))
+                    conftest=RELAY.format(mode=mode, n=40) + RELAY_LISTENER)
     assert run.status(owner) == "failed", run.result.stdout.str()[-3000:]
     text = run.text(owner)
     assert said in text

@@ -18,7 +18,6 @@ fail, as against a collector that went away), ``restore`` listens on the same po
 from __future__ import annotations
 
 import http.server
-import os
 import socket
 import threading
 import time
@@ -27,7 +26,7 @@ from typing import Any, Optional
 
 from ..errors import AuditReadyError
 from .lines import MAX_LINE_BYTES
-from .socket_source import HopEvent
+from .socket_source import SpoolReceiver
 
 _TICK = 0.05
 _DISCARD_MAX = 256 << 20  # an over-long entry's body is read and dropped up to this size, then the answer goes
@@ -109,48 +108,28 @@ class _Handler(http.server.BaseHTTPRequestHandler):
     do_GET = do_PUT = do_DELETE = do_PATCH = do_HEAD = _refuse
 
 
-class HttpReceiver:
+class HttpReceiver(SpoolReceiver):
     """Receive an http audit device's entries on 127.0.0.1 into ``spool``. ``start`` before the vault starts;
-    ``stop`` (idempotent) after it has stopped. The same surface as ``SocketReceiver``."""
+    ``stop`` (idempotent) after it has stopped."""
 
     kind = "http"
 
     def __init__(self, spool: Path, device: str = "") -> None:
-        self.spool = spool
-        self.device = device
-        self.port = 0
-        self.events: list[HopEvent] = []
-        self.lines = 0
-        self.marked_at = 0
-        self._marked = False
-        self._lock = threading.RLock()
+        super().__init__(spool, device)
         self._server: Optional[_Server] = None
         self._thread: Optional[threading.Thread] = None
         self._conns: set[socket.socket] = set()
         self._busy = 0  # POSTs being handled
-        self._fd = -1
-
-    @property
-    def address(self) -> str:
-        return f"127.0.0.1:{self.port}"
 
     @property
     def uri(self) -> str:
         return f"http://{self.address}/audit"
 
-    @property
-    def hop(self) -> str:
-        with self._lock:
-            events = [e.what for e in self.events if e.line >= self.marked_at]
-        said = f"the embedded http audit device's POSTs (http://{self.address}/audit, received by auditready)"
-        if events:
-            said += " - during the run " + "; ".join(events[:3]) + (f" and {len(events) - 3} more" if len(events) > 3
-                                                                      else "")
-        return said
+    def _what(self) -> str:
+        return f"the embedded http audit device's POSTs ({self.uri}, received by auditready)"
 
     def start(self) -> None:
-        flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_APPEND | getattr(os, "O_NOFOLLOW", 0)
-        self._fd = os.open(self.spool, flags | getattr(os, "O_CLOEXEC", 0), 0o600)
+        self._open_spool()
         self._listen(0)
 
     def _listen(self, port: int) -> None:
@@ -181,28 +160,10 @@ class HttpReceiver:
             self._busy -= 1
 
     def _spool(self, body: bytes) -> None:
-        data = body if body.endswith(b"\n") else body + b"\n"
         with self._lock:
-            view = memoryview(data)
-            while view:
-                view = view[os.write(self._fd, view):]
-            self.lines += data.count(b"\n")
-
-    def _event(self, what: str) -> None:
-        with self._lock:
-            if self._marked:
-                self.events.append(HopEvent(self.lines, what))
+            self._append(body if body.endswith(b"\n") else body + b"\n")
 
     # -- the run --------------------------------------------------------------------------------------------------
-    def mark(self) -> None:
-        """The run begins: what the hop does from now on is the run's."""
-        with self._lock:
-            self.marked_at, self._marked = self.lines, True
-
-    def end_run(self) -> None:
-        with self._lock:
-            self._marked = False
-
     def settle(self, timeout: float) -> None:
         """Wait (at most ``timeout`` s) until no POST is being spooled. (An entry the vault counted as logged was
         spooled before its answer: nothing else can be on the way once the vault has answered.)"""
@@ -247,7 +208,4 @@ class HttpReceiver:
         """Stop listening, end every connection, close the spool."""
         self.settle(timeout)
         self._shut()
-        with self._lock:
-            if self._fd >= 0:
-                os.close(self._fd)
-                self._fd = -1
+        self._close_spool()

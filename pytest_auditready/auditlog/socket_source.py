@@ -27,7 +27,7 @@ import threading
 import time
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Optional, Protocol
+from typing import Optional
 
 from ..errors import AuditReadyError
 from .lines import MAX_LINE_BYTES, WholeLines
@@ -58,11 +58,11 @@ class _Conn:
         self.only_self_test = True  # every line so far was the device's enable test (``_SELF_TEST``)
 
 
-class SocketReceiver:
-    """Receive a socket audit device's lines on 127.0.0.1 into ``spool``. ``start`` before the vault starts;
-    ``stop`` (idempotent) after it has stopped."""
+class SpoolReceiver:
+    """What the socket and http receivers share: the spool (0600, created with O_EXCL), the loopback address, what
+    the hop did during the run (events are kept only once the run began: ``mark``) and the hop in words."""
 
-    kind = "socket"
+    kind = ""
 
     def __init__(self, spool: Path, device: str = "") -> None:
         self.spool = spool
@@ -70,36 +70,99 @@ class SocketReceiver:
         self.port = 0
         self.events: list[HopEvent] = []
         self.lines = 0
-        self.marked_at = 0  # lines spooled when the run began (``mark``): closes before it are the device's own
+        self.marked_at = 0  # lines spooled when the run began (``mark``)
         self._marked = False
         self._lock = threading.RLock()
-        self._sel = selectors.DefaultSelector()
-        self._listener: Optional[socket.socket] = None
-        self._conns: dict[int, _Conn] = {}
-        self._accepted = 0
         self._fd = -1
-        self._running = False
-        self._thread: Optional[threading.Thread] = None
-        self._idle = threading.Event()  # set after a pass of the loop that found nothing to read
 
     @property
     def address(self) -> str:
         return f"127.0.0.1:{self.port}"
 
+    def _what(self) -> str:
+        """The hop, named (without what happened on it)."""
+        raise NotImplementedError
+
     @property
     def hop(self) -> str:
-        """The hop in words, with what happened to its connections during the run."""
+        """The hop in words, with what happened to it during the run."""
         with self._lock:
             events = [e.what for e in self.events if e.line >= self.marked_at]
-        said = f"the embedded socket audit device's stream (tcp {self.address}, received by auditready)"
+        said = self._what()
         if events:
             said += " - during the run " + "; ".join(events[:3]) + (f" and {len(events) - 3} more" if len(events) > 3
                                                                       else "")
         return said
 
-    def start(self) -> None:
+    def _open_spool(self) -> None:
         flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_APPEND | getattr(os, "O_NOFOLLOW", 0)
         self._fd = os.open(self.spool, flags | getattr(os, "O_CLOEXEC", 0), 0o600)
+
+    def _append(self, data: bytes) -> None:
+        """Whole lines to the spool (the caller holds the lock)."""
+        view = memoryview(data)
+        while view:
+            view = view[os.write(self._fd, view):]
+        self.lines += data.count(b"\n")
+
+    def _close_spool(self) -> None:
+        with self._lock:
+            if self._fd >= 0:
+                os.close(self._fd)
+                self._fd = -1
+
+    def _event(self, what: str) -> None:
+        with self._lock:
+            if self._marked:
+                self.events.append(HopEvent(self.lines, what))
+
+    def mark(self) -> None:
+        """The run begins: what the hop does from now on is the run's."""
+        with self._lock:
+            self.marked_at, self._marked = self.lines, True
+
+    def end_run(self) -> None:
+        """The run's log has been read: what the hop does from now on (the vault stopping) is not the run's."""
+        with self._lock:
+            self._marked = False
+
+    def start(self) -> None:
+        raise NotImplementedError
+
+    def settle(self, timeout: float) -> None:
+        raise NotImplementedError
+
+    def break_(self) -> None:
+        raise NotImplementedError
+
+    def restore(self) -> None:
+        raise NotImplementedError
+
+    def stop(self, timeout: float = 2.0) -> None:
+        raise NotImplementedError
+
+
+class SocketReceiver(SpoolReceiver):
+    """Receive a socket audit device's lines on 127.0.0.1 into ``spool``. ``start`` before the vault starts;
+    ``stop`` (idempotent) after it has stopped."""
+
+    kind = "socket"
+
+    def __init__(self, spool: Path, device: str = "") -> None:
+        super().__init__(spool, device)
+        self._sel = selectors.DefaultSelector()
+        self._listener: Optional[socket.socket] = None
+        self._conns: dict[int, _Conn] = {}
+        self._accepted = 0
+        self._running = False
+        self._thread: Optional[threading.Thread] = None
+        self._idle = threading.Event()  # set after a pass of the loop that found nothing to read
+
+    def _what(self) -> str:
+        return f"the embedded socket audit device's stream (tcp {self.address}, received by auditready)"
+
+    def start(self) -> None:
+        self._open_spool()
         self._listen(0)
         self._running = True
         self._thread = threading.Thread(target=self._loop, name="auditready-socket-audit", daemon=True)
@@ -123,14 +186,9 @@ class SocketReceiver:
     def mark(self) -> None:
         """The run begins: a connection closed from now on is the hop's doing, not the device's start."""
         with self._lock:
-            self.marked_at, self._marked = self.lines, True
+            super().mark()
             for conn in self._conns.values():
                 conn.at_mark = conn.lines
-
-    def end_run(self) -> None:
-        """The run's log has been read: what its connections do from now on (the vault stopping) is not the run's."""
-        with self._lock:
-            self._marked = False
 
     def _loop(self) -> None:
         while self._running:
@@ -189,15 +247,12 @@ class SocketReceiver:
                 self._event(f"connection {conn.n} sent a line of {whole} bytes, over the {MAX_LINE_BYTES} byte "
                             "limit; it was dropped")
                 continue
-            view = memoryview(whole)
-            while view:
-                view = view[os.write(self._fd, view):]
+            self._append(whole)
             n = whole.count(b"\n")
             if conn.only_self_test:
                 conn.only_self_test = all(_SELF_TEST in ln and b'"type":"request"' in ln
                                           for ln in whole.split(b"\n")[:n])
             conn.lines += n
-            self.lines += n
 
     def _drain(self, conn: _Conn) -> None:
         """Take what ``conn`` holds now (it may end meanwhile)."""
@@ -216,10 +271,6 @@ class SocketReceiver:
         elif how == "closed" and self._marked and conn.lines > conn.at_mark and not conn.only_self_test:
             self._event(f"the sender closed connection {conn.n} after spooled line {self.lines} (what it wrote "
                         "into a closed connection is lost)")
-
-    def _event(self, what: str) -> None:
-        if self._marked:
-            self.events.append(HopEvent(self.lines, what))
 
     def settle(self, timeout: float) -> None:
         """Wait (at most ``timeout`` s) until a pass of the receiver found nothing more to read."""
@@ -273,35 +324,14 @@ class SocketReceiver:
             self._thread.join(timeout=2)
             self._thread = None
         self._sel.close()
-        if self._fd >= 0:
-            os.close(self._fd)
-            self._fd = -1
-
-
-class Receiver(Protocol):
-    """What ``SocketLogSource`` reads: a ``SocketReceiver`` or an ``HttpReceiver`` (auditlog/http_source.py)."""
-
-    kind: str
-    spool: Path
-    events: list[HopEvent]
-    _lock: threading.RLock
-
-    @property
-    def address(self) -> str: ...
-
-    @property
-    def hop(self) -> str: ...
-
-    def mark(self) -> None: ...
-
-    def end_run(self) -> None: ...
+        self._close_spool()
 
 
 class SocketLogSource(FileLogSource):
     """The spool of a receiver (the socket or http device's) read as a file, plus what its hop did during the run:
     each event an unreadable line named ``socket:ADDRESS`` (``http:ADDRESS``), in the order it happened."""
 
-    def __init__(self, receiver: Receiver, prefix: str = "") -> None:
+    def __init__(self, receiver: SpoolReceiver, prefix: str = "") -> None:
         super().__init__(receiver.spool, prefix)
         self.receiver = receiver
         self._reported = 0

@@ -28,16 +28,13 @@ import tempfile
 import threading
 import time
 from pathlib import Path
-from typing import IO, TYPE_CHECKING, Any, Callable, Mapping, Optional, Union
+from typing import IO, TYPE_CHECKING, Any, Callable, Mapping, Optional
 
 from ..errors import AuditReadyError
 
 if TYPE_CHECKING:
-    from ..auditlog.http_source import HttpReceiver
-    from ..auditlog.socket_source import SocketReceiver
+    from ..auditlog.socket_source import SpoolReceiver
     from .config import VaultConfig
-
-    Receiving = Union[SocketReceiver, HttpReceiver]
 
 INSTALL_HINT = "install it with: pip install 'pytest-auditready[openbao]'"
 
@@ -203,8 +200,8 @@ class EmbeddedServer:
         self.device = device
         self.audit_transport = audit_transport
         self._socket_relay = socket_relay
-        self.receiver: Optional["Receiving"] = None
-        self.sinks: dict[str, "Receiving"] = {}  # the other socket and http devices' receivers, by device
+        self.receiver: Optional["SpoolReceiver"] = None
+        self.sinks: dict[str, "SpoolReceiver"] = {}  # the other socket and http devices' receivers, by device
         self.vault_config = vault_config  # the user's own configuration (vault/config.py), instead of ours
         self._wanted_device = audit_device
         self._audit_options = dict(audit_options or {})
@@ -231,11 +228,11 @@ class EmbeddedServer:
     def __exit__(self, *exc: object) -> None:
         self.stop()
 
-    def _receiver(self, kind: str, spool: Path, device: str) -> "Receiving":
+    def _receiver(self, kind: str, spool: Path, device: str) -> "SpoolReceiver":
         from ..auditlog.http_source import HttpReceiver
         from ..auditlog.socket_source import SocketReceiver
 
-        r: Receiving = HttpReceiver(spool, device) if kind == "http" else SocketReceiver(spool, device)
+        r: SpoolReceiver = HttpReceiver(spool, device) if kind == "http" else SocketReceiver(spool, device)
         r.start()
         return r
 
@@ -498,7 +495,7 @@ class EmbeddedServer:
             raise
         return sorted([*self.file_logs, *([self.device] if self.receiver is not None else []), *self.sinks])
 
-    def _receivers(self) -> list["Receiving"]:
+    def _receivers(self) -> list["SpoolReceiver"]:
         return [*([self.receiver] if self.receiver is not None else []), *self.sinks.values()]
 
     def restore_audit(self) -> None:
