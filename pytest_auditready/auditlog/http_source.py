@@ -38,6 +38,10 @@ class _Server(http.server.ThreadingHTTPServer):
     allow_reuse_address = True
     receiver: "HttpReceiver"
 
+    def handle_error(self, request: Any, client_address: Any) -> None:
+        """A connection that failed (the sender went away mid-answer, a timeout): never a traceback on stderr;
+        what the hop did to an entry is already one of the receiver's events."""
+
 
 class _Handler(http.server.BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"  # keep-alive, as Go's client expects
@@ -83,7 +87,10 @@ class _Handler(http.server.BaseHTTPRequestHandler):
             self.close_connection = True
             left = n if n <= _DISCARD_MAX else 0  # read (and dropped) so that the sender sees the answer
             while left > 0:
-                got = self.rfile.read(min(left, 1 << 16))
+                try:
+                    got = self.rfile.read(min(left, 1 << 16))
+                except OSError:
+                    return
                 if not got:
                     return
                 left -= len(got)
