@@ -155,8 +155,11 @@ def test_a_vault_config_that_sends_to_collectors_boots_and_reaches_none_of_them(
             assert devices["local/"]["type"] == "file" and devices["local/"]["options"]["elide_list_responses"] == "true"
             assert "this syslog device writes to a file" in devices["local/"]["description"]
             assert c.call("GET", "sys/mounts").ok
-            time.sleep(0.1)
             for name in ("siem", "collector"):  # each got the entries the file device got
+                deadline = time.monotonic() + 10  # the socket device's bytes reach its receiver after the answer
+                while (b'"path":"sys/mounts"' not in server.sinks[name].spool.read_bytes()
+                       and time.monotonic() < deadline):
+                    time.sleep(0.02)
                 assert b'"path":"sys/mounts"' in server.sinks[name].spool.read_bytes(), name
             assert b'"path":"sys/mounts"' in server.file_logs["local"].read_bytes()
             assert server.break_audit() == ["collector", "local", "main", "siem"]
