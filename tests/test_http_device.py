@@ -210,8 +210,9 @@ def test_the_receiver_takes_one_entry_a_post_and_refuses_the_rest(tmp_path: Path
     assert (tmp_path / "spool.log").read_bytes() in (b'{"a":1}\n{"b":2}\n', b'{"a":1}\n{"b":2}\n{"d":4}\n')
     assert "Traceback" not in capfd.readouterr().err  # a sender gone mid-answer is no traceback
     said = [e.what for e in r.events]
-    assert len(said) == 3, said
+    assert len(said) in (3, 4), said  # the reset connection may have lost its body before it was read
     assert "over the" in said[0] and "Content-Length" in said[1] and "in the middle of an entry" in said[2]
+    assert all("in the middle of an entry" in w for w in said[3:])
 
 
 def test_break_closes_kept_alive_connections_and_restore_listens_again(tmp_path: Path) -> None:
