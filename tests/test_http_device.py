@@ -235,3 +235,37 @@ def test_break_closes_kept_alive_connections_and_restore_listens_again(tmp_path:
     finally:
         r.stop()
     assert (tmp_path / "spool.log").read_bytes() == b'{"a":1}\n{"c":3}\n'
+
+
+@pytest.mark.vault
+def test_a_vault_config_http_device_is_the_audited_one_when_it_is_the_only_one(tmp_path: Path) -> None:
+    """With no file device, the only http device of vault_config is audited: received, not posted to its uri."""
+    from pytest_auditready.auditlog.socket_source import SocketLogSource
+    from pytest_auditready.auditlog.source import LogBatch
+
+    cfg = tmp_path / "vault"
+    cfg.mkdir()
+    (cfg / "server.hcl").write_text('audit "http" "collector" {\n  options {\n    uri = "https://192.0.2.1/in"\n'
+                                    '    hmac_accessor = "false"\n  }\n}\n')
+    server = EmbeddedServer(vault_config=load_vault_config(cfg))
+    try:
+        server.start()
+        assert server.audit_transport == "http" and server.device == "collector" and not server.sinks
+        assert server.log_path.name == "http-audit.log"
+        assert server.receiver is not None
+        source = SocketLogSource(server.receiver)
+        source.mark()
+        c = VaultClient(server.url, server.root_token, timeout=5)
+        try:
+            reply = c.call("GET", "sys/mounts")
+            assert reply.ok
+            devices = c.call("GET", "sys/audit").data
+            assert devices["collector/"]["options"]["hmac_accessor"] == "false"
+        finally:
+            c.close()
+        batch = LogBatch()
+        source.poll(batch)  # spooled before the vault's answer: there at once
+        assert [e.type for e in batch.entries if e.request_id == reply.request_id] == ["request", "response"]
+        assert not batch.bad_lines
+    finally:
+        server.stop()
