@@ -30,7 +30,10 @@ from .socket_source import SpoolReceiver
 
 _TICK = 0.05
 _DISCARD_MAX = 256 << 20  # an over-long entry's body is read and dropped up to this size, then the answer goes
-_READ_TIMEOUT = 10.0  # seconds a connection may stay silent (mid-body, or idle between keep-alive requests)
+# Seconds a connection may stay silent (mid-body, or idle between keep-alive requests): longer than the 90 s after
+# which Go's client drops an idle connection itself. Were the receiver to close one first, a POST could be written
+# into it just as it closes, and Go does not retry a POST: the vault's request would fail for nothing.
+_READ_TIMEOUT = 120.0
 
 
 class _Server(http.server.ThreadingHTTPServer):
