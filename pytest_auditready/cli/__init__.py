@@ -17,14 +17,10 @@ from ..errors import AuditReadyError
 from ..text import visible
 
 # Subcommand modules, in the order `auditready --help` lists them.
-COMMANDS: list[str] = ["pytest_auditready.cli.verify", "pytest_auditready.cli.access",
-                        "pytest_auditready.cli.baseline"]
-
-# Tamper evidence (issue 4): make the sealer's keys, seal a log, validate a CloudTrail trail's digests.
-COMMANDS += [
-    "pytest_auditready.seal.cmd_keygen",
-    "pytest_auditready.seal.cmd_seal",
-    "pytest_auditready.seal.cmd_cloudtrail",
+COMMANDS: list[str] = [
+    "pytest_auditready.cli.verify", "pytest_auditready.cli.access", "pytest_auditready.cli.baseline",
+    # tamper evidence: make the sealer's keys, seal a log, validate a CloudTrail trail's digests
+    "pytest_auditready.cli.keygen", "pytest_auditready.cli.seal", "pytest_auditready.cli.cloudtrail",
 ]
 
 

@@ -17,7 +17,7 @@ def add_parser(sub: Any) -> argparse.ArgumentParser:
 
 
 def run(args: argparse.Namespace) -> int:
-    from .chain import write_keypair
+    from ..seal.chain import write_keypair
 
     priv, pub, kid = write_keypair(args.key)
     print(f"private key: {priv} (mode 0600): only the sealer needs it")

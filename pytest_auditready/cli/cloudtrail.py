@@ -23,7 +23,7 @@ def add_parser(sub: Any) -> argparse.ArgumentParser:
 
 
 def run(args: argparse.Namespace) -> int:
-    from .cloudtrail import validate_trail
+    from ..seal.cloudtrail import validate_trail
 
     report = validate_trail(Path(args.root), Path(args.public_keys))
     for prob in report.problems:

@@ -50,8 +50,8 @@ def add_parser(sub: Any) -> argparse.ArgumentParser:
 def run(args: argparse.Namespace) -> int:
     import os
 
-    from .chain import load_private_key
-    from .sealer import Sealer, check_log
+    from ..seal.chain import load_private_key
+    from ..seal.sealer import Sealer, check_log
 
     key = load_private_key(args.key)
     if not args.follow or os.path.exists(args.log):  # a log that is there must be a regular file
