@@ -20,6 +20,7 @@ from pytest_auditready.vault.embedded import drill_for
 from pytest_auditready.vault.scenario import VaultFacts
 from pytest_auditready.vault.targets import EmbeddedTarget
 from tests.auditrun import run_audit
+from tests.conftest import probe_until_broken
 
 
 @pytest.mark.vault
@@ -31,6 +32,7 @@ def test_a_vault_that_cannot_audit_refuses_and_records_again_after_the_restore(b
         kept = server.log_path.read_bytes()
         assert server.break_audit() == ["auditready"]
         assert server.log_path.is_symlink()
+        probe_until_broken(server, c, ["auditready"])  # CI saw a write succeed right after the break
         refused = c.call("POST", "secret/data/drill", {"data": {"v": "1"}})
         assert refused.status == 500
         server.restore_audit()  # returns once the server said it reopened the files: after what it said before

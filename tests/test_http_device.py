@@ -23,6 +23,7 @@ from pytest_auditready.vault.client import VaultClient
 from pytest_auditready.vault.config import load_vault_config
 from pytest_auditready.vault.embedded import EmbeddedServer
 from tests.auditrun import run_audit
+from tests.conftest import probe_until_broken
 from tests.relay import RELAY_LISTENER
 
 # A hop between the device and the receiver, in the audited session: it relays each POST and, once N were relayed,
@@ -163,6 +164,7 @@ def test_a_vault_config_that_sends_to_collectors_boots_and_reaches_none_of_them(
                 assert b'"path":"sys/mounts"' in server.sinks[name].spool.read_bytes(), name
             assert b'"path":"sys/mounts"' in server.file_logs["local"].read_bytes()
             assert server.break_audit() == ["collector", "local", "main", "siem"]
+            probe_until_broken(server, c, ["collector", "local", "main", "siem"])
             assert c.call("GET", "sys/mounts").status == 500  # no device could log: refused
             server.restore_audit()
             assert c.call("GET", "sys/mounts").ok
