@@ -11,6 +11,19 @@ from pytest_auditready.seal import Sealer, load_private_key, write_keypair
 from pytest_auditready.seal.sealer import SealSummary
 
 
+def keys_and_logs(tmp_path: Path) -> tuple[Path, Path, Path]:
+    """``keys/`` holding the key pair `auditready keygen keys/seal` makes, ``logs/`` (both 0700), and the path
+    ``logs/audit.log`` a test then writes and seals with `auditready seal`."""
+    from pytest_auditready.cli import main
+
+    keys = tmp_path / "keys"
+    keys.mkdir(mode=0o700)
+    assert main(["keygen", str(keys / "seal")]) == 0
+    logs = tmp_path / "logs"
+    logs.mkdir(mode=0o700)
+    return keys, logs, logs / "audit.log"
+
+
 class FollowSealer:
     def __init__(self, log: Path, keydir: Path, *, every_seconds: float = 0.05, lines: int = 50) -> None:
         keydir.mkdir(mode=0o700, exist_ok=True)

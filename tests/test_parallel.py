@@ -30,6 +30,7 @@ from pytest_auditready.engine import parallel
 from pytest_auditready.engine.files import FileResult, offline_checks, read_canaries, verify_file
 from pytest_auditready.errors import AuditReadyError
 from pytest_auditready.offline.reader import BLOCK
+from tests.sealing import keys_and_logs
 from tests.test_fail_closed import CANARIES, CASES
 from tests.test_object_store import s3, s3_endpoint  # noqa: F401  (fixtures: a bucket on a loopback S3 server)
 
@@ -360,12 +361,7 @@ def test_a_rotated_sealed_set_with_retention(tmp_path: Path, capsys: pytest.Capt
     """tamper_evidence (no visitor) runs in a worker, retention judges the set on its last file, as one pass."""
     from pytest_auditready.cli import main
 
-    keys = tmp_path / "keys"
-    keys.mkdir(mode=0o700)
-    assert main(["keygen", str(keys / "seal")]) == 0
-    logs = tmp_path / "logs"
-    logs.mkdir(mode=0o700)
-    log = logs / "audit.log"
+    keys, logs, log = keys_and_logs(tmp_path)
     n = 3 * BLOCK // L
     for part in range(3):
         _write(log, [_line(i + part * n) for i in range(n)])
@@ -628,12 +624,7 @@ def test_dask_cluster_equals_a_local_run(tmp_path: Path, cluster: tuple[str, sub
     # a rotated, sealed set: chain continuity and retention across the files, judged as one process does
     from pytest_auditready.cli import main
 
-    keys = tmp_path / "keys"
-    keys.mkdir(mode=0o700)
-    assert main(["keygen", str(keys / "seal")]) == 0
-    logs = tmp_path / "logs"
-    logs.mkdir(mode=0o700)
-    log = logs / "audit.log"
+    keys, logs, log = keys_and_logs(tmp_path)
     lines = CLEAN.read_bytes().splitlines(keepends=True)
     for part, (a, b) in enumerate(((0, 40), (40, 80), (80, len(lines)))):
         log.write_bytes(b"".join(lines[a:b]))

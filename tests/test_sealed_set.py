@@ -27,6 +27,7 @@ from pytest_auditready.errors import ConfigError
 from pytest_auditready.seal import evidence as evidence_mod
 from pytest_auditready.seal import verify as verify_mod
 from pytest_auditready.seal.evidence import TAMPERINGS, assess
+from tests.sealing import keys_and_logs
 
 CLEAN = Path(__file__).resolve().parents[1] / "fixtures" / "openbao" / "clean.log"
 PARTS = ((0, 40), (40, 80), (80, 117))  # the fixture's lines in the oldest, middle and current file
@@ -66,12 +67,7 @@ def sealed_set(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.C
     rotated into logs/audit.log.digests with `auditready seal`; the key pair in keys/."""
     monkeypatch.chdir(tmp_path)  # defaults, but a set of one day is no year of history (retention: off)
     (tmp_path / "pyproject.toml").write_text("[tool.auditready]\nretention_days = 0\n")
-    keys = tmp_path / "keys"
-    keys.mkdir(mode=0o700)
-    assert main(["keygen", str(keys / "seal")]) == 0
-    logs = tmp_path / "logs"
-    logs.mkdir(mode=0o700)
-    log = logs / "audit.log"
+    keys, logs, log = keys_and_logs(tmp_path)
     lines = _lines()
     _write(log, lines[PARTS[0][0] : PARTS[0][1]])
     _seal(log, keys / "seal", capsys)
