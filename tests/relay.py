@@ -3,6 +3,12 @@ device and auditready's receiver (``EmbeddedTarget(socket_relay=...)``): a loopb
 connection of the device to ``_pipe(down, (host, port))``, which the test's own conftest text defines. Appended to
 that text; it holds no ``{}`` so that the text before it can be a format string."""
 
+from __future__ import annotations
+
+from typing import Any
+
+from tests.auditrun import run_audit
+
 RELAY_LISTENER = '''
 _listeners = []
 
@@ -32,3 +38,16 @@ def pytest_unconfigure(config):
         ls.shutdown(socket.SHUT_RDWR)
         ls.close()
 '''
+
+
+def assert_the_hop_fails(pytester: Any, transport: str, relay: str, mode: str, owner: str, said: str,
+                         hop: tuple[str, ...]) -> None:
+    """An embedded run with ``transport`` through the relay ``relay`` (its conftest text, a format string of
+    ``mode`` and ``n``) in ``mode``: ``owner`` fails with ``said``, naming the hop by one of ``hop``; exit 1."""
+    run = run_audit(pytester, None, None, audit_transport=transport, log_wait=1.0,
+                    conftest=relay.format(mode=mode, n=40) + RELAY_LISTENER)
+    assert run.status(owner) == "failed", run.result.stdout.str()[-3000:]
+    text = run.text(owner)
+    assert said in text
+    assert any(h in text for h in hop), text
+    assert run.result.ret == 1

@@ -24,7 +24,7 @@ from pytest_auditready.vault.config import load_vault_config
 from pytest_auditready.vault.embedded import EmbeddedServer
 from tests.auditrun import run_audit
 from tests.conftest import probe_until_broken
-from tests.relay import RELAY_LISTENER
+from tests.relay import assert_the_hop_fails
 
 # A hop between the device and the receiver, in the audited session: it relays each POST and, once N were relayed,
 # does MODE to the next one, once: "drop" answers 204 and relays nothing (a collector hop that loses an entry and
@@ -115,13 +115,7 @@ def test_the_http_device_passes_every_check_the_file_device_passes(pytester: pyt
 ])
 def test_a_hop_that_loses_an_entry_fails_naming_the_http_hop(pytester: pytest.Pytester, mode: str, owner: str,
                                                              said: str) -> None:
-    run = run_audit(pytester, None, None, audit_transport="http", log_wait=1.0,
-                    conftest=RELAY.format(mode=mode, n=40) + RELAY_LISTENER)
-    assert run.status(owner) == "failed", run.result.stdout.str()[-3000:]
-    text = run.text(owner)
-    assert said in text
-    assert "http audit device's POSTs (http://127.0.0.1:" in text or "http:127.0.0.1:" in text
-    assert run.result.ret == 1
+    assert_the_hop_fails(pytester, "http", RELAY, mode, owner, said, ("http audit device's POSTs (http://127.0.0.1:", "http:127.0.0.1:"))
 
 
 @pytest.mark.vault

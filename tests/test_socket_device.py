@@ -18,7 +18,7 @@ from pytest_auditready.errors import AuditReadyError
 from pytest_auditready.vault.config import load_vault_config
 from pytest_auditready.vault.embedded import EmbeddedServer
 from tests.auditrun import run_audit
-from tests.relay import RELAY_LISTENER
+from tests.relay import assert_the_hop_fails
 
 pytestmark = pytest.mark.vault
 
@@ -87,13 +87,7 @@ def test_socket_device_passes_every_check_the_file_device_passes(pytester: pytes
 ])
 def test_a_hop_that_drops_lines_fails_naming_the_socket_hop(pytester: pytest.Pytester, mode: str, owner: str,
                                                             said: str) -> None:
-    run = run_audit(pytester, None, None, audit_transport="socket", log_wait=1.0,
-                    conftest=RELAY.format(mode=mode, n=40) + RELAY_LISTENER)
-    assert run.status(owner) == "failed", run.result.stdout.str()[-3000:]
-    text = run.text(owner)
-    assert said in text
-    assert "socket audit device's stream (tcp 127.0.0.1:" in text or "socket:127.0.0.1:" in text
-    assert run.result.ret == 1
+    assert_the_hop_fails(pytester, "socket", RELAY, mode, owner, said, ("socket audit device's stream (tcp 127.0.0.1:", "socket:127.0.0.1:"))
 
 
 def test_vault_config_socket_stanza_is_received_and_file_devices_still_written(pytester: pytest.Pytester,
