@@ -1,10 +1,12 @@
-"""The part of the audited session's conftest that puts a hop between the embedded target's socket or http audit
-device and auditready's receiver (``EmbeddedTarget(socket_relay=...)``): a loopback listener that hands each
+"""What the socket and http device tests share: a run of the embedded target through its receiver
+(``assert_the_device_passes``), and the part of the audited session's conftest that puts a hop between the device
+and auditready's receiver (``EmbeddedTarget(socket_relay=...)``): a loopback listener that hands each
 connection of the device to ``_pipe(down, (host, port))``, which the test's own conftest text defines. Appended to
 that text; it holds no ``{}`` so that the text before it can be a format string."""
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 from tests.auditrun import run_audit
@@ -51,3 +53,22 @@ def assert_the_hop_fails(pytester: Any, transport: str, relay: str, mode: str, o
     assert said in text
     assert any(h in text for h in hop), text
     assert run.result.ret == 1
+
+
+def assert_the_device_passes(pytester: Any, transport: str) -> Any:
+    """An embedded run with the ``transport`` device received by auditready, and no file device at all: it passes
+    every check the file device passes, and the drill (the receiver gone) gets the vault to refuse the write.
+    Returns the run."""
+    ev = pytester.path / "ev"
+    run = run_audit(pytester, None, None, f"--auditready-evidence={ev}", audit_transport=transport, log_wait=5.0)
+    assert run.result.ret == 0, run.result.stdout.str()[-3000:]
+    assert not run.failed_checks()
+    for check in ("completeness", "required_fields", "fail_closed", "tamper_evidence", "integrity_digest"):
+        assert run.status(check) == "passed", check
+    doc = json.loads((ev / "evidence.json").read_text())
+    devices = doc["vault"]["devices"]
+    assert {d["type"] for d in devices.values()} == {transport}, devices
+    drill = doc["vault"]["drill"]
+    assert drill["ran"] and drill["broken"] == ["auditready"] and drill["server_said_unaudited"]
+    assert [s["status"] for s in drill["steps"] if s["step"] == "write"] == [500]
+    return run

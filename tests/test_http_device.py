@@ -10,7 +10,6 @@ what is not one entry (over the line limit, no length, another method).
 from __future__ import annotations
 
 import http.client
-import json
 import socket
 import time
 from pathlib import Path
@@ -22,9 +21,8 @@ from pytest_auditready.auditlog.lines import MAX_LINE_BYTES
 from pytest_auditready.vault.client import VaultClient
 from pytest_auditready.vault.config import load_vault_config
 from pytest_auditready.vault.embedded import EmbeddedServer
-from tests.auditrun import run_audit
 from tests.conftest import probe_until_broken
-from tests.relay import assert_the_hop_fails
+from tests.relay import assert_the_device_passes, assert_the_hop_fails
 
 # A hop between the device and the receiver, in the audited session: it relays each POST and, once N were relayed,
 # does MODE to the next one, once: "drop" answers 204 and relays nothing (a collector hop that loses an entry and
@@ -95,17 +93,7 @@ def _pipe(down, up_addr):
 
 @pytest.mark.vault
 def test_the_http_device_passes_every_check_the_file_device_passes(pytester: pytest.Pytester) -> None:
-    ev = pytester.path / "ev"
-    run = run_audit(pytester, None, None, f"--auditready-evidence={ev}", audit_transport="http", log_wait=5.0)
-    assert run.result.ret == 0, run.result.stdout.str()[-3000:]
-    assert not run.failed_checks()
-    for check in ("completeness", "required_fields", "fail_closed", "tamper_evidence", "integrity_digest"):
-        assert run.status(check) == "passed", check
-    doc = json.loads((ev / "evidence.json").read_text())
-    assert {d["type"] for d in doc["vault"]["devices"].values()} == {"http"}, doc["vault"]["devices"]
-    drill = doc["vault"]["drill"]  # fail-closed for real: the receiver gone, the vault refused the write
-    assert drill["ran"] and drill["broken"] == ["auditready"] and drill["server_said_unaudited"]
-    assert [s["status"] for s in drill["steps"] if s["step"] == "write"] == [500]
+    assert_the_device_passes(pytester, "http")
 
 
 @pytest.mark.vault

@@ -17,8 +17,7 @@ from pytest_auditready.auditlog.source import LogBatch
 from pytest_auditready.errors import AuditReadyError
 from pytest_auditready.vault.config import load_vault_config
 from pytest_auditready.vault.embedded import EmbeddedServer
-from tests.auditrun import run_audit
-from tests.relay import assert_the_hop_fails
+from tests.relay import assert_the_device_passes, assert_the_hop_fails
 
 pytestmark = pytest.mark.vault
 
@@ -65,18 +64,7 @@ def _pipe(down, up_addr):
 
 
 def test_socket_device_passes_every_check_the_file_device_passes(pytester: pytest.Pytester) -> None:
-    ev = pytester.path / "ev"
-    run = run_audit(pytester, None, None, f"--auditready-evidence={ev}", audit_transport="socket", log_wait=5.0)
-    assert run.result.ret == 0, run.result.stdout.str()[-3000:]
-    assert not run.failed_checks()
-    for check in ("completeness", "required_fields", "fail_closed", "tamper_evidence", "integrity_digest"):
-        assert run.status(check) == "passed", check
-    doc = json.loads((ev / "evidence.json").read_text())
-    devices = doc["vault"]["devices"]
-    assert {d["type"] for d in devices.values()} == {"socket"}, devices  # no file device at all
-    drill = doc["vault"]["drill"]  # fail-closed for real: the receiver gone, the vault refused the write
-    assert drill["ran"] and drill["broken"] == ["auditready"] and drill["server_said_unaudited"]
-    assert [s["status"] for s in drill["steps"] if s["step"] == "write"] == [500]
+    run = assert_the_device_passes(pytester, "socket")
     assert "socket audit device's stream" in run.result.stdout.str()
 
 
