@@ -29,16 +29,10 @@ def remember_secret(value: str) -> str:
 
 
 def probe_until_broken(server: Any, client: Any, devices: list[str], within: float = 5.0) -> None:
-    """After ``server.break_audit()``: audited reads until the server has said, for each of ``devices``, that it
-    failed to log one. OpenBao says it reloads a file device before the device has let its old file go, so a
-    request right after the break may still be logged; the scenario's drill probes the same way."""
-    deadline = time.monotonic() + within
-    while True:
-        before = {d: server.said(f"failed:{d}") for d in devices}
-        client.call("GET", "sys/mounts")
-        if server.wait_said({f"failed:{d}": n + 1 for d, n in before.items()}, 0.5):
-            return
-        assert time.monotonic() < deadline, f"the devices {devices} never failed after the break"
+    """After ``server.break_audit()``: audited reads until the server has said each of ``devices`` failed to log
+    one (``EmbeddedServer.devices_failing``, as the scenario's drill does)."""
+    assert server.devices_failing(devices, lambda: client.call("GET", "sys/mounts"), within), \
+        f"the devices {devices} never failed after the break"
 
 
 def assert_no_secret(text: str, where: str = "output") -> None:

@@ -28,7 +28,7 @@ import tempfile
 import threading
 import time
 from pathlib import Path
-from typing import IO, TYPE_CHECKING, Any, Callable, Mapping, Optional
+from typing import IO, TYPE_CHECKING, Any, Callable, Mapping, Optional, Sequence
 
 from ..errors import AuditReadyError
 
@@ -461,6 +461,20 @@ class EmbeddedServer:
     def wait_said(self, want: Mapping[str, int], timeout: float) -> bool:
         """Whether the server's output reached each count of ``want`` (see ``said``) within ``timeout`` s."""
         return self._await(want, timeout)
+
+    def devices_failing(self, devices: Sequence[str], probe: Callable[[], object], within: float) -> bool:
+        """After ``break_audit``: call ``probe`` (an audited request) until the server has said, for each of
+        ``devices``, that it failed to log it; False if that did not happen within ``within`` s. OpenBao says it
+        reloads a file device before the device has let its old file go, so a request right after the break may
+        still be logged."""
+        deadline = time.monotonic() + within
+        while True:
+            before = {d: self.said(f"failed:{d}") for d in devices}
+            probe()
+            if self.wait_said({f"failed:{d}": n + 1 for d, n in before.items()}, 0.5):
+                return True
+            if time.monotonic() >= deadline:
+                return False
 
     def reopen_audit_files(self, timeout: float = 5.0) -> None:
         """SIGHUP: the file audit devices reopen their files. Returns once the server said so for each."""

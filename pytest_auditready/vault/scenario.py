@@ -16,7 +16,7 @@ import signal
 import threading
 import time
 from dataclasses import dataclass, field
-from typing import Any, Callable, Iterator, Mapping, Optional, Sequence, Union
+from typing import Any, Callable, Iterator, Mapping, Optional, Union
 
 from ..auditlog.model import AccessLedger, Action
 from ..errors import AuditReadyError
@@ -570,7 +570,8 @@ class Runner:
             return
         # The server says it reloads before every device has its new file: until each broken device has failed
         # to log a harmless probe, a write could still reach the old file and prove nothing.
-        if not self._devices_failing(server, broken):
+        harmless = f"sys/mounts/{self.plan.kv_mount}"
+        if not server.devices_failing(broken, lambda: self.admin.call("GET", harmless), DRILL_WAIT):
             try:
                 server.restore_audit()
             except AuditReadyError:
@@ -612,17 +613,6 @@ class Runner:
         probe = self.admin.call("GET", f"sys/mounts/{self.plan.kv_mount}")  # answers with a request id to look for
         steps.append({"step": "logged-again", "what": f"GET sys/mounts/{self.plan.kv_mount}, to be found in the log",
                       "status": probe.status, "request_id": probe.request_id})
-
-    def _devices_failing(self, server: Any, devices: Sequence[str]) -> bool:
-        """Probe (an audited read) until the server has said, for each of ``devices``, that it failed to log it."""
-        deadline = time.monotonic() + DRILL_WAIT
-        while True:
-            before = {d: server.said(f"failed:{d}") for d in devices}
-            self.admin.call("GET", f"sys/mounts/{self.plan.kv_mount}")
-            if server.wait_said({f"failed:{d}": n + 1 for d, n in before.items()}, 0.5):
-                return True
-            if time.monotonic() >= deadline:
-                return False
 
     def _gather_facts(self, caps_spec: Optional[ActionSpec]) -> None:
         reply = self.admin.call("GET", "sys/audit")
