@@ -20,14 +20,13 @@ import os
 import stat
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, BinaryIO, Mapping, Optional, Union
-
-from cryptography.exceptions import InvalidSignature
-from cryptography.hazmat.primitives import serialization
-from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
+from typing import TYPE_CHECKING, Any, BinaryIO, Mapping, Optional, Union
 
 from ..errors import AuditReadyError
 from ..safeio import MAX_KEY_BYTES, open_regular, read_small, write_all
+
+if TYPE_CHECKING:  # cryptography is imported where a key is used: a log without a chain never loads it (6 MB)
+    from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
 
 FORMAT = "auditready-seal/1"
 GENESIS = "0" * 64
@@ -54,6 +53,8 @@ def record_hash(record: Mapping[str, Any]) -> str:
 
 def key_id(public_key: Ed25519PublicKey) -> str:
     """A short public fingerprint of a key (never the key itself): the first 16 hex of SHA-256 of its raw bytes."""
+    from cryptography.hazmat.primitives import serialization
+
     raw = public_key.public_bytes(serialization.Encoding.Raw, serialization.PublicFormat.Raw)
     return hashlib.sha256(raw).hexdigest()[:16]
 
@@ -74,6 +75,8 @@ def signature_ok(public_key: Ed25519PublicKey, record: Mapping[str, Any]) -> boo
         sig = base64.b64decode(sig_text, validate=True)
     except (binascii.Error, ValueError):
         return False
+    from cryptography.exceptions import InvalidSignature
+
     body = {k: v for k, v in record.items() if k != "sig"}
     try:
         public_key.verify(sig, canonical(body))
@@ -219,6 +222,9 @@ def write_keypair(path: PathLike) -> tuple[Path, Path, str]:
     for p in (priv_path, pub_path):
         if os.path.lexists(p):  # a dangling link too: O_EXCL below would refuse it anyway
             raise AuditReadyError(f"{p} already exists", "choose another KEY path; keys are never overwritten")
+    from cryptography.hazmat.primitives import serialization
+    from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+
     key = Ed25519PrivateKey.generate()
     priv_pem = key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
                                  serialization.NoEncryption())
@@ -255,6 +261,9 @@ def _read_key_file(path: PathLike, what: str) -> bytes:
 
 
 def load_private_key(path: PathLike) -> Ed25519PrivateKey:
+    from cryptography.hazmat.primitives import serialization
+    from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+
     try:
         mode = stat.S_IMODE(os.stat(path).st_mode)
     except OSError:
@@ -279,6 +288,9 @@ def load_private_key(path: PathLike) -> Ed25519PrivateKey:
 
 
 def load_public_key(path: PathLike) -> Ed25519PublicKey:
+    from cryptography.hazmat.primitives import serialization
+    from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
+
     data = _read_key_file(path, "public key")
     if b"PRIVATE KEY" in data:
         raise AuditReadyError(f"{path} holds a private key", f"pass the public key ({path}.pub); the private key "

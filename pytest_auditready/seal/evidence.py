@@ -15,8 +15,6 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Callable, Optional, Sequence, Union
 
-from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
-
 from ..auditlog.rotation import compression_of, open_rotated
 from ..errors import AuditReadyError
 from ..safeio import open_regular
@@ -25,6 +23,8 @@ from .sealer import seal
 from .verify import SealReport, chains_near, verify_log, verify_member
 
 if TYPE_CHECKING:
+    from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
+
     from .cloudtrail import TrailReport
 
 TAMPERINGS = ("changed byte", "deleted line", "swapped lines", "truncated tail")

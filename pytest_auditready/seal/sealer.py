@@ -19,9 +19,7 @@ import threading
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, BinaryIO, Callable, Optional
-
-from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+from typing import TYPE_CHECKING, Any, BinaryIO, Callable, Optional
 
 from ..auditlog.rotation import locate_rotated
 from ..errors import AuditReadyError
@@ -37,6 +35,9 @@ from .chain import (
     sign_record,
     signature_ok,
 )
+
+if TYPE_CHECKING:
+    from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
 CHUNK = 4 << 20  # read size: large enough that per-chunk work is noise, small enough to stay in cache
 MAX_TIME_LINE = 1 << 20  # longer lines are not parsed for their time

@@ -31,15 +31,16 @@ import zlib
 from collections import OrderedDict
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import IO, Any, Iterable, Iterator, Optional, Sequence
-
-from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
+from typing import IO, TYPE_CHECKING, Any, Iterable, Iterator, Optional, Sequence
 
 from ..auditlog.rotation import RotatedFile, compression_of, open_rotated, related_name, rotated_name
 from ..errors import AuditReadyError
 from ..safeio import open_regular
 from .chain import DIGESTS_SUFFIX, GENESIS, PathLike, Record, digests_path_for, key_id, parse_record, signature_ok
 from .sealer import MAX_TIME_LINE, entry_time
+
+if TYPE_CHECKING:
+    from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 
 CHUNK = 1 << 20
 _RESYNC_AHEAD = 4
