@@ -135,3 +135,11 @@ def accounting_lines(files: Sequence[Mapping[str, Any]]) -> list[str]:
             for e in t.get("excused", ()):
                 out.append(f"  {cid} excused {e['entries']}: {visible(str(e['rule']))}")
     return out
+
+
+def tool_version() -> str:
+    """This package's version, read when a report is written: importing a report module never reads the
+    installed distribution's metadata (importlib.metadata costs 8 ms of every start-up)."""
+    from .. import __version__
+
+    return __version__

@@ -16,10 +16,10 @@ import sys
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Mapping, Optional
 
-from .. import __version__, compliance
+from .. import compliance
 from ..auditlog.model import HMAC_RE
 from ..safeio import make_folder, write_atomic
-from .common import rows, safe_target, verdict
+from .common import rows, safe_target, tool_version, verdict
 
 if TYPE_CHECKING:
     from ..auditlog.model import AuditEntry
@@ -75,7 +75,7 @@ def build(result: "AuditResult", files: Optional[Mapping[str, str]] = None) -> d
         outcomes_by_check.setdefault(o.check_id, []).append(o.to_json())
     return {
         "format": FORMAT,
-        "tool": {"name": "pytest-auditready", "version": __version__, "python": platform.python_version(),
+        "tool": {"name": "pytest-auditready", "version": tool_version(), "python": platform.python_version(),
                  "platform": sys.platform},
         "run": {"id": result.run_id, "target": safe_target(result.target),
                 "started": result.started.isoformat(), "seconds": round(result.seconds, 3),

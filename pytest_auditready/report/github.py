@@ -11,10 +11,9 @@ import re
 from pathlib import Path
 from typing import TYPE_CHECKING, Optional
 
-from .. import __version__
 from ..checks.base import FAILED, PASSED
 from ..safeio import append_nofollow
-from .common import CheckRow, clean, relative_path, rows, safe_target, split_where, verdict
+from .common import CheckRow, clean, relative_path, rows, safe_target, split_where, tool_version, verdict
 
 if TYPE_CHECKING:
     from ..result import AuditResult
@@ -61,7 +60,7 @@ def summary_markdown(result: "AuditResult", heading: str = "##") -> str:
     lines = [
         f"{heading} auditready: {passed}/{len(check_rows)} checks passed against {md_cell(target)}",
         "",
-        f"Run {md_cell(result.run_id)}, pytest-auditready {md_cell(__version__)}: {actions} simulated accesses, "
+        f"Run {md_cell(result.run_id)}, pytest-auditready {md_cell(tool_version())}: {actions} simulated accesses, "
         f"{entries} audit-log entries read. fail\\_on: {md_cell(result.settings.fail_on)}. "
         f"Verdict: **{'FAIL' if gate == FAILED else 'PASS'}**.",
         "",

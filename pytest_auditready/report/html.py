@@ -9,10 +9,10 @@ import datetime
 from html import escape
 from typing import TYPE_CHECKING, Any, Optional
 
-from .. import __version__, compliance
+from .. import compliance
 from ..checks.base import FAILED, PASSED
 from ..text import visible
-from .common import CheckRow, clean, rows, safe_target, verdict
+from .common import CheckRow, clean, rows, safe_target, tool_version, verdict
 
 if TYPE_CHECKING:
     from ..auditlog.model import Action, AuditEntry
@@ -243,7 +243,7 @@ def render(result: "AuditResult") -> str:
 <body>
 <h1>{_e(result, title)}</h1>
 <p class="meta">Run <code>{_e(result, result.run_id)}</code>, started {escape(result.started.isoformat())}
-({result.seconds:.2f} s). pytest-auditready {escape(__version__)}; vault version {_e(result, version)}.
+({result.seconds:.2f} s). pytest-auditready {escape(tool_version())}; vault version {_e(result, version)}.
 fail_on: {escape(result.settings.fail_on)}.</p>
 <p><span id="verdict" class="verdict {gate}">{'FAIL' if gate == FAILED else 'PASS'}</span>
 {passed}/{len(check_rows)} checks passed.</p>

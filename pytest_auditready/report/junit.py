@@ -12,10 +12,11 @@ import socket
 from pathlib import Path
 from typing import Any, Iterable, Mapping, Optional, Sequence
 
-from .. import __version__, compliance
+from .. import compliance
 from ..checks.base import FAILED, SKIPPED, Check, Outcome
 from ..result import worst_status
 from ..safeio import write_atomic
+from .common import tool_version
 
 
 def build_xml(
@@ -58,7 +59,7 @@ def build_xml(
             tc.add_skipped_info(message="; ".join(sorted({o.reason for o in outs if o.reason})) or "skipped")
         cases.append(tc)
     props: dict[str, str] = {
-        "auditready.version": __version__,
+        "auditready.version": tool_version(),
         "auditready.target": target,
         "auditready.run_id": run_id,
     }

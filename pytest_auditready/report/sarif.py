@@ -10,10 +10,9 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 from urllib.parse import quote
 
-from .. import __version__
 from ..checks.base import FAILED
 from ..safeio import write_atomic
-from .common import clean, relative_path, rows, split_where
+from .common import clean, relative_path, rows, split_where, tool_version
 
 if TYPE_CHECKING:
     from ..result import AuditResult
@@ -75,7 +74,7 @@ def build(result: "AuditResult") -> dict[str, Any]:
                                         "justification": clean(result, acceptance)}]
             results.append(res)
     run: dict[str, Any] = {
-        "tool": {"driver": {"name": "pytest-auditready", "version": __version__, "semanticVersion": __version__,
+        "tool": {"driver": {"name": "pytest-auditready", "version": tool_version(), "semanticVersion": tool_version(),
                             "informationUri": INFORMATION_URI, "rules": rules}},
         "invocations": [{"executionSuccessful": True,
                          "properties": {"runId": clean(result, result.run_id), "failOn": result.settings.fail_on}}],
