@@ -11,7 +11,7 @@ import argparse
 import importlib
 import os
 import sys
-from typing import Optional, Sequence
+from typing import NoReturn, Optional, Sequence
 
 from ..errors import AuditReadyError
 from ..text import visible
@@ -94,3 +94,29 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
         return 1
 
 
+def run() -> NoReturn:
+    """The console script: ``main``, then the process ends at once. The interpreter's teardown (freeing every
+    module and object one by one: 35 ms after a verify, 3 % of a 200 MB run) is skipped, as mypy does; the exit
+    handlers still run (temporary folders, logging) and the standard streams are flushed. While another thread
+    still runs, the interpreter ends as usual (it waits for that thread)."""
+    code = main()
+    if _other_threads():
+        sys.exit(code)
+    import atexit
+
+    try:
+        atexit._run_exitfuncs()
+    finally:
+        for stream in (sys.stdout, sys.stderr):
+            try:
+                stream.flush()
+            except (OSError, ValueError):  # a closed pipe: nothing more can be said there
+                code = code or 1
+        os._exit(code)
+
+
+def _other_threads() -> bool:
+    """Whether a thread other than this one still runs (only if threading was ever imported)."""
+    threading = sys.modules.get("threading")
+    return threading is not None and any(t is not threading.current_thread() and t.is_alive() and not t.daemon
+                                         for t in threading.enumerate())

@@ -1,7 +1,5 @@
 """`python -m pytest_auditready.cli`: the auditready command."""
 
-import sys
+from . import run
 
-from . import main
-
-sys.exit(main())
+run()
