@@ -138,3 +138,86 @@ def test_digest_shaped_values_under_a_keyword(scanner, value, flagged):
     lines = [_line("password", value)]
     assert missed(scanner, lines) == {}
     assert bool(fast(scanner, lines)) is flagged
+
+
+# -- detect-secrets' keyed detectors, held by one superset expression (scan.hyperscan._keyed_superset) -----------
+_KEYED_NAMES = ["ibm_cloud_iam_api_key", "IAM_APIKEY", "cloud-iam-token", "ibm_password", "cos_hmac_secret_access_key",
+                "IBM-COS-SECRET-KEY", "secret_access_key", "softlayer_api_key", "SL_PASSWORD", "cloudant_password",
+                "cl_pw", "clou_token", "cloudantapikey"]
+_KEYED_FORMS = ['"{n}": "{v}"', "{n} = {v}", "{n}:={v}", "[{n}] => '{v}'", "{n}    {v}", "{n}::{v}",
+                "'{n}'     =     \"{v}\"", '["{n}"]: {v}', "x={n}={v}"]
+_KEYED_VALUES = {
+    "iam": lambda r: "".join(r.choice(string.ascii_letters + string.digits + "_-") for _ in range(44)),
+    "cos": lambda r: "".join(r.choice("0123456789abcdef") for _ in range(48)),
+    "softlayer": lambda r: "".join(r.choice(string.ascii_lowercase + string.digits) for _ in range(64)),
+    "cloudant_hex": lambda r: "".join(r.choice("0123456789abcdef") for _ in range(64)),
+    "cloudant_lower": lambda r: "".join(r.choice(string.ascii_lowercase) for _ in range(24)),
+}
+
+
+def _keyed() -> list:
+    from pytest_auditready.scan.hyperscan import _keyed_length
+    from pytest_auditready.scan.secrets import detector_regexes
+
+    regexes, _ = detector_regexes()
+    return [rx for rx in regexes if _keyed_length(rx) is not None]
+
+
+def test_keyed_detectors_are_recognised():
+    """IBM Cloud IAM, IBM COS HMAC, SoftLayer and both Cloudant forms: a detect-secrets release that changes their
+    shape is noticed here (the scan stays right: an unrecognised regex is compiled as it is, only slower)."""
+    assert len(_keyed()) == 5
+
+
+def test_keyed_superset_matches_wherever_a_keyed_regex_does():
+    import random
+    import re
+
+    from pytest_auditready.scan.hyperscan import _keyed_length, _keyed_superset
+
+    keyed = _keyed()
+    superset = re.compile(_keyed_superset(min(_keyed_length(rx) for rx in keyed)).decode(), re.IGNORECASE)
+    originals = [re.compile(rx.pattern, (re.IGNORECASE if rx.ignorecase else 0) | (re.DOTALL if rx.dotall else 0))
+                 for rx in keyed]
+    rng = random.Random(7)
+    hit_by = [0] * len(originals)
+    for name in _KEYED_NAMES:
+        for form in _KEYED_FORMS:
+            for make in _KEYED_VALUES.values():
+                for text in (form.format(n=name, v=make(rng)), "log: " + form.format(n=name, v=make(rng))):
+                    matched = [i for i, rx in enumerate(originals) if rx.search(text)]
+                    for i in matched:
+                        hit_by[i] += 1
+                    assert not matched or superset.search(text), text
+    assert all(hit_by), hit_by  # every keyed regex matched some of the lines: the comparison was not empty
+
+
+def test_keyed_shapes_are_replaced_only_when_held():
+    from pytest_auditready.scan.hyperscan import _KEYED_HEAD, _KEYED_MID, _keyed_length
+    from pytest_auditready.scan.secrets import DetectorRegex
+
+    def shaped(names: str, value: str) -> DetectorRegex:
+        return DetectorRegex(_KEYED_HEAD + names + _KEYED_MID + value + r")(?:\"|\'|)", True, False, False)
+
+    assert _keyed_length(shaped("(?:acme|)(?:key|token)", "[a-z0-9]{30}")) == 30
+    assert _keyed_length(shaped("(?:acme|)(?:foo|key)", "[a-z0-9]{30}")) is None  # a name need not end in a word
+    assert _keyed_length(shaped("(?:acme|)(?:key|token)?", "[a-z0-9]{30}")) is None
+    assert _keyed_length(shaped("(?:acme|)(?:key|token)", "[a-z0-9.]{30}")) is None  # "." is outside the class
+    assert _keyed_length(shaped("(?:acme|)(?:key|token)", "[^\"]{30}")) is None
+
+
+@pytest.mark.parametrize("text", [
+    "conf: iam_token = {iam}",
+    "SL_PASS {softlayer}",
+    "cl_pw={cloudant_hex}",
+    "conn cloudant_token: {cloudant_lower}",
+])
+def test_keyed_secret_in_prose_is_found(scanner, text):
+    """Inside a longer string the value is no quoted run of its own, and these names are not keyword-detector
+    names: only the keyed expression sends the line to the judge."""
+    import random
+
+    rng = random.Random(3)
+    value = text.format(**{k: make(rng) for k, make in _KEYED_VALUES.items()})
+    lines = [_line("message", value)]
+    assert fast(scanner, lines) == slow(scanner, lines) != {}

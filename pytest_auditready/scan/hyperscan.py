@@ -24,7 +24,16 @@ from typing import TYPE_CHECKING, Any, Callable, Iterable, Mapping, Optional
 
 from ..auditlog.model import HMAC_RE
 from .known import KnownValues, fingerprint
-from .secrets import CACHE_MAX, GenericHit, GenericScanner, detector_regexes, json_document, record_values, skippable
+from .secrets import (
+    CACHE_MAX,
+    DetectorRegex,
+    GenericHit,
+    GenericScanner,
+    detector_regexes,
+    json_document,
+    record_values,
+    skippable,
+)
 
 if TYPE_CHECKING:
     from ..auditlog.formats import LogFormat
@@ -509,6 +518,39 @@ _IP_PREFILTER = (
 )
 _TOKEN_PREFILTER = rb"(?:hv[sbr]\.[A-Za-z0-9_-]{24}|s\.[A-Za-z0-9]{24}|b\.[A-Za-z0-9_-]{24})"
 
+# detect-secrets' keyed detectors (IBM Cloud IAM, IBM COS HMAC, SoftLayer, Cloudant) share one shape: after
+# "(?:(?<=\W)|(?<=^))(?:\[|)(?:"|\'|)", optional name prefixes, then a name ending in key/pwd/pw/password/pass/token;
+# an optional closing quote and bracket; spaces, an assignment (= : := => :: or spaces), spaces; an optional quote;
+# then the value: {N} characters of a class. Hyperscan scans their optional prefixes slowly (a quarter of the
+# block database's time). A regex of exactly that shape, whose name ends in one of those words and whose value
+# class lies within [A-Za-z0-9_-] (caseless), is replaced by ``_keyed_superset`` of the smallest N: every string
+# one of them matches has the word, at most two of "'], a run of " =:>", at most one quote, and N such characters.
+_KEYED_HEAD = r"""(?:(?<=\W)|(?<=^))(?:\[|)(?:"|\'|)"""
+_KEYED_MID = r"""(?:"|\'|)(?:\]|)(?: *)(?:=|:|:=|=>| +|::)(?: *)(?:"|\'|)("""
+_KEYED_SHAPE = re.compile(re.escape(_KEYED_HEAD) + r"(?P<names>.*)" + re.escape(_KEYED_MID)
+                          + r"(?P<value>\[[^\]]*\])\{(?P<n>\d+)\}")
+_KEYED_WORDS = ("key", "pwd", "pw", "password", "pass", "token")
+_KEYED_LAST = re.compile(r"\(\?:(?:%s)(?:\|(?:%s))*\)$|\(\?:secret\[-_\]\?\(\?:access\)\?\[-_\]\?key\)$"
+                         % (("|".join(_KEYED_WORDS),) * 2))
+
+
+def _keyed_length(rx: DetectorRegex) -> Optional[int]:
+    """N, when ``rx`` has the keyed detectors' shape (above) and ``_keyed_superset(N)`` matches wherever it does;
+    else None."""
+    m = _KEYED_SHAPE.match(rx.pattern)
+    if m is None or rx.verbose or _KEYED_LAST.search(m.group("names")) is None:
+        return None
+    value = re.compile(m.group("value").encode("latin-1"), re.IGNORECASE)
+    allowed = re.compile(rb"[A-Za-z0-9_\-]")
+    if any(value.fullmatch(bytes([b])) and not allowed.fullmatch(bytes([b])) for b in range(256)):
+        return None
+    return int(m.group("n"))
+
+
+def _keyed_superset(n: int) -> bytes:
+    """One expression that matches wherever a keyed regex with a value of ``n`` or more characters does."""
+    return rb"""(?:%s)["'\]]{0,2}[ =:>]+["']?[A-Za-z0-9_\-]{%d}""" % ("|".join(_KEYED_WORDS).encode(), n)
+
 
 @dataclass(frozen=True)
 class LineHits:
@@ -601,7 +643,12 @@ class LeakScanner:
         if self._native is None:
             add(_IP_PREFILTER, 0)
         regexes, unknown = detector_regexes()
+        keyed = [n for n in map(_keyed_length, regexes) if n is not None]
+        if keyed:
+            add(_keyed_superset(min(keyed)), hs.HS_FLAG_CASELESS)
         for rx in regexes:
+            if keyed and _keyed_length(rx) is not None:
+                continue  # held by the keyed superset
             flag = hs.HS_FLAG_PREFILTER | (hs.HS_FLAG_CASELESS if rx.ignorecase else 0)
             add((("(?x)" if rx.verbose else "") + rx.pattern).encode("utf-8"),
                 flag | (hs.HS_FLAG_DOTALL if rx.dotall else 0))
