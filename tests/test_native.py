@@ -348,7 +348,7 @@ def _verify(args: list[str], out: Path, pure: bool) -> tuple[int, Any, str]:
     return res.returncode, doc, text + res.stderr
 
 
-def _both(tmp_path: Path, args: list[str]) -> None:
+def _both(tmp_path: Path, args: list[str], refused: bool = False) -> None:
     _need_lib()
     (tmp_path / "a").mkdir(exist_ok=True)
     (tmp_path / "b").mkdir(exist_ok=True)
@@ -357,15 +357,18 @@ def _both(tmp_path: Path, args: list[str]) -> None:
     assert fast[0] == pure[0], (fast[2], pure[2])
     assert fast[1] == pure[1]
     assert fast[2] == pure[2]
-    assert fast[0] in (0, 1), fast[2]
+    assert fast[0] in ((2,) if refused else (0, 1)), fast[2]
 
 
 _LOGS = sorted(str(p) for p in FIXTURES.rglob("*") if p.is_file() and p.suffix in (".log", ".json"))
+# Fixtures of what is not an audit log of a known format, refused in one line (exit 2) by both paths alike.
+_REFUSED = {"cloudtrail/unseen/s3-event-notification.json", "k8s/unseen/webhook-eventlist.log"}
 
 
 @pytest.mark.parametrize("log", _LOGS, ids=lambda p: os.path.relpath(p, FIXTURES))
 def test_verify_gives_the_same_report_native_and_pure_on_every_fixture(tmp_path: Path, log: str) -> None:
-    _both(tmp_path, [log, "--canaries", str(FIXTURES / "openbao" / "canaries.txt")])
+    _both(tmp_path, [log, "--canaries", str(FIXTURES / "openbao" / "canaries.txt")],
+          refused=os.path.relpath(log, FIXTURES) in _REFUSED)
 
 
 def _hostile_lines() -> list[bytes]:

@@ -6,7 +6,8 @@ to the checks, where it would read as a cascade of vault defects. The formats to
 - ``vault``: Vault/OpenBao audit entries, one JSON object a line (``type`` request/response, ``time``,
   ``request``/``auth`` objects), with or without a constant device ``prefix`` before each object;
 - ``k8s``: Kubernetes audit events (``audit.k8s.io`` apiVersion, kind Event), one a line;
-- ``cloudtrail``: an AWS CloudTrail delivery file, ``{"Records": [...]}``;
+- ``cloudtrail``: an AWS CloudTrail delivery file, ``{"Records": [...]}`` of CloudTrail records (not the
+  ``Records`` of an AWS event notification: S3, SNS, SQS);
 - ``jsonl``: JSON objects a line of no known producer, readable only through a ``field_map``.
 
 Lines behind a syslog header (RFC 3164 or RFC 5424: rsyslog, syslog-ng, ``logger``, journald exports) are judged
@@ -71,13 +72,53 @@ def _kind(obj: Any) -> str:
     api = obj.get("apiVersion")
     if isinstance(api, str) and api.startswith("audit.k8s.io/") and obj.get("kind") == "Event":
         return "k8s"
+    if isinstance(api, str) and api.startswith("audit.k8s.io/") and obj.get("kind") == "EventList":
+        return "k8s-list"
     if obj.get("type") in ("request", "response") and (
         isinstance(obj.get("request"), dict) or isinstance(obj.get("auth"), dict) or "time" in obj
     ):
         return "vault"
-    if "eventVersion" in obj and "eventSource" in obj and "eventTime" in obj:
+    if cloudtrail_record(obj):
         return "cloudtrail-record"
     return "jsonl"
+
+
+# Names every CloudTrail record has (CloudTrail record contents), of which a record a pipeline cut keeps some.
+_CLOUDTRAIL_KEYS = ("eventVersion", "eventTime", "eventSource", "eventName", "eventID", "eventType", "userIdentity")
+
+
+def cloudtrail_record(obj: Any) -> bool:
+    """``obj`` is a CloudTrail record (CloudTrail record contents: eventVersion, eventTime and the eventSource the
+    call went to, "<service>.amazonaws.com")."""
+    return (isinstance(obj, dict) and "eventVersion" in obj and "eventTime" in obj and "eventSource" in obj
+            and not _notification(obj))
+
+
+def _notification(obj: dict[str, Any]) -> bool:
+    """A record of an AWS event notification (S3, SNS, SQS, DynamoDB streams to Lambda): its source is written
+    "aws:<service>", never a CloudTrail eventSource."""
+    source = obj.get("eventSource", obj.get("EventSource"))
+    return isinstance(source, str) and source.startswith("aws:")
+
+
+def _foreign_record(obj: Any) -> bool:
+    """The first item of a ``{"Records": [...]}`` file is plainly not a CloudTrail record (one that lost some of
+    its fields still is one, for required_fields to judge): no object, an event notification, or an object with
+    none of a CloudTrail record's names."""
+    return not isinstance(obj, dict) or _notification(obj) or not any(k in obj for k in _CLOUDTRAIL_KEYS)
+
+
+def _first_record(body: bytes) -> Any:
+    """The first item of the Records array that ``body`` (starting with ``{"Records": [``) holds, parsed; None
+    when the array is empty or its first item is cut by the sample's end."""
+    text = body.decode("utf-8", "replace")
+    start = text.index("[") + 1
+    while start < len(text) and text[start] in " \t\r\n":
+        start += 1
+    try:
+        return json.JSONDecoder().raw_decode(text, start)[0]
+    except (ValueError, RecursionError):
+        return None
 
 
 def _loads(text: bytes) -> Any:
@@ -131,6 +172,16 @@ def sniff(name: str, sample: bytes, complete: bool, *, prefix: str = "", framing
     if not body:
         return Detected("")
     if _CLOUDTRAIL_RE.match(body):
+        first = _first_record(body)
+        if first is not None and _foreign_record(first):
+            source = first.get("eventSource", first.get("EventSource")) if isinstance(first, dict) else None
+            what = (f"AWS event notifications (eventSource {json.dumps(source)}), as S3, SNS or SQS send them"
+                    if isinstance(source, str) and source.startswith("aws:") else
+                    f"records that are no CloudTrail records (the first is {_show(json.dumps(first).encode())})")
+            raise UnknownFormat(f"{name} holds {{\"Records\": [...]}} of {what}, not an AWS CloudTrail log file",
+                                "point at the log files the trail delivers (AWSLogs/ACCOUNT/CloudTrail/REGION/...), "
+                                "whose records carry eventVersion, eventTime and an eventSource such as "
+                                "secretsmanager.amazonaws.com")
         return Detected("cloudtrail")
     if body[:1] == b"<" and not _SYSLOG_RE.match(body):
         raise UnknownFormat(f"{name} holds XML, not JSON lines (an audit device with format = \"jsonx\"?)",
@@ -173,6 +224,13 @@ def sniff(name: str, sample: bytes, complete: bool, *, prefix: str = "", framing
         k = _kind(obj)
         kinds[k] = kinds.get(k, 0) + 1
     n = len(lines)
+    if kinds.get("k8s-list", 0) * 2 >= n:
+        # The webhook backend's batches (--audit-webhook-batch-*), stored as received: one line holds many events,
+        # which a field_map would read as one entry.
+        raise UnknownFormat(f"{name} holds Kubernetes audit EventList batches (as the API server's webhook backend "
+                            "sends them), not one audit Event a line",
+                            f"write the events one a line (jq -c '.items[]' {name} > {name}.events) and verify that, "
+                            "or verify the API server's log backend file (--audit-log-path)")
     known = {k: v for k, v in kinds.items() if k in ("vault", "k8s", "jsonl", "cloudtrail-record")}
     if known:
         best = max(known, key=lambda k: known[k])

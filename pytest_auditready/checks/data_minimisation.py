@@ -287,11 +287,12 @@ def values(data: Any, skip: Callable[[str], bool] = lambda _p: False) -> Iterato
             yield p, str(v)
 
 
-def _prune(data: Any, tree: dict[str, Any]) -> None:
-    """Remove from parsed JSON the values at the paths of ``tree`` (lists are gone through item by item)."""
+def _prune(data: Any, tree: dict[str, Any], removed: Optional[list[Any]] = None) -> None:
+    """Remove from parsed JSON the values at the paths of ``tree`` (lists are gone through item by item), and add
+    them to ``removed``."""
     if isinstance(data, list):
         for item in data:
-            _prune(item, tree)
+            _prune(item, tree, removed)
         return
     if not isinstance(data, dict):
         return
@@ -299,9 +300,11 @@ def _prune(data: Any, tree: dict[str, Any]) -> None:
         if key not in data:
             continue
         if sub is None:
+            if removed is not None:
+                removed.append(data[key])
             del data[key]
         else:
-            _prune(data[key], sub)
+            _prune(data[key], sub, removed)
 
 
 # A JSON escape in raw text, read as a space before the detectors look: "\n4111..." is a card number after a
@@ -344,6 +347,8 @@ class Scanner:
             else:
                 node[parts[-1]] = None
         self.vault = fmt.name == "vault"
+        self.echo = fmt.identity_echo
+        self.echo_dot = tuple(e + "." for e in self.echo)
         self.detectors = tuple(settings.data_minimisation_detectors)
         self.prefix = settings.log_prefix
 
@@ -370,9 +375,16 @@ class Scanner:
             return [("line", h) for h in detect(text, names)]
         # Most candidates sit in the clear-text fields (an identity that is an e-mail address, on every line):
         # without those fields, a line that holds no candidate is done, without walking its values.
-        _prune(data, self.tree)
+        clear: list[Any] = []
+        _prune(data, self.tree, clear)
         if not detect(_ESCAPE.sub(" ", orjson.dumps(data).decode("utf-8", "replace")), names):
             return []
+        # The e-mail addresses the line's clear-text fields hold (who acted): where the producer's own words repeat
+        # them (LogFormat.identity_echo: a Kubernetes Forbidden message names the user, CloudTrail's errorMessage the
+        # caller's ARN, a SelfSubjectReview the caller), that is the same evidence, not more personal data. The same
+        # address in what a caller sent (a description, a request's data) is judged as any value.
+        named = ({h.value for _, v in values(clear) for h in _emails(v)}
+                 if self.echo and "email" in names else set())
         out: list[tuple[str, Hit]] = []
         gates = [(d, _GATES[d]) for d in names]
         for path, value in values(data, self.exempt):
@@ -382,7 +394,9 @@ class Scanner:
                 value = _IDENTITY_IN_PATH_RE.sub(r"\1", value)  # the name of who logs in or is managed: evidence
             maybe = [d for d, gate in gates if gate(value)]
             if maybe:
-                out.extend((path, hit) for hit in detect(value, maybe))
+                echo = bool(named) and (path in self.echo or path.startswith(self.echo_dot))
+                out.extend((path, hit) for hit in detect(value, maybe)
+                           if not (echo and hit.detector == "email" and hit.value in named))
         return out
 
 

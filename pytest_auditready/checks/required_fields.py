@@ -20,6 +20,10 @@ def subjects(actions: Sequence[PlannedAction]) -> list[str]:
 
 
 _LOGIN_RE = re.compile(r"auth/.+/login(?:/[^/]+)?\Z")
+# The JWT/OIDC auth method's browser login (Vault and OpenBao API docs, "JWT/OIDC auth method": POST
+# /auth/:mount/oidc/auth_url starts it, GET or POST /auth/:mount/oidc/callback ends it and returns the token, e.g.
+# auth/oidc/oidc/callback for the UI): requests made before the caller holds any token, as a login is.
+_OIDC_LOGIN_RE = re.compile(r"auth/.+/oidc/(?:auth_url|callback)\Z")
 _BAD_FIX = "find what rewrites or truncates the log (a pipeline, a full disk) and fix it"
 # Recorded from OpenBao 2.7 with a `listener "unix"`: a request over a unix socket is logged with no remote_address
 # (nor remote_port) at all, and nothing else in the entry says it came that way.
@@ -89,6 +93,10 @@ VAULT_EXCUSES = (
            "entry names who logged in, a failed login has no one to name",
            frozenset({"identity"}),
            lambda r: _LOGIN_RE.match(r.resource) is not None and r.action == "update"),
+    Excuse("an OIDC browser login (auth/<mount>/oidc/auth_url or oidc/callback) by a caller that holds no token yet: "
+           "the callback's response entry names who logged in",
+           frozenset({"identity"}),
+           lambda r: _OIDC_LOGIN_RE.match(r.resource) is not None and r.action in ("read", "update")),
     Excuse("a request refused because its token is unknown to the vault (error 'permission denied', no auth to log)",
            frozenset({"identity"}),
            lambda r: r.result.startswith("error:") and "permission denied" in r.result),

@@ -325,18 +325,21 @@ class CloudTrailReader:
             raise AuditReadyError(f"{self.file} is over {CLOUDTRAIL_MAX_BYTES >> 20} MiB, more than one CloudTrail "
                                   "delivery holds", "turn it into JSON lines (jq -c '.Records[]' FILE > FILE.jsonl) "
                                   "and verify that with log_format = \"jsonl\" and a field_map")
+        size_read = len(data)
+        if data.startswith(b"\xef\xbb\xbf"):  # a UTF-8 byte-order mark an export tool wrote (detect allows it)
+            data = data[3:]
         try:
             records = _trail_decoder.decode(data).Records
         except (msgspec.DecodeError, msgspec.ValidationError) as exc:
             self.problem = f"not a CloudTrail log file ({str(exc).split(' - ')[0].rstrip('.')})"
             yield from blocks(io.BytesIO(data), self.file, stats)
             return
-        stats.bytes = len(data)
+        stats.bytes = size_read
         from ..engine import progress
 
         if progress.current is not None:  # a terminal's progress line: one delivery file read whole
             progress.current.next_file()
-            progress.current.add(len(data))
+            progress.current.add(size_read)
         batch: list[bytes] = []
         size, first = 0, 1
         for raw in records:

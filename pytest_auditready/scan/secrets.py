@@ -62,6 +62,57 @@ PATH_KEYS = frozenset({"path", "mount_point", "creation_path"})
 _ARN_RE = re.compile(r"arn:aws(?:-[a-z]+)*:[a-z0-9-]+:[a-z0-9-]*:(?:\d{12}|aws)?:\S+\Z")
 _MASK_RE = re.compile(r"(?:\*{3,}|[\[<(]?(?:redacted|hidden|masked|removed|sensitive[ _-]?data[ _-]?removed)[\]>)]?)\Z",
                       re.IGNORECASE)
+# Digests: a key that names a hash, a checksum or an entity tag, holding exactly one digest's worth of hex or base64
+# (MD5, SHA-1, SHA-224/256/384/512), optionally as "<algorithm>:<digest>", quoted, or with an S3 multipart "-<parts>"
+# suffix. A digest of content (a Lambda function's CodeSha256, S3's x-amz-checksum-sha256, Content-MD5 and ETag, a
+# Helm chart's checksum/config annotation, the API server's OpenAPI v3 "?hash=") is no credential: it names what it
+# hashes and cannot be reversed. A key that also names a credential is left out: a password hash is crackable, and
+# a key such as "token_sha256" or "api_key_digest" may hold the credential itself under a misleading name (Helm's
+# "checksum/secret" names a digest of a Secret's manifest, and stays skipped).
+_DIGEST_KEY_RE = re.compile(r"(?i)(?:sha-?(?:1|224|256|384|512)|md5|checksum|digest|etag|hash)")
+_CREDENTIAL_KEY_RE = re.compile(r"(?i)pass|pwd|token|credential|api_?key|private")
+_DIGEST_VALUE_RE = re.compile(
+    r'"?(?:(?:sha-?(?:1|224|256|384|512)|md5):)?'
+    r"(?:[0-9a-fA-F]{32}|[0-9a-fA-F]{40}|[0-9a-fA-F]{56}|[0-9a-fA-F]{64}|[0-9a-fA-F]{96}|[0-9a-fA-F]{128}"
+    r"|[A-Za-z0-9+/_-]{22}(?:==)?|[A-Za-z0-9+/_-]{27}=?|[A-Za-z0-9+/_-]{38}(?:==)?|[A-Za-z0-9+/_-]{43}=?"
+    r"|[A-Za-z0-9+/_-]{64}|[A-Za-z0-9+/_-]{86}(?:==)?)"
+    r'(?:-\d{1,5})?"?\Z')
+
+
+def digest(key: str, value: str) -> bool:
+    """``value`` is one content digest under a ``key`` that names a digest (see _DIGEST_KEY_RE)."""
+    return (_DIGEST_VALUE_RE.match(value) is not None and _DIGEST_KEY_RE.search(key) is not None
+            and _CREDENTIAL_KEY_RE.search(key) is None)
+
+
+# PEM blocks that hold public material only (RFC 7468): certificates, certificate requests, CRLs and public keys.
+# A Kubernetes CertificateSigningRequest's spec.request and status.certificate, a webhook's caBundle, a CA bundle
+# in a ConfigMap: public by definition, written raw or base64-encoded. A text with any other block (a private key)
+# is judged as usual.
+_PEM_BLOCK_RE = re.compile(r"-----BEGIN ([A-Z0-9 ]+)-----\s+[A-Za-z0-9+/=\s]+?-----END \1-----\s*")
+_PUBLIC_PEM = frozenset({"CERTIFICATE", "TRUSTED CERTIFICATE", "CERTIFICATE REQUEST", "NEW CERTIFICATE REQUEST",
+                         "X509 CRL", "PUBLIC KEY"})
+
+
+def public_pem(value: str) -> bool:
+    """``value`` (raw, or base64 of the text) is nothing but PEM blocks of public material."""
+    text = value.strip()
+    if not text.startswith("-----BEGIN "):
+        if not text.startswith("LS0tLS1CRUdJTi") or _B64_RE.match(text) is None:  # base64 of "-----BEGIN"
+            return False
+        try:
+            text = base64.b64decode(text + "=" * (-len(text) % 4), validate=True).decode("ascii").strip()
+        except (binascii.Error, ValueError):
+            return False
+    pos, blocks = 0, 0
+    while pos < len(text):
+        m = _PEM_BLOCK_RE.match(text, pos)
+        if m is None or m.group(1) not in _PUBLIC_PEM:
+            return False
+        pos, blocks = m.end(), blocks + 1
+    return blocks > 0
+
+
 # Objects that carry a value under a name of its own ({"name": "DB_PASSWORD", "value": "..."}: Kubernetes and ECS
 # environment variables, CloudFormation parameters, tags): the value is judged under its name as key.
 NAMED_VALUES = (("name", "value"), ("Name", "Value"), ("key", "value"), ("Key", "Value"),
@@ -95,7 +146,8 @@ class DetectorRegex:
 def skippable(key: str, value: str, structural: frozenset[str] = STRUCTURAL_KEYS,
               placeholders: frozenset[str] = frozenset()) -> bool:
     """Values the judge never flags: short ones, structural fields, HMAC digests, UUIDs, timestamps, ARNs,
-    redaction masks and the producer's own placeholders for a hidden value."""
+    redaction masks, the producer's own placeholders for a hidden value, content digests under a key that names
+    one, and public PEM material (certificates, requests, public keys)."""
     return (
         len(value) < MIN_LEN
         or key in structural
@@ -105,6 +157,8 @@ def skippable(key: str, value: str, structural: frozenset[str] = STRUCTURAL_KEYS
         or _TIME_RE.match(value) is not None
         or _ARN_RE.match(value) is not None
         or _MASK_RE.match(value) is not None
+        or digest(key, value)
+        or (value[:1] in "-L" and public_pem(value))
     )
 
 
