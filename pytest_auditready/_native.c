@@ -23,6 +23,14 @@
 
 typedef unsigned char uchar;
 
+/* the per-byte helpers of the hot loops, inlined whatever the compiler's heuristics (their speed otherwise varies
+ * with where the code happens to lie) */
+#if defined(__GNUC__) || defined(__clang__)
+#define HOT static inline __attribute__((always_inline))
+#else
+#define HOT static inline
+#endif
+
 /* character classes */
 #define C_DIGIT 1   /* 0-9 */
 #define C_HEXL 2    /* 0-9 a-f - : a lowercase UUID's characters */
@@ -69,7 +77,7 @@ typedef struct {
 } finder;
 
 #ifdef HAVE_SSE2
-static unsigned int chunk_mask(const finder *f) {
+HOT unsigned int chunk_mask(const finder *f) {
     if (f->base + 16 <= f->n) {
         __m128i v = _mm_loadu_si128((const __m128i *)(const void *)(f->d + f->base));
         return (unsigned int)_mm_movemask_epi8(_mm_cmpeq_epi8(v, _mm_set1_epi8((char)f->c)));
@@ -96,17 +104,17 @@ static void finder_init(finder *f, const uchar *d, Py_ssize_t n, uchar c) {
 
 #ifdef HAVE_SSE2
 /* the bytes of v in lo..hi (signed compares: bytes 0x80-0xff are below every ASCII bound) */
-static unsigned int range16(__m128i v, char lo, char hi) {
+HOT unsigned int range16(__m128i v, char lo, char hi) {
     __m128i a = _mm_cmpgt_epi8(v, _mm_set1_epi8((char)(lo - 1))), b = _mm_cmplt_epi8(v, _mm_set1_epi8((char)(hi + 1)));
     return (unsigned int)_mm_movemask_epi8(_mm_and_si128(a, b));
 }
-static unsigned int eq16(__m128i v, char c) {
+HOT unsigned int eq16(__m128i v, char c) {
     return (unsigned int)_mm_movemask_epi8(_mm_cmpeq_epi8(v, _mm_set1_epi8(c)));
 }
 #endif
 
 /* the next position of the byte (in increasing order), or -1 */
-static Py_ssize_t finder_next(finder *f) {
+HOT Py_ssize_t finder_next(finder *f) {
 #ifdef HAVE_SSE2
     while (f->mask == 0) {
         f->base += 16;
@@ -166,11 +174,26 @@ static PyObject *block_shape(PyObject *self, PyObject *args) {
 
 /* Does the run d[s:e] (between two quotes) pass an entropy prefilter? B64 run: 23+ bytes of C_B64 with one outside
  * C_HEXL; hex run: 9+ bytes of C_HEX. Bit 1: the B64 run form, bit 2: the hex form. */
-static int run_kind(const uchar *d, Py_ssize_t s, Py_ssize_t e) {
+HOT int run_kind(const uchar *d, Py_ssize_t s, Py_ssize_t e) {
     Py_ssize_t len = e - s, i;
     if (len < 9) return 0;
     int b64 = len >= 23, hex = 1, nonuuid = 0;
-    for (i = s; i < e; i++) {
+    i = s;
+#ifdef HAVE_SSE2
+    /* 16 bytes at a time while whole chunks remain: the class tests below as bit masks */
+    for (; i + 16 <= e; i += 16) {
+        __m128i v = _mm_loadu_si128((const __m128i *)(const void *)(d + i));
+        unsigned int digit = range16(v, '0', '9'), lowhex = range16(v, 'a', 'f'), dash = eq16(v, '-');
+        unsigned int hexm = digit | lowhex | range16(v, 'A', 'F');
+        unsigned int b64m = digit | range16(v, 'A', 'Z') | range16(v, 'a', 'z') | eq16(v, '+') | eq16(v, '/')
+                            | eq16(v, '=') | eq16(v, '_') | eq16(v, '\\') | dash
+                            | (unsigned int)_mm_movemask_epi8(v);  /* bytes 0x80-0xff */
+        if (b64m != 0xFFFF) return 0;  /* a byte outside C_B64: neither form (C_HEX lies within C_B64) */
+        if (hexm != 0xFFFF) hex = 0;
+        if ((digit | lowhex | dash) != 0xFFFF) nonuuid = 1;
+    }
+#endif
+    for (; i < e; i++) {
         uchar k = cls[d[i]];
         if (!(k & C_HEX)) hex = 0;
         if (!(k & C_B64)) { b64 = 0; break; }
@@ -317,7 +340,7 @@ static int keyword_value_at(const uchar *d, Py_ssize_t n, Py_ssize_t colon) {
     (void)n;
     while (p > 0 && is_space(d[p - 1])) p--;          /* \s* */
     v_end = quote_before(d, p, 1);                      /* Q after the value's name */
-    if (v_end < 0) return 0;
+    if (v_end < 1 || lower(d[v_end - 1]) != 'e') return 0;  /* both names end in "e" */
     for (alt = 0; alt < 2; alt++) {                     /* value | parameterValue */
         const char *name = alt ? "parametervalue" : "value";
         Py_ssize_t v = v_end - (Py_ssize_t)strlen(name);
@@ -370,7 +393,7 @@ typedef struct {
     uchar in[256];
 } set_finder;
 
-static unsigned int set_mask(const set_finder *f) {
+HOT unsigned int set_mask(const set_finder *f) {
 #ifdef HAVE_SSE2
     if (f->base + 16 <= f->n) {
         __m128i v = _mm_loadu_si128((const __m128i *)(const void *)(f->d + f->base));
@@ -398,7 +421,7 @@ static void set_finder_init(set_finder *f, const uchar *d, Py_ssize_t n, const c
     f->mask = n > 0 ? set_mask(f) : 0;
 }
 
-static Py_ssize_t set_finder_next(set_finder *f) {
+HOT Py_ssize_t set_finder_next(set_finder *f) {
     while (f->mask == 0) {
         f->base += 16;
         if (f->base >= f->n) return -1;

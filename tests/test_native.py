@@ -624,3 +624,30 @@ def test_an_install_without_a_compiler_falls_back_to_pure_python(tmp_path: Path)
     res = subprocess.run([str(py), "-m", "pytest_auditready", "verify", str(FIXTURES / "openbao" / "leaky.log"),
                           "--format", "vault"], capture_output=True, text=True, timeout=120, env=env, cwd=tmp_path)
     assert res.returncode == 1 and "FAIL no_secret_leak" in res.stdout, res.stdout[-2000:] + res.stderr[-2000:]
+
+
+def test_the_16_byte_passes_agree_at_every_offset(lib: Any) -> None:
+    """The 16-byte passes (the quote and colon finders, the class tests of a quoted run 16 bytes at a time) against
+    the Hyperscan references, with the interesting byte at every offset of a 16-byte chunk and at both ends."""
+    import hyperscan
+
+    reference_digest = any_match(MALFORMED_DIGEST, native=False)
+    assert reference_digest is not None
+    kv = hyperscan.Database(mode=hyperscan.HS_MODE_BLOCK)
+    kv.compile(expressions=[hsmod._KEYWORD_VALUE.encode("latin-1")], ids=[0], elements=1,
+               flags=[hyperscan.HS_FLAG_CASELESS])
+    digests = [b'"hmac-sha256:' + b"0" * 63 + b'g"', b'"hmac-sha256:' + b"a" * 64 + b'"', b'"hmac-sha256:' + b"a" * 64 + b"x"]
+    kvs = [b'"password","value":', b'\\"password\\",\\"VALUE\\":', b"%22pwd%22,%22value%22 :", b'"secret","value"\t:']
+    runs = [b'"' + bytes([c]) * k + b'"' for c in (ord("a"), ord("Z"), ord("-"), 0xC3) for k in (9, 15, 16, 17, 23, 33, 48)]
+    runs += [b'"' + b"0123456789abcdef0123456789abcdef"[:k] + bytes([bad]) + b"Zq" * 10 + b'"'
+             for k in range(0, 33, 3) for bad in (ord(":"), ord("G"), ord("-"), 0x80, ord('"'))]
+    with LeakScanner({}) as scanner:
+        for pad in range(0, 40):
+            for fill in (b"x", b"0", b"\\"):
+                for body in [*digests, *kvs, *runs]:
+                    data = fill * pad + body + fill * (pad % 7)
+                    assert lib.malformed_digest(data) == reference_digest(data), data
+                    ends: set[int] = set()
+                    kv.scan(data, match_event_handler=lambda _i, _s, e, _f, _c, ends=ends: ends.add(e))
+                    assert lib.keyword_value_ends(data) == sorted(ends), data
+                    assert lib.entropy_ends(data, None) == _entropy_reference(scanner, data), data
