@@ -14,11 +14,13 @@ import base64
 import binascii
 import json
 import re
+import sys
 import urllib.parse
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Iterable, Iterator, Mapping, Optional
 
 from ..auditlog.model import HMAC_RE
+from .deferred import deferred_requests
 from .known import MIN_LEN, fingerprint
 
 if TYPE_CHECKING:
@@ -250,9 +252,22 @@ def record_values(data: Any, fmt: Optional[LogFormat] = None
     return pairs, secrets
 
 
+def _load_detect_secrets() -> None:
+    """Import detect-secrets and its detector modules once, with ``requests`` deferred (scan.deferred)."""
+    if "detect_secrets.core.scan" in sys.modules:
+        return
+    with deferred_requests():
+        import detect_secrets.core.scan  # noqa: F401
+        from detect_secrets.settings import default_settings, get_plugins
+
+        with default_settings():  # loads every detector module
+            list(get_plugins())
+
+
 def detector_regexes() -> tuple[list[DetectorRegex], list[str]]:
     """The regexes of every active detector except those in OWN_PREFILTERS, and the names of detectors that have
     none to offer (a caller that cannot prefilter those must hand everything to the judge)."""
+    _load_detect_secrets()
     from detect_secrets.settings import default_settings, get_plugins
 
     out: list[DetectorRegex] = []
@@ -287,7 +302,8 @@ class GenericScanner:
         self.path_keys = fmt.path_keys if fmt is not None else PATH_KEYS
 
     def __enter__(self) -> GenericScanner:
-        from detect_secrets.settings import default_settings  # lazy: detect-secrets is slow to import
+        _load_detect_secrets()  # lazy: detect-secrets is slow to import
+        from detect_secrets.settings import default_settings
 
         self._ctx = default_settings()
         self._ctx.__enter__()
