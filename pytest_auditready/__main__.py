@@ -1,7 +1,5 @@
 """`python -m pytest_auditready`: the auditready command."""
 
-import sys
+from .cli import run
 
-from .cli import main
-
-sys.exit(main())
+run()
