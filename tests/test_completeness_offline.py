@@ -219,3 +219,64 @@ def test_the_column_path_says_what_the_record_path_says(seed: int, monkeypatch: 
         by_batch.entries(Entries.of(records[a:a + size]))  # type: ignore[arg-type]
     assert _said(by_batch) == _said(by_record) and _said(by_record)[0]
     assert plain  # the plain batches' path ran
+
+
+def _client_request(lines: list[bytes], start: int) -> int:
+    return next(i for i in range(start, len(lines)) if kind_of(lines[i]) == "request"
+                and json.loads(lines[i])["request"].get("id", "").count("-") == 4
+                and json.loads(lines[i])["request"]["path"] != "sys/audit/test")
+
+
+@pytest.mark.parametrize("gap", [0, 3])
+def test_a_replayed_request_line_is_named_where_it_is_written_again(tmp_path: Path, gap: int) -> None:
+    """A shipper that retries without deduplication writes a line twice: the vault writes one request entry a
+    request, so the second is a finding at its line: written again while the first still waits for its response
+    (it had replaced the first, and the pair looked whole), or after it (then no response follows it)."""
+    lines = replicate(6)
+    i = _client_request(lines, len(lines) // 2)
+    rid = json.loads(lines[i])["request"]["id"]
+    lines.insert(i + 1 + gap, lines[i])
+    o = outcome(write(tmp_path, lines))
+    assert o.status == FAILED
+    assert [(int(f.where.rsplit(":", 1)[1]), f.request_id) for f in o.findings] == [(i + 2 + gap, rid)]
+    assert ("written a second time" if gap == 0 else "has no response entry") in o.findings[0].text()
+
+
+@pytest.mark.parametrize("seed", range(4))
+def test_a_replayed_line_is_found_alike_by_ranges_batches_and_records(seed: int) -> None:
+    from pytest_auditready.auditlog.model import Entries
+
+    rnd = random.Random(seed)
+    lines = replicate(8)
+    copies = []
+    for _ in range(rnd.randrange(1, 4)):
+        i = _client_request(lines, rnd.randrange(len(lines) // 2))
+        lines.insert(i + 1, lines[i])  # right after: its first still waits for its response
+        copies = [c + (c > i) for c in copies] + [i + 1]
+    records = _records(lines)
+    one = _visitor()
+    for r in records:
+        one.entry(r)  # type: ignore[arg-type]
+    said = _said(one)[0]
+    assert sorted(int(where.rsplit(":", 1)[1]) for where, text in said if "written a second time" in text) == \
+        sorted(c + 1 for c in copies)
+    batched = _visitor()
+    for a in range(0, len(records), 37):
+        batched.entries(Entries.of(records[a:a + 37]))  # type: ignore[arg-type]
+    assert _said(batched) == _said(one)
+    cuts = sorted(rnd.sample(range(1, len(records)), rnd.randrange(1, 5)))
+    parts = []
+    for a, b in zip([0, *cuts], [*cuts, len(records)]):
+        v = _visitor()
+        if a:
+            v.later_range()
+        for r in records[a:b]:
+            v.entry(r)  # type: ignore[arg-type]
+        parts.append(v)
+    merged = parts[0]
+    try:
+        for v in parts[1:]:
+            merged.merge(v)
+    except NotImplementedError:  # the merge declines: the file is read whole, as one pass
+        return
+    assert _said(merged) == _said(one)

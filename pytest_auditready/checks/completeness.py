@@ -8,7 +8,8 @@ edges of a log a pair is legitimately broken: a request still in flight when the
 whose request was written before the log begins. Those are excused by that rule when they lie within the window
 (``completeness_window``, 120 s by default) of the log's last or first time (a request lasts at most the vault's
 max request duration, 90 s by default: a vault that allows longer requests needs a longer window), and are judged
-everywhere else.
+everywhere else. A request entry written again while the first waits for its response is a finding at the second
+(a hop that replays lines, or two audit devices naming one file: the vault writes one request entry a request).
 """
 
 from __future__ import annotations
@@ -50,6 +51,11 @@ NO_KEY = ("an entry with no request id or no readable time has nothing to pair i
 _DROP_FIX = ("make every hop after the audit device keep every line (no filters, sampling or dropped lines: check the "
              "shipper's buffer and back-pressure settings), and seal the log (auditready seal) so that a dropped line "
              "is proven, not inferred")
+
+
+_DUP_FIX = ("find the hop that writes a line twice (a shipper that retries without deduplication, a file named by two "
+            "audit devices) and make it write each entry once; seal the log (auditready seal) so that an added line "
+            "is proven, not inferred")
 
 
 class Pairs(Visitor):
@@ -103,7 +109,10 @@ class Pairs(Visitor):
                 if pending and next(iter(pending.values()))[0] + self.window < ns:
                     self._expire(ns)
             if request:
-                pending[rid] = (ns, file, lines[i])
+                if rid in pending:
+                    self._find(file, lines[i], "duplicate", rid)
+                else:
+                    pending[rid] = (ns, file, lines[i])
             elif kind == "response" and pending.pop(rid, None) is None:
                 self._orphan(rid, ns, file, lines[i], before)
 
@@ -121,7 +130,10 @@ class Pairs(Visitor):
                 if pending and next(iter(pending.values()))[0] + window < ns:
                     self._expire(ns)
             if kind == "request":
-                pending[rid] = (ns, file, line)
+                if rid in pending:
+                    self._find(file, line, "duplicate", rid)
+                else:
+                    pending[rid] = (ns, file, line)
             elif kind == "response" and pop(rid, None) is None:
                 self._orphan(rid, ns, file, line, before)
 
@@ -145,7 +157,10 @@ class Pairs(Visitor):
             self.max_t = ns
             self._expire(ns)
         if rec.type == "request":
-            self.pending[rid] = (ns, rec.file, rec.line)
+            if rid in self.pending:
+                self._find(rec.file, rec.line, "duplicate", rid)
+            else:
+                self.pending[rid] = (ns, rec.file, rec.line)
         elif rec.type == "response":
             if self.pending.pop(rid, None) is None:
                 self._orphan(rid, ns, rec.file, rec.line, before)
@@ -251,6 +266,11 @@ class Pairs(Visitor):
             return
         found = sorted(self.found, key=lambda f: (f[0], f[1]))
         for file, line, kind, rid in found[:_SHOW]:
+            if kind == "duplicate":
+                yield Finding(ID, "", "The request entry is written a second time while the first still waits for "
+                              "its response: the vault writes one a request, so a hop replayed a line (or two audit "
+                              "devices write to one file).", _DUP_FIX, where=f"{file}:{line}", request_id=rid)
+                continue
             other = "response" if kind == "request" else "request"
             when = ("no response entry follows it within "
                     f"{self.window // 10**9} s" if kind == "request" else "its request entry is not in the log")
@@ -260,7 +280,7 @@ class Pairs(Visitor):
                           fix, where=f"{file}:{line}", request_id=rid)
         hidden = len(found) - _SHOW + self.more
         if hidden > 0:
-            yield Finding(ID, "", f"{hidden} more entries have no partner entry.", _DROP_FIX)
+            yield Finding(ID, "", f"{hidden} more entries have no partner entry or are written twice.", _DROP_FIX)
 
 
 def run(ctx: CheckContext) -> Iterator[Union[Finding, Skip]]:
