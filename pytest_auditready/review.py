@@ -92,12 +92,13 @@ class Burst:
     before them; ``lead`` marks an episode that begins at the first read that could: ``merge`` joins it to an
     episode still open at the end of the part before."""
 
-    __slots__ = ("closed", "cur", "head", "more", "reads", "tail")
+    __slots__ = ("closed", "cur", "down", "head", "more", "reads", "tail")
 
     def __init__(self) -> None:
         self.reads = 0
         self.head: list[int] = []
         self.tail: list[int] = []  # the last n - 1 read times
+        self.down = 0  # how many times ``tail`` goes back in time from one read to the next (-1: count it again)
         self.closed: list[list[int]] = []
         self.cur: Optional[list[int]] = None
         self.more = 0
@@ -105,21 +106,35 @@ class Burst:
     def add(self, t: int, n: int, w: int) -> None:
         self.reads += 1
         tail = self.tail
+        down = self.down
+        if down < 0:
+            down = sum(1 for a, b in zip(tail, tail[1:]) if b < a)
         if len(tail) >= n - 1:
-            window = [*tail[len(tail) - (n - 1):], t] if n > 1 else [t]
-            if max(window) - min(window) <= w:
+            lo = hi = t  # of the window: the last n - 1 reads before and this one
+            if n > 1:
+                if down == 0 and t >= tail[-1]:  # in time order (a log's usual case): its first and this one
+                    lo = tail[len(tail) - (n - 1)]
+                else:
+                    window = tail[len(tail) - (n - 1):]
+                    lo, hi = min(lo, min(window)), max(hi, max(window))
+            if hi - lo <= w:
                 if self.cur is not None:
                     self.cur[1], self.cur[2] = t, self.cur[2] + 1
                 else:
-                    self.cur = [min(window), t, n, int(self.reads == n)]
+                    self.cur = [lo, t, n, int(self.reads == n)]
             elif self.cur is not None:
                 self._close(self.cur)
                 self.cur = None
         elif self.reads <= n - 1:
             self.head.append(t)
+        if tail and t < tail[-1]:
+            down += 1
         tail.append(t)
         if len(tail) > max(n - 1, 0):
+            if len(tail) > 1 and tail[1] < tail[0]:
+                down -= 1
             del tail[0]
+        self.down = down
 
     def _close(self, ep: list[int]) -> None:
         if len(self.closed) < _EPISODES:
@@ -135,6 +150,7 @@ class Burst:
         if not self.reads:
             self.head, self.tail, self.closed, self.more = list(b.head), list(b.tail), [list(e) for e in b.closed], \
                 b.more
+            self.down = -1
             self.cur = list(b.cur) if b.cur is not None else None
             self.reads = total
             return
@@ -154,7 +170,7 @@ class Burst:
             for e in eps:
                 self._close(e)
             self.more += b.more
-            self.cur, self.tail = cur, list(b.tail)
+            self.cur, self.tail, self.down = cur, list(b.tail), -1
         self.reads = total
 
     def episodes(self) -> list[list[int]]:
@@ -166,7 +182,7 @@ class Burst:
     @classmethod
     def of(cls, s: list[Any]) -> "Burst":
         b = cls()
-        b.reads, b.head, b.tail = s[0], list(s[1]), list(s[2])
+        b.reads, b.head, b.tail, b.down = s[0], list(s[1]), list(s[2]), -1
         b.closed, b.cur, b.more = [list(e) for e in s[3]], (list(s[4]) if s[4] is not None else None), s[5]
         return b
 

@@ -390,3 +390,61 @@ def test_live_embedded_review_counts_what_the_log_holds(pytester: pytest.Pyteste
     html = (ev / "report.html").read_text()
     for path in canary_paths:
         assert path in html
+
+
+def _burst_reference(times: list[int], n: int, w: int) -> list[list[int]]:
+    """Burst episodes by the definition, read by read: a read is in a burst when it and the n - 1 reads before it
+    lie within w (any time order); an episode is a run of consecutive such reads, [start, end, reads, lead]. The
+    first _EPISODES ended ones are kept, and the one still open."""
+    from pytest_auditready.review import _EPISODES
+
+    out: list[list[int]] = []
+    cur = None
+    for i, t in enumerate(times):
+        if i < n - 1:
+            continue
+        window = times[i - n + 1 : i + 1]
+        if max(window) - min(window) <= w:
+            if cur is not None:
+                cur[1], cur[2] = t, cur[2] + 1
+            else:
+                cur = [min(window), t, n, int(i + 1 == n)]
+        elif cur is not None:
+            if len(out) < _EPISODES:
+                out.append(cur)
+            cur = None
+    return [*out, *([cur] if cur is not None else [])]
+
+
+@pytest.mark.parametrize("seed", range(8))
+def test_burst_episodes_hold_to_the_definition_in_any_time_order(seed: int) -> None:
+    """Burst keeps whether its last reads are in time order, to find a window's bounds without looking at it: in
+    order, out of order, and across a state round trip and a merge of two parts, the episodes are the definition's."""
+    from pytest_auditready.review import Burst
+
+    rnd = random.Random(seed)
+    n, w = rnd.choice([(1, 5), (2, 5), (3, 10), (20, 60)])
+    t, times = 0, []
+    for _ in range(600):
+        t += rnd.choice([0, 1, 1, 2, 3, 8, 30, 90])
+        times.append(t)
+    for _ in range(rnd.randrange(0, 60)):  # some reads logged out of time order
+        i = rnd.randrange(1, len(times))
+        times[i - 1], times[i] = times[i], times[i - 1]
+    one = Burst()
+    for x in times:
+        one.add(x, n, w)
+    assert one.episodes() == _burst_reference(times, n, w)
+    cut = rnd.randrange(1, len(times))
+    a, b = Burst(), Burst()
+    for x in times[:cut]:
+        a.add(x, n, w)
+    a = Burst.of(pickle.loads(pickle.dumps(a.state())))
+    for x in times[cut:]:
+        b.add(x, n, w)
+    a.merge(b, n, w)
+    for x in [times[-1] + 1, times[-1] - 2, times[-1] + 3]:  # reads after the merge continue the same way
+        a.add(x, n, w)
+        one.add(x, n, w)
+    assert a.episodes() == one.episodes() == _burst_reference([*times, times[-1] + 1, times[-1] - 2,
+                                                              times[-1] + 3], n, w)
