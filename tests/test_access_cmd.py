@@ -166,12 +166,30 @@ def test_since_until_gzip_folders_and_only_the_pattern(traffic: tuple[Any, Path]
     assert r.returncode == 0 and json.loads(r.stdout)["identities"] == []
 
 
+def _jsonl(tmp_path: Path) -> Path:
+    """JSON lines of no known audit format (an application's log)."""
+    p = tmp_path / "app.jsonl"
+    p.write_text("".join(json.dumps({"ts": f"2026-01-05T08:00:0{i}Z", "msg": "started", "n": i}) + "\n"
+                         for i in range(5)))
+    return p
+
+
+def _field_map(tmp_path: Path) -> Path:
+    """Settings that read the JSON lines above through a field_map: verify reads them, access has no requests of a
+    known producer to count."""
+    p = tmp_path / "auditready.toml"
+    p.write_text('[tool.auditready]\nfield_map = {time = "ts", action = "msg"}\n')
+    return p
+
+
 def test_usage_errors_are_exit_2_in_one_line(tmp_path: Path) -> None:
     log = FIXTURES / "openbao" / "clean.log"
     for args, says in ((["secret/*/db", str(log)], "not a Vault policy path glob"),
                        (["secret/*", str(log), "--since", "yesterday"], "--since 'yesterday' is not a time"),
                        (["secret/*", str(log), "--since", "2026-02-01", "--until", "2026-01-01"], "after --until"),
-                       (["secret/*", str(FIXTURES / "k8s" / "audit.log")], "not a Vault/OpenBao audit log"),
+                       (["secret/*", str(_jsonl(tmp_path))], "JSON lines of no known audit format"),
+                       (["secret/*", str(_jsonl(tmp_path)), "--config", str(_field_map(tmp_path))],
+                        "not a Vault/OpenBao, Kubernetes or CloudTrail audit log"),
                        (["secret/*", str(tmp_path / "nope.log")], "no such file")):
         r = access(*args, cwd=tmp_path)
         assert r.returncode == 2, (args, r.stdout, r.stderr)
@@ -199,3 +217,78 @@ def test_accessors_logged_in_clear_are_never_shown(tmp_path: Path) -> None:
     assert not any(a in r.stdout for a in clear)
     assert any(a.startswith("clear:sha256:") for i in json.loads(r.stdout)["identities"] for a in i["accessors"])
     assert fnmatch.fnmatch(r.stdout, "*clear:sha256:*")
+
+
+# -- Kubernetes and CloudTrail: the same question, counted independently from the records --------------------------
+def _k8s_expected(events: list[dict[str, Any]], matches: Any) -> dict[str, list[int]]:
+    """username -> [requests, denied]: one event a request (its last stage), its requestURI's path."""
+    out: dict[str, list[int]] = {}
+    for e in events:
+        if e.get("stage") not in ("ResponseComplete", "Panic"):
+            continue
+        if not matches(e["requestURI"].split("?")[0].lstrip("/")):
+            continue
+        c = out.setdefault(e["user"].get("username", ""), [0, 0])
+        c[0] += 1
+        c[1] += e.get("responseStatus", {}).get("code") in (401, 403)
+    return out
+
+
+def test_kubernetes_secret_reads_are_answered_once_a_request(tmp_path: Path) -> None:
+    """Each request counts at its last stage (a watch's ResponseStarted and a RequestReceived are not counted
+    again); a 401 or 403 is denied."""
+    lines = (FIXTURES / "k8s" / "real" / "correct.log").read_text().splitlines()
+    events = [json.loads(ln) for ln in lines]
+    secret = next(e for e in events if e.get("objectRef", {}).get("resource") == "secrets"
+                  and e.get("stage") == "ResponseComplete")
+    early = dict(secret, stage="RequestReceived")  # the same request's first stage: not a second request
+    early.pop("responseStatus", None)
+    refused = dict(secret, auditID="0b6f2c1e-5d4a-4c3b-9a8f-7e6d5c4b3a21", responseStatus={"code": 403})
+    log = tmp_path / "audit.log"
+    log.write_text("\n".join([json.dumps(early), *lines, json.dumps(refused)]) + "\n")
+    log.chmod(0o600)
+    pattern = "api/v1/namespaces/+/secrets*"
+    r = access(pattern, str(log), "--json", "-", cwd=tmp_path)
+    assert r.returncode == 0, r.stderr
+    doc = json.loads(r.stdout)
+    got = {i["display_name"]: [i["requests"], i["denied"]] for i in doc["identities"]}
+    want = _k8s_expected([early, *events, refused],
+                         lambda p: fnmatch.fnmatchcase(p, "api/v1/namespaces/*/secrets*") and p.count("/") in (4, 5))
+    assert got == want and sum(n for n, _ in got.values()) >= 2 and any(d for _, d in got.values())
+    assert doc["files"][0]["format"] == "k8s"
+
+
+def test_cloudtrail_secret_reads_are_answered_per_record(tmp_path: Path) -> None:
+    trail = json.loads((FIXTURES / "cloudtrail" / "real" / "correct.json").read_text())
+    records = trail["Records"]
+    denied = dict(next(r for r in records if r["eventName"] == "GetSecretValue"), eventID="6c1f3e2a-9b8d-4f7e-a6c5-"
+                  "b4d3e2f1a0b9", errorCode="AccessDeniedException", errorMessage="not authorized")
+    log = tmp_path / "trail.json"
+    log.write_text(json.dumps({"Records": [*records, denied]}))
+    log.chmod(0o600)
+
+    def resource(rec: dict[str, Any]) -> str:
+        res = rec.get("resources") or [{}]
+        params = rec.get("requestParameters") or {}
+        return str(res[0].get("ARN") or params.get("secretId") or params.get("name") or params.get("keyId")
+                   or rec.get("eventSource", ""))
+
+    want: dict[str, list[int]] = {}
+    for rec in [*records, denied]:
+        if rec["eventSource"] == "secretsmanager.amazonaws.com" and resource(rec) != rec["eventSource"]:
+            c = want.setdefault(rec["userIdentity"].get("arn", ""), [0, 0])
+            c[0] += 1
+            c[1] += "errorCode" in rec
+    assert want and any(d for _, d in want.values())
+    names = sorted({resource(rec) for rec in records if rec["eventSource"] == "secretsmanager.amazonaws.com"
+                    and resource(rec) != rec["eventSource"]})
+    # the secrets by their names or ARNs as the records name them: one pattern a secret, answers added up
+    got: dict[str, list[int]] = {}
+    for name in names:
+        r = access(name, str(log), "--json", "-", cwd=tmp_path)
+        assert r.returncode == 0, r.stderr
+        for i in json.loads(r.stdout)["identities"]:
+            c = got.setdefault(i["display_name"], [0, 0])
+            c[0] += i["requests"]
+            c[1] += i["denied"]
+    assert got == want

@@ -1,14 +1,21 @@
 """`auditready access PATTERN PATH...`: who read, wrote, listed or tried to read the secrets matching PATTERN.
 
 After an incident the first question is who had access to a secret, and when: the answer scopes the rotation. This
-reads Vault/OpenBao audit logs (files, folders, globs, gzip) through the same engine as `auditready verify`, one
-block at a time, and keeps one counter set per identity: memory does not grow with the logs. Each request entry
-on a path matching PATTERN (Vault policy globs: a trailing ``*`` matches the rest, a ``+`` segment one segment)
-counts once (the response entry of the same request is not counted again); a request the vault refused (its
-request entry carries the error) counts as denied.
+reads audit logs (files, folders, globs, gzip) through the same engine as `auditready verify`, one block at a time,
+and keeps one counter set per identity: memory does not grow with the logs. PATTERN is a Vault policy glob (a
+trailing ``*`` matches the rest, a ``+`` segment one segment) over each request's path, and each request counts once:
+
+- Vault/OpenBao: the request entry's path (the response entry of the same request is not counted again); a request
+  the vault refused (its request entry carries the error, or its policies did not allow it) counts as denied.
+- Kubernetes: the event at the request's last stage (ResponseComplete, or Panic), its requestURI without the leading
+  ``/`` and the query (``api/v1/namespaces/prod/secrets/db``); a 401 or 403 counts as denied.
+- AWS CloudTrail: every record, its resource as the checks read it (the first ``resources`` ARN, else the
+  ``secretId``, ``name`` or ``keyId`` the caller sent, else the service); a record with an ``errorCode`` counts as
+  denied.
 
 Exit 0: answered from every line; 1: answered, but some lines could not be read (the answer may be incomplete, the
-count is said); 2: usage error, a file that cannot be read or is no Vault/OpenBao audit log.
+count is said); 2: usage error, a file that cannot be read or is no Vault/OpenBao, Kubernetes or CloudTrail audit
+log.
 """
 
 from __future__ import annotations
@@ -30,19 +37,24 @@ from ..errors import AuditReadyError, ConfigError
 from ..text import visible
 
 SCHEMA = "auditready-access/1"
+FORMATS = ("vault", "k8s", "cloudtrail")  # the logs whose requests name a path, an identity and an outcome
+_K8S_LAST_STAGES = frozenset({"ResponseComplete", "Panic"})  # one event a request, the one with its outcome
+_K8S_REFUSED = frozenset({"401", "403"})
 _KEEP = 50  # distinct source addresses and paths kept per identity (the rest is counted)
 
 
 def add_parser(sub: Any) -> argparse.ArgumentParser:
     p: argparse.ArgumentParser
     p = sub.add_parser("access", help="who read, wrote, listed or tried to read the secrets matching a pattern",
-                       description="Answer who accessed the secrets matching PATTERN in Vault/OpenBao audit logs: per "
-                       "identity (display name, entity id, token accessor digest) the requests and denied requests "
+                       description="Answer who accessed the secrets matching PATTERN in Vault/OpenBao, Kubernetes or "
+                       "AWS CloudTrail audit logs: per identity (display name, entity id, token accessor digest) the "
+                       "requests and denied requests "
                        "of each operation, first and last time, source addresses. Exit 0: answered; 1: answered, but "
                        "some lines could not be read; 2: usage or unreadable input.")
     p.add_argument("pattern", metavar="PATTERN",
                    help="secret paths as the API names them, with Vault policy globs: a trailing * matches the rest "
-                   "of the path, a + segment one segment (e.g. 'secret/data/prod/+/db*')")
+                   "of the path, a + segment one segment (e.g. 'secret/data/prod/+/db*'; Kubernetes: "
+                   "'api/v1/namespaces/prod/secrets/db*'; CloudTrail: 'arn:aws:secretsmanager:*' or a secret's name)")
     p.add_argument("paths", nargs="+", metavar="PATH",
                    help="audit log files (plain or gzip-compressed), folders of them, or glob patterns")
     p.add_argument("--since", metavar="T", default=None,
@@ -169,6 +181,7 @@ class Accesses(Visitor):
     def __init__(self, pattern: str, since: Optional[int], until: Optional[int], prefix: str) -> None:
         self.match = vault_glob(pattern).match
         self.since, self.until, self.prefix = since, until, prefix
+        self.fmt = "vault"  # the format of the file being read (``answer`` sets it)
         self.raw = RawLines()
         self.who: dict[tuple[str, str], Identity] = {}
         self.untimed = 0  # matching requests without a readable time, left out when --since/--until is given
@@ -177,9 +190,16 @@ class Accesses(Visitor):
         self.raw.block(file, first_line, data)
 
     def entries(self, batch: Entries) -> None:
-        match, since, until = self.match, self.since, self.until
+        match, since, until, fmt = self.match, self.since, self.until, self.fmt
         for i, (t, path) in enumerate(zip(batch.type, batch.resource)):
-            if t != "request" or match(path) is None:
+            if fmt == "vault":
+                if t != "request":
+                    continue
+            elif fmt == "k8s":
+                if t not in _K8S_LAST_STAGES:
+                    continue
+                path = path.split("?", 1)[0].lstrip("/")
+            if match(path) is None:
                 continue
             ts = parse_time(batch.time[i])
             ns = ts[0] if ts is not None else None
@@ -189,11 +209,16 @@ class Accesses(Visitor):
                     continue
                 if (since is not None and ns < since) or (until is not None and ns > until):
                     continue
-            raw = self.raw.get(batch.file, batch.lines[i])
-            w = who(raw, self.prefix) if raw is not None else None
-            if w is None:
+            result = batch.result[i]
+            if fmt == "vault":
+                raw = self.raw.get(batch.file, batch.lines[i])
+                w = who(raw, self.prefix) if raw is not None else None
+                if w is None:
+                    w = Who(display_name=batch.identity[i], remote_address=batch.source[i])
+                denied = w.refused or result.startswith("error:")
+            else:
                 w = Who(display_name=batch.identity[i], remote_address=batch.source[i])
-            denied = w.refused or batch.result[i].startswith("error:")
+                denied = result in _K8S_REFUSED if fmt == "k8s" else result.startswith("error:")
             self._count(w, batch.action[i] or "(none)", path, ns, denied)
 
     def _count(self, w: Who, op: str, path: str, ns: Optional[int], denied: bool) -> None:
@@ -218,16 +243,17 @@ class FileRead:
     bytes: int
     entries: int
     unreadable_lines: int
+    format: str = "vault"
 
     def to_json(self) -> dict[str, Any]:
-        return {"file": self.file, "lines": self.lines, "bytes": self.bytes, "entries": self.entries,
-                "unreadable_lines": self.unreadable_lines}
+        return {"file": self.file, "format": self.format, "lines": self.lines, "bytes": self.bytes,
+                "entries": self.entries, "unreadable_lines": self.unreadable_lines}
 
 
 def answer(pattern: str, paths: Sequence[str], settings: Any, since: Optional[int] = None,
            until: Optional[int] = None) -> tuple[Accesses, list[FileRead]]:
     """Read every file of ``paths`` once through the engine, counting into one Accesses. Raises AuditReadyError for
-    a file that cannot be read or is no Vault/OpenBao audit log."""
+    a file that cannot be read or is none of FORMATS."""
     from ..auditlog.detect import TITLES
     from ..engine.driver import drive, reader_for
     from ..engine.files import detect
@@ -237,9 +263,11 @@ def answer(pattern: str, paths: Sequence[str], settings: Any, since: Optional[in
     files = []
     for path in paths:
         s = detect(path, settings)
-        if s.log_format != "vault":
-            raise AuditReadyError(f"{path} is {TITLES.get(s.log_format, s.log_format)}, not a Vault/OpenBao audit "
-                                  "log", "give auditready access the files a Vault/OpenBao file audit device writes")
+        if s.log_format not in FORMATS:
+            raise AuditReadyError(f"{path} is {TITLES.get(s.log_format, s.log_format)}, not a Vault/OpenBao, "
+                                  "Kubernetes or CloudTrail audit log", "give auditready access the audit log files "
+                                  "of the vault, the Kubernetes API server or the CloudTrail trail")
+        acc.fmt = s.log_format
         stats = FileStats()
         read_blocks, parse, whole = reader_for(s, path)
         f = open_log(path)
@@ -247,7 +275,7 @@ def answer(pattern: str, paths: Sequence[str], settings: Any, since: Optional[in
             counts = drive([acc], read_blocks(f, path, stats), path, parse, whole)
         finally:
             f.close()
-        files.append(FileRead(path, stats.lines, stats.bytes, counts.entries, counts.bad_lines))
+        files.append(FileRead(path, stats.lines, stats.bytes, counts.entries, counts.bad_lines, s.log_format))
     return acc, files
 
 
