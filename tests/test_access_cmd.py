@@ -292,3 +292,24 @@ def test_cloudtrail_secret_reads_are_answered_per_record(tmp_path: Path) -> None
             c[0] += i["requests"]
             c[1] += i["denied"]
     assert got == want
+
+
+def test_a_kubernetes_request_with_no_later_stage_counts_at_request_received(tmp_path: Path) -> None:
+    """An audit policy may omit every stage after RequestReceived (omitStages): such a request still counts, once,
+    or the answer would say nobody read a secret that was read."""
+    events = [json.loads(ln) for ln in (FIXTURES / "k8s" / "real" / "correct.log").read_text().splitlines()]
+    secret = next(e for e in events if e.get("objectRef", {}).get("resource") == "secrets"
+                  and e.get("stage") == "ResponseComplete")
+    only = []
+    for n in range(3):
+        e = dict(secret, stage="RequestReceived", auditID=f"5e2d1c0b-9a8f-4e7d-8c6b-5a4f3e2d1c{n:02d}")
+        e.pop("responseStatus", None)
+        only.append(json.dumps(e))
+    log = tmp_path / "audit.log"
+    log.write_text("\n".join(only) + "\n")
+    log.chmod(0o600)
+    r = access(secret["requestURI"].split("?")[0].lstrip("/"), str(log), "--json", "-", cwd=tmp_path)
+    assert r.returncode == 0, r.stderr
+    doc = json.loads(r.stdout)
+    assert (doc["requests"], doc["denied"]) == (3, 0)
+    assert [i["display_name"] for i in doc["identities"]] == [secret["user"]["username"]]

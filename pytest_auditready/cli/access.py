@@ -8,7 +8,8 @@ trailing ``*`` matches the rest, a ``+`` segment one segment) over each request'
 - Vault/OpenBao: the request entry's path (the response entry of the same request is not counted again); a request
   the vault refused (its request entry carries the error, or its policies did not allow it) counts as denied.
 - Kubernetes: the event at the request's last stage (ResponseComplete, or Panic), its requestURI without the leading
-  ``/`` and the query (``api/v1/namespaces/prod/secrets/db``); a 401 or 403 counts as denied.
+  ``/`` and the query (``api/v1/namespaces/prod/secrets/db``); a 401 or 403 counts as denied. A request whose
+  RequestReceived event no later stage follows (an audit policy that omits them) counts at that event.
 - AWS CloudTrail: every record, its resource as the checks read it (the first ``resources`` ARN, else the
   ``secretId``, ``name`` or ``keyId`` the caller sent, else the service); a record with an ``errorCode`` counts as
   denied.
@@ -182,6 +183,9 @@ class Accesses(Visitor):
         self.match = vault_glob(pattern).match
         self.since, self.until, self.prefix = since, until, prefix
         self.fmt = "vault"  # the format of the file being read (``answer`` sets it)
+        # Kubernetes requests seen at RequestReceived and at no later stage yet, by auditID: counted at ``flush``
+        # unless their last stage comes (then they count there, with its status)
+        self.received: dict[str, tuple[Who, str, str, Optional[int]]] = {}
         self.raw = RawLines()
         self.who: dict[tuple[str, str], Identity] = {}
         self.untimed = 0  # matching requests without a readable time, left out when --since/--until is given
@@ -196,7 +200,7 @@ class Accesses(Visitor):
                 if t != "request":
                     continue
             elif fmt == "k8s":
-                if t not in _K8S_LAST_STAGES:
+                if t not in _K8S_LAST_STAGES and t != "RequestReceived":
                     continue
                 path = path.split("?", 1)[0].lstrip("/")
             if match(path) is None:
@@ -219,7 +223,19 @@ class Accesses(Visitor):
             else:
                 w = Who(display_name=batch.identity[i], remote_address=batch.source[i])
                 denied = result in _K8S_REFUSED if fmt == "k8s" else result.startswith("error:")
+                if fmt == "k8s":
+                    rid = batch.request_id[i]
+                    if t == "RequestReceived":
+                        self.received[rid] = (w, batch.action[i] or "(none)", path, ns)
+                        continue
+                    self.received.pop(rid, None)
             self._count(w, batch.action[i] or "(none)", path, ns, denied)
+
+    def flush(self) -> None:
+        """Count the Kubernetes requests whose last stage never came (not known to be denied)."""
+        for w, op, path, ns in self.received.values():
+            self._count(w, op, path, ns, False)
+        self.received.clear()
 
     def _count(self, w: Who, op: str, path: str, ns: Optional[int], denied: bool) -> None:
         key = (w.display_name, w.entity_id)
@@ -276,6 +292,7 @@ def answer(pattern: str, paths: Sequence[str], settings: Any, since: Optional[in
         finally:
             f.close()
         files.append(FileRead(path, stats.lines, stats.bytes, counts.entries, counts.bad_lines, s.log_format))
+    acc.flush()
     return acc, files
 
 
