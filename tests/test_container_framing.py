@@ -21,6 +21,7 @@ from pytest_auditready.checks import BUILTIN
 from pytest_auditready.checks.base import FAILED
 from pytest_auditready.config import Settings
 from pytest_auditready.engine.files import offline_checks, read_canaries, verify_file
+from pytest_auditready.errors import AuditReadyError
 
 ROOT = Path(__file__).resolve().parents[1] / "fixtures"
 CANARIES = read_canaries(str(ROOT / "openbao" / "canaries.txt"))
@@ -163,7 +164,8 @@ def _cloudwatch(lines: list[bytes]) -> list[bytes]:
 
 def test_a_cloudwatch_export_out_of_time_order_is_read_and_its_order_not_judged(tmp_path: Path) -> None:
     lines = (ROOT / "openbao/odd/correct.log").read_bytes().splitlines()[::-1]  # newest first
-    assert "timestamp_accuracy" in _verify(_write(tmp_path, "plain.log", lines))  # a plain file in that order fails
+    with pytest.raises(AuditReadyError, match="newest first"):  # a plain file in that order is refused
+        _verify(_write(tmp_path, "plain.log", lines))
     framed = _write(tmp_path, "000000", _cloudwatch(lines))
     assert _verify(framed) == {}
     res = verify_file(str(framed), Settings(require_tamper_evidence=False, retention_days=0), CHECKS, CANARIES)

@@ -10,9 +10,16 @@ has its entries stored by the platform, one record a line, with the platform's f
   16 KiB is split too: every piece but the last lacks the final ``\\n``.
 - **A CloudWatch Logs export** (an export task to S3): ``<RFC 3339 time> <message>``; AWS keeps no time order
   within an exported file (``ORDERLESS``).
-- **journald's JSON export** (``journalctl -o json``): the line is ``MESSAGE``. journald splits a standard-output
-  line longer than ``LineMax=`` (48K by default) and marks each piece but the last ``_LINE_BREAK=line-max``; and
-  ``journalctl`` writes a field over 4096 bytes as ``null`` unless it is given ``--all``.
+- **journald's JSON export** (``journalctl -o json``, or ``-o json-seq``: the same records, each after an RFC 7464
+  record separator): the line is ``MESSAGE``. journald splits a standard-output line longer than ``LineMax=`` (48K
+  by default) and marks each piece but the last ``_LINE_BREAK=line-max``; and ``journalctl`` writes a field over
+  4096 bytes as ``null`` unless it is given ``--all``.
+- **A log shipper's or SIEM's JSON record** of a line it read from the audit file (``shipper``): the line is kept as
+  a string in ``event.original`` (ECS: Filebeat, Elastic Agent, Logstash), ``message`` (Filebeat, Logstash,
+  Vector, Fluentd, a CloudWatch Logs event), ``log`` (Fluent Bit's tail input), ``_raw`` (a Splunk export, also
+  under ``result``), ``line`` (``logcli --output=jsonl``), or under ``_source`` (an Elasticsearch document). A
+  record is read so only when that string holds a producer's entry; a line the shipper cut at its size limit
+  (Splunk's ``TRUNCATE``, 10000 bytes by default) is a finding that names the limit.
 
 The framing is taken off here, line for line, so the checks see each entry as the vault wrote it at the file:line of
 the platform's record that ends it (the pieces before it read as blank lines). The vault's own server log is not
@@ -34,11 +41,13 @@ from .lines import MAX_LINE_BYTES
 from .model import BadLine
 
 FRAMINGS = {"cri": "containerd, CRI-O", "docker": "Docker json-file", "journal": "journalctl -o json",
-            "cloudwatch": "a CloudWatch Logs export"}
+            "cloudwatch": "a CloudWatch Logs export",
+            "shipper": "a log shipper's or SIEM's JSON record holding the line: Filebeat, Logstash, Vector, "
+                       "Fluent Bit, Splunk, Loki, Elasticsearch"}
 # Framings whose files keep no time order: file order proves nothing there (timestamp_accuracy skips it).
 ORDERLESS = {"cloudwatch": "a CloudWatch Logs export keeps no time order within a file (AWS documents it for "
                            "exports to S3), so file order is not checked"}
-_CLOUDWATCH = re.compile(rb"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(?:\.\d{1,9})?Z (?=\{)")
+_CLOUDWATCH = re.compile(rb"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(?:\.\d{1,9})?Z (?=\{[ \t]*[\"}])")  # then an object
 _CRI = re.compile(rb"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(?:\.\d{1,9})?(?:Z|[+-]\d\d:\d\d) (stdout|stderr) ([A-Z:]+) ")
 CRI_SPLIT = ("the container runtime's partial lines (CRI tag P) were never completed by a final piece (tag F): "
              "the log was cut while the runtime was writing an entry it had split at its line size limit "
@@ -49,21 +58,70 @@ JOURNAL_SPLIT = ("journald's pieces of a line it split at LineMax (_LINE_BREAK=l
                  "export was cut inside that entry")
 JOURNAL_NULL = ("journalctl wrote MESSAGE as null: it withholds a field over 4096 bytes unless given --all, so "
                 "this audit entry is not in the export; export with journalctl --all -o json (or -o cat)")
+SHIPPER_CUT = ("the line a log shipper or SIEM kept is cut at {size} bytes: the entry is longer than the "
+               "shipper's line limit (Splunk: TRUNCATE in props.conf, 10000 bytes by default; Filebeat: max_bytes; "
+               "Fluent Bit: Buffer_Max_Size); raise it above the largest audit entry and export again")
+# Where a shipper or a SIEM export keeps the line it read, in the order tried: ECS's event.original is the line as
+# read even where the shipper has parsed it into other fields.
+CARRIERS = (("event", "original"), ("message",), ("log",), ("_raw",), ("line",), ("result", "_raw"),
+            ("_source", "event", "original"), ("_source", "message"), ("_source", "log"))
+RS = b"\x1e"  # RFC 7464's record separator, before each record of ``journalctl -o json-seq``
 LOST = b"\x00auditready-lost"  # in place of an entry a hop lost: ``split`` turns it into a BadLine saying why
 ENTRY_CAP = MAX_LINE_BYTES  # a piece chain longer than a line may be is given back joined, for the parser to refuse
 
 
 def kind(line: bytes) -> str:
-    """The platform framing ``line`` is in: "cri", "docker", "journal", or "" for none."""
+    """The platform framing ``line`` is in: "cri", "docker", "journal", "cloudwatch", "shipper", or "" for none."""
+    if line[:1] == RS:
+        line = line[1:]
     if line[:1] == b"{":
         if line.startswith(b'{"log":') and b'"stream":' in line:
             return "docker"
         if b'"__CURSOR":' in line[:200] or (b'"MESSAGE":' in line and b'"__REALTIME_TIMESTAMP":' in line):
             return "journal"
-        return ""
+        return "shipper" if _shipped(line) else ""
     if _CRI.match(line):
         return "cri"
     return "cloudwatch" if _CLOUDWATCH.match(line) else ""
+
+
+def _producer(obj: Any) -> bool:
+    """``obj`` is an audit entry of a producer the checks read (Vault/OpenBao, Kubernetes, a CloudTrail record); the
+    full judgement is ``auditlog.detect``'s, this only tells a shipper's record from the entry it carries."""
+    if not isinstance(obj, dict):
+        return False
+    api = obj.get("apiVersion")
+    return (obj.get("type") in ("request", "response") or (isinstance(api, str) and api.startswith("audit.k8s.io/"))
+            or ("eventVersion" in obj and "eventSource" in obj and "eventTime" in obj))
+
+
+def carried(rec: dict[str, Any]) -> Optional[str]:
+    """The line a shipper's record ``rec`` carries (``CARRIERS``), or None when it carries none (or is itself a
+    producer's entry, with fields a shipper added beside its own: read as it is)."""
+    if _producer(rec):
+        return None
+    for path in CARRIERS:
+        value: Any = rec
+        for key in path:
+            value = value.get(key) if isinstance(value, dict) else None
+        if isinstance(value, str):
+            return value
+    return None
+
+
+def _shipped(line: bytes) -> bool:
+    """``line`` is a shipper's record whose carried line holds a producer's entry."""
+    try:
+        rec = orjson.loads(line)
+    except orjson.JSONDecodeError:
+        return False
+    text = carried(rec) if isinstance(rec, dict) else None
+    if text is None or text.lstrip()[:1] != "{":
+        return False
+    try:
+        return _producer(orjson.loads(text))
+    except orjson.JSONDecodeError:
+        return False
 
 
 def _text(value: Any) -> Optional[bytes]:
@@ -97,6 +155,10 @@ class Unwrap:
     def one(self, raw: bytes) -> bytes:
         if not raw.strip():
             return raw
+        if raw[:1] == RS and self.framing in ("journal", "shipper"):
+            raw = raw[1:]
+        if self.framing == "shipper":
+            return self._shipper(raw)
         if self.framing == "cri":
             return self._cri(raw)
         if self.framing == "docker":
@@ -166,6 +228,23 @@ class Unwrap:
             return b""
         return self._piece(text, last)
 
+    def _shipper(self, raw: bytes) -> bytes:
+        try:
+            rec = orjson.loads(raw)
+        except orjson.JSONDecodeError:
+            return self._lost(raw)
+        text = carried(rec) if isinstance(rec, dict) else None
+        if text is None:
+            return self._lost(raw)  # no line in it (or a producer's own entry): the parser says what it is
+        if rec.get("stream") == "stderr":  # a container collector's record of the vault's own server log
+            self.skipped += 1
+            return b""
+        line = text.rstrip("\r\n").encode("utf-8", "surrogatepass")
+        if line.lstrip()[:1] == b"{" and line.rstrip()[-1:] != b"}" and _cut(line):
+            self.problems.append(SHIPPER_CUT.format(size=len(line)))
+            return LOST
+        return line  # text on the audit file's line is judged, whatever it is
+
     def _lost(self, raw: bytes) -> bytes:
         """A line not in the framing: given back as read (the parser reports it, so the file fails); pieces of a
         split line it interrupts are dropped with it."""
@@ -179,6 +258,15 @@ class Unwrap:
             return None
         self.pending, self.pending_size, self.withheld = [], 0, False
         return {"cri": CRI_SPLIT, "docker": DOCKER_SPLIT}.get(self.framing, JOURNAL_SPLIT)
+
+
+def _cut(text: bytes) -> bool:
+    """``text`` is the start of a JSON object that ends too early."""
+    try:
+        orjson.loads(text)
+    except orjson.JSONDecodeError as exc:
+        return exc.pos >= len(text)
+    return False
 
 
 def split(file: str, first: int, data: bytes, unwrap: Unwrap) -> Iterator[tuple[int, Union[bytes, BadLine], int]]:

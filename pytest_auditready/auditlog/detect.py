@@ -11,17 +11,22 @@ to the checks, where it would read as a cascade of vault defects. The formats to
 - ``jsonl``: JSON objects a line of no known producer, readable only through a ``field_map``.
 
 Lines behind a syslog header (RFC 3164 or RFC 5424: rsyslog, syslog-ng, ``logger``, journald exports) are judged
-by the entry they carry (``auditlog.syslog``), line by line. Anything else is refused: XML (a JSONx device), CSV,
-plain text, JSON spread over several lines (pretty-printed or wrapped by a shipper), a prefix nobody declared.
+by the entry they carry (``auditlog.syslog``), line by line; a shipper's record holding the line is unwrapped by
+``auditlog.container``. Anything else is refused: XML (a JSONx device), CSV, plain text, JSON spread over several
+lines (pretty-printed or wrapped by a shipper), a prefix nobody declared; and, naming the tool and the way out, the
+lines inside one exported JSON document or a tool's own line format, archives, compressions not read, binary data,
+entries a shipper's parser took the time out of, and an export newest first (a search's order).
 Nothing here imports pytest.
 """
 
 from __future__ import annotations
 
+import calendar
+import csv
 import json
 import re
 from dataclasses import dataclass
-from typing import Any, Sequence
+from typing import Any, Optional, Sequence
 
 from ..errors import AuditReadyError
 from . import container
@@ -59,6 +64,7 @@ class Detected:
     prefix: str = ""
     lines: int = 0  # lines sampled
     framing: str = ""  # the platform framing around each entry (auditlog.container), "" for none
+    nested: str = ""  # JSON lines of no known format: the key under which each holds a producer's entry, if any
 
     @property
     def title(self) -> str:
@@ -150,7 +156,184 @@ def _wide(sample: bytes) -> str:
     head = sample[:64]
     zeros = head.count(0)
     if len(head) >= 8 and zeros < len(head) and zeros * 2 >= len(head) - 1:
-        return "UTF-32" if zeros * 4 >= len(head) * 3 - 3 else "UTF-16"
+        # No byte-order mark: iconv reads "UTF-16" without one as big-endian, so name the order the zeros show
+        # (ASCII's zero bytes come after each character in little-endian text, before it in big-endian).
+        if zeros * 4 >= len(head) * 3 - 3:
+            return "UTF-32LE" if head[0] and not head[3] else "UTF-32BE"
+        return "UTF-16LE" if head[0] and not head[1] else "UTF-16BE"
+    return ""
+
+
+# Containers and encodings a log can arrive in that are not read here (gzip, bzip2 and xz are, once: offline.reader),
+# told by their magic bytes: (magic, offset, what it is, how to get the log out of it).
+_PACKED = (
+    (b"\x1f\x8b", 0, "gzip data inside the decompressed file (compressed twice: Kinesis Data Firehose's GZIP "
+     "compression of CloudWatch Logs subscription data, which is gzip already)",
+     "decompress it twice (zcat FILE | zcat > FILE.log) and verify what that gives"),
+    (b"BZh", 0, "bzip2 data inside the decompressed file (compressed twice)", "decompress it twice and verify that"),
+    (b"\xfd7zXZ\x00", 0, "xz data inside the decompressed file (compressed twice)",
+     "decompress it twice and verify that"),
+    (b"PK\x03\x04", 0, "a ZIP archive (Kinesis Data Firehose's ZIP compression, or an export bundle)",
+     "unzip it and verify the log files it holds"),
+    (b"\x28\xb5\x2f\xfd", 0, "zstd-compressed data", "decompress it (zstd -d FILE) and verify that"),
+    (b"\xff\x06\x00\x00sNaPpY", 0, "Snappy-framed data (Kinesis Data Firehose's Snappy compression)",
+     "decompress it (python -m snappy -d FILE FILE.log) or deliver with GZIP compression, and verify that"),
+    (b"\x04\x22\x4d\x18", 0, "LZ4-compressed data", "decompress it (lz4 -d FILE) and verify that"),
+    (b"7z\xbc\xaf\x27\x1c", 0, "a 7-Zip archive", "extract it and verify the log files it holds"),
+    (b"ustar", 257, "a tar archive", "extract it (tar xf FILE) and verify the log files it holds"),
+    (b"PAR1", 0, "Apache Parquet (Kinesis Data Firehose's record format conversion)",
+     "deliver the records as JSON (no record format conversion) and verify those"),
+    (b"Obj\x01", 0, "Apache Avro", "convert it to JSON lines (avro-tools tojson FILE) and verify that"),
+)
+
+
+def _packed(name: str, sample: bytes) -> None:
+    """Raises UnknownFormat when ``sample`` is a container or compression not read here."""
+    for magic, at, what, fix in _PACKED:
+        if sample[at:at + len(magic)] == magic:
+            raise UnknownFormat(f"{name} holds {what}, not text", fix.replace("FILE", name))
+
+
+def _binary(name: str, sample: bytes) -> None:
+    """Raises UnknownFormat when the first line of ``sample`` is binary data, not text: control bytes, or mostly
+    bytes that are no UTF-8. (Zero bytes before the text, as a file truncated under a writer leaves, are not
+    counted: the lines after them are still read.)"""
+    first = sample[:512].split(b"\n", 1)[0].lstrip(b"\x00")
+    if not first:
+        return
+    controls = sum(1 for b in first if b < 9 or (13 < b < 32 and b not in (0x1b, 0x1e)))
+    high = sum(1 for b in first if b > 127)
+    if controls * 20 >= len(first) or (high * 10 >= len(first) * 3 and not _utf8(first)):
+        raise UnknownFormat(f"{name} holds binary data, not text (its first bytes are {_show(first, 16)})",
+                            "point at the audit log itself, decompressed (gzip, bzip2 and xz files are read as they "
+                            "are)")
+
+
+def _utf8(text: bytes) -> bool:
+    """``text`` is UTF-8, but for a character cut at its end."""
+    try:
+        text.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        return exc.start >= len(text) - 3
+    return True
+
+
+_KEY = re.compile(rb'"([A-Za-z_@][A-Za-z0-9_@.]{0,40})"\s*:')
+
+
+def _document(name: str, body: bytes) -> None:
+    """Raises UnknownFormat when ``body`` is a query answer or an export that holds the log's lines inside one JSON
+    document (compact or pretty-printed), told by the names its API documents."""
+    if body[:1] != b"{":
+        return
+    head = body[:4096]
+    keys = set(_KEY.findall(head))  # an escaped quote ends no name: the names of carried lines are not read
+    first = _KEY.match(head, len(head) - len(head[1:].lstrip()))
+    found = None
+    if b"events" in keys and keys & {b"nextForwardToken", b"nextBackwardToken", b"searchedLogStreams",
+                                     b"ingestionTime"}:
+        found = ("the answer of `aws logs get-log-events` or `filter-log-events` (CloudWatch Logs events in one JSON "
+                 "document)", "jq -r '.events | sort_by(.timestamp) | .[].message' FILE > FILE.log")
+    elif b"logEvents" in keys and keys & {b"messageType", b"subscriptionFilters", b"logGroup"}:
+        found = ("CloudWatch Logs subscription data (messageType, logEvents), as a subscription filter delivers it "
+                 "to Kinesis, Firehose or Lambda", "jq -r '.logEvents[].message' FILE > FILE.log (jq reads payloads "
+                 "written one after another)")
+    elif first is not None and first.group(1) == b"awslogs":
+        found = ("a Lambda event of CloudWatch Logs subscription data (awslogs.data: base64 of gzip)",
+                 "jq -r .awslogs.data FILE | base64 -d | zcat | jq -r '.logEvents[].message' > FILE.log")
+    elif b"resultType" in keys and keys & {b"values", b"streams"}:
+        found = ("a Loki query API answer (data.result[].values, newest first by default)",
+                 "logcli query --forward --output=raw '<your query>' > FILE.log, or jq -r "
+                 "'[.data.result[].values[]] | sort_by(.[0]) | .[][1]' FILE > FILE.log")
+    elif first is not None and first.group(1) == b"data" and b"attributes" in keys and re.search(
+            rb'"type"\s*:\s*"log"', head):
+        found = ("a Datadog Logs API answer (data[].attributes.message)",
+                 "jq -r '.data | sort_by(.attributes.timestamp) | .[].attributes.message' FILE > FILE.log")
+    elif b"hits" in keys and keys & {b"_source", b"_shards", b"took"}:
+        found = ("an Elasticsearch or OpenSearch search answer (hits.hits[]._source)",
+                 "jq -c '.hits.hits | sort_by(._source[\"@timestamp\"]) | .[]' FILE > FILE.jsonl (one document a "
+                 "line, which is read)")
+    elif first is not None and first.group(1) in (b"results", b"preview", b"init_offset") and b"results" in keys \
+            and b"_raw" in keys:  # (an export's one result a line has "result", and is read)
+        found = ("a Splunk search answer (results[]._raw)", "jq -c '.results[]' FILE > FILE.jsonl (one result a "
+                 "line, which is read), with the search sorted by _time ascending (| sort 0 _time)")
+    if found is not None:
+        what, fix = found
+        packed = " (decompress it first)" if name.endswith((".gz", ".bz2", ".xz")) else ""
+        raise UnknownFormat(f"{name} holds {what}, not the audit entries one a line",
+                            f"write the entries one a line{packed}: {fix.replace('FILE', name)}, and verify that")
+
+
+_OCTETS = re.compile(rb"\d{1,7} <\d{1,3}>")
+_LOGCLI = re.compile(rb"\d{4}-\d\d-\d\dT[0-9:.]+(?:Z|[+-]\d\d:\d\d) \{[^{}]*\} +\{")
+_FLUENT_BIT = re.compile(rb"[^\s:\[]+: \[\d+(?:\.\d+)?, *\{")
+_FLUENTD = re.compile(rb"[^\t{]+\t[^\t{]+\t\{")
+_ARRAY = re.compile(rb'\[ *(?:"[^"]*", *)?\[?\d+(?:\.\d+)?(?:, *\d+)?\]?, *\{')
+
+
+def _shape(name: str, lines: list[bytes]) -> None:
+    """Raises UnknownFormat naming the tool when ``lines`` are a shipper's or an export's known way of writing the
+    log's lines that is not read (the entries one a line inside something else): what it is and how to get the
+    lines out."""
+    first = lines[0] if lines else b""
+    found = None
+    if any(ln.startswith((b"__CURSOR=", b"__REALTIME_TIMESTAMP=")) for ln in lines[:40]) and any(
+            ln.startswith(b"MESSAGE") for ln in lines):
+        found = ("journalctl's export format (-o export: one field a line, entries apart by a blank line)",
+                 "export with journalctl -o json (read as it is) or -o cat")
+    elif _OCTETS.match(first) and len(_OCTETS.findall(first[:65536])) > 1:
+        found = ("an RFC 6587 octet-counted syslog stream (each message after its length, not on a line of its own, "
+                 "as a TCP syslog sender frames them)", "receive it with a syslog server that writes one message a "
+                 "line (rsyslog's imtcp and omfile) and verify that file")
+    elif _LOGCLI.match(first):
+        found = ("logcli's default output (time, labels, then the line)",
+                 "query with logcli query --forward --output=raw (the lines only, oldest first)")
+    elif _FLUENT_BIT.match(first):
+        found = ("Fluent Bit's out_file format (tag: [time, record])",
+                 "set the file output's Format to plain (one record a line, which is read)")
+    elif _FLUENTD.match(first):
+        found = ("Fluentd's out_file format (time, tag and record apart by tabs)",
+                 "write the records as JSON alone (<format> @type json </format> in the out_file match), which is read")
+    elif _ARRAY.match(first):
+        found = ("records as [time, record] arrays (Fluentd's forward protocol, or msgpack turned into JSON)",
+                 f"write each record alone (jq -c '.[-1]' {name} > {name}.jsonl) and verify that")
+    elif first[:1] == b"{" and lines and _concatenated(first):
+        found = ("JSON objects written one after another with no newline between them (as Kinesis Data Firehose "
+                 "delivers records to S3 unless it is set to add a newline delimiter)",
+                 f"write one object a line (jq -c . {name} > {name}.jsonl; jq reads such a stream) and verify that")
+    else:
+        column = _csv_column(lines)
+        if column:
+            found = (f"CSV whose column {json.dumps(column)} holds the entries (a SIEM's CSV export"
+                     f"{', Splunk' if column == '_raw' else ''})",
+                     "export the events as JSON (Splunk: output_mode=json; one result a line is read) or as the raw "
+                     "lines, and verify that")
+    if found is not None:
+        raise UnknownFormat(f"{name} holds {found[0]}, not the audit entries one a line", found[1])
+
+
+def _concatenated(line: bytes) -> bool:
+    """``line`` starts with a whole JSON object that another one follows at once."""
+    try:
+        _, end = json.JSONDecoder().raw_decode(line.decode("utf-8", "replace"))
+    except (ValueError, RecursionError):
+        return False
+    return line.decode("utf-8", "replace")[end:].lstrip()[:1] == "{"
+
+
+def _csv_column(lines: list[bytes]) -> str:
+    """The name of the column of a CSV export (a header line, then rows) whose values are JSON objects, or ""."""
+    if len(lines) < 2 or b"{" in lines[0]:
+        return ""
+    try:
+        header, row = list(csv.reader([lines[0].decode("utf-8", "replace"), lines[1].decode("utf-8", "replace")]))
+    except csv.Error:
+        return ""
+    if len(header) < 2 or not all(re.fullmatch(r"[\w@. -]{1,64}", h) for h in header):
+        return ""
+    for h, value in zip(header, row):
+        if value.lstrip()[:1] == "{":
+            return h
     return ""
 
 
@@ -163,11 +346,13 @@ def sniff(name: str, sample: bytes, complete: bool, *, prefix: str = "", framing
         raise UnknownFormat(f"{name} starts with zero bytes, not text (space kept for a file that was never written, "
                             "or a crash left it)", "find the log the vault wrote (a rotated copy, a backup) and "
                             "verify that; keep this file as evidence of the gap")
+    _packed(name, sample)
     wide = _wide(sample)
     if wide:
         raise UnknownFormat(f"{name} is {wide} text, not UTF-8 (an export tool re-encoded it: PowerShell's "
                             "Out-File, a Windows editor)", f"convert it back: iconv -f {wide} -t UTF-8 {name} > "
                             f"{name}.utf8, and verify that")
+    _binary(name, sample)
     body = sample.lstrip()
     if not body:
         return Detected("")
@@ -183,11 +368,12 @@ def sniff(name: str, sample: bytes, complete: bool, *, prefix: str = "", framing
                                 "whose records carry eventVersion, eventTime and an eventSource such as "
                                 "secretsmanager.amazonaws.com")
         return Detected("cloudtrail")
+    _document(name, body)
     if body[:1] == b"<" and not _SYSLOG_RE.match(body):
         raise UnknownFormat(f"{name} holds XML, not JSON lines (an audit device with format = \"jsonx\"?)",
                             "set the audit device's format to \"json\" (the default) and verify what it writes from "
                             "then on; JSONx is not read")
-    lines = _lines(sample, complete)
+    lines = read = _lines(sample, complete)
     framing = container.detect(lines, framing)
     if framing:  # a platform's framing around each entry (CRI, Docker json-file, journald JSON): taken off
         unwrap = container.Unwrap(framing)
@@ -200,6 +386,9 @@ def sniff(name: str, sample: bytes, complete: bool, *, prefix: str = "", framing
     fragments = 0
     framed_bad = 0  # lines behind a syslog header that carry no whole entry (cut by the hop): bad lines
     cut_starts = 0  # of those, the ones that carry the start of an entry (a JSON object cut short)
+    untimed = 0  # Vault/OpenBao entries without their time
+    times: list[Any] = []  # the time of each Vault/OpenBao or Kubernetes entry, in file order
+    nested: dict[str, int] = {}  # JSON lines of no known format: the key holding a producer's entry -> how many
     for ln in lines:
         framed, problem = unframe(ln) if ln[:1] != b"{" else (None, "")
         if problem:
@@ -223,6 +412,15 @@ def sniff(name: str, sample: bytes, complete: bool, *, prefix: str = "", framing
             continue
         k = _kind(obj)
         kinds[k] = kinds.get(k, 0) + 1
+        if k == "vault":
+            untimed += "time" not in obj
+            times.append(obj.get("time"))
+        elif k == "k8s":
+            times.append(obj.get("stageTimestamp"))
+        elif k == "jsonl":
+            key = next((key for key, v in obj.items() if _kind(v) in ("vault", "k8s", "cloudtrail-record")), "")
+            if key:
+                nested[key] = nested.get(key, 0) + 1
     n = len(lines)
     if kinds.get("k8s-list", 0) * 2 >= n:
         # The webhook backend's batches (--audit-webhook-batch-*), stored as received: one line holds many events,
@@ -235,11 +433,17 @@ def sniff(name: str, sample: bytes, complete: bool, *, prefix: str = "", framing
     if known:
         best = max(known, key=lambda k: known[k])
         if known[best] * 2 >= n - framed_bad or not before:
-            return Detected(best, prefix, n, framing)
+            if best == "vault":
+                _timed(name, kinds["vault"], untimed)
+            if best in ("vault", "k8s") and framing not in container.ORDERLESS:
+                _oldest_first(name, times)
+            inside = max(nested, key=lambda k: nested[k]) if best == "jsonl" and nested else ""
+            return Detected(best, prefix, n, framing, inside if nested.get(inside, 0) * 2 >= known[best] else "")
     if framed_bad * 2 >= n and not before and not fragments and cut_starts:
         # Behind syslog headers, entries the hop cut: read them, so that each cut line is a finding that names the
         # hop's limit (``auditlog.syslog``), not a refusal of the whole file.
         return Detected("vault", prefix, n, framing)
+    _shape(name, read)
     if before:
         heads = sorted(before.items(), key=lambda kv: -kv[1])
         head, count = heads[0]
@@ -269,6 +473,51 @@ def sniff(name: str, sample: bytes, complete: bool, *, prefix: str = "", framing
                         "point at the audit device's output (one JSON object a line)")
 
 
+def _timed(name: str, entries: int, untimed: int) -> None:
+    """Raises UnknownFormat when none of the Vault/OpenBao entries sampled has its ``time``: the vault writes it in
+    every entry, and a shipper's JSON parser takes it away as the record's own time unless told to keep it."""
+    if entries >= 2 and untimed == entries:
+        raise UnknownFormat(f"no entry of {name} has the time every Vault/OpenBao audit entry carries: a log shipper "
+                            "parsed the entries and took \"time\" as its record's own time (Fluentd's json parser "
+                            "unless keep_time_key true; Fluent Bit's with Time_Key time unless Time_Keep On)",
+                            "keep the time in the record (keep_time_key true / Time_Keep On), or ship the lines as "
+                            "read, and verify that")
+
+
+_INSTANT = re.compile(r"(\d{4})-(\d\d)-(\d\d)[T ](\d\d):(\d\d):(\d\d)(\.\d+)?(Z|[+-]\d\d:?\d\d)?\Z")
+
+
+def _seconds(value: Any) -> Optional[float]:
+    """An RFC 3339 time as seconds since the epoch, None when it is none."""
+    m = _INSTANT.match(value) if isinstance(value, str) else None
+    if m is None:
+        return None
+    y, mo, d, h, mi, sec = (int(g) for g in m.groups()[:6])
+    try:
+        t = calendar.timegm((y, mo, d, h, mi, sec, 0, 0, 0)) + float(m.group(7) or 0)
+    except (ValueError, OverflowError):
+        return None
+    zone = m.group(8) or "Z"
+    if zone != "Z":
+        sign = -1 if zone[0] == "-" else 1
+        t -= sign * (int(zone[1:3]) * 3600 + int(zone[-2:]) * 60)
+    return t
+
+
+def _oldest_first(name: str, times: Sequence[Any]) -> None:
+    """Raises UnknownFormat when the entries sampled run newest first: a search's order (Splunk, Loki, Datadog and
+    most SIEM searches answer newest first), never the order a vault or an API server writes its log in. A writer's
+    own order goes back now and then by a little (concurrent requests); newest first goes back nearly every step."""
+    seen = [t for t in map(_seconds, times) if t is not None]
+    back = sum(1 for a, b in zip(seen, seen[1:]) if b < a)
+    forth = sum(1 for a, b in zip(seen, seen[1:]) if b > a)
+    if back >= 4 and back >= 9 * forth:
+        raise UnknownFormat(f"the entries of {name} run newest first ({back} of the {len(seen) - 1} steps between "
+                            "the first entries go back in time): an export in a search's order, not the log as "
+                            "written", "export oldest first (Splunk: | sort 0 _time; logcli: --forward; Elasticsearch: "
+                            "sort @timestamp asc), or reverse the file (tac), and verify that")
+
+
 def check_format(name: str, found: Detected, wanted: str, field_map: Sequence[tuple[str, str]]) -> str:
     """The format to read ``name`` with: the detected one, unless ``wanted`` (a --format or log_format the user
     set; "auto" for none) disagrees, which is refused. Generic JSON lines need a field_map."""
@@ -284,6 +533,13 @@ def check_format(name: str, found: Detected, wanted: str, field_map: Sequence[tu
         raise UnknownFormat(f"{name} holds {TITLES[fmt]}, not a CloudTrail delivery file",
                             "verify the delivered files themselves (log_format = \"cloudtrail\"), or read these "
                             "lines with log_format = \"jsonl\" and a field_map")
+    if fmt == "jsonl" and not field_map and found.nested:
+        raise UnknownFormat(f"{name} holds JSON records with each audit entry under the key "
+                            f"{json.dumps(found.nested)} (a log shipper's or SIEM's record of a parsed line), not the "
+                            "entries as the producer wrote them",
+                            f"write the entries one a line (jq -c '.[{json.dumps(found.nested)}]' {name} > "
+                            f"{name}.entries) and verify that, or ship the lines as read (the shipper's message field "
+                            "is read)")
     if fmt == "jsonl" and not field_map:
         raise UnknownFormat(f"{name} holds {TITLES['jsonl']} (neither Vault/OpenBao, Kubernetes nor CloudTrail "
                             "entries), and no field_map says where its fields are",

@@ -7,6 +7,8 @@ A syslog hop (rsyslog, syslog-ng, ``logger``, a journald export) writes each mes
 - rsyslog's ``RSYSLOG_FileFormat``, syslog-ng's ISO dates, ``journalctl -o short-iso``:
   ``2026-12-01T09:13:13.583001+00:00 host tag: {...}``;
 - RFC 5424 / ``RSYSLOG_SyslogProtocol23Format``: ``<13>1 2026-12-01T09:13:13.583Z host app pid msgid [sd] {...}``.
+- a capture of a TCP syslog stream framed by octet counting (RFC 6587), one message a line:
+  ``269 <13>1 2026-12-01T09:13:13.583Z host app pid msgid - {...}`` (the count is framing too).
 
 The header is framing: ``unframe`` gives back the entry it carries, so the checks see the entry the vault wrote at
 the same file:line. What a hop does to an entry is judged here too: a message cut at the hop's size limit (rsyslog
@@ -23,7 +25,7 @@ from typing import Optional
 import orjson
 
 _HEADER = re.compile(
-    rb"(?:<\d{1,3}>(?:\d{1,2} )?)?"  # PRI, and the RFC 5424 version
+    rb"(?:(?:\d{1,7} )?<\d{1,3}>(?:\d{1,2} )?)?"  # RFC 6587's octet count, PRI, and the RFC 5424 version
     rb"(?:[A-Z][a-z]{2} [ 0-9]\d(?: \d{4})? \d\d:\d\d:\d\d(?:\.\d{1,9})?"  # RFC 3164 (+ year, fraction)
     rb"|\d{4}-\d\d-\d\d[T ]\d\d:\d\d:\d\d(?:[.,]\d{1,9})?(?:Z|[+-]\d\d:?\d\d)?)"  # RFC 3339 / ISO 8601
     rb" +[^\s{]+ "  # host
