@@ -334,3 +334,31 @@ def test_the_cli_reads_a_shippers_file_with_exit_0(tmp_path: Path, capsys: pytes
 
 if __name__ == "__main__":  # pragma: no cover
     sys.exit(pytest.main([__file__]))
+
+
+# -- a line the checks cannot read names its cause, on both readers ------------------------------------------------
+@pytest.mark.parametrize(("damage", "cause"), [
+    (lambda a, b: a + b, "JSON objects one after another on one line, no newline between"),
+    (lambda a, b: b"\x00" * 40 + a, "40 zero bytes before the entry"),
+])
+def test_a_damaged_line_names_its_cause_on_both_readers(tmp_path: Path, damage: Callable[[bytes, bytes], bytes],
+                                                       cause: str) -> None:
+    """Records a shipper concatenated (Firehose without a newline delimiter), and zero bytes a crash left before an
+    entry: each is a finding at its line saying so (it said "malformed JSON (trailing characters)" and "a device
+    prefix? set log_prefix"), the same from the column reader and the line-by-line parser."""
+    from pytest_auditready.auditlog.model import BadLine
+    from pytest_auditready.auditlog.vault_json import parse_line
+    from pytest_auditready.offline.reader import vault_parser
+
+    lines = (ROOT / "openbao" / "odd" / "correct.log").read_bytes().splitlines()
+    mid = len(lines) // 2
+    bad = damage(lines[mid], lines[mid + 1])
+    kept = [*lines[:mid], bad, *lines[mid + 2:]]
+    log = tmp_path / "audit.log"
+    log.write_bytes(b"\n".join(kept) + b"\n")
+    log.chmod(0o600)
+    res = verify_file(str(log), Settings(require_tamper_evidence=False, retention_days=0), CHECKS, {})
+    (fields,) = [o for o in res.outcomes if o.check_id == "required_fields"]
+    assert [(f.where, cause in f.message) for f in fields.findings] == [(f"{log}:{mid + 1}", True)]
+    for parsed in (parse_line(str(log), mid + 1, bad), vault_parser(str(log))(mid + 1, bad)):
+        assert isinstance(parsed, BadLine) and parsed.reason.startswith(cause)

@@ -24,11 +24,25 @@ def parse_line(file: str, line_no: int, raw: bytes, prefix: str = "") -> Union[A
     if start < 0:
         return BadLine(file, line_no, "no JSON object on the line", text)
     if body[:start].strip():
+        zeros = len(body) - len(body.lstrip("\x00"))
+        if zeros and not body[zeros:start].strip():
+            return BadLine(file, line_no, f"{zeros} zero bytes before the entry: space the file system kept for data "
+                           "never written (a crash, or a copy truncated under its writer); entries may be lost here",
+                           text)
         return BadLine(file, line_no, "text before the JSON object (a device prefix? set log_prefix)", text)
     try:
         data = json.loads(body[start:])
     except ValueError as exc:
         msg = str(exc).split(":")[0]
+        if msg == "Extra data" and body[start:].lstrip()[:1] == "{":
+            try:
+                _obj, end = json.JSONDecoder().raw_decode(body[start:])
+            except ValueError:
+                end = -1
+            if end > 0 and body[start + end :].lstrip()[:1] == "{":
+                return BadLine(file, line_no, "JSON objects one after another on one line, no newline between (a "
+                               "shipper concatenated records: Kinesis Data Firehose without a newline delimiter)",
+                               text)
         return BadLine(file, line_no, f"malformed JSON ({msg})", text)
     except RecursionError:
         return BadLine(file, line_no, "JSON nested too deeply", text)

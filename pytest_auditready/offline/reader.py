@@ -90,6 +90,12 @@ def _bad_json(file: str, line: int, raw: bytes) -> BadLine:
     try:
         orjson.loads(raw)
     except orjson.JSONDecodeError as exc:
+        if raw.lstrip()[:1] == b"{":  # objects one after another: the general parser names that
+            from ..auditlog.vault_json import parse_line
+
+            item = parse_line(file, line, raw)
+            if isinstance(item, BadLine) and item.reason.startswith("JSON objects one after another"):
+                return item
         return BadLine(file, line, f"malformed JSON ({str(exc).split(':')[0]})", text)
     return BadLine(file, line, "the line's JSON is not an object", text)
 
