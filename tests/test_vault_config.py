@@ -61,7 +61,7 @@ def test_replaced_stanzas_are_blanked_and_audit_stanzas_read_with_their_lines() 
 def test_json_server_files_are_read_too(tmp_path: Path) -> None:
     (tmp_path / "server.json").write_text(json.dumps({
         "storage": {"raft": {"path": "/var/lib/openbao"}},
-        "audit": [{"file": {"main": {"options": {"file_path": "/var/log/a.log", "log_raw": False}}}}],
+        "audit": [{"file": {"main": {"description": "d", "options": {"file_path": "/var/log/a.log", "log_raw": "false"}}}}],
         "log_level": "info",
     }))
     cfg = load_vault_config(tmp_path)

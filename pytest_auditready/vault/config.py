@@ -23,13 +23,18 @@ from typing import Any, Optional, Union
 from ..errors import AuditReadyError
 
 # Top-level keys the throw-away server replaces with its own (in-memory storage, loopback listener on a free
-# port, the dev seal, no cluster): the README lists them.
+# port, the dev seal, no cluster), and those that would reach outside its folder (metrics sinks, its own log file,
+# plugin binaries and their downloads): the README lists them.
 REPLACED = (
     "storage", "ha_storage", "backend", "ha_backend", "physical", "listener", "seal", "service_registration",
     "api_addr", "cluster_addr", "cluster_name", "disable_clustering", "pid_file",
+    "telemetry", "log_file", "plugin_directory", "plugin", "plugin_auto_download", "plugin_auto_register",
 )
-# file_path values of a file device that write no file.
+# file_path values of a file device that write no file (OpenBao reads "stdout" and "discard" in any case); the
+# device files that are the same as one of them are written as it.
 SPECIAL_FILE_PATHS = ("discard", "stdout")
+_SAME_AS_SPECIAL = {"/dev/null": "discard", "/dev/stdout": "stdout", "/dev/stderr": "stdout", "/dev/fd/1": "stdout",
+                    "/dev/fd/2": "stdout", "/proc/self/fd/1": "stdout", "/proc/self/fd/2": "stdout"}
 MAX_CONFIG_FILE_BYTES = 1 << 20
 
 _FIX = "fix the stanza (OpenBao's HCL syntax: https://openbao.org/docs/configuration/)"
@@ -50,9 +55,25 @@ class AuditDecl:
         return self.option_lines.get(option, self.where)
 
     @property
+    def file_path(self) -> str:
+        """A file device's file as OpenBao reads it: ``file_path``, else its older name ``path``."""
+        return self.options.get("file_path", self.options.get("path", ""))
+
+    @property
+    def special(self) -> str:
+        """"discard" or "stdout" when a file device keeps nothing the run can read (also written as /dev/null,
+        /dev/stdout, "STDOUT", ...), else ""."""
+        if self.type != "file":
+            return ""
+        fp = self.file_path
+        if fp.lower() in SPECIAL_FILE_PATHS:
+            return fp.lower()
+        return _SAME_AS_SPECIAL.get(fp, "")
+
+    @property
     def records(self) -> bool:
         """Whether it keeps what it is sent (a discard or stdout file device keeps nothing the run can read)."""
-        return not (self.type == "file" and self.options.get("file_path", "") in SPECIAL_FILE_PATHS)
+        return not self.special
 
 
 @dataclass(frozen=True)
@@ -68,42 +89,53 @@ class VaultConfig:
 
 
 class _HclError(Exception):
-    def __init__(self, line: int, what: str) -> None:
+    def __init__(self, line: int, what: str, fix: str = _FIX) -> None:
         super().__init__(what)
         self.line = line
         self.what = what
+        self.fix = fix
 
 
+# HCL 1 (what OpenBao reads): newlines separate nothing, a value is one literal or a bracketed list or object.
 _TOKEN = re.compile(
-    r"""(?P<ws>[ \t\r]+)|(?P<nl>\n)|(?P<comment>\#[^\n]*|//[^\n]*|/\*.*?\*/)
-      |(?P<heredoc><<-?(?P<tag>[A-Za-z_][A-Za-z0-9_]*)\n)
-      |(?P<str>"(?:[^"\\\n]|\\.)*")|(?P<ident>[A-Za-z_][A-Za-z0-9_.-]*)
-      |(?P<num>-?[0-9][0-9.eE+-]*)|(?P<punct>[{}\[\]()=,:])""",
+    r"""(?P<ws>[ \t\r\n]+)|(?P<comment>\#[^\n]*|//[^\n]*|/\*.*?\*/)
+      |(?P<heredoc><<-?(?P<tag>[A-Za-z_][A-Za-z0-9_]*)\r?\n)
+      |(?P<str>"(?:[^"\\\n]|\\.)*")|(?P<num>-?(?:0[xX][0-9a-fA-F]+|[0-9][0-9.eE+-]*))
+      |(?P<ident>[A-Za-z_][A-Za-z0-9_.-]*)|(?P<punct>[{}\[\]=,:])""",
     re.S | re.X,
 )
 
 
 @dataclass
 class _Tok:
-    kind: str  # nl, str, ident, num, punct, heredoc
+    kind: str  # str, ident, num, punct, heredoc
     text: str
     line: int
     start: int
     end: int
 
+    def shown(self) -> str:
+        """The token for an error message: never a string's content (it may be a credential)."""
+        return {"str": "a quoted string", "num": "a number", "heredoc": "a heredoc string"}.get(
+            self.kind, repr(self.text))
+
 
 def _tokens(text: str) -> list[_Tok]:
     out: list[_Tok] = []
     pos, line = 0, 1
+    if text.startswith("\ufeff"):
+        raise _HclError(1, "the file starts with a UTF-8 byte-order mark, which OpenBao refuses (\"illegal char\")",
+                        "save it as UTF-8 without BOM")
     while pos < len(text):
         m = _TOKEN.match(text, pos)
         if m is None:
-            raise _HclError(line, f"unexpected character {text[pos]!r}")
+            what = {'"': "a string is never closed on its line", "/": "a /* comment is never closed"}.get(
+                text[pos], f"unexpected character {text[pos]!r}")
+            raise _HclError(line, what)
         kind = m.lastgroup if m.lastgroup != "tag" else "heredoc"
         if m.group("heredoc"):
-            kind = "heredoc"
             tag = m.group("tag")
-            end = re.compile(r"^[ \t]*" + re.escape(tag) + r"[ \t]*$", re.M).search(text, m.end())
+            end = re.compile(r"^[ \t]*" + re.escape(tag) + r"[ \t]*\r?$", re.M).search(text, m.end())
             if end is None:
                 raise _HclError(line, f"heredoc <<{tag} is never closed")
             out.append(_Tok("heredoc", text[m.end():end.start()], line, pos, end.end()))
@@ -111,9 +143,7 @@ def _tokens(text: str) -> list[_Tok]:
             pos = end.end()
             continue
         assert kind is not None
-        if kind == "nl":
-            out.append(_Tok("nl", "\n", line, pos, m.end()))
-        elif kind not in ("ws", "comment"):
+        if kind not in ("ws", "comment"):
             out.append(_Tok(kind, m.group(), line, pos, m.end()))
         line += m.group().count("\n")
         pos = m.end()
@@ -129,7 +159,13 @@ class _Item:
     end: int
     value: Optional[_Tok] = None  # an attribute's value when it is a single literal
     body: list["_Item"] = field(default_factory=list)
-    is_block: bool = False
+    is_block: bool = False  # key [labels] { ... }
+    is_object: bool = False  # key = { ... } (read as a block by OpenBao)
+
+    @property
+    def members(self) -> Optional[list["_Item"]]:
+        """The items inside, for a block or an object value."""
+        return self.body if self.is_block or self.is_object else None
 
 
 def _unquote(tok: _Tok) -> str:
@@ -143,7 +179,7 @@ def _parse_body(toks: list[_Tok], i: int, opened: int) -> tuple[list[_Item], int
     items: list[_Item] = []
     while i < len(toks):
         t = toks[i]
-        if t.kind == "nl" or (t.kind == "punct" and t.text == ","):
+        if t.kind == "punct" and t.text == ",":
             i += 1
             continue
         if t.kind == "punct" and t.text == "}":
@@ -151,108 +187,229 @@ def _parse_body(toks: list[_Tok], i: int, opened: int) -> tuple[list[_Item], int
                 raise _HclError(t.line, "a '}' closes nothing")
             return items, i + 1
         if t.kind not in ("ident", "str"):
-            raise _HclError(t.line, f"expected a key, found {t.text!r}")
+            raise _HclError(t.line, f"expected a key, found {t.shown()}")
         key, start, line = _unquote(t), t.start, t.line
+        shown = key if t.kind == "ident" else "a quoted key"
         i += 1
         labels: list[str] = []
         while i < len(toks) and toks[i].kind in ("str", "ident"):
             labels.append(_unquote(toks[i]))
             i += 1
         if i >= len(toks):
-            raise _HclError(line, f"{key} ends the file without a value or a block")
+            raise _HclError(line, f"{shown} ends the file without a value or a block")
         t = toks[i]
         if t.kind == "punct" and t.text in ("=", ":") and not labels:
-            i, value, end = _value(toks, i + 1, line, key)
-            items.append(_Item(key, [], line, start, end, value))
+            i, item = _value(toks, i + 1, key, line, start)
+            items.append(item)
         elif t.kind == "punct" and t.text == "{":
-            body, i = _parse_body(toks, i + 1, line)
+            body, i = _parse_body(toks, i + 1, t.line)
             items.append(_Item(key, labels, line, start, toks[i - 1].end, body=body, is_block=True))
         else:
-            raise _HclError(t.line, f"expected '=' or '{{' after {key}, found {t.text!r}")
+            raise _HclError(t.line, f"expected '=' or '{{' after {shown}, found {t.shown()}")
     if opened:
         raise _HclError(opened, "a '{' is never closed")
     return items, i
 
 
-def _value(toks: list[_Tok], i: int, line: int, key: str) -> tuple[int, Optional[_Tok], int]:
-    """Skip one value (a literal, or a bracketed list/object/call spanning lines); the literal if it is one."""
-    depth, first, last = 0, i, None
-    while i < len(toks):
-        t = toks[i]
-        if t.kind == "punct" and t.text in "[{(":
-            depth += 1
-        elif t.kind == "punct" and t.text in "]})":
-            if depth == 0:
-                break  # the enclosing block's '}'
-            depth -= 1
-        elif depth == 0 and (t.kind == "nl" or (t.kind == "punct" and t.text == ",")):
-            break
-        last = t
-        i += 1
-    if last is None:
+def _value(toks: list[_Tok], i: int, key: str, line: int, start: int) -> tuple[int, _Item]:
+    """One value: a literal, an object (parsed: OpenBao reads ``key = { ... }`` as the block ``key { ... }``) or a
+    list (skipped)."""
+    if i >= len(toks):
         raise _HclError(line, f"{key} has no value")
-    single = toks[first] if i - first == 1 and toks[first].kind in ("str", "ident", "num", "heredoc") else None
-    return i, single, last.end
+    t = toks[i]
+    if t.kind == "punct" and t.text == "{":
+        body, j = _parse_body(toks, i + 1, t.line)
+        return j, _Item(key, [], line, start, toks[j - 1].end, body=body, is_object=True)
+    if t.kind == "punct" and t.text == "[":
+        depth, j = 0, i
+        while j < len(toks):
+            p = toks[j]
+            if p.kind == "punct" and p.text in "[{":
+                depth += 1
+            elif p.kind == "punct" and p.text in "]}":
+                depth -= 1
+                if depth == 0:
+                    return j + 1, _Item(key, [], line, start, p.end)
+            j += 1
+        raise _HclError(t.line, f"the list of {key} is never closed")
+    if t.kind in ("str", "ident", "num", "heredoc"):
+        return i + 1, _Item(key, [], line, start, t.end, t)
+    raise _HclError(t.line, f"{key} has no value (found {t.shown()})")
+
+
+def _is_float(tok: _Tok) -> bool:
+    return tok.kind == "num" and not tok.text.lower().lstrip("-").startswith("0x") and any(c in tok.text for c in ".eE")
 
 
 def _literal(tok: Optional[_Tok], where: str, what: str) -> str:
+    """An audit option's value as OpenBao reads it into its string map: a quoted string, a heredoc or a whole
+    number; a boolean, a fraction, a list or an object make OpenBao refuse to start ("unknown type for string")."""
     if tok is None:
-        raise AuditReadyError(f"{what} at {where} is not a literal value", "write it as a quoted string")
+        raise AuditReadyError(f"{what} at {where} is not a single value: OpenBao reads audit options as strings and "
+                              "refuses to start", "write it as a quoted string")
     if tok.kind == "str":
         if "${" in tok.text:
             raise AuditReadyError(f"{what} at {where} uses an interpolation", "write it as a literal string")
         return str(json.loads(tok.text))
+    if tok.kind == "ident" and tok.text in ("true", "false"):
+        raise AuditReadyError(f"{what} at {where} is the boolean {tok.text}: OpenBao reads audit options as strings "
+                              "and refuses to start (\"unknown type for string\")",
+                              f"quote it: {what.split()[-1]} = \"{tok.text}\"")
+    if tok.kind == "ident" or _is_float(tok):
+        raise AuditReadyError(f"{what} at {where} is not a quoted string: OpenBao refuses to start",
+                              "write it as a quoted string")
     return tok.text
 
 
+# Audit device options: the README's list of what a misplaced one looks like at the stanza's level.
+_KNOWN_OPTIONS = ("file_path", "path", "mode", "log_raw", "hmac_accessor", "prefix", "format", "elide_list_responses",
+                  "address", "socket_type", "write_timeout", "facility", "tag", "uri", "headers", "skip_test",
+                  "filter", "fallback", "exclude")
+
+
 def _audit_from_hcl(item: _Item, fname: str) -> AuditDecl:
+    """An ``audit`` stanza as OpenBao's parser reads it: ``audit "TYPE" "PATH" { ... }``, or ``type``/``path``
+    inside (which win over the labels); ``options`` as a block or an object."""
     where = f"{fname}:{item.line}"
-    if len(item.labels) != 2:
-        raise AuditReadyError(f"the audit stanza at {where} needs a type and a path: audit \"file\" \"NAME\" {{ ... }}",
-                              _FIX)
     options: dict[str, str] = {}
     lines: dict[str, str] = {}
     settings: dict[str, Any] = {}
+    named: dict[str, str] = {}
     for sub in item.body:
-        if sub.is_block and sub.key == "options":
-            for opt in sub.body:
-                if opt.is_block:
+        at = f"{fname}:{sub.line}"
+        members = sub.members
+        if sub.key == "options" and members is not None:
+            for opt in members:
+                if opt.members is not None:
                     raise AuditReadyError(f"audit option {opt.key} at {fname}:{opt.line} is a block", _FIX)
                 options[opt.key] = _literal(opt.value, f"{fname}:{opt.line}", f"audit option {opt.key}")
                 lines[opt.key] = f"{fname}:{opt.line}"
-        elif not sub.is_block and sub.key in ("description", "local"):
-            settings[sub.key] = _literal(sub.value, f"{fname}:{sub.line}", sub.key)
+        elif sub.key == "description" and members is None:
+            tok = sub.value
+            if tok is None or tok.kind not in ("str", "num", "heredoc"):
+                raise AuditReadyError(f"the description at {at} is not a string: OpenBao refuses to start",
+                                      "write it as a quoted string")
+            settings["description"] = _unquote(tok)
+        elif sub.key == "local" and members is None:
+            if sub.value is None or sub.value.text not in ("true", "false") or sub.value.kind != "ident":
+                raise AuditReadyError(f"local at {at} is not a boolean: OpenBao refuses to start (\"unknown type\")",
+                                      "write local = true or local = false, unquoted")
+            settings["local"] = sub.value.text
+        elif sub.key in ("type", "path") and members is None and sub.value is not None and sub.value.kind == "str":
+            named[sub.key] = _literal(sub.value, at, sub.key)
         else:
-            raise AuditReadyError(f"unknown setting {sub.key} in the audit stanza at {where}",
-                                  "use description, local and an options { ... } block")
-    return AuditDecl(item.labels[0], item.labels[1], where, options, lines, settings)
+            hint = (f"move {sub.key} into the stanza's options {{ ... }} block" if sub.key in _KNOWN_OPTIONS else
+                    "use description, local and an options { ... } block")
+            raise AuditReadyError(f"unknown setting {sub.key} in the audit stanza at {where} (OpenBao ignores it with "
+                                  "a warning)", hint)
+    two = len(item.labels) == 2
+    typ = named.get("type") or (item.labels[0] if two else "")
+    name = named.get("path") or (item.labels[1] if two else "")
+    if not typ or not name:
+        raise AuditReadyError(f"the audit stanza at {where} needs a type and a path: audit \"file\" \"NAME\" {{ ... }} "
+                              "(or type = \"file\" and path = \"NAME\" inside)", _FIX)
+    return AuditDecl(typ, name, where, options, lines, settings)
 
 
-def _read_hcl(path: Path, text: str) -> tuple[str, list[AuditDecl], list[str]]:
+def _read_hcl(path: Path, text: str) -> tuple[str, list[AuditDecl], list[str], dict[str, str]]:
     fname = path.name
     try:
         items, _ = _parse_body(_tokens(text), 0, 0)
     except _HclError as exc:
         raise AuditReadyError(f"{fname}:{exc.line} of the vault configuration cannot be read: {exc.what}",
-                              _FIX) from None
+                              exc.fix) from None
     audits: list[AuditDecl] = []
     replaced: list[str] = []
+    top: dict[str, str] = {}
     kept = list(text)
     for item in items:
-        if item.key == "audit" and item.is_block:
+        if item.key == "audit" and item.members is not None:
             audits.append(_audit_from_hcl(item, fname))
         elif item.key in REPLACED:
             replaced.append(f"{fname}:{item.line} {item.key}")
         else:
+            if item.value is not None:
+                top[item.key] = _unquote(item.value)
             continue
         for k in range(item.start, item.end):  # blank it, keeping the line numbers
-            if kept[k] != "\n":
+            if kept[k] not in "\r\n":
                 kept[k] = " "
-    return "".join(kept), audits, replaced
+    return "".join(kept), audits, replaced, top
 
 
-def _read_json(path: Path, text: str) -> tuple[str, list[AuditDecl], list[str]]:
+def _json_option(v: Any, where: str, key: str) -> str:
+    """A JSON audit option as OpenBao reads it: a string or a number (its text); a boolean, null, list or object
+    make OpenBao refuse to start."""
+    if isinstance(v, str):
+        return v
+    if isinstance(v, int) and not isinstance(v, bool):
+        return str(v)
+    shown = json.dumps(v) if isinstance(v, bool) or v is None else type(v).__name__
+    raise AuditReadyError(f"audit option {key} of {where} is {shown}, not a string: OpenBao reads audit options as "
+                          "strings and refuses to start", f"quote it: \"{key}\": \"{shown}\"" if isinstance(v, bool)
+                          else "write it as a JSON string")
+
+
+def _json_devices(fname: str, raw: Any) -> list[AuditDecl]:
+    """The JSON ``audit`` key's devices, in the shapes OpenBao's reader accepts: a list (or object) of
+    {"TYPE": {"PATH": {...}}}, or of {"type": ..., "path": ..., "options": ...}."""
+    if not isinstance(raw, (list, dict)):
+        raise AuditReadyError(f"the audit key of {fname} is neither an object nor a list", _FIX)
+    found: list[tuple[str, str, Any]] = []
+    for group in raw if isinstance(raw, list) else [raw]:
+        if not isinstance(group, dict):
+            raise AuditReadyError(f"an element of the audit list of {fname} is not an object", _FIX)
+        if isinstance(group.get("type"), str) or isinstance(group.get("path"), str):
+            found.append((str(group.get("type", "")), str(group.get("path", "")), group))
+            continue
+        for typ, by_name in group.items():
+            for byn in by_name if isinstance(by_name, list) else [by_name]:
+                if not isinstance(byn, dict):
+                    raise AuditReadyError(f"the audit devices of type {typ!r} in {fname} are not an object", _FIX)
+                for name, body in byn.items():
+                    found.append((str(typ), str(name), body))
+    audits: list[AuditDecl] = []
+    for typ, name, body in found:
+        body = body[0] if isinstance(body, list) and len(body) == 1 else body
+        where = f'{fname} audit "{typ}" "{name}"'
+        if not isinstance(body, dict):
+            raise AuditReadyError(f"the audit stanza {where} is not an object", _FIX)
+        if body and all(isinstance(v, dict) for v in body.values()) and "type" not in body:
+            # OpenBao's JSON reader (HCL 1) flattens an object whose members are all objects into further labels:
+            # the device then has three labels ("options" the third) and OpenBao refuses to start.
+            raise AuditReadyError(f"OpenBao cannot read the audit device {where}: an object that holds only objects "
+                                  "(here \"options\") is read as one more label, and OpenBao refuses to start (\"audit "
+                                  "type must be specified\")", "add \"description\": \"...\" beside \"options\"")
+        typ = str(body.get("type") or typ)
+        name = str(body.get("path") or name)
+        if not typ or not name:
+            raise AuditReadyError(f"the audit stanza {where} needs a type and a path", _FIX)
+        opts = body.get("options", {})
+        opts = opts[0] if isinstance(opts, list) and len(opts) == 1 else opts
+        if not isinstance(opts, dict):
+            raise AuditReadyError(f"the options of {where} are not an object", _FIX)
+        settings: dict[str, Any] = {}
+        if "description" in body:
+            settings["description"] = str(body["description"])
+        if "local" in body:
+            if not isinstance(body["local"], bool):
+                raise AuditReadyError(f"local of {where} is not a boolean: OpenBao refuses to start",
+                                      "write \"local\": true or false, unquoted")
+            settings["local"] = str(body["local"]).lower()
+        unknown = sorted(set(body) - {"type", "path", "options", "description", "local"})
+        if unknown:
+            raise AuditReadyError(f"unknown setting {unknown[0]} in the audit stanza {where} (OpenBao ignores it with "
+                                  "a warning)", "use description, local and an \"options\" object")
+        audits.append(AuditDecl(typ, name, where, {str(k): _json_option(v, where, str(k)) for k, v in opts.items()},
+                                {}, settings))
+    return audits
+
+
+def _read_json(path: Path, text: str) -> tuple[str, list[AuditDecl], list[str], dict[str, str]]:
     fname = path.name
+    if text.startswith("\ufeff"):
+        raise AuditReadyError(f"{fname} of the vault configuration starts with a UTF-8 byte-order mark, which OpenBao "
+                              "refuses (\"illegal char\")", "save it as UTF-8 without BOM")
     try:
         doc = json.loads(text)
     except ValueError as exc:
@@ -260,54 +417,92 @@ def _read_json(path: Path, text: str) -> tuple[str, list[AuditDecl], list[str]]:
     if not isinstance(doc, dict):
         raise AuditReadyError(f"{fname} of the vault configuration is not a JSON object", "fix the file")
     replaced = [f"{fname} {k}" for k in REPLACED if k in doc]
-    audits: list[AuditDecl] = []
-    raw = doc.get("audit", [])
-    for group in raw if isinstance(raw, list) else [raw]:
-        for typ, by_name in (group.items() if isinstance(group, dict) else []):
-            for name, body in (by_name.items() if isinstance(by_name, dict) else []):
-                body = body[0] if isinstance(body, list) and body else body
-                where = f'{fname} audit "{typ}" "{name}"'
-                if not isinstance(body, dict):
-                    raise AuditReadyError(f"the audit stanza {where} is not an object", _FIX)
-                opts = body.get("options", {})
-                opts = opts[0] if isinstance(opts, list) and opts else opts
-                if not isinstance(opts, dict):
-                    raise AuditReadyError(f"the options of {where} are not an object", _FIX)
-                settings = {k: body[k] for k in ("description", "local") if k in body}
-                audits.append(AuditDecl(str(typ), str(name), where,
-                                        {str(k): str(v).lower() if isinstance(v, bool) else str(v)
-                                         for k, v in opts.items()}, {}, settings))
-    if not isinstance(raw, (list, dict)):
-        raise AuditReadyError(f"the audit key of {fname} is neither an object nor a list", _FIX)
+    audits = _json_devices(fname, doc["audit"]) if "audit" in doc else []
     rest = {k: v for k, v in doc.items() if k not in REPLACED and k != "audit"}
-    return json.dumps(rest, indent=2), audits, replaced
+    top = {k: (str(v).lower() if isinstance(v, bool) else str(v)) for k, v in rest.items()
+           if isinstance(v, (str, int, float, bool))}
+    return json.dumps(rest, indent=2), audits, replaced, top
+
+
+def _temporary(name: str) -> bool:
+    """An editor's temporary or lock file, which OpenBao skips in a configuration folder."""
+    return name.endswith("~") or name.startswith(".#") or (name.startswith("#") and name.endswith("#"))
+
+
+def _check_devices(audits: list[AuditDecl], top: dict[str, str]) -> None:
+    """Refuse, naming the line, what OpenBao would refuse on the production host although the throw-away server
+    could be made to start with it (the file it writes there is not the production one)."""
+    prefixing = top.get("allow_audit_log_prefixing", "").lower() in ("true", "1")
+    for a in audits:
+        if "prefix" in a.options and not prefixing:
+            raise AuditReadyError(f"audit option prefix at {a.where_option('prefix')} ({a.name}): OpenBao refuses to "
+                                  "start with a prefixed audit device unless allow_audit_log_prefixing = true",
+                                  "drop the prefix option, or set allow_audit_log_prefixing = true at the top level "
+                                  "(and log_prefix in [tool.auditready])")
+        fmt = a.options.get("format", "json")
+        if fmt != "json":
+            raise AuditReadyError(f"audit option format = {json.dumps(fmt)} at {a.where_option('format')} ({a.name}): "
+                                  "OpenBao refuses to start (it writes only \"json\"; jsonx was removed in 2.0)",
+                                  "drop the format option or set it to \"json\"")
+        if a.type != "file" or a.special:
+            continue
+        fp = a.file_path
+        at = a.where_option("file_path" if "file_path" in a.options else "path")
+        if not fp:
+            raise AuditReadyError(f"the file audit device {a.name} at {a.where} has no file_path: OpenBao refuses to "
+                                  "start (\"file_path is required\")", "add options { file_path = \"...\" }")
+        if fp.endswith(("/", "/.", "/..")) or fp in (".", "..") or (Path(fp).is_absolute() and Path(fp).is_dir()):
+            raise AuditReadyError(f"file_path = {json.dumps(fp)} at {at} ({a.name}) is a folder: OpenBao cannot open "
+                                  "it for writing and refuses to start", "name the log file in that folder, e.g. "
+                                  f"{json.dumps(fp.rstrip('/') + '/audit.log')}")
+        if "mode" in a.options and a.options["mode"].strip("0") == "":
+            mode = json.dumps(a.options["mode"])
+            raise AuditReadyError(f"mode = {mode} at {a.where_option('mode')} ({a.name}) keeps the mode the host gave "
+                                  "the file, which a throw-away server cannot know or check",
+                                  "set mode = \"0600\" (or \"0640\" for a log-reader group)")
 
 
 def load_vault_config(folder: Union[str, Path]) -> VaultConfig:
-    """Read DIR's *.hcl and *.json server files and DIR/policies/*.hcl. Raises AuditReadyError (one line naming the
-    file and line) for what cannot be used."""
-    base = Path(folder)
-    if not base.is_dir():
-        raise AuditReadyError(f"the vault configuration folder {base} does not exist",
-                              "point --auditready-vault-config (vault_config) at the folder of your server *.hcl files")
+    """Read DIR's *.hcl and *.json server files and DIR/policies/*.hcl (or one server FILE, with the policies/
+    beside it). Raises AuditReadyError (one line naming the file and line) for what cannot be used."""
+    given = Path(folder)
+    if given.is_file():
+        if given.suffix not in (".hcl", ".json"):
+            raise AuditReadyError(f"{given} is not a server configuration file (*.hcl or *.json)",
+                                  "point --auditready-vault-config (vault_config) at your server .hcl file or its "
+                                  "folder")
+        base, paths = given.parent, [given]
+    elif given.is_dir():
+        base = given
+        paths = sorted(p for p in base.iterdir() if p.suffix in (".hcl", ".json") and p.is_file()
+                       and not _temporary(p.name))
+    else:
+        raise AuditReadyError(f"the vault configuration {given} does not exist",
+                              "point --auditready-vault-config (vault_config) at the folder of your server *.hcl "
+                              "files, or at one of them")
     files: list[tuple[str, str]] = []
     audits: list[AuditDecl] = []
     replaced: list[str] = []
-    paths = sorted(p for p in base.iterdir() if p.suffix in (".hcl", ".json") and p.is_file())
+    top: dict[str, str] = {}
     if not paths:
         raise AuditReadyError(f"{base} holds no server configuration file (*.hcl or *.json)",
                               "put the vault's server configuration (with its audit stanza) in that folder")
     for p in paths:
         text = _read_text(p)
-        kept, found, rep = (_read_json if p.suffix == ".json" else _read_hcl)(p, text)
+        kept, found, rep, values = (_read_json if p.suffix == ".json" else _read_hcl)(p, text)
         files.append((p.name, kept))
         audits.extend(found)
         replaced.extend(rep)
+        for k, v in values.items():
+            if k == "allow_audit_log_prefixing" and top.get(k, "").lower() == "true":
+                continue  # OpenBao merges the files: one true is enough
+            top[k] = v
     names = [f"{a.type}/{a.name}" for a in audits]
-    seen = {a.name for a in audits}
+    seen = {a.name.strip("/") for a in audits}
     if len(seen) != len(audits):
-        raise AuditReadyError(f"two audit stanzas in {base} share a path ({', '.join(names)})",
+        raise AuditReadyError(f"two audit stanzas in {given} share a path ({', '.join(names)})",
                               "give each audit device its own path")
+    _check_devices(audits, top)
     policies: list[tuple[str, str]] = []
     pdir = base / "policies"
     if pdir.is_dir():
@@ -374,6 +569,8 @@ def choose_device(cfg: VaultConfig, wanted: Optional[str]) -> AuditDecl:
 
 
 ORIGIN_MARK = "auditready-origin:"
+# The origin key listing the top-level stanzas left out of the throw-away server (REPLACED), FILE:LINE key each.
+REPLACED_MARK = "auditready:replaced"
 
 
 # Options that say where a device sends its entries (and how it authenticates there): replaced by ``local``'s.
@@ -386,8 +583,10 @@ def audit_hcl(cfg: VaultConfig, workdir: Path,
     socket and http device sends to the local receiver ``local`` names for it (device -> {"address": ...} or
     {"uri": ...}: its destination options replaced, the rest kept) instead of the production collector; each syslog
     device becomes a file device in ``workdir`` with the same formatting options (a CI runner has no syslog to
-    reach; ``outward``). The description carries where the stanza and each option were declared (read back by the
-    scenario's facts), and what was redirected. Returns the HCL and each file device's log path."""
+    reach; ``outward``); a file device that keeps nothing (``AuditDecl.special``) is written with "discard" or
+    "stdout". The description carries where the stanza and each option were declared (read back by the scenario's
+    facts), what was redirected and which top-level stanzas were left out (``REPLACED_MARK``). Returns the HCL and
+    each file device's log path."""
     out: list[str] = []
     paths: dict[str, Path] = {}
     for i, a in enumerate(cfg.audits):
@@ -397,19 +596,30 @@ def audit_hcl(cfg: VaultConfig, workdir: Path,
         if kind == "syslog":
             kind, redirected = "file", "auditready: this syslog device writes to a file of the throw-away server"
             opts = {k: v for k, v in opts.items() if k not in _DESTINATION["syslog"]}
+        if kind == "file":
+            opts.pop("path", None)  # file_path's older name: file_path is written instead
         if kind == "file" and (a.type == "syslog" or a.records):
             safe = re.sub(r"[^A-Za-z0-9_.-]", "_", name) or "device"
             paths[name] = workdir / f"audit-{i}-{safe}.log"
             opts["file_path"] = str(paths[name])
             if a.type == "syslog":
                 opts["mode"] = "0600"
+        elif a.special:
+            opts["file_path"] = a.special  # as OpenBao reads it: the checks know the keyword
+            if a.file_path != a.special:
+                redirected = (f"auditready: file_path {json.dumps(a.file_path)} is written as {json.dumps(a.special)}, "
+                              "the same for the vault (whatever it writes there is kept nowhere the run reads)")
         if kind in ("socket", "http") and local is not None and name in local:
             opts = {k: v for k, v in opts.items() if k not in _DESTINATION[kind]}
             opts.update(local[name])
             redirected = f"auditready: this {kind} device sends to a local receiver of the throw-away server"
         origin = {"": a.where, **{k: a.where_option(k) for k in a.options}}
+        if a.type == "file" and "path" in a.options:
+            origin.setdefault("file_path", a.where_option("path"))
         if redirected:
             origin["auditready"] = redirected.split(": ", 1)[1]  # in the evidence beside the device
+        if cfg.replaced:  # what the throw-away server did not take from the configuration, in the evidence
+            origin[REPLACED_MARK] = ", ".join(cfg.replaced)
         desc = str(a.settings.get("description", ""))
         desc = " ".join(d for d in (desc, redirected) if d)
         desc = (desc + " " if desc else "") + ORIGIN_MARK + json.dumps(origin, separators=(",", ":"))

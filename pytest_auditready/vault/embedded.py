@@ -313,7 +313,9 @@ class EmbeddedServer:
             f.write_text(kept)
             out.append(f)
         audit = self.workdir / "auditready-audit.hcl"
-        audit.write_text(text)
+        # read last, so it wins over the user's log_level "warn" (or log_format "json") also when a SIGHUP makes the
+        # server read its files again: the drill waits for INFO lines in the standard format
+        audit.write_text(text + 'log_level = "info"\nlog_format = "standard"\n')
         return [*out, audit]
 
     def start(self) -> None:
@@ -337,8 +339,10 @@ class EmbeddedServer:
         for _attempt in range(3):
             port = _free_port_pair()
             self.url = f"{'https' if self.tls else 'http'}://127.0.0.1:{port}"
+            # the drill reads the server's INFO lines in the standard format: a configuration's log_level "warn"
+            # or log_format "json" would hide them (the flags win over the files)
             args = [binary, "server", "-dev", "-dev-no-store-token", f"-dev-listen-address=127.0.0.1:{port}",
-                    *(f"-config={c}" for c in configs)]
+                    "-log-level=info", "-log-format=standard", *(f"-config={c}" for c in configs)]
             if self.tls:
                 args += ["-dev-tls", f"-dev-tls-cert-dir={self.workdir}"]
                 self.ca_file = self.workdir / "vault-ca.pem"
@@ -364,7 +368,21 @@ class EmbeddedServer:
                 return
             last_error = err
             self._kill()
-        raise AuditReadyError(f"the embedded OpenBao did not start: {last_error}", "see the server output above")
+            if self.vault_config is not None and not err.startswith("no healthy answer") and "in use" not in err:
+                break  # the user's configuration was refused: another port changes nothing
+        raise AuditReadyError(f"the embedded OpenBao did not start: {last_error}", self._boot_fix(last_error))
+
+    def _boot_fix(self, err: str) -> str:
+        """What to do about a refused start: the audit stanza OpenBao named, else the user's files."""
+        cfg = self.vault_config
+        if cfg is None:
+            return "check that the bao binary runs (bao version), or reinstall it: " + INSTALL_HINT
+        m = re.search(r"audit device (\S+?)/?:", err)
+        for a in cfg.audits if m else ():
+            if m is not None and a.name.strip("/") == m.group(1):
+                return f"fix the audit stanza at {a.where} (OpenBao's audit options: https://openbao.org/docs/audit/)"
+        return (f"fix the configuration in {cfg.folder} (OpenBao reads it as `bao server -config=...` does: "
+                "https://openbao.org/docs/configuration/)")
 
     def _read_output(self, stream: IO[bytes]) -> None:
         """Drain the server's output (a full pipe would stall it), keeping recent lines without the secrets."""
@@ -388,8 +406,23 @@ class EmbeddedServer:
             pass  # the pipe was closed under us by stop()
 
     def _server_output(self) -> str:
-        lines = [ln for ln in list(self._output) if "Error" in ln or "error" in ln]
-        return (lines[-1] if lines else "").strip()[:300]
+        """Why the server stopped, in one line: its last error line with the lines that continue it (a Go
+        multierror's "* ..."), else its last line; the server's copies of the configuration named as the user's."""
+        # not the audit entries a "stdout" file device writes there (JSON objects)
+        lines = [ln for ln in list(self._output) if ln.strip() and not ln.lstrip().startswith("{")]
+        at = max((i for i, ln in enumerate(lines) if "Error" in ln or "error" in ln), default=len(lines) - 1)
+        if at < 0:
+            return ""
+        tail = [lines[at].strip()]
+        for ln in lines[at + 1:at + 6]:
+            if not ln.strip().startswith(("*", "-")) and "error" not in ln.lower():
+                break
+            tail.append(ln.strip())
+        text = " ".join(tail)
+        if self.workdir is not None and self.vault_config is not None:
+            for i, (name, _) in enumerate(self.vault_config.files):
+                text = text.replace(str(self.workdir / f"user-{i}-{name}"), name)
+        return text[:400]
 
     def _wait_ready(self) -> Optional[str]:
         from .client import VaultClient
