@@ -214,3 +214,19 @@ def test_a_quiet_log_level_and_a_metrics_sink_change_nothing(pytester: pytest.Py
         statsd.close()
     assert run.result.ret == 0, run.result.stdout.str()[-3000:]
     assert run.status("fail_closed") == "passed"
+
+
+def test_a_device_prefix_the_log_is_not_read_with_is_named_before_the_boot(tmp_path: Path) -> None:
+    """With allow_audit_log_prefixing, a device may write a prefix before each entry: unless log_prefix says it,
+    every entry of the run was refused as text before the JSON, after the log wait, naming no line of the file."""
+    from pytest_auditready.config import Settings
+    from pytest_auditready.errors import ConfigError
+    from pytest_auditready.vault.targets import EmbeddedTarget, _same_prefix
+
+    (tmp_path / "server.hcl").write_text('allow_audit_log_prefixing = true\n\naudit "file" "main" {\n  options {\n'
+                                         '    file_path = "/var/log/a.log"\n    prefix = "AUDIT:"\n  }\n}\n')
+    with pytest.raises(ConfigError) as exc:
+        EmbeddedTarget(Settings(vault_config=str(tmp_path))).open()
+    assert "server.hcl:6" in exc.value.cause and '"AUDIT:"' in exc.value.cause
+    assert exc.value.fix.startswith('set log_prefix = "AUDIT:"')
+    _same_prefix(load_vault_config(tmp_path), Settings(vault_config=str(tmp_path), log_prefix="AUDIT:"))  # agrees

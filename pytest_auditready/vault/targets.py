@@ -47,6 +47,22 @@ class Target(Protocol):
     def close(self) -> None: ...
 
 
+def _same_prefix(cfg: Any, settings: Settings) -> None:
+    """The audited device's ``prefix`` is the one the log is read with (log_prefix): otherwise every entry of the
+    run would be refused as text before the JSON, after the log wait, with no line of the configuration named."""
+    from .config import choose_device
+
+    chosen = choose_device(cfg, settings.audit_device)
+    prefix = chosen.options.get("prefix", "")
+    if prefix and prefix != settings.log_prefix:
+        import json
+
+        raise ConfigError(f"the audited device {json.dumps(chosen.name)} ({chosen.where_option('prefix')}) writes "
+                          f"the prefix {json.dumps(prefix)} before each entry, and log_prefix is "
+                          f"{json.dumps(settings.log_prefix)}",
+                          f"set log_prefix = {json.dumps(prefix)} in [tool.auditready], or drop the device's prefix")
+
+
 class EmbeddedTarget:
     name = "embedded"
 
@@ -65,6 +81,7 @@ class EmbeddedTarget:
             from .config import load_vault_config
 
             cfg = load_vault_config(settings.vault_config)
+            _same_prefix(cfg, settings)
             self._server = EmbeddedServer(vault_config=cfg, audit_device=settings.audit_device,
                                           audit_transport=settings.audit_transport, socket_relay=self._relay)
         elif settings.bootstrap:
