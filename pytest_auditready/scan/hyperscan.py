@@ -279,12 +279,16 @@ def cache_dir() -> Optional[str]:
 def _platform() -> bytes:
     """What a serialised database depends on besides its patterns: the Hyperscan release and the CPU's features
     (Hyperscan compiles for the instructions the CPU has)."""
-    try:
-        from importlib.metadata import version
+    import hyperscan
 
-        hs_version = version("hyperscan")
-    except Exception:  # no metadata: the version is unknown, and keyed as such
-        hs_version = "?"
+    hs_version = getattr(hyperscan, "__version__", None)
+    if not isinstance(hs_version, str):  # a build without it: the installed distribution's (costs 5-10 ms)
+        try:
+            from importlib.metadata import version
+
+            hs_version = version("hyperscan")
+        except Exception:  # no metadata: the version is unknown, and keyed as such
+            hs_version = "?"
     flags = ""
     try:
         with open("/proc/cpuinfo", "rb") as f:
@@ -294,9 +298,8 @@ def _platform() -> bytes:
                     break
     except OSError:
         pass
-    import platform
-
-    return repr((hs_version, sys.version_info[:2], platform.machine(), flags)).encode()
+    machine = os.uname().machine if hasattr(os, "uname") else sys.platform  # platform.machine(), without its import
+    return repr((hs_version, sys.version_info[:2], machine, flags)).encode()
 
 
 _PLATFORM: Optional[bytes] = None
