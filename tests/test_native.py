@@ -43,10 +43,11 @@ def _need_lib() -> Any:
     return LIB
 
 
-@pytest.fixture(scope="module", params=["simd", "portable"])
+@pytest.fixture(scope="module", params=["simd", "sse2", "portable"])
 def lib(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Any:
-    """The built extension, and the same source built with AUDITREADY_NO_SIMD (the portable paths that platforms
-    without SSE2 run), loaded from a temporary folder."""
+    """The built extension (its AVX2 paths where this CPU has AVX2), and the same source built with
+    AUDITREADY_NO_AVX2 (the SSE2 paths) and with AUDITREADY_NO_SIMD (the portable paths that platforms without SSE2
+    run), loaded from a temporary folder."""
     built = _need_lib()
     if request.param == "simd":
         return built
@@ -56,9 +57,10 @@ def lib(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
     cc = shutil.which(os.environ.get("CC", "cc")) or shutil.which("gcc")
     if cc is None:
         pytest.skip("no C compiler to build the portable variant")
-    out = tmp_path_factory.mktemp("portable") / ("_native" + (sysconfig.get_config_var("EXT_SUFFIX") or ".so"))
+    out = tmp_path_factory.mktemp(request.param) / ("_native" + (sysconfig.get_config_var("EXT_SUFFIX") or ".so"))
     flags = ["-undefined", "dynamic_lookup"] if sys.platform == "darwin" else []
-    subprocess.run([cc, "-shared", "-fPIC", "-O2", "-DAUDITREADY_NO_SIMD", "-I", sysconfig.get_paths()["include"],
+    off = "-DAUDITREADY_NO_AVX2" if request.param == "sse2" else "-DAUDITREADY_NO_SIMD"
+    subprocess.run([cc, "-shared", "-fPIC", "-O2", off, "-I", sysconfig.get_paths()["include"],
                     *flags, str(ROOT / "pytest_auditready" / "_native.c"), "-o", str(out)], check=True, timeout=120)
     spec = importlib.util.spec_from_file_location("_native", out)
     assert spec is not None and spec.loader is not None
