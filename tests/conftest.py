@@ -25,6 +25,17 @@ from pytest_auditready.vault.embedded import EmbeddedServer
 SEEN_SECRETS: set[str] = set()
 
 
+def load_script(path: Path, name: str) -> Any:
+    """A fixture folder's build.py (or any script) loaded as a module, for its functions."""
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location(name, path)
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
 def remember_secret(value: str) -> str:
     if value:
         SEEN_SECRETS.add(value)

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import dataclasses
 import datetime
-import importlib.util
 import json
 import pickle
 import random
@@ -26,6 +25,7 @@ from pytest_auditready.engine.driver import drive, reader_for
 from pytest_auditready.errors import ConfigError
 from pytest_auditready.offline.reader import FileStats, open_log
 from pytest_auditready.review import MAX_PATHS, Review, merged
+from tests.conftest import load_script
 
 ROOT = Path(__file__).resolve().parent.parent
 FIX = ROOT / "fixtures" / "review"
@@ -35,11 +35,7 @@ VAULT = Settings(log_format="vault")
 
 
 def _builder() -> Any:
-    spec = importlib.util.spec_from_file_location("review_fixtures", FIX / "build.py")
-    assert spec is not None and spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+    return load_script(FIX / "build.py", "review_fixtures")
 
 
 def review_of(paths: list[Path], settings: Settings = VAULT) -> Review:

@@ -19,7 +19,6 @@ lines) or refused in one line that names the tool and the way out (exit 2), neve
 from __future__ import annotations
 
 import gzip
-import importlib.util
 import io
 import json
 import os
@@ -43,6 +42,7 @@ from pytest_auditready.cli import main
 from pytest_auditready.config import Settings
 from pytest_auditready.engine.files import FileResult, offline_checks, read_canaries, verify_file
 from pytest_auditready.errors import AuditReadyError
+from tests.conftest import load_script
 
 ROOT = Path(__file__).resolve().parents[1] / "fixtures"
 FRAMING = ROOT / "framing"
@@ -53,11 +53,7 @@ CONTENT = ("required_fields", "timestamp_precision", "timestamp_accuracy", "no_s
 
 
 def _build() -> Any:
-    spec = importlib.util.spec_from_file_location("framing_build", FRAMING / "build.py")
-    assert spec is not None and spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+    return load_script(FRAMING / "build.py", "framing_build")
 
 
 BUILD = _build()
