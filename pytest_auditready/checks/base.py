@@ -349,6 +349,8 @@ def verdicts(check: Check, said: Iterable[Union[Finding, Skip, Note]], subjects:
         if findings[s]:
             out[s] = Outcome(check.id, s, FAILED, tuple(findings[s]), tally=t)
         elif s in skips:
+            if t.fed and t.judged:  # entries it was fed and, skipped, judged none of: the skip excused them
+                t = Tally(t.fed, (*t.excused, (f"skipped: {visible(skips[s])}", t.judged)))
             out[s] = Outcome(check.id, s, SKIPPED, reason=skips[s], tally=t)
         else:
             out[s] = Outcome(check.id, s, PASSED, reason=notes.get(s, ""), tally=t)
