@@ -222,3 +222,28 @@ def test_verify_command_takes_the_new_formats(tmp_path, capsys):
     Path(trail).chmod(0o600)
     main(["verify", str(trail), "--format", "cloudtrail"])
     assert "SKIP timestamp_accuracy" in capsys.readouterr().out
+
+
+@pytest.mark.parametrize(("fmt", "fix"), [
+    ("jsonl", "map time in field_map"),
+    ("vault", "ship the vault's own 'time' field unchanged"),
+])
+def test_a_time_that_is_not_rfc3339_gets_its_formats_fix(tmp_path: Path, fmt: str, fix: str) -> None:
+    """An epoch number in a JSON-lines log was told to 'ship the vault's own time field': each format says how to
+    have an RFC 3339 time with an offset of its own."""
+    from pytest_auditready.checks import timestamp_precision
+
+    if fmt == "jsonl":
+        lines = [json.dumps({"ts": 1767600000000 + i, "who": "u", "what": "read", "on": "app/x", "id": f"r{i}"})
+                 for i in range(3)]
+        settings = Settings(log_format="jsonl", field_map={"time": "ts", "identity": "who", "action": "what",
+                                                            "resource": "on", "request_id": "id"})
+    else:
+        base = json.loads((ROOT / "openbao" / "clean.log").read_text().splitlines()[-1])
+        lines = [json.dumps(dict(base, time=1767600000 + i)) for i in range(3)]
+        settings = Settings(log_format="vault")
+    log = tmp_path / "a.log"
+    log.write_text("\n".join(lines) + "\n")
+    log.chmod(0o600)
+    (o,) = verify_file(str(log), settings, [timestamp_precision.CHECK], {}).outcomes
+    assert o.status == FAILED and o.findings and all(f.fix.startswith(fix) for f in o.findings[:3])

@@ -213,6 +213,10 @@ class LogFormat:
     fields_fix: str = ("keep these fields in every entry, and check that field_map in [tool.auditready] names the "
                        "JSON paths your log uses")
     precision_fix: str = "keep the source's own sub-second time in the time field; do not round or reformat it"
+    # a time that is not RFC 3339 with an offset: how to have one
+    time_fix: str = ("map time in field_map to a field that holds an RFC 3339 time with its offset (e.g. "
+                     "2026-01-02T03:04:05.123Z); an epoch number is not read as a time: have the producer or the "
+                     "shipper write RFC 3339")
     known_fix: str = ("find the stage that writes the value in clear text (a field mapping, an enrichment, a "
                       "debug log) and make it drop or hash it; rotate the value")
     order_skip: str = ""  # why file order proves nothing, when a file's entries are not written in time order
@@ -238,6 +242,7 @@ FORMATS: Mapping[str, LogFormat] = {
         "client",
         precision_fix="stop the pipeline from rounding or reformatting 'time'; keep the vault's nanosecond "
         "RFC3339Nano value",
+        time_fix="ship the vault's own 'time' field unchanged (RFC 3339, e.g. 2026-01-02T03:04:05.123456789Z)",
         known_fix="log HMAC'd values only: remove log_raw from every audit device, and take the key out of "
         "audit_non_hmac_request_keys / audit_non_hmac_response_keys of the mount (bao secrets tune)",
         clear_text=VAULT_CLEAR_TEXT,
@@ -253,6 +258,8 @@ FORMATS: Mapping[str, LogFormat] = {
         known_fix="lower the audit policy for secrets, configmaps, serviceaccounts/token and tokenreviews to level "
         "Metadata (Request and RequestResponse record the object, a Secret's data included); rotate the value",
         precision_fix="keep the API server's requestReceivedTimestamp as written (RFC 3339 with microseconds)",
+        time_fix="keep the API server's requestReceivedTimestamp as written (RFC 3339 with microseconds, e.g. "
+        "2026-01-02T03:04:05.123456Z)",
         order_exempt=k8s_long_running,
         clear_text=K8S_CLEAR_TEXT,
         # a Forbidden status names the user the authorizer refused ('User "x" cannot get resource ...'); a
@@ -273,6 +280,7 @@ FORMATS: Mapping[str, LogFormat] = {
         "(aws s3 sync s3://BUCKET/AWSLogs/ DIR/AWSLogs/) and each digest's signature (README: 'AWS CloudTrail')",
         precision_fix="CloudTrail records whole seconds: correlate by requestID and eventID, and set "
         "timestamp_digits = 0 only if your controls accept second precision",
+        time_fix="keep CloudTrail's eventTime as delivered (RFC 3339 UTC, e.g. 2026-01-02T03:04:05Z)",
         order_skip="CloudTrail keeps the records of a file in no particular order, so file order is not checked",
         clear_text=CLOUDTRAIL_CLEAR_TEXT,
         # an AccessDenied errorMessage names the caller's ARN ("User: arn:aws:sts::...:assumed-role/R/<session> is

@@ -20,6 +20,7 @@ class Precision(Visitor):
     def __init__(self, ctx: CheckContext) -> None:
         self.digits = ctx.settings.timestamp_digits
         self.fix = format_of(ctx.settings).precision_fix
+        self.time_fix = format_of(ctx.settings).time_fix
         self.bad: list[Record] = []  # the first few entries whose time is not RFC 3339
         self.nbad = 0
         self.good = 0
@@ -66,8 +67,7 @@ class Precision(Visitor):
         for e in self.bad[:_SHOW]:
             shown = repr(e.time[:40]) if e.time else "no time at all"
             yield Finding(ID, "", f"The entry's time {shown} is not an RFC 3339 time with an explicit offset.",
-                          "ship the vault's own 'time' field unchanged (RFC 3339, e.g. 2026-01-02T03:04:05.123456789Z)",
-                          where=e.where, request_id=e.request_id)
+                          self.time_fix, where=e.where, request_id=e.request_id)
         if self.nbad > _SHOW:
             yield Finding(ID, "", f"{self.nbad - _SHOW} more entries have times that are not RFC 3339 with an offset.",
                           "as above", where=self.bad[_SHOW].where)
