@@ -24,10 +24,17 @@ from ..safeio import open_regular
 _MAGIC = ((b"\x1f\x8b", "gzip"), (b"BZh", "bzip2"), (b"\xfd7zXZ\x00", "xz"))
 
 
+def chain_name(name: str) -> bool:
+    """Whether ``name`` is a digest chain (``LOG.digests``) or a rotated copy of one (audit.log.digests.1,
+    audit.log.digests-20260101.gz: a logrotate rule on the log's whole folder rotates the chain too): never a log."""
+    at = name.rfind(".digests")
+    return at > 0 and name[at + len(".digests") : at + len(".digests") + 1] in ("", ".", "-", "_")
+
+
 def rotated_name(log: Path, name: str) -> bool:
     """Whether ``name`` is how rotation names an old ``log``: audit.log.1, audit.log.2.gz, audit.log-20260101,
-    audit-20260101.log."""
-    if name == log.name or name.endswith(".digests"):
+    audit-20260101.log. A digest chain, rotated or not, is none (``chain_name``)."""
+    if name == log.name or chain_name(name):
         return False
     if name.startswith(log.name):
         return True
@@ -37,7 +44,7 @@ def rotated_name(log: Path, name: str) -> bool:
 
 def related_name(log_names: Iterable[str], name: str) -> bool:
     """Whether ``name`` is one of ``log_names`` or a rotated form of one of them."""
-    return any(name == n or rotated_name(Path(n), name) for n in log_names if n) and not name.endswith(".digests")
+    return any(name == n or rotated_name(Path(n), name) for n in log_names if n) and not chain_name(name)
 
 
 def locate_rotated(log: Path, inode: Optional[int]) -> Optional[Path]:

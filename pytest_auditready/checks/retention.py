@@ -143,7 +143,9 @@ class Days(Visitor):
             return
         name = ctx.log_path or ctx.source
         log_set = tuple(ctx.log_set) or (name,)
-        judge = log_set[-1]
+        from ..engine.files import last_holding
+
+        judge = last_holding(log_set)  # never a log just rotated and still empty: it would judge nothing
         if not _same(judge, name) and any(_same(p, name) for p in log_set):
             yield Note("", f"judged with the whole log set of {len(log_set)} files on {judge}")
             return

@@ -7,11 +7,14 @@ so a check that reads beside the log (a digest chain, the file's mode) works off
 
 from __future__ import annotations
 
+import os
 import time
 from dataclasses import dataclass, field
 from typing import Any, Mapping, Optional, Sequence
 
 from ..checks.base import (
+    FAILED,
+    SKIPPED,
     Check,
     CheckContext,
     Outcome,
@@ -50,32 +53,44 @@ def _keep_freed_memory() -> None:
 
 def expand(paths: Sequence[str]) -> list[str]:
     """Every log file named by ``paths``: a file as given, a folder's log files (recursively, sorted; digest
-    chains and keys left out), a glob's matches, an object-store URL's objects (``engine.objects``). A path that
-    names nothing is an AuditReadyError, as is a folder or glob holding no file: an empty set of evidence is never
-    a pass."""
+    chains and keys left out), a glob's matches (the same left out: ``audit.log*`` matches the chain
+    ``audit.log.digests`` too), an object-store URL's objects (``engine.objects``). A digest chain, rotated or not
+    (``rotation.chain_name``), is never read as a log, even named on its own (the shell expands ``audit.log*``
+    before the command sees it): tamper_evidence finds it beside its log. A path that names nothing is an
+    AuditReadyError, as is a folder or glob holding no file, or a run naming only chains: an empty set of evidence
+    is never a pass."""
     import glob
     import os
 
+    from ..auditlog.rotation import chain_name
     from .objects import expand_url, is_url, not_a_log
 
     out: list[str] = []
+    chains: list[str] = []
     for p in paths:
         if is_url(p):  # object storage: an object, a prefix or a glob (engine.objects)
             out.extend(expand_url(p))
         elif os.path.isdir(p):
-            found = sorted(f for d, _, names in os.walk(p) for f in (os.path.join(d, n) for n in names)
-                           if not not_a_log(f))
+            found = sorted(os.path.join(d, n) for d, _, names in os.walk(p) for n in names
+                           if not not_a_log(os.path.join(d, n)) and not chain_name(n))
             if not found:
                 raise AuditReadyError(f"the folder {p} holds no log file", "name the folder that holds the audit logs")
             out.extend(found)
         elif os.path.lexists(p) or not glob.has_magic(p):
-            out.append(p)  # opening it says what is wrong, if anything
+            if chain_name(os.path.basename(p)) and os.path.isfile(p):
+                chains.append(p)  # a chain named on its own, or by a glob the shell expanded
+            else:
+                out.append(p)  # opening it says what is wrong, if anything
         else:
-            found = sorted(m for m in glob.glob(p, recursive=True) if os.path.isfile(m))
+            found = sorted(m for m in glob.glob(p, recursive=True)
+                           if os.path.isfile(m) and not not_a_log(m) and not chain_name(os.path.basename(m)))
             if not found:
                 raise AuditReadyError(f"no file matches {p}", "check the pattern (quote it so the shell does not "
                                       "expand it first)")
             out.extend(found)
+    if chains and not out:
+        raise AuditReadyError(f"{chains[0]} is a digest chain written by `auditready seal`, not an audit log",
+                              "name the log it seals (or its folder): tamper_evidence finds the chain beside it")
     seen: set[str] = set()
     return [p for p in out if not (p in seen or seen.add(p))]  # type: ignore[func-returns-value]  # set.add: None
 
@@ -210,5 +225,46 @@ def verify_file(path: str, settings: Settings, checks: Sequence[Check], secrets:
             outcomes.extend(verdicts(check, visitor.finish(), [""], tally, name).values())
         else:
             outcomes.extend(evaluate(check, ctx, [""]).values())
+    if stats.bytes == 0 and stats.lines == 0:
+        outcomes = excuse_empty_member(outcomes, name, log_set)
     return FileResult(name, outcomes, stats, time.monotonic() - started, settings.log_format, counts.entries,
                       counts.bad_lines, review.state() if review is not None else None)
+
+
+def _holds_bytes(path: str) -> bool:
+    from .objects import is_url
+
+    if is_url(path):
+        return True  # not looked at here; its own verdict says what it holds
+    try:
+        return os.path.getsize(path) > 0
+    except OSError:
+        return False
+
+
+def last_holding(log_set: Sequence[str]) -> str:
+    """The last file of the set that holds bytes (the last one when none does): where a verdict on the whole set is
+    given, never on a log just rotated and still empty."""
+    for p in reversed(log_set):
+        if _holds_bytes(p):
+            return p
+    return log_set[-1]
+
+
+def excuse_empty_member(outcomes: Sequence[Outcome], name: str, log_set: Sequence[str]) -> list[Outcome]:
+    """The outcomes of ``name``, a file from which nothing was read, when other files of the set hold bytes: a log
+    just rotated (logrotate's create, the vault reopening its file on SIGHUP) or rotated while idle (ifempty) holds
+    no entry, and the set's other files hold the entries. A check that judged nothing in it is skipped with that
+    reason instead of failing; checks of the set (retention, tamper_evidence) and of the file (its mode) keep their
+    verdicts. A file alone, or a set of nothing but empty files, still fails: no evidence is never a pass."""
+    others = [p for p in log_set if p != name]
+    if not any(_holds_bytes(p) for p in others):
+        return list(outcomes)
+    reason = (f"{name} is empty (a log just rotated, or rotated while idle): no entry in it to judge; the other "
+              f"{len(others)} file(s) of the set hold the entries")
+    out = []
+    for o in outcomes:
+        nothing = (o.status == FAILED and o.tally.fed == 0 and len(o.findings) == 1
+                   and o.findings[0].message.startswith(f"{o.check_id} judged nothing:"))
+        out.append(Outcome(o.check_id, o.subject, SKIPPED, reason=reason, tally=o.tally) if nothing else o)
+    return out

@@ -111,12 +111,14 @@ def expand_url(url: str) -> list[str]:
 
 
 def not_a_log(path: str) -> bool:
-    """Whether a file found in a folder or under a prefix is no log to read: a hidden file, the sealer's chains and
-    keys, CloudTrail's digest files (evidence for tamper_evidence, not logs; an ``aws s3 sync`` of AWSLogs/ holds
-    them beside the logs). A path named on its own is always read."""
+    """Whether a file found in a folder or under a prefix is no log to read: a hidden file, the sealer's chains
+    (rotated ones too) and keys, CloudTrail's digest files (evidence for tamper_evidence, not logs; an
+    ``aws s3 sync`` of AWSLogs/ holds them beside the logs). A path named on its own is always read."""
+    from ..auditlog.rotation import chain_name
+
     path = path.replace("\\", "/")
     name = path.rsplit("/", 1)[-1]
-    return (not name or name.startswith(".") or name.endswith(_NOT_LOGS)
+    return (not name or name.startswith(".") or name.endswith(_NOT_LOGS) or chain_name(name)
             or "/CloudTrail-Digest/" in f"/{path}" or "_CloudTrail-Digest_" in name)
 
 

@@ -36,7 +36,7 @@ from ..checks.base import Check, CheckContext, Outcome, Tally, Visitor, evaluate
 from ..errors import AuditReadyError
 from ..offline.reader import BLOCK, MAX_LINE_BYTES, Block, FileStats, open_log
 from .driver import drive, reader_for
-from .files import FileResult, _keep_freed_memory, detect
+from .files import FileResult, _keep_freed_memory, detect, excuse_empty_member
 
 if TYPE_CHECKING:
     from ..config import Settings
@@ -240,6 +240,8 @@ def finish_file(setup: Setup, parts: Sequence[PartResult]) -> FileResult:
             outcomes.extend(verdicts(check, visitor.finish(), [""], tally, name).values())
         else:
             outcomes.append(others[check.id])
+    if stats.bytes == 0 and stats.lines == 0:  # a file just rotated and still empty, as verify_file says it
+        outcomes = excuse_empty_member(outcomes, name, setup.log_set)
     review = next(streaming, None)
     extra: dict[str, Any] = {}
     if review is not None and "review" in {f.name for f in dataclasses.fields(FileResult)}:

@@ -33,7 +33,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO, TYPE_CHECKING, Any, Iterable, Iterator, Optional, Sequence
 
-from ..auditlog.rotation import RotatedFile, compression_of, open_rotated, related_name, rotated_name
+from ..auditlog.rotation import RotatedFile, chain_name, compression_of, open_rotated, related_name, rotated_name
 from ..errors import AuditReadyError
 from ..safeio import open_regular
 from .chain import DIGESTS_SUFFIX, GENESIS, PathLike, Record, digests_path_for, key_id, parse_record, signature_ok
@@ -599,9 +599,14 @@ def _parse_chain(df: IO[bytes], size: int, dpath: Path, public_key: Ed25519Publi
                         _lines(rec.first_line, rec.last_line), where))
             if first:
                 if rec.seq != 0 or rec.data["prev"] != GENESIS:
+                    pieces = _rotated_chains(dpath)
                     problems.append(Problem(
                         "chain", f"The chain starts at record seq {rec.seq} ({where}): the first {rec.seq} record(s) "
-                        "were deleted.", FIX_CHAIN, rec.segment, "", where))
+                        "were deleted" + (f", or rotated away into {', '.join(pieces)} beside it (a rotation rule "
+                                          "that matches the chain too)" if pieces else "") + ".",
+                        FIX_CHAIN + ("; keep LOG.digests out of log rotation (it is one file for the life of the "
+                                     "set: name only the log in logrotate's rule, never the folder)" if pieces
+                                     else ""), rec.segment, "", where))
             elif prev_hash is not None and (rec.data["prev"] != prev_hash or rec.data["prev_sig"] != prev_sig):
                 if prev_rec is not None and rec.seq > prev_rec.seq + 1:
                     gone = f"seq {prev_rec.seq + 1}" + (f"-{rec.seq - 1}" if rec.seq - 1 > prev_rec.seq + 1 else "")
@@ -654,6 +659,15 @@ def _parse_chain(df: IO[bytes], size: int, dpath: Path, public_key: Ed25519Publi
     if records == 0:
         problems.append(Problem("record", f"{dname} holds no digest record.", FIX_UNSEALED, where=dname))
     return _Chain(problems, notes, records, len(segments_seen), runs, frozenset(skip), size, h.hexdigest())
+
+
+def _rotated_chains(dpath: Path) -> list[str]:
+    """Rotated copies of the chain ``dpath`` beside it (audit.log.digests.1, audit.log.digests-20260101.gz)."""
+    try:
+        names = sorted(os.listdir(dpath.parent))
+    except OSError:
+        return []
+    return [n for n in names if n != dpath.name and n.startswith(dpath.name) and chain_name(n)][:5]
 
 
 def _run_records(df: IO[bytes], dpath: Path, chain: _Chain, run: _Run) -> list[Record]:
@@ -747,7 +761,7 @@ def _candidates(log: Path, names: set[str], archive: Sequence[PathLike], named: 
         except OSError:
             continue
         for nm in listing:
-            if nm.endswith(DIGESTS_SUFFIX) or (not is_archive and nm == log.name):
+            if chain_name(nm) or (not is_archive and nm == log.name):
                 continue
             if related_name(names, nm):
                 add(folder / nm, related=True, beside=rotated_name(log, nm) or nm == log.name)
