@@ -153,7 +153,7 @@ def pytest_options() -> list[dict[str, Any]]:
         def addoption(self, *names: str, **attrs: Any) -> None:
             found.append({"names": names, **attrs})
 
-    plugin.pytest_addoption(Parser())  # type: ignore[arg-type]
+    plugin.pytest_addoption(Parser(), None)  # type: ignore[arg-type]  # no plugin manager: nothing to unmark
     return found
 
 
