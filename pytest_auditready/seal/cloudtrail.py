@@ -11,17 +11,21 @@ with the region's RSA key (PKCS#1 v1.5 over SHA-256) over the signing string::
 (``null`` for the first digest of a chain). The signature itself lives in the digest object's S3 metadata
 (``x-amz-meta-signature``, hex), which a plain copy loses: keep it beside each digest as ``DIGEST.sig`` (the hex)
 or ``DIGEST.metadata.json`` (``aws s3api head-object ... --query Metadata``). Public keys come from
-``aws cloudtrail list-public-keys`` (JSON; ``Value`` is the base64 DER key, matched by ``Fingerprint``).
+``aws cloudtrail list-public-keys`` (JSON; ``Value`` is the base64 DER key, matched by ``Fingerprint``, valid for
+digests that end within its ``ValidityStartTime``..``ValidityEndTime``). Digests chain per trail, account and region;
+a starting digest (no previous) after a gap is CloudTrail's record that logging was off meanwhile.
 """
 
 from __future__ import annotations
 
 import base64
 import binascii
+import datetime
 import gzip
 import hashlib
 import json
 import os
+import re
 import zlib
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -92,8 +96,40 @@ class _Digest:
         return str(self.data.get("digestS3Bucket", "")), str(self.data.get("digestS3Object", ""))
 
 
-def load_public_keys(path: Path) -> dict[str, rsa.RSAPublicKey]:
-    """Fingerprint -> key, from `aws cloudtrail list-public-keys` output (or its PublicKeyList)."""
+@dataclass(frozen=True)
+class PublicKey:
+    """One of CloudTrail's public keys and the period it signs digests in (None: unbounded on that side)."""
+
+    key: rsa.RSAPublicKey
+    valid_from: Optional[datetime.datetime] = None
+    valid_to: Optional[datetime.datetime] = None
+
+    def covers(self, when: Optional[datetime.datetime]) -> bool:
+        if when is None:
+            return self.valid_from is None and self.valid_to is None
+        return ((self.valid_from is None or self.valid_from <= when)
+                and (self.valid_to is None or when <= self.valid_to))
+
+
+def _utc(value: Any) -> Optional[datetime.datetime]:
+    """A timestamp of CloudTrail's JSON (ISO 8601, "Z" or an offset; or epoch seconds, as the AWS CLI prints with
+    cli_timestamp_format = none) in UTC; None when absent. Raises ValueError when it is none of these."""
+    if value is None or value == "":
+        return None
+    if isinstance(value, (int, float)) and not isinstance(value, bool):
+        return datetime.datetime.fromtimestamp(float(value), datetime.timezone.utc)
+    if not isinstance(value, str):
+        raise ValueError(f"{value!r} is not a timestamp")
+    text = value.strip()
+    if text.endswith(("Z", "z")):
+        text = text[:-1] + "+00:00"
+    when = datetime.datetime.fromisoformat(text)
+    return when.replace(tzinfo=datetime.timezone.utc) if when.tzinfo is None else when.astimezone(datetime.timezone.utc)
+
+
+def load_public_keys(path: Path) -> dict[str, PublicKey]:
+    """Fingerprint -> key with its validity period, from `aws cloudtrail list-public-keys` output (or its
+    PublicKeyList)."""
     save = "save the keys with: aws cloudtrail list-public-keys --start-time ... > FILE"
     try:
         doc = json.loads(read_small(path, "CloudTrail public keys file", MAX_LIST_BYTES, fix=save))
@@ -106,7 +142,7 @@ def load_public_keys(path: Path) -> dict[str, rsa.RSAPublicKey]:
     if not isinstance(items, list) or not items:
         raise AuditReadyError(f"{path} holds no PublicKeyList", "pass the JSON output of `aws cloudtrail "
                               "list-public-keys` for the trail's region and time range")
-    keys: dict[str, rsa.RSAPublicKey] = {}
+    keys: dict[str, PublicKey] = {}
     for item in items:
         try:
             der = base64.b64decode(item["Value"], validate=True)
@@ -116,8 +152,13 @@ def load_public_keys(path: Path) -> dict[str, rsa.RSAPublicKey]:
                                   "pass the unmodified output of `aws cloudtrail list-public-keys`") from None
         if not isinstance(key, rsa.RSAPublicKey):
             raise AuditReadyError(f"{path}: a key is not an RSA key", "pass CloudTrail's own public keys")
+        try:
+            valid_from, valid_to = _utc(item.get("ValidityStartTime")), _utc(item.get("ValidityEndTime"))
+        except (ValueError, OverflowError, OSError):
+            raise AuditReadyError(f"{path}: a key's ValidityStartTime or ValidityEndTime is not a timestamp",
+                                  "pass the unmodified output of `aws cloudtrail list-public-keys`") from None
         fp = str(item.get("Fingerprint") or hashlib.md5(der).hexdigest())
-        keys[fp.lower()] = key
+        keys[fp.lower()] = PublicKey(key, valid_from, valid_to)
     return keys
 
 
@@ -247,11 +288,47 @@ def _load_digests(root: Path, under: Path, report: TrailReport) -> list[_Digest]
     return digests
 
 
-def _check_digests(digests: list[_Digest], keys: dict[str, rsa.RSAPublicKey], report: TrailReport) -> None:
-    """Each digest's signature, the chain of previous digests, and gaps in time between them."""
+# A digest's S3 key: .../CloudTrail-Digest/REGION/YYYY/MM/DD/ACCOUNT_CloudTrail-Digest_REGION_TRAIL_REGION_END.json.gz
+_DIGEST_KEY = re.compile(r"^(?P<dir>.*?)/\d{4}/\d{2}/\d{2}/(?P<name>(?P<account>[^_/]+)_CloudTrail-Digest_"
+                         r"(?P<region>[^_/]+)_[^/]*?)_\d{8}T\d{6}Z(?P<backfill>_backfill)?\.json(?:\.gz)?$")
+
+
+def _chain_of(d: _Digest) -> tuple[str, ...]:
+    """The chain a digest belongs to: one per trail, account and region (its S3 folder and name without the date),
+    so that the digests of other regions, accounts or trails copied into the same folder are not taken for gaps.
+    Backfill digests (``..._backfill.json.gz``, late log files) chain among themselves, as validate-logs reads them."""
+    bucket, key = d.s3
+    m = _DIGEST_KEY.match(key)
+    if m is None:
+        return (bucket, str(d.data.get("awsAccountId", "")), os.path.dirname(d.rel), "")
+    return (bucket, m.group("dir"), m.group("name"), m.group("backfill") or "")
+
+
+def _account_region(name: str, mark: str) -> Optional[tuple[str, str]]:
+    """(account, region) from a CloudTrail file name ACCOUNT_<mark>_REGION_..., None when it is not one."""
+    parts = name.split("_")
+    if len(parts) >= 3 and parts[1] == mark:
+        return parts[0], parts[2]
+    return None
+
+
+def _check_digests(digests: list[_Digest], keys: dict[str, PublicKey], report: TrailReport) -> None:
+    """Each digest's signature with a key valid at its time, the chain of previous digests, and gaps in time
+    between them, chain by chain (trail, account and region)."""
     report.digests = len(digests)
+    # 0. each digest where CloudTrail delivered it (its digestS3Object; `aws cloudtrail validate-logs`: "INVALID: has
+    # been moved from its original location"): a copy elsewhere is no digest of that place, and takes no part in
+    # the chain
+    moved = {id(d) for d in digests if not _in_place(d)}
+    for d in digests:
+        if id(d) in moved:
+            report.problems.append(TrailProblem("digest-moved", f"Digest file {d.rel} was delivered as {d.s3[1]!r}, "
+                                                "not here: it was moved or copied from its original location.",
+                                                FIX_DIGEST, d.rel))
+    digests = [d for d in digests if id(d) not in moved]
     by_s3 = {d.s3: d for d in digests}
-    # 1. each digest's own signature
+    # 1. each digest's own signature, with the key of its time range (AWS: "retrieve the public keys for the time
+    # range corresponding to the digest file", then the one with its fingerprint)
     for d in digests:
         if d.signature is None:
             why = (f"a signature beside it that cannot be read ({d.signature_error})" if d.signature_error else
@@ -269,14 +346,40 @@ def _check_digests(digests: list[_Digest], keys: dict[str, rsa.RSAPublicKey], re
                                                 "forged", d.rel))
             continue
         try:
-            key.verify(bytes.fromhex(d.signature), signing_string(d.data, d.sha256), padding.PKCS1v15(),
-                       hashes.SHA256())
+            when: Optional[datetime.datetime] = _utc(d.data.get("digestEndTime"))
+        except (ValueError, OverflowError, OSError):
+            when = None
+        if not key.covers(when):
+            report.problems.append(TrailProblem("key", f"Digest file {d.rel} ends at {d.data.get('digestEndTime')}, "
+                                                f"outside the validity period of key {fp} that signed it: a key is "
+                                                "only valid for its own period.",
+                                                "pass the output of `aws cloudtrail list-public-keys` covering the "
+                                                "digest's time; if the key's period is right, treat the digest as "
+                                                "forged", d.rel))
+            continue
+        try:
+            key.key.verify(bytes.fromhex(d.signature), signing_string(d.data, d.sha256), padding.PKCS1v15(),
+                           hashes.SHA256())
         except (InvalidSignature, ValueError):
             report.problems.append(TrailProblem("digest-signature", f"Digest file {d.rel} does not match its "
                                                 "signature: it was changed after CloudTrail signed it.", FIX_DIGEST,
                                                 d.rel))
+    chains: dict[tuple[str, ...], list[_Digest]] = {}
+    for d in digests:  # oldest first already
+        chains.setdefault(_chain_of(d), []).append(d)
+    for chain in chains.values():
+        _check_chain(chain, by_s3, report)
+
+
+def _in_place(d: _Digest) -> bool:
+    """Whether the digest file sits at the S3 key it names for itself (the copy keeps keys as paths)."""
+    key = d.s3[1].strip("/")
+    return bool(key) and d.path.absolute().as_posix().endswith("/" + key)
+
+
+def _check_chain(chain: list[_Digest], by_s3: dict[tuple[str, str], _Digest], report: TrailReport) -> None:
     # 2. the chain: each digest names the previous one by location, hash and signature
-    for i, d in enumerate(digests):
+    for i, d in enumerate(chain):
         pb, po = d.data.get("previousDigestS3Bucket"), d.data.get("previousDigestS3Object")
         if not po:
             continue
@@ -297,12 +400,23 @@ def _check_digests(digests: list[_Digest], keys: dict[str, rsa.RSAPublicKey], re
             report.problems.append(TrailProblem("digest-chain", f"The signature beside {prev.rel} is not the one "
                                                 f"{d.rel} recorded for it: the digest was re-signed or replaced.",
                                                 FIX_DIGEST, prev.rel))
-    # 3. gaps in time between consecutive digests
-    for a, b in zip(digests, digests[1:]):
-        if a.data.get("digestEndTime") != b.data.get("digestStartTime"):
-            report.problems.append(TrailProblem("gap", f"No digest covers {a.data.get('digestEndTime')} to "
-                                                f"{b.data.get('digestStartTime')} (between {a.rel} and {b.rel}): "
-                                                "logging was stopped or digests were deleted.", FIX_DIGEST, b.rel))
+    # 3. gaps in time between consecutive digests. A starting digest (no previous: logging or log file validation
+    # was turned back on) after one is CloudTrail's own record that no log file was delivered meanwhile, as `aws
+    # cloudtrail validate-logs` reports it; any other gap lacks a digest.
+    # Backfill digests (late log files) come when needed, not hourly: only their links are checked.
+    if _chain_of(chain[0])[-1]:
+        return
+    for a, b in zip(chain, chain[1:]):
+        if a.data.get("digestEndTime") == b.data.get("digestStartTime"):
+            continue
+        if not b.data.get("previousDigestS3Object") and b.data.get("previousDigestSignature") is None:
+            report.notes.append(f"no log files were delivered between {a.data.get('digestEndTime')} and "
+                                f"{b.data.get('digestStartTime')}: {b.rel} starts a new digest chain (logging was "
+                                "stopped, or log file validation turned off)")
+            continue
+        report.problems.append(TrailProblem("gap", f"No digest covers {a.data.get('digestEndTime')} to "
+                                            f"{b.data.get('digestStartTime')} (between {a.rel} and {b.rel}): "
+                                            "logging was stopped or digests were deleted.", FIX_DIGEST, b.rel))
 
 
 def validate_trail(root: Path, keys_file: Path) -> TrailReport:
@@ -341,15 +455,70 @@ def validate_trail(root: Path, keys_file: Path) -> TrailReport:
                                                     "or appended, or the file truncated).", FIX_LOG, obj))
                 continue
             report.valid_log_files += 1
+    covered = _coverage([d for d in digests if _in_place(d)])
     unlisted = 0
     for dirpath, _dirs, files in os.walk(root):
         for name in files:
-            if "_CloudTrail_" in name and name.endswith(".json.gz") and (Path(dirpath) / name).resolve() not in named:
+            path = Path(dirpath) / name
+            if "_CloudTrail_" not in name or not name.endswith(".json.gz") or path.resolve() in named:
+                continue
+            if _within(name, covered):
+                obj = str(path.relative_to(root))
+                report.problems.append(TrailProblem("log-unlisted", f"Log file {obj} is not listed in any digest, "
+                                                    "although the digests here cover the hour after its delivery: "
+                                                    "it was added after CloudTrail delivered the trail's files.",
+                                                    FIX_LOG, obj))
+            else:
                 unlisted += 1
     if unlisted:
         report.notes.append(f"{unlisted} log file(s) are not listed in any digest here (delivered after the newest "
                             "digest, or outside its range): they are not validated")
     return report
+
+
+# CloudTrail lists a log file in the digest of the hour it is delivered in (a backfill digest when late); its name
+# carries its time (ACCOUNT_CloudTrail_REGION_YYYYMMDDTHHmmZ_...) but not its trail. A file listed in no digest,
+# whose hour and next hour are covered by a chain of its account and region, was not delivered by CloudTrail,
+# unless a chain of the same account and region lacks that hour's digest: that missing digest is the problem then.
+_LOG_TIME = re.compile(r"_(\d{8}T\d{4})Z_")
+_LISTING_DELAY = datetime.timedelta(hours=1)
+_Spans = list[tuple[datetime.datetime, datetime.datetime]]
+_Coverage = dict[tuple[str, str], dict[tuple[str, ...], _Spans]]
+
+
+def _coverage(digests: list[_Digest]) -> _Coverage:
+    """(account, region) -> chain -> the (digestStartTime, digestEndTime) of each of its digests here."""
+    out: _Coverage = {}
+    for d in digests:
+        who = _account_region(Path(d.s3[1]).name, "CloudTrail-Digest")
+        try:
+            start, end = _utc(d.data.get("digestStartTime")), _utc(d.data.get("digestEndTime"))
+        except (ValueError, OverflowError, OSError):
+            continue
+        if who is not None and start is not None and end is not None:
+            out.setdefault(who, {}).setdefault(_chain_of(d), []).append((start, end))
+    return out
+
+
+def _within(name: str, covered: _Coverage) -> bool:
+    """Whether the digests here should list the log file ``name`` (see above)."""
+    who, m = _account_region(name, "CloudTrail"), _LOG_TIME.search(name)
+    if who is None or m is None:
+        return False
+    try:
+        when = datetime.datetime.strptime(m.group(1), "%Y%m%dT%H%M").replace(tzinfo=datetime.timezone.utc)
+    except ValueError:
+        return False
+    chains = [spans for chain, spans in covered.get(who, {}).items() if not chain[-1]]  # hourly, not backfill
+
+    def has(spans: _Spans, t: datetime.datetime) -> bool:
+        return any(a <= t < b for a, b in spans)
+
+    def during(spans: _Spans) -> bool:
+        return min(a for a, _ in spans) <= when < max(b for _, b in spans)
+
+    return (any(has(c, when) and has(c, when + _LISTING_DELAY) for c in chains)
+            and all(has(c, when) for c in chains if during(c)))
 
 
 # -- one log file, for the tamper_evidence check of an offline CloudTrail log (log_format = "cloudtrail") --------

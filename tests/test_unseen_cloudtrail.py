@@ -1,0 +1,253 @@
+"""CloudTrail log file validation, judged as AWS documents it: digest chains per trail, account and region; a key
+valid only for its own period ("retrieve the public keys for the time range corresponding to the digest file");
+a starting digest (no previous) after logging was stopped; a log file added where digests cover its hour. Digests
+are built and signed as tests/test_cloudtrail.py builds them."""
+
+from __future__ import annotations
+
+import gzip
+import hashlib
+import json
+from pathlib import Path
+from typing import Callable, Iterable, Optional
+
+import pytest
+from cryptography.hazmat.primitives.asymmetric import rsa
+
+from pytest_auditready.cli import main
+from pytest_auditready.seal.cloudtrail import validate_trail
+
+from .test_cloudtrail import (
+    ACCOUNT,
+    BUCKET,
+    REGION,
+    _log_key,
+    _tamper_outcome,
+    _texts,
+    build_trail,
+    fingerprint,
+    records,
+    rsa_key,
+    sign_digest,
+    write_keys,
+)
+
+
+def _keys(tmp: Path, *periods: tuple[rsa.RSAPrivateKey, object, object]) -> Path:
+    """A list-public-keys file whose keys have the given validity periods."""
+    path = write_keys(tmp / "keys.json", *(k for k, _, _ in periods))
+    doc = json.loads(path.read_text())
+    for item, (_, start, end) in zip(doc["PublicKeyList"], periods):
+        item["ValidityStartTime"], item["ValidityEndTime"] = start, end
+    path.write_text(json.dumps(doc))
+    return path
+
+
+def chain(root: Path, hours: Iterable[int], *, account: str = ACCOUNT, region: str = REGION, trail: str = "trail",
+          key_for: Callable[[int], rsa.RSAPrivateKey] = lambda h: rsa_key(0), restart_at: Iterable[int] = ()
+          ) -> list[str]:
+    """A trail's digests and logs for ``hours`` of 2026-01-01 (two log files an hour), each digest signed by
+    ``key_for(hour)``; at the hours of ``restart_at`` a starting digest (no previous), as CloudTrail writes when
+    logging is turned back on. Returns the log files' keys."""
+    prev: Optional[tuple[str, str, str]] = None
+    logs_written: list[str] = []
+    restarts = set(restart_at)
+    for h in hours:
+        if h in restarts:
+            prev = None
+        day = f"2026/01/01/{account}_CloudTrail"
+        logs = []
+        for n in range(2):
+            lk = f"AWSLogs/{account}/CloudTrail/{region}/{day}_{region}_20260101T{h:02d}{n:02d}Z_{trail}{h}{n}.json.gz"
+            body = json.dumps(records(h, n)).encode()
+            p = root / lk
+            p.parent.mkdir(parents=True, exist_ok=True)
+            p.write_bytes(gzip.compress(body))
+            logs.append({"s3Bucket": BUCKET, "s3Object": lk, "hashValue": hashlib.sha256(body).hexdigest(),
+                         "hashAlgorithm": "SHA-256"})
+            logs_written.append(lk)
+        dk = (f"AWSLogs/{account}/CloudTrail-Digest/{region}/2026/01/01/{account}_CloudTrail-Digest_{region}_{trail}_"
+              f"{region}_20260101T{h + 1:02d}0000Z.json.gz")
+        key = key_for(h)
+        data = {
+            "awsAccountId": account, "digestStartTime": f"2026-01-01T{h:02d}:00:00Z",
+            "digestEndTime": f"2026-01-01T{h + 1:02d}:00:00Z", "digestS3Bucket": BUCKET, "digestS3Object": dk,
+            "digestPublicKeyFingerprint": fingerprint(key), "digestSignatureAlgorithm": "SHA256withRSA",
+            "previousDigestS3Bucket": BUCKET if prev else None, "previousDigestS3Object": prev[0] if prev else None,
+            "previousDigestHashValue": prev[1] if prev else None,
+            "previousDigestHashAlgorithm": "SHA-256" if prev else None,
+            "previousDigestSignature": prev[2] if prev else None, "logFiles": logs,
+        }
+        raw = json.dumps(data).encode()
+        sig = sign_digest(key, data, raw)
+        p = root / dk
+        p.parent.mkdir(parents=True, exist_ok=True)
+        p.write_bytes(gzip.compress(raw))
+        Path(str(p) + ".sig").write_text(sig + "\n")
+        prev = (dk, hashlib.sha256(raw).hexdigest(), sig)
+    return logs_written
+
+
+def _problems(root: Path, keys: Path) -> list[tuple[str, str]]:
+    return [(p.kind, p.where) for p in validate_trail(root, keys).problems]
+
+
+# -- digests of other regions, accounts and trails beside the trail's own ------------------------------------------
+
+def test_digests_of_other_regions_accounts_and_trails_are_chains_of_their_own(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """One bucket receives the digests of every region, account (organization trail) and trail: each its own chain
+    with its own hours, none a gap in another."""
+    root = tmp_path / "bucket"
+    build_trail(root)  # us-east-1, hours 0-2
+    chain(root, [1, 2, 3, 4], region="eu-west-1")
+    chain(root, [2, 3], account="444455556666")
+    chain(root, [0, 1, 2, 3, 4, 5], trail="other")  # a second trail of the same account and region
+    keys = write_keys(tmp_path / "keys.json", rsa_key())
+    assert _problems(root, keys) == []
+    assert main(["verify-cloudtrail", str(root), "--public-keys", str(keys)]) == 0
+    assert "30/30 log file(s) valid" in capsys.readouterr().out
+    # tamper_evidence of a log file of the trail, beside another trail's digests in the same folder
+    out = _tamper_outcome(root / _log_key(1, 0), keys)
+    assert out.status == "passed", _texts(out)
+    # a digest deleted from one of those chains is still a digest deleted, and only that (its hour's log files are
+    # not taken for added ones because the other chains cover the hour)
+    deleted = next((root / f"AWSLogs/{ACCOUNT}/CloudTrail-Digest/{REGION}/2026/01/01").glob("*_other_*T030000Z*.gz"))
+    deleted.unlink()
+    assert {k for k, _ in _problems(root, keys)} == {"digest-missing", "gap"}
+
+
+# -- a key valid only for another period; a chain across a key rotation --------------------------------------------
+
+def test_a_digest_signed_by_a_key_outside_its_validity_period_fails(tmp_path: Path) -> None:
+    root = tmp_path / "bucket"
+    logs = chain(root, [0, 1, 2])
+    keys = _keys(tmp_path, (rsa_key(0), "2025-01-01T00:00:00Z", "2025-02-01T00:00:00Z"))
+    problems = validate_trail(root, keys).problems
+    assert {p.kind for p in problems} == {"key"} and len(problems) == 3
+    assert "outside the validity period" in problems[0].message
+    out = _tamper_outcome(root / logs[2], keys)
+    assert out.status == "failed" and "outside the validity period" in _texts(out), _texts(out)
+
+
+def test_a_chain_across_a_key_rotation_verifies_and_each_key_only_in_its_period(tmp_path: Path) -> None:
+    """The region's key rotates at 02:00: the digests before are signed by the old key, those after by the new;
+    the old key signing after its period is refused. Epoch seconds (cli_timestamp_format = none) are read too."""
+    root = tmp_path / "rotated"
+    chain(root, [0, 1, 2, 3], key_for=lambda h: rsa_key(0) if h < 2 else rsa_key(1))
+    keys = _keys(tmp_path, (rsa_key(0), "2026-01-01T00:00:00Z", "2026-01-01T02:00:00+00:00"),
+                 (rsa_key(1), 1767232800.0, None))  # 2026-01-01T02:00:00Z, still valid
+    assert _problems(root, keys) == []
+    late = tmp_path / "late"
+    logs = chain(late, [0, 1, 2, 3])  # the old key signs on after the rotation
+    problems = _problems(late, keys)
+    assert [k for k, _ in problems] == ["key", "key"] and all("T030000Z" in w or "T040000Z" in w
+                                                              for _, w in problems)
+    assert _tamper_outcome(late / logs[0], keys).status == "passed"  # its own digest is within the period
+    assert _tamper_outcome(late / logs[6], keys).status == "failed"
+
+
+def test_a_keys_file_with_an_unreadable_validity_is_refused_in_one_line(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    root = tmp_path / "bucket"
+    chain(root, [0, 1])
+    keys = _keys(tmp_path, (rsa_key(0), "last tuesday", "2026-02-01T00:00:00Z"))
+    assert main(["verify-cloudtrail", str(root), "--public-keys", str(keys)]) == 2
+    err = capsys.readouterr().err
+    assert "ValidityStartTime" in err and "Traceback" not in err and len(err.strip().splitlines()) == 1
+
+
+# -- logging stopped and started again: a starting digest after a gap ----------------------------------------------
+
+def test_a_starting_digest_after_logging_was_stopped_is_no_gap(tmp_path: Path,
+                                                                capsys: pytest.CaptureFixture[str]) -> None:
+    """AWS: a starting digest (previous fields null) is written when logging is turned back on; validate-logs
+    reports 'No log files were delivered by CloudTrail between ...' and exits 0."""
+    root = tmp_path / "bucket"
+    logs = chain(root, [0, 1, 4, 5], restart_at=[4])
+    keys = write_keys(tmp_path / "keys.json", rsa_key())
+    r = validate_trail(root, keys)
+    assert r.ok, r.problems
+    assert any("no log files were delivered between 2026-01-01T02:00:00Z and 2026-01-01T04:00:00Z" in n
+               for n in r.notes), r.notes
+    assert main(["verify-cloudtrail", str(root), "--public-keys", str(keys)]) == 0
+    capsys.readouterr()
+    out = _tamper_outcome(root / logs[4], keys)  # listed in the starting digest
+    assert out.status == "passed", _texts(out)
+    # the same hours lost before a digest that names its previous one: a gap, not a restart
+    named = tmp_path / "named"
+    chain(named, [0, 1, 4, 5])
+    assert {k for k, _ in _problems(named, keys)} == {"gap"}
+
+
+# -- a log file present but listed in no digest ---------------------------------------------------------------------
+
+def test_a_log_file_added_where_digests_cover_its_hour_fails(tmp_path: Path,
+                                                             capsys: pytest.CaptureFixture[str]) -> None:
+    root = tmp_path / "bucket"
+    build_trail(root)
+    keys = write_keys(tmp_path / "keys.json", rsa_key())
+    added = _log_key(0, 30)
+    (root / added).write_bytes(gzip.compress(json.dumps(records(0, 30)).encode()))
+    assert _problems(root, keys) == [("log-unlisted", added)]
+    assert main(["verify-cloudtrail", str(root), "--public-keys", str(keys)]) == 1
+    assert f"FAIL Log file {added} is not listed in any digest" in capsys.readouterr().out
+    out = _tamper_outcome(root / added, keys)
+    assert out.status == "failed" and "No digest file beside it lists" in _texts(out)
+    # A file of the newest hour may be listed by the next digest, not copied yet; one of a region without digests
+    # here is not judged by these: both only noted.
+    (root / added).unlink()
+    late = _log_key(2, 40)
+    (root / late).write_bytes(gzip.compress(json.dumps(records(2, 40)).encode()))
+    other = _log_key(0, 30).replace(REGION, "ap-south-1")
+    (root / other).parent.mkdir(parents=True)
+    (root / other).write_bytes(gzip.compress(json.dumps(records(0, 30)).encode()))
+    r = validate_trail(root, keys)
+    assert r.ok and any("2 log file(s) are not listed" in n for n in r.notes), (r.problems, r.notes)
+
+
+# -- a digest moved from where CloudTrail delivered it; backfill digests -------------------------------------------
+
+def test_a_digest_moved_from_its_original_location_fails(tmp_path: Path) -> None:
+    """validate-logs: "INVALID: has been moved from its original location". A genuine digest renamed into the place
+    of another hour's (deleted with its log files) is no digest of that hour."""
+    root = tmp_path / "bucket"
+    logs = chain(root, [0, 1, 2])
+    keys = write_keys(tmp_path / "keys.json", rsa_key())
+    folder = root / f"AWSLogs/{ACCOUNT}/CloudTrail-Digest/{REGION}/2026/01/01"
+    d0 = next(folder.glob("*T010000Z.json.gz"))
+    moved = folder / d0.name.replace("T010000Z", "T005959Z")
+    d0.rename(moved)
+    Path(str(d0) + ".sig").rename(str(moved) + ".sig")
+    problems = validate_trail(root, keys).problems
+    assert [(p.kind, Path(p.where).name) for p in problems] == [("digest-moved", moved.name)], problems
+    assert "moved or copied from its original location" in problems[0].message
+    out = _tamper_outcome(root / logs[0], keys)  # the file it lists: failed, naming the moved digest
+    assert out.status == "failed" and f"{moved.name} was delivered as" in _texts(out), _texts(out)
+
+
+def test_backfill_digests_chain_among_themselves_without_hourly_gaps(tmp_path: Path) -> None:
+    """Backfill digests (``..._backfill.json.gz``) list late log files when needed: they form their own chain,
+    which is neither a gap in the hourly one nor expected to be hourly itself."""
+    root = tmp_path / "bucket"
+    chain(root, [0, 1, 2, 3, 4])
+    chain(root, [1, 4], trail="late")  # stands in for two backfill digests, linked, three hours apart
+    keys = write_keys(tmp_path / "keys.json", rsa_key())
+    folder = root / f"AWSLogs/{ACCOUNT}/CloudTrail-Digest/{REGION}/2026/01/01"
+    for p in sorted(folder.glob("*_late_*.json.gz")):  # rename and re-sign as the trail's backfill digests
+        data = json.loads(gzip.decompress(p.read_bytes()))
+        name = p.name.replace("_late_", "_trail_").replace(".json.gz", "_backfill.json.gz")
+        data["digestS3Object"] = data["digestS3Object"].replace(p.name, name)
+        if data["previousDigestS3Object"]:
+            data["previousDigestS3Object"] = data["previousDigestS3Object"].replace("_late_", "_trail_").replace(
+                ".json.gz", "_backfill.json.gz")
+            prev = folder / Path(data["previousDigestS3Object"]).name
+            data["previousDigestHashValue"] = hashlib.sha256(gzip.decompress(prev.read_bytes())).hexdigest()
+            data["previousDigestSignature"] = Path(str(prev) + ".sig").read_text().strip()
+        raw = json.dumps(data).encode()
+        (folder / name).write_bytes(gzip.compress(raw))
+        Path(str(folder / name) + ".sig").write_text(sign_digest(rsa_key(0), data, raw))
+        p.unlink()
+        Path(str(p) + ".sig").unlink()
+    r = validate_trail(root, keys)
+    assert r.ok and r.digests == 7, r.problems
