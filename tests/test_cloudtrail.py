@@ -59,6 +59,21 @@ def records(hour: int, n: int) -> dict[str, object]:
                          "requestID": f"r-{hour}-{n}-{i}"} for i in range(4)]}
 
 
+def digest_record(account: str, h: int, digest_key: str, key: rsa.RSAPrivateKey,
+                  prev: "tuple[str, str, str] | None", logs: list[dict[str, object]]) -> dict[str, object]:
+    """The digest of hour ``h`` of 2026-01-01, as CloudTrail writes one: at ``digest_key``, signed by ``key``,
+    naming ``prev`` (its key, SHA-256 and signature; None for a chain's first) and listing ``logs``."""
+    return {
+        "awsAccountId": account, "digestStartTime": f"2026-01-01T{h:02d}:00:00Z",
+        "digestEndTime": f"2026-01-01T{h + 1:02d}:00:00Z", "digestS3Bucket": BUCKET, "digestS3Object": digest_key,
+        "digestPublicKeyFingerprint": fingerprint(key), "digestSignatureAlgorithm": "SHA256withRSA",
+        "previousDigestS3Bucket": BUCKET if prev else None, "previousDigestS3Object": prev[0] if prev else None,
+        "previousDigestHashValue": prev[1] if prev else None,
+        "previousDigestHashAlgorithm": "SHA-256" if prev else None,
+        "previousDigestSignature": prev[2] if prev else None, "logFiles": logs,
+    }
+
+
 def sign_digest(key: rsa.RSAPrivateKey, data: dict[str, object], raw: bytes) -> str:
     prev = data["previousDigestSignature"]
     s = "\n".join([str(data["digestEndTime"]), f"{data['digestS3Bucket']}/{data['digestS3Object']}",
@@ -79,16 +94,8 @@ def build_trail(root: Path, hours: int = 3, key: rsa.RSAPrivateKey | None = None
             logs.append({"s3Bucket": BUCKET, "s3Object": _log_key(h, n), "hashValue": hashlib.sha256(body).hexdigest(),
                          "hashAlgorithm": "SHA-256", "newestEventTime": f"2026-01-01T{h:02d}:{n:02d}:03Z",
                          "oldestEventTime": f"2026-01-01T{h:02d}:{n:02d}:00Z"})
-        data = {
-            "awsAccountId": ACCOUNT, "digestStartTime": f"2026-01-01T{h:02d}:00:00Z",
-            "digestEndTime": f"2026-01-01T{h + 1:02d}:00:00Z", "digestS3Bucket": BUCKET,
-            "digestS3Object": _digest_key(h), "digestPublicKeyFingerprint": fingerprint(key),
-            "digestSignatureAlgorithm": "SHA256withRSA", "newestEventTime": None, "oldestEventTime": None,
-            "previousDigestS3Bucket": BUCKET if prev else None, "previousDigestS3Object": prev[0] if prev else None,
-            "previousDigestHashValue": prev[1] if prev else None,
-            "previousDigestHashAlgorithm": "SHA-256" if prev else None,
-            "previousDigestSignature": prev[2] if prev else None, "logFiles": logs,
-        }
+        data = digest_record(ACCOUNT, h, _digest_key(h), key, prev, logs)
+        data.update(newestEventTime=None, oldestEventTime=None)
         raw = json.dumps(data).encode()
         sig = sign_digest(key, data, raw)
         p = root / _digest_key(h)

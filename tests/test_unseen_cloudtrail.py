@@ -25,7 +25,7 @@ from .test_cloudtrail import (
     _tamper_outcome,
     _texts,
     build_trail,
-    fingerprint,
+    digest_record,
     records,
     rsa_key,
     sign_digest,
@@ -69,15 +69,7 @@ def chain(root: Path, hours: Iterable[int], *, account: str = ACCOUNT, region: s
         dk = (f"AWSLogs/{account}/CloudTrail-Digest/{region}/2026/01/01/{account}_CloudTrail-Digest_{region}_{trail}_"
               f"{region}_20260101T{h + 1:02d}0000Z.json.gz")
         key = key_for(h)
-        data = {
-            "awsAccountId": account, "digestStartTime": f"2026-01-01T{h:02d}:00:00Z",
-            "digestEndTime": f"2026-01-01T{h + 1:02d}:00:00Z", "digestS3Bucket": BUCKET, "digestS3Object": dk,
-            "digestPublicKeyFingerprint": fingerprint(key), "digestSignatureAlgorithm": "SHA256withRSA",
-            "previousDigestS3Bucket": BUCKET if prev else None, "previousDigestS3Object": prev[0] if prev else None,
-            "previousDigestHashValue": prev[1] if prev else None,
-            "previousDigestHashAlgorithm": "SHA-256" if prev else None,
-            "previousDigestSignature": prev[2] if prev else None, "logFiles": logs,
-        }
+        data = digest_record(account, h, dk, key, prev, logs)
         raw = json.dumps(data).encode()
         sig = sign_digest(key, data, raw)
         p = root / dk
