@@ -326,7 +326,7 @@ def evaluate(check: Check, ctx: CheckContext, subjects: Sequence[str]) -> dict[s
 
 
 def verdicts(check: Check, said: Iterable[Union[Finding, Skip, Note]], subjects: Sequence[str], tally: Tally,
-             source: str) -> dict[str, Outcome]:
+             source: str, empty: str = "") -> dict[str, Outcome]:
     """What a check said (findings, skips, notes), as one outcome per subject: failed with its findings, else
     skipped with the first reason, else passed with its note; ``tally`` goes to the whole-log subject, and a check
     that judged nothing fails (``judged_something``). A check that names an undeclared subject is a bug in that
@@ -354,12 +354,14 @@ def verdicts(check: Check, said: Iterable[Union[Finding, Skip, Note]], subjects:
             out[s] = Outcome(check.id, s, SKIPPED, reason=skips[s], tally=t)
         else:
             out[s] = Outcome(check.id, s, PASSED, reason=notes.get(s, ""), tally=t)
-    return judged_something(check, out, source)
+    return judged_something(check, out, source, empty)
 
 
-def judged_something(check: Check, out: dict[str, Outcome], source: str) -> dict[str, Outcome]:
+def judged_something(check: Check, out: dict[str, Outcome], source: str, empty: str = "") -> dict[str, Outcome]:
     """Fail closed: a check that was fed entries to judge and judged none does not pass. It fails, saying so
-    (an empty log, a log of nothing but unreadable lines, or every entry excused)."""
+    (an empty log, a log of nothing but unreadable lines, or every entry excused). ``empty``: why a file that gave
+    no entry at all has none to give (an empty member of a set whose other files hold the entries): the check is
+    skipped with that reason instead."""
     whole_ = out.get("")
     if whole_ is None or whole_.status != PASSED or whole_.tally.fed is None or whole_.tally.judged:
         return out
@@ -372,6 +374,9 @@ def judged_something(check: Check, out: dict[str, Outcome], source: str) -> dict
     if t.fed:
         why = (f"all {t.fed} entries of {source or 'the log'} were excused ("
                + "; ".join(f"{n} by: {r}" for r, n in t.excused) + "), so none was judged")
+    elif empty:  # an empty file among files that hold the entries (``engine.files.empty_member``): nothing to judge
+        out[""] = Outcome(check.id, "", SKIPPED, reason=empty, tally=t)
+        return out
     else:
         why = f"{source or 'the log'} holds no readable audit entry, so nothing was judged"
     finding = Finding(check.id, "", f"{check.id} judged nothing: {why}.",

@@ -13,8 +13,6 @@ from dataclasses import dataclass, field
 from typing import Any, Mapping, Optional, Sequence
 
 from ..checks.base import (
-    FAILED,
-    SKIPPED,
     Check,
     CheckContext,
     Outcome,
@@ -217,16 +215,15 @@ def verify_file(path: str, settings: Settings, checks: Sequence[Check], secrets:
     finally:
         f.close()
     finished = {check.id: visitor for check, visitor in streaming}
+    empty = empty_member(name, log_set, stats)
     outcomes: list[Outcome] = []
     for check in checks:
         visitor = finished.get(check.id)
         if visitor is not None:
             tally = Tally(counts.entries, tuple(sorted(visitor.excused.items())))
-            outcomes.extend(verdicts(check, visitor.finish(), [""], tally, name).values())
+            outcomes.extend(verdicts(check, visitor.finish(), [""], tally, name, empty).values())
         else:
             outcomes.extend(evaluate(check, ctx, [""]).values())
-    if stats.bytes == 0 and stats.lines == 0:
-        outcomes = excuse_empty_member(outcomes, name, log_set)
     return FileResult(name, outcomes, stats, time.monotonic() - started, settings.log_format, counts.entries,
                       counts.bad_lines, review.state() if review is not None else None)
 
@@ -251,20 +248,17 @@ def last_holding(log_set: Sequence[str]) -> str:
     return log_set[-1]
 
 
-def excuse_empty_member(outcomes: Sequence[Outcome], name: str, log_set: Sequence[str]) -> list[Outcome]:
-    """The outcomes of ``name``, a file from which nothing was read, when other files of the set hold bytes: a log
-    just rotated (logrotate's create, the vault reopening its file on SIGHUP) or rotated while idle (ifempty) holds
-    no entry, and the set's other files hold the entries. A check that judged nothing in it is skipped with that
-    reason instead of failing; checks of the set (retention, tamper_evidence) and of the file (its mode) keep their
-    verdicts. A file alone, or a set of nothing but empty files, still fails: no evidence is never a pass."""
+def empty_member(name: str, log_set: Sequence[str], stats: FileStats) -> str:
+    """Why ``name``, a file from which nothing was read, has no entry to judge when other files of its set hold
+    bytes: a log just rotated (logrotate's create, the vault reopening its file on SIGHUP) or rotated while idle
+    (ifempty); "" otherwise. A check that judged nothing in it is then skipped with this reason instead of failing
+    (``checks.base.judged_something``); checks of the set (retention, tamper_evidence) and of the file (its mode)
+    keep their verdicts. A file alone, or a set of nothing but empty files, still fails: no evidence is never a
+    pass."""
+    if stats.bytes or stats.lines:
+        return ""
     others = [p for p in log_set if p != name]
     if not any(_holds_bytes(p) for p in others):
-        return list(outcomes)
-    reason = (f"{name} is empty (a log just rotated, or rotated while idle): no entry in it to judge; the other "
-              f"{len(others)} file(s) of the set hold the entries")
-    out = []
-    for o in outcomes:
-        nothing = (o.status == FAILED and o.tally.fed == 0 and len(o.findings) == 1
-                   and o.findings[0].message.startswith(f"{o.check_id} judged nothing:"))
-        out.append(Outcome(o.check_id, o.subject, SKIPPED, reason=reason, tally=o.tally) if nothing else o)
-    return out
+        return ""
+    return (f"{name} is empty (a log just rotated, or rotated while idle): no entry in it to judge; the other "
+            f"{len(others)} file(s) of the set hold the entries")

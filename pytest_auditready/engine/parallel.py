@@ -36,7 +36,7 @@ from ..checks.base import Check, CheckContext, Outcome, Tally, Visitor, evaluate
 from ..errors import AuditReadyError
 from ..offline.reader import BLOCK, MAX_LINE_BYTES, Block, FileStats, open_log
 from .driver import drive, reader_for
-from .files import FileResult, _keep_freed_memory, detect, excuse_empty_member
+from .files import FileResult, _keep_freed_memory, detect, empty_member
 
 if TYPE_CHECKING:
     from ..config import Settings
@@ -232,16 +232,15 @@ def finish_file(setup: Setup, parts: Sequence[PartResult]) -> FileResult:
                       parts[0].stats.framing, sum(p.stats.left_out for p in parts))  # framed files: one part
     streaming = iter(merged)
     others = {o.check_id: o for o in parts[0].outcomes}
+    empty = empty_member(name, setup.log_set, stats)  # a file just rotated and still empty, as verify_file says it
     outcomes: list[Outcome] = []
     for check in setup.checks:
         if check.visitor is not None:
             visitor = next(streaming)
             tally = Tally(entries, tuple(sorted(visitor.excused.items())))
-            outcomes.extend(verdicts(check, visitor.finish(), [""], tally, name).values())
+            outcomes.extend(verdicts(check, visitor.finish(), [""], tally, name, empty).values())
         else:
             outcomes.append(others[check.id])
-    if stats.bytes == 0 and stats.lines == 0:  # a file just rotated and still empty, as verify_file says it
-        outcomes = excuse_empty_member(outcomes, name, setup.log_set)
     review = next(streaming, None)
     extra: dict[str, Any] = {}
     if review is not None and "review" in {f.name for f in dataclasses.fields(FileResult)}:
