@@ -646,11 +646,12 @@ class LeakScanner:
         if self._native is None:
             add(_IP_PREFILTER, 0)
         regexes, unknown = detector_regexes()
-        keyed = [n for n in map(_keyed_length, regexes) if n is not None]
+        lengths = [_keyed_length(rx) for rx in regexes]
+        keyed = [n for n in lengths if n is not None]
         if keyed:
             add(_keyed_superset(min(keyed)), hs.HS_FLAG_CASELESS)
-        for rx in regexes:
-            if keyed and _keyed_length(rx) is not None:
+        for rx, n in zip(regexes, lengths):
+            if n is not None:
                 continue  # held by the keyed superset
             flag = hs.HS_FLAG_PREFILTER | (hs.HS_FLAG_CASELESS if rx.ignorecase else 0)
             add((("(?x)" if rx.verbose else "") + rx.pattern).encode("utf-8"),
