@@ -10,9 +10,11 @@ from typing import Any
 def add_parser(sub: Any) -> argparse.ArgumentParser:
     p: argparse.ArgumentParser
     p = sub.add_parser("verify-cloudtrail", help="validate a local copy of a CloudTrail trail's digest and log files",
-                       description="Validate CloudTrail digest files (RSA signatures, the chain of previous digests, "
-                       "gaps in time) and the log files they list (SHA-256), offline, as `aws cloudtrail "
-                       "validate-logs` does against S3. Each digest's signature must sit beside it as DIGEST.sig "
+                       description="Validate CloudTrail digest files (RSA signatures by keys valid at each digest's "
+                       "time, the chain of previous digests and gaps in time per trail, account and region, digests "
+                       "moved from where CloudTrail put them) and the log files they list (SHA-256; a log file no "
+                       "digest lists is a problem), offline, as `aws cloudtrail validate-logs` does against S3. "
+                       "Each digest's signature must sit beside it as DIGEST.sig "
                        "(hex) or DIGEST.metadata.json (aws s3api head-object ... --query Metadata). "
                        "Exit 0: valid; 1: problems; 2: usage or unreadable input.")
     p.add_argument("root", metavar="DIR", help="local copy of the bucket (or its prefix), e.g. from aws s3 sync")
