@@ -2,11 +2,11 @@
 unusual, as review items for a person to look at (never a failure, never an exit code).
 
 ``Review`` is a streaming Visitor fed the same entries as the checks, in the same single read of a log. It keeps,
-per secret path (every path outside the vault's own ``sys/``, ``auth/`` and ``identity/`` endpoints, or the
-``review_paths`` globs), per identity (display name and entity id, as ``auditready access`` groups them) the
-requests and denied requests of each operation, the first and last time, the source addresses and the token
-accessors (HMAC digests as logged; an accessor in clear is shown only as a fingerprint). Each request entry counts
-once (the response of the same request is not counted again); a request the vault refused counts as denied.
+per secret path (named with its namespace; every path outside the vault's own ``sys/``, ``auth/`` and ``identity/``
+endpoints, or the ``review_paths`` globs), per identity (display name and entity id, as ``auditready access`` groups
+them) the requests and denied requests of each operation, the first and last time, the source addresses and the
+token accessors (HMAC digests as logged; an accessor in clear is shown only as a fingerprint). Each request entry
+counts once (the response of the same request is not counted again); a request the vault refused counts as denied.
 
 Four patterns on reads (requests with operation ``read``) are flagged as review items:
 
@@ -34,7 +34,7 @@ import re
 from itertools import compress
 from typing import TYPE_CHECKING, Any, Optional
 
-from .auditlog.model import Entries, parse_time
+from .auditlog.model import Entries, in_scope, parse_time
 from .checks.access_policy import paths_regex, who
 from .checks.base import Visitor, iso_ns
 
@@ -385,19 +385,25 @@ class Review(Visitor):
                         self.first, self.last = _lo(self.first, p[0]), _hi(self.last, p[0])
         # Only request entries on reviewed paths count: picked from the columns at C speed, each distinct path
         # judged once.
-        resource, reviewed = batch.resource, self._reviewed
+        resource, reviewed, scope = batch.resource, self._reviewed, batch.scope
         picked: list[int] = []
-        for i in compress(range(len(batch.type)), map(_REQUEST, batch.type)):
-            ok = reviewed.get(resource[i])
-            if ok is None:
-                ok = self._reviewable(resource[i])
-            if ok:
-                picked.append(i)
+        if scope is None:
+            for i in compress(range(len(batch.type)), map(_REQUEST, batch.type)):
+                ok = reviewed.get(resource[i])
+                if ok is None:
+                    ok = self._reviewable(resource[i])
+                if ok:
+                    picked.append(i)
+        else:  # some requests were made in a namespace: each path is named with its namespace (in_scope)
+            resource = [in_scope(ns, r) for ns, r in zip(scope, resource)]
+            for i in compress(range(len(batch.type)), map(_REQUEST, batch.type)):
+                if self._reviewable(resource[i], batch.resource[i]):
+                    picked.append(i)
         if not picked:
             return
         stamps = batch.times_ns() if batch.utc_times() else None
         if batch.decoded is not None:  # who made each request, from the line structs the reader decoded
-            self._decoded(batch, picked, stamps)
+            self._decoded(batch, resource, picked, stamps)
             return
         # The raw line of each picked entry, when the entries are of the block being fed: walked to from the
         # line before (the picked lines ascend), never splitting the whole block.
@@ -429,15 +435,15 @@ class Review(Visitor):
             dn, eid, acc, denied = who_of(raw, batch.identity[i], result[i])
             count(resource[i], dn, eid, acc, source[i], action[i] or "(none)", ns, denied)
 
-    def _decoded(self, batch: Entries, picked: list[int], stamps: Optional[list[int]]) -> None:
+    def _decoded(self, batch: Entries, resource: list[str], picked: list[int], stamps: Optional[list[int]]) -> None:
         """``entries`` for a batch with its decoded Vault/OpenBao lines: display name, entity id and accessor from
         each line's ``auth``, refused when the line has an error or its policies did not allow it (what ``_who``
-        reads from the raw line)."""
+        reads from the raw line). ``resource``: each entry's path as the review names it."""
         from .cli.access import _accessor
 
         decoded, shown, count = batch.decoded, self._shown, self._count
         assert decoded is not None
-        resource, source, action, result, times = batch.resource, batch.source, batch.action, batch.result, batch.time
+        source, action, result, times = batch.source, batch.action, batch.result, batch.time
         for i in picked:
             e = decoded[i]
             a = e.auth
@@ -462,13 +468,17 @@ class Review(Visitor):
                 denied = denied or (pr is not None and pr.allowed is False)
             count(resource[i], dn, eid, acc, source[i], action[i] or "(none)", ns, denied)
 
-    def _reviewable(self, path: str) -> bool:
-        """Whether request entries on ``path`` are reviewed (kept by path: a log names few paths)."""
+    def _reviewable(self, path: str, relative: Optional[str] = None) -> bool:
+        """Whether request entries on ``path`` are reviewed (kept by path: a log names few paths). ``relative``:
+        the path within its namespace, when ``path`` names one (the vault's own endpoints are in every namespace);
+        such answers are not kept (the same text could name another namespace's own endpoint)."""
         match = self.match
-        ok = bool(path) and ((match(path) is not None) if match is not None else _OWN.match(path) is None)
-        if len(self._reviewed) >= 4096:
-            self._reviewed.clear()
-        self._reviewed[path] = ok
+        own = relative if relative is not None else path
+        ok = bool(path) and ((match(path) is not None) if match is not None else _OWN.match(own) is None)
+        if relative is None:
+            if len(self._reviewed) >= 4096:
+                self._reviewed.clear()
+            self._reviewed[path] = ok
         return ok
 
     def _who(self, raw: Optional[bytes], identity: str, result: str) -> tuple[str, str, str, bool]:

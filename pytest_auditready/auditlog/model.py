@@ -179,6 +179,12 @@ class AuditEntry:
         return _text(_get(self.data, "request", "path"))
 
     @property
+    def scope(self) -> str:
+        """The namespace the request was made in (``request.namespace.path``, e.g. "team-a/"), empty for the root
+        namespace: ``path`` is relative to it (see ``in_scope``)."""
+        return _text(_get(self.data, "request", "namespace", "path"))
+
+    @property
     def operation(self) -> str:
         return _text(_get(self.data, "request", "operation"))
 
@@ -221,7 +227,7 @@ class AuditEntry:
     def record(self) -> "Record":
         """The entry's canonical fields, as the streaming checks read them."""
         return Record(self.file, self.line, self.type, self.time_text, self.identity, self.path, self.operation,
-                      self.result, self.remote_address, self.request_id)
+                      self.result, self.remote_address, self.request_id, self.scope)
 
     def get_field(self, name: str) -> str:
         """The canonical field ``name`` (see REQUIRED_FIELDS) as text, empty when absent."""
@@ -248,6 +254,15 @@ def walk_strings(data: Any) -> Iterator[tuple[str, str]]:
         elif isinstance(v, list):
             for vv in v:
                 stack.append((key, vv))
+
+
+def in_scope(scope: str, path: str) -> str:
+    """A request path with the namespace it was made in: Vault and OpenBao log ``request.path`` relative to
+    ``request.namespace.path``, so ``secret/data/db`` in namespace ``team-a/`` is ``team-a/secret/data/db`` (the
+    path a client outside the namespace names it by). The root namespace adds nothing."""
+    if not scope:
+        return path
+    return (scope if scope.endswith("/") else scope + "/") + path
 
 
 def vault_identity(display_name: str, entity_id: str, accessor: str) -> str:
@@ -280,6 +295,7 @@ class Record:
         "request_id",
         "resource",
         "result",
+        "scope",
         "source",
         "time",
         "ts",
@@ -287,7 +303,7 @@ class Record:
     )
 
     def __init__(self, file: str, line: int, type: str, time: str, identity: str, resource: str, action: str,
-                 result: str, source: str, request_id: str) -> None:
+                 result: str, source: str, request_id: str, scope: str = "") -> None:
         self.file = file
         self.line = line
         self.type = type  # "request", "response", or "" when the format does not say
@@ -298,11 +314,17 @@ class Record:
         self.result = result
         self.source = source
         self.request_id = request_id
+        self.scope = scope  # the Vault/OpenBao namespace ``resource`` is relative to ("" for the root namespace)
         self.ts = parse_time(time)  # (ns, digits written, significant digits) or None
 
     @property
     def where(self) -> str:
         return f"{self.file}:{self.line}"
+
+    @property
+    def secret(self) -> str:
+        """The resource with its namespace (``in_scope``): which secret, across namespaces."""
+        return in_scope(self.scope, self.resource)
 
     def get_field(self, name: str) -> str:
         """The canonical field ``name`` (one of REQUIRED_FIELDS) as text, empty when absent."""
@@ -334,6 +356,7 @@ class Entries:
         "request_id",
         "resource",
         "result",
+        "scope",
         "source",
         "time",
         "type",
@@ -358,14 +381,20 @@ class Entries:
         # vault_block: its Vault/OpenBao line structs), so that a visitor can read a field the columns leave out
         # without going back to the raw line. None otherwise.
         self.decoded: Optional[Sequence[Any]] = None
+        # Each entry's Vault/OpenBao namespace (``Record.scope``), when any entry of the batch was made outside the
+        # root namespace; None when all were (and for formats without namespaces).
+        self.scope: Optional[list[str]] = None
 
     @classmethod
     def of(cls, records: Sequence[Record]) -> "Entries":
         """A batch of records of one file."""
-        return cls(records[0].file if records else "", [r.line for r in records], [r.type for r in records],
-                   [r.time for r in records], [r.identity for r in records], [r.resource for r in records],
-                   [r.action for r in records], [r.result for r in records], [r.source for r in records],
-                   [r.request_id for r in records])
+        batch = cls(records[0].file if records else "", [r.line for r in records], [r.type for r in records],
+                    [r.time for r in records], [r.identity for r in records], [r.resource for r in records],
+                    [r.action for r in records], [r.result for r in records], [r.source for r in records],
+                    [r.request_id for r in records])
+        if any(r.scope for r in records):
+            batch.scope = [r.scope for r in records]
+        return batch
 
     def __len__(self) -> int:
         return len(self.lines)
@@ -373,7 +402,12 @@ class Entries:
     def record(self, i: int) -> Record:
         """Entry ``i`` as a Record."""
         return Record(self.file, self.lines[i], self.type[i], self.time[i], self.identity[i], self.resource[i],
-                      self.action[i], self.result[i], self.source[i], self.request_id[i])
+                      self.action[i], self.result[i], self.source[i], self.request_id[i],
+                      self.scope[i] if self.scope is not None else "")
+
+    def secret(self, i: int) -> str:
+        """Entry ``i``'s resource with its namespace (``in_scope``): which secret, across namespaces."""
+        return in_scope(self.scope[i], self.resource[i]) if self.scope is not None else self.resource[i]
 
     def records(self) -> Iterator[Record]:
         return (self.record(i) for i in range(len(self.lines)))

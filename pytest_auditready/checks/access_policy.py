@@ -6,7 +6,9 @@ Each ``[[tool.auditready.access.rules]]`` table names ``paths`` (globs with Vaul
 OpenBao request entry on a matching path with a listed operation that the vault let through must come from an
 allowed identity or from a token holding an allowed policy; anything else is a finding naming the entry, the
 identity and the rule. A request the vault refused (its request entry carries the error) accessed nothing: the
-vault enforced the rule. The rules are the reviewer's intent; the vault's policies are what it enforces: this check
+vault enforced the rule. A path in a namespace other than the root is matched with the namespace before it
+(``team-a/secret/data/db``), as a client outside the namespace names it: the vault logs it relative to
+``request.namespace.path``. The rules are the reviewer's intent; the vault's policies are what it enforces: this check
 is where the two are compared, request by request.
 
 The canonical fields (``Record``) carry one identity; who a token is (display name, entity id, accessor) and which
@@ -22,7 +24,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Iterator, Optional, Sequence, Union
 
 from ..auditlog.formats import format_of
-from ..auditlog.model import Entries, Record, vault_identity
+from ..auditlog.model import Entries, Record, in_scope, vault_identity
 from .base import Check, CheckContext, Finding, Note, Skip, Visitor, feed
 
 if TYPE_CHECKING:
@@ -188,7 +190,7 @@ class Rules(Visitor):
             return
         if rec.type != "request":
             self.excuse(EXCUSE_RESPONSE)
-        elif rec.action not in self.ops or self.any_path.match(rec.resource) is None:
+        elif rec.action not in self.ops or self.any_path.match(rec.secret) is None:
             self.uncovered += 1
         else:
             self._judge(rec)
@@ -198,10 +200,11 @@ class Rules(Visitor):
             return
         covered, ops = self.any_path.match, self.ops
         responses = 0
+        scope = batch.scope
         for i, (t, path, op) in enumerate(zip(batch.type, batch.resource, batch.action)):
             if t != "request":
                 responses += 1
-            elif op not in ops or covered(path) is None:
+            elif op not in ops or covered(path if scope is None else in_scope(scope[i], path)) is None:
                 self.uncovered += 1
             else:
                 self._judge(batch.record(i))
@@ -219,7 +222,7 @@ class Rules(Visitor):
             return
         judged = False
         for c in self.rules:
-            if rec.action in c.ops and c.paths.match(rec.resource) is not None:
+            if rec.action in c.ops and c.paths.match(rec.secret) is not None:
                 judged = True
                 if not _allowed(c.rule, w):
                     self._violation(rec, c.rule, w)
@@ -239,7 +242,7 @@ class Rules(Visitor):
         pols = f"; token policies {', '.join(w.policies)}" if w.policies else "; no token policy"
         granted = (f"; granted by vault policy {', '.join(w.granting)}" if w.granting else "")
         self.findings.append(Finding(
-            ID, "", f"{rec.action} of {rec.resource} by {who_text}{pols}{granted} breaks "
+            ID, "", f"{rec.action} of {rec.secret} by {who_text}{pols}{granted} breaks "
             f"{describe_rule(rule)}.",
             "if this identity should not have it, take the grant out of the vault policy that allowed it"
             + (f" ({', '.join(w.granting)})" if w.granting else "")

@@ -5,8 +5,10 @@ reads audit logs (files, folders, globs, gzip) through the same engine as `audit
 and keeps one counter set per identity: memory does not grow with the logs. PATTERN is a Vault policy glob (a
 trailing ``*`` matches the rest, a ``+`` segment one segment) over each request's path, and each request counts once:
 
-- Vault/OpenBao: the request entry's path (the response entry of the same request is not counted again); a request
-  the vault refused (its request entry carries the error, or its policies did not allow it) counts as denied.
+- Vault/OpenBao: the request entry's path, with the namespace it was made in (``team-a/secret/data/db``: the vault
+  logs the path relative to ``request.namespace.path``); the response entry of the same request is not counted
+  again; a request the vault refused (its request entry carries the error, or its policies did not allow it)
+  counts as denied.
 - Kubernetes: the event at the request's last stage (ResponseComplete, or Panic), its requestURI without the leading
   ``/`` and the query (``api/v1/namespaces/prod/secrets/db``); a 401 or 403 counts as denied. A request whose
   RequestReceived event no later stage follows (an audit policy that omits them) counts at that event.
@@ -31,7 +33,7 @@ import time
 from dataclasses import dataclass, field
 from typing import IO, Any, Optional, Sequence
 
-from ..auditlog.model import Entries, parse_time
+from ..auditlog.model import Entries, in_scope, parse_time
 from ..checks.access_policy import RawLines, Who, vault_glob, who
 from ..checks.base import Visitor
 from ..errors import AuditReadyError, ConfigError
@@ -194,11 +196,13 @@ class Accesses(Visitor):
         self.raw.block(file, first_line, data)
 
     def entries(self, batch: Entries) -> None:
-        match, since, until, fmt = self.match, self.since, self.until, self.fmt
+        match, since, until, fmt, scope = self.match, self.since, self.until, self.fmt, batch.scope
         for i, (t, path) in enumerate(zip(batch.type, batch.resource)):
             if fmt == "vault":
                 if t != "request":
                     continue
+                if scope is not None:
+                    path = in_scope(scope[i], path)
             elif fmt == "k8s":
                 if t not in _K8S_LAST_STAGES and t != "RequestReceived":
                     continue

@@ -46,11 +46,16 @@ class _Auth(msgspec.Struct, gc=False):
     policy_results: Optional[_Policy] = None
 
 
+class _Namespace(msgspec.Struct, gc=False):
+    path: str = ""  # "" in the root namespace ({"id":"root"})
+
+
 class _Request(msgspec.Struct, gc=False):
     id: str = ""
     path: str = ""
     operation: str = ""
     remote_address: str = ""
+    namespace: Optional[_Namespace] = None
 
 
 class _ResponseData(msgspec.Struct, gc=False):
@@ -81,6 +86,7 @@ class _VaultLine(msgspec.Struct, gc=False):
 _vault_decoder = msgspec.json.Decoder(_VaultLine)
 _EMPTY_AUTH = _Auth()
 _EMPTY_REQUEST = _Request()
+_ROOT = _Namespace()
 
 Parsed = Union[Record, BadLine]
 
@@ -133,7 +139,7 @@ def vault_parser(file: str, prefix: str = "") -> Callable[[int, bytes], Parsed]:
         return Record(file, line, e.type, e.time, vault_identity(a.display_name, a.entity_id, a.accessor),
                       r.path, r.operation,
                       vault_result(e.type, e.error, e.response is not None, allowed, _data_error(e.response)),
-                      r.remote_address, r.id)
+                      r.remote_address, r.id, r.namespace.path if r.namespace is not None else "")
 
     return parse
 
@@ -143,6 +149,7 @@ _TYPE, _TIME, _ERROR = attrgetter("type"), attrgetter("time"), attrgetter("error
 _DISPLAY_NAME, _ENTITY_ID, _ACCESSOR = attrgetter("display_name"), attrgetter("entity_id"), attrgetter("accessor")
 _PATH, _OPERATION, _REMOTE_ADDRESS, _ID = (attrgetter("path"), attrgetter("operation"), attrgetter("remote_address"),
                                           attrgetter("id"))
+_NAMESPACE = attrgetter("namespace")
 
 
 # A block is one object a line when, besides starting with "{" and ending with "}", it has no newline that does
@@ -236,6 +243,9 @@ def vault_block(file: str, prefix: str = "") -> Callable[[Block], Optional[Entri
                         list(map(_PATH, requests)), list(map(_OPERATION, requests)), result,
                         list(map(_REMOTE_ADDRESS, requests)), list(map(_ID, requests)))
         batch.decoded = items
+        spaces = list(map(_NAMESPACE, requests))
+        if spaces.count(_ROOT) + spaces.count(None) != n:  # C-speed: a namespace other than the root is rare
+            batch.scope = [s.path if s is not None else "" for s in spaces]
         return batch
 
     return decode
