@@ -313,3 +313,54 @@ def test_a_kubernetes_request_with_no_later_stage_counts_at_request_received(tmp
     doc = json.loads(r.stdout)
     assert (doc["requests"], doc["denied"]) == (3, 0)
     assert [i["display_name"] for i in doc["identities"]] == [secret["user"]["username"]]
+
+
+@pytest.mark.vault
+def test_whoever_unwraps_a_response_wrapped_read_saw_the_secret(bao: Any, tmp_path: Path) -> None:
+    """A read with X-Vault-Wrap-TTL hands back a wrapping token; whoever unwraps it gets the secret. The unwrap
+    is logged on sys/wrapping/unwrap, by the wrapping token (or with it in the body), never on the secret's path:
+    before, 'who saw secret/data/app/db' named the reader and not who unwrapped it."""
+    server = bao()
+    admin = VaultClient(server.url, server.root_token, timeout=5)
+    try:
+        admin.call("PUT", "sys/policies/acl/app-read",
+                   {"policy": 'path "secret/data/app/*" { capabilities = ["read"] }'})
+        reader, courier = _token(admin, "reader", ["app-read"]), _token(admin, "courier", ["default"])
+        assert admin.call("POST", "secret/data/app/db", {"data": {"v": "d" * 20}}).status == 200
+        assert admin.call("POST", "secret/data/app/api", {"data": {"v": "e" * 20}}).status == 200
+
+        def wrapped(path: str) -> str:
+            r = reader.call("GET", path, headers={"X-Vault-Wrap-TTL": "60s"})
+            assert r.status == 200, r.error
+            return remember_secret(str((r.body or {})["wrap_info"]["token"]))
+
+        # 1. unwrapped with the wrapping token as the client token
+        assert admin.with_token(wrapped("secret/data/app/db")).call("POST", "sys/wrapping/unwrap").status == 200
+        # 2. unwrapped by the courier, the token in the body; a second try fails (a wrapping token is used once)
+        second = wrapped("secret/data/app/db")
+        assert courier.call("POST", "sys/wrapping/unwrap", {"token": second}).status == 200
+        assert courier.call("POST", "sys/wrapping/unwrap", {"token": second}).status == 400
+        # 3. rewrapped (the default policy does not allow it: by the admin), the new token unwrapped by the courier
+        rw = admin.call("POST", "sys/wrapping/rewrap", {"token": wrapped("secret/data/app/db")})
+        assert rw.status == 200, rw.error
+        new = remember_secret(str((rw.body or {})["wrap_info"]["token"]))
+        assert courier.call("POST", "sys/wrapping/unwrap", {"token": new}).status == 200
+        # 4. another secret's wrapped read, unwrapped: not an access to secret/data/app/db
+        assert courier.call("POST", "sys/wrapping/unwrap", {"token": wrapped("secret/data/app/api")}).status == 200
+    finally:
+        admin.close()
+    log = tmp_path / "audit.log"
+    log.write_bytes(server.log_path.read_bytes())
+    proc = access("secret/data/app/db", str(log), "--json", "-")
+    assert proc.returncode == 0, proc.stderr
+    doc = json.loads(proc.stdout)
+    ops = {(i["display_name"], op): (c["requests"], c["denied"])
+           for i in doc["identities"] for op, c in i["operations"].items()}
+    # the wrapping token's own unwrap is logged with the display name of the token that wrapped (its source
+    # address tells who sent it); a refused unwrap's entry names no identity (the vault resolved none)
+    assert ops == {("token", "create"): (1, 0), ("token-reader", "read"): (3, 0), ("token-reader", "unwrap"): (1, 0),
+                   ("token-courier", "unwrap"): (2, 0), ("", "unwrap"): (1, 1)}, ops
+    assert_no_secret(proc.stdout)
+    api = json.loads(access("secret/data/app/api", str(log), "--json", "-").stdout)
+    assert {(i["display_name"], op): c["requests"] for i in api["identities"] for op, c in i["operations"].items()} \
+        == {("token", "create"): 1, ("token-reader", "read"): 1, ("token-courier", "unwrap"): 1}

@@ -8,7 +8,10 @@ trailing ``*`` matches the rest, a ``+`` segment one segment) over each request'
 - Vault/OpenBao: the request entry's path, with the namespace it was made in (``team-a/secret/data/db``: the vault
   logs the path relative to ``request.namespace.path``); the response entry of the same request is not counted
   again; a request the vault refused (its request entry carries the error, or its policies did not allow it)
-  counts as denied.
+  counts as denied. A response-wrapped read hands its caller a wrapping token, and whoever unwraps it sees the
+  secret: an ``sys/wrapping/unwrap`` whose token (the client token, or ``token`` in the request's data; HMAC
+  digests, which the vault makes alike) is one a matching read's response wrapped (``response.wrap_info``, or
+  a ``sys/wrapping/rewrap`` of it) counts as operation ``unwrap`` of that path, by whoever sent it.
 - Kubernetes: the event at the request's last stage (ResponseComplete, or Panic), its requestURI without the leading
   ``/`` and the query (``api/v1/namespaces/prod/secrets/db``); a 401 or 403 counts as denied. A request whose
   RequestReceived event no later stage follows (an audit policy that omits them) counts at that event.
@@ -44,6 +47,29 @@ FORMATS = ("vault", "k8s", "cloudtrail")  # the logs whose requests name a path,
 _K8S_LAST_STAGES = frozenset({"ResponseComplete", "Panic"})  # one event a request, the one with its outcome
 _K8S_REFUSED = frozenset({"401", "403"})
 _KEEP = 50  # distinct source addresses and paths kept per identity (the rest is counted)
+_WRAPS = 100_000  # wrapping tokens kept (the oldest forgotten first): a response-wrapped secret's token is used once
+_UNWRAP, _REWRAP = "sys/wrapping/unwrap", "sys/wrapping/rewrap"
+
+
+def _obj(raw: Optional[bytes], prefix: str) -> Optional[dict[str, Any]]:
+    """The raw line as a JSON object (after the device prefix), None when it is not one."""
+    import orjson
+
+    if raw is None:
+        return None
+    if prefix and raw.startswith(prefix.encode("utf-8")):
+        raw = raw[len(prefix.encode("utf-8")):]
+    try:
+        doc = orjson.loads(raw[max(raw.find(b"{"), 0):])  # after any framing, as ``who`` reads it
+    except (ValueError, RecursionError):
+        return None
+    return doc if isinstance(doc, dict) else None
+
+
+def _sub(doc: Any, *keys: str) -> Any:
+    for k in keys:
+        doc = doc.get(k) if isinstance(doc, dict) else None
+    return doc
 
 
 def add_parser(sub: Any) -> argparse.ArgumentParser:
@@ -189,6 +215,7 @@ class Accesses(Visitor):
         # unless their last stage comes (then they count there, with its status)
         self.received: dict[str, tuple[Who, str, str, Optional[int]]] = {}
         self.raw = RawLines()
+        self.wraps: dict[str, str] = {}  # wrapping token / accessor (as logged) -> the path its response wrapped
         self.who: dict[tuple[str, str], Identity] = {}
         self.untimed = 0  # matching requests without a readable time, left out when --since/--until is given
 
@@ -199,10 +226,14 @@ class Accesses(Visitor):
         match, since, until, fmt, scope = self.match, self.since, self.until, self.fmt, batch.scope
         for i, (t, path) in enumerate(zip(batch.type, batch.resource)):
             if fmt == "vault":
-                if t != "request":
-                    continue
                 if scope is not None:
                     path = in_scope(scope[i], path)
+                if t != "request":
+                    if t == "response" and (batch.resource[i] == _REWRAP or match(path) is not None):
+                        self._wrapped(batch, i, path)
+                    continue
+                if batch.resource[i] == _UNWRAP and self.wraps:
+                    self._unwrap(batch, i)
             elif fmt == "k8s":
                 if t not in _K8S_LAST_STAGES and t != "RequestReceived":
                     continue
@@ -234,6 +265,54 @@ class Accesses(Visitor):
                         continue
                     self.received.pop(rid, None)
             self._count(w, batch.action[i] or "(none)", path, ns, denied)
+
+    def _wrapped(self, batch: Entries, i: int, path: str) -> None:
+        """Keep the wrapping token and accessor of a matching read's response (or of a rewrap of one)."""
+        raw = self.raw.get(batch.file, batch.lines[i])
+        if raw is None or b'"wrap_info"' not in raw:
+            return
+        doc = _obj(raw, self.prefix)
+        info = _sub(doc, "response", "wrap_info")
+        if not isinstance(info, dict):
+            return
+        if batch.resource[i] == _REWRAP:  # the new token wraps what the old one did
+            old = _sub(doc, "request", "data", "token")
+            path = self.wraps.get(old, "") if isinstance(old, str) else ""
+            if not path:
+                return
+        for k in ("token", "accessor"):
+            v = info.get(k)
+            if isinstance(v, str) and v:
+                if len(self.wraps) >= _WRAPS:
+                    self.wraps.pop(next(iter(self.wraps)))
+                self.wraps[v] = path
+
+    def _unwrap(self, batch: Entries, i: int) -> None:
+        """Count an unwrap of a token a matching read wrapped as operation ``unwrap`` of that read's path."""
+        raw = self.raw.get(batch.file, batch.lines[i])
+        doc = _obj(raw, self.prefix)
+        if doc is None:
+            return
+        path = ""
+        for got in (_sub(doc, "request", "data", "token"), _sub(doc, "auth", "client_token"),
+                    _sub(doc, "auth", "accessor")):
+            if isinstance(got, str) and got in self.wraps:
+                path = self.wraps[got]
+                break
+        if not path:
+            return
+        ts = parse_time(batch.time[i])
+        ns = ts[0] if ts is not None else None
+        if self.since is not None or self.until is not None:
+            if ns is None:
+                self.untimed += 1
+                return
+            if (self.since is not None and ns < self.since) or (self.until is not None and ns > self.until):
+                return
+        w = who(raw, self.prefix) if raw is not None else None
+        if w is None:
+            w = Who(display_name=batch.identity[i], remote_address=batch.source[i])
+        self._count(w, "unwrap", path, ns, w.refused or batch.result[i].startswith("error:"))
 
     def flush(self) -> None:
         """Count the Kubernetes requests whose last stage never came (not known to be denied)."""
