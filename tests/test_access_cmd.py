@@ -364,3 +364,20 @@ def test_whoever_unwraps_a_response_wrapped_read_saw_the_secret(bao: Any, tmp_pa
     api = json.loads(access("secret/data/app/api", str(log), "--json", "-").stdout)
     assert {(i["display_name"], op): c["requests"] for i in api["identities"] for op, c in i["operations"].items()} \
         == {("token", "create"): 1, ("token-reader", "read"): 1, ("token-courier", "unwrap"): 1}
+
+
+def test_a_kubernetes_request_made_with_impersonation_names_both_users(tmp_path: Path) -> None:
+    """kubectl --as: the API server authorizes the request as impersonatedUser, sent by user. Naming only the
+    sender hid whose rights read the secret; naming only the impersonated user would hide who sent it."""
+    events = [json.loads(ln) for ln in (FIXTURES / "k8s" / "real" / "correct.log").read_text().splitlines()]
+    secret = next(e for e in events if e.get("objectRef", {}).get("resource") == "secrets"
+                  and e.get("stage") == "ResponseComplete")
+    sender = secret["user"]["username"]
+    as_jane = dict(secret, auditID="5e0c7a1b-2d3f-4e5a-8b9c-0d1e2f3a4b5c",
+                   impersonatedUser={"username": "jane@example.org", "groups": ["dev"]})
+    log = tmp_path / "audit.log"
+    log.write_text("\n".join(json.dumps(e) for e in (secret, as_jane)) + "\n")
+    r = access(secret["requestURI"].lstrip("/").split("?")[0], str(log), "--json", "-", cwd=tmp_path)
+    assert r.returncode == 0, r.stderr
+    got = {i["display_name"]: i["requests"] for i in json.loads(r.stdout)["identities"]}
+    assert got == {sender: 1, f"{sender} as jane@example.org": 1}

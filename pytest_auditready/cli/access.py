@@ -13,8 +13,10 @@ trailing ``*`` matches the rest, a ``+`` segment one segment) over each request'
   digests, which the vault makes alike) is one a matching read's response wrapped (``response.wrap_info``, or
   a ``sys/wrapping/rewrap`` of it) counts as operation ``unwrap`` of that path, by whoever sent it.
 - Kubernetes: the event at the request's last stage (ResponseComplete, or Panic), its requestURI without the leading
-  ``/`` and the query (``api/v1/namespaces/prod/secrets/db``); a 401 or 403 counts as denied. A request whose
-  RequestReceived event no later stage follows (an audit policy that omits them) counts at that event.
+  ``/`` and the query (``api/v1/namespaces/prod/secrets/db``); a 401 or 403 counts as denied. A request made with
+  impersonation is by "<user> as <impersonatedUser>": the API server authorized it as the impersonated user. A
+  request whose RequestReceived event no later stage follows (an audit policy that omits them) counts at that
+  event.
 - AWS CloudTrail: every record, its resource as the checks read it (the first ``resources`` ARN, else the
   ``secretId``, ``name`` or ``keyId`` the caller sent, else the service); a record with an ``errorCode`` counts as
   denied.
@@ -256,7 +258,10 @@ class Accesses(Visitor):
                     w = Who(display_name=batch.identity[i], remote_address=batch.source[i])
                 denied = w.refused or result.startswith("error:")
             else:
-                w = Who(display_name=batch.identity[i], remote_address=batch.source[i])
+                name = batch.identity[i]
+                if fmt == "k8s":
+                    name = self._k8s_who(batch, i, name)
+                w = Who(display_name=name, remote_address=batch.source[i])
                 denied = result in _K8S_REFUSED if fmt == "k8s" else result.startswith("error:")
                 if fmt == "k8s":
                     rid = batch.request_id[i]
@@ -265,6 +270,15 @@ class Accesses(Visitor):
                         continue
                     self.received.pop(rid, None)
             self._count(w, batch.action[i] or "(none)", path, ns, denied)
+
+    def _k8s_who(self, batch: Entries, i: int, user: str) -> str:
+        """``user``, or "<user> as <impersonated user>" when the request was made with impersonation (Kubernetes
+        authorizes it as the impersonated user; the one who sent it is ``user``)."""
+        raw = self.raw.get(batch.file, batch.lines[i])
+        if raw is None or b'"impersonatedUser"' not in raw:
+            return user
+        name = _sub(_obj(raw, ""), "impersonatedUser", "username")
+        return f"{user} as {name}" if isinstance(name, str) and name else user
 
     def _wrapped(self, batch: Entries, i: int, path: str) -> None:
         """Keep the wrapping token and accessor of a matching read's response (or of a rewrap of one)."""
