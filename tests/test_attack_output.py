@@ -16,7 +16,10 @@ import pytest
 from tests.auditrun import run_audit
 
 CLEAN = Path(__file__).resolve().parents[1] / "fixtures" / "openbao" / "clean.log"
-EVIL_ID = "x\n::error::forged\n::stop-commands::tok\x1b[2J\x07\u202e"
+EVIL_ID = "x\n::error::forged\n::stop-commands::tok\x1b[2J\x07\u202e\u200b\U000e0041"
+# a secret path that reads like another: a bidi override, a zero-width space and a tag character (invisible)
+EVIL_PATH = "secret/data/\u202egpj.exe\u200bdb\U000e0041"
+RAW_UNSAFE = ("\x1b", "\x07", "\u202e", "\u200b", "\U000e0041")
 EVIL_NAME = "audit\n::add-mask::x\n::error::forged.log"
 
 
@@ -27,6 +30,10 @@ def _evil_log(folder: Path) -> Path:
     d["request"].pop("remote_address", None)  # so that a finding quotes the request id
     deep = json.dumps({"time": d["time"], "type": "request", "request": {"path": "a", "data": 0}})
     deep = deep.replace("0}}", "[" * 1500 + "]" * 1500 + "}}")
+    k = next(i for i in range(11, len(lines)) if json.loads(lines[i])["type"] == "request")
+    spoof = json.loads(lines[k])
+    spoof["request"]["path"] = EVIL_PATH
+    lines[k] = json.dumps(spoof)
     log = folder / EVIL_NAME
     log.write_text("\n".join([*lines[:10], json.dumps(d), deep, *lines[11:]]) + "\n")
     log.chmod(0o600)
@@ -34,7 +41,7 @@ def _evil_log(folder: Path) -> Path:
 
 
 def _assert_nothing_forged(text: str, failed_checks: int) -> None:
-    for ch in ("\x1b", "\x07", "\u202e"):
+    for ch in RAW_UNSAFE:
         assert ch not in text, f"raw {ch!r} in the output"
     commands = [ln for ln in text.splitlines() if ln.lstrip().startswith("::")]
     # only the tool's own annotations, one per failed check, none of them forged by the log or the file name
@@ -58,7 +65,10 @@ def test_verify_output_cannot_be_forged_from_a_log(tmp_path: Path) -> None:
     assert "JSON nested too deeply" in r.stdout  # the 1,500-deep line is one finding at its line
     for name in ("r.json", "r.sarif", "r.xml", "ev/evidence.json", "ev/summary.md", "ev/report.html"):
         text = (tmp_path / name).read_text()
-        assert "\x1b" not in text and "\x07" not in text and "\u202e" not in text, name
+        assert not [ch for ch in RAW_UNSAFE if ch in text], name
+    # the JSON files keep the values exactly (escaped as JSON, not altered)
+    review = json.loads((tmp_path / "ev" / "evidence.json").read_text())["review"]
+    assert EVIL_PATH in {p["path"] for p in review["paths"]}
 
 
 def test_pytest_offline_output_cannot_be_forged_from_a_log(tmp_path: Path, pytester: pytest.Pytester) -> None:

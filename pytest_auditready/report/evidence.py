@@ -19,6 +19,7 @@ from typing import TYPE_CHECKING, Any, Mapping, Optional
 from .. import compliance
 from ..auditlog.model import HMAC_RE
 from ..safeio import make_folder, write_atomic
+from ..text import json_visible
 from .common import rows, safe_target, tool_version, verdict
 
 if TYPE_CHECKING:
@@ -132,6 +133,6 @@ def write_bundle(result: "AuditResult", directory: str) -> Path:
         "report.html": _write(d / "report.html", result.redact(html.render(result))),
     }
     text = json.dumps(build(result, sha), indent=2, ensure_ascii=False, sort_keys=False)
-    sha["evidence.json"] = _write(d / "evidence.json", result.redact(text) + "\n")
+    sha["evidence.json"] = _write(d / "evidence.json", json_visible(result.redact(text)) + "\n")
     _write(d / "SHA256SUMS", "".join(f"{sha[name]}  {name}\n" for name in FILES))
     return d

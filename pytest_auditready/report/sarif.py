@@ -12,6 +12,7 @@ from urllib.parse import quote
 
 from ..checks.base import FAILED
 from ..safeio import write_atomic
+from ..text import json_visible
 from .common import clean, relative_path, rows, split_where, tool_version
 
 if TYPE_CHECKING:
@@ -88,5 +89,5 @@ def build(result: "AuditResult") -> dict[str, Any]:
 
 def write(result: "AuditResult", path: str) -> Path:
     """Write the SARIF file at ``path`` atomically, never through a link; AuditReadyError when it cannot be."""
-    text = result.redact(json.dumps(build(result), indent=2, ensure_ascii=False))
+    text = json_visible(result.redact(json.dumps(build(result), indent=2, ensure_ascii=False)))
     return write_atomic(path, text + "\n", "SARIF report")
