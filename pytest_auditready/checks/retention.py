@@ -21,6 +21,7 @@ from __future__ import annotations
 import dataclasses
 import datetime
 import os
+import re
 from collections import Counter
 from dataclasses import dataclass
 from operator import itemgetter
@@ -283,6 +284,7 @@ def judge_set(settings: "Settings", members: Sequence[Member], live: bool) -> It
                           f"retention_online_days asks to have at hand, are not: the files outside retention_archive "
                           f"{held}.", "keep the newest retention_online_days of the log where it can be read at "
                           "once (the log's own folder, not only the archive), and name those files in the run")
+    yield from missing_numbers([m.name for m in members], name)
     shown = 0
     more, more_days = 0, 0
     for a, b in _gaps(days):
@@ -306,6 +308,44 @@ def judge_set(settings: "Settings", members: Sequence[Member], live: bool) -> It
     gap_text = f"no run of days without entries longer than {max_gap}"
     online_text = f", the newest {need_online} at hand" if need_online else ""
     yield Note("", f"{name} spans {_span(first, last)}{online_text}, {gap_text}")
+
+
+_NUMBERED = re.compile(r"(?P<base>.+?)\.(?P<n>\d{1,4})(?P<ext>\.(?:gz|bz2|xz|zst|lz4|lzma|lzo|Z))?\Z")
+
+
+def missing_numbers(names: Sequence[str], set_name: str) -> Iterator[Finding]:
+    """Rotated files missing from a numbered set: logrotate (without dateext) renames LOG.N to LOG.N+1 on each
+    rotation, so the numbers of one log's rotated files have no gap (``rotate``/``maxage`` remove the oldest, at the
+    end). A number missing between two present ones is a rotated file deleted or left out of the run; so is LOG.1
+    when LOG and a higher number are there (logrotate numbers from ``start``, 1 by default; a missing LOG.0 is not
+    told from ``start 1``). A number held in any folder of the set counts (logrotate's olddir, an archive). Days
+    alone cannot show such a file missing when it held a day or less (``retention_max_gap_days``)."""
+    groups: dict[str, dict[int, str]] = {}
+    plain: set[str] = set()
+    for n in names:
+        base = n.replace("\\", "/").rpartition("/")[2]
+        m = _NUMBERED.match(base)
+        if m is None:
+            plain.add(base)
+            continue
+        groups.setdefault(m.group("base"), {}).setdefault(int(m.group("n")), n)
+    for base, held in sorted(groups.items()):
+        low, high = min(held), max(held)
+        gone = [k for k in range(low + 1, high) if k not in held]
+        if base in plain and low >= 2:
+            gone = list(range(1, low)) + gone
+        if not gone:
+            continue
+        folder = held[high].replace("\\", "/").rpartition("/")[0]
+        where = f"{folder}/{base}" if folder else base
+        shown = ", ".join(f"{where}.{k}" for k in gone[:5]) + (f" and {len(gone) - 5} more" if len(gone) > 5 else "")
+        around = ", ".join(held[k] for k in sorted(held)[:3]) + (" ..." if len(held) > 3 else "")
+        yield Finding(ID, "", f"{shown} {'is' if len(gone) == 1 else 'are'} not in {set_name}, though the numbered "
+                      f"rotated files around {'it' if len(gone) == 1 else 'them'} are ({around}): logrotate numbers "
+                      "rotated files without gaps, so a rotated file was deleted or left out of this run.",
+                      "restore the missing rotated file from its archive (or name it in the run: `auditready verify "
+                      "audit.log*`, or its archive folder in retention_archive), and find out who removed it; keep "
+                      "rotated audit logs where they cannot be deleted (an archive with object lock)", where=held[high])
 
 
 def run(ctx: CheckContext) -> Iterator[Union[Finding, Skip, Note]]:

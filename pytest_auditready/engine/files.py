@@ -8,15 +8,20 @@ so a check that reads beside the log (a digest chain, the file's mode) works off
 from __future__ import annotations
 
 import os
+import re
 import time
 from dataclasses import dataclass, field
-from typing import Any, Mapping, Optional, Sequence
+from typing import TYPE_CHECKING, Any, Iterable, Iterator, Mapping, Optional, Sequence, Union
 
 from ..checks.base import (
     Check,
     CheckContext,
+    Finding,
+    Note,
     Outcome,
+    Skip,
     Tally,
+    Visitor,
     evaluate,
     stat_log,
     verdicts,
@@ -25,6 +30,9 @@ from ..config import Settings
 from ..errors import AuditReadyError
 from ..offline.reader import FileStats, open_log
 from .driver import drive, reader_for
+
+if TYPE_CHECKING:
+    from ..checks.completeness import Pairs
 
 _MALLOC_TUNED = False
 
@@ -220,8 +228,9 @@ def verify_file(path: str, settings: Settings, checks: Sequence[Check], secrets:
     for check in checks:
         visitor = finished.get(check.id)
         if visitor is not None:
+            said = with_set(check, visitor, name, log_set, settings, counts.entries)  # before the tally: it may judge
             tally = Tally(counts.entries, tuple(sorted(visitor.excused.items())))
-            outcomes.extend(verdicts(check, visitor.finish(), [""], tally, name, empty).values())
+            outcomes.extend(verdicts(check, said, [""], tally, name, empty).values())
         else:
             outcomes.extend(evaluate(check, ctx, [""]).values())
     return FileResult(name, outcomes, stats, time.monotonic() - started, settings.log_format, counts.entries,
@@ -262,3 +271,266 @@ def empty_member(name: str, log_set: Sequence[str], stats: FileStats) -> str:
         return ""
     return (f"{name} is empty (a log just rotated, or rotated while idle): no entry in it to judge; the other "
             f"{len(others)} file(s) of the set hold the entries")
+
+
+# -- request/response pairs across the files of a set ---------------------------------------------------------
+#
+# completeness judges each file alone and excuses a pair broken at its edges: a request still in flight when the
+# file ends, a response whose request was written before it begins. Those excuses say the partner is in the next
+# (or previous) file of the set; where that file is in the run, it is looked for there. What rotation loses between
+# two files (logrotate's copytruncate loses what the vault writes between the copy and the truncation; a shipper
+# loses a chunk; a file between the two is deleted) then shows as a partner missing at the boundary.
+
+
+@dataclass(frozen=True)
+class Edges:
+    """What one file's completeness pass left open at its edges, and the span of its paired entries: its requests
+    still in flight at its end and its responses without a request at its start, by request id -> (ns, file,
+    line)."""
+
+    name: str
+    first: int
+    last: int
+    entries: int
+    pending: Mapping[str, tuple[int, str, int]]
+    orphans: Mapping[str, tuple[int, str, int]]
+
+    def same_content(self, other: "Edges") -> bool:
+        """Whether ``other`` holds the same entries as far as can be told without a second read (a copy kept beside
+        its compressed twin): the same span, count and open pairs."""
+        return (self.first, self.last, self.entries) == (other.first, other.last, other.entries) and \
+            set(self.pending) == set(other.pending) and set(self.orphans) == set(other.orphans)
+
+
+_EDGES: dict[tuple[object, ...], Optional[Edges]] = {}
+_SHOW_BROKEN = 20
+_EDGES_MAX = 4096
+
+
+def _edges_key(path: str, settings: Settings) -> Optional[tuple[object, ...]]:
+    from .objects import is_url
+
+    if is_url(path):
+        return ("url", path, settings.completeness_window)  # dropped once its set is judged (``with_set``)
+    try:
+        st = os.stat(path)
+    except OSError:
+        return None
+    return (os.path.realpath(path), st.st_dev, st.st_ino, st.st_size, st.st_mtime_ns, settings.completeness_window,
+            settings.log_prefix, settings.field_map)
+
+
+def edges_of(visitor: "Pairs", name: str, entries: int) -> Optional[Edges]:
+    """The edges a finished (fed) completeness visitor left open; None for a log with no pairs (not Vault/OpenBao,
+    or no entry with a request id and a time)."""
+    if visitor.skip or visitor.first_t is None:
+        return None
+    return Edges(name, visitor.first_t, visitor.max_t, entries,
+                 {rid: (p[0], p[1], p[2]) for rid, p in visitor.pending.items()},
+                 {o[0]: (o[1], o[2], o[3]) for o in visitor.orphans})  # (id, ns, file, line, ...)
+
+
+def read_edges(path: str, settings: Settings) -> Optional[Edges]:
+    """The edges of ``path``, remembered from its own pass in this process, else read once through the engine."""
+    import dataclasses
+
+    from ..checks.completeness import Pairs
+
+    key = _edges_key(path, settings)
+    if key is not None and key in _EDGES:
+        return _EDGES[key]
+    s = detect(path, dataclasses.replace(settings, log_format="auto"))
+    ctx = CheckContext(settings=s, ledger=None, entries=[], bad_lines=[], source=path, log_path=None)
+    pairs = Pairs(ctx)
+    read_blocks, parse, whole = reader_for(s, path)
+    f = open_log(path)
+    try:
+        counts = drive([pairs], read_blocks(f, path, FileStats()), path, parse, whole)
+    finally:
+        f.close()
+    found = edges_of(pairs, path, counts.entries)
+    _remember_edges(key, found)
+    return found
+
+
+def _remember_edges(key: Optional[tuple[object, ...]], edges: Optional[Edges]) -> None:
+    if key is None:
+        return
+    if len(_EDGES) >= _EDGES_MAX:
+        _EDGES.clear()
+    _EDGES[key] = edges
+
+
+def with_set(check: Check, visitor: Visitor, name: str, log_set: Sequence[str], settings: Settings,
+             entries: int) -> Iterable[Union[Finding, Skip, Note]]:
+    """What ``visitor`` (the file ``name``'s, fed) says; for completeness, with the set around it. Called where a
+    file's visitors are finished (``verify_file``, ``engine.parallel.finish_file``), before its tally is taken.
+
+    On the file that carries the set's verdicts (``last_holding``), and on a file every entry of which is half of a
+    pair split at its edges (a small rotated file or shipper's chunk, which would otherwise have judged nothing), the
+    pairs split between this file and the ones next to it in time are looked for there: those found are judged, no
+    longer excused. On the first, what the set's boundaries say is added (``boundaries``)."""
+    from ..checks.completeness import ID, Pairs
+
+    if check.id != ID or not isinstance(visitor, Pairs):
+        return visitor.finish()
+    mine = edges_of(visitor, name, entries)
+    _remember_edges(_edges_key(name, settings), mine)
+    others = [p for p in log_set if p != name]
+    judge = bool(others) and last_holding(log_set) == name
+    halves = mine is not None and bool(visitor.pending or visitor.orphans) and sum(visitor.excused.values()) >= entries
+    if mine is None or not (judge or (others and halves)):
+        return visitor.finish()
+    ordered, twins = _in_set(mine, others, settings, archived=False)
+    window = int(settings.completeness_window * 10**9)
+    if any(isinstance(x, Finding) for x in boundaries(ordered, twins, window)) and (settings.seal_archive
+                                                                                    or settings.retention_archive):
+        ordered, twins = _in_set(mine, others, settings, archived=True)  # a file between two may be archived
+    if judge:
+        for k in [k for k in _EDGES if k[0] == "url"]:
+            del _EDGES[k]  # an object may be rewritten under the same key: never reused for another run's set
+    _pair_off(visitor, mine, ordered)
+    if not judge:
+        return visitor.finish()
+    return _then(visitor.finish(), boundaries(ordered, twins, window))
+
+
+def _in_set(mine: Edges, others: Sequence[str], settings: Settings, archived: bool
+            ) -> tuple[list[Edges], list[tuple[str, str]]]:
+    """The set's files with pairs to look at, in time (``in_time``): ``mine``, the other files of the run and, when
+    ``archived``, the files of the archive folders (seal_archive, retention_archive) not named in the run, where a
+    file between two named ones may have been moved."""
+    members = [e for e in (read_edges(p, settings) for p in others) if e is not None]
+    if archived:
+        from .objects import is_url
+
+        named = [mine.name, *others]
+        for p in _archive(settings):
+            if (is_url(p) or os.path.isfile(p)) and not any(_same_file(p, q) for q in named):
+                try:
+                    e = read_edges(p, settings)
+                except AuditReadyError:
+                    continue  # tamper_evidence and retention say what is wrong with an archive
+                if e is not None:
+                    members.append(e)
+    return in_time([*members, mine])
+
+
+def _archive(settings: Settings) -> list[str]:
+    try:
+        return expand([*settings.seal_archive, *settings.retention_archive])
+    except AuditReadyError:
+        return []
+
+
+def _same_file(a: str, b: str) -> bool:
+    try:
+        return a == b or os.path.samefile(a, b)
+    except OSError:
+        return os.path.abspath(a) == os.path.abspath(b)
+
+
+def _then(first: Iterable[Union[Finding, Skip, Note]],
+          second: Iterable[Union[Finding, Note]]) -> Iterator[Union[Finding, Skip, Note]]:
+    yield from first
+    yield from second
+
+
+def in_time(members: Sequence[Edges]) -> tuple[list[Edges], list[tuple[str, str]]]:
+    """``members`` in the time order of their entries (not of their names: audit.log.10 is older than audit.log.9,
+    an object store's keys carry random suffixes), each file holding the same entries as one before it (a copy
+    beside its compressed twin) left out and named in the pairs (twin, kept) returned with them."""
+    ordered: list[Edges] = []
+    twins: list[tuple[str, str]] = []
+    for e in sorted(members, key=lambda e: (e.first, e.last, e.name)):
+        twin = next((o for o in ordered if o.same_content(e)), None)
+        if twin is not None:
+            twins.append((e.name, twin.name))
+        else:
+            ordered.append(e)
+    return ordered, twins
+
+
+def _sequential(ordered: Sequence[Edges]) -> bool:
+    """Whether each file begins where the one before it ends (not before its last time, unless a pair split between
+    them shows the one follows the other, written out of order by a few concurrent requests): where files overlap
+    in time (the logs of several writers in one set) no file is known to follow another. In doubt, no pair is
+    looked for across files, as before."""
+    return all(b.first >= a.last or not a.pending.keys().isdisjoint(b.orphans) for a, b in zip(ordered, ordered[1:]))
+
+
+def _one_log(a: Edges, b: Edges, window: int) -> bool:
+    """Whether ``b`` may continue the log ``a`` is a piece of: it begins within the pairing window of ``a``'s end,
+    or both are named as pieces of one log (``_log_name``). A log of another vault that begins long after one ends
+    is none, so the requests in flight when the first ended are not looked for in it."""
+    return b.first - a.last <= window or _log_name(a.name) == _log_name(b.name)
+
+
+def _log_name(path: str) -> str:
+    """What names the log a file is a piece of: for a local file the stem of its name (audit.log.1,
+    audit.log-20261122.gz, audit-20261122.log: "audit", wherever logrotate's olddir put it); for an object, its
+    URL up to the first date partition (Fluent Bit's and Vector's keys: .../TAG/2026/11/22/...)."""
+    from .objects import is_url
+
+    if is_url(path):
+        parts = path.split("/")
+        cut = next((i for i, p in enumerate(parts) if i > 2 and (p.isdigit() or p.startswith("date="))),
+                   len(parts) - 1)
+        return "/".join(parts[:cut])
+    return re.split(r"[-_.]", path.replace("\\", "/").rpartition("/")[2], maxsplit=1)[0]
+
+
+def _pair_off(visitor: "Pairs", mine: Edges, ordered: Sequence[Edges]) -> None:
+    """Take out of ``visitor``'s open edges the pairs whose other half is at the facing edge of the file before or
+    after it in time: judged, not excused."""
+    at = next((i for i, e in enumerate(ordered) if e.same_content(mine)), None)
+    if at is None or not _sequential(ordered):
+        return
+    before = ordered[at - 1] if at > 0 else None
+    after = ordered[at + 1] if at + 1 < len(ordered) else None
+    if after is not None:
+        for rid in [rid for rid in visitor.pending if rid in after.orphans]:
+            del visitor.pending[rid]
+    if before is not None:
+        visitor.orphans[:] = [o for o in visitor.orphans if o[0] not in before.pending]
+
+
+def boundaries(ordered: Sequence[Edges], twins: Sequence[tuple[str, str]], window: int
+               ) -> Iterator[Union[Finding, Note]]:
+    """Pairs broken between files that follow each other in time (``in_time``): a request in flight at the end of
+    one file whose response does not open the next, a response opening a file whose request is not in flight at the
+    end of the one before. Nothing is said where the files overlap in time (``_sequential``), nor between two files
+    not known to be pieces of one log (``_one_log``)."""
+    from ..checks.completeness import _DROP_FIX, ID
+
+    if not _sequential(ordered):
+        return
+    pairs = list(zip(ordered, ordered[1:]))
+    fix = (_DROP_FIX + "; rotate the log with logrotate's create and have the vault reopen its file on SIGHUP "
+           "(Vault and OpenBao do) instead of copytruncate, which loses what is written between the copy and the "
+           "truncation; restore a rotated file that is missing from the set")
+    shown = 0
+    for a, b in pairs:
+        if not _one_log(a, b, window):
+            continue
+        lost = [(rid, a.pending[rid], "request") for rid in a.pending if rid not in b.orphans]
+        lost += [(rid, b.orphans[rid], "response") for rid in b.orphans if rid not in a.pending]
+        for rid, (_, file, line), kind in sorted(lost, key=lambda x: x[1]):
+            if kind == "request":
+                what = (f"The request entry has no response entry: it was still in flight when {a.name} ends, and "
+                        f"{b.name}, the next file of the set in time, does not hold its response")
+            else:
+                what = (f"The response entry has no request entry: it opens {b.name}, and {a.name}, the file of the "
+                        "set before it in time, does not end with its request in flight")
+            shown += 1
+            if shown > _SHOW_BROKEN:
+                continue
+            yield Finding(ID, "", f"{what}; the entries written between the two files are lost (logrotate's "
+                          "copytruncate, a lost chunk, or a file of the set missing between them).", fix,
+                          where=f"{file}:{line}", request_id=rid)
+    if shown > _SHOW_BROKEN:
+        yield Finding(ID, "", f"{shown - _SHOW_BROKEN} more entries have no partner entry across the boundaries of "
+                      "the files of the set.", fix)
+    if not shown and twins:
+        said = "; ".join(f"{x} holds the same entries as {y}" for x, y in twins[:3])
+        yield Note("", f"{said} (judged once); no request/response pair is broken between the files of the set")

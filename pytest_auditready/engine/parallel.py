@@ -36,7 +36,7 @@ from ..checks.base import Check, CheckContext, Outcome, Tally, Visitor, evaluate
 from ..errors import AuditReadyError
 from ..offline.reader import BLOCK, MAX_LINE_BYTES, Block, FileStats, open_log
 from .driver import drive, reader_for
-from .files import FileResult, _keep_freed_memory, detect, empty_member
+from .files import FileResult, _keep_freed_memory, detect, empty_member, with_set
 
 if TYPE_CHECKING:
     from ..config import Settings
@@ -237,8 +237,9 @@ def finish_file(setup: Setup, parts: Sequence[PartResult]) -> FileResult:
     for check in setup.checks:
         if check.visitor is not None:
             visitor = next(streaming)
+            said = with_set(check, visitor, name, setup.log_set, ctx.settings, entries)  # may judge edge entries
             tally = Tally(entries, tuple(sorted(visitor.excused.items())))
-            outcomes.extend(verdicts(check, visitor.finish(), [""], tally, name, empty).values())
+            outcomes.extend(verdicts(check, said, [""], tally, name, empty).values())
         else:
             outcomes.append(others[check.id])
     review = next(streaming, None)
