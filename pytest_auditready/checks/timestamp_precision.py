@@ -66,7 +66,8 @@ class Precision(Visitor):
         # No entry at all: nothing here; the engine fails a check that judged nothing (judged_something).
         for e in self.bad[:_SHOW]:
             said = (f"The entry's time {e.time[:40]!r} is not an RFC 3339 time with an explicit offset." if e.time
-                    else "The entry has no time at all (an RFC 3339 time with an explicit offset is required).")
+                    else "The entry has no time as text (its time field is missing, empty, or not a string such "
+                         "as an epoch number): an RFC 3339 time with an explicit offset is required.")
             yield Finding(ID, "", said, self.time_fix, where=e.where, request_id=e.request_id)
         if self.nbad > _SHOW:
             yield Finding(ID, "", f"{self.nbad - _SHOW} more entries have times that are not RFC 3339 with an offset.",
