@@ -381,3 +381,23 @@ def test_a_kubernetes_request_made_with_impersonation_names_both_users(tmp_path:
     assert r.returncode == 0, r.stderr
     got = {i["display_name"]: i["requests"] for i in json.loads(r.stdout)["identities"]}
     assert got == {sender: 1, f"{sender} as jane@example.org": 1}
+
+
+@pytest.mark.vault
+def test_a_rotated_copy_beside_its_compressed_twin_counts_once(traffic: tuple[Any, Path], tmp_path: Path) -> None:
+    """logrotate without delaycompress cleanup, or a restore from the archive, can leave audit.log.1 beside
+    audit.log.1.gz: the same requests, read twice, doubled every count of the answer."""
+    _server, log = traffic
+    one = tmp_path / "audit.log.1"
+    one.write_bytes(log.read_bytes())
+    (tmp_path / "audit.log.1.gz").write_bytes(gzip.compress(log.read_bytes()))
+    alone = json.loads(access("secret/+/app/*", str(one), "--json", "-").stdout)
+    r = access("secret/+/app/*", str(one), str(tmp_path / "audit.log.1.gz"), "--json", "-")
+    assert r.returncode == 0, r.stderr
+    both = json.loads(r.stdout)
+    assert both["identities"] == alone["identities"] and both["requests"] == alone["requests"] > 0
+    assert [f["same_as"] for f in both["files"]] == ["", str(one)]
+    # a different file is no twin, even of the same size: each of its requests counts
+    other = tmp_path / "other.log"
+    other.write_bytes(log.read_bytes().replace(b'"secret/data/app/', b'"secret/data/app/'.upper(), 1))
+    assert json.loads(access("secret/+/app/*", str(one), str(other), "--json", "-").stdout)["files"][1]["same_as"] == ""

@@ -21,16 +21,19 @@ trailing ``*`` matches the rest, a ``+`` segment one segment) over each request'
   ``secretId``, ``name`` or ``keyId`` the caller sent, else the service); a record with an ``errorCode`` counts as
   denied.
 
-Exit 0: answered from every line; 1: answered, but some lines could not be read (the answer may be incomplete, the
-count is said); 2: usage error, a file that cannot be read or is no Vault/OpenBao, Kubernetes or CloudTrail audit
-log.
+A file holding the same lines as one read before it (a rotated copy beside its compressed twin) counts once (its
+``files`` entry names the other in ``same_as``). Exit 0: answered from every line; 1: answered, but some lines
+could not be read (the answer may be incomplete, the count is said); 2: usage error, a file that cannot be read or
+is no Vault/OpenBao, Kubernetes or CloudTrail audit log.
 """
 
 from __future__ import annotations
 
 import argparse
 import calendar
+import copy
 import datetime
+import hashlib
 import json
 import re
 import sys
@@ -217,12 +220,15 @@ class Accesses(Visitor):
         # unless their last stage comes (then they count there, with its status)
         self.received: dict[str, tuple[Who, str, str, Optional[int]]] = {}
         self.raw = RawLines()
+        self.content = hashlib.sha256()  # of the file being read (its lines, decompressed): a twin counts once
         self.wraps: dict[str, str] = {}  # wrapping token / accessor (as logged) -> the path its response wrapped
         self.who: dict[tuple[str, str], Identity] = {}
         self.untimed = 0  # matching requests without a readable time, left out when --since/--until is given
 
     def block(self, file: str, first_line: int, data: bytes) -> None:
         self.raw.block(file, first_line, data)
+        self.content.update(data)
+        self.content.update(b"\n")
 
     def entries(self, batch: Entries) -> None:
         match, since, until, fmt, scope = self.match, self.since, self.until, self.fmt, batch.scope
@@ -357,10 +363,11 @@ class FileRead:
     entries: int
     unreadable_lines: int
     format: str = "vault"
+    same_as: str = ""  # an earlier file of the run with the same lines (a copy beside its compressed twin)
 
     def to_json(self) -> dict[str, Any]:
         return {"file": self.file, "format": self.format, "lines": self.lines, "bytes": self.bytes,
-                "entries": self.entries, "unreadable_lines": self.unreadable_lines}
+                "entries": self.entries, "unreadable_lines": self.unreadable_lines, "same_as": self.same_as}
 
 
 def answer(pattern: str, paths: Sequence[str], settings: Any, since: Optional[int] = None,
@@ -374,6 +381,7 @@ def answer(pattern: str, paths: Sequence[str], settings: Any, since: Optional[in
 
     acc = Accesses(pattern, since, until, settings.log_prefix)
     files = []
+    seen: dict[bytes, str] = {}  # content digest -> the first file of the run with it
     for path in paths:
         s = detect(path, settings)
         if s.log_format not in FORMATS:
@@ -383,12 +391,20 @@ def answer(pattern: str, paths: Sequence[str], settings: Any, since: Optional[in
         acc.fmt = s.log_format
         stats = FileStats()
         read_blocks, parse, whole = reader_for(s, path)
+        before = copy.deepcopy((acc.who, acc.untimed, acc.received))  # a file with the lines of one read counts once
+        acc.content = hashlib.sha256()
         f = open_log(path)
         try:
             counts = drive([acc], read_blocks(f, path, stats), path, parse, whole)
         finally:
             f.close()
-        files.append(FileRead(path, stats.lines, stats.bytes, counts.entries, counts.bad_lines, s.log_format))
+        digest = acc.content.digest()
+        twin = seen.get(digest, "") if stats.lines else ""
+        if twin:
+            acc.who, acc.untimed, acc.received = before
+        else:
+            seen.setdefault(digest, path)
+        files.append(FileRead(path, stats.lines, stats.bytes, counts.entries, counts.bad_lines, s.log_format, twin))
     acc.flush()
     return acc, files
 
@@ -472,6 +488,9 @@ def run(args: argparse.Namespace) -> int:
         total_mb = sum(f.bytes for f in files) / 1e6
         out.write(f"read {len(files)} file(s), {sum(f.lines for f in files)} lines, {total_mb:.1f} MB in "
                   f"{seconds:.2f} s\n")
+        for f in files:
+            if f.same_as:
+                out.write(f"  {visible(f.file)} holds the same lines as {visible(f.same_as)}: counted once\n")
         if args.json_path:
             out.write(f"JSON: {visible(args.json_path)}\n")
     unreadable = sum(f.unreadable_lines for f in files)
