@@ -11,6 +11,7 @@
  *                                   Hyperscan reports them
  *   utc_ns(times)                -> auditlog/model.py's Entries.times_ns when Entries.utc_times holds, else None
  *   malformed_digest(data)       -> does checks/integrity_digest.py's _MALFORMED_HS match anywhere
+ *   digest_flags(data)           -> 1 if _MALFORMED_HS matches, | 2 if scan/hyperscan.py's RAW_DIGESTED does
  *   card_spans(text)             -> the matches of checks/data_minimisation.py's _CARD_RES, in their order, for
  *                                   ASCII text (None otherwise: the caller uses the regexes)
  *   dm_lines(data, mask)         -> data_minimisation's Hyperscan PREFILTERS: {line start: bitmask of detectors}
@@ -530,6 +531,26 @@ fail:
 
 /* -- malformed_digest --------------------------------------------------------------------------------------- */
 
+/* the digest that starts after the "hmac-sha256: prefix at s is malformed: fewer than 64 lowercase hex digits
+ * followed by another byte, or 64 followed by a byte that does not close the string */
+HOT int malformed_at(const uchar *d, Py_ssize_t n, Py_ssize_t s) {
+    Py_ssize_t h = 0;
+#ifdef HAVE_SSE2
+    if (s + 64 <= n) {  /* the 64 digits at once: how many lowercase hex digits lead */
+        int k;
+        for (k = 0; k < 4; k++) {
+            __m128i v = _mm_loadu_si128((const __m128i *)(const void *)(d + s + 16 * k));
+            unsigned int ok = range16(v, '0', '9') | range16(v, 'a', 'f');
+            if (ok != 0xFFFF) { h += __builtin_ctz(~ok); break; }
+            h += 16;
+        }
+    } else
+#endif
+    while (s + h < n && h < 64 && ((d[s + h] >= '0' && d[s + h] <= '9') || (d[s + h] >= 'a' && d[s + h] <= 'f'))) h++;
+    if (h < 64) return s + h < n;  /* a byte that is not a lowercase hex digit */
+    return s + 64 < n && d[s + 64] != '"' && d[s + 64] != '\\';
+}
+
 /* "hmac-sha256:(?:[0-9a-f]{0,63}[^0-9a-f]|[0-9a-f]{64}[^"\\]) anywhere */
 static PyObject *malformed_digest(PyObject *self, PyObject *args) {
     Py_buffer buf;
@@ -543,27 +564,96 @@ static PyObject *malformed_digest(PyObject *self, PyObject *args) {
     finder_init(&f, d, n, '"');
     while (!found && (at = finder_next(&f)) >= 0) {
         if (at + plen > n || d[at + 1] != 'h' || memcmp(d + at, prefix, (size_t)plen) != 0) continue;
-        Py_ssize_t s = at + plen, h = 0;
-#ifdef HAVE_SSE2
-        if (s + 64 <= n) {  /* the 64 digits at once: how many lowercase hex digits lead */
-            int k;
-            for (k = 0; k < 4; k++) {
-                __m128i v = _mm_loadu_si128((const __m128i *)(const void *)(d + s + 16 * k));
-                unsigned int ok = range16(v, '0', '9') | range16(v, 'a', 'f');
-                if (ok != 0xFFFF) { h += __builtin_ctz(~ok); break; }
-                h += 16;
-            }
-        } else
-#endif
-        while (s + h < n && h < 64 && ((d[s + h] >= '0' && d[s + h] <= '9') || (d[s + h] >= 'a' && d[s + h] <= 'f'))) h++;
-        if (h < 64) {
-            if (s + h < n) found = 1;  /* a byte that is not a lowercase hex digit */
-        } else if (s + 64 < n && d[s + 64] != '"' && d[s + 64] != '\\') {
-            found = 1;
-        }
+        found = malformed_at(d, n, at + plen);
     }
     PyBuffer_Release(&buf);
     return PyBool_FromLong(found);
+}
+
+/* -- digest_flags ------------------------------------------------------------------------------------------- */
+
+/* scan/hyperscan.py's _NOT_DIGEST at d[v]: the value that opens there is neither empty (a quote, escaped at any
+ * depth) nor the start of "hmac-sha256:" (a byte that departs from it; the block ending first is no match) */
+HOT int not_digest_at(const uchar *d, Py_ssize_t n, Py_ssize_t v) {
+    static const char digest[] = "hmac-sha256:";
+    if (v >= n) return 0;
+    if (d[v] == '"') return 0;
+    if (d[v] == '\\') {
+        while (v < n && d[v] == '\\') v++;
+        return v < n && d[v] != '"';
+    }
+    Py_ssize_t i;
+    for (i = 0; i < 12; i++) {
+        if (v + i >= n) return 0;
+        if (d[v + i] != (uchar)digest[i]) return 1;
+    }
+    return 0;
+}
+
+/* the quote at q closes a key spelled ``word`` (backslashes between them): the word's first position, or -1 */
+HOT Py_ssize_t key_before(const uchar *d, Py_ssize_t q, const char *word, Py_ssize_t len) {
+    Py_ssize_t e = q;
+    while (e > 0 && d[e - 1] == '\\') e--;
+    if (e < len || memcmp(d + e - len, word, (size_t)len) != 0) return -1;
+    return e - len;
+}
+
+/* after the key's closing quote at q: ':' then a quote (backslashes before it); the value's first position or -1 */
+HOT Py_ssize_t value_after(const uchar *d, Py_ssize_t n, Py_ssize_t q) {
+    Py_ssize_t v = q + 1;
+    if (v >= n || d[v] != ':') return -1;
+    v++;
+    while (v < n && d[v] == '\\') v++;
+    if (v >= n || d[v] != '"') return -1;
+    return v + 1;
+}
+
+/* the key "token" whose opening quote (with its backslashes) starts at k0 sits in the object that opens right after
+ * wrap_info\\*": (no brace between) */
+static int in_wrap_info(const uchar *d, Py_ssize_t k0) {
+    Py_ssize_t b = k0 - 1;
+    while (b >= 0 && d[b] != '{' && d[b] != '}') b--;
+    if (b < 2 || d[b] != '{' || d[b - 1] != ':' || d[b - 2] != '"') return 0;
+    Py_ssize_t e = b - 2;
+    while (e > 0 && d[e - 1] == '\\') e--;
+    return e >= 9 && memcmp(d + e - 9, "wrap_info", 9) == 0;
+}
+
+/* bit 1: checks/integrity_digest.py's _MALFORMED_HS matches (malformed_digest); bit 2: one of scan/hyperscan.py's
+ * RAW_DIGESTED matches (a client token or a wrapping token in clear): both in one walk over the quotes */
+static PyObject *digest_flags(PyObject *self, PyObject *args) {
+    Py_buffer buf;
+    if (!PyArg_ParseTuple(args, "y*:digest_flags", &buf)) return NULL;
+    static const char prefix[] = "\"hmac-sha256:";
+    const Py_ssize_t plen = (Py_ssize_t)sizeof(prefix) - 1;
+    const uchar *d = (const uchar *)buf.buf;
+    Py_ssize_t n = buf.len, at;
+    int flags = 0;
+    finder f;
+    finder_init(&f, d, n, '"');
+    while (flags != 3 && (at = finder_next(&f)) >= 0) {
+        if (at + plen <= n && d[at + 1] == 'h' && memcmp(d + at, prefix, (size_t)plen) == 0) {
+            if (!(flags & 1) && malformed_at(d, n, at + plen)) flags |= 1;
+            continue;
+        }
+        if (flags & 2 || at + 1 >= n || d[at + 1] != ':') continue;
+        Py_ssize_t e = at;  /* most keys do not end in "n": one byte tells */
+        while (e > 0 && d[e - 1] == '\\') e--;
+        if (e == 0 || d[e - 1] != 'n') continue;
+        Py_ssize_t k = key_before(d, at, "token", 5);
+        if (k < 0) continue;
+        Py_ssize_t v = value_after(d, n, at);
+        if (v < 0 || !not_digest_at(d, n, v)) continue;
+        if (k >= 7 && memcmp(d + k - 7, "client_", 7) == 0) {
+            flags |= 2;  /* client_token\\*":\\*" and a value in clear */
+        } else if (k >= 1 && d[k - 1] == '"') {
+            Py_ssize_t k0 = k - 1;
+            while (k0 > 0 && d[k0 - 1] == '\\') k0--;
+            if (in_wrap_info(d, k0)) flags |= 2;
+        }
+    }
+    PyBuffer_Release(&buf);
+    return PyLong_FromLong(flags);
 }
 
 /* -- card_spans --------------------------------------------------------------------------------------------- */
@@ -1068,6 +1158,7 @@ static PyMethodDef methods[] = {
     {"uri_ip_ends", uri_ip_ends, METH_VARARGS, "uri_ip_ends(data) -> (ends of a long URI parameter, ends of a public IPv4 address)"},
     {"utc_ns", utc_ns, METH_O, "utc_ns(times) -> ns since the epoch of each, or None unless every one is plain UTC"},
     {"malformed_digest", malformed_digest, METH_VARARGS, "malformed_digest(data) -> a malformed hmac-sha256 digest?"},
+    {"digest_flags", digest_flags, METH_VARARGS, "digest_flags(data) -> 1: a malformed digest, 2: a token in clear"},
     {"card_spans", card_spans, METH_O, "card_spans(text) -> the card regexes' matches (None: not ASCII)"},
     {"dm_lines", dm_lines, METH_VARARGS, "dm_lines(data, mask) -> {line start: detector bits}"},
     {NULL, NULL, 0, NULL},

@@ -304,6 +304,37 @@ def test_malformed_digest_equals_the_hyperscan_test_and_is_the_one_integrity_dig
     assert any_match((integrity_digest._MALFORMED_HS,)) is _need_lib().malformed_digest
 
 
+def _raw_token_inputs() -> Iterator[bytes]:
+    """Every shape of a client token and a wrapping token, digested, empty or in clear, escaped at any depth, cut at
+    every byte of the prefix, inside and outside wrap_info, beside malformed and correct digests."""
+    digest = "hmac-sha256:" + "ab" * 32
+    values = [digest, "", "hvs.CAES", "h", "hmac-sha25", "hmac-sha256:", "\\u0041", "hmac-sha256:" + "ab" * 31 + "g"]
+    for q in ('"', '\\"', '\\\\\\"'):
+        for v in values:
+            yield f'{{{q}auth{q}:{{{q}client_token{q}:{q}{v}{q}}},{q}x{q}:{q}hmac-sha256:zz{q}}}'.encode()
+            yield f'{{{q}response{q}:{{{q}wrap_info{q}:{{{q}ttl{q}:60,{q}token{q}:{q}{v}{q}}}}}}}'.encode()
+            yield f'{{{q}wrap_info{q}:{{{q}a{q}:{{}},{q}token{q}:{q}{v}{q}}}}}'.encode()  # a brace between
+            yield f'{{{q}data{q}:{{{q}token{q}:{q}{v}{q}}}}}'.encode()
+            yield f'{{{q}wrap_info{q} :{{{q}token{q}:{q}{v}{q}}}}}'.encode()
+            line = f'{{{q}client_token{q}:{q}{v}{q}}}'.encode()
+            for cut in range(len(line)):
+                yield line[:cut]
+
+
+def test_digest_flags_equal_the_two_hyperscan_tests_and_integrity_digest_uses_them(lib: Any) -> None:
+    """digest_flags answers MALFORMED_DIGEST (bit 1) and RAW_DIGESTED (bit 2) in one walk over the quotes."""
+    malformed = any_match(MALFORMED_DIGEST, native=False)
+    raw = any_match(hsmod.RAW_DIGESTED, native=False)
+    assert malformed is not None and raw is not None
+    seen = set()
+    for data in [*_inputs(), *_raw_token_inputs()]:
+        want = int(malformed(data)) | (2 if raw(data) else 0)
+        assert lib.digest_flags(data) == want, data[:300]
+        seen.add(want)
+    assert seen == {0, 1, 2, 3}
+    assert hsmod.digest_checks() is _need_lib().digest_flags
+
+
 def test_card_spans_equal_the_card_regexes(lib: Any) -> None:
     texts = [d.decode("latin-1") for d in _inputs()]
     texts += ["4111 1111 1111 1111 1", "4111 1111 1111 1111 123 4", "-4111-1111-1111-1111", "x4111111111111111",

@@ -4,7 +4,8 @@ An audit log must say who did what to which secret, from where and when; it need
 card numbers that requests carry. Vault and OpenBao HMAC every string of a request and response, unless a mount
 opts keys out (``audit_non_hmac_request_keys``) or a device logs raw; paths, errors and headers are clear text
 too. Values in the fields a format writes in clear text as evidence (``LogFormat.clear_text``: identities, source
-addresses, ids, times) are not judged: an identity is often an e-mail address, and it is what the log is for.
+addresses, ids, times) are judged only for card numbers, IBANs and national identifiers, which are never who acted:
+an identity is often an e-mail address, and it is what the log is for.
 
 Detectors (``data_minimisation_detectors``), each a shape plus a validation, so that ids and timestamps do not
 count:
@@ -258,6 +259,11 @@ def detect(text: str, detectors: Sequence[str]) -> list[Hit]:
 
 # -- where a value sits ----------------------------------------------------------------------------------------
 
+# Detectors whose finds are never evidence of who acted: a card number, an IBAN or a national identifier is no
+# identity, so it is judged in the clear-text fields too. Vault and OpenBao write a token's metadata (auth.metadata,
+# set by whoever creates the token: `bao token create -metadata=...`) in clear, never HMAC'd.
+_NEVER_IDENTITY = frozenset({"card", "iban", "national_id"})
+
 # Paths that name an identity as a segment (userpass, ldap, okta, radius logins and users; identity store names):
 # who logs in or is managed, evidence like a display name. The name's segment is not judged; the rest is.
 _IDENTITY_IN_PATH_RE = re.compile(r"((?:auth/.+/(?:login|users|groups)|identity/(?:entity|entity-alias|group)/name)/)"
@@ -377,15 +383,20 @@ class Scanner:
         # without those fields, a line that holds no candidate is done, without walking its values.
         clear: list[Any] = []
         _prune(data, self.tree, clear)
+        out: list[tuple[str, Hit]] = []
+        strict = tuple(d for d in names if d in _NEVER_IDENTITY)
+        if clear and strict and detect(_ESCAPE.sub(" ", orjson.dumps(clear).decode("utf-8", "replace")), strict):
+            for path, value in values(orjson.loads(text[start:])):  # (the same line: it parsed above)
+                if self.exempt(path) and not value.startswith(HMAC_PREFIX):
+                    out.extend((path, hit) for hit in detect(value, strict))
         if not detect(_ESCAPE.sub(" ", orjson.dumps(data).decode("utf-8", "replace")), names):
-            return []
+            return out
         # The e-mail addresses the line's clear-text fields hold (who acted): where the producer's own words repeat
         # them (LogFormat.identity_echo: a Kubernetes Forbidden message names the user, CloudTrail's errorMessage the
         # caller's ARN, a SelfSubjectReview the caller), that is the same evidence, not more personal data. The same
         # address in what a caller sent (a description, a request's data) is judged as any value.
         named = ({h.value for _, v in values(clear) for h in _emails(v)}
                  if self.echo and "email" in names else set())
-        out: list[tuple[str, Hit]] = []
         gates = [(d, _GATES[d]) for d in names]
         for path, value in values(data, self.exempt):
             if value.startswith(HMAC_PREFIX):

@@ -7,6 +7,7 @@ from typing import Any, Iterator, Optional, Union
 from ..auditlog.formats import format_of
 from ..auditlog.model import Entries, Record
 from ..scan.hyperscan import LeakScanner
+from ..scan.secrets import HEADER_CREDENTIAL
 from .base import Check, CheckContext, Finding, Skip, Visitor, feed
 
 ID = "no_secret_leak"
@@ -15,6 +16,10 @@ _GENERIC_FIX = (
     "audited header, a pipeline that adds fields)"
 )
 _MAX = 20
+_HEADER_FIX = (
+    "rotate the credential, and log that header HMAC'd (sys/config/auditing/request-headers/<name> with hmac=true) "
+    "or stop auditing it"
+)
 
 
 class Leaks(Visitor):
@@ -25,6 +30,7 @@ class Leaks(Visitor):
         fmt = format_of(ctx.settings)
         self.known_fix = fmt.known_fix
         self.defined = {label for label, _ in fmt.secret_objects.values()}  # secrets by the format's definition
+        self.defined.add(HEADER_CREDENTIAL)
         self.scanner = LeakScanner(ctx.secrets, fmt=fmt).__enter__()
         # (what, which) -> [file, first line, message, fix, further lines]
         self.secrets: dict[tuple[str, str], list[Any]] = {}
@@ -76,11 +82,14 @@ class Leaks(Visitor):
                 under = f" under key {key!r}" if key else ""
                 self._add(("known", f"{name}/{encoding}"), file, hits.line,
                           f"<{name}> appears in {what} ({encoding}){under}.", self.known_fix)
+            headers = {g.key for g in hits.generic if g.kind == HEADER_CREDENTIAL}
             for g in hits.generic:
+                if headers and g.key in headers and g.kind != HEADER_CREDENTIAL:
+                    continue  # the credential header's value, already reported as what it is
                 fix = _GENERIC_FIX
                 if g.kind in self.defined:
                     msg = f"The value under key {g.key!r} is {g.kind} (sha256 {g.fingerprint})."
-                    fix = self.known_fix
+                    fix = _HEADER_FIX if g.kind == HEADER_CREDENTIAL else self.known_fix
                 elif hits.parsed:
                     msg = f"A value under key {g.key!r} looks like a {g.kind} (sha256 {g.fingerprint})."
                 else:

@@ -24,6 +24,24 @@ _LOGIN_RE = re.compile(r"auth/.+/login(?:/[^/]+)?\Z")
 # /auth/:mount/oidc/auth_url starts it, GET or POST /auth/:mount/oidc/callback ends it and returns the token, e.g.
 # auth/oidc/oidc/callback for the UI): requests made before the caller holds any token, as a login is.
 _OIDC_LOGIN_RE = re.compile(r"auth/.+/oidc/(?:auth_url|callback)\Z")
+# Endpoints the vault serves without a token (Vault and OpenBao API docs, "This endpoint is unauthenticated";
+# recorded from OpenBao 2.7): the UI's login page (sys/internal/ui/mounts, feature-flags, namespaces, version), a
+# wrapping token's look-up (the token is in the body), the operations unseal-key holders run (generate-root,
+# generate-recovery-token, rekey, init, unseal), a login's MFA step (sys/mfa/validate: no token yet), the OIDC
+# provider's public discovery and its token and userinfo endpoints (OIDC client credentials or an access token, no
+# vault token), and a PKI mount's public CA, CRL, issuer and OCSP reads (certificate serials as hex pairs).
+_UNAUTHENTICATED_RE = re.compile(
+    r"(?:sys/internal/ui/(?:mounts(?:/.+)?|feature-flags|namespaces|version)"
+    r"|sys/wrapping/lookup"
+    r"|sys/(?:generate-root|generate-recovery-token|rekey|rekey-recovery-key)/[a-z-]+|sys/(?:init|unseal)"
+    r"|sys/mfa/validate"
+    r"|identity/oidc/(?:provider/[^/]+/)?\.well-known/(?:openid-configuration|keys)"
+    r"|identity/oidc/provider/[^/]+/(?:token|userinfo)"
+    r"|.+/(?:ca(?:/pem)?|ca_chain|cert/ca_chain|crl(?:/pem|/delta(?:/pem)?)?|unified-crl(?:/pem|/delta(?:/pem)?)?"
+    r"|cert/[0-9a-fA-F]{2}(?:[:-][0-9a-fA-F]{2})+(?:/raw(?:/pem)?)?"
+    r"|issuer/[^/]+/(?:json|der|pem|crl(?:/pem|/der|/delta(?:/pem|/der)?)?)"
+    r"|(?:unified-)?ocsp(?:/[A-Za-z0-9+/=%_-]+)?))\Z"
+)
 _BAD_FIX = "find what rewrites or truncates the log (a pipeline, a full disk) and fix it"
 # Recorded from OpenBao 2.7 with a `listener "unix"`: a request over a unix socket is logged with no remote_address
 # (nor remote_port) at all, and nothing else in the entry says it came that way.
@@ -97,6 +115,11 @@ VAULT_EXCUSES = (
            "the callback's response entry names who logged in",
            frozenset({"identity"}),
            lambda r: _OIDC_LOGIN_RE.match(r.resource) is not None and r.action in ("read", "update")),
+    Excuse("a request on an endpoint the vault serves without a token (the UI's login page, a wrapping token's "
+           "look-up, unseal-key operations, a login's MFA step, OIDC discovery, a PKI mount's CA, CRL and OCSP): "
+           "no one to name",
+           frozenset({"identity"}),
+           lambda r: _UNAUTHENTICATED_RE.match(r.resource) is not None and bool(r.source)),
     Excuse("a request refused because its token is unknown to the vault (error 'permission denied', no auth to log)",
            frozenset({"identity"}),
            lambda r: r.result.startswith("error:") and "permission denied" in r.result),

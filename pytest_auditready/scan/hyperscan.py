@@ -26,6 +26,7 @@ from ..auditlog.model import HMAC_RE
 from .known import KnownValues, fingerprint
 from .secrets import (
     CACHE_MAX,
+    CREDENTIAL_HEADERS,
     DetectorRegex,
     GenericHit,
     GenericScanner,
@@ -402,6 +403,14 @@ _ANY_MATCH: dict[tuple[bytes, ...], Any] = {}  # compiled once per process, by e
 # yes/no, in one pass without a callback (tests/test_native.py holds them equal). Any other set is Hyperscan's.
 IRREGULAR_LINES = (rb"[^}]\n", rb"\n[^{]", rb"\}[ \t\r]*\{")  # offline.reader: not one object a line
 MALFORMED_DIGEST = (rb'"hmac-sha256:(?:[0-9a-f]{0,63}[^0-9a-f]|[0-9a-f]{64}[^"\\])',)  # checks.integrity_digest
+# A value that does not start an HMAC digest and is not empty (a quote, escaped at any depth, right after the opening
+# one): what follows a key whose value the vault always digests when it is written in clear.
+_NOT_DIGEST = (rb'(?:[^h\\"]|\\+[^\\"]|h(?:[^m]|m(?:[^a]|a(?:[^c]|c(?:[^-]|-(?:[^s]|s(?:[^h]|h(?:[^a]|a(?:[^2]|'
+               rb'2(?:[^5]|5(?:[^6]|6[^:])))))))))))')
+# checks.integrity_digest: a client token, or a response-wrapping token, written in clear (log_raw), quotes escaped at
+# any depth (a shipper's line inside a string)
+RAW_DIGESTED = (rb'client_token\\*":\\*"' + _NOT_DIGEST,
+                rb'wrap_info\\*":\{[^{}]*\\*"token\\*":\\*"' + _NOT_DIGEST)
 
 
 def _native_any(expressions: tuple[bytes, ...]) -> Optional[Callable[[bytes], bool]]:
@@ -412,10 +421,26 @@ def _native_any(expressions: tuple[bytes, ...]) -> Optional[Callable[[bytes], bo
         return None
     if expressions == MALFORMED_DIGEST:
         return lib.malformed_digest  # type: ignore[no-any-return]
+    if expressions == RAW_DIGESTED:
+        flags = lib.digest_flags
+        return lambda data: bool(flags(data) & 2)
     if expressions == IRREGULAR_LINES:
         shape = lib.block_shape
         return lambda data: bool(shape(data)[2])
     return None
+
+
+def digest_checks() -> Optional[Callable[[bytes], int]]:
+    """checks.integrity_digest's two questions about a block in one pass: bit 1, does MALFORMED_DIGEST match; bit 2,
+    does RAW_DIGESTED (the C extension's digest_flags, else two Hyperscan passes). None without either."""
+    from . import native
+
+    if native.lib is not None:
+        return native.lib.digest_flags  # type: ignore[no-any-return]
+    malformed, raw = any_match(MALFORMED_DIGEST), any_match(RAW_DIGESTED)
+    if malformed is None or raw is None:  # pragma: no cover - hyperscan is a dependency
+        return None
+    return lambda data: int(malformed(data)) | (2 if raw(data) else 0)
 
 
 def any_match(expressions: tuple[bytes, ...], *, native: bool = True) -> Optional[Callable[[bytes], bool]]:
@@ -475,6 +500,11 @@ _WHOLE_LINE_PREFILTERS = (
     _Q + r"kind" + _Q + r"\s*:\s*" + _Q + r"(?:Secret|SecretList|TokenRequest|TokenReview)" + _Q,
     # a long query parameter of a URI (judged decoded, part by part: the entropy runs above stop at a "%")
     r"(?:[?&]|\\u0026)[\w.\-]+=[A-Za-z0-9+/=_%.\-]{20,}",
+    # an audited request header that carries a credential (scan.secrets.CREDENTIAL_HEADERS, or a cookie) with a
+    # value that is neither empty nor an HMAC digest: a Basic password or an opaque token has no shape to find
+    _Q + r"(?:" + "|".join(sorted(CREDENTIAL_HEADERS | {"cookie"})) + r")" + _Q + r"\s*:\s*\[?\s*" + _Q
+    + r"(?:[^h\"]|h(?:[^m]|m(?:[^a]|a(?:[^c]|c(?:[^-]|-(?:[^s]|s(?:[^h]|h(?:[^a]|a(?:[^2]|2(?:[^5]|5(?:[^6]|"
+    r"6[^:])))))))))))",
 )
 _URI_PARAM = _WHOLE_LINE_PREFILTERS[4]
 # The name/value form (the second above): costly for Hyperscan (a keyword, then any run up to a quote), so the C

@@ -81,6 +81,90 @@ _DIGEST_VALUE_RE = re.compile(
     r'(?:-\d{1,5})?"?\Z')
 
 
+# Token accessors (Vault/OpenBao audit: auth.accessor, request.client_token_accessor, wrap_info.accessor and
+# wrapped_accessor; response data of token look-ups): HMAC'd by default, logged in clear by a device with
+# hmac_accessor=false. An accessor cannot authenticate (the Vault docs: it only looks up, renews or revokes the
+# token, with a policy that allows that); it is what an operator revokes a token seen in the log by. Its shape is 24
+# base62 characters, with a namespace's ".<5 characters>" suffix in Vault Enterprise: any other value under such a
+# key is judged as usual. (Random base62 of 24 characters passes the base64 entropy limit one time in twenty.)
+_ACCESSOR_KEY_RE = re.compile(r"(?:\A|_)accessor\Z")
+_ACCESSOR_VALUE_RE = re.compile(r"[A-Za-z0-9]{24}(?:\.[A-Za-z0-9]{5})?\Z")
+# Request headers that only correlate a request (a team audits them with hmac=false, sys/config/auditing/
+# request-headers, to follow one request across systems): W3C traceparent, Zipkin B3, Jaeger, AWS X-Ray, Google
+# Cloud Trace, Datadog, and the request and correlation ids proxies add. Their values are random ids: 32 hex digits
+# read as a hex secret. Only an id's shape is taken (hex digits, a UUID, the formats' separators); anything else
+# under such a header is judged as usual.
+_TRACE_KEYS = frozenset({"traceparent", "x-b3-traceid", "x-b3-spanid", "x-b3-parentspanid", "b3", "uber-trace-id",
+                         "x-amzn-trace-id", "x-cloud-trace-context", "x-datadog-trace-id", "x-datadog-parent-id",
+                         "x-request-id", "x-correlation-id", "request-id", "x-trace-id", "x-span-id"})
+_TRACE_VALUE_RE = re.compile(r"(?:Root=|Self=)?[0-9a-fA-F]{1,32}(?:[-:/;][0-9a-fA-F]{1,32}){0,4}(?:;o=[01])?\Z")
+
+# A certificate's serial number (Vault 1.17+ request.client_certificate_serial_number; a PKI issue's serial_number):
+# public, written in every copy of the certificate. Only its shape is taken: decimal, or hex bytes with or without
+# colons or dashes.
+_SERIAL_KEY_RE = re.compile(r"(?:\A|_)serial_number\Z")
+_SERIAL_VALUE_RE = re.compile(r"\d{1,49}\Z|[0-9a-fA-F]{2}(?:[:-]?[0-9a-fA-F]{2}){0,19}\Z")
+
+
+def correlation_id(key: str, value: str) -> bool:
+    """``value`` is a token accessor under an accessor key, a trace or request id under a correlation header, or a
+    certificate's serial number under a serial number key."""
+    if _ACCESSOR_KEY_RE.search(key) is not None:
+        return _ACCESSOR_VALUE_RE.match(value) is not None
+    if _SERIAL_KEY_RE.search(key) is not None:
+        return _SERIAL_VALUE_RE.match(value) is not None
+    return key.lower() in _TRACE_KEYS and _TRACE_VALUE_RE.match(value) is not None
+
+
+# Request headers whose value is a credential by definition (RFC 9110 11.6.2 and 11.7.2: Authorization and
+# Proxy-Authorization carry the client's credentials; X-Vault-Token is a Vault token; X-Api-Key, X-Auth-Token and
+# X-Amz-Security-Token are API keys and session tokens): a Vault/OpenBao device logs a header named in
+# sys/config/auditing/request-headers, in clear with hmac=false. Such a value is a leak whatever its shape: a Basic
+# password or an opaque bearer token has none a detector knows. A cookie is one when its name says it holds a
+# session or a login.
+CREDENTIAL_HEADERS = frozenset({"authorization", "proxy-authorization", "x-vault-token", "x-api-key", "x-auth-token",
+                                "x-amz-security-token"})
+HEADER_CREDENTIAL = "a credential in a request header logged in clear"
+_SESSION_COOKIE_RE = re.compile(r"(?i)sess|sid|auth|token|jwt|oauth|saml|login|remember")
+_AUTH_SCHEME_RE = re.compile(r"[A-Za-z][A-Za-z0-9!#$%&'*+.^_`|~-]*[ \t]+(?=\S)")
+# The IANA HTTP Authentication Scheme Registry's names (and AWS's): one alone carries no credentials.
+_AUTH_SCHEMES = frozenset({"basic", "bearer", "digest", "dpop", "gnap", "hoba", "mutual", "negotiate", "ntlm",
+                           "privatetoken", "scram-sha-1", "scram-sha-256", "vapid", "concealed", "aws4-hmac-sha256"})
+
+
+def _clear(value: str) -> bool:
+    """``value`` holds something in clear: not empty, not an HMAC digest, not a redaction mask."""
+    v = value.strip()
+    return bool(v) and HMAC_RE.match(v) is None and _MASK_RE.match(v) is None
+
+
+def header_credentials(data: Any) -> list[tuple[str, str, str]]:
+    """(HEADER_CREDENTIAL, header name, value) for each credential in clear among a Vault/OpenBao entry's audited
+    request headers (``request.headers``: name -> list of values)."""
+    request = data.get("request") if isinstance(data, Mapping) else None
+    headers = request.get("headers") if isinstance(request, Mapping) else None
+    if not isinstance(headers, Mapping):
+        return []
+    out: list[tuple[str, str, str]] = []
+    for name, values in headers.items():
+        if not isinstance(name, str):
+            continue
+        low = name.lower()
+        for v in values if isinstance(values, list) else [values]:
+            if not isinstance(v, str):
+                continue
+            if low in CREDENTIAL_HEADERS:
+                m = _AUTH_SCHEME_RE.match(v.strip())  # "Basic <credentials>", "Bearer <token>": the part after
+                if _clear(v.strip()[m.end():] if m else v) and v.strip().lower() not in _AUTH_SCHEMES:
+                    out.append((HEADER_CREDENTIAL, name, v))
+            elif low == "cookie":
+                for part in v.split(";"):
+                    cookie, eq, val = part.strip().partition("=")
+                    if eq and _SESSION_COOKIE_RE.search(cookie) and _clear(val):
+                        out.append((HEADER_CREDENTIAL, name, part.strip()))
+    return out
+
+
 def digest(key: str, value: str) -> bool:
     """``value`` is one content digest under a ``key`` that names a digest (see _DIGEST_KEY_RE)."""
     return (_DIGEST_VALUE_RE.match(value) is not None and _DIGEST_KEY_RE.search(key) is not None
@@ -149,7 +233,8 @@ def skippable(key: str, value: str, structural: frozenset[str] = STRUCTURAL_KEYS
               placeholders: frozenset[str] = frozenset()) -> bool:
     """Values the judge never flags: short ones, structural fields, HMAC digests, UUIDs, timestamps, ARNs,
     redaction masks, the producer's own placeholders for a hidden value, content digests under a key that names
-    one, and public PEM material (certificates, requests, public keys)."""
+    one, token accessors, trace ids and certificate serial numbers in their own shapes, and public PEM material
+    (certificates, requests, public keys)."""
     return (
         len(value) < MIN_LEN
         or key in structural
@@ -160,6 +245,7 @@ def skippable(key: str, value: str, structural: frozenset[str] = STRUCTURAL_KEYS
         or _ARN_RE.match(value) is not None
         or _MASK_RE.match(value) is not None
         or digest(key, value)
+        or correlation_id(key, value)
         or (value[:1] in "-L" and public_pem(value))
     )
 
@@ -203,7 +289,8 @@ def _at(obj: Any, path: tuple[str, ...], key: str = "") -> Iterator[tuple[str, s
 def record_values(data: Any, fmt: Optional[LogFormat] = None
                   ) -> tuple[list[tuple[str, str]], list[tuple[str, str, str]]]:
     """What a parsed log record holds, for the judges: the (key, value) pairs to judge, and the (kind, key, value)
-    of values that are secrets by the format's definition (a Kubernetes Secret's data).
+    of values that are secrets by definition (a Kubernetes Secret's data; a credential header a Vault device
+    logged in clear, see header_credentials).
 
     Every string value is taken with the key it sits under (list items take their list's key; a long key is taken
     as a value too: keys can carry data); a JSON document inside a string is taken as the values it holds; a
@@ -218,7 +305,7 @@ def record_values(data: Any, fmt: Optional[LogFormat] = None
                 if v is not None:
                     by_design.add((rule.path[-1], v))
     pairs: list[tuple[str, str]] = []
-    secrets: list[tuple[str, str, str]] = []
+    secrets = header_credentials(data)  # its pairs are judged too: a known value's hit names the header
     found: set[tuple[str, str]] = set()
     stack: list[tuple[str, Any, int]] = [("", data, 0)]
     while stack:
