@@ -8,8 +8,25 @@ edges of a log a pair is legitimately broken: a request still in flight when the
 whose request was written before the log begins. Those are excused by that rule when they lie within the window
 (``completeness_window``, 120 s by default) of the log's last or first time (a request lasts at most the vault's
 max request duration, 90 s by default: a vault that allows longer requests needs a longer window), and are judged
-everywhere else. A request entry written again while the first waits for its response is a finding at the second
-(a hop that replays lines, or two audit devices naming one file: the vault writes one request entry a request).
+everywhere else.
+
+An entry of a request already written is a finding at its line that names the first: a request entry while the
+first waits for its response, a request or response entry after the response (OpenBao writes one request and one
+response entry a request to each audit device's file: recorded with two devices). Written at the first's very time
+it is a copy of the line (a shipper retrying without deduplication); at another time, a second writer (two audit
+devices declared with one file_path: each writes its own entries, with its own time and HMAC salt, into it) or a
+made-up entry. Responses are remembered for that while they are within the window of the log's latest time, at most
+ANSWERED (20,000) of them, so memory stays bounded: a copy written later than that is no longer named a copy, but
+is still a finding (a response with no request) outside the log's first window.
+
+Kubernetes and CloudTrail have no pairs to check (the audit policy's omitStages may drop any stage, and a webhook
+backend sends batches concurrently, so stages need not follow each other in a receiver's file; CloudTrail writes
+one record a call), but one record written twice is judged: the same Kubernetes auditID, stage and
+requestReceivedTimestamp, or the same CloudTrail eventID. Unchanged it is a delivery repeated (a webhook's retried
+batch; one event in two trails' files joined), excused by that rule; with other content it is a finding
+at the second naming the first. The last SEEN (20,000) keys are remembered, and a Kubernetes log is read whole by
+one process (``splits``). The same auditID at another receive time is not judged: a client, or the API server in
+front of an aggregated one, may choose the Audit-ID.
 """
 
 from __future__ import annotations
@@ -30,6 +47,8 @@ _FIX = (
 
 PAIR_WINDOW = 120 * 10**9  # ns, the default window: the default max request duration (90 s) and room for clock steps
 _KEEP = 10_000  # findings kept (sorted by line at the end; the rest counted)
+ANSWERED = 20_000  # responses remembered at most (within the window) to name an entry written again
+SEEN = 20_000  # Kubernetes and CloudTrail: the latest records remembered to find one written twice
 _EARLY = 100_000  # request ids a later range keeps from its first 2 windows (for ``Pairs.merge``)
 _SHOW = 20
 SELF_TEST = "the audit device's self-test write (sys/audit/test): the vault writes no response for it"
@@ -59,70 +78,66 @@ _DUP_FIX = ("find the hop that writes a line twice (a shipper that retries witho
 
 
 class Pairs(Visitor):
-    """Offline, Vault/OpenBao: request and response entries paired by request id, in one pass in constant memory
-    (only requests younger than the window are held)."""
+    """Offline, Vault/OpenBao: request and response entries paired by request id, and entries written again, in one
+    pass in bounded memory (the requests younger than the window, at most ANSWERED responses); Kubernetes and
+    CloudTrail: records written twice (at most SEEN keys)."""
 
     def __init__(self, ctx: CheckContext) -> None:
         fmt = format_of(ctx.settings).name
         self.skip = "" if fmt == "vault" else (
             f"a {format_of(ctx.settings).title} log has no request/response pairs to check (one record a call, or "
-            "stages the audit policy may omit)")
+            "stages the audit policy may omit)" + (
+                "; no record repeats the key of another with other content" if fmt in ("k8s", "cloudtrail") else ""))
         self.window = int(ctx.settings.completeness_window * 10**9)
         self.first_t: Optional[int] = None
         self.max_t = -1
         self.pending: "OrderedDict[str, tuple[int, str, int]]" = OrderedDict()  # request id -> (ns, file, line)
         # responses with no request yet: (id, ns, file, line, max before)
         self.orphans: list[tuple[str, int, str, int, int]] = []
-        self.found: list[tuple[str, int, str, str]] = []  # (file, line, kind, request id)
+        # (file, line, kind, request id, the first entry's file:line for a duplicate, else "")
+        self.found: list[tuple[str, int, str, str, str]] = []
         self.more = 0
+        # responses written within the window (at most ANSWERED): request id -> (ns, file, line), so that an entry
+        # of a request already answered is named as written again, at the first's line
+        self.answered: "OrderedDict[str, tuple[int, str, int]]" = OrderedDict()
+        self.answered_over = False  # an id left ``answered`` by count (ANSWERED), not by time
+        self.answered_peak = 0  # the most ``answered`` held (at a batch's end): what ``merge`` adds to the next
+        # Kubernetes and CloudTrail: the last SEEN (id, stage, time) keys -> (file, line, digest of the record)
+        self.seen: "OrderedDict[str, tuple[str, int, bytes]]" = OrderedDict()
+        self.seen_over = False
+        self.digests: dict[int, tuple[str, bytes]] = {}  # line -> (key id, digest) of the block being fed
+        self.fmt = fmt
 
     def entries(self, batch: Entries) -> None:
         """The common case column by column (no Record built): every time a UTC RFC 3339 time; else ``entry``."""
-        if self.skip:
+        if self.skip and not self.digests:  # a format with nothing to judge (JSON lines)
             return
-        if not batch.utc_times():
+        if self.skip or not batch.utc_times():
             for rec in batch.records():
                 self.entry(rec)
             return
         stamps = batch.times_ns()
-        pending, file, lines = self.pending, batch.file, batch.lines
+        file, lines = batch.file, batch.lines
         track = self.early is not None  # a later range of a file: what ``merge`` needs
         if not track and stamps and "" not in batch.request_id and "sys/audit/test" not in batch.resource:
             self._plain(batch.type, batch.request_id, stamps, file, lines)
             return
-        max_t = self.max_t
         for i, (kind, rid, ns) in enumerate(zip(batch.type, batch.request_id, stamps)):
             if not rid:
                 self.excuse(NO_KEY)
                 continue
-            request = kind == "request"
-            if request and not batch.identity[i] and batch.resource[i] == "sys/audit/test":
+            if kind == "request" and not batch.identity[i] and batch.resource[i] == "sys/audit/test":
                 self.excuse(SELF_TEST)
                 continue
-            if self.first_t is None:
-                self.first_t = ns
-            if track:
-                self._early(rid, ns, request)
-            before = max_t
-            if ns > before:
-                self.max_t = max_t = ns
-                if pending and next(iter(pending.values()))[0] + self.window < ns:
-                    self._expire(ns)
-            if request:
-                if rid in pending:
-                    self._find(file, lines[i], "duplicate", rid)
-                else:
-                    pending[rid] = (ns, file, lines[i])
-            elif kind == "response" and pending.pop(rid, None) is None:
-                self._orphan(rid, ns, file, lines[i], before)
+            self._one(kind, rid, ns, file, lines[i])
 
     def _plain(self, types: list[str], ids: list[str], stamps: list[int], file: str, lines: Sequence[int]) -> None:
         """``entries`` for a batch with nothing to excuse (every entry has a request id, none is the device's
-        self-test) of a range that is not a later one: the same steps, with nothing else looked at."""
+        self-test) of a range that is not a later one: ``_one``'s steps inlined, for the pairs that are whole."""
         if self.first_t is None:
             self.first_t = stamps[0]
-        pending, window, max_t = self.pending, self.window, self.max_t
-        pop = pending.pop
+        pending, answered, window, max_t = self.pending, self.answered, self.window, self.max_t
+        pop, get, cap = pending.pop, answered.get, ANSWERED
         for kind, rid, ns, line in zip(types, ids, stamps, lines):
             before = max_t
             if ns > max_t:
@@ -130,15 +145,32 @@ class Pairs(Visitor):
                 if pending and next(iter(pending.values()))[0] + window < ns:
                     self._expire(ns)
             if kind == "request":
-                if rid in pending:
-                    self._find(file, line, "duplicate", rid)
-                else:
+                first = pending.get(rid)
+                done = get(rid) if first is None else None
+                if first is None and (done is None or done[0] + window < max_t):
                     pending[rid] = (ns, file, line)
-            elif kind == "response" and pop(rid, None) is None:
-                self._orphan(rid, ns, file, line, before)
+                else:
+                    self._again(file, line, rid, ns, first, done)
+            elif kind == "response":
+                if pop(rid, None) is None:
+                    self._unpaired(rid, ns, file, line, before)
+                else:
+                    answered[rid] = (ns, file, line)
+                    if len(answered) > cap:  # _trim, inlined for the common case: the oldest is within the window
+                        if next(iter(answered.values()))[0] < max_t - window:
+                            self._trim()
+                        else:
+                            answered.popitem(last=False)
+                            self.answered_over = True
+        if len(answered) > self.answered_peak:  # at least as many as were within the window at any entry
+            self.answered_peak = len(answered)
+        if answered and next(iter(answered.values()))[0] + window < max_t:
+            self._trim()  # memory: only the window's
 
     def entry(self, rec: Record) -> None:
         if self.skip:
+            if self.digests:
+                self._seen(rec)
             return
         rid, ts = rec.request_id, rec.ts
         if not rid or ts is None:
@@ -147,23 +179,138 @@ class Pairs(Visitor):
         if rec.type == "request" and rec.resource == "sys/audit/test" and not rec.identity:
             self.excuse(SELF_TEST)
             return
-        ns = ts[0]
+        self._one(rec.type, rid, ts[0], rec.file, rec.line)
+
+    def _one(self, kind: str, rid: str, ns: int, file: str, line: int) -> None:
+        """One entry with a request id and a time, not the device's self-test."""
         if self.first_t is None:
             self.first_t = ns
         if self.early is not None:
-            self._early(rid, ns, rec.type == "request")
+            self._early(rid, ns, kind == "request")
         before = self.max_t
-        if ns > self.max_t:
+        if ns > before:
             self.max_t = ns
             self._expire(ns)
-        if rec.type == "request":
-            if rid in self.pending:
-                self._find(rec.file, rec.line, "duplicate", rid)
+        if kind == "request":
+            first = self.pending.get(rid)
+            done = self.answered.get(rid) if first is None else None
+            if first is None and (done is None or done[0] + self.window < self.max_t):
+                self.pending[rid] = (ns, file, line)
             else:
-                self.pending[rid] = (ns, rec.file, rec.line)
-        elif rec.type == "response":
+                self._again(file, line, rid, ns, first, done)
+        elif kind == "response":
             if self.pending.pop(rid, None) is None:
-                self._orphan(rid, ns, rec.file, rec.line, before)
+                self._unpaired(rid, ns, file, line, before)
+            else:
+                self._answer(rid, ns, file, line)
+
+    def _answer(self, rid: str, ns: int, file: str, line: int) -> None:
+        """Remember a response (paired or not) to name an entry of its request written again."""
+        answered = self.answered
+        answered[rid] = (ns, file, line)
+        if len(answered) > ANSWERED or next(iter(answered.values()))[0] + self.window < self.max_t:
+            self._trim()
+        if len(answered) > self.answered_peak:
+            self.answered_peak = len(answered)
+
+    def _trim(self) -> None:
+        """The responses older than the window out of ``answered`` from its oldest on; then, while it holds more
+        than ANSWERED, the oldest of those within the window too (``answered_over``)."""
+        answered, limit = self.answered, self.max_t - self.window
+        while answered and next(iter(answered.values()))[0] < limit:
+            answered.popitem(last=False)
+        while len(answered) > ANSWERED:
+            answered.popitem(last=False)
+            self.answered_over = True
+
+    def _unpaired(self, rid: str, ns: int, file: str, line: int, before: int) -> None:
+        """A response whose request is not pending: written again (its request answered within the window), or an
+        orphan."""
+        done = self.answered.get(rid)
+        if done is not None and done[0] + self.window >= self.max_t:
+            self._again(file, line, rid, ns, None, done, "response")
+            return
+        self._orphan(rid, ns, file, line, before)
+        self._answer(rid, ns, file, line)
+
+    def _again(self, file: str, line: int, rid: str, ns: int, first: Optional[tuple[int, str, int]],
+               done: Optional[tuple[int, str, int]], kind: str = "request") -> None:
+        """An entry of a request already written: ``first`` its request entry still pending, else ``done`` its
+        response entry. The same time as the first's is the same entry copied; another time, another writer."""
+        if first is not None:
+            what, (t, f, n) = "dup_request", first
+        else:
+            assert done is not None
+            what, (t, f, n) = ("dup_response" if kind == "response" else "dup_answered"), done
+        self._find(file, line, what + ("=" if t == ns else ""), rid, f"{f}:{n}")
+
+    # -- Kubernetes and CloudTrail: one record written twice ------------------------------------------------
+    def block(self, file: str, first_line: int, data: bytes) -> None:
+        """Kubernetes and CloudTrail: each line's digest, for ``entry`` to compare a record whose key comes again.
+        A Kubernetes event's digest is of its bytes past any platform framing (a retried webhook batch is encoded
+        again by the same encoder: the same bytes; decoding every event again would double the read); a CloudTrail
+        record's is of the record with its keys sorted (files are small, and read whole), with its eventID."""
+        if self.fmt not in ("k8s", "cloudtrail"):
+            return
+        import hashlib
+
+        import orjson
+
+        blake2b = hashlib.blake2b
+        trail = self.fmt == "cloudtrail"
+        digests: dict[int, tuple[str, bytes]] = {}
+        n = first_line - 1
+        for raw in data.split(b"\n"):
+            n += 1
+            if not raw or raw.isspace():
+                continue
+            text = raw.rstrip(b"\r")
+            if text[:1] != b"{" and b"{" in text:
+                text = text[text.find(b"{"):]  # past a platform's framing (a container runtime's time and stream)
+            eid = ""
+            if trail:
+                try:
+                    obj = orjson.loads(text)
+                except orjson.JSONDecodeError:
+                    obj = None
+                if isinstance(obj, dict):
+                    got = obj.get("eventID")
+                    eid = got if isinstance(got, str) else ""
+                    text = orjson.dumps(obj, option=orjson.OPT_SORT_KEYS)
+            digests[n] = (eid, blake2b(text, digest_size=16).digest())
+        self.digests = digests
+
+    def _seen(self, rec: Record) -> None:
+        """A record of Kubernetes (key: auditID, stage and requestReceivedTimestamp) or CloudTrail (key: eventID)
+        that its producer writes once: the same key again with the same record is a delivery repeated (excused by
+        that rule), with another record a finding at the second line naming the first. The last SEEN keys are
+        remembered."""
+        got = self.digests.get(rec.line)
+        if got is None:
+            return
+        eid, digest = got
+        if self.fmt == "cloudtrail":
+            key, rid = eid, eid
+        else:
+            rid = rec.request_id
+            key = f"{rid}\0{rec.type}\0{rec.time}" if rid and rec.type and rec.time else ""
+        if not key:
+            return
+        first = self.seen.get(key)
+        if first is None:
+            self.seen[key] = (rec.file, rec.line, digest)
+            if len(self.seen) > SEEN:
+                self.seen.popitem(last=False)
+                self.seen_over = True
+        elif first[2] == digest:
+            self.excuse(REDELIVERED[self.fmt])
+        else:
+            self._find(rec.file, rec.line, "conflict", rid, f"{first[0]}:{first[1]}")
+
+    @classmethod
+    def splits(cls, ctx: CheckContext) -> bool:
+        """A Kubernetes log is read whole: the records it remembers (SEEN) are the last ones of one pass."""
+        return format_of(ctx.settings).name != "k8s"
 
     def _expire(self, now: int) -> None:
         """Requests older than the window before ``now``: their response can no longer come."""
@@ -182,28 +329,32 @@ class Pairs(Visitor):
         else:
             self._find(file, line, "response", rid)
 
-    def _find(self, file: str, line: int, kind: str, rid: str) -> None:
+    def _find(self, file: str, line: int, kind: str, rid: str, first: str = "") -> None:
         if len(self.found) >= _KEEP:
             self.more += 1
             return
-        self.found.append((file, line, kind, rid))
+        self.found.append((file, line, kind, rid, first))
 
-    # A later range of a file (``later_range``): its earliest time, and the ids of the requests it holds in its
-    # first two windows (the only ones a request still pending before the range could share), for ``merge``.
+    # A later range of a file (``later_range``): its earliest time, and the ids of the entries it holds in its
+    # first two windows (the only ones an entry before the range could pair with or be written again of), for
+    # ``merge``: requests in ``early``, responses in ``early_answers``.
     low_t: Optional[int] = None
     early: Optional[set[str]] = None
+    early_answers: Optional[set[str]] = None
     early_over = False
 
     def later_range(self) -> None:
-        self.early = set()
+        self.early, self.early_answers = set(), set()
 
     def _early(self, rid: str, ns: int, request: bool) -> None:
         assert self.early is not None and self.first_t is not None
         if self.low_t is None or ns < self.low_t:
             self.low_t = ns
-        if request and ns <= self.first_t + 2 * self.window:
-            if len(self.early) < _EARLY:
-                self.early.add(rid)
+        if ns <= self.first_t + 2 * self.window:
+            ids = self.early if request else self.early_answers
+            assert ids is not None
+            if len(ids) < _EARLY:
+                ids.add(rid)
             else:
                 self.early_over = True
 
@@ -212,22 +363,32 @@ class Pairs(Visitor):
         requests, and one pass's times expire them as they come. Where the ranges' times or ids interleave so that
         one pass could have judged differently (``later`` earlier than this range by more than the window, or
         than a request still pending here when ``later`` found an entry without its partner; a request id pending
-        here seen again in ``later``; more findings than are kept), it declines (NotImplementedError) and the
-        file is read whole."""
+        or answered here seen again in ``later``; more findings than are kept; more responses to remember than
+        ANSWERED), it declines (NotImplementedError) and the file is read whole."""
         assert isinstance(later, Pairs)
         self.merge_excused(later)
+        if self.seen or later.seen:
+            raise NotImplementedError("records remembered by key are judged in one pass")
         if later.first_t is None:
             return
         if self.first_t is None:
             self.__dict__.update({k: v for k, v in later.__dict__.items() if k != "_excused"})
             return
-        if later.early is None or later.low_t is None:
+        if later.early is None or later.early_answers is None or later.low_t is None:
             raise NotImplementedError("the visitor of a later range was not told so (later_range)")
         newest = max((ns for ns, _, _ in self.pending.values()), default=-1)
-        kinds = {kind for _, _, kind, _ in later.found}
+        kinds = {kind for _, _, kind, _, _ in later.found}
+        answered = self.answered
+        cut = max(self.max_t, later.low_t)  # one pass's time at any entry of ``later`` is at least this
+        while answered and next(iter(answered.values()))[0] + self.window < cut:
+            answered.popitem(last=False)  # too old to name any entry of ``later``
+        fresh = {rid for rid, (ns, _, _) in answered.items() if ns + self.window >= cut}
         if (later.first_t < self.first_t or later.low_t + self.window < self.max_t
                 or (later.low_t < newest and "request" in kinds) or (later.first_t < newest and "response" in kinds)
                 or (self.pending and (later.early_over or not later.early.isdisjoint(self.pending)))
+                or (fresh and (later.early_over or not (later.early.isdisjoint(fresh)
+                                                        and later.early_answers.isdisjoint(fresh))))
+                or self.answered_over or later.answered_over or len(answered) + later.answered_peak > ANSWERED
                 or self.more or later.more
                 or len(self.found) + len(self.pending) + len(later.found) + len(later.orphans) >= _KEEP):
             raise NotImplementedError("request/response pairs that one pass could judge otherwise")
@@ -243,6 +404,10 @@ class Pairs(Visitor):
         self.max_t = max(self.max_t, later.max_t)
         self._expire(self.max_t)
         self.pending.update(later.pending)
+        answered.update(later.answered)
+        while answered and next(iter(answered.values()))[0] + self.window < self.max_t:
+            answered.popitem(last=False)
+        self.answered_peak = max(self.answered_peak, len(answered))
         for f in later.found:
             if len(self.found) < _KEEP:
                 self.found.append(f)
@@ -261,15 +426,15 @@ class Pairs(Visitor):
         return out
 
     def finish(self) -> Iterator[Union[Finding, Skip]]:
-        if self.skip:
-            yield Skip("", self.skip)
-            return
         found = sorted(self.found, key=lambda f: (f[0], f[1]))
-        for file, line, kind, rid in found[:_SHOW]:
-            if kind == "duplicate":
-                yield Finding(ID, "", "The request entry is written a second time while the first still waits for "
-                              "its response: the vault writes one a request, so a hop replayed a line (or two audit "
-                              "devices write to one file).", _DUP_FIX, where=f"{file}:{line}", request_id=rid)
+        for file, line, kind, rid, first in found[:_SHOW]:
+            if kind == "conflict":
+                yield Finding(ID, "", _conflict(self.fmt, first), _CONFLICT_FIX[self.fmt], where=f"{file}:{line}",
+                              request_id=rid)
+                continue
+            if kind.startswith("dup_"):
+                yield Finding(ID, "", _again_text(kind, first, self.window), _DUP_FIX, where=f"{file}:{line}",
+                              request_id=rid)
                 continue
             other = "response" if kind == "request" else "request"
             when = ("no response entry follows it within "
@@ -281,13 +446,80 @@ class Pairs(Visitor):
         hidden = len(found) - _SHOW + self.more
         if hidden > 0:
             yield Finding(ID, "", f"{hidden} more entries have no partner entry or are written twice.", _DROP_FIX)
+        if self.skip and not found:
+            yield Skip("", self.skip)
+
+
+def _again_text(kind: str, first: str, window: int) -> str:
+    """The finding for a Vault/OpenBao entry of a request already written (``kind`` dup_request, dup_answered or
+    dup_response, "=" added when its time equals the first's): what it is and what wrote it."""
+    what = kind[4:].rstrip("=")
+    if what == "request":
+        head = f"The request entry is written a second time while the first ({first}) still waits for its response"
+    elif what == "answered":
+        head = (f"The request entry is written a second time after its request was answered (response entry at "
+                f"{first}), so this one has no response entry")
+    else:
+        head = f"The response entry is written a second time (the first at {first}): its request was answered"
+    cause = (": the same entry at the same time, so a hop copied the line (a shipper retrying without "
+             "deduplication, a file joined with a copy of itself)"
+             if kind.endswith("=") else
+             ": another entry for one request id, with its own time, so a second writer wrote it: two audit devices "
+             "declared with one file_path (OpenBao writes each device's entry, with its own time and HMAC salt, "
+             "to that one file), or an entry made up")
+    return f"{head}{cause}. The vault writes one request and one response entry a request to each device's file."
+
+
+def _conflict(fmt: str, first: str) -> str:
+    if fmt == "cloudtrail":
+        return (f"The record's eventID is already the eventID of another record ({first}) whose content differs: "
+                "CloudTrail generates one eventID for each event, and a repeated delivery repeats the same record, so "
+                "one of the two was altered, or two trails' or accounts' records were merged by a tool that rewrote "
+                "them.")
+    return (f"The event repeats the auditID, stage and requestReceivedTimestamp of another event ({first}) but not its "
+            "bytes: the API server writes one event a request and stage (a webhook's retried batch repeats it byte "
+            "for byte), so one of the two was altered or made up, or two pipelines that encode events differently "
+            "write into one file.")
+
+
+_CONFLICT_FIX = {
+    "cloudtrail": "compare the two records with the trail's delivered files (and their digest files: turn on log "
+    "file validation); keep each trail's files apart, and never rewrite records after delivery",
+    "k8s": "compare the two events with the API server's own log backend file; let one pipeline write the file, and "
+    "seal the log (auditready seal) where it is written so that a changed event is proven",
+}
+# The rules that excuse a record delivered again unchanged, by format.
+REDELIVERED = {
+    "cloudtrail": "a record delivered again unchanged (the same eventID and content): CloudTrail delivers an event to "
+    "every trail that records it (global service events to each trail that includes them), so two trails' files "
+    "joined, or one file copied twice, hold it twice; deduplicate by eventID",
+    "k8s": "an event delivered again unchanged (the same auditID, stage and bytes): the API server's webhook backend "
+    "retries a batch that failed, so a receiver may write it twice",
+}
 
 
 def run(ctx: CheckContext) -> Iterator[Union[Finding, Skip]]:
     if ctx.ledger is None:
         return
     silent = not ctx.entries and not ctx.bad_lines
+    ids = {}  # action -> the request id of its entries: the vault's answer's, else its matched entry's
     for a in ctx.ledger.actions:
+        m = ctx.match(a.name)
+        ids[a.name] = a.request_id or next((e.request_id for e in (m.request, m.response) if e is not None), "")
+    wanted = set(ids.values()) - {""}
+    written: dict[tuple[str, str, str], list[str]] = {}  # (request id, file, type) -> where each entry is
+    for e in ctx.entries:
+        rid = e.request_id
+        if rid in wanted:
+            written.setdefault((rid, e.file, e.type), []).append(e.where)
+    order = sorted(written.items())
+    for a in ctx.ledger.actions:
+        for (rid, _file, kind), at in order:
+            if rid == ids[a.name] and len(at) > 1:
+                yield Finding(ID, a.name, f"The {kind} entry of {describe(a)} is written {len(at)} times into one "
+                              f"file (at {', '.join(at[:3])}): the vault writes one a request to each device's file, "
+                              "so a hop copies lines or two audit devices are declared with one file_path.",
+                              _DUP_FIX, where=at[1], request_id=rid)
         m = ctx.match(a.name)
         missing = [kind for kind, e in (("request", m.request), ("response", m.response)) if e is None]
         if not missing:
