@@ -86,6 +86,62 @@ def test_a_secret_under_a_digest_or_cursor_name_is_still_found(tmp_path: Path) -
     assert sorted(set(found.get("no_secret_leak", []))) == [f"{path}:1", f"{path}:3", f"{path}:5"], found
 
 
+def _named(rng: Any) -> list[dict[str, Any]]:
+    """Records as AWS writes them for generated names: an IAM Identity Center session (its permission-set role
+    AWSReservedSSO_<set>_<16 hex>), an EKS node's CloudFormation role (<stack>-NodeInstanceRole-<12 characters>), a
+    Lambda deployment from a versioned S3 object, and IAM Identity Center's Federate event."""
+    alnum = "ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789"
+    sso = f"AWSReservedSSO_AdministratorAccess_{rng.getrandbits(64):016x}"
+    node = "eksctl-prod-nodegroup-ng-1-NodeInstanceRole-" + "".join(rng.choice(alnum) for _ in range(12))
+    version = base64.b64encode(rng.randbytes(48)).decode()
+
+    def who(role: str, session: str) -> dict[str, Any]:
+        return {"type": "AssumedRole", "principalId": f"AROAEXAMPLEID:{session}",
+                "arn": f"arn:aws:sts::123456789012:assumed-role/{role}/{session}", "accountId": "123456789012",
+                "accessKeyId": "ASIAEXAMPLEKEY123456", "sessionContext": {
+                    "sessionIssuer": {"type": "Role", "principalId": "AROAEXAMPLEID", "accountId": "123456789012",
+                                      "arn": f"arn:aws:iam::123456789012:role/{role}", "userName": role},
+                    "attributes": {"creationDate": "2026-11-30T09:00:00Z", "mfaAuthenticated": "false"}}}
+
+    base = _records()[0]
+    out = []
+    for i, (identity, source, name, params, extra) in enumerate([
+            (who(sso, "jane.doe@example.org"), "secretsmanager.amazonaws.com", "GetSecretValue",
+             {"secretId": "prod/db"}, {}),
+            (who(node, "i-0abc1234def567890"), "ecr.amazonaws.com", "GetAuthorizationToken", None, {}),
+            (who(sso, "jane.doe@example.org"), "lambda.amazonaws.com", "UpdateFunctionCode20150331v2",
+             {"functionName": "fn", "s3Bucket": "b", "s3Key": "fn.zip", "s3ObjectVersion": version}, {}),
+            (who(sso, "jane.doe@example.org"), "sso.amazonaws.com", "Federate", None,
+             {"additionalEventData": {"RoleName": sso}})]):
+        rec = dict(base, userIdentity=identity, eventSource=source, eventName=name, requestParameters=params,
+                   responseElements=None, eventID=f"6c1f3e2a-9b8d-4f7e-a6c5-{i:012d}",
+                   requestID=f"1a2b3c4d-5e6f-4a7b-8c9d-{i:012d}", **extra)
+        rec.pop("resources", None)
+        out.append(rec)
+    return out
+
+
+@pytest.mark.parametrize("seed", range(5))
+def test_generated_names_and_version_ids_are_identifiers_not_secrets(tmp_path: Path, seed: int) -> None:
+    """Generated role names and S3 version ids read as high-entropy strings: every SSO session's records and an
+    EKS node's raised false leaks. Values under the keys AWS names identifiers by (...Name, ...VersionId,
+    S3ObjectVersion) are not judged; a secret under any other key, and a known value under a name key, still are."""
+    import random
+
+    recs = _named(random.Random(seed))
+    assert _findings(_trail(tmp_path, recs), timestamp_digits=0) == {}
+    recs[1]["requestParameters"] = {"description": "wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY"}
+    recs[3]["userIdentity"]["sessionContext"]["sessionIssuer"]["userName"] = "AKIA" + "Q" * 12 + "roleName"
+    path = _trail(tmp_path, recs)
+    canaries = _write(tmp_path, "canaries.txt", "roleName\n")
+    found = _findings(path, timestamp_digits=0)
+    assert found == {"no_secret_leak": [f"{path}:2"]}, found
+    res = verify_file(str(path), Settings(require_tamper_evidence=False, retention_days=0, timestamp_digits=0),
+                      OFFLINE, {"canary:1": canaries.read_text().strip()})
+    leak = next(o for o in res.outcomes if o.check_id == "no_secret_leak")
+    assert sorted({f.where for f in leak.findings}) == [f"{path}:2", f"{path}:4"]
+
+
 def test_an_email_in_an_error_that_names_someone_else_is_still_personal_data(tmp_path: Path) -> None:
     recs = _records()
     denied = recs[9]

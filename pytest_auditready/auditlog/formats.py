@@ -84,6 +84,12 @@ CLOUDTRAIL_STRUCTURAL_KEYS = frozenset({"accessKeyId", "secretId", "clientReques
                                         "NextContinuationToken", "start-after", "paginationToken",
                                         "PaginationToken", "uploadId", "UploadId", "sessionId", "SessionId",
                                         "clientId", "ClientId"})
+# AWS's API fields named "...Name" hold the names of resources and principals (IAM user, role and session names,
+# function, stack, bucket, key pair, log group names) and "...VersionId" or "S3ObjectVersion" the version ids S3
+# generates: identifiers, never values. Generated names carry random suffixes that read as high-entropy strings:
+# CloudFormation's role names (eksctl-...-NodeInstanceRole-1X2Y3Z4W5V6U), IAM Identity Center's permission-set roles
+# (AWSReservedSSO_AdministratorAccess_0123456789abcdef), which every SSO session's userIdentity names.
+CLOUDTRAIL_NAME_KEYS = r"(?:[Nn]ame|[Vv]ersion[Ii]d|[Oo]bject[Vv]ersion)\Z"
 # Texts AWS writes in place of a value it will not log (documented: a failed sign-in's user name, an EC2 key
 # pair's private key, user data): never the value itself.
 CLOUDTRAIL_PLACEHOLDERS = frozenset({"HIDDEN_DUE_TO_SECURITY_REASONS", "<sensitiveDataRemoved>"})
@@ -203,6 +209,7 @@ class LogFormat:
     title: str  # how messages name a log of this format
     hmac_values: bool = False  # values are logged as hmac-sha256 digests, so digests are expected
     structural_keys: frozenset[str] = frozenset()  # keys never judged by the secret scan (beyond the vault's own)
+    name_keys: str = ""  # a regex over key names (searched) whose values are identifiers by design: never judged
     placeholders: frozenset[str] = frozenset()  # texts the producer writes in place of a value it hides
     by_design: tuple[ByDesign, ...] = ()  # values the producer logs by design where a rule says so
     path_keys: frozenset[str] = VAULT_PATH_KEYS  # keys of request paths or URIs: judged part by part
@@ -272,7 +279,7 @@ FORMATS: Mapping[str, LogFormat] = {
         "when the request ends, with the requestReceivedTimestamp of its start",
     ),
     "cloudtrail": LogFormat(
-        "cloudtrail", "CloudTrail", structural_keys=CLOUDTRAIL_STRUCTURAL_KEYS,
+        "cloudtrail", "CloudTrail", structural_keys=CLOUDTRAIL_STRUCTURAL_KEYS, name_keys=CLOUDTRAIL_NAME_KEYS,
         placeholders=CLOUDTRAIL_PLACEHOLDERS, by_design=CLOUDTRAIL_BY_DESIGN,
         own_integrity="the trail's signed digest files",
         own_integrity_where="its S3 key's AWSLogs/ACCOUNT/CloudTrail-Digest/REGION folder",

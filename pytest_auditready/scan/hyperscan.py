@@ -33,7 +33,6 @@ from .secrets import (
     detector_regexes,
     json_document,
     record_values,
-    skippable,
 )
 
 if TYPE_CHECKING:
@@ -625,7 +624,7 @@ class LeakScanner:
         self.fmt = fmt  # the log's format: what is structure, by design or a secret by definition there
         self.generic = GenericScanner(structural, fmt)
         verdict_key = (self.known.needles, frozenset(self.generic.structural), frozenset(self.generic.placeholders),
-                       frozenset(self.generic.path_keys))
+                       frozenset(self.generic.path_keys), self.generic.names.pattern if self.generic.names else "")
         if verdict_key not in _CLEAN:
             if len(_CLEAN) >= 4:
                 _CLEAN.clear()
@@ -847,7 +846,7 @@ class LeakScanner:
         if len(self._clean_values) + len(self._clean_pairs) > CACHE_MAX:
             self._clean_values.clear()
             self._clean_pairs.clear()
-        if skippable(key, value, self.generic.structural, self.generic.placeholders):
+        if self.generic.skips(key, value):
             self._clean_pairs.add((key_raw, value_raw))
             return True
         if self.generic.scan_value(key, value):

@@ -387,6 +387,8 @@ class GenericScanner:
         self.structural = STRUCTURAL_KEYS | extra  # keys whose values are never judged
         self.placeholders = fmt.placeholders if fmt is not None else frozenset()
         self.path_keys = fmt.path_keys if fmt is not None else PATH_KEYS
+        # keys whose values the format writes as identifiers by design (LogFormat.name_keys): never judged
+        self.names = re.compile(fmt.name_keys) if fmt is not None and fmt.name_keys else None
 
     def __enter__(self) -> GenericScanner:
         _load_detect_secrets()  # lazy: detect-secrets is slow to import
@@ -401,10 +403,16 @@ class GenericScanner:
         if ctx is not None:
             ctx.__exit__(*exc)
 
+    def skips(self, key: str, value: str) -> bool:
+        """``skippable`` with this scanner's structural keys and placeholders, or a key the format names
+        identifiers by (``LogFormat.name_keys``)."""
+        return skippable(key, value, self.structural, self.placeholders) or (
+            self.names is not None and self.names.search(key) is not None)
+
     def scan_value(self, key: str, value: str) -> tuple[GenericHit, ...]:
         if self._ctx is None:
             raise RuntimeError("GenericScanner must be entered (with ...:) before scanning")
-        if skippable(key, value, self.structural, self.placeholders):
+        if self.skips(key, value):
             return ()
         cached = self._cache.get((key, value))
         if cached is not None:
@@ -435,7 +443,7 @@ class GenericScanner:
         path, _, query = value.partition("?")
         parts = [(key, p) for p in path.split("/") if len(p) >= MIN_LEN]
         for name, v in urllib.parse.parse_qsl(query):
-            if skippable(name, v, self.structural, self.placeholders):
+            if self.skips(name, v):
                 continue
             doc = json_document(v)
             if doc is not None:  # a document in a parameter: judged as the values it holds
