@@ -270,3 +270,18 @@ def test_public_pem_is_only_certificates_requests_and_public_keys() -> None:
         assert public_pem(text.decode()) and public_pem(base64.b64encode(text).decode())
     for text in (priv, cert + priv, cert + b"trailing words"):
         assert not public_pem(text.decode()) and not public_pem(base64.b64encode(text).decode())
+
+
+def test_an_identity_center_user_is_named_by_their_user_id(tmp_path: Path) -> None:
+    """userIdentity of type IdentityCenterUser (AWS CloudTrail User Guide, "CloudTrail userIdentity element") has no
+    arn and no principalId: the person is onBehalfOf.userId. The answer to "who" named only "IdentityCenterUser"."""
+    rec = dict(_records()[0], userIdentity={
+        "type": "IdentityCenterUser", "accountId": "123456789012",
+        "onBehalfOf": {"userId": "544894e8-80c1-707f-60e3-3ba6510dfac1",
+                       "identityStoreArn": "arn:aws:identitystore::123456789012:identitystore/d-9067642ac7"},
+        "credentialId": "EXAMPLEVHULjJdTUdPJfofVa1sufHDoj7aYcOYcxFVllWR_Whr1fEXAMPLE"})
+    path = _trail(tmp_path, [rec])
+    out = tmp_path / "who.json"
+    assert main(["access", "*", str(path), "--json", str(out)]) == 0
+    assert [i["display_name"] for i in json.loads(out.read_text())["identities"]] == [
+        "544894e8-80c1-707f-60e3-3ba6510dfac1"]

@@ -46,7 +46,9 @@ def k8s_long_running(rec: Any) -> bool:
 # <errorCode>" or "success" unless field_map names a path).
 CLOUDTRAIL_FIELDS: Mapping[str, tuple[str, ...]] = {
     "time": ("eventTime",),
-    "identity": ("userIdentity.arn", "userIdentity.principalId", "userIdentity.invokedBy", "userIdentity.type"),
+    # an IAM Identity Center user (type IdentityCenterUser) has no ARN or principal id: onBehalfOf.userId names them
+    "identity": ("userIdentity.arn", "userIdentity.principalId", "userIdentity.onBehalfOf.userId",
+                 "userIdentity.invokedBy", "userIdentity.type"),
     "resource": ("resources.0.ARN", "requestParameters.secretId", "requestParameters.name",
                  "requestParameters.keyId", "eventSource"),
     "action": ("eventName",),
