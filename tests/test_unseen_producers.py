@@ -285,3 +285,21 @@ def test_an_identity_center_user_is_named_by_their_user_id(tmp_path: Path) -> No
     assert main(["access", "*", str(path), "--json", str(out)]) == 0
     assert [i["display_name"] for i in json.loads(out.read_text())["identities"]] == [
         "544894e8-80c1-707f-60e3-3ba6510dfac1"]
+
+
+@pytest.mark.parametrize("change", ["drop", "rename", "other", "number"])
+def test_a_vault_entry_of_no_type_the_vault_writes_is_a_finding_at_its_line(tmp_path: Path, change: str) -> None:
+    """Every entry a Vault/OpenBao device writes is a request or a response. A line whose type a hop dropped or
+    rewrote passed every check: completeness does not pair it, required_fields found all seven fields."""
+    lines = (ROOT / "openbao" / "clean.log").read_text().splitlines()
+    k = len(lines) // 2
+    entry = json.loads(lines[k])
+    if change == "drop":
+        del entry["type"]
+    else:
+        entry["type"] = {"rename": "Request", "other": "audit", "number": 1}[change]
+    lines[k] = json.dumps(entry)
+    path = _write(tmp_path, "audit.log", "\n".join(lines) + "\n")
+    found = _findings(path)
+    assert found.get("required_fields") == [f"{path}:{k + 1}"], found
+    assert _findings(_write(tmp_path, "clean.log", (ROOT / "openbao" / "clean.log").read_text())) == {}

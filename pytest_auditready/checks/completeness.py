@@ -543,7 +543,8 @@ CHECK = Check(
     id=ID,
     title="Every access is in the log",
     requirement="every scenario action has its request and response entry in the log; offline, every request "
-    "entry has its response and every response its request",
+    "entry has its response and every response its request, no entry of a request is written twice, and no "
+    "Kubernetes event or CloudTrail record repeats another's key with other content",
     run=run,
     subjects=every_action,
     visitor=Pairs,

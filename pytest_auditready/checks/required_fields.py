@@ -49,6 +49,9 @@ _UNIX_FIX = ("; a request over a unix socket listener (Vault Agent or Proxy on t
              "remote_address at all: serve clients over TCP, or, if a unix listener is your accepted control, take "
              "source out of required_fields and record why")
 _SHOW = 20
+_VAULT_TYPES = frozenset({"request", "response"})  # every entry a Vault/OpenBao audit device writes is one of them
+_TYPE_FIX = ("find the hop that rewrites the vault's lines (a shipper's field renames or enrichments) or the writer "
+             "that shares the vault's file, and keep the audit device's lines as written")
 
 
 def missing(rec: Record, wanted: Sequence[str], denied: Optional[bool]) -> list[str]:
@@ -177,13 +180,22 @@ class Fields(Visitor):
                                      f"{bad.reason}.", _BAD_FIX, where=bad.where))
 
     def entries(self, batch: Entries) -> None:
-        if not self.every_entry or (self.all_fields and _all_complete(batch)):
+        if not self.every_entry or (self.all_fields and _all_complete(batch) and (
+                self.format != "vault" or batch.type.count("request") + batch.type.count("response") == len(batch))):
             return
         for rec in batch.records():
             self.entry(rec)
 
     def entry(self, rec: Record) -> None:
-        if not self.every_entry or (self.all_fields and _complete(rec)):
+        if not self.every_entry:
+            return
+        if self.format == "vault" and rec.type not in _VAULT_TYPES:
+            self._add(Finding(ID, "", f"The entry's type {rec.type[:40]!r} is neither request nor response: Vault "
+                              "and OpenBao write no other entry, so a hop rewrote the line or something else wrote "
+                              "it, and completeness cannot pair it.", _TYPE_FIX, where=rec.where,
+                              request_id=rec.request_id), "the entry type (request or response)")
+            return
+        if self.all_fields and _complete(rec):
             return
         lacking = missing(rec, self.wanted, None)
         if not lacking:
@@ -193,14 +205,18 @@ class Fields(Visitor):
             self.excuse(excuse.rule)
             return
         what = "; ".join(self.meaning[f] for f in lacking)
+        kind = f"{rec.type} entry" if rec.type else "entry"
+        fix = self.fix + (_UNIX_FIX if self.format == "vault" and lacking == ["source"] else "")
+        self._add(Finding(ID, "", f"The {kind} lacks {what}.", fix, where=rec.where, request_id=rec.request_id),
+                  what)
+
+    def _add(self, finding: Finding, what: str) -> None:
+        """One entry's finding, under the limit of what is shown (beyond it, counted by ``what``)."""
         if len(self.findings) - sum(1 for f in self.findings if f.fix == _BAD_FIX) >= _SHOW:
             self.more[what] = self.more.get(what, 0) + 1
             return
-        kind = f"{rec.type} entry" if rec.type else "entry"
         self.lacking[len(self.findings)] = what
-        fix = self.fix + (_UNIX_FIX if self.format == "vault" and lacking == ["source"] else "")
-        self.findings.append(Finding(ID, "", f"The {kind} lacks {what}.", fix, where=rec.where,
-                                     request_id=rec.request_id))
+        self.findings.append(finding)
 
     def merge(self, later: Visitor) -> None:
         """``later``'s findings after this one's, under the same limits of what is shown."""
@@ -255,7 +271,8 @@ def run(ctx: CheckContext) -> Iterator[Union[Finding, Skip]]:
 CHECK = Check(
     id=ID,
     title="Who, what, which secret, when, result, source",
-    requirement="each matched entry has non-empty: " + ", ".join(MEANING),
+    requirement="each matched entry has non-empty: " + ", ".join(MEANING)
+    + "; a Vault/OpenBao entry is a request or a response",
     run=run,
     subjects=subjects,
     visitor=Fields,
