@@ -17,10 +17,41 @@ VALUE = "p@ss/w+rd=\"q\\é-Zm9vYmFyLXRlc3QtY2FuYXJ5LXZhbHVlLTQyNDI0Mg"
 
 
 def test_needles_cover_spec_list():
-    """raw, base64 (standard, URL-safe), hex (lower, upper) are needles; URL-encoded and JSON-escaped forms are
-    spellings of each needle's characters (tests/test_go_escapes.py)."""
+    """raw, base64 (standard, URL-safe), hex (lower, upper) are needles, and (beyond the SPEC's list) base32 and the
+    base64 of the UTF-16LE form; URL-encoded, JSON-escaped and HTML-escaped forms are spellings of each needle's
+    characters (tests/test_go_escapes.py)."""
     kinds = set(encodings(VALUE).values())
-    assert {"raw", "base64", "hex", "HEX"} <= kinds <= {"raw", "base64", "base64url", "hex", "HEX"}
+    assert {"raw", "base64", "hex", "HEX", "base32", "base64 of UTF-16"} <= kinds <= {
+        "raw", "base64", "base64url", "hex", "HEX", "base32", "base64 of UTF-16"}
+
+
+@pytest.mark.parametrize("pad", [b"", b"a", b"ab", b"abc", b"abcd"])
+@pytest.mark.parametrize("encode", [lambda b: base64.b32encode(b).decode(),
+                                    lambda b: base64.b32encode(b).decode().rstrip("="),
+                                    lambda b: base64.b64encode(b.decode().encode("utf-16-le")).decode()],
+                         ids=["base32", "base32-unpadded", "base64-utf16"])
+def test_base32_and_utf16_base64_found_at_any_alignment(pad, encode):
+    """A value base32-encoded (an OTP seed's encoding, RFC 4648) or base64-encoded as UTF-16LE (PowerShell's
+    -EncodedCommand), inside a longer encoded string at any alignment."""
+    k = KnownValues({"canary:c1": VALUE})
+    blob = encode(pad + VALUE.encode() + b"-trailing")
+    assert [h.name for h in k.find(f'{{"x": "{blob}"}}')] == ["canary:c1"]
+
+
+@pytest.mark.parametrize("spelled", ["{v}", "{v_amp}", "{v_dec}", "{v_hex}", "{v_json}"])
+def test_html_escaped_characters_are_found(spelled):
+    """A SIEM's HTML or XML export escapes & < > " ' (named or numeric references), and a JSON hop after it may
+    escape the & again: each is a spelling of the value."""
+    value = 'Pw&<sec>"ret\'9x7Q'
+    forms = {"v": value, "v_amp": value.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+             .replace('"', "&quot;").replace("'", "&apos;"),
+             "v_dec": "".join(f"&#{ord(c)};" if not c.isalnum() else c for c in value),
+             "v_hex": "".join(f"&#x{ord(c):X};" if not c.isalnum() else c for c in value),
+             "v_json": value.replace("&", "\\u0026amp;").replace("<", "\\u0026lt;").replace('"', "&quot;")
+             .replace(">", "&gt;").replace("'", "&#39;")}
+    k = KnownValues({"canary:c1": value})
+    assert [h.name for h in k.find("x " + spelled.format(**forms) + " y")] == ["canary:c1"]
+    assert k.find("x " + forms["v_amp"].replace("&lt;", "&le;") + " y") == []
 
 
 @pytest.mark.parametrize("pad", [b"", b"a", b"ab", b"abc"])

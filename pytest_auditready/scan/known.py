@@ -1,8 +1,10 @@
 """Known secret values (canaries, scenario tokens, values of a --canaries file) in every encoding a producer writes.
 
 A value is looked for as several *needles*: itself, its base64 (standard and URL-safe, at each of the three
-alignments it can take inside a longer base64 string, unpadded) and its hex (lower and upper case). Each needle is
-matched as a pattern, not a literal: every character may be written
+alignments it can take inside a longer base64 string, unpadded), its base64 as UTF-16LE (what PowerShell's
+-EncodedCommand and .NET's Convert.ToBase64String(Encoding.Unicode...) write), its base32 (RFC 4648, at each of the
+five alignments) and its hex (lower and upper case). Each needle is matched as a pattern, not a literal: every
+character may be written
 
 - raw (its UTF-8 bytes);
 - as a JSON escape of any producer, at any nesting depth: ``\\uXXXX`` with either case of hex (a surrogate pair
@@ -11,6 +13,9 @@ matched as a pattern, not a literal: every character may be written
   other control characters as ``\\u00XX``; Python's json writes non-ASCII as ``\\u00e9`` (ensure_ascii), .NET's
   writes ``+`` as ``\\u002B``; a string inside a string (a shipper's ``"log"`` field) doubles the backslashes;
 - URL-encoded: ``%XX`` per UTF-8 byte in either case, ``+`` for a space;
+- HTML-escaped, for a character that is not a letter or digit: ``&amp; &lt; &gt; &quot; &apos;`` or a numeric
+  reference (``&#38;``, ``&#x26;``), its ``&`` itself raw, JSON-escaped or URL-encoded (a SIEM's HTML or XML export,
+  then a JSON hop);
 - a non-ASCII character also as replacement characters (U+FFFD, raw or ``\\ufffd``: what Go writes for bytes that
   are not UTF-8, so a value sent in another encoding still matches).
 
@@ -32,6 +37,8 @@ MIN_LEN = 6  # shorter needles (a short value's base64 core) would match by chan
 
 # The JSON short escapes: character -> the letter after the backslash.
 _SHORT = {'"': '"', "\\": "\\", "/": "/", "\b": "b", "\f": "f", "\n": "n", "\r": "r", "\t": "t"}
+# HTML's named references for the characters it escapes.
+_ENTITY = {"&": "amp", "<": "lt", ">": "gt", '"': "quot", "'": "apos"}
 # Escape tokens that write one ASCII letter or digit (the only ones the candidate test needs, see _Needle.keys).
 _TOKEN = re.compile(r"\\+u([0-9a-fA-F]{4})|%([0-9a-fA-F]{2})")
 
@@ -80,6 +87,11 @@ def _atom(c: str, raw: Callable[[str], str], replaced: str) -> str:
         alts.append(r"\+")
     if not c.isascii():
         alts += [replaced, r"(?:\\+u[fF]{3}[dD])+"]
+    if not _plain(c):
+        amp = r"(?:&|\\+u0026|%26)"
+        alts.append(amp + r"#(?:0*" + str(ord(c)) + r"|[xX]0*" + _hex(ord(c), 1) + ");")
+        if c in _ENTITY:
+            alts.append(amp + _ENTITY[c] + ";")
     return "(?:" + "|".join(alts) + ")"
 
 
@@ -96,10 +108,23 @@ def _b64_cores(data: bytes) -> set[str]:
     return out
 
 
+def _b32_cores(data: bytes) -> set[str]:
+    """As ``_b64_cores`` for base32 (RFC 4648): 5 bytes are 8 characters, so five alignments."""
+    out = set()
+    for k in range(5):
+        full = k + len(data)
+        enc = base64.b32encode(b"\0" * k + data).decode()
+        core = enc[-(-8 * k // 5) : (8 * full) // 5]
+        if len(core) >= MIN_LEN:
+            out.add(core)
+    return out
+
+
 def encodings(value: str) -> dict[str, str]:
     """The needles of ``value``, each with its encoding's name: raw, base64 (standard and URL-safe, unpadded, at
-    any alignment), hex (lower, upper). URL-encoded and JSON-escaped forms are matched per character (see the
-    module's docstring), so they are no needles of their own."""
+    any alignment; and of its UTF-16LE form), base32 (at any alignment), hex (lower, upper). URL-encoded,
+    JSON-escaped and HTML-escaped forms are matched per character (see the module's docstring), so they are no
+    needles of their own."""
     data = value.encode("utf-8", "surrogatepass")
     forms: dict[str, str] = {}
 
@@ -111,6 +136,10 @@ def encodings(value: str) -> dict[str, str]:
     for core in sorted(_b64_cores(data)):
         add(core, "base64")
         add(core.replace("+", "-").replace("/", "_"), "base64url")
+    for core in sorted(_b64_cores(value.encode("utf-16-le", "surrogatepass"))):
+        add(core, "base64 of UTF-16")
+    for core in sorted(_b32_cores(data)):
+        add(core, "base32")
     add(data.hex(), "hex")
     add(data.hex().upper(), "HEX")
     return forms
@@ -149,6 +178,8 @@ class _Needle:
             parts.append("url-encoded")
         if spelled.count("\\") > self.text.count("\\"):
             parts.append("json-escaped")
+        if spelled.count("&") > self.text.count("&") or spelled.count(";") > self.text.count(";"):
+            parts.append("html-escaped")
         if not parts:
             return self.encoding  # only replacement characters differ: still the value as written
         return "+".join(parts if self.encoding == "raw" else [self.encoding, *parts])
