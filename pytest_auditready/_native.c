@@ -529,7 +529,7 @@ fail:
     return NULL;
 }
 
-/* -- malformed_digest --------------------------------------------------------------------------------------- */
+/* -- malformed_digest, digest_flags ----------------------------------------------------------------------- */
 
 /* the digest that starts after the "hmac-sha256: prefix at s is malformed: fewer than 64 lowercase hex digits
  * followed by another byte, or 64 followed by a byte that does not close the string */
@@ -550,27 +550,6 @@ HOT int malformed_at(const uchar *d, Py_ssize_t n, Py_ssize_t s) {
     if (h < 64) return s + h < n;  /* a byte that is not a lowercase hex digit */
     return s + 64 < n && d[s + 64] != '"' && d[s + 64] != '\\';
 }
-
-/* "hmac-sha256:(?:[0-9a-f]{0,63}[^0-9a-f]|[0-9a-f]{64}[^"\\]) anywhere */
-static PyObject *malformed_digest(PyObject *self, PyObject *args) {
-    Py_buffer buf;
-    if (!PyArg_ParseTuple(args, "y*:malformed_digest", &buf)) return NULL;
-    static const char prefix[] = "\"hmac-sha256:";
-    const Py_ssize_t plen = (Py_ssize_t)sizeof(prefix) - 1;
-    const uchar *d = (const uchar *)buf.buf;
-    Py_ssize_t n = buf.len, at;
-    int found = 0;
-    finder f;
-    finder_init(&f, d, n, '"');
-    while (!found && (at = finder_next(&f)) >= 0) {
-        if (at + plen > n || d[at + 1] != 'h' || memcmp(d + at, prefix, (size_t)plen) != 0) continue;
-        found = malformed_at(d, n, at + plen);
-    }
-    PyBuffer_Release(&buf);
-    return PyBool_FromLong(found);
-}
-
-/* -- digest_flags ------------------------------------------------------------------------------------------- */
 
 /* scan/hyperscan.py's _NOT_DIGEST at d[v]: the value that opens there is neither empty (a quote, escaped at any
  * depth) nor the start of "hmac-sha256:" (a byte that departs from it; the block ending first is no match) */
@@ -619,24 +598,22 @@ static int in_wrap_info(const uchar *d, Py_ssize_t k0) {
     return e >= 9 && memcmp(d + e - 9, "wrap_info", 9) == 0;
 }
 
-/* bit 1: checks/integrity_digest.py's _MALFORMED_HS matches (malformed_digest); bit 2: one of scan/hyperscan.py's
- * RAW_DIGESTED matches (a client token or a wrapping token in clear): both in one walk over the quotes */
-static PyObject *digest_flags(PyObject *self, PyObject *args) {
-    Py_buffer buf;
-    if (!PyArg_ParseTuple(args, "y*:digest_flags", &buf)) return NULL;
+/* The two questions about a block's digests, in one walk over its quotes, until every one of ``want`` is
+ * answered yes: bit 1, does checks/integrity_digest.py's _MALFORMED_HS match (a malformed "hmac-sha256: digest);
+ * bit 2, does one of scan/hyperscan.py's RAW_DIGESTED (a client token or a wrapping token in clear) */
+static int digest_walk(const uchar *d, Py_ssize_t n, int want) {
     static const char prefix[] = "\"hmac-sha256:";
     const Py_ssize_t plen = (Py_ssize_t)sizeof(prefix) - 1;
-    const uchar *d = (const uchar *)buf.buf;
-    Py_ssize_t n = buf.len, at;
+    Py_ssize_t at;
     int flags = 0;
     finder f;
     finder_init(&f, d, n, '"');
-    while (flags != 3 && (at = finder_next(&f)) >= 0) {
+    while ((flags & want) != want && (at = finder_next(&f)) >= 0) {
         if (at + plen <= n && d[at + 1] == 'h' && memcmp(d + at, prefix, (size_t)plen) == 0) {
-            if (!(flags & 1) && malformed_at(d, n, at + plen)) flags |= 1;
+            if (!(flags & 1) && (want & 1) && malformed_at(d, n, at + plen)) flags |= 1;
             continue;
         }
-        if (flags & 2 || at + 1 >= n || d[at + 1] != ':') continue;
+        if (!(want & 2) || flags & 2 || at + 1 >= n || d[at + 1] != ':') continue;
         Py_ssize_t e = at;  /* most keys do not end in "n": one byte tells */
         while (e > 0 && d[e - 1] == '\\') e--;
         if (e == 0 || d[e - 1] != 'n') continue;
@@ -652,6 +629,23 @@ static PyObject *digest_flags(PyObject *self, PyObject *args) {
             if (in_wrap_info(d, k0)) flags |= 2;
         }
     }
+    return flags;
+}
+
+/* "hmac-sha256:(?:[0-9a-f]{0,63}[^0-9a-f]|[0-9a-f]{64}[^"\\]) anywhere */
+static PyObject *malformed_digest(PyObject *self, PyObject *args) {
+    Py_buffer buf;
+    if (!PyArg_ParseTuple(args, "y*:malformed_digest", &buf)) return NULL;
+    int flags = digest_walk((const uchar *)buf.buf, buf.len, 1);
+    PyBuffer_Release(&buf);
+    return PyBool_FromLong(flags & 1);
+}
+
+/* 1 | 2 as digest_walk answers both */
+static PyObject *digest_flags(PyObject *self, PyObject *args) {
+    Py_buffer buf;
+    if (!PyArg_ParseTuple(args, "y*:digest_flags", &buf)) return NULL;
+    int flags = digest_walk((const uchar *)buf.buf, buf.len, 3);
     PyBuffer_Release(&buf);
     return PyLong_FromLong(flags);
 }

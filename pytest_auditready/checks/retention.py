@@ -18,7 +18,6 @@ target is a server started for the run, with no history, and is skipped.
 
 from __future__ import annotations
 
-import dataclasses
 import datetime
 import os
 import re
@@ -168,24 +167,13 @@ def _same(a: str, b: str) -> bool:
 def read_days(path: str, settings: "Settings") -> DaySummary:
     """The day counts of ``path``, read through the engine (its format told from its content), or remembered from
     an earlier read of the same content in this process."""
-    from ..engine.driver import drive, reader_for
-    from ..engine.files import detect
-    from ..offline.reader import FileStats, open_log
+    from ..engine.files import read_with
 
     key = _key(path, settings)
     found = _READ.get(key) if key is not None else None
     if found is not None:
         return found
-    s = detect(path, dataclasses.replace(settings, log_format="auto"))
-    ctx = CheckContext(settings=s, ledger=None, entries=[], bad_lines=[], source=path, log_path=None)
-    counter = Days(ctx)
-    read_blocks, parse, whole = reader_for(s, path)
-    f = open_log(path)
-    try:
-        drive([counter], read_blocks(f, path, FileStats()), path, parse, whole)
-    finally:
-        f.close()
-    summary = counter.summary()
+    summary = read_with(Days, path, settings)[0].summary()
     _remember(key, summary)
     return summary
 

@@ -11,7 +11,7 @@ import os
 import re
 import time
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any, Iterable, Iterator, Mapping, Optional, Sequence, Union
+from typing import TYPE_CHECKING, Any, Callable, Iterable, Iterator, Mapping, Optional, Sequence, TypeVar, Union
 
 from ..checks.base import (
     Check,
@@ -330,25 +330,35 @@ def edges_of(visitor: "Pairs", name: str, entries: int) -> Optional[Edges]:
                  {o[0]: (o[1], o[2], o[3]) for o in visitor.orphans})  # (id, ns, file, line, ...)
 
 
+V = TypeVar("V", bound=Visitor)
+
+
+def read_with(make: Callable[[CheckContext], V], path: str, settings: Settings) -> tuple[V, int]:
+    """One visitor (``make``) fed the whole of ``path`` through the engine, its format told from its content, and
+    the entries read: a set's check that needs another file of the set (its pairs' edges, its days)."""
+    import dataclasses
+
+    s = detect(path, dataclasses.replace(settings, log_format="auto"))
+    visitor = make(CheckContext(settings=s, ledger=None, entries=[], bad_lines=[], source=path, log_path=None))
+    read_blocks, parse, whole = reader_for(s, path)
+    f = open_log(path)
+    try:
+        counts = drive([visitor], read_blocks(f, path, FileStats()), path, parse, whole)
+    finally:
+        f.close()
+    return visitor, counts.entries
+
+
 def read_edges(path: str, settings: Settings) -> Optional[Edges]:
     """The edges of ``path``, remembered from its own pass in this process, else read once through the engine."""
-    import dataclasses
 
     from ..checks.completeness import Pairs
 
     key = _edges_key(path, settings)
     if key is not None and key in _EDGES:
         return _EDGES[key]
-    s = detect(path, dataclasses.replace(settings, log_format="auto"))
-    ctx = CheckContext(settings=s, ledger=None, entries=[], bad_lines=[], source=path, log_path=None)
-    pairs = Pairs(ctx)
-    read_blocks, parse, whole = reader_for(s, path)
-    f = open_log(path)
-    try:
-        counts = drive([pairs], read_blocks(f, path, FileStats()), path, parse, whole)
-    finally:
-        f.close()
-    found = edges_of(pairs, path, counts.entries)
+    pairs, entries = read_with(Pairs, path, settings)
+    found = edges_of(pairs, path, entries)
     _remember_edges(key, found)
     return found
 

@@ -95,29 +95,26 @@ def _atom(c: str, raw: Callable[[str], str], replaced: str) -> str:
     return "(?:" + "|".join(alts) + ")"
 
 
-def _b64_cores(data: bytes) -> set[str]:
-    """The parts of the base64 text of ``data`` that do not depend on the bytes around it, at each of the
-    three alignments it can take inside a longer base64 string."""
+def _cores(data: bytes, encode: Callable[[bytes], bytes], bits: int) -> set[str]:
+    """The parts of the ``encode``-d text of ``data`` (``bits`` bits a character: 6 for base64, 5 for base32) that
+    do not depend on the bytes around it, at each alignment it can take inside a longer encoded string."""
     out = set()
-    for k in range(3):
+    group = 3 if bits == 6 else 5  # bytes a group of characters encodes
+    for k in range(group):
         full = k + len(data)
-        enc = base64.b64encode(b"\0" * k + data).decode()
-        core = enc[-(-8 * k // 6) : (8 * full) // 6]
+        enc = encode(b"\0" * k + data).decode()
+        core = enc[-(-8 * k // bits) : (8 * full) // bits]
         if len(core) >= MIN_LEN:
             out.add(core)
     return out
+
+
+def _b64_cores(data: bytes) -> set[str]:
+    return _cores(data, base64.b64encode, 6)
 
 
 def _b32_cores(data: bytes) -> set[str]:
-    """As ``_b64_cores`` for base32 (RFC 4648): 5 bytes are 8 characters, so five alignments."""
-    out = set()
-    for k in range(5):
-        full = k + len(data)
-        enc = base64.b32encode(b"\0" * k + data).decode()
-        core = enc[-(-8 * k // 5) : (8 * full) // 5]
-        if len(core) >= MIN_LEN:
-            out.add(core)
-    return out
+    return _cores(data, base64.b32encode, 5)
 
 
 def encodings(value: str) -> dict[str, str]:
