@@ -93,18 +93,23 @@ class LogFileInfo:
     mode: int
     uid: int
     dir_mode: int
+    real_path: str = ""  # when ``path`` is a symbolic link: the file it leads to
+    real_dir_mode: int = 0  # and the mode of that file's folder
 
 
 def stat_log(path: Optional[str]) -> Optional[LogFileInfo]:
-    """The mode and owner of a local log file and its folder (log_protection reads them); None if absent."""
+    """The mode and owner of a local log file and its folder (log_protection reads them), and where a symbolic
+    link leads; None if absent."""
     if not path:
         return None
     try:
         st = os.stat(path)
         dst = os.stat(os.path.dirname(os.path.abspath(path)))
+        real = os.path.realpath(path) if os.path.islink(path) else ""
+        rdst = os.stat(os.path.dirname(real)).st_mode if real else 0
     except OSError:
         return None
-    return LogFileInfo(path, st.st_mode, st.st_uid, dst.st_mode)
+    return LogFileInfo(path, st.st_mode, st.st_uid, dst.st_mode, real, rdst)
 
 
 @dataclass

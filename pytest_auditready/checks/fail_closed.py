@@ -1,13 +1,16 @@
 """fail_closed: with no audit device able to write, the vault refuses what it cannot audit (the embedded target only).
 
 The drill itself runs in the scenario (vault/scenario.py, ``Runner._drill``) on the embedded target's own
-throw-away server; this check judges what it recorded in ``facts.drill``. A URL target is never drilled.
+throw-away server; this check judges what it recorded in ``facts.drill``. A URL target is never drilled. On every
+target it also judges the devices' own options (``_device_findings``): a device that drops entries by design, and
+the other devices that keep the vault serving when the device the run reads fails.
 """
 
 from __future__ import annotations
 
 from typing import Any, Iterator, Mapping, Union
 
+from ..vault.config import PRODUCTION_PATH_MARK, PRODUCTION_TYPE_MARK
 from .base import Check, CheckContext, Finding, Note, Skip
 
 ID = "fail_closed"
@@ -23,16 +26,98 @@ def _named(path: str, dev: Mapping[str, Any]) -> str:
     origin = dev.get("origin", {})
     opts = dev.get("options", {})
     at = origin.get("file_path") or origin.get("", "")
-    what = f"file_path={opts['file_path']}" if "file_path" in opts else f"type {dev.get('type', '?')}"
+    typ = origin.get(PRODUCTION_TYPE_MARK) or dev.get("type", "?")  # as the configuration declared it
+    fp = origin.get(PRODUCTION_PATH_MARK) or (opts.get("file_path") if typ == "file" else "")
+    what = f"file_path={fp}" if fp else f"type {typ}"
     return f"{path!r} ({what}" + (f", declared at {at})" if at else ")")
 
 
+def _truthy(value: object) -> bool:
+    return str(value).strip().lower() in ("true", "1", "yes", "t")
+
+
+def _dropping(dev: Mapping[str, Any]) -> str:
+    """What a device leaves out of what it records by design, as a clause; "" for none. Vault Enterprise 1.16+:
+    ``filter`` keeps only the entries matching its expression, ``exclude`` removes fields from every entry
+    (``elide_list_responses`` only shortens list answers: nothing is dropped)."""
+    opts = dev.get("options", {})
+    said = []
+    if str(opts.get("filter", "")).strip():
+        said.append(f"drops every entry that does not match its filter {_short(opts['filter'])}")
+    if str(opts.get("exclude", "")).strip() not in ("", "[]"):
+        said.append("removes the fields its exclude option names from every entry")
+    if said:
+        said[-1] += " (Vault Enterprise 1.16+ honours these options; OpenBao ignores them)"
+    return " and ".join(said)
+
+
+def _short(text: object, limit: int = 120) -> str:
+    t = str(text)
+    return repr(t if len(t) <= limit else t[:limit] + "...")
+
+
+def _device_findings(ctx: CheckContext, facts: Any) -> Iterator[Union[Finding, Note]]:
+    """What the devices' own options say, on every target (no drill needed): a device that drops entries by
+    design (a filter without a fallback device or an unfiltered device to catch what it drops; the device the run
+    reads being filtered), and the other devices that keep the vault serving when the device the run reads fails
+    (a request proceeds when at least ONE device records it). Notes here are appended to the drill's."""
+    devices: Mapping[str, Mapping[str, Any]] = facts.devices
+    read = str(facts.device or "")
+    keeping = {p: d for p, d in devices.items() if _records(d)}
+    filtered = {p: d for p, d in keeping.items() if str(d.get("options", {}).get("filter", "")).strip()}
+    fallback = sorted(p for p, d in keeping.items() if _truthy(d.get("options", {}).get("fallback", "")))
+    whole = sorted(p for p in keeping if p not in filtered and p not in fallback)  # they get every entry
+    if filtered and not fallback and not whole:
+        names = "; ".join(_named(p, devices[p]) for p in sorted(filtered))
+        yield Finding(ID, "", f"Every recording audit device has a filter ({names}) and none is a fallback device: "
+                      "a request that matches no filter is served and recorded nowhere.",
+                      "add a device with fallback = \"true\" (Vault Enterprise 1.16+), or one without a filter",
+                      where=_at(devices[sorted(filtered)[0]], "filter"))
+    catch = sorted({*fallback, *whole})
+    for p in sorted(filtered if read not in filtered and catch else []):
+        yield Note("", f"Audit device {p!r} {_dropping(devices[p])}: what it drops is recorded by "
+                   + ", ".join(repr(c) for c in catch) + ", whose log must be audited too.")
+    drops = _dropping(devices[read]) if read in devices else ""
+    if drops:
+        where = ("; the entries it drops reach " + ", ".join(_named(c, devices[c]) for c in catch if c != read)
+                 if [c for c in catch if c != read] else "; they are recorded by no other device")
+        yield Finding(ID, "", f"The device the run reads, {_named(read, devices[read])}, {drops}{where}: its log "
+                      "cannot show every request, so a complete check of it proves only what the filter lets "
+                      "through.", "audit the fallback (or an unfiltered) device's log instead (audit_device), or "
+                      "drop the filter and exclude options from this one", where=_at(devices[read], "filter"))
+    if read in fallback and filtered:
+        yield Finding(ID, "", f"The device the run reads, {_named(read, devices[read])}, is the fallback device "
+                      "(Vault Enterprise 1.16+): it records only the entries that the filters of "
+                      + ", ".join(repr(p) for p in sorted(filtered)) + " left out, so its log cannot show every "
+                      "request.", "audit an unfiltered device's log (audit_device), or these devices' logs together",
+                      where=_at(devices[read], "fallback"))
+    others = sorted(p for p in keeping if p != read)
+    if read in devices and others:
+        yield Note("", f"The log read ({read!r}) is not the only record: when only {read!r} fails, the vault keeps "
+                   "serving while " + "; ".join(_named(p, devices[p]) for p in others) + " records (a request "
+                   f"proceeds when at least one audit device records it), so a gap in {read!r} is no refusal: "
+                   "audit the union of these devices' logs, and alert on each device's failure.")
+    elif not read and len(keeping) > 1:
+        yield Note("", "The vault records to several devices (" + "; ".join(_named(p, devices[p])
+                   for p in sorted(keeping)) + ") and serves while any one of them records, so the log read is not "
+                   "the only record: a gap in it is no refusal (set audit_device to name the device the run reads).")
+
+
+def _at(dev: Mapping[str, Any], option: str) -> str:
+    origin = dev.get("origin", {})
+    return str(origin.get(option) or origin.get("", ""))
+
+
 def run(ctx: CheckContext) -> Iterator[Union[Finding, Skip, Note]]:
+    facts = ctx.facts
+    said = list(_device_findings(ctx, facts)) if facts is not None else []
+    yield from (s for s in said if isinstance(s, Finding))
+    extra = " ".join(s.text for s in said if isinstance(s, Note))
     if not ctx.settings.embedded:
         yield Skip("", "a URL target is never drilled: a drill must not be able to harm a real vault (run it "
-                   "against your configuration on the embedded target: --auditready-vault-config DIR)")
+                   "against your configuration on the embedded target: --auditready-vault-config DIR)"
+                   + (". " + extra if extra else ""))
         return
-    facts = ctx.facts
     if facts is None or ctx.ledger is None:
         yield Skip("", "no live run (the drill needs the embedded target)")
         return
@@ -102,7 +187,7 @@ def run(ctx: CheckContext) -> Iterator[Union[Finding, Skip, Note]]:
                       request_id=probe_rid)
         return
     yield Note("", note + " After the restore the vault's requests were logged again (request id "
-               f"{probe_rid}).")
+               f"{probe_rid})." + (" " + extra if extra else ""))
 
 
 CHECK = Check(

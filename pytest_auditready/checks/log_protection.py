@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import posixpath
 import stat
 from typing import Iterator, Union
 
@@ -41,10 +42,69 @@ def _file_findings(ctx: CheckContext) -> Iterator[Finding]:
     if dmode & 0o002 and not dmode & stat.S_ISVTX:
         yield Finding(ID, "", f"The folder holding the audit log is writable by others (mode {dmode:04o}): "
                       "anyone can delete or replace the log.", "chmod o-w the folder (or set its sticky bit)")
+    if info.real_path:  # a symbolic link: the folder of the file it leads to guards the log too
+        rmode = stat.S_IMODE(info.real_dir_mode)
+        if rmode & 0o002 and not rmode & stat.S_ISVTX:
+            yield Finding(ID, "", f"The audit log {info.path} is a symbolic link to {info.real_path}, whose folder is "
+                          f"writable by others (mode {rmode:04o}): anyone can delete or replace the log.",
+                          "point the device's file_path at the real file in a folder only the vault can write, or "
+                          "chmod o-w that folder")
+
+
+# Folders every user may write on a usual host: a log file there can be planted or replaced by anyone while it is
+# rotated away (a sticky bit only protects a file that exists).
+_SHARED_DIRS = ("/tmp", "/var/tmp", "/dev/shm", "/run/shm", "/var/crash")
+
+
+def _device_file_findings(ctx: CheckContext) -> Iterator[Finding]:
+    """Each other file device's file, judged from its options (it may be on another host, or, booted from the
+    user's configuration, written elsewhere by the throw-away server): the mode it is created with (unset: 0600,
+    the default of Vault and OpenBao) and whether its folder is one every user may write."""
+    facts = ctx.facts
+    if facts is None:
+        return
+    from ..vault.config import PRODUCTION_PATH_MARK  # no I/O: a constant
+
+    read = facts.device if ctx.log_file is not None else ""
+    allowed = int(ctx.settings.log_max_mode, 8)
+    for path, dev in sorted(facts.devices.items()):
+        opts = dev.get("options", {})
+        fp = str(dev.get("origin", {}).get(PRODUCTION_PATH_MARK) or opts.get("file_path", ""))
+        if dev.get("type") != "file" or fp.lower() in ("discard", "stdout", "/dev/null", "/dev/stdout", ""):
+            continue
+        folder = posixpath.dirname(posixpath.normpath(fp))
+        if folder in _SHARED_DIRS:
+            yield Finding(ID, "", f"Audit device {path!r} writes {fp}, in {folder}, which every user may write: "
+                          "anyone can plant a file or a link at its name while it is rotated away, or before the "
+                          "vault creates it.", f"set device {path!r}'s file_path to a folder only the vault can write "
+                          "(e.g. /var/log/openbao/)", where=_origin(ctx, path, "file_path"))
+        if path == read:
+            continue  # its file itself was judged above
+        text = str(opts.get("mode", "")).strip()
+        try:
+            mode = int(text, 8) if text else 0o600
+        except ValueError:
+            continue  # the vault would have refused to enable it
+        at = _origin(ctx, path, "mode")
+        if mode == 0:
+            yield Finding(ID, "", f"Audit device {path!r} has mode {text!r}: its file {fp} keeps whatever mode the "
+                          "host gives it, which nothing here can judge.",
+                          f"set device {path!r}'s mode option to \"0600\"", where=at)
+            continue
+        wide = mode & 0o022
+        reads = mode & 0o044 & ~allowed
+        if wide or reads:
+            bits = wide | reads
+            who = " and ".join(w for w, bit in (("group", 0o060), ("others", 0o006)) if bits & bit)
+            can = "change or erase" if wide else "read"
+            yield Finding(ID, "", f"Audit device {path!r} creates its file {fp} with mode {mode:04o}: {who} can "
+                          f"{can} it (log_max_mode is {ctx.settings.log_max_mode}).",
+                          f"set device {path!r}'s mode option to \"{ctx.settings.log_max_mode}\"", where=at)
 
 
 def run(ctx: CheckContext) -> Iterator[Union[Finding, Skip]]:
     yield from _file_findings(ctx)
+    yield from _device_file_findings(ctx)
     facts = ctx.facts
     if facts is None or ctx.ledger is None:
         if ctx.log_file is None:

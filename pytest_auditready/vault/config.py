@@ -571,6 +571,10 @@ def choose_device(cfg: VaultConfig, wanted: Optional[str]) -> AuditDecl:
 ORIGIN_MARK = "auditready-origin:"
 # The origin key listing the top-level stanzas left out of the throw-away server (REPLACED), FILE:LINE key each.
 REPLACED_MARK = "auditready:replaced"
+# The origin key holding a file device's file_path as the configuration wrote it (the server writes elsewhere).
+PRODUCTION_PATH_MARK = "auditready:file_path"
+# The origin key holding a device's type as the configuration declared it, when the server runs it as another.
+PRODUCTION_TYPE_MARK = "auditready:type"
 
 
 # Options that say where a device sends its entries (and how it authenticates there): replaced by ``local``'s.
@@ -616,6 +620,10 @@ def audit_hcl(cfg: VaultConfig, workdir: Path,
         origin = {"": a.where, **{k: a.where_option(k) for k in a.options}}
         if a.type == "file" and "path" in a.options:
             origin.setdefault("file_path", a.where_option("path"))
+        if a.type == "file" and a.records:  # where production writes it (log_protection judges the folder)
+            origin[PRODUCTION_PATH_MARK] = a.file_path
+        if kind != a.type:
+            origin[PRODUCTION_TYPE_MARK] = a.type
         if redirected:
             origin["auditready"] = redirected.split(": ", 1)[1]  # in the evidence beside the device
         if cfg.replaced:  # what the throw-away server did not take from the configuration, in the evidence

@@ -501,13 +501,20 @@ class EmbeddedServer:
         reloads a file device before the device has let its old file go, so a request right after the break may
         still be logged."""
         deadline = time.monotonic() + within
-        while True:
-            before = {d: self.said(f"failed:{d}") for d in devices}
-            probe()
-            if self.wait_said({f"failed:{d}": n + 1 for d, n in before.items()}, 0.5):
-                return True
-            if time.monotonic() >= deadline:
-                return False
+        try:
+            while True:
+                before = {d: self.said(f"failed:{d}") for d in devices}
+                probe()
+                if self.wait_said({f"failed:{d}": n + 1 for d, n in before.items()}, 0.5):
+                    return True
+                if time.monotonic() >= deadline:
+                    return False
+        except BaseException:  # Ctrl-C or a failed probe: the devices are never left broken behind the caller
+            try:
+                self.restore_audit()
+            except AuditReadyError:
+                pass  # what the caller must see is what stopped the wait (a file device reopens its file anyway)
+            raise
 
     def reopen_audit_files(self, timeout: float = 5.0) -> None:
         """SIGHUP: the file audit devices reopen their files. Returns once the server said so for each."""

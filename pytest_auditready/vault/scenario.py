@@ -33,7 +33,7 @@ HEADER_SECRET = "canary:header"
 _PHASES = ("setup", "main", "cleanup", "teardown")
 # Audit device options that are configuration, not credentials: the only ones copied into facts/evidence.
 _DEVICE_OPTION_KEYS = ("file_path", "mode", "log_raw", "hmac_accessor", "format", "prefix", "elide_list_responses",
-                       "socket_type", "facility", "tag")
+                       "socket_type", "facility", "tag", "filter", "fallback", "exclude")
 DRILL_SECRET = "canary:fail-closed-drill"
 # How the drill stops the devices writing: a file device's file becomes /dev/full (a full disk); the socket
 # device's receiver stops listening (a collector that went away).
