@@ -1,8 +1,8 @@
 """Pair each ledger action with the log entries that recorded it.
 
-By request id where the vault returned one; else (denied requests carry none) by path + operation + identity
-within the action's time window widened by max_skew, taking the closest unclaimed entry, and then the response
-that carries that request's id.
+By request id where the vault returned one; else (denied requests carry none) by path (with its namespace) +
+operation + identity within the action's time window widened by max_skew, taking the closest unclaimed entry, and
+then the response that carries that request's id.
 """
 
 from __future__ import annotations
@@ -10,7 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Iterable, Mapping, Optional, Sequence
 
-from .model import Action, AuditEntry
+from .model import Action, AuditEntry, in_scope
 
 
 @dataclass(frozen=True)
@@ -79,7 +79,8 @@ def match_actions(
             for e in pool:
                 if id(e) in claimed or e.type != kind:
                     continue
-                if _norm(e.path) != _norm(a.path) or e.operation != a.operation:
+                # the action's path names its namespace; the log's is relative to request.namespace.path
+                if _norm(in_scope(e.scope, e.path)) != _norm(a.path) or e.operation != a.operation:
                     continue
                 if not _identity_ok(e, a, digests):
                     continue

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from typing import Callable, Iterator, Optional, Sequence, Union
 
 from ..auditlog.formats import FORMATS, REQUEST_TYPES, field_sources, format_of
-from ..auditlog.model import BadLine, Entries, Record
+from ..auditlog.model import AuditEntry, BadLine, Entries, Record
 from .base import Check, CheckContext, Finding, PlannedAction, Skip, Visitor, every_action, feed
 
 ID = "required_fields"
@@ -266,6 +266,44 @@ def run(ctx: CheckContext) -> Iterator[Union[Finding, Skip]]:
                 what = "; ".join(MEANING[f] for f in lacking)
                 yield Finding(ID, a.name, f"The {e.type} entry for {a.name} lacks {what}.", _FIX,
                               where=e.where, request_id=e.request_id or a.request_id)
+    yield from _stand_in_source(ctx)
+
+
+def _ip(text: str) -> str:
+    import ipaddress
+
+    try:
+        ip = ipaddress.ip_address(text.strip("[]"))
+    except ValueError:
+        return text
+    mapped = getattr(ip, "ipv4_mapped", None)
+    return str(mapped or ip)
+
+
+def _stand_in_source(ctx: CheckContext) -> Iterator[Finding]:
+    """Live: the run's own entries must name the address its connections came from. A proxy or load balancer the
+    vault does not take X-Forwarded-For from is logged instead of every client: the source is then no evidence."""
+    ours = {_ip(a) for a in getattr(ctx.facts, "client_addresses", None) or ()}
+    if not ours or ctx.ledger is None:
+        return
+    logged: dict[str, AuditEntry] = {}
+    for a in ctx.ledger.actions:
+        for e in ctx.match(a.name).entries:
+            src = _ip(e.remote_address)
+            if src:
+                logged.setdefault(src, e)
+    if not logged or set(logged) & ours:
+        return
+    first = next(iter(logged.values()))
+    yield Finding(ID, "", f"The run's requests were sent from {', '.join(sorted(ours))}, and the vault logged them "
+                  f"as from {', '.join(sorted(logged))}: a proxy, load balancer or NAT between them is logged "
+                  "instead of the client, so no entry shows where a request came from.",
+                  "set x_forwarded_for_authorized_addrs on the vault's listener to the proxy's addresses (and have "
+                  "the proxy send X-Forwarded-For), or run the audit from where your clients are; a container's "
+                  "published port does the same (the vault logs its network's gateway): run the audit from the "
+                  "container's network, and if clients reach the vault that way too, their addresses are lost "
+                  "alike",
+                  where=first.where, request_id=first.request_id)
 
 
 CHECK = Check(

@@ -18,7 +18,7 @@ import time
 from dataclasses import dataclass, field
 from typing import Any, Callable, Iterator, Mapping, Optional, Union
 
-from ..auditlog.model import AccessLedger, Action
+from ..auditlog.model import AccessLedger, Action, in_scope
 from ..errors import AuditReadyError
 from .client import Reply, VaultClient
 from .config import origins_from_description
@@ -39,6 +39,17 @@ DRILL_SECRET = "canary:fail-closed-drill"
 # device's receiver stops listening (a collector that went away).
 DRILL_HOW = "a file device's file on /dev/full, a socket device's receiver gone"
 DRILL_WAIT = 10.0  # seconds for the broken devices to start failing after SIGHUP (a loaded machine is slow)
+
+
+# Endpoints that exist only in the root namespace: the audit devices, their HMAC and the audited request headers.
+# Asked from inside a namespace they answer 400 "operation only available in root namespace" and are not audited
+# at all, so a run in a namespace sends them to the root namespace, where the audit devices are.
+_ROOT_ONLY = re.compile(r"sys/(?:audit|audit/.*|audit-hash/.*|config/auditing/.*)")
+
+
+def root_only(path: str) -> bool:
+    """Whether ``path`` is an endpoint of the root namespace only (the audit devices and their configuration)."""
+    return _ROOT_ONLY.fullmatch(path.strip("/")) is not None
 
 
 def new_run_id() -> str:
@@ -259,6 +270,10 @@ class VaultFacts:
     audited_headers: dict[str, bool] = field(default_factory=dict)  # request header -> audited as an HMAC
     audited_headers_error: str = ""
     non_hmac: dict[str, dict[str, list[str]]] = field(default_factory=dict)  # mount -> request/response -> keys
+    namespace: str = ""  # the namespace the run was made in ("" for the root namespace)
+    capabilities_note: str = ""  # how facts.capabilities was known when sys/capabilities-self could not say
+    # the local addresses the run's connections to the vault came from (what remote_address ought to name)
+    client_addresses: list[str] = field(default_factory=list)
 
     def to_json(self) -> dict[str, Any]:
         return {k: v for k, v in self.__dict__.items()}
@@ -326,8 +341,10 @@ class Runner:
         self.plan = plan
         self.admin = admin
         self.ledger = ledger
-        self.facts = VaultFacts(unprivileged_policies=list(plan.unprivileged_policies))
+        self.facts = VaultFacts(unprivileged_policies=list(plan.unprivileged_policies), namespace=admin.namespace)
         self._clients: dict[str, VaultClient] = {"admin": admin}
+        self._ns = admin.namespace
+        self._token_home = ""  # the namespace the audit token belongs to ("" for the root), from preflight
         self._accessors: dict[str, str] = {}
         self._log_path = log_path
         self._audit_device = audit_device
@@ -346,9 +363,19 @@ class Runner:
         return bool(self._created or self._accessors or self._pending_tokens or self._policies_written)
 
     # -- recording -------------------------------------------------------------------------------------------
+    def _where(self, client: VaultClient, path: str) -> VaultClient:
+        """The client itself, or its twin in the root namespace for an endpoint only the root namespace has."""
+        return client.in_root() if self._ns and root_only(path) else client
+
+    def _admin_call(self, method: str, path: str, body: Optional[dict[str, Any]] = None) -> Reply:
+        return self._where(self.admin, path).call(method, path, body)
+
     def _call(self, spec: ActionSpec, json_body: Optional[Mapping[str, Any]] = None,
-              headers: Optional[Mapping[str, str]] = None) -> Reply:
+              headers: Optional[Mapping[str, str]] = None, *, root: bool = False) -> Reply:
+        """Send ``spec`` as its identity and record it; ``root``: in the root namespace whatever the path."""
         client = self._clients.get(spec.identity)
+        if client is not None:
+            client = client.in_root() if root else self._where(client, spec.path)
         if client is None:
             raise ScenarioError(f"scenario action {spec.name} needs identity {spec.identity}, which has no token",
                                 "check the actions added by pytest_auditready_scenario")
@@ -368,7 +395,8 @@ class Runner:
                     identity=spec.identity,
                     display_name=self.ledger.identities.get(spec.identity, ""),
                     method=spec.method,
-                    path=spec.path,
+                    # with its namespace, as the log's request.namespace.path + request.path name it (in_scope)
+                    path=in_scope(client.namespace, spec.path),
                     operation=spec.operation,
                     sent_ns=reply.sent_ns,
                     received_ns=reply.received_ns,
@@ -385,11 +413,18 @@ class Runner:
                 f"a secret already exists at {spec.path}; the run wrote nothing over it and leaves it as it was",
                 "find out who wrote under the run's own prefix; never point prefix at data you keep",
             )
+        if spec.expect == "allowed" and reply.status == 403 and self._token_dead():
+            raise ScenarioError(
+                f"the token in VAULT_TOKEN stopped working during the run (expired, used up or revoked): scenario "
+                f"step {spec.name} ({spec.method} {spec.path} as {spec.identity}) answered 403, and so does the "
+                "token's own lookup; the run's tokens, made from it, went with it",
+                "export a token that outlives the run (bao token create -ttl=1h), then run the audit again",
+            )
         if spec.expect == "allowed" and not reply.ok:
             raise ScenarioError(
                 f"scenario step {spec.name} ({spec.method} {spec.path} as {spec.identity}) answered "
                 f"{reply.status}: {reply.error or 'no error text'}",
-                _remedy(spec, self.plan),
+                _remedy(spec, self.plan, reply.status),
             )
         return reply
 
@@ -415,14 +450,28 @@ class Runner:
     # -- phases ----------------------------------------------------------------------------------------------
     def preflight(self) -> None:
         reply = self.admin.call("GET", "auth/token/lookup-self")
+        if self._ns and reply.status == 404 and "namespace" in reply.error.lower():
+            raise ScenarioError(f"the namespace {self._ns}/ does not exist on the vault at {self.admin.url} "
+                                f"({reply.status}: {reply.error})",
+                                "set namespace in [tool.auditready] to an existing namespace (bao namespace list)")
         if reply.status in (400, 401, 403):
+            where = f" in namespace {self._ns}/" if self._ns else ""
             raise ScenarioError(
-                f"the vault at {self.admin.url} rejected the token ({reply.status}: {reply.error or 'denied'})",
-                "export a valid, unexpired token in VAULT_TOKEN (or BAO_TOKEN)",
+                f"the vault at {self.admin.url} rejected the token{where} ({reply.status}: {reply.error or 'denied'})",
+                "export a valid, unexpired token in VAULT_TOKEN (or BAO_TOKEN)"
+                + (f" that belongs to namespace {self._ns}/ or to a parent of it" if self._ns else ""),
             )
         if not reply.ok:
             raise ScenarioError(f"token lookup answered {reply.status}: {reply.error}", "check the vault's health")
         self.ledger.identities["admin"] = str(reply.data.get("display_name") or "")
+        home = str(reply.data.get("namespace_path") or "").strip("/")  # the token's namespace, "" for the root
+        if self._ns and home and not (self._ns + "/").startswith(home + "/"):
+            raise ScenarioError(f"the token in VAULT_TOKEN belongs to namespace {home}/, which is neither "
+                                f"{self._ns}/ nor a parent of it, so it has no rights there",
+                                f"export a token of namespace {self._ns}/ or of a parent of it, or set namespace "
+                                f"in [tool.auditready] to the token's own")
+        self._token_home = home
+        self._token_lasts(reply.data)
         health = self.admin.call("GET", "sys/seal-status")
         self.facts.version = str((health.body or {}).get("version", ""))
         mount = self.admin.call("GET", f"sys/mounts/{self.plan.kv_mount}")
@@ -439,6 +488,30 @@ class Runner:
                 f"there is no secrets engine mounted at {self.plan.kv_mount}/",
                 "set kv_mount in [tool.auditready] to a KV v2 mount (bao secrets enable -version=2 kv)",
             )
+
+    def _token_lasts(self, data: Mapping[str, Any]) -> None:
+        """Refuse a token that would stop working before the run ends: the scenario's tokens are its children and
+        go with it, and clean-up needs it to remove the canaries and policies."""
+        need = _TOKEN_MIN_SECONDS + 4 * self.admin.timeout
+        if data.get("type") == "batch":
+            raise ScenarioError("the token in VAULT_TOKEN is a batch token, and batch tokens cannot create the "
+                                "scenario's tokens", "export a service token (bao token create -type=service)")
+        ttl, uses = data.get("ttl"), data.get("num_uses")
+        fix = f"export a token with at least {need:g} s to live and no use limit (bao token create -ttl=1h)"
+        if isinstance(ttl, int) and not isinstance(ttl, bool) and 0 < ttl < need:
+            raise ScenarioError(f"the token in VAULT_TOKEN expires in {ttl} s: a run that meets a slow vault can "
+                                f"outlast that, and its clean-up needs the token to the end (allow {need:g} s)", fix)
+        if isinstance(uses, int) and not isinstance(uses, bool) and 0 < uses < _TOKEN_MIN_USES:
+            raise ScenarioError(f"the token in VAULT_TOKEN has {uses} uses left; the run and its clean-up make "
+                                f"up to {_TOKEN_MIN_USES} requests with it", fix)
+
+    def _token_dead(self) -> bool:
+        """Whether the audit token no longer works (expired, used up or revoked mid-run)."""
+        try:
+            r = self.admin.call("GET", "auth/token/lookup-self")
+        except AuditReadyError:
+            return False
+        return r.status == 403
 
     def setup(self) -> None:
         policies = self.plan.policies()
@@ -526,7 +599,7 @@ class Runner:
             self._call(spec)
 
     def _read_audited_headers(self) -> None:
-        reply = self.admin.call("GET", "sys/config/auditing/request-headers")
+        reply = self._admin_call("GET", "sys/config/auditing/request-headers")
         raw = (reply.data or reply.body or {}).get("headers") if reply.ok else None
         if reply.ok and isinstance(raw, dict):
             self.facts.audited_headers = {str(k).lower(): bool(isinstance(v, dict) and v.get("hmac"))
@@ -615,7 +688,7 @@ class Runner:
                       "status": probe.status, "request_id": probe.request_id})
 
     def _gather_facts(self, caps_spec: Optional[ActionSpec]) -> None:
-        reply = self.admin.call("GET", "sys/audit")
+        reply = self._admin_call("GET", "sys/audit")
         if reply.ok:
             raw = reply.data or {k: v for k, v in (reply.body or {}).items() if isinstance(v, dict)}
             for path, dev in raw.items():
@@ -631,24 +704,38 @@ class Runner:
                     self.facts.devices[path.rstrip("/")]["origin"] = origin
         else:
             self.facts.devices_error = f"{reply.status}: {reply.error or 'no answer'}"
+            if self._ns and reply.status == 403 and self._token_home:
+                self.facts.devices_error += (f"; the audit devices are in the root namespace, and the audit token "
+                                             f"belongs to namespace {self._token_home}/: run with a token of the root "
+                                             f"namespace "
+                                             f"(namespace = \"{self._ns}\" still keeps the canaries in {self._ns}/)")
         self.facts.device = self._resolve_device()
         self._gather_mount_tuning()
         for dev in ([self.facts.device] if self.facts.device else list(self.facts.devices)):
             hashes: dict[str, str] = {}
             for name, value in self.plan.secrets.items():
-                r = self.admin.call("POST", f"sys/audit-hash/{dev}", {"input": value})
+                r = self._admin_call("POST", f"sys/audit-hash/{dev}", {"input": value})
                 h = r.data.get("hash") or (r.body or {}).get("hash")
                 if r.ok and isinstance(h, str):
                     hashes[name] = h
             self.facts.digests[dev] = hashes
         if caps_spec is not None:
             paths = ["sys/audit"] + [f"sys/audit/{d}" for d in self.facts.devices]
-            r = self._call(caps_spec, {"paths": paths})
+            # asked where the audit devices are: in the root namespace (inside a namespace, sys/audit/<device>
+            # names nothing)
+            r = self._call(caps_spec, {"paths": paths}, root=True)
             if r.ok:
                 for p in paths:
                     caps = r.data.get(p, (r.body or {}).get(p))
                     if isinstance(caps, list):
                         self.facts.capabilities[p] = [str(c) for c in caps]
+            elif self._ns and r.status == 403:
+                # The unprivileged token was made in the namespace, and a token of a child namespace is refused
+                # every request in the root namespace, where the audit devices are: it holds nothing on them.
+                for p in paths:
+                    self.facts.capabilities[p] = ["deny"]
+                self.facts.capabilities_note = (f"a token of namespace {self._ns}/ is refused every request in the "
+                                                f"root namespace (sys/capabilities-self answered {r.status} there)")
             else:
                 self.facts.capabilities_error = f"{r.status}: {r.error or 'no answer'}"
 
@@ -812,9 +899,14 @@ class Runner:
         return [a for a in self.plan.actions if a.phase == phase]
 
     def close(self) -> None:
+        self.facts.client_addresses = self.admin.local_addresses
         self.admin.close()  # the identities share its connection pool
 
 
+# The least a token must have left to live (plus four request timeouts), and the least uses it must be allowed:
+# a run takes about a second, but its clean-up needs the token whatever happens before it.
+_TOKEN_MIN_SECONDS = 30.0
+_TOKEN_MIN_USES = 200
 # How long teardown looks through the vault's token accessors for a token whose creation got no answer.
 _TOKEN_SEARCH_SECONDS = 30.0
 
@@ -828,7 +920,14 @@ _ADMIN_NEEDS = {
 }
 
 
-def _remedy(spec: ActionSpec, plan: Plan) -> str:
+def _remedy(spec: ActionSpec, plan: Plan, status: int = 403) -> str:
+    """What to do about an allowed step the vault refused: a policy for a 4xx, but not for what no policy causes."""
+    if status == 429:
+        return ("a rate limit quota of the vault refused it: exempt the audit's token or path from the quota, or "
+                "raise it (bao list sys/quotas/rate-limit), then run the audit again")
+    if status >= 500 or status in (408, 412):
+        return ("the vault, or a proxy or load balancer in front of it, failed the request: check its health and "
+                "logs (and the hop's upstream timeouts), then run the audit again")
     if spec.identity == "admin":
         need = next((v for k, v in _ADMIN_NEEDS.items() if spec.name.startswith(k)), f"access to {spec.path}")
         return f"the token in VAULT_TOKEN needs {need}; {_POLICY_HINT}"
