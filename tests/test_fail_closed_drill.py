@@ -123,3 +123,51 @@ def test_the_log_must_record_again_after_the_restore() -> None:
 def test_judged_on_a_url_target_it_is_skipped_with_the_reason() -> None:
     out = _judge(_ctx({}, {"file": FILE}, target="https://vault.example:8200"))
     assert out.status == "skipped" and "never drilled" in out.reason
+
+
+def test_the_restore_waits_until_the_server_lets_the_broken_file_go(tmp_path: Any) -> None:
+    """OpenBao says it reloads a file device before the device lets its old file go, and a write that fails on the
+    old file fails its request although the device reopens: CI saw the first request after a restore answered 500.
+    The restore returns only once the server holds no descriptor on /dev/full (Linux's /proc), or says it still
+    does."""
+    import os
+    import subprocess
+
+    from pytest_auditready.errors import AuditReadyError
+    from pytest_auditready.vault.embedded import _BROKEN_FILE, EmbeddedServer
+
+    if not os.path.isdir("/proc/self/fd"):
+        pytest.skip("no /proc here: the restore has nothing to look at")
+    with open(_BROKEN_FILE, "w") as full:
+        holder = subprocess.Popen(["sleep", "30"], stdout=full)
+    try:
+        with pytest.raises(AuditReadyError, match="still writes to /dev/full"):
+            EmbeddedServer._let_go(SimpleNamespace(_proc=holder), _BROKEN_FILE, timeout=0.3)  # type: ignore[arg-type]
+        EmbeddedServer._let_go(SimpleNamespace(_proc=holder), "/nonexistent/file", timeout=0.3)  # type: ignore[arg-type]
+    finally:
+        holder.kill()
+        holder.wait(10)
+
+
+@pytest.mark.vault
+def test_after_the_restore_no_descriptor_of_the_server_is_on_dev_full(bao: Any) -> None:
+    import os
+
+    server = bao()
+    c = VaultClient(server.url, server.root_token, timeout=5)
+    try:
+        server.break_audit()
+        probe_until_broken(server, c, ["auditready"])
+        server.restore_audit()
+        fds = f"/proc/{server._proc.pid}/fd"
+        if os.path.isdir(fds):
+            held = []
+            for n in os.listdir(fds):
+                try:
+                    held.append(os.readlink(os.path.join(fds, n)))
+                except OSError:
+                    pass
+            assert "/dev/full" not in held and str(server.log_path) in held
+        assert c.call("GET", "sys/mounts/secret").status == 200
+    finally:
+        c.close()

@@ -540,7 +540,7 @@ class EmbeddedServer:
         try:
             for path in self.file_logs.values():
                 os.replace(path, self._held(path))
-                os.symlink("/dev/full", path)
+                os.symlink(_BROKEN_FILE, path)
             for r in self._receivers():
                 r.break_()
             self.reopen_audit_files()
@@ -563,6 +563,38 @@ class EmbeddedServer:
         for r in self._receivers():
             r.restore()  # the device dials it again at its next write
         self.reopen_audit_files()
+        if self.file_logs:
+            self._let_go(_BROKEN_FILE)
+
+    def _let_go(self, target: str, timeout: float = 5.0) -> None:
+        """Wait until the server holds no file descriptor on ``target`` (Linux: /proc/PID/fd; elsewhere nothing to
+        look at). OpenBao says it reloads a file device before the device has let its old file go, and the first
+        write that fails on the old file fails its request even though the device then reopens: a request right
+        after the restore must find the real file."""
+        proc = self._proc
+        fds = f"/proc/{proc.pid}/fd" if proc is not None else ""
+        if not fds or not os.path.isdir(fds):
+            return
+        deadline = time.monotonic() + timeout
+        while True:
+            held = False
+            try:
+                names = os.listdir(fds)
+            except OSError:
+                return  # the server is gone: nothing holds the file
+            for name in names:
+                try:
+                    held = os.readlink(os.path.join(fds, name)) == target
+                except OSError:
+                    continue  # closed while looked at
+                if held:
+                    break
+            if not held:
+                return
+            if time.monotonic() >= deadline:
+                raise AuditReadyError(f"the embedded OpenBao still writes to {target} {timeout:g} s after its audit "
+                                      "devices were restored", "see the server output")
+            time.sleep(0.01)
 
     def settle(self, timeout: float = 2.0) -> None:
         """Wait until what the socket device sent is spooled (nothing to do for a file device: its writes are
@@ -585,6 +617,8 @@ class EmbeddedServer:
                 shutil.rmtree(self.workdir, ignore_errors=True)
                 self.workdir = None
 
+
+_BROKEN_FILE = "/dev/full"  # what a broken file device writes to: every write fails, as on a full disk
 
 # What the server's output says that the drill waits for or reports (key formatted with the match's groups).
 _EVENTS = {
