@@ -259,8 +259,11 @@ def _field_map(v: Any) -> Any:
                '{time = "eventTime", identity = "user.name"}')
     if isinstance(v, (list, tuple)) and all(isinstance(p, (list, tuple)) and len(p) == 2 for p in v):
         v = dict(v)
-    if not isinstance(v, Mapping) or any(k not in FIELD_MAP_NAMES for k in v):
+    if not isinstance(v, Mapping):
         raise ValueError(allowed)
+    unknown = [str(k) for k in v if k not in FIELD_MAP_NAMES]
+    if unknown:  # name the key that is no canonical field (a producer's own name put on the wrong side)
+        raise ValueError(allowed + f" ({', '.join(repr(k) for k in unknown)}: no canonical field)")
     if any(not isinstance(p, str) or not p.strip(". ") for p in v.values()):
         raise ValueError(allowed)
     return tuple((k, v[k]) for k in FIELD_MAP_NAMES if k in v)

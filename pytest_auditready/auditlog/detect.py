@@ -25,7 +25,7 @@ import calendar
 import csv
 import json
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, Optional, Sequence
 
 from ..errors import AuditReadyError
@@ -65,6 +65,8 @@ class Detected:
     lines: int = 0  # lines sampled
     framing: str = ""  # the platform framing around each entry (auditlog.container), "" for none
     nested: str = ""  # JSON lines of no known format: the key under which each holds a producer's entry, if any
+    # the JSON objects sampled (one a line, as read), for check_format to test a field_map against
+    samples: tuple[Any, ...] = field(default=(), compare=False, repr=False)
 
     @property
     def title(self) -> str:
@@ -253,6 +255,10 @@ def _document(name: str, body: bytes) -> None:
         found = ("an Elasticsearch or OpenSearch search answer (hits.hits[]._source)",
                  "jq -c '.hits.hits | sort_by(._source[\"@timestamp\"]) | .[]' FILE > FILE.jsonl (one document a "
                  "line, which is read)")
+    elif first is not None and first.group(1) == b"records" and keys & {b"operationName", b"resourceId", b"category"}:
+        found = ("Azure Monitor resource logs in one JSON document ({\"records\": [...]}, as Event Hubs delivers them "
+                 "and storage accounts wrote them before 2018-11)", "jq -c '.records[]' FILE > FILE.jsonl (one record "
+                 "a line, as the PT1H.json blobs are now written, which is read with a field_map)")
     elif first is not None and first.group(1) in (b"results", b"preview", b"init_offset") and b"results" in keys \
             and b"_raw" in keys:  # (an export's one result a line has "result", and is read)
         found = ("a Splunk search answer (results[]._raw)", "jq -c '.results[]' FILE > FILE.jsonl (one result a "
@@ -369,6 +375,12 @@ def sniff(name: str, sample: bytes, complete: bool, *, prefix: str = "", framing
                                 "secretsmanager.amazonaws.com")
         return Detected("cloudtrail")
     _document(name, body)
+    if body[:1] == b"[" and body[1:].lstrip()[:1] in (b"{", b""):
+        # One JSON array of records (compact or pretty-printed): an API's list answer or an export (the Okta System
+        # Log API's GET /api/v1/logs, gcloud logging read --format=json, a SIEM's JSON export).
+        raise UnknownFormat(f"{name} holds one JSON array of records (an API's list answer or an export, such as the "
+                            "Okta System Log API or gcloud logging read --format=json), not one record a line",
+                            f"write one record a line (jq -c '.[]' {name} > {name}.jsonl) and verify that")
     if body[:1] == b"<" and not _SYSLOG_RE.match(body):
         raise UnknownFormat(f"{name} holds XML, not JSON lines (an audit device with format = \"jsonx\"?)",
                             "set the audit device's format to \"json\" (the default) and verify what it writes from "
@@ -389,6 +401,7 @@ def sniff(name: str, sample: bytes, complete: bool, *, prefix: str = "", framing
     untimed = 0  # Vault/OpenBao entries without their time
     times: list[Any] = []  # the time of each Vault/OpenBao or Kubernetes entry, in file order
     nested: dict[str, int] = {}  # JSON lines of no known format: the key holding a producer's entry -> how many
+    samples: list[Any] = []  # the JSON objects read
     for ln in lines:
         framed, problem = unframe(ln) if ln[:1] != b"{" else (None, "")
         if problem:
@@ -412,6 +425,8 @@ def sniff(name: str, sample: bytes, complete: bool, *, prefix: str = "", framing
             continue
         k = _kind(obj)
         kinds[k] = kinds.get(k, 0) + 1
+        if isinstance(obj, dict):
+            samples.append(obj)
         if k == "vault":
             untimed += "time" not in obj
             times.append(obj.get("time"))
@@ -438,7 +453,8 @@ def sniff(name: str, sample: bytes, complete: bool, *, prefix: str = "", framing
             if best in ("vault", "k8s") and framing not in container.ORDERLESS:
                 _oldest_first(name, times)
             inside = max(nested, key=lambda k: nested[k]) if best == "jsonl" and nested else ""
-            return Detected(best, prefix, n, framing, inside if nested.get(inside, 0) * 2 >= known[best] else "")
+            return Detected(best, prefix, n, framing, inside if nested.get(inside, 0) * 2 >= known[best] else "",
+                            tuple(samples))
     if framed_bad * 2 >= n and not before and not fragments and cut_starts:
         # Behind syslog headers, entries the hop cut: read them, so that each cut line is a finding that names the
         # hop's limit (``auditlog.syslog``), not a refusal of the whole file.
@@ -528,6 +544,7 @@ def check_format(name: str, found: Detected, wanted: str, field_map: Sequence[tu
         raise UnknownFormat(f"{name} is {found.title}, not {TITLES.get(wanted, wanted)} as log_format/--format "
                             f"says", f"use --format {fmt} (or leave the format out: it is told from the content)")
     if wanted == "jsonl":
+        _mapped_paths(name, found, field_map)
         fmt = "jsonl"
     elif fmt == "cloudtrail-record":
         raise UnknownFormat(f"{name} holds {TITLES[fmt]}, not a CloudTrail delivery file",
@@ -540,6 +557,8 @@ def check_format(name: str, found: Detected, wanted: str, field_map: Sequence[tu
                             f"write the entries one a line (jq -c '.[{json.dumps(found.nested)}]' {name} > "
                             f"{name}.entries) and verify that, or ship the lines as read (the shipper's message field "
                             "is read)")
+    if fmt == "jsonl" and field_map and wanted != "jsonl":
+        _mapped_paths(name, found, field_map)
     if fmt == "jsonl" and not field_map:
         raise UnknownFormat(f"{name} holds {TITLES['jsonl']} (neither Vault/OpenBao, Kubernetes nor CloudTrail "
                             "entries), and no field_map says where its fields are",
@@ -547,6 +566,39 @@ def check_format(name: str, found: Detected, wanted: str, field_map: Sequence[tu
                             "{time = \"ts\", identity = \"user\", resource = \"path\", action = \"op\", "
                             "result = \"status\", source = \"ip\", request_id = \"id\"}")
     return fmt
+
+
+def _mapped_paths(name: str, found: Detected, field_map: Sequence[tuple[str, str]]) -> None:
+    """Raises UnknownFormat when a field_map path is in none of the entries sampled (two at least): the mapping
+    names a path this log does not use (a typo, another producer's names, or the log is of a format read otherwise),
+    which would otherwise read as every entry lacking that field."""
+    from ..offline.reader import resolve
+
+    if len(found.samples) < 2:
+        return
+    absent = [(k, p) for k, p in dict(field_map).items()
+              if all(resolve(obj, p.split(".")) is None for obj in found.samples)]
+    if not absent:
+        return
+    shown = ", ".join(f"{k} = {json.dumps(p)}" for k, p in absent)
+    n = len(found.samples)
+    if found.format in ("vault", "k8s", "cloudtrail-record"):
+        fmt = "cloudtrail" if found.format == "cloudtrail-record" else found.format
+        fix = (f"read it as what it is: --format {fmt} or log_format = \"{fmt}\" (or leave the format out: it is told "
+               "from the content), or name the paths its entries use in field_map")
+        if fmt == "cloudtrail":
+            fix = ("name the paths its records use in field_map (e.g. time = \"eventTime\"), or verify the delivered "
+                   "files themselves with log_format = \"cloudtrail\"")
+        raise UnknownFormat(f"{name} is {found.title}, and none of its first {n} entries has field_map's {shown}", fix)
+    keys: dict[str, None] = {}
+    for obj in found.samples[:20]:
+        keys.update(dict.fromkeys(str(k) for k in obj))
+    some = ", ".join(list(keys)[:12]) + (", ..." if len(keys) > 12 else "")
+    raise UnknownFormat(f"none of the first {n} entries of {name} has field_map's {shown}: the mapping names paths "
+                        f"this log does not use (its entries' keys: {some})",
+                        "set field_map in [tool.auditready] to the dotted JSON paths this log uses (list items by "
+                        "index, e.g. target.0.alternateId); a field the producer never writes: take it out of "
+                        "field_map and of required_fields")
 
 
 def detect_lines(name: str, raws: Sequence[str], prefix: str = "") -> Detected:

@@ -302,8 +302,57 @@ FORMATS: Mapping[str, LogFormat] = {
 }
 
 
+# Generic JSON lines (log_format = "jsonl"): keys whose values are identifiers in the audit logs teams feed this way,
+# whatever the producer. Their values are judged by the detectors of a secret's own format (a GitHub token, an AWS
+# key, a private key), not by entropy or keyword, which every random id trips (scan.secrets.NOT_BY_NAME): a key
+# that names an id (id, *_id, *Id, *ID, uuid, guid: Okta's uuid and transaction.id, 1Password's 26-character
+# uuids, Google's insertId, Azure's correlationId, GitHub's _document_id) or a name (*_name, *Name: GitHub's
+# secret_name is the NAME of an Actions secret), unless it names a session, token, key, secret value, password or
+# credential (a web session id is a bearer credential; an access key id is reported where it is not the producer's
+# own field, as a lead to its key).
+JSONL_NAME_KEYS = (r"\A(?!.*(?i:session|token|key|secret_?value|passw|pwd|private|credential|cookie))"
+                   r".*(?:(?<![A-Za-z])(?i:id|uuid|guid|name)|[a-z0-9](?:Id|ID|Uuid|UUID|Name))\Z")
+# Documented values that look random and are no secret, under names the rule above leaves out: Google APIs' page
+# tokens (AIP-158: an opaque cursor to the next page, of no use without the caller's own credentials), GitHub's
+# hashed_token (the audit log stream's "SHA-256 hash of the access token", base64: a digest, not the token), and
+# Okta's authenticationContext externalSessionId and rootSessionId (the System Log's id that "all of the user's
+# future-generated events in this sign-in session are going to share": a correlation id, not the session cookie).
+JSONL_ID_KEYS = ("pageToken", "nextPageToken", "page_token", "next_page_token", "hashed_token", "externalSessionId",
+                 "rootSessionId")
+# The canonical fields whose values are evidence of who, when, from where, what and which request: the keys their
+# field_map paths end in name values by design (judged as the keys above).
+_EVIDENCE = ("type", "time", "identity", "action", "source", "request_id")
+_JSONL_FORMATS: dict[tuple[tuple[str, str], ...], LogFormat] = {}
+
+
+def _last_keys(path: str) -> set[str]:
+    """The keys a dotted field_map path may end in: its last segment, or the last ones joined (a key may hold dots:
+    Teleport's "addr.remote"); a list index names none (the key before it)."""
+    parts = [p for p in path.split(".") if p]
+    while parts and parts[-1].isdigit():
+        parts.pop()
+    return {".".join(parts[i:]) for i in range(len(parts)) if not parts[i].isdigit()}
+
+
+def jsonl_format(field_map: Any) -> LogFormat:
+    """The generic JSON lines format as ``field_map`` reads it: the keys of the mapped evidence fields (who, when,
+    from where, what, which request) name values by design; the resource is judged as any value (a producer's
+    resource URI carries generated version ids: Key Vault's 32 hex digits)."""
+    key = tuple(dict(field_map or ()).items())
+    fmt = _JSONL_FORMATS.get(key)
+    if fmt is None:
+        mapped = {k for name, p in key if name in _EVIDENCE for k in _last_keys(p)}
+        exact = "|".join(re.escape(k) for k in sorted(set(JSONL_ID_KEYS) | mapped))
+        fmt = LogFormat("jsonl", "JSON lines", name_keys=f"{JSONL_NAME_KEYS}|\\A(?:{exact})\\Z")
+        _JSONL_FORMATS[key] = fmt
+    return fmt
+
+
 def format_of(settings: Any) -> LogFormat:
-    return FORMATS.get(getattr(settings, "log_format", "vault"), FORMATS["vault"])
+    name = getattr(settings, "log_format", "vault")
+    if name == "jsonl":
+        return jsonl_format(getattr(settings, "field_map", ()))
+    return FORMATS.get(name, FORMATS["vault"])
 
 
 def field_sources(settings: Any) -> dict[str, str]:

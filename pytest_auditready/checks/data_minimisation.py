@@ -355,11 +355,35 @@ class Scanner:
         self.vault = fmt.name == "vault"
         self.echo = fmt.identity_echo
         self.echo_dot = tuple(e + "." for e in self.echo)
+        # Generic JSON lines: the object that holds the mapped identity describes who acted (Okta's actor, Google's
+        # authenticationInfo with its delegation chain, the claims of an Azure token, 1Password's user), and the
+        # identity's own address repeated anywhere in the line (an Okta target that is the actor, a message naming
+        # the caller) is that evidence again, not more personal data.
+        identity = dict(settings.field_map).get("identity", "") if fmt.name == "jsonl" else ""
+        self.identity = tuple(identity.split(".")) if identity else ()
+        self.echo_all = fmt.name == "jsonl"
         self.detectors = tuple(settings.data_minimisation_detectors)
         self.prefix = settings.log_prefix
 
     def exempt(self, path: str) -> bool:
         return path in self.clear or path.startswith(self.clear_dot)
+
+    def _identity_holder(self, data: dict[str, Any], clear: list[Any]) -> Callable[[str], bool]:
+        """Take the object that holds the line's mapped identity (not the line itself, nor one inside a list) out of
+        ``data`` into ``clear``; the test of a dotted path that says whether it lies in that object."""
+        from ..offline.reader import resolve
+
+        keys = resolve(data, self.identity) if len(self.identity) > 1 else None
+        if not keys or len(keys) < 2 or not all(isinstance(k, str) for k in keys):
+            return self.exempt
+        node: Any = data
+        for k in keys[:-2]:
+            node = node[k]
+        if not isinstance(node, dict) or not isinstance(node.get(keys[-2]), dict):
+            return self.exempt
+        clear.append(node.pop(keys[-2]))
+        holder = ".".join(str(k) for k in keys[:-1])
+        return lambda path: self.exempt(path) or path == holder or path.startswith(holder + ".")
 
     def judge_line(self, raw: bytes, detectors: Optional[Iterable[str]] = None) -> list[tuple[str, Hit]]:
         """(field path, hit) for each value ``detectors`` (default: all enabled) find in clear text on one line; a
@@ -382,12 +406,15 @@ class Scanner:
         # Most candidates sit in the clear-text fields (an identity that is an e-mail address, on every line):
         # without those fields, a line that holds no candidate is done, without walking its values.
         clear: list[Any] = []
+        exempt = self._identity_holder(data, clear) if self.identity else self.exempt
         _prune(data, self.tree, clear)
         out: list[tuple[str, Hit]] = []
         strict = tuple(d for d in names if d in _NEVER_IDENTITY)
-        if clear and strict and detect(_ESCAPE.sub(" ", orjson.dumps(clear).decode("utf-8", "replace")), strict):
+        # (JSON lines: clear fields whose keys hold dots are not pruned, so the whole line is what tells)
+        probe = text if self.echo_all else orjson.dumps(clear).decode("utf-8", "replace") if clear else ""
+        if probe and strict and detect(_ESCAPE.sub(" ", probe), strict):
             for path, value in values(orjson.loads(text[start:])):  # (the same line: it parsed above)
-                if self.exempt(path) and not value.startswith(HMAC_PREFIX):
+                if exempt(path) and not value.startswith(HMAC_PREFIX):
                     out.extend((path, hit) for hit in detect(value, strict))
         if not detect(_ESCAPE.sub(" ", orjson.dumps(data).decode("utf-8", "replace")), names):
             return out
@@ -396,16 +423,16 @@ class Scanner:
         # caller's ARN, a SelfSubjectReview the caller), that is the same evidence, not more personal data. The same
         # address in what a caller sent (a description, a request's data) is judged as any value.
         named = ({h.value for _, v in values(clear) for h in _emails(v)}
-                 if self.echo and "email" in names else set())
+                 if (self.echo or self.echo_all) and "email" in names else set())
         gates = [(d, _GATES[d]) for d in names]
-        for path, value in values(data, self.exempt):
+        for path, value in values(data, exempt):
             if value.startswith(HMAC_PREFIX):
                 continue
             if self.vault and path == "request.path":
                 value = _IDENTITY_IN_PATH_RE.sub(r"\1", value)  # the name of who logs in or is managed: evidence
             maybe = [d for d, gate in gates if gate(value)]
             if maybe:
-                echo = bool(named) and (path in self.echo or path.startswith(self.echo_dot))
+                echo = bool(named) and (self.echo_all or path in self.echo or path.startswith(self.echo_dot))
                 out.extend((path, hit) for hit in detect(value, maybe)
                            if not (echo and hit.detector == "email" and hit.value in named))
         return out

@@ -251,22 +251,59 @@ def vault_block(file: str, prefix: str = "") -> Callable[[Block], Optional[Entri
     return decode
 
 
-def _lookup(data: Any, path: Sequence[str]) -> str:
+def resolve(data: Any, path: Sequence[str]) -> Optional[list[Union[str, int]]]:
+    """The keys (and list indexes) that the dotted path ``path`` (split at its dots) names in ``data``, or None when
+    nothing is there. A key may hold dots itself (Teleport's "addr.remote", the claim URIs of an Azure identity such
+    as "http://schemas.microsoft.com/identity/claims/objectidentifier"): where the next segment alone leads nowhere,
+    the segments joined by dots are tried, shortest first."""
+    if not path:
+        return []
+    if isinstance(data, list):
+        k = path[0]
+        if k.isdigit() and int(k) < len(data):
+            rest = resolve(data[int(k)], path[1:])
+            return None if rest is None else [int(k), *rest]
+        return None
+    if not isinstance(data, Mapping):
+        return None
+    for j in range(1, len(path) + 1):
+        key = ".".join(path[:j])
+        if key in data:
+            rest = resolve(data[key], path[j:])
+            if rest is not None:
+                return [key, *rest]
+    return None
+
+
+def _lookup(data: Any, path: Sequence[str], whole: bool = False) -> str:
+    """The value at ``path`` as text: a string as it is, a number or boolean as JSON writes it; an object or array
+    is no value ("") unless ``whole``, then its compact JSON (a result such as Google's google.rpc.Status, whose
+    proto3 JSON omits the code 0 of success and so is {} for every success)."""
+    root = data
     for k in path:
-        if isinstance(data, Mapping):
-            data = data.get(k)
+        if isinstance(data, Mapping) and k in data:
+            data = data[k]
         elif isinstance(data, list) and k.isdigit() and int(k) < len(data):
             data = data[int(k)]
         else:
-            return ""
+            keys = resolve(root, path)  # (a key with dots in it: rare, so looked for only when the plain walk fails)
+            if keys is None:
+                return ""
+            data = root
+            for key in keys:
+                data = data[key]
+            break
     if isinstance(data, str):
         return data
-    if isinstance(data, bool) or data is None or isinstance(data, (dict, list)):
-        return "" if data is None or isinstance(data, (dict, list)) else str(data).lower()
+    if isinstance(data, (dict, list)):
+        return orjson.dumps(data).decode("utf-8") if whole else ""
+    if isinstance(data, bool) or data is None:
+        return "" if data is None else str(data).lower()
     return str(data)
 
 
 _FIELDS = ("type", "time", "identity", "resource", "action", "result", "source", "request_id")
+_RESULT = _FIELDS.index("result")
 
 
 def _first(data: Any, paths: Sequence[Sequence[str]]) -> str:
@@ -299,7 +336,7 @@ def jsonl_parser(file: str, field_map: Mapping[str, str]) -> Callable[[int, byte
         data = _object(file, line, raw)
         if isinstance(data, BadLine):
             return data
-        v = [_lookup(data, p) if p else "" for p in order]
+        v = [_lookup(data, p, i == _RESULT) if p else "" for i, p in enumerate(order)]
         return Record(file, line, *v)
 
     return parse

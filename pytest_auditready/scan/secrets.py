@@ -209,6 +209,9 @@ _B64_RE = re.compile(r"[A-Za-z0-9+/_-]{8,}={0,2}\Z")
 _B64_JSON_OPENINGS = frozenset({"ey", "ew", "e3", "W3", "Wy", "W1", "Ww"})
 # Detectors the block scanner prefilters with expressions of its own (scan.hyperscan), not with their regexes.
 OWN_PREFILTERS = frozenset({"Base64HighEntropyString", "HexHighEntropyString", "KeywordDetector", "IPPublicDetector"})
+# Detectors that judge a value by its randomness or by the name it sits under, not by a secret's own format: not
+# asked about a value under a key that names an identifier (LogFormat.name_keys).
+NOT_BY_NAME = ("Base64 High Entropy String", "Hex High Entropy String", "Secret Keyword")
 CACHE_MAX = 50_000  # judged (key, value) pairs kept; the cache is emptied when full so memory stays flat
 
 
@@ -404,10 +407,8 @@ class GenericScanner:
             ctx.__exit__(*exc)
 
     def skips(self, key: str, value: str) -> bool:
-        """``skippable`` with this scanner's structural keys and placeholders, or a key the format names
-        identifiers by (``LogFormat.name_keys``)."""
-        return skippable(key, value, self.structural, self.placeholders) or (
-            self.names is not None and self.names.search(key) is not None)
+        """``skippable`` with this scanner's structural keys and placeholders."""
+        return skippable(key, value, self.structural, self.placeholders)
 
     def scan_value(self, key: str, value: str) -> tuple[GenericHit, ...]:
         if self._ctx is None:
@@ -429,6 +430,11 @@ class GenericScanner:
             for secret in _process_line_based_plugins(lines=[(1, line)], filename="audit.log"):
                 kind = str(secret.type)
                 found.setdefault(kind, GenericHit(kind, key, fingerprint(secret.secret_value or part)))
+        if self.names is not None and self.names.search(key) is not None:
+            # a key the format names identifiers by (LogFormat.name_keys): random ids and generated names trip the
+            # entropy and keyword detectors, so only the detectors of a secret's own format judge it
+            for kind in NOT_BY_NAME:
+                found.pop(kind, None)
         # detect-secrets runs its plugins in no fixed order: sort, so that every run reports the same findings
         hits = tuple(sorted(found.values(), key=lambda h: (h.kind, h.fingerprint)))
         self._cache[(key, value)] = hits
