@@ -217,8 +217,14 @@ class Pairs(Visitor):
         """The responses older than the window out of ``answered`` from its oldest on; then, while it holds more
         than ANSWERED, the oldest of those within the window too (``answered_over``)."""
         answered, limit = self.answered, self.max_t - self.window
-        while answered and next(iter(answered.values()))[0] < limit:
-            answered.popitem(last=False)
+        old = 0  # counted in one walk from the oldest (an iterator a pop would cost one each)
+        for t in answered.values():
+            if t[0] >= limit:
+                break
+            old += 1
+        pop = answered.popitem
+        for _ in range(old):
+            pop(False)
         while len(answered) > ANSWERED:
             answered.popitem(last=False)
             self.answered_over = True
