@@ -381,7 +381,10 @@ class AuditReadySession:
         for f in getattr(self, "stale", ()):
             tr.write_line(f"baseline: {f.text()}", red=True)
         residue = self.live.facts.residue if self.live is not None else []
-        if residue:
+        if residue and self.settings.embedded:  # the throw-away server is stopped and deleted with what it holds
+            tr.write_line("clean-up could not remove: " + "; ".join(residue) + " from the embedded throw-away "
+                          "OpenBao, which is stopped and deleted with everything in it")
+        elif residue:
             tr.write_line("clean-up could NOT remove: " + "; ".join(residue) + " (remove them by hand)", red=True)
         for label, path in self.config.stash.get(REPORTS_KEY, []):
             tr.write_line(f"{label}: {visible(str(path))}")

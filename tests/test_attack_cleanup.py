@@ -307,3 +307,20 @@ def test_token_create_without_an_answer_is_named_when_it_cannot_be_searched_for(
     left = leftover(server)
     assert left == {"canaries": [], "policies": [], "tokens": left["tokens"]} and len(left["tokens"]) == 1
     assert_all_named(left, line)
+
+
+def test_what_is_left_in_the_embedded_throw_away_server_is_not_sent_to_be_removed_by_hand() -> None:
+    """The embedded target's OpenBao is stopped and its folder deleted at the end of every run, whatever clean-up
+    could remove: telling the user to remove leftovers by hand from a server that no longer exists was untrue."""
+    from types import SimpleNamespace
+
+    from pytest_auditready.vault.scenario import Runner
+
+    facts = SimpleNamespace(residue=["canary c1 (secret/data/auditready/x/c1)", "policy auditready-x-reader"])
+    for target, by_hand in (("embedded", False), ("https://vault.example:8200", True)):
+        said = Runner.interrupted(SimpleNamespace(touched=True, verified=True, facts=facts,  # type: ignore[arg-type]
+                                                  ledger=SimpleNamespace(target=target)))
+        text = str(said)
+        assert "canary c1" in text and "policy auditready-x-reader" in text
+        assert ("by hand" in text) == by_hand, text
+        assert ("stopped and deleted with everything in it" in text) == (not by_hand), text

@@ -130,8 +130,10 @@ def run_live(
             facts = runner.facts
             if error is not None:
                 if facts.residue:
+                    gone = (" (from the embedded throw-away OpenBao, which is stopped and deleted with everything "
+                            "in it)") if settings.embedded else ""
                     raise ScenarioError(
-                        f"{error.cause}; and clean-up could not remove: {', '.join(facts.residue)}", error.fix
+                        f"{error.cause}; and clean-up could not remove: {', '.join(facts.residue)}{gone}", error.fix
                     )
                 raise error
             batch, matches = collect(source, ledger, settings, facts)

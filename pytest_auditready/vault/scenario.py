@@ -636,48 +636,51 @@ class Runner:
         self.plan.secrets[DRILL_SECRET] = secrets.token_urlsafe(32)
         before = {d: server.said(f"failed:{d}") for d in self.facts.devices}
         unaudited = server.said("unaudited")
-        try:
-            broken = server.break_audit()
-        except AuditReadyError as exc:
-            drill["reason"] = f"the audit devices could not be made to fail: {exc.cause}"
-            return
-        # The server says it reloads before every device has its new file: until each broken device has failed
-        # to log a harmless probe, a write could still reach the old file and prove nothing.
-        harmless = f"sys/mounts/{self.plan.kv_mount}"
-        if not server.devices_failing(broken, lambda: self.admin.call("GET", harmless), DRILL_WAIT):
+        # From the break to the restore, Ctrl-C and SIGTERM wait (each step has a deadline): the devices are never
+        # left unable to write behind an interrupted run, and the clean-up after it is allowed.
+        with shielded():
             try:
-                server.restore_audit()
-            except AuditReadyError:
-                pass
-            drill["reason"] = (f"the audit devices {', '.join(broken)} did not start failing within "
-                               f"{DRILL_WAIT:g} s of SIGHUP")
-            return
-        # what the server says from here on is about the drill's write, not the probes
-        before = {d: server.said(f"failed:{d}") for d in self.facts.devices}
-        unaudited = server.said("unaudited")
-        drill["ran"] = True
-        steps.append({"step": "break", "what": "audit devices " + ", ".join(broken) + " made unable to write "
-                      f"({DRILL_HOW}) after SIGHUP, each seen failing to log a probe"})
-        drill["broken"] = broken
-        try:
-            with shielded():
-                self._created.append(path)  # before the request leaves: it may be applied
-                reply = self.admin.call("POST", path, {"options": {"cas": 0},
-                                                       "data": {"value": self.plan.secrets[DRILL_SECRET]}})
-            steps.append({"step": "write", "what": f"POST {path} while no broken device can write",
-                          "status": reply.status, "request_id": reply.request_id, "error": reply.error[:200]})
-        except AuditReadyError as exc:
-            steps.append({"step": "write", "what": f"POST {path}", "status": 0, "error": exc.cause[:200]})
-        finally:
-            try:
-                server.restore_audit()
-                steps.append({"step": "restore", "what": "real files back, SIGHUP, devices reopened"})
+                broken = server.break_audit()
             except AuditReadyError as exc:
-                drill["restore_error"] = exc.cause
-                steps.append({"step": "restore", "what": "FAILED: " + exc.cause})
-            # read once the server said it reopened its files: what it said about the write came before that
-            drill["failed_devices"] = sorted(d for d, n in before.items() if server.said(f"failed:{d}") > n)
-            drill["server_said_unaudited"] = server.said("unaudited") > unaudited
+                drill["reason"] = f"the audit devices could not be made to fail: {exc.cause}"
+                return
+            # The server says it reloads before every device has its new file: until each broken device has failed
+            # to log a harmless probe, a write could still reach the old file and prove nothing.
+            harmless = f"sys/mounts/{self.plan.kv_mount}"
+            if not server.devices_failing(broken, lambda: self.admin.call("GET", harmless), DRILL_WAIT):
+                try:
+                    server.restore_audit()
+                except AuditReadyError:
+                    pass
+                drill["reason"] = (f"the audit devices {', '.join(broken)} did not start failing within "
+                                   f"{DRILL_WAIT:g} s of SIGHUP")
+                return
+            # what the server says from here on is about the drill's write, not the probes
+            before = {d: server.said(f"failed:{d}") for d in self.facts.devices}
+            unaudited = server.said("unaudited")
+            drill["ran"] = True
+            steps.append({"step": "break", "what": "audit devices " + ", ".join(broken) + " made unable to write "
+                          f"({DRILL_HOW}) after SIGHUP, each seen failing to log a probe"})
+            drill["broken"] = broken
+            try:
+                with shielded():
+                    self._created.append(path)  # before the request leaves: it may be applied
+                    reply = self.admin.call("POST", path, {"options": {"cas": 0},
+                                                           "data": {"value": self.plan.secrets[DRILL_SECRET]}})
+                steps.append({"step": "write", "what": f"POST {path} while no broken device can write",
+                              "status": reply.status, "request_id": reply.request_id, "error": reply.error[:200]})
+            except AuditReadyError as exc:
+                steps.append({"step": "write", "what": f"POST {path}", "status": 0, "error": exc.cause[:200]})
+            finally:
+                try:
+                    server.restore_audit()
+                    steps.append({"step": "restore", "what": "real files back, SIGHUP, devices reopened"})
+                except AuditReadyError as exc:
+                    drill["restore_error"] = exc.cause
+                    steps.append({"step": "restore", "what": "FAILED: " + exc.cause})
+                # read once the server said it reopened its files: what it said about the write came before that
+                drill["failed_devices"] = sorted(d for d, n in before.items() if server.said(f"failed:{d}") > n)
+                drill["server_said_unaudited"] = server.said("unaudited") > unaudited
         if "restore_error" in drill:
             return
         back = self.admin.call("GET", path)
@@ -868,6 +871,9 @@ class Runner:
         left = self.facts.residue if self.verified else [
             "the run's canaries, tokens and policies (clean-up did not run to its end)"
         ]
+        if self.ledger.target == "embedded":  # the throw-away server goes, and everything in it, whatever was left
+            return Interrupted(f"interrupted; clean-up could not remove: {', '.join(left)} from the embedded "
+                               "throw-away OpenBao, which is stopped and deleted with everything in it")
         return Interrupted(f"interrupted; clean-up could NOT remove: {', '.join(left)}",
                            "remove them by hand (bao kv metadata delete, bao token revoke, bao policy delete)")
 
