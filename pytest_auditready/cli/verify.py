@@ -17,7 +17,7 @@ from typing import IO, Any
 
 from .. import accept
 from ..config import LOG_FORMATS
-from ..errors import ConfigError
+from ..errors import AuditReadyError, ConfigError
 from ..text import visible
 
 
@@ -34,12 +34,15 @@ def add_parser(sub: Any) -> argparse.ArgumentParser:
                    "[tool.auditready]), k8s, cloudtrail")
     p.add_argument("--canaries", metavar="FILE", default=None,
                    help="known secret values, one a line, looked for in every encoding")
-    p.add_argument("--junit", metavar="PATH", default=None, help="write the compliance JUnit XML report here")
-    p.add_argument("--sarif", metavar="PATH", default=None, help="write findings as SARIF 2.1.0 here")
+    p.add_argument("--junit", metavar="PATH", default=None,
+                   help="write the compliance JUnit XML report here ('-': standard output, the rest to standard error)")
+    p.add_argument("--sarif", metavar="PATH", default=None,
+                   help="write findings as SARIF 2.1.0 here ('-': standard output, the rest to standard error)")
     p.add_argument("--evidence", metavar="DIR", default=None,
                    help="write the evidence bundle (evidence.json, summary.md, report.html) into DIR")
     p.add_argument("--json", dest="json_path", metavar="PATH", default=None,
-                   help="write verdicts, findings and what was read, judged and excused, as JSON")
+                   help="write verdicts, findings and what was read, judged and excused, as JSON ('-': standard "
+                   "output, the rest to standard error)")
     p.add_argument("--fail-on", dest="fail_on", metavar="SEVERITY", default=None,
                    help="fail (exit 1) on any failed check (\"any\", the default) or only on failed checks of this "
                    "severity or higher: low, medium, high, critical")
@@ -99,7 +102,7 @@ def run(args: argparse.Namespace) -> int:
     from ..checks.base import CheckContext
     from ..engine.files import offline_checks, prepare, verify_file
     from ..report import write_all
-    from ..report.common import accounting_lines, gates
+    from ..report.common import accounting_lines, gates, shown_path
     from ..report.github import annotation_lines, in_github_actions
     from ..result import AuditResult
 
@@ -111,18 +114,25 @@ def run(args: argparse.Namespace) -> int:
         return 2
     for notice in notices:
         print(f"auditready: {notice}", file=sys.stderr)
+    from ..report import STDOUT
     from ..safeio import check_writable
 
-    for out_path, what in ((args.json_path, "JSON report"), (settings.report, "compliance JUnit report"),
-                           (settings.sarif, "SARIF report")):
-        if out_path and out_path != "-":
+    outputs = (("--json", args.json_path, "JSON report"), ("--junit", settings.report, "compliance JUnit report"),
+               ("--sarif", settings.sarif, "SARIF report"))
+    to_stdout = [option for option, out_path, _ in outputs if out_path == STDOUT]
+    if len(to_stdout) > 1:
+        raise AuditReadyError(f"{' and '.join(to_stdout)} each ask for standard output ('-')",
+                              "send at most one report to standard output, and write the others to files")
+    for _, out_path, what in outputs:
+        if out_path and out_path != STDOUT:
             check_writable(out_path, what)  # before the read, not after gigabytes of it
     if settings.evidence:
         check_writable(settings.evidence, "evidence bundle", folder=True)
     paths, secrets = prepare(settings, args.paths)
     baseline = accept.load(accept.default_path(settings), required=bool(settings.baseline))
     checks = offline_checks(BUILTIN)
-    out = sys.stdout
+    # a report on standard output ("-") keeps it for itself: what a person reads goes to standard error
+    out = sys.stderr if to_stdout else sys.stdout
     colour = _colour(out)
     # -q: only failed checks, their findings and the closing line; -v: also what each check proves (cli.main)
     verbosity = getattr(args, "verbosity", 0)
@@ -166,7 +176,8 @@ def run(args: argparse.Namespace) -> int:
             for f, fp, text in o.accepted:
                 out.write(f"  ~ accepted [{fp}] {f.text()} ({visible(text)})\n")
         if verbosity >= 0:
-            out.write(f"     {shown}: {res.stats.lines} lines, {res.stats.bytes / 1e6:.1f} MB in {res.seconds:.2f} s\n")
+            out.write(f"     {shown_path(res.path)}: {res.stats.lines} lines, {res.stats.bytes / 1e6:.1f} MB in "
+                      f"{res.seconds:.2f} s\n")
     seconds = time.monotonic() - t0
     ctx = CheckContext(settings, None, [], [], secrets=secrets, source="offline")
     from ..review import merged
@@ -184,7 +195,7 @@ def run(args: argparse.Namespace) -> int:
     for label, path in write_all(result, args.json_path):
         if verbosity >= 0:
             out.write(f"{label}: {visible(path)}\n")
-    if in_github_actions():
+    if in_github_actions():  # the only lines that start with "::" (a path at a line's start is shown as ./PATH)
         for line in annotation_lines(result):
             out.write(result.redact(line) + "\n")
     stale = baseline.unused_findings()  # an acceptance that matched nothing fails the run: the baseline is stale

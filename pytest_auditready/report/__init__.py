@@ -5,24 +5,38 @@ GitHub outputs from the same AuditResult. Every writer raises AuditReadyError (o
 from __future__ import annotations
 
 import json
+import sys
 from typing import TYPE_CHECKING, Any, Optional
 
 if TYPE_CHECKING:
     from ..result import AuditResult
 
 
+STDOUT = "-"  # an output path that means standard output (as `auditready access --json -`)
+
+
+def _stdout(text: str) -> str:
+    sys.stdout.write(text if text.endswith("\n") else text + "\n")
+    sys.stdout.flush()
+    return "standard output"
+
+
 def write_all(result: "AuditResult", json_path: Optional[str] = None) -> list[tuple[str, str]]:
-    """Write every report the settings ask for; (label, path) of each written."""
+    """Write every report the settings ask for; (label, path) of each written. A report whose path is "-" goes
+    to standard output (the caller sends its own text elsewhere, and lets only one report ask for it)."""
     from . import github
 
     settings = result.settings
     written: list[tuple[str, str]] = []
     if settings.report:
         from . import junit
+        from .common import stale
 
-        xml = junit.build_xml(target=result.target, checks=result.checks, outcomes=result.outcomes,
-                              run_id=result.run_id, started=result.started, files=result.files)
-        written.append(("compliance report", str(junit.write(settings.report, result.redact(xml)))))
+        xml = result.redact(junit.build_xml(target=result.target, checks=result.checks, outcomes=result.outcomes,
+                                            run_id=result.run_id, started=result.started, files=result.files,
+                                            stale=stale(result), fail_on=result.settings.fail_on))
+        where = _stdout(xml) if settings.report == STDOUT else str(junit.write(settings.report, xml))
+        written.append(("compliance report", where))
     if settings.evidence:
         from .evidence import write_bundle
 
@@ -30,9 +44,11 @@ def write_all(result: "AuditResult", json_path: Optional[str] = None) -> list[tu
     if settings.sarif:
         from . import sarif
 
-        written.append(("SARIF", str(sarif.write(result, settings.sarif))))
+        where = _stdout(sarif.text(result)) if settings.sarif == STDOUT else str(sarif.write(result, settings.sarif))
+        written.append(("SARIF", where))
     if json_path:
-        written.append(("JSON", str(write_json(result, json_path))))
+        written.append(("JSON", _stdout(json_text(result)) if json_path == STDOUT else str(write_json(result,
+                                                                                                      json_path))))
     if github.in_github_actions():
         path = github.append_summary(result)
         if path is not None:
@@ -42,25 +58,32 @@ def write_all(result: "AuditResult", json_path: Optional[str] = None) -> list[tu
 
 def as_json(result: "AuditResult") -> dict[str, Any]:
     """Verdicts, findings and the accounting (what was read, judged, excused), as data for tools."""
-    from .common import rows, safe_target, verdict
+    from .common import rows, safe_target, stale, verdict
 
     check_rows = rows(result)
+    stale_findings = stale(result)
     return {
         "target": safe_target(result.target),
         "run_id": result.run_id,
         "started": result.started.isoformat(),
         "seconds": round(result.seconds, 3),
         "fail_on": result.settings.fail_on,
-        "verdict": verdict(check_rows),
+        "verdict": verdict(check_rows, stale_findings),
         "checks": [{"id": r.id, "status": r.status, "severity": r.severity, "fails_run": r.gating,
                     "reason": r.reason} for r in check_rows],
         "outcomes": [o.to_json() for o in result.outcomes],
         "files": list(result.files),
+        # a baseline's acceptances that matched no finding: each fails the run, as the exit code says
+        "baseline": {"path": result.baseline.path if result.baseline is not None else "",
+                     "stale": [f.to_json() for f in stale_findings]},
     }
+
+
+def json_text(result: "AuditResult") -> str:
+    return result.redact(json.dumps(as_json(result), indent=2, ensure_ascii=True) + "\n")
 
 
 def write_json(result: "AuditResult", path: str) -> Any:
     from ..safeio import write_atomic
 
-    text = json.dumps(as_json(result), indent=2, ensure_ascii=True) + "\n"
-    return write_atomic(path, result.redact(text), "JSON report")
+    return write_atomic(path, json_text(result), "JSON report")

@@ -6,6 +6,7 @@ escapes in its own way (HTML, Markdown, workflow commands).
 from __future__ import annotations
 
 import os
+import re
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Mapping, Optional, Sequence
@@ -31,6 +32,9 @@ class CheckRow:
     gating: bool  # a failure of this check fails the run under the fail_on setting
     findings: tuple[tuple[str, Finding], ...]  # (item name, finding)
     reason: str = ""  # why it was skipped
+    notes: tuple[str, ...] = ()  # what a pass rests on (the Notes of its passing items), when the check said
+    # findings the baseline accepted: (item name, finding, the acceptance), shown whatever the status
+    accepted: tuple[tuple[str, Finding, str], ...] = ()
 
     @property
     def first(self) -> Optional[Finding]:
@@ -39,6 +43,15 @@ class CheckRow:
     @property
     def controls(self) -> str:
         return compliance.summary(self.id)
+
+    @property
+    def first_accepted(self) -> str:
+        """The first accepted finding and its acceptance, and how many more, for a cell; "" when none."""
+        if not self.accepted:
+            return ""
+        _, f, text = self.accepted[0]
+        more = f" (+{len(self.accepted) - 1} more accepted)" if len(self.accepted) > 1 else ""
+        return f"accepted ({text}): {f.text()}{more}"  # who and why first: a cell may be cut short
 
 
 def gates(fail_on: str, check_id: str) -> bool:
@@ -66,14 +79,47 @@ def rows(result: "AuditResult") -> list[CheckRow]:
                 gating=status == FAILED and gates(result.settings.fail_on, check.id),
                 findings=tuple((o.name, f) for o in outs if o.status == FAILED for f in o.findings),
                 reason="; ".join(sorted({o.reason for o in outs if o.reason})) if status == SKIPPED else "",
+                notes=tuple(dict.fromkeys(o.reason for o in outs if o.status == PASSED and o.reason)),
+                accepted=tuple((o.name, f, text) for o in outs for f, _, text in o.accepted),
             )
         )
     return out
 
 
-def verdict(check_rows: Sequence[CheckRow]) -> str:
-    """'failed' when a gating check failed, else 'passed'."""
-    return FAILED if any(r.gating for r in check_rows) else PASSED
+def verdict(check_rows: Sequence[CheckRow], stale: Sequence[Finding] = ()) -> str:
+    """'failed' when a gating check failed or the baseline is stale (both fail the run), else 'passed'."""
+    return FAILED if stale or any(r.gating for r in check_rows) else PASSED
+
+
+def stale(result: "AuditResult") -> list[Finding]:
+    """The baseline's acceptances that matched no finding of the run: each fails the run (whatever fail_on says),
+    so every report says so, as the exit code does."""
+    return list(result.baseline.unused_findings()) if result.baseline is not None else []
+
+
+def run_verdict(result: "AuditResult") -> str:
+    """The verdict of the run as its exit code gives it: a gating failed check, or a stale baseline."""
+    return verdict(rows(result), stale(result))
+
+
+def entries_read(result: "AuditResult") -> int:
+    """Audit-log entries the run read: the live log's, else the sum over the files an offline run read."""
+    if result.context is not None and result.context.entries:
+        return len(result.context.entries)
+    return sum(int(a.get("entries") or 0) for a in result.files)
+
+
+def file_of(result: "AuditResult", outcome: Outcome) -> str:
+    """The log file an outcome judged: an offline outcome's subject when it names a file of the run, else a URL
+    target's log file (the user's --auditready-log); "" when there is none (the embedded target's log is a
+    throw-away copy in a temporary folder, nothing a reader could open)."""
+    names = {str(a.get("file")) for a in result.files}
+    if outcome.subject and outcome.subject in names:
+        return outcome.subject
+    ctx = result.context
+    if ctx is None or result.target in ("embedded", "offline"):
+        return ""
+    return ctx.log_path or ""
 
 
 def clean(result: "AuditResult", text: str) -> str:
@@ -98,9 +144,18 @@ def split_where(where: str) -> tuple[str, Optional[int]]:
     return where, None
 
 
+_URL_RE = re.compile(r"[A-Za-z][A-Za-z0-9+.-]*://")
+
+
+def is_url(path: str) -> bool:
+    """Whether ``path`` is an object-store URL (s3://, gs://, az://), not a local path."""
+    return bool(_URL_RE.match(path))
+
+
 def relative_path(path: str) -> str:
-    """A path as GitHub and SARIF want it: relative to the workspace (or the working directory) when inside it."""
-    if not path:
+    """A path as GitHub and SARIF want it: relative to the workspace (or the working directory) when inside it;
+    an object-store URL as it is (a Path would fold its // into /)."""
+    if not path or is_url(path):
         return path
     p = Path(path)
     if not p.is_absolute():
@@ -118,12 +173,20 @@ def relative_path(path: str) -> str:
 _FRAMING = {"cri": "CRI (containerd, CRI-O)", "docker": "Docker json-file", "journal": "journald JSON export"}
 
 
+def shown_path(path: str) -> str:
+    """A path for the start of a terminal line: control characters visible, and never read as a workflow command
+    (GitHub's runner takes a line that starts with "::", after blanks, as one): such a relative path is shown
+    as ./PATH, the same file."""
+    text = visible(path)
+    return "./" + text if text.lstrip().startswith("::") else text
+
+
 def accounting_lines(files: Sequence[Mapping[str, Any]]) -> list[str]:
     """What each file gave the checks, for a terminal: lines read, entries, unreadable lines, and per check the
     entries judged and those excused, with the rule that excused them."""
     out: list[str] = []
     for a in files:
-        out.append(f"{visible(str(a['file']))} ({a['format'] or 'empty'}): {a['lines']} lines read, {a['entries']} "
+        out.append(f"{shown_path(str(a['file']))} ({a['format'] or 'empty'}): {a['lines']} lines read, {a['entries']} "
                    f"entries, {a['unreadable_lines']} unreadable")
         if a.get("framing"):
             out.append(f"  framing taken off: {_FRAMING.get(str(a['framing']), visible(str(a['framing'])))}; "
@@ -134,6 +197,20 @@ def accounting_lines(files: Sequence[Mapping[str, Any]]) -> list[str]:
         for cid, t in a["checks"].items():
             for e in t.get("excused", ()):
                 out.append(f"  {cid} excused {e['entries']}: {visible(str(e['rule']))}")
+    return out
+
+
+def accounting_rows(files: Sequence[Mapping[str, Any]]) -> list[tuple[str, str, str, str]]:
+    """Per file, for a table: (file, what was read, entries judged per check, entries excused per check with the
+    rule), the same numbers ``accounting_lines`` prints; control characters shown, not yet escaped for any format."""
+    out = []
+    for a in files:
+        read = (f"{a['format'] or 'empty'}: {a['lines']} lines read, {a['entries']} entries, "
+                f"{a['unreadable_lines']} unreadable")
+        judged = ", ".join(f"{cid} {t['judged']}" for cid, t in a["checks"].items() if t.get("judged") is not None)
+        excused = "; ".join(f"{cid} {e['entries']}: {e['rule']}" for cid, t in a["checks"].items()
+                            for e in t.get("excused", ()))
+        out.append((visible(str(a["file"])), read, judged, visible(excused)))
     return out
 
 

@@ -20,7 +20,7 @@ from .. import compliance
 from ..auditlog.model import HMAC_RE
 from ..safeio import make_folder, write_atomic
 from ..text import json_visible
-from .common import rows, safe_target, tool_version, verdict
+from .common import entries_read, rows, safe_target, stale, tool_version, verdict
 
 if TYPE_CHECKING:
     from ..auditlog.model import AuditEntry
@@ -80,14 +80,14 @@ def build(result: "AuditResult", files: Optional[Mapping[str, str]] = None) -> d
                  "platform": sys.platform},
         "run": {"id": result.run_id, "target": safe_target(result.target),
                 "started": result.started.isoformat(), "seconds": round(result.seconds, 3),
-                "fail_on": result.settings.fail_on, "verdict": verdict(check_rows)},
+                "fail_on": result.settings.fail_on, "verdict": verdict(check_rows, stale(result))},
         "vault": result.facts.to_json() if result.facts is not None else None,
         "configuration": settings,
         "ledger": result.ledger.to_json() if result.ledger is not None else None,
         "log": {
             "source": ctx.source if ctx is not None else "",
             "path": ctx.log_path if ctx is not None else None,
-            "entries_read": len(ctx.entries) if ctx is not None else 0,
+            "entries_read": entries_read(result),
             "unreadable_lines": [{"where": b.where, "reason": b.reason} for b in ctx.bad_lines] if ctx else [],
             "matched": matched,
         },
@@ -105,6 +105,7 @@ def build(result: "AuditResult", files: Optional[Mapping[str, str]] = None) -> d
             "baseline": result.baseline.path if result.baseline is not None else "",
             "used": result.baseline.accepted_json() if result.baseline is not None else [],
             "unused": [a.to_json() for a in result.baseline.unused()] if result.baseline is not None else [],
+            "stale_findings": [f.to_json() for f in stale(result)],  # each fails the run
             "accepted_findings": [{"check": o.check_id, "item": o.name, "fingerprint": fp, "acceptance": text,
                                    **f.to_json()} for o in result.outcomes for f, fp, text in o.accepted],
         },

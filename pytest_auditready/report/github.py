@@ -11,9 +11,22 @@ import re
 from pathlib import Path
 from typing import TYPE_CHECKING, Optional
 
-from ..checks.base import FAILED, PASSED
+from ..checks.base import FAILED, PASSED, Finding
 from ..safeio import append_nofollow
-from .common import CheckRow, clean, relative_path, rows, safe_target, split_where, tool_version, verdict
+from .common import (
+    CheckRow,
+    accounting_rows,
+    clean,
+    entries_read,
+    file_of,
+    relative_path,
+    rows,
+    safe_target,
+    split_where,
+    stale,
+    tool_version,
+    verdict,
+)
 
 if TYPE_CHECKING:
     from ..result import AuditResult
@@ -22,6 +35,7 @@ if TYPE_CHECKING:
 _MD_PUNCT_RE = re.compile(r"([\\`*_\[\]|~$])")
 _SAFE_ID_RE = re.compile(r"[A-Za-z0-9_]+\Z")
 FIRST_FINDING_MAX = 300  # characters of the first finding shown in a table cell
+FILES_MAX = 50  # files listed in the table of what was read (the rest are counted; evidence.json lists all)
 
 
 def escape_data(text: str) -> str:
@@ -53,15 +67,21 @@ def summary_markdown(result: "AuditResult", heading: str = "##") -> str:
     check_rows = rows(result)
     passed = sum(1 for r in check_rows if r.status == PASSED)
     failed = [r for r in check_rows if r.status == FAILED]
-    gate = verdict(check_rows)
+    stale_findings = stale(result)
+    gate = verdict(check_rows, stale_findings)
     target = clean(result, safe_target(result.target))
-    actions = len(result.ledger.actions) if result.ledger is not None else 0
-    entries = len(result.context.entries) if result.context is not None else 0
+    entries = entries_read(result)
+    if result.ledger is not None:
+        read = f"{len(result.ledger.actions)} simulated accesses, {entries} audit-log entries read"
+    else:
+        lines_read = sum(int(a.get("lines") or 0) for a in result.files)
+        read = f"{len(result.files)} file(s), {lines_read} lines read, {entries} audit-log entries"
     lines = [
         f"{heading} auditready: {passed}/{len(check_rows)} checks passed against {md_cell(target)}",
         "",
-        f"Run {md_cell(result.run_id)}, pytest-auditready {md_cell(tool_version())}: {actions} simulated accesses, "
-        f"{entries} audit-log entries read. fail\\_on: {md_cell(result.settings.fail_on)}. "
+        f"{f'Run {md_cell(result.run_id)}, ' if result.run_id else ''}pytest-auditready {md_cell(tool_version())}: "
+        f"{read}. "
+        f"fail\\_on: {md_cell(result.settings.fail_on)}. "
         f"Verdict: **{'FAIL' if gate == FAILED else 'PASS'}**.",
         "",
         "| check | result | severity | controls | first finding |",
@@ -74,23 +94,37 @@ def summary_markdown(result: "AuditResult", heading: str = "##") -> str:
         )
     if failed:
         lines += ["", f"{len(failed)} failed check(s): " + ", ".join(_md_id(r.id) for r in failed) + "."]
+    if stale_findings:
+        lines += ["", f"\u274c The baseline is stale, which fails the run: {len(stale_findings)} acceptance(s) "
+                  "matched no finding."]
+        lines += [f"- {md_cell(_shorten(clean(result, f.text()), FIRST_FINDING_MAX))}" for f in stale_findings]
+    table = accounting_rows(result.files)
+    if table:
+        lines += ["", "| log | read | entries judged | excused (rule) |", "|---|---|---|---|"]
+        for file, what, judged, excused in table[:FILES_MAX]:
+            lines.append(f"| {md_cell(clean(result, file))} | {md_cell(clean(result, what))} | "
+                         f"{md_cell(clean(result, judged))} | {md_cell(clean(result, excused))} |")
+        if len(table) > FILES_MAX:
+            lines.append(f"\n{len(table) - FILES_MAX} more file(s): see evidence.json or the JSON report.")
     return "\n".join(lines) + "\n"
 
 
 def _result_word(r: CheckRow) -> str:
+    accepted = f" ({len(r.accepted)} accepted)" if r.accepted else ""
     if r.status == FAILED:
-        return "\u274c fail" if r.gating else "\u26a0\ufe0f fail (below fail\\_on)"
+        return ("\u274c fail" if r.gating else "\u26a0\ufe0f fail (below fail\\_on)") + accepted
     if r.status == PASSED:
-        return "\u2705 pass"
-    return "\u2796 skipped"
+        return "\u2705 pass" + accepted
+    return "\u2796 skipped" + accepted
 
 
 def _first_cell(result: "AuditResult", r: CheckRow) -> str:
     if r.first is not None:
         more = f" (+{len(r.findings) - 1} more)" if len(r.findings) > 1 else ""
         return md_cell(_shorten(clean(result, r.first.text()), FIRST_FINDING_MAX) + more)
-    if r.reason:
-        return md_cell(_shorten(clean(result, r.reason), FIRST_FINDING_MAX))
+    note = r.first_accepted or r.reason or "; ".join(r.notes)
+    if note:
+        return md_cell(_shorten(clean(result, note), FIRST_FINDING_MAX))
     return ""
 
 
@@ -101,18 +135,33 @@ def annotation_lines(result: "AuditResult") -> list[str]:
         if r.status != FAILED or r.first is None:
             continue
         first = r.first
-        props = []
-        path, line = split_where(first.where) if first.where else ("", None)
-        if path and line is not None:
-            props.append(f"file={escape_property(clean(result, relative_path(path)))}")
-            props.append(f"line={line}")
+        judged = next(o for o in result.outcomes if o.check_id == r.id and o.status == FAILED and o.findings)
         title = f"auditready {r.id} failed ({r.severity})"
-        props.append(f"title={escape_property(clean(result, title))}")
         more = f" (+{len(r.findings) - 1} more finding(s))" if len(r.findings) > 1 else ""
         message = f"{r.title}: {first.text()}{more} Controls: {r.controls}."
         command = "error" if r.gating else "warning"
-        out.append(f"::{command} {','.join(props)}::{escape_data(clean(result, message))}")
+        out.append(_command(result, command, first, file_of(result, judged), title, message))
+    found = stale(result)
+    if found:  # one annotation for the baseline, as for a check: GitHub shows only 10 errors a step
+        more = f" (+{len(found) - 1} more stale acceptance(s))" if len(found) > 1 else ""
+        out.append(_command(result, "error", found[0], "", "auditready baseline is stale",
+                            f"The baseline is stale, which fails the run: {found[0].text()}{more}"))
     return out
+
+
+def _command(result: "AuditResult", command: str, f: Finding, fallback: str, title: str, message: str) -> str:
+    """One workflow command at the file (and line) the finding names; a finding with no file sits on the file its
+    outcome judged (``fallback``), with no line."""
+    props = []
+    path, line = split_where(f.where) if f.where else ("", None)
+    if not path:
+        path, line = fallback, None
+    if path:
+        props.append(f"file={escape_property(clean(result, relative_path(path)))}")
+        if line is not None:
+            props.append(f"line={line}")
+    props.append(f"title={escape_property(clean(result, title))}")
+    return f"::{command} {','.join(props)}::{escape_data(clean(result, message))}"
 
 
 def in_github_actions(environ: Optional[dict[str, str]] = None) -> bool:

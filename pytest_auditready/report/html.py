@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING, Any, Optional
 from .. import compliance
 from ..checks.base import FAILED, PASSED
 from ..text import visible
-from .common import CheckRow, clean, rows, safe_target, tool_version, verdict
+from .common import CheckRow, accounting_rows, clean, rows, safe_target, stale, tool_version, verdict
 
 if TYPE_CHECKING:
     from ..auditlog.model import Action, AuditEntry
@@ -49,9 +49,10 @@ def _utc(ns: int) -> str:
 
 
 def _word(r: CheckRow) -> str:
+    accepted = f" ({len(r.accepted)} accepted)" if r.accepted else ""
     if r.status == FAILED:
-        return "FAIL" if r.gating else "FAIL (below fail_on)"
-    return "PASS" if r.status == PASSED else "SKIPPED"
+        return ("FAIL" if r.gating else "FAIL (below fail_on)") + accepted
+    return ("PASS" if r.status == PASSED else "SKIPPED") + accepted
 
 
 def _checks_table(result: "AuditResult", check_rows: list[CheckRow]) -> str:
@@ -64,7 +65,7 @@ def _checks_table(result: "AuditResult", check_rows: list[CheckRow]) -> str:
         for c in compliance.controls_for(r.id):
             by_fw.setdefault(c.framework, []).append(c.requirement)
         cells = "".join(f"<td>{escape(', '.join(by_fw.get(fw, [])))}</td>" for fw in fws)
-        first = r.first.text() if r.first is not None else r.reason
+        first = r.first.text() if r.first is not None else r.first_accepted or r.reason or "; ".join(r.notes)
         more = f" (+{len(r.findings) - 1} more)" if len(r.findings) > 1 else ""
         out.append(
             f'<tr class="{r.status}" data-check="{_e(result, r.id)}"><td><code>{_e(result, r.id)}</code><br>'
@@ -127,11 +128,50 @@ def _timeline(result: "AuditResult") -> str:
     return "".join(out)
 
 
+def _accounting(result: "AuditResult") -> str:
+    """Per log file: lines read, entries, unreadable lines, and per check the entries judged and excused (rule)."""
+    table = accounting_rows(result.files)
+    if not table:
+        return '<p id="accounting">No log was read.</p>'
+    out = ['<table id="accounting"><thead><tr><th>Log</th><th>Read</th><th>Entries judged</th>'
+           "<th>Excused (rule)</th></tr></thead><tbody>"]
+    out += [f"<tr><td><code>{_e(result, file)}</code></td><td>{_e(result, what)}</td><td>{_e(result, judged)}</td>"
+            f"<td>{_e(result, excused)}</td></tr>" for file, what, judged, excused in table]
+    out.append("</tbody></table>")
+    return "".join(out)
+
+
+def _stale(result: "AuditResult") -> str:
+    found = stale(result)
+    if not found:
+        return ""
+    items = "".join(f"<li>{_e(result, f.text())}</li>" for f in found)
+    return (f'<div id="stale-baseline"><h3><code>baseline</code>: stale, which fails the run ({len(found)} '
+            f"acceptance(s) matched no finding)</h3><ul>{items}</ul></div>")
+
+
+def _accepted(result: "AuditResult", check_rows: list[CheckRow]) -> str:
+    """Every finding the baseline accepted, with its acceptance (who, until when, why)."""
+    rows_ = [r for r in check_rows if r.accepted]
+    if not rows_:
+        return ""
+    out = ['<div id="accepted">']
+    for r in rows_:
+        out.append(f"<h3><code>{_e(result, r.id)}</code>: {len(r.accepted)} finding(s) accepted by the baseline</h3>"
+                   "<ul>")
+        out += [f"<li><code>{_e(result, item)}</code>: {_e(result, f.text())} <em>({_e(result, text)})</em></li>"
+                for item, f, text in r.accepted]
+        out.append("</ul>")
+    out.append("</div>")
+    return "".join(out)
+
+
 def _findings(result: "AuditResult", check_rows: list[CheckRow]) -> str:
     failed = [r for r in check_rows if r.status == FAILED]
     if not failed:
-        return '<p id="findings">No findings: every check holds.</p>'
-    out = ['<div id="findings">']
+        return _stale(result) + _accepted(result, check_rows) + \
+            '<p id="findings">No findings: every check holds.</p>'
+    out = [_stale(result), _accepted(result, check_rows), '<div id="findings">']
     for r in failed:
         out.append(f"<h3><code>{_e(result, r.id)}</code> ({escape(r.severity)}): {len(r.findings)} finding(s)</h3>"
                    "<ul>")
@@ -231,7 +271,7 @@ def _review(result: "AuditResult") -> str:
 
 def render(result: "AuditResult") -> str:
     check_rows = rows(result)
-    gate = verdict(check_rows)
+    gate = verdict(check_rows, stale(result))
     passed = sum(1 for r in check_rows if r.status == PASSED)
     version = result.facts.version if result.facts is not None and result.facts.version else "unknown"
     title = f"Audit-trail readiness: {safe_target(result.target)}"
@@ -249,6 +289,8 @@ fail_on: {escape(result.settings.fail_on)}.</p>
 {passed}/{len(check_rows)} checks passed.</p>
 <h2>Checks by control</h2>
 {_checks_table(result, check_rows)}
+<h2>What was read, judged and excused</h2>
+{_accounting(result)}
 <h2>Timeline: simulated accesses and the log entries that recorded them</h2>
 {_timeline(result)}
 <h2>Findings</h2>

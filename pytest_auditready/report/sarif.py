@@ -1,5 +1,7 @@
-"""SARIF 2.1.0 for GitHub code scanning: one result per finding that names a file:line (no_secret_leak's leaks
-above all), one rule per check with its severity and controls. Messages are redacted like every report.
+"""SARIF 2.1.0 for GitHub code scanning: one result per finding, at the file:line it names (a finding without a
+line sits on its file as a whole-file result, one without a file on the log its check judged), one rule per check
+with its severity and controls, and a rule and results of their own for a stale baseline. The invocation carries
+the run's verdict and what each file gave the checks. Messages are redacted like every report.
 """
 
 from __future__ import annotations
@@ -7,13 +9,13 @@ from __future__ import annotations
 import json
 import os
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
-from urllib.parse import quote
+from typing import TYPE_CHECKING, Any, Optional
+from urllib.parse import quote, urlsplit
 
-from ..checks.base import FAILED
+from ..checks.base import FAILED, Finding
 from ..safeio import write_atomic
 from ..text import json_visible
-from .common import clean, relative_path, rows, split_where, tool_version
+from .common import clean, file_of, is_url, relative_path, rows, run_verdict, split_where, stale, tool_version
 
 if TYPE_CHECKING:
     from ..result import AuditResult
@@ -26,9 +28,43 @@ _LEVELS = {"critical": ("error", "9.5"), "high": ("error", "8.0"), "medium": ("w
 
 
 def _uri(path: str) -> str:
-    """A file path as a SARIF uri-reference: relative stays relative (percent-encoded), absolute is file://."""
+    """A file path as a SARIF uri-reference: relative stays relative (percent-encoded), absolute is file://. An
+    object-store URL becomes the relative reference scheme/bucket/key: code scanning refuses a whole upload that
+    has a location of another scheme (the URL itself goes in the result's properties)."""
+    if is_url(path):
+        parts = urlsplit(path)
+        return quote(f"{parts.scheme}/{parts.netloc}{parts.path}")
     p = Path(path)
     return p.as_uri() if p.is_absolute() else quote(p.as_posix())
+
+
+def _result(result: "AuditResult", rule: str, index: int, level: str, f: Finding, fallback: str,
+            item: str) -> Optional[dict[str, Any]]:
+    """One SARIF result for a finding at the file (and line) its ``where`` names; a finding that names no file
+    sits on the file its outcome judged (``fallback``). One with no line is a whole-file result (line 1,
+    ``wholeFile``): code scanning needs a location with a start line, and a failed check must not vanish for
+    having no line. None when no file is known at all."""
+    path, line = split_where(f.where) if f.where else ("", None)
+    if not path:
+        path, line = fallback, None
+    if not path:
+        return None
+    res: dict[str, Any] = {
+        "ruleId": rule,
+        "ruleIndex": index,
+        "level": level,
+        "message": {"text": clean(result, f.text())},
+        "locations": [{"physicalLocation": {"artifactLocation": {"uri": _uri(clean(result, relative_path(path)))},
+                                            "region": {"startLine": max(line or 1, 1)}}}],
+        "properties": {"item": clean(result, item)},
+    }
+    if is_url(path):
+        res["properties"]["url"] = clean(result, path)
+    if line is None:  # code scanning needs a region (startLine): line 1 stands for the whole file, and says so
+        res["properties"]["wholeFile"] = True
+    if f.request_id:
+        res["properties"]["requestId"] = clean(result, f.request_id)
+    return res
 
 
 def build(result: "AuditResult") -> dict[str, Any]:
@@ -47,38 +83,42 @@ def build(result: "AuditResult") -> dict[str, Any]:
             "properties": {"tags": ["security", "audit-log"], "security-severity": score,
                            "severity": r.severity, "controls": r.controls},
         })
-        accepted = [(o.name, f, text) for o in result.outcomes if o.check_id == r.id for f, _, text in o.accepted]
-        if r.status != FAILED and not accepted:
-            continue
-        found = [(item, f, "") for item, f in r.findings] + accepted
-        for item, f, acceptance in found:
-            path, line = split_where(f.where) if f.where else ("", None)
-            if not path or line is None:
+        found = [(o, f, "") for o in result.outcomes if o.check_id == r.id and o.status == FAILED
+                 for f in o.findings]
+        found += [(o, f, text) for o in result.outcomes if o.check_id == r.id for f, _, text in o.accepted]
+        for o, f, acceptance in found:
+            res = _result(result, r.id, index, level, f, file_of(result, o), o.name)
+            if res is None:
                 continue
-            res: dict[str, Any] = {
-                "ruleId": r.id,
-                "ruleIndex": index,
-                "level": level,
-                "message": {"text": clean(result, f.text())},
-                "locations": [{
-                    "physicalLocation": {
-                        "artifactLocation": {"uri": _uri(clean(result, relative_path(path)))},
-                        "region": {"startLine": max(line, 1)},
-                    }
-                }],
-                "properties": {"item": clean(result, item)},
-            }
-            if f.request_id:
-                res["properties"]["requestId"] = clean(result, f.request_id)
             if acceptance:  # accepted in the baseline: shown as suppressed, with who accepted it and why
                 res["suppressions"] = [{"kind": "external", "status": "accepted",
                                         "justification": clean(result, acceptance)}]
             results.append(res)
+    stale_findings = stale(result)
+    if stale_findings:  # a stale baseline fails the run: a rule and a result of its own, as the exit code says
+        rules.append({
+            "id": "baseline",
+            "name": "Baseline",
+            "shortDescription": {"text": "Every acceptance of the baseline matches a finding"},
+            "fullDescription": {"text": "An acceptance that matches no finding of the run (the finding was fixed, "
+                                        "or it moved) makes the baseline stale, and fails the run."},
+            "help": {"text": "Remove the acceptance from the baseline, or run the audit over the file it was made "
+                             "for."},
+            "defaultConfiguration": {"level": "error"},
+            "properties": {"tags": ["security", "audit-log"], "severity": "high"},
+        })
+        for f in stale_findings:
+            res = _result(result, "baseline", len(rules) - 1, "error", f, "", "baseline")
+            if res is not None:
+                results.append(res)
     run: dict[str, Any] = {
         "tool": {"driver": {"name": "pytest-auditready", "version": tool_version(), "semanticVersion": tool_version(),
                             "informationUri": INFORMATION_URI, "rules": rules}},
         "invocations": [{"executionSuccessful": True,
-                         "properties": {"runId": clean(result, result.run_id), "failOn": result.settings.fail_on}}],
+                         "properties": {"runId": clean(result, result.run_id), "failOn": result.settings.fail_on,
+                                        "verdict": run_verdict(result),
+                                        # what each file gave the checks: lines read, entries judged and excused
+                                        "accounting": [dict(a) for a in result.files]}}],
         "results": results,
         "columnKind": "unicodeCodePoints",
     }
@@ -87,7 +127,11 @@ def build(result: "AuditResult") -> dict[str, Any]:
     return {"$schema": SCHEMA_URI, "version": "2.1.0", "runs": [run]}
 
 
+def text(result: "AuditResult") -> str:
+    """The SARIF document as written: redacted, nothing invisible."""
+    return json_visible(result.redact(json.dumps(build(result), indent=2, ensure_ascii=False))) + "\n"
+
+
 def write(result: "AuditResult", path: str) -> Path:
     """Write the SARIF file at ``path`` atomically, never through a link; AuditReadyError when it cannot be."""
-    text = json_visible(result.redact(json.dumps(build(result), indent=2, ensure_ascii=False)))
-    return write_atomic(path, text + "\n", "SARIF report")
+    return write_atomic(path, text(result), "SARIF report")
