@@ -32,7 +32,7 @@ from __future__ import annotations
 import datetime
 import re
 from itertools import compress
-from typing import TYPE_CHECKING, Any, Optional
+from typing import TYPE_CHECKING, Any, Mapping, Optional
 
 from .auditlog.model import Entries, in_scope, parse_time
 from .checks.access_policy import paths_regex, who
@@ -613,10 +613,54 @@ class Review(Visitor):
 
     # -- merging ----------------------------------------------------------------------------------------------
     def merge(self, later: Visitor) -> None:
-        """Fold in ``later``, a Review of the part of the log that follows the part this one read (the same
-        settings): afterwards this holds what one pass over both parts would."""
+        """Fold in ``later``, the Review of the byte range of the file right after this one's: afterwards this
+        holds what one pass over both would. Where a limit on what is kept by key (paths, identities, sources,
+        off-hours items) makes one pass keep or drop other keys than the fold would (a request on a path, or by an
+        identity of a path, that did not fit is counted for no identity), it declines (NotImplementedError) and
+        the file is read whole."""
         if not isinstance(later, Review):
             raise TypeError(f"a Review cannot merge a {type(later).__name__}")
+        why = self._inexact(later)
+        if why:
+            raise NotImplementedError(why)
+        self.fold(later)
+
+    def _inexact(self, later: "Review") -> str:
+        """Why folding ``later`` in could differ from one pass ("" when it cannot). A limit ``later`` reached alone
+        dropped keys this one may hold, unless this one's keys are all among those ``later`` kept; a limit reached
+        only by the two together drops what one pass drops, except for paths and a path's identities, whose
+        dropped requests one pass never counts for their identity."""
+
+        def hidden(mine: Mapping[Any, Any], theirs: Mapping[Any, Any], more: int) -> bool:
+            return bool(more) and not all(k in theirs for k in mine)
+
+        def over(mine: Mapping[Any, Any], theirs: Mapping[Any, Any], cap: int) -> bool:
+            return len(mine) + sum(1 for k in theirs if k not in mine) > cap
+
+        if hidden(self.paths, later.paths, later.paths_more) or over(self.paths, later.paths, MAX_PATHS):
+            return "more paths than the review keeps"
+        if hidden(self.idents, later.idents, later.idents_more) or hidden(self.off, later.off, later.off_more):
+            return "more identities or off-hours items than the review keeps"
+        for path, bp in later.paths.items():
+            p = self.paths.get(path)
+            if p is None:
+                continue
+            if hidden(p.who, bp.who, bp.who_more) or over(p.who, bp.who, _KEEP):
+                return "more identities of a path than the review keeps"
+            for key, bpi in bp.who.items():
+                pi = p.who.get(key)
+                if pi is not None and (hidden(pi.sources, bpi.sources, bpi.sources_more)
+                                       or hidden(pi.accessors, bpi.accessors, bpi.accessors_more)):
+                    return "more sources or accessors than the review keeps"
+        for key, bi in later.idents.items():
+            i = self.idents.get(key)
+            if i is not None and hidden(i.sources, bi.sources, bi.sources_more):
+                return "more sources of an identity than the review keeps"
+        return ""
+
+    def fold(self, later: "Review") -> None:
+        """Fold in ``later``, a Review of the part of the log that follows the part this one read (the same
+        settings), under the limits of what is kept; ``merged`` folds whole files so."""
         n, w = self.n, self.w
         self.first, self.last = _lo(self.first, later.first), _hi(self.last, later.last)
         self.requests += later.requests
@@ -848,7 +892,7 @@ def merged(settings: "Settings", states: "list[Optional[dict[str, Any]]]") -> Op
         if out is None:
             out = r
         else:
-            out.merge(r)
+            out.fold(r)
     return out
 
 

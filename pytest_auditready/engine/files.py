@@ -240,8 +240,14 @@ def verify_file(path: str, settings: Settings, checks: Sequence[Check], secrets:
 def _holds_bytes(path: str) -> bool:
     from .objects import is_url
 
-    if is_url(path):
-        return True  # not looked at here; its own verdict says what it holds
+    if is_url(path):  # its size as the store lists it (the listing of the run's prefix, not a request each)
+        from .objects import _fs
+
+        try:
+            fs, key = _fs(path)
+            return int(fs.size(key) or 0) > 0
+        except Exception:  # the store's client raises its own types: its own verdict says what is wrong
+            return True
     try:
         return os.path.getsize(path) > 0
     except OSError:
@@ -335,10 +341,12 @@ V = TypeVar("V", bound=Visitor)
 
 def read_with(make: Callable[[CheckContext], V], path: str, settings: Settings) -> tuple[V, int]:
     """One visitor (``make``) fed the whole of ``path`` through the engine, its format told from its content, and
-    the entries read: a set's check that needs another file of the set (its pairs' edges, its days)."""
+    the entries read: a set's check that needs another file of the set (its pairs' edges, its days). ``settings``
+    are those told for the file that asks: the format and framing of ``path`` are told anew, as its own pass tells
+    them (a rotated file framed by a container runtime beside a plain one)."""
     import dataclasses
 
-    s = detect(path, dataclasses.replace(settings, log_format="auto"))
+    s = detect(path, dataclasses.replace(settings, log_format="auto", log_framing="auto"))
     visitor = make(CheckContext(settings=s, ledger=None, entries=[], bad_lines=[], source=path, log_path=None))
     read_blocks, parse, whole = reader_for(s, path)
     f = open_log(path)

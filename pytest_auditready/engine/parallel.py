@@ -379,9 +379,12 @@ def _worker_init(setup: Optional[Setup], limit: int) -> None:
             resource.setrlimit(resource.RLIMIT_AS, (cap, hard))
         except (ImportError, ValueError, OSError):  # pragma: no cover - no such limit here
             pass
-    from . import progress
+    from . import objects, progress
 
     progress.current = None
+    # an object store's client made here before the fork (expanding and detecting the run's URLs) is bound to this
+    # process's event loop and refuses a forked child ("not fork-safe"): each worker makes its own
+    objects._CACHE.clear()
 
 
 def _local_part(part: Part) -> PartResult:
