@@ -102,13 +102,13 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
             item.add_marker(skip)
 
 
-@pytest.fixture
-def bao() -> Iterator[Callable[..., EmbeddedServer]]:
-    """Factory: start a real OpenBao dev server with the given audit options; stopped at the end."""
+def servers(make: Callable[..., EmbeddedServer]) -> Iterator[Callable[..., EmbeddedServer]]:
+    """A fixture's body: a factory that starts real OpenBao servers made by ``make`` (their root tokens remembered
+    as secrets), all stopped at the end."""
     started: list[EmbeddedServer] = []
 
     def start(**kwargs: Any) -> EmbeddedServer:
-        server = EmbeddedServer(**kwargs)
+        server = make(**kwargs)
         server.start()
         started.append(server)
         remember_secret(server.root_token)
@@ -117,6 +117,12 @@ def bao() -> Iterator[Callable[..., EmbeddedServer]]:
     yield start
     for s in started:
         s.stop()
+
+
+@pytest.fixture
+def bao() -> Iterator[Callable[..., EmbeddedServer]]:
+    """Factory: start a real OpenBao dev server with the given audit options; stopped at the end."""
+    yield from servers(EmbeddedServer)
 
 
 @pytest.fixture

@@ -11,7 +11,7 @@ import pytest
 
 from pytest_auditready.vault.client import VaultClient
 from tests.auditrun import AuditRun, assert_no_secret_in_outputs, run_audit
-from tests.conftest import remember_secret
+from tests.conftest import remember_secret, servers
 
 pytestmark = pytest.mark.vault
 
@@ -510,18 +510,7 @@ def xff_server(**kwargs: Any) -> Any:
 # -- 2. a reverse proxy in front --------------------------------------------------------------------------------
 @pytest.fixture
 def xff_bao():
-    started: list[Any] = []
-
-    def start() -> Any:
-        server = xff_server()
-        server.start()
-        started.append(server)
-        remember_secret(server.root_token)
-        return server
-
-    yield start
-    for s in started:
-        s.stop()
+    yield from servers(xff_server)
 
 
 def test_a_proxy_the_vault_logs_instead_of_the_client_fails_required_fields(pytester, xff_bao, url_env):
