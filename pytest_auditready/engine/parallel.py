@@ -217,16 +217,32 @@ def run_part(setup: Setup, part: Part) -> PartResult:
 
 def finish_file(setup: Setup, parts: Sequence[PartResult]) -> FileResult:
     """One file's result from its parts, in order: the visitors merged, then finished here (the order of the
-    run's files matters to retention, which judges the set on the last one). NotImplementedError when a visitor
-    declines a merge (the caller reads the file whole)."""
+    run's files matters to retention, which judges the set on the last one). NotImplementedError when a check's
+    visitor declines a merge (the caller reads the file whole); when the access review alone declines (past its
+    limits), it alone reads the file again."""
     name = parts[0].path
     ctx = _context(setup, name)
     fresh = _visitors(setup, ctx)
     made = [dict(v.__dict__) for v in fresh]  # the set-up alone (state made lazily, like excused counts, is not)
     merged = [_unpack(v, p) for v, p in zip(fresh, parts[0].packed)]
+    review_whole = False  # the access review declined a merge (past its limits): it alone reads the file again
     for later in parts[1:]:
-        for m, v, first, p in zip(merged, fresh, made, later.packed):
-            m.merge(_unpack(v, p, first))
+        for i, (m, v, first, p) in enumerate(zip(merged, fresh, made, later.packed)):
+            if review_whole and i == len(merged) - 1:
+                continue
+            try:
+                m.merge(_unpack(v, p, first))
+            except NotImplementedError:
+                if setup.extras and i == len(merged) - 1 and len(fresh) > sum(c.visitor is not None
+                                                                               for c in setup.checks):
+                    review_whole = True  # not the checks' verdicts: no need to read the file whole for them
+                    continue
+                raise
+    if review_whole:
+        from ..review import Review
+        from .files import read_with
+
+        merged[-1] = read_with(lambda c: Review(c.settings), name, ctx.settings)[0]
     entries = sum(p.entries for p in parts)
     stats = FileStats(sum(p.stats.lines for p in parts), sum(p.stats.bytes for p in parts),
                       parts[0].stats.framing, sum(p.stats.left_out for p in parts))  # framed files: one part
