@@ -7,7 +7,10 @@ to the checks, where it would read as a cascade of vault defects. The formats to
   ``request``/``auth`` objects), with or without a constant device ``prefix`` before each object;
 - ``k8s``: Kubernetes audit events (``audit.k8s.io`` apiVersion, kind Event), one a line;
 - ``cloudtrail``: an AWS CloudTrail delivery file, ``{"Records": [...]}`` of CloudTrail records (not the
-  ``Records`` of an AWS event notification: S3, SNS, SQS);
+  ``Records`` of an AWS event notification: S3, SNS, SQS), or CloudTrail records exported one a line (a
+  CloudTrail Lake export, Athena or a SIEM's output, ``lookup-events`` through jq), or EventBridge's
+  "... via CloudTrail" events one a line (each record under ``detail``): told as ``cloudtrail-record`` and read
+  as ``cloudtrail``, one record a line;
 - ``jsonl``: JSON objects a line of no known producer, readable only through a ``field_map``.
 
 Lines behind a syslog header (RFC 3164 or RFC 5424: rsyslog, syslog-ng, ``logger``, journald exports) are judged
@@ -40,7 +43,7 @@ TITLES = {
     "k8s": "a Kubernetes audit log",
     "cloudtrail": "an AWS CloudTrail log file",
     "jsonl": "JSON lines of no known audit format",
-    "cloudtrail-record": "CloudTrail records one a line (as `jq -c '.Records[]'` writes them)",
+    "cloudtrail-record": "CloudTrail records one a line (an export, or EventBridge's events of CloudTrail records)",
 }
 
 _SYSLOG_RE = re.compile(
@@ -50,6 +53,7 @@ _SYSLOG_RE = re.compile(
 )
 _K8S_LEGACY = re.compile(rb" AUDIT: id=\"[0-9a-f-]+\" ")
 _CLOUDTRAIL_RE = re.compile(rb'\A\s*\{\s*"Records"\s*:\s*\[')
+DELIVERY_FILE = _CLOUDTRAIL_RE  # the start of a CloudTrail delivery file (offline.reader tells the two shapes)
 
 
 class UnknownFormat(AuditReadyError):
@@ -86,9 +90,22 @@ def _kind(obj: Any) -> str:
         isinstance(obj.get("request"), dict) or isinstance(obj.get("auth"), dict) or "time" in obj
     ):
         return "vault"
-    if cloudtrail_record(obj):
+    if cloudtrail_record(obj) or cloudtrail_record(eventbridge_detail(obj)):
         return "cloudtrail-record"
     return "jsonl"
+
+
+def eventbridge_detail(obj: Any) -> Any:
+    """The CloudTrail record an EventBridge event carries (``detail`` of an event whose detail-type is "AWS API
+    Call via CloudTrail", "AWS Console Sign In via CloudTrail", ... and whose source is "aws.<service>"), else
+    None."""
+    if not isinstance(obj, dict) or "detail" not in obj:
+        return None
+    kind, source = obj.get("detail-type"), obj.get("source")
+    if isinstance(kind, str) and kind.endswith("via CloudTrail") and isinstance(source, str) \
+            and source.startswith("aws."):
+        return obj["detail"]
+    return None
 
 
 # Names every CloudTrail record has (CloudTrail record contents), of which a record a pipeline cut keeps some.
@@ -97,9 +114,10 @@ _CLOUDTRAIL_KEYS = ("eventVersion", "eventTime", "eventSource", "eventName", "ev
 
 def cloudtrail_record(obj: Any) -> bool:
     """``obj`` is a CloudTrail record (CloudTrail record contents: eventVersion, eventTime and the eventSource the
-    call went to, "<service>.amazonaws.com")."""
-    return (isinstance(obj, dict) and "eventVersion" in obj and "eventTime" in obj and "eventSource" in obj
-            and not _notification(obj))
+    call went to, "<service>.amazonaws.com"; an Insights event has its eventSource under insightDetails, and an
+    eventType and eventID of its own)."""
+    return (isinstance(obj, dict) and "eventVersion" in obj and "eventTime" in obj
+            and ("eventSource" in obj or ("eventType" in obj and "eventID" in obj)) and not _notification(obj))
 
 
 def _notification(obj: dict[str, Any]) -> bool:
@@ -109,10 +127,10 @@ def _notification(obj: dict[str, Any]) -> bool:
     return isinstance(source, str) and source.startswith("aws:")
 
 
-def _foreign_record(obj: Any) -> bool:
-    """The first item of a ``{"Records": [...]}`` file is plainly not a CloudTrail record (one that lost some of
-    its fields still is one, for required_fields to judge): no object, an event notification, or an object with
-    none of a CloudTrail record's names."""
+def foreign_record(obj: Any) -> bool:
+    """``obj`` (the first item of a ``{"Records": [...]}`` file, or a line among records one a line) is plainly not a
+    CloudTrail record (one that lost some of its fields still is one, for required_fields to judge): no object, an
+    event notification, or an object with none of a CloudTrail record's names."""
     return not isinstance(obj, dict) or _notification(obj) or not any(k in obj for k in _CLOUDTRAIL_KEYS)
 
 
@@ -232,7 +250,12 @@ def _document(name: str, body: bytes) -> None:
     keys = set(_KEY.findall(head))  # an escaped quote ends no name: the names of carried lines are not read
     first = _KEY.match(head, len(head) - len(head[1:].lstrip()))
     found = None
-    if b"events" in keys and keys & {b"nextForwardToken", b"nextBackwardToken", b"searchedLogStreams",
+    if b"CloudTrailEvent" in keys and keys & {b"Events", b"EventId", b"EventName"}:
+        events = ".Events[]" if b"Events" in keys else ""  # the answer, or its events one a line (jq -c '.Events[]')
+        found = ("`aws cloudtrail lookup-events` output (each record as a JSON string in CloudTrailEvent)",
+                 f"jq -c '{events}.CloudTrailEvent | fromjson' FILE > FILE.records (one record a line, read with "
+                 "CloudTrail's rules)")
+    elif b"events" in keys and keys & {b"nextForwardToken", b"nextBackwardToken", b"searchedLogStreams",
                                      b"ingestionTime"}:
         found = ("the answer of `aws logs get-log-events` or `filter-log-events` (CloudWatch Logs events in one JSON "
                  "document)", "jq -r '.events | sort_by(.timestamp) | .[].message' FILE > FILE.log")
@@ -364,7 +387,7 @@ def sniff(name: str, sample: bytes, complete: bool, *, prefix: str = "", framing
         return Detected("")
     if _CLOUDTRAIL_RE.match(body):
         first = _first_record(body)
-        if first is not None and _foreign_record(first):
+        if first is not None and foreign_record(first):
             source = first.get("eventSource", first.get("EventSource")) if isinstance(first, dict) else None
             what = (f"AWS event notifications (eventSource {json.dumps(source)}), as S3, SNS or SQS send them"
                     if isinstance(source, str) and source.startswith("aws:") else
@@ -540,16 +563,15 @@ def check_format(name: str, found: Detected, wanted: str, field_map: Sequence[tu
     fmt = found.format
     if not fmt:
         return wanted if wanted != "auto" else "vault"
-    if wanted not in ("auto", fmt) and not (wanted == "jsonl" and fmt in ("vault", "k8s", "cloudtrail-record")):
+    named = "cloudtrail" if fmt == "cloudtrail-record" else fmt  # records one a line: read as CloudTrail's
+    if wanted not in ("auto", fmt, named) and not (wanted == "jsonl" and fmt in ("vault", "k8s", "cloudtrail-record")):
         raise UnknownFormat(f"{name} is {found.title}, not {TITLES.get(wanted, wanted)} as log_format/--format "
-                            f"says", f"use --format {fmt} (or leave the format out: it is told from the content)")
+                            f"says", f"use --format {named} (or leave the format out: it is told from the content)")
     if wanted == "jsonl":
         _mapped_paths(name, found, field_map)
         fmt = "jsonl"
     elif fmt == "cloudtrail-record":
-        raise UnknownFormat(f"{name} holds {TITLES[fmt]}, not a CloudTrail delivery file",
-                            "verify the delivered files themselves (log_format = \"cloudtrail\"), or read these "
-                            "lines with log_format = \"jsonl\" and a field_map")
+        fmt = "cloudtrail"  # CloudTrail's own rules, one record a line (offline.reader.CloudTrailReader)
     if fmt == "jsonl" and not field_map and found.nested:
         raise UnknownFormat(f"{name} holds JSON records with each audit entry under the key "
                             f"{json.dumps(found.nested)} (a log shipper's or SIEM's record of a parsed line), not the "
@@ -587,8 +609,9 @@ def _mapped_paths(name: str, found: Detected, field_map: Sequence[tuple[str, str
         fix = (f"read it as what it is: --format {fmt} or log_format = \"{fmt}\" (or leave the format out: it is told "
                "from the content), or name the paths its entries use in field_map")
         if fmt == "cloudtrail":
-            fix = ("name the paths its records use in field_map (e.g. time = \"eventTime\"), or verify the delivered "
-                   "files themselves with log_format = \"cloudtrail\"")
+            fix = ("read it as what it is: --format cloudtrail or log_format = \"cloudtrail\" (or leave the format "
+                   "out), which reads each record with CloudTrail's own rules, or name the paths its records use in "
+                   "field_map (e.g. time = \"eventTime\")")
         raise UnknownFormat(f"{name} is {found.title}, and none of its first {n} entries has field_map's {shown}", fix)
     keys: dict[str, None] = {}
     for obj in found.samples[:20]:

@@ -42,7 +42,7 @@ def reader_for(settings: "Settings", file: str) -> tuple[Callable[..., Iterator[
     fmt, field_map = settings.log_format, dict(settings.field_map)
     blocks = functools.partial(blocks, framing=settings.log_framing)
     if fmt == "cloudtrail":
-        trail = CloudTrailReader(file, field_map)
+        trail = CloudTrailReader(file, field_map, settings.log_framing)
         return (lambda f, _file, stats: trail.blocks(f, stats)), trail.parse, None
     if fmt == "k8s":
         return blocks, jsonl_parser(file, {**K8S_FIELDS, **field_map}), None

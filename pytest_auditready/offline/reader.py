@@ -11,6 +11,7 @@ from __future__ import annotations
 import bz2
 import gzip
 import io
+import json
 import lzma
 from dataclasses import dataclass
 from operator import attrgetter
@@ -352,32 +353,99 @@ class _Trail(msgspec.Struct):
 _trail_decoder = msgspec.json.Decoder(_Trail)
 
 
-class CloudTrailReader:
-    """AWS CloudTrail log files (``{"Records": [...]}``, as delivered to S3, usually gzip-compressed): each
-    record becomes one line, numbered by its place in Records, so findings say file:N for the Nth record. The
-    result is "error: <errorCode>" when the record has one, else "success"; ``field_map`` entries replace the
-    default path of a field. AWS delivers a file every few minutes, so a file is read whole (up to
-    CLOUDTRAIL_MAX_BYTES); a file that is not a CloudTrail log is read as lines, each a bad line that says so
-    (and still scanned for secrets)."""
+# The keys of an EventBridge event (its envelope): an event with no other key is read as the record it carries.
+_EVENTBRIDGE_KEYS = frozenset({"version", "id", "detail-type", "source", "account", "time", "region", "resources",
+                               "detail"})
 
-    def __init__(self, file: str, field_map: Mapping[str, str]) -> None:
+
+class _Joined(io.RawIOBase):
+    """``head`` (bytes already read from ``f``), then the rest of ``f``: what ``blocks`` reads."""
+
+    def __init__(self, head: bytes, f: IO[bytes]) -> None:
+        super().__init__()
+        self.head, self.f = head, f
+
+    def readable(self) -> bool:
+        return True
+
+    def read(self, size: Optional[int] = -1) -> bytes:
+        if self.head:
+            n = len(self.head) if size is None or size < 0 else size
+            out, self.head = self.head[:n], self.head[n:]
+            return out
+        return self.f.read(-1 if size is None else size)
+
+
+def _events_unwrapped(data: bytes) -> bytes:
+    """``data`` (whole lines) with each EventBridge event of a CloudTrail record that has nothing but the envelope's
+    keys replaced by the record (``detail``), compact, at the same line: the checks (the leak scan of raw text too)
+    read the record as a delivery file holds it. An event with other keys is kept as read (its record is still
+    what ``CloudTrailReader.parse`` reads), so nothing it holds goes unscanned."""
+    from ..auditlog.detect import eventbridge_detail
+
+    lines = data.split(b"\n")
+    for i, raw in enumerate(lines):
+        if b'"detail-type"' not in raw:
+            continue
+        try:
+            obj = orjson.loads(raw)
+        except orjson.JSONDecodeError:
+            continue
+        detail = eventbridge_detail(obj)
+        if isinstance(detail, dict) and _EVENTBRIDGE_KEYS.issuperset(obj):
+            lines[i] = orjson.dumps(detail)
+    return b"\n".join(lines)
+
+
+class CloudTrailReader:
+    """AWS CloudTrail logs, read with CloudTrail's own fields and rules in either shape:
+
+    - a log file as delivered to S3 (``{"Records": [...]}``, usually gzip-compressed): each record becomes one
+      line, numbered by its place in Records, so findings say file:N for the Nth record. AWS delivers a file every
+      few minutes, so a file is read whole (up to CLOUDTRAIL_MAX_BYTES); a file that starts as one but is not a
+      CloudTrail log is read as lines, each a bad line that says so (and still scanned for secrets);
+    - records exported one a line (a CloudTrail Lake export, Athena, a SIEM or a shipper, lookup-events through
+      jq), or EventBridge's events of them (the record under ``detail``): streamed as lines, findings at file:line;
+      a line that is no CloudTrail record (another log's line among them) is a bad line that says so.
+
+    The result is "error: <errorCode>" when the record has one, else "success"; ``field_map`` entries replace the
+    default path of a field."""
+
+    def __init__(self, file: str, field_map: Mapping[str, str], framing: str = "auto") -> None:
         self.file = file
         self.paths = {name: tuple(tuple(p.split(".")) for p in ps) for name, ps in CLOUDTRAIL_FIELDS.items()}
         for name, p in field_map.items():
             self.paths[name] = (tuple(p.split(".")),)
         self.result_path = self.paths.pop("result", None)
         self.problem = ""
+        self.framing = framing
+        self.one_a_line = False  # records one a line (an export), not a delivery file
 
     def blocks(self, f: IO[bytes], stats: "FileStats") -> Iterator[Block]:
+        from ..auditlog.detect import DELIVERY_FILE
+
         try:
-            data = f.read(CLOUDTRAIL_MAX_BYTES + 1)
+            head = f.read(4096)
+        except (OSError, EOFError) as exc:
+            raise AuditReadyError(f"cannot read {self.file}: {exc}",
+                                  "check the file (a compressed file may be truncated)") from None
+        if not DELIVERY_FILE.match(head[3:] if head.startswith(b"\xef\xbb\xbf") else head):
+            self.one_a_line = True
+            for blk in blocks(_Joined(head, f), self.file, stats, self.framing):  # type: ignore[arg-type]
+                if isinstance(blk.data, bytes) and b'"detail-type"' in blk.data:
+                    blk.data = _events_unwrapped(blk.data)  # as many lines: the count stays
+                yield blk
+            return
+        try:
+            rest = CLOUDTRAIL_MAX_BYTES + 1 - len(head)
+            data = head + f.read(rest) if rest > 0 else head
         except (OSError, EOFError) as exc:
             raise AuditReadyError(f"cannot read {self.file}: {exc}",
                                   "check the file (a compressed file may be truncated)") from None
         if len(data) > CLOUDTRAIL_MAX_BYTES:
             raise AuditReadyError(f"{self.file} is over {CLOUDTRAIL_MAX_BYTES >> 20} MiB, more than one CloudTrail "
-                                  "delivery holds", "turn it into JSON lines (jq -c '.Records[]' FILE > FILE.jsonl) "
-                                  "and verify that with log_format = \"jsonl\" and a field_map")
+                                  "delivery holds", "turn it into one record a line (jq -c '.Records[]' FILE > "
+                                  "FILE.jsonl) and verify that (read with CloudTrail's rules as it streams)")
         size_read = len(data)
         if data.startswith(b"\xef\xbb\xbf"):  # a UTF-8 byte-order mark an export tool wrote (detect allows it)
             data = data[3:]
@@ -412,9 +480,19 @@ class CloudTrailReader:
     def parse(self, line: int, raw: bytes) -> Parsed:
         if self.problem:
             return BadLine(self.file, line, self.problem, raw.decode("utf-8", "replace"))
+        if self.one_a_line and raw[:1] != b"{":
+            framed, problem = unframe(raw)
+            if problem:
+                return BadLine(self.file, line, problem, raw.decode("utf-8", "replace"))
+            raw = framed if framed is not None else raw
         data = _object(self.file, line, raw)
         if isinstance(data, BadLine):
             return data
+        if self.one_a_line:
+            found = _record_of(data)
+            if isinstance(found, str):
+                return BadLine(self.file, line, found, raw.decode("utf-8", "replace"))
+            data = found
         paths = self.paths
         if self.result_path is not None:
             result = _first(data, self.result_path)
@@ -425,6 +503,22 @@ class CloudTrailReader:
                       _first(data, paths["identity"]),
                       _first(data, paths["resource"]), _first(data, paths["action"]), result,
                       _first(data, paths["source"]), _first(data, paths["request_id"]))
+
+
+def _record_of(data: dict[str, Any]) -> Union[dict[str, Any], str]:
+    """The CloudTrail record a line holds (itself, or an EventBridge event's ``detail``), or why it holds none."""
+    from ..auditlog.detect import eventbridge_detail, foreign_record
+
+    detail = eventbridge_detail(data)
+    record = detail if detail is not None else data
+    if not foreign_record(record):
+        return record
+    source = record.get("eventSource") if isinstance(record, dict) else None
+    if isinstance(source, str) and source.startswith("aws:"):
+        return f"an AWS event notification (eventSource {json.dumps(source)}), not a CloudTrail record"
+    what = "an EventBridge event whose detail" if detail is not None else "a line that"
+    return (f"not a CloudTrail record: {what} has none of eventVersion, eventTime, eventSource, eventName, eventID, "
+            "eventType, userIdentity (a line of another log among the CloudTrail records?)")
 
 
 @dataclass
