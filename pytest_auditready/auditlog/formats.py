@@ -8,6 +8,7 @@ The checks read ``format_of(settings)``; the offline readers read the field path
 from __future__ import annotations
 
 import re
+import urllib.parse
 from dataclasses import dataclass, field
 from typing import Any, Callable, Mapping, Optional
 
@@ -122,6 +123,8 @@ class ByDesign:
         v: Any = rec
         for k in self.path:
             v = v.get(k) if isinstance(v, Mapping) else None
+        if isinstance(v, list) and len(v) == 1:  # a one-value list (a Kubernetes user's extra values)
+            v = v[0]
         return v if isinstance(v, str) else None
 
 
@@ -140,6 +143,81 @@ K8S_SECRET_OBJECTS: Mapping[str, tuple[str, tuple[tuple[str, ...], ...]]] = {
     "TokenRequest": ("a service account token a TokenRequest issued", (("status", "token"),)),
     "TokenReview": ("the bearer token of a TokenReview", (("spec", "token"),)),
 }
+
+# EKS's authenticator (aws-iam-authenticator; EKS access entries) writes the AWS identity it verified into the
+# user's extra values: arn, canonicalArn, sessionName, principalId and accessKeyId, the access key id the caller
+# signed its sts:GetCallerIdentity token with. An access key id is an identifier (AWS: "not a secret"; CloudTrail
+# logs it in every record); the secret access key never reaches the API server.
+_AWS_KEY_ID_RE = re.compile(r"(?:AKIA|ASIA)[A-Z0-9]{16}\Z")
+
+
+def _one(extra: Any, key: str) -> str:
+    v = extra.get(key) if isinstance(extra, Mapping) else None
+    return v[0] if isinstance(v, list) and len(v) == 1 and isinstance(v[0], str) else ""
+
+
+def _eks_access_key_id(rec: Mapping[str, Any]) -> bool:
+    """The event's user was authenticated by EKS's AWS IAM authenticator (its ARN beside the key id) and its
+    accessKeyId has an access key id's shape."""
+    user = rec.get("user")
+    extra = user.get("extra") if isinstance(user, Mapping) else None
+    return (_one(extra, "arn").startswith("arn:aws") and bool(_one(extra, "canonicalArn") or _one(extra, "principalId"))
+            and _AWS_KEY_ID_RE.match(_one(extra, "accessKeyId")) is not None)
+
+
+K8S_BY_DESIGN = (
+    ByDesign(("user", "extra", "accessKeyId"),
+             "EKS's AWS IAM authenticator names the access key id the caller signed with among the user's extra "
+             "values, beside its ARN: an identifier, never the secret access key", _eks_access_key_id),
+)
+
+# Query parameters of a request URI that carry a credential by definition (RFC 6750 2.3: "access_token", the
+# bearer token in the URI; OAuth's id and refresh tokens and client secret): a Kubernetes event's requestURI
+# holds one in clear when a client sent it there, a leak whatever its shape.
+_URI_CREDENTIAL_PARAMS = frozenset({"access_token", "id_token", "refresh_token", "client_secret"})
+URI_CREDENTIAL = "a credential in a request URI's query"
+SECRET_PATCH = "a Kubernetes Secret's data in a patch"
+_SECRET_FIELDS = ("data", "stringData")
+
+
+def _secret_patch(body: Any) -> list[tuple[str, str]]:
+    """(key, value) of the Secret data a patch body sets, each under the key it sits under: a strategic merge or
+    JSON merge patch (an object without kind: {"data": {...}, "stringData": {...}}), or a JSON patch (RFC 6902:
+    operations whose path is under /data or /stringData, their value a string or an object of them)."""
+    out: list[tuple[str, str]] = []
+    if isinstance(body, Mapping) and "kind" not in body:
+        for f in _SECRET_FIELDS:
+            data = body.get(f)
+            if isinstance(data, Mapping):
+                out.extend((str(k), v) for k, v in data.items() if isinstance(v, str) and v)
+    elif isinstance(body, list):
+        for op in body:
+            path = op.get("path") if isinstance(op, Mapping) else None
+            if not isinstance(path, str) or path.split("/")[1:2] not in (["data"], ["stringData"]):
+                continue
+            v = op.get("value")
+            if isinstance(v, str) and v:
+                out.append(("value", v))
+            elif isinstance(v, Mapping):
+                out.extend((str(k), s) for k, s in v.items() if isinstance(s, str) and s)
+    return out
+
+
+def k8s_defined_secrets(rec: Mapping[str, Any]) -> list[tuple[str, str, str]]:
+    """(what, key, value) of the values a Kubernetes event holds that are secrets by definition beyond its objects
+    (K8S_SECRET_OBJECTS): a bearer token or other OAuth credential in the requestURI's query, and the data a patch
+    of a Secret sets (a patch body names no kind: the event's objectRef says it is a Secret)."""
+    out: list[tuple[str, str, str]] = []
+    uri = rec.get("requestURI")
+    if isinstance(uri, str) and "?" in uri:
+        out.extend((URI_CREDENTIAL, name, v) for name, v in urllib.parse.parse_qsl(uri.partition("?")[2])
+                   if name.lower() in _URI_CREDENTIAL_PARAMS and v.strip())
+    ref = rec.get("objectRef")
+    if (isinstance(ref, Mapping) and ref.get("resource") == "secrets" and not ref.get("apiGroup")
+            and not ref.get("subresource")):
+        out.extend((SECRET_PATCH, k, v) for k, v in _secret_patch(rec.get("requestObject")))
+    return out
+
 
 # The API server's own ids of an event and an object (auditID: the request id, a UUID unless a client set
 # Audit-ID; uid; resourceVersion), and the continue token of a paged list (its own encoding of where the next page
@@ -214,6 +292,9 @@ class LogFormat:
     name_keys: str = ""  # a regex over key names (searched) whose values are identifiers by design: never judged
     placeholders: frozenset[str] = frozenset()  # texts the producer writes in place of a value it hides
     by_design: tuple[ByDesign, ...] = ()  # values the producer logs by design where a rule says so
+    # (what, key, value) of a record's values that are secrets by definition, beyond secret_objects
+    defined_secrets: Optional[Callable[[Mapping[str, Any]], list[tuple[str, str, str]]]] = None
+    defined_labels: tuple[str, ...] = ()  # the whats defined_secrets names them by
     path_keys: frozenset[str] = VAULT_PATH_KEYS  # keys of request paths or URIs: judged part by part
     secret_objects: Mapping[str, tuple[str, tuple[tuple[str, ...], ...]]] = field(default_factory=dict)
     own_integrity: str = ""  # the integrity mechanism the format has of its own ("" for none)
@@ -263,9 +344,11 @@ FORMATS: Mapping[str, LogFormat] = {
     "jsonl": LogFormat("jsonl", "JSON lines"),
     "k8s": LogFormat(
         "k8s", "Kubernetes audit", structural_keys=K8S_STRUCTURAL_KEYS, path_keys=K8S_PATH_KEYS,
-        secret_objects=K8S_SECRET_OBJECTS,
+        secret_objects=K8S_SECRET_OBJECTS, by_design=K8S_BY_DESIGN, defined_secrets=k8s_defined_secrets,
+        defined_labels=(URI_CREDENTIAL, SECRET_PATCH),
         known_fix="lower the audit policy for secrets, configmaps, serviceaccounts/token and tokenreviews to level "
-        "Metadata (Request and RequestResponse record the object, a Secret's data included); rotate the value",
+        "Metadata (Request and RequestResponse record the object, a Secret's data included), and have clients send "
+        "tokens in the Authorization header, never in the URI's query; rotate the value",
         precision_fix="keep the API server's requestReceivedTimestamp as written (RFC 3339 with microseconds)",
         time_fix="keep the API server's requestReceivedTimestamp as written (RFC 3339 with microseconds, e.g. "
         "2026-01-02T03:04:05.123456Z)",

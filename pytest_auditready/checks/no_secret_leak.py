@@ -31,6 +31,7 @@ class Leaks(Visitor):
         self.known_fix = fmt.known_fix
         self.defined = {label for label, _ in fmt.secret_objects.values()}  # secrets by the format's definition
         self.defined.add(HEADER_CREDENTIAL)
+        self.defined.update(fmt.defined_labels)
         self.scanner = LeakScanner(ctx.secrets, fmt=fmt).__enter__()
         # (what, which) -> [file, first line, message, fix, further lines]
         self.secrets: dict[tuple[str, str], list[Any]] = {}

@@ -310,6 +310,10 @@ def record_values(data: Any, fmt: Optional[LogFormat] = None
     pairs: list[tuple[str, str]] = []
     secrets = header_credentials(data)  # its pairs are judged too: a known value's hit names the header
     found: set[tuple[str, str]] = set()
+    if fmt is not None and fmt.defined_secrets is not None and isinstance(data, Mapping):
+        for label, k, s in fmt.defined_secrets(data):
+            secrets.append((label, k, s))
+            found.add((k, s))
     stack: list[tuple[str, Any, int]] = [("", data, 0)]
     while stack:
         key, v, depth = stack.pop()
