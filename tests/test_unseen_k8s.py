@@ -226,3 +226,26 @@ def test_kubectl_auth_whoami_on_eks_names_the_caller_s_key_id_and_no_other(tmp_p
     events[i]["responseObject"]["status"]["userInfo"]["extra"]["accessKeyId"] = ["ASIAZ7Q4XW2KDN3MPL5T"]
     path = _write(tmp_path, events, "other.log")
     assert _findings(path) == {"no_secret_leak": [f"{path}:{i + 1}"]}
+
+
+@pytest.mark.parametrize("short", ["token", "patch"])
+def test_a_short_credential_or_a_short_secret_patch_reaches_the_judge(tmp_path: Path, short: str) -> None:
+    """The rules above judge only the lines the block scanner sends to the judge: in an event with nothing else a
+    prefilter looks for, a query credential shorter than the long-parameter prefilter's 20 characters was never
+    judged (a false pass); it, and a Secret patch, are sent by expressions of their own
+    (scan.hyperscan._WHOLE_LINE_PREFILTERS)."""
+    event: dict[str, Any] = {
+        "kind": "Event", "apiVersion": "audit.k8s.io/v1", "level": "Metadata",
+        "auditID": "0b6f2c1e-5d4a-4c3b-9a8f-7e6d5c4b3a21", "stage": "ResponseComplete",
+        "requestURI": "/api/v1/pods?access_token=Zx81kq", "verb": "list",
+        "user": {"username": "bob", "groups": ["dev"]}, "sourceIPs": ["10.0.0.5"], "userAgent": "kubectl",
+        "objectRef": {"resource": "pods", "apiVersion": "v1"}, "responseStatus": {"metadata": {}, "code": 200},
+        "requestReceivedTimestamp": "2026-11-30T10:00:01.123456Z", "stageTimestamp": "2026-11-30T10:00:01.125678Z"}
+    if short == "patch":
+        event.update(level="Request", verb="patch", requestURI="/api/v1/namespaces/a/secrets/b",
+                     objectRef={"resource": "secrets", "namespace": "a", "name": "b", "apiVersion": "v1"},
+                     requestObject={"data": {"pin": "NDkyMTc3"}})
+    path = _write(tmp_path, [event])
+    found = _outcomes(path)
+    assert list(found) == ["no_secret_leak"], found
+    assert {where for where, _ in found["no_secret_leak"]} == {f"{path}:1"}

@@ -504,6 +504,10 @@ _WHOLE_LINE_PREFILTERS = (
     _Q + r"(?:" + "|".join(sorted(CREDENTIAL_HEADERS | {"cookie"})) + r")" + _Q + r"\s*:\s*\[?\s*" + _Q
     + r"(?:[^h\"]|h(?:[^m]|m(?:[^a]|a(?:[^c]|c(?:[^-]|-(?:[^s]|s(?:[^h]|h(?:[^a]|a(?:[^2]|2(?:[^5]|5(?:[^6]|"
     r"6[^:])))))))))))",
+    # an OAuth credential in a URI's query, however short (a Kubernetes requestURI: formats.K8S rules judge it)
+    r"(?:[?&]|\\u0026|%26)(?:access_token|id_token|refresh_token|client_secret)=",
+    # a Kubernetes event on a Secret: its data, in a patch that names no kind, is the Secret's (however short)
+    _Q + r"resource" + _Q + r"\s*:\s*" + _Q + r"secrets" + _Q,
 )
 _URI_PARAM = _WHOLE_LINE_PREFILTERS[4]
 # The name/value form (the second above): costly for Hyperscan (a keyword, then any run up to a quote), so the C
