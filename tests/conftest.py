@@ -193,11 +193,12 @@ def pipeline() -> Iterator[Callable[..., Pipeline]]:
         p.stop()
 
 
-def leftover(server: EmbeddedServer, run_prefix: str = "auditready") -> dict[str, Any]:
-    """What a run may have left in a vault: canaries under the prefix, auditready policies, tokens."""
+def leftover(server: EmbeddedServer, run_prefix: str = "auditready", client: Any = None) -> dict[str, Any]:
+    """What a run may have left in a vault: canaries under the prefix, auditready policies, tokens (seen through
+    ``client``, closed here: e.g. one in a namespace; by default the server's root token)."""
     from pytest_auditready.vault.client import VaultClient
 
-    c = VaultClient(server.url, server.root_token, timeout=5)
+    c = client if client is not None else VaultClient(server.url, server.root_token, timeout=5)
     try:
         keys = c.call("LIST", f"secret/metadata/{run_prefix}").data.get("keys", [])
         policies = [p for p in c.call("LIST", "sys/policies/acl").data.get("keys", []) if p.startswith("auditready")]

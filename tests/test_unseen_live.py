@@ -11,7 +11,7 @@ import pytest
 
 from pytest_auditready.vault.client import VaultClient
 from tests.auditrun import AuditRun, assert_no_secret_in_outputs, run_audit
-from tests.conftest import remember_secret, servers
+from tests.conftest import leftover, remember_secret, servers
 
 pytestmark = pytest.mark.vault
 
@@ -31,18 +31,7 @@ def token(client: VaultClient, policies: list[str], **extra: Any) -> str:
 
 def left(server: Any, ns: Optional[str] = None) -> dict[str, Any]:
     """What a run may have left (inside namespace ``ns``): canaries, auditready policies, auditready tokens."""
-    c = admin(server, ns)
-    try:
-        keys = c.call("LIST", "secret/metadata/auditready").data.get("keys", [])
-        policies = [p for p in c.call("LIST", "sys/policies/acl").data.get("keys", []) if p.startswith("auditready")]
-        tokens = []
-        for acc in c.call("LIST", "auth/token/accessors").data.get("keys", []):
-            meta = c.call("POST", "auth/token/lookup-accessor", {"accessor": acc}).data
-            if str(meta.get("display_name", "")).startswith("token-auditready"):
-                tokens.append(meta.get("display_name"))
-        return {"canaries": keys, "policies": policies, "tokens": tokens}
-    finally:
-        c.close()
+    return leftover(server, client=admin(server, ns))
 
 
 NOTHING = {"canaries": [], "policies": [], "tokens": []}
