@@ -35,6 +35,7 @@ import copy
 import datetime
 import hashlib
 import json
+import os
 import re
 import sys
 import time
@@ -382,6 +383,7 @@ def answer(pattern: str, paths: Sequence[str], settings: Any, since: Optional[in
     acc = Accesses(pattern, since, until, settings.log_prefix)
     files = []
     seen: dict[bytes, str] = {}  # content digest -> the first file of the run with it
+    sizes: set[int] = set()  # the bytes the files read so far held (mod 2**32, as gzip's trailer keeps them)
     for path in paths:
         s = detect(path, settings)
         if s.log_format not in FORMATS:
@@ -391,7 +393,11 @@ def answer(pattern: str, paths: Sequence[str], settings: Any, since: Optional[in
         acc.fmt = s.log_format
         stats = FileStats()
         read_blocks, parse, whole = reader_for(s, path)
-        before = copy.deepcopy((acc.who, acc.untimed, acc.received))  # a file with the lines of one read counts once
+        # A file with the lines of one read before counts once: what is counted is kept to put back, unless the
+        # file's size already tells it holds other lines (a copy of the state per file costs with many identities).
+        hint = _size_hint(path)
+        before = (copy.deepcopy((acc.who, acc.untimed, acc.received))
+                  if hint is None or hint % 2**32 in sizes else None)
         acc.content = hashlib.sha256()
         f = open_log(path)
         try:
@@ -399,14 +405,35 @@ def answer(pattern: str, paths: Sequence[str], settings: Any, since: Optional[in
         finally:
             f.close()
         digest = acc.content.digest()
-        twin = seen.get(digest, "") if stats.lines else ""
-        if twin:
+        twin = seen.get(digest, "") if stats.lines and before is not None else ""
+        if twin and before is not None:
             acc.who, acc.untimed, acc.received = before
         else:
             seen.setdefault(digest, path)
+        sizes.add(stats.bytes % 2**32)
         files.append(FileRead(path, stats.lines, stats.bytes, counts.entries, counts.bad_lines, s.log_format, twin))
     acc.flush()
     return acc, files
+
+
+def _size_hint(path: str) -> Optional[int]:
+    """The bytes a local log holds once decompressed, where that is cheap to know: a plain file's size, a gzip
+    file's ISIZE (its size mod 2**32, from its last 4 bytes); None for an object or another compression."""
+    from ..engine.objects import is_url
+
+    if is_url(path):
+        return None
+    try:
+        with open(path, "rb") as f:
+            magic = f.read(6)
+            if magic[:2] == b"\x1f\x8b":
+                f.seek(-4, os.SEEK_END)
+                return int.from_bytes(f.read(4), "little")
+            if magic[:3] == b"BZh" or magic == b"\xfd7zXZ\x00":
+                return None
+            return os.fstat(f.fileno()).st_size
+    except OSError:
+        return None
 
 
 def as_json(pattern: str, since: Optional[int], until: Optional[int], acc: Accesses,
