@@ -75,9 +75,9 @@ def _strs(v: Any) -> tuple[str, ...]:
     return tuple(x for x in v if isinstance(x, str)) if isinstance(v, list) else ()
 
 
-def who(raw: bytes, prefix: str = "") -> Optional[Who]:
-    """Who made the request of one raw Vault/OpenBao line (with or without the device ``prefix``); None when the
-    line holds no JSON object."""
+def line_object(raw: bytes, prefix: str = "") -> Optional[dict[str, Any]]:
+    """One raw Vault/OpenBao line as its JSON object (with or without the device ``prefix``, after any framing
+    before the first "{"); None when the line holds no JSON object."""
     import orjson
 
     pre = prefix.encode("utf-8")
@@ -90,8 +90,18 @@ def who(raw: bytes, prefix: str = "") -> Optional[Who]:
         data = orjson.loads(raw[start:])
     except (ValueError, RecursionError):
         return None
-    if not isinstance(data, dict):
-        return None
+    return data if isinstance(data, dict) else None
+
+
+def who(raw: bytes, prefix: str = "") -> Optional[Who]:
+    """Who made the request of one raw Vault/OpenBao line (with or without the device ``prefix``); None when the
+    line holds no JSON object."""
+    data = line_object(raw, prefix)
+    return who_of(data) if data is not None else None
+
+
+def who_of(data: dict[str, Any]) -> Who:
+    """Who made the request of one Vault/OpenBao entry, parsed (``line_object``)."""
     auth: dict[str, Any] = data["auth"] if isinstance(data.get("auth"), dict) else {}
     req: dict[str, Any] = data["request"] if isinstance(data.get("request"), dict) else {}
 

@@ -42,8 +42,8 @@ import time
 from dataclasses import dataclass, field
 from typing import IO, Any, Optional, Sequence
 
-from ..auditlog.model import Entries, in_scope, parse_time
-from ..checks.access_policy import RawLines, Who, vault_glob, who
+from ..auditlog.model import Entries, parse_time
+from ..checks.access_policy import RawLines, Who, line_object, vault_glob, who, who_of
 from ..checks.base import Visitor
 from ..errors import AuditReadyError, ConfigError
 from ..text import visible
@@ -55,21 +55,6 @@ _K8S_REFUSED = frozenset({"401", "403"})
 _KEEP = 50  # distinct source addresses and paths kept per identity (the rest is counted)
 _WRAPS = 100_000  # wrapping tokens kept (the oldest forgotten first): a response-wrapped secret's token is used once
 _UNWRAP, _REWRAP = "sys/wrapping/unwrap", "sys/wrapping/rewrap"
-
-
-def _obj(raw: Optional[bytes], prefix: str) -> Optional[dict[str, Any]]:
-    """The raw line as a JSON object (after the device prefix), None when it is not one."""
-    import orjson
-
-    if raw is None:
-        return None
-    if prefix and raw.startswith(prefix.encode("utf-8")):
-        raw = raw[len(prefix.encode("utf-8")):]
-    try:
-        doc = orjson.loads(raw[max(raw.find(b"{"), 0):])  # after any framing, as ``who`` reads it
-    except (ValueError, RecursionError):
-        return None
-    return doc if isinstance(doc, dict) else None
 
 
 def _sub(doc: Any, *keys: str) -> Any:
@@ -236,7 +221,7 @@ class Accesses(Visitor):
         for i, (t, path) in enumerate(zip(batch.type, batch.resource)):
             if fmt == "vault":
                 if scope is not None:
-                    path = in_scope(scope[i], path)
+                    path = batch.secret(i)
                 if t != "request":
                     if t == "response" and (batch.resource[i] == _REWRAP or match(path) is not None):
                         self._wrapped(batch, i, path)
@@ -284,7 +269,7 @@ class Accesses(Visitor):
         raw = self.raw.get(batch.file, batch.lines[i])
         if raw is None or b'"impersonatedUser"' not in raw:
             return user
-        name = _sub(_obj(raw, ""), "impersonatedUser", "username")
+        name = _sub(line_object(raw), "impersonatedUser", "username")
         return f"{user} as {name}" if isinstance(name, str) and name else user
 
     def _wrapped(self, batch: Entries, i: int, path: str) -> None:
@@ -292,7 +277,7 @@ class Accesses(Visitor):
         raw = self.raw.get(batch.file, batch.lines[i])
         if raw is None or b'"wrap_info"' not in raw:
             return
-        doc = _obj(raw, self.prefix)
+        doc = line_object(raw, self.prefix)
         info = _sub(doc, "response", "wrap_info")
         if not isinstance(info, dict):
             return
@@ -311,9 +296,9 @@ class Accesses(Visitor):
     def _unwrap(self, batch: Entries, i: int) -> None:
         """Count an unwrap of a token a matching read wrapped as operation ``unwrap`` of that read's path."""
         raw = self.raw.get(batch.file, batch.lines[i])
-        doc = _obj(raw, self.prefix)
+        doc = line_object(raw, self.prefix) if raw is not None else None
         if doc is None:
-            return
+            return  # no line at hand: who sent it and with which token are not known
         path = ""
         for got in (_sub(doc, "request", "data", "token"), _sub(doc, "auth", "client_token"),
                     _sub(doc, "auth", "accessor")):
@@ -330,9 +315,7 @@ class Accesses(Visitor):
                 return
             if (self.since is not None and ns < self.since) or (self.until is not None and ns > self.until):
                 return
-        w = who(raw, self.prefix) if raw is not None else None
-        if w is None:
-            w = Who(display_name=batch.identity[i], remote_address=batch.source[i])
+        w = who_of(doc)  # the line parsed once
         self._count(w, "unwrap", path, ns, w.refused or batch.result[i].startswith("error:"))
 
     def flush(self) -> None:
