@@ -10,8 +10,8 @@
  *   uri_ip_ends(data)            -> (ends of scan/hyperscan.py's _URI_PARAM, ends of its _IP_PREFILTER), as
  *                                   Hyperscan reports them
  *   utc_ns(times)                -> auditlog/model.py's Entries.times_ns when Entries.utc_times holds, else None
- *   malformed_digest(data)       -> does checks/integrity_digest.py's _MALFORMED_HS match anywhere
- *   digest_flags(data)           -> 1 if _MALFORMED_HS matches, | 2 if scan/hyperscan.py's RAW_DIGESTED does
+ *   digest_flags(data)           -> 1 if scan/hyperscan.py's MALFORMED_DIGEST matches anywhere, | 2 if its
+ *                                   RAW_DIGESTED does
  *   card_spans(text)             -> the matches of checks/data_minimisation.py's _CARD_RES, in their order, for
  *                                   ASCII text (None otherwise: the caller uses the regexes)
  *   dm_lines(data, mask)         -> data_minimisation's Hyperscan PREFILTERS: {line start: bitmask of detectors}
@@ -529,7 +529,7 @@ fail:
     return NULL;
 }
 
-/* -- malformed_digest, digest_flags ----------------------------------------------------------------------- */
+/* -- digest_flags ------------------------------------------------------------------------------------------- */
 
 /* the digest that starts after the "hmac-sha256: prefix at s is malformed: fewer than 64 lowercase hex digits
  * followed by another byte, or 64 followed by a byte that does not close the string */
@@ -598,22 +598,25 @@ static int in_wrap_info(const uchar *d, Py_ssize_t k0) {
     return e >= 9 && memcmp(d + e - 9, "wrap_info", 9) == 0;
 }
 
-/* The two questions about a block's digests, in one walk over its quotes, until every one of ``want`` is
- * answered yes: bit 1, does checks/integrity_digest.py's _MALFORMED_HS match (a malformed "hmac-sha256: digest);
- * bit 2, does one of scan/hyperscan.py's RAW_DIGESTED (a client token or a wrapping token in clear) */
-static int digest_walk(const uchar *d, Py_ssize_t n, int want) {
+/* checks.integrity_digest's two questions about a block (through scan.hyperscan.digest_checks), in one walk over
+ * its quotes until both are answered yes: bit 1, does scan/hyperscan.py's MALFORMED_DIGEST match (a malformed
+ * "hmac-sha256: digest); bit 2, does one of its RAW_DIGESTED (a client token or a wrapping token in clear) */
+static PyObject *digest_flags(PyObject *self, PyObject *args) {
+    Py_buffer buf;
+    if (!PyArg_ParseTuple(args, "y*:digest_flags", &buf)) return NULL;
     static const char prefix[] = "\"hmac-sha256:";
     const Py_ssize_t plen = (Py_ssize_t)sizeof(prefix) - 1;
-    Py_ssize_t at;
+    const uchar *d = (const uchar *)buf.buf;
+    Py_ssize_t n = buf.len, at;
     int flags = 0;
     finder f;
     finder_init(&f, d, n, '"');
-    while ((flags & want) != want && (at = finder_next(&f)) >= 0) {
+    while (flags != 3 && (at = finder_next(&f)) >= 0) {
         if (at + plen <= n && d[at + 1] == 'h' && memcmp(d + at, prefix, (size_t)plen) == 0) {
-            if (!(flags & 1) && (want & 1) && malformed_at(d, n, at + plen)) flags |= 1;
+            if (!(flags & 1) && malformed_at(d, n, at + plen)) flags |= 1;
             continue;
         }
-        if (!(want & 2) || flags & 2 || at + 1 >= n || d[at + 1] != ':') continue;
+        if (flags & 2 || at + 1 >= n || d[at + 1] != ':') continue;
         Py_ssize_t e = at;  /* most keys do not end in "n": one byte tells */
         while (e > 0 && d[e - 1] == '\\') e--;
         if (e == 0 || d[e - 1] != 'n') continue;
@@ -629,23 +632,6 @@ static int digest_walk(const uchar *d, Py_ssize_t n, int want) {
             if (in_wrap_info(d, k0)) flags |= 2;
         }
     }
-    return flags;
-}
-
-/* "hmac-sha256:(?:[0-9a-f]{0,63}[^0-9a-f]|[0-9a-f]{64}[^"\\]) anywhere */
-static PyObject *malformed_digest(PyObject *self, PyObject *args) {
-    Py_buffer buf;
-    if (!PyArg_ParseTuple(args, "y*:malformed_digest", &buf)) return NULL;
-    int flags = digest_walk((const uchar *)buf.buf, buf.len, 1);
-    PyBuffer_Release(&buf);
-    return PyBool_FromLong(flags & 1);
-}
-
-/* 1 | 2 as digest_walk answers both */
-static PyObject *digest_flags(PyObject *self, PyObject *args) {
-    Py_buffer buf;
-    if (!PyArg_ParseTuple(args, "y*:digest_flags", &buf)) return NULL;
-    int flags = digest_walk((const uchar *)buf.buf, buf.len, 3);
     PyBuffer_Release(&buf);
     return PyLong_FromLong(flags);
 }
@@ -1151,7 +1137,6 @@ static PyMethodDef methods[] = {
     {"keyword_value_ends", keyword_value_ends, METH_VARARGS, "keyword_value_ends(data) -> ends of a name/value pair named by a keyword"},
     {"uri_ip_ends", uri_ip_ends, METH_VARARGS, "uri_ip_ends(data) -> (ends of a long URI parameter, ends of a public IPv4 address)"},
     {"utc_ns", utc_ns, METH_O, "utc_ns(times) -> ns since the epoch of each, or None unless every one is plain UTC"},
-    {"malformed_digest", malformed_digest, METH_VARARGS, "malformed_digest(data) -> a malformed hmac-sha256 digest?"},
     {"digest_flags", digest_flags, METH_VARARGS, "digest_flags(data) -> 1: a malformed digest, 2: a token in clear"},
     {"card_spans", card_spans, METH_O, "card_spans(text) -> the card regexes' matches (None: not ASCII)"},
     {"dm_lines", dm_lines, METH_VARARGS, "dm_lines(data, mask) -> {line start: detector bits}"},

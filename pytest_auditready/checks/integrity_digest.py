@@ -21,7 +21,6 @@ def _short(digest: str) -> str:
 
 # A digested value that is not exactly 64 lowercase hex digits before its closing quote (or escaped quote).
 _MALFORMED = re.compile(rb'"hmac-sha256:(?![0-9a-f]{64}(?:"|\\"))')
-_MALFORMED_HS = rb'"hmac-sha256:(?:[0-9a-f]{0,63}[^0-9a-f]|[0-9a-f]{64}[^"\\])'
 _SHOW = 5
 # Values Vault and OpenBao always write as digests unless the device logs raw (log_raw=true): the caller's token
 # (auth.client_token, request.client_token, response.auth.client_token) and a response-wrapping token

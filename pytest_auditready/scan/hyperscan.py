@@ -401,13 +401,15 @@ _ANY_MATCH: dict[tuple[bytes, ...], Any] = {}  # compiled once per process, by e
 # Expression sets the C extension answers itself (scan.native), each with the function that does: the same
 # yes/no, in one pass without a callback (tests/test_native.py holds them equal). Any other set is Hyperscan's.
 IRREGULAR_LINES = (rb"[^}]\n", rb"\n[^{]", rb"\}[ \t\r]*\{")  # offline.reader: not one object a line
-MALFORMED_DIGEST = (rb'"hmac-sha256:(?:[0-9a-f]{0,63}[^0-9a-f]|[0-9a-f]{64}[^"\\])',)  # checks.integrity_digest
+# checks.integrity_digest's two sets, answered together by the C extension's digest_flags (see digest_checks):
+# a malformed digest,
+MALFORMED_DIGEST = (rb'"hmac-sha256:(?:[0-9a-f]{0,63}[^0-9a-f]|[0-9a-f]{64}[^"\\])',)
 # A value that does not start an HMAC digest and is not empty (a quote, escaped at any depth, right after the opening
 # one): what follows a key whose value the vault always digests when it is written in clear.
 _NOT_DIGEST = (rb'(?:[^h\\"]|\\+[^\\"]|h(?:[^m]|m(?:[^a]|a(?:[^c]|c(?:[^-]|-(?:[^s]|s(?:[^h]|h(?:[^a]|a(?:[^2]|'
                rb'2(?:[^5]|5(?:[^6]|6[^:])))))))))))')
-# checks.integrity_digest: a client token, or a response-wrapping token, written in clear (log_raw), quotes escaped at
-# any depth (a shipper's line inside a string)
+# and a client token, or a response-wrapping token, written in clear (log_raw), quotes escaped at any depth (a
+# shipper's line inside a string)
 RAW_DIGESTED = (rb'client_token\\*":\\*"' + _NOT_DIGEST,
                 rb'wrap_info\\*":\{[^{}]*\\*"token\\*":\\*"' + _NOT_DIGEST)
 
@@ -418,11 +420,6 @@ def _native_any(expressions: tuple[bytes, ...]) -> Optional[Callable[[bytes], bo
     lib = native.lib
     if lib is None:
         return None
-    if expressions == MALFORMED_DIGEST:
-        return lib.malformed_digest  # type: ignore[no-any-return]
-    if expressions == RAW_DIGESTED:
-        flags = lib.digest_flags
-        return lambda data: bool(flags(data) & 2)
     if expressions == IRREGULAR_LINES:
         shape = lib.block_shape
         return lambda data: bool(shape(data)[2])
