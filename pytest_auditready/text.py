@@ -18,10 +18,11 @@ from typing import Mapping
 # past a reader): shown as escapes too, so that a path that reads like another is told apart from it.
 _INVISIBLE = ("\u00ad\u034f\u061c\u115f\u1160\u17b4\u17b5\u180b-\u180f\u200b-\u200d\u2060-\u2065\u206a-\u206f"
               "\u3164\ufe00-\ufe0f\ufeff\uffa0\ufff0-\ufffb\U0001d173-\U0001d17a\U000e0000-\U000e0fff")
-_UNSAFE = re.compile("[\x00-\x1f\x7f-\x9f\u2028\u2029\u200e\u200f\u202a-\u202e\u2066-\u2069\ud800-\udfff"
-                     + _INVISIBLE + "]")
-_UNSAFE_KEEP_LINES = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f\u2028\u2029\u200e\u200f\u202a-\u202e\u2066-\u2069"
-                                "\ud800-\udfff" + _INVISIBLE + "]")
+# What a reader cannot see or what reorders text, beyond the C0 controls and lone surrogates: DEL and the C1
+# controls, the line and paragraph separators, the bidi marks and overrides, and the invisible characters.
+_HIDDEN = "\x7f-\x9f\u2028\u2029\u200e\u200f\u202a-\u202e\u2066-\u2069" + _INVISIBLE
+_UNSAFE = re.compile("[\x00-\x1f\ud800-\udfff" + _HIDDEN + "]")
+_UNSAFE_KEEP_LINES = re.compile("[\x00-\x08\x0b-\x1f\ud800-\udfff" + _HIDDEN + "]")
 
 
 def _escape(m: "re.Match[str]") -> str:
@@ -34,7 +35,7 @@ def visible(text: str) -> str:
     return _UNSAFE.sub(_escape, text)
 
 
-_JSON_UNSAFE = re.compile("[\x7f-\x9f\u2028\u2029\u200e\u200f\u202a-\u202e\u2066-\u2069" + _INVISIBLE + "]")
+_JSON_UNSAFE = re.compile("[" + _HIDDEN + "]")  # json.dumps escapes the C0 controls itself
 
 
 def _json_escape(m: "re.Match[str]") -> str:
