@@ -31,6 +31,7 @@ from __future__ import annotations
 
 import argparse
 import calendar
+import collections
 import copy
 import datetime
 import hashlib
@@ -206,15 +207,17 @@ class Accesses(Visitor):
         # unless their last stage comes (then they count there, with its status)
         self.received: dict[str, tuple[Who, str, str, Optional[int]]] = {}
         self.raw = RawLines()
-        self.content = hashlib.sha256()  # of the file being read (its lines, decompressed): a twin counts once
+        # of the file being read (its lines, decompressed), when it may be a twin of another (``answer``)
+        self.content: Optional["hashlib._Hash"] = None
         self.wraps: dict[str, str] = {}  # wrapping token / accessor (as logged) -> the path its response wrapped
         self.who: dict[tuple[str, str], Identity] = {}
         self.untimed = 0  # matching requests without a readable time, left out when --since/--until is given
 
     def block(self, file: str, first_line: int, data: bytes) -> None:
         self.raw.block(file, first_line, data)
-        self.content.update(data)
-        self.content.update(b"\n")
+        if self.content is not None:
+            self.content.update(data)
+            self.content.update(b"\n")
 
     def entries(self, batch: Entries) -> None:
         match, since, until, fmt, scope = self.match, self.since, self.until, self.fmt, batch.scope
@@ -366,8 +369,12 @@ def answer(pattern: str, paths: Sequence[str], settings: Any, since: Optional[in
     acc = Accesses(pattern, since, until, settings.log_prefix)
     files = []
     seen: dict[bytes, str] = {}  # content digest -> the first file of the run with it
-    sizes: set[int] = set()  # the bytes the files read so far held (mod 2**32, as gzip's trailer keeps them)
-    for path in paths:
+    # A file with the lines of another counts once. Only files whose size (a gzip's ISIZE, mod 2**32) another file
+    # of the run shares, or cannot be told, can be such a twin: only they are hashed, and have what was counted
+    # before them kept to put back (a copy of the state per file costs with many identities).
+    hints = [_size_hint(p) for p in paths]
+    shared = collections.Counter(h % 2**32 for h in hints if h is not None)
+    for path, hint in zip(paths, hints):
         s = detect(path, settings)
         if s.log_format not in FORMATS:
             raise AuditReadyError(f"{path} is {TITLES.get(s.log_format, s.log_format)}, not a Vault/OpenBao, "
@@ -376,24 +383,22 @@ def answer(pattern: str, paths: Sequence[str], settings: Any, since: Optional[in
         acc.fmt = s.log_format
         stats = FileStats()
         read_blocks, parse, whole = reader_for(s, path)
-        # A file with the lines of one read before counts once: what is counted is kept to put back, unless the
-        # file's size already tells it holds other lines (a copy of the state per file costs with many identities).
-        hint = _size_hint(path)
-        before = (copy.deepcopy((acc.who, acc.untimed, acc.received))
-                  if hint is None or hint % 2**32 in sizes else None)
-        acc.content = hashlib.sha256()
+        maybe_twin = hint is None or shared[hint % 2**32] > 1
+        before = copy.deepcopy((acc.who, acc.untimed, acc.received)) if maybe_twin and seen else None
+        acc.content = hashlib.sha256() if maybe_twin else None
         f = open_log(path)
         try:
             counts = drive([acc], read_blocks(f, path, stats), path, parse, whole)
         finally:
             f.close()
-        digest = acc.content.digest()
-        twin = seen.get(digest, "") if stats.lines and before is not None else ""
-        if twin and before is not None:
-            acc.who, acc.untimed, acc.received = before
-        else:
-            seen.setdefault(digest, path)
-        sizes.add(stats.bytes % 2**32)
+        twin = ""
+        if acc.content is not None:
+            digest = acc.content.digest()
+            twin = seen.get(digest, "") if stats.lines else ""
+            if twin and before is not None:
+                acc.who, acc.untimed, acc.received = before
+            else:
+                seen.setdefault(digest, path)
         files.append(FileRead(path, stats.lines, stats.bytes, counts.entries, counts.bad_lines, s.log_format, twin))
     acc.flush()
     return acc, files
