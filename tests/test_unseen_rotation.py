@@ -321,6 +321,13 @@ def _fluent_bit_keys(n: int) -> list[str]:
     return [f"fluent-bit-logs/vault.audit/2026/11/22/19/15/59-{sfx}.gz" for sfx in suffixes]
 
 
+def _chunks(n: int) -> tuple[list[str], list[Sequence[bytes]]]:
+    """The stream cut in ``n`` chunks, with the Fluent Bit keys they are uploaded under."""
+    bounds = [0, *_cuts(n), len(STREAM)]
+    chunks = [STREAM[a:b] for a, b in zip(bounds, bounds[1:])]
+    return _fluent_bit_keys(len(chunks)), chunks
+
+
 def _upload(client: Any, keys: Sequence[str], chunks: Sequence[Sequence[bytes]]) -> None:
     for key, chunk in zip(keys, chunks):
         client.put_object(Bucket=client.bucket, Key=key, Body=gzip.compress(b"".join(chunk)))
@@ -328,10 +335,7 @@ def _upload(client: Any, keys: Sequence[str], chunks: Sequence[Sequence[bytes]])
 
 def test_fluent_bit_chunks_in_s3_pair_in_time_order(s3: Any, tmp_path: Path,  # noqa: F811
                                                      capsys: pytest.CaptureFixture[str]) -> None:
-    cuts = _cuts(4)
-    bounds = [0, *cuts, len(STREAM)]
-    chunks = [STREAM[a:b] for a, b in zip(bounds, bounds[1:])]
-    keys = _fluent_bit_keys(len(chunks))
+    keys, chunks = _chunks(4)
     assert sorted(keys) != keys
     _upload(s3, keys, chunks)
     rc, out = _verify(capsys, _config(tmp_path), f"s3://{s3.bucket}/fluent-bit-logs/")
@@ -341,10 +345,7 @@ def test_fluent_bit_chunks_in_s3_pair_in_time_order(s3: Any, tmp_path: Path,  # 
 
 def test_a_chunk_lost_by_the_shipper_is_found_in_s3(s3: Any, tmp_path: Path,  # noqa: F811
                                                     capsys: pytest.CaptureFixture[str]) -> None:
-    cuts = _cuts(4)
-    bounds = [0, *cuts, len(STREAM)]
-    chunks = [STREAM[a:b] for a, b in zip(bounds, bounds[1:])]
-    keys = _fluent_bit_keys(len(chunks))
+    keys, chunks = _chunks(4)
     _upload(s3, keys[:2] + keys[3:], chunks[:2] + chunks[3:])  # the third chunk's upload failed
     rc, out = _verify(capsys, _config(tmp_path), f"s3://{s3.bucket}/fluent-bit-logs/")
     assert rc == 1, out
