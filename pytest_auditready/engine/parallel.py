@@ -225,19 +225,20 @@ def finish_file(setup: Setup, parts: Sequence[PartResult]) -> FileResult:
     fresh = _visitors(setup, ctx)
     made = [dict(v.__dict__) for v in fresh]  # the set-up alone (state made lazily, like excused counts, is not)
     merged = [_unpack(v, p) for v, p in zip(fresh, parts[0].packed)]
-    review_whole = False  # the access review declined a merge (past its limits): it alone reads the file again
+    # the access review's place (after the checks' visitors), if it is fed; when it declines a merge (past its
+    # limits) it alone reads the file again: the checks' verdicts need no second read
+    review_at = len(fresh) - 1 if len(fresh) > sum(c.visitor is not None for c in setup.checks) else -1
+    review_whole = False
     for later in parts[1:]:
         for i, (m, v, first, p) in enumerate(zip(merged, fresh, made, later.packed)):
-            if review_whole and i == len(merged) - 1:
+            if review_whole and i == review_at:
                 continue
             try:
                 m.merge(_unpack(v, p, first))
             except NotImplementedError:
-                if setup.extras and i == len(merged) - 1 and len(fresh) > sum(c.visitor is not None
-                                                                               for c in setup.checks):
-                    review_whole = True  # not the checks' verdicts: no need to read the file whole for them
-                    continue
-                raise
+                if i != review_at:
+                    raise
+                review_whole = True
     if review_whole:
         from ..review import Review
         from .files import read_with
