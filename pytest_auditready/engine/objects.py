@@ -51,8 +51,46 @@ def _env_key() -> tuple[tuple[str, str], ...]:
                         if k.startswith(("AWS_", "GOOGLE_", "GCLOUD_", "AZURE_", "FSSPEC_"))))
 
 
+# Query keys that carry a credential in a signed or shared URL: an Azure SAS (sig, and the sv/se/sp that sign it),
+# an S3 or GCS presigned URL (X-Amz-*, X-Goog-*), a bearer token.
+_URL_SECRETS = frozenset({"sig", "signature", "x-amz-signature", "x-amz-credential", "x-amz-security-token",
+                          "x-goog-signature", "x-goog-credential", "token", "access_token", "sas", "code", "key"})
+
+
+def credentials_in(url: str) -> str:
+    """What in ``url`` is a credential ("" when nothing): a ``user:password@`` (or, but for Azure's
+    ``container@account`` form, any ``user@``) before the bucket, or a signature or token in its query."""
+    from urllib.parse import parse_qsl
+
+    rest = url.split("://", 1)[1] if "://" in url else url
+    netloc, _, tail = rest.partition("/")
+    if "@" in netloc:
+        user = netloc.rsplit("@", 1)[0]
+        if ":" in user or not url.lower().startswith(("abfs://", "abfss://", "az://")):
+            return "a user name and password before the bucket (user:password@)"
+    query = tail.partition("?")[2] if "?" in tail else netloc.partition("?")[2]
+    keys = {k.lower() for k, _ in parse_qsl(query, keep_blank_values=True)}
+    if keys & _URL_SECRETS:
+        return "a signature or token in its query (a presigned or SAS URL)"
+    return ""
+
+
+def _refuse_credentials(url: str) -> None:
+    """A URL that carries a credential is refused before anything reads or shows it: it would reach every report,
+    the terminal and the CI log (credentials come from the environment only)."""
+    why = credentials_in(url)
+    if why:
+        scheme = url.split("://", 1)[0] if "://" in url else "the"
+        raise AuditReadyError(f"an {scheme}:// URL carries {why}, which every report and log line would show",
+                              "name the object without credentials and give them in the environment (for S3: "
+                              "AWS_PROFILE or AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY; for Azure: "
+                              "AZURE_STORAGE_SAS_TOKEN or AZURE_STORAGE_ACCOUNT_KEY; for GCS: "
+                              "GOOGLE_APPLICATION_CREDENTIALS)")
+
+
 def _fs(url: str) -> tuple[Any, str]:
-    """The filesystem for ``url`` and the path inside it."""
+    """The filesystem for ``url`` and the path inside it (a URL carrying a credential is refused first)."""
+    _refuse_credentials(url)
     key = (url.split("://", 1)[0].lower(), _env_key())
     fs = _CACHE.get(key)
     if fs is None:
