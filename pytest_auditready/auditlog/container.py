@@ -92,7 +92,8 @@ def _producer(obj: Any) -> bool:
         return False
     api = obj.get("apiVersion")
     return (obj.get("type") in ("request", "response") or (isinstance(api, str) and api.startswith("audit.k8s.io/"))
-            or ("eventVersion" in obj and "eventSource" in obj and "eventTime" in obj))
+            or ("eventVersion" in obj and "eventTime" in obj  # an Insights event has eventType and eventID instead
+                and ("eventSource" in obj or ("eventType" in obj and "eventID" in obj))))
 
 
 def carried(rec: dict[str, Any]) -> Optional[str]:

@@ -7,11 +7,16 @@ to the checks, where it would read as a cascade of vault defects. The formats to
   ``request``/``auth`` objects), with or without a constant device ``prefix`` before each object;
 - ``k8s``: Kubernetes audit events (``audit.k8s.io`` apiVersion, kind Event), one a line;
 - ``cloudtrail``: an AWS CloudTrail delivery file, ``{"Records": [...]}`` of CloudTrail records (not the
-  ``Records`` of an AWS event notification: S3, SNS, SQS), or CloudTrail records exported one a line (a
-  CloudTrail Lake export, Athena or a SIEM's output, ``lookup-events`` through jq), or EventBridge's
+  ``Records`` of an AWS event notification: S3, SNS, SQS), or CloudTrail records one a line, whole (``jq -c
+  '.Records[]'``, a SIEM's copy, ``lookup-events`` through jq), or EventBridge's
   "... via CloudTrail" events one a line (each record under ``detail``): told as ``cloudtrail-record`` and read
   as ``cloudtrail``, one record a line;
 - ``jsonl``: JSON objects a line of no known producer, readable only through a ``field_map``.
+
+CloudTrail records as query engines and SIEMs give them back are refused, naming the tool and the way out, where a
+field the checks judge lost its meaning: CloudTrail Lake's and Athena's query results (structs as text, a time with
+no zone: none is assumed), records whose objects are text or whose eventTime has no zone, Elastic's ECS documents
+without event.original. Records a shipper or a SIEM kept whole are read (``auditlog.container``).
 
 Lines behind a syslog header (RFC 3164 or RFC 5424: rsyslog, syslog-ng, ``logger``, journald exports) are judged
 by the entry they carry (``auditlog.syslog``), line by line; a shipper's record holding the line is unwrapped by
@@ -69,6 +74,8 @@ class Detected:
     lines: int = 0  # lines sampled
     framing: str = ""  # the platform framing around each entry (auditlog.container), "" for none
     nested: str = ""  # JSON lines of no known format: the key under which each holds a producer's entry, if any
+    # JSON lines of no known format that hold CloudTrail's fields in another producer's shape: (what, fix)
+    reshaped: tuple[str, str] = ("", "")
     # the JSON objects sampled (one a line, as read), for check_format to test a field_map against
     samples: tuple[Any, ...] = field(default=(), compare=False, repr=False)
 
@@ -95,15 +102,23 @@ def _kind(obj: Any) -> str:
     return "jsonl"
 
 
+# The keys of an EventBridge event (its envelope): an event with no other key is read as the record it carries.
+EVENTBRIDGE_KEYS = frozenset({"version", "id", "detail-type", "source", "account", "time", "region", "resources",
+                              "detail"})
+
+
 def eventbridge_detail(obj: Any) -> Any:
     """The CloudTrail record an EventBridge event carries (``detail`` of an event whose detail-type is "AWS API
-    Call via CloudTrail", "AWS Console Sign In via CloudTrail", ... and whose source is "aws.<service>"), else
-    None."""
+    Call via CloudTrail", "AWS Console Sign In via CloudTrail", ... and whose source is "aws.<service>"; or of an
+    event trimmed to some of its envelope's keys, ``{"detail": <record>}`` as an input transformer or a SIEM keeps
+    it, when the detail is a CloudTrail record), else None."""
     if not isinstance(obj, dict) or "detail" not in obj:
         return None
     kind, source = obj.get("detail-type"), obj.get("source")
     if isinstance(kind, str) and kind.endswith("via CloudTrail") and isinstance(source, str) \
             and source.startswith("aws."):
+        return obj["detail"]
+    if kind is None and EVENTBRIDGE_KEYS.issuperset(obj) and cloudtrail_record(obj["detail"]):
         return obj["detail"]
     return None
 
@@ -145,6 +160,127 @@ def _first_record(body: bytes) -> Any:
         return json.JSONDecoder().raw_decode(text, start)[0]
     except (ValueError, RecursionError):
         return None
+
+
+# CloudTrail records as query engines give them back (AWS CloudTrail User Guide, "Supported SQL schemas for event
+# data stores"; Amazon Athena User Guide, "Create a table for CloudTrail logs"): what was found, and the way out.
+LAKE_ROWS = ("rows: each a list of one-column objects, userIdentity and the other structs as text, "
+             "requestParameters a map of strings, eventTime a SQL timestamp with no zone")
+LAKE_FIX = ("verify the records as CloudTrail writes them: the delivery files of a trail that logs these events "
+            "(aws s3 sync s3://BUCKET/AWSLogs/ACCOUNT/CloudTrail/ DIR/, then auditready verify DIR); a Lake query's "
+            "rows cannot be turned back into them")
+ATHENA_TEXT = "every column as text, a struct such as useridentity printed as {type=IAMUser, arn=...}, which no " \
+              "parser reads back safely"
+ATHENA_FIX = ("the Athena table reads the trail's delivery files: list those that hold these rows (SELECT DISTINCT "
+              "\"$path\" FROM cloudtrail_logs WHERE <your filter>), copy them (aws s3 cp S3_PATH DIR/) and verify "
+              "them")
+ATHENA_LAKE_FIX = ATHENA_FIX + " (CloudTrail Lake rows: the delivery files of a trail that logs the same events)"
+
+# The fields CloudTrail writes as objects, arrays or null, never as text (CloudTrail record contents); a query
+# engine's rows or a SIEM that flattened the record give them back as text.
+_CT_OBJECTS = ("userIdentity", "requestParameters", "responseElements", "additionalEventData", "resources",
+               "serviceEventDetails", "tlsDetails", "insightDetails")
+# eventTime as CloudTrail writes it: RFC 3339 with its zone (CloudTrail writes UTC, "Z"; a SIEM's re-rendering with
+# an explicit offset or a fraction is the same instant).
+_CT_TIME = re.compile(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(?:\.\d{1,9})?(?:Z|[+-]\d\d:\d\d)\Z")
+# CloudTrail's record names as a query engine's or a warehouse's columns write them (lowercase, snake_case)
+_CT_COLUMNS = frozenset(k.lower() for k in (*_CLOUDTRAIL_KEYS, "awsRegion", "sourceIPAddress", "requestParameters",
+                                            "requestID", "recipientAccountId", "errorCode"))
+_LAKE_ROW = re.compile(rb'\[\s*(?:\[\s*)?\{\s*"([A-Za-z_]{1,40})"\s*:\s*(?:"(?:[^"\\]|\\.)*"|null|true|false|-?[\d.]+)'
+                       rb'\s*\}\s*,\s*\{\s*"[A-Za-z_]{1,40}"\s*:')
+
+
+_TIMEISH = re.compile(r"[0-9TZ:.+ /-]{1,40}(?: UTC)?")
+_FORM = re.compile(r'\s*\[?\{\s*"?[A-Za-z][A-Za-z0-9_]{0,40}"?\s*[=:]')  # a struct's text or JSON: its first name
+
+
+def _flattened(rec: Any) -> tuple[tuple[str, str], ...]:
+    """What of a CloudTrail record is not as CloudTrail writes it, as (name, value) pairs: an eventTime with no zone
+    or not RFC 3339 (a SQL timestamp, "2023-05-10 12:00:00.000"; an epoch number), and objects given as text (a
+    struct printed {type=IAMUser, arn=...}, or JSON in a string). A record that lacks a field is no such thing: the
+    checks judge it."""
+    if not isinstance(rec, dict):
+        return ()
+    found: list[tuple[str, str]] = []
+    t = rec.get("eventTime")
+    if (isinstance(t, str) and t and not _CT_TIME.match(t)) or (isinstance(t, (int, float))
+                                                                 and not isinstance(t, bool)):
+        found.append(("eventTime", str(t)))
+    for key in _CT_OBJECTS:
+        v = rec.get(key)
+        if isinstance(v, str) and v.lstrip()[:1] in ("{", "["):
+            found.append((key, v))
+    return tuple(found)
+
+
+def _flat_refusal(name: str, flats: Sequence[tuple[tuple[str, str], ...]]) -> UnknownFormat:
+    """The refusal of CloudTrail records whose fields a query engine or a SIEM flattened (``_flattened``)."""
+    first: dict[str, str] = {}
+    for flat in flats:
+        for key, value in flat:
+            first.setdefault(key, value)
+    said = []
+    for key, value in first.items():  # a value is shown only when it is a time: the rest may hold a secret
+        if key == "eventTime":
+            shown = json.dumps(value) if _TIMEISH.fullmatch(value) else "that is no time"
+            said.append(f"eventTime {shown} (no zone, or not RFC 3339)")
+        else:
+            form = _FORM.match(value)
+            said.append(f"{key} as text ({form.group(0)}…)" if form else f"{key} as text")
+    what = (f"{name} holds CloudTrail records whose fields are not as CloudTrail writes them: " + ", ".join(said)
+            + f" in {len(flats)} of the records sampled (a query's rows made into objects: CloudTrail Lake, Athena; "
+            "or a SIEM that flattened them)")
+    texts = [k for k in first if k != "eventTime"]
+    if "eventTime" not in first and all(_json_text(v) for flat in flats for k, v in flat):
+        keys = ", ".join(json.dumps(k) for k in texts)
+        return UnknownFormat(what, "turn the JSON text back into objects (jq -c 'with_entries(if (.key | IN("
+                                   f"{keys})) then .value = (.value as $v | try ($v | fromjson) catch $v) else . end)' "
+                                   f"{name} > {name}.records) "
+                                   "and verify that")
+    return UnknownFormat(what, "verify the records as CloudTrail writes them (eventTime RFC 3339 UTC, e.g. "
+                               "2026-01-02T03:04:05Z; objects as JSON): the trail's delivery files (aws s3 sync "
+                               "s3://BUCKET/AWSLogs/ACCOUNT/CloudTrail/ DIR/, then auditready verify DIR); no zone "
+                               "is assumed and no struct text is parsed")
+
+
+def _json_text(value: str) -> bool:
+    try:
+        return isinstance(json.loads(value), (dict, list))
+    except (ValueError, RecursionError):
+        return False
+
+
+def _reshaped(obj: dict[str, Any]) -> str:
+    """"ecs" when ``obj`` (JSON of no known format) is Elastic's ECS document of a CloudTrail record (the aws
+    integration's aws.cloudtrail fields), "lake" when it is one column of a CloudTrail Lake row, "columns" when it
+    holds CloudTrail's fields under a query engine's or a warehouse's column names (eventtime, useridentity: Athena,
+    CloudTrail Lake, event_time: a warehouse), else "".
+    An Elasticsearch document one a line (``_source``) is judged by its source."""
+    source = obj.get("_source")
+    if isinstance(source, dict):
+        obj = source
+    aws = obj.get("aws")
+    if (isinstance(aws, dict) and isinstance(aws.get("cloudtrail"), dict)) or any(
+            isinstance(k, str) and k.startswith("aws.cloudtrail") for k in obj):
+        return "ecs"
+    names = {k.lower().replace("_", "") for k in obj if isinstance(k, str)}
+    if len(names) == 1 and names <= _CT_COLUMNS:
+        return "lake"  # one column a line: jq -c '.QueryResultRows[][]'
+    return "columns" if "eventtime" in names and names & {"eventname", "eventsource"} else ""
+
+
+_RESHAPED = {
+    "lake": (f"CloudTrail Lake query rows one column a line (as `aws cloudtrail get-query-results` prints them: "
+             f"{LAKE_ROWS}), not CloudTrail records", LAKE_FIX),
+    "ecs": ("Elastic's aws.cloudtrail documents (ECS: CloudTrail's fields renamed and reshaped, such as event.action, "
+            "aws.cloudtrail.user_identity.arn, source.ip, @timestamp, request_parameters flattened to text) without "
+            "the record as read (event.original)",
+            "keep each record in event.original (the AWS integration's preserve_original_event tag), which is read, "
+            "or verify the trail's delivery files (aws s3 sync s3://BUCKET/AWSLogs/ACCOUNT/CloudTrail/ DIR/)"),
+    "columns": ("CloudTrail's fields under a query engine's column names (eventtime, useridentity, requestparameters "
+                "as text: an Athena query's rows, UNLOAD or CTAS to JSON, a CloudTrail Lake or warehouse export), "
+                "not the records as CloudTrail writes them", ATHENA_LAKE_FIX),
+}
 
 
 def _loads(text: bytes) -> Any:
@@ -286,6 +422,12 @@ def _document(name: str, body: bytes) -> None:
             and b"_raw" in keys:  # (an export's one result a line has "result", and is read)
         found = ("a Splunk search answer (results[]._raw)", "jq -c '.results[]' FILE > FILE.jsonl (one result a "
                  "line, which is read), with the search sorted by _time ascending (| sort 0 _time)")
+    elif b"QueryResultRows" in keys and keys & {b"QueryStatus", b"QueryStatistics", b"NextToken"}:
+        raise UnknownFormat(f"{name} holds the answer of `aws cloudtrail get-query-results` (a CloudTrail Lake "
+                            f"query's {LAKE_ROWS}), not CloudTrail records", LAKE_FIX)
+    elif b"ResultSet" in keys and keys & {b"Rows", b"ResultSetMetadata"} and b"VarCharValue" in keys:
+        raise UnknownFormat(f"{name} holds the answer of `aws athena get-query-results` (ResultSet.Rows[].Data[]."
+                            f"VarCharValue: {ATHENA_TEXT}), not the records the table reads", ATHENA_FIX)
     if found is not None:
         what, fix = found
         packed = " (decompress it first)" if name.endswith((".gz", ".bz2", ".xz")) else ""
@@ -330,6 +472,9 @@ def _shape(name: str, lines: list[bytes]) -> None:
         found = ("JSON objects written one after another with no newline between them (as Kinesis Data Firehose "
                  "delivers records to S3 unless it is set to add a newline delimiter)",
                  f"write one object a line (jq -c . {name} > {name}.jsonl; jq reads such a stream) and verify that")
+    elif _cloudtrail_csv(lines):
+        found = (f"CSV of CloudTrail's fields (an Athena query's result file, or query rows downloaded as CSV: "
+                 f"{ATHENA_TEXT})", ATHENA_LAKE_FIX)
     else:
         column = _csv_column(lines)
         if column:
@@ -348,6 +493,18 @@ def _concatenated(line: bytes) -> bool:
     except (ValueError, RecursionError):
         return False
     return line.decode("utf-8", "replace")[end:].lstrip()[:1] == "{"
+
+
+def _cloudtrail_csv(lines: list[bytes]) -> bool:
+    """``lines`` start with a CSV header that names CloudTrail's fields (eventtime and eventname or eventsource)."""
+    if len(lines) < 2 or lines[0].count(b",") < 2:
+        return False
+    try:
+        header = next(csv.reader([lines[0].decode("utf-8", "replace")]))
+    except (csv.Error, StopIteration):
+        return False
+    names = {h.strip().lower().replace("_", "") for h in header}
+    return "eventtime" in names and bool(names & {"eventname", "eventsource"})
 
 
 def _csv_column(lines: list[bytes]) -> str:
@@ -398,6 +555,10 @@ def sniff(name: str, sample: bytes, complete: bool, *, prefix: str = "", framing
                                 "secretsmanager.amazonaws.com")
         return Detected("cloudtrail")
     _document(name, body)
+    lake = _LAKE_ROW.match(body) if body[:1] == b"[" else None
+    if lake is not None and lake.group(1).decode().lower().replace("_", "") in _CT_COLUMNS:
+        raise UnknownFormat(f"{name} holds CloudTrail Lake query rows (as `aws cloudtrail get-query-results` prints "
+                            f"them: {LAKE_ROWS}), not CloudTrail records", LAKE_FIX)
     if body[:1] == b"[" and body[1:].lstrip()[:1] in (b"{", b""):
         # One JSON array of records (compact or pretty-printed): an API's list answer or an export (the Okta System
         # Log API's GET /api/v1/logs, gcloud logging read --format=json, a SIEM's JSON export).
@@ -425,6 +586,8 @@ def sniff(name: str, sample: bytes, complete: bool, *, prefix: str = "", framing
     times: list[Any] = []  # the time of each Vault/OpenBao or Kubernetes entry, in file order
     nested: dict[str, int] = {}  # JSON lines of no known format: the key holding a producer's entry -> how many
     samples: list[Any] = []  # the JSON objects read
+    flats: list[tuple[tuple[str, str], ...]] = []  # CloudTrail records sampled whose fields were flattened
+    reshaped: dict[str, int] = {}  # JSON of no known format holding CloudTrail's fields otherwise shaped -> how many
     for ln in lines:
         framed, problem = unframe(ln) if ln[:1] != b"{" else (None, "")
         if problem:
@@ -455,10 +618,18 @@ def sniff(name: str, sample: bytes, complete: bool, *, prefix: str = "", framing
             times.append(obj.get("time"))
         elif k == "k8s":
             times.append(obj.get("stageTimestamp"))
+        elif k == "cloudtrail-record":
+            flat = _flattened(obj if cloudtrail_record(obj) else eventbridge_detail(obj))
+            if flat:
+                flats.append(flat)
         elif k == "jsonl":
             key = next((key for key, v in obj.items() if _kind(v) in ("vault", "k8s", "cloudtrail-record")), "")
             if key:
                 nested[key] = nested.get(key, 0) + 1
+            elif isinstance(obj, dict):
+                shape = _reshaped(obj)
+                if shape:
+                    reshaped[shape] = reshaped.get(shape, 0) + 1
     n = len(lines)
     if kinds.get("k8s-list", 0) * 2 >= n:
         # The webhook backend's batches (--audit-webhook-batch-*), stored as received: one line holds many events,
@@ -475,9 +646,13 @@ def sniff(name: str, sample: bytes, complete: bool, *, prefix: str = "", framing
                 _timed(name, kinds["vault"], untimed)
             if best in ("vault", "k8s") and framing not in container.ORDERLESS:
                 _oldest_first(name, times)
+            if best == "cloudtrail-record" and flats and len(flats) * 2 >= known[best]:
+                raise _flat_refusal(name, flats)
             inside = max(nested, key=lambda k: nested[k]) if best == "jsonl" and nested else ""
+            shape = max(reshaped, key=lambda k: reshaped[k]) if best == "jsonl" and reshaped else ""
             return Detected(best, prefix, n, framing, inside if nested.get(inside, 0) * 2 >= known[best] else "",
-                            tuple(samples))
+                            samples=tuple(samples),
+                            reshaped=_RESHAPED[shape] if reshaped.get(shape, 0) * 2 >= known[best] else ("", ""))
     if framed_bad * 2 >= n and not before and not fragments and cut_starts:
         # Behind syslog headers, entries the hop cut: read them, so that each cut line is a finding that names the
         # hop's limit (``auditlog.syslog``), not a refusal of the whole file.
@@ -564,6 +739,12 @@ def check_format(name: str, found: Detected, wanted: str, field_map: Sequence[tu
     if not fmt:
         return wanted if wanted != "auto" else "vault"
     named = "cloudtrail" if fmt == "cloudtrail-record" else fmt  # records one a line: read as CloudTrail's
+    if fmt == "jsonl" and wanted != "jsonl" and found.reshaped[0]:
+        # CloudTrail's fields in another shape, whatever the format said (log_format = "jsonl" with a field_map
+        # judges them by the generic rules instead, knowingly)
+        raise UnknownFormat(f"{name} holds {found.reshaped[0]}", found.reshaped[1])
+    if fmt == "jsonl" and wanted != "jsonl" and found.nested and not field_map:
+        raise _nested(name, found.nested)  # entries inside a wrapper, whatever the format said: the way out
     if wanted not in ("auto", fmt, named) and not (wanted == "jsonl" and fmt in ("vault", "k8s", "cloudtrail-record")):
         raise UnknownFormat(f"{name} is {found.title}, not {TITLES.get(wanted, wanted)} as log_format/--format "
                             f"says", f"use --format {named} (or leave the format out: it is told from the content)")
@@ -573,12 +754,7 @@ def check_format(name: str, found: Detected, wanted: str, field_map: Sequence[tu
     elif fmt == "cloudtrail-record":
         fmt = "cloudtrail"  # CloudTrail's own rules, one record a line (offline.reader.CloudTrailReader)
     if fmt == "jsonl" and not field_map and found.nested:
-        raise UnknownFormat(f"{name} holds JSON records with each audit entry under the key "
-                            f"{json.dumps(found.nested)} (a log shipper's or SIEM's record of a parsed line), not the "
-                            "entries as the producer wrote them",
-                            f"write the entries one a line (jq -c '.[{json.dumps(found.nested)}]' {name} > "
-                            f"{name}.entries) and verify that, or ship the lines as read (the shipper's message field "
-                            "is read)")
+        raise _nested(name, found.nested)
     if fmt == "jsonl" and field_map and wanted != "jsonl":
         _mapped_paths(name, found, field_map)
     if fmt == "jsonl" and not field_map:
@@ -588,6 +764,13 @@ def check_format(name: str, found: Detected, wanted: str, field_map: Sequence[tu
                             "{time = \"ts\", identity = \"user\", resource = \"path\", action = \"op\", "
                             "result = \"status\", source = \"ip\", request_id = \"id\"}")
     return fmt
+
+
+def _nested(name: str, key: str) -> UnknownFormat:
+    return UnknownFormat(f"{name} holds JSON records with each audit entry under the key {json.dumps(key)} (a log "
+                         "shipper's or SIEM's record of a parsed line), not the entries as the producer wrote them",
+                         f"write the entries one a line (jq -c '.[{json.dumps(key)}]' {name} > {name}.entries) and "
+                         "verify that, or ship the lines as read (the shipper's message field is read)")
 
 
 def _mapped_paths(name: str, found: Detected, field_map: Sequence[tuple[str, str]]) -> None:

@@ -353,11 +353,6 @@ class _Trail(msgspec.Struct):
 _trail_decoder = msgspec.json.Decoder(_Trail)
 
 
-# The keys of an EventBridge event (its envelope): an event with no other key is read as the record it carries.
-_EVENTBRIDGE_KEYS = frozenset({"version", "id", "detail-type", "source", "account", "time", "region", "resources",
-                               "detail"})
-
-
 class _Joined(io.RawIOBase):
     """``head`` (bytes already read from ``f``), then the rest of ``f``: what ``blocks`` reads."""
 
@@ -381,18 +376,18 @@ def _events_unwrapped(data: bytes) -> bytes:
     keys replaced by the record (``detail``), compact, at the same line: the checks (the leak scan of raw text too)
     read the record as a delivery file holds it. An event with other keys is kept as read (its record is still
     what ``CloudTrailReader.parse`` reads), so nothing it holds goes unscanned."""
-    from ..auditlog.detect import eventbridge_detail
+    from ..auditlog.detect import EVENTBRIDGE_KEYS, eventbridge_detail
 
     lines = data.split(b"\n")
     for i, raw in enumerate(lines):
-        if b'"detail-type"' not in raw:
+        if b'"detail"' not in raw:
             continue
         try:
             obj = orjson.loads(raw)
         except orjson.JSONDecodeError:
             continue
         detail = eventbridge_detail(obj)
-        if isinstance(detail, dict) and _EVENTBRIDGE_KEYS.issuperset(obj):
+        if isinstance(detail, dict) and EVENTBRIDGE_KEYS.issuperset(obj):
             lines[i] = orjson.dumps(detail)
     return b"\n".join(lines)
 
@@ -404,8 +399,10 @@ class CloudTrailReader:
       line, numbered by its place in Records, so findings say file:N for the Nth record. AWS delivers a file every
       few minutes, so a file is read whole (up to CLOUDTRAIL_MAX_BYTES); a file that starts as one but is not a
       CloudTrail log is read as lines, each a bad line that says so (and still scanned for secrets);
-    - records exported one a line (a CloudTrail Lake export, Athena, a SIEM or a shipper, lookup-events through
-      jq), or EventBridge's events of them (the record under ``detail``): streamed as lines, findings at file:line;
+    - records one a line, whole (jq -c '.Records[]', a shipper's or a SIEM's copy, lookup-events through jq; the
+      shapes of CloudTrail Lake's and Athena's query results are refused by ``auditlog.detect``), or
+      EventBridge's events of them (the record under ``detail``, with the envelope or trimmed to it): streamed as
+      lines, findings at file:line;
       a line that is no CloudTrail record (another log's line among them) is a bad line that says so.
 
     The result is "error: <errorCode>" when the record has one, else "success"; ``field_map`` entries replace the
@@ -432,7 +429,7 @@ class CloudTrailReader:
         if not DELIVERY_FILE.match(head[3:] if head.startswith(b"\xef\xbb\xbf") else head):
             self.one_a_line = True
             for blk in blocks(_Joined(head, f), self.file, stats, self.framing):  # type: ignore[arg-type]
-                if isinstance(blk.data, bytes) and b'"detail-type"' in blk.data:
+                if isinstance(blk.data, bytes) and b'"detail"' in blk.data:
                     blk.data = _events_unwrapped(blk.data)  # as many lines: the count stays
                 yield blk
             return
