@@ -11,6 +11,14 @@ vault enforced the rule. A path in a namespace other than the root is matched wi
 ``request.namespace.path``. The rules are the reviewer's intent; the vault's policies are what it enforces: this check
 is where the two are compared, request by request.
 
+Kubernetes audit events and CloudTrail records are judged too, by what each request reached (``k8s_reach``,
+``cloudtrail_reach``), once a request: a list or watch of a namespace's Secrets returns each of them, so it is a
+``read`` (and ``list``) of every one of them a rule names; a Secrets Manager or SSM read (GetSecretValue,
+BatchGetSecretValue, GetParameter, GetParameters, GetParametersByPath, GetParameterHistory) is a ``read`` of the
+secrets it named or took in by filter or path; writes are ``create``/``update``/``patch``, deletions ``delete``.
+Identities are matched on the Kubernetes user (a request made with impersonation: the user who sent it, or
+"<user> as <impersonated user>") or the CloudTrail userIdentity ARN.
+
 The canonical fields (``Record``) carry one identity; who a token is (display name, entity id, accessor) and which
 policies it holds are read from the raw line of each entry the rules cover (``RawLines``), so the cost is one JSON
 parse per covered request.
@@ -19,6 +27,7 @@ parse per covered request.
 from __future__ import annotations
 
 import fnmatch
+import functools
 import re
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Iterator, Optional, Sequence, Union
@@ -35,6 +44,9 @@ NO_RULES = ("no [[tool.auditready.access.rules]] in [tool.auditready]: there is 
             "who may read, write or list which secret paths)")
 _MAX = 50
 EXCUSE_RESPONSE = "a response entry (its request entry is the one judged)"
+EXCUSE_STAGE = "a Kubernetes event of a request judged at another stage (its last one)"
+_K8S_JUDGED = frozenset({"RequestReceived", "ResponseComplete", "Panic"})
+_IDS = 100_000  # Kubernetes auditIDs judged, kept to judge a request once
 
 
 def vault_glob(pattern: str) -> "re.Pattern[str]":
@@ -50,6 +62,303 @@ def vault_glob(pattern: str) -> "re.Pattern[str]":
 def paths_regex(patterns: Sequence[str]) -> "re.Pattern[str]":
     """One regex for any of ``patterns`` (see ``vault_glob``)."""
     return re.compile("|".join(f"(?:{vault_glob(p).pattern})" for p in patterns), re.DOTALL)
+
+
+# -- what one request reached, by producer (shared with `auditready access`) -------------------------------------
+# A request can see a secret without naming it: a Kubernetes list or watch of a collection returns every object of
+# it, data included; a Secrets Manager BatchGetSecretValue with filters, an SSM GetParametersByPath, every secret
+# the filter or path takes in. Such a request reaches a *scope*, written as Vault policy globs of the paths it
+# covers, and it reached PATTERN when some path matches both (``globs_meet``).
+
+
+@dataclass(frozen=True)
+class Named:
+    """A secret a request named: the path shown for it, and every name it goes by (a Secrets Manager secret by
+    its name, partial ARN and full ARN; an SSM parameter by its name and ARN): PATTERN may give any of them."""
+
+    shown: str
+    names: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class Reach:
+    """What one request reached: the secrets it named, or (``scope``) the ones it saw without naming them, with
+    the operation as shown and the rule operations (``ACCESS_OPERATIONS``) it counts as."""
+
+    op: str
+    rule_ops: frozenset[str]
+    named: tuple[Named, ...] = ()
+    scope: str = ""  # e.g. "all secrets in namespace prod"; empty when the request named what it reached
+    shown: str = ""  # the path shown for a scope (the collection, the parameter path, the filters)
+    globs: tuple[str, ...] = ()  # the scope as Vault policy globs of the paths it covers
+
+
+def _glob_tokens(glob: str) -> tuple[tuple[str, str], ...]:
+    """A Vault policy glob as tokens: ("c", char), ("s", "") for a ``+`` segment (any run of characters but '/'),
+    ("a", "") for a trailing ``*`` (any run of characters)."""
+    tail = glob.endswith("*")
+    out: list[tuple[str, str]] = []
+    for i, seg in enumerate((glob[:-1] if tail else glob).lstrip("/").split("/")):
+        if i:
+            out.append(("c", "/"))
+        if seg == "+":
+            out.append(("s", ""))
+        else:
+            out.extend(("c", ch) for ch in seg)
+    if tail:
+        out.append(("a", ""))
+    return tuple(out)
+
+
+def _one_char(x: tuple[str, str], y: tuple[str, str]) -> bool:
+    """Whether one character can be taken by both tokens."""
+    if x[0] == "c" and y[0] == "c":
+        return x[1] == y[1]
+    if x[0] == "c":
+        return y[0] == "a" or x[1] != "/"
+    if y[0] == "c":
+        return x[0] == "a" or y[1] != "/"
+    return True
+
+
+@functools.lru_cache(maxsize=4096)
+def globs_meet(a: str, b: str) -> bool:
+    """Whether some path matches both Vault policy globs ``a`` and ``b`` (the product of their automata)."""
+    ta, tb = _glob_tokens(a), _glob_tokens(b)
+    seen: set[tuple[int, int]] = set()
+    todo = [(0, 0)]
+    while todo:
+        i, j = todo.pop()
+        if (i, j) in seen:
+            continue
+        seen.add((i, j))
+        if i == len(ta) and j == len(tb):
+            return True
+        x = ta[i] if i < len(ta) else None
+        y = tb[j] if j < len(tb) else None
+        if x is not None and x[0] != "c":
+            todo.append((i + 1, j))  # a star that takes nothing more
+        if y is not None and y[0] != "c":
+            todo.append((i, j + 1))
+        if x is not None and y is not None and _one_char(x, y):
+            todo.append((i if x[0] != "c" else i + 1, j if y[0] != "c" else j + 1))
+    return False
+
+
+class PathMatch:
+    """PATTERN (or a rule's paths) held against what a request reached: a named secret matches when any of its
+    names does; a scope when some path of it does (``globs_meet``). A Secrets Manager full ARN pattern (with the
+    random ``-AbCdEf`` suffix) also matches the secret by its name or partial ARN, as the service resolves them."""
+
+    def __init__(self, patterns: Sequence[str]) -> None:
+        self.patterns = tuple(patterns)
+        more = [_SM_SUFFIX.sub("", p) for p in patterns if _SM_ARN.match(p) and _SM_SUFFIX.search(p)]
+        self.regex = paths_regex([*patterns, *more])
+        self.all = (*patterns, *more)
+
+    def named(self, n: Named) -> bool:
+        match = self.regex.match
+        return any(match(name) is not None for name in n.names)
+
+    def scope(self, globs: Sequence[str]) -> bool:
+        return any(globs_meet(p, g) for p in self.all for g in globs)
+
+    def reached(self, r: Reach) -> tuple[list[str], bool]:
+        """The named paths of ``r`` that match, and whether its scope does."""
+        return [n.shown for n in r.named if self.named(n)], bool(r.globs) and self.scope(r.globs)
+
+
+# Kubernetes: verbs as the rules' operations; a list or watch returns the objects' data, so it is a read of each
+K8S_COLLECTION_VERBS = frozenset({"list", "watch", "deletecollection"})
+_K8S_OPS: dict[str, frozenset[str]] = {
+    "get": frozenset({"read"}), "list": frozenset({"read", "list"}), "watch": frozenset({"read", "list"}),
+    "create": frozenset({"create"}), "update": frozenset({"update"}), "patch": frozenset({"patch"}),
+    "delete": frozenset({"delete"}), "deletecollection": frozenset({"delete"}),
+}
+
+
+def _selector_terms(values: Sequence[str]) -> list[tuple[str, str, str]]:
+    """fieldSelector terms as (key, operator, value)."""
+    out = []
+    for v in values:
+        for term in v.split(","):
+            m = re.fullmatch(r"\s*([^=!\s]+)\s*(==|=|!=)\s*(.*?)\s*", term)
+            if m is not None:
+                out.append((m.group(1), m.group(2), m.group(3)))
+    return out
+
+
+@functools.lru_cache(maxsize=4096)
+def k8s_reach(uri: str, verb: str, created: str = "") -> Reach:
+    """What a Kubernetes request reached, from its requestURI and verb: the object it names (``get``, a list or
+    watch with ``fieldSelector=metadata.name=X``, the old ``/watch/.../NAME`` path, a create posted to the
+    collection with ``created``, its objectRef.name), else, for a list, watch or deletecollection of a
+    collection, every object of it in the namespace (or the cluster), or those a labelSelector or another field
+    selector takes, which ones the log does not say."""
+    from urllib.parse import parse_qs
+
+    path, _, query = uri.partition("?")
+    segs = path.lstrip("/").split("/")
+    n = 2 if segs[0] == "api" else 3 if segs[0] == "apis" else 0
+    if n and len(segs) > n + 1 and segs[n] == "watch":  # the old watch paths: /api/v1/watch/namespaces/prod/...
+        segs = segs[:n] + segs[n + 1 :]
+    path = "/".join(segs)
+    ops = _K8S_OPS.get(verb, frozenset())
+    rest = segs[n:] if n else []
+    ns = ""
+    if len(rest) >= 3 and rest[0] == "namespaces":
+        ns, rest = rest[1], rest[2:]
+    if created and verb == "create" and len(rest) == 1 and rest[0]:
+        return Reach(verb, ops, (Named(path + "/" + created, (path + "/" + created,)),))
+    if verb not in K8S_COLLECTION_VERBS or len(rest) != 1 or not rest[0]:
+        return Reach(verb, ops, (Named(path, (path,)),))
+    resource = rest[0]
+    params = parse_qs(query, keep_blank_values=True)
+    terms = _selector_terms(params.get("fieldSelector", []))
+    name = next((v for k, o, v in terms if k == "metadata.name" and o != "!=" and v), "")
+    if name:
+        return Reach(verb, ops, (Named(path + "/" + name, (path + "/" + name,)),))
+    if not ns:
+        ns = next((v for k, o, v in terms if k == "metadata.namespace" and o != "!=" and v), "")
+    base = "/".join(segs[:n])
+    if ns:  # the collection's own path too: PATTERN may name it
+        globs: tuple[str, ...] = (path, f"{base}/namespaces/{ns}/{resource}/+")
+        where = f"namespace {ns}"
+    else:
+        globs = (path, f"{base}/{resource}/+", f"{base}/namespaces/+/{resource}", f"{base}/namespaces/+/{resource}/+")
+        where = "the cluster"
+    picks = [f"fieldSelector {k}{o}{v}" for k, o, v in terms if k not in ("metadata.namespace",)]
+    picks += [f"labelSelector {v}" for v in params.get("labelSelector", []) if v]
+    scope = (f"the {resource} in {where} matching {' and '.join(picks)}, which ones the log does not say" if picks
+             else f"all {resource} in {where}")
+    return Reach(verb, ops, (), scope, path, globs)
+
+
+# AWS: Secrets Manager secrets and SSM parameters by every name they go by
+_SM_ARN = re.compile(r"arn:([^:]*):secretsmanager:([^:]*):([^:]*):secret:(.+)\Z", re.DOTALL)
+_SM_SUFFIX = re.compile(r"-[A-Za-z0-9]{6}\Z")  # a full ARN's random suffix, which names never end with
+_SSM_ARN = re.compile(r"arn:([^:]*):ssm:([^:]*):([^:]*):parameter/?(.*)\Z", re.DOTALL)
+_SSM_REF = "/aws/reference/secretsmanager/"  # Parameter Store handing out a Secrets Manager secret
+_CT_OPS: dict[str, str] = {
+    "GetSecretValue": "read", "BatchGetSecretValue": "read", "GetParameter": "read", "GetParameters": "read",
+    "GetParametersByPath": "read", "GetParameterHistory": "read",
+    "CreateSecret": "create", "PutSecretValue": "update", "UpdateSecret": "update", "RotateSecret": "update",
+    "UpdateSecretVersionStage": "update", "PutParameter": "update", "LabelParameterVersion": "update",
+    "DeleteSecret": "delete", "DeleteParameter": "delete", "DeleteParameters": "delete",
+    "ListSecrets": "list", "ListSecretVersionIds": "list", "DescribeParameters": "list",
+}
+_VALUE_READS = frozenset({"GetParameter", "GetParameters", "GetParametersByPath", "GetParameterHistory"})
+CLOUDTRAIL_SOURCES = frozenset({"secretsmanager.amazonaws.com", "ssm.amazonaws.com"})
+CLOUDTRAIL_SOURCE_BYTES = tuple(s.encode() for s in sorted(CLOUDTRAIL_SOURCES))  # a raw record worth parsing
+
+
+def _secret(sid: str, part: str, region: str, account: str) -> Named:
+    """A Secrets Manager secret by its name, partial ARN and (when known) full ARN; shown as its partial ARN when
+    the region and account are known (one secret, one path, however the caller named it)."""
+    m = _SM_ARN.match(sid)
+    full = ""
+    if m is not None:
+        part, region, account, name = m.group(1), m.group(2), m.group(3), m.group(4)
+        if _SM_SUFFIX.search(name):
+            full, name = sid, _SM_SUFFIX.sub("", name)
+    else:
+        name = sid
+    arn = f"arn:{part}:secretsmanager:{region}:{account}:secret:{name}" if region and account else ""
+    return Named(arn or name, tuple(x for x in (name, arn, full) if x))
+
+
+def _parameter(raw: str, part: str, region: str, account: str) -> Named:
+    """An SSM parameter by its name (without a ``:version`` or ``:label`` selector) and ARN; a reference to a
+    Secrets Manager secret (``/aws/reference/secretsmanager/ID``) is that secret."""
+    m = _SSM_ARN.match(raw)
+    if m is not None:
+        part, region, account, name = m.group(1), m.group(2), m.group(3), "/" + m.group(4)
+    else:
+        name = raw
+    if name.startswith(_SSM_REF):
+        return _secret(name[len(_SSM_REF):], part, region, account)
+    name = name.split(":", 1)[0]
+    arn = f"arn:{part}:ssm:{region}:{account}:parameter/{name.lstrip('/')}" if region and account else ""
+    return Named(name, tuple(x for x in (name.lstrip("/"), arn) if x))
+
+
+def _strs_of(v: Any) -> list[str]:
+    if isinstance(v, str):
+        return [v] if v else []
+    return [x for x in v if isinstance(x, str) and x] if isinstance(v, list) else []
+
+
+def cloudtrail_reach(doc: dict[str, Any]) -> Optional[Reach]:
+    """What a Secrets Manager or SSM Parameter Store record reached: the secrets or parameters it names (a
+    ``secretId``, a ``secretIdList``, the secrets a BatchGetSecretValue's response names, ``name``/``names``), or
+    the ones a BatchGetSecretValue's ``filters`` or a GetParametersByPath's ``path`` take in. None for a record of
+    another service (a KMS Decrypt reveals no secret by itself)."""
+    source = doc.get("eventSource")
+    if source not in CLOUDTRAIL_SOURCES:
+        return None
+    def text(d: dict[str, Any], k: str) -> str:
+        v = d.get(k)
+        return v if isinstance(v, str) else ""
+
+    def obj(d: dict[str, Any], k: str) -> dict[str, Any]:
+        v = d.get(k)
+        return v if isinstance(v, dict) else {}
+
+    event, region = text(doc, "eventName"), text(doc, "awsRegion")
+    params, ident = obj(doc, "requestParameters"), obj(doc, "userIdentity")
+    account = text(doc, "recipientAccountId") or text(ident, "accountId")
+    arn = text(ident, "arn")
+    part = arn.split(":")[1] if arn.startswith("arn:") and arn.count(":") > 1 else "aws"
+    ops = frozenset({_CT_OPS[event]}) if event in _CT_OPS else frozenset()
+    op = event + (" withDecryption" if event in _VALUE_READS and params.get("withDecryption") is True else "")
+    named: dict[str, Named] = {}
+    if source == "secretsmanager.amazonaws.com":
+        ids = _strs_of(params.get("secretId")) + _strs_of(params.get("secretIdList"))
+        resp = doc.get("responseElements")
+        for v in (resp.get("secretValues") if isinstance(resp, dict) else None) or []:
+            if isinstance(v, dict):
+                ids += _strs_of(v.get("aRN") or v.get("arn") or v.get("name"))
+        for r in doc.get("resources") or []:
+            if isinstance(r, dict) and isinstance(r.get("ARN"), str) and _SM_ARN.match(r["ARN"]):
+                ids.append(r["ARN"])
+        for sid in ids:
+            s = _secret(sid, part, region, account)
+            if s.shown in named:
+                s = Named(s.shown, tuple(dict.fromkeys((*named[s.shown].names, *s.names))))
+            named[s.shown] = s
+        filters = params.get("filters")
+        if not named and event == "BatchGetSecretValue" and isinstance(filters, list) and filters:
+            said: list[str] = []
+            globs: list[str] = []
+            only_names = True
+            for f in filters:
+                key = f.get("key") if isinstance(f, dict) else None
+                values = _strs_of(f.get("values")) if isinstance(f, dict) else []
+                said.append(f"{key}={','.join(values)}")
+                if key != "name" or any(v.startswith("!") for v in values):
+                    only_names = False
+                else:
+                    for v in values:
+                        globs += [v + "*", f"arn:{part}:secretsmanager:{region}:{account}:secret:{v}*"]
+            what = "; ".join(said)
+            return Reach(op, ops, (), f"every secret matching the filters {what}, which ones the log does not say",
+                         f"filters {what}", tuple(globs) if only_names and globs else ("*",))
+    else:
+        for raw in _strs_of(params.get("name")) + _strs_of(params.get("names")):
+            p = _parameter(raw, part, region, account)
+            named.setdefault(p.shown, p)
+        path = params.get("path")
+        if event == "GetParametersByPath" and isinstance(path, str) and path:
+            deep = params.get("recursive") is True
+            base = path.strip("/")
+            tail = "*" if deep else "+"
+            under = (f"{base}/{tail}" if base else tail,
+                     f"arn:{part}:ssm:{region}:{account}:parameter/{base + '/' if base else ''}{tail}")
+            scope = f"every parameter under {path}" + (" and below" if deep else " (one level)")
+            return Reach(op, ops, (), scope, path, under)
+    if not named:
+        return None
+    return Reach(op, ops, tuple(named.values()))
 
 
 @dataclass(frozen=True)
@@ -153,10 +462,33 @@ class RawLines:
         return raw[:-1] if raw.endswith(b"\r") else raw
 
 
-def _allowed(rule: "AccessRule", w: Who) -> bool:
+def k8s_user(raw: Optional[bytes], user: str) -> str:
+    """``user``, or "<user> as <impersonated user>" when the request was made with impersonation (Kubernetes
+    authorizes it as the impersonated user; the one who sent it is ``user``)."""
+    if raw is None or b'"impersonatedUser"' not in raw:
+        return user
+    doc = line_object(raw)
+    imp = doc.get("impersonatedUser") if doc is not None else None
+    name = imp.get("username") if isinstance(imp, dict) else None
+    return f"{user} as {name}" if isinstance(name, str) and name else user
+
+
+def k8s_created(raw: Optional[bytes], verb: str) -> str:
+    """The objectRef.name of a Kubernetes create (posted to the collection, so its URI names no object)."""
+    if verb != "create" or raw is None or b'"objectRef"' not in raw:
+        return ""
+    doc = line_object(raw)
+    ref = doc.get("objectRef") if doc is not None else None
+    name = ref.get("name") if isinstance(ref, dict) else None
+    return name if isinstance(name, str) and "/" not in name else ""
+
+
+def _allowed(rule: "AccessRule", w: Who, sender: str = "") -> bool:
+    """Whether ``w`` is allowed by ``rule``: an identity glob matches its display name, its entity id or (a
+    Kubernetes request made with impersonation) the user who sent it, or it holds an allowed policy."""
     for g in rule.identities:
         if (w.display_name and fnmatch.fnmatchcase(w.display_name, g)) or (
-                w.entity_id and fnmatch.fnmatchcase(w.entity_id, g)):
+                w.entity_id and fnmatch.fnmatchcase(w.entity_id, g)) or (sender and fnmatch.fnmatchcase(sender, g)):
             return True
     return any(p in rule.policies for p in w.policies)
 
@@ -179,13 +511,22 @@ class _Compiled:
 
 
 class Rules(Visitor):
-    """Judges the request entries on covered paths; counts the others as excused, by rule."""
+    """Judges the request entries on covered paths; counts the others as excused, by rule. A Kubernetes or
+    CloudTrail request is judged by what it reached (``k8s_reach``, ``cloudtrail_reach``): a list of a namespace's
+    secrets reached each of them, so it is judged as a read of each by every rule on one of them."""
 
     def __init__(self, ctx: CheckContext) -> None:
         self.rules = [_Compiled(r, paths_regex(r.paths), frozenset(r.operations)) for r in ctx.settings.access]
         self.any_path = paths_regex([p for r in ctx.settings.access for p in r.paths]) if self.rules else None
         self.ops = frozenset(o for r in ctx.settings.access for o in r.operations)
-        self.vault = format_of(ctx.settings).name == "vault"
+        self.fmt = format_of(ctx.settings).name
+        self.vault = self.fmt == "vault"
+        self.other = self.fmt in ("k8s", "cloudtrail")
+        self.matchers = [PathMatch(r.paths) for r in ctx.settings.access] if self.other else []
+        # Kubernetes: requests seen at RequestReceived and at no later stage yet (judged at ``finish`` unless their
+        # last stage comes), and the auditIDs judged (the oldest forgotten first)
+        self.pending: dict[str, tuple[Record, str, str, Reach]] = {}
+        self.judged: dict[str, None] = {}
         self.prefix = ctx.settings.log_prefix
         self.raw = RawLines()
         self.findings: list[Finding] = []
@@ -195,7 +536,15 @@ class Rules(Visitor):
     def block(self, file: str, first_line: int, data: bytes) -> None:
         self.raw.block(file, first_line, data)
 
+    @classmethod
+    def splits(cls, ctx: CheckContext) -> bool:
+        """A Kubernetes log held to rules is read whole: a request's stages may fall in two ranges."""
+        return not (ctx.settings.access and format_of(ctx.settings).name == "k8s")
+
     def entry(self, rec: Record) -> None:
+        if self.any_path is not None and self.other:
+            self._other(rec)
+            return
         if self.any_path is None or not self.vault:
             return
         if rec.type != "request":
@@ -206,6 +555,10 @@ class Rules(Visitor):
             self._judge(rec)
 
     def entries(self, batch: Entries) -> None:
+        if self.any_path is not None and self.other:
+            for i in range(len(batch)):
+                self._other(batch.record(i))
+            return
         if self.any_path is None or not self.vault:
             return
         covered, ops = self.any_path.match, self.ops
@@ -242,9 +595,72 @@ class Rules(Visitor):
         else:
             self.uncovered += 1
 
-    def _violation(self, rec: Record, rule: "AccessRule", w: Who) -> None:
+    def _other(self, rec: Record) -> None:
+        """A Kubernetes event or a CloudTrail record: judged by what its request reached, once a request."""
+        raw = self.raw.get(rec.file, rec.line)
+        user = rec.identity
+        if self.fmt == "k8s":
+            if rec.type not in _K8S_JUDGED:
+                self.excuse(EXCUSE_STAGE)
+                return
+            reach = k8s_reach(rec.resource, rec.action, k8s_created(raw, rec.action))
+            if not reach.rule_ops & self.ops:
+                self.uncovered += 1
+                return
+            rid = rec.request_id
+            if rid and rid in self.judged:
+                self.excuse(EXCUSE_STAGE)  # the same request's event again
+                return
+            name = k8s_user(raw, user)
+            if rec.type == "RequestReceived":
+                self.pending[rid] = (rec, name, user, reach)
+                return
+            if self.pending.pop(rid, None) is not None:
+                self.excuse(EXCUSE_STAGE)  # its RequestReceived event, held until now
+            if rid:
+                if len(self.judged) >= _IDS:
+                    self.judged.pop(next(iter(self.judged)))
+                self.judged[rid] = None
+            self._judge_other(rec, reach, name, user, rec.result in ("401", "403"))
+            return
+        doc = line_object(raw) if raw is not None and any(s in raw for s in CLOUDTRAIL_SOURCE_BYTES) else None
+        got = cloudtrail_reach(doc) if doc is not None else None
+        if got is None or not got.rule_ops & self.ops:
+            self.uncovered += 1
+            return
+        self._judge_other(rec, got, user, "", rec.result.startswith("error:"))
+
+    def _judge_other(self, rec: Record, reach: Reach, name: str, sender: str, refused: bool) -> None:
+        hits = []
+        for c, m in zip(self.rules, self.matchers):
+            if reach.rule_ops & c.ops:
+                named, wide = m.reached(reach)
+                if named or wide:
+                    hits.append((c, named))
+        if not hits:
+            self.uncovered += 1
+            return
+        if refused:
+            self.refused += 1  # the API server or the service refused it: nothing was reached
+            return
+        self.covered += 1
+        w = Who(display_name=name, remote_address=rec.source)
+        for c, named in hits:
+            if not _allowed(c.rule, w, sender if sender != name else ""):
+                seen = "" if named else f" (it named no secret; its answer held {reach.scope})"
+                self._violation(rec, c.rule, w, f"{reach.op} of {', '.join(named) or reach.shown}", seen)
+                break
+
+    def _violation(self, rec: Record, rule: "AccessRule", w: Who, what: str = "", seen: str = "") -> None:
         if len(self.findings) >= _MAX:
             self.more += 1
+            return
+        if self.other:
+            fix = ("if this identity should not have it, take the permission out of its " +
+                   ("RBAC Role or ClusterRole binding" if self.fmt == "k8s" else "IAM or resource policy") +
+                   " and review what it saw; if it should, add it to the rule in [[tool.auditready.access.rules]]")
+            self.findings.append(Finding(ID, "", f"{what} by {w.display_name or 'no identity'}{seen} breaks "
+                                         f"{describe_rule(rule)}.", fix, where=rec.where, request_id=rec.request_id))
             return
         ids = [f"display name {w.display_name!r}" if w.display_name else "",
                f"entity {w.entity_id}" if w.entity_id else ""]
@@ -278,10 +694,13 @@ class Rules(Visitor):
         if not self.rules:
             yield Skip("", NO_RULES)
             return
-        if not self.vault:
-            yield Skip("", "access rules name Vault/OpenBao paths, operations and policies; this log is not a "
-                       "Vault/OpenBao audit log")
+        if not self.vault and not self.other:
+            yield Skip("", "access rules name Vault/OpenBao, Kubernetes or CloudTrail paths and operations; this log "
+                       "is none of those")
             return
+        for rec, name, user, reach in self.pending.values():  # Kubernetes requests whose last stage was not logged
+            self._judge_other(rec, reach, name, user, False)
+        self.pending.clear()
         yield from self.findings
         if self.more:
             yield Finding(ID, "", f"{self.more} more requests break the access rules (only the first {_MAX} are "

@@ -12,14 +12,28 @@ trailing ``*`` matches the rest, a ``+`` segment one segment) over each request'
   secret: an ``sys/wrapping/unwrap`` whose token (the client token, or ``token`` in the request's data; HMAC
   digests, which the vault makes alike) is one a matching read's response wrapped (``response.wrap_info``, or
   a ``sys/wrapping/rewrap`` of it) counts as operation ``unwrap`` of that path, by whoever sent it.
-- Kubernetes: the event at the request's last stage (ResponseComplete, or Panic), its requestURI without the leading
-  ``/`` and the query (``api/v1/namespaces/prod/secrets/db``); a 401 or 403 counts as denied. A request made with
-  impersonation is by "<user> as <impersonatedUser>": the API server authorized it as the impersonated user. A
-  request whose RequestReceived event no later stage follows (an audit policy that omits them) counts at that
-  event.
-- AWS CloudTrail: every record, its resource as the checks read it (the first ``resources`` ARN, else the
-  ``secretId``, ``name`` or ``keyId`` the caller sent, else the service); a record with an ``errorCode`` counts as
-  denied.
+  A cubbyhole is each token's own: its paths are shown with the token (``cubbyhole/x (the cubbyhole of token
+  hmac-sha256:...)``), as the same path names another secret for another token.
+- Kubernetes: the event at the request's last stage (ResponseComplete, or Panic), once per auditID; its requestURI
+  without the leading ``/`` and the query (``api/v1/namespaces/prod/secrets/db``; the old ``/watch/`` paths as the
+  object they watch; a list or watch narrowed by ``fieldSelector=metadata.name=X`` as that object; a create posted
+  to the collection as its objectRef.name); a 401 or 403 counts as denied. A list, watch or deletecollection of a
+  collection returns every object of it (data included) and names none: it counts for PATTERN when PATTERN can
+  name one of them, as a request that named no secret, and the answer says what it saw ("all secrets in namespace
+  prod", or those a label selector took, which the log does not say). A request made with impersonation is by
+  "<user> as <impersonatedUser>": the API server authorized it as the impersonated user. A request whose
+  RequestReceived event no later stage follows (an audit policy that omits them) counts at that event. A
+  ``pods/exec`` is a request on the pod, never a Secret read.
+- AWS CloudTrail: Secrets Manager and SSM Parameter Store records by what they reached (``cloudtrail_reach``): a
+  secret by its name, partial ARN or full ARN (PATTERN may give any of them; the answer shows its partial ARN), the
+  secrets of a BatchGetSecretValue's ``secretIdList`` or response, a parameter by name (with or without a
+  ``:version``) or ARN; a BatchGetSecretValue by ``filters`` and a GetParametersByPath reach every secret they
+  take in, named none. Every other record: its resource as the checks read it (the first ``resources`` ARN, else
+  the ``secretId``, ``name`` or ``keyId`` the caller sent, else the service): a KMS Decrypt is a request on the
+  key. A record with an ``errorCode`` counts as denied.
+- Generic JSON lines are refused, also with a ``field_map``: what such a request reached (a listing of a project's
+  secrets?) and whether it was refused (a result field holds whatever its producer writes) cannot be known
+  without inventing it.
 
 A file holding the same lines as one read before it (a rotated copy beside its compressed twin) counts once (its
 ``files`` entry names the other in ``same_as``). Exit 0: answered from every line; 1: answered, but some lines
@@ -44,7 +58,21 @@ from dataclasses import dataclass, field
 from typing import IO, Any, Optional, Sequence
 
 from ..auditlog.model import Entries, parse_time
-from ..checks.access_policy import RawLines, Who, line_object, vault_glob, who, who_of
+from ..checks.access_policy import (
+    CLOUDTRAIL_SOURCE_BYTES,
+    Named,
+    PathMatch,
+    RawLines,
+    Reach,
+    Who,
+    cloudtrail_reach,
+    k8s_created,
+    k8s_reach,
+    k8s_user,
+    line_object,
+    who,
+    who_of,
+)
 from ..checks.base import Visitor
 from ..errors import AuditReadyError, ConfigError
 from ..text import visible
@@ -55,7 +83,9 @@ _K8S_LAST_STAGES = frozenset({"ResponseComplete", "Panic"})  # one event a reque
 _K8S_REFUSED = frozenset({"401", "403"})
 _KEEP = 50  # distinct source addresses and paths kept per identity (the rest is counted)
 _WRAPS = 100_000  # wrapping tokens kept (the oldest forgotten first): a response-wrapped secret's token is used once
+_IDS = 100_000  # Kubernetes auditIDs of the requests counted (the oldest forgotten first): a request counts once
 _UNWRAP, _REWRAP = "sys/wrapping/unwrap", "sys/wrapping/rewrap"
+_CUBBYHOLE = "cubbyhole/"  # a token's own storage: the same path names another secret for each token
 
 
 def _sub(doc: Any, *keys: str) -> Any:
@@ -121,12 +151,14 @@ def _pattern_ok(p: str) -> bool:
 class OpCount:
     requests: int = 0
     denied: int = 0
+    unnamed: int = 0  # requests that saw the secrets without naming them (a list of the namespace's secrets)
     first: Optional[int] = None
     last: Optional[int] = None
 
-    def add(self, ns: Optional[int], denied: bool) -> None:
+    def add(self, ns: Optional[int], denied: bool, unnamed: bool = False) -> None:
         self.requests += 1
         self.denied += denied
+        self.unnamed += unnamed
         if ns is not None:
             self.first = ns if self.first is None or ns < self.first else self.first
             self.last = ns if self.last is None or ns > self.last else self.last
@@ -149,6 +181,9 @@ class Identity:
     sources_more: int = 0
     paths: dict[str, int] = field(default_factory=dict)
     paths_more: int = 0
+    # what the requests that named no secret saw ("all secrets in namespace prod") -> [requests, denied]
+    scopes: dict[str, list[int]] = field(default_factory=dict)
+    scopes_more: int = 0
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -158,6 +193,7 @@ class Identity:
             "accessors_more": self.accessors_more,
             "requests": self.total.requests,
             "denied": self.total.denied,
+            "unnamed": self.total.unnamed,
             "first": _iso(self.total.first),
             "last": _iso(self.total.last),
             "operations": {op: {"requests": c.requests, "denied": c.denied, "first": _iso(c.first),
@@ -166,6 +202,8 @@ class Identity:
             "sources_more": self.sources_more,
             "paths": dict(sorted(self.paths.items())),
             "paths_more": self.paths_more,
+            "scopes": {k: {"requests": v[0], "denied": v[1]} for k, v in sorted(self.scopes.items())},
+            "scopes_more": self.scopes_more,
         }
 
 
@@ -200,12 +238,14 @@ class Accesses(Visitor):
     """Counts the request entries on paths matching the pattern, per identity and operation."""
 
     def __init__(self, pattern: str, since: Optional[int], until: Optional[int], prefix: str) -> None:
-        self.match = vault_glob(pattern).match
+        self.paths = PathMatch([pattern])
+        self.match = self.paths.regex.match
         self.since, self.until, self.prefix = since, until, prefix
         self.fmt = "vault"  # the format of the file being read (``answer`` sets it)
         # Kubernetes requests seen at RequestReceived and at no later stage yet, by auditID: counted at ``flush``
         # unless their last stage comes (then they count there, with its status)
-        self.received: dict[str, tuple[Who, str, str, Optional[int]]] = {}
+        self.received: dict[str, tuple[Who, str, list[str], Optional[int], str]] = {}
+        self.counted: dict[str, None] = {}  # auditIDs of the Kubernetes requests counted (a repeated event is not)
         self.raw = RawLines()
         # of the file being read (its lines, decompressed), when it may be a twin of another (``answer``)
         self.content: Optional["hashlib._Hash"] = None
@@ -222,6 +262,7 @@ class Accesses(Visitor):
     def entries(self, batch: Entries) -> None:
         match, since, until, fmt, scope = self.match, self.since, self.until, self.fmt, batch.scope
         for i, (t, path) in enumerate(zip(batch.type, batch.resource)):
+            reach: Optional[Reach] = None
             if fmt == "vault":
                 if scope is not None:
                     path = batch.secret(i)
@@ -231,12 +272,25 @@ class Accesses(Visitor):
                     continue
                 if batch.resource[i] == _UNWRAP and self.wraps:
                     self._unwrap(batch, i)
+                if match(path) is None:
+                    continue
             elif fmt == "k8s":
                 if t not in _K8S_LAST_STAGES and t != "RequestReceived":
                     continue
-                path = path.split("?", 1)[0].lstrip("/")
-            if match(path) is None:
-                continue
+                act = batch.action[i]
+                reach = k8s_reach(path, act, k8s_created(self.raw.get(batch.file, batch.lines[i]), act)
+                                  if act == "create" else "")
+            elif fmt == "cloudtrail":
+                reach = self._cloudtrail(batch, i)
+            if reach is not None:
+                named, wide = self.paths.reached(reach)
+                if not named and not wide:
+                    continue
+                hit = named or [reach.shown]
+                seen = "" if named else reach.scope
+                op = reach.op or "(none)"
+            else:
+                hit, seen, op = [path], "", batch.action[i] or "(none)"
             ts = parse_time(batch.time[i])
             ns = ts[0] if ts is not None else None
             if since is not None or until is not None:
@@ -252,28 +306,38 @@ class Accesses(Visitor):
                 if w is None:
                     w = Who(display_name=batch.identity[i], remote_address=batch.source[i])
                 denied = w.refused or result.startswith("error:")
+                if batch.resource[i].startswith(_CUBBYHOLE):  # each token has its own: same path, other secrets
+                    hit = [f"{p} (the cubbyhole of token {_accessor(w.accessor) or 'unknown'})" for p in hit]
             else:
                 name = batch.identity[i]
                 if fmt == "k8s":
-                    name = self._k8s_who(batch, i, name)
+                    name = k8s_user(self.raw.get(batch.file, batch.lines[i]), name)
                 w = Who(display_name=name, remote_address=batch.source[i])
                 denied = result in _K8S_REFUSED if fmt == "k8s" else result.startswith("error:")
                 if fmt == "k8s":
                     rid = batch.request_id[i]
+                    if rid and rid in self.counted:
+                        continue  # the same request's event again (a stage logged twice, a log read twice)
                     if t == "RequestReceived":
-                        self.received[rid] = (w, batch.action[i] or "(none)", path, ns)
+                        self.received[rid] = (w, op, hit, ns, seen)
                         continue
                     self.received.pop(rid, None)
-            self._count(w, batch.action[i] or "(none)", path, ns, denied)
+                    if rid:
+                        if len(self.counted) >= _IDS:
+                            self.counted.pop(next(iter(self.counted)))
+                        self.counted[rid] = None
+            self._count(w, op, hit, ns, denied, seen)
 
-    def _k8s_who(self, batch: Entries, i: int, user: str) -> str:
-        """``user``, or "<user> as <impersonated user>" when the request was made with impersonation (Kubernetes
-        authorizes it as the impersonated user; the one who sent it is ``user``)."""
+    def _cloudtrail(self, batch: Entries, i: int) -> Optional[Reach]:
+        """A Secrets Manager or SSM record's reach (read from its raw line); else its resource as a named path."""
         raw = self.raw.get(batch.file, batch.lines[i])
-        if raw is None or b'"impersonatedUser"' not in raw:
-            return user
-        name = _sub(line_object(raw), "impersonatedUser", "username")
-        return f"{user} as {name}" if isinstance(name, str) and name else user
+        if raw is not None and any(src in raw for src in CLOUDTRAIL_SOURCE_BYTES):
+            doc = line_object(raw)
+            reach = cloudtrail_reach(doc) if doc is not None else None
+            if reach is not None:
+                return reach
+        path = batch.resource[i]
+        return Reach(batch.action[i], frozenset(), (Named(path, (path,)),))
 
     def _wrapped(self, batch: Entries, i: int, path: str) -> None:
         """Keep the wrapping token and accessor of a matching read's response (or of a rewrap of one)."""
@@ -319,27 +383,42 @@ class Accesses(Visitor):
             if (self.since is not None and ns < self.since) or (self.until is not None and ns > self.until):
                 return
         w = who_of(doc)  # the line parsed once
-        self._count(w, "unwrap", path, ns, w.refused or batch.result[i].startswith("error:"))
+        self._count(w, "unwrap", [path], ns, w.refused or batch.result[i].startswith("error:"))
 
     def flush(self) -> None:
         """Count the Kubernetes requests whose last stage never came (not known to be denied)."""
-        for w, op, path, ns in self.received.values():
-            self._count(w, op, path, ns, False)
+        for w, op, paths, ns, seen in self.received.values():
+            self._count(w, op, paths, ns, False, seen)
         self.received.clear()
 
-    def _count(self, w: Who, op: str, path: str, ns: Optional[int], denied: bool) -> None:
+    def _ident(self, w: Who) -> Identity:
         key = (w.display_name, w.entity_id)
         ident = self.who.get(key)
         if ident is None:
             ident = self.who[key] = Identity(w.display_name, w.entity_id)
-        ident.ops.setdefault(op, OpCount()).add(ns, denied)
-        ident.total.add(ns, denied)
+        return ident
+
+    def _count(self, w: Who, op: str, paths: list[str], ns: Optional[int], denied: bool, seen: str = "") -> None:
+        """Count one request by ``w`` that reached ``paths`` (named), or, when ``seen`` says what, the secrets it
+        saw without naming them (``paths`` is then the collection, filter or path it asked for)."""
+        ident = self.who.get((w.display_name, w.entity_id)) or self._ident(w)
+        unnamed = bool(seen)
+        ident.ops.setdefault(op, OpCount()).add(ns, denied, unnamed)
+        ident.total.add(ns, denied, unnamed)
+        if seen:
+            if seen in ident.scopes or len(ident.scopes) < _KEEP:
+                c = ident.scopes.setdefault(seen, [0, 0])
+                c[0] += 1
+                c[1] += denied
+            else:
+                ident.scopes_more += 1
         if w.accessor and not _keep(ident.accessors, _accessor(w.accessor)):
             ident.accessors_more += 1
         if w.remote_address and not _keep(ident.sources, w.remote_address):
             ident.sources_more += 1
-        if not _keep(ident.paths, path):
-            ident.paths_more += 1
+        for path in paths:
+            if not _keep(ident.paths, path):
+                ident.paths_more += 1
 
 
 @dataclass
@@ -376,7 +455,8 @@ def answer(pattern: str, paths: Sequence[str], settings: Any, since: Optional[in
     shared = collections.Counter(h % 2**32 for h in hints if h is not None)
     for path, hint in zip(paths, hints):
         s = detect(path, settings)
-        if s.log_format not in FORMATS:
+        if s.log_format not in FORMATS:  # generic JSON lines: what a request reached, and whether it was
+            # refused, is not known from a field_map (a result field holds whatever its producer writes)
             raise AuditReadyError(f"{path} is {TITLES.get(s.log_format, s.log_format)}, not a Vault/OpenBao, "
                                   "Kubernetes or CloudTrail audit log", "give auditready access the audit log files "
                                   "of the vault, the Kubernetes API server or the CloudTrail trail")
@@ -384,7 +464,7 @@ def answer(pattern: str, paths: Sequence[str], settings: Any, since: Optional[in
         stats = FileStats()
         read_blocks, parse, whole = reader_for(s, path)
         maybe_twin = hint is None or shared[hint % 2**32] > 1
-        before = copy.deepcopy((acc.who, acc.untimed, acc.received)) if maybe_twin and seen else None
+        before = copy.deepcopy((acc.who, acc.untimed, acc.received, acc.counted)) if maybe_twin and seen else None
         acc.content = hashlib.sha256() if maybe_twin else None
         f = open_log(path)
         try:
@@ -396,7 +476,7 @@ def answer(pattern: str, paths: Sequence[str], settings: Any, since: Optional[in
             digest = acc.content.digest()
             twin = seen.get(digest, "") if stats.lines else ""
             if twin and before is not None:
-                acc.who, acc.untimed, acc.received = before
+                acc.who, acc.untimed, acc.received, acc.counted = before
             else:
                 seen.setdefault(digest, path)
         files.append(FileRead(path, stats.lines, stats.bytes, counts.entries, counts.bad_lines, s.log_format, twin))
@@ -434,6 +514,7 @@ def as_json(pattern: str, since: Optional[int], until: Optional[int], acc: Acces
         "until": _iso(until),
         "requests": sum(i.total.requests for i in idents),
         "denied": sum(i.total.denied for i in idents),
+        "unnamed": sum(i.total.unnamed for i in idents),
         "untimed_left_out": acc.untimed,
         "identities": [i.to_json() for i in idents],
         "files": [f.to_json() for f in files],
@@ -461,6 +542,19 @@ def _table(doc: dict[str, Any], out: IO[str]) -> None:
     out.write("  ".join(h.ljust(w) for h, w in zip(head, widths)).rstrip() + "\n")
     for r in rows:
         out.write("  ".join(x.ljust(w) for x, w in zip(r, widths)).rstrip() + "\n")
+    said = False
+    for ident in doc["identities"]:
+        who = visible(ident["display_name"] or "(none)")
+        for what, c in ident["scopes"].items():
+            if not said:
+                out.write("not by name (these requests named no secret; each answer held every one it took in):\n")
+                said = True
+            n, d = c["requests"], c["denied"]
+            verb = "tried to see" if d == n else "saw"
+            note = "refused" if d == n else (f"{d} of them refused" if d else "none named it")
+            out.write(f"  {who} {verb} {visible(what)} ({n} request{'s' if n != 1 else ''}, {note})\n")
+        if ident["scopes_more"]:
+            out.write(f"  {who}: {ident['scopes_more']} more such requests\n")
 
 
 def run(args: argparse.Namespace) -> int:
@@ -496,8 +590,9 @@ def run(args: argparse.Namespace) -> int:
 
             write_atomic(args.json_path, text, "JSON answer")
         n = len(doc["identities"])
-        out.write(f"auditready access {visible(args.pattern)}: {doc['requests']} requests ({doc['denied']} denied) by "
-                  f"{n} {'identity' if n == 1 else 'identities'}\n")
+        unnamed = f", {doc['unnamed']} named no secret but saw them" if doc["unnamed"] else ""
+        out.write(f"auditready access {visible(args.pattern)}: {doc['requests']} requests ({doc['denied']} denied"
+                  f"{unnamed}) by {n} {'identity' if n == 1 else 'identities'}\n")
         if n:
             _table(doc, out)
         total_mb = sum(f.bytes for f in files) / 1e6
