@@ -397,7 +397,8 @@ def test_an_authenticated_read_that_lost_its_auth_is_still_caught(tmp_path: Path
     n = len(lines) - 1  # the last request: secret/data/app/db by the root token
     assert '"path":"secret/data/app/db"' in lines[n - 1] and '"type":"request"' in lines[n - 1]
     found = _findings(_write(tmp_path, "stripped.log", _edit(lines, n, lambda e: e.pop("auth"))), {})
-    assert set(found) == {"required_fields"} and _at(found["required_fields"]) == [n]
+    assert set(found) == {"required_fields", "integrity_digest"} and _at(found["required_fields"]) == [n]
+    assert _at(found["integrity_digest"]) == [n]  # the vault writes an auth object in every entry
 
 
 # -- options a reader must refuse or be told about ----------------------------------------------------------------

@@ -20,6 +20,7 @@ from ..text import visible
 if TYPE_CHECKING:
     from ..config import Settings
     from ..vault.scenario import VaultFacts
+    from .log_protection import Guards
 
 PASSED, FAILED, SKIPPED = "passed", "failed", "skipped"
 
@@ -95,6 +96,7 @@ class LogFileInfo:
     dir_mode: int
     real_path: str = ""  # when ``path`` is a symbolic link: the file it leads to
     real_dir_mode: int = 0  # and the mode of that file's folder
+    guards: Optional["Guards"] = None  # owners, ACLs and folders up to / (log_protection.guards_of), when read
 
 
 def stat_log(path: Optional[str]) -> Optional[LogFileInfo]:
@@ -109,7 +111,13 @@ def stat_log(path: Optional[str]) -> Optional[LogFileInfo]:
         rdst = os.stat(os.path.dirname(real)).st_mode if real else 0
     except OSError:
         return None
-    return LogFileInfo(path, st.st_mode, st.st_uid, dst.st_mode, real, rdst)
+    from .log_protection import guards_of
+
+    try:
+        guards: Optional[Guards] = guards_of(path)
+    except OSError:
+        guards = None
+    return LogFileInfo(path, st.st_mode, st.st_uid, dst.st_mode, real, rdst, guards)
 
 
 @dataclass

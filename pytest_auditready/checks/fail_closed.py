@@ -10,16 +10,23 @@ from __future__ import annotations
 
 from typing import Any, Iterator, Mapping, Union
 
-from ..vault.config import PRODUCTION_PATH_MARK, PRODUCTION_TYPE_MARK
+from ..vault.config import _SAME_AS_SPECIAL, PRODUCTION_PATH_MARK, PRODUCTION_TYPE_MARK, SPECIAL_FILE_PATHS
 from .base import Check, CheckContext, Finding, Note, Skip
 
 ID = "fail_closed"
-_NOTHING_KEPT = ("discard", "stdout")
+
+
+def keeps_nothing(file_path: str) -> bool:
+    """Whether a file device's file_path writes nothing anyone keeps: "discard" or "stdout" in any case (as Vault and
+    OpenBao read them, ``vault.config.AuditDecl.special``), /dev/null, /dev/stdout and their kin."""
+    return file_path.lower() in SPECIAL_FILE_PATHS or file_path in _SAME_AS_SPECIAL
 
 
 def _records(dev: Mapping[str, Any]) -> bool:
-    """Whether a device keeps what it accepts (a discard or stdout file device keeps nothing)."""
-    return not (dev.get("type") == "file" and dev.get("options", {}).get("file_path") in _NOTHING_KEPT)
+    """Whether a device keeps what it accepts: a file device writing to "discard" or "stdout" (in any case, as
+    Vault and OpenBao read them; a URL target lists them as they were given) or to /dev/null, /dev/stdout and their
+    kin keeps nothing."""
+    return not (dev.get("type") == "file" and keeps_nothing(str(dev.get("options", {}).get("file_path", ""))))
 
 
 def _named(path: str, dev: Mapping[str, Any]) -> str:

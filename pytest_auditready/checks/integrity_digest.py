@@ -1,10 +1,12 @@
-"""integrity_digest: digests are well formed, no token the vault always digests is in clear (log_raw), and the
-vault's own sys/audit-hash is found where values were logged."""
+"""integrity_digest: digests are well formed, no token the vault always digests is in clear (log_raw), no entry made
+with a token lacks the token digests the vault writes in it (a hop took them out), and the vault's own
+sys/audit-hash is found where values were logged."""
 
 from __future__ import annotations
 
+import json
 import re
-from typing import Iterator, Union
+from typing import Any, Callable, Iterable, Iterator, Optional, Union
 
 from ..auditlog.formats import format_of
 from ..auditlog.model import HMAC_PREFIX, AuditEntry, Entries, Record
@@ -34,6 +36,200 @@ _RAW_FIX = ("re-create the audit device without log_raw (log_raw=false) and rota
             "log holds; until then restrict and purge the log")
 
 
+# -- digests a hop removed ------------------------------------------------------------------------------------
+# Vault and OpenBao write, in every entry made with a token, the token's digest and its accessor's first in the
+# entry's auth object ({"client_token":"hmac-sha256:…","accessor":"…",…}; Vault 1.18+ in alphabetical order,
+# accessor first); a response that issues a token (response.auth, a login) and a wrapped response
+# (response.wrap_info) likewise; and every entry has an auth object (an unauthenticated one: {"token_type":
+# "default"}). hmac_accessor=false writes the accessor in clear and log_raw=true the token: both still there. A
+# block where all of that holds in the plain shape is done in one Hyperscan pass (``_SUSPECT``); the lines of any
+# other block that break the shape (``_LOCATE``: an entry without a token, a key order a shipper changed, a field a
+# hop dropped or blanked) are read whole and judged (``_judge``, which also judges their request.client_token).
+def _not_prefix(word: bytes) -> bytes:
+    """An expression for text that does not start with ``word`` (Hyperscan has no lookahead)."""
+    alts = []
+    for i in range(len(word)):
+        ch = word[i : i + 1]
+        alts.append(re.escape(word[:i]) + b"[^" + (b"\\" + ch if ch in b"\\]^-" else ch) + b"]")
+    return b"(?:" + b"|".join(alts) + b")"
+
+
+def _pair_broken(key: bytes) -> bytes:
+    """After an object's "{": neither '"KEY":"<v>","accessor":"<v>' (the order OpenBao and Vault before 1.18 write)
+    nor '"accessor":"<v>","KEY":"<v>' (Vault 1.18+ writes fields in alphabetical order); values non-empty, no
+    escape."""
+    value = rb'[^"\\]+'
+    alts = [b'[^"]', b'"[^' + key[:1] + b"a]"]
+    for first, second in ((key, b"accessor"), (b"accessor", key)):
+        head = first + b'":"'
+        alts += [
+            b'"' + first[:1] + _not_prefix(head[1:]),
+            b'"' + re.escape(head) + rb'["\\]',
+            b'"' + re.escape(head) + value + rb"\\",
+            b'"' + re.escape(head) + value + b'"' + _not_prefix(b',"' + second + b'":"'),
+            b'"' + re.escape(head) + value + b'","' + second + rb'":"["\\]',
+        ]
+    return b"(?:" + b"|".join(alts) + b")"
+
+
+_SUSPECT = (
+    rb'"auth":\{' + _pair_broken(b"client_token"),
+    rb'"wrap_info":\{' + _pair_broken(b"token"),
+    rb'"type":"(?:request|response)",' + _not_prefix(b'"auth":{'),
+    rb'\\+"auth\\+":\{',  # a line carried inside a string (a shipper's wrapper): read by _LOCATE
+)
+_Q = rb'\\*"'  # a quote, escaped at any depth
+
+
+def _pair(first: bytes, second: bytes) -> bytes:
+    """'"FIRST":"<v>","SECOND":"<v>', quotes escaped at any depth."""
+    return (_Q + first + _Q + b":" + _Q + rb'[^"\\]+' + _Q + b"," + _Q + second + _Q + b":" + _Q + rb'[^"\\]')
+
+
+# (each alternative led by a literal: several times faster than one led by the optional escapes of its quote)
+_LOCATE = re.compile(
+    b"auth" + _Q + rb":\{(?!" + _pair(b"client_token", b"accessor") + b"|" + _pair(b"accessor", b"client_token")
+    + b")|wrap_info" + _Q + rb":\{(?!" + _pair(b"token", b"accessor") + b"|" + _pair(b"accessor", b"token")
+    + b")|type" + _Q + b":" + _Q + b"(?:request|response)" + _Q + b",(?!" + _Q + b"auth" + _Q + rb":\{)"
+)
+_SUSPECT_DB: dict[str, Any] = {}
+
+
+def suspects() -> Optional[Callable[[bytes], Optional[list[int]]]]:
+    """Where ``_SUSPECT`` matches in a block, in one Hyperscan pass (compiled once, in a child, or loaded from the
+    cache): the end offsets of its plain-shape matches, or None when a line carried inside a string may break the
+    shape (then ``_LOCATE`` reads the whole block). None without Hyperscan."""
+    try:
+        import hyperscan
+    except ImportError:  # pragma: no cover - hyperscan is a dependency
+        return None
+    from ..scan.hyperscan import _load_one, compiled
+
+    db = _SUSPECT_DB.get("db")
+    if db is None:
+
+        def build() -> bytes:
+            d = hyperscan.Database(mode=hyperscan.HS_MODE_BLOCK)
+            d.compile(expressions=list(_SUSPECT), ids=list(range(len(_SUSPECT))), elements=len(_SUSPECT),
+                      flags=[0] * len(_SUSPECT))
+            return bytes(hyperscan.dumpb(d))
+
+        db = _SUSPECT_DB["db"] = compiled(repr(("integrity_digest.suspects", _SUSPECT)).encode(), build, _load_one)
+    escaped = len(_SUSPECT) - 1
+
+    def where(data: bytes) -> Optional[list[int]]:
+        ends: list[int] = []
+        carried: list[int] = []
+
+        def hit(pattern: int, _start: int, end: int, _flags: int, _ctx: object) -> Optional[bool]:
+            if pattern == escaped:
+                carried.append(end)
+                return True  # stop: the whole block is read
+            ends.append(end)
+            return None
+
+        db.scan(data, match_event_handler=hit)
+        return None if carried else ends
+
+    return where
+_TOKEN_TYPES = ("service", "batch")
+_UNAUTHENTICATED = ("entries made without a token the vault accepted (a login, an unauthenticated endpoint, a refused "
+                    "unknown token): the vault writes no digest of a caller's token in them")
+_SELF_TEST = "the audit device's own self-test write (sys/audit/test), made without a token"
+_STRIP_FIX = ("ship the vault's lines unchanged: remove the processor or filter that drops or blanks them (Filebeat "
+              "drop_fields, Fluent Bit/Vector remove_keys, Logstash mutate remove_field, a SIEM field filter, jq "
+              "del()); they are HMAC digests and reveal no token, and without them an entry cannot be tied to the "
+              "token that made it. Judge the log the vault wrote")
+
+
+def _entry_in(obj: Any, depth: int = 0) -> Optional[dict[str, Any]]:
+    """The Vault/OpenBao entry in a decoded line: the object itself, or one a shipper's wrapper carries in a
+    string or an object (Filebeat's message, Elasticsearch's event.original, Splunk's result._raw)."""
+    if isinstance(obj, str):
+        start = obj.find("{")
+        if start < 0 or depth > 4:
+            return None
+        try:
+            obj = json.loads(obj[start:])
+        except ValueError:
+            return None
+    if not isinstance(obj, dict):
+        return None
+    if isinstance(obj.get("type"), str) and isinstance(obj.get("request"), dict):
+        return obj
+    if depth < 4:
+        for value in obj.values():
+            if isinstance(value, (dict, str)):
+                found = _entry_in(value, depth + 1)
+                if found is not None:
+                    return found
+    return None
+
+
+def _holds_token(auth: dict[str, Any]) -> bool:
+    """Whether an auth object describes a token the vault accepted (its type, or, where a hop dropped the type
+    too, the policies, name or entity only a token has)."""
+    if "token_type" in auth:
+        return auth.get("token_type") in _TOKEN_TYPES
+    return any(auth.get(k) for k in ("policies", "token_policies", "display_name", "entity_id"))
+
+
+def _judge(e: dict[str, Any]) -> tuple[str, list[str]]:
+    """("", missing fields) for an entry that must carry token digests, or (the excuse rule, []) for one that
+    carries none to judge."""
+    auth = e.get("auth")
+    request = e.get("request") if isinstance(e.get("request"), dict) else {}
+    assert isinstance(request, dict)
+    response = e.get("response") if isinstance(e.get("response"), dict) else {}
+    assert isinstance(response, dict)
+    if not isinstance(auth, dict):
+        return "", ["auth (the whole object)"]
+    missing: list[str] = []
+    minted = response.get("auth") if isinstance(response.get("auth"), dict) else None
+    if _holds_token(auth):
+        batch = auth.get("token_type") == "batch"
+        missing += [f"auth.{k}" for k in ("client_token", "accessor")
+                    if not auth.get(k) and (k != "accessor" or not batch)]
+        # A response that issues a token (a login) names the new token in auth; its request may have carried none.
+        if minted is None:
+            missing += [f"request.{k}" for k in ("client_token", "client_token_accessor")
+                        if not request.get(k) and (k == "client_token" or not batch)]
+    elif request.get("path") == "sys/audit/test" and not request.get("client_token"):
+        rule = _SELF_TEST
+    else:
+        rule = _UNAUTHENTICATED
+    if minted is not None and not minted.get("mfa_requirement") and minted.get("token_type", "service") in _TOKEN_TYPES:
+        batch = minted.get("token_type") == "batch"
+        missing += [f"response.auth.{k}" for k in ("client_token", "accessor")
+                    if not minted.get(k) and (k != "accessor" or not batch)]
+    wrap = response.get("wrap_info")
+    if isinstance(wrap, dict):
+        missing += [f"response.wrap_info.{k}" for k in ("token", "accessor") if not wrap.get(k)]
+    if missing or _holds_token(auth):
+        return "", missing
+    return rule, []
+
+
+def _hop(line: bytes, e: dict[str, Any], missing: list[str]) -> str:
+    """Which kind of hop the line shows."""
+    blank = [m for m in missing if m.count(".") and _blank(e, m)]
+    if blank:
+        return "blanked (present and empty: a masking or redaction rule)"
+    if HMAC_PREFIX.encode() not in line:
+        return ("dropped, and the line holds no digest at all (a shipper's processor or a SIEM filter that removes "
+                "HMAC'd values, or drops these fields by name)")
+    return "dropped by name (a field filter or jq del() that keeps the other digests)"
+
+
+def _blank(e: dict[str, Any], dotted: str) -> bool:
+    obj: Any = e
+    for part in dotted.split("."):
+        if not isinstance(obj, dict) or part not in obj:
+            return False
+        obj = obj[part]
+    return obj in ("", None)
+
+
 class DigestFormat(Visitor):
     """Every string value that starts with 'hmac-sha256:' is followed by exactly 64 lowercase hex digits, and (in a
     Vault/OpenBao log) no token the vault always digests is in clear."""
@@ -49,11 +245,21 @@ class DigestFormat(Visitor):
         self.seen = False  # any digest at all
         self.raw: list[tuple[str, int]] = []  # (file, line) of the first few entries written raw
         self.raw_count = 0
+        # entries a hop took token digests from: (file, line, request id, what is missing, which kind of hop)
+        self.stripped: list[tuple[str, int, str, str, str]] = []
+        self.stripped_count = 0
+        self.suspect = suspects() if self.format.hmac_values else None
 
     def block(self, file: str, first_line: int, data: bytes) -> None:
         flags = self.flags(data) if self.flags is not None else 3
-        if self.format.hmac_values and flags & 2:
-            self._raw(file, first_line, data)
+        if self.format.hmac_values:
+            if flags & 2:
+                self._raw(file, first_line, data)
+            ends = self.suspect(data) if self.suspect is not None else None
+            if ends is None:
+                self._stripped(file, first_line, data, _LOCATE.finditer(data))
+            elif ends:
+                self._stripped(file, first_line, data, ((e - 1, e) for e in sorted(ends)))
         if b"hmac-sha256:" not in data:
             return
         self.seen = True
@@ -84,6 +290,38 @@ class DigestFormat(Visitor):
                 self.raw.append((file, line))
                 self.request_ids[line] = ""
 
+    def _stripped(self, file: str, first_line: int, data: bytes, spans: Iterable[Any]) -> None:
+        """Judge the lines of ``data`` at ``spans`` (regex matches, or (first, end) offsets of a match, in file order)
+        that break the shape of an entry with its token digests: excuse those made without a token, count those a
+        hop took digests from."""
+        seen = -1
+        for span in spans:
+            at, stop = (span.start(), span.end()) if isinstance(span, re.Match) else span
+            start = data.rfind(b"\n", 0, at) + 1
+            if start <= seen:
+                continue
+            seen = start
+            end = data.find(b"\n", stop)
+            line = data[start : end if end >= 0 else len(data)]
+            try:
+                e = _entry_in(json.loads(line[line.find(b"{"):]) if b"{" in line else None)
+            except (ValueError, RecursionError):
+                e = None
+            if e is None:
+                continue  # not an entry (required_fields names an unreadable line)
+            rule, missing = _judge(e)
+            if rule:
+                self.excuse(rule)
+                continue
+            if not missing:
+                continue
+            self.stripped_count += 1
+            if len(self.stripped) < _SHOW:
+                request = e.get("request")
+                rid = request.get("id", "") if isinstance(request, dict) else ""
+                self.stripped.append((file, first_line + data.count(b"\n", 0, start), str(rid or ""),
+                                      ", ".join(missing), _hop(line, e, missing)))
+
     def entry(self, rec: Record) -> None:
         if self.request_ids and rec.line in self.request_ids:
             self.request_ids[rec.line] = rec.request_id
@@ -105,6 +343,8 @@ class DigestFormat(Visitor):
             self.raw.append((file, line))
             self.request_ids[line] = later.request_ids.get(line, "")
         self.raw_count += later.raw_count
+        self.stripped += later.stripped[: _SHOW - len(self.stripped)]
+        self.stripped_count += later.stripped_count
         self.seen = self.seen or later.seen
         self.merge_excused(later)
 
@@ -119,6 +359,17 @@ class DigestFormat(Visitor):
                           "(client_token or wrap_info.token): its device logs raw (log_raw=true), so its values are "
                           "no digests to verify and every secret it holds is in clear.", _RAW_FIX,
                           where=f"{file}:{line}", request_id=self.request_ids.get(line, ""))
+        for file, line, rid, missing, hop in self.stripped:
+            what = ("The entry has no auth object, which the vault writes in every entry (with the digests of the "
+                    "token, when one was used)" if missing.startswith("auth (") else
+                    f"The entry was made with a token but has no {missing}, which the vault writes (as HMAC digests) "
+                    "in every such entry")
+            yield Finding(ID, "", f"{what}: a hop between the vault and this file took them out; they were {hop}. "
+                          "The entry can no longer be tied to the token that made it.",
+                          _STRIP_FIX, where=f"{file}:{line}", request_id=rid)
+        if self.stripped_count > len(self.stripped):
+            yield Finding(ID, "", f"{self.stripped_count - len(self.stripped)} more entries made with a token lack "
+                          "the token digests the vault writes in them.", _STRIP_FIX)
         if self.raw_count > len(self.raw):
             yield Finding(ID, "", f"{self.raw_count - len(self.raw)} more entries were written raw (log_raw).",
                           _RAW_FIX)

@@ -1,15 +1,135 @@
-"""log_protection: the log file is private, ordinary users cannot see or switch off audit devices, nothing logs raw."""
+"""log_protection: the log file is private and nobody but root and the vault's own user can change or replace it (its
+owner, its ACL, a symbolic link at its path, every folder up to /), ordinary users cannot see or switch off audit
+devices, nothing logs raw."""
 
 from __future__ import annotations
 
+import os
 import posixpath
 import stat
-from typing import Iterator, Union
+import struct
+from dataclasses import dataclass
+from typing import Iterable, Iterator, Optional, Union
 
 from .base import Check, CheckContext, Finding, Skip
+from .fail_closed import keeps_nothing
 
 ID = "log_protection"
 _DANGEROUS = {"create", "update", "delete", "sudo", "root"}
+
+
+# -- who can change the file: what ``base.stat_log`` reads of it (the only I/O here; the check itself reads none) ---
+# POSIX ACL tags (linux/posix_acl.h), as the system.posix_acl_access attribute stores them
+ACL_USER_OBJ, ACL_USER, ACL_GROUP_OBJ, ACL_GROUP, ACL_MASK, ACL_OTHER = 0x01, 0x02, 0x04, 0x08, 0x10, 0x20
+Acl = tuple[tuple[int, int, int], ...]  # (tag, permission bits rwx = 4 2 1, user or group id)
+
+
+@dataclass(frozen=True)
+class PathFacts:
+    """A file or folder: its mode, owner, group and access ACL (empty without one)."""
+
+    path: str
+    mode: int
+    uid: int
+    gid: int
+    acl: Acl = ()
+
+
+@dataclass(frozen=True)
+class Guards:
+    """Everything that decides who can change an audit log besides its own mode bits."""
+
+    file: PathFacts  # the file the vault writes (where a symbolic link leads)
+    link: Optional[PathFacts]  # the symbolic link at the path the device was given, when it is one
+    folders: tuple[PathFacts, ...]  # every folder from the file's (and the link's) up to /
+    # gid -> its members' uids (None: the group is not in the host's databases), for the groups the modes and ACLs name
+    members: tuple[tuple[int, Optional[tuple[int, ...]]], ...]
+    names: tuple[tuple[int, str], ...] = ()  # uid -> user name, for messages
+
+
+def decode_acl(raw: bytes) -> Acl:
+    """The entries of a system.posix_acl_access (or _default) attribute: a little-endian u32 version (2), then
+    (u16 tag, u16 permissions, u32 id) each. Anything else: no entries."""
+    if len(raw) < 4 or (len(raw) - 4) % 8 or struct.unpack_from("<I", raw)[0] != 2:
+        return ()
+    return tuple(struct.unpack_from("<HHI", raw, 4 + 8 * i) for i in range((len(raw) - 4) // 8))
+
+
+def _acl(path: str) -> Acl:
+    getxattr = getattr(os, "getxattr", None)
+    if getxattr is None:  # pragma: no cover - not Linux
+        return ()
+    try:
+        return decode_acl(getxattr(path, "system.posix_acl_access", follow_symlinks=True))
+    except OSError:  # no ACL, or a file system without them
+        return ()
+
+
+def _facts(path: str) -> PathFacts:
+    st = os.stat(path)
+    return PathFacts(path, st.st_mode, st.st_uid, st.st_gid, _acl(path))
+
+
+def _members(gid: int) -> Optional[tuple[int, ...]]:
+    """The uids of a group's users: its member list and the users whose primary group it is; None when the host
+    does not know the group (then nothing says who is in it)."""
+    try:
+        import grp
+        import pwd
+    except ImportError:  # pragma: no cover - not POSIX
+        return None
+    uids = {p.pw_uid for p in pwd.getpwall() if p.pw_gid == gid}
+    try:
+        names = grp.getgrgid(gid).gr_mem
+    except KeyError:
+        return tuple(sorted(uids)) if uids else None
+    for name in names:
+        try:
+            uids.add(pwd.getpwnam(name).pw_uid)
+        except KeyError:
+            continue
+    return tuple(sorted(uids))
+
+
+def _name(uid: int) -> str:
+    try:
+        import pwd
+
+        return pwd.getpwuid(uid).pw_name
+    except (ImportError, KeyError):
+        return ""
+
+
+def guards_of(path: str) -> Guards:
+    """Read what decides who can change the log at ``path`` (``base.stat_log`` calls this): the file it leads to,
+    the link itself when it is one, every folder up to / of both, the members of each group that may write there.
+    Raises OSError when the file cannot be read."""
+    absolute = os.path.abspath(path)
+    real = os.path.realpath(absolute)
+    link: Optional[PathFacts] = None
+    if os.path.islink(absolute):
+        st = os.lstat(absolute)
+        link = PathFacts(absolute, st.st_mode, st.st_uid, st.st_gid)
+    folders: dict[str, PathFacts] = {}
+    for start in (absolute, real):
+        folder = os.path.dirname(start)
+        while True:
+            resolved = os.path.realpath(folder)
+            if resolved not in folders:
+                folders[resolved] = _facts(resolved)
+            if folder == os.path.dirname(folder):
+                break
+            folder = os.path.dirname(folder)
+    # a folder reached through a link on the way (/var/run -> /run) is guarded by the folders of both paths
+    file = _facts(real)
+    every = [file, *folders.values(), *([link] if link else [])]
+    # the groups that may write somewhere here: the owning group of what has group write (with an ACL the group bits
+    # are its mask, which caps the owning group's entry), and the groups ACL entries name
+    gids = {f.gid for f in every if f.mode & 0o020} | {i for f in every for tag, _p, i in f.acl if tag == ACL_GROUP}
+    members = tuple((g, _members(g)) for g in sorted(gids))
+    uids = {f.uid for f in every} | {i for f in every for tag, _p, i in f.acl if tag == ACL_USER}
+    uids |= {u for _g, us in members for u in us or ()}
+    return Guards(file, link, tuple(folders.values()), members, tuple((u, _name(u)) for u in sorted(uids)))
 
 
 def _origin(ctx: CheckContext, device: str, option: str) -> str:
@@ -25,19 +145,23 @@ def _file_findings(ctx: CheckContext) -> Iterator[Finding]:
         return
     at = _origin(ctx, ctx.facts.device, "mode") if ctx.facts is not None else ""
     mode = stat.S_IMODE(info.mode)
+    group = "group" if info.guards is None or not info.guards.file.acl else "the ACL mask (group class)"
     if mode & 0o022:
-        who = " and ".join(w for w, bit in (("group", 0o020), ("others", 0o002)) if mode & bit)
+        who = " and ".join(w for w, bit in ((group, 0o020), ("others", 0o002)) if mode & bit)
         yield Finding(ID, "", f"The audit log {info.path} has mode {mode:04o}: {who} can change or erase it.",
                       f"chmod go-w {info.path}, and set the device's mode option to \"0600\"", where=at)
     allowed = int(ctx.settings.log_max_mode, 8)
     extra_read = mode & 0o044 & ~allowed
     if extra_read:
-        who = " and ".join(w for w, bit in (("group", 0o040), ("others", 0o004)) if extra_read & bit)
+        who = " and ".join(w for w, bit in ((group, 0o040), ("others", 0o004)) if extra_read & bit)
         yield Finding(ID, "", f"The audit log {info.path} has mode {mode:04o}: {who} can read it "
                       f"(log_max_mode is {ctx.settings.log_max_mode}).",
                       f"chmod {ctx.settings.log_max_mode[1:]} the file and set the device's mode option to "
                       f"\"{ctx.settings.log_max_mode}\", or raise log_max_mode if a log-reader group is intended",
                       where=at)
+    if info.guards is not None:
+        yield from _guard_findings(ctx, info.guards, at)
+        return
     dmode = stat.S_IMODE(info.dir_mode)
     if dmode & 0o002 and not dmode & stat.S_ISVTX:
         yield Finding(ID, "", f"The folder holding the audit log is writable by others (mode {dmode:04o}): "
@@ -49,6 +173,101 @@ def _file_findings(ctx: CheckContext) -> Iterator[Finding]:
                           f"writable by others (mode {rmode:04o}): anyone can delete or replace the log.",
                           "point the device's file_path at the real file in a folder only the vault can write, or "
                           "chmod o-w that folder")
+
+
+def _trusted(ctx: CheckContext, guards: Guards) -> tuple[set[int], str]:
+    """root and the vault's own user, and how that user is known: the embedded target is our own process; a URL
+    target writes the file as its user, so the file's owner is the evidence (offline too)."""
+    if ctx.ledger is not None and ctx.settings.embedded:
+        return {0, os.geteuid()}, "the embedded vault's process user"
+    return {0, guards.file.uid}, "the log's owner"
+
+
+def _who(guards: Guards, uid: int) -> str:
+    name = dict(guards.names).get(uid, "")
+    return f"uid {uid} ({name})" if name else f"uid {uid}"
+
+
+def _group(guards: Guards, gid: int, trusted: set[int], how: str) -> Iterable[str]:
+    """The group ``gid`` when a user outside ``trusted`` is in it (its members unknown: any group but root's)."""
+    known = dict(guards.members)
+    members = known.get(gid)
+    others = sorted(set(members) - trusted) if members is not None else []
+    if others:
+        yield f"group {gid} {how} (members {', '.join(_who(guards, u) for u in others[:4])})"
+    elif members is None and gid != 0:
+        yield f"group {gid} {how} (a group the host does not list: its members are unknown)"
+
+
+def _writers(f: PathFacts, guards: Guards, trusted: set[int], bit: int = 0o2) -> list[str]:
+    """Who, besides ``trusted``, may write (``bit`` 2; read: 4) ``f``: its owner (who can always chmod), its group
+    and others by the mode bits, or by the access ACL whose mask caps every named entry and the owning group. In a
+    folder with the sticky bit only an entry's owner may rename or remove it: nobody else is counted."""
+    out = [f"its owner {_who(guards, f.uid)}"] if f.uid not in trusted and bit == 0o2 else []
+    mode = stat.S_IMODE(f.mode)
+    if stat.S_ISDIR(f.mode) and mode & stat.S_ISVTX:
+        return out
+    if not f.acl:
+        if mode & (bit << 3):
+            out += _group(guards, f.gid, trusted, "(its group, by the mode bits)")
+        if mode & bit:
+            out.append("others")
+        return out
+    mask = next((p for tag, p, _i in f.acl if tag == ACL_MASK), 7)
+    for tag, perm, ident in f.acl:
+        if tag == ACL_USER and perm & mask & bit and ident not in trusted:
+            out.append(f"user {_who(guards, ident)} (an ACL entry)")
+        elif tag == ACL_GROUP_OBJ and perm & mask & bit:
+            out += _group(guards, f.gid, trusted, "(its group, by the ACL)")
+        elif tag == ACL_GROUP and perm & mask & bit:
+            out += _group(guards, ident, trusted, "(an ACL entry)")
+        elif tag == ACL_OTHER and perm & bit:
+            out.append("others")
+    return out
+
+
+def _guard_findings(ctx: CheckContext, guards: Guards, at: str) -> Iterator[Finding]:
+    """Who else can change or replace the log: its owner, its ACL, a symbolic link and every folder up to /."""
+    info = ctx.log_file
+    assert info is not None
+    trusted, vault_user = _trusted(ctx, guards)
+    real = guards.file.path
+    name = f"{info.path} (a symbolic link to {real})" if guards.link is not None else info.path
+    if guards.file.uid not in trusted:
+        yield Finding(ID, "", f"The audit log {name} is owned by {_who(guards, guards.file.uid)}, neither root nor "
+                      f"{vault_user} ({_who(guards, max(trusted))}): its owner can chmod, rewrite or truncate it.",
+                      f"chown the file to the vault's user (or root): chown {max(trusted)} {real}", where=at)
+    link_dir = next((f for f in guards.folders if guards.link is not None
+                     and f.path == os.path.realpath(os.path.dirname(guards.link.path))), None)
+    if guards.link is not None and guards.link.uid not in trusted and link_dir is not None \
+            and stat.S_IMODE(link_dir.mode) & stat.S_ISVTX:
+        # in a sticky folder (as /tmp) the owner of an entry may remove it and put another link in its place
+        yield Finding(ID, "", f"The audit log {info.path} is a symbolic link to {real}, in the sticky folder "
+                      f"{link_dir.path}, owned by {_who(guards, guards.link.uid)}, neither root nor {vault_user}: "
+                      "its owner can replace it and point the vault's log elsewhere.", "point the device's file_path "
+                      "at the real file in a folder only the vault can write", where=at)
+    if guards.file.acl:
+        mode = stat.S_IMODE(guards.file.mode)
+        for bit, can in ((0o2, "change or erase"), (0o4, "read")):
+            named = [w for w in _writers(guards.file, guards, trusted, bit) if "ACL entry" in w]
+            if named:
+                yield Finding(ID, "", f"An access ACL on the audit log {name} lets {', '.join(named)} {can} it, "
+                              f"although its mode reads {mode:04o} (with an ACL the group bits show its mask).",
+                              f"remove the ACL entries (setfacl -b {real}) and keep the file 0600", where=at)
+    immediate = {os.path.dirname(f.path) for f in (guards.file, guards.link) if f is not None}
+    for folder in guards.folders:
+        writers = _writers(folder, guards, trusted)
+        if not writers:
+            continue
+        holds = f"the audit log {name}" if folder.path in immediate else f"a folder on the way to the audit log {name}"
+        who = ", ".join(writers)
+        mode = stat.S_IMODE(folder.mode)
+        anyone = "anyone" if "others" in writers else "they"
+        yield Finding(ID, "", f"The folder {folder.path} (mode {mode:04o}), which holds {holds}, is writable by "
+                      f"{who.replace('others', 'others (every user)')}: {anyone} can delete or replace the log "
+                      "(rename the folder or the file away and put another in its place).",
+                      f"chown root (or the vault's user) {folder.path} and chmod go-w it (or set its sticky bit, as "
+                      "/tmp has); remove ACL entries that grant write (setfacl -b)", where=at)
 
 
 # Folders every user may write on a usual host: a log file there can be planted or replaced by anyone while it is
@@ -70,8 +289,8 @@ def _device_file_findings(ctx: CheckContext) -> Iterator[Finding]:
     for path, dev in sorted(facts.devices.items()):
         opts = dev.get("options", {})
         fp = str(dev.get("origin", {}).get(PRODUCTION_PATH_MARK) or opts.get("file_path", ""))
-        if dev.get("type") != "file" or fp.lower() in ("discard", "stdout", "/dev/null", "/dev/stdout", ""):
-            continue
+        if dev.get("type") != "file" or not fp or keeps_nothing(fp):
+            continue  # no file: nothing to protect (fail_closed judges a device that keeps nothing)
         folder = posixpath.dirname(posixpath.normpath(fp))
         if folder in _SHARED_DIRS:
             yield Finding(ID, "", f"Audit device {path!r} writes {fp}, in {folder}, which every user may write: "

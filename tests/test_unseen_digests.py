@@ -1,0 +1,283 @@
+"""integrity_digest on Vault/OpenBao logs whose token digests a hop took out (a shipper's processor, a SIEM's field
+filter, `jq 'del(..)'`): every entry made with a token carries auth.client_token and auth.accessor (the accessor in
+clear under hmac_accessor=false, none for a batch token), its request the same as request.client_token, a login's
+response the new token's (response.auth), a wrapped response its wrapping token's (response.wrap_info). An entry made
+without a token (a login, an unauthenticated endpoint, the device's self-test) carries none: it is excused, named by
+its rule, and a log of nothing else is judged nothing (a failure, not a pass).
+
+What is learnt from OpenBao itself: the fixtures' real logs (fixtures/openbao, tests/schemas/opt_*) and fresh runs
+of the `bao` fixture under the device options.
+"""
+
+from __future__ import annotations
+
+import json
+import secrets
+import time
+from pathlib import Path
+from typing import Any, Callable, Optional
+
+import pytest
+import requests
+
+from pytest_auditready.checks import BUILTIN, integrity_digest
+from pytest_auditready.checks.base import FAILED, PASSED
+from pytest_auditready.config import Settings
+from pytest_auditready.engine.files import offline_checks, verify_file
+from pytest_auditready.vault.embedded import EmbeddedServer
+from tests.conftest import remember_secret
+
+ROOT = Path(__file__).resolve().parents[1]
+SCHEMAS = ROOT / "tests" / "schemas"
+CHECK = [c for c in offline_checks(BUILTIN) if c.id == "integrity_digest"]
+CORRECT = [ROOT / "fixtures" / "openbao" / p for p in ("clean.log", "unix-socket.log", "odd/correct.log",
+                                                       "odd/correct-accessors-in-clear.log", "unseen/oidc-login.log")]
+CORRECT += [SCHEMAS / p for p in ("opt_correct.log", "opt_elide_list_responses.log", "opt_hmac_accessor_false.log",
+                                  "opt_headers.log", "opt_non_hmac_secret.log", "opt_unauthenticated.log")]
+CORRECT += sorted((ROOT / "fixtures" / "vault" / "unseen").glob("*.log"))
+ODD = ROOT / "fixtures" / "openbao" / "odd" / "correct.log"
+TOKEN_FIELDS = ("auth.client_token", "auth.accessor", "request.client_token", "request.client_token_accessor")
+
+
+def _outcome(path: Path) -> Any:
+    res = verify_file(str(path), Settings(require_tamper_evidence=False, retention_days=0), CHECK, {})
+    (out,) = [o for o in res.outcomes if o.check_id == "integrity_digest"]
+    return out
+
+
+def _stripped_lines(out: Any) -> list[int]:
+    return sorted(int(f.where.rsplit(":", 1)[1]) for f in out.findings if "took them out" in f.message)
+
+
+def _write(tmp_path: Path, name: str, entries: list[dict[str, Any]]) -> Path:
+    path = tmp_path / name
+    path.write_text("".join(json.dumps(e, separators=(",", ":")) + "\n" for e in entries))
+    path.chmod(0o600)
+    return path
+
+
+def _read(path: Path) -> list[dict[str, Any]]:
+    return [json.loads(ln) for ln in path.read_text().splitlines()]
+
+
+def _del(e: dict[str, Any], dotted: str) -> bool:
+    """jq 'del(.a.b)': whether it was there."""
+    *head, last = dotted.split(".")
+    obj: Any = e
+    for part in head:
+        obj = obj.get(part) if isinstance(obj, dict) else None
+    return isinstance(obj, dict) and obj.pop(last, None) is not None
+
+
+def _drop_digests(obj: Any) -> Any:
+    """A processor that drops every HMAC'd value (jq 'del(.. | select(type == "string" and startswith("hmac-")))')."""
+    if isinstance(obj, dict):
+        return {k: _drop_digests(v) for k, v in obj.items()
+                if not (isinstance(v, str) and v.startswith("hmac-sha256:"))}
+    if isinstance(obj, list):
+        return [_drop_digests(v) for v in obj if not (isinstance(v, str) and v.startswith("hmac-sha256:"))]
+    return obj
+
+
+def _has_token(e: dict[str, Any]) -> bool:
+    return e.get("auth", {}).get("token_type") in ("service", "batch")
+
+
+# -- correct logs: nothing to report, and something judged --------------------------------------------------------
+
+@pytest.mark.parametrize("path", CORRECT, ids=lambda p: f"{p.parent.name}/{p.name}")
+def test_every_correct_real_log_passes_and_is_judged(path: Path) -> None:
+    out = _outcome(path)
+    assert out.status == PASSED, [f.text() for f in out.findings]
+    assert out.tally.judged and out.tally.judged > 0
+    # what was excused is named by a rule that says why the entry carries no token digest, never by what is missing
+    for rule, _n in out.tally.excused:
+        assert "without a token" in rule
+
+
+def test_logins_self_test_and_refused_tokens_are_excused_not_judged() -> None:
+    """odd/correct.log: the device's self-test, two logins without a token (one failed: its response too), a request
+    with an unknown token and its response: 6 of its 55 entries carry no digest of a caller's token, counted so."""
+    out = _outcome(ODD)
+    excused = dict(out.tally.excused)
+    assert excused == {integrity_digest._SELF_TEST: 1, integrity_digest._UNAUTHENTICATED: 5}
+    assert out.tally.judged == 49
+
+
+# -- hops that take digests out -----------------------------------------------------------------------------------
+
+@pytest.mark.parametrize("source", [ODD, SCHEMAS / "opt_correct.log", SCHEMAS / "opt_hmac_accessor_false.log"],
+                         ids=lambda p: p.name)
+def test_jq_del_of_the_token_fields_is_found_at_every_line(tmp_path: Path, source: Path) -> None:
+    """`jq -c 'del(.auth.client_token, .auth.accessor, .request.client_token, .request.client_token_accessor)'`:
+    every entry made with a token is a finding at its line, and no other."""
+    entries = _read(source)
+    expect = []
+    for n, e in enumerate(entries, 1):
+        if any([_del(e, f) for f in TOKEN_FIELDS]) and _has_token(e):
+            expect.append(n)
+    assert len(expect) > 5
+    out = _outcome(_write(tmp_path, "stripped.log", entries))
+    assert out.status == FAILED
+    shown = _stripped_lines(out)
+    assert shown == expect[: len(shown)] and len(shown) == 5
+    more = [f.message for f in out.findings if f.message.startswith(f"{len(expect) - 5} more entries")]
+    assert more, [f.message for f in out.findings]
+    first = next(f for f in out.findings if "took them out" in f.message)
+    assert "auth.client_token" in first.message and "request.client_token" in first.message
+    assert "dropped" in first.message
+    assert first.request_id == entries[expect[0] - 1]["request"]["id"]
+
+
+def test_a_processor_that_drops_every_digest_is_named_so(tmp_path: Path) -> None:
+    entries = [_drop_digests(e) for e in _read(ODD)]
+    out = _outcome(_write(tmp_path, "nodigests.log", entries))
+    assert out.status == FAILED
+    assert "the line holds no digest at all" in out.findings[0].message
+    assert _stripped_lines(out)[0] == next(n for n, e in enumerate(entries, 1) if _has_token(e))
+
+
+@pytest.mark.parametrize("field", ("auth.client_token", "auth.accessor", "response.auth.client_token",
+                                   "response.auth.accessor", "response.wrap_info.token", "response.wrap_info.accessor"))
+def test_each_field_alone_dropped_or_blanked_is_found(tmp_path: Path, field: str) -> None:
+    """One field taken out of one entry (the first that has it), or blanked ("" from a masking rule): found at
+    that line, naming the field."""
+    for blank in (False, True):
+        entries = _read(SCHEMAS / "opt_correct.log")
+        n = next(i for i, e in enumerate(entries, 1) if _has_token(e) and _del(dict(json.loads(json.dumps(e))), field))
+        *head, last = field.split(".")
+        obj: Any = entries[n - 1]
+        for part in head:
+            obj = obj[part]
+        if blank:
+            obj[last] = ""
+        else:
+            del obj[last]
+        out = _outcome(_write(tmp_path, f"one-{blank}.log", entries))
+        assert _stripped_lines(out) == [n], (field, blank, [f.text() for f in out.findings])
+        assert field in out.findings[-1].message
+        assert ("blanked" in out.findings[-1].message) is blank
+
+
+def test_an_entry_without_its_auth_object_is_found(tmp_path: Path) -> None:
+    entries = _read(ODD)
+    n = next(i for i, e in enumerate(entries, 1) if _has_token(e))
+    del entries[n - 1]["auth"]
+    out = _outcome(_write(tmp_path, "noauth.log", entries))
+    assert _stripped_lines(out) == [n]
+    assert "has no auth object" in out.findings[0].message
+
+
+def test_keys_a_shipper_reordered_are_still_read(tmp_path: Path) -> None:
+    """A hop that re-serialises with sorted keys changes no value: nothing to report; the same hop that also drops
+    the accessor is found."""
+    entries = _read(ODD)
+    path = tmp_path / "sorted.log"
+    path.write_text("".join(json.dumps(e, sort_keys=True, separators=(",", ":")) + "\n" for e in entries))
+    assert _outcome(path).status == PASSED
+    n = next(i for i, e in enumerate(entries, 1) if _has_token(e))
+    del entries[n - 1]["auth"]["accessor"]
+    path.write_text("".join(json.dumps(e, sort_keys=True, separators=(",", ":")) + "\n" for e in entries))
+    assert _stripped_lines(_outcome(path)) == [n]
+
+
+def test_a_stripped_line_inside_a_shippers_wrapper_is_found(tmp_path: Path) -> None:
+    """Filebeat's file output (the vault's line in "message"): the digests gone from the carried line."""
+    entries = _read(ODD)
+    n = next(i for i, e in enumerate(entries, 1) if _has_token(e))
+    for f in TOKEN_FIELDS:
+        _del(entries[n - 1], f)
+    path = tmp_path / "filebeat.ndjson"
+    path.write_text("".join(json.dumps({"@timestamp": e["time"], "message": json.dumps(e, separators=(",", ":")),
+                                        "log": {"offset": i}, "agent": {"type": "filebeat"}}) + "\n"
+                            for i, e in enumerate(entries)))
+    assert _stripped_lines(_outcome(path)) == [n]
+
+
+def test_a_log_of_entries_without_tokens_only_is_not_a_pass(tmp_path: Path) -> None:
+    """Only logins and self-tests: nothing that must carry a digest, so nothing judged: it fails saying so."""
+    entries = [e for e in _read(ODD) if not _has_token(e) and "client_token" not in e.get("request", {})]
+    assert entries
+    out = _outcome(_write(tmp_path, "logins.log", entries))
+    assert out.status == FAILED
+    assert "judged nothing" in out.findings[0].message
+
+
+def test_the_pure_python_path_finds_the_same(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Without Hyperscan's block test, every block is searched: the same findings."""
+    entries = _read(ODD)
+    for e in entries[10:20]:
+        for f in TOKEN_FIELDS:
+            _del(e, f)
+    path = _write(tmp_path, "s.log", entries)
+    fast = [f.text() for f in _outcome(path).findings]
+    monkeypatch.setattr(integrity_digest, "suspects", lambda: None)
+    assert [f.text() for f in _outcome(path).findings] == fast and fast
+
+
+# -- fresh OpenBao runs -------------------------------------------------------------------------------------------
+
+def _api(s: EmbeddedServer, method: str, path: str, body: Optional[dict[str, Any]] = None, token: Optional[str] = None,
+         headers: Optional[dict[str, str]] = None) -> dict[str, Any]:
+    h = {} if token == "" else {"X-Vault-Token": token or s.root_token}
+    h.update(headers or {})
+    r = requests.request(method, f"{s.url}/v1/{path}", json=body, headers=h, timeout=10)
+    try:
+        out: dict[str, Any] = r.json()
+        return out
+    except ValueError:
+        return {}
+
+
+def _traffic(s: EmbeddedServer) -> None:
+    """Logins (AppRole, a failed userpass), a batch token, a wrapped read and its unwrap, a denied read, a list, a
+    request with an unknown token, the self-test the device wrote at start."""
+    _api(s, "POST", "secret/data/app/db", {"data": {"password": remember_secret(secrets.token_urlsafe(32))}})
+    _api(s, "LIST", "secret/metadata/app")
+    _api(s, "POST", "sys/auth/approle", {"type": "approle"})
+    _api(s, "POST", "auth/approle/role/billing", {"token_policies": ["default"]})
+    role = _api(s, "GET", "auth/approle/role/billing/role-id")["data"]["role_id"]
+    sid = _api(s, "POST", "auth/approle/role/billing/secret-id")["data"]["secret_id"]
+    tok = remember_secret(_api(s, "POST", "auth/approle/login", {"role_id": role, "secret_id": sid}, token="")
+                          ["auth"]["client_token"])
+    _api(s, "GET", "secret/data/app/db", token=tok)  # denied
+    _api(s, "POST", "sys/auth/userpass", {"type": "userpass"})
+    _api(s, "POST", "auth/userpass/login/nobody", {"password": "wrong"}, token="")
+    batch = remember_secret(_api(s, "POST", "auth/token/create", {"type": "batch", "policies": ["default"]})
+                            ["auth"]["client_token"])
+    _api(s, "GET", "auth/token/lookup-self", token=batch)
+    wrapped = _api(s, "GET", "secret/data/app/db", headers={"X-Vault-Wrap-TTL": "60s"})["wrap_info"]["token"]
+    _api(s, "POST", "sys/wrapping/unwrap", {"token": remember_secret(wrapped)})
+    _api(s, "GET", "secret/data/app/db", token="s." + secrets.token_urlsafe(18))  # unknown token
+
+
+@pytest.mark.vault
+@pytest.mark.parametrize("options", [{}, {"hmac_accessor": "false"}, {"elide_list_responses": "true"}],
+                         ids=["defaults", "hmac_accessor_false", "elide_list_responses"])
+def test_fresh_openbao_logs_pass_and_their_stripped_copies_fail(bao: Callable[..., EmbeddedServer],
+                                                                 tmp_path: Path, options: dict[str, str]) -> None:
+    server = bao(audit_options=options)
+    _traffic(server)
+    log = tmp_path / "audit.log"
+    end = time.monotonic() + 10
+    while time.monotonic() < end:  # the device writes a response after the answer: until each request has its own
+        text = Path(server.log_path).read_text()
+        if text.endswith("\n") and text.count('"type":"request"') == text.count('"type":"response"') + 2:
+            break  # (the two self-tests have no response)
+        time.sleep(0.05)
+    log.write_text(Path(server.log_path).read_text())
+    log.chmod(0o600)
+    out = _outcome(log)
+    assert out.status == PASSED, [f.text() for f in out.findings]
+    entries = _read(log)
+    assert any(e.get("auth", {}).get("token_type") == "batch" for e in entries)
+    assert any("wrap_info" in e.get("response", {}) for e in entries)
+    assert dict(out.tally.excused).get(integrity_digest._UNAUTHENTICATED, 0) >= 3
+    expect = []
+    for n, e in enumerate(entries, 1):
+        hit = [_del(e, f) for f in (*TOKEN_FIELDS, "response.auth.client_token", "response.auth.accessor")]
+        if any(hit) and (_has_token(e) or "auth" in e.get("response", {})):
+            expect.append(n)
+    stripped = _outcome(_write(tmp_path, "stripped.log", entries))
+    assert stripped.status == FAILED
+    assert _stripped_lines(stripped) == expect[:5]
