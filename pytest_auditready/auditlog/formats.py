@@ -232,7 +232,7 @@ K8S_STRUCTURAL_KEYS = frozenset({"auditID", "uid", "resourceVersion", "continue"
                                  "authentication.k8s.io/legacy-token-manual-secret"})
 
 # Keys whose values are request paths or URIs, judged part by part (segments, query parameters).
-VAULT_PATH_KEYS = frozenset({"path", "mount_point", "creation_path"})
+VAULT_PATH_KEYS = frozenset({"path", "mount_point", "creation_path", "request_uri"})
 K8S_PATH_KEYS = frozenset({"requestURI"})
 
 # Fields a format writes in clear text by design and that an audit needs as they are (who, from where, when, which

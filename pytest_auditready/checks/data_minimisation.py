@@ -264,6 +264,9 @@ def detect(text: str, detectors: Sequence[str]) -> list[Hit]:
 # set by whoever creates the token: `bao token create -metadata=...`) in clear, never HMAC'd.
 _NEVER_IDENTITY = frozenset({"card", "iban", "national_id"})
 
+# Where a Vault entry names the request's path: request.path, and (newer Vault, audit/types.go) request.request_uri,
+# the HTTP request's target ("/v1/" + the namespace + the path, with its query string).
+_PATHS = frozenset({"request.path", "request.request_uri"})
 # Paths that name an identity as a segment (userpass, ldap, okta, radius logins and users; identity store names):
 # who logs in or is managed, evidence like a display name. The name's segment is not judged; the rest is.
 _IDENTITY_IN_PATH_RE = re.compile(r"((?:auth/.+/(?:login|users|groups)|identity/(?:entity|entity-alias|group)/name)/)"
@@ -428,7 +431,7 @@ class Scanner:
         for path, value in values(data, exempt):
             if value.startswith(HMAC_PREFIX):
                 continue
-            if self.vault and path == "request.path":
+            if self.vault and path in _PATHS:
                 value = _IDENTITY_IN_PATH_RE.sub(r"\1", value)  # the name of who logs in or is managed: evidence
             maybe = [d for d, gate in gates if gate(value)]
             if maybe:

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from itertools import compress, repeat
+from operator import attrgetter, is_
 from typing import Callable, Iterator, Optional, Sequence, Union
 
 from ..auditlog.formats import FORMATS, REQUEST_TYPES, field_sources, format_of
@@ -25,13 +27,17 @@ _LOGIN_RE = re.compile(r"auth/.+/login(?:/[^/]+)?\Z")
 # auth/oidc/oidc/callback for the UI): requests made before the caller holds any token, as a login is.
 _OIDC_LOGIN_RE = re.compile(r"auth/.+/oidc/(?:auth_url|callback)\Z")
 # Endpoints the vault serves without a token (Vault and OpenBao API docs, "This endpoint is unauthenticated";
-# recorded from OpenBao 2.7): the UI's login page (sys/internal/ui/mounts, feature-flags, namespaces, version), a
+# recorded from OpenBao 2.7): the UI's login page (sys/internal/ui/mounts, feature-flags, namespaces, version; Vault
+# Enterprise's pre-login custom messages, 1.16+, and a namespace's default auth methods, 1.21+), Vault Enterprise's
+# replication status (sys/replication/status, dr/status, performance/status: "an unauthenticated endpoint"), a
 # wrapping token's look-up (the token is in the body), the operations unseal-key holders run (generate-root,
 # generate-recovery-token, rekey, init, unseal), a login's MFA step (sys/mfa/validate: no token yet), the OIDC
 # provider's public discovery and its token and userinfo endpoints (OIDC client credentials or an access token, no
 # vault token), and a PKI mount's public CA, CRL, issuer and OCSP reads (certificate serials as hex pairs).
 _UNAUTHENTICATED_RE = re.compile(
-    r"(?:sys/internal/ui/(?:mounts(?:/.+)?|feature-flags|namespaces|version)"
+    r"(?:sys/internal/ui/(?:mounts(?:/.+)?|feature-flags|namespaces|version|unauthenticated-messages"
+    r"|default-auth-methods)"
+    r"|sys/replication/(?:(?:dr|performance)/)?status"
     r"|sys/wrapping/lookup"
     r"|sys/(?:generate-root|generate-recovery-token|rekey|rekey-recovery-key)/[a-z-]+|sys/(?:init|unseal)"
     r"|sys/mfa/validate"
@@ -50,6 +56,16 @@ _UNIX_FIX = ("; a request over a unix socket listener (Vault Agent or Proxy on t
              "source out of required_fields and record why")
 _SHOW = 20
 _VAULT_TYPES = frozenset({"request", "response"})  # every entry a Vault/OpenBao audit device writes is one of them
+# Vault and OpenBao write the policy decision in auth.policy_results; a request it refused ("allowed": false) fails
+# with "permission denied", written in the entry's error (request and response entries alike: audit/entry_formatter.go
+# copies policy_results and the outer error into both). Entries read line by line are judged in their block's text
+# (booleans are never HMAC'd): only a line that holds the decision and not an error after an object is parsed.
+_DENIED_MARKS = ((b'"allowed":false', b'},"error":"'), (b'"allowed": false', b'}, "error": "'))
+_NL = b"\n"
+_AUTH, _DECISION, _ALLOWED = attrgetter("auth"), attrgetter("policy_results"), attrgetter("allowed")
+_BLANK = frozenset({b'"', b" ", b"\t", b"\\"})  # what may follow the opening quote of an empty or blank error
+_DENIED_FIX = ("keep the vault's 'error' field in every entry: a pipeline stage that drops or renames it (a field "
+               "filter, a mapping) hides why the vault refused the request")
 _TYPE_FIX = ("find the hop that rewrites the vault's lines (a shipper's field renames or enrichments) or the writer "
              "that shares the vault's file, and keep the audit device's lines as written")
 
@@ -119,8 +135,8 @@ VAULT_EXCUSES = (
            frozenset({"identity"}),
            lambda r: _OIDC_LOGIN_RE.match(r.resource) is not None and r.action in ("read", "update")),
     Excuse("a request on an endpoint the vault serves without a token (the UI's login page, a wrapping token's "
-           "look-up, unseal-key operations, a login's MFA step, OIDC discovery, a PKI mount's CA, CRL and OCSP): "
-           "no one to name",
+           "look-up, unseal-key operations, a login's MFA step, replication status, OIDC discovery, a PKI mount's "
+           "CA, CRL and OCSP): no one to name",
            frozenset({"identity"}),
            lambda r: _UNAUTHENTICATED_RE.match(r.resource) is not None and bool(r.source)),
     Excuse("a request refused because its token is unknown to the vault (error 'permission denied', no auth to log)",
@@ -160,6 +176,8 @@ def excused_by(rec: Record, lacking: Sequence[str], fmt: str) -> Optional[Excuse
 class Fields(Visitor):
     """Bad lines always; every entry's fields when there is no scenario to match entries to (offline)."""
 
+    stays = ("held",)  # a block's raw text, judged in the process that read it
+
     def __init__(self, ctx: CheckContext) -> None:
         self.wanted = tuple(ctx.settings.required_fields)
         self.every_entry = ctx.ledger is None
@@ -171,6 +189,9 @@ class Fields(Visitor):
         self.more: dict[str, int] = {}  # what is lacking -> how many entries beyond the ones shown
         self.bad_more = 0
         self.lacking: dict[int, str] = {}  # index in findings -> what that entry lacks (for ``merge``)
+        # Vault/OpenBao, offline: entries the policies refused are judged for their error (``_refused``)
+        self.refusals = self.every_entry and self.format == "vault" and "result" in self.wanted
+        self.held: Optional[tuple[str, int, bytes]] = None  # the block whose entries come next
 
     def bad_line(self, bad: BadLine) -> None:
         if sum(1 for f in self.findings if f.fix == _BAD_FIX) >= _SHOW:
@@ -179,7 +200,83 @@ class Fields(Visitor):
         self.findings.append(Finding(ID, "", f"Line {bad.line} of {bad.file} is not a readable audit entry: "
                                      f"{bad.reason}.", _BAD_FIX, where=bad.where))
 
+    def block(self, file: str, first_line: int, data: bytes) -> None:
+        if self.refusals:
+            self.held = (file, first_line, data)  # judged with its entries (``_refused``), when they are not decoded
+
+    def _refused(self, batch: Entries) -> None:
+        """A Vault/OpenBao entry whose policy decision refused the request must say why (its error). Decoded
+        entries are judged by C-speed passes over their objects (an entry is looked at only in a batch that holds
+        such an entry); others, in the raw text of their block."""
+        held, self.held = self.held, None
+        items = batch.decoded
+        if items is not None:
+            none = repeat(None)
+            auths = list(map(_AUTH, items))
+            decisions = list(map(_DECISION, auths) if None not in auths else
+                             map(getattr, auths, repeat("policy_results"), none))
+            if False not in map(_ALLOWED, filter(None, decisions)):  # the common case: no refusal in the batch
+                return
+            allowed = list(map(getattr, decisions, repeat("allowed"), none))
+            refused = list(compress(range(len(allowed)), map(is_, allowed, repeat(False))))
+            errors = list(map(getattr, map(items.__getitem__, refused), repeat("error"), repeat("")))
+            if "" not in errors and not any(map(str.isspace, errors)):
+                return
+            for i, error in zip(refused, errors):
+                if not error.strip():
+                    self._refusal(batch.type[i], batch.where(i), batch.request_id[i])
+            return
+        if held is not None:
+            self._refused_text(*held)
+
+    def _refused_text(self, file: str, first_line: int, data: bytes) -> None:
+        if _DENIED_MARKS[0][0] not in data and _DENIED_MARKS[1][0] not in data:
+            return
+        import orjson
+
+        seen: set[int] = set()
+        for mark, error_mark in _DENIED_MARKS:
+            pos = data.find(mark)
+            while pos >= 0:
+                start = data.rfind(b"\n", 0, pos) + 1
+                end = data.find(b"\n", pos)
+                end = len(data) if end < 0 else end
+                pos = data.find(mark, end)
+                # The entry's own error follows an object ("auth", "request" or "response"), a value's error (as a
+                # refused response's data.error) begins one: only a line without the first is parsed and judged.
+                at = data.find(error_mark, start, end)
+                if (at >= 0 and data[at + len(error_mark) : at + len(error_mark) + 1] not in _BLANK) or start in seen:
+                    continue
+                seen.add(start)
+                line = data[start:end]
+                try:
+                    d = orjson.loads(line[line.find(b"{"):])
+                except ValueError:
+                    continue  # not an entry: reported as a bad line
+                auth = d.get("auth") if isinstance(d, dict) else None
+                pr = auth.get("policy_results") if isinstance(auth, dict) else None
+                if not isinstance(pr, dict) or pr.get("allowed") is not False:
+                    continue
+                error = d.get("error")
+                if isinstance(error, str) and error.strip():
+                    continue
+                req = d.get("request")
+                rid = req.get("id") if isinstance(req, dict) else None
+                kind = d.get("type")
+                self._refusal(kind if isinstance(kind, str) else "", f"{file}:{first_line + data.count(_NL, 0, start)}",
+                              rid if isinstance(rid, str) else "")
+
+    def _refusal(self, kind: str, where: str, request_id: str) -> None:
+        kind = kind if kind in _VAULT_TYPES else ""
+        self._add(Finding(ID, "", f"The {kind + ' ' if kind else ''}entry records a request the vault's policies "
+                          "refused (auth.policy_results.allowed is false) but has no error: the vault writes "
+                          "'permission denied' there, so the result of the request (a denial and its reason) is "
+                          "missing.", _DENIED_FIX, where=where, request_id=request_id),
+                  "the error of a refused request")
+
     def entries(self, batch: Entries) -> None:
+        if self.refusals:
+            self._refused(batch)
         if not self.every_entry or (self.all_fields and _all_complete(batch) and (
                 self.format != "vault" or batch.type.count("request") + batch.type.count("response") == len(batch))):
             return
@@ -189,6 +286,9 @@ class Fields(Visitor):
     def entry(self, rec: Record) -> None:
         if not self.every_entry:
             return
+        if self.held is not None:  # entries one by one: the refused ones are found in their block's text
+            held, self.held = self.held, None
+            self._refused_text(*held)
         if self.format == "vault" and rec.type not in _VAULT_TYPES:
             self._add(Finding(ID, "", f"The entry's type {rec.type[:40]!r} is neither request nor response: Vault "
                               "and OpenBao write no other entry, so a hop rewrote the line or something else wrote "

@@ -1,11 +1,15 @@
 """timestamp_precision: RFC 3339 times with an explicit offset and sub-second precision.
 
-Go's RFC3339Nano trims trailing zeros, so one short fraction proves nothing: a source is judged by all its
-entries together, on the most significant digits any of them carries.
+Go's RFC3339Nano trims trailing zeros, so one short fraction proves little: a source is judged by all its
+entries together, on the most significant digits any of them carries. In a Vault/OpenBao log (one Go clock writing up
+to ``best`` digits), trimming leaves k digits or fewer one time in 10^(best - k) (a 9-digit clock: a whole second
+once in a billion entries). Times shorter than ``timestamp_digits`` in numbers chance explains with a probability
+under one in a thousand (Poisson) are entries a hop re-timed or another writer wrote, and are reported at their lines.
 """
 
 from __future__ import annotations
 
+import math
 from typing import Iterator, Union
 
 from ..auditlog.formats import format_of
@@ -26,6 +30,13 @@ class Precision(Visitor):
         self.good = 0
         self.best = 0
         self.first = ""
+        # entries whose time has fewer than ``digits`` digits, by the number of digits: a count and the first few
+        self.short: dict[int, list[Record]] = {}
+        self.nshort: dict[int, int] = {}
+        # Vault and OpenBao write every time with one clock in Go's RFC3339Nano, whose only short fractions are
+        # trimmed zeros; other producers mix sources of several resolutions (a service's microseconds beside
+        # another's nanoseconds), so a short time there says nothing on its own.
+        self.one_clock = format_of(ctx.settings).name == "vault"
 
     def entries(self, batch: Entries) -> None:
         if not batch.utc_times():
@@ -39,6 +50,12 @@ class Precision(Visitor):
             self.best = max(self.best, max(len(t[20:-1].rstrip("0")) for t in times))
         if not self.first and times:
             self.first = batch.where(0)
+        # "YYYY-MM-DDTHH:MM:SS." is 20 characters and "Z" one more: a time shorter than 21 + digits has fewer digits
+        # (one C-speed pass; the entries are looked at one by one only in a batch that holds such a time)
+        if self.one_clock and times and min(map(len, times)) < 21 + self.digits:
+            for i, t in enumerate(times):
+                if len(t) < 21 + self.digits:
+                    self._short(len(t) - 21, batch.record(i))
 
     def entry(self, rec: Record) -> None:
         ts = rec.ts
@@ -50,11 +67,24 @@ class Precision(Visitor):
             self.good += 1
             if ts[2] > self.best:
                 self.best = ts[2]
+            # digits written (Go writes no trailing zero; a padded fraction is no re-timing)
+            if ts[1] < self.digits and self.one_clock:
+                self._short(ts[1], rec)
         if not self.first:
             self.first = rec.where
 
+    def _short(self, digits: int, rec: Record) -> None:
+        self.nshort[digits] = self.nshort.get(digits, 0) + 1
+        shown = self.short.setdefault(digits, [])
+        if len(shown) < _SHOW:
+            shown.append(rec)
+
     def merge(self, later: Visitor) -> None:
         assert isinstance(later, Precision)
+        for k, recs in later.short.items():
+            self.short[k] = (self.short.get(k, []) + recs)[:_SHOW]
+        for k, n in later.nshort.items():
+            self.nshort[k] = self.nshort.get(k, 0) + n
         self.bad = (self.bad + later.bad)[: _SHOW + 1]
         self.nbad += later.nbad
         self.good += later.good
@@ -81,6 +111,44 @@ class Precision(Visitor):
                 self.fix,
                 where=self.first,
             )
+        elif self.nshort and self.good:
+            yield from self._retimed()
+
+    def _retimed(self) -> Iterator[Finding]:
+        """The entries whose times are too short for trimmed zeros to explain (see the module's docstring)."""
+        cut, count = -1, 0
+        for k in range(self.digits):
+            count += self.nshort.get(k, 0)
+            if count and _tail(count, self.good * 10.0 ** (k - self.best)) < _CHANCE:
+                cut = k
+        if cut < 0:
+            return
+        shown = sorted((r for k in range(cut + 1) for r in self.short.get(k, ())), key=lambda r: r.line)
+        for e in shown[:_SHOW]:
+            n = e.ts[1] if e.ts is not None else 0
+            said = "no sub-second part" if n == 0 else f"{n} fractional digit(s)"
+            yield Finding(ID, "", f"The entry's time {e.time[:40]!r} has {said} while this source writes up to "
+                          f"{self.best} (across {self.good} entries): trimmed trailing zeros leave so few about once "
+                          f"in {10 ** (self.best - n):,} entries, so a hop re-timed this entry or something else "
+                          "wrote it.", self.fix, where=e.where, request_id=e.request_id)
+        total = sum(self.nshort.get(k, 0) for k in range(cut + 1))
+        if total > _SHOW:
+            yield Finding(ID, "", f"{total - _SHOW} more entries have times with {cut} fractional digit(s) or fewer.",
+                          self.fix, where=shown[-1].where)
+
+
+_CHANCE = 1e-3  # below this probability, short times are not trimmed zeros
+
+
+def _tail(count: int, expected: float) -> float:
+    """An upper bound of P(X >= count) for X ~ Poisson(expected): the first term over one minus the ratio of the
+    next, which bounds the geometric series of the rest."""
+    if expected <= 0:
+        return 0.0
+    if expected >= count:
+        return 1.0
+    first = math.exp(-expected + count * math.log(expected) - math.lgamma(count + 1))
+    return min(1.0, first / (1 - expected / (count + 1)))
 
 
 def run(ctx: CheckContext) -> Iterator[Union[Finding, Skip]]:

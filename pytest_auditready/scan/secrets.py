@@ -57,8 +57,9 @@ STRUCTURAL_KEYS = frozenset(
         "display_name",
     }
 )
-# Keys whose values are request paths: judged per segment (see GenericScanner.scan_value).
-PATH_KEYS = frozenset({"path", "mount_point", "creation_path"})
+# Keys whose values are request paths: judged per segment (see GenericScanner.scan_value). request_uri: the HTTP
+# request's target newer Vault logs beside the path (audit/types.go), "/v1/" + namespace + path + query string.
+PATH_KEYS = frozenset({"path", "mount_point", "creation_path", "request_uri"})
 # Values that only name a thing or stand for a hidden one, in any producer's log: an AWS ARN (a resource's name:
 # "arn:partition:service:region:account:resource"), and a redaction mask ("****", "[REDACTED]", "<hidden>").
 _ARN_RE = re.compile(r"arn:aws(?:-[a-z]+)*:[a-z0-9-]+:[a-z0-9-]*:(?:\d{12}|aws)?:\S+\Z")
@@ -106,11 +107,23 @@ _SERIAL_KEY_RE = re.compile(r"(?:\A|_)serial_number\Z")
 _SERIAL_VALUE_RE = re.compile(r"\d{1,49}\Z|[0-9a-fA-F]{2}(?:[:-]?[0-9a-fA-F]{2}){0,19}\Z")
 
 
+# A lease id (Vault/OpenBao: the path that made the secret, "/", then 24 base62 characters, with a namespace's
+# ".<5 characters>" suffix in Vault Enterprise; response.secret.lease_id, written in clear: audit/hashstructure.go
+# hashes no Secret). Like an accessor it cannot authenticate: it names a lease to renew or revoke, with a token whose
+# policy allows that. The sys/leases endpoints take it in their path (sys/leases/revoke/<lease id>).
+_LEASE_KEY_RE = re.compile(r"(?:\A|_)lease_id\Z")
+_LEASE_VALUE_RE = re.compile(r"(?:[^\s/]+/)+[A-Za-z0-9]{24}(?:\.[A-Za-z0-9]{5})?\Z")
+_LEASE_PATH_RE = re.compile(r"(?:/v1/)?(?:[^?]*/)?sys/leases/(?:lookup|renew|revoke|revoke-force|revoke-prefix)/"
+                            r"(?:[^/?\s]+/)+([A-Za-z0-9]{24}(?:\.[A-Za-z0-9]{5})?)(?:\?|\Z)")
+
+
 def correlation_id(key: str, value: str) -> bool:
-    """``value`` is a token accessor under an accessor key, a trace or request id under a correlation header, or a
-    certificate's serial number under a serial number key."""
+    """``value`` is a token accessor under an accessor key, a lease id under a lease id key, a trace or request id
+    under a correlation header, or a certificate's serial number under a serial number key."""
     if _ACCESSOR_KEY_RE.search(key) is not None:
         return _ACCESSOR_VALUE_RE.match(value) is not None
+    if _LEASE_KEY_RE.search(key) is not None:
+        return _LEASE_VALUE_RE.match(value) is not None
     if _SERIAL_KEY_RE.search(key) is not None:
         return _SERIAL_VALUE_RE.match(value) is not None
     return key.lower() in _TRACE_KEYS and _TRACE_VALUE_RE.match(value) is not None
@@ -451,7 +464,8 @@ class GenericScanner:
         if key not in self.path_keys:
             return [(key, value)]
         path, _, query = value.partition("?")
-        parts = [(key, p) for p in path.split("/") if len(p) >= MIN_LEN]
+        lease = _LEASE_PATH_RE.match(value)  # a lease id in a sys/leases path: no credential (see correlation_id)
+        parts = [(key, p) for p in path.split("/") if len(p) >= MIN_LEN and not (lease and p == lease.group(1))]
         for name, v in urllib.parse.parse_qsl(query):
             if self.skips(name, v):
                 continue
