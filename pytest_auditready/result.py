@@ -14,11 +14,16 @@ if TYPE_CHECKING:
     from .vault.scenario import VaultFacts
 
 
+# why a check none of whose items ran is skipped: it proves nothing, so no report may show it as passed
+NOT_RUN = "not run: none of its items ran (no subject to judge, deselected with -k or -m, or the run stopped first)"
+
+
 def worst_status(outcomes: Sequence[Outcome]) -> str:
-    """A check's verdict over its items: failed if any failed, skipped if all were skipped, else passed."""
+    """A check's verdict over its items: failed if any failed, skipped if all were skipped or none ran (a check
+    that judged nothing never reads as passed), else passed."""
     if any(o.status == FAILED for o in outcomes):
         return FAILED
-    if outcomes and all(o.status == SKIPPED for o in outcomes):
+    if all(o.status == SKIPPED for o in outcomes):
         return SKIPPED
     return PASSED
 
@@ -47,9 +52,10 @@ class AuditResult:
 
     @property
     def skipped_checks(self) -> list[str]:
-        """Checks that judged nothing anywhere because every outcome of theirs was a skip (with its reason)."""
+        """Checks that judged nothing anywhere because every outcome of theirs was a skip (with its reason), or
+        because none of their items ran."""
         failed = set(self.failed_checks)
-        ids = {o.check_id for o in self.outcomes}
+        ids = {c.id for c in self.checks} | {o.check_id for o in self.outcomes}
         return sorted(c for c in ids if c not in failed
                       and all(o.status == SKIPPED for o in self.outcomes if o.check_id == c))
 

@@ -56,6 +56,9 @@ def parse_junit(path: Path) -> tuple[dict[str, str], dict[str, str]]:
             if child.tag in ("failure", "error"):
                 status = "failed"
                 messages[name] = (child.get("message") or "") + "\n" + (child.text or "")
+            elif child.tag == "skipped" and child.get("type") == "pytest.xfail":  # failed below fail_on
+                status = "failed"
+                messages[name] = child.get("message") or ""
             elif child.tag == "skipped":
                 status = "skipped"
         items[name] = status

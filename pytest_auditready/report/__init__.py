@@ -70,7 +70,8 @@ def as_json(result: "AuditResult") -> dict[str, Any]:
         "fail_on": result.settings.fail_on,
         "verdict": verdict(check_rows, stale_findings),
         "checks": [{"id": r.id, "status": r.status, "severity": r.severity, "fails_run": r.gating,
-                    "reason": r.reason} for r in check_rows],
+                    "reason": r.reason, "findings": len(r.findings), "accepted": len(r.accepted)}
+                   for r in check_rows],
         "outcomes": [o.to_json() for o in result.outcomes],
         "files": list(result.files),
         # a baseline's acceptances that matched no finding: each fails the run, as the exit code says

@@ -14,7 +14,7 @@ from urllib.parse import urlsplit, urlunsplit
 
 from .. import compliance
 from ..checks.base import FAILED, PASSED, SKIPPED, Finding, Outcome
-from ..result import worst_status
+from ..result import NOT_RUN, worst_status
 from ..text import visible, visible_lines
 
 if TYPE_CHECKING:
@@ -35,6 +35,11 @@ class CheckRow:
     notes: tuple[str, ...] = ()  # what a pass rests on (the Notes of its passing items), when the check said
     # findings the baseline accepted: (item name, finding, the acceptance), shown whatever the status
     accepted: tuple[tuple[str, Finding, str], ...] = ()
+
+    @property
+    def below(self) -> bool:
+        """The check did not hold, but its severity is below fail_on: the run does not fail on it."""
+        return self.status == FAILED and not self.gating
 
     @property
     def first(self) -> Optional[Finding]:
@@ -61,6 +66,17 @@ def gates(fail_on: str, check_id: str) -> bool:
     return compliance.severity_rank(compliance.severity(check_id)) >= compliance.severity_rank(fail_on)
 
 
+def below_text(check_id: str, fail_on: str) -> str:
+    """Why a failed check does not fail the run, in the words every report uses."""
+    return f"severity {compliance.severity(check_id)}, below fail_on={fail_on}: it does not fail the run"
+
+
+def level(fails_run: bool) -> str:
+    """The SARIF level of a finding (and of its rule): "error" when it fails the run, "warning" when fail_on lets
+    it pass (the check did not hold all the same). GitHub code scanning gates a pull request on "error"."""
+    return "error" if fails_run else "warning"
+
+
 def rows(result: "AuditResult") -> list[CheckRow]:
     by_check: dict[str, list[Outcome]] = {}
     for o in result.outcomes:
@@ -78,7 +94,8 @@ def rows(result: "AuditResult") -> list[CheckRow]:
                 severity=compliance.severity(check.id),
                 gating=status == FAILED and gates(result.settings.fail_on, check.id),
                 findings=tuple((o.name, f) for o in outs if o.status == FAILED for f in o.findings),
-                reason="; ".join(sorted({o.reason for o in outs if o.reason})) if status == SKIPPED else "",
+                reason=("; ".join(sorted({o.reason for o in outs if o.reason})) or NOT_RUN) if status == SKIPPED
+                else "",
                 notes=tuple(dict.fromkeys(o.reason for o in outs if o.status == PASSED and o.reason)),
                 accepted=tuple((o.name, f, text) for o in outs for f, _, text in o.accepted),
             )

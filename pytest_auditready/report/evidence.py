@@ -93,7 +93,7 @@ def build(result: "AuditResult", files: Optional[Mapping[str, str]] = None) -> d
         },
         "checks": [
             {"id": r.id, "title": r.title, "requirement": r.requirement, "status": r.status,
-             "severity": r.severity, "fails_run": r.gating,
+             "severity": r.severity, "fails_run": r.gating, "findings": len(r.findings), "accepted": len(r.accepted),
              "controls": [c.label for c in compliance.controls_for(r.id)],
              "outcomes": outcomes_by_check.get(r.id, [])}
             for r in check_rows

@@ -16,6 +16,7 @@ from ..safeio import append_nofollow
 from .common import (
     CheckRow,
     accounting_rows,
+    below_text,
     clean,
     entries_read,
     file_of,
@@ -33,6 +34,9 @@ if TYPE_CHECKING:
 
 # Inside a table cell only these can start Markdown syntax ($ is GitHub's math); a cell never begins a line.
 _MD_PUNCT_RE = re.compile(r"([\\`*_\[\]|~$])")
+# GitHub's Markdown (GFM) turns a bare http://..., https://... or www.... into a link by itself: an escaped ":" or "."
+# (rendered the same) keeps text from a log from becoming a link.
+_AUTOLINK_RE = re.compile(r":(?=//)|(?<![A-Za-z0-9])([Ww][Ww][Ww])\.")
 _SAFE_ID_RE = re.compile(r"[A-Za-z0-9_]+\Z")
 FIRST_FINDING_MAX = 300  # characters of the first finding shown in a table cell
 FILES_MAX = 50  # files listed in the table of what was read (the rest are counted; evidence.json lists all)
@@ -49,10 +53,11 @@ def escape_property(text: str) -> str:
 
 
 def md_cell(text: str) -> str:
-    """Text for one Markdown table cell: no raw HTML, no Markdown syntax, no line breaks, no cell breaks."""
+    """Text for one Markdown table cell: no raw HTML, no Markdown syntax, no link, no line breaks, no cell breaks."""
     text = " ".join(text.split())
     text = text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
-    return _MD_PUNCT_RE.sub(r"\\\1", text)
+    text = _MD_PUNCT_RE.sub(r"\\\1", text)
+    return _AUTOLINK_RE.sub(lambda m: f"{m.group(1)}\\." if m.group(1) else "\\:", text)
 
 
 def _md_id(check_id: str) -> str:
@@ -92,8 +97,13 @@ def summary_markdown(result: "AuditResult", heading: str = "##") -> str:
             f"| {_md_id(r.id)} | {_result_word(r)} | {md_cell(r.severity)} | {md_cell(r.controls)} | "
             f"{_first_cell(result, r)} |"
         )
-    if failed:
-        lines += ["", f"{len(failed)} failed check(s): " + ", ".join(_md_id(r.id) for r in failed) + "."]
+    gating = [r for r in failed if r.gating]
+    if gating:
+        lines += ["", f"{len(gating)} failed check(s) that fail the run: " + ", ".join(_md_id(r.id) for r in gating)
+                  + "."]
+    if len(gating) < len(failed):
+        lines += ["", f"{len(failed) - len(gating)} failed check(s) below fail\\_on={md_cell(result.settings.fail_on)}"
+                  ", which do not fail the run: " + ", ".join(_md_id(r.id) for r in failed if r.below) + "."]
     if stale_findings:
         lines += ["", f"\u274c The baseline is stale, which fails the run: {len(stale_findings)} acceptance(s) "
                   "matched no finding."]
@@ -138,7 +148,8 @@ def annotation_lines(result: "AuditResult") -> list[str]:
         judged = next(o for o in result.outcomes if o.check_id == r.id and o.status == FAILED and o.findings)
         title = f"auditready {r.id} failed ({r.severity})"
         more = f" (+{len(r.findings) - 1} more finding(s))" if len(r.findings) > 1 else ""
-        message = f"{r.title}: {first.text()}{more} Controls: {r.controls}."
+        below = f" ({below_text(r.id, result.settings.fail_on)}.)" if r.below else ""
+        message = f"{r.title}: {first.text()}{more} Controls: {r.controls}.{below}"
         command = "error" if r.gating else "warning"
         out.append(_command(result, command, first, file_of(result, judged), title, message))
     found = stale(result)

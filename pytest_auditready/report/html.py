@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING, Any, Optional
 from .. import compliance
 from ..checks.base import FAILED, PASSED
 from ..text import visible
-from .common import CheckRow, accounting_rows, clean, rows, safe_target, stale, tool_version, verdict
+from .common import CheckRow, accounting_rows, below_text, clean, rows, safe_target, stale, tool_version, verdict
 
 if TYPE_CHECKING:
     from ..auditlog.model import Action, AuditEntry
@@ -27,7 +27,7 @@ table{border-collapse:collapse;width:100%;margin:8px 0}th,td{border:1px solid #d
 text-align:left;vertical-align:top}th{background:#f6f8fa}code{font:12px ui-monospace,monospace}
 tr.failed td.status{background:#ffebe9;color:#cf222e;font-weight:600}
 tr.passed td.status{background:#dafbe1;color:#1a7f37;font-weight:600}
-tr.skipped td.status{background:#fff8c5;color:#7d4e00}
+tr.skipped td.status,tr.failed.below td.status{background:#fff8c5;color:#7d4e00}
 tr.missing td{background:#fff5f5}.miss{color:#cf222e;font-weight:600}
 .bar{position:relative;height:14px;min-width:160px;background:#f6f8fa;border:1px solid #d0d7de}
 .win{position:absolute;top:2px;height:8px;background:#0969da;min-width:2px}
@@ -68,7 +68,8 @@ def _checks_table(result: "AuditResult", check_rows: list[CheckRow]) -> str:
         first = r.first.text() if r.first is not None else r.first_accepted or r.reason or "; ".join(r.notes)
         more = f" (+{len(r.findings) - 1} more)" if len(r.findings) > 1 else ""
         out.append(
-            f'<tr class="{r.status}" data-check="{_e(result, r.id)}"><td><code>{_e(result, r.id)}</code><br>'
+            f'<tr class="{r.status}{" below" if r.below else ""}" data-check="{_e(result, r.id)}"><td><code>'
+            f'{_e(result, r.id)}</code><br>'
             f'<span class="small">{_e(result, r.title)}</span></td><td class="status">{escape(_word(r))}</td>'
             f"<td>{escape(r.severity)}</td>{cells}<td>{_e(result, first)}{escape(more)}</td></tr>"
         )
@@ -173,8 +174,9 @@ def _findings(result: "AuditResult", check_rows: list[CheckRow]) -> str:
             '<p id="findings">No findings: every check holds.</p>'
     out = [_stale(result), _accepted(result, check_rows), '<div id="findings">']
     for r in failed:
-        out.append(f"<h3><code>{_e(result, r.id)}</code> ({escape(r.severity)}): {len(r.findings)} finding(s)</h3>"
-                   "<ul>")
+        below = f" ({escape(below_text(r.id, result.settings.fail_on))})" if r.below else ""
+        out.append(f"<h3><code>{_e(result, r.id)}</code> ({escape(r.severity)}): {len(r.findings)} finding(s){below}"
+                   "</h3><ul>")
         out += [f"<li><code>{_e(result, item)}</code>: {_e(result, f.text())}</li>" for item, f in r.findings]
         out.append("</ul>")
     out.append("</div>")

@@ -1,10 +1,13 @@
 """The compliance JUnit report: one testsuite per target, one testcase per check id (what a pass rests on in its
 output; a failed testcase named ``baseline`` when the baseline is stale, as that fails the run), suite-level
-properties that map each check to SOC 2, ISO/IEC 27001:2022, PCI DSS v4.0 and NIST SP 800-53 controls and say
-what each file gave the checks. Written with junit-xml.
+properties that say each check's status and whether it fails the run, map each check to SOC 2, ISO/IEC 27001:2022,
+PCI DSS v4.0 and NIST SP 800-53 controls and say what each file gave the checks. A check that failed below fail_on
+did not hold, yet the run passes: its testcase is a ``<skipped type="auditready.below_fail_on">`` saying so with
+every finding (status "failed"), never a ``<failure>`` that would turn a CI test reporter red on a run that exits 0.
+Written with junit-xml.
 
-Every text that goes in comes from Findings, which never carry secret values; the caller redacts any known
-secret anyway (AuditResult.redact), as a second line of defence.
+Every text that goes in comes from Findings, which never carry secret values; the caller redacts any known secret
+anyway (AuditResult.redact), as a second line of defence.
 """
 
 from __future__ import annotations
@@ -16,10 +19,12 @@ from typing import Any, Iterable, Mapping, Optional, Sequence
 
 from .. import compliance
 from ..checks.base import FAILED, PASSED, SKIPPED, Check, Finding, Outcome
-from ..result import worst_status
+from ..result import NOT_RUN, worst_status
 from ..safeio import write_atomic
 from ..text import visible
-from .common import gates, tool_version
+from .common import below_text, gates, safe_target, tool_version
+
+BELOW_FAIL_ON = "auditready.below_fail_on"  # the type of the <skipped> of a check that failed below fail_on
 
 
 def build_xml(
@@ -39,13 +44,15 @@ def build_xml(
     for o in outcomes:
         by_check.setdefault(o.check_id, []).append(o)
     cases = []
+    below: set[str] = set()  # failed checks below fail_on: a <skipped type="auditready.below_fail_on">
     status_of: dict[str, str] = {}
     classname = f"auditready.{target if target in ('embedded', 'offline') else 'url'}"
+    shown_target = visible(safe_target(target))  # a URL target's user:password@ never reaches the report
     for check in checks:
         outs = by_check.get(check.id, [])
         status = worst_status(outs)
         status_of[check.id] = status
-        subjects = ", ".join(o.subject or "(whole log)" for o in outs)
+        subjects = ", ".join(visible(o.subject) or "(whole log)" for o in outs)  # a path is shown, never acted on
         tc = TestCase(
             check.id,
             classname=classname,
@@ -53,31 +60,34 @@ def build_xml(
             stdout=f"{check.title}. Must hold: {check.requirement}. Controls: {compliance.summary(check.id)}. "
             f"Items: {subjects or 'none'}." + "".join(f"\n{visible(o.name)}: {visible(o.reason)}" for o in outs
                                                        if o.status == PASSED and o.reason)
-            + "".join(f"\naccepted by the baseline: {o.name}: {f.text()} ({visible(text)})" for o in outs
+            + "".join(f"\naccepted by the baseline: {visible(o.name)}: {f.text()} ({visible(text)})" for o in outs
                       for f, _, text in o.accepted),
         )
+        tc.status = status  # the check's own verdict, as the JSON report says it (below fail_on: "failed")
         if status == FAILED:
             findings = [(o, f) for o in outs if o.status == FAILED for f in o.findings]
             first = findings[0][1]
-            lines = [f"{o.name}: {f.text()}" for o, f in findings]
-            below = "" if gates(fail_on, check.id) else \
-                f" (severity {compliance.severity(check.id)}, below fail_on={fail_on}: it does not fail the run)"
-            tc.add_failure_info(
-                message=f"{len(findings)} finding(s){below}; first: {first.text()}", output="\n".join(lines),
-                failure_type="AuditFinding",
-            )
+            lines = [f"{visible(o.name)}: {f.text()}" for o, f in findings]
+            if gates(fail_on, check.id):
+                tc.add_failure_info(message=f"{len(findings)} finding(s); first: {first.text()}",
+                                    output="\n".join(lines), failure_type="AuditFinding")
+            else:  # did not hold, yet the run passes: no <failure> a CI test reporter would show red
+                tc.add_skipped_info(message=f"did not hold: {len(findings)} finding(s) ({below_text(check.id, fail_on)}"
+                                            f"); first: {first.text()}", output="\n".join(lines))
+                below.add(check.id)
         elif status == SKIPPED:
-            tc.add_skipped_info(message="; ".join(sorted({o.reason for o in outs if o.reason})) or "skipped")
+            # a reason can quote a baseline's acceptance (its owner and reason, as a person wrote them): shown
+            tc.add_skipped_info(message="; ".join(sorted({visible(o.reason) for o in outs if o.reason})) or NOT_RUN)
         cases.append(tc)
     if stale:  # a stale baseline fails the run: a CI system reading this report must see it fail too
-        tc = TestCase("baseline", classname=classname, elapsed_sec=0.0,
+        tc = TestCase("baseline", classname=classname, elapsed_sec=0.0, status=FAILED,
                       stdout="Every acceptance of the baseline matches a finding of the run.")
         tc.add_failure_info(message=f"{len(stale)} stale acceptance(s); first: {stale[0].text()}",
                             output="\n".join(f.text() for f in stale), failure_type="StaleBaseline")
         cases.append(tc)
     props: dict[str, str] = {
         "auditready.version": tool_version(),
-        "auditready.target": target,
+        "auditready.target": shown_target,
         "auditready.run_id": run_id,
         "auditready.fail_on": fail_on,
         # the run's verdict, as its exit code gives it: a failed check at or above fail_on, or a stale baseline
@@ -86,6 +96,9 @@ def build_xml(
     }
     for check in checks:
         props[f"check.{check.id}"] = compliance.summary(check.id)
+        # each check's verdict and whether it fails the run, as the JSON report's checks say them
+        props[f"check.{check.id}.status"] = status_of[check.id]
+        props[f"check.{check.id}.fails_run"] = str(status_of[check.id] == FAILED and gates(fail_on, check.id)).lower()
     # what was read, judged and excused, per file (fail closed: a verdict says what it rests on)
     for i, a in enumerate(files, 1):
         key = f"auditready.file.{i}"
@@ -107,14 +120,30 @@ def build_xml(
                 props[f"control.{fw} {req}"] = ", ".join(f"{c}={status_of[c]}" for c in ids)
     when = started or datetime.datetime.now(datetime.timezone.utc)
     suite = TestSuite(
-        f"auditready {target}",
+        f"auditready {shown_target}",
         cases,
         hostname=socket.gethostname(),
         timestamp=when.strftime("%Y-%m-%dT%H:%M:%S"),
         properties=props,
     )
-    xml = to_xml_report_string([suite], prettyprint=True, encoding="utf-8")
+    xml = to_xml_report_string([_Typed(suite, below)], prettyprint=True, encoding="utf-8")
     return xml.decode("utf-8") if isinstance(xml, bytes) else xml
+
+
+class _Typed:
+    """A junit-xml suite whose <skipped> of a failed check below fail_on says so in its type (as pytest's own
+    report types an xfail "pytest.xfail"): junit-xml types every <skipped> "skipped"."""
+
+    def __init__(self, suite: Any, below: set[str]) -> None:
+        self.suite, self.below = suite, below
+
+    def build_xml_doc(self, encoding: Optional[str] = None) -> Any:
+        doc = self.suite.build_xml_doc(encoding=encoding)
+        for case in doc.iter("testcase"):
+            if case.get("name") in self.below:
+                for skipped in case.iter("skipped"):
+                    skipped.set("type", BELOW_FAIL_ON)
+        return doc
 
 
 def write(path: str, xml: str) -> Path:

@@ -1,6 +1,7 @@
 """The GitHub workflow-command annotations of a pytest run (registered like defaults.py, as "auditready-outputs"):
-one ``::error`` per failed check, printed at the end of the terminal summary under GITHUB_ACTIONS=true. The report
-files themselves are written by ``report.write_all`` (defaults.py); the fail_on gate is the session's."""
+one ``::error`` per failed check that fails the run (``::warning`` for one below fail_on), printed at the end of
+the terminal summary under GITHUB_ACTIONS=true. The report files themselves are written by ``report.write_all``
+(defaults.py); the fail_on gate is the session's."""
 
 from __future__ import annotations
 

@@ -1,7 +1,11 @@
-"""SARIF 2.1.0 for GitHub code scanning: one result per finding, at the file:line it names (a finding without a
-line sits on its file as a whole-file result, one without a file on the log its check judged), one rule per check
-with its severity and controls, and a rule and results of their own for a stale baseline. The invocation carries
-the run's verdict and what each file gave the checks. Messages are redacted like every report.
+"""SARIF 2.1.0 for GitHub code scanning: one result per finding, at the file:line it names (a finding without a line
+sits on its file as a whole-file result, one without a file on the log its check judged), one rule per check with
+its severity and controls, and a rule and results of their own for a stale baseline (a finding that names no file at
+all, which no result can hold for code scanning, is listed in the invocation's findingsWithoutLocation). A result's
+level says whether it fails the run: "error" at or above fail_on, "warning" below it (the check did not hold all the
+same); a finding the baseline accepted is a result too, suppressed (kind "external", naming the baseline, who and
+why). The invocation carries the run's verdict and what each file gave the checks. Messages are redacted like every
+report.
 """
 
 from __future__ import annotations
@@ -15,16 +19,27 @@ from urllib.parse import quote, urlsplit
 from ..checks.base import FAILED, Finding
 from ..safeio import write_atomic
 from ..text import json_visible
-from .common import clean, file_of, is_url, relative_path, rows, run_verdict, split_where, stale, tool_version
+from .common import (
+    clean,
+    file_of,
+    gates,
+    is_url,
+    level,
+    relative_path,
+    rows,
+    run_verdict,
+    split_where,
+    stale,
+    tool_version,
+)
 
 if TYPE_CHECKING:
     from ..result import AuditResult
 
 SCHEMA_URI = "https://json.schemastore.org/sarif-2.1.0.json"
 INFORMATION_URI = "https://pypi.org/project/pytest-auditready/"
-# severity -> (SARIF level, GitHub's security-severity score)
-_LEVELS = {"critical": ("error", "9.5"), "high": ("error", "8.0"), "medium": ("warning", "5.5"),
-           "low": ("note", "3.0")}
+# severity -> GitHub's security-severity score (the SARIF level says whether a finding fails the run: common.level)
+_SCORES = {"critical": "9.5", "high": "8.0", "medium": "5.5", "low": "3.0"}
 
 
 def _uri(path: str) -> str:
@@ -71,28 +86,38 @@ def build(result: "AuditResult") -> dict[str, Any]:
     check_rows = rows(result)
     rules = []
     results = []
+    unlocated: list[dict[str, Any]] = []
+    baseline = result.baseline.path if result.baseline is not None else ""
     for index, r in enumerate(check_rows):
-        level, score = _LEVELS.get(r.severity, ("error", "8.0"))
+        # "error" when a failure of this check fails the run under fail_on, else "warning": the check did not hold,
+        # the run passes; the same word the annotations use (::error / ::warning)
+        lvl, score = level(gates(result.settings.fail_on, r.id)), _SCORES.get(r.severity, "8.0")
         rules.append({
             "id": r.id,
             "name": "".join(part.capitalize() for part in r.id.split("_")),
             "shortDescription": {"text": clean(result, r.title)},
             "fullDescription": {"text": clean(result, r.requirement)},
             "help": {"text": clean(result, f"Must hold: {r.requirement}. Controls: {r.controls}.")},
-            "defaultConfiguration": {"level": level},
+            "defaultConfiguration": {"level": lvl},
             "properties": {"tags": ["security", "audit-log"], "security-severity": score,
                            "severity": r.severity, "controls": r.controls},
         })
-        found = [(o, f, "") for o in result.outcomes if o.check_id == r.id and o.status == FAILED
+        found = [(o, f, "", "") for o in result.outcomes if o.check_id == r.id and o.status == FAILED
                  for f in o.findings]
-        found += [(o, f, text) for o in result.outcomes if o.check_id == r.id for f, _, text in o.accepted]
-        for o, f, acceptance in found:
-            res = _result(result, r.id, index, level, f, file_of(result, o), o.name)
-            if res is None:
+        found += [(o, f, fp, text) for o in result.outcomes if o.check_id == r.id for f, fp, text in o.accepted]
+        for o, f, fp, acceptance in found:
+            res = _result(result, r.id, index, lvl, f, file_of(result, o), o.name)
+            if res is None:  # no file at all (the embedded target's throw-away log): code scanning refuses a whole
+                # upload that holds a result without a location, so the finding is listed with the invocation
+                unlocated.append({"ruleId": r.id, "item": clean(result, o.name), "message": clean(result, f.text()),
+                                  "failsRun": not fp and r.gating, "accepted": bool(fp)})
                 continue
-            if acceptance:  # accepted in the baseline: shown as suppressed, with who accepted it and why
-                res["suppressions"] = [{"kind": "external", "status": "accepted",
-                                        "justification": clean(result, acceptance)}]
+            # whether this finding fails the run: one accepted by the baseline never does, one below fail_on not
+            res["properties"]["failsRun"] = not fp and r.gating
+            if fp:  # accepted in the baseline (an external store): suppressed, saying which baseline, who and why
+                res["suppressions"] = [{"kind": "external", "status": "accepted", "justification": clean(
+                    result, f"baseline {baseline or '(unnamed)'}, acceptance {fp}: {acceptance}")}]
+                res["properties"]["acceptance"] = clean(result, fp)
             results.append(res)
     stale_findings = stale(result)
     if stale_findings:  # a stale baseline fails the run: a rule and a result of its own, as the exit code says
@@ -110,6 +135,7 @@ def build(result: "AuditResult") -> dict[str, Any]:
         for f in stale_findings:
             res = _result(result, "baseline", len(rules) - 1, "error", f, "", "baseline")
             if res is not None:
+                res["properties"]["failsRun"] = True
                 results.append(res)
     run: dict[str, Any] = {
         "tool": {"driver": {"name": "pytest-auditready", "version": tool_version(), "semanticVersion": tool_version(),
@@ -118,7 +144,9 @@ def build(result: "AuditResult") -> dict[str, Any]:
                          "properties": {"runId": clean(result, result.run_id), "failOn": result.settings.fail_on,
                                         "verdict": run_verdict(result),
                                         # what each file gave the checks: lines read, entries judged and excused
-                                        "accounting": [dict(a) for a in result.files]}}],
+                                        "accounting": [dict(a) for a in result.files],
+                                        # findings that name no file (no result can hold them): said here
+                                        "findingsWithoutLocation": unlocated}}],
         "results": results,
         "columnKind": "unicodeCodePoints",
     }
