@@ -8,7 +8,9 @@ edges of a log a pair is legitimately broken: a request still in flight when the
 whose request was written before the log begins. Those are excused by that rule when they lie within the window
 (``completeness_window``, 120 s by default) of the log's last or first time (a request lasts at most the vault's
 max request duration, 90 s by default: a vault that allows longer requests needs a longer window), and are judged
-everywhere else.
+everywhere else. In a set of files judged together (``engine.files.with_set``) those edges are judged against the
+files before and after in time (paired there, or a finding of the set) and counted judged in each file's table; only
+the edges no file of the run faces stay excused.
 
 An entry of a request already written is a finding at its line that names the first: a request entry while the
 first waits for its response, a request or response entry after the response (OpenBao writes one request and one
@@ -26,7 +28,10 @@ requestReceivedTimestamp, or the same CloudTrail eventID. Unchanged it is a deli
 batch; one event in two trails' files joined), excused by that rule; with other content it is a finding
 at the second naming the first. The last SEEN (20,000) keys are remembered, and a Kubernetes log is read whole by
 one process (``splits``). The same auditID at another receive time is not judged: a client, or the API server in
-front of an aggregated one, may choose the Audit-ID.
+front of an aggregated one, may choose the Audit-ID. Across the files of a set, the first SEEN records of a file are
+compared with the first and last SEEN of the file before it in time (``engine.files``), as one pass would; so is a
+Vault/OpenBao entry of a file's first window with the requests in flight and the responses of the last window of the
+file before it (``head``).
 """
 
 from __future__ import annotations
@@ -50,6 +55,7 @@ _KEEP = 10_000  # findings kept (sorted by line at the end; the rest counted)
 ANSWERED = 20_000  # responses remembered at most (within the window) to name an entry written again
 SEEN = 20_000  # Kubernetes and CloudTrail: the latest records remembered to find one written twice
 _EARLY = 100_000  # request ids a later range keeps from its first 2 windows (for ``Pairs.merge``)
+HEAD = 100_000  # entries of a log's first window remembered (``Pairs.head``) for the set's judge
 _SHOW = 20
 SELF_TEST = "the audit device's self-test write (sys/audit/test): the vault writes no response for it"
 
@@ -105,8 +111,20 @@ class Pairs(Visitor):
         # Kubernetes and CloudTrail: the last SEEN (id, stage, time) keys -> (file, line, digest of the record)
         self.seen: "OrderedDict[str, tuple[str, int, bytes]]" = OrderedDict()
         self.seen_over = False
+        # for the set's judge: the first SEEN keys of the file (the last are ``seen``) and its records' span
+        self.seen_head: dict[str, tuple[str, int, bytes]] = {}
+        self.seen_first: Optional[int] = None
+        self.seen_last = -1
         self.digests: dict[int, tuple[str, bytes]] = {}  # line -> (key id, digest) of the block being fed
         self.fmt = fmt
+        # the request and response entries of the log's first window, request id -> (ns, file, line): for the
+        # set's judge (``engine.files.boundaries``), an entry of the file before it written again at its start
+        self.head: dict[str, tuple[int, str, int]] = {}
+        self.head_answers: dict[str, tuple[int, str, int]] = {}
+        self.head_open = True  # entries may still fall in the first window (closed a window past it)
+        self.head_over = False  # more than HEAD entries in the first window: the rest not remembered
+        # on the file that judged its set: the set's word on the other files' tallies (``engine.files.settle``)
+        self.settles: tuple[tuple[str, str, str, int], ...] = ()
 
     def entries(self, batch: Entries) -> None:
         """The common case column by column (no Record built): every time a UTC RFC 3339 time; else ``entry``."""
@@ -120,6 +138,8 @@ class Pairs(Visitor):
         file, lines = batch.file, batch.lines
         track = self.early is not None  # a later range of a file: what ``merge`` needs
         if not track and stamps and "" not in batch.request_id and "sys/audit/test" not in batch.resource:
+            if self.head_open:  # a batch of the log's first windows only, never per entry past them
+                self._head(batch.type, batch.request_id, stamps, file, lines)
             self._plain(batch.type, batch.request_id, stamps, file, lines)
             return
         for i, (kind, rid, ns) in enumerate(zip(batch.type, batch.request_id, stamps)):
@@ -167,6 +187,27 @@ class Pairs(Visitor):
         if answered and next(iter(answered.values()))[0] + window < max_t:
             self._trim()  # memory: only the window's
 
+    def _head(self, types: list[str], ids: list[str], stamps: list[int], file: str, lines: Sequence[int]) -> None:
+        """The entries of a batch that lie in the log's first window, into ``head`` and ``head_answers``; the
+        first window closed once a batch begins a window past it."""
+        start = self.first_t if self.first_t is not None else stamps[0]
+        limit = start + self.window
+        if stamps[0] > limit + self.window:
+            self.head_open = False
+            return
+        for kind, rid, ns, line in zip(types, ids, stamps, lines):
+            if ns <= limit:
+                self._head_one(kind, rid, ns, file, line)
+
+    def _head_one(self, kind: str, rid: str, ns: int, file: str, line: int) -> None:
+        into = self.head if kind == "request" else self.head_answers if kind == "response" else None
+        if into is None or rid in into:
+            return
+        if len(self.head) + len(self.head_answers) >= HEAD:
+            self.head_over = True
+            return
+        into[rid] = (ns, file, line)
+
     def entry(self, rec: Record) -> None:
         if self.skip:
             if self.digests:
@@ -185,6 +226,11 @@ class Pairs(Visitor):
         """One entry with a request id and a time, not the device's self-test."""
         if self.first_t is None:
             self.first_t = ns
+        if self.head_open:
+            if ns <= self.first_t + self.window:
+                self._head_one(kind, rid, ns, file, line)
+            elif ns > self.first_t + 2 * self.window:
+                self.head_open = False
         if self.early is not None:
             self._early(rid, ns, kind == "request")
         before = self.max_t
@@ -302,6 +348,14 @@ class Pairs(Visitor):
             key = f"{rid}\0{rec.type}\0{rec.time}" if rid and rec.type and rec.time else ""
         if not key:
             return
+        if rec.ts is not None:
+            ns = rec.ts[0]
+            if self.seen_first is None:  # the first record's, as a Vault/OpenBao log's first entry's
+                self.seen_first = ns
+            if ns > self.seen_last:
+                self.seen_last = ns
+        if len(self.seen_head) < SEEN:
+            self.seen_head.setdefault(key, (rec.file, rec.line, digest))
         first = self.seen.get(key)
         if first is None:
             self.seen[key] = (rec.file, rec.line, digest)
@@ -407,6 +461,15 @@ class Pairs(Visitor):
                 self.orphans.append((rid, ns, file, line, seen))
             else:
                 self._find(file, line, "response", rid)
+        limit = self.first_t + self.window
+        for mine, theirs in ((self.head, later.head), (self.head_answers, later.head_answers)):
+            for rid, at in theirs.items():
+                if at[0] <= limit and rid not in mine:
+                    if len(self.head) + len(self.head_answers) >= HEAD:
+                        self.head_over = True
+                        break
+                    mine[rid] = at
+        self.head_over = self.head_over or later.head_over
         self.max_t = max(self.max_t, later.max_t)
         self._expire(self.max_t)
         self.pending.update(later.pending)

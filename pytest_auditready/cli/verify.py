@@ -102,7 +102,7 @@ def run(args: argparse.Namespace) -> int:
     from ..checks.base import CheckContext
     from ..engine.files import offline_checks, prepare, verify_file
     from ..report import write_all
-    from ..report.common import accounting_lines, gates, shown_path
+    from ..report.common import accounting_lines, below_text, gates, shown_path
     from ..report.github import annotation_lines, in_github_actions
     from ..result import AuditResult
 
@@ -139,7 +139,7 @@ def run(args: argparse.Namespace) -> int:
     by_id = {c.id: c for c in checks}
     started = datetime.datetime.now(datetime.timezone.utc)
     t0 = time.monotonic()
-    outcomes, files = [], []
+    outcomes: list[Any] = []
     # Every file is read before anything is printed as a verdict: a file that cannot be read is exit 2 (cli.main).
     from ..engine import parallel
     from ..engine.progress import tracking
@@ -153,9 +153,11 @@ def run(args: argparse.Namespace) -> int:
             results = parallel.verify_files(settings, checks, secrets, paths, jobs)
         else:
             results = [verify_file(p, settings, checks, secrets, tuple(paths)) for p in paths]
+    from ..engine.files import accounting_of
+
+    files = accounting_of(results)  # with the set's word on the files read before it was told
     for res in results:
         shown = visible(res.path)
-        files.append(res.accounting())
         for o in res.outcomes:
             o = baseline.apply(dataclasses.replace(o, subject=res.path), res.path)
             outcomes.append(o)
@@ -165,6 +167,8 @@ def run(args: argparse.Namespace) -> int:
             if verbosity < 0 and o.status != "failed":
                 continue
             extra = f" ({visible(o.reason)})" if o.status != "failed" and o.reason else ""
+            if o.status == "failed" and not gates(settings.fail_on, o.check_id):
+                extra = f" ({below_text(o.check_id, settings.fail_on)})"  # did not hold; the run passes on it
             out.write(f"{label} {o.check_id} {shown}{extra}\n")
             if verbosity > 0 and o.check_id in by_id:
                 from ..compliance import severity, summary
@@ -206,11 +210,13 @@ def run(args: argparse.Namespace) -> int:
     total_mb = sum(r.stats.bytes for r in results) / 1e6
     n_accepted = sum(len(o.accepted) for o in outcomes)
     skipped = result.skipped_checks  # judged nowhere: said apart, never counted as holding
+    below = [c for c in failed if not gates(settings.fail_on, c)]  # did not hold; fail_on lets the run pass
     out.write(f"auditready verify: {len(paths)} file(s), {total_mb:.1f} MB in {seconds:.2f} s; "
               f"{len(checks) - len(failed) - len(skipped)}/{len(checks)} checks hold"
               + (f", {len(skipped)} skipped ({', '.join(skipped)})" if skipped else "")
               + (f"; failed: {', '.join(failed)}" if failed else "")
               + (f"; {n_accepted} finding(s) accepted by {visible(baseline.path)}" if n_accepted else "")
-              + (f" (fail_on={settings.fail_on}: {len(gating)} fail the run)" if settings.fail_on != "any" and failed
-                 else "") + "\n")
+              + (f" (fail_on={settings.fail_on}: {len(gating)} fail the run"
+                 + (f"; below it, not failing the run: {', '.join(below)}" if below else "") + ")"
+                 if settings.fail_on != "any" and failed else "") + "\n")
     return 1 if gating else 0

@@ -161,6 +161,7 @@ class FileResult:
     entries: int = 0
     bad_lines: int = 0
     review: Optional[dict[str, Any]] = None  # the access review's state (review.Review.state), Vault/OpenBao only
+    settles: tuple[tuple[str, str, str, int], ...] = ()  # the set's word on other files' tallies (``settle``)
 
     def accounting(self) -> dict[str, Any]:
         """What was read, judged and excused, as data (JSON, evidence, JUnit properties)."""
@@ -195,7 +196,22 @@ def detect(path: str, settings: Settings) -> Settings:
     complete = len(sample) <= SAMPLE_BYTES
     found = sniff(path, sample[:SAMPLE_BYTES], complete, prefix=settings.log_prefix, framing=settings.log_framing)
     fmt = check_format(path, found, settings.log_format, settings.field_map)
-    return dataclasses.replace(settings, log_format=fmt, log_framing=found.framing or "none")
+    told = dataclasses.replace(settings, log_format=fmt, log_framing=found.framing or "none")
+    # what the user set, kept aside: another file of the set is read with it, never with this file's own
+    object.__setattr__(told, _GIVEN, settings.__dict__.get(_GIVEN, (settings.log_format, settings.log_framing)))
+    return told
+
+
+_GIVEN = "_auditready_given"  # the attribute ``detect`` keeps the user's (log_format, log_framing) in
+
+
+def given(settings: Settings) -> tuple[str, str]:
+    """The log_format and log_framing the user set ("auto" where the content tells them), as opposed to those
+    ``detect`` told from one file's content and put in their place. Settings no file was told from (``detect``
+    keeps the user's aside on the settings it returns) are taken as the user's: this holds for every caller, which
+    passes either ``detect``'s settings or the user's."""
+    kept = settings.__dict__.get(_GIVEN)
+    return kept if isinstance(kept, tuple) else (settings.log_format, settings.log_framing)
 
 
 def verify_file(path: str, settings: Settings, checks: Sequence[Check], secrets: Mapping[str, str],
@@ -234,7 +250,16 @@ def verify_file(path: str, settings: Settings, checks: Sequence[Check], secrets:
         else:
             outcomes.extend(evaluate(check, ctx, [""]).values())
     return FileResult(name, outcomes, stats, time.monotonic() - started, settings.log_format, counts.entries,
-                      counts.bad_lines, review.state() if review is not None else None)
+                      counts.bad_lines, review.state() if review is not None else None, settles_of(finished.values()))
+
+
+def settles_of(visitors: Iterable[Visitor]) -> tuple[Settle, ...]:
+    """The set's word on other files' tallies, left by the completeness visitor of the file that judged the set."""
+    for v in visitors:
+        said: tuple[Settle, ...] = getattr(v, "settles", ())
+        if said:
+            return tuple(said)
+    return ()
 
 
 def _holds_bytes(path: str) -> bool:
@@ -283,16 +308,22 @@ def empty_member(name: str, log_set: Sequence[str], stats: FileStats) -> str:
 #
 # completeness judges each file alone and excuses a pair broken at its edges: a request still in flight when the
 # file ends, a response whose request was written before it begins. Those excuses say the partner is in the next
-# (or previous) file of the set; where that file is in the run, it is looked for there. What rotation loses between
-# two files (logrotate's copytruncate loses what the vault writes between the copy and the truncation; a shipper
-# loses a chunk; a file between the two is deleted) then shows as a partner missing at the boundary.
+# (or previous) file of the set; where that file is in the run, it is looked for there, and the entry is counted
+# judged in its own file's table, whichever file is read first. What rotation loses between two files (logrotate's
+# copytruncate loses what the vault writes between the copy and the truncation; a shipper loses a chunk; a file
+# between the two is deleted) then shows as a partner missing at the boundary; what a hop wrote twice (a chunk shipped
+# again, a copytruncate run twice, a restored copy merged in) as an entry of one file's first window that repeats
+# one of the last window of the file before it. Each file's edges are read once a process (``_EDGES``) and the set
+# is told once a run (``_SETS``), in memory bounded by the windows' entries (and _HEAVY_MAX in all).
 
 
 @dataclass(frozen=True)
 class Edges:
     """What one file's completeness pass left open at its edges, and the span of its paired entries: its requests
-    still in flight at its end and its responses without a request at its start, by request id -> (ns, file,
-    line)."""
+    still in flight at its end and its responses without a request at its start; and, to find an entry of one
+    file written again at the start of the next, the responses of its last window (``answered``, at most ANSWERED)
+    and the requests and responses of its first window (``head``, ``head_answers``, at most HEAD): by request id
+    -> (ns, file, line)."""
 
     name: str
     first: int
@@ -300,53 +331,89 @@ class Edges:
     entries: int
     pending: Mapping[str, tuple[int, str, int]]
     orphans: Mapping[str, tuple[int, str, int]]
+    answered: Mapping[str, tuple[int, str, int]] = field(default_factory=dict)
+    head: Mapping[str, tuple[int, str, int]] = field(default_factory=dict)
+    head_answers: Mapping[str, tuple[int, str, int]] = field(default_factory=dict)
+    # Kubernetes and CloudTrail: the keys of its first and last SEEN records (``Pairs._seen``) -> (file, line,
+    # digest of the record), to find a record of one file delivered again in the next; empty for Vault/OpenBao
+    keys: Mapping[str, tuple[str, int, bytes]] = field(default_factory=dict)
+    last_keys: Mapping[str, tuple[str, int, bytes]] = field(default_factory=dict)
+    partial: bool = False  # its windows' ids were not kept (``light``)
+
+    @property
+    def heavy(self) -> int:
+        """How many ids of its first and last windows it holds."""
+        return len(self.answered) + len(self.head) + len(self.head_answers) + len(self.keys) + len(self.last_keys)
+
+    def light(self) -> "Edges":
+        """The same edges without the ids of its first and last windows (only its open pairs): what a set of many
+        files keeps of each past _HEAVY_MAX."""
+        import dataclasses
+
+        return dataclasses.replace(self, answered={}, head={}, head_answers={}, keys={}, last_keys={}, partial=True)
 
     def same_content(self, other: "Edges") -> bool:
         """Whether ``other`` holds the same entries as far as can be told without a second read (a copy kept beside
-        its compressed twin): the same span, count and open pairs."""
+        its compressed twin): the same span, count, open pairs and keys."""
         return (self.first, self.last, self.entries) == (other.first, other.last, other.entries) and \
-            set(self.pending) == set(other.pending) and set(self.orphans) == set(other.orphans)
+            set(self.pending) == set(other.pending) and set(self.orphans) == set(other.orphans) and \
+            (self.partial or other.partial or set(self.keys) == set(other.keys))
 
 
 _EDGES: dict[tuple[object, ...], Optional[Edges]] = {}
 _SHOW_BROKEN = 20
 _EDGES_MAX = 4096
+# a set's files in time, once told: (the run's files, the settings that read them) -> ``_Set``; told again when a
+# file's own pass gives other edges than those remembered; dropped once the file carrying the set's verdicts is judged
+_SETS: dict[tuple[object, ...], "_Set"] = {}
+_SETS_MAX = 64
 
 
 def _edges_key(path: str, settings: Settings) -> Optional[tuple[object, ...]]:
     from .objects import is_url
 
     if is_url(path):
-        return ("url", path, settings.completeness_window)  # dropped once its set is judged (``with_set``)
+        return ("url", path, settings.completeness_window, given(settings))  # dropped once its set is judged
     try:
         st = os.stat(path)
     except OSError:
         return None
     return (os.path.realpath(path), st.st_dev, st.st_ino, st.st_size, st.st_mtime_ns, settings.completeness_window,
-            settings.log_prefix, settings.field_map)
+            settings.log_prefix, settings.field_map, given(settings))
 
 
 def edges_of(visitor: "Pairs", name: str, entries: int) -> Optional[Edges]:
-    """The edges a finished (fed) completeness visitor left open; None for a log with no pairs (not Vault/OpenBao,
-    or no entry with a request id and a time)."""
-    if visitor.skip or visitor.first_t is None:
+    """The edges a finished (fed) completeness visitor left open; None for a log with nothing to judge across files
+    (JSON lines; no Vault/OpenBao entry with a request id and a time; no keyed Kubernetes or CloudTrail record)."""
+    if visitor.skip:  # Kubernetes, CloudTrail: the keys of its records, to find one delivered again
+        if visitor.fmt not in ("k8s", "cloudtrail") or visitor.seen_first is None:
+            return None
+        return Edges(name, visitor.seen_first, visitor.seen_last, entries, {}, {},
+                     keys=dict(visitor.seen_head), last_keys=dict(visitor.seen))
+    if visitor.first_t is None:
         return None
+    since = visitor.max_t - visitor.window
     return Edges(name, visitor.first_t, visitor.max_t, entries,
                  {rid: (p[0], p[1], p[2]) for rid, p in visitor.pending.items()},
-                 {o[0]: (o[1], o[2], o[3]) for o in visitor.orphans})  # (id, ns, file, line, ...)
+                 {o[0]: (o[1], o[2], o[3]) for o in visitor.orphans},  # (id, ns, file, line, ...)
+                 {rid: a for rid, a in visitor.answered.items() if a[0] >= since},
+                 dict(visitor.head), dict(visitor.head_answers))
 
 
 V = TypeVar("V", bound=Visitor)
 
 
 def read_with(make: Callable[[CheckContext], V], path: str, settings: Settings) -> tuple[V, int]:
-    """One visitor (``make``) fed the whole of ``path`` through the engine, its format told from its content, and
-    the entries read: a set's check that needs another file of the set (its pairs' edges, its days). ``settings``
-    are those told for the file that asks: the format and framing of ``path`` are told anew, as its own pass tells
-    them (a rotated file framed by a container runtime beside a plain one)."""
+    """One visitor (``make``) fed the whole of ``path`` through the engine, and the entries read: a set's check
+    that needs another file of the set (its pairs' edges, its days). ``settings`` are those told for the file that
+    asks: the format and framing of ``path`` are told anew from its content, as its own pass tells them (a rotated
+    file framed by a container runtime beside a plain one), except where the user set them (log_format,
+    log_framing, --format: ``given``), which hold for every file of the set, and refuse a file that does not
+    match them as they refuse the first."""
     import dataclasses
 
-    s = detect(path, dataclasses.replace(settings, log_format="auto", log_framing="auto"))
+    fmt, framing = given(settings)
+    s = detect(path, dataclasses.replace(settings, log_format=fmt, log_framing=framing))
     visitor = make(CheckContext(settings=s, ledger=None, entries=[], bad_lines=[], source=path, log_path=None))
     read_blocks, parse, whole = reader_for(s, path)
     f = open_log(path)
@@ -366,17 +433,31 @@ def read_edges(path: str, settings: Settings) -> Optional[Edges]:
     if key is not None and key in _EDGES:
         return _EDGES[key]
     pairs, entries = read_with(Pairs, path, settings)
-    found = edges_of(pairs, path, entries)
-    _remember_edges(key, found)
-    return found
+    return _remember_edges(key, edges_of(pairs, path, entries))
 
 
-def _remember_edges(key: Optional[tuple[object, ...]], edges: Optional[Edges]) -> None:
+_HEAVY_MAX = 2_000_000  # ids of first and last windows (``Edges.heavy``) held for the files remembered, at most
+_heavy = 0  # held now
+
+
+def _remember_edges(key: Optional[tuple[object, ...]], edges: Optional[Edges]) -> Optional[Edges]:
+    """``edges`` remembered under ``key``, and returned as remembered: past _HEAVY_MAX ids of first and last windows
+    held in all, without them (``Edges.light``), so that a set of many files holds bounded memory; what they would
+    have judged is then not looked for (``boundaries`` says so)."""
+    global _heavy
     if key is None:
-        return
+        return edges
     if len(_EDGES) >= _EDGES_MAX:
         _EDGES.clear()
+    if not _EDGES:  # cleared (here, or by a caller that starts afresh)
+        _heavy = 0
+    old = _EDGES.get(key)
+    _heavy -= old.heavy if old is not None else 0
+    if edges is not None and edges.heavy and _heavy + edges.heavy > _HEAVY_MAX:
+        edges = edges.light()
+    _heavy += edges.heavy if edges is not None else 0
     _EDGES[key] = edges
+    return edges
 
 
 def with_set(check: Check, visitor: Visitor, name: str, log_set: Sequence[str], settings: Settings,
@@ -384,10 +465,14 @@ def with_set(check: Check, visitor: Visitor, name: str, log_set: Sequence[str], 
     """What ``visitor`` (the file ``name``'s, fed) says; for completeness, with the set around it. Called where a
     file's visitors are finished (``verify_file``, ``engine.parallel.finish_file``), before its tally is taken.
 
-    On the file that carries the set's verdicts (``last_holding``), and on a file every entry of which is half of a
-    pair split at its edges (a small rotated file or shipper's chunk, which would otherwise have judged nothing), the
-    pairs split between this file and the ones next to it in time are looked for there: those found are judged, no
-    longer excused. On the first, what the set's boundaries say is added (``boundaries``)."""
+    What the set judges at a file's edges is taken out of what the file excuses (``_pair_off``): its requests in
+    flight at its end when the next file in time is in the run and continues its log, its responses without
+    request at its start when the one before is; each is paired there or a finding of the set (``boundaries``).
+    The file that carries the set's verdicts (``last_holding``, read last, so that every other file's edges are
+    known from its own pass and nothing is read twice) tells the set, adds what its boundaries say, and leaves the
+    word on every other file's tally in ``visitor.settles`` (``settle`` applies it to the reports' accounting); a
+    file every entry of which is half of a pair split at its edges (a small rotated file or shipper's chunk, which
+    would otherwise have judged nothing) tells the set at once."""
     from ..checks.completeness import ID, Pairs
 
     if check.id != ID or not isinstance(visitor, Pairs):
@@ -395,29 +480,168 @@ def with_set(check: Check, visitor: Visitor, name: str, log_set: Sequence[str], 
     mine = edges_of(visitor, name, entries)
     _remember_edges(_edges_key(name, settings), mine)
     others = [p for p in log_set if p != name]
-    judge = bool(others) and last_holding(log_set) == name
-    halves = mine is not None and bool(visitor.pending or visitor.orphans) and sum(visitor.excused.values()) >= entries
-    if mine is None or not (judge or (others and halves)):
+    if mine is None or not others:
         return visitor.finish()
-    ordered, twins = _in_set(mine, others, settings, archived=False)
+    judge = last_holding(log_set) == name
+    halves = bool(visitor.pending or visitor.orphans) and sum(visitor.excused.values()) >= entries
+    if not (judge or halves):
+        return visitor.finish()
     window = int(settings.completeness_window * 10**9)
-    if any(isinstance(x, Finding) for x in boundaries(ordered, twins, window)) and (settings.seal_archive
-                                                                                    or settings.retention_archive):
-        ordered, twins = _in_set(mine, others, settings, archived=True)  # a file between two may be archived
+    key = (tuple(log_set), settings.completeness_window, settings.log_prefix, settings.field_map, given(settings),
+           settings.seal_archive, settings.retention_archive)
+    told = _SETS.get(key)
+    if told is None or told.members.get(name) != mine:  # told once a run; again where a file changed since
+        members, ordered, twins = _in_set(mine, others, settings, archived=False)
+        if any(isinstance(x, Finding) for x in boundaries(ordered, twins, window)) and (settings.seal_archive
+                                                                                        or settings.retention_archive):
+            members, ordered, twins = _in_set(mine, others, settings, archived=True)  # a file between two archived
+        if len(_SETS) >= _SETS_MAX:
+            _SETS.clear()
+        told = _SETS[key] = _Set.of(members, ordered, twins, window)
     if judge:
         for k in [k for k in _EDGES if k[0] == "url"]:
             del _EDGES[k]  # an object may be rewritten under the same key: never reused for another run's set
-    _pair_off(visitor, mine, ordered)
+        _SETS.pop(key, None)
+    at = told.at.get(name)
+    if judge:
+        visitor.settles = _settles(told, name, visitor, window)
+    if visitor.skip:  # Kubernetes, CloudTrail: records delivered again across the files
+        from ..checks.completeness import REDELIVERED
+
+        again = sum(1 for _, _, same in _delivered_again(mine, told.ordered, at) if same)
+        if again:
+            visitor.excuse(REDELIVERED[visitor.fmt], again)
+        if not judge:
+            return visitor.finish()
+        return _then(visitor.finish(), _conflicts(told.ordered, visitor.fmt))
+    if at is not None:
+        _pair_off(visitor, *told.sides[at])
     if not judge:
         return visitor.finish()
-    return _then(visitor.finish(), boundaries(ordered, twins, window))
+    return _then(visitor.finish(), boundaries(told.ordered, told.twins, window))
+
+
+Settle = tuple[str, str, str, int]  # (file, excuse rule, "=" set to or "+" add, entries)
+
+
+def _settles(told: "_Set", judge: str, visitor: "Pairs", window: int) -> tuple[Settle, ...]:
+    """The set's word on the tallies of its other files (their own passes ended before the set was told): the
+    edges it judged are no longer excused (each file's in-flight and before-the-log excuses are its open edges,
+    so a judged side's count is 0); a Kubernetes or CloudTrail record delivered again unchanged in the next file
+    is excused there."""
+    from ..checks.completeness import REDELIVERED, before_log, in_flight
+
+    out: list[Settle] = []
+    for name in sorted(told.at):
+        at = told.at[name]
+        if name == judge:
+            continue
+        if visitor.skip:
+            again = sum(1 for _, _, same in _delivered_again(told.ordered[at], told.ordered, at) if same)
+            if again and visitor.fmt in REDELIVERED:
+                out.append((name, REDELIVERED[visitor.fmt], "+", again))
+            continue
+        before, after = told.sides[at]
+        if after:
+            out.append((name, in_flight(window), "=", 0))
+        if before:
+            out.append((name, before_log(window), "=", 0))
+    return tuple(out)
+
+
+def accounting_of(results: Sequence[FileResult]) -> list[dict[str, Any]]:
+    """Every file's accounting (``FileResult.accounting``), with the set's word on their tallies (``settle``)."""
+    files = [r.accounting() for r in results]
+    settle(files, (x for r in results for x in r.settles))
+    return files
+
+
+def settle(files: Sequence[dict[str, Any]], settles: Iterable[Settle]) -> None:
+    """Apply the set's word (``_settles``) to the completeness tallies of the files' accounting (``FileResult.
+    accounting``), in place: what every report says was judged and excused."""
+    by_file = {str(f.get("file")): f for f in files}
+    for file, rule, how, n in settles:
+        acct = by_file.get(file)
+        tally = acct.get("checks", {}).get("completeness") if acct is not None else None
+        if not isinstance(tally, dict) or tally.get("fed") is None:
+            continue
+        excused = {str(e["rule"]): int(e["entries"]) for e in tally.get("excused", ())}
+        excused[rule] = n if how == "=" else excused.get(rule, 0) + n
+        excused = {r: k for r, k in excused.items() if k > 0}
+        tally["excused"] = [{"rule": r, "entries": k} for r, k in sorted(excused.items())]
+        tally["judged"] = int(tally["fed"]) - sum(excused.values())
+
+
+@dataclass
+class _Set:
+    """A set's files as told once for all its files: each file's edges by name, the files in time (``in_time``)
+    and the twins left out, where each file (or its twin) is in that order, and whether the file before and the
+    one after it continue its log (``_sides``)."""
+
+    members: dict[str, Edges]
+    ordered: list[Edges]
+    twins: list[tuple[str, str]]
+    at: dict[str, int]
+    sides: list[tuple[bool, bool]]
+
+    @classmethod
+    def of(cls, members: Sequence[Edges], ordered: list[Edges], twins: list[tuple[str, str]], window: int
+           ) -> "_Set":
+        at = {e.name: i for i, e in enumerate(ordered)}
+        at.update({twin: at[kept] for twin, kept in twins if kept in at})
+        return cls({e.name: e for e in members}, ordered, twins, at, _sides(ordered, window))
+
+
+def _sides(ordered: Sequence[Edges], window: int) -> list[tuple[bool, bool]]:
+    """For each file in time, whether the set judges its opening responses (the file before it continues its log)
+    and its requests in flight at its end (the file after it does): never where the files overlap in time."""
+    if not _sequential(ordered):
+        return [(False, False)] * len(ordered)
+    joined = [_one_log(a, b, window) for a, b in zip(ordered, ordered[1:])]
+    return [(i > 0 and joined[i - 1], i < len(joined) and joined[i]) for i in range(len(ordered))]
+
+
+def _delivered_again(mine: Edges, ordered: Sequence[Edges], at: Optional[int]
+                     ) -> Iterator[tuple[str, tuple[str, int, bytes], bool]]:
+    """Kubernetes and CloudTrail: the records among the first SEEN of ``mine`` (at ``at`` in ``ordered``) whose key
+    one of the last (or first) SEEN records of the file before it in time holds: (the key, the first's (file,
+    line, digest), whether the record is the same), as one pass over both files (``Pairs._seen``) would find
+    them."""
+    if not at:
+        return
+    before = ordered[at - 1]
+    for k, (_, _, digest) in mine.keys.items():
+        first = before.last_keys.get(k) or before.keys.get(k)
+        if first is not None:
+            yield k, first, first[2] == digest
+
+
+def _conflicts(ordered: Sequence[Edges], fmt: str) -> Iterator[Finding]:
+    """Kubernetes and CloudTrail: a record of one file whose key a record of the file before it holds with other
+    content, a finding at the later record naming the first (unchanged, it is a delivery repeated: excused in the
+    later file's tally)."""
+    from ..checks.completeness import _CONFLICT_FIX, ID, _conflict
+
+    shown = 0
+    for i, b in enumerate(ordered[1:], 1):
+        for k, first, same in _delivered_again(b, ordered, i):
+            if same:
+                continue
+            shown += 1
+            if shown <= _SHOW_BROKEN:
+                file, line, _ = b.keys[k]
+                yield Finding(ID, "", _conflict(fmt, f"{first[0]}:{first[1]}"), _CONFLICT_FIX[fmt],
+                              where=f"{file}:{line}", request_id=k.split("\0", 1)[0])
+    if shown > _SHOW_BROKEN:
+        yield Finding(ID, "", f"{shown - _SHOW_BROKEN} more records repeat the key of a record of the file before "
+                      "them in the set with other content.", _CONFLICT_FIX[fmt])
 
 
 def _in_set(mine: Edges, others: Sequence[str], settings: Settings, archived: bool
-            ) -> tuple[list[Edges], list[tuple[str, str]]]:
-    """The set's files with pairs to look at, in time (``in_time``): ``mine``, the other files of the run and, when
-    ``archived``, the files of the archive folders (seal_archive, retention_archive) not named in the run, where a
-    file between two named ones may have been moved."""
+            ) -> tuple[list[Edges], list[Edges], list[tuple[str, str]]]:
+    """The set's files with pairs to look at: ``mine``, the other files of the run and, when ``archived``, the files
+    of the archive folders (seal_archive, retention_archive) not named in the run, where a file between two named
+    ones may have been moved; with them, the same in time (``in_time``) and the twins left out."""
     members = [e for e in (read_edges(p, settings) for p in others) if e is not None]
     if archived:
         from .objects import is_url
@@ -431,7 +655,8 @@ def _in_set(mine: Edges, others: Sequence[str], settings: Settings, archived: bo
                     continue  # tamper_evidence and retention say what is wrong with an archive
                 if e is not None:
                     members.append(e)
-    return in_time([*members, mine])
+    members.append(mine)
+    return (members, *in_time(members))
 
 
 def _archive(settings: Settings) -> list[str]:
@@ -470,11 +695,21 @@ def in_time(members: Sequence[Edges]) -> tuple[list[Edges], list[tuple[str, str]
 
 
 def _sequential(ordered: Sequence[Edges]) -> bool:
-    """Whether each file begins where the one before it ends (not before its last time, unless a pair split between
-    them shows the one follows the other, written out of order by a few concurrent requests): where files overlap
-    in time (the logs of several writers in one set) no file is known to follow another. In doubt, no pair is
-    looked for across files, as before."""
-    return all(b.first >= a.last or not a.pending.keys().isdisjoint(b.orphans) for a, b in zip(ordered, ordered[1:]))
+    """Whether each file of ``ordered`` follows the one before it (``_follows``): where files overlap in time (the
+    logs of several writers in one set) no file is known to follow another. In doubt, no pair is looked for across
+    files, as before."""
+    return all(_follows(a, b) for a, b in zip(ordered, ordered[1:]))
+
+
+def _follows(a: Edges, b: Edges) -> bool:
+    """Whether ``b`` follows ``a`` in time: it begins where ``a`` ends (not before its last time), or a pair split
+    between them shows it (written out of order by a few concurrent requests), or it begins with a copy of entries
+    ``a`` ends with (the same request id at the same time: a chunk shipped again, a rotated file copied twice),
+    which are entries written again."""
+    if b.first >= a.last or not a.pending.keys().isdisjoint(b.orphans):
+        return True
+    return any(a.pending.get(rid, (-1,))[0] == at[0] for rid, at in b.head.items()) or \
+        any(a.answered.get(rid, (-1,))[0] == at[0] for rid, at in b.head_answers.items())
 
 
 def _one_log(a: Edges, b: Edges, window: int) -> bool:
@@ -498,57 +733,94 @@ def _log_name(path: str) -> str:
     return re.split(r"[-_.]", path.replace("\\", "/").rpartition("/")[2], maxsplit=1)[0]
 
 
-def _pair_off(visitor: "Pairs", mine: Edges, ordered: Sequence[Edges]) -> None:
-    """Take out of ``visitor``'s open edges the pairs whose other half is at the facing edge of the file before or
-    after it in time: judged, not excused."""
-    at = next((i for i, e in enumerate(ordered) if e.same_content(mine)), None)
-    if at is None or not _sequential(ordered):
-        return
-    before = ordered[at - 1] if at > 0 else None
-    after = ordered[at + 1] if at + 1 < len(ordered) else None
-    if after is not None:
-        for rid in [rid for rid in visitor.pending if rid in after.orphans]:
-            del visitor.pending[rid]
-    if before is not None:
-        visitor.orphans[:] = [o for o in visitor.orphans if o[0] not in before.pending]
+def _pair_off(visitor: "Pairs", before: bool, after: bool) -> None:
+    """Take out of ``visitor``'s open edges what the set judges (``boundaries``: paired with the facing edge of the
+    file before or after it in time, or a finding there): its requests in flight at its end when the file after it
+    continues its log (``after``), its responses without request at its start when the file before it does
+    (``before``). What is left is what truly could not be judged: the edges of the set's first and last file, or
+    of a set whose files overlap."""
+    if after:
+        visitor.pending.clear()
+    if before:
+        del visitor.orphans[:]
+
+
+def _across(a: Edges, b: Edges, window: int) -> list[tuple[tuple[int, str, int], str, str, str]]:
+    """What the boundary between ``a`` and ``b`` (the file after it in time) judges: each entry as (its ns, file,
+    line), the kind of finding (``lost_request``, ``lost_response``, or completeness's ``dup_*``, "=" added for the
+    same time as the first's), its request id and, for an entry written again, the first's file:line. An entry
+    of ``b``'s first window whose request id ``a`` holds in flight or answered within the window is written again
+    (as one pass over both would judge it); a request in flight at ``a``'s end whose response does not open ``b``,
+    or a response opening ``b`` whose request is not in flight at ``a``'s end, has lost its partner."""
+    out: list[tuple[tuple[int, str, int], str, str, str]] = []
+    again: set[str] = set()  # ids of ``a``'s requests in flight written again in ``b``: not lost, written twice
+    for rid, at in b.head.items():
+        first, kind = a.pending.get(rid), "dup_request"
+        if first is None:
+            first, kind = a.answered.get(rid), "dup_answered"
+        if first is not None and max(a.last, at[0]) <= first[0] + window:
+            # a copy: at the first's time, or (a request answered in ``a``) its response copied at the same time too
+            same = first[0] in (at[0], b.head_answers.get(rid, (-1,))[0] if kind == "dup_answered" else -1)
+            out.append((at, kind + ("=" if same else ""), rid, f"{first[1]}:{first[2]}"))
+            again.add(rid)
+    for rid, at in b.head_answers.items():
+        done = a.answered.get(rid)
+        if rid not in a.pending and done is not None and max(a.last, at[0]) <= done[0] + window:
+            out.append((at, "dup_response" + ("=" if done[0] == at[0] else ""), rid, f"{done[1]}:{done[2]}"))
+            again.add(rid)
+    out += [(at, "lost_request", rid, "") for rid, at in a.pending.items()
+            if rid not in b.orphans and rid not in again]
+    out += [(at, "lost_response", rid, "") for rid, at in b.orphans.items()
+            if rid not in a.pending and rid not in again]
+    return out
 
 
 def boundaries(ordered: Sequence[Edges], twins: Sequence[tuple[str, str]], window: int
                ) -> Iterator[Union[Finding, Note]]:
-    """Pairs broken between files that follow each other in time (``in_time``): a request in flight at the end of
-    one file whose response does not open the next, a response opening a file whose request is not in flight at the
-    end of the one before. Nothing is said where the files overlap in time (``_sequential``), nor between two files
-    not known to be pieces of one log (``_one_log``)."""
-    from ..checks.completeness import _DROP_FIX, ID
+    """Pairs broken between files that follow each other in time (``in_time``), and entries of one written again in
+    the next (``_across``): a request in flight at the end of one file whose response does not open the next, a
+    response opening a file whose request is not in flight at the end of the one before, an entry at the start of
+    a file that repeats one of the end of the file before it. Nothing is said where the files overlap in time
+    (``_sequential``), nor between two files not known to be pieces of one log (``_one_log``); a file holding the
+    same entries as another (``in_time``'s twins) is judged once, and is no entry written again."""
+    from ..checks.completeness import _DROP_FIX, _DUP_FIX, ID, _again_text
 
     if not _sequential(ordered):
         return
-    pairs = list(zip(ordered, ordered[1:]))
     fix = (_DROP_FIX + "; rotate the log with logrotate's create and have the vault reopen its file on SIGHUP "
            "(Vault and OpenBao do) instead of copytruncate, which loses what is written between the copy and the "
            "truncation; restore a rotated file that is missing from the set")
     shown = 0
-    for a, b in pairs:
+    for a, b in zip(ordered, ordered[1:]):
         if not _one_log(a, b, window):
             continue
-        lost = [(rid, a.pending[rid], "request") for rid in a.pending if rid not in b.orphans]
-        lost += [(rid, b.orphans[rid], "response") for rid in b.orphans if rid not in a.pending]
-        for rid, (_, file, line), kind in sorted(lost, key=lambda x: x[1]):
-            if kind == "request":
+        for (_, file, line), kind, rid, first in sorted(_across(a, b, window)):
+            shown += 1
+            if shown > _SHOW_BROKEN:
+                continue
+            if kind.startswith("dup_"):
+                yield Finding(ID, "", f"{_again_text(kind, first, window)} {b.name} repeats an entry of {a.name}, "
+                              "the file before it in time (a chunk or a rotated file shipped twice, a copytruncate "
+                              "run twice, a restored copy merged into the set).", _DUP_FIX, where=f"{file}:{line}",
+                              request_id=rid)
+                continue
+            if kind == "lost_request":
                 what = (f"The request entry has no response entry: it was still in flight when {a.name} ends, and "
                         f"{b.name}, the next file of the set in time, does not hold its response")
             else:
                 what = (f"The response entry has no request entry: it opens {b.name}, and {a.name}, the file of the "
                         "set before it in time, does not end with its request in flight")
-            shown += 1
-            if shown > _SHOW_BROKEN:
-                continue
             yield Finding(ID, "", f"{what}; the entries written between the two files are lost (logrotate's "
                           "copytruncate, a lost chunk, or a file of the set missing between them).", fix,
                           where=f"{file}:{line}", request_id=rid)
     if shown > _SHOW_BROKEN:
-        yield Finding(ID, "", f"{shown - _SHOW_BROKEN} more entries have no partner entry across the boundaries of "
-                      "the files of the set.", fix)
+        yield Finding(ID, "", f"{shown - _SHOW_BROKEN} more entries have no partner entry or are written again across "
+                      "the boundaries of the files of the set.", fix)
+    partial = [e.name for e in ordered if e.partial]
+    if partial and not shown:
+        yield Note("", f"entries written again across files were not looked for at the edges of {len(partial)} "
+                   f"file(s) of the set (the first: {partial[0]}): past the ids of first and last windows kept in "
+                   "memory for a set of many files; pairs split between files were judged")
     if not shown and twins:
         said = "; ".join(f"{x} holds the same entries as {y}" for x, y in twins[:3])
         yield Note("", f"{said} (judged once); no request/response pair is broken between the files of the set")

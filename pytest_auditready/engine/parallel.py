@@ -36,7 +36,7 @@ from ..checks.base import Check, CheckContext, Outcome, Tally, Visitor, evaluate
 from ..errors import AuditReadyError
 from ..offline.reader import BLOCK, MAX_LINE_BYTES, Block, FileStats, open_log
 from .driver import drive, reader_for
-from .files import FileResult, _keep_freed_memory, detect, empty_member, with_set
+from .files import FileResult, _keep_freed_memory, detect, empty_member, settles_of, with_set
 
 if TYPE_CHECKING:
     from ..config import Settings
@@ -260,7 +260,7 @@ def finish_file(setup: Setup, parts: Sequence[PartResult]) -> FileResult:
         else:
             outcomes.append(others[check.id])
     review = next(streaming, None)
-    extra: dict[str, Any] = {}
+    extra: dict[str, Any] = {"settles": settles_of(merged)}
     if review is not None and "review" in {f.name for f in dataclasses.fields(FileResult)}:
         extra["review"] = review.state()  # type: ignore[attr-defined]  # review.Review
     return FileResult(name, outcomes, stats, sum(p.seconds for p in parts), ctx.settings.log_format, entries,
