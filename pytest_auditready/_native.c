@@ -12,6 +12,8 @@
  *   utc_ns(times)                -> auditlog/model.py's Entries.times_ns when Entries.utc_times holds, else None
  *   digest_flags(data)           -> 1 if scan/hyperscan.py's MALFORMED_DIGEST matches anywhere, | 2 if its
  *                                   RAW_DIGESTED does
+ *   digest_walk(data)            -> (digest_flags(data), the ends of checks/integrity_digest.py's _SUSPECT matches,
+ *                                   or None when its carried-line expression matches), in one walk
  *   card_spans(text)             -> the matches of checks/data_minimisation.py's _CARD_RES, in their order, for
  *                                   ASCII text (None otherwise: the caller uses the regexes)
  *   dm_lines(data, mask)         -> data_minimisation's Hyperscan PREFILTERS: {line start: bitmask of detectors}
@@ -601,17 +603,104 @@ static int in_wrap_info(const uchar *d, Py_ssize_t k0) {
 /* checks.integrity_digest's two questions about a block (through scan.hyperscan.digest_checks), in one walk over
  * its quotes until both are answered yes: bit 1, does scan/hyperscan.py's MALFORMED_DIGEST match (a malformed
  * "hmac-sha256: digest); bit 2, does one of its RAW_DIGESTED (a client token or a wrapping token in clear) */
-static PyObject *digest_flags(PyObject *self, PyObject *args) {
-    Py_buffer buf;
-    if (!PyArg_ParseTuple(args, "y*:digest_flags", &buf)) return NULL;
+/* checks/integrity_digest.py's _pair_broken after an object's "{" at p: where the object does not open with
+ * '"KEY":"<v>","accessor":"<c>' nor '"accessor":"<v>","KEY":"<c>' (<v> one or more bytes neither a quote nor a
+ * backslash, <c> one such byte), the offset after the byte that departs from both, as Hyperscan reports the end
+ * of the match; 0 where it does open so, or where the block ends before a byte departs */
+static Py_ssize_t pair_broken_at(const uchar *d, Py_ssize_t n, Py_ssize_t p, const char *key) {
+    char head[32], tail[32];
+    const char *first, *second;
+    Py_ssize_t i, hl, tl;
+    if (p >= n) return 0;
+    if (d[p] != '"') return p + 1;
+    if (++p >= n) return 0;
+    if (d[p] == (uchar)key[0]) { first = key; second = "accessor"; }
+    else if (d[p] == 'a') { first = "accessor"; second = key; }
+    else return p + 1;
+    hl = (Py_ssize_t)snprintf(head, sizeof head, "%s\":\"", first);
+    tl = (Py_ssize_t)snprintf(tail, sizeof tail, ",\"%s\":\"", second);
+    for (i = 1; i < hl; i++) {
+        if (p + i >= n) return 0;
+        if (d[p + i] != (uchar)head[i]) return p + i + 1;
+    }
+    p += hl;
+    if (p >= n) return 0;
+    if (d[p] == '"' || d[p] == '\\') return p + 1;
+    while (p < n && d[p] != '"' && d[p] != '\\') p++;
+    if (p >= n) return 0;
+    if (d[p] == '\\') return p + 1;
+    for (i = 0; i < tl; i++) {
+        if (p + 1 + i >= n) return 0;
+        if (d[p + 1 + i] != (uchar)tail[i]) return p + 2 + i;
+    }
+    p += 1 + tl;
+    if (p >= n) return 0;
+    return d[p] == '"' || d[p] == '\\' ? p + 1 : 0;
+}
+
+/* where the text at p departs from s: the offset after the first byte that differs (0: it does not, or the block
+ * ends first) */
+HOT Py_ssize_t departs(const uchar *d, Py_ssize_t n, Py_ssize_t p, const char *s, Py_ssize_t len) {
+    Py_ssize_t i;
+    for (i = 0; i < len; i++) {
+        if (p + i >= n) return 0;
+        if (d[p + i] != (uchar)s[i]) return p + i + 1;
+    }
+    return 0;
+}
+
+/* checks/integrity_digest.py's _SUSPECT at the quote at `at`: where an entry's token digests break their plain
+ * shape there ("auth":{ or "wrap_info":{ not opening with the pair, "type":"request|response", not followed by
+ * "auth":{), the end of the match; -1 where a line is carried inside a string (\"auth\":{, quotes escaped);
+ * else 0 */
+HOT Py_ssize_t suspect_at(const uchar *d, Py_ssize_t n, Py_ssize_t at) {
+    uchar c = at + 1 < n ? d[at + 1] : 0;
+    if (c == 'a') {
+        if (at + 5 > n || memcmp(d + at + 1, "auth", 4) != 0) return 0;
+        Py_ssize_t p = at + 5;
+        if (at > 0 && d[at - 1] == '\\') {  /* \\+"auth\\+":\{ */
+            Py_ssize_t q = p;
+            while (q < n && d[q] == '\\') q++;
+            if (q > p && q + 3 <= n && memcmp(d + q, "\":{", 3) == 0) return -1;
+        }
+        if (p + 3 > n || memcmp(d + p, "\":{", 3) != 0) return 0;
+        return pair_broken_at(d, n, p + 3, "client_token");
+    }
+    if (c == 'w') {
+        if (at + 13 > n || memcmp(d + at, "\"wrap_info\":{", 13) != 0) return 0;
+        return pair_broken_at(d, n, at + 13, "token");
+    }
+    if (c == 't') {
+        Py_ssize_t p;
+        if (at + 10 > n || memcmp(d + at, "\"type\":\"re", 10) != 0) return 0;
+        if (at + 18 <= n && memcmp(d + at + 10, "quest\",", 7) == 0) p = at + 17;
+        else if (at + 19 <= n && memcmp(d + at + 10, "sponse\",", 8) == 0) p = at + 18;
+        else return 0;
+        return departs(d, n, p, "\"auth\":{", 8);
+    }
+    return 0;
+}
+
+/* digest_flags' walk; with `ends` (a list), also the end of every match of _SUSPECT (suspect_at), until a line
+ * carried inside a string is found (then *carried is set and no more are looked for); -2
+ * on an error (memory) */
+static int digest_walk_into(const uchar *d, Py_ssize_t n, PyObject *ends, int *carried) {
     static const char prefix[] = "\"hmac-sha256:";
     const Py_ssize_t plen = (Py_ssize_t)sizeof(prefix) - 1;
-    const uchar *d = (const uchar *)buf.buf;
-    Py_ssize_t n = buf.len, at;
+    Py_ssize_t at;
     int flags = 0;
     finder f;
     finder_init(&f, d, n, '"');
-    while (flags != 3 && (at = finder_next(&f)) >= 0) {
+    while ((ends != NULL || flags != 3) && (at = finder_next(&f)) >= 0) {
+        if (ends != NULL && at + 1 < n && (d[at + 1] == 'a' || d[at + 1] == 'w' || d[at + 1] == 't')) {
+            Py_ssize_t s = suspect_at(d, n, at);
+            if (s < 0) { *carried = 1; ends = NULL; }
+            if (s > 0) {
+                PyObject *v = PyLong_FromSsize_t(s);
+                if (v == NULL || PyList_Append(ends, v) < 0) { Py_XDECREF(v); return -2; }
+                Py_DECREF(v);
+            }
+        }
         if (at + plen <= n && d[at + 1] == 'h' && memcmp(d + at, prefix, (size_t)plen) == 0) {
             if (!(flags & 1) && malformed_at(d, n, at + plen)) flags |= 1;
             continue;
@@ -632,8 +721,34 @@ static PyObject *digest_flags(PyObject *self, PyObject *args) {
             if (in_wrap_info(d, k0)) flags |= 2;
         }
     }
+    return flags;
+}
+
+static PyObject *digest_flags(PyObject *self, PyObject *args) {
+    Py_buffer buf;
+    if (!PyArg_ParseTuple(args, "y*:digest_flags", &buf)) return NULL;
+    int carried = 0;
+    int flags = digest_walk_into((const uchar *)buf.buf, buf.len, NULL, &carried);
     PyBuffer_Release(&buf);
     return PyLong_FromLong(flags);
+}
+
+/* digest_flags and checks/integrity_digest.py's suspects in one walk: (flags, the ends of _SUSPECT's matches as
+ * Hyperscan reports them, or None when a line is carried inside a string) */
+static PyObject *digest_walk(PyObject *self, PyObject *args) {
+    Py_buffer buf;
+    if (!PyArg_ParseTuple(args, "y*:digest_walk", &buf)) return NULL;
+    PyObject *ends = PyList_New(0);
+    if (ends == NULL) { PyBuffer_Release(&buf); return NULL; }
+    int carried = 0;
+    int flags = digest_walk_into((const uchar *)buf.buf, buf.len, ends, &carried);
+    PyBuffer_Release(&buf);
+    if (flags == -2) { Py_DECREF(ends); return NULL; }
+    if (carried) {
+        Py_DECREF(ends);
+        return Py_BuildValue("(iO)", flags, Py_None);
+    }
+    return Py_BuildValue("(iN)", flags, ends);
 }
 
 /* -- card_spans --------------------------------------------------------------------------------------------- */
@@ -1138,6 +1253,7 @@ static PyMethodDef methods[] = {
     {"uri_ip_ends", uri_ip_ends, METH_VARARGS, "uri_ip_ends(data) -> (ends of a long URI parameter, ends of a public IPv4 address)"},
     {"utc_ns", utc_ns, METH_O, "utc_ns(times) -> ns since the epoch of each, or None unless every one is plain UTC"},
     {"digest_flags", digest_flags, METH_VARARGS, "digest_flags(data) -> 1: a malformed digest, 2: a token in clear"},
+    {"digest_walk", digest_walk, METH_VARARGS, "digest_walk(data) -> (digest_flags, ends of integrity_digest's _SUSPECT or None)"},
     {"card_spans", card_spans, METH_O, "card_spans(text) -> the card regexes' matches (None: not ASCII)"},
     {"dm_lines", dm_lines, METH_VARARGS, "dm_lines(data, mask) -> {line start: detector bits}"},
     {NULL, NULL, 0, NULL},

@@ -333,6 +333,55 @@ def test_digest_flags_equal_the_two_hyperscan_tests_and_integrity_digest_uses_th
     assert integrity_digest.DigestFormat(ctx).flags is _need_lib().digest_flags  # the one integrity_digest uses
 
 
+def _auth_shape_inputs() -> Iterator[bytes]:
+    """Real lines (every fixture log) broken at random, and lines built from the pieces of the auth shape: pairs in
+    both orders, empty, escaped and cut values, entries without auth, wrapped tokens, lines carried in strings,
+    values across newlines, every cut of the block's end."""
+    rng = random.Random(11)
+    pieces = [b'"auth":{', b'"client_token":"', b'","accessor":"', b'"accessor":"', b'"wrap_info":{', b'"token":"',
+              b'"type":"request",', b'"type":"response",', b'\\"auth\\":{', b'\\"auth":{', b'"', b'\\', b'{',
+              b'}', b',', b'x', b'\n', b"hmac-sha256:" + b"a" * 64, b'"x":"y"']
+    for f in sorted((FIXTURES / "openbao").rglob("*.log")) + sorted((FIXTURES / "vault").rglob("*.log")):
+        data = f.read_bytes()[:100_000]
+        yield data
+        for _ in range(20):
+            d = bytearray(data)
+            for _ in range(rng.randint(1, 6)):
+                i = rng.randrange(len(d) + 1)
+                if rng.random() < 0.5 and len(d) > 1:
+                    del d[i:i + rng.randint(1, 12)]
+                else:
+                    d[i:i] = rng.choice(pieces)
+            yield bytes(d)
+    for _ in range(6000):
+        line = b"".join(rng.choice(pieces) for _ in range(rng.randint(1, 14)))
+        yield line
+        if rng.random() < 0.05:
+            yield from (line[:cut] for cut in range(len(line)))
+
+
+def test_digest_walk_equals_digest_flags_and_integrity_digest_s_hyperscan_suspects(lib: Any) -> None:
+    """digest_walk gives digest_flags' answer and, in the same walk, the ends of integrity_digest's _SUSPECT matches
+    exactly as its Hyperscan database reports them (None where a line is carried inside a string), and
+    integrity_digest uses it."""
+    from pytest_auditready.checks.base import CheckContext
+    from pytest_auditready.config import Settings
+
+    hs = integrity_digest.suspects()
+    assert hs is not None
+    kinds = set()
+    for data in _auth_shape_inputs():
+        flags, ends = lib.digest_walk(data)
+        assert flags == lib.digest_flags(data), data[:300]
+        want = hs(data)
+        assert (None if ends is None else sorted(set(ends))) == (None if want is None else sorted(set(want))), data[:300]
+        kinds.add("carried" if ends is None else "suspect" if ends else "plain")
+    assert kinds == {"carried", "suspect", "plain"}
+    ctx = CheckContext(settings=Settings(log_format="vault"), ledger=None, entries=[], bad_lines=[], source="x",
+                       log_path=None)
+    assert integrity_digest.DigestFormat(ctx).walk is _need_lib().digest_walk
+
+
 def test_card_spans_equal_the_card_regexes(lib: Any) -> None:
     texts = [d.decode("latin-1") for d in _inputs()]
     texts += ["4111 1111 1111 1111 1", "4111 1111 1111 1111 123 4", "-4111-1111-1111-1111", "x4111111111111111",
@@ -685,3 +734,21 @@ def test_the_16_byte_passes_agree_at_every_offset(lib: Any) -> None:
                     kv.scan(data, match_event_handler=lambda _i, _s, e, _f, _c, ends=ends: ends.add(e))
                     assert lib.keyword_value_ends(data) == sorted(ends), data
                     assert lib.entropy_ends(data, None) == _entropy_reference(scanner, data), data
+
+
+def test_a_value_quoting_an_auth_object_never_stops_a_verify_on_either_path(tmp_path: Path) -> None:
+    """A value that quotes an auth object (a secret written as '{"auth":{}}', logged as '"{\\"auth\\":{}}"') makes
+    integrity_digest read its block whole; the Hyperscan scan of the pure-Python path stopped by its handler raised
+    ScanTerminated (a traceback, no report) until it was caught."""
+    lines = (FIXTURES / "openbao" / "clean.log").read_bytes().splitlines()
+    hostile = lines[1][:-1] + b',"note":"{\\"auth\\":{\\"client_token\\":\\"\\"}}"}'
+    log = tmp_path / "audit.log"
+    log.write_bytes(b"\n".join([lines[0], hostile, *lines[2:]]) + b"\n")
+    log.chmod(0o600)
+    for pure in ("", "1"):
+        env = {**os.environ, native.PURE_ENV: pure} if pure else {k: v for k, v in os.environ.items()
+                                                                  if k != native.PURE_ENV}
+        res = subprocess.run([sys.executable, "-m", "pytest_auditready", "verify", str(log)], capture_output=True,
+                             text=True, timeout=120, env=env)
+        assert res.returncode in (0, 1) and "Traceback" not in res.stderr, res.stderr[-2000:]
+        assert "integrity_digest" in res.stdout

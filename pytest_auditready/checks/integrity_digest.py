@@ -128,10 +128,15 @@ def suspects() -> Optional[Callable[[bytes], Optional[list[int]]]]:
             ends.append(end)
             return None
 
-        db.scan(data, match_event_handler=hit)
+        try:
+            db.scan(data, match_event_handler=hit)
+        except hyperscan.ScanTerminated:  # the handler stopped the scan (a carried line): the whole block is read
+            pass
         return None if carried else ends
 
     return where
+
+
 _TOKEN_TYPES = ("service", "batch")
 _UNAUTHENTICATED = ("entries made without a token the vault accepted (a login, an unauthenticated endpoint, a refused "
                     "unknown token): the vault writes no digest of a caller's token in them")
@@ -248,14 +253,23 @@ class DigestFormat(Visitor):
         # entries a hop took token digests from: (file, line, request id, what is missing, which kind of hop)
         self.stripped: list[tuple[str, int, str, str, str]] = []
         self.stripped_count = 0
-        self.suspect = suspects() if self.format.hmac_values else None
+        # the C extension answers the flags and the suspects in one walk over the block's quotes (digest_walk),
+        # where the flags' walk and a Hyperscan pass would read it twice
+        from ..scan import native
+
+        self.walk = native.lib.digest_walk if native.lib is not None and self.format.hmac_values else None
+        self.suspect = suspects() if self.format.hmac_values and self.walk is None else None
 
     def block(self, file: str, first_line: int, data: bytes) -> None:
-        flags = self.flags(data) if self.flags is not None else 3
+        ends: Optional[list[int]]
+        if self.walk is not None:
+            flags, ends = self.walk(data)
+        else:
+            flags = self.flags(data) if self.flags is not None else 3
+            ends = self.suspect(data) if self.suspect is not None and self.format.hmac_values else None
         if self.format.hmac_values:
             if flags & 2:
                 self._raw(file, first_line, data)
-            ends = self.suspect(data) if self.suspect is not None else None
             if ends is None:
                 self._stripped(file, first_line, data, _LOCATE.finditer(data))
             elif ends:
