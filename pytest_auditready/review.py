@@ -7,8 +7,17 @@ endpoints, or the ``review_paths`` globs), per identity (display name and entity
 them) the requests and denied requests of each operation, the first and last time, the source addresses and the
 token accessors (HMAC digests as logged; an accessor in clear is shown only as a fingerprint). Each request entry
 counts once (the response of the same request is not counted again); a request the vault refused counts as denied.
+As ``auditready access`` counts them: an unwrap of a response-wrapped read (``sys/wrapping/unwrap``, linked to the
+read, or to a rewrap of it, by the HMAC digests of the wrapping token) is operation ``unwrap`` of the path read, by
+whoever unwrapped it; a ``cubbyhole/`` path is each token's own (``cubbyhole/x (the cubbyhole of token ...)``).
+Kubernetes and CloudTrail logs are reviewed by what each request reached (``k8s_reach``, ``cloudtrail_reach``;
+every Secret and every Secrets Manager secret and SSM parameter unless ``review_paths``), by the Kubernetes user
+(with impersonation, "<user> as <impersonated user>") or the userIdentity ARN, from sourceIPs[0] or
+sourceIPAddress: a list or watch of Secrets, a BatchGetSecretValue by filters, a GetParametersByPath name no
+secret and count on what they asked for, with what they saw (``scope``, and ``unnamed`` in all).
 
-Four patterns on reads (requests with operation ``read``) are flagged as review items:
+Four patterns on reads (requests with operation ``read``, an unwrap, a Kubernetes or CloudTrail request that read
+secrets) are flagged as review items:
 
 - ``burst``: ``review_burst_reads`` reads of one path by one identity within ``review_burst_seconds`` (one item per
   run of reads that stays that dense);
@@ -35,8 +44,22 @@ from itertools import compress
 from typing import TYPE_CHECKING, Any, Mapping, Optional
 
 from .auditlog.model import Entries, in_scope, parse_time
-from .checks.access_policy import paths_regex, who
+from .checks.access_policy import (
+    CLOUDTRAIL_SOURCE_BYTES,
+    PathMatch,
+    RawLines,
+    Reach,
+    cloudtrail_reach,
+    k8s_created,
+    k8s_reach,
+    k8s_user,
+    line_object,
+    paths_regex,
+    who,
+    who_of,
+)
 from .checks.base import Visitor, iso_ns
+from .cli.access import _CUBBYHOLE, _K8S_LAST_STAGES, _K8S_REFUSED, _REWRAP, _UNWRAP, _accessor, _sub
 
 if TYPE_CHECKING:
     from .config import Settings
@@ -55,6 +78,16 @@ _MINUTE = 60 * _S
 _REQUEST = "request".__eq__
 _OWN = re.compile(r"(?:sys|auth|identity)(?:/|\Z)")
 WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
+FORMATS = ("vault", "k8s", "cloudtrail")
+# what is reviewed without review_paths: Kubernetes Secrets (a list or watch of them reaches each), and every
+# secret or parameter a Secrets Manager or SSM record reached
+_DEFAULT_PATHS = {"k8s": ("api/v1/namespaces/+/secrets/*", "api/v1/secrets/*"), "cloudtrail": ("*",)}
+_WRAPS = 10_000  # wrapping tokens kept (the oldest forgotten first)
+_UNLINKED = 1_000  # unwraps (and rewraps) of tokens not wrapped in what was read, kept for a part read before
+_IDS = 100_000  # Kubernetes auditIDs of the requests counted (the oldest forgotten first): a request counts once
+_WRAP_INFO = b'"wrap_info":{'
+_DEFAULT_SAID = {"vault": "every path but sys/, auth/, identity/", "k8s": "every Kubernetes Secret",
+                 "cloudtrail": "every Secrets Manager secret and SSM parameter"}
 
 
 def since_ns(text: Optional[str]) -> Optional[int]:
@@ -301,9 +334,13 @@ class PathIdentity:
 
 
 class PathStat:
-    __slots__ = ("denied", "requests", "who", "who_more")
+    """One reviewed path; ``scope``: what the requests that named no secret saw ("all secrets in namespace
+    prod"), empty for a secret named."""
+
+    __slots__ = ("denied", "requests", "scope", "who", "who_more")
 
     def __init__(self) -> None:
+        self.scope = ""
         self.requests = 0
         self.denied = 0
         self.who: dict[tuple[str, str], PathIdentity] = {}
@@ -342,10 +379,29 @@ class Review(Visitor):
         self.idents_more = 0
         self.off: dict[tuple[str, str, str, str], list[int]] = {}  # (path, name, entity, local day) -> [n, first, last]
         self.off_more = 0
+        self.formats = {settings.log_format} & set(FORMATS)  # of the logs reviewed
+        self.unnamed = 0  # Kubernetes and CloudTrail requests that named no secret but saw them (a list of Secrets)
+        # Response wrapping: wrapping token / accessor (as logged) -> the path its response wrapped; the unwraps
+        # (and rewraps) of a token not wrapped in what was read, for a part read before it (``fold``):
+        # [[tokens], display name, entity id, accessor, source, ns, denied] ([old token, [new tokens]])
+        self.wraps: dict[str, str] = {}
+        self.unlinked: list[list[Any]] = []
+        self.rewraps: list[list[Any]] = []
+        self.unlinked_more = 0
+        # Kubernetes: requests seen at RequestReceived and at no later stage yet, by auditID (counted at the end
+        # unless their last stage comes), and the auditIDs counted (a request counts once)
+        self.received: dict[str, list[Any]] = {}
+        self.counted: dict[str, None] = {}
 
     def _setup(self) -> None:
         s = self.settings
         self.match = paths_regex(s.review_paths).match if s.review_paths else None
+        self.fmt = s.log_format
+        self.other = self.fmt in ("k8s", "cloudtrail")  # else read as Vault/OpenBao (a live run's log too)
+        self.reach = PathMatch(s.review_paths or _DEFAULT_PATHS.get(self.fmt, ("*",)))  # Kubernetes, CloudTrail
+        self._raw = RawLines()  # the block being fed, split into lines only when a line is needed (not Vault's)
+        self._wrapped = False  # the block being fed holds a "wrap_info" object
+        self._cubby = False  # a cubbyhole path was reviewed: each token's is its own
         self._file, self._first_line, self._data = "", 0, b""  # the block being fed (``block``)
         self._auth: dict[bytes, tuple[str, str, str, Optional[bool]]] = {}  # auth object bytes -> who (_who)
         self._shown: dict[str, str] = {}  # accessor -> as shown (``_decoded``)
@@ -370,6 +426,9 @@ class Review(Visitor):
     # -- feeding ----------------------------------------------------------------------------------------------
     def block(self, file: str, first_line: int, data: bytes) -> None:
         self._file, self._first_line, self._data = file, first_line, data
+        self._raw.block(file, first_line, data)
+        if not self.other:
+            self._wrapped = _has_wrap_info(data)
 
     def entries(self, batch: Entries) -> None:
         times = batch.time
@@ -383,6 +442,16 @@ class Review(Visitor):
                     p = parse_time(t)
                     if p is not None:
                         self.first, self.last = _lo(self.first, p[0]), _hi(self.last, p[0])
+        if self.other:
+            self._other(batch)
+            return
+        self._vault(batch)
+        if self._wrapped or _UNWRAP in batch.resource:  # response wrapping: rare, found at C speed
+            self._wrapping(batch)
+
+    def _vault(self, batch: Entries) -> None:
+        """A Vault/OpenBao batch: its request entries on reviewed paths."""
+        times = batch.time
         # Only request entries on reviewed paths count: picked from the columns at C speed, each distinct path
         # judged once.
         resource, reviewed, scope = batch.resource, self._reviewed, batch.scope
@@ -409,7 +478,7 @@ class Review(Visitor):
         # line before (the picked lines ascend), never splitting the whole block.
         data = self._data if batch.file == self._file else None
         at, pos, size = self._first_line, 0, len(self._data)
-        who_of, count = self._who, self._count
+        who_of, count, cubby, rel = self._who, self._count, self._cubby, batch.resource
         source, action, result, lines = batch.source, batch.action, batch.result, batch.lines
         for i in picked:
             t = times[i]
@@ -433,15 +502,16 @@ class Review(Visitor):
                     if raw[-1:] == b"\r":
                         raw = raw[:-1]
             dn, eid, acc, denied = who_of(raw, batch.identity[i], result[i])
-            count(resource[i], dn, eid, acc, source[i], action[i] or "(none)", ns, denied)
+            path = resource[i]
+            if cubby and rel[i].startswith(_CUBBYHOLE):
+                path = _cubbyhole(path, acc)
+            count(path, dn, eid, acc, source[i], action[i] or "(none)", ns, denied)
 
     def _decoded(self, batch: Entries, resource: list[str], picked: list[int], stamps: Optional[list[int]]) -> None:
         """``entries`` for a batch with its decoded Vault/OpenBao lines: display name, entity id and accessor from
         each line's ``auth``, refused when the line has an error or its policies did not allow it (what ``_who``
         reads from the raw line). ``resource``: each entry's path as the review names it."""
-        from .cli.access import _accessor
-
-        decoded, shown, count = batch.decoded, self._shown, self._count
+        decoded, shown, count, cubby, rel = batch.decoded, self._shown, self._count, self._cubby, batch.resource
         assert decoded is not None
         source, action, result, times = batch.source, batch.action, batch.result, batch.time
         for i in picked:
@@ -466,7 +536,10 @@ class Review(Visitor):
                     acc = got
                 pr = a.policy_results
                 denied = denied or (pr is not None and pr.allowed is False)
-            count(resource[i], dn, eid, acc, source[i], action[i] or "(none)", ns, denied)
+            path = resource[i]
+            if cubby and rel[i].startswith(_CUBBYHOLE):
+                path = _cubbyhole(path, acc)
+            count(path, dn, eid, acc, source[i], action[i] or "(none)", ns, denied)
 
     def _reviewable(self, path: str, relative: Optional[str] = None) -> bool:
         """Whether request entries on ``path`` are reviewed (kept by path: a log names few paths). ``relative``:
@@ -475,6 +548,8 @@ class Review(Visitor):
         match = self.match
         own = relative if relative is not None else path
         ok = bool(path) and ((match(path) is not None) if match is not None else _OWN.match(own) is None)
+        if ok and own.startswith(_CUBBYHOLE):
+            self._cubby = True
         if relative is None:
             if len(self._reviewed) >= 4096:
                 self._reviewed.clear()
@@ -496,8 +571,6 @@ class Review(Visitor):
         error = result.startswith("error:")
         got = self._auth.get(key) if key else None
         if got is None or (got[3] is None and not error):
-            from .cli.access import _accessor
-
             w = who(raw, self.settings.log_prefix)
             if w is None:
                 return identity, "", "", False
@@ -511,13 +584,16 @@ class Review(Visitor):
         return got[0], got[1], got[2], error or bool(got[3])
 
     def _count(self, path: str, dn: str, eid: str, acc: str, source: str, op: str, ns: Optional[int],
-               denied: bool) -> None:
-        self.requests += 1
-        self.denied += denied
+               denied: bool, read: bool = False, again: bool = False) -> None:
+        """Count one request on ``path``: a read (for the patterns) when ``op`` is "read" or ``read`` says so;
+        ``again``: the same request as the call before, on another path it reached (counted once overall)."""
+        if not again:
+            self.requests += 1
+            self.denied += denied
         p = self.paths.get(path)
         if p is None:
             if len(self.paths) >= MAX_PATHS:
-                self.paths_more += 1
+                self.paths_more += not again
                 return
             p = self.paths[path] = PathStat()
         p.requests += 1
@@ -555,8 +631,8 @@ class Review(Visitor):
                 d[acc] = 1
             else:
                 pi.accessors_more += 1
-        ident = self.idents.get(key)
-        if ident is None:
+        ident = self.idents.get(key) if not again else None  # ``again``: counted at the request's first path
+        if ident is None and not again:
             if len(self.idents) >= MAX_IDENTITIES:
                 self.idents_more += 1
             else:
@@ -568,10 +644,10 @@ class Review(Visitor):
                     ident.first = ns
                 if ident.last is None or ns > ident.last:
                     ident.last = ns
-        if op != "read":
+        if op != "read" and not read:
             return
         if ns is None:
-            self.untimed += 1
+            self.untimed += not again
             return
         pi.burst.add(ns, self.n, self.w)
         if ident is not None:
@@ -597,6 +673,134 @@ class Review(Visitor):
                 self.off[k] = [1, ns, ns]
             else:
                 self.off_more += 1
+
+    # -- response wrapping (Vault/OpenBao) ---------------------------------------------------------------------
+    def _wrapping(self, batch: Entries) -> None:
+        """Keep the wrapping tokens of the responses on reviewed paths (and of rewraps of them); count an unwrap
+        of one (``sys/wrapping/unwrap``, linked by the HMAC digests of the token, as ``auditready access`` links
+        them) as operation ``unwrap``, a read of that path by whoever sent it. An unwrap or rewrap of a token not
+        wrapped in what was read is kept (``unlinked``, ``rewraps``) for a part read before it."""
+        prefix, get, wraps = self.settings.log_prefix, self._raw.get, self.wraps
+        rel, scope = batch.resource, batch.scope
+        for i, t in enumerate(batch.type):
+            if t == "response":
+                if not self._wrapped:
+                    continue
+                path = rel[i] if scope is None else in_scope(scope[i], rel[i])
+                if rel[i] != _REWRAP and not (self._reviewable(path) if scope is None else
+                                              self._reviewable(path, rel[i])):
+                    continue
+                raw = get(batch.file, batch.lines[i])
+                if raw is None or _WRAP_INFO not in raw:
+                    continue
+                doc = line_object(raw, prefix)
+                info = _sub(doc, "response", "wrap_info")
+                if doc is None or not isinstance(info, dict):
+                    continue
+                tokens = [v for v in (info.get("token"), info.get("accessor")) if isinstance(v, str) and v]
+                if rel[i] == _REWRAP:  # the new token wraps what the old one did
+                    old = _sub(doc, "request", "data", "token")
+                    if not isinstance(old, str) or not old:
+                        continue
+                    path = wraps.get(old, "")
+                    if not path:
+                        if len(self.rewraps) < _UNLINKED:
+                            self.rewraps.append([old, tokens])
+                        else:
+                            self.unlinked_more += 1
+                        continue
+                elif rel[i].startswith(_CUBBYHOLE):
+                    a = who_of(doc).accessor
+                    path = _cubbyhole(path, _accessor(a) if a else "")
+                _remember(wraps, tokens, path)
+            elif t == "request" and rel[i] == _UNWRAP:
+                raw = get(batch.file, batch.lines[i])
+                doc = line_object(raw, prefix) if raw is not None else None
+                if doc is None:
+                    continue  # no line at hand: who sent it and with which token are not known
+                tokens = [v for v in (_sub(doc, "request", "data", "token"), _sub(doc, "auth", "client_token"),
+                                      _sub(doc, "auth", "accessor")) if isinstance(v, str) and v]
+                w = who_of(doc)
+                ts = parse_time(batch.time[i])
+                got = [tokens, w.display_name, w.entity_id, _accessor(w.accessor) if w.accessor else "",
+                       batch.source[i], ts[0] if ts is not None else None,
+                       w.refused or batch.result[i].startswith("error:")]
+                if not self._unwrap(got, wraps):
+                    if len(self.unlinked) < _UNLINKED:
+                        self.unlinked.append(got)
+                    else:
+                        self.unlinked_more += 1
+
+    def _unwrap(self, u: list[Any], wraps: Mapping[str, str]) -> bool:
+        """Count the unwrap ``u`` (an ``unlinked`` row) when one of its tokens is in ``wraps``."""
+        path = next((wraps[k] for k in u[0] if k in wraps), "")
+        if path:
+            self._count(path, u[1], u[2], u[3], u[4], "unwrap", u[5], u[6], True)
+        return bool(path)
+
+    # -- Kubernetes and CloudTrail ------------------------------------------------------------------------------
+    def _other(self, batch: Entries) -> None:
+        """A Kubernetes or CloudTrail batch, by what each request reached (``k8s_reach``, ``cloudtrail_reach``, as
+        ``auditready access`` and ``access_policy`` judge them): a Kubernetes request once (its last stage, else
+        its RequestReceived event), by its user (with impersonation, "<user> as <impersonated user>"); a Secrets
+        Manager or SSM record by its userIdentity ARN. A request that named no secret (a list of Secrets, a
+        GetParametersByPath) counts on what it asked for, with what it saw (``PathStat.scope``)."""
+        k8s, get, reached = self.fmt == "k8s", self._raw.get, self.reach.reached
+        stamps = batch.times_ns() if batch.utc_times() else None
+        for i, t in enumerate(batch.type):
+            reach: Optional[Reach]
+            if k8s:
+                if t not in _K8S_LAST_STAGES and t != "RequestReceived":
+                    continue
+                act = batch.action[i]
+                reach = k8s_reach(batch.resource[i], act, k8s_created(get(batch.file, batch.lines[i]), act)
+                                  if act == "create" else "")
+            else:
+                raw = get(batch.file, batch.lines[i])
+                doc = line_object(raw) if raw is not None and any(b in raw for b in CLOUDTRAIL_SOURCE_BYTES) \
+                    else None
+                reach = cloudtrail_reach(doc) if doc is not None else None
+                if reach is None:
+                    continue  # not a Secrets Manager or SSM request on a secret
+            named, wide = reached(reach)
+            if not named and not wide:
+                continue
+            if stamps is not None:
+                ns: Optional[int] = stamps[i]
+            else:
+                ts = parse_time(batch.time[i])
+                ns = ts[0] if ts is not None else None
+            result = batch.result[i]
+            row: list[Any] = [named or [f"{reach.shown} ({reach.scope})"], "" if named else reach.scope,
+                              batch.identity[i], batch.source[i], reach.op or "(none)", ns,
+                              "read" in reach.rule_ops]
+            if k8s:
+                row[2] = k8s_user(get(batch.file, batch.lines[i]), row[2])
+                rid = batch.request_id[i]
+                if rid and rid in self.counted:
+                    continue  # the same request's event again (a stage logged twice)
+                if t == "RequestReceived":
+                    self.received[rid] = row
+                    continue
+                self.received.pop(rid, None)
+                if rid:
+                    if len(self.counted) >= _IDS:
+                        self.counted.pop(next(iter(self.counted)))
+                    self.counted[rid] = None
+                self._reached(row, result in _K8S_REFUSED)
+            else:
+                self._reached(row, result.startswith("error:"))
+
+    def _reached(self, row: list[Any], denied: bool) -> None:
+        """Count one Kubernetes or CloudTrail request: [paths, scope, identity, source, operation, ns, read]."""
+        paths, scope, dn, source, op, ns, read = row
+        for j, path in enumerate(paths):
+            self._count(path, dn, "", "", source, op, ns, denied, read, j > 0)
+            if scope:
+                p = self.paths.get(path)
+                if p is not None:
+                    p.scope = scope
+        self.unnamed += bool(scope)
 
     def _when(self, ns: int) -> tuple[bool, str]:
         """Whether ``ns`` is within working hours, and its local day (time zones move by whole minutes)."""
@@ -637,6 +841,11 @@ class Review(Visitor):
         def over(mine: Mapping[Any, Any], theirs: Mapping[Any, Any], cap: int) -> bool:
             return len(mine) + sum(1 for k in theirs if k not in mine) > cap
 
+        if any(k in self.wraps for u in later.unlinked for k in u[0]) or any(
+                old in self.wraps for old, _ in later.rewraps) or (later.unlinked_more and self.wraps):
+            return "an unwrap of a token wrapped in the part before"
+        if any(rid in self.counted for rid in later.counted) or len(self.counted) + len(later.counted) > _IDS:
+            return "a Kubernetes request in both parts, or more than the review keeps"
         if hidden(self.paths, later.paths, later.paths_more) or over(self.paths, later.paths, MAX_PATHS):
             return "more paths than the review keeps"
         if hidden(self.idents, later.idents, later.idents_more) or hidden(self.off, later.off, later.off_more):
@@ -677,6 +886,7 @@ class Review(Visitor):
             p.requests += bp.requests
             p.denied += bp.denied
             p.who_more += bp.who_more
+            p.scope = p.scope or bp.scope
             for key, bpi in bp.who.items():
                 pi = p.who.get(key)
                 if pi is None:
@@ -716,6 +926,43 @@ class Review(Visitor):
                 self.off[k] = [c, t0, t1]
             else:
                 self.off_more += c
+        self.unnamed += later.unnamed
+        self.formats |= later.formats
+        self._fold_pending(later)
+
+    def _fold_pending(self, later: "Review") -> None:
+        """What ``later`` left for the part before: its Kubernetes requests seen at RequestReceived (one whose last
+        stage came in ``later`` counted there), the auditIDs it counted, its wrapping tokens, and its unwraps and
+        rewraps of tokens wrapped here (counted now, after ``later``'s requests: ``merge`` declines when there are
+        such, so a file cut in ranges is reviewed as in one pass)."""
+        for rid in later.counted:
+            self.received.pop(rid, None)
+        for rid, row in later.received.items():
+            if rid not in self.counted:
+                self.received[rid] = list(row)
+        for rid in later.counted:
+            if rid not in self.counted and len(self.counted) >= _IDS:
+                self.counted.pop(next(iter(self.counted)))
+            self.counted[rid] = None
+        known = dict(self.wraps)
+        for old, tokens in later.rewraps:
+            path = known.get(old, "")
+            if path:
+                _remember(self.wraps, list(tokens), path)
+                known.update(dict.fromkeys(tokens, path))
+            elif len(self.rewraps) < _UNLINKED:
+                self.rewraps.append([old, list(tokens)])
+            else:
+                self.unlinked_more += 1
+        for k, v in later.wraps.items():
+            _remember(self.wraps, [k], v)
+        for u in later.unlinked:
+            if not self._unwrap(u, known):
+                if len(self.unlinked) < _UNLINKED:
+                    self.unlinked.append(list(u))
+                else:
+                    self.unlinked_more += 1
+        self.unlinked_more += later.unlinked_more
 
     # -- state as plain data ----------------------------------------------------------------------------------
     def state(self) -> dict[str, Any]:
@@ -728,6 +975,13 @@ class Review(Visitor):
             "identities": [[dn, eid, i.requests, i.first, i.last, [[a, *v] for a, v in i.sources.items()],
                             i.sources_more, i.denied.state()] for (dn, eid), i in self.idents.items()],
             "off_hours": [[*k, *v] for k, v in self.off.items()],
+            "scopes": [[path, p.scope] for path, p in self.paths.items() if p.scope],
+            "unnamed": self.unnamed,
+            "formats": sorted(self.formats),
+            "wraps": [[k, v] for k, v in self.wraps.items()],
+            "unlinked": [self.unlinked, self.rewraps, self.unlinked_more],
+            "received": [[k, v] for k, v in self.received.items()],
+            "counted": list(self.counted),
         }
 
     @classmethod
@@ -750,6 +1004,15 @@ class Review(Visitor):
             i.sources = {a: [t, p, n] for a, t, p, n in sources}
             i.denied = Denied.of(den)
         self.off = {(p, dn, eid, day): [n, t0, t1] for p, dn, eid, day, n, t0, t1 in st["off_hours"]}
+        for path, scope in st.get("scopes", ()):
+            self.paths[path].scope = scope
+        self.unnamed = st.get("unnamed", 0)
+        self.formats = set(st.get("formats", self.formats))
+        self.wraps = {k: v for k, v in st.get("wraps", ())}
+        unlinked, rewraps, self.unlinked_more = st.get("unlinked", ([], [], 0))
+        self.unlinked, self.rewraps = [list(u) for u in unlinked], [list(r) for r in rewraps]
+        self.received = {k: list(v) for k, v in st.get("received", ())}
+        self.counted = dict.fromkeys(st.get("counted", ()))
 
     # -- the review as data -----------------------------------------------------------------------------------
     def items(self) -> tuple[list[dict[str, Any]], dict[str, int]]:
@@ -818,7 +1081,14 @@ class Review(Visitor):
 
     def report(self) -> dict[str, Any]:
         """The review as data (the evidence bundle's ``review`` section): no value, only paths, identities, counts,
-        times and addresses."""
+        times and addresses. The Kubernetes requests whose last stage never came count here, at their
+        RequestReceived event (not known to be denied)."""
+        if self.received:
+            done = Review.from_state(self.settings, self.state())
+            for row in done.received.values():
+                done._reached(row, False)
+            done.received.clear()
+            return done.report()
         s = self.settings
         paths = []
         for path, p in sorted(self.paths.items(), key=lambda kv: (-kv[1].requests, kv[0])):
@@ -835,12 +1105,13 @@ class Review(Visitor):
                 })
             idents.sort(key=lambda x: (-x["requests"], x["display_name"], x["entity_id"]))
             paths.append({"path": path, "requests": p.requests, "denied": p.denied, "identities": idents,
-                          "identities_more": p.who_more})
+                          "identities_more": p.who_more, "scope": p.scope})
         items, more = self.items()
         return {
             "schema": SCHEMA,
             "span": {"first": _iso(self.first), "last": _iso(self.last)},
-            "settings": {"paths": list(s.review_paths) or ["every path but sys/, auth/, identity/"],
+            "settings": {"paths": list(s.review_paths) or [
+                _DEFAULT_SAID[f] for f in sorted(self.formats or {"vault"})],
                          "burst_reads": s.review_burst_reads, "burst_seconds": s.review_burst_seconds,
                          "learning_days": s.review_learning_days, "hours": s.review_hours,
                          "workdays": list(s.review_workdays), "timezone": s.review_timezone,
@@ -848,6 +1119,7 @@ class Review(Visitor):
                          "since": s.review_since},
             "requests": self.requests,
             "denied": self.denied,
+            "unnamed": self.unnamed,
             "untimed_reads": self.untimed,
             "paths": paths,
             "paths_more": self.paths_more,
@@ -861,6 +1133,31 @@ class Review(Visitor):
 
 def _iso(ns: Optional[int]) -> Optional[str]:
     return iso_ns(ns) if ns is not None else None
+
+
+def _cubbyhole(path: str, acc: str) -> str:
+    """A cubbyhole path as ``auditready access`` shows it: each token's cubbyhole is its own."""
+    return f"{path} (the cubbyhole of token {acc or 'unknown'})"
+
+
+def _remember(wraps: dict[str, str], tokens: list[str], path: str) -> None:
+    for k in tokens:
+        if k not in wraps and len(wraps) >= _WRAPS:
+            wraps.pop(next(iter(wraps)))
+        wraps[k] = path
+
+
+_WRAP_MATCH: Any = None
+
+
+def _has_wrap_info(data: bytes) -> bool:
+    """Whether a block holds a "wrap_info" object (Hyperscan when built: a pass over the block at memory speed)."""
+    global _WRAP_MATCH
+    if _WRAP_MATCH is None:
+        from .scan.hyperscan import any_match
+
+        _WRAP_MATCH = any_match((re.escape(_WRAP_INFO),)) or (lambda d: _WRAP_INFO in d)
+    return bool(_WRAP_MATCH(data))
 
 
 def _item(pattern: str, path: str, dn: str, eid: str, start: int, end: int, reads: int, source: str,
@@ -878,8 +1175,9 @@ def _zone(name: str) -> datetime.tzinfo:
 
 
 def reviewable(settings: "Settings") -> bool:
-    """Whether a log read with ``settings`` can be reviewed (a Vault/OpenBao audit log)."""
-    return settings.log_format == "vault"
+    """Whether a log read with ``settings`` can be reviewed (a Vault/OpenBao, Kubernetes or CloudTrail audit
+    log)."""
+    return settings.log_format in FORMATS
 
 
 def merged(settings: "Settings", states: "list[Optional[dict[str, Any]]]") -> Optional[Review]:

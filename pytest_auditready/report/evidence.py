@@ -110,7 +110,8 @@ def build(result: "AuditResult", files: Optional[Mapping[str, str]] = None) -> d
                                    **f.to_json()} for o in result.outcomes for f, fp, text in o.accepted],
         },
         # who read each secret, who is new, and the patterns flagged for a person to review (review.py): paths,
-        # identities, counts, times and addresses only; null when no Vault/OpenBao log was read
+        # identities, counts, times and addresses only; null when no Vault/OpenBao, Kubernetes or CloudTrail log
+        # was read
         "review": result.review,
         "frameworks": compliance.frameworks(),
         "files": {"sha256": dict(files or {})},

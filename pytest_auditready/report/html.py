@@ -196,18 +196,25 @@ def _who(result: "AuditResult", d: dict[str, Any]) -> str:
     return f"{name}{eid}"
 
 
+def _unnamed(doc: dict[str, Any]) -> str:
+    """The review's requests that named no secret (a list of Kubernetes Secrets), said apart."""
+    n = int(doc.get("unnamed") or 0)
+    return f", {n} named no secret but saw every one they took in" if n else ""
+
+
 def _review(result: "AuditResult") -> str:
     """The access review (review.py): per secret path and identity what was done, when and from where; the new
     identities; the review items. Data from logs: every value escaped."""
     doc = result.review
     if not doc:
-        return '<p id="review">No access review: no Vault/OpenBao audit log was read.</p>'
+        return '<p id="review">No access review: no Vault/OpenBao, Kubernetes or CloudTrail audit log was read.</p>'
     span = doc.get("span") or {}
     new = doc.get("new_identities") or {}
     items = doc.get("items") or []
     more = doc.get("items_more") or {}
     out = [f'<div id="review"><p>{len(doc["paths"])} secret paths, {int(doc["identities"])} identities, '
-           f'{int(doc["requests"])} requests ({int(doc["denied"])} denied) from {_v(result, span.get("first") or "-")} '
+           f'{int(doc["requests"])} requests ({int(doc["denied"])} denied{_unnamed(doc)}) from '
+           f'{_v(result, span.get("first") or "-")} '
            f'to {_v(result, span.get("last") or "-")}. Review items are for a person to look at; they are not '
            "failures and do not change the verdict.</p>"]
     out.append('<h3>Who accessed each secret</h3><table id="review-paths"><thead><tr><th>Path</th><th>Identity</th>'
