@@ -330,6 +330,46 @@ _GATES: dict[str, Callable[[str], object]] = {
 }
 
 
+# A Google Cloud audit log entry (a LogEntry whose logName is one of cloudaudit.googleapis.com's logs) names the
+# resource it is about by its monitored resource's labels, which Google sets from the resource type's descriptor
+# (gce_instance: project_id, instance_id, zone; audited_resource: service, method, project_id): a Compute Engine
+# instance id is 19 decimal digits, which pass a card network's prefix and the Luhn check about one time in twenty.
+# Ids of the resource, never what a caller sent: not judged. Any other value of the entry is.
+_GCP_AUDIT_LOG_RE = re.compile(r"(?:projects|organizations|folders|billingAccounts)/[^/]+/logs/"
+                               r"cloudaudit\.googleapis\.com%2F[a-z_]+\Z")
+
+
+def _drop_gcp_resource_labels(data: dict[str, Any]) -> None:
+    """Remove a Google Cloud audit log entry's monitored resource labels (see _GCP_AUDIT_LOG_RE) from ``data``."""
+    log, resource = data.get("logName"), data.get("resource")
+    if (isinstance(log, str) and isinstance(resource, dict) and isinstance(resource.get("type"), str)
+            and isinstance(resource.get("labels"), dict) and _GCP_AUDIT_LOG_RE.match(log) is not None):
+        del resource["labels"]
+
+
+# An Okta System Log event (LogEvent: an actor, an eventType, a target list) names the user an admin's action was
+# taken on as it names its actor: a target of type User by its login (alternateId, often an e-mail address) and its
+# displayName ("group.user_membership.add", "user.lifecycle.create", "application.user_membership.add": whom an
+# admin added, created, assigned). That is the evidence of what was done to whom, not data to minimise: those two
+# fields are not judged for an e-mail address or a phone number, nor an AppUser target's (a user's assignment to an
+# app) that names the same login. Every other value is: an AppUser of its own (in a sign-on event it is the actor's,
+# so another address there is not evidence), the same address in a URL, a message or a request's data.
+_OKTA_TARGET_NAMES = ("alternateId", "displayName")
+
+
+def _okta_user_targets(data: dict[str, Any]) -> list[Any]:
+    """Take the names of an Okta event's user targets (see _OKTA_TARGET_NAMES) out of ``data``; return them."""
+    actor, targets = data.get("actor"), data.get("target")
+    if not (isinstance(actor, dict) and isinstance(actor.get("alternateId"), str) and isinstance(targets, list)
+            and isinstance(data.get("eventType"), str)):
+        return []
+    users = [t for t in targets if isinstance(t, dict) and t.get("type") == "User"]
+    logins = {t.get("alternateId") for t in users} - {None}
+    users += [t for t in targets
+              if isinstance(t, dict) and t.get("type") == "AppUser" and t.get("alternateId") in logins]
+    return [t.pop(k) for t in users for k in _OKTA_TARGET_NAMES if k in t]
+
+
 class Scanner:
     """Judges whole lines: which values of the enabled detectors sit, in clear text, outside the fields the format
     declares as expected clear text. Knows the format's clear-text fields and the field_map's paths."""
@@ -406,6 +446,10 @@ class Scanner:
                 data = None
         if not isinstance(data, dict):
             return [("line", h) for h in detect(text, names)]
+        targets: list[Any] = []
+        if self.echo_all:
+            _drop_gcp_resource_labels(data)
+            targets = _okta_user_targets(data)
         # Most candidates sit in the clear-text fields (an identity that is an e-mail address, on every line):
         # without those fields, a line that holds no candidate is done, without walking its values.
         clear: list[Any] = []
@@ -413,6 +457,8 @@ class Scanner:
         _prune(data, self.tree, clear)
         out: list[tuple[str, Hit]] = []
         strict = tuple(d for d in names if d in _NEVER_IDENTITY)
+        if targets and strict:  # a user target's names: judged for what is never an identity
+            out.extend(("target", hit) for v in targets if isinstance(v, str) for hit in detect(v, strict))
         # (JSON lines: clear fields whose keys hold dots are not pruned, so the whole line is what tells)
         probe = text if self.echo_all else orjson.dumps(clear).decode("utf-8", "replace") if clear else ""
         if probe and strict and detect(_ESCAPE.sub(" ", probe), strict):

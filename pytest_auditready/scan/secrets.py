@@ -63,6 +63,25 @@ PATH_KEYS = frozenset({"path", "mount_point", "creation_path", "request_uri"})
 # Values that only name a thing or stand for a hidden one, in any producer's log: an AWS ARN (a resource's name:
 # "arn:partition:service:region:account:resource"), and a redaction mask ("****", "[REDACTED]", "<hidden>").
 _ARN_RE = re.compile(r"arn:aws(?:-[a-z]+)*:[a-z0-9-]+:[a-z0-9-]*:(?:\d{12}|aws)?:\S+\Z")
+# A resource name (Google's AIP-122, as Cloud Logging writes a LogEntry's trace, "projects/<project>/traces/<32 hex
+# digits>", and every API its resources: "projects/p/locations/l/keyRings/r/cryptoKeys/k"): collection ids (lower
+# camel case words) each followed by one resource id. Read whole, the words and a random id make one long
+# high-entropy base64 string; each id is judged on its own (a secret as an id is still found). A base64 secret that
+# holds slashes does not alternate such words with what follows them.
+_RESOURCE_NAME_RE = re.compile(r"(?:[a-z]{3,}(?:[A-Z][a-z]+)*/[^/\s]+/)*[a-z]{3,}(?:[A-Z][a-z]+)*/[^/\s]+\Z")
+# A trace's or span's id in a resource name (a LogEntry's trace, "projects/p/traces/<32 hex digits>"; Cloud Trace's
+# spans): a random correlation id, like the trace headers' (see _TRACE_KEYS), judged by its shape only.
+_TRACE_COLLECTIONS = frozenset({"traces", "spans"})
+_TRACE_ID_RE = re.compile(r"[0-9a-f]{16}(?:[0-9a-f]{16})?\Z")
+# A name Kubernetes generates (apimachinery's util/rand, whose alphabet "bcdfghjklmnpqrstvwxz2456789" has no vowels
+# and no 0, 1, 3): a ReplicaSet's "<deployment>-<pod-template-hash>", its pods' "<replicaset>-<5 characters>", a
+# Job's or a generateName's pods. Random by design, it reads as high-entropy base64 about one pod in twenty (a long
+# deployment name of many distinct letters); written in objectRef.name, the requestURI, a service account token's
+# pod-name extra. Only that shape: DNS label segments of at most 20 characters, one a word (letters only), then the
+# random parts in that alphabet; a long lowercase hex or base32 string is not one.
+_K8S_GENERATED_NAME_RE = re.compile(
+    r"(?=[a-z0-9-]{1,253}\Z)(?:[a-z0-9]{1,20}-)*[a-z]{2,20}(?:-[a-z0-9]{1,20})*"
+    r"-[bcdfghjklmnpqrstvwxz2456789]{5,10}(?:-[bcdfghjklmnpqrstvwxz2456789]{5})?\Z")
 _MASK_RE = re.compile(r"(?:\*{3,}|[\[<(]?(?:redacted|hidden|masked|removed|sensitive[ _-]?data[ _-]?removed)[\]>)]?)\Z",
                       re.IGNORECASE)
 # Digests: a key that names a hash, a checksum or an entity tag, holding exactly one digest's worth of hex or base64
@@ -115,6 +134,20 @@ _LEASE_KEY_RE = re.compile(r"(?:\A|_)lease_id\Z")
 _LEASE_VALUE_RE = re.compile(r"(?:[^\s/]+/)+[A-Za-z0-9]{24}(?:\.[A-Za-z0-9]{5})?\Z")
 _LEASE_PATH_RE = re.compile(r"(?:/v1/)?(?:[^?]*/)?sys/leases/(?:lookup|renew|revoke|revoke-force|revoke-prefix)/"
                             r"(?:[^/?\s]+/)+([A-Za-z0-9]{24}(?:\.[A-Za-z0-9]{5})?)(?:\?|\Z)")
+
+
+def _stands_alone(match: str, text: str) -> bool:
+    """``match`` occurs in ``text`` at least once with no uppercase letter or digit right before or after it (or
+    ``match`` is not found as is: the detector saw it through an encoding, and is trusted)."""
+    at = text.find(match) if match else -1
+    if at < 0:
+        return True
+    while at >= 0:
+        end = at + len(match)
+        if (at == 0 or text[at - 1] not in _UPPER_ALNUM) and (end == len(text) or text[end] not in _UPPER_ALNUM):
+            return True
+        at = text.find(match, at + 1)
+    return False
 
 
 def correlation_id(key: str, value: str) -> bool:
@@ -226,6 +259,17 @@ OWN_PREFILTERS = frozenset({"Base64HighEntropyString", "HexHighEntropyString", "
 # asked about a value under a key that names an identifier (LogFormat.name_keys).
 NOT_BY_NAME = ("Base64 High Entropy String", "Hex High Entropy String", "Secret Keyword")
 CACHE_MAX = 50_000  # judged (key, value) pairs kept; the cache is emptied when full so memory stays flat
+# An AWS access key id is 20 characters of its own (AKIA, ASIA, ... and 16 more of [A-Z0-9]); detect-secrets finds
+# its shape anywhere, also inside a longer run of the same alphabet: a 1Password item's 26-character uuid, an IAM
+# unique id (AROA + 17), any random uppercase id holds "A3T?" + 16 characters one time in a few thousand. Such a
+# run is another identifier, never the key id: only a match that stands alone is one.
+_AWS_KEY_ID_KIND = "AWS Access Key"
+_UPPER_ALNUM = frozenset("ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789")
+# Detectors whose format is a short prefix: random identifiers start with it by chance, as often as they pass the
+# entropy limit. Artifactory's encrypted password is "AP" and one of 0-9A-F (1 in 240 base62 ids, 1 in 73 random
+# uppercase ones starting with A): under a key that names an identifier by design (LogFormat.name_keys) only the
+# detector's documented long form counts, Artifactory's API key ("AKCp" and 69 more base62 characters, 73 in all).
+_PREFIX_ONLY = {"Artifactory Credentials": re.compile(r"(?<![A-Za-z0-9])AKCp[A-Za-z0-9]{60,}")}
 
 
 @dataclass(frozen=True)
@@ -248,9 +292,9 @@ class DetectorRegex:
 def skippable(key: str, value: str, structural: frozenset[str] = STRUCTURAL_KEYS,
               placeholders: frozenset[str] = frozenset()) -> bool:
     """Values the judge never flags: short ones, structural fields, HMAC digests, UUIDs, timestamps, ARNs,
-    redaction masks, the producer's own placeholders for a hidden value, content digests under a key that names
-    one, token accessors, trace ids and certificate serial numbers in their own shapes, and public PEM material
-    (certificates, requests, public keys)."""
+    Kubernetes generated names, redaction masks, the producer's own placeholders for a hidden value, content digests
+    under a key that names one, token accessors, trace ids and certificate serial numbers in their own shapes, and
+    public PEM material (certificates, requests, public keys)."""
     return (
         len(value) < MIN_LEN
         or key in structural
@@ -259,6 +303,7 @@ def skippable(key: str, value: str, structural: frozenset[str] = STRUCTURAL_KEYS
         or _UUID_RE.match(value) is not None
         or _TIME_RE.match(value) is not None
         or _ARN_RE.match(value) is not None
+        or _K8S_GENERATED_NAME_RE.match(value) is not None
         or _MASK_RE.match(value) is not None
         or digest(key, value)
         or correlation_id(key, value)
@@ -446,12 +491,18 @@ class GenericScanner:
             line = json.dumps({part_key: part})
             for secret in _process_line_based_plugins(lines=[(1, line)], filename="audit.log"):
                 kind = str(secret.type)
+                if kind == _AWS_KEY_ID_KIND and not _stands_alone(secret.secret_value or "", part):
+                    continue  # inside a longer uppercase id (see _AWS_KEY_ID_KIND)
                 found.setdefault(kind, GenericHit(kind, key, fingerprint(secret.secret_value or part)))
         if self.names is not None and self.names.search(key) is not None:
             # a key the format names identifiers by (LogFormat.name_keys): random ids and generated names trip the
-            # entropy and keyword detectors, so only the detectors of a secret's own format judge it
+            # entropy and keyword detectors, and a short prefix (_PREFIX_ONLY), so only the detectors of a secret's
+            # own format judge it
             for kind in NOT_BY_NAME:
                 found.pop(kind, None)
+            for kind, longer in _PREFIX_ONLY.items():
+                if kind in found and longer.search(value) is None:
+                    del found[kind]
         # detect-secrets runs its plugins in no fixed order: sort, so that every run reports the same findings
         hits = tuple(sorted(found.values(), key=lambda h: (h.kind, h.fingerprint)))
         self._cache[(key, value)] = hits
@@ -462,10 +513,15 @@ class GenericScanner:
         own, and one in a query string is a parameter's value (judged under the parameter's name), while the whole
         path (mount, prefix, a random run id, a generated name) often reads as high-entropy base64 when it is not."""
         if key not in self.path_keys:
+            if _RESOURCE_NAME_RE.match(value) is not None:  # each id of a resource name on its own
+                segs = value.split("/")
+                return [(key, p) for c, p in zip(segs[::2], segs[1::2]) if len(p) >= MIN_LEN
+                        and not (c in _TRACE_COLLECTIONS and _TRACE_ID_RE.match(p) is not None)]
             return [(key, value)]
         path, _, query = value.partition("?")
         lease = _LEASE_PATH_RE.match(value)  # a lease id in a sys/leases path: no credential (see correlation_id)
-        parts = [(key, p) for p in path.split("/") if len(p) >= MIN_LEN and not (lease and p == lease.group(1))]
+        parts = [(key, p) for p in path.split("/") if len(p) >= MIN_LEN and not (lease and p == lease.group(1))
+                 and _K8S_GENERATED_NAME_RE.match(p) is None]
         for name, v in urllib.parse.parse_qsl(query):
             if self.skips(name, v):
                 continue
