@@ -7,12 +7,13 @@ from __future__ import annotations
 import subprocess
 import sys
 from pathlib import Path
-from typing import Iterator
+from typing import Any
 
 import pytest
 
 from pytest_auditready.cli import main
 from pytest_auditready.engine.objects import credentials_in
+from tests.test_object_store import s3, s3_endpoint  # noqa: F401  (the loopback S3 server)
 
 moto_server = pytest.importorskip("moto.server", reason="moto[server] is in the test extra")
 pytest.importorskip("s3fs", reason="s3fs is in the objectstore and test extras")
@@ -22,32 +23,10 @@ SECRET = "wJalrXUtnFEMIK7MDENGbPxRfiCYzEXAMPLEKEY"
 SIG = "sp%3Dr%26sig%3DQmFzZTY0U2lnbmF0dXJlVmFsdWU%3D"
 
 
-@pytest.fixture(scope="module")
-def endpoint() -> Iterator[str]:
-    server = moto_server.ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
-    server.start()
-    host, port = server.get_host_and_port()
-    try:
-        yield f"http://{host}:{port}"
-    finally:
-        server.stop()
-
-
 @pytest.fixture
-def bucket(endpoint: str, monkeypatch: pytest.MonkeyPatch) -> str:
-    import boto3
-
-    for var in ("AWS_PROFILE", "AWS_SESSION_TOKEN", "AWS_SECURITY_TOKEN"):
-        monkeypatch.delenv(var, raising=False)
-    monkeypatch.setenv("AWS_ACCESS_KEY_ID", "AKIAFAKEFORMOTO00000")
-    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "fake-secret-for-moto")
-    monkeypatch.setenv("AWS_DEFAULT_REGION", "us-east-1")
-    monkeypatch.setenv("AWS_ENDPOINT_URL", endpoint)
-    monkeypatch.setenv("AWS_EC2_METADATA_DISABLED", "true")
-    client = boto3.client("s3")
-    client.create_bucket(Bucket="creds")
-    client.put_object(Bucket="creds", Key="vault/audit@node-1.log", Body=CLEAN.read_bytes())
-    return "creds"
+def bucket(s3: Any) -> str:  # noqa: F811  (the loopback S3 server's bucket, credentials in the environment)
+    s3.put_object(Bucket=s3.bucket, Key="vault/audit@node-1.log", Body=CLEAN.read_bytes())
+    return str(s3.bucket)
 
 
 @pytest.mark.parametrize("url", [
@@ -85,7 +64,7 @@ def test_the_same_objects_named_without_credentials_are_read(bucket: str, tmp_pa
     cfg = tmp_path / "auditready.toml"
     cfg.write_text("require_tamper_evidence = false\nretention_days = 0\n")
     # an '@' in an object's key is no credential: only one before the bucket is
-    assert main(["verify", "s3://creds/vault/", "--config", str(cfg)]) in (0, 1)
+    assert main(["verify", f"s3://{bucket}/vault/", "--config", str(cfg)]) in (0, 1)
     out = capsys.readouterr().out
     assert "audit@node-1.log" in out and "carries" not in out
 
