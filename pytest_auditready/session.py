@@ -316,20 +316,35 @@ class AuditReadySession:
         file, check, subject = key
         return (self._file_order(file), ids.index(check) if check in ids else len(ids), check, subject)
 
-    def _settled(self, files: list[dict[str, Any]]) -> list[dict[str, Any]]:
-        """The files' accounting with the set's word on their completeness tallies (``engine.files.settle``)."""
+    def _settled(self, files: list[dict[str, Any]], outcomes: list[Outcome]) -> list[dict[str, Any]]:
+        """The files' accounting with the set's word on their completeness tallies, as ``outcomes`` (settled by
+        ``_settle``) say them (``engine.files.settle``)."""
         import copy
 
+        files = copy.deepcopy(files)
+        tallies = {o.subject: o.tally.to_json() for o in outcomes if o.check_id == "completeness"}
+        for acct in files:
+            if self.settles and str(acct.get("file")) in tallies and "completeness" in acct.get("checks", {}):
+                acct["checks"]["completeness"] = tallies[str(acct["file"])]
+        return files
+
+    def _settle(self, outcomes: list[Outcome]) -> list[Outcome]:
+        """Offline: ``outcomes`` with the set's word on the completeness tallies of the files read before it."""
+        if not self.settles:
+            return outcomes
         from .engine.files import settle
 
-        files = copy.deepcopy(files)
-        settle(files, self.settles)
-        return files
+        moves: dict[str, list[Any]] = {}
+        for x in self.settles:
+            moves.setdefault(str(x[0]), []).append(x)
+        return [settle([o], moves[o.subject])[0] if o.subject in moves else o for o in outcomes]
 
     def result(self) -> Any:
         from .result import AuditResult
 
         outcomes = [self.outcomes[k] for k in sorted(self.outcomes, key=self._in_run_order)]
+        if self.files is not None:
+            outcomes = self._settle(outcomes)
         if self.files is None:
             assert self.live is not None
             return AuditResult(settings=self.settings, target=self.settings.target, run_id=self.run_id,
@@ -343,7 +358,7 @@ class AuditReadySession:
         return AuditResult(settings=self.settings, target="offline", run_id="", checks=self.checks,
                            outcomes=outcomes, context=ctx, started=self.started,
                            files=self._settled([self.accounting[f] for f in sorted(self.accounting,
-                                                                                    key=self._file_order)]),
+                                                                                    key=self._file_order)], outcomes),
                            baseline=self.baseline,
                            review=self.review())
 

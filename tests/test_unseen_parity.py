@@ -27,7 +27,7 @@ import pytest
 from pytest_auditready.checks import BUILTIN
 from pytest_auditready.config import discover
 from pytest_auditready.engine import files, parallel
-from pytest_auditready.engine.files import FileResult, accounting_of, expand, offline_checks, read_canaries, verify_file
+from pytest_auditready.engine.files import FileResult, expand, offline_checks, read_canaries, settled, verify_file
 from pytest_auditready.offline.reader import BLOCK
 from tests.test_object_store import FAKE_SECRET, s3, s3_endpoint  # noqa: F401  (fixtures: a loopback S3 bucket)
 
@@ -109,9 +109,10 @@ def _strip(d: Any) -> Any:
 
 
 def _norm(results: Sequence[FileResult]) -> dict[str, Any]:
+    results = settled(results)  # the set's word on the tallies of the files read before it (as verify reports)
     return {"outcomes": [_strip({**o.to_json(), "subject": o.subject or r.path, "accepted": []})
                          for r in results for o in r.outcomes],
-            "files": [_strip(a) for a in accounting_of(results)], "review": [r.review for r in results]}
+            "files": [_strip(r.accounting()) for r in results], "review": [r.review for r in results]}
 
 
 def _in_process(cfg: Path, paths: Sequence[str], jobs: int) -> dict[str, Any]:

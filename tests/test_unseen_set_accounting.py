@@ -18,6 +18,7 @@ import gzip
 import json
 import shutil
 import subprocess
+import sys
 from pathlib import Path
 from typing import Any, Sequence
 
@@ -127,9 +128,31 @@ def test_a_set_is_told_without_reading_any_file_twice(tmp_path: Path, monkeypatc
     out = tmp_path / "out.json"
     assert main(["verify", "--jobs", "1", "--config", str(_cfg(tmp_path)), "--json", str(out), *paths]) == 0
     assert reads == []
-    tallies = {Path(f["file"]).name: f["checks"]["completeness"] for f in json.loads(out.read_text())["files"]}
+    doc = json.loads(out.read_text())
+    tallies = {Path(f["file"]).name: f["checks"]["completeness"] for f in doc["files"]}
     assert tallies["audit.log.1"] == {"fed": 40, "judged": 40, "excused": []}
+    # each outcome's tally says what its file's accounting says (both take the set's word)
+    said = {Path(o["subject"]).name: o["tally"] for o in doc["outcomes"] if o["check"] == "completeness"}
+    assert said == tallies
     capsys.readouterr()
+
+
+def test_pytest_offline_reports_take_the_set_s_word_too(tmp_path: Path) -> None:
+    """`pytest --auditready-offline` over the same set: the evidence bundle's outcomes and files say each file's
+    edges judged, as `auditready verify` does."""
+    paths = [_write(tmp_path / "audit.log.2", STREAM[:41]), _write(tmp_path / "audit.log.1", STREAM[41:81]),
+             _write(tmp_path / "audit.log", STREAM[81:])]
+    (tmp_path / "pyproject.toml").write_text(_cfg(tmp_path).read_text())  # [tool.auditready] of the project
+    proc = subprocess.run([sys.executable, "-m", "pytest", "-p", "no:cacheprovider", "-q", "--auditready-offline",
+                           *paths, "--auditready-evidence", str(tmp_path / "ev")], cwd=tmp_path,
+                          capture_output=True, text=True, timeout=300)
+    assert proc.returncode == 0, proc.stdout[-2000:] + proc.stderr[-2000:]
+    doc = json.loads((tmp_path / "ev" / "evidence.json").read_text())
+    tallies = {Path(f["file"]).name: f["checks"]["completeness"] for f in doc["accounting"]}
+    assert tallies["audit.log.1"] == {"fed": 40, "judged": 40, "excused": []}
+    said = {Path(o["subject"]).name: o["tally"] for c in doc["checks"] if c["id"] == "completeness"
+            for o in c["outcomes"]}
+    assert said == tallies
 
 
 def test_what_no_file_of_the_run_can_judge_stays_excused(tmp_path: Path) -> None:

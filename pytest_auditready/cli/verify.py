@@ -153,9 +153,10 @@ def run(args: argparse.Namespace) -> int:
             results = parallel.verify_files(settings, checks, secrets, paths, jobs)
         else:
             results = [verify_file(p, settings, checks, secrets, tuple(paths)) for p in paths]
-    from ..engine.files import accounting_of
+    from ..engine.files import settled
 
-    files = accounting_of(results)  # with the set's word on the files read before it was told
+    results = settled(results)  # with the set's word on the tallies of the files read before it was told
+    files = [res.accounting() for res in results]
     for res in results:
         shown = visible(res.path)
         for o in res.outcomes:

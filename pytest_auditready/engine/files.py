@@ -549,27 +549,43 @@ def _settles(told: "_Set", judge: str, visitor: "Pairs", window: int) -> tuple[S
     return tuple(out)
 
 
+def settled(results: Sequence[FileResult]) -> list[FileResult]:
+    """The results with the set's word (``_settles``, left on the result of the file that judged the set) on the
+    completeness tallies of the files read before it: what every report (each outcome's tally, each file's
+    accounting) says was judged and excused."""
+    moves: dict[str, list[Settle]] = {}
+    for r in results:
+        for x in r.settles:
+            moves.setdefault(x[0], []).append(x)
+    if not moves:
+        return list(results)
+    import dataclasses
+
+    return [dataclasses.replace(r, outcomes=settle(r.outcomes, moves.get(r.path, ()))) if r.path in moves else r
+            for r in results]
+
+
 def accounting_of(results: Sequence[FileResult]) -> list[dict[str, Any]]:
-    """Every file's accounting (``FileResult.accounting``), with the set's word on their tallies (``settle``)."""
-    files = [r.accounting() for r in results]
-    settle(files, (x for r in results for x in r.settles))
-    return files
+    """Every file's accounting (``FileResult.accounting``), with the set's word on their tallies (``settled``)."""
+    return [r.accounting() for r in settled(results)]
 
 
-def settle(files: Sequence[dict[str, Any]], settles: Iterable[Settle]) -> None:
-    """Apply the set's word (``_settles``) to the completeness tallies of the files' accounting (``FileResult.
-    accounting``), in place: what every report says was judged and excused."""
-    by_file = {str(f.get("file")): f for f in files}
-    for file, rule, how, n in settles:
-        acct = by_file.get(file)
-        tally = acct.get("checks", {}).get("completeness") if acct is not None else None
-        if not isinstance(tally, dict) or tally.get("fed") is None:
-            continue
-        excused = {str(e["rule"]): int(e["entries"]) for e in tally.get("excused", ())}
-        excused[rule] = n if how == "=" else excused.get(rule, 0) + n
-        excused = {r: k for r, k in excused.items() if k > 0}
-        tally["excused"] = [{"rule": r, "entries": k} for r, k in sorted(excused.items())]
-        tally["judged"] = int(tally["fed"]) - sum(excused.values())
+def settle(outcomes: Sequence[Outcome], moves: Iterable[Settle]) -> list[Outcome]:
+    """``outcomes`` of one file with the set's word (``_settles``: (file, rule, "=" or "+", entries)) applied to
+    the tally of its completeness outcome."""
+    import dataclasses
+
+    moves = list(moves)
+    out = []
+    for o in outcomes:
+        if o.check_id == "completeness" and o.tally.fed is not None and moves:
+            excused = dict(o.tally.excused)
+            for _, rule, how, n in moves:
+                excused[rule] = n if how == "=" else excused.get(rule, 0) + n
+            o = dataclasses.replace(o, tally=Tally(o.tally.fed, tuple(sorted((r, k) for r, k in excused.items()
+                                                                              if k > 0))))
+        out.append(o)
+    return out
 
 
 @dataclass
