@@ -46,11 +46,14 @@ from typing import TYPE_CHECKING, Any, Mapping, Optional
 from .auditlog.model import Entries, in_scope, parse_time
 from .checks.access_policy import (
     CLOUDTRAIL_SOURCE_BYTES,
+    COUNT,
+    K8S_IDS,
     PathMatch,
     RawLines,
     Reach,
     cloudtrail_reach,
     k8s_created,
+    k8s_once,
     k8s_reach,
     k8s_user,
     line_object,
@@ -84,7 +87,6 @@ FORMATS = ("vault", "k8s", "cloudtrail")
 _DEFAULT_PATHS = {"k8s": ("api/v1/namespaces/+/secrets/*", "api/v1/secrets/*"), "cloudtrail": ("*",)}
 _WRAPS = 10_000  # wrapping tokens kept (the oldest forgotten first)
 _UNLINKED = 1_000  # unwraps (and rewraps) of tokens not wrapped in what was read, kept for a part read before
-_IDS = 100_000  # Kubernetes auditIDs of the requests counted (the oldest forgotten first): a request counts once
 _WRAP_INFO = b'"wrap_info":{'
 _DEFAULT_SAID = {"vault": "every path but sys/, auth/, identity/", "k8s": "every Kubernetes Secret",
                  "cloudtrail": "every Secrets Manager secret and SSM parameter"}
@@ -776,18 +778,8 @@ class Review(Visitor):
                               "read" in reach.rule_ops]
             if k8s:
                 row[2] = k8s_user(get(batch.file, batch.lines[i]), row[2])
-                rid = batch.request_id[i]
-                if rid and rid in self.counted:
-                    continue  # the same request's event again (a stage logged twice)
-                if t == "RequestReceived":
-                    self.received[rid] = row
-                    continue
-                self.received.pop(rid, None)
-                if rid:
-                    if len(self.counted) >= _IDS:
-                        self.counted.pop(next(iter(self.counted)))
-                    self.counted[rid] = None
-                self._reached(row, result in _K8S_REFUSED)
+                if k8s_once(self.counted, self.received, batch.request_id[i], t, row)[0] == COUNT:
+                    self._reached(row, result in _K8S_REFUSED)
             else:
                 self._reached(row, result.startswith("error:"))
 
@@ -844,7 +836,7 @@ class Review(Visitor):
         if any(k in self.wraps for u in later.unlinked for k in u[0]) or any(
                 old in self.wraps for old, _ in later.rewraps) or (later.unlinked_more and self.wraps):
             return "an unwrap of a token wrapped in the part before"
-        if any(rid in self.counted for rid in later.counted) or len(self.counted) + len(later.counted) > _IDS:
+        if any(rid in self.counted for rid in later.counted) or len(self.counted) + len(later.counted) > K8S_IDS:
             return "a Kubernetes request in both parts, or more than the review keeps"
         if hidden(self.paths, later.paths, later.paths_more) or over(self.paths, later.paths, MAX_PATHS):
             return "more paths than the review keeps"
@@ -941,7 +933,7 @@ class Review(Visitor):
             if rid not in self.counted:
                 self.received[rid] = list(row)
         for rid in later.counted:
-            if rid not in self.counted and len(self.counted) >= _IDS:
+            if rid not in self.counted and len(self.counted) >= K8S_IDS:
                 self.counted.pop(next(iter(self.counted)))
             self.counted[rid] = None
         known = dict(self.wraps)

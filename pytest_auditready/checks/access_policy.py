@@ -46,7 +46,7 @@ _MAX = 50
 EXCUSE_RESPONSE = "a response entry (its request entry is the one judged)"
 EXCUSE_STAGE = "a Kubernetes event of a request judged at another stage (its last one)"
 _K8S_JUDGED = frozenset({"RequestReceived", "ResponseComplete", "Panic"})
-_IDS = 100_000  # Kubernetes auditIDs judged, kept to judge a request once
+K8S_IDS = 100_000  # Kubernetes auditIDs of the requests counted (the oldest forgotten first): a request counts once
 
 
 def vault_glob(pattern: str) -> "re.Pattern[str]":
@@ -483,6 +483,27 @@ def k8s_created(raw: Optional[bytes], verb: str) -> str:
     return name if isinstance(name, str) and "/" not in name else ""
 
 
+AGAIN, HELD, COUNT = 0, 1, 2  # what ``k8s_once`` says of a Kubernetes event
+
+
+def k8s_once(counted: dict[str, None], held: dict[str, Any], rid: str, stage: str, row: Any) -> tuple[int, Any]:
+    """Kubernetes: a request is counted once, by its auditID, at its last stage. AGAIN: an event of a request
+    already counted (a stage logged twice, a log read twice); HELD: its RequestReceived event, kept in ``held``
+    as ``row`` until a later stage of the request comes (or the end counts it alone); COUNT: count it now, with
+    the row it held (None if none). ``counted`` remembers the last K8S_IDS auditIDs counted."""
+    if rid and rid in counted:
+        return AGAIN, None
+    if stage == "RequestReceived":
+        held[rid] = row
+        return HELD, None
+    was = held.pop(rid, None)
+    if rid:
+        if len(counted) >= K8S_IDS:
+            counted.pop(next(iter(counted)))
+        counted[rid] = None
+    return COUNT, was
+
+
 def _allowed(rule: "AccessRule", w: Who, sender: str = "") -> bool:
     """Whether ``w`` is allowed by ``rule``: an identity glob matches its display name, its entity id or (a
     Kubernetes request made with impersonation) the user who sent it, or it holds an allowed policy."""
@@ -607,20 +628,14 @@ class Rules(Visitor):
             if not reach.rule_ops & self.ops:
                 self.uncovered += 1
                 return
-            rid = rec.request_id
-            if rid and rid in self.judged:
-                self.excuse(EXCUSE_STAGE)  # the same request's event again
-                return
             name = k8s_user(raw, user)
-            if rec.type == "RequestReceived":
-                self.pending[rid] = (rec, name, user, reach)
+            said, was = k8s_once(self.judged, self.pending, rec.request_id, rec.type, (rec, name, user, reach))
+            if said == HELD:
                 return
-            if self.pending.pop(rid, None) is not None:
-                self.excuse(EXCUSE_STAGE)  # its RequestReceived event, held until now
-            if rid:
-                if len(self.judged) >= _IDS:
-                    self.judged.pop(next(iter(self.judged)))
-                self.judged[rid] = None
+            if said == AGAIN or was is not None:
+                self.excuse(EXCUSE_STAGE)  # the same request's event again, or its RequestReceived held until now
+                if said == AGAIN:
+                    return
             self._judge_other(rec, reach, name, user, rec.result in ("401", "403"))
             return
         doc = line_object(raw) if raw is not None and any(s in raw for s in CLOUDTRAIL_SOURCE_BYTES) else None

@@ -60,6 +60,7 @@ from typing import IO, Any, Optional, Sequence
 from ..auditlog.model import Entries, parse_time
 from ..checks.access_policy import (
     CLOUDTRAIL_SOURCE_BYTES,
+    COUNT,
     Named,
     PathMatch,
     RawLines,
@@ -67,6 +68,7 @@ from ..checks.access_policy import (
     Who,
     cloudtrail_reach,
     k8s_created,
+    k8s_once,
     k8s_reach,
     k8s_user,
     line_object,
@@ -83,7 +85,6 @@ _K8S_LAST_STAGES = frozenset({"ResponseComplete", "Panic"})  # one event a reque
 _K8S_REFUSED = frozenset({"401", "403"})
 _KEEP = 50  # distinct source addresses and paths kept per identity (the rest is counted)
 _WRAPS = 100_000  # wrapping tokens kept (the oldest forgotten first): a response-wrapped secret's token is used once
-_IDS = 100_000  # Kubernetes auditIDs of the requests counted (the oldest forgotten first): a request counts once
 _UNWRAP, _REWRAP = "sys/wrapping/unwrap", "sys/wrapping/rewrap"
 _CUBBYHOLE = "cubbyhole/"  # a token's own storage: the same path names another secret for each token
 
@@ -314,18 +315,9 @@ class Accesses(Visitor):
                     name = k8s_user(self.raw.get(batch.file, batch.lines[i]), name)
                 w = Who(display_name=name, remote_address=batch.source[i])
                 denied = result in _K8S_REFUSED if fmt == "k8s" else result.startswith("error:")
-                if fmt == "k8s":
-                    rid = batch.request_id[i]
-                    if rid and rid in self.counted:
-                        continue  # the same request's event again (a stage logged twice, a log read twice)
-                    if t == "RequestReceived":
-                        self.received[rid] = (w, op, hit, ns, seen)
-                        continue
-                    self.received.pop(rid, None)
-                    if rid:
-                        if len(self.counted) >= _IDS:
-                            self.counted.pop(next(iter(self.counted)))
-                        self.counted[rid] = None
+                if fmt == "k8s" and k8s_once(self.counted, self.received, batch.request_id[i], t,
+                                             (w, op, hit, ns, seen))[0] != COUNT:
+                    continue  # an event of a request counted (or to be counted) at another stage
             self._count(w, op, hit, ns, denied, seen)
 
     def _cloudtrail(self, batch: Entries, i: int) -> Optional[Reach]:
