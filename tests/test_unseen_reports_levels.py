@@ -24,16 +24,14 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-import xmlschema
 
 from pytest_auditready.cli import main
 from pytest_auditready.report.github import md_cell
+from tests.test_unseen_reports import SCHEMAS, XSD, _write
 
 ROOT = Path(__file__).resolve().parents[1]
 CLEAN = (ROOT / "fixtures" / "openbao" / "clean.log").read_bytes().splitlines(keepends=True)
 ODD = (ROOT / "fixtures" / "openbao" / "odd" / "correct.log").read_bytes().splitlines(keepends=True)
-SCHEMAS = Path(__file__).parent / "schemas"
-XSD = xmlschema.XMLSchema(str(SCHEMAS / "junit.xsd"))
 BELOW = "auditready.below_fail_on"
 CONFIG = "require_tamper_evidence = false\nretention_days = 0\n"
 # what an entry's time holds in the hostile file: a forged workflow command, an encoded line break, HTML,
@@ -58,13 +56,6 @@ def work(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     monkeypatch.setenv("GITHUB_STEP_SUMMARY", str(tmp_path / "step-summary.md"))
     (tmp_path / "auditready.toml").write_text(CONFIG)
     return tmp_path
-
-
-def _write(path: Path, lines: list[bytes]) -> Path:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_bytes(b"".join(lines))
-    path.chmod(0o600)
-    return path
 
 
 def _below_log(folder: Path) -> Path:
