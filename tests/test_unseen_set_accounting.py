@@ -28,7 +28,7 @@ from pytest_auditready.checks.completeness import before_log, in_flight
 from pytest_auditready.cli import main
 from pytest_auditready.config import Settings
 from pytest_auditready.engine import files
-from pytest_auditready.engine.files import accounting_of, detect, given, read_edges, verify_file
+from pytest_auditready.engine.files import detect, given, read_edges, settled, verify_file
 from pytest_auditready.errors import AuditReadyError
 from tests.test_object_store import s3, s3_endpoint  # noqa: F401  (fixtures of the Dask cluster)
 from tests.test_unseen_parity import (  # noqa: F401  (address: a Dask LocalCluster fixture)
@@ -308,7 +308,7 @@ def test_the_framing_the_user_set_holds_for_a_member_read_for_the_set(tmp_path: 
     (o,) = [o for o in res.outcomes if o.check_id == "completeness"]
     assert o.status == "passed" and not o.findings
     assert alone is not None and set(alone.pending) == {"X"}
-    for acct in accounting_of([res, own]):  # the member's own tally, with the set's word on it (``settle``)
+    for acct in [r.accounting() for r in settled([res, own])]:  # the member's tally, with the set's word on it
         t = acct["checks"]["completeness"]
         assert not [e for e in t["excused"] if e["rule"] in EDGE_RULES], t
     assert given(told) == ("auto", "shipper") and given(detect(judge, Settings())) == ("auto", "auto")

@@ -565,11 +565,6 @@ def settled(results: Sequence[FileResult]) -> list[FileResult]:
             for r in results]
 
 
-def accounting_of(results: Sequence[FileResult]) -> list[dict[str, Any]]:
-    """Every file's accounting (``FileResult.accounting``), with the set's word on their tallies (``settled``)."""
-    return [r.accounting() for r in settled(results)]
-
-
 def settle(outcomes: Sequence[Outcome], moves: Iterable[Settle]) -> list[Outcome]:
     """``outcomes`` of one file with the set's word (``_settles``: (file, rule, "=" or "+", entries)) applied to
     the tally of its completeness outcome."""
