@@ -347,3 +347,16 @@ def test_go_escaped_canary_on_a_log_raw_device_is_reported_live_and_offline(pyte
     assert b"hmac-sha256:" in hmac_log.read_bytes()
     _code, hmac_findings = _verify_leaks(hmac_log, value, work)
     assert hmac_findings == []
+
+
+def test_a_spelling_the_block_library_misses_is_found_fast():
+    """Vectorscan 5.4.12 (hyperscan >= 0.7.30) misses some matches of an alternation with an unbounded repeat,
+    the shape of a needle's spelled pattern: with these two values in one database, the first, written once
+    JSON-escaped with its dash as an escape inside it, went unseen by the block scan while the judge found it
+    (found by the property test above). The block scan now looks for literals only, and for a value with no
+    anchor, with Python's engine (KnownValues.prefilters, unanchored)."""
+    value = MIXED["mixed:17"]
+    spelled = json.dumps("".join(_pick(c, k) for c, k in zip(value, [0, 1] + [0] * 22)))[1:-1]
+    lines = [line_with("x"), line_with(spelled)]
+    with LeakScanner({"mixed:17": value, "mixed:32": MIXED["mixed:32"]}) as s:
+        assert fast(s, lines) == slow(s, lines) == {2: {("mixed:17", "json-escaped")}}

@@ -636,6 +636,7 @@ class LeakScanner:
         self._native = native.lib  # the C extension's entropy pass, or None: the Hyperscan entropy database
         self._db: Any = None
         self._known_db: Any = None
+        self._unanchored: Optional[re.Pattern[bytes]] = None
         self._keyword_ids: frozenset[int] = frozenset()
         self._whole_ids: frozenset[int] = frozenset()  # expressions whose lines are judged whole, like known values
         self._entropy_db: Any = None
@@ -649,6 +650,7 @@ class LeakScanner:
                 _KNOWN.clear()
             _KNOWN[key] = self._compile_known()
         self._known_db = _KNOWN.get(key)
+        self._unanchored = self.known.unanchored()
         return self
 
     def __exit__(self, *exc: object) -> None:
@@ -717,6 +719,8 @@ class LeakScanner:
     def _compile_known(self) -> Any:
         hs = self._hs
         pre = self.known.prefilters()
+        if not pre:
+            return None  # every needle is found by ``unanchored``
         exprs = [e for e, _ in pre]
         flags = [hs.HS_FLAG_CASELESS if caseless else 0 for _, caseless in pre]
 
@@ -746,6 +750,9 @@ class LeakScanner:
                 lines.add(rfind(b"\n", 0, end) + 1)
         if self._known_db is not None:  # a known value's spelling: its line is judged whole
             self._known_db.scan(data, match_event_handler=lambda _i, _s, e, _f, _c: lines.add(rfind(b"\n", 0, e) + 1))
+        if self._unanchored is not None:  # needles with no anchor to look for (KnownValues.prefilters)
+            for m in self._unanchored.finditer(data):
+                lines.add(rfind(b"\n", 0, m.end()) + 1)
 
         def on_match(pid: int, _start: int, end: int, _flags: int, _ctx: Any) -> Optional[bool]:
             if pid in whole_ids:

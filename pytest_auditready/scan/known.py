@@ -224,13 +224,25 @@ class KnownValues:
 
     def prefilters(self) -> list[tuple[bytes, bool]]:
         """Hyperscan expressions (and whether each is caseless) of which one matches wherever ``find`` finds a
-        needle: each needle's pattern with its letters and digits raw (``_Needle.prefilter``), and the escape
-        tokens of every letter and digit the needles hold (a spelling that escapes one holds its token). Both
-        are rare in a log unless the value is there."""
-        exprs = [(n.prefilter().encode("ascii"), False) for n in self._needles]
+        needle, built from ``find``'s own shortcut: a spelling either writes every letter and digit raw, and then
+        holds the needle's longest run of them (its anchor, a literal), or escapes one, and then holds that escape
+        token (the escape tokens of every letter and digit the needles hold). Both are rare in a log unless the
+        value is there. Literals only: Vectorscan 5.4.12 (the library of hyperscan >= 0.7.30 on PyPI) misses some
+        matches of an alternation with an unbounded repeat (``qr|qx*y`` finds no "qr" ending a 17 to 34 byte
+        block), the very shape of a needle's spelled pattern. A needle whose anchor is shorter than MIN_LEN
+        (a value mostly of punctuation) would send nearly every line to the judge: ``unanchored`` finds those."""
+        exprs = [(re.escape(a).encode("ascii"), False) for a in sorted({n.anchor for n in self._needles
+                                                                         if len(n.anchor) >= MIN_LEN})]
         plain = sorted({ord(c) for n in self._needles for c in n.text if _plain(c)})
         if plain:
             codes = "|".join(f"{b:02x}" for b in plain)
             exprs.append((f"\\\\u00(?:{codes})".encode("ascii"), True))
             exprs.append((f"%(?:{codes})".encode("ascii"), True))
         return exprs
+
+    def unanchored(self) -> Optional[re.Pattern[bytes]]:
+        """One Python ``re`` pattern (over bytes) for every spelling, with its letters and digits raw, of the
+        needles ``prefilters`` has no anchor for; None when every needle has one. Python's engine, not
+        Hyperscan's: these are the patterns Vectorscan can miss (see ``prefilters``)."""
+        short = [n.prefilter() for n in self._needles if len(n.anchor) < MIN_LEN]
+        return re.compile("|".join(short).encode("ascii")) if short else None
