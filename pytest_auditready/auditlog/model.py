@@ -206,6 +206,12 @@ class AuditEntry:
 
     @property
     def identity(self) -> str:
+        """Who (``vault_identity``); empty when a field of it holds a number, object or array: the vault writes text
+        there, so a hop rewrote who made the request and no part of it is evidence."""
+        auth = self.data.get("auth")
+        if isinstance(auth, Mapping) and not all(
+                isinstance(auth.get(k), (str, type(None))) for k in ("display_name", "entity_id", "accessor")):
+            return ""
         return vault_identity(self.display_name, self.entity_id, self.accessor)
 
     @property

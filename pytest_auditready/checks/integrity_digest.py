@@ -6,12 +6,15 @@ from __future__ import annotations
 
 import json
 import re
+from itertools import compress, repeat
+from operator import attrgetter, gt
 from typing import Any, Callable, Iterable, Iterator, Optional, Union
 
 from ..auditlog.formats import format_of
-from ..auditlog.model import HMAC_PREFIX, AuditEntry, Entries, Record
+from ..auditlog.model import HMAC_PREFIX, HMAC_RE, AuditEntry, Entries, Record
 from ..scan.hyperscan import digest_checks
 from .base import Check, CheckContext, Finding, Skip, Visitor, feed
+from .required_fields import _LOGIN_RE, _OIDC_LOGIN_RE
 
 ID = "integrity_digest"
 _BAD_DIGEST_FIX = "ship entries unchanged: a digest must stay 'hmac-sha256:' followed by 64 lowercase hex digits"
@@ -24,6 +27,22 @@ def _short(digest: str) -> str:
 # A digested value that is not exactly 64 lowercase hex digits before its closing quote (or escaped quote).
 _MALFORMED = re.compile(rb'"hmac-sha256:(?![0-9a-f]{64}(?:"|\\"))')
 _SHOW = 5
+_STRING = re.compile(rb'"(?:[^"\\\n]|\\.)*"')  # a JSON string (its quotes unescaped)
+
+
+def _escaped_value(data: bytes, quote: int) -> Optional[str]:
+    """The JSON string that opens at ``data[quote]`` decoded, when it holds a \\u escape (JSON allows any
+    character so: a re-encoding hop may write plain ASCII that way, and the value is the same); None otherwise."""
+    m = _STRING.match(data, quote)
+    if m is None or b"\\u" not in m.group(0):
+        return None
+    try:
+        value = json.loads(m.group(0))
+    except ValueError:
+        return None
+    return value if isinstance(value, str) else None
+
+
 # Values Vault and OpenBao always write as digests unless the device logs raw (log_raw=true): the caller's token
 # (auth.client_token, request.client_token, response.auth.client_token) and a response-wrapping token
 # (response.wrap_info.token). Neither hmac_accessor nor a mount's audit_non_hmac_* keys reach them. One in clear
@@ -45,6 +64,15 @@ _RAW_FIX = ("re-create the audit device without log_raw (log_raw=false) and rota
 # block where all of that holds in the plain shape is done in one Hyperscan pass (``_SUSPECT``); the lines of any
 # other block that break the shape (``_LOCATE``: an entry without a token, a key order a shipper changed, a field a
 # hop dropped or blanked) are read whole and judged (``_judge``, which also judges their request.client_token).
+def _digest_escaped(data: bytes, quote: int) -> bool:
+    """Whether the value opening at ``data[quote]`` (a plain quote) is a digest, or empty, written with \\u
+    escapes."""
+    if data[quote : quote + 1] != b'"' or data[quote - 1 : quote] == b"\\":
+        return False
+    value = _escaped_value(data, quote)
+    return value is not None and (value.startswith(HMAC_PREFIX) or not value)
+
+
 def _not_prefix(word: bytes) -> bytes:
     """An expression for text that does not start with ``word`` (Hyperscan has no lookahead)."""
     alts = []
@@ -171,6 +199,13 @@ def _entry_in(obj: Any, depth: int = 0) -> Optional[dict[str, Any]]:
     return None
 
 
+def _has(obj: dict[str, Any], key: str) -> bool:
+    """Whether ``obj`` holds ``key`` as the vault writes a digest or accessor: non-blank text (a number, object or
+    array in its place is a hop's rewrite, not a value the vault wrote)."""
+    v = obj.get(key)
+    return isinstance(v, str) and not v.isspace() and v != ""
+
+
 def _holds_token(auth: dict[str, Any]) -> bool:
     """Whether an auth object describes a token the vault accepted (its type, or, where a hop dropped the type
     too, the policies, name or entity only a token has)."""
@@ -194,11 +229,15 @@ def _judge(e: dict[str, Any]) -> tuple[str, list[str]]:
     if _holds_token(auth):
         batch = auth.get("token_type") == "batch"
         missing += [f"auth.{k}" for k in ("client_token", "accessor")
-                    if not auth.get(k) and (k != "accessor" or not batch)]
-        # A response that issues a token (a login) names the new token in auth; its request may have carried none.
-        if minted is None:
+                    if not _has(auth, k) and (k != "accessor" or not batch)]
+        # A login's response names the token it issued in auth too (the same digest as response.auth's, or, wrapped,
+        # with none in response.auth); its request carried none. A response that issues another token
+        # (auth/token/create) was asked with one.
+        path = request.get("path")
+        login = isinstance(path, str) and (_LOGIN_RE.match(path) or _OIDC_LOGIN_RE.match(path)) is not None
+        if not login and (minted is None or minted.get("client_token") != auth.get("client_token")):
             missing += [f"request.{k}" for k in ("client_token", "client_token_accessor")
-                        if not request.get(k) and (k == "client_token" or not batch)]
+                        if not _has(request, k) and (k == "client_token" or not batch)]
     elif request.get("path") == "sys/audit/test" and not request.get("client_token"):
         rule = _SELF_TEST
     else:
@@ -206,17 +245,31 @@ def _judge(e: dict[str, Any]) -> tuple[str, list[str]]:
     if minted is not None and not minted.get("mfa_requirement") and minted.get("token_type", "service") in _TOKEN_TYPES:
         batch = minted.get("token_type") == "batch"
         missing += [f"response.auth.{k}" for k in ("client_token", "accessor")
-                    if not minted.get(k) and (k != "accessor" or not batch)]
+                    if not _has(minted, k) and (k != "accessor" or not batch)]
     wrap = response.get("wrap_info")
     if isinstance(wrap, dict):
-        missing += [f"response.wrap_info.{k}" for k in ("token", "accessor") if not wrap.get(k)]
+        missing += [f"response.wrap_info.{k}" for k in ("token", "accessor") if not _has(wrap, k)]
     if missing or _holds_token(auth):
         return "", missing
     return rule, []
 
 
+def _lone(e: dict[str, Any]) -> bool:
+    """Whether the entry's auth names a token (its digest) and its request names none (as text), or its auth's
+    accessor is blank: what ``DigestFormat.entries`` tells from decoded columns."""
+    auth, request = e.get("auth"), e.get("request")
+    if not isinstance(auth, dict):
+        return False
+    asked = request.get("client_token") if isinstance(request, dict) else None
+    accessor = auth.get("accessor")
+    return ((bool(auth.get("client_token")) and not (isinstance(asked, str) and asked))
+            or (isinstance(accessor, str) and accessor.isspace()))
+
+
 def _hop(line: bytes, e: dict[str, Any], missing: list[str]) -> str:
     """Which kind of hop the line shows."""
+    if any(m.count(".") and _typed(e, m) for m in missing):
+        return "replaced by a value that is not text (a number, object or array: a hop's type conversion or mapping)"
     blank = [m for m in missing if m.count(".") and _blank(e, m)]
     if blank:
         return "blanked (present and empty: a masking or redaction rule)"
@@ -226,20 +279,45 @@ def _hop(line: bytes, e: dict[str, Any], missing: list[str]) -> str:
     return "dropped by name (a field filter or jq del() that keeps the other digests)"
 
 
-def _blank(e: dict[str, Any], dotted: str) -> bool:
+def _at(e: dict[str, Any], dotted: str) -> Any:
+    """The value at ``dotted`` in ``e``, or KeyError (the class) when nothing is there."""
     obj: Any = e
     for part in dotted.split("."):
         if not isinstance(obj, dict) or part not in obj:
-            return False
+            return KeyError
         obj = obj[part]
-    return obj in ("", None)
+    return obj
+
+
+def _blank(e: dict[str, Any], dotted: str) -> bool:
+    v = _at(e, dotted)
+    return v is None or (isinstance(v, str) and not v.strip())
+
+
+def _typed(e: dict[str, Any], dotted: str) -> bool:
+    v = _at(e, dotted)
+    return v is not KeyError and v is not None and not isinstance(v, str)
+
+
+_AUTH_OF, _REQUEST_OF = attrgetter("auth"), attrgetter("request")
 
 
 class DigestFormat(Visitor):
     """Every string value that starts with 'hmac-sha256:' is followed by exactly 64 lowercase hex digits, and (in a
-    Vault/OpenBao log) no token the vault always digests is in clear."""
+    Vault/OpenBao log) no token the vault always digests is in clear, and no entry made with a token lacks its
+    digests.
+
+    The request's own copy of the caller's token digest (request.client_token) sits far from the auth object the
+    one-pass shape test reads, so a hop that drops only it leaves that shape whole. Every entry whose auth names a
+    token and whose request names none is therefore judged too: found in the decoded columns (the token fields of
+    offline/reader.py's structs, C-speed passes; only such entries, logins' responses mostly, are read whole), or,
+    for a block read line by line, in its text."""
+
+    stays = ("held",)  # a block's raw text, judged in the process that read it
 
     def __init__(self, ctx: CheckContext) -> None:
+        self.held: Optional[tuple[str, int, bytes]] = None  # the block whose entries come next (``entries``)
+        self.judged: set[int] = set()  # lines of that block ``_stripped`` judged already
         self.bad: list[tuple[str, int, str]] = []  # (file, line, shown) of the first few
         self.count = 0
         self.request_ids: dict[int, str] = {}
@@ -261,6 +339,11 @@ class DigestFormat(Visitor):
         self.suspect = suspects() if self.format.hmac_values and self.walk is None else None
 
     def block(self, file: str, first_line: int, data: bytes) -> None:
+        if self.held is not None:  # a block none of whose lines was an entry: read it as text
+            self._tokens_text(*self.held)
+        self.judged = set()
+        if self.format.hmac_values:
+            self.held = (file, first_line, data)
         ends: Optional[list[int]]
         if self.walk is not None:
             flags, ends = self.walk(data)
@@ -281,6 +364,9 @@ class DigestFormat(Visitor):
             return
         line, pos = first_line, 0
         for m in _MALFORMED.finditer(data):
+            escaped = _escaped_value(data, m.start())
+            if escaped is not None and HMAC_RE.match(escaped):
+                continue  # a well-formed digest with characters written as \u escapes
             self.count += 1
             if len(self.bad) >= _SHOW:
                 continue
@@ -294,9 +380,10 @@ class DigestFormat(Visitor):
     def _raw(self, file: str, first_line: int, data: bytes) -> None:
         """Count the lines of ``data`` with a value the vault always digests written in clear (``_RAW_TOKEN``,
         ``_RAW_WRAP``)."""
-        starts = {data.rfind(b"\n", 0, m.start()) + 1 for m in _RAW_TOKEN.finditer(data)}
+        matches = list(_RAW_TOKEN.finditer(data))
         if b"wrap_info" in data:
-            starts.update(data.rfind(b"\n", 0, m.start()) + 1 for m in _RAW_WRAP.finditer(data))
+            matches += _RAW_WRAP.finditer(data)
+        starts = {data.rfind(b"\n", 0, m.start()) + 1 for m in matches if not _digest_escaped(data, m.end() - 1)}
         for ls in sorted(starts):
             self.raw_count += 1
             if len(self.raw) < _SHOW:
@@ -304,17 +391,23 @@ class DigestFormat(Visitor):
                 self.raw.append((file, line))
                 self.request_ids[line] = ""
 
-    def _stripped(self, file: str, first_line: int, data: bytes, spans: Iterable[Any]) -> None:
+    def _stripped(self, file: str, first_line: int, data: bytes, spans: Iterable[Any], lone: bool = False) -> None:
         """Judge the lines of ``data`` at ``spans`` (regex matches, or (first, end) offsets of a match, in file order)
         that break the shape of an entry with its token digests: excuse those made without a token, count those a
-        hop took digests from."""
+        hop took digests from. ``lone``: judge only entries whose auth names a token and whose request names none
+        (what ``entries`` finds in decoded columns)."""
         seen = -1
+        line_no, counted = first_line, 0
         for span in spans:
             at, stop = (span.start(), span.end()) if isinstance(span, re.Match) else span
             start = data.rfind(b"\n", 0, at) + 1
             if start <= seen:
                 continue
             seen = start
+            line_no += data.count(b"\n", counted, start)
+            counted = start
+            if line_no in self.judged:
+                continue
             end = data.find(b"\n", stop)
             line = data[start : end if end >= 0 else len(data)]
             try:
@@ -323,6 +416,9 @@ class DigestFormat(Visitor):
                 e = None
             if e is None:
                 continue  # not an entry (required_fields names an unreadable line)
+            if lone and not _lone(e):
+                continue
+            self.judged.add(line_no)
             rule, missing = _judge(e)
             if rule:
                 self.excuse(rule)
@@ -333,19 +429,70 @@ class DigestFormat(Visitor):
             if len(self.stripped) < _SHOW:
                 request = e.get("request")
                 rid = request.get("id", "") if isinstance(request, dict) else ""
-                self.stripped.append((file, first_line + data.count(b"\n", 0, start), str(rid or ""),
-                                      ", ".join(missing), _hop(line, e, missing)))
+                self.stripped.append((file, line_no, str(rid or ""), ", ".join(missing), _hop(line, e, missing)))
 
     def entry(self, rec: Record) -> None:
         if self.request_ids and rec.line in self.request_ids:
             self.request_ids[rec.line] = rec.request_id
 
     def entries(self, batch: Entries) -> None:
+        held, self.held = self.held, None
+        if held is not None:
+            items = batch.decoded
+            if items is None:
+                self._tokens_text(*held)
+            else:
+                # C-speed: the entries whose auth names a token (its digest) and whose request names none
+                auths = list(map(_AUTH_OF, items))
+                tokens = map(getattr, auths, repeat("client_token"), repeat(""))
+                asked = map(getattr, map(_REQUEST_OF, items), repeat("client_token"), repeat(""))
+                lone = list(compress(batch.lines, map(gt, map(bool, tokens), map(bool, asked))))
+                accessors = list(map(getattr, auths, repeat("accessor"), repeat("")))
+                if any(map(str.isspace, accessors)):  # a blank accessor (masked): rare, judged too
+                    lone = sorted({*lone, *compress(batch.lines, map(str.isspace, accessors))})
+                if lone:
+                    self._tokens_at(held, lone)
         if self.request_ids:
             lines = batch.lines
             for line in self.request_ids:
                 if line in lines:
                     self.entry(batch.record(lines.index(line)))
+
+    def _tokens_at(self, held: tuple[str, int, bytes], lines: list[int]) -> None:
+        """Judge ``lines`` (numbers) of the held block, one object a line (a decoded block)."""
+        file, first, data = held
+        lines = [n for n in lines if n not in self.judged]
+        if not lines:
+            return
+        starts = [0]
+        pos = data.find(b"\n")
+        last = lines[-1] - first
+        while pos >= 0 and len(starts) <= last:
+            starts.append(pos + 1)
+            pos = data.find(b"\n", pos + 1)
+        self._stripped(file, first, data, ((starts[n - first], starts[n - first]) for n in lines
+                                            if n - first < len(starts)), lone=True)
+
+    def _tokens_text(self, file: str, first_line: int, data: bytes) -> None:
+        """Judge every line of a block read line by line that holds a token digest key and was not judged."""
+        self.held = None
+        if b'client_token' not in data:
+            return
+        spans = []
+        line, pos = first_line, 0
+        at = data.find(b'client_token')
+        while at >= 0:
+            line += data.count(b"\n", pos, at)
+            pos = at
+            end = data.find(b"\n", at)
+            if line not in self.judged:
+                spans.append((at, at))
+            if end < 0:
+                break
+            line += 1
+            pos = end + 1
+            at = data.find(b'client_token', pos)
+        self._stripped(file, first_line, data, spans, lone=True)
 
     def merge(self, later: Visitor) -> None:
         assert isinstance(later, DigestFormat)

@@ -54,6 +54,13 @@ _BAD_FIX = "find what rewrites or truncates the log (a pipeline, a full disk) an
 _UNIX_FIX = ("; a request over a unix socket listener (Vault Agent or Proxy on the same host) is logged with no "
              "remote_address at all: serve clients over TCP, or, if a unix listener is your accepted control, take "
              "source out of required_fields and record why")
+# A help request (`vault path-help`, `GET /v1/<path>?help=1`: operation "help") is logged with no request.id at all:
+# http/help.go's handleHelp sets none (hashicorp/vault#32026, reported on Vault 1.20; OpenBao #3439, fixed by
+# openbao/openbao PR 3440). The entry still lacks its request id (it cannot be paired by one): the fix names the bug.
+_HELP_FIX = ("; a help request (operation 'help': `vault path-help`, `?help=1`) is logged without a request id by "
+             "a known bug (hashicorp/vault#32026, Vault 1.20 and later until it is fixed; OpenBao before the fix of "
+             "openbao/openbao#3439): upgrade to a release with the fix, and until then pair such entries by path, "
+             "operation, identity and time")
 _SHOW = 20
 _VAULT_TYPES = frozenset({"request", "response"})  # every entry a Vault/OpenBao audit device writes is one of them
 # Vault and OpenBao write the policy decision in auth.policy_results; a request it refused ("allowed": false) fails
@@ -112,6 +119,14 @@ class Excuse:
     alone: bool = False  # the producer delivers such records in files of their own (see Check.alone_rules)
 
 
+# A token the vault does not know gets "permission denied" before any policy is evaluated: its entries carry an auth
+# object with no one in it and no policy decision ({"token_type":"default"}: fixtures/openbao/odd, Vault's
+# audit/entry_formatter.go). An entry whose policies refused the request (auth.policy_results.allowed false) was made
+# with a known token: who it was is written there, and the rule does not excuse its absence (``Fields._decided``).
+_UNKNOWN_TOKEN = ("a request refused because its token is unknown to the vault (error 'permission denied', no auth "
+                  "to log)")
+
+
 # Vault/OpenBao's own requests, as OpenBao 2.x writes them (recorded from real servers: fixtures/openbao/clean.log).
 VAULT_EXCUSES = (
     Excuse("the audit device's self-test write when it is enabled (request on sys/audit/test with no token)",
@@ -139,8 +154,7 @@ VAULT_EXCUSES = (
            "CA, CRL and OCSP): no one to name",
            frozenset({"identity"}),
            lambda r: _UNAUTHENTICATED_RE.match(r.resource) is not None and bool(r.source)),
-    Excuse("a request refused because its token is unknown to the vault (error 'permission denied', no auth to log)",
-           frozenset({"identity"}),
+    Excuse(_UNKNOWN_TOKEN, frozenset({"identity"}),
            lambda r: r.result.startswith("error:") and "permission denied" in r.result),
 )
 
@@ -176,7 +190,7 @@ def excused_by(rec: Record, lacking: Sequence[str], fmt: str) -> Optional[Excuse
 class Fields(Visitor):
     """Bad lines always; every entry's fields when there is no scenario to match entries to (offline)."""
 
-    stays = ("held",)  # a block's raw text, judged in the process that read it
+    stays = ("held", "text", "_batch")  # a block's raw text, judged in the process that read it
 
     def __init__(self, ctx: CheckContext) -> None:
         self.wanted = tuple(ctx.settings.required_fields)
@@ -192,6 +206,8 @@ class Fields(Visitor):
         # Vault/OpenBao, offline: entries the policies refused are judged for their error (``_refused``)
         self.refusals = self.every_entry and self.format == "vault" and "result" in self.wanted
         self.held: Optional[tuple[str, int, bytes]] = None  # the block whose entries come next
+        self.text: Optional[tuple[str, int, bytes]] = None  # the block being read (not consumed: ``_decided``)
+        self._batch: Optional[Entries] = None  # the batch being judged (``_decided``)
 
     def bad_line(self, bad: BadLine) -> None:
         if sum(1 for f in self.findings if f.fix == _BAD_FIX) >= _SHOW:
@@ -202,7 +218,8 @@ class Fields(Visitor):
 
     def block(self, file: str, first_line: int, data: bytes) -> None:
         if self.refusals:
-            self.held = (file, first_line, data)  # judged with its entries (``_refused``), when they are not decoded
+            # judged with its entries (``_refused``), when they are not decoded
+            self.held = self.text = (file, first_line, data)
 
     def _refused(self, batch: Entries) -> None:
         """A Vault/OpenBao entry whose policy decision refused the request must say why (its error). Decoded
@@ -280,8 +297,42 @@ class Fields(Visitor):
         if not self.every_entry or (self.all_fields and _all_complete(batch) and (
                 self.format != "vault" or batch.type.count("request") + batch.type.count("response") == len(batch))):
             return
-        for rec in batch.records():
-            self.entry(rec)
+        self._batch = batch
+        try:
+            for rec in batch.records():
+                self.entry(rec)
+        finally:
+            self._batch = None
+
+    def _decided(self, rec: Record) -> bool:
+        """Whether ``rec`` (of the batch being judged) carries the vault's policy decision refusing it, read from
+        the batch's decoded objects or its block's text (only asked for a rare entry: see _UNKNOWN_TOKEN)."""
+        batch, held = self._batch, self.text
+        if batch is None:
+            return False
+        if batch.decoded is not None:
+            auth = batch.decoded[list(batch.lines).index(rec.line)].auth
+            pr = getattr(auth, "policy_results", None)
+            return getattr(pr, "allowed", None) is False
+        if held is None or held[0] != rec.file or rec.line < held[1]:
+            return False
+        data = held[2]
+        start = 0
+        for _ in range(rec.line - held[1]):
+            start = data.find(_NL, start) + 1
+            if start == 0:
+                return False
+        end = data.find(_NL, start)
+        line = data[start : end if end >= 0 else len(data)]
+        import orjson
+
+        try:
+            d = orjson.loads(line[line.find(b"{"):])
+        except ValueError:
+            return False
+        auth = d.get("auth") if isinstance(d, dict) else None
+        pr = auth.get("policy_results") if isinstance(auth, dict) else None
+        return isinstance(pr, dict) and pr.get("allowed") is False
 
     def entry(self, rec: Record) -> None:
         if not self.every_entry:
@@ -301,12 +352,15 @@ class Fields(Visitor):
         if not lacking:
             return
         excuse = excused_by(rec, lacking, self.format)
+        if excuse is not None and excuse.rule == _UNKNOWN_TOKEN and self._decided(rec):
+            excuse = None  # the policies refused a known token: who it was is missing
         if excuse is not None:
             self.excuse(excuse.rule)
             return
         what = "; ".join(self.meaning[f] for f in lacking)
         kind = f"{rec.type} entry" if rec.type else "entry"
-        fix = self.fix + (_UNIX_FIX if self.format == "vault" and lacking == ["source"] else "")
+        fix = self.fix + (_UNIX_FIX if self.format == "vault" and lacking == ["source"] else "") + (
+            _HELP_FIX if self.format == "vault" and "request_id" in lacking and rec.action == "help" else "")
         self._add(Finding(ID, "", f"The {kind} lacks {what}.", fix, where=rec.where, request_id=rec.request_id),
                   what)
 

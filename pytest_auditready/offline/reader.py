@@ -45,6 +45,7 @@ class _Auth(msgspec.Struct, gc=False):
     entity_id: str = ""
     accessor: str = ""
     policy_results: Optional[_Policy] = None
+    client_token: str = ""  # a digest: checks/integrity_digest.py pairs it with the request's (DigestFormat.entries)
 
 
 class _Namespace(msgspec.Struct, gc=False):
@@ -57,6 +58,7 @@ class _Request(msgspec.Struct, gc=False):
     operation: str = ""
     remote_address: str = ""
     namespace: Optional[_Namespace] = None
+    client_token: str = ""
 
 
 class _ResponseData(msgspec.Struct, gc=False):
