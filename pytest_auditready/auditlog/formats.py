@@ -219,6 +219,39 @@ def k8s_defined_secrets(rec: Mapping[str, Any]) -> list[tuple[str, str, str]]:
     return out
 
 
+# Values CloudTrail never logs, which a record therefore holds only if something wrote them in (AWS CloudTrail User
+# Guide, "CloudTrail record contents": responseElements "can be null" and sensitive parameters are written as
+# HIDDEN_DUE_TO_SECURITY_REASONS): a secret's value in a Secrets Manager request or answer (secretString,
+# secretBinary, BatchGetSecretValue's secretValues), the secret access key of a credential STS or IAM issues
+# (AssumeRole*'s credentials, CreateAccessKey's accessKey), the value of an SSM SecureString parameter or of one
+# read WithDecryption, and the plaintext KMS returns (Decrypt, GenerateDataKey). Secrets by definition, whatever their
+# shape.
+CLOUDTRAIL_SECRET = "a secret value CloudTrail never logs"
+_CT_SECRET_KEYS = frozenset({"secretString", "secretBinary", "SecretString", "SecretBinary", "secretAccessKey",
+                             "SecretAccessKey", "plaintext", "Plaintext"})
+
+
+def cloudtrail_defined_secrets(rec: Mapping[str, Any]) -> list[tuple[str, str, str]]:
+    """(what, key, value) of the values a CloudTrail record holds that are secrets by definition (above), in its
+    requestParameters and responseElements; CloudTrail's own placeholders are none."""
+    out: list[tuple[str, str]] = []
+    params = rec.get("requestParameters")
+    decrypted = isinstance(params, Mapping) and True in (params.get("withDecryption"), params.get("WithDecryption"))
+    stack: list[tuple[str, Any]] = [("", params), ("", rec.get("responseElements"))]
+    while stack:
+        key, v = stack.pop()
+        if isinstance(v, Mapping):
+            value = v.get("value")  # an SSM parameter's
+            if isinstance(value, str) and (v.get("type") == "SecureString" or (decrypted and "name" in v)):
+                out.append(("value", value))
+            stack.extend((str(k), x) for k, x in v.items())
+        elif isinstance(v, list):
+            stack.extend((key, x) for x in v)
+        elif key in _CT_SECRET_KEYS and isinstance(v, str):
+            out.append((key, v))
+    return [(CLOUDTRAIL_SECRET, k, v) for k, v in out if v.strip() and v not in CLOUDTRAIL_PLACEHOLDERS]
+
+
 # The API server's own ids of an event and an object (auditID: the request id, a UUID unless a client set
 # Audit-ID; uid; resourceVersion), and the continue token of a paged list (its own encoding of where the next page
 # starts: a resource version and a namespace/name key). The labels the Deployment and StatefulSet/DaemonSet
@@ -366,6 +399,7 @@ FORMATS: Mapping[str, LogFormat] = {
     "cloudtrail": LogFormat(
         "cloudtrail", "CloudTrail", structural_keys=CLOUDTRAIL_STRUCTURAL_KEYS, name_keys=CLOUDTRAIL_NAME_KEYS,
         placeholders=CLOUDTRAIL_PLACEHOLDERS, by_design=CLOUDTRAIL_BY_DESIGN,
+        defined_secrets=cloudtrail_defined_secrets, defined_labels=(CLOUDTRAIL_SECRET,),
         own_integrity="the trail's signed digest files",
         own_integrity_where="its S3 key's AWSLogs/ACCOUNT/CloudTrail-Digest/REGION folder",
         own_integrity_fix="turn on log file validation for the trail, and copy the digest folder with the logs "
@@ -459,6 +493,8 @@ def field_sources(settings: Any) -> dict[str, str]:
         text = " or ".join(where) if len(where) < 3 else ", ".join(where[:-1]) + " or " + where[-1]
         out[name] = f"{what} ({text})" if text else f"{what} (no field_map entry)"
     result = paths.get("result")
+    if fmt.name == "cloudtrail" and "request_id" not in mapped:
+        out["request_id"] = "the request id (eventID, in every record; requestID beside it where the call has one)"
     out["result"] = (f"the result ({' or '.join(result)})" if result and fmt.name != "vault"
                      else _RESULT.get(fmt.name, "the result (no field_map entry)"))
     return {k: out[k] for k in ("time", "identity", "resource", "action", "result", "source", "request_id")}

@@ -68,6 +68,9 @@ class FileOrder(Visitor):
         keys = list(map(_NO_Z, batch.time)) if batch and batch.utc_times() else None
         if keys is not None:
             self._plausible(batch, keys)
+        elif self.unordered:  # times ``utc_times`` does not compare as text (CloudTrail's whole seconds): one by one
+            for rec in batch.records():
+                self.entry(rec)
         if self.found is not None or not batch or self.unordered:
             return
         times = batch.time
@@ -209,7 +212,7 @@ class FileOrder(Visitor):
             yield Finding(ID, "", f"The entry's time {t} is before {FLOOR[:4]}, before any of these producers "
                           "existed: a clock reset to its epoch (1970-01-01, a dead battery) or a time that is not the "
                           "producer's.", _CLOCK_FIX, where=where, request_id=rid)
-        if self.unordered:
+        if self.unordered and self.future is None and self.ancient is None:  # a skip would hide those findings
             yield Skip("", self.unordered)
         if self.found is not None:
             yield self.found

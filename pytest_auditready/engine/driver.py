@@ -37,7 +37,7 @@ def reader_for(settings: "Settings", file: str) -> tuple[Callable[..., Iterator[
     import functools
 
     from ..auditlog.formats import K8S_FIELDS
-    from ..offline.reader import CloudTrailReader, blocks, jsonl_parser, vault_block, vault_parser
+    from ..offline.reader import CloudTrailReader, blocks, jsonl_parser, k8s_parser, vault_block, vault_parser
 
     fmt, field_map = settings.log_format, dict(settings.field_map)
     blocks = functools.partial(blocks, framing=settings.log_framing)
@@ -45,7 +45,8 @@ def reader_for(settings: "Settings", file: str) -> tuple[Callable[..., Iterator[
         trail = CloudTrailReader(file, field_map, settings.log_framing)
         return (lambda f, _file, stats: trail.blocks(f, stats)), trail.parse, None
     if fmt == "k8s":
-        return blocks, jsonl_parser(file, {**K8S_FIELDS, **field_map}), None
+        return blocks, k8s_parser(file, {**K8S_FIELDS, **field_map}, settings.timestamp_digits,
+                                  settings.max_skew_ns), None
     if fmt == "jsonl":
         if not field_map:
             raise AuditReadyError("log_format is \"jsonl\" but field_map is empty, so no field can be found",

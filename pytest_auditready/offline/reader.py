@@ -11,8 +11,10 @@ from __future__ import annotations
 import bz2
 import gzip
 import io
+import ipaddress
 import json
 import lzma
+import re
 from dataclasses import dataclass
 from operator import attrgetter
 from typing import IO, TYPE_CHECKING, Any, Callable, Iterator, Mapping, Optional, Sequence, Union
@@ -22,7 +24,7 @@ import orjson
 
 from ..auditlog.formats import CLOUDTRAIL_FIELDS, K8S_FIELDS
 from ..auditlog.lines import MAX_LINE_BYTES
-from ..auditlog.model import AuditEntry, BadLine, Entries, Record, vault_identity, vault_result
+from ..auditlog.model import AuditEntry, BadLine, Entries, Record, parse_time, vault_identity, vault_result
 from ..auditlog.rotation import compression_in
 from ..auditlog.syslog import unframe
 from ..errors import AuditReadyError
@@ -305,6 +307,16 @@ def _lookup(data: Any, path: Sequence[str], whole: bool = False) -> str:
     return str(data)
 
 
+def _leaf(data: Any, path: Sequence[str]) -> Any:
+    """The value at ``path`` as parsed (None when nothing is there)."""
+    keys = resolve(data, path)
+    if keys is None:
+        return None
+    for key in keys:
+        data = data[key]
+    return data
+
+
 _FIELDS = ("type", "time", "identity", "resource", "action", "result", "source", "request_id")
 _RESULT = _FIELDS.index("result")
 
@@ -325,8 +337,10 @@ def _object(file: str, line: int, raw: bytes) -> Union[dict[str, Any], BadLine]:
     return data if isinstance(data, dict) else _bad_json(file, line, raw)
 
 
-def jsonl_parser(file: str, field_map: Mapping[str, str]) -> Callable[[int, bytes], Parsed]:
-    """Generic JSON lines: ``field_map`` names the dotted JSON path of each canonical field."""
+def jsonl_parser(file: str, field_map: Mapping[str, str],
+                 judge: Optional[Callable[[dict[str, Any]], str]] = None) -> Callable[[int, bytes], Parsed]:
+    """Generic JSON lines: ``field_map`` names the dotted JSON path of each canonical field; a line that ``judge``
+    says is no entry of its producer (a reason, "" for none) is a bad line that says why."""
     paths = {name: tuple(p.split(".")) for name, p in field_map.items()}
     order = [paths.get(n) for n in _FIELDS]
 
@@ -339,10 +353,83 @@ def jsonl_parser(file: str, field_map: Mapping[str, str]) -> Callable[[int, byte
         data = _object(file, line, raw)
         if isinstance(data, BadLine):
             return data
+        problem = judge(data) if judge is not None else ""
+        if problem:
+            return BadLine(file, line, problem, raw.decode("utf-8", "replace"))
         v = [_lookup(data, p, i == _RESULT) if p else "" for i, p in enumerate(order)]
+        for i, p in enumerate(order):  # true or false names no one, no time, no path, no request: not evidence
+            if p and i != _RESULT and v[i] in ("true", "false") and isinstance(_leaf(data, p), bool):
+                v[i] = ""
         return Record(file, line, *v)
 
     return parse
+
+
+# What the API server writes in every audit event (k8s.io/apiserver pkg/apis/audit/v1 types.go, Event: stage,
+# requestReceivedTimestamp and stageTimestamp are MicroTime, marshalled as RFC 3339 UTC with six fractional digits by
+# apimachinery's MicroTime.MarshalJSON; objectRef is set for every resource request, and only non-resource URLs
+# such as /healthz or /openapi/v3 have none: https://kubernetes.io/docs/reference/config-api/apiserver-audit.v1/).
+K8S_STAGES = frozenset({"RequestReceived", "ResponseStarted", "ResponseComplete", "Panic"})
+# A resource request's path (apiserver's RequestInfoFactory): /api/v1/<resource or namespaces>... and
+# /apis/<group>/<version>/<resource>...; shorter ones (/api, /api/v1, /apis/<group>/<version>) are discovery.
+_K8S_RESOURCE_PATH = re.compile(r"/api/v1/[^/?]+|/apis/[^/?]+/[^/?]+/[^/?]+")
+
+
+def _k8s_problem(data: Mapping[str, Any], digits: int, skew_ns: int) -> str:
+    """Why ``data`` is not an audit event as the API server writes it ("" when it is): a stage it has no such name
+    for, an auditID that is no string, a stageTimestamp missing or not an RFC 3339 time with an offset and
+    ``digits`` fractional digits (a received time of that kind too, once it reads as a time), a stage earlier than
+    the request's receipt by more than ``skew_ns``, sourceIPs that are not IP addresses (the API server writes the
+    client's and its proxies' addresses, net.IP), a resource request without its objectRef (but one refused at
+    authentication, 401: the failed-authentication audit of fixtures/k8s/real/failed-authn.log names none)."""
+    stage = data.get("stage")
+    if stage not in K8S_STAGES:
+        return (f"its stage {json.dumps(stage)[:40] if stage is not None else '(none)'} is none of the API server's "
+                f"({', '.join(sorted(K8S_STAGES))})")
+    aid = data.get("auditID")
+    if aid is not None and not isinstance(aid, str):
+        return f"its auditID is a JSON {type(aid).__name__}, not the string the API server writes"
+    received = data.get("requestReceivedTimestamp")
+    rts = parse_time(received) if isinstance(received, str) else None
+    if rts is not None and rts[1] < digits:
+        return (f"its requestReceivedTimestamp {str(received)[:40]!r} has {rts[1]} fractional digit(s): the API server "
+                "writes six (MicroTime), so a hop re-timed it")
+    st = data.get("stageTimestamp")
+    sts = parse_time(st) if isinstance(st, str) else None
+    if sts is None:
+        return ("it has no stageTimestamp" if st is None else
+                f"its stageTimestamp {str(st)[:40]!r} is not an RFC 3339 time with an explicit offset")
+    if sts[1] < digits:
+        return (f"its stageTimestamp {str(st)[:40]!r} has {sts[1]} fractional digit(s): the API server writes six "
+                "(MicroTime), so a hop re-timed it")
+    if rts is not None and sts[0] < rts[0] - skew_ns:
+        return (f"its stageTimestamp {str(st)[:40]} is before its requestReceivedTimestamp {str(received)[:40]} by "
+                f"more than max_skew ({skew_ns / 1e9:g} s): a stage is reached after the request is received")
+    ips = data.get("sourceIPs")
+    if isinstance(ips, list) and ips and not all(isinstance(ip, str) and _is_ip(ip) for ip in ips):
+        return f"its sourceIPs {json.dumps(ips)[:60]} are not all IP addresses, as the API server writes them"
+    uri = data.get("requestURI")
+    status = data.get("responseStatus")
+    refused_at_authn = isinstance(status, Mapping) and status.get("code") == 401  # before its object is resolved
+    if (isinstance(uri, str) and _K8S_RESOURCE_PATH.match(uri.partition("?")[0])
+            and not isinstance(data.get("objectRef"), Mapping) and not refused_at_authn):
+        return f"it records a resource request ({uri.partition('?')[0][:60]}) without its objectRef"
+    return ""
+
+
+def _is_ip(text: str) -> bool:
+    try:
+        ipaddress.ip_address(text)
+    except ValueError:
+        return False
+    return True
+
+
+def k8s_parser(file: str, field_map: Mapping[str, str], digits: int = 3,
+               skew_ns: int = 2 * 10**9) -> Callable[[int, bytes], Parsed]:
+    """Kubernetes audit events: JSON lines read with ``field_map`` (``K8S_FIELDS`` and the user's entries), each
+    first judged as an event the API server writes (``_k8s_problem``): one that is not is a bad line saying why."""
+    return jsonl_parser(file, field_map, lambda data: _k8s_problem(data, digits, skew_ns))
 
 
 CLOUDTRAIL_MAX_BYTES = 256 * 1024 * 1024
@@ -416,6 +503,13 @@ class CloudTrailReader:
         for name, p in field_map.items():
             self.paths[name] = (tuple(p.split(".")),)
         self.result_path = self.paths.pop("result", None)
+        # CloudTrail writes an eventID in every record ("GUID generated by CloudTrail to uniquely identify each
+        # event", Optional: False) and a requestID only where the service returned one (Optional: True): AWS
+        # CloudTrail User Guide, "CloudTrail record contents for management, data, and network activity events",
+        # https://docs.aws.amazon.com/awscloudtrail/latest/userguide/cloudtrail-event-reference-record-contents.html
+        # A record without its eventID has no request id, whatever requestID says (unless field_map names one).
+        self.event_id_required = "request_id" not in field_map
+        self.own = {name: name not in field_map for name in ("identity", "action")}  # read by CloudTrail's rules
         self.problem = ""
         self.framing = framing
         self.one_a_line = False  # records one a line (an export), not a delivery file
@@ -493,15 +587,56 @@ class CloudTrailReader:
                 return BadLine(self.file, line, found, raw.decode("utf-8", "replace"))
             data = found
         paths = self.paths
+        kind = _first(data, paths.get("type", ()))
         if self.result_path is not None:
             result = _first(data, self.result_path)
         else:
-            code = _lookup(data, ("errorCode",))
-            result = f"error: {code}" if code else "success"
-        return Record(self.file, line, _first(data, paths.get("type", ())), _first(data, paths["time"]),
-                      _first(data, paths["identity"]),
-                      _first(data, paths["resource"]), _first(data, paths["action"]), result,
-                      _first(data, paths["source"]), _first(data, paths["request_id"]))
+            code, message = _lookup(data, ("errorCode",)), data.get("errorMessage")
+            if code:
+                result = f"error: {code}"
+            elif not _text(message):
+                result = "success"
+            elif kind == "AwsConsoleSignIn":  # a failed sign-in: errorMessage "Failed authentication", no errorCode
+                result = f"error: {message}"
+            else:  # an API error's description without its code: the outcome was cut (AWS writes both)
+                result = ""
+        eid = data.get("eventID")
+        request_id = (_first(data, paths["request_id"]) if not self.event_id_required
+                      or (isinstance(eid, str) and eid.strip()) else "")
+        identity = _first(data, paths["identity"]) if self.own["identity"] and _whole_identity(data, kind) else (
+            "" if self.own["identity"] else _first(data, paths["identity"]))
+        # eventName is the API's name within the service eventSource names ("Decrypt" of kms, of another service):
+        # one without the other says no action (both "Optional: False" in the record contents above)
+        action = _first(data, paths["action"]) if not self.own["action"] or _text(data.get("eventSource")) else ""
+        return Record(self.file, line, kind, _first(data, paths["time"]), identity,
+                      _first(data, paths["resource"]), action, result,
+                      _first(data, paths["source"]), request_id)
+
+
+def _text(v: Any) -> bool:
+    return isinstance(v, str) and bool(v.strip())
+
+
+# userIdentity types whose element always names the principal by ARN and principal id (AWS CloudTrail User Guide,
+# "CloudTrail userIdentity element", https://docs.aws.amazon.com/awscloudtrail/latest/userguide/
+# cloudtrail-event-reference-user-identity.html): an IAM user's or the root user's (but a console sign-in event's,
+# whose failed attempt hides the user name), an assumed role's and a federated user's session.
+_NAMED_BY_ARN = frozenset({"IAMUser", "Root", "AssumedRole", "FederatedUser"})
+
+
+def _whole_identity(data: Mapping[str, Any], kind: str) -> bool:
+    """The record's userIdentity as CloudTrail writes it: a ``type`` always (an AWS service event's names the service
+    in ``invokedBy`` instead), and for the types above both ``arn`` and ``principalId``. A record without
+    userIdentity (an Insights event) is judged by required_fields' rules."""
+    ui = data.get("userIdentity")
+    if not isinstance(ui, Mapping):
+        return True
+    t = ui.get("type")
+    if not _text(t):
+        return kind == "AwsServiceEvent" and _text(ui.get("invokedBy"))
+    if t in _NAMED_BY_ARN and not (_text(ui.get("arn")) and _text(ui.get("principalId"))):
+        return kind == "AwsConsoleSignIn" and t in ("IAMUser", "Root")  # a sign-in before anyone is resolved
+    return True
 
 
 def _record_of(data: dict[str, Any]) -> Union[dict[str, Any], str]:

@@ -505,6 +505,9 @@ _WHOLE_LINE_PREFILTERS = (
     r"(?:[?&]|\\u0026|%26)(?:access_token|id_token|refresh_token|client_secret)=",
     # a Kubernetes event on a Secret: its data, in a patch that names no kind, is the Secret's (however short)
     _Q + r"resource" + _Q + r"\s*:\s*" + _Q + r"secrets" + _Q,
+    # a value CloudTrail never logs (formats.cloudtrail_defined_secrets): a KMS plaintext, an SSM SecureString's or
+    # a decrypted parameter's value
+    _Q + r"(?:plaintext|withDecryption)" + _Q + r"\s*:|" + _Q + r"SecureString" + _Q,
 )
 _URI_PARAM = _WHOLE_LINE_PREFILTERS[4]
 # The name/value form (the second above): costly for Hyperscan (a keyword, then any run up to a quote), so the C
