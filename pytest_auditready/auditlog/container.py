@@ -58,6 +58,12 @@ JOURNAL_SPLIT = ("journald's pieces of a line it split at LineMax (_LINE_BREAK=l
                  "export was cut inside that entry")
 JOURNAL_NULL = ("journalctl wrote MESSAGE as null: it withholds a field over 4096 bytes unless given --all, so "
                 "this audit entry is not in the export; export with journalctl --all -o json (or -o cat)")
+JOURNAL_DROPPED = ("journald dropped messages here ({what}): the audit entries the vault wrote to its standard "
+                   "output in that window are lost; turn journald's rate limit off for the vault "
+                   "(LogRateLimitIntervalSec=0 in its unit, or RateLimitIntervalSec=0 in journald.conf)")
+# journald's own record that it dropped a service's messages: SD_MESSAGE_JOURNAL_DROPPED, "Suppressed N messages"
+_DROPPED_ID = "a596d6fe7bfa4994828e72309e95d61e"
+_SUPPRESSED = re.compile(rb"[Ss]uppressed \d+ messages")
 SHIPPER_CUT = ("the line a log shipper or SIEM kept is cut at {size} bytes: the entry is longer than the "
                "shipper's line limit (Splunk: TRUNCATE in props.conf, 10000 bytes by default; Filebeat: max_bytes; "
                "Fluent Bit: Buffer_Max_Size); raise it above the largest audit entry and export again")
@@ -225,6 +231,12 @@ class Unwrap:
         if text is None:
             return self._lost(raw)
         if not self.pending and text.lstrip()[:1] != b"{":
+            if rec.get("MESSAGE_ID") == _DROPPED_ID or (rec.get("SYSLOG_IDENTIFIER") == "systemd-journald"
+                                                         and _SUPPRESSED.search(text[:512]) is not None):
+                found = _SUPPRESSED.search(text[:512])  # a loss, never the vault's own server log to leave out
+                self.problems.append(JOURNAL_DROPPED.format(
+                    what=found.group(0).decode() if found is not None else "rate limiting"))
+                return LOST
             self.skipped += 1  # the vault's own server log: a unit's stdout and stderr share its journal
             return b""
         return self._piece(text, last)

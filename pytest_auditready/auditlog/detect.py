@@ -530,7 +530,8 @@ def sniff(name: str, sample: bytes, complete: bool, *, prefix: str = "", framing
         sample = sample[3:]
     if sample[:64].strip(b"\x00") == b"" and sample[:1] == b"\x00":
         raise UnknownFormat(f"{name} starts with zero bytes, not text (space kept for a file that was never written, "
-                            "or a crash left it)", "find the log the vault wrote (a rotated copy, a backup) and "
+                            "a crash, or logrotate's copytruncate under a writer that keeps its offset without "
+                            "O_APPEND)", "find the log the vault wrote (a rotated copy, a backup) and "
                             "verify that; keep this file as evidence of the gap")
     _packed(name, sample)
     wide = _wide(sample)

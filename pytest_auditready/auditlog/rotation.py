@@ -15,10 +15,54 @@ import gzip
 import io
 import lzma
 import os
+import re
 from pathlib import Path
 from typing import BinaryIO, Iterable, Optional
 
 from ..safeio import open_regular
+
+# What compressors add to a file's name (logrotate's compressext, gzip, bzip2, xz, zstd, lz4, lzop, compress).
+COMPRESSED_SUFFIXES = (".gz", ".bz2", ".xz", ".zst", ".lz4", ".lzma", ".lzo", ".Z")
+# A rotated file's name: the log's stem (no digit), a separator, the rotation's number or date (digit runs with
+# separators between them: 3, 20261101, 2026112219-1764839760, 2026-01-05T08-00-00.000), an optional extension.
+_SLOT = re.compile(r"(?P<stem>\D*?[A-Za-z]\D*?)(?P<sep>[.\-_])(?P<slot>\d+(?:[-_T.:]\d+)*)(?P<ext>\.[A-Za-z]\w*)?\Z")
+
+
+def uncompressed_name(name: str) -> str:
+    """``name`` (a file's base name) without the suffix a compressor adds to it."""
+    for suffix in COMPRESSED_SUFFIXES:
+        if name.endswith(suffix) and len(name) > len(suffix):
+            return name[: -len(suffix)]
+    return name
+
+
+def rotation_slot(name: str) -> Optional[tuple[str, str, tuple[int, ...], bool]]:
+    """Where rotation put the file ``name`` (a base name, compressed or not) among the files of its log: (the live
+    log's name, the pattern of the log's rotated names, the numbers in this one, whether a newer file carries a
+    lower number). logrotate numbers newer files lower (audit.log.1 is newer than audit.log.2); a date (dateext,
+    lumberjack's audit-2026-01-05T08-00-00.000.log) grows with time. None for a name that carries no number after
+    a stem without digits (the live log, a shipper's random object key), and for a short number after "-" or "_"
+    (vault-0.log, audit-2.log: the logs of several nodes or writers, which overlap in time; logrotate's numbers
+    follow a ".", also with its extension option: audit.1.log)."""
+    m = _SLOT.match(uncompressed_name(name))
+    if m is None:
+        return None
+    slot, ext = m.group("slot"), m.group("ext") or ""
+    runs = re.findall(r"\d+", slot)
+    pattern = m.group("stem") + m.group("sep") + re.sub(r"\d+", "#", slot) + ext
+    counter = len(runs) == 1 and len(runs[0]) <= 5  # logrotate's LOG.N; a date has 6 digits at least
+    if counter and m.group("sep") != ".":
+        return None  # vault-0.log, audit-2.log: a node's or a writer's number (a StatefulSet's pods), no rotation
+    return m.group("stem") + ext, pattern, tuple(int(r) for r in runs), counter
+
+
+def distinct_slots(a: str, b: str) -> bool:
+    """Whether base names ``a`` and ``b`` are two different places of one log's rotation (audit.log.3.gz and
+    audit.log.7.gz, audit.log-20261103 and audit.log-20261107), not one file compressed or not (audit.log.1 and
+    audit.log.1.gz) nor the live log and a rotated one."""
+    x, y = rotation_slot(a), rotation_slot(b)
+    return x is not None and y is not None and x[1] == y[1] and x[2] != y[2]
+
 
 # Magic bytes of the compressors logrotate is used with that Python reads without extra packages.
 _MAGIC = ((b"\x1f\x8b", "gzip"), (b"BZh", "bzip2"), (b"\xfd7zXZ\x00", "xz"))

@@ -20,7 +20,7 @@ what makes the entry readable. Nothing here imports pytest.
 from __future__ import annotations
 
 import re
-from typing import Optional
+from typing import Iterable, Iterator, Optional
 
 import orjson
 
@@ -78,6 +78,24 @@ def cut_reason(size: int) -> str:
 
 FRAGMENT = (f"no JSON object after the syslog header: the rest of an entry the syslog hop cut at its message size "
             f"limit ({SETTING}), or a message that is no audit entry")
+REPEATED = ("rsyslog's repeated-message reduction wrote this line in place of messages identical to the one before "
+            "it: those audit entries are not in the log as the vault wrote them; turn it off on every hop "
+            "($RepeatedMsgReduction off) and look for the hop that sends a line twice")
+_REPEATED = re.compile(rb"(?:^|\s)message repeated \d+ times: \[")
+# The relay's own messages that say it dropped messages (rsyslog's imuxsock and imjournal rate limits, journald's
+# RateLimitBurst, syslog-ng's full queue): audit entries lost on the way, never only a stray line.
+_LOSS = re.compile(rb"(?i)(?:\d+ messages? lost|lost \d+ messages|begins? to drop messages|dropping messages|"
+                   rb"suppressed \d+ messages|messages? (?:were |was )?(?:dropped|discarded)|ratelimit|rate-limit)")
+_RELAY = re.compile(rb"\s*(?:\[[\d. ]+\] )?(rsyslogd|rsyslog|syslog-ng|systemd-journald|journald|imuxsock|imjournal|"
+                    rb"imtcp|imudp|kernel)(?:\[\d+\])?(?::|\s)")  # a tag (RFC 3164), an APP-NAME (RFC 5424)
+LOSS = ("the relay says it dropped messages here ({tag}: rate limiting or a full queue): audit entries of that "
+        "window are lost; turn rate limiting off for the vault's messages (rsyslog: imuxsock/imjournal "
+        "RateLimit.Interval=0; journald: RateLimitIntervalSec=0) and give the relay's queue room")
+RELAY = ("a message of the relay itself ({tag}), not an audit entry: the hop writes its own messages into the audit "
+         "log's file; route only the vault's messages there (rsyslog: a filter on the program name)")
+# rsyslog's escapes of the control characters JSON allows between its tokens: read as a space (inside a string a
+# raw control character is no JSON at all, so an object that only reads unescaped has them between tokens)
+_BLANK = frozenset((0o11, 0o12, 0o15))
 
 
 def unframe(raw: bytes) -> tuple[Optional[bytes], str]:
@@ -91,8 +109,8 @@ def unframe(raw: bytes) -> tuple[Optional[bytes], str]:
     if not n:
         return None, ""
     payload = raw[n:].rstrip(b" \r")
-    if payload[:1] != b"{":
-        return None, FRAGMENT
+    if payload[:1] != b"{" or (b"message repeated " in raw[:n] and _REPEATED.search(raw[:n]) is not None):
+        return None, _not_an_entry(raw)
     escaped = b"#" in payload and _ESCAPE.search(payload) is not None
     if payload[-1:] == b"}" and not escaped and len(payload) + n not in LIMITS and len(payload) not in LIMITS:
         return payload, ""  # the parser judges it (the usual case: one parse, not two)
@@ -100,9 +118,73 @@ def unframe(raw: bytes) -> tuple[Optional[bytes], str]:
     if state is None:
         return payload, ""
     if escaped:
-        unescaped = _ESCAPE.sub(lambda m: bytes((int(m.group(1), 8),)), payload)
+        unescaped = _ESCAPE.sub(_unescape, payload)
         if _truncated(unescaped) is None:
             return unescaped, ""
     if state:
         return None, cut_reason(len(payload))
     return payload, ""  # malformed in another way: the parser says how
+
+
+def _unescape(m: "re.Match[bytes]") -> bytes:
+    """The byte rsyslog escaped as ``#ooo``; a tab, line feed or carriage return as a space (the same JSON between
+    tokens, and no line break inside the entry's line)."""
+    code = int(m.group(1), 8)
+    return b" " if code in _BLANK else bytes((code,))
+
+
+def _not_an_entry(raw: bytes) -> str:
+    """Why a syslog line (``raw``, header and all) carries no JSON object: rsyslog's "message repeated N times",
+    the relay's own message (tagged by the relay: rsyslogd, journald, the kernel; one that says messages were
+    dropped is a loss), else the rest of a cut entry or a stray message. Only the tag right after the host names a
+    relay: the rest of a cut entry may hold any words (a path sys/quotas/rate-limit)."""
+    if _REPEATED.search(raw[:1024]) is not None:
+        return REPEATED
+    host = _HEADER.match(raw)
+    relay = _RELAY.match(raw, host.end() - 1, host.end() + 64) if host is not None else None
+    if relay is None:
+        return FRAGMENT
+    told = raw[relay.end():relay.end() + 512]
+    inner = _RELAY.match(told, 0, 64) if relay.group(1) == b"kernel" else None  # journald's, through the kernel
+    tag = (inner or relay).group(1).decode()
+    return (LOSS if _LOSS.search(told) is not None else RELAY).format(tag=tag)
+
+
+# RFC 5424's sequence numbers (7.3.1: ``[meta sequenceId="N"]``, 1 to 2147483647, then 1 again), which syslog-ng's
+# syslog() destination and other senders write: a number skipped is a message lost on the way.
+_NUMBERED = re.compile(rb"(?:\d{1,7} )?<\d{1,3}>\d{1,2} \S+ (\S+ \S+ \S+) \S+ ")
+_SEQUENCE = re.compile(rb'\[meta(?: [^\]]*?)? sequenceId="(\d{1,10})"')
+_SENDERS = 10_000  # senders remembered at most (host, app, process)
+
+
+def sequence_of(raw: bytes) -> Optional[tuple[bytes, int]]:
+    """(the sender: host, app and process, its sequence number) of an RFC 5424 line that carries
+    ``[meta sequenceId="N"]`` in its structured data, else None."""
+    m = _NUMBERED.match(raw)
+    if m is None:
+        return None
+    seq = _SEQUENCE.match(raw, m.end()) or _SEQUENCE.search(raw, m.end(), min(len(raw), m.end() + _MAX_MIDDLE))
+    return (m.group(1), int(seq.group(1))) if seq is not None else None
+
+
+def numbered(head: bytes) -> bool:
+    """Whether a file's first bytes hold lines numbered by their sender (``sequence_of``)."""
+    return b"sequenceId=" in head and any(sequence_of(ln) is not None for ln in head.split(b"\n")[:50])
+
+
+def sequence_gaps(lines: Iterable[bytes]) -> Iterator[tuple[int, int, int, int]]:
+    """Messages missing from ``lines`` (a file's lines, in order) by their senders' numbers: (the line after the
+    gap, the line before it, the first and the last number missing). A sender starting again from 1 (a restart),
+    and a number not above the last (a relay's retry, a reorder), are no gap."""
+    last: dict[bytes, tuple[int, int]] = {}
+    for n, raw in enumerate(lines, 1):
+        got = sequence_of(raw)
+        if got is None:
+            continue
+        sender, seq = got
+        before = last.get(sender)
+        if before is not None and seq > before[0] + 1:
+            yield n, before[1], before[0] + 1, seq - 1
+        if before is None and len(last) >= _SENDERS:
+            last.clear()
+        last[sender] = (seq, n)

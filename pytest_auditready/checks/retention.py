@@ -49,6 +49,7 @@ class DaySummary:
     days: Mapping[str, int]
     entries: int = 0
     untimed: int = 0
+    fmt: str = ""  # the format it was read in: the history of one producer's log is judged apart from another's
 
 
 @dataclass(frozen=True)
@@ -99,6 +100,7 @@ class Days(Visitor):
         self.ctx = ctx
         self.days: dict[str, int] = {}
         self.fed = 0
+        self.fmt = ctx.settings.log_format
         self.untimed = 0
         offline = ctx.ledger is None and ctx.log_path
         self.key = _key(ctx.log_path, ctx.settings) if offline and ctx.log_path else None
@@ -123,7 +125,7 @@ class Days(Visitor):
             days[day] = days.get(day, 0) + n
 
     def summary(self) -> DaySummary:
-        return DaySummary(dict(self.days), self.fed, self.untimed)
+        return DaySummary(dict(self.days), self.fed, self.untimed, self.fmt)
 
     def merge(self, later: Visitor) -> None:
         assert isinstance(later, Days)
@@ -152,7 +154,7 @@ class Days(Visitor):
         members = [Member(name, True, mine)]
         members += [Member(p, True, read_days(p, ctx.settings)) for p in log_set if not _same(p, name)]
         members += archived(ctx.settings, [m.name for m in members])
-        yield from judge_set(ctx.settings, members, live=False)
+        yield from judge_logs(ctx.settings, members, live=False)
 
 
 def _same(a: str, b: str) -> bool:
@@ -222,6 +224,18 @@ def _gaps(days: Sequence[datetime.date]) -> Iterator[tuple[datetime.date, dateti
     for a, b in zip(days, days[1:]):
         if (b - a).days > 1:
             yield a + one, b - one
+
+
+def judge_logs(settings: "Settings", members: Sequence[Member], live: bool) -> Iterator[Union[Finding, Note]]:
+    """The verdict on each producer's log among ``members`` (``judge_set``): a Kubernetes or CloudTrail log in the
+    vault's folder or prefix holds its own history, and its days never fill the vault's gaps. A member without
+    entries (a log just rotated) belongs to each."""
+    fmts = sorted({m.summary.fmt for m in members if m.summary.entries})
+    if len(fmts) <= 1:
+        yield from judge_set(settings, members, live)
+        return
+    for fmt in fmts:
+        yield from judge_set(settings, [m for m in members if m.summary.fmt == fmt or not m.summary.entries], live)
 
 
 def judge_set(settings: "Settings", members: Sequence[Member], live: bool) -> Iterator[Union[Finding, Note]]:
@@ -364,7 +378,7 @@ def run(ctx: CheckContext) -> Iterator[Union[Finding, Skip, Note]]:
                           where=p)
             return
     members += archived(ctx.settings, [m.name for m in members])
-    yield from judge_set(ctx.settings, members, live=True)
+    yield from judge_logs(ctx.settings, members, live=True)
 
 
 def rotated_beside(log: str) -> list[str]:

@@ -7,9 +7,11 @@ so a check that reads beside the log (a digest chain, the file's mode) works off
 
 from __future__ import annotations
 
+import lzma
 import os
 import re
 import time
+import zlib
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Callable, Iterable, Iterator, Mapping, Optional, Sequence, TypeVar, Union
 
@@ -294,14 +296,193 @@ def empty_member(name: str, log_set: Sequence[str], stats: FileStats) -> str:
     (ifempty); "" otherwise. A check that judged nothing in it is then skipped with this reason instead of failing
     (``checks.base.judged_something``); checks of the set (retention, tamper_evidence) and of the file (its mode)
     keep their verdicts. A file alone, or a set of nothing but empty files, still fails: no evidence is never a
-    pass."""
+    pass. A file no writer leaves empty (``hollow``) is skipped with that reason, and completeness fails on it."""
     if stats.bytes or stats.lines:
         return ""
+    why = hollow(name)
+    if why:  # no log just rotated: completeness fails on it (``with_set``); the other checks say why they skip
+        return f"{why[:-1]}; completeness reports it"
     others = [p for p in log_set if p != name]
     if not any(_holds_bytes(p) for p in others):
         return ""
     return (f"{name} is empty (a log just rotated, or rotated while idle): no entry in it to judge; the other "
             f"{len(others)} file(s) of the set hold the entries")
+
+
+SEQUENCE_FIX = ("find the hop that dropped them (a UDP transport, a relay's rate limit or full queue) and make "
+                "it reliable: TCP or RELP with a disk-assisted queue, rate limiting off for the vault's messages; "
+                "restore the lost entries from the vault's own file device if one is kept")
+_SEQ_BLOCK = 1 << 20
+
+
+def numbers_lost(name: str) -> list[Finding]:
+    """Messages a syslog hop lost, by the numbers their sender gave them (RFC 5424 ``[meta sequenceId]``,
+    ``auditlog.syslog.sequence_gaps``): a finding at the line after each gap. Only a file whose first lines carry
+    such numbers is read again for them (line by line, each cut at MAX_LINE_BYTES); a file that cannot be read
+    gives none here (its own pass says why)."""
+    from ..auditlog.lines import MAX_LINE_BYTES
+    from ..auditlog.syslog import numbered, sequence_gaps
+    from ..checks.completeness import ID
+
+    def lines(f: Any, head: bytes) -> Iterator[bytes]:
+        rest = head
+        while True:
+            block = f.read(_SEQ_BLOCK)
+            rest += block
+            parts = rest.split(b"\n")
+            rest = parts.pop()
+            for ln in parts:
+                yield ln[:MAX_LINE_BYTES].rstrip(b"\r")
+            if len(rest) > MAX_LINE_BYTES:
+                rest = rest[:MAX_LINE_BYTES]  # a line past the limit: its start is all a header needs
+            if not block:
+                if rest:
+                    yield rest.rstrip(b"\r")
+                return
+
+    out: list[Finding] = []
+    try:
+        f = open_log(name)
+    except AuditReadyError:
+        return out
+    try:
+        head = f.read(1 << 16)
+        if not numbered(head):
+            return out
+        for n, prev, first, last in sequence_gaps(lines(f, head)):
+            if len(out) == _SHOW_BROKEN:
+                out.append(Finding(ID, "", f"more messages numbered by their sender are missing from {name}.",
+                                   SEQUENCE_FIX))
+                break
+            count = last - first + 1
+            out.append(Finding(ID, "", f"{count} message(s) its sender numbered between line {prev} and this line "
+                               f"are missing (RFC 5424 sequenceId {first} to {last}): the syslog hop lost them, and "
+                               "with them the audit entries they carried.", SEQUENCE_FIX, where=f"{name}:{n}"))
+    except (OSError, EOFError, ValueError, zlib.error, lzma.LZMAError):  # damaged data: its own pass says so
+        return out
+    finally:
+        f.close()
+    return out
+
+
+HOLLOW_FIX = ("restore the file from a trusted copy (backup or log store) and find out what emptied it (a failed "
+              "compression or upload, a full disk, someone who could write the log folder or bucket)")
+
+
+def hollow(name: str) -> str:
+    """Why ``name`` holds 0 bytes though no writer leaves it so, or "": a compressed file (a compressor writes its
+    header and trailer even for no input: gzip 20 bytes) or an object of a store (a shipper uploads a chunk whole,
+    and never an empty one). Such a file was emptied, or its compression or upload failed: the entries it held are
+    lost, which an empty live log just rotated (``empty_member``) never means."""
+    from ..auditlog.rotation import uncompressed_name
+    from .objects import is_url
+
+    base = name.replace("\\", "/").rpartition("/")[2]
+    compressed = uncompressed_name(base) != base
+    if not (compressed or is_url(name)) or _holds_bytes(name):
+        return ""
+    if is_url(name) and not compressed:
+        try:
+            from .objects import _fs
+
+            fs, key = _fs(name)
+            if fs.size(key) is None:
+                return ""
+        except Exception:  # the store's client raises its own types: reading the object says what is wrong
+            return ""
+    if not is_url(name) and not os.path.isfile(name):
+        return ""  # gone, or no regular file: reading it says so
+    what = "a compressed file of 0 bytes: a compressor writes its header and trailer even for no input" if \
+        compressed else "an object of 0 bytes: a shipper uploads its chunks whole, and never an empty one"
+    return (f"{name} is {what}, so it was emptied, or its compression or upload failed: the entries it held are "
+            "lost.")
+
+
+def _iso(ns: int) -> str:
+    import datetime
+
+    return datetime.datetime.fromtimestamp(ns // 10**9, datetime.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def _stand_in(twin: str, kept: str) -> bool:
+    """Whether ``twin``, which holds the same entries as ``kept``, stands in another rotated file's place: their
+    names are two places of one log's rotation (audit.log.3.gz and audit.log.7.gz), not one file kept compressed
+    and not (audit.log.1 and audit.log.1.gz), nor the live log and a link to it."""
+    from ..auditlog.rotation import distinct_slots
+
+    def base(p: str) -> str:
+        return p.replace("\\", "/").rpartition("/")[2]
+
+    return distinct_slots(base(twin), base(kept))
+
+
+def names_in_time(ordered: Sequence[Edges], twins: Sequence[tuple[str, str]], window: int) -> Iterator[Finding]:
+    """What the names of a set's files say against the time of their entries: a file that holds the same entries as
+    another rotated file of the log (``_stand_in``: replaced by a copy of another day's file, or a link to it: the
+    entries of its own place are lost), and two rotated files of one log in one folder whose numbers or dates run
+    against the time of their entries (logrotate numbers a newer file lower, a date grows with time, the live log
+    is the newest): renamed out of order, or swapped; and a file of a rotation whose entries run on past the start
+    of the next one by more than ``window`` (ns): entries added to a rotated file (another file's appended, a
+    compressed member concatenated), as the files of one rotation never overlap in time. Times order the files of a
+    Vault/OpenBao log only: a Kubernetes event is written when its request ends with the time it began, and
+    CloudTrail delivers events late and out of order."""
+    from ..auditlog.rotation import rotation_slot
+    from ..checks.completeness import ID
+
+    for twin, kept in twins:
+        if _stand_in(twin, kept):
+            yield Finding(ID, "", f"{twin} holds the same entries as {kept}, another rotated file of the same log: a "
+                          "file of the set was replaced by a copy of another (or a link to it), so the entries of its "
+                          "own place in the rotation are lost, or one chunk was shipped twice under two names.",
+                          "restore the file from a trusted copy (backup or log store) and find out who replaced it; "
+                          "keep rotated audit logs where they cannot be changed (an archive with object lock)",
+                          where=twin)
+    groups: dict[tuple[str, str, str, bool], list[tuple[Edges, tuple[int, ...]]]] = {}
+    lives: dict[tuple[str, str], Edges] = {}
+    for e in ordered:
+        if e.keyed:  # a Kubernetes event carries its request's start: a long watch ends files out of time order
+            continue
+        folder, _, base = e.name.replace("\\", "/").rpartition("/")
+        slot = rotation_slot(base)
+        if slot is None:
+            lives[(folder, base)] = e
+        else:
+            live_name, pattern, numbers, counter = slot
+            groups.setdefault((folder, live_name, pattern, counter), []).append((e, numbers))
+    broken: list[tuple[Edges, Edges, str, str]] = []  # (older entries, newer entries, why, where)
+    for (folder, live_name, _, counter), files in groups.items():
+        how = "logrotate numbers a newer file lower" if counter else "a rotated file's date grows with time"
+        for (a, na), (b, nb) in zip(files, files[1:]):  # a before b in time
+            if a.first != b.first and not ((nb < na) if counter else (nb > na)):
+                broken.append((a, b, how, b.name))
+        live = lives.get((folder, live_name))
+        if live is not None:
+            broken += [(live, f, "the live log is the newest file of its rotation", live.name)
+                       for f, _ in files if f.first > live.first]
+    rotations: dict[tuple[str, str], list[Edges]] = {}
+    for (folder, live_name, _, _), files in groups.items():
+        rotations.setdefault((folder, live_name), []).extend(f for f, _ in files)
+    for (folder, live_name), pieces in rotations.items():
+        live = lives.get((folder, live_name))
+        in_order = sorted([*pieces, *([live] if live is not None else [])], key=lambda e: (e.first, e.last, e.name))
+        for a, b in zip(in_order, in_order[1:]):
+            if a.last > b.first + window:
+                yield Finding(ID, "", f"{a.name} holds entries up to {_iso(a.last)}, after {b.name}, the next file of "
+                              f"its rotation, begins ({_iso(b.first)}): the files of one log's rotation never "
+                              f"overlap in time, so entries were added to {a.name} after it was rotated (another "
+                              "file's entries appended, a compressed member concatenated).",
+                              "restore the file from a trusted copy (backup or log store) and find out who wrote to "
+                              "it; keep rotated audit logs where they cannot be changed", where=a.name)
+    for shown, (a, b, how, where) in enumerate(broken, 1):
+        if shown > _SHOW_BROKEN:
+            yield Finding(ID, "", f"{len(broken) - _SHOW_BROKEN} more files of the set are named against the time of "
+                          "their entries.", "restore each file under the name rotation gave it")
+            break
+        yield Finding(ID, "", f"{a.name} holds entries older than those of {b.name}, but their names say the "
+                      f"opposite ({how}): files of the set were renamed out of order or swapped, so which period "
+                      "each holds, and which one a rotation deletes next, is no longer what its name says.",
+                      "restore each file under the name rotation gave it (the time of its first entry tells which), "
+                      "and find out who renamed them", where=where)
 
 
 # -- request/response pairs across the files of a set ---------------------------------------------------------
@@ -339,6 +520,12 @@ class Edges:
     keys: Mapping[str, tuple[str, int, bytes]] = field(default_factory=dict)
     last_keys: Mapping[str, tuple[str, int, bytes]] = field(default_factory=dict)
     partial: bool = False  # its windows' ids were not kept (``light``)
+    fmt: str = ""  # the format it was read in (a keyed record's findings name its key)
+
+    @property
+    def keyed(self) -> bool:
+        """Whether it is a Kubernetes or CloudTrail log (records found again by their keys, no pairs)."""
+        return bool(self.keys or self.last_keys)
 
     @property
     def heavy(self) -> int:
@@ -389,7 +576,7 @@ def edges_of(visitor: "Pairs", name: str, entries: int) -> Optional[Edges]:
         if visitor.fmt not in ("k8s", "cloudtrail") or visitor.seen_first is None:
             return None
         return Edges(name, visitor.seen_first, visitor.seen_last, entries, {}, {},
-                     keys=dict(visitor.seen_head), last_keys=dict(visitor.seen))
+                     keys=dict(visitor.seen_head), last_keys=dict(visitor.seen), fmt=visitor.fmt)
     if visitor.first_t is None:
         return None
     since = visitor.max_t - visitor.window
@@ -431,7 +618,12 @@ def read_edges(path: str, settings: Settings) -> Optional[Edges]:
 
     key = _edges_key(path, settings)
     if key is not None and key in _EDGES:
-        return _EDGES[key]
+        known = _EDGES[key]
+        if known is not None and known.name != path:  # the same file by another name (a link): its own name
+            import dataclasses
+
+            return dataclasses.replace(known, name=path)
+        return known
     pairs, entries = read_with(Pairs, path, settings)
     return _remember_edges(key, edges_of(pairs, path, entries))
 
@@ -477,6 +669,18 @@ def with_set(check: Check, visitor: Visitor, name: str, log_set: Sequence[str], 
 
     if check.id != ID or not isinstance(visitor, Pairs):
         return visitor.finish()
+    why = hollow(name)
+    if why:  # nothing to pair; no member of a set, and no file alone, passes with it
+        return _then(visitor.finish(), [Finding(ID, "", why, HOLLOW_FIX, where=name)])
+    lost = numbers_lost(name)
+    if lost:  # whole pairs a hop dropped: nothing else shows them
+        return _then(_inner_set(visitor, name, log_set, settings, entries), lost)
+    return _inner_set(visitor, name, log_set, settings, entries)
+
+
+def _inner_set(visitor: "Pairs", name: str, log_set: Sequence[str], settings: Settings,
+               entries: int) -> Iterable[Union[Finding, Skip, Note]]:
+    """``with_set`` past the file's own defects: its edges with the set around it."""
     mine = edges_of(visitor, name, entries)
     _remember_edges(_edges_key(name, settings), mine)
     others = [p for p in log_set if p != name]
@@ -511,14 +715,31 @@ def with_set(check: Check, visitor: Visitor, name: str, log_set: Sequence[str], 
         again = sum(1 for _, _, same in _delivered_again(mine, told.ordered, at) if same)
         if again:
             visitor.excuse(REDELIVERED[visitor.fmt], again)
-        if not judge:
-            return visitor.finish()
-        return _then(visitor.finish(), _conflicts(told.ordered, visitor.fmt))
-    if at is not None:
+    elif at is not None:
         _pair_off(visitor, *told.sides[at])
     if not judge:
         return visitor.finish()
-    return _then(visitor.finish(), boundaries(told.ordered, told.twins, window))
+    # the judge says what the whole set says, whatever its own format: another producer's log may be read last
+    twins = [t for t in told.twins if not _stand_in(*t)]
+    return _then(visitor.finish(), _then(_then(names_in_time(told.ordered, told.twins, window),
+                                               numbers_missing(log_set, settings)),
+                                         _then(_conflicts(told.ordered, visitor.fmt),
+                                               boundaries(told.ordered, twins, window))))
+
+
+def numbers_missing(log_set: Sequence[str], settings: Settings) -> Iterator[Finding]:
+    """A rotated file missing between two present ones of a numbered set (``retention.missing_numbers``: logrotate
+    numbers without gaps), the files of the archive folders counted: its entries are lost whatever history the
+    policy asks for. Said by retention when it is on; here, as a completeness finding, when retention_days = 0
+    switches retention off (a set whose files each hold whole pairs shows the gap by nothing else)."""
+    if settings.retention_days != 0:
+        return
+    from ..checks.completeness import ID
+    from ..checks.retention import missing_numbers
+
+    names = [*log_set, *(p for p in _archive(settings) if not any(_same_file(p, q) for q in log_set))]
+    for f in missing_numbers(names, f"the log set of {len(names)} files"):
+        yield Finding(ID, "", f.message, f.fix, where=f.where)
 
 
 Settle = tuple[str, str, str, int]  # (file, excuse rule, "=" set to or "+" add, entries)
@@ -536,10 +757,12 @@ def _settles(told: "_Set", judge: str, visitor: "Pairs", window: int) -> tuple[S
         at = told.at[name]
         if name == judge:
             continue
-        if visitor.skip:
-            again = sum(1 for _, _, same in _delivered_again(told.ordered[at], told.ordered, at) if same)
-            if again and visitor.fmt in REDELIVERED:
-                out.append((name, REDELIVERED[visitor.fmt], "+", again))
+        member = told.ordered[at]
+        if member.keyed:
+            again = sum(1 for _, _, same in _delivered_again(member, told.ordered, at) if same)
+            fmt = member.fmt or visitor.fmt
+            if again and fmt in REDELIVERED:
+                out.append((name, REDELIVERED[fmt], "+", again))
             continue
         before, after = told.sides[at]
         if after:
@@ -606,10 +829,31 @@ class _Set:
 def _sides(ordered: Sequence[Edges], window: int) -> list[tuple[bool, bool]]:
     """For each file in time, whether the set judges its opening responses (the file before it continues its log)
     and its requests in flight at its end (the file after it does): never where the files overlap in time."""
-    if not _sequential(ordered):
-        return [(False, False)] * len(ordered)
-    joined = [_one_log(a, b, window) for a, b in zip(ordered, ordered[1:])]
-    return [(i > 0 and joined[i - 1], i < len(joined) and joined[i]) for i in range(len(ordered))]
+    sides = [(False, False)] * len(ordered)
+    for log in _logs(ordered):
+        if not _sequential([ordered[i] for i in log]):
+            continue
+        for a, b in zip(log, log[1:]):
+            if _one_log(ordered[a], ordered[b], window):
+                sides[a], sides[b] = (sides[a][0], True), (True, sides[b][1])
+    return sides
+
+
+def _logs(ordered: Sequence[Edges]) -> list[list[int]]:
+    """The indexes in ``ordered`` of each log's files, in time: a set may hold several logs (another producer's log
+    in the folder or prefix, a second cluster's), and only the files of one log follow one another. A log is told
+    by its name (``_log_name``) and its kind (pairs, or keyed records)."""
+    logs: dict[tuple[str, bool], list[int]] = {}
+    for i, e in enumerate(ordered):
+        logs.setdefault((_log_name(e.name), e.keyed), []).append(i)
+    return list(logs.values())
+
+
+def _before(ordered: Sequence[Edges], at: int) -> Optional[Edges]:
+    """The file before ``ordered[at]`` in time among the files of its log (``_logs``), or None."""
+    mine = ordered[at]
+    log = (_log_name(mine.name), mine.keyed)
+    return next((e for e in reversed(ordered[:at]) if (_log_name(e.name), e.keyed) == log), None)
 
 
 def _delivered_again(mine: Edges, ordered: Sequence[Edges], at: Optional[int]
@@ -618,9 +862,9 @@ def _delivered_again(mine: Edges, ordered: Sequence[Edges], at: Optional[int]
     one of the last (or first) SEEN records of the file before it in time holds: (the key, the first's (file,
     line, digest), whether the record is the same), as one pass over both files (``Pairs._seen``) would find
     them."""
-    if not at:
+    before = _before(ordered, at) if at else None
+    if before is None:
         return
-    before = ordered[at - 1]
     for k, (_, _, digest) in mine.keys.items():
         first = before.last_keys.get(k) or before.keys.get(k)
         if first is not None:
@@ -641,11 +885,12 @@ def _conflicts(ordered: Sequence[Edges], fmt: str) -> Iterator[Finding]:
             shown += 1
             if shown <= _SHOW_BROKEN:
                 file, line, _ = b.keys[k]
-                yield Finding(ID, "", _conflict(fmt, f"{first[0]}:{first[1]}"), _CONFLICT_FIX[fmt],
+                own = b.fmt if b.fmt in _CONFLICT_FIX else fmt
+                yield Finding(ID, "", _conflict(own, f"{first[0]}:{first[1]}"), _CONFLICT_FIX[own],
                               where=f"{file}:{line}", request_id=k.split("\0", 1)[0])
     if shown > _SHOW_BROKEN:
         yield Finding(ID, "", f"{shown - _SHOW_BROKEN} more records repeat the key of a record of the file before "
-                      "them in the set with other content.", _CONFLICT_FIX[fmt])
+                      "them in the set with other content.", _CONFLICT_FIX.get(fmt, _CONFLICT_FIX["k8s"]))
 
 
 def _in_set(mine: Edges, others: Sequence[str], settings: Settings, archived: bool
@@ -685,7 +930,7 @@ def _same_file(a: str, b: str) -> bool:
 
 
 def _then(first: Iterable[Union[Finding, Skip, Note]],
-          second: Iterable[Union[Finding, Note]]) -> Iterator[Union[Finding, Skip, Note]]:
+          second: Iterable[Union[Finding, Skip, Note]]) -> Iterator[Union[Finding, Skip, Note]]:
     yield from first
     yield from second
 
@@ -733,15 +978,18 @@ def _one_log(a: Edges, b: Edges, window: int) -> bool:
 def _log_name(path: str) -> str:
     """What names the log a file is a piece of: for a local file the stem of its name (audit.log.1,
     audit.log-20261122.gz, audit-20261122.log: "audit", wherever logrotate's olddir put it); for an object, its
-    URL up to the first date partition (Fluent Bit's and Vector's keys: .../TAG/2026/11/22/...)."""
+    URL up to the first date partition (Fluent Bit's and Vector's keys: .../TAG/2026/11/22/...), else its prefix
+    and the stem of its name. A stem without a letter (numbered chunks) names no log of its own: ""."""
     from .objects import is_url
 
+    stem = re.split(r"[-_.]", path.replace("\\", "/").rpartition("/")[2], maxsplit=1)[0]
+    if not re.search(r"[A-Za-z]", stem):
+        stem = ""  # numbered chunks (000000.gz, 000001.gz: a CloudWatch Logs export) are pieces of one log
     if is_url(path):
         parts = path.split("/")
-        cut = next((i for i, p in enumerate(parts) if i > 2 and (p.isdigit() or p.startswith("date="))),
-                   len(parts) - 1)
-        return "/".join(parts[:cut])
-    return re.split(r"[-_.]", path.replace("\\", "/").rpartition("/")[2], maxsplit=1)[0]
+        cut = next((i for i, p in enumerate(parts) if i > 2 and (p.isdigit() or p.startswith("date="))), None)
+        return "/".join(parts[:cut]) if cut is not None else "/".join([*parts[:-1], stem])
+    return stem
 
 
 def _pair_off(visitor: "Pairs", before: bool, after: bool) -> None:
@@ -792,19 +1040,21 @@ def boundaries(ordered: Sequence[Edges], twins: Sequence[tuple[str, str]], windo
     the next (``_across``): a request in flight at the end of one file whose response does not open the next, a
     response opening a file whose request is not in flight at the end of the one before, an entry at the start of
     a file that repeats one of the end of the file before it. Nothing is said where the files overlap in time
-    (``_sequential``), nor between two files not known to be pieces of one log (``_one_log``); a file holding the
+    (``_sequential``), nor between the files of two logs of one set (``_logs``: another producer's log in the same
+    folder or prefix), nor between two files not known to be pieces of one log (``_one_log``); a file holding the
     same entries as another (``in_time``'s twins) is judged once, and is no entry written again."""
     from ..checks.completeness import _DROP_FIX, _DUP_FIX, ID, _again_text
 
-    if not _sequential(ordered):
-        return
     fix = (_DROP_FIX + "; rotate the log with logrotate's create and have the vault reopen its file on SIGHUP "
            "(Vault and OpenBao do) instead of copytruncate, which loses what is written between the copy and the "
            "truncation; restore a rotated file that is missing from the set")
     shown = 0
-    for a, b in zip(ordered, ordered[1:]):
-        if not _one_log(a, b, window):
-            continue
+    joined = []
+    for log in _logs(ordered):
+        files = [ordered[i] for i in log]
+        if not files[0].keyed and _sequential(files):
+            joined += [(a, b) for a, b in zip(files, files[1:]) if _one_log(a, b, window)]
+    for a, b in joined:
         for (_, file, line), kind, rid, first in sorted(_across(a, b, window)):
             shown += 1
             if shown > _SHOW_BROKEN:
