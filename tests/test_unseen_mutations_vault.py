@@ -766,6 +766,18 @@ def test_what_keeps_the_meaning_gives_no_finding(tmp_path: Path, name: str, keep
 
 # -- the fixes, one by one ------------------------------------------------------------------------------------------
 
+def _both_ways(tmp_path: Path, planted: list[bytes], i: int) -> list[tuple[str, Path, int]]:
+    """The planted log written twice: decoded whole, and read line by line (a bad first line makes its block so);
+    with the line the defect at index ``i`` is then on."""
+    out = []
+    for label, text in (("decoded", planted), ("line by line", [b"{not json", *planted])):
+        path = tmp_path / f"{label}.log"
+        path.write_bytes(b"".join(ln + b"\n" for ln in text))
+        path.chmod(0o600)
+        out.append((label, path, i + 1 + (label == "line by line")))
+    return out
+
+
 def _first(lines: Lines, pred: Callable[[Entry], bool], start: int = 0) -> int:
     return next(i for i in range(start, len(lines)) if pred(json.loads(lines[i])))
 
@@ -784,11 +796,7 @@ def test_a_request_token_digest_dropped_alone_is_caught_in_both_readings(tmp_pat
     d = json.loads(lines[i])
     d["request"].pop("client_token")
     planted = [*lines[:i], _dump(d), *lines[i + 1 :]]
-    for label, text in (("decoded", planted), ("line by line", [b"{not json", *planted])):
-        path = tmp_path / f"{label}.log"
-        path.write_bytes(b"".join(ln + b"\n" for ln in text))
-        path.chmod(0o600)
-        at = i + 1 + (label == "line by line")
+    for label, path, at in _both_ways(tmp_path, planted, i):
         outcome = _verify(path, known)
         assert outcome.lines("integrity_digest") == {at}, (label, outcome.found)
         (_, msg, _), = outcome.found["integrity_digest"]
@@ -885,11 +893,7 @@ def test_who_was_refused_is_not_excused_as_an_unknown_token(tmp_path: Path, name
     d["auth"]["display_name"] = 7
     d["auth"].pop("entity_id", None)
     planted = [*lines[:i], _dump(d), *lines[i + 1 :]]
-    for label, text in (("decoded", planted), ("line by line", [b"{not json", *planted])):
-        path = tmp_path / f"{label}.log"
-        path.write_bytes(b"".join(ln + b"\n" for ln in text))
-        path.chmod(0o600)
-        at = i + 1 + (label == "line by line")
+    for label, path, at in _both_ways(tmp_path, planted, i):
         assert at in _verify(path, known).lines("required_fields"), label
 
 
