@@ -221,3 +221,63 @@ def test_keyed_secret_in_prose_is_found(scanner, text):
     value = text.format(**{k: make(rng) for k, make in _KEYED_VALUES.items()})
     lines = [_line("message", value)]
     assert fast(scanner, lines) == slow(scanner, lines) != {}
+
+
+# Shapes the static expressions exist for, planted at random points of real lines of every producer.
+_PLANTS = (b'"password":"hunter2hunter2"', b"AKIAIOSFODNN7EXAMPLE", b"ghp_" + b"a1B2" * 9,
+           b"xoxb-123456789012-1234567890123-abcdefghijABCDEFGHIJklmn", b"-----BEGIN RSA PRIVATE KEY-----",
+           b"eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiIxMjM0NTY3ODkwIn0.dozjgNryP4J3jVmNHl0w5N_XgL0n3I9PlFUP0THsR8U",
+           b"hvs." + b"A" * 24, b'"secret\\":\\"abc"', b"sk_live_" + b"a" * 24, b"?token=" + b"A" * 30,
+           b'{\\"name\\":\\"DB_PASSWORD\\",\\"value\\":\\"x\\"}', b'"authorization":["Bearer abc"]',
+           b'"api_key": "zzzzzzzzzzzz"', b'"kind":"Secret"', b'"resource":"secrets"', b'"SecureString"',
+           b'"q":"' + b"Zx9" * 9 + b'"', b'"h":"0123456789abcdef0"')
+
+
+@pytest.mark.parametrize("pure", [False, True], ids=["native", "pure"])
+def test_the_block_library_finds_what_python_finds(monkeypatch, pure):
+    """Vectorscan 5.4.12 (hyperscan >= 0.7.30) misses some matches of some expression shapes (an alternation with an
+    unbounded repeat: ``qr|qx*y`` finds no "qr" ending a 17 to 34 byte buffer; see scan.known.prefilters): every
+    static expression given to it, and the entropy expressions of the pure path, must find on real lines of every
+    producer, with a secret's shape planted at a random point, cut at a random point or alone at a buffer's start
+    or end, whatever Python's ``re`` finds there (a superset where the expression is compiled in prefilter mode)."""
+    import ast
+    import random
+    import re
+
+    import hyperscan as hs
+
+    from pytest_auditready.scan import hyperscan as scan_hs
+    from pytest_auditready.scan import native
+
+    if pure:
+        monkeypatch.setattr(native, "lib", None)
+    seen: list[bytes] = []
+    monkeypatch.setattr(scan_hs, "_STATIC", {})
+    real = scan_hs.compiled
+    monkeypatch.setattr(scan_hs, "compiled", lambda material, build, load: (seen.append(material),
+                                                                             real(material, build, load))[1])
+    with LeakScanner({}):
+        pass
+    _, exprs, flags, ent = ast.literal_eval(seen[-1].decode())
+    sets = [(exprs, flags)] + ([(ent, [0] * len(ent))] if pure else [])
+    rng = random.Random(20261202)
+    lines = [ln for p in sorted(Path(FIXTURES).parent.glob("**/*.log")) for ln in p.read_bytes().split(b"\n")[:200]
+             if ln.strip()]
+    cases = []
+    for ln in rng.sample(lines, 600):
+        plant = rng.choice(_PLANTS)
+        k = rng.randint(0, len(ln))
+        m = ln[:k] + plant + ln[k:]
+        cases += [ln, m, m[: rng.randint(1, len(m))], m[rng.randint(0, len(m) - 1):],
+                  plant + b"x" * rng.randint(0, 40), b"x" * rng.randint(0, 40) + plant]
+    for es, fs in sets:
+        db = hs.Database(mode=hs.HS_MODE_BLOCK)
+        db.compile(expressions=es, ids=list(range(len(es))), elements=len(es), flags=fs)
+        pys = [re.compile(e, (re.I if f & hs.HS_FLAG_CASELESS else 0) | (re.S if f & hs.HS_FLAG_DOTALL else 0))
+               for e, f in zip(es, fs)]
+        missed = []
+        for c in cases:
+            got: set[int] = set()
+            db.scan(c, match_event_handler=lambda i, _s, _e, _f, found: found.add(i), context=got)
+            missed += [(es[i][:60], c[:120]) for i, rx in enumerate(pys) if i not in got and rx.search(c)]
+        assert not missed, missed[:5]
