@@ -36,6 +36,14 @@ def load_script(path: Path, name: str) -> Any:
     return module
 
 
+def log_copy(server: Any, folder: Path) -> Path:
+    """The server's audit log as it stands, copied to ``folder``/audit.log with the mode a log should have."""
+    log = folder / "audit.log"
+    log.write_bytes(server.log_path.read_bytes())
+    log.chmod(0o600)
+    return log
+
+
 def remember_secret(value: str) -> str:
     if value:
         SEEN_SECRETS.add(value)

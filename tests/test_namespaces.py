@@ -21,7 +21,7 @@ import pytest
 from pytest_auditready.auditlog.model import Entries, Record, in_scope
 from pytest_auditready.offline.reader import Block, vault_block, vault_parser
 from pytest_auditready.vault.client import VaultClient
-from tests.conftest import remember_secret
+from tests.conftest import log_copy, remember_secret
 
 
 def run(*args: str, cwd: Path, env: Any = None) -> subprocess.CompletedProcess[str]:
@@ -61,10 +61,7 @@ def two_namespaces(tmp_path_factory: pytest.TempPathFactory) -> Path:
         assert root_reader.call("GET", "secret/data/db").status == 200
         assert ns_reader.call("GET", "secret/data/db").status == 403  # its token is not valid in the root
         admin.close()
-        log = tmp_path_factory.mktemp("ns") / "audit.log"
-        log.write_bytes(server.log_path.read_bytes())
-        log.chmod(0o600)
-        return log
+        return log_copy(server, tmp_path_factory.mktemp("ns"))
     finally:
         server.stop()
 

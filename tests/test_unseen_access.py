@@ -24,7 +24,7 @@ from pytest_auditready.checks.base import FAILED, Outcome
 from pytest_auditready.config import AccessRule, Settings, load, read_toml
 from pytest_auditready.engine.files import verify_file
 from pytest_auditready.vault.client import VaultClient
-from tests.conftest import assert_no_secret, load_script, remember_secret
+from tests.conftest import assert_no_secret, load_script, log_copy, remember_secret
 
 ACCESS = Path(__file__).resolve().parents[1] / "fixtures" / "access"
 K8S, SM, SSM = ACCESS / "k8s.log", ACCESS / "secretsmanager.json", ACCESS / "ssm.json"
@@ -298,10 +298,7 @@ def kv_log(bao: Any, tmp_path: Path) -> Path:
         assert admin.call("DELETE", "secret/data/prod/db").status == 204
     finally:
         admin.close()
-    log = tmp_path / "audit.log"
-    log.write_bytes(server.log_path.read_bytes())
-    log.chmod(0o600)
-    return log
+    return log_copy(server, tmp_path)
 
 
 def _ops(doc: dict[str, Any]) -> dict[tuple[str, str], list[int]]:

@@ -15,17 +15,16 @@ import json
 import secrets
 import time
 from pathlib import Path
-from typing import Any, Callable, Optional
+from typing import Any, Callable
 
 import pytest
-import requests
 
 from pytest_auditready.checks import BUILTIN, integrity_digest
 from pytest_auditready.checks.base import FAILED, PASSED
 from pytest_auditready.config import Settings
 from pytest_auditready.engine.files import offline_checks, verify_file
 from pytest_auditready.vault.embedded import EmbeddedServer
-from tests.conftest import remember_secret
+from tests.conftest import load_script, remember_secret
 
 ROOT = Path(__file__).resolve().parents[1]
 SCHEMAS = ROOT / "tests" / "schemas"
@@ -217,16 +216,7 @@ def test_the_pure_python_path_finds_the_same(tmp_path: Path, monkeypatch: pytest
 
 # -- fresh OpenBao runs -------------------------------------------------------------------------------------------
 
-def _api(s: EmbeddedServer, method: str, path: str, body: Optional[dict[str, Any]] = None, token: Optional[str] = None,
-         headers: Optional[dict[str, str]] = None) -> dict[str, Any]:
-    h = {} if token == "" else {"X-Vault-Token": token or s.root_token}
-    h.update(headers or {})
-    r = requests.request(method, f"{s.url}/v1/{path}", json=body, headers=h, timeout=10)
-    try:
-        out: dict[str, Any] = r.json()
-        return out
-    except ValueError:
-        return {}
+_api = load_script(Path(__file__).resolve().parent / "schemas" / "opt_build.py", "opt_build")._api
 
 
 def _traffic(s: EmbeddedServer) -> None:
@@ -238,11 +228,11 @@ def _traffic(s: EmbeddedServer) -> None:
     _api(s, "POST", "auth/approle/role/billing", {"token_policies": ["default"]})
     role = _api(s, "GET", "auth/approle/role/billing/role-id")["data"]["role_id"]
     sid = _api(s, "POST", "auth/approle/role/billing/secret-id")["data"]["secret_id"]
-    tok = remember_secret(_api(s, "POST", "auth/approle/login", {"role_id": role, "secret_id": sid}, token="")
+    tok = remember_secret(_api(s, "POST", "auth/approle/login", {"role_id": role, "secret_id": sid}, anonymous=True)
                           ["auth"]["client_token"])
     _api(s, "GET", "secret/data/app/db", token=tok)  # denied
     _api(s, "POST", "sys/auth/userpass", {"type": "userpass"})
-    _api(s, "POST", "auth/userpass/login/nobody", {"password": "wrong"}, token="")
+    _api(s, "POST", "auth/userpass/login/nobody", {"password": "wrong"}, anonymous=True)
     batch = remember_secret(_api(s, "POST", "auth/token/create", {"type": "batch", "policies": ["default"]})
                             ["auth"]["client_token"])
     _api(s, "GET", "auth/token/lookup-self", token=batch)

@@ -6,7 +6,6 @@ gives no finding and `auditready access` names its readers; one planted defect i
 
 from __future__ import annotations
 
-import importlib.util
 import json
 import random
 import string
@@ -23,6 +22,8 @@ from pytest_auditready.cli import main
 from pytest_auditready.config import Settings
 from pytest_auditready.engine.files import offline_checks, read_canaries, verify_file
 from pytest_auditready.scan.secrets import GenericScanner
+from tests.conftest import load_script
+from tests.test_unseen_vault_options import _write
 
 HERE = Path(__file__).resolve().parents[1] / "fixtures" / "vault" / "unseen"
 OFFLINE = offline_checks(BUILTIN)
@@ -35,18 +36,8 @@ CANARIES = read_canaries(str(HERE / "canaries.txt"))
 
 def _build() -> ModuleType:
     """build.py, loaded afresh (its generator is seeded at import)."""
-    spec = importlib.util.spec_from_file_location("vault_unseen_build", HERE / "build.py")
-    assert spec is not None and spec.loader is not None
-    mod = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(mod)
+    mod: ModuleType = load_script(HERE / "build.py", "vault_unseen_build")
     return mod
-
-
-def _write(tmp_path: Path, name: str, lines: list[str]) -> Path:
-    path = tmp_path / name
-    path.write_text("".join(line + "\n" for line in lines))
-    path.chmod(0o600)
-    return path
 
 
 def _lines(name: str) -> list[str]:

@@ -45,13 +45,18 @@ NO_RETENTION = "require_tamper_evidence = false\nretention_days = 0\n"
 WEIRD = "we|ird [x]%,:`b`*<i>"
 
 
-@pytest.fixture()
-def work(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+def in_actions(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """``tmp_path`` as the working folder of a GitHub Actions step (its step summary inside it)."""
     monkeypatch.chdir(tmp_path)
     monkeypatch.delenv("GITHUB_WORKSPACE", raising=False)
     monkeypatch.setenv("GITHUB_ACTIONS", "true")
     monkeypatch.setenv("GITHUB_STEP_SUMMARY", str(tmp_path / "step-summary.md"))
     return tmp_path
+
+
+@pytest.fixture()
+def work(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    return in_actions(tmp_path, monkeypatch)
 
 
 def _write(path: Path, lines: list[bytes]) -> Path:

@@ -27,7 +27,7 @@ import pytest
 
 from pytest_auditready.cli import main
 from pytest_auditready.report.github import md_cell
-from tests.test_unseen_reports import SCHEMAS, XSD, _write
+from tests.test_unseen_reports import SCHEMAS, XSD, _write, in_actions
 
 ROOT = Path(__file__).resolve().parents[1]
 CLEAN = (ROOT / "fixtures" / "openbao" / "clean.log").read_bytes().splitlines(keepends=True)
@@ -50,11 +50,7 @@ RAW = ("\u202e", "\u200b", "\x1b", "<script", "<b>", "<i>")  # never raw in any 
 
 @pytest.fixture()
 def work(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    monkeypatch.chdir(tmp_path)
-    monkeypatch.delenv("GITHUB_WORKSPACE", raising=False)
-    monkeypatch.setenv("GITHUB_ACTIONS", "true")
-    monkeypatch.setenv("GITHUB_STEP_SUMMARY", str(tmp_path / "step-summary.md"))
-    (tmp_path / "auditready.toml").write_text(CONFIG)
+    (in_actions(tmp_path, monkeypatch) / "auditready.toml").write_text(CONFIG)
     return tmp_path
 
 

@@ -20,7 +20,7 @@ import pytest
 from pytest_auditready.config import Settings
 from pytest_auditready.engine.files import detect
 from pytest_auditready.review import Review, merged
-from tests.conftest import assert_no_secret
+from tests.conftest import assert_no_secret, log_copy
 from tests.test_access_review import review_of
 from tests.test_unseen_access import APP_ROLE, IAM, K8S, PARTIAL, SM, SM_ARN, SSM, kv_log  # noqa: F401
 
@@ -300,10 +300,7 @@ def rewrapped(bao: Any, tmp_path: Path) -> Path:
         assert late.call("POST", "sys/wrapping/unwrap", {"token": old}).status >= 400  # revoked by the rewrap
     finally:
         admin.close()
-    log = tmp_path / "audit.log"
-    log.write_bytes(server.log_path.read_bytes())
-    log.chmod(0o600)
-    return log
+    return log_copy(server, tmp_path)
 
 
 @pytest.mark.vault
