@@ -230,7 +230,10 @@ _PLANTS = (b'"password":"hunter2hunter2"', b"AKIAIOSFODNN7EXAMPLE", b"ghp_" + b"
            b"hvs." + b"A" * 24, b'"secret\\":\\"abc"', b"sk_live_" + b"a" * 24, b"?token=" + b"A" * 30,
            b'{\\"name\\":\\"DB_PASSWORD\\",\\"value\\":\\"x\\"}', b'"authorization":["Bearer abc"]',
            b'"api_key": "zzzzzzzzzzzz"', b'"kind":"Secret"', b'"resource":"secrets"', b'"SecureString"',
-           b'"q":"' + b"Zx9" * 9 + b'"', b'"h":"0123456789abcdef0"')
+           b'"q":"' + b"Zx9" * 9 + b'"', b'"h":"0123456789abcdef0"', b"github_pat_" + b"a1_B" * 12,
+           b"npm_" + b"a1B2" * 9, b"shpat_" + b"ab12" * 8, b"Bearer abc123def456ghi789", b"Basic dXNlcjpwYXNz",
+           b"sk-ant-api03-x", b"AIza" + b"a1B2-" * 7, b"https://hooks.slack.com/services/T1/B2/c3",
+           b"dp.pt." + b"a1B2" * 11, b"dop_v1_" + b"ab12" * 16, b"hf_" + b"aBcD" * 9, b"glsa_" + b"a1B2" * 8)
 
 
 @pytest.mark.parametrize("pure", [False, True], ids=["native", "pure"])

@@ -23,6 +23,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Callable, Iterable, Mapping, Optional
 
 from ..auditlog.model import HMAC_RE
+from . import tokens
 from .known import KnownValues, fingerprint
 from .secrets import (
     CACHE_MAX,
@@ -552,7 +553,6 @@ _IP_PREFILTER = (
     rb"(?:^|[^\w.])(?:" + _FIRST_OCTET + rb"\.\d{1,3}|192\.(?:\d{1,2}|[02-9]\d\d|1[0-57-9]\d|16[0-79])"
     rb"|172\.(?:\d|(?:0\d|1[0-5]|3[2-9]|[4-9]\d)\d?))\.\d{1,3}\.\d{1,3}"
 )
-_TOKEN_PREFILTER = rb"(?:hv[sbr]\.[A-Za-z0-9_-]{24}|s\.[A-Za-z0-9]{24}|b\.[A-Za-z0-9_-]{24})"
 
 # detect-secrets' keyed detectors (IBM Cloud IAM, IBM COS HMAC, SoftLayer, Cloudant) share one shape: after
 # "(?:(?<=\W)|(?<=^))(?:\[|)(?:"|\'|)", optional name prefixes, then a name ending in key/pwd/pw/password/pass/token;
@@ -671,7 +671,8 @@ class LeakScanner:
             flags.append(flag)
             return len(exprs) - 1
 
-        add(_TOKEN_PREFILTER, 0)
+        for token, caseless in tokens.PREFILTERS:  # credentials of a documented shape (scan.tokens)
+            add(token, hs.HS_FLAG_CASELESS if caseless else 0)
         for kw in _KEYWORD_PREFILTERS:
             keyword_ids.add(add(kw.encode("latin-1"), hs.HS_FLAG_CASELESS))
         for whole in _WHOLE_LINE_PREFILTERS:

@@ -20,18 +20,15 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Iterable, Iterator, Mapping, Optional
 
 from ..auditlog.model import HMAC_RE
+from . import tokens
 from .deferred import deferred_requests
 from .known import MIN_LEN, fingerprint
 
 if TYPE_CHECKING:
     from ..auditlog.formats import LogFormat
 
-# Vault / OpenBao tokens, which detect-secrets has no detector for: service (hvs.), batch (hvb.), recovery
-# (hvr.), and the legacy s. (24 base62 characters, optionally a namespace suffix) and b. forms.
-VAULT_TOKEN_RE = re.compile(
-    r"(?<![A-Za-z0-9_.-])(?:hv[sbr]\.[A-Za-z0-9_-]{24,}|s\.[A-Za-z0-9]{24}(?:\.[A-Za-z0-9]{5})?|b\.[A-Za-z0-9_-]{24,})"
-    r"(?![A-Za-z0-9_-])"
-)
+# Vault / OpenBao tokens, which detect-secrets has no detector for (scan.tokens has them and other formats).
+VAULT_TOKEN_RE = tokens.RULES[0].pattern
 _UUID_RE = re.compile(r"[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}\Z")
 _TIME_RE = re.compile(r"\d{4}-\d{2}-\d{2}[T ]\d{2}:\d{2}:\d{2}(\.\d+)?(Z|[+-]\d{2}:?\d{2})?\Z")
 # Keys of the Vault/OpenBao audit format whose values the vault itself computes: never a user's secret.
@@ -264,6 +261,7 @@ CACHE_MAX = 50_000  # judged (key, value) pairs kept; the cache is emptied when 
 # unique id (AROA + 17), any random uppercase id holds "A3T?" + 16 characters one time in a few thousand. Such a
 # run is another identifier, never the key id: only a match that stands alone is one.
 _AWS_KEY_ID_KIND = "AWS Access Key"
+_BASIC_AUTH_KIND = "Basic Auth Credentials"
 _UPPER_ALNUM = frozenset("ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789")
 # Detectors whose format is a short prefix: random identifiers start with it by chance, as often as they pass the
 # entropy limit. Artifactory's encrypted password is "AP" and one of 0-9A-F (1 in 240 base62 ids, 1 in 73 random
@@ -485,14 +483,16 @@ class GenericScanner:
         from detect_secrets.core.scan import _process_line_based_plugins
 
         found: dict[str, GenericHit] = {}
-        for m in VAULT_TOKEN_RE.finditer(value):
-            found.setdefault("Vault Token", GenericHit("Vault Token", key, fingerprint(m.group(0))))
+        for kind, credential in tokens.find(value):  # anywhere in the value, a path whole (scan.tokens)
+            found.setdefault(kind, GenericHit(kind, key, fingerprint(credential)))
         for part_key, part in self._parts(key, value):
             line = json.dumps({part_key: part})
             for secret in _process_line_based_plugins(lines=[(1, line)], filename="audit.log"):
                 kind = str(secret.type)
                 if kind == _AWS_KEY_ID_KIND and not _stands_alone(secret.secret_value or "", part):
                     continue  # inside a longer uppercase id (see _AWS_KEY_ID_KIND)
+                if kind == _BASIC_AUTH_KIND and tokens.placeholder(secret.secret_value or ""):
+                    continue  # a URL template's "{{password}}" (see scan.tokens.placeholder)
                 found.setdefault(kind, GenericHit(kind, key, fingerprint(secret.secret_value or part)))
         if self.names is not None and self.names.search(key) is not None:
             # a key the format names identifiers by (LogFormat.name_keys): random ids and generated names trip the

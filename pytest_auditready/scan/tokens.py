@@ -1,0 +1,161 @@
+"""Credentials of a documented shape that detect-secrets has no detector for, found anywhere in a value.
+
+detect-secrets judges a quoted run by its entropy only when the whole string is of one charset, so a token inside
+prose (an error message, a description, a note) is found only by a detector of the token's own format; and its
+format detectors miss a vault's tokens and several vendors' newer ones. Each rule here is such a format, with a
+distinctive prefix or shape (so that no identifier, word or digest matches it by chance), plus the two HTTP
+credentials any text can carry: a Bearer token and Basic credentials (``user:password`` in base64). The rules run
+on a whole value, a request path too (whose segments the other detectors see one by one, so a URL with a password
+or a webhook in it would be cut apart). ``PREFILTERS`` hold a Hyperscan superset of each rule: literals and
+bounded repeats only (Vectorscan 5.4.12 misses matches of alternations with unbounded repeats, see
+scan.known.prefilters).
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import re
+from dataclasses import dataclass
+from typing import Callable, Iterator, Optional
+
+_B = r"(?<![A-Za-z0-9_])"  # no word character before
+_E = r"(?![A-Za-z0-9_])"  # nor after
+
+
+def _basic(m: re.Match[str]) -> bool:
+    """The base64 after "Basic" decodes to printable ``user:password`` with a password (RFC 7617)."""
+    text = m.group(1)
+    try:
+        raw = base64.b64decode(text + "=" * (-len(text) % 4), validate=True).decode("utf-8")
+    except (binascii.Error, ValueError):
+        return False
+    _user, colon, password = raw.partition(":")
+    return bool(colon and password.strip()) and raw.isprintable() and not placeholder(password)
+
+
+def _bearer(m: re.Match[str]) -> bool:
+    """A bearer credential: a token68 (RFC 9110 11.2) of letters and digits both, not a placeholder."""
+    token = m.group(1)
+    return (any(c.isdigit() for c in token) and any(c.isalpha() for c in token)
+            and not token.lower().startswith(("hmac-sha256", "redacted", "xxxx", "<")))
+
+
+# A password that only stands for one: a template's placeholder (Vault's database engine writes connection URLs as
+# "postgresql://{{username}}:{{password}}@host/db"; Go templates "{{.Password}}", shells "${PASSWORD}", printf "%s",
+# "<password>" in documentation) or a mask ("****", "[REDACTED]").
+_PLACEHOLDER_RE = re.compile(r"\{\{[^{}]*\}\}|\$\{[^{}]*\}|\$[A-Z_][A-Z0-9_]*|<[^<>]*>|%[sv]|\*+|[xX]{3,}"
+                             r"|\[?(?i:redacted|hidden|masked)\]?")
+
+
+def placeholder(password: str) -> bool:
+    """``password`` (as found in a URL or a Basic credential) is a placeholder or a mask, not a password."""
+    return _PLACEHOLDER_RE.fullmatch(password) is not None
+
+
+def _userinfo(m: re.Match[str]) -> bool:
+    """A URL's user information holds a password that is no placeholder."""
+    return not placeholder(m.group(1))
+
+
+def _mixed(m: re.Match[str]) -> bool:
+    """Random letters hold both cases (a long identifier of one case is a name, not a token)."""
+    s = m.group(0)
+    return any(c.islower() for c in s[3:]) and any(c.isupper() for c in s[3:])
+
+
+@dataclass(frozen=True)
+class TokenRule:
+    kind: str  # as findings name it
+    pattern: re.Pattern[str]
+    check: Optional[Callable[[re.Match[str]], bool]] = None  # a match counts only if this holds
+
+
+RULES: tuple[TokenRule, ...] = (
+    # Vault / OpenBao tokens: service (hvs.), batch (hvb.), recovery (hvr.), the legacy s. (24 base62 characters,
+    # optionally a namespace suffix) and b. forms.
+    TokenRule("Vault Token", re.compile(
+        r"(?<![A-Za-z0-9_.-])(?:hv[sbr]\.[A-Za-z0-9_-]{24,}|s\.[A-Za-z0-9]{24}(?:\.[A-Za-z0-9]{5})?"
+        r"|b\.[A-Za-z0-9_-]{24,})(?![A-Za-z0-9_-])")),
+    # GitHub's fine-grained personal access tokens (GitHub Docs, "About authentication to GitHub": github_pat_)
+    TokenRule("GitHub Token", re.compile(_B + r"github_pat_[A-Za-z0-9_]{40,255}" + _E)),
+    # npm access tokens (npm Docs, "About access tokens": npm_ and 36 base62 characters)
+    TokenRule("npm Token", re.compile(_B + r"npm_[A-Za-z0-9]{36}" + _E)),
+    # Shopify access tokens and shared secrets (shpat_, shpca_, shppa_, shpss_ and 32 hex digits)
+    TokenRule("Shopify Token", re.compile(_B + r"shp(?:at|ca|pa|ss)_[a-fA-F0-9]{32}" + _E)),
+    # Anthropic API and admin keys (sk-ant-api03-..., sk-ant-admin01-...)
+    TokenRule("Anthropic API Key", re.compile(_B + r"sk-ant-(?:api|admin)\d\d-[A-Za-z0-9_-]{80,}")),
+    # OpenAI project, service-account and admin keys (the legacy form has detect-secrets' OpenAI detector)
+    TokenRule("OpenAI Token", re.compile(_B + r"sk-(?:proj|svcacct|admin)-[A-Za-z0-9_-]{40,}")),
+    # DigitalOcean personal, OAuth and refresh tokens
+    TokenRule("DigitalOcean Token", re.compile(_B + r"do[opr]_v1_[a-f0-9]{64}" + _E)),
+    # Hugging Face user access tokens (hf_ and 34 letters of both cases)
+    TokenRule("Hugging Face Token", re.compile(_B + r"hf_[A-Za-z]{34}" + _E), _mixed),
+    # Databricks personal access tokens
+    TokenRule("Databricks Token", re.compile(_B + r"dapi[a-f0-9]{32}(?:-\d)?" + _E)),
+    # age secret keys (Bech32, 58 characters after the 1)
+    TokenRule("age Secret Key", re.compile(r"AGE-SECRET-KEY-1[QPZRY9X8GF2TVDW0S3JN54KHCE6MUA7L]{58}")),
+    # Grafana service-account tokens and Grafana Cloud access-policy tokens
+    TokenRule("Grafana Token", re.compile(_B + r"(?:glsa_[A-Za-z0-9]{32}_[A-Fa-f0-9]{8}"
+                                          r"|glc_[A-Za-z0-9+/]{32,}={0,2})")),
+    # Doppler tokens (personal, service, service account, CLI, SCIM, audit)
+    TokenRule("Doppler Token", re.compile(_B + r"dp\.(?:pt|st|sa|ct|scim|audit)\.[A-Za-z0-9]{40,44}" + _E)),
+    # HCP Terraform / Terraform Enterprise API tokens
+    TokenRule("Terraform Cloud Token", re.compile(_B + r"[A-Za-z0-9]{14}\.atlasv1\.[A-Za-z0-9_=-]{60,70}")),
+    # Pulumi access tokens
+    TokenRule("Pulumi Token", re.compile(_B + r"pul-[a-f0-9]{40}" + _E)),
+    # Postman API keys
+    TokenRule("Postman API Key", re.compile(_B + r"PMAK-[a-f0-9]{24}-[a-f0-9]{34}" + _E)),
+    # Linear API keys
+    TokenRule("Linear API Key", re.compile(_B + r"lin_api_[A-Za-z0-9]{40}" + _E)),
+    # Atlassian API tokens
+    TokenRule("Atlassian API Token", re.compile(_B + r"ATATT3[A-Za-z0-9_=-]{180,}")),
+    # Google API keys (AIza and 35 more), OAuth client secrets and access tokens
+    TokenRule("Google API Key", re.compile(_B + r"AIza[0-9A-Za-z_-]{35}" + r"(?![A-Za-z0-9_-])")),
+    TokenRule("Google OAuth Credential", re.compile(_B + r"(?:GOCSPX-[A-Za-z0-9_-]{28}|ya29\.[A-Za-z0-9_-]{30,})")),
+    # Slack incoming webhooks (detect-secrets' Slack detector finds them outside paths; a path is judged by segment)
+    TokenRule("Slack Token", re.compile(r"https://hooks\.slack\.com/(?:services|workflows)/T[A-Za-z0-9_]+/"
+                                        r"[A-Za-z0-9_]+/[A-Za-z0-9_]{8,}")),
+    # A password in a URL's user information (RFC 3986 3.2.1), the same as detect-secrets' in any other value
+    TokenRule("Basic Auth Credentials", re.compile(r"://[^:/?#\[\]@!$&'()*+,;=\s]+:([^:/?#\[\]@!$&'()*+,;=\s]+)@"),
+              _userinfo),
+    # An HTTP Authorization credential written into any text: "Bearer <token68>", "Basic <base64 of user:pass>"
+    TokenRule("Bearer Token", re.compile(r"(?i)(?<![A-Za-z0-9])bearer\s+([A-Za-z0-9._~+/-]{16,}=*)"), _bearer),
+    TokenRule("Basic Auth Credentials", re.compile(r"(?i)(?<![A-Za-z0-9])basic\s+([A-Za-z0-9+/]{4,}={0,2})"
+                                                   r"(?![A-Za-z0-9+/=])"), _basic),
+)
+
+# Hyperscan expressions, each a superset of one or more rules above (literals and bounded repeats only). The URL
+# rule needs none: detect-secrets' own Basic Auth regex, which it implies, is in the block database.
+PREFILTERS: tuple[tuple[bytes, bool], ...] = (  # (expression, caseless)
+    (rb"(?:hv[sbr]\.[A-Za-z0-9_-]{24}|s\.[A-Za-z0-9]{24}|b\.[A-Za-z0-9_-]{24})", False),
+    (rb"github_pat_[A-Za-z0-9_]{40}", False),
+    (rb"npm_[A-Za-z0-9]{36}", False),
+    (rb"shp(?:at|ca|pa|ss)_[a-fA-F0-9]{32}", False),
+    (rb"sk-ant-(?:api|admin)\d\d-", False),
+    (rb"sk-(?:proj|svcacct|admin)-[A-Za-z0-9_-]{40}", False),
+    (rb"do[opr]_v1_[a-f0-9]{64}", False),
+    (rb"hf_[A-Za-z]{34}", False),
+    (rb"dapi[a-f0-9]{32}", False),
+    (rb"AGE-SECRET-KEY-1", False),
+    (rb"gl(?:sa|c)_[A-Za-z0-9+/]{32}", False),
+    (rb"dp\.(?:pt|st|sa|ct|scim|audit)\.[A-Za-z0-9]{40}", False),
+    (rb"\.atlasv1\.", False),
+    (rb"pul-[a-f0-9]{40}", False),
+    (rb"PMAK-[a-f0-9]{24}-", False),
+    (rb"lin_api_[A-Za-z0-9]{40}", False),
+    (rb"ATATT3", False),
+    (rb"AIza[0-9A-Za-z_-]{35}", False),
+    (rb"GOCSPX-|ya29\.", False),
+    (rb"hooks\.slack\.com/", False),
+    (rb"bearer\s", True),
+    (rb"basic\s", True),
+)
+
+
+def find(value: str) -> Iterator[tuple[str, str]]:
+    """(kind, the credential as matched) for each rule's match in ``value``."""
+    for rule in RULES:
+        for m in rule.pattern.finditer(value):
+            if rule.check is None or rule.check(m):
+                yield rule.kind, m.group(0)
