@@ -297,8 +297,14 @@ def _lines(sample: bytes, complete: bool) -> list[bytes]:
     return [ln.rstrip(b"\r") for ln in lines if ln.strip()][:SAMPLE_LINES]
 
 
+_SECRETISH = re.compile(r"[A-Za-z0-9+/=_~]{20,}|(?=[A-Za-z0-9+/=_~]*[0-9])(?=[A-Za-z0-9+/=_~]*[A-Za-z])"
+                        r"[A-Za-z0-9+/=_~]{12,}")
+
+
 def _show(text: bytes, limit: int = 40) -> str:
-    s = text[:limit].decode("utf-8", "replace")
+    """The start of a refused file, quoted, with each run that could be a secret (12 or more letters and digits
+    mixed, or any 20) shown as <...>: a file named by mistake may be a token file or a .env."""
+    s = _SECRETISH.sub("<...>", text[:limit].decode("utf-8", "replace"))
     return json.dumps(s + ("…" if len(text) > limit else ""))
 
 

@@ -92,6 +92,11 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
         return 2
     except BrokenPipeError:
         return 1
+    except OSError as exc:  # a file or folder the command could not use, past the checks that word it themselves
+        where = f" {exc.filename}" if getattr(exc, "filename", None) else ""
+        print(f"auditready: cannot use{visible(str(where))}: {visible(exc.strerror or str(exc))}; fix: check that "
+              "path and this user's access to it", file=sys.stderr)
+        return 2
 
 
 def run() -> NoReturn:

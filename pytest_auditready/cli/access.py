@@ -483,8 +483,17 @@ def _size_hint(path: str) -> Optional[int]:
 
     if is_url(path):
         return None
+    import stat
+
     try:
-        with open(path, "rb") as f:
+        # never blocks: a FIFO opened for reading waits for a writer (open_log refuses what is no regular file)
+        fd = os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0))
+    except OSError:
+        return None
+    with open(fd, "rb") as f:
+        if not stat.S_ISREG(os.fstat(fd).st_mode):
+            return None
+        try:
             magic = f.read(6)
             if magic[:2] == b"\x1f\x8b":
                 f.seek(-4, os.SEEK_END)
@@ -492,8 +501,8 @@ def _size_hint(path: str) -> Optional[int]:
             if magic[:3] == b"BZh" or magic == b"\xfd7zXZ\x00":
                 return None
             return os.fstat(f.fileno()).st_size
-    except OSError:
-        return None
+        except OSError:
+            return None
 
 
 def as_json(pattern: str, since: Optional[int], until: Optional[int], acc: Accesses,

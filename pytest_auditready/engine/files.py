@@ -60,7 +60,7 @@ def _keep_freed_memory() -> None:
 
 
 def expand(paths: Sequence[str]) -> list[str]:
-    """Every log file named by ``paths``: a file as given, a folder's log files (recursively, sorted; digest
+    """Every log file named by ``paths``, each once: a file as given, a folder's log files (recursively, sorted; digest
     chains and keys left out), a glob's matches (the same left out: ``audit.log*`` matches the chain
     ``audit.log.digests`` too), an object-store URL's objects (``engine.objects``). A digest chain, rotated or not
     (``rotation.chain_name``), is never read as a log, even named on its own (the shell expands ``audit.log*``
@@ -76,10 +76,13 @@ def expand(paths: Sequence[str]) -> list[str]:
     out: list[str] = []
     chains: list[str] = []
     for p in paths:
+        if p == "-" and not os.path.lexists(p):
+            raise AuditReadyError("'-' names standard input, which is not read: a verdict names the files it rests on",
+                                  "save the stream to a file first (... > audit.log) and name that file")
         if is_url(p):  # object storage: an object, a prefix or a glob (engine.objects)
             out.extend(expand_url(p))
         elif os.path.isdir(p):
-            found = sorted(os.path.join(d, n) for d, _, names in os.walk(p) for n in names
+            found = sorted(os.path.join(d, n) for d, names in _walk(p) for n in names
                            if not not_a_log(os.path.join(d, n)) and not chain_name(n))
             if not found:
                 raise AuditReadyError(f"the folder {p} holds no log file", "name the folder that holds the audit logs")
@@ -99,8 +102,36 @@ def expand(paths: Sequence[str]) -> list[str]:
     if chains and not out:
         raise AuditReadyError(f"{chains[0]} is a digest chain written by `auditready seal`, not an audit log",
                               "name the log it seals (or its folder): tamper_evidence finds the chain beside it")
+    # one file named twice (audit.log, ./audit.log, its absolute path; by a folder and by name) is read once, under
+    # the first name given; a link is another name, kept: a rotated file replaced by a link is completeness's to judge
+    def key(p: str) -> str:
+        return p if is_url(p) else os.path.normpath(os.path.abspath(p))
+
     seen: set[str] = set()
-    return [p for p in out if not (p in seen or seen.add(p))]  # type: ignore[func-returns-value]  # set.add: None
+    return [p for p in out if not (key(p) in seen or seen.add(key(p)))]  # type: ignore[func-returns-value]
+
+
+def _walk(top: str) -> Iterator[tuple[str, list[str]]]:
+    """Each folder under ``top`` with the names of the files in it: a linked folder is followed (an archive linked
+    into the log folder holds files of the set), each real folder once (a link back up is no loop), and a folder
+    that cannot be listed is refused (``_unlisted``)."""
+    seen: set[str] = set()
+    for d, dirs, names in os.walk(top, onerror=_unlisted, followlinks=True):
+        real = os.path.realpath(d)
+        if real in seen:
+            dirs[:] = []
+            continue
+        seen.add(real)
+        dirs[:] = [x for x in dirs if os.path.realpath(os.path.join(d, x)) not in seen]
+        yield d, names
+
+
+def _unlisted(exc: OSError) -> None:
+    """A folder under a named one that cannot be listed: refused, never walked past (its logs would be left out of
+    the verdict without a word)."""
+    where = getattr(exc, "filename", None) or "a folder"
+    raise AuditReadyError(f"cannot list the folder {where}: {exc.strerror or exc}",
+                          "give this user read and execute access to it, or name the folders to verify one by one")
 
 
 def offline_checks(checks: Sequence[Check]) -> list[Check]:
@@ -144,10 +175,15 @@ def check_inputs(settings: Settings) -> None:
     input that cannot be read is exit 2 in one line, never a tamper_evidence finding blamed on the log."""
     from ..safeio import MAX_KEY_BYTES, MAX_LIST_BYTES, read_small
 
-    for path, what, cap in ((settings.public_key, "public key", MAX_KEY_BYTES),
-                            (settings.cloudtrail_public_keys, "CloudTrail public keys file", MAX_LIST_BYTES)):
+    for path, what, cap, option in ((settings.public_key, "public key", MAX_KEY_BYTES, "--public-key"),
+                                    (settings.cloudtrail_public_keys, "CloudTrail public keys file", MAX_LIST_BYTES,
+                                     "--cloudtrail-public-keys")):
         if path:
-            read_small(path, what, cap)
+            try:
+                read_small(path, what, cap)
+            except FileNotFoundError:  # read_small leaves the wording of a missing file to its caller
+                raise AuditReadyError(f"no such {what}: {path}", f"check the path given to {option} (or its key in "
+                                      "[tool.auditready])") from None
 
 
 @dataclass
@@ -302,7 +338,8 @@ def empty_member(name: str, log_set: Sequence[str], stats: FileStats) -> str:
     why = hollow(name)
     if why:  # no log just rotated: completeness fails on it (``with_set``); the other checks say why they skip
         return f"{why[:-1]}; completeness reports it"
-    others = [p for p in log_set if p != name]
+    mine = _log_name(name)  # its own log's files: an empty file of another name is no log just rotated
+    others = [p for p in log_set if p != name and _log_name(p) == mine]
     if not any(_holds_bytes(p) for p in others):
         return ""
     return (f"{name} is empty (a log just rotated, or rotated while idle): no entry in it to judge; the other "

@@ -18,7 +18,7 @@ from urllib.parse import quote, urlsplit
 
 from ..checks.base import FAILED, Finding
 from ..safeio import write_atomic
-from ..text import json_visible
+from ..text import json_visible, visible
 from .common import (
     clean,
     file_of,
@@ -62,6 +62,8 @@ def _result(result: "AuditResult", rule: str, index: int, level: str, f: Finding
     path, line = split_where(f.where) if f.where else ("", None)
     if not path:
         path, line = fallback, None
+    elif fallback and os.path.normpath(path) == os.path.normpath(visible(fallback)):
+        path = fallback  # the file itself: a finding's text shows its name's control characters as escapes
     if not path:
         return None
     res: dict[str, Any] = {
@@ -69,7 +71,7 @@ def _result(result: "AuditResult", rule: str, index: int, level: str, f: Finding
         "ruleIndex": index,
         "level": level,
         "message": {"text": clean(result, f.text())},
-        "locations": [{"physicalLocation": {"artifactLocation": {"uri": _uri(clean(result, relative_path(path)))},
+        "locations": [{"physicalLocation": {"artifactLocation": {"uri": _uri(result.redact(relative_path(path)))},
                                             "region": {"startLine": max(line or 1, 1)}}}],
         "properties": {"item": clean(result, item)},
     }
