@@ -218,3 +218,15 @@ def test_one_file_named_twice_is_read_once(work: Path) -> None:
     assert [(a["file"], a["entries"]) for a in files] == [("logs/audit.log", 33)]
     r = _cli(work, "access", "secret/*", "logs/audit.log", "./logs/audit.log", "--json", "-")
     assert [f["file"] for f in json.loads(r.stdout)["files"]] == ["logs/audit.log"]
+
+
+def test_access_over_files_that_hold_no_entry_refuses_to_answer_nobody(work: Path) -> None:
+    """Before: an empty file answered "0 requests by 0 identities", exit 0: "nobody saw it" from no evidence."""
+    (work / "empty.log").write_text("")
+    (work / "empty.log").chmod(0o600)
+    r = _cli(work, "access", "secret/*", "empty.log")
+    assert r.returncode == 2 and r.stdout == "" and r.stderr.count("\n") == 1, r.stdout + r.stderr
+    assert "hold no audit entry (0 lines read)" in r.stderr
+    _log(work / "logs")  # beside a log with entries, an empty file (a log just rotated) is no reason to refuse
+    r = _cli(work, "access", "secret/*", "empty.log", "logs/audit.log", "--json", "-")
+    assert r.returncode == 0 and json.loads(r.stdout)["requests"] > 0, r.stderr

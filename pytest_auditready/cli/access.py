@@ -580,6 +580,10 @@ def run(args: argparse.Namespace) -> int:
     started = time.monotonic()
     acc, files = answer(args.pattern, expand(args.paths), settings, since, until)
     seconds = time.monotonic() - started
+    if not any(f.entries for f in files):  # "nobody" from no evidence at all would be a false answer
+        lines = sum(f.lines for f in files)
+        raise AuditReadyError(f"the {len(files)} file(s) named hold no audit entry ({lines} lines read): there is "
+                              "nothing to answer from", "name the audit log files that cover the period asked about")
     doc = as_json(args.pattern, since, until, acc, files)
     out = sys.stdout
     text = json.dumps(doc, indent=2, ensure_ascii=True) + "\n"
