@@ -75,8 +75,12 @@ def _too_large(path: PathLike, what: str, size: str, max_bytes: int) -> AuditRea
 
 
 def _cannot_read(path: PathLike, what: str, exc: OSError, fix: str) -> AuditReadyError:
+    """A path that could not be opened: access refused is always remedied by access (a caller's ``fix`` speaks to
+    what a path should name)."""
+    denied = exc.errno in (errno.EACCES, errno.EPERM)
     return AuditReadyError(f"cannot read the {what} {os.fspath(path)}: {exc.strerror or exc}",
-                           fix or "give this user read access to it")
+                           "give this user read access to it (and search access to its folders)" if denied
+                           else fix or "give this user read access to it")
 
 
 def open_regular(path: PathLike, what: str, *, max_bytes: Optional[int] = None, fix: str = "") -> BinaryIO:
@@ -84,7 +88,7 @@ def open_regular(path: PathLike, what: str, *, max_bytes: Optional[int] = None, 
 
     A missing file raises FileNotFoundError (callers word that themselves); anything else that is wrong is an
     AuditReadyError naming the ``what`` (e.g. "canaries file") and the path. ``fix`` replaces the generic remedy
-    for a path that is not a regular file or cannot be read."""
+    for a path that is not a regular file or cannot be opened for another reason than refused access."""
     try:
         before = os.stat(path)  # decide before opening anything: opening a device can have effects of its own
     except FileNotFoundError:

@@ -230,3 +230,12 @@ def test_access_over_files_that_hold_no_entry_refuses_to_answer_nobody(work: Pat
     _log(work / "logs")  # beside a log with entries, an empty file (a log just rotated) is no reason to refuse
     r = _cli(work, "access", "secret/*", "empty.log", "logs/audit.log", "--json", "-")
     assert r.returncode == 0 and json.loads(r.stdout)["requests"] > 0, r.stderr
+
+
+def test_a_log_this_user_cannot_read_is_remedied_by_access_not_by_naming_another_file(work: Path) -> None:
+    """Before: a log refused for its mode said "name the log files themselves (save a stream to a file first)"."""
+    log = _log(work / "logs")
+    log.chmod(0)
+    r = _cli(work, "verify", "logs/audit.log", prefix=_without_dac())
+    assert r.returncode == 2 and r.stderr.count("\n") == 1, r.stderr
+    assert "Permission denied" in r.stderr and "fix: give this user read access to it" in r.stderr
