@@ -483,8 +483,10 @@ class GenericScanner:
         from detect_secrets.core.scan import _process_line_based_plugins
 
         found: dict[str, GenericHit] = {}
+        header = key.lower() in CREDENTIAL_HEADERS  # its value is one credential, named by header_credentials
         for kind, credential in tokens.find(value):  # anywhere in the value, a path whole (scan.tokens)
-            found.setdefault(kind, GenericHit(kind, key, fingerprint(credential)))
+            if not (header and kind in tokens.HTTP_KINDS):
+                found.setdefault(kind, GenericHit(kind, key, fingerprint(credential)))
         for part_key, part in self._parts(key, value):
             line = json.dumps({part_key: part})
             for secret in _process_line_based_plugins(lines=[(1, line)], filename="audit.log"):

@@ -125,6 +125,10 @@ RULES: tuple[TokenRule, ...] = (
                                                    r"(?![A-Za-z0-9+/=])"), _basic),
 )
 
+# The kinds of the HTTP Authorization credentials above: under an audited credential header the whole value is one,
+# and scan.secrets.header_credentials names it so.
+HTTP_KINDS = frozenset({"Bearer Token", "Basic Auth Credentials"})
+
 # Hyperscan expressions, each a superset of one or more rules above (literals and bounded repeats only). The URL
 # rule needs none: detect-secrets' own Basic Auth regex, which it implies, is in the block database.
 PREFILTERS: tuple[tuple[bytes, bool], ...] = (  # (expression, caseless)
