@@ -194,7 +194,19 @@ def test_prefilters_are_a_superset_of_the_rules():
     rng = random.Random(5)
     samples = [make(rng) for make in SHAPES.values() for _ in range(5)] + [URL_PASSWORD]
     for s in samples:
-        found = list(tokens.find(s))
-        assert found, s[:20]
-        for _, credential in found:
-            assert any(p.search(credential.encode()) for p in pre), credential[:20]
+        assert list(tokens.find(s)), s[:20]
+        for rule in tokens.RULES:
+            for m in rule.pattern.finditer(s):
+                assert any(p.search(m.group(0).encode()) for p in pre), (rule.kind, s[:20])
+
+
+def test_a_bearer_credential_of_a_known_format_is_named_by_its_format_once():
+    """A Bearer JWT is a JSON Web Token (one finding, not a second as a Bearer token); an opaque one is a Bearer
+    token; under an audited Authorization header either is the header's credential (scan.secrets
+    .header_credentials), not a hit of its own."""
+    jwt = ("eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiJzdmMtY2kiLCJpYXQiOjE3MDAwMDAwMDB9."
+           "3q2fXbI1fQy7n0JgX9wV7m2kT8cQeR4sLpZuA6dHhYo")
+    with GenericScanner() as g:
+        assert [h.kind for h in g.scan_value("x-debug-auth", "Bearer " + jwt)] == ["JSON Web Token"]
+        assert [h.kind for h in g.scan_value("x-debug-auth", "Bearer Zq7vXw4Lp9sKd2mN8bV1cX3")] == ["Bearer Token"]
+        assert g.scan_value("authorization", "Bearer Zq7vXw4Lp9sKd2mN8bV1cX3") == ()

@@ -483,10 +483,13 @@ class GenericScanner:
         from detect_secrets.core.scan import _process_line_based_plugins
 
         found: dict[str, GenericHit] = {}
+        unnamed: dict[str, GenericHit] = {}  # HTTP credentials of no format: only where nothing else is found
         header = key.lower() in CREDENTIAL_HEADERS  # its value is one credential, named by header_credentials
         for kind, credential in tokens.find(value):  # anywhere in the value, a path whole (scan.tokens)
-            if not (header and kind in tokens.HTTP_KINDS):
+            if kind not in tokens.HTTP_KINDS:
                 found.setdefault(kind, GenericHit(kind, key, fingerprint(credential)))
+            elif not header:
+                unnamed.setdefault(kind, GenericHit(kind, key, fingerprint(credential)))
         for part_key, part in self._parts(key, value):
             line = json.dumps({part_key: part})
             for secret in _process_line_based_plugins(lines=[(1, line)], filename="audit.log"):
@@ -505,6 +508,8 @@ class GenericScanner:
             for kind, longer in _PREFIX_ONLY.items():
                 if kind in found and longer.search(value) is None:
                     del found[kind]
+        if not found:
+            found = unnamed
         # detect-secrets runs its plugins in no fixed order: sort, so that every run reports the same findings
         hits = tuple(sorted(found.values(), key=lambda h: (h.kind, h.fingerprint)))
         self._cache[(key, value)] = hits

@@ -125,8 +125,9 @@ RULES: tuple[TokenRule, ...] = (
                                                    r"(?![A-Za-z0-9+/=])"), _basic),
 )
 
-# The kinds of the HTTP Authorization credentials above: under an audited credential header the whole value is one,
-# and scan.secrets.header_credentials names it so.
+# The kinds of the HTTP credentials above, which name no format: they count only where nothing else is found in the
+# value (a Bearer JWT is a JSON Web Token), and not at all under an audited credential header, whose whole value is
+# one (scan.secrets.header_credentials names it so).
 HTTP_KINDS = frozenset({"Bearer Token", "Basic Auth Credentials"})
 
 # Hyperscan expressions, each a superset of one or more rules above (literals and bounded repeats only). The URL
@@ -158,8 +159,9 @@ PREFILTERS: tuple[tuple[bytes, bool], ...] = (  # (expression, caseless)
 
 
 def find(value: str) -> Iterator[tuple[str, str]]:
-    """(kind, the credential as matched) for each rule's match in ``value``."""
+    """(kind, the credential) for each rule's match in ``value``: the match, or its group where the rule has one
+    (the token after "Bearer", the password of a URL), so that the same credential written elsewhere is one."""
     for rule in RULES:
         for m in rule.pattern.finditer(value):
             if rule.check is None or rule.check(m):
-                yield rule.kind, m.group(0)
+                yield rule.kind, m.group(1) if rule.pattern.groups else m.group(0)
