@@ -92,6 +92,25 @@ def load_settings(config: pytest.Config, notices: Optional[list[str]] = None) ->
     return discover(cli, config.getoption("auditready_config"), config.invocation_params.dir, pyproject, notices)
 
 
+# Set when -n (pytest-xdist) was turned off for a live run, to say so once the run is configured.
+_XDIST_OFF = pytest.StashKey[str]()
+
+
+@pytest.hookimpl(hookwrapper=True, tryfirst=True)
+def pytest_cmdline_main(config: pytest.Config) -> Any:
+    """A live audit is one run against one vault, in one process: pytest-xdist's ``-n``/``--tx`` are turned off
+    for it (before xdist reads them), or each worker would run a scenario of its own and no process would hold the
+    run its reports are made of. ``--auditready-offline`` keeps them: its items are spread by file."""
+    opt = config.option
+    if (config.getoption("auditready", default=False) and not config.getoption("auditready_offline", default=None)
+            and (getattr(opt, "numprocesses", None) or getattr(opt, "tx", None))):
+        config.stash[_XDIST_OFF] = f"-n {opt.numprocesses}" if getattr(opt, "numprocesses", None) else "--tx"
+        opt.numprocesses = 0
+        opt.tx = []
+        opt.dist = "no"
+    yield
+
+
 @pytest.hookimpl(trylast=True)
 def pytest_configure(config: pytest.Config) -> None:
     from . import defaults
@@ -120,6 +139,9 @@ def pytest_configure(config: pytest.Config) -> None:
         settings = load_settings(config, notices)
     except ConfigError as exc:
         raise pytest.UsageError(f"auditready: {visible(str(exc))}") from None
+    if _XDIST_OFF in config.stash:
+        notices.append(f"the live audit runs in one process: {config.stash[_XDIST_OFF]} (pytest-xdist) is off for "
+                       "this run")
     for notice in notices:
         config.issue_config_time_warning(pytest.PytestConfigWarning(f"auditready: {notice}"), stacklevel=2)
     if files is not None and getattr(config.option, "dist", "no") == "load":

@@ -10,7 +10,13 @@ from __future__ import annotations
 
 from typing import Any, Iterator, Mapping, Union
 
-from ..vault.config import _SAME_AS_SPECIAL, PRODUCTION_PATH_MARK, PRODUCTION_TYPE_MARK, SPECIAL_FILE_PATHS
+from ..vault.config import (
+    _SAME_AS_SPECIAL,
+    PRODUCTION_PATH_MARK,
+    PRODUCTION_TYPE_MARK,
+    SPECIAL_FILE_PATHS,
+    option_true,
+)
 from .base import Check, CheckContext, Finding, Note, Skip
 
 ID = "fail_closed"
@@ -37,10 +43,6 @@ def _named(path: str, dev: Mapping[str, Any]) -> str:
     fp = origin.get(PRODUCTION_PATH_MARK) or (opts.get("file_path") if typ == "file" else "")
     what = f"file_path={fp}" if fp else f"type {typ}"
     return f"{path!r} ({what}" + (f", declared at {at})" if at else ")")
-
-
-def _truthy(value: object) -> bool:
-    return str(value).strip().lower() in ("true", "1", "yes", "t")
 
 
 def _dropping(dev: Mapping[str, Any]) -> str:
@@ -72,7 +74,7 @@ def _device_findings(ctx: CheckContext, facts: Any) -> Iterator[Union[Finding, N
     read = str(facts.device or "")
     keeping = {p: d for p, d in devices.items() if _records(d)}
     filtered = {p: d for p, d in keeping.items() if str(d.get("options", {}).get("filter", "")).strip()}
-    fallback = sorted(p for p, d in keeping.items() if _truthy(d.get("options", {}).get("fallback", "")))
+    fallback = sorted(p for p, d in keeping.items() if option_true(d.get("options", {}).get("fallback", "")))
     whole = sorted(p for p in keeping if p not in filtered and p not in fallback)  # they get every entry
     if filtered and not fallback and not whole:
         names = "; ".join(_named(p, devices[p]) for p in sorted(filtered))

@@ -11,6 +11,7 @@ import struct
 from dataclasses import dataclass
 from typing import Iterable, Iterator, Optional, Union
 
+from ..vault.config import option_false, option_true
 from .base import Check, CheckContext, Finding, Skip
 from .fail_closed import keeps_nothing
 
@@ -342,7 +343,8 @@ def run(ctx: CheckContext) -> Iterator[Union[Finding, Skip]]:
                       "remove update/delete/sudo on sys/audit/* from those policies", request_id=attempt.request_id)
     if facts.capabilities_error:
         yield Finding(ID, "", f"Could not ask sys/capabilities-self as the unprivileged identity "
-                      f"({facts.capabilities_error}).", "let the default policy keep sys/capabilities-self")
+                      f"({facts.capabilities_error}).", "let the default policy keep sys/capabilities-self, or give "
+                      "the audit token update on sys/capabilities-accessor (it then asks for the identity)")
     for path, caps in sorted(facts.capabilities.items()):
         bad = sorted(set(caps) & (_DANGEROUS | ({"read", "list"} if path == "sys/audit" else set())))
         if bad:
@@ -353,16 +355,19 @@ def run(ctx: CheckContext) -> Iterator[Union[Finding, Skip]]:
                       "so log_raw cannot be ruled out.", "give the audit token sudo+read on sys/audit")
     for path, dev in sorted(facts.devices.items()):
         opts = dev.get("options", {})
-        if str(opts.get("log_raw", "")).lower() in ("true", "1", "yes"):
-            yield Finding(ID, "", f"Audit device {path!r} logs raw values (log_raw=true): every secret it sees is "
-                          "written in clear text.", f"re-create device {path!r} without log_raw",
+        if option_true(opts.get("log_raw", "")):
+            yield Finding(ID, "", f"Audit device {path!r} logs raw values (log_raw={opts['log_raw']}): every "
+                          "secret it sees is written in clear text.", f"re-create device {path!r} without log_raw",
                           where=_origin(ctx, path, "log_raw"))
-        if str(opts.get("hmac_accessor", "")).lower() in ("false", "0", "no"):
-            yield Finding(ID, "", f"Audit device {path!r} logs token accessors in clear (hmac_accessor=false): a "
-                          "log reader can look up and revoke any token.", f"re-create device {path!r} without "
+        if option_false(opts.get("hmac_accessor", "")):
+            yield Finding(ID, "", f"Audit device {path!r} logs token accessors in clear "
+                          f"(hmac_accessor={opts['hmac_accessor']}): a log reader can look up and revoke any token.",
+                          f"re-create device {path!r} without "
                           "hmac_accessor=false", where=_origin(ctx, path, "hmac_accessor"))
     if not facts.devices and not facts.devices_error:
-        yield Finding(ID, "", "The vault has no audit device enabled.", "enable a file audit device")
+        yield Finding(ID, "", "The vault has no audit device enabled: it serves every request without recording "
+                      "it.", "declare an audit \"file\" stanza in the server configuration and SIGHUP the server "
+                      "(OpenBao), or enable a file audit device (Vault: vault audit enable file)")
 
 
 CHECK = Check(

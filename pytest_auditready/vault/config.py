@@ -36,6 +36,21 @@ SPECIAL_FILE_PATHS = ("discard", "stdout")
 _SAME_AS_SPECIAL = {"/dev/null": "discard", "/dev/stdout": "stdout", "/dev/stderr": "stdout", "/dev/fd/1": "stdout",
                     "/dev/fd/2": "stdout", "/proc/self/fd/1": "stdout", "/proc/self/fd/2": "stdout"}
 MAX_CONFIG_FILE_BYTES = 1 << 20
+# A device option's boolean as OpenBao and Vault read it (Go's strconv.ParseBool: 1, t, T, TRUE, true, True and their
+# false twins; "yes"/"no" are taken too, as some tools write them), lower-cased.
+_GO_TRUE = ("1", "t", "true", "yes")
+_GO_FALSE = ("0", "f", "false", "no")
+
+
+def option_true(value: object) -> bool:
+    """Whether a device option's value reads as true (``log_raw = "t"`` logs raw, as ``"true"`` does)."""
+    return str(value).strip().lower() in _GO_TRUE
+
+
+def option_false(value: object) -> bool:
+    """Whether a device option's value reads as false (``hmac_accessor = "f"`` logs accessors in clear)."""
+    return str(value).strip().lower() in _GO_FALSE
+
 
 _FIX = "fix the stanza (OpenBao's HCL syntax: https://openbao.org/docs/configuration/)"
 
@@ -432,7 +447,7 @@ def _temporary(name: str) -> bool:
 def _check_devices(audits: list[AuditDecl], top: dict[str, str]) -> None:
     """Refuse, naming the line, what OpenBao would refuse on the production host although the throw-away server
     could be made to start with it (the file it writes there is not the production one)."""
-    prefixing = top.get("allow_audit_log_prefixing", "").lower() in ("true", "1")
+    prefixing = option_true(top.get("allow_audit_log_prefixing", ""))
     for a in audits:
         if "prefix" in a.options and not prefixing:
             raise AuditReadyError(f"audit option prefix at {a.where_option('prefix')} ({a.name}): OpenBao refuses to "
@@ -494,7 +509,7 @@ def load_vault_config(folder: Union[str, Path]) -> VaultConfig:
         audits.extend(found)
         replaced.extend(rep)
         for k, v in values.items():
-            if k == "allow_audit_log_prefixing" and top.get(k, "").lower() == "true":
+            if k == "allow_audit_log_prefixing" and option_true(top.get(k, "")):
                 continue  # OpenBao merges the files: one true is enough
             top[k] = v
     names = [f"{a.type}/{a.name}" for a in audits]

@@ -17,6 +17,7 @@ import threading
 import time
 from dataclasses import dataclass, field
 from typing import Any, Callable, Iterator, Mapping, Optional, Union
+from urllib.parse import urlsplit
 
 from ..auditlog.model import AccessLedger, Action, in_scope
 from ..errors import AuditReadyError
@@ -31,6 +32,9 @@ CAPABILITIES_ACTION = "capabilities-audit-devices"
 HEADERS_ACTION = "audited-headers"
 HEADER_SECRET = "canary:header"
 _PHASES = ("setup", "main", "cleanup", "teardown")
+# The keys of every Vault/OpenBao API answer, beside what the endpoint returns.
+_ENVELOPE = ("request_id", "lease_id", "renewable", "lease_duration", "data", "wrap_info", "warnings", "auth",
+             "mount_type")
 # Audit device options that are configuration, not credentials: the only ones copied into facts/evidence.
 _DEVICE_OPTION_KEYS = ("file_path", "mode", "log_raw", "hmac_accessor", "format", "prefix", "elide_list_responses",
                        "socket_type", "facility", "tag", "filter", "fallback", "exclude")
@@ -355,6 +359,9 @@ class Runner:
         self._policies_written: list[str] = []
         self._failures = 0  # consecutive failed clean-up calls: past two, the vault is taken as unreachable
         self._done: set[str] = set()
+        # What the vault confirmed removing with a 2xx answer to the removal itself ("canary PATH", "accessor A",
+        # "policy NAME"): the verdict on a thing whose check-up the audit token may not read (403).
+        self._confirmed: set[str] = set()
         self.verified = False  # set by a teardown that ran to its end and asked the vault what is left
 
     @property
@@ -387,6 +394,7 @@ class Runner:
             if claim is not None:
                 self._created.append(claim)  # before the request leaves: it may land without an answer
             reply = client.call(spec.method, spec.path, dict(body) if body is not None else None, headers)
+            self._note_removal(spec.method, spec.path, body, reply)
             if claim is not None and 400 <= reply.status < 500:
                 self._created.remove(claim)  # refused (a check-and-set conflict above all): nothing of ours there
             self.ledger.record(
@@ -461,6 +469,11 @@ class Runner:
                 "export a valid, unexpired token in VAULT_TOKEN (or BAO_TOKEN)"
                 + (f" that belongs to namespace {self._ns}/ or to a parent of it" if self._ns else ""),
             )
+        if reply.status == 404 and urlsplit(self.admin.url).path.strip("/"):
+            raise ScenarioError(f"token lookup answered {reply.status} ({reply.error}): the target "
+                                f"{self.admin.url} has a path, and the vault's API is under /v1/ of its address",
+                                "point --auditready-target at the vault's address without a path, as VAULT_ADDR "
+                                "has it (https://vault.example.com:8200)")
         if not reply.ok:
             raise ScenarioError(f"token lookup answered {reply.status}: {reply.error}", "check the vault's health")
         self.ledger.identities["admin"] = str(reply.data.get("display_name") or "")
@@ -488,6 +501,44 @@ class Runner:
                 f"there is no secrets engine mounted at {self.plan.kv_mount}/",
                 "set kv_mount in [tool.auditready] to a KV v2 mount (bao secrets enable -version=2 kv)",
             )
+        self._unprivileged_policies_exist()
+        self._audit_device_exists()
+
+    def _audit_device_exists(self) -> None:
+        """Refuse an ``audit_device`` the vault does not have (where the audit token may list the devices): no
+        digest of the run could be asked of it, and the run would fail integrity_digest for a typo."""
+        if not self._audit_device:
+            return
+        reply = self._admin_call("GET", "sys/audit")
+        if not reply.ok:
+            return
+        have = sorted(p.rstrip("/") for p in _device_listing(reply))
+        if self._audit_device.strip("/") not in have:
+            raise ScenarioError(
+                f"audit_device {self._audit_device!r} is not an audit device of the vault at {self.admin.url} "
+                f"(it has: {', '.join(have) or 'none'})",
+                "set audit_device in [tool.auditready] to the device that writes the log (bao audit list -detailed)",
+            )
+
+    def _unprivileged_policies_exist(self) -> None:
+        """Refuse ``unprivileged_policies`` naming a policy the vault does not have: a token may carry any name,
+        so the unprivileged identity would hold nothing, and its checks would say nothing about the vault's users.
+        Asked where the audit token may read the policy; "default" and "root" always exist."""
+        for name in self.plan.unprivileged_policies:
+            if name in ("default", "root"):
+                continue
+            r = self.admin.call("GET", f"sys/policies/acl/{name}")
+            if r.status == 404:
+                where = f" in namespace {self._ns}/" if self._ns else ""
+                vault = ("the embedded vault (its policies are OpenBao's and those of vault_config's policies/*.hcl)"
+                         if self.ledger.target == "embedded" else f"the vault at {self.admin.url}{where}")
+                raise ScenarioError(
+                    f"unprivileged_policies names the policy {name!r}, which {vault} does not have: the "
+                    "unprivileged identity would hold no rights, and log_protection and denied_access_logged would "
+                    "say nothing about your users",
+                    "set unprivileged_policies in [tool.auditready] to the policies your ordinary users get "
+                    "(bao policy list)",
+                )
 
     def _token_lasts(self, data: Mapping[str, Any]) -> None:
         """Refuse a token that would stop working before the run ends: the scenario's tokens are its children and
@@ -693,8 +744,7 @@ class Runner:
     def _gather_facts(self, caps_spec: Optional[ActionSpec]) -> None:
         reply = self._admin_call("GET", "sys/audit")
         if reply.ok:
-            raw = reply.data or {k: v for k, v in (reply.body or {}).items() if isinstance(v, dict)}
-            for path, dev in raw.items():
+            for path, dev in _device_listing(reply).items():
                 if not isinstance(dev, dict):
                     continue
                 opts = dev.get("options") or {}
@@ -739,8 +789,27 @@ class Runner:
                     self.facts.capabilities[p] = ["deny"]
                 self.facts.capabilities_note = (f"a token of namespace {self._ns}/ is refused every request in the "
                                                 f"root namespace (sys/capabilities-self answered {r.status} there)")
-            else:
+            elif r.status != 403 or not self._capabilities_by_accessor(paths, r):
                 self.facts.capabilities_error = f"{r.status}: {r.error or 'no answer'}"
+
+    def _capabilities_by_accessor(self, paths: list[str], refused: Reply) -> bool:
+        """A hardened default policy may not let a token call sys/capabilities-self: the audit token asks the same
+        question of the unprivileged token's accessor (sys/capabilities-accessor, update), which answers for the
+        same policies. Whether it could."""
+        accessor = self._accessors.get("unprivileged")
+        if not accessor:
+            return False
+        r = self._admin_call("POST", "sys/capabilities-accessor", {"accessor": accessor, "paths": paths})
+        if not r.ok:
+            return False
+        for p in paths:
+            caps = r.data.get(p, (r.body or {}).get(p))
+            if isinstance(caps, list):
+                self.facts.capabilities[p] = [str(c) for c in caps]
+        self.facts.capabilities_note = (f"the unprivileged identity may not call sys/capabilities-self (answered "
+                                        f"{refused.status}); the audit token asked sys/capabilities-accessor for its "
+                                        "accessor instead")
+        return True
 
     def _gather_mount_tuning(self) -> None:
         """Mounts tuned to log some keys without HMAC (audit_non_hmac_request/response_keys): their values are
@@ -840,16 +909,41 @@ class Runner:
             return
         self._pending_tokens.clear()  # every accessor was looked at: the tokens not found were never made
 
+    def _note_removal(self, method: str, path: str, body: Optional[Mapping[str, Any]],
+                      reply: Optional[Reply]) -> None:
+        """Remember a removal the vault confirmed (2xx): a KV metadata delete, an accessor's revocation, a policy's
+        deletion. Deleting or revoking what is already gone answers 2xx too: either way it is gone."""
+        if reply is None or not reply.ok:
+            return
+        p, m = path.strip("/"), self.plan.kv_mount
+        if method == "DELETE" and p.startswith(f"{m}/metadata/"):
+            self._confirmed.add("canary " + p.replace(f"{m}/metadata/", f"{m}/data/", 1))
+        elif method == "POST" and p == "auth/token/revoke-accessor" and body and body.get("accessor"):
+            self._confirmed.add(f"accessor {body['accessor']}")
+        elif method == "DELETE" and p.startswith("sys/policies/acl/"):
+            self._confirmed.add("policy " + p[len("sys/policies/acl/"):])
+
+    def _left(self, reply: Optional[Reply], gone: bool, confirmed: str) -> bool:
+        """Whether a thing of the run is still in the vault: the check-up's answer where it tells (``gone``, or
+        200: there), else (refused, no answer) whether its removal was confirmed. A check-up the token may not
+        make never reads as "removed" by itself."""
+        if reply is not None and gone:
+            return False
+        if reply is not None and reply.ok:
+            return True
+        return confirmed not in self._confirmed
+
     def _verify_clean(self) -> None:
         self.facts.residue = []
         for path in self._created:
             meta = path.replace(f"{self.plan.kv_mount}/data/", f"{self.plan.kv_mount}/metadata/", 1)
             r = self._quiet("GET", meta)
-            if r is None or r.status != 404:
+            if self._left(r, r is not None and r.status == 404, f"canary {path}"):
                 self.facts.residue.append(f"canary {path}")
         for ident, accessor in self._accessors.items():
             r = self._quiet("POST", "auth/token/lookup-accessor", {"accessor": accessor})
-            if r is None or r.ok:
+            # 400 "invalid accessor": no token has it any more
+            if self._left(r, r is not None and r.status == 400, f"accessor {accessor}"):
                 self.facts.residue.append(f"token of {ident} (display name {self.plan.token_display(ident)})")
         for ident, why in self._pending_tokens.items():
             self.facts.residue.append(
@@ -859,7 +953,7 @@ class Runner:
             )
         for name in self._policies_written:
             r = self._quiet("GET", f"sys/policies/acl/{name}")
-            if r is None or r.status != 404:
+            if self._left(r, r is not None and r.status == 404, f"policy {name}"):
                 self.facts.residue.append(f"policy {name}")
 
     def interrupted(self) -> Interrupted:
@@ -888,6 +982,7 @@ class Runner:
             self._failures += 1
             return None
         self._failures = 0
+        self._note_removal(method, path, body, reply)
         return reply
 
     def _record_quiet(self, spec: ActionSpec, body: Optional[Mapping[str, Any]] = None) -> None:
@@ -924,6 +1019,16 @@ _ADMIN_NEEDS = {
     "revoke-token-": "update on auth/token/revoke-accessor",
     "delete-policy-": "delete on sys/policies/acl/auditready-*",
 }
+
+
+def _device_listing(reply: Reply) -> dict[str, Any]:
+    """The audit devices of a ``GET sys/audit`` answer, by path: under "data" (empty when there is none); an older
+    answer lists them at the top level too, beside the response envelope's own keys, which are no devices."""
+    body = reply.body or {}
+    data = body.get("data")
+    if isinstance(data, dict):
+        return {k: v for k, v in data.items() if isinstance(v, dict)}
+    return {k: v for k, v in body.items() if isinstance(v, dict) and "type" in v and k not in _ENVELOPE}
 
 
 def _remedy(spec: ActionSpec, plan: Plan, status: int = 403) -> str:
