@@ -428,6 +428,7 @@ class EmbeddedServer:
         from .client import VaultClient
 
         client: Optional[VaultClient] = None
+        unready = ""  # why no client could be made yet (a CA file not yet whole)
         deadline = time.monotonic() + self._start_timeout
         assert self._proc is not None
         try:
@@ -438,8 +439,11 @@ class EmbeddedServer:
                     return self._server_output() or f"bao exited with status {self._proc.returncode}"
                 if client is None and (not self.tls or (self.ca_file is not None and self.ca_file.exists())):
                     # every probe has a total deadline: whatever holds the port cannot stall the start
-                    client = VaultClient(self.url, None, timeout=1.0,
-                                         ca_file=str(self.ca_file) if self.tls and self.ca_file else None)
+                    try:
+                        client = VaultClient(self.url, None, timeout=1.0,
+                                             ca_file=str(self.ca_file) if self.tls and self.ca_file else None)
+                    except AuditReadyError as exc:  # the server is still writing its CA file: read it again
+                        unready = str(exc)
                 if client is not None:
                     try:
                         if client.call("GET", "sys/health").status == 200:
@@ -450,7 +454,7 @@ class EmbeddedServer:
         finally:
             if client is not None:
                 client.close()
-        return f"no healthy answer within {self._start_timeout:g} s"
+        return f"no healthy answer within {self._start_timeout:g} s" + (f" ({unready})" if unready else "")
 
     def _kill(self, fast: bool = False) -> None:
         """End the server: SIGTERM and a graceful stop (about 0.4 s), or with ``fast`` SIGKILL at once (once its
