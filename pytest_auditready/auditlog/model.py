@@ -219,6 +219,11 @@ class AuditEntry:
         return _text(_get(self.data, "request", "remote_address"))
 
     @property
+    def remote_port(self) -> str:
+        """``request.remote_port`` as text (the vault writes a number), empty when absent."""
+        return port_text(_get(self.data, "request", "remote_port"))
+
+    @property
     def error(self) -> str:
         return _text(self.data.get("error"))
 
@@ -233,7 +238,7 @@ class AuditEntry:
     def record(self) -> "Record":
         """The entry's canonical fields, as the streaming checks read them."""
         return Record(self.file, self.line, self.type, self.time_text, self.identity, self.path, self.operation,
-                      self.result, self.remote_address, self.request_id, self.scope)
+                      self.result, self.remote_address, self.request_id, self.scope, self.remote_port)
 
     def get_field(self, name: str) -> str:
         """The canonical field ``name`` (see REQUIRED_FIELDS) as text, empty when absent."""
@@ -260,6 +265,13 @@ def walk_strings(data: Any) -> Iterator[tuple[str, str]]:
         elif isinstance(v, list):
             for vv in v:
                 stack.append((key, vv))
+
+
+def port_text(value: object) -> str:
+    """A Vault/OpenBao ``request.remote_port`` (a JSON number) as text; empty for anything else."""
+    if isinstance(value, int) and not isinstance(value, bool) and 0 < value < 65536:
+        return str(value)
+    return ""
 
 
 def in_scope(scope: str, path: str) -> str:
@@ -298,6 +310,7 @@ class Record:
         "file",
         "identity",
         "line",
+        "port",
         "request_id",
         "resource",
         "result",
@@ -309,7 +322,7 @@ class Record:
     )
 
     def __init__(self, file: str, line: int, type: str, time: str, identity: str, resource: str, action: str,
-                 result: str, source: str, request_id: str, scope: str = "") -> None:
+                 result: str, source: str, request_id: str, scope: str = "", port: str = "") -> None:
         self.file = file
         self.line = line
         self.type = type  # "request", "response", or "" when the format does not say
@@ -321,6 +334,7 @@ class Record:
         self.source = source
         self.request_id = request_id
         self.scope = scope  # the Vault/OpenBao namespace ``resource`` is relative to ("" for the root namespace)
+        self.port = port  # the Vault/OpenBao request's remote_port as text ("" when not logged): its connection
         self.ts = parse_time(time)  # (ns, digits written, significant digits) or None
 
     @property
@@ -359,6 +373,7 @@ class Entries:
         "file",
         "identity",
         "lines",
+        "port",
         "request_id",
         "resource",
         "result",
@@ -390,6 +405,9 @@ class Entries:
         # Each entry's Vault/OpenBao namespace (``Record.scope``), when any entry of the batch was made outside the
         # root namespace; None when all were (and for formats without namespaces).
         self.scope: Optional[list[str]] = None
+        # Each entry's Vault/OpenBao ``request.remote_port`` as text (``Record.port``), when the batch was made of
+        # records that carry one; None otherwise (a reader that decoded whole lines leaves them in ``decoded``).
+        self.port: Optional[list[str]] = None
 
     @classmethod
     def of(cls, records: Sequence[Record]) -> "Entries":
@@ -400,6 +418,8 @@ class Entries:
                     [r.request_id for r in records])
         if any(r.scope for r in records):
             batch.scope = [r.scope for r in records]
+        if any(r.port for r in records):
+            batch.port = [r.port for r in records]
         return batch
 
     def __len__(self) -> int:
@@ -409,7 +429,18 @@ class Entries:
         """Entry ``i`` as a Record."""
         return Record(self.file, self.lines[i], self.type[i], self.time[i], self.identity[i], self.resource[i],
                       self.action[i], self.result[i], self.source[i], self.request_id[i],
-                      self.scope[i] if self.scope is not None else "")
+                      self.scope[i] if self.scope is not None else "", self.ports()[i])
+
+    def ports(self) -> list[str]:
+        """Each entry's ``request.remote_port`` as text ("" where none): from the records the batch was made of, or
+        from the Vault/OpenBao lines a reader decoded into it (``decoded``)."""
+        if self.port is None:
+            if self.decoded is None:
+                self.port = [""] * len(self.lines)
+            else:  # port_text, written out: a call per entry costs more than the rest of the column
+                ports = [getattr(getattr(item, "request", None), "remote_port", None) for item in self.decoded]
+                self.port = [str(v) if type(v) is int and 0 < v < 65536 else "" for v in ports]
+        return self.port
 
     def secret(self, i: int) -> str:
         """Entry ``i``'s resource with its namespace (``in_scope``): which secret, across namespaces."""

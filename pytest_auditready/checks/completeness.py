@@ -8,9 +8,18 @@ edges of a log a pair is legitimately broken: a request still in flight when the
 whose request was written before the log begins. Those are excused by that rule when they lie within the window
 (``completeness_window``, 120 s by default) of the log's last or first time (a request lasts at most the vault's
 max request duration, 90 s by default: a vault that allows longer requests needs a longer window), and are judged
-everywhere else. In a set of files judged together (``engine.files.with_set``) those edges are judged against the
-files before and after in time (paired there, or a finding of the set) and counted judged in each file's table; only
-the edges no file of the run faces stay excused.
+everywhere else. Within the window the connection may still tell: a request comes on one connection (its
+``remote_address`` and ``remote_port``), and HTTP/1.1 serves the requests of a connection one at a time, the vault
+writing a request's response entry before it answers, so before the client can send the next. A request with no
+response entry after which the same connection sent another request, or a response with no request entry that an
+entry of the same connection precedes in the log, lost its partner in this log: a finding, not an edge (recorded
+from OpenBao 2.7 with one keep-alive client: tests/test_blind_vault_workloads.py). A connection seen answering a
+request while an earlier one of it waited, anywhere in the log (HTTP/2 multiplexes requests), tells nothing, and
+neither does an entry without ``remote_port`` or a log whose connections were too many to remember (CONNS). (An
+HTTP/2 connection that never showed two requests at once but had a long one in flight at the log's edge while
+later ones came and went looks like HTTP/1.1 and is judged as such.) In a set of files judged together
+(``engine.files.with_set``) those edges are judged against the files before and after in time (paired there, or a
+finding of the set) and counted judged in each file's table; only the edges no file of the run faces stay excused.
 
 An entry of a request already written is a finding at its line that names the first: a request entry while the
 first waits for its response, a request or response entry after the response (OpenBao writes one request and one
@@ -57,6 +66,8 @@ SEEN = 20_000  # Kubernetes and CloudTrail: the latest records remembered to fin
 _EARLY = 100_000  # request ids a later range keeps from its first 2 windows (for ``Pairs.merge``)
 HEAD = 100_000  # entries of a log's first window remembered (``Pairs.head``) for the set's judge
 _SHOW = 20
+UNTIMED = 10_000  # request ids of entries without a readable time remembered at most, of each type
+CONNS = 100_000  # connections remembered at most (the log's first windows; connections with a request pending)
 SELF_TEST = "the audit device's self-test write (sys/audit/test): the vault writes no response for it"
 
 
@@ -71,6 +82,32 @@ def before_log(window: int) -> str:
 
 
 IN_FLIGHT, BEFORE = in_flight(PAIR_WINDOW), before_log(PAIR_WINDOW)  # the rules' words at the default window
+# Requests OpenBao (and Vault) writes a request entry for and never a response entry (openbao internal/vault:
+# wrapping.go validateWrappingToken audits the request alone when the wrapping token is invalid, core.go
+# sealWithRequest and ha.go's step-down audit the request and then seal or step down), with the errors that mark the
+# first: recorded from OpenBao 2.7 for an unwrap and a lookup of a wrapping token that does not exist.
+_WRAPPING = ("sys/wrapping/lookup", "sys/wrapping/rewrap", "sys/wrapping/unwrap")
+_ALONE_PATHS = (*_WRAPPING, "sys/seal", "sys/step-down")
+_WRAPPING_ERRORS = ("error: wrapping token is not valid or does not exist", "error: error validating wrapping token")
+ALONE = ("a request the vault writes no response entry for: a wrapping token refused as invalid (sys/wrapping/lookup, "
+         "rewrap, unwrap), a seal (sys/seal) or a step-down (sys/step-down)")
+
+
+def alone(kind: str, path: str, result: str) -> bool:
+    """Whether a Vault/OpenBao entry is the request entry of a request the vault writes no response for (ALONE)."""
+    if kind != "request" or path not in _ALONE_PATHS:
+        return False
+    return result.startswith(_WRAPPING_ERRORS) if path in _WRAPPING else True
+
+
+def _any_alone(batch: Entries) -> bool:
+    """Whether a batch holds an entry ``alone`` names (a path of _ALONE_PATHS is looked for first, at C speed)."""
+    res = batch.resource
+    if not any(p in res for p in _ALONE_PATHS):
+        return False
+    return any(alone(t, r, x) for t, r, x in zip(batch.type, res, batch.result))
+
+
 NO_KEY = ("an entry with no request id or no readable time has nothing to pair it by (required_fields and "
           "timestamp_precision judge it)")
 _DROP_FIX = ("make every hop after the audit device keep every line (no filters, sampling or dropped lines: check the "
@@ -125,6 +162,21 @@ class Pairs(Visitor):
         self.head_over = False  # more than HEAD entries in the first window: the rest not remembered
         # on the file that judged its set: the set's word on the other files' tallies (``engine.files.settle``)
         self.settles: tuple[tuple[str, str, str, int], ...] = ()
+        # Connections (remote_address "\0" remote_port): what tells a lost partner from an edge within the window.
+        self.pend_conn: dict[str, str] = {}  # pending request id -> its connection
+        self.open: dict[str, list[str]] = {}  # connection -> its pending request ids, in file order
+        self.suspect: set[str] = set()  # pending request ids after which their connection sent another request
+        self.mux: set[str] = set()  # connections seen serving two requests at once: nothing is inferred on them
+        self.conns_over = False  # more connections than CONNS: nothing is inferred
+        # connections of the entries of the first two windows -> (ns of the first entry, of the first request or -1)
+        self.seen_conns: dict[str, tuple[int, int]] = {}
+        # responses without request (``orphans``), by (file, line): (connection, an entry of it before, a request of
+        # it before, a request of it pending then)
+        self.orphan_conn: dict[tuple[str, int], tuple[str, bool, bool, bool]] = {}
+        # entries with a request id but no readable time (NO_KEY): their partners are paired with them by id, so that
+        # the defect is named once, at the entry that lost its time (at most UNTIMED of each)
+        self.untimed_requests: set[str] = set()
+        self.untimed_responses: set[str] = set()
 
     def entries(self, batch: Entries) -> None:
         """The common case column by column (no Record built): every time a UTC RFC 3339 time; else ``entry``."""
@@ -136,11 +188,13 @@ class Pairs(Visitor):
             return
         stamps = batch.times_ns()
         file, lines = batch.file, batch.lines
+        conns = _conns(batch.source, batch.ports())
         track = self.early is not None  # a later range of a file: what ``merge`` needs
-        if not track and stamps and "" not in batch.request_id and "sys/audit/test" not in batch.resource:
+        if (not track and stamps and "" not in batch.request_id and "sys/audit/test" not in batch.resource
+                and not _any_alone(batch)):
             if self.head_open:  # a batch of the log's first windows only, never per entry past them
                 self._head(batch.type, batch.request_id, stamps, file, lines)
-            self._plain(batch.type, batch.request_id, stamps, file, lines)
+            self._plain(batch.type, batch.request_id, stamps, file, lines, conns)
             return
         for i, (kind, rid, ns) in enumerate(zip(batch.type, batch.request_id, stamps)):
             if not rid:
@@ -149,16 +203,24 @@ class Pairs(Visitor):
             if kind == "request" and not batch.identity[i] and batch.resource[i] == "sys/audit/test":
                 self.excuse(SELF_TEST)
                 continue
-            self._one(kind, rid, ns, file, lines[i])
+            if alone(kind, batch.resource[i], batch.result[i]):
+                self.excuse(ALONE)
+                continue
+            self._one(kind, rid, ns, file, lines[i], conns[i])
 
-    def _plain(self, types: list[str], ids: list[str], stamps: list[int], file: str, lines: Sequence[int]) -> None:
+    def _plain(self, types: list[str], ids: list[str], stamps: list[int], file: str, lines: Sequence[int],
+               conns: list[str]) -> None:
         """``entries`` for a batch with nothing to excuse (every entry has a request id, none is the device's
         self-test) of a range that is not a later one: ``_one``'s steps inlined, for the pairs that are whole."""
         if self.first_t is None:
             self.first_t = stamps[0]
         pending, answered, window, max_t = self.pending, self.answered, self.window, self.max_t
         pop, get, cap = pending.pop, answered.get, ANSWERED
-        for kind, rid, ns, line in zip(types, ids, stamps, lines):
+        early = self.first_t + 2 * window if len(self.seen_conns) < CONNS else -1  # seen_conns: the first windows
+        # _opened and _closed, inlined for the common case: a connection with no other request pending
+        open_, open_get, pend_conn, pend_get, suspect = self.open, self.open.get, self.pend_conn, self.pend_conn.get, \
+            self.suspect
+        for kind, rid, ns, line, conn in zip(types, ids, stamps, lines, conns):
             before = max_t
             if ns > max_t:
                 self.max_t = max_t = ns
@@ -169,12 +231,26 @@ class Pairs(Visitor):
                 done = get(rid) if first is None else None
                 if first is None and (done is None or done[0] + window < max_t):
                     pending[rid] = (ns, file, line)
+                    if conn:
+                        if open_get(conn) is None and len(open_) < CONNS:
+                            open_[conn] = [rid]
+                            pend_conn[rid] = conn
+                        else:
+                            self._opened(rid, conn)
                 else:
                     self._again(file, line, rid, ns, first, done)
             elif kind == "response":
                 if pop(rid, None) is None:
-                    self._unpaired(rid, ns, file, line, before)
+                    self._unpaired(rid, ns, file, line, before, conn)
                 else:
+                    if conn:
+                        waiting = open_get(conn)
+                        if (waiting is not None and len(waiting) == 1 and waiting[0] == rid and rid not in suspect
+                                and pend_get(rid) == conn):
+                            del open_[conn]
+                            del pend_conn[rid]
+                        else:
+                            self._closed(rid)
                     answered[rid] = (ns, file, line)
                     if len(answered) > cap:  # _trim, inlined for the common case: the oldest is within the window
                         if next(iter(answered.values()))[0] < max_t - window:
@@ -182,6 +258,8 @@ class Pairs(Visitor):
                         else:
                             answered.popitem(last=False)
                             self.answered_over = True
+            if conn and ns <= early:
+                self._saw(conn, ns, kind == "request")
         if len(answered) > self.answered_peak:  # at least as many as were within the window at any entry
             self.answered_peak = len(answered)
         if answered and next(iter(answered.values()))[0] + window < max_t:
@@ -216,13 +294,19 @@ class Pairs(Visitor):
         rid, ts = rec.request_id, rec.ts
         if not rid or ts is None:
             self.excuse(NO_KEY)
+            if rid and rec.type in ("request", "response"):
+                self._untimed(rec.type, rid)
             return
         if rec.type == "request" and rec.resource == "sys/audit/test" and not rec.identity:
             self.excuse(SELF_TEST)
             return
-        self._one(rec.type, rid, ts[0], rec.file, rec.line)
+        if alone(rec.type, rec.resource, rec.result):
+            self.excuse(ALONE)
+            return
+        self._one(rec.type, rid, ts[0], rec.file, rec.line, rec.source + "\0" + rec.port if rec.source and rec.port
+                  else "")
 
-    def _one(self, kind: str, rid: str, ns: int, file: str, line: int) -> None:
+    def _one(self, kind: str, rid: str, ns: int, file: str, line: int, conn: str = "") -> None:
         """One entry with a request id and a time, not the device's self-test."""
         if self.first_t is None:
             self.first_t = ns
@@ -242,13 +326,80 @@ class Pairs(Visitor):
             done = self.answered.get(rid) if first is None else None
             if first is None and (done is None or done[0] + self.window < self.max_t):
                 self.pending[rid] = (ns, file, line)
+                if conn:
+                    self._opened(rid, conn)
             else:
                 self._again(file, line, rid, ns, first, done)
         elif kind == "response":
             if self.pending.pop(rid, None) is None:
-                self._unpaired(rid, ns, file, line, before)
+                self._unpaired(rid, ns, file, line, before, conn)
             else:
+                if conn:
+                    self._closed(rid)
                 self._answer(rid, ns, file, line)
+        if conn and ns <= self.first_t + 2 * self.window and len(self.seen_conns) < CONNS:
+            self._saw(conn, ns, kind == "request")
+
+    # -- connections: a lost partner within the window ------------------------------------------------------
+    def _opened(self, rid: str, conn: str) -> None:
+        """A request now pending on ``conn``: the requests still pending there are followed by another."""
+        waiting = self.open.get(conn)
+        if waiting is None:
+            if len(self.open) >= CONNS:
+                self.conns_over = True
+                return
+            self.open[conn] = [rid]
+        else:
+            self.suspect.update(waiting)
+            waiting.append(rid)
+        self.pend_conn[rid] = conn
+
+    def _closed(self, rid: str) -> None:
+        """A pending request answered (or given up): off its connection; answered after its connection sent another
+        request, the connection serves requests at once (``mux``)."""
+        conn = self.pend_conn.pop(rid, None)
+        if conn is None:
+            return
+        waiting = self.open.get(conn)
+        if waiting is not None:
+            if rid in waiting:
+                waiting.remove(rid)
+            if not waiting:
+                del self.open[conn]
+        if rid in self.suspect:
+            self.suspect.discard(rid)
+            self._multiplexed(conn)
+
+    def _multiplexed(self, conn: str) -> None:
+        if len(self.mux) >= CONNS:
+            self.conns_over = True
+        else:
+            self.mux.add(conn)
+
+    def _saw(self, conn: str, ns: int, request: bool) -> None:
+        """An entry of ``conn`` in the first two windows (``seen_conns``)."""
+        got = self.seen_conns.get(conn)
+        if got is None:
+            if len(self.seen_conns) >= CONNS:
+                self.conns_over = True
+                return
+            self.seen_conns[conn] = (ns, ns if request else -1)
+        elif request and got[1] < 0:
+            self.seen_conns[conn] = (got[0], ns)
+
+    def _lost(self) -> tuple[set[str], set[tuple[str, int]]]:
+        """The requests in flight and the responses without request that their connection shows lost their partner
+        in this log (see the module's docstring): the request ids, and the responses' (file, line)."""
+        if self.conns_over:
+            return set(), set()
+        mux = self.mux
+        requests = {rid for rid in self.pending if rid in self.suspect and self.pend_conn.get(rid) not in mux}
+        responses = set()
+        for _rid, _ns, file, line, _before in self.orphans:
+            info = self.orphan_conn.get((file, line))
+            if info is not None and info[1] and not info[3] and info[0] not in mux:
+                responses.add((file, line))
+        return requests, responses
 
     def _answer(self, rid: str, ns: int, file: str, line: int) -> None:
         """Remember a response (paired or not) to name an entry of its request written again."""
@@ -275,14 +426,29 @@ class Pairs(Visitor):
             answered.popitem(last=False)
             self.answered_over = True
 
-    def _unpaired(self, rid: str, ns: int, file: str, line: int, before: int) -> None:
-        """A response whose request is not pending: written again (its request answered within the window), or an
-        orphan."""
+    def _untimed(self, kind: str, rid: str) -> None:
+        """An entry with request id ``rid`` and no readable time: its pending request is answered by it (a
+        response), or its response will be (a request)."""
+        if kind == "response":
+            if self.pending.pop(rid, None) is not None:
+                self._closed(rid)
+            elif len(self.untimed_responses) < UNTIMED:
+                self.untimed_responses.add(rid)
+        elif len(self.untimed_requests) < UNTIMED:
+            self.untimed_requests.add(rid)
+
+    def _unpaired(self, rid: str, ns: int, file: str, line: int, before: int, conn: str = "") -> None:
+        """A response whose request is not pending: paired with a request entry that has no readable time, written
+        again (its request answered within the window), or an orphan."""
+        if rid in self.untimed_requests:
+            self.untimed_requests.discard(rid)
+            self._answer(rid, ns, file, line)
+            return
         done = self.answered.get(rid)
         if done is not None and done[0] + self.window >= self.max_t:
             self._again(file, line, rid, ns, None, done, "response")
             return
-        self._orphan(rid, ns, file, line, before)
+        self._orphan(rid, ns, file, line, before, conn)
         self._answer(rid, ns, file, line)
 
     def _again(self, file: str, line: int, rid: str, ns: int, first: Optional[tuple[int, str, int]],
@@ -380,12 +546,23 @@ class Pairs(Visitor):
             if ns + self.window >= now:
                 break
             del pending[rid]
+            if self.pend_conn:
+                self._expired(rid)
             self._find(file, line, "request", rid)
 
-    def _orphan(self, rid: str, ns: int, file: str, line: int, before: int) -> None:
+    def _expired(self, rid: str) -> None:
+        """A pending request given up (a finding already): off its connection, telling nothing of it."""
+        self.suspect.discard(rid)
+        self._closed(rid)
+
+    def _orphan(self, rid: str, ns: int, file: str, line: int, before: int, conn: str = "") -> None:
         assert self.first_t is not None
         if before <= self.first_t + self.window:
             self.orphans.append((rid, ns, file, line, before))  # perhaps its request was before the log (or range)
+            if conn:
+                seen = self.seen_conns.get(conn)
+                self.orphan_conn[(file, line)] = (conn, seen is not None, seen is not None and seen[1] >= 0,
+                                                  bool(self.open.get(conn)))
         else:
             self._find(file, line, "response", rid)
 
@@ -452,15 +629,51 @@ class Pairs(Visitor):
                 or self.more or later.more
                 or len(self.found) + len(self.pending) + len(later.found) + len(later.orphans) >= _KEEP):
             raise NotImplementedError("request/response pairs that one pass could judge otherwise")
+        self.conns_over = self.conns_over or later.conns_over
+        for rid in later.untimed_responses:  # entries of ``later`` without a time that answer requests pending here
+            if self.pending.pop(rid, None) is not None:
+                self._closed(rid)
+            elif len(self.untimed_responses) < UNTIMED:
+                self.untimed_responses.add(rid)
         for rid, ns, file, line, before in later.orphans:
             seen = max(self.max_t, before)  # one pass's latest time before this response
             self._expire(seen)  # what one pass had expired by then (only this range's requests are pending yet)
+            info = later.orphan_conn.get((file, line))
+            if rid in self.untimed_requests:
+                self.untimed_requests.discard(rid)
+                continue
             if self.pending.pop(rid, None) is not None:
+                if info is not None and info[2]:  # its connection sent a request in ``later`` before this answer
+                    self.suspect.add(rid)
+                self._closed(rid)
                 continue
             if seen <= self.first_t + self.window:
                 self.orphans.append((rid, ns, file, line, seen))
+                if info is not None:
+                    here = self.seen_conns.get(info[0])
+                    self.orphan_conn[(file, line)] = (info[0], info[1] or here is not None,
+                                                      info[2] or (here is not None and here[1] >= 0),
+                                                      info[3] or bool(self.open.get(info[0])))
             else:
                 self._find(file, line, "response", rid)
+        for conn, waiting in self.open.items():  # one pass: a request of ``later`` on a connection still waiting
+            there = later.seen_conns.get(conn)
+            if there is not None and there[1] >= 0:
+                self.suspect.update(waiting)
+        limit2 = self.first_t + 2 * self.window
+        for conn, (ns, req) in later.seen_conns.items():
+            if ns > limit2:
+                continue
+            had = self.seen_conns.get(conn)
+            if had is None:
+                if len(self.seen_conns) >= CONNS:
+                    self.conns_over = True
+                    break
+                self.seen_conns[conn] = (ns, req if req <= limit2 else -1)
+            elif had[1] < 0 and 0 <= req <= limit2:
+                self.seen_conns[conn] = (had[0], req)
+        for conn in later.mux:
+            self._multiplexed(conn)
         limit = self.first_t + self.window
         for mine, theirs in ((self.head, later.head), (self.head_answers, later.head_answers)):
             for rid, at in theirs.items():
@@ -473,6 +686,11 @@ class Pairs(Visitor):
         self.max_t = max(self.max_t, later.max_t)
         self._expire(self.max_t)
         self.pending.update(later.pending)
+        self.pend_conn.update(later.pend_conn)
+        self.suspect.update(later.suspect)
+        self.untimed_requests.update(list(later.untimed_requests)[: max(0, UNTIMED - len(self.untimed_requests))])
+        for conn, waiting in later.open.items():
+            self.open.setdefault(conn, []).extend(waiting)
         answered.update(later.answered)
         while answered and next(iter(answered.values()))[0] + self.window < self.max_t:
             answered.popitem(last=False)
@@ -489,13 +707,20 @@ class Pairs(Visitor):
         """Entries excused so far, by rule: with the requests still in flight and the responses whose request came
         before, as they stand once everything was fed (nothing is excused for them until then)."""
         out = dict(self.__dict__.get("_excused", {}))
-        for rule, n in ((in_flight(self.window), len(self.pending)), (before_log(self.window), len(self.orphans))):
+        lost_requests, lost_responses = self._lost()
+        for rule, n in ((in_flight(self.window), len(self.pending) - len(lost_requests)),
+                        (before_log(self.window), len(self.orphans) - len(lost_responses))):
             if n:
                 out[rule] = out.get(rule, 0) + n
         return out
 
     def finish(self) -> Iterator[Union[Finding, Skip]]:
-        found = sorted(self.found, key=lambda f: (f[0], f[1]))
+        lost_requests, lost_responses = self._lost()
+        lost = [(file, line, "request~", rid, "") for rid, (_ns, file, line) in self.pending.items()
+                if rid in lost_requests]
+        lost += [(file, line, "response~", rid, "") for rid, _ns, file, line, _b in self.orphans
+                 if (file, line) in lost_responses]
+        found = sorted(self.found + lost[: max(0, _KEEP - len(self.found))], key=lambda f: (f[0], f[1]))
         for file, line, kind, rid, first in found[:_SHOW]:
             if kind == "conflict":
                 yield Finding(ID, "", _conflict(self.fmt, first), _CONFLICT_FIX[self.fmt], where=f"{file}:{line}",
@@ -505,6 +730,10 @@ class Pairs(Visitor):
                 yield Finding(ID, "", _again_text(kind, first, self.window), _DUP_FIX, where=f"{file}:{line}",
                               request_id=rid)
                 continue
+            if kind.endswith("~"):
+                kind = kind[:-1]
+                yield Finding(ID, "", _lost_text(kind), _DROP_FIX, where=f"{file}:{line}", request_id=rid)
+                continue
             other = "response" if kind == "request" else "request"
             when = ("no response entry follows it within "
                     f"{self.window // 10**9} s" if kind == "request" else "its request entry is not in the log")
@@ -512,11 +741,29 @@ class Pairs(Visitor):
                                "completeness_window raised to match" if kind == "request" else "")
             yield Finding(ID, "", f"The {kind} entry has no {other} entry: {when}; a hop dropped a line.",
                           fix, where=f"{file}:{line}", request_id=rid)
-        hidden = len(found) - _SHOW + self.more
+        hidden = len(found) - _SHOW + self.more + max(0, len(lost) - max(0, _KEEP - len(self.found)))
         if hidden > 0:
             yield Finding(ID, "", f"{hidden} more entries have no partner entry or are written twice.", _DROP_FIX)
         if self.skip and not found:
             yield Skip("", self.skip)
+
+
+def _conns(sources: list[str], ports: list[str]) -> list[str]:
+    """Each entry's connection, remote_address and remote_port joined ("" without either)."""
+    return [a + "\0" + p if a and p else "" for a, p in zip(sources, ports)]
+
+
+def _lost_text(kind: str) -> str:
+    """The finding for a request in flight (``kind`` "request") or a response without request at an edge of the log
+    whose connection shows its partner was lost in this log."""
+    if kind == "request":
+        return ("The request entry has no response entry, and the same connection (remote_address and remote_port) "
+                "sent another request after it: the vault writes a request's response entry before it answers, and "
+                "HTTP/1.1 sends a connection's next request only after the answer, so the response entry was written "
+                "and a hop dropped it.")
+    return ("The response entry has no request entry, and an entry of the same connection (remote_address and "
+            "remote_port) comes before it in the log: HTTP/1.1 sends a connection's next request only after the "
+            "answer to the one before, so this request's entry was written after that one and a hop dropped it.")
 
 
 def _again_text(kind: str, first: str, window: int) -> str:

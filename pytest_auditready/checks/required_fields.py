@@ -127,6 +127,12 @@ _UNKNOWN_TOKEN = ("a request refused because its token is unknown to the vault (
                   "to log)")
 
 
+# The request entry the vault writes alone when a wrapping token is invalid (openbao internal/vault/wrapping.go,
+# validateWrappingToken): its auth holds only the digest of the token sent, no accessor, when that was the token.
+_WRAPPING_PATHS = frozenset({"sys/wrapping/lookup", "sys/wrapping/rewrap", "sys/wrapping/unwrap"})
+_WRAPPING_ERRORS = ("error: wrapping token is not valid or does not exist", "error: error validating wrapping token")
+
+
 # Vault/OpenBao's own requests, as OpenBao 2.x writes them (recorded from real servers: fixtures/openbao/clean.log).
 VAULT_EXCUSES = (
     Excuse("the audit device's self-test write when it is enabled (request on sys/audit/test with no token)",
@@ -156,6 +162,12 @@ VAULT_EXCUSES = (
            lambda r: _UNAUTHENTICATED_RE.match(r.resource) is not None and bool(r.source)),
     Excuse(_UNKNOWN_TOKEN, frozenset({"identity"}),
            lambda r: r.result.startswith("error:") and "permission denied" in r.result),
+    # Recorded from OpenBao 2.7: sys/wrapping/unwrap sent with a wrapping token that does not exist as its token.
+    Excuse("a wrapping token refused as invalid (sys/wrapping/lookup, rewrap or unwrap, error 'wrapping token is not "
+           "valid or does not exist'): the token sent was never known, so there is no one to name",
+           frozenset({"identity"}),
+           lambda r: r.type == "request" and r.resource in _WRAPPING_PATHS and r.result.startswith(_WRAPPING_ERRORS)
+           and bool(r.source)),
 )
 
 

@@ -24,7 +24,7 @@ import orjson
 
 from ..auditlog.formats import CLOUDTRAIL_FIELDS, K8S_FIELDS
 from ..auditlog.lines import MAX_LINE_BYTES
-from ..auditlog.model import AuditEntry, BadLine, Entries, Record, parse_time, vault_identity, vault_result
+from ..auditlog.model import AuditEntry, BadLine, Entries, Record, parse_time, port_text, vault_identity, vault_result
 from ..auditlog.rotation import compression_in
 from ..auditlog.syslog import unframe
 from ..errors import AuditReadyError
@@ -59,6 +59,7 @@ class _Request(msgspec.Struct, gc=False):
     path: str = ""
     operation: str = ""
     remote_address: str = ""
+    remote_port: Any = None  # with remote_address, the connection (checks/completeness.py)
     namespace: Optional[_Namespace] = None
     client_token: str = ""
 
@@ -144,7 +145,8 @@ def vault_parser(file: str, prefix: str = "") -> Callable[[int, bytes], Parsed]:
         return Record(file, line, e.type, e.time, vault_identity(a.display_name, a.entity_id, a.accessor),
                       r.path, r.operation,
                       vault_result(e.type, e.error, e.response is not None, allowed, _data_error(e.response)),
-                      r.remote_address, r.id, r.namespace.path if r.namespace is not None else "")
+                      r.remote_address, r.id, r.namespace.path if r.namespace is not None else "",
+                      port_text(r.remote_port))
 
     return parse
 
