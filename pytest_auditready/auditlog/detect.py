@@ -84,6 +84,18 @@ class Detected:
         return TITLES.get(self.format, "an empty log")
 
 
+# The stages of an audit Event (k8s.io/apiserver pkg/apis/audit/v1 types.go).
+_K8S_STAGES = frozenset({"RequestReceived", "ResponseStarted", "ResponseComplete", "Panic"})
+
+
+def _k8s_item(obj: dict[str, Any]) -> bool:
+    """``obj`` is an audit Event as an EventList of the webhook backend holds it: the API server writes the list's
+    kind and apiVersion, not each item's, so ``jq -c '.items[]'`` gives events without them. Told by the fields every
+    Event has (level, auditID, stage, requestURI, verb; all required)."""
+    return (obj.get("stage") in _K8S_STAGES and all(isinstance(obj.get(k), str)
+                                                    for k in ("auditID", "level", "requestURI", "verb")))
+
+
 def _kind(obj: Any) -> str:
     """The producer of one parsed JSON object: vault, k8s, cloudtrail (a record), or jsonl."""
     if not isinstance(obj, dict):
@@ -93,6 +105,8 @@ def _kind(obj: Any) -> str:
         return "k8s"
     if isinstance(api, str) and api.startswith("audit.k8s.io/") and obj.get("kind") == "EventList":
         return "k8s-list"
+    if api is None and "kind" not in obj and _k8s_item(obj):
+        return "k8s"
     if obj.get("type") in ("request", "response") and (
         isinstance(obj.get("request"), dict) or isinstance(obj.get("auth"), dict) or "time" in obj
     ):

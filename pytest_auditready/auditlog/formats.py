@@ -43,6 +43,11 @@ def k8s_long_running(rec: Any) -> bool:
     return rec.action in ("watch", "proxy") or _K8S_LONG_RUNNING_RE.search(rec.resource.partition("?")[0]) is not None
 
 
+# The API server's timeout of a request that is not long-running (kube-apiserver --request-timeout, default 1m0s):
+# its event past RequestReceived (written when the stage is reached, in file order) carries the time the request
+# was received, so it follows events received up to that long after it (a slow list, an admission webhook's wait).
+K8S_REQUEST_TIMEOUT_NS = 60 * 10**9
+
 # AWS CloudTrail records: each field from the first of its paths that holds a value ("result" is "error:
 # <errorCode>" or "success" unless field_map names a path).
 CLOUDTRAIL_FIELDS: Mapping[str, tuple[str, ...]] = {
@@ -346,6 +351,10 @@ class LogFormat:
     # entries whose time is not when they were written, so file order says nothing of them, and the rule's words
     order_exempt: Optional[Callable[[Any], bool]] = None
     order_exempt_rule: str = ""
+    # how much earlier than the entries before it an entry's time may be, beyond max_skew, when the time is when the
+    # request was received and the entry is written when it ends (0: none), and the rule's words
+    order_latency_ns: int = 0
+    order_latency_rule: str = ""
     # data_minimisation: the fields written in clear text by design that an audit needs (dotted paths, a path
     # covers what lies below it), and how to stop personal data or card numbers reaching the log
     clear_text: tuple[str, ...] = ()
@@ -395,6 +404,10 @@ FORMATS: Mapping[str, LogFormat] = {
         "what the log already holds",
         order_exempt_rule="a long-running request's event (watch, proxy, exec, attach, port-forward, log) is written "
         "when the request ends, with the requestReceivedTimestamp of its start",
+        order_latency_ns=K8S_REQUEST_TIMEOUT_NS,
+        order_latency_rule="an event past RequestReceived is written when its stage is reached, with the "
+        "requestReceivedTimestamp of the request's start: up to the API server's request timeout (60 s) before the "
+        "events written while it ran",
     ),
     "cloudtrail": LogFormat(
         "cloudtrail", "CloudTrail", structural_keys=CLOUDTRAIL_STRUCTURAL_KEYS, name_keys=CLOUDTRAIL_NAME_KEYS,

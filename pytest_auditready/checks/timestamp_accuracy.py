@@ -8,7 +8,7 @@ from operator import itemgetter, le
 from typing import Iterator, Optional, Sequence, Union
 
 from ..auditlog.container import ORDERLESS
-from ..auditlog.formats import format_of
+from ..auditlog.formats import REQUEST_TYPES, format_of
 from ..auditlog.model import Entries, Record, parse_time
 from .base import Check, CheckContext, Finding, PlannedAction, Skip, Visitor, every_action, feed, iso_ns
 
@@ -49,6 +49,10 @@ class FileOrder(Visitor):
         self.unordered = self.unordered or ORDERLESS.get(ctx.settings.log_framing, "")
         # Entries whose time is not when they were written (a Kubernetes watch's end): excused, by the format's rule.
         self.exempt, self.exempt_rule = format_of(ctx.settings).order_exempt, format_of(ctx.settings).order_exempt_rule
+        # Entries written when the request ends with the time it began (a Kubernetes event past RequestReceived):
+        # they may be that much earlier still, by the format's rule (the format's entries are judged one by one).
+        self.latency, self.latency_rule = (format_of(ctx.settings).order_latency_ns,
+                                           format_of(ctx.settings).order_latency_rule)
         self.found_entry: Optional[tuple[str, str, str]] = None  # the entry that went back: time, where, request id
         # A later range of a file (``later_range``): the entries each earlier than all before them in the range, as
         # (ns, time, where, request id), up to the first finding: the only ones a later start could make go back.
@@ -74,7 +78,7 @@ class FileOrder(Visitor):
         if self.found is not None or not batch or self.unordered:
             return
         times = batch.time
-        if self.exempt is not None:
+        if self.exempt is not None or self.latency:
             for rec in batch.records():
                 self.entry(rec)
             return
@@ -139,6 +143,9 @@ class FileOrder(Visitor):
         if ns > self.latest:
             self.latest, self.latest_text, self.latest_line = ns, rec.time, rec.line
         elif ns < self.latest - self.skew:
+            if self.latency and rec.type not in REQUEST_TYPES and ns >= self.latest - self.skew - self.latency:
+                self.excuse(self.latency_rule)  # a slow request's end: its time is its start
+                return
             self.found_entry = (rec.time, rec.where, rec.request_id)
             self.found = self._back(self.found_entry, self.latest_text, self.latest_line)
             return
@@ -177,8 +184,10 @@ class FileOrder(Visitor):
         hit = next((low for low in later.lows or () if low[0] < cut), None)
         if hit is None and later.lows_over:
             raise NotImplementedError("too many entries that could go back in time at the start of a range")
+        if self.latency and later.excused.get(self.latency_rule):  # judged against the latest before its range
+            raise NotImplementedError("entries excused by the format's latency in a later range")
         if hit is not None:
-            if later.excused:  # which of them came before the entry that went back is not known
+            if later.excused or self.latency:  # which came before it, or whether its latency excuses it, not known
                 raise NotImplementedError("excused entries in a range that goes back in time")
             self.found_entry = hit[1:]
             self.found = self._back(self.found_entry, self.latest_text, self.latest_line)

@@ -372,22 +372,29 @@ def jsonl_parser(file: str, field_map: Mapping[str, str],
 # apimachinery's MicroTime.MarshalJSON; objectRef is set for every resource request, and only non-resource URLs
 # such as /healthz or /openapi/v3 have none: https://kubernetes.io/docs/reference/config-api/apiserver-audit.v1/).
 K8S_STAGES = frozenset({"RequestReceived", "ResponseStarted", "ResponseComplete", "Panic"})
+# The audit levels an event is written at (Event.level, no omitempty: every event names its level; a rule at level
+# None writes no event at all).
+K8S_LEVELS = frozenset({"Metadata", "Request", "RequestResponse"})
 # A resource request's path (apiserver's RequestInfoFactory): /api/v1/<resource or namespaces>... and
 # /apis/<group>/<version>/<resource>...; shorter ones (/api, /api/v1, /apis/<group>/<version>) are discovery.
 _K8S_RESOURCE_PATH = re.compile(r"/api/v1/[^/?]+|/apis/[^/?]+/[^/?]+/[^/?]+")
 
 
 def _k8s_problem(data: Mapping[str, Any], digits: int, skew_ns: int) -> str:
-    """Why ``data`` is not an audit event as the API server writes it ("" when it is): a stage it has no such name
-    for, an auditID that is no string, a stageTimestamp missing or not an RFC 3339 time with an offset and
-    ``digits`` fractional digits (a received time of that kind too, once it reads as a time), a stage earlier than
-    the request's receipt by more than ``skew_ns``, sourceIPs that are not IP addresses (the API server writes the
-    client's and its proxies' addresses, net.IP), a resource request without its objectRef (but one refused at
-    authentication, 401: the failed-authentication audit of fixtures/k8s/real/failed-authn.log names none)."""
+    """Why ``data`` is not an audit event as the API server writes it ("" when it is): a stage it has no such name for,
+    a level it writes no event at, an auditID that is no string, a stageTimestamp missing or not an RFC 3339 time with
+    an offset and ``digits`` fractional digits (a received time of that kind too, once it reads as a time), a stage
+    earlier than the request's receipt by more than ``skew_ns``, sourceIPs that are not IP addresses (the API server
+    writes the client's and its proxies' addresses, net.IP), a resource request without its objectRef (but one refused
+    at authentication, 401: the failed-authentication audit of fixtures/k8s/real/failed-authn.log names none)."""
     stage = data.get("stage")
     if stage not in K8S_STAGES:
         return (f"its stage {json.dumps(stage)[:40] if stage is not None else '(none)'} is none of the API server's "
                 f"({', '.join(sorted(K8S_STAGES))})")
+    level = data.get("level")
+    if level not in K8S_LEVELS:
+        return (f"its level {json.dumps(level)[:40] if level is not None else '(none)'} is none the API server writes "
+                f"an event at ({', '.join(sorted(K8S_LEVELS))}; at None it writes nothing)")
     aid = data.get("auditID")
     if aid is not None and not isinstance(aid, str):
         return f"its auditID is a JSON {type(aid).__name__}, not the string the API server writes"
@@ -588,6 +595,9 @@ class CloudTrailReader:
             if isinstance(found, str):
                 return BadLine(self.file, line, found, raw.decode("utf-8", "replace"))
             data = found
+        problem = _trail_problem(data)
+        if problem:
+            return BadLine(self.file, line, problem, raw.decode("utf-8", "replace"))
         paths = self.paths
         kind = _first(data, paths.get("type", ()))
         if self.result_path is not None:
@@ -617,6 +627,46 @@ class CloudTrailReader:
 
 def _text(v: Any) -> bool:
     return isinstance(v, str) and bool(v.strip())
+
+
+# The record format's version, "major.minor" (record contents: "The eventVersion value is a major and minor version
+# in the form major_version.minor_version").
+_EVENT_VERSION = re.compile(r"([0-9]+)\.([0-9]+)\Z")
+
+
+def _trail_problem(data: Mapping[str, Any]) -> str:
+    """Why ``data`` is no record CloudTrail writes ("" when it is), by the fields the record contents mark
+    "Optional: False" that the canonical fields do not already judge (AWS CloudTrail User Guide, "CloudTrail record
+    contents for management, data, and network activity events" and "... for Insights events for trails"):
+    ``eventVersion`` and ``awsRegion`` in every record since 1.0; ``eventType`` and (but in an Insights event,
+    where it is optional) ``recipientAccountId`` since 1.02, so an older record is not held to them; an Insights
+    event's ``insightDetails`` and a network activity event's (``AwsVpceEvent``) ``vpcEndpointId``. Every shape
+    read as CloudTrail carries the record whole (a delivery file, records one a line, EventBridge's ``detail``), so
+    a missing one is a record a pipeline cut or rewrote."""
+    version = data.get("eventVersion")
+    m = _EVENT_VERSION.match(version) if isinstance(version, str) else None
+    if m is None:
+        return ("it has no eventVersion" if version is None else
+                f"its eventVersion {json.dumps(version)[:20]} is not the major.minor text CloudTrail writes") + (
+            ", which CloudTrail writes in every record (Optional: False): a pipeline cut or rewrote the record")
+    missing = []
+    if not _text(data.get("awsRegion")):
+        missing.append("awsRegion")
+    kind = data.get("eventType")
+    if (int(m.group(1)), int(m.group(2))) >= (1, 2):
+        if not _text(kind):
+            missing.append("eventType")
+        if kind != "AwsCloudTrailInsight" and not _text(data.get("recipientAccountId")):
+            missing.append("recipientAccountId")
+    if kind == "AwsCloudTrailInsight" and not isinstance(data.get("insightDetails"), Mapping):
+        missing.append("insightDetails")
+    if kind == "AwsVpceEvent" and not _text(data.get("vpcEndpointId")):
+        missing.append("vpcEndpointId")
+    if not missing:
+        return ""
+    which = {"AwsCloudTrailInsight": "Insights ", "AwsVpceEvent": "network activity "}.get(str(kind), "")
+    return (f"it has no {' and no '.join(missing)}, which CloudTrail writes in every {which}record of eventVersion "
+            f"{version} (Optional: False): a pipeline cut or rewrote the record")
 
 
 # userIdentity types whose element always names the principal by ARN and principal id (AWS CloudTrail User Guide,

@@ -377,6 +377,16 @@ def _in_place(d: _Digest) -> bool:
     return bool(key) and d.path.absolute().as_posix().endswith("/" + key)
 
 
+def _copy_root(d: _Digest) -> Optional[Path]:
+    """The folder a digest's S3 key starts from in the copy (its path without that key), None when the digest is
+    not at its key."""
+    key = d.s3[1].strip("/")
+    path = d.path.absolute().as_posix()
+    if not key or not path.endswith("/" + key):
+        return None
+    return Path(path[: -len(key) - 1] or "/")
+
+
 def _check_chain(chain: list[_Digest], by_s3: dict[tuple[str, str], _Digest], report: TrailReport) -> None:
     # 2. the chain: each digest names the previous one by location, hash and signature
     for i, d in enumerate(chain):
@@ -622,11 +632,13 @@ def check_log_file(log: Path, folder: Path, keys_file: Path, *,
     report = TrailReport(shown, digests=count, problems=list(problems))
     out = LogFileCheck(report)
     listing: list[Any] = []
+    listed_by: Optional[_Digest] = None
     for d in digests:
         for lf in d.data.get("logFiles") or []:
             if isinstance(lf, dict) and Path(str(lf.get("s3Object", ""))).name == log.name:
                 out.listed_in, out.recorded = d.rel, str(lf.get("hashValue", ""))
                 listing = list(d.data.get("logFiles") or [])
+                listed_by = d
                 break
         if out.listed_in:
             break
@@ -641,7 +653,9 @@ def check_log_file(log: Path, folder: Path, keys_file: Path, *,
                                             "validated: it was delivered after the newest digest copied, or its "
                                             "digest was deleted.", FIX_COPY, shown))
         return out
-    root = folder.parent.parent.parent.parent  # the folder that holds AWSLogs/
+    # the copy's top, where the S3 keys start: the digest's path without the key it names for itself (an
+    # organization trail's AWSLogs/o-ORG/ACCOUNT/ and a trail's key prefix put more folders above ACCOUNT/)
+    root = (_copy_root(listed_by) if listed_by is not None else None) or folder.parent.parent.parent.parent
     has = exists or (lambda bucket, key: _find(root, bucket, key) is not None)
     for lf in listing:
         key = str(lf.get("s3Object", "")) if isinstance(lf, dict) else ""
