@@ -239,3 +239,19 @@ def test_a_log_this_user_cannot_read_is_remedied_by_access_not_by_naming_another
     r = _cli(work, "verify", "logs/audit.log", prefix=_without_dac())
     assert r.returncode == 2 and r.stderr.count("\n") == 1, r.stderr
     assert "Permission denied" in r.stderr and "fix: give this user read access to it" in r.stderr
+
+
+def test_access_counts_no_cloudtrail_insights_event_as_a_request(work: Path) -> None:
+    """An Insights event (eventType AwsCloudTrailInsight: CloudTrail's own analysis of an API's call rate, no
+    userIdentity) is no one's request: before, `access '*'` counted it as "(none) (none) 1 requests"."""
+    records = json.loads((LOG.parent.parent / "cloudtrail" / "blind" / "records.json").read_text())["Records"]
+    insight = next(r for r in records if r.get("eventType") == "AwsCloudTrailInsight")
+    call = next(r for r in records if r.get("eventName") == "GetSecretValue" and r.get("eventType") == "AwsApiCall")
+    for name, recs in (("insight.json", [insight]), ("both.json", [insight, call])):
+        (work / name).write_text(json.dumps({"Records": recs}))
+        (work / name).chmod(0o600)
+    r = _cli(work, "access", "*", "insight.json", "--json", "-")
+    assert r.returncode == 0 and json.loads(r.stdout)["requests"] == 0, r.stdout + r.stderr
+    r = _cli(work, "access", "*", "both.json", "--json", "-")
+    doc = json.loads(r.stdout)
+    assert r.returncode == 0 and doc["requests"] == 1 and "(none)" not in json.dumps(doc["identities"]), r.stdout

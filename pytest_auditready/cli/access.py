@@ -81,6 +81,7 @@ from ..text import visible
 
 SCHEMA = "auditready-access/1"
 FORMATS = ("vault", "k8s", "cloudtrail")  # the logs whose requests name a path, an identity and an outcome
+_INSIGHT = "AwsCloudTrailInsight"  # a CloudTrail Insights event's eventType
 _K8S_LAST_STAGES = frozenset({"ResponseComplete", "Panic"})  # one event a request, the one with its outcome
 _K8S_REFUSED = frozenset({"401", "403"})
 _KEEP = 50  # distinct source addresses and paths kept per identity (the rest is counted)
@@ -282,6 +283,8 @@ class Accesses(Visitor):
                 reach = k8s_reach(path, act, k8s_created(self.raw.get(batch.file, batch.lines[i]), act)
                                   if act == "create" else "")
             elif fmt == "cloudtrail":
+                if t == _INSIGHT:
+                    continue  # CloudTrail's own analysis of a call rate: no request of anyone's
                 reach = self._cloudtrail(batch, i)
             if reach is not None:
                 named, wide = self.paths.reached(reach)
