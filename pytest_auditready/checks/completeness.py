@@ -86,8 +86,8 @@ IN_FLIGHT, BEFORE = in_flight(PAIR_WINDOW), before_log(PAIR_WINDOW)  # the rules
 # wrapping.go validateWrappingToken audits the request alone when the wrapping token is invalid, core.go
 # sealWithRequest and ha.go's step-down audit the request and then seal or step down), with the errors that mark the
 # first: recorded from OpenBao 2.7 for an unwrap and a lookup of a wrapping token that does not exist.
-_WRAPPING = ("sys/wrapping/lookup", "sys/wrapping/rewrap", "sys/wrapping/unwrap")
-_ALONE_PATHS = (*_WRAPPING, "sys/seal", "sys/step-down")
+WRAPPING_PATHS = ("sys/wrapping/lookup", "sys/wrapping/rewrap", "sys/wrapping/unwrap")
+_ALONE_PATHS = (*WRAPPING_PATHS, "sys/seal", "sys/step-down")
 _WRAPPING_ERRORS = ("error: wrapping token is not valid or does not exist", "error: error validating wrapping token")
 ALONE = ("a request the vault writes no response entry for: a wrapping token refused as invalid (sys/wrapping/lookup, "
          "rewrap, unwrap), a seal (sys/seal) or a step-down (sys/step-down)")
@@ -97,7 +97,7 @@ def alone(kind: str, path: str, result: str) -> bool:
     """Whether a Vault/OpenBao entry is the request entry of a request the vault writes no response for (ALONE)."""
     if kind != "request" or path not in _ALONE_PATHS:
         return False
-    return result.startswith(_WRAPPING_ERRORS) if path in _WRAPPING else True
+    return result.startswith(_WRAPPING_ERRORS) if path in WRAPPING_PATHS else True
 
 
 def _any_alone(batch: Entries) -> bool:

@@ -11,6 +11,7 @@ from typing import Callable, Iterator, Optional, Sequence, Union
 from ..auditlog.formats import FORMATS, REQUEST_TYPES, field_sources, format_of
 from ..auditlog.model import AuditEntry, BadLine, Entries, Record
 from .base import Check, CheckContext, Finding, PlannedAction, Skip, Visitor, every_action, feed
+from .completeness import WRAPPING_PATHS, alone
 
 ID = "required_fields"
 MEANING = field_sources(None)  # a Vault/OpenBao log's: what each field means and where it is read from
@@ -128,9 +129,8 @@ _UNKNOWN_TOKEN = ("a request refused because its token is unknown to the vault (
 
 
 # The request entry the vault writes alone when a wrapping token is invalid (openbao internal/vault/wrapping.go,
-# validateWrappingToken): its auth holds only the digest of the token sent, no accessor, when that was the token.
-_WRAPPING_PATHS = frozenset({"sys/wrapping/lookup", "sys/wrapping/rewrap", "sys/wrapping/unwrap"})
-_WRAPPING_ERRORS = ("error: wrapping token is not valid or does not exist", "error: error validating wrapping token")
+# validateWrappingToken; completeness.alone): its auth holds only the digest of the token sent, no accessor, when
+# that was the token.
 
 
 # Vault/OpenBao's own requests, as OpenBao 2.x writes them (recorded from real servers: fixtures/openbao/clean.log).
@@ -166,8 +166,7 @@ VAULT_EXCUSES = (
     Excuse("a wrapping token refused as invalid (sys/wrapping/lookup, rewrap or unwrap, error 'wrapping token is not "
            "valid or does not exist'): the token sent was never known, so there is no one to name",
            frozenset({"identity"}),
-           lambda r: r.type == "request" and r.resource in _WRAPPING_PATHS and r.result.startswith(_WRAPPING_ERRORS)
-           and bool(r.source)),
+           lambda r: r.resource in WRAPPING_PATHS and alone(r.type, r.resource, r.result) and bool(r.source)),
 )
 
 
