@@ -320,3 +320,17 @@ def test_k8s_eventlist_item_defect_caught_at_its_line(tmp_path: Path, field: str
     rc, found = _verify(tmp_path, "webhook-items.log", _lines(items), K8S_CFG)
     assert rc == 1
     assert [(c, n) for c, n, _ in found] == [(check, "4")]
+
+
+def test_k8s_event_moved_back_within_a_request_timeout_is_caught_by_its_stage_time(tmp_path: Path) -> None:
+    """A slow request's event is excused only where it was written in its place: an event moved 13 s back, its
+    stageTimestamp (when the log backend wrote it) too, is caught, though a request may last 60 s (before: excused
+    as a slow request's end)."""
+    t = "2026-03-24T21:00:"
+    events = [_k8s_at(t + "01.000100Z", t + "01.001100Z"), _k8s_at(t + "14.400100Z", t + "14.401100Z"),
+              _k8s_at(t + "30.000100Z", t + "30.001100Z"), _k8s_at(t + "16.000100Z", t + "17.000100Z"),
+              _k8s_at(t + "31.600100Z", t + "31.601100Z")]
+    rc, found = _verify(tmp_path, "audit.log", _lines(events), K8S_CFG)
+    assert rc == 1
+    assert [(c, n) for c, n, _ in found] == [("timestamp_accuracy", "4")]
+    assert "2026-03-24T21:00:16.000100Z comes after 2026-03-24T21:00:30.000100Z" in found[0][2]

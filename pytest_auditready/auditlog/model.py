@@ -319,10 +319,12 @@ class Record:
         "time",
         "ts",
         "type",
+        "written",
+        "wts",
     )
 
     def __init__(self, file: str, line: int, type: str, time: str, identity: str, resource: str, action: str,
-                 result: str, source: str, request_id: str, scope: str = "", port: str = "") -> None:
+                 result: str, source: str, request_id: str, scope: str = "", port: str = "", written: str = "") -> None:
         self.file = file
         self.line = line
         self.type = type  # "request", "response", or "" when the format does not say
@@ -336,6 +338,10 @@ class Record:
         self.scope = scope  # the Vault/OpenBao namespace ``resource`` is relative to ("" for the root namespace)
         self.port = port  # the Vault/OpenBao request's remote_port as text ("" when not logged): its connection
         self.ts = parse_time(time)  # (ns, digits written, significant digits) or None
+        # When the entry was written, where the format says so apart from ``time`` (a Kubernetes event's
+        # stageTimestamp: ``time`` is when its request was received): what file order is judged by.
+        self.written = written
+        self.wts = parse_time(written) if written else None
 
     @property
     def where(self) -> str:
@@ -381,6 +387,7 @@ class Entries:
         "source",
         "time",
         "type",
+        "written",
     )
 
     def __init__(self, file: str, lines: Sequence[int], type: list[str], time: list[str], identity: list[str],
@@ -408,6 +415,8 @@ class Entries:
         # Each entry's Vault/OpenBao ``request.remote_port`` as text (``Record.port``), when the batch was made of
         # records that carry one; None otherwise (a reader that decoded whole lines leaves them in ``decoded``).
         self.port: Optional[list[str]] = None
+        # Each entry's ``Record.written``, when the batch was made of records that carry one; None otherwise.
+        self.written: Optional[list[str]] = None
 
     @classmethod
     def of(cls, records: Sequence[Record]) -> "Entries":
@@ -420,6 +429,8 @@ class Entries:
             batch.scope = [r.scope for r in records]
         if any(r.port for r in records):
             batch.port = [r.port for r in records]
+        if any(r.written for r in records):
+            batch.written = [r.written for r in records]
         return batch
 
     def __len__(self) -> int:
@@ -429,7 +440,8 @@ class Entries:
         """Entry ``i`` as a Record."""
         return Record(self.file, self.lines[i], self.type[i], self.time[i], self.identity[i], self.resource[i],
                       self.action[i], self.result[i], self.source[i], self.request_id[i],
-                      self.scope[i] if self.scope is not None else "", self.ports()[i])
+                      self.scope[i] if self.scope is not None else "", self.ports()[i],
+                      self.written[i] if self.written is not None else "")
 
     def ports(self) -> list[str]:
         """Each entry's ``request.remote_port`` as text ("" where none): from the records the batch was made of, or

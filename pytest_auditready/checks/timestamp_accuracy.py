@@ -53,6 +53,9 @@ class FileOrder(Visitor):
         # they may be that much earlier still, by the format's rule (the format's entries are judged one by one).
         self.latency, self.latency_rule = (format_of(ctx.settings).order_latency_ns,
                                            format_of(ctx.settings).order_latency_rule)
+        # The latest time an entry was written at (``Record.written``: a Kubernetes event's stageTimestamp), of the
+        # entries judged: an entry the latency rule would excuse is not, when it was written out of its place too.
+        self.latest_written = -1
         self.found_entry: Optional[tuple[str, str, str]] = None  # the entry that went back: time, where, request id
         # A later range of a file (``later_range``): the entries each earlier than all before them in the range, as
         # (ns, time, where, request id), up to the first finding: the only ones a later start could make go back.
@@ -140,11 +143,16 @@ class FileOrder(Visitor):
             self.excuse(self.exempt_rule)
             return
         ns = ts[0]
+        wts = rec.wts  # when the entry was written, where the format says so (a Kubernetes event's stageTimestamp)
+        written_back = wts is not None and wts[0] < self.latest_written - self.skew
+        if wts is not None and wts[0] > self.latest_written:
+            self.latest_written = wts[0]
         if ns > self.latest:
             self.latest, self.latest_text, self.latest_line = ns, rec.time, rec.line
         elif ns < self.latest - self.skew:
-            if self.latency and rec.type not in REQUEST_TYPES and ns >= self.latest - self.skew - self.latency:
-                self.excuse(self.latency_rule)  # a slow request's end: its time is its start
+            if (self.latency and rec.type not in REQUEST_TYPES and ns >= self.latest - self.skew - self.latency
+                    and not written_back):
+                self.excuse(self.latency_rule)  # a slow request's end, written in its place: its time is its start
                 return
             self.found_entry = (rec.time, rec.where, rec.request_id)
             self.found = self._back(self.found_entry, self.latest_text, self.latest_line)

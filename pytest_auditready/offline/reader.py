@@ -437,8 +437,26 @@ def _is_ip(text: str) -> bool:
 def k8s_parser(file: str, field_map: Mapping[str, str], digits: int = 3,
                skew_ns: int = 2 * 10**9) -> Callable[[int, bytes], Parsed]:
     """Kubernetes audit events: JSON lines read with ``field_map`` (``K8S_FIELDS`` and the user's entries), each
-    first judged as an event the API server writes (``_k8s_problem``): one that is not is a bad line saying why."""
-    return jsonl_parser(file, field_map, lambda data: _k8s_problem(data, digits, skew_ns))
+    first judged as an event the API server writes (``_k8s_problem``): one that is not is a bad line saying why.
+    A record's ``written`` is its stageTimestamp: the log backend writes an event when its stage is reached, while
+    its ``time`` (requestReceivedTimestamp) is when the request began, so file order is judged by the former."""
+    stage_time = [""]  # the stageTimestamp of the line being parsed, as the judge saw it
+
+    def judge(data: dict[str, Any]) -> str:
+        st = data.get("stageTimestamp")
+        stage_time[0] = st if isinstance(st, str) else ""
+        return _k8s_problem(data, digits, skew_ns)
+
+    base = jsonl_parser(file, field_map, judge)
+
+    def parse(line: int, raw: bytes) -> Parsed:
+        stage_time[0] = ""
+        rec = base(line, raw)
+        if isinstance(rec, Record) and stage_time[0]:
+            rec.written, rec.wts = stage_time[0], parse_time(stage_time[0])
+        return rec
+
+    return parse
 
 
 CLOUDTRAIL_MAX_BYTES = 256 * 1024 * 1024
