@@ -497,7 +497,7 @@ class GenericScanner:
                 if kind == _AWS_KEY_ID_KIND and not _stands_alone(secret.secret_value or "", part):
                     continue  # inside a longer uppercase id (see _AWS_KEY_ID_KIND)
                 if kind == _BASIC_AUTH_KIND and tokens.placeholder(secret.secret_value or ""):
-                    continue  # a URL template's "{{password}}" (see scan.tokens.placeholder)
+                    continue  # a placeholder or a mask as the password, "xxxxx" (see scan.tokens.placeholder)
                 found.setdefault(kind, GenericHit(kind, key, fingerprint(secret.secret_value or part)))
         if self.names is not None and self.names.search(key) is not None:
             # a key the format names identifiers by (LogFormat.name_keys): random ids and generated names trip the
