@@ -6,10 +6,11 @@ import re
 from dataclasses import dataclass
 from itertools import compress, repeat
 from operator import attrgetter, is_
-from typing import Callable, Iterator, Optional, Sequence, Union
+from typing import Any, Callable, Iterator, Optional, Sequence, Union
 
 from ..auditlog.formats import FORMATS, REQUEST_TYPES, field_sources, format_of
 from ..auditlog.model import AuditEntry, BadLine, Entries, Record
+from .access_policy import RawLines, line_object
 from .base import Check, CheckContext, Finding, PlannedAction, Skip, Visitor, every_action, feed
 from .completeness import WRAPPING_PATHS, alone
 
@@ -128,11 +129,6 @@ _UNKNOWN_TOKEN = ("a request refused because its token is unknown to the vault (
                   "to log)")
 
 
-# The request entry the vault writes alone when a wrapping token is invalid (openbao internal/vault/wrapping.go,
-# validateWrappingToken; completeness.alone): its auth holds only the digest of the token sent, no accessor, when
-# that was the token.
-
-
 # Vault/OpenBao's own requests, as OpenBao 2.x writes them (recorded from real servers: fixtures/openbao/clean.log).
 VAULT_EXCUSES = (
     Excuse("the audit device's self-test write when it is enabled (request on sys/audit/test with no token)",
@@ -162,7 +158,9 @@ VAULT_EXCUSES = (
            lambda r: _UNAUTHENTICATED_RE.match(r.resource) is not None and bool(r.source)),
     Excuse(_UNKNOWN_TOKEN, frozenset({"identity"}),
            lambda r: r.result.startswith("error:") and "permission denied" in r.result),
-    # Recorded from OpenBao 2.7: sys/wrapping/unwrap sent with a wrapping token that does not exist as its token.
+    # The request entry the vault writes alone when a wrapping token is invalid (openbao internal/vault/wrapping.go,
+    # validateWrappingToken; completeness.alone): recorded from OpenBao 2.7, sys/wrapping/unwrap sent with a wrapping
+    # token that does not exist as its token.
     Excuse("a wrapping token refused as invalid (sys/wrapping/lookup, rewrap or unwrap, error 'wrapping token is not "
            "valid or does not exist'): the token sent was never known, so there is no one to name",
            frozenset({"identity"}),
@@ -198,10 +196,18 @@ def excused_by(rec: Record, lacking: Sequence[str], fmt: str) -> Optional[Excuse
     return None
 
 
+def _policies_refused(d: dict[str, Any]) -> bool:
+    """Whether a parsed Vault/OpenBao entry carries the policy decision refusing its request
+    (auth.policy_results.allowed false)."""
+    auth = d.get("auth")
+    pr = auth.get("policy_results") if isinstance(auth, dict) else None
+    return isinstance(pr, dict) and pr.get("allowed") is False
+
+
 class Fields(Visitor):
     """Bad lines always; every entry's fields when there is no scenario to match entries to (offline)."""
 
-    stays = ("held", "text", "_batch")  # a block's raw text, judged in the process that read it
+    stays = ("held", "raw", "_batch")  # a block's raw text, judged in the process that read it
 
     def __init__(self, ctx: CheckContext) -> None:
         self.wanted = tuple(ctx.settings.required_fields)
@@ -217,7 +223,7 @@ class Fields(Visitor):
         # Vault/OpenBao, offline: entries the policies refused are judged for their error (``_refused``)
         self.refusals = self.every_entry and self.format == "vault" and "result" in self.wanted
         self.held: Optional[tuple[str, int, bytes]] = None  # the block whose entries come next
-        self.text: Optional[tuple[str, int, bytes]] = None  # the block being read (not consumed: ``_decided``)
+        self.raw = RawLines()  # the lines of the block being read (``_decided``)
         self._batch: Optional[Entries] = None  # the batch being judged (``_decided``)
 
     def bad_line(self, bad: BadLine) -> None:
@@ -230,7 +236,8 @@ class Fields(Visitor):
     def block(self, file: str, first_line: int, data: bytes) -> None:
         if self.refusals:
             # judged with its entries (``_refused``), when they are not decoded
-            self.held = self.text = (file, first_line, data)
+            self.held = (file, first_line, data)
+            self.raw.block(file, first_line, data)
 
     def _refused(self, batch: Entries) -> None:
         """A Vault/OpenBao entry whose policy decision refused the request must say why (its error). Decoded
@@ -260,8 +267,6 @@ class Fields(Visitor):
     def _refused_text(self, file: str, first_line: int, data: bytes) -> None:
         if _DENIED_MARKS[0][0] not in data and _DENIED_MARKS[1][0] not in data:
             return
-        import orjson
-
         seen: set[int] = set()
         for mark, error_mark in _DENIED_MARKS:
             pos = data.find(mark)
@@ -276,15 +281,9 @@ class Fields(Visitor):
                 if (at >= 0 and data[at + len(error_mark) : at + len(error_mark) + 1] not in _BLANK) or start in seen:
                     continue
                 seen.add(start)
-                line = data[start:end]
-                try:
-                    d = orjson.loads(line[line.find(b"{"):])
-                except ValueError:
-                    continue  # not an entry: reported as a bad line
-                auth = d.get("auth") if isinstance(d, dict) else None
-                pr = auth.get("policy_results") if isinstance(auth, dict) else None
-                if not isinstance(pr, dict) or pr.get("allowed") is not False:
-                    continue
+                d = line_object(data[start:end])
+                if d is None or not _policies_refused(d):
+                    continue  # not an entry (reported as a bad line), or one the policies allowed
                 error = d.get("error")
                 if isinstance(error, str) and error.strip():
                     continue
@@ -318,32 +317,16 @@ class Fields(Visitor):
     def _decided(self, rec: Record) -> bool:
         """Whether ``rec`` (of the batch being judged) carries the vault's policy decision refusing it, read from
         the batch's decoded objects or its block's text (only asked for a rare entry: see _UNKNOWN_TOKEN)."""
-        batch, held = self._batch, self.text
+        batch = self._batch
         if batch is None:
             return False
         if batch.decoded is not None:
             auth = batch.decoded[list(batch.lines).index(rec.line)].auth
             pr = getattr(auth, "policy_results", None)
             return getattr(pr, "allowed", None) is False
-        if held is None or held[0] != rec.file or rec.line < held[1]:
-            return False
-        data = held[2]
-        start = 0
-        for _ in range(rec.line - held[1]):
-            start = data.find(_NL, start) + 1
-            if start == 0:
-                return False
-        end = data.find(_NL, start)
-        line = data[start : end if end >= 0 else len(data)]
-        import orjson
-
-        try:
-            d = orjson.loads(line[line.find(b"{"):])
-        except ValueError:
-            return False
-        auth = d.get("auth") if isinstance(d, dict) else None
-        pr = auth.get("policy_results") if isinstance(auth, dict) else None
-        return isinstance(pr, dict) and pr.get("allowed") is False
+        raw = self.raw.get(rec.file, rec.line)
+        d = line_object(raw) if raw is not None else None
+        return d is not None and _policies_refused(d)
 
     def entry(self, rec: Record) -> None:
         if not self.every_entry:
