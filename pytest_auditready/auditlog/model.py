@@ -339,7 +339,8 @@ class Record:
         self.port = port  # the Vault/OpenBao request's remote_port as text ("" when not logged): its connection
         self.ts = parse_time(time)  # (ns, digits written, significant digits) or None
         # When the entry was written, where the format says so apart from ``time`` (a Kubernetes event's
-        # stageTimestamp: ``time`` is when its request was received): what file order is judged by.
+        # stageTimestamp: ``time`` is when its request was received): whether an entry that goes back in file order
+        # was written in its place (checks.timestamp_accuracy).
         self.written = written
         self.wts = parse_time(written) if written else None
 

@@ -882,15 +882,19 @@ def _logs(ordered: Sequence[Edges]) -> list[list[int]]:
     by its name (``_log_name``) and its kind (pairs, or keyed records)."""
     logs: dict[tuple[str, bool], list[int]] = {}
     for i, e in enumerate(ordered):
-        logs.setdefault((_log_name(e.name), e.keyed), []).append(i)
+        logs.setdefault(_log_of(e), []).append(i)
     return list(logs.values())
+
+
+def _log_of(e: Edges) -> tuple[str, bool]:
+    """Which log of a set a file is a piece of (``_logs``): its name's and its kind's."""
+    return _log_name(e.name), e.keyed
 
 
 def _before(ordered: Sequence[Edges], at: int) -> Optional[Edges]:
     """The file before ``ordered[at]`` in time among the files of its log (``_logs``), or None."""
-    mine = ordered[at]
-    log = (_log_name(mine.name), mine.keyed)
-    return next((e for e in reversed(ordered[:at]) if (_log_name(e.name), e.keyed) == log), None)
+    log = _log_of(ordered[at])
+    return next((e for e in reversed(ordered[:at]) if _log_of(e) == log), None)
 
 
 def _delivered_again(mine: Edges, ordered: Sequence[Edges], at: Optional[int]

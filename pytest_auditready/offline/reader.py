@@ -439,7 +439,8 @@ def k8s_parser(file: str, field_map: Mapping[str, str], digits: int = 3,
     """Kubernetes audit events: JSON lines read with ``field_map`` (``K8S_FIELDS`` and the user's entries), each
     first judged as an event the API server writes (``_k8s_problem``): one that is not is a bad line saying why.
     A record's ``written`` is its stageTimestamp: the log backend writes an event when its stage is reached, while
-    its ``time`` (requestReceivedTimestamp) is when the request began, so file order is judged by the former."""
+    its ``time`` (requestReceivedTimestamp) is when the request began, so the former tells whether an event that
+    goes back in file order was written in its place (checks.timestamp_accuracy's latency rule)."""
     stage_time = [""]  # the stageTimestamp of the line being parsed, as the judge saw it
 
     def judge(data: dict[str, Any]) -> str:
