@@ -553,6 +553,22 @@ HOT int malformed_at(const uchar *d, Py_ssize_t n, Py_ssize_t s) {
     return s + 64 < n && d[s + 64] != '"' && d[s + 64] != '\\';
 }
 
+/* the value that opens at v starts with a misspelling of "hmac-sha256:" (scan/hyperscan.py's MALFORMED_DIGEST
+ * after its first expression): "hmac", "-" or "_" or nothing, "sha", the same, digits, ":", letters of either case,
+ * told by the caller from the one spelling the vault writes */
+HOT int misspelled_at(const uchar *d, Py_ssize_t n, Py_ssize_t v) {
+    static const char hmac[] = "hmac", sha[] = "sha";
+    Py_ssize_t i, digits;
+    for (i = 0; i < 4; i++, v++)
+        if (v >= n || (d[v] | 0x20) != (uchar)hmac[i]) return 0;
+    if (v < n && (d[v] == '-' || d[v] == '_')) v++;
+    for (i = 0; i < 3; i++, v++)
+        if (v >= n || (d[v] | 0x20) != (uchar)sha[i]) return 0;
+    if (v < n && (d[v] == '-' || d[v] == '_')) v++;
+    for (digits = v; v < n && d[v] >= '0' && d[v] <= '9'; v++) {}
+    return v > digits && v < n && d[v] == ':';
+}
+
 /* scan/hyperscan.py's _NOT_DIGEST at d[v]: the value that opens there is neither empty (a quote, escaped at any
  * depth) nor the start of "hmac-sha256:" (a byte that departs from it; the block ending first is no match) */
 HOT int not_digest_at(const uchar *d, Py_ssize_t n, Py_ssize_t v) {
@@ -602,7 +618,7 @@ static int in_wrap_info(const uchar *d, Py_ssize_t k0) {
 
 /* checks.integrity_digest's two questions about a block (through scan.hyperscan.digest_checks), in one walk over
  * its quotes until both are answered yes: bit 1, does scan/hyperscan.py's MALFORMED_DIGEST match (a malformed
- * "hmac-sha256: digest); bit 2, does one of its RAW_DIGESTED (a client token or a wrapping token in clear) */
+ * "hmac-sha256: digest, or a misspelled prefix); bit 2, does one of its RAW_DIGESTED (a client token or a wrapping token in clear) */
 /* checks/integrity_digest.py's _pair_broken after an object's "{" at p: where the object does not open with
  * '"KEY":"<v>","accessor":"<c>' nor '"accessor":"<v>","KEY":"<c>' (<v> one or more bytes neither a quote nor a
  * backslash, <c> one such byte), the offset after the byte that departs from both, as Hyperscan reports the end
@@ -705,6 +721,7 @@ static int digest_walk_into(const uchar *d, Py_ssize_t n, PyObject *ends, int *c
             if (!(flags & 1) && malformed_at(d, n, at + plen)) flags |= 1;
             continue;
         }
+        if (!(flags & 1) && at + 1 < n && (d[at + 1] | 0x20) == 'h' && misspelled_at(d, n, at + 1)) flags |= 1;
         if (flags & 2 || at + 1 >= n || d[at + 1] != ':') continue;
         Py_ssize_t e = at;  /* most keys do not end in "n": one byte tells */
         while (e > 0 && d[e - 1] == '\\') e--;

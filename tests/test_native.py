@@ -296,11 +296,19 @@ def test_utc_ns_equals_utc_times_and_times_ns(lib: Any, monkeypatch: pytest.Monk
         lib.utc_ns(("2026-01-01T00:00:00.1Z",))
 
 
+# misspellings of the digest prefix (MALFORMED_DIGEST's last five expressions), and near ones that are none
+_MISSPELLED = ("HMAC-SHA256:", "hMac-sha256:", "hmac-Sha256:", "hmac-shA256:", "hmac_sha256:", "hmacsha256:",
+               "hmac-sha-256:", "hmac_sha_256:", "hmac-sha512:", "hmac-sha1:", "hmac-sha2560:", "hmac-sha25:",
+               "hmac-sha257:", "hmac-sha356:", "hmac-sha246:", "HMAC_SHA_256:", "hmac-sha:", "hmac-sha256",
+               "hmac-sha2-256:", "hmac--sha256:", "hmacsha:", "HMAC-SHA256 ", "hmac-sha256x:", "HmAc")
+
+
 def _raw_token_inputs() -> Iterator[bytes]:
     """Every shape of a client token and a wrapping token, digested, empty or in clear, escaped at any depth, cut at
     every byte of the prefix, inside and outside wrap_info, beside malformed and correct digests."""
     digest = "hmac-sha256:" + "ab" * 32
-    values = [digest, "", "hvs.CAES", "h", "hmac-sha25", "hmac-sha256:", "\\u0041", "hmac-sha256:" + "ab" * 31 + "g"]
+    values = [digest, "", "hvs.CAES", "h", "hmac-sha25", "hmac-sha256:", "\\u0041", "hmac-sha256:" + "ab" * 31 + "g",
+              *(m + "ab" * 32 for m in _MISSPELLED)]
     for q in ('"', '\\"', '\\\\\\"'):
         for v in values:
             yield f'{{{q}auth{q}:{{{q}client_token{q}:{q}{v}{q}}},{q}x{q}:{q}hmac-sha256:zz{q}}}'.encode()

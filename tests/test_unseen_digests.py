@@ -271,3 +271,62 @@ def test_fresh_openbao_logs_pass_and_their_stripped_copies_fail(bao: Callable[..
     stripped = _outcome(_write(tmp_path, "stripped.log", entries))
     assert stripped.status == FAILED
     assert _stripped_lines(stripped) == expect[:5]
+
+
+# -- a digest whose prefix a hop or a hand misspelled ---------------------------------------------------------------
+# OpenBao and Vault write one spelling, "hmac-sha256:" (salt.GetIdentifiedHMAC); anything else that reads as an HMAC
+# digest's prefix was changed after the vault wrote it and cannot be compared with sys/audit-hash.
+MISSPELLED = ("HMAC-SHA256:", "Hmac-Sha256:", "hmac-SHA256:", "hmac_sha256:", "hmacsha256:", "hmac-sha-256:",
+              "hmac-sha512:", "hmac-sha1:", "hmac-sha384:", "hmac-sha2560:")
+
+
+def _digest_paths(monkeypatch: pytest.MonkeyPatch, path: str) -> None:
+    """``native``: the C extension's walk; ``hyperscan``: MALFORMED_DIGEST's database; ``regex``: every block
+    searched with integrity_digest's own expression."""
+    from pytest_auditready.scan import native
+
+    if path != "native":
+        monkeypatch.setattr(native, "lib", None)
+    if path == "regex":
+        monkeypatch.setattr(integrity_digest, "digest_checks", lambda: None)
+
+
+@pytest.mark.parametrize("path", ["native", "hyperscan", "regex"])
+@pytest.mark.parametrize("prefix", MISSPELLED)
+def test_a_misspelled_digest_prefix_is_malformed_at_its_line(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+                                                             prefix: str, path: str) -> None:
+    """The secret's value digest in line 25 (the response of a KV read) rewritten with another prefix: a malformed
+    digest at line 25, the only finding, by each of the three ways a block is searched."""
+    _digest_paths(monkeypatch, path)
+    lines = ODD.read_text().splitlines(keepends=True)
+    at = lines[24].rindex("hmac-sha256:")
+    lines[24] = lines[24][:at] + prefix + lines[24][at + len("hmac-sha256:"):]
+    log = tmp_path / "misspelled.log"
+    log.write_text("".join(lines))
+    log.chmod(0o600)
+    out = _outcome(log)
+    assert out.status == FAILED
+    assert [(f.where.rsplit(":", 1)[1], "is malformed" in f.message) for f in out.findings] == [("25", True)]
+    assert prefix[:12] in out.findings[0].message
+
+
+@pytest.mark.parametrize("path", ["native", "hyperscan", "regex"])
+def test_near_spellings_that_are_no_digest_pass(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, path: str) -> None:
+    """Values that only look near the prefix (an SSH MAC name, a KMS algorithm, a header's scheme, the word with no
+    digits or no colon) are written in a Vault log's non-HMAC'd fields and in other producers' logs: no finding."""
+    _digest_paths(monkeypatch, path)
+    entries = _read(ODD)
+    meta = entries[24]["request"].setdefault("headers", {})
+    meta.update({"x-mac": ["hmac-sha2-256-etm@openssh.com"], "x-alg": ["HMAC_SHA_256"], "x-sig": ["HMAC-SHA256 x"],
+                 "x-b": ["hmac-sha:1"], "x-c": ["HMACSHA256"], "x-d": ["hmac-sha256"]})
+    out = _outcome(_write(tmp_path, "near.log", entries))
+    assert out.status == PASSED, [f.text() for f in out.findings]
+    rows = [{"time": "2026-11-30T10:00:0%d.123456Z" % i, "user": "alice", "op": "GenerateMac", "key": "k1",
+             "ok": "true", "ip": "10.0.0.%d" % i, "id": f"r{i}", "sig": "HMAC-SHA256:" + "AB" * 32} for i in range(3)]
+    generic = _write(tmp_path, "kms.jsonl", rows)
+    fields = (("time", "time"), ("identity", "user"), ("resource", "key"), ("action", "op"), ("result", "ok"),
+              ("source", "ip"), ("request_id", "id"))
+    res = verify_file(str(generic), Settings(require_tamper_evidence=False, retention_days=0, log_format="jsonl",
+                                             field_map=fields), CHECK, {})
+    (gen,) = [o for o in res.outcomes if o.check_id == "integrity_digest"]
+    assert not gen.findings, [f.text() for f in gen.findings]

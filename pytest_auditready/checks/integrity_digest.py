@@ -24,8 +24,12 @@ def _short(digest: str) -> str:
     return digest[: len(HMAC_PREFIX) + 12] + "…"
 
 
-# A digested value that is not exactly 64 lowercase hex digits before its closing quote (or escaped quote).
+# A digested value that is not exactly 64 lowercase hex digits before its closing quote (or escaped quote), or whose
+# prefix is a misspelling of the one the vault writes (scan.hyperscan.MALFORMED_DIGEST: "HMAC-SHA256:", "hmac_sha256:",
+# "hmac-sha512:"...); the second only in a Vault/OpenBao log, where every such value is one of the vault's digests.
 _MALFORMED = re.compile(rb'"hmac-sha256:(?![0-9a-f]{64}(?:"|\\"))')
+_MALFORMED_OR_MISSPELLED = re.compile(rb'"(?:hmac-sha256:(?![0-9a-f]{64}(?:"|\\"))|(?!hmac-sha256:)'
+                                      rb'(?i:hmac[-_]?sha[-_]?)[0-9]+:)')
 _SHOW = 5
 _STRING = re.compile(rb'"(?:[^"\\\n]|\\.)*"')  # a JSON string (its quotes unescaped)
 
@@ -304,8 +308,8 @@ _AUTH_OF, _REQUEST_OF = attrgetter("auth"), attrgetter("request")
 
 class DigestFormat(Visitor):
     """Every string value that starts with 'hmac-sha256:' is followed by exactly 64 lowercase hex digits, and (in a
-    Vault/OpenBao log) no token the vault always digests is in clear, and no entry made with a token lacks its
-    digests.
+    Vault/OpenBao log) none starts with a misspelling of that prefix, no token the vault always digests is in clear,
+    and no entry made with a token lacks its digests.
 
     The request's own copy of the caller's token digest (request.client_token) sits far from the auth object the
     one-pass shape test reads, so a hop that drops only it leaves that shape whole. Every entry whose auth names a
@@ -357,13 +361,12 @@ class DigestFormat(Visitor):
                 self._stripped(file, first_line, data, _LOCATE.finditer(data))
             elif ends:
                 self._stripped(file, first_line, data, ((e - 1, e) for e in sorted(ends)))
-        if b"hmac-sha256:" not in data:
-            return
-        self.seen = True
+        if b"hmac-sha256:" in data:
+            self.seen = True
         if not flags & 1:
             return
         line, pos = first_line, 0
-        for m in _MALFORMED.finditer(data):
+        for m in (_MALFORMED_OR_MISSPELLED if self.format.hmac_values else _MALFORMED).finditer(data):
             escaped = _escaped_value(data, m.start())
             if escaped is not None and HMAC_RE.match(escaped):
                 continue  # a well-formed digest with characters written as \u escapes

@@ -403,8 +403,18 @@ _ANY_MATCH: dict[tuple[bytes, ...], Any] = {}  # compiled once per process, by e
 # yes/no, in one pass without a callback (tests/test_native.py holds them equal). Any other set is Hyperscan's.
 IRREGULAR_LINES = (rb"[^}]\n", rb"\n[^{]", rb"\}[ \t\r]*\{")  # offline.reader: not one object a line
 # checks.integrity_digest's two sets, answered together by the C extension's digest_flags (see digest_checks):
-# a malformed digest,
-MALFORMED_DIGEST = (rb'"hmac-sha256:(?:[0-9a-f]{0,63}[^0-9a-f]|[0-9a-f]{64}[^"\\])',)
+# a malformed digest: a value that opens with "hmac-sha256:" and is not 64 lowercase hex digits to its closing quote,
+# or opens with a misspelling of that prefix (the case of a letter, "_" or no separator, "sha-256", another number:
+# the vault writes only the one spelling, so a hop or a hand changed it), which Hyperscan, lacking lookahead, is told
+# as the five ways to depart from it,
+_H, _S, _N = rb'[Hh][Mm][Aa][Cc]', rb'[Ss][Hh][Aa]', rb'[0-9]+:'
+MALFORMED_DIGEST = (rb'"hmac-sha256:(?:[0-9a-f]{0,63}[^0-9a-f]|[0-9a-f]{64}[^"\\])',
+                    rb'"(?:H[Mm][Aa][Cc]|[Hh]M[Aa][Cc]|[Hh][Mm]A[Cc]|[Hh][Mm][Aa]C)[-_]?' + _S + rb'[-_]?' + _N,
+                    rb'"' + _H + rb'[-_]?(?:S[Hh][Aa]|[Ss]H[Aa]|[Ss][Hh]A)[-_]?' + _N,
+                    rb'"' + _H + rb'_?' + _S + rb'[-_]?' + _N,
+                    rb'"' + _H + rb'[-_]?' + _S + rb'[-_]' + _N,
+                    rb'"' + _H + rb'[-_]?' + _S
+                    + rb'[-_]?(?:[0-9]{1,2}|[0-9]{4,}|[013-9][0-9]{2}|2[0-46-9][0-9]|25[0-57-9]):')
 # A value that does not start an HMAC digest and is not empty (a quote, escaped at any depth, right after the opening
 # one): what follows a key whose value the vault always digests when it is written in clear.
 _NOT_DIGEST = (rb'(?:[^h\\"]|\\+[^\\"]|h(?:[^m]|m(?:[^a]|a(?:[^c]|c(?:[^-]|-(?:[^s]|s(?:[^h]|h(?:[^a]|a(?:[^2]|'
