@@ -383,6 +383,15 @@ class AuditReadySession:
             session.exitstatus = pytest.ExitCode.OK
         if self.stale and session.exitstatus == pytest.ExitCode.OK:
             session.exitstatus = pytest.ExitCode.TESTS_FAILED
+        # what clean-up could not remove from a vault that outlives the run (a canary, a live token, a policy) fails
+        # it whatever the checks say: a gate that passed would leave them there unnoticed
+        if self._residue() and session.exitstatus == pytest.ExitCode.OK:
+            session.exitstatus = pytest.ExitCode.TESTS_FAILED
+
+    def _residue(self) -> list[str]:
+        """What clean-up could not remove from a URL target (the embedded server goes with what it holds)."""
+        residue: list[str] = self.live.facts.residue if self.live is not None else []
+        return residue if not self.settings.embedded else []
 
     def pytest_terminal_summary(self, terminalreporter: Any) -> None:
         if self.is_worker or not self.outcomes:
@@ -440,7 +449,8 @@ class AuditReadySession:
             tr.write_line("clean-up could not remove: " + "; ".join(residue) + " from the embedded throw-away "
                           "OpenBao, which is stopped and deleted with everything in it")
         elif residue:
-            tr.write_line("clean-up could NOT remove: " + "; ".join(residue) + " (remove them by hand)", red=True)
+            tr.write_line("clean-up could NOT remove: " + "; ".join(residue) + " (remove them by hand; the run "
+                          "fails until nothing is left)", red=True)
         for label, path in self.config.stash.get(REPORTS_KEY, []):
             tr.write_line(f"{label}: {visible(str(path))}")
 
