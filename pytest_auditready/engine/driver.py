@@ -64,6 +64,9 @@ def drive(visitors: Sequence["Visitor"], source: Iterable["Block"], name: str, p
     on_entries = [v.entries for v in visitors if overrides(v, "entries")]
     on_bad = [v.bad_line for v in visitors if overrides(v, "bad_line")]
     on_block = [v.block for v in visitors if overrides(v, "block")]
+    from ..offline.reader import BLANK, NoBlankLines, removed_lines
+
+    blank_is_bad = isinstance(parse, NoBlankLines)  # a blank line where the producer writes none: a removed entry
     counts = Counts()
     pending: list[Record] = []
 
@@ -96,10 +99,14 @@ def drive(visitors: Sequence["Visitor"], source: Iterable["Block"], name: str, p
             continue
         # Line by line: bad lines are reported in order among the entries.
         ascii_ok = data.isascii()
+        pieces = data.split(b"\n")
+        removed = removed_lines(pieces) if blank_is_bad and not blk.unwrapped else ()
         n = first - 1
-        for raw in data.split(b"\n"):
+        for i, raw in enumerate(pieces):
             n += 1
             if not raw or raw.isspace():
+                if i in removed:
+                    bad(BadLine(name, n, BLANK, raw.decode("ascii", "replace")))
                 continue
             if raw[-1:] == b"\r":
                 raw = raw[:-1]

@@ -112,6 +112,52 @@ def _bad_json(file: str, line: int, raw: bytes) -> BadLine:
     return BadLine(file, line, "the line's JSON is not an object", text)
 
 
+class NoBlankLines:
+    """A line parser for a log whose producer never writes an empty line (the Vault/OpenBao file device writes each
+    entry as one object and a newline): ``engine.driver.drive`` reads an empty or blank line there as a line whose
+    entry was removed (``BLANK``), where other formats' exports may hold blank lines and skip them."""
+
+    __slots__ = ("parse",)
+
+    def __init__(self, parse: Callable[[int, bytes], Parsed]) -> None:
+        self.parse = parse
+
+    def __call__(self, line: int, raw: bytes) -> Parsed:
+        return self.parse(line, raw)
+
+
+BLANK = ("an empty line, which the audit device never writes (each entry is one JSON object and a newline): the "
+         "entry written here was removed and its line left blank")
+
+
+def removed_lines(lines: Sequence[bytes]) -> set[int]:
+    """The indexes of the empty or blank lines among a block's ``lines`` that stand where an entry was removed
+    (``BLANK``). An export that wrote every line twice-ended (an empty line after each entry: lines that kept their
+    newline joined with another) pads with one, so there only the empty lines beyond one between two entries are;
+    and one empty line that ends the block is an export's newline too many at the end, no entry."""
+    blank = [not ln or ln.isspace() for ln in lines]
+    runs: list[tuple[int, int]] = []  # [start, end) of each run of empty lines
+    i, n = 0, len(lines)
+    while i < n:
+        if blank[i]:
+            j = i
+            while j < n and blank[j]:
+                j += 1
+            runs.append((i, j))
+            i = j
+        else:
+            i += 1
+    if not runs:
+        return set()
+    padded = not any(not a and not b for a, b in zip(blank, blank[1:]))  # no two entries side by side
+    out: set[int] = set()
+    for start, end in runs:
+        if end == n and end - start == 1:
+            continue  # a newline too many at the end (or the padding after the last entry)
+        out.update(range(start + 1 if padded else start, end))
+    return out
+
+
 def vault_parser(file: str, prefix: str = "") -> Callable[[int, bytes], Parsed]:
     """Vault/OpenBao file device lines, with or without the device prefix ``prefix`` (log_prefix)."""
     from ..auditlog.vault_json import parse_line
@@ -148,7 +194,7 @@ def vault_parser(file: str, prefix: str = "") -> Callable[[int, bytes], Parsed]:
                       r.remote_address, r.id, r.namespace.path if r.namespace is not None else "",
                       port_text(r.remote_port))
 
-    return parse
+    return NoBlankLines(parse)
 
 
 _block_decoder = msgspec.json.Decoder(_VaultLine)  # a response that is not an object or null fails the block
@@ -171,15 +217,19 @@ class Block:
     """Whole lines of a file (``blocks``): the number of the first, their bytes without the final newline (or a
     BadLine for a line over MAX_LINE_BYTES), and how many lines they are. The count is made on first use unless
     whoever read the block knows it already (``vault_block`` does): counting newlines is a pass over the bytes.
-    ``irregular``: whether the block is not plainly one object a line (see _IRREGULAR), when already known."""
+    ``irregular``: whether the block is not plainly one object a line (see _IRREGULAR), when already known.
+    ``unwrapped``: a platform's framing was taken off (``auditlog.container``), which leaves a line empty where its
+    record was joined to the one before or left out (counted as such), so an empty line is no removed entry."""
 
-    __slots__ = ("_lines", "data", "first", "irregular")
+    __slots__ = ("_lines", "data", "first", "irregular", "unwrapped")
 
-    def __init__(self, first: int, data: Union[bytes, BadLine], lines: Optional[int] = None) -> None:
+    def __init__(self, first: int, data: Union[bytes, BadLine], lines: Optional[int] = None,
+                 unwrapped: bool = False) -> None:
         self.first = first
         self.data = data
         self._lines = lines
         self.irregular: Optional[bool] = None
+        self.unwrapped = unwrapped
 
     @property
     def lines(self) -> int:
@@ -825,7 +875,7 @@ def blocks(f: IO[bytes], file: str, stats: FileStats, framing: str = "auto") -> 
                     unwrap = container.Unwrap(found)
             if unwrap is not None:
                 for first, data, n in container.split(file, blk.first, blk.data, unwrap):
-                    yield Block(first, unframe_block(data) if isinstance(data, bytes) else data, n)
+                    yield Block(first, unframe_block(data) if isinstance(data, bytes) else data, n, unwrapped=True)
                 continue
             if shape is not None:
                 # one C pass: the line count, whether every line starts with "{" (then no line is syslog-framed
