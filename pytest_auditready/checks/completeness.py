@@ -8,7 +8,12 @@ edges of a log a pair is legitimately broken: a request still in flight when the
 whose request was written before the log begins. Those are excused by that rule when they lie within the window
 (``completeness_window``, 120 s by default) of the log's last or first time (a request lasts at most the vault's
 max request duration, 90 s by default: a vault that allows longer requests needs a longer window), and are judged
-everywhere else. Within the window the connection may still tell: a request comes on one connection (its
+everywhere else. Within the window the time tells first: the vault answers most requests within milliseconds, so an
+entry without partner is an edge only within LATE (20) times the longest any request of the log took (at least
+LATE_FLOOR, 25 ms) of the edge it faces; further in, its partner was written in this log and a hop dropped it (a log
+of a few seconds, as exported test runs are, is all within the window). A file cut while a request far slower than
+every other of it was in flight is verified with the files before and after it (the set's judge pairs it there).
+Within that bound the connection may still tell: a request comes on one connection (its
 ``remote_address`` and ``remote_port``), and HTTP/1.1 serves the requests of a connection one at a time, the vault
 writing a request's response entry before it answers, so before the client can send the next. A request with no
 response entry after which the same connection sent another request, or a response with no request entry that an
@@ -68,17 +73,23 @@ HEAD = 100_000  # entries of a log's first window remembered (``Pairs.head``) fo
 _SHOW = 20
 UNTIMED = 10_000  # request ids of entries without a readable time remembered at most, of each type
 CONNS = 100_000  # connections remembered at most (the log's first windows; connections with a request pending)
+# An entry without partner at an edge of the log is excused as in flight there only within LATE times the longest any
+# request of the log took (at least LATE_FLOOR ns) of that edge (``Pairs.late``)
+LATE = 20
+LATE_FLOOR = 25 * 10**6
 SELF_TEST = "the audit device's self-test write (sys/audit/test): the vault writes no response for it"
 
 
 def in_flight(window: int) -> str:
-    return (f"a request still in flight when the log ends (within {window // 10**9} s of its last entry): its "
+    return (f"a request still in flight when the log ends (within {window // 10**9} s of its last entry, and "
+            f"{LATE} times the longest a request of the log took): its "
             "response is in the next file of the set, or was never written")
 
 
 def before_log(window: int) -> str:
     return (f"a response whose request was written before the log begins (within {window // 10**9} s of its "
-            "first entry): in the previous file of the set")
+            f"first entry, and {LATE} times the longest a request of the log took): in the previous file of the "
+            "set")
 
 
 IN_FLIGHT, BEFORE = in_flight(PAIR_WINDOW), before_log(PAIR_WINDOW)  # the rules' words at the default window
@@ -115,6 +126,11 @@ _DROP_FIX = ("make every hop after the audit device keep every line (no filters,
              "is proven, not inferred")
 
 
+_LATE_FIX = ("; where the vault serves requests that take longer than the rest of this log's (a key made, an "
+             "external login), verify this file together with the files before and after it in time (name the whole "
+             "set)")
+
+
 _DUP_FIX = ("find the hop that writes a line twice (a shipper that retries without deduplication, a file named by two "
             "audit devices) and make it write each entry once; seal the log (auditready seal) so that an added line "
             "is proven, not inferred")
@@ -145,6 +161,7 @@ class Pairs(Visitor):
         self.answered: "OrderedDict[str, tuple[int, str, int]]" = OrderedDict()
         self.answered_over = False  # an id left ``answered`` by count (ANSWERED), not by time
         self.answered_peak = 0  # the most ``answered`` held (at a batch's end): what ``merge`` adds to the next
+        self.longest = 0  # the longest a request of the log took from its request entry to its response entry (ns)
         # Kubernetes and CloudTrail: the last SEEN (id, stage, time) keys -> (file, line, digest of the record)
         self.seen: "OrderedDict[str, tuple[str, int, bytes]]" = OrderedDict()
         self.seen_over = False
@@ -220,6 +237,7 @@ class Pairs(Visitor):
         # _opened and _closed, inlined for the common case: a connection with no other request pending
         open_, open_get, pend_conn, pend_get, suspect = self.open, self.open.get, self.pend_conn, self.pend_conn.get, \
             self.suspect
+        longest = self.longest
         for kind, rid, ns, line, conn in zip(types, ids, stamps, lines, conns):
             before = max_t
             if ns > max_t:
@@ -240,9 +258,12 @@ class Pairs(Visitor):
                 else:
                     self._again(file, line, rid, ns, first, done)
             elif kind == "response":
-                if pop(rid, None) is None:
+                asked = pop(rid, None)
+                if asked is None:
                     self._unpaired(rid, ns, file, line, before, conn)
                 else:
+                    if ns - asked[0] > longest:
+                        longest = ns - asked[0]
                     if conn:
                         waiting = open_get(conn)
                         if (waiting is not None and len(waiting) == 1 and waiting[0] == rid and rid not in suspect
@@ -260,6 +281,7 @@ class Pairs(Visitor):
                             self.answered_over = True
             if conn and ns <= early:
                 self._saw(conn, ns, kind == "request")
+        self.longest = longest
         if len(answered) > self.answered_peak:  # at least as many as were within the window at any entry
             self.answered_peak = len(answered)
         if answered and next(iter(answered.values()))[0] + window < max_t:
@@ -331,9 +353,11 @@ class Pairs(Visitor):
             else:
                 self._again(file, line, rid, ns, first, done)
         elif kind == "response":
-            if self.pending.pop(rid, None) is None:
+            asked = self.pending.pop(rid, None)
+            if asked is None:
                 self._unpaired(rid, ns, file, line, before, conn)
             else:
+                self.longest = max(self.longest, ns - asked[0])
                 if conn:
                     self._closed(rid)
                 self._answer(rid, ns, file, line)
@@ -387,18 +411,33 @@ class Pairs(Visitor):
         elif request and got[1] < 0:
             self.seen_conns[conn] = (got[0], ns)
 
-    def _lost(self) -> tuple[set[str], set[tuple[str, int]]]:
-        """The requests in flight and the responses without request that their connection shows lost their partner
-        in this log (see the module's docstring): the request ids, and the responses' (file, line)."""
-        if self.conns_over:
-            return set(), set()
-        mux = self.mux
-        requests = {rid for rid in self.pending if rid in self.suspect and self.pend_conn.get(rid) not in mux}
-        responses = set()
-        for _rid, _ns, file, line, _before in self.orphans:
-            info = self.orphan_conn.get((file, line))
-            if info is not None and info[1] and not info[3] and info[0] not in mux:
-                responses.add((file, line))
+    def late(self) -> int:
+        """How far from the log's edge an entry without partner may lie and still be excused as in flight there
+        (ns): LATE times the longest any request of the log took, at least LATE_FLOOR, at most the window."""
+        return min(self.window, max(LATE_FLOOR, LATE * self.longest))
+
+    def _lost(self) -> tuple[dict[str, str], dict[tuple[str, int], str]]:
+        """The requests in flight and the responses without request that lost their partner in this log (see the
+        module's docstring), with what shows it ("conn": their connection; "late": their distance from the log's
+        edge): the request ids, and the responses' (file, line)."""
+        requests: dict[str, str] = {}
+        responses: dict[tuple[str, int], str] = {}
+        if not self.conns_over:
+            mux = self.mux
+            requests = {rid: "conn" for rid in self.pending
+                        if rid in self.suspect and self.pend_conn.get(rid) not in mux}
+            for _rid, _ns, file, line, _before in self.orphans:
+                info = self.orphan_conn.get((file, line))
+                if info is not None and info[1] and not info[3] and info[0] not in mux:
+                    responses[(file, line)] = "conn"
+        if self.first_t is not None:
+            late, end, start = self.late(), self.max_t, self.first_t
+            for rid, (ns, _file, _line) in self.pending.items():
+                if end - ns > late:
+                    requests.setdefault(rid, "late")
+            for _rid, ns, file, line, _before in self.orphans:
+                if ns - start > late:
+                    responses.setdefault((file, line), "late")
         return requests, responses
 
     def _answer(self, rid: str, ns: int, file: str, line: int) -> None:
@@ -630,6 +669,7 @@ class Pairs(Visitor):
                 or len(self.found) + len(self.pending) + len(later.found) + len(later.orphans) >= _KEEP):
             raise NotImplementedError("request/response pairs that one pass could judge otherwise")
         self.conns_over = self.conns_over or later.conns_over
+        self.longest = max(self.longest, later.longest)
         for rid in later.untimed_responses:  # entries of ``later`` without a time that answer requests pending here
             if self.pending.pop(rid, None) is not None:
                 self._closed(rid)
@@ -642,7 +682,9 @@ class Pairs(Visitor):
             if rid in self.untimed_requests:
                 self.untimed_requests.discard(rid)
                 continue
-            if self.pending.pop(rid, None) is not None:
+            asked = self.pending.pop(rid, None)
+            if asked is not None:
+                self.longest = max(self.longest, ns - asked[0])
                 if info is not None and info[2]:  # its connection sent a request in ``later`` before this answer
                     self.suspect.add(rid)
                 self._closed(rid)
@@ -716,10 +758,10 @@ class Pairs(Visitor):
 
     def finish(self) -> Iterator[Union[Finding, Skip]]:
         lost_requests, lost_responses = self._lost()
-        lost = [(file, line, "request~", rid, "") for rid, (_ns, file, line) in self.pending.items()
-                if rid in lost_requests]
-        lost += [(file, line, "response~", rid, "") for rid, _ns, file, line, _b in self.orphans
-                 if (file, line) in lost_responses]
+        lost = [(file, line, "request~" + lost_requests[rid], rid, "") for rid, (_ns, file, line)
+                in self.pending.items() if rid in lost_requests]
+        lost += [(file, line, "response~" + lost_responses[(file, line)], rid, "") for rid, _ns, file, line, _b
+                 in self.orphans if (file, line) in lost_responses]
         found = sorted(self.found + lost[: max(0, _KEEP - len(self.found))], key=lambda f: (f[0], f[1]))
         for file, line, kind, rid, first in found[:_SHOW]:
             if kind == "conflict":
@@ -730,9 +772,11 @@ class Pairs(Visitor):
                 yield Finding(ID, "", _again_text(kind, first, self.window), _DUP_FIX, where=f"{file}:{line}",
                               request_id=rid)
                 continue
-            if kind.endswith("~"):
-                kind = kind[:-1]
-                yield Finding(ID, "", _lost_text(kind), _DROP_FIX, where=f"{file}:{line}", request_id=rid)
+            if "~" in kind:
+                kind, why = kind.split("~")
+                text = _lost_text(kind) if why == "conn" else self._late_text(kind)
+                yield Finding(ID, "", text, _DROP_FIX + (_LATE_FIX if why == "late" else ""),
+                              where=f"{file}:{line}", request_id=rid)
                 continue
             other = "response" if kind == "request" else "request"
             when = ("no response entry follows it within "
@@ -746,6 +790,22 @@ class Pairs(Visitor):
             yield Finding(ID, "", f"{hidden} more entries have no partner entry or are written twice.", _DROP_FIX)
         if self.skip and not found:
             yield Skip("", self.skip)
+
+
+    def _late_text(self, kind: str) -> str:
+        """The finding for an entry without partner that lies too far from the log's edge to be in flight there."""
+        slowest = f"{self.longest / 1e6:.3g} ms" if self.longest < 10**9 else f"{self.longest / 1e9:.3g} s"
+        bound = f"{self.late() / 1e6:.3g} ms" if self.late() < 10**9 else f"{self.late() / 1e9:.3g} s"
+        if kind == "request":
+            return (f"The request entry has no response entry, and the log goes on for more than {bound} after it: "
+                    f"the slowest request this log answered took {slowest}, and a request is excused as still in "
+                    f"flight at the log's end only within {LATE} times that (at least {LATE_FLOOR // 10**6} ms) of "
+                    "its last entry, so the response entry was written and a hop dropped it.")
+        return (f"The response entry has no request entry, and it comes more than {bound} after the log's first "
+                f"entry: the slowest request this log answered took {slowest}, and a response is excused as "
+                f"answering a request written before the log began only within {LATE} times that (at least "
+                f"{LATE_FLOOR // 10**6} ms) of its first entry, so the request entry was written in this log and a "
+                "hop dropped it.")
 
 
 def _conns(sources: list[str], ports: list[str]) -> list[str]:
