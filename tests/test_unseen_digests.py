@@ -330,3 +330,21 @@ def test_near_spellings_that_are_no_digest_pass(tmp_path: Path, monkeypatch: pyt
                                              field_map=fields), CHECK, {})
     (gen,) = [o for o in res.outcomes if o.check_id == "integrity_digest"]
     assert not gen.findings, [f.text() for f in gen.findings]
+
+
+@pytest.mark.parametrize("path", ["native", "hyperscan", "regex"])
+def test_a_line_cut_inside_a_digest_is_named_once_by_required_fields(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+                                                                     path: str) -> None:
+    """A hop cut the line 18 hex digits into a digest (a size limit): the line is unreadable (required_fields says so
+    at its line); the digest's end is gone with the rest of the line, so it is no malformed digest as well."""
+    _digest_paths(monkeypatch, path)
+    lines = ODD.read_text().splitlines(keepends=True)
+    at = lines[24].index("hmac-sha256:") + len("hmac-sha256:") + 18
+    lines[24] = lines[24][:at] + "\n"
+    log = tmp_path / "cut.log"
+    log.write_text("".join(lines))
+    log.chmod(0o600)
+    assert _outcome(log).status == PASSED  # the cut line is no entry integrity_digest judges
+    res = verify_file(str(log), Settings(require_tamper_evidence=False, retention_days=0),
+                      [c for c in offline_checks(BUILTIN) if c.id == "required_fields"], {})
+    assert [f.where.rsplit(":", 1)[1] for f in res.outcomes[0].findings] == ["25"]
