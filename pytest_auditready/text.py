@@ -4,14 +4,19 @@ Log lines and file names are attacker-controlled. Before any of it reaches a ter
 command, every character that could act rather than read is shown as an escape: C0 controls (newline and carriage
 return included, so no text can start a line of its own: no forged ``::error::`` or ``::stop-commands::``), DEL,
 C1 controls (ESC/CSI/OSC sequences, BEL), Unicode line and paragraph separators, bidirectional overrides, invisible
-characters (zero-width spaces, tag characters: a path that reads like another is told apart), and lone surrogates
+characters (zero-width spaces, tag characters: a path that reads like another is told apart), Unicode's
+noncharacters (U+FFFE, U+FFFF: XML cannot hold them), and lone surrogates
 (which cannot be encoded at all and would end a report with UnicodeEncodeError).
 """
 
 from __future__ import annotations
 
+import functools
+import html
+import json
 import re
-from typing import Mapping
+import urllib.parse
+from typing import Any, Mapping
 
 # Invisible characters (Unicode's default-ignorable code points: zero-width spaces and joiners, the soft hyphen,
 # word joiners, variation selectors, the BOM, fillers, and the tag characters that can smuggle whole ASCII words
@@ -20,7 +25,11 @@ _INVISIBLE = ("\u00ad\u034f\u061c\u115f\u1160\u17b4\u17b5\u180b-\u180f\u200b-\u2
               "\u3164\ufe00-\ufe0f\ufeff\uffa0\ufff0-\ufffb\U0001d173-\U0001d17a\U000e0000-\U000e0fff")
 # What a reader cannot see or what reorders text, beyond the C0 controls and lone surrogates: DEL and the C1
 # controls, the line and paragraph separators, the bidi marks and overrides, and the invisible characters.
-_HIDDEN = "\x7f-\x9f\u2028\u2029\u200e\u200f\u202a-\u202e\u2066-\u2069" + _INVISIBLE
+# Unicode's noncharacters (U+FDD0..U+FDEF and the last two code points of every plane): never text, and XML 1.0
+# has no way to write U+FFFE and U+FFFF at all (a JUnit writer drops them, so a name would read as another).
+_NONCHARACTERS = "\ufdd0-\ufdef" + "".join(f"{chr(p * 0x10000 + 0xfffe)}{chr(p * 0x10000 + 0xffff)}"
+                                           for p in range(17))
+_HIDDEN = "\x7f-\x9f\u2028\u2029\u200e\u200f\u202a-\u202e\u2066-\u2069" + _INVISIBLE + _NONCHARACTERS
 _UNSAFE = re.compile("[\x00-\x1f\ud800-\udfff" + _HIDDEN + "]")
 _UNSAFE_KEEP_LINES = re.compile("[\x00-\x08\x0b-\x1f\ud800-\udfff" + _HIDDEN + "]")
 
@@ -50,14 +59,53 @@ def json_visible(text: str) -> str:
     return _JSON_UNSAFE.sub(_json_escape, text)
 
 
+_SURROGATE = re.compile("[\ud800-\udfff]")
+
+
+def json_ready(value: Any) -> Any:
+    """JSON-like ``value`` with every lone surrogate in a string or key (a file name's undecodable byte, as Python
+    reads it) shown as ``visible`` shows it, ``\\udcff`` as text: JSON would write it as a ``\\udcff`` escape,
+    which names no character and which strict readers refuse (RFC 8259, 8.2). Everything else unchanged."""
+    if isinstance(value, str):
+        return _SURROGATE.sub(_escape, value) if _SURROGATE.search(value) else value
+    if isinstance(value, Mapping):
+        return {json_ready(k): json_ready(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [json_ready(v) for v in value]
+    return value
+
+
 def visible_lines(text: str) -> str:
     """As ``visible``, but newlines and tabs kept (for multi-line report bodies built by the tool itself)."""
     return _UNSAFE_KEEP_LINES.sub(_escape, text)
 
 
+@functools.lru_cache(maxsize=64)
+def _spellings(secrets: tuple[tuple[str, str], ...]) -> tuple[tuple[str, str], ...]:
+    """(spelling, replacement) of every known secret, longest first: the value itself and every encoding
+    no_secret_leak looks for (base64 standard and URL-safe at each alignment, base32, hex; URL-, JSON- and
+    HTML-escaped), so that a report never shows a secret in a form a reader can decode."""
+    from .scan.known import encodings
+
+    forms: dict[str, str] = {}
+    for name, value in secrets:
+        if not value:
+            continue
+        spelled = {value, urllib.parse.quote(value, safe=""), urllib.parse.quote_plus(value),
+                   urllib.parse.quote(value, safe="").lower(), html.escape(value, quote=True),
+                   json.dumps(value)[1:-1], json.dumps(value, ensure_ascii=False)[1:-1], *encodings(value)}
+        for form in spelled:
+            if form:
+                forms.setdefault(form, f"<{name}>")
+    return tuple(sorted(forms.items(), key=lambda kv: (-len(kv[0]), kv[0])))
+
+
 def redact(text: str, secrets: Mapping[str, str]) -> str:
-    """``text`` with every known secret value replaced by its name (``<canary:c1>``, ``<token:admin>``)."""
-    for name, value in secrets.items():
-        if value and value in text:
-            text = text.replace(value, f"<{name}>")
+    """``text`` with every known secret value, in any encoding no_secret_leak looks for, replaced by its name
+    (``<canary:c1>``, ``<token:admin>``)."""
+    if not secrets:
+        return text
+    for form, name in _spellings(tuple(sorted(secrets.items()))):
+        if form in text:
+            text = text.replace(form, name)
     return text

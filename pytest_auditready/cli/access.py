@@ -77,7 +77,7 @@ from ..checks.access_policy import (
 )
 from ..checks.base import Visitor
 from ..errors import AuditReadyError, ConfigError
-from ..text import visible
+from ..text import json_ready, visible
 
 SCHEMA = "auditready-access/1"
 FORMATS = ("vault", "k8s", "cloudtrail")  # the logs whose requests name a path, an identity and an outcome
@@ -510,6 +510,8 @@ def _size_hint(path: str) -> Optional[int]:
 
 def as_json(pattern: str, since: Optional[int], until: Optional[int], acc: Accesses,
             files: Sequence[FileRead]) -> dict[str, Any]:
+    from ..report.common import mask_credentials
+
     idents = sorted(acc.who.values(), key=lambda i: (-i.total.requests, i.display_name, i.entity_id))
     return {
         "schema": SCHEMA,
@@ -520,7 +522,8 @@ def as_json(pattern: str, since: Optional[int], until: Optional[int], acc: Acces
         "denied": sum(i.total.denied for i in idents),
         "unnamed": sum(i.total.unnamed for i in idents),
         "untimed_left_out": acc.untimed,
-        "identities": [i.to_json() for i in idents],
+        # paths, names and addresses from the log: a credential a client put in one is shown masked, never as written
+        "identities": mask_credentials([i.to_json() for i in idents]),
         "files": [f.to_json() for f in files],
     }
 
@@ -589,7 +592,7 @@ def run(args: argparse.Namespace) -> int:
                               "nothing to answer from", "name the audit log files that cover the period asked about")
     doc = as_json(args.pattern, since, until, acc, files)
     out = sys.stdout
-    text = json.dumps(doc, indent=2, ensure_ascii=True) + "\n"
+    text = json.dumps(json_ready(doc), indent=2, ensure_ascii=True) + "\n"  # no lone surrogate escape
     if args.json_path == "-":
         out.write(text)
     else:

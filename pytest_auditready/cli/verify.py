@@ -13,12 +13,12 @@ import datetime
 import os
 import sys
 import time
-from typing import IO, Any
+from typing import IO, Any, Mapping
 
 from .. import accept
 from ..config import LOG_FORMATS
 from ..errors import AuditReadyError, ConfigError
-from ..text import visible
+from ..text import redact, visible
 
 
 def add_parser(sub: Any) -> argparse.ArgumentParser:
@@ -93,6 +93,18 @@ def load_settings(args: argparse.Namespace, notices: list[str]) -> Any:
     return discover(cli, args.config, notices=notices)
 
 
+class _Redacting:
+    """A text stream that writes each text with every known secret (the --canaries values), in any encoding
+    no_secret_leak looks for, replaced by its name: the terminal's second line of defence, as AuditResult.redact is
+    the reports'. A finding quotes a path or a name from the log, which may hold one."""
+
+    def __init__(self, stream: IO[str], secrets: Mapping[str, str]) -> None:
+        self.stream, self.secrets = stream, secrets
+
+    def write(self, text: str) -> int:
+        return self.stream.write(redact(text, self.secrets))
+
+
 def _colour(out: IO[str]) -> bool:
     return out.isatty() and not os.environ.get("NO_COLOR") and os.environ.get("TERM") != "dumb"
 
@@ -132,8 +144,9 @@ def run(args: argparse.Namespace) -> int:
     baseline = accept.load(accept.default_path(settings), required=bool(settings.baseline))
     checks = offline_checks(BUILTIN)
     # a report on standard output ("-") keeps it for itself: what a person reads goes to standard error
-    out = sys.stderr if to_stdout else sys.stdout
-    colour = _colour(out)
+    stream = sys.stderr if to_stdout else sys.stdout
+    out = _Redacting(stream, secrets)  # every line a person reads, with the known secrets redacted as in the reports
+    colour = _colour(stream)
     # -q: only failed checks, their findings and the closing line; -v: also what each check proves (cli.main)
     verbosity = getattr(args, "verbosity", 0)
     by_id = {c.id: c for c in checks}

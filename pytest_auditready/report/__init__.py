@@ -81,7 +81,9 @@ def as_json(result: "AuditResult") -> dict[str, Any]:
 
 
 def json_text(result: "AuditResult") -> str:
-    return result.redact(json.dumps(as_json(result), indent=2, ensure_ascii=True) + "\n")
+    from ..text import json_ready
+
+    return result.redact(json.dumps(json_ready(as_json(result)), indent=2, ensure_ascii=True) + "\n")
 
 
 def write_json(result: "AuditResult", path: str) -> Any:

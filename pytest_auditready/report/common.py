@@ -161,6 +161,21 @@ def split_where(where: str) -> tuple[str, Optional[int]]:
     return where, None
 
 
+def locate(result: "AuditResult", f: Finding, fallback: str = "") -> tuple[str, Optional[int]]:
+    """The file (as named on disk) and line a finding names, for a location: its ``where`` is "file:line" or the
+    file alone, with the file's control characters shown as escapes. A file of the run whose own name ends in
+    ":<digits>" is that file, no line; a finding that names no file sits on ``fallback``, no line."""
+    if not f.where:
+        return fallback, None
+    names = {visible(str(a.get("file"))): str(a.get("file")) for a in result.files}
+    if fallback:
+        names.setdefault(visible(fallback), fallback)
+    if f.where in names:
+        return names[f.where], None
+    path, line = split_where(f.where)
+    return names.get(path, path), line
+
+
 _URL_RE = re.compile(r"[A-Za-z][A-Za-z0-9+.-]*://")
 
 
@@ -229,6 +244,74 @@ def accounting_rows(files: Sequence[Mapping[str, Any]]) -> list[tuple[str, str, 
                             for e in t.get("excused", ()))
         out.append((visible(str(a["file"])), read, judged, visible(excused)))
     return out
+
+
+_REVIEW_TOKEN_RE = re.compile(r"([/?&=\s,;]+)")
+
+
+def shown_review(result: "AuditResult") -> Optional[dict[str, Any]]:
+    """The access review as the reports show it (``mask_credentials``): a token a client put in a request path
+    would otherwise reach report.html and evidence.json verbatim. Known secrets are redacted with the rest of
+    each report (AuditResult.redact)."""
+    review = result.review
+    if not review:
+        return review
+    if _LAST_REVIEW and _LAST_REVIEW[0] is review:  # report.html and evidence.json of one bundle: judged once
+        cached: dict[str, Any] = _LAST_REVIEW[1]
+        return cached
+    shown: dict[str, Any] = mask_credentials(review)
+    _LAST_REVIEW[:] = [review, shown]
+    return shown
+
+
+_LAST_REVIEW: list[Any] = []  # [the review last shown, how it is shown]
+
+
+# where a review or an access answer holds request paths from a log: the values of "path" and "scope", and the keys
+# of "paths" and "scopes" (path -> counts)
+_PATH_FIELDS = frozenset({"path", "paths", "scope", "scopes"})
+
+
+def mask_credentials(doc: Any) -> Any:
+    """``doc`` (JSON-like data from a log: an access review, an access answer) with every part of a request path
+    that no_secret_leak's judge (detect-secrets and the token formats, as it judges a path) reads as a credential
+    shown as ``<KIND sha256 FINGERPRINT>``, the words its finding uses, never as written; everything else
+    unchanged. Names and addresses are left as they are: the check does not judge them as secrets either."""
+    if not doc:
+        return doc
+    from ..scan.secrets import GenericScanner
+
+    masked: dict[str, str] = {}
+
+    def mask(scanner: GenericScanner, value: str) -> str:
+        if value in masked:
+            return masked[value]
+        out = value
+        whole = scanner.scan_value("path", value)
+        if whole:
+            parts = _REVIEW_TOKEN_RE.split(value)
+            for i, part in enumerate(parts):
+                hits = scanner.scan_value("path", part) if i % 2 == 0 and part else ()
+                if hits:
+                    parts[i] = "<" + ", ".join(f"{h.kind} sha256 {h.fingerprint}" for h in hits) + ">"
+            out = "".join(parts)
+            if out == value:  # flagged only as a whole (a query parameter and its value): nothing of it is shown
+                out = "<" + ", ".join(f"{h.kind} sha256 {h.fingerprint}" for h in whole) + ">"
+        masked[value] = out
+        return out
+
+    def walk(scanner: GenericScanner, value: Any, key: str) -> Any:
+        if isinstance(value, Mapping):
+            return {(mask(scanner, k) if key in _PATH_FIELDS and isinstance(k, str) else k): walk(scanner, v, str(k))
+                    for k, v in value.items()}
+        if isinstance(value, (list, tuple)):
+            return [walk(scanner, v, key) for v in value]
+        if isinstance(value, str) and key in _PATH_FIELDS:
+            return mask(scanner, value)
+        return value
+
+    with GenericScanner() as scanner:
+        return walk(scanner, doc, "")
 
 
 def tool_version() -> str:

@@ -12,6 +12,7 @@ from __future__ import annotations
 import hashlib
 import json
 import platform
+import re
 import sys
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Mapping, Optional
@@ -19,8 +20,8 @@ from typing import TYPE_CHECKING, Any, Mapping, Optional
 from .. import compliance
 from ..auditlog.model import HMAC_RE
 from ..safeio import make_folder, write_atomic
-from ..text import json_visible
-from .common import entries_read, rows, safe_target, stale, tool_version, verdict
+from ..text import json_ready, json_visible
+from .common import entries_read, rows, safe_target, shown_review, stale, tool_version, verdict
 
 if TYPE_CHECKING:
     from ..auditlog.model import AuditEntry
@@ -36,6 +37,47 @@ CLEAR_KEYS = frozenset({
     "token_policies", "identity_policies", "token_type", "client_id", "request_id", "forwarded_from",
     "name", "namespace_id", "token_issue_time",
 })
+
+
+# A command's word that names a credential: its value (the next word, or after "=") is withheld.
+_CREDENTIAL_WORD_RE = re.compile(r"(?i)^-{0,2}[\w.-]*(pass|pwd|token|secret|auth|credential|api[-_]?key"
+                                 r"|private[-_]?key)[\w.-]*$")
+_USER_OPTION_RE = re.compile(r"^(-u|--user)$")  # curl's -u USER:PASSWORD (journalctl's -u UNIT has no ":")
+_URL_USERINFO_RE = re.compile(r"(?i)\b([a-z][a-z0-9+.-]*://)[^/\s@'\"]+@")
+_WITHHELD = "<withheld>"
+
+
+def mask_command(command: str) -> str:
+    """A command of the configuration (log_command, bootstrap) as evidence.json shows it: the program and its
+    words, with every credential withheld: a URL's user:password@, the value of an option or variable that names
+    a password, token, secret, key or authorization, the password of ``-u``/``--user USER:PASSWORD``, what follows
+    an ``Authorization:`` header, and any word no_secret_leak's judge reads as a credential (a Vault token, a JWT,
+    a cloud key)."""
+    from ..scan.secrets import GenericScanner
+
+    text = _URL_USERINFO_RE.sub(lambda m: m.group(1) + _WITHHELD + "@", command)
+    text = re.sub(r"(?i)(authorization:\s*)[^'\"]+", lambda m: m.group(1) + _WITHHELD, text)
+    out: list[str] = []
+    after = ""  # the option word before this one: its value may be withheld
+    with GenericScanner() as scanner:
+        for word in re.split(r"(\s+)", text):
+            if not word or word.isspace():
+                out.append(word)
+                continue
+            quote = word[0] if word[0] in "'\"" else ""
+            bare = word.strip("'\"")
+            name, eq, value = bare.partition("=")
+            if after and _CREDENTIAL_WORD_RE.match(after) and bare != _WITHHELD:
+                word = quote + _WITHHELD + quote
+            elif after and _USER_OPTION_RE.match(after) and ":" in bare:
+                word = quote + bare.split(":", 1)[0] + ":" + _WITHHELD + quote
+            elif eq and value and _CREDENTIAL_WORD_RE.match(name):
+                word = quote + name + "=" + _WITHHELD + quote
+            elif scanner.scan_value("log_command", bare) or (eq and scanner.scan_value("log_command", value)):
+                word = quote + (name + "=" if eq and value else "") + _WITHHELD + quote
+            after = bare if bare.startswith("-") and not eq else ""
+            out.append(word)
+    return "".join(out)
 
 
 def redact_values(value: Any, key: str = "", in_data: bool = False) -> Any:
@@ -60,11 +102,27 @@ def _entry(e: Optional["AuditEntry"]) -> Optional[dict[str, Any]]:
             "entry": redact_values(dict(e.data))}
 
 
+def _unreadable(result: "AuditResult") -> list[dict[str, Any]]:
+    """The lines that could not be read: each with its reason where the run kept them (a live run's log); per file,
+    with the count, where an offline run kept only the count (each line is a required_fields finding at its
+    place): never an empty list beside a count that says otherwise."""
+    ctx = result.context
+    if ctx is not None and ctx.bad_lines:
+        return [{"where": b.where, "reason": b.reason} for b in ctx.bad_lines]
+    return [{"where": str(a["file"]), "lines": int(a["unreadable_lines"]),
+             "reason": f"{int(a['unreadable_lines'])} line(s) of this file could not be read: each is a "
+                       "required_fields finding at its line"}
+            for a in result.files if int(a.get("unreadable_lines") or 0)]
+
+
 def build(result: "AuditResult", files: Optional[Mapping[str, str]] = None) -> dict[str, Any]:
     ctx = result.context
     check_rows = rows(result)
     settings = result.settings.to_json()
     settings["target"] = safe_target(str(settings.get("target", "")))
+    for key in ("log_command", "bootstrap"):  # commands a person wrote: a credential in one is withheld
+        if settings.get(key):
+            settings[key] = mask_command(str(settings[key]))
     matched = []
     if ctx is not None and result.ledger is not None:
         for a in result.ledger.actions:
@@ -88,7 +146,8 @@ def build(result: "AuditResult", files: Optional[Mapping[str, str]] = None) -> d
             "source": ctx.source if ctx is not None else "",
             "path": ctx.log_path if ctx is not None else None,
             "entries_read": entries_read(result),
-            "unreadable_lines": [{"where": b.where, "reason": b.reason} for b in ctx.bad_lines] if ctx else [],
+            "unreadable_lines": _unreadable(result),
+            "unreadable_line_count": sum(int(u.get("lines", 1)) for u in _unreadable(result)),
             "matched": matched,
         },
         "checks": [
@@ -112,7 +171,7 @@ def build(result: "AuditResult", files: Optional[Mapping[str, str]] = None) -> d
         # who read each secret, who is new, and the patterns flagged for a person to review (review.py): paths,
         # identities, counts, times and addresses only; null when no Vault/OpenBao, Kubernetes or CloudTrail log
         # was read
-        "review": result.review,
+        "review": shown_review(result),
         "frameworks": compliance.frameworks(),
         "files": {"sha256": dict(files or {})},
     }
@@ -134,7 +193,7 @@ def write_bundle(result: "AuditResult", directory: str) -> Path:
         "summary.md": _write(d / "summary.md", result.redact(github.summary_markdown(result, heading="#"))),
         "report.html": _write(d / "report.html", result.redact(html.render(result))),
     }
-    text = json.dumps(build(result, sha), indent=2, ensure_ascii=False, sort_keys=False)
+    text = json.dumps(json_ready(build(result, sha)), indent=2, ensure_ascii=False, sort_keys=False)
     sha["evidence.json"] = _write(d / "evidence.json", json_visible(result.redact(text)) + "\n")
     _write(d / "SHA256SUMS", "".join(f"{sha[name]}  {name}\n" for name in FILES))
     return d

@@ -20,10 +20,10 @@ from .common import (
     clean,
     entries_read,
     file_of,
+    locate,
     relative_path,
     rows,
     safe_target,
-    split_where,
     stale,
     tool_version,
     verdict,
@@ -37,6 +37,7 @@ _MD_PUNCT_RE = re.compile(r"([\\`*_\[\]|~$])")
 # GitHub's Markdown (GFM) turns a bare http://..., https://... or www.... into a link by itself: an escaped ":" or "."
 # (rendered the same) keeps text from a log from becoming a link.
 _AUTOLINK_RE = re.compile(r":(?=//)|(?<![A-Za-z0-9])([Ww][Ww][Ww])\.")
+_AT_RE = re.compile(r"@+")
 _SAFE_ID_RE = re.compile(r"[A-Za-z0-9_]+\Z")
 FIRST_FINDING_MAX = 300  # characters of the first finding shown in a table cell
 FILES_MAX = 50  # files listed in the table of what was read (the rest are counted; evidence.json lists all)
@@ -57,7 +58,10 @@ def md_cell(text: str) -> str:
     text = " ".join(text.split())
     text = text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
     text = _MD_PUNCT_RE.sub(r"\\\1", text)
-    return _AUTOLINK_RE.sub(lambda m: f"{m.group(1)}\\." if m.group(1) else "\\:", text)
+    text = _AUTOLINK_RE.sub(lambda m: f"{m.group(1)}\\." if m.group(1) else "\\:", text)
+    # GitHub links an e-mail address (and mailto:/xmpp: ones) after parsing, over the text merged from escapes and
+    # entities alike: an "@" in a code span of its own splits the text, so no address forms (the text is the same)
+    return _AT_RE.sub(lambda m: f"`{m.group()}`", text)
 
 
 def _md_id(check_id: str) -> str:
@@ -164,9 +168,7 @@ def _command(result: "AuditResult", command: str, f: Finding, fallback: str, tit
     """One workflow command at the file (and line) the finding names; a finding with no file sits on the file its
     outcome judged (``fallback``), with no line."""
     props = []
-    path, line = split_where(f.where) if f.where else ("", None)
-    if not path:
-        path, line = fallback, None
+    path, line = locate(result, f, fallback)
     if path:
         props.append(f"file={escape_property(clean(result, relative_path(path)))}")
         if line is not None:

@@ -12,7 +12,18 @@ from typing import TYPE_CHECKING, Any, Optional
 from .. import compliance
 from ..checks.base import FAILED, PASSED
 from ..text import visible
-from .common import CheckRow, accounting_rows, below_text, clean, rows, safe_target, stale, tool_version, verdict
+from .common import (
+    CheckRow,
+    accounting_rows,
+    below_text,
+    clean,
+    rows,
+    safe_target,
+    shown_review,
+    stale,
+    tool_version,
+    verdict,
+)
 
 if TYPE_CHECKING:
     from ..auditlog.model import Action, AuditEntry
@@ -205,7 +216,7 @@ def _unnamed(doc: dict[str, Any]) -> str:
 def _review(result: "AuditResult") -> str:
     """The access review (review.py): per secret path and identity what was done, when and from where; the new
     identities; the review items. Data from logs: every value escaped."""
-    doc = result.review
+    doc = shown_review(result)
     if not doc:
         return '<p id="review">No access review: no Vault/OpenBao, Kubernetes or CloudTrail audit log was read.</p>'
     span = doc.get("span") or {}

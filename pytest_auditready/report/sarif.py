@@ -18,17 +18,17 @@ from urllib.parse import quote, urlsplit
 
 from ..checks.base import FAILED, Finding
 from ..safeio import write_atomic
-from ..text import json_visible, visible
+from ..text import json_ready, json_visible, visible
 from .common import (
     clean,
     file_of,
     gates,
     is_url,
     level,
+    locate,
     relative_path,
     rows,
     run_verdict,
-    split_where,
     stale,
     tool_version,
 )
@@ -59,10 +59,8 @@ def _result(result: "AuditResult", rule: str, index: int, level: str, f: Finding
     sits on the file its outcome judged (``fallback``). One with no line is a whole-file result (line 1,
     ``wholeFile``): code scanning needs a location with a start line, and a failed check must not vanish for
     having no line. None when no file is known at all."""
-    path, line = split_where(f.where) if f.where else ("", None)
-    if not path:
-        path, line = fallback, None
-    elif fallback and os.path.normpath(path) == os.path.normpath(visible(fallback)):
+    path, line = locate(result, f, fallback)
+    if fallback and line is None and os.path.normpath(path) == os.path.normpath(visible(fallback)):
         path = fallback  # the file itself: a finding's text shows its name's control characters as escapes
     if not path:
         return None
@@ -159,7 +157,7 @@ def build(result: "AuditResult") -> dict[str, Any]:
 
 def text(result: "AuditResult") -> str:
     """The SARIF document as written: redacted, nothing invisible."""
-    return json_visible(result.redact(json.dumps(build(result), indent=2, ensure_ascii=False))) + "\n"
+    return json_visible(result.redact(json.dumps(json_ready(build(result)), indent=2, ensure_ascii=False))) + "\n"
 
 
 def write(result: "AuditResult", path: str) -> Path:
