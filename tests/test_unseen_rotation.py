@@ -274,7 +274,9 @@ def test_a_day_moved_to_the_retention_archive_is_no_missing_file(tmp_path: Path,
     archive = tmp_path / "archive"
     archive.mkdir(mode=0o700)
     (logs / "audit.log.3.gz").rename(archive / "audit.log.3.gz")
-    rc, out = _verify(capsys, _config(tmp_path, RETAIN_14 + f'retention_archive = ["{archive}"]\n'), logs)
+    # the archived day (2026-11-12) lies outside the newest 3 days that must be at hand (retention_online_days)
+    online_3 = RETAIN_14.replace("retention_online_days = 14", "retention_online_days = 3")
+    rc, out = _verify(capsys, _config(tmp_path, online_3 + f'retention_archive = ["{archive}"]\n'), logs)
     assert rc == 0 and not _failed(out), out
 
 

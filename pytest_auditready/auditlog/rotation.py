@@ -16,6 +16,7 @@ import io
 import lzma
 import os
 import re
+import zlib
 from pathlib import Path
 from typing import BinaryIO, Iterable, Optional
 
@@ -128,6 +129,24 @@ def compression_in(head: bytes) -> Optional[str]:
     return None
 
 
+class GzipReader(gzip.GzipFile):
+    """A gzip stream whose damaged deflate data reads as OSError, as a bad CRC already does (zlib raises its own
+    ``zlib.error``, no OSError): every reader of logs catches OSError and EOFError, and refuses the file in one
+    line instead of a traceback."""
+
+    def read(self, size: Optional[int] = -1) -> bytes:
+        try:
+            return super().read(-1 if size is None else size)
+        except zlib.error as exc:
+            raise OSError(f"damaged gzip data ({exc})") from None
+
+    def read1(self, size: int = -1) -> bytes:
+        try:
+            return super().read1(size)
+        except zlib.error as exc:
+            raise OSError(f"damaged gzip data ({exc})") from None
+
+
 class RotatedFile:
     """A log file's content read front to back: decompressed when it is compressed. Closing it closes the file."""
 
@@ -135,7 +154,7 @@ class RotatedFile:
         self._raw = raw
         self._z: Optional[io.BufferedIOBase] = None
         if kind == "gzip":
-            self._z = gzip.GzipFile(fileobj=raw, mode="rb")
+            self._z = GzipReader(fileobj=raw, mode="rb")
         elif kind == "bzip2":
             self._z = bz2.BZ2File(raw, "rb")
         elif kind == "xz":

@@ -286,6 +286,16 @@ def judge_set(settings: "Settings", members: Sequence[Member], live: bool) -> It
                           f"retention_online_days asks to have at hand, are not: the files outside retention_archive "
                           f"{held}.", "keep the newest retention_online_days of the log where it can be read at "
                           "once (the log's own folder, not only the archive), and name those files in the run")
+        else:  # at hand from before the window on, yet days inside it may be only in the archive
+            on_hand = set(at_hand)
+            away = [d for d in days if d >= window and d not in on_hand]
+            if away:
+                listed = ", ".join(str(d) for d in away[:5]) + (f" and {len(away) - 5} more" if len(away) > 5 else "")
+                yield Finding(ID, "", f"The most recent {need_online} days of {name} ({window} to {last}), which "
+                              f"retention_online_days asks to have at hand, are not all: {len(away)} of their days "
+                              f"with entries ({listed}) are only in retention_archive.",
+                              "keep the newest retention_online_days of the log where it can be read at once (the "
+                              "log's own folder, not only the archive), and name those files in the run")
     yield from missing_numbers([m.name for m in members], name)
     shown = 0
     more, more_days = 0, 0

@@ -87,6 +87,20 @@ def _log_set(ctx: CheckContext) -> Sequence[str]:
     return tuple(getattr(ctx, "log_set", ()) or ())
 
 
+def _chain_object(url: str) -> str:
+    """The digest chain beside a log object, when the store holds one: ``LOG.digests`` of the object itself, or of
+    the live log a rotated object (audit.log.2.gz) was rotated from; "" when there is none."""
+    from ..auditlog.rotation import rotation_slot
+    from ..engine.objects import exists
+
+    folder, _, base = url.rpartition("/")
+    slot = rotation_slot(base)
+    for candidate in dict.fromkeys([url + ".digests"] + ([f"{folder}/{slot[0]}.digests"] if slot else [])):
+        if exists(candidate):
+            return candidate
+    return ""
+
+
 def _no_mechanism(ctx: CheckContext, name: str) -> Finding:
     unnoticed = ("so an edited, deleted or reordered line would go unnoticed (PCI DSS 10.3.4 asks for change "
                  "detection).")
@@ -95,6 +109,15 @@ def _no_mechanism(ctx: CheckContext, name: str) -> Finding:
         return Finding(ID, "", f"The {fmt.title} log {name} has none of {fmt.own_integrity} beside it "
                        f"({fmt.own_integrity_where}): it cannot be validated, " + unnoticed, fmt.own_integrity_fix,
                        where=name)
+    if is_url(name):
+        chain = _chain_object(name)
+        if chain:
+            folder = name.rsplit("/", 1)[0] + "/"
+            return Finding(ID, "", f"The audit log {name} has a digest chain beside it in object storage ({chain}), "
+                           "but a seal chain is verified on a local copy of the set only, " + unnoticed,
+                           f"copy the set with its chain and verify the copy: `aws s3 sync {folder} DIR/` then "
+                           "`auditready verify DIR --public-key KEY.pub`; or set require_tamper_evidence = false "
+                           "to skip this check", where=name)
     archived = any(same_file(os.path.dirname(os.path.abspath(name)), a) for a in ctx.settings.seal_archive)
     return Finding(ID, "", f"The audit log {name} has no integrity mechanism: no digest chain beside it "
                    f"({name}.digests) and {fmt.title} logs keep none of their own, " + unnoticed,

@@ -184,6 +184,15 @@ def check_inputs(settings: Settings) -> None:
             except FileNotFoundError:  # read_small leaves the wording of a missing file to its caller
                 raise AuditReadyError(f"no such {what}: {path}", f"check the path given to {option} (or its key in "
                                       "[tool.auditready])") from None
+    from .objects import credentials_in, is_url
+
+    for folder in settings.seal_archive:
+        if is_url(folder):  # never shown: it may carry a credential, and reports would repeat it
+            why = credentials_in(folder)
+            raise AuditReadyError("seal_archive names an object-store URL" + (f" (it carries {why})" if why else "")
+                                  + ", but a seal chain's archived files are verified in a local folder only",
+                                  "copy the archive with its chain (aws s3 sync s3://BUCKET/PREFIX/ DIR/) and name "
+                                  "that folder in seal_archive (--seal-archive); give credentials in the environment")
 
 
 @dataclass

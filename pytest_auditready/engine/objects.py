@@ -30,6 +30,8 @@ def _why(exc: BaseException) -> str:
     """A one-line reason for a store's error, without anything it echoes of the request's credentials."""
     name = type(exc).__name__
     text = str(exc).split("\n")[0][:200]
+    if "encoded in url" in text.lower():  # aiohttp: an endpoint (AWS_ENDPOINT_URL) with user:password@ in it
+        return "the store's endpoint URL carries a user name and password (user:password@), which the client refuses"
     if "Credentials" in name or "credentials" in text.lower():
         return "no credentials found in the environment"
     if isinstance(exc, FileNotFoundError):
@@ -133,10 +135,10 @@ def expand_url(url: str) -> list[str]:
     fs, path = _fs(url)
     try:
         fs.invalidate_cache()  # list what is there now, not what an earlier listing saw
+        if not url.endswith("/") and fs.isfile(path):
+            return [url]  # an object named as it is, also when its key holds a glob's characters (audit[1].log)
         if any(c in path for c in "*?["):
             found = [p for p in fs.glob(path) if fs.isfile(p)]
-        elif not url.endswith("/") and fs.isfile(path):
-            return [url]
         else:
             found = list(fs.find(path))
     except Exception as exc:  # the store's client raises its own types (botocore, aiohttp, azure)
@@ -146,6 +148,15 @@ def expand_url(url: str) -> list[str]:
     if not logs:
         raise AuditReadyError(f"no log object under {url}", "name the prefix that holds the audit logs")
     return [_url(fs, p) for p in logs]
+
+
+def exists(url: str) -> bool:
+    """Whether the object ``url`` is there now (False too when it cannot be asked: no credentials, access denied)."""
+    try:
+        fs, path = _fs(url)
+        return bool(fs.isfile(path))
+    except Exception:  # the store's client raises its own types; "cannot tell" is "not shown there"
+        return False
 
 
 def not_a_log(path: str) -> bool:
@@ -163,7 +174,7 @@ def not_a_log(path: str) -> bool:
 def open_url(url: str) -> IO[bytes]:
     """An object as a binary stream (gzip told by its magic bytes), read in ranged blocks. Missing or refused:
     an AuditReadyError naming the URL."""
-    import gzip
+    from ..auditlog.rotation import GzipReader
 
     fs, path = _fs(url)
     try:
@@ -174,7 +185,7 @@ def open_url(url: str) -> IO[bytes]:
         raise AuditReadyError(f"cannot read {url}: {_why(exc)}", "check the URL and the credentials in the "
                               "environment") from None
     if magic == b"\x1f\x8b":
-        return gzip.open(f, "rb")  # type: ignore[return-value]  # GzipFile is a binary IO
+        return GzipReader(fileobj=f, mode="rb")  # type: ignore[return-value]  # GzipFile is a binary IO
     return f
 
 

@@ -9,7 +9,6 @@ line (``vault_parser``), which tells exactly which lines are bad.
 from __future__ import annotations
 
 import bz2
-import gzip
 import io
 import ipaddress
 import json
@@ -810,7 +809,9 @@ def open_log(path: str) -> IO[bytes]:
         raise AuditReadyError(f"cannot read {path}: {exc.strerror}", "give this user read access to it") from None
     kind = compression_in(magic)  # logrotate compresses with gzip, or bzip2 or xz (compresscmd)
     if kind == "gzip":
-        return gzip.open(f, "rb")  # type: ignore[return-value]  # GzipFile is a binary IO
+        from ..auditlog.rotation import GzipReader
+
+        return GzipReader(fileobj=f, mode="rb")  # type: ignore[return-value]  # GzipFile is a binary IO
     if kind == "bzip2":
         return bz2.BZ2File(f, "rb")
     if kind == "xz":

@@ -28,6 +28,7 @@ from .chain import (
     FORMAT,
     GENESIS,
     PathLike,
+    Record,
     digests_path_for,
     key_id,
     last_record,
@@ -40,6 +41,7 @@ if TYPE_CHECKING:
     from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
 CHUNK = 4 << 20  # read size: large enough that per-chunk work is noise, small enough to stay in cache
+SEEN = 4096  # the last bytes read that must still be in place before reading on (a line or more: its time, its id)
 MAX_TIME_LINE = 1 << 20  # longer lines are not parsed for their time
 DEFAULT_LINES = 1000
 DEFAULT_MAX_BYTES = 8 << 20
@@ -61,6 +63,23 @@ def entry_time(line: bytes) -> Optional[str]:
             if isinstance(v, str) and v:
                 return v[:64]
     return None
+
+
+def _pread_all(f: BinaryIO, pos: int, n: int) -> bytes:
+    """``n`` bytes of ``f`` from ``pos`` (fewer at its end), read without moving its position."""
+    parts: list[bytes] = []
+    fd = f.fileno()
+    while n > 0:
+        try:
+            data = os.pread(fd, min(CHUNK, n), pos)
+        except OSError as exc:
+            raise AuditReadyError(f"cannot read the log {getattr(f, 'name', '')}: {exc.strerror}", LOG_FIX) from None
+        if not data:
+            break
+        parts.append(data)
+        pos += len(data)
+        n -= len(data)
+    return b"".join(parts)
 
 
 def _utc_now() -> str:
@@ -97,6 +116,10 @@ class _Cursor:
         self.reason = reason  # set until the segment's first record is written
         self.next_line = next_line  # line number of the next line to enter a record
         self._reset(pos)
+        # The last bytes read (up to SEEN): still in their place before each read, or the file was truncated and
+        # written again in between (copytruncate), and what now follows them is no continuation of the segment.
+        self.seen = _pread_all(f, max(0, pos - SEEN), min(pos, SEEN))
+        self.replaced = False
         f.seek(pos)
 
     def _reset(self, start: int) -> None:
@@ -189,7 +212,7 @@ class Sealer:
             st = os.stat(self.log_path)
         except FileNotFoundError:
             st = None
-        if st is not None and st.st_ino == last.inode and st.st_size >= last.end:
+        if st is not None and st.st_ino == last.inode and st.st_size >= last.end and self._holds(last):
             self._cursor = self._open_log(segment=last.segment, pos=last.end, next_line=last.last_line + 1,
                                           reason=None)
             return
@@ -201,12 +224,33 @@ class Sealer:
             self._drain()
         elif st is not None and st.st_ino == last.inode:
             self.summary.notes.append(f"{self.log_path} was truncated in place since the last seal (it had been "
-                                      f"sealed to byte {last.end}); its new content starts a new segment")
+                                      f"sealed to byte {last.end}; it no longer holds what the last record sealed, "
+                                      "as after logrotate's copytruncate); its new content starts a new segment")
         else:
             self.summary.notes.append(f"the file sealed as segment {last.segment} ({last.file}) is no longer beside "
                                       f"the log; its bytes after offset {last.end} were never sealed")
         reason = "truncated" if st is not None and st.st_ino == last.inode else "rotated"
         self._cursor = self._open_log(segment=last.segment + 1, pos=0, next_line=1, reason=reason)
+
+    def _holds(self, last: Record) -> bool:
+        """Whether the log still holds, in its place, the bytes the chain's last record sealed: a file truncated in
+        place (logrotate's copytruncate) and written again up to or past the sealed end keeps its inode and size,
+        and sealing on from that offset would seal the middle of new lines as the old segment's continuation."""
+        h = hashlib.sha256()
+        try:
+            f = open_regular(self.log_path, "log", fix=LOG_FIX)
+        except FileNotFoundError:
+            return False
+        with f:
+            pos, left = last.start, last.end - last.start
+            while left > 0:
+                data = _pread_all(f, pos, min(CHUNK, left))
+                if not data:
+                    return False
+                h.update(data)
+                pos += len(data)
+                left -= len(data)
+        return h.hexdigest() == last.sha256
 
     def _drop_partial_record(self) -> None:
         """A sealer killed in the middle of a write leaves a record without its newline: it was never complete
@@ -388,8 +432,12 @@ class Sealer:
         return h
 
     def _pump(self, c: _Cursor, limit: int = 16 * CHUNK) -> int:
-        """Read what the file has now (at most ``limit`` bytes); returns bytes read."""
+        """Read what the file has now (at most ``limit`` bytes); returns bytes read. Nothing is read once the bytes
+        read last are no longer in their place (``c.replaced``: the file was truncated and written again)."""
         total = 0
+        if c.replaced or (c.seen and _pread_all(c.f, c.read_pos - len(c.seen), len(c.seen)) != c.seen):
+            c.replaced = True
+            return 0
         while total < limit:
             try:
                 data = c.f.read(CHUNK)
@@ -400,6 +448,7 @@ class Sealer:
                 break
             c.read_pos += len(data)
             total += len(data)
+            c.seen = data[-SEEN:] if len(data) >= SEEN else (c.seen + data)[-SEEN:]
             self._feed(c, data)
         return total
 
@@ -458,7 +507,7 @@ class Sealer:
             # The vault writes to the old file until it reopens (SIGHUP): switch once the new file has data, so
             # that nothing written to the old file in between is left unsealed.
             return "rotated" if st.st_size > 0 else None
-        if st.st_size < c.read_pos:
+        if st.st_size < c.read_pos or c.replaced:
             return "truncated"
         return None
 

@@ -1009,8 +1009,9 @@ def _missing(report: SealReport, log: Path, runs: list[_Run], assigned: dict[int
         looked = (f"no file beside {log} holds it (its rotated names were looked at, compressed or not, by "
                   "content, first entry time and inode)")
         if archive:
-            gone = [os.fspath(a) for a in archive if not os.path.isdir(a)]
-            looked += (", nor does any in the archive folder(s) " + ", ".join(os.fspath(a) for a in archive)
+            shown = [_archive_name(a) for a in archive]
+            gone = [n for a, n in zip(archive, shown) if not os.path.isdir(a)]
+            looked += (", nor does any in the archive folder(s) " + ", ".join(shown)
                        + (f" ({', '.join(gone)}: no such folder)" if gone else ""))
         if log_set:
             looked += ", nor any file named in this run"
@@ -1020,6 +1021,14 @@ def _missing(report: SealReport, log: Path, runs: list[_Run], assigned: dict[int
             "missing", f"Segment {r.segment} of the chain {dname} (sealed from {recorded}, {span}) has no file: "
             f"{looked}. A sealed log file was deleted or moved away, so its entries can no longer be verified.",
             FIX_MISSING_ARCHIVED if archive else FIX_MISSING, r.segment, r.lines, f"{dname}:{r.first.where}"))
+
+
+def _archive_name(folder: PathLike) -> str:
+    """An archive folder as a finding may show it: an object-store URL carrying a credential is never shown."""
+    from ..engine.objects import credentials_in, is_url
+
+    text = os.fspath(folder)
+    return "an object-store URL carrying a credential" if is_url(text) and credentials_in(text) else text
 
 
 def chains_near(path: Path, log_set: Sequence[PathLike] = ()) -> tuple[list[tuple[Path, Path]],
