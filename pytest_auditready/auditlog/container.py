@@ -39,6 +39,7 @@ import orjson
 
 from .lines import MAX_LINE_BYTES
 from .model import BadLine
+from .syslog import server_log
 
 FRAMINGS = {"cri": "containerd, CRI-O", "docker": "Docker json-file", "journal": "journalctl -o json",
             "cloudwatch": "a CloudWatch Logs export",
@@ -64,6 +65,9 @@ JOURNAL_DROPPED = ("journald dropped messages here ({what}): the audit entries t
 # journald's own record that it dropped a service's messages: SD_MESSAGE_JOURNAL_DROPPED, "Suppressed N messages"
 _DROPPED_ID = "a596d6fe7bfa4994828e72309e95d61e"
 _SUPPRESSED = re.compile(rb"[Ss]uppressed \d+ messages")
+# The fields that tell one journald stream from another (a unit's stdout connection: _STREAM_ID; else the process)
+_STREAM_KEYS = ("_STREAM_ID", "_BOOT_ID", "_PID", "_TRANSPORT", "_SYSTEMD_UNIT")
+_MAX_STREAMS = 1000  # streams with a split line open at once
 SHIPPER_CUT = ("the line a log shipper or SIEM kept is cut at {size} bytes: the entry is longer than the "
                "shipper's line limit (Splunk: TRUNCATE in props.conf, 10000 bytes by default; Filebeat: max_bytes; "
                "Fluent Bit: Buffer_Max_Size); raise it above the largest audit entry and export again")
@@ -152,6 +156,11 @@ class Unwrap:
         self.skipped = 0  # records of the vault's own server log (stderr, or no JSON object), left out
         self.problems: list[str] = []  # why each LOST line was lost, in order
         self.withheld = False  # a piece of the entry being read was withheld (journalctl without --all)
+        # journald: the stream (``_STREAM_ID``, else process and transport) whose split line is being read, and the
+        # unfinished split lines of other streams: another unit's record may come between two pieces of one line
+        self.stream: tuple[Any, ...] = ()
+        self.parked: dict[tuple[Any, ...], tuple[list[bytes], int, bool]] = {}
+        self.gave_up = False
 
     def lines(self, lines: list[bytes]) -> list[bytes]:
         out = []
@@ -220,6 +229,9 @@ class Unwrap:
         if not isinstance(rec, dict) or "MESSAGE" not in rec:
             return self._lost(raw)
         last = rec.get("_LINE_BREAK") != "line-max"
+        stream = tuple(rec.get(k) for k in _STREAM_KEYS)
+        if stream != self.stream:
+            self._switch(stream)
         if rec["MESSAGE"] is None or self.withheld:  # one entry, however many pieces journalctl withheld
             self.pending, self.pending_size = [], 0
             self.withheld = not last
@@ -230,7 +242,7 @@ class Unwrap:
         text = _text(rec["MESSAGE"])
         if text is None:
             return self._lost(raw)
-        if not self.pending and text.lstrip()[:1] != b"{":
+        if not self.pending and (text.lstrip()[:1] != b"{" or server_log(text.lstrip())):
             if rec.get("MESSAGE_ID") == _DROPPED_ID or (rec.get("SYSLOG_IDENTIFIER") == "systemd-journald"
                                                          and _SUPPRESSED.search(text[:512]) is not None):
                 found = _SUPPRESSED.search(text[:512])  # a loss, never the vault's own server log to leave out
@@ -240,6 +252,17 @@ class Unwrap:
             self.skipped += 1  # the vault's own server log: a unit's stdout and stderr share its journal
             return b""
         return self._piece(text, last)
+
+    def _switch(self, stream: tuple[Any, ...]) -> None:
+        """Read ``stream``'s records from now on: the split line of the stream read so far is kept aside until its
+        next piece (with too many open at once, the oldest is given up, and ``finish`` says an entry was cut)."""
+        if self.pending or self.withheld:
+            self.parked[self.stream] = (self.pending, self.pending_size, self.withheld)
+        self.pending, self.pending_size, self.withheld = self.parked.pop(stream, ([], 0, False))
+        self.stream = stream
+        if len(self.parked) > _MAX_STREAMS:
+            del self.parked[next(iter(self.parked))]
+            self.gave_up = True
 
     def _shipper(self, raw: bytes) -> bytes:
         try:
@@ -267,9 +290,10 @@ class Unwrap:
 
     def finish(self) -> Optional[str]:
         """At the end of the log: why the last entry is missing, when its pieces were never completed."""
-        if not self.pending and not self.withheld:
+        if not self.pending and not self.withheld and not self.parked and not self.gave_up:
             return None
         self.pending, self.pending_size, self.withheld = [], 0, False
+        self.parked, self.gave_up = {}, False
         return {"cri": CRI_SPLIT, "docker": DOCKER_SPLIT}.get(self.framing, JOURNAL_SPLIT)
 
 

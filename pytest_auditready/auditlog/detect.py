@@ -615,6 +615,8 @@ def sniff(name: str, sample: bytes, complete: bool, *, prefix: str = "", framing
             framed_bad += 1
             cut_starts += problem != FRAGMENT
             continue
+        if framed == b"":  # the server's own log (auditlog.syslog): no entry, nothing to tell the format by
+            continue
         if framed is not None:
             ln = framed
         body_ln = ln[len(pre):] if pre and ln.startswith(pre) else ln

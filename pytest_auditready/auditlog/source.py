@@ -13,9 +13,10 @@ from pathlib import Path
 from typing import Any, BinaryIO, Optional, Protocol, Union
 
 from ..safeio import open_regular
+from . import container
 from .model import AuditEntry, BadLine
 from .rotation import locate_rotated
-from .syslog import unframe
+from .syslog import server_log, unframe
 from .vault_json import parse_line
 
 _CHUNK = 1 << 20
@@ -36,13 +37,20 @@ class LogBatch:
             self.bad_lines.append(item)
 
 
-def read_line(name: str, line: int, raw: bytes, prefix: str = "") -> Union[AuditEntry, BadLine]:
+def read_line(name: str, line: int, raw: bytes, prefix: str = "",
+              merged: bool = False) -> Optional[Union[AuditEntry, BadLine]]:
     """One line a live source read: the entry it holds (behind a syslog header: the entry the header carries), or
-    a BadLine saying why not (a hop that cut it names its limit: ``auditlog.syslog``)."""
+    a BadLine saying why not (a hop that cut it names its limit: ``auditlog.syslog``); None for a line of the
+    server's own log behind a syslog header, or bare when ``merged`` (a command printing a unit's merged stdout and
+    stderr, ``journalctl -o cat``): no audit entry, left out."""
     raw = raw.rstrip(b"\r")
+    if merged and server_log(raw):
+        return None
     framed, problem = unframe(raw)
     if problem:
         return BadLine(name, line, problem, raw.decode("utf-8", "replace"))
+    if framed == b"":
+        return None
     return parse_line(name, line, raw if framed is None else framed, prefix)
 
 
@@ -81,6 +89,8 @@ class FileLogSource:
         self._tail = b""
         self._anchor = b""  # the bytes just before _offset: if they change, the file was cut and rewritten
         self._read: list[tuple[list[Any], int]] = []  # where this file's entries sit in the batch: (list, index)
+        self._unwrap: Optional[container.Unwrap] = None  # a platform's framing around each line, once told
+        self._framing_known = False
 
     def _need_path(self) -> Path:
         assert self.path is not None
@@ -147,13 +157,34 @@ class FileLogSource:
             self._tail = data
             return
         self._tail = data[cut + 1 :]
-        for raw in data[:cut].split(b"\n"):
+        lines = data[:cut].split(b"\n")
+        if not self._framing_known and any(ln.strip() for ln in lines):
+            # a shipped copy in a platform's or shipper's framing (journalctl -o json, a CRI file, a JSON record of
+            # the line): told from the first lines read, then taken off line by line, as offline
+            self._framing_known = True
+            framing = container.detect(lines[:200])
+            self._unwrap = container.Unwrap(framing) if framing else None
+        unwrap = self._unwrap
+        for raw in lines:
             self._line += 1
-            if raw.strip():
+            if not raw.strip():
+                continue
+            item: Optional[Union[AuditEntry, BadLine]]
+            if unwrap is not None:
+                raw = unwrap.one(raw.rstrip(b"\r"))
+                if raw == container.LOST:
+                    item = BadLine(self.name, self._line, unwrap.problems.pop(0), "")
+                elif not raw.strip():
+                    continue  # a piece of a split line, or a record of the server's own log: left out
+                else:
+                    item = read_line(self.name, self._line, raw, self.prefix)
+            else:
                 item = read_line(self.name, self._line, raw, self.prefix)
-                batch.add(item)
-                kept = batch.entries if isinstance(item, AuditEntry) else batch.bad_lines
-                self._read.append((kept, len(kept) - 1))
+            if item is None:
+                continue
+            batch.add(item)
+            kept = batch.entries if isinstance(item, AuditEntry) else batch.bad_lines
+            self._read.append((kept, len(kept) - 1))
 
     def _rotated(self) -> bool:
         assert self._fh is not None

@@ -3,7 +3,8 @@ a SIEM's command-line client) is read as the run's audit lines.
 
 The program is started at ``mark()`` (before the scenario), read as it runs (non-blocking: a poll takes what is
 there and never waits), and stopped at ``close()`` (SIGTERM to its process group, SIGKILL after a deadline). It
-exiting non-zero is a one-line error with its last stderr lines. It is run without a shell (``shlex`` splits the
+exiting non-zero is a one-line error with its last stderr lines (what may be a credential blanked); its output
+ending inside a line is a cut entry. It is run without a shell (``shlex`` splits the
 line; write ``sh -c '...'`` for a pipe), in the environment of the user's shell minus the vault token
 (``VAULT_TOKEN``, ``BAO_TOKEN``): it reads logs, it never needs to act on the vault. Lines are numbered in the
 order the program printed them, named ``log_command[PROGRAM]``.
@@ -13,11 +14,12 @@ from __future__ import annotations
 
 import collections
 import os
+import re
 import shlex
 import signal
 import subprocess
 from pathlib import Path
-from typing import Optional
+from typing import Mapping, Optional
 
 from ..errors import AuditReadyError
 from . import container
@@ -28,6 +30,34 @@ from .source import LogBatch, read_line
 STOP_SECONDS = 3.0
 _HIDDEN_ENV = ("VAULT_TOKEN", "BAO_TOKEN")
 _FIX = "run the command by hand to see what it prints; it must print the audit entries, one JSON object a line"
+CUT_AT_END = ("the log command's output ended inside this line (no newline after its last {size} bytes): the entry "
+              "it was printing is cut; make the command print whole lines and end each with a newline")
+# What a program's stderr may hold of its own credentials (a SIEM client's token, a URL with a password): blanked
+# before its lines reach the one-line error. Values of the environment it was given whose names say secret, too.
+_NOT_SECRET = frozenset({"PWD", "OLDPWD"})  # the working folder: "pwd" in its name, no secret in its value
+_SECRET_NAME = re.compile(r"(?i)token|secret|passw|pwd|key|credential|auth|session|cookie|signature|private")
+_SECRET_TEXT = (
+    (re.compile(r"(?i)\b([a-z][a-z0-9+.-]*://)[^/\s@]*@"), r"\1<credentials>@"),  # user:password@ in a URL
+    (re.compile(r"(?i)\b(bearer|basic|negotiate|token|splunk)(\s+)[A-Za-z0-9._~+/=:-]{6,}"), r"\1\2<redacted>"),
+    (re.compile(r"(?i)(\b[\w.-]*?(?:token|secret|passw(?:or)?d|pwd|api[_-]?key|apikey|credentials?|authorization|"
+                r"auth|signature|sig|session(?:[_-]?id)?|cookie|private[_-]?key)\b[\"']?\s*[:=]\s*[\"']?)"
+                r"[^\s\"'&,;]+"), r"\1<redacted>"),
+    (re.compile(r"\b(?:hv[sbr]|s|b|r)\.[A-Za-z0-9_-]{20,}"), "<vault token>"),
+    (re.compile(r"\b(?:AKIA|ASIA)[0-9A-Z]{16}\b"), "<aws access key>"),
+)
+
+
+def blank_secrets(text: str, env: Mapping[str, str]) -> str:
+    """``text`` (a program's stderr) with what may be a credential blanked: the values of ``env`` (and of the
+    vault token variables) whose names say secret, then the usual shapes (a URL's user:password, an Authorization
+    header, ``token=...``, a Vault token, an AWS access key id)."""
+    values = {v for k, v in env.items() if _SECRET_NAME.search(k) and k not in _NOT_SECRET and len(v) >= 4}
+    values |= {os.environ[k] for k in _HIDDEN_ENV if len(os.environ.get(k, "")) >= 4}
+    for v in sorted(values, key=len, reverse=True):
+        text = text.replace(v, "<redacted>")
+    for pattern, repl in _SECRET_TEXT:
+        text = pattern.sub(repl, text)
+    return text
 
 
 class CommandLogSource:
@@ -53,11 +83,14 @@ class CommandLogSource:
         # lines printed, then taken off line by line as offline (auditlog.container)
         self._unwrap: Optional[container.Unwrap] = None
         self._framing_known = False
+        self._env: dict[str, str] = {}
+        self._ended = False  # its output ended, and what it left unfinished was said
 
     def mark(self) -> None:
         """Start the program: what it prints from now on is read."""
         self.close()
         env = {k: v for k, v in os.environ.items() if k not in _HIDDEN_ENV}
+        self._env, self._ended = env, False
         try:
             self._proc = subprocess.Popen(self.argv, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
                                           stderr=subprocess.PIPE, env=env, start_new_session=True)
@@ -105,10 +138,25 @@ class CommandLogSource:
         self._drain_stderr()
         code = proc.poll()
         if code is not None and code != 0:
-            # what it printed before it failed was read above; its last stderr lines say why
-            said = " | ".join(self._errors) or "nothing on stderr"
+            # what it printed before it failed was read above; its last stderr lines say why (credentials blanked)
+            said = blank_secrets(" | ".join(self._errors), self._env) or "nothing on stderr"
             self.close()
             raise AuditReadyError(f"the log command {self.argv[0]!r} exited with status {code}: {said}", _FIX)
+        if code == 0 and data == b"" and not self._ended:
+            self._end(batch)
+
+    def _end(self, batch: LogBatch) -> None:
+        """The program's output has ended (it exited 0): a last line without its newline, or pieces of a split line
+        never completed (journalctl -o json's line-max pieces, a CRI P line), is an entry cut, said at its line."""
+        self._ended = True
+        if self._lines.pending:
+            self._line += 1
+            batch.add(BadLine(self.name, self._line, CUT_AT_END.format(size=self._lines.pending),
+                              self._lines.buf[:200].decode("utf-8", "replace")))
+            self._lines = WholeLines()
+        why = self._unwrap.finish() if self._unwrap is not None else None
+        if why:
+            batch.add(BadLine(self.name, self._line, why, ""))
 
     def _feed(self, data: bytes, batch: LogBatch) -> None:
         for piece in self._lines.feed(data):
@@ -133,7 +181,9 @@ class CommandLogSource:
                     batch.add(BadLine(self.name, self._line, unwrap.problems.pop(0), ""))
                     continue
             if raw.strip():
-                batch.add(read_line(self.name, self._line, raw, self.prefix))
+                item = read_line(self.name, self._line, raw, self.prefix, merged=unwrap is None)
+                if item is not None:
+                    batch.add(item)
 
     def close(self) -> None:
         """Stop the program: SIGTERM to its process group, SIGKILL after STOP_SECONDS."""

@@ -33,7 +33,22 @@ _HEADER = re.compile(
 # Between the host and the entry: a tag (``bao:``, ``bao[42]:``), RFC 5424's app, pid, msgid and structured data
 # (``- - - -``, ``[timeQuality tzKnown="1"]``), each followed by spaces; then a UTF-8 BOM may start the message.
 # (One character or one bracketed group at a time: no nested repetition, so a hostile line costs linear time.)
-_MIDDLE = re.compile(rb" *(?:(?:\[[^\]]*\]|[^\s{\[])+ +)*(?:\xef\xbb\xbf)?")
+_MIDDLE = re.compile(rb" *(?:(?:\[[^\]]*\]|[^\s{\[])+ +)*(?:\xef\xbb\xbf)?(?:@cee: *)?")
+# The CEE cookie (``@cee:``, rsyslog's mmjsonparse and liblognorm) before a JSON message, with or without a space:
+# framing too, also at the start of a line a ``%msg%`` template wrote without a header.
+_CEE = re.compile(rb"@cee: *(?=\{)")
+# The server's own log (hclog's standard format: ``2026-12-02T03:48:31.583Z [INFO]  core: ...``), which shares a
+# unit's journal and a syslog tag with the audit entries when the device writes to stdout: behind a header, no audit
+# entry, left out as the journal framing leaves it out (``auditlog.container``). Bare, it is judged: text on a
+# container's stdout stream is the device's (its server log goes to stderr).
+_SERVER_LOG = re.compile(rb"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(?:\.\d{1,9})?(?:Z|[+-]\d\d:?\d\d) +"
+                         rb"\[(?:TRACE|DEBUG|INFO|WARN|ERROR)\] ")
+# ... and in hclog's JSON format (log_format = "json"): its keys sorted, so "@level" first.
+_SERVER_JSON = re.compile(rb'\{"@level":"(?:trace|debug|info|warn|warning|error)","@message":')
+# journalctl's own lines between the messages of its short formats and -o cat (a new boot, nothing matched, the
+# cursor): no message of the journal, left out.
+_JOURNALCTL_NOTE = re.compile(rb"-- (?:Boot [0-9a-f]{32} --|Reboot --|No entries --|"
+                              rb"(?:Logs|Journal) begins? at .{0,200} --|cursor: \S+) *\r?\Z")
 _MAX_MIDDLE = 512
 _ESCAPE = re.compile(rb"#(0[0-3][0-7]|177)")  # rsyslog's $EscapeControlCharactersOnReceive (on by default)
 
@@ -47,10 +62,18 @@ def header_length(raw: bytes) -> int:
     """The length of the syslog header ``raw`` starts with (up to the message), or 0 when it has none."""
     m = _HEADER.match(raw)
     if m is None:
-        return 0
+        cee = _CEE.match(raw)
+        return cee.end() if cee is not None else 0
     rest = _MIDDLE.match(raw, m.end(), min(len(raw), m.end() + _MAX_MIDDLE))
     end = rest.end() if rest is not None else m.end()
     return end
+
+
+def server_log(raw: bytes) -> bool:
+    """``raw`` (a line, no header) is a line of the vault server's own log, hclog's standard or JSON format: never an
+    audit entry (those start with ``{"auth"``, ``{"time"``...). Left out only where the stream merges the server's
+    stdout and stderr (a journal, a log command with no framing of its own), never from a container's stdout."""
+    return _SERVER_LOG.match(raw) is not None or _SERVER_JSON.match(raw) is not None
 
 
 def _truncated(payload: bytes) -> Optional[bool]:
@@ -102,13 +125,19 @@ def unframe(raw: bytes) -> tuple[Optional[bytes], str]:
     """What a line read through a syslog hop carries: (the entry's bytes, "") when ``raw`` is a syslog header and a
     JSON object (rsyslog's ``#ooo`` escapes of control characters undone when the object only reads that way);
     (None, why) when the header carries no whole entry (cut at the hop's size limit, or the rest of a cut one);
-    (None, "") when ``raw`` has no syslog header at all."""
-    if raw[:1] == b"{":
-        return None, ""
+    (None, "") when ``raw`` has no syslog header at all; (b"", "") for a line of the server's own log behind a
+    header (hclog's standard or JSON format: a unit's stdout and stderr merged by journald, or a syslog stream of the
+    vault's program) and for journalctl's own notes (``-- Boot ID --``): no audit entry, left out."""
+    if raw[:1] == b"{" or _SERVER_LOG.match(raw) is not None:
+        return None, ""  # a bare line of the server's log (no header: no merged stream) is judged as it is
+    if raw[:3] == b"-- " and _JOURNALCTL_NOTE.match(raw) is not None:
+        return b"", ""
     n = header_length(raw)
     if not n:
         return None, ""
     payload = raw[n:].rstrip(b" \r")
+    if _SERVER_JSON.match(payload) is not None or (b" [" in raw[:n] and _server_log(raw)):
+        return b"", ""  # (hclog's level is a bracketed word, which _MIDDLE reads as part of the header)
     if payload[:1] != b"{" or (b"message repeated " in raw[:n] and _REPEATED.search(raw[:n]) is not None):
         return None, _not_an_entry(raw)
     escaped = b"#" in payload and _ESCAPE.search(payload) is not None
@@ -124,6 +153,16 @@ def unframe(raw: bytes) -> tuple[Optional[bytes], str]:
     if state:
         return None, cut_reason(len(payload))
     return payload, ""  # malformed in another way: the parser says how
+
+
+def _server_log(raw: bytes) -> bool:
+    """``raw`` (a line with a syslog header) carries a line of the server's own log: after the header's host and
+    the tag or RFC 5424's fields (no ``{`` before it), hclog's time and level."""
+    host = _HEADER.match(raw)
+    if host is None:
+        return False
+    m = _SERVER_LOG.search(raw, host.end(), host.end() + 160)
+    return m is not None and b"{" not in raw[host.end():m.start()]
 
 
 def _unescape(m: "re.Match[bytes]") -> bytes:

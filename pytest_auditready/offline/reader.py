@@ -829,11 +829,13 @@ class _XZFile(lzma.LZMAFile):
             raise OSError(f"damaged xz data ({exc})") from None
 
 
-def unframe_block(data: bytes) -> bytes:
+def unframe_block(data: bytes, left_out: Optional[list[int]] = None) -> bytes:
     """``data`` (whole lines) with each syslog-framed line replaced by the entry it carries (``auditlog.syslog``):
     the header is framing, so the checks (the leak scan of raw text too) see the entry as the vault wrote it, at the
     same line. Lines whose header carries no whole entry (cut by the hop) are kept as read, for the parser to
-    report and the leak scan to read. A block that is plainly one object a line is returned as is."""
+    report and the leak scan to read; a line that is no message of the vault's (journalctl's ``-- Boot --``, the
+    server's own log behind a header) is left empty and its index added to ``left_out``. A block that is plainly
+    one object a line is returned as is."""
     if data[:1] == b"{" and data.count(b"\n{") == data.count(b"\n"):
         return data
     lines = data.split(b"\n")
@@ -844,6 +846,8 @@ def unframe_block(data: bytes) -> bytes:
             if framed is not None:
                 lines[i] = framed
                 changed = True
+                if not framed and left_out is not None:
+                    left_out.append(i)
     return b"\n".join(lines) if changed else data
 
 
@@ -886,7 +890,12 @@ def blocks(f: IO[bytes], file: str, stats: FileStats, framing: str = "auto") -> 
                     blk.lines, blk.irregular = lines, irregular
                     yield blk
                     continue
-            blk.data = unframe_block(blk.data)
+            left_out: list[int] = []
+            blk.data = unframe_block(blk.data, left_out)
+            blk.unwrapped = bool(left_out)  # the lines a hop's framing left out are empty: no removed entry
+            if left_out:  # counted, as a platform's framing counts what it leaves out
+                stats.framing = stats.framing or "syslog"
+                stats.left_out += len(left_out)
         yield blk
     if unwrap is not None:
         stats.framing, stats.left_out = unwrap.framing, unwrap.skipped

@@ -202,7 +202,8 @@ def relative_path(path: str) -> str:
     return p.as_posix()
 
 
-_FRAMING = {"cri": "CRI (containerd, CRI-O)", "docker": "Docker json-file", "journal": "journald JSON export"}
+_FRAMING = {"cri": "CRI (containerd, CRI-O)", "docker": "Docker json-file", "journal": "journald JSON export",
+            "syslog": "syslog or journalctl headers"}
 
 
 def shown_path(path: str) -> str:
@@ -222,7 +223,9 @@ def accounting_lines(files: Sequence[Mapping[str, Any]]) -> list[str]:
                    f"entries, {a['unreadable_lines']} unreadable")
         if a.get("framing"):
             out.append(f"  framing taken off: {_FRAMING.get(str(a['framing']), visible(str(a['framing'])))}; "
-                       f"{a.get('left_out', 0)} records of the vault's own server log (stderr) left out")
+                       f"{a.get('left_out', 0)} " + ("lines of the vault's own server log or of journalctl's notes"
+                                                      if a["framing"] == "syslog" else
+                                                      "records of the vault's own server log (stderr)") + " left out")
         judged = [f"{cid} {t['judged']}" for cid, t in a["checks"].items() if t.get("judged") is not None]
         if judged:
             out.append("  entries judged: " + ", ".join(judged))
