@@ -564,6 +564,24 @@ def _table(doc: dict[str, Any], out: IO[str]) -> None:
             out.write(f"  {who}: {ident['scopes_more']} more such requests\n")
 
 
+_KV2_WORDS = ("data", "metadata", "delete", "undelete", "destroy", "subkeys", "config")
+
+
+def _kv2_near(pattern: str, doc: dict[str, Any], files: Sequence[FileRead], paths: Sequence[str], settings: Any,
+              since: Optional[int], until: Optional[int]) -> Optional[dict[str, Any]]:
+    """For a Vault/OpenBao answer of no request, the pattern as a KV version 2 mount's API names it (``secret/app/db``
+    is read at ``secret/data/app/db``: the path ``bao kv get`` shows is not the one the log holds) and the requests
+    that name it, when there are any (the files read again, only in that case); else None."""
+    segments = pattern.split("/")
+    if (doc["requests"] or len(segments) < 2 or segments[1] in _KV2_WORDS
+            or any(f.format != "vault" for f in files)):
+        return None
+    near = "/".join([segments[0], "data", *segments[1:]])
+    acc, _ = answer(near, paths, settings, since, until)
+    found = sum(i.total.requests for i in acc.who.values())
+    return {"pattern": near, "requests": found} if found else None
+
+
 def run(args: argparse.Namespace) -> int:
     from ..config import discover
     from ..engine.files import expand
@@ -584,13 +602,17 @@ def run(args: argparse.Namespace) -> int:
 
         check_writable(args.json_path, "JSON answer")  # before the read, not after gigabytes of it
     started = time.monotonic()
-    acc, files = answer(args.pattern, expand(args.paths), settings, since, until)
+    paths = expand(args.paths)
+    acc, files = answer(args.pattern, paths, settings, since, until)
     seconds = time.monotonic() - started
     if not any(f.entries for f in files):  # "nobody" from no evidence at all would be a false answer
         lines = sum(f.lines for f in files)
         raise AuditReadyError(f"the {len(files)} file(s) named hold no audit entry ({lines} lines read): there is "
                               "nothing to answer from", "name the audit log files that cover the period asked about")
     doc = as_json(args.pattern, since, until, acc, files)
+    near = _kv2_near(args.pattern, doc, files, paths, settings, since, until)
+    if near is not None:
+        doc["kv2"] = near
     out = sys.stdout
     text = json.dumps(json_ready(doc), indent=2, ensure_ascii=True) + "\n"  # no lone surrogate escape
     if args.json_path == "-":
@@ -614,6 +636,10 @@ def run(args: argparse.Namespace) -> int:
                 out.write(f"  {visible(f.file)} holds the same lines as {visible(f.same_as)}: counted once\n")
         if args.json_path:
             out.write(f"JSON: {visible(args.json_path)}\n")
+    if near is not None:
+        print(f"auditready: no request named {visible(args.pattern)}, but {near['requests']} named "
+              f"{visible(near['pattern'])}: a KV version 2 mount logs its secrets' API paths, with data/ after the "
+              f"mount (metadata/ for their metadata); fix: ask for {visible(near['pattern'])}", file=sys.stderr)
     unreadable = sum(f.unreadable_lines for f in files)
     if acc.untimed:
         print(f"auditready: {acc.untimed} matching requests have no readable time and were left out by "
