@@ -74,7 +74,8 @@ SHIPPER_CUT = ("the line a log shipper or SIEM kept is cut at {size} bytes: the 
 # Where a shipper or a SIEM export keeps the line it read, in the order tried: ECS's event.original is the line as
 # read even where the shipper has parsed it into other fields.
 CARRIERS = (("event", "original"), ("message",), ("log",), ("_raw",), ("line",), ("result", "_raw"),
-            ("_source", "event", "original"), ("_source", "message"), ("_source", "log"))
+            ("_source", "event", "original"), ("_source", "message"), ("_source", "log"),
+            ("properties", "log"))  # Azure Monitor's diagnostic record of an AKS cluster (category kube-audit)
 RS = b"\x1e"  # RFC 7464's record separator, before each record of ``journalctl -o json-seq``
 LOST = b"\x00auditready-lost"  # in place of an entry a hop lost: ``split`` turns it into a BadLine saying why
 ENTRY_CAP = MAX_LINE_BYTES  # a piece chain longer than a line may be is given back joined, for the parser to refuse
