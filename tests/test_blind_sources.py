@@ -338,3 +338,19 @@ def test_live_log_file_of_plain_entries_is_read_as_is(tmp_path: Path) -> None:
     finally:
         source.close()
     assert batch.bad_lines == [] and [e.line for e in batch.entries] == list(range(1, len(ENTRIES) + 1))
+
+
+@pytest.mark.parametrize("server_line", [HCLOG, HCLOG_JSON], ids=["standard", "json"])
+def test_the_server_log_named_instead_of_the_audit_log_is_refused_saying_so(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str], server_line: bytes) -> None:
+    """The vault's own log (/var/log/openbao.log, journalctl -u openbao -o cat of a file device's server) named by
+    mistake: refused in one line that says which log it is and where the audit log is, not "plain text" or "JSON
+    lines of no known format" with a field_map hint. Audit entries with a few server lines among them are read."""
+    log = tmp_path / "openbao.log"
+    log.write_bytes(b"\n".join([server_line] * 8 + ENTRIES[:2]) + b"\n")
+    log.chmod(0o600)
+    assert main(["verify", str(log)]) == 2
+    err = capsys.readouterr().err
+    assert "holds the vault server's own log" in err and "file_path" in err and len(err.strip().splitlines()) == 1
+    code, _found = verify(tmp_path, [server_line] * 2 + ENTRIES)
+    assert code != 2

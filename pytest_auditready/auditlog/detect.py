@@ -38,7 +38,7 @@ from typing import Any, Optional, Sequence
 
 from ..errors import AuditReadyError
 from . import container
-from .syslog import FRAGMENT, unframe
+from .syslog import FRAGMENT, server_log, unframe
 
 SAMPLE_BYTES = 256 * 1024
 SAMPLE_LINES = 200
@@ -591,6 +591,7 @@ def sniff(name: str, sample: bytes, complete: bool, *, prefix: str = "", framing
                             "set the audit device's format to \"json\" (the default) and verify what it writes from "
                             "then on; JSONx is not read")
     lines = read = _lines(sample, complete)
+    _server_log_file(name, lines)
     framing = container.detect(lines, framing)
     if framing:  # a platform's framing around each entry (CRI, Docker json-file, journald JSON): taken off
         unwrap = container.Unwrap(framing)
@@ -739,6 +740,16 @@ def _seconds(value: Any) -> Optional[float]:
         sign = -1 if zone[0] == "-" else 1
         t -= sign * (int(zone[1:3]) * 3600 + int(zone[-2:]) * 60)
     return t
+
+
+def _server_log_file(name: str, lines: Sequence[bytes]) -> None:
+    """Raises UnknownFormat when most of ``lines`` are the vault server's own log (hclog, as text or JSON), not its
+    audit log: the file a user names by mistake (``journalctl -u openbao -o cat``, ``/var/log/vault.log``)."""
+    shown = [ln for ln in lines if ln.strip()]
+    if shown and sum(1 for ln in shown if server_log(ln.lstrip())) * 2 > len(shown):
+        raise UnknownFormat(f"{name} holds the vault server's own log (hclog lines such as {_show(shown[0])}), not "
+                            "its audit log", "verify the file the audit device writes (its file_path: bao audit list "
+                            "-detailed, or the audit stanza of the server's configuration)")
 
 
 def _oldest_first(name: str, times: Sequence[Any]) -> None:
