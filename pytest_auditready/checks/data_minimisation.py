@@ -159,6 +159,11 @@ def _mask_keep(text: str, keep_start: int, keep_end: int) -> str:
                    for i, c in enumerate(text))
 
 
+def _only_after_plus(span: str, text: str) -> bool:
+    """Every occurrence of ``span`` (digits) in ``text`` that a card number can start at follows a "+"."""
+    return re.search(r"(?<![+0-9A-Za-z])" + span, text) is None
+
+
 def _cards(text: str) -> Iterator[Hit]:
     from ..scan.native import lib  # the C extension finds the same matches in ASCII text, much faster
 
@@ -168,6 +173,8 @@ def _cards(text: str) -> Iterator[Hit]:
         digits = re.sub(r"[ -]", "", span)
         if digits in seen or not 13 <= len(digits) <= 19:
             continue
+        if span == digits and "+" + span in text and _only_after_plus(span, text):
+            continue  # "+4915112345678": an international phone number (the phone detector's), not a card number
         network = card_network(digits)
         if network and luhn(digits):
             seen.add(digits)
@@ -237,16 +244,38 @@ PREFILTERS: dict[str, tuple[bytes, ...]] = {
     "iban": (rb"[A-Z]{2}\d{2}(?: ?[A-Z0-9]{4}){2}",),
     "national_id": (rb"\d{3}-\d{2}-\d{4}", rb"[A-Z]{2} ?\d{2} ?\d{2} ?\d{2} ?[A-D]"),
 }
+# The same shapes where PREFILTERS cannot see them, in a second pass (PREFILTERS stay what the C extension
+# implements): a printable ASCII character written as a \u escape by an encoder other than Go's (which escapes only
+# "&", "<" and ">"; a line of Vault/OpenBao never holds such an escape), for every detector; and URL-encoded text,
+# which ``detect`` reads decoded: an encoded "+", "(" or ")" before a number, a space written "+" or "%20" in a
+# grouped card number, IBAN or National Insurance number.
+_ASCII_ESCAPE = rb"\\u00(?:2[0-57-9a-fA-F]|3[0-9abdfABDF]|[4-6][0-9a-fA-F]|7[0-9a-eA-E])"
+_SPACE = rb"(?:\+|%20)"
+ENCODED_PREFILTERS: dict[str, tuple[bytes, ...]] = {
+    "card": (_ASCII_ESCAPE, rb"\d{4}" + _SPACE + rb"\d{4,6}" + _SPACE + rb"\d{4}"),
+    "email": (_ASCII_ESCAPE,),
+    "phone": (_ASCII_ESCAPE, rb"%2[bB][1-9]", rb"%28\d{3}%29", rb"\+[1-9]\d{0,3}" + _SPACE + rb"\(?\d",
+              rb"\d{3}" + _SPACE + rb"\d{3}[\-.]\d{4}"),
+    "iban": (_ASCII_ESCAPE, rb"[A-Z]{2}\d{2}" + _SPACE + rb"[A-Z0-9]{4}" + _SPACE + rb"[A-Z0-9]{4}"),
+    "national_id": (_ASCII_ESCAPE, rb"[A-Z]{2}" + _SPACE + rb"\d{2}" + _SPACE + rb"?\d{2}"),
+}
+
+
+# A "+" between two letters or digits (or after a closing parenthesis): a space in form-encoded text (a query
+# string: "4111+1111+1111+1111", "GB82+WEST+1234...", "%28415%29+555-0132"). A "+" that starts a number is kept.
+_FORM_SPACE = re.compile(r"(?<=[0-9A-Za-z)])\+(?=[0-9A-Za-z(])")
 
 
 def detect(text: str, detectors: Sequence[str]) -> list[Hit]:
-    """Every value of the given detectors in ``text`` (URL-encoded text is also read decoded)."""
+    """Every value of the given detectors in ``text`` (URL-encoded text is also read decoded, "%XX" and a form's
+    "+" for a space)."""
     out: list[Hit] = []
     texts = [text]
-    if "%" in text:
+    if "%" in text or "+" in text:
         decoded = urllib.parse.unquote(text)
-        if decoded != text:
-            texts.append(decoded)
+        for variant in (decoded, _FORM_SPACE.sub(" ", decoded)):
+            if variant not in texts:
+                texts.append(variant)
     seen: set[tuple[str, str]] = set()
     for t in texts:
         for name in detectors:
@@ -318,7 +347,21 @@ def _prune(data: Any, tree: dict[str, Any], removed: Optional[list[Any]] = None)
 
 # A JSON escape in raw text, read as a space before the detectors look: "\n4111..." is a card number after a
 # newline, not after the letter n. No detector's shape holds a character JSON escapes (quote, backslash, controls).
-_ESCAPE = re.compile(r"\\(?:u[0-9a-fA-F]{4}|.)")
+# A \u escape of any other printable ASCII character (an encoder that writes "@" as \u0040, "+" as \u002B, or
+# every character escaped) is read as that character, as the parsed value holds it.
+_ESCAPE_RE = re.compile(r"\\(?:u([0-9a-fA-F]{4})|.)")
+
+
+def _unescape(m: re.Match[str]) -> str:
+    code = int(m.group(1), 16) if m.group(1) else 0
+    return chr(code) if 0x20 <= code < 0x7F and code not in (0x22, 0x5C) else " "
+
+
+def _read_escapes(text: str) -> str:
+    """``text`` with its JSON escapes read as above (see _unescape)."""
+    return _ESCAPE_RE.sub(_unescape, text) if "\\" in text else text
+
+
 _TWO_DIGITS = re.compile(r"\d\d").search
 # What a value must hold for a detector to have a chance (every shape above has it): a cheap test before the regexes.
 _GATES: dict[str, Callable[[str], object]] = {
@@ -435,7 +478,7 @@ class Scanner:
 
         names = self.detectors if detectors is None else tuple(d for d in self.detectors if d in detectors)
         text = raw.decode("utf-8", "replace")
-        if not detect(_ESCAPE.sub(" ", text), names):
+        if not detect(_read_escapes(text), names):
             return []  # no valid candidate anywhere on the line: nothing to place
         start = text.find("{")
         data: Any = None
@@ -461,11 +504,11 @@ class Scanner:
             out.extend(("target", hit) for v in targets if isinstance(v, str) for hit in detect(v, strict))
         # (JSON lines: clear fields whose keys hold dots are not pruned, so the whole line is what tells)
         probe = text if self.echo_all else orjson.dumps(clear).decode("utf-8", "replace") if clear else ""
-        if probe and strict and detect(_ESCAPE.sub(" ", probe), strict):
+        if probe and strict and detect(_read_escapes(probe), strict):
             for path, value in values(orjson.loads(text[start:])):  # (the same line: it parsed above)
                 if exempt(path) and not value.startswith(HMAC_PREFIX):
                     out.extend((path, hit) for hit in detect(value, strict))
-        if not detect(_ESCAPE.sub(" ", orjson.dumps(data).decode("utf-8", "replace")), names):
+        if not detect(_read_escapes(orjson.dumps(data).decode("utf-8", "replace")), names):
             return out
         # The e-mail addresses the line's clear-text fields hold (who acted): where the producer's own words repeat
         # them (LogFormat.identity_echo: a Kubernetes Forbidden message names the user, CloudTrail's errorMessage the
@@ -487,27 +530,20 @@ class Scanner:
         return out
 
 
-_PREFILTER_DBS: dict[tuple[str, ...], Any] = {}
+_PREFILTER_DBS: dict[tuple[Any, ...], Any] = {}
 
 
-def _prefilter(detectors: tuple[str, ...], native: bool = True) -> Optional[Callable[[bytes], dict[int, set[str]]]]:
-    """For ``detectors``: the start offset of each line of a block where a prefilter matched, with the detectors
-    that could match there (the C extension's pass while PREFILTERS are the ones it implements, unless ``native``
-    is False; else Hyperscan, its database cached); None without Hyperscan."""
-    from ..scan import native as fast
-
-    if native and fast.lib is not None and PREFILTERS == fast.DM_PREFILTERS:
-        mask = sum(fast.DM_BITS[d] for d in detectors)
-        sets = [{d for d in detectors if bits & fast.DM_BITS[d]} for bits in range(mask + 1)]
-        dm_lines = fast.lib.dm_lines
-        return lambda data: {ls: set(sets[bits]) for ls, bits in dm_lines(data, mask).items()}
+def _hyperscan_lines(pairs: list[tuple[str, bytes]]) -> Optional[Callable[[bytes], dict[int, set[str]]]]:
+    """The lines of a block where one of ``pairs`` (detector, expression) matches, with their detectors, by one
+    Hyperscan database (cached); None without Hyperscan."""
     try:
         import hyperscan
     except ImportError:  # pragma: no cover - hyperscan is a dependency
         return None
-    owner = [d for d in detectors for _ in PREFILTERS[d]]
-    exprs = [e for d in detectors for e in PREFILTERS[d]]
-    db = _PREFILTER_DBS.get(detectors)
+    owner = [d for d, _ in pairs]
+    exprs = [e for _, e in pairs]
+    key = tuple(pairs)
+    db = _PREFILTER_DBS.get(key)
     if db is None:
         from ..scan.hyperscan import _load_one, compiled
 
@@ -517,7 +553,7 @@ def _prefilter(detectors: tuple[str, ...], native: bool = True) -> Optional[Call
             return bytes(hyperscan.dumpb(d))
 
         db = compiled(repr(("data_minimisation", exprs)).encode(), build, _load_one)
-        _PREFILTER_DBS[detectors] = db
+        _PREFILTER_DBS[key] = db
 
     def lines(data: bytes) -> dict[int, set[str]]:
         found: list[tuple[int, int]] = []
@@ -532,9 +568,38 @@ def _prefilter(detectors: tuple[str, ...], native: bool = True) -> Optional[Call
     return lines
 
 
+def _pairs(detectors: tuple[str, ...], *tables: dict[str, tuple[bytes, ...]]) -> list[tuple[str, bytes]]:
+    return [(d, e) for table in tables for d in detectors for e in table.get(d, ())]
+
+
+def _prefilter(detectors: tuple[str, ...], native: bool = True) -> Optional[Callable[[bytes], dict[int, set[str]]]]:
+    """For ``detectors``: the start offset of each line of a block where a prefilter (PREFILTERS or
+    ENCODED_PREFILTERS) matched, with the detectors that could match there: PREFILTERS by the C extension's pass
+    while they are the ones it implements, unless ``native`` is False; else, and ENCODED_PREFILTERS always, by
+    Hyperscan (its databases cached). None without Hyperscan."""
+    from ..scan import native as fast
+
+    if native and fast.lib is not None and PREFILTERS == fast.DM_PREFILTERS:
+        encoded = _hyperscan_lines(_pairs(detectors, ENCODED_PREFILTERS))
+        if encoded is None:  # pragma: no cover - hyperscan is a dependency
+            return None
+        mask = sum(fast.DM_BITS[d] for d in detectors)
+        sets = [{d for d in detectors if bits & fast.DM_BITS[d]} for bits in range(mask + 1)]
+        dm_lines = fast.lib.dm_lines
+
+        def both(data: bytes) -> dict[int, set[str]]:
+            out = {ls: set(sets[bits]) for ls, bits in dm_lines(data, mask).items()}
+            for ls, names in encoded(data).items():
+                out.setdefault(ls, set()).update(names)
+            return out
+
+        return both
+    return _hyperscan_lines(_pairs(detectors, PREFILTERS, ENCODED_PREFILTERS))
+
+
 def _slow_prefilter(detectors: tuple[str, ...]) -> Callable[[bytes], dict[int, set[str]]]:
     """``_prefilter`` with Python's re (where Hyperscan is missing): slower, the same lines."""
-    compiled = [(d, re.compile(e)) for d in detectors for e in PREFILTERS[d]]
+    compiled = [(d, re.compile(e)) for d, e in _pairs(detectors, PREFILTERS, ENCODED_PREFILTERS)]
 
     def lines(data: bytes) -> dict[int, set[str]]:
         out: dict[int, set[str]] = {}

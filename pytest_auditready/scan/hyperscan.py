@@ -28,6 +28,7 @@ from .known import KnownValues, fingerprint
 from .secrets import (
     CACHE_MAX,
     CREDENTIAL_HEADERS,
+    NOT_BY_NAME,
     DetectorRegex,
     GenericHit,
     GenericScanner,
@@ -519,6 +520,11 @@ _WHOLE_LINE_PREFILTERS = (
     # a value CloudTrail never logs (formats.cloudtrail_defined_secrets): a KMS plaintext, an SSM SecureString's or
     # a decrypted parameter's value
     _Q + r"(?:plaintext|withDecryption)" + _Q + r"\s*:|" + _Q + r"SecureString" + _Q,
+    # a printable ASCII character written as a \u escape, at any depth, by an encoder other than Go's (which
+    # escapes only "&", "<" and ">" so, in every Vault/OpenBao line): .NET's writes "+" as \u002B, others escape
+    # ":", "@", "-" or every character. The literals the rules above look for (a token's prefix, a URL's "://",
+    # "-----BEGIN", "Basic ") are then not in the raw text, only in the decoded value the judge reads.
+    r"\\u00(?:2[0-57-9a-f]|3[0-9abdf]|[4-6][0-9a-f]|7[0-9a-e])",
 )
 _URI_PARAM = _WHOLE_LINE_PREFILTERS[4]
 # The name/value form (the second above): costly for Hyperscan (a keyword, then any run up to a quote), so the C
@@ -905,18 +911,26 @@ class LeakScanner:
             pairs = [("line", text)]
         known: tuple[tuple[str, str, str], ...] = ()
         found = self.known.find(text) if self.known else []
+        held: set[tuple[str, str]] = set()  # the pairs whose value holds a known value
         if found:
             # The text says how each value was written; the parsed values (escapes decoded) say under which key.
-            names = {h.name for h in found}
             keys: dict[str, str] = {}
             for key, value in pairs:
-                for hit in self.known.find(value):
+                hits = self.known.find(value)
+                if hits:
+                    held.add((key, value))
+                for hit in hits:
                     keys.setdefault(hit.name, key)
-                if names <= keys.keys():
-                    break
             known = tuple((h.name, h.encoding, keys.get(h.name, "")) for h in found)
         generic = tuple(GenericHit(kind, key, fingerprint(value)) for kind, key, value in defined)
-        generic += tuple(self.generic.scan_strings(pairs))
+        if held:
+            # A known value is reported as itself: not again as a high-entropy string or a keyword's value (what
+            # detect-secrets says of its randomness or its key); a credential of a format it also holds still is.
+            rest = [pair for pair in pairs if pair not in held]
+            generic += tuple(h for h in self.generic.scan_strings(sorted(held)) if h.kind not in NOT_BY_NAME)
+            generic += tuple(h for h in self.generic.scan_strings(rest) if h not in generic)
+        else:
+            generic += tuple(self.generic.scan_strings(pairs))
         if not known and not generic:
             return None
         return LineHits(line, known, generic, parsed)

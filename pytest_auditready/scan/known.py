@@ -12,7 +12,8 @@ character may be written
   OpenBao log with, writes ``& < >`` as ``\\u0026 \\u003c \\u003e``, U+2028/U+2029 as ``\\u2028``/``\\u2029`` and
   other control characters as ``\\u00XX``; Python's json writes non-ASCII as ``\\u00e9`` (ensure_ascii), .NET's
   writes ``+`` as ``\\u002B``; a string inside a string (a shipper's ``"log"`` field) doubles the backslashes;
-- URL-encoded: ``%XX`` per UTF-8 byte in either case, ``+`` for a space;
+- URL-encoded: ``%XX`` per UTF-8 byte in either case, ``+`` for a space; also encoded twice or three times
+  (``%2541``: a proxy or a client that encodes an already encoded path or parameter again);
 - HTML-escaped, for a character that is not a letter or digit: ``&amp; &lt; &gt; &quot; &apos;`` or a numeric
   reference (``&#38;``, ``&#x26;``), its ``&`` itself raw, JSON-escaped or URL-encoded (a SIEM's HTML or XML export,
   then a JSON hop);
@@ -40,7 +41,9 @@ _SHORT = {'"': '"', "\\": "\\", "/": "/", "\b": "b", "\f": "f", "\n": "n", "\r":
 # HTML's named references for the characters it escapes.
 _ENTITY = {"&": "amp", "<": "lt", ">": "gt", '"': "quot", "'": "apos"}
 # Escape tokens that write one ASCII letter or digit (the only ones the candidate test needs, see _Needle.keys).
-_TOKEN = re.compile(r"\\+u([0-9a-fA-F]{4})|%([0-9a-fA-F]{2})")
+_TOKEN = re.compile(r"\\+u([0-9a-fA-F]{4})|%(?:25){0,2}([0-9a-fA-F]{2})")
+# "%", or "%25" once or twice more: a byte URL-encoded once, twice or three times.
+_PERCENT = "%(?:25){0,2}"
 
 
 def fingerprint(value: str) -> str:
@@ -82,7 +85,7 @@ def _atom(c: str, raw: Callable[[str], str], replaced: str) -> str:
         if c in _SHORT:
             alts.append(r"\\+" + re.escape(_SHORT[c]))
     alts.append("".join(r"\\+u" + _hex(u, 4) for u in _units(c)))
-    alts.append("".join("%" + _hex(b, 2) for b in c.encode("utf-8", "surrogatepass")))
+    alts.append("".join(_PERCENT + _hex(b, 2) for b in c.encode("utf-8", "surrogatepass")))
     if c == " ":
         alts.append(r"\+")
     if not c.isascii():
@@ -237,7 +240,7 @@ class KnownValues:
         if plain:
             codes = "|".join(f"{b:02x}" for b in plain)
             exprs.append((f"\\\\u00(?:{codes})".encode("ascii"), True))
-            exprs.append((f"%(?:{codes})".encode("ascii"), True))
+            exprs.append((f"%(?:25(?:25)?)?(?:{codes})".encode("ascii"), True))
         return exprs
 
     def unanchored(self) -> Optional[re.Pattern[bytes]]:

@@ -54,6 +54,10 @@ STRUCTURAL_KEYS = frozenset(
         "display_name",
     }
 )
+# Structural keys whose value the vault composes from what a caller sent: judged only by the detectors of a
+# secret's own format (never by entropy or by the name of the key). `bao token create -display-name=<a token>` is
+# logged as display_name "token-<the token>", in clear.
+COMPOSED_KEYS = frozenset({"display_name"})
 # Keys whose values are request paths: judged per segment (see GenericScanner.scan_value). request_uri: the HTTP
 # request's target newer Vault logs beside the path (audit/types.go), "/v1/" + namespace + path + query string.
 PATH_KEYS = frozenset({"path", "mount_point", "creation_path", "request_uri"})
@@ -88,7 +92,11 @@ _MASK_RE = re.compile(r"(?:\*{3,}|[\[<(]?(?:redacted|hidden|masked|removed|sensi
 # hashes and cannot be reversed. A key that also names a credential is left out: a password hash is crackable, and
 # a key such as "token_sha256" or "api_key_digest" may hold the credential itself under a misleading name (Helm's
 # "checksum/secret" names a digest of a Secret's manifest, and stays skipped).
-_DIGEST_KEY_RE = re.compile(r"(?i)(?:sha-?(?:1|224|256|384|512)|md5|checksum|digest|etag|hash)")
+# A key that is only "sha", "sum" or "commit" names one too: Vault's transit/hash and sys/tools/hash answer with "sum";
+# a CI's OIDC token (GitHub Actions, GitLab) carries the commit's SHA as its "sha" claim, which a JWT role's
+# claim_mappings writes into the token's metadata (auth.metadata.sha, in clear); a commit id is the commit's digest.
+_DIGEST_KEY_RE = re.compile(r"(?i)(?:sha-?(?:1|224|256|384|512)|md5|checksum|digest|etag|hash"
+                            r"|(?:\A|[_-])(?:sha|sum|commit)\Z)")
 _CREDENTIAL_KEY_RE = re.compile(r"(?i)pass|pwd|token|credential|api_?key|private")
 _DIGEST_VALUE_RE = re.compile(
     r'"?(?:(?:sha-?(?:1|224|256|384|512)|md5):)?'
@@ -147,9 +155,19 @@ def _stands_alone(match: str, text: str) -> bool:
     return False
 
 
+# A nonce (a number used once: OIDC's nonce and Vault's client_nonce, transit's convergent-encryption nonce, a
+# generate-root or rekey nonce): public by design, sent beside what it protects. Only its shape is taken: hex,
+# base64 or base64url of at most 64 characters, or a UUID.
+_NONCE_KEY_RE = re.compile(r"(?i)(?:\A|_)nonce\Z")
+_NONCE_VALUE_RE = re.compile(r"[A-Za-z0-9+/_-]{8,64}={0,2}\Z")
+
+
 def correlation_id(key: str, value: str) -> bool:
     """``value`` is a token accessor under an accessor key, a lease id under a lease id key, a trace or request id
-    under a correlation header, or a certificate's serial number under a serial number key."""
+    under a correlation header, a certificate's serial number under a serial number key, or a nonce under a nonce
+    key."""
+    if _NONCE_KEY_RE.search(key) is not None:
+        return _NONCE_VALUE_RE.match(value) is not None
     if _ACCESSOR_KEY_RE.search(key) is not None:
         return _ACCESSOR_VALUE_RE.match(value) is not None
     if _LEASE_KEY_RE.search(key) is not None:
@@ -208,6 +226,18 @@ def header_credentials(data: Any) -> list[tuple[str, str, str]]:
     return out
 
 
+# A raw public key under a key that names one: Vault's transit engine reads an ed25519 key's public half
+# (transit/keys/<name>: keys.<version>.public_key) as the base64 of its 32 bytes (RSA and ECDSA keys as a PEM
+# "PUBLIC KEY" block, see public_pem). Public by definition, like a certificate; any other value there is judged.
+_PUBLIC_KEY_KEY_RE = re.compile(r"(?i)(?:\A|_)public_?key\Z")
+_RAW_KEY_RE = re.compile(r"[A-Za-z0-9+/]{43}=?\Z")
+
+
+def raw_public_key(key: str, value: str) -> bool:
+    """``value`` is the base64 of a 32-byte public key (ed25519, X25519) under a ``key`` that names a public key."""
+    return _PUBLIC_KEY_KEY_RE.search(key) is not None and _RAW_KEY_RE.match(value) is not None
+
+
 def digest(key: str, value: str) -> bool:
     """``value`` is one content digest under a ``key`` that names a digest (see _DIGEST_KEY_RE)."""
     return (_DIGEST_VALUE_RE.match(value) is not None and _DIGEST_KEY_RE.search(key) is not None
@@ -261,6 +291,11 @@ CACHE_MAX = 50_000  # judged (key, value) pairs kept; the cache is emptied when 
 # unique id (AROA + 17), any random uppercase id holds "A3T?" + 16 characters one time in a few thousand. Such a
 # run is another identifier, never the key id: only a match that stands alone is one.
 _AWS_KEY_ID_KIND = "AWS Access Key"
+# Keys whose value is a credential by Vault's and OpenBao's API, whatever its shape: an AppRole SecretID (a UUID
+# unless set by custom-secret-id: the login's request data, the secret-id endpoints' answers), which every UUID
+# filter would pass. The vault HMACs it; a mount tuned with audit_non_hmac_request_keys/_response_keys = secret_id,
+# or a device with log_raw, writes it in clear. (secret_id_accessor is another key: an accessor.)
+_VAULT_CREDENTIALS = {"secret_id": "Vault AppRole SecretID"}
 _BASIC_AUTH_KIND = "Basic Auth Credentials"
 _UPPER_ALNUM = frozenset("ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789")
 # Detectors whose format is a short prefix: random identifiers start with it by chance, as often as they pass the
@@ -291,8 +326,8 @@ def skippable(key: str, value: str, structural: frozenset[str] = STRUCTURAL_KEYS
               placeholders: frozenset[str] = frozenset()) -> bool:
     """Values the judge never flags: short ones, structural fields, HMAC digests, UUIDs, timestamps, ARNs,
     Kubernetes generated names, redaction masks, the producer's own placeholders for a hidden value, content digests
-    under a key that names one, token accessors, trace ids and certificate serial numbers in their own shapes, and
-    public PEM material (certificates, requests, public keys)."""
+    under a key that names one, token accessors, trace ids and certificate serial numbers in their own shapes, a raw
+    public key under a key that names one, and public PEM material (certificates, requests, public keys)."""
     return (
         len(value) < MIN_LEN
         or key in structural
@@ -305,6 +340,7 @@ def skippable(key: str, value: str, structural: frozenset[str] = STRUCTURAL_KEYS
         or _MASK_RE.match(value) is not None
         or digest(key, value)
         or correlation_id(key, value)
+        or raw_public_key(key, value)
         or (value[:1] in "-L" and public_pem(value))
     )
 
@@ -452,6 +488,7 @@ class GenericScanner:
         self.path_keys = fmt.path_keys if fmt is not None else PATH_KEYS
         # keys whose values the format writes as identifiers by design (LogFormat.name_keys): never judged
         self.names = re.compile(fmt.name_keys) if fmt is not None and fmt.name_keys else None
+        self.vault = fmt is None or fmt.name == "vault"  # keys that are credentials by Vault's API (_VAULT_CREDENTIALS)
 
     def __enter__(self) -> GenericScanner:
         _load_detect_secrets()  # lazy: detect-secrets is slow to import
@@ -467,8 +504,18 @@ class GenericScanner:
             ctx.__exit__(*exc)
 
     def skips(self, key: str, value: str) -> bool:
-        """``skippable`` with this scanner's structural keys and placeholders."""
-        return skippable(key, value, self.structural, self.placeholders)
+        """``skippable`` with this scanner's structural keys and placeholders (a composed key, COMPOSED_KEYS, only
+        for the detectors that judge a value by its randomness or its key: see ``scan_value``); never a credential
+        by Vault's API in clear."""
+        if self._vault_credential(key, value):
+            return False
+        structural = self.structural - COMPOSED_KEYS if key in COMPOSED_KEYS else self.structural
+        return skippable(key, value, structural, self.placeholders)
+
+    def _vault_credential(self, key: str, value: str) -> Optional[str]:
+        """The kind of a value that is a credential by Vault's API where it sits (_VAULT_CREDENTIALS), in clear."""
+        kind = _VAULT_CREDENTIALS.get(key) if self.vault else None
+        return kind if kind is not None and len(value) >= MIN_LEN and _clear(value) else None
 
     def scan_value(self, key: str, value: str) -> tuple[GenericHit, ...]:
         if self._ctx is None:
@@ -485,12 +532,19 @@ class GenericScanner:
         found: dict[str, GenericHit] = {}
         unnamed: dict[str, GenericHit] = {}  # HTTP credentials of no format: only where nothing else is found
         header = key.lower() in CREDENTIAL_HEADERS  # its value is one credential, named by header_credentials
-        for kind, credential in tokens.find(value):  # anywhere in the value, a path whole (scan.tokens)
+        parts = self._parts(key, value)
+        # anywhere in the value, a path whole (scan.tokens); and in each part that is not a piece of it: a query
+        # parameter's value decoded ("?auth=Basic+dXNlcjpwYXNz%3D"), a JSON document's values
+        texts = [value] + [part for _, part in parts if part not in value]
+        for kind, credential in (found_token for text in texts for found_token in tokens.find(text)):
             if kind not in tokens.HTTP_KINDS:
                 found.setdefault(kind, GenericHit(kind, key, fingerprint(credential)))
             elif not header:
                 unnamed.setdefault(kind, GenericHit(kind, key, fingerprint(credential)))
-        for part_key, part in self._parts(key, value):
+        vault_kind = self._vault_credential(key, value)
+        if vault_kind is not None:
+            found[vault_kind] = GenericHit(vault_kind, key, fingerprint(value))
+        for part_key, part in parts:
             line = json.dumps({part_key: part})
             for secret in _process_line_based_plugins(lines=[(1, line)], filename="audit.log"):
                 kind = str(secret.type)
@@ -499,10 +553,10 @@ class GenericScanner:
                 if kind == _BASIC_AUTH_KIND and tokens.placeholder(secret.secret_value or ""):
                     continue  # a placeholder or a mask as the password, "xxxxx" (see scan.tokens.placeholder)
                 found.setdefault(kind, GenericHit(kind, key, fingerprint(secret.secret_value or part)))
-        if self.names is not None and self.names.search(key) is not None:
-            # a key the format names identifiers by (LogFormat.name_keys): random ids and generated names trip the
-            # entropy and keyword detectors, and a short prefix (_PREFIX_ONLY), so only the detectors of a secret's
-            # own format judge it
+        if key in COMPOSED_KEYS or (self.names is not None and self.names.search(key) is not None):
+            # a key the format names identifiers by (LogFormat.name_keys), or whose value the vault composes from
+            # what a caller sent (COMPOSED_KEYS): random ids and generated names trip the entropy and keyword
+            # detectors, and a short prefix (_PREFIX_ONLY), so only the detectors of a secret's own format judge it
             for kind in NOT_BY_NAME:
                 found.pop(kind, None)
             for kind, longer in _PREFIX_ONLY.items():

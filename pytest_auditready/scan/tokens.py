@@ -73,10 +73,11 @@ class TokenRule:
 
 RULES: tuple[TokenRule, ...] = (
     # Vault / OpenBao tokens: service (hvs.), batch (hvb.), recovery (hvr.), the legacy s. (24 base62 characters,
-    # optionally a namespace suffix) and b. forms.
+    # optionally a namespace suffix) and b. forms. The hv prefixes may follow a dash: the vault logs a token
+    # created with -display-name=<name> as "token-<name>" (the one-letter legacy forms may not: "x-s." is a word's).
     TokenRule("Vault Token", re.compile(
-        r"(?<![A-Za-z0-9_.-])(?:hv[sbr]\.[A-Za-z0-9_-]{24,}|s\.[A-Za-z0-9]{24}(?:\.[A-Za-z0-9]{5})?"
-        r"|b\.[A-Za-z0-9_-]{24,})(?![A-Za-z0-9_-])")),
+        r"(?:(?<![A-Za-z0-9_.])hv[sbr]\.[A-Za-z0-9_-]{24,}|(?<![A-Za-z0-9_.-])(?:s\.[A-Za-z0-9]{24}"
+        r"(?:\.[A-Za-z0-9]{5})?|b\.[A-Za-z0-9_-]{24,}))(?![A-Za-z0-9_-])")),
     # GitHub's fine-grained personal access tokens (GitHub Docs, "About authentication to GitHub": github_pat_)
     TokenRule("GitHub Token", re.compile(_B + r"github_pat_[A-Za-z0-9_]{40,255}" + _E)),
     # npm access tokens (npm Docs, "About access tokens": npm_ and 36 base62 characters)
