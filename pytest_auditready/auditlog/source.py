@@ -54,6 +54,36 @@ def read_line(name: str, line: int, raw: bytes, prefix: str = "",
     return parse_line(name, line, raw if framed is None else framed, prefix)
 
 
+class Framing:
+    """A live source's lines through the platform's or shipper's framing they come in (journalctl -o json, a CRI
+    file, a JSON record of the line), told from the first lines that hold anything, then taken off line by line,
+    as offline (``auditlog.container``)."""
+
+    def __init__(self) -> None:
+        self.known = False
+        self.unwrap: Optional[container.Unwrap] = None
+
+    def tell(self, lines: list[bytes]) -> None:
+        """Tell the framing from ``lines``, the first time they hold anything."""
+        if not self.known and any(ln.strip() for ln in lines):
+            self.known = True
+            framing = container.detect(lines[:200])
+            self.unwrap = container.Unwrap(framing) if framing else None
+
+    def item(self, name: str, line: int, raw: bytes, prefix: str,
+             merged: bool = False) -> Optional[Union[AuditEntry, BadLine]]:
+        """What line ``line`` (``raw``) holds with its framing taken off (``read_line``; ``merged`` when no framing
+        is taken off); None for nothing to read: a blank line, a piece of a split line, a record left out."""
+        if not raw.strip():
+            return None
+        if self.unwrap is None:
+            return read_line(name, line, raw, prefix, merged=merged)
+        raw = self.unwrap.one(raw.rstrip(b"\r"))
+        if raw == container.LOST:
+            return BadLine(name, line, self.unwrap.problems.pop(0), "")
+        return read_line(name, line, raw, prefix) if raw.strip() else None
+
+
 class LogSource(Protocol):
     """The interface a `pytest_auditready_make_log_source` hook returns."""
 
@@ -89,8 +119,7 @@ class FileLogSource:
         self._tail = b""
         self._anchor = b""  # the bytes just before _offset: if they change, the file was cut and rewritten
         self._read: list[tuple[list[Any], int]] = []  # where this file's entries sit in the batch: (list, index)
-        self._unwrap: Optional[container.Unwrap] = None  # a platform's framing around each line, once told
-        self._framing_known = False
+        self._framing = Framing()  # a platform's framing around each line, once told
 
     def _need_path(self) -> Path:
         assert self.path is not None
@@ -158,28 +187,10 @@ class FileLogSource:
             return
         self._tail = data[cut + 1 :]
         lines = data[:cut].split(b"\n")
-        if not self._framing_known and any(ln.strip() for ln in lines):
-            # a shipped copy in a platform's or shipper's framing (journalctl -o json, a CRI file, a JSON record of
-            # the line): told from the first lines read, then taken off line by line, as offline
-            self._framing_known = True
-            framing = container.detect(lines[:200])
-            self._unwrap = container.Unwrap(framing) if framing else None
-        unwrap = self._unwrap
+        self._framing.tell(lines)  # a shipped copy in a platform's or shipper's framing, as offline
         for raw in lines:
             self._line += 1
-            if not raw.strip():
-                continue
-            item: Optional[Union[AuditEntry, BadLine]]
-            if unwrap is not None:
-                raw = unwrap.one(raw.rstrip(b"\r"))
-                if raw == container.LOST:
-                    item = BadLine(self.name, self._line, unwrap.problems.pop(0), "")
-                elif not raw.strip():
-                    continue  # a piece of a split line, or a record of the server's own log: left out
-                else:
-                    item = read_line(self.name, self._line, raw, self.prefix)
-            else:
-                item = read_line(self.name, self._line, raw, self.prefix)
+            item = self._framing.item(self.name, self._line, raw, self.prefix)
             if item is None:
                 continue
             batch.add(item)

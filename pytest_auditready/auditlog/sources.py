@@ -22,10 +22,9 @@ from pathlib import Path
 from typing import Mapping, Optional
 
 from ..errors import AuditReadyError
-from . import container
 from .lines import MAX_LINE_BYTES, WholeLines
 from .model import BadLine
-from .source import LogBatch, read_line
+from .source import Framing, LogBatch
 
 STOP_SECONDS = 3.0
 _HIDDEN_ENV = ("VAULT_TOKEN", "BAO_TOKEN")
@@ -81,8 +80,7 @@ class CommandLogSource:
         self._errors: collections.deque[str] = collections.deque(maxlen=3)
         # a platform's framing around each line (journalctl -o json, a CRI or Docker log file): told from the first
         # lines printed, then taken off line by line as offline (auditlog.container)
-        self._unwrap: Optional[container.Unwrap] = None
-        self._framing_known = False
+        self._framing = Framing()
         self._env: dict[str, str] = {}
         self._ended = False  # its output ended, and what it left unfinished was said
 
@@ -154,7 +152,7 @@ class CommandLogSource:
             batch.add(BadLine(self.name, self._line, CUT_AT_END.format(size=self._lines.pending),
                               self._lines.buf[:200].decode("utf-8", "replace")))
             self._lines = WholeLines()
-        why = self._unwrap.finish() if self._unwrap is not None else None
+        why = self._framing.unwrap.finish() if self._framing.unwrap is not None else None
         if why:
             batch.add(BadLine(self.name, self._line, why, ""))
 
@@ -168,22 +166,13 @@ class CommandLogSource:
                 self._whole(piece[:-1].split(b"\n"), batch)
 
     def _whole(self, lines: list[bytes], batch: LogBatch) -> None:
-        if not self._framing_known and any(ln.strip() for ln in lines):
-            self._framing_known = True
-            framing = container.detect(lines[:200])
-            self._unwrap = container.Unwrap(framing) if framing else None
-        unwrap = self._unwrap
+        self._framing.tell(lines)
         for raw in lines:
             self._line += 1
-            if unwrap is not None and raw.strip():
-                raw = unwrap.one(raw)
-                if raw == container.LOST:
-                    batch.add(BadLine(self.name, self._line, unwrap.problems.pop(0), ""))
-                    continue
-            if raw.strip():
-                item = read_line(self.name, self._line, raw, self.prefix, merged=unwrap is None)
-                if item is not None:
-                    batch.add(item)
+            # with no framing of its own, the program prints a unit's merged stdout and stderr (journalctl -o cat)
+            item = self._framing.item(self.name, self._line, raw, self.prefix, merged=True)
+            if item is not None:
+                batch.add(item)
 
     def close(self) -> None:
         """Stop the program: SIGTERM to its process group, SIGKILL after STOP_SECONDS."""

@@ -19,7 +19,7 @@ import threading
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, BinaryIO, Callable, Optional
+from typing import TYPE_CHECKING, Any, BinaryIO, Callable, Iterator, Optional
 
 from ..auditlog.rotation import locate_rotated
 from ..errors import AuditReadyError
@@ -65,9 +65,8 @@ def entry_time(line: bytes) -> Optional[str]:
     return None
 
 
-def _pread_all(f: BinaryIO, pos: int, n: int) -> bytes:
-    """``n`` bytes of ``f`` from ``pos`` (fewer at its end), read without moving its position."""
-    parts: list[bytes] = []
+def _pread(f: BinaryIO, pos: int, n: int) -> Iterator[bytes]:
+    """``n`` bytes of ``f`` from ``pos`` in chunks (fewer at its end), read without moving its position."""
     fd = f.fileno()
     while n > 0:
         try:
@@ -75,11 +74,15 @@ def _pread_all(f: BinaryIO, pos: int, n: int) -> bytes:
         except OSError as exc:
             raise AuditReadyError(f"cannot read the log {getattr(f, 'name', '')}: {exc.strerror}", LOG_FIX) from None
         if not data:
-            break
-        parts.append(data)
+            return
+        yield data
         pos += len(data)
         n -= len(data)
-    return b"".join(parts)
+
+
+def _pread_all(f: BinaryIO, pos: int, n: int) -> bytes:
+    """``n`` bytes of ``f`` from ``pos`` (fewer at its end), read without moving its position."""
+    return b"".join(_pread(f, pos, n))
 
 
 def _utc_now() -> str:
@@ -242,14 +245,8 @@ class Sealer:
         except FileNotFoundError:
             return False
         with f:
-            pos, left = last.start, last.end - last.start
-            while left > 0:
-                data = _pread_all(f, pos, min(CHUNK, left))
-                if not data:
-                    return False
-                h.update(data)
-                pos += len(data)
-                left -= len(data)
+            for data in _pread(f, last.start, last.end - last.start):
+                h.update(data)  # (a file now shorter hashes short: no match)
         return h.hexdigest() == last.sha256
 
     def _drop_partial_record(self) -> None:
@@ -417,18 +414,8 @@ class Sealer:
         """The hash of a new record that starts with the spilled partial line: its bytes read again from the file
         (only after a record was cut under a long line, when following)."""
         h = hashlib.sha256()
-        pos, left = c.rec_start + c.rec_bytes, c.tail_len
-        fd = c.f.fileno()
-        while left > 0:
-            try:
-                data = os.pread(fd, min(CHUNK, left), pos)
-            except OSError as exc:
-                raise AuditReadyError(f"cannot read the log {self.log_path}: {exc.strerror}", LOG_FIX) from None
-            if not data:
-                break  # cut short since: the chain's next record will not verify, as it should not
-            h.update(data)
-            pos += len(data)
-            left -= len(data)
+        for data in _pread(c.f, c.rec_start + c.rec_bytes, c.tail_len):
+            h.update(data)  # cut short since: the chain's next record will not verify, as it should not
         return h
 
     def _pump(self, c: _Cursor, limit: int = 16 * CHUNK) -> int:
