@@ -264,6 +264,11 @@ ENCODED_PREFILTERS: dict[str, tuple[bytes, ...]] = {
 # A "+" between two letters or digits (or after a closing parenthesis): a space in form-encoded text (a query
 # string: "4111+1111+1111+1111", "GB82+WEST+1234...", "%28415%29+555-0132"). A "+" that starts a number is kept.
 _FORM_SPACE = re.compile(r"(?<=[0-9A-Za-z)])\+(?=[0-9A-Za-z(])")
+# The shapes ENCODED_PREFILTERS looks for with a "+" for a space, as decoded text holds them: only then is the text
+# read with its "+" as spaces (a grouped card number, an international or North American phone number, a grouped
+# IBAN, a National Insurance number).
+_FORM_SHAPES = re.compile(r"\d{4}\+\d{4,6}\+\d{4}|\+[1-9]\d{0,3}\+\(?\d|\d{3}\+\d{3}[\-.]\d{4}|\)\+\d{3}"
+                          r"|[A-Z]{2}\d{2}\+[A-Z0-9]{4}\+[A-Z0-9]{4}|[A-Z]{2}\+\d{2}\+?\d{2}")
 
 
 def detect(text: str, detectors: Sequence[str]) -> list[Hit]:
@@ -271,11 +276,11 @@ def detect(text: str, detectors: Sequence[str]) -> list[Hit]:
     "+" for a space)."""
     out: list[Hit] = []
     texts = [text]
-    if "%" in text or "+" in text:
-        decoded = urllib.parse.unquote(text)
-        for variant in (decoded, _FORM_SPACE.sub(" ", decoded)):
-            if variant not in texts:
-                texts.append(variant)
+    decoded = urllib.parse.unquote(text) if "%" in text else text
+    if decoded != text:
+        texts.append(decoded)
+    if "+" in decoded and _FORM_SHAPES.search(decoded) is not None:  # (a "+" of base64 is no space: left alone)
+        texts.append(_FORM_SPACE.sub(" ", decoded))
     seen: set[tuple[str, str]] = set()
     for t in texts:
         for name in detectors:
@@ -357,9 +362,18 @@ def _unescape(m: re.Match[str]) -> str:
     return chr(code) if 0x20 <= code < 0x7F and code not in (0x22, 0x5C) else " "
 
 
+_PRINTABLE_ESCAPE = re.compile(r"\\u00[2-7][0-9a-fA-F]")
+_ESCAPE_BLANK = re.compile(r"\\(?:u[0-9a-fA-F]{4}|.)")
+
+
 def _read_escapes(text: str) -> str:
-    """``text`` with its JSON escapes read as above (see _unescape)."""
-    return _ESCAPE_RE.sub(_unescape, text) if "\\" in text else text
+    """``text`` with its JSON escapes read as above (see _unescape); with none of printable ASCII (the common case:
+    Go escapes only "&", "<" and ">"), every escape a space in one pass without a call per escape."""
+    if "\\" not in text:
+        return text
+    if _PRINTABLE_ESCAPE.search(text) is None:
+        return _ESCAPE_BLANK.sub(" ", text)
+    return _ESCAPE_RE.sub(_unescape, text)
 
 
 _TWO_DIGITS = re.compile(r"\d\d").search
