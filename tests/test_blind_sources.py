@@ -199,28 +199,28 @@ def _printer(tmp_path: Path, data: bytes) -> str:
     return f"{sys.executable} -c \"import sys; sys.stdout.buffer.write(open({str(out)!r}, 'rb').read())\""
 
 
-def test_command_output_ending_inside_a_line_is_a_cut_entry(tmp_path: Path) -> None:
-    """A command (a SIEM client that truncates, a pipe cut short) exits 0 with a last line that has no newline:
-    the entry it was printing is cut, a bad line at its place (it was dropped without a word)."""
-    source = CommandLogSource(_printer(tmp_path, b"\n".join(ENTRIES[:5]) + b"\n" + ENTRIES[5][:300]))
+def _printed(tmp_path: Path, data: bytes) -> LogBatch:
+    """What a live run reads from a log command that prints ``data`` and exits 0 (``_printer``), to its end."""
+    source = CommandLogSource(_printer(tmp_path, data))
     batch = LogBatch()
     source.mark()
     try:
         _drain(source, batch)
     finally:
         source.close()
+    return batch
+
+
+def test_command_output_ending_inside_a_line_is_a_cut_entry(tmp_path: Path) -> None:
+    """A command (a SIEM client that truncates, a pipe cut short) exits 0 with a last line that has no newline:
+    the entry it was printing is cut, a bad line at its place (it was dropped without a word)."""
+    batch = _printed(tmp_path, b"\n".join(ENTRIES[:5]) + b"\n" + ENTRIES[5][:300])
     assert len(batch.entries) == 5
     assert [(b.line, b.reason) for b in batch.bad_lines] == [(6, CUT_AT_END.format(size=300))]
 
 
 def test_command_output_ending_with_whole_lines_is_clean(tmp_path: Path) -> None:
-    source = CommandLogSource(_printer(tmp_path, b"\n".join(ENTRIES) + b"\n"))
-    batch = LogBatch()
-    source.mark()
-    try:
-        _drain(source, batch)
-    finally:
-        source.close()
+    batch = _printed(tmp_path, b"\n".join(ENTRIES) + b"\n")
     assert len(batch.entries) == len(ENTRIES) and batch.bad_lines == []
 
 
@@ -228,13 +228,7 @@ def test_command_journal_pieces_never_completed_are_said_at_the_end(tmp_path: Pa
     """``journalctl -o json`` run as a command ends after the first piece of a split line: that entry is cut."""
     recs = [journal(i, x.decode()) for i, x in enumerate(ENTRIES[:4])]
     recs.append(journal(9, ENTRIES[10][:700].decode(), _LINE_BREAK="line-max"))
-    source = CommandLogSource(_printer(tmp_path, b"\n".join(recs) + b"\n"))
-    batch = LogBatch()
-    source.mark()
-    try:
-        _drain(source, batch)
-    finally:
-        source.close()
+    batch = _printed(tmp_path, b"\n".join(recs) + b"\n")
     assert len(batch.entries) == 4
     assert [b.reason for b in batch.bad_lines] == [container.JOURNAL_SPLIT]
 
@@ -243,13 +237,7 @@ def test_command_server_log_lines_are_left_out(tmp_path: Path) -> None:
     """``journalctl -o cat -u openbao`` (the README's recipe) prints the unit's server log too: no bad line (each
     was one, failing required_fields)."""
     printed = [HCLOG, HCLOG_JSON, *ENTRIES[:6], HCLOG, *ENTRIES[6:]]
-    source = CommandLogSource(_printer(tmp_path, b"\n".join(printed) + b"\n"))
-    batch = LogBatch()
-    source.mark()
-    try:
-        _drain(source, batch)
-    finally:
-        source.close()
+    batch = _printed(tmp_path, b"\n".join(printed) + b"\n")
     assert len(batch.entries) == len(ENTRIES) and batch.bad_lines == []
     assert read_line("log_command[journalctl]", 1, HCLOG, merged=True) is None
     assert read_line("log_command[journalctl]", 1, b"2026-12-02T03:48:31+0000 h bao[1]: " + HCLOG) is None
