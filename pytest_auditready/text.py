@@ -100,6 +100,11 @@ def _spellings(secrets: tuple[tuple[str, str], ...]) -> tuple[tuple[str, str], .
     return tuple(sorted(forms.items(), key=lambda kv: (-len(kv[0]), kv[0])))
 
 
+# A URL's user:password@ (or any user@) after its scheme, in free text (a command, a program's stderr): group 1 is
+# the scheme and "://", what follows up to "@" is the credential to hide.
+URL_USERINFO = re.compile(r"(?i)\b([a-z][a-z0-9+.-]*://)[^/\s@]*@")
+
+
 def redact(text: str, secrets: Mapping[str, str]) -> str:
     """``text`` with every known secret value, in any encoding no_secret_leak looks for, replaced by its name
     (``<canary:c1>``, ``<token:admin>``)."""

@@ -22,6 +22,7 @@ from pathlib import Path
 from typing import Mapping, Optional
 
 from ..errors import AuditReadyError
+from ..text import URL_USERINFO
 from .lines import MAX_LINE_BYTES, WholeLines
 from .model import BadLine
 from .source import Framing, LogBatch
@@ -36,7 +37,7 @@ CUT_AT_END = ("the log command's output ended inside this line (no newline after
 _NOT_SECRET = frozenset({"PWD", "OLDPWD"})  # the working folder: "pwd" in its name, no secret in its value
 _SECRET_NAME = re.compile(r"(?i)token|secret|passw|pwd|key|credential|auth|session|cookie|signature|private")
 _SECRET_TEXT = (
-    (re.compile(r"(?i)\b([a-z][a-z0-9+.-]*://)[^/\s@]*@"), r"\1<credentials>@"),  # user:password@ in a URL
+    (URL_USERINFO, r"\1<credentials>@"),  # user:password@ in a URL
     (re.compile(r"(?i)\b(bearer|basic|negotiate|token|splunk)(\s+)[A-Za-z0-9._~+/=:-]{6,}"), r"\1\2<redacted>"),
     (re.compile(r"(?i)(\b[\w.-]*?(?:token|secret|passw(?:or)?d|pwd|api[_-]?key|apikey|credentials?|authorization|"
                 r"auth|signature|sig|session(?:[_-]?id)?|cookie|private[_-]?key)\b[\"']?\s*[:=]\s*[\"']?)"

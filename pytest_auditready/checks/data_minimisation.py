@@ -38,6 +38,7 @@ from typing import Any, Callable, Iterable, Iterator, Optional, Sequence, Union
 
 from ..auditlog.formats import format_of
 from ..auditlog.model import HMAC_PREFIX, Entries, Record
+from ..scan.known import ASCII_ESCAPE
 from .base import Check, CheckContext, Finding, Skip, Visitor, feed
 
 ID = "data_minimisation"
@@ -249,7 +250,7 @@ PREFILTERS: dict[str, tuple[bytes, ...]] = {
 # "&", "<" and ">"; a line of Vault/OpenBao never holds such an escape), for every detector; and URL-encoded text,
 # which ``detect`` reads decoded: an encoded "+", "(" or ")" before a number, a space written "+" or "%20" in a
 # grouped card number, IBAN or National Insurance number.
-_ASCII_ESCAPE = rb"\\u00(?:2[0-57-9a-fA-F]|3[0-9abdfABDF]|[4-6][0-9a-fA-F]|7[0-9a-eA-E])"
+_ASCII_ESCAPE = ASCII_ESCAPE.encode("ascii")
 _SPACE = rb"(?:\+|%20)"
 ENCODED_PREFILTERS: dict[str, tuple[bytes, ...]] = {
     "card": (_ASCII_ESCAPE, rb"\d{4}" + _SPACE + rb"\d{4,6}" + _SPACE + rb"\d{4}"),

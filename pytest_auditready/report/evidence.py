@@ -20,7 +20,7 @@ from typing import TYPE_CHECKING, Any, Mapping, Optional
 from .. import compliance
 from ..auditlog.model import HMAC_RE
 from ..safeio import make_folder, write_atomic
-from ..text import json_ready, json_visible
+from ..text import URL_USERINFO, json_ready, json_visible
 from .common import entries_read, rows, safe_target, shown_review, stale, tool_version, verdict
 
 if TYPE_CHECKING:
@@ -43,7 +43,6 @@ CLEAR_KEYS = frozenset({
 _CREDENTIAL_WORD_RE = re.compile(r"(?i)^-{0,2}[\w.-]*(pass|pwd|token|secret|auth|credential|api[-_]?key"
                                  r"|private[-_]?key)[\w.-]*$")
 _USER_OPTION_RE = re.compile(r"^(-u|--user)$")  # curl's -u USER:PASSWORD (journalctl's -u UNIT has no ":")
-_URL_USERINFO_RE = re.compile(r"(?i)\b([a-z][a-z0-9+.-]*://)[^/\s@'\"]+@")
 _WITHHELD = "<withheld>"
 
 
@@ -55,7 +54,7 @@ def mask_command(command: str) -> str:
     a cloud key)."""
     from ..scan.secrets import GenericScanner
 
-    text = _URL_USERINFO_RE.sub(lambda m: m.group(1) + _WITHHELD + "@", command)
+    text = URL_USERINFO.sub(lambda m: m.group(1) + _WITHHELD + "@", command)
     text = re.sub(r"(?i)(authorization:\s*)[^'\"]+", lambda m: m.group(1) + _WITHHELD, text)
     out: list[str] = []
     after = ""  # the option word before this one: its value may be withheld

@@ -24,7 +24,7 @@ from typing import TYPE_CHECKING, Any, Callable, Iterable, Mapping, Optional
 
 from ..auditlog.model import HMAC_RE
 from . import tokens
-from .known import KnownValues, fingerprint
+from .known import ASCII_ESCAPE, KnownValues, fingerprint
 from .secrets import (
     CACHE_MAX,
     CREDENTIAL_HEADERS,
@@ -520,11 +520,10 @@ _WHOLE_LINE_PREFILTERS = (
     # a value CloudTrail never logs (formats.cloudtrail_defined_secrets): a KMS plaintext, an SSM SecureString's or
     # a decrypted parameter's value
     _Q + r"(?:plaintext|withDecryption)" + _Q + r"\s*:|" + _Q + r"SecureString" + _Q,
-    # a printable ASCII character written as a \u escape, at any depth, by an encoder other than Go's (which
-    # escapes only "&", "<" and ">" so, in every Vault/OpenBao line): .NET's writes "+" as \u002B, others escape
-    # ":", "@", "-" or every character. The literals the rules above look for (a token's prefix, a URL's "://",
-    # "-----BEGIN", "Basic ") are then not in the raw text, only in the decoded value the judge reads.
-    r"\\u00(?:2[0-57-9a-f]|3[0-9abdf]|[4-6][0-9a-f]|7[0-9a-e])",
+    # a printable ASCII character written as a \u escape, at any depth, by an encoder other than Go's
+    # (known.ASCII_ESCAPE): the literals the rules above look for (a token's prefix, a URL's "://", "-----BEGIN",
+    # "Basic ") are then not in the raw text, only in the decoded value the judge reads
+    ASCII_ESCAPE,
 )
 _URI_PARAM = _WHOLE_LINE_PREFILTERS[4]
 # The name/value form (the second above): costly for Hyperscan (a keyword, then any run up to a quote), so the C

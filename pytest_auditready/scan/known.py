@@ -46,6 +46,13 @@ _TOKEN = re.compile(r"\\+u([0-9a-fA-F]{4})|%(?:25){0,2}([0-9a-fA-F]{2})")
 _PERCENT = "%(?:25){0,2}"
 
 
+# A printable ASCII character written as a \u escape by an encoder other than Go's (which escapes only "&", "<" and
+# ">", so in every Vault/OpenBao line): .NET's writes "+" as \u002B, others escape ":", "@", "-" or every character.
+# The literals a prefilter looks for are then not in the raw text (scan.hyperscan's whole-line prefilters, and
+# checks.data_minimisation's encoded shapes, look for this instead).
+ASCII_ESCAPE = r"\\u00(?:2[0-57-9a-fA-F]|3[0-9abdfABDF]|[4-6][0-9a-fA-F]|7[0-9a-eA-E])"
+
+
 def fingerprint(value: str) -> str:
     """A short, non-reversible name for a value, safe to print."""
     return hashlib.sha256(value.encode("utf-8", "surrogatepass")).hexdigest()[:10]
