@@ -794,8 +794,7 @@ class Pairs(Visitor):
 
     def _late_text(self, kind: str) -> str:
         """The finding for an entry without partner that lies too far from the log's edge to be in flight there."""
-        slowest = f"{self.longest / 1e6:.3g} ms" if self.longest < 10**9 else f"{self.longest / 1e9:.3g} s"
-        bound = f"{self.late() / 1e6:.3g} ms" if self.late() < 10**9 else f"{self.late() / 1e9:.3g} s"
+        slowest, bound = _span(self.longest), _span(self.late())
         if kind == "request":
             return (f"The request entry has no response entry, and the log goes on for more than {bound} after it: "
                     f"the slowest request this log answered took {slowest}, and a request is excused as still in "
@@ -806,6 +805,11 @@ class Pairs(Visitor):
                 f"answering a request written before the log began only within {LATE} times that (at least "
                 f"{LATE_FLOOR // 10**6} ms) of its first entry, so the request entry was written in this log and a "
                 "hop dropped it.")
+
+
+def _span(ns: int) -> str:
+    """A duration for a finding: milliseconds under a second, else seconds, three significant digits."""
+    return f"{ns / 1e6:.3g} ms" if ns < 10**9 else f"{ns / 1e9:.3g} s"
 
 
 def _conns(sources: list[str], ports: list[str]) -> list[str]:
