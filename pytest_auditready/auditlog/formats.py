@@ -362,13 +362,16 @@ class LogFormat:
     # that names the user it refused, an answer that says who the caller is): an e-mail address there that the
     # line's clear-text fields hold too is that identity repeated, not more personal data
     identity_echo: tuple[str, ...] = ()
+    # the producer writes each entry as one line and never an empty one, so an empty line in its log stands where an
+    # entry was removed (offline.reader.NoBlankLines); other formats' exports may hold blank lines
+    no_blank_lines: bool = False
     minimise_fix: str = ("find the stage that writes the value in clear text (a field mapping, an enrichment, a debug "
                          "log) and make it drop, mask or hash it; restrict and purge what the log already holds")
 
 
 FORMATS: Mapping[str, LogFormat] = {
     "vault": LogFormat(
-        "vault", "Vault/OpenBao", hmac_values=True,
+        "vault", "Vault/OpenBao", hmac_values=True, no_blank_lines=True,
         fields_fix="log the entries as the vault writes them: make every pipeline stage keep these fields, and "
         "behind a proxy or load balancer set x_forwarded_for_authorized_addrs so that remote_address is the real "
         "client",

@@ -36,8 +36,16 @@ def reader_for(settings: "Settings", file: str) -> tuple[Callable[..., Iterator[
     of lines, reads one line, and (Vault/OpenBao) decodes a whole block at once."""
     import functools
 
-    from ..auditlog.formats import K8S_FIELDS
-    from ..offline.reader import CloudTrailReader, blocks, jsonl_parser, k8s_parser, vault_block, vault_parser
+    from ..auditlog.formats import K8S_FIELDS, format_of
+    from ..offline.reader import (
+        CloudTrailReader,
+        NoBlankLines,
+        blocks,
+        jsonl_parser,
+        k8s_parser,
+        vault_block,
+        vault_parser,
+    )
 
     fmt, field_map = settings.log_format, dict(settings.field_map)
     blocks = functools.partial(blocks, framing=settings.log_framing)
@@ -52,7 +60,10 @@ def reader_for(settings: "Settings", file: str) -> tuple[Callable[..., Iterator[
             raise AuditReadyError("log_format is \"jsonl\" but field_map is empty, so no field can be found",
                                   "set field_map in [tool.auditready], e.g. {time = \"ts\", identity = \"user\"}")
         return blocks, jsonl_parser(file, field_map), None
-    return blocks, vault_parser(file, settings.log_prefix), vault_block(file, settings.log_prefix)
+    parse: Parse = vault_parser(file, settings.log_prefix)
+    if format_of(settings).no_blank_lines:
+        parse = NoBlankLines(parse)  # an empty line stands where an entry was removed (drive)
+    return blocks, parse, vault_block(file, settings.log_prefix)
 
 
 def drive(visitors: Sequence["Visitor"], source: Iterable["Block"], name: str, parse: Parse,

@@ -112,9 +112,10 @@ def _bad_json(file: str, line: int, raw: bytes) -> BadLine:
 
 
 class NoBlankLines:
-    """A line parser for a log whose producer never writes an empty line (the Vault/OpenBao file device writes each
-    entry as one object and a newline): ``engine.driver.drive`` reads an empty or blank line there as a line whose
-    entry was removed (``BLANK``), where other formats' exports may hold blank lines and skip them."""
+    """A line parser for a log whose producer never writes an empty line (LogFormat.no_blank_lines: the Vault/OpenBao
+    file device writes each entry as one object and a newline), as ``engine.driver.reader_for`` gives it:
+    ``engine.driver.drive`` reads an empty or blank line there as a line whose entry was removed (``BLANK``), where
+    other formats' exports may hold blank lines and skip them."""
 
     __slots__ = ("parse",)
 
@@ -193,7 +194,7 @@ def vault_parser(file: str, prefix: str = "") -> Callable[[int, bytes], Parsed]:
                       r.remote_address, r.id, r.namespace.path if r.namespace is not None else "",
                       port_text(r.remote_port))
 
-    return NoBlankLines(parse)
+    return parse
 
 
 _block_decoder = msgspec.json.Decoder(_VaultLine)  # a response that is not an object or null fails the block
