@@ -745,7 +745,8 @@ class LeakScanner:
 
         def build() -> bytes:
             db = hs.Database(mode=hs.HS_MODE_BLOCK)
-            db.compile(expressions=exprs, ids=list(range(len(exprs))), elements=len(exprs), flags=flags)
+            db.compile(expressions=exprs, ids=list(range(len(exprs))), elements=len(exprs), flags=flags,
+                       literal=True)
             return bytes(hs.dumpb(db))
 
         return _load_one(_isolated(build))
