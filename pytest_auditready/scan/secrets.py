@@ -15,6 +15,7 @@ import binascii
 import json
 import re
 import sys
+import threading
 import urllib.parse
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Iterable, Iterator, Mapping, Optional
@@ -438,16 +439,41 @@ def record_values(data: Any, fmt: Optional[LogFormat] = None
     return pairs, secrets
 
 
-def _load_detect_secrets() -> None:
-    """Import detect-secrets and its detector modules once, with ``requests`` deferred (scan.deferred)."""
-    if "detect_secrets.core.scan" in sys.modules:
-        return
-    with deferred_requests():
-        import detect_secrets.core.scan  # noqa: F401
-        from detect_secrets.settings import default_settings, get_plugins
+_LOADING = threading.Lock()  # a live run loads detect-secrets in a thread of its own while the vault starts
 
-        with default_settings():  # loads every detector module
-            list(get_plugins())
+
+def _load_detect_secrets() -> None:
+    """Import detect-secrets and its detector modules once, with ``requests`` deferred (scan.deferred). Safe from
+    two threads: the second waits until the first is done."""
+    with _LOADING:
+        if "detect_secrets.core.scan" in sys.modules:
+            return
+        with deferred_requests():
+            import detect_secrets.core.scan  # noqa: F401
+            from detect_secrets.settings import default_settings, get_plugins
+
+            with default_settings():  # loads every detector module
+                list(get_plugins())
+
+
+def preload() -> threading.Thread:
+    """Start loading detect-secrets' detectors and Hyperscan in a thread of their own (a live run does it while the
+    vault starts and the scenario runs, which wait on the network). ``requests`` is imported first: hvac imports
+    it meanwhile, and the deferral above must never stand in for it then. A failure here is left to the judge,
+    which loads them again and says what is wrong."""
+
+    def load() -> None:
+        try:
+            import hyperscan  # noqa: F401
+            import requests  # noqa: F401
+
+            _load_detect_secrets()
+        except Exception:  # reported where they are needed
+            pass
+
+    thread = threading.Thread(target=load, name="auditready-preload", daemon=True)
+    thread.start()
+    return thread
 
 
 def detector_regexes() -> tuple[list[DetectorRegex], list[str]]:
