@@ -233,7 +233,8 @@ _PLANTS = (b'"password":"hunter2hunter2"', b"AKIAIOSFODNN7EXAMPLE", b"ghp_" + b"
            b'"q":"' + b"Zx9" * 9 + b'"', b'"h":"0123456789abcdef0"', b"github_pat_" + b"a1_B" * 12,
            b"npm_" + b"a1B2" * 9, b"shpat_" + b"ab12" * 8, b"Bearer abc123def456ghi789", b"Basic dXNlcjpwYXNz",
            b"sk-ant-api03-x", b"AIza" + b"a1B2-" * 7, b"https://hooks.slack.com/services/T1/B2/c3",
-           b"dp.pt." + b"a1B2" * 11, b"dop_v1_" + b"ab12" * 16, b"hf_" + b"aBcD" * 9, b"glsa_" + b"a1B2" * 8)
+           b"dp.pt." + b"a1B2" * 11, b"dop_v1_" + b"ab12" * 16, b"hf_" + b"aBcD" * 9, b"glsa_" + b"a1B2" * 8,
+           b"postgres://app:S3cr!t(1)@db:5432/x", b"redis://:p$w;d=1@cache:6379")
 
 
 @pytest.mark.parametrize("pure", [False, True], ids=["native", "pure"])

@@ -43,9 +43,9 @@ def _bearer(m: re.Match[str]) -> bool:
 
 # A password that only stands for one: a template's placeholder (Vault's database engine writes connection URLs as
 # "postgresql://{{username}}:{{password}}@host/db"; Go templates "{{.Password}}", shells "${PASSWORD}", printf "%s",
-# "<password>" in documentation) or a mask ("****", "[REDACTED]").
+# "<password>" in documentation) or a mask ("****", "[REDACTED]", "(hidden)").
 _PLACEHOLDER_RE = re.compile(r"\{\{[^{}]*\}\}|\$\{[^{}]*\}|\$[A-Z_][A-Z0-9_]*|<[^<>]*>|%[sv]|\*+|[xX]{3,}"
-                             r"|\[?(?i:redacted|hidden|masked)\]?")
+                             r"|[\[(]?(?i:redacted|hidden|masked)[\])]?")
 
 
 def placeholder(password: str) -> bool:
@@ -117,8 +117,11 @@ RULES: tuple[TokenRule, ...] = (
     # Slack incoming webhooks (detect-secrets' Slack detector finds them outside paths; a path is judged by segment)
     TokenRule("Slack Token", re.compile(r"https://hooks\.slack\.com/(?:services|workflows)/T[A-Za-z0-9_]+/"
                                         r"[A-Za-z0-9_]+/[A-Za-z0-9_]{8,}")),
-    # A password in a URL's user information (RFC 3986 3.2.1), the same as detect-secrets' in any other value
-    TokenRule("Basic Auth Credentials", re.compile(r"://[^:/?#\[\]@!$&'()*+,;=\s]+:([^:/?#\[\]@!$&'()*+,;=\s]+)@"),
+    # A password in a URL's user information (RFC 3986 3.2.1: "user:password@", either part of unreserved, percent-
+    # encoded and sub-delims characters, the password also of ":"; "redis://:password@" has no user). detect-secrets'
+    # own regex leaves out the sub-delims ("!$&'()*+,;="), which real passwords hold. Characters no URI holds
+    # (quotes, braces, backslash...) end it, so a template's "{{password}}" or a JSON text around a URL is none.
+    TokenRule("Basic Auth Credentials", re.compile(r"://[^:/?#\[\]@\s\"<>\\^`{|}]*:([^/?#\[\]@\s\"<>\\^`{|}]+)@"),
               _userinfo),
     # An HTTP Authorization credential written into any text: "Bearer <token68>", "Basic <base64 of user:pass>"
     TokenRule("Bearer Token", re.compile(r"(?i)(?<![A-Za-z0-9])bearer\s+([A-Za-z0-9._~+/-]{16,}=*)"), _bearer),
@@ -131,8 +134,8 @@ RULES: tuple[TokenRule, ...] = (
 # one (scan.secrets.header_credentials names it so).
 HTTP_KINDS = frozenset({"Bearer Token", "Basic Auth Credentials"})
 
-# Hyperscan expressions, each a superset of one or more rules above (literals and bounded repeats only). The URL
-# rule needs none: detect-secrets' own Basic Auth regex, which it implies, is in the block database.
+# Hyperscan expressions, each a superset of one or more rules above (literals and bounded repeats only; a URL's
+# user information longer than 256 characters is not looked for).
 PREFILTERS: tuple[tuple[bytes, bool], ...] = (  # (expression, caseless)
     (rb"(?:hv[sbr]\.[A-Za-z0-9_-]{24}|s\.[A-Za-z0-9]{24}|b\.[A-Za-z0-9_-]{24})", False),
     (rb"github_pat_[A-Za-z0-9_]{40}", False),
@@ -154,6 +157,7 @@ PREFILTERS: tuple[tuple[bytes, bool], ...] = (  # (expression, caseless)
     (rb"AIza[0-9A-Za-z_-]{35}", False),
     (rb"GOCSPX-|ya29\.", False),
     (rb"hooks\.slack\.com/", False),
+    (rb"://[^\s\"<>\\^`{|}/?#\[\]@]{1,256}@", False),
     (rb"bearer\s", True),
     (rb"basic\s", True),
 )
