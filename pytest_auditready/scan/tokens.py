@@ -3,8 +3,9 @@
 detect-secrets judges a quoted run by its entropy only when the whole string is of one charset, so a token inside
 prose (an error message, a description, a note) is found only by a detector of the token's own format; and its
 format detectors miss a vault's tokens and several vendors' newer ones. Each rule here is such a format, with a
-distinctive prefix or shape (so that no identifier, word or digest matches it by chance), plus the two HTTP
-credentials any text can carry: a Bearer token and Basic credentials (``user:password`` in base64). The rules run
+distinctive prefix or shape (so that no identifier, word or digest matches it by chance), plus what any text can
+carry: the two HTTP credentials (a Bearer token, Basic credentials: ``user:password`` in base64), a URL's password
+and a credential assigned to a key that names one ("Password=...;", "PGPASSWORD=..."). The rules run
 on a whole value, a request path too (whose segments the other detectors see one by one, so a URL with a password
 or a webhook in it would be cut apart). ``PREFILTERS`` hold a Hyperscan superset of each rule: literals and
 bounded repeats only (Vectorscan 5.4.12 misses matches of alternations with unbounded repeats, see
@@ -62,6 +63,25 @@ def _mixed(m: re.Match[str]) -> bool:
     """Random letters hold both cases (a long identifier of one case is a name, not a token)."""
     s = m.group(0)
     return any(c.islower() for c in s[3:]) and any(c.isupper() for c in s[3:])
+
+
+# What follows "password=" (and its kin) in text without standing for a password: a value of no length, a word
+# for none, or a reference to one kept elsewhere (a file, an environment variable).
+_NOT_ASSIGNED = frozenset({"true", "false", "null", "none", "nil", "undefined", "empty", "required", "optional",
+                           "unset", "yes", "no", "on", "off", "redacted", "hidden", "masked", "removed", "secret",
+                           "password", "token"})
+# Keys that end in "token" but name a place in a listing, not a credential (AWS nextToken, Google pageToken...).
+_PAGING = ("nexttoken", "next_token", "pagetoken", "page_token", "continuationtoken", "continuation_token",
+           "synctoken", "sync_token", "resumetoken", "resume_token")
+
+
+def _assigned(m: re.Match[str]) -> bool:
+    """``KEY=value`` in text assigns a credential: a value of four or more characters that is no placeholder, mask,
+    HMAC digest, word for nothing or reference, under a key that names no paging cursor."""
+    value, key = m.group(1), m.group(0).split("=", 1)[0].strip().lower()
+    return (len(value) >= 4 and not placeholder(value) and value.lower() not in _NOT_ASSIGNED
+            and not value.lower().startswith(("hmac-sha256:", "@", "$", "file:", "env:", "/"))
+            and any(c.isalnum() for c in value) and not key.endswith(_PAGING))
 
 
 @dataclass(frozen=True)
@@ -123,6 +143,13 @@ RULES: tuple[TokenRule, ...] = (
     # (quotes, braces, backslash...) end it, so a template's "{{password}}" or a JSON text around a URL is none.
     TokenRule("Basic Auth Credentials", re.compile(r"://[^:/?#\[\]@\s\"<>\\^`{|}]*:([^/?#\[\]@\s\"<>\\^`{|}]+)@"),
               _userinfo),
+    # A credential assigned to a key that names one, inside a value: a connection string ("Server=db;Password=..;",
+    # libpq's "password=..", JDBC's "&password=.."), a command line ("--password=.."), an environment assignment
+    # ("PGPASSWORD=..", "AWS_SECRET_ACCESS_KEY=.."). detect-secrets' keyword detector sees only "key": "value" pairs
+    # and quoted assignments there. The value ends where a connection string, a query or a command line would end it.
+    TokenRule("Secret Keyword", re.compile(
+        r"(?i)(?<![A-Za-z0-9])[A-Za-z0-9_.-]*?(?:passw(?:or)?d|pwd|secret|token|api[_-]?key|access[_-]?key"
+        r"|private[_-]?key|secret[_-]?key)\s{0,2}=\s{0,2}([^\s;&,\"'<>()\[\]{}|`]+)"), _assigned),
     # An HTTP Authorization credential written into any text: "Bearer <token68>", "Basic <base64 of user:pass>"
     TokenRule("Bearer Token", re.compile(r"(?i)(?<![A-Za-z0-9])bearer\s+([A-Za-z0-9._~+/-]{16,}=*)"), _bearer),
     TokenRule("Basic Auth Credentials", re.compile(r"(?i)(?<![A-Za-z0-9])basic\s+([A-Za-z0-9+/]{4,}={0,2})"
@@ -158,6 +185,7 @@ PREFILTERS: tuple[tuple[bytes, bool], ...] = (  # (expression, caseless)
     (rb"GOCSPX-|ya29\.", False),
     (rb"hooks\.slack\.com/", False),
     (rb"://[^\s\"<>\\^`{|}/?#\[\]@]{1,256}@", False),
+    (rb"(?:passw(?:or)?d|pwd|secret|token|api[_-]?key|access[_-]?key|private[_-]?key)\s{0,2}=", True),
     (rb"bearer\s", True),
     (rb"basic\s", True),
 )

@@ -1,0 +1,75 @@
+"""A credential assigned to a key that names one, inside a value (a connection string, a DSN, a command line, an
+environment assignment), is a leak: detect-secrets' keyword detector sees only ``"key": "value"`` pairs and quoted
+assignments, so "Server=db;Password=S3cr3t!;" in a logged value passed. Placeholders, masks, references, words for
+nothing and paging cursors stay clean."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+
+import pytest
+
+from pytest_auditready.scan import native
+from tests.test_url_passwords import ROOT, _entry, scanner  # noqa: F401  (the scanner fixture)
+
+LEAKS = [
+    "Server=db.internal;Database=app;User Id=app;Password=S3cr3tPassw0rd!;",  # ADO.NET
+    "Driver={ODBC Driver 18};Server=tcp:db,1433;Uid=app;Pwd=Zq7vXw4Lp9;",  # ODBC
+    "host=db.internal port=5432 dbname=app user=app password=S3cr3tLibpq0rd!",  # libpq
+    "jdbc:postgresql://db.internal:5432/app?user=app&password=Zq7vXw4Jdbc9",  # JDBC
+    "PGPASSWORD=S3cr3tPgpass0rd! psql -h db.internal -U app",  # an environment assignment
+    "export AWS_SECRET_ACCESS_KEY=wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY",
+    "deploy --api-key=3f9a1c2b7d4e5f60 --region eu-west-1",  # a command line
+    "client_secret=Zq7vXw4Lp9sKd2 grant_type=client_credentials",
+]
+CLEAN = [
+    "password=${DB_PASSWORD}", "Password=<your password>;", "password=****", "password=(redacted)", "password=",
+    "password=true", "--password-file=/run/secrets/db", "password=@/run/secrets/db", "passwordless=true",
+    "nextToken=AAAABBBBCCCCDDDDEEEE", "pageToken=next-page-0002", "token_type=bearer",
+    "password=hmac-sha256:" + "ab" * 32, "the password is required (password=required)",
+]
+
+
+@pytest.mark.parametrize("text", LEAKS)
+def test_a_credential_assigned_inside_a_value_is_found(scanner, text):  # noqa: F811
+    hits = scanner.scan_block(_entry(text).encode(), 1)
+    assert [h.line for h in hits] == [1]
+    assert "Secret Keyword" in {g.kind for g in hits[0].generic}
+
+
+@pytest.mark.parametrize("text", CLEAN)
+def test_placeholders_references_and_cursors_are_no_credential(scanner, text):  # noqa: F811
+    assert scanner.scan_block(_entry(text).encode(), 1) == []
+
+
+@pytest.mark.parametrize("pure", [False, True], ids=["native", "pure"])
+def test_verify_finds_each_at_its_line_and_nothing_else(tmp_path, pure):
+    """A real OpenBao log with the leaks (each a credential of its own) planted in some entries' data and the clean
+    texts in others: a no_secret_leak finding at each leak's line and at no other; the values never reach the
+    output."""
+    src = (ROOT / "openbao/clean.log").read_text().splitlines()
+    planted = set()
+    for n, text in enumerate(LEAKS[:6] + CLEAN[:8]):
+        at = 8 + 6 * n
+        entry = json.loads(src[at])
+        entry.setdefault("response", {}).setdefault("data", {})["connection"] = text
+        src[at] = json.dumps(entry, separators=(",", ":"))
+        if text in LEAKS:
+            planted.add(at + 1)
+    log = tmp_path / "audit.log"
+    log.write_text("\n".join(src) + "\n")
+    log.chmod(0o600)
+    out = tmp_path / "out.json"
+    env = {**os.environ, native.PURE_ENV: "1" if pure else ""}
+    proc = subprocess.run([sys.executable, "-m", "pytest_auditready", "verify", str(log), "--json", str(out)],
+                          capture_output=True, text=True, timeout=120, env=env)
+    assert proc.returncode == 1, proc.stderr
+    doc = json.loads(out.read_text())
+    found = {int(f["where"].rsplit(":", 1)[1]) for o in doc["outcomes"] if o["check"] == "no_secret_leak"
+             for f in o["findings"]}
+    assert found == planted
+    shown = proc.stdout + proc.stderr + out.read_text()
+    assert not any(v in shown for v in ("S3cr3t", "Zq7vXw4", "wJalrXUtnFEMI"))
