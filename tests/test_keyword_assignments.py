@@ -24,12 +24,16 @@ LEAKS = [
     "export AWS_SECRET_ACCESS_KEY=wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY",
     "deploy --api-key=3f9a1c2b7d4e5f60 --region eu-west-1",  # a command line
     "client_secret=Zq7vXw4Lp9sKd2 grant_type=client_credentials",
+    "DefaultEndpointsProtocol=https;AccountName=acct;AccountKey=Zq7vXw4AzureKd2Zq7vXw4Lp9==;EndpointSuffix=core.windows.net",
+    "Endpoint=sb://ns.servicebus.windows.net/;SharedAccessKeyName=Root;SharedAccessKey=Zq7vXw4SbusKd2abc=",
+    "db_pass=Zq7vXw4DbPass",
 ]
 CLEAN = [
     "password=${DB_PASSWORD}", "Password=<your password>;", "password=****", "password=(redacted)", "password=",
     "password=true", "--password-file=/run/secrets/db", "password=@/run/secrets/db", "passwordless=true",
     "nextToken=AAAABBBBCCCCDDDDEEEE", "pageToken=next-page-0002", "token_type=bearer",
     "password=hmac-sha256:" + "ab" * 32, "the password is required (password=required)",
+    "Endpoint=sb://ns.servicebus.windows.net/;SharedAccessKeyName=RootManageSharedAccessKey",
 ]
 
 

@@ -65,6 +65,11 @@ def _mixed(m: re.Match[str]) -> bool:
     return any(c.islower() for c in s[3:]) and any(c.isupper() for c in s[3:])
 
 
+# The words a key that holds a credential ends in: detect-secrets' keyword detector's (its DENYLIST: "password",
+# "secret", "api_key", "db_pass"...), plus "token" and an access or shared access key (Azure's AccountKey=,
+# SharedAccessKey=).
+_CREDENTIAL_KEY = (r"(?:passw(?:or)?d|pwd|secret|token|(?:api|auth|service|account|db|database|priv|private|client"
+                   r"|access|secret|shared[_-]?access)[_-]?key|(?:db|database|key)[_-]?pass)")
 # What follows "password=" (and its kin) in text without standing for a password: a value of no length, a word
 # for none, or a reference to one kept elsewhere (a file, an environment variable).
 _NOT_ASSIGNED = frozenset({"true", "false", "null", "none", "nil", "undefined", "empty", "required", "optional",
@@ -148,8 +153,8 @@ RULES: tuple[TokenRule, ...] = (
     # ("PGPASSWORD=..", "AWS_SECRET_ACCESS_KEY=.."). detect-secrets' keyword detector sees only "key": "value" pairs
     # and quoted assignments there. The value ends where a connection string, a query or a command line would end it.
     TokenRule("Secret Keyword", re.compile(
-        r"(?i)(?<![A-Za-z0-9])[A-Za-z0-9_.-]*?(?:passw(?:or)?d|pwd|secret|token|api[_-]?key|access[_-]?key"
-        r"|private[_-]?key|secret[_-]?key)\s{0,2}=\s{0,2}([^\s;&,\"'<>()\[\]{}|`]+)"), _assigned),
+        r"(?i)(?<![A-Za-z0-9])[A-Za-z0-9_.-]*?" + _CREDENTIAL_KEY + r"\s{0,2}=\s{0,2}([^\s;&,\"'<>()\[\]{}|`]+)"),
+        _assigned),
     # An HTTP Authorization credential written into any text: "Bearer <token68>", "Basic <base64 of user:pass>"
     TokenRule("Bearer Token", re.compile(r"(?i)(?<![A-Za-z0-9])bearer\s+([A-Za-z0-9._~+/-]{16,}=*)"), _bearer),
     TokenRule("Basic Auth Credentials", re.compile(r"(?i)(?<![A-Za-z0-9])basic\s+([A-Za-z0-9+/]{4,}={0,2})"
@@ -185,7 +190,7 @@ PREFILTERS: tuple[tuple[bytes, bool], ...] = (  # (expression, caseless)
     (rb"GOCSPX-|ya29\.", False),
     (rb"hooks\.slack\.com/", False),
     (rb"://[^\s\"<>\\^`{|}/?#\[\]@]{1,256}@", False),
-    (rb"(?:passw(?:or)?d|pwd|secret|token|api[_-]?key|access[_-]?key|private[_-]?key)\s{0,2}=", True),
+    (_CREDENTIAL_KEY.encode("ascii") + rb"\s{0,2}=", True),
     (rb"bearer\s", True),
     (rb"basic\s", True),
 )
