@@ -340,8 +340,10 @@ def test_access_policy_on_vault_a_list_is_not_a_read(kv_log: Path) -> None:
     read = AccessRule("db", ("secret/data/prod/db", "secret/metadata/prod/*"), ("read",), ("token-reader",))
     out = outcome(kv_log, read)
     assert out.status == FAILED
-    # the metadata read breaks the rule; the list of names does not (it is no read), nor the refused read
+    # the metadata read breaks the rule; the list of names does not (it is no read), nor the refused read; the
+    # receiver's unwrap of the reader's response-wrapped read is a read of the secret by the receiver
     assert [f.message.split(" breaks ")[0].split(";")[0] for f in out.findings] == [
+        "unwrap of a response-wrapped read of secret/data/prod/db by display name 'token-receiver'",
         "read of secret/metadata/prod/db by display name 'token-meta'"]
 
 

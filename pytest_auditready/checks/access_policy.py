@@ -1,15 +1,18 @@
 """access_policy: who may do what on which secret, as code, checked against every request the log holds.
 
-Each ``[[tool.auditready.access.rules]]`` table names ``paths`` (globs with Vault policy semantics: a trailing
-``*`` matches the rest of the path, a ``+`` segment any one segment), ``operations``, and who may do them:
-``identities`` (globs on the display name or the entity id) and/or ``policies`` (token policy names). A Vault or
-OpenBao request entry on a matching path with a listed operation that the vault let through must come from an
-allowed identity or from a token holding an allowed policy; anything else is a finding naming the entry, the
-identity and the rule. A request the vault refused (its request entry carries the error) accessed nothing: the
-vault enforced the rule. A path in a namespace other than the root is matched with the namespace before it
+Each ``[[tool.auditready.access.rules]]`` table names ``paths`` (globs with Vault policy semantics: a trailing ``*``
+matches the rest of the path, a ``+`` segment any one segment), ``operations``, and who may do them: ``identities``
+(globs on the display name, the entity id or the token accessor as logged) and/or ``policies`` (token policy names). A
+Vault or OpenBao request entry on a matching path with a listed operation that the vault let through must come from an
+allowed identity or from a token holding an allowed policy; anything else is a finding naming the entry, the identity
+and the rule. A request the vault refused (its request entry carries the error) accessed nothing: the vault enforced
+the rule. A path in a namespace other than the root is matched with the namespace before it
 (``team-a/secret/data/db``), as a client outside the namespace names it: the vault logs it relative to
-``request.namespace.path``. The rules are the reviewer's intent; the vault's policies are what it enforces: this check
-is where the two are compared, request by request.
+``request.namespace.path``. As in a Vault policy, a listing (logged on its folder with a trailing '/') is named by the
+path without it; an OpenBao ``scan`` is a ``list`` of every path below its folder; an unwrap of a token that wrapped a
+covered response is that response's request (its operation on its path), by whoever unwrapped it. The rules are the
+reviewer's intent; the vault's policies are what it enforces: this check is where the two are compared, request by
+request.
 
 Kubernetes audit events and CloudTrail records are judged too, by what each request reached (``k8s_reach``,
 ``cloudtrail_reach``), once a request: a list or watch of a namespace's Secrets returns each of them, so it is a
@@ -47,6 +50,9 @@ EXCUSE_RESPONSE = "a response entry (its request entry is the one judged)"
 EXCUSE_STAGE = "a Kubernetes event of a request judged at another stage (its last one)"
 _K8S_JUDGED = frozenset({"RequestReceived", "ResponseComplete", "Panic"})
 K8S_IDS = 100_000  # Kubernetes auditIDs of the requests counted (the oldest forgotten first): a request counts once
+UNWRAP, REWRAP = "sys/wrapping/unwrap", "sys/wrapping/rewrap"
+WRAPS = 100_000  # wrapping token digests kept (the oldest forgotten first): a wrapping token is used once
+_HELD_UNWRAPS = 10_000  # unwraps of tokens a range did not wrap, kept for the merge with the ranges before it
 
 
 def vault_glob(pattern: str) -> "re.Pattern[str]":
@@ -62,6 +68,35 @@ def vault_glob(pattern: str) -> "re.Pattern[str]":
 def paths_regex(patterns: Sequence[str]) -> "re.Pattern[str]":
     """One regex for any of ``patterns`` (see ``vault_glob``)."""
     return re.compile("|".join(f"(?:{vault_glob(p).pattern})" for p in patterns), re.DOTALL)
+
+
+LISTINGS = frozenset({"list", "scan"})  # operations the vault logs on the folder's path with a trailing '/'
+
+
+def path_matches(regex: "re.Pattern[str]", path: str, operation: str) -> bool:
+    """Whether ``regex`` (``paths_regex``) names ``path`` as the vault's ACL does for ``operation``: a listing is
+    logged on the folder with a trailing '/' (``secret/metadata/app/``), and a policy path without it
+    (``secret/metadata/app``, ``secret/metadata/+``) grants it, so a listing matches either form."""
+    if regex.match(path) is not None:
+        return True
+    return operation in LISTINGS and len(path) > 1 and path.endswith("/") and regex.match(path[:-1]) is not None
+
+
+SCAN = "scan"  # OpenBao's recursive listing: every name below the folder, at any depth
+
+
+def rule_operation(operation: str) -> str:
+    """The rules' operation a Vault/OpenBao request counts as: a ``scan`` lists (recursively), so it is a ``list``."""
+    return "list" if operation == SCAN else operation
+
+
+def scan_reaches(patterns: Sequence[str], regex: "re.Pattern[str]", path: str) -> bool:
+    """Whether a scan of the folder ``path`` lists a path that one of ``patterns`` names: the folder itself (as a
+    listing, ``path_matches``) or any path below it."""
+    if path_matches(regex, path, SCAN):
+        return True
+    below = (path if path.endswith("/") else path + "/").lstrip("/") + "*"
+    return any(globs_meet(p, below) for p in patterns)
 
 
 # -- what one request reached, by producer (shared with `auditready access`) -------------------------------------
@@ -505,11 +540,11 @@ def k8s_once(counted: dict[str, None], held: dict[str, Any], rid: str, stage: st
 
 
 def _allowed(rule: "AccessRule", w: Who, sender: str = "") -> bool:
-    """Whether ``w`` is allowed by ``rule``: an identity glob matches its display name, its entity id or (a
-    Kubernetes request made with impersonation) the user who sent it, or it holds an allowed policy."""
+    """Whether ``w`` is allowed by ``rule``: an identity glob matches its display name, its entity id, its token
+    accessor as logged (an HMAC digest, or the accessor where the device logs it in clear) or (a Kubernetes
+    request made with impersonation) the user who sent it, or it holds an allowed policy."""
     for g in rule.identities:
-        if (w.display_name and fnmatch.fnmatchcase(w.display_name, g)) or (
-                w.entity_id and fnmatch.fnmatchcase(w.entity_id, g)) or (sender and fnmatch.fnmatchcase(sender, g)):
+        if any(v and fnmatch.fnmatchcase(v, g) for v in (w.display_name, w.entity_id, w.accessor, sender)):
             return True
     return any(p in rule.policies for p in w.policies)
 
@@ -538,7 +573,8 @@ class Rules(Visitor):
 
     def __init__(self, ctx: CheckContext) -> None:
         self.rules = [_Compiled(r, paths_regex(r.paths), frozenset(r.operations)) for r in ctx.settings.access]
-        self.any_path = paths_regex([p for r in ctx.settings.access for p in r.paths]) if self.rules else None
+        self.all_paths = [p for r in ctx.settings.access for p in r.paths]
+        self.any_path = paths_regex(self.all_paths) if self.rules else None
         self.ops = frozenset(o for r in ctx.settings.access for o in r.operations)
         self.fmt = format_of(ctx.settings).name
         self.vault = self.fmt == "vault"
@@ -553,6 +589,12 @@ class Rules(Visitor):
         self.findings: list[Finding] = []
         self.more = 0
         self.covered = self.refused = self.uncovered = 0
+        self.named = [0] * len(self.rules)  # requests each rule named (let through or refused)
+        # Response wrapping: whoever unwraps a wrapped response gets what the request read. Wrapping token (and
+        # accessor) digests of covered responses -> (path, operation); unwraps of tokens not (yet) known here,
+        # held for ``merge`` (a range's unwrap of a token an earlier range wrapped)
+        self.wraps: dict[str, tuple[str, str]] = {}
+        self.held: list[tuple[Record, Who, tuple[str, ...]]] = []
 
     def block(self, file: str, first_line: int, data: bytes) -> None:
         self.raw.block(file, first_line, data)
@@ -570,7 +612,11 @@ class Rules(Visitor):
             return
         if rec.type != "request":
             self.excuse(EXCUSE_RESPONSE)
-        elif rec.action not in self.ops or self.any_path.match(rec.secret) is None:
+            if rec.type == "response":
+                self._response(rec, rec.secret)
+        elif rec.resource == UNWRAP and self._unwrap(rec):
+            return
+        elif not self._covers(self.any_path, self.all_paths, rec.secret, rec.action):
             self.uncovered += 1
         else:
             self._judge(rec)
@@ -582,39 +628,131 @@ class Rules(Visitor):
             return
         if self.any_path is None or not self.vault:
             return
-        covered, ops = self.any_path.match, self.ops
+        covered, ops = self.any_path, self.ops
         responses = 0
         scope = batch.scope
         for i, (t, path, op) in enumerate(zip(batch.type, batch.resource, batch.action)):
             if t != "request":
                 responses += 1
-            elif op not in ops or covered(path if scope is None else in_scope(scope[i], path)) is None:
+                if t == "response":
+                    self._response_at(batch, i)
+            elif path == UNWRAP and self._unwrap(batch.record(i)):
+                continue
+            elif rule_operation(op) not in ops or not self._covers(
+                    covered, self.all_paths, path if scope is None else in_scope(scope[i], path), op):
                 self.uncovered += 1
             else:
                 self._judge(batch.record(i))
         if responses:
             self.excuse(EXCUSE_RESPONSE, responses)
 
-    def _judge(self, rec: Record) -> None:
-        """A request on a covered path with a covered operation."""
+    def _response_at(self, batch: Entries, i: int) -> None:
+        path = batch.resource[i]
+        if path == REWRAP or (rule_operation(batch.action[i]) in self.ops and self.any_path is not None
+                              and path_matches(self.any_path, batch.secret(i), batch.action[i])):
+            self._response(batch.record(i), batch.secret(i))
+
+    def _response(self, rec: Record, secret: str) -> None:
+        """Keep the wrapping token digests of a covered response that was wrapped (or of a rewrap of one)."""
+        if rec.resource != REWRAP and (self.any_path is None or rule_operation(rec.action) not in self.ops
+                                       or not path_matches(self.any_path, secret, rec.action)):
+            return
         raw = self.raw.get(rec.file, rec.line)
-        w = who(raw, self.prefix) if raw is not None else None
+        if raw is None or b'"wrap_info"' not in raw:
+            return
+        doc = line_object(raw, self.prefix)
+        resp = doc.get("response") if doc is not None else None
+        info = resp.get("wrap_info") if isinstance(resp, dict) else None
+        if doc is None or not isinstance(info, dict):
+            return
+        target = (secret, rec.action)
+        if rec.resource == REWRAP:  # the new token wraps what the old one did
+            req = doc.get("request")
+            data = req.get("data") if isinstance(req, dict) else None
+            old = data.get("token") if isinstance(data, dict) else None
+            if not isinstance(old, str) or old not in self.wraps:
+                return
+            target = self.wraps[old]
+        for k in ("token", "accessor"):
+            v = info.get(k)
+            if isinstance(v, str) and v:
+                if v not in self.wraps and len(self.wraps) >= WRAPS:
+                    self.wraps.pop(next(iter(self.wraps)))
+                self.wraps[v] = target
+
+    def _unwrap(self, rec: Record) -> bool:
+        """Judge an unwrap of a token a covered response wrapped as that response's operation on its path, by
+        whoever unwrapped it; True when it was (or is held for the merge: it is judged, or counted, there)."""
+        raw = self.raw.get(rec.file, rec.line)
+        doc = line_object(raw, self.prefix) if raw is not None else None
+        if doc is None:
+            return False
+        req = doc.get("request")
+        data = req.get("data") if isinstance(req, dict) else None
+        auth = doc.get("auth")
+        keys = tuple(v for v in ((data.get("token") if isinstance(data, dict) else None),
+                                 *((auth.get("client_token"), auth.get("accessor")) if isinstance(auth, dict)
+                                   else ())) if isinstance(v, str) and v)
+        w = who_of(doc)
+        target = next((self.wraps[k] for k in keys if k in self.wraps), None)
+        if target is None:
+            if keys and len(self.held) < _HELD_UNWRAPS:
+                self.held.append((rec, w, keys))
+                return True
+            return False
+        self._judge_unwrap(rec, w, target)
+        return True
+
+    def _judge_unwrap(self, rec: Record, w: Who, target: tuple[str, str]) -> None:
+        path, op = target
+        refused = w.refused or rec.result.startswith("error:")
+        broken: Optional["AccessRule"] = None
+        judged = False
+        for i, c in enumerate(self.rules):
+            if rule_operation(op) in c.ops and self._covers(c.paths, c.rule.paths, path, op):
+                judged = True
+                self.named[i] += 1
+                if broken is None and not refused and not _allowed(c.rule, w):
+                    broken = c.rule
+        if not judged:
+            self.uncovered += 1
+        elif refused:
+            self.refused += 1
+        else:
+            self.covered += 1
+            if broken is not None:
+                self._violation(rec, broken, w, vault_what=f"unwrap of a response-wrapped {op} of {path}")
+
+    def _covers(self, regex: "re.Pattern[str]", patterns: Sequence[str], path: str, operation: str) -> bool:
+        """Whether rules of ``patterns`` (as ``regex``) name a request on ``path`` (operations aside)."""
+        if operation == SCAN:
+            return "list" in self.ops and scan_reaches(patterns, regex, path)
+        return operation in self.ops and path_matches(regex, path, operation)
+
+    def _judge(self, rec: Record, known: Optional[Who] = None) -> None:
+        """A request on a covered path with a covered operation (``known``: who made it, when already read)."""
+        raw = self.raw.get(rec.file, rec.line) if known is None else None
+        w = known or (who(raw, self.prefix) if raw is not None else None)
         if w is None:
             w = Who(display_name=rec.identity)
-        if w.refused or rec.result.startswith("error:"):
-            self.refused += 1  # the vault enforced it: nothing was accessed
-            return
+        refused = w.refused or rec.result.startswith("error:")
+        broken: Optional["AccessRule"] = None
         judged = False
-        for c in self.rules:
-            if rec.action in c.ops and c.paths.match(rec.secret) is not None:
+        op = rule_operation(rec.action)
+        for i, c in enumerate(self.rules):
+            if op in c.ops and self._covers(c.paths, c.rule.paths, rec.secret, rec.action):
                 judged = True
-                if not _allowed(c.rule, w):
-                    self._violation(rec, c.rule, w)
-                    break
-        if judged:
-            self.covered += 1
-        else:
+                self.named[i] += 1
+                if broken is None and not refused and not _allowed(c.rule, w):
+                    broken = c.rule
+        if not judged:
             self.uncovered += 1
+        elif refused:
+            self.refused += 1  # the vault enforced it: nothing was accessed
+        else:
+            self.covered += 1
+            if broken is not None:
+                self._violation(rec, broken, w)
 
     def _other(self, rec: Record) -> None:
         """A Kubernetes event or a CloudTrail record: judged by what its request reached, once a request."""
@@ -645,13 +783,21 @@ class Rules(Visitor):
             return
         self._judge_other(rec, got, user, "", rec.result.startswith("error:"))
 
+    def _unheld(self, rec: Record, w: Who) -> None:
+        """An unwrap of a token no covered response wrapped: judged on its own path, as any request."""
+        if self.any_path is None or not self._covers(self.any_path, self.all_paths, rec.secret, rec.action):
+            self.uncovered += 1
+        else:
+            self._judge(rec, w)
+
     def _judge_other(self, rec: Record, reach: Reach, name: str, sender: str, refused: bool) -> None:
         hits = []
-        for c, m in zip(self.rules, self.matchers):
+        for i, (c, m) in enumerate(zip(self.rules, self.matchers)):
             if reach.rule_ops & c.ops:
                 named, wide = m.reached(reach)
                 if named or wide:
                     hits.append((c, named))
+                    self.named[i] += 1
         if not hits:
             self.uncovered += 1
             return
@@ -666,7 +812,8 @@ class Rules(Visitor):
                 self._violation(rec, c.rule, w, f"{reach.op} of {', '.join(named) or reach.shown}", seen)
                 break
 
-    def _violation(self, rec: Record, rule: "AccessRule", w: Who, what: str = "", seen: str = "") -> None:
+    def _violation(self, rec: Record, rule: "AccessRule", w: Who, what: str = "", seen: str = "",
+                   vault_what: str = "") -> None:
         if len(self.findings) >= _MAX:
             self.more += 1
             return
@@ -682,8 +829,9 @@ class Rules(Visitor):
         who_text = ", ".join(x for x in ids if x) or w.name
         pols = f"; token policies {', '.join(w.policies)}" if w.policies else "; no token policy"
         granted = (f"; granted by vault policy {', '.join(w.granting)}" if w.granting else "")
+        deep = " (a recursive listing of every name below it)" if rec.action == SCAN else ""
         self.findings.append(Finding(
-            ID, "", f"{rec.action} of {rec.secret} by {who_text}{pols}{granted} breaks "
+            ID, "", f"{vault_what or f'{rec.action} of {rec.secret}{deep}'} by {who_text}{pols}{granted} breaks "
             f"{describe_rule(rule)}.",
             "if this identity should not have it, take the grant out of the vault policy that allowed it"
             + (f" ({', '.join(w.granting)})" if w.granting else "")
@@ -702,6 +850,19 @@ class Rules(Visitor):
         self.covered += later.covered
         self.refused += later.refused
         self.uncovered += later.uncovered
+        self.named = [a + b for a, b in zip(self.named, later.named)]
+        for rec, w, keys in later.held:  # unwraps of tokens the later range did not wrap: maybe this one did
+            target = next((self.wraps[k] for k in keys if k in self.wraps), None)
+            if target is not None:
+                self._judge_unwrap(rec, w, target)
+            elif len(self.held) < _HELD_UNWRAPS:
+                self.held.append((rec, w, keys))
+            else:
+                self._unheld(rec, w)
+        for k, v in later.wraps.items():
+            if k not in self.wraps and len(self.wraps) >= WRAPS:
+                self.wraps.pop(next(iter(self.wraps)))
+            self.wraps[k] = v
         self.merge_excused(later)
 
     # Any: Finding, Skip and a Note (what the pass rests on), which the engine keeps as the pass's reason
@@ -716,13 +877,20 @@ class Rules(Visitor):
         for rec, name, user, reach in self.pending.values():  # Kubernetes requests whose last stage was not logged
             self._judge_other(rec, reach, name, user, False)
         self.pending.clear()
+        for rec, w, _ in self.held:  # unwraps of tokens no covered response wrapped: requests as any other
+            self._unheld(rec, w)
+        self.held.clear()
         yield from self.findings
         if self.more:
             yield Finding(ID, "", f"{self.more} more requests break the access rules (only the first {_MAX} are "
                           "listed).", "review the rules and the vault policies together")
+        idle = [c.rule for c, n in zip(self.rules, self.named) if not n]
+        unused = ("; " + "; ".join(f"{describe_rule(r)} named no request of this log" for r in idle)
+                  + " (check its paths and operations against the log's: a KV version 2 secret is read at "
+                  "<mount>/data/<path> and listed at <mount>/metadata/<path>)") if idle else ""
         yield Note("", f"{self.covered} requests let through on paths and operations the rules name, each by an "
                    f"allowed identity or policy; {self.refused} more refused by the vault; {self.uncovered} requests "
-                   "on paths or operations no rule names")
+                   f"on paths or operations no rule names{unused}")
 
 
 def run(ctx: CheckContext) -> Iterator[Union[Finding, Skip, Note]]:

@@ -10,7 +10,9 @@ ID = "denied_access_logged"
 
 
 def subjects(actions: Sequence[PlannedAction]) -> list[str]:
-    return [a.name for a in actions if a.expect in ("denied", "probe") and a.identity == "unprivileged"]
+    """Every action the scenario expects the vault to refuse, whoever makes it (a hook's denied write by the
+    reader is a denial to audit as much as the unprivileged identity's read)."""
+    return [a.name for a in actions if a.expect in ("denied", "probe")]
 
 
 def run(ctx: CheckContext) -> Iterator[Union[Finding, Skip]]:
@@ -21,11 +23,16 @@ def run(ctx: CheckContext) -> Iterator[Union[Finding, Skip]]:
         if a.name not in planned:
             continue
         if not a.denied:
-            if a.expect == "denied":
+            if a.expect == "denied" and a.identity == "unprivileged":
                 yield Finding(ID, a.name, f"{describe(a)} was not denied (HTTP {a.status}): an identity with only "
                               f"the policies ordinary users get was allowed, so there is no denial to audit.",
                               "remove the grant on this path from the policies in unprivileged_policies "
                               "(the 'default' policy must not read secrets)")
+            elif a.expect == "denied":
+                yield Finding(ID, a.name, f"{describe(a)} was not denied (HTTP {a.status}): the scenario expects the "
+                              f"vault to refuse it, so there is no denial to audit.",
+                              f"remove the grant on this path from the {a.identity} identity's policy, or expect "
+                              "the action to be allowed in the scenario")
             else:
                 yield Skip(a.name, f"the vault answered {a.status}, not a denial (log_protection judges this)")
             continue

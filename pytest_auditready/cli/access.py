@@ -8,12 +8,14 @@ trailing ``*`` matches the rest, a ``+`` segment one segment) over each request'
 - Vault/OpenBao: the request entry's path, with the namespace it was made in (``team-a/secret/data/db``: the vault
   logs the path relative to ``request.namespace.path``); the response entry of the same request is not counted
   again; a request the vault refused (its request entry carries the error, or its policies did not allow it)
-  counts as denied. A response-wrapped read hands its caller a wrapping token, and whoever unwraps it sees the
-  secret: an ``sys/wrapping/unwrap`` whose token (the client token, or ``token`` in the request's data; HMAC
-  digests, which the vault makes alike) is one a matching read's response wrapped (``response.wrap_info``, or
-  a ``sys/wrapping/rewrap`` of it) counts as operation ``unwrap`` of that path, by whoever sent it.
-  A cubbyhole is each token's own: its paths are shown with the token (``cubbyhole/x (the cubbyhole of token
-  hmac-sha256:...)``), as the same path names another secret for another token.
+  counts as denied; one refused for its token (used up, a spent wrapping token) names no identity, and counts
+  under the one another entry names for the same token digest. A response-wrapped read hands its caller a
+  wrapping token, and whoever unwraps it sees the secret: an ``sys/wrapping/unwrap`` whose token (the client
+  token, or ``token`` in the request's data; HMAC digests, which the vault makes alike) is one a matching read's
+  response wrapped (``response.wrap_info``, or a ``sys/wrapping/rewrap`` of it) counts as operation ``unwrap``
+  of that path, by whoever sent it. A cubbyhole is each token's own: its paths are shown with the token
+  (``cubbyhole/x (the cubbyhole of token hmac-sha256:...)``), as the same path names another secret for another
+  token.
 - Kubernetes: the event at the request's last stage (ResponseComplete, or Panic), once per auditID; its requestURI
   without the leading ``/`` and the query (``api/v1/namespaces/prod/secrets/db``; the old ``/watch/`` paths as the
   object they watch; a list or watch narrowed by ``fieldSelector=metadata.name=X`` as that object; a create posted
@@ -72,7 +74,7 @@ from ..checks.access_policy import (
     k8s_reach,
     k8s_user,
     line_object,
-    who,
+    path_matches,
     who_of,
 )
 from ..checks.base import Visitor
@@ -88,6 +90,9 @@ _KEEP = 50  # distinct source addresses and paths kept per identity (the rest is
 _WRAPS = 100_000  # wrapping tokens kept (the oldest forgotten first): a response-wrapped secret's token is used once
 _UNWRAP, _REWRAP = "sys/wrapping/unwrap", "sys/wrapping/rewrap"
 _CUBBYHOLE = "cubbyhole/"  # a token's own storage: the same path names another secret for each token
+_ANON = 10_000  # tokens whose unnamed requests are held apart (the rest count as no identity at once)
+_TOKEN_KEYS = (("auth", "client_token"), ("request", "client_token"), ("auth", "accessor"),
+               ("request", "client_token_accessor"))  # the digests that tell which token sent a request
 
 
 def _sub(doc: Any, *keys: str) -> Any:
@@ -157,6 +162,15 @@ class OpCount:
     first: Optional[int] = None
     last: Optional[int] = None
 
+    def absorb(self, other: "OpCount") -> None:
+        self.requests += other.requests
+        self.denied += other.denied
+        self.unnamed += other.unnamed
+        for ns in (other.first, other.last):
+            if ns is not None:
+                self.first = ns if self.first is None or ns < self.first else self.first
+                self.last = ns if self.last is None or ns > self.last else self.last
+
     def add(self, ns: Optional[int], denied: bool, unnamed: bool = False) -> None:
         self.requests += 1
         self.denied += denied
@@ -186,6 +200,30 @@ class Identity:
     # what the requests that named no secret saw ("all secrets in namespace prod") -> [requests, denied]
     scopes: dict[str, list[int]] = field(default_factory=dict)
     scopes_more: int = 0
+
+    def absorb(self, other: "Identity") -> None:
+        """Add the counts of ``other`` (requests of this identity held apart) to this identity's."""
+        for op, c in other.ops.items():
+            self.ops.setdefault(op, OpCount()).absorb(c)
+        self.total.absorb(other.total)
+        for mine, theirs, more in ((self.accessors, other.accessors, "accessors_more"),
+                                   (self.sources, other.sources, "sources_more"),
+                                   (self.paths, other.paths, "paths_more")):
+            extra = getattr(other, more)
+            for k, n in theirs.items():
+                if k in mine or len(mine) < _KEEP:
+                    mine[k] = mine.get(k, 0) + n
+                else:
+                    extra += n
+            setattr(self, more, getattr(self, more) + extra)
+        for k, v in other.scopes.items():
+            if k in self.scopes or len(self.scopes) < _KEEP:
+                both = self.scopes.setdefault(k, [0, 0])
+                both[0] += v[0]
+                both[1] += v[1]
+            else:
+                self.scopes_more += v[0]
+        self.scopes_more += other.scopes_more
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -253,6 +291,11 @@ class Accesses(Visitor):
         self.content: Optional["hashlib._Hash"] = None
         self.wraps: dict[str, str] = {}  # wrapping token / accessor (as logged) -> the path its response wrapped
         self.who: dict[tuple[str, str], Identity] = {}
+        # A request refused for its token (revoked, expired, used up, a wrapping token used twice) is logged with
+        # no display name, but with the digest of its token: such requests are held by token here, and counted
+        # at ``flush`` under the identity another entry names for the same token digest (``names``), if any.
+        self.anon: dict[tuple[str, ...], Identity] = {}
+        self.names: dict[str, tuple[str, str]] = {}  # token or accessor digest -> (display name, entity id)
         self.untimed = 0  # matching requests without a readable time, left out when --since/--until is given
 
     def block(self, file: str, first_line: int, data: bytes) -> None:
@@ -262,19 +305,20 @@ class Accesses(Visitor):
             self.content.update(b"\n")
 
     def entries(self, batch: Entries) -> None:
-        match, since, until, fmt, scope = self.match, self.since, self.until, self.fmt, batch.scope
+        regex, since, until, fmt, scope = self.paths.regex, self.since, self.until, self.fmt, batch.scope
         for i, (t, path) in enumerate(zip(batch.type, batch.resource)):
             reach: Optional[Reach] = None
             if fmt == "vault":
                 if scope is not None:
                     path = batch.secret(i)
+                hit_path = path_matches(regex, path, batch.action[i])  # a listing also without its trailing '/'
                 if t != "request":
-                    if t == "response" and (batch.resource[i] == _REWRAP or match(path) is not None):
+                    if t == "response" and (batch.resource[i] == _REWRAP or hit_path):
                         self._wrapped(batch, i, path)
                     continue
                 if batch.resource[i] == _UNWRAP and self.wraps:
                     self._unwrap(batch, i)
-                if match(path) is None:
+                if not hit_path:
                     continue
             elif fmt == "k8s":
                 if t not in _K8S_LAST_STAGES and t != "RequestReceived":
@@ -304,11 +348,13 @@ class Accesses(Visitor):
                 if (since is not None and ns < since) or (until is not None and ns > until):
                     continue
             result = batch.result[i]
+            tokens: tuple[str, ...] = ()
             if fmt == "vault":
                 raw = self.raw.get(batch.file, batch.lines[i])
-                w = who(raw, self.prefix) if raw is not None else None
-                if w is None:
-                    w = Who(display_name=batch.identity[i], remote_address=batch.source[i])
+                doc = line_object(raw, self.prefix) if raw is not None else None
+                w = who_of(doc) if doc is not None else Who(display_name=batch.identity[i],
+                                                             remote_address=batch.source[i])
+                tokens = self._tokens(doc, w) if doc is not None else ()
                 denied = w.refused or result.startswith("error:")
                 if batch.resource[i].startswith(_CUBBYHOLE):  # each token has its own: same path, other secrets
                     hit = [f"{p} (the cubbyhole of token {_accessor(w.accessor) or 'unknown'})" for p in hit]
@@ -321,7 +367,17 @@ class Accesses(Visitor):
                 if fmt == "k8s" and k8s_once(self.counted, self.received, batch.request_id[i], t,
                                              (w, op, hit, ns, seen))[0] != COUNT:
                     continue  # an event of a request counted (or to be counted) at another stage
-            self._count(w, op, hit, ns, denied, seen)
+            self._count(w, op, hit, ns, denied, seen, tokens)
+
+    def _tokens(self, doc: dict[str, Any], w: Who) -> tuple[str, ...]:
+        """The token digests of a Vault/OpenBao entry; remembered as ``w``'s when the entry names who it is."""
+        out = tuple(dict.fromkeys(v for k in _TOKEN_KEYS for v in (_sub(doc, *k),) if isinstance(v, str) and v))
+        if w.display_name or w.entity_id:
+            for t in out:
+                if t not in self.names and len(self.names) >= _WRAPS:
+                    self.names.pop(next(iter(self.names)))
+                self.names[t] = (w.display_name, w.entity_id)
+        return out
 
     def _cloudtrail(self, batch: Entries, i: int) -> Optional[Reach]:
         """A Secrets Manager or SSM record's reach (read from its raw line); else its resource as a named path."""
@@ -378,13 +434,22 @@ class Accesses(Visitor):
             if (self.since is not None and ns < self.since) or (self.until is not None and ns > self.until):
                 return
         w = who_of(doc)  # the line parsed once
-        self._count(w, "unwrap", [path], ns, w.refused or batch.result[i].startswith("error:"))
+        self._count(w, "unwrap", [path], ns, w.refused or batch.result[i].startswith("error:"), "",
+                    self._tokens(doc, w))
 
     def flush(self) -> None:
-        """Count the Kubernetes requests whose last stage never came (not known to be denied)."""
+        """Count the Kubernetes requests whose last stage never came (not known to be denied); put the Vault
+        requests that named no identity under the identity their token's digest has in another entry."""
         for w, op, paths, ns, seen in self.received.values():
             self._count(w, op, paths, ns, False, seen)
         self.received.clear()
+        for keys, held in self.anon.items():
+            key = next((self.names[k] for k in keys if k in self.names), ("", ""))
+            ident = self.who.get(key)
+            if ident is None:
+                ident = self.who[key] = Identity(*key)
+            ident.absorb(held)
+        self.anon.clear()
 
     def _ident(self, w: Who) -> Identity:
         key = (w.display_name, w.entity_id)
@@ -393,10 +458,18 @@ class Accesses(Visitor):
             ident = self.who[key] = Identity(w.display_name, w.entity_id)
         return ident
 
-    def _count(self, w: Who, op: str, paths: list[str], ns: Optional[int], denied: bool, seen: str = "") -> None:
+    def _count(self, w: Who, op: str, paths: list[str], ns: Optional[int], denied: bool, seen: str = "",
+               tokens: tuple[str, ...] = ()) -> None:
         """Count one request by ``w`` that reached ``paths`` (named), or, when ``seen`` says what, the secrets it
-        saw without naming them (``paths`` is then the collection, filter or path it asked for)."""
-        ident = self.who.get((w.display_name, w.entity_id)) or self._ident(w)
+        saw without naming them (``paths`` is then the collection, filter or path it asked for). A request that
+        names no identity but carries token digests (``tokens``) is held by them until ``flush``."""
+        ident: Optional[Identity] = None
+        if tokens and not w.display_name and not w.entity_id:
+            ident = self.anon.get(tokens)
+            if ident is None and len(self.anon) < _ANON:
+                ident = self.anon[tokens] = Identity("", "")
+        if ident is None:
+            ident = self.who.get((w.display_name, w.entity_id)) or self._ident(w)
         unnamed = bool(seen)
         ident.ops.setdefault(op, OpCount()).add(ns, denied, unnamed)
         ident.total.add(ns, denied, unnamed)
@@ -459,7 +532,8 @@ def answer(pattern: str, paths: Sequence[str], settings: Any, since: Optional[in
         stats = FileStats()
         read_blocks, parse, whole = reader_for(s, path)
         maybe_twin = hint is None or shared[hint % 2**32] > 1
-        before = copy.deepcopy((acc.who, acc.untimed, acc.received, acc.counted)) if maybe_twin and seen else None
+        before = copy.deepcopy((acc.who, acc.untimed, acc.received, acc.counted, acc.anon)) if maybe_twin and seen \
+            else None
         acc.content = hashlib.sha256() if maybe_twin else None
         f = open_log(path)
         try:
@@ -471,7 +545,7 @@ def answer(pattern: str, paths: Sequence[str], settings: Any, since: Optional[in
             digest = acc.content.digest()
             twin = seen.get(digest, "") if stats.lines else ""
             if twin and before is not None:
-                acc.who, acc.untimed, acc.received, acc.counted = before
+                acc.who, acc.untimed, acc.received, acc.counted, acc.anon = before
             else:
                 seen.setdefault(digest, path)
         files.append(FileRead(path, stats.lines, stats.bytes, counts.entries, counts.bad_lines, s.log_format, twin))
@@ -570,16 +644,20 @@ _KV2_WORDS = ("data", "metadata", "delete", "undelete", "destroy", "subkeys", "c
 def _kv2_near(pattern: str, doc: dict[str, Any], files: Sequence[FileRead], paths: Sequence[str], settings: Any,
               since: Optional[int], until: Optional[int]) -> Optional[dict[str, Any]]:
     """For a Vault/OpenBao answer of no request, the pattern as a KV version 2 mount's API names it (``secret/app/db``
-    is read at ``secret/data/app/db``: the path ``bao kv get`` shows is not the one the log holds) and the requests
-    that name it, when there are any (the files read again, only in that case); else None."""
+    is read at ``secret/data/app/db``, listed at ``secret/metadata/app/db/``: the path ``bao kv get`` shows is not
+    the one the log holds) and the requests that name it, when there are any (the files read again, only in that
+    case); else None."""
     segments = pattern.split("/")
     if (doc["requests"] or len(segments) < 2 or segments[1] in _KV2_WORDS
             or any(f.format != "vault" for f in files)):
         return None
-    near = "/".join([segments[0], "data", *segments[1:]])
-    acc, _ = answer(near, paths, settings, since, until)
-    found = sum(i.total.requests for i in acc.who.values())
-    return {"pattern": near, "requests": found} if found else None
+    for word in ("data", "metadata"):  # a secret's value, else its metadata and listings (`bao kv list`)
+        near = "/".join([segments[0], word, *segments[1:]])
+        acc, _ = answer(near, paths, settings, since, until)
+        found = sum(i.total.requests for i in acc.who.values())
+        if found:
+            return {"pattern": near, "requests": found}
+    return None
 
 
 def run(args: argparse.Namespace) -> int:
