@@ -546,10 +546,13 @@ class Review(Visitor):
     def _reviewable(self, path: str, relative: Optional[str] = None) -> bool:
         """Whether request entries on ``path`` are reviewed (kept by path: a log names few paths). ``relative``:
         the path within its namespace, when ``path`` names one (the vault's own endpoints are in every namespace);
-        such answers are not kept (the same text could name another namespace's own endpoint)."""
+        such answers are not kept (the same text could name another namespace's own endpoint). A folder's
+        listing is logged with a trailing '/', which a review path without it names (as a Vault policy path
+        does, ``access_policy.path_matches``)."""
         match = self.match
         own = relative if relative is not None else path
-        ok = bool(path) and ((match(path) is not None) if match is not None else _OWN.match(own) is None)
+        ok = bool(path) and ((match(path) is not None or (path.endswith("/") and match(path[:-1]) is not None))
+                             if match is not None else _OWN.match(own) is None)
         if ok and own.startswith(_CUBBYHOLE):
             self._cubby = True
         if relative is None:

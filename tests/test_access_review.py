@@ -444,3 +444,16 @@ def test_burst_episodes_hold_to_the_definition_in_any_time_order(seed: int) -> N
         one.add(x, n, w)
     assert a.episodes() == one.episodes() == _burst_reference([*times, times[-1] + 1, times[-1] - 2,
                                                               times[-1] + 3], n, w)
+
+
+def test_a_review_path_without_its_slash_names_the_folders_listing() -> None:
+    """OpenBao logs a LIST on the folder with a trailing '/' (``secret/metadata/app-c9d897/``); a review path
+    written without it names the listing too, as a Vault policy path does (and access_policy, auditready access)."""
+    listed = [json.loads(line)["request"]["path"] for line in SOURCE.read_text().splitlines()
+              if json.loads(line).get("type") == "request" and json.loads(line)["request"].get("operation") == "list"]
+    folder = listed[0]
+    assert folder.endswith("/")
+    for named in (folder, folder[:-1]):
+        doc = review_of([SOURCE], dataclasses.replace(VAULT, review_paths=(named,))).report()
+        assert [p["path"] for p in doc["paths"]] == [folder], named
+        assert sum(p["requests"] for p in doc["paths"]) == listed.count(folder)
