@@ -150,6 +150,11 @@ def _opt_str(allowed: str) -> Callable[[Any], Any]:
     return conv
 
 
+# Converters that accept a number or boolean written as text (from the command line), which a TOML file must write
+# as a number or boolean: in a file, a quoted "3" or "false" is a type error (``load``), with this hint.
+_TYPED: dict[Callable[[Any], Any], str] = {}
+
+
 def _num(kind: type, lo: float, hi: float) -> Callable[[Any], Any]:
     allowed = f"{'a whole number' if kind is int else 'a number'} from {lo:g} to {hi:g}"
 
@@ -165,14 +170,36 @@ def _num(kind: type, lo: float, hi: float) -> Callable[[Any], Any]:
             raise ValueError(allowed)
         return kind(v)
 
+    _TYPED[conv] = f"{allowed}, written without quotes"
     return conv
 
 
 def _target(v: Any) -> Any:
-    allowed = '"embedded" or an http(s):// URL of a Vault/OpenBao server'
-    if not isinstance(v, str) or not (v == "embedded" or re.match(r"https?://[^\s/]+(/\S*)?\Z", v)):
+    """"embedded", or a URL of scheme, host, port and (behind a proxy) a path: what VAULT_ADDR holds. A query or a
+    fragment would be glued before every API path, and a bad port fail only at the first request: refused here."""
+    from urllib.parse import urlsplit
+
+    allowed = ('"embedded" or an http(s):// URL of a Vault/OpenBao server, as VAULT_ADDR holds it (e.g. '
+               '"https://vault.example.com:8200")')
+    if v == "embedded":
+        return v
+    if not isinstance(v, str) or not re.match(r"[A-Za-z][A-Za-z0-9+.-]*://\S+\Z", v):
+        if isinstance(v, str) and re.match(r"[^\s/:]+(:\d+)?\Z", v) and v.lower() != "embedded":
+            raise ValueError(allowed + ": add the scheme, http:// or https://")
         raise ValueError(allowed)
-    return strip_userinfo(v.rstrip("/"))[0]
+    try:
+        parts = urlsplit(v)
+        port = parts.port  # ValueError for a port that is no number from 0 to 65535
+    except ValueError:
+        raise ValueError(allowed + ": a host, and a port from 1 to 65535 if any") from None
+    if parts.scheme.lower() not in ("http", "https") or not parts.hostname:
+        raise ValueError(allowed)
+    if port == 0:
+        raise ValueError(allowed + ": a host, and a port from 1 to 65535 if any")
+    if parts.query or parts.fragment or v.endswith(("?", "#")):
+        raise ValueError(allowed + ", without a ?query or #fragment")
+    url = parts.scheme.lower() + v[len(parts.scheme):]
+    return strip_userinfo(url.rstrip("/"))[0]
 
 
 def strip_userinfo(url: str) -> tuple[str, bool]:
@@ -188,10 +215,11 @@ def strip_userinfo(url: str) -> tuple[str, bool]:
 
 
 def _fields(v: Any) -> Any:
-    allowed = "a list drawn from " + ", ".join(REQUIRED_FIELDS)
+    # an empty list would let required_fields pass having asked nothing of any entry
+    allowed = "a list drawn from " + ", ".join(REQUIRED_FIELDS) + " (at least one)"
     if isinstance(v, str):
         v = [p.strip() for p in v.split(",") if p.strip()]
-    if not isinstance(v, (list, tuple)) or any(f not in REQUIRED_FIELDS for f in v):
+    if not isinstance(v, (list, tuple)) or not v or any(f not in REQUIRED_FIELDS for f in v):
         raise ValueError(allowed)
     return tuple(v)
 
@@ -206,8 +234,11 @@ def _policies(v: Any) -> Any:
 
 
 def _mode(v: Any) -> Any:
-    allowed = 'an octal file mode such as "0600" or "0640" (never writable by group or others)'
-    if not isinstance(v, str) or not re.match(r"0?[0-7]{3}\Z", v) or int(v, 8) & 0o022:
+    # log_protection judges the group's and others' read bits against it (write is always a finding; the owner is
+    # the device, which writes the file): a mode that says more ("0400", "0700", "0650") would be ignored there
+    allowed = ('an octal file mode "0600", "0640", "0604" or "0644", never writable by group or others: the owner '
+               '(the audit device) reads and writes, group and others may at most read')
+    if not isinstance(v, str) or not re.match(r"0?6[04][04]\Z", v):
         raise ValueError(allowed)
     return v.zfill(4)
 
@@ -229,6 +260,9 @@ def _bool(v: Any) -> Any:
     if isinstance(v, str) and v.strip().lower() in ("true", "false"):
         return v.strip().lower() == "true"
     raise ValueError(allowed)
+
+
+_TYPED[_bool] = "true or false, written without quotes"
 
 
 LOG_FORMATS = ("vault", "jsonl", "k8s", "cloudtrail")
@@ -473,43 +507,90 @@ KEYS: Mapping[str, Callable[[Any], Any]] = {
 assert set(KEYS) == {f.name for f in dataclasses.fields(Settings)}
 
 
-def read_toml(path: Path, *, table_required: bool) -> dict[str, Any]:
-    """The [tool.auditready] table of a TOML file (or its top level, for a dedicated config file)."""
+def _squashed(name: str) -> str:
+    return re.sub(r"[-_.\s]", "", name.lower())
+
+
+def _table(path: Path) -> tuple[Optional[dict[str, Any]], dict[str, Any]]:
+    """The [tool.auditready] table of the TOML file ``path`` (None if it has none) and the whole document. A table
+    under a name that reads as ours but is not ([tool.audit-ready], [tool.pytest-auditready], [tools.auditready])
+    would be ignored without a word: refused."""
     from .errors import AuditReadyError
     from .safeio import MAX_CONFIG_BYTES, read_small
 
     try:
-        doc = tomllib.loads(read_small(path, "configuration file", MAX_CONFIG_BYTES).decode("utf-8"))
+        text = read_small(path, "configuration file", MAX_CONFIG_BYTES).decode("utf-8")
     except OSError as exc:
         raise ConfigError(f"cannot read {path}: {exc.strerror}", "check the path") from None
     except AuditReadyError as exc:  # not a regular file, or too large
         raise ConfigError(exc.cause, exc.fix) from None
     except UnicodeDecodeError:
         raise ConfigError(f"{path} is not valid TOML (not UTF-8 text)", "fix the file") from None
+    if text.startswith("\ufeff"):
+        raise ConfigError(f"{path} is not valid TOML: it starts with a byte-order mark",
+                          "save it as UTF-8 without a byte-order mark (BOM)")
+    try:
+        doc = tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
         raise ConfigError(f"{path} is not valid TOML ({exc})", "fix the file") from None
-    table = doc.get("tool", {}).get("auditready") if isinstance(doc.get("tool"), dict) else None
-    if table is None:
-        return {} if table_required else {k: v for k, v in doc.items() if k != "tool"}
-    if not isinstance(table, dict):
+    for outer in ("tool", "tools"):
+        tables = doc.get(outer)
+        if not isinstance(tables, dict):
+            continue
+        for name in tables:
+            if (outer, name) != ("tool", "auditready") and _squashed(name) in ("auditready", "pytestauditready"):
+                raise ConfigError(f"[{outer}.{name}] in {path} is not read: the settings table is [tool.auditready]",
+                                  "rename the table [tool.auditready]")
+    tool = doc.get("tool")
+    table = tool.get("auditready") if isinstance(tool, dict) else None
+    if table is not None and not isinstance(table, dict):
         raise ConfigError(f"[tool.auditready] in {path} is not a table", "make it a TOML table")
-    return dict(table)
+    return table, doc
+
+
+def read_toml(path: Path, *, table_required: bool) -> dict[str, Any]:
+    """The [tool.auditready] table of a TOML file, or (a dedicated config file, ``table_required`` False) its top
+    level. Top-level keys beside a [tool.auditready] table, or a pyproject.toml without one, would be left unread:
+    refused."""
+    table, doc = _table(path)
+    if table_required:
+        return dict(table or {})
+    top = sorted(str(k) for k in doc if k != "tool")
+    if table is not None:
+        if top:
+            raise ConfigError(f"{path} has both a [tool.auditready] table and top-level keys ({', '.join(top)}), "
+                              "and only the table would be read",
+                              "put every setting in the [tool.auditready] table, or every one at the top level")
+        return dict(table)
+    if "tool" in doc or "project" in doc or "build-system" in doc:
+        raise ConfigError(f"{path} has no [tool.auditready] table (and is not a file of settings alone)",
+                          "add the settings under [tool.auditready], or give a file of top-level settings")
+    return dict(doc)
+
+
+CLI_ORIGIN = "the command line"
 
 
 def load(
     sources: Sequence[tuple[str, Mapping[str, Any]]],
     notices: Optional[list[str]] = None,
+    options: Optional[Mapping[str, str]] = None,
 ) -> Settings:
     """Merge ``sources`` (lowest precedence first, each named for error messages) into Settings. What was
-    accepted but changed (credentials removed from a URL) is said in ``notices``, one line each."""
+    accepted but changed (credentials removed from a URL) is said in ``notices``, one line each. ``options`` names
+    the command-line option of a key (``fail_on`` -> ``--fail-on``), for the errors of the CLI_ORIGIN source; a
+    file's numbers and booleans must be TOML ones (``"3"`` is refused there)."""
     values: dict[str, Any] = {}
     origins: dict[str, str] = {}
     for origin, mapping in sources:
         for key, raw in mapping.items():
             if raw is None:
                 continue
+            # the key as the user wrote it: an option on the command line, else the key
+            option = options.get(key) if origin == CLI_ORIGIN and options else None
+            said = option or key
             if key == "target" and isinstance(raw, str) and strip_userinfo(raw)[1] and notices is not None:
-                notices.append(f"the user:password@ part of target in {origin} was ignored: credentials come from "
+                notices.append(f"the user:password@ part of {key} in {origin} was ignored: credentials come from "
                                "VAULT_TOKEN (or BAO_TOKEN) only")
             conv = KEYS.get(key)
             if conv is None:
@@ -520,10 +601,13 @@ def load(
                     f"unknown key {key!r} in {origin}" + (f" (did you mean {close[0]!r}?)" if close else ""),
                     "use one of: " + ", ".join(sorted(KEYS)),
                 )
+            if origin != CLI_ORIGIN and isinstance(raw, str) and conv in _TYPED:
+                raise ConfigError(f"bad value for {key!r} in {origin}: a quoted string", f"{key} takes {_TYPED[conv]}")
             try:
                 values[key] = conv(raw)
             except ValueError as exc:
-                raise ConfigError(f"bad value for {key!r} in {origin}", f"{key} takes {exc}") from None
+                raise ConfigError(f"bad value for {key!r} in {origin}" + (f" ({option})" if option else ""),
+                                  f"{said} takes {exc}") from None
             origins[key] = origin
     prefix = values.get("prefix", Settings.prefix)
     if not prefix.startswith(OWN_PREFIX) and not values.get("allow_foreign_prefix", False):
@@ -536,38 +620,79 @@ def load(
     return Settings(**values)
 
 
+TOKEN_VARIABLES = ("VAULT_TOKEN", "BAO_TOKEN")
+
+
 def token_from_env(environ: Optional[Mapping[str, str]] = None) -> Optional[str]:
-    """The operator token: VAULT_TOKEN, else BAO_TOKEN. Never read from an option or a file."""
+    """The operator token: VAULT_TOKEN, else BAO_TOKEN (one that is empty or only blanks counts as unset; the
+    blanks around a value, such as the newline of `$(cat FILE)`, are dropped). Never read from an option or a
+    file. A value with a character no token has (a control character, a line break inside, a non-ASCII letter:
+    none can be sent in an HTTP header) is a ConfigError naming the variable, never the value."""
     env = os.environ if environ is None else environ
-    for name in ("VAULT_TOKEN", "BAO_TOKEN"):
+    for name in TOKEN_VARIABLES:
         value = env.get(name, "").strip()
         if value:
+            if any(not " " <= c <= "~" for c in value):
+                raise ConfigError(f"{name} holds a character no token has (a control character, a line break or a "
+                                  "non-ASCII letter)", f"export the token alone in {name}")
             return value
     return None
 
 
 def find_pyproject(start: Path) -> Optional[Path]:
-    """The nearest pyproject.toml at ``start`` or above it (a run from a subdirectory reads its project's)."""
+    """The nearest pyproject.toml at ``start`` or above it that has a [tool.auditready] table (a run from a
+    subdirectory reads its project's; a sub-package's pyproject.toml without the table does not hide it)."""
     here = start.resolve()
     for folder in (here, *here.parents):
         candidate = folder / "pyproject.toml"
-        if candidate.is_file():
+        if candidate.is_file() and _table(candidate)[0] is not None:
             return candidate
     return None
 
 
 def discover(cli: Mapping[str, Any], config_file: Optional[str] = None, start: Optional[Path] = None,
-             pyproject: Optional[Path] = None, notices: Optional[list[str]] = None) -> Settings:
+             pyproject: Optional[Path] = None, notices: Optional[list[str]] = None,
+             options: Optional[Mapping[str, str]] = None) -> Settings:
     """The settings of a run, found the same way by every front end: ``config_file`` (a TOML file, its
-    [tool.auditready] table or its top level) if given, else [tool.auditready] of ``pyproject`` or of the nearest
-    pyproject.toml at or above ``start`` (default: the working directory); then the command line ``cli`` (None
-    values are not given)."""
+    [tool.auditready] table or its top level) if given, else [tool.auditready] of the nearest pyproject.toml with
+    that table at or above ``start`` (default: the working directory), else of ``pyproject`` (pytest's own
+    configuration file, when it has the table); then the command line ``cli`` (None values are not given), whose
+    keys ``options`` names as the front end's options in errors."""
     sources: list[tuple[str, Any]] = []
-    if config_file:
+    if config_file is not None:
+        if not config_file.strip():
+            option = (options or {}).get("config", "--config")
+            raise ConfigError(f"{option} was given an empty path", f"name the TOML file of settings, or leave {option} "
+                              "out to read [tool.auditready] of pyproject.toml")
         sources.append((config_file, read_toml(Path(config_file), table_required=False)))
     else:
-        found = pyproject or find_pyproject(start or Path.cwd())
+        found = find_pyproject(start or Path.cwd())
+        if found is None and pyproject is not None and pyproject.is_file() and _table(pyproject)[0] is not None:
+            found = pyproject
         if found is not None:
             sources.append((f"[tool.auditready] of {found}", read_toml(found, table_required=True)))
-    sources.append(("the command line", {k: v for k, v in cli.items() if v is not None}))
-    return load(sources, notices)
+    sources.append((CLI_ORIGIN, {k: v for k, v in cli.items() if v is not None}))
+    return load(sources, notices, options)
+
+
+def refuse_clashes(outputs: Sequence[tuple[str, Optional[str]]], inputs: Sequence[tuple[str, Optional[str]]]) -> None:
+    """Refuse, before anything is read or written, an output (a report, a file of the evidence bundle) that names
+    an input (a log, its seal chain, a key, the canaries, the settings) or another output: the report would be
+    written over the audit log it judged, or over another report, without a word. Paths are compared as the files
+    they name (links and ``..`` resolved); object-store URLs and standard output ("-") are left out."""
+
+    def key(path: str) -> str:
+        return os.path.normcase(os.path.realpath(path))
+
+    seen: dict[str, str] = {}
+    for what, path in inputs:
+        if path and path != "-" and "://" not in path:
+            seen.setdefault(key(path), what)
+    for what, path in outputs:
+        if not path or path == "-" or "://" in path:
+            continue
+        other = seen.get(key(path))
+        if other is not None:
+            raise ConfigError(f"{what} would be written over {other} ({path})",
+                              f"give {what.split(' ')[0]} a path of its own")
+        seen[key(path)] = what

@@ -61,6 +61,7 @@ def pytest_addoption(parser: pytest.Parser, pluginmanager: pytest.PytestPluginMa
                     default=None, help="check existing audit log files, no vault: one item per file and check "
                     "(pytest-xdist -n spreads files across workers)")
     group.addoption("--auditready-canaries", dest="auditready_canaries", metavar="FILE", default=None,
+                    action="append",
                     help="known secret values, one a line, that --auditready-offline looks for in every encoding")
     group.addoption("--auditready-vault-config", dest="auditready_vault_config", metavar="DIR", default=None,
                     help="boot the embedded OpenBao from your vault configuration: DIR's server *.hcl/*.json (audit "
@@ -79,17 +80,44 @@ def pytest_addhooks(pluginmanager: pytest.PytestPluginManager) -> None:
     pluginmanager.add_hookspecs(hookspecs)
 
 
+def _options() -> dict[str, str]:
+    """[tool.auditready] key -> the pytest option that sets it, for the errors that name one."""
+    return {**{key: "--" + dest.replace("_", "-") for dest, key in CLI_KEYS.items()}, "config": "--auditready-config"}
+
+
 def load_settings(config: pytest.Config, notices: Optional[list[str]] = None) -> Any:
     """The run's settings, found as every front end finds them (config.discover): --auditready-config, else
-    [tool.auditready] of pytest's pyproject.toml, else of the nearest one at or above the directory pytest was
-    started in (its rootdir follows the paths given: `--auditready-offline /var/log/x.log` run from a project
-    still reads that project's table); then the command line."""
+    [tool.auditready] of the nearest pyproject.toml that has one at or above the directory pytest was started in
+    (or the folder of a pyproject.toml given with -c), else of pytest's own pyproject.toml (its rootdir follows the
+    paths given); then the command line."""
     from .config import discover
+    from .errors import ConfigError
 
     inipath = config.inipath
     pyproject = inipath if inipath is not None and inipath.name == "pyproject.toml" else None
+    start = config.invocation_params.dir
+    if pyproject is not None and getattr(config.option, "inifilename", None):
+        start = pyproject.parent  # -c FILE: the user named pytest's configuration file
     cli = {key: config.getoption(dest) for dest, key in CLI_KEYS.items()}
-    return discover(cli, config.getoption("auditready_config"), config.invocation_params.dir, pyproject, notices)
+    canaries = cli.get("canaries_file")
+    if isinstance(canaries, list):  # repeatable on the parser only to refuse a second file, which would be dropped
+        if len(canaries) > 1:
+            raise ConfigError(f"--auditready-canaries was given {len(canaries)} times, and only one file is read",
+                              "put every known value in one file, one a line, and give that file once")
+        cli["canaries_file"] = canaries[0] if canaries else None
+    return discover(cli, config.getoption("auditready_config"), start, pyproject, notices, _options())
+
+
+def _outputs_writable(settings: Any) -> None:
+    """Refuse, before a vault is touched or a log read, a report path that could never be written (a folder where
+    a file goes, a file where the evidence folder goes, a path under a file)."""
+    from .safeio import check_writable
+
+    for path, what in ((settings.report, "compliance JUnit report"), (settings.sarif, "SARIF report")):
+        if path and path != "-":
+            check_writable(path, what)
+    if settings.evidence:
+        check_writable(settings.evidence, "evidence bundle", folder=True)
 
 
 # Set when -n (pytest-xdist) was turned off for a live run, to say so once the run is configured.
@@ -128,6 +156,7 @@ def pytest_configure(config: pytest.Config) -> None:
 
     files = files_from(config)
     if not live and files is None:
+        _said_without_audit(config)
         return
     if live and files is not None:
         raise pytest.UsageError("auditready: --auditready and --auditready-offline are separate runs; give one")
@@ -139,6 +168,14 @@ def pytest_configure(config: pytest.Config) -> None:
         settings = load_settings(config, notices)
     except ConfigError as exc:
         raise pytest.UsageError(f"auditready: {visible(str(exc))}") from None
+    from .errors import AuditReadyError
+
+    try:
+        _outputs_writable(settings)
+    except AuditReadyError as exc:  # a usage error: said before the run, not after it
+        raise pytest.UsageError(f"auditready: {visible(str(exc))}") from None
+    if live:
+        notices.extend(_unread_environment(settings))
     if _XDIST_OFF in config.stash:
         notices.append(f"the live audit runs in one process: {config.stash[_XDIST_OFF]} (pytest-xdist) is off for "
                        "this run")
@@ -153,6 +190,46 @@ def pytest_configure(config: pytest.Config) -> None:
     config.pluginmanager.register(session, "auditready-session")
 
 
+def _unread_environment(settings: Any) -> list[str]:
+    """The vault CLI's variables a live run does not read (only VAULT_TOKEN/BAO_TOKEN are), named when they are set
+    and their setting is not, and a log the embedded target does not read: so that nobody takes the run for one
+    against the vault they point at."""
+    import os
+
+    said: list[str] = []
+    env = [n for n in ("VAULT_ADDR", "BAO_ADDR") if os.environ.get(n, "").strip()]
+    if env and settings.embedded:
+        said.append(f"{env[0]} is set, and the audit runs against the embedded throw-away OpenBao: {env[0]} is not "
+                    "read (to audit that vault, pass --auditready-target with its URL, or set target)")
+    if settings.embedded and settings.log:
+        said.append("log is set, and the audit runs against the embedded throw-away OpenBao, which is judged by its "
+                    "own log: log is not read (to audit the vault that writes it, set target or --auditready-target "
+                    "to its URL)")
+    if settings.embedded:
+        return said
+    unread = ((("VAULT_NAMESPACE", "BAO_NAMESPACE"), "namespace"), (("VAULT_CACERT", "BAO_CACERT"), "ca_file"))
+    for names, key in unread:
+        given = [n for n in names if os.environ.get(n, "").strip()]
+        if given and getattr(settings, key) is None and (key != "ca_file" or settings.target.startswith("https:")):
+            said.append(f"{given[0]} is set but not read: set {key} in [tool.auditready] if the run needs it")
+    return said
+
+
+def _said_without_audit(config: pytest.Config) -> None:
+    """Options of the audit given without --auditready or --auditready-offline: no audit runs, and a run that
+    passes on the project's own tests must not read as an audit. Said as a warning (the settings fixture reads
+    them too)."""
+    given = [f"--{dest.replace('_', '-')}" for dest in CLI_KEYS
+             if dest not in ("auditready_canaries",) and config.getoption(dest) is not None]
+    if config.getoption("auditready_canaries"):
+        given.append("--auditready-canaries")
+    if given:
+        config.issue_config_time_warning(pytest.PytestConfigWarning(
+            f"auditready: {', '.join(given)} given without --auditready or --auditready-offline: no audit runs "
+            "(add --auditready to audit the vault, or --auditready-offline PATH to check exported logs)"),
+            stacklevel=2)
+
+
 def pytest_unconfigure(config: pytest.Config) -> None:
     from .session import SESSION_KEY
 
@@ -165,13 +242,16 @@ def pytest_unconfigure(config: pytest.Config) -> None:
 # -- fixtures (what the plugin offers without --auditready) ----------------------------------------------------
 @pytest.fixture(scope="session")
 def auditready_settings(pytestconfig: pytest.Config) -> Any:
-    """The validated [tool.auditready] settings (with the command line applied), as a frozen Settings."""
+    """The validated [tool.auditready] settings (with the command line applied), as a frozen Settings. A bad key
+    or value ends the session as any usage error does: one line, exit 4 (never a traceback of this fixture)."""
     from .errors import ConfigError
+    from .session import _stop
+    from .text import visible
 
     try:
         return load_settings(pytestconfig)
     except ConfigError as exc:
-        raise pytest.UsageError(f"auditready: {exc}") from None
+        _stop(visible(str(exc)), exc.exit_code)
 
 
 @pytest.fixture(scope="session")

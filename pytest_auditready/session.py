@@ -97,6 +97,9 @@ class AuditReadySession:
         self.reviews: dict[str, Any] = {}  # file -> its access review state (controller); "" the live log's
         self.settles: list[Any] = []  # the set's word on files' tallies, from the file that judged it (controller)
         self._review_doc: Optional[dict[str, Any]] = None
+        # (file, check, subject) of every item the run was to have: one that did not run (deselected with -k, -m or
+        # --lf, or the run stopped first) keeps its check from reading as passed (``_not_run``)
+        self.planned: list[tuple[str, str, str]] = []
         self.failed_other = False  # a failed item that is not an audit item (the user's own tests)
         self.audit_only = not config.option.file_or_dir
         self.started = datetime.datetime.now(datetime.timezone.utc)
@@ -143,13 +146,31 @@ class AuditReadySession:
         except AuditReadyError as exc:
             self._exit(exc)
         if self.files is None:
+            self._refuse_clashes([self.settings.log] if self.settings.log else [])
             return
         from .engine.files import detect, prepare
 
         try:
             self.files, self.secrets = prepare(self.settings, self.files)
+            self._refuse_clashes(self.files)
             if not self.is_worker:  # unreadable input, or content of no known format: refused before any verdict
                 self.detected = {path: detect(path, self.settings) for path in self.files}
+        except AuditReadyError as exc:
+            self._exit(exc)
+        self.planned = [(path, check.id, "") for path in self.files for check in self.checks]
+
+    def _refuse_clashes(self, logs: list[str]) -> None:
+        """A report (or pytest's own --junitxml) named like a log, its seal chain, a key, the canaries or another
+        report would be written over it: refused before the run (the live log is the vault's own)."""
+        from .cli.verify import inputs_of, outputs_of
+        from .config import refuse_clashes
+
+        outputs = outputs_of(self.settings, prefix="--auditready-")
+        xml = getattr(self.config.option, "xmlpath", None)
+        outputs.append(("--junitxml", os.path.join(str(self.config.invocation_params.dir), xml) if xml else None))
+        try:
+            refuse_clashes(outputs, inputs_of(self.settings, logs, self.config.getoption("auditready_config"),
+                                              str(self.config.invocation_params.dir)))
         except AuditReadyError as exc:
             self._exit(exc)
 
@@ -184,6 +205,7 @@ class AuditReadySession:
             self._build_plan()
             planned = planned_actions(self.plan)
             pairs = [(check, subject) for check in self.checks for subject in check.subjects(planned)]
+            self.planned = [("", check.id, subject) for check, subject in pairs]
             groups: list[tuple[str, Optional[str], list[tuple[Check, str]]]] = [("auditready", None, pairs)]
         else:
             # One collector per file: node ids read "auditready-offline[PATH]::CHECK", so xdist's loadfile
@@ -339,10 +361,50 @@ class AuditReadySession:
             moves.setdefault(str(x[0]), []).append(x)
         return [settle([o], moves[o.subject])[0] if o.subject in moves else o for o in outcomes]
 
+    def _not_run(self, outcomes: list[Outcome]) -> list[Outcome]:
+        """``outcomes`` with each check that some of its items did not judge (deselected with -k, -m or --lf, or the
+        run stopped first) shown as skipped where it passed, with what was left out: a check holds for the run only
+        where it ran. A check that failed anywhere stays failed; one none of whose items ran is the reporters'."""
+        import dataclasses
+
+        from .checks.base import PASSED, SKIPPED
+
+        missing: dict[str, list[str]] = {}
+        for file, check, subject in self.planned:
+            if (file, check, subject) not in self.outcomes:
+                missing.setdefault(check, []).append(file or subject)
+        failed = {o.check_id for o in outcomes if o.status == FAILED}
+        out = []
+        for o in outcomes:
+            left = missing.get(o.check_id)
+            if left and o.status == PASSED and o.check_id not in failed:
+                what = "file" if self.files is not None else "subject"
+                more = f" and {len(left) - 3} more" if len(left) > 3 else ""
+                shown = ", ".join(visible(x) for x in left[:3]) + more
+                o = dataclasses.replace(o, status=SKIPPED, reason=(
+                    f"not run on every {what}: not on {shown} (deselected with -k, -m or --lf, or the run stopped "
+                    "first), and a check holds only where it ran"))
+            out.append(o)
+        return out
+
+    def _judged_only(self, files: list[dict[str, Any]]) -> list[dict[str, Any]]:
+        """The files' accounting without the tallies of checks none of whose items for that file ran: the engine
+        read the file for every check, but a deselected check judged nothing in this run, and no report may say it
+        did."""
+        ran = {(file if self.files is not None else "", check) for file, check, _ in self.outcomes}
+        out = []
+        for acct in files:
+            file = str(acct.get("file", "")) if self.files is not None else ""
+            checks = acct.get("checks")
+            if isinstance(checks, dict) and any((file, c) not in ran for c in checks):
+                acct = {**acct, "checks": {c: t for c, t in checks.items() if (file, c) in ran}}
+            out.append(acct)
+        return out
+
     def result(self) -> Any:
         from .result import AuditResult
 
-        outcomes = [self.outcomes[k] for k in sorted(self.outcomes, key=self._in_run_order)]
+        outcomes = self._not_run([self.outcomes[k] for k in sorted(self.outcomes, key=self._in_run_order)])
         if self.files is not None:
             outcomes = self._settle(outcomes)
         if self.files is None:
@@ -350,15 +412,16 @@ class AuditReadySession:
             return AuditResult(settings=self.settings, target=self.settings.target, run_id=self.run_id,
                                checks=self.checks, outcomes=outcomes, context=self.live.context,
                                ledger=self.live.ledger, facts=self.live.facts, started=self.started,
-                               seconds=self.live.seconds, files=[self.live_accounting], baseline=self.baseline,
+                               seconds=self.live.seconds, files=self._judged_only([self.live_accounting]),
+                               baseline=self.baseline,
                                review=self.review())
         from .checks.base import CheckContext
 
         ctx = CheckContext(self.settings, None, [], [], secrets=self.secrets, source="offline")
         return AuditResult(settings=self.settings, target="offline", run_id="", checks=self.checks,
                            outcomes=outcomes, context=ctx, started=self.started,
-                           files=self._settled([self.accounting[f] for f in sorted(self.accounting,
-                                                                                    key=self._file_order)], outcomes),
+                           files=self._judged_only(self._settled([self.accounting[f] for f in sorted(
+                               self.accounting, key=self._file_order)], outcomes)),
                            baseline=self.baseline,
                            review=self.review())
 

@@ -25,8 +25,36 @@ COMMANDS: list[str] = [
 
 
 class _Parser(argparse.ArgumentParser):
+    _argv: Sequence[str] = ()
+
+    def parse_known_args(self, args: Optional[Sequence[str]] = None,  # type: ignore[override]
+                         namespace: Optional[argparse.Namespace] = None) -> tuple[argparse.Namespace, list[str]]:
+        self._argv = list(sys.argv[1:] if args is None else args)  # kept for error(): what was not understood
+        return super().parse_known_args(args, namespace)
+
     def error(self, message: str) -> None:  # type: ignore[override]  # argparse declares NoReturn
+        unknown = self._unknown_options()
+        if unknown and "required" in message:
+            # `verify -x.log`: argparse takes it for an option and says only that PATH is missing
+            message = (f"unrecognized option {unknown[0]!r} (a path that starts with '-' is written ./{unknown[0]}, "
+                       "or after --)")
         self.exit(2, f"auditready: {message}; see 'auditready --help'\n")
+
+    def _unknown_options(self) -> list[str]:
+        out = []
+        for arg in self._argv:
+            if arg == "--":
+                break
+            if arg == "-" or not arg.startswith("-") or arg[1:2].isdigit():
+                continue
+            name = arg.split("=", 1)[0]
+            known = self._option_string_actions
+            if name.startswith("--"):  # a long option, or its unambiguous abbreviation (argparse's allow_abbrev)
+                if not any(o.startswith(name) for o in known if o.startswith("--")):
+                    out.append(arg)
+            elif arg[:2] not in known:  # a short option, its value maybe attached (-j2)
+                out.append(arg)
+        return out
 
 
 def _add_verbosity(parser: argparse.ArgumentParser, default: object) -> None:
@@ -59,6 +87,8 @@ def build_parser() -> argparse.ArgumentParser:
         importlib.import_module(name).add_parser(sub)
     for command in sub.choices.values():
         _add_verbosity(command, argparse.SUPPRESS)
+        # `auditready verify --version` answers as `auditready --version` does (not "PATH is required")
+        command.add_argument("--version", action=_Version, nargs=0, help="show the version and exit")
     return parser
 
 

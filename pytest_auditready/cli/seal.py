@@ -29,6 +29,15 @@ def _positive_float(v: str) -> float:
     return n
 
 
+def _path(what: str) -> Any:
+    def conv(v: str) -> str:
+        if not v.strip():
+            raise argparse.ArgumentTypeError(f"takes the path of {what}, not an empty string")
+        return v
+
+    return conv
+
+
 def add_parser(sub: Any) -> argparse.ArgumentParser:
     p: argparse.ArgumentParser
     p = sub.add_parser("seal", help="seal an audit log with a signed digest chain (LOG.digests)",
@@ -36,12 +45,14 @@ def add_parser(sub: Any) -> argparse.ArgumentParser:
                        "(each record: byte range, line count, SHA-256, first/last entry time, the previous "
                        "record's hash and signature). Resumes where the chain ends. With --follow it keeps "
                        "sealing as the log grows, and across rotation, until stopped (SIGINT/SIGTERM).")
-    p.add_argument("log", metavar="LOG", help="the audit log (the file audit device's file_path)")
-    p.add_argument("--key", required=True, metavar="PRIVATE_KEY", help="private key from `auditready keygen KEY`")
+    p.add_argument("log", metavar="LOG", type=_path("the audit log"),
+                   help="the audit log (the file audit device's file_path)")
+    p.add_argument("--key", required=True, metavar="PRIVATE_KEY", type=_path("the private key"),
+                   help="private key from `auditready keygen KEY`")
     p.add_argument("--follow", action="store_true", help="keep sealing as the log grows (and is rotated)")
     p.add_argument("--lines", type=_positive_int, default=1000, metavar="N",
                    help="close a record every N lines (default 1000)")
-    p.add_argument("--interval", type=_positive_float, default=5.0, metavar="SECONDS",
+    p.add_argument("--interval", type=_positive_float, default=None, metavar="SECONDS",
                    help="with --follow, close a record once its oldest line is this old (default 5)")
     p.set_defaults(func=run)
     return p
@@ -53,6 +64,12 @@ def run(args: argparse.Namespace) -> int:
     from ..seal.chain import load_private_key
     from ..seal.sealer import Sealer, check_log
 
+    if args.interval is not None and not args.follow:  # it would be ignored: one seal closes every record at once
+        from ..errors import AuditReadyError
+
+        raise AuditReadyError("--interval applies with --follow only (one seal closes its records at once)",
+                              "add --follow to keep sealing as the log grows, or leave --interval out")
+    interval = 5.0 if args.interval is None else args.interval
     key = load_private_key(args.key)
     if not args.follow or os.path.exists(args.log):  # a log that is there must be a regular file
         check_log(args.log, missing_fix="point the sealer at the file_path of the file audit device (with --follow "
@@ -71,8 +88,8 @@ def run(args: argparse.Namespace) -> int:
             old_int = signal.signal(signal.SIGINT, on_signal)
             try:
                 print(f"auditready: sealing {args.log} into {sealer.digests_path} (every {args.lines} lines or "
-                      f"{args.interval:g} s); stop with Ctrl-C or SIGTERM", file=sys.stderr, flush=True)
-                s = sealer.follow(every_seconds=args.interval, stop=stop)
+                      f"{interval:g} s); stop with Ctrl-C or SIGTERM", file=sys.stderr, flush=True)
+                s = sealer.follow(every_seconds=interval, stop=stop)
             finally:
                 signal.signal(signal.SIGTERM, old)
                 signal.signal(signal.SIGINT, old_int)

@@ -16,7 +16,7 @@ import time
 from typing import IO, Any, Mapping
 
 from .. import accept
-from ..config import LOG_FORMATS
+from ..config import LOG_FORMATS, refuse_clashes
 from ..errors import AuditReadyError, ConfigError
 from ..text import redact, visible
 
@@ -32,45 +32,77 @@ def add_parser(sub: Any) -> argparse.ArgumentParser:
                    help="what the files must be (default: told from each file's content; a format that disagrees "
                    "with the content is refused): vault, jsonl (generic JSON lines through field_map in "
                    "[tool.auditready]), k8s, cloudtrail")
-    p.add_argument("--canaries", metavar="FILE", default=None,
+    p.add_argument("--canaries", metavar="FILE", default=None, type=_path("--canaries"), action=_Once,
                    help="known secret values, one a line, looked for in every encoding")
-    p.add_argument("--junit", metavar="PATH", default=None,
+    p.add_argument("--junit", metavar="PATH", default=None, type=_path("--junit"),
                    help="write the compliance JUnit XML report here ('-': standard output, the rest to standard error)")
-    p.add_argument("--sarif", metavar="PATH", default=None,
+    p.add_argument("--sarif", metavar="PATH", default=None, type=_path("--sarif"),
                    help="write findings as SARIF 2.1.0 here ('-': standard output, the rest to standard error)")
-    p.add_argument("--evidence", metavar="DIR", default=None,
+    p.add_argument("--evidence", metavar="DIR", default=None, type=_path("--evidence"),
                    help="write the evidence bundle (evidence.json, summary.md, report.html) into DIR")
-    p.add_argument("--json", dest="json_path", metavar="PATH", default=None,
+    p.add_argument("--json", dest="json_path", metavar="PATH", default=None, type=_path("--json"),
                    help="write verdicts, findings and what was read, judged and excused, as JSON ('-': standard "
                    "output, the rest to standard error)")
     p.add_argument("--fail-on", dest="fail_on", metavar="SEVERITY", default=None,
                    help="fail (exit 1) on any failed check (\"any\", the default) or only on failed checks of this "
                    "severity or higher: low, medium, high, critical")
-    p.add_argument("--public-key", dest="public_key", metavar="KEY", default=None,
+    p.add_argument("--public-key", dest="public_key", metavar="KEY", default=None, type=_path("--public-key"),
                    help="public key that verifies the digest chain written by `auditready seal`")
     p.add_argument("--cloudtrail-public-keys", dest="cloudtrail_public_keys", metavar="FILE", default=None,
+                   type=_path("--cloudtrail-public-keys"),
                    help="JSON of `aws cloudtrail list-public-keys`: verifies the digest files of CloudTrail logs")
     p.add_argument("--seal-archive", dest="seal_archive", metavar="DIR", action="append", default=None,
+                   type=_path("--seal-archive"),
                    help="a folder where rotated, sealed log files were moved (repeatable): a sealed segment whose "
                    "file is gone is looked for there")
-    p.add_argument("--baseline", metavar="FILE", default=None,
+    p.add_argument("--baseline", metavar="FILE", default=None, type=_path("--baseline"),
                    help="accepted findings (`auditready baseline` writes it; default: .auditready-baseline.json "
                    "when present): accepted findings are reported as accepted and do not fail the run; an expired "
                    "or unused acceptance does")
     p.add_argument("--review-since", dest="review_since", metavar="T", default=None,
                    help="the access review (evidence bundle, report.html) lists the identities first seen at or after "
                    "T as new (an RFC 3339 time or a UTC date YYYY-MM-DD; default: the last 7 days of the log)")
-    p.add_argument("--config", metavar="PATH", default=None,
+    p.add_argument("--config", metavar="PATH", default=None, type=_path("--config"),
                    help="read settings from this TOML file instead of the nearest pyproject.toml")
     p.add_argument("--jobs", "-j", type=_jobs, metavar="N", default=None,
                    help="processes that read the logs at once, a large file in ranges (default: the cores this "
                    "process may use; 1 reads in this process; a run under 16 MB is read in this process)")
     p.add_argument("--dask-scheduler", dest="dask_scheduler", metavar="ADDRESS", default=None,
+                   type=_path("--dask-scheduler", "an address (tcp://HOST:8786)"),
                    help="run the reading as tasks on the Dask cluster of this scheduler (tcp://HOST:8786; extra "
                    "[distributed]); its workers read the paths (a shared file system) or object-store URLs")
     p.set_defaults(func=run)
     parser: argparse.ArgumentParser = p
     return parser
+
+
+def _path(option: str, what: str = "a path") -> Any:
+    """An argparse type: a path, refused when empty (`--junit ""` from an unset variable would write nothing)."""
+
+    def conv(text: str) -> str:
+        if not text.strip():
+            raise argparse.ArgumentTypeError(f"{option} takes {what}, not an empty string")
+        return text
+
+    return conv
+
+
+class _Once(argparse.Action):
+    """An option whose second occurrence would silently drop the first (a second --canaries file): refused."""
+
+    def __call__(self, parser: argparse.ArgumentParser, namespace: argparse.Namespace, values: Any,
+                 option_string: Any = None) -> None:
+        if getattr(namespace, self.dest, None) is not None:
+            parser.error(f"{option_string} was given twice, and only one file is read; put every known value in one "
+                         "file, one a line, and give that file once")
+        setattr(namespace, self.dest, values)
+
+
+# [tool.auditready] key -> the option of `auditready verify` that sets it, for the errors that name one
+OPTIONS = {"log_format": "--format", "canaries_file": "--canaries", "report": "--junit", "public_key": "--public-key",
+           "cloudtrail_public_keys": "--cloudtrail-public-keys", "sarif": "--sarif", "evidence": "--evidence",
+           "fail_on": "--fail-on", "seal_archive": "--seal-archive", "baseline": "--baseline",
+           "review_since": "--review-since", "config": "--config"}
 
 
 def _jobs(text: str) -> int:
@@ -83,6 +115,30 @@ def _jobs(text: str) -> int:
     return n
 
 
+def outputs_of(settings: Any, json_path: Any = None, prefix: str = "") -> list[tuple[str, Any]]:
+    """What a run writes, each named by the option that asks for it (``prefix`` "--auditready-" under pytest)."""
+    from ..report.evidence import FILES
+
+    names = {"report": "--junit", "sarif": "--sarif", "evidence": "--evidence"} if not prefix else \
+        {"report": f"{prefix}report", "sarif": f"{prefix}sarif", "evidence": f"{prefix}evidence"}
+    out: list[tuple[str, Any]] = [("--json", json_path)] if json_path else []
+    out += [(names["report"], settings.report), (names["sarif"], settings.sarif)]
+    if settings.evidence:
+        out += [(f"{names['evidence']} ({name})", os.path.join(settings.evidence, name))
+                for name in (*FILES, "SHA256SUMS")]
+    return out
+
+
+def inputs_of(settings: Any, logs: Any, config_file: Any = None, start: Any = None) -> list[tuple[str, Any]]:
+    """What a run reads: the logs and their seal chains, the key files, the canaries, the baseline, the settings."""
+    out: list[tuple[str, Any]] = []
+    for log in logs:
+        out += [(f"the audit log {log}", log), (f"the seal chain of {log}", f"{log}.digests")]
+    return [*out, ("the canaries file", settings.canaries_file), ("the public key", settings.public_key),
+            ("the CloudTrail public keys file", settings.cloudtrail_public_keys),
+            ("the baseline", accept.default_path(settings, start)), ("the configuration file", config_file)]
+
+
 def load_settings(args: argparse.Namespace, notices: list[str]) -> Any:
     from ..config import discover
 
@@ -90,7 +146,7 @@ def load_settings(args: argparse.Namespace, notices: list[str]) -> Any:
            "public_key": args.public_key, "cloudtrail_public_keys": args.cloudtrail_public_keys,
            "sarif": args.sarif, "evidence": args.evidence, "fail_on": args.fail_on, "seal_archive": args.seal_archive,
            "baseline": getattr(args, "baseline", None), "review_since": getattr(args, "review_since", None)}
-    return discover(cli, args.config, notices=notices)
+    return discover(cli, args.config, notices=notices, options=OPTIONS)
 
 
 class _Redacting:
@@ -141,6 +197,7 @@ def run(args: argparse.Namespace) -> int:
     if settings.evidence:
         check_writable(settings.evidence, "evidence bundle", folder=True)
     paths, secrets = prepare(settings, args.paths)
+    refuse_clashes(outputs_of(settings, args.json_path), inputs_of(settings, paths, args.config))
     baseline = accept.load(accept.default_path(settings), required=bool(settings.baseline))
     checks = offline_checks(BUILTIN)
     # a report on standard output ("-") keeps it for itself: what a person reads goes to standard error
