@@ -195,6 +195,24 @@ def test_action_audit_step_writes_reports_and_records_the_exit_code(tmp_path: Pa
     assert "Verdict: **PASS**" in (tmp_path / "summary.md").read_text()
 
 
+def test_action_inputs_left_empty_leave_the_settings_files_target_and_fail_on(tmp_path: Path) -> None:
+    """target and fail-on inputs left empty pass no option, so the settings file's hold (a URL target in it
+    audited the throw-away vault instead when the action passed its own default "embedded")."""
+    (tmp_path / "auditready.toml").write_text('fail_on = "severe"\n')
+    res = _run_step(_step("audit"), _audit_env(tmp_path, AUDITREADY_TARGET="", AUDITREADY_FAIL_ON="",
+                                               AUDITREADY_CONFIG_FILE="auditready.toml"), tmp_path)
+    assert res.returncode == 0
+    # the file's bad fail_on is read (a usage error naming it): no --auditready-fail-on overrode it
+    assert (tmp_path / "github-output").read_text() == "exit-code=4\n"
+    assert "fail_on" in res.stderr + res.stdout and "auditready.toml" in res.stderr + res.stdout
+    (tmp_path / "auditready.toml").write_text('target = "http://127.0.0.1:9"\n')
+    res = _run_step(_step("audit"), _audit_env(tmp_path, AUDITREADY_TARGET="", AUDITREADY_FAIL_ON="",
+                                               AUDITREADY_CONFIG_FILE="auditready.toml"), tmp_path)
+    assert res.returncode == 0
+    # the file's URL target is the one the run is for (it asks for that vault's token), not the embedded vault
+    assert "no token for http://127.0.0.1:9" in res.stderr + res.stdout
+
+
 def test_action_records_a_failed_audit_and_the_last_step_fails_the_job(tmp_path: Path) -> None:
     # a usage error (exit 4) needs no vault: the audit step itself still succeeds, so the artifacts upload
     res = _run_step(_step("audit"), _audit_env(tmp_path, AUDITREADY_FAIL_ON="severe"), tmp_path)
