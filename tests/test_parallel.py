@@ -716,3 +716,27 @@ def test_a_framed_file_read_with_two_jobs_equals_one(tmp_path: Path) -> None:
     one, two = _both(settings, [str(big)], range_bytes=BLOCK)
     assert one == two
     assert one[0][5] == 0  # no unreadable line: every entry put back together
+
+
+def test_no_more_workers_than_the_run_has_parts(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """--jobs 999 over three small files starts three workers (one part each), not 999, and finds what one pass
+    finds."""
+    paths = []
+    for name, src in (("a.log", CLEAN), ("b.log", LEAKY), ("c.log", CLEAN)):
+        p = tmp_path / name
+        p.write_bytes(src.read_bytes())
+        p.chmod(0o600)
+        paths.append(str(p))
+    settings = _settings(tmp_path)
+    started: list[int] = []
+    real = parallel._PoolRunner
+
+    def counted(setup: Any, jobs: int) -> Any:
+        started.append(jobs)
+        return real(setup, jobs)
+
+    monkeypatch.setattr(parallel, "_PoolRunner", counted)
+    secrets = read_canaries(settings.canaries_file)
+    many = parallel.verify_files(settings, CHECKS, secrets, paths, 999, min_bytes=0)
+    assert started == [3]
+    assert _norm(many) == _norm(_one(settings, paths, secrets))

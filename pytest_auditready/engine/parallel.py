@@ -571,7 +571,10 @@ def verify_files(settings: "Settings", checks: Sequence[Check], secrets: Mapping
     if jobs <= 1 or total < min_bytes:
         return [verify_file(p, setup.settings[p], checks, secrets, tuple(paths), detected=True) for p in paths]
     _warm(setup, paths)
-    runner = _PoolRunner(setup, jobs)
+    # no more processes than the run has parts (each at least a range's worth): --jobs 999 would fork 999 workers
+    # that wait for nothing, and cost seconds of system time to start and end
+    step = range_bytes or RANGE_MIN
+    runner = _PoolRunner(setup, max(2, min(jobs, sum(max(1, -(-_size(p) // step)) for p in paths))))
     return _run(setup, paths, runner, jobs, deadline if deadline is not None else deadline_for(paths),
                 range_bytes, lambda part: run_part(setup, part))
 
