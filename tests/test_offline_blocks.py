@@ -220,7 +220,8 @@ def test_times_out_of_order_with_trimmed_fractions_read_the_same_both_ways(tmp_p
     log = write(tmp_path, out)
     result = same_both_ways(log, monkeypatch, block=8192)
     order = next(o for o in result if o[0] == "timestamp_accuracy")
-    assert [w for _t, w, _r in order[3]] == [f"{log}:301"]
+    # (the synthetic fractions also put some responses before their requests: those findings are not file order)
+    assert [w for t, w, _r in order[3] if "goes back in time" in t] == [f"{log}:301"]
 
 
 _RESULT_EDITS = {

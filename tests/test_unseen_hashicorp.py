@@ -199,7 +199,9 @@ def test_one_short_time_among_go_times_is_told_by_chance(tmp_path: Path) -> None
                n + 1: _set("time", value=json.loads(lines[n])["time"][:-2] + "Z")}  # 8 digits
     assert _findings(_planted(tmp_path, name, trimmed)) == {}
     one = {n: _set("time", value=json.loads(lines[n - 1])["time"][:21] + "Z")}
-    assert _findings(_planted(tmp_path, name, one)) == {"timestamp_precision": [f"{tmp_path / 'planted.log'}:{n}"]}
+    # cut to one digit, the response is also earlier than its request (line n - 1): timestamp_accuracy says so
+    assert _findings(_planted(tmp_path, name, one)) == {"timestamp_precision": [f"{tmp_path / 'planted.log'}:{n}"],
+                                                        "timestamp_accuracy": [f"{tmp_path / 'planted.log'}:{n}"]}
 
 
 def test_a_microsecond_clock_is_judged_by_its_own_odds(tmp_path: Path) -> None:
@@ -219,7 +221,9 @@ def test_a_microsecond_clock_is_judged_by_its_own_odds(tmp_path: Path) -> None:
         lines.append(json.dumps(d, separators=(",", ":")))
     n = _line_of(name, _read_response)
     head = json.loads(lines[n - 1])["time"][:19]
-    for value, expected in ((head + ".25Z", {}), (head + "Z", {"timestamp_precision": [f"{{}}:{n}"]})):
+    # (.97: two digits, not before its request's time, 02.967...; a whole second is, as timestamp_accuracy says)
+    for value, expected in ((head + ".97Z", {}), (head + "Z", {"timestamp_precision": [f"{{}}:{n}"],
+                                                             "timestamp_accuracy": [f"{{}}:{n}"]})):
         d = json.loads(lines[n - 1])
         d["time"] = value
         planted = [*lines[: n - 1], json.dumps(d, separators=(",", ":")), *lines[n:]]

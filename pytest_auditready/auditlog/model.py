@@ -18,10 +18,12 @@ from ..scan import native as _native
 HMAC_PREFIX = "hmac-sha256:"
 HMAC_RE = re.compile(r"hmac-sha256:[0-9a-f]{64}\Z")
 
-# RFC 3339 with a mandatory offset; the fraction is optional here so that a missing one can be reported.
+# RFC 3339 with a mandatory offset; the fraction is optional here so that a missing one can be reported. ASCII
+# digits only (RFC 3339's DIGIT): ``\d`` alone would take any script's digits, which int() reads as numbers.
 _RFC3339_RE = re.compile(
-    r"(\d{4})-(\d{2})-(\d{2})[Tt](\d{2}):(\d{2}):(\d{2})(?:\.(\d+))?(?:([Zz])|([+-])(\d{2}):(\d{2}))\Z"
+    r"(\d{4})-(\d{2})-(\d{2})[Tt](\d{2}):(\d{2}):(\d{2})(?:\.(\d+))?(?:([Zz])|([+-])(\d{2}):(\d{2}))\Z", re.ASCII
 )
+_MONTH_DAYS = (31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31)
 
 
 @dataclass(frozen=True)
@@ -58,10 +60,15 @@ def parse_time(text: object) -> Optional[tuple[int, int, int]]:
     if m is None:
         return None
     year, month, day, hour, minute, second = (int(g) for g in m.group(1, 2, 3, 4, 5, 6))
-    if not (1 <= month <= 12 and 1 <= day <= 31 and hour <= 23 and minute <= 59 and second <= 60):
+    # RFC 3339 5.7: a real calendar day (no February 30), hours 00-23, minutes 00-59, offsets of 00:00 to 23:59;
+    # second 60 only for a leap second, which ends a month's last UTC minute (23:59:60Z)
+    if not (1 <= month <= 12 and 1 <= day <= _MONTH_DAYS[month - 1] + (month == 2 and calendar.isleap(year))
+            and hour <= 23 and minute <= 59 and second <= 60):
+        return None
+    if m.group(9) and (int(m.group(10)) > 23 or int(m.group(11)) > 59):
         return None
     try:
-        seconds = calendar.timegm((year, month, day, hour, minute, second, 0, 0, 0))
+        seconds = calendar.timegm((year, month, day, hour, minute, min(second, 59), 0, 0, 0))
     except (OverflowError, ValueError):
         return None
     frac = m.group(7) or ""
@@ -69,7 +76,14 @@ def parse_time(text: object) -> Optional[tuple[int, int, int]]:
     if m.group(9):
         offset = (int(m.group(10)) * 60 + int(m.group(11))) * 60
         seconds -= offset if m.group(9) == "+" else -offset
-    elif text[:19].isascii() and text[4] == "-" and text[10] in "Tt":
+    if second == 60:  # read as the next month's first second, as the UTC clock that skipped it does
+        seconds += 1
+        try:
+            if seconds % 86400 or time.gmtime(seconds).tm_mday != 1:
+                return None
+        except (OverflowError, OSError, ValueError):
+            return None
+    if not m.group(9) and text[:19].isascii() and text[4] == "-" and text[10] in "Tt":
         if len(_SECONDS) > 4096:
             _SECONDS.clear()
         _SECONDS[text[:10] + "T" + text[11:19]] = seconds

@@ -25,6 +25,8 @@ def subjects(actions: Sequence[PlannedAction]) -> list[str]:
 
 _NO_Z = itemgetter(slice(None, -1))
 _LOWS = 10_000
+_SHOW = 3
+_OPEN = 65_536  # requests awaiting their response, at most (a log that drops more responses: see FileOrder._pair)
 # No audit log of these producers can be older than this: CloudTrail began in November 2013, Vault in 2015, the
 # Kubernetes audit log in 2017. A time before it is a clock reset (to the 1970 epoch, a dead RTC) or not the
 # producer's.
@@ -69,21 +71,41 @@ class FileOrder(Visitor):
         self.ancient: Optional[tuple[str, str, str]] = None
         # FLOOR is a fact of the producers this tool knows; a generic JSON-lines log may be of anything, of any age
         self.floor = format_of(ctx.settings).name in ("vault", "k8s", "cloudtrail")
+        # Response not before request, offline (a live run holds each action's pair to each other in ``run``): the
+        # vault writes a request's response entry after its request entry, with a later time, so a response entry
+        # earlier than its request's (by request id) was re-timed, or the clock stepped back between the two. A
+        # request is looked for within ``completeness_window`` of the latest time before its response.
+        self.pairing = ctx.ledger is None and format_of(ctx.settings).name == "vault"
+        self.window = int(ctx.settings.completeness_window * 10**9)
+        self.open: dict[str, int] = {}  # request id -> the time (ns) of a request entry awaiting its response
+        self.plast = -1  # the latest time of the entries paired so far
+        self.open_over = False  # more requests awaited their response than _OPEN: pairing stopped there
+        self.prune_at = _OPEN // 2  # how many awaited requests make the old ones go
+        # The first responses written before their request, as (line, where, request id, what was found), and how
+        # many in all.
+        self.early: list[tuple[int, str, str, str]] = []
+        self.nearly = 0
+        # A later range (``later_range``): its responses whose request was not in it, for the range before to pair,
+        # as (request id, ns, time, line, where, the latest time before it in this range); ``orphans_over``: too many.
+        self.orphans: Optional[list[tuple[str, int, str, int, str, int]]] = None
+        self.orphans_over = False
 
     def entries(self, batch: Entries) -> None:
+        if self.pairing and batch:
+            self._pair(batch)
         # Every time parses and their text (without "Z") sorts as they do (``utc_times``): compared as text below.
         keys = list(map(_NO_Z, batch.time)) if batch and batch.utc_times() else None
         if keys is not None:
             self._plausible(batch, keys)
         elif self.unordered:  # times ``utc_times`` does not compare as text (CloudTrail's whole seconds): one by one
             for rec in batch.records():
-                self.entry(rec)
+                self._order(rec)
         if self.found is not None or not batch or self.unordered:
             return
         times = batch.time
         if self.exempt is not None or self.latency:
             for rec in batch.records():
-                self.entry(rec)
+                self._order(rec)
             return
         if keys is not None:
             # A batch in order, whose first time is not more than max_skew before the latest so far, cannot go back
@@ -109,7 +131,7 @@ class FileOrder(Visitor):
                 elif ns < latest - self.skew:
                     if at >= 0:
                         self.latest, self.latest_text, self.latest_line = latest, times[at], batch.lines[at]
-                    self.entry(batch.record(i))  # the finding, as entry words it
+                    self._order(batch.record(i))  # the finding, as entry words it
                     return
                 if track and ns < low:
                     low = ns
@@ -118,7 +140,65 @@ class FileOrder(Visitor):
                 self.latest, self.latest_text, self.latest_line = latest, times[at], batch.lines[at]
             return
         for rec in batch.records():
-            self.entry(rec)
+            self._order(rec)
+
+    def _pair(self, batch: Entries) -> None:
+        """Each response entry of the batch held to its request entry (see ``pairing``): ``_pair_one`` on each
+        entry, written out for the common case (a request awaits; its response is in time)."""
+        if self.open_over:
+            return
+        nss: Sequence[Optional[int]]
+        if batch.utc_times():
+            nss = batch.times_ns()
+        else:
+            nss = [None if t is None else t[0] for t in map(parse_time, batch.time)]
+        opened, latest, window, prune_at = self.open, self.plast, self.window, self.prune_at
+        for i, (kind, rid, ns) in enumerate(zip(batch.type, batch.request_id, nss)):
+            if ns is None:
+                continue
+            if not rid or (kind != "request" and kind != "response"):
+                pass
+            elif kind == "request" and len(opened) < prune_at - 1:  # no pruning after it
+                opened[rid] = ns
+            elif kind == "response" and (req := opened.get(rid)) is not None and latest - window <= req <= ns:
+                del opened[rid]
+            else:  # anything else, as one entry
+                self.plast = latest
+                self._pair_one(kind, rid, ns, batch.record(i))
+                if self.open_over:
+                    return
+                opened, prune_at = self.open, self.prune_at
+            if ns > latest:
+                latest = ns
+        self.plast = latest
+
+    def _pair_one(self, kind: str, rid: str, ns: int, rec: Record) -> None:
+        """One entry at ``ns``: a request awaits its response; a response is held to the request it answers, if that
+        is within ``window`` of the latest time before it."""
+        if rid and kind == "request":
+            self.open[rid] = ns
+            if len(self.open) >= self.prune_at:  # those too old to be paired again go (``plast`` only grows)
+                self.open = {k: v for k, v in self.open.items() if v >= self.plast - self.window}
+                self.prune_at = max(_OPEN // 2, 2 * len(self.open))
+                if len(self.open) > _OPEN:
+                    self.open_over, self.open = True, {}
+        elif rid and kind == "response":
+            req = self.open.pop(rid, None)
+            if req is not None and req >= self.plast - self.window:
+                if ns < req:
+                    self._early(rec.line, rec.where, rid, _before(rec.time, iso_ns(req)))
+            elif req is None and self.orphans is not None:
+                if len(self.orphans) >= _LOWS:
+                    self.orphans_over = True
+                else:
+                    self.orphans.append((rid, ns, rec.time, rec.line, rec.where, self.plast))
+        if ns > self.plast:
+            self.plast = ns
+
+    def _early(self, line: int, where: str, rid: str, said: str) -> None:
+        self.nearly += 1
+        if len(self.early) < _SHOW:
+            self.early.append((line, where, rid, said))
 
     def _plausible(self, batch: Entries, keys: list[str]) -> None:
         """The first time of the batch after now or before FLOOR, if any (``keys``: its times as sortable text)."""
@@ -130,6 +210,12 @@ class FileOrder(Visitor):
             self.ancient = (batch.time[i], batch.where(i), batch.request_id[i])
 
     def entry(self, rec: Record) -> None:
+        if self.pairing and rec.ts is not None and not self.open_over:
+            self._pair_one(rec.type, rec.request_id, rec.ts[0], rec)
+        self._order(rec)
+
+    def _order(self, rec: Record) -> None:
+        """File order, plausibility: ``entry`` without the pairing (which ``entries`` did for the whole batch)."""
         ts = rec.ts
         if ts is not None and ((ts[0] > self.now_ns and self.future is None)
                                or (self.floor and ts[0] < FLOOR_NS and self.ancient is None)):
@@ -176,6 +262,7 @@ class FileOrder(Visitor):
 
     def later_range(self) -> None:
         self.lows = []
+        self.orphans = []
 
     def merge(self, later: Visitor) -> None:
         """The first entry that goes back in the two ranges together: one of ``later``'s lows that goes back from this
@@ -184,6 +271,10 @@ class FileOrder(Visitor):
         assert isinstance(later, FileOrder)
         self.future = self.future or later.future  # the first of the file: this range's, else the later one's
         self.ancient = self.ancient or later.ancient
+        early, self.nearly = self.early + later.early, self.nearly + later.nearly
+        if self.pairing:
+            early += self._merge_pairs(later)
+        self.early = sorted(early)[:_SHOW]
         if self.unordered or self.found is not None:
             return
         if later.lows is None:
@@ -217,7 +308,37 @@ class FileOrder(Visitor):
         if later.latest > self.latest:
             self.latest, self.latest_text, self.latest_line = later.latest, later.latest_text, later.latest_line
 
+    def _merge_pairs(self, later: "FileOrder") -> list[tuple[int, str, str, str]]:
+        """The responses of ``later`` whose request is in this range, held to it (what they show, counted in
+        ``nearly``); then the requests still awaited after both, as one pass leaves them."""
+        if self.open_over or later.open_over or later.orphans_over or later.orphans is None:
+            raise NotImplementedError("too many requests awaiting their response at the end of a range")
+        early: list[tuple[int, str, str, str]] = []
+        kept: list[tuple[str, int, str, int, str, int]] = []
+        for rid, ns, time_, line, where, before in later.orphans:
+            req = self.open.pop(rid, None)
+            if req is not None and req >= max(self.plast, before) - self.window:
+                if ns < req:
+                    self.nearly += 1
+                    early.append((line, where, rid, _before(time_, iso_ns(req))))
+            elif req is None:
+                kept.append((rid, ns, time_, line, where, max(self.plast, before)))
+        self.open.update(later.open)
+        self.plast = max(self.plast, later.plast)
+        self.open = {k: v for k, v in self.open.items() if v >= self.plast - self.window}
+        if self.orphans is not None:  # this one is a later range too: what neither paired waits for the one before
+            self.orphans += kept
+            self.orphans_over = self.orphans_over or len(self.orphans) > _LOWS
+        if len(self.open) > _OPEN:
+            raise NotImplementedError("too many requests awaiting their response at the end of a range")
+        return early
+
     def finish(self) -> Iterator[Union[Finding, Skip]]:
+        for _line, where, rid, said in self.early:
+            yield Finding(ID, "", said, _CLOCK_FIX, where=where, request_id=rid)
+        if self.nearly > len(self.early):
+            yield Finding(ID, "", f"{self.nearly - len(self.early)} more response entries are earlier than their "
+                          "request entries.", _CLOCK_FIX, where=self.early[-1][1])
         if self.future is not None:
             t, where, rid = self.future
             yield Finding(ID, "", f"The entry's time {t} is after this verification began "
@@ -233,6 +354,12 @@ class FileOrder(Visitor):
             yield Skip("", self.unordered)
         if self.found is not None:
             yield self.found
+
+
+def _before(time: str, request_time: str) -> str:
+    return (f"The response entry's time {time[:40]} is earlier than its request entry's ({request_time[:40]}): the "
+            "vault writes a request's response after it, so the entry was re-timed or the clock stepped back between "
+            "them.")
 
 
 def run(ctx: CheckContext) -> Iterator[Union[Finding, Skip]]:
