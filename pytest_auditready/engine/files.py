@@ -140,13 +140,14 @@ def offline_checks(checks: Sequence[Check]) -> list[Check]:
 
 def read_canaries(path: Optional[str]) -> dict[str, str]:
     """Known secret values, one a line (blank lines and lines starting with # ignored; spaces and tabs around a
-    value dropped), named canary:1, ..."""
+    value dropped; a byte-order mark too), named canary:1, ... A file that lists none is refused."""
     if not path:
         return {}
     from ..safeio import MAX_LIST_BYTES, read_small
 
     try:
-        text = read_small(path, "canaries file", MAX_LIST_BYTES).decode("utf-8")
+        # utf-8-sig: a byte-order mark (Notepad's, PowerShell's Out-File) is no part of the first value
+        text = read_small(path, "canaries file", MAX_LIST_BYTES).decode("utf-8-sig")
         # one value a line, split at newlines only: a value may hold U+2028, \x0b, \x0c or \x85 itself
         lines = [ln.strip(" \t\r") for ln in text.split("\n")]
     except FileNotFoundError:
@@ -155,6 +156,9 @@ def read_canaries(path: Optional[str]) -> dict[str, str]:
         why = getattr(exc, "strerror", None) or "not UTF-8 text"
         raise AuditReadyError(f"cannot read the canaries file {path}: {why}", "give one known value a line") from None
     values = [ln for ln in lines if ln and not ln.startswith("#")]
+    if not values:  # a run that was asked to look for known values and looks for none would pass on nothing
+        raise AuditReadyError(f"the canaries file {path} lists no value (it is empty, or holds only comments and "
+                              "blank lines)", "list the known secret values, one a line, or leave --canaries out")
     short = [i for i, v in enumerate(values, 1) if len(v) < 8]
     if short:
         raise AuditReadyError(f"canary {short[0]} in {path} is shorter than 8 characters, which would match by "
