@@ -112,5 +112,14 @@ def redact(text: str, secrets: Mapping[str, str]) -> str:
         return text
     for form, name in _spellings(tuple(sorted(secrets.items()))):
         if form in text:
-            text = text.replace(form, name)
+            if len(form) < _SHORT:  # only where it stands alone: "first" must not read "fi<token:admin>st"
+                alone = re.compile(rf"(?<![A-Za-z0-9]){re.escape(form)}(?![A-Za-z0-9])")
+                text = alone.sub(lambda _m, shown=name: shown, text)
+            else:
+                text = text.replace(form, name)
     return text
+
+
+# A secret form shorter than this (a dev server's token "root", a one-letter test token) is replaced only where it
+# stands alone: replaced inside words, it would garble the text and show, by where it is missing, what it was.
+_SHORT = 8

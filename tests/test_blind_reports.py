@@ -288,3 +288,15 @@ def test_evidence_lists_the_unreadable_lines_its_accounting_counts(tmp_path: Pat
     assert [u["where"] for u in ev["log"]["unreadable_lines"]] == ["audit.log"]
     findings = json.loads((tmp_path / "out" / "r.json").read_text())["outcomes"]
     assert any(f["where"] == "audit.log:6" for o in findings for f in o["findings"])
+
+
+def test_a_short_token_is_redacted_only_where_it_stands_alone() -> None:
+    """A dev server's token ("root") or a one-letter test token: replaced inside words, it garbled every line and
+    showed, by the letters missing, what it was ("fi<token:admin>st")."""
+    from pytest_auditready.text import redact
+
+    assert redact("first the root token: root; rooted", {"token:admin": "root"}) == \
+        "first the <token:admin> token: <token:admin>; rooted"
+    assert redact("fix: start it, x", {"token:admin": "x"}) == "fix: start it, <token:admin>"
+    long = "hvs.CAESIJ" + "a1B2" * 20
+    assert redact(f"id{long}z {long}", {"token:admin": long}) == "id<token:admin>z <token:admin>"
