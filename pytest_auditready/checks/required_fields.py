@@ -219,7 +219,8 @@ class Fields(Visitor):
         self.findings: list[Finding] = []
         self.more: dict[str, int] = {}  # what is lacking -> how many entries beyond the ones shown
         self.bad_more = 0
-        self.lacking: dict[int, str] = {}  # index in findings -> what that entry lacks (for ``merge``)
+        # index in findings -> what that entry lacks (for ``merge``); the findings not in it are unreadable lines
+        self.lacking: dict[int, str] = {}
         # Vault/OpenBao, offline: entries the policies refused are judged for their error (``_refused``)
         self.refusals = self.every_entry and self.format == "vault" and "result" in self.wanted
         self.held: Optional[tuple[str, int, bytes]] = None  # the block whose entries come next
@@ -227,7 +228,7 @@ class Fields(Visitor):
         self._batch: Optional[Entries] = None  # the batch being judged (``_decided``)
 
     def bad_line(self, bad: BadLine) -> None:
-        if sum(1 for f in self.findings if f.fix == _BAD_FIX) >= _SHOW:
+        if len(self.findings) - len(self.lacking) >= _SHOW:  # the unreadable lines shown (``lacking``: the entries)
             self.bad_more += 1
             return
         self.findings.append(Finding(ID, "", f"Line {bad.line} of {bad.file} is not a readable audit entry: "
@@ -360,7 +361,7 @@ class Fields(Visitor):
 
     def _add(self, finding: Finding, what: str) -> None:
         """One entry's finding, under the limit of what is shown (beyond it, counted by ``what``)."""
-        if len(self.findings) - sum(1 for f in self.findings if f.fix == _BAD_FIX) >= _SHOW:
+        if len(self.lacking) >= _SHOW:
             self.more[what] = self.more.get(what, 0) + 1
             return
         self.lacking[len(self.findings)] = what
@@ -369,8 +370,8 @@ class Fields(Visitor):
     def merge(self, later: Visitor) -> None:
         """``later``'s findings after this one's, under the same limits of what is shown."""
         assert isinstance(later, Fields)
-        bad = sum(1 for f in self.findings if f.fix == _BAD_FIX)
-        other = len(self.findings) - bad
+        other = len(self.lacking)
+        bad = len(self.findings) - other
         for i, f in enumerate(later.findings):
             what = later.lacking.get(i)
             if what is None:  # a bad line
