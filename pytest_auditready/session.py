@@ -70,6 +70,16 @@ class _Stop(_ExitBase):
 _Stop.__name__ = "auditready"
 
 
+def _hook_failed(hook: str, exc: BaseException) -> str:
+    """One line for an exception a hook implementation raised: its type, its message (made visible) and the line
+    of the implementation where it was raised."""
+    import traceback
+
+    frames = traceback.extract_tb(exc.__traceback__)
+    at = f" at {frames[-1].filename}:{frames[-1].lineno}" if frames else ""
+    return visible(f"the {hook} hook raised {type(exc).__name__}: {exc}{at}; fix: correct the hook")
+
+
 def _stop(message: str, code: int) -> NoReturn:
     """End the run with ``auditready: message`` and exit code ``code``."""
     raise _Stop(message, returncode=code)
@@ -124,7 +134,12 @@ class AuditReadySession:
     # -- set-up ----------------------------------------------------------------------------------------------
     def _load_checks(self) -> None:
         checks: list[Check] = []
-        for result in self.config.hook.pytest_auditready_checks(config=self.config):
+        try:
+            results = self.config.hook.pytest_auditready_checks(config=self.config)
+        except Exception as exc:  # a bug in the hook: said in one line, where it is, not as an INTERNALERROR
+            said = self.redact(_hook_failed("pytest_auditready_checks", exc))
+            raise pytest.UsageError("auditready: " + said) from None
+        for result in results:
             checks.extend(result or [])
         seen: set[str] = set()
         for c in checks:
@@ -195,6 +210,9 @@ class AuditReadySession:
             self.config.hook.pytest_auditready_scenario(plan=self.plan, config=self.config)
         except ValueError as exc:
             raise pytest.UsageError(f"auditready: {exc}") from None
+        except Exception as exc:  # a bug in the hook: said in one line, where it is, not as an INTERNALERROR
+            said = self.redact(_hook_failed("pytest_auditready_scenario", exc))
+            raise pytest.UsageError("auditready: " + said) from None
 
     def pytest_collection_modifyitems(self, session: pytest.Session, config: pytest.Config,
                                       items: list[pytest.Item]) -> None:

@@ -61,3 +61,19 @@ def pytest_auditready_checks(config):
     result = pytester.runpytest("--auditready", "-p", "no:cacheprovider")
     assert result.ret == pytest.ExitCode.USAGE_ERROR
     result.stderr.fnmatch_lines(["*two checks share the id 'completeness'*"])
+
+
+@pytest.mark.parametrize("hook", ["pytest_auditready_scenario(plan, config)", "pytest_auditready_checks(config)"])
+def test_a_hook_that_raises_is_one_line_naming_it_and_where(pytester: pytest.Pytester, hook: str) -> None:
+    """A bug in a conftest hook (an attribute the plan does not have) ends the run with one usage error naming the
+    hook, the exception and the line, not an INTERNALERROR traceback."""
+    pytester.makeconftest(f'''
+def {hook}:
+    return config.no_such_attribute
+''')
+    result = pytester.runpytest("--auditready", "-p", "no:cacheprovider")
+    err = result.stderr.str()
+    assert result.ret == 4, err
+    assert "INTERNALERROR" not in err + result.stdout.str() and "Traceback" not in err
+    name = hook.split("(")[0]
+    assert f"the {name} hook raised AttributeError" in err and "conftest.py:2" in err
