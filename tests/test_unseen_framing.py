@@ -367,24 +367,27 @@ def test_a_damaged_line_names_its_cause_on_both_readers(tmp_path: Path, damage: 
         assert isinstance(parsed, BadLine) and parsed.reason.startswith(cause)
 
 
-def _aks(event: dict[str, Any]) -> bytes:
+def _aks(event: dict[str, Any], parsed: bool = False) -> bytes:
     """One record as Azure Monitor's diagnostic setting writes an AKS cluster's API server audit events to a storage
-    account (insights-logs-kube-audit: one JSON record a line, the event as a string in properties.log)."""
+    account (insights-logs-kube-audit: one JSON record a line, the event as a string in properties.log), or, as a
+    shipper that parsed it hands it on (Elastic's AKS test records), the event as an object there."""
     return json.dumps({"time": event.get("stageTimestamp"), "category": "kube-audit",
                        "resourceId": "/SUBSCRIPTIONS/0000/RESOURCEGROUPS/RG/PROVIDERS/MICROSOFT.CONTAINERSERVICE/"
                                      "MANAGEDCLUSTERS/C1",
                        "operationName": "Microsoft.ContainerService/managedClusters/diagnosticLogs/Read",
-                       "properties": {"log": json.dumps(event), "stream": "stdout",
+                       "properties": {"log": event if parsed else json.dumps(event), "stream": "stdout",
                                       "pod": "kube-apiserver-7d9c8f-abcde"}}).encode()
 
 
-def test_an_aks_diagnostic_export_reads_the_events_it_carries(tmp_path: Path) -> None:
+@pytest.mark.parametrize("parsed", [False, True], ids=["string", "object"])
+def test_an_aks_diagnostic_export_reads_the_events_it_carries(tmp_path: Path, parsed: bool) -> None:
     """Refused before as JSON lines of no known format (with a field_map hint that did not fit): read as the
-    Kubernetes events it carries, with no finding; an event without its level is found at its record's line."""
+    Kubernetes events it carries, with no finding; an event without its level is found at its record's line. The
+    event as a string, as Azure writes it, or as an object, as a shipper that parsed it writes it."""
     src = Path(__file__).resolve().parents[1] / "fixtures" / "k8s" / "unseen" / "correct.log"
     events = [json.loads(ln) for ln in src.read_text().splitlines()]
     log = tmp_path / "PT1H.json"
-    log.write_bytes(b"\n".join(_aks(e) for e in events) + b"\n")
+    log.write_bytes(b"\n".join(_aks(e, parsed) for e in events) + b"\n")
     log.chmod(0o600)
     cfg = tmp_path / "auditready.toml"
     cfg.write_text("[tool.auditready]\nrequire_tamper_evidence = false\nretention_days = 0\n")
@@ -393,7 +396,7 @@ def test_an_aks_diagnostic_export_reads_the_events_it_carries(tmp_path: Path) ->
     doc = json.loads(out.read_text())
     assert doc["files"][0]["format"] == "k8s" and doc["files"][0]["entries"] == len(events)
     del events[3]["level"]
-    log.write_bytes(b"\n".join(_aks(e) for e in events) + b"\n")
+    log.write_bytes(b"\n".join(_aks(e, parsed) for e in events) + b"\n")
     assert main(["verify", str(log), "--config", str(cfg), "--json", str(out)]) == 1
     found = [f["where"] for o in json.loads(out.read_text())["outcomes"] for f in o["findings"]]
     assert found and all(w.startswith(f"{log}:4") for w in found), found

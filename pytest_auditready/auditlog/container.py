@@ -108,8 +108,9 @@ def _producer(obj: Any) -> bool:
 
 
 def carried(rec: dict[str, Any]) -> Optional[str]:
-    """The line a shipper's record ``rec`` carries (``CARRIERS``), or None when it carries none (or is itself a
-    producer's entry, with fields a shipper added beside its own: read as it is)."""
+    """The line a shipper's record ``rec`` carries (``CARRIERS``: a string, or a producer's entry the shipper parsed
+    into an object, written out again), or None when it carries none (or is itself a producer's entry, with fields
+    a shipper added beside its own: read as it is)."""
     if _producer(rec):
         return None
     for path in CARRIERS:
@@ -118,6 +119,8 @@ def carried(rec: dict[str, Any]) -> Optional[str]:
             value = value.get(key) if isinstance(value, dict) else None
         if isinstance(value, str):
             return value
+        if isinstance(value, dict) and _producer(value):  # a shipper that parsed the line it carries (an AKS
+            return orjson.dumps(value).decode("utf-8")  # export's properties.log as an object): the entry again
     return None
 
 
