@@ -851,13 +851,33 @@ def check_format(name: str, found: Detected, wanted: str, field_map: Sequence[tu
         raise _nested(name, found.nested)
     if fmt == "jsonl" and field_map and wanted != "jsonl":
         _mapped_paths(name, found, field_map)
+    if fmt == "jsonl" and not field_map and found.format != "jsonl":  # --format jsonl over a producer's log
+        raise UnknownFormat(f"{name} is {found.title}, and log_format/--format jsonl reads generic JSON lines "
+                            "through a field_map, which none sets",
+                            f"use --format {named} (or leave the format out: it is told from the content)")
     if fmt == "jsonl" and not field_map:
-        raise UnknownFormat(f"{name} holds {TITLES['jsonl']} (neither Vault/OpenBao, Kubernetes nor CloudTrail "
-                            "entries), and no field_map says where its fields are",
-                            "set log_format = \"jsonl\" and field_map in [tool.auditready], e.g. "
-                            "{time = \"ts\", identity = \"user\", resource = \"path\", action = \"op\", "
-                            "result = \"status\", source = \"ip\", request_id = \"id\"}")
+        example = (_GCP_FIELD_MAP if found.samples and all(_gcp_audit(o) for o in found.samples) else
+                   "{time = \"ts\", identity = \"user\", resource = \"path\", action = \"op\", "
+                   "result = \"status\", source = \"ip\", request_id = \"id\"}")
+        what = (" (Google Cloud Logging entries of Cloud Audit Logs, as a GKE cluster's audit log is exported)"
+                if example is _GCP_FIELD_MAP else " (neither Vault/OpenBao, Kubernetes nor CloudTrail entries)")
+        raise UnknownFormat(f"{name} holds {TITLES['jsonl']}{what}, and no field_map says where its fields are",
+                            f"set log_format = \"jsonl\" and field_map in [tool.auditready], e.g. {example}")
     return fmt
+
+
+# Cloud Audit Logs' fields in a Cloud Logging LogEntry (a GKE cluster's Kubernetes audit log as Google exports it:
+# protoPayload of type google.cloud.audit.AuditLog), as a field_map names them.
+_GCP_FIELD_MAP = ("{time = \"timestamp\", identity = \"protoPayload.authenticationInfo.principalEmail\", "
+                  "resource = \"protoPayload.resourceName\", action = \"protoPayload.methodName\", "
+                  "result = \"protoPayload.status.code\", source = \"protoPayload.requestMetadata.callerIp\", "
+                  "request_id = \"insertId\"}")
+
+
+def _gcp_audit(obj: Any) -> bool:
+    """``obj`` is a Cloud Logging entry of Cloud Audit Logs (its protoPayload an AuditLog)."""
+    payload = obj.get("protoPayload") if isinstance(obj, dict) else None
+    return isinstance(payload, dict) and payload.get("@type") == "type.googleapis.com/google.cloud.audit.AuditLog"
 
 
 def _nested(name: str, key: str) -> UnknownFormat:

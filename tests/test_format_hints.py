@@ -1,0 +1,67 @@
+"""Refusals that say what the file is: a producer's log read with --format jsonl is named as that producer's (it
+was called "JSON lines of no known format, neither Vault/OpenBao..."), and a GKE cluster's audit log as Google
+Cloud Logging exports it (LogEntry records of Cloud Audit Logs, from Google's LogEntry and AuditLog reference) is
+named so, with the field_map that reads it; that field_map does read it, clean, and finds a record without who."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from pytest_auditready.cli import main
+
+ROOT = Path(__file__).resolve().parent.parent / "fixtures"
+
+
+def _gke(n: int, who: str = "alice@example.com", granted: bool = True) -> str:
+    return json.dumps({
+        "protoPayload": {
+            "@type": "type.googleapis.com/google.cloud.audit.AuditLog",
+            "authenticationInfo": {"principalEmail": who},
+            "authorizationInfo": [{"granted": granted, "permission": "io.k8s.core.v1.secrets.get",
+                                   "resource": "core/v1/namespaces/default/secrets/db"}],
+            "methodName": "io.k8s.core.v1.secrets.get",
+            "requestMetadata": {"callerIp": "203.0.113.7", "callerSuppliedUserAgent": "kubectl/v1.30.1"},
+            "resourceName": "core/v1/namespaces/default/secrets/db", "serviceName": "k8s.io",
+            "status": {"code": 0} if granted else {"code": 7, "message": "PERMISSION_DENIED"}},
+        "insertId": f"a1b2c3d4-{n:04d}",
+        "resource": {"type": "k8s_cluster", "labels": {"cluster_name": "prod", "location": "us-central1",
+                                                       "project_id": "acme-prod"}},
+        "timestamp": f"2026-11-30T08:38:{n:02d}.127266Z",
+        "logName": "projects/acme-prod/logs/cloudaudit.googleapis.com%2Fdata_access",
+        "operation": {"id": f"a1b2c3d4-{n:04d}", "producer": "k8s.io", "first": True, "last": True},
+        "receiveTimestamp": f"2026-11-30T08:38:{n:02d}.905864307Z"})
+
+
+@pytest.mark.parametrize(("fixture", "title", "fmt"), [("openbao/clean.log", "a Vault/OpenBao audit log", "vault"),
+                                                       ("k8s/audit.log", "a Kubernetes audit log", "k8s")])
+def test_a_producers_log_read_as_jsonl_is_named_as_its_producers(capsys: pytest.CaptureFixture[str], fixture: str,
+                                                                  title: str, fmt: str) -> None:
+    assert main(["verify", "--format", "jsonl", str(ROOT / fixture)]) == 2
+    err = capsys.readouterr().err
+    assert f"is {title}, and log_format/--format jsonl reads generic JSON lines through a field_map" in err
+    assert f"use --format {fmt}" in err and "no known audit format" not in err
+
+
+def test_a_gke_export_is_named_with_the_field_map_that_reads_it(tmp_path: Path,
+                                                                capsys: pytest.CaptureFixture[str]) -> None:
+    log = tmp_path / "cloudaudit.json"
+    log.write_text("\n".join(_gke(n, granted=n % 3 != 0) for n in range(1, 9)) + "\n")
+    log.chmod(0o600)
+    assert main(["verify", str(log)]) == 2
+    err = capsys.readouterr().err
+    assert "Google Cloud Logging entries of Cloud Audit Logs" in err and len(err.strip().splitlines()) == 1
+    field_map = err.split("e.g. ", 1)[1].strip()
+    cfg = tmp_path / "auditready.toml"
+    cfg.write_text(f'log_format = "jsonl"\nfield_map = {field_map}\nrequire_tamper_evidence = false\n'
+                   "retention_days = 0\n")
+    assert main(["verify", str(log), "--config", str(cfg)]) == 0, capsys.readouterr().out
+    lines = log.read_text().splitlines()
+    lines[4] = _gke(5, who="")
+    log.write_text("\n".join(lines) + "\n")
+    out = tmp_path / "r.json"
+    assert main(["verify", str(log), "--config", str(cfg), "--json", str(out)]) == 1
+    found = [f["where"] for o in json.loads(out.read_text())["outcomes"] for f in o["findings"]]
+    assert found == [f"{log}:5"], found
