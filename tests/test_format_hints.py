@@ -65,3 +65,18 @@ def test_a_gke_export_is_named_with_the_field_map_that_reads_it(tmp_path: Path,
     assert main(["verify", str(log), "--config", str(cfg), "--json", str(out)]) == 1
     found = [f["where"] for o in json.loads(out.read_text())["outcomes"] for f in o["findings"]]
     assert found == [f"{log}:5"], found
+
+
+@pytest.mark.parametrize(("framing", "fixture", "seen"), [("cri", "openbao/clean.log", "none"),
+                                                           ("docker", "framing/fluent-bit.jsonl", "shipper"),
+                                                           ("journal", "k8s/audit.log", "none")])
+def test_a_log_framing_the_lines_are_not_in_is_refused(tmp_path: Path, capsys: pytest.CaptureFixture[str],
+                                                       framing: str, fixture: str, seen: str) -> None:
+    """log_framing = "cri" over a plain Vault log was taken as said and the log read as if unframed, exit 0: a
+    setting that disagrees with the content is refused, as a log_format that does is."""
+    cfg = tmp_path / "auditready.toml"
+    cfg.write_text(f'log_framing = "{framing}"\n')
+    assert main(["verify", str(ROOT / fixture), "--config", str(cfg)]) == 2
+    err = capsys.readouterr().err
+    assert f'log_framing = "{framing}" names' in err and f'set log_framing = "{seen}"' in err
+    assert len(err.strip().splitlines()) == 1

@@ -652,6 +652,16 @@ def sniff(name: str, sample: bytes, complete: bool, *, prefix: str = "", framing
                             "then on; JSONx is not read")
     lines = read = _lines(sample, complete)
     _server_log_file(name, lines)
+    if framing in container.FRAMINGS:  # named by log_framing: lines in it, or the log is read as something else
+        # (not most of them: a sink file may open with the vault's start-up server log, shipped in that framing)
+        platforms = [container.kind(ln) for ln in lines if ln.strip()]
+        if platforms and framing not in platforms:
+            seen = container.detect(lines)
+            raise UnknownFormat(f"{name} is not in the {container.FRAMINGS[framing]} framing log_framing = "
+                                f"\"{framing}\" names (" + (f"its lines are in {container.FRAMINGS[seen]}'s)" if seen
+                                                            else "its lines carry no platform framing)"),
+                                f"set log_framing = \"{seen or 'none'}\", or leave it out (\"auto\": told from the "
+                                "content)")
     framing = container.detect(lines, framing)
     if framing:  # a platform's framing around each entry (CRI, Docker json-file, journald JSON): taken off
         unwrap = container.Unwrap(framing)
