@@ -114,7 +114,7 @@ def redact(text: str, secrets: Mapping[str, str]) -> str:
         if form in text:
             if len(form) < _SHORT:  # only where it stands alone: "first" must not read "fi<token:admin>st"
                 alone = re.compile(rf"(?<![A-Za-z0-9]){re.escape(form)}(?![A-Za-z0-9])")
-                text = alone.sub(lambda _m, shown=name: shown, text)
+                text = alone.sub(name.replace("\\", "\\\\"), text)  # the name as it is (no group references)
             else:
                 text = text.replace(form, name)
     return text
