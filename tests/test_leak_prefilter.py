@@ -285,3 +285,25 @@ def test_the_block_library_finds_what_python_finds(monkeypatch, pure):
             db.scan(c, match_event_handler=lambda i, _s, _e, _f, found: found.add(i), context=got)
             missed += [(es[i][:60], c[:120]) for i, rx in enumerate(pys) if i not in got and rx.search(c)]
         assert not missed, missed[:5]
+
+
+@pytest.mark.parametrize("unit", [b"Bearer ", b"1", b"\\\\u0041", b"QUJD", b"%41"])
+def test_a_value_that_repeats_a_shape_is_judged_once_at_its_line(unit: bytes) -> None:
+    """A value holding a prefilter's shape thousands of times (one hostile line): each hit looked back over the
+    whole value for its quote and its line's start, quadratic in the value (a 2 MB value of "Bearer " ran past
+    120 s). The block's other lines are found as before, and the long line once."""
+    from pytest_auditready.checks.data_minimisation import _prefilter
+    from pytest_auditready.scan.hyperscan import LeakScanner, line_finder
+
+    before = b'{"type":"request","request":{"path":"a","data":{"k":"Bearer abcdef0123456789xyz"}}}'
+    long = b'{"type":"request","request":{"path":"a","data":{"junk":"' + unit * 20_000 + b'"}}}'
+    after = b'{"type":"request","request":{"path":"b","data":{"ok":"x"}}}'
+    data = b"\n".join([before, long, after, before])
+    line_of, _ = line_finder(data)
+    starts = [0, len(before) + 1, len(before) + len(long) + 2, len(before) + len(long) + len(after) + 3]
+    assert [line_of(s + 1) for s in starts] == starts and line_of(starts[2] - 1) == starts[1]
+    with LeakScanner({}) as scanner:
+        lines = [h.line for h in scanner.scan_block(data, 1)]
+    assert lines == [1, 4] or lines == [1, 2, 4], lines  # the long line at most once
+    found = _prefilter(("card", "email", "phone", "iban", "national_id"))
+    assert found is not None and set(found(data)) <= set(starts)

@@ -555,6 +555,8 @@ def _hyperscan_lines(pairs: list[tuple[str, bytes]]) -> Optional[Callable[[bytes
         import hyperscan
     except ImportError:  # pragma: no cover - hyperscan is a dependency
         return None
+    from ..scan.hyperscan import line_finder
+
     owner = [d for d, _ in pairs]
     exprs = [e for _, e in pairs]
     key = tuple(pairs)
@@ -571,13 +573,9 @@ def _hyperscan_lines(pairs: list[tuple[str, bytes]]) -> Optional[Callable[[bytes
         _PREFILTER_DBS[key] = db
 
     def lines(data: bytes) -> dict[int, set[str]]:
-        found: list[tuple[int, int]] = []
-        push = found.append
-        db.scan(data, match_event_handler=lambda i, _s, e, _f, _c: push((i, e)))
         out: dict[int, set[str]] = {}
-        rfind = data.rfind
-        for i, e in found:
-            out.setdefault(rfind(b"\n", 0, e) + 1, set()).add(owner[i])
+        line_of = line_finder(data)[0]  # a line with many hits (a long value) is looked back over once
+        db.scan(data, match_event_handler=lambda i, _s, e, _f, _c: out.setdefault(line_of(e), set()).add(owner[i]))
         return out
 
     return lines
@@ -614,13 +612,16 @@ def _prefilter(detectors: tuple[str, ...], native: bool = True) -> Optional[Call
 
 def _slow_prefilter(detectors: tuple[str, ...]) -> Callable[[bytes], dict[int, set[str]]]:
     """``_prefilter`` with Python's re (where Hyperscan is missing): slower, the same lines."""
+    from ..scan.hyperscan import line_finder
+
     compiled = [(d, re.compile(e)) for d, e in _pairs(detectors, PREFILTERS, ENCODED_PREFILTERS)]
 
     def lines(data: bytes) -> dict[int, set[str]]:
         out: dict[int, set[str]] = {}
         for d, rx in compiled:
+            line_of = line_finder(data)[0]
             for m in rx.finditer(data):
-                out.setdefault(data.rfind(b"\n", 0, m.end()) + 1, set()).add(d)
+                out.setdefault(line_of(m.end()), set()).add(d)
         return out
 
     return lines

@@ -603,6 +603,24 @@ def _keyed_superset(n: int) -> bytes:
     return rb"""(?:%s)["'\]]{0,2}[ =:>]+["']?[A-Za-z0-9_\-]{%d}""" % ("|".join(_KEYED_WORDS).encode(), n)
 
 
+def line_finder(data: bytes) -> tuple[Callable[[int], int], list[int]]:
+    """``line_of(end)``: the start of the line of ``data`` that holds the byte before ``end``, and ``span``: [start,
+    end) of the line it found last. Hits come in order and many fall in one line (a long value holds a shape again
+    and again), where looking back for the line's start each time would cost the line's length a hit."""
+    rfind, find, size = data.rfind, data.find, len(data)
+    span = [0, -1]
+
+    def line_of(end: int) -> int:
+        if span[0] < end <= span[1]:
+            return span[0]
+        ls = rfind(b"\n", 0, end) + 1
+        le = find(b"\n", ls)
+        span[0], span[1] = ls, le if le >= 0 else size
+        return ls
+
+    return line_of, span
+
+
 @dataclass(frozen=True)
 class LineHits:
     """What the judge found on one line: known values (name, encoding, key) and generic hits."""
@@ -765,18 +783,22 @@ class LeakScanner:
         keyword, whole_ids = self._keyword_ids, self._whole_ids
         digest_at = _DIGEST_BYTES.match
         rfind = data.rfind
+        line_of, span = line_finder(data)
         if self._native is not None:  # _KEYWORD_VALUE, found by the C extension: the line is judged whole
             for end in self._native.keyword_value_ends(data):
-                lines.add(rfind(b"\n", 0, end) + 1)
+                lines.add(line_of(end))
         if self._known_db is not None:  # a known value's spelling: its line is judged whole
-            self._known_db.scan(data, match_event_handler=lambda _i, _s, e, _f, _c: lines.add(rfind(b"\n", 0, e) + 1))
+            self._known_db.scan(data, match_event_handler=lambda _i, _s, e, _f, _c: lines.add(line_of(e)))
         if self._unanchored is not None:  # needles with no anchor to look for (KnownValues.prefilters)
             for m in self._unanchored.finditer(data):
-                lines.add(rfind(b"\n", 0, m.end()) + 1)
+                lines.add(line_of(m.end()))
+        done = [-1, -1]  # the value last judged (its quotes' offsets): later hits inside it are the same value
 
         def on_match(pid: int, _start: int, end: int, _flags: int, _ctx: Any) -> Optional[bool]:
+            if done[0] < end <= done[1] or (span[0] < end <= span[1] and span[0] in lines):
+                return None  # in the value just judged, or in a line judged whole
             if pid in whole_ids:
-                lines.add(data.rfind(b"\n", 0, end) + 1)
+                lines.add(line_of(end))
                 return None
             if pid in keyword and data[end : end + 1] == b'"':
                 s0 = end  # a keyword name matched up to its colon: the value follows
@@ -790,8 +812,9 @@ class LeakScanner:
                 s0 = e0 + 2
                 e0 = data.find(b'"', s0 + 1)
             if s0 < 2 or e0 < 0 or data[s0 - 2 : s0] != b'":' or data[e0 - 1] == 92:
-                lines.add(data.rfind(b"\n", 0, end) + 1)  # not a plain "key":"value": judge the line
+                lines.add(line_of(end))  # not a plain "key":"value": judge the line
                 return None
+            done[0], done[1] = s0, e0
             if digest_at(data, s0 + 1, e0) is not None:
                 return None  # an HMAC digest under a keyword ("password":"hmac-sha256:..."): skipped by the judge
             value = data[s0 + 1 : e0]
@@ -805,7 +828,7 @@ class LeakScanner:
         if self._native is not None:  # _URI_PARAM (its line judged whole) and _IP_PREFILTER, found by the C extension
             uri, ip = self._native.uri_ip_ends(data)
             for end in uri:
-                lines.add(rfind(b"\n", 0, end) + 1)
+                lines.add(line_of(end))
             for end in ip:
                 on_match(-1, 0, end, 0, None)
         # Entropy runs are many (paths, long key names) and repeat: collect their ends in C-speed appends, then
@@ -833,7 +856,7 @@ class LeakScanner:
                     pending.setdefault(pair, s0)
             elif value not in whole:  # in single quotes, a list item, or not a plain "key":"value"
                 whole.add(value)
-                lines.add(rfind(b"\n", 0, end) + 1)
+                lines.add(line_of(end))
         for pair, offset in pending.items():
             verdict = self._judge_pair(*pair)
             if verdict is None:
