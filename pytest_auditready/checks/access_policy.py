@@ -705,23 +705,7 @@ class Rules(Visitor):
 
     def _judge_unwrap(self, rec: Record, w: Who, target: tuple[str, str]) -> None:
         path, op = target
-        refused = w.refused or rec.result.startswith("error:")
-        broken: Optional["AccessRule"] = None
-        judged = False
-        for i, c in enumerate(self.rules):
-            if rule_operation(op) in c.ops and self._covers(c.paths, c.rule.paths, path, op):
-                judged = True
-                self.named[i] += 1
-                if broken is None and not refused and not _allowed(c.rule, w):
-                    broken = c.rule
-        if not judged:
-            self.uncovered += 1
-        elif refused:
-            self.refused += 1
-        else:
-            self.covered += 1
-            if broken is not None:
-                self._violation(rec, broken, w, vault_what=f"unwrap of a response-wrapped {op} of {path}")
+        self._hold(rec, w, path, op, f"unwrap of a response-wrapped {op} of {path}")
 
     def _covers(self, regex: "re.Pattern[str]", patterns: Sequence[str], path: str, operation: str) -> bool:
         """Whether rules of ``patterns`` (as ``regex``) name a request on ``path`` (operations aside)."""
@@ -735,12 +719,18 @@ class Rules(Visitor):
         w = known or (who(raw, self.prefix) if raw is not None else None)
         if w is None:
             w = Who(display_name=rec.identity)
+        self._hold(rec, w, rec.secret, rec.action)
+
+    def _hold(self, rec: Record, w: Who, path: str, action: str, what: str = "") -> None:
+        """Hold the request of ``rec`` by ``w`` (``action`` on ``path``) to every rule that names it: counted as
+        covered, refused by the vault, or named by no rule; a finding for the first rule it breaks (``what``: how
+        the finding names the request, when not as logged)."""
         refused = w.refused or rec.result.startswith("error:")
         broken: Optional["AccessRule"] = None
         judged = False
-        op = rule_operation(rec.action)
+        op = rule_operation(action)
         for i, c in enumerate(self.rules):
-            if op in c.ops and self._covers(c.paths, c.rule.paths, rec.secret, rec.action):
+            if op in c.ops and self._covers(c.paths, c.rule.paths, path, action):
                 judged = True
                 self.named[i] += 1
                 if broken is None and not refused and not _allowed(c.rule, w):
@@ -752,7 +742,7 @@ class Rules(Visitor):
         else:
             self.covered += 1
             if broken is not None:
-                self._violation(rec, broken, w)
+                self._violation(rec, broken, w, vault_what=what)
 
     def _other(self, rec: Record) -> None:
         """A Kubernetes event or a CloudTrail record: judged by what its request reached, once a request."""
