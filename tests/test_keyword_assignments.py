@@ -6,14 +6,10 @@ nothing and paging cursors stay clean."""
 from __future__ import annotations
 
 import json
-import os
-import subprocess
-import sys
 
 import pytest
 
-from pytest_auditready.scan import native
-from tests.test_url_passwords import ROOT, _entry, scanner  # noqa: F401  (the scanner fixture)
+from tests.test_url_passwords import ROOT, _entry, leak_lines, scanner  # noqa: F401  (the scanner fixture)
 
 LEAKS = [
     "Server=db.internal;Database=app;User Id=app;Password=S3cr3tPassw0rd!;",  # ADO.NET
@@ -63,17 +59,6 @@ def test_verify_finds_each_at_its_line_and_nothing_else(tmp_path, pure):
         src[at] = json.dumps(entry, separators=(",", ":"))
         if text in LEAKS:
             planted.add(at + 1)
-    log = tmp_path / "audit.log"
-    log.write_text("\n".join(src) + "\n")
-    log.chmod(0o600)
-    out = tmp_path / "out.json"
-    env = {**os.environ, native.PURE_ENV: "1" if pure else ""}
-    proc = subprocess.run([sys.executable, "-m", "pytest_auditready", "verify", str(log), "--json", str(out)],
-                          capture_output=True, text=True, timeout=120, env=env)
-    assert proc.returncode == 1, proc.stderr
-    doc = json.loads(out.read_text())
-    found = {int(f["where"].rsplit(":", 1)[1]) for o in doc["outcomes"] if o["check"] == "no_secret_leak"
-             for f in o["findings"]}
+    found, shown = leak_lines(tmp_path, "audit.log", "\n".join(src) + "\n", pure)
     assert found == planted
-    shown = proc.stdout + proc.stderr + out.read_text()
     assert not any(v in shown for v in ("S3cr3t", "Zq7vXw4", "wJalrXUtnFEMI"))

@@ -7,16 +7,13 @@ from __future__ import annotations
 
 import base64
 import json
-import os
 import random
 import string
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 
-from pytest_auditready.scan import native, tokens
+from pytest_auditready.scan import tokens
 from pytest_auditready.scan.hyperscan import LeakScanner
 from pytest_auditready.scan.secrets import GenericScanner
 
@@ -168,19 +165,10 @@ def test_verify_names_each_planted_line(tmp_path, pure):
             entry.setdefault("request", {})["path"] = "secret/data/" + value
         src[i] = json.dumps(entry, separators=(",", ":"))
         planted[i + 1] = kind
-    log = tmp_path / "audit.log"
-    log.write_text("\n".join(src) + "\n")
-    log.chmod(0o600)
-    out = tmp_path / "out.json"
-    env = {**os.environ, native.PURE_ENV: "1" if pure else ""}
-    proc = subprocess.run([sys.executable, "-m", "pytest_auditready", "verify", str(log), "--json", str(out)],
-                          capture_output=True, text=True, timeout=120, env=env)
-    assert proc.returncode == 1, proc.stderr
-    doc = json.loads(out.read_text())
-    leak = next(o for o in doc["outcomes"] if o["check"] == "no_secret_leak")
-    lines = {int(f["where"].rsplit(":", 1)[1]) for f in leak["findings"]}
+    from tests.test_url_passwords import leak_lines
+
+    lines, text = leak_lines(tmp_path, "audit.log", "\n".join(src) + "\n", pure)
     assert lines == set(planted), sorted(set(planted) ^ lines)
-    text = proc.stdout + proc.stderr + out.read_text()
     assert "svc-backup" not in text and "Zq7vXw4Lp9sKd2" not in text
 
 

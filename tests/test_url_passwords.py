@@ -11,6 +11,7 @@ import subprocess
 import sys
 import uuid
 from pathlib import Path
+from typing import Optional
 
 import pytest
 
@@ -48,6 +49,25 @@ def _entry(value: str) -> str:
         "auth": {"client_token": "hmac-sha256:" + "ab" * 32, "display_name": "token-ci"},
         "request": {"id": str(uuid.uuid4()), "operation": "read", "path": "kv/app/db", "remote_address": "10.0.0.7"},
         "response": {"data": {"connection_url": value}}}, separators=(",", ":"))
+
+
+def leak_lines(tmp_path: Path, name: str, text: str, pure: bool,
+               config: Optional[Path] = None) -> tuple[set[int], str]:
+    """``auditready verify`` over ``text`` written as ``name`` (mode 0600), with or without the C extension: the
+    lines of its no_secret_leak findings, and everything it printed and wrote (to look for values in)."""
+    log = tmp_path / name
+    log.write_text(text)
+    log.chmod(0o600)
+    out = tmp_path / f"{name}.json"
+    env = {**os.environ, native.PURE_ENV: "1" if pure else ""}
+    proc = subprocess.run([sys.executable, "-m", "pytest_auditready", "verify", str(log), "--json", str(out),
+                           *(["--config", str(config)] if config else [])],
+                          capture_output=True, text=True, timeout=120, env=env)
+    assert proc.returncode == 1, proc.stderr
+    doc = json.loads(out.read_text())
+    found = {int(f["where"].rsplit(":", 1)[1]) for o in doc["outcomes"] if o["check"] == "no_secret_leak"
+             for f in o["findings"]}
+    return found, proc.stdout + proc.stderr + out.read_text()
 
 
 @pytest.fixture(scope="module")
@@ -103,18 +123,7 @@ def test_verify_finds_them_at_their_lines_and_nothing_else(tmp_path, pure):
     logs["k8s"] = ("\n".join(k8s) + "\n", {1, 3})
     config = tmp_path / "pyproject.toml"
     config.write_text("[tool.auditready]\nretention_days = 0\nrequire_tamper_evidence = false\n")
-    env = {**os.environ, native.PURE_ENV: "1" if pure else ""}
     for name, (text, lines) in logs.items():
-        log = tmp_path / f"{name}.log"
-        log.write_text(text)
-        log.chmod(0o600)
-        out = tmp_path / f"{name}.json"
-        proc = subprocess.run([sys.executable, "-m", "pytest_auditready", "verify", str(log), "--json", str(out),
-                               "--config", str(config)], capture_output=True, text=True, timeout=120, env=env)
-        assert proc.returncode == 1, proc.stderr
-        doc = json.loads(out.read_text())
-        found = {int(f["where"].rsplit(":", 1)[1]) for o in doc["outcomes"] if o["check"] == "no_secret_leak"
-                 for f in o["findings"]}
+        found, shown = leak_lines(tmp_path, f"{name}.log", text, pure, config)
         assert found == lines, name
-        shown = proc.stdout + proc.stderr + out.read_text()
         assert "S3cr3tPassw0rd" not in shown and "Zq7" not in shown
