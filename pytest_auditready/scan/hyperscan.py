@@ -795,11 +795,13 @@ class LeakScanner:
         done = [-1, -1]  # the value last judged (its quotes' offsets): later hits inside it are the same value
 
         def on_match(pid: int, _start: int, end: int, _flags: int, _ctx: Any) -> Optional[bool]:
-            if done[0] < end <= done[1] or (span[0] < end <= span[1] and span[0] in lines):
-                return None  # in the value just judged, or in a line judged whole
+            if span[0] < end <= span[1] and span[0] in lines:
+                return None  # in a line judged whole
             if pid in whole_ids:
                 lines.add(line_of(end))
                 return None
+            if done[0] < end <= done[1]:
+                return None  # in the value just judged
             if pid in keyword and data[end : end + 1] == b'"':
                 s0 = end  # a keyword name matched up to its colon: the value follows
             else:
