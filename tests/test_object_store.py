@@ -270,3 +270,51 @@ def test_a_days_digest_objects_are_fetched_once_for_all_its_log_objects(s3: Any,
     digests = [n for n in fetched if "_CloudTrail-Digest_" in n]
     assert sorted(digests) == sorted(set(digests)) and len(digests) == 3  # 3 hourly digests, each fetched once
     assert len([n for n in fetched if "_CloudTrail_" in n]) == 6
+
+
+def test_a_small_object_is_fetched_once_for_all_the_reads_of_a_run(s3: Any, tmp_path: Path,
+                                                                   monkeypatch: pytest.MonkeyPatch,
+                                                                   capsys: pytest.CaptureFixture[str]) -> None:
+    """A run reads each object several times (the format told, the entries read, the set's numbers checked): a
+    small one is fetched in one request and kept, so a prefix of thousands of CloudTrail-sized objects costs a
+    request each, not three; the verdicts are those of the same files on disk. A second run lists and fetches
+    again (an object replaced between runs is read as it is now)."""
+    from pytest_auditready.engine import objects
+
+    lines = CLEAN.read_bytes().splitlines(keepends=True)
+    local = tmp_path / "local"
+    local.mkdir()
+    for i in range(6):
+        body = b"".join(lines[i * 8:(i + 1) * 8])
+        s3.put_object(Bucket=s3.bucket, Key=f"vault/audit-{i}.log", Body=body)
+        (local / f"audit-{i}.log").write_bytes(body)
+        (local / f"audit-{i}.log").chmod(0o600)
+    fetches: list[str] = []
+
+    def counted(url: str) -> tuple[Any, str]:
+        fs, path = real(url)
+        cat, opener = fs.cat_file, fs.open
+
+        class Counting:  # the store's filesystem, counting what it is asked to fetch
+            def __getattr__(self, name: str) -> Any:
+                return getattr(fs, name)
+
+            def cat_file(self, p: str, *a: Any, **k: Any) -> Any:
+                fetches.append(p)
+                return cat(p, *a, **k)
+
+            def open(self, p: str, *a: Any, **k: Any) -> Any:
+                fetches.append(p)
+                return opener(p, *a, **k)
+
+        return Counting(), path
+
+    real = objects._fs
+    monkeypatch.setattr(objects, "_fs", counted)
+    code, data, _ = _verify(tmp_path, capsys, f"s3://{s3.bucket}/vault/")
+    assert sorted(fetches) == sorted(f"{s3.bucket}/vault/audit-{i}.log" for i in range(6)), fetches
+    monkeypatch.setattr(objects, "_fs", real)
+    local_code, local_data, _ = _verify(tmp_path, capsys, str(local))
+    assert (code, _counts(data)) == (local_code, _counts(local_data))
+    s3.put_object(Bucket=s3.bucket, Key="vault/audit-0.log", Body=b"not a log\n")
+    assert _verify(tmp_path, capsys, f"s3://{s3.bucket}/vault/")[0] == 2  # read as it is now: refused

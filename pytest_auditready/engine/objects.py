@@ -11,6 +11,8 @@ server), never from an option. Every request has a deadline. Nothing here import
 
 from __future__ import annotations
 
+import io
+from collections import OrderedDict
 from typing import IO, Any, Optional
 
 from ..errors import AuditReadyError
@@ -133,6 +135,7 @@ def expand_url(url: str) -> list[str]:
     """The log objects ``url`` names (an object, a prefix, or a glob), as URLs, sorted. Naming nothing is an
     AuditReadyError, as is a prefix or glob with no log object: an empty set of evidence is never a pass."""
     fs, path = _fs(url)
+    _KEPT.clear()  # a run reads the objects as they are now, not as an earlier run of this process kept them
     try:
         fs.invalidate_cache()  # list what is there now, not what an earlier listing saw
         if not url.endswith("/") and fs.isfile(path):
@@ -171,13 +174,32 @@ def not_a_log(path: str) -> bool:
             or "/CloudTrail-Digest/" in f"/{path}" or "_CloudTrail-Digest_" in name)
 
 
+SMALL = 256 << 10  # an object this small is fetched whole, once, and kept for the next reads of the run
+_KEPT_BYTES = 4 << 20  # small objects kept at most (the least recently read go first)
+_KEPT: "OrderedDict[str, bytes]" = OrderedDict()
+
+
 def open_url(url: str) -> IO[bytes]:
     """An object as a binary stream (gzip told by its magic bytes), read in ranged blocks. Missing or refused:
-    an AuditReadyError naming the URL."""
+    an AuditReadyError naming the URL. A small object (CloudTrail's, a shipper's chunk) is fetched in one request
+    and kept: a run reads each object several times (the format told, the entries read, the set's numbers
+    checked), and a request a read over thousands of objects would be most of the run."""
     from ..auditlog.rotation import compression_in, decompressing
 
+    kept = _KEPT.get(url)
+    if kept is not None:
+        _KEPT.move_to_end(url)
+        return decompressing(io.BytesIO(kept), compression_in(kept[:6]))
     fs, path = _fs(url)
     try:
+        size = fs.info(path).get("size")  # from the listing the prefix was walked with, where there is one
+        if isinstance(size, int) and size <= SMALL:
+            data = bytes(fs.cat_file(path))
+            if len(data) <= SMALL:  # kept as read, the same bytes for every read of the run
+                _KEPT[url] = data
+                while sum(map(len, _KEPT.values())) > _KEPT_BYTES:
+                    _KEPT.popitem(last=False)
+            return decompressing(io.BytesIO(data), compression_in(data[:6]))
         f: IO[bytes] = fs.open(path, "rb", block_size=READ_BLOCK)
         magic = f.read(6)
         f.seek(0)
