@@ -740,3 +740,23 @@ def test_no_more_workers_than_the_run_has_parts(tmp_path: Path, monkeypatch: pyt
     many = parallel.verify_files(settings, CHECKS, secrets, paths, 999, min_bytes=0)
     assert started == [3]
     assert _norm(many) == _norm(_one(settings, paths, secrets))
+
+
+def test_the_last_range_of_a_growing_file_is_read_as_it_was(tmp_path: Path) -> None:
+    """A writer appending while the last range is read (a live log, or `yes >> log`): the range ends where the file
+    ended when its read began, plus the rest of the line being written then; it was chased to an end that kept
+    moving (a run that never ended)."""
+    path = tmp_path / "growing.log"
+    for text, added, expected in ((b"a\nb\nc", b"cc\nd\n", b"b\nccc\n"), (b"a\nb\n", b"c\n", b"b\n")):
+        path.write_bytes(text)
+        with open(path, "rb") as f:
+            rng = parallel._Range(f, 2, None)
+            with open(path, "ab") as w:
+                w.write(added)
+            got = b""
+            while True:
+                chunk = rng.read()
+                if not chunk:
+                    break
+                got += chunk
+        assert got == expected

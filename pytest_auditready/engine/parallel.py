@@ -26,6 +26,7 @@ import io
 import os
 import pickle
 import signal
+import stat
 import sys
 import time
 import uuid
@@ -126,19 +127,39 @@ class _Range:
 
     def __init__(self, f: Any, start: int, end: Optional[int]) -> None:
         self.f, self.pos, self.end = f, start, end
+        self.rest = 0  # past ``end``: bytes left to read of the line being written when the read began
+        self.ended = True  # whether the bytes read so far end a line (every range starts at a line's start)
+        if end is None:  # the last range of a local file: as it was when the read began (``_blocks`` does so for a
+            try:  # whole file), never chased to an end that keeps moving while a writer appends
+                st = os.fstat(f.fileno())
+                if stat.S_ISREG(st.st_mode):
+                    self.end, self.rest = st.st_size, MAX_LINE_BYTES + 1
+            except (AttributeError, OSError, ValueError):  # an object in a store, a stream: it ends where it ends
+                pass
         f.seek(start)
 
     def read(self, n: int = -1) -> bytes:
         want = BLOCK - self.pos % BLOCK
         if n >= 0:
             want = min(want, n)
+        if self.end is not None and self.pos >= self.end and self.rest > 0:  # the end of the line begun before it
+            if self.ended:
+                return b""
+            data = self.f.read(min(want, self.rest))
+            cut = data.find(b"\n")
+            self.rest = 0 if cut >= 0 or not data else self.rest - len(data)
+            data = data[:cut + 1] if cut >= 0 else data
+            self.pos += len(data)
+            return bytes(data)
         if self.end is not None:
             want = min(want, self.end - self.pos)
         if want <= 0:
             return b""
-        data: bytes = self.f.read(want)
+        data = self.f.read(want)
         self.pos += len(data)
-        return data
+        if data:
+            self.ended = data.endswith(b"\n")  # the last byte so far closes a line: no line to finish past ``end``
+        return bytes(data)
 
 
 def _shifted(blocks: Iterator[Block], by: int) -> Iterator[Block]:
