@@ -5,7 +5,9 @@ card numbers that requests carry. Vault and OpenBao HMAC every string of a reque
 opts keys out (``audit_non_hmac_request_keys``) or a device logs raw; paths, errors and headers are clear text
 too. Values in the fields a format writes in clear text as evidence (``LogFormat.clear_text``: identities, source
 addresses, ids, times) are judged only for card numbers, IBANs and national identifiers, which are never who acted:
-an identity is often an e-mail address, and it is what the log is for.
+an identity is often an e-mail address, and it is what the log is for. In a Vault log, an e-mail address in a secret's
+path (request.path, request_uri, a wrapped response's creation_path) that the same log names as who acted (a display
+name, token metadata: a policy templated on the identity) is that identity's own secret, not more personal data.
 
 Detectors (``data_minimisation_detectors``), each a shape plus a validation, so that ids and timestamps do not
 count:
@@ -300,12 +302,38 @@ def detect(text: str, detectors: Sequence[str]) -> list[Hit]:
 _NEVER_IDENTITY = frozenset({"card", "iban", "national_id"})
 
 # Where a Vault entry names the request's path: request.path, and (newer Vault, audit/types.go) request.request_uri,
-# the HTTP request's target ("/v1/" + the namespace + the path, with its query string).
-_PATHS = frozenset({"request.path", "request.request_uri"})
+# the HTTP request's target ("/v1/" + the namespace + the path, with its query string); a wrapped response names the
+# path of the request that made it (response.wrap_info.creation_path, written in clear).
+_PATHS = frozenset({"request.path", "request.request_uri", "response.wrap_info.creation_path"})
 # Paths that name an identity as a segment (userpass, ldap, okta, radius logins and users; identity store names):
 # who logs in or is managed, evidence like a display name. The name's segment is not judged; the rest is.
 _IDENTITY_IN_PATH_RE = re.compile(r"((?:auth/.+/(?:login|users|groups)|identity/(?:entity|entity-alias|group)/name)/)"
                                   r"[^/]+")
+# Where a Vault entry names who acted (a token's display name and metadata: an OIDC/JWT login's e-mail claim).
+_VAULT_IDENTITY = (("auth", "display_name"), ("auth", "metadata"), ("response", "auth", "display_name"),
+                   ("response", "auth", "metadata"))
+# The key of a finding in a secret's path (request.path, request.request_uri), kept apart from the same value found
+# elsewhere: a path segment that names an identity the log names anyway is that identity's own secret.
+_IN_PATH = "path"
+
+
+def vault_identity_emails(data: dict[str, Any]) -> set[str]:
+    """The e-mail addresses a Vault entry names as who acted: in its token's display name and metadata (a JWT/OIDC
+    login's e-mail claim, a userpass name). A policy templated on that identity
+    (``secret/data/{{identity.entity.aliases.<accessor>.name}}``) names the same address in the secret's path. A
+    display name is the login mount's path, "-" and the alias name ("jwt-carol@example.org", "my-oidc-..."): each
+    address after a "-" of the local part counts too."""
+    found: set[str] = set()
+    for keys in _VAULT_IDENTITY:
+        v: Any = data
+        for k in keys:
+            v = v.get(k) if isinstance(v, dict) else None
+        for _, text in values(v) if v is not None else ():
+            for h in _emails(text):
+                local, _, domain = h.value.partition("@")
+                parts = local.split("-")
+                found.update("-".join(parts[i:]) + "@" + domain for i in range(len(parts)) if parts[i])
+    return found
 
 
 def values(data: Any, skip: Callable[[str], bool] = lambda _p: False) -> Iterator[tuple[str, str]]:
@@ -486,9 +514,11 @@ class Scanner:
         holder = ".".join(str(k) for k in keys[:-1])
         return lambda path: self.exempt(path) or path == holder or path.startswith(holder + ".")
 
-    def judge_line(self, raw: bytes, detectors: Optional[Iterable[str]] = None) -> list[tuple[str, Hit]]:
+    def judge_line(self, raw: bytes, detectors: Optional[Iterable[str]] = None,
+                   identities: Optional[set[str]] = None) -> list[tuple[str, Hit]]:
         """(field path, hit) for each value ``detectors`` (default: all enabled) find in clear text on one line; a
-        line that is not a JSON object is judged as one text under the path "line"."""
+        line that is not a JSON object is judged as one text under the path "line". A Vault line's identity e-mail
+        addresses (``vault_identity_emails``) are added to ``identities``."""
         import orjson
 
         names = self.detectors if detectors is None else tuple(d for d in self.detectors if d in detectors)
@@ -504,6 +534,8 @@ class Scanner:
                 data = None
         if not isinstance(data, dict):
             return [("line", h) for h in detect(text, names)]
+        if self.vault and identities is not None and "email" in names:
+            identities.update(vault_identity_emails(data))
         targets: list[Any] = []
         if self.echo_all:
             _drop_gcp_resource_labels(data)
@@ -651,6 +683,7 @@ class Minimisation(Visitor):
         for key, request_id in later.request_ids.items():
             if key in self.request_ids:
                 self.request_ids[key] = request_id
+        self.identities |= later.identities
         self.merge_excused(later)
 
     def __init__(self, ctx: CheckContext) -> None:
@@ -661,31 +694,38 @@ class Minimisation(Visitor):
         detectors = self.scanner.detectors
         self.prefilter = (_prefilter(detectors) or _slow_prefilter(detectors)) if detectors else None
         # (detector, value) -> [file, line, path, hit, further lines]
-        self.found: dict[tuple[str, str], list[Any]] = {}
+        self.found: dict[tuple[str, str, str], list[Any]] = {}
         self.more: dict[str, int] = {}
         self.request_ids: dict[tuple[str, int], str] = {}
+        # the digests of the e-mail addresses the log names as who acted (Scanner.judge_line's ``identities``)
+        self.identities: set[str] = set()
+
+    def _digest(self, detector: str, value: str) -> str:
+        return _DIGESTED + hmac.new(self.key, f"{detector}\0{value}".encode(), hashlib.sha256).hexdigest()
 
     def block(self, file: str, first_line: int, data: bytes) -> None:
         if self.prefilter is None:
             return
         starts = self.prefilter(data)
         line, pos = first_line, 0
+        named: set[str] = set()
         for ls in sorted(starts):
             le = data.find(b"\n", ls)
-            hits = self.scanner.judge_line(data[ls : le if le >= 0 else len(data)], starts[ls])
+            hits = self.scanner.judge_line(data[ls : le if le >= 0 else len(data)], starts[ls], named)
             if hits:  # the line's number is counted only for a line with a hit (most candidates have none)
                 line += data.count(b"\n", pos, ls)
                 pos = ls
                 for path, hit in hits:
                     self._add(file, line, path, hit)
+        self.identities.update(self._digest("email", v) for v in named)
 
     def _add(self, file: str, line: int, path: str, hit: Hit) -> None:
         if not hit.value.startswith(_DIGESTED):  # kept from here on: its digest, never the value
-            digest = hmac.new(self.key, f"{hit.detector}\0{hit.value}".encode(), hashlib.sha256).hexdigest()
-            hit = dataclasses.replace(hit, value=_DIGESTED + digest)
+            hit = dataclasses.replace(hit, value=self._digest(hit.detector, hit.value))
         if self.sightings is not None:
             self.sightings.append((file, line, path, hit))
-        ident = (hit.detector, hit.value)
+        # an e-mail address in a Vault secret's path is told apart (finish: an identity's own secret is no finding)
+        ident = (hit.detector, hit.value, _IN_PATH if self.scanner.vault and path in _PATHS else "")
         seen = self.found.get(ident)
         if seen is not None:
             if (seen[0], seen[1]) != (file, line) and line not in seen[4][-1:]:
@@ -713,7 +753,9 @@ class Minimisation(Visitor):
         if not self.scanner.detectors:
             yield Skip("", "data_minimisation_detectors = [] in [tool.auditready]: no detector is enabled")
             return
-        for file, line, path, hit, more in self.found.values():
+        for (detector, value, where), (file, line, path, hit, more) in self.found.items():
+            if where == _IN_PATH and detector == "email" and value in self.identities:
+                continue  # a path templated on who acted ({{identity.entity.aliases.<accessor>.name}}): evidence
             where_key = "the line (not a readable entry)" if path == "line" else f"field {path!r}"
             also = ""
             if more:

@@ -128,6 +128,25 @@ class Excuse:
 _UNKNOWN_TOKEN = ("a request refused because its token is unknown to the vault (error 'permission denied', no auth "
                   "to log)")
 
+# A request that fails while the vault checks its token, after the token was found (the route's existence check
+# converts the request's data: "error converting input for field ..."; recorded from OpenBao 2.7, a bad
+# `bound_claims` sent to auth/jwt/role/<name>): both entries carry an empty auth ({"token_type":"default"}) and the
+# error, yet name the token by its accessor (request.client_token_accessor), which its creation's entry ties to who
+# holds it. A successful entry, or one without that accessor, gets no excuse.
+_TOKEN_CHECK_FAILED = ("a request that failed while the vault checked its token (an error before the auth object was "
+                       "filled, e.g. 'error converting input'): the token is named by request.client_token_accessor")
+
+
+def _accessor_named(d: Optional[dict[str, Any]]) -> bool:
+    """Whether a parsed Vault/OpenBao entry has the auth object the vault writes before it fills one (nothing but
+    token_type) and names its token's accessor (request.client_token_accessor). An auth object with anything else
+    in it (a policy decision, a token) was filled: who it was is missing from it."""
+    auth = d.get("auth") if d is not None else None
+    if auth is not None and not (isinstance(auth, dict) and set(auth) <= {"token_type"}):
+        return False
+    req = d.get("request") if d is not None else None
+    acc = req.get("client_token_accessor") if isinstance(req, dict) else None
+    return isinstance(acc, str) and bool(acc.strip())
 
 # Vault/OpenBao's own requests, as OpenBao 2.x writes them (recorded from real servers: fixtures/openbao/clean.log).
 VAULT_EXCUSES = (
@@ -238,6 +257,7 @@ class Fields(Visitor):
         if self.refusals:
             # judged with its entries (``_refused``), when they are not decoded
             self.held = (file, first_line, data)
+        if self.every_entry and self.format == "vault":  # (``_decided``, ``_token_named``)
             self.raw.block(file, first_line, data)
 
     def _refused(self, batch: Entries) -> None:
@@ -329,6 +349,11 @@ class Fields(Visitor):
         d = line_object(raw) if raw is not None else None
         return d is not None and _policies_refused(d)
 
+    def _token_named(self, rec: Record) -> bool:
+        """Whether ``rec`` (of the block being judged) names its token's accessor (``_TOKEN_CHECK_FAILED``)."""
+        raw = self.raw.get(rec.file, rec.line)
+        return raw is not None and _accessor_named(line_object(raw))
+
     def entry(self, rec: Record) -> None:
         if not self.every_entry:
             return
@@ -351,6 +376,10 @@ class Fields(Visitor):
             excuse = None  # the policies refused a known token: who it was is missing
         if excuse is not None:
             self.excuse(excuse.rule)
+            return
+        if (self.format == "vault" and lacking == ["identity"] and rec.result.startswith("error")
+                and self._token_named(rec)):
+            self.excuse(_TOKEN_CHECK_FAILED)
             return
         what = "; ".join(self.meaning[f] for f in lacking)
         kind = f"{rec.type} entry" if rec.type else "entry"
