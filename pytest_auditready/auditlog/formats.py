@@ -96,8 +96,15 @@ CLOUDTRAIL_STRUCTURAL_KEYS = frozenset({"accessKeyId", "secretId", "clientReques
 # function, stack, bucket, key pair, log group names) and "...VersionId" or "S3ObjectVersion" the version ids S3
 # generates: identifiers, never values. Generated names carry random suffixes that read as high-entropy strings:
 # CloudFormation's role names (eksctl-...-NodeInstanceRole-1X2Y3Z4W5V6U), IAM Identity Center's permission-set roles
-# (AWSReservedSSO_AdministratorAccess_0123456789abcdef), which every SSO session's userIdentity names.
-CLOUDTRAIL_NAME_KEYS = r"(?:[Nn]ame|[Vv]ersion[Ii]d|[Oo]bject[Vv]ersion)\Z"
+# (AWSReservedSSO_AdministratorAccess_0123456789abcdef), which every SSO session's userIdentity names. So do the
+# fields named "...Id", "...Arn" and their lists ("...Ids", "...IdList", "...Arns"): the id, name or ARN of a
+# resource, a secret's included (Secrets Manager's secretIdList of BatchGetSecretValue, RDS and Redshift Data API's
+# secretArn, Glue's SecretId, DMS's SecretsManagerSecretId: the name of the secret, never its value), whose
+# "secret" trips the keyword detector and whose random suffix (-AbCdEf) the entropy ones; unless the key names a
+# credential (a token, a password, a secret's value or a key's secret part).
+CLOUDTRAIL_NAME_KEYS = (r"(?:[Nn]ame|[Vv]ersion[Ii]d|[Oo]bject[Vv]ersion)\Z"
+                        r"|\A(?!.*(?i:token|passw|pwd|private|credential|cookie|secret_?(?:value|string|binary|key)"
+                        r"|access_?key))[A-Za-z][A-Za-z0-9]*(?:Id|ID|Arn|ARN)(?:s|List)?\Z")
 # Texts AWS writes in place of a value it will not log (documented: a failed sign-in's user name, an EC2 key
 # pair's private key, user data): never the value itself.
 CLOUDTRAIL_PLACEHOLDERS = frozenset({"HIDDEN_DUE_TO_SECURITY_REASONS", "<sensitiveDataRemoved>"})
@@ -271,7 +278,9 @@ K8S_STRUCTURAL_KEYS = frozenset({"auditID", "uid", "resourceVersion", "continue"
 
 # Keys whose values are request paths or URIs, judged part by part (segments, query parameters).
 VAULT_PATH_KEYS = frozenset({"path", "mount_point", "creation_path", "request_uri"})
-K8S_PATH_KEYS = frozenset({"requestURI"})
+# An object's selfLink (metadata and list metadata, written by API servers before 1.20) is its own API URL: a path
+# of the same kind as requestURI, whose generated names (a Deployment's pods) read as random when taken whole.
+K8S_PATH_KEYS = frozenset({"requestURI", "selfLink"})
 
 # Fields a format writes in clear text by design and that an audit needs as they are (who, from where, when, which
 # request): data_minimisation does not judge them (a dotted path covers what lies below it). An identity is often an
@@ -296,16 +305,27 @@ K8S_CLEAR_TEXT = ("kind", "apiVersion", "level", "stage", "auditID", "verb", "us
                   "sourceIPs", "requestReceivedTimestamp", "stageTimestamp", "annotations")
 # AWS's own record fields: who (userIdentity; a federated or SSO session name is often an e-mail address), from
 # where, when, which event, account and resources; and the identities an STS or IAM call creates or names (the
-# session it starts, the SAML subject, the IAM user it manages): who the following records will name.
+# session it starts, the SAML subject, the IAM user it manages or renames): who the following records will name. A
+# sign-in event's additionalEventData.UserName is who signed in (IAM Identity Center's UserAuthentication,
+# CredentialChallenge and CredentialVerification, whose userIdentity has no ARN: often an e-mail address). An SSH
+# public key sent to EC2 Instance Connect (SendSSHPublicKey, SendSerialConsoleSSHPublicKey) or uploaded to IAM or
+# Transfer Family is public material logged as sent, its comment "user@host" (ssh-keygen's default) included.
+# AssumeRoleWithSAML's and AssumeRoleWithWebIdentity's principalTags are the attributes the identity provider
+# asserted for who signs in (PrincipalTag:Email beside the subject): the session's identity. An AssumeRole's tags
+# are what its caller chose to send, judged as any request parameter.
 CLOUDTRAIL_CLEAR_TEXT = ("eventVersion", "eventTime", "eventID", "requestID", "sharedEventID", "eventSource",
                          "eventName", "eventType", "eventCategory", "awsRegion", "userIdentity", "sourceIPAddress",
                          "recipientAccountId", "vpcEndpointId", "vpcEndpointAccountId", "tlsDetails", "resources",
                          "readOnly", "managementEvent", "sessionCredentialFromConsole",
                          "requestParameters.roleSessionName", "requestParameters.sourceIdentity",
-                         "requestParameters.userName", "responseElements.assumedRoleUser",
+                         "requestParameters.userName", "requestParameters.newUserName",
+                         "requestParameters.principalTags",
+                         "responseElements.assumedRoleUser",
                          "responseElements.federatedUser", "responseElements.subject",
                          "responseElements.sourceIdentity", "responseElements.user.userName",
-                         "responseElements.user.arn")
+                         "responseElements.user.arn", "additionalEventData.UserName",
+                         "requestParameters.sSHPublicKey", "requestParameters.sSHPublicKeyBody",
+                         "requestParameters.sshPublicKeyBody", "responseElements.sSHPublicKey")
 
 _WHAT = {
     "time": "when",
@@ -426,8 +446,11 @@ FORMATS: Mapping[str, LogFormat] = {
         order_skip="CloudTrail keeps the records of a file in no particular order, so file order is not checked",
         clear_text=CLOUDTRAIL_CLEAR_TEXT,
         # an AccessDenied errorMessage names the caller's ARN ("User: arn:aws:sts::...:assumed-role/R/<session> is
-        # not authorized to perform ..."), whose session name is often an e-mail address (IAM Identity Center)
-        identity_echo=("errorMessage",),
+        # not authorized to perform ..."), whose session name is often an e-mail address (IAM Identity Center);
+        # additionalEventData is what the service adds of its own ("data about the event that was not part of the
+        # request or response"), where services name the caller again (Amazon Managed Grafana's user.name of a
+        # SAMLUser, S3's and sign-in's details)
+        identity_echo=("errorMessage", "additionalEventData"),
         minimise_fix="keep personal data and card numbers out of what the callers send AWS (resource names, "
         "descriptions, tags, parameters: CloudTrail logs request parameters as sent); restrict and purge what the "
         "trail's bucket already holds",
