@@ -80,3 +80,27 @@ def test_a_log_framing_the_lines_are_not_in_is_refused(tmp_path: Path, capsys: p
     err = capsys.readouterr().err
     assert f'log_framing = "{framing}" names' in err and f'set log_framing = "{seen}"' in err
     assert len(err.strip().splitlines()) == 1
+
+
+@pytest.mark.parametrize("drop", [("apiVersion",), ("apiVersion", "kind")])
+def test_a_webhook_events_kept_without_its_api_version_is_read_as_kubernetes(tmp_path: Path, drop: tuple[str, ...],
+                                                                            capsys: pytest.CaptureFixture[str]) -> None:
+    """falco's recorded webhook traces hold each Event with "kind": "Event" and no apiVersion (the EventList's
+    carries it): such a file was refused as JSON lines of no known format, while items with neither were read.
+    Both are read as the Kubernetes events they are, with the verdicts of the same events with their apiVersion."""
+    src = ROOT / "real-cloud" / "k8s" / "create-pod-selflink.log"
+    cfg = tmp_path / "auditready.toml"
+    cfg.write_text("require_tamper_evidence = false\nretention_days = 0\n")
+    verdicts = []
+    for name, keep in (("whole.log", ()), ("items.log", drop)):
+        log = tmp_path / name
+        events = [json.loads(ln) for ln in src.read_text().splitlines()]
+        log.write_text("".join(json.dumps({k: v for k, v in e.items() if k not in keep}) + "\n" for e in events))
+        log.chmod(0o600)
+        out = tmp_path / f"{name}.json"
+        code = main(["verify", str(log), "--config", str(cfg), "--json", str(out)])
+        doc = json.loads(out.read_text())
+        verdicts.append((code, doc["files"][0]["format"], doc["files"][0]["entries"],
+                         [(o["check"], o["status"]) for o in doc["outcomes"]]))
+    capsys.readouterr()
+    assert verdicts[0][1] == "k8s" and verdicts[1] == verdicts[0]

@@ -128,8 +128,9 @@ _K8S_STAGES = frozenset({"RequestReceived", "ResponseStarted", "ResponseComplete
 
 def _k8s_item(obj: dict[str, Any]) -> bool:
     """``obj`` is an audit Event as an EventList of the webhook backend holds it: the API server writes the list's
-    kind and apiVersion, not each item's, so ``jq -c '.items[]'`` gives events without them. Told by the fields every
-    Event has (level, auditID, stage, requestURI, verb; all required)."""
+    kind and apiVersion, not (always) each item's, so ``jq -c '.items[]'`` gives events without them, or with
+    ``"kind": "Event"`` alone (falco's recorded webhook traces). Told by the fields every Event has (level, auditID,
+    stage, requestURI, verb; all required)."""
     return (obj.get("stage") in _K8S_STAGES and all(isinstance(obj.get(k), str)
                                                     for k in ("auditID", "level", "requestURI", "verb")))
 
@@ -143,7 +144,8 @@ def _kind(obj: Any) -> str:
         return "k8s"
     if isinstance(api, str) and api.startswith("audit.k8s.io/") and obj.get("kind") == "EventList":
         return "k8s-list"
-    if api is None and "kind" not in obj and _k8s_item(obj):
+    if obj.get("kind", "Event") == "Event" and (api is None or (isinstance(api, str) and api.startswith(
+            "audit.k8s.io/"))) and _k8s_item(obj):  # an item of a list, with its kind or its apiVersion or neither
         return "k8s"
     if obj.get("type") in ("request", "response") and (
         isinstance(obj.get("request"), dict) or isinstance(obj.get("auth"), dict) or "time" in obj
