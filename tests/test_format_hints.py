@@ -104,3 +104,28 @@ def test_a_webhook_events_kept_without_its_api_version_is_read_as_kubernetes(tmp
                          [(o["check"], o["status"]) for o in doc["outcomes"]]))
     capsys.readouterr()
     assert verdicts[0][1] == "k8s" and verdicts[1] == verdicts[0]
+
+
+def test_a_cloudtrail_digest_file_named_as_a_log_is_refused_as_what_it_is(tmp_path: Path,
+                                                                        capsys: pytest.CaptureFixture[str]) -> None:
+    """A trail's digest file (its fields as AWS's "CloudTrail digest file structure" lists them) named as the log
+    was refused with the generic field_map hint; the refusal now says it is a digest and how digests are used."""
+    digest = {"awsAccountId": "111122223333", "digestStartTime": "2026-11-30T00:00:00Z",
+              "digestEndTime": "2026-11-30T01:00:00Z", "digestS3Bucket": "trail-bucket",
+              "digestS3Object": "AWSLogs/111122223333/CloudTrail-Digest/us-east-1/2026/11/30/"
+                                "111122223333_CloudTrail-Digest_us-east-1_t_us-east-1_20261130T010000Z.json.gz",
+              "digestPublicKeyFingerprint": "0123456789abcdef0123456789abcdef",
+              "digestSignatureAlgorithm": "SHA256withRSA", "newestEventTime": "2026-11-30T00:59:01Z",
+              "oldestEventTime": "2026-11-30T00:00:04Z", "previousDigestS3Bucket": None,
+              "previousDigestS3Object": None, "previousDigestHashValue": None,
+              "previousDigestHashAlgorithm": None, "previousDigestSignature": None,
+              "logFiles": [{"s3Bucket": "trail-bucket", "s3Object": "AWSLogs/111122223333/CloudTrail/us-east-1/"
+                            "2026/11/30/111122223333_CloudTrail_us-east-1_20261130T0005Z_a.json.gz",
+                            "hashValue": "ab" * 32, "hashAlgorithm": "SHA-256",
+                            "newestEventTime": "2026-11-30T00:04:59Z", "oldestEventTime": "2026-11-30T00:00:04Z"}]}
+    log = tmp_path / "digest.json"
+    log.write_text(json.dumps(digest) + "\n")
+    log.chmod(0o600)
+    assert main(["verify", str(log)]) == 2
+    err = capsys.readouterr().err
+    assert "is a CloudTrail digest file" in err and "verify-cloudtrail" in err and "field_map" not in err

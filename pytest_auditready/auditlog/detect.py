@@ -867,6 +867,11 @@ def check_format(name: str, found: Detected, wanted: str, field_map: Sequence[tu
         raise UnknownFormat(f"{name} is {found.title}, and log_format/--format jsonl reads generic JSON lines "
                             "through a field_map, which none sets",
                             f"use --format {named} (or leave the format out: it is told from the content)")
+    if fmt == "jsonl" and not field_map and found.samples and all(_cloudtrail_digest(o) for o in found.samples):
+        raise UnknownFormat(f"{name} is a CloudTrail digest file (log file validation), not a log of calls",
+                            "name the trail's log files, with their CloudTrail-Digest folder beside them "
+                            "(tamper_evidence validates them with --cloudtrail-public-keys), or validate a copy of the "
+                            "trail with `auditready verify-cloudtrail DIR --public-keys keys.json`")
     if fmt == "jsonl" and not field_map:
         example = (_GCP_FIELD_MAP if found.samples and all(_gcp_audit(o) for o in found.samples) else
                    "{time = \"ts\", identity = \"user\", resource = \"path\", action = \"op\", "
@@ -884,6 +889,11 @@ _GCP_FIELD_MAP = ("{time = \"timestamp\", identity = \"protoPayload.authenticati
                   "resource = \"protoPayload.resourceName\", action = \"protoPayload.methodName\", "
                   "result = \"protoPayload.status.code\", source = \"protoPayload.requestMetadata.callerIp\", "
                   "request_id = \"insertId\"}")
+
+
+def _cloudtrail_digest(obj: Any) -> bool:
+    """``obj`` is a CloudTrail digest file's document (its account, its period and the log files it covers)."""
+    return isinstance(obj, dict) and {"awsAccountId", "digestStartTime", "digestEndTime", "logFiles"} <= set(obj)
 
 
 def _gcp_audit(obj: Any) -> bool:
