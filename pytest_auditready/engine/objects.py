@@ -175,8 +175,34 @@ def not_a_log(path: str) -> bool:
 
 
 SMALL = 256 << 10  # an object this small is fetched whole, once, and kept for the next reads of the run
-_KEPT_BYTES = 4 << 20  # small objects kept at most (the least recently read go first)
-_KEPT: "OrderedDict[str, bytes]" = OrderedDict()
+
+
+class _Kept:
+    """Small objects kept for a run's later reads of them, at most ``cap`` bytes in all (the least recently read
+    go first); their total is kept beside them, not summed again at each object."""
+
+    def __init__(self, cap: int) -> None:
+        self.cap, self.size = cap, 0
+        self.items: "OrderedDict[str, bytes]" = OrderedDict()
+
+    def get(self, url: str) -> Optional[bytes]:
+        data = self.items.get(url)
+        if data is not None:
+            self.items.move_to_end(url)
+        return data
+
+    def put(self, url: str, data: bytes) -> None:
+        self.size += len(data) - len(self.items.pop(url, b""))
+        self.items[url] = data
+        while self.size > self.cap:
+            self.size -= len(self.items.popitem(last=False)[1])
+
+    def clear(self) -> None:
+        self.items.clear()
+        self.size = 0
+
+
+_KEPT = _Kept(4 << 20)
 
 
 def open_url(url: str) -> IO[bytes]:
@@ -188,7 +214,6 @@ def open_url(url: str) -> IO[bytes]:
 
     kept = _KEPT.get(url)
     if kept is not None:
-        _KEPT.move_to_end(url)
         return decompressing(io.BytesIO(kept), compression_in(kept[:6]))
     fs, path = _fs(url)
     try:
@@ -196,9 +221,7 @@ def open_url(url: str) -> IO[bytes]:
         if isinstance(size, int) and size <= SMALL:
             data = bytes(fs.cat_file(path))
             if len(data) <= SMALL:  # kept as read, the same bytes for every read of the run
-                _KEPT[url] = data
-                while sum(map(len, _KEPT.values())) > _KEPT_BYTES:
-                    _KEPT.popitem(last=False)
+                _KEPT.put(url, data)
             return decompressing(io.BytesIO(data), compression_in(data[:6]))
         f: IO[bytes] = fs.open(path, "rb", block_size=READ_BLOCK)
         magic = f.read(6)
