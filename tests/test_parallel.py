@@ -746,17 +746,16 @@ def test_the_last_range_of_a_growing_file_is_read_as_it_was(tmp_path: Path) -> N
     """A writer appending while the last range is read (a live log, or `yes >> log`): the range ends where the file
     ended when its read began, plus the rest of the line being written then; it was chased to an end that kept
     moving (a run that never ended)."""
+    from pytest_auditready.offline.reader import FileStats, blocks
+
     path = tmp_path / "growing.log"
     for text, added, expected in ((b"a\nb\nc", b"cc\nd\n", b"b\nccc\n"), (b"a\nb\n", b"c\n", b"b\n")):
         path.write_bytes(text)
         with open(path, "rb") as f:
-            rng = parallel._Range(f, 2, None)
+            reading = blocks(parallel._Range(f, 2, None), str(path), FileStats(), "none")  # as a worker reads it
+            read = [next(reading).data]  # the read has begun
             with open(path, "ab") as w:
                 w.write(added)
-            got = b""
-            while True:
-                chunk = rng.read()
-                if not chunk:
-                    break
-                got += chunk
-        assert got == expected
+            read += [blk.data for blk in reading]
+        assert all(isinstance(d, bytes) for d in read)
+        assert b"".join(d + b"\n" for d in read if isinstance(d, bytes)) == expected

@@ -26,7 +26,6 @@ import io
 import os
 import pickle
 import signal
-import stat
 import sys
 import time
 import uuid
@@ -35,7 +34,7 @@ from typing import TYPE_CHECKING, Any, Callable, Iterator, Mapping, Optional, Se
 
 from ..checks.base import Check, CheckContext, Outcome, Tally, Visitor, evaluate, stat_log, verdicts
 from ..errors import AuditReadyError
-from ..offline.reader import BLOCK, MAX_LINE_BYTES, Block, FileStats, open_log
+from ..offline.reader import BLOCK, MAX_LINE_BYTES, Block, FileStats, bytes_there, open_log
 from .driver import drive, reader_for
 from .files import FileResult, _keep_freed_memory, detect, empty_member, settles_of, with_set
 
@@ -127,39 +126,24 @@ class _Range:
 
     def __init__(self, f: Any, start: int, end: Optional[int]) -> None:
         self.f, self.pos, self.end = f, start, end
-        self.rest = 0  # past ``end``: bytes left to read of the line being written when the read began
-        self.ended = True  # whether the bytes read so far end a line (every range starts at a line's start)
-        if end is None:  # the last range of a local file: as it was when the read began (``_blocks`` does so for a
-            try:  # whole file), never chased to an end that keeps moving while a writer appends
-                st = os.fstat(f.fileno())
-                if stat.S_ISREG(st.st_mode):
-                    self.end, self.rest = st.st_size, MAX_LINE_BYTES + 1
-            except (AttributeError, OSError, ValueError):  # an object in a store, a stream: it ends where it ends
-                pass
         f.seek(start)
+
+    def bytes_there(self) -> Optional[int]:
+        """For the reader (``offline.reader.bytes_there``): the last range of a local file is read, as a whole file
+        is, to the file's size when its read began and the line then being written; the others end where planned."""
+        return bytes_there(self.f) if self.end is None else None
 
     def read(self, n: int = -1) -> bytes:
         want = BLOCK - self.pos % BLOCK
         if n >= 0:
             want = min(want, n)
-        if self.end is not None and self.pos >= self.end and self.rest > 0:  # the end of the line begun before it
-            if self.ended:
-                return b""
-            data = self.f.read(min(want, self.rest))
-            cut = data.find(b"\n")
-            self.rest = 0 if cut >= 0 or not data else self.rest - len(data)
-            data = data[:cut + 1] if cut >= 0 else data
-            self.pos += len(data)
-            return bytes(data)
         if self.end is not None:
             want = min(want, self.end - self.pos)
         if want <= 0:
             return b""
-        data = self.f.read(want)
+        data: bytes = self.f.read(want)
         self.pos += len(data)
-        if data:
-            self.ended = data.endswith(b"\n")  # the last byte so far closes a line: no line to finish past ``end``
-        return bytes(data)
+        return data
 
 
 def _shifted(blocks: Iterator[Block], by: int) -> Iterator[Block]:

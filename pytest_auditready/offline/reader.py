@@ -899,9 +899,12 @@ def blocks(f: IO[bytes], file: str, stats: FileStats, framing: str = "auto") -> 
             yield Block(stats.lines, BadLine(file, stats.lines, why, ""), 1)
 
 
-def _bytes_there(f: IO[bytes]) -> Optional[int]:
+def bytes_there(f: IO[bytes]) -> Optional[int]:
     """The bytes a plain local file holds from where ``f`` stands, as it is now (None for a stream decompressed on
-    the fly, a range or an object: those end where they end)."""
+    the fly or an object: those end where they end). A byte range of a file (engine.parallel) answers for itself."""
+    own = getattr(f, "bytes_there", None)
+    if callable(own):
+        return own()  # type: ignore[no-any-return]
     if not isinstance(f, (io.BufferedReader, io.FileIO)):
         return None
     try:
@@ -918,7 +921,7 @@ def _blocks(f: IO[bytes], file: str, stats: FileStats) -> Iterator[Block]:
     skipping = 0  # bytes of an over-long line being skipped
     # A file that grows while it is read (a live log, a writer faster than this reader) is read as it was when the
     # read began, to the end of the line that was being written then: never chased to an end that keeps moving.
-    left = _bytes_there(f)
+    left = bytes_there(f)
     extra = MAX_LINE_BYTES + 1  # past that size: at most the rest of the line begun before it
     while True:
         try:
