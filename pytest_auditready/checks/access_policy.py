@@ -612,7 +612,7 @@ class Rules(Visitor):
             return
         if rec.type != "request":
             self.excuse(EXCUSE_RESPONSE)
-            if rec.type == "response":
+            if rec.type == "response" and self._wraps_kept(rec.resource, rec.action, rec.secret):
                 self._response(rec, rec.secret)
         elif rec.resource == UNWRAP and self._unwrap(rec):
             return
@@ -634,8 +634,8 @@ class Rules(Visitor):
         for i, (t, path, op) in enumerate(zip(batch.type, batch.resource, batch.action)):
             if t != "request":
                 responses += 1
-                if t == "response":
-                    self._response_at(batch, i)
+                if t == "response" and self._wraps_kept(path, op, batch.secret(i)):
+                    self._response(batch.record(i), batch.secret(i))
             elif path == UNWRAP and self._unwrap(batch.record(i)):
                 continue
             elif rule_operation(op) not in ops or not self._covers(
@@ -646,17 +646,13 @@ class Rules(Visitor):
         if responses:
             self.excuse(EXCUSE_RESPONSE, responses)
 
-    def _response_at(self, batch: Entries, i: int) -> None:
-        path = batch.resource[i]
-        if path == REWRAP or (rule_operation(batch.action[i]) in self.ops and self.any_path is not None
-                              and path_matches(self.any_path, batch.secret(i), batch.action[i])):
-            self._response(batch.record(i), batch.secret(i))
+    def _wraps_kept(self, resource: str, action: str, secret: str) -> bool:
+        """Whether a response entry's wrapping token is kept (``_response``): a rewrap's, or a covered request's."""
+        return resource == REWRAP or (rule_operation(action) in self.ops and self.any_path is not None
+                                      and path_matches(self.any_path, secret, action))
 
     def _response(self, rec: Record, secret: str) -> None:
         """Keep the wrapping token digests of a covered response that was wrapped (or of a rewrap of one)."""
-        if rec.resource != REWRAP and (self.any_path is None or rule_operation(rec.action) not in self.ops
-                                       or not path_matches(self.any_path, secret, rec.action)):
-            return
         raw = self.raw.get(rec.file, rec.line)
         if raw is None or b'"wrap_info"' not in raw:
             return
