@@ -11,7 +11,7 @@ import argparse
 import importlib
 import os
 import sys
-from typing import NoReturn, Optional, Sequence
+from typing import Callable, NoReturn, Optional, Sequence
 
 from ..errors import AuditReadyError
 from ..text import visible
@@ -22,6 +22,18 @@ COMMANDS: list[str] = [
     # tamper evidence: make the sealer's keys, seal a log, validate a CloudTrail trail's digests
     "pytest_auditready.cli.keygen", "pytest_auditready.cli.seal", "pytest_auditready.cli.cloudtrail",
 ]
+
+
+def nonempty(what: str, option: str = "") -> Callable[[str], str]:
+    """An argparse type for a path or address that may not be empty (``--junit ""`` from an unset variable would
+    mean none): its error says what the option takes (naming ``option`` first, where given)."""
+
+    def conv(text: str) -> str:
+        if not text.strip():
+            raise argparse.ArgumentTypeError(f"{option + ' ' if option else ''}takes {what}, not an empty string")
+        return text
+
+    return conv
 
 
 class _Parser(argparse.ArgumentParser):

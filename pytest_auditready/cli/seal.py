@@ -8,6 +8,8 @@ import sys
 import threading
 from typing import Any
 
+from . import nonempty
+
 
 def _positive_int(v: str) -> int:
     try:
@@ -29,15 +31,6 @@ def _positive_float(v: str) -> float:
     return n
 
 
-def _path(what: str) -> Any:
-    def conv(v: str) -> str:
-        if not v.strip():
-            raise argparse.ArgumentTypeError(f"takes the path of {what}, not an empty string")
-        return v
-
-    return conv
-
-
 def add_parser(sub: Any) -> argparse.ArgumentParser:
     p: argparse.ArgumentParser
     p = sub.add_parser("seal", help="seal an audit log with a signed digest chain (LOG.digests)",
@@ -45,9 +38,9 @@ def add_parser(sub: Any) -> argparse.ArgumentParser:
                        "(each record: byte range, line count, SHA-256, first/last entry time, the previous "
                        "record's hash and signature). Resumes where the chain ends. With --follow it keeps "
                        "sealing as the log grows, and across rotation, until stopped (SIGINT/SIGTERM).")
-    p.add_argument("log", metavar="LOG", type=_path("the audit log"),
+    p.add_argument("log", metavar="LOG", type=nonempty("the path of the audit log"),
                    help="the audit log (the file audit device's file_path)")
-    p.add_argument("--key", required=True, metavar="PRIVATE_KEY", type=_path("the private key"),
+    p.add_argument("--key", required=True, metavar="PRIVATE_KEY", type=nonempty("the path of the private key"),
                    help="private key from `auditready keygen KEY`")
     p.add_argument("--follow", action="store_true", help="keep sealing as the log grows (and is rotated)")
     p.add_argument("--lines", type=_positive_int, default=1000, metavar="N",

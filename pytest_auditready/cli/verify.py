@@ -19,6 +19,7 @@ from .. import accept
 from ..config import LOG_FORMATS, refuse_clashes
 from ..errors import AuditReadyError, ConfigError
 from ..text import redact, visible
+from . import nonempty
 
 
 def add_parser(sub: Any) -> argparse.ArgumentParser:
@@ -32,59 +33,49 @@ def add_parser(sub: Any) -> argparse.ArgumentParser:
                    help="what the files must be (default: told from each file's content; a format that disagrees "
                    "with the content is refused): vault, jsonl (generic JSON lines through field_map in "
                    "[tool.auditready]), k8s, cloudtrail")
-    p.add_argument("--canaries", metavar="FILE", default=None, type=_path("--canaries"), action=_Once,
+    p.add_argument("--canaries", metavar="FILE", default=None, type=nonempty("a path", "--canaries"), action=_Once,
                    help="known secret values, one a line, looked for in every encoding")
-    p.add_argument("--junit", metavar="PATH", default=None, type=_path("--junit"),
+    p.add_argument("--junit", metavar="PATH", default=None, type=nonempty("a path", "--junit"),
                    help="write the compliance JUnit XML report here ('-': standard output, the rest to standard error)")
-    p.add_argument("--sarif", metavar="PATH", default=None, type=_path("--sarif"),
+    p.add_argument("--sarif", metavar="PATH", default=None, type=nonempty("a path", "--sarif"),
                    help="write findings as SARIF 2.1.0 here ('-': standard output, the rest to standard error)")
-    p.add_argument("--evidence", metavar="DIR", default=None, type=_path("--evidence"),
+    p.add_argument("--evidence", metavar="DIR", default=None, type=nonempty("a path", "--evidence"),
                    help="write the evidence bundle (evidence.json, summary.md, report.html) into DIR")
-    p.add_argument("--json", dest="json_path", metavar="PATH", default=None, type=_path("--json"),
+    p.add_argument("--json", dest="json_path", metavar="PATH", default=None, type=nonempty("a path", "--json"),
                    help="write verdicts, findings and what was read, judged and excused, as JSON ('-': standard "
                    "output, the rest to standard error)")
     p.add_argument("--fail-on", dest="fail_on", metavar="SEVERITY", default=None,
                    help="fail (exit 1) on any failed check (\"any\", the default) or only on failed checks of this "
                    "severity or higher: low, medium, high, critical")
-    p.add_argument("--public-key", dest="public_key", metavar="KEY", default=None, type=_path("--public-key"),
+    p.add_argument("--public-key", dest="public_key", metavar="KEY", default=None,
+                   type=nonempty("a path", "--public-key"),
                    help="public key that verifies the digest chain written by `auditready seal`")
     p.add_argument("--cloudtrail-public-keys", dest="cloudtrail_public_keys", metavar="FILE", default=None,
-                   type=_path("--cloudtrail-public-keys"),
+                   type=nonempty("a path", "--cloudtrail-public-keys"),
                    help="JSON of `aws cloudtrail list-public-keys`: verifies the digest files of CloudTrail logs")
     p.add_argument("--seal-archive", dest="seal_archive", metavar="DIR", action="append", default=None,
-                   type=_path("--seal-archive"),
+                   type=nonempty("a path", "--seal-archive"),
                    help="a folder where rotated, sealed log files were moved (repeatable): a sealed segment whose "
                    "file is gone is looked for there")
-    p.add_argument("--baseline", metavar="FILE", default=None, type=_path("--baseline"),
+    p.add_argument("--baseline", metavar="FILE", default=None, type=nonempty("a path", "--baseline"),
                    help="accepted findings (`auditready baseline` writes it; default: .auditready-baseline.json "
                    "when present): accepted findings are reported as accepted and do not fail the run; an expired "
                    "or unused acceptance does")
     p.add_argument("--review-since", dest="review_since", metavar="T", default=None,
                    help="the access review (evidence bundle, report.html) lists the identities first seen at or after "
                    "T as new (an RFC 3339 time or a UTC date YYYY-MM-DD; default: the last 7 days of the log)")
-    p.add_argument("--config", metavar="PATH", default=None, type=_path("--config"),
+    p.add_argument("--config", metavar="PATH", default=None, type=nonempty("a path", "--config"),
                    help="read settings from this TOML file instead of the nearest pyproject.toml")
     p.add_argument("--jobs", "-j", type=_jobs, metavar="N", default=None,
                    help="processes that read the logs at once, a large file in ranges (default: the cores this "
                    "process may use; 1 reads in this process; a run under 16 MB is read in this process)")
     p.add_argument("--dask-scheduler", dest="dask_scheduler", metavar="ADDRESS", default=None,
-                   type=_path("--dask-scheduler", "an address (tcp://HOST:8786)"),
+                   type=nonempty("an address (tcp://HOST:8786)", "--dask-scheduler"),
                    help="run the reading as tasks on the Dask cluster of this scheduler (tcp://HOST:8786; extra "
                    "[distributed]); its workers read the paths (a shared file system) or object-store URLs")
     p.set_defaults(func=run)
     parser: argparse.ArgumentParser = p
     return parser
-
-
-def _path(option: str, what: str = "a path") -> Any:
-    """An argparse type: a path, refused when empty (`--junit ""` from an unset variable would write nothing)."""
-
-    def conv(text: str) -> str:
-        if not text.strip():
-            raise argparse.ArgumentTypeError(f"{option} takes {what}, not an empty string")
-        return text
-
-    return conv
 
 
 class _Once(argparse.Action):
