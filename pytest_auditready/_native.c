@@ -955,11 +955,24 @@ static int card_line(const uchar *L, Py_ssize_t n) {
     return 0;
 }
 
+/* (?:^|[^0-9A-Za-z-]|\\[A-Za-z]|\\u[0-9A-Fa-f]{4}) before L[s]: where a grouped card number can start as the
+ * judge reads the line (nothing alphanumeric and no "-" before it once the JSON escapes are read). Not the groups
+ * of digits inside a UUID (a request id), which follow a hex digit or a "-". */
+static int group_start(const uchar *L, Py_ssize_t s) {
+    if (s == 0) return 1;
+    uchar c = L[s - 1];
+    if (!is_alnum(c) && c != '-') return 1;
+    if (is_alpha(c) && s >= 2 && L[s - 2] == '\\') return 1;
+    return s >= 6 && L[s - 6] == '\\' && L[s - 5] == 'u' && IS(L[s - 4], C_HEX) && IS(L[s - 3], C_HEX)
+        && IS(L[s - 2], C_HEX) && IS(c, C_HEX);
+}
+
 /* The shapes that start at a separator L[j] (" ", "-" or ".") right after ``run`` digits (run >= 3). */
 static int sep_bits(const uchar *L, Py_ssize_t n, Py_ssize_t j, Py_ssize_t run, int mask) {
     int bits = 0;
     uchar t = L[j];
-    if ((t == ' ' || t == '-') && run >= 4 && (mask & D_CARD)) {  /* \d{4}[ -]\d{4,6}[ -]\d{4} */
+    if ((t == ' ' || t == '-') && run >= 4 && (mask & D_CARD) && group_start(L, j - 4)) {
+        /* (?:^|[^0-9A-Za-z-]|\\[A-Za-z]|\\u[0-9A-Fa-f]{4})\d{4}[ -]\d{4,6}[ -]\d{4} */
         Py_ssize_t q = j + 1, m = 0;
         while (q < n && IS(L[q], C_DIGIT) && m < 7) { q++; m++; }
         if (m >= 4 && m <= 6 && q < n && (L[q] == ' ' || L[q] == '-') && ndig(L, n, q + 1, 4)) bits |= D_CARD;

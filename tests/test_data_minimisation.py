@@ -160,6 +160,44 @@ def test_the_card_prefilter_holds_every_card_the_judge_reads_in_any_json_context
     assert len(runs) > 300 and len(marked - grouped) * 10 < len(runs), (len(runs), len(grouped), len(marked))
 
 
+def test_the_grouped_card_prefilter_holds_every_grouped_card_and_no_request_id() -> None:
+    """A grouped card number ("4111 1111 1111 1111", "3782-822463-10005") is a candidate wherever the judge can read
+    it: after any escape, byte or start of line, in a value or in a line that is not JSON. The groups of digits in a
+    UUID (a request id; about one in a hundred has three such groups in a row) are not: they follow a hex digit or a
+    "-", where the judge reads no card; so such lines are not judged whole, in all three prefilter paths."""
+    import itertools
+
+    from pytest_auditready.checks.data_minimisation import Scanner, _prefilter, _slow_prefilter
+
+    base = json.loads((ROOT / "openbao" / "clean.log").read_text().splitlines()[20])
+    base["request"]["data"] = {"note": "@@NOTE@@"}
+    template = json.dumps(base, separators=(",", ":"))
+    before = ["", " ", "x", "A", "f", "0", "-", "_", ":", "/", "(", "\\n", "\\t", "\\/", '\\"', "\\\\", "\\\\n",
+              "\\u0020", "\\u002D", "\\u0041", "\\u00e9", "\\u003", "é", "x\\u0031", "card-", "no. "]
+    cards = ["4111 1111 1111 1111", "4111-1111-1111-1111", "3782-822463-10005", "3782 822463 10005",
+             "4111 1111 1111 1111 123"]
+    scanner = Scanner(Settings())
+    paths = [_prefilter(("card",)), _prefilter(("card",), native=False), _slow_prefilter(("card",))]
+    found = 0
+    for b, c in itertools.product(before, cards):
+        for raw in (template.replace("@@NOTE@@", b + c), "paid " + b + c + " ok", b + c):
+            line = raw.encode()
+            judged = [h for _, h in scanner.judge_line(line, ("card",)) if h.detector == "card"]
+            marks = [0 in f(line) for f in paths if f is not None]
+            assert len(set(marks)) == 1, (raw, marks)
+            if judged:
+                found += 1
+                assert marks[0], raw
+    assert found > 150
+    for rid in ("f13a2580-7104-4636-a3c3-6f834063bd7c", "12345678-1234-1234-1234-123456789012",
+                "5C986415-5A24-4735-8140-2730163E747F", "00000000-0000-4000-8000-000000000000"):
+        base["request"]["id"] = rid
+        base["request"]["data"] = {"note": "nothing personal"}
+        line = json.dumps(base, separators=(",", ":")).encode()
+        assert not scanner.judge_line(line, ("card",)), rid  # the judge reads no card in it ...
+        assert [0 in f(line) for f in paths if f is not None] == [False] * 3, rid  # ... nor is the line a candidate
+
+
 # -- the repository's correct logs ------------------------------------------------------------------------------
 CORRECT = sorted(str(p.relative_to(ROOT)) for p in [*(ROOT / "openbao").glob("*.log"),
                                                     *(ROOT / "openbao" / "odd").glob("correct*.log"),

@@ -91,7 +91,7 @@ _TOKENS = [b'"', b"'", b":", b'":"', b'_id":"', b'_ID":"', b'_iD":', b"id", b"d"
            b"abcdef", b"ABCDEF", b"GB82WEST12345698765432", b"QQ 12 34 56 C", b"123-45-6789", b"555.123.4567",
            b"(555) 123-4567", b"+44 20 7946 0958", b"user@example.com", b"\xc3\xa9", b"\xff", b"\xed\xa0\x80",
            b"Zm9vYmFyYmF6cXV4cXV1eFpt", b"0" * 64, b"f" * 63, b"A" * 23, b"a1-" * 9, b"=", b"/", b"_", b"\r",
-           b"\\u0026", b"1234567890123", b"12345678901234567890"]
+           b"\\u0026", b"1234567890123", b"12345678901234567890", b"\\n", b"\\u0020", b"f13a2580-7104-4636-a3c3"]
 
 
 def _fuzz(seed: int, n: int = 300, longest: int = 60) -> list[bytes]:

@@ -32,7 +32,8 @@ lib: Optional[Any] = load()
 # data_minimisation's prefilters as ``_native.dm_lines`` implements them (bit i: the i-th detector here). The check
 # uses the C pass only while its PREFILTERS are exactly these: a changed pattern falls back to Hyperscan.
 DM_PREFILTERS: dict[str, tuple[bytes, ...]] = {
-    "card": (rb"(?:^|[^0-9A-Za-z]|\\[A-Za-z]|\\u[0-9A-Fa-f]{4})\d{13}", rb"\d{4}[ \-]\d{4,6}[ \-]\d{4}"),
+    "card": (rb"(?:^|[^0-9A-Za-z]|\\[A-Za-z]|\\u[0-9A-Fa-f]{4})\d{13}",
+             rb"(?:^|[^0-9A-Za-z\-]|\\[A-Za-z]|\\u[0-9A-Fa-f]{4})\d{4}[ \-]\d{4,6}[ \-]\d{4}"),
     "email": (rb"@[A-Za-z0-9\-]+\.", rb"%40[A-Za-z0-9\-]+\."),
     "phone": (rb"\+[1-9][\d ().\-]{6}", rb"\(\d{3}\) ?\d{3}[\-.]\d{4}", rb"\d{3}[\-.]\d{3}[\-.]\d{4}"),
     "iban": (rb"[A-Z]{2}\d{2}(?: ?[A-Z0-9]{4}){2}",),
