@@ -121,7 +121,13 @@ class Days(Visitor):
         # every time reads "YYYY-MM-DDTHH:MM:SS.fZ" and names a real UTC second: its first ten characters are its day
         self.fed += len(batch)
         days = self.days
-        for day, n in Counter(map(_DAY, batch.time)).items():
+        times = batch.time
+        if times:  # (C speed) the least and the greatest as text share their first ten characters: so do all
+            lo = min(times)[:10]
+            if lo == max(times)[:10]:
+                days[lo] = days.get(lo, 0) + len(times)
+                return
+        for day, n in Counter(map(_DAY, times)).items():
             days[day] = days.get(day, 0) + n
 
     def summary(self) -> DaySummary:
