@@ -17,8 +17,11 @@
  *   card_spans(text)             -> the matches of checks/data_minimisation.py's _CARD_RES, in their order, for
  *                                   ASCII text (None otherwise: the caller uses the regexes)
  *   dm_lines(data, mask)         -> data_minimisation's Hyperscan PREFILTERS: {line start: bitmask of detectors}
+ *   key_suspects(data)           -> the starts of the lines where auditlog/dupkeys.py's reference must look for a
+ *                                   key written twice in one object (every other line holds none)
  *
- * Nothing here keeps state or allocates beyond its result; the GIL is held throughout (the passes are short).
+ * Nothing here keeps state or allocates beyond its result (key_suspects' scratch stacks are freed before it
+ * returns); the GIL is held throughout (the passes are short).
  */
 #define PY_SSIZE_T_CLEAN
 #include <Python.h>
@@ -1276,6 +1279,123 @@ static PyObject *utc_ns(PyObject *self, PyObject *times) {
     return out;
 }
 
+/* -- key_suspects ------------------------------------------------------------------------------------------- */
+
+/* The lines of a block of JSON texts, one a line, where an object may hold a key twice (auditlog/dupkeys.py): two keys
+ * of one object with the same bytes, a key written with an escape (the bytes do not tell its text) or an object of more
+ * than KEYS_LINEAR keys (not compared pairwise here). The caller reads each such line with its reference, which
+ * compares keys decoded; a line not named holds no key twice in any object. Nothing else about the JSON is judged:
+ * a malformed line is its reader's to report. The scratch stacks are freed before returning. */
+#define KEYS_LINEAR 256
+
+typedef struct {
+    Py_ssize_t start, len;
+    unsigned hash;
+} keyref;
+
+typedef struct {
+    Py_ssize_t first_key;  /* this object's keys are keys[first_key:] */
+    int is_object;
+} frame;
+
+static int grow(void **p, Py_ssize_t *cap, Py_ssize_t need, size_t item) {
+    if (need <= *cap) return 1;
+    Py_ssize_t n = *cap ? *cap * 2 : 64;
+    while (n < need) n *= 2;
+    void *q = PyMem_Realloc(*p, (size_t)n * item);
+    if (q == NULL) return 0;
+    *p = q, *cap = n;
+    return 1;
+}
+
+/* The first '"' or '\\' in d[s:e], or e: 16 bytes at a time where SSE2 is there (most strings are digests). */
+HOT Py_ssize_t quote_or_backslash(const uchar *d, Py_ssize_t s, Py_ssize_t e) {
+#ifdef HAVE_SSE2
+    while (s + 16 <= e) {
+        __m128i v = _mm_loadu_si128((const __m128i *)(const void *)(d + s));
+        unsigned int m = eq16(v, '"') | eq16(v, '\\');
+        if (m) return s + __builtin_ctz(m);
+        s += 16;
+    }
+#endif
+    while (s < e && d[s] != '"' && d[s] != '\\') s++;
+    return s;
+}
+
+/* Whether the line d[i:e] may hold a key twice (1), holds none (0), or memory ran out (-1). */
+static int line_suspect(const uchar *d, Py_ssize_t i, Py_ssize_t e, frame **st, Py_ssize_t *st_cap, keyref **keys,
+                        Py_ssize_t *keys_cap) {
+    Py_ssize_t depth = 0, nkeys = 0, p = i, k;
+    int expect_key = 0;
+    while (p < e) {
+        uchar c = d[p];
+        if (c == '"') {
+            Py_ssize_t s = p + 1, q = quote_or_backslash(d, s, e);
+            int esc = 0;
+            while (q < e && d[q] == '\\') {  /* an escape: past the byte it escapes, to the next quote or escape */
+                esc = 1;
+                q = q + 2 < e ? quote_or_backslash(d, q + 2, e) : e;
+            }
+            if (expect_key) {
+                expect_key = 0;
+                Py_ssize_t len = q - s, first = (*st)[depth - 1].first_key;
+                if (esc || nkeys - first >= KEYS_LINEAR) return 1;
+                unsigned h = 2166136261u;
+                for (k = s; k < q; k++) h = (h ^ d[k]) * 16777619u;
+                for (k = first; k < nkeys; k++)
+                    if ((*keys)[k].hash == h && (*keys)[k].len == len && memcmp(d + (*keys)[k].start, d + s, (size_t)len) == 0)
+                        return 1;
+                if (!grow((void **)keys, keys_cap, nkeys + 1, sizeof(keyref))) return -1;
+                (*keys)[nkeys].start = s, (*keys)[nkeys].len = len, (*keys)[nkeys].hash = h;
+                nkeys++;
+            }
+            p = q + 1;
+            continue;
+        }
+        if (c == '{' || c == '[') {
+            if (!grow((void **)st, st_cap, depth + 1, sizeof(frame))) return -1;
+            (*st)[depth].first_key = nkeys, (*st)[depth].is_object = c == '{';
+            depth++;
+            expect_key = c == '{';
+        } else if (c == '}' || c == ']') {
+            if (depth > 0) nkeys = (*st)[--depth].first_key;
+            expect_key = 0;
+        } else if (c == ',') {
+            expect_key = depth > 0 && (*st)[depth - 1].is_object;
+        }
+        p++;
+    }
+    return 0;
+}
+
+static PyObject *key_suspects(PyObject *self, PyObject *args) {
+    Py_buffer buf;
+    if (!PyArg_ParseTuple(args, "y*:key_suspects", &buf)) return NULL;
+    const uchar *d = (const uchar *)buf.buf;
+    Py_ssize_t n = buf.len, i = 0, st_cap = 0, keys_cap = 0;
+    frame *st = NULL;
+    keyref *keys = NULL;
+    PyObject *out = PyList_New(0);
+    while (out != NULL && i <= n) {
+        const uchar *nl = i < n ? memchr(d + i, '\n', (size_t)(n - i)) : NULL;
+        Py_ssize_t e = nl != NULL ? nl - d : n;
+        int r = memchr(d + i, '"', (size_t)(e - i)) != NULL ? line_suspect(d, i, e, &st, &st_cap, &keys, &keys_cap) : 0;
+        if (r < 0) {
+            Py_CLEAR(out);
+            PyErr_NoMemory();
+        } else if (r > 0) {
+            PyObject *o = PyLong_FromSsize_t(i);
+            if (o == NULL || PyList_Append(out, o) < 0) Py_CLEAR(out);
+            Py_XDECREF(o);
+        }
+        i = e + 1;
+    }
+    PyMem_Free(st);
+    PyMem_Free(keys);
+    PyBuffer_Release(&buf);
+    return out;
+}
+
 static PyMethodDef methods[] = {
     {"block_shape", block_shape, METH_VARARGS, "block_shape(data) -> (lines, every newline before '{', irregular)"},
     {"entropy_ends", entropy_ends, METH_VARARGS, "entropy_ends(data, clean=None) -> ends of candidate quoted runs"},
@@ -1286,6 +1406,7 @@ static PyMethodDef methods[] = {
     {"digest_walk", digest_walk, METH_VARARGS, "digest_walk(data) -> (digest_flags, ends of integrity_digest's _SUSPECT or None)"},
     {"card_spans", card_spans, METH_O, "card_spans(text) -> the card regexes' matches (None: not ASCII)"},
     {"dm_lines", dm_lines, METH_VARARGS, "dm_lines(data, mask) -> {line start: detector bits}"},
+    {"key_suspects", key_suspects, METH_VARARGS, "key_suspects(data) -> starts of the lines that may hold a key twice"},
     {NULL, NULL, 0, NULL},
 };
 

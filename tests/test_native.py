@@ -415,6 +415,25 @@ def test_dm_lines_equal_the_data_minimisation_prefilter_database(lib: Any, detec
         assert fast(data) == slow(data), data[:300]
 
 
+def test_key_suspects_name_every_line_the_reference_finds_a_key_twice_in(lib: Any) -> None:
+    """Each build (SIMD, SSE2, portable) names every line where auditlog/dupkeys.py's reference finds a key twice,
+    on every fixture and on hostile bytes; the lines it names are the same in each build."""
+    from pytest_auditready.auditlog.dupkeys import duplicate_keys
+
+    twice = 0
+    for data in [*_inputs(), b'{"a":1,"a":2}\n{"b":"\\"","b":1}\n{"c\\u0022":1,"c\\"":2}', b'{"' + b"x" * 40 + b'":1,"'
+                 + b"x" * 40 + b'":2}']:
+        named = lib.key_suspects(data)
+        assert named == sorted(set(named)), data[:300]
+        at = 0
+        for line in data.split(b"\n"):
+            if duplicate_keys(line):
+                twice += 1
+                assert at in named, line[:300]
+            at += len(line) + 1
+    assert twice >= 4
+
+
 # -- auditready verify, both ways ------------------------------------------------------------------------------------
 def _strip(doc: Any) -> Any:
     """A --json report without what differs from run to run (times)."""

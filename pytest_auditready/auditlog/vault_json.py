@@ -133,4 +133,9 @@ def parse_line(file: str, line_no: int, raw: bytes, prefix: str = "") -> Union[A
         return BadLine(file, line_no, too_deep(body[start:]), text)
     if not isinstance(data, dict):
         return BadLine(file, line_no, "the line's JSON is not an object", text)
+    from .dupkeys import problem
+
+    twice = problem(body[start:].encode("utf-8"))
+    if twice:
+        return BadLine(file, line_no, twice, text)
     return AuditEntry(file, line_no, data, text)

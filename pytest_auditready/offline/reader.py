@@ -21,6 +21,7 @@ from typing import IO, TYPE_CHECKING, Any, Callable, Iterator, Mapping, Optional
 import msgspec
 import orjson
 
+from ..auditlog import dupkeys
 from ..auditlog.formats import CLOUDTRAIL_FIELDS, K8S_FIELDS
 from ..auditlog.lines import MAX_LINE_BYTES
 from ..auditlog.model import AuditEntry, BadLine, Entries, Record, parse_time, port_text, vault_identity, vault_result
@@ -188,6 +189,9 @@ def vault_parser(file: str, prefix: str = "") -> Callable[[int, bytes], Parsed]:
             return _bad_json(file, line, body)
         except RecursionError:  # deeper than the vault writes
             return BadLine(file, line, too_deep(body), raw.decode("utf-8", "replace"))
+        twice = dupkeys.problem(body)
+        if twice:
+            return BadLine(file, line, twice, raw.decode("utf-8", "replace"))
         a = e.auth or _EMPTY_AUTH
         r = e.request or _EMPTY_REQUEST
         allowed = a.policy_results.allowed if a.policy_results is not None else None
@@ -276,6 +280,8 @@ def vault_block(file: str, prefix: str = "") -> Callable[[Block], Optional[Entri
                 data.decode("utf-8")
             except UnicodeDecodeError:
                 return None
+        if dupkeys.lines_with_duplicates(data):
+            return None  # line by line says which line holds a key twice
         try:
             items = _block_decoder.decode_lines(data)
         except (msgspec.DecodeError, msgspec.ValidationError, RecursionError):
@@ -398,7 +404,10 @@ def _object(file: str, line: int, raw: bytes) -> Union[dict[str, Any], BadLine]:
             return BadLine(file, line, too_deep(raw), raw.decode("utf-8", "replace"))
         except ValueError:
             return _bad_json(file, line, raw)
-    return data if isinstance(data, dict) else _bad_json(file, line, raw)
+    if not isinstance(data, dict):
+        return _bad_json(file, line, raw)
+    twice = dupkeys.problem(raw)
+    return BadLine(file, line, twice, raw.decode("utf-8", "replace")) if twice else data
 
 
 def jsonl_parser(file: str, field_map: Mapping[str, str],
@@ -638,6 +647,10 @@ class CloudTrailReader:
             self.problem = f"not a CloudTrail log file ({str(exc).split(' - ')[0].rstrip('.')})"
             yield from blocks(io.BytesIO(data), self.file, stats)
             return
+        if data.count(b'"Records"') > 1:  # "Records" twice: every reader that keeps the last hides the first list
+            twice = dupkeys.duplicate_keys(data, outermost=True)
+            if twice:
+                self.problem = dupkeys.reason(twice, "the file's object")
         stats.bytes = size_read
         from ..engine import progress
 
@@ -648,8 +661,8 @@ class CloudTrailReader:
         size, first = 0, 1
         for raw in records:
             line = bytes(raw)
-            if b"\n" in line or b"\r" in line:  # a pretty-printed file: one record a line
-                line = orjson.dumps(orjson.loads(line))
+            if b"\n" in line or b"\r" in line:  # a pretty-printed file: one record a line, its bytes kept (a JSON
+                line = line.replace(b"\r", b" ").replace(b"\n", b" ")  # string holds no raw line break)
             batch.append(line)
             size += len(line)
             if size >= BLOCK:
