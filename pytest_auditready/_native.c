@@ -16,7 +16,8 @@
  *                                   or None when its carried-line expression matches), in one walk
  *   card_spans(text)             -> the matches of checks/data_minimisation.py's _CARD_RES, in their order, for
  *                                   ASCII text (None otherwise: the caller uses the regexes)
- *   dm_lines(data, mask)         -> data_minimisation's Hyperscan PREFILTERS: {line start: bitmask of detectors}
+ *   dm_lines(data, mask)         -> data_minimisation's Hyperscan PREFILTERS (and its ENCODED_PREFILTERS with bit 32
+ *                                   in mask): {line start: bitmask of detectors}
  *   key_suspects(data)           -> the starts of the lines where auditlog/dupkeys.py's reference must look for a
  *                                   key written twice in one object (every other line holds none)
  *
@@ -887,6 +888,8 @@ fail:
 #define D_PHONE 4
 #define D_IBAN 8
 #define D_NID 16
+#define D_ALL 31  /* every detector */
+#define D_ENC 32  /* in dm_lines' mask: also ENCODED_PREFILTERS (enc_bits) */
 
 /* [A-Z]{2}\d{2}(?: ?[A-Z0-9]{4}){2} at i */
 static int iban_at(const uchar *d, Py_ssize_t n, Py_ssize_t i) {
@@ -988,7 +991,69 @@ static int sep_bits(const uchar *L, Py_ssize_t n, Py_ssize_t j, Py_ssize_t run, 
     return bits;
 }
 
-/* The shapes that start at L[i], a capital or one of "@ % + (". */
+/* (?:\+|%20) at L[j]: its length, else 0. */
+static int space_at(const uchar *L, Py_ssize_t n, Py_ssize_t j) {
+    if (j < 0 || j >= n) return 0;
+    if (L[j] == '+') return 1;
+    return L[j] == '%' && j + 2 < n && L[j + 1] == '2' && L[j + 2] == '0' ? 3 : 0;
+}
+
+static int updig(const uchar *L, Py_ssize_t n, Py_ssize_t i, Py_ssize_t count) {  /* [A-Z0-9]{count} at L[i] */
+    Py_ssize_t k;
+    if (i < 0 || i + count > n) return 0;
+    for (k = 0; k < count; k++)
+        if (!IS(L[i + k], C_UPPER) && !IS(L[i + k], C_DIGIT)) return 0;
+    return 1;
+}
+
+/* checks/data_minimisation.py's ENCODED_PREFILTERS at L[i], one of "\\ % +": a printable ASCII character as a \u
+ * escape (every detector); "%2b" or "%28ddd%29" before a number; and the shapes whose first separator, "+" or "%20",
+ * is at L[i] (a space in URL-encoded text), each with what must come before it. */
+static int enc_bits(const uchar *L, Py_ssize_t n, Py_ssize_t i) {
+    int bits = 0, sp;
+    uchar c = L[i];
+    if (c == '\\') {  /* \\u00(?:2[0-57-9a-fA-F]|3[0-9abdfABDF]|[4-6][0-9a-fA-F]|7[0-9a-eA-E]) */
+        if (i + 5 < n && L[i + 1] == 'u' && L[i + 2] == '0' && L[i + 3] == '0' && IS(L[i + 5], C_HEX)) {
+            uchar h = L[i + 4], l = (uchar)(L[i + 5] | 0x20);
+            if ((h == '2' && l != '6') || (h == '3' && (IS(l, C_DIGIT) || l == 'a' || l == 'b' || l == 'd' || l == 'f'))
+                || (h >= '4' && h <= '6') || (h == '7' && l != 'f'))
+                bits |= D_ALL;
+        }
+        return bits;
+    }
+    if (c == '%' && i + 3 < n && L[i + 1] == '2') {
+        if ((L[i + 2] == 'b' || L[i + 2] == 'B') && L[i + 3] >= '1' && L[i + 3] <= '9') bits |= D_PHONE;  /* %2[bB][1-9] */
+        if (L[i + 2] == '8' && ndig(L, n, i + 3, 3) && i + 8 < n && L[i + 6] == '%' && L[i + 7] == '2' && L[i + 8] == '9')
+            bits |= D_PHONE;  /* %28\d{3}%29 */
+    }
+    if (c == '+' && i + 1 < n && L[i + 1] >= '1' && L[i + 1] <= '9') {  /* \+[1-9]\d{0,3}(?:\+|%20)\(?\d */
+        Py_ssize_t q = i + 2, k = 0;
+        while (q < n && IS(L[q], C_DIGIT) && k < 4) q++, k++;
+        if (k <= 3 && (sp = space_at(L, n, q)) != 0) {
+            Py_ssize_t r = q + sp + (q + sp < n && L[q + sp] == '(');
+            if (ndig(L, n, r, 1)) bits |= D_PHONE;
+        }
+    }
+    if ((sp = space_at(L, n, i)) != 0) {
+        Py_ssize_t a = i + sp, m = 0, s2;
+        if (ndig(L, n, i - 4, 4)) {  /* \d{4}SP\d{4,6}SP\d{4} */
+            while (a + m < n && IS(L[a + m], C_DIGIT) && m < 7) m++;
+            if (m >= 4 && m <= 6 && (s2 = space_at(L, n, a + m)) != 0 && ndig(L, n, a + m + s2, 4)) bits |= D_CARD;
+        }
+        if (ndig(L, n, i - 3, 3) && ndig(L, n, a, 3) && a + 3 < n && (L[a + 3] == '-' || L[a + 3] == '.')
+            && ndig(L, n, a + 4, 4))
+            bits |= D_PHONE;  /* \d{3}SP\d{3}[-.]\d{4} */
+        if (i >= 4 && IS(L[i - 4], C_UPPER) && IS(L[i - 3], C_UPPER) && ndig(L, n, i - 2, 2) && updig(L, n, a, 4)
+            && (s2 = space_at(L, n, a + 4)) != 0 && updig(L, n, a + 4 + s2, 4))
+            bits |= D_IBAN;  /* [A-Z]{2}\d{2}SP[A-Z0-9]{4}SP[A-Z0-9]{4} */
+        if (i >= 2 && IS(L[i - 2], C_UPPER) && IS(L[i - 1], C_UPPER) && ndig(L, n, a, 2)
+            && (ndig(L, n, a + 2, 2) || ((s2 = space_at(L, n, a + 2)) != 0 && ndig(L, n, a + 2 + s2, 2))))
+            bits |= D_NID;  /* [A-Z]{2}SP\d{2}SP?\d{2} */
+    }
+    return bits;
+}
+
+/* The shapes that start at L[i], a capital or one of "@ % + ( \\" ("\\" only for the encoded shapes). */
 static int start_bits(const uchar *L, Py_ssize_t n, Py_ssize_t i, int mask) {
     int bits = 0;
     uchar c = L[i];
@@ -1016,7 +1081,8 @@ static int start_bits(const uchar *L, Py_ssize_t n, Py_ssize_t i, int mask) {
         if ((mask & D_IBAN) && iban_at(L, n, i)) bits |= D_IBAN;
         if ((mask & D_NID) && nino_at(L, n, i)) bits |= D_NID;
     }
-    return bits & mask;
+    if ((mask & D_ENC) && (c == '%' || c == '+' || c == '\\')) bits |= enc_bits(L, n, i);
+    return bits & mask & D_ALL;
 }
 
 /* What the detectors in ``mask`` could match on the line L[0:n] (no prefilter spans a newline), byte by byte.
@@ -1026,7 +1092,7 @@ static int line_bits_scalar(const uchar *L, Py_ssize_t n, int mask) {
     Py_ssize_t i = 0;
     while (i < n) {
         uchar c = L[i], k = cls[c];
-        if (!(k & (C_DIGIT | C_UPPER)) && c != '@' && c != '%' && c != '+' && c != '(') {
+        if (!(k & (C_DIGIT | C_UPPER)) && c != '@' && c != '%' && c != '+' && c != '(' && c != '\\') {
             i++;
             continue;
         }
@@ -1041,9 +1107,9 @@ static int line_bits_scalar(const uchar *L, Py_ssize_t n, int mask) {
             bits |= start_bits(L, n, i, mask);
             i++;
         }
-        if ((bits & mask) == mask) break;
+        if ((bits & mask & D_ALL) == (mask & D_ALL)) break;
     }
-    return bits & mask;
+    return bits & mask & D_ALL;
 }
 
 #ifdef HAVE_SSE2
@@ -1059,7 +1125,8 @@ HOT void masks64_sse2(const uchar *p, u64 *D, u64 *S, u64 *T) {
         unsigned sh = 16 * (unsigned)k;
         d |= (u64)range16(v, '0', '9') << sh;
         s |= (u64)(eq16(v, ' ') | eq16(v, '-') | eq16(v, '.')) << sh;
-        t |= (u64)(range16(v, 'A', 'Z') | eq16(v, '@') | eq16(v, '%') | eq16(v, '+') | eq16(v, '(')) << sh;
+        t |= (u64)(range16(v, 'A', 'Z') | eq16(v, '@') | eq16(v, '%') | eq16(v, '+') | eq16(v, '(') | eq16(v, '\\'))
+             << sh;
     }
     *D = d, *S = s, *T = t;
 }
@@ -1089,7 +1156,7 @@ AVX2 static inline __attribute__((always_inline)) void masks64_avx2(const uchar 
         unsigned sh = 32 * (unsigned)k;
         d |= range32(v, '0', '9') << sh;
         s |= (eq32(v, ' ') | eq32(v, '-') | eq32(v, '.')) << sh;
-        t |= (range32(v, 'A', 'Z') | eq32(v, '@') | eq32(v, '%') | eq32(v, '+') | eq32(v, '(')) << sh;
+        t |= (range32(v, 'A', 'Z') | eq32(v, '@') | eq32(v, '%') | eq32(v, '+') | eq32(v, '(') | eq32(v, '\\')) << sh;
     }
     *D = d, *S = s, *T = t;
 }
@@ -1102,7 +1169,7 @@ HOT int line_bits_with(const uchar *L, Py_ssize_t n, int mask, void (*masks)(con
     int bits = 0, runs13 = 0;  /* runs13: a run of 13 digits somewhere (``card_line`` then judges the line) */
     Py_ssize_t w, carry = 0;  /* digits running into this window from the previous ones */
     unsigned long long prev_top = 0;
-    for (w = 0; w < n && (bits & mask) != mask; w += 64) {
+    for (w = 0; w < n && (bits & mask & D_ALL) != (mask & D_ALL); w += 64) {
         unsigned long long D = 0, S = 0, T = 0;
         if (w + 64 <= n) {
             masks(L + w, &D, &S, &T);
@@ -1112,7 +1179,7 @@ HOT int line_bits_with(const uchar *L, Py_ssize_t n, int mask, void (*masks)(con
                 uchar c = L[w + k];
                 if (IS(c, C_DIGIT)) D |= 1ULL << k;
                 if (c == ' ' || c == '-' || c == '.') S |= 1ULL << k;
-                if (IS(c, C_UPPER) || c == '@' || c == '%' || c == '+' || c == '(') T |= 1ULL << k;
+                if (IS(c, C_UPPER) || c == '@' || c == '%' || c == '+' || c == '(' || c == '\\') T |= 1ULL << k;
             }
         }
         if ((mask & D_CARD) && !runs13) {  /* \d{13} */
@@ -1141,7 +1208,7 @@ HOT int line_bits_with(const uchar *L, Py_ssize_t n, int mask, void (*masks)(con
             bits |= start_bits(L, n, i, mask);
         }
     }
-    return bits & mask;
+    return bits & mask & D_ALL;
 }
 static int line_bits(const uchar *L, Py_ssize_t n, int mask) { return line_bits_with(L, n, mask, masks64_sse2); }
 #ifdef HAVE_AVX2
@@ -1153,8 +1220,8 @@ AVX2 static int line_bits_avx2(const uchar *L, Py_ssize_t n, int mask) {
 #define line_bits line_bits_scalar
 #endif
 
-/* A line may hold a detector's shape only if it has one of these bytes: a digit (cards, phones, IBANs, national
- * ids) or "@" / "%" (e-mail). Lines without any are skipped without a look. */
+/* {line start: the detectors (bits of ``mask``) whose PREFILTERS match on the line}, and with D_ENC in ``mask``
+ * whose ENCODED_PREFILTERS match too (checks/data_minimisation.py; scan/native.py's DM_PREFILTERS and DM_ENCODED). */
 static PyObject *dm_lines(PyObject *self, PyObject *args) {
     Py_buffer buf;
     int mask;

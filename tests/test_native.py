@@ -24,7 +24,7 @@ from typing import Any, Callable, Iterator
 import pytest
 
 from pytest_auditready.checks import integrity_digest
-from pytest_auditready.checks.data_minimisation import _CARD_RES, PREFILTERS, _prefilter
+from pytest_auditready.checks.data_minimisation import _CARD_RES, ENCODED_PREFILTERS, PREFILTERS, _prefilter
 from pytest_auditready.offline import reader
 from pytest_auditready.scan import hyperscan as hsmod
 from pytest_auditready.scan import native
@@ -91,7 +91,10 @@ _TOKENS = [b'"', b"'", b":", b'":"', b'_id":"', b'_ID":"', b'_iD":', b"id", b"d"
            b"abcdef", b"ABCDEF", b"GB82WEST12345698765432", b"QQ 12 34 56 C", b"123-45-6789", b"555.123.4567",
            b"(555) 123-4567", b"+44 20 7946 0958", b"user@example.com", b"\xc3\xa9", b"\xff", b"\xed\xa0\x80",
            b"Zm9vYmFyYmF6cXV4cXV1eFpt", b"0" * 64, b"f" * 63, b"A" * 23, b"a1-" * 9, b"=", b"/", b"_", b"\r",
-           b"\\u0026", b"1234567890123", b"12345678901234567890", b"\\n", b"\\u0020", b"f13a2580-7104-4636-a3c3"]
+           b"\\u0026", b"1234567890123", b"12345678901234567890", b"\\n", b"\\u0020", b"f13a2580-7104-4636-a3c3",
+           b"%20", b"%2b", b"%2B", b"%28", b"%29", b"+", b"+4", b"+44", b"\\u0041", b"\\u0066", b"\\u007f", b"\\u007E",
+           b"\\u003a", b"\\u0036", b"4111+1111+1111+1111", b"GB82+WEST+1234", b"AB%2012%2034", b"AB", b"12", b"1234",
+           b"%28415%29", b"415+555-0132", b"415%20555.0132"]
 
 
 def _fuzz(seed: int, n: int = 300, longest: int = 60) -> list[bytes]:
@@ -407,7 +410,8 @@ def test_card_spans_equal_the_card_regexes(lib: Any) -> None:
 @pytest.mark.parametrize("detectors", [tuple(PREFILTERS), ("card",), ("email", "phone"), ("iban", "national_id")])
 def test_dm_lines_equal_the_data_minimisation_prefilter_database(lib: Any, detectors: tuple[str, ...],
                                                                  monkeypatch: pytest.MonkeyPatch) -> None:
-    assert PREFILTERS == native.DM_PREFILTERS  # else the check falls back to Hyperscan (and this test says so)
+    # else the check falls back to Hyperscan (and this test says so)
+    assert PREFILTERS == native.DM_PREFILTERS and ENCODED_PREFILTERS == native.DM_ENCODED
     monkeypatch.setattr(native, "lib", lib)
     fast, slow = _prefilter(detectors), _prefilter(detectors, native=False)
     assert fast is not None and slow is not None
@@ -432,6 +436,53 @@ def test_key_suspects_name_every_line_the_reference_finds_a_key_twice_in(lib: An
                 assert at in named, line[:300]
             at += len(line) + 1
     assert twice >= 4
+
+
+def _near(rng: random.Random) -> bytes:
+    """A line near an encoded shape of data_minimisation (ENCODED_PREFILTERS): each part of one shape as the shape
+    asks, or now and then one digit, letter or separator off, between random bytes."""
+    def digits(k: int) -> bytes:
+        k = max(0, k + (rng.choice([-1, 1]) if rng.random() < 0.15 else 0))
+        return bytes(rng.choice(b"0123456789") for _ in range(k))
+
+    def sp() -> bytes:
+        return rng.choice([b"+", b"%20"]) if rng.random() < 0.85 else rng.choice([b"%21", b" ", b"-", b"%2", b""])
+
+    def up(k: int) -> bytes:
+        return bytes(rng.choice(b"ABCXYZ" if rng.random() < 0.9 else b"ab1") for _ in range(k))
+
+    shapes = [
+        lambda: digits(4) + sp() + digits(rng.randint(4, 6)) + sp() + digits(4),
+        lambda: b"+" + rng.choice([b"1", b"4", b"0"]) + digits(rng.randint(0, 3)) + sp() + rng.choice([b"(", b""])
+        + digits(1),
+        lambda: digits(3) + sp() + digits(3) + rng.choice([b"-", b".", b"+"]) + digits(4),
+        lambda: b"%2" + rng.choice([b"b", b"B", b"c"]) + rng.choice([b"0", b"5"]),
+        lambda: b"%28" + digits(3) + rng.choice([b"%29", b"%2", b")"]),
+        lambda: up(2) + digits(2) + sp() + up(2) + digits(2) + sp() + up(1) + digits(3),
+        lambda: up(2) + sp() + digits(2) + rng.choice([b"+", b"%20", b""]) + digits(2),
+        lambda: b"\\u00" + bytes(rng.choice(b"234567") for _ in range(1)) + bytes(rng.choice(b"06afAFg") for _ in range(1)),
+    ]
+    fill = [b"", b"x", b"A", b"1", b" ", b'"', b"%", b"+", b"\\", b"9"]
+    return rng.choice(fill) + rng.choice(shapes)() + rng.choice(fill) + (rng.choice(shapes)() if rng.random() < 0.3
+                                                                        else b"")
+
+
+@pytest.mark.parametrize("detector", list(PREFILTERS))
+def test_dm_lines_find_each_encoded_shape_as_hyperscan_does(lib: Any, detector: str,
+                                                            monkeypatch: pytest.MonkeyPatch) -> None:
+    """Lines near the encoded shapes (separators "+" and "%20", "%2b", "%28", escapes), one detector at a time, so
+    that no other shape of the line hides a wrong answer: the C pass marks the lines Hyperscan does."""
+    monkeypatch.setattr(native, "lib", lib)
+    fast, slow = _prefilter((detector,)), _prefilter((detector,), native=False)
+    assert fast is not None and slow is not None
+    rng = random.Random(detector)
+    marked = 0
+    for _ in range(6000):
+        data = _near(rng)
+        want = slow(data)
+        assert fast(data) == want, data
+        marked += bool(want)
+    assert 300 < marked < 5700
 
 
 # -- auditready verify, both ways ------------------------------------------------------------------------------------

@@ -622,18 +622,21 @@ def _pairs(detectors: tuple[str, ...], *tables: dict[str, tuple[bytes, ...]]) ->
 
 def _prefilter(detectors: tuple[str, ...], native: bool = True) -> Optional[Callable[[bytes], dict[int, set[str]]]]:
     """For ``detectors``: the start offset of each line of a block where a prefilter (PREFILTERS or
-    ENCODED_PREFILTERS) matched, with the detectors that could match there: PREFILTERS by the C extension's pass
-    while they are the ones it implements, unless ``native`` is False; else, and ENCODED_PREFILTERS always, by
+    ENCODED_PREFILTERS) matched, with the detectors that could match there: each by the C extension's pass while it
+    is the one the pass implements (scan.native's DM_PREFILTERS, DM_ENCODED), unless ``native`` is False; else by
     Hyperscan (its databases cached). None without Hyperscan."""
     from ..scan import native as fast
 
     if native and fast.lib is not None and PREFILTERS == fast.DM_PREFILTERS:
-        encoded = _hyperscan_lines(_pairs(detectors, ENCODED_PREFILTERS))
-        if encoded is None:  # pragma: no cover - hyperscan is a dependency
-            return None
         mask = sum(fast.DM_BITS[d] for d in detectors)
         sets = [{d for d in detectors if bits & fast.DM_BITS[d]} for bits in range(mask + 1)]
         dm_lines = fast.lib.dm_lines
+        if ENCODED_PREFILTERS == fast.DM_ENCODED:  # the C pass looks for both
+            every = mask | fast.DM_ENCODED_BIT
+            return lambda data: {ls: set(sets[bits]) for ls, bits in dm_lines(data, every).items()}
+        encoded = _hyperscan_lines(_pairs(detectors, ENCODED_PREFILTERS))
+        if encoded is None:  # pragma: no cover - hyperscan is a dependency
+            return None
 
         def both(data: bytes) -> dict[int, set[str]]:
             out = {ls: set(sets[bits]) for ls, bits in dm_lines(data, mask).items()}

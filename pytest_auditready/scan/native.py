@@ -40,3 +40,15 @@ DM_PREFILTERS: dict[str, tuple[bytes, ...]] = {
     "national_id": (rb"\d{3}-\d{2}-\d{4}", rb"[A-Z]{2} ?\d{2} ?\d{2} ?\d{2} ?[A-D]"),
 }
 DM_BITS = {name: 1 << i for i, name in enumerate(DM_PREFILTERS)}
+# ... and its ENCODED_PREFILTERS, which ``dm_lines`` looks for too when DM_ENCODED_BIT is in its mask.
+_DM_ESCAPE = rb"\\u00(?:2[0-57-9a-fA-F]|3[0-9abdfABDF]|[4-6][0-9a-fA-F]|7[0-9a-eA-E])"
+_DM_SPACE = rb"(?:\+|%20)"
+DM_ENCODED: dict[str, tuple[bytes, ...]] = {
+    "card": (_DM_ESCAPE, rb"\d{4}" + _DM_SPACE + rb"\d{4,6}" + _DM_SPACE + rb"\d{4}"),
+    "email": (_DM_ESCAPE,),
+    "phone": (_DM_ESCAPE, rb"%2[bB][1-9]", rb"%28\d{3}%29", rb"\+[1-9]\d{0,3}" + _DM_SPACE + rb"\(?\d",
+              rb"\d{3}" + _DM_SPACE + rb"\d{3}[\-.]\d{4}"),
+    "iban": (_DM_ESCAPE, rb"[A-Z]{2}\d{2}" + _DM_SPACE + rb"[A-Z0-9]{4}" + _DM_SPACE + rb"[A-Z0-9]{4}"),
+    "national_id": (_DM_ESCAPE, rb"[A-Z]{2}" + _DM_SPACE + rb"\d{2}" + _DM_SPACE + rb"?\d{2}"),
+}
+DM_ENCODED_BIT = 32
