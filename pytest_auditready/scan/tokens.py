@@ -75,18 +75,31 @@ _CREDENTIAL_KEY = (r"(?:passw(?:or)?d|pwd|secret|token|(?:api|auth|service|accou
 _NOT_ASSIGNED = frozenset({"true", "false", "null", "none", "nil", "undefined", "empty", "required", "optional",
                            "unset", "yes", "no", "on", "off", "redacted", "hidden", "masked", "removed", "secret",
                            "password", "token"})
-# Keys that end in "token" but name a place in a listing, not a credential (AWS nextToken, Google pageToken...).
+# Keys that end in "token" but name a place in a listing, not a credential (AWS nextToken, Google pageToken...),
+# and keys that name a Kubernetes Secret to use, not its content (Helm charts' existingSecret).
 _PAGING = ("nexttoken", "next_token", "pagetoken", "page_token", "continuationtoken", "continuation_token",
-           "synctoken", "sync_token", "resumetoken", "resume_token")
+           "synctoken", "sync_token", "resumetoken", "resume_token", "existingsecret", "existing_secret",
+           "existing-secret")
+
+
+def _credential(key: str, value: str) -> bool:
+    """``value`` under ``key`` is a credential: four or more characters that are no placeholder, mask, HMAC digest,
+    word for nothing or reference (a file, a variable, an encrypted value such as sops' ENC[...], a secret manager's
+    path), under a key that names no paging cursor or Secret to use (_PAGING)."""
+    low = value.lower()
+    return (len(value) >= 4 and not placeholder(value) and low not in _NOT_ASSIGNED
+            and not low.startswith(("hmac-sha256:", "@", "$", "file:", "env:", "/", "enc[", "vault:", "ref+"))
+            and any(c.isalnum() for c in value) and not key.strip().strip("\"'").lower().endswith(_PAGING))
 
 
 def _assigned(m: re.Match[str]) -> bool:
-    """``KEY=value`` in text assigns a credential: a value of four or more characters that is no placeholder, mask,
-    HMAC digest, word for nothing or reference, under a key that names no paging cursor."""
-    value, key = m.group(1), m.group(0).split("=", 1)[0].strip().lower()
-    return (len(value) >= 4 and not placeholder(value) and value.lower() not in _NOT_ASSIGNED
-            and not value.lower().startswith(("hmac-sha256:", "@", "$", "file:", "env:", "/"))
-            and any(c.isalnum() for c in value) and not key.endswith(_PAGING))
+    """``KEY=value`` in text assigns a credential (``_credential``)."""
+    return _credential(m.group(0).split("=", 1)[0], m.group(1))
+
+
+def _mapped(m: re.Match[str]) -> bool:
+    """``key: value`` on a line of a YAML or properties text maps a credential (``_credential``)."""
+    return _credential(m.group(0).split(":", 1)[0].lstrip(" \t-"), next(g for g in m.groups() if g is not None))
 
 
 @dataclass(frozen=True)
@@ -155,6 +168,14 @@ RULES: tuple[TokenRule, ...] = (
     TokenRule("Secret Keyword", re.compile(
         r"(?i)(?<![A-Za-z0-9])[A-Za-z0-9_.-]*?" + _CREDENTIAL_KEY + r"\s{0,2}=\s{0,2}([^\s;&,\"'<>()\[\]{}|`]+)"),
         _assigned),
+    # The same in a YAML, properties or .env text inside a value: a ConfigMap's "application.yml" ("spring:\n
+    # datasource:\n    password: s3cr3t"), Helm values, a Compose file. The key begins its line (indented, or a list
+    # item's "- "), and YAML asks for a space after the colon. An unquoted value is one word (so prose after a colon,
+    # "token: not found", is none) and not a YAML block, tag, alias or anchor ("|", "!vault", "*x", "&x"); a quoted
+    # value may hold spaces. A comment after it is not part of it.
+    TokenRule("Secret Keyword", re.compile(
+        r"(?im)^[ \t]*(?:-[ \t]+)?[\"']?[A-Za-z0-9_.-]*?" + _CREDENTIAL_KEY + r"[\"']?[ \t]{0,4}:[ \t]+"
+        r"(?:\"([^\"\n]+)\"|'([^'\n]+)'|([^\s\"'#|>&*!%@`{\[][^\s]*))[ \t]*(?:#[^\n]*)?$"), _mapped),
     # An HTTP Authorization credential written into any text: "Bearer <token68>", "Basic <base64 of user:pass>"
     TokenRule("Bearer Token", re.compile(r"(?i)(?<![A-Za-z0-9])bearer\s+([A-Za-z0-9._~+/-]{16,}=*)"), _bearer),
     TokenRule("Basic Auth Credentials", re.compile(r"(?i)(?<![A-Za-z0-9])basic\s+([A-Za-z0-9+/]{4,}={0,2})"
@@ -191,6 +212,8 @@ PREFILTERS: tuple[tuple[bytes, bool], ...] = (  # (expression, caseless)
     (rb"hooks\.slack\.com/", False),
     (rb"://[^\s\"<>\\^`{|}/?#\[\]@]{1,256}@", False),
     (_CREDENTIAL_KEY.encode("ascii") + rb"\s{0,2}=", True),
+    # the mapping's colon and space, as a JSON text writes them (a quote escaped, a tab as \t)
+    (_CREDENTIAL_KEY.encode("ascii") + rb"(?:\\?[\"'])?(?:[ \t]|\\t){0,4}:(?:[ \t]|\\t)", True),
     (rb"bearer\s", True),
     (rb"basic\s", True),
 )
@@ -202,4 +225,4 @@ def find(value: str) -> Iterator[tuple[str, str]]:
     for rule in RULES:
         for m in rule.pattern.finditer(value):
             if rule.check is None or rule.check(m):
-                yield rule.kind, m.group(1) if rule.pattern.groups else m.group(0)
+                yield rule.kind, next((g for g in m.groups() if g is not None), m.group(0))

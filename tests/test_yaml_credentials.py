@@ -1,0 +1,84 @@
+"""A credential in a YAML, properties or .env text inside a logged value is a leak: a ConfigMap's "application.yml"
+("spring:\\n  datasource:\\n    password: ..."), Helm values, a Compose file's environment. detect-secrets' keyword
+detector reads such text only in files it knows as YAML, and the ``KEY=value`` rule (test_keyword_assignments.py)
+only assignments, so a Kubernetes audit event at RequestResponse level holding one passed. Templates, references,
+encrypted values, YAML blocks and tags, prose after a colon and a Secret's name stay clean."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from pytest_auditready.scan import native
+from tests.conftest import remember_secret
+from tests.test_url_passwords import ROOT, _entry, leak_lines, scanner  # noqa: F401  (the scanner fixture)
+
+# Each a credential of its own, remembered: no output may show one.
+SECRETS = ["Tr0ub4dor-and-3x", "Zq7vXw4YamlPw9", "9fQ2-xLp7-Zr4k-88aa", "Zq7 vXw4 quoted", "hunter22-list",
+           "Zq7vXw4ComposeTk", "wJalrXUtnFEMI-K7MDENG-yaml", "Zq7vXw4PropsPw"]
+for _s in SECRETS:
+    remember_secret(_s)
+
+LEAKS = [
+    f"spring:\n  datasource:\n    url: jdbc:postgresql://db:5432/app\n    username: app\n    password: {SECRETS[0]}\n",
+    f"database:\n  host: db\n  Password: {SECRETS[1]}  # rotated monthly\n",
+    f"API_TOKEN: {SECRETS[2]}",
+    f'auth:\n  client_secret: "{SECRETS[3]}"\n',
+    f"users:\n  - name: ci\n  - password: {SECRETS[4]}\n",
+    f"services:\n  app:\n    environment:\n      GITHUB_TOKEN: '{SECRETS[5]}'\n",
+    f"aws:\n\taccess_key: AKIAIOSFODNN7EXAMPLE\n\tsecret_access_key: {SECRETS[6]}\n",
+    f"db.user: app\ndb.password: {SECRETS[7]}\n",  # a properties file written with colons
+]
+CLEAN = [
+    "spring:\n  datasource:\n    password: ${DB_PASSWORD}\n",
+    "password: '{{ .Values.db.password }}'\n",
+    "password: |\n  kept in the vault\n",
+    "password: !vault |\n  $ANSIBLE_VAULT;1.1;AES256\n",
+    "password: ENC[AES256_GCM,data:Zq7vXw4=,iv:abc=,tag:def=,type:str]\n",
+    "password: vault:secret/data/app#password\n",
+    "password: ref+vault://secret/app#/password\n",
+    "password: <set me>\n",
+    "password: '********'\n",
+    "password: ~\npassword_file: /run/secrets/db\n",
+    "token: not found\n",
+    "error validating token: invalid signature\n",
+    "nextToken: AAAABBBBCCCCDDDD\n",
+    "tls:\n  existingSecret: my-tls-secret\n",
+    "password: hmac-sha256:" + "ab" * 32 + "\n",
+    "passwordless: true\nsecretName: app-db\n",
+]
+
+
+@pytest.mark.parametrize("text", LEAKS)
+def test_a_credential_in_a_yaml_text_inside_a_value_is_found(scanner, text):  # noqa: F811
+    hits = scanner.scan_block(_entry(text).encode(), 1)
+    assert [h.line for h in hits] == [1], text
+    assert "Secret Keyword" in {g.kind for g in hits[0].generic}
+
+
+@pytest.mark.parametrize("text", CLEAN)
+def test_templates_references_blocks_and_prose_are_no_credential(scanner, text):  # noqa: F811
+    assert scanner.scan_block(_entry(text).encode(), 1) == []
+
+
+@pytest.mark.parametrize("pure", [False, True], ids=["native", "pure"])
+def test_verify_finds_each_configmap_at_its_line_and_nothing_else(tmp_path: Path, pure: bool) -> None:
+    """A real Kubernetes audit log with ConfigMaps written at RequestResponse level: one for each leak and one for
+    each clean text; a no_secret_leak finding at each leak's line and at no other; no value reaches the output."""
+    if not pure and native.lib is None:
+        pytest.skip("the C extension is not built")
+    src = (ROOT / "k8s/real/correct.log").read_text().splitlines()
+    base = json.loads(src[3])
+    lines, leaky = list(src), set()
+    for n, text in enumerate(LEAKS + CLEAN):
+        event = dict(base, level="RequestResponse", auditID=f"00000000-0000-4000-8000-{n:012d}",
+                     requestObject={"kind": "ConfigMap", "apiVersion": "v1", "metadata": {"name": f"app-{n}"},
+                                    "data": {"application.yml": text}})
+        lines.append(json.dumps(event, separators=(",", ":")))
+        if text in LEAKS:
+            leaky.add(len(lines))
+    found, shown = leak_lines(tmp_path, "k8s.log", "\n".join(lines) + "\n", pure)
+    assert found == leaky, (found, leaky)
+    assert not any(v in shown for v in SECRETS)
