@@ -17,7 +17,7 @@ from tests.test_url_passwords import ROOT, _entry, leak_lines, scanner  # noqa: 
 
 # Each a credential of its own, remembered: no output may show one.
 SECRETS = ["Tr0ub4dor-and-3x", "Zq7vXw4YamlPw9", "9fQ2-xLp7-Zr4k-88aa", "Zq7 vXw4 quoted", "hunter22-list",
-           "Zq7vXw4ComposeTk", "wJalrXUtnFEMI-K7MDENG-yaml", "Zq7vXw4PropsPw"]
+           "Zq7vXw4ComposeTk", "wJalrXUtnFEMI-K7MDENG-yaml", "Zq7vXw4PropsPw", "Zq7vXw4CrLfPw"]
 for _s in SECRETS:
     remember_secret(_s)
 
@@ -30,6 +30,7 @@ LEAKS = [
     f"services:\n  app:\n    environment:\n      GITHUB_TOKEN: '{SECRETS[5]}'\n",
     f"aws:\n\taccess_key: AKIAIOSFODNN7EXAMPLE\n\tsecret_access_key: {SECRETS[6]}\n",
     f"db.user: app\ndb.password: {SECRETS[7]}\n",  # a properties file written with colons
+    f"db:\r\n  password: {SECRETS[8]}\r\n  port: 5432\r\n",  # written on Windows (CR LF)
 ]
 CLEAN = [
     "spring:\n  datasource:\n    password: ${DB_PASSWORD}\n",

@@ -172,10 +172,10 @@ RULES: tuple[TokenRule, ...] = (
     # datasource:\n    password: s3cr3t"), Helm values, a Compose file. The key begins its line (indented, or a list
     # item's "- "), and YAML asks for a space after the colon. An unquoted value is one word (so prose after a colon,
     # "token: not found", is none) and not a YAML block, tag, alias or anchor ("|", "!vault", "*x", "&x"); a quoted
-    # value may hold spaces. A comment after it is not part of it.
+    # value may hold spaces. A comment after it is not part of it; a line may end in CR LF.
     TokenRule("Secret Keyword", re.compile(
         r"(?im)^[ \t]*(?:-[ \t]+)?[\"']?[A-Za-z0-9_.-]*?" + _CREDENTIAL_KEY + r"[\"']?[ \t]{0,4}:[ \t]+"
-        r"(?:\"([^\"\n]+)\"|'([^'\n]+)'|([^\s\"'#|>&*!%@`{\[][^\s]*))[ \t]*(?:#[^\n]*)?$"), _mapped),
+        r"(?:\"([^\"\n]+)\"|'([^'\n]+)'|([^\s\"'#|>&*!%@`{\[][^\s]*))[ \t]*(?:#[^\n]*)?\r?$"), _mapped),
     # An HTTP Authorization credential written into any text: "Bearer <token68>", "Basic <base64 of user:pass>"
     TokenRule("Bearer Token", re.compile(r"(?i)(?<![A-Za-z0-9])bearer\s+([A-Za-z0-9._~+/-]{16,}=*)"), _bearer),
     TokenRule("Basic Auth Credentials", re.compile(r"(?i)(?<![A-Za-z0-9])basic\s+([A-Za-z0-9+/]{4,}={0,2})"
