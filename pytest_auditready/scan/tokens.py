@@ -75,11 +75,12 @@ _CREDENTIAL_KEY = (r"(?:passw(?:or)?d|pwd|secret|token|(?:api|auth|service|accou
 _NOT_ASSIGNED = frozenset({"true", "false", "null", "none", "nil", "undefined", "empty", "required", "optional",
                            "unset", "yes", "no", "on", "off", "redacted", "hidden", "masked", "removed", "secret",
                            "password", "token"})
-# Keys that end in "token" but name a place in a listing, not a credential (AWS nextToken, Google pageToken...),
-# and keys that name a Kubernetes Secret to use, not its content (Helm charts' existingSecret).
+# Keys that end in "token" but name a place in a listing or a request, not a credential (AWS nextToken, Google
+# pageToken, EC2's clientToken and AWS's clientRequestToken for idempotence), and keys that name a Kubernetes Secret
+# to use, not its content (Helm charts' existingSecret).
 _PAGING = ("nexttoken", "next_token", "pagetoken", "page_token", "continuationtoken", "continuation_token",
            "synctoken", "sync_token", "resumetoken", "resume_token", "existingsecret", "existing_secret",
-           "existing-secret")
+           "existing-secret", "clienttoken", "clientrequesttoken", "idempotencytoken")
 
 
 def _credential(key: str, value: str) -> bool:
@@ -92,9 +93,23 @@ def _credential(key: str, value: str) -> bool:
             and any(c.isalnum() for c in value) and not key.strip().strip("\"'").lower().endswith(_PAGING))
 
 
+def _value(m: re.Match[str]) -> str:
+    return next(g for g in m.groups() if g is not None)
+
+
 def _assigned(m: re.Match[str]) -> bool:
-    """``KEY=value`` in text assigns a credential (``_credential``)."""
-    return _credential(m.group(0).split("=", 1)[0], m.group(1))
+    """``KEY=value`` (the value quoted or not) in text assigns a credential (``_credential``)."""
+    return _credential(m.group(0).split("=", 1)[0], _value(m))
+
+
+def _element(m: re.Match[str]) -> bool:
+    """``<key>value</`` in XML holds a credential (``_credential``; the key is the element's name)."""
+    return _credential(m.group(0)[1:].split(">", 1)[0].split()[0].rsplit(":", 1)[-1], _value(m))
+
+
+def _keyed(m: re.Match[str]) -> bool:
+    """``key="KEY" value="value"`` (or ``key="KEY">value<``) in XML holds a credential (``_credential``)."""
+    return _credential(re.split(r"[\"']", m.group(0), maxsplit=2)[1], _value(m))
 
 
 def _mapped(m: re.Match[str]) -> bool:
@@ -166,8 +181,15 @@ RULES: tuple[TokenRule, ...] = (
     # ("PGPASSWORD=..", "AWS_SECRET_ACCESS_KEY=.."). detect-secrets' keyword detector sees only "key": "value" pairs
     # and quoted assignments there. The value ends where a connection string, a query or a command line would end it.
     TokenRule("Secret Keyword", re.compile(
-        r"(?i)(?<![A-Za-z0-9])[A-Za-z0-9_.-]*?" + _CREDENTIAL_KEY + r"\s{0,2}=\s{0,2}([^\s;&,\"'<>()\[\]{}|`]+)"),
-        _assigned),
+        r"(?i)(?<![A-Za-z0-9])[A-Za-z0-9_.-]*?" + _CREDENTIAL_KEY + r"\s{0,2}=\s{0,2}"
+        r"(?:\"([^\"\n]+)\"|'([^'\n]+)'|([^\s;&,\"'<>()\[\]{}|`]+))"), _assigned),
+    # The same in XML: an element named by such a key (Maven's settings.xml "<password>...</password>"), and a
+    # key/value pair (.NET's appSettings '<add key="ApiKey" value="..."/>', Java's '<entry key="secret">...<').
+    TokenRule("Secret Keyword", re.compile(
+        r"(?i)<[A-Za-z0-9_.:-]*?" + _CREDENTIAL_KEY + r"(?:\s[^<>]*)?>([^<>\n]+)</"), _element),
+    TokenRule("Secret Keyword", re.compile(
+        r"(?i)(?<![A-Za-z0-9])key\s*=\s*[\"'][A-Za-z0-9_.:-]*?" + _CREDENTIAL_KEY
+        + r"[\"'](?:\s+value\s*=\s*[\"']([^\"'\n]+)[\"']|\s*>([^<>\n]+)<)"), _keyed),
     # The same in a YAML, properties or .env text inside a value: a ConfigMap's "application.yml" ("spring:\n
     # datasource:\n    password: s3cr3t"), Helm values, a Compose file. The key begins its line (indented, or a list
     # item's "- "), and YAML asks for a space after the colon. An unquoted value is one word (so prose after a colon,
@@ -212,6 +234,9 @@ PREFILTERS: tuple[tuple[bytes, bool], ...] = (  # (expression, caseless)
     (rb"hooks\.slack\.com/", False),
     (rb"://[^\s\"<>\\^`{|}/?#\[\]@]{1,256}@", False),
     (_CREDENTIAL_KEY.encode("ascii") + rb"\s{0,2}=", True),
+    # an XML element's or key's end, as a JSON text writes it (Go writes ">" as \u003e, a quote escaped)
+    (_CREDENTIAL_KEY.encode("ascii") + rb"(?:\s[^<>]{0,128})?(?:>|\\u003[eE])", True),
+    (_CREDENTIAL_KEY.encode("ascii") + rb"\\?[\"'](?:\s{1,8}value|\s{0,8}(?:>|\\u003[eE]))", True),
     # the mapping's colon and space, as a JSON text writes them (a quote escaped, a tab as \t)
     (_CREDENTIAL_KEY.encode("ascii") + rb"(?:\\?[\"'])?(?:[ \t]|\\t){0,4}:(?:[ \t]|\\t)", True),
     (rb"bearer\s", True),

@@ -1,8 +1,10 @@
-"""A credential in a YAML, properties or .env text inside a logged value is a leak: a ConfigMap's "application.yml"
-("spring:\\n  datasource:\\n    password: ..."), Helm values, a Compose file's environment. detect-secrets' keyword
-detector reads such text only in files it knows as YAML, and the ``KEY=value`` rule (test_keyword_assignments.py)
-only assignments, so a Kubernetes audit event at RequestResponse level holding one passed. Templates, references,
-encrypted values, YAML blocks and tags, prose after a colon and a Secret's name stay clean."""
+"""A credential in a configuration text inside a logged value is a leak: a YAML, properties or .env text (a
+ConfigMap's "application.yml": "spring:\n  datasource:\n    password: ..."; Helm values; a Compose file's
+environment), a quoted assignment (HCL, TOML, INI, an XML attribute: 'password = "..."'), and XML (Maven's
+"<password>...</password>", .NET's '<add key="ApiKey" value="..."/>'). detect-secrets' keyword detector reads such
+text only in files it knows, and the ``KEY=value`` rule (test_keyword_assignments.py) took only unquoted values, so
+a Kubernetes audit event at RequestResponse level holding one passed. Templates, references, encrypted values, YAML
+blocks and tags, prose after a colon, paging cursors, idempotency tokens and a Secret's name stay clean."""
 
 from __future__ import annotations
 
@@ -17,7 +19,8 @@ from tests.test_url_passwords import ROOT, _entry, leak_lines, scanner  # noqa: 
 
 # Each a credential of its own, remembered: no output may show one.
 SECRETS = ["Tr0ub4dor-and-3x", "Zq7vXw4YamlPw9", "9fQ2-xLp7-Zr4k-88aa", "Zq7 vXw4 quoted", "hunter22-list",
-           "Zq7vXw4ComposeTk", "wJalrXUtnFEMI-K7MDENG-yaml", "Zq7vXw4PropsPw", "Zq7vXw4CrLfPw"]
+           "Zq7vXw4ComposeTk", "wJalrXUtnFEMI-K7MDENG-yaml", "Zq7vXw4PropsPw", "Zq7vXw4CrLfPw", "S3cr3tXml9q",
+           "Zq7vXw4Tomcat", "Zq7vXw4 Hcl Pw", "Zq7vXw4AppSettings", "Zq7vXw4Entry", "Zq7vXw4NsPw", "Zq7vXw4IniQ"]
 for _s in SECRETS:
     remember_secret(_s)
 
@@ -31,6 +34,14 @@ LEAKS = [
     f"aws:\n\taccess_key: AKIAIOSFODNN7EXAMPLE\n\tsecret_access_key: {SECRETS[6]}\n",
     f"db.user: app\ndb.password: {SECRETS[7]}\n",  # a properties file written with colons
     f"db:\r\n  password: {SECRETS[8]}\r\n  port: 5432\r\n",  # written on Windows (CR LF)
+    f"<settings><servers><server><id>nexus</id><username>ci</username><password>{SECRETS[9]}</password></server>"
+    "</servers></settings>",  # Maven's settings.xml
+    f'<Resource name="jdbc/app" auth="Container" username="app" password="{SECRETS[10]}" />',  # Tomcat
+    f'variable "db" {{\n  password = "{SECRETS[11]}"\n}}\n',  # HCL, a quoted value with spaces
+    f'<appSettings><add key="ApiKey" value="{SECRETS[12]}" /></appSettings>',  # .NET
+    f'<properties><entry key="db.secret">{SECRETS[13]}</entry></properties>',  # Java's XML properties
+    f"<db:password type='plain'>{SECRETS[14]}</db:password>",  # an element with a namespace and attributes
+    f"[database]\npassword = '{SECRETS[15]}'\n",  # INI, single quotes
 ]
 CLEAN = [
     "spring:\n  datasource:\n    password: ${DB_PASSWORD}\n",
@@ -49,11 +60,14 @@ CLEAN = [
     "tls:\n  existingSecret: my-tls-secret\n",
     "password: hmac-sha256:" + "ab" * 32 + "\n",
     "passwordless: true\nsecretName: app-db\n",
+    "<NextToken>AAAABBBBCCCCDDDD</NextToken>", "<password>${DB_PASSWORD}</password>", "<password></password>",
+    "<clientToken>a1b2c3d4-e5f6</clientToken>", 'token_type="Bearer"', 'password="{{ .Values.pw }}"', 'password = ""',
+    '<add key="Environment" value="production"/>', "<password>******</password>", 'token="true"',
 ]
 
 
 @pytest.mark.parametrize("text", LEAKS)
-def test_a_credential_in_a_yaml_text_inside_a_value_is_found(scanner, text):  # noqa: F811
+def test_a_credential_in_a_configuration_text_inside_a_value_is_found(scanner, text):  # noqa: F811
     hits = scanner.scan_block(_entry(text).encode(), 1)
     assert [h.line for h in hits] == [1], text
     assert "Secret Keyword" in {g.kind for g in hits[0].generic}
