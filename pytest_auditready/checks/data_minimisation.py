@@ -250,11 +250,12 @@ PREFILTERS: dict[str, tuple[bytes, ...]] = {
     "iban": (rb"[A-Z]{2}\d{2}(?: ?[A-Z0-9]{4}){2}",),
     "national_id": (rb"\d{3}-\d{2}-\d{4}", rb"[A-Z]{2} ?\d{2} ?\d{2} ?\d{2} ?[A-D]"),
 }
-# The same shapes where PREFILTERS cannot see them, in a second pass (PREFILTERS stay what the C extension
-# implements): a printable ASCII character written as a \u escape by an encoder other than Go's (which escapes only
-# "&", "<" and ">"; a line of Vault/OpenBao never holds such an escape), for every detector; and URL-encoded text,
-# which ``detect`` reads decoded: an encoded "+", "(" or ")" before a number, a space written "+" or "%20" in a
-# grouped card number, IBAN or National Insurance number.
+# The same shapes where PREFILTERS cannot see them, kept apart (the C extension's pass implements each set as it is
+# here: scan.native's DM_PREFILTERS and DM_ENCODED; a changed set falls back to Hyperscan): a printable ASCII
+# character written as a \u escape by an encoder other than Go's (which escapes only "&", "<" and ">"; a line of
+# Vault/OpenBao never holds such an escape), for every detector; and URL-encoded text, which ``detect`` reads
+# decoded: an encoded "+", "(" or ")" before a number, a space written "+" or "%20" in a grouped card number, IBAN
+# or National Insurance number.
 _ASCII_ESCAPE = ASCII_ESCAPE.encode("ascii")
 _SPACE = rb"(?:\+|%20)"
 ENCODED_PREFILTERS: dict[str, tuple[bytes, ...]] = {
