@@ -524,6 +524,11 @@ _WHOLE_LINE_PREFILTERS = (
     # (known.ASCII_ESCAPE): the literals the rules above look for (a token's prefix, a URL's "://", "-----BEGIN",
     # "Basic ") are then not in the raw text, only in the decoded value the judge reads
     ASCII_ESCAPE,
+    # a command-line flag that names a credential, then the list's next item (a container's args: "--db-password",
+    # "..."): record_values pairs them. (Written with "*": with "{0,64}" this library missed matches after an
+    # earlier "-" on the line, where Python's re finds them; tests/test_config_text_credentials.py holds the two
+    # equal.)
+    _Q + r"-[\w.\-]*" + tokens.CREDENTIAL_KEY + _Q + r"\s*,\s*" + _Q,
 )
 _URI_PARAM = _WHOLE_LINE_PREFILTERS[4]
 # The name/value form (the second above): costly for Hyperscan (a keyword, then any run up to a quote), so the C

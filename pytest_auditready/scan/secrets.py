@@ -382,11 +382,16 @@ def _at(obj: Any, path: tuple[str, ...], key: str = "") -> Iterator[tuple[str, s
         yield from _at(obj[head], rest, head)
 
 
+# A command-line flag that names a credential ("--password", "--api-key", "-token"): record_values takes the list
+# item after it as a credential.
+_CREDENTIAL_FLAG = re.compile(r"(?i)--?[A-Za-z0-9_.-]*" + tokens.CREDENTIAL_KEY)
+
+
 def record_values(data: Any, fmt: Optional[LogFormat] = None
                   ) -> tuple[list[tuple[str, str]], list[tuple[str, str, str]]]:
     """What a parsed log record holds, for the judges: the (key, value) pairs to judge, and the (kind, key, value)
     of values that are secrets by definition (a Kubernetes Secret's data; a credential header a Vault device
-    logged in clear, see header_credentials).
+    logged in clear, see header_credentials; the list item after a command-line flag naming a credential).
 
     Every string value is taken with the key it sits under (list items take their list's key; a long key is taken
     as a value too: keys can carry data); a JSON document inside a string is taken as the values it holds; a
@@ -436,6 +441,14 @@ def record_values(data: Any, fmt: Optional[LogFormat] = None
         elif isinstance(v, list):
             for vv in v:
                 stack.append((key, vv, depth))
+            # a command line's flag that names a credential and its value as two items (a container's args:
+            # "--db-password", "..."): the value is a credential by where it stands (scan.tokens.credential)
+            for flag, value in zip(v, v[1:]):
+                if (isinstance(flag, str) and isinstance(value, str) and _CREDENTIAL_FLAG.fullmatch(flag) is not None
+                        and not value.startswith("-") and tokens.credential(flag.lstrip("-"), value)
+                        and (key, value) not in found):  # (a flag after it: the flag took no value)
+                    secrets.append(("Secret Keyword", flag.lstrip("-"), value))
+                    found.add((key, value))
     return pairs, secrets
 
 

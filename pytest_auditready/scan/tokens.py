@@ -68,7 +68,7 @@ def _mixed(m: re.Match[str]) -> bool:
 # The words a key that holds a credential ends in: detect-secrets' keyword detector's (its DENYLIST: "password",
 # "secret", "api_key", "db_pass"...), plus "token" and an access or shared access key (Azure's AccountKey=,
 # SharedAccessKey=).
-_CREDENTIAL_KEY = (r"(?:passw(?:or)?d|pwd|secret|token|(?:api|auth|service|account|db|database|priv|private|client"
+CREDENTIAL_KEY = (r"(?:passw(?:or)?d|pwd|secret|token|(?:api|auth|service|account|db|database|priv|private|client"
                    r"|access|secret|shared[_-]?access)[_-]?key|(?:db|database|key)[_-]?pass)")
 # What follows "password=" (and its kin) in text without standing for a password: a value of no length, a word
 # for none, or a reference to one kept elsewhere (a file, an environment variable).
@@ -80,10 +80,11 @@ _NOT_ASSIGNED = frozenset({"true", "false", "null", "none", "nil", "undefined", 
 # to use, not its content (Helm charts' existingSecret).
 _PAGING = ("nexttoken", "next_token", "pagetoken", "page_token", "continuationtoken", "continuation_token",
            "synctoken", "sync_token", "resumetoken", "resume_token", "existingsecret", "existing_secret",
-           "existing-secret", "clienttoken", "clientrequesttoken", "idempotencytoken")
+           "existing-secret", "clienttoken", "clientrequesttoken", "idempotencytoken", "next-token", "page-token",
+           "continuation-token")
 
 
-def _credential(key: str, value: str) -> bool:
+def credential(key: str, value: str) -> bool:
     """``value`` under ``key`` is a credential: four or more characters that are no placeholder, mask, HMAC digest,
     word for nothing or reference (a file, a variable, an encrypted value such as sops' ENC[...], a secret manager's
     path), under a key that names no paging cursor or Secret to use (_PAGING)."""
@@ -98,23 +99,23 @@ def _value(m: re.Match[str]) -> str:
 
 
 def _assigned(m: re.Match[str]) -> bool:
-    """``KEY=value`` (the value quoted or not) in text assigns a credential (``_credential``)."""
-    return _credential(m.group(0).split("=", 1)[0], _value(m))
+    """``KEY=value`` (the value quoted or not) in text assigns a credential (``credential``)."""
+    return credential(m.group(0).split("=", 1)[0], _value(m))
 
 
 def _element(m: re.Match[str]) -> bool:
-    """``<key>value</`` in XML holds a credential (``_credential``; the key is the element's name)."""
-    return _credential(m.group(0)[1:].split(">", 1)[0].split()[0].rsplit(":", 1)[-1], _value(m))
+    """``<key>value</`` in XML holds a credential (``credential``; the key is the element's name)."""
+    return credential(m.group(0)[1:].split(">", 1)[0].split()[0].rsplit(":", 1)[-1], _value(m))
 
 
 def _keyed(m: re.Match[str]) -> bool:
-    """``key="KEY" value="value"`` (or ``key="KEY">value<``) in XML holds a credential (``_credential``)."""
-    return _credential(re.split(r"[\"']", m.group(0), maxsplit=2)[1], _value(m))
+    """``key="KEY" value="value"`` (or ``key="KEY">value<``) in XML holds a credential (``credential``)."""
+    return credential(re.split(r"[\"']", m.group(0), maxsplit=2)[1], _value(m))
 
 
 def _mapped(m: re.Match[str]) -> bool:
-    """``key: value`` on a line of a YAML or properties text maps a credential (``_credential``)."""
-    return _credential(m.group(0).split(":", 1)[0].lstrip(" \t-"), next(g for g in m.groups() if g is not None))
+    """``key: value`` on a line of a YAML or properties text maps a credential (``credential``)."""
+    return credential(m.group(0).split(":", 1)[0].lstrip(" \t-"), next(g for g in m.groups() if g is not None))
 
 
 @dataclass(frozen=True)
@@ -181,14 +182,14 @@ RULES: tuple[TokenRule, ...] = (
     # ("PGPASSWORD=..", "AWS_SECRET_ACCESS_KEY=.."). detect-secrets' keyword detector sees only "key": "value" pairs
     # and quoted assignments there. The value ends where a connection string, a query or a command line would end it.
     TokenRule("Secret Keyword", re.compile(
-        r"(?i)(?<![A-Za-z0-9])[A-Za-z0-9_.-]*?" + _CREDENTIAL_KEY + r"\s{0,2}=\s{0,2}"
+        r"(?i)(?<![A-Za-z0-9])[A-Za-z0-9_.-]*?" + CREDENTIAL_KEY + r"\s{0,2}=\s{0,2}"
         r"(?:\"([^\"\n]+)\"|'([^'\n]+)'|([^\s;&,\"'<>()\[\]{}|`]+))"), _assigned),
     # The same in XML: an element named by such a key (Maven's settings.xml "<password>...</password>"), and a
     # key/value pair (.NET's appSettings '<add key="ApiKey" value="..."/>', Java's '<entry key="secret">...<').
     TokenRule("Secret Keyword", re.compile(
-        r"(?i)<[A-Za-z0-9_.:-]*?" + _CREDENTIAL_KEY + r"(?:\s[^<>]*)?>([^<>\n]+)</"), _element),
+        r"(?i)<[A-Za-z0-9_.:-]*?" + CREDENTIAL_KEY + r"(?:\s[^<>]*)?>([^<>\n]+)</"), _element),
     TokenRule("Secret Keyword", re.compile(
-        r"(?i)(?<![A-Za-z0-9])key\s*=\s*[\"'][A-Za-z0-9_.:-]*?" + _CREDENTIAL_KEY
+        r"(?i)(?<![A-Za-z0-9])key\s*=\s*[\"'][A-Za-z0-9_.:-]*?" + CREDENTIAL_KEY
         + r"[\"'](?:\s+value\s*=\s*[\"']([^\"'\n]+)[\"']|\s*>([^<>\n]+)<)"), _keyed),
     # The same in a YAML, properties or .env text inside a value: a ConfigMap's "application.yml" ("spring:\n
     # datasource:\n    password: s3cr3t"), Helm values, a Compose file. The key begins its line (indented, or a list
@@ -196,7 +197,7 @@ RULES: tuple[TokenRule, ...] = (
     # "token: not found", is none) and not a YAML block, tag, alias or anchor ("|", "!vault", "*x", "&x"); a quoted
     # value may hold spaces. A comment after it is not part of it; a line may end in CR LF.
     TokenRule("Secret Keyword", re.compile(
-        r"(?im)^[ \t]*(?:-[ \t]+)?[\"']?[A-Za-z0-9_.-]*?" + _CREDENTIAL_KEY + r"[\"']?[ \t]{0,4}:[ \t]+"
+        r"(?im)^[ \t]*(?:-[ \t]+)?[\"']?[A-Za-z0-9_.-]*?" + CREDENTIAL_KEY + r"[\"']?[ \t]{0,4}:[ \t]+"
         r"(?:\"([^\"\n]+)\"|'([^'\n]+)'|([^\s\"'#|>&*!%@`{\[][^\s]*))[ \t]*(?:#[^\n]*)?\r?$"), _mapped),
     # An HTTP Authorization credential written into any text: "Bearer <token68>", "Basic <base64 of user:pass>"
     TokenRule("Bearer Token", re.compile(r"(?i)(?<![A-Za-z0-9])bearer\s+([A-Za-z0-9._~+/-]{16,}=*)"), _bearer),
@@ -233,12 +234,12 @@ PREFILTERS: tuple[tuple[bytes, bool], ...] = (  # (expression, caseless)
     (rb"GOCSPX-|ya29\.", False),
     (rb"hooks\.slack\.com/", False),
     (rb"://[^\s\"<>\\^`{|}/?#\[\]@]{1,256}@", False),
-    (_CREDENTIAL_KEY.encode("ascii") + rb"\s{0,2}=", True),
+    (CREDENTIAL_KEY.encode("ascii") + rb"\s{0,2}=", True),
     # an XML element's or key's end, as a JSON text writes it (Go writes ">" as \u003e, a quote escaped)
-    (_CREDENTIAL_KEY.encode("ascii") + rb"(?:\s[^<>]{0,128})?(?:>|\\u003[eE])", True),
-    (_CREDENTIAL_KEY.encode("ascii") + rb"\\?[\"'](?:\s{1,8}value|\s{0,8}(?:>|\\u003[eE]))", True),
+    (CREDENTIAL_KEY.encode("ascii") + rb"(?:\s[^<>]{0,128})?(?:>|\\u003[eE])", True),
+    (CREDENTIAL_KEY.encode("ascii") + rb"\\?[\"'](?:\s{1,8}value|\s{0,8}(?:>|\\u003[eE]))", True),
     # the mapping's colon and space, as a JSON text writes them (a quote escaped, a tab as \t)
-    (_CREDENTIAL_KEY.encode("ascii") + rb"(?:\\?[\"'])?(?:[ \t]|\\t){0,4}:(?:[ \t]|\\t)", True),
+    (CREDENTIAL_KEY.encode("ascii") + rb"(?:\\?[\"'])?(?:[ \t]|\\t){0,4}:(?:[ \t]|\\t)", True),
     (rb"bearer\s", True),
     (rb"basic\s", True),
 )
