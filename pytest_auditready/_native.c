@@ -1002,7 +1002,7 @@ static int updig(const uchar *L, Py_ssize_t n, Py_ssize_t i, Py_ssize_t count) {
     Py_ssize_t k;
     if (i < 0 || i + count > n) return 0;
     for (k = 0; k < count; k++)
-        if (!IS(L[i + k], C_UPPER) && !IS(L[i + k], C_DIGIT)) return 0;
+        if (!IS(L[i + k], C_UPNUM)) return 0;
     return 1;
 }
 
