@@ -78,24 +78,27 @@ _NOT_ASSIGNED = frozenset({"true", "false", "null", "none", "nil", "undefined", 
 # Keys that end in "token" but name a place in a listing or a request, not a credential (AWS nextToken, Google
 # pageToken, EC2's clientToken and AWS's clientRequestToken for idempotence), and keys that name a Kubernetes Secret
 # to use, not its content (Helm charts' existingSecret).
-_PAGING = ("nexttoken", "next_token", "pagetoken", "page_token", "continuationtoken", "continuation_token",
-           "synctoken", "sync_token", "resumetoken", "resume_token", "existingsecret", "existing_secret",
-           "existing-secret", "clienttoken", "clientrequesttoken", "idempotencytoken", "next-token", "page-token",
-           "continuation-token")
+_NOT_A_CREDENTIAL = ("nexttoken", "next_token", "next-token", "pagetoken", "page_token", "page-token",
+                     "continuationtoken", "continuation_token", "continuation-token", "synctoken", "sync_token",
+                     "resumetoken", "resume_token", "clienttoken", "clientrequesttoken", "idempotencytoken",
+                     "existingsecret", "existing_secret", "existing-secret")
 
 
 def credential(key: str, value: str) -> bool:
     """``value`` under ``key`` is a credential: four or more characters that are no placeholder, mask, HMAC digest,
     word for nothing or reference (a file, a variable, an encrypted value such as sops' ENC[...], a secret manager's
-    path), under a key that names no paging cursor or Secret to use (_PAGING)."""
+    path), under a key that names no paging cursor, idempotency token or Secret to use (_NOT_A_CREDENTIAL)."""
     low = value.lower()
     return (len(value) >= 4 and not placeholder(value) and low not in _NOT_ASSIGNED
             and not low.startswith(("hmac-sha256:", "@", "$", "file:", "env:", "/", "enc[", "vault:", "ref+"))
-            and any(c.isalnum() for c in value) and not key.strip().strip("\"'").lower().endswith(_PAGING))
+            and any(c.isalnum() for c in value)
+            and not key.strip().strip("\"'").lower().endswith(_NOT_A_CREDENTIAL))
 
 
 def _value(m: re.Match[str]) -> str:
-    return next(g for g in m.groups() if g is not None)
+    """The credential a rule's match names: its first group that took part (the quoted or the bare value), or the
+    whole match where the rule has no group."""
+    return next((g for g in m.groups() if g is not None), m.group(0))
 
 
 def _assigned(m: re.Match[str]) -> bool:
@@ -115,7 +118,7 @@ def _keyed(m: re.Match[str]) -> bool:
 
 def _mapped(m: re.Match[str]) -> bool:
     """``key: value`` on a line of a YAML or properties text maps a credential (``credential``)."""
-    return credential(m.group(0).split(":", 1)[0].lstrip(" \t-"), next(g for g in m.groups() if g is not None))
+    return credential(m.group(0).split(":", 1)[0].lstrip(" \t-"), _value(m))
 
 
 @dataclass(frozen=True)
@@ -251,4 +254,4 @@ def find(value: str) -> Iterator[tuple[str, str]]:
     for rule in RULES:
         for m in rule.pattern.finditer(value):
             if rule.check is None or rule.check(m):
-                yield rule.kind, next((g for g in m.groups() if g is not None), m.group(0))
+                yield rule.kind, _value(m)
