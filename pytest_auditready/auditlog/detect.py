@@ -339,7 +339,12 @@ _RESHAPED = {
 
 def _loads(text: bytes) -> Any:
     try:
-        return json.loads(text)
+        try:
+            return json.loads(text)
+        except RecursionError:  # deeper than the interpreter's limit: the producers' decoders take up to 10000
+            from .vault_json import loads_deep
+
+            return loads_deep(text)
     except (ValueError, RecursionError):
         return None
 

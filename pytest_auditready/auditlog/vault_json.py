@@ -42,12 +42,34 @@ def decode_deep(decode: Callable[[Any], T], text: Any) -> T:
     depth = nesting(text)
     if depth > MAX_DEPTH:
         raise RecursionError(f"{depth} levels")
+    return _deep(decode, text, depth)
+
+
+def dumps(obj: Any, sort_keys: bool = False) -> bytes:
+    """``obj`` (decoded JSON) written back as compact JSON, as orjson writes it, however deep it nests: orjson
+    refuses to write more than 254 levels, which a line the readers took (up to MAX_DEPTH) may hold; such an
+    object is written by Python's json on a thread with room for it."""
+    import orjson
+
+    try:
+        return orjson.dumps(obj, option=orjson.OPT_SORT_KEYS if sort_keys else 0)
+    except orjson.JSONEncodeError:
+
+        def write(o: Any) -> bytes:
+            return json.dumps(o, sort_keys=sort_keys, separators=(",", ":"), ensure_ascii=False,
+                              allow_nan=False).encode("utf-8", "surrogatepass")
+
+        return _deep(write, obj, MAX_DEPTH)
+
+
+def _deep(call: Callable[[Any], T], arg: Any, depth: int) -> T:
+    """``call(arg)`` on a thread with stack and recursion limit for ``depth`` levels (see decode_deep)."""
     out: list[T] = []
     err: list[BaseException] = []
 
     def run() -> None:
         try:
-            out.append(decode(text))
+            out.append(call(arg))
         except BaseException as exc:  # handed back to the caller's thread as it is
             err.append(exc)
 
@@ -86,6 +108,19 @@ def loads_deep(raw: Union[str, bytes]) -> Any:
     """``raw`` decoded when a fast decoder stopped at its own depth limit (orjson's 1024, msgspec's and json's
     recursion limit): up to MAX_DEPTH levels. Raises RecursionError past that, ValueError when it is no JSON."""
     return decode_deep(_loads, raw)
+
+
+def loads(text: Union[str, bytes]) -> Any:
+    """``text`` decoded by orjson, or past orjson's 1024 levels by ``loads_deep``. Raises ValueError when it is no
+    JSON, RecursionError when it nests deeper than MAX_DEPTH."""
+    import orjson
+
+    try:
+        return orjson.loads(text)
+    except orjson.JSONDecodeError as exc:
+        if not str(exc).startswith("depth limit exceeded"):
+            raise
+    return loads_deep(text)
 
 
 def parse_line(file: str, line_no: int, raw: bytes, prefix: str = "") -> Union[AuditEntry, BadLine]:

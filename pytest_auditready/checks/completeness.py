@@ -55,6 +55,7 @@ from typing import Iterator, Optional, Sequence, Union
 
 from ..auditlog.formats import format_of
 from ..auditlog.model import Entries, Record
+from ..auditlog.vault_json import dumps
 from .base import Check, CheckContext, Finding, Skip, Visitor, describe, every_action
 
 ID = "completeness"
@@ -533,7 +534,7 @@ class Pairs(Visitor):
                 if isinstance(obj, dict):
                     got = obj.get("eventID")
                     eid = got if isinstance(got, str) else ""
-                    text = orjson.dumps(obj, option=orjson.OPT_SORT_KEYS)
+                    text = dumps(obj, sort_keys=True)
             digests[n] = (eid, blake2b(text, digest_size=16).digest())
         self.digests = digests
 

@@ -40,6 +40,7 @@ from typing import Any, Callable, Iterable, Iterator, Optional, Sequence, Union
 
 from ..auditlog.formats import format_of
 from ..auditlog.model import HMAC_PREFIX, Entries, Record
+from ..auditlog.vault_json import dumps, loads
 from ..scan.known import ASCII_ESCAPE
 from .base import Check, CheckContext, Finding, Skip, Visitor, feed
 
@@ -523,7 +524,6 @@ class Scanner:
         """(field path, hit) for each value ``detectors`` (default: all enabled) find in clear text on one line; a
         line that is not a JSON object is judged as one text under the path "line". A Vault line's identity e-mail
         addresses (``vault_identity_emails``) are added to ``identities``."""
-        import orjson
 
         names = self.detectors if detectors is None else tuple(d for d in self.detectors if d in detectors)
         text = raw.decode("utf-8", "replace")
@@ -533,7 +533,7 @@ class Scanner:
         data: Any = None
         if start >= 0:
             try:
-                data = orjson.loads(text[start:])
+                data = loads(text[start:])
             except (ValueError, RecursionError):
                 data = None
         if not isinstance(data, dict):
@@ -554,12 +554,12 @@ class Scanner:
         if targets and strict:  # a user target's names: judged for what is never an identity
             out.extend(("target", hit) for v in targets if isinstance(v, str) for hit in detect(v, strict))
         # (JSON lines: clear fields whose keys hold dots are not pruned, so the whole line is what tells)
-        probe = text if self.echo_all else orjson.dumps(clear).decode("utf-8", "replace") if clear else ""
+        probe = text if self.echo_all else dumps(clear).decode("utf-8", "replace") if clear else ""
         if probe and strict and detect(_read_escapes(probe), strict):
-            for path, value in values(orjson.loads(text[start:])):  # (the same line: it parsed above)
+            for path, value in values(loads(text[start:])):  # (the same line: it parsed above)
                 if exempt(path) and not value.startswith(HMAC_PREFIX):
                     out.extend((path, hit) for hit in detect(value, strict))
-        if not detect(_read_escapes(orjson.dumps(data).decode("utf-8", "replace")), names):
+        if not detect(_read_escapes(dumps(data).decode("utf-8", "replace")), names):
             return out
         # The e-mail addresses the line's clear-text fields hold (who acted): where the producer's own words repeat
         # them (LogFormat.identity_echo: a Kubernetes Forbidden message names the user, CloudTrail's errorMessage the

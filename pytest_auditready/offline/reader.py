@@ -362,7 +362,11 @@ def _lookup(data: Any, path: Sequence[str], whole: bool = False) -> str:
     if isinstance(data, str):
         return data
     if isinstance(data, (dict, list)):
-        return orjson.dumps(data).decode("utf-8") if whole else ""
+        if not whole:
+            return ""
+        from ..auditlog.vault_json import dumps
+
+        return dumps(data).decode("utf-8")
     if isinstance(data, bool) or data is None:
         return "" if data is None else str(data).lower()
     return str(data)
@@ -642,7 +646,18 @@ class CloudTrailReader:
         if data.startswith(b"\xef\xbb\xbf"):  # a UTF-8 byte-order mark an export tool wrote (detect allows it)
             data = data[3:]
         try:
-            records = _trail_decoder.decode(data).Records
+            try:
+                records = _trail_decoder.decode(data).Records
+            except RecursionError:  # a record nested deeper than the interpreter's limit: decoded with room for it
+                from ..auditlog.vault_json import decode_deep
+
+                records = decode_deep(_trail_decoder.decode, data).Records
+        except RecursionError:
+            from ..auditlog.vault_json import too_deep
+
+            self.problem = too_deep(data)
+            yield from blocks(io.BytesIO(data), self.file, stats)
+            return
         except (msgspec.DecodeError, msgspec.ValidationError) as exc:
             self.problem = f"not a CloudTrail log file ({str(exc).split(' - ')[0].rstrip('.')})"
             yield from blocks(io.BytesIO(data), self.file, stats)

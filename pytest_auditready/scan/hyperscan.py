@@ -967,8 +967,6 @@ class LeakScanner:
 
 
 def _loads(text: str) -> Any:
-    try:
-        import orjson
-    except ImportError:  # pragma: no cover - orjson is a dependency; json is the same, only slower
-        return json.loads(text)
-    return orjson.loads(text)
+    from ..auditlog.vault_json import loads
+
+    return loads(text)
