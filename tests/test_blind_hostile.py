@@ -347,16 +347,41 @@ def _k8s_events(tree: str) -> bytes:
     return ("\n".join(out) + "\n").encode()
 
 
-@pytest.mark.parametrize("depth", [1500, 12000])
+@pytest.mark.parametrize("depth", [300, 1000, 1500, 12000])
 def test_k8s_event_nested_deeper_than_orjson_reads(tmp_path: Path, depth: int) -> None:
-    """The API server decodes (and its audit log records) objects up to Go's 10000 levels; orjson stops at 1024.
-    An event within the producer's limit is read; one past it is a finding at its line naming the depth."""
+    """The API server decodes (and its audit log records) objects up to Go's 10000 levels; orjson reads 1024 and
+    writes 254, Python's decoders stop near 1000. An event within the producer's limit is read and judged as any
+    other (data_minimisation and the leak judge crashed past 254 levels, or judged it as text); one past it is a
+    finding at its line naming the depth."""
     name = _write(tmp_path, "k8s.log", _k8s_events("[" * depth + "1" + "]" * depth))
     r = _verify(tmp_path, name, "--format", "k8s")
     _no_traceback(r)
     assert "depth limit" not in r.stdout
     if depth <= 10000:
         assert "6 lines read, 6 entries, 0 unreadable" in r.stdout, r.stdout
+        assert r.returncode == 0 and "FAIL" not in r.stdout, r.stdout
     else:
         assert f"[{name}:4] Line 4 of {name} is not a readable audit entry: JSON nested too deeply ({depth + 3} " \
                "levels" in r.stdout, r.stdout
+
+
+@pytest.mark.parametrize("size", [300, 8000, 40000])
+def test_a_long_canary_is_looked_for_and_found(tmp_path: Path, size: int) -> None:
+    """A known value of thousands of characters (a service account's JSON key on one line): Hyperscan refuses a
+    literal that long (a traceback, exit 1, before); it is looked for by its first characters and found whole, at
+    its line, and a log without it passes."""
+    import secrets as rnd
+
+    canary = "".join(rnd.choice("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789") for _ in range(size))
+    lines = (Path(__file__).resolve().parent.parent / "fixtures" / "openbao" / "clean.log").read_bytes().split(b"\n")[:-1]
+    entry = json.loads(lines[2])
+    entry["error"] = "refused: " + canary
+    leaky = [*lines[:2], json.dumps(entry, separators=(",", ":")).encode(), *lines[3:]]
+    (tmp_path / "canaries.txt").write_text(canary + "\n")
+    for name, body, code in (("clean.log", lines, 0), ("leaky.log", leaky, 1)):
+        _write(tmp_path, name, b"\n".join(body) + b"\n")
+        r = _verify(tmp_path, name, "--canaries", "canaries.txt")
+        _no_traceback(r)
+        assert r.returncode == code, r.stdout[-2000:] + r.stderr[-2000:]
+        assert canary[:40] not in r.stdout + r.stderr
+    assert "[leaky.log:3, request id" in r.stdout and "<canary:1> appears in the log (raw) under key 'error'" in r.stdout

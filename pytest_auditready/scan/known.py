@@ -35,6 +35,7 @@ from dataclasses import dataclass
 from typing import Callable, Mapping, Optional
 
 MIN_LEN = 6  # shorter needles (a short value's base64 core) would match by chance
+ANCHOR_MAX = 256  # characters of a needle's anchor a Hyperscan literal holds (see KnownValues.prefilters)
 
 # The JSON short escapes: character -> the letter after the backslash.
 _SHORT = {'"': '"', "\\": "\\", "/": "/", "\b": "b", "\f": "f", "\n": "n", "\r": "r", "\t": "t"}
@@ -242,8 +243,9 @@ class KnownValues:
         PyPI) misses some matches of an alternation with an unbounded repeat (``qr|qx*y`` finds no "qr" ending a
         17 to 34 byte block), the very shape of a needle's spelled pattern. A needle whose anchor is shorter than
         MIN_LEN (a value mostly of punctuation) would send nearly every line to the judge: ``unanchored`` finds
-        those."""
-        exprs = [(a.encode("ascii"), False) for a in sorted({n.anchor for n in self._needles
+        those. An anchor is taken up to ANCHOR_MAX characters (Hyperscan refuses a pattern of some thousands;
+        a long value, such as a service account's JSON key, is found by its first ones as well)."""
+        exprs = [(a.encode("ascii"), False) for a in sorted({n.anchor[:ANCHOR_MAX] for n in self._needles
                                                              if len(n.anchor) >= MIN_LEN})]
         plain = sorted({ord(c) for n in self._needles for c in n.text if _plain(c)})
         for escape in ("\\u00", "%", "%25", "%2525"):  # \u0041, %41, %2541, %252541 (caseless: %4a, \U004A)
