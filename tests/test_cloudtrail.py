@@ -311,6 +311,24 @@ def test_cloudtrail_log_tampering_fails_tamper_evidence(trail: tuple[Path, Path]
         assert _tamper_outcome(root / _log_key(0, 0), keys).status == "passed"
 
 
+@pytest.mark.parametrize("hour", [0, 1, 2])
+def test_a_whole_hour_of_log_files_deleted_fails_at_the_files_beside_it(trail: tuple[Path, Path], hour: int) -> None:
+    """Every file a digest lists deleted (an hour of the trail gone, its digest left): no file of that digest is
+    left to report it, so the files of the hours beside it do, naming each deleted file; before, all passed."""
+    from pytest_auditready.checks.base import FAILED
+
+    root, keys = trail
+    for n in (0, 1):
+        (root / _log_key(hour, n)).unlink()
+    for other in {0, 1, 2} - {hour}:
+        out = _tamper_outcome(root / _log_key(other, 0), keys)
+        texts = _texts(out)
+        adjacent = abs(other - hour) == 1
+        assert (out.status == FAILED) == adjacent, texts
+        if adjacent:
+            assert all(_log_key(hour, n) in texts for n in (0, 1)) and "no file that digest lists is left" in texts
+
+
 def test_cloudtrail_log_without_digests_or_keys_fails_with_the_remedy(trail: tuple[Path, Path],
                                                                        tmp_path: Path) -> None:
     from pytest_auditready.checks.base import FAILED
@@ -327,12 +345,13 @@ def test_cloudtrail_log_without_digests_or_keys_fails_with_the_remedy(trail: tup
     assert "log file validation" in _texts(out) and "Vault" not in _texts(out)
 
 
-def test_digests_of_the_next_day_are_read_for_a_days_last_hour(tmp_path: Path) -> None:
+def test_digests_of_the_days_around_are_read_for_a_days_last_hour_and_deleted_neighbours(tmp_path: Path) -> None:
     from pytest_auditready.seal.cloudtrail import _day_folders
 
     folder = tmp_path / "AWSLogs" / ACCOUNT / "CloudTrail-Digest" / REGION
     log = tmp_path / "AWSLogs" / ACCOUNT / "CloudTrail" / REGION / "2026" / "01" / "31" / "x.json.gz"
-    assert [str(p.relative_to(folder)) for p in _day_folders(log, folder)] == ["2026/01/31", "2026/02/01"]
+    assert [str(p.relative_to(folder)) for p in _day_folders(log, folder)] == ["2026/01/30", "2026/01/31",
+                                                                              "2026/02/01"]
     assert _day_folders(tmp_path / "flat" / "x.json.gz", folder) == [folder]
 
 

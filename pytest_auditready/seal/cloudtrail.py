@@ -550,7 +550,9 @@ def digest_folder_for(log: Path) -> Optional[Path]:
 
 def _day_folders(log: Path, folder: Path) -> list[Path]:
     """The digest folders that can list ``log``: its own day's and the next day's (the digest of a day's last hour
-    ends, and is filed, on the next day). The whole region's folder when the copy does not keep dated folders."""
+    ends, and is filed, on the next day), and the day before (whose digests may list files deleted since, which no
+    file of that day is left to report: check_log_file). The whole region's folder when the copy does not keep
+    dated folders."""
     import datetime
 
     ymd = log.absolute().parts[-4:-1]
@@ -559,7 +561,7 @@ def _day_folders(log: Path, folder: Path) -> list[Path]:
             day = datetime.date(int(ymd[0]), int(ymd[1]), int(ymd[2]))
         except ValueError:
             return [folder]
-        days = (day, day + datetime.timedelta(days=1))
+        days = (day - datetime.timedelta(days=1), day, day + datetime.timedelta(days=1))
         return [folder / f"{d.year:04d}" / f"{d.month:02d}" / f"{d.day:02d}" for d in days]
     return [folder]
 
@@ -621,6 +623,30 @@ def _verified_days(log: Path, folder: Path, keys_file: Path) -> tuple[list[_Dige
     return _DAYS[cache_key]
 
 
+def _listed(d: _Digest) -> list[tuple[str, str]]:
+    """(bucket, key) of each log file digest ``d`` lists."""
+    return [(str(lf.get("s3Bucket", "")), str(lf.get("s3Object", ""))) for lf in d.data.get("logFiles") or []
+            if isinstance(lf, dict) and lf.get("s3Object")]
+
+
+def _emptied_beside(digests: list[_Digest], own: _Digest, has: Callable[[str, str], bool]) -> list[TrailProblem]:
+    """The missing files of the digests next to ``own`` (in time, on either side, up to a digest with a file left)
+    none of whose files is left: no file remains to report them, so a whole hour deleted would pass unseen."""
+    out: list[TrailProblem] = []
+    at = next(i for i, d in enumerate(digests) if d is own)
+    for step in (-1, 1):
+        i = at + step
+        while 0 <= i < len(digests):
+            files = _listed(digests[i])
+            if any(has(b, k) for b, k in files):
+                break  # a digest with a file left: its files report its neighbours from here on
+            out.extend(TrailProblem("log-missing", f"Log file {k}, listed by {digests[i].rel}, is missing: it was "
+                                    "deleted after delivery (no file that digest lists is left).", FIX_LOG,
+                                    digests[i].rel) for _b, k in files)
+            i += step
+    return out
+
+
 def check_log_file(log: Path, folder: Path, keys_file: Path, *,
                    exists: Optional[Callable[[str, str], bool]] = None, name: str = "") -> LogFileCheck:
     """Validate ``log`` with the digests in ``folder`` (see digest_folder_for) that can list it: their signatures
@@ -649,7 +675,8 @@ def check_log_file(log: Path, folder: Path, keys_file: Path, *,
         report.problems = [p for p in report.problems if p.where == out.listed_in]
     else:
         report.problems.append(TrailProblem("log-unlisted", f"No digest file beside it lists {log.name} (looked in "
-                                            f"{len(digests)} digest(s) of its day and the next), so it cannot be "
+                                            f"{len(digests)} digest(s) of its day and the days around it), so it "
+                                            "cannot be "
                                             "validated: it was delivered after the newest digest copied, or its "
                                             "digest was deleted.", FIX_COPY, shown))
         return out
@@ -662,6 +689,8 @@ def check_log_file(log: Path, folder: Path, keys_file: Path, *,
         if key and Path(key).name != log.name and not has(str(lf.get("s3Bucket", "")), key):
             report.problems.append(TrailProblem("log-missing", f"Log file {key}, listed by {out.listed_in}, is "
                                                 "missing: it was deleted after delivery.", FIX_LOG, out.listed_in))
+    if listed_by is not None:
+        report.problems.extend(_emptied_beside(digests, listed_by, has))
     try:
         out.content = _gunzip(log, "CloudTrail log file", MAX_LOG_BYTES)
     except (OSError, EOFError, zlib.error, ValueError, AuditReadyError) as exc:
