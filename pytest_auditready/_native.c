@@ -294,13 +294,14 @@ fail:
 /* -- keyword_value_ends: one whole-line prefilter of scan/hyperscan.py ------------------------------------------ */
 
 /* _WHOLE_LINE_PREFILTERS[1], caseless:  KW [^"%]* Q \s* , \s* Q (?:value|parameterValue) Q \s* :
- * with Q = \\*(?:"|%22) and KW = _KEYWORDS: a name/value object whose name holds a keyword. Read backwards from
- * each colon; returns every end (after the colon) where it matches, as Hyperscan reports them. */
+ * with Q = \\*(?:"|%22) and KW = _NAMED (_KEYWORDS and "token"): a name/value object whose name holds a
+ * keyword. Read backwards from each colon; returns every end (after the colon) where it matches, as Hyperscan
+ * reports them. */
 static const char *const KEYWORDS[] = {
     "apikey", "api_key", "authkey", "auth_key", "servicekey", "service_key", "accountkey", "account_key", "dbkey",
     "db_key", "databasekey", "database_key", "privkey", "priv_key", "privatekey", "private_key", "clientkey",
     "client_key", "dbpass", "db_pass", "databasepass", "database_pass", "keypass", "key_pass", "password", "passwd",
-    "pwd", "secret", "contrase\xc3\xb1" "a", "contrasena", NULL};
+    "pwd", "secret", "contrase\xc3\xb1" "a", "contrasena", "token", NULL};
 
 static int is_space(uchar c) { return c == ' ' || c == '\t' || c == '\n' || c == '\v' || c == '\f' || c == '\r'; }
 
@@ -332,7 +333,7 @@ static int keyword_run_before(const uchar *d, Py_ssize_t t) {
     while (b > 0 && d[b - 1] != '"' && d[b - 1] != '%') b--;
     for (s = b; s < t; s++) {
         uchar c = (uchar)lower(d[s]);
-        if (c != 'a' && c != 'd' && c != 's' && c != 'p' && c != 'c' && c != 'k') continue;
+        if (c != 'a' && c != 'd' && c != 's' && c != 'p' && c != 'c' && c != 'k' && c != 't') continue;
         int w;
         for (w = 0; KEYWORDS[w]; w++) {
             Py_ssize_t len = (Py_ssize_t)strlen(KEYWORDS[w]);

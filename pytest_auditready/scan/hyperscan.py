@@ -498,13 +498,16 @@ _KEYWORD_PREFILTERS = (
 # either order); an object of a kind that holds secrets by definition (a Kubernetes Secret, TokenRequest,
 # TokenReview). Matched caseless.
 _Q = r'\\*(?:"|%22)'  # a quote, raw, escaped at any depth, or URL-encoded
+# The words a name names a credential by, for the judge: detect-secrets' keywords, and "token"
+# (scan.secrets._TOKEN_KEY_RE: a token under a key that names one, however short).
+_NAMED = r"(?:" + _KEYWORDS + r"|token)"
 _NAMES = r"(?:name|key|parameterKey)"
 _VALUES = r"(?:value|parameterValue)"
 _WHOLE_LINE_PREFILTERS = (
-    _KEYWORDS + r"\w*(?:\\+\"|%22)\s*(?::|%3A)",
-    _KEYWORDS + r"[^\"%]*" + _Q + r"\s*,\s*" + _Q + _VALUES + _Q + r"\s*:",
+    _NAMED + r"\w*(?:\\+\"|%22)\s*(?::|%3A)",
+    _NAMED + r"[^\"%]*" + _Q + r"\s*,\s*" + _Q + _VALUES + _Q + r"\s*:",
     _Q + _VALUES + _Q + r"\s*:\s*" + _Q + r"[^\"]*" + _Q + r"\s*,\s*" + _Q + _NAMES + _Q + r"\s*:\s*" + _Q
-    + r"[^\"%]*" + _KEYWORDS,
+    + r"[^\"%]*" + _NAMED,
     _Q + r"kind" + _Q + r"\s*:\s*" + _Q + r"(?:Secret|SecretList|TokenRequest|TokenReview)" + _Q,
     # a long query parameter of a URI (judged decoded, part by part: the entropy runs above stop at a "%")
     r"(?:[?&]|\\u0026)[\w.\-]+=[A-Za-z0-9+/=_%.\-]{20,}",
@@ -530,6 +533,10 @@ _WHOLE_LINE_PREFILTERS = (
     # equal.)
     _Q + r"-[\w.\-]*" + tokens.CREDENTIAL_KEY + _Q + r"\s*,\s*" + _Q,
 )
+# A JSON pair whose key names a token and whose value is not an HMAC digest ("API_TOKEN":"...", "authToken":"..."):
+# the judge takes such a value as a credential however short (scan.secrets._TOKEN_KEY_RE). Vault's and OpenBao's
+# "client_token":"hmac-sha256:..." on every line is no candidate.
+_TOKEN_VALUE = r'token"\s*:\s*"(?:[^h"]|h(?:[^m]|m(?:[^a]|a[^c])))'
 _URI_PARAM = _WHOLE_LINE_PREFILTERS[4]
 # The name/value form (the second above): costly for Hyperscan (a keyword, then any run up to a quote), so the C
 # extension finds it itself when it is built (scan.native: keyword_value_ends, held equal by tests/test_native.py).
@@ -713,6 +720,7 @@ class LeakScanner:
             add(token, hs.HS_FLAG_CASELESS if caseless else 0)
         for kw in _KEYWORD_PREFILTERS:
             keyword_ids.add(add(kw.encode("latin-1"), hs.HS_FLAG_CASELESS))
+        add(_TOKEN_VALUE.encode("latin-1"), hs.HS_FLAG_CASELESS)
         for whole in _WHOLE_LINE_PREFILTERS:
             if self._native is not None and whole in (_KEYWORD_VALUE, _URI_PARAM):
                 continue  # the C extension's keyword_value_ends and uri_ip_ends (costly expressions for Hyperscan)

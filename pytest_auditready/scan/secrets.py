@@ -277,6 +277,9 @@ def public_pem(value: str) -> bool:
 # environment variables, CloudFormation parameters, tags): the value is judged under its name as key.
 NAMED_VALUES = (("name", "value"), ("Name", "Value"), ("key", "value"), ("Key", "Value"),
                 ("parameterKey", "parameterValue"), ("ParameterKey", "ParameterValue"))
+# A named value's type saying that the value names where the secret is kept, not the secret (AWS CodeBuild's
+# environment variables of type SECRETS_MANAGER, "secret-id:json-key", and PARAMETER_STORE, a parameter's name).
+_REFERENCE_TYPES = frozenset({"SECRETS_MANAGER", "PARAMETER_STORE"})
 MAX_EMBED = 4  # JSON documents inside string values are looked into this many levels deep
 _B64_RE = re.compile(r"[A-Za-z0-9+/_-]{8,}={0,2}\Z")
 # How the base64 text of a JSON document begins: "{" or "[" then a quote, a brace, a bracket or white space.
@@ -298,6 +301,43 @@ _AWS_KEY_ID_KIND = "AWS Access Key"
 # or a device with log_raw, writes it in clear. (secret_id_accessor is another key: an accessor.)
 _VAULT_CREDENTIALS = {"secret_id": "Vault AppRole SecretID"}
 _BASIC_AUTH_KIND = "Basic Auth Credentials"
+# A key that names a token (API_TOKEN, authToken, access_token, x-amz-security-token): detect-secrets' keyword
+# detector names passwords, secrets and API keys but not tokens, so a short token under such a key (an environment
+# variable of a Pod or an ECS task, a JSON configuration inside a ConfigMap) passed every detector. Its value, one
+# word that scan.tokens.credential takes (no paging cursor, idempotency token, reference, mask or placeholder), is a
+# Secret Keyword. A value with spaces is a message (Kubernetes' authentication.k8s.io/stale-token annotation); a key
+# in which the token is the object of "from", "of"... names something else (AWS STS's subjectFromWebIdentityToken:
+# the token's subject, a user id or "system:serviceaccount:ns:name" for every EKS pod with an IAM role).
+_TOKEN_KEY_RE = re.compile(r"(?i)token\Z")
+_KEY_WORD_RE = re.compile(r"[A-Z]+(?![a-z])|[A-Z]?[a-z]+|\d+")  # a key's words: camelCase, snake_case, kebab-case
+_OF_WORDS = frozenset({"from", "of", "for", "by", "in", "to", "about"})
+# A key about a credential rather than holding one, by its last word, with a value that is a state, a result, a
+# number or a time: CloudTrail's root password change ("PasswordUpdated": "Success"), RDS's managed master password
+# ("secretStatus": "creating"), IAM's "PasswordLastUsed". detect-secrets' keyword detector takes any value under a
+# key holding "password" or "secret".
+_ABOUT_WORDS = frozenset({"status", "state", "updated", "changed", "type", "policy", "length", "age", "required",
+                          "enabled", "count", "date", "time", "version", "stage", "stages", "result", "reset", "used",
+                          "expires", "expiry", "expiration", "rotated", "created", "modified", "strength", "format",
+                          "mode", "algorithm", "method", "scheme"})
+_STATE_VALUE_RE = re.compile(r"[A-Za-z][A-Za-z_\- ]{0,39}\Z|\d{1,12}\Z"
+                             r"|\d{4}-\d{2}-\d{2}(?:[T ]\d{2}:\d{2}(?::\d{2}(?:\.\d+)?)?(?:Z|[+-]\d{2}:?\d{2})?)?\Z")
+_KEYWORD_KIND = "Secret Keyword"
+
+
+def _key_words(key: str) -> list[str]:
+    return [w.lower() for w in _KEY_WORD_RE.findall(key)]
+
+
+def _names_a_token(key: str) -> bool:
+    """``key`` names a token (its last word), not something of one (subjectFromWebIdentityToken)."""
+    words = _key_words(key)
+    return bool(words) and words[-1] == "token" and _OF_WORDS.isdisjoint(words[:-1])
+
+
+def _about_a_credential(key: str, value: str) -> bool:
+    """``value`` under ``key`` tells a credential's state, result or time (_ABOUT_WORDS), not the credential."""
+    words = _key_words(key)
+    return bool(words) and words[-1] in _ABOUT_WORDS and _STATE_VALUE_RE.match(value) is not None
 _UPPER_ALNUM = frozenset("ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789")
 # Detectors whose format is a short prefix: random identifiers start with it by chance, as often as they pass the
 # entropy limit. Artifactory's encrypted password is "AP" and one of 0-9A-F (1 in 240 base62 ids, 1 in 73 random
@@ -431,12 +471,15 @@ def record_values(data: Any, fmt: Optional[LogFormat] = None
                         found.add((k, s))
             for name_key, value_key in NAMED_VALUES:
                 name, value = v.get(name_key), v.get(value_key)
+                if isinstance(vtype := v.get("type"), str) and vtype in _REFERENCE_TYPES:
+                    break
                 if isinstance(name, str) and isinstance(value, str) and name and value:
                     stack.append((name, value, depth))
                     break
             for k, vv in v.items():
-                if isinstance(k, str) and len(k) > 16:
-                    pairs.append((key, k))
+                if isinstance(k, str) and len(k) > 16:  # under its parent's key, unless that names a token: a
+                    # key is no token's value ("serviceAccountToken":{"expirationSeconds":...}, _TOKEN_KEY_RE)
+                    pairs.append((key if _TOKEN_KEY_RE.search(key) is None else "", k))
                 stack.append((k if isinstance(k, str) else key, vv, depth))
         elif isinstance(v, list):
             for vv in v:
@@ -447,7 +490,7 @@ def record_values(data: Any, fmt: Optional[LogFormat] = None
                 if (isinstance(flag, str) and isinstance(value, str) and _CREDENTIAL_FLAG.fullmatch(flag) is not None
                         and not value.startswith("-") and tokens.credential(flag.lstrip("-"), value)
                         and (key, value) not in found):  # (a flag after it: the flag took no value)
-                    secrets.append(("Secret Keyword", flag.lstrip("-"), value))
+                    secrets.append((_KEYWORD_KIND, flag.lstrip("-"), value))
                     found.add((key, value))
     return pairs, secrets
 
@@ -592,6 +635,11 @@ class GenericScanner:
                 if kind == _BASIC_AUTH_KIND and tokens.placeholder(secret.secret_value or ""):
                     continue  # a placeholder or a mask as the password, "xxxxx" (see scan.tokens.placeholder)
                 found.setdefault(kind, GenericHit(kind, key, fingerprint(secret.secret_value or part)))
+        if _KEYWORD_KIND in found and _about_a_credential(key, value):
+            del found[_KEYWORD_KIND]
+        if (not found and _TOKEN_KEY_RE.search(key) is not None and key not in self.path_keys
+                and _names_a_token(key) and tokens.credential(key, value) and not any(c.isspace() for c in value)):
+            found[_KEYWORD_KIND] = GenericHit(_KEYWORD_KIND, key, fingerprint(value))
         if key in COMPOSED_KEYS or (self.names is not None and self.names.search(key) is not None):
             # a key the format names identifiers by (LogFormat.name_keys), or whose value the vault composes from
             # what a caller sent (COMPOSED_KEYS): random ids and generated names trip the entropy and keyword

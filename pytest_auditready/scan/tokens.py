@@ -73,14 +73,19 @@ CREDENTIAL_KEY = (r"(?:passw(?:or)?d|pwd|secret|token|(?:api|auth|service|accoun
 # What follows "password=" (and its kin) in text without standing for a password: a value of no length, a word
 # for none, or a reference to one kept elsewhere (a file, an environment variable).
 _NOT_ASSIGNED = frozenset({"true", "false", "null", "none", "nil", "undefined", "empty", "required", "optional",
-                           "unset", "yes", "no", "on", "off", "redacted", "hidden", "masked", "removed", "secret",
-                           "password", "token"})
-# Keys that end in "token" but name a place in a listing or a request, not a credential (AWS nextToken, Google
-# pageToken, EC2's clientToken and AWS's clientRequestToken for idempotence), and keys that name a Kubernetes Secret
-# to use, not its content (Helm charts' existingSecret).
+                           "unset", "yes", "no", "on", "off", "enabled", "disabled", "auto", "default", "redacted",
+                           "hidden", "masked", "removed", "secret", "password", "token", "bearer", "jwt"})
+# Keys that end in "token" but name a place in a listing or a stream, not a credential (AWS nextToken and
+# PaginationToken, CloudWatch Logs' nextForwardToken, nextBackwardToken and sequenceToken, Google pageToken and
+# syncToken, Azure's $skipToken, Microsoft Graph's deltaToken), a request's idempotence or change token (EC2's
+# clientToken, AWS's clientRequestToken, WAF Classic's ChangeToken), a KMS grant token (the KMS documentation:
+# "not secret"), and keys that name a Kubernetes Secret to use, not its content (Helm charts' existingSecret).
 _NOT_A_CREDENTIAL = ("nexttoken", "next_token", "next-token", "pagetoken", "page_token", "page-token",
+                     "paginationtoken", "pagination_token", "startingtoken", "starting_token",
                      "continuationtoken", "continuation_token", "continuation-token", "synctoken", "sync_token",
-                     "resumetoken", "resume_token", "clienttoken", "clientrequesttoken", "idempotencytoken",
+                     "resumetoken", "resume_token", "forwardtoken", "backwardtoken", "sequencetoken",
+                     "sequence_token", "skiptoken", "skip_token", "deltatoken", "delta_token",
+                     "clienttoken", "clientrequesttoken", "idempotencytoken", "changetoken", "granttoken",
                      "existingsecret", "existing_secret", "existing-secret")
 
 
