@@ -186,8 +186,24 @@ def test_odd_lines_together_read_the_same_both_ways(tmp_path: Path, monkeypatch:
     lines[203] = EDITS["two objects on a line"](lines[203])
     log = write(tmp_path, lines)
     same_both_ways(log, monkeypatch, block=rng.choice([2048, 8192, 1 << 16]))
-    same_both_ways(log, monkeypatch, block=8192, settings=Settings(require_tamper_evidence=False,
-                                                                   log_prefix="prefix: "))
+
+
+def test_with_a_device_prefix_a_line_without_it_is_a_bad_line(tmp_path: Path) -> None:
+    """The device writes its prefix before every entry: with log_prefix set, an entry without it came from
+    something else (it was read as the device's before), and is a bad line at its line; the others are read."""
+    from pytest_auditready.checks import BUILTIN
+    from pytest_auditready.engine.files import offline_checks, verify_file
+
+    lines = [b"prefix: " + ln for ln in lines_of(CLEAN, 1)]
+    lines[5] = lines[5][len(b"prefix: "):]
+    log = write(tmp_path, lines)
+    res = verify_file(str(log), Settings(require_tamper_evidence=False, log_prefix="prefix: "),
+                      offline_checks(BUILTIN), {})
+    out = {o.check_id: o for o in res.outcomes}["required_fields"]
+    texts = [f.text() for f in out.findings]
+    assert [t for t in texts if "without the prefix" in t] == [t for t in texts if "Line 6 of" in t], texts
+    assert any("Line 6 of" in t and 'without the prefix "prefix: "' in t for t in texts), texts
+    assert res.stats.lines == len(lines) and res.bad_lines == 1 and res.entries == len(lines) - 1
 
 
 def test_entries_batch_gives_back_its_records() -> None:

@@ -89,6 +89,12 @@ def _deep(call: Callable[[Any], T], arg: Any, depth: int) -> T:
     return out[0]
 
 
+def missing_prefix(prefix: str) -> str:
+    """The BadLine reason for an entry without the device prefix its log's every line carries."""
+    return (f"an entry without the prefix {json.dumps(prefix)} (log_prefix) that the audit device writes before each "
+            "of its entries: this line was written by something else, or its prefix was cut")
+
+
 def too_deep(text: Union[bytes, str]) -> str:
     """The BadLine reason for a line nested deeper than its producer writes."""
     return (f"JSON nested too deeply ({nesting(text)} levels: the producers' decoders (Go's encoding/json in Vault, "
@@ -134,6 +140,8 @@ def parse_line(file: str, line_no: int, raw: bytes, prefix: str = "") -> Union[A
     body = text
     if prefix and body.startswith(prefix):
         body = body[len(prefix) :]
+    elif prefix and body[:1] == "{":
+        return BadLine(file, line_no, missing_prefix(prefix), text)
     start = body.find("{")
     if start < 0:
         return BadLine(file, line_no, "no JSON object on the line", text)

@@ -160,13 +160,15 @@ def removed_lines(lines: Sequence[bytes]) -> set[int]:
 
 
 def vault_parser(file: str, prefix: str = "") -> Callable[[int, bytes], Parsed]:
-    """Vault/OpenBao file device lines, with or without the device prefix ``prefix`` (log_prefix)."""
-    from ..auditlog.vault_json import decode_deep, parse_line, too_deep
+    """Vault/OpenBao file device lines, each after the device prefix ``prefix`` (log_prefix) when there is one."""
+    from ..auditlog.vault_json import decode_deep, missing_prefix, parse_line, too_deep
 
     prefix_b = prefix.encode("utf-8")
 
     def parse(line: int, raw: bytes) -> Parsed:
         body = raw[len(prefix_b) :] if prefix_b and raw.startswith(prefix_b) else raw
+        if prefix_b and body is raw and raw[:1] == b"{":  # (framing, or other text before it: as below)
+            return BadLine(file, line, missing_prefix(prefix), raw.decode("utf-8", "replace"))
         if body[:1] != b"{":
             framed, problem = unframe(raw)
             if problem:
@@ -254,8 +256,8 @@ def vault_block(file: str, prefix: str = "") -> Callable[[Block], Optional[Entri
     or None when the block holds anything ``vault_parser`` would not read as one plain object a line (then the
     caller parses it line by line, which reports exactly which lines are bad). For the blocks it takes, the
     entries are the ones ``vault_parser`` makes of each line, and the block's line count is set."""
-    if prefix.startswith("{"):
-        return lambda _blk: None  # a line starting with "{" might carry the prefix: line by line
+    if prefix:
+        return lambda _blk: None  # every line must carry the prefix (vault_parser says which does not)
     from ..scan.hyperscan import any_match
 
     irregular = any_match(_IRREGULAR)  # None without Hyperscan: count instead
