@@ -309,3 +309,25 @@ def test_ranges_merged_say_what_one_pass_says(workload: bytes, drop: str) -> Non
             assert _said(_feed_ranges(raw, [cut], columns)) == whole, (cut, columns)
     for cut in range(2, n - 1, 7):
         assert _said(_feed_ranges(raw, [cut // 2, cut], True)) == whole, cut
+
+
+@pytest.mark.parametrize("where", ["next", "end"])
+def test_an_entry_written_alone_copied_is_written_twice(workload: bytes, where: str) -> None:
+    """OpenBao writes a request for a wrapping token that does not exist alone (no response entry): the same line
+    again is a duplicate, found at the copy and naming the first, in one pass and across merged ranges alike; only
+    the first is excused. Before, both were excused and the copy passed."""
+    entries = _entries(workload)
+    i = next(n for n, e in enumerate(entries) if e["type"] == "request" and e["request"].get("path", "").startswith(
+        "sys/wrapping/") and "error" in e)
+    lines = workload.splitlines(keepends=True)
+    at = i + 1 if where == "next" else len(lines)
+    raw = b"".join([*lines[:at], lines[i], *lines[at:]])
+    whole = _said(_feed_ranges(raw, [], columns=True))
+    assert whole == _said(_feed_ranges(raw, [], columns=False))
+    texts = [f["message"] for f in whole[0]]
+    assert [f["where"] for f in whole[0]] == [f"audit.log:{at + 1}"], texts
+    assert f"is written a second time (the first at audit.log:{i + 1})" in texts[0] and "a hop copied" in texts[0]
+    assert whole[1].get(ALONE) == 2
+    n = len(raw.splitlines())
+    for cut in range(1, n, 3):
+        assert _said(_feed_ranges(raw, [cut], True)) == whole, cut

@@ -161,6 +161,9 @@ class Pairs(Visitor):
         # of a request already answered is named as written again, at the first's line
         self.answered: "OrderedDict[str, tuple[int, str, int]]" = OrderedDict()
         self.answered_over = False  # an id left ``answered`` by count (ANSWERED), not by time
+        # the entries the vault writes alone (``alone``: no response entry), by request id: one written again is a
+        # duplicate as any other entry (the last ANSWERED remembered)
+        self.alone_seen: "OrderedDict[str, tuple[int, str, int]]" = OrderedDict()
         self.answered_peak = 0  # the most ``answered`` held (at a batch's end): what ``merge`` adds to the next
         self.longest = 0  # the longest a request of the log took from its request entry to its response entry (ns)
         # Kubernetes and CloudTrail: the last SEEN (id, stage, time) keys -> (file, line, digest of the record)
@@ -222,7 +225,7 @@ class Pairs(Visitor):
                 self.excuse(SELF_TEST)
                 continue
             if alone(kind, batch.resource[i], batch.result[i]):
-                self.excuse(ALONE)
+                self._alone(rid, ns, file, lines[i])
                 continue
             self._one(kind, rid, ns, file, lines[i], conns[i])
 
@@ -324,7 +327,7 @@ class Pairs(Visitor):
             self.excuse(SELF_TEST)
             return
         if alone(rec.type, rec.resource, rec.result):
-            self.excuse(ALONE)
+            self._alone(rid, ts[0], rec.file, rec.line)
             return
         self._one(rec.type, rid, ts[0], rec.file, rec.line, rec.source + "\0" + rec.port if rec.source and rec.port
                   else "")
@@ -606,6 +609,32 @@ class Pairs(Visitor):
         else:
             self._find(file, line, "response", rid)
 
+    def _alone(self, rid: str, ns: int, file: str, line: int) -> None:
+        """An entry the vault writes alone: excused for its missing response, unless its request id was seen in
+        such an entry already (then it is that entry written again)."""
+        first = self.alone_seen.get(rid)
+        if first is not None:
+            self._find(file, line, "dup_alone" + ("=" if first[0] == ns else ""), rid, f"{first[1]}:{first[2]}")
+            return
+        self.excuse(ALONE)
+        self.alone_seen[rid] = (ns, file, line)
+        if len(self.alone_seen) > ANSWERED:
+            self.alone_seen.popitem(last=False)
+
+    def _merge_alone(self, later: "Pairs") -> None:
+        """Take in ``later``'s entries written alone: one whose request id was seen so here is written again (which
+        ``later``, not knowing the first, excused)."""
+        excused: dict[str, int] = self.__dict__.setdefault("_excused", {})
+        for rid, (ns, file, line) in later.alone_seen.items():
+            first = self.alone_seen.get(rid)
+            if first is None:
+                self.alone_seen[rid] = (ns, file, line)
+                continue
+            self._find(file, line, "dup_alone" + ("=" if first[0] == ns else ""), rid, f"{first[1]}:{first[2]}")
+            excused[ALONE] -= 1
+        while len(self.alone_seen) > ANSWERED:
+            self.alone_seen.popitem(last=False)
+
     def _find(self, file: str, line: int, kind: str, rid: str, first: str = "") -> None:
         if len(self.found) >= _KEEP:
             self.more += 1
@@ -646,10 +675,13 @@ class Pairs(Visitor):
         self.merge_excused(later)
         if self.seen or later.seen:
             raise NotImplementedError("records remembered by key are judged in one pass")
+        self._merge_alone(later)
         if later.first_t is None:
             return
         if self.first_t is None:
+            found_here, alone_here = self.found, self.alone_seen
             self.__dict__.update({k: v for k, v in later.__dict__.items() if k != "_excused"})
+            self.found, self.alone_seen = found_here + later.found, alone_here
             return
         if later.early is None or later.early_answers is None or later.low_t is None:
             raise NotImplementedError("the visitor of a later range was not told so (later_range)")
@@ -837,6 +869,9 @@ def _again_text(kind: str, first: str, window: int) -> str:
     what = kind[4:].rstrip("=")
     if what == "request":
         head = f"The request entry is written a second time while the first ({first}) still waits for its response"
+    elif what == "alone":
+        head = (f"The request entry, which the vault writes alone (no response entry follows it), is written a second "
+                f"time (the first at {first})")
     elif what == "answered":
         head = (f"The request entry is written a second time after its request was answered (response entry at "
                 f"{first}), so this one has no response entry")
