@@ -120,7 +120,7 @@ def test_cloudtrail_missing_fields_are_findings(tmp_path):
     # in CloudTrail's own terms, not a vault's
     texts = [f.text() + " " + f.fix for f in found.findings]
     assert any("where from (sourceIPAddress)" in t for t in texts)
-    assert any("who (userIdentity.arn, userIdentity.principalId" in t for t in texts)
+    assert any("who (userIdentity.type, with userIdentity.arn and principalId" in t for t in texts)
     assert not any("request.remote_address" in t or "x_forwarded_for" in t or "vault" in t for t in texts)
 
 

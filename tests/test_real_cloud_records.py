@@ -215,3 +215,33 @@ def test_k8s_selflink_is_judged_as_a_path(tmp_path: Path) -> None:
     code, report = _verify(tmp_path / "dirty", "k8s", "pod.log", dirty)
     failed = _failed(report)
     assert code == 1 and any("GitHub Token" in f for f in failed["no_secret_leak"])
+
+
+# The failed console sign-in the AWS documentation shows ("AWS console sign-in events"), with its eventType spelled
+# as the page spells it ("AwsConsoleSignin"; records say "AwsConsoleSignIn").
+_DOC_FAILED_SIGN_IN = {
+    "eventVersion": "1.05", "eventTime": "2014-07-08T17:35:27Z", "eventSource": "signin.amazonaws.com",
+    "userIdentity": {"type": "IAMUser", "principalId": "AIDACKCEVSQ6C2EXAMPLE", "accountId": "111122223333",
+                     "arn": "arn:aws:iam::111122223333:user/JaneDoe", "userName": "JaneDoe"},
+    "eventName": "ConsoleLogin", "awsRegion": "us-east-2", "sourceIPAddress": "192.0.2.101",
+    "userAgent": "Mozilla/5.0 (Windows NT 6.1; WOW64; rv:24.0) Gecko/20100101 Firefox/24.0",
+    "errorMessage": "Failed authentication", "requestParameters": None, "responseElements": {"ConsoleLogin": "Failure"},
+    "additionalEventData": {"MobileVersion": "No", "LoginTo": "https://console.aws.amazon.com/sns", "MFAUsed": "No"},
+    "eventID": "11ea990b-4678-4bcd-8fbe-62509088b7cf", "eventType": "AwsConsoleSignin",
+    "recipientAccountId": "111122223333"}
+
+
+@pytest.mark.parametrize("spelling", ["AwsConsoleSignin", "AwsConsoleSignIn"])
+def test_a_failed_sign_in_as_documented_passes(tmp_path: Path, spelling: str) -> None:
+    code, report = _verify(tmp_path, "cloudtrail", "signin.json", _records(dict(_DOC_FAILED_SIGN_IN,
+                                                                                  eventType=spelling)))
+    assert code == 0, _failed(report)
+
+
+def test_a_record_without_its_event_source_names_it(tmp_path: Path) -> None:
+    """eventName names an API only with its eventSource: a record without eventSource lacks its action, and the
+    finding says which field is gone (it named eventName, which was there)."""
+    rec = {k: v for k, v in _DOC_FAILED_SIGN_IN.items() if k != "eventSource"}
+    code, report = _verify(tmp_path, "cloudtrail", "nosource.json", _records(rec))
+    assert code == 1
+    assert any("eventSource" in f for f in _failed(report)["required_fields"]), _failed(report)

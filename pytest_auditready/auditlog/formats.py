@@ -534,6 +534,13 @@ def field_sources(settings: Any) -> dict[str, str]:
     result = paths.get("result")
     if fmt.name == "cloudtrail" and "request_id" not in mapped:
         out["request_id"] = "the request id (eventID, in every record; requestID beside it where the call has one)"
+    if fmt.name == "cloudtrail":  # as offline.reader reads them: eventName names an API only with its eventSource
+        if "action" not in mapped:
+            out["action"] = "what action (eventName, with the eventSource it belongs to)"
+        if "identity" not in mapped:
+            out["identity"] = ("who (userIdentity.type, with userIdentity.arn and principalId for a user or role, "
+                               "onBehalfOf.userId for an Identity Center user; userIdentity.invokedBy for an AWS "
+                               "service)")
     out["result"] = (f"the result ({' or '.join(result)})" if result and fmt.name != "vault"
                      else _RESULT.get(fmt.name, "the result (no field_map entry)"))
     return {k: out[k] for k in ("time", "identity", "resource", "action", "result", "source", "request_id")}

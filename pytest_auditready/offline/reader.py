@@ -719,7 +719,7 @@ class CloudTrailReader:
                 result = f"error: {code}"
             elif not _text(message):
                 result = "success"
-            elif kind == "AwsConsoleSignIn":  # a failed sign-in: errorMessage "Failed authentication", no errorCode
+            elif kind.lower() == _SIGN_IN:  # a failed sign-in: errorMessage "Failed authentication", no errorCode
                 result = f"error: {message}"
             else:  # an API error's description without its code: the outcome was cut (AWS writes both)
                 result = ""
@@ -787,6 +787,11 @@ def _trail_problem(data: Mapping[str, Any]) -> str:
 _NAMED_BY_ARN = frozenset({"IAMUser", "Root", "AssumedRole", "FederatedUser"})
 
 
+# CloudTrail's eventType of a console sign-in: "AwsConsoleSignIn" in its records, "AwsConsoleSignin" in the
+# examples of the AWS documentation (IAM and CloudTrail user guides), which logs copied from them keep.
+_SIGN_IN = "awsconsolesignin"
+
+
 def _whole_identity(data: Mapping[str, Any], kind: str) -> bool:
     """The record's userIdentity as CloudTrail writes it: a ``type`` always (an AWS service event's names the service
     in ``invokedBy`` instead), and for the types above both ``arn`` and ``principalId``. A record without
@@ -798,7 +803,7 @@ def _whole_identity(data: Mapping[str, Any], kind: str) -> bool:
     if not _text(t):
         return kind == "AwsServiceEvent" and _text(ui.get("invokedBy"))
     if t in _NAMED_BY_ARN and not (_text(ui.get("arn")) and _text(ui.get("principalId"))):
-        return kind == "AwsConsoleSignIn" and t in ("IAMUser", "Root")  # a sign-in before anyone is resolved
+        return kind.lower() == _SIGN_IN and t in ("IAMUser", "Root")  # a sign-in before anyone is resolved
     return True
 
 
