@@ -614,23 +614,26 @@ class Pairs(Visitor):
         such an entry already (then it is that entry written again)."""
         first = self.alone_seen.get(rid)
         if first is not None:
-            self._find(file, line, "dup_alone" + ("=" if first[0] == ns else ""), rid, f"{first[1]}:{first[2]}")
+            self._alone_again(first, rid, ns, file, line)
             return
         self.excuse(ALONE)
         self.alone_seen[rid] = (ns, file, line)
         if len(self.alone_seen) > ANSWERED:
             self.alone_seen.popitem(last=False)
 
+    def _alone_again(self, first: tuple[int, str, int], rid: str, ns: int, file: str, line: int) -> None:
+        self._find(file, line, "dup_alone" + ("=" if first[0] == ns else ""), rid, f"{first[1]}:{first[2]}")
+
     def _merge_alone(self, later: "Pairs") -> None:
-        """Take in ``later``'s entries written alone: one whose request id was seen so here is written again (which
-        ``later``, not knowing the first, excused)."""
+        """Take in ``later``'s entries written alone: one whose request id this range saw in such an entry is
+        written again (which ``later``, not knowing the first, excused)."""
         excused: dict[str, int] = self.__dict__.setdefault("_excused", {})
         for rid, (ns, file, line) in later.alone_seen.items():
             first = self.alone_seen.get(rid)
             if first is None:
                 self.alone_seen[rid] = (ns, file, line)
                 continue
-            self._find(file, line, "dup_alone" + ("=" if first[0] == ns else ""), rid, f"{first[1]}:{first[2]}")
+            self._alone_again(first, rid, ns, file, line)
             excused[ALONE] -= 1
         while len(self.alone_seen) > ANSWERED:
             self.alone_seen.popitem(last=False)
