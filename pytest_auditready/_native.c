@@ -291,17 +291,17 @@ fail:
     return NULL;
 }
 
-/* -- keyword_value_ends: one whole-line prefilter of scan/hyperscan.py ------------------------------------------ */
+/* -- colon_ends: two prefilters of scan/hyperscan.py, read at each colon ------------------------------------------- */
 
 /* _WHOLE_LINE_PREFILTERS[1], caseless:  KW [^"%]* Q \s* , \s* Q (?:value|parameterValue) Q \s* :
- * with Q = \\*(?:"|%22) and KW = _NAMED (_KEYWORDS and "token"): a name/value object whose name holds a
- * keyword. Read backwards from each colon; returns every end (after the colon) where it matches, as Hyperscan
- * reports them. */
+ * with Q = \\*(?:"|%22) and KW = _KEYWORDS: a name/value object whose name holds a keyword; and _TOKEN_NAME_VALUE,
+ * the same with a name that ends in "token" (keyword_value_at, read backwards from a colon: true where Hyperscan
+ * reports an end after it). */
 static const char *const KEYWORDS[] = {
     "apikey", "api_key", "authkey", "auth_key", "servicekey", "service_key", "accountkey", "account_key", "dbkey",
     "db_key", "databasekey", "database_key", "privkey", "priv_key", "privatekey", "private_key", "clientkey",
     "client_key", "dbpass", "db_pass", "databasepass", "database_pass", "keypass", "key_pass", "password", "passwd",
-    "pwd", "secret", "contrase\xc3\xb1" "a", "contrasena", "token", NULL};
+    "pwd", "secret", "contrase\xc3\xb1" "a", "contrasena", NULL};
 
 static int is_space(uchar c) { return c == ' ' || c == '\t' || c == '\n' || c == '\v' || c == '\f' || c == '\r'; }
 
@@ -333,7 +333,7 @@ static int keyword_run_before(const uchar *d, Py_ssize_t t) {
     while (b > 0 && d[b - 1] != '"' && d[b - 1] != '%') b--;
     for (s = b; s < t; s++) {
         uchar c = (uchar)lower(d[s]);
-        if (c != 'a' && c != 'd' && c != 's' && c != 'p' && c != 'c' && c != 'k' && c != 't') continue;
+        if (c != 'a' && c != 'd' && c != 's' && c != 'p' && c != 'c' && c != 'k') continue;
         int w;
         for (w = 0; KEYWORDS[w]; w++) {
             Py_ssize_t len = (Py_ssize_t)strlen(KEYWORDS[w]);
@@ -362,30 +362,60 @@ static int keyword_value_at(const uchar *d, Py_ssize_t n, Py_ssize_t colon) {
         Py_ssize_t t = quote_before(d, q, 0);           /* Q closing the name (its backslashes: in [^"%]*) */
         if (t < 0) continue;
         if (keyword_run_before(d, t)) return 1;
+        Py_ssize_t u = t;                               /* _TOKEN_NAME_VALUE: "token" right before the whole Q */
+        while (u > 0 && d[u - 1] == '\\') u--;
+        if (u >= 5 && word_at(d, u, u - 5, "token")) return 1;
     }
     return 0;
 }
 
-static PyObject *keyword_value_ends(PyObject *self, PyObject *args) {
+/* -- token_value_end: _TOKEN_VALUE of scan/hyperscan.py, for colon_ends ----------------------------------------- */
+
+/* token"\s*:\s*"(?:[^h"]|h(?:[^m]|m(?:[^a]|a[^c]))), caseless: a JSON pair whose key ends in "token" and whose value
+ * does not start with "hmac" (Vault's "client_token":"hmac-sha256:..." on every line, which made the expression a
+ * tenth of the block database's time). Read from each colon; the end Hyperscan reports, or -1. */
+static Py_ssize_t token_value_end(const uchar *d, Py_ssize_t n, Py_ssize_t colon) {
+    static const char hmac[] = "hmac";
+    Py_ssize_t p = colon, q = colon + 1, k;
+    while (p > 0 && is_space(d[p - 1])) p--;            /* \s* */
+    if (p < 6 || d[p - 1] != '"' || !word_at(d, p - 1, p - 6, "token")) return -1;
+    while (q < n && is_space(d[q])) q++;                /* \s* */
+    if (q >= n || d[q] != '"') return -1;
+    for (k = 0; k < 4; k++) {
+        Py_ssize_t at = q + 1 + k;
+        if (at >= n || (k == 0 && d[at] == '"')) return -1;
+        if (lower(d[at]) != (uchar)hmac[k]) return at + 1;  /* the first byte that is not "hmac"'s ends it */
+    }
+    return -1;
+}
+
+/* Both colon prefilters in one pass over the colons: (keyword_value_at's ends, token_value_end's ends). */
+static PyObject *colon_ends(PyObject *self, PyObject *args) {
     Py_buffer buf;
-    if (!PyArg_ParseTuple(args, "y*:keyword_value_ends", &buf)) return NULL;
+    if (!PyArg_ParseTuple(args, "y*:colon_ends", &buf)) return NULL;
     const uchar *d = (const uchar *)buf.buf;
-    Py_ssize_t n = buf.len, c;
-    PyObject *out = PyList_New(0);
-    if (out == NULL) goto fail;
+    Py_ssize_t n = buf.len, c, end;
+    PyObject *kv = PyList_New(0), *tv = PyList_New(0), *e;
+    if (kv == NULL || tv == NULL) goto fail;
     finder f;
     finder_init(&f, d, n, ':');
     while ((c = finder_next(&f)) >= 0) {
         if (keyword_value_at(d, n, c)) {
-            PyObject *e = PyLong_FromSsize_t(c + 1);
-            if (e == NULL || PyList_Append(out, e) < 0) { Py_XDECREF(e); goto fail; }
+            e = PyLong_FromSsize_t(c + 1);
+            if (e == NULL || PyList_Append(kv, e) < 0) { Py_XDECREF(e); goto fail; }
+            Py_DECREF(e);
+        }
+        if ((end = token_value_end(d, n, c)) >= 0) {
+            e = PyLong_FromSsize_t(end);
+            if (e == NULL || PyList_Append(tv, e) < 0) { Py_XDECREF(e); goto fail; }
             Py_DECREF(e);
         }
     }
     PyBuffer_Release(&buf);
-    return out;
+    return Py_BuildValue("(NN)", kv, tv);
 fail:
-    Py_XDECREF(out);
+    Py_XDECREF(kv);
+    Py_XDECREF(tv);
     PyBuffer_Release(&buf);
     return NULL;
 }
@@ -1467,7 +1497,7 @@ static PyObject *key_suspects(PyObject *self, PyObject *args) {
 static PyMethodDef methods[] = {
     {"block_shape", block_shape, METH_VARARGS, "block_shape(data) -> (lines, every newline before '{', irregular)"},
     {"entropy_ends", entropy_ends, METH_VARARGS, "entropy_ends(data, clean=None) -> ends of candidate quoted runs"},
-    {"keyword_value_ends", keyword_value_ends, METH_VARARGS, "keyword_value_ends(data) -> ends of a name/value pair named by a keyword"},
+    {"colon_ends", colon_ends, METH_VARARGS, "colon_ends(data) -> (ends of a name/value pair named by a keyword, ends of a token pair whose value is no HMAC digest)"},
     {"uri_ip_ends", uri_ip_ends, METH_VARARGS, "uri_ip_ends(data) -> (ends of a long URI parameter, ends of a public IPv4 address)"},
     {"utc_ns", utc_ns, METH_O, "utc_ns(times) -> ns since the epoch of each, or None unless every one is plain UTC"},
     {"digest_flags", digest_flags, METH_VARARGS, "digest_flags(data) -> 1: a malformed digest, 2: a token in clear"},

@@ -146,9 +146,10 @@ def test_the_flag_prefilter_finds_what_pythons_re_finds() -> None:
 
     import hyperscan
 
-    from pytest_auditready.scan.hyperscan import _WHOLE_LINE_PREFILTERS
+    from pytest_auditready.scan.hyperscan import _FLAG_VALUE, _WHOLE_LINE_PREFILTERS
 
-    expr = _WHOLE_LINE_PREFILTERS[-1].encode("latin-1")
+    assert _FLAG_VALUE in _WHOLE_LINE_PREFILTERS
+    expr = _FLAG_VALUE.encode("latin-1")
     db = hyperscan.Database(mode=hyperscan.HS_MODE_BLOCK)
     db.compile(expressions=[expr], ids=[0], elements=1, flags=[hyperscan.HS_FLAG_CASELESS])
     rx = re.compile(expr, re.IGNORECASE)

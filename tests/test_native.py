@@ -148,19 +148,19 @@ def test_entropy_ends_equal_the_hyperscan_entropy_database(lib: Any) -> None:
 _KV_TOKENS = [b'"', b"%22", b"%2", b"%", b"\\", b'\\"', b",", b" ", b"\t", b"\n", b"\x0b", b"\x0c", b"\r", b":",
               b"value", b"VaLuE", b"parameterValue", b"PARAMETERvalue", b"parameter", b"password", b"PassWord",
               b"db_pass", b"dbpass", b"api_key", b"secret", b"contrase\xc3\xb1a", b"contrasena", b"CONTRASE\xc3\x91A",
-              b"key", b"x", b"name", b"{", b"}", b"pwd", b"_"]
+              b"key", b"x", b"name", b"{", b"}", b"pwd", b"_", b"token", b"TOKEN", b"toke", b"n"]
 
 
 def test_keyword_value_ends_equal_the_hyperscan_whole_line_prefilter(lib: Any) -> None:
     import hyperscan
 
-    expr = hsmod._KEYWORD_VALUE.encode("latin-1")
-    assert expr in [e.encode("latin-1") for e in hsmod._WHOLE_LINE_PREFILTERS]
+    exprs = [hsmod._KEYWORD_VALUE.encode("latin-1"), hsmod._TOKEN_NAME_VALUE.encode("latin-1")]
+    assert all(e in [w.encode("latin-1") for w in hsmod._WHOLE_LINE_PREFILTERS] for e in exprs)
     db = hyperscan.Database(mode=hyperscan.HS_MODE_BLOCK)
-    db.compile(expressions=[expr], ids=[0], elements=1, flags=[hyperscan.HS_FLAG_CASELESS])
+    db.compile(expressions=exprs, ids=[0, 1], elements=2, flags=[hyperscan.HS_FLAG_CASELESS] * 2)
     rng = random.Random(11)
     generated = [b"".join(rng.choice(_KV_TOKENS) for _ in range(rng.randint(0, 40))) for _ in range(5000)]
-    shapes = [[b'{"name":"', b'"', b"%22", b'\\"'], [b"DB_PASSWORD", b"user", b"my secret x", b"pa%ssword", b'pass"word'],
+    shapes = [[b'{"name":"', b'"', b"%22", b'\\"'], [b"DB_PASSWORD", b"API_TOKEN", b"token", b"tokens", b"user", b"my secret x", b"pa%ssword", b'pass"word'],
               [b'"', b'\\"', b"%22", b'\\\\"'], [b"", b" ", b"\n", b"\x0b"], [b",", b";"], [b"", b" \t"],
               [b'"', b'\\"', b"%22", b""], [b"value", b"Value", b"parameterValue", b"val"], [b'"', b'\\\\"', b"%22"],
               [b"", b" ", b"\r\n"], [b":", b"="], [b'"x"}']]
@@ -172,9 +172,38 @@ def test_keyword_value_ends_equal_the_hyperscan_whole_line_prefilter(lib: Any) -
     for data in [*_inputs(), *generated, *named]:
         ends: set[int] = set()
         db.scan(data, match_event_handler=lambda _i, _s, e, _f, _c, ends=ends: ends.add(e))
-        assert lib.keyword_value_ends(data) == sorted(ends), data[:300]
+        assert lib.colon_ends(data)[0] == sorted(ends), data[:300]
         found += bool(ends)
     assert found > 100  # the inputs do exercise it
+
+
+_TOKEN_SHAPES = [[b"", b"{", b"x", b'\\'], [b"token", b"TOKEN", b"Token", b"api_token", b"tokens", b"toke", b"oken",
+                                                 b"subjectFromWebIdentityToken"],
+                 [b'"', b"", b'\\"', b"'"], [b"", b" ", b"\t", b"\n", b"\x0b", b"\r\n "], [b":", b"=", b"::"],
+                 [b"", b" ", b"\n", b"\x0c"], [b'"', b"", b"'", b'\\"'],
+                 [b"", b'"', b"h", b"H", b"hm", b"HM", b"hma", b"hmA", b"hmac", b"HMAC", b"hmac-sha256:ab", b"x", b"hx",
+                  b"hmx", b"hmax", b"h\n", b"hm\"", b"\xc3\xa9", b"abc"], [b"", b'"', b"\n", b","]]
+
+
+def test_token_value_ends_equal_the_hyperscan_prefilter(lib: Any) -> None:
+    import hyperscan
+
+    db = hyperscan.Database(mode=hyperscan.HS_MODE_BLOCK)
+    db.compile(expressions=[hsmod._TOKEN_VALUE.encode("latin-1")], ids=[0], elements=1,
+               flags=[hyperscan.HS_FLAG_CASELESS])
+    rng = random.Random(23)
+    generated = [b"".join(rng.choice(options) for options in _TOKEN_SHAPES) for _ in range(6000)]
+    generated += [b"".join(b"".join(rng.choice(options) for options in _TOKEN_SHAPES) for _ in range(rng.randint(2, 5)))
+                  for _ in range(2000)]
+    real = [b'{"auth":{"client_token":"hmac-sha256:' + b"ab" * 32 + b'"},"request":{"id":"1"}}',
+            b'{"env":[{"name":"API_TOKEN","value":"x"}],"authToken":"Zq7","token": "h"}']
+    found = 0
+    for data in [*_inputs(), *generated, *real]:
+        ends: list[int] = []
+        db.scan(data, match_event_handler=lambda _i, _s, e, _f, _c, ends=ends: ends.append(e))
+        assert lib.colon_ends(data)[1] == sorted(ends), data[:300]
+        found += bool(ends)
+    assert found > 150  # the inputs do exercise it
 
 
 _URI_IP_TOKENS = [b"?", b"&", b"\\u0026", b"\\U0026", b"\\u002", b"\\", b"=", b"==", b"%3D", b"a", b"Z", b"_", b".",
@@ -795,10 +824,11 @@ def test_the_16_byte_passes_agree_at_every_offset(lib: Any) -> None:
     reference_digest = any_match(MALFORMED_DIGEST, native=False)
     assert reference_digest is not None
     kv = hyperscan.Database(mode=hyperscan.HS_MODE_BLOCK)
-    kv.compile(expressions=[hsmod._KEYWORD_VALUE.encode("latin-1")], ids=[0], elements=1,
-               flags=[hyperscan.HS_FLAG_CASELESS])
+    kv.compile(expressions=[hsmod._KEYWORD_VALUE.encode("latin-1"), hsmod._TOKEN_NAME_VALUE.encode("latin-1")],
+               ids=[0, 1], elements=2, flags=[hyperscan.HS_FLAG_CASELESS] * 2)
     digests = [b'"hmac-sha256:' + b"0" * 63 + b'g"', b'"hmac-sha256:' + b"a" * 64 + b'"', b'"hmac-sha256:' + b"a" * 64 + b"x"]
-    kvs = [b'"password","value":', b'\\"password\\",\\"VALUE\\":', b"%22pwd%22,%22value%22 :", b'"secret","value"\t:']
+    kvs = [b'"password","value":', b'\\"password\\",\\"VALUE\\":', b"%22pwd%22,%22value%22 :", b'"secret","value"\t:',
+           b'"API_TOKEN","value":', b'\\"tokEN\\\\",\\"parameterValue\\":', b"%22token%22,%22value%22:"]
     runs = [b'"' + bytes([c]) * k + b'"' for c in (ord("a"), ord("Z"), ord("-"), 0xC3) for k in (9, 15, 16, 17, 23, 33, 48)]
     runs += [b'"' + b"0123456789abcdef0123456789abcdef"[:k] + bytes([bad]) + b"Zq" * 10 + b'"'
              for k in range(0, 33, 3) for bad in (ord(":"), ord("G"), ord("-"), 0x80, ord('"'))]
@@ -810,7 +840,7 @@ def test_the_16_byte_passes_agree_at_every_offset(lib: Any) -> None:
                     assert bool(lib.digest_flags(data) & 1) == reference_digest(data), data
                     ends: set[int] = set()
                     kv.scan(data, match_event_handler=lambda _i, _s, e, _f, _c, ends=ends: ends.add(e))
-                    assert lib.keyword_value_ends(data) == sorted(ends), data
+                    assert lib.colon_ends(data)[0] == sorted(ends), data
                     assert lib.entropy_ends(data, None) == _entropy_reference(scanner, data), data
 
 

@@ -499,13 +499,20 @@ _KEYWORD_PREFILTERS = (
 # TokenReview). Matched caseless.
 _Q = r'\\*(?:"|%22)'  # a quote, raw, escaped at any depth, or URL-encoded
 # The words a name names a credential by, for the judge: detect-secrets' keywords, and "token"
-# (scan.secrets._TOKEN_KEY_RE: a token under a key that names one, however short).
+# (scan.secrets._TOKEN_KEY_RE: a token under a key that names one, however short). Where "token" would stand before a
+# run ("token" followed by anything up to a quote, on every Vault line), its own expressions below want it last.
 _NAMED = r"(?:" + _KEYWORDS + r"|token)"
 _NAMES = r"(?:name|key|parameterKey)"
 _VALUES = r"(?:value|parameterValue)"
+# (Written with "*": with "{0,64}" this library missed matches after an earlier "-" on the line, where Python's re
+# finds them; tests/test_config_text_credentials.py holds the two equal.)
+_FLAG_VALUE = _Q + r"-[\w.\-]*" + tokens.CREDENTIAL_KEY + _Q + r"\s*,\s*" + _Q
+# The name/value form (the second below) for a name that ends in "token" ({"name":"API_TOKEN","value":"..."}); found
+# with it by the C extension.
+_TOKEN_NAME_VALUE = r"token" + _Q + r"\s*,\s*" + _Q + _VALUES + _Q + r"\s*:"
 _WHOLE_LINE_PREFILTERS = (
-    _NAMED + r"\w*(?:\\+\"|%22)\s*(?::|%3A)",
-    _NAMED + r"[^\"%]*" + _Q + r"\s*,\s*" + _Q + _VALUES + _Q + r"\s*:",
+    _KEYWORDS + r"\w*(?:\\+\"|%22)\s*(?::|%3A)",
+    _KEYWORDS + r"[^\"%]*" + _Q + r"\s*,\s*" + _Q + _VALUES + _Q + r"\s*:",
     _Q + _VALUES + _Q + r"\s*:\s*" + _Q + r"[^\"]*" + _Q + r"\s*,\s*" + _Q + _NAMES + _Q + r"\s*:\s*" + _Q
     + r"[^\"%]*" + _NAMED,
     _Q + r"kind" + _Q + r"\s*:\s*" + _Q + r"(?:Secret|SecretList|TokenRequest|TokenReview)" + _Q,
@@ -528,10 +535,13 @@ _WHOLE_LINE_PREFILTERS = (
     # "Basic ") are then not in the raw text, only in the decoded value the judge reads
     ASCII_ESCAPE,
     # a command-line flag that names a credential, then the list's next item (a container's args: "--db-password",
-    # "..."): record_values pairs them. (Written with "*": with "{0,64}" this library missed matches after an
-    # earlier "-" on the line, where Python's re finds them; tests/test_config_text_credentials.py holds the two
-    # equal.)
-    _Q + r"-[\w.\-]*" + tokens.CREDENTIAL_KEY + _Q + r"\s*,\s*" + _Q,
+    # "..."): record_values pairs them
+    _FLAG_VALUE,
+    # a key that ends in "token" (scan.secrets._TOKEN_KEY_RE) inside a JSON document that is a string value, or
+    # URL-encoded: the first form above for it, with the quote right after the word ("token" followed by other
+    # word characters, on every Vault line, cost a tenth of this database's time)
+    r"token(?:\\+\"|%22)\s*(?::|%3A)",
+    _TOKEN_NAME_VALUE,
 )
 # A JSON pair whose key names a token and whose value is not an HMAC digest ("API_TOKEN":"...", "authToken":"..."):
 # the judge takes such a value as a credential however short (scan.secrets._TOKEN_KEY_RE). Vault's and OpenBao's
@@ -539,7 +549,7 @@ _WHOLE_LINE_PREFILTERS = (
 _TOKEN_VALUE = r'token"\s*:\s*"(?:[^h"]|h(?:[^m]|m(?:[^a]|a[^c])))'
 _URI_PARAM = _WHOLE_LINE_PREFILTERS[4]
 # The name/value form (the second above): costly for Hyperscan (a keyword, then any run up to a quote), so the C
-# extension finds it itself when it is built (scan.native: keyword_value_ends, held equal by tests/test_native.py).
+# extension finds it itself when it is built (scan.native: colon_ends, held equal by tests/test_native.py).
 _KEYWORD_VALUE = _WHOLE_LINE_PREFILTERS[1]
 # detect-secrets' entropy detectors judge quoted runs of a charset. Shannon entropy is at most log2(the number of
 # distinct characters): Base64HighEntropyString (limit 4.5) needs 23 of them, so a run of 23 or more characters of
@@ -720,10 +730,11 @@ class LeakScanner:
             add(token, hs.HS_FLAG_CASELESS if caseless else 0)
         for kw in _KEYWORD_PREFILTERS:
             keyword_ids.add(add(kw.encode("latin-1"), hs.HS_FLAG_CASELESS))
-        add(_TOKEN_VALUE.encode("latin-1"), hs.HS_FLAG_CASELESS)
+        if self._native is None:  # else the C extension's colon_ends
+            add(_TOKEN_VALUE.encode("latin-1"), hs.HS_FLAG_CASELESS)
         for whole in _WHOLE_LINE_PREFILTERS:
-            if self._native is not None and whole in (_KEYWORD_VALUE, _URI_PARAM):
-                continue  # the C extension's keyword_value_ends and uri_ip_ends (costly expressions for Hyperscan)
+            if self._native is not None and whole in (_KEYWORD_VALUE, _TOKEN_NAME_VALUE, _URI_PARAM):
+                continue  # the C extension's colon_ends and uri_ip_ends (costly expressions for Hyperscan)
             whole_ids.add(add(whole.encode("latin-1"), hs.HS_FLAG_CASELESS))
         if self._native is None:
             add(_IP_PREFILTER, 0)
@@ -798,7 +809,8 @@ class LeakScanner:
         rfind = data.rfind
         line_of, span = line_finder(data)
         if self._native is not None:  # _KEYWORD_VALUE, found by the C extension: the line is judged whole
-            for end in self._native.keyword_value_ends(data):
+            named, token_pairs = self._native.colon_ends(data)
+            for end in named:
                 lines.add(line_of(end))
         if self._known_db is not None:  # a known value's spelling: its line is judged whole
             self._known_db.scan(data, match_event_handler=lambda _i, _s, e, _f, _c: lines.add(line_of(e)))
@@ -840,11 +852,13 @@ class LeakScanner:
             return None
 
         self._db.scan(data, match_event_handler=on_match)
-        if self._native is not None:  # _URI_PARAM (its line judged whole) and _IP_PREFILTER, found by the C extension
-            uri, ip = self._native.uri_ip_ends(data)
+        if self._native is not None:  # _URI_PARAM (its line judged whole), _IP_PREFILTER and _TOKEN_VALUE, found by
+            uri, ip = self._native.uri_ip_ends(data)  # the C extension
             for end in uri:
                 lines.add(line_of(end))
             for end in ip:
+                on_match(-1, 0, end, 0, None)
+            for end in token_pairs:
                 on_match(-1, 0, end, 0, None)
         # Entropy runs are many (paths, long key names) and repeat: collect their ends in C-speed appends, then
         # skip the values already judged clean whatever their key, which after the first blocks is nearly all.
