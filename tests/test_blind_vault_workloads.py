@@ -331,3 +331,30 @@ def test_an_entry_written_alone_copied_is_written_twice(workload: bytes, where: 
     n = len(raw.splitlines())
     for cut in range(1, n, 3):
         assert _said(_feed_ranges(raw, [cut], True)) == whole, cut
+
+
+@pytest.mark.parametrize("strip", ["nothing", "data.error", "mfa step"])
+def test_a_login_answered_without_error_names_who_logged_in(tmp_path: Path, strip: str) -> None:
+    """A failed login's response entry names no one and carries its error (OpenBao writes it in response.data);
+    a successful one names who logged in. One with neither was edited: a required_fields finding at its line.
+    A login's MFA step (response.auth.mfa_requirement) names no one yet and passes."""
+    root = Path(__file__).resolve().parent.parent / "fixtures" / "openbao" / "odd" / "correct.log"
+    lines = root.read_bytes().splitlines()
+    at = next(n for n, ln in enumerate(lines) if b'"type":"response"' in ln and b"/login" in ln and b'"error":"' in ln)
+    e = json.loads(lines[at])
+    if strip != "nothing":
+        e.pop("error", None)
+        e["response"].pop("data", None)
+    if strip == "mfa step":
+        e["response"]["auth"] = {"mfa_requirement": {"mfa_request_id": "5f5c8a1b-0000-4000-8000-000000000001",
+                                                     "mfa_constraints": {}}}
+    lines[at] = json.dumps(e, separators=(",", ":")).encode()
+    log = tmp_path / "audit.log"
+    log.write_bytes(b"\n".join(lines) + b"\n")
+    log.chmod(0o600)
+    (tmp_path / "pyproject.toml").write_text("[tool.auditready]\nrequire_tamper_evidence = false\nretention_days = 0\n")
+    r = subprocess.run([sys.executable, "-m", "pytest_auditready", "verify", "audit.log"], cwd=tmp_path,
+                       capture_output=True, text=True, timeout=120)
+    unnamed = f"[audit.log:{at + 1}, request id {e['request']['id']}] The response entry of a login names no one"
+    assert (unnamed in r.stdout) == (strip == "data.error"), r.stdout[-3000:]
+    assert r.returncode == (1 if strip == "data.error" else 0), r.stdout[-3000:]

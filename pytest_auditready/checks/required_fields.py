@@ -137,6 +137,21 @@ _TOKEN_CHECK_FAILED = ("a request that failed while the vault checked its token 
                        "filled, e.g. 'error converting input'): the token is named by request.client_token_accessor")
 
 
+_LOGIN = ("a login (auth/<method>/login) by a caller that holds no token yet: a successful login's response entry "
+          "names who logged in, a failed login has no one to name")
+_LOGIN_UNNAMED = ("The response entry of a login names no one and carries no error: a login that succeeded names who "
+                  "logged in (auth), one that failed its error, so a hop removed one of them (or a login's MFA step "
+                  "lost its mfa_requirement)")
+
+
+def _mfa_step(d: Optional[dict[str, Any]]) -> bool:
+    """Whether a parsed login response asks for the login's MFA step (response.auth.mfa_requirement): no token is
+    issued yet, so no one is named."""
+    resp = d.get("response") if d is not None else None
+    auth = resp.get("auth") if isinstance(resp, dict) else None
+    return isinstance(auth, dict) and bool(auth.get("mfa_requirement"))
+
+
 def _accessor_named(d: Optional[dict[str, Any]]) -> bool:
     """Whether a parsed Vault/OpenBao entry has the auth object the vault writes before it fills one (nothing but
     token_type) and names its token's accessor (request.client_token_accessor). An auth object with anything else
@@ -162,8 +177,7 @@ VAULT_EXCUSES = (
            frozenset({"source", "request_id"}),
            lambda r: r.resource == "sys/mounts/secret" and r.action == "update" and r.identity == "token"),
     # Recorded from OpenBao 2.7 (fixtures/openbao/odd): who is known only once a token is.
-    Excuse("a login (auth/<method>/login) by a caller that holds no token yet: a successful login's response "
-           "entry names who logged in, a failed login has no one to name",
+    Excuse(_LOGIN,
            frozenset({"identity"}),
            lambda r: _LOGIN_RE.match(r.resource) is not None and r.action == "update"),
     Excuse("an OIDC browser login (auth/<mount>/oidc/auth_url or oidc/callback) by a caller that holds no token yet: "
@@ -349,6 +363,12 @@ class Fields(Visitor):
         d = line_object(raw) if raw is not None else None
         return d is not None and _policies_refused(d)
 
+    def _mfa_asked(self, rec: Record) -> bool:
+        """Whether ``rec`` (of the block being judged) is a login's response asking for its MFA step (``_mfa_step``);
+        an entry whose line is not at hand is taken as one (no finding without the line to show it)."""
+        raw = self.raw.get(rec.file, rec.line)
+        return raw is None or _mfa_step(line_object(raw))
+
     def _token_named(self, rec: Record) -> bool:
         """Whether ``rec`` (of the block being judged) names its token's accessor (``_TOKEN_CHECK_FAILED``)."""
         raw = self.raw.get(rec.file, rec.line)
@@ -374,6 +394,11 @@ class Fields(Visitor):
         excuse = excused_by(rec, lacking, self.format)
         if excuse is not None and excuse.rule == _UNKNOWN_TOKEN and self._decided(rec):
             excuse = None  # the policies refused a known token: who it was is missing
+        if (excuse is not None and excuse.rule == _LOGIN and rec.type == "response"
+                and not rec.result.startswith("error") and not self._mfa_asked(rec)):
+            self._add(Finding(ID, "", _LOGIN_UNNAMED + ".", self.fix, where=rec.where, request_id=rec.request_id),
+                      self.meaning["identity"])
+            return
         if excuse is not None:
             self.excuse(excuse.rule)
             return
