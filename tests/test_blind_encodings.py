@@ -231,6 +231,35 @@ def test_a_canary_in_clear_is_reported_once_as_itself(tmp_path: Path, pure: bool
     assert _lines(msgs) == set(KV_READ)
 
 
+@pytest.mark.parametrize("width", [64, 76])
+def test_a_canary_in_base64_wrapped_into_lines_is_found(tmp_path: Path, pure: bool, width: int) -> None:
+    """A blob holding a canary, base64-encoded and wrapped into lines as `base64`, OpenSSL and MIME (76) or PEM
+    (64) write it, logged in a value (its line breaks JSON-escaped): a break may cut the canary's base64 anywhere.
+    Found at its lines at every offset tried; a wrapped blob without it (a certificate's body) is no finding.
+    Before: the same blob unwrapped was found, wrapped it passed."""
+    import base64
+    import textwrap
+
+    canary = "Zq8vN3xLw2Rk9TbY-c4Hm7Pj1Ds6Fg0Ua5Ke2Xn8Wq3"
+    files = {}
+    for pad in range(0, 9, 2):
+        blob = base64.b64encode(b"x" * (pad * 7) + b'{"key":"' + canary.encode() + b'","note":"kept"}').decode()
+        files[f"wrapped{pad}.log"] = _planted(_in_data, "\\n".join(textwrap.wrap(blob, width)))
+    clean = base64.b64encode(bytes(range(256)) * 3).decode()
+    files["clean.log"] = _planted(_in_data, "-----BEGIN CERTIFICATE-----\\n" + "\\n".join(textwrap.wrap(clean, width))
+                                  + "\\n-----END CERTIFICATE-----")
+    found = _verify(tmp_path, files, pure, canaries=(canary,))
+    cut = 0
+    for f, checks in found.items():
+        msgs = checks["no_secret_leak"]
+        if f == "clean.log":
+            assert msgs == [], msgs
+            continue
+        assert any("<canary:1> appears in the log (base64" in m for m in msgs) and _lines(msgs) == set(KV_READ), (f, msgs)
+        cut += any("line-wrapped" in m for m in msgs)
+    assert cut >= 2  # offsets where a line break cuts the canary's base64
+
+
 # -- personal data ---------------------------------------------------------------------------------------------
 
 PERSONAL = {

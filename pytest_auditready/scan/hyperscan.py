@@ -24,7 +24,7 @@ from typing import TYPE_CHECKING, Any, Callable, Iterable, Mapping, Optional
 
 from ..auditlog.model import HMAC_RE
 from . import tokens
-from .known import ASCII_ESCAPE, KnownValues, fingerprint
+from .known import ASCII_ESCAPE, WRAPPED, KnownValues, fingerprint
 from .secrets import (
     CACHE_MAX,
     CREDENTIAL_HEADERS,
@@ -40,7 +40,8 @@ from .secrets import (
 if TYPE_CHECKING:
     from ..auditlog.formats import LogFormat
 
-_DIGEST_BYTES = re.compile(HMAC_RE.pattern.encode("ascii"))  # HMAC_RE over raw bytes (match with pos and endpos)
+_DIGEST_BYTES = re.compile(HMAC_RE.pattern.encode("ascii"))
+_WRAPPED_RE = re.compile(WRAPPED)  # HMAC_RE over raw bytes (match with pos and endpos)
 
 # -- compiling in a child ---------------------------------------------------------------------------------------
 
@@ -695,6 +696,7 @@ class LeakScanner:
         self._db: Any = None
         self._known_db: Any = None
         self._unanchored: Optional[re.Pattern[bytes]] = None
+        self._wrapped: Optional[Callable[[bytes], bool]] = None  # is there an encoded run wrapped into lines?
         self._keyword_ids: frozenset[int] = frozenset()
         self._whole_ids: frozenset[int] = frozenset()  # expressions whose lines are judged whole, like known values
         self._entropy_db: Any = None
@@ -709,6 +711,7 @@ class LeakScanner:
             _KNOWN[key] = self._compile_known()
         self._known_db = _KNOWN.get(key)
         self._unanchored = self.known.unanchored()
+        self._wrapped = any_match((WRAPPED,)) if self.known else None
         return self
 
     def __exit__(self, *exc: object) -> None:
@@ -816,6 +819,9 @@ class LeakScanner:
             self._known_db.scan(data, match_event_handler=lambda _i, _s, e, _f, _c: lines.add(line_of(e)))
         if self._unanchored is not None:  # needles with no anchor to look for (KnownValues.prefilters)
             for m in self._unanchored.finditer(data):
+                lines.add(line_of(m.end()))
+        if self.known and self._wrapped is not None and self._wrapped(data):  # an encoded run wrapped into lines:
+            for m in _WRAPPED_RE.finditer(data):  # a needle may be cut by a line break (KnownValues.find)
                 lines.add(line_of(m.end()))
         done = [-1, -1]  # the value last judged (its quotes' offsets): later hits inside it are the same value
 
