@@ -342,3 +342,22 @@ def test_the_server_log_named_instead_of_the_audit_log_is_refused_saying_so(
     assert "holds the vault server's own log" in err and "file_path" in err and len(err.strip().splitlines()) == 1
     code, _found = verify(tmp_path, [server_line] * 2 + ENTRIES)
     assert code != 2
+
+
+def test_the_servers_output_stream_with_its_audit_entries_is_refused_with_the_way_out(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """An audit device with file_path = "stdout": kubectl logs of the server gives its own log with the audit entries
+    among them. Refused in one line that says so and gives a command keeping the entries as written (it said "not
+    its audit log", and to look for a file the device does not write); that command's output is read."""
+    log = tmp_path / "openbao.log"
+    log.write_bytes(b"\n".join([HCLOG] * 6 + [e for pair in zip(ENTRIES, [HCLOG] * len(ENTRIES)) for e in pair])
+                    + b"\n")
+    log.chmod(0o600)
+    assert main(["verify", str(log)]) == 2
+    err = capsys.readouterr().err
+    assert "with audit entries among them" in err and "grep '^{\"time\":' FILE" in err, err
+    assert len(err.strip().splitlines()) == 1
+    kept = [ln for ln in log.read_bytes().splitlines() if ln.startswith(b'{"time":')]
+    assert kept == list(ENTRIES)
+    code, _found = verify(tmp_path, kept)
+    assert code != 2

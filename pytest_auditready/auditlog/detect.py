@@ -819,11 +819,23 @@ def _seconds(value: Any) -> Optional[float]:
     return t
 
 
+# The start of a Vault/OpenBao audit entry as the device writes it (Go's encoding/json: "time", then "type").
+_AUDIT_ENTRY = re.compile(rb'\{"time":"[^"]*","type":"(?:request|response)"')
+
+
 def _server_log_file(name: str, lines: Sequence[bytes]) -> None:
     """Raises UnknownFormat when most of ``lines`` are the vault server's own log (hclog, as text or JSON), not its
     audit log: the file a user names by mistake (``journalctl -u openbao -o cat``, ``/var/log/vault.log``)."""
     shown = [ln for ln in lines if ln.strip()]
     if shown and sum(1 for ln in shown if server_log(ln.lstrip())) * 2 > len(shown):
+        entries = sum(1 for ln in shown if _AUDIT_ENTRY.match(ln.lstrip()) is not None)
+        if entries:  # an audit device with file_path "stdout": its entries in the server's output stream
+            raise UnknownFormat(
+                f"{name} holds the vault server's own log (hclog lines such as {_show(shown[0])}) with audit entries "
+                f"among them ({entries} of the first {len(shown)} lines): the server's output stream, where an audit "
+                'device with file_path = "stdout" writes (kubectl logs, docker logs)',
+                "keep the audit entries, as the device wrote them: grep '^{\"time\":' FILE > audit.log, and verify "
+                "that; or give the device a file_path of its own")
         raise UnknownFormat(f"{name} holds the vault server's own log (hclog lines such as {_show(shown[0])}), not "
                             "its audit log", "verify the file the audit device writes (its file_path: bao audit list "
                             "-detailed, or the audit stanza of the server's configuration)")
