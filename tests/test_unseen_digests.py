@@ -348,3 +348,30 @@ def test_a_line_cut_inside_a_digest_is_named_once_by_required_fields(tmp_path: P
     res = verify_file(str(log), Settings(require_tamper_evidence=False, retention_days=0),
                       [c for c in offline_checks(BUILTIN) if c.id == "required_fields"], {})
     assert [f.where.rsplit(":", 1)[1] for f in res.outcomes[0].findings] == ["25"]
+
+
+@pytest.mark.parametrize("which", ["login", "token create", "wrapped read"])
+def test_a_response_without_the_token_it_issued_is_found(tmp_path: Path, which: str) -> None:
+    """The whole object that carries the issued token taken out of a successful response: a login's or a token
+    creation's response.auth, a wrapped read's response.wrap_info. Found at its line (each passed: only a field of
+    an object that was there was missed); the real log it comes from has no such finding."""
+    entries = _read(ODD)
+    assert _stripped_lines(_outcome(_write(tmp_path, "whole.log", entries))) == []
+
+    def wanted(e: dict[str, Any]) -> bool:
+        req, resp = e.get("request") or {}, e.get("response") or {}
+        path = req.get("path", "")
+        if e.get("type") != "response" or e.get("error"):
+            return False
+        if which == "login":
+            return path.endswith("/login") and "auth" in resp
+        if which == "token create":
+            return path.startswith("auth/token/create") and "auth" in resp
+        return bool(req.get("wrap_ttl")) and req.get("operation") == "read" and "wrap_info" in resp
+
+    n = next(i for i, e in enumerate(entries, 1) if wanted(e))
+    del entries[n - 1]["response"]["wrap_info" if which == "wrapped read" else "auth"]
+    out = _outcome(_write(tmp_path, "taken.log", entries))
+    assert _stripped_lines(out) == [n], [f.text() for f in out.findings]
+    assert ("response.wrap_info" if which == "wrapped read" else "response.auth (the token it issued)") in \
+        out.findings[0].message

@@ -259,6 +259,37 @@ def _judge(e: dict[str, Any]) -> tuple[str, list[str]]:
     return rule, []
 
 
+# The requests whose successful response issues a token, which the vault writes into the response entry (as its
+# digest, response.auth.client_token; response.wrap_info.token when the answer was wrapped): a login (and an OIDC
+# login's callback) and a token's creation; and any request asked with wrap_ttl, whose answer is a wrapping token.
+_ISSUES = re.compile(r"auth/token/create(?:-orphan)?(?:/[^/]+)?\Z|auth/.+/login(?:/[^/]+)?\Z|auth/.+/oidc/callback\Z")
+_ISSUING_MARKS = (b"auth/token/create", b"/login", b"/oidc/callback", b'"wrap_ttl":')
+_MINTED = "response.auth (the token it issued)"
+_WRAPPED = "response.wrap_info (the wrapping token asked for with wrap_ttl)"
+
+
+def _unissued(e: dict[str, Any]) -> str:
+    """What a successful response entry lacks of the token its request issues (``_ISSUES``; a read or list asked
+    with wrap_ttl), or "": the whole object that holds it (a field of one that is there is ``_judge``'s). A write
+    asked with wrap_ttl may answer nothing, which is not wrapped."""
+    response = e.get("response") if isinstance(e.get("response"), dict) else None
+    request = e.get("request") if isinstance(e.get("request"), dict) else None
+    if response is None or request is None or e.get("error"):
+        return ""
+    data = response.get("data")
+    if isinstance(data, dict) and data.get("error"):
+        return ""
+    if isinstance(response.get("wrap_info"), dict):
+        return ""  # its digests are _judge's
+    path = request.get("path")
+    minted = response.get("auth")
+    if isinstance(path, str) and _ISSUES.match(path) is not None:
+        return "" if isinstance(minted, dict) else _MINTED  # (its fields, and an MFA step's lack of them: _judge's)
+    if request.get("wrap_ttl") and request.get("operation") in ("read", "list") and not data and minted is None:
+        return _WRAPPED
+    return ""
+
+
 def _lone(e: dict[str, Any]) -> bool:
     """Whether the entry's auth names a token (its digest) and its request names none (as text), or its auth's
     accessor is blank: what ``DigestFormat.entries`` tells from decoded columns."""
@@ -459,11 +490,39 @@ class DigestFormat(Visitor):
                     lone = sorted({*lone, *compress(batch.lines, map(str.isspace, accessors))})
                 if lone:
                     self._tokens_at(held, lone)
+            self._issued(held, batch)
         if self.request_ids:
             lines = batch.lines
             for line in self.request_ids:
                 if line in lines:
                     self.entry(batch.record(lines.index(line)))
+
+    def _issued(self, held: tuple[str, int, bytes], batch: Entries) -> None:
+        """The responses that issue a token (a login, auth/token/create, a wrapped read: ``_unissued``) without it,
+        among the entries of the held block (looked for only in a block that names such a request)."""
+        file, first, data = held
+        if not any(mark in data for mark in _ISSUING_MARKS):
+            return
+        lines = data.split(b"\n")
+        for n, kind, result, path in zip(batch.lines, batch.type, batch.result, batch.resource):
+            if kind != "response" or result != "success" or not 0 <= n - first < len(lines):
+                continue
+            raw = lines[n - first]
+            if _ISSUES.match(path) is None and b'"wrap_ttl":' not in raw:
+                continue
+            try:
+                e = _entry_in(json.loads(raw[raw.find(b"{"):]) if b"{" in raw else None)
+            except (ValueError, RecursionError):
+                e = None
+            missing = _unissued(e) if e is not None else ""
+            if not missing:
+                continue
+            self.stripped_count += 1
+            if len(self.stripped) < _SHOW:
+                request = e.get("request") if e is not None else None
+                rid = request.get("id", "") if isinstance(request, dict) else ""
+                assert e is not None
+                self.stripped.append((file, n, str(rid or ""), missing, _hop(raw, e, [missing])))
 
     def _tokens_at(self, held: tuple[str, int, bytes], lines: list[int]) -> None:
         """Judge ``lines`` (numbers) of the held block, one object a line (a decoded block)."""
@@ -530,6 +589,8 @@ class DigestFormat(Visitor):
         for file, line, rid, missing, hop in self.stripped:
             what = ("The entry has no auth object, which the vault writes in every entry (with the digests of the "
                     "token, when one was used)" if missing.startswith("auth (") else
+                    f"The response entry of a request that issues a token has no {missing}, which the vault writes "
+                    "(as HMAC digests) in every such answer" if missing in (_MINTED, _WRAPPED) else
                     f"The entry was made with a token but has no {missing}, which the vault writes (as HMAC digests) "
                     "in every such entry")
             yield Finding(ID, "", f"{what}: a hop between the vault and this file took them out; they were {hop}. "
