@@ -274,7 +274,7 @@ def _unissued(e: dict[str, Any]) -> str:
     asked with wrap_ttl may answer nothing, which is not wrapped."""
     response = e.get("response") if isinstance(e.get("response"), dict) else None
     request = e.get("request") if isinstance(e.get("request"), dict) else None
-    if response is None or request is None or e.get("error"):
+    if e.get("type") != "response" or response is None or request is None or e.get("error"):
         return ""
     data = response.get("data")
     if isinstance(data, dict) and data.get("error"):
@@ -490,39 +490,43 @@ class DigestFormat(Visitor):
                     lone = sorted({*lone, *compress(batch.lines, map(str.isspace, accessors))})
                 if lone:
                     self._tokens_at(held, lone)
-            self._issued(held, batch)
+            self._issued(*held)
         if self.request_ids:
             lines = batch.lines
             for line in self.request_ids:
                 if line in lines:
                     self.entry(batch.record(lines.index(line)))
 
-    def _issued(self, held: tuple[str, int, bytes], batch: Entries) -> None:
+    def _issued(self, file: str, first: int, data: bytes) -> None:
         """The responses that issue a token (a login, auth/token/create, a wrapped read: ``_unissued``) without it,
-        among the entries of the held block (looked for only in a block that names such a request)."""
-        file, first, data = held
-        if not any(mark in data for mark in _ISSUING_MARKS):
-            return
-        lines = data.split(b"\n")
-        for n, kind, result, path in zip(batch.lines, batch.type, batch.result, batch.resource):
-            if kind != "response" or result != "success" or not 0 <= n - first < len(lines):
-                continue
-            raw = lines[n - first]
-            if _ISSUES.match(path) is None and b'"wrap_ttl":' not in raw:
-                continue
+        among the lines of the held block that name such a request (found by their text, then read whole)."""
+        spans: set[tuple[int, int]] = set()
+        for mark in _ISSUING_MARKS:
+            pos = data.find(mark)
+            while pos >= 0:
+                end = data.find(b"\n", pos)
+                end = len(data) if end < 0 else end
+                spans.add((data.rfind(b"\n", 0, pos) + 1, end))
+                pos = data.find(mark, end)
+        line, counted = first, 0
+        for start, end in sorted(spans):
+            raw = data[start:end]
+            if b'"response"' not in raw:
+                continue  # a request entry (or no entry)
+            line += data.count(b"\n", counted, start)
+            counted = start
             try:
                 e = _entry_in(json.loads(raw[raw.find(b"{"):]) if b"{" in raw else None)
             except (ValueError, RecursionError):
                 e = None
             missing = _unissued(e) if e is not None else ""
-            if not missing:
+            if not missing or e is None:
                 continue
             self.stripped_count += 1
             if len(self.stripped) < _SHOW:
-                request = e.get("request") if e is not None else None
+                request = e.get("request")
                 rid = request.get("id", "") if isinstance(request, dict) else ""
-                assert e is not None
-                self.stripped.append((file, n, str(rid or ""), missing, _hop(raw, e, [missing])))
+                self.stripped.append((file, line, str(rid or ""), missing, _hop(raw, e, [missing])))
 
     def _tokens_at(self, held: tuple[str, int, bytes], lines: list[int]) -> None:
         """Judge ``lines`` (numbers) of the held block, one object a line (a decoded block)."""
