@@ -140,16 +140,15 @@ _TOKEN_CHECK_FAILED = ("a request that failed while the vault checked its token 
 _LOGIN = ("a login (auth/<method>/login) by a caller that holds no token yet: a successful login's response entry "
           "names who logged in, a failed login has no one to name")
 _LOGIN_UNNAMED = ("The response entry of a login names no one and carries no error: a login that succeeded names who "
-                  "logged in (auth), one that failed its error, so a hop removed one of them (or a login's MFA step "
-                  "lost its mfa_requirement)")
+                  "logged in (auth, and the token it issued in response.auth), one that failed its error, so a hop "
+                  "removed them")
 
 
-def _mfa_step(d: Optional[dict[str, Any]]) -> bool:
-    """Whether a parsed login response asks for the login's MFA step (response.auth.mfa_requirement): no token is
-    issued yet, so no one is named."""
+def _answers_login(d: Optional[dict[str, Any]]) -> bool:
+    """Whether a parsed login response carries what the login issued (response.auth: the new token and who holds it,
+    or the MFA step it asks for, response.auth.mfa_requirement, before anyone is known)."""
     resp = d.get("response") if d is not None else None
-    auth = resp.get("auth") if isinstance(resp, dict) else None
-    return isinstance(auth, dict) and bool(auth.get("mfa_requirement"))
+    return isinstance(resp, dict) and isinstance(resp.get("auth"), dict)
 
 
 def _accessor_named(d: Optional[dict[str, Any]]) -> bool:
@@ -363,11 +362,11 @@ class Fields(Visitor):
         d = line_object(raw) if raw is not None else None
         return d is not None and _policies_refused(d)
 
-    def _mfa_asked(self, rec: Record) -> bool:
-        """Whether ``rec`` (of the block being judged) is a login's response asking for its MFA step (``_mfa_step``);
+    def _login_answered(self, rec: Record) -> bool:
+        """Whether ``rec`` (of the block being judged) is a login's response with what it issued (``_answers_login``);
         an entry whose line is not at hand is taken as one (no finding without the line to show it)."""
         raw = self.raw.get(rec.file, rec.line)
-        return raw is None or _mfa_step(line_object(raw))
+        return raw is None or _answers_login(line_object(raw))
 
     def _token_named(self, rec: Record) -> bool:
         """Whether ``rec`` (of the block being judged) names its token's accessor (``_TOKEN_CHECK_FAILED``)."""
@@ -395,7 +394,7 @@ class Fields(Visitor):
         if excuse is not None and excuse.rule == _UNKNOWN_TOKEN and self._decided(rec):
             excuse = None  # the policies refused a known token: who it was is missing
         if (excuse is not None and excuse.rule == _LOGIN and rec.type == "response"
-                and not rec.result.startswith("error") and not self._mfa_asked(rec)):
+                and not rec.result.startswith("error") and not self._login_answered(rec)):
             self._add(Finding(ID, "", _LOGIN_UNNAMED + ".", self.fix, where=rec.where, request_id=rec.request_id),
                       self.meaning["identity"])
             return
