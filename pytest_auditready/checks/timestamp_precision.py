@@ -3,13 +3,17 @@
 Go's RFC3339Nano trims trailing zeros, so one short fraction proves little: a source is judged by all its
 entries together, on the most significant digits any of them carries. In a Vault/OpenBao log (one Go clock writing up
 to ``best`` digits), trimming leaves k digits or fewer one time in 10^(best - k) (a 9-digit clock: a whole second
-once in a billion entries). Times shorter than ``timestamp_digits`` in numbers chance explains with a probability
-under one in a thousand (Poisson) are entries a hop re-timed or another writer wrote, and are reported at their lines.
+once in a billion entries). Short times (fewer than ``timestamp_digits``, or than ``best`` less two: a millisecond time
+in a nanosecond log passes timestamp_digits, yet a 9-digit clock leaves 3 digits once in a million entries) in
+numbers chance explains with a probability under one in a thousand (Poisson) are entries a hop re-timed or another
+writer wrote, and are reported at their lines.
 """
 
 from __future__ import annotations
 
 import math
+from itertools import compress, repeat
+from operator import lt
 from typing import Iterator, Union
 
 from ..auditlog.formats import format_of
@@ -18,6 +22,7 @@ from .base import Check, CheckContext, Finding, Skip, Visitor, feed
 
 ID = "timestamp_precision"
 _SHOW = 3
+_SHORT = 7  # times of fewer fractional digits are counted by their digits (a 9-digit clock leaves 6 or fewer 1 in 1000)
 
 
 class Precision(Visitor):
@@ -37,6 +42,7 @@ class Precision(Visitor):
         # trimmed zeros; other producers mix sources of several resolutions (a service's microseconds beside
         # another's nanoseconds), so a short time there says nothing on its own.
         self.one_clock = format_of(ctx.settings).name == "vault"
+        self.counted = max(self.digits, _SHORT)  # times of fewer digits are counted (``_short``)
 
     def entries(self, batch: Entries) -> None:
         if not batch.utc_times():
@@ -52,10 +58,9 @@ class Precision(Visitor):
             self.first = batch.where(0)
         # "YYYY-MM-DDTHH:MM:SS." is 20 characters and "Z" one more: a time shorter than 21 + digits has fewer digits
         # (one C-speed pass; the entries are looked at one by one only in a batch that holds such a time)
-        if self.one_clock and times and min(map(len, times)) < 21 + self.digits:
-            for i, t in enumerate(times):
-                if len(t) < 21 + self.digits:
-                    self._short(len(t) - 21, batch.record(i))
+        if self.one_clock and times and min(map(len, times)) < 21 + self.counted:
+            for i in compress(range(len(times)), map(lt, map(len, times), repeat(21 + self.counted))):
+                self._short(len(times[i]) - 21, batch.record(i))
 
     def entry(self, rec: Record) -> None:
         ts = rec.ts
@@ -68,7 +73,7 @@ class Precision(Visitor):
             if ts[2] > self.best:
                 self.best = ts[2]
             # digits written (Go writes no trailing zero; a padded fraction is no re-timing)
-            if ts[1] < self.digits and self.one_clock:
+            if ts[1] < self.counted and self.one_clock:
                 self._short(ts[1], rec)
         if not self.first:
             self.first = rec.where
@@ -117,7 +122,7 @@ class Precision(Visitor):
     def _retimed(self) -> Iterator[Finding]:
         """The entries whose times are too short for trimmed zeros to explain (see the module's docstring)."""
         cut, count = -1, 0
-        for k in range(self.digits):
+        for k in range(max(self.digits, min(self.best - 2, self.counted))):
             count += self.nshort.get(k, 0)
             if count and _tail(count, self.good * 10.0 ** (k - self.best)) < _CHANCE:
                 cut = k
