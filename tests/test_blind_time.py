@@ -298,3 +298,23 @@ def test_pure_python_path_agrees_on_impossible_and_offset_times(tmp_path: Path) 
     assert native["found"] == pure["found"] and native["rc"] == pure["rc"] == 1
     assert where(native, "timestamp_precision") == ["audit.log:21", "audit.log:41"]
 
+
+
+@pytest.mark.parametrize("digits", [3, 6])
+def test_entries_re_timed_to_milli_or_microseconds_in_a_nanosecond_log_are_found(tmp_path: Path, digits: int) -> None:
+    """A hop that rewrote some entries' times to milliseconds (or microseconds): each still carries timestamp_digits
+    (3), but OpenBao's RFC3339Nano leaves so few digits about once in 10^(9 - digits) entries. Three such entries of
+    the real log are found at their lines (they passed); the real log, and it with one entry so cut, are clean."""
+    def cut(t: str) -> str:
+        return t[: 20 + digits] + "Z"
+
+    picked = (7, 21, 40)
+    entries = copy.deepcopy(REAL)
+    for i in picked:
+        entries[i]["time"] = cut(entries[i]["time"])
+    res = verify(tmp_path, entries)
+    assert where(res, "timestamp_precision") == [f"audit.log:{i + 1}" for i in picked], res["found"]
+    assert all("a hop re-timed this entry" in m for _, m in res["found"]["timestamp_precision"])
+    if digits == 6:  # one entry alone: as likely as a trimmed time in a log this short (1 in 1000 entries of 60)
+        assert where(verify(tmp_path, retimed(7, cut(REAL[7]["time"]))), "timestamp_precision") == []
+    assert where(verify(tmp_path, REAL), "timestamp_precision") == []
