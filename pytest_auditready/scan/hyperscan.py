@@ -40,8 +40,8 @@ from .secrets import (
 if TYPE_CHECKING:
     from ..auditlog.formats import LogFormat
 
-_DIGEST_BYTES = re.compile(HMAC_RE.pattern.encode("ascii"))
-_WRAPPED_RE = re.compile(WRAPPED)  # HMAC_RE over raw bytes (match with pos and endpos)
+_DIGEST_BYTES = re.compile(HMAC_RE.pattern.encode("ascii"))  # HMAC_RE over raw bytes (match with pos and endpos)
+_WRAPPED_RE = re.compile(WRAPPED)  # known.WRAPPED: an encoded run wrapped into lines
 
 # -- compiling in a child ---------------------------------------------------------------------------------------
 
