@@ -7,7 +7,7 @@ from __future__ import annotations
 import json
 import re
 from itertools import compress, repeat
-from operator import attrgetter, gt
+from operator import attrgetter, gt, methodcaller
 from typing import Any, Callable, Iterable, Iterator, Optional, Union
 
 from ..auditlog.formats import format_of
@@ -285,7 +285,7 @@ def _unissued(e: dict[str, Any]) -> str:
     minted = response.get("auth")
     if isinstance(path, str) and _ISSUES.match(path) is not None:
         return "" if isinstance(minted, dict) else _MINTED  # (its fields, and an MFA step's lack of them: _judge's)
-    if request.get("wrap_ttl") and request.get("operation") in ("read", "list") and not data and minted is None:
+    if request.get("wrap_ttl") and request.get("operation") in ("read", "list") and data is None and minted is None:
         return _WRAPPED
     return ""
 
@@ -336,6 +336,7 @@ def _typed(e: dict[str, Any], dotted: str) -> bool:
 
 
 _AUTH_OF, _REQUEST_OF = attrgetter("auth"), attrgetter("request")
+_STARTS_AUTH = methodcaller("startswith", "auth/")
 
 
 class DigestFormat(Visitor):
@@ -479,6 +480,7 @@ class DigestFormat(Visitor):
             items = batch.decoded
             if items is None:
                 self._tokens_text(*held)
+                self._issued(*held)
             else:
                 # C-speed: the entries whose auth names a token (its digest) and whose request names none
                 auths = list(map(_AUTH_OF, items))
@@ -490,12 +492,51 @@ class DigestFormat(Visitor):
                     lone = sorted({*lone, *compress(batch.lines, map(str.isspace, accessors))})
                 if lone:
                     self._tokens_at(held, lone)
-            self._issued(*held)
+                self._issued_decoded(held, batch, items)
         if self.request_ids:
             lines = batch.lines
             for line in self.request_ids:
                 if line in lines:
                     self.entry(batch.record(lines.index(line)))
+
+    def _issued_decoded(self, held: tuple[str, int, bytes], batch: Entries, items: Any) -> None:
+        """``_issued`` for a decoded block, from its columns and structs: the responses on an auth/ path (a login, a
+        token's creation) and those asked with wrap_ttl; only a finding's line is read as text."""
+        res = batch.resource
+        rows = set(compress(range(len(res)), map(_STARTS_AUTH, res)))
+        if any(map(getattr, map(_REQUEST_OF, items), repeat("wrap_ttl"), repeat(None))):
+            rows.update(i for i, e in enumerate(items) if e.request is not None and e.request.wrap_ttl)
+        for i in sorted(rows):
+            e = items[i]
+            resp, req = e.response, e.request
+            if e.type != "response" or e.error or resp is None or req is None or resp.wrap_info is not None:
+                continue
+            if resp.data is not None and isinstance(resp.data.error, str) and resp.data.error:
+                continue
+            if _ISSUES.match(res[i]) is not None:
+                missing = "" if isinstance(resp.auth, dict) else _MINTED
+            else:
+                missing = (_WRAPPED if req.wrap_ttl and req.operation in ("read", "list") and resp.data is None
+                           and resp.auth is None else "")
+            if missing:
+                self._unissued_at(held, batch.lines[i], str(req.id or ""), missing)
+
+    def _unissued_at(self, held: tuple[str, int, bytes], line: int, rid: str, missing: str) -> None:
+        """Count (and keep the first few of) an entry of the held block that lacks what ``missing`` names."""
+        self.stripped_count += 1
+        if len(self.stripped) >= _SHOW:
+            return
+        file, first, data = held
+        pos = 0
+        for _ in range(line - first):  # (a finding's line only: rare)
+            pos = data.find(b"\n", pos) + 1
+        end = data.find(b"\n", pos)
+        raw = data[pos : end if end >= 0 else len(data)]
+        try:
+            e = _entry_in(json.loads(raw[raw.find(b"{"):]) if b"{" in raw else None)
+        except (ValueError, RecursionError):
+            e = None
+        self.stripped.append((file, line, rid, missing, _hop(raw, e or {}, [missing])))
 
     def _issued(self, file: str, first: int, data: bytes) -> None:
         """The responses that issue a token (a login, auth/token/create, a wrapped read: ``_unissued``) without it,
@@ -522,11 +563,9 @@ class DigestFormat(Visitor):
             missing = _unissued(e) if e is not None else ""
             if not missing or e is None:
                 continue
-            self.stripped_count += 1
-            if len(self.stripped) < _SHOW:
-                request = e.get("request")
-                rid = request.get("id", "") if isinstance(request, dict) else ""
-                self.stripped.append((file, line, str(rid or ""), missing, _hop(raw, e, [missing])))
+            request = e.get("request")
+            rid = request.get("id", "") if isinstance(request, dict) else ""
+            self._unissued_at((file, first, data), line, str(rid or ""), missing)
 
     def _tokens_at(self, held: tuple[str, int, bytes], lines: list[int]) -> None:
         """Judge ``lines`` (numbers) of the held block, one object a line (a decoded block)."""

@@ -62,6 +62,7 @@ class _Request(msgspec.Struct, gc=False):
     remote_port: Any = None  # with remote_address, the connection (checks/completeness.py)
     namespace: Optional[_Namespace] = None
     client_token: str = ""
+    wrap_ttl: Any = None  # set when the answer is to be wrapped (checks/integrity_digest.py: _unissued)
 
 
 class _ResponseData(msgspec.Struct, gc=False):
@@ -69,10 +70,13 @@ class _ResponseData(msgspec.Struct, gc=False):
 
 
 class _Response(msgspec.Struct, gc=False):
-    """A response: only whether it is there, and the error some refusals carry in data (a failed login's
-    ``response.data.error``, HMAC'd, with no top-level ``error``)."""
+    """A response: only whether it is there, the error some refusals carry in data (a failed login's
+    ``response.data.error``, HMAC'd, with no top-level ``error``), and the token it issued (auth, wrap_info: see
+    checks/integrity_digest.py's _unissued)."""
 
     data: Optional[_ResponseData] = None
+    auth: Any = None
+    wrap_info: Any = None
 
 
 def _data_error(response: Optional[_Response]) -> str:
