@@ -290,6 +290,14 @@ def _unissued(e: dict[str, Any]) -> str:
     return ""
 
 
+def _parsed(line: bytes) -> Optional[dict[str, Any]]:
+    """The Vault/OpenBao entry a raw line holds (after any framing before its "{"), or None."""
+    try:
+        return _entry_in(json.loads(line[line.find(b"{"):]) if b"{" in line else None)
+    except (ValueError, RecursionError):
+        return None
+
+
 def _lone(e: dict[str, Any]) -> bool:
     """Whether the entry's auth names a token (its digest) and its request names none (as text), or its auth's
     accessor is blank: what ``DigestFormat.entries`` tells from decoded columns."""
@@ -449,10 +457,7 @@ class DigestFormat(Visitor):
                 continue
             end = data.find(b"\n", stop)
             line = data[start : end if end >= 0 else len(data)]
-            try:
-                e = _entry_in(json.loads(line[line.find(b"{"):]) if b"{" in line else None)
-            except (ValueError, RecursionError):
-                e = None
+            e = _parsed(line)
             if e is None:
                 continue  # not an entry (required_fields names an unreadable line)
             if lone and not _lone(e):
@@ -532,10 +537,7 @@ class DigestFormat(Visitor):
             pos = data.find(b"\n", pos) + 1
         end = data.find(b"\n", pos)
         raw = data[pos : end if end >= 0 else len(data)]
-        try:
-            e = _entry_in(json.loads(raw[raw.find(b"{"):]) if b"{" in raw else None)
-        except (ValueError, RecursionError):
-            e = None
+        e = _parsed(raw)
         self.stripped.append((file, line, rid, missing, _hop(raw, e or {}, [missing])))
 
     def _issued(self, file: str, first: int, data: bytes) -> None:
@@ -556,10 +558,7 @@ class DigestFormat(Visitor):
                 continue  # a request entry (or no entry)
             line += data.count(b"\n", counted, start)
             counted = start
-            try:
-                e = _entry_in(json.loads(raw[raw.find(b"{"):]) if b"{" in raw else None)
-            except (ValueError, RecursionError):
-                e = None
+            e = _parsed(raw)
             missing = _unissued(e) if e is not None else ""
             if not missing or e is None:
                 continue
