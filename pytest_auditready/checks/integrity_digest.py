@@ -505,40 +505,36 @@ class DigestFormat(Visitor):
                     self.entry(batch.record(lines.index(line)))
 
     def _issued_decoded(self, held: tuple[str, int, bytes], batch: Entries, items: Any) -> None:
-        """``_issued`` for a decoded block, from its columns and structs: the responses on an auth/ path (a login, a
-        token's creation) and those asked with wrap_ttl; only a finding's line is read as text."""
+        """``_issued`` for a decoded block: the responses on an auth/ path (a login, a token's creation) and those
+        asked with wrap_ttl, picked from its columns and structs; only one that carries neither response.auth nor
+        response.wrap_info is read as text and judged (``_unissued``)."""
+        file, first, data = held
         res = batch.resource
         rows = set(compress(range(len(res)), map(_STARTS_AUTH, res)))
         if any(map(getattr, map(_REQUEST_OF, items), repeat("wrap_ttl"), repeat(None))):
             rows.update(i for i, e in enumerate(items) if e.request is not None and e.request.wrap_ttl)
         for i in sorted(rows):
-            e = items[i]
-            resp, req = e.response, e.request
-            if e.type != "response" or e.error or resp is None or req is None or resp.wrap_info is not None:
-                continue
-            if resp.data is not None and isinstance(resp.data.error, str) and resp.data.error:
-                continue
-            if _ISSUES.match(res[i]) is not None:
-                missing = "" if isinstance(resp.auth, dict) else _MINTED
-            else:
-                missing = (_WRAPPED if req.wrap_ttl and req.operation in ("read", "list") and resp.data is None
-                           and resp.auth is None else "")
-            if missing:
-                self._unissued_at(held, batch.lines[i], str(req.id or ""), missing)
+            resp = items[i].response
+            if (items[i].type == "response" and resp is not None and not isinstance(resp.auth, dict)
+                    and not isinstance(resp.wrap_info, dict)):
+                n = batch.lines[i]
+                pos = 0
+                for _ in range(n - first):  # (a response without either: rare)
+                    pos = data.find(b"\n", pos) + 1
+                end = data.find(b"\n", pos)
+                self._note_unissued(file, n, data[pos : end if end >= 0 else len(data)])
 
-    def _unissued_at(self, held: tuple[str, int, bytes], line: int, rid: str, missing: str) -> None:
-        """Count (and keep the first few of) an entry of the held block that lacks what ``missing`` names."""
-        self.stripped_count += 1
-        if len(self.stripped) >= _SHOW:
-            return
-        file, first, data = held
-        pos = 0
-        for _ in range(line - first):  # (a finding's line only: rare)
-            pos = data.find(b"\n", pos) + 1
-        end = data.find(b"\n", pos)
-        raw = data[pos : end if end >= 0 else len(data)]
+    def _note_unissued(self, file: str, line: int, raw: bytes) -> None:
+        """Count (and keep the first few of) the entry on ``raw`` if it lacks the token its request issued."""
         e = _parsed(raw)
-        self.stripped.append((file, line, rid, missing, _hop(raw, e or {}, [missing])))
+        missing = _unissued(e) if e is not None else ""
+        if not missing or e is None:
+            return
+        self.stripped_count += 1
+        if len(self.stripped) < _SHOW:
+            request = e.get("request")
+            rid = request.get("id", "") if isinstance(request, dict) else ""
+            self.stripped.append((file, line, str(rid or ""), missing, _hop(raw, e, [missing])))
 
     def _issued(self, file: str, first: int, data: bytes) -> None:
         """The responses that issue a token (a login, auth/token/create, a wrapped read: ``_unissued``) without it,
@@ -558,13 +554,7 @@ class DigestFormat(Visitor):
                 continue  # a request entry (or no entry)
             line += data.count(b"\n", counted, start)
             counted = start
-            e = _parsed(raw)
-            missing = _unissued(e) if e is not None else ""
-            if not missing or e is None:
-                continue
-            request = e.get("request")
-            rid = request.get("id", "") if isinstance(request, dict) else ""
-            self._unissued_at((file, first, data), line, str(rid or ""), missing)
+            self._note_unissued(file, line, raw)
 
     def _tokens_at(self, held: tuple[str, int, bytes], lines: list[int]) -> None:
         """Judge ``lines`` (numbers) of the held block, one object a line (a decoded block)."""
