@@ -500,7 +500,7 @@ _KEYWORD_PREFILTERS = (
 # TokenReview). Matched caseless.
 _Q = r'\\*(?:"|%22)'  # a quote, raw, escaped at any depth, or URL-encoded
 # The words a name names a credential by, for the judge: detect-secrets' keywords, and "token"
-# (scan.secrets._TOKEN_KEY_RE: a token under a key that names one, however short). Where "token" would stand before a
+# (scan.secrets._names_a_token: a token under a key that names one, however short). Where "token" would stand before a
 # run ("token" followed by anything up to a quote, on every Vault line), its own expressions below want it last.
 _NAMED = r"(?:" + _KEYWORDS + r"|token)"
 _NAMES = r"(?:name|key|parameterKey)"
@@ -538,14 +538,14 @@ _WHOLE_LINE_PREFILTERS = (
     # a command-line flag that names a credential, then the list's next item (a container's args: "--db-password",
     # "..."): record_values pairs them
     _FLAG_VALUE,
-    # a key that ends in "token" (scan.secrets._TOKEN_KEY_RE) inside a JSON document that is a string value, or
+    # a key that ends in "token" (scan.secrets._names_a_token) inside a JSON document that is a string value, or
     # URL-encoded: the first form above for it, with the quote right after the word ("token" followed by other
     # word characters, on every Vault line, cost a tenth of this database's time)
     r"token(?:\\+\"|%22)\s*(?::|%3A)",
     _TOKEN_NAME_VALUE,
 )
 # A JSON pair whose key names a token and whose value is not an HMAC digest ("API_TOKEN":"...", "authToken":"..."):
-# the judge takes such a value as a credential however short (scan.secrets._TOKEN_KEY_RE). Vault's and OpenBao's
+# the judge takes such a value as a credential however short (scan.secrets._names_a_token). Vault's and OpenBao's
 # "client_token":"hmac-sha256:..." on every line is no candidate.
 _TOKEN_VALUE = r'token"\s*:\s*"(?:[^h"]|h(?:[^m]|m(?:[^a]|a[^c])))'
 _URI_PARAM = _WHOLE_LINE_PREFILTERS[4]

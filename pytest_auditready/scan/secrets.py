@@ -330,6 +330,8 @@ def _key_words(key: str) -> list[str]:
 
 def _names_a_token(key: str) -> bool:
     """``key`` names a token (its last word), not something of one (subjectFromWebIdentityToken)."""
+    if _TOKEN_KEY_RE.search(key) is None:  # (most keys: no need to split them into words)
+        return False
     words = _key_words(key)
     return bool(words) and words[-1] == "token" and _OF_WORDS.isdisjoint(words[:-1])
 
@@ -478,8 +480,8 @@ def record_values(data: Any, fmt: Optional[LogFormat] = None
                     break
             for k, vv in v.items():
                 if isinstance(k, str) and len(k) > 16:  # under its parent's key, unless that names a token: a
-                    # key is no token's value ("serviceAccountToken":{"expirationSeconds":...}, _TOKEN_KEY_RE)
-                    pairs.append((key if _TOKEN_KEY_RE.search(key) is None else "", k))
+                    # key is no token's value ("serviceAccountToken":{"expirationSeconds":...}, _names_a_token)
+                    pairs.append((key if not _names_a_token(key) else "", k))
                 stack.append((k if isinstance(k, str) else key, vv, depth))
         elif isinstance(v, list):
             for vv in v:
@@ -637,8 +639,8 @@ class GenericScanner:
                 found.setdefault(kind, GenericHit(kind, key, fingerprint(secret.secret_value or part)))
         if _KEYWORD_KIND in found and _about_a_credential(key, value):
             del found[_KEYWORD_KIND]
-        if (not found and _TOKEN_KEY_RE.search(key) is not None and key not in self.path_keys
-                and _names_a_token(key) and tokens.credential(key, value) and not any(c.isspace() for c in value)):
+        if (not found and _names_a_token(key) and key not in self.path_keys and tokens.credential(key, value)
+                and not any(c.isspace() for c in value)):
             found[_KEYWORD_KIND] = GenericHit(_KEYWORD_KIND, key, fingerprint(value))
         if key in COMPOSED_KEYS or (self.names is not None and self.names.search(key) is not None):
             # a key the format names identifiers by (LogFormat.name_keys), or whose value the vault composes from
