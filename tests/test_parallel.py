@@ -230,14 +230,14 @@ def test_values_found_in_clear_never_leave_the_worker_that_read_them(tmp_path: P
 
 
 _RESP = (b'{"time":"%(t)s","type":"response","auth":{"client_token":"hmac-sha256:%(h)s","display_name":"app"},'
-         b'"request":{"id":"%(id)s","operation":"read","path":"secret/data/app/1","remote_address":"127.0.0.1"},'
+         b'"request":{"id":"%(id)s","operation":"read","path":"secret/data/app/%(n)s","remote_address":"127.0.0.1"},'
          b'"response":{"data":{"k":"hmac-sha256:%(h)s"}},"note":"')
 
 
 def _pair(i: int, rid: bytes, t: bytes) -> list[bytes]:
     """A request and its response (``rid``), each L bytes."""
     req = _line(i, t=t).replace(b"%036d" % i, rid.rjust(36, b"0"))
-    resp = _RESP % {b"t": t, b"h": _H, b"id": rid.rjust(36, b"0")}
+    resp = _RESP % {b"t": t, b"h": _H, b"id": rid.rjust(36, b"0"), b"n": b"%d" % (i % 13)}  # its request's path
     return [req, resp + b"x" * (L - 1 - len(resp) - 2) + b'"}']
 
 

@@ -137,6 +137,24 @@ _DUP_FIX = ("find the hop that writes a line twice (a shipper that retries witho
             "is proven, not inferred")
 
 
+# What a response entry repeats of its request entry (the vault writes both of one request struct: recorded from
+# OpenBao 2.7, every pair of fixtures/ agrees on these; the identity does not, a login's response naming the token it
+# made): request.path, request.operation, request.remote_address and request.remote_port.
+Asked = tuple[str, str, str, str]
+_ASKED_WHAT = ("request.path", "request.operation", "request.remote_address", "request.remote_port")
+
+
+def differs(asked: Asked, refused: bool, said: Asked, error: bool) -> str:
+    """What a response entry (``said``; ``error`` when it records an error) says otherwise than its request entry
+    (``asked``; ``refused`` when it records an error): the fields named, "" when it repeats it. A request entry
+    recording an error is one the vault refused before handling it (a permission denied, a token it did not
+    know), so its response records one too."""
+    what = [w for w, a, b in zip(_ASKED_WHAT, asked, said) if a != b]
+    if refused and not error:
+        what.append("the result (the request entry records an error, the response entry none)")
+    return ", ".join(what)
+
+
 class Pairs(Visitor):
     """Offline, Vault/OpenBao: request and response entries paired by request id, and entries written again, in one
     pass in bounded memory (the requests younger than the window, at most ANSWERED responses); Kubernetes and
@@ -151,7 +169,8 @@ class Pairs(Visitor):
         self.window = int(ctx.settings.completeness_window * 10**9)
         self.first_t: Optional[int] = None
         self.max_t = -1
-        self.pending: "OrderedDict[str, tuple[int, str, int]]" = OrderedDict()  # request id -> (ns, file, line)
+        # request id -> (ns, file, line, what the request asked, whether it records an error)
+        self.pending: "OrderedDict[str, tuple[int, str, int, Asked, bool]]" = OrderedDict()
         # responses with no request yet: (id, ns, file, line, max before)
         self.orphans: list[tuple[str, int, str, int, int]] = []
         # (file, line, kind, request id, the first entry's file:line for a duplicate, else "")
@@ -194,6 +213,9 @@ class Pairs(Visitor):
         # responses without request (``orphans``), by (file, line): (connection, an entry of it before, a request of
         # it before, a request of it pending then)
         self.orphan_conn: dict[tuple[str, int], tuple[str, bool, bool, bool]] = {}
+        # what each of those responses repeats of its request, and whether it records an error, by (file, line):
+        # for a request that ``merge`` pairs it with
+        self.orphan_said: dict[tuple[str, int], tuple[Asked, bool]] = {}
         # entries with a request id but no readable time (NO_KEY): their partners are paired with them by id, so that
         # the defect is named once, at the entry that lost its time (at most UNTIMED of each)
         self.untimed_requests: set[str] = set()
@@ -215,7 +237,8 @@ class Pairs(Visitor):
                 and not _any_alone(batch)):
             if self.head_open:  # a batch of the log's first windows only, never per entry past them
                 self._head(batch.type, batch.request_id, stamps, file, lines)
-            self._plain(batch.type, batch.request_id, stamps, file, lines, conns)
+            self._plain(batch.type, batch.request_id, stamps, file, lines, conns, batch.resource, batch.action,
+                        batch.result, batch.source, batch.ports())
             return
         for i, (kind, rid, ns) in enumerate(zip(batch.type, batch.request_id, stamps)):
             if not rid:
@@ -227,10 +250,13 @@ class Pairs(Visitor):
             if alone(kind, batch.resource[i], batch.result[i]):
                 self._alone(rid, ns, file, lines[i])
                 continue
-            self._one(kind, rid, ns, file, lines[i], conns[i])
+            self._one(kind, rid, ns, file, lines[i], conns[i],
+                      (batch.resource[i], batch.action[i], batch.source[i], batch.ports()[i]),
+                      batch.result[i].startswith("error: "))
 
     def _plain(self, types: list[str], ids: list[str], stamps: list[int], file: str, lines: Sequence[int],
-               conns: list[str]) -> None:
+               conns: list[str], paths: list[str], ops: list[str], results: list[str], addrs: list[str],
+               ports: list[str]) -> None:
         """``entries`` for a batch with nothing to excuse (every entry has a request id, none is the device's
         self-test) of a range that is not a later one: ``_one``'s steps inlined, for the pairs that are whole."""
         if self.first_t is None:
@@ -242,7 +268,8 @@ class Pairs(Visitor):
         open_, open_get, pend_conn, pend_get, suspect = self.open, self.open.get, self.pend_conn, self.pend_conn.get, \
             self.suspect
         longest = self.longest
-        for kind, rid, ns, line, conn in zip(types, ids, stamps, lines, conns):
+        for kind, rid, ns, line, conn, path, op, result, addr, port in zip(types, ids, stamps, lines, conns, paths, ops,
+                                                                        results, addrs, ports):
             before = max_t
             if ns > max_t:
                 self.max_t = max_t = ns
@@ -252,7 +279,7 @@ class Pairs(Visitor):
                 first = pending.get(rid)
                 done = get(rid) if first is None else None
                 if first is None and (done is None or done[0] + window < max_t):
-                    pending[rid] = (ns, file, line)
+                    pending[rid] = (ns, file, line, (path, op, addr, port), result.startswith("error: "))
                     if conn:
                         if open_get(conn) is None and len(open_) < CONNS:
                             open_[conn] = [rid]
@@ -263,9 +290,12 @@ class Pairs(Visitor):
                     self._again(file, line, rid, ns, first, done)
             elif kind == "response":
                 asked = pop(rid, None)
+                said = (path, op, addr, port)
                 if asked is None:
-                    self._unpaired(rid, ns, file, line, before, conn)
+                    self._unpaired(rid, ns, file, line, before, conn, said, result.startswith("error: "))
                 else:
+                    if asked[3] != said or (asked[4] and not result.startswith("error: ")):
+                        self._differs(asked, rid, file, line, said, result.startswith("error: "))
                     if ns - asked[0] > longest:
                         longest = ns - asked[0]
                     if conn:
@@ -329,11 +359,13 @@ class Pairs(Visitor):
         if alone(rec.type, rec.resource, rec.result):
             self._alone(rid, ts[0], rec.file, rec.line)
             return
-        self._one(rec.type, rid, ts[0], rec.file, rec.line, rec.source + "\0" + rec.port if rec.source and rec.port
-                  else "")
+        conn = rec.source + "\0" + rec.port if rec.source and rec.port else ""
+        self._one(rec.type, rid, ts[0], rec.file, rec.line, conn, (rec.resource, rec.action, rec.source, rec.port),
+                  rec.result.startswith("error: "))
 
-    def _one(self, kind: str, rid: str, ns: int, file: str, line: int, conn: str = "") -> None:
-        """One entry with a request id and a time, not the device's self-test."""
+    def _one(self, kind: str, rid: str, ns: int, file: str, line: int, conn: str, said: Asked, error: bool) -> None:
+        """One entry with a request id and a time, not the device's self-test: ``said`` what it records of its
+        request (``Asked``), ``error`` whether it records an error."""
         if self.first_t is None:
             self.first_t = ns
         if self.head_open:
@@ -351,7 +383,7 @@ class Pairs(Visitor):
             first = self.pending.get(rid)
             done = self.answered.get(rid) if first is None else None
             if first is None and (done is None or done[0] + self.window < self.max_t):
-                self.pending[rid] = (ns, file, line)
+                self.pending[rid] = (ns, file, line, said, error)
                 if conn:
                     self._opened(rid, conn)
             else:
@@ -359,8 +391,10 @@ class Pairs(Visitor):
         elif kind == "response":
             asked = self.pending.pop(rid, None)
             if asked is None:
-                self._unpaired(rid, ns, file, line, before, conn)
+                self._unpaired(rid, ns, file, line, before, conn, said, error)
             else:
+                if asked[3] != said or (asked[4] and not error):
+                    self._differs(asked, rid, file, line, said, error)
                 self.longest = max(self.longest, ns - asked[0])
                 if conn:
                     self._closed(rid)
@@ -436,7 +470,7 @@ class Pairs(Visitor):
                     responses[(file, line)] = "conn"
         if self.first_t is not None:
             late, end, start = self.late(), self.max_t, self.first_t
-            for rid, (ns, _file, _line) in self.pending.items():
+            for rid, (ns, *_) in self.pending.items():
                 if end - ns > late:
                     requests.setdefault(rid, "late")
             for _rid, ns, file, line, _before in self.orphans:
@@ -480,7 +514,8 @@ class Pairs(Visitor):
         elif len(self.untimed_requests) < UNTIMED:
             self.untimed_requests.add(rid)
 
-    def _unpaired(self, rid: str, ns: int, file: str, line: int, before: int, conn: str = "") -> None:
+    def _unpaired(self, rid: str, ns: int, file: str, line: int, before: int, conn: str, said: Asked,
+                  error: bool) -> None:
         """A response whose request is not pending: paired with a request entry that has no readable time, written
         again (its request answered within the window), or an orphan."""
         if rid in self.untimed_requests:
@@ -491,15 +526,23 @@ class Pairs(Visitor):
         if done is not None and done[0] + self.window >= self.max_t:
             self._again(file, line, rid, ns, None, done, "response")
             return
-        self._orphan(rid, ns, file, line, before, conn)
+        self._orphan(rid, ns, file, line, before, conn, said, error)
         self._answer(rid, ns, file, line)
 
-    def _again(self, file: str, line: int, rid: str, ns: int, first: Optional[tuple[int, str, int]],
+    def _differs(self, asked: tuple[int, str, int, Asked, bool], rid: str, file: str, line: int, said: Asked,
+                 error: bool) -> None:
+        """A response entry paired with its request entry ``asked`` that says otherwise of the request (``differs``):
+        a finding at the response, naming the request entry and the fields."""
+        what = differs(asked[3], asked[4], said, error)
+        if what:
+            self._find(file, line, "differs", rid, f"{asked[1]}:{asked[2]}\0{what}")
+
+    def _again(self, file: str, line: int, rid: str, ns: int, first: Optional[tuple[int, str, int, Asked, bool]],
                done: Optional[tuple[int, str, int]], kind: str = "request") -> None:
         """An entry of a request already written: ``first`` its request entry still pending, else ``done`` its
         response entry. The same time as the first's is the same entry copied; another time, another writer."""
         if first is not None:
-            what, (t, f, n) = "dup_request", first
+            what, (t, f, n) = "dup_request", first[:3]
         else:
             assert done is not None
             what, (t, f, n) = ("dup_response" if kind == "response" else "dup_answered"), done
@@ -585,7 +628,7 @@ class Pairs(Visitor):
         """Requests older than the window before ``now``: their response can no longer come."""
         pending = self.pending
         while pending:
-            rid, (ns, file, line) = next(iter(pending.items()))
+            rid, (ns, file, line, *_) = next(iter(pending.items()))
             if ns + self.window >= now:
                 break
             del pending[rid]
@@ -598,10 +641,12 @@ class Pairs(Visitor):
         self.suspect.discard(rid)
         self._closed(rid)
 
-    def _orphan(self, rid: str, ns: int, file: str, line: int, before: int, conn: str = "") -> None:
+    def _orphan(self, rid: str, ns: int, file: str, line: int, before: int, conn: str, said: Asked,
+                error: bool) -> None:
         assert self.first_t is not None
         if before <= self.first_t + self.window:
             self.orphans.append((rid, ns, file, line, before))  # perhaps its request was before the log (or range)
+            self.orphan_said[(file, line)] = (said, error)
             if conn:
                 seen = self.seen_conns.get(conn)
                 self.orphan_conn[(file, line)] = (conn, seen is not None, seen is not None and seen[1] >= 0,
@@ -688,7 +733,7 @@ class Pairs(Visitor):
             return
         if later.early is None or later.early_answers is None or later.low_t is None:
             raise NotImplementedError("the visitor of a later range was not told so (later_range)")
-        newest = max((ns for ns, _, _ in self.pending.values()), default=-1)
+        newest = max((p[0] for p in self.pending.values()), default=-1)
         kinds = {kind for _, _, kind, _, _ in later.found}
         answered = self.answered
         cut = max(self.max_t, later.low_t)  # one pass's time at any entry of ``later`` is at least this
@@ -720,6 +765,9 @@ class Pairs(Visitor):
                 continue
             asked = self.pending.pop(rid, None)
             if asked is not None:
+                said = later.orphan_said.get((file, line))
+                if said is not None:
+                    self._differs(asked, rid, file, line, *said)
                 self.longest = max(self.longest, ns - asked[0])
                 if info is not None and info[2]:  # its connection sent a request in ``later`` before this answer
                     self.suspect.add(rid)
@@ -727,6 +775,8 @@ class Pairs(Visitor):
                 continue
             if seen <= self.first_t + self.window:
                 self.orphans.append((rid, ns, file, line, seen))
+                if (file, line) in later.orphan_said:
+                    self.orphan_said[(file, line)] = later.orphan_said[(file, line)]
                 if info is not None:
                     here = self.seen_conns.get(info[0])
                     self.orphan_conn[(file, line)] = (info[0], info[1] or here is not None,
@@ -794,7 +844,7 @@ class Pairs(Visitor):
 
     def finish(self) -> Iterator[Union[Finding, Skip]]:
         lost_requests, lost_responses = self._lost()
-        lost = [(file, line, "request~" + lost_requests[rid], rid, "") for rid, (_ns, file, line)
+        lost = [(file, line, "request~" + lost_requests[rid], rid, "") for rid, (_ns, file, line, *_)
                 in self.pending.items() if rid in lost_requests]
         lost += [(file, line, "response~" + lost_responses[(file, line)], rid, "") for rid, _ns, file, line, _b
                  in self.orphans if (file, line) in lost_responses]
@@ -806,6 +856,10 @@ class Pairs(Visitor):
                 continue
             if kind.startswith("dup_"):
                 yield Finding(ID, "", _again_text(kind, first, self.window), _DUP_FIX, where=f"{file}:{line}",
+                              request_id=rid)
+                continue
+            if kind == "differs":
+                yield Finding(ID, "", differs_text(*first.split("\0", 1)), DIFFERS_FIX, where=f"{file}:{line}",
                               request_id=rid)
                 continue
             if "~" in kind:
@@ -887,6 +941,19 @@ def _again_text(kind: str, first: str, window: int) -> str:
              "declared with one file_path (OpenBao writes each device's entry, with its own time and HMAC salt, "
              "to that one file), or an entry made up")
     return f"{head}{cause}. The vault writes one request and one response entry a request to each device's file."
+
+
+def differs_text(first: str, what: str) -> str:
+    """The finding for a response entry that says otherwise than its request entry (at ``first``) of ``what``."""
+    return (f"The response entry does not repeat its request entry ({first}): {what} differ(s). The vault writes both "
+            "entries of one request from the same request (the response entry repeats its path, operation and "
+            "connection, and a request refused before it was handled is answered with an error), so one of the two "
+            "was altered, made up, or joined from another log.")
+
+
+DIFFERS_FIX = ("compare the two entries with the audit device's own file (and another device's, if the vault has "
+               "two); find the hop that rewrites entries, and seal the log where it is written (auditready seal) so "
+               "that a changed entry is proven")
 
 
 def _conflict(fmt: str, first: str) -> str:

@@ -571,6 +571,10 @@ class Edges:
     last_keys: Mapping[str, tuple[str, int, bytes]] = field(default_factory=dict)
     partial: bool = False  # its windows' ids were not kept (``light``)
     fmt: str = ""  # the format it was read in (a keyed record's findings name its key)
+    # what its requests in flight asked, and its responses without request said, of their request (``Asked``), with
+    # whether each records an error, by request id: a pair split between two files is compared as one pass would
+    asked: Mapping[str, tuple[tuple[str, str, str, str], bool]] = field(default_factory=dict)
+    said: Mapping[str, tuple[tuple[str, str, str, str], bool]] = field(default_factory=dict)
 
     @property
     def keyed(self) -> bool:
@@ -634,7 +638,10 @@ def edges_of(visitor: "Pairs", name: str, entries: int) -> Optional[Edges]:
                  {rid: (p[0], p[1], p[2]) for rid, p in visitor.pending.items()},
                  {o[0]: (o[1], o[2], o[3]) for o in visitor.orphans},  # (id, ns, file, line, ...)
                  {rid: a for rid, a in visitor.answered.items() if a[0] >= since},
-                 dict(visitor.head), dict(visitor.head_answers))
+                 dict(visitor.head), dict(visitor.head_answers),
+                 asked={rid: (p[3], p[4]) for rid, p in visitor.pending.items()},
+                 said={o[0]: visitor.orphan_said[(o[2], o[3])] for o in visitor.orphans
+                       if (o[2], o[3]) in visitor.orphan_said})
 
 
 V = TypeVar("V", bound=Visitor)
@@ -1081,6 +1088,16 @@ def _across(a: Edges, b: Edges, window: int) -> list[tuple[tuple[int, str, int],
         if rid not in a.pending and done is not None and max(a.last, at[0]) <= done[0] + window:
             out.append((at, "dup_response" + ("=" if done[0] == at[0] else ""), rid, f"{done[1]}:{done[2]}"))
             again.add(rid)
+    from ..checks.completeness import differs
+
+    for rid, at in b.orphans.items():  # a pair split between the files: the response repeats its request
+        asked, said = a.asked.get(rid), b.said.get(rid)
+        if rid in again or asked is None or said is None:
+            continue
+        what = differs(*asked, *said)
+        if what:
+            first = a.pending[rid]
+            out.append((at, "differs", rid, f"{first[1]}:{first[2]}\0{what}"))
     out += [(at, "lost_request", rid, "") for rid, at in a.pending.items()
             if rid not in b.orphans and rid not in again]
     out += [(at, "lost_response", rid, "") for rid, at in b.orphans.items()
@@ -1097,7 +1114,7 @@ def boundaries(ordered: Sequence[Edges], twins: Sequence[tuple[str, str]], windo
     (``_sequential``), nor between the files of two logs of one set (``_logs``: another producer's log in the same
     folder or prefix), nor between two files not known to be pieces of one log (``_one_log``); a file holding the
     same entries as another (``in_time``'s twins) is judged once, and is no entry written again."""
-    from ..checks.completeness import _DROP_FIX, _DUP_FIX, ID, _again_text
+    from ..checks.completeness import _DROP_FIX, _DUP_FIX, DIFFERS_FIX, ID, _again_text, differs_text
 
     fix = (_DROP_FIX + "; rotate the log with logrotate's create and have the vault reopen its file on SIGHUP "
            "(Vault and OpenBao do) instead of copytruncate, which loses what is written between the copy and the "
@@ -1118,6 +1135,10 @@ def boundaries(ordered: Sequence[Edges], twins: Sequence[tuple[str, str]], windo
                               "the file before it in time (a chunk or a rotated file shipped twice, a copytruncate "
                               "run twice, a restored copy merged into the set).", _DUP_FIX, where=f"{file}:{line}",
                               request_id=rid)
+                continue
+            if kind == "differs":
+                yield Finding(ID, "", f"{differs_text(*first.split(chr(0), 1))} The request entry ends {a.name}, the "
+                              f"response entry opens {b.name}.", DIFFERS_FIX, where=f"{file}:{line}", request_id=rid)
                 continue
             if kind == "lost_request":
                 what = (f"The request entry has no response entry: it was still in flight when {a.name} ends, and "

@@ -1,0 +1,148 @@
+"""completeness offline: a response entry repeats its request entry. OpenBao writes both entries of a request from
+one request struct, so they agree on request.path, request.operation and the connection (remote_address,
+remote_port), and a request refused before it was handled (its request entry records an error) is answered with an
+error. An edited half (a path or a port rewritten, an error taken out of the response) is a finding at the response
+naming the request; every real pair of the recorded logs agrees. The same holds for a pair read in two ranges
+(``--jobs``) and for a pair split between two files of a set (rotation)."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any, Callable
+
+import pytest
+
+from pytest_auditready.checks import completeness
+from pytest_auditready.checks.base import PASSED, CheckContext
+from pytest_auditready.checks.completeness import Pairs
+from pytest_auditready.config import Settings
+from pytest_auditready.engine.files import verify_file
+from pytest_auditready.offline.reader import Block, vault_block
+
+ROOT = Path(__file__).resolve().parents[1] / "fixtures"
+CORRECT = ROOT / "openbao/odd/correct.log"  # recorded from OpenBao 2.7.2: logins, KV reads and writes, a denial
+SETTINGS = Settings(require_tamper_evidence=False, retention_days=0)
+
+
+def _lines() -> list[dict[str, Any]]:
+    return [json.loads(ln) for ln in CORRECT.read_text().splitlines()]
+
+
+def _dump(entries: list[dict[str, Any]]) -> list[bytes]:
+    return [json.dumps(e, separators=(",", ":")).encode() for e in entries]
+
+
+def _write(tmp_path: Path, entries: list[dict[str, Any]], name: str = "audit.log") -> Path:
+    p = tmp_path / name
+    p.write_bytes(b"\n".join(_dump(entries)) + b"\n")
+    p.chmod(0o600)
+    return p
+
+
+def _findings(path: Path, log_set: tuple[str, ...] = ()) -> tuple[str, list[tuple[int, str]]]:
+    res = verify_file(str(path), SETTINGS, [completeness.CHECK], {}, log_set)
+    (o,) = res.outcomes
+    return o.status, [(int(f.where.rsplit(":", 1)[1]), f.message) for f in o.findings if f.where]
+
+
+def _pair(entries: list[dict[str, Any]], denied: bool = False) -> tuple[int, int]:
+    """The indexes of a request entry and its response entry (a refused request's when ``denied``), a few lines
+    apart in the middle of the log."""
+    for i, e in enumerate(entries):
+        if (e["type"] != "request" or bool(e.get("error")) != denied or not e["request"].get("id")
+                or not e["request"].get("remote_port")):
+            continue
+        rid = e["request"]["id"]
+        j = next((j for j in range(i + 1, len(entries)) if entries[j]["type"] == "response"
+                  and entries[j]["request"]["id"] == rid), None)
+        if j is not None and i > 2:
+            return i, j
+    raise AssertionError("no such pair in the recorded log")
+
+
+def test_the_recorded_log_and_every_real_log_agree_pair_by_pair(tmp_path: Path) -> None:
+    for name in ("odd/correct.log", "clean.log", "unix-socket.log", "unseen/oidc-login.log"):
+        status, found = _findings(_write(tmp_path, [json.loads(ln) for ln in
+                                                   (ROOT / "openbao" / name).read_text().splitlines()]))
+        assert status == PASSED and not found, (name, found)
+
+
+def _set(field: str, value: Any) -> Callable[[dict[str, Any]], None]:
+    def edit(e: dict[str, Any]) -> None:
+        e["request"][field] = value
+    return edit
+
+
+def _no_error(e: dict[str, Any]) -> None:
+    e.pop("error", None)
+    e["response"] = {"data": {"value": "hmac-sha256:" + "ab" * 32}}
+
+
+@pytest.mark.parametrize(("half", "edit", "named"), [
+    ("response", _set("path", "secret/data/other"), "request.path"),
+    ("request", _set("path", "secret/data/other"), "request.path"),
+    ("response", _set("operation", "delete"), "request.operation"),
+    ("response", _set("remote_address", "10.9.9.9"), "remote_address"),
+    ("response", _set("remote_port", 1), "remote_port"),
+])
+def test_an_edited_half_is_named_at_the_response(tmp_path: Path, half: str, edit: Callable[[dict[str, Any]], None],
+                                                 named: str) -> None:
+    entries = _lines()
+    i, j = _pair(entries)
+    edit(entries[i if half == "request" else j])
+    status, found = _findings(_write(tmp_path, entries))
+    assert status != PASSED
+    assert [line for line, _ in found] == [j + 1], found
+    assert named in found[0][1] and f"audit.log:{i + 1}" in found[0][1]
+
+
+def test_a_refused_request_answered_as_allowed_is_named(tmp_path: Path) -> None:
+    entries = _lines()
+    i, j = _pair(entries, denied=True)
+    assert "permission denied" in entries[i]["error"]
+    _no_error(entries[j])
+    status, found = _findings(_write(tmp_path, entries))
+    assert status != PASSED
+    assert [line for line, _ in found] == [j + 1] and "the result" in found[0][1], found
+
+
+def test_read_in_two_ranges_it_finds_the_same(tmp_path: Path) -> None:
+    """``--jobs``: a pair cut by the ranges' boundary is compared when the ranges merge."""
+    entries = _lines()
+    i, j = _pair(entries)
+    entries[j]["request"]["path"] = "secret/data/other"
+    raw = _dump(entries)
+    ctx = CheckContext(settings=Settings(), ledger=None, entries=[], bad_lines=[], secrets={})
+    decode = vault_block("audit.log")
+    whole = Pairs(ctx)
+    batch = decode(Block(1, b"\n".join(raw)))
+    assert batch is not None
+    whole.entries(batch)
+    cut = i + 1  # the request ends the first range, its response is in the second
+    first, second = Pairs(ctx), Pairs(ctx)
+    second.later_range()
+    b1, b2 = decode(Block(1, b"\n".join(raw[:cut]))), decode(Block(cut + 1, b"\n".join(raw[cut:])))
+    assert b1 is not None and b2 is not None
+    first.entries(b1)
+    second.entries(b2)
+    first.merge(second)
+    expected = [f"audit.log:{j + 1}"]
+    assert [f.where for f in first.finish()] == [f.where for f in whole.finish()] == expected
+
+
+def test_a_pair_split_between_two_files_of_a_set_is_compared(tmp_path: Path) -> None:
+    """A rotation between a request entry and its response entry: the set's judge compares the two halves."""
+    entries = _lines()
+    i, j = _pair(entries)
+    head, tail = entries[: i + 1], entries[i + 1:]
+    k = j - i - 1
+    a = _write(tmp_path, head, "audit.log.1")
+    good = _write(tmp_path, tail, "audit.log")
+    names = (str(a), str(good))
+    assert [_findings(Path(n), names)[1] for n in names] == [[], []]
+    tail[k]["request"]["path"] = "secret/data/other"
+    _write(tmp_path, tail, "audit.log")
+    found = [f for n in names for f in _findings(Path(n), names)[1]]
+    assert [line for line, _ in found] == [k + 1], found
+    assert "request.path" in found[0][1] and "audit.log.1" in found[0][1]
