@@ -249,3 +249,21 @@ def test_a_short_credential_or_a_short_secret_patch_reaches_the_judge(tmp_path: 
     found = _outcomes(path)
     assert list(found) == ["no_secret_leak"], found
     assert {where for where, _ in found["no_secret_leak"]} == {f"{path}:1"}
+
+
+@pytest.mark.parametrize("back_us", [1, 900_000])
+def test_a_stage_stamped_before_its_receipt_is_caught_within_max_skew_too(tmp_path: Path, back_us: int) -> None:
+    """The API server stamps an event's stageTimestamp when the request reaches that stage, after its
+    requestReceivedTimestamp: one earlier by any amount (here 1 µs and 0.9 s, both within max_skew, which a stage
+    further back was already refused by) was re-timed, found at its line by timestamp_accuracy."""
+    from datetime import datetime, timedelta
+
+    events = _events()
+    assert _findings(_write(tmp_path, events)) == {}
+    i = _line(events, lambda e: e["stage"] == "ResponseComplete" and e["stageTimestamp"] > e["requestReceivedTimestamp"])
+    received = datetime.fromisoformat(events[i]["requestReceivedTimestamp"].replace("Z", "+00:00"))
+    events[i]["stageTimestamp"] = (received - timedelta(microseconds=back_us)).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+    found = _outcomes(_write(tmp_path, events))
+    assert list(found) == ["timestamp_accuracy"], found
+    ((where, message),) = found["timestamp_accuracy"]
+    assert where.endswith(f":{i + 1}") and "stageTimestamp" in message

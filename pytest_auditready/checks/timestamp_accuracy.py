@@ -89,10 +89,15 @@ class FileOrder(Visitor):
         # as (request id, ns, time, line, where, the latest time before it in this range); ``orphans_over``: too many.
         self.orphans: Optional[list[tuple[str, int, str, int, str, int]]] = None
         self.orphans_over = False
+        # Kubernetes: an event's stageTimestamp is not before its requestReceivedTimestamp (the API server stamps
+        # both, the stage when it reaches it), by any amount: held like a response to its request (``early``).
+        self.staged = format_of(ctx.settings).name == "k8s"
 
     def entries(self, batch: Entries) -> None:
         if self.pairing and batch:
             self._pair(batch)
+        if self.staged and batch.written is not None:
+            self._stages(batch)
         # Every time parses and their text (without "Z") sorts as they do (``utc_times``): compared as text below.
         keys = list(map(_NO_Z, batch.time)) if batch and batch.utc_times() else None
         if keys is not None:
@@ -212,7 +217,24 @@ class FileOrder(Visitor):
     def entry(self, rec: Record) -> None:
         if self.pairing and rec.ts is not None and not self.open_over:
             self._pair_one(rec.type, rec.request_id, rec.ts[0], rec)
+        if self.staged and rec.written:
+            self._stage(rec)
         self._order(rec)
+
+    def _stages(self, batch: Entries) -> None:
+        """``_stage`` on each event of the batch whose stageTimestamp may be before its requestReceivedTimestamp:
+        times of one width in UTC compare as text (the API server writes both with 6 digits), others parsed."""
+        assert batch.written is not None
+        for i, (t, w) in enumerate(zip(batch.time, batch.written)):
+            if w and (w < t if len(w) == len(t) and w[-1:] == t[-1:] == "Z" else w != t):
+                self._stage(batch.record(i))
+
+    def _stage(self, rec: Record) -> None:
+        if rec.wts is not None and rec.ts is not None and rec.wts[0] < rec.ts[0]:
+            self._early(rec.line, rec.where, rec.request_id,
+                        f"The event's stageTimestamp {rec.written[:40]} is earlier than its requestReceivedTimestamp "
+                        f"({rec.time[:40]}): the API server stamps a stage when the request reaches it, after it "
+                        "received the request, so the event was re-timed or the clock stepped back between them.")
 
     def _order(self, rec: Record) -> None:
         """File order, plausibility: ``entry`` without the pairing (which ``entries`` did for the whole batch)."""
@@ -337,8 +359,9 @@ class FileOrder(Visitor):
         for _line, where, rid, said in self.early:
             yield Finding(ID, "", said, _CLOCK_FIX, where=where, request_id=rid)
         if self.nearly > len(self.early):
-            yield Finding(ID, "", f"{self.nearly - len(self.early)} more response entries are earlier than their "
-                          "request entries.", _CLOCK_FIX, where=self.early[-1][1])
+            yield Finding(ID, "", f"{self.nearly - len(self.early)} more " + (
+                "events' stageTimestamps are earlier than their requestReceivedTimestamps." if self.staged else
+                "response entries are earlier than their request entries."), _CLOCK_FIX, where=self.early[-1][1])
         if self.future is not None:
             t, where, rid = self.future
             yield Finding(ID, "", f"The entry's time {t} is after this verification began "
