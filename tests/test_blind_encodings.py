@@ -298,3 +298,41 @@ def test_personal_data_url_encoded_or_json_escaped_is_found(tmp_path: Path, pure
     found = _verify(tmp_path, {"p.log": _planted(place, text)}, pure)
     msgs = found["p.log"]["data_minimisation"]
     assert len(msgs) == 1 and what in msgs[0] and _lines(msgs) == set(KV_READ), msgs
+
+
+def _b32_lower(data: bytes) -> str:
+    import base64
+
+    return base64.b32encode(data).decode().rstrip("=").lower()
+
+
+def _b64_utf16be(data: bytes) -> str:
+    import base64
+
+    return base64.b64encode(data.decode().encode("utf-16-be")).decode()
+
+
+# Encodings a tool or a client writes a value in that are no JSON, URL or HTML escape of it: each of a canary
+# planted in a KV read's data is found there, named by its encoding. Before: each passed.
+MORE_ENCODINGS = {
+    "html-decimal": (lambda v: "".join(f"&#{b};" for b in v), "html-escaped"),
+    "html-hex": (lambda v: "".join(f"&#x{b:02X};" for b in v), "html-escaped"),
+    "html-json-escaped-amp": (lambda v: "".join(f"\\u0026#{b};" for b in v), "json-escaped+html-escaped"),
+    "base32-lower": (_b32_lower, "base32 (lower case)"),
+    "base64-utf16be": (_b64_utf16be, "base64 of UTF-16"),
+    "hex-colons": (lambda v: v.hex(":"), "hex with ':' between bytes"),
+    "hex-upper-spaces": (lambda v: v.hex(" ").upper(), "HEX with ' ' between bytes"),
+    "hex-dashes": (lambda v: v.hex("-"), "hex with '-' between bytes"),
+}
+
+
+def test_a_canary_in_more_encodings_is_found_and_a_clean_log_stays_clean(tmp_path: Path, pure: bool) -> None:
+    canary = "Zq8vN3xLw2Rk9TbYc4Hm7Pj1Ds6Fg0Ua5Ke2Xn8Wq3"
+    files = {f"{name}.log": _planted(_in_data, spell(canary.encode())) for name, (spell, _) in MORE_ENCODINGS.items()}
+    files["clean.log"] = _planted(_in_data, "&#72;&#105; 53:75:70:65:72 5a-71-38 " + _b32_lower(b"not the canary"))
+    found = _verify(tmp_path, files, pure, canaries=(canary,))
+    assert found["clean.log"]["no_secret_leak"] == []
+    for name, (_, label) in MORE_ENCODINGS.items():
+        msgs = found[f"{name}.log"]["no_secret_leak"]
+        assert any(f"<canary:1> appears in the log ({label}" in m for m in msgs), (name, msgs)
+        assert _lines(msgs) == set(KV_READ), (name, msgs)

@@ -2,9 +2,11 @@
 
 A value is looked for as several *needles*: itself, its base64 (standard and URL-safe, at each of the three
 alignments it can take inside a longer base64 string, unpadded), its base64 as UTF-16LE (what PowerShell's
--EncodedCommand and .NET's Convert.ToBase64String(Encoding.Unicode...) write), its base32 (RFC 4648, at each of the
-five alignments) and its hex (lower and upper case). Each needle is matched as a pattern, not a literal: every
-character may be written
+-EncodedCommand and .NET's Convert.ToBase64String(Encoding.Unicode...) write) and as UTF-16BE (Java's and .NET's
+big-endian Unicode), its base32 (RFC 4648, at each of the five alignments, upper case and the lower case of
+Python's b32hexencode users, DNS labels and multibase) and its hex (lower and upper case, bare or with a separator
+between bytes: ``53:75``, ``53-75``, ``53 75``, as openssl, xxd-like dumps and fingerprints print it). Each needle
+is matched as a pattern, not a literal: every character may be written
 
 - raw (its UTF-8 bytes);
 - as a JSON escape of any producer, at any nesting depth: ``\\uXXXX`` with either case of hex (a surrogate pair
@@ -14,9 +16,10 @@ character may be written
   writes ``+`` as ``\\u002B``; a string inside a string (a shipper's ``"log"`` field) doubles the backslashes;
 - URL-encoded: ``%XX`` per UTF-8 byte in either case, ``+`` for a space; also encoded twice or three times
   (``%2541``: a proxy or a client that encodes an already encoded path or parameter again);
-- HTML-escaped, for a character that is not a letter or digit: ``&amp; &lt; &gt; &quot; &apos;`` or a numeric
-  reference (``&#38;``, ``&#x26;``), its ``&`` itself raw, JSON-escaped or URL-encoded (a SIEM's HTML or XML export,
-  then a JSON hop);
+- HTML-escaped: a character that is not a letter or digit as ``&amp; &lt; &gt; &quot; &apos;`` or a numeric
+  reference (``&#38;``, ``&#x26;``), a letter or digit as a numeric reference (``&#65;``, ``&#x41;``: an encoder
+  that writes every character so), its ``&`` itself raw, JSON-escaped or URL-encoded (a SIEM's HTML or XML
+  export, then a JSON hop);
 - a non-ASCII character also as replacement characters (U+FFFD, raw or ``\\ufffd``: what Go writes for bytes that
   are not UTF-8, so a value sent in another encoding still matches).
 
@@ -53,6 +56,11 @@ WRAPPED = rb"[A-Za-z0-9+/=]{40}\\+(?:r\\+)?n[A-Za-z0-9+/=]"
 _TOKEN = re.compile(r"\\+u([0-9a-fA-F]{4})|%(?:25){0,2}([0-9a-fA-F]{2})")
 # "%", or "%25" once or twice more: a byte URL-encoded once, twice or three times.
 _PERCENT = "%(?:25){0,2}"
+# An HTML numeric reference of an ASCII letter or digit, as ``_atom`` spells one (decimal, or two hex digits), and
+# the key ``find`` takes from it (see _Needle.keys). Its "&" may be escaped: the key is read from "#" on.
+_ENTITY_TOKEN = re.compile(r"#(?:([0-9]{2,3})|[xX]([0-9a-fA-F]{2}));")
+# The separators hex may be written with between bytes.
+_HEX_SEPARATORS = (":", "-", " ")
 
 
 # A printable ASCII character written as a \u escape by an encoder other than Go's (which escapes only "&", "<" and
@@ -106,11 +114,13 @@ def _atom(c: str, raw: Callable[[str], str], replaced: str) -> str:
         alts.append(r"\+")
     if not c.isascii():
         alts += [replaced, r"(?:\\+u[fF]{3}[dD])+"]
+    amp = r"(?:&|\\+u0026|%26)"
     if not _plain(c):
-        amp = r"(?:&|\\+u0026|%26)"
         alts.append(amp + r"#(?:0*" + str(ord(c)) + r"|[xX]0*" + _hex(ord(c), 1) + ");")
         if c in _ENTITY:
             alts.append(amp + _ENTITY[c] + ";")
+    else:  # no zero padding: what the prefilter's literals (``KnownValues.prefilters``) hold
+        alts.append(amp + r"#(?:" + str(ord(c)) + r"|[xX]" + _hex(ord(c), 2) + ");")
     return "(?:" + "|".join(alts) + ")"
 
 
@@ -138,9 +148,9 @@ def _b32_cores(data: bytes) -> set[str]:
 
 def encodings(value: str) -> dict[str, str]:
     """The needles of ``value``, each with its encoding's name: raw, base64 (standard and URL-safe, unpadded, at
-    any alignment; and of its UTF-16LE form), base32 (at any alignment), hex (lower, upper). URL-encoded,
-    JSON-escaped and HTML-escaped forms are matched per character (see the module's docstring), so they are no
-    needles of their own."""
+    any alignment; and of its UTF-16LE and UTF-16BE forms), base32 (at any alignment, upper and lower case), hex
+    (lower, upper; bare or with a separator between bytes). URL-encoded, JSON-escaped and HTML-escaped forms are
+    matched per character (see the module's docstring), so they are no needles of their own."""
     data = value.encode("utf-8", "surrogatepass")
     forms: dict[str, str] = {}
 
@@ -154,10 +164,17 @@ def encodings(value: str) -> dict[str, str]:
         add(core.replace("+", "-").replace("/", "_"), "base64url")
     for core in sorted(_b64_cores(value.encode("utf-16-le", "surrogatepass"))):
         add(core, "base64 of UTF-16")
+    for core in sorted(_b64_cores(value.encode("utf-16-be", "surrogatepass"))):
+        add(core, "base64 of UTF-16")  # one name: either byte order holds the other's needle when text follows
     for core in sorted(_b32_cores(data)):
         add(core, "base32")
+        add(core.lower(), "base32 (lower case)")
     add(data.hex(), "hex")
     add(data.hex().upper(), "HEX")
+    if len(data) > 1:
+        for sep in _HEX_SEPARATORS:
+            add(data.hex(sep), f"hex with {sep!r} between bytes")
+            add(data.hex(sep).upper(), f"HEX with {sep!r} between bytes")
     return forms
 
 
@@ -173,10 +190,14 @@ class _Needle:
     def __init__(self, text: str, name: str, encoding: str) -> None:
         self.text, self.name, self.encoding = text, name, encoding
         self._regex: Optional[re.Pattern[str]] = None
-        # The longest run of letters and digits: raw in every spelling that escapes none of them.
+        # The longest run of letters and digits: raw in every spelling that escapes none of them. Hex with a
+        # separator between bytes has runs of two: its anchor is its text, separators and all (so a spelling that
+        # escapes a separator, which no encoder does to ":", "-" or " " in a value, is not looked for).
         self.anchor = max(re.findall(r"[A-Za-z0-9]+", text) or [""], key=len)
+        if encoding.lower().startswith("hex with"):
+            self.anchor = text
         # The escape tokens that write one of its letters or digits: one is in every spelling that escapes one.
-        self.keys = frozenset(k for c in text if _plain(c) for k in (("u", ord(c)), ("%", ord(c))))
+        self.keys = frozenset(k for c in text if _plain(c) for k in (("u", ord(c)), ("%", ord(c)), ("#", ord(c))))
 
     @property
     def regex(self) -> re.Pattern[str]:
@@ -232,6 +253,10 @@ class KnownValues:
             for m in _TOKEN.finditer(text):
                 u, p = m.group(1), m.group(2)
                 keys.add(("u", int(u, 16)) if u is not None else ("%", int(p, 16)))
+        if "#" in text:
+            for m in _ENTITY_TOKEN.finditer(text):
+                d, x = m.group(1), m.group(2)
+                keys.add(("#", int(d) if d is not None else int(x, 16)))
         found: dict[tuple[str, str], int] = {}
         self._find_in(text, keys, found, "")
         if "\\" in text or "\n" in text:
@@ -267,6 +292,8 @@ class KnownValues:
         plain = sorted({ord(c) for n in self._needles for c in n.text if _plain(c)})
         for escape in ("\\u00", "%", "%25", "%2525"):  # \u0041, %41, %2541, %252541 (caseless: %4a, \U004A)
             exprs.extend((f"{escape}{b:02x}".encode("ascii"), True) for b in plain)
+        for b in plain:  # &#65; &#x41; (caseless: &#X41;): from "#", whatever wrote the "&"
+            exprs += [(f"#{b};".encode("ascii"), False), (f"#x{b:02x};".encode("ascii"), True)]
         return exprs
 
     def unanchored(self) -> Optional[re.Pattern[bytes]]:
