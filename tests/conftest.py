@@ -16,10 +16,18 @@ import cryptography.hazmat.primitives.asymmetric.ed25519
 import cryptography.hazmat.primitives.serialization  # noqa: F401
 import detect_secrets.core.scan  # noqa: F401
 import hvac.adapters  # noqa: F401
+import hypothesis
 import pytest
 import requests  # noqa: F401
 
 from pytest_auditready.vault.embedded import EmbeddedServer
+
+# The property tests draw the same examples on every run (a suite must pass every time, not most times): a new
+# example is tried by changing the test, and any it finds is kept as an explicit case. HYPOTHESIS_PROFILE=explore
+# draws fresh ones, to hunt with.
+hypothesis.settings.register_profile("repeatable", derandomize=True, database=None)
+hypothesis.settings.register_profile("explore")
+hypothesis.settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "repeatable"))
 
 # Every secret value a test created or saw (canaries, tokens), to be looked for in every output.
 SEEN_SECRETS: set[str] = set()
