@@ -336,3 +336,30 @@ def test_a_canary_in_more_encodings_is_found_and_a_clean_log_stays_clean(tmp_pat
         msgs = found[f"{name}.log"]["no_secret_leak"]
         assert any(f"<canary:1> appears in the log ({label}" in m for m in msgs), (name, msgs)
         assert _lines(msgs) == set(KV_READ), (name, msgs)
+
+
+# A credential in a query parameter that is one by its protocol, not by a keyword detect-secrets knows: an Azure SAS
+# signature, a presigned URL's signature, an OAuth authorization code, an auth parameter holding base64
+# user:password. Before: each passed (too short, or of too little entropy, for the entropy detectors).
+QUERY_CREDENTIALS = {
+    "sas-sig": "sv=2022-11-02&sr=b&sp=r&sig=Qm9hcmQxMjM0NTY3ODkw%2BdGVzdA%3D%3D",
+    "amz-signature": "X-Amz-Algorithm=AWS4-HMAC-SHA256&X-Amz-Signature=3f1a9c0e7b2d4a6f8e1c3b5d7f9a0c2e",
+    "oauth-code": "code=4%2F0AfJohXn8Kq2&state=af0ifjsldkj",
+    "auth-basic": "auth=dXNlcjpwYXNz",
+}
+QUERY_CLEAN = {
+    "word-code": "code=pending&state=open",
+    "short-sig": "sig=abc123",
+    "status": "auth=required&code=404",
+}
+
+
+def test_a_credential_by_its_query_parameter_is_found(tmp_path: Path, pure: bool) -> None:
+    files = {f"{name}.log": _planted(_in_query, "1&" + query)  # after ?note=1
+             for name, query in {**QUERY_CREDENTIALS, **QUERY_CLEAN}.items()}
+    found = _verify(tmp_path, files, pure)
+    for name in QUERY_CREDENTIALS:
+        msgs = found[f"{name}.log"]["no_secret_leak"]
+        assert _lines(msgs) == set(KV_READ), (name, msgs)
+    for name in QUERY_CLEAN:
+        assert found[f"{name}.log"]["no_secret_leak"] == [], name

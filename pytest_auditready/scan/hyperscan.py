@@ -524,8 +524,10 @@ _WHOLE_LINE_PREFILTERS = (
     _Q + r"(?:" + "|".join(sorted(CREDENTIAL_HEADERS | {"cookie"})) + r")" + _Q + r"\s*:\s*\[?\s*" + _Q
     + r"(?:[^h\"]|h(?:[^m]|m(?:[^a]|a(?:[^c]|c(?:[^-]|-(?:[^s]|s(?:[^h]|h(?:[^a]|a(?:[^2]|2(?:[^5]|5(?:[^6]|"
     r"6[^:])))))))))))",
-    # an OAuth credential in a URI's query, however short (a Kubernetes requestURI: formats.K8S rules judge it)
-    r"(?:[?&]|\\u0026|%26)(?:access_token|id_token|refresh_token|client_secret)=",
+    # an OAuth credential in a URI's query, however short (a Kubernetes requestURI: formats.K8S rules judge it), or a
+    # parameter that is a credential by its protocol (scan.secrets.QUERY_CREDENTIALS: a SAS signature, an OAuth code)
+    r"(?:[?&]|\\u0026|%26)(?:access_token|id_token|refresh_token|client_secret|sig|signature|x-amz-signature"
+    r"|x-goog-signature|code|auth)=",
     # a Kubernetes event on a Secret: its data, in a patch that names no kind, is the Secret's (however short)
     _Q + r"resource" + _Q + r"\s*:\s*" + _Q + r"secrets" + _Q,
     # a value CloudTrail never logs (formats.cloudtrail_defined_secrets): a KMS plaintext, an SSM SecureString's or

@@ -328,6 +328,25 @@ def _key_words(key: str) -> list[str]:
     return [w.lower() for w in _KEY_WORD_RE.findall(key)]
 
 
+# Query parameters that carry a credential by their protocol, with the least length a value of one has: an Azure SAS
+# token's and a presigned URL's signature (sig; AWS's Signature and X-Amz-Signature; Google's X-Goog-Signature),
+# OAuth 2.0's authorization code (RFC 6749 4.1.2: short-lived, but it buys a token), and an auth parameter (a token,
+# or base64 user:password). detect-secrets' keywords name none of them, and a short one reads as no high entropy.
+QUERY_CREDENTIALS = {"sig": 16, "signature": 16, "x-amz-signature": 16, "x-goog-signature": 16, "code": 8,
+                     "auth": 8}
+
+
+def _query_credential(name: str, value: str) -> bool:
+    """A query parameter's value is a credential by the parameter's name (QUERY_CREDENTIALS): long enough, no
+    placeholder or reference (``tokens.credential``), one word, and random-looking (a digit, or both cases), so that
+    a word such as ``code=pending`` is none."""
+    least = QUERY_CREDENTIALS.get(name.lower())
+    return (least is not None and len(value) >= least and tokens.credential(name, value)
+            and not any(c.isspace() for c in value)
+            and (any(c.isdigit() for c in value) or (any(c.isupper() for c in value)
+                                                     and any(c.islower() for c in value))))
+
+
 def _names_a_token(key: str) -> bool:
     """``key`` names a token (its last word), not something of one (subjectFromWebIdentityToken)."""
     if _TOKEN_KEY_RE.search(key) is None:  # (most keys: no need to split them into words)
@@ -629,6 +648,8 @@ class GenericScanner:
         if vault_kind is not None:
             found[vault_kind] = GenericHit(vault_kind, key, fingerprint(value))
         for part_key, part in parts:
+            if part_key != key and key in self.path_keys and _query_credential(part_key, part):
+                found.setdefault(_KEYWORD_KIND, GenericHit(_KEYWORD_KIND, part_key, fingerprint(part)))
             line = json.dumps({part_key: part})
             for secret in _process_line_based_plugins(lines=[(1, line)], filename="audit.log"):
                 kind = str(secret.type)
