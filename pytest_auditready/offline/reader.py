@@ -622,6 +622,9 @@ class CloudTrailReader:
         self.problem = ""
         self.framing = framing
         self.one_a_line = False  # records one a line (an export), not a delivery file
+        # A delivery file cut short: the line of what is left of the record it was cut in, and why it is bad (its
+        # whole records before it are read as any file's)
+        self.cut: Optional[tuple[int, str]] = None
 
     def blocks(self, f: IO[bytes], stats: "FileStats") -> Iterator[Block]:
         from ..auditlog.detect import DELIVERY_FILE
@@ -665,9 +668,15 @@ class CloudTrailReader:
             yield from blocks(io.BytesIO(data), self.file, stats)
             return
         except (msgspec.DecodeError, msgspec.ValidationError) as exc:
-            self.problem = f"not a CloudTrail log file ({str(exc).split(' - ')[0].rstrip('.')})"
-            yield from blocks(io.BytesIO(data), self.file, stats)
-            return
+            reason = str(exc).split(" - ")[0].rstrip(".")
+            cut = _cut_records(data) if "truncated" in reason else None
+            if cut is None:
+                self.problem = f"not a CloudTrail log file ({reason})"
+                yield from blocks(io.BytesIO(data), self.file, stats)
+                return
+            records, tail = cut
+            self.cut = (len(records) + 1, f"the CloudTrail log file is cut short in its record {len(records) + 1} "
+                        f"({reason}): the records before it are read, and this one and any after it are lost")
         if data.count(b'"Records"') > 1:  # "Records" twice: every reader that keeps the last hides the first list
             twice = dupkeys.duplicate_keys(data, outermost=True)
             if twice:
@@ -693,10 +702,16 @@ class CloudTrailReader:
         if batch:
             yield Block(first, b"\n".join(batch), len(batch))
         stats.lines = len(records)
+        if self.cut is not None:
+            left = tail.replace(b"\r", b" ").replace(b"\n", b" ")
+            yield Block(self.cut[0], _CUT_KEY_ID.sub(rb"\1" + b"X" * 20, left), 1)
+            stats.lines += 1
 
     def parse(self, line: int, raw: bytes) -> Parsed:
         if self.problem:
             return BadLine(self.file, line, self.problem, raw.decode("utf-8", "replace"))
+        if self.cut is not None and line == self.cut[0]:
+            return BadLine(self.file, line, self.cut[1], raw.decode("utf-8", "replace"))
         if self.one_a_line and raw[:1] != b"{":
             framed, problem = unframe(raw)
             if problem:
@@ -742,6 +757,54 @@ class CloudTrailReader:
 
 def _text(v: Any) -> bool:
     return isinstance(v, str) and bool(v.strip())
+
+
+# An access key id under accessKeyId in what is left of a record cut short: CloudTrail logs one in every signed
+# call's userIdentity, by design (an identifier, never the secret key); masked in that text, which is judged as text
+# (no record, so no rule of the record's keys applies), as it is no finding in a whole record.
+_CUT_KEY_ID = re.compile(rb'("accessKeyId"\s*:\s*")(?:AKIA|ASIA)[A-Z0-9]{16}(?=")')
+
+
+def _cut_records(data: bytes) -> Optional[tuple[list[bytes], bytes]]:
+    """A delivery file cut short (msgspec: "Input data was truncated"): its whole records before the cut, and what
+    is left of the record it was cut in (the last whole record, when the cut fell right after it: the file cannot
+    be known to end there). None when it is not a list of record objects up to the cut."""
+    import json
+
+    from ..auditlog.detect import DELIVERY_FILE
+
+    start = DELIVERY_FILE.match(data)
+    if start is None:
+        return None
+    text = data.decode("utf-8", "surrogateescape")
+    decode, at, out = json.JSONDecoder().raw_decode, start.end(), []
+    ends: list[int] = []
+    while True:
+        while at < len(text) and text[at] in " \t\r\n":
+            at += 1
+        if at >= len(text):
+            break
+        try:
+            obj, end = decode(text, at)
+        except (ValueError, RecursionError):
+            break
+        if not isinstance(obj, dict):
+            return None
+        out.append(text[at:end].encode("utf-8", "surrogateescape"))
+        ends.append(at)
+        at = end
+        while at < len(text) and text[at] in " \t\r\n":
+            at += 1
+        if at < len(text) and text[at] == ",":
+            at += 1
+        elif at < len(text):
+            return None  # "]" or anything else: not cut in its records
+    if at >= len(text):  # cut right after a record (or its comma): that one is the one cut
+        if not out:
+            return None
+        out.pop()
+        at = ends.pop()
+    return out, text[at:].encode("utf-8", "surrogateescape")
 
 
 # The record format's version, "major.minor" (record contents: "The eventVersion value is a major and minor version
