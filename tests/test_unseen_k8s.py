@@ -267,3 +267,16 @@ def test_a_stage_stamped_before_its_receipt_is_caught_within_max_skew_too(tmp_pa
     assert list(found) == ["timestamp_accuracy"], found
     ((where, message),) = found["timestamp_accuracy"]
     assert where.endswith(f":{i + 1}") and "stageTimestamp" in message
+
+
+def test_an_event_at_a_whole_millisecond_is_written_with_microseconds(tmp_path: Path) -> None:
+    """The API server writes MicroTime, six digits with trailing zeros kept: a one-event log whose times fall on a
+    whole millisecond (".120000") carries six digits, not two. Before: a timestamp_precision finding. Asked for
+    more digits than the API server writes, the same log fails."""
+    event = _events()[0]
+    event.update(requestReceivedTimestamp="2026-11-30T10:00:01.120000Z", stageTimestamp="2026-11-30T10:00:01.130000Z")
+    path = _write(tmp_path, [event])
+    assert _findings(path) == {}
+    res = verify_file(str(path), Settings(require_tamper_evidence=False, retention_days=0, timestamp_digits=7),
+                      OFFLINE, {})
+    assert "timestamp_precision" in [o.check_id for o in res.outcomes if o.status == FAILED]

@@ -42,6 +42,10 @@ class Precision(Visitor):
         # trimmed zeros; other producers mix sources of several resolutions (a service's microseconds beside
         # another's nanoseconds), so a short time there says nothing on its own.
         self.one_clock = format_of(ctx.settings).name == "vault"
+        # The Kubernetes API server writes its times as MicroTime (apimachinery's RFC3339Micro layout, ".000000"):
+        # six digits always, trailing zeros kept, so the digits written are its precision (a time a hop cut short is
+        # a bad line of the reader), and an event at a whole millisecond is no coarser clock.
+        self.padded = format_of(ctx.settings).name == "k8s"
         self.counted = max(self.digits, _SHORT)  # times of fewer digits are counted (``_short``)
 
     def entries(self, batch: Entries) -> None:
@@ -53,7 +57,7 @@ class Precision(Visitor):
         times = batch.time
         self.good += len(times)
         if self.best < 9 and times:
-            self.best = max(self.best, max(len(t[20:-1].rstrip("0")) for t in times))
+            self.best = max(self.best, max(len(t[20:-1]) if self.padded else len(t[20:-1].rstrip("0")) for t in times))
         if not self.first and times:
             self.first = batch.where(0)
         # "YYYY-MM-DDTHH:MM:SS." is 20 characters and "Z" one more: a time shorter than 21 + digits has fewer digits
@@ -70,8 +74,8 @@ class Precision(Visitor):
                 self.bad.append(rec)
         else:
             self.good += 1
-            if ts[2] > self.best:
-                self.best = ts[2]
+            if ts[1 if self.padded else 2] > self.best:
+                self.best = ts[1 if self.padded else 2]
             # digits written (Go writes no trailing zero; a padded fraction is no re-timing)
             if ts[1] < self.counted and self.one_clock:
                 self._short(ts[1], rec)

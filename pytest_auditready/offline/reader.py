@@ -654,6 +654,7 @@ class CloudTrailReader:
         size_read = len(data)
         if data.startswith(b"\xef\xbb\xbf"):  # a UTF-8 byte-order mark an export tool wrote (detect allows it)
             data = data[3:]
+        records: Sequence[Union[msgspec.Raw, bytes]]
         try:
             try:
                 records = _trail_decoder.decode(data).Records
