@@ -280,3 +280,23 @@ def test_an_event_at_a_whole_millisecond_is_written_with_microseconds(tmp_path: 
     res = verify_file(str(path), Settings(require_tamper_evidence=False, retention_days=0, timestamp_digits=7),
                       OFFLINE, {})
     assert "timestamp_precision" in [o.check_id for o in res.outcomes if o.status == FAILED]
+
+
+def test_a_long_running_request_s_end_moved_back_in_the_file_is_caught(tmp_path: Path) -> None:
+    """A watch's (or exec's, log's) ResponseComplete carries the requestReceivedTimestamp of its start, so its
+    requestReceivedTimestamp tells nothing of its place; its stageTimestamp, when the API server wrote it, does. One
+    moved 100 s back among the events (its stage 100 s before the events before it) goes back in time at its line.
+    Before: excused as long-running."""
+    events = _events()
+    assert _findings(_write(tmp_path, events)) == {}
+    i = _line(events, lambda e: e["verb"] == "watch" and e["stage"] == "ResponseComplete")
+    from datetime import datetime, timedelta
+
+    watch = events.pop(i)
+    events.insert(i + 5, watch)  # five events later, its stage 100 s before the one now before it
+    before = datetime.fromisoformat(events[i + 4]["stageTimestamp"].replace("Z", "+00:00"))
+    watch["stageTimestamp"] = (before - timedelta(seconds=100)).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+    found = _outcomes(_write(tmp_path, events))
+    assert list(found) == ["timestamp_accuracy"], found
+    ((where, message),) = found["timestamp_accuracy"]
+    assert where.endswith(f":{i + 6}") and "goes back in time" in message

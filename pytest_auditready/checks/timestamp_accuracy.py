@@ -58,6 +58,7 @@ class FileOrder(Visitor):
         # The latest time an entry was written at (``Record.written``: a Kubernetes event's stageTimestamp), of the
         # entries judged: an entry the latency rule would excuse is not, when it was written out of its place too.
         self.latest_written = -1
+        self.latest_written_text, self.latest_written_line = "", 0
         self.found_entry: Optional[tuple[str, str, str]] = None  # the entry that went back: time, where, request id
         # A later range of a file (``later_range``): the entries each earlier than all before them in the range, as
         # (ns, time, where, request id), up to the first finding: the only ones a later start could make go back.
@@ -247,14 +248,20 @@ class FileOrder(Visitor):
                 self.ancient = (rec.time, rec.where, rec.request_id)
         if ts is None or self.found is not None or self.unordered:
             return
+        wts = rec.wts  # when the entry was written, where the format says so (a Kubernetes event's stageTimestamp)
+        written_back = wts is not None and wts[0] < self.latest_written - self.skew
+        if written_back and self.exempt is not None and self.exempt(rec):
+            # a long-running request's end: its start may lie anywhere before, but it was written in its place
+            self.found_entry = (rec.written, rec.where, rec.request_id)
+            self.found = self._back(self.found_entry, self.latest_written_text, self.latest_written_line)
+            return
+        if wts is not None and wts[0] > self.latest_written:
+            self.latest_written = wts[0]
+            self.latest_written_text, self.latest_written_line = rec.written, rec.line
         if self.exempt is not None and self.exempt(rec):
             self.excuse(self.exempt_rule)
             return
         ns = ts[0]
-        wts = rec.wts  # when the entry was written, where the format says so (a Kubernetes event's stageTimestamp)
-        written_back = wts is not None and wts[0] < self.latest_written - self.skew
-        if wts is not None and wts[0] > self.latest_written:
-            self.latest_written = wts[0]
         if ns > self.latest:
             self.latest, self.latest_text, self.latest_line = ns, rec.time, rec.line
         elif ns < self.latest - self.skew:
