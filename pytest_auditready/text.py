@@ -85,7 +85,7 @@ def _spellings(secrets: tuple[tuple[str, str], ...]) -> tuple[tuple[str, str], .
     """(spelling, replacement) of every known secret, longest first: the value itself and every encoding
     no_secret_leak looks for (base64 standard and URL-safe at each alignment, base32, hex; URL-, JSON- and
     HTML-escaped), so that a report never shows a secret in a form a reader can decode."""
-    from .scan.known import encodings
+    from .scan.known import spellings
 
     forms: dict[str, str] = {}
     for name, value in secrets:
@@ -93,7 +93,7 @@ def _spellings(secrets: tuple[tuple[str, str], ...]) -> tuple[tuple[str, str], .
             continue
         spelled = {value, urllib.parse.quote(value, safe=""), urllib.parse.quote_plus(value),
                    urllib.parse.quote(value, safe="").lower(), html.escape(value, quote=True),
-                   json.dumps(value)[1:-1], json.dumps(value, ensure_ascii=False)[1:-1], *encodings(value)}
+                   json.dumps(value)[1:-1], json.dumps(value, ensure_ascii=False)[1:-1], *spellings(value)}
         for form in spelled:
             if form:
                 forms.setdefault(form, f"<{name}>")

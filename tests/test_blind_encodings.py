@@ -320,9 +320,9 @@ MORE_ENCODINGS = {
     "html-json-escaped-amp": (lambda v: "".join(f"\\u0026#{b};" for b in v), "json-escaped+html-escaped"),
     "base32-lower": (_b32_lower, "base32 (lower case)"),
     "base64-utf16be": (_b64_utf16be, "base64 of UTF-16"),
-    "hex-colons": (lambda v: v.hex(":"), "hex with ':' between bytes"),
-    "hex-upper-spaces": (lambda v: v.hex(" ").upper(), "HEX with ' ' between bytes"),
-    "hex-dashes": (lambda v: v.hex("-"), "hex with '-' between bytes"),
+    "hex-colons": (lambda v: v.hex(":"), "hex with separators"),
+    "hex-upper-spaces": (lambda v: v.hex(" ").upper(), "HEX with separators"),
+    "hex-dashes": (lambda v: v.hex("-"), "hex with separators"),
 }
 
 

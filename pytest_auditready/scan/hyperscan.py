@@ -24,7 +24,7 @@ from typing import TYPE_CHECKING, Any, Callable, Iterable, Mapping, Optional
 
 from ..auditlog.model import HMAC_RE
 from . import tokens
-from .known import ASCII_ESCAPE, WRAPPED, KnownValues, fingerprint
+from .known import ASCII_ESCAPE, SEPARATED, WRAPPED, KnownValues, fingerprint
 from .secrets import (
     CACHE_MAX,
     CREDENTIAL_HEADERS,
@@ -42,6 +42,7 @@ if TYPE_CHECKING:
 
 _DIGEST_BYTES = re.compile(HMAC_RE.pattern.encode("ascii"))  # HMAC_RE over raw bytes (match with pos and endpos)
 _WRAPPED_RE = re.compile(WRAPPED)  # known.WRAPPED: an encoded run wrapped into lines
+_SEPARATED_RE = re.compile(SEPARATED)  # known.SEPARATED: hex with separators between bytes
 
 # -- compiling in a child ---------------------------------------------------------------------------------------
 
@@ -699,6 +700,7 @@ class LeakScanner:
         self._known_db: Any = None
         self._unanchored: Optional[re.Pattern[bytes]] = None
         self._wrapped: Optional[Callable[[bytes], bool]] = None  # is there an encoded run wrapped into lines?
+        self._separated: Optional[Callable[[bytes], bool]] = None  # is there hex with separators between bytes?
         self._keyword_ids: frozenset[int] = frozenset()
         self._whole_ids: frozenset[int] = frozenset()  # expressions whose lines are judged whole, like known values
         self._entropy_db: Any = None
@@ -714,6 +716,7 @@ class LeakScanner:
         self._known_db = _KNOWN.get(key)
         self._unanchored = self.known.unanchored()
         self._wrapped = any_match((WRAPPED,)) if self.known else None
+        self._separated = any_match((SEPARATED,)) if self.known else None
         return self
 
     def __exit__(self, *exc: object) -> None:
@@ -824,6 +827,9 @@ class LeakScanner:
                 lines.add(line_of(m.end()))
         if self.known and self._wrapped is not None and self._wrapped(data):  # an encoded run wrapped into lines:
             for m in _WRAPPED_RE.finditer(data):  # a needle may be cut by a line break (KnownValues.find)
+                lines.add(line_of(m.end()))
+        if self.known and self._separated is not None and self._separated(data):  # hex with separators: read
+            for m in _SEPARATED_RE.finditer(data):  # joined (KnownValues.find)
                 lines.add(line_of(m.end()))
         done = [-1, -1]  # the value last judged (its quotes' offsets): later hits inside it are the same value
 

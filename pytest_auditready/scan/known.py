@@ -3,9 +3,9 @@
 A value is looked for as several *needles*: itself, its base64 (standard and URL-safe, at each of the three
 alignments it can take inside a longer base64 string, unpadded), its base64 as UTF-16LE (what PowerShell's
 -EncodedCommand and .NET's Convert.ToBase64String(Encoding.Unicode...) write) and as UTF-16BE (Java's and .NET's
-big-endian Unicode), its base32 (RFC 4648, at each of the five alignments, upper case and the lower case of
-Python's b32hexencode users, DNS labels and multibase) and its hex (lower and upper case, bare or with a separator
-between bytes: ``53:75``, ``53-75``, ``53 75``, as openssl, xxd-like dumps and fingerprints print it). Each needle
+big-endian Unicode), its base32 (RFC 4648, at each of the five alignments; in either case: DNS labels and
+multibase write it lower case) and its hex (lower and upper case; also with a separator between bytes, ``53:75``,
+``53-75``, ``53 75``, as openssl and hexdump print it: ``find`` reads such runs joined, see SEPARATED). Each needle
 is matched as a pattern, not a literal: every character may be written
 
 - raw (its UTF-8 bytes);
@@ -59,8 +59,18 @@ _PERCENT = "%(?:25){0,2}"
 # An HTML numeric reference of an ASCII letter or digit, as ``_atom`` spells one (decimal, or two hex digits), and
 # the key ``find`` takes from it (see _Needle.keys). Its "&" may be escaped: the key is read from "#" on.
 _ENTITY_TOKEN = re.compile(r"#(?:([0-9]{2,3})|[xX]([0-9a-fA-F]{2}));")
-# The separators hex may be written with between bytes.
+# Hex with one separator between bytes (":", "-" or " "), of eight bytes or more (a value is at least eight
+# characters; a MAC address has six): ``find`` reads each such run with its separators taken out, so the hex
+# needles find a value written so. SEPARATED is its superset in raw log bytes (Hyperscan has no back-references):
+# the block scanner sends such lines to the judge when there are known values to look for.
+_SEPARATED_HEX = re.compile(r"(?<![0-9a-fA-F])[0-9a-fA-F]{2}([:\- ])[0-9a-fA-F]{2}(?:\1[0-9a-fA-F]{2}){6,}"
+                            r"(?![0-9a-fA-F])")
+SEPARATED = rb"(?:[0-9a-fA-F]{2}[:\- ]){7}[0-9a-fA-F]{2}"
 _HEX_SEPARATORS = (":", "-", " ")
+
+
+def _joined_hex(m: re.Match[str]) -> str:
+    return m.group(0).replace(m.group(1), "")
 
 
 # A printable ASCII character written as a \u escape by an encoder other than Go's (which escapes only "&", "<" and
@@ -148,9 +158,9 @@ def _b32_cores(data: bytes) -> set[str]:
 
 def encodings(value: str) -> dict[str, str]:
     """The needles of ``value``, each with its encoding's name: raw, base64 (standard and URL-safe, unpadded, at
-    any alignment; and of its UTF-16LE and UTF-16BE forms), base32 (at any alignment, upper and lower case), hex
-    (lower, upper; bare or with a separator between bytes). URL-encoded, JSON-escaped and HTML-escaped forms are
-    matched per character (see the module's docstring), so they are no needles of their own."""
+    any alignment; and of its UTF-16LE and UTF-16BE forms), base32 (at any alignment; matched in either case), hex
+    (lower, upper). URL-encoded, JSON-escaped and HTML-escaped forms are matched per character, and hex with
+    separators is read joined (see the module's docstring), so they are no needles of their own."""
     data = value.encode("utf-8", "surrogatepass")
     forms: dict[str, str] = {}
 
@@ -168,13 +178,19 @@ def encodings(value: str) -> dict[str, str]:
         add(core, "base64 of UTF-16")  # one name: either byte order holds the other's needle when text follows
     for core in sorted(_b32_cores(data)):
         add(core, "base32")
-        add(core.lower(), "base32 (lower case)")
     add(data.hex(), "hex")
     add(data.hex().upper(), "HEX")
+    return forms
+
+
+def spellings(value: str) -> set[str]:
+    """The needles of ``value`` and the spellings ``find`` reads without needles of their own (base32 in lower
+    case, hex with separators): what a report hides (``text.secret_forms``)."""
+    forms = set(encodings(value))
+    data = value.encode("utf-8", "surrogatepass")
+    forms |= {core.lower() for core in _b32_cores(data)}
     if len(data) > 1:
-        for sep in _HEX_SEPARATORS:
-            add(data.hex(sep), f"hex with {sep!r} between bytes")
-            add(data.hex(sep).upper(), f"HEX with {sep!r} between bytes")
+        forms |= {h for sep in _HEX_SEPARATORS for h in (data.hex(sep), data.hex(sep).upper())}
     return forms
 
 
@@ -190,26 +206,31 @@ class _Needle:
     def __init__(self, text: str, name: str, encoding: str) -> None:
         self.text, self.name, self.encoding = text, name, encoding
         self._regex: Optional[re.Pattern[str]] = None
-        # The longest run of letters and digits: raw in every spelling that escapes none of them. Hex with a
-        # separator between bytes has runs of two: its anchor is its text, separators and all (so a spelling that
-        # escapes a separator, which no encoder does to ":", "-" or " " in a value, is not looked for).
+        # base32 is matched in either case (its anchor too): its letters, as upper case
+        self.caseless = encoding == "base32"
+        # The longest run of letters and digits: raw in every spelling that escapes none of them.
         self.anchor = max(re.findall(r"[A-Za-z0-9]+", text) or [""], key=len)
-        if encoding.lower().startswith("hex with"):
-            self.anchor = text
-        # The escape tokens that write one of its letters or digits: one is in every spelling that escapes one.
-        self.keys = frozenset(k for c in text if _plain(c) for k in (("u", ord(c)), ("%", ord(c)), ("#", ord(c))))
+        # The letters and digits an escape token may write (a \u escape, a %XX, an HTML reference: ``find`` reads
+        # each as the code of what it writes): one is in every spelling that escapes one of its own.
+        plain = {c for c in set(text) if c.isascii() and c.isalnum()}
+        if self.caseless:
+            plain |= {c.lower() for c in plain}
+        self.keys = frozenset(map(ord, plain))
 
     @property
     def regex(self) -> re.Pattern[str]:
         """Every spelling of the needle (compiled when first needed: most needles never are)."""
         if self._regex is None:
-            self._regex = re.compile("".join(_atom(c, _raw_text, "\ufffd+") for c in self.text))
+            self._regex = re.compile("".join(_atom(c, _raw_text, "\ufffd+") for c in self.text),
+                                     re.IGNORECASE if self.caseless else 0)
         return self._regex
 
     def label(self, spelled: str) -> str:
         """The encoding's name for one match: the needle's own, plus how its characters were escaped."""
         if spelled == self.text:
             return self.encoding
+        if self.caseless and spelled == self.text.lower():
+            return self.encoding + " (lower case)"
         parts = []
         if spelled.count("%") > self.text.count("%") or spelled.count("+") > self.text.count("+"):
             parts.append("url-encoded")
@@ -248,26 +269,31 @@ class KnownValues:
         and then holds the needle's longest run of them, or escapes one, and then holds that escape token."""
         if not self._needles:
             return []
-        keys: set[tuple[str, int]] = set()
+        keys: set[int] = set()
         if "\\" in text or "%" in text:
             for m in _TOKEN.finditer(text):
                 u, p = m.group(1), m.group(2)
-                keys.add(("u", int(u, 16)) if u is not None else ("%", int(p, 16)))
+                keys.add(int(u if u is not None else p, 16))
         if "#" in text:
             for m in _ENTITY_TOKEN.finditer(text):
                 d, x = m.group(1), m.group(2)
-                keys.add(("#", int(d) if d is not None else int(x, 16)))
+                keys.add(int(d) if d is not None else int(x, 16))
         found: dict[tuple[str, str], int] = {}
         self._find_in(text, keys, found, "")
         if "\\" in text or "\n" in text:
             joined = _LINE_BREAK.sub("", text)
             if joined != text:  # base64 wrapped into lines (RFC 2045's 76 characters, PEM's 64), then JSON-escaped
                 self._find_in(joined, keys, found, "+line-wrapped")
+        if _SEPARATED_HEX.search(text) is not None:  # hex with a separator between bytes
+            self._find_in(_SEPARATED_HEX.sub(_joined_hex, text), keys, found, " with separators")
         return [KnownHit(name, enc) for (name, enc), _ in sorted(found.items(), key=lambda kv: kv[1])]
 
-    def _find_in(self, text: str, keys: set[tuple[str, int]], found: dict[tuple[str, str], int], how: str) -> None:
+    def _find_in(self, text: str, keys: set[int], found: dict[tuple[str, str], int], how: str) -> None:
+        upper = ""
         for n in self._needles:
-            if n.anchor in text or not keys.isdisjoint(n.keys):  # an empty anchor is in every text
+            if n.caseless and not upper:
+                upper = text.upper()
+            if n.anchor in (upper if n.caseless else text) or not keys.isdisjoint(n.keys):  # "" is in every text
                 for m in n.regex.finditer(text):
                     if how and (n.name, n.label(m.group(0))) in found:
                         continue  # found as it is written: not again as wrapped
@@ -287,9 +313,10 @@ class KnownValues:
         MIN_LEN (a value mostly of punctuation) would send nearly every line to the judge: ``unanchored`` finds
         those. An anchor is taken up to ANCHOR_MAX characters (Hyperscan refuses a pattern of some thousands;
         a long value, such as a service account's JSON key, is found by its first ones as well)."""
-        exprs = [(a.encode("ascii"), False) for a in sorted({n.anchor[:ANCHOR_MAX] for n in self._needles
-                                                             if len(n.anchor) >= MIN_LEN})]
-        plain = sorted({ord(c) for n in self._needles for c in n.text if _plain(c)})
+        anchors = {(n.anchor[:ANCHOR_MAX], n.caseless) for n in self._needles if len(n.anchor) >= MIN_LEN}
+        exprs = [(a.encode("ascii"), caseless) for a, caseless in sorted(anchors)]
+        plain = sorted({ord(c) for n in self._needles for c in n.text if _plain(c)}
+                       | {ord(c.lower()) for n in self._needles if n.caseless for c in n.text if _plain(c)})
         for escape in ("\\u00", "%", "%25", "%2525"):  # \u0041, %41, %2541, %252541 (caseless: %4a, \U004A)
             exprs.extend((f"{escape}{b:02x}".encode("ascii"), True) for b in plain)
         for b in plain:  # &#65; &#x41; (caseless: &#X41;): from "#", whatever wrote the "&"
