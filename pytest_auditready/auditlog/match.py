@@ -2,7 +2,9 @@
 
 By request id where the vault returned one; else (denied requests carry none) by path (with its namespace) +
 operation + identity within the action's time window widened by max_skew, taking the closest unclaimed entry, and
-then the response that carries that request's id.
+then the response that carries that request's id. An action nothing matched within that window is then looked for
+within WIDE of it: the run's paths hold its run id and its identities are its own, so the entry is the action's
+even when the vault's clock is off, and timestamp_accuracy (not completeness) says by how much.
 """
 
 from __future__ import annotations
@@ -11,6 +13,8 @@ from dataclasses import dataclass
 from typing import Iterable, Mapping, Optional, Sequence
 
 from .model import Action, AuditEntry, in_scope
+
+WIDE = 15 * 60 * 10**9  # ns: how far off a vault's clock may be for an entry still to be matched to its action
 
 
 @dataclass(frozen=True)
@@ -74,30 +78,53 @@ def match_actions(
             if pair is not None and id(pair) not in claimed:
                 found[kind] = pair
                 continue
-            best: Optional[AuditEntry] = None
-            best_gap = 0
-            for e in pool:
-                if id(e) in claimed or e.type != kind:
-                    continue
-                # the action's path names its namespace; the log's is relative to request.namespace.path
-                if _norm(in_scope(e.scope, e.path)) != _norm(a.path) or e.operation != a.operation:
-                    continue
-                if not _identity_ok(e, a, digests):
-                    continue
-                ts = e.timestamp
-                if ts is None:
-                    gap = max_skew_ns  # an unreadable time neither proves nor disproves the match
-                elif ts.ns < a.sent_ns - max_skew_ns or ts.ns > a.received_ns + max_skew_ns:
-                    continue
-                else:
-                    mid = (a.sent_ns + a.received_ns) // 2
-                    gap = abs(ts.ns - mid)
-                if best is None or gap < best_gap:
-                    best, best_gap = e, gap
+            best = _closest(pool, claimed, kind, a, digests, max_skew_ns)
             if best is not None:
                 found[kind] = best
                 how = how or "path, operation, identity and time"
         for e in found.values():
             claimed.add(id(e))
         result[a.name] = Match(found.get("request"), found.get("response"), how)
+    for a in actions:  # what nothing matched in time: within WIDE, once every action took what lay in its window
+        m = result[a.name]
+        if m.request is not None or m.response is not None:
+            continue
+        found = {}
+        for kind in ("request", "response"):
+            rid = found["request"].request_id if kind == "response" and "request" in found else ""
+            pair = by_id.get(rid, {}).get(kind) if rid else None
+            best = pair if pair is not None and id(pair) not in claimed else _closest(pool, claimed, kind, a,
+                                                                                        digests, WIDE)
+            if best is not None:
+                found[kind] = best
+                claimed.add(id(best))
+        if found:
+            result[a.name] = Match(found.get("request"), found.get("response"), "path, operation, identity")
     return result
+
+
+def _closest(pool: Sequence[AuditEntry], claimed: set[int], kind: str, a: Action, digests: Mapping[str, str],
+             slack_ns: int) -> Optional[AuditEntry]:
+    """The unclaimed entry of ``kind`` with the action's path, operation and identity closest in time to it, within
+    ``slack_ns`` of its send and receive times."""
+    best: Optional[AuditEntry] = None
+    best_gap = 0
+    for e in pool:
+        if id(e) in claimed or e.type != kind:
+            continue
+        # the action's path names its namespace; the log's is relative to request.namespace.path
+        if _norm(in_scope(e.scope, e.path)) != _norm(a.path) or e.operation != a.operation:
+            continue
+        if not _identity_ok(e, a, digests):
+            continue
+        ts = e.timestamp
+        if ts is None:
+            gap = slack_ns  # an unreadable time neither proves nor disproves the match
+        elif ts.ns < a.sent_ns - slack_ns or ts.ns > a.received_ns + slack_ns:
+            continue
+        else:
+            mid = (a.sent_ns + a.received_ns) // 2
+            gap = abs(ts.ns - mid)
+        if best is None or gap < best_gap:
+            best, best_gap = e, gap
+    return best

@@ -54,7 +54,8 @@ from collections import OrderedDict
 from typing import Iterator, Optional, Sequence, Union
 
 from ..auditlog.formats import format_of
-from ..auditlog.model import Entries, Record
+from ..auditlog.match import Match
+from ..auditlog.model import Action, Entries, Record, in_scope
 from ..auditlog.vault_json import dumps
 from .base import Check, CheckContext, Finding, Skip, Visitor, describe, every_action
 
@@ -1007,6 +1008,7 @@ def run(ctx: CheckContext) -> Iterator[Union[Finding, Skip]]:
                               "so a hop copies lines or two audit devices are declared with one file_path.",
                               _DUP_FIX, where=at[1], request_id=rid)
         m = ctx.match(a.name)
+        yield from _rewritten(a, m)
         missing = [kind for kind, e in (("request", m.request), ("response", m.response)) if e is None]
         if not missing:
             continue
@@ -1023,6 +1025,32 @@ def run(ctx: CheckContext) -> Iterator[Union[Finding, Skip]]:
                 else " (looked for by path, operation, identity and time)."
             )
         yield Finding(ID, a.name, msg, _FIX, request_id=a.request_id)
+
+
+def _rewritten(a: Action, m: Match) -> Iterator[Finding]:
+    """The entries matched to action ``a`` by its request id that record another path or operation than the run
+    sent, or (a request entry) another identity: the log names what the run did, so a hop rewrote them (a
+    response entry may name another identity: a login's names the token it made)."""
+    if m.by != "request id":
+        return
+    for kind, e in (("request", m.request), ("response", m.response)):
+        if e is None:
+            continue
+        what = []
+        if in_scope(e.scope, e.path).strip("/") != a.path.strip("/"):
+            what.append(f"path {in_scope(e.scope, e.path)!r} where the run sent {a.path!r}")
+        if e.operation != a.operation:
+            what.append(f"operation {e.operation!r} where the run sent {a.operation!r}")
+        if kind == "request" and e.display_name and a.display_name and e.display_name != a.display_name:
+            what.append(f"display name {e.display_name!r} where the run acted as {a.display_name!r}")
+        if what:
+            yield Finding(ID, a.name, f"The {kind} entry with the request id of {describe(a)} records "
+                          f"{'; '.join(what)}: the vault logs what it was asked, so a hop rewrote the entry.",
+                          REWRITE_FIX, where=e.where, request_id=e.request_id)
+
+
+REWRITE_FIX = ("find the hop that rewrites entries (a shipper's transform, a SIEM's parser) and make it pass them "
+               "unchanged; seal the log where the vault writes it (auditready seal) so that a change is proven")
 
 
 CHECK = Check(
