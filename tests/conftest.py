@@ -247,7 +247,11 @@ def write_config(pytester: pytest.Pytester, **keys: Any) -> None:
     keys.setdefault("log_wait", 1.0)
     keys.setdefault("require_tamper_evidence", False)
     keys.setdefault("retention_days", 0)
+    rules = keys.pop("access_rules", [])  # [[tool.auditready.access.rules]] tables, each a dict
     lines = ["[tool.auditready]"]
     for k, v in keys.items():
         lines.append(f"{k} = {json.dumps(v)}")
+    for rule in rules:
+        lines.append("[[tool.auditready.access.rules]]")
+        lines += [f"{k} = {json.dumps(v)}" for k, v in rule.items()]
     pytester.makepyprojecttoml("\n".join(lines) + "\n")

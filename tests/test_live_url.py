@@ -356,3 +356,46 @@ def test_a_vault_clock_off_fails_timestamp_accuracy_alone(pytester, bao, url_env
     assert run.result.ret == 1
     assert run.failed_checks() == {"timestamp_accuracy"}, run.failed_checks()
     assert "off by +5" in run.text("timestamp_accuracy")
+
+
+# The README's example rule (nobody changes audit devices) and the rule a team writes first (only the payments app
+# reads secrets): the run's own requests (its canaries, its sys/audit-hash look-ups) are no request of the vault's
+# users (red team rt4, F2).
+RULES = [
+    {"name": "audit devices", "paths": ["sys/audit*", "sys/audit/+"], "operations": ["update", "delete"],
+     "identities": []},
+    {"name": "payments", "paths": ["secret/data/*"], "operations": ["read"], "policies": ["app-payments"]},
+]
+
+
+def test_access_rules_hold_a_correct_vault_without_judging_the_run_s_own_requests(pytester, bao, url_env):
+    server = bao()
+    url_env(server)
+    run = run_audit(pytester, server, access_rules=RULES)
+    assert "access_policy" not in run.failed_checks(), run.text("access_policy")
+    assert run.result.ret == 0, run.result.stdout.str()
+    assert "a request of this run" in run.result.stdout.str()  # excused by that rule, and said so
+
+
+def test_access_rules_still_catch_a_read_the_rules_do_not_allow(pytester, bao, url_env):
+    """A token of the vault's own (not the run's) reads a secret under secret/data/ while the audit runs: found."""
+    server = bao()
+    url_env(server)
+    admin(server).call("POST", "secret/data/payments/db", {"data": {"password": "hmac-me"}})
+    other = admin(server).call("POST", "auth/token/create", {"policies": ["root"], "display_name": "ops"})
+    token = other.data.get("auth", {}).get("client_token") or (other.body or {})["auth"]["client_token"]
+    conftest = (
+        "import threading, time, urllib.request\n"
+        "def _read():\n"
+        "    for _ in range(40):\n"
+        "        try:\n"
+        f"            urllib.request.urlopen(urllib.request.Request('{server.url}/v1/secret/data/payments/db', "
+        f"headers={{'X-Vault-Token': '{token}'}}), timeout=5).read()\n"
+        "        except OSError:\n"
+        "            return\n"
+        "        time.sleep(0.1)\n"
+        "threading.Thread(target=_read, daemon=True).start()\n"
+    )
+    run = run_audit(pytester, server, conftest=conftest, access_rules=RULES)
+    assert "access_policy" in run.failed_checks()
+    assert "payments" in run.text("access_policy") and "token-ops" in run.text("access_policy")

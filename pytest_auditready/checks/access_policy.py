@@ -48,6 +48,8 @@ NO_RULES = ("no [[tool.auditready.access.rules]] in [tool.auditready]: there is 
 _MAX = 50
 EXCUSE_RESPONSE = "a response entry (its request entry is the one judged)"
 EXCUSE_STAGE = "a Kubernetes event of a request judged at another stage (its last one)"
+EXCUSE_OWN = ("a request of this run (its scenario identities' and its audit token's: the canaries it reads and "
+              "writes, its sys/audit-hash look-ups, the fail-closed drill), known by the vault's HMAC of its token")
 _K8S_JUDGED = frozenset({"RequestReceived", "ResponseComplete", "Panic"})
 K8S_IDS = 100_000  # Kubernetes auditIDs of the requests counted (the oldest forgotten first): a request counts once
 UNWRAP, REWRAP = "sys/wrapping/unwrap", "sys/wrapping/rewrap"
@@ -409,6 +411,7 @@ class Who:
     granting: tuple[str, ...] = ()
     remote_address: str = ""
     refused: bool = False
+    client_token: str = ""  # as logged: an HMAC digest
 
     @property
     def name(self) -> str:
@@ -464,7 +467,7 @@ def who_of(data: dict[str, Any]) -> Who:
                      if isinstance(g, dict) and isinstance(g.get("name"), str))
     refused = bool(text(data, "error")) or results.get("allowed") is False
     return Who(text(auth, "display_name"), text(auth, "entity_id"), text(auth, "accessor"), tuple(pols), granting,
-               text(req, "remote_address"), refused)
+               text(req, "remote_address"), refused, text(auth, "client_token"))
 
 
 class RawLines:
@@ -595,6 +598,13 @@ class Rules(Visitor):
         # held for ``merge`` (a range's unwrap of a token an earlier range wrapped)
         self.wraps: dict[str, tuple[str, str]] = {}
         self.held: list[tuple[Record, Who, tuple[str, ...]]] = []
+        # A live run: the vault's HMACs of the run's own tokens (``EXCUSE_OWN``)
+        self.own: frozenset[str] = frozenset()
+        facts = ctx.facts
+        if ctx.ledger is not None and facts is not None and facts.device:
+            made = facts.digests.get(facts.device, {})
+            self.own = frozenset([d for name, d in made.items() if name.startswith("token:")]
+                                 + ([facts.audit_token_digest] if facts.audit_token_digest else []))
 
     def block(self, file: str, first_line: int, data: bytes) -> None:
         self.raw.block(file, first_line, data)
@@ -715,6 +725,9 @@ class Rules(Visitor):
         w = known or (who(raw, self.prefix) if raw is not None else None)
         if w is None:
             w = Who(display_name=rec.identity)
+        if w.client_token and w.client_token in self.own:
+            self.excuse(EXCUSE_OWN)
+            return
         self._hold(rec, w, rec.secret, rec.action)
 
     def _hold(self, rec: Record, w: Who, path: str, action: str, what: str = "") -> None:
