@@ -154,6 +154,20 @@ def test_default_policy_that_can_see_and_disable_audit_devices(pytester, bao, ur
     assert "auditready/" in c.call("GET", "sys/audit").data
 
 
+@pytest.mark.parametrize("caps", [["read"], ["list"], ["read", "list"]])
+def test_read_on_sys_audit_without_sudo_lists_nothing_and_is_no_finding(pytester, bao, url_env, caps):
+    """Listing the audit devices needs sudo beside read (the vault answers the identity's attempt 403): read or list
+    alone is no finding (red team rt4, F10); with sudo it is (above)."""
+    server = bao()
+    url_env(server)
+    c = admin(server)
+    default = c.call("GET", "sys/policies/acl/default").data["policy"]
+    loose = default + f'\npath "sys/audit" {{ capabilities = {json.dumps(caps)} }}\n'
+    assert c.call("PUT", "sys/policies/acl/default", {"policy": loose}).status == 204
+    run = run_audit(pytester, server)
+    assert run.failed_checks() == set(), run.text("log_protection")
+
+
 def test_default_policy_that_reads_every_secret(pytester, bao, url_env):
     server = bao()
     url_env(server)

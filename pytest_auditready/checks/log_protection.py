@@ -346,7 +346,9 @@ def run(ctx: CheckContext) -> Iterator[Union[Finding, Skip]]:
                       f"({facts.capabilities_error}).", "let the default policy keep sys/capabilities-self, or give "
                       "the audit token update on sys/capabilities-accessor (it then asks for the identity)")
     for path, caps in sorted(facts.capabilities.items()):
-        bad = sorted(set(caps) & (_DANGEROUS | ({"read", "list"} if path == "sys/audit" else set())))
+        # listing the devices (GET sys/audit) needs sudo as well as read: read or list alone opens nothing there
+        bad = sorted(set(caps) & (_DANGEROUS | ({"read", "list"} if path == "sys/audit" and "sudo" in caps
+                                                else set())))
         if bad:
             yield Finding(ID, "", f"An identity with only the policies [{pols}] holds {', '.join(bad)} on {path}.",
                           f"remove those capabilities on {path} from the policies {pols}")
