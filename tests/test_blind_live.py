@@ -4,6 +4,7 @@ message against what the server really holds afterwards, and that no secret reac
 
 from __future__ import annotations
 
+import json
 import re
 import signal
 import time
@@ -77,8 +78,12 @@ def test_tokens_left_are_named_when_the_audit_token_may_not_look_them_up(
     policy = _without(_without(POLICY, "auth/token/revoke-accessor"), "auth/token/lookup-accessor")
     monkeypatch.setenv("VAULT_TOKEN", _token(shared, "blind-no-revoke", policy))
     monkeypatch.delenv("BAO_TOKEN", raising=False)
+    summary = pytester.path / "step-summary.md"
+    monkeypatch.setenv("GITHUB_ACTIONS", "true")
+    monkeypatch.setenv("GITHUB_STEP_SUMMARY", str(summary))
+    evidence = pytester.path / "evidence"
     try:
-        run = run_audit(pytester, shared, seal=False)
+        run = run_audit(pytester, shared, None, f"--auditready-evidence={evidence}", seal=False)
         left = leftover(shared)
     finally:
         _revoke_run_tokens(shared)
@@ -89,6 +94,15 @@ def test_tokens_left_are_named_when_the_audit_token_may_not_look_them_up(
     for ident in ("writer", "reader", "unprivileged"):
         assert f"-{ident})" in out.split("clean-up could NOT remove:")[1]
     assert not left["canaries"] and not left["policies"]
+    # every report says so, as the exit code does (red team rt4, F6: each said PASS)
+    report = (pytester.path / "compliance.xml").read_text()
+    assert 'name="auditready.verdict" value="failed"' in report and "auditready.cleanup" in report
+    doc = json.loads((evidence / "evidence.json").read_text())
+    assert doc["run"]["verdict"] == "failed" and len(doc["run"]["cleanup_could_not_remove"]) == 3
+    for md in (evidence / "summary.md", summary):
+        text = md.read_text()
+        assert "Verdict: **FAIL**" in text and "Clean-up could not remove" in text, text
+    assert "::error title=auditready clean-up incomplete::" in out
     assert_no_secret_in_outputs(run)
 
 

@@ -30,11 +30,12 @@ def write_all(result: "AuditResult", json_path: Optional[str] = None) -> list[tu
     written: list[tuple[str, str]] = []
     if settings.report:
         from . import junit
-        from .common import stale
+        from .common import leftovers, stale
 
         xml = result.redact(junit.build_xml(target=result.target, checks=result.checks, outcomes=result.outcomes,
                                             run_id=result.run_id, started=result.started, files=result.files,
-                                            stale=stale(result), fail_on=result.settings.fail_on))
+                                            stale=stale(result), fail_on=result.settings.fail_on,
+                                            leftovers=leftovers(result)))
         where = _stdout(xml) if settings.report == STDOUT else str(junit.write(settings.report, xml))
         written.append(("compliance report", where))
     if settings.evidence:
@@ -58,17 +59,20 @@ def write_all(result: "AuditResult", json_path: Optional[str] = None) -> list[tu
 
 def as_json(result: "AuditResult") -> dict[str, Any]:
     """Verdicts, findings and the accounting (what was read, judged, excused), as data for tools."""
-    from .common import rows, safe_target, stale, verdict
+    from .common import leftovers, rows, safe_target, stale, verdict
 
     check_rows = rows(result)
     stale_findings = stale(result)
+    left = leftovers(result)
     return {
         "target": safe_target(result.target),
         "run_id": result.run_id,
         "started": result.started.isoformat(),
         "seconds": round(result.seconds, 3),
         "fail_on": result.settings.fail_on,
-        "verdict": verdict(check_rows, stale_findings),
+        "verdict": verdict(check_rows, stale_findings, left),
+        # what clean-up could not remove from the vault: it fails the run, as the exit code says
+        "cleanup": {"could_not_remove": left},
         "checks": [{"id": r.id, "status": r.status, "severity": r.severity, "fails_run": r.gating,
                     "reason": r.reason, "findings": len(r.findings), "accepted": len(r.accepted)}
                    for r in check_rows],

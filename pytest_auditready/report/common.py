@@ -103,9 +103,18 @@ def rows(result: "AuditResult") -> list[CheckRow]:
     return out
 
 
-def verdict(check_rows: Sequence[CheckRow], stale: Sequence[Finding] = ()) -> str:
-    """'failed' when a gating check failed or the baseline is stale (both fail the run), else 'passed'."""
-    return FAILED if stale or any(r.gating for r in check_rows) else PASSED
+def verdict(check_rows: Sequence[CheckRow], stale: Sequence[Finding] = (), leftovers: Sequence[str] = ()) -> str:
+    """'failed' when a gating check failed, the baseline is stale or clean-up left something in the vault (each
+    fails the run), else 'passed'."""
+    return FAILED if stale or leftovers or any(r.gating for r in check_rows) else PASSED
+
+
+def leftovers(result: "AuditResult") -> list[str]:
+    """What clean-up could not remove from a vault that outlives the run (a URL target: the embedded server goes
+    with what it holds), by name: it fails the run whatever the checks say, so every report says so, as the exit
+    code does."""
+    facts = result.facts
+    return [] if facts is None or result.settings.embedded else [str(r) for r in facts.residue]
 
 
 def stale(result: "AuditResult") -> list[Finding]:
@@ -116,7 +125,7 @@ def stale(result: "AuditResult") -> list[Finding]:
 
 def run_verdict(result: "AuditResult") -> str:
     """The verdict of the run as its exit code gives it: a gating failed check, or a stale baseline."""
-    return verdict(rows(result), stale(result))
+    return verdict(rows(result), stale(result), leftovers(result))
 
 
 def entries_read(result: "AuditResult") -> int:

@@ -21,7 +21,7 @@ from .. import compliance
 from ..auditlog.model import HMAC_RE
 from ..safeio import make_folder, write_atomic
 from ..text import URL_USERINFO, json_ready, json_visible
-from .common import entries_read, rows, safe_target, shown_review, stale, tool_version, verdict
+from .common import entries_read, leftovers, rows, safe_target, shown_review, stale, tool_version, verdict
 
 if TYPE_CHECKING:
     from ..auditlog.model import AuditEntry
@@ -137,7 +137,8 @@ def build(result: "AuditResult", files: Optional[Mapping[str, str]] = None) -> d
                  "platform": sys.platform},
         "run": {"id": result.run_id, "target": safe_target(result.target),
                 "started": result.started.isoformat(), "seconds": round(result.seconds, 3),
-                "fail_on": result.settings.fail_on, "verdict": verdict(check_rows, stale(result))},
+                "fail_on": result.settings.fail_on, "verdict": verdict(check_rows, stale(result), leftovers(result)),
+                "cleanup_could_not_remove": leftovers(result)},
         "vault": result.facts.to_json() if result.facts is not None else None,
         "configuration": settings,
         "ledger": result.ledger.to_json() if result.ledger is not None else None,

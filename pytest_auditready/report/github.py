@@ -20,6 +20,7 @@ from .common import (
     clean,
     entries_read,
     file_of,
+    leftovers,
     locate,
     relative_path,
     rows,
@@ -77,7 +78,8 @@ def summary_markdown(result: "AuditResult", heading: str = "##") -> str:
     passed = sum(1 for r in check_rows if r.status == PASSED)
     failed = [r for r in check_rows if r.status == FAILED]
     stale_findings = stale(result)
-    gate = verdict(check_rows, stale_findings)
+    left = leftovers(result)
+    gate = verdict(check_rows, stale_findings, left)
     target = clean(result, safe_target(result.target))
     entries = entries_read(result)
     if result.ledger is not None:
@@ -112,6 +114,9 @@ def summary_markdown(result: "AuditResult", heading: str = "##") -> str:
         lines += ["", f"\u274c The baseline is stale, which fails the run: {len(stale_findings)} acceptance(s) "
                   "matched no finding."]
         lines += [f"- {md_cell(_shorten(clean(result, f.text()), FIRST_FINDING_MAX))}" for f in stale_findings]
+    if left:
+        lines += ["", "\u274c Clean-up could not remove these from the vault, which fails the run: "
+                  + "; ".join(md_cell(clean(result, x)) for x in left) + "."]
     table = accounting_rows(result.files)
     if table:
         lines += ["", "| log | read | entries judged | excused (rule) |", "|---|---|---|---|"]
@@ -156,6 +161,11 @@ def annotation_lines(result: "AuditResult") -> list[str]:
         message = f"{r.title}: {first.text()}{more} Controls: {r.controls}.{below}"
         command = "error" if r.gating else "warning"
         out.append(_command(result, command, first, file_of(result, judged), title, message))
+    left = leftovers(result)
+    if left:  # one annotation for what clean-up left in the vault
+        out.append(f"::error title={escape_property('auditready clean-up incomplete')}::"
+                   + escape_data(clean(result, "Clean-up could not remove these from the vault, which fails the run: "
+                                       + "; ".join(left) + ".")))
     found = stale(result)
     if found:  # one annotation for the baseline, as for a check: GitHub shows only 10 errors a step
         more = f" (+{len(found) - 1} more stale acceptance(s))" if len(found) > 1 else ""

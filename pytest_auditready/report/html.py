@@ -17,6 +17,7 @@ from .common import (
     accounting_rows,
     below_text,
     clean,
+    leftovers,
     rows,
     safe_target,
     shown_review,
@@ -291,8 +292,11 @@ def _review(result: "AuditResult") -> str:
 
 def render(result: "AuditResult") -> str:
     check_rows = rows(result)
-    gate = verdict(check_rows, stale(result))
+    left = leftovers(result)
+    gate = verdict(check_rows, stale(result), left)
     passed = sum(1 for r in check_rows if r.status == PASSED)
+    cleanup = ("<p><strong>Clean-up could not remove</strong> (this fails the run): "
+               + "; ".join(_e(result, x) for x in left) + ".</p>") if left else ""
     version = result.facts.version if result.facts is not None and result.facts.version else "unknown"
     title = f"Audit-trail readiness: {safe_target(result.target)}"
     return f"""<!DOCTYPE html>
@@ -307,6 +311,7 @@ def render(result: "AuditResult") -> str:
 fail_on: {escape(result.settings.fail_on)}.</p>
 <p><span id="verdict" class="verdict {gate}">{'FAIL' if gate == FAILED else 'PASS'}</span>
 {passed}/{len(check_rows)} checks passed.</p>
+{cleanup}
 <h2>Checks by control</h2>
 {_checks_table(result, check_rows)}
 <h2>What was read, judged and excused</h2>

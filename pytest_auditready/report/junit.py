@@ -39,6 +39,7 @@ def build_xml(
     files: Sequence[Mapping[str, Any]] = (),
     stale: Sequence[Finding] = (),
     fail_on: str = "any",
+    leftovers: Sequence[str] = (),
 ) -> str:
     from junit_xml import TestCase, TestSuite, to_xml_report_string  # lazy: only when a report is asked for
 
@@ -91,10 +92,13 @@ def build_xml(
         "auditready.target": shown_target,
         "auditready.run_id": run_id,
         "auditready.fail_on": fail_on,
-        # the run's verdict, as its exit code gives it: a failed check at or above fail_on, or a stale baseline
-        "auditready.verdict": FAILED if stale or any(
+        # the run's verdict, as its exit code gives it: a failed check at or above fail_on, a stale baseline, or
+        # what clean-up could not remove from the vault
+        "auditready.verdict": FAILED if stale or leftovers or any(
             status_of[c] == FAILED and gates(fail_on, c) for c in status_of) else PASSED,
     }
+    if leftovers:
+        props["auditready.cleanup"] = "could not remove (fails the run): " + "; ".join(leftovers)
     for check in checks:
         props[f"check.{check.id}"] = compliance.summary(check.id)
         # each check's verdict and whether it fails the run, as the JSON report's checks say them
