@@ -171,7 +171,12 @@ def drive_lines(visitor: "Visitor", ctx: "CheckContext") -> int:
     import dataclasses
 
     items: list[Union[AuditEntry, BadLine]] = [*ctx.entries, *ctx.bad_lines]
-    items.sort(key=lambda i: (i.file, i.line))
+    # the files in the order they were read (a rotated file before the one the path names since: audit.log.1,
+    # then audit.log, which sorts before it by name), and each file's lines in order
+    rank: dict[str, int] = {}
+    for i in items:
+        rank.setdefault(i.file, len(rank))
+    items.sort(key=lambda i: (rank[i.file], i.line))
     settings = ctx.settings
     if settings.log_format == "auto":
         settings = dataclasses.replace(settings, log_format="vault")  # a live source reads an audit device
