@@ -55,3 +55,27 @@ def test_a_rotated_file_that_is_gone_keeps_the_path_it_was_read_from(tmp_path: P
     src.poll(batch)
     src.close()
     assert _where(batch) == ["audit.log:1", "audit.log:1"]
+
+
+def test_what_the_vault_writes_to_the_renamed_file_before_it_reopens_its_path_is_read(tmp_path: Path) -> None:
+    """logrotate's create makes the new file before its postrotate SIGHUP: until the vault reopens its path, its
+    entries go on into the renamed file. Read at the next poll, under the rotated name, after what the first held
+    (before: lost once the source followed the path)."""
+    log = tmp_path / "audit.log"
+    log.write_bytes(b"")
+    src = FileLogSource(log)
+    src.mark()
+    batch = LogBatch()
+    with open(log, "ab") as old:
+        old.write(_line(1))
+        os.rename(log, tmp_path / "audit.log.1")
+        log.write_bytes(b"")  # created, empty: the vault has not reopened yet
+        src.poll(batch)
+        old.write(_line(2))  # still written to the renamed file
+        old.flush()
+        src.poll(batch)
+    with open(log, "ab") as new:  # reopened: now the path
+        new.write(_line(3))
+    src.poll(batch)
+    src.close()
+    assert _where(batch) == ["audit.log.1:1", "audit.log.1:2", "audit.log:1"]

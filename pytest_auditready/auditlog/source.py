@@ -120,6 +120,10 @@ class FileLogSource:
         self._anchor = b""  # the bytes just before _offset: if they change, the file was cut and rewritten
         self._read: list[tuple[list[Any], int]] = []  # where this file's entries sit in the batch: (list, index)
         self._framing = Framing()  # a platform's framing around each line, once told
+        # Files rotated away while being read, still open: the vault writes to a renamed file until it reopens its
+        # path (logrotate's create makes the new file before its postrotate SIGHUP), so each is read to its end at
+        # every poll, under its new name.
+        self._retired: list["FileLogSource"] = []
 
     def _need_path(self) -> Path:
         assert self.path is not None
@@ -214,10 +218,17 @@ class FileLogSource:
             if self._fh is None:
                 return
         self._drain(batch)
+        for old in self._retired:
+            old._drain(batch)
         if self._rotated():
-            # Finish the old file (its last line may lack a newline only if cut mid-write), then follow the path.
-            self._renamed(locate_rotated(self._need_path(), os.fstat(self._fh.fileno()).st_ino))
-            self._fh.close()
+            # Keep the old file (the vault may still write to it until it reopens the path), then follow the path.
+            now = locate_rotated(self._need_path(), os.fstat(self._fh.fileno()).st_ino)
+            self._renamed(now)
+            old = FileLogSource(now or self._need_path(), self.prefix)
+            old._fh, old._offset, old._line, old._tail, old._anchor = (self._fh, self._offset, self._line, self._tail,
+                                                                      self._anchor)
+            old._framing = self._framing
+            self._retired.append(old)
             self._fh = self._open()
             self._offset, self._line, self._tail, self._anchor = 0, 0, b"", b""
             if self._fh is not None:
@@ -237,3 +248,6 @@ class FileLogSource:
         if self._fh is not None:
             self._fh.close()
             self._fh = None
+        for old in self._retired:
+            old.close()
+        self._retired = []
