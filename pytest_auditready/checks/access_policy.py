@@ -598,13 +598,13 @@ class Rules(Visitor):
         # held for ``merge`` (a range's unwrap of a token an earlier range wrapped)
         self.wraps: dict[str, tuple[str, str]] = {}
         self.held: list[tuple[Record, Who, tuple[str, ...]]] = []
-        # A live run: the vault's HMACs of the run's own tokens (``EXCUSE_OWN``)
+        # A live run: the vault's HMACs of the run's own tokens, the audit token's ("token:admin") and the scenario
+        # identities' (``EXCUSE_OWN``)
         self.own: frozenset[str] = frozenset()
         facts = ctx.facts
         if ctx.ledger is not None and facts is not None and facts.device:
             made = facts.digests.get(facts.device, {})
-            self.own = frozenset([d for name, d in made.items() if name.startswith("token:")]
-                                 + ([facts.audit_token_digest] if facts.audit_token_digest else []))
+            self.own = frozenset(d for name, d in made.items() if name.startswith("token:"))
 
     def block(self, file: str, first_line: int, data: bytes) -> None:
         self.raw.block(file, first_line, data)

@@ -209,11 +209,6 @@ class VaultClient:
         )
 
     @property
-    def token(self) -> str:
-        """The token this client acts with (secret: never printed)."""
-        return str(self._adapter.token or "")
-
-    @property
     def local_addresses(self) -> list[str]:
         """The addresses this client's connections to the vault were made from: what the vault logs as
         remote_address when nothing in between (a proxy, a load balancer, NAT) stands in for them."""

@@ -278,9 +278,6 @@ class VaultFacts:
     capabilities_note: str = ""  # how facts.capabilities was known when sys/capabilities-self could not say
     # the local addresses the run's connections to the vault came from (what remote_address ought to name)
     client_addresses: list[str] = field(default_factory=list)
-    # the device's HMAC of the audit token: with the scenario tokens' (``digests``), what tells the run's own
-    # requests in the log (access_policy excuses them)
-    audit_token_digest: str = ""
 
     def to_json(self) -> dict[str, Any]:
         return {k: v for k, v in self.__dict__.items()}
@@ -775,10 +772,6 @@ class Runner:
                 if r.ok and isinstance(h, str):
                     hashes[name] = h
             self.facts.digests[dev] = hashes
-            if dev == self.facts.device and self.admin.token:
-                r = self._admin_call("POST", f"sys/audit-hash/{dev}", {"input": self.admin.token})
-                h = r.data.get("hash") or (r.body or {}).get("hash")
-                self.facts.audit_token_digest = h if r.ok and isinstance(h, str) else ""
         if caps_spec is not None:
             paths = ["sys/audit"] + [f"sys/audit/{d}" for d in self.facts.devices]
             # asked where the audit devices are: in the root namespace (inside a namespace, sys/audit/<device>
