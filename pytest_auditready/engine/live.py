@@ -59,6 +59,26 @@ def collect(source: LogSource, ledger: AccessLedger, settings: Settings, facts: 
         time.sleep(0.05)
 
 
+def _not_the_device_file(source: LogSource, batch: LogBatch, ledger: AccessLedger, facts: VaultFacts) -> None:
+    """A log file that received nothing since the run began while the vault's file audit devices write other files
+    is not this vault's log: refused in one line naming them (exit 2), not judged as a vault that logs nothing."""
+    import os
+
+    given = getattr(source, "path", None) if getattr(source, "hop", None) is None else None
+    if given is None or batch.entries or batch.bad_lines or not ledger.actions:
+        return
+    written = [str(dev.get("options", {}).get("file_path", "")) for dev in facts.devices.values()
+               if dev.get("type") == "file"]
+    written = [w for w in written if w and w not in ("stdout", "discard")]
+    if written and os.path.realpath(given) not in {os.path.realpath(w) for w in written}:
+        raise AuditReadyError(
+            f"the log {given} received no entry while the vault answered {len(ledger.actions)} requests, and the "
+            f"vault's file audit device{'s' if len(written) > 1 else ''} write{'' if len(written) > 1 else 's'} "
+            f"{', '.join(written)}: it is not this vault's audit log (or a copy a pipeline has not filled yet)",
+            f"point --auditready-log at {written[0]}, or at the copy a pipeline keeps of it (raise log_wait if the "
+            "pipeline lags)")
+
+
 def _clean_up(runner: Runner) -> bool:
     """Run teardown to its end; True if SIGINT/SIGTERM arrived meanwhile. A signal that lands before teardown
     shields itself cuts it short: it is run again then (it is idempotent)."""
@@ -139,6 +159,7 @@ def run_live(
                     )
                 raise error
             batch, matches = collect(source, ledger, settings, facts)
+            _not_the_device_file(source, batch, ledger, facts)
             log_file = stat_log(str(source.path) if source.path else None)
             # A target whose log goes with it (the embedded one) seals it and keeps a copy for the checks, which
             # judge it like any sealed log once the target is closed.
