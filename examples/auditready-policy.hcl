@@ -7,6 +7,10 @@
 path "sys/policies/acl/auditready-*" {
   capabilities = ["create", "read", "update", "delete"]
 }
+# read the policies unprivileged_policies names, to refuse one the vault does not have
+path "sys/policies/acl/*" {
+  capabilities = ["read"]
+}
 
 # issue the scenario's short-lived tokens; sudo lets them carry policies this token does not hold
 path "auth/token/create" {

@@ -413,3 +413,30 @@ def test_access_rules_still_catch_a_read_the_rules_do_not_allow(pytester, bao, u
     run = run_audit(pytester, server, conftest=conftest, access_rules=RULES)
     assert "access_policy" in run.failed_checks()
     assert "payments" in run.text("access_policy") and "token-ops" in run.text("access_policy")
+
+
+@pytest.mark.parametrize("readable", [True, False], ids=["policy-readable", "policy-not-readable"])
+def test_a_misspelt_unprivileged_policy_is_refused_with_the_least_privilege_token(pytester, bao, monkeypatch,
+                                                                                   readable):
+    """With the README's token, a name the vault does not have is refused (404); with a token that may not read
+    policies, one the run cannot confirm is refused too (403). Before: the lookup's 403 was taken as no answer, the
+    unprivileged identity held no rights, and the run passed (red team rt4, F3)."""
+    from tests.auditrun import audit_args
+    from tests.conftest import leftover, remember_secret, write_config
+
+    server = bao()
+    c = admin(server)
+    policy = (Path(__file__).parent.parent / "examples" / "auditready-policy.hcl").read_text()
+    if not readable:
+        policy = policy.replace('path "sys/policies/acl/*" {\n  capabilities = ["read"]\n}\n', "")
+        assert 'acl/*"' not in policy
+    assert c.call("PUT", "sys/policies/acl/auditready", {"policy": policy}).status == 204
+    r = c.call("POST", "auth/token/create", {"policies": ["auditready"], "ttl": "10m", "display_name": "auditor"})
+    monkeypatch.setenv("VAULT_TOKEN", remember_secret(r.body["auth"]["client_token"]))
+    write_config(pytester, unprivileged_policies=["default", "app-readerz"])
+    result = pytester.runpytest_subprocess(*audit_args(server), timeout=60)
+    out = result.stdout.str() + result.stderr.str()
+    assert result.ret == 2 and "Traceback" not in out, out[-2000:]
+    line = next(ln for ln in out.splitlines() if "auditready:" in ln)
+    assert "'app-readerz'" in line and ("does not have" if readable else "answered 403") in line, line
+    assert leftover(server) == {"canaries": [], "policies": ["auditready"], "tokens": []}

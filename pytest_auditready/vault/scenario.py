@@ -523,11 +523,20 @@ class Runner:
     def _unprivileged_policies_exist(self) -> None:
         """Refuse ``unprivileged_policies`` naming a policy the vault does not have: a token may carry any name,
         so the unprivileged identity would hold nothing, and its checks would say nothing about the vault's users.
-        Asked where the audit token may read the policy; "default" and "root" always exist."""
+        A policy the audit token may not read is refused too: a misspelt name would pass unseen. "default" and
+        "root" always exist."""
         for name in self.plan.unprivileged_policies:
             if name in ("default", "root"):
                 continue
             r = self.admin.call("GET", f"sys/policies/acl/{name}")
+            if r.status == 403:
+                raise ScenarioError(
+                    f"unprivileged_policies names the policy {name!r}, which the audit token may not read "
+                    f"(sys/policies/acl/{name} answered 403), so the run cannot tell that the vault has it: a "
+                    "misspelt name would leave the unprivileged identity no rights, and log_protection and "
+                    "denied_access_logged saying nothing about your users",
+                    "give the audit token read on sys/policies/acl/* (examples/auditready-policy.hcl has it)",
+                )
             if r.status == 404:
                 where = f" in namespace {self._ns}/" if self._ns else ""
                 vault = ("the embedded vault (its policies are OpenBao's and those of vault_config's policies/*.hcl)"
