@@ -314,3 +314,27 @@ def test_two_audits_at_once_do_not_collide(bao, tmp_path, monkeypatch):
     ids = {re.search(r"run (\S+) against", out).group(1) for out in outs}
     assert len(ids) == 2
     assert leftover(server) == EMPTY
+
+
+def test_a_url_that_is_no_vault_is_named_so(pytester, monkeypatch):
+    """A web server that is no vault (here Python's http.server) answers the token look-up 404 with a page of its
+    own: said so in one line, with the fix (before: "token lookup answered 404:; fix: check the vault's health",
+    red team rt4, F12)."""
+    import http.server
+
+    httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), http.server.SimpleHTTPRequestHandler)
+    threading.Thread(target=httpd.serve_forever, daemon=True).start()
+    try:
+        monkeypatch.setenv("VAULT_TOKEN", "s.not-a-real-token")
+        write_config(pytester)
+        (pytester.path / "audit.log").write_text("")
+        (pytester.path / "audit.log").chmod(0o600)
+        url = f"http://127.0.0.1:{httpd.server_address[1]}"
+        result = pytester.runpytest_subprocess("--auditready", f"--auditready-target={url}",
+                                               f"--auditready-log={pytester.path / 'audit.log'}", timeout=60)
+    finally:
+        httpd.shutdown()
+    out = result.stdout.str() + result.stderr.str()
+    assert result.ret == 2 and "Traceback" not in out, out[-2000:]
+    line = _one_line(out, "auditready:")
+    assert f"{url} does not answer as a Vault or OpenBao server" in line and "VAULT_ADDR" in line, line

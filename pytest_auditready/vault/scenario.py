@@ -474,8 +474,15 @@ class Runner:
                                 f"{self.admin.url} has a path, and the vault's API is under /v1/ of its address",
                                 "point --auditready-target at the vault's address without a path, as VAULT_ADDR "
                                 "has it (https://vault.example.com:8200)")
+        if not reply.ok and reply.body is None and reply.status in (404, 405):
+            # no Vault error body ({"errors": [...]}): something else answers at that address
+            raise ScenarioError(f"{self.admin.url} does not answer as a Vault or OpenBao server (GET "
+                                f"/v1/auth/token/lookup-self answered {reply.status} with no Vault error body)",
+                                "point --auditready-target at the vault's API address, as VAULT_ADDR has it "
+                                "(https://vault.example.com:8200)")
         if not reply.ok:
-            raise ScenarioError(f"token lookup answered {reply.status}: {reply.error}", "check the vault's health")
+            raise ScenarioError(f"token lookup answered {reply.status}: {reply.error or 'no error text'}",
+                                "check the vault's health (bao status) and its server log")
         self.ledger.identities["admin"] = str(reply.data.get("display_name") or "")
         home = str(reply.data.get("namespace_path") or "").strip("/")  # the token's namespace, "" for the root
         if self._ns and home and not (self._ns + "/").startswith(home + "/"):
