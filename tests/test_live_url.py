@@ -440,3 +440,15 @@ def test_a_misspelt_unprivileged_policy_is_refused_with_the_least_privilege_toke
     line = next(ln for ln in out.splitlines() if "auditready:" in ln)
     assert "'app-readerz'" in line and ("does not have" if readable else "answered 403") in line, line
     assert leftover(server) == {"canaries": [], "policies": ["auditready"], "tokens": []}
+
+
+def test_dropped_responses_are_completeness_s_not_a_wrong_device(pytester, bao, url_env, pipeline, tmp_path):
+    """A pipeline that drops every response entry: completeness names each; integrity_digest does not blame the
+    device or the HMAC for digests that would be in the entries dropped (red team rt4, F11)."""
+    server = bao()
+    url_env(server)
+    shipped = tmp_path / "shipped.log"
+    pipeline(server.log_path, shipped, _drop_responses)
+    run = run_audit(pytester, server, shipped, log_wait=1.0)
+    assert "completeness" in run.failed_checks()
+    assert "not written by device" not in run.text("integrity_digest")

@@ -649,7 +649,7 @@ def run(ctx: CheckContext) -> Iterator[Union[Finding, Skip]]:
         return
     facts = ctx.facts
     if not facts.digests or not any(facts.digests.values()):
-        why = facts.devices_error or "no audit device could be identified"
+        why = facts.devices_error or facts.hash_error or "no audit device could be identified"
         yield Finding(ID, "", f"The vault's sys/audit-hash could not be asked ({why}), so no logged digest can be "
                       "verified.", "give the audit token sudo+read on sys/audit and update on sys/audit-hash/*, "
                       "and set audit_device in [tool.auditready] when several devices exist")
@@ -659,17 +659,21 @@ def run(ctx: CheckContext) -> Iterator[Union[Finding, Skip]]:
 
     def placements(dev: str) -> Iterator[tuple[str, str, AuditEntry, bool]]:
         """(secret, action, its first entry, whether the device's HMAC of the secret is in the action's
-        entries), for every secret an action's matched entries should carry."""
+        entries), for every secret an action's matched entries should carry; found, or missing from both its
+        entries (an action with an entry missing is completeness's to name, not a device's fault here)."""
         assert ctx.ledger is not None
         digests = facts.digests.get(dev, {})
         for a in ctx.ledger.actions:
-            entries = ctx.match(a.name).entries
+            m = ctx.match(a.name)
+            entries = m.entries
             if not entries:
                 continue
             for name in a.secrets:
                 d = digests.get(name)
                 if d is not None:
-                    yield name, a.name, entries[0], any(d in e.raw for e in entries)
+                    found = any(d in e.raw for e in entries)
+                    if found or m.complete:
+                        yield name, a.name, entries[0], found
 
     # Which device's digests does the log carry? With none named, the one whose digests are found most.
     best_dev = max(candidates, key=lambda dev: sum(found for *_, found in placements(dev)))

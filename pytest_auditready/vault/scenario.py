@@ -278,6 +278,7 @@ class VaultFacts:
     capabilities_note: str = ""  # how facts.capabilities was known when sys/capabilities-self could not say
     # the local addresses the run's connections to the vault came from (what remote_address ought to name)
     client_addresses: list[str] = field(default_factory=list)
+    hash_error: str = ""  # how sys/audit-hash answered when it gave no hash (a 403: the audit token may not ask it)
 
     def to_json(self) -> dict[str, Any]:
         return {k: v for k, v in self.__dict__.items()}
@@ -787,6 +788,8 @@ class Runner:
                 h = r.data.get("hash") or (r.body or {}).get("hash")
                 if r.ok and isinstance(h, str):
                     hashes[name] = h
+                elif not self.facts.hash_error:
+                    self.facts.hash_error = f"sys/audit-hash/{dev} answered {r.status}: {r.error or 'no hash'}"
             self.facts.digests[dev] = hashes
         if caps_spec is not None:
             paths = ["sys/audit"] + [f"sys/audit/{d}" for d in self.facts.devices]
