@@ -328,6 +328,7 @@ def test_a_token_revoked_mid_run_is_named_and_the_leftovers_are_true(pytester, b
     assert left_now["tokens"] == [] and left_now["canaries"] and left_now["policies"], left_now
     for p in left_now["policies"]:
         assert f"policy {p}" in line, line
+    assert "token of" not in line, line  # revoked with the audit token: named as left, it was not (red team rt4, F8)
     assert line.count("canary ") == 2, line
 
 

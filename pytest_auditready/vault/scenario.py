@@ -423,6 +423,7 @@ class Runner:
                 "find out who wrote under the run's own prefix; never point prefix at data you keep",
             )
         if spec.expect == "allowed" and reply.status == 403 and self._token_dead():
+            self._parent_gone = True
             raise ScenarioError(
                 f"the token in VAULT_TOKEN stopped working during the run (expired, used up or revoked): scenario "
                 f"step {spec.name} ({spec.method} {spec.path} as {spec.identity}) answered 403, and so does the "
@@ -572,6 +573,8 @@ class Runner:
         if isinstance(uses, int) and not isinstance(uses, bool) and 0 < uses < _TOKEN_MIN_USES:
             raise ScenarioError(f"the token in VAULT_TOKEN has {uses} uses left; the run and its clean-up make "
                                 f"up to {_TOKEN_MIN_USES} requests with it", fix)
+
+    _parent_gone = False  # the audit token stopped working mid-run (``_token_dead``)
 
     def _token_dead(self) -> bool:
         """Whether the audit token no longer works (expired, used up or revoked mid-run)."""
@@ -959,12 +962,13 @@ class Runner:
             r = self._quiet("GET", meta)
             if self._left(r, r is not None and r.status == 404, f"canary {path}"):
                 self.facts.residue.append(f"canary {path}")
-        for ident, accessor in self._accessors.items():
+        for ident, accessor in ({} if self._parent_gone else self._accessors).items():
+            # (the audit token expired or was revoked: the vault revoked the run's tokens, its children, with it)
             r = self._quiet("POST", "auth/token/lookup-accessor", {"accessor": accessor})
             # 400 "invalid accessor": no token has it any more
             if self._left(r, r is not None and r.status == 400, f"accessor {accessor}"):
                 self.facts.residue.append(f"token of {ident} (display name {self.plan.token_display(ident)})")
-        for ident, why in self._pending_tokens.items():
+        for ident, why in ({} if self._parent_gone else self._pending_tokens).items():
             self.facts.residue.append(
                 f"token of {ident} if it was made (display name {self.plan.token_display(ident)}: {why} and the "
                 f"vault's token accessors could not be searched as {self._token_search}; it expires after "
