@@ -260,6 +260,26 @@ def test_a_team_configuration_names_the_other_records_and_judges_every_file(pyte
     assert "'siem' (type socket, declared at 10-audit.hcl:10)" in bundle
 
 
+@pytest.mark.vault
+@pytest.mark.parametrize("stanza", [
+    'audit "syslog" "sys" {\n  options {\n    tag = "openbao"\n  }\n}\n',
+    'audit "socket" "udp" {\n  options {\n    address = "127.0.0.1:9514"\n    socket_type = "udp"\n  }\n}\n',
+    'audit "socket" "unix" {\n  options {\n    address = "/run/openbao/audit.sock"\n    socket_type = "unix"\n'
+    '  }\n}\n',
+], ids=["syslog", "udp-socket", "unix-socket"])
+def test_a_configuration_whose_only_device_is_syslog_or_a_udp_or_unix_socket_is_audited(
+        pytester: pytest.Pytester, tmp_path: Path, stanza: str) -> None:
+    """The throw-away server writes a syslog device's entries to a file and receives a socket device's over TCP,
+    whatever its socket_type: a production setup with no file device is audited (it was refused, told to add a
+    file device: red team rt4, F9)."""
+    folder = tmp_path / "cfg"
+    folder.mkdir()
+    (folder / "10-audit.hcl").write_text('ui = true\n\n' + stanza)
+    run = run_audit(pytester, None, None, f"--auditready-vault-config={folder}")
+    out = run.result.stdout.str()
+    assert run.result.ret == 0 and run.failed_checks() == set(), out[-3000:]
+
+
 # -- 4. the drill never leaves a device broken -------------------------------------------------------------------
 @pytest.mark.vault
 def test_an_interrupted_wait_for_the_break_restores_the_devices(bao: Any) -> None:

@@ -540,9 +540,11 @@ def _read_text(p: Path) -> str:
 
 
 def _receivable(a: AuditDecl) -> bool:
-    """A socket device over TCP or an http device: the embedded target receives what it sends itself
-    (auditlog/socket_source.py, auditlog/http_source.py)."""
-    return (a.type == "socket" and a.options.get("socket_type", "tcp") == "tcp") or a.type == "http"
+    """A device whose entries the embedded target reads without a file device: a socket device (its destination
+    replaced by a receiver of the target's own over TCP, whatever its socket_type: auditlog/socket_source.py), an
+    http device (auditlog/http_source.py), or a syslog device (written to a file of the throw-away server:
+    ``audit_hcl``)."""
+    return a.type in ("socket", "http", "syslog")
 
 
 def outward(a: AuditDecl) -> bool:
@@ -565,18 +567,17 @@ def choose_device(cfg: VaultConfig, wanted: Optional[str]) -> AuditDecl:
         for a in cfg.audits:
             if a.name.strip("/") == name:
                 if a not in cfg.file_devices() and not _receivable(a):
-                    raise AuditReadyError(f"audit_device {wanted!r} ({a.where}) is a {a.type} device that writes no "
-                                          "file, TCP stream or HTTP POST the audit can read", f"set audit_device to a "
-                                          f"file device, a socket device with socket_type \"tcp\" or an http device, "
-                                          f"or add {stanza}")
+                    raise AuditReadyError(f"audit_device {wanted!r} ({a.where}) is a {a.type} device whose entries "
+                                          "the audit cannot read", f"set audit_device to a file, syslog, socket or "
+                                          f"http device, or add {stanza}")
                 return a
         raise AuditReadyError(f"audit_device {wanted!r} is not declared in {cfg.folder} "
                               f"(it declares: {', '.join(a.name for a in cfg.audits)})",
                               "set audit_device to one of those paths")
     files = cfg.file_devices() or [a for a in cfg.audits if _receivable(a)]
     if not files:
-        raise AuditReadyError(f"the vault configuration in {cfg.folder} declares no file audit device that writes a "
-                              "file, nor a TCP socket or http device (the audit reads one of them)", f"add {stanza}")
+        raise AuditReadyError(f"the vault configuration in {cfg.folder} declares no audit device whose entries the "
+                              "audit can read (a file, syslog, socket or http device)", f"add {stanza}")
     if len(files) > 1:
         raise AuditReadyError(f"the vault configuration in {cfg.folder} declares several {files[0].type} audit "
                               f"devices ({', '.join(a.name for a in files)})", "set audit_device to the one to audit")
