@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any, Iterator, Optional, Union
 
 from ..auditlog.formats import format_of
-from ..auditlog.model import Entries, Record
+from ..auditlog.model import BadLine, Entries, Record
 from ..scan.hyperscan import LeakScanner
 from ..scan.secrets import HEADER_CREDENTIAL
 from .base import Check, CheckContext, Finding, Skip, Visitor, feed
@@ -16,6 +16,8 @@ _GENERIC_FIX = (
     "audited header, a pipeline that adds fields)"
 )
 _MAX = 20
+_UNSCANNED_FIX = ("find what wrote so long a line (an entry of a request of many MiB: Vault's max_request_size is 32 "
+                  "MiB by default) and lower max_request_size, or keep such requests away from the audited vault")
 _HEADER_FIX = (
     "rotate the credential, and log that header HMAC'd (sys/config/auditing/request-headers/<name> with hmac=true) "
     "or stop auditing it"
@@ -40,9 +42,20 @@ class Leaks(Visitor):
         # A later range of a file (``later_range``): every sighting in order, None before each block scanned, for
         # ``merge`` to replay after the sightings of the ranges before (the first line of a secret may be there).
         self.sightings: Optional[list[Optional[tuple[tuple[str, str], str, int, str, str]]]] = None
+        # Lines too long to hold, skipped as they streamed past unscanned (file, line, why): the check cannot say
+        # they hold no secret, so each is a finding (fail closed), not a pass.
+        self.unscanned: list[tuple[str, int, str]] = []
+        self.more_unscanned = 0
 
     def later_range(self) -> None:
         self.sightings = []
+
+    def bad_line(self, bad: BadLine) -> None:
+        if "byte limit" in bad.reason and bad.reason.startswith("line is "):
+            if len(self.unscanned) < _MAX:
+                self.unscanned.append((bad.file, bad.line, bad.reason))
+            else:
+                self.more_unscanned += 1
 
     def merge(self, later: Visitor) -> None:
         """Replay ``later``'s sightings block by block, as one pass would have made them after this range's."""
@@ -57,6 +70,9 @@ class Leaks(Visitor):
                     self.sightings.append(None)
             elif scanning:
                 self._add(*seen)
+        for file, line, why in later.unscanned:
+            self.bad_line(BadLine(file, line, why))
+        self.more_unscanned += later.more_unscanned
         for key, request_id in later.request_ids.items():
             if key in self.request_ids:
                 self.request_ids[key] = request_id
@@ -121,6 +137,13 @@ class Leaks(Visitor):
                           request_id=self.request_ids.get((file, line), ""))
         if len(self.secrets) >= _MAX:
             yield Finding(ID, "", f"Stopped after {_MAX} distinct secrets; there may be more.", _GENERIC_FIX)
+        for file, line, why in self.unscanned:
+            yield Finding(ID, "", f"The line was not scanned for secrets ({why}): a canary, token or credential in it "
+                          "would go unseen, so the log cannot be said to hold none.", _UNSCANNED_FIX,
+                          where=f"{file}:{line}")
+        if self.more_unscanned:
+            yield Finding(ID, "", f"{self.more_unscanned} more lines were too long to scan for secrets.",
+                          _UNSCANNED_FIX)
 
 
 def run(ctx: CheckContext) -> Iterator[Union[Finding, Skip]]:
