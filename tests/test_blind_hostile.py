@@ -388,3 +388,24 @@ def test_a_long_canary_is_looked_for_and_found(tmp_path: Path, size: int) -> Non
         assert r.returncode == code, r.stdout[-2000:] + r.stderr[-2000:]
         assert canary[:40] not in r.stdout + r.stderr
     assert "[leaky.log:3, request id" in r.stdout and "<canary:1> appears in the log (raw) under key 'error'" in r.stdout
+
+
+@pytest.mark.vault
+@pytest.mark.parametrize("value", ["\\" * 600_000, "https://a:b@" * 100_000], ids=["backslashes", "url-userinfo"])
+def test_a_hostile_value_of_megabytes_is_judged_in_linear_time(vault_log: bytes, tmp_path: Path, value: str) -> None:
+    """One request anyone may send (an unauthenticated one is logged too) made the scan quadratic: a run of
+    backslashes retried by every escape pattern from each of its characters, a repeated URL by detect-secrets' npm
+    detector from every "//". The same lines now end well inside the deadline (before: minutes; red team rt3, F4).
+    The URL's user:password is still a finding."""
+    lines = _lines(vault_log)
+    at = len(lines) // 2
+    entry = json.loads(lines[at])
+    entry.setdefault("request", {})["path"] = "secret/data/" + value
+    (tmp_path / "canaries.txt").write_text("Zq8vN3xLw2Rk9TbYc4Hm7Pj1Ds6Fg0Ua5Ke2Xn8Wq3\n")
+    name = _write(tmp_path, "hostile.log", b"\n".join([*lines[:at], json.dumps(entry).encode(), *lines[at + 1:]])
+                  + b"\n")
+    (tmp_path / "pyproject.toml").write_text(CONFIG)
+    r = subprocess.run([sys.executable, "-m", "pytest_auditready.cli", "verify", name, "--canaries", "canaries.txt"],
+                       cwd=tmp_path, capture_output=True, text=True, timeout=90)
+    _no_traceback(r)
+    assert ("FAIL no_secret_leak" in r.stdout) == value.startswith("https"), r.stdout[-2000:]

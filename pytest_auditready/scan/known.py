@@ -53,7 +53,11 @@ _LINE_BREAK = re.compile(r"(?<=[A-Za-z0-9+/=])(?:\\+(?:r\\+)?n|\r?\n)(?=[A-Za-z0
 # sends such lines to the judge when there are known values to look for.
 WRAPPED = rb"[A-Za-z0-9+/=]{40}\\+(?:r\\+)?n[A-Za-z0-9+/=]"
 # Escape tokens that write one ASCII letter or digit (the only ones the candidate test needs, see _Needle.keys).
-_TOKEN = re.compile(r"\\+u([0-9a-fA-F]{4})|%(?:25){0,2}([0-9a-fA-F]{2})")
+# A backslash run of an escape at any depth a producer writes: a string in a string doubles the backslashes, so
+# seven levels write 127. Bounded, so that a line of millions of backslashes costs linear time to search (an
+# unbounded run is retried from each of its backslashes: quadratic).
+_BACKSLASHES = r"\\{1,127}"
+_TOKEN = re.compile(_BACKSLASHES + r"u([0-9a-fA-F]{4})|%(?:25){0,2}([0-9a-fA-F]{2})")
 # "%", or "%25" once or twice more: a byte URL-encoded once, twice or three times.
 _PERCENT = "%(?:25){0,2}"
 # An HTML numeric reference of an ASCII letter or digit, as ``_atom`` spells one (decimal, or two hex digits), and
@@ -113,18 +117,18 @@ def _atom(c: str, raw: Callable[[str], str], replaced: str) -> str:
     """A regex for every way the encodings above write the character ``c``; ``raw`` writes it as itself and
     ``replaced`` is the raw form of replacement characters (the text and the bytes patterns differ only there)."""
     if c == "\\":
-        alts = [r"\\+"]  # raw, or its short escape at any depth
+        alts = [_BACKSLASHES]  # raw, or its short escape at any depth
     else:
         alts = [raw(c)]
         if c in _SHORT:
-            alts.append(r"\\+" + re.escape(_SHORT[c]))
-    alts.append("".join(r"\\+u" + _hex(u, 4) for u in _units(c)))
+            alts.append(_BACKSLASHES + re.escape(_SHORT[c]))
+    alts.append("".join(_BACKSLASHES + "u" + _hex(u, 4) for u in _units(c)))
     alts.append("".join(_PERCENT + _hex(b, 2) for b in c.encode("utf-8", "surrogatepass")))
     if c == " ":
         alts.append(r"\+")
     if not c.isascii():
-        alts += [replaced, r"(?:\\+u[fF]{3}[dD])+"]
-    amp = r"(?:&|\\+u0026|%26)"
+        alts += [replaced, r"(?:" + _BACKSLASHES + r"u[fF]{3}[dD])+"]
+    amp = r"(?:&|" + _BACKSLASHES + r"u0026|%26)"
     if not _plain(c):
         alts.append(amp + r"#(?:0*" + str(ord(c)) + r"|[xX]0*" + _hex(ord(c), 1) + ");")
         if c in _ENTITY:

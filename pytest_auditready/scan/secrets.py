@@ -347,6 +347,18 @@ def _query_credential(name: str, value: str) -> bool:
                                                      and any(c.islower() for c in value))))
 
 
+# A value longer than WINDOW_MAX is judged by detect-secrets in windows of WINDOW characters that overlap by
+# OVERLAP: some detectors' regexes are quadratic in the length of a line (npm's "//.+/:_authToken=" is retried from
+# every "//"), so one hostile value of megabytes would take hours; a secret shorter than OVERLAP is whole in one.
+WINDOW_MAX, WINDOW, OVERLAP = 32 * 1024, 16 * 1024, 1024
+
+
+def _windows(value: str) -> list[str]:
+    if len(value) <= WINDOW_MAX:
+        return [value]
+    return [value[i:i + WINDOW + OVERLAP] for i in range(0, len(value) - OVERLAP, WINDOW)]
+
+
 def _names_a_token(key: str) -> bool:
     """``key`` names a token (its last word), not something of one (subjectFromWebIdentityToken)."""
     if _TOKEN_KEY_RE.search(key) is None:  # (most keys: no need to split them into words)
@@ -650,8 +662,8 @@ class GenericScanner:
         for part_key, part in parts:
             if part_key != key and key in self.path_keys and _query_credential(part_key, part):
                 found.setdefault(_KEYWORD_KIND, GenericHit(_KEYWORD_KIND, part_key, fingerprint(part)))
-            line = json.dumps({part_key: part})
-            for secret in _process_line_based_plugins(lines=[(1, line)], filename="audit.log"):
+            lines = [(n, json.dumps({part_key: window})) for n, window in enumerate(_windows(part), 1)]
+            for secret in _process_line_based_plugins(lines=lines, filename="audit.log"):
                 kind = str(secret.type)
                 if kind == _AWS_KEY_ID_KIND and not _stands_alone(secret.secret_value or "", part):
                     continue  # inside a longer uppercase id (see _AWS_KEY_ID_KIND)
