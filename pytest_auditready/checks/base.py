@@ -25,6 +25,17 @@ if TYPE_CHECKING:
 PASSED, FAILED, SKIPPED = "passed", "failed", "skipped"
 
 
+_LONGEST_TEXT = 4000  # characters of a finding's sentence, fix or subject shown at most
+_LONGEST = {"request_id": 120, "where": 1200}  # a request id (a UUID is 36), a file:line
+
+
+def _bounded(text: str, limit: int) -> str:
+    """``text`` cut to ``limit`` characters, saying how long it was."""
+    if len(text) <= limit:
+        return text
+    return f"{text[: limit // 2]}\u2026 ({len(text)} characters)"
+
+
 @dataclass(frozen=True)
 class Finding:
     """One thing wrong: a full sentence (what and where), and how to fix it. Never a secret value."""
@@ -37,10 +48,11 @@ class Finding:
     request_id: str = ""
 
     def __post_init__(self) -> None:
-        # Whatever a finding quotes from a log or a path is shown, never acted on: one line, escapes visible.
+        # Whatever a finding quotes from a log or a path is shown, never acted on: one line, escapes visible; and
+        # bounded, so that one hostile line (a request id of megabytes) cannot blow up every report.
         for name in ("subject", "message", "fix", "where", "request_id"):
             value = getattr(self, name)
-            safe = visible(value)
+            safe = _bounded(visible(value), _LONGEST.get(name, _LONGEST_TEXT))
             if safe is not value and safe != value:
                 object.__setattr__(self, name, safe)
 
