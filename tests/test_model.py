@@ -75,8 +75,12 @@ def test_match_by_request_id_then_by_window():
     assert m.complete and m.by == "request id"
     m2 = match_actions([_action(base, base + 300_000_000)], entries[:2], 2_000_000_000)["a1"]
     assert m2.complete and m2.by.startswith("path")
+    # 10 s outside the window, nothing inside it: the entry is the action's all the same (its run's path and
+    # identity), for timestamp_accuracy to say the vault's clock is off; 20 minutes away, no entry is
     m3 = match_actions([_action(base, base + 300_000_000)], entries[2:], 2_000_000_000)["a1"]
-    assert m3.entries == ()
+    assert m3.entries == (entries[2],) and m3.by == "path, operation, identity"
+    far = [_entry(3, "request", "2026-11-22T19:11:59.1Z")]
+    assert match_actions([_action(base, base + 300_000_000)], far, 2_000_000_000)["a1"].entries == ()
     m4 = match_actions([_action(base, base + 300_000_000, path="other")], entries[:2], 2_000_000_000)["a1"]
     assert m4.entries == ()
 
