@@ -692,6 +692,27 @@ def test_a_dask_scheduler_that_does_not_answer_is_one_line(tmp_path: Path) -> No
     assert time.monotonic() - t0 < 30
 
 
+def test_a_listener_that_is_no_dask_scheduler_is_one_line(tmp_path: Path) -> None:
+    """A port that accepts the connection and never speaks (as a scheduler's dashboard port or an HTTP server does
+    not speak Dask's protocol): one line within the connect timeout and a few seconds, where the command waited
+    for ever (red team rt3, F3)."""
+    import socket
+
+    listener = socket.socket()
+    listener.bind(("127.0.0.1", 0))
+    listener.listen(8)
+    try:
+        t0 = time.monotonic()
+        proc = subprocess.run([sys.executable, "-m", "pytest_auditready.cli", "verify", str(CLEAN), "--dask-scheduler",
+                               f"tcp://127.0.0.1:{listener.getsockname()[1]}"], capture_output=True, text=True,
+                              timeout=90, cwd=tmp_path)
+    finally:
+        listener.close()
+    assert proc.returncode == 2 and len(proc.stderr.strip().splitlines()) == 1, proc.stderr
+    assert "did not answer" in proc.stderr and "Traceback" not in proc.stderr
+    assert time.monotonic() - t0 < 60
+
+
 def test_scale_bench_smoke(tmp_path: Path) -> None:
     """bench/scale.py runs --jobs 1, --jobs 2 and Dask end to end on tiny files (its figures are not judged)."""
     proc = subprocess.run([sys.executable, str(ROOT / "bench" / "scale.py"), "--files", "2", "--size-mb", "0.3",

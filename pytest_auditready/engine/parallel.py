@@ -645,13 +645,37 @@ def connect(address: str, timeout: float = 10.0) -> Any:
         from distributed import Client
     except ImportError:
         raise AuditReadyError("--dask-scheduler needs dask.distributed", _DASK_INSTALL) from None
-    try:
-        return Client(address, timeout=timeout,  # type: ignore[no-untyped-call,unused-ignore]
-                      set_as_default=False)
-    except (OSError, TimeoutError, ValueError) as exc:
+    import threading
+
+    # Dask's own timeout bounds the TCP connection, not the handshake after it: a listener that is no scheduler (its
+    # dashboard's port, an HTTP server, a port that accepts and never speaks) held the client for ever. So the
+    # client is made in a thread of its own, waited for ``timeout`` and a few seconds more.
+    made: list[Any] = []
+    failed: list[BaseException] = []
+
+    def make() -> None:
+        try:
+            made.append(Client(address, timeout=timeout,  # type: ignore[no-untyped-call,unused-ignore]
+                               set_as_default=False))
+        except BaseException as exc:  # handed to the caller's thread
+            failed.append(exc)
+
+    thread = threading.Thread(target=make, name="auditready-dask-connect", daemon=True)
+    thread.start()
+    thread.join(timeout + 5)
+    fix = ("check the address (tcp://HOST:8786: the scheduler's port, not its dashboard's) and that the scheduler "
+           "is running")
+    if made:
+        return made[0]
+    if not failed:
+        raise AuditReadyError(f"{address} accepted the connection but did not answer as a Dask scheduler within "
+                              f"{timeout + 5:g} s", fix)
+    exc = failed[0]
+    if isinstance(exc, (OSError, TimeoutError, ValueError)):
         why = str(exc).splitlines()[0][:200] if str(exc) else type(exc).__name__
         raise AuditReadyError(f"the Dask scheduler {address} did not answer within {timeout:g} s ({why})",
-                              "check the address (tcp://HOST:8786) and that the scheduler is running") from None
+                              fix) from None
+    raise exc
 
 
 def verify_dask(settings: "Settings", checks: Sequence[Check], secrets: Mapping[str, str], paths: Sequence[str],
