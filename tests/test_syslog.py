@@ -340,3 +340,22 @@ def test_a_hostile_line_after_a_header_costs_linear_time(tail: bytes) -> None:
         payload, why = unframe(HEADERS["traditional, no tag"] + tail)
         assert payload is None and why
     assert time.monotonic() - started < 1.0
+
+
+@pytest.mark.parametrize("header", ["<13>1 2026-12-02T15:42:04.102481+00:00 localhost AUDIT - - -  ",
+                                    "Dec  2 15:42:04 localhost AUDIT:  "], ids=["rfc5424", "traditional"])
+def test_a_device_prefix_the_hop_read_as_its_tag_is_the_entry_s(tmp_path: Path, header: str) -> None:
+    """A socket device with prefix = "AUDIT: " sends "AUDIT: {...}" to rsyslog, which reads the prefix as its tag (or
+    APP-NAME): with log_prefix set, as the tool asks for a prefixed device, each entry is read (before: every line
+    an entry without the prefix; red team rt3, F2). A header that names no prefix is still no entry of the device."""
+    lines = (FIXTURES / "openbao" / "clean.log").read_text().splitlines()
+    log = tmp_path / "audit.log"
+    log.write_text("".join(header + ln + "\n" for ln in lines))
+    log.chmod(0o600)
+    cfg = tmp_path / "auditready.toml"
+    cfg.write_text('[tool.auditready]\nrequire_tamper_evidence = false\nretention_days = 0\nlog_prefix = "AUDIT: "\n')
+    assert main(["verify", str(log), "--config", str(cfg), "-q"]) == 0
+    log.write_text("".join(header.replace("AUDIT", "other") + ln + "\n" for ln in lines))
+    out = tmp_path / "out.json"
+    assert main(["verify", str(log), "--config", str(cfg), "--json", str(out), "-q"]) == 1
+    assert "an entry without the prefix" in out.read_text()

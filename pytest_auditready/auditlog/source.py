@@ -16,7 +16,7 @@ from ..safeio import open_regular
 from . import container
 from .model import AuditEntry, BadLine
 from .rotation import locate_rotated
-from .syslog import server_log, unframe
+from .syslog import carried_prefix, server_log, unframe
 from .vault_json import parse_line
 
 _CHUNK = 1 << 20
@@ -51,6 +51,8 @@ def read_line(name: str, line: int, raw: bytes, prefix: str = "",
         return BadLine(name, line, problem, raw.decode("utf-8", "replace"))
     if framed == b"":
         return None
+    if framed is not None and prefix:
+        framed = carried_prefix(raw, framed, prefix.encode("utf-8"))
     return parse_line(name, line, raw if framed is None else framed, prefix)
 
 

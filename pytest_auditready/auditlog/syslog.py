@@ -155,6 +155,18 @@ def unframe(raw: bytes) -> tuple[Optional[bytes], str]:
     return payload, ""  # malformed in another way: the parser says how
 
 
+def carried_prefix(raw: bytes, framed: bytes, prefix: bytes) -> bytes:
+    """``framed`` (the entry ``unframe`` took from behind ``raw``'s syslog header) with the device ``prefix`` put
+    back where the header holds it: a socket device's prefix reaches the hop as the start of the message, which it
+    reads as its tag or APP-NAME (``AUDIT: {...}`` becomes ``<13>1 ... host AUDIT - - - {...}``), or keeps among the
+    header's words. Else ``framed`` as it is."""
+    word = prefix.strip(b" \t:")
+    if not word or framed.startswith(prefix):
+        return framed
+    n = header_length(raw)
+    return prefix + framed if n and word in raw[:n] else framed
+
+
 def _server_log(raw: bytes) -> bool:
     """``raw`` (a line with a syslog header) carries a line of the server's own log: after the header's host and
     the tag or RFC 5424's fields (no ``{`` before it), hclog's time and level."""

@@ -63,6 +63,8 @@ def reader_for(settings: "Settings", file: str) -> tuple[Callable[..., Iterator[
     parse: Parse = vault_parser(file, settings.log_prefix)
     if format_of(settings).no_blank_lines:
         parse = NoBlankLines(parse)  # an empty line stands where an entry was removed (drive)
+    if settings.log_prefix:  # a syslog hop may carry the device prefix in its header (syslog.carried_prefix)
+        blocks = functools.partial(blocks, prefix=settings.log_prefix.encode("utf-8"))
     return blocks, parse, vault_block(file, settings.log_prefix)
 
 

@@ -26,7 +26,7 @@ from ..auditlog.formats import CLOUDTRAIL_FIELDS, K8S_FIELDS
 from ..auditlog.lines import MAX_LINE_BYTES
 from ..auditlog.model import AuditEntry, BadLine, Entries, Record, parse_time, port_text, vault_identity, vault_result
 from ..auditlog.rotation import compression_in, decompressing
-from ..auditlog.syslog import unframe
+from ..auditlog.syslog import carried_prefix, unframe
 from ..errors import AuditReadyError
 
 if TYPE_CHECKING:
@@ -178,7 +178,7 @@ def vault_parser(file: str, prefix: str = "") -> Callable[[int, bytes], Parsed]:
             if problem:
                 return BadLine(file, line, problem, raw.decode("utf-8", "replace"))
             if framed is not None:
-                return parse(line, framed)
+                return parse(line, carried_prefix(raw, framed, prefix_b) if prefix_b else framed)
             # Whatever is odd about it (text before the object, no object at all), the general parser says.
             item = parse_line(file, line, raw, prefix)
             return item.record if isinstance(item, AuditEntry) else item
@@ -927,13 +927,14 @@ def open_log(path: str) -> IO[bytes]:
     return decompressing(f, compression_in(magic))  # type: ignore[arg-type]  # a binary file
 
 
-def unframe_block(data: bytes, left_out: Optional[list[int]] = None) -> bytes:
+def unframe_block(data: bytes, left_out: Optional[list[int]] = None, prefix: bytes = b"") -> bytes:
     """``data`` (whole lines) with each syslog-framed line replaced by the entry it carries (``auditlog.syslog``):
     the header is framing, so the checks (the leak scan of raw text too) see the entry as the vault wrote it, at the
     same line. Lines whose header carries no whole entry (cut by the hop) are kept as read, for the parser to
     report and the leak scan to read; a line that is no message of the vault's (journalctl's ``-- Boot --``, the
     server's own log behind a header) is left empty and its index added to ``left_out``. A block that is plainly
-    one object a line is returned as is."""
+    one object a line is returned as is. With a device ``prefix``, an entry whose hop carries the prefix in its
+    header gets it back (``syslog.carried_prefix``)."""
     if data[:1] == b"{" and data.count(b"\n{") == data.count(b"\n"):
         return data
     lines = data.split(b"\n")
@@ -942,14 +943,14 @@ def unframe_block(data: bytes, left_out: Optional[list[int]] = None) -> bytes:
         if raw[:1] != b"{":
             framed, _ = unframe(raw)
             if framed is not None:
-                lines[i] = framed
+                lines[i] = carried_prefix(raw, framed, prefix) if prefix and framed else framed
                 changed = True
                 if not framed and left_out is not None:
                     left_out.append(i)
     return b"\n".join(lines) if changed else data
 
 
-def blocks(f: IO[bytes], file: str, stats: FileStats, framing: str = "auto") -> Iterator[Block]:
+def blocks(f: IO[bytes], file: str, stats: FileStats, framing: str = "auto", prefix: bytes = b"") -> Iterator[Block]:
     """The file as Blocks of whole lines (syslog framing taken off: ``unframe_block``), or of one BadLine for an
     over-long line, in file order. Lines are numbered by each block's count (``Block.lines``), made once the
     consumer is done with it."""
@@ -978,7 +979,8 @@ def blocks(f: IO[bytes], file: str, stats: FileStats, framing: str = "auto") -> 
                     unwrap = container.Unwrap(found)
             if unwrap is not None:
                 for first, data, n in container.split(file, blk.first, blk.data, unwrap):
-                    yield Block(first, unframe_block(data) if isinstance(data, bytes) else data, n, unwrapped=True)
+                    yield Block(first, unframe_block(data, None, prefix) if isinstance(data, bytes) else data, n,
+                                unwrapped=True)
                 continue
             if shape is not None:
                 # one C pass: the line count, whether every line starts with "{" (then no line is syslog-framed
@@ -989,7 +991,7 @@ def blocks(f: IO[bytes], file: str, stats: FileStats, framing: str = "auto") -> 
                     yield blk
                     continue
             left_out: list[int] = []
-            blk.data = unframe_block(blk.data, left_out)
+            blk.data = unframe_block(blk.data, left_out, prefix)
             blk.unwrapped = bool(left_out)  # the lines a hop's framing left out are empty: no removed entry
             if left_out:  # counted, as a platform's framing counts what it leaves out
                 stats.framing = stats.framing or "syslog"
