@@ -40,6 +40,8 @@ def _why(exc: BaseException) -> str:
         return "no such bucket or object"
     if isinstance(exc, PermissionError) or "AccessDenied" in text or "Forbidden" in text:
         return "access denied"
+    if "Timeout" in name or "timed out" in text.lower():
+        return f"the store did not answer in time ({name}): a stalled endpoint or network"
     return f"{name}: {text}" if text else name
 
 
@@ -115,9 +117,15 @@ def _fs_new(url: str) -> tuple[Any, str]:
     if url.lower().startswith(("s3://", "s3a://")):
         # botocore's own deadlines (its defaults wait 60 s and retry 4 times); the endpoint and credentials stay
         # the environment's (AWS_ENDPOINT_URL, AWS_* variables, profiles, roles)
-        kwargs["config_kwargs"] = {"connect_timeout": 10, "read_timeout": 30, "retries": {"max_attempts": 2}}
+        kwargs["config_kwargs"] = {"connect_timeout": 10, "read_timeout": 15,
+                                   "retries": {"max_attempts": 1, "mode": "standard"}}  # s3fs retries (below)
     try:
         fs, path = fsspec.core.url_to_fs(url, **kwargs)
+        if url.lower().startswith(("s3://", "s3a://")):
+            # s3fs retries each call 5 times with back-off, on top of botocore's attempts: an endpoint that
+            # accepts and never answers held the run for 8 minutes. Two tries, each one botocore attempt within its
+            # deadlines: about 30 s in all for a store that never answers.
+            fs.retries = 2
     except ImportError as exc:
         raise AuditReadyError(f"reading {url.split('://')[0]}:// URLs needs a filesystem fsspec cannot import "
                               f"({exc.name or exc})", _INSTALL) from None
