@@ -688,7 +688,15 @@ def verify_dask(settings: "Settings", checks: Sequence[Check], secrets: Mapping[
     own = isinstance(address, str)
     client = connect(address, connect_timeout) if own else address
     try:
-        workers = len(client.scheduler_info().get("workers", {})) or 1
+        workers = len(client.scheduler_info().get("workers", {}))
+        if not workers:  # a scheduler without workers would fail the first task ("No valid workers found")
+            try:
+                client.wait_for_workers(1, timeout=connect_timeout)
+            except (TimeoutError, OSError):
+                raise AuditReadyError(f"the Dask scheduler {address} has no workers (none joined within "
+                                      f"{connect_timeout:g} s)", "start workers on it (dask worker ADDRESS), or "
+                                      "verify on this machine with --jobs") from None
+            workers = len(client.scheduler_info().get("workers", {})) or 1
         runner = _DaskRunner(client, setup)
         return _run(setup, paths, runner, workers, deadline if deadline is not None else deadline_for(paths),
                     range_bytes, lambda part: run_part(setup, part))
