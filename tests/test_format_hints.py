@@ -129,3 +129,18 @@ def test_a_cloudtrail_digest_file_named_as_a_log_is_refused_as_what_it_is(tmp_pa
     assert main(["verify", str(log)]) == 2
     err = capsys.readouterr().err
     assert "is a CloudTrail digest file" in err and "verify-cloudtrail" in err and "field_map" not in err
+
+
+@pytest.mark.parametrize("quoted", [True, False], ids=["a-json-string-a-line", "rsyslog-msg-json"])
+def test_entries_json_escaped_as_strings_are_refused_with_a_fix_that_works(tmp_path: Path, capsys: pytest.CaptureFixture[str],
+                                                                           quoted: bool) -> None:
+    """Each line one whole entry, its quotes escaped (a shipper's string field: "{\\"time\\"...}"; rsyslog's
+    %msg:::json% template: {\\"time\\"...}): refused with a fix that turns it back into the log (before: "JSON spread
+    over several lines", fix jq -c ., which changes nothing; red team rt3, F7)."""
+    lines = (ROOT / "openbao" / "clean.log").read_text().splitlines()
+    escaped = [json.dumps(ln) if quoted else json.dumps(ln)[1:-1] for ln in lines]
+    log = tmp_path / "escaped.log"
+    log.write_text("\n".join(escaped) + "\n")
+    assert main(["verify", str(log)]) == 2
+    err = capsys.readouterr().err
+    assert "is an audit entry JSON-escaped as a string" in err and ("jq -r ." if quoted else "fromjson") in err, err

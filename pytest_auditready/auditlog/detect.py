@@ -771,6 +771,14 @@ def sniff(name: str, sample: bytes, complete: bool, *, prefix: str = "", framing
         raise UnknownFormat(f"the lines of {name} carry varying text before their JSON objects "
                             f"(e.g. {_show(head)})",
                             "export the audit entries one JSON object a line, as the audit device writes them")
+    quoted = sum(1 for ln in lines[:20] if ln.lstrip()[:4] == b'"{\\"')
+    bare = sum(1 for ln in lines[:20] if ln.lstrip()[:3] == b'{\\"')
+    if lines and max(quoted, bare) * 2 > min(len(lines), 20):
+        fix = ("unquote each line (jq -r . FILE > FILE.jsonl) and verify that" if quoted > bare else
+               "write the message as it is (rsyslog: %msg%, not %msg:::json%), or unescape each line "
+               "(jq -R -c '(\"\\\"\" + . + \"\\\"\") | fromjson | fromjson' FILE > FILE.jsonl) and verify that")
+        raise UnknownFormat(f"each line of {name} is an audit entry JSON-escaped as a string ({_show(lines[0])}): a "
+                            "hop wrote the message escaped (rsyslog's %msg:::json%, a shipper's string field)", fix)
     if fragments:
         raise UnknownFormat(f"{name} holds JSON spread over several lines (pretty-printed, or lines wrapped or cut "
                             "by a log shipper), not one JSON object a line",
