@@ -452,3 +452,21 @@ def test_dropped_responses_are_completeness_s_not_a_wrong_device(pytester, bao, 
     run = run_audit(pytester, server, shipped, log_wait=1.0)
     assert "completeness" in run.failed_checks()
     assert "not written by device" not in run.text("integrity_digest")
+
+
+@pytest.mark.parametrize("grant", [
+    'path "sys/policies/acl/*" { capabilities = ["create", "update"] }',
+    'path "auth/token/create" { capabilities = ["create", "update", "sudo"] }',
+], ids=["writes-policies", "tokens-of-any-policy"])
+def test_an_identity_that_can_grant_itself_audit_rights_fails_log_protection(pytester, bao, url_env, grant):
+    """A default policy that may rewrite policies (or make tokens of any policy) holds nothing on sys/audit yet, but
+    can give itself sudo there: log_protection names the path (before: every check passed; red team rt4, G1)."""
+    server = bao()
+    url_env(server)
+    c = admin(server)
+    default = c.call("GET", "sys/policies/acl/default").data["policy"]
+    assert c.call("PUT", "sys/policies/acl/default", {"policy": default + "\n" + grant + "\n"}).status == 204
+    run = run_audit(pytester, server)
+    assert run.failed_checks() == {"log_protection"}, run.result.stdout.str()[-3000:]
+    path = "sys/policies/acl/default" if "policies" in grant else "auth/token/create"
+    assert path in run.text("log_protection")

@@ -346,6 +346,21 @@ def run(ctx: CheckContext) -> Iterator[Union[Finding, Skip]]:
                       f"({facts.capabilities_error}).", "let the default policy keep sys/capabilities-self, or give "
                       "the audit token update on sys/capabilities-accessor (it then asks for the identity)")
     for path, caps in sorted(facts.capabilities.items()):
+        if path.startswith(("sys/policies/acl/", "sys/policy/")):
+            bad = sorted(set(caps) & _DANGEROUS)
+            if bad:
+                yield Finding(ID, "", f"An identity with only the policies [{pols}] holds {', '.join(bad)} on {path}: "
+                              "it can rewrite a policy it holds, and so give itself update, delete or sudo on "
+                              "sys/audit/* (switch auditing off).",
+                              f"remove write capabilities on {path.rsplit('/', 1)[0]}/* from the policies {pols}")
+            continue
+        if path == "auth/token/create":
+            bad = sorted(set(caps) & {"sudo", "root"})
+            if bad:
+                yield Finding(ID, "", f"An identity with only the policies [{pols}] holds {', '.join(bad)} on {path}: "
+                              "it can make tokens with policies it does not hold (sudo on sys/audit/* among them).",
+                              f"remove sudo on {path} from the policies {pols}")
+            continue
         # listing the devices (GET sys/audit) needs sudo as well as read: read or list alone opens nothing there
         bad = sorted(set(caps) & (_DANGEROUS | ({"read", "list"} if path == "sys/audit" and "sudo" in caps
                                                 else set())))

@@ -796,6 +796,10 @@ class Runner:
             self.facts.digests[dev] = hashes
         if caps_spec is not None:
             paths = ["sys/audit"] + [f"sys/audit/{d}" for d in self.facts.devices]
+            # and what would let it give itself those: writing a policy it holds, or tokens of any policy
+            held = sorted({"default", *self.plan.unprivileged_policies} - {"root"})
+            paths += [f"{where}/{p}" for p in held for where in ("sys/policies/acl", "sys/policy")]
+            paths.append("auth/token/create")
             # asked where the audit devices are: in the root namespace (inside a namespace, sys/audit/<device>
             # names nothing)
             r = self._call(caps_spec, {"paths": paths}, root=True)
