@@ -147,20 +147,15 @@ def test_the_bound_grows_with_the_slowest_request_the_log_answered() -> None:
     assert LATE * 1500 > 2000 > LATE * 1
 
 
-def test_read_in_ranges_it_finds_the_same(tmp_path: Path) -> None:
-    """``--jobs``: the ranges' longest durations merge, so a range whose pairs are all fast still excuses a request at
-    the end within the bound a slow pair of another range sets."""
-    lines = _lines()
-    i, j = _far_from(lines, -1, 60 * 10**6)
-    del lines[j]
-    raw = [ln.encode() for ln in lines]
+def whole_and_in_two(raw: list[bytes], cut: int) -> tuple[Pairs, Pairs]:
+    """The completeness visitor fed the lines ``raw`` whole, and fed them as two ranges cut before line ``cut`` + 1
+    and merged (as ``--jobs`` reads a file)."""
     ctx = CheckContext(settings=Settings(), ledger=None, entries=[], bad_lines=[], secrets={})
     decode = vault_block("audit.log")
     whole = Pairs(ctx)
     batch = decode(Block(1, b"\n".join(raw)))
     assert batch is not None
     whole.entries(batch)
-    cut = len(raw) // 2
     first, second = Pairs(ctx), Pairs(ctx)
     second.later_range()
     b1, b2 = decode(Block(1, b"\n".join(raw[:cut]))), decode(Block(cut + 1, b"\n".join(raw[cut:])))
@@ -168,6 +163,17 @@ def test_read_in_ranges_it_finds_the_same(tmp_path: Path) -> None:
     first.entries(b1)
     second.entries(b2)
     first.merge(second)
+    return whole, first
+
+
+def test_read_in_ranges_it_finds_the_same(tmp_path: Path) -> None:
+    """``--jobs``: the ranges' longest durations merge, so a range whose pairs are all fast still excuses a request at
+    the end within the bound a slow pair of another range sets."""
+    lines = _lines()
+    i, j = _far_from(lines, -1, 60 * 10**6)
+    del lines[j]
+    raw = [ln.encode() for ln in lines]
+    whole, first = whole_and_in_two(raw, len(raw) // 2)
     assert first.longest == whole.longest > 0
     assert [f.where for f in first.finish()] == [f.where for f in whole.finish()] == [f"audit.log:{i + 1}"]
 

@@ -14,11 +14,10 @@ from typing import Any, Callable
 import pytest
 
 from pytest_auditready.checks import completeness
-from pytest_auditready.checks.base import PASSED, CheckContext
-from pytest_auditready.checks.completeness import Pairs
+from pytest_auditready.checks.base import PASSED
 from pytest_auditready.config import Settings
 from pytest_auditready.engine.files import verify_file
-from pytest_auditready.offline.reader import Block, vault_block
+from tests.test_completeness_late import whole_and_in_two
 
 ROOT = Path(__file__).resolve().parents[1] / "fixtures"
 CORRECT = ROOT / "openbao/odd/correct.log"  # recorded from OpenBao 2.7.2: logins, KV reads and writes, a denial
@@ -112,21 +111,7 @@ def test_read_in_two_ranges_it_finds_the_same(tmp_path: Path) -> None:
     entries = _lines()
     i, j = _pair(entries)
     entries[j]["request"]["path"] = "secret/data/other"
-    raw = _dump(entries)
-    ctx = CheckContext(settings=Settings(), ledger=None, entries=[], bad_lines=[], secrets={})
-    decode = vault_block("audit.log")
-    whole = Pairs(ctx)
-    batch = decode(Block(1, b"\n".join(raw)))
-    assert batch is not None
-    whole.entries(batch)
-    cut = i + 1  # the request ends the first range, its response is in the second
-    first, second = Pairs(ctx), Pairs(ctx)
-    second.later_range()
-    b1, b2 = decode(Block(1, b"\n".join(raw[:cut]))), decode(Block(cut + 1, b"\n".join(raw[cut:])))
-    assert b1 is not None and b2 is not None
-    first.entries(b1)
-    second.entries(b2)
-    first.merge(second)
+    whole, first = whole_and_in_two(_dump(entries), i + 1)  # the request ends the first range, its response not
     expected = [f"audit.log:{j + 1}"]
     assert [f.where for f in first.finish()] == [f.where for f in whole.finish()] == expected
 
