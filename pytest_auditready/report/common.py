@@ -124,7 +124,8 @@ def stale(result: "AuditResult") -> list[Finding]:
 
 
 def run_verdict(result: "AuditResult") -> str:
-    """The verdict of the run as its exit code gives it: a gating failed check, or a stale baseline."""
+    """The verdict of the run as its exit code gives it: a gating failed check, a stale baseline, or what clean-up
+    left in the vault."""
     return verdict(rows(result), stale(result), leftovers(result))
 
 
