@@ -281,7 +281,7 @@ class Pairs(Visitor):
                 first = pending.get(rid)
                 done = get(rid) if first is None else None
                 if first is None and (done is None or done[0] + window < max_t):
-                    pending[rid] = (ns, file, line, (path, op, addr, port), result.startswith("error: "))
+                    pending[rid] = (ns, file, line, (path, op, addr, port), result[:7] == "error: ")
                     if conn:
                         if open_get(conn) is None and len(open_) < CONNS:
                             open_[conn] = [rid]
@@ -292,12 +292,13 @@ class Pairs(Visitor):
                     self._again(file, line, rid, ns, first, done)
             elif kind == "response":
                 asked = pop(rid, None)
-                said = (path, op, addr, port)
                 if asked is None:
-                    self._unpaired(rid, ns, file, line, before, conn, said, result.startswith("error: "))
+                    self._unpaired(rid, ns, file, line, before, conn, (path, op, addr, port), result[:7] == "error: ")
                 else:
-                    if asked[3] != said or (asked[4] and not result.startswith("error: ")):
-                        self._differs(asked, rid, file, line, said, result.startswith("error: "))
+                    q = asked[3]  # (compared field by field: no tuple made for the common, agreeing pair)
+                    if q[0] != path or q[1] != op or q[2] != addr or q[3] != port or (
+                            asked[4] and result[:7] != "error: "):
+                        self._differs(asked, rid, file, line, (path, op, addr, port), result[:7] == "error: ")
                     if ns - asked[0] > longest:
                         longest = ns - asked[0]
                     if conn:

@@ -699,8 +699,8 @@ class LeakScanner:
         self._db: Any = None
         self._known_db: Any = None
         self._unanchored: Optional[re.Pattern[bytes]] = None
-        self._wrapped: Optional[Callable[[bytes], bool]] = None  # is there an encoded run wrapped into lines?
-        self._separated: Optional[Callable[[bytes], bool]] = None  # is there hex with separators between bytes?
+        # is there an encoded run wrapped into lines, or hex with separators between bytes? (one pass for both)
+        self._wrapped: Optional[Callable[[bytes], bool]] = None
         self._keyword_ids: frozenset[int] = frozenset()
         self._whole_ids: frozenset[int] = frozenset()  # expressions whose lines are judged whole, like known values
         self._entropy_db: Any = None
@@ -715,8 +715,7 @@ class LeakScanner:
             _KNOWN[key] = self._compile_known()
         self._known_db = _KNOWN.get(key)
         self._unanchored = self.known.unanchored()
-        self._wrapped = any_match((WRAPPED,)) if self.known else None
-        self._separated = any_match((SEPARATED,)) if self.known else None
+        self._wrapped = any_match((WRAPPED, SEPARATED)) if self.known else None
         return self
 
     def __exit__(self, *exc: object) -> None:
@@ -825,11 +824,10 @@ class LeakScanner:
         if self._unanchored is not None:  # needles with no anchor to look for (KnownValues.prefilters)
             for m in self._unanchored.finditer(data):
                 lines.add(line_of(m.end()))
-        if self.known and self._wrapped is not None and self._wrapped(data):  # an encoded run wrapped into lines:
-            for m in _WRAPPED_RE.finditer(data):  # a needle may be cut by a line break (KnownValues.find)
-                lines.add(line_of(m.end()))
-        if self.known and self._separated is not None and self._separated(data):  # hex with separators: read
-            for m in _SEPARATED_RE.finditer(data):  # joined (KnownValues.find)
+        if self.known and self._wrapped is not None and self._wrapped(data):
+            for m in _WRAPPED_RE.finditer(data):  # an encoded run wrapped into lines: a needle may be cut by a
+                lines.add(line_of(m.end()))  # line break (KnownValues.find)
+            for m in _SEPARATED_RE.finditer(data):  # hex with separators between bytes: read joined
                 lines.add(line_of(m.end()))
         done = [-1, -1]  # the value last judged (its quotes' offsets): later hits inside it are the same value
 
