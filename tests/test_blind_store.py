@@ -381,3 +381,28 @@ def test_endpoint_with_userinfo_is_named_not_taken_for_missing_credentials(tmp_p
     code, err, _ = verify(tmp_path, "s3://blind-store/logs/", days=1, sealed=False, env=env)
     assert code == 2 and len(err.strip().splitlines()) == 1, err
     assert "endpoint URL carries a user name and password" in err and "Sup3rS3cretPw" not in err, err
+
+
+def test_a_fix_for_an_object_names_a_local_copy(tmp_path: Path, s3: tuple[Any, dict[str, str]]) -> None:
+    """An object re-encoded as UTF-16 is refused with a command that can run: on a copy of it here, not piped into
+    "> s3://...", which no shell command writes (red team rt3, F7)."""
+    client, env = s3
+    client.put_object(Bucket="blind-store", Key="u16/x.log", Body=day_lines(0, 3).decode().encode("utf-16"))
+    code, err, _ = verify(tmp_path, "s3://blind-store/u16/x.log", days=3, sealed=False, env=env)
+    assert code == 2 and len(err.strip().splitlines()) == 1 and "Traceback" not in err, err
+    assert "copy it here first" in err and "iconv -f UTF-16 -t UTF-8 x.log > x.log.utf8" in err, err
+    assert "> s3://" not in err
+
+
+def test_a_gzip_file_with_bytes_after_its_data_says_so(tmp_path: Path) -> None:
+    """A gzip member followed by bytes that are no member (a file appended to after compression): refused in one
+    line that says so and how to read the member (before: "cannot read ... after 0 bytes: Not a gzipped file", the
+    member read whole; red team rt3, F7). The fix given reads the log."""
+    log = tmp_path / "trail.log.gz"
+    log.write_bytes(gzip.compress(day_lines(0, 3), mtime=0) + b"trailing text\n")
+    log.chmod(0o600)
+    proc = subprocess.run([sys.executable, "-m", "pytest_auditready.cli", "verify", str(log)], cwd=tmp_path,
+                          capture_output=True, text=True, timeout=120)
+    assert proc.returncode == 2 and len(proc.stderr.strip().splitlines()) == 1, proc.stderr
+    assert "bytes that are no gzip member follow its gzip data" in proc.stderr and "gzip -dc" in proc.stderr
+    assert "after 0 bytes" not in proc.stderr

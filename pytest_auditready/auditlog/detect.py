@@ -421,11 +421,21 @@ _PACKED = (
 )
 
 
+def _on_disk(name: str, fix: str) -> str:
+    """``fix`` (a shell command line with FILE for the file) for ``name``: an object-store URL is copied to a local
+    file first (no shell command reads or writes one), which the command then names."""
+    if "://" not in name:
+        return fix.replace("FILE", name)
+    local = name.rstrip("/").rsplit("/", 1)[-1] or "audit.log"
+    return f"copy it here first (aws s3 cp, gcloud storage cp or azcopy: {name} to {local}), then " + fix.replace(
+        "FILE", local)
+
+
 def _packed(name: str, sample: bytes) -> None:
     """Raises UnknownFormat when ``sample`` is a container or compression not read here."""
     for magic, at, what, fix in _PACKED:
         if sample[at:at + len(magic)] == magic:
-            raise UnknownFormat(f"{name} holds {what}, not text", fix.replace("FILE", name))
+            raise UnknownFormat(f"{name} holds {what}, not text", _on_disk(name, fix))
 
 
 def _binary(name: str, sample: bytes) -> None:
@@ -510,7 +520,7 @@ def _document(name: str, body: bytes) -> None:
         what, fix = found
         packed = " (decompress it first)" if name.endswith((".gz", ".bz2", ".xz")) else ""
         raise UnknownFormat(f"{name} holds {what}, not the audit entries one a line",
-                            f"write the entries one a line{packed}: {fix.replace('FILE', name)}, and verify that")
+                            f"write the entries one a line{packed}: {_on_disk(name, fix)}, and verify that")
 
 
 _OCTETS = re.compile(rb"\d{1,7} <\d{1,3}>")
@@ -624,8 +634,9 @@ def sniff(name: str, sample: bytes, complete: bool, *, prefix: str = "", framing
     wide = _wide(sample)
     if wide:
         raise UnknownFormat(f"{name} is {wide} text, not UTF-8 (an export tool re-encoded it: PowerShell's "
-                            "Out-File, a Windows editor)", f"convert it back: iconv -f {wide} -t UTF-8 {name} > "
-                            f"{name}.utf8, and verify that")
+                            "Out-File, a Windows editor)",
+                            "convert it back: " + _on_disk(name, f"iconv -f {wide} -t UTF-8 FILE > FILE.utf8") +
+                            ", and verify that")
     _binary(name, sample)
     body = sample.lstrip()
     if not body:

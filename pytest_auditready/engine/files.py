@@ -240,8 +240,9 @@ def detect(path: str, settings: Settings) -> Settings:
         try:
             sample = read_sample(f)  # past a first line longer than the sample
         except (OSError, EOFError) as exc:
-            raise AuditReadyError(f"cannot read {path}: {exc}", "check the file (a compressed file may be truncated)") \
-                from None
+            from ..offline.reader import read_error
+
+            raise read_error(path, exc) from None
     finally:
         f.close()
     complete = len(sample) <= SAMPLE_BYTES

@@ -632,8 +632,7 @@ class CloudTrailReader:
         try:
             head = f.read(4096)
         except (OSError, EOFError) as exc:
-            raise AuditReadyError(f"cannot read {self.file}: {exc}",
-                                  "check the file (a compressed file may be truncated)") from None
+            raise read_error(self.file, exc) from None
         if not DELIVERY_FILE.match(head[3:] if head.startswith(b"\xef\xbb\xbf") else head):
             self.one_a_line = True
             for blk in blocks(_Joined(head, f), self.file, stats, self.framing):  # type: ignore[arg-type]
@@ -645,8 +644,7 @@ class CloudTrailReader:
             rest = CLOUDTRAIL_MAX_BYTES + 1 - len(head)
             data = head + f.read(rest) if rest > 0 else head
         except (OSError, EOFError) as exc:
-            raise AuditReadyError(f"cannot read {self.file}: {exc}",
-                                  "check the file (a compressed file may be truncated)") from None
+            raise read_error(self.file, exc) from None
         if len(data) > CLOUDTRAIL_MAX_BYTES:
             raise AuditReadyError(f"{self.file} is over {CLOUDTRAIL_MAX_BYTES >> 20} MiB, more than one CloudTrail "
                                   "delivery holds", "turn it into one record a line (jq -c '.Records[]' FILE > "
@@ -1020,6 +1018,17 @@ def bytes_there(f: IO[bytes]) -> Optional[int]:
     return max(st.st_size - pos, 0) if stat.S_ISREG(st.st_mode) else None
 
 
+def read_error(file: str, exc: BaseException, after: Optional[int] = None) -> AuditReadyError:
+    """The one-line refusal of a file that could not be read (``after``: the bytes read before it failed)."""
+    if "Not a gzipped file" in str(exc):  # gzip reads a member whole, then finds no member after it
+        return AuditReadyError(f"cannot read {file}: bytes that are no gzip member follow its gzip data ({exc}): "
+                               "something appended to it after compression, or joined it with another file",
+                               f"decompress the gzip data alone (gzip -dc {file} > {file}.log, which stops there) "
+                               "and verify that; find what wrote past it")
+    where = f" after {after} bytes" if after is not None else ""
+    return AuditReadyError(f"cannot read {file}{where}: {exc}", "check the file (a compressed file may be truncated)")
+
+
 def _blocks(f: IO[bytes], file: str, stats: FileStats) -> Iterator[Block]:
     tail = b""
     line = 1  # number of the first line in tail
@@ -1043,8 +1052,7 @@ def _blocks(f: IO[bytes], file: str, stats: FileStats) -> Iterator[Block]:
                 if left is not None:
                     left -= len(chunk)
         except (OSError, EOFError) as exc:
-            raise AuditReadyError(f"cannot read {file} after {stats.bytes} bytes: {exc}",
-                                  "check the file (a compressed file may be truncated)") from None
+            raise read_error(file, exc, stats.bytes) from None
         if not chunk:
             break
         stats.bytes += len(chunk)
