@@ -68,39 +68,48 @@ def match_actions(
         if a.request_id and a.request_id in by_id:
             found = dict(by_id[a.request_id])
             how = "request id"
-        for kind in ("request", "response"):
-            if kind in found:
-                continue
-            # A response belongs to the request it answers: once the request is found, its own response (same
-            # request id) is the match, not the closest look-alike of another client (two runs with one token).
-            pair = by_id.get(found["request"].request_id, {}).get(kind) if kind == "response" and "request" in \
-                found and found["request"].request_id else None
-            if pair is not None and id(pair) not in claimed:
-                found[kind] = pair
-                continue
-            best = _closest(pool, claimed, kind, a, digests, max_skew_ns)
-            if best is not None:
-                found[kind] = best
-                how = how or "path, operation, identity and time"
-        for e in found.values():
-            claimed.add(id(e))
+        if _look_alikes(found, a, pool, by_id, claimed, digests, max_skew_ns):
+            how = how or "path, operation, identity and time"
         result[a.name] = Match(found.get("request"), found.get("response"), how)
     for a in actions:  # what nothing matched in time: within WIDE, once every action took what lay in its window
         m = result[a.name]
         if m.request is not None or m.response is not None:
             continue
         found = {}
-        for kind in ("request", "response"):
-            rid = found["request"].request_id if kind == "response" and "request" in found else ""
-            pair = by_id.get(rid, {}).get(kind) if rid else None
-            best = pair if pair is not None and id(pair) not in claimed else _closest(pool, claimed, kind, a,
-                                                                                        digests, WIDE)
-            if best is not None:
-                found[kind] = best
-                claimed.add(id(best))
+        _look_alikes(found, a, pool, by_id, claimed, digests, WIDE)
         if found:
             result[a.name] = Match(found.get("request"), found.get("response"), "path, operation, identity")
     return result
+
+
+def _look_alikes(found: dict[str, AuditEntry], a: Action, pool: Sequence[AuditEntry],
+                 by_id: Mapping[str, Mapping[str, AuditEntry]], claimed: set[int], digests: Mapping[str, str],
+                 slack_ns: int) -> bool:
+    """Add to ``found`` (kind -> entry of action ``a``) what it lacks, and claim what it holds then: a response
+    belongs to the request it answers, so once the request is found its own response (same request id) is the
+    match, not the closest look-alike of another client (two runs with one token); else the closest look-alike
+    within ``slack_ns`` (``_closest``). Whether a look-alike was taken."""
+    took = False
+    for kind in ("request", "response"):
+        if kind in found:
+            continue
+        rid = found["request"].request_id if kind == "response" and "request" in found else ""
+        pair = by_id.get(rid, {}).get(kind) if rid else None
+        if pair is not None and id(pair) not in claimed:
+            found[kind] = pair
+            continue
+        best = _closest(pool, claimed, kind, a, digests, slack_ns)
+        if best is not None:
+            found[kind] = best
+            took = True
+    claimed.update(id(e) for e in found.values())
+    return took
+
+
+def on_path(e: AuditEntry, a: Action) -> bool:
+    """Whether entry ``e`` names the path of action ``a``: the action's path names its namespace, the log's is
+    relative to request.namespace.path."""
+    return _norm(in_scope(e.scope, e.path)) == _norm(a.path)
 
 
 def _closest(pool: Sequence[AuditEntry], claimed: set[int], kind: str, a: Action, digests: Mapping[str, str],
@@ -112,8 +121,7 @@ def _closest(pool: Sequence[AuditEntry], claimed: set[int], kind: str, a: Action
     for e in pool:
         if id(e) in claimed or e.type != kind:
             continue
-        # the action's path names its namespace; the log's is relative to request.namespace.path
-        if _norm(in_scope(e.scope, e.path)) != _norm(a.path) or e.operation != a.operation:
+        if not on_path(e, a) or e.operation != a.operation:
             continue
         if not _identity_ok(e, a, digests):
             continue

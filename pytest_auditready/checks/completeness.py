@@ -54,7 +54,7 @@ from collections import OrderedDict
 from typing import Iterator, Optional, Sequence, Union
 
 from ..auditlog.formats import format_of
-from ..auditlog.match import Match
+from ..auditlog.match import Match, on_path
 from ..auditlog.model import Action, Entries, Record, in_scope
 from ..auditlog.vault_json import dumps
 from .base import Check, CheckContext, Finding, Skip, Visitor, describe, every_action
@@ -1039,7 +1039,7 @@ def _rewritten(a: Action, m: Match) -> Iterator[Finding]:
         if e is None:
             continue
         what = []
-        if in_scope(e.scope, e.path).strip("/") != a.path.strip("/"):
+        if not on_path(e, a):
             what.append(f"path {in_scope(e.scope, e.path)!r} where the run sent {a.path!r}")
         if e.operation != a.operation:
             what.append(f"operation {e.operation!r} where the run sent {a.operation!r}")
