@@ -250,7 +250,8 @@ class FileOrder(Visitor):
             return
         wts = rec.wts  # when the entry was written, where the format says so (a Kubernetes event's stageTimestamp)
         written_back = wts is not None and wts[0] < self.latest_written - self.skew
-        if written_back and self.exempt is not None and self.exempt(rec):
+        exempt = self.exempt is not None and self.exempt(rec)
+        if written_back and exempt:
             # a long-running request's end: its start may lie anywhere before, but it was written in its place
             self.found_entry = (rec.written, rec.where, rec.request_id)
             self.found = self._back(self.found_entry, self.latest_written_text, self.latest_written_line)
@@ -258,7 +259,7 @@ class FileOrder(Visitor):
         if wts is not None and wts[0] > self.latest_written:
             self.latest_written = wts[0]
             self.latest_written_text, self.latest_written_line = rec.written, rec.line
-        if self.exempt is not None and self.exempt(rec):
+        if exempt:
             self.excuse(self.exempt_rule)
             return
         ns = ts[0]
