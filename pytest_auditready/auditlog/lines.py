@@ -6,6 +6,18 @@ from __future__ import annotations
 from typing import Iterator, Union
 
 MAX_LINE_BYTES = 16 * 1024 * 1024
+_TOO_LONG = "bytes, over the {} byte limit".format(MAX_LINE_BYTES)
+
+
+def too_long(size: int) -> str:
+    """The BadLine reason for a line of ``size`` bytes, over MAX_LINE_BYTES: skipped as it streams past, never held
+    (and so never scanned: ``unscanned``)."""
+    return f"line is {size} {_TOO_LONG}"
+
+
+def unscanned(reason: str) -> bool:
+    """Whether a BadLine's ``reason`` is ``too_long``'s: its text was never held, so never scanned."""
+    return reason.startswith("line is ") and _TOO_LONG in reason
 
 
 class WholeLines:

@@ -23,7 +23,7 @@ from typing import Mapping, Optional
 
 from ..errors import AuditReadyError
 from ..text import URL_USERINFO
-from .lines import MAX_LINE_BYTES, WholeLines
+from .lines import WholeLines, too_long
 from .model import BadLine
 from .source import Framing, LogBatch
 
@@ -161,8 +161,7 @@ class CommandLogSource:
         for piece in self._lines.feed(data):
             if isinstance(piece, int):
                 self._line += 1
-                batch.add(BadLine(self.name, self._line,
-                                  f"line is {piece} bytes, over the {MAX_LINE_BYTES} byte limit"))
+                batch.add(BadLine(self.name, self._line, too_long(piece)))
             else:
                 self._whole(piece[:-1].split(b"\n"), batch)
 

@@ -9,7 +9,7 @@ import threading
 from itertools import accumulate
 from typing import Any, Callable, TypeVar, Union
 
-from .lines import MAX_LINE_BYTES
+from .lines import MAX_LINE_BYTES, too_long
 from .model import AuditEntry, BadLine
 
 T = TypeVar("T")
@@ -132,7 +132,7 @@ def loads(text: Union[str, bytes]) -> Any:
 def parse_line(file: str, line_no: int, raw: bytes, prefix: str = "") -> Union[AuditEntry, BadLine]:
     """Parse one line (without its newline). Never raises: a bad line comes back as a BadLine."""
     if len(raw) > MAX_LINE_BYTES:
-        return BadLine(file, line_no, f"line is {len(raw)} bytes, over the {MAX_LINE_BYTES} byte limit")
+        return BadLine(file, line_no, too_long(len(raw)))
     try:
         text = raw.decode("utf-8")
     except UnicodeDecodeError as exc:

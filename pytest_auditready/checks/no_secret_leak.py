@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any, Iterator, Optional, Union
 
 from ..auditlog.formats import format_of
+from ..auditlog.lines import unscanned
 from ..auditlog.model import BadLine, Entries, Record
 from ..scan.hyperscan import LeakScanner
 from ..scan.secrets import HEADER_CREDENTIAL
@@ -51,7 +52,7 @@ class Leaks(Visitor):
         self.sightings = []
 
     def bad_line(self, bad: BadLine) -> None:
-        if "byte limit" in bad.reason and bad.reason.startswith("line is "):
+        if unscanned(bad.reason):
             if len(self.unscanned) < _MAX:
                 self.unscanned.append((bad.file, bad.line, bad.reason))
             else:

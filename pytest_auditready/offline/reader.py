@@ -23,7 +23,7 @@ import orjson
 
 from ..auditlog import dupkeys
 from ..auditlog.formats import CLOUDTRAIL_FIELDS, K8S_FIELDS
-from ..auditlog.lines import MAX_LINE_BYTES
+from ..auditlog.lines import MAX_LINE_BYTES, too_long
 from ..auditlog.model import AuditEntry, BadLine, Entries, Record, parse_time, port_text, vault_identity, vault_result
 from ..auditlog.rotation import compression_in, decompressing
 from ..auditlog.syslog import carried_prefix, unframe
@@ -1062,7 +1062,7 @@ def _blocks(f: IO[bytes], file: str, stats: FileStats) -> Iterator[Block]:
                 skipping += len(chunk)
                 continue
             over = skipping + cut
-            yield Block(line, BadLine(file, line, f"line is {over} bytes, over the {MAX_LINE_BYTES} byte limit"), 1)
+            yield Block(line, BadLine(file, line, too_long(over)), 1)
             line += 1
             skipping = 0
             chunk = chunk[cut + 1 :]
@@ -1076,7 +1076,7 @@ def _blocks(f: IO[bytes], file: str, stats: FileStats) -> Iterator[Block]:
             end = chunk.find(b"\n")
             if len(tail) + end > MAX_LINE_BYTES:  # the line begun in tail ends here, over the limit
                 over = len(tail) + end
-                yield Block(line, BadLine(file, line, f"line is {over} bytes, over the {MAX_LINE_BYTES} byte limit"),
+                yield Block(line, BadLine(file, line, too_long(over)),
                             1)
                 line += 1
                 tail = b""
@@ -1092,8 +1092,7 @@ def _blocks(f: IO[bytes], file: str, stats: FileStats) -> Iterator[Block]:
         if len(tail) > MAX_LINE_BYTES:
             skipping, tail = len(tail), b""
     if skipping:
-        yield Block(line, BadLine(file, line, f"line is {skipping} bytes, over the {MAX_LINE_BYTES} byte limit "
-                                  "(and the file ends without a newline)"), 1)
+        yield Block(line, BadLine(file, line, too_long(skipping) + " (and the file ends without a newline)"), 1)
         line += 1
     elif tail:
         yield Block(line, tail, 1)  # no final newline: parsed like any line (a cut-off entry is then malformed JSON)
