@@ -74,8 +74,9 @@ class Precision(Visitor):
                 self.bad.append(rec)
         else:
             self.good += 1
-            if ts[1 if self.padded else 2] > self.best:
-                self.best = ts[1 if self.padded else 2]
+            digits = ts[1] if self.padded else ts[2]  # written, or significant
+            if digits > self.best:
+                self.best = digits
             # digits written (Go writes no trailing zero; a padded fraction is no re-timing)
             if ts[1] < self.counted and self.one_clock:
                 self._short(ts[1], rec)
