@@ -470,9 +470,10 @@ class AuditReadySession:
             session.exitstatus = pytest.ExitCode.TESTS_FAILED
 
     def _residue(self) -> list[str]:
-        """What clean-up could not remove from a URL target (the embedded server goes with what it holds)."""
-        residue: list[str] = self.live.facts.residue if self.live is not None else []
-        return residue if not self.settings.embedded else []
+        """What clean-up could not remove from a URL target (``report.common.left_in_vault``)."""
+        from .report.common import left_in_vault
+
+        return left_in_vault(self.live.facts if self.live is not None else None, self.settings.embedded)
 
     def pytest_terminal_summary(self, terminalreporter: Any) -> None:
         if self.is_worker or not self.outcomes:

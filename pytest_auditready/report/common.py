@@ -19,6 +19,7 @@ from ..text import visible, visible_lines
 
 if TYPE_CHECKING:
     from ..result import AuditResult
+    from ..vault.scenario import VaultFacts
 
 
 
@@ -110,11 +111,14 @@ def verdict(check_rows: Sequence[CheckRow], stale: Sequence[Finding] = (), lefto
 
 
 def leftovers(result: "AuditResult") -> list[str]:
+    """``left_in_vault`` of the run: every report says it, as the exit code does."""
+    return left_in_vault(result.facts, result.settings.embedded)
+
+
+def left_in_vault(facts: Optional["VaultFacts"], embedded: bool) -> list[str]:
     """What clean-up could not remove from a vault that outlives the run (a URL target: the embedded server goes
-    with what it holds), by name: it fails the run whatever the checks say, so every report says so, as the exit
-    code does."""
-    facts = result.facts
-    return [] if facts is None or result.settings.embedded else [str(r) for r in facts.residue]
+    with what it holds), by name: it fails the run whatever the checks say."""
+    return [] if facts is None or embedded else [str(r) for r in facts.residue]
 
 
 def stale(result: "AuditResult") -> list[Finding]:
