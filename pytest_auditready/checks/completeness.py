@@ -538,7 +538,7 @@ class Pairs(Visitor):
         a finding at the response, naming the request entry and the fields."""
         what = differs(asked[3], asked[4], said, error)
         if what:
-            self._find(file, line, "differs", rid, f"{asked[1]}:{asked[2]}\0{what}")
+            self._find(file, line, "differs", rid, differs_note(asked[1], asked[2], what))
 
     def _again(self, file: str, line: int, rid: str, ns: int, first: Optional[tuple[int, str, int, Asked, bool]],
                done: Optional[tuple[int, str, int]], kind: str = "request") -> None:
@@ -862,8 +862,7 @@ class Pairs(Visitor):
                               request_id=rid)
                 continue
             if kind == "differs":
-                yield Finding(ID, "", differs_text(*first.split("\0", 1)), DIFFERS_FIX, where=f"{file}:{line}",
-                              request_id=rid)
+                yield Finding(ID, "", differs_text(first), DIFFERS_FIX, where=f"{file}:{line}", request_id=rid)
                 continue
             if "~" in kind:
                 kind, why = kind.split("~")
@@ -946,8 +945,15 @@ def _again_text(kind: str, first: str, window: int) -> str:
     return f"{head}{cause}. The vault writes one request and one response entry a request to each device's file."
 
 
-def differs_text(first: str, what: str) -> str:
-    """The finding for a response entry that says otherwise than its request entry (at ``first``) of ``what``."""
+def differs_note(file: str, line: int, what: str) -> str:
+    """What a "differs" finding keeps until it is worded (``differs_text``): the request entry's file:line and the
+    fields (``differs``)."""
+    return f"{file}:{line}\0{what}"
+
+
+def differs_text(note: str) -> str:
+    """The finding for a response entry that says otherwise than its request entry (``differs_note``)."""
+    first, what = note.split("\0", 1)
     return (f"The response entry does not repeat its request entry ({first}): {what} differ(s). The vault writes both "
             "entries of one request from the same request (the response entry repeats its path, operation and "
             "connection, and a request refused before it was handled is answered with an error), so one of the two "

@@ -1089,7 +1089,7 @@ def _across(a: Edges, b: Edges, window: int) -> list[tuple[tuple[int, str, int],
         if rid not in a.pending and done is not None and max(a.last, at[0]) <= done[0] + window:
             out.append((at, "dup_response" + ("=" if done[0] == at[0] else ""), rid, f"{done[1]}:{done[2]}"))
             again.add(rid)
-    from ..checks.completeness import differs
+    from ..checks.completeness import differs, differs_note
 
     for rid, at in b.orphans.items():  # a pair split between the files: the response repeats its request
         asked, said = a.asked.get(rid), b.said.get(rid)
@@ -1098,7 +1098,7 @@ def _across(a: Edges, b: Edges, window: int) -> list[tuple[tuple[int, str, int],
         what = differs(*asked, *said)
         if what:
             first = a.pending[rid]
-            out.append((at, "differs", rid, f"{first[1]}:{first[2]}\0{what}"))
+            out.append((at, "differs", rid, differs_note(first[1], first[2], what)))
     out += [(at, "lost_request", rid, "") for rid, at in a.pending.items()
             if rid not in b.orphans and rid not in again]
     out += [(at, "lost_response", rid, "") for rid, at in b.orphans.items()
@@ -1138,7 +1138,7 @@ def boundaries(ordered: Sequence[Edges], twins: Sequence[tuple[str, str]], windo
                               request_id=rid)
                 continue
             if kind == "differs":
-                yield Finding(ID, "", f"{differs_text(*first.split(chr(0), 1))} The request entry ends {a.name}, the "
+                yield Finding(ID, "", f"{differs_text(first)} The request entry ends {a.name}, the "
                               f"response entry opens {b.name}.", DIFFERS_FIX, where=f"{file}:{line}", request_id=rid)
                 continue
             if kind == "lost_request":
