@@ -290,6 +290,16 @@ def _unissued(e: dict[str, Any]) -> str:
     return ""
 
 
+def _line_starts(data: bytes, last: int) -> list[int]:
+    """The offsets where lines 0 to ``last`` of ``data`` (whole lines) begin; fewer when it holds fewer."""
+    starts = [0]
+    pos = data.find(b"\n")
+    while pos >= 0 and len(starts) <= last:
+        starts.append(pos + 1)
+        pos = data.find(b"\n", pos + 1)
+    return starts
+
+
 def _parsed(line: bytes) -> Optional[dict[str, Any]]:
     """The Vault/OpenBao entry a raw line holds (after any framing before its "{"), or None."""
     try:
@@ -513,16 +523,16 @@ class DigestFormat(Visitor):
         rows = set(compress(range(len(res)), map(_STARTS_AUTH, res)))
         if any(map(getattr, map(_REQUEST_OF, items), repeat("wrap_ttl"), repeat(None))):
             rows.update(i for i, e in enumerate(items) if e.request is not None and e.request.wrap_ttl)
-        for i in sorted(rows):
-            resp = items[i].response
-            if (items[i].type == "response" and resp is not None and not isinstance(resp.auth, dict)
-                    and not isinstance(resp.wrap_info, dict)):
-                n = batch.lines[i]
-                pos = 0
-                for _ in range(n - first):  # (a response without either: rare)
-                    pos = data.find(b"\n", pos) + 1
-                end = data.find(b"\n", pos)
-                self._note_unissued(file, n, data[pos : end if end >= 0 else len(data)])
+        picked = [batch.lines[i] for i in sorted(rows) if items[i].type == "response"
+                  and items[i].response is not None and not isinstance(items[i].response.auth, dict)
+                  and not isinstance(items[i].response.wrap_info, dict)]  # (a response without either: rare)
+        if not picked:
+            return
+        starts = _line_starts(data, picked[-1] - first)
+        for n in picked:
+            pos = starts[n - first]
+            end = data.find(b"\n", pos)
+            self._note_unissued(file, n, data[pos : end if end >= 0 else len(data)])
 
     def _note_unissued(self, file: str, line: int, raw: bytes) -> None:
         """Count (and keep the first few of) the entry on ``raw`` if it lacks the token its request issued."""
@@ -562,12 +572,7 @@ class DigestFormat(Visitor):
         lines = [n for n in lines if n not in self.judged]
         if not lines:
             return
-        starts = [0]
-        pos = data.find(b"\n")
-        last = lines[-1] - first
-        while pos >= 0 and len(starts) <= last:
-            starts.append(pos + 1)
-            pos = data.find(b"\n", pos + 1)
+        starts = _line_starts(data, lines[-1] - first)
         self._stripped(file, first, data, ((starts[n - first], starts[n - first]) for n in lines
                                             if n - first < len(starts)), lone=True)
 
