@@ -216,7 +216,7 @@ class _Needle:
         self.anchor = max(re.findall(r"[A-Za-z0-9]+", text) or [""], key=len)
         # The letters and digits an escape token may write (a \u escape, a %XX, an HTML reference: ``find`` reads
         # each as the code of what it writes): one is in every spelling that escapes one of its own.
-        plain = {c for c in set(text) if c.isascii() and c.isalnum()}
+        plain = {c for c in set(text) if _plain(c)}
         if self.caseless:
             plain |= {c.lower() for c in plain}
         self.keys = frozenset(map(ord, plain))
@@ -319,8 +319,7 @@ class KnownValues:
         a long value, such as a service account's JSON key, is found by its first ones as well)."""
         anchors = {(n.anchor[:ANCHOR_MAX], n.caseless) for n in self._needles if len(n.anchor) >= MIN_LEN}
         exprs = [(a.encode("ascii"), caseless) for a, caseless in sorted(anchors)]
-        plain = sorted({ord(c) for n in self._needles for c in n.text if _plain(c)}
-                       | {ord(c.lower()) for n in self._needles if n.caseless for c in n.text if _plain(c)})
+        plain = sorted(frozenset().union(*(n.keys for n in self._needles)))  # every letter and digit an escape writes
         for escape in ("\\u00", "%", "%25", "%2525"):  # \u0041, %41, %2541, %252541 (caseless: %4a, \U004A)
             exprs.extend((f"{escape}{b:02x}".encode("ascii"), True) for b in plain)
         for b in plain:  # &#65; &#x41; (caseless: &#X41;): from "#", whatever wrote the "&"
