@@ -398,17 +398,20 @@ def test_access_rules_still_catch_a_read_the_rules_do_not_allow(pytester, bao, u
     admin(server).call("POST", "secret/data/payments/db", {"data": {"password": "hmac-me"}})
     other = admin(server).call("POST", "auth/token/create", {"policies": ["root"], "display_name": "ops"})
     token = other.data.get("auth", {}).get("client_token") or (other.body or {})["auth"]["client_token"]
+    # The read is made once the log source has marked where the run begins, before the run's first request:
+    # inside the run's window every time (a timed thread missed a window of 0.09 s on a busy CI machine).
     conftest = (
-        "import threading, time, urllib.request\n"
-        "def _read():\n"
-        "    for _ in range(40):\n"
-        "        try:\n"
-        f"            urllib.request.urlopen(urllib.request.Request('{server.url}/v1/secret/data/payments/db', "
+        "import urllib.request, pytest\n"
+        "@pytest.hookimpl(wrapper=True)\n"
+        "def pytest_auditready_make_log_source(settings, endpoint, config):\n"
+        "    source = yield\n"
+        "    mark = source.mark\n"
+        "    def mark_then_read():\n"
+        "        mark()\n"
+        f"        urllib.request.urlopen(urllib.request.Request('{server.url}/v1/secret/data/payments/db', "
         f"headers={{'X-Vault-Token': '{token}'}}), timeout=5).read()\n"
-        "        except OSError:\n"
-        "            return\n"
-        "        time.sleep(0.1)\n"
-        "threading.Thread(target=_read, daemon=True).start()\n"
+        "    source.mark = mark_then_read\n"
+        "    return source\n"
     )
     run = run_audit(pytester, server, conftest=conftest, access_rules=RULES)
     assert "access_policy" in run.failed_checks()
