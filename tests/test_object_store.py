@@ -4,6 +4,7 @@ test runs against a moto S3 server it starts on loopback; nothing reaches the in
 
 from __future__ import annotations
 
+import contextlib
 import gzip
 import json
 from pathlib import Path
@@ -318,3 +319,73 @@ def test_a_small_object_is_fetched_once_for_all_the_reads_of_a_run(s3: Any, tmp_
     assert (code, _counts(data)) == (local_code, _counts(local_data))
     s3.put_object(Bucket=s3.bucket, Key="vault/audit-0.log", Body=b"not a log\n")
     assert _verify(tmp_path, capsys, f"s3://{s3.bucket}/vault/")[0] == 2  # read as it is now: refused
+
+
+@pytest.fixture
+def stalling_endpoint(s3_endpoint: str) -> Iterator[tuple[str, list[int]]]:
+    """A loopback hop in front of the S3 server that forwards its answers until ``budget[0]`` bytes have gone
+    through (over all connections), then holds every connection open and silent: a store that stalls mid-body."""
+    import socket
+    import threading
+
+    host, port = s3_endpoint.rsplit("/", 1)[1].split(":")
+    budget = [1 << 62]
+    done = threading.Event()
+    listener = socket.create_server(("127.0.0.1", 0))
+
+    def pipe(client: socket.socket) -> None:
+        upstream = socket.create_connection((host, int(port)), timeout=30)
+
+        def up() -> None:
+            with contextlib.suppress(OSError):
+                while data := client.recv(65536):
+                    upstream.sendall(data)
+
+        threading.Thread(target=up, daemon=True).start()
+        with contextlib.suppress(OSError):
+            while data := upstream.recv(65536):
+                if budget[0] < len(data):
+                    done.wait(60)  # silent: the client waits for bytes that do not come
+                    break
+                budget[0] -= len(data)
+                client.sendall(data)
+        client.close()
+        upstream.close()
+
+    def accept() -> None:
+        with contextlib.suppress(OSError):
+            while True:
+                client, _ = listener.accept()
+                threading.Thread(target=pipe, args=(client,), daemon=True).start()
+
+    threading.Thread(target=accept, daemon=True).start()
+    try:
+        yield f"http://127.0.0.1:{listener.getsockname()[1]}", budget
+    finally:
+        done.set()
+        listener.close()
+
+
+def test_an_object_that_stalls_mid_body_is_refused_in_one_line_naming_the_stall(
+        s3: Any, stalling_endpoint: tuple[str, list[int]], tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+        capsys: pytest.CaptureFixture[str]) -> None:
+    """The store sends the first 8 MiB block of a 20 MB object, then nothing. Before: s3fs's handling of the read
+    timeout raised IndexError mid-read, a traceback (red team rt3 F6). Now one line, exit 2, naming the URL, the
+    bytes read before the stall and the timeout. (botocore's read deadline is cut to 1 s here: the same path, in
+    seconds rather than a minute.)"""
+    from pytest_auditready.engine import objects
+
+    body = CLEAN.read_bytes() * (20_000_000 // len(CLEAN.read_bytes()))
+    s3.put_object(Bucket=s3.bucket, Key="vault/audit.log", Body=body)
+    endpoint, budget = stalling_endpoint
+    monkeypatch.setenv("AWS_ENDPOINT_URL", endpoint)
+    monkeypatch.setattr(objects, "S3_READ_TIMEOUT", 1)
+    # the listing, the format's sample and the first block of the read go through; the second block stalls
+    budget[0] = 2 * objects.READ_BLOCK + (1 << 20)
+    url = f"s3://{s3.bucket}/vault/audit.log"
+    rc, _, text = _verify(tmp_path, capsys, url)
+    line = text.strip()
+    assert rc == 2, text
+    assert len(line.splitlines()) == 1, line
+    assert url in line and f"after {objects.READ_BLOCK} bytes" in line and "did not answer in time" in line, line
+    assert "IndexError" not in line and "check the store's endpoint" in line and "credentials" not in line

@@ -19,6 +19,7 @@ from ..errors import AuditReadyError
 
 SCHEMES = ("s3://", "s3a://", "gs://", "gcs://", "az://", "abfs://", "abfss://")
 READ_BLOCK = 8 << 20  # bytes per ranged GET: few round trips, flat memory
+S3_READ_TIMEOUT = 15  # seconds botocore waits for a byte of an answer (each of s3fs's two tries)
 _NOT_LOGS = (".digests", ".pub", ".key", ".sig")
 _INSTALL = "pip install 'pytest-auditready[objectstore]' (fsspec and s3fs; gcsfs for gs://, adlfs for az://)"
 
@@ -28,8 +29,31 @@ def is_url(path: str) -> bool:
     return path.lower().startswith(SCHEMES)
 
 
+def _chain(exc: BaseException) -> list[BaseException]:
+    """``exc`` and the errors it was raised from or while handling, outermost first (at most five)."""
+    out = [exc]
+    while len(out) < 5:
+        nxt = out[-1].__cause__ or out[-1].__context__
+        if nxt is None or nxt in out:
+            break
+        out.append(nxt)
+    return out
+
+
+def _timed_out(exc: BaseException) -> bool:
+    return "Timeout" in type(exc).__name__ or "timed out" in str(exc).lower()
+
+
 def _why(exc: BaseException) -> str:
-    """A one-line reason for a store's error, without anything it echoes of the request's credentials."""
+    """A one-line reason for a store's error, without anything it echoes of the request's credentials. A client's
+    own slip while it handled the store's error (s3fs reads ``args[1]`` of a read timeout that has one argument:
+    IndexError) is not the reason: the error it was handling is."""
+    chain = _chain(exc)
+    late = next((e for e in chain if _timed_out(e)), None)
+    if late is not None:
+        exc = late
+    elif isinstance(exc, (IndexError, KeyError, TypeError, AttributeError)) and len(chain) > 1:
+        exc = chain[1]
     name = type(exc).__name__
     text = str(exc).split("\n")[0][:200]
     if "encoded in url" in text.lower():  # aiohttp: an endpoint (AWS_ENDPOINT_URL) with user:password@ in it
@@ -43,6 +67,13 @@ def _why(exc: BaseException) -> str:
     if "Timeout" in name or "timed out" in text.lower():
         return f"the store did not answer in time ({name}): a stalled endpoint or network"
     return f"{name}: {text}" if text else name
+
+
+def _fix(exc: BaseException, otherwise: str) -> str:
+    """The fix for a store's error: a stalled store is no matter of URL or credentials."""
+    if any(_timed_out(e) for e in _chain(exc)):
+        return "check the store's endpoint (AWS_ENDPOINT_URL) and the network, then run again"
+    return otherwise
 
 
 _CACHE: dict[tuple[str, tuple[tuple[str, str], ...]], Any] = {}
@@ -117,7 +148,7 @@ def _fs_new(url: str) -> tuple[Any, str]:
     if url.lower().startswith(("s3://", "s3a://")):
         # botocore's own deadlines (its defaults wait 60 s and retry 4 times); the endpoint and credentials stay
         # the environment's (AWS_ENDPOINT_URL, AWS_* variables, profiles, roles)
-        kwargs["config_kwargs"] = {"connect_timeout": 10, "read_timeout": 15,
+        kwargs["config_kwargs"] = {"connect_timeout": 10, "read_timeout": S3_READ_TIMEOUT,
                                    "retries": {"max_attempts": 1, "mode": "standard"}}  # s3fs retries (below)
     try:
         fs, path = fsspec.core.url_to_fs(url, **kwargs)
@@ -153,8 +184,8 @@ def expand_url(url: str) -> list[str]:
         else:
             found = list(fs.find(path))
     except Exception as exc:  # the store's client raises its own types (botocore, aiohttp, azure)
-        raise AuditReadyError(f"cannot list {url}: {_why(exc)}", "check the URL and the credentials in the "
-                              "environment (for S3: AWS_PROFILE or AWS_ACCESS_KEY_ID, AWS_ENDPOINT_URL)") from None
+        raise AuditReadyError(f"cannot list {url}: {_why(exc)}", _fix(exc, "check the URL and the credentials in the "
+                              "environment (for S3: AWS_PROFILE or AWS_ACCESS_KEY_ID, AWS_ENDPOINT_URL)")) from None
     logs = sorted(p for p in found if not not_a_log(p))
     if not logs:
         raise AuditReadyError(f"no log object under {url}", "name the prefix that holds the audit logs")
@@ -235,9 +266,40 @@ def open_url(url: str) -> IO[bytes]:
         magic = f.read(6)
         f.seek(0)
     except Exception as exc:  # the store's client raises its own types
-        raise AuditReadyError(f"cannot read {url}: {_why(exc)}", "check the URL and the credentials in the "
-                              "environment") from None
-    return decompressing(f, compression_in(magic))  # type: ignore[arg-type]  # as a local file: gzip, bzip2, xz
+        raise AuditReadyError(f"cannot read {url}: {_why(exc)}",
+                              _fix(exc, "check the URL and the credentials in the environment")) from None
+    return decompressing(_Guarded(f), compression_in(magic))  # type: ignore[arg-type]  # as a local file
+
+
+class _Guarded:
+    """An object's stream whose reads fail as a local file's do: OSError, whatever the store's client raised (a
+    read that stalls mid-body ends in s3fs as IndexError, or as botocore's own timeout), worded by ``_why``, so that
+    the reader refuses it in one line naming the URL, the bytes read before and the reason
+    (``offline.reader.read_error``)."""
+
+    def __init__(self, f: Any) -> None:
+        self._f = f
+
+    def read(self, n: int = -1) -> bytes:
+        try:
+            return self._f.read(n)  # type: ignore[no-any-return]
+        except Exception as exc:  # the store's client raises its own types (some of them OSErrors)
+            raise OSError(_why(exc)) from None
+
+    def seek(self, pos: int, whence: int = 0) -> int:
+        try:
+            return self._f.seek(pos, whence)  # type: ignore[no-any-return]
+        except Exception as exc:
+            raise OSError(_why(exc)) from None
+
+    def __getattr__(self, name: str) -> Any:  # tell, close, seekable, readable, closed, ...
+        return getattr(self._f, name)
+
+    def __enter__(self) -> "_Guarded":
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._f.close()
 
 
 def _copy_capped(fs: Any, path: str, dest: Any, cap: int) -> None:

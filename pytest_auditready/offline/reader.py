@@ -1026,7 +1026,11 @@ def read_error(file: str, exc: BaseException, after: Optional[int] = None) -> Au
                                f"decompress the gzip data alone (gzip -dc {file} > {file}.log, which stops there) "
                                "and verify that; find what wrote past it")
     where = f" after {after} bytes" if after is not None else ""
-    return AuditReadyError(f"cannot read {file}{where}: {exc}", "check the file (a compressed file may be truncated)")
+    from ..engine.objects import is_url
+
+    fix = ("check the store's endpoint and the network, then run again" if is_url(file)
+           else "check the file (a compressed file may be truncated)")
+    return AuditReadyError(f"cannot read {file}{where}: {exc}", fix)
 
 
 def _blocks(f: IO[bytes], file: str, stats: FileStats) -> Iterator[Block]:
