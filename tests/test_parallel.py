@@ -677,6 +677,30 @@ def test_dask_reads_object_store_urls_as_a_local_run_does(tmp_path: Path, canari
     _same(one, two)
 
 
+def test_a_relative_path_a_dask_worker_cannot_find_is_one_line_naming_the_worker_s_folder(
+        tmp_path: Path, cluster: tuple[str, subprocess.Popen[str]]) -> None:
+    """The workers run in the cluster's folder; the command names audit.log relative to its own. Before: "cannot
+    read audit.log: no such file" with a fix to check that path, which the user sees is there (red team rt3 F7).
+    Now one line saying that a worker reads a relative path from its own folder, and the fix (absolute paths on a
+    shared file system); an absolute path to the same file is read."""
+    address, _proc = cluster
+    here = tmp_path / "elsewhere"
+    here.mkdir()
+    (here / "audit.log").write_bytes(CLEAN.read_bytes())
+    (here / "audit.log").chmod(0o600)
+    _settings(here, canaries=None)
+    (here / "known.txt").write_text("not-in-the-log-0123456789abcdef\n")
+    cfg = ["--config", str(here / "auditready.toml"), "--canaries", str(here / "known.txt")]
+    rc, _, err = _cli_json(["audit.log", *cfg, "--dask-scheduler", address], here, here / "rel.json")
+    assert rc == 2, err
+    line = err.strip()
+    assert len(line.splitlines()) == 1, err
+    assert "a worker reads a relative path from its own folder" in line and str(tmp_path) in line, line
+    assert "absolute paths" in line and "Traceback" not in err
+    rc, data, err = _cli_json([str(here / "audit.log"), *cfg, "--dask-scheduler", address], here, here / "abs.json")
+    assert rc in (0, 1) and data["files"][0]["entries"] > 0, err
+
+
 def test_a_dask_scheduler_that_does_not_answer_is_one_line(tmp_path: Path) -> None:
     import socket
 

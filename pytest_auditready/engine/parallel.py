@@ -593,7 +593,20 @@ def _dask_part(setup: Setup, part: Part) -> PartResult:
     from . import progress
 
     progress.current = None
-    return run_part(setup, part)
+    try:
+        return run_part(setup, part)
+    except AuditReadyError:
+        from .objects import is_url
+
+        if is_url(part.path) or os.path.isabs(part.path) or os.path.exists(part.path):
+            raise
+        import socket
+
+        # a relative path is the front end's: a worker looks for it in its own folder (rt3 F7)
+        raise AuditReadyError(f"a Dask worker (on {socket.gethostname()}, in the folder {os.getcwd()}) finds no "
+                              f"{part.path}: a worker reads a relative path from its own folder",
+                              "name the files by absolute paths on a file system the workers share, or by "
+                              "object-store URLs") from None
 
 
 class _DaskRunner(_Runner):
