@@ -61,6 +61,7 @@ def parse_junit(path: Path) -> tuple[dict[str, str], dict[str, str]]:
                 messages[name] = child.get("message") or ""
             elif child.tag == "skipped":
                 status = "skipped"
+                messages[name] = child.get("message") or ""  # the reason
         items[name] = status
     return items, messages
 

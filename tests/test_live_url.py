@@ -382,6 +382,32 @@ RULES = [
 ]
 
 
+def _read_as(server: Any, token: str) -> str:
+    """The audited session's conftest text that reads secret/data/payments/db with ``token`` once the log source
+    has marked where the run begins, before the run's first request: inside the run's window every time (a timed
+    thread missed a window of 0.09 s on a busy CI machine)."""
+    return (
+        "import urllib.request, pytest\n"
+        "@pytest.hookimpl(wrapper=True)\n"
+        "def pytest_auditready_make_log_source(settings, endpoint, config):\n"
+        "    source = yield\n"
+        "    mark = source.mark\n"
+        "    def mark_then_read():\n"
+        "        mark()\n"
+        f"        urllib.request.urlopen(urllib.request.Request('{server.url}/v1/secret/data/payments/db', "
+        f"headers={{'X-Vault-Token': '{token}'}}), timeout=5).read()\n"
+        "    source.mark = mark_then_read\n"
+        "    return source\n"
+    )
+
+
+def _ops_token(server: Any) -> str:
+    """A secret to read, and a root token of the vault's own (not the run's) named ops."""
+    admin(server).call("POST", "secret/data/payments/db", {"data": {"password": "hmac-me"}})
+    other = admin(server).call("POST", "auth/token/create", {"policies": ["root"], "display_name": "ops"})
+    return str(other.data.get("auth", {}).get("client_token") or (other.body or {})["auth"]["client_token"])
+
+
 def test_access_rules_hold_a_correct_vault_without_judging_the_run_s_own_requests(pytester, bao, url_env):
     server = bao()
     url_env(server)
@@ -395,27 +421,35 @@ def test_access_rules_still_catch_a_read_the_rules_do_not_allow(pytester, bao, u
     """A token of the vault's own (not the run's) reads a secret under secret/data/ while the audit runs: found."""
     server = bao()
     url_env(server)
-    admin(server).call("POST", "secret/data/payments/db", {"data": {"password": "hmac-me"}})
-    other = admin(server).call("POST", "auth/token/create", {"policies": ["root"], "display_name": "ops"})
-    token = other.data.get("auth", {}).get("client_token") or (other.body or {})["auth"]["client_token"]
-    # The read is made once the log source has marked where the run begins, before the run's first request:
-    # inside the run's window every time (a timed thread missed a window of 0.09 s on a busy CI machine).
-    conftest = (
-        "import urllib.request, pytest\n"
-        "@pytest.hookimpl(wrapper=True)\n"
-        "def pytest_auditready_make_log_source(settings, endpoint, config):\n"
-        "    source = yield\n"
-        "    mark = source.mark\n"
-        "    def mark_then_read():\n"
-        "        mark()\n"
-        f"        urllib.request.urlopen(urllib.request.Request('{server.url}/v1/secret/data/payments/db', "
-        f"headers={{'X-Vault-Token': '{token}'}}), timeout=5).read()\n"
-        "    source.mark = mark_then_read\n"
-        "    return source\n"
-    )
+    conftest = _read_as(server, _ops_token(server))
     run = run_audit(pytester, server, conftest=conftest, access_rules=RULES)
     assert "access_policy" in run.failed_checks()
     assert "payments" in run.text("access_policy") and "token-ops" in run.text("access_policy")
+
+
+CATCH_ALL = [{"name": "nobody but ops", "paths": ["*"], "operations": ["create", "read", "update", "delete", "list"],
+              "identities": ["token-ops"]}]
+
+
+@pytest.mark.parametrize("rogue", [False, True], ids=["quiet-vault", "a-read-by-another"])
+def test_rules_over_every_path_skip_a_quiet_vault_and_catch_a_read(pytester, bao, url_env, rogue):
+    """Rules that name every path and operation cover every request the run makes, all of them its own. On a quiet
+    vault: skipped, saying that only the run's own requests were in its window and where the rules are judged
+    (before: failed as having judged nothing, with a fix to point the check at the vault's log, which it was).
+    A read by another token in the window is still judged and found."""
+    server = bao()
+    url_env(server)
+    conftest = _read_as(server, _ops_token(server)) if rogue else ""
+    rules = CATCH_ALL if not rogue else [{**CATCH_ALL[0], "identities": ["token-payments"]}]
+    run = run_audit(pytester, server, conftest=conftest, access_rules=rules)
+    if rogue:
+        assert "access_policy" in run.failed_checks()
+        assert "token-ops" in run.text("access_policy")
+        return
+    assert run.result.ret == 0, run.result.stdout.str()[-3000:]
+    assert run.status("access_policy") == "skipped", run.result.stdout.str()[-3000:]
+    said = run.text("access_policy")
+    assert "no request but the run's own" in said and "auditready verify" in said, said
 
 
 @pytest.mark.parametrize("readable", [True, False], ids=["policy-readable", "policy-not-readable"])
