@@ -23,7 +23,10 @@ ROOT = Path(__file__).resolve().parent.parent / "fixtures"
 # Passwords people use, each with one or more sub-delims or a colon: every one is a credential.
 PASSWORDS = ["S3cr3tPassw0rd!", "pa$$w0rd-2026", "Tr0ub4dor&3", "it's-a-s3cret", "(Zq7vXw4Lp9)", "Zq7*vXw4Lp9",
              "Zq7+vXw4Lp9", "Zq7,vXw4Lp9", "Zq7;vXw4Lp9", "Zq7=vXw4Lp9", "Zq7:vXw4:Lp9", "p%40ss-w0rd!"]
-URLS = [f"postgresql://app:{p}@db.internal:5432/prod" for p in PASSWORDS] + [
+# A Go MySQL driver DSN (the connection_url of Vault's MySQL database plugin) is no URL: no "://" before the user
+URLS = ["vault:Mq4!zR8wKp2@tcp(db.internal:3306)/app?parseTime=true",
+        "root:Hy6(vN3)qL9@unix(/var/run/mysqld/mysqld.sock)/"] + [
+    f"postgresql://app:{p}@db.internal:5432/prod" for p in PASSWORDS] + [
     "redis://:S3cr$t(1)x@cache.internal:6379/0",  # no user: the password alone (Redis, AMQP brokers)
     "mongodb+srv://svc:Zq7!vXw4Lp9@cluster0.example.net/app?retryWrites=true",
 ]
@@ -39,6 +42,9 @@ CLEAN = [
     'see "https://vault.internal:8200","contact":"ops@example.com"',
     "https://[::1]:8200/v1/secret@x",
     "ssh://git@github.com:22/org/repo.git",
+    "{{username}}:{{password}}@tcp(127.0.0.1:3306)/",  # the plugin's template, as its docs write it
+    "vault:****@tcp(db.internal:3306)/",
+    "error: dial tcp(db) failed for vault@tcp(db:3306)",
 ]
 
 
@@ -126,4 +132,4 @@ def test_verify_finds_them_at_their_lines_and_nothing_else(tmp_path, pure):
     for name, (text, lines) in logs.items():
         found, shown = leak_lines(tmp_path, f"{name}.log", text, pure, config)
         assert found == lines, name
-        assert "S3cr3tPassw0rd" not in shown and "Zq7" not in shown
+        assert "S3cr3tPassw0rd" not in shown and "Zq7" not in shown and "Mq4!" not in shown and "Hy6(" not in shown

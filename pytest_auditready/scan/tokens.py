@@ -185,6 +185,11 @@ RULES: tuple[TokenRule, ...] = (
     # (quotes, braces, backslash...) end it, so a template's "{{password}}" or a JSON text around a URL is none.
     TokenRule("Basic Auth Credentials", re.compile(r"://[^:/?#\[\]@\s\"<>\\^`{|}]*:([^/?#\[\]@\s\"<>\\^`{|}]+)@"),
               _userinfo),
+    # A password in a Go MySQL driver DSN ("user:password@tcp(host:3306)/db", also @unix(...), @udp(...)): the
+    # form Vault's and OpenBao's MySQL database plugin takes as connection_url, and echoes in its errors once the
+    # templates are filled in. Its template "{{username}}:{{password}}@tcp(...)" and a mask are none.
+    TokenRule("Basic Auth Credentials", re.compile(r"(?<![A-Za-z0-9_.:-])[A-Za-z0-9_.-]*:([^\s@/\"'<>\\`{}|]+)"
+                                                   r"@(?:tcp6?|udp|unix)\("), _userinfo),
     # A credential assigned to a key that names one, inside a value: a connection string ("Server=db;Password=..;",
     # libpq's "password=..", JDBC's "&password=.."), a command line ("--password=.."), an environment assignment
     # ("PGPASSWORD=..", "AWS_SECRET_ACCESS_KEY=.."). detect-secrets' keyword detector sees only "key": "value" pairs
@@ -242,6 +247,7 @@ PREFILTERS: tuple[tuple[bytes, bool], ...] = (  # (expression, caseless)
     (rb"GOCSPX-|ya29\.", False),
     (rb"hooks\.slack\.com/", False),
     (rb"://[^\s\"<>\\^`{|}/?#\[\]@]{1,256}@", False),
+    (rb"@(?:tcp6?|udp|unix)\(", False),
     (CREDENTIAL_KEY.encode("ascii") + rb"\s{0,2}=", True),
     # an XML element's or key's end, as a JSON text writes it (Go writes ">" as \u003e, a quote escaped)
     (CREDENTIAL_KEY.encode("ascii") + rb"(?:\s[^<>]{0,128})?(?:>|\\u003[eE])", True),
