@@ -723,13 +723,15 @@ class Review(Visitor):
                 doc = line_object(raw, prefix) if raw is not None else None
                 if doc is None:
                     continue  # no line at hand: who sent it and with which token are not known
-                tokens = [v for v in (_sub(doc, "request", "data", "token"), _sub(doc, "auth", "client_token"),
-                                      _sub(doc, "auth", "accessor")) if isinstance(v, str) and v]
+                own = [v for v in (_sub(doc, "auth", "client_token"), _sub(doc, "auth", "accessor"))
+                       if isinstance(v, str) and v]  # the token it was sent with (a wrapping token, maybe)
+                body = _sub(doc, "request", "data", "token")
+                tokens = ([body] if isinstance(body, str) and body else []) + own
                 w = who_of(doc)
                 ts = parse_time(batch.time[i])
                 got = [tokens, w.display_name, w.entity_id, _accessor(w.accessor) if w.accessor else "",
                        batch.source[i], ts[0] if ts is not None else None,
-                       w.refused or batch.result[i].startswith("error:")]
+                       w.refused or batch.result[i].startswith("error:"), own]
                 if not self._unwrap(got, wraps):
                     if len(self.unlinked) < _UNLINKED:
                         self.unlinked.append(got)
@@ -740,7 +742,12 @@ class Review(Visitor):
         """Count the unwrap ``u`` (an ``unlinked`` row) when one of its tokens is in ``wraps``."""
         path = next((wraps[k] for k in u[0] if k in wraps), "")
         if path:
-            self._count(path, u[1], u[2], u[3], u[4], "unwrap", u[5], u[6], True)
+            name, entity = u[1], u[2]
+            if (name or entity) and any(k in wraps for k in (u[7] if len(u) > 7 else ())):
+                # sent with the wrapping token itself, whose entry carries its creator's display name: by whoever
+                # held it (as ``auditready access`` names it)
+                name, entity = f"holder of a wrapping token from {name or entity}", ""
+            self._count(path, name, entity, u[3], u[4], "unwrap", u[5], u[6], True)
         return bool(path)
 
     # -- Kubernetes and CloudTrail ------------------------------------------------------------------------------

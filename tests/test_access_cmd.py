@@ -158,12 +158,15 @@ def test_since_until_gzip_folders_and_only_the_pattern(traffic: tuple[Any, Path]
     assert as_counted(doc) == independent_count([log], lambda p: p == "secret/data/app/db", since=since)
     assert {i["display_name"] for i in doc["identities"]} == {"token-intruder"}
     assert len(doc["files"]) == 2 and sum(f["entries"] for f in doc["files"]) == len(lines)
-    # a date alone: the whole day; a window ending before the first entry: nobody
+    # a date alone: the whole day; a window ending before the first entry: no answer (exit 2), not "nobody": the
+    # files hold no evidence of that period (red team rt5)
     day = lines[0][9:19]
     r = access("secret/data/app/*", str(log), "--since", day, "--until", day, "--json", "-")
     assert as_counted(json.loads(r.stdout)) == independent_count([log], lambda p: p.startswith("secret/data/app/"))
+    assert json.loads(r.stdout)["covers"]["entries_in_period"] == len(lines)
     r = access("secret/data/app/*", str(log), "--until", "2000-01-01", "--json", "-")
-    assert r.returncode == 0 and json.loads(r.stdout)["identities"] == []
+    assert r.returncode == 2 and r.stdout == "" and "hold no entry between" in r.stderr, r.stderr
+    assert "name the audit log files that cover the period" in r.stderr
 
 
 def _jsonl(tmp_path: Path) -> Path:
@@ -356,10 +359,12 @@ def test_whoever_unwraps_a_response_wrapped_read_saw_the_secret(bao: Any, tmp_pa
     doc = json.loads(proc.stdout)
     ops = {(i["display_name"], op): (c["requests"], c["denied"])
            for i in doc["identities"] for op, c in i["operations"].items()}
-    # the wrapping token's own unwrap is logged with the display name of the token that wrapped (its source
-    # address tells who sent it); a refused unwrap's entry names no identity, but its token digests are the
-    # courier's (the answer counts it there, as the courier's third unwrap, refused)
-    assert ops == {("token", "create"): (1, 0), ("token-reader", "read"): (3, 0), ("token-reader", "unwrap"): (1, 0),
+    # the wrapping token's own unwrap is logged with the display name of the token that wrapped: whoever held the
+    # wrapping token sent it, so it is named as such, never as the reader's own unwrap (red team rt5); a refused
+    # unwrap's entry names no identity, but its token digests are the courier's (the answer counts it there, as
+    # the courier's third unwrap, refused)
+    assert ops == {("token", "create"): (1, 0), ("token-reader", "read"): (3, 0),
+                   ("holder of a wrapping token from token-reader", "unwrap"): (1, 0),
                    ("token-courier", "unwrap"): (3, 1)}, ops
     assert_no_secret(proc.stdout)
     api = json.loads(access("secret/data/app/api", str(log), "--json", "-").stdout)
@@ -402,3 +407,52 @@ def test_a_rotated_copy_beside_its_compressed_twin_counts_once(traffic: tuple[An
     other = tmp_path / "other.log"
     other.write_bytes(log.read_bytes().replace(b'"secret/data/app/', b'"secret/data/app/'.upper(), 1))
     assert json.loads(access("secret/+/app/*", str(one), str(other), "--json", "-").stdout)["files"][1]["same_as"] == ""
+
+
+def test_a_refused_unwrap_and_a_failed_read_are_their_identities_and_denied(bao: Any, tmp_path: Path) -> None:
+    """Red team rt5, on a real OpenBao log. (1) bob's only named entries are on his cubbyhole, which the pattern
+    does not name; his unwrap of a spent wrapping token (in the body) is refused and its entry names no one, but
+    carries his token's digest: counted under token-bob, not under "(none)" as a second identity. (2) a read of
+    the secret that the policy allows and the KV engine refuses (check-and-set) carries its error on the response
+    entry only: counted as denied, as the docs say of a request whose entry carries an error."""
+    server = bao()
+    admin = VaultClient(server.url, server.root_token, timeout=5)
+    try:
+        admin.call("PUT", "sys/policies/acl/app-rw",
+                   {"policy": 'path "secret/data/app/*" { capabilities = ["read", "update"] }'})
+        alice, bob = _token(admin, "alice", ["app-rw"]), _token(admin, "bob", ["default"])
+        assert admin.call("POST", "secret/data/app/db", {"data": {"v": "d" * 20}}).status == 200
+        assert bob.call("POST", "cubbyhole/mine", {"note": "x"}).status in (200, 204)
+        r = alice.call("GET", "secret/data/app/db", headers={"X-Vault-Wrap-TTL": "60s"})
+        wrapping = remember_secret(str((r.body or {})["wrap_info"]["token"]))
+        assert admin.with_token(wrapping).call("POST", "sys/wrapping/unwrap").status == 200
+        assert bob.call("POST", "sys/wrapping/unwrap", {"token": wrapping}).status == 400  # spent
+        # a write the policy allows, refused by the KV engine (check-and-set: the secret is at version 1, not 0)
+        assert alice.call("POST", "secret/data/app/db", {"options": {"cas": 0}, "data": {"v": "x"}}).status == 400
+    finally:
+        admin.close()
+    log = tmp_path / "audit.log"
+    log.write_bytes(server.log_path.read_bytes())
+    proc = access("secret/data/app/*", str(log), "--json", "-")
+    assert proc.returncode == 0, proc.stderr
+    doc = json.loads(proc.stdout)
+    ops = {(i["display_name"], op): (c["requests"], c["denied"])
+           for i in doc["identities"] for op, c in i["operations"].items()}
+    assert ops[("token-bob", "unwrap")] == (1, 1), ops
+    assert ("", "unwrap") not in ops, ops
+    assert ops[("holder of a wrapping token from token-alice", "unwrap")] == (1, 0), ops
+    assert ops[("token-alice", "read")] == (1, 0), ops  # the wrapped read
+    assert ops[("token-alice", "update")] == (1, 1), ops  # the refused check-and-set write
+    assert_no_secret(proc.stdout)
+
+
+def test_a_period_the_files_cover_in_part_is_answered_and_said(traffic: tuple[Any, Path]) -> None:
+    """--since before the first entry: the answer holds what the files hold, and says (stderr, and "covers" in the
+    JSON) that their entries run over less than the period asked about."""
+    _server, log = traffic
+    proc = access("secret/data/app/*", str(log), "--since", "2000-01-01", "--json", "-")
+    assert proc.returncode == 0, proc.stderr
+    doc = json.loads(proc.stdout)
+    first = json.loads(log.read_text().splitlines()[0])["time"]
+    assert doc["covers"]["first"][:23] == first[:23] and doc["covers"]["entries_in_period"] > 0
+    assert "less than the period asked about" in proc.stderr

@@ -311,8 +311,9 @@ def test_vault_an_unwrap_after_a_rewrap_is_a_read_of_the_secret(rewrapped: Path,
     local = {"127.0.0.1": 1}
     assert shape(doc)["secret/data/prod/api"] == ("", {
         "token": ({"create": [1, 0]}, local), "token-reader": ({"read": [1, 0]}, local),
-        # the new token, sent as the client token, is logged with the name of the rewrap's token
-        "token-courier": ({"unwrap": [1, 0]}, local),
+        # the new token, sent as the client token, is logged with the name of the rewrap's token: whoever held it
+        # sent it, named as such (red team rt5), never as the courier's own unwrap
+        "holder of a wrapping token from token-courier": ({"unwrap": [1, 0]}, local),
         "": ({"unwrap": [1, 1]}, local)})  # the old token: refused before the vault says who sent it
     assert_no_secret(json.dumps(doc))
     done, declined = _cut_and_merged(rewrapped, tmp_path)

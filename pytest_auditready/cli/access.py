@@ -49,6 +49,7 @@ import argparse
 import calendar
 import collections
 import copy
+import dataclasses
 import datetime
 import hashlib
 import json
@@ -89,6 +90,7 @@ _K8S_REFUSED = frozenset({"401", "403"})
 _KEEP = 50  # distinct source addresses and paths kept per identity (the rest is counted)
 _WRAPS = 100_000  # wrapping tokens kept (the oldest forgotten first): a response-wrapped secret's token is used once
 _UNWRAP, _REWRAP = "sys/wrapping/unwrap", "sys/wrapping/rewrap"
+_WRAPPING = "sys/wrapping/"
 _CUBBYHOLE = "cubbyhole/"  # a token's own storage: the same path names another secret for each token
 _ANON = 10_000  # tokens whose unnamed requests are held apart (the rest count as no identity at once)
 _TOKEN_KEYS = (("auth", "client_token"), ("request", "client_token"), ("auth", "accessor"),
@@ -297,6 +299,14 @@ class Accesses(Visitor):
         self.anon: dict[tuple[str, ...], Identity] = {}
         self.names: dict[str, tuple[str, str]] = {}  # token or accessor digest -> (display name, entity id)
         self.untimed = 0  # matching requests without a readable time, left out when --since/--until is given
+        # what the files cover: the first and last time of any entry, and the entries inside --since/--until
+        self.span: Optional[tuple[int, int]] = None
+        self.in_period = 0
+        # counted Vault requests whose response entry is still to come, by request id: (the operation's count, the
+        # identity's total, its scope's counts or None), so that a response that carries an error (a read that
+        # failed) counts the request as denied, as one whose request entry carried it does
+        self.open: dict[str, tuple[OpCount, OpCount, Optional[list[int]]]] = {}
+        self._rid = ""  # the request id of the request being counted (``_count``)
 
     def block(self, file: str, first_line: int, data: bytes) -> None:
         self.raw.block(file, first_line, data)
@@ -304,8 +314,46 @@ class Accesses(Visitor):
             self.content.update(data)
             self.content.update(b"\n")
 
+    def _cover(self, batch: Entries) -> None:
+        """Widen the span the files cover by the batch's times, and count its entries inside --since/--until."""
+        if batch.utc_times():
+            stamps = batch.times_ns()
+        else:
+            stamps = [t[0] for t in map(parse_time, batch.time) if t is not None]
+        if not stamps:
+            return
+        lo, hi = min(stamps), max(stamps)
+        if self.span is not None:
+            lo, hi = min(lo, self.span[0]), max(hi, self.span[1])
+        self.span = (lo, hi)
+        since, until = self.since, self.until
+        if since is None and until is None:
+            self.in_period += len(stamps)
+        else:
+            self.in_period += sum(1 for ns in stamps
+                                  if (since is None or ns >= since) and (until is None or ns <= until))
+
+    def _learn_names(self, batch: Entries) -> None:
+        """Remember the identity every entry names for its token's digests, from the decoded entries (any path): a
+        request refused for its token names none, and is counted under the one its token has elsewhere
+        (``flush``). An entry on sys/wrapping/ may be made with a wrapping token, which carries its creator's
+        display name: its name is learned where it is counted (``_unwrap``)."""
+        names, cap = self.names, _WRAPS
+        for item, path in zip(batch.decoded or (), batch.resource):
+            auth = getattr(item, "auth", None)
+            if auth is None or not (auth.display_name or auth.entity_id) or path.startswith(_WRAPPING):
+                continue
+            for t in (auth.client_token, auth.accessor):
+                if t:
+                    if t not in names and len(names) >= cap:
+                        names.pop(next(iter(names)))
+                    names[t] = (auth.display_name, auth.entity_id)
+
     def entries(self, batch: Entries) -> None:
         regex, since, until, fmt, scope = self.paths.regex, self.since, self.until, self.fmt, batch.scope
+        self._cover(batch)
+        if fmt == "vault" and batch.decoded is not None:
+            self._learn_names(batch)
         for i, (t, path) in enumerate(zip(batch.type, batch.resource)):
             reach: Optional[Reach] = None
             if fmt == "vault":
@@ -315,6 +363,8 @@ class Accesses(Visitor):
                 if t != "request":
                     if t == "response" and (batch.resource[i] == _REWRAP or hit_path):
                         self._wrapped(batch, i, path)
+                    if t == "response" and self.open:
+                        self._answered(batch.request_id[i], batch.result[i])
                     continue
                 if batch.resource[i] == _UNWRAP and self.wraps:
                     self._unwrap(batch, i)
@@ -356,6 +406,7 @@ class Accesses(Visitor):
                                                              remote_address=batch.source[i])
                 tokens = self._tokens(doc, w) if doc is not None else ()
                 denied = w.refused or result.startswith("error:")
+                self._rid = batch.request_id[i]
                 if batch.resource[i].startswith(_CUBBYHOLE):  # each token has its own: same path, other secrets
                     hit = [f"{p} (the cubbyhole of token {_accessor(w.accessor) or 'unknown'})" for p in hit]
             else:
@@ -434,8 +485,27 @@ class Accesses(Visitor):
             if (self.since is not None and ns < self.since) or (self.until is not None and ns > self.until):
                 return
         w = who_of(doc)  # the line parsed once
+        if (w.display_name or w.entity_id) and any(isinstance(v, str) and v in self.wraps for v in (
+                _sub(doc, "auth", "client_token"), _sub(doc, "auth", "accessor"))):
+            # made with the wrapping token itself (as X-Vault-Token), whose entry carries its creator's display
+            # name: whoever held the token unwrapped it, not its creator. (Refused, the entry names no one: it is
+            # counted under the name its token's digest gets here, at ``flush``.)
+            w = dataclasses.replace(w, display_name=f"holder of a wrapping token from {w.display_name or w.entity_id}",
+                                    entity_id="")
+        self._rid = batch.request_id[i]
         self._count(w, "unwrap", [path], ns, w.refused or batch.result[i].startswith("error:"), "",
                     self._tokens(doc, w))
+
+    def _answered(self, rid: str, result: str) -> None:
+        """A response entry: its request, if counted and not denied, is denied when the response carries an
+        error."""
+        counts = self.open.pop(rid, None) if rid else None
+        if counts is not None and result.startswith("error:"):
+            op, total, scope = counts
+            op.denied += 1
+            total.denied += 1
+            if scope is not None:
+                scope[1] += 1
 
     def flush(self) -> None:
         """Count the Kubernetes requests whose last stage never came (not known to be denied); put the Vault
@@ -471,15 +541,22 @@ class Accesses(Visitor):
         if ident is None:
             ident = self.who.get((w.display_name, w.entity_id)) or self._ident(w)
         unnamed = bool(seen)
-        ident.ops.setdefault(op, OpCount()).add(ns, denied, unnamed)
+        count = ident.ops.setdefault(op, OpCount())
+        count.add(ns, denied, unnamed)
         ident.total.add(ns, denied, unnamed)
+        scope: Optional[list[int]] = None
         if seen:
             if seen in ident.scopes or len(ident.scopes) < _KEEP:
-                c = ident.scopes.setdefault(seen, [0, 0])
+                scope = c = ident.scopes.setdefault(seen, [0, 0])
                 c[0] += 1
                 c[1] += denied
             else:
                 ident.scopes_more += 1
+        rid, self._rid = self._rid, ""
+        if rid and not denied:  # a Vault request: its response may carry an error (``_answered``)
+            if len(self.open) >= _WRAPS:
+                self.open.pop(next(iter(self.open)))
+            self.open[rid] = (count, ident.total, scope)
         if w.accessor and not _keep(ident.accessors, _accessor(w.accessor)):
             ident.accessors_more += 1
         if w.remote_address and not _keep(ident.sources, w.remote_address):
@@ -532,8 +609,8 @@ def answer(pattern: str, paths: Sequence[str], settings: Any, since: Optional[in
         stats = FileStats()
         read_blocks, parse, whole = reader_for(s, path)
         maybe_twin = hint is None or shared[hint % 2**32] > 1
-        before = copy.deepcopy((acc.who, acc.untimed, acc.received, acc.counted, acc.anon)) if maybe_twin and seen \
-            else None
+        before = copy.deepcopy((acc.who, acc.untimed, acc.received, acc.counted, acc.anon, acc.open, acc.in_period)) \
+            if maybe_twin and seen else None
         acc.content = hashlib.sha256() if maybe_twin else None
         f = open_log(path)
         try:
@@ -545,7 +622,7 @@ def answer(pattern: str, paths: Sequence[str], settings: Any, since: Optional[in
             digest = acc.content.digest()
             twin = seen.get(digest, "") if stats.lines else ""
             if twin and before is not None:
-                acc.who, acc.untimed, acc.received, acc.counted, acc.anon = before
+                acc.who, acc.untimed, acc.received, acc.counted, acc.anon, acc.open, acc.in_period = before
             else:
                 seen.setdefault(digest, path)
         files.append(FileRead(path, stats.lines, stats.bytes, counts.entries, counts.bad_lines, s.log_format, twin))
@@ -596,6 +673,10 @@ def as_json(pattern: str, since: Optional[int], until: Optional[int], acc: Acces
         "denied": sum(i.total.denied for i in idents),
         "unnamed": sum(i.total.unnamed for i in idents),
         "untimed_left_out": acc.untimed,
+        # what the files hold evidence of: the first and last time of any of their entries, and how many entries
+        # fall in the period asked about (all of them without --since/--until)
+        "covers": {"first": _iso(acc.span[0]) if acc.span else None, "last": _iso(acc.span[1]) if acc.span else None,
+                   "entries_in_period": acc.in_period},
         # paths, names and addresses from the log: a credential a client put in one is shown masked, never as written
         "identities": mask_credentials([i.to_json() for i in idents]),
         "files": [f.to_json() for f in files],
@@ -687,6 +768,12 @@ def run(args: argparse.Namespace) -> int:
         lines = sum(f.lines for f in files)
         raise AuditReadyError(f"the {len(files)} file(s) named hold no audit entry ({lines} lines read): there is "
                               "nothing to answer from", "name the audit log files that cover the period asked about")
+    if (since is not None or until is not None) and not acc.in_period:  # "nobody" in a period the files miss
+        asked = f"between {_iso(since) or 'their start'} and {_iso(until) or 'their end'}"
+        held = (f"their entries run from {_iso(acc.span[0])} to {_iso(acc.span[1])}" if acc.span
+                else "none of their entries has a readable time")
+        raise AuditReadyError(f"the {len(files)} file(s) named hold no entry {asked} ({held}): there is nothing to "
+                              "answer from", "name the audit log files that cover the period asked about")
     doc = as_json(args.pattern, since, until, acc, files)
     near = _kv2_near(args.pattern, doc, files, paths, settings, since, until)
     if near is not None:
@@ -709,6 +796,10 @@ def run(args: argparse.Namespace) -> int:
         total_mb = sum(f.bytes for f in files) / 1e6
         out.write(f"read {len(files)} file(s), {sum(f.lines for f in files)} lines, {total_mb:.1f} MB in "
                   f"{seconds:.2f} s\n")
+        if acc.span is not None:
+            period = f"; {acc.in_period} of them in the period asked about" if since is not None or until is not None \
+                else ""
+            out.write(f"the files' entries run from {_iso(acc.span[0])} to {_iso(acc.span[1])}{period}\n")
         for f in files:
             if f.same_as:
                 out.write(f"  {visible(f.file)} holds the same lines as {visible(f.same_as)}: counted once\n")
@@ -719,6 +810,11 @@ def run(args: argparse.Namespace) -> int:
               f"{visible(near['pattern'])}: a KV version 2 mount logs its secrets' API paths, with data/ after the "
               f"mount (metadata/ for their metadata); fix: ask for {visible(near['pattern'])}", file=sys.stderr)
     unreadable = sum(f.unreadable_lines for f in files)
+    if acc.span is not None and ((since is not None and since < acc.span[0])
+                                 or (until is not None and until > acc.span[1])):
+        print(f"auditready: the files' entries run from {_iso(acc.span[0])} to {_iso(acc.span[1])}, less than the "
+              "period asked about: requests outside that span are not in them; fix: name the audit log files that "
+              "cover the whole period", file=sys.stderr)
     if acc.untimed:
         print(f"auditready: {acc.untimed} matching requests have no readable time and were left out by "
               "--since/--until", file=sys.stderr)
