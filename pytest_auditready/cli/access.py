@@ -339,8 +339,10 @@ class Accesses(Visitor):
         (``flush``). An entry on sys/wrapping/ may be made with a wrapping token, which carries its creator's
         display name: its name is learned where it is counted (``_unwrap``)."""
         names, cap = self.names, _WRAPS
-        for item, path in zip(batch.decoded or (), batch.resource):
-            auth = getattr(item, "auth", None)
+        for item, kind, path in zip(batch.decoded or (), batch.type, batch.resource):
+            if kind != "request":  # (its response entry names the same token)
+                continue
+            auth = item.auth
             if auth is None or not (auth.display_name or auth.entity_id) or path.startswith(_WRAPPING):
                 continue
             for t in (auth.client_token, auth.accessor):
