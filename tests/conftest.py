@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
+import random
+import secrets
 import threading
 import time
 from pathlib import Path
@@ -28,6 +31,22 @@ from pytest_auditready.vault.embedded import EmbeddedServer
 hypothesis.settings.register_profile("repeatable", derandomize=True, database=None)
 hypothesis.settings.register_profile("explore")
 hypothesis.settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "repeatable"))
+
+# Random values are drawn the same on every run too: `secrets` draws from a generator seeded by the test's node id
+# (at collection, by a fixed seed), for the tests and for the code they drive in this process. A value that made a
+# test fail (a token whose entropy fell under the detector's limit, say) makes it fail again, never now and then.
+_DRAWS = random.Random(0)
+secrets.token_bytes = lambda nbytes=None: _DRAWS.randbytes(32 if nbytes is None else nbytes)  # type: ignore[assignment]
+secrets.randbelow = lambda exclusive_upper_bound: _DRAWS.randrange(exclusive_upper_bound)  # type: ignore[assignment]
+secrets.randbits = _DRAWS.getrandbits  # type: ignore[assignment]
+secrets.choice = lambda seq: _DRAWS.choice(seq)  # type: ignore[assignment]
+
+
+@pytest.fixture(autouse=True)
+def _repeatable_draws(request: pytest.FixtureRequest) -> None:
+    """Seeds this test's random values from its node id (see _DRAWS)."""
+    _DRAWS.seed(hashlib.sha256(request.node.nodeid.encode()).digest())
+
 
 # Every secret value a test created or saw (canaries, tokens), to be looked for in every output.
 SEEN_SECRETS: set[str] = set()
