@@ -369,7 +369,10 @@ def test_a_vault_clock_off_fails_timestamp_accuracy_alone(pytester, bao, url_env
     run = run_audit(pytester, server, shipped, log_wait=1.0)
     assert run.result.ret == 1
     assert run.failed_checks() == {"timestamp_accuracy"}, run.failed_checks()
-    assert "off by +5" in run.text("timestamp_accuracy")
+    # Off by the shift less the time from the entry's writing to the client's receipt: about +4.99 s, and less on a
+    # loaded machine; every action's entries say so.
+    offs = [float(x) for x in re.findall(r"off by ([+-]\d+\.\d+) s", run.text("timestamp_accuracy"))]
+    assert offs and all(4.0 < off <= 5.0 for off in offs), offs
 
 
 # The README's example rule (nobody changes audit devices) and the rule a team writes first (only the payments app
