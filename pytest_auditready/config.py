@@ -70,7 +70,7 @@ class Settings:
     evidence: Optional[str] = None  # directory for the evidence bundle
     sarif: Optional[str] = None  # SARIF 2.1.0 file for findings with a file:line
     fail_on: str = "any"  # "any" failed check, or only checks of this severity or higher
-    require_tamper_evidence: bool = True  # tamper_evidence fails without a digest chain; false skips it
+    require_tamper_evidence: bool = True  # false: no chain is excused (skipped); a chain that is there is verified
     public_key: Optional[str] = None  # Ed25519 public key (KEY.pub) that verifies LOG.digests
     cloudtrail_public_keys: Optional[str] = None  # `aws cloudtrail list-public-keys` JSON: verifies digest files
     seal_archive: tuple[str, ...] = ()  # folders where rotated files of a sealed log are kept once moved away

@@ -162,6 +162,12 @@ class AuditReadySession:
             self._exit(exc)
         if self.files is None:
             self._refuse_clashes([self.settings.log] if self.settings.log else [])
+            from .engine.files import check_inputs
+
+            try:
+                check_inputs(self.settings)  # a key that could never verify the log's chain: said before the run
+            except AuditReadyError as exc:
+                self._exit(exc)
             return
         from .engine.files import detect, prepare
 

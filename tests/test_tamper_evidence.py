@@ -249,3 +249,73 @@ def test_a_sealer_still_on_the_rotated_file_is_waited_for(tmp_path: Path) -> Non
         sealer.close()
     assert a.error is None and a.report is not None
     assert not a.report.problems_for(str(log), ()), [p.text() for p in a.report.problems]
+
+
+# -- require_tamper_evidence = false excuses the lack of a mechanism, never a mechanism that is there (rt6 F2) -----
+
+
+@pytest.mark.parametrize("kind", ["deleted line", "changed byte", "truncated tail"])
+def test_a_chain_that_is_there_is_verified_when_not_required(sealed: tuple[Path, Path], kind: str) -> None:
+    """Fails without the fix: the setting skipped the check outright, so a sealed log with lines deleted passed
+    (a team sets it to quiet its unsealed logs, and the sealed ones went unchecked too)."""
+    log, pub = sealed
+    said = _run(_ctx(log, public_key=str(pub), require_tamper_evidence=False))
+    assert [type(x).__name__ for x in said] == ["Note"], said
+    _tamper(log, kind)
+    out = _run(_ctx(log, public_key=str(pub), require_tamper_evidence=False))
+    assert out and all(isinstance(f, Finding) for f in out), out
+
+
+def test_a_chain_without_its_key_is_skipped_when_not_required(sealed: tuple[Path, Path]) -> None:
+    log, _ = sealed
+    out = _run(_ctx(log, require_tamper_evidence=False))
+    assert len(out) == 1 and isinstance(out[0], Skip), out
+    assert "require_tamper_evidence = false" in out[0].reason and "no key" in out[0].reason
+
+
+def test_cloudtrail_digest_files_that_are_there_are_verified_when_not_required(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    import gzip
+    import json
+
+    from pytest_auditready.cli import main
+    from tests.test_cloudtrail import _log_key, build_trail, rsa_key, write_keys
+
+    root = build_trail(tmp_path / "copy")
+    keys = write_keys(tmp_path / "keys.json", rsa_key())
+    config = tmp_path / "auditready.toml"
+    config.write_text("require_tamper_evidence = false\nretention_days = 0\n")
+    log = root / _log_key(1, 0)
+    for p in (root / "AWSLogs").rglob("*.json.gz"):
+        p.chmod(0o600)
+    args = ["verify", "--format", "cloudtrail", str(log), "--config", str(config), "--cloudtrail-public-keys",
+            str(keys)]
+    main(args)  # the test trail's records are not clean for every other check: only tamper_evidence's verdict counts
+    assert "PASS tamper_evidence" in capsys.readouterr().out
+    doc = json.loads(gzip.decompress(log.read_bytes()))
+    doc["Records"][0]["sourceIPAddress"] = "198.51.100.7"
+    log.write_bytes(gzip.compress(json.dumps(doc).encode()))
+    assert main(args) == 1
+    out = capsys.readouterr().out
+    assert "FAIL tamper_evidence" in out and "does not match the SHA-256" in out
+
+
+# -- a key that can verify nothing is a usage error before any verdict, whatever the check's setting (rt6 F6) -----
+
+
+@pytest.mark.parametrize("required", [True, False])
+@pytest.mark.parametrize("key", ["garbage", "private"])
+def test_an_unusable_public_key_is_refused_in_one_line(sealed: tuple[Path, Path], tmp_path: Path, key: str,
+                                                       required: bool) -> None:
+    """Fails without the fix: a key that is no key was a tamper_evidence finding (exit 1, blamed on the log), and
+    with require_tamper_evidence = false it was never read (exit 0)."""
+    from tests.test_attack_io import cli, one_line_exit_2
+
+    log, pub = sealed
+    bad = tmp_path / "bad.pub"
+    bad.write_text("garbage\n")
+    given = bad if key == "garbage" else pub.with_suffix("")  # k.pub's private half is k
+    config = tmp_path / "auditready.toml"
+    config.write_text(f"require_tamper_evidence = {str(required).lower()}\nretention_days = 0\n")
+    proc = cli("verify", str(log), "--public-key", str(given), "--config", str(config), cwd=tmp_path)
+    one_line_exit_2(proc, "not a PEM public key" if key == "garbage" else "holds a private key", "--public-key")

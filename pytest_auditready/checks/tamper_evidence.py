@@ -126,17 +126,35 @@ def _no_mechanism(ctx: CheckContext, name: str) -> Finding:
                    + NO_CHAIN_FIX, where=name)
 
 
+def _keyless(ctx: CheckContext, a: Assessment) -> bool:
+    """The log's mechanism is there but no key to verify it was given."""
+    if ctx.seal_problem is not None:
+        return False
+    if a.mechanism.startswith("CloudTrail"):
+        return ctx.settings.cloudtrail_public_keys is None
+    return ctx.settings.public_key is None
+
+
 def run(ctx: CheckContext) -> Iterator[Union[Finding, Skip, Note]]:
-    if not ctx.settings.require_tamper_evidence:
+    # require_tamper_evidence = false excuses the lack of a mechanism (or of the key to one), never a mechanism that
+    # is there and says the log was changed: a chain beside a log is verified whatever that key says.
+    required = ctx.settings.require_tamper_evidence
+    own = ctx.settings.embedded and ctx.ledger is not None  # the embedded target's chain is its own, not the vault's
+    if not required and own:
         yield Skip("", SKIP_REASON)
         return
     a = _assessment(ctx)
     if isinstance(a, Finding):
-        yield a
+        yield a if required else Skip("", SKIP_REASON)
         return
     name = ctx.log_path or ctx.source
     if not a.mechanism:
-        yield _no_mechanism(ctx, str(name))
+        yield _no_mechanism(ctx, str(name)) if required else Skip("", SKIP_REASON + " (no integrity mechanism is "
+                                                                   "beside this log)")
+        return
+    if a.error is not None and not required and _keyless(ctx, a):
+        yield Skip("", f"{SKIP_REASON} (the {a.mechanism} beside this log was not verified: no key to it was "
+                   "given)")
         return
     if a.error is not None:
         yield Finding(ID, "", f"The {a.mechanism} of {name} cannot be verified: {a.error.cause}.",

@@ -175,19 +175,33 @@ def prepare(settings: Settings, paths: Sequence[str]) -> tuple[list[str], dict[s
 
 
 def check_inputs(settings: Settings) -> None:
-    """Refuse, before any verdict, key files that are no regular file of sane size (a FIFO, a device, a folder):
-    input that cannot be read is exit 2 in one line, never a tamper_evidence finding blamed on the log."""
+    """Refuse, before any verdict, key files that are no regular file of sane size (a FIFO, a device, a folder) or
+    hold no usable key (text that is no key, a private key, a list with no CloudTrail key): input that cannot be
+    read is exit 2 in one line, never a tamper_evidence finding blamed on the log, and never left unread because
+    the check is not required (``require_tamper_evidence = false`` still verifies a chain that is there)."""
+    from pathlib import Path
+
     from ..safeio import MAX_KEY_BYTES, MAX_LIST_BYTES, read_small
 
     for path, what, cap, option in ((settings.public_key, "public key", MAX_KEY_BYTES, "--public-key"),
                                     (settings.cloudtrail_public_keys, "CloudTrail public keys file", MAX_LIST_BYTES,
                                      "--cloudtrail-public-keys")):
         if path:
+            if option == "--public-key":  # cryptography is imported only where a key is given
+                from ..seal.chain import load_public_key as load
+            else:
+                from ..seal.cloudtrail import load_public_keys as load  # type: ignore[assignment]
             try:
                 read_small(path, what, cap)
             except FileNotFoundError:  # read_small leaves the wording of a missing file to its caller
                 raise AuditReadyError(f"no such {what}: {path}", f"check the path given to {option} (or its key in "
                                       "[tool.auditready])") from None
+            try:
+                load(Path(path))
+            except AuditReadyError as exc:
+                key = option[2:].replace("-", "_")
+                raise AuditReadyError(f"{exc.cause} (given as {key} in [tool.auditready] or {option}): it can verify "
+                                      "no log", exc.fix) from None
     from .objects import credentials_in, is_url
 
     for folder in settings.seal_archive:
