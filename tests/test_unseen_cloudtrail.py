@@ -44,12 +44,13 @@ def _keys(tmp: Path, *periods: tuple[rsa.RSAPrivateKey, object, object]) -> Path
 
 
 def chain(root: Path, hours: Iterable[int], *, account: str = ACCOUNT, region: str = REGION, trail: str = "trail",
-          key_for: Callable[[int], rsa.RSAPrivateKey] = lambda h: rsa_key(0), restart_at: Iterable[int] = ()
-          ) -> list[str]:
+          key_for: Callable[[int], rsa.RSAPrivateKey] = lambda h: rsa_key(0), restart_at: Iterable[int] = (),
+          first_prev: Optional[tuple[str, str, str]] = None) -> list[str]:
     """A trail's digests and logs for ``hours`` of 2026-01-01 (two log files an hour), each digest signed by
     ``key_for(hour)``; at the hours of ``restart_at`` a starting digest (no previous), as CloudTrail writes when
-    logging is turned back on. Returns the log files' keys."""
-    prev: Optional[tuple[str, str, str]] = None
+    logging is turned back on; the first names ``first_prev`` (key, SHA-256, signature) as its previous digest.
+    Returns the log files' keys."""
+    prev = first_prev
     logs_written: list[str] = []
     restarts = set(restart_at)
     for h in hours:
@@ -106,7 +107,10 @@ def test_digests_of_other_regions_accounts_and_trails_are_chains_of_their_own(
     # not taken for added ones because the other chains cover the hour)
     deleted = next((root / f"AWSLogs/{ACCOUNT}/CloudTrail-Digest/{REGION}/2026/01/01").glob("*_other_*T030000Z*.gz"))
     deleted.unlink()
-    assert {k for k, _ in _problems(root, keys)} == {"digest-missing", "gap"}
+    problems = validate_trail(root, keys).problems
+    assert {p.kind for p in problems} == {"digest-missing", "gap", "log-unlisted"}, problems
+    assert all("in an hour no digest here of its account and region covers" in p.message
+               for p in problems if p.kind == "log-unlisted")
 
 
 # -- a key valid only for another period; a chain across a key rotation --------------------------------------------
@@ -187,15 +191,23 @@ def test_a_log_file_added_where_digests_cover_its_hour_fails(tmp_path: Path,
     out = _tamper_outcome(root / added, keys)
     assert out.status == "failed" and "No digest file beside it lists" in _texts(out)
     # A file of the newest hour may be listed by the next digest, not copied yet; one of a region without digests
-    # here is not judged by these: both only noted.
+    # here is not judged by these; one before the oldest digest predates them: none can be validated, so none leaves
+    # the trail valid (rt6 F3: a note and "trail valid", exit 0), each said for what it is.
     (root / added).unlink()
     late = _log_key(2, 40)
     (root / late).write_bytes(gzip.compress(json.dumps(records(2, 40)).encode()))
     other = _log_key(0, 30).replace(REGION, "ap-south-1")
     (root / other).parent.mkdir(parents=True)
     (root / other).write_bytes(gzip.compress(json.dumps(records(0, 30)).encode()))
+    early = _log_key(0, 0).replace("20260101T0000Z", "20251231T2350Z")
+    (root / early).write_bytes(gzip.compress(json.dumps(records(0, 0)).encode()))
     r = validate_trail(root, keys)
-    assert r.ok and any("2 log file(s) are not listed" in n for n in r.notes), (r.problems, r.notes)
+    said = {p.where: p.message for p in r.problems}
+    assert set(said) == {late, other, early} and {p.kind for p in r.problems} == {"log-unlisted"}, r.problems
+    assert "at or after the end of the newest digest here" in said[late] and "before the oldest digest" in said[early]
+    assert "in an account and region with no digest here" in said[other]
+    assert main(["verify-cloudtrail", str(root), "--public-keys", str(keys)]) == 1
+    assert "CloudTrail trail NOT valid" in capsys.readouterr().out
 
 
 # -- a digest moved from where CloudTrail delivered it; backfill digests -------------------------------------------
@@ -212,7 +224,9 @@ def test_a_digest_moved_from_its_original_location_fails(tmp_path: Path) -> None
     d0.rename(moved)
     Path(str(d0) + ".sig").rename(str(moved) + ".sig")
     problems = validate_trail(root, keys).problems
-    assert [(p.kind, Path(p.where).name) for p in problems] == [("digest-moved", moved.name)], problems
+    # and the next digest's previous one is missing from where it was delivered, in a folder the copy holds
+    assert [(p.kind, Path(p.where).name) for p in problems] == [("digest-moved", moved.name), (
+        "digest-missing", folder.glob("*T020000Z.json.gz").__next__().name)], problems
     assert "moved or copied from its original location" in problems[0].message
     out = _tamper_outcome(root / logs[0], keys)  # the file it lists: failed, naming the moved digest
     assert out.status == "failed" and f"{moved.name} was delivered as" in _texts(out), _texts(out)
@@ -243,3 +257,43 @@ def test_backfill_digests_chain_among_themselves_without_hourly_gaps(tmp_path: P
         Path(str(p) + ".sig").unlink()
     r = validate_trail(root, keys)
     assert r.ok and r.digests == 7, r.problems
+
+
+# -- the oldest digest of a copy, deleted with its log files (red team rt6 F4) ---------------------------------------
+
+def test_the_oldest_digest_deleted_with_its_log_files_is_a_deleted_digest(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """Fails without the fix: the digest the oldest one left names, in a folder the copy holds, was only a note
+    ('not in the copy'), so an hour deleted at the start of the copy passed both commands."""
+    root = tmp_path / "bucket"
+    logs = chain(root, [0, 1, 2])
+    keys = write_keys(tmp_path / "keys.json", rsa_key())
+    folder = root / f"AWSLogs/{ACCOUNT}/CloudTrail-Digest/{REGION}/2026/01/01"
+    first = next(folder.glob("*T010000Z.json.gz"))
+    for p in (first, Path(str(first) + ".sig"), root / logs[0], root / logs[1]):
+        p.unlink()
+    problems = validate_trail(root, keys).problems
+    named_by = str(next(folder.glob("*T020000Z.json.gz")).relative_to(root))
+    assert [(p.kind, p.where) for p in problems] == [("digest-missing", named_by)], problems
+    assert "although the copy holds its folder" in problems[0].message
+    assert main(["verify-cloudtrail", str(root), "--public-keys", str(keys)]) == 1
+    capsys.readouterr()
+    out = _tamper_outcome(root / logs[2], keys)  # a file the digest that names the deleted one lists
+    assert out.status == "failed" and "although the copy holds its folder" in _texts(out), _texts(out)
+
+
+def test_a_copy_that_starts_after_the_chain_did_notes_the_digest_before_it(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """The oldest digest of a copy of whole days names one of the day before, whose folder the copy does not hold:
+    the copy starts there, nothing was deleted from it."""
+    root = tmp_path / "bucket"
+    before = (f"AWSLogs/{ACCOUNT}/CloudTrail-Digest/{REGION}/2025/12/31/{ACCOUNT}_CloudTrail-Digest_{REGION}_trail_"
+              f"{REGION}_20260101T000000Z.json.gz")
+    logs = chain(root, [0, 1, 2], first_prev=(before, "ab" * 32, "cd" * 256))
+    keys = write_keys(tmp_path / "keys.json", rsa_key())
+    r = validate_trail(root, keys)
+    assert r.ok and any("which is not in the copy" in n for n in r.notes), (r.problems, r.notes)
+    assert main(["verify-cloudtrail", str(root), "--public-keys", str(keys)]) == 0
+    capsys.readouterr()
+    out = _tamper_outcome(root / logs[0], keys)
+    assert out.status == "passed", _texts(out)

@@ -312,9 +312,11 @@ def _account_region(name: str, mark: str) -> Optional[tuple[str, str]]:
     return None
 
 
-def _check_digests(digests: list[_Digest], keys: dict[str, PublicKey], report: TrailReport) -> None:
+def _check_digests(digests: list[_Digest], keys: dict[str, PublicKey], report: TrailReport,
+                   read: Optional[set[str]] = None) -> None:
     """Each digest's signature with a key valid at its time, the chain of previous digests, and gaps in time
-    between them, chain by chain (trail, account and region)."""
+    between them, chain by chain (trail, account and region). ``read``: the folders whose digests were read
+    (absolute; None: all of the copy), where a digest the chain names must be."""
     report.digests = len(digests)
     # 0. each digest where CloudTrail delivered it (its digestS3Object; `aws cloudtrail validate-logs`: "INVALID: has
     # been moved from its original location"): a copy elsewhere is no digest of that place, and takes no part in
@@ -368,7 +370,7 @@ def _check_digests(digests: list[_Digest], keys: dict[str, PublicKey], report: T
     for d in digests:  # oldest first already
         chains.setdefault(_chain_of(d), []).append(d)
     for chain in chains.values():
-        _check_chain(chain, by_s3, report)
+        _check_chain(chain, by_s3, report, read)
 
 
 def _in_place(d: _Digest) -> bool:
@@ -387,7 +389,18 @@ def _copy_root(d: _Digest) -> Optional[Path]:
     return Path(path[: -len(key) - 1] or "/")
 
 
-def _check_chain(chain: list[_Digest], by_s3: dict[tuple[str, str], _Digest], report: TrailReport) -> None:
+def _folder_read(d: _Digest, key: str, read: Optional[set[str]]) -> bool:
+    """Whether the copy holds the folder of the S3 ``key`` (beside digest ``d``) and its digests were read (``read``:
+    the folders read, absolute; None: all of the copy)."""
+    root = _copy_root(d)
+    if root is None or not key.strip("/"):
+        return False
+    folder = (root / key.strip("/")).parent
+    return folder.is_dir() and (read is None or os.path.abspath(folder) in read)
+
+
+def _check_chain(chain: list[_Digest], by_s3: dict[tuple[str, str], _Digest], report: TrailReport,
+                 read: Optional[set[str]] = None) -> None:
     # 2. the chain: each digest names the previous one by location, hash and signature
     for i, d in enumerate(chain):
         pb, po = d.data.get("previousDigestS3Bucket"), d.data.get("previousDigestS3Object")
@@ -395,8 +408,13 @@ def _check_chain(chain: list[_Digest], by_s3: dict[tuple[str, str], _Digest], re
             continue
         prev = by_s3.get((str(pb), str(po)))
         if prev is None:
-            if i == 0:
+            if i == 0 and not _folder_read(d, str(po), read):
                 report.notes.append(f"the oldest digest here ({d.rel}) follows {po}, which is not in the copy")
+            elif i == 0:
+                report.problems.append(TrailProblem("digest-missing", f"Digest file {po}, named as the previous "
+                                                    f"digest by {d.rel}, is missing, although the copy holds its "
+                                                    "folder: a digest (and with it the hour of log files it listed) "
+                                                    "was deleted.", FIX_DIGEST, d.rel))
             else:
                 report.problems.append(TrailProblem("digest-missing", f"Digest file {po}, named as the previous "
                                                     f"digest by {d.rel}, is missing: a digest was deleted.",
@@ -466,7 +484,7 @@ def validate_trail(root: Path, keys_file: Path) -> TrailReport:
                 continue
             report.valid_log_files += 1
     covered = _coverage([d for d in digests if _in_place(d)])
-    unlisted = 0
+    unlisted: dict[str, list[str]] = {}
     for dirpath, _dirs, files in os.walk(root):
         for name in files:
             path = Path(dirpath) / name
@@ -479,10 +497,18 @@ def validate_trail(root: Path, keys_file: Path) -> TrailReport:
                                                     "it was added after CloudTrail delivered the trail's files.",
                                                     FIX_LOG, obj))
             else:
-                unlisted += 1
-    if unlisted:
-        report.notes.append(f"{unlisted} log file(s) are not listed in any digest here (delivered after the newest "
-                            "digest, or outside its range): they are not validated")
+                unlisted.setdefault(_unlisted_why(name, covered), []).append(str(path.relative_to(root)))
+    # Listed nowhere, and no digest here says it should be: unvalidated, whatever the reason, so the copy does not
+    # show the trail valid (`auditready verify` fails such a file too). One problem per reason.
+    for why, files in sorted(unlisted.items()):
+        files.sort()
+        shown = ", ".join(files[:3]) + (f" and {len(files) - 3} more" if len(files) > 3 else "")
+        report.problems.append(TrailProblem("log-unlisted", f"{len(files)} log file(s) are not listed in any digest "
+                                            f"here ({shown}): delivered {why}, they cannot be validated.",
+                                            "copy the CloudTrail-Digest folders of their days and regions too (a "
+                                            "file delivered in the last hour is listed by the next hour's digest: "
+                                            "copy again after it); else treat them as added to the trail",
+                                            files[0]))
     return report
 
 
@@ -508,6 +534,25 @@ def _coverage(digests: list[_Digest]) -> _Coverage:
         if who is not None and start is not None and end is not None:
             out.setdefault(who, {}).setdefault(_chain_of(d), []).append((start, end))
     return out
+
+
+def _unlisted_why(name: str, covered: _Coverage) -> str:
+    """When the log file ``name``, listed in no digest here, was delivered, as the digests of its account and
+    region here place it: before them, after them, in an hour none covers, or where none is."""
+    who, m = _account_region(name, "CloudTrail"), _LOG_TIME.search(name)
+    spans = [span for chains in ([covered.get(who, {})] if who else []) for c in chains.values() for span in c]
+    if not spans or m is None:
+        return "in an account and region with no digest here"
+    try:
+        when = datetime.datetime.strptime(m.group(1), "%Y%m%dT%H%M").replace(tzinfo=datetime.timezone.utc)
+    except ValueError:
+        return "at a time its name does not tell"
+    if when < min(a for a, _ in spans):
+        return "before the oldest digest here of its account and region"
+    if when + _LISTING_DELAY >= max(b for _, b in spans):  # a file is listed in the hour it arrives in, or the next
+        return ("at or after the end of the newest digest here of its account and region (the digest that lists "
+                "it is not here: not written yet, or not copied)")
+    return "in an hour no digest here of its account and region covers (a digest is missing, or the file was added)"
 
 
 def _within(name: str, covered: _Coverage) -> bool:
@@ -616,7 +661,7 @@ def _verified_days(log: Path, folder: Path, keys_file: Path) -> tuple[list[_Dige
     for day in days:
         digests.extend(_load_digests(shown_from, day, report))
     digests.sort(key=lambda d: (str(d.data.get("digestEndTime")), d.rel))
-    _check_digests(digests, keys, report)
+    _check_digests(digests, keys, report, {os.path.abspath(d) for d in days})
     if len(_DAYS) >= _DAYS_MAX:
         _DAYS.clear()
     _DAYS[cache_key] = (digests, report.problems, report.digests)
