@@ -228,7 +228,7 @@ def test_lines_appended_to_a_rotated_file_after_its_seal_fail(sealed_set: dict[s
     rc, out = _verify(capsys, s["middle"], "--public-key", s["pub"])
     assert rc == 1, out
     msg = _tamper_verdict(out, s["middle"])[1]
-    assert "[segment 1, 1 unsealed line(s)]" in msg and "were never sealed" in msg
+    assert "[segment 1, 1 unsealed line(s)]" in msg and ": never sealed" in msg
 
 
 def test_a_rotated_file_that_holds_no_segment_fails(sealed_set: dict[str, Path],

@@ -319,3 +319,39 @@ def test_an_unusable_public_key_is_refused_in_one_line(sealed: tuple[Path, Path]
     config.write_text(f"require_tamper_evidence = {str(required).lower()}\nretention_days = 0\n")
     proc = cli("verify", str(log), "--public-key", str(given), "--config", str(config), cwd=tmp_path)
     one_line_exit_2(proc, "not a PEM public key" if key == "garbage" else "holds a private key", "--public-key")
+
+
+# -- findings that say what happened, in numbers that hold (red team rt6 F7) --------------------------------------
+
+
+def test_an_unterminated_last_line_is_said_as_one(sealed: tuple[Path, Path]) -> None:
+    """Was '0 line(s) (N bytes) at the end ... were written after the last seal'."""
+    log, pub = sealed
+    with open(log, "ab") as f:
+        f.write(b'{"time":"2026-01-01T00:00:00Z","type":"request"')  # no newline: the sealer seals whole lines
+    out = [f for f in _run(_ctx(log, public_key=str(pub))) if isinstance(f, Finding)]
+    assert len(out) == 1 and "a last line without a newline (47 bytes)" in out[0].message, out
+    assert "0 line(s)" not in out[0].message and "an unterminated line" in out[0].message
+
+
+def test_a_copied_digest_record_names_the_lines_it_covers_twice(sealed: tuple[Path, Path]) -> None:
+    """Was 'lines 31-30 (bytes ...-...)': a range running backwards."""
+    log, pub = sealed
+    chain = Path(str(log) + ".digests")
+    recs = chain.read_bytes().splitlines(keepends=True)
+    chain.write_bytes(b"".join(recs[:2] + [recs[1]] + recs[2:]))
+    texts = [f.message for f in _run(_ctx(log, public_key=str(pub))) if isinstance(f, Finding)]
+    assert any("lines 31-60" in t and "covered by more than one digest record" in t for t in texts), texts
+    import re
+
+    for a, b in re.findall(r"lines (\d+)-(\d+)", " ".join(texts)):
+        assert int(a) <= int(b), texts
+
+
+def test_junk_in_place_of_the_chain_is_said_in_a_bounded_number_of_findings(sealed: tuple[Path, Path]) -> None:
+    """Was one finding per junk line: thousands of lines of report for one bad file."""
+    log, pub = sealed
+    Path(str(log) + ".digests").write_bytes(b"".join(b"junk %d\n" % i for i in range(5000)))
+    texts = [f.message for f in _run(_ctx(log, public_key=str(pub))) if isinstance(f, Finding)]
+    assert 20 < len(texts) < 30, len(texts)
+    assert any("4980 more line(s)" in t for t in texts), texts

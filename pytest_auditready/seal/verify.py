@@ -55,6 +55,7 @@ _ZCHUNK = 64 << 10  # reads from a decompressor: a damaged stream loses what the
 FIX_CONTENT = ("treat the log as tampered: restore it from a trusted copy (backup or log store) and find out who "
                "could write it")
 FIX_CHAIN = "treat the digest chain as tampered: restore LOG.digests from a trusted copy"
+_MALFORMED_SHOWN = 20  # lines of a digests file that are no record, each said; the rest counted in one
 FIX_UNSEALED = ("keep `auditready seal LOG --key KEY --follow` running beside the vault (or run `auditready seal` "
                 "before verifying); lines written after the last seal are not protected")
 FIX_NEVER_SEALED = ("treat those lines as unverified (they may have been added after the file was rotated); keep "
@@ -363,7 +364,11 @@ def _check_segment(lf: _File, recs: list[Record], seg: int) -> _SegResult:
     # coverage: contiguous from byte 0 / line 1
     prev_end, prev_line = 0, 0
     for r in recs:
-        if r.start != prev_end or r.first_line != prev_line + 1:
+        if r.first_line <= prev_line:  # it repeats lines the records before it cover (a copied or edited record)
+            span = _lines(r.first_line, min(prev_line, r.last_line))
+            problem("coverage", f"{span} (bytes {r.start}-{min(prev_end, r.end)}) of {name} are covered by more than "
+                    "one digest record (a record was copied or edited).", FIX_CHAIN, span, r.first_line)
+        elif r.start != prev_end or r.first_line != prev_line + 1:
             span = _lines(prev_line + 1, r.first_line - 1)
             problem("coverage", f"{span} (bytes {prev_end}-{r.start}) of {name} are not covered by any valid digest "
                     "record (a record was deleted or edited), so changes there cannot be detected.", FIX_CHAIN, span,
@@ -570,6 +575,7 @@ def _parse_chain(df: IO[bytes], size: int, dpath: Path, public_key: Ed25519Publi
     h = hashlib.sha256()
     run_hash: Any = None
     lineno = 0
+    malformed = 0
     try:
         for off, raw in _read_lines(df, 0, size, h):
             lineno += 1
@@ -581,8 +587,10 @@ def _parse_chain(df: IO[bytes], size: int, dpath: Path, public_key: Ed25519Publi
                 if not raw.endswith(b"\n"):
                     notes.append(f"the last line of {dname} has no newline yet (a record being written): not read")
                     break
-                problems.append(Problem("record", f"{where} is not a well-formed digest record: the chain was edited "
-                                        "or damaged.", FIX_CHAIN, where=where))
+                malformed += 1
+                if malformed <= _MALFORMED_SHOWN:
+                    problems.append(Problem("record", f"{where} is not a well-formed digest record: the chain was "
+                                            "edited or damaged.", FIX_CHAIN, where=where))
                 prev_hash = prev_sig = None
                 first = False
                 continue
@@ -656,6 +664,9 @@ def _parse_chain(df: IO[bytes], size: int, dpath: Path, public_key: Ed25519Publi
             f"(key id {ids}), not by the public key given (key id {mine}).",
             "verify with the public key of the sealer that wrote this chain; if that is the key given, the chain "
             "was re-signed by someone else: treat it as tampered"))
+    if malformed > _MALFORMED_SHOWN:
+        problems.append(Problem("record", f"{malformed - _MALFORMED_SHOWN} more line(s) of {dname} are no well-formed "
+                                "digest record either.", FIX_CHAIN, where=dname))
     if records == 0:
         problems.append(Problem("record", f"{dname} holds no digest record.", FIX_UNSEALED, where=dname))
     return _Chain(problems, notes, records, len(segments_seen), runs, frozenset(skip), size, h.hexdigest())
@@ -956,9 +967,9 @@ def verify_log(log_path: PathLike, public_key: Ed25519PublicKey, digests_path: O
     if log_unsealed[0]:
         report.problems.append(Problem(
             "unsealed",
-            f"{log_unsealed[1]} line(s) ({log_unsealed[0]} bytes) at the end of {log} were written after the last "
-            "seal: nothing protects them, so they may have been appended or altered.",
-            FIX_UNSEALED, log_segment, f"{log_unsealed[1]} unsealed line(s)", str(log), str(log)))
+            f"{_tail(*log_unsealed)} at the end of {log}: written after the last seal, so nothing shows whether it "
+            "was appended or altered.",
+            FIX_UNSEALED, log_segment, _tail_span(log_unsealed[1]), str(log), str(log)))
     return report
 
 
@@ -984,19 +995,30 @@ def _merge(report: SealReport, res: _SegResult, c: _Cand, how: str, run: _Run, l
             report.problems.append(_tail_problem(c, run, res, later=is_last))
 
 
+def _tail(size: int, lines: int) -> str:
+    """Bytes after the last seal, as lines: ``lines`` counts their newlines (the sealer seals whole lines only)."""
+    if not lines:
+        return f"a last line without a newline ({size} bytes)"
+    return f"{lines} line(s) ({size} bytes)"
+
+
+def _tail_span(lines: int) -> str:
+    return f"{lines} unsealed line(s)" if lines else "an unterminated line"
+
+
 def _tail_problem(c: _Cand, run: _Run, res: _SegResult, *, later: bool) -> Problem:
     """Whole lines after a rotated file's last seal: not sealed yet (its segment is the chain's last: the sealer
     has not caught up with the rotation), or never (the chain moved on to the next file)."""
     name = str(c.path)
-    span = f"{res.tail_lines} unsealed line(s)"
+    span = _tail_span(res.tail_lines)
     if later:
-        return Problem("unsealed", f"{res.tail_lines} line(s) ({res.tail_bytes} bytes) at the end of {name} were "
-                       "written after its last seal and are not sealed yet: nothing protects them.", FIX_UNSEALED,
-                       run.segment, span, name, name)
-    return Problem("unsealed", f"{res.tail_lines} line(s) ({res.tail_bytes} bytes) at the end of {name} were never "
-                   f"sealed (the chain moved on to the next file after sealing {run.lines}): they were added after "
-                   "the file was rotated, or written just before and compressed or moved before the sealer reached "
-                   "them; nothing protects them.", FIX_NEVER_SEALED, run.segment, span, name, name)
+        return Problem("unsealed", f"{_tail(res.tail_bytes, res.tail_lines)} at the end of {name}: written after its "
+                       "last seal and not sealed yet, nothing protects it.", FIX_UNSEALED, run.segment, span, name,
+                       name)
+    return Problem("unsealed", f"{_tail(res.tail_bytes, res.tail_lines)} at the end of {name}: never "
+                   f"sealed (the chain moved on to the next file after sealing {run.lines}): added after the file "
+                   "was rotated, or written just before and compressed or moved before the sealer reached it; nothing "
+                   "protects it.", FIX_NEVER_SEALED, run.segment, span, name, name)
 
 
 def _missing(report: SealReport, log: Path, runs: list[_Run], assigned: dict[int, list[tuple[_Cand, str]]],
