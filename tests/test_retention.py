@@ -251,3 +251,25 @@ def test_pytest_offline_with_xdist_judges_the_set_once(pytester: pytest.Pytester
         r.assert_outcomes(passed=12, failed=1)
         out = r.stdout.str()
         assert f"auditready-offline[{paths[-1]}]::retention" in out and "2025-06-10 to 2025-06-16" in out
+
+
+# -- days after this verification are no history; an old history says how old (red team rt6 F5) ------------------
+
+
+def test_days_after_this_verification_are_not_history(tmp_path: Path) -> None:
+    """Fails without the fix: a log dated wholly in the future passed 'spans 400 days, the newest 90 at hand'."""
+    today = datetime.datetime.now(datetime.timezone.utc).date()
+    ahead = days_between(today + 200 * DAY, today + 599 * DAY)
+    o = verdict(write_set(tmp_path / "future", ahead))
+    assert o.status == FAILED and any("every day it holds is after this verification" in t for t in texts(o)), o
+    # a year that ends today, and a month more dated after it: that month fills no gap and adds no day
+    year = days_between(today - 340 * DAY, today) + days_between(today + 5 * DAY, today + 40 * DAY)
+    o = verdict(write_set(tmp_path / "mixed", year))
+    assert o.status == FAILED and any("341 days" in t and "Its 36 day(s) dated after this verification are not "
+                                      "counted" in t for t in texts(o)), texts(o)
+
+
+def test_a_history_that_ended_long_ago_says_how_long(tmp_path: Path) -> None:
+    o = verdict(write_set(tmp_path, THIRTEEN_MONTHS))
+    age = (datetime.datetime.now(datetime.timezone.utc).date() - datetime.date(2026, 1, 31)).days
+    assert o.status == PASSED and f"its newest day is {age} days before this verification" in o.reason, o.reason

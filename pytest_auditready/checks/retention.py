@@ -259,10 +259,23 @@ def judge_set(settings: "Settings", members: Sequence[Member], live: bool) -> It
                    "reads it with the log and the rotated files beside it" if live else
                    "name them all (`auditready verify audit.log*`) or set retention_archive in [tool.auditready] to "
                    "the archive's folder (or glob)"))
+    # A day after this verification (past max_skew) is no day of history: no clock that was right wrote it
+    # (timestamp_accuracy says so), and counted it would lengthen the span or fill a gap.
+    today = (datetime.datetime.now(datetime.timezone.utc)
+             + datetime.timedelta(seconds=settings.max_skew)).date()
+    future = sorted(d for d in counts if _date(d) > today)
+    for d in future:
+        del counts[d]
+        online.discard(d)
+    if future:
+        yield Note("", f"{len(future)} day(s) of {name} with entries after this verification ({future[0]}"
+                   + (f" to {future[-1]}" if len(future) > 1 else "") + ") are not counted as history")
     if not counts:
         entries = sum(m.summary.entries for m in members)
         why = (f"none of its {entries} entries carries a readable time" if entries
                else "it holds no readable entry")
+        if future:
+            why = "every day it holds is after this verification"
         yield Finding(ID, "", f"No history can be measured in {name}: {why}.",
                       "point the check at the audit log the vault writes (with its entries), and see "
                       "required_fields and timestamp_precision for entries without a readable time")
@@ -280,6 +293,8 @@ def judge_set(settings: "Settings", members: Sequence[Member], live: bool) -> It
         holds = "holds" if len(members) == 1 else "hold"
         what = (f"{name[0].upper()}{name[1:]} {holds} {_span(first, last)} of history: less than the {need} days "
                 f"retention_days asks{also}.")
+        if future:
+            what += f" Its {len(future)} day(s) dated after this verification are not counted."
         if live:
             what += " A live vault's log file rarely holds more than a few days; its archive holds the rest."
         yield Finding(ID, "", what, keep_fix)
@@ -325,7 +340,9 @@ def judge_set(settings: "Settings", members: Sequence[Member], live: bool) -> It
                       "restore the missing files from their archive")
     gap_text = f"no run of days without entries longer than {max_gap}"
     online_text = f", the newest {need_online} at hand" if need_online else ""
-    yield Note("", f"{name} spans {_span(first, last)}{online_text}, {gap_text}")
+    age = (today - last).days
+    aged = f"; its newest day is {age} days before this verification" if age > max(max_gap, 1) else ""
+    yield Note("", f"{name} spans {_span(first, last)}{online_text}, {gap_text}{aged}")
 
 
 _NUMBERED = re.compile(r"(?P<base>.+?)\.(?P<n>\d{1,4})(?P<ext>\.(?:gz|bz2|xz|zst|lz4|lzma|lzo|Z))?\Z")
