@@ -355,3 +355,16 @@ def test_junk_in_place_of_the_chain_is_said_in_a_bounded_number_of_findings(seal
     texts = [f.message for f in _run(_ctx(log, public_key=str(pub))) if isinstance(f, Finding)]
     assert 20 < len(texts) < 30, len(texts)
     assert any("4980 more line(s)" in t for t in texts), texts
+
+
+def test_a_passing_chain_names_its_last_record_so_a_cut_end_can_be_compared(sealed: tuple[Path, Path]) -> None:
+    """A tail cut with the records that sealed it leaves a log and a chain that agree (rt6 F1: a hash chain has no
+    outside anchor); the note names where the chain ends, to compare with its copy off the host."""
+    log, pub = sealed
+    said = _run(_ctx(log, public_key=str(pub)))
+    assert "which ends with record seq 3, sealed at 20" in said[0].text, said
+    chain = Path(str(log) + ".digests")
+    chain.write_bytes(b"".join(chain.read_bytes().splitlines(keepends=True)[:-1]))
+    _write(log, _lines(log)[:90])
+    said = _run(_ctx(log, public_key=str(pub)))
+    assert [type(x).__name__ for x in said] == ["Note"] and "which ends with record seq 2," in said[0].text, said

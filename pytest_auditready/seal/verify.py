@@ -123,6 +123,7 @@ class SealReport:
     notes: list[str] = field(default_factory=list)
     members: list[Member] = field(default_factory=list)
     subject: str = ""  # the file that was asked about (``verify_member``), when it is not the log
+    last_record: str = ""  # the chain's last valid record, "seq N, sealed at T": where what it proves ends
 
     @property
     def ok(self) -> bool:
@@ -145,7 +146,9 @@ class SealReport:
         mine = self.members_for(who)
         if not mine:
             return f"{who} holds no segment of the digest chain {self.digests_path}"
-        return f"{who} is " + "; ".join(m.text() for m in mine) + f" of the digest chain {self.digests_path}"
+        ends = (f", which ends with record {self.last_record} (compare with its copy off the host: a tail cut with "
+                "its records is not seen here)") if self.last_record else ""
+        return f"{who} is " + "; ".join(m.text() for m in mine) + f" of the digest chain {self.digests_path}{ends}"
 
     def summary(self) -> str:
         state = "verifies" if self.ok else f"does NOT verify ({len(self.problems)} problem(s))"
@@ -911,6 +914,9 @@ def verify_log(log_path: PathLike, public_key: Ed25519PublicKey, digests_path: O
         raise AuditReadyError(f"the log {log} does not exist", "check the path")
     chain = _load_chain(dpath, log, public_key, remember=remember)
     report.records, report.segments = chain.records, chain.segments
+    if chain.runs:
+        end = chain.runs[-1].last
+        report.last_record = f"seq {end.seq}, sealed at {end.data.get('sealed_at') or '?'}"
     report.problems.extend(chain.problems)
     report.notes.extend(chain.notes)
     runs = chain.runs
