@@ -368,3 +368,12 @@ def test_a_passing_chain_names_its_last_record_so_a_cut_end_can_be_compared(seal
     _write(log, _lines(log)[:90])
     said = _run(_ctx(log, public_key=str(pub)))
     assert [type(x).__name__ for x in said] == ["Note"] and "which ends with record seq 2," in said[0].text, said
+
+
+def test_line_endings_converted_to_crlf_are_said_so(sealed: tuple[Path, Path]) -> None:
+    """Was '1 line(s) fewer than were sealed: lines were deleted' for a log whose every line gained a CR."""
+    log, pub = sealed
+    log.write_bytes(log.read_bytes().replace(b"\n", b"\r\n"))
+    texts = [f.message for f in _run(_ctx(log, public_key=str(pub))) if isinstance(f, Finding)]
+    assert any("each line ends in CR LF where the vault wrote LF" in t for t in texts), texts
+    assert not any("lines were deleted" in t for t in texts), texts

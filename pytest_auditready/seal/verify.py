@@ -336,7 +336,20 @@ def _resync(lf: _File, recs: list[Record], i: int, a: int) -> Optional[tuple[int
     return None
 
 
+def _crlf(lf: _File, r: Record) -> bool:
+    """Whether record ``r``'s lines are in the file as sealed but for a CR before each newline (a Windows editor,
+    or a transfer in text mode): they then lie one byte further per line before them, and one longer each."""
+    at, length = r.start + r.first_line - 1, r.end - r.start + r.lines
+    data = lf.read(at, length)
+    return (len(data) == length and data.count(b"\r\n") == r.lines
+            and hashlib.sha256(data.replace(b"\r\n", b"\n")).hexdigest() == r.sha256)
+
+
 def _describe(lf: _File, recs: list[Record], first: int, last: int, a: int, b: int) -> str:
+    if _crlf(lf, recs[first]):
+        return ("each line ends in CR LF where the vault wrote LF: the line endings were converted (a Windows "
+                "editor, or a copy in text mode), so the file is not the one that was sealed, though its entries read "
+                "the same")
     exp_lines = sum(r.lines for r in recs[first : last + 1])
     exp_bytes = recs[last].end - recs[first].start
     got_lines = lf.count_lines(a, b)
