@@ -494,13 +494,21 @@ def test_dropped_responses_are_completeness_s_not_a_wrong_device(pytester, bao, 
     assert "not written by device" not in run.text("integrity_digest")
 
 
-@pytest.mark.parametrize("grant", [
-    'path "sys/policies/acl/*" { capabilities = ["create", "update"] }',
-    'path "auth/token/create" { capabilities = ["create", "update", "sudo"] }',
-], ids=["writes-policies", "tokens-of-any-policy"])
-def test_an_identity_that_can_grant_itself_audit_rights_fails_log_protection(pytester, bao, url_env, grant):
-    """A default policy that may rewrite policies (or make tokens of any policy) holds nothing on sys/audit yet, but
-    can give itself sudo there: log_protection names the path (before: every check passed; red team rt4, G1)."""
+@pytest.mark.parametrize("grant, named", [
+    ('path "sys/policies/acl/*" { capabilities = ["create", "update"] }', "sys/policies/acl/default"),
+    ('path "auth/token/create" { capabilities = ["create", "update", "sudo"] }', "auth/token/create"),
+    # red team rt7, F1: a token role of its own, then a token of that role (no sudo needed)
+    ('path "auth/token/roles/*" { capabilities = ["create", "update", "read"] }\n'
+     'path "auth/token/create/*" { capabilities = ["create", "update"] }', "auth/token/roles/*"),
+    ('path "identity/group" { capabilities = ["create", "update"] }', "identity/group"),
+    ('path "identity/entity/id/*" { capabilities = ["update"] }', "identity/entity/id/*"),
+    ('path "sys/auth/*" { capabilities = ["create", "update", "sudo"] }', "sys/auth/*"),
+], ids=["writes-policies", "tokens-of-any-policy", "token-roles", "identity-groups", "entity-policies",
+        "auth-methods"])
+def test_an_identity_that_can_grant_itself_audit_rights_fails_log_protection(pytester, bao, url_env, grant, named):
+    """A default policy that may rewrite policies, make tokens of any policy, define token roles, put entities in
+    groups or enable auth methods holds nothing on sys/audit yet, but can give itself sudo there: log_protection
+    names the path (before: every check passed; red team rt4, G1; rt7, F1)."""
     server = bao()
     url_env(server)
     c = admin(server)
@@ -508,5 +516,17 @@ def test_an_identity_that_can_grant_itself_audit_rights_fails_log_protection(pyt
     assert c.call("PUT", "sys/policies/acl/default", {"policy": default + "\n" + grant + "\n"}).status == 204
     run = run_audit(pytester, server)
     assert run.failed_checks() == {"log_protection"}, run.result.stdout.str()[-3000:]
-    path = "sys/policies/acl/default" if "policies" in grant else "auth/token/create"
-    assert path in run.text("log_protection")
+    assert named in run.text("log_protection")
+
+
+def test_making_tokens_of_existing_roles_alone_is_no_escalation(pytester, bao, url_env):
+    """create on auth/token/create/* without writing a role uses roles an operator defined: not flagged (only the
+    pair is a route to any policy)."""
+    server = bao()
+    url_env(server)
+    c = admin(server)
+    default = c.call("GET", "sys/policies/acl/default").data["policy"]
+    grant = 'path "auth/token/create/*" { capabilities = ["create", "update"] }'
+    assert c.call("PUT", "sys/policies/acl/default", {"policy": default + "\n" + grant + "\n"}).status == 204
+    run = run_audit(pytester, server)
+    assert run.failed_checks() == set(), run.result.stdout.str()[-3000:]

@@ -9,7 +9,7 @@ import posixpath
 import stat
 import struct
 from dataclasses import dataclass
-from typing import Iterable, Iterator, Optional, Union
+from typing import Iterable, Iterator, Mapping, Optional, Sequence, Union
 
 from ..vault.config import option_false, option_true
 from .base import Check, CheckContext, Finding, Skip
@@ -322,6 +322,47 @@ def _device_file_findings(ctx: CheckContext) -> Iterator[Finding]:
                           f"set device {path!r}'s mode option to \"{ctx.settings.log_max_mode}\"", where=at)
 
 
+# Paths a policy could open to an ordinary identity that lead to any policy it likes (asked with
+# sys/capabilities-self; the probe names exist nowhere, so only a glob or a template in a policy can grant them):
+# define a token role and make tokens from it (a role's allowed_policies need not be the maker's); put an entity in
+# a group, or set an entity's policies (its own, once it logs in through an auth method); enable an auth method.
+PROBE = "auditready-probe"
+ESCALATION_PROBES = [f"auth/token/roles/{PROBE}", f"auth/token/create/{PROBE}", "identity/group",
+                     f"identity/group/name/{PROBE}", f"identity/entity/id/{PROBE}", f"identity/entity/name/{PROBE}",
+                     f"sys/auth/{PROBE}"]
+
+
+def _escalations(caps: Mapping[str, Sequence[str]], pols: str) -> Iterator[Finding]:
+    """The routes of ``ESCALATION_PROBES`` open to the unprivileged identity: each leads to tokens of any policy,
+    sudo on sys/audit/* among them."""
+    def can(path: str, *wanted: str) -> list[str]:
+        return sorted(set(caps.get(path, ())) & {"root", *wanted})
+
+    who = f"An identity with only the policies [{pols}] holds"
+    role, make = f"auth/token/roles/{PROBE}", f"auth/token/create/{PROBE}"
+    if can(role, "create", "update") and can(make, "create", "update"):
+        yield Finding(ID, "", f"{who} {', '.join(can(role, 'create', 'update'))} on auth/token/roles/* and "
+                      f"{', '.join(can(make, 'create', 'update'))} on auth/token/create/*: it can define a token role "
+                      "whose allowed_policies are any policy, then make a token of that role (sudo on sys/audit/* "
+                      "among them: switch auditing off).",
+                      f"remove write capabilities on auth/token/roles/* from the policies {pols}")
+    for path in ("identity/group", f"identity/group/name/{PROBE}", f"identity/entity/id/{PROBE}",
+                 f"identity/entity/name/{PROBE}"):
+        bad = can(path, "create", "update")
+        if bad:
+            shown = path.replace(PROBE, "*")
+            yield Finding(ID, "", f"{who} {', '.join(bad)} on {shown}: it can give an entity (its own, once it logs "
+                          "in through an auth method) any policy, directly or through a group (sudo on sys/audit/* "
+                          "among them).", f"remove write capabilities on {shown} from the policies {pols}")
+            break
+    mount = f"sys/auth/{PROBE}"
+    if can(mount, "root") or ("sudo" in caps.get(mount, ()) and can(mount, "create", "update")):
+        yield Finding(ID, "", f"{who} {', '.join(can(mount, 'sudo', 'create', 'update'))} on sys/auth/*: it can "
+                      "enable an auth method of its own, whose logins carry whatever policies it sets (sudo on "
+                      "sys/audit/* among them).",
+                      f"remove sudo and write capabilities on sys/auth/* from the policies {pols}")
+
+
 def run(ctx: CheckContext) -> Iterator[Union[Finding, Skip]]:
     yield from _file_findings(ctx)
     yield from _device_file_findings(ctx)
@@ -345,7 +386,10 @@ def run(ctx: CheckContext) -> Iterator[Union[Finding, Skip]]:
         yield Finding(ID, "", f"Could not ask sys/capabilities-self as the unprivileged identity "
                       f"({facts.capabilities_error}).", "let the default policy keep sys/capabilities-self, or give "
                       "the audit token update on sys/capabilities-accessor (it then asks for the identity)")
+    yield from _escalations(facts.capabilities, pols)
     for path, caps in sorted(facts.capabilities.items()):
+        if path in ESCALATION_PROBES:
+            continue
         if path.startswith(("sys/policies/acl/", "sys/policy/")):
             bad = sorted(set(caps) & _DANGEROUS)
             if bad:

@@ -800,6 +800,9 @@ class Runner:
             held = sorted({"default", *self.plan.unprivileged_policies} - {"root"})
             paths += [f"{where}/{p}" for p in held for where in ("sys/policies/acl", "sys/policy")]
             paths.append("auth/token/create")
+            from ..checks.log_protection import ESCALATION_PROBES
+
+            paths += ESCALATION_PROBES  # a token role, an identity group or entity, an auth method of its own
             # asked where the audit devices are: in the root namespace (inside a namespace, sys/audit/<device>
             # names nothing)
             r = self._call(caps_spec, {"paths": paths}, root=True)
