@@ -20,7 +20,7 @@ import pytest
 
 from pytest_auditready.auditlog import container
 from pytest_auditready.auditlog.model import AuditEntry, BadLine
-from pytest_auditready.auditlog.source import FileLogSource, LogBatch, read_line
+from pytest_auditready.auditlog.source import SERVER_LINE, FileLogSource, LogBatch, read_line
 from pytest_auditready.auditlog.sources import CUT_AT_END, CommandLogSource, blank_secrets
 from pytest_auditready.auditlog.syslog import unframe
 from pytest_auditready.cli import main
@@ -125,7 +125,8 @@ def test_journalctl_notes_between_messages_are_left_out(tmp_path: Path, note: by
     head = b"2026-12-02T03:48:31+0000 vault01 bao[812]: "
     lines = [note] + [head + e for e in ENTRIES[:6]] + [note] + [head + e for e in ENTRIES[6:]]
     assert verify(tmp_path, lines) == (0, {})
-    assert read_line("log_command[journalctl]", 1, b"-- No entries --") is None
+    note = read_line("log_command[journalctl]", 1, b"-- No entries --")  # journalctl's own note: left out, counted
+    assert isinstance(note, BadLine) and note.reason == SERVER_LINE
     assert isinstance(read_line("log_command[journalctl]", 1, b'-- {"type":"request"} --'), BadLine)
 
 
@@ -239,8 +240,9 @@ def test_command_server_log_lines_are_left_out(tmp_path: Path) -> None:
     printed = [HCLOG, HCLOG_JSON, *ENTRIES[:6], HCLOG, *ENTRIES[6:]]
     batch = _printed(tmp_path, b"\n".join(printed) + b"\n")
     assert len(batch.entries) == len(ENTRIES) and batch.bad_lines == []
-    assert read_line("log_command[journalctl]", 1, HCLOG, merged=True) is None
-    assert read_line("log_command[journalctl]", 1, b"2026-12-02T03:48:31+0000 h bao[1]: " + HCLOG) is None
+    for left in (read_line("log_command[journalctl]", 1, HCLOG, merged=True),
+                 read_line("log_command[journalctl]", 1, b"2026-12-02T03:48:31+0000 h bao[1]: " + HCLOG)):
+        assert isinstance(left, BadLine) and left.reason == SERVER_LINE  # left out of the entries, counted, scanned
     assert isinstance(read_line("a file", 1, HCLOG), BadLine)  # a file device's own file: judged
     assert isinstance(read_line("log_command[journalctl]", 1, ENTRIES[3]), AuditEntry)
     assert isinstance(read_line("log_command[journalctl]", 1, b"2026-12-02T03:48:31+0000 h sshd[9]: " + SSHD),

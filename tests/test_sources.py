@@ -126,6 +126,47 @@ def test_live_run_through_a_command_that_drops_responses_fails_completeness(pyte
 
 
 @pytest.mark.vault
+@pytest.mark.parametrize("cmd, said", [
+    ("true", "exited (status 0) after printing 0 line(s)"),
+    ("cat {log}", "exited (status 0) after printing"),  # journalctl or kubectl logs without -f: history, then gone
+], ids=["exits-at-once", "does-not-follow"])
+def test_a_command_that_exits_before_the_run_is_refused_in_one_line(pytester: pytest.Pytester, bao: Any,
+                                                                     url_env: Any, cmd: str, said: str) -> None:
+    """Fails without the fix: ~38 findings, exit 1, each blaming the vault's filters (red team rt7, F2). It gave
+    nothing to judge: one line, exit 2, and no wait for log_wait (nothing more will come)."""
+    server = bao()
+    url_env(server)
+    started = time.monotonic()
+    run = run_audit(pytester, server, None, "--auditready-log-command=" + cmd.format(log=shlex.quote(str(
+        server.log_path))), seal=False, log_wait=20.0)
+    text = run.result.stdout.str() + run.result.stderr.str()
+    assert run.result.ret == 2, text[-2000:]
+    assert said in text and "none of them an entry of this run" in text and "follow the log" in text
+    assert time.monotonic() - started < 15  # log_wait (20 s) is not waited out
+    assert not run.failed_checks()
+
+
+@pytest.mark.vault
+def test_the_servers_own_lines_in_a_commands_output_are_counted_and_scanned(pytester: pytest.Pytester, bao: Any,
+                                                                             url_env: Any, tmp_path: Path) -> None:
+    """journalctl -o cat prints the unit's server log between the entries: left out of the entries, and before the
+    fix neither counted nor scanned, so a Vault token in clear there passed (red team rt7, F3)."""
+    server = bao()
+    url_env(server)
+    token = "hvs.CAESI" + "Jk3xQm9Lp2ZtR8vW4yNb7HcA1sDfG6hJ0kE5uTqYoXi"
+    script = tmp_path / "merged.sh"
+    script.write_text("tail -F -n +1 \"$1\" | while IFS= read -r line; do printf '%s\\n' \"$line\"; "
+                      "printf '%s\\n' '2026-12-03T00:00:00.000Z [INFO]  core: request served: token=" + token + "'; done\n")
+    run = run_audit(pytester, server, None, f"--auditready-log-command=sh {script} {server.log_path}", seal=False,
+                    log_wait=5.0)
+    out = run.result.stdout.str()
+    assert run.failed_checks() == {"no_secret_leak"}, out[-3000:]
+    assert "An unparseable line holds what looks like a Vault Token" in run.text("no_secret_leak")
+    assert "lines of the vault's own server log or of journalctl's notes left out" in out
+    assert token not in out
+
+
+@pytest.mark.vault
 def test_live_run_whose_command_fails_is_refused_in_one_line(pytester: pytest.Pytester, bao: Any,
                                                              url_env: Any) -> None:
     server = bao()

@@ -29,28 +29,37 @@ class LogBatch:
 
     entries: list[AuditEntry] = field(default_factory=list)
     bad_lines: list[BadLine] = field(default_factory=list)
+    left_out: list[BadLine] = field(default_factory=list)  # the server's own log lines: no entry, still scanned
 
     def add(self, item: Union[AuditEntry, BadLine]) -> None:
         if isinstance(item, AuditEntry):
             self.entries.append(item)
+        elif item.reason == SERVER_LINE:
+            self.left_out.append(item)
         else:
             self.bad_lines.append(item)
+
+
+# The reason of a line of the server's own log a live source read (merged stdout and stderr, a syslog stream of
+# both): no audit entry, so left out of the entries and counted, and still scanned for secrets.
+SERVER_LINE = "a line of the server's own log, left out"
 
 
 def read_line(name: str, line: int, raw: bytes, prefix: str = "",
               merged: bool = False) -> Optional[Union[AuditEntry, BadLine]]:
     """One line a live source read: the entry it holds (behind a syslog header: the entry the header carries), or
-    a BadLine saying why not (a hop that cut it names its limit: ``auditlog.syslog``); None for a line of the
-    server's own log behind a syslog header, or bare when ``merged`` (a command printing a unit's merged stdout and
-    stderr, ``journalctl -o cat``): no audit entry, left out."""
+    a BadLine saying why not (a hop that cut it names its limit: ``auditlog.syslog``). A line of the server's own
+    log behind a syslog header (or journalctl's note), or bare when ``merged`` (a command printing a unit's merged
+    stdout and stderr, ``journalctl -o cat``), holds no audit entry: a BadLine whose reason is ``SERVER_LINE``, which
+    ``LogBatch`` keeps apart (left out, counted, scanned for secrets)."""
     raw = raw.rstrip(b"\r")
     if merged and server_log(raw):
-        return None
+        return BadLine(name, line, SERVER_LINE, raw.decode("utf-8", "replace"))
     framed, problem = unframe(raw)
     if problem:
         return BadLine(name, line, problem, raw.decode("utf-8", "replace"))
     if framed == b"":
-        return None
+        return BadLine(name, line, SERVER_LINE, raw.decode("utf-8", "replace"))
     if framed is not None and prefix:
         framed = carried_prefix(raw, framed, prefix.encode("utf-8"))
     return parse_line(name, line, raw if framed is None else framed, prefix)

@@ -144,6 +144,15 @@ class CommandLogSource:
         if code == 0 and data == b"" and not self._ended:
             self._end(batch)
 
+    @property
+    def ended(self) -> bool:
+        """Whether the program exited 0 and all it printed was read: nothing more will come."""
+        return self._ended
+
+    @property
+    def lines_read(self) -> int:
+        return self._line
+
     def _end(self, batch: LogBatch) -> None:
         """The program's output has ended (it exited 0): a last line without its newline, or pieces of a split line
         never completed (journalctl -o json's line-max pieces, a CRI P line), is an entry cut, said at its line."""

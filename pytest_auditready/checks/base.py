@@ -147,6 +147,8 @@ class CheckContext:
     # why the target's own sealer could not seal its log (the embedded target seals the log it keeps for the checks)
     seal_problem: Optional[AuditReadyError] = None
     log_set: tuple[str, ...] = ()  # every log file of the run (a rotated set is judged as one)
+    # a live source's lines of the server's own log (merged stdout and stderr): no entry, yet scanned for secrets
+    left_out: list[BadLine] = field(default_factory=list, repr=False)
     # filled by the driver: check id -> what its visitor was fed and excused (see ``feed``)
     tallies: dict[str, "Tally"] = field(default_factory=dict, repr=False)
     current: str = ""  # the check being evaluated (``evaluate`` sets it)

@@ -54,7 +54,9 @@ def collect(source: LogSource, ledger: AccessLedger, settings: Settings, facts: 
     while True:
         source.poll(batch)
         matches = match_actions(ledger.actions, batch.entries, settings.max_skew_ns, digests)
-        if all(m.complete for m in matches.values()) or time.monotonic() >= deadline:
+        # a log command that exited has printed all it will
+        if (all(m.complete for m in matches.values()) or time.monotonic() >= deadline
+                or getattr(source, "ended", False)):
             return batch, matches
         time.sleep(0.05)
 
@@ -77,6 +79,29 @@ def _not_the_device_file(source: LogSource, batch: LogBatch, ledger: AccessLedge
             f"{', '.join(written)}: it is not this vault's audit log (or a copy a pipeline has not filled yet)",
             f"point --auditready-log at {written[0]}, or at the copy a pipeline keeps of it (raise log_wait if the "
             "pipeline lags)")
+
+
+def _nothing_of_the_run(source: LogSource, matches: dict[str, Match], ledger: AccessLedger,
+                        settings: Settings) -> None:
+    """A log command none of whose lines is an entry of the run (it exited before the run, it reads another log,
+    or a stage before it drops the vault's entries) gave nothing to judge: refused in one line (exit 2), not judged
+    as a vault that logs nothing. A file source has its own (``_not_the_device_file``)."""
+    argv = getattr(source, "argv", None)
+    if not argv or not ledger.actions or any(m.entries for m in matches.values()):
+        return
+    n = int(getattr(source, "lines_read", 0))
+    if getattr(source, "ended", False):
+        raise AuditReadyError(
+            f"the log command {argv[0]!r} exited (status 0) after printing {n} line(s), none of them an entry of "
+            f"this run's {len(ledger.actions)} requests: a log command must keep running and print the audit log "
+            "as it grows",
+            "make it follow the log (journalctl -f, kubectl logs -f, tail -F, logcli --tail); it is started before "
+            "the scenario and stopped after it")
+    raise AuditReadyError(
+        f"the log command {argv[0]!r} printed {n} line(s) in the {settings.log_wait:g} s log_wait allowed, none of "
+        f"them an entry of this run's {len(ledger.actions)} requests: it does not print this vault's audit log",
+        "point it at the audit device of the vault this run talks to (its unit, pod, container or stream), check "
+        "that no stage before it drops the vault's entries, or raise log_wait if its pipeline lags")
 
 
 def _clean_up(runner: Runner) -> bool:
@@ -160,6 +185,7 @@ def run_live(
                 raise error
             batch, matches = collect(source, ledger, settings, facts)
             _not_the_device_file(source, batch, ledger, facts)
+            _nothing_of_the_run(source, matches, ledger, settings)
             log_file = stat_log(str(source.path) if source.path else None)
             # A target whose log goes with it (the embedded one) seals it and keeps a copy for the checks, which
             # judge it like any sealed log once the target is closed.
@@ -191,6 +217,7 @@ def run_live(
         ledger=ledger,
         entries=batch.entries,
         bad_lines=batch.bad_lines,
+        left_out=batch.left_out,
         matches=matches,
         facts=facts,
         log_file=log_file,
@@ -243,15 +270,20 @@ def accounting(live: LiveResult, outcomes: Sequence[Outcome]) -> dict[str, Any]:
     """What the run's log held and what each check judged, in the shape an exported file's accounting has."""
     ctx = live.context
     checks = {o.check_id: o.tally.to_json() for o in outcomes if o.subject == ""}
-    return {
+    out: dict[str, Any] = {
         "file": ctx.source or ctx.log_path,  # as findings name it (the embedded log's copy is gone by then)
         "format": "vault",
-        "lines": len(ctx.entries) + len(ctx.bad_lines),
-        "bytes": sum(len(e.raw) + 1 for e in ctx.entries) + sum(len(b.raw) + 1 for b in ctx.bad_lines),
+        "lines": len(ctx.entries) + len(ctx.bad_lines) + len(ctx.left_out),
+        "bytes": sum(len(e.raw) + 1 for e in ctx.entries) + sum(len(b.raw) + 1 for b in (*ctx.bad_lines,
+                                                                                        *ctx.left_out)),
         "entries": len(ctx.entries),
         "unreadable_lines": len(ctx.bad_lines),
         "checks": checks,
     }
+    if ctx.left_out:  # said as offline says the lines a framing leaves out
+        out.update(framing="merged" if all(b.file.startswith("log_command[") for b in ctx.left_out) else "syslog",
+                   left_out=len(ctx.left_out))
+    return out
 
 
 def judge(checks: Sequence[Check], live: LiveResult, plan: Any) -> tuple[dict[tuple[str, str], Outcome],

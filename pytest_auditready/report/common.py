@@ -217,7 +217,9 @@ def relative_path(path: str) -> str:
 
 
 _FRAMING = {"cri": "CRI (containerd, CRI-O)", "docker": "Docker json-file", "journal": "journald JSON export",
-            "syslog": "syslog or journalctl headers"}
+            "syslog": "syslog or journalctl headers",
+            "merged": "a command's output (the server's stdout and stderr merged; syslog or journalctl headers where "
+                      "present)"}
 
 
 def shown_path(path: str) -> str:
@@ -238,7 +240,7 @@ def accounting_lines(files: Sequence[Mapping[str, Any]]) -> list[str]:
         if a.get("framing"):
             out.append(f"  framing taken off: {_FRAMING.get(str(a['framing']), visible(str(a['framing'])))}; "
                        f"{a.get('left_out', 0)} " + ("lines of the vault's own server log or of journalctl's notes"
-                                                      if a["framing"] == "syslog" else
+                                                      if a["framing"] in ("syslog", "merged") else
                                                       "records of the vault's own server log (stderr)") + " left out")
         judged = [f"{cid} {t['judged']}" for cid, t in a["checks"].items() if t.get("judged") is not None]
         if judged:
