@@ -389,3 +389,38 @@ def test_an_object_that_stalls_mid_body_is_refused_in_one_line_naming_the_stall(
     assert len(line.splitlines()) == 1, line
     assert url in line and f"after {objects.READ_BLOCK} bytes" in line and "did not answer in time" in line, line
     assert "IndexError" not in line and "check the store's endpoint" in line and "credentials" not in line
+
+
+def test_a_cut_compressed_object_is_blamed_on_its_content_not_the_network(
+        s3: Any, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """A rotated object gzipped and cut short: one line, exit 2, saying the object's content is cut (running again
+    reads the same bytes), as a local file is; it said to check the endpoint and the network (red team rt7, F5)."""
+    import gzip
+
+    whole = gzip.compress(CLEAN.read_bytes() * 20)
+    s3.put_object(Bucket=s3.bucket, Key="vault/audit.log.1.gz", Body=whole[: len(whole) // 2])
+    s3.put_object(Bucket=s3.bucket, Key="vault/audit.log", Body=CLEAN.read_bytes())
+    rc, _, text = _verify(tmp_path, capsys, f"s3://{s3.bucket}/vault/")
+    line = text.strip()
+    assert rc == 2 and len(line.splitlines()) == 1, text
+    assert "audit.log.1.gz" in line and "compressed content is cut or damaged" in line, line
+    assert "the network" not in line, line
+
+
+def test_listing_a_store_that_never_answers_gives_up_within_two_deadlines(
+        s3: Any, stalling_endpoint: tuple[str, list[int]], tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+        capsys: pytest.CaptureFixture[str]) -> None:
+    """A listing is a few calls in a row; with s3fs's second try each, a silent store held the run past a minute
+    (rt7, F4). One try each: here, with botocore's read deadline cut to 1 s, well under 4 s."""
+    import time
+
+    from pytest_auditready.engine import objects
+
+    endpoint, budget = stalling_endpoint
+    monkeypatch.setenv("AWS_ENDPOINT_URL", endpoint)
+    monkeypatch.setattr(objects, "S3_READ_TIMEOUT", 1)
+    budget[0] = 0  # not a byte of any answer
+    started = time.monotonic()
+    rc, _, text = _verify(tmp_path, capsys, f"s3://{s3.bucket}/vault/")
+    assert rc == 2 and "did not answer in time" in text, text
+    assert time.monotonic() - started < 4, time.monotonic() - started

@@ -175,6 +175,11 @@ def expand_url(url: str) -> list[str]:
     AuditReadyError, as is a prefix or glob with no log object: an empty set of evidence is never a pass."""
     fs, path = _fs(url)
     _KEPT.clear()  # a run reads the objects as they are now, not as an earlier run of this process kept them
+    # Listing takes a few calls in a row: one try each (s3fs's second try doubled a silent store's wait, past a
+    # minute); a store that fails to list is refused at once, and running again is cheap. Reads keep their tries.
+    tries = getattr(fs, "retries", None)
+    if tries is not None:
+        fs.retries = 1
     try:
         fs.invalidate_cache()  # list what is there now, not what an earlier listing saw
         if not url.endswith("/") and fs.isfile(path):
@@ -186,6 +191,9 @@ def expand_url(url: str) -> list[str]:
     except Exception as exc:  # the store's client raises its own types (botocore, aiohttp, azure)
         raise AuditReadyError(f"cannot list {url}: {_why(exc)}", _fix(exc, "check the URL and the credentials in the "
                               "environment (for S3: AWS_PROFILE or AWS_ACCESS_KEY_ID, AWS_ENDPOINT_URL)")) from None
+    finally:
+        if tries is not None:
+            fs.retries = tries
     logs = sorted(p for p in found if not not_a_log(p))
     if not logs:
         raise AuditReadyError(f"no log object under {url}", "name the prefix that holds the audit logs")

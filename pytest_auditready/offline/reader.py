@@ -1026,10 +1026,19 @@ def read_error(file: str, exc: BaseException, after: Optional[int] = None) -> Au
                                f"decompress the gzip data alone (gzip -dc {file} > {file}.log, which stops there) "
                                "and verify that; find what wrote past it")
     where = f" after {after} bytes" if after is not None else ""
+    import gzip
+    import lzma
+    import zlib
+
     from ..engine.objects import is_url
 
-    fix = ("check the store's endpoint and the network, then run again" if is_url(file)
-           else "check the file (a compressed file may be truncated)")
+    # the bytes arrived but do not decompress: the object itself is cut or damaged, wherever it is kept
+    content = (isinstance(exc, (EOFError, zlib.error, lzma.LZMAError, gzip.BadGzipFile))
+               or "Invalid data stream" in str(exc))
+    fix = ("check the store's endpoint and the network, then run again" if is_url(file) and not content
+           else "check the file (a compressed file may be truncated)" if not is_url(file)
+           else "the object's compressed content is cut or damaged (a truncated upload, or a copy of a file cut "
+                "short): restore it from the log's source or a backup; running again reads the same bytes")
     return AuditReadyError(f"cannot read {file}{where}: {exc}", fix)
 
 
