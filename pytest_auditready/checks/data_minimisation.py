@@ -126,6 +126,10 @@ _CARD_RES = (
 # an addr-spec: a local part of 1 to 64 characters starting with a letter or digit, not preceded by another
 # local-part character; a domain of labels and a top-level domain of letters (found from each "@")
 _EMAIL_LOCAL = frozenset("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789._%+-")
+# SSH names its own extensions NAME@DOMAIN (RFC 4251, 6): OpenSSH's key and certificate types
+# (ssh-ed25519-cert-v01@openssh.com in every signed certificate), ciphers and MACs, libssh's key exchanges. Public
+# names of algorithms, never anyone's address.
+_SSH_NAMES = frozenset({"openssh.com", "libssh.org"})
 _EMAIL_DOMAIN = re.compile(r"(?:[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?\.)+([A-Za-z]{2,24})(?![A-Za-z0-9-])")
 _PHONE_INTL_RE = re.compile(r"(?<![\w+])\+[1-9](?:[ .-]?\(?\d{1,4}\)?){2,7}(?![\w])")
 _PHONE_NANP_RE = re.compile(r"(?<![\w.+-])(?:\([2-9]\d{2}\) ?|[2-9]\d{2}([-.]))[2-9]\d{2}(?(1)\1|[-.])\d{4}"
@@ -193,7 +197,8 @@ def _emails(text: str) -> Iterator[Hit]:
         while start > 0 and at - start <= 64 and text[start - 1] in _EMAIL_LOCAL:
             start -= 1
         local = text[start:at]
-        if domain is not None and 1 <= len(local) <= 64 and local[0].isascii() and local[0].isalnum():
+        if (domain is not None and 1 <= len(local) <= 64 and local[0].isascii() and local[0].isalnum()
+                and domain.group(0).lower() not in _SSH_NAMES):
             yield Hit("email", "an e-mail address", f"{local[0]}***@***.{domain.group(1)}",
                       (local + "@" + domain.group(0)).lower())
         at = text.find("@", at + 1)

@@ -35,7 +35,8 @@ _OIDC_LOGIN_RE = re.compile(r"auth/.+/oidc/(?:auth_url|callback)\Z")
 # wrapping token's look-up (the token is in the body), the operations unseal-key holders run (generate-root,
 # generate-recovery-token, rekey, init, unseal), a login's MFA step (sys/mfa/validate: no token yet), the OIDC
 # provider's public discovery and its token and userinfo endpoints (OIDC client credentials or an access token, no
-# vault token), and a PKI mount's public CA, CRL, issuer and OCSP reads (certificate serials as hex pairs).
+# vault token), a PKI mount's public CA, CRL, issuer and OCSP reads (certificate serials as hex pairs) and issuer
+# list, and an SSH mount's public CA key.
 _UNAUTHENTICATED_RE = re.compile(
     r"(?:sys/internal/ui/(?:mounts(?:/.+)?|feature-flags|namespaces|version|unauthenticated-messages"
     r"|default-auth-methods)"
@@ -46,6 +47,7 @@ _UNAUTHENTICATED_RE = re.compile(
     r"|identity/oidc/(?:provider/[^/]+/)?\.well-known/(?:openid-configuration|keys)"
     r"|identity/oidc/provider/[^/]+/(?:token|userinfo)"
     r"|.+/(?:ca(?:/pem)?|ca_chain|cert/ca_chain|crl(?:/pem|/delta(?:/pem)?)?|unified-crl(?:/pem|/delta(?:/pem)?)?"
+    r"|issuers/?|public_key"  # PKI's issuer list, an SSH mount's CA key: both "unauthenticated" in the API docs
     r"|cert/[0-9a-fA-F]{2}(?:[:-][0-9a-fA-F]{2})+(?:/raw(?:/pem)?)?"
     r"|issuer/[^/]+/(?:json|der|pem|crl(?:/pem|/der|/delta(?:/pem|/der)?)?)"
     r"|(?:unified-)?ocsp(?:/[A-Za-z0-9+/=%_-]+)?))\Z"
@@ -185,7 +187,7 @@ VAULT_EXCUSES = (
            lambda r: _OIDC_LOGIN_RE.match(r.resource) is not None and r.action in ("read", "update")),
     Excuse("a request on an endpoint the vault serves without a token (the UI's login page, a wrapping token's "
            "look-up, unseal-key operations, a login's MFA step, replication status, OIDC discovery, a PKI mount's "
-           "CA, CRL and OCSP): no one to name",
+           "CA, CRL, OCSP and issuers, an SSH mount's CA key): no one to name",
            frozenset({"identity"}),
            lambda r: _UNAUTHENTICATED_RE.match(r.resource) is not None and bool(r.source)),
     Excuse(_UNKNOWN_TOKEN, frozenset({"identity"}),

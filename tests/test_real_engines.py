@@ -1,0 +1,72 @@
+"""Real OpenBao entries of engines a production vault serves (fixtures/openbao/engines, red team rt8): each correct
+log has no finding, and the defect planted in a copy of it is found at its line."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any, Callable
+
+import pytest
+
+from pytest_auditready.checks import BUILTIN
+from pytest_auditready.checks.base import FAILED
+from pytest_auditready.config import Settings
+from pytest_auditready.engine.files import offline_checks, verify_file
+
+ENGINES = Path(__file__).resolve().parents[1] / "fixtures" / "openbao" / "engines"
+OFFLINE = offline_checks(BUILTIN)
+SETTINGS = Settings(require_tamper_evidence=False, retention_days=0)
+
+
+def _failed(path: Path) -> dict[str, list[int]]:
+    """Check id -> the lines of its findings, over the checks that failed (log_protection aside: a copy's mode)."""
+    res = verify_file(str(path), SETTINGS, OFFLINE, {})
+    return {o.check_id: sorted({int(f.where.rsplit(":", 1)[1]) for f in o.findings if f.where.count(":")})
+            for o in res.outcomes if o.status == FAILED and o.check_id != "log_protection"}
+
+
+def _copy(tmp_path: Path, name: str, line: int = 0, edit: Callable[[dict[str, Any]], None] = lambda e: None) -> Path:
+    lines = (ENGINES / name).read_text().splitlines()
+    if line:
+        entry = json.loads(lines[line - 1])
+        edit(entry)
+        lines[line - 1] = json.dumps(entry, separators=(",", ":"))
+    out = tmp_path / name
+    out.write_text("".join(ln + "\n" for ln in lines))
+    out.chmod(0o600)
+    return out
+
+
+@pytest.mark.parametrize("name", ["renew-accessor.log", "ssh-signed-key.log", "unauthenticated.log"])
+def test_a_correct_engines_log_has_no_finding(tmp_path: Path, name: str) -> None:
+    """Fails without the fixes: integrity_digest blamed a shipper for the client_token the vault blanks in a renewal
+    by accessor; data_minimisation read ssh-ed25519-cert-v01@openssh.com as an e-mail address; required_fields
+    wanted an identity on GET ssh/public_key and LIST pki/issuers, which the API docs call unauthenticated."""
+    assert _failed(_copy(tmp_path, name)) == {}
+
+
+def _drop_minted_accessor(e: dict[str, Any]) -> None:
+    del e["response"]["auth"]["accessor"]
+
+
+def _add_owner(e: dict[str, Any]) -> None:
+    e["response"]["data"]["signed_key"] += " dana.smith@example.org"  # a key comment naming a person
+
+
+def _strip_who(e: dict[str, Any]) -> None:
+    for k in ("display_name", "accessor", "entity_id"):
+        e["auth"].pop(k, None)
+
+
+@pytest.mark.parametrize("name, line, edit, checks", [
+    ("renew-accessor.log", 2, _drop_minted_accessor, {"integrity_digest"}),  # the accessor the vault does write
+    ("ssh-signed-key.log", 2, _add_owner, {"data_minimisation"}),
+    # an authenticated read stays judged (its accessor's digest gone too: integrity_digest's)
+    ("unauthenticated.log", 1, _strip_who, {"required_fields", "integrity_digest"}),
+], ids=["renewal-without-accessor", "person-in-certificate", "authenticated-read-without-who"])
+def test_the_defect_planted_in_each_is_found_at_its_line(tmp_path: Path, name: str, line: int,
+                                                         edit: Callable[[dict[str, Any]], None],
+                                                         checks: set[str]) -> None:
+    found = _failed(_copy(tmp_path, name, line, edit))
+    assert set(found) == checks and all(lines == [line] for lines in found.values()), found
