@@ -70,3 +70,25 @@ def test_the_defect_planted_in_each_is_found_at_its_line(tmp_path: Path, name: s
                                                          checks: set[str]) -> None:
     found = _failed(_copy(tmp_path, name, line, edit))
     assert set(found) == checks and all(lines == [line] for lines in found.values()), found
+
+
+def test_a_token_given_as_display_name_is_found_as_the_vault_logs_it(tmp_path: Path) -> None:
+    """Fails without the rule: the vault logs -display-name=s.<24> as token-s-<24> (its sanitiser makes '.' a
+    '-'), which the token rule, needing the dot, never matched, though the README promises this very case (rt8)."""
+    assert _failed(_copy(tmp_path, "token-display-name.log")) == {"no_secret_leak": [2]}
+
+
+@pytest.mark.parametrize("name, found", [
+    ("token-s-xoS38WLlHkO5rXGTk2jBrC2H", True),  # s.<24 base62>, as logged
+    ("token-hvs-CAESIJk3xQm9Lp2ZtR8vW4yNb7HcA1sDfG6hJ0kE5uTqYoXiGh4KHGh2cy5", True),
+    ("token-s-serviceaccountdeployments", False),  # words: no capitals, no digits
+    ("token-s-ci-deployer-prod-pipeline", False),
+    ("token-hvs-rotation-job-for-the-payments-team", False),
+    ("userpass-s-xoS38WLlHkO5rXGTk2jBrC2H", False),  # not the token store's name
+])
+def test_the_display_name_rule_tells_a_token_from_a_name(name: str, found: bool) -> None:
+    from pytest_auditready.scan.secrets import GenericScanner
+
+    with GenericScanner() as g:
+        kinds = {h.kind for h in g.scan_value("display_name", name)}
+    assert ("Vault Token" in kinds) is found, kinds

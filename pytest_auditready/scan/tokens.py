@@ -106,6 +106,12 @@ def _value(m: re.Match[str]) -> str:
     return next((g for g in m.groups() if g is not None), m.group(0))
 
 
+def _random_body(text: str) -> bool:
+    """Whether ``text`` mixes capitals, small letters and digits, as a random base62 token does (24 characters lack
+    one of the three about once in 60)."""
+    return any(c.isupper() for c in text) and any(c.islower() for c in text) and any(c.isdigit() for c in text)
+
+
 def _assigned(m: re.Match[str]) -> bool:
     """``KEY=value`` (the value quoted or not) in text assigns a credential (``credential``)."""
     return credential(m.group(0).split("=", 1)[0], _value(m))
@@ -140,6 +146,12 @@ RULES: tuple[TokenRule, ...] = (
     TokenRule("Vault Token", re.compile(
         r"(?:(?<![A-Za-z0-9_.])hv[sbr]\.[A-Za-z0-9_-]{24,}|(?<![A-Za-z0-9_.-])(?:s\.[A-Za-z0-9]{24}"
         r"(?:\.[A-Za-z0-9]{5})?|b\.[A-Za-z0-9_-]{24,}))(?![A-Za-z0-9_-])")),
+    # The same token given as -display-name: the token store writes "token-" and the name with every character
+    # but letters, digits and "-" made "-" (token_store.go displayNameSanitize), so s.<24> is logged as
+    # token-s-<24>. Random base62, so holding capitals, small letters and digits (a name of words does not).
+    TokenRule("Vault Token", re.compile(
+        r"(?<![A-Za-z0-9])token-(?:s-([A-Za-z0-9]{24})|(?:hv[sbr]|b)-([A-Za-z0-9-]{24,}))(?![A-Za-z0-9])"),
+        lambda m: _random_body(_value(m))),
     # GitHub's fine-grained personal access tokens (GitHub Docs, "About authentication to GitHub": github_pat_)
     TokenRule("GitHub Token", re.compile(_B + r"github_pat_[A-Za-z0-9_]{40,255}" + _E)),
     # npm access tokens (npm Docs, "About access tokens": npm_ and 36 base62 characters)
@@ -227,6 +239,7 @@ HTTP_KINDS = frozenset({"Bearer Token", "Basic Auth Credentials"})
 # user information longer than 256 characters is not looked for).
 PREFILTERS: tuple[tuple[bytes, bool], ...] = (  # (expression, caseless)
     (rb"(?:hv[sbr]\.[A-Za-z0-9_-]{24}|s\.[A-Za-z0-9]{24}|b\.[A-Za-z0-9_-]{24})", False),
+    (rb"token-(?:s-[A-Za-z0-9]{24}|(?:hv[sbr]|b)-[A-Za-z0-9-]{24})", False),
     (rb"github_pat_[A-Za-z0-9_]{40}", False),
     (rb"npm_[A-Za-z0-9]{36}", False),
     (rb"shp(?:at|ca|pa|ss)_[a-fA-F0-9]{32}", False),
