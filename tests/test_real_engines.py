@@ -92,3 +92,22 @@ def test_the_display_name_rule_tells_a_token_from_a_name(name: str, found: bool)
     with GenericScanner() as g:
         kinds = {h.kind for h in g.scan_value("display_name", name)}
     assert ("Vault Token" in kinds) is found, kinds
+
+
+def test_personal_data_in_paths_is_masked_in_the_evidence_bundle(tmp_path: Path,
+                                                                 capsys: pytest.CaptureFixture[str]) -> None:
+    """Fails without the masking: data_minimisation reported the e-mail and phone numbers masked, while the access
+    review wrote each path in clear into report.html and evidence.json (red team rt8, OUT-1)."""
+    from pytest_auditready.cli import main
+
+    log = _copy(tmp_path, "personal-paths.log")
+    config = tmp_path / "auditready.toml"
+    config.write_text("require_tamper_evidence = false\nretention_days = 0\n")
+    assert main(["verify", str(log), "--config", str(config), "--evidence", str(tmp_path / "ev")]) == 1
+    out = capsys.readouterr().out
+    assert "FAIL data_minimisation" in out
+    for name in ("report.html", "evidence.json", "summary.md"):
+        text = (tmp_path / "ev" / name).read_text()
+        for clear in ("dave.jones@example.net", "7946 0958", "555-0132", "7946%200958"):
+            assert clear not in text, (name, clear)
+    assert "secret/data/users/<d***@***.net>/profile" in (tmp_path / "ev" / "evidence.json").read_text()

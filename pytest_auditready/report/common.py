@@ -291,11 +291,26 @@ _LAST_REVIEW: list[Any] = []  # [the review last shown, how it is shown]
 _PATH_FIELDS = frozenset({"path", "paths", "scope", "scopes"})
 
 
+def _mask_personal(path: str) -> str:
+    """``path`` with each segment that holds personal data (data_minimisation's detectors: a card number, an e-mail
+    address, a phone number, an IBAN, a national identifier) shown in the masked form that check's findings use:
+    what the check reports as data the log should not hold is not repeated in clear beside it."""
+    from ..checks.data_minimisation import DETECTORS, detect
+
+    parts = path.split("/")
+    for i, part in enumerate(parts):
+        if part and not part.startswith("<"):
+            hits = detect(part, list(DETECTORS))
+            if hits:
+                parts[i] = "<" + ", ".join(dict.fromkeys(h.masked for h in hits)) + ">"
+    return "/".join(parts)
+
+
 def mask_credentials(doc: Any) -> Any:
     """``doc`` (JSON-like data from a log: an access review, an access answer) with every part of a request path
     that no_secret_leak's judge (detect-secrets and the token formats, as it judges a path) reads as a credential
-    shown as ``<KIND sha256 FINGERPRINT>``, the words its finding uses, never as written; everything else
-    unchanged. Names and addresses are left as they are: the check does not judge them as secrets either."""
+    shown as ``<KIND sha256 FINGERPRINT>``, the words its finding uses, never as written, and every segment holding
+    personal data masked as data_minimisation shows it; everything else unchanged."""
     if not doc:
         return doc
     from ..scan.secrets import GenericScanner
@@ -316,6 +331,7 @@ def mask_credentials(doc: Any) -> Any:
             out = "".join(parts)
             if out == value:  # flagged only as a whole (a query parameter and its value): nothing of it is shown
                 out = "<" + ", ".join(f"{h.kind} sha256 {h.fingerprint}" for h in whole) + ">"
+        out = _mask_personal(out)
         masked[value] = out
         return out
 
