@@ -339,7 +339,7 @@ def test_a_copied_digest_record_names_the_lines_it_covers_twice(sealed: tuple[Pa
     log, pub = sealed
     chain = Path(str(log) + ".digests")
     recs = chain.read_bytes().splitlines(keepends=True)
-    chain.write_bytes(b"".join(recs[:2] + [recs[1]] + recs[2:]))
+    chain.write_bytes(b"".join([*recs[:2], recs[1], *recs[2:]]))
     texts = [f.message for f in _run(_ctx(log, public_key=str(pub))) if isinstance(f, Finding)]
     assert any("lines 31-60" in t and "covered by more than one digest record" in t for t in texts), texts
     import re
