@@ -523,7 +523,10 @@ class DigestFormat(Visitor):
         response.wrap_info is read as text and judged (``_unissued``)."""
         file, first, data = held
         res = batch.resource
-        rows = set(compress(range(len(res)), map(_STARTS_AUTH, res)))
+        # (a request on an auth/ path that issues no token, such as lookup-self, is never read as text: _unissued
+        # passes it whatever its response holds)
+        rows = {i for i in compress(range(len(res)), map(_STARTS_AUTH, res))
+                if items[i].request is not None and _ISSUES.match(items[i].request.path) is not None}
         if any(map(getattr, map(_REQUEST_OF, items), repeat("wrap_ttl"), repeat(None))):
             rows.update(i for i, e in enumerate(items) if e.request is not None and e.request.wrap_ttl)
         picked = [batch.lines[i] for i in sorted(rows) if items[i].type == "response"
