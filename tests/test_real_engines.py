@@ -111,3 +111,19 @@ def test_personal_data_in_paths_is_masked_in_the_evidence_bundle(tmp_path: Path,
         for clear in ("dave.jones@example.net", "7946 0958", "555-0132", "7946%200958"):
             assert clear not in text, (name, clear)
     assert "secret/data/users/<d***@***.net>/profile" in (tmp_path / "ev" / "evidence.json").read_text()
+
+
+def _on_kv_mount(e: dict[str, Any]) -> None:
+    """The authenticated KV read at line 1, moved to a KV path that ends as an SSH mount's public key does, its
+    identity stripped."""
+    e["request"]["path"] = "secret/data/team/public_key"
+    _strip_who(e)
+
+
+def test_a_kv_path_that_ends_like_a_public_endpoint_still_needs_who(tmp_path: Path) -> None:
+    """Fails without the mount tie: the PKI and SSH suffixes (``…/public_key``, ``…/ca``, ``…/issuers``) excused a
+    missing identity under any mount, so a KV read of ``secret/data/team/public_key`` whose identity a shipper
+    stripped passed; its entry says ``mount_type`` kv. The SSH mount's own unauthenticated read stays excused
+    (test_a_correct_engines_log_has_no_finding)."""
+    found = _failed(_copy(tmp_path, "unauthenticated.log", 1, _on_kv_mount))
+    assert found.get("required_fields") == [1], found

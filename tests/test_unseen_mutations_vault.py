@@ -60,7 +60,7 @@ from typing import Any, Callable, Optional, Union
 import pytest
 
 from pytest_auditready.checks.base import FAILED
-from pytest_auditready.checks.required_fields import _UNAUTHENTICATED_RE
+from pytest_auditready.checks.required_fields import _MOUNT_UNAUTHENTICATED_RE, _UNAUTHENTICATED_RE
 from pytest_auditready.config import Settings
 from pytest_auditready.engine.files import read_canaries, verify_file
 from tests.test_unseen_cry_wolf import B62, _rand
@@ -236,7 +236,9 @@ _LOGIN = re.compile(r"auth/.+/(?:login(?:/[^/]+)?|oidc/(?:auth_url|callback))\Z"
 def _not_login(d: Entry) -> bool:
     """Not a login's entry, nor one on an endpoint the vault serves without a token (their identity is excused)."""
     path = str(_get(d, ("request", "path")))
-    return not _LOGIN.match(path) and not _UNAUTHENTICATED_RE.match(path)
+    kind = _get(d, ("request", "mount_type"))
+    public_mount = _MOUNT_UNAUTHENTICATED_RE.match(path) and (not isinstance(kind, str) or kind in ("", "pki", "ssh"))
+    return not _LOGIN.match(path) and not _UNAUTHENTICATED_RE.match(path) and not public_mount
 
 
 def _all(*preds: Callable[[Entry], bool]) -> Callable[[Entry], bool]:

@@ -45,13 +45,19 @@ _UNAUTHENTICATED_RE = re.compile(
     r"|sys/(?:generate-root|generate-recovery-token|rekey|rekey-recovery-key)/[a-z-]+|sys/(?:init|unseal)"
     r"|sys/mfa/validate"
     r"|identity/oidc/(?:provider/[^/]+/)?\.well-known/(?:openid-configuration|keys)"
-    r"|identity/oidc/provider/[^/]+/(?:token|userinfo)"
-    r"|.+/(?:ca(?:/pem)?|ca_chain|cert/ca_chain|crl(?:/pem|/delta(?:/pem)?)?|unified-crl(?:/pem|/delta(?:/pem)?)?"
+    r"|identity/oidc/provider/[^/]+/(?:token|userinfo))\Z"
+)
+# The same, under a PKI or SSH mount's path, which can be any name: such a request is excused only when its entry
+# does not say the mount is of another type (request.mount_type, which Vault and OpenBao write: "kv" for a KV
+# path ending in public_key is a read that must name who made it).
+_MOUNT_UNAUTHENTICATED_RE = re.compile(
+    r".+/(?:ca(?:/pem)?|ca_chain|cert/ca_chain|crl(?:/pem|/delta(?:/pem)?)?|unified-crl(?:/pem|/delta(?:/pem)?)?"
     r"|issuers/?|public_key"  # PKI's issuer list, an SSH mount's CA key: both "unauthenticated" in the API docs
     r"|cert/[0-9a-fA-F]{2}(?:[:-][0-9a-fA-F]{2})+(?:/raw(?:/pem)?)?"
     r"|issuer/[^/]+/(?:json|der|pem|crl(?:/pem|/der|/delta(?:/pem|/der)?)?)"
-    r"|(?:unified-)?ocsp(?:/[A-Za-z0-9+/=%_-]+)?))\Z"
+    r"|(?:unified-)?ocsp(?:/[A-Za-z0-9+/=%_-]+)?)\Z"
 )
+_PUBLIC_MOUNT_TYPES = frozenset({"pki", "ssh"})
 _BAD_FIX = "find what rewrites or truncates the log (a pipeline, a full disk) and fix it"
 # Recorded from OpenBao 2.7 with a `listener "unix"`: a request over a unix socket is logged with no remote_address
 # (nor remote_port) at all, and nothing else in the entry says it came that way.
@@ -139,6 +145,9 @@ _TOKEN_CHECK_FAILED = ("a request that failed while the vault checked its token 
                        "filled, e.g. 'error converting input'): the token is named by request.client_token_accessor")
 
 
+_UNAUTHENTICATED = ("a request on an endpoint the vault serves without a token (the UI's login page, a wrapping "
+                    "token's look-up, unseal-key operations, a login's MFA step, replication status, OIDC discovery, "
+                    "a PKI mount's CA, CRL, OCSP and issuers, an SSH mount's CA key): no one to name")
 _LOGIN = ("a login (auth/<method>/login) by a caller that holds no token yet: a successful login's response entry "
           "names who logged in, a failed login has no one to name")
 _LOGIN_UNNAMED = ("The response entry of a login names no one and carries no error: a login that succeeded names who "
@@ -185,11 +194,10 @@ VAULT_EXCUSES = (
            "the callback's response entry names who logged in",
            frozenset({"identity"}),
            lambda r: _OIDC_LOGIN_RE.match(r.resource) is not None and r.action in ("read", "update")),
-    Excuse("a request on an endpoint the vault serves without a token (the UI's login page, a wrapping token's "
-           "look-up, unseal-key operations, a login's MFA step, replication status, OIDC discovery, a PKI mount's "
-           "CA, CRL, OCSP and issuers, an SSH mount's CA key): no one to name",
+    Excuse(_UNAUTHENTICATED,
            frozenset({"identity"}),
-           lambda r: _UNAUTHENTICATED_RE.match(r.resource) is not None and bool(r.source)),
+           lambda r: (_UNAUTHENTICATED_RE.match(r.resource) is not None
+                      or _MOUNT_UNAUTHENTICATED_RE.match(r.resource) is not None) and bool(r.source)),
     Excuse(_UNKNOWN_TOKEN, frozenset({"identity"}),
            lambda r: r.result.startswith("error:") and "permission denied" in r.result),
     # The request entry the vault writes alone when a wrapping token is invalid (openbao internal/vault/wrapping.go,
@@ -370,6 +378,15 @@ class Fields(Visitor):
         raw = self.raw.get(rec.file, rec.line)
         return raw is None or _answers_login(line_object(raw))
 
+    def _public_mount(self, rec: Record) -> bool:
+        """Whether ``rec`` (of the block being judged) is on a mount that may serve it without a token: its entry's
+        request.mount_type is pki or ssh, or is not written (an entry whose line is not at hand is taken as one)."""
+        raw = self.raw.get(rec.file, rec.line)
+        d = line_object(raw) if raw is not None else None
+        req = d.get("request") if d is not None else None
+        kind = req.get("mount_type") if isinstance(req, dict) else None
+        return not isinstance(kind, str) or not kind or kind in _PUBLIC_MOUNT_TYPES
+
     def _token_named(self, rec: Record) -> bool:
         """Whether ``rec`` (of the block being judged) names its token's accessor (``_TOKEN_CHECK_FAILED``)."""
         raw = self.raw.get(rec.file, rec.line)
@@ -395,6 +412,9 @@ class Fields(Visitor):
         excuse = excused_by(rec, lacking, self.format)
         if excuse is not None and excuse.rule == _UNKNOWN_TOKEN and self._decided(rec):
             excuse = None  # the policies refused a known token: who it was is missing
+        if (excuse is not None and excuse.rule == _UNAUTHENTICATED and _UNAUTHENTICATED_RE.match(rec.resource) is None
+                and not self._public_mount(rec)):
+            excuse = None  # a path that only looks like a PKI or SSH mount's public endpoint
         if (excuse is not None and excuse.rule == _LOGIN and rec.type == "response"
                 and not rec.result.startswith("error") and not self._login_answered(rec)):
             self._add(Finding(ID, "", _LOGIN_UNNAMED + ".", self.fix, where=rec.where, request_id=rec.request_id),
