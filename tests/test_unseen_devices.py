@@ -263,11 +263,10 @@ def test_a_team_configuration_names_the_other_records_and_judges_every_file(pyte
 @pytest.mark.vault
 @pytest.mark.parametrize("stanza", [
     'audit "syslog" "sys" {\n  options {\n    tag = "openbao"\n  }\n}\n',
-    'audit "socket" "udp" {\n  options {\n    address = "127.0.0.1:9514"\n    socket_type = "udp"\n  }\n}\n',
     'audit "socket" "unix" {\n  options {\n    address = "/run/openbao/audit.sock"\n    socket_type = "unix"\n'
     '  }\n}\n',
-], ids=["syslog", "udp-socket", "unix-socket"])
-def test_a_configuration_whose_only_device_is_syslog_or_a_udp_or_unix_socket_is_audited(
+], ids=["syslog", "unix-socket"])
+def test_a_configuration_whose_only_device_is_syslog_or_a_unix_socket_is_audited(
         pytester: pytest.Pytester, tmp_path: Path, stanza: str) -> None:
     """The throw-away server writes a syslog device's entries to a file and receives a socket device's over TCP,
     whatever its socket_type: a production setup with no file device is audited (it was refused, told to add a
@@ -278,6 +277,51 @@ def test_a_configuration_whose_only_device_is_syslog_or_a_udp_or_unix_socket_is_
     run = run_audit(pytester, None, None, f"--auditready-vault-config={folder}")
     out = run.result.stdout.str()
     assert run.result.ret == 0 and run.failed_checks() == set(), out[-3000:]
+
+
+UDP = 'audit "socket" "siem" {\n  options {\n    address = "10.0.0.5:9090"\n    socket_type = "udp"\n  }\n}\n'
+
+
+@pytest.mark.vault
+@pytest.mark.parametrize("file_device", [False, True], ids=["udp-only", "file-and-udp"])
+def test_a_udp_socket_device_fails_fail_closed_alone(pytester: pytest.Pytester, tmp_path: Path,
+                                                     file_device: bool) -> None:
+    """Fails without the rule (red team rt9 FP-1): a UDP socket device was received over TCP and every check passed,
+    the drill included, while the real server with that device serves every request with its collector down (a
+    datagram's send never fails). Its entries are still read (received over TCP); the declared socket_type is
+    kept in the evidence."""
+    folder = tmp_path / "cfg"
+    folder.mkdir()
+    files = ('audit "file" "file" {\n  options {\n    file_path = "/var/log/openbao/audit.log"\n  }\n}\n'
+             if file_device else "")
+    (folder / "10-audit.hcl").write_text('ui = true\n\n' + files + UDP)
+    evidence = tmp_path / "ev"
+    run = run_audit(pytester, None, None, f"--auditready-vault-config={folder}", f"--auditready-evidence={evidence}",
+                    **({"audit_device": "file"} if file_device else {}))
+    out = run.result.stdout.str()
+    assert run.result.ret == 1 and run.failed_checks() == {"fail_closed"}, out[-3000:]
+    assert "'siem' (type socket, declared at 10-audit.hcl:" in out and "sends over UDP" in out, out[-3000:]
+    bundle = json.loads((evidence / "evidence.json").read_text())
+    assert '"auditready:socket_type": "udp"' in json.dumps(bundle), "the declared socket_type is not in the evidence"
+
+
+@pytest.mark.vault
+def test_two_file_devices_with_one_file_path_write_one_file_as_in_production(pytester: pytest.Pytester,
+                                                                              tmp_path: Path) -> None:
+    """Fails without the shared file (red team rt9 FP-2): the throw-away server gave each device its own file and
+    passed, while OpenBao writes both devices' entries (each with its own time and HMAC salt) into the one file,
+    which completeness fails offline. Two devices with their own files pass (test_a_team_configuration_names_the_other_records...)."""
+    folder = tmp_path / "cfg"
+    folder.mkdir()
+    (folder / "10-audit.hcl").write_text(
+        'ui = true\n\n' + "".join(f'audit "file" "{n}" {{\n  options {{\n    file_path = "{fp}"\n  }}\n}}\n'
+                                   for n, fp in (("file", "/var/log/openbao/audit.log"),
+                                                 ("file2", "/var/log/openbao/./audit.log"))))
+    run = run_audit(pytester, None, None, f"--auditready-vault-config={folder}", audit_device="file")
+    out = run.result.stdout.str()
+    assert run.result.ret == 1 and "completeness" in run.failed_checks(), out[-3000:]
+    assert "is written 2 times into one file" in out and "two audit devices are declared with one file_path" in out, \
+        out[-3000:]
 
 
 # -- 4. the drill never leaves a device broken -------------------------------------------------------------------
@@ -356,3 +400,22 @@ def test_a_receiver_that_cannot_listen_again_does_not_leave_the_files_broken(bao
         squatter.close()
         c.close()
     assert after.request_id.encode() in second.read_bytes()
+
+
+@pytest.mark.parametrize("socket_type, failed", [("udp", True), ("UDP", True), ("tcp", False), ("unix", False)])
+def test_a_url_target_listing_a_udp_socket_device_fails_fail_closed(socket_type: str, failed: bool) -> None:
+    """A URL target is never drilled, but its devices as sys/audit lists them are judged: a socket device listed
+    with socket_type udp cannot fail, so the vault serves what nothing received (red team rt9 FP-1)."""
+    from types import SimpleNamespace
+
+    from pytest_auditready.checks import fail_closed
+    from pytest_auditready.config import Settings
+
+    devices = {"file/": {"type": "file", "options": {"file_path": "/var/log/openbao/audit.log"}},
+               "siem/": {"type": "socket", "options": {"address": "10.0.0.5:9090", "socket_type": socket_type}}}
+    ctx = SimpleNamespace(facts=SimpleNamespace(devices=devices, device="file/"),
+                          settings=Settings(target="https://vault.example:8200"), ledger=None)
+    said = list(fail_closed.run(ctx))  # type: ignore[arg-type]
+    udp = [s for s in said if isinstance(s, fail_closed.Finding) and "sends over UDP" in s.message]
+    assert bool(udp) is failed, said
+    assert any(isinstance(s, fail_closed.Skip) for s in said)  # still never drilled

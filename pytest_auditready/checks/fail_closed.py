@@ -2,8 +2,9 @@
 
 The drill itself runs in the scenario (vault/scenario.py, ``Runner._drill``) on the embedded target's own
 throw-away server; this check judges what it recorded in ``facts.drill``. A URL target is never drilled. On every
-target it also judges the devices' own options (``_device_findings``): a device that drops entries by design, and
-the other devices that keep the vault serving when the device the run reads fails.
+target it also judges the devices' own options (``_device_findings``): a device that drops entries by design, a
+socket device sending over UDP (it never fails), and the other devices that keep the vault serving when the device
+the run reads fails.
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ from typing import Any, Iterator, Mapping, Union
 from ..vault.config import (
     _SAME_AS_SPECIAL,
     PRODUCTION_PATH_MARK,
+    PRODUCTION_SOCKET_MARK,
     PRODUCTION_TYPE_MARK,
     SPECIAL_FILE_PATHS,
     option_true,
@@ -60,6 +62,13 @@ def _dropping(dev: Mapping[str, Any]) -> str:
     return " and ".join(said)
 
 
+def _datagrams(dev: Mapping[str, Any]) -> bool:
+    """Whether a socket device sends over UDP, as the configuration declared it (the embedded target receives it
+    over TCP: ``PRODUCTION_SOCKET_MARK``) or as a URL target lists it."""
+    declared = dev.get("origin", {}).get(PRODUCTION_SOCKET_MARK) or dev.get("options", {}).get("socket_type", "")
+    return dev.get("type") == "socket" and str(declared).strip().lower() == "udp"
+
+
 def _short(text: object, limit: int = 120) -> str:
     t = str(text)
     return repr(t if len(t) <= limit else t[:limit] + "...")
@@ -73,6 +82,12 @@ def _device_findings(ctx: CheckContext, facts: Any) -> Iterator[Union[Finding, N
     devices: Mapping[str, Mapping[str, Any]] = facts.devices
     read = str(facts.device or "")
     keeping = {p: d for p, d in devices.items() if _records(d)}
+    for p in sorted(p for p, d in keeping.items() if _datagrams(d)):
+        yield Finding(ID, "", f"Audit device {_named(p, devices[p])} sends over UDP (socket_type udp): a datagram "
+                      "is sent whether or not anything receives it, so the device never fails and the vault keeps "
+                      "serving while its collector is down or drops entries, none of which leaves a trace.",
+                      "set socket_type = \"tcp\" (a write the collector does not take then fails, and with it the "
+                      "request), or audit to a file device", where=_at(devices[p], "socket_type"))
     filtered = {p: d for p, d in keeping.items() if str(d.get("options", {}).get("filter", "")).strip()}
     fallback = sorted(p for p, d in keeping.items() if option_true(d.get("options", {}).get("fallback", "")))
     whole = sorted(p for p in keeping if p not in filtered and p not in fallback)  # they get every entry

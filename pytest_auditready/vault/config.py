@@ -15,6 +15,7 @@ while the only structure needed here is where top-level stanzas start and end, a
 from __future__ import annotations
 
 import json
+import os
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -541,7 +542,8 @@ def _read_text(p: Path) -> str:
 
 def _receivable(a: AuditDecl) -> bool:
     """A device whose entries the embedded target reads without a file device: a socket device (its destination
-    replaced by a receiver of the target's own over TCP, whatever its socket_type: auditlog/socket_source.py), an
+    replaced by a receiver of the target's own over TCP, whatever its socket_type: auditlog/socket_source.py; a
+    declared udp is judged by checks/fail_closed.py), an
     http device (auditlog/http_source.py), or a syslog device (written to a file of the throw-away server:
     ``audit_hcl``)."""
     return a.type in ("socket", "http", "syslog")
@@ -593,6 +595,11 @@ PRODUCTION_PATH_MARK = "auditready:file_path"
 PRODUCTION_TYPE_MARK = "auditready:type"
 
 
+# The origin key holding a socket device's socket_type as the configuration declared it, when the throw-away server
+# sends over TCP to the receiver instead (checks/fail_closed.py judges the declared one).
+PRODUCTION_SOCKET_MARK = "auditready:socket_type"
+
+
 # Options that say where a device sends its entries (and how it authenticates there): replaced by ``local``'s.
 _DESTINATION = {"socket": ("address", "socket_type"), "http": ("uri", "headers"), "syslog": ("facility", "tag")}
 
@@ -609,6 +616,7 @@ def audit_hcl(cfg: VaultConfig, workdir: Path,
     each file device's log path."""
     out: list[str] = []
     paths: dict[str, Path] = {}
+    shared: dict[str, Path] = {}  # a production file_path -> the file in workdir its first device writes
     for i, a in enumerate(cfg.audits):
         opts = dict(a.options)
         kind, name = a.type, a.name.strip("/")
@@ -621,6 +629,8 @@ def audit_hcl(cfg: VaultConfig, workdir: Path,
         if kind == "file" and (a.type == "syslog" or a.records):
             safe = re.sub(r"[^A-Za-z0-9_.-]", "_", name) or "device"
             paths[name] = workdir / f"audit-{i}-{safe}.log"
+            if a.type == "file":  # two devices with one file_path write into one file, as in production
+                paths[name] = shared.setdefault(os.path.normpath(a.file_path), paths[name])
             opts["file_path"] = str(paths[name])
             if a.type == "syslog":
                 opts["mode"] = "0600"
@@ -629,6 +639,7 @@ def audit_hcl(cfg: VaultConfig, workdir: Path,
             if a.file_path != a.special:
                 redirected = (f"auditready: file_path {json.dumps(a.file_path)} is written as {json.dumps(a.special)}, "
                               "the same for the vault (whatever it writes there is kept nowhere the run reads)")
+        declared_type = opts.get("socket_type", "tcp").strip().lower() if kind == "socket" else ""
         if kind in ("socket", "http") and local is not None and name in local:
             opts = {k: v for k, v in opts.items() if k not in _DESTINATION[kind]}
             opts.update(local[name])
@@ -640,6 +651,8 @@ def audit_hcl(cfg: VaultConfig, workdir: Path,
             origin[PRODUCTION_PATH_MARK] = a.file_path
         if kind != a.type:
             origin[PRODUCTION_TYPE_MARK] = a.type
+        if declared_type and opts.get("socket_type", "tcp").strip().lower() != declared_type:
+            origin[PRODUCTION_SOCKET_MARK] = declared_type  # received over TCP here, sent as declared in production
         if redirected:
             origin["auditready"] = redirected.split(": ", 1)[1]  # in the evidence beside the device
         if cfg.replaced:  # what the throw-away server did not take from the configuration, in the evidence

@@ -542,7 +542,7 @@ class EmbeddedServer:
         and close their connections (a collector that went away). Returns the devices broken. Undone by
         restore_audit()."""
         try:
-            for path in self.file_logs.values():
+            for path in dict.fromkeys(self.file_logs.values()):  # (devices with one file_path share a file)
                 os.replace(path, self._held(path))
                 os.symlink(_BROKEN_FILE, path)
             for r in self._receivers():
@@ -558,7 +558,7 @@ class EmbeddedServer:
 
     def restore_audit(self) -> None:
         """Put the devices' real files back and have the devices reopen them."""
-        for path in self.file_logs.values():
+        for path in dict.fromkeys(self.file_logs.values()):
             held = self._held(path)
             if os.path.lexists(held):
                 if path.is_symlink():
