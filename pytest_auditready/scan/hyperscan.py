@@ -34,6 +34,7 @@ from .secrets import (
     GenericScanner,
     detector_regexes,
     json_document,
+    loose_values,
     record_values,
 )
 
@@ -972,7 +973,7 @@ class LeakScanner:
             pairs, defined = record_values(data, self.fmt)
             parsed = True
         else:
-            pairs = [("line", text)]
+            pairs = loose_values(text)
         known: tuple[tuple[str, str, str], ...] = ()
         found = self.known.find(text) if self.known else []
         held: set[tuple[str, str]] = set()  # the pairs whose value holds a known value

@@ -528,6 +528,57 @@ def record_values(data: Any, fmt: Optional[LogFormat] = None
     return pairs, secrets
 
 
+# A JSON string, or the one a cut line ends inside (no closing quote).
+_LOOSE_STRING = re.compile(r'"((?:[^"\\]|\\.)*)("|\\?\Z)', re.S)
+_KEY_AFTER = re.compile(r"\s*:")
+
+
+def _unescaped(raw: str) -> str:
+    """A JSON string's body decoded; one cut inside an escape loses that escape (the line ends there)."""
+    for cut in range(min(6, len(raw)) + 1):
+        try:
+            out = json.loads('"' + raw[: len(raw) - cut] + '"')
+            return out if isinstance(out, str) else raw
+        except ValueError:
+            continue
+    return raw
+
+
+def loose_values(text: str) -> list[tuple[str, str]]:
+    """What a line that is no whole JSON document holds, for the judges, as ``record_values`` takes a parsed one
+    apart: each string value under the key it follows (a list's items under the list's key), a string cut by the
+    line's end included; a long key also as a value; and the text outside strings (a syslog header, numbers, words
+    that are not JSON) under "line". A line a hop cut at its size limit is so judged value by value, as it would be
+    whole, never as one run of text in which the quotes and names around a value make it look random. The rest of
+    a cut line (it begins inside a string) is read both ways, and the reading that leaves less outside strings is
+    taken: every character is judged either way."""
+    pairs, rest = _loose(text)
+    if rest and '"' in text and "{" not in text[: text.find('"')]:  # no object opens before the first quote: a rest?
+        other, other_rest = _loose('"' + text)
+        if len(other_rest) < len(rest):
+            pairs, rest = other, other_rest
+    return [*pairs, ("line", rest)] if rest else pairs
+
+
+def _loose(text: str) -> tuple[list[tuple[str, str]], str]:
+    """``loose_values`` reading ``text`` from its first quote as the start of a string."""
+    pairs: list[tuple[str, str]] = []
+    outside: list[str] = []
+    key, pos = "", 0
+    for m in _LOOSE_STRING.finditer(text):
+        outside.append(text[pos : m.start()])
+        value = _unescaped(m.group(1))
+        pos = m.end()
+        if m.group(2) == '"' and _KEY_AFTER.match(text, pos):
+            key = value
+            if len(value) > 16:
+                pairs.append(("", value))
+        elif value:
+            pairs.append((key, value))
+    outside.append(text[pos:])
+    return pairs, " ".join(part.strip() for part in outside if part.strip())
+
+
 _LOADING = threading.Lock()  # a live run loads detect-secrets in a thread of its own while the vault starts
 
 

@@ -1,0 +1,70 @@
+"""Lines a hop cut at its size limit (fixtures/framing/rsyslog-udp-8k-cut.log: a real rsyslogd 8.2302 receiving
+OpenBao's socket device over UDP, RSYSLOG_TraditionalFileFormat, default 8k messages; red team rt9 FA-1): the cut is
+required_fields' finding, and what the cut line still holds is judged value by value, as a whole line would be."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from pytest_auditready.checks import BUILTIN
+from pytest_auditready.checks.base import FAILED
+from pytest_auditready.config import Settings
+from pytest_auditready.engine.files import offline_checks, verify_file
+from pytest_auditready.scan.secrets import loose_values
+
+CUT = Path(__file__).resolve().parents[1] / "fixtures" / "framing" / "rsyslog-udp-8k-cut.log"
+OFFLINE = offline_checks(BUILTIN)
+SETTINGS = Settings(require_tamper_evidence=False, retention_days=0)
+
+
+def _failed(path: Path) -> dict[str, list[int]]:
+    res = verify_file(str(path), SETTINGS, OFFLINE, {})
+    return {o.check_id: sorted({int(f.where.rsplit(":", 1)[1]) for f in o.findings if f.where.count(":")})
+            for o in res.outcomes if o.status == FAILED and o.check_id != "log_protection"}
+
+
+def test_a_cut_line_holding_the_runs_own_display_name_is_no_leak(tmp_path: Path) -> None:
+    """Fails without judging value by value: the cut line was judged as one run of text, and the display name
+    token-auditready-<run>-unprivileged, with the quote after it, read as a Base64 High Entropy String (a critical
+    finding telling the user to rotate a credential that does not exist)."""
+    log = tmp_path / "audit.log"
+    log.write_bytes(CUT.read_bytes())
+    log.chmod(0o600)
+    assert _failed(log) == {"required_fields": [5, 6]}
+
+
+@pytest.mark.parametrize("planted", [
+    '"metadata":{"password":"Zm9vYmFyYmF6cXV4cXV1eFptOTAxMjM0NTY3ODk="},',
+    '"note":"AKIAIOSFODNN7EXAMPLE",',
+    '"metadata":{"ci":"ghp_R8x2Lq7ZtW4mN9vB3kD6sF1hJ5pC0yE2aG7u"},',
+], ids=["password", "aws-key", "github-token"])
+def test_a_secret_in_a_cut_line_is_still_found_at_its_line(tmp_path: Path, planted: str) -> None:
+    lines = CUT.read_bytes().splitlines(keepends=True)
+    lines[4] = lines[4].replace(b'"auth":{', b'"auth":{' + planted.encode(), 1)
+    log = tmp_path / "audit.log"
+    log.write_bytes(b"".join(lines))
+    log.chmod(0o600)
+    assert _failed(log) == {"required_fields": [5, 6], "no_secret_leak": [5]}
+
+
+def test_loose_values_reads_a_cut_line_value_by_value() -> None:
+    text = ('Dec  3 08:54:20 localhost  {"time":"2026-12-03T08:54:20Z","auth":{"display_name":"token-a-b",'
+            '"policies":["default","team-0\\u00e9","team-1\\u00')
+    assert loose_values(text) == [
+        ("time", "2026-12-03T08:54:20Z"), ("display_name", "token-a-b"), ("policies", "default"),
+        ("policies", "team-0\u00e9"), ("policies", "team-1"),
+        ("line", "Dec  3 08:54:20 localhost  { : , :{ : , :[ , ,")]
+
+
+def test_loose_values_reads_the_rest_of_a_cut_entry_from_inside_a_string() -> None:
+    """The rest a hop wrote as a line of its own begins inside a string: read from a quote before it, nothing of
+    it is left as one run of text."""
+    assert loose_values('ication-policy","team-002","path":"secret/data/x"}}') == [
+        ("", "ication-policy"), ("", "team-002"), ("path", "secret/data/x"), ("line", ", , : }}")]
+
+
+def test_loose_values_keeps_text_that_is_no_json_whole() -> None:
+    assert loose_values("password=hunter2hunter2 token s.abcdefghijklmnopqrstuvwx") == [
+        ("line", "password=hunter2hunter2 token s.abcdefghijklmnopqrstuvwx")]
