@@ -147,6 +147,26 @@ def test_a_command_that_exits_before_the_run_is_refused_in_one_line(pytester: py
 
 
 @pytest.mark.vault
+@pytest.mark.parametrize("stage, said", [
+    ('sed -u "s/^/vault-audit: /"', 'each starting with the text "vault-audit: " before its JSON object'),
+    ("cat >&2", "byte(s) to its standard error, which is not read (if the log goes there, redirect it: 2>&1)"),
+], ids=["a-prefix", "to-stderr"])
+def test_a_command_whose_lines_cannot_be_read_says_why(pytester: pytest.Pytester, bao: Any, url_env: Any,
+                                                       stage: str, said: str) -> None:
+    """Fails without the fix (red team rt9 WB-1): a command printing every entry behind a prefix, or to its
+    standard error, was told "it does not print this vault's audit log", where the same lines in a file name the
+    prefix and the log_prefix fix. Still one line, exit 2."""
+    server = bao()
+    url_env(server)
+    cmd = f"sh -c 'tail -F -n0 {shlex.quote(str(server.log_path))} | {stage}'"
+    run = run_audit(pytester, server, None, f"--auditready-log-command={cmd}", seal=False, log_wait=2.0)
+    text = run.result.stdout.str() + run.result.stderr.str()
+    assert run.result.ret == 2, text[-2000:]
+    assert said in text, text[-2000:]
+    assert not run.failed_checks()
+
+
+@pytest.mark.vault
 def test_the_servers_own_lines_in_a_commands_output_are_counted_and_scanned(pytester: pytest.Pytester, bao: Any,
                                                                              url_env: Any, tmp_path: Path) -> None:
     """journalctl -o cat prints the unit's server log between the entries: left out of the entries, and before the

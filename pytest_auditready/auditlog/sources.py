@@ -78,6 +78,7 @@ class CommandLogSource:
         self._lines = WholeLines()
         self._line = 0
         self._stderr = b""
+        self.stderr_bytes = 0  # what it wrote to its standard error in all (never shown: it may hold secrets)
         self._errors: collections.deque[str] = collections.deque(maxlen=3)
         # a platform's framing around each line (journalctl -o json, a CRI or Docker log file): told from the first
         # lines printed, then taken off line by line as offline (auditlog.container)
@@ -102,7 +103,7 @@ class CommandLogSource:
         assert self._proc.stdout is not None and self._proc.stderr is not None
         os.set_blocking(self._proc.stdout.fileno(), False)
         os.set_blocking(self._proc.stderr.fileno(), False)
-        self._lines, self._line = WholeLines(), 0
+        self._lines, self._line, self.stderr_bytes = WholeLines(), 0, 0
 
     @staticmethod
     def _read(fd: int) -> Optional[bytes]:
@@ -118,6 +119,7 @@ class CommandLogSource:
             data = self._read(self._proc.stderr.fileno())
             if not data:
                 break
+            self.stderr_bytes += len(data)
             self._stderr = (self._stderr + data)[-4096:]
         for ln in self._stderr.split(b"\n")[:-1]:
             if ln.strip():

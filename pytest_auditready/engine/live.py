@@ -8,14 +8,16 @@ not remove.
 
 from __future__ import annotations
 
+import collections
 import dataclasses
+import json
 import tempfile
 import time
 from dataclasses import dataclass
 from typing import Any, Callable, Optional, Sequence
 
 from ..auditlog.match import Match, match_actions
-from ..auditlog.model import AccessLedger
+from ..auditlog.model import AccessLedger, BadLine
 from ..auditlog.source import LogBatch, LogSource
 from ..checks.base import SKIPPED, Check, CheckContext, Outcome, PlannedAction, evaluate, stat_log
 from ..config import Settings
@@ -81,25 +83,53 @@ def _not_the_device_file(source: LogSource, batch: LogBatch, ledger: AccessLedge
             "pipeline lags)")
 
 
+def _prefix_of(bad_lines: Sequence[BadLine]) -> Optional[str]:
+    """The text that at least half of ``bad_lines`` (and one) carry before a JSON object, if it is one text: an
+    audit device's prefix, or one a stage of a log command adds."""
+    heads = collections.Counter(b.raw[: b.raw.find("{")] for b in bad_lines[:_PREFIX_SAMPLE] if b.raw.find("{") > 0)
+    if not heads:
+        return None
+    head, count = heads.most_common(1)[0]
+    return head if count * 2 >= min(len(bad_lines), _PREFIX_SAMPLE) and head.strip() else None
+
+
+_PREFIX_SAMPLE = 200
+
+
 def _nothing_of_the_run(source: LogSource, matches: dict[str, Match], ledger: AccessLedger,
-                        settings: Settings) -> None:
+                        settings: Settings, bad_lines: Sequence[BadLine] = ()) -> None:
     """A log command none of whose lines is an entry of the run (it exited before the run, it reads another log,
     or a stage before it drops the vault's entries) gave nothing to judge: refused in one line (exit 2), not judged
-    as a vault that logs nothing. A file source has its own (``_not_the_device_file``)."""
+    as a vault that logs nothing. Lines that all carry one text before their JSON object are said to (the file
+    source's detection says the same: auditlog/detect.py); a command that printed nothing but wrote to its standard
+    error is said to. A file source has its own (``_not_the_device_file``)."""
     argv = getattr(source, "argv", None)
     if not argv or not ledger.actions or any(m.entries for m in matches.values()):
         return
     n = int(getattr(source, "lines_read", 0))
+    head = _prefix_of(bad_lines)
+    if head is not None:
+        shown = json.dumps(head[:80] + ("..." if len(head) > 80 else ""))
+        raise AuditReadyError(
+            f"the log command {argv[0]!r} printed {n} line(s), each starting with the text {shown} before its JSON "
+            "object (an audit device prefix, or one a stage of the command adds), so none was read as an entry of "
+            "this run",
+            f"set log_prefix = {json.dumps(head)} in [tool.auditready], or have the command print the entries as "
+            "the device writes them")
+    said = int(getattr(source, "stderr_bytes", 0))
+    on_stderr = (f"; it wrote {said} byte(s) to its standard error, which is not read (if the log goes there, "
+                 "redirect it: 2>&1)") if said and not n else ""
     if getattr(source, "ended", False):
         raise AuditReadyError(
             f"the log command {argv[0]!r} exited (status 0) after printing {n} line(s), none of them an entry of "
             f"this run's {len(ledger.actions)} requests: a log command must keep running and print the audit log "
-            "as it grows",
+            "as it grows" + on_stderr,
             "make it follow the log (journalctl -f, kubectl logs -f, tail -F, logcli --tail); it is started before "
             "the scenario and stopped after it")
     raise AuditReadyError(
         f"the log command {argv[0]!r} printed {n} line(s) in the {settings.log_wait:g} s log_wait allowed, none of "
-        f"them an entry of this run's {len(ledger.actions)} requests: it does not print this vault's audit log",
+        f"them an entry of this run's {len(ledger.actions)} requests: it does not print this vault's audit log"
+        + on_stderr,
         "point it at the audit device of the vault this run talks to (its unit, pod, container or stream), check "
         "that no stage before it drops the vault's entries, or raise log_wait if its pipeline lags")
 
@@ -185,7 +215,7 @@ def run_live(
                 raise error
             batch, matches = collect(source, ledger, settings, facts)
             _not_the_device_file(source, batch, ledger, facts)
-            _nothing_of_the_run(source, matches, ledger, settings)
+            _nothing_of_the_run(source, matches, ledger, settings, batch.bad_lines)
             log_file = stat_log(str(source.path) if source.path else None)
             # A target whose log goes with it (the embedded one) seals it and keeps a copy for the checks, which
             # judge it like any sealed log once the target is closed.
