@@ -228,3 +228,37 @@ def test_a_bootstrap_that_hangs_is_cut_off_with_what_it_started(pytester: pytest
     pid = int((folder / "sleeper.pid").read_text())
     stat = Path(f"/proc/{pid}/stat")
     assert not stat.exists() or stat.read_text().rsplit(")", 1)[1].split()[0] == "Z", "its child still runs"
+
+
+@pytest.mark.vault
+def test_a_bootstrap_that_leaves_a_process_behind_finishes_and_nothing_outlives_it(pytester: pytest.Pytester,
+                                                                                   tmp_path: Path) -> None:
+    """Fails without the fix (red team rt9 UM-1): a bootstrap that exits 0 with `cmd &` still holding its stderr
+    was waited for to bootstrap_timeout (300 s by default) and then said not to have finished. It finishes when it
+    exits; what it left running is ended with it."""
+    folder = copy_example(tmp_path)
+    text = (folder / "bootstrap.sh").read_text()
+    (folder / "bootstrap.sh").write_text(text + "\nsleep 600 &\necho $! > sleeper.pid\nexit 0\n")
+    started = time.monotonic()
+    run = audit_config(pytester, folder, bootstrap_timeout=30)
+    out = run.result.stdout.str() + run.result.stderr.str()
+    assert run.result.ret in (0, 1) and "did not finish" not in out, out[-2000:]
+    assert time.monotonic() - started < 25, "waited for the process the bootstrap left running"
+    pid = int((folder / "sleeper.pid").read_text())
+    stat = Path(f"/proc/{pid}/stat")
+    assert not stat.exists() or stat.read_text().rsplit(")", 1)[1].split()[0] == "Z", "its child still runs"
+
+
+@pytest.mark.vault
+def test_a_failing_bootstraps_stderr_shows_the_root_token_in_no_spelling(pytester: pytest.Pytester,
+                                                                         tmp_path: Path) -> None:
+    """Fails without the fix (red team rt9 LK-1): only the raw root token was hidden; its base64 and upper-case
+    forms in the bootstrap's stderr reached the one-line error."""
+    folder = copy_example(tmp_path)
+    _append(folder / "bootstrap.sh", 'printf "b64 %s\\n" "$(printf %s "$BAO_TOKEN" | base64)" >&2\n'
+            'printf "up %s\\n" "$(printf %s "$BAO_TOKEN" | tr a-z A-Z)" >&2\nexit 3\n')
+    run = audit_config(pytester, folder)
+    out = run.result.stdout.str() + run.result.stderr.str()
+    assert run.result.ret == 2 and "failed (exit 3)" in out, out[-2000:]
+    said = out[out.index("failed (exit 3)"):].splitlines()[0]
+    assert "b64 <root token>" in said and "up <root token>" in said, said

@@ -4,14 +4,17 @@ from __future__ import annotations
 
 import contextlib
 import os
+import re
 import shlex
 import signal
 import subprocess
+import threading
 from dataclasses import dataclass, field
 from typing import Any, Callable, Optional, Protocol
 
 from ..config import Settings, token_from_env
 from ..errors import AuditReadyError, ConfigError
+from ..text import redact
 from .embedded import EmbeddedServer, child_env, drills_allowed, find_bao
 
 
@@ -139,19 +142,35 @@ class EmbeddedTarget:
         except OSError as exc:
             raise AuditReadyError(f"the bootstrap {command!r} cannot run: {exc.strerror}",
                                   "check the command (relative paths start in the vault_config folder)") from None
+        tail = bytearray()  # the last of what it writes to stderr (bounded), read while it runs
+        reader = threading.Thread(target=_read_tail, args=(proc.stderr, tail), daemon=True)
+        reader.start()
         try:
-            _, stderr = proc.communicate(timeout=timeout)
+            proc.wait(timeout=timeout)  # the bootstrap itself: what it started in the background is not waited for
         except BaseException as exc:
             with contextlib.suppress(OSError):
                 os.killpg(proc.pid, signal.SIGKILL)
             with contextlib.suppress(subprocess.TimeoutExpired):
-                proc.communicate(timeout=5)
+                proc.wait(timeout=5)
             if isinstance(exc, subprocess.TimeoutExpired):
                 raise AuditReadyError(f"the bootstrap {command!r} did not finish within {timeout:g} s",
                                       f"raise bootstrap_timeout, or {fix}") from None
             raise
+        finally:
+            # Whatever it left running (a `cmd &` holding its stderr) ends with it: nothing outlives the bootstrap.
+            with contextlib.suppress(OSError):
+                os.killpg(proc.pid, signal.SIGKILL)
+            reader.join(5)
+            assert proc.stderr is not None
+            proc.stderr.close()
+        stderr = bytes(tail)
         if proc.returncode != 0:
-            err = stderr.decode(errors="replace").replace(server.root_token, "<root token>")
+            # the root token in any spelling no_secret_leak reads (base64, hex, escapes, ...) and in any case, and
+            # what has a credential's shape
+            from ..auditlog.sources import blank_secrets
+
+            err = redact(stderr.decode(errors="replace"), {"root token": server.root_token})
+            err = blank_secrets(re.sub(re.escape(server.root_token), "<root token>", err, flags=re.IGNORECASE), env)
             last = " | ".join(ln.strip() for ln in err.strip().splitlines()[-3:] if ln.strip())
             raise AuditReadyError(f"the bootstrap {command!r} failed (exit {proc.returncode})"
                                   + (f": {last[:400]}" if last else ""), fix)
@@ -171,6 +190,14 @@ class EmbeddedTarget:
     def close(self) -> None:
         """Stop the server: at once (SIGKILL) when its log was read and sealed (keep_log), else gracefully."""
         self._server.stop(fast=self._kept)
+
+
+def _read_tail(stream: Any, tail: bytearray, keep: int = 64 << 10) -> None:
+    """Read ``stream`` to its end, keeping its last ``keep`` bytes in ``tail``."""
+    with contextlib.suppress(OSError, ValueError):
+        for chunk in iter(lambda: stream.read1(1 << 16), b""):
+            tail += chunk
+            del tail[:-keep]
 
 
 class UrlTarget:
