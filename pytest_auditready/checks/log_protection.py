@@ -11,8 +11,8 @@ import struct
 from dataclasses import dataclass
 from typing import Iterable, Iterator, Mapping, Optional, Sequence, Union
 
-from ..vault.config import option_false, option_true
-from .base import Check, CheckContext, Finding, Skip
+from ..vault.config import PRODUCTION_TYPE_MARK, option_false, option_true
+from .base import Check, CheckContext, Finding, Note, Skip
 from .fail_closed import keeps_nothing
 
 ID = "log_protection"
@@ -363,10 +363,17 @@ def _escalations(caps: Mapping[str, Sequence[str]], pols: str) -> Iterator[Findi
                       f"remove sudo and write capabilities on sys/auth/* from the policies {pols}")
 
 
-def run(ctx: CheckContext) -> Iterator[Union[Finding, Skip]]:
+def run(ctx: CheckContext) -> Iterator[Union[Finding, Skip, Note]]:
     yield from _file_findings(ctx)
     yield from _device_file_findings(ctx)
     facts = ctx.facts
+    device = str(facts.device or "") if facts is not None else ""
+    if facts is not None and facts.devices.get(device, {}).get("origin", {}).get(PRODUCTION_TYPE_MARK) == "syslog":
+        yield Note("", f"The log file judged is the throw-away server's stand-in for the syslog device "
+                   f"{device!r} (written 0600 by auditready, as a file device): the file your syslog daemon "
+                   "writes (its mode, owner and folder; rsyslog creates files 0644 unless told otherwise) and the "
+                   "hop's message size limit are not judged here. Verify that file where it is kept (auditready "
+                   "verify FILE; a cut entry names the limit).")
     if facts is None or ctx.ledger is None:
         if ctx.log_file is None:
             yield Skip("", "no local log file and no vault to ask")
