@@ -273,3 +273,28 @@ def test_a_history_that_ended_long_ago_says_how_long(tmp_path: Path) -> None:
     o = verdict(write_set(tmp_path, THIRTEEN_MONTHS))
     age = (datetime.datetime.now(datetime.timezone.utc).date() - datetime.date(2026, 1, 31)).days
     assert o.status == PASSED and f"its newest day is {age} days before this verification" in o.reason, o.reason
+
+
+def test_a_live_log_command_run_judges_the_archive_it_is_given(tmp_path: Path) -> None:
+    """A log command's entries have no local file: with retention_archive the archive's days are judged (it failed
+    "no local log file" whatever the archive held: red team rt9 IN-1); without it, the fix names retention_archive."""
+    from types import SimpleNamespace
+
+    archive = tmp_path / "archive"
+    write_set(archive, THIRTEEN_MONTHS)
+
+    def live(settings: Settings) -> list[Any]:
+        ctx = SimpleNamespace(settings=settings, ledger=object(), log_path=None, source="log_command[journalctl]",
+                              current="", tallies={})
+        return list(retention.run(ctx))  # type: ignore[arg-type]
+
+    held = live(Settings(target="https://vault.example:8200", retention_archive=(str(archive),),
+                         retention_online_days=0))
+    assert held and not any(isinstance(s, retention.Finding) for s in held), held
+    assert any("396 days" in getattr(s, "text", "") for s in held), held
+    short = tmp_path / "short"
+    write_set(short, days_between(datetime.date(2026, 1, 22), datetime.date(2026, 1, 31)))
+    failed = live(Settings(target="https://vault.example:8200", retention_archive=(str(short),)))
+    assert any(isinstance(s, retention.Finding) and "10 days" in s.message for s in failed), failed
+    (none,) = live(Settings(target="https://vault.example:8200"))
+    assert isinstance(none, retention.Finding) and "set retention_archive" in none.fix

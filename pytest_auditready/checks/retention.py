@@ -393,9 +393,13 @@ def run(ctx: CheckContext) -> Iterator[Union[Finding, Skip, Note]]:
     if ctx.settings.embedded:
         yield Skip("", EMBEDDED_SKIP)
         return
+    if not ctx.log_path and ctx.settings.retention_archive:  # (a log command's entries: the archive is the history)
+        yield from judge_logs(ctx.settings, archived(ctx.settings, []), live=True)
+        return
     if not ctx.log_path:
         yield Finding(ID, "", f"There is no local log file for {ctx.source or 'this run'}, so its history cannot be "
-                      "measured.", "point --auditready-log at the audit log file, or judge the archived files with "
+                      "measured.", "set retention_archive in [tool.auditready] to the folder (or glob) of the archived "
+                      "audit log, point --auditready-log at the audit log file, or judge the archived files with "
                       "`auditready verify`")
         return
     mine = read_days(ctx.log_path, ctx.settings)
