@@ -68,3 +68,20 @@ def test_loose_values_reads_the_rest_of_a_cut_entry_from_inside_a_string() -> No
 def test_loose_values_keeps_text_that_is_no_json_whole() -> None:
     assert loose_values("password=hunter2hunter2 token s.abcdefghijklmnopqrstuvwx") == [
         ("line", "password=hunter2hunter2 token s.abcdefghijklmnopqrstuvwx")]
+
+
+REST = CUT.with_name("rsyslog-tcp-8k-rest.log")  # the same over TCP: the rest of each cut entry a message of its own
+
+
+def test_the_rest_of_a_cut_entry_is_required_fields_finding_alone(tmp_path: Path) -> None:
+    """Fails without the fix (red team rt9 MC-1): rsyslog read the rest's 'hmac-sha256:' as a message tag and wrote
+    a space after it, and integrity_digest blamed a shipper for a malformed digest on a line required_fields
+    already names as the rest of a cut entry. The request whose response was cut has none (completeness)."""
+    log = tmp_path / "audit.log"
+    log.write_bytes(REST.read_bytes())
+    log.chmod(0o600)
+    assert _failed(log) == {"completeness": [3], "required_fields": [4, 5, 6]}
+    lines = REST.read_bytes().splitlines(keepends=True)
+    lines[0] = lines[0].replace(b'"hmac-sha256:', b'"hmac-sha256: ', 1)  # in an entry: still found
+    log.write_bytes(b"".join(lines))
+    assert _failed(log) == {"completeness": [3], "required_fields": [4, 5, 6], "integrity_digest": [1]}

@@ -427,6 +427,9 @@ class DigestFormat(Visitor):
             cut = _HEX_RUN.match(data, m.end()).end()  # type: ignore[union-attr]  # matches the empty run too
             if cut == len(data) or data[cut : cut + 1] in (b"\n", b"\r"):
                 continue  # the line ends inside the digest: a line a hop cut, which required_fields names
+            if data.find(b"{", data.rfind(b"\n", 0, m.start()) + 1, m.start()) < 0:
+                continue  # in no JSON object: the rest of an entry a hop cut (rsyslog took "hmac-sha256:" for the
+                # tag of a message of its own), or no entry at all, which required_fields names
             self.count += 1
             if len(self.bad) >= _SHOW:
                 continue
