@@ -85,3 +85,27 @@ def test_the_rest_of_a_cut_entry_is_required_fields_finding_alone(tmp_path: Path
     lines[0] = lines[0].replace(b'"hmac-sha256:', b'"hmac-sha256: ', 1)  # in an entry: still found
     log.write_bytes(b"".join(lines))
     assert _failed(log) == {"completeness": [3], "required_fields": [4, 5, 6], "integrity_digest": [1]}
+
+
+@pytest.mark.parametrize("size, named", [(49152, "journald splits a line longer than LineMax= (48K)"),
+                                         (16384, "a container runtime splits a line longer than 16 KiB")])
+def test_a_line_split_where_a_platform_splits_lines_names_that_limit(tmp_path: Path, size: int, named: str) -> None:
+    """Red team rt9 MC-2: journalctl -o cat prints journald's LineMax pieces as lines; they were "malformed JSON"
+    and "a device prefix? set log_prefix", pointing the wrong way. The pieces fail required_fields naming the
+    platform's limit and the rest as the rest, at their lines; a line cut at another length stays malformed JSON."""
+    import json
+
+    first = REST.read_bytes().splitlines()[0]
+    entry = json.loads(first[first.index(b"{"):])
+    entry["request"]["data"] = {"note": "x" * 60000}
+    whole = json.dumps(entry, separators=(",", ":")).encode()
+    log = tmp_path / "audit.log"
+    whole_entries = b"".join(ln[ln.index(b"{"):] + b"\n" for ln in REST.read_bytes().splitlines()[:3])
+    log.write_bytes(whole_entries + whole[:size] + b"\n" + whole[size:] + b"\n" + whole[: size - 1] + b"\n")
+    log.chmod(0o600)
+    res = verify_file(str(log), SETTINGS, OFFLINE, {})
+    said = {int(f.where.rsplit(":", 1)[1]): f.message for o in res.outcomes if o.check_id == "required_fields"
+            for f in o.findings}
+    assert f"cut at {size} bytes: {named}" in said[4], said
+    assert "the rest of an entry a hop cut or split" in said[5] and "device prefix?" not in said[5], said
+    assert "malformed JSON" in said[6], said

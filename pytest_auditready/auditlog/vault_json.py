@@ -129,6 +129,34 @@ def loads(text: Union[str, bytes]) -> Any:
     return loads_deep(text)
 
 
+# Line sizes at which a platform splits a longer line into pieces, when what reads it prints the pieces as lines
+# (journalctl -o cat, or without its _LINE_BREAK marks; a runtime's pieces read without their framing).
+_SPLIT_AT = {
+    49152: "journald splits a line longer than LineMax= (48K) into pieces: read the journal with `journalctl -o json`, "
+           "whose _LINE_BREAK=line-max marks let the pieces be joined, or raise LineMax= above the largest entry",
+    16384: "a container runtime splits a line longer than 16 KiB into pieces (containerd, CRI-O, Docker): read the "
+           "runtime's log file, whose framing marks the pieces, or kubectl/docker logs, which join them",
+}
+_JSON_TEXT = re.compile(r'"\s*[:,}\]]')
+
+
+def split_at(raw: bytes) -> str:
+    """Why ``raw`` is no whole entry when it is the start of one cut where a platform splits lines (``_SPLIT_AT``):
+    the reason a BadLine gives, else ""."""
+    split = _SPLIT_AT.get(len(raw))
+    start = raw.find(b"{")
+    if not split or start < 0:
+        return ""
+    import orjson
+
+    data = raw[start:].rstrip()
+    try:
+        orjson.loads(data)
+    except orjson.JSONDecodeError as exc:
+        return f"cut at {len(raw)} bytes: {split}" if exc.pos >= len(data) else ""  # (it read to the end)
+    return ""
+
+
 def parse_line(file: str, line_no: int, raw: bytes, prefix: str = "") -> Union[AuditEntry, BadLine]:
     """Parse one line (without its newline). Never raises: a bad line comes back as a BadLine."""
     if len(raw) > MAX_LINE_BYTES:
@@ -143,7 +171,11 @@ def parse_line(file: str, line_no: int, raw: bytes, prefix: str = "") -> Union[A
     elif prefix and body[:1] == "{":
         return BadLine(file, line_no, missing_prefix(prefix), text)
     start = body.find("{")
-    if start < 0:
+    if start < 0 or (body[:start].strip() and _JSON_TEXT.search(body, 0, start)):
+        if _JSON_TEXT.search(body, 0, start if start >= 0 else len(body)):  # '","' or '":': an entry's middle
+            return BadLine(file, line_no, "JSON text before the line's first '{' (or with none): the rest of an "
+                           "entry a hop cut or split at its line size limit (see the line before), not a device "
+                           "prefix", text)
         return BadLine(file, line_no, "no JSON object on the line", text)
     if body[:start].strip():
         zeros = len(body) - len(body.lstrip("\x00"))
@@ -171,6 +203,9 @@ def parse_line(file: str, line_no: int, raw: bytes, prefix: str = "") -> Union[A
                 return BadLine(file, line_no, "JSON objects one after another on one line, no newline between (a "
                                "shipper concatenated records: Kinesis Data Firehose without a newline delimiter)",
                                text)
+        split = split_at(raw)
+        if split:
+            return BadLine(file, line_no, split, text)
         return BadLine(file, line_no, f"malformed JSON ({msg})", text)
     except RecursionError:
         return BadLine(file, line_no, too_deep(body[start:]), text)

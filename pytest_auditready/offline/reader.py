@@ -112,7 +112,9 @@ def _bad_json(file: str, line: int, raw: bytes) -> BadLine:
             item = parse_line(file, line, raw)
             if isinstance(item, BadLine) and item.reason.startswith("JSON objects o"):  # one after another / on one
                 return item
-        return BadLine(file, line, f"malformed JSON ({str(exc).split(':')[0]})", text)
+        from ..auditlog.vault_json import split_at
+
+        return BadLine(file, line, split_at(raw) or f"malformed JSON ({str(exc).split(':')[0]})", text)
     return BadLine(file, line, "the line's JSON is not an object", text)
 
 
