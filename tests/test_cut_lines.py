@@ -55,7 +55,7 @@ def test_loose_values_reads_a_cut_line_value_by_value() -> None:
     assert loose_values(text) == [
         ("time", "2026-12-03T08:54:20Z"), ("display_name", "token-a-b"), ("policies", "default"),
         ("policies", "team-0\u00e9"), ("policies", "team-1"),
-        ("line", "Dec  3 08:54:20 localhost  { : , :{ : , :[ , ,")]
+        ("line", "Dec  3 08:54:20 localhost { : , :{ : , :[ , ,")]
 
 
 def test_loose_values_reads_the_rest_of_a_cut_entry_from_inside_a_string() -> None:
@@ -109,3 +109,10 @@ def test_a_line_split_where_a_platform_splits_lines_names_that_limit(tmp_path: P
     assert f"cut at {size} bytes: {named}" in said[4], said
     assert "the rest of an entry a hop cut or split" in said[5] and "device prefix?" not in said[5], said
     assert "malformed JSON" in said[6], said
+
+
+def test_loose_values_keeps_key_value_text_whole_for_the_keyword_detector() -> None:
+    """A server log line with key="value" pairs (hclog, logfmt) has no JSON names: taken apart, the quoted
+    password would lose the word that names it."""
+    line = 'core: request failed: password="S3cr3tvalue99" user="bob"'
+    assert loose_values(line) == [("line", line)]

@@ -137,7 +137,8 @@ _SPLIT_AT = {
     16384: "a container runtime splits a line longer than 16 KiB into pieces (containerd, CRI-O, Docker): read the "
            "runtime's log file, whose framing marks the pieces, or kubectl/docker logs, which join them",
 }
-_JSON_TEXT = re.compile(r'"\s*[:,}\]]')
+# A name and its value, or two strings of a list: JSON text, where a prefix (or RFC 5424's [sd id="1"]) has none.
+_JSON_TEXT = re.compile(r'"\s*:\s*["{\[0-9tfn-]|"\s*,\s*"')
 
 
 def split_at(raw: bytes) -> str:
@@ -171,11 +172,10 @@ def parse_line(file: str, line_no: int, raw: bytes, prefix: str = "") -> Union[A
     elif prefix and body[:1] == "{":
         return BadLine(file, line_no, missing_prefix(prefix), text)
     start = body.find("{")
-    if start < 0 or (body[:start].strip() and _JSON_TEXT.search(body, 0, start)):
-        if _JSON_TEXT.search(body, 0, start if start >= 0 else len(body)):  # '","' or '":': an entry's middle
-            return BadLine(file, line_no, "JSON text before the line's first '{' (or with none): the rest of an "
-                           "entry a hop cut or split at its line size limit (see the line before), not a device "
-                           "prefix", text)
+    if start != 0 and _JSON_TEXT.search(body, 0, start if start > 0 else len(body)):  # an entry's middle
+        return BadLine(file, line_no, "JSON text before the line's first '{' (or with none): the rest of an entry a "
+                       "hop cut or split at its line size limit (see the line before), not a device prefix", text)
+    if start < 0:
         return BadLine(file, line_no, "no JSON object on the line", text)
     if body[:start].strip():
         zeros = len(body) - len(body.lstrip("\x00"))

@@ -90,10 +90,12 @@ def _prefix_of(bad_lines: Sequence[BadLine]) -> Optional[str]:
     if not heads:
         return None
     head, count = heads.most_common(1)[0]
-    return head if count * 2 >= min(len(bad_lines), _PREFIX_SAMPLE) and head.strip() else None
+    return (head if count * 2 >= min(len(bad_lines), _PREFIX_SAMPLE) and head.strip() and len(head) <= _PREFIX_MAX
+            else None)
 
 
 _PREFIX_SAMPLE = 200
+_PREFIX_MAX = 128  # longer text before every JSON object is no prefix to set: the usual message says what to do
 
 
 def _nothing_of_the_run(source: LogSource, matches: dict[str, Match], ledger: AccessLedger,
@@ -109,7 +111,7 @@ def _nothing_of_the_run(source: LogSource, matches: dict[str, Match], ledger: Ac
     n = int(getattr(source, "lines_read", 0))
     head = _prefix_of(bad_lines)
     if head is not None:
-        shown = json.dumps(head[:80] + ("..." if len(head) > 80 else ""))
+        shown = json.dumps(head)
         raise AuditReadyError(
             f"the log command {argv[0]!r} printed {n} line(s), each starting with the text {shown} before its JSON "
             "object (an audit device prefix, or one a stage of the command adds), so none was read as an entry of "

@@ -552,11 +552,19 @@ def loose_values(text: str) -> list[tuple[str, str]]:
     whole, never as one run of text in which the quotes and names around a value make it look random. The rest of
     a cut line (it begins inside a string) is read both ways, and the reading that leaves less outside strings is
     taken: every character is judged either way."""
-    pairs, rest = _loose(text)
-    if rest and '"' in text and "{" not in text[: text.find('"')]:  # no object opens before the first quote: a rest?
-        other, other_rest = _loose('"' + text)
+    opens = text.find("{")
+    if opens > 0 and "{" in text[: text.find('"') + 1]:  # text before the object (a header): judged as it is
+        head, body = text[:opens], text[opens:]
+    else:
+        head, body = "", text
+    pairs, rest = _loose(body)
+    if rest and '"' in body and "{" not in body[: body.find('"')]:  # no object opens before the first quote: a rest?
+        other, other_rest = _loose('"' + body)
         if len(other_rest) < len(rest):
             pairs, rest = other, other_rest
+    if not any(key for key, _value in pairs):  # no name and value: no JSON (key="value" text keeps its names whole)
+        return [("line", text)]
+    rest = " ".join(part for part in (head.strip(), rest) if part)
     return [*pairs, ("line", rest)] if rest else pairs
 
 
