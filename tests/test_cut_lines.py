@@ -8,21 +8,11 @@ from pathlib import Path
 
 import pytest
 
-from pytest_auditready.checks import BUILTIN
-from pytest_auditready.checks.base import FAILED
-from pytest_auditready.config import Settings
-from pytest_auditready.engine.files import offline_checks, verify_file
+from pytest_auditready.engine.files import verify_file
 from pytest_auditready.scan.secrets import loose_values
+from tests.test_real_engines import OFFLINE, SETTINGS, _failed
 
 CUT = Path(__file__).resolve().parents[1] / "fixtures" / "framing" / "rsyslog-udp-8k-cut.log"
-OFFLINE = offline_checks(BUILTIN)
-SETTINGS = Settings(require_tamper_evidence=False, retention_days=0)
-
-
-def _failed(path: Path) -> dict[str, list[int]]:
-    res = verify_file(str(path), SETTINGS, OFFLINE, {})
-    return {o.check_id: sorted({int(f.where.rsplit(":", 1)[1]) for f in o.findings if f.where.count(":")})
-            for o in res.outcomes if o.status == FAILED and o.check_id != "log_protection"}
 
 
 def test_a_cut_line_holding_the_runs_own_display_name_is_no_leak(tmp_path: Path) -> None:
