@@ -104,8 +104,8 @@ def test_an_s3_prefix_reads_like_the_same_local_folder(s3: Any, tmp_path: Path,
     rc, d, text = _verify(tmp_path, capsys, f"s3://{s3.bucket}/vault/")
     assert rc == rc_local, text + "\n---\n" + text_local
     assert _counts(d) == _counts(d_local)
-    assert [f["file"] for f in d["files"]] == [f"s3://{s3.bucket}/vault/{n}" for n in
-                                               ("audit.log", "audit.log.1", "audit.log.2.gz")]
+    assert [f["file"] for f in d["files"]] == [f"s3://{s3.bucket}/vault/{n}" for n in  # oldest first
+                                               ("audit.log.2.gz", "audit.log.1", "audit.log")]
     assert sum(f["entries"] for f in d["files"]) == len(CLEAN.read_bytes().splitlines())
     # a glob and a single object name the same objects
     rc_glob, d_glob, _ = _verify(tmp_path, capsys, f"s3://{s3.bucket}/vault/audit.log*")

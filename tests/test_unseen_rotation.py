@@ -433,3 +433,28 @@ def test_a_log_of_another_vault_days_later_is_not_its_next_file(tmp_path: Path,
     _write(tmp_path / "new" / "audit.log.1", STREAM[:7])
     rc, out = _verify(capsys, _config(tmp_path), tmp_path / "new")
     assert rc == 1 and len([ln for ln in _failed(out) if "written between the two files are lost" in ln]) == 1, out
+
+
+@pytest.mark.parametrize("named", ["audit.log.1", "audit.log-20261101", "audit.log.1.gz"])
+@pytest.mark.parametrize("given", ["folder", "glob"])
+def test_a_rotated_set_named_by_its_folder_or_a_glob_is_read_oldest_first(
+        capsys: pytest.CaptureFixture[str], tmp_path: Path, named: str, given: str) -> None:
+    """Fails without the order (red team rt10, finding 1): a folder's or a glob's files were read in name order,
+    audit.log before its rotated file, so a slow request whose response the live log holds 33 entries later had
+    its response judged "no request entry". Named oldest first, it passed; now the folder and the glob read the
+    set as rotation wrote it, whatever the rotated file's name (number, dateext, compressed)."""
+    k = 60  # a request the rotated file ends with
+    response = json.loads(STREAM[k + 1])
+    assert response["type"] == "response" and _rid(STREAM[k]) == response["request"]["id"]
+    response["time"] = json.loads(STREAM[k + 33])["time"]  # answered after the 32 entries that follow
+    live = [*STREAM[k + 2 : k + 34], (json.dumps(response, separators=(",", ":")) + "\n").encode(), *STREAM[k + 34 :]]
+    folder = tmp_path / "logs"
+    folder.mkdir()
+    older = b"".join(STREAM[: k + 1])
+    (folder / named).write_bytes(gzip.compress(older) if named.endswith(".gz") else older)
+    (folder / "audit.log").write_bytes(b"".join(live))
+    for p in folder.iterdir():
+        p.chmod(0o600)
+    rc, out = _verify(capsys, _config(tmp_path), folder if given == "folder" else folder / "audit.log*")
+    assert rc == 0, _failed(out)
+    assert out.index(f"{folder / named}") < out.index(f"{folder / 'audit.log'}:"), out  # the older file first

@@ -57,6 +57,33 @@ def rotation_slot(name: str) -> Optional[tuple[str, str, tuple[int, ...], bool]]
     return m.group("stem") + ext, pattern, tuple(int(r) for r in runs), counter
 
 
+def rotation_sorted(paths: Iterable[str]) -> list[str]:
+    """``paths`` (a folder's or a glob's files) in name order, except that the files of one log in one folder are
+    in the order rotation wrote them, oldest first and the live log last (``rotation_slot``: audit.log.2,
+    audit.log.1, audit.log; audit.log-20261101, audit.log-20261102, audit.log), in the places the name order gave
+    them. A name sort puts audit.log before audit.log.1, so a request and its response across the rotation would
+    not be paired."""
+    def group(path: str) -> tuple[str, str]:
+        folder, base = os.path.split(path)
+        slot = rotation_slot(base)
+        return folder, slot[0] if slot is not None else uncompressed_name(base)
+
+    def age(path: str) -> tuple[int, tuple[int, ...], str]:
+        base = os.path.basename(path)
+        slot = rotation_slot(base)
+        if slot is None:
+            return 1, (), base  # the live log: the newest
+        _live, _pattern, numbers, newer_lower = slot
+        return 0, tuple(-n for n in numbers) if newer_lower else numbers, base
+
+    named = sorted(paths)
+    members: dict[tuple[str, str], list[str]] = {}
+    for p in named:
+        members.setdefault(group(p), []).append(p)
+    ordered = {g: iter(sorted(ps, key=age)) for g, ps in members.items()}
+    return [next(ordered[group(p)]) for p in named]
+
+
 def distinct_slots(a: str, b: str) -> bool:
     """Whether base names ``a`` and ``b`` are two different places of one log's rotation (audit.log.3.gz and
     audit.log.7.gz, audit.log-20261103 and audit.log-20261107), not one file compressed or not (audit.log.1 and

@@ -60,9 +60,10 @@ def _keep_freed_memory() -> None:
 
 
 def expand(paths: Sequence[str]) -> list[str]:
-    """Every log file named by ``paths``, each once: a file as given, a folder's log files (recursively, sorted; digest
-    chains and keys left out), a glob's matches (the same left out: ``audit.log*`` matches the chain
-    ``audit.log.digests`` too), an object-store URL's objects (``engine.objects``). A digest chain, rotated or not
+    """Every log file named by ``paths``, each once: a file as given, a folder's log files (recursively; each log's
+    rotated files oldest first, its live log last: ``rotation.rotation_sorted``; digest chains and keys left out), a
+    glob's matches (in the same order, the same left out: ``audit.log*`` matches the chain ``audit.log.digests``
+    too), an object-store URL's objects (``engine.objects``). A digest chain, rotated or not
     (``rotation.chain_name``), is never read as a log, even named on its own (the shell expands ``audit.log*``
     before the command sees it): tamper_evidence finds it beside its log. A path that names nothing is an
     AuditReadyError, as is a folder or glob holding no file, or a run naming only chains: an empty set of evidence
@@ -70,7 +71,7 @@ def expand(paths: Sequence[str]) -> list[str]:
     import glob
     import os
 
-    from ..auditlog.rotation import chain_name
+    from ..auditlog.rotation import chain_name, rotation_sorted
     from .objects import expand_url, is_url, not_a_log
 
     out: list[str] = []
@@ -80,10 +81,10 @@ def expand(paths: Sequence[str]) -> list[str]:
             raise AuditReadyError("'-' names standard input, which is not read: a verdict names the files it rests on",
                                   "save the stream to a file first (... > audit.log) and name that file")
         if is_url(p):  # object storage: an object, a prefix or a glob (engine.objects)
-            out.extend(expand_url(p))
+            out.extend(rotation_sorted(expand_url(p)))
         elif os.path.isdir(p):
-            found = sorted(os.path.join(d, n) for d, names in _walk(p) for n in names
-                           if not not_a_log(os.path.join(d, n)) and not chain_name(n))
+            found = rotation_sorted(os.path.join(d, n) for d, names in _walk(p) for n in names
+                                    if not not_a_log(os.path.join(d, n)) and not chain_name(n))
             if not found:
                 raise AuditReadyError(f"the folder {p} holds no log file", "name the folder that holds the audit logs")
             out.extend(found)
@@ -93,8 +94,8 @@ def expand(paths: Sequence[str]) -> list[str]:
             else:
                 out.append(p)  # opening it says what is wrong, if anything
         else:
-            found = sorted(m for m in glob.glob(p, recursive=True)
-                           if os.path.isfile(m) and not not_a_log(m) and not chain_name(os.path.basename(m)))
+            found = rotation_sorted(m for m in glob.glob(p, recursive=True)
+                                    if os.path.isfile(m) and not not_a_log(m) and not chain_name(os.path.basename(m)))
             if not found:
                 raise AuditReadyError(f"no file matches {p}", "check the pattern (quote it so the shell does not "
                                       "expand it first)")
