@@ -127,3 +127,21 @@ def test_a_kv_path_that_ends_like_a_public_endpoint_still_needs_who(tmp_path: Pa
     (test_a_correct_engines_log_has_no_finding)."""
     found = _failed(_copy(tmp_path, "unauthenticated.log", 1, _on_kv_mount))
     assert found.get("required_fields") == [1], found
+
+
+def _error_echoing(body: str) -> Callable[[dict[str, Any]], None]:
+    """The error Vault writes when a request's body does not fit its field (the audit schema's documented example,
+    'error converting input {"name":"John"} for field "data"'), echoing that body."""
+    def edit(e: dict[str, Any]) -> None:
+        e["error"] = f"error converting input {body} for field \"data\": '' expected a map, got 'string'"
+    return edit
+
+
+@pytest.mark.parametrize("body, leak", [('{"password":"Tr0ub4dor&3-Prod-Xy9"}', True),
+                                        ('{"password": "Tr0ub4dor3ProdXy9"}', True),
+                                        ('{"name":"John"}', False)], ids=["password", "spaced", "harmless"])
+def test_a_password_echoed_in_an_error_message_is_found(tmp_path: Path, body: str, leak: bool) -> None:
+    """Fails without reading JSON quoted in prose (red team rt10, finding 3): the password the error echoes, in
+    a field the vault never digests, passed, while the same password as password=... in prose was found."""
+    found = _failed(_copy(tmp_path, "unauthenticated.log", 2, _error_echoing(body)))
+    assert found.get("no_secret_leak") == ([2] if leak else None), found

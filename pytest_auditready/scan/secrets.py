@@ -455,6 +455,26 @@ def _at(obj: Any, path: tuple[str, ...], key: str = "") -> Iterator[tuple[str, s
         yield from _at(obj[head], rest, head)
 
 
+_OBJECTS_IN_PROSE = 4  # at most so many JSON objects are taken out of one string
+
+
+def _quoted_objects(text: str) -> list[dict[str, Any]]:
+    """The JSON objects a string quotes inside other text (an error message that echoes a request's body)."""
+    found: list[dict[str, Any]] = []
+    decoder = json.JSONDecoder()
+    at = text.find('{"')
+    while at >= 0 and len(found) < _OBJECTS_IN_PROSE:
+        try:
+            obj, end = decoder.raw_decode(text, at)
+        except (ValueError, RecursionError):
+            at = text.find('{"', at + 2)
+            continue
+        if isinstance(obj, dict):
+            found.append(obj)
+        at = text.find('{"', end)
+    return found
+
+
 # A command-line flag that names a credential ("--password", "--api-key", "-token"): record_values takes the list
 # item after it as a credential.
 _CREDENTIAL_FLAG = re.compile(r"(?i)--?[A-Za-z0-9_.-]*" + tokens.CREDENTIAL_KEY)
@@ -492,7 +512,11 @@ def record_values(data: Any, fmt: Optional[LogFormat] = None
             doc = json_document(v) if depth < MAX_EMBED and len(v) >= MIN_LEN else None
             if doc is not None:
                 stack.append((key, doc, depth + 1))
-            elif (key, v) not in by_design and (key, v) not in found:
+                continue
+            if depth < MAX_EMBED and '{"' in v:  # a JSON object quoted in prose (Vault's "error converting input
+                for inner in _quoted_objects(v):  # {...}", which echoes what was sent): its values, by their names
+                    stack.append((key, inner, depth + 1))
+            if (key, v) not in by_design and (key, v) not in found:
                 pairs.append((key, v))
         elif isinstance(v, Mapping):
             kind = v.get("kind")
