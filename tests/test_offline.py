@@ -176,6 +176,10 @@ def test_gzip_and_device_prefix_read_like_the_plain_file(tmp_path: Path) -> None
     # Without log_prefix the file is refused in one line that names the prefix and the setting.
     with pytest.raises(UnknownFormat, match='set log_prefix = "vault-audit: "'):
         verdicts(prefixed)
+    # And the mirror: log_prefix set for a file that carries it on no line is the settings' mismatch, refused in one
+    # line (it was exit 1 with 26 findings blaming every line: red team rt10, finding 5).
+    with pytest.raises(UnknownFormat, match=r'log_prefix is "vault-audit: ", but none of the first .* remove log_prefix'):
+        verdicts(plain, with_prefix, secrets)
 
 
 def test_generic_json_lines_through_a_field_map(tmp_path: Path) -> None:

@@ -355,7 +355,12 @@ def test_a_device_prefix_the_hop_read_as_its_tag_is_the_entry_s(tmp_path: Path, 
     cfg = tmp_path / "auditready.toml"
     cfg.write_text('[tool.auditready]\nrequire_tamper_evidence = false\nretention_days = 0\nlog_prefix = "AUDIT: "\n')
     assert main(["verify", str(log), "--config", str(cfg), "-q"]) == 0
+    # no line names the prefix: the settings do not fit this log, refused in one line (red team rt10, finding 5)
     log.write_text("".join(header.replace("AUDIT", "other") + ln + "\n" for ln in lines))
+    assert main(["verify", str(log), "--config", str(cfg), "-q"]) == 2
+    # one line that does not: an entry without the prefix, at its line
+    log.write_text("".join(header.replace("AUDIT", "other" if i == 3 else "AUDIT") + ln + "\n"
+                           for i, ln in enumerate(lines)))
     out = tmp_path / "out.json"
     assert main(["verify", str(log), "--config", str(cfg), "--json", str(out), "-q"]) == 1
     assert "an entry without the prefix" in out.read_text()

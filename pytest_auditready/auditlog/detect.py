@@ -38,7 +38,7 @@ from typing import Any, Optional, Sequence
 
 from ..errors import AuditReadyError
 from . import container
-from .syslog import FRAGMENT, server_log, unframe
+from .syslog import FRAGMENT, carried_prefix, server_log, unframe
 
 SAMPLE_BYTES = 256 * 1024
 SAMPLE_LINES = 200
@@ -698,6 +698,7 @@ def sniff(name: str, sample: bytes, complete: bool, *, prefix: str = "", framing
     samples: list[Any] = []  # the JSON objects read
     flats: list[tuple[tuple[str, str], ...]] = []  # CloudTrail records sampled whose fields were flattened
     reshaped: dict[str, int] = {}  # JSON of no known format holding CloudTrail's fields otherwise shaped -> how many
+    prefixed = 0  # lines that carry the declared prefix
     for ln in lines:
         framed, problem = unframe(ln) if ln[:1] != b"{" else (None, "")
         if problem:
@@ -707,8 +708,9 @@ def sniff(name: str, sample: bytes, complete: bool, *, prefix: str = "", framing
         if framed == b"":  # the server's own log (auditlog.syslog): no entry, nothing to tell the format by
             continue
         if framed is not None:
-            ln = framed
+            ln = carried_prefix(ln, framed, pre) if pre else framed  # a prefix the hop read as its tag
         body_ln = ln[len(pre):] if pre and ln.startswith(pre) else ln
+        prefixed += body_ln is not ln
         start = body_ln.find(b"{")
         if start < 0:
             kinds["text"] = kinds.get("text", 0) + 1
@@ -754,6 +756,11 @@ def sniff(name: str, sample: bytes, complete: bool, *, prefix: str = "", framing
     if known:
         best = max(known, key=lambda k: known[k])
         if known[best] * 2 >= n - framed_bad or not before:
+            if best == "vault" and pre and not prefixed:  # settings, not the log: one line (exit 2)
+                raise UnknownFormat(f"log_prefix is {json.dumps(prefix)}, but none of the first {n} lines of {name} "
+                                    "starts with it: its entries are written without a prefix",
+                                    "remove log_prefix from [tool.auditready], or set it to the prefix this log's "
+                                    "device writes (its prefix option)")
             if best == "vault":
                 _timed(name, kinds["vault"], untimed)
             if best in ("vault", "k8s") and framing not in container.ORDERLESS:
