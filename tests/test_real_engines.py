@@ -145,3 +145,17 @@ def test_a_password_echoed_in_an_error_message_is_found(tmp_path: Path, body: st
     a field the vault never digests, passed, while the same password as password=... in prose was found."""
     found = _failed(_copy(tmp_path, "unauthenticated.log", 2, _error_echoing(body)))
     assert found.get("no_secret_leak") == ([2] if leak else None), found
+
+
+def test_a_password_in_a_urls_user_information_is_no_e_mail_address(tmp_path: Path) -> None:
+    """Fails without the fix (red team rt10, finding 9): data_minimisation read user:password@host as an e-mail
+    address and showed it masked as 'T***@***.internal', the password's first character. It is no_secret_leak's,
+    which names it without any of it."""
+    def dsn(e: dict[str, Any]) -> None:
+        e["error"] = "dial failed: postgres://app:Tr0ub4dor3xQ7@db.internal:5432/prod"
+
+    log = _copy(tmp_path, "unauthenticated.log", 2, dsn)
+    res = verify_file(str(log), SETTINGS, OFFLINE, {})
+    failed = {o.check_id for o in res.outcomes if o.status == FAILED and o.check_id != "log_protection"}
+    assert failed == {"no_secret_leak"}, failed
+    assert "T***" not in json.dumps([f.message for o in res.outcomes for f in o.findings])

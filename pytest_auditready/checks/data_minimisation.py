@@ -189,6 +189,12 @@ def _cards(text: str) -> Iterator[Hit]:
             yield Hit("card", f"a {network} card number", digits[:6] + "*" * (len(digits) - 10) + digits[-4:], digits)
 
 
+# A URL's user information up to where an e-mail address's local part would begin ("postgres://app:" before
+# "S3cret@db.internal"): user@host or user:password@host, which no_secret_leak judges, not an e-mail address (its
+# masked form would show the password's first character).
+_USERINFO_BEFORE = re.compile(r"[A-Za-z][A-Za-z0-9+.-]*://[^/\s@]*\Z")
+
+
 def _emails(text: str) -> Iterator[Hit]:
     at = text.find("@")
     while at >= 0:
@@ -198,7 +204,8 @@ def _emails(text: str) -> Iterator[Hit]:
             start -= 1
         local = text[start:at]
         if (domain is not None and 1 <= len(local) <= 64 and local[0].isascii() and local[0].isalnum()
-                and domain.group(0).lower() not in _SSH_NAMES):
+                and domain.group(0).lower() not in _SSH_NAMES
+                and _USERINFO_BEFORE.search(text, max(0, start - 256), start) is None):
             yield Hit("email", "an e-mail address", f"{local[0]}***@***.{domain.group(1)}",
                       (local + "@" + domain.group(0)).lower())
         at = text.find("@", at + 1)
