@@ -280,7 +280,7 @@ class Unwrap:
             self.skipped += 1
             return b""
         line = text.rstrip("\r\n").encode("utf-8", "surrogatepass")
-        if line.lstrip()[:1] == b"{" and line.rstrip()[-1:] != b"}" and _cut(line):
+        if line.lstrip()[:1] == b"{" and line.rstrip()[-1:] != b"}" and ends_early(line):
             self.problems.append(SHIPPER_CUT.format(size=len(line)))
             return LOST
         return line  # text on the audit file's line is judged, whatever it is
@@ -301,7 +301,7 @@ class Unwrap:
         return {"cri": CRI_SPLIT, "docker": DOCKER_SPLIT}.get(self.framing, JOURNAL_SPLIT)
 
 
-def _cut(text: bytes) -> bool:
+def ends_early(text: bytes) -> bool:
     """``text`` is the start of a JSON object that ends too early."""
     try:
         orjson.loads(text)

@@ -148,14 +148,9 @@ def split_at(raw: bytes) -> str:
     start = raw.find(b"{")
     if not split or start < 0:
         return ""
-    import orjson
+    from .container import ends_early
 
-    data = raw[start:].rstrip()
-    try:
-        orjson.loads(data)
-    except orjson.JSONDecodeError as exc:
-        return f"cut at {len(raw)} bytes: {split}" if exc.pos >= len(data) else ""  # (it read to the end)
-    return ""
+    return f"cut at {len(raw)} bytes: {split}" if ends_early(raw[start:].rstrip()) else ""
 
 
 def parse_line(file: str, line_no: int, raw: bytes, prefix: str = "") -> Union[AuditEntry, BadLine]:

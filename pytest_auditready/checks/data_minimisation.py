@@ -42,6 +42,7 @@ from ..auditlog.formats import format_of
 from ..auditlog.model import HMAC_PREFIX, Entries, Record
 from ..auditlog.vault_json import dumps, loads
 from ..scan.known import ASCII_ESCAPE
+from ..text import URL_USERINFO
 from .base import Check, CheckContext, Finding, Skip, Visitor, feed
 
 ID = "data_minimisation"
@@ -189,10 +190,11 @@ def _cards(text: str) -> Iterator[Hit]:
             yield Hit("card", f"a {network} card number", digits[:6] + "*" * (len(digits) - 10) + digits[-4:], digits)
 
 
-# A URL's user information up to where an e-mail address's local part would begin ("postgres://app:" before
-# "S3cret@db.internal"): user@host or user:password@host, which no_secret_leak judges, not an e-mail address (its
-# masked form would show the password's first character).
-_USERINFO_BEFORE = re.compile(r"[A-Za-z][A-Za-z0-9+.-]*://[^/\s@]*\Z")
+def _userinfo(text: str, start: int, at: int) -> bool:
+    """Whether ``text[start:at]`` and the "@" after it end a URL's user information (``postgres://app:S3cret@db``:
+    user@host or user:password@host, which no_secret_leak judges), not an e-mail address, whose masked form would
+    show the password's first character."""
+    return any(m.end() == at + 1 for m in URL_USERINFO.finditer(text, max(0, start - 256), at + 1))
 
 
 def _emails(text: str) -> Iterator[Hit]:
@@ -205,7 +207,7 @@ def _emails(text: str) -> Iterator[Hit]:
         local = text[start:at]
         if (domain is not None and 1 <= len(local) <= 64 and local[0].isascii() and local[0].isalnum()
                 and domain.group(0).lower() not in _SSH_NAMES
-                and _USERINFO_BEFORE.search(text, max(0, start - 256), start) is None):
+                and not _userinfo(text, start, at)):
             yield Hit("email", "an e-mail address", f"{local[0]}***@***.{domain.group(1)}",
                       (local + "@" + domain.group(0)).lower())
         at = text.find("@", at + 1)
