@@ -104,7 +104,8 @@ def test_cloudtrail_secret_is_found_at_its_record(tmp_path):
 def test_cloudtrail_access_key_id_is_flagged_in_other_formats(tmp_path):
     """The access key id is skipped only where CloudTrail puts it: as a generic JSON line it is reported."""
     line = json.dumps(trail_records()[0]).encode() + b"\n"
-    out = run(copy(TRAIL, tmp_path / "x.jsonl", line), "jsonl", field_map=(("time", "eventTime"),))
+    out = run(copy(TRAIL, tmp_path / "x.jsonl", line), "jsonl", field_map=(("time", "eventTime"),),
+              required_fields=("time",))
     assert out["no_secret_leak"].status == FAILED
     assert any("AWS Access Key" in f.text() for f in out["no_secret_leak"].findings)
 
@@ -237,7 +238,8 @@ def test_a_time_that_is_not_rfc3339_gets_its_formats_fix(tmp_path: Path, fmt: st
         lines = [json.dumps({"ts": 1767600000000 + i, "who": "u", "what": "read", "on": "app/x", "id": f"r{i}"})
                  for i in range(3)]
         settings = Settings(log_format="jsonl", field_map={"time": "ts", "identity": "who", "action": "what",
-                                                            "resource": "on", "request_id": "id"})
+                                                            "resource": "on", "request_id": "id"},
+                            required_fields=("time", "identity", "action", "resource", "request_id"))
     else:
         base = json.loads((ROOT / "openbao" / "clean.log").read_text().splitlines()[-1])
         lines = [json.dumps(dict(base, time=1767600000 + i)) for i in range(3)]

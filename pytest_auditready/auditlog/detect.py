@@ -206,14 +206,24 @@ def foreign_record(obj: Any) -> bool:
 def _first_record(body: bytes) -> Any:
     """The first item of the Records array that ``body`` (starting with ``{"Records": [``) holds, parsed; None
     when the array is empty or its first item is cut by the sample's end."""
+    return next(iter(_records(body, 1)), None)
+
+
+def _records(body: bytes, most: int) -> list[Any]:
+    """The first ``most`` items of the Records array that ``body`` (starting with ``{"Records": [``) holds, parsed,
+    up to the first one the sample's end cuts."""
     text = body.decode("utf-8", "replace")
-    start = text.index("[") + 1
-    while start < len(text) and text[start] in " \t\r\n":
-        start += 1
-    try:
-        return json.JSONDecoder().raw_decode(text, start)[0]
-    except (ValueError, RecursionError):
-        return None
+    at, decoder = text.index("[") + 1, json.JSONDecoder()
+    out: list[Any] = []
+    while len(out) < most:
+        while at < len(text) and text[at] in " \t\r\n,":
+            at += 1
+        try:
+            item, at = decoder.raw_decode(text, at)
+        except (ValueError, RecursionError):
+            break
+        out.append(item)
+    return out
 
 
 # CloudTrail records as query engines give them back (AWS CloudTrail User Guide, "Supported SQL schemas for event
@@ -652,7 +662,8 @@ def sniff(name: str, sample: bytes, complete: bool, *, prefix: str = "", framing
                                 "point at the log files the trail delivers (AWSLogs/ACCOUNT/CloudTrail/REGION/...), "
                                 "whose records carry eventVersion, eventTime and an eventSource such as "
                                 "secretsmanager.amazonaws.com")
-        return Detected("cloudtrail")
+        # records sampled, for check_format to test a field_map that overrides CloudTrail's paths against
+        return Detected("cloudtrail", samples=tuple(r for r in _records(body, 20) if isinstance(r, dict)))
     _document(name, body)
     lake = _LAKE_ROW.match(body) if body[:1] == b"[" else None
     if lake is not None and lake.group(1).decode().lower().replace("_", "") in _CT_COLUMNS:
@@ -881,9 +892,11 @@ def _oldest_first(name: str, times: Sequence[Any]) -> None:
                             "sort @timestamp asc), or reverse the file (tac), and verify that")
 
 
-def check_format(name: str, found: Detected, wanted: str, field_map: Sequence[tuple[str, str]]) -> str:
+def check_format(name: str, found: Detected, wanted: str, field_map: Sequence[tuple[str, str]],
+                 required: Sequence[str] = ()) -> str:
     """The format to read ``name`` with: the detected one, unless ``wanted`` (a --format or log_format the user
-    set; "auto" for none) disagrees, which is refused. Generic JSON lines need a field_map."""
+    set; "auto" for none) disagrees, which is refused. Generic JSON lines need a field_map that names each field
+    ``required`` (required_fields) lists; a field_map read over a Kubernetes or CloudTrail log must fit it too."""
     fmt = found.format
     if not fmt:
         return wanted if wanted != "auto" else "vault"
@@ -923,7 +936,26 @@ def check_format(name: str, found: Detected, wanted: str, field_map: Sequence[tu
                 if example is _GCP_FIELD_MAP else " (neither Vault/OpenBao, Kubernetes nor CloudTrail entries)")
         raise UnknownFormat(f"{name} holds {TITLES['jsonl']}{what}, and no field_map says where its fields are",
                             f"set log_format = \"jsonl\" and field_map in [tool.auditready], e.g. {example}")
+    if fmt in ("k8s", "cloudtrail") and field_map:
+        _mapped_paths(name, found, field_map, overrides=fmt)  # its paths replace the format's own (formats.py)
+    if fmt == "jsonl":
+        _unmapped(name, field_map, required)
     return fmt
+
+
+def _unmapped(name: str, field_map: Sequence[tuple[str, str]], required: Sequence[str]) -> None:
+    """Raises ConfigError when required_fields lists a field the field_map names no path for: generic JSON lines
+    have no path of their own, so every entry would read as lacking it, a verdict on the settings, not the log."""
+    from ..errors import ConfigError
+
+    mapped = dict(field_map)
+    absent = [f for f in required if f not in mapped]
+    if absent:
+        raise ConfigError(f"{name} is read as generic JSON lines, and field_map names no path for "
+                          f"{', '.join(absent)}, which required_fields asks of every entry",
+                          "name in field_map the dotted JSON path where this log writes each (e.g. identity = "
+                          "\"user.name\"), or take a field its producer never writes out of required_fields in "
+                          "[tool.auditready]")
 
 
 # Cloud Audit Logs' fields in a Cloud Logging LogEntry (a GKE cluster's Kubernetes audit log as Google exports it:
@@ -952,10 +984,11 @@ def _nested(name: str, key: str) -> UnknownFormat:
                          "verify that, or ship the lines as read (the shipper's message field is read)")
 
 
-def _mapped_paths(name: str, found: Detected, field_map: Sequence[tuple[str, str]]) -> None:
+def _mapped_paths(name: str, found: Detected, field_map: Sequence[tuple[str, str]], overrides: str = "") -> None:
     """Raises UnknownFormat when a field_map path is in none of the entries sampled (two at least): the mapping
     names a path this log does not use (a typo, another producer's names, or the log is of a format read otherwise),
-    which would otherwise read as every entry lacking that field."""
+    which would otherwise read as every entry lacking that field. ``overrides``: the format (k8s, cloudtrail) the
+    log is read as, whose own paths the field_map replaces."""
     from ..offline.reader import resolve
 
     if len(found.samples) < 2:
@@ -966,6 +999,12 @@ def _mapped_paths(name: str, found: Detected, field_map: Sequence[tuple[str, str
         return
     shown = ", ".join(f"{k} = {json.dumps(p)}" for k, p in absent)
     n = len(found.samples)
+    if overrides:
+        raise UnknownFormat(f"{name} is {found.title}, and none of its first {n} entries has field_map's {shown}, "
+                            "which replace its format's own paths",
+                            "field_map in [tool.auditready] applies to every file of a run: verify this log in a run "
+                            "without that field_map (it is read by its format's own paths), or name in field_map "
+                            "the paths its entries use")
     if found.format in ("vault", "k8s", "cloudtrail-record"):
         fmt = "cloudtrail" if found.format == "cloudtrail-record" else found.format
         fix = (f"read it as what it is: --format {fmt} or log_format = \"{fmt}\" (or leave the format out: it is told "

@@ -601,7 +601,7 @@ def answer(pattern: str, paths: Sequence[str], settings: Any, since: Optional[in
     hints = [_size_hint(p) for p in paths]
     shared = collections.Counter(h % 2**32 for h in hints if h is not None)
     for path, hint in zip(paths, hints):
-        s = detect(path, settings)
+        s = detect(path, settings, judged=False)  # who reached what: no field is required of an entry
         if s.log_format not in FORMATS:  # generic JSON lines: what a request reached, and whether it was
             # refused, is not known from a field_map (a result field holds whatever its producer writes)
             raise AuditReadyError(f"{path} is {TITLES.get(s.log_format, s.log_format)}, not a Vault/OpenBao, "

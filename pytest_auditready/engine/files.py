@@ -243,9 +243,10 @@ class FileResult:
         }
 
 
-def detect(path: str, settings: Settings) -> Settings:
+def detect(path: str, settings: Settings, judged: bool = True) -> Settings:
     """The settings to read ``path`` with: its format (and device prefix) told from its content, checked against
-    a format the user named. Content of no known format raises UnknownFormat (exit 2, one line)."""
+    a format the user named. Content of no known format raises UnknownFormat (exit 2, one line). ``judged``: the
+    entries' fields are judged (required_fields), so a field_map must name each (``check_format``)."""
     import dataclasses
 
     from ..auditlog.detect import SAMPLE_BYTES, check_format, read_sample, sniff
@@ -262,7 +263,8 @@ def detect(path: str, settings: Settings) -> Settings:
         f.close()
     complete = len(sample) <= SAMPLE_BYTES
     found = sniff(path, sample[:SAMPLE_BYTES], complete, prefix=settings.log_prefix, framing=settings.log_framing)
-    fmt = check_format(path, found, settings.log_format, settings.field_map)
+    fmt = check_format(path, found, settings.log_format, settings.field_map,
+                       settings.required_fields if judged else ())
     told = dataclasses.replace(settings, log_format=fmt, log_framing=found.framing or "none")
     # what the user set, kept aside: another file of the set is read with it, never with this file's own
     object.__setattr__(told, _GIVEN, settings.__dict__.get(_GIVEN, (settings.log_format, settings.log_framing)))
