@@ -11,7 +11,7 @@
  *                                   Hyperscan reports them
  *   utc_ns(times)                -> auditlog/model.py's Entries.times_ns when Entries.utc_times holds, else None
  *   digest_flags(data)           -> 1 if scan/hyperscan.py's MALFORMED_DIGEST matches anywhere, | 2 if its
- *                                   RAW_DIGESTED does
+ *                                   RAW_DIGESTED does, | 4 if its CLEAR_ACCESSOR does
  *   digest_walk(data)            -> (digest_flags(data), the ends of checks/integrity_digest.py's _SUSPECT matches,
  *                                   or None when its carried-line expression matches), in one walk
  *   card_spans(text)             -> the matches of checks/data_minimisation.py's _CARD_RES, in their order, for
@@ -742,7 +742,7 @@ static int digest_walk_into(const uchar *d, Py_ssize_t n, PyObject *ends, int *c
     int flags = 0;
     finder f;
     finder_init(&f, d, n, '"');
-    while ((ends != NULL || flags != 3) && (at = finder_next(&f)) >= 0) {
+    while ((ends != NULL || flags != 7) && (at = finder_next(&f)) >= 0) {
         if (ends != NULL && at + 1 < n && (d[at + 1] == 'a' || d[at + 1] == 'w' || d[at + 1] == 't')) {
             Py_ssize_t s = suspect_at(d, n, at);
             if (s < 0) { *carried = 1; ends = NULL; }
@@ -757,10 +757,18 @@ static int digest_walk_into(const uchar *d, Py_ssize_t n, PyObject *ends, int *c
             continue;
         }
         if (!(flags & 1) && at + 1 < n && (d[at + 1] | 0x20) == 'h' && misspelled_at(d, n, at + 1)) flags |= 1;
-        if (flags & 2 || at + 1 >= n || d[at + 1] != ':') continue;
-        Py_ssize_t e = at;  /* most keys do not end in "n": one byte tells */
+        if (at + 1 >= n || d[at + 1] != ':') continue;
+        Py_ssize_t e = at;  /* most keys end in neither "n" nor "r": one byte tells */
         while (e > 0 && d[e - 1] == '\\') e--;
-        if (e == 0 || d[e - 1] != 'n') continue;
+        if (e == 0) continue;
+        if (d[e - 1] == 'r') {  /* client_token_accessor\\*":\\*" and a value in clear (hmac_accessor=false) */
+            if (!(flags & 4) && key_before(d, at, "client_token_accessor", 21) >= 0) {
+                Py_ssize_t v = value_after(d, n, at);
+                if (v >= 0 && not_digest_at(d, n, v)) flags |= 4;
+            }
+            continue;
+        }
+        if (flags & 2 || d[e - 1] != 'n') continue;
         Py_ssize_t k = key_before(d, at, "token", 5);
         if (k < 0) continue;
         Py_ssize_t v = value_after(d, n, at);
@@ -1500,7 +1508,7 @@ static PyMethodDef methods[] = {
     {"colon_ends", colon_ends, METH_VARARGS, "colon_ends(data) -> (ends of a name/value pair named by a keyword, ends of a token pair whose value is no HMAC digest)"},
     {"uri_ip_ends", uri_ip_ends, METH_VARARGS, "uri_ip_ends(data) -> (ends of a long URI parameter, ends of a public IPv4 address)"},
     {"utc_ns", utc_ns, METH_O, "utc_ns(times) -> ns since the epoch of each, or None unless every one is plain UTC"},
-    {"digest_flags", digest_flags, METH_VARARGS, "digest_flags(data) -> 1: a malformed digest, 2: a token in clear"},
+    {"digest_flags", digest_flags, METH_VARARGS, "digest_flags(data) -> 1: a malformed digest, 2: a token in clear, 4: an accessor in clear"},
     {"digest_walk", digest_walk, METH_VARARGS, "digest_walk(data) -> (digest_flags, ends of integrity_digest's _SUSPECT or None)"},
     {"card_spans", card_spans, METH_O, "card_spans(text) -> the card regexes' matches (None: not ASCII)"},
     {"dm_lines", dm_lines, METH_VARARGS, "dm_lines(data, mask) -> {line start: detector bits}"},

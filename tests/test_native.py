@@ -351,19 +351,28 @@ def _raw_token_inputs() -> Iterator[bytes]:
             line = f'{{{q}client_token{q}:{q}{v}{q}}}'.encode()
             for cut in range(len(line)):
                 yield line[:cut]
+            # the request's token accessor (digested unless hmac_accessor=false), and keys that only end alike
+            yield f'{{{q}request{q}:{{{q}client_token_accessor{q}:{q}{v}{q},{q}id{q}:{q}x{q}}}}}'.encode()
+            yield f'{{{q}mount_accessor{q}:{q}{v}{q},{q}accessor{q}:{q}{v}{q}}}'.encode()
+            yield f'{{{q}client_token_accessor{q} :{q}{v}{q}}}'.encode()
+            line = f'{{{q}auth{q}:{{{q}client_token{q}:{q}{digest}{q}}},{q}client_token_accessor{q}:{q}{v}{q}}}'
+            for cut in range(len(line) - 12, len(line) + 1):
+                yield line[:cut].encode()
 
 
-def test_digest_flags_equal_the_two_hyperscan_tests_and_integrity_digest_uses_them(lib: Any) -> None:
-    """digest_flags answers MALFORMED_DIGEST (bit 1) and RAW_DIGESTED (bit 2) in one walk over the quotes."""
+def test_digest_flags_equal_the_three_hyperscan_tests_and_integrity_digest_uses_them(lib: Any) -> None:
+    """digest_flags answers MALFORMED_DIGEST (bit 1), RAW_DIGESTED (bit 2) and CLEAR_ACCESSOR (bit 4) in one walk
+    over the quotes."""
     malformed = any_match(MALFORMED_DIGEST, native=False)
     raw = any_match(hsmod.RAW_DIGESTED, native=False)
-    assert malformed is not None and raw is not None
+    accessor = any_match(hsmod.CLEAR_ACCESSOR, native=False)
+    assert malformed is not None and raw is not None and accessor is not None
     seen = set()
     for data in [*_inputs(), *_raw_token_inputs()]:
-        want = int(malformed(data)) | (2 if raw(data) else 0)
+        want = int(malformed(data)) | (2 if raw(data) else 0) | (4 if accessor(data) else 0)
         assert lib.digest_flags(data) == want, data[:300]
         seen.add(want)
-    assert seen == {0, 1, 2, 3}
+    assert seen >= {0, 1, 2, 3, 4, 5, 6}
     assert hsmod.digest_checks() is _need_lib().digest_flags
     from pytest_auditready.checks.base import CheckContext
     from pytest_auditready.config import Settings

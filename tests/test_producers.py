@@ -38,7 +38,6 @@ CORRECT = [
     ("cloudtrail/real/correct.json", {"timestamp_digits": 0}),
     ("k8s/real/correct.log", {}),
     ("openbao/odd/correct.log", {}),
-    ("openbao/odd/correct-accessors-in-clear.log", {}),
 ]
 
 # (fixture, line -> the keys that planted secret may be reported under): every one must be reported there.

@@ -51,8 +51,8 @@ ENTRIES = int(os.environ.get("AUDITREADY_FUZZ_ENTRIES", "150"))
 OID = "http://schemas.microsoft.com/identity/claims/objectidentifier"
 # producer -> (fixtures, --format, field_map for JSON lines)
 PRODUCERS: dict[str, tuple[tuple[str, ...], str, dict[str, str]]] = {
-    "openbao": (("openbao/clean.log", "openbao/odd/correct.log", "openbao/odd/correct-accessors-in-clear.log",
-                 "openbao/unseen/oidc-login.log"), "vault", {}),
+    # (not odd/correct-accessors-in-clear.log: hmac_accessor=false is a finding, tests/test_unseen_digests.py)
+    "openbao": (("openbao/clean.log", "openbao/odd/correct.log", "openbao/unseen/oidc-login.log"), "vault", {}),
     "vault": (tuple(f"vault/unseen/{p.name}" for p in sorted((ROOT / "vault" / "unseen").glob("*.log"))), "vault", {}),
     "k8s": (("k8s/real/correct.log", "k8s/unseen/correct.log", "k8s/wild/correct.log"), "k8s", {}),
     "cloudtrail": (("cloudtrail/real/correct.json", "cloudtrail/unseen/correct.json", "cloudtrail/lines/correct.jsonl"),

@@ -30,9 +30,12 @@ ROOT = Path(__file__).resolve().parents[1]
 SCHEMAS = ROOT / "tests" / "schemas"
 CHECK = [c for c in offline_checks(BUILTIN) if c.id == "integrity_digest"]
 CORRECT = [ROOT / "fixtures" / "openbao" / p for p in ("clean.log", "unix-socket.log", "odd/correct.log",
-                                                       "odd/correct-accessors-in-clear.log", "unseen/oidc-login.log")]
-CORRECT += [SCHEMAS / p for p in ("opt_correct.log", "opt_elide_list_responses.log", "opt_hmac_accessor_false.log",
-                                  "opt_headers.log", "opt_non_hmac_secret.log", "opt_unauthenticated.log")]
+                                                       "unseen/oidc-login.log")]
+CORRECT += [SCHEMAS / p for p in ("opt_correct.log", "opt_elide_list_responses.log", "opt_headers.log",
+                                  "opt_non_hmac_secret.log", "opt_unauthenticated.log")]
+# hmac_accessor=false: digests whole and in place, but every request's token accessor in clear (red team rt10)
+ACCESSORS_IN_CLEAR = [ROOT / "fixtures" / "openbao" / "odd" / "correct-accessors-in-clear.log",
+                      SCHEMAS / "opt_hmac_accessor_false.log"]
 CORRECT += sorted((ROOT / "fixtures" / "vault" / "unseen").glob("*.log"))
 ODD = ROOT / "fixtures" / "openbao" / "odd" / "correct.log"
 TOKEN_FIELDS = ("auth.client_token", "auth.accessor", "request.client_token", "request.client_token_accessor")
@@ -92,6 +95,30 @@ def test_every_correct_real_log_passes_and_is_judged(path: Path) -> None:
     # what was excused is named by a rule that says why the entry carries no token digest, never by what is missing
     for rule, _n in out.tally.excused:
         assert "without a token" in rule
+
+
+def _clear_accessor_lines(out: Any) -> list[int]:
+    return sorted(int(f.where.rsplit(":", 1)[1]) for f in out.findings if f.where and "accessor in clear" in f.message)
+
+
+def _clear_accessors(path: Path) -> list[int]:
+    """The lines whose request names its token's accessor in clear (not a digest)."""
+    return [n for n, e in enumerate(_read(path), 1)
+            if not str(e.get("request", {}).get("client_token_accessor", "hmac-sha256:")).startswith("hmac-sha256:")
+            and e["request"]["client_token_accessor"]]
+
+
+@pytest.mark.parametrize("path", ACCESSORS_IN_CLEAR, ids=lambda p: p.name)
+def test_a_log_with_token_accessors_in_clear_fails_at_those_lines_alone(path: Path) -> None:
+    """A device with hmac_accessor=false was judged only live (log_protection asks the device's options); offline
+    its log passed. Anyone who reads it can look up, renew or revoke the tokens it names (HashiCorp counted an
+    accessor in an audit log as a leak: GO-2024-3113). Each such entry is named, and nothing else is."""
+    out = _outcome(path)
+    want = _clear_accessors(path)
+    assert out.status == FAILED and len(want) >= 5
+    assert _clear_accessor_lines(out) == want[:5]
+    assert any(f.message.startswith(f"{len(want) - 5} more entries hold their token's accessor") for f in out.findings)
+    assert len(out.findings) == 6, [f.text() for f in out.findings]
 
 
 def test_logins_self_test_and_refused_tokens_are_excused_not_judged() -> None:
@@ -258,7 +285,12 @@ def test_fresh_openbao_logs_pass_and_their_stripped_copies_fail(bao: Callable[..
     log.write_text(Path(server.log_path).read_text())
     log.chmod(0o600)
     out = _outcome(log)
-    assert out.status == PASSED, [f.text() for f in out.findings]
+    if options.get("hmac_accessor") == "false":  # judged a finding at each line, and nothing else
+        assert out.status == FAILED and _clear_accessor_lines(out) == _clear_accessors(log)[:5]
+        assert all("accessor in clear" in f.message or "hold their token's accessor" in f.message
+                   for f in out.findings)
+    else:
+        assert out.status == PASSED, [f.text() for f in out.findings]
     entries = _read(log)
     assert any(e.get("auth", {}).get("token_type") == "batch" for e in entries)
     assert any("wrap_info" in e.get("response", {}) for e in entries)

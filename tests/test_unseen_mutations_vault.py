@@ -72,7 +72,8 @@ TEMPLATES: dict[str, tuple[str, str]] = {
        for p in sorted((ROOT / "vault" / "unseen").glob("*.log"))},
     "openbao-clean": ("openbao/clean.log", "openbao/canaries.txt"),
     "openbao-odd": ("openbao/odd/correct.log", "openbao/canaries.txt"),
-    "openbao-odd-accessors": ("openbao/odd/correct-accessors-in-clear.log", "openbao/canaries.txt"),
+    # (odd/correct-accessors-in-clear.log is no template: its hmac_accessor=false is a finding at every line with a
+    # token, tests/test_unseen_digests.py)
     "openbao-oidc": ("openbao/unseen/oidc-login.log", "openbao/canaries.txt"),
 }
 

@@ -58,6 +58,14 @@ _RAW_TOKEN = re.compile(rb'client_token\\*":\\*"(?!hmac-sha256:|\\*")')
 _RAW_WRAP = re.compile(rb'wrap_info\\*":\{[^{}]*?\\*"token\\*":\\*"(?!hmac-sha256:|\\*")')
 _RAW_FIX = ("re-create the audit device without log_raw (log_raw=false) and rotate every token and secret the "
             "log holds; until then restrict and purge the log")
+# The accessor of the request's token (request.client_token_accessor), which the vault digests unless the device
+# sets hmac_accessor=false (Vault/OpenBao audit device options): in clear, anyone who reads the log can look up,
+# renew or revoke the token it names (auth/token/lookup-accessor, revoke-accessor). A device setting, judged from
+# the log where the device's options cannot be asked (offline); the live run also names the option
+# (log_protection).
+_CLEAR_ACCESSOR = re.compile(rb'client_token_accessor\\*":\\*"(?!hmac-sha256:|\\*")')
+_ACCESSOR_FIX = ("re-create the audit device without hmac_accessor=false (the default digests accessors); until then "
+                 "restrict who reads this log")
 
 
 # -- digests a hop removed ------------------------------------------------------------------------------------
@@ -386,6 +394,8 @@ class DigestFormat(Visitor):
         self.seen = False  # any digest at all
         self.raw: list[tuple[str, int]] = []  # (file, line) of the first few entries written raw
         self.raw_count = 0
+        self.clear: list[tuple[str, int]] = []  # (file, line) of the first few with a token accessor in clear
+        self.clear_count = 0
         # entries a hop took token digests from: (file, line, request id, what is missing, which kind of hop)
         self.stripped: list[tuple[str, int, str, str, str]] = []
         self.stripped_count = 0
@@ -406,11 +416,12 @@ class DigestFormat(Visitor):
         if self.walk is not None:
             flags, ends = self.walk(data)
         else:
-            flags = self.flags(data) if self.flags is not None else 3
+            flags = self.flags(data) if self.flags is not None else 7
             ends = self.suspect(data) if self.suspect is not None and self.format.hmac_values else None
         if self.format.hmac_values:
-            if flags & 2:
-                self._raw(file, first_line, data)
+            raw = self._raw(file, first_line, data) if flags & 2 else set()
+            if flags & 4:  # an entry written raw holds its accessor in clear too: said once, as raw
+                self._clear_accessor(file, first_line, data, raw)
             if ends is None:
                 self._stripped(file, first_line, data, _LOCATE.finditer(data))
             elif ends:
@@ -440,9 +451,9 @@ class DigestFormat(Visitor):
             self.bad.append((file, line, f"{value[:24]!r}…, {len(value)} chars"))
             self.request_ids[line] = ""
 
-    def _raw(self, file: str, first_line: int, data: bytes) -> None:
+    def _raw(self, file: str, first_line: int, data: bytes) -> set[int]:
         """Count the lines of ``data`` with a value the vault always digests written in clear (``_RAW_TOKEN``,
-        ``_RAW_WRAP``)."""
+        ``_RAW_WRAP``); their starts."""
         matches = list(_RAW_TOKEN.finditer(data))
         if b"wrap_info" in data:
             matches += _RAW_WRAP.finditer(data)
@@ -452,6 +463,19 @@ class DigestFormat(Visitor):
             if len(self.raw) < _SHOW:
                 line = first_line + data.count(b"\n", 0, ls)
                 self.raw.append((file, line))
+                self.request_ids[line] = ""
+        return starts
+
+    def _clear_accessor(self, file: str, first_line: int, data: bytes, raw: set[int]) -> None:
+        """Count the lines of ``data`` with a token accessor in clear (``_CLEAR_ACCESSOR``), but those at ``raw``
+        (written raw)."""
+        starts = {data.rfind(b"\n", 0, m.start()) + 1 for m in _CLEAR_ACCESSOR.finditer(data)
+                  if not _digest_escaped(data, m.end() - 1)} - raw
+        for ls in sorted(starts):
+            self.clear_count += 1
+            if len(self.clear) < _SHOW:
+                line = first_line + data.count(b"\n", 0, ls)
+                self.clear.append((file, line))
                 self.request_ids[line] = ""
 
     def _stripped(self, file: str, first_line: int, data: bytes, spans: Iterable[Any], lone: bool = False) -> None:
@@ -616,6 +640,10 @@ class DigestFormat(Visitor):
             self.raw.append((file, line))
             self.request_ids[line] = later.request_ids.get(line, "")
         self.raw_count += later.raw_count
+        for file, line in later.clear[: _SHOW - len(self.clear)]:
+            self.clear.append((file, line))
+            self.request_ids[line] = later.request_ids.get(line, "")
+        self.clear_count += later.clear_count
         self.stripped += later.stripped[: _SHOW - len(self.stripped)]
         self.stripped_count += later.stripped_count
         self.seen = self.seen or later.seen
@@ -648,6 +676,14 @@ class DigestFormat(Visitor):
         if self.raw_count > len(self.raw):
             yield Finding(ID, "", f"{self.raw_count - len(self.raw)} more entries were written raw (log_raw).",
                           _RAW_FIX)
+        for file, line in self.clear:
+            yield Finding(ID, "", "The entry holds its token's accessor in clear (client_token_accessor), where the "
+                          "vault writes its digest unless the device sets hmac_accessor=false: anyone who reads the "
+                          "log can look up, renew or revoke the token it names.", _ACCESSOR_FIX,
+                          where=f"{file}:{line}", request_id=self.request_ids.get(line, ""))
+        if self.clear_count > len(self.clear):
+            yield Finding(ID, "", f"{self.clear_count - len(self.clear)} more entries hold their token's accessor "
+                          "in clear (hmac_accessor=false).", _ACCESSOR_FIX)
         for file, line, shown in self.bad:
             yield Finding(ID, "", f"A digested value is malformed ({shown}): it cannot be compared with "
                           "sys/audit-hash.", _BAD_DIGEST_FIX, where=f"{file}:{line}",

@@ -427,6 +427,9 @@ _NOT_DIGEST = (rb'(?:[^h\\"]|\\+[^\\"]|h(?:[^m]|m(?:[^a]|a(?:[^c]|c(?:[^-]|-(?:[
 # shipper's line inside a string)
 RAW_DIGESTED = (rb'client_token\\*":\\*"' + _NOT_DIGEST,
                 rb'wrap_info\\*":\{[^{}]*\\*"token\\*":\\*"' + _NOT_DIGEST)
+# and the accessor of the request's token in clear (a device with hmac_accessor=false; the vault digests it by
+# default)
+CLEAR_ACCESSOR = (rb'client_token_accessor\\*":\\*"' + _NOT_DIGEST,)
 
 
 def _native_any(expressions: tuple[bytes, ...]) -> Optional[Callable[[bytes], bool]]:
@@ -442,16 +445,17 @@ def _native_any(expressions: tuple[bytes, ...]) -> Optional[Callable[[bytes], bo
 
 
 def digest_checks() -> Optional[Callable[[bytes], int]]:
-    """checks.integrity_digest's two questions about a block in one pass: bit 1, does MALFORMED_DIGEST match; bit 2,
-    does RAW_DIGESTED (the C extension's digest_flags, else two Hyperscan passes). None without either."""
+    """checks.integrity_digest's three questions about a block in one pass: bit 1, does MALFORMED_DIGEST match; bit
+    2, does RAW_DIGESTED; bit 4, does CLEAR_ACCESSOR (the C extension's digest_flags, else three Hyperscan passes).
+    None without either."""
     from . import native
 
     if native.lib is not None:
         return native.lib.digest_flags  # type: ignore[no-any-return]
-    malformed, raw = any_match(MALFORMED_DIGEST), any_match(RAW_DIGESTED)
-    if malformed is None or raw is None:  # pragma: no cover - hyperscan is a dependency
+    malformed, raw, accessor = any_match(MALFORMED_DIGEST), any_match(RAW_DIGESTED), any_match(CLEAR_ACCESSOR)
+    if malformed is None or raw is None or accessor is None:  # pragma: no cover - hyperscan is a dependency
         return None
-    return lambda data: int(malformed(data)) | (2 if raw(data) else 0)
+    return lambda data: int(malformed(data)) | (2 if raw(data) else 0) | (4 if accessor(data) else 0)
 
 
 def any_match(expressions: tuple[bytes, ...], *, native: bool = True) -> Optional[Callable[[bytes], bool]]:
