@@ -12,7 +12,9 @@ everywhere else. Within the window the time tells first: the vault answers most 
 entry without partner is an edge only within LATE (20) times the longest any request of the log took (at least
 LATE_FLOOR, 25 ms) of the edge it faces; further in, its partner was written in this log and a hop dropped it (a log
 of a few seconds, as exported test runs are, is all within the window). A file cut while a request far slower than
-every other of it was in flight is verified with the files before and after it (the set's judge pairs it there).
+every other of it was in flight is verified with the files before and after it: in a set, each file leaves such an
+edge to the set's judge, which pairs it with the file that continues the log, and calls it late only where no file
+of the run does (``engine.files.late_edges``).
 Within that bound the connection may still tell: a request comes on one connection (its
 ``remote_address`` and ``remote_port``), and HTTP/1.1 serves the requests of a connection one at a time, the vault
 writing a request's response entry before it answers, so before the client can send the next. A request with no
@@ -204,6 +206,11 @@ class Pairs(Visitor):
         self.head_over = False  # more than HEAD entries in the first window: the rest not remembered
         # on the file that judged its set: the set's word on the other files' tallies (``engine.files.settle``)
         self.settles: tuple[tuple[str, str, str, int], ...] = ()
+        # One of several files judged as a set: an edge too far from the file's end or start to be in flight there
+        # (``late``) is left to the set's judge, which pairs it with the file after or before it in time when one
+        # continues the log (a slow request spanning a rotation), and reports it as late where none does
+        # (``engine.files.boundaries``).
+        self.in_set = len(set(ctx.log_set)) > 1
         # Connections (remote_address "\0" remote_port): what tells a lost partner from an edge within the window.
         self.pend_conn: dict[str, str] = {}  # pending request id -> its connection
         self.open: dict[str, list[str]] = {}  # connection -> its pending request ids, in file order
@@ -460,7 +467,7 @@ class Pairs(Visitor):
     def _lost(self) -> tuple[dict[str, str], dict[tuple[str, int], str]]:
         """The requests in flight and the responses without request that lost their partner in this log (see the
         module's docstring), with what shows it ("conn": their connection; "late": their distance from the log's
-        edge): the request ids, and the responses' (file, line)."""
+        edge, but in a file of a set: ``in_set``): the request ids, and the responses' (file, line)."""
         requests: dict[str, str] = {}
         responses: dict[tuple[str, int], str] = {}
         if not self.conns_over:
@@ -471,7 +478,7 @@ class Pairs(Visitor):
                 info = self.orphan_conn.get((file, line))
                 if info is not None and info[1] and not info[3] and info[0] not in mux:
                     responses[(file, line)] = "conn"
-        if self.first_t is not None:
+        if self.first_t is not None and not self.in_set:
             late, end, start = self.late(), self.max_t, self.first_t
             for rid, (ns, *_) in self.pending.items():
                 if end - ns > late:
@@ -885,18 +892,23 @@ class Pairs(Visitor):
 
 
     def _late_text(self, kind: str) -> str:
-        """The finding for an entry without partner that lies too far from the log's edge to be in flight there."""
-        slowest, bound = _span(self.longest), _span(self.late())
-        if kind == "request":
-            return (f"The request entry has no response entry, and the log goes on for more than {bound} after it: "
-                    f"the slowest request this log answered took {slowest}, and a request is excused as still in "
-                    f"flight at the log's end only within {LATE} times that (at least {LATE_FLOOR // 10**6} ms) of "
-                    "its last entry, so the response entry was written and a hop dropped it.")
-        return (f"The response entry has no request entry, and it comes more than {bound} after the log's first "
-                f"entry: the slowest request this log answered took {slowest}, and a response is excused as "
-                f"answering a request written before the log began only within {LATE} times that (at least "
-                f"{LATE_FLOOR // 10**6} ms) of its first entry, so the request entry was written in this log and a "
-                "hop dropped it.")
+        return late_text(kind, self.longest, self.late())
+
+
+def late_text(kind: str, longest: int, late: int) -> str:
+    """The finding for an entry without partner that lies too far from the log's edge to be in flight there: the
+    longest a request of the log took, and the bound that makes (``Pairs.late``), in ns."""
+    slowest, bound = _span(longest), _span(late)
+    if kind == "request":
+        return (f"The request entry has no response entry, and the log goes on for more than {bound} after it: "
+                f"the slowest request this log answered took {slowest}, and a request is excused as still in "
+                f"flight at the log's end only within {LATE} times that (at least {LATE_FLOOR // 10**6} ms) of "
+                "its last entry, so the response entry was written and a hop dropped it.")
+    return (f"The response entry has no request entry, and it comes more than {bound} after the log's first "
+            f"entry: the slowest request this log answered took {slowest}, and a response is excused as "
+            f"answering a request written before the log began only within {LATE} times that (at least "
+            f"{LATE_FLOOR // 10**6} ms) of its first entry, so the request entry was written in this log and a "
+            "hop dropped it.")
 
 
 def _span(ns: int) -> str:

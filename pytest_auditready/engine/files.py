@@ -593,6 +593,11 @@ class Edges:
     # whether each records an error, by request id: a pair split between two files is compared as one pass would
     asked: Mapping[str, tuple[tuple[str, str, str, str], bool]] = field(default_factory=dict)
     said: Mapping[str, tuple[tuple[str, str, str, str], bool]] = field(default_factory=dict)
+    # the longest a request of the file took and the bound that makes for an edge in flight (``Pairs.late``), ns;
+    # the request ids of its edges the file's own pass reported lost (their connection shows it)
+    longest: int = 0
+    late: int = 0
+    reported: frozenset[str] = frozenset()
 
     @property
     def keyed(self) -> bool:
@@ -652,6 +657,9 @@ def edges_of(visitor: "Pairs", name: str, entries: int) -> Optional[Edges]:
     if visitor.first_t is None:
         return None
     since = visitor.max_t - visitor.window
+    lost_requests, lost_responses = visitor._lost()  # what the file's own pass reports (a member of a set: by
+    # connection only; its late edges are the set's, ``late_edges``)
+    reported = frozenset([*lost_requests, *(o[0] for o in visitor.orphans if (o[2], o[3]) in lost_responses)])
     return Edges(name, visitor.first_t, visitor.max_t, entries,
                  {rid: (p[0], p[1], p[2]) for rid, p in visitor.pending.items()},
                  {o[0]: (o[1], o[2], o[3]) for o in visitor.orphans},  # (id, ns, file, line, ...)
@@ -659,7 +667,8 @@ def edges_of(visitor: "Pairs", name: str, entries: int) -> Optional[Edges]:
                  dict(visitor.head), dict(visitor.head_answers),
                  asked={rid: (p[3], p[4]) for rid, p in visitor.pending.items()},
                  said={o[0]: visitor.orphan_said[(o[2], o[3])] for o in visitor.orphans
-                       if (o[2], o[3]) in visitor.orphan_said})
+                       if (o[2], o[3]) in visitor.orphan_said},
+                 longest=visitor.longest, late=visitor.late(), reported=reported)
 
 
 V = TypeVar("V", bound=Visitor)
@@ -700,6 +709,7 @@ def read_edges(path: str, settings: Settings) -> Optional[Edges]:
             return dataclasses.replace(known, name=path)
         return known
     pairs, entries = read_with(Pairs, path, settings)
+    pairs.in_set = True  # a member of the set asking, read for it: its edges as its own pass in the set leaves them
     return _remember_edges(key, edges_of(pairs, path, entries))
 
 
@@ -783,7 +793,7 @@ def _inner_set(visitor: "Pairs", name: str, log_set: Sequence[str], settings: Se
         _SETS.pop(key, None)
     at = told.at.get(name)
     if judge:
-        visitor.settles = _settles(told, name, visitor, window)
+        visitor.settles = _settles(told, name, visitor, window, log_set)
     if visitor.skip:  # Kubernetes, CloudTrail: records delivered again across the files
         from ..checks.completeness import REDELIVERED
 
@@ -796,10 +806,12 @@ def _inner_set(visitor: "Pairs", name: str, log_set: Sequence[str], settings: Se
         return visitor.finish()
     # the judge says what the whole set says, whatever its own format: another producer's log may be read last
     twins = [t for t in told.twins if not _stand_in(*t)]
+    late = late_edges(told.ordered, window, log_set)
     return _then(visitor.finish(), _then(_then(names_in_time(told.ordered, told.twins, window),
                                                numbers_missing(log_set, settings)),
                                          _then(_conflicts(told.ordered, visitor.fmt),
-                                               boundaries(told.ordered, twins, window))))
+                                               _then(boundaries(told.ordered, twins, window),
+                                                     _late_findings(late)))))
 
 
 def numbers_missing(log_set: Sequence[str], settings: Settings) -> Iterator[Finding]:
@@ -820,14 +832,17 @@ def numbers_missing(log_set: Sequence[str], settings: Settings) -> Iterator[Find
 Settle = tuple[str, str, str, int]  # (file, excuse rule, "=" set to or "+" add, entries)
 
 
-def _settles(told: "_Set", judge: str, visitor: "Pairs", window: int) -> tuple[Settle, ...]:
+def _settles(told: "_Set", judge: str, visitor: "Pairs", window: int, files: Sequence[str]) -> tuple[Settle, ...]:
     """The set's word on the tallies of its other files (their own passes ended before the set was told): the
     edges it judged are no longer excused (each file's in-flight and before-the-log excuses are its open edges,
     so a judged side's count is 0); a Kubernetes or CloudTrail record delivered again unchanged in the next file
-    is excused there."""
+    is excused there. An edge the set reports as late (``late_edges``) is no longer excused in its file, the
+    judge's own included."""
     from ..checks.completeness import REDELIVERED, before_log, in_flight
 
     out: list[Settle] = []
+    for _, kind, _rid, e in late_edges(told.ordered, window, files):
+        out.append((e.name, in_flight(window) if kind == "request" else before_log(window), "+", -1))
     for name in sorted(told.at):
         at = told.at[name]
         if name == judge:
@@ -1121,6 +1136,38 @@ def _across(a: Edges, b: Edges, window: int) -> list[tuple[tuple[int, str, int],
     out += [(at, "lost_response", rid, "") for rid, at in b.orphans.items()
             if rid not in a.pending and rid not in again]
     return out
+
+
+def late_edges(ordered: Sequence[Edges], window: int, files: Sequence[str]
+               ) -> list[tuple[tuple[int, str, int], str, str, Edges]]:
+    """The edges of the run's ``files`` that the set does not pair (no file of the set continues the log there:
+    ``_sides``) and that lie too far from that edge to be in flight there (``Pairs.late``; each file's own pass leaves
+    them to the set, as a file after or before it may hold the partner), but those its own pass reported: each as
+    ((ns, file, line), "request" or "response", its request id, the file's Edges), in time."""
+    run = set(files)
+    out = []
+    for e, (before, after) in zip(ordered, _sides(ordered, window)):
+        if e.name not in run or e.keyed:
+            continue
+        if not after:
+            out += [(at, "request", rid, e) for rid, at in e.pending.items()
+                    if e.last - at[0] > e.late and rid not in e.reported]
+        if not before:
+            out += [(at, "response", rid, e) for rid, at in e.orphans.items()
+                    if at[0] - e.first > e.late and rid not in e.reported]
+    return sorted(out, key=lambda x: x[0])
+
+
+def _late_findings(late: Sequence[tuple[tuple[int, str, int], str, str, Edges]]) -> Iterator[Finding]:
+    """``late_edges`` as findings, as a file alone would have said them (``completeness.late_text``)."""
+    from ..checks.completeness import _DROP_FIX, _LATE_FIX, _SHOW, ID, late_text
+
+    for (_, file, line), kind, rid, e in late[:_SHOW]:
+        yield Finding(ID, "", late_text(kind, e.longest, e.late), _DROP_FIX + _LATE_FIX, where=f"{file}:{line}",
+                      request_id=rid)
+    if len(late) > _SHOW:
+        yield Finding(ID, "", f"{len(late) - _SHOW} more entries at the edges of the set's files have no partner "
+                      "entry.", _DROP_FIX + _LATE_FIX)
 
 
 def boundaries(ordered: Sequence[Edges], twins: Sequence[tuple[str, str]], window: int
