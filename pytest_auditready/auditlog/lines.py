@@ -3,16 +3,82 @@ sources share. Nothing here imports pytest."""
 
 from __future__ import annotations
 
-from typing import Iterator, Union
+import json
+import re
+from dataclasses import dataclass
+from typing import Iterator, Optional, Union
 
 MAX_LINE_BYTES = 16 * 1024 * 1024
 _TOO_LONG = "bytes, over the {} byte limit".format(MAX_LINE_BYTES)
 
 
-def too_long(size: int) -> str:
+HEAD_BYTES = 65536  # of a line over the limit, kept (as its BadLine's raw) to tell which entry it is: ``long_entry``
+
+
+def too_long(size: int, head: bytes = b"") -> str:
     """The BadLine reason for a line of ``size`` bytes, over MAX_LINE_BYTES: skipped as it streams past, never held
-    (and so never scanned: ``unscanned``)."""
-    return f"line is {size} {_TOO_LONG}"
+    (and so never scanned: ``unscanned``); with the line's ``head`` (its first HEAD_BYTES), what entry it is."""
+    what = long_entry(head.decode("utf-8", "replace")) if head else None
+    if what is None or not what.kind:
+        return f"line is {size} {_TOO_LONG}"
+    on = f" on {json.dumps(what.path)[:120]}" if what.path else ""
+    if what.kind == "response" and what.operation == "list":
+        return (f"line is {size} {_TOO_LONG}: the response entry of a list request{on}, whose keys the vault writes "
+                "whole unless the audit device sets elide_list_responses")
+    return f"line is {size} {_TOO_LONG}: a {what.kind} entry{on}"
+
+
+def long_fix(reason: str, otherwise: str) -> str:
+    """The fix for a line ``too_long`` said ``reason`` of: for a list response, the device option that writes the
+    keys' count instead; ``otherwise`` for any other."""
+    if "elide_list_responses" in reason:
+        return ("set elide_list_responses = true on the audit device (it writes the number of keys instead of the "
+                "keys), so that each entry can be read and judged, or list fewer keys at once (a folder each)")
+    return otherwise
+
+
+@dataclass(frozen=True)
+class LongEntry:
+    """What the head of a Vault/OpenBao entry too long to read says of it: what ``Pairs`` pairs it by."""
+
+    kind: str  # "request", "response", or "" when the head does not say
+    request_id: str
+    time: str  # "" unless the entry opens with its time (OpenBao's order; Vault 1.18+ writes it last)
+    operation: str
+    path: str
+
+
+_HEAD_OPEN = re.compile(r'\A\s*\{"time":"([^"\\]{1,64})","type":"(request|response)"')
+_HEAD_TYPE = re.compile(r'"type":"(request|response)"')
+# the request object's own id: its first "id" key, past at most one level of nested objects (namespace, headers)
+_HEAD_REQUEST = re.compile(r'"request":\{(?:[^{}"]|"(?:[^"\\]|\\.)*"|\{[^{}]*\})*?"id":"([^"\\]{1,200})"')
+_HEAD_OPERATION = re.compile(r'"operation":"([a-z-]{1,20})"')
+_HEAD_PATH = re.compile(r'"path":"((?:[^"\\]|\\.){0,400})"')
+
+
+def long_entry(head: str) -> "Optional[LongEntry]":
+    """What the first HEAD_BYTES of a line too long to read (``head``) say of the Vault/OpenBao entry it is: None
+    when they name no request id. Its kind is told by its type (or, in Vault's alphabetical order where the type
+    comes last, by a response object), its time only where the entry opens with it."""
+    rid = _HEAD_REQUEST.search(head)
+    if rid is None:
+        return None
+    opened = _HEAD_OPEN.match(head)
+    kind = opened.group(2) if opened else ""
+    if not kind:
+        typed = _HEAD_TYPE.search(head)
+        kind = typed.group(1) if typed else "response" if '"response":{' in head else ""
+    after = head[rid.start():]
+    operation = _HEAD_OPERATION.search(after)
+    path = _HEAD_PATH.search(after)
+    text = ""
+    if path is not None:
+        try:
+            text = json.loads(f'"{path.group(1)}"')
+        except ValueError:
+            text = ""
+    return LongEntry(kind, rid.group(1), opened.group(1) if opened else "",
+                     operation.group(1) if operation else "", text)
 
 
 def unscanned(reason: str) -> bool:

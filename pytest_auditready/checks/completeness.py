@@ -56,8 +56,9 @@ from collections import OrderedDict
 from typing import Iterator, Optional, Sequence, Union
 
 from ..auditlog.formats import format_of
+from ..auditlog.lines import long_entry, unscanned
 from ..auditlog.match import Match, on_path
-from ..auditlog.model import Action, Entries, Record, in_scope
+from ..auditlog.model import Action, BadLine, Entries, Record, in_scope, parse_time
 from ..auditlog.vault_json import dumps
 from .base import Check, CheckContext, Finding, Skip, Visitor, describe, every_action
 
@@ -372,6 +373,24 @@ class Pairs(Visitor):
         conn = rec.source + "\0" + rec.port if rec.source and rec.port else ""
         self._one(rec.type, rid, ts[0], rec.file, rec.line, conn, (rec.resource, rec.action, rec.source, rec.port),
                   rec.result.startswith("error: "))
+
+    def bad_line(self, bad: BadLine) -> None:
+        """A line too long to read (``lines.too_long``) is still the entry its head says it is (its kind, request id
+        and, where the entry opens with it, its time): paired by that, so that its partner is not called lost. A
+        response whose time is not in its head pairs with its request still pending; anything else is left to
+        required_fields, which names the line."""
+        if self.skip or not bad.raw or not unscanned(bad.reason):
+            return
+        what = long_entry(bad.raw)
+        if what is None or what.kind not in ("request", "response"):
+            return
+        stamp = parse_time(what.time) if what.time else None
+        asked = self.pending.get(what.request_id)
+        if stamp is None and (what.kind != "response" or asked is None):
+            return
+        ns = stamp[0] if stamp is not None else max(asked[0], self.max_t) if asked is not None else 0
+        self._one(what.kind, what.request_id, ns, bad.file, bad.line, "", ("", "", "", ""),
+                  asked[4] if asked is not None else False)
 
     def _one(self, kind: str, rid: str, ns: int, file: str, line: int, conn: str, said: Asked, error: bool) -> None:
         """One entry with a request id and a time, not the device's self-test: ``said`` what it records of its

@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any, Iterator, Optional, Union
 
 from ..auditlog.formats import format_of
-from ..auditlog.lines import unscanned
+from ..auditlog.lines import long_fix, unscanned
 from ..auditlog.model import BadLine, Entries, Record
 from ..scan.hyperscan import LeakScanner
 from ..scan.secrets import HEADER_CREDENTIAL
@@ -140,7 +140,7 @@ class Leaks(Visitor):
             yield Finding(ID, "", f"Stopped after {_MAX} distinct secrets; there may be more.", _GENERIC_FIX)
         for file, line, why in self.unscanned:
             yield Finding(ID, "", f"The line was not scanned for secrets ({why}): a canary, token or credential in it "
-                          "would go unseen, so the log cannot be said to hold none.", _UNSCANNED_FIX,
+                          "would go unseen, so the log cannot be said to hold none.", long_fix(why, _UNSCANNED_FIX),
                           where=f"{file}:{line}")
         if self.more_unscanned:
             yield Finding(ID, "", f"{self.more_unscanned} more lines were too long to scan for secrets.",

@@ -9,6 +9,7 @@ from operator import attrgetter, is_
 from typing import Any, Callable, Iterator, Optional, Sequence, Union
 
 from ..auditlog.formats import FORMATS, REQUEST_TYPES, field_sources, format_of
+from ..auditlog.lines import long_fix, unscanned
 from ..auditlog.model import AuditEntry, BadLine, Entries, Record
 from .access_policy import RawLines, line_object
 from .base import Check, CheckContext, Finding, PlannedAction, Skip, Visitor, every_action, feed
@@ -59,6 +60,10 @@ _MOUNT_UNAUTHENTICATED_RE = re.compile(
 )
 _PUBLIC_MOUNT_TYPES = frozenset({"pki", "ssh"})
 _BAD_FIX = "find what rewrites or truncates the log (a pipeline, a full disk) and fix it"
+# a line too long to read (``lines.too_long``): written so by the vault (a request or response of many MiB), or by
+# a hop that joined lines
+_LONG_FIX = ("find what wrote so long a line: an entry of a request or response of many MiB (lower the listener's "
+             "max_request_size, 32 MiB by default), or a hop that joined lines; until then it cannot be judged")
 # Recorded from OpenBao 2.7 with a `listener "unix"`: a request over a unix socket is logged with no remote_address
 # (nor remote_port) at all, and nothing else in the entry says it came that way.
 _UNIX_FIX = ("; a request over a unix socket listener (Vault Agent or Proxy on the same host) is logged with no "
@@ -273,8 +278,9 @@ class Fields(Visitor):
         if len(self.findings) - len(self.lacking) >= _SHOW:  # the unreadable lines shown (``lacking``: the entries)
             self.bad_more += 1
             return
+        fix = long_fix(bad.reason, _LONG_FIX) if unscanned(bad.reason) else _BAD_FIX
         self.findings.append(Finding(ID, "", f"Line {bad.line} of {bad.file} is not a readable audit entry: "
-                                     f"{bad.reason}.", _BAD_FIX, where=bad.where))
+                                     f"{bad.reason}.", fix, where=bad.where))
 
     def block(self, file: str, first_line: int, data: bytes) -> None:
         if self.refusals:

@@ -23,7 +23,7 @@ import orjson
 
 from ..auditlog import dupkeys
 from ..auditlog.formats import CLOUDTRAIL_FIELDS, K8S_FIELDS
-from ..auditlog.lines import MAX_LINE_BYTES, too_long
+from ..auditlog.lines import HEAD_BYTES, MAX_LINE_BYTES, too_long
 from ..auditlog.model import AuditEntry, BadLine, Entries, Record, parse_time, port_text, vault_identity, vault_result
 from ..auditlog.rotation import compression_in, decompressing
 from ..auditlog.syslog import carried_prefix, unframe
@@ -1048,6 +1048,7 @@ def _blocks(f: IO[bytes], file: str, stats: FileStats) -> Iterator[Block]:
     tail = b""
     line = 1  # number of the first line in tail
     skipping = 0  # bytes of an over-long line being skipped
+    head = b""  # its first HEAD_BYTES, which tell what entry it is (``lines.long_entry``)
     # A file that grows while it is read (a live log, a writer faster than this reader) is read as it was when the
     # read began, to the end of the line that was being written then: never chased to an end that keeps moving.
     left = bytes_there(f)
@@ -1077,22 +1078,21 @@ def _blocks(f: IO[bytes], file: str, stats: FileStats) -> Iterator[Block]:
                 skipping += len(chunk)
                 continue
             over = skipping + cut
-            yield Block(line, BadLine(file, line, too_long(over)), 1)
+            yield Block(line, _long(file, line, over, head), 1)
             line += 1
-            skipping = 0
+            skipping, head = 0, b""
             chunk = chunk[cut + 1 :]
         cut = chunk.rfind(b"\n")  # tail holds no newline: the block ends at the chunk's last one
         if cut < 0:
             tail = tail + chunk if tail else chunk
             if len(tail) > MAX_LINE_BYTES:
-                skipping, tail = len(tail), b""
+                skipping, head, tail = len(tail), tail[:HEAD_BYTES], b""
             continue
         if tail:
             end = chunk.find(b"\n")
             if len(tail) + end > MAX_LINE_BYTES:  # the line begun in tail ends here, over the limit
                 over = len(tail) + end
-                yield Block(line, BadLine(file, line, too_long(over)),
-                            1)
+                yield Block(line, _long(file, line, over, tail[:HEAD_BYTES]), 1)
                 line += 1
                 tail = b""
                 if end == cut:
@@ -1105,11 +1105,19 @@ def _blocks(f: IO[bytes], file: str, stats: FileStats) -> Iterator[Block]:
         yield blk
         line += blk.lines
         if len(tail) > MAX_LINE_BYTES:
-            skipping, tail = len(tail), b""
+            skipping, head, tail = len(tail), tail[:HEAD_BYTES], b""
     if skipping:
-        yield Block(line, BadLine(file, line, too_long(skipping) + " (and the file ends without a newline)"), 1)
+        long = _long(file, line, skipping, head)
+        yield Block(line, BadLine(file, line, long.reason + " (and the file ends without a newline)", long.raw), 1)
         line += 1
     elif tail:
         yield Block(line, tail, 1)  # no final newline: parsed like any line (a cut-off entry is then malformed JSON)
         line += 1
     stats.lines = line - 1
+
+
+def _long(file: str, line: int, size: int, head: bytes) -> BadLine:
+    """A line of ``size`` bytes, over MAX_LINE_BYTES, skipped as it streamed past: its reason says what entry its
+    ``head`` tells it is, and the head is kept as its raw text, for completeness to pair it by (never scanned or
+    shown: ``lines.unscanned``)."""
+    return BadLine(file, line, too_long(size, head), head.decode("utf-8", "replace"))
