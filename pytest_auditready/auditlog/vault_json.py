@@ -11,6 +11,16 @@ from typing import Any, Callable, TypeVar, Union
 
 from .lines import MAX_LINE_BYTES, too_long
 from .model import AuditEntry, BadLine
+from .syslog import server_log
+
+# A bare line of the vault server's own log (hclog) where audit entries are read: kept a finding (text on the audit
+# stream is the device's to write; the server logs to stderr), said for what it is, with the way to read the entries.
+SERVER_OUTPUT = ("a line of the vault server's own log (hclog's time and level): the server's output streams "
+                 "captured together with the audit device's (kubectl logs, docker logs, a unit's stdout and stderr in "
+                 "one file)")
+SERVER_OUTPUT_FIX = ("verify the audit entries alone (grep '^{' FILE > audit.log), or the journal or the container "
+                     "runtime's log file, whose framing tells the server's lines apart (they are left out, counted); "
+                     "better, give the audit device a file_path of its own")
 
 T = TypeVar("T")
 
@@ -167,6 +177,8 @@ def parse_line(file: str, line_no: int, raw: bytes, prefix: str = "") -> Union[A
     elif prefix and body[:1] == "{":
         return BadLine(file, line_no, missing_prefix(prefix), text)
     start = body.find("{")
+    if start != 0 and server_log(raw.lstrip()):
+        return BadLine(file, line_no, SERVER_OUTPUT, text)
     if start != 0 and _JSON_TEXT.search(body, 0, start if start > 0 else len(body)):  # an entry's middle
         return BadLine(file, line_no, "JSON text before the line's first '{' (or with none): the rest of an entry a "
                        "hop cut or split at its line size limit (see the line before), not a device prefix", text)

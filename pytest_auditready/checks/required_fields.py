@@ -11,6 +11,7 @@ from typing import Any, Callable, Iterator, Optional, Sequence, Union
 from ..auditlog.formats import FORMATS, REQUEST_TYPES, field_sources, format_of
 from ..auditlog.lines import long_fix, unscanned
 from ..auditlog.model import AuditEntry, BadLine, Entries, Record
+from ..auditlog.vault_json import SERVER_OUTPUT, SERVER_OUTPUT_FIX
 from .access_policy import RawLines, line_object
 from .base import Check, CheckContext, Finding, PlannedAction, Skip, Visitor, every_action, feed
 from .completeness import WRAPPING_PATHS, alone
@@ -278,7 +279,8 @@ class Fields(Visitor):
         if len(self.findings) - len(self.lacking) >= _SHOW:  # the unreadable lines shown (``lacking``: the entries)
             self.bad_more += 1
             return
-        fix = long_fix(bad.reason, _LONG_FIX) if unscanned(bad.reason) else _BAD_FIX
+        fix = (long_fix(bad.reason, _LONG_FIX) if unscanned(bad.reason) else
+               SERVER_OUTPUT_FIX if bad.reason == SERVER_OUTPUT else _BAD_FIX)
         self.findings.append(Finding(ID, "", f"Line {bad.line} of {bad.file} is not a readable audit entry: "
                                      f"{bad.reason}.", fix, where=bad.where))
 
