@@ -111,3 +111,14 @@ def test_embedded_log_is_judged_like_any_sealed_log_and_nothing_is_left(pytester
     (tamper,) = [c for c in evidence["checks"] if c["id"] == "tamper_evidence"]
     assert tamper["status"] == "passed" and "is segment 0" in tamper["outcomes"][0]["reason"]
     assert list(private_tmp.iterdir()) == []
+
+
+def test_live_bench_smoke(tmp_path: Path) -> None:
+    """bench/live.py runs end to end (its figures are not judged here): a median, the goal, each stage's share."""
+    bench = Path(__file__).resolve().parents[1] / "bench" / "live.py"
+    r = subprocess.run([sys.executable, str(bench), "--repeat", "1", "--workdir", str(tmp_path)],
+                       capture_output=True, text=True, timeout=180)
+    assert r.returncode == 0, r.stderr
+    assert "pytest --auditready (embedded): median" in r.stdout and "goal 1.0 s" in r.stdout
+    for stage in ("imports", "start the server", "scenario requests", "read and judge the log", "stop the server"):
+        assert stage in r.stdout
