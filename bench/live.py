@@ -107,7 +107,7 @@ def _breakdown(prof: Path, wall: float) -> list[str]:
     parts += [(name, _cumulative(stats, module, func)) for name, module, func in STAGES]
     parts.append(("the rest (pytest, items, reports)", max(0.0, total - sum(t for _, t in parts))))
     out = [f"breakdown (shares of one profiled run, {total:.2f} s under cProfile, scaled to the median):"]
-    out += [f"  {name:<36} {t / total * wall:6.3f} s  {t / total:6.1%}" for name, t in parts]
+    out += [f"  {name:<42} {t / total * wall:6.3f} s  {t / total:6.1%}" for name, t in parts]
     return out
 
 
