@@ -38,7 +38,7 @@ SCHEMAS = Path(__file__).resolve().parent / "schemas"
 OFFLINE = offline_checks(BUILTIN)
 CONTENT = ("completeness", "required_fields", "timestamp_precision", "timestamp_accuracy", "no_secret_leak",
            "integrity_digest", "data_minimisation")
-CORRECT = ["opt_correct.log", "opt_elide_list_responses.log", "opt_hmac_accessor_false.log"]
+CORRECT = ["opt_correct.log", "opt_elide_list_responses.log"]  # (hmac_accessor=false: a finding, below)
 B62 = string.ascii_letters + string.digits
 
 for _f in SCHEMAS.glob("opt_*.canaries.txt"):
@@ -103,15 +103,26 @@ def test_native_and_pure_python_say_the_same_on_every_option_log(tmp_path: Path,
 @pytest.mark.parametrize("name", CORRECT)
 def test_a_correct_log_under_each_option_gives_no_finding(tmp_path: Path, name: str,
                                                           capsys: pytest.CaptureFixture[str]) -> None:
-    """The device's own output under elide_list_responses and hmac_accessor=false, and a mount with
-    non-secret keys un-HMAC'd: nothing to report, with the run's canary, token and wrapping token known (they are
-    only ever logged as digests there)."""
+    """The device's own output under elide_list_responses, and a mount with non-secret keys un-HMAC'd: nothing to
+    report, with the run's canary, token and wrapping token known (they are only ever logged as digests there)."""
     path = _write(tmp_path, name, _lines(name))
-    canaries = _canaries("opt_correct.log") if name != "opt_hmac_accessor_false.log" else {}
-    assert _findings(path, canaries) == {}
+    assert _findings(path, _canaries("opt_correct.log")) == {}
     cfg = tmp_path / "auditready.toml"
     cfg.write_text("[tool.auditready]\nrequire_tamper_evidence = false\nretention_days = 0\n")
     assert main(["verify", "--jobs", "1", str(path), "--config", str(cfg)]) == 0, capsys.readouterr().out
+
+
+def test_accessors_in_clear_are_integrity_digest_findings_alone(tmp_path: Path,
+                                                                 capsys: pytest.CaptureFixture[str]) -> None:
+    """hmac_accessor=false: each entry with its token's accessor in clear is named by integrity_digest (red team
+    rt10), and nothing else is reported; the run fails."""
+    path = _write(tmp_path, "opt_hmac_accessor_false.log", _lines("opt_hmac_accessor_false.log"))
+    found = _findings(path, {})
+    assert list(found) == ["integrity_digest"]
+    assert all("accessor in clear" in m or "hold their token's accessor" in m for _, m in found["integrity_digest"])
+    cfg = tmp_path / "auditready.toml"
+    cfg.write_text("[tool.auditready]\nrequire_tamper_evidence = false\nretention_days = 0\n")
+    assert main(["verify", "--jobs", "1", str(path), "--config", str(cfg)]) == 1, capsys.readouterr().out
 
 
 def test_the_correct_logs_carry_what_each_option_writes() -> None:
