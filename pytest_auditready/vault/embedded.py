@@ -425,35 +425,19 @@ class EmbeddedServer:
         return text[:400]
 
     def _wait_ready(self) -> Optional[str]:
-        from .client import VaultClient
-
-        client: Optional[VaultClient] = None
-        unready = ""  # why no client could be made yet (a CA file not yet whole)
+        unready = ""  # why the server could not be asked yet (a CA file not yet whole)
         deadline = time.monotonic() + self._start_timeout
         assert self._proc is not None
-        try:
-            while time.monotonic() < deadline:
-                if self._proc.poll() is not None:
-                    if self._reader is not None:
-                        self._reader.join(timeout=2)
-                    return self._server_output() or f"bao exited with status {self._proc.returncode}"
-                if client is None and (not self.tls or (self.ca_file is not None and self.ca_file.exists())):
-                    # every probe has a total deadline: whatever holds the port cannot stall the start
-                    try:
-                        client = VaultClient(self.url, None, timeout=1.0,
-                                             ca_file=str(self.ca_file) if self.tls and self.ca_file else None)
-                    except AuditReadyError as exc:  # the server is still writing its CA file: read it again
-                        unready = str(exc)
-                if client is not None:
-                    try:
-                        if client.call("GET", "sys/health").status == 200:
-                            return None
-                    except AuditReadyError:
-                        pass
-                time.sleep(0.02)
-        finally:
-            if client is not None:
-                client.close()
+        while time.monotonic() < deadline:
+            if self._proc.poll() is not None:
+                if self._reader is not None:
+                    self._reader.join(timeout=2)
+                return self._server_output() or f"bao exited with status {self._proc.returncode}"
+            if not self.tls or (self.ca_file is not None and self.ca_file.exists()):
+                healthy, unready = _healthy(self.url, str(self.ca_file) if self.tls and self.ca_file else None)
+                if healthy:
+                    return None
+            time.sleep(0.02)
         return f"no healthy answer within {self._start_timeout:g} s" + (f" ({unready})" if unready else "")
 
     def _kill(self, fast: bool = False) -> None:
@@ -620,6 +604,33 @@ class EmbeddedServer:
             if self.workdir is not None:
                 shutil.rmtree(self.workdir, ignore_errors=True)
                 self.workdir = None
+
+
+def _healthy(url: str, ca_file: Optional[str], timeout: float = 1.0) -> tuple[bool, str]:
+    """Whether the server at ``url`` answers sys/health with 200, each step within ``timeout`` seconds; and why it
+    could not be asked (a CA file the server is still writing). The standard library's client only, so that the
+    start does not wait for hvac's import, which runs beside it (``targets._prefetch``)."""
+    import http.client
+    import ssl
+    import urllib.parse
+
+    parts = urllib.parse.urlsplit(url)
+    conn: http.client.HTTPConnection
+    try:
+        if parts.scheme == "https":
+            context = ssl.create_default_context(cafile=ca_file)
+            conn = http.client.HTTPSConnection(parts.hostname or "", parts.port, timeout=timeout, context=context)
+        else:
+            conn = http.client.HTTPConnection(parts.hostname or "", parts.port, timeout=timeout)
+    except (OSError, ssl.SSLError, ValueError) as exc:  # the CA file not yet whole: asked again
+        return False, f"its CA file: {exc}"
+    try:
+        conn.request("GET", "/v1/sys/health")
+        return conn.getresponse().status == 200, ""
+    except (OSError, http.client.HTTPException):
+        return False, ""
+    finally:
+        conn.close()
 
 
 _BROKEN_FILE = "/dev/full"  # what a broken file device writes to: every write fails, as on a full disk
