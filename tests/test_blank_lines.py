@@ -111,3 +111,31 @@ def test_blank_lines_between_json_lines_records_are_skipped(tmp_path: Path) -> N
     res = verify_file(str(log), SETTINGS, OFFLINE, {})
     (rf,) = [o for o in res.outcomes if o.check_id == "required_fields"]
     assert rf.status == PASSED, [f.text() for f in rf.findings]
+
+
+@pytest.mark.parametrize("blank", ["", "  "], ids=["empty", "spaces"])
+def test_blank_lines_that_open_the_file_are_found_each(tmp_path: Path, blank: str) -> None:
+    """Padding follows an entry, so a blank line that opens the file is none: the first entry blanked is found at
+    line 1 (it used to be taken as padding and left out of the count: 3 lines read, 1 entry, 1 unreadable), and
+    in a file of blank lines only, every line is."""
+    lines = CLEAN.read_text().splitlines()
+    lines[0] = blank
+    status, found = _bad_lines(_write(tmp_path, "first.log", "\n".join(lines) + "\n"))
+    assert found == [1] and status["required_fields"] == FAILED
+    lines[1] = blank
+    status, found = _bad_lines(_write(tmp_path, "two.log", "\n".join(lines) + "\n"))
+    assert found == [1, 2] and status["required_fields"] == FAILED
+    status, found = _bad_lines(_write(tmp_path, "blank.log", f"{blank}\n\t\n \n\n"))
+    assert found == [1, 2, 3, 4] and status["required_fields"] == FAILED
+
+
+def test_every_line_is_accounted_when_the_file_opens_blank(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """Two blank lines before the log's one entry: both are counted (the check for padding, which a file of one entry
+    passes, used to excuse the first unsaid)."""
+    lines = ["", "", CLEAN.read_text().splitlines()[0]]
+    log = _write(tmp_path, "audit.log", "\n".join(lines) + "\n")
+    cfg = _write(tmp_path, "pyproject.toml", "[tool.auditready]\nretention_days = 0\nrequire_tamper_evidence = false\n")
+    for jobs in ("1", "2"):
+        assert main(["verify", str(log), "--config", str(cfg), "--jobs", jobs]) == 1
+        out = capsys.readouterr().out
+        assert f"audit.log (vault): {len(lines)} lines read, {len(lines) - 2} entries, 2 unreadable" in out, out

@@ -113,7 +113,7 @@ def drive(visitors: Sequence["Visitor"], source: Iterable["Block"], name: str, p
         # Line by line: bad lines are reported in order among the entries.
         ascii_ok = data.isascii()
         pieces = data.split(b"\n")
-        removed = removed_lines(pieces) if blank_is_bad and not blk.unwrapped else ()
+        removed = removed_lines(pieces, first == 1) if blank_is_bad and not blk.unwrapped else ()
         n = first - 1
         for i, raw in enumerate(pieces):
             n += 1

@@ -137,11 +137,13 @@ BLANK = ("an empty line, which the audit device never writes (each entry is one 
          "entry written here was removed and its line left blank")
 
 
-def removed_lines(lines: Sequence[bytes]) -> set[int]:
+def removed_lines(lines: Sequence[bytes], file_start: bool = False) -> set[int]:
     """The indexes of the empty or blank lines among a block's ``lines`` that stand where an entry was removed
     (``BLANK``). An export that wrote every line twice-ended (an empty line after each entry: lines that kept their
     newline joined with another) pads with one, so there only the empty lines beyond one between two entries are;
-    and one empty line that ends the block is an export's newline too many at the end, no entry."""
+    and one empty line that ends the block is an export's newline too many at the end, no entry. Padding follows an
+    entry: empty lines that open the file (``file_start``: the block's first line is the file's) follow none, so
+    each of them stands where an entry was."""
     blank = [not ln or ln.isspace() for ln in lines]
     runs: list[tuple[int, int]] = []  # [start, end) of each run of empty lines
     i, n = 0, len(lines)
@@ -159,9 +161,10 @@ def removed_lines(lines: Sequence[bytes]) -> set[int]:
     padded = not any(not a and not b for a, b in zip(blank, blank[1:]))  # no two entries side by side
     out: set[int] = set()
     for start, end in runs:
-        if end == n and end - start == 1:
+        opening = file_start and start == 0
+        if end == n and end - start == 1 and not opening:
             continue  # a newline too many at the end (or the padding after the last entry)
-        out.update(range(start + 1 if padded else start, end))
+        out.update(range(start + 1 if padded and not opening else start, end))
     return out
 
 
