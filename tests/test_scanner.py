@@ -22,7 +22,8 @@ def test_needles_cover_spec_list():
     characters (tests/test_go_escapes.py)."""
     kinds = set(encodings(VALUE).values())
     assert {"raw", "base64", "hex", "HEX", "base32", "base64 of UTF-16"} <= kinds <= {
-        "raw", "base64", "base64url", "hex", "HEX", "base32", "base64 of UTF-16"}
+        "raw", "base64", "base64url", "hex", "HEX", "base32", "base64 of UTF-16", "base64 of base64",
+        "base64url of base64"}
 
 
 @pytest.mark.parametrize("pad", [b"", b"a", b"ab", b"abc", b"abcd"])

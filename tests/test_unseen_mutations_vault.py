@@ -33,8 +33,9 @@ defect by the contract):
 - request.client_token_accessor dropped alone: the entry is still tied to its token by request.client_token and
   auth.accessor; an accessor in clear text: hmac_accessor=false writes it so;
 - a data value's digest emptied: no source or document of Vault says the vault never writes an empty value;
-- a canary double-encoded, compressed, reversed or upper-cased, or split across two fields: none of the encodings
-  the contract names (detect-secrets may still find high-entropy text);
+- a canary hex-then-base64'd, compressed, reversed or upper-cased, or split across two fields: none of the encodings
+  the contract names (detect-secrets may still find high-entropy text); base64 of base64 is found
+  (tests/test_double_base64.py);
 - a time moved forward past max_skew: the entry after it is the one that goes back; the finding is at that line and
   names the planted line (``_named``), which is what one log can say;
 - a response timed before its own request by less than max_skew: the contract's "response not before request" is

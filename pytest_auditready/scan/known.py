@@ -3,7 +3,8 @@
 A value is looked for as several *needles*: itself, its base64 (standard and URL-safe, at each of the three
 alignments it can take inside a longer base64 string, unpadded), its base64 as UTF-16LE (what PowerShell's
 -EncodedCommand and .NET's Convert.ToBase64String(Encoding.Unicode...) write) and as UTF-16BE (Java's and .NET's
-big-endian Unicode), its base32 (RFC 4648, at each of the five alignments; in either case: DNS labels and
+big-endian Unicode), the base64 of its base64 (each at any alignment: a Kubernetes Secret's ``.dockerconfigjson``
+is base64 data holding ``"auth": base64("user:password")``, in an audit event's requestObject), its base32 (RFC 4648, at each of the five alignments; in either case: DNS labels and
 multibase write it lower case) and its hex (lower and upper case; also with a separator between bytes, ``53:75``,
 ``53-75``, ``53 75``, as openssl and hexdump print it: ``find`` reads such runs joined, see SEPARATED). Each needle
 is matched as a pattern, not a literal: every character may be written
@@ -162,7 +163,7 @@ def _b32_cores(data: bytes) -> set[str]:
 
 def encodings(value: str) -> dict[str, str]:
     """The needles of ``value``, each with its encoding's name: raw, base64 (standard and URL-safe, unpadded, at
-    any alignment; and of its UTF-16LE and UTF-16BE forms), base32 (at any alignment; matched in either case), hex
+    any alignment; of its UTF-16LE and UTF-16BE forms; and of its base64 text, at any alignment of either), base32 (at any alignment; matched in either case), hex
     (lower, upper). URL-encoded, JSON-escaped and HTML-escaped forms are matched per character, and hex with
     separators is read joined (see the module's docstring), so they are no needles of their own."""
     data = value.encode("utf-8", "surrogatepass")
@@ -180,6 +181,10 @@ def encodings(value: str) -> dict[str, str]:
         add(core, "base64 of UTF-16")
     for core in sorted(_b64_cores(value.encode("utf-16-be", "surrogatepass"))):
         add(core, "base64 of UTF-16")  # one name: either byte order holds the other's needle when text follows
+    for inner in sorted(_b64_cores(data)):  # base64 text encoded again (a Kubernetes Secret's .dockerconfigjson
+        for core in sorted(_b64_cores(inner.encode("ascii"))):  # holds base64("user:password") in base64 data)
+            add(core, "base64 of base64")
+            add(core.replace("+", "-").replace("/", "_"), "base64url of base64")
     for core in sorted(_b32_cores(data)):
         add(core, "base32")
     add(data.hex(), "hex")
