@@ -144,3 +144,21 @@ def test_entries_json_escaped_as_strings_are_refused_with_a_fix_that_works(tmp_p
     assert main(["verify", str(log)]) == 2
     err = capsys.readouterr().err
     assert "is an audit entry JSON-escaped as a string" in err and ("jq -r ." if quoted else "fromjson") in err, err
+
+
+@pytest.mark.parametrize("kind", ["eventlist", "entries"])
+def test_pretty_printed_json_is_refused_with_a_fix_that_gives_one_entry_a_line(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str], kind: str) -> None:
+    """A pretty-printed EventList (the webhook backend's batch, saved with jq .) flattened by jq -c . is one batch a
+    line, refused again: the fix takes its items out (jq -c '.items[]'); pretty-printed entries need jq -c '.'."""
+    if kind == "eventlist":
+        batch = (ROOT / "k8s" / "unseen" / "webhook-eventlist.log").read_text().splitlines()[0]
+        text, fix = json.dumps(json.loads(batch), indent=2), "jq -c '.items[]' FILE"
+    else:
+        rows = (ROOT / "openbao" / "clean.log").read_text().splitlines()[:3]
+        text, fix = "\n".join(json.dumps(json.loads(r), indent=2) for r in rows), "jq -c '.' FILE"
+    log = tmp_path / "pretty.json"
+    log.write_text(text + "\n")
+    assert main(["verify", str(log)]) == 2
+    err = capsys.readouterr().err
+    assert "spread over several lines" in err and fix in err and len(err.strip().splitlines()) == 1, err

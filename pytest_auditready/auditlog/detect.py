@@ -809,10 +809,13 @@ def sniff(name: str, sample: bytes, complete: bool, *, prefix: str = "", framing
         raise UnknownFormat(f"each line of {name} is an audit entry JSON-escaped as a string ({_show(lines[0])}): a "
                             "hop wrote the message escaped (rsyslog's %msg:::json%, a shipper's string field)", fix)
     if fragments:
+        # jq -c . writes a pretty-printed EventList or array back as one line: still no entry a line
+        head = b"".join(ln.strip() for ln in lines[:20])
+        every = (".items[]" if re.search(rb'"kind"\s*:\s*"EventList"', head) else ".[]" if head[:1] == b"[" else ".")
         raise UnknownFormat(f"{name} holds JSON spread over several lines (pretty-printed, or lines wrapped or cut "
                             "by a log shipper), not one JSON object a line",
-                            "export one object a line (jq -c . FILE), and make the shipper keep each entry on one "
-                            "line whole")
+                            f"export one object a line (jq -c '{every}' FILE), and make the shipper keep each entry "
+                            "on one line whole")
     first = lines[0] if lines else b""
     if any(_K8S_LEGACY.search(ln) for ln in lines[:20]):
         raise UnknownFormat(f"{name} holds Kubernetes audit events in the legacy text format ({_show(first)})",

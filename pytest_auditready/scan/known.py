@@ -3,11 +3,12 @@
 A value is looked for as several *needles*: itself, its base64 (standard and URL-safe, at each of the three
 alignments it can take inside a longer base64 string, unpadded), its base64 as UTF-16LE (what PowerShell's
 -EncodedCommand and .NET's Convert.ToBase64String(Encoding.Unicode...) write) and as UTF-16BE (Java's and .NET's
-big-endian Unicode), the base64 of its base64 (each at any alignment: a Kubernetes Secret's ``.dockerconfigjson``
-is base64 data holding ``"auth": base64("user:password")``, in an audit event's requestObject), its base32 (RFC 4648, at each of the five alignments; in either case: DNS labels and
-multibase write it lower case) and its hex (lower and upper case; also with a separator between bytes, ``53:75``,
-``53-75``, ``53 75``, as openssl and hexdump print it: ``find`` reads such runs joined, see SEPARATED). Each needle
-is matched as a pattern, not a literal: every character may be written
+big-endian Unicode), the base64 of its base64 (each at any alignment: a Kubernetes Secret's ``.dockerconfigjson`` is
+base64 data holding ``"auth": base64("user:password")``, in an audit event's requestObject), its base32 (RFC 4648,
+at each of the five alignments; in either case: DNS labels and multibase write it lower case) and its hex (lower and
+upper case; also with a separator between bytes, ``53:75``, ``53-75``, ``53 75``, as openssl and hexdump print it:
+``find`` reads such runs joined, see SEPARATED). Each needle is matched as a pattern, not a literal: every
+character may be written
 
 - raw (its UTF-8 bytes);
 - as a JSON escape of any producer, at any nesting depth: ``\\uXXXX`` with either case of hex (a surrogate pair
@@ -162,10 +163,11 @@ def _b32_cores(data: bytes) -> set[str]:
 
 
 def encodings(value: str) -> dict[str, str]:
-    """The needles of ``value``, each with its encoding's name: raw, base64 (standard and URL-safe, unpadded, at
-    any alignment; of its UTF-16LE and UTF-16BE forms; and of its base64 text, at any alignment of either), base32 (at any alignment; matched in either case), hex
-    (lower, upper). URL-encoded, JSON-escaped and HTML-escaped forms are matched per character, and hex with
-    separators is read joined (see the module's docstring), so they are no needles of their own."""
+    """The needles of ``value``, each with its encoding's name: raw, base64 (standard and URL-safe, unpadded, at any
+    alignment; of its UTF-16LE and UTF-16BE forms; and of its base64 text, at any alignment of either), base32 (at
+    any alignment; matched in either case), hex (lower, upper). URL-encoded, JSON-escaped and HTML-escaped forms are
+    matched per character, and hex with separators is read joined (see the module's docstring), so they are no
+    needles of their own."""
     data = value.encode("utf-8", "surrogatepass")
     forms: dict[str, str] = {}
 
