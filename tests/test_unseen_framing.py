@@ -343,6 +343,7 @@ if __name__ == "__main__":  # pragma: no cover
 @pytest.mark.parametrize(("damage", "cause"), [
     (lambda a, b: a + b, "JSON objects one after another on one line, no newline between"),
     (lambda a, b: b"\x00" * 40 + a, "40 zero bytes before the entry"),
+    (lambda a, b: b"\x00" * 40 + b"\n" + b, "40 zero bytes for a line"),  # the hole ends in a newline: its own line
 ])
 def test_a_damaged_line_names_its_cause_on_both_readers(tmp_path: Path, damage: Callable[[bytes, bytes], bytes],
                                                        cause: str) -> None:
@@ -363,7 +364,8 @@ def test_a_damaged_line_names_its_cause_on_both_readers(tmp_path: Path, damage: 
     res = verify_file(str(log), Settings(require_tamper_evidence=False, retention_days=0), CHECKS, {})
     (fields,) = [o for o in res.outcomes if o.check_id == "required_fields"]
     assert [(f.where, cause in f.message) for f in fields.findings] == [(f"{log}:{mid + 1}", True)]
-    for parsed in (parse_line(str(log), mid + 1, bad), vault_parser(str(log))(mid + 1, bad)):
+    first = bad.split(b"\n")[0]
+    for parsed in (parse_line(str(log), mid + 1, first), vault_parser(str(log))(mid + 1, first)):
         assert isinstance(parsed, BadLine) and parsed.reason.startswith(cause)
 
 

@@ -182,14 +182,14 @@ def parse_line(file: str, line_no: int, raw: bytes, prefix: str = "") -> Union[A
     if start != 0 and _JSON_TEXT.search(body, 0, start if start > 0 else len(body)):  # an entry's middle
         return BadLine(file, line_no, "JSON text before the line's first '{' (or with none): the rest of an entry a "
                        "hop cut or split at its line size limit (see the line before), not a device prefix", text)
+    zeros = len(body) - len(body.lstrip("\x00"))
+    if zeros and not body[zeros : start if start >= 0 else len(body)].strip():
+        return BadLine(file, line_no, f"{zeros} zero bytes {'before the entry' if start >= 0 else 'for a line'}: "
+                       "space the file system kept for data never written (a crash, or a copy truncated under its "
+                       "writer); entries may be lost here", text)
     if start < 0:
         return BadLine(file, line_no, "no JSON object on the line", text)
     if body[:start].strip():
-        zeros = len(body) - len(body.lstrip("\x00"))
-        if zeros and not body[zeros:start].strip():
-            return BadLine(file, line_no, f"{zeros} zero bytes before the entry: space the file system kept for data "
-                           "never written (a crash, or a copy truncated under its writer); entries may be lost here",
-                           text)
         return BadLine(file, line_no, "text before the JSON object (a device prefix? set log_prefix)", text)
     try:
         try:
