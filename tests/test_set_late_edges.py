@@ -27,6 +27,14 @@ CLEAN = Path(__file__).resolve().parents[1] / "fixtures" / "openbao" / "clean.lo
 LATE_WORDS = "and the log goes on for more than"
 
 
+
+def _middle_pair(lines: list[str]) -> tuple[int, int]:
+    """The indexes of the middle one of ``lines``' requests directly followed by their own response."""
+    pairs = [(k, k + 1) for k in range(len(lines) - 1)
+             if json.loads(lines[k])["type"] == "request" and json.loads(lines[k + 1])["type"] == "response"
+             and json.loads(lines[k])["request"].get("id") == json.loads(lines[k + 1])["request"].get("id")]
+    return pairs[len(pairs) // 2]
+
 def _shift(stamp: str, seconds: float) -> str:
     head, frac = stamp.rstrip("Z").split(".")
     t = datetime.datetime.fromisoformat(head) + datetime.timedelta(seconds=seconds)
@@ -113,17 +121,11 @@ def test_a_late_edge_no_file_of_the_run_faces_is_still_a_finding(
     line, and no longer counted excused in its file's accounting."""
     old, new, _rid, _line = _spanning(tmp_path)
     tail = new.read_text().splitlines()
-    pairs = [(k, k + 1) for k in range(len(tail) - 1)
-             if json.loads(tail[k])["type"] == "request" and json.loads(tail[k + 1])["type"] == "response"
-             and json.loads(tail[k])["request"].get("id") == json.loads(tail[k + 1])["request"].get("id")]
-    k, r = pairs[len(pairs) // 2]
+    k, r = _middle_pair(tail)
     lost_request = json.loads(tail[k])["request"]["id"]
     new.write_text("\n".join(tail[:r] + tail[r + 1:]) + "\n")
     head = old.read_text().splitlines()
-    pairs = [(a, a + 1) for a in range(len(head) - 1)
-             if json.loads(head[a])["type"] == "request" and json.loads(head[a + 1])["type"] == "response"
-             and json.loads(head[a])["request"].get("id") == json.loads(head[a + 1])["request"].get("id")]
-    a, b = pairs[len(pairs) // 2]
+    a, b = _middle_pair(head)
     lost_response = json.loads(head[b])["request"]["id"]
     old.write_text("\n".join(head[:a] + head[a + 1:]) + "\n")
 

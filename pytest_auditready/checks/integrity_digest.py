@@ -458,25 +458,24 @@ class DigestFormat(Visitor):
         if b"wrap_info" in data:
             matches += _RAW_WRAP.finditer(data)
         starts = {data.rfind(b"\n", 0, m.start()) + 1 for m in matches if not _digest_escaped(data, m.end() - 1)}
-        for ls in sorted(starts):
-            self.raw_count += 1
-            if len(self.raw) < _SHOW:
-                line = first_line + data.count(b"\n", 0, ls)
-                self.raw.append((file, line))
-                self.request_ids[line] = ""
+        self.raw_count += self._shown(self.raw, file, first_line, data, starts)
         return starts
+
+    def _shown(self, into: list[tuple[str, int]], file: str, first_line: int, data: bytes, starts: set[int]) -> int:
+        """Add to ``into`` the (file, line) of the lines of ``data`` starting at ``starts``, up to _SHOW in all;
+        how many lines ``starts`` holds."""
+        for ls in sorted(starts)[: max(0, _SHOW - len(into))]:
+            line = first_line + data.count(b"\n", 0, ls)
+            into.append((file, line))
+            self.request_ids[line] = ""
+        return len(starts)
 
     def _clear_accessor(self, file: str, first_line: int, data: bytes, raw: set[int]) -> None:
         """Count the lines of ``data`` with a token accessor in clear (``_CLEAR_ACCESSOR``), but those at ``raw``
         (written raw)."""
         starts = {data.rfind(b"\n", 0, m.start()) + 1 for m in _CLEAR_ACCESSOR.finditer(data)
                   if not _digest_escaped(data, m.end() - 1)} - raw
-        for ls in sorted(starts):
-            self.clear_count += 1
-            if len(self.clear) < _SHOW:
-                line = first_line + data.count(b"\n", 0, ls)
-                self.clear.append((file, line))
-                self.request_ids[line] = ""
+        self.clear_count += self._shown(self.clear, file, first_line, data, starts)
 
     def _stripped(self, file: str, first_line: int, data: bytes, spans: Iterable[Any], lone: bool = False) -> None:
         """Judge the lines of ``data`` at ``spans`` (regex matches, or (first, end) offsets of a match, in file order)
