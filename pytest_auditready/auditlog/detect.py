@@ -809,9 +809,10 @@ def sniff(name: str, sample: bytes, complete: bool, *, prefix: str = "", framing
         raise UnknownFormat(f"each line of {name} is an audit entry JSON-escaped as a string ({_show(lines[0])}): a "
                             "hop wrote the message escaped (rsyslog's %msg:::json%, a shipper's string field)", fix)
     if fragments:
-        # jq -c . writes a pretty-printed EventList or array back as one line: still no entry a line
+        # jq -c . writes a pretty-printed EventList back as one batch a line, refused above; an array of objects
+        # never reaches here (refused as one JSON array of records)
         head = b"".join(ln.strip() for ln in lines[:20])
-        every = (".items[]" if re.search(rb'"kind"\s*:\s*"EventList"', head) else ".[]" if head[:1] == b"[" else ".")
+        every = ".items[]" if re.search(rb'"kind"\s*:\s*"EventList"', head) else "."
         raise UnknownFormat(f"{name} holds JSON spread over several lines (pretty-printed, or lines wrapped or cut "
                             "by a log shipper), not one JSON object a line",
                             f"export one object a line (jq -c '{every}' FILE), and make the shipper keep each entry "
