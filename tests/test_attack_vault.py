@@ -143,7 +143,10 @@ def _gone(pid: int) -> bool:
 @pytest.mark.skipif(not sys.platform.startswith("linux"), reason="the parent-death guard is Linux's prctl")
 @pytest.mark.parametrize("started_from", ["main", "thread"])
 def test_sigkilled_parent_takes_the_embedded_server_along(tmp_path, started_from):
-    env = {**os.environ, **SECRET_ENV}
+    # a private temp base: another xdist worker's embedded start sweeps the shared /tmp, and would remove this
+    # orphan before the sweep under test could (short, for the server's socket paths)
+    base = tempfile.mkdtemp(prefix="ar-sigkill-")
+    env = {**os.environ, **SECRET_ENV, "TMPDIR": base}
     starter = subprocess.Popen([sys.executable, "-c", STARTER, started_from], env=env, stdout=subprocess.PIPE,
                                text=True, cwd=tmp_path)
     info = None
@@ -180,7 +183,8 @@ def test_sigkilled_parent_takes_the_embedded_server_along(tmp_path, started_from
         mine = Path(tempfile.mkdtemp(prefix="auditready-", dir=workdir.parent))
         (mine / "owner.pid").write_text(f"{os.getpid()} x\n")
         try:
-            assert workdir in sweep_orphans(str(workdir.parent)) and not workdir.exists()
+            assert workdir.parent == Path(base)
+            assert workdir in sweep_orphans(base) and not workdir.exists()
             assert mine.exists()
         finally:
             shutil.rmtree(mine, ignore_errors=True)
@@ -192,6 +196,7 @@ def test_sigkilled_parent_takes_the_embedded_server_along(tmp_path, started_from
             if not _gone(info["pid"]):
                 os.kill(info["pid"], signal.SIGKILL)
             shutil.rmtree(info["workdir"], ignore_errors=True)
+        shutil.rmtree(base, ignore_errors=True)
 
 
 @pytest.mark.vault

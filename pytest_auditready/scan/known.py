@@ -75,6 +75,50 @@ SEPARATED = rb"(?:[0-9a-fA-F]{2}[:\- ]){7}[0-9a-fA-F]{2}"
 _HEX_SEPARATORS = (":", "-", " ")
 
 
+# The characters of a needle whose pattern ``find`` may skip on the decoded text (see _Needle.tail): printable ASCII
+# that no escape token begins with or is made of ("\\", "%", "&", "#", ";"), that has no short escape but "/", and
+# no second raw spelling ("+" for a space, replacement characters for non-ASCII).
+_TAIL_SAFE = frozenset(map(chr, range(0x21, 0x7F))) - set("\\%&#;\"")
+# A needle's first TAIL_SKIP characters may belong to an escape token begun before it (``%`` then "2541" of the
+# needle, ``\\`` then "u0041"): the decoded text is only sure to hold the rest, its tail. An HTML reference that
+# decodes is at most 8 digits long: a needle of more (at least _TAIL_SKIP + _TAIL_MIN) cannot lie inside one.
+_TAIL_SKIP = 6
+_TAIL_MIN = 10
+# Escape tokens, decoded in two passes: JSON (\\uXXXX, in either case as a caseless pattern reads it, and \\/ at any
+# depth) and URL (%XX, encoded up to three times),
+# then HTML references (whose "&" the first pass may have decoded). A text whose references are longer than these
+# is not decoded (``_decoded`` gives None).
+_ESCAPE = re.compile(r"(?<!\\)\\+[uU]([0-9a-fA-F]{4})|(?<!\\)\\+(/)|%(?:25){0,2}([0-9a-fA-F]{2})")
+_REFERENCE = re.compile(r"&(?:#([0-9]{1,8})|#[xX]([0-9a-fA-F]{1,8})|([lL][tT]|[gG][tT]|[aA][pP][oO][sS]));")
+_LONG_REFERENCE = re.compile(r"&#(?:[0-9]{9}|[xX][0-9a-fA-F]{9})")
+_NAMED = {"lt": "<", "gt": ">", "apos": "'"}
+
+
+def _escape_char(m: re.Match[str]) -> str:
+    u, slash, p = m.group(1), m.group(2), m.group(3)
+    return chr(int(u, 16)) if u is not None else slash if slash is not None else chr(int(p, 16))
+
+
+def _reference_char(m: re.Match[str]) -> str:
+    d, x, name = m.group(1), m.group(2), m.group(3)
+    if name is not None:
+        return _NAMED[name.lower()]
+    n = int(d) if d is not None else int(x, 16)
+    return chr(n) if n < 0x110000 else m.group(0)
+
+
+def _decoded(text: str) -> Optional[str]:
+    """``text`` with every escape token a needle's pattern reads as one character (of ``_TAIL_SAFE``) written as
+    that character, so a spelling of a needle holds its tail; None when a reference is too long to decode."""
+    if "\\" in text or "%" in text:
+        text = _ESCAPE.sub(_escape_char, text)
+    if "&" in text:
+        if _LONG_REFERENCE.search(text) is not None:
+            return None
+        text = _REFERENCE.sub(_reference_char, text)
+    return text
+
+
 def _joined_hex(m: re.Match[str]) -> str:
     return m.group(0).replace(m.group(1), "")
 
@@ -227,6 +271,10 @@ class _Needle:
         if self.caseless:
             plain |= {c.lower() for c in plain}
         self.keys = frozenset(map(ord, plain))
+        # What every spelling of the needle holds once decoded (``_decoded``): all but its first characters, for a
+        # needle of characters no escape token is made of. ``find`` runs (and compiles) the pattern only there.
+        tail = text[_TAIL_SKIP:] if set(text) <= _TAIL_SAFE and len(text) >= _TAIL_SKIP + _TAIL_MIN else None
+        self.tail = tail.upper() if tail is not None and self.caseless else tail
 
     @property
     def regex(self) -> re.Pattern[str]:
@@ -301,16 +349,25 @@ class KnownValues:
 
     def _find_in(self, text: str, keys: set[int], found: dict[tuple[str, str], int], how: str) -> None:
         upper = ""
+        decoded: Optional[str] = None
+        decoded_upper = ""
         for n in self._needles:
             if n.caseless and not upper:
                 upper = text.upper()
-            if n.anchor in (upper if n.caseless else text) or not keys.isdisjoint(n.keys):  # "" is in every text
-                for m in n.regex.finditer(text):
-                    if how and (n.name, n.label(m.group(0))) in found:
-                        continue  # found as it is written: not again as wrapped
-                    key = (n.name, n.label(m.group(0)) + how)
-                    if key not in found or m.start() < found[key]:
-                        found[key] = m.start()
+            if not (n.anchor in (upper if n.caseless else text) or not keys.isdisjoint(n.keys)):  # "" is in every
+                continue
+            if n.tail is not None:
+                if decoded is None:
+                    decoded = _decoded(text) or ""  # "": a text not decoded runs every pattern its anchor allows
+                    decoded_upper = decoded.upper()
+                if decoded and n.tail not in (decoded_upper if n.caseless else decoded):
+                    continue
+            for m in n.regex.finditer(text):
+                if how and (n.name, n.label(m.group(0))) in found:
+                    continue  # found as it is written: not again as wrapped
+                key = (n.name, n.label(m.group(0)) + how)
+                if key not in found or m.start() < found[key]:
+                    found[key] = m.start()
 
     def prefilters(self) -> list[tuple[bytes, bool]]:
         """Hyperscan literals (and whether each is caseless) of which one matches wherever ``find`` finds a
