@@ -5,7 +5,8 @@ needle's tail. The patterns read a character written raw, as a JSON ``\\uXXXX`` 
 once to three times, or as an HTML reference whose "&" is itself raw, JSON-escaped or URL-encoded. The cases that
 could break the shortcut are tokens begun before the needle (``%`` then a needle opening "2541…", ``\\u00`` then
 "41…") and long zero-padded references: each property below puts them around and inside spellings and requires
-``find`` to agree with running every pattern everywhere."""
+``find`` to agree with running every pattern everywhere. In a text of no escape token a needle can only be
+itself, and ``find`` looks for it without a pattern: it must give what the patterns give, encodings and order too."""
 
 from __future__ import annotations
 
@@ -15,7 +16,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from pytest_auditready.scan.known import _LINE_BREAK, KnownValues, _decoded, encodings
+from pytest_auditready.scan.known import _LINE_BREAK, KnownHit, KnownValues, _decoded
 
 # Characters a tail may hold, digits and hex letters above all (what an escape token is made of).
 _SAFE = "0123456789abcdefABCDEFuUxXZz+/=_-.~:"
@@ -40,6 +41,15 @@ def _spell(c: str, k: int) -> str:
 
 def _spelled(text: str, choices: list[int]) -> str:
     return "".join(_spell(c, choices[i % len(choices)]) for i, c in enumerate(text))
+
+
+def _without_shortcut(value: str) -> KnownValues:
+    """The judge as it was before the shortcut: every needle's pattern runs wherever its anchor or an escape token
+    of one of its letters is (the reference ``find`` must agree with, labels and order too)."""
+    known = KnownValues({"v": value})
+    for n in known._needles:
+        n.tail = None
+    return known
 
 
 def _everywhere(known: KnownValues, text: str) -> set[str]:
@@ -81,6 +91,27 @@ def test_a_spelling_cut_short_is_judged_as_every_pattern_judges_it(value, which,
     needle = known._needles[which % len(known._needles)]
     text = before + _spelled(needle.text[cut:], choices)
     assert {h.name for h in known.find(text)} == _everywhere(known, text)
+    assert known.find(text) == _without_shortcut(value).find(text)
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    value=st.text(_SAFE, min_size=16, max_size=24),
+    picks=st.lists(st.tuples(st.integers(0, 40), st.integers(0, 60), st.integers(1, 60)), min_size=1, max_size=6),
+    noise=st.text(_SAFE + " ", max_size=8),
+)
+def test_a_text_without_escape_tokens_is_judged_as_before(value, picks, noise):
+    """A text of no escape token (the common case: a needle can then only be itself, found without a pattern):
+    pieces and wholes of the value's needles, in any case, with noise between. ``find`` gives what the patterns
+    give: the same names, encodings and order."""
+    known = KnownValues({"v": value})
+    pieces = []
+    for which, start, length in picks:
+        text = known._needles[which % len(known._needles)].text
+        piece = text if length > 50 else text[start % len(text):][:length]
+        pieces.append(piece.lower() if start % 7 == 0 else piece)
+    text = noise.join(pieces)
+    assert known.find(text) == _without_shortcut(value).find(text)
 
 
 @settings(max_examples=300, deadline=None)
@@ -127,3 +158,13 @@ def test_escapes_that_hide_nothing_compile_no_pattern() -> None:
     spelled = "".join(f"\\u{ord(c):04x}" for c in values["c7"])
     assert [h.name for h in known.find(f'{{"data":"{spelled}"}}')] == ["c7"]
     assert sum(n._regex is not None for n in known._needles) < len(known._needles) // 10
+
+
+def test_a_value_found_as_itself_is_not_found_again_as_wrapped() -> None:
+    """A JSON-escaped line break inside a second copy: the text joined at line breaks has no escape token, and its
+    copy, found without a pattern, is the one already found, not a second finding "+line-wrapped"."""
+    value = "QxZ9Lm0pTr7vWy3kAb12Cd34"
+    text = f"first {value} then {value[:10]}\\n{value[10:]}"
+    assert KnownValues({"v": value}).find(text) == _without_shortcut(value).find(text) == [KnownHit("v", "raw")]
+    wrapped_only = f"only {value[:10]}\\n{value[10:]}"
+    assert KnownValues({"v": value}).find(wrapped_only) == [KnownHit("v", "raw+line-wrapped")]

@@ -351,23 +351,33 @@ class KnownValues:
         upper = ""
         decoded: Optional[str] = None
         decoded_upper = ""
+        plain = not ("\\" in text or "%" in text or "&" in text)  # no escape token: decoded, it is itself
+
+        def note(label: str, at: int) -> None:
+            if how and (n.name, label) in found:
+                return  # found as it is written: not again as wrapped
+            key = (n.name, label + how)
+            if key not in found or at < found[key]:
+                found[key] = at
+
         for n in self._needles:
             if n.caseless and not upper:
                 upper = text.upper()
             if not (n.anchor in (upper if n.caseless else text) or not keys.isdisjoint(n.keys)):  # "" is in every
                 continue
             if n.tail is not None:
+                if plain and not n.caseless:  # its only spelling here is itself: no pattern to compile
+                    at = text.find(n.text)
+                    if at >= 0:
+                        note(n.encoding, at)
+                    continue
                 if decoded is None:
                     decoded = _decoded(text) or ""  # "": a text not decoded runs every pattern its anchor allows
                     decoded_upper = decoded.upper()
                 if decoded and n.tail not in (decoded_upper if n.caseless else decoded):
                     continue
             for m in n.regex.finditer(text):
-                if how and (n.name, n.label(m.group(0))) in found:
-                    continue  # found as it is written: not again as wrapped
-                key = (n.name, n.label(m.group(0)) + how)
-                if key not in found or m.start() < found[key]:
-                    found[key] = m.start()
+                note(n.label(m.group(0)), m.start())
 
     def prefilters(self) -> list[tuple[bytes, bool]]:
         """Hyperscan literals (and whether each is caseless) of which one matches wherever ``find`` finds a

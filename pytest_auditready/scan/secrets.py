@@ -742,7 +742,7 @@ class GenericScanner:
         vault_kind = self._vault_credential(key, value)
         if vault_kind is not None:
             found[vault_kind] = GenericHit(vault_kind, key, fingerprint(value))
-        for part_key, part in parts:
+        for part_key, part in dict.fromkeys(parts):  # each once: a path may repeat a segment 100,000 times
             if part_key != key and key in self.path_keys and _query_credential(part_key, part):
                 found.setdefault(_KEYWORD_KIND, GenericHit(_KEYWORD_KIND, part_key, fingerprint(part)))
             lines = [(n, json.dumps({part_key: window})) for n, window in enumerate(_windows(part), 1)]
