@@ -325,7 +325,9 @@ class KnownValues:
         """Each (secret, encoding) spelled somewhere in ``text``, in the order of their first match.
 
         A needle's pattern is only run where it can match: a spelling either writes every letter and digit raw,
-        and then holds the needle's longest run of them, or escapes one, and then holds that escape token."""
+        and then holds the needle's longest run of them, or escapes one, and then holds that escape token. A needle
+        of plain characters (``_TAIL_SAFE``) must also have its tail in the text decoded (``_decoded``), and in a
+        text of no escape token it can only be itself: it is looked for as such, with no pattern compiled."""
         if not self._needles:
             return []
         keys: set[int] = set()
