@@ -84,10 +84,9 @@ _TAIL_SAFE = frozenset(map(chr, range(0x21, 0x7F))) - set("\\%&#;\"")
 # decodes is at most 8 digits long: a needle of more (at least _TAIL_SKIP + _TAIL_MIN) cannot lie inside one.
 _TAIL_SKIP = 6
 _TAIL_MIN = 10
-# Escape tokens, decoded in two passes: JSON (\\uXXXX, in either case as a caseless pattern reads it, and \\/ at any
-# depth) and URL (%XX, encoded up to three times),
-# then HTML references (whose "&" the first pass may have decoded). A text whose references are longer than these
-# is not decoded (``_decoded`` gives None).
+# Escape tokens, decoded in two passes: JSON (\\uXXXX, its "u" in either case as a caseless pattern reads it, and
+# \\/, at any depth) and URL (%XX, encoded up to three times), then HTML references (whose "&" the first pass may
+# have decoded). A text whose references are longer than these is not decoded (``_decoded`` gives None).
 _ESCAPE = re.compile(r"(?<!\\)\\+[uU]([0-9a-fA-F]{4})|(?<!\\)\\+(/)|%(?:25){0,2}([0-9a-fA-F]{2})")
 _REFERENCE = re.compile(r"&(?:#([0-9]{1,8})|#[xX]([0-9a-fA-F]{1,8})|([lL][tT]|[gG][tT]|[aA][pP][oO][sS]));")
 _LONG_REFERENCE = re.compile(r"&#(?:[0-9]{9}|[xX][0-9a-fA-F]{9})")
