@@ -27,13 +27,13 @@ CLEAN = Path(__file__).resolve().parents[1] / "fixtures" / "openbao" / "clean.lo
 LATE_WORDS = "and the log goes on for more than"
 
 
-
 def _middle_pair(lines: list[str]) -> tuple[int, int]:
     """The indexes of the middle one of ``lines``' requests directly followed by their own response."""
-    pairs = [(k, k + 1) for k in range(len(lines) - 1)
-             if json.loads(lines[k])["type"] == "request" and json.loads(lines[k + 1])["type"] == "response"
-             and json.loads(lines[k])["request"].get("id") == json.loads(lines[k + 1])["request"].get("id")]
+    entries = [json.loads(ln) for ln in lines]
+    pairs = [(k, k + 1) for k, (a, b) in enumerate(zip(entries, entries[1:]))
+             if a["type"] == "request" and b["type"] == "response" and a["request"].get("id") == b["request"].get("id")]
     return pairs[len(pairs) // 2]
+
 
 def _shift(stamp: str, seconds: float) -> str:
     head, frac = stamp.rstrip("Z").split(".")

@@ -462,8 +462,8 @@ class DigestFormat(Visitor):
         return starts
 
     def _shown(self, into: list[tuple[str, int]], file: str, first_line: int, data: bytes, starts: set[int]) -> int:
-        """Add to ``into`` the (file, line) of the lines of ``data`` starting at ``starts``, up to _SHOW in all;
-        how many lines ``starts`` holds."""
+        """Add to ``into`` the (file, line) of the lines of ``data`` starting at ``starts``, up to _SHOW in all (each
+        line shown is named without a request id); how many lines ``starts`` holds."""
         for ls in sorted(starts)[: max(0, _SHOW - len(into))]:
             line = first_line + data.count(b"\n", 0, ls)
             into.append((file, line))

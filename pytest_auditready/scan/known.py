@@ -87,10 +87,13 @@ _TAIL_MIN = 10
 # Escape tokens, decoded in two passes: JSON (\\uXXXX, its "u" in either case as a caseless pattern reads it, and
 # \\/, at any depth) and URL (%XX, encoded up to three times), then HTML references (whose "&" the first pass may
 # have decoded). A text whose references are longer than these is not decoded (``_decoded`` gives None).
-_ESCAPE = re.compile(r"(?<!\\)\\+[uU]([0-9a-fA-F]{4})|(?<!\\)\\+(/)|%(?:25){0,2}([0-9a-fA-F]{2})")
-_REFERENCE = re.compile(r"&(?:#([0-9]{1,8})|#[xX]([0-9a-fA-F]{1,8})|([lL][tT]|[gG][tT]|[aA][pP][oO][sS]));")
+# A backslash run is read whole from its first backslash (unbounded, unlike _BACKSLASHES: a pattern finds its
+# escape in the last 127 of a longer run, and the decoding must too; from the run's start only, so it stays linear).
+_ESCAPE = re.compile(r"(?<!\\)\\+[uU]([0-9a-fA-F]{4})|(?<!\\)\\+(/)|" + _PERCENT + "([0-9a-fA-F]{2})")
+# The named references of _ENTITY's characters a tail may hold (in either case, as a caseless pattern reads them).
+_NAMED = {name: c for c, name in _ENTITY.items() if c in _TAIL_SAFE}
+_REFERENCE = re.compile(r"&(?:#([0-9]{1,8})|#[xX]([0-9a-fA-F]{1,8})|(" + "|".join(_NAMED) + "));", re.IGNORECASE)
 _LONG_REFERENCE = re.compile(r"&#(?:[0-9]{9}|[xX][0-9a-fA-F]{9})")
-_NAMED = {"lt": "<", "gt": ">", "apos": "'"}
 
 
 def _escape_char(m: re.Match[str]) -> str:
