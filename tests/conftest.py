@@ -18,7 +18,6 @@ from typing import Any, Callable, Iterator, Optional
 import cryptography.hazmat.primitives.asymmetric.ed25519
 import cryptography.hazmat.primitives.serialization  # noqa: F401
 import detect_secrets.core.scan  # noqa: F401
-import hvac.adapters  # noqa: F401
 import hypothesis
 import pytest
 import requests  # noqa: F401

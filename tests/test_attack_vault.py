@@ -201,8 +201,8 @@ def test_sigkilled_parent_takes_the_embedded_server_along(tmp_path, started_from
 
 @pytest.mark.vault
 def test_ca_file_is_what_verifies_a_tls_vault(bao):
-    """The vault's own CA verifies it (hvac would otherwise take the session's default, the system CAs), and
-    without it the certificate is refused."""
+    """The vault's own CA verifies it, also for another identity's client of the same pool, and without it the
+    certificate is refused (the system's CAs do not sign the dev server's)."""
     server = bao(tls=True)
     with_ca = VaultClient(server.url, server.root_token, timeout=5, ca_file=str(server.ca_file))
     assert with_ca.call("GET", "auth/token/lookup-self").ok

@@ -286,11 +286,11 @@ def evaluate_all(checks: Sequence[Check], ctx: CheckContext, planned: Sequence[P
 def refuse_unreadable(live: LiveResult) -> None:
     """Raise UnknownFormat when most of what the run's log source read is no Vault/OpenBao entry (a JSONx device,
     an undeclared prefix, a shipper's framing): one line naming what was found, instead of every action 'missing'."""
-    from ..auditlog.detect import check_format, detect_lines
-
     ctx = live.context
     if not ctx.bad_lines or len(ctx.bad_lines) < len(ctx.entries):
         return
+    from ..auditlog.detect import check_format, detect_lines
+
     raws = [b.raw for b in ctx.bad_lines[:200] if b.raw] + [e.raw for e in ctx.entries[:200]]
     if not raws:
         return

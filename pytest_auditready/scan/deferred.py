@@ -5,11 +5,11 @@ against the live service, which nothing here asks for (and which would send the 
 import is 35 ms of every start-up (a quarter of a small verify's) and 4 MB of memory (TLS and charset libraries).
 
 ``deferred_requests`` puts a stand-in module under the name while detect-secrets is first imported and its detector
-modules loaded, then takes the name back, so that any later ``import requests`` (hvac's) gets the real package as
-usual. The detect-secrets modules keep the stand-in: the first attribute read from it imports the real package and
-answers from it from then on. Two detector modules name ``requests.Response`` in a return annotation, evaluated
-when the function is defined: while the stand-in is installed that one name is answered with a placeholder class
-(an annotation nobody reads), every other name imports the real package at once.
+modules loaded, then takes the name back, so that any later ``import requests`` gets the real package as usual. The
+detect-secrets modules keep the stand-in: the first attribute read from it imports the real package and answers from
+it from then on. Two detector modules name ``requests.Response`` in a return annotation, evaluated when the function
+is defined: while the stand-in is installed that one name is answered with a placeholder class (an annotation nobody
+reads), every other name imports the real package at once.
 """
 
 from __future__ import annotations

@@ -90,7 +90,6 @@ class EmbeddedTarget:
         elif settings.bootstrap:
             raise ConfigError("bootstrap is set but vault_config is not",
                               "set vault_config (--auditready-vault-config DIR) to the folder the bootstrap configures")
-        _prefetch("hvac.adapters", "requests")  # the client's (vault.client), loaded while the server starts
         self._server.start()
         if self._server.vault_config is not None:
             self._write_policies()
@@ -241,20 +240,3 @@ class UrlTarget:
 
     def close(self) -> None:
         pass
-
-
-def _prefetch(*modules: str) -> None:
-    """Import ``modules`` on a thread of their own, so that their import (a tenth of a second for hvac and requests)
-    overlaps the server's start instead of following it. An import that fails there is left for the importer's own
-    import to report."""
-    import importlib
-    import threading
-
-    def load() -> None:
-        for name in modules:
-            try:
-                importlib.import_module(name)
-            except Exception:  # said where the module is used
-                return
-
-    threading.Thread(target=load, name="auditready-prefetch", daemon=True).start()
