@@ -152,8 +152,6 @@ def pytest_configure(config: pytest.Config) -> None:
     config.addinivalue_line("markers", "auditready: an audit-readiness check item (pytest-auditready)")
     config.stash[defaults.REPORTS_KEY] = []
     live = config.getoption("auditready", default=False)
-    from .session import SESSION_KEY, AuditReadySession, files_from
-
     files = files_from(config)
     if not live and files is None:
         _said_without_audit(config)
@@ -174,7 +172,39 @@ def pytest_configure(config: pytest.Config) -> None:
         _outputs_writable(settings)
     except AuditReadyError as exc:  # a usage error: said before the run, not after it
         raise pytest.UsageError(f"auditready: {visible(str(exc))}") from None
-    if live:
+    early = _begin_embedded(config, settings) if live else None
+    try:
+        _configure_session(config, settings, files, notices, early)
+    except BaseException:
+        if early is not None:
+            early.close()
+        raise
+
+
+def _begin_embedded(config: pytest.Config, settings: Any) -> Any:
+    """The default embedded target, its server starting now (``EmbeddedTarget.begin``) while pytest imports the
+    checks and collects, when the run will use it: the built-in pytest_auditready_make_target is the only one
+    (a plugin's own is called when the live phase begins, as ever), and the run is no --collect-only or --help.
+    None otherwise. The session uses it, or closes it at unconfigure."""
+    if not settings.embedded or config.option.collectonly or getattr(config.option, "help", False):
+        return None
+    from . import defaults
+
+    impls = config.hook.pytest_auditready_make_target.get_hookimpls()
+    if [i.function for i in impls] != [defaults.pytest_auditready_make_target]:
+        return None
+    target = defaults.pytest_auditready_make_target(settings=settings, config=config)
+    begin = getattr(target, "begin", None)
+    if callable(begin):
+        begin()
+    return target
+
+
+def _configure_session(config: pytest.Config, settings: Any, files: Optional[list[str]], notices: list[str],
+                       early: Any) -> None:
+    from .session import SESSION_KEY, AuditReadySession
+
+    if files is None:
         notices.extend(_unread_environment(settings))
     if _XDIST_OFF in config.stash:
         notices.append(f"the live audit runs in one process: {config.stash[_XDIST_OFF]} (pytest-xdist) is off for "
@@ -185,9 +215,17 @@ def pytest_configure(config: pytest.Config) -> None:
         # Items of one file share a collector: -n's default "load" distribution becomes "loadfile", so that each
         # worker reads whole files (a file is read once per process).
         config.option.dist = "loadfile"
-    session = AuditReadySession(config, settings, files)
+    session = AuditReadySession(config, settings, files, early_target=early)
     config.stash[SESSION_KEY] = session
     config.pluginmanager.register(session, "auditready-session")
+
+
+def files_from(config: pytest.Config) -> Optional[list[str]]:
+    """The exported logs of `pytest --auditready-offline PATH...`, or None for a live run."""
+    import os
+
+    paths = config.getoption("auditready_offline", default=None)
+    return [os.fspath(p) for p in paths] if paths else None
 
 
 def _unread_environment(settings: Any) -> list[str]:
@@ -235,6 +273,7 @@ def pytest_unconfigure(config: pytest.Config) -> None:
 
     session = config.stash.get(SESSION_KEY, None)
     if session is not None:
+        session.close_early_target()  # a server started early for a live phase that never came
         config.pluginmanager.unregister(session)
         del config.stash[SESSION_KEY]
 

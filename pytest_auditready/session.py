@@ -86,7 +86,9 @@ def _stop(message: str, code: int) -> NoReturn:
 
 
 class AuditReadySession:
-    def __init__(self, config: pytest.Config, settings: Settings, files: Optional[list[str]] = None) -> None:
+    def __init__(self, config: pytest.Config, settings: Settings, files: Optional[list[str]] = None,
+                 early_target: Any = None) -> None:
+        """``early_target``: the live run's target, its server already starting (plugin._begin_embedded)."""
         from .vault.scenario import new_run_id
 
         self.config = config
@@ -114,6 +116,13 @@ class AuditReadySession:
         self.audit_only = not config.option.file_or_dir
         self.started = datetime.datetime.now(datetime.timezone.utc)
         self.seconds = 0.0
+        self._early_target = early_target  # until the live phase takes it over
+
+    def close_early_target(self) -> None:
+        """Stop the server started early for a live phase that did not take it (the run ended first)."""
+        target, self._early_target = self._early_target, None
+        if target is not None:
+            target.close()
 
     @property
     def is_worker(self) -> bool:
@@ -255,7 +264,9 @@ class AuditReadySession:
         from .engine.live import judge, run_live
 
         hook = self.config.hook
-        target = hook.pytest_auditready_make_target(settings=self.settings, config=self.config)
+        target, self._early_target = self._early_target, None  # run_live closes it from here on
+        if target is None:
+            target = hook.pytest_auditready_make_target(settings=self.settings, config=self.config)
 
         def make_source(endpoint: Any) -> Any:
             return hook.pytest_auditready_make_log_source(settings=self.settings, endpoint=endpoint,
@@ -547,9 +558,3 @@ def _name(check_id: str, subject: str) -> str:
     from .items import item_name
 
     return item_name(check_id, subject)
-
-
-def files_from(config: pytest.Config) -> Optional[list[str]]:
-    """The exported logs of `pytest --auditready-offline PATH...`, or None for a live run."""
-    paths = config.getoption("auditready_offline", default=None)
-    return [os.fspath(p) for p in paths] if paths else None
