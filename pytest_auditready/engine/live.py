@@ -207,6 +207,10 @@ def run_live(
             runner = Runner(plan, admin, ledger, log_path=endpoint.log_path, audit_device=settings.audit_device)
             error = _run_scenario(runner)
             facts = runner.facts
+            if error is None:
+                from ..scan.hyperscan import known_ahead
+
+                known_ahead(dict(plan.secrets.items()))  # final now: their database compiles while the log is read
             if error is not None:
                 if facts.residue:
                     gone = (" (from the embedded throw-away OpenBao, which is stopped and deleted with everything "

@@ -18,6 +18,7 @@ import re
 import signal
 import stat
 import sys
+import threading
 import time
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Callable, Iterable, Mapping, Optional
@@ -670,6 +671,52 @@ _STATIC: dict[bytes, tuple[Any, Any, frozenset[int], frozenset[int]]] = {}
 _KNOWN: dict[tuple[str, ...], Any] = {}
 # Values and pairs judged clean, by everything the verdict depends on: remembered across the files of a process.
 _CLEAN: dict[Any, tuple[set[bytes], set[tuple[bytes, bytes]]]] = {}
+_AHEAD: dict[tuple[str, ...], threading.Thread] = {}  # known_ahead's compiles, by the needles they are for
+
+
+def _remember_known(key: tuple[str, ...], db: Any) -> None:
+    if len(_KNOWN) > 8:
+        _KNOWN.clear()
+    _KNOWN[key] = db
+
+
+def _compile_known(hs: Any, known: KnownValues) -> Any:
+    """The literal database of ``known``'s needles that have an anchor (compiled in a child: ``_isolated``), or None
+    when every needle is found by ``unanchored``."""
+    pre = known.prefilters()
+    if not pre:
+        return None
+    exprs = [e for e, _ in pre]
+    flags = [hs.HS_FLAG_CASELESS if caseless else 0 for _, caseless in pre]
+
+    def build() -> bytes:
+        db = hs.Database(mode=hs.HS_MODE_BLOCK)
+        db.compile(expressions=exprs, ids=list(range(len(exprs))), elements=len(exprs), flags=flags, literal=True)
+        return bytes(hs.dumpb(db))
+
+    return _load_one(_isolated(build))
+
+
+def known_ahead(secrets: Mapping[str, str]) -> None:
+    """Begin compiling the known-value database of ``secrets`` on a thread now: a live run calls it once the
+    scenario is over and the values are final, and the compile (in its child, which the thread waits for) overlaps
+    the log's collection and seal. The LeakScanner made for the same values then takes it instead of compiling it
+    (about 25 ms on the critical path). A failure here is nothing: the scanner compiles it again and says why."""
+    import hyperscan
+
+    known = KnownValues(secrets)
+    key = known.needles
+    if not key or key in _KNOWN or key in _AHEAD:
+        return
+
+    def run() -> None:
+        try:
+            _remember_known(key, _compile_known(hyperscan, known))
+        except Exception:  # the scanner compiles it again, in the main thread, and reports what fails
+            pass
+
+    _AHEAD[key] = thread = threading.Thread(target=run, name="auditready-known-ahead", daemon=True)
+    thread.start()
 
 
 class LeakScanner:
@@ -714,10 +761,11 @@ class LeakScanner:
         self.generic.__enter__()
         self._db, self._entropy_db, self._keyword_ids, self._whole_ids = self._static()
         key = self.known.needles
+        ahead = _AHEAD.pop(key, None)
+        if ahead is not None:  # known_ahead began it: its compile child is bounded by COMPILE_DEADLINE
+            ahead.join()
         if key and key not in _KNOWN:
-            if len(_KNOWN) > 8:
-                _KNOWN.clear()
-            _KNOWN[key] = self._compile_known()
+            _remember_known(key, _compile_known(self._hs, self.known))
         self._known_db = _KNOWN.get(key)
         self._unanchored = self.known.unanchored()
         self._wrapped = any_match((WRAPPED, SEPARATED)) if self.known else None
@@ -788,22 +836,6 @@ class LeakScanner:
         _STATIC.clear()  # one pattern set per process in practice
         _STATIC[material] = out = (db, edb, frozenset(keyword_ids), frozenset(whole_ids))
         return out
-
-    def _compile_known(self) -> Any:
-        hs = self._hs
-        pre = self.known.prefilters()
-        if not pre:
-            return None  # every needle is found by ``unanchored``
-        exprs = [e for e, _ in pre]
-        flags = [hs.HS_FLAG_CASELESS if caseless else 0 for _, caseless in pre]
-
-        def build() -> bytes:
-            db = hs.Database(mode=hs.HS_MODE_BLOCK)
-            db.compile(expressions=exprs, ids=list(range(len(exprs))), elements=len(exprs), flags=flags,
-                       literal=True)
-            return bytes(hs.dumpb(db))
-
-        return _load_one(_isolated(build))
 
     def scan_block(self, data: bytes, first_line: int) -> list[LineHits]:
         """Judge what the prefilter finds in ``data`` (whole lines, newline-separated; the first is line
