@@ -188,16 +188,24 @@ def _begin_embedded(config: pytest.Config, settings: Any) -> Any:
     None otherwise. The session uses it, or closes it at unconfigure."""
     if not settings.embedded or config.option.collectonly or getattr(config.option, "help", False):
         return None
+    if not default_target_only(config):
+        return None
     from . import defaults
 
-    impls = config.hook.pytest_auditready_make_target.get_hookimpls()
-    if [i.function for i in impls] != [defaults.pytest_auditready_make_target]:
-        return None
     target = defaults.pytest_auditready_make_target(settings=settings, config=config)
     begin = getattr(target, "begin", None)
     if callable(begin):
         begin()
     return target
+
+
+def default_target_only(config: pytest.Config) -> bool:
+    """Whether the built-in pytest_auditready_make_target is the only one registered (a conftest collected later
+    may add its own: the live phase asks again)."""
+    from . import defaults
+
+    impls = config.hook.pytest_auditready_make_target.get_hookimpls()
+    return [i.function for i in impls] == [defaults.pytest_auditready_make_target]
 
 
 def _configure_session(config: pytest.Config, settings: Any, files: Optional[list[str]], notices: list[str],

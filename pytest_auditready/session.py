@@ -265,6 +265,12 @@ class AuditReadySession:
 
         hook = self.config.hook
         target, self._early_target = self._early_target, None  # run_live closes it from here on
+        if target is not None:
+            from .plugin import default_target_only
+
+            if not default_target_only(self.config):  # a conftest collected since brought its own target
+                target.close()
+                target = None
         if target is None:
             target = hook.pytest_auditready_make_target(settings=self.settings, config=self.config)
 

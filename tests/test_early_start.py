@@ -106,3 +106,20 @@ def test_a_plugins_own_target_is_made_when_the_live_phase_begins(pytester: pytes
     assert result.ret == 0, result.stdout.str()[-2000:]
     assert said[:3] == ["collected", "make_target", "start"], said
     assert said[-1] == "stopped" and list(private_tmp.iterdir()) == []
+
+
+def test_a_target_from_a_conftest_collected_later_replaces_the_early_one(pytester: pytest.Pytester,
+                                                                        tmp_path: Path) -> None:
+    """A conftest.py pytest only meets while collecting (a folder below the paths given, beside the user's own
+    tests) may bring its own target: the server started early is stopped, and the plugin's target runs the audit."""
+    deep = pytester.mkdir("tests") / "deep"
+    deep.mkdir()
+    own_mark = "import os\n\ndef mark(text):\n    with open(os.environ['AR_MARKS'], 'a') as f:\n        f.write(text + '\\n')\n"
+    (deep / "conftest.py").write_text(own_mark + MAKE_TARGET)
+    (deep / "test_own.py").write_text("def test_own():\n    pass\n")
+    result, said, private_tmp = _run(pytester, tmp_path, "tests")
+    assert result.ret == 0, result.stdout.str()[-2000:]
+    starts = [i for i, m in enumerate(said) if m == "start"]
+    assert len(starts) == 2 and starts[0] < said.index("collected"), said
+    assert said.index("collected") < said.index("stopped") < said.index("make_target") < starts[1], said
+    assert said[-1] == "stopped" and list(private_tmp.iterdir()) == []
