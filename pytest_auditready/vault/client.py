@@ -61,6 +61,7 @@ class Deadline:
     def __exit__(self, *exc: object) -> None:
         with self._lock:
             self.done = True
+            self._socks = []  # the watchdog keeps a done deadline until its time comes: not its sockets
 
     def left(self) -> float:
         """Seconds until the deadline (at least a millisecond: a socket timeout of 0 would mean non-blocking)."""
