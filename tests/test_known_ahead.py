@@ -37,16 +37,22 @@ def _found_compiling_itself(values: dict[str, str]) -> list[tuple[int, tuple[Any
     return _found(values)
 
 
-def test_the_scanner_takes_the_database_compiled_ahead(monkeypatch: pytest.MonkeyPatch) -> None:
-    values = _values()
-    compiled_in: list[str] = []
+@pytest.fixture
+def compiled_in(monkeypatch: pytest.MonkeyPatch) -> list[str]:
+    """The names of the threads each known-value compile was started from, in order."""
+    names: list[str] = []
     real = hyperscan._isolated
 
     def isolated(build: Any, *args: Any) -> bytes:
-        compiled_in.append(threading.current_thread().name)
+        names.append(threading.current_thread().name)
         return real(build, *args)
 
     monkeypatch.setattr(hyperscan, "_isolated", isolated)
+    return names
+
+
+def test_the_scanner_takes_the_database_compiled_ahead(compiled_in: list[str]) -> None:
+    values = _values()
     known_ahead(values)
     found = _found(values)
     assert compiled_in == ["auditready-known-ahead"]
@@ -54,17 +60,9 @@ def test_the_scanner_takes_the_database_compiled_ahead(monkeypatch: pytest.Monke
     assert found == _found_compiling_itself(values)
 
 
-def test_values_that_change_after_are_compiled_by_the_scanner(monkeypatch: pytest.MonkeyPatch) -> None:
+def test_values_that_change_after_are_compiled_by_the_scanner(compiled_in: list[str]) -> None:
     """known_ahead for other values (the run went on to make another) leaves the scanner to compile its own."""
     before, after = _values(), _values()
-    compiled_in: list[str] = []
-    real = hyperscan._isolated
-
-    def isolated(build: Any, *args: Any) -> bytes:
-        compiled_in.append(threading.current_thread().name)
-        return real(build, *args)
-
-    monkeypatch.setattr(hyperscan, "_isolated", isolated)
     known_ahead(before)
     assert [line for line, _ in _found(after)] == [2, 3]
     assert threading.current_thread().name in compiled_in
