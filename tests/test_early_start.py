@@ -123,3 +123,26 @@ def test_a_target_from_a_conftest_collected_later_replaces_the_early_one(pyteste
     assert len(starts) == 2 and starts[0] < said.index("collected"), said
     assert said.index("collected") < said.index("stopped") < said.index("make_target") < starts[1], said
     assert said[-1] == "stopped" and list(private_tmp.iterdir()) == []
+
+
+def test_a_start_that_fails_on_its_thread_is_one_line_in_the_live_phase(pytester: pytest.Pytester,
+                                                                        tmp_path: Path) -> None:
+    """The early start's error (here: no `bao` binary) is said by the live phase, as a start there said it: one line
+    naming the fix, exit 2, no traceback, nothing left in the temp folder."""
+    no_bao = CONFTEST + '''
+from pytest_auditready.errors import AuditReadyError
+
+def missing():
+    raise AuditReadyError("the OpenBao server binary `bao` was not found", "install it")
+
+embedded.find_bao = missing
+'''
+    result, said, private_tmp = _run(pytester, tmp_path, conftest=no_bao)
+    out = result.stdout.str() + result.stderr.str()
+    assert result.ret == 2, out[-2000:]
+    assert "Traceback" not in out
+    lines = [ln for ln in out.splitlines() if "auditready: " in ln]
+    assert len(lines) == 1, out[-2000:]
+    assert "auditready: the OpenBao server binary `bao` was not found; fix: install it" in lines[0]
+    assert said[0] == "start" and "collected" in said and not any(m.startswith("started") for m in said), said
+    assert list(private_tmp.iterdir()) == []

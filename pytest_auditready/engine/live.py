@@ -207,10 +207,6 @@ def run_live(
             runner = Runner(plan, admin, ledger, log_path=endpoint.log_path, audit_device=settings.audit_device)
             error = _run_scenario(runner)
             facts = runner.facts
-            if error is None:
-                from ..scan.hyperscan import known_ahead
-
-                known_ahead(dict(plan.secrets.items()))  # final now: their database compiles while the log is read
             if error is not None:
                 if facts.residue:
                     gone = (" (from the embedded throw-away OpenBao, which is stopped and deleted with everything "
@@ -219,6 +215,9 @@ def run_live(
                         f"{error.cause}; and clean-up could not remove: {', '.join(facts.residue)}{gone}", error.fix
                     )
                 raise error
+            from ..scan.hyperscan import known_ahead
+
+            known_ahead(dict(plan.secrets.items()))  # final now: their database compiles while the log is read
             batch, matches = collect(source, ledger, settings, facts)
             _not_the_device_file(source, batch, ledger, facts)
             _nothing_of_the_run(source, matches, ledger, settings, batch.bad_lines)

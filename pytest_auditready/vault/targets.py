@@ -113,12 +113,11 @@ class EmbeddedTarget:
         elif settings.bootstrap:
             raise ConfigError("bootstrap is set but vault_config is not",
                               "set vault_config (--auditready-vault-config DIR) to the folder the bootstrap configures")
-        if self._early is not None:
-            self._started()
-            if self._early_error is not None:
-                raise self._early_error
-        else:
+        if self._early is None:
             self._server.start()
+        self._started()
+        if self._early_error is not None:  # the start ``begin`` began failed
+            raise self._early_error
         if self._server.vault_config is not None:
             self._write_policies()
             if self._settings.bootstrap:
