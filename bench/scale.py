@@ -6,12 +6,15 @@ workers (`--dask-scheduler`), in one run, printed as ratios to `--jobs 1`.
 
 1. Builds --files logs of --size-mb each from a real OpenBao run (bench/run.py's builder: fresh request ids and
    times in every copy), mode 0600, and 4 canaries (absent from the logs) to look for.
-2. Starts a Dask LocalCluster (2 worker processes, 1 thread each, loopback, no dashboard) before timing: its
-   start-up is not counted, as a cluster's would not be; each run's connection, task submission and merging are.
-3. Runs `auditready verify FILES --jobs 1`, `--jobs 2` and `--dask-scheduler ADDRESS`, alternating, --repeat times
-   each, checks that the three print the same verdicts and findings, and prints the medians (wall time, and the CPU
-   time of the command with the workers it forked), MB/s, the speed-ups, `sha256sum` over the same files in the same
-   run, and the load average before and after (on a machine other work shares, the speed-up is what is left free).
+2. Runs `auditready verify FILES --jobs 1` and `--jobs 2`, alternating, --repeat times each, with `sha256sum` over
+   the same files, before any cluster exists (an idle LocalCluster's four processes take about 8 % of a core, which
+   `--jobs 2` needs on a 2-core machine).
+3. Starts a Dask LocalCluster (2 worker processes, 1 thread each, loopback, no dashboard): its start-up is not
+   counted, as a cluster's would not be; each run's connection, task submission and merging are. Runs `--jobs 1`
+   and `--dask-scheduler ADDRESS` alternating, so that Dask is compared with one job beside the same idle cluster.
+4. Checks that all of them print the same verdicts and findings, and prints the medians (wall time, and the CPU time
+   of the command with the workers it forked), MB/s, the speed-ups, and the load average before and after (on a
+   machine other work shares, the speed-up is what is left free).
 
 Not run by CI (tests/test_parallel.py runs it on a tiny size).
 """
@@ -81,21 +84,28 @@ def main() -> int:
     print(versions() + f"; {os.cpu_count()} cores; load average before: {os.getloadavg()}")
     auditready = shutil.which("auditready", path=str(Path(sys.executable).parent)) or "auditready"
     base = [auditready, "verify", *logs, "--canaries", str(canaries), "--config", str(work / "auditready.toml")]
+    local = {"--jobs 1": [*base, "--jobs", "1"], "--jobs 2": [*base, "--jobs", "2"]}
+    outputs = {name: subprocess.run(cmd, capture_output=True, text=True, timeout=1800).stdout
+               for name, cmd in local.items()}  # a first run each (not timed): the page cache
+    rows: dict[str, list[tuple[float, float, int]]] = {name: [] for name in local}
+    rows["sha256sum"] = []
+    sha = shutil.which("sha256sum")
+    for _ in range(args.repeat):  # no cluster yet: its idle processes take about 8 % of a core, which --jobs 2 needs
+        for name, cmd in local.items():
+            rows[name].append(timed(cmd))
+        if sha:
+            rows["sha256sum"].append(timed([sha, *logs]))
+    beside = "--jobs 1 (cluster idle)"
     with LocalCluster(n_workers=2, threads_per_worker=1, processes=True, host="127.0.0.1",
                       dashboard_address=None) as cluster:
-        runs = {"--jobs 1": [*base, "--jobs", "1"], "--jobs 2": [*base, "--jobs", "2"],
-                "dask 2 workers": [*base, "--dask-scheduler", cluster.scheduler_address]}
-        outputs = {name: subprocess.run(cmd, capture_output=True, text=True, timeout=1800).stdout
-                   for name, cmd in runs.items()}  # a first run each (not timed): the page cache, worker imports
-        same = len({_verdicts(o) for o in outputs.values()}) == 1
-        rows: dict[str, list[tuple[float, float, int]]] = {name: [] for name in runs}
-        rows["sha256sum"] = []
-        sha = shutil.which("sha256sum")
-        for _ in range(args.repeat):
+        runs = {beside: local["--jobs 1"], "dask 2 workers": [*base, "--dask-scheduler", cluster.scheduler_address]}
+        outputs["dask 2 workers"] = subprocess.run(runs["dask 2 workers"], capture_output=True, text=True,
+                                                   timeout=1800).stdout  # not timed: the workers' imports
+        rows.update({name: [] for name in runs})
+        for _ in range(args.repeat):  # Dask against one job measured beside the same idle cluster
             for name, cmd in runs.items():
                 rows[name].append(timed(cmd))
-            if sha:
-                rows["sha256sum"].append(timed([sha, *logs]))
+    same = len({_verdicts(o) for o in outputs.values()}) == 1
     med = {}
     for name, got in rows.items():
         if not got:
@@ -104,11 +114,11 @@ def main() -> int:
         med[name] = secs
         cpu = statistics.median(r[1] for r in got)
         shown = "n/a (remote workers)" if name.startswith("dask") else f"{cpu:.2f} s"
-        print(f"{name:16s} {mb / secs:8.1f} MB/s  (median of {len(got)}: {secs:.2f} s wall)  CPU {shown}  "
+        print(f"{name:24s} {mb / secs:8.1f} MB/s  (median of {len(got)}: {secs:.2f} s wall)  CPU {shown}  "
               f"exit {sorted({r[2] for r in got})}")
-    one = med["--jobs 1"]
-    print(f"speed-up over --jobs 1: --jobs 2 {one / med['--jobs 2']:.2f}x, dask 2 workers "
-          f"{one / med['dask 2 workers']:.2f}x; same verdicts and findings: {'yes' if same else 'NO'}")
+    print(f"speed-up over --jobs 1: --jobs 2 {med['--jobs 1'] / med['--jobs 2']:.2f}x, dask 2 workers "
+          f"{med[beside] / med['dask 2 workers']:.2f}x (over {beside}); same verdicts and findings: "
+          f"{'yes' if same else 'NO'}")
     print(f"load average after: {os.getloadavg()}")
     if not args.keep and args.workdir is None:
         shutil.rmtree(work, ignore_errors=True)
