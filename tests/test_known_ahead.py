@@ -56,6 +56,7 @@ def test_the_scanner_takes_the_database_compiled_ahead(compiled_in: list[str]) -
     known_ahead(values)
     found = _found(values)
     assert compiled_in == ["auditready-known-ahead"]
+    assert LeakScanner(dict(values)).known is hyperscan._AHEAD_VALUES[0][1]  # the needles are made once too
     assert [line for line, _ in found] == [2, 3]
     assert found == _found_compiling_itself(values)
 

@@ -672,6 +672,15 @@ _KNOWN: dict[tuple[str, ...], Any] = {}
 # Values and pairs judged clean, by everything the verdict depends on: remembered across the files of a process.
 _CLEAN: dict[Any, tuple[set[bytes], set[tuple[bytes, bytes]]]] = {}
 _AHEAD: dict[tuple[str, ...], threading.Thread] = {}  # known_ahead's compiles, by the needles they are for
+_AHEAD_VALUES: list[tuple[dict[str, str], KnownValues]] = []  # known_ahead's values and their needles (the last)
+
+
+def _known_values(secrets: Mapping[str, str]) -> KnownValues:
+    """The needles of ``secrets``: the ones known_ahead made for the same values, else made now."""
+    for values, known in _AHEAD_VALUES:
+        if values == secrets:
+            return known
+    return KnownValues(secrets)
 
 
 def _remember_known(key: tuple[str, ...], db: Any) -> None:
@@ -705,6 +714,7 @@ def known_ahead(secrets: Mapping[str, str]) -> None:
     import hyperscan
 
     known = KnownValues(secrets)
+    _AHEAD_VALUES[:] = [(dict(secrets), known)]
     key = known.needles
     if not key or key in _KNOWN or key in _AHEAD:
         return
@@ -735,7 +745,7 @@ class LeakScanner:
 
         from . import native
 
-        self.known = KnownValues(secrets)
+        self.known = _known_values(secrets)
         self.fmt = fmt  # the log's format: what is structure, by design or a secret by definition there
         self.generic = GenericScanner(structural, fmt)
         verdict_key = (self.known.needles, frozenset(self.generic.structural), frozenset(self.generic.placeholders),
