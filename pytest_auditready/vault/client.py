@@ -38,6 +38,7 @@ from ..errors import AuditReadyError
 MAX_BODY = 64 << 20  # bytes of one answer: more is no vault's answer to anything this client asks
 MAX_REDIRECTS = 5
 _REDIRECTS = (301, 302, 303, 307, 308)
+_PORTS = {"http": 80, "https": 443}  # the default port of each scheme this client speaks
 _READS = ("GET", "HEAD", "LIST")  # methods a vault changes nothing for: safe to send again on a new connection
 
 
@@ -46,7 +47,6 @@ class Deadline:
     the request is done, the watchdog shuts those sockets down, which ends any blocked read."""
 
     def __init__(self, seconds: float) -> None:
-        self.seconds = seconds
         self.ends = time.monotonic() + seconds
         self._lock = threading.Lock()
         self._socks: list[socket.socket] = []
@@ -245,7 +245,7 @@ class VaultClient:
         self._scheme = parts.scheme.lower()
         self._host = parts.hostname or ""
         try:
-            self._port = parts.port or (443 if self._scheme == "https" else 80)
+            self._port = parts.port or _PORTS.get(self._scheme, 80)
         except ValueError:  # a port that is no number
             self._port = 0
         self._prefix = parts.path.rstrip("/")  # a vault served under a path (behind a proxy)
@@ -329,8 +329,8 @@ class VaultClient:
             status, location, content = self._once(scheme, host, port, method, path, body, headers, deadline)
             if status not in _REDIRECTS or not location:
                 return status, content
-            default = 443 if scheme == "https" else 80
-            here = f"{scheme}://{host if ':' not in host else f'[{host}]'}{'' if port == default else f':{port}'}"
+            netloc = f"[{host}]" if ":" in host else host  # an IPv6 address
+            here = f"{scheme}://{netloc}{'' if port == _PORTS[scheme] else f':{port}'}"
             to = urlsplit(urljoin(here + path, location))
             if to.scheme not in ("http", "https") or not to.hostname or (scheme == "https" and to.scheme != "https"):
                 raise AuditReadyError(f"the vault at {self.url} redirected {method} {target} to a URL this client "
@@ -340,7 +340,7 @@ class VaultClient:
                 method, body = "GET", None
                 headers = {k: v for k, v in headers.items() if k.lower() != "content-type"}
             scheme, host = to.scheme, to.hostname
-            port = to.port or (443 if scheme == "https" else 80)
+            port = to.port or _PORTS[scheme]
             path = (to.path or "/") + (f"?{to.query}" if to.query else "")
         raise AuditReadyError(f"the vault at {self.url} redirected {method} {target} more than {MAX_REDIRECTS} times",
                               "point --auditready-target at the vault's active node (its api_addr)")
