@@ -13,8 +13,8 @@ from pathlib import Path
 from typing import Any, Callable, Iterator, Optional
 
 # pytester's inline runs restore sys.modules afterwards; import the libraries the inner runs use up front, so
-# that inner and outer code share one copy of each (else requests' classes differ and isinstance checks fail;
-# cryptography's Rust bindings, which the seal modules import on first use, cannot be imported twice).
+# that inner and outer code share one copy of each (requests, which detect-secrets' deferred stand-in loads on
+# first use; cryptography's Rust bindings, which the seal modules import on first use, cannot be imported twice).
 import cryptography.hazmat.primitives.asymmetric.ed25519
 import cryptography.hazmat.primitives.serialization  # noqa: F401
 import detect_secrets.core.scan  # noqa: F401
