@@ -147,14 +147,117 @@ def test_an_entry_journalctl_withheld_fails_naming_all(tmp_path: Path) -> None:
     assert text.startswith(f"{tmp_path / 'journal.json'}:8 ")
 
 
-def test_a_server_log_line_on_stdout_is_not_left_out(tmp_path: Path) -> None:
-    """Only the stderr stream is the server's: text on stdout, where the audit device writes, is judged (a line
-    that is no audit entry is a finding), never skipped."""
+# What `bao server` / `vault server` prints on stdout itself, where a "stdout" device writes the entries: OpenBao's
+# banner as recorded from 2.7.2 (`bao server -config`, raft storage; then a SIGTERM), Vault's as its documentation
+# and Helm-deployed pods print it.
+BANNERS = [(ROOT / "openbao/server-stdout" / name).read_bytes().rstrip(b"\n").split(b"\n")
+           for name in ("openbao-2.7.2.txt", "vault.txt")]
+
+
+def _on_stdout(frame: str, i: int, text: bytes) -> bytes:
+    """One whole line on the container's stdout, as ``frame`` writes it."""
+    if frame == "cri":
+        return _stamp(i) + b" stdout F " + text
+    return json.dumps({"log": text.decode() + "\n", "stream": "stdout", "time": _stamp(i).decode()}).encode()
+
+
+def _dev_notice(server: str, unseal_key: str, root_token: str) -> list[bytes]:
+    """The notice a dev server prints on stdout (command/server.go), with its unseal key and root token."""
+    return [f"WARNING! dev mode is enabled! In this mode, {server} runs entirely in-memory".encode(),
+            b"and starts unsealed with a single unseal key. The root token is already",
+            f"authenticated to the CLI, so you can immediately begin using {server}.".encode(), b"",
+            b"You may need to set the following environment variables:", b"",
+            b"    $ export BAO_ADDR='http://127.0.0.1:8200'", b"",
+            b"The unseal key and root token are displayed below in case you want to",
+            b"seal/unseal the Vault or re-authenticate.", b"",
+            f"Unseal Key: {unseal_key}".encode(), f"Root Token: {root_token}".encode(), b"",
+            b"Development mode should NOT be used in production installations!", b""]
+
+
+@pytest.mark.parametrize("frame", ["cri", "docker"])
+def test_the_servers_own_output_on_stdout_is_left_out_and_anything_else_there_judged(tmp_path: Path,
+                                                                                    frame: str) -> None:
+    """Beside the entries of a "stdout" device, a pod's stdout holds what the server prints itself: its banner (and
+    again after a restart), "==> ... shutdown triggered", and with -combine-logs its server log. None is an entry:
+    left out and counted, no finding (each was a required_fields finding, on every correct pod). Any other text
+    there is still judged, at its line."""
     lines = (ROOT / "openbao/odd/correct.log").read_bytes().splitlines()
-    framed = cri(lines, 1 << 20)
-    framed.insert(3, _stamp(3) + b" stdout F " + SERVER_LOG)
-    found = _verify(_write(tmp_path, "cri.log", framed))
-    assert _lines_of(found["required_fields"]) == [4]
+    entries = FRAMES[frame](lines, 1 << 20)  # a line each, so that what is put between them cuts no entry
+    own = [b for banner in BANNERS for b in banner] + [SERVER_LOG]
+    framed = ([_on_stdout(frame, i, t) for i, t in enumerate(BANNERS[0])] + entries[:9]
+              + [_on_stdout(frame, 9, SERVER_LOG)] + [_on_stdout(frame, 10, t) for t in BANNERS[1]] + entries[9:])
+    res = verify_file(str(_write(tmp_path, "pod.log", framed)), Settings(require_tamper_evidence=False,
+                                                                         retention_days=0), CHECKS, CANARIES)
+    assert {o.check_id: [f.text() for f in o.findings] for o in res.outcomes
+            if o.check_id in CONTENT and o.status == FAILED} == {}
+    assert res.entries == len(lines)
+    stderr = len(range(0, len(lines), 5))
+    assert res.accounting()["left_out"] == stderr + len([t for t in own if t.strip()])
+    junk = framed[:]
+    junk.insert(20, _on_stdout(frame, 20, b"panic: runtime error: index out of range [3] with length 3"))
+    at = len(BANNERS[0])
+    junk.insert(at, _on_stdout(frame, at, b"==> not the server's"))
+    assert _lines_of(_verify(_write(tmp_path, "junk.log", junk))["required_fields"]) == [at + 1, 22]
+
+
+@pytest.mark.parametrize("frame", FRAMES)
+def test_a_secret_in_the_servers_own_output_is_found_at_its_line(tmp_path: Path, frame: str) -> None:
+    """The records left out as the vault's own server log (stderr, a journal message that is no entry) are no
+    entries, but a secret there is in the file: found at its line, said to be in the server's log. They were
+    skipped unscanned (red team rt11: a canary and a Vault token on a CRI stderr line passed)."""
+    lines = (ROOT / "openbao/odd/correct.log").read_bytes().splitlines()
+    framed = FRAMES[frame](lines, 1 << 20)
+    assert _verify(_write(tmp_path, "clean.log", framed)) == {}
+    canary = next(iter(CANARIES.values()))
+    token = "hvs.CAESI" + "Jk3xQm9Lp2ZtR8vW4yNb7HcA1sDfG6hJ0kE5uTqYoXi"
+    said = f"2026-01-05T08:00:02.000Z [ERROR] secrets.kv.kv_1: failed to write: value={canary} token={token}"
+    i = next(n for n, ln in enumerate(framed) if n > 5 and b"successful mount" in ln)  # a server-log record
+    if frame == "cri":
+        framed[i] = framed[i].replace(SERVER_LOG, said.encode())
+    else:
+        rec = json.loads(framed[i])
+        rec["log" if frame == "docker" else "MESSAGE"] = said + ("\n" if frame == "docker" else "")
+        framed[i] = json.dumps(rec).encode()
+    found = _verify(_write(tmp_path, "leaky.log", framed))
+    assert set(found) == {"no_secret_leak"}
+    assert _lines_of(found["no_secret_leak"]) == [i + 1, i + 1]
+    assert all("a line of the vault's own server log (left out as no audit entry)" in t.lower()
+               for t in found["no_secret_leak"])
+    assert not any(canary in t or token in t for t in found["no_secret_leak"])
+
+
+@pytest.mark.parametrize("server", ["OpenBao", "Vault"])
+def test_a_dev_servers_unseal_key_on_stdout_is_found(tmp_path: Path, server: str) -> None:
+    """A dev server's notice names its unseal key (before "server started!" in Vault, after it in OpenBao): left
+    out as the server's output, and reported as the leak it is."""
+    import base64
+    import secrets as random
+
+    lines = (ROOT / "openbao/odd/correct.log").read_bytes().splitlines()
+    key = base64.b64encode(random.token_bytes(32)).decode()
+    banner = BANNERS[0] if server == "OpenBao" else BANNERS[1][:-2]
+    notice = _dev_notice(server, key, "root")
+    at = banner.index(next(b for b in banner if b.startswith(b"==> ") and b"started" in b))
+    text = [*banner[:at + 1], b"", *notice] if server == "OpenBao" else banner[:at] + notice + banner[at:]
+    framed = [_on_stdout("cri", i, t) for i, t in enumerate(text)] + cri(lines, 1 << 20)
+    found = _verify(_write(tmp_path, "dev.log", framed))
+    (leak,) = found.pop("no_secret_leak")
+    assert found == {}
+    line = 1 + text.index(f"Unseal Key: {key}".encode())
+    assert leak.startswith(f"{tmp_path / 'dev.log'}:{line} ") and "Vault Unseal Key" in leak and key not in leak
+
+
+def test_a_secret_in_a_server_log_line_behind_a_syslog_header_is_found(tmp_path: Path) -> None:
+    """The same for a syslog stream of the unit's stdout and stderr: the server's own line behind a header is left
+    out, and scanned."""
+    lines = (ROOT / "openbao/odd/correct.log").read_bytes().splitlines()
+    head = b"2026-01-05T08:00:00+0000 vault01 bao[812]: "
+    framed = [head + ln for ln in lines[:4]] + [head + SERVER_LOG] + [head + ln for ln in lines[4:]]
+    assert _verify(_write(tmp_path, "clean.log", framed)) == {}
+    token = "hvs.CAESI" + "Jk3xQm9Lp2ZtR8vW4yNb7HcA1sDfG6hJ0kE5uTqYoXi"
+    framed[4] += f" token={token}".encode()
+    found = _verify(_write(tmp_path, "leaky.log", framed))
+    assert list(found) == ["no_secret_leak"] and set(_lines_of(found["no_secret_leak"])) == {5}
 
 
 def _cloudwatch(lines: list[bytes]) -> list[bytes]:
@@ -182,3 +285,24 @@ def test_log_framing_none_reads_the_lines_as_they_are(tmp_path: Path) -> None:
     settings = Settings(require_tamper_evidence=False, retention_days=0, log_format="vault", log_framing="none")
     res = verify_file(str(framed), settings, CHECKS, CANARIES, detected=True)
     assert res.bad_lines == len(lines)
+
+
+def test_a_live_source_keeps_the_servers_own_records_apart_for_the_leak_scan() -> None:
+    """A live source read through a platform's framing (a log command printing a CRI file) hands the server's own
+    records over as lines left out, which the leak scan reads (``LogBatch.left_out``), not as nothing."""
+    from pytest_auditready.auditlog.model import AuditEntry
+    from pytest_auditready.auditlog.source import SERVER_LINE, Framing, LogBatch
+
+    entry = (ROOT / "openbao/odd/correct.log").read_bytes().splitlines()[0]
+    token = "hvs.CAESI" + "Jk3xQm9Lp2ZtR8vW4yNb7HcA1sDfG6hJ0kE5uTqYoXi"
+    raw = [_on_stdout("cri", 0, BANNERS[0][1]), _stamp(1) + b" stderr F " + SERVER_LOG + f" token={token}".encode(),
+           _on_stdout("cri", 2, entry)]
+    framing, batch = Framing(), LogBatch()
+    framing.tell(raw)
+    for n, line in enumerate(raw, 1):
+        item = framing.item("log_command[cat]", n, line, "")
+        assert item is not None
+        batch.add(item)
+    assert [type(e) for e in batch.entries] == [AuditEntry] and batch.bad_lines == []
+    assert [(b.line, b.reason) for b in batch.left_out] == [(1, SERVER_LINE), (2, SERVER_LINE)]
+    assert token in batch.left_out[1].raw  # as read: the leak scan reads it

@@ -76,6 +76,16 @@ SHIPPER_CUT = ("the line a log shipper or SIEM kept is cut at {size} bytes: the 
 CARRIERS = (("event", "original"), ("message",), ("log",), ("_raw",), ("line",), ("result", "_raw"),
             ("_source", "event", "original"), ("_source", "message"), ("_source", "log"),
             ("properties", "log"))  # Azure Monitor's diagnostic record of an AKS cluster (category kube-audit)
+# What `vault server` / `bao server` itself prints on its standard output, where a "stdout" file device writes the
+# audit entries (command/server.go): a banner ("==> OpenBao server configuration:", its settings as "%24s: %s"
+# lines, "==> OpenBao server started!", "==> Vault server started! Log data will stream in below:"), in dev mode a
+# notice with the unseal key and the root token (before that line in Vault, after it in OpenBao), and
+# "==> ... shutdown triggered" / "reload triggered" later. With -combine-logs its server log (hclog) is there too.
+_BANNER = re.compile(rb"==> (?:OpenBao|Vault) ")
+_SETTING = re.compile(rb" {0,40}[A-Z][A-Za-z0-9 ]{0,40}:(?: .*)?\Z")
+_DEV_START = b"WARNING! dev mode is enabled!"
+_DEV_END = b"Development mode should NOT be used in production installations!"
+_DEV_LINES = 40  # the dev notice is about 20 lines: past this many, lines are judged again
 RS = b"\x1e"  # RFC 7464's record separator, before each record of ``journalctl -o json-seq``
 LOST = b"\x00auditready-lost"  # in place of an entry a hop lost: ``split`` turns it into a BadLine saying why
 ENTRY_CAP = MAX_LINE_BYTES  # a piece chain longer than a line may be is given back joined, for the parser to refuse
@@ -158,6 +168,7 @@ class Unwrap:
         self.pending: list[bytes] = []  # pieces of a split line so far
         self.pending_size = 0
         self.skipped = 0  # records of the vault's own server log (stderr, or no JSON object), left out
+        self.left: list[tuple[int, bytes]] = []  # those of the last ``lines`` call: (index, the record as read)
         self.problems: list[str] = []  # why each LOST line was lost, in order
         self.withheld = False  # a piece of the entry being read was withheld (journalctl without --all)
         # journald: the stream (``_STREAM_ID``, else process and transport) whose split line is being read, and the
@@ -165,11 +176,19 @@ class Unwrap:
         self.stream: tuple[Any, ...] = ()
         self.parked: dict[tuple[Any, ...], tuple[list[bytes], int, bool]] = {}
         self.gave_up = False
+        self.banner = ""  # within the server's own output on stdout (``_server_output``): "config", "dev"
+        self.banner_lines = 0
 
     def lines(self, lines: list[bytes]) -> list[bytes]:
+        """``lines`` with the framing taken off; the ones left out as the vault's own server log are in ``left``
+        afterwards, as (index, the record as read)."""
         out = []
-        for raw in lines:
+        self.left = []
+        for i, raw in enumerate(lines):
+            skipped = self.skipped
             out.append(self.one(raw.rstrip(b"\r")))
+            if self.skipped != skipped:
+                self.left.append((i, raw))
         return out
 
     def one(self, raw: bytes) -> bytes:
@@ -187,6 +206,34 @@ class Unwrap:
             m = _CLOUDWATCH.match(raw)
             return raw[m.end():] if m is not None else raw  # no time before it: the parser says what it is
         return self._journal(raw)
+
+    def _server_output(self, text: bytes) -> bool:
+        """Whether ``text``, a whole line on the container's stdout, is the vault server's own output (``_BANNER``)
+        rather than the audit device's: its banner, the settings and dev notice under it, or (-combine-logs) its
+        server log. Such a line is left out (and still scanned for secrets: the dev notice names the root token);
+        anything else there is judged."""
+        line = text.rstrip()
+        if not line:
+            return False  # a blank line, within the banner or not: nothing to leave out (and no entry removed)
+        if _BANNER.match(line) is not None:
+            self.banner = "config" if line.endswith(b"server configuration:") else ""
+            self.banner_lines = 0
+            return True
+        if line[:1] == b"{":
+            self.banner = ""
+            return False
+        if line.startswith(_DEV_START):
+            self.banner, self.banner_lines = "dev", 0
+            return True
+        if self.banner == "dev":
+            self.banner_lines += 1
+            if line.startswith(_DEV_END) or self.banner_lines > _DEV_LINES:
+                self.banner = ""
+            return self.banner_lines <= _DEV_LINES
+        if self.banner == "config" and _SETTING.match(line) is not None:
+            return True
+        self.banner = ""
+        return server_log(text.lstrip())
 
     def _piece(self, text: bytes, last: bool) -> bytes:
         """A piece of a line: b"" until the last, then the whole line."""
@@ -209,7 +256,11 @@ class Unwrap:
         if m.group(1) == b"stderr":
             self.skipped += 1
             return b""
-        return self._piece(raw[m.end():], b"P" not in m.group(2).split(b":"))
+        last = b"P" not in m.group(2).split(b":")
+        if last and not self.pending and self._server_output(raw[m.end():]):
+            self.skipped += 1
+            return b""
+        return self._piece(raw[m.end():], last)
 
     def _docker(self, raw: bytes) -> bytes:
         try:
@@ -223,6 +274,9 @@ class Unwrap:
             return b""
         text = rec["log"].encode("utf-8", "surrogatepass")
         last = text.endswith(b"\n")
+        if last and not self.pending and self._server_output(text[:-1]):
+            self.skipped += 1
+            return b""
         return self._piece(text[:-1] if last else text, last)
 
     def _journal(self, raw: bytes) -> bytes:
@@ -280,6 +334,9 @@ class Unwrap:
             self.skipped += 1
             return b""
         line = text.rstrip("\r\n").encode("utf-8", "surrogatepass")
+        if rec.get("stream") == "stdout" and self._server_output(line):  # the server's banner there
+            self.skipped += 1
+            return b""
         if line.lstrip()[:1] == b"{" and line.rstrip()[-1:] != b"}" and ends_early(line):
             self.problems.append(SHIPPER_CUT.format(size=len(line)))
             return LOST
@@ -310,22 +367,31 @@ def ends_early(text: bytes) -> bool:
     return False
 
 
-def split(file: str, first: int, data: bytes, unwrap: Unwrap) -> Iterator[tuple[int, Union[bytes, BadLine], int]]:
+Run = tuple[int, Union[bytes, BadLine], int, list[tuple[int, bytes]]]
+
+
+def split(file: str, first: int, data: bytes, unwrap: Unwrap) -> Iterator[Run]:
     """``data`` (whole lines from line ``first``) with the framing taken off, as runs (first line, bytes or a
-    BadLine for a line a hop lost, line count): the line count of the runs adds up to that of ``data``."""
+    BadLine for a line a hop lost, line count, the run's lines left out as the vault's own server log: (index in
+    the run, the record as read)): the line count of the runs adds up to that of ``data``."""
     lines = unwrap.lines(data.split(b"\n"))
+    left = unwrap.left
     if LOST not in lines:
-        yield first, b"\n".join(lines), len(lines)
+        yield first, b"\n".join(lines), len(lines), left
         return
     start = 0
+
+    def within(end: int) -> list[tuple[int, bytes]]:
+        return [(i - start, raw) for i, raw in left if start <= i < end]
+
     for i, ln in enumerate(lines):
         if ln == LOST:
             if i > start:
-                yield first + start, b"\n".join(lines[start:i]), i - start
-            yield first + i, BadLine(file, first + i, unwrap.problems.pop(0), ""), 1
+                yield first + start, b"\n".join(lines[start:i]), i - start, within(i)
+            yield first + i, BadLine(file, first + i, unwrap.problems.pop(0), ""), 1, []
             start = i + 1
     if start < len(lines):
-        yield first + start, b"\n".join(lines[start:]), len(lines) - start
+        yield first + start, b"\n".join(lines[start:]), len(lines) - start, within(len(lines))
 
 
 def detect(lines: list[bytes], named: str = "auto") -> str:

@@ -84,15 +84,19 @@ class Framing:
     def item(self, name: str, line: int, raw: bytes, prefix: str,
              merged: bool = False) -> Optional[Union[AuditEntry, BadLine]]:
         """What line ``line`` (``raw``) holds with its framing taken off (``read_line``; ``merged`` when no framing
-        is taken off); None for nothing to read: a blank line, a piece of a split line, a record left out."""
+        is taken off); None for nothing to read: a blank line, a piece of a split line. A record of the server's own
+        output (``container.Unwrap`` leaves it out) is a BadLine of ``SERVER_LINE``, as ``read_line`` makes one."""
         if not raw.strip():
             return None
         if self.unwrap is None:
             return read_line(name, line, raw, prefix, merged=merged)
-        raw = self.unwrap.one(raw.rstrip(b"\r"))
-        if raw == container.LOST:
+        skipped = self.unwrap.skipped
+        text = self.unwrap.one(raw.rstrip(b"\r"))
+        if text == container.LOST:
             return BadLine(name, line, self.unwrap.problems.pop(0), "")
-        return read_line(name, line, raw, prefix) if raw.strip() else None
+        if self.unwrap.skipped != skipped:  # the server's own output (stderr, its banner): left out, still scanned
+            return BadLine(name, line, SERVER_LINE, raw.rstrip(b"\r").decode("utf-8", "replace"))
+        return read_line(name, line, text, prefix) if text.strip() else None
 
 
 class LogSource(Protocol):

@@ -207,6 +207,11 @@ class Visitor:
     def block(self, file: str, first_line: int, data: bytes) -> None:
         """Raw text of whole lines, newline-separated."""
 
+    def left_out(self, file: str, line: int, raw: bytes) -> None:
+        """A line the log's framing left out as no entry (the vault's own server log: a container's stderr, a
+        journal's message that holds no entry, a syslog message of the server's), as read, framing included. It
+        stands empty in ``block``'s text."""
+
     def finish(self) -> Iterable[Union["Finding", "Skip"]]:
         """What the check found, once everything was fed."""
         return ()

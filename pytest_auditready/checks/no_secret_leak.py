@@ -19,6 +19,11 @@ _GENERIC_FIX = (
 _MAX = 20
 _UNSCANNED_FIX = ("find what wrote so long a line (an entry of a request of many MiB: Vault's max_request_size is 32 "
                   "MiB by default) and lower max_request_size, or keep such requests away from the audited vault")
+_SERVER_LOG_FIX = (
+    "rotate the exposed value, then find what wrote it into the vault's own server log (the lines its framing "
+    "left out as no audit entry: a plugin's or a storage backend's error message, log_level trace or debug) and "
+    "stop it there; keep the server log out of the audit trail's file if it need not be there"
+)
 _HEADER_FIX = (
     "rotate the credential, and log that header HMAC'd (sys/config/auditing/request-headers/<name> with hmac=true) "
     "or stop auditing it"
@@ -90,22 +95,34 @@ class Leaks(Visitor):
             seen[4].append(line)
 
     def block(self, file: str, first_line: int, data: bytes) -> None:
+        self._scan(file, first_line, data, False)
+
+    def left_out(self, file: str, line: int, raw: bytes) -> None:
+        """The vault's own server log is no entry, but a secret there is in the log all the same."""
+        self._scan(file, line, raw + b"\n", True)
+
+    def _scan(self, file: str, first_line: int, data: bytes, server_log: bool) -> None:
         if len(self.secrets) >= _MAX:
             return
         if self.sightings is not None:
             self.sightings.append(None)
         for hits in self.scanner.scan_block(data, first_line):
-            what = "the log" if hits.parsed else "an unparseable line"
+            what = ("a line of the vault's own server log (left out as no audit entry)" if server_log
+                    else "the log" if hits.parsed else "an unparseable line")
             for name, encoding, key in hits.known:
-                under = f" under key {key!r}" if key else ""
+                under = f" under key {key!r}" if key and not server_log else ""  # a key of the framing's record
                 self._add(("known", f"{name}/{encoding}"), file, hits.line,
-                          f"<{name}> appears in {what} ({encoding}){under}.", self.known_fix)
+                          f"<{name}> appears in {what} ({encoding}){under}.",
+                          _SERVER_LOG_FIX if server_log else self.known_fix)
             headers = {g.key for g in hits.generic if g.kind == HEADER_CREDENTIAL}
             for g in hits.generic:
                 if headers and g.key in headers and g.kind != HEADER_CREDENTIAL:
                     continue  # the credential header's value, already reported as what it is
                 fix = _GENERIC_FIX
-                if g.kind in self.defined:
+                if server_log:
+                    msg = f"{what[0].upper()}{what[1:]} holds what looks like a {g.kind} (sha256 {g.fingerprint})."
+                    fix = _SERVER_LOG_FIX
+                elif g.kind in self.defined:
                     msg = f"The value under key {g.key!r} is {g.kind} (sha256 {g.fingerprint})."
                     fix = _HEADER_FIX if g.kind == HEADER_CREDENTIAL else self.known_fix
                 elif hits.parsed:
@@ -149,8 +166,8 @@ class Leaks(Visitor):
 
 def run(ctx: CheckContext) -> Iterator[Union[Finding, Skip]]:
     leaks = feed(Leaks(ctx), ctx)
-    for b in ctx.left_out:  # a live source's lines of the server's own log: no entry, but a secret there leaks too
-        leaks.block(b.file, b.line, b.raw.encode("utf-8", "surrogateescape") + b"\n")
+    for b in ctx.left_out:  # a live source's lines of the server's own log
+        leaks.left_out(b.file, b.line, b.raw.encode("utf-8", "surrogateescape"))
     yield from leaks.finish()
 
 

@@ -70,13 +70,14 @@ def reader_for(settings: "Settings", file: str) -> tuple[Callable[..., Iterator[
 
 def drive(visitors: Sequence["Visitor"], source: Iterable["Block"], name: str, parse: Parse,
           whole_block: WholeBlock) -> Counts:
-    """Feed every block of ``source`` to ``visitors``: raw bytes to ``block``, entries (as column batches) to
-    ``entries``, unreadable lines to ``bad_line``, in file order."""
+    """Feed every block of ``source`` to ``visitors``: raw bytes to ``block``, the lines its framing left out to
+    ``left_out``, entries (as column batches) to ``entries``, unreadable lines to ``bad_line``, in file order."""
     from ..checks.base import overrides
 
     on_entries = [v.entries for v in visitors if overrides(v, "entries")]
     on_bad = [v.bad_line for v in visitors if overrides(v, "bad_line")]
     on_block = [v.block for v in visitors if overrides(v, "block")]
+    on_left = [v.left_out for v in visitors if overrides(v, "left_out")]
     from ..offline.reader import BLANK, NoBlankLines, removed_lines
 
     blank_is_bad = isinstance(parse, NoBlankLines)  # a blank line where the producer writes none: a removed entry
@@ -104,6 +105,9 @@ def drive(visitors: Sequence["Visitor"], source: Iterable["Block"], name: str, p
             continue
         for block_fn in on_block:
             block_fn(name, first, data)
+        for i, raw in blk.left:
+            for left_fn in on_left:
+                left_fn(name, first + i, raw)
         batch = whole_block(blk) if whole_block is not None else None
         if batch is not None:
             counts.entries += len(batch)

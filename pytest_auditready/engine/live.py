@@ -316,8 +316,12 @@ def accounting(live: LiveResult, outcomes: Sequence[Outcome]) -> dict[str, Any]:
         "checks": checks,
     }
     if ctx.left_out:  # said as offline says the lines a framing leaves out
-        out.update(framing="merged" if all(b.file.startswith("log_command[") for b in ctx.left_out) else "syslog",
-                   left_out=len(ctx.left_out))
+        from ..auditlog.container import kind
+
+        platforms = {kind(b.raw.encode("utf-8", "surrogateescape")) for b in ctx.left_out} - {""}
+        framing = (platforms.pop() if len(platforms) == 1 else
+                   "merged" if all(b.file.startswith("log_command[") for b in ctx.left_out) else "syslog")
+        out.update(framing=framing, left_out=len(ctx.left_out))
     return out
 
 

@@ -237,17 +237,20 @@ class Block:
     whoever read the block knows it already (``vault_block`` does): counting newlines is a pass over the bytes.
     ``irregular``: whether the block is not plainly one object a line (see _IRREGULAR), when already known.
     ``unwrapped``: a platform's framing was taken off (``auditlog.container``), which leaves a line empty where its
-    record was joined to the one before or left out (counted as such), so an empty line is no removed entry."""
+    record was joined to the one before or left out (counted as such), so an empty line is no removed entry.
+    ``left``: the lines the framing left out as no entry (the vault's own server log), each as (its index in the
+    block, its text as read, framing included): no entry, but a secret there is in the file all the same."""
 
-    __slots__ = ("_lines", "data", "first", "irregular", "unwrapped")
+    __slots__ = ("_lines", "data", "first", "irregular", "left", "unwrapped")
 
     def __init__(self, first: int, data: Union[bytes, BadLine], lines: Optional[int] = None,
-                 unwrapped: bool = False) -> None:
+                 unwrapped: bool = False, left: Sequence[tuple[int, bytes]] = ()) -> None:
         self.first = first
         self.data = data
         self._lines = lines
         self.irregular: Optional[bool] = None
         self.unwrapped = unwrapped
+        self.left = left
 
     @property
     def lines(self) -> int:
@@ -899,7 +902,7 @@ class FileStats:
     lines: int = 0
     bytes: int = 0
     framing: str = ""  # the platform framing taken off (auditlog.container): cri, docker, journal
-    left_out: int = 0  # the platform's records of the vault's own server log (stderr), not read as entries
+    left_out: int = 0  # the platform's records of the vault's own server output (stderr, its banner), no entries
 
 
 def open_log(path: str) -> IO[bytes]:
@@ -930,12 +933,13 @@ def open_log(path: str) -> IO[bytes]:
     return decompressing(f, compression_in(magic))  # type: ignore[arg-type]  # a binary file
 
 
-def unframe_block(data: bytes, left_out: Optional[list[int]] = None, prefix: bytes = b"") -> bytes:
+def unframe_block(data: bytes, left_out: Optional[list[tuple[int, bytes]]] = None, prefix: bytes = b"") -> bytes:
     """``data`` (whole lines) with each syslog-framed line replaced by the entry it carries (``auditlog.syslog``):
     the header is framing, so the checks (the leak scan of raw text too) see the entry as the vault wrote it, at the
     same line. Lines whose header carries no whole entry (cut by the hop) are kept as read, for the parser to
     report and the leak scan to read; a line that is no message of the vault's (journalctl's ``-- Boot --``, the
-    server's own log behind a header) is left empty and its index added to ``left_out``. A block that is plainly
+    server's own log behind a header) is left empty and (its index, its text as read) added to ``left_out``, for
+    the leak scan (``Block.left``). A block that is plainly
     one object a line is returned as is. With a device ``prefix``, an entry whose hop carries the prefix in its
     header gets it back (``syslog.carried_prefix``)."""
     if data[:1] == b"{" and data.count(b"\n{") == data.count(b"\n"):
@@ -949,7 +953,7 @@ def unframe_block(data: bytes, left_out: Optional[list[int]] = None, prefix: byt
                 lines[i] = carried_prefix(raw, framed, prefix) if prefix and framed else framed
                 changed = True
                 if not framed and left_out is not None:
-                    left_out.append(i)
+                    left_out.append((i, raw))
     return b"\n".join(lines) if changed else data
 
 
@@ -981,9 +985,13 @@ def blocks(f: IO[bytes], file: str, stats: FileStats, framing: str = "auto", pre
                 if found:
                     unwrap = container.Unwrap(found)
             if unwrap is not None:
-                for first, data, n in container.split(file, blk.first, blk.data, unwrap):
-                    yield Block(first, unframe_block(data, None, prefix) if isinstance(data, bytes) else data, n,
-                                unwrapped=True)
+                for first, data, n, left in container.split(file, blk.first, blk.data, unwrap):
+                    if isinstance(data, bytes):
+                        framed: list[tuple[int, bytes]] = []  # a syslog header inside the platform's framing
+                        data = unframe_block(data, framed, prefix)
+                        unwrap.skipped += len(framed)
+                        left = sorted([*left, *framed])
+                    yield Block(first, data, n, unwrapped=True, left=left)
                 continue
             if shape is not None:
                 # one C pass: the line count, whether every line starts with "{" (then no line is syslog-framed
@@ -993,12 +1001,13 @@ def blocks(f: IO[bytes], file: str, stats: FileStats, framing: str = "auto", pre
                     blk.lines, blk.irregular = lines, irregular
                     yield blk
                     continue
-            left_out: list[int] = []
+            left_out: list[tuple[int, bytes]] = []
             blk.data = unframe_block(blk.data, left_out, prefix)
             blk.unwrapped = bool(left_out)  # the lines a hop's framing left out are empty: no removed entry
             if left_out:  # counted, as a platform's framing counts what it leaves out
                 stats.framing = stats.framing or "syslog"
                 stats.left_out += len(left_out)
+                blk.left = left_out
         yield blk
     if unwrap is not None:
         stats.framing, stats.left_out = unwrap.framing, unwrap.skipped

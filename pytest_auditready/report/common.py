@@ -238,10 +238,11 @@ def accounting_lines(files: Sequence[Mapping[str, Any]]) -> list[str]:
         out.append(f"{shown_path(str(a['file']))} ({a['format'] or 'empty'}): {a['lines']} lines read, {a['entries']} "
                    f"entries, {a['unreadable_lines']} unreadable")
         if a.get("framing"):
+            left = ("lines of the vault's own server log or of journalctl's notes"
+                    if a["framing"] in ("syslog", "merged")
+                    else "records of the vault's own server output (stderr, its banner on stdout)")
             out.append(f"  framing taken off: {_FRAMING.get(str(a['framing']), visible(str(a['framing'])))}; "
-                       f"{a.get('left_out', 0)} " + ("lines of the vault's own server log or of journalctl's notes"
-                                                      if a["framing"] in ("syslog", "merged") else
-                                                      "records of the vault's own server log (stderr)") + " left out")
+                       f"{a.get('left_out', 0)} {left} left out")
         judged = [f"{cid} {t['judged']}" for cid, t in a["checks"].items() if t.get("judged") is not None]
         if judged:
             out.append("  entries judged: " + ", ".join(judged))

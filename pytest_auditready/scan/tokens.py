@@ -152,6 +152,12 @@ RULES: tuple[TokenRule, ...] = (
     TokenRule("Vault Token", re.compile(
         r"(?<![A-Za-z0-9])token-(?:s-([A-Za-z0-9]{24})|(?:hv[sbr]|b)-([A-Za-z0-9-]{24,}))(?![A-Za-z0-9])"),
         lambda m: _random_body(_value(m))),
+    # Vault / OpenBao unseal and recovery keys as the server prints them: a dev server's notice ("Unseal Key: <base64
+    # of the 32-byte key>"), `operator init` ("Unseal Key 1: <base64 of a 33-byte Shamir share>", "Recovery Key 1:
+    # ..."), or in hex. Whoever holds enough of them unseals the vault: in a log, each is a leak.
+    TokenRule("Vault Unseal Key", re.compile(
+        r"(?i)(?<![A-Za-z0-9])(?:unseal|recovery) key(?: \d{1,3})?:[ \t]+([A-Za-z0-9+/]{43,44}={0,2}"
+        r"|[0-9a-f]{64,66})(?![A-Za-z0-9+/=])")),
     # GitHub's fine-grained personal access tokens (GitHub Docs, "About authentication to GitHub": github_pat_)
     TokenRule("GitHub Token", re.compile(_B + r"github_pat_[A-Za-z0-9_]{40,255}" + _E)),
     # npm access tokens (npm Docs, "About access tokens": npm_ and 36 base62 characters)
@@ -240,6 +246,7 @@ HTTP_KINDS = frozenset({"Bearer Token", "Basic Auth Credentials"})
 PREFILTERS: tuple[tuple[bytes, bool], ...] = (  # (expression, caseless)
     (rb"(?:hv[sbr]\.[A-Za-z0-9_-]{24}|s\.[A-Za-z0-9]{24}|b\.[A-Za-z0-9_-]{24})", False),
     (rb"token-(?:s-[A-Za-z0-9]{24}|(?:hv[sbr]|b)-[A-Za-z0-9-]{24})", False),
+    (rb"(?:unseal|recovery) key(?: \d{1,3})?:[ \t]", True),
     (rb"github_pat_[A-Za-z0-9_]{40}", False),
     (rb"npm_[A-Za-z0-9]{36}", False),
     (rb"shp(?:at|ca|pa|ss)_[a-fA-F0-9]{32}", False),
