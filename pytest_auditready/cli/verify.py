@@ -213,7 +213,10 @@ def run(args: argparse.Namespace) -> int:
         elif jobs > 1:  # local processes, a large file in byte ranges (engine/parallel.py)
             results = parallel.verify_files(settings, checks, secrets, paths, jobs)
         else:
-            results = [verify_file(p, settings, checks, secrets, tuple(paths)) for p in paths]
+            from ..scan.secrets import held
+
+            with held():  # detect-secrets' settings entered once for the run, not once a file
+                results = [verify_file(p, settings, checks, secrets, tuple(paths)) for p in paths]
     from ..engine.files import settled
 
     results = settled(results)  # with the set's word on the tallies of the files read before it was told

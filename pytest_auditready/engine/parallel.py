@@ -574,7 +574,10 @@ def verify_files(settings: "Settings", checks: Sequence[Check], secrets: Mapping
     setup = setup or prepare_setup(settings, checks, secrets, paths)
     total = sum(_size(p) for p in paths)
     if jobs <= 1 or total < min_bytes:
-        return [verify_file(p, setup.settings[p], checks, secrets, tuple(paths), detected=True) for p in paths]
+        from ..scan.secrets import held
+
+        with held():  # detect-secrets' settings entered once for the run, not once a file
+            return [verify_file(p, setup.settings[p], checks, secrets, tuple(paths), detected=True) for p in paths]
     _warm(setup, paths)
     # no more processes than the run has parts (each at least a range's worth): --jobs 999 would fork 999 workers
     # that wait for nothing, and cost seconds of system time to start and end

@@ -666,6 +666,8 @@ class LineHits:
 # The static databases (everything but the known values), compiled once per process or loaded from the user's
 # cache: (main db, entropy db, keyword expression ids, whole-line expression ids).
 _STATIC: dict[bytes, tuple[Any, Any, frozenset[int], frozenset[int]]] = {}
+# LeakScanner's expressions (``_material``), by whether the C extension is missing: made once a process.
+_MATERIAL: dict[bool, tuple[list[bytes], list[int], frozenset[int], frozenset[int], list[bytes]]] = {}
 # The known values' small database, by needle set: compiled per run in a child, never cached on disk (its patterns
 # spell secrets).
 _KNOWN: dict[tuple[str, ...], Any] = {}
@@ -785,6 +787,38 @@ class LeakScanner:
         self.generic.__exit__(*exc)
 
     def _static(self) -> tuple[Any, Any, frozenset[int], frozenset[int]]:
+        made = _MATERIAL.get(self._native is None)
+        if made is None:  # the same in every scanner of the process: made once (a set of 1,000 files made it 1,000
+            made = _MATERIAL[self._native is None] = self._material()  # times, a millisecond each)
+        exprs, flags, keyword_ids, whole_ids, ent = made
+        material = repr(("leak", exprs, flags, ent)).encode()
+        cached = _STATIC.get(material)
+        if cached is not None:
+            return cached
+        hs = self._hs
+
+        def build() -> bytes:
+            db = hs.Database(mode=hs.HS_MODE_BLOCK)
+            db.compile(expressions=exprs, ids=list(range(len(exprs))), elements=len(exprs), flags=flags)
+            edb = hs.Database(mode=hs.HS_MODE_BLOCK)
+            edb.compile(expressions=ent, ids=[0] * len(ent), elements=len(ent), flags=[0] * len(ent))
+            a, b = bytes(hs.dumpb(db)), bytes(hs.dumpb(edb))
+            return len(a).to_bytes(8, "big") + a + b
+
+        def load(blob: bytes) -> tuple[Any, Any]:
+            cut = int.from_bytes(blob[:8], "big") + 8
+            if not 8 < cut < len(blob):
+                raise ValueError("not two databases")
+            return _load_one(blob[8:cut]), _load_one(blob[cut:])
+
+        db, edb = compiled(material, build, load)
+        _STATIC.clear()  # one pattern set per process in practice
+        _STATIC[material] = out = (db, edb, keyword_ids, whole_ids)
+        return out
+
+    def _material(self) -> tuple[list[bytes], list[int], frozenset[int], frozenset[int], list[bytes]]:
+        """The main database's expressions and flags, the ids of the keyword and whole-line ones, and the entropy
+        database's expressions."""
         hs = self._hs
         exprs: list[bytes] = []
         flags: list[int] = []
@@ -822,30 +856,7 @@ class LeakScanner:
         if unknown:
             # A detector we cannot prefilter: everything goes to the judge (slow, never wrong).
             add(rb"[^\n]", 0)
-        ent = _entropy_prefilters()
-        material = repr(("leak", exprs, flags, ent)).encode()
-        cached = _STATIC.get(material)
-        if cached is not None:
-            return cached
-
-        def build() -> bytes:
-            db = hs.Database(mode=hs.HS_MODE_BLOCK)
-            db.compile(expressions=exprs, ids=list(range(len(exprs))), elements=len(exprs), flags=flags)
-            edb = hs.Database(mode=hs.HS_MODE_BLOCK)
-            edb.compile(expressions=ent, ids=[0] * len(ent), elements=len(ent), flags=[0] * len(ent))
-            a, b = bytes(hs.dumpb(db)), bytes(hs.dumpb(edb))
-            return len(a).to_bytes(8, "big") + a + b
-
-        def load(blob: bytes) -> tuple[Any, Any]:
-            cut = int.from_bytes(blob[:8], "big") + 8
-            if not 8 < cut < len(blob):
-                raise ValueError("not two databases")
-            return _load_one(blob[8:cut]), _load_one(blob[cut:])
-
-        db, edb = compiled(material, build, load)
-        _STATIC.clear()  # one pattern set per process in practice
-        _STATIC[material] = out = (db, edb, frozenset(keyword_ids), frozenset(whole_ids))
-        return out
+        return exprs, flags, frozenset(keyword_ids), frozenset(whole_ids), _entropy_prefilters()
 
     def scan_block(self, data: bytes, first_line: int) -> list[LineHits]:
         """Judge what the prefilter finds in ``data`` (whole lines, newline-separated; the first is line

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+import contextlib
 import json
 import re
 import sys
@@ -628,6 +629,66 @@ def _load_detect_secrets() -> None:
                 list(get_plugins())
 
 
+class _Settings:
+    """detect-secrets' default settings, entered once however many scanners nest inside (``held``): entering them
+    empties its caches and loads every detector again, 1.5 ms a scanner, and a run over 1,000 small files makes one
+    scanner a file."""
+
+    def __init__(self) -> None:
+        self.lock = threading.Lock()
+        self.depth = 0
+        self.ctx: Any = None
+        self.registered = False
+
+    def enter(self) -> None:
+        with self.lock:
+            if self.depth == 0:
+                _load_detect_secrets()  # lazy: detect-secrets is slow to import
+                from detect_secrets.settings import default_settings
+
+                ctx = default_settings()
+                ctx.__enter__()
+                self.ctx = ctx
+                if not self.registered:
+                    import atexit
+
+                    atexit.register(self.close)
+                    self.registered = True
+            self.depth += 1
+
+    def close(self) -> None:
+        """At exit, the settings a scanner never left (one a run dropped on Ctrl-C) are left before the interpreter
+        tears its modules down, which would otherwise print the generator's error."""
+        with self.lock:
+            ctx, self.ctx, self.depth = self.ctx, None, 0
+        if ctx is not None:
+            with contextlib.suppress(Exception):
+                ctx.__exit__(None, None, None)
+
+    def exit(self, *exc: Any) -> None:
+        with self.lock:
+            if self.depth == 0:
+                return  # left already (``close``)
+            self.depth -= 1
+            if self.depth == 0:
+                ctx, self.ctx = self.ctx, None
+                ctx.__exit__(*(exc or (None, None, None)))
+
+
+_SETTINGS = _Settings()
+
+
+@contextlib.contextmanager
+def held() -> Iterator[None]:
+    """detect-secrets' settings entered for the block: the scanners made inside it (one a file of a run) share
+    them instead of each entering them again."""
+    _SETTINGS.enter()
+    try:
+        yield
+    finally:
+        _SETTINGS.exit()
+
+
 def preload() -> threading.Thread:
     """Start loading detect-secrets' detectors, Hyperscan and the seal's cryptography in a thread of their own (a
     live run does it while the vault starts and the scenario runs, which wait on the network). ``requests`` stays
@@ -692,17 +753,14 @@ class GenericScanner:
         self.vault = fmt is None or fmt.name == "vault"  # keys that are credentials by Vault's API (_VAULT_CREDENTIALS)
 
     def __enter__(self) -> GenericScanner:
-        _load_detect_secrets()  # lazy: detect-secrets is slow to import
-        from detect_secrets.settings import default_settings
-
-        self._ctx = default_settings()
-        self._ctx.__enter__()
+        _SETTINGS.enter()
+        self._ctx = _SETTINGS
         return self
 
     def __exit__(self, *exc: object) -> None:
         ctx, self._ctx = self._ctx, None
         if ctx is not None:
-            ctx.__exit__(*exc)
+            ctx.exit(*exc)
 
     def skips(self, key: str, value: str) -> bool:
         """``skippable`` with this scanner's structural keys and placeholders (a composed key, COMPOSED_KEYS, only

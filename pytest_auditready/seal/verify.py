@@ -20,6 +20,7 @@ concern (empty for the chain itself and for a missing file). Nothing here import
 from __future__ import annotations
 
 import contextlib
+import functools
 import hashlib
 import lzma
 import os
@@ -1072,24 +1073,50 @@ def _archive_name(folder: PathLike) -> str:
     return "an object-store URL carrying a credential" if is_url(text) and credentials_in(text) else text
 
 
+_LISTED: dict[str, tuple[tuple[int, int, int], list[str]]] = {}  # folder -> (its identity and mtime, digests)
+
+
+def _digests_in(folder: Path) -> list[str]:
+    """The names of the digest chains in ``folder``, sorted: listed again only when the folder changed since (its
+    mtime), so that the files of a set of 1,000 in one folder do not list it 1,000 times. A name listed that is gone
+    since is no file (``chains_near`` checks); one added since changed the mtime."""
+    st = os.stat(folder)
+    key, stamp = str(folder), (st.st_dev, st.st_ino, st.st_mtime_ns)
+    seen = _LISTED.get(key)
+    if seen is not None and seen[0] == stamp:
+        return seen[1]
+    names = sorted(nm for nm in os.listdir(folder) if nm.endswith(DIGESTS_SUFFIX) and nm != DIGESTS_SUFFIX)
+    if len(_LISTED) >= 64:
+        _LISTED.clear()
+    _LISTED[key] = (stamp, names)
+    return names
+
+
+@functools.lru_cache(maxsize=16)
+def _set_folders(names: tuple[str, ...]) -> tuple[Path, ...]:
+    """The distinct folders of ``names``, in order: found once for a run's log set, which every file of the set
+    asks about (compared path by path for each file, a set of 1,000 files cost a million stats)."""
+    folders: list[Path] = []
+    for d in dict.fromkeys(os.path.dirname(n) for n in names):
+        parent = Path(d or ".")
+        if not any(same_file(parent, e) for e in folders):
+            folders.append(parent)
+    return tuple(folders)
+
+
 def chains_near(path: Path, log_set: Sequence[PathLike] = ()) -> tuple[list[tuple[Path, Path]],
                                                                         list[tuple[Path, Path]]]:
     """The digest chains beside ``path`` and beside the files named in the run, as (log, digests): first those
     whose log ``path`` is named like (a rotated form of its name, or its name in another folder), then the others."""
-    folders: list[Path] = []
-    for p in [path, *(Path(x) for x in log_set)]:
-        if not any(same_file(p.parent, e) for e in folders):
-            folders.append(p.parent)
+    folders = [path.parent, *(e for e in _set_folders(tuple(map(str, log_set))) if not same_file(path.parent, e))]
     related: list[tuple[Path, Path]] = []
     other: list[tuple[Path, Path]] = []
     for d in folders:
         try:
-            listing = sorted(os.listdir(d))
+            listing = _digests_in(d)
         except OSError:
             continue
         for nm in listing:
-            if not nm.endswith(DIGESTS_SUFFIX) or nm == DIGESTS_SUFFIX:
-                continue
             dpath, log = d / nm, d / nm[: -len(DIGESTS_SUFFIX)]
             if same_file(log, path) or not dpath.is_file():
                 continue
