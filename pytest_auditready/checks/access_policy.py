@@ -232,10 +232,13 @@ def k8s_reach(uri: str, verb: str, created: str = "") -> Reach:
     collection with ``created``, its objectRef.name), else, for a list, watch or deletecollection of a
     collection, every object of it in the namespace (or the cluster), or those a labelSelector or another field
     selector takes, which ones the log does not say."""
-    from urllib.parse import parse_qs
+    from urllib.parse import parse_qs, unquote
 
     path, _, query = uri.partition("?")
-    segs = path.lstrip("/").split("/")
+    # requestURI is the URI as the client sent it; the API server routes on its percent-decoded path, split on "/"
+    # with the slashes at either end trimmed (RequestInfoFactory): /api/v1/namespaces/prod/secrets/d%62 and
+    # .../secrets/db/ read Secret db as .../secrets/db does (red team rt11: such a read was nobody's)
+    segs = unquote(path, errors="replace").strip("/").split("/")
     n = 2 if segs[0] == "api" else 3 if segs[0] == "apis" else 0
     if n and len(segs) > n + 1 and segs[n] == "watch":  # the old watch paths: /api/v1/watch/namespaces/prod/...
         segs = segs[:n] + segs[n + 1 :]
