@@ -306,3 +306,34 @@ def test_a_live_source_keeps_the_servers_own_records_apart_for_the_leak_scan() -
     assert [type(e) for e in batch.entries] == [AuditEntry] and batch.bad_lines == []
     assert [(b.line, b.reason) for b in batch.left_out] == [(1, SERVER_LINE), (2, SERVER_LINE)]
     assert token in batch.left_out[1].raw  # as read: the leak scan reads it
+
+
+def _kubectl(lines: list[bytes]) -> list[bytes]:
+    """``kubectl logs --timestamps``: each line after the time it was read, Go's RFC3339Nano (trailing zeros
+    trimmed), stdout and stderr merged."""
+    out = []
+    for i, ln in enumerate(lines):
+        frac = (b"%09d" % (i * 7919 + 123)).rstrip(b"0")
+        out.append(b"2026-01-05T08:00:%02d.%sZ " % (i % 60, frac) + ln)
+    return out
+
+
+def test_kubectl_timestamps_are_taken_off_and_file_order_is_still_judged(tmp_path: Path) -> None:
+    """A time of more than millisecond precision before each line is no CloudWatch export (whose event times are
+    milliseconds, in no order): file order is judged there. Red team rt11: ``kubectl logs --timestamps`` was read
+    as a CloudWatch export, so a reordered log passed timestamp_accuracy."""
+    lines = (ROOT / "openbao/odd/correct.log").read_bytes().splitlines()
+    merged = [*lines[:5], SERVER_LOG, *BANNERS[0][1:], *lines[5:]]  # the pod's stderr and banner, merged in
+    framed = _write(tmp_path, "kubectl.log", _kubectl(merged))
+    assert _verify(framed) == {}
+    res = verify_file(str(framed), Settings(require_tamper_evidence=False, retention_days=0), CHECKS, CANARIES)
+    said = res.accounting()
+    assert (said["framing"], said["left_out"]) == ("timestamped", 1 + len([b for b in BANNERS[0][1:] if b.strip()]))
+    moved = lines[:]
+    k = next(i for i in range(12, len(lines) - 1)
+             if json.loads(lines[i])["type"] == "request" and json.loads(lines[i + 1])["type"] == "response"
+             and json.loads(lines[i])["request"].get("id") == json.loads(lines[i + 1])["request"].get("id"))
+    moved[k - 8:k - 8] = [moved.pop(k), moved.pop(k)]  # a pair put back eight lines, as a reordering hop would
+    plain = _lines_of(_verify(_write(tmp_path, "plain.log", moved))["timestamp_accuracy"])
+    framed_found = _lines_of(_verify(_write(tmp_path, "moved.log", _kubectl(moved)))["timestamp_accuracy"])
+    assert framed_found == plain and plain

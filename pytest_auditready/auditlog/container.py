@@ -8,8 +8,11 @@ has its entries stored by the platform, one record a line, with the platform's f
   ``max_container_log_line_size``, 16 KiB by default) into ``P`` pieces and a final ``F`` one.
 - **Docker's json-file driver**: ``{"log": "<text>\\n", "stream": "stdout", "time": "..."}``. A line longer than
   16 KiB is split too: every piece but the last lacks the final ``\\n``.
-- **A CloudWatch Logs export** (an export task to S3): ``<RFC 3339 time> <message>``; AWS keeps no time order
-  within an exported file (``ORDERLESS``).
+- **A CloudWatch Logs export** (an export task to S3): ``<RFC 3339 time> <message>``, the time in milliseconds
+  (a CloudWatch event's timestamp is); AWS keeps no time order within an exported file (``ORDERLESS``).
+- **A time before each line** in any other precision (``timestamped``): ``kubectl logs --timestamps`` (Go's
+  RFC3339Nano: up to nine digits, trailing zeros trimmed), a collector's own time. Written as the lines were read,
+  in file order, which is judged.
 - **journald's JSON export** (``journalctl -o json``, or ``-o json-seq``: the same records, each after an RFC 7464
   record separator): the line is ``MESSAGE``. journald splits a standard-output line longer than ``LineMax=`` (48K
   by default) and marks each piece but the last ``_LINE_BREAK=line-max``; and ``journalctl`` writes a field over
@@ -43,12 +46,15 @@ from .syslog import server_log
 
 FRAMINGS = {"cri": "containerd, CRI-O", "docker": "Docker json-file", "journal": "journalctl -o json",
             "cloudwatch": "a CloudWatch Logs export",
+            "timestamped": "a time before each line (kubectl logs --timestamps)",
             "shipper": "a log shipper's or SIEM's JSON record holding the line: Filebeat, Logstash, Vector, "
                        "Fluent Bit, Splunk, Loki, Elasticsearch"}
 # Framings whose files keep no time order: file order proves nothing there (timestamp_accuracy skips it).
 ORDERLESS = {"cloudwatch": "a CloudWatch Logs export keeps no time order within a file (AWS documents it for "
                            "exports to S3), so file order is not checked"}
 _CLOUDWATCH = re.compile(rb"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(?:\.\d{1,9})?Z (?=\{[ \t]*[\"}])")  # then an object
+_TIME_FIRST = re.compile(rb"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(?:\.\d{1,9})?Z ")  # what is taken off, whatever follows
+_MILLISECONDS = re.compile(rb"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z ")  # a CloudWatch event's time
 _CRI = re.compile(rb"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(?:\.\d{1,9})?(?:Z|[+-]\d\d:\d\d) (stdout|stderr) ([A-Z:]+) ")
 CRI_SPLIT = ("the container runtime's partial lines (CRI tag P) were never completed by a final piece (tag F): "
              "the log was cut while the runtime was writing an entry it had split at its line size limit "
@@ -92,7 +98,8 @@ ENTRY_CAP = MAX_LINE_BYTES  # a piece chain longer than a line may be is given b
 
 
 def kind(line: bytes) -> str:
-    """The platform framing ``line`` is in: "cri", "docker", "journal", "cloudwatch", "shipper", or "" for none."""
+    """The platform framing ``line`` is in: "cri", "docker", "journal", "cloudwatch", "timestamped", "shipper", or
+    "" for none."""
     if line[:1] == RS:
         line = line[1:]
     if line[:1] == b"{":
@@ -103,7 +110,10 @@ def kind(line: bytes) -> str:
         return "shipper" if _shipped(line) else ""
     if _CRI.match(line):
         return "cri"
-    return "cloudwatch" if _CLOUDWATCH.match(line) else ""
+    if _CLOUDWATCH.match(line) is None:
+        return ""
+    # CloudWatch keeps milliseconds; a time of another precision (kubectl's RFC3339Nano) is a stream in write order
+    return "cloudwatch" if _MILLISECONDS.match(line) is not None else "timestamped"
 
 
 def _producer(obj: Any) -> bool:
@@ -202,9 +212,15 @@ class Unwrap:
             return self._cri(raw)
         if self.framing == "docker":
             return self._docker(raw)
-        if self.framing == "cloudwatch":
-            m = _CLOUDWATCH.match(raw)
-            return raw[m.end():] if m is not None else raw  # no time before it: the parser says what it is
+        if self.framing in ("cloudwatch", "timestamped"):
+            m = _TIME_FIRST.match(raw)
+            if m is None:
+                return raw  # no time before it: the parser says what it is
+            # both streams of a container (kubectl logs, Docker's awslogs driver): the server's own output is there
+            if self._server_output(raw[m.end():]):
+                self.skipped += 1
+                return b""
+            return raw[m.end():]
         return self._journal(raw)
 
     def _server_output(self, text: bytes) -> bool:

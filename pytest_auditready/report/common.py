@@ -217,7 +217,8 @@ def relative_path(path: str) -> str:
 
 
 _FRAMING = {"cri": "CRI (containerd, CRI-O)", "docker": "Docker json-file", "journal": "journald JSON export",
-            "syslog": "syslog or journalctl headers",
+            "syslog": "syslog or journalctl headers", "cloudwatch": "a CloudWatch Logs export",
+            "timestamped": "a time before each line (kubectl logs --timestamps)",
             "merged": "a command's output (the server's stdout and stderr merged; syslog or journalctl headers where "
                       "present)"}
 
