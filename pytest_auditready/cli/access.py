@@ -307,6 +307,12 @@ class Accesses(Visitor):
         # failed) counts the request as denied, as one whose request entry carried it does
         self.open: dict[str, tuple[OpCount, OpCount, Optional[list[int]]]] = {}
         self._rid = ""  # the request id of the request being counted (``_count``)
+        # Vault requests on matching paths whose request entry was read, until their response entry comes: a
+        # response whose request entry is not in the files (a hop dropped it) is counted from the response, which
+        # proves the vault served it (red team rt11: such a reader was left out, "nobody" with exit 0)
+        self.asked: dict[str, None] = {}
+        self.asked_over = False  # more unanswered than _WRAPS at once: a response not found is not counted
+        self.from_response = 0  # requests counted from their response entry
 
     def block(self, file: str, first_line: int, data: bytes) -> None:
         self.raw.block(file, first_line, data)
@@ -362,16 +368,26 @@ class Accesses(Visitor):
                 if scope is not None:
                     path = batch.secret(i)
                 hit_path = path_matches(regex, path, batch.action[i])  # a listing also without its trailing '/'
+                rid = batch.request_id[i]
                 if t != "request":
                     if t == "response" and (batch.resource[i] == _REWRAP or hit_path):
                         self._wrapped(batch, i, path)
                     if t == "response" and self.open:
-                        self._answered(batch.request_id[i], batch.result[i])
-                    continue
-                if batch.resource[i] == _UNWRAP and self.wraps:
-                    self._unwrap(batch, i)
-                if not hit_path:
-                    continue
+                        self._answered(rid, batch.result[i])
+                    if t != "response" or not hit_path or not rid or self.asked.pop(rid, "") is None \
+                            or self.asked_over:
+                        continue
+                    self.from_response += 1  # its request entry is not in the files: counted from this one
+                else:
+                    if batch.resource[i] == _UNWRAP and self.wraps:
+                        self._unwrap(batch, i)
+                    if not hit_path:
+                        continue
+                    if rid:
+                        if len(self.asked) >= _WRAPS:
+                            self.asked.pop(next(iter(self.asked)))
+                            self.asked_over = True
+                        self.asked[rid] = None
             elif fmt == "k8s":
                 if t not in _K8S_LAST_STAGES and t != "RequestReceived":
                     continue
@@ -408,7 +424,7 @@ class Accesses(Visitor):
                                                              remote_address=batch.source[i])
                 tokens = self._tokens(doc, w) if doc is not None else ()
                 denied = w.refused or result.startswith("error:")
-                self._rid = batch.request_id[i]
+                self._rid = batch.request_id[i] if t == "request" else ""  # (a response: answered already)
                 if batch.resource[i].startswith(_CUBBYHOLE):  # each token has its own: same path, other secrets
                     hit = [f"{p} (the cubbyhole of token {_accessor(w.accessor) or 'unknown'})" for p in hit]
             else:
@@ -611,8 +627,8 @@ def answer(pattern: str, paths: Sequence[str], settings: Any, since: Optional[in
         stats = FileStats()
         read_blocks, parse, whole = reader_for(s, path)
         maybe_twin = hint is None or shared[hint % 2**32] > 1
-        before = copy.deepcopy((acc.who, acc.untimed, acc.received, acc.counted, acc.anon, acc.open, acc.in_period)) \
-            if maybe_twin and seen else None
+        before = copy.deepcopy((acc.who, acc.untimed, acc.received, acc.counted, acc.anon, acc.open, acc.in_period,
+                                acc.asked, acc.from_response)) if maybe_twin and seen else None
         acc.content = hashlib.sha256() if maybe_twin else None
         f = open_log(path)
         try:
@@ -624,7 +640,8 @@ def answer(pattern: str, paths: Sequence[str], settings: Any, since: Optional[in
             digest = acc.content.digest()
             twin = seen.get(digest, "") if stats.lines else ""
             if twin and before is not None:
-                acc.who, acc.untimed, acc.received, acc.counted, acc.anon, acc.open, acc.in_period = before
+                (acc.who, acc.untimed, acc.received, acc.counted, acc.anon, acc.open, acc.in_period, acc.asked,
+                 acc.from_response) = before
             else:
                 seen.setdefault(digest, path)
         files.append(FileRead(path, stats.lines, stats.bytes, counts.entries, counts.bad_lines, s.log_format, twin))
@@ -675,6 +692,8 @@ def as_json(pattern: str, since: Optional[int], until: Optional[int], acc: Acces
         "denied": sum(i.total.denied for i in idents),
         "unnamed": sum(i.total.unnamed for i in idents),
         "untimed_left_out": acc.untimed,
+        # Vault requests counted from their response entry: their request entry is not in the files
+        "counted_from_response": acc.from_response,
         # what the files hold evidence of: the first and last time of any of their entries, and how many entries
         # fall in the period asked about (all of them without --since/--until)
         "covers": {"first": _iso(acc.span[0]) if acc.span else None, "last": _iso(acc.span[1]) if acc.span else None,
@@ -820,8 +839,11 @@ def run(args: argparse.Namespace) -> int:
     if acc.untimed:
         print(f"auditready: {acc.untimed} matching requests have no readable time and were left out by "
               "--since/--until", file=sys.stderr)
+    if acc.from_response:
+        print(f"auditready: {acc.from_response} matching requests are counted from their response entry: their "
+              "request entry is not in the files, so a hop dropped it and the log may lack other entries too; fix: "
+              "see `auditready verify` (completeness) for which entries and where", file=sys.stderr)
     if unreadable:
         print(f"auditready: {unreadable} lines could not be read, so the answer may be incomplete; fix: see "
               "`auditready verify` (required_fields) for which lines and why", file=sys.stderr)
-        return 1
-    return 0
+    return 1 if unreadable or acc.from_response else 0
