@@ -8,13 +8,18 @@ Exit codes: 0 all hold, 1 findings, 2 usage or unreadable input (SPEC.md). Never
 from __future__ import annotations
 
 import argparse
+import contextlib
 import importlib
+import io
 import os
 import sys
-from typing import Callable, NoReturn, Optional, Sequence
+from typing import TYPE_CHECKING, Callable, Iterator, NoReturn, Optional, Sequence, TextIO
 
 from ..errors import AuditReadyError
 from ..text import visible
+
+if TYPE_CHECKING:
+    from _typeshed import ReadableBuffer
 
 # Subcommand modules, in the order `auditready --help` lists them.
 COMMANDS: list[str] = [
@@ -117,6 +122,11 @@ def _complete(parser: argparse.ArgumentParser) -> None:
 
 
 def main(argv: Optional[Sequence[str]] = None) -> int:
+    with _reader_may_leave():
+        return _main(argv)
+
+
+def _main(argv: Optional[Sequence[str]]) -> int:
     parser = build_parser()
     _complete(parser)
     args = parser.parse_args(argv)
@@ -132,13 +142,72 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     except KeyboardInterrupt:
         print("auditready: interrupted", file=sys.stderr)
         return 2
-    except BrokenPipeError:
-        return 1
     except OSError as exc:  # a file or folder the command could not use, past the checks that word it themselves
         where = f" {exc.filename}" if getattr(exc, "filename", None) else ""
         print(f"auditready: cannot use{visible(str(where))}: {visible(exc.strerror or str(exc))}; fix: check that "
               "path and this user's access to it", file=sys.stderr)
         return 2
+
+
+class _Unread(io.FileIO):
+    """The standard output (or error) file descriptor, where a reader that went away (``| head``: EPIPE) is not an
+    error: from then on the descriptor writes to os.devnull (the Python docs' "Note on SIGPIPE"), so the command
+    goes on, writes every report it was asked for and exits with its verdict's code. The interpreter's last flush
+    then finds nothing to complain about ("Exception ignored ... BrokenPipeError")."""
+
+    def write(self, data: ReadableBuffer) -> int:
+        try:
+            return super().write(data)  # None, as FileIO says, where a non-blocking descriptor is full
+        except BrokenPipeError:
+            _to_devnull(self.fileno())
+            return memoryview(data).nbytes  # said to no one: taken as written
+
+
+def _to_devnull(fd: int) -> None:
+    null = os.open(os.devnull, os.O_WRONLY)
+    try:
+        os.dup2(null, fd)
+    finally:
+        os.close(null)
+
+
+def _guarded(stream: Optional[TextIO], fd: int) -> Optional[TextIO]:
+    """A stream like ``stream`` (the interpreter's own standard output or error) over ``_Unread``; None where the
+    stream is not the process's own (pytest's capture, a caller's StringIO): that one is left as it is."""
+    if stream is None:  # the descriptor was closed at start (`auditready verify ... >&-`): nothing is shown
+        return open(os.devnull, "w", encoding="utf-8")  # closed by _reader_may_leave
+    if not isinstance(stream, io.TextIOWrapper) or stream is not (sys.__stdout__ if fd == 1 else sys.__stderr__):
+        return None
+    try:
+        if stream.fileno() != fd:
+            return None
+        stream.flush()
+    except (OSError, ValueError):
+        return None
+    raw = _Unread(fd, "w", closefd=False)
+    return io.TextIOWrapper(io.BufferedWriter(raw), encoding=stream.encoding, errors=stream.errors,
+                            line_buffering=stream.line_buffering, write_through=stream.write_through)
+
+
+@contextlib.contextmanager
+def _reader_may_leave() -> Iterator[None]:
+    """While a command runs, a standard output or error whose reader went away is written to os.devnull instead
+    (``_Unread``): the verdict, its exit code and the report files never depend on who reads the terminal lines.
+    The original streams are put back at the end (for a caller of ``main`` in the same process)."""
+    saved = sys.stdout, sys.stderr
+    out, err = _guarded(sys.stdout, 1), _guarded(sys.stderr, 2)
+    if out is not None:
+        sys.stdout = out
+    if err is not None:
+        sys.stderr = err
+    try:
+        yield
+    finally:
+        sys.stdout, sys.stderr = saved
+        for stream in (out, err):
+            if stream is not None:
+                with contextlib.suppress(OSError, ValueError):
+                    stream.close()  # flushed first; the descriptor itself stays open (closefd=False)
 
 
 def run() -> NoReturn:
@@ -155,9 +224,13 @@ def run() -> NoReturn:
         atexit._run_exitfuncs()
     finally:
         for stream in (sys.stdout, sys.stderr):
+            if stream is None:  # closed before the start (`>&-`)
+                continue
             try:
                 stream.flush()
-            except (OSError, ValueError):  # a closed pipe: nothing more can be said there
+            except BrokenPipeError:  # a reader that went away does not change the verdict
+                pass
+            except (OSError, ValueError):  # a full disk: nothing more can be said there
                 code = code or 1
         os._exit(code)
 

@@ -13,7 +13,7 @@ import datetime
 import os
 import sys
 import time
-from typing import IO, Any, Mapping
+from typing import IO, Any, Mapping, Sequence
 
 from .. import accept
 from ..config import LOG_FORMATS, refuse_clashes
@@ -130,6 +130,49 @@ def inputs_of(settings: Any, logs: Any, config_file: Any = None, start: Any = No
             ("the baseline", accept.default_path(settings, start)), ("the configuration file", config_file)]
 
 
+def refuse_scanned_outputs(settings: Any, json_path: Any, named: Sequence[str], logs: Sequence[str]) -> None:
+    """Refuse, before any log is read, an output that the next scan of a log folder would read as a log: the
+    evidence bundle written into a log folder named as input (or under it), or into a folder that holds a log
+    being verified, and a report (--json, --junit, --sarif) written where a scan of a named log folder reads it.
+    Each run after this one would stop on the tool's own files (exit 2). Paths are compared as the folders they
+    name (links and ``..`` resolved), as ``config.refuse_clashes`` does; object-store URLs and "-" are left out."""
+    from ..engine.files import read_by_scan, scanned_folders
+    from ..engine.objects import is_url
+
+    def key(path: str) -> str:
+        return os.path.normcase(os.path.realpath(path))
+
+    def inside(path: str, folder: str) -> bool:
+        try:
+            return os.path.commonpath([path, folder]) == folder
+        except ValueError:  # another drive (Windows)
+            return False
+
+    def local(path: Any) -> bool:
+        return bool(path) and path != "-" and not is_url(path)
+
+    bundle = "the bundle's files (evidence.json, summary.md, report.html, SHA256SUMS) as logs"
+    wanted = [("--evidence", settings.evidence, bundle, settings.evidence)] if local(settings.evidence) else []
+    for option, path in (("--json", json_path), ("--junit", settings.report), ("--sarif", settings.sarif)):
+        if local(path) and read_by_scan(path):  # a hidden name (.report.json) is never read by a scan
+            wanted.append((option, path, "it as a log", os.path.dirname(os.path.abspath(path))))
+    if not wanted:
+        return
+    folders = [(p, [os.path.normcase(d) for d in scanned_folders(p)]) for p in named if local(p) and os.path.isdir(p)]
+    for option, path, what, where in wanted:
+        for folder, walked in folders:
+            if any(inside(key(where), d) for d in walked):
+                raise ConfigError(f"{option} would be written into the log folder {folder} being verified ({path}), "
+                                  f"and the next scan of that folder would read {what}",
+                                  f"give {option} a path outside {folder}")
+    if local(settings.evidence):
+        for log in logs:
+            if local(log) and inside(key(log), key(settings.evidence)):
+                raise ConfigError(f"--evidence would be written into a folder that holds the audit log {log} being "
+                                  f"verified ({settings.evidence}), and a scan of that folder would read {bundle}",
+                                  "give --evidence a folder that holds no audit log")
+
+
 def load_settings(args: argparse.Namespace, notices: list[str]) -> Any:
     from ..config import discover
 
@@ -188,6 +231,7 @@ def run(args: argparse.Namespace) -> int:
     if settings.evidence:
         check_writable(settings.evidence, "evidence bundle", folder=True)
     paths, secrets = prepare(settings, args.paths)
+    refuse_scanned_outputs(settings, args.json_path, args.paths, paths)
     refuse_clashes(outputs_of(settings, args.json_path), inputs_of(settings, paths, args.config))
     baseline = accept.load(accept.default_path(settings), required=bool(settings.baseline))
     checks = offline_checks(BUILTIN)

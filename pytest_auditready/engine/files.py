@@ -84,7 +84,7 @@ def expand(paths: Sequence[str]) -> list[str]:
             out.extend(rotation_sorted(expand_url(p)))
         elif os.path.isdir(p):
             found = rotation_sorted(os.path.join(d, n) for d, names in _walk(p) for n in names
-                                    if not not_a_log(os.path.join(d, n)) and not chain_name(n))
+                                    if read_by_scan(os.path.join(d, n)))
             if not found:
                 raise AuditReadyError(f"the folder {p} holds no log file", "name the folder that holds the audit logs")
             out.extend(found)
@@ -110,6 +110,21 @@ def expand(paths: Sequence[str]) -> list[str]:
 
     seen: set[str] = set()
     return [p for p in out if not (key(p) in seen or seen.add(key(p)))]  # type: ignore[func-returns-value]
+
+
+def read_by_scan(path: str) -> bool:
+    """Whether a folder scan (``expand`` of a folder that holds ``path``) reads the file at ``path`` as a log: every
+    file but hidden ones, digest chains, keys and CloudTrail digest files (``objects.not_a_log``)."""
+    from ..auditlog.rotation import chain_name
+    from .objects import not_a_log
+
+    return not not_a_log(path) and not chain_name(os.path.basename(path))
+
+
+def scanned_folders(top: str) -> list[str]:
+    """The real paths of the folders a scan of the folder ``top`` walks: ``top`` and every folder under it,
+    linked folders included (``_walk``). A file written in any of them is read by the next scan of ``top``."""
+    return [os.path.realpath(d) for d, _ in _walk(top)]
 
 
 def _walk(top: str) -> Iterator[tuple[str, list[str]]]:
