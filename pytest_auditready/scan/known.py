@@ -21,7 +21,10 @@ character may be written
 - HTML-escaped: a character that is not a letter or digit as ``&amp; &lt; &gt; &quot; &apos;`` or a numeric
   reference (``&#38;``, ``&#x26;``), a letter or digit as a numeric reference (``&#65;``, ``&#x41;``: an encoder
   that writes every character so), its ``&`` itself raw, JSON-escaped or URL-encoded (a SIEM's HTML or XML
-  export, then a JSON hop);
+  export, then a JSON hop). A numeric reference may carry up to eight leading zeros (``&#0065;``, ``&#x0041;``: a
+  fixed-width encoder's) and may lack its ``;`` where an HTML parser still reads it as the same character: when
+  what follows is no digit (no hex digit after ``&#x``) and no ``;``, raw or escaped (``&#65`` then ``8`` is
+  ``&#658``, so not "A8");
 - a non-ASCII character also as replacement characters (U+FFFD, raw or ``\\ufffd``: what Go writes for bytes that
   are not UTF-8, so a value sent in another encoding still matches).
 
@@ -34,6 +37,7 @@ judge would find (see ``prefilters``).
 from __future__ import annotations
 
 import base64
+import bisect
 import hashlib
 import re
 from dataclasses import dataclass
@@ -62,9 +66,20 @@ _BACKSLASHES = r"\\{1,127}"
 _TOKEN = re.compile(_BACKSLASHES + r"u([0-9a-fA-F]{4})|%(?:25){0,2}([0-9a-fA-F]{2})")
 # "%", or "%25" once or twice more: a byte URL-encoded once, twice or three times.
 _PERCENT = "%(?:25){0,2}"
-# An HTML numeric reference of an ASCII letter or digit, as ``_atom`` spells one (decimal, or two hex digits), and
-# the key ``find`` takes from it (see _Needle.keys). Its "&" may be escaped: the key is read from "#" on.
-_ENTITY_TOKEN = re.compile(r"#(?:([0-9]{2,3})|[xX]([0-9a-fA-F]{2}));")
+# Leading zeros an HTML numeric reference may carry (``&#0065;``, ``&#x00000041;``): up to eight, so a letter or
+# digit padded to any fixed width up to 10 digits (a 32-bit number's in decimal; encoders pad to 4 to 8) is read.
+# Bounded, so that a run of zeros costs linear time to search, as a backslash run does.
+_ZEROS = "0{0,8}"
+# What may not follow a numeric reference written without its ";", raw or as an escape the patterns read (``\\u``
+# at any depth, ``%XX`` encoded up to three times): a digit, or a hex letter after "&#x", which an HTML parser
+# reads as more of the number, or a ";", which it reads as the reference's end (``_atom``).
+_DIGIT_OR_END = r"[0-9;]|" + _BACKSLASHES + r"u003[0-9bB]|" + _PERCENT + r"3[0-9bB]"
+_HEX_LETTER = r"[a-fA-F]|" + _BACKSLASHES + r"u00[46][1-6]|" + _PERCENT + r"[46][1-6]"
+# An HTML numeric reference of an ASCII letter or digit, as ``_atom`` spells one (decimal, or two hex digits, after
+# up to eight zeros, with or without its ";"), and the key ``find`` takes from it (see _Needle.keys). Its "&" may be
+# escaped: the key is read from "#" on. A letter's or digit's code has no leading zero (48 to 122, 0x30 to 0x7a), so
+# the zeros and the code part where ``_atom`` parts them.
+_ENTITY_TOKEN = re.compile(r"#(?:" + _ZEROS + r"([1-9][0-9]{1,2})|[xX]" + _ZEROS + r"([1-9a-fA-F][0-9a-fA-F]))")
 # Hex with one separator between bytes (":", "-" or " "), of eight bytes or more (a value is at least eight
 # characters; a MAC address has six): ``find`` reads each such run with its separators taken out, so the hex
 # needles find a value written so. SEPARATED is its superset in raw log bytes (Hyperscan has no back-references):
@@ -81,19 +96,27 @@ _HEX_SEPARATORS = (":", "-", " ")
 _TAIL_SAFE = frozenset(map(chr, range(0x21, 0x7F))) - set("\\%&#;\"")
 # A needle's first TAIL_SKIP characters may belong to an escape token begun before it (``%`` then "2541" of the
 # needle, ``\\`` then "u0041"): the decoded text is only sure to hold the rest, its tail. An HTML reference that
-# decodes is at most 8 digits long: a needle of more (at least _TAIL_SKIP + _TAIL_MIN) cannot lie inside one.
+# decodes is at most 8 digits long and ends in ";": a needle of more (at least _TAIL_SKIP + _TAIL_MIN) cannot lie
+# inside one. A reference without its ";" ends at its last digit, so it may run on into a needle's opening written
+# raw (``&#`` then "123abc...", ``&#\\`` then "u00312345abc..."): it is decoded only where what the log writes from
+# after its "#" to its end (a needle holds no "#": it begins there at the earliest) is at most TAIL_SKIP long.
 _TAIL_SKIP = 6
 _TAIL_MIN = 10
 # Escape tokens, decoded in two passes: JSON (\\uXXXX, its "u" in either case as a caseless pattern reads it, and
 # \\/, at any depth) and URL (%XX, encoded up to three times), then HTML references (whose "&" the first pass may
-# have decoded). A text whose references are longer than these is not decoded (``_decoded`` gives None).
+# have decoded). A text whose numeric references are longer than these, or lack their ";" and are written longer
+# than that, is not decoded (``_decoded`` gives None).
 # A backslash run is read whole from its first backslash (unbounded, unlike _BACKSLASHES: a pattern finds its
 # escape in the last 127 of a longer run, and the decoding must too; from the run's start only, so it stays linear).
 _ESCAPE = re.compile(r"(?<!\\)\\+[uU]([0-9a-fA-F]{4})|(?<!\\)\\+(/)|" + _PERCENT + "([0-9a-fA-F]{2})")
 # The named references of _ENTITY's characters a tail may hold (in either case, as a caseless pattern reads them).
 _NAMED = {name: c for c, name in _ENTITY.items() if c in _TAIL_SAFE}
-_REFERENCE = re.compile(r"&(?:#([0-9]{1,8})|#[xX]([0-9a-fA-F]{1,8})|(" + "|".join(_NAMED) + "));", re.IGNORECASE)
+# A reference: numeric, ended by ";" or by what is no digit of it (as an HTML parser reads one), or named.
+_REFERENCE = re.compile(r"&(?:#([0-9]{1,8})(?:;|(?![0-9]))|#[xX]([0-9a-fA-F]{1,8})(?:;|(?![0-9a-fA-F]))|("
+                        + "|".join(_NAMED) + ");)", re.IGNORECASE)
 _LONG_REFERENCE = re.compile(r"&#(?:[0-9]{9}|[xX][0-9a-fA-F]{9})")
+# A numeric reference without its ";" (followed by no digit, no hex digit after "&#x", and no ";").
+_BARE_REFERENCE = re.compile(r"&#(?:[0-9]{1,8}(?![0-9;])|[xX][0-9a-fA-F]{1,8}(?![0-9a-fA-F;]))")
 
 
 def _escape_char(m: re.Match[str]) -> str:
@@ -111,14 +134,39 @@ def _reference_char(m: re.Match[str]) -> str:
 
 def _decoded(text: str) -> Optional[str]:
     """``text`` with every escape token a needle's pattern reads as one character (of ``_TAIL_SAFE``) written as
-    that character, so a spelling of a needle holds its tail; None when a reference is too long to decode."""
+    that character, so a spelling of a needle holds its tail; None when a numeric reference is too long to decode,
+    or lacks its ";" and could take more than a needle's opening (see _TAIL_SKIP)."""
+    # the first pass's tokens: where each one's character is in its output, and where the token is in ``text``
+    at: list[int] = []
+    spans: list[tuple[int, int]] = []
+    taken = [0]  # characters the tokens so far took out
+
+    def escape(m: re.Match[str]) -> str:
+        at.append(m.start() - taken[0])
+        spans.append(m.span())
+        taken[0] += m.end() - m.start() - 1
+        return _escape_char(m)
+
     if "\\" in text or "%" in text:
-        text = _ESCAPE.sub(_escape_char, text)
+        text = _ESCAPE.sub(escape, text)
     if "&" in text:
         if _LONG_REFERENCE.search(text) is not None:
             return None
+        for m in _BARE_REFERENCE.finditer(text):
+            if _written(at, spans, m.end() - 1)[1] - _written(at, spans, m.start() + 1)[0] - 1 > _TAIL_SKIP + 2:
+                return None
         text = _REFERENCE.sub(_reference_char, text)
     return text
+
+
+def _written(at: list[int], spans: list[tuple[int, int]], i: int) -> tuple[int, int]:
+    """Where the character at ``i`` of the first decoding pass's output is written in its input: its token's span
+    (``at``: where each token's character is in the output, ``spans``: where the token is), or its own."""
+    k = bisect.bisect_right(at, i) - 1
+    if k >= 0 and at[k] == i:
+        return spans[k]
+    j = i if k < 0 else spans[k][1] + i - at[k] - 1
+    return j, j + 1
 
 
 def _joined_hex(m: re.Match[str]) -> str:
@@ -177,12 +225,12 @@ def _atom(c: str, raw: Callable[[str], str], replaced: str) -> str:
     if not c.isascii():
         alts += [replaced, r"(?:" + _BACKSLASHES + r"u[fF]{3}[dD])+"]
     amp = r"(?:&|" + _BACKSLASHES + r"u0026|%26)"
-    if not _plain(c):
-        alts.append(amp + r"#(?:0*" + str(ord(c)) + r"|[xX]0*" + _hex(ord(c), 1) + ");")
-        if c in _ENTITY:
-            alts.append(amp + _ENTITY[c] + ";")
-    else:  # no zero padding: what the prefilter's literals (``KnownValues.prefilters``) hold
-        alts.append(amp + r"#(?:" + str(ord(c)) + r"|[xX]" + _hex(ord(c), 2) + ");")
+    # a numeric reference, zero padded or not, ended by ";" or by what an HTML parser reads as no part of it (the
+    # prefilter's literals hold every such reference of a letter or digit: ``KnownValues.prefilters``)
+    alts.append(amp + r"#(?:" + _ZEROS + str(ord(c)) + r"|[xX]" + _ZEROS + _hex(ord(c), 1) + r"(?!" + _HEX_LETTER
+                + r"))(?:;|(?!" + _DIGIT_OR_END + r"))")
+    if c in _ENTITY:
+        alts.append(amp + _ENTITY[c] + ";")
     return "(?:" + "|".join(alts) + ")"
 
 
@@ -297,8 +345,8 @@ class _Needle:
             parts.append("url-encoded")
         if spelled.count("\\") > self.text.count("\\"):
             parts.append("json-escaped")
-        if spelled.count("&") > self.text.count("&") or spelled.count(";") > self.text.count(";"):
-            parts.append("html-escaped")
+        if any(spelled.count(h) > self.text.count(h) for h in "&;#"):  # "#": a reference with no ";" whose "&"
+            parts.append("html-escaped")  # is written \u0026 or %26
         if not parts:
             return self.encoding  # only replacement characters differ: still the value as written
         return "+".join(parts if self.encoding == "raw" else [self.encoding, *parts])
@@ -400,8 +448,13 @@ class KnownValues:
         plain = sorted(frozenset().union(*(n.keys for n in self._needles)))  # every letter and digit an escape writes
         for escape in ("\\u00", "%", "%25", "%2525"):  # \u0041, %41, %2541, %252541 (caseless: %4a, \U004A)
             exprs.extend((f"{escape}{b:02x}".encode("ascii"), True) for b in plain)
-        for b in plain:  # &#65; &#x41; (caseless: &#X41;): from "#", whatever wrote the "&"
-            exprs += [(f"#{b};".encode("ascii"), False), (f"#x{b:02x};".encode("ascii"), True)]
+        # &#65; &#x41; (caseless: &#X41;), from "#" whatever wrote the "&", with or without the ";" (the literal
+        # ends with the code); a zero before the code: &#065, &#x041; more zeros (up to eight): "#00", "#x00"
+        for b in plain:
+            exprs += [(f"#{b}".encode("ascii"), False), (f"#0{b}".encode("ascii"), False),
+                      (f"#x{b:02x}".encode("ascii"), True), (f"#x0{b:02x}".encode("ascii"), True)]
+        if plain:
+            exprs += [(b"#00", False), (b"#x00", True)]
         return exprs
 
     def unanchored(self) -> Optional[re.Pattern[bytes]]:
