@@ -153,7 +153,7 @@ def _decoded(text: str) -> Optional[str]:
         if _LONG_REFERENCE.search(text) is not None:
             return None
         for m in _BARE_REFERENCE.finditer(text):
-            if _written(at, spans, m.end() - 1)[1] - _written(at, spans, m.start() + 1)[0] - 1 > _TAIL_SKIP + 2:
+            if _written(at, spans, m.end() - 1)[1] - _written(at, spans, m.start() + 1)[0] - 1 > _TAIL_SKIP:
                 return None
         text = _REFERENCE.sub(_reference_char, text)
     return text
