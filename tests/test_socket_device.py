@@ -103,7 +103,9 @@ def test_vault_config_socket_stanza_is_received_and_file_devices_still_written(p
             c.close()
         batch = LogBatch()
         deadline = time.monotonic() + 5
-        while time.monotonic() < deadline and not any(e.request_id == reply.request_id for e in batch.entries):
+        # until both entries came: the response entry may reach the socket in a later poll than the request's
+        while time.monotonic() < deadline and sorted(e.type for e in batch.entries
+                                                     if e.request_id == reply.request_id) != ["request", "response"]:
             source.poll(batch)
             time.sleep(0.02)
         assert [e.type for e in batch.entries if e.request_id == reply.request_id] == ["request", "response"]
