@@ -31,6 +31,7 @@ from hypothesis import strategies as st
 
 from pytest_auditready.scan.hyperscan import LeakScanner
 from pytest_auditready.scan.known import KnownValues
+from tests.test_blind_encodings import _lines  # the lines findings name
 
 CANARY = "Zq8rT2vLx9Pz-canary"
 CORRECT = Path(__file__).resolve().parent.parent / "fixtures" / "openbao" / "odd" / "correct.log"
@@ -114,18 +115,6 @@ def _verify(tmp_path: Path, files: dict[str, str], pure: bool) -> dict[str, list
             out[name].append(line[4:])
             assert CANARY not in line  # a finding never prints the value
     assert seen == set(files), proc.stdout[-3000:]  # no_secret_leak ran on every file
-    return out
-
-
-def _lines(msgs: list[str]) -> set[int]:
-    out: set[int] = set()
-    for msg in msgs:
-        m = re.match(r"\[[^\]:]+:(\d+)", msg)
-        if m:
-            out.add(int(m.group(1)))
-        also = re.search(r"also on lines? ([\d, ]+)", msg)
-        if also:
-            out.update(int(n) for n in re.findall(r"\d+", also.group(1)))
     return out
 
 
