@@ -76,13 +76,16 @@ def _verify(tmp_path: Path, files: dict[str, str], pure: bool, canaries: tuple[s
     assert proc.returncode in (0, 1), proc.stderr[-2000:]
     out: dict[str, dict] = {name: {c: [] for c in CHECKS} for name in files}
     check = name = ""
+    seen: set[tuple[str, str]] = set()
     for line in proc.stdout.splitlines():
         m = re.match(r"(PASS|FAIL|SKIP) (\S+) (\S+)", line)
         if m:
             check, name = m.group(2), Path(m.group(3)).name
+            seen.add((name, check))
             continue
         if line.startswith("  - ") and check in CHECKS and name in out:
             out[name][check].append(line[4:])
+    assert {(n, c) for n in files for c in CHECKS} <= seen, proc.stdout[-3000:]  # each check ran on every file
     for findings in out.values():  # nothing printed may hold a planted value
         for msgs in findings.values():
             for msg in msgs:
