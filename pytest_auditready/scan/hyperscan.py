@@ -666,8 +666,9 @@ class LineHits:
 # The static databases (everything but the known values), compiled once per process or loaded from the user's
 # cache: (main db, entropy db, keyword expression ids, whole-line expression ids).
 _STATIC: dict[bytes, tuple[Any, Any, frozenset[int], frozenset[int]]] = {}
-# LeakScanner's expressions (``_material``), by whether the C extension is missing: made once a process.
-_MATERIAL: dict[bool, tuple[list[bytes], list[int], frozenset[int], frozenset[int], list[bytes]]] = {}
+# LeakScanner's expressions (``_material``) with the key they are compiled and cached by, by whether the C extension
+# is missing: made once a process.
+_MATERIAL: dict[bool, tuple[bytes, list[bytes], list[int], frozenset[int], frozenset[int], list[bytes]]] = {}
 # The known values' small database, by needle set: compiled per run in a child, never cached on disk (its patterns
 # spell secrets).
 _KNOWN: dict[tuple[str, ...], Any] = {}
@@ -789,9 +790,10 @@ class LeakScanner:
     def _static(self) -> tuple[Any, Any, frozenset[int], frozenset[int]]:
         made = _MATERIAL.get(self._native is None)
         if made is None:  # the same in every scanner of the process: made once (a set of 1,000 files made it 1,000
-            made = _MATERIAL[self._native is None] = self._material()  # times, a millisecond each)
-        exprs, flags, keyword_ids, whole_ids, ent = made
-        material = repr(("leak", exprs, flags, ent)).encode()
+            exprs, flags, keyword_ids, whole_ids, ent = self._material()  # times, a millisecond each)
+            made = _MATERIAL[self._native is None] = (repr(("leak", exprs, flags, ent)).encode(), exprs, flags,
+                                                      keyword_ids, whole_ids, ent)
+        material, exprs, flags, keyword_ids, whole_ids, ent = made
         cached = _STATIC.get(material)
         if cached is not None:
             return cached
