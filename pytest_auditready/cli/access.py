@@ -310,7 +310,7 @@ class Accesses(Visitor):
         # Vault requests on matching paths whose request entry was read, until their response entry comes: a
         # response whose request entry is not in the files (a hop dropped it) is counted from the response, which
         # proves the vault served it (red team rt11: such a reader was left out, "nobody" with exit 0)
-        self.asked: dict[str, None] = {}
+        self.asked: dict[str, bool] = {}
         self.asked_over = False  # more unanswered than _WRAPS at once: a response not found is not counted
         self.from_response = 0  # requests counted from their response entry
 
@@ -374,9 +374,10 @@ class Accesses(Visitor):
                         self._wrapped(batch, i, path)
                     if t == "response" and self.open:
                         self._answered(rid, batch.result[i])
-                    if t != "response" or not hit_path or not rid or self.asked.pop(rid, "") is None \
-                            or self.asked_over:
+                    if t != "response" or not hit_path or not rid:
                         continue
+                    if self.asked.pop(rid, False) or self.asked_over:
+                        continue  # its request entry was read (or, past _WRAPS unanswered, may have been)
                     self.from_response += 1  # its request entry is not in the files: counted from this one
                 else:
                     if batch.resource[i] == _UNWRAP and self.wraps:
@@ -387,7 +388,7 @@ class Accesses(Visitor):
                         if len(self.asked) >= _WRAPS:
                             self.asked.pop(next(iter(self.asked)))
                             self.asked_over = True
-                        self.asked[rid] = None
+                        self.asked[rid] = True
             elif fmt == "k8s":
                 if t not in _K8S_LAST_STAGES and t != "RequestReceived":
                     continue
