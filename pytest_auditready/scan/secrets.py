@@ -33,7 +33,13 @@ if TYPE_CHECKING:
 VAULT_TOKEN_RE = tokens.RULES[0].pattern
 _UUID_RE = re.compile(r"[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}\Z")
 _TIME_RE = re.compile(r"\d{4}-\d{2}-\d{2}[T ]\d{2}:\d{2}:\d{2}(\.\d+)?(Z|[+-]\d{2}:?\d{2})?\Z")
-# Keys of the Vault/OpenBao audit format whose values the vault itself computes: never a user's secret.
+# Keys of the Vault/OpenBao audit format whose values the vault itself computes or composes: ids, addresses, names
+# and times. Judged only by the detectors of a secret's own format (a Vault token, a GitHub token, a JWT...), never
+# by their randomness or their key's name: a client id is a random hash, and a run id in a name reads as
+# high-entropy base64 about one run in ten. What a
+# caller sends can still reach them: `bao token create -display-name=<a token>` is logged as display_name
+# "token-<the token>" in clear, a mount may be enabled at a path that holds a token, and a proxy may put whatever
+# a client sent as X-Forwarded-For into the remote address.
 STRUCTURAL_KEYS = frozenset(
     {
         "time",
@@ -50,16 +56,9 @@ STRUCTURAL_KEYS = frozenset(
         "client_id",
         "remote_address",
         "namespace_id",
-        # The identity label the vault composes ("token-" + the display name given at creation): a required audit
-        # field, not a credential. With a random run id in it, it reads as high-entropy base64 about one run in
-        # ten (entropy 4.5 for the unprivileged identity's name).
         "display_name",
     }
 )
-# Structural keys whose value the vault composes from what a caller sent: judged only by the detectors of a
-# secret's own format (never by entropy or by the name of the key). `bao token create -display-name=<a token>` is
-# logged as display_name "token-<the token>", in clear.
-COMPOSED_KEYS = frozenset({"display_name"})
 # Keys whose values are request paths: judged per segment (see GenericScanner.scan_value). request_uri: the HTTP
 # request's target newer Vault logs beside the path (audit/types.go), "/v1/" + namespace + path + query string.
 PATH_KEYS = frozenset({"path", "mount_point", "creation_path", "request_uri"})
@@ -745,7 +744,8 @@ class GenericScanner:
         self._cache: dict[tuple[str, str], tuple[GenericHit, ...]] = {}
         self._ctx: Any = None
         extra = frozenset(structural) | (fmt.structural_keys if fmt is not None else frozenset())
-        self.structural = STRUCTURAL_KEYS | extra  # keys whose values are never judged
+        self.structural = STRUCTURAL_KEYS | extra  # keys whose values are not judged (the vault's own: see below)
+        self.own = STRUCTURAL_KEYS - extra  # judged only by the detectors of a secret's own format
         self.placeholders = fmt.placeholders if fmt is not None else frozenset()
         self.path_keys = fmt.path_keys if fmt is not None else PATH_KEYS
         # keys whose values the format writes as identifiers by design (LogFormat.name_keys): never judged
@@ -763,12 +763,12 @@ class GenericScanner:
             ctx.exit(*exc)
 
     def skips(self, key: str, value: str) -> bool:
-        """``skippable`` with this scanner's structural keys and placeholders (a composed key, COMPOSED_KEYS, only
-        for the detectors that judge a value by its randomness or its key: see ``scan_value``); never a credential
-        by Vault's API in clear."""
+        """``skippable`` with this scanner's structural keys and placeholders (a key of the vault's own,
+        STRUCTURAL_KEYS, only for the detectors that judge a value by its randomness or its key: see
+        ``scan_value``); never a credential by Vault's API in clear."""
         if self._vault_credential(key, value):
             return False
-        structural = self.structural - COMPOSED_KEYS if key in COMPOSED_KEYS else self.structural
+        structural = self.structural - self.own if key in self.own else self.structural
         return skippable(key, value, structural, self.placeholders)
 
     def _vault_credential(self, key: str, value: str) -> Optional[str]:
@@ -819,10 +819,10 @@ class GenericScanner:
         if (not found and _names_a_token(key) and key not in self.path_keys and tokens.credential(key, value)
                 and not any(c.isspace() for c in value)):
             found[_KEYWORD_KIND] = GenericHit(_KEYWORD_KIND, key, fingerprint(value))
-        if key in COMPOSED_KEYS or (self.names is not None and self.names.search(key) is not None):
-            # a key the format names identifiers by (LogFormat.name_keys), or whose value the vault composes from
-            # what a caller sent (COMPOSED_KEYS): random ids and generated names trip the entropy and keyword
-            # detectors, and a short prefix (_PREFIX_ONLY), so only the detectors of a secret's own format judge it
+        if key in self.own or (self.names is not None and self.names.search(key) is not None):
+            # a key the format names identifiers by (LogFormat.name_keys), or whose value the vault computes or
+            # composes (STRUCTURAL_KEYS): random ids and generated names trip the entropy and keyword detectors, and
+            # a short prefix (_PREFIX_ONLY), so only the detectors of a secret's own format judge it
             for kind in NOT_BY_NAME:
                 found.pop(kind, None)
             for kind, longer in _PREFIX_ONLY.items():
