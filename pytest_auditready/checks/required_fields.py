@@ -77,6 +77,15 @@ _HELP_FIX = ("; a help request (operation 'help': `vault path-help`, `?help=1`) 
              "a known bug (hashicorp/vault#32026, Vault 1.20 and later until it is fixed; OpenBao before the fix of "
              "openbao/openbao#3439): upgrade to a release with the fix, and until then pair such entries by path, "
              "operation, identity and time")
+# Vault and OpenBao write in request.remote_address the host part of the connection's address, or of the
+# X-Forwarded-For address the listener was told to take from a trusted proxy (x_forwarded_for_authorized_addrs): an
+# IP address either way. Anything else (a host name, a word) names no source: a hop rewrote it, or the listener
+# took a header a client wrote.
+_ADDRESS_FIX = ("find the hop that rewrites request.remote_address and keep the vault's value; behind a proxy, list "
+                "only that proxy in the listener's x_forwarded_for_authorized_addrs and have it send the address "
+                "its connection came from")
+_ADDRESS_WHAT = "a source that is an IP address"
+_ADDRESSES_KEPT = 4096  # source values already judged (a log has few)
 _SHOW = 20
 _VAULT_TYPES = frozenset({"request", "response"})  # every entry a Vault/OpenBao audit device writes is one of them
 # Vault and OpenBao write the policy decision in auth.policy_results; a request it refused ("allowed": false) fails
@@ -273,6 +282,9 @@ class Fields(Visitor):
         self.refusals = self.every_entry and self.format == "vault" and "result" in self.wanted
         self.held: Optional[tuple[str, int, bytes]] = None  # the block whose entries come next
         self.raw = RawLines()  # the lines of the block being read (``_decided``)
+        # Vault/OpenBao, offline: each entry's source must be an IP address (``_address``)
+        self.addresses = self.every_entry and self.format == "vault" and "source" in self.wanted
+        self.judged_addresses: dict[str, bool] = {}
         self._batch: Optional[Entries] = None  # the batch being judged (``_decided``)
 
     def bad_line(self, bad: BadLine) -> None:
@@ -357,7 +369,8 @@ class Fields(Visitor):
         if self.refusals:
             self._refused(batch)
         if not self.every_entry or (self.all_fields and _all_complete(batch) and (
-                self.format != "vault" or batch.type.count("request") + batch.type.count("response") == len(batch))):
+                self.format != "vault" or batch.type.count("request") + batch.type.count("response") == len(batch))
+                and (not self.addresses or all(map(self._address, set(batch.source))))):
             return
         self._batch = batch
         try:
@@ -412,6 +425,14 @@ class Fields(Visitor):
                               "it, and completeness cannot pair it.", _TYPE_FIX, where=rec.where,
                               request_id=rec.request_id), "the entry type (request or response)")
             return
+        if self.addresses and rec.source and not self._address(rec.source):
+            kind = f"{rec.type} entry" if rec.type else "entry"
+            self._add(Finding(ID, "", f"The {kind} names {rec.source[:60]!r} as its source address "
+                              "(request.remote_address), which is no IP address: Vault and OpenBao write the "
+                              "address the request came from there, so a hop rewrote it or the listener took an "
+                              "X-Forwarded-For header a client wrote, and the entry does not show where the "
+                              "request came from.", _ADDRESS_FIX, where=rec.where, request_id=rec.request_id),
+                      _ADDRESS_WHAT)
         if self.all_fields and _complete(rec):
             return
         lacking = missing(rec, self.wanted, None)
@@ -441,6 +462,15 @@ class Fields(Visitor):
             _HELP_FIX if self.format == "vault" and "request_id" in lacking and rec.action == "help" else "")
         self._add(Finding(ID, "", f"The {kind} lacks {what}.", fix, where=rec.where, request_id=rec.request_id),
                   what)
+
+    def _address(self, source: str) -> bool:
+        """Whether ``source`` (a Vault/OpenBao request.remote_address) is an IP address, or not written at all."""
+        ok = self.judged_addresses.get(source)
+        if ok is None:
+            if len(self.judged_addresses) >= _ADDRESSES_KEPT:
+                self.judged_addresses.clear()
+            ok = self.judged_addresses[source] = not source or _is_address(source)
+        return ok
 
     def _add(self, finding: Finding, what: str) -> None:
         """One entry's finding, under the limit of what is shown (beyond it, counted by ``what``)."""
@@ -499,6 +529,16 @@ def run(ctx: CheckContext) -> Iterator[Union[Finding, Skip]]:
                 yield Finding(ID, a.name, f"The {e.type} entry for {a.name} lacks {what}.", _FIX,
                               where=e.where, request_id=e.request_id or a.request_id)
     yield from _stand_in_source(ctx)
+
+
+def _is_address(text: str) -> bool:
+    import ipaddress
+
+    try:
+        ipaddress.ip_address(text)
+    except ValueError:
+        return False
+    return True
 
 
 def _ip(text: str) -> str:
