@@ -92,7 +92,7 @@ def _pod(args: list[str], n: int = 0) -> dict[str, Any]:
 def test_a_credential_after_its_flag_in_a_command_line_is_found(scanner, args):  # noqa: F811
     hits = scanner.scan_block(_entry(json.dumps(_pod(args))).encode(), 1)
     assert [h.line for h in hits] == [1], args
-    assert "Secret Keyword" in {g.kind for g in hits[0].generic}
+    assert "Command-line Credential" in {g.kind for g in hits[0].generic}
 
 
 @pytest.mark.parametrize("args", ARGS_CLEAN)

@@ -8,7 +8,7 @@ from ..auditlog.formats import format_of
 from ..auditlog.lines import long_fix, unscanned
 from ..auditlog.model import BadLine, Entries, Record
 from ..scan.hyperscan import LeakScanner
-from ..scan.secrets import HEADER_CREDENTIAL
+from ..scan.secrets import COMMAND_LINE, HEADER_CREDENTIAL
 from .base import Check, CheckContext, Finding, Skip, Visitor, feed
 
 ID = "no_secret_leak"
@@ -23,6 +23,11 @@ _SERVER_LOG_FIX = (
     "rotate the exposed value, then find what wrote it into the vault's own server log (the lines its framing "
     "left out as no audit entry: a plugin's or a storage backend's error message, log_level trace or debug) and "
     "stop it there; keep the server log out of the audit trail's file if it need not be there"
+)
+_COMMAND_FIX = (
+    "rotate the credential, then give it to the command from a file or an environment variable (a Kubernetes "
+    "Secret mounted, or referenced with secretKeyRef) instead of as an argument: the audit log records a "
+    "container's command and args and an exec request's command as they are"
 )
 _HEADER_FIX = (
     "rotate the credential, and log that header HMAC'd (sys/config/auditing/request-headers/<name> with hmac=true) "
@@ -122,6 +127,9 @@ class Leaks(Visitor):
                 if server_log:
                     msg = f"{what[0].upper()}{what[1:]} holds what looks like a {g.kind} (sha256 {g.fingerprint})."
                     fix = _SERVER_LOG_FIX
+                elif g.kind == COMMAND_LINE:
+                    msg = f"A command line in the log passes a credential as {g.key!r} (sha256 {g.fingerprint})."
+                    fix = _COMMAND_FIX
                 elif g.kind in self.defined:
                     msg = f"The value under key {g.key!r} is {g.kind} (sha256 {g.fingerprint})."
                     fix = _HEADER_FIX if g.kind == HEADER_CREDENTIAL else self.known_fix

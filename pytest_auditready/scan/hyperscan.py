@@ -24,7 +24,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Callable, Iterable, Mapping, Optional
 
 from ..auditlog.model import HMAC_RE
-from . import tokens
+from . import argv, tokens
 from .known import ASCII_ESCAPE, SEPARATED, WRAPPED, KnownValues, fingerprint
 from .secrets import (
     CACHE_MAX,
@@ -552,6 +552,11 @@ _WHOLE_LINE_PREFILTERS = (
     # word characters, on every Vault line, cost a tenth of this database's time)
     r"token(?:\\+\"|%22)\s*(?::|%3A)",
     _TOKEN_NAME_VALUE,
+    # a command line that names a tool whose own flags take a credential (scan.argv: "mysql","-pX" in a list,
+    # "sh -c 'redis-cli -a X'", "command=curl&command=-u"), and an exec request's URI (its command parameters are
+    # one): record_values reads them as command lines
+    r"(?:^|[^\w.-])" + argv.TOOL_WORD + r"(?:[\"&+\s]|\\[tn\"]|\\u0026|%20)",
+    r"/exec[^\"?\s]*\?",
 )
 # A JSON pair whose key names a token and whose value is not an HMAC digest ("API_TOKEN":"...", "authToken":"..."):
 # the judge takes such a value as a credential however short (scan.secrets._names_a_token). Vault's and OpenBao's

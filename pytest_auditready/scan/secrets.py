@@ -22,7 +22,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Iterable, Iterator, Mapping, Optional
 
 from ..auditlog.model import HMAC_RE
-from . import tokens
+from . import argv, tokens
 from .deferred import deferred_requests
 from .known import MIN_LEN, fingerprint
 
@@ -187,6 +187,7 @@ def correlation_id(key: str, value: str) -> bool:
 CREDENTIAL_HEADERS = frozenset({"authorization", "proxy-authorization", "x-vault-token", "x-api-key", "x-auth-token",
                                 "x-amz-security-token"})
 HEADER_CREDENTIAL = "a credential in a request header logged in clear"
+COMMAND_LINE = "Command-line Credential"  # a credential a logged command line passes as an argument (scan.argv)
 _SESSION_COOKIE_RE = re.compile(r"(?i)sess|sid|auth|token|jwt|oauth|saml|login|remember")
 _AUTH_SCHEME_RE = re.compile(r"[A-Za-z][A-Za-z0-9!#$%&'*+.^_`|~-]*[ \t]+(?=\S)")
 # The IANA HTTP Authentication Scheme Registry's names (and AWS's): one alone carries no credentials.
@@ -475,11 +476,6 @@ def _quoted_objects(text: str) -> list[dict[str, Any]]:
     return found
 
 
-# A command-line flag that names a credential ("--password", "--api-key", "-token"): record_values takes the list
-# item after it as a credential.
-_CREDENTIAL_FLAG = re.compile(r"(?i)--?[A-Za-z0-9_.-]*" + tokens.CREDENTIAL_KEY)
-
-
 def record_values(data: Any, fmt: Optional[LogFormat] = None
                   ) -> tuple[list[tuple[str, str]], list[tuple[str, str, str]]]:
     """What a parsed log record holds, for the judges: the (key, value) pairs to judge, and the (kind, key, value)
@@ -518,6 +514,15 @@ def record_values(data: Any, fmt: Optional[LogFormat] = None
                     stack.append((key, inner, depth + 1))
             if (key, v) not in by_design and (key, v) not in found:
                 pairs.append((key, v))
+            if len(v) >= MIN_LEN and (" " in v or "command=" in v):  # a command line: an exec request's, a shell's
+                words = argv.exec_command(v) if "command=" in v else None
+                generic = words is not None
+                if words is None and " " in v:
+                    words = argv.shell_words(v)
+                for flag, credential in argv.in_command(words or (), generic):
+                    if (flag, credential) not in found:
+                        secrets.append((COMMAND_LINE, flag, credential))
+                        found.add((flag, credential))
         elif isinstance(v, Mapping):
             kind = v.get("kind")
             if isinstance(kind, str) and kind in secret_objects:
@@ -541,14 +546,13 @@ def record_values(data: Any, fmt: Optional[LogFormat] = None
         elif isinstance(v, list):
             for vv in v:
                 stack.append((key, vv, depth))
-            # a command line's flag that names a credential and its value as two items (a container's args:
-            # "--db-password", "..."): the value is a credential by where it stands (scan.tokens.credential)
-            for flag, value in zip(v, v[1:]):
-                if (isinstance(flag, str) and isinstance(value, str) and _CREDENTIAL_FLAG.fullmatch(flag) is not None
-                        and not value.startswith("-") and tokens.credential(flag.lstrip("-"), value)
-                        and (key, value) not in found):  # (a flag after it: the flag took no value)
-                    secrets.append((_KEYWORD_KIND, flag.lstrip("-"), value))
-                    found.add((key, value))
+            # a command line as a list (a container's command and args: "--db-password", "..."; "mysql", "-pX"): a
+            # value is a credential by where it stands (scan.argv)
+            if len(v) > 1 and all(isinstance(a, str) for a in v):
+                for flag, value in argv.credentials(v):
+                    if (key, value) not in found:
+                        secrets.append((COMMAND_LINE, flag, value))
+                        found.add((key, value))
     return pairs, secrets
 
 
