@@ -103,6 +103,12 @@ def test_crlf_editor_files_and_a_single_file_are_read(tmp_path: Path) -> None:
 @pytest.mark.parametrize(("written", "as_openbao"), [
     ('file_path = "/dev/null"', "discard"), ('file_path = "STDOUT"', "stdout"), ('path = "Discard"', "discard"),
     ('file_path = "/dev/stdout"', "stdout"), ('file_path = "/dev/stderr"', "stdout"),
+    # other spellings of the same kernel files, and other devices that keep nothing (red team report rt12, F01)
+    ('file_path = "/dev//null"', "discard"), ('file_path = "/dev/./null"', "discard"),
+    ('file_path = "/var/../dev/null"', "discard"), ('file_path = "/dev/zero"', "discard"),
+    ('file_path = "/dev/urandom"', "discard"), ('file_path = "/proc/thread-self/fd/1"', "stdout"),
+    ('file_path = "/proc/1/fd/2"', "stdout"), ('file_path = "/dev/fd/1/"', "stdout"),
+    ('file_path = "/dev/pts/0"', "stdout"),
 ])
 def test_a_device_that_keeps_nothing_is_known_in_every_spelling(tmp_path: Path, written: str, as_openbao: str) -> None:
     (tmp_path / "server.hcl").write_text('audit "file" "main" {\n  options {\n    file_path = "/var/log/a.log"\n'
@@ -113,6 +119,18 @@ def test_a_device_that_keeps_nothing_is_known_in_every_spelling(tmp_path: Path, 
     text, paths = audit_hcl(cfg, tmp_path / "work")
     assert set(paths) == {"main"}  # the sink is not moved into a file the drill could break
     assert f'"file_path" = "{as_openbao}"' in text and '"path"' not in text
+
+
+@pytest.mark.parametrize("path", ["/var/log/vault/audit.log", "/dev/shm/vault/audit.log", "audit.log",
+                                  "/srv/dev/null", " discard"])
+def test_a_file_anyone_can_read_is_moved_into_the_runs_folder(tmp_path: Path, path: str) -> None:
+    """A real file, even a volatile one (/dev/shm), a relative one, or one whose name only looks like a device's,
+    is the device the run reads (OpenBao reads the keywords only as they are, in any case)."""
+    (tmp_path / "server.hcl").write_text(f'audit "file" "main" {{\n  options {{\n    file_path = "{path}"\n'
+                                         "  }\n}\n")
+    cfg = load_vault_config(tmp_path)
+    assert cfg.audits[0].records and choose_device(cfg, None).name == "main"
+    assert set(audit_hcl(cfg, tmp_path / "work")[1]) == {"main"}
 
 
 def test_the_older_path_option_is_moved_like_file_path(tmp_path: Path) -> None:

@@ -12,12 +12,11 @@ from __future__ import annotations
 from typing import Any, Iterator, Mapping, Union
 
 from ..vault.config import (
-    _SAME_AS_SPECIAL,
     PRODUCTION_PATH_MARK,
     PRODUCTION_SOCKET_MARK,
     PRODUCTION_TYPE_MARK,
-    SPECIAL_FILE_PATHS,
     option_true,
+    special_file,
 )
 from .base import Check, CheckContext, Finding, Note, Skip
 
@@ -26,8 +25,8 @@ ID = "fail_closed"
 
 def keeps_nothing(file_path: str) -> bool:
     """Whether a file device's file_path writes nothing anyone keeps: "discard" or "stdout" in any case (as Vault and
-    OpenBao read them, ``vault.config.AuditDecl.special``), /dev/null, /dev/stdout and their kin."""
-    return file_path.lower() in SPECIAL_FILE_PATHS or file_path in _SAME_AS_SPECIAL
+    OpenBao read them), /dev/null, /dev/stdout and their kin in any spelling (``vault.config.special_file``)."""
+    return bool(special_file(file_path))
 
 
 def _records(dev: Mapping[str, Any]) -> bool:

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import json
 import os
+import posixpath
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -32,10 +33,33 @@ REPLACED = (
     "telemetry", "log_file", "plugin_directory", "plugin", "plugin_auto_download", "plugin_auto_register",
 )
 # file_path values of a file device that write no file (OpenBao reads "stdout" and "discard" in any case); the
-# device files that are the same as one of them are written as it.
+# device files that are the same as one of them are written as it (``special_file``).
 SPECIAL_FILE_PATHS = ("discard", "stdout")
-_SAME_AS_SPECIAL = {"/dev/null": "discard", "/dev/stdout": "stdout", "/dev/stderr": "stdout", "/dev/fd/1": "stdout",
-                    "/dev/fd/2": "stdout", "/proc/self/fd/1": "stdout", "/proc/self/fd/2": "stdout"}
+# The process's own output, in every name the kernel gives it: a terminal, or file descriptor 1 or 2.
+_OUTPUT_FILE = re.compile(r"/dev/(?:stdout|stderr|console|tty\w*|pts/\d+|fd/[12])\Z"
+                          r"|/proc/(?:self|thread-self|\d+)(?:/task/\d+)?/fd/[12]\Z")
+# Kernel file systems that keep nothing written to them as a file (/dev/null, /dev/zero, /dev/urandom, /dev/full,
+# /proc and /sys entries); /dev/shm and /dev/mqueue hold real (if volatile) files.
+_KERNEL_TREES = ("/dev/", "/proc/", "/sys/")
+_REAL_UNDER_DEV = ("/dev/shm/", "/dev/mqueue/")
+
+
+def special_file(file_path: str) -> str:
+    """"discard" or "stdout" when a file device's file_path keeps nothing anyone can read, in any spelling: the
+    keywords in any case (as OpenBao reads them), the process's output by any of its names (/dev/stdout,
+    /proc/thread-self/fd/1, a terminal), and any other device or kernel file (/dev/null, /dev/zero; also written
+    /dev//null or /var/../dev/null: the kernel reads them alike); else ""."""
+    low = file_path.lower()
+    if low in SPECIAL_FILE_PATHS:
+        return low
+    if not file_path.startswith("/"):
+        return ""  # a file relative to the vault's working folder
+    path = posixpath.normpath("/" + file_path.lstrip("/"))
+    if _OUTPUT_FILE.match(path):
+        return "stdout"
+    if path.startswith(_KERNEL_TREES) and not path.startswith(_REAL_UNDER_DEV):
+        return "discard"
+    return ""
 MAX_CONFIG_FILE_BYTES = 1 << 20
 # A device option's boolean as OpenBao and Vault read it (Go's strconv.ParseBool: 1, t, T, TRUE, true, True and their
 # false twins; "yes"/"no" are taken too, as some tools write them), lower-cased.
@@ -79,12 +103,7 @@ class AuditDecl:
     def special(self) -> str:
         """"discard" or "stdout" when a file device keeps nothing the run can read (also written as /dev/null,
         /dev/stdout, "STDOUT", ...), else ""."""
-        if self.type != "file":
-            return ""
-        fp = self.file_path
-        if fp.lower() in SPECIAL_FILE_PATHS:
-            return fp.lower()
-        return _SAME_AS_SPECIAL.get(fp, "")
+        return special_file(self.file_path) if self.type == "file" else ""
 
     @property
     def records(self) -> bool:
