@@ -92,6 +92,45 @@ def test_non_hmac_response_key_leaks_on_read(pytester, bao, url_env):
     assert_no_secret_in_outputs(run)
 
 
+@pytest.mark.parametrize(("mount", "enable", "tune"), [
+    # another key of the canary's own mount: every KV value is a secret
+    ("secret/", None, {"audit_non_hmac_request_keys": ["password"]}),
+    # another KV mount the run never writes to
+    ("apps/", ("sys/mounts/apps", {"type": "kv", "options": {"version": "2"}}),
+     {"audit_non_hmac_response_keys": ["value"]}),
+    # an auth method's password (userpass logins and user writes)
+    ("auth/corp/", ("sys/auth/corp", {"type": "userpass"}), {"audit_non_hmac_request_keys": ["password"]}),
+])
+def test_a_mount_tuned_to_log_secrets_in_clear_fails_log_protection(pytester, bao, url_env, mount, enable, tune):
+    """A key tuned out of HMAC anywhere has every device write its values in clear: before, it was caught only
+    when the run's canary happened to be written under it (red team report rt12, F03)."""
+    server = bao()
+    url_env(server)
+    c = admin(server)
+    if enable is not None:
+        assert c.call("POST", *enable).status == 204
+    where = f"sys/auth/{mount[5:]}tune" if mount.startswith("auth/") else f"sys/mounts/{mount}tune"
+    assert c.call("POST", where, tune).status == 204
+    run = run_audit(pytester, server)
+    assert "log_protection" in run.failed_checks(), run.result.stdout.str()
+    (key,) = next(iter(tune.values()))
+    assert f"Mount {mount!r}" in run.text("log_protection") and f"'{key}'" in run.text("log_protection")
+    assert_no_secret_in_outputs(run)
+
+
+def test_a_mount_tuned_to_log_a_name_in_clear_is_told_not_failed(pytester, bao, url_env):
+    """PKI's common_name, the Vault docs' own example: a name, not a secret (told in a note)."""
+    server = bao()
+    url_env(server)
+    c = admin(server)
+    assert c.call("POST", "sys/mounts/pki", {"type": "pki"}).status == 204
+    assert c.call("POST", "sys/mounts/pki/tune", {"audit_non_hmac_request_keys": ["common_name"]}).status == 204
+    run = run_audit(pytester, server)
+    assert run.failed_checks() == set(), run.result.stdout.str()
+    said = "\n".join(run.outputs.values())
+    assert "Mount 'pki/' (pki) is tuned to log the request keys 'common_name'" in said, said[-3000:]
+
+
 def test_world_readable_audit_file_fails_log_protection(pytester, bao, url_env):
     server = bao(audit_options={"mode": "0644"})
     url_env(server)

@@ -6,17 +6,25 @@ from __future__ import annotations
 
 import os
 import posixpath
+import re
 import stat
 import struct
 from dataclasses import dataclass
 from typing import Iterable, Iterator, Mapping, Optional, Sequence, Union
 
+from ..scan.tokens import CREDENTIAL_KEY
 from ..vault.config import PRODUCTION_TYPE_MARK, option_false, option_true
 from .base import Check, CheckContext, Finding, Note, Skip
 from .fail_closed import keeps_nothing
 
 ID = "log_protection"
 _DANGEROUS = {"create", "update", "delete", "sudo", "root"}
+# A mount tuned with audit_non_hmac_request_keys / _response_keys has every device log those keys' values in clear.
+# On a KV mount every key holds a secret; elsewhere a key that names a credential or plain data does. Other keys
+# (PKI's common_name, the Vault docs' example) name things: told, not failed.
+_SECRET_MOUNT_TYPES = frozenset({"kv", "generic"})
+_SECRET_KEY = re.compile(r"(?i)" + CREDENTIAL_KEY + r"|plaintext|\Avalue\Z|\Adata\Z|jwt|otp|seed|pem_bundle"
+                         r"|secret_id|passphrase")
 
 
 # -- who can change the file: what ``base.stat_log`` reads of it (the only I/O here; the check itself reads none) ---
@@ -432,10 +440,36 @@ def run(ctx: CheckContext) -> Iterator[Union[Finding, Skip, Note]]:
                           f"(hmac_accessor={opts['hmac_accessor']}): a log reader can look up and revoke any token.",
                           f"re-create device {path!r} without "
                           "hmac_accessor=false", where=_origin(ctx, path, "hmac_accessor"))
+    yield from _clear_keys(facts.non_hmac, facts.mount_types)
     if not facts.devices and not facts.devices_error:
         yield Finding(ID, "", "The vault has no audit device enabled: it serves every request without recording "
                       "it.", "declare an audit \"file\" stanza in the server configuration and SIGHUP the server "
                       "(OpenBao), or enable a file audit device (Vault: vault audit enable file)")
+
+
+def _clear_keys(non_hmac: Mapping[str, Mapping[str, Sequence[str]]],
+                types: Mapping[str, str]) -> Iterator[Union[Finding, Note]]:
+    """The mounts tuned to log keys without HMAC: a finding where those keys hold secrets, a note elsewhere."""
+    for mount, kinds in sorted(non_hmac.items()):
+        kind = types.get(mount, "")
+        tune = f"sys/{'auth/' + mount[5:] if mount.startswith('auth/') else 'mounts/' + mount}tune"
+        for which in ("request", "response"):
+            keys = list(kinds.get(which, ()))
+            if not keys:
+                continue
+            option = f"audit_non_hmac_{which}_keys"
+            secret = keys if kind in _SECRET_MOUNT_TYPES else [k for k in keys if _SECRET_KEY.search(k)]
+            what = f"Mount {mount!r}{f' ({kind})' if kind else ''} is tuned to log the {which} keys"
+            if secret:
+                why = "on a KV mount every value is a secret" if kind in _SECRET_MOUNT_TYPES else "they hold secrets"
+                yield Finding(ID, "", f"{what} {', '.join(map(repr, keys))} without HMAC ({option}): every audit "
+                              f"device writes the values of {', '.join(map(repr, secret))} in clear text, and {why}.",
+                              f"take those keys out of {option} ({tune}; bao secrets tune or bao auth tune), and "
+                              "rotate what was written under them")
+            else:
+                yield Note("", f"{what} {', '.join(map(repr, keys))} without HMAC ({option}): every audit device "
+                           "writes their values in clear text. They do not name a secret; make sure no secret is "
+                           "ever sent under them.")
 
 
 CHECK = Check(

@@ -274,6 +274,7 @@ class VaultFacts:
     audited_headers: dict[str, bool] = field(default_factory=dict)  # request header -> audited as an HMAC
     audited_headers_error: str = ""
     non_hmac: dict[str, dict[str, list[str]]] = field(default_factory=dict)  # mount -> request/response -> keys
+    mount_types: dict[str, str] = field(default_factory=dict)  # of the mounts in non_hmac: kv, pki, userpass...
     namespace: str = ""  # the namespace the run was made in ("" for the root namespace)
     capabilities_note: str = ""  # how facts.capabilities was known when sys/capabilities-self could not say
     # the local addresses the run's connections to the vault came from (what remote_address ought to name)
@@ -855,6 +856,7 @@ class Runner:
                     keys = conf.get(f"audit_non_hmac_{kind}_keys")
                     if isinstance(keys, list) and keys:
                         self.facts.non_hmac.setdefault(name, {})[kind] = sorted(str(k) for k in keys)
+                        self.facts.mount_types[name] = str(info.get("type", ""))
 
     def _resolve_device(self) -> str:
         if self._audit_device:
