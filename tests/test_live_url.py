@@ -139,6 +139,18 @@ def test_world_readable_audit_file_fails_log_protection(pytester, bao, url_env):
     assert "0644" in run.text("log_protection") and "others can read" in run.text("log_protection")
 
 
+def test_a_wide_mode_option_fails_even_while_the_file_is_narrower(pytester, bao, url_env):
+    """A device enabled with mode 0644 whose file was chmod-ed 0600 by hand: the vault sets 0644 again whenever it
+    opens the file (a SIGHUP after a rotation), so the option is the finding (red team report rt12, F04)."""
+    server = bao(audit_options={"mode": "0644"})
+    url_env(server)
+    Path(server.log_path).chmod(0o600)
+    run = run_audit(pytester, server)
+    assert run.failed_checks() == {"log_protection"}, run.result.stdout.str()
+    said = run.text("log_protection")
+    assert "with mode 0644 (it is 0600 now" in said and "others can read" in said, said
+
+
 def test_group_writable_audit_file_fails_even_when_reading_is_allowed(pytester, bao, url_env):
     server = bao(audit_options={"mode": "0660"})
     url_env(server)

@@ -285,9 +285,10 @@ _SHARED_DIRS = ("/tmp", "/var/tmp", "/dev/shm", "/run/shm", "/var/crash")
 
 
 def _device_file_findings(ctx: CheckContext) -> Iterator[Finding]:
-    """Each other file device's file, judged from its options (it may be on another host, or, booted from the
-    user's configuration, written elsewhere by the throw-away server): the mode it is created with (unset: 0600,
-    the default of Vault and OpenBao) and whether its folder is one every user may write."""
+    """Each file device's file, judged from its options (it may be on another host, or, booted from the user's
+    configuration, written elsewhere by the throw-away server): the mode it is created with (unset: 0600, the
+    default of Vault and OpenBao) and whether its folder is one every user may write. The file the run reads is
+    judged as it is (``_file_findings``), and by its option too when that is wider than the file is now."""
     facts = ctx.facts
     if facts is None:
         return
@@ -306,8 +307,13 @@ def _device_file_findings(ctx: CheckContext) -> Iterator[Finding]:
                           "anyone can plant a file or a link at its name while it is rotated away, or before the "
                           "vault creates it.", f"set device {path!r}'s file_path to a folder only the vault can write "
                           "(e.g. /var/log/openbao/)", where=_origin(ctx, path, "file_path"))
-        if path == read:
-            continue  # its file itself was judged above
+        now = ""
+        if path == read and ctx.log_file is not None:  # its file was judged above; its option says what the
+            current = ctx.log_file.mode & 0o777  # vault will set
+            if current & 0o022 or current & 0o044 & ~allowed:
+                continue  # found already
+            now = (f" (it is {current:04o} now, and the vault sets the option's mode again whenever it opens the "
+                   "file: at a SIGHUP, after a rotation)")
         text = str(opts.get("mode", "")).strip()
         try:
             mode = int(text, 8) if text else 0o600
@@ -315,6 +321,8 @@ def _device_file_findings(ctx: CheckContext) -> Iterator[Finding]:
             continue  # the vault would have refused to enable it
         at = _origin(ctx, path, "mode")
         if mode == 0:
+            if now:
+                continue  # the mode the host gives it: the file's own, judged above
             yield Finding(ID, "", f"Audit device {path!r} has mode {text!r}: its file {fp} keeps whatever mode the "
                           "host gives it, which nothing here can judge.",
                           f"set device {path!r}'s mode option to \"0600\"", where=at)
@@ -325,8 +333,8 @@ def _device_file_findings(ctx: CheckContext) -> Iterator[Finding]:
             bits = wide | reads
             who = " and ".join(w for w, bit in (("group", 0o060), ("others", 0o006)) if bits & bit)
             can = "change or erase" if wide else "read"
-            yield Finding(ID, "", f"Audit device {path!r} creates its file {fp} with mode {mode:04o}: {who} can "
-                          f"{can} it (log_max_mode is {ctx.settings.log_max_mode}).",
+            yield Finding(ID, "", f"Audit device {path!r} creates its file {fp} with mode {mode:04o}{now}: {who} "
+                          f"can {can} it (log_max_mode is {ctx.settings.log_max_mode}).",
                           f"set device {path!r}'s mode option to \"{ctx.settings.log_max_mode}\"", where=at)
 
 
