@@ -31,6 +31,15 @@ path "secret/metadata/auditready/*" {
   capabilities = ["read", "delete"]
 }
 
+# list the secrets engines and auth methods: keys a mount logs without HMAC, and auth methods whose roles or users
+# an ordinary identity could write (each a way to a token of any policy)
+path "sys/mounts" {
+  capabilities = ["read"]
+}
+path "sys/auth" {
+  capabilities = ["read"]
+}
+
 # see the audit devices (log_raw, the device behind the log) and ask their HMAC of the run's values
 path "sys/audit" {
   capabilities = ["read", "sudo"]

@@ -554,8 +554,10 @@ def test_dropped_responses_are_completeness_s_not_a_wrong_device(pytester, bao, 
     ('path "identity/group" { capabilities = ["create", "update"] }', "identity/group"),
     ('path "identity/entity/id/*" { capabilities = ["update"] }', "identity/entity/id/*"),
     ('path "sys/auth/*" { capabilities = ["create", "update", "sudo"] }', "sys/auth/*"),
+    # red team rt12, F02: orphan tokens of any policy
+    ('path "auth/token/create-orphan" { capabilities = ["update", "sudo"] }', "auth/token/create-orphan"),
 ], ids=["writes-policies", "tokens-of-any-policy", "token-roles", "identity-groups", "entity-policies",
-        "auth-methods"])
+        "auth-methods", "orphan-tokens"])
 def test_an_identity_that_can_grant_itself_audit_rights_fails_log_protection(pytester, bao, url_env, grant, named):
     """A default policy that may rewrite policies, make tokens of any policy, define token roles, put entities in
     groups or enable auth methods holds nothing on sys/audit yet, but can give itself sudo there: log_protection
@@ -568,6 +570,42 @@ def test_an_identity_that_can_grant_itself_audit_rights_fails_log_protection(pyt
     run = run_audit(pytester, server)
     assert run.failed_checks() == {"log_protection"}, run.result.stdout.str()[-3000:]
     assert named in run.text("log_protection")
+
+
+@pytest.mark.parametrize("kind, grant, named", [
+    ("approle", 'path "auth/corp-apps/role/*" { capabilities = ["create", "update", "read"] }',
+     "create, update on auth/corp-apps/role/*: it can write an entry of the approle auth method at auth/corp-apps/"),
+    ("userpass", 'path "auth/corp-users/users/*" { capabilities = ["create", "update"] }',
+     "create, update on auth/corp-users/users/*: it can write an entry of the userpass auth method at auth/corp-users/"),
+])
+def test_an_identity_that_can_write_an_auth_methods_roles_fails_log_protection(pytester, bao, url_env, kind, grant,
+                                                                                named):
+    """A role or user of a mounted auth method carries the policies its logins get (token_policies): whoever may
+    write one logs in with any policy (red team report rt12, F02: proved on a real OpenBao)."""
+    server = bao()
+    url_env(server)
+    c = admin(server)
+    assert c.call("POST", f"sys/auth/corp-{'apps' if kind == 'approle' else 'users'}", {"type": kind}).status == 204
+    default = c.call("GET", "sys/policies/acl/default").data["policy"]
+    assert c.call("PUT", "sys/policies/acl/default", {"policy": default + "\n" + grant + "\n"}).status == 204
+    run = run_audit(pytester, server)
+    assert run.failed_checks() == {"log_protection"}, run.result.stdout.str()[-3000:]
+    assert named in run.text("log_protection"), run.text("log_protection")
+
+
+def test_changing_ones_own_password_or_reading_users_is_no_escalation(pytester, bao, url_env):
+    """The userpass docs' own pattern (a user changes the password of a user: users/+/password) and reading the
+    users give no login any new policy: not flagged."""
+    server = bao()
+    url_env(server)
+    c = admin(server)
+    assert c.call("POST", "sys/auth/corp-users", {"type": "userpass"}).status == 204
+    default = c.call("GET", "sys/policies/acl/default").data["policy"]
+    grant = ('path "auth/corp-users/users/+/password" { capabilities = ["update"] }\n'
+             'path "auth/corp-users/users/*" { capabilities = ["read", "list"] }')
+    assert c.call("PUT", "sys/policies/acl/default", {"policy": default + "\n" + grant + "\n"}).status == 204
+    run = run_audit(pytester, server)
+    assert run.failed_checks() == set(), run.result.stdout.str()[-3000:]
 
 
 def test_making_tokens_of_existing_roles_alone_is_no_escalation(pytester, bao, url_env):

@@ -346,9 +346,26 @@ PROBE = "auditready-probe"
 ESCALATION_PROBES = [f"auth/token/roles/{PROBE}", f"auth/token/create/{PROBE}", "identity/group",
                      f"identity/group/name/{PROBE}", f"identity/entity/id/{PROBE}", f"identity/entity/name/{PROBE}",
                      f"sys/auth/{PROBE}"]
+# Auth methods whose roles, users or groups carry the policies their logins get (token_policies / policies, as the
+# methods' API docs give them): whoever may write one gives a login of its own any policy. By type, the paths of
+# such an object under the method's mount (asked for the mounts the vault has, ``auth_probes``).
+AUTH_OBJECTS = {
+    "approle": ("role/",), "userpass": ("users/",), "jwt": ("role/",), "oidc": ("role/",),
+    "kubernetes": ("role/",), "ldap": ("groups/", "users/"), "okta": ("groups/", "users/"), "radius": ("users/",),
+    "cert": ("certs/",), "github": ("map/teams/", "map/users/"), "aws": ("role/",), "gcp": ("role/",),
+    "azure": ("role/",), "alicloud": ("role/",), "oci": ("role/",), "kerberos": ("groups/",), "cf": ("roles/",),
+}
 
 
-def _escalations(caps: Mapping[str, Sequence[str]], pols: str) -> Iterator[Finding]:
+def auth_probes(auth_types: Mapping[str, str]) -> list[str]:
+    """The paths asked of the unprivileged identity for each auth method mounted ("auth/<path>/" -> type): a role,
+    user or group named by the probe (it exists nowhere: only a glob or a template grants it)."""
+    return [f"{mount}{where}{PROBE}" for mount, kind in sorted(auth_types.items())
+            for where in AUTH_OBJECTS.get(kind, ())]
+
+
+def _escalations(caps: Mapping[str, Sequence[str]], pols: str,
+                 auth_types: Mapping[str, str]) -> Iterator[Finding]:
     """The routes of ``ESCALATION_PROBES`` open to the unprivileged identity: each leads to tokens of any policy,
     sudo on sys/audit/* among them."""
     def can(path: str, *wanted: str) -> list[str]:
@@ -371,6 +388,15 @@ def _escalations(caps: Mapping[str, Sequence[str]], pols: str) -> Iterator[Findi
                           "in through an auth method) any policy, directly or through a group (sudo on sys/audit/* "
                           "among them).", f"remove write capabilities on {shown} from the policies {pols}")
             break
+    for path in auth_probes(auth_types):
+        bad = can(path, "create", "update")
+        if bad:
+            mount = next(m for m in auth_types if path.startswith(m))
+            shown = path.replace(PROBE, "*")
+            yield Finding(ID, "", f"{who} {', '.join(bad)} on {shown}: it can write an entry of the "
+                          f"{auth_types[mount]} auth method at {mount} whose logins carry any policy it names "
+                          "(token_policies; sudo on sys/audit/* among them), and log in with it.",
+                          f"remove write capabilities on {shown} from the policies {pols}")
     mount = f"sys/auth/{PROBE}"
     if can(mount, "root") or ("sudo" in caps.get(mount, ()) and can(mount, "create", "update")):
         yield Finding(ID, "", f"{who} {', '.join(can(mount, 'sudo', 'create', 'update'))} on sys/auth/*: it can "
@@ -409,9 +435,9 @@ def run(ctx: CheckContext) -> Iterator[Union[Finding, Skip, Note]]:
         yield Finding(ID, "", f"Could not ask sys/capabilities-self as the unprivileged identity "
                       f"({facts.capabilities_error}).", "let the default policy keep sys/capabilities-self, or give "
                       "the audit token update on sys/capabilities-accessor (it then asks for the identity)")
-    yield from _escalations(facts.capabilities, pols)
+    yield from _escalations(facts.capabilities, pols, facts.auth_types)
     for path, caps in sorted(facts.capabilities.items()):
-        if path in ESCALATION_PROBES:
+        if path in ESCALATION_PROBES or PROBE in path:
             continue
         if path.startswith(("sys/policies/acl/", "sys/policy/")):
             bad = sorted(set(caps) & _DANGEROUS)
@@ -421,7 +447,7 @@ def run(ctx: CheckContext) -> Iterator[Union[Finding, Skip, Note]]:
                               "sys/audit/* (switch auditing off).",
                               f"remove write capabilities on {path.rsplit('/', 1)[0]}/* from the policies {pols}")
             continue
-        if path == "auth/token/create":
+        if path in ("auth/token/create", "auth/token/create-orphan"):
             bad = sorted(set(caps) & {"sudo", "root"})
             if bad:
                 yield Finding(ID, "", f"An identity with only the policies [{pols}] holds {', '.join(bad)} on {path}: "
@@ -448,6 +474,11 @@ def run(ctx: CheckContext) -> Iterator[Union[Finding, Skip, Note]]:
                           f"(hmac_accessor={opts['hmac_accessor']}): a log reader can look up and revoke any token.",
                           f"re-create device {path!r} without "
                           "hmac_accessor=false", where=_origin(ctx, path, "hmac_accessor"))
+    if facts.mounts_error:
+        yield Finding(ID, "", f"The mounts could not be listed with the audit token ({facts.mounts_error}), so a "
+                      "mount that logs keys without HMAC, or an auth method whose roles or users an ordinary "
+                      "identity could write, cannot be ruled out.",
+                      "give the audit token read on sys/mounts and sys/auth (examples/auditready-policy.hcl)")
     yield from _clear_keys(facts.non_hmac, facts.mount_types)
     if not facts.devices and not facts.devices_error:
         yield Finding(ID, "", "The vault has no audit device enabled: it serves every request without recording "

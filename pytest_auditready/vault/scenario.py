@@ -275,6 +275,8 @@ class VaultFacts:
     audited_headers_error: str = ""
     non_hmac: dict[str, dict[str, list[str]]] = field(default_factory=dict)  # mount -> request/response -> keys
     mount_types: dict[str, str] = field(default_factory=dict)  # of the mounts in non_hmac: kv, pki, userpass...
+    auth_types: dict[str, str] = field(default_factory=dict)  # every auth method mounted: "auth/<path>/" -> type
+    mounts_error: str = ""  # how listing sys/mounts or sys/auth answered when it could not be read
     namespace: str = ""  # the namespace the run was made in ("" for the root namespace)
     capabilities_note: str = ""  # how facts.capabilities was known when sys/capabilities-self could not say
     # the local addresses the run's connections to the vault came from (what remote_address ought to name)
@@ -800,10 +802,11 @@ class Runner:
             # and what would let it give itself those: writing a policy it holds, or tokens of any policy
             held = sorted({"default", *self.plan.unprivileged_policies} - {"root"})
             paths += [f"{where}/{p}" for p in held for where in ("sys/policies/acl", "sys/policy")]
-            paths.append("auth/token/create")
-            from ..checks.log_protection import ESCALATION_PROBES
+            paths += ["auth/token/create", "auth/token/create-orphan"]
+            from ..checks.log_protection import ESCALATION_PROBES, auth_probes
 
             paths += ESCALATION_PROBES  # a token role, an identity group or entity, an auth method of its own
+            paths += auth_probes(self.facts.auth_types)  # a role or user of an auth method, carrying any policy
             # asked where the audit devices are: in the root namespace (inside a namespace, sys/audit/<device>
             # names nothing)
             r = self._call(caps_spec, {"paths": paths}, root=True)
@@ -843,15 +846,20 @@ class Runner:
 
     def _gather_mount_tuning(self) -> None:
         """Mounts tuned to log some keys without HMAC (audit_non_hmac_request/response_keys): their values are
-        logged in clear. Read with the audit token where it may list sys/mounts (nothing is noted otherwise)."""
+        logged in clear; and the auth methods mounted (their roles and users are escalation routes: checks.
+        log_protection). Read with the audit token; a listing it may not read is noted (``mounts_error``)."""
         for prefix in ("sys/mounts", "sys/auth"):
             reply = self.admin.call("GET", prefix)
+            if not reply.ok and not self.facts.mounts_error:
+                self.facts.mounts_error = f"{prefix} answered {reply.status}: {reply.error or 'no answer'}"
             raw = (reply.data or reply.body or {}) if reply.ok else {}
             for mount, info in raw.items():
                 conf = info.get("config") if isinstance(info, dict) else None
                 if not isinstance(conf, dict):
                     continue
                 name = mount if prefix == "sys/mounts" else f"auth/{mount}"
+                if prefix == "sys/auth" and isinstance(info.get("type"), str):
+                    self.facts.auth_types[name] = info["type"]
                 for kind in ("request", "response"):
                     keys = conf.get(f"audit_non_hmac_{kind}_keys")
                     if isinstance(keys, list) and keys:
