@@ -198,6 +198,8 @@ def _target(v: Any) -> Any:
         raise ValueError(allowed + ": a host, and a port from 1 to 65535 if any")
     if parts.query or parts.fragment or v.endswith(("?", "#")):
         raise ValueError(allowed + ", without a ?query or #fragment")
+    if parts.path.rstrip("/").lower().endswith("/v1"):  # every API path is sent as <address>/v1/...
+        raise ValueError(allowed + ", without the API's /v1 (the client adds it to every request)")
     url = parts.scheme.lower() + v[len(parts.scheme):]
     return strip_userinfo(url.rstrip("/"))[0]
 

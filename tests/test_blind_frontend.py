@@ -175,6 +175,9 @@ def test_both_front_ends_read_the_same_table_from_a_subfolder(tmp_path: Path, re
     ("127.0.0.1:8200", "add the scheme"),
     ("vault.example.com", "add the scheme"),
     ("ftp://vault", "http(s)://"),
+    # the API path: every request would go to /v1/v1/... and be refused as a bad token (red team rt12, F08)
+    ("http://127.0.0.1:8200/v1", "without the API's /v1"),
+    ("https://proxy.example.com/vault/V1/", "without the API's /v1"),
 ])
 def test_a_target_url_that_would_fail_at_the_first_request_is_a_usage_error(url: str, hint: str) -> None:
     with pytest.raises(ConfigError) as exc:
