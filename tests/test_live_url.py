@@ -131,6 +131,19 @@ def test_a_mount_tuned_to_log_a_name_in_clear_is_told_not_failed(pytester, bao, 
     assert "Mount 'pki/' (pki) is tuned to log the request keys 'common_name'" in said, said[-3000:]
 
 
+def test_auditing_the_token_header_in_clear_is_no_finding(pytester, bao, url_env):
+    """X-Vault-Token audited with hmac=false: the vault never writes that header into an entry (the run's own
+    tokens, known to no_secret_leak, stay out of the log), so nothing leaks and no digest is missing. Before, the
+    header probe expected its canary there and integrity_digest blamed the log's device (red team rt12, F07)."""
+    server = bao()
+    url_env(server)
+    c = admin(server)
+    assert c.call("POST", "sys/config/auditing/request-headers/x-vault-token", {"hmac": False}).status == 204
+    run = run_audit(pytester, server)
+    assert run.failed_checks() == set(), run.result.stdout.str()[-3000:]
+    assert '"x-vault-token":[' not in Path(server.log_path).read_text()  # as an audited header's values
+
+
 def test_world_readable_audit_file_fails_log_protection(pytester, bao, url_env):
     server = bao(audit_options={"mode": "0644"})
     url_env(server)

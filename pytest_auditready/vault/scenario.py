@@ -655,7 +655,7 @@ class Runner:
                 self.plan.secrets[name] = secrets.token_urlsafe(32)
         if any(s.name == HEADERS_ACTION for s in self._specs("main")):
             self._read_audited_headers()
-            if self.facts.audited_headers:
+            if self._probed_headers():
                 self.plan.secrets[HEADER_SECRET] = secrets.token_urlsafe(32)
         for spec in self._specs("main"):
             if spec.throwaway_only and not throwaway:
@@ -681,10 +681,15 @@ class Runner:
         elif not reply.ok:
             self.facts.audited_headers_error = f"{reply.status}: {reply.error or 'no answer'}"
 
+    def _probed_headers(self) -> list[str]:
+        """The audited request headers the probe sends a canary in: all but X-Vault-Token, which carries the
+        client's own token and which the vault never writes into an entry, whatever its auditing says."""
+        return sorted(n for n in self.facts.audited_headers if n != "x-vault-token")
+
     def _headers_probe(self, spec: ActionSpec) -> None:
         """Every request header the vault audits, sent with a canary value (the action's secret when there is
         any): a header audited without hmac = true then shows it in clear."""
-        names = sorted(self.facts.audited_headers)
+        names = self._probed_headers()
         if not names or HEADER_SECRET not in self.plan.secrets:
             self._call(spec)
             return
