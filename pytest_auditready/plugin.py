@@ -277,8 +277,9 @@ def _said_without_audit(config: pytest.Config) -> None:
 
 
 def pytest_unconfigure(config: pytest.Config) -> None:
-    from .session import SESSION_KEY
+    from .session import SESSION_KEY, restore_signals
 
+    restore_signals()  # dropped while the run's last line was printed
     session = config.stash.get(SESSION_KEY, None)
     if session is not None:
         session.close_early_target()  # a server started early for a live phase that never came

@@ -82,7 +82,37 @@ def _hook_failed(hook: str, exc: BaseException) -> str:
 
 def _stop(message: str, code: int) -> NoReturn:
     """End the run with ``auditready: message`` and exit code ``code``."""
+    _quiet_signals()
     raise _Stop(message, returncode=code)
+
+
+_QUIETED: dict[int, Any] = {}  # signal -> its handler before ``_quiet_signals``
+
+
+def _quiet_signals() -> None:
+    """Once the run ends with its one line, a second SIGINT or SIGTERM is dropped until pytest_unconfigure
+    (``restore_signals``): arriving while pytest prints that line, it would show as tracebacks instead. Ctrl-C
+    pressed twice does it, and so does GNU timeout, which sends its signal to the command and then to its whole
+    process group. A signal the process ignores stays ignored."""
+    if threading.current_thread() is not threading.main_thread() or _QUIETED:
+        return
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        current = signal.getsignal(sig)
+        if current is not None and current is not signal.SIG_IGN:
+            _QUIETED[sig] = signal.signal(sig, _dropped)
+
+
+def _dropped(signum: int, frame: Any) -> None:
+    """The handler of a signal that arrives after the run's last line (``_quiet_signals``)."""
+
+
+def restore_signals() -> None:
+    """Give SIGINT and SIGTERM back the handlers ``_quiet_signals`` replaced."""
+    if threading.current_thread() is not threading.main_thread():
+        return
+    for sig, handler in _QUIETED.items():
+        signal.signal(sig, handler)
+    _QUIETED.clear()
 
 
 class AuditReadySession:

@@ -338,3 +338,26 @@ def test_a_url_that_is_no_vault_is_named_so(pytester, monkeypatch):
     assert result.ret == 2 and "Traceback" not in out, out[-2000:]
     line = _one_line(out, "auditready:")
     assert f"{url} does not answer as a Vault or OpenBao server" in line and "VAULT_ADDR" in line, line
+
+
+def test_a_second_interrupt_while_the_last_line_is_printed_shows_no_traceback(pytester, tmp_path, monkeypatch):
+    """GNU timeout sends its signal to the command and then to its process group, and Ctrl-C may be pressed twice:
+    a SIGINT that arrives while pytest prints the run's one line (in pytest_keyboard_interrupt, which formats the
+    exit) is dropped, where it showed as three chained tracebacks (red team rt12, F06). Made certain here by a
+    conftest that sends it from that hook."""
+    pytester.makeconftest(
+        "import os, signal\n"
+        "import pytest\n"
+        "@pytest.hookimpl(tryfirst=True)\n"
+        "def pytest_keyboard_interrupt(excinfo):\n"
+        "    os.kill(os.getpid(), signal.SIGINT)\n")
+    write_config(pytester)
+    monkeypatch.setenv("VAULT_TOKEN", "a-token-for-no-vault")
+    with socket.socket() as s:  # a port nothing listens on: the run stops with its one line
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    result = pytester.runpytest_subprocess("--auditready", "--auditready-target", f"http://127.0.0.1:{port}",
+                                           "--auditready-log", str(tmp_path / "audit.log"), timeout=60)
+    out = result.stdout.str() + result.stderr.str()
+    assert result.ret == 2 and "Traceback" not in out and "KeyboardInterrupt" not in out, out[-3000:]
+    assert _one_line(out, "auditready:")
