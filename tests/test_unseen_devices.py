@@ -280,6 +280,9 @@ def test_a_configuration_whose_only_device_is_syslog_or_a_unix_socket_is_audited
     # log_protection's pass says what it did not judge: the syslog daemon's own file (red team rt9 VP-1)
     said = any("stand-in for the syslog device 'sys'" in text for text in run.outputs.values())
     assert said is stanza.startswith('audit "syslog"'), list(run.outputs)
+    # and fail_closed's, that the drill cannot show what the syslog daemon drops (red team rt12, F05)
+    told = any("hands its entries to the host's syslog daemon" in text for text in run.outputs.values())
+    assert told is stanza.startswith('audit "syslog"'), list(run.outputs)
 
 
 UDP = 'audit "socket" "siem" {\n  options {\n    address = "10.0.0.5:9090"\n    socket_type = "udp"\n  }\n}\n'

@@ -87,6 +87,12 @@ def _device_findings(ctx: CheckContext, facts: Any) -> Iterator[Union[Finding, N
                       "serving while its collector is down or drops entries, none of which leaves a trace.",
                       "set socket_type = \"tcp\" (a write the collector does not take then fails, and with it the "
                       "request), or audit to a file device", where=_at(devices[p], "socket_type"))
+    for p in sorted(p for p, d in keeping.items() if _declared(d) == "syslog"):
+        yield Note("", f"Audit device {_named(p, devices[p])} hands its entries to the host's syslog daemon: it "
+                   "fails, and the vault refuses with it, only when the daemon's socket refuses them. What the "
+                   "daemon then drops (a full disk, journald's RateLimitBurst, rsyslog's imuxsock rate limit) is "
+                   "served without a trace and no drill here can show it: alert on the daemon's drops, keep a file "
+                   "device as well, and verify the file the daemon writes (auditready verify).")
     filtered = {p: d for p, d in keeping.items() if str(d.get("options", {}).get("filter", "")).strip()}
     fallback = sorted(p for p, d in keeping.items() if option_true(d.get("options", {}).get("fallback", "")))
     whole = sorted(p for p in keeping if p not in filtered and p not in fallback)  # they get every entry
@@ -124,6 +130,11 @@ def _device_findings(ctx: CheckContext, facts: Any) -> Iterator[Union[Finding, N
         yield Note("", "The vault records to several devices (" + "; ".join(_named(p, devices[p])
                    for p in sorted(keeping)) + ") and serves while any one of them records, so the log read is not "
                    "the only record: a gap in it is no refusal (set audit_device to name the device the run reads).")
+
+
+def _declared(dev: Mapping[str, Any]) -> str:
+    """A device's type as the configuration declared it (the throw-away server writes a syslog device to a file)."""
+    return str(dev.get("origin", {}).get(PRODUCTION_TYPE_MARK) or dev.get("type", ""))
 
 
 def _at(dev: Mapping[str, Any], option: str) -> str:
