@@ -199,7 +199,8 @@ def _target(v: Any) -> Any:
     if parts.query or parts.fragment or v.endswith(("?", "#")):
         raise ValueError(allowed + ", without a ?query or #fragment")
     if parts.path.rstrip("/").lower().endswith("/v1"):  # every API path is sent as <address>/v1/...
-        raise ValueError(allowed + ", without the API's /v1 (the client adds it to every request)")
+        raise ValueError(allowed + ", without the API's /v1 (the client adds it to every request): give "
+                         + strip_userinfo(v.rstrip("/")[:-3])[0])
     url = parts.scheme.lower() + v[len(parts.scheme):]
     return strip_userinfo(url.rstrip("/"))[0]
 

@@ -209,16 +209,18 @@ def test_a_target_url_with_the_api_path_is_refused_naming_the_address_to_give(
     pytester: pytest.Pytester, shared: EmbeddedServer, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """``--auditready-target https://host:8200/v1`` (the API's prefix copied into the address): one line that says
-    the address must come without a path (it used to blame the vault's health for the 404)."""
+    the address must come without it, and gives the address (it used to blame the vault's health for the 404, and
+    with a token other than root said the vault rejected the token: red team rt12, F08). Refused with the other
+    malformed addresses, before anything is sent."""
     monkeypatch.setenv("VAULT_TOKEN", shared.root_token)
     monkeypatch.delenv("BAO_TOKEN", raising=False)
     write_config(pytester)
     result = pytester.runpytest("--auditready", f"--auditready-target={shared.url}/v1",
                                 f"--auditready-log={shared.log_path}", "-p", "no:cacheprovider")
-    assert result.ret == 2
-    out = result.stdout.str()
-    assert f"the target {shared.url}/v1 has a path" in out and "without a path" in out
-    assert "check the vault's health" not in out and "Traceback" not in out
+    assert result.ret == pytest.ExitCode.USAGE_ERROR
+    out = result.stdout.str() + result.stderr.str()
+    assert "without the API's /v1" in out and f"give {shared.url}" in out, out
+    assert "rejected the token" not in out and "Traceback" not in out
 
 
 def test_audit_device_naming_no_device_of_the_vault_is_refused(
