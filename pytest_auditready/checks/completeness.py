@@ -629,8 +629,11 @@ class Pairs(Visitor):
             key = f"{rid}\0{rec.type}\0{rec.time}" if rid and rec.type and rec.time else ""
         if not key:
             return
-        if rec.ts is not None:
-            ns = rec.ts[0]
+        # when it was written: a Kubernetes event's stageTimestamp (its time is when its request began, and a long
+        # watch's event ends a file hours after that), so a set's files are told in time by what each holds
+        when = rec.wts if rec.wts is not None and self.fmt == "k8s" else rec.ts
+        if when is not None:
+            ns = when[0]
             if self.seen_first is None:  # the first record's, as a Vault/OpenBao log's first entry's
                 self.seen_first = ns
             if ns > self.seen_last:

@@ -507,8 +507,8 @@ def names_in_time(ordered: Sequence[Edges], twins: Sequence[tuple[str, str]], wi
     is the newest): renamed out of order, or swapped; and a file of a rotation whose entries run on past the start
     of the next one by more than ``window`` (ns): entries added to a rotated file (another file's appended, a
     compressed member concatenated), as the files of one rotation never overlap in time. Times order the files of a
-    Vault/OpenBao log only: a Kubernetes event is written when its request ends with the time it began, and
-    CloudTrail delivers events late and out of order."""
+    Vault/OpenBao log, and of a Kubernetes log by when its events were written (their stageTimestamp: an event's time
+    is when its request began); CloudTrail delivers events late and out of order."""
     from ..auditlog.rotation import rotation_slot
     from ..checks.completeness import ID
 
@@ -523,8 +523,8 @@ def names_in_time(ordered: Sequence[Edges], twins: Sequence[tuple[str, str]], wi
     groups: dict[tuple[str, str, str, bool], list[tuple[Edges, tuple[int, ...]]]] = {}
     lives: dict[tuple[str, str], Edges] = {}
     for e in ordered:
-        if e.keyed:  # a Kubernetes event carries its request's start: a long watch ends files out of time order
-            continue
+        if e.keyed and e.fmt != "k8s":  # CloudTrail delivers late and out of order (a Kubernetes file's span is
+            continue  # when its events were written: completeness.Pairs._seen)
         folder, _, base = e.name.replace("\\", "/").rpartition("/")
         slot = rotation_slot(base)
         if slot is None:
