@@ -358,7 +358,7 @@ def evaluate(check: Check, ctx: CheckContext, subjects: Sequence[str]) -> dict[s
 
 
 def verdicts(check: Check, said: Iterable[Union[Finding, Skip, Note]], subjects: Sequence[str], tally: Tally,
-             source: str, empty: str = "") -> dict[str, Outcome]:
+             source: str, empty: str = "", member: str = "") -> dict[str, Outcome]:
     """What a check said (findings, skips, notes), as one outcome per subject: failed with its findings, else
     skipped with the first reason, else passed with its note; ``tally`` goes to the whole-log subject, and a check
     that judged nothing fails (``judged_something``). A check that names an undeclared subject is a bug in that
@@ -386,14 +386,17 @@ def verdicts(check: Check, said: Iterable[Union[Finding, Skip, Note]], subjects:
             out[s] = Outcome(check.id, s, SKIPPED, reason=skips[s], tally=t)
         else:
             out[s] = Outcome(check.id, s, PASSED, reason=notes.get(s, ""), tally=t)
-    return judged_something(check, out, source, empty)
+    return judged_something(check, out, source, empty, member)
 
 
-def judged_something(check: Check, out: dict[str, Outcome], source: str, empty: str = "") -> dict[str, Outcome]:
+def judged_something(check: Check, out: dict[str, Outcome], source: str, empty: str = "",
+                     member: str = "") -> dict[str, Outcome]:
     """Fail closed: a check that was fed entries to judge and judged none does not pass. It fails, saying so
     (an empty log, a log of nothing but unreadable lines, or every entry excused). ``empty``: why a file that gave
-    no entry at all has none to give (an empty member of a set whose other files hold the entries): the check is
-    skipped with that reason instead."""
+    no entry at all has none to give (an empty member of a set whose other files hold the entries); ``member``: that
+    a file whose entries were all excused is a piece of a log whose other files hold entries (the newest file of a
+    rotation holding a refused request or two). The check is then skipped with that reason instead: a run none of
+    whose files it judged still reads as skipped, never as passed (result.worst_status)."""
     whole_ = out.get("")
     if whole_ is None or whole_.status != PASSED or whole_.tally.fed is None or whole_.tally.judged:
         return out
@@ -402,6 +405,11 @@ def judged_something(check: Check, out: dict[str, Outcome], source: str, empty: 
         why = "; ".join(f"{n} by: {r}" for r, n in t.excused)
         out[""] = Outcome(check.id, "", SKIPPED, reason=f"every entry of {source or 'the log'} was excused ({why}): "
                           "a file of such records holds nothing for this check to judge", tally=t)
+        return out
+    if t.fed and member:
+        why = "; ".join(f"{n} by: {r}" for r, n in t.excused)
+        out[""] = Outcome(check.id, "", SKIPPED, reason=f"every entry of {source or 'the log'} was excused ({why}): "
+                          f"{member}", tally=t)
         return out
     if t.fed:
         why = (f"all {t.fed} entries of {source or 'the log'} were excused ("

@@ -324,13 +324,14 @@ def verify_file(path: str, settings: Settings, checks: Sequence[Check], secrets:
         f.close()
     finished = {check.id: visitor for check, visitor in streaming}
     empty = empty_member(name, log_set, stats)
+    member = set_member(name, log_set, stats)
     outcomes: list[Outcome] = []
     for check in checks:
         visitor = finished.get(check.id)
         if visitor is not None:
             said = with_set(check, visitor, name, log_set, settings, counts.entries)  # before the tally: it may judge
             tally = Tally(counts.entries, tuple(sorted(visitor.excused.items())))
-            outcomes.extend(verdicts(check, said, [""], tally, name, empty).values())
+            outcomes.extend(verdicts(check, said, [""], tally, name, empty, member).values())
         else:
             outcomes.extend(evaluate(check, ctx, [""]).values())
     return FileResult(name, outcomes, stats, time.monotonic() - started, settings.log_format, counts.entries,
@@ -390,6 +391,18 @@ def empty_member(name: str, log_set: Sequence[str], stats: FileStats) -> str:
         return ""
     return (f"{name} is empty (a log just rotated, or rotated while idle): no entry in it to judge; the other "
             f"{len(others)} file(s) of the set hold the entries")
+
+
+def set_member(name: str, log_set: Sequence[str], stats: FileStats) -> str:
+    """Why a check that judged none of ``name``'s entries (each excused) does not fail it: other files of its log
+    in the set hold entries (``checks.base.judged_something``); "" for a file alone, an empty one (``empty_member``)
+    or one whose log has no other file with bytes."""
+    if not stats.bytes:
+        return ""
+    mine = _log_name(name)
+    others = [p for p in log_set if p != name and _log_name(p) == mine and _holds_bytes(p)]
+    return (f"{name} is one of the files of its log in the set, and the other {len(others)} hold the entries this "
+            "check judges") if others else ""
 
 
 SEQUENCE_FIX = ("find the hop that dropped them (a UDP transport, a relay's rate limit or full queue) and make "

@@ -36,7 +36,7 @@ from ..checks.base import Check, CheckContext, Outcome, Tally, Visitor, evaluate
 from ..errors import AuditReadyError
 from ..offline.reader import BLOCK, MAX_LINE_BYTES, Block, FileStats, bytes_there, open_log
 from .driver import drive, reader_for
-from .files import FileResult, _keep_freed_memory, detect, empty_member, settles_of, with_set
+from .files import FileResult, _keep_freed_memory, detect, empty_member, set_member, settles_of, with_set
 
 if TYPE_CHECKING:
     from ..config import Settings
@@ -256,13 +256,14 @@ def finish_file(setup: Setup, parts: Sequence[PartResult]) -> FileResult:
     streaming = iter(merged)
     others = {o.check_id: o for o in parts[0].outcomes}
     empty = empty_member(name, setup.log_set, stats)  # a file just rotated and still empty, as verify_file says it
+    member = set_member(name, setup.log_set, stats)
     outcomes: list[Outcome] = []
     for check in setup.checks:
         if check.visitor is not None:
             visitor = next(streaming)
             said = with_set(check, visitor, name, setup.log_set, ctx.settings, entries)  # may judge edge entries
             tally = Tally(entries, tuple(sorted(visitor.excused.items())))
-            outcomes.extend(verdicts(check, said, [""], tally, name, empty).values())
+            outcomes.extend(verdicts(check, said, [""], tally, name, empty, member).values())
         else:
             outcomes.append(others[check.id])
     review = next(streaming, None)
