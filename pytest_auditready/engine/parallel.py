@@ -695,6 +695,60 @@ def connect(address: str, timeout: float = 10.0) -> Any:
     raise exc
 
 
+_CODE: list[str] = []
+
+
+def code_digest() -> str:
+    """A digest of this package's Python source. A Dask run's tasks carry this code's objects (its set-up, its
+    visitors' state) both ways, so its workers must run the same code: a worker of another release read them
+    otherwise and failed with a traceback (red team rt13, case 04)."""
+    if not _CODE:
+        import hashlib
+        from pathlib import Path
+
+        root = Path(__file__).resolve().parent.parent
+        digest = hashlib.sha256()
+        for path in sorted(root.rglob("*.py")):
+            digest.update(path.relative_to(root).as_posix().encode() + b"\0" + path.read_bytes() + b"\0")
+        _CODE.append(digest.hexdigest()[:16])
+    return _CODE[0]
+
+
+_SAME_CODE_FIX = ("install on the Dask workers the same release of pytest-auditready as here (the cluster's image), "
+                  "or verify on this machine with --jobs")
+
+
+def _same_code(client: Any, address: Any, timeout: float) -> None:
+    """Refuse in one line a cluster whose workers run other code of the package than this process."""
+    import threading
+
+    got: list[Any] = []
+
+    def ask() -> None:
+        try:
+            got.append(client.run(code_digest))
+        except BaseException as exc:  # handed to the caller's thread
+            got.append(exc)
+
+    thread = threading.Thread(target=ask, name="auditready-dask-code", daemon=True)
+    thread.start()
+    thread.join(timeout + 5)
+    if not got:
+        raise AuditReadyError(f"the Dask workers of {address} did not say which code they run within "
+                              f"{timeout + 5:g} s", "check the workers' logs, or verify on this machine with --jobs")
+    answer = got[0]
+    if isinstance(answer, BaseException) or not isinstance(answer, dict):
+        why = f"{type(answer).__name__}: {str(answer).splitlines()[0][:160]}" if str(answer) else type(answer).__name__
+        raise AuditReadyError(f"the Dask workers of {address} could not run this release's code check ({why}): "
+                              "they run another release of pytest-auditready", _SAME_CODE_FIX)
+    mine = code_digest()
+    other = sorted(str(w) for w, d in answer.items() if d != mine)
+    if other:
+        raise AuditReadyError(f"{len(other)} of the {len(answer)} Dask workers of {address} run other code of "
+                              f"pytest-auditready than this process ({', '.join(other[:3])}"
+                              f"{', ...' if len(other) > 3 else ''})", _SAME_CODE_FIX)
+
+
 def verify_dask(settings: "Settings", checks: Sequence[Check], secrets: Mapping[str, str], paths: Sequence[str],
                 address: Any, *, range_bytes: Optional[int] = None, deadline: Optional[float] = None,
                 connect_timeout: float = 10.0) -> list[FileResult]:
@@ -714,6 +768,7 @@ def verify_dask(settings: "Settings", checks: Sequence[Check], secrets: Mapping[
                                       f"{connect_timeout:g} s)", "start workers on it (dask worker ADDRESS), or "
                                       "verify on this machine with --jobs") from None
             workers = len(client.scheduler_info().get("workers", {})) or 1
+        _same_code(client, address, connect_timeout)
         runner = _DaskRunner(client, setup)
         return _run(setup, paths, runner, workers, deadline if deadline is not None else deadline_for(paths),
                     range_bytes, lambda part: run_part(setup, part))
