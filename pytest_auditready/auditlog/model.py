@@ -7,6 +7,7 @@ Nothing here holds a secret value: the ledger names canaries and identities, and
 from __future__ import annotations
 
 import calendar
+import ipaddress
 import operator
 import re
 import time
@@ -551,3 +552,12 @@ class BadLine:
     @property
     def where(self) -> str:
         return f"{self.file}:{self.line}"
+
+
+def is_ip(text: str) -> bool:
+    """Whether ``text`` is an IPv4 or IPv6 address as a producer writes a source (a zone allowed, no brackets)."""
+    try:
+        ipaddress.ip_address(text)
+    except ValueError:
+        return False
+    return True

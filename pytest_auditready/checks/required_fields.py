@@ -10,7 +10,7 @@ from typing import Any, Callable, Iterator, Optional, Sequence, Union
 
 from ..auditlog.formats import FORMATS, REQUEST_TYPES, field_sources, format_of
 from ..auditlog.lines import long_fix, unscanned
-from ..auditlog.model import AuditEntry, BadLine, Entries, Record
+from ..auditlog.model import AuditEntry, BadLine, Entries, Record, is_ip
 from ..auditlog.vault_json import SERVER_OUTPUT, SERVER_OUTPUT_FIX
 from .access_policy import RawLines, line_object
 from .base import Check, CheckContext, Finding, PlannedAction, Skip, Visitor, every_action, feed
@@ -469,7 +469,7 @@ class Fields(Visitor):
         if ok is None:
             if len(self.judged_addresses) >= _ADDRESSES_KEPT:
                 self.judged_addresses.clear()
-            ok = self.judged_addresses[source] = not source or _is_address(source)
+            ok = self.judged_addresses[source] = not source or is_ip(source)
         return ok
 
     def _add(self, finding: Finding, what: str) -> None:
@@ -529,16 +529,6 @@ def run(ctx: CheckContext) -> Iterator[Union[Finding, Skip]]:
                 yield Finding(ID, a.name, f"The {e.type} entry for {a.name} lacks {what}.", _FIX,
                               where=e.where, request_id=e.request_id or a.request_id)
     yield from _stand_in_source(ctx)
-
-
-def _is_address(text: str) -> bool:
-    import ipaddress
-
-    try:
-        ipaddress.ip_address(text)
-    except ValueError:
-        return False
-    return True
 
 
 def _ip(text: str) -> str:

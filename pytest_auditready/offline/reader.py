@@ -9,7 +9,6 @@ line (``vault_parser``), which tells exactly which lines are bad.
 from __future__ import annotations
 
 import io
-import ipaddress
 import json
 import os
 import re
@@ -24,7 +23,17 @@ import orjson
 from ..auditlog import dupkeys
 from ..auditlog.formats import CLOUDTRAIL_FIELDS, K8S_FIELDS
 from ..auditlog.lines import HEAD_BYTES, MAX_LINE_BYTES, too_long
-from ..auditlog.model import AuditEntry, BadLine, Entries, Record, parse_time, port_text, vault_identity, vault_result
+from ..auditlog.model import (
+    AuditEntry,
+    BadLine,
+    Entries,
+    Record,
+    is_ip,
+    parse_time,
+    port_text,
+    vault_identity,
+    vault_result,
+)
 from ..auditlog.rotation import compression_in, decompressing
 from ..auditlog.syslog import carried_prefix, unframe
 from ..errors import AuditReadyError
@@ -504,7 +513,7 @@ def _k8s_problem(data: Mapping[str, Any], digits: int, skew_ns: int) -> str:
         return (f"its stageTimestamp {str(st)[:40]} is before its requestReceivedTimestamp {str(received)[:40]} by "
                 f"more than max_skew ({skew_ns / 1e9:g} s): a stage is reached after the request is received")
     ips = data.get("sourceIPs")
-    if isinstance(ips, list) and ips and not all(isinstance(ip, str) and _is_ip(ip) for ip in ips):
+    if isinstance(ips, list) and ips and not all(isinstance(ip, str) and is_ip(ip) for ip in ips):
         return f"its sourceIPs {json.dumps(ips)[:60]} are not all IP addresses, as the API server writes them"
     uri = data.get("requestURI")
     status = data.get("responseStatus")
@@ -513,14 +522,6 @@ def _k8s_problem(data: Mapping[str, Any], digits: int, skew_ns: int) -> str:
             and not isinstance(data.get("objectRef"), Mapping) and not refused_at_authn):
         return f"it records a resource request ({uri.partition('?')[0][:60]}) without its objectRef"
     return ""
-
-
-def _is_ip(text: str) -> bool:
-    try:
-        ipaddress.ip_address(text)
-    except ValueError:
-        return False
-    return True
 
 
 def k8s_parser(file: str, field_map: Mapping[str, str], digits: int = 3,
