@@ -716,6 +716,18 @@ def test_a_dask_scheduler_that_does_not_answer_is_one_line(tmp_path: Path) -> No
     assert time.monotonic() - t0 < 30
 
 
+def test_an_address_refused_at_once_is_not_said_to_time_out(tmp_path: Path) -> None:
+    """The dashboard's http:// URL given for the scheduler's: refused at once by Dask, and said so, where the line
+    said the scheduler "did not answer within 10 s" (red team rt13, F6)."""
+    t0 = time.monotonic()
+    proc = subprocess.run([sys.executable, "-m", "pytest_auditready.cli", "verify", str(CLEAN), "--dask-scheduler",
+                           "http://127.0.0.1:8787"], capture_output=True, text=True, timeout=60, cwd=tmp_path)
+    assert proc.returncode == 2 and len(proc.stderr.strip().splitlines()) == 1, proc.stderr
+    assert "cannot be reached" in proc.stderr and "did not answer" not in proc.stderr, proc.stderr
+    assert "tcp://HOST:8786" in proc.stderr
+    assert time.monotonic() - t0 < 10
+
+
 def test_a_listener_that_is_no_dask_scheduler_is_one_line(tmp_path: Path) -> None:
     """A port that accepts the connection and never speaks (as a scheduler's dashboard port or an HTTP server does
     not speak Dask's protocol): one line within the connect timeout and a few seconds, where the command waited

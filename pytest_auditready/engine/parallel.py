@@ -678,6 +678,7 @@ def connect(address: str, timeout: float = 10.0) -> Any:
             failed.append(exc)
 
     thread = threading.Thread(target=make, name="auditready-dask-connect", daemon=True)
+    started = time.monotonic()
     thread.start()
     thread.join(timeout + 5)
     fix = ("check the address (tcp://HOST:8786: the scheduler's port, not its dashboard's) and that the scheduler "
@@ -690,8 +691,9 @@ def connect(address: str, timeout: float = 10.0) -> Any:
     exc = failed[0]
     if isinstance(exc, (OSError, TimeoutError, ValueError)):
         why = str(exc).splitlines()[0][:200] if str(exc) else type(exc).__name__
-        raise AuditReadyError(f"the Dask scheduler {address} did not answer within {timeout:g} s ({why})",
-                              fix) from None
+        waited = time.monotonic() - started
+        said = f"did not answer within {timeout:g} s" if waited >= timeout else "cannot be reached"
+        raise AuditReadyError(f"the Dask scheduler {address} {said} ({why})", fix) from None
     raise exc
 
 
