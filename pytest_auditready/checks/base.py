@@ -401,19 +401,15 @@ def judged_something(check: Check, out: dict[str, Outcome], source: str, empty: 
     if whole_ is None or whole_.status != PASSED or whole_.tally.fed is None or whole_.tally.judged:
         return out
     t = whole_.tally
-    if t.fed and t.excused and all(rule in check.alone_rules for rule, _ in t.excused):
-        why = "; ".join(f"{n} by: {r}" for r, n in t.excused)
-        out[""] = Outcome(check.id, "", SKIPPED, reason=f"every entry of {source or 'the log'} was excused ({why}): "
-                          "a file of such records holds nothing for this check to judge", tally=t)
-        return out
-    if t.fed and member:
-        why = "; ".join(f"{n} by: {r}" for r, n in t.excused)
-        out[""] = Outcome(check.id, "", SKIPPED, reason=f"every entry of {source or 'the log'} was excused ({why}): "
-                          f"{member}", tally=t)
+    excused = "; ".join(f"{n} by: {r}" for r, n in t.excused)
+    alone = bool(t.excused) and all(rule in check.alone_rules for rule, _ in t.excused)
+    if t.fed and (alone or member):
+        said = "a file of such records holds nothing for this check to judge" if alone else member
+        out[""] = Outcome(check.id, "", SKIPPED, reason=f"every entry of {source or 'the log'} was excused "
+                          f"({excused}): {said}", tally=t)
         return out
     if t.fed:
-        why = (f"all {t.fed} entries of {source or 'the log'} were excused ("
-               + "; ".join(f"{n} by: {r}" for r, n in t.excused) + "), so none was judged")
+        why = f"all {t.fed} entries of {source or 'the log'} were excused ({excused}), so none was judged"
     elif empty:  # an empty file among files that hold the entries (``engine.files.empty_member``): nothing to judge
         out[""] = Outcome(check.id, "", SKIPPED, reason=empty, tally=t)
         return out

@@ -264,7 +264,8 @@ def _policies_refused(d: dict[str, Any]) -> bool:
 class Fields(Visitor):
     """Bad lines always; every entry's fields when there is no scenario to match entries to (offline)."""
 
-    stays = ("held", "raw", "_batch")  # a block's raw text, judged in the process that read it
+    # a block's raw text, judged in the process that read it; the source values it has judged (a cache)
+    stays = ("held", "raw", "_batch", "judged_addresses")
 
     def __init__(self, ctx: CheckContext) -> None:
         self.wanted = tuple(ctx.settings.required_fields)
