@@ -678,15 +678,18 @@ def discover(cli: Mapping[str, Any], config_file: Optional[str] = None, start: O
     return load(sources, notices, options)
 
 
+def path_key(path: str) -> str:
+    """A local path as the file or folder it names (links and ``..`` resolved, the case as the system compares it):
+    two paths naming one file have one key."""
+    return os.path.normcase(os.path.realpath(path))
+
+
 def refuse_clashes(outputs: Sequence[tuple[str, Optional[str]]], inputs: Sequence[tuple[str, Optional[str]]]) -> None:
     """Refuse, before anything is read or written, an output (a report, a file of the evidence bundle) that names
     an input (a log, its seal chain, a key, the canaries, the settings) or another output: the report would be
     written over the audit log it judged, or over another report, without a word. Paths are compared as the files
-    they name (links and ``..`` resolved); object-store URLs and standard output ("-") are left out."""
-
-    def key(path: str) -> str:
-        return os.path.normcase(os.path.realpath(path))
-
+    they name (``path_key``); object-store URLs and standard output ("-") are left out."""
+    key = path_key
     seen: dict[str, str] = {}
     for what, path in inputs:
         if path and path != "-" and "://" not in path:

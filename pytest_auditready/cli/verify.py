@@ -135,12 +135,10 @@ def refuse_scanned_outputs(settings: Any, json_path: Any, named: Sequence[str], 
     evidence bundle written into a log folder named as input (or under it), or into a folder that holds a log
     being verified, and a report (--json, --junit, --sarif) written where a scan of a named log folder reads it.
     Each run after this one would stop on the tool's own files (exit 2). Paths are compared as the folders they
-    name (links and ``..`` resolved), as ``config.refuse_clashes`` does; object-store URLs and "-" are left out."""
+    name (``config.path_key``), as ``config.refuse_clashes`` does; object-store URLs and "-" are left out."""
+    from ..config import path_key as key
     from ..engine.files import read_by_scan, scanned_folders
     from ..engine.objects import is_url
-
-    def key(path: str) -> str:
-        return os.path.normcase(os.path.realpath(path))
 
     def inside(path: str, folder: str) -> bool:
         try:
