@@ -689,16 +689,15 @@ def refuse_clashes(outputs: Sequence[tuple[str, Optional[str]]], inputs: Sequenc
     an input (a log, its seal chain, a key, the canaries, the settings) or another output: the report would be
     written over the audit log it judged, or over another report, without a word. Paths are compared as the files
     they name (``path_key``); object-store URLs and standard output ("-") are left out."""
-    key = path_key
     seen: dict[str, str] = {}
     for what, path in inputs:
         if path and path != "-" and "://" not in path:
-            seen.setdefault(key(path), what)
+            seen.setdefault(path_key(path), what)
     for what, path in outputs:
         if not path or path == "-" or "://" in path:
             continue
-        other = seen.get(key(path))
+        other = seen.get(path_key(path))
         if other is not None:
             raise ConfigError(f"{what} would be written over {other} ({path})",
                               f"give {what.split(' ')[0]} a path of its own")
-        seen[key(path)] = what
+        seen[path_key(path)] = what
