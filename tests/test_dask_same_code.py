@@ -22,6 +22,7 @@ import pytest
 
 import pytest_auditready
 from pytest_auditready.engine.parallel import code_digest
+from tests.test_parallel import scheduler_process
 
 pytest.importorskip("distributed")
 ROOT = Path(__file__).resolve().parents[1]
@@ -37,18 +38,8 @@ with LocalCluster(n_workers=0, host="127.0.0.1", dashboard_address=None) as clus
 
 @pytest.fixture
 def scheduler(tmp_path: Path) -> Iterator[str]:
-    script = tmp_path / "scheduler.py"
-    script.write_text(_SCHEDULER)
-    proc = subprocess.Popen([sys.executable, str(script)], stdin=subprocess.PIPE, stdout=subprocess.PIPE,
-                            stderr=subprocess.DEVNULL, text=True)
-    try:
-        assert proc.stdout is not None
-        address = proc.stdout.readline().strip()
-        assert address.startswith("tcp://127.0.0.1:"), address
+    with scheduler_process(_SCHEDULER, tmp_path) as (address, _):
         yield address
-    finally:
-        proc.kill()
-        proc.wait(10)
 
 
 def _other_release(tmp_path: Path) -> Path:

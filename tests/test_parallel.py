@@ -10,6 +10,7 @@ and values seen first in one range and again in later ones, limits of what is sh
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import signal
@@ -585,14 +586,15 @@ _CLUSTER = textwrap.dedent('''
 ''')
 
 
-@pytest.fixture
-def cluster(tmp_path: Path) -> Iterator[tuple[str, subprocess.Popen[str]]]:
-    """A LocalCluster of 2 worker processes on loopback, in a process of its own (this one forks workers of its
-    own in other tests: no threads of Dask's here)."""
-    script = tmp_path / "cluster.py"
-    script.write_text(_CLUSTER)
-    proc = subprocess.Popen([sys.executable, str(script)], stdin=subprocess.PIPE, stdout=subprocess.PIPE,
-                            stderr=subprocess.DEVNULL, text=True, cwd=tmp_path)
+@contextlib.contextmanager
+def scheduler_process(script: str, folder: Path, env: Optional[dict[str, str]] = None
+                      ) -> Iterator[tuple[str, subprocess.Popen[str]]]:
+    """``script`` (Python that starts a Dask scheduler on loopback and prints its address first) run in a process of
+    its own in ``folder``, with ``env``: its scheduler's address and the process, which is killed at the end."""
+    path = folder / "cluster.py"
+    path.write_text(script)
+    proc = subprocess.Popen([sys.executable, str(path)], stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                            stderr=subprocess.DEVNULL, text=True, cwd=folder, env=env)
     try:
         assert proc.stdout is not None
         address = proc.stdout.readline().strip()
@@ -601,6 +603,14 @@ def cluster(tmp_path: Path) -> Iterator[tuple[str, subprocess.Popen[str]]]:
     finally:
         proc.kill()
         proc.wait(10)
+
+
+@pytest.fixture
+def cluster(tmp_path: Path) -> Iterator[tuple[str, subprocess.Popen[str]]]:
+    """A LocalCluster of 2 worker processes on loopback, in a process of its own (this one forks workers of its
+    own in other tests: no threads of Dask's here)."""
+    with scheduler_process(_CLUSTER, tmp_path) as running:
+        yield running
 
 
 def test_dask_cluster_equals_a_local_run(tmp_path: Path, cluster: tuple[str, subprocess.Popen[str]],

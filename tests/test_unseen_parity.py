@@ -30,6 +30,7 @@ from pytest_auditready.engine import files, parallel
 from pytest_auditready.engine.files import FileResult, expand, offline_checks, read_canaries, settled, verify_file
 from pytest_auditready.offline.reader import BLOCK
 from tests.test_object_store import FAKE_SECRET, s3, s3_endpoint  # noqa: F401  (fixtures: a loopback S3 bucket)
+from tests.test_parallel import scheduler_process
 
 CHECKS = offline_checks(BUILTIN)
 L = 700  # bytes per padded line (newline included)
@@ -227,21 +228,10 @@ _CLUSTER = textwrap.dedent('''
 def address(s3_endpoint: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:  # noqa: F811
     """A LocalCluster of 2 worker processes on loopback, in a process of its own, whose workers reach the loopback
     S3 server with the fake credentials the ``s3`` fixture sets here."""
-    folder = tmp_path_factory.mktemp("cluster")
-    script = folder / "cluster.py"
-    script.write_text(_CLUSTER)
     env = {**os.environ, "AWS_ACCESS_KEY_ID": "AKIAFAKEFORMOTO00000", "AWS_SECRET_ACCESS_KEY": FAKE_SECRET,
            "AWS_DEFAULT_REGION": "us-east-1", "AWS_ENDPOINT_URL": s3_endpoint, "AWS_EC2_METADATA_DISABLED": "true"}
-    proc = subprocess.Popen([sys.executable, str(script)], stdin=subprocess.PIPE, stdout=subprocess.PIPE,
-                            stderr=subprocess.DEVNULL, text=True, cwd=folder, env=env)
-    try:
-        assert proc.stdout is not None
-        line = proc.stdout.readline().strip()
-        assert line.startswith("tcp://127.0.0.1:"), line
+    with scheduler_process(_CLUSTER, tmp_path_factory.mktemp("cluster"), env) as (line, _):
         yield line
-    finally:
-        proc.kill()
-        proc.wait(10)
 
 
 # -- the access review past its limits, in ranges -------------------------------------------------------------------
