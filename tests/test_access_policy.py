@@ -78,6 +78,22 @@ def test_without_rules_the_check_is_skipped_with_the_reason() -> None:
     assert o.status == SKIPPED and "no [[tool.auditready.access.rules]]" in o.reason
 
 
+@pytest.mark.parametrize("paths", [("secrets/data/app-c9d897/*",), ("secret/app-c9d897/*",)])
+def test_rules_that_name_no_request_of_the_log_do_not_pass(paths: tuple[str, ...]) -> None:
+    """A rule whose path is mistyped (the mount misspelt; a KV version 2 secret named without data/) holds no
+    request of a real OpenBao log to it: nothing was judged, so the check is skipped saying why, not passed (red
+    team rt11 #5). The same rule with the path the log writes holds the reads and passes."""
+    log = Path(__file__).resolve().parents[1] / "fixtures" / "openbao" / "clean.log"
+    rule = AccessRule("app", paths, ("read",), ("token-*",), ())
+    o = outcome(log, rule)
+    assert o.status == SKIPPED, (o.status, o.reason)
+    assert o.reason.startswith("no request of this log is on a path and operation the rules name"), o.reason
+    assert "<mount>/data/<path>" in o.reason
+    assert o.tally.judged == 0 and any(why.startswith("skipped: no request of this log") for why, _ in o.tally.excused)
+    fixed = outcome(log, AccessRule("app", ("secret/data/app-c9d897/*",), ("read",), ("token-*",), ()))
+    assert fixed.status == PASSED and fixed.reason.startswith("8 requests let through"), fixed.reason
+
+
 # -- real OpenBao traffic ----------------------------------------------------------------------------------------
 def _token(admin: VaultClient, name: str, policies: list[str]) -> VaultClient:
     r = admin.call("POST", "auth/token/create", {"display_name": name, "policies": policies, "ttl": "15m"})
@@ -155,5 +171,6 @@ def test_live_run_excuses_its_own_requests_from_the_rules(pytester: pytest.Pytes
     for who in ("token-auditready-*-reader", "token-auditready-*-writer"):
         cfg = _rules_config(pytester, who)
         run = run_audit(pytester, server, None, f"--auditready-config={cfg}", seal=False)
-        assert run.status("access_policy") == "passed" and run.failed_checks() == set(), run.result.stdout.str()[-3000:]
+        # every request on the rule's paths was the run's own (excused): none was held to the rule, so no pass
+        assert run.status("access_policy") == "skipped" and run.failed_checks() == set(), run.result.stdout.str()[-3000:]
         assert "a request of this run" in run.result.stdout.str()

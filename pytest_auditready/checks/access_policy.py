@@ -891,6 +891,14 @@ class Rules(Visitor):
                        f"({self.excused[EXCUSE_OWN]}), and the rules are held to the vault's users' requests only: "
                        "run `auditready verify` on the vault's audit log to hold its whole history to them")
             return
+        if not self.findings and not self.more and not (self.covered or self.refused):
+            # Every request fell outside the rules (a rule whose path is mistyped, a KV version 2 secret named
+            # without its data/ segment, or a quiet piece of a rotated log): nothing was held to them, so no pass.
+            yield Skip("", f"no request of this log is on a path and operation the rules name, so none was held to "
+                       f"them ({self.uncovered} requests on others); check the rules' paths and operations against "
+                       "the log's (a KV version 2 secret is read at <mount>/data/<path> and listed at "
+                       "<mount>/metadata/<path>)")
+            return
         yield from self.findings
         if self.more:
             yield Finding(ID, "", f"{self.more} more requests break the access rules (only the first {_MAX} are "
