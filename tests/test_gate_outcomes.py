@@ -1,0 +1,78 @@
+"""The pytest front end as a merge gate: its exit status follows the checks' verdicts, not what a conftest makes of
+the items (red team rt14). A real OpenBao log with one response removed fails `completeness`; every way a pull
+request's conftest can turn that item green (an xfail marker, a report rewritten to passed, the failure swallowed)
+still fails the run, while fail_on's own xfail of a check below the threshold passes it."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+CLEAN_LOG = Path(__file__).resolve().parents[1] / "fixtures" / "openbao" / "clean.log"
+CONFIG = "[tool.auditready]\nrequire_tamper_evidence = false\nretention_days = 0\n"
+REMOVED = 21  # a KV read's response entry (secret/data/app-c9d897/app0/db)
+
+CONFTESTS = {
+    "none": "",
+    "xfail": (
+        "import pytest\n"
+        "def pytest_collection_modifyitems(items):\n"
+        "    for it in items:\n"
+        "        if 'completeness' in it.nodeid:\n"
+        "            it.add_marker(pytest.mark.xfail(reason='known flaky'))\n"
+    ),
+    "report rewritten": (
+        "import pytest\n"
+        "@pytest.hookimpl(hookwrapper=True)\n"
+        "def pytest_runtest_makereport(item, call):\n"
+        "    outcome = yield\n"
+        "    rep = outcome.get_result()\n"
+        "    rep.outcome = 'passed'\n"
+        "    rep.longrepr = None\n"
+    ),
+    "failure swallowed": (
+        "import pytest\n"
+        "@pytest.hookimpl(hookwrapper=True)\n"
+        "def pytest_runtest_call(item):\n"
+        "    outcome = yield\n"
+        "    outcome.force_result(None)\n"
+    ),
+}
+
+
+def _project(pytester: pytest.Pytester, removed: bool, conftest: str, config: str = CONFIG) -> None:
+    lines = CLEAN_LOG.read_text().splitlines(keepends=True)
+    if removed:
+        del lines[REMOVED - 1]
+    log = pytester.path / "audit.log"
+    log.write_text("".join(lines))
+    log.chmod(0o600)
+    (pytester.path / "pyproject.toml").write_text(config)
+    if conftest:
+        pytester.makeconftest(conftest)
+
+
+@pytest.mark.parametrize("how", sorted(CONFTESTS))
+def test_a_conftest_cannot_turn_a_failed_check_into_a_green_gate(pytester: pytest.Pytester, how: str) -> None:
+    _project(pytester, True, CONFTESTS[how])
+    res = pytester.runpytest_subprocess("--auditready-offline", "audit.log", "-p", "no:cacheprovider")
+    out = res.stdout.str()
+    assert res.ret == pytest.ExitCode.TESTS_FAILED, out[-3000:]
+    assert "failed checks: completeness" in out
+
+
+@pytest.mark.parametrize("how", sorted(CONFTESTS))
+def test_the_same_conftests_over_a_correct_log_pass(pytester: pytest.Pytester, how: str) -> None:
+    _project(pytester, False, CONFTESTS[how])
+    res = pytester.runpytest_subprocess("--auditready-offline", "audit.log", "-p", "no:cacheprovider")
+    assert res.ret == pytest.ExitCode.OK, res.stdout.str()[-3000:]
+
+
+def test_fail_on_still_lets_a_check_below_it_pass_the_run(pytester: pytest.Pytester) -> None:
+    """completeness is high: fail_on = "critical" makes its failure the plugin's own xfail, and the run passes."""
+    _project(pytester, True, "", CONFIG + 'fail_on = "critical"\n')
+    res = pytester.runpytest_subprocess("--auditready-offline", "audit.log", "-p", "no:cacheprovider")
+    out = res.stdout.str()
+    assert res.ret == pytest.ExitCode.OK, out[-3000:]
+    assert "failed checks below fail_on=critical" in out and "completeness" in out
