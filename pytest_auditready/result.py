@@ -46,6 +46,12 @@ class AuditResult:
     baseline: Optional[Any] = None  # accept.Baseline: the acceptances applied, used or not
     review: Optional[dict[str, Any]] = None  # the access review (review.Review.report), Vault/OpenBao logs only
 
+    def __repr__(self) -> str:
+        # never the review, the context or the ledger: they hold what the log and the run held (canaries, names),
+        # and a hook's arguments are printed as written by pytest --debug
+        return (f"AuditResult(target={self.target!r}, run_id={self.run_id!r}, checks={len(self.checks)}, "
+                f"outcomes={len(self.outcomes)}, failed={self.failed_checks!r}, files={len(self.files)})")
+
     @property
     def failed_checks(self) -> list[str]:
         return sorted({o.check_id for o in self.outcomes if o.status == FAILED})

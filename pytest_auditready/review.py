@@ -1182,6 +1182,42 @@ def reviewable(settings: "Settings") -> bool:
     return settings.log_format in FORMATS
 
 
+def shown_state(state: Optional[dict[str, Any]], secrets: Mapping[str, str]) -> Optional[dict[str, Any]]:
+    """``state`` as it may travel on a test report to the process that merges it (pytest --debug prints a report's
+    attributes): every string with the run's known secret values redacted (``text.redact``) and every credential of
+    a documented format (``scan.tokens``: a token in a display name or a request path) masked as the reports show
+    it. The same text is shown the same way in every file, so the states still merge."""
+    if state is None:
+        return None
+    from .scan import tokens
+    from .scan.known import fingerprint
+    from .text import redact
+
+    seen: dict[str, str] = {}
+
+    def text(s: str) -> str:
+        out = seen.get(s)
+        if out is None:
+            out = redact(s, secrets)
+            for kind, credential in dict.fromkeys(tokens.find(out)):
+                if credential:
+                    out = out.replace(credential, f"<{kind} sha256 {fingerprint(credential)}>")
+            seen[s] = out
+        return out
+
+    def walk(value: Any) -> Any:
+        if isinstance(value, str):
+            return text(value)
+        if isinstance(value, dict):
+            return {walk(k): walk(v) for k, v in value.items()}
+        if isinstance(value, (list, tuple)):
+            return [walk(v) for v in value]
+        return value
+
+    shown: dict[str, Any] = walk(state)
+    return shown
+
+
 def merged(settings: "Settings", states: "list[Optional[dict[str, Any]]]") -> Optional[Review]:
     """One Review of the states of consecutive parts (files) of a log, in order; None when there is none."""
     out: Optional[Review] = None

@@ -364,7 +364,9 @@ class AuditReadySession:
             if item.log is not None and item.log in self.results:
                 setattr(rep, _FILE_ATTR, self.results[item.log].accounting())
                 if item.log not in self.reviews:  # once a file: the state may be large
-                    setattr(rep, _REVIEW_ATTR, self.results[item.log].review)
+                    from .review import shown_state
+
+                    setattr(rep, _REVIEW_ATTR, shown_state(self.results[item.log].review, self.secrets))
                     self.reviews.setdefault(item.log, None)
                 if item.check.id == "completeness" and self.results[item.log].settles:
                     setattr(rep, _SETTLE_ATTR, [list(x) for x in self.results[item.log].settles])

@@ -80,6 +80,7 @@ def test_a_token_given_as_display_name_is_found_as_the_vault_logs_it(tmp_path: P
 
 @pytest.mark.parametrize("name, found", [
     ("token-s-xoS38WLlHkO5rXGTk2jBrC2H", True),  # s.<24 base62>, as logged
+    ("token-s.xoS38WLlHkO5rXGTk2jBrC2H", True),  # the same, by a producer (or an edit) that keeps the dot (rt14)
     ("token-hvs-CAESIJk3xQm9Lp2ZtR8vW4yNb7HcA1sDfG6hJ0kE5uTqYoXiGh4KHGh2cy5", True),
     ("token-s-serviceaccountdeployments", False),  # words: no capitals, no digits
     ("token-s-ci-deployer-prod-pipeline", False),

@@ -291,6 +291,10 @@ _LAST_REVIEW: list[Any] = []  # [the review last shown, how it is shown]
 # where a review or an access answer holds request paths from a log: the values of "path" and "scope", and the keys
 # of "paths" and "scopes" (path -> counts)
 _PATH_FIELDS = frozenset({"path", "paths", "scope", "scopes"})
+# and who made a request: a display name (the client chooses it: a token made with -display-name is logged as
+# token-<name>) and an entity id, each judged as no_secret_leak judges a display name (by the detectors of a
+# secret's own format only, so random ids and generated names stay as written)
+_NAME_FIELDS = frozenset({"display_name", "entity_id"})
 
 
 def _mask_personal(path: str) -> str:
@@ -337,6 +341,15 @@ def mask_credentials(doc: Any) -> Any:
         masked[value] = out
         return out
 
+    names: dict[str, str] = {}  # a name that holds a credential -> how it is shown
+
+    def name(scanner: GenericScanner, value: str) -> str:
+        hits = scanner.scan_value("display_name", value) if value else ()
+        if not hits:
+            return value
+        names[value] = "<" + ", ".join(f"{h.kind} sha256 {h.fingerprint}" for h in hits) + ">"
+        return names[value]
+
     def walk(scanner: GenericScanner, value: Any, key: str) -> Any:
         if isinstance(value, Mapping):
             return {(mask(scanner, k) if key in _PATH_FIELDS and isinstance(k, str) else k): walk(scanner, v, str(k))
@@ -345,10 +358,27 @@ def mask_credentials(doc: Any) -> Any:
             return [walk(scanner, v, key) for v in value]
         if isinstance(value, str) and key in _PATH_FIELDS:
             return mask(scanner, value)
+        if isinstance(value, str) and key in _NAME_FIELDS:
+            return name(scanner, value)
         return value
 
     with GenericScanner() as scanner:
-        return walk(scanner, doc, "")
+        out = walk(scanner, doc, "")
+    if not names:
+        return out
+    # the same names wherever else the data repeats them (a review item's detail, a list of new identities)
+    found = re.compile("|".join(re.escape(n) for n in sorted(names, key=len, reverse=True)))
+
+    def again(value: Any) -> Any:
+        if isinstance(value, str):
+            return found.sub(lambda m: names[m.group(0)], value)
+        if isinstance(value, Mapping):
+            return {again(k): again(v) for k, v in value.items()}
+        if isinstance(value, (list, tuple)):
+            return [again(v) for v in value]
+        return value
+
+    return again(out)
 
 
 def tool_version() -> str:

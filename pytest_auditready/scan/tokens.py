@@ -148,9 +148,10 @@ RULES: tuple[TokenRule, ...] = (
         r"(?:\.[A-Za-z0-9]{5})?|b\.[A-Za-z0-9_-]{24,}))(?![A-Za-z0-9_-])")),
     # The same token given as -display-name: the token store writes "token-" and the name with every character
     # but letters, digits and "-" made "-" (token_store.go displayNameSanitize), so s.<24> is logged as
-    # token-s-<24>. Random base62, so holding capitals, small letters and digits (a name of words does not).
+    # token-s-<24> (a producer that does not sanitise, or an edited copy, keeps the dot: token-s.<24>). Random
+    # base62, so holding capitals, small letters and digits (a name of words does not).
     TokenRule("Vault Token", re.compile(
-        r"(?<![A-Za-z0-9])token-(?:s-([A-Za-z0-9]{24})|(?:hv[sbr]|b)-([A-Za-z0-9-]{24,}))(?![A-Za-z0-9])"),
+        r"(?<![A-Za-z0-9])token-(?:s[-.]([A-Za-z0-9]{24})|(?:hv[sbr]|b)-([A-Za-z0-9-]{24,}))(?![A-Za-z0-9])"),
         lambda m: _random_body(_value(m))),
     # Vault / OpenBao unseal and recovery keys as the server prints them: a dev server's notice ("Unseal Key: <base64
     # of the 32-byte key>"), `operator init` ("Unseal Key 1: <base64 of a 33-byte Shamir share>", "Recovery Key 1:
@@ -245,7 +246,7 @@ HTTP_KINDS = frozenset({"Bearer Token", "Basic Auth Credentials"})
 # user information longer than 256 characters is not looked for).
 PREFILTERS: tuple[tuple[bytes, bool], ...] = (  # (expression, caseless)
     (rb"(?:hv[sbr]\.[A-Za-z0-9_-]{24}|s\.[A-Za-z0-9]{24}|b\.[A-Za-z0-9_-]{24})", False),
-    (rb"token-(?:s-[A-Za-z0-9]{24}|(?:hv[sbr]|b)-[A-Za-z0-9-]{24})", False),
+    (rb"token-(?:s[-.][A-Za-z0-9]{24}|(?:hv[sbr]|b)-[A-Za-z0-9-]{24})", False),
     (rb"(?:unseal|recovery) key(?: \d{1,3})?:[ \t]", True),
     (rb"github_pat_[A-Za-z0-9_]{40}", False),
     (rb"npm_[A-Za-z0-9]{36}", False),
