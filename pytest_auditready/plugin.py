@@ -172,6 +172,10 @@ def pytest_configure(config: pytest.Config) -> None:
         _outputs_writable(settings)
     except AuditReadyError as exc:  # a usage error: said before the run, not after it
         raise pytest.UsageError(f"auditready: {visible(str(exc))}") from None
+    for flag, option in (("setupplan", "--setup-plan"), ("setuponly", "--setup-only")):
+        if getattr(config.option, flag, False):  # in addopts, it would turn a merge gate green with no audit run
+            raise pytest.UsageError(f"auditready: {option} runs no test, so nothing would be audited; run without it "
+                                    "(--collect-only lists the audit's items)")
     early = _begin_embedded(config, settings) if live else None
     try:
         _configure_session(config, settings, files, notices, early)

@@ -536,8 +536,14 @@ class AuditReadySession:
 
         return left_in_vault(self.live.facts if self.live is not None else None, self.settings.embedded)
 
-    def pytest_terminal_summary(self, terminalreporter: Any) -> None:
-        if self.is_worker or not self.outcomes:
+    def pytest_terminal_summary(self, terminalreporter: Any, exitstatus: int) -> None:
+        if self.is_worker:
+            return
+        if not self.outcomes:  # said when the exit status would read as an audit that passed
+            if exitstatus in (pytest.ExitCode.OK, pytest.ExitCode.NO_TESTS_COLLECTED):
+                terminalreporter.write_line("auditready: no audit item ran (--collect-only, every item deselected, or "
+                                            "the run stopped before them): nothing was audited, and no report was "
+                                            "written", yellow=True)
             return
         from .defaults import REPORTS_KEY
         from .report.common import accounting_lines, safe_target

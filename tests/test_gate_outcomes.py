@@ -76,3 +76,26 @@ def test_fail_on_still_lets_a_check_below_it_pass_the_run(pytester: pytest.Pytes
     out = res.stdout.str()
     assert res.ret == pytest.ExitCode.OK, out[-3000:]
     assert "failed checks below fail_on=critical" in out and "completeness" in out
+
+
+# -- runs that audit nothing (red team rt14 F2) ----------------------------------------------------------------------
+@pytest.mark.parametrize("option", ["--setup-plan", "--setup-only"])
+def test_a_mode_that_runs_no_test_is_refused(pytester: pytest.Pytester, option: str) -> None:
+    _project(pytester, True, "", CONFIG + f'[tool.pytest.ini_options]\naddopts = "{option}"\n')
+    res = pytester.runpytest_subprocess("--auditready-offline", "audit.log", "-p", "no:cacheprovider")
+    assert res.ret == pytest.ExitCode.USAGE_ERROR, res.stdout.str()[-2000:]
+    assert f"{option} runs no test, so nothing would be audited" in res.stderr.str()
+
+
+@pytest.mark.parametrize("how", [["--co"], ["-m", "not auditready"], ["-k", "nothing_of_the_audit"]])
+def test_a_run_that_audits_nothing_says_so(pytester: pytest.Pytester, how: list[str]) -> None:
+    """Listing the items, or deselecting them all, is the user's to ask for: the exit status stays pytest's, and the
+    run says that nothing was audited and that no report was written (the composite action fails such a run:
+    tests/test_workflows.py)."""
+    _project(pytester, True, "")
+    pytester.makepyfile(test_own="def test_own():\n    assert True\n")
+    res = pytester.runpytest_subprocess("test_own.py", "--auditready-offline", "audit.log", "-p", "no:cacheprovider",
+                                        "--auditready-report=compliance.xml", *how)
+    assert res.ret in (pytest.ExitCode.OK, pytest.ExitCode.NO_TESTS_COLLECTED), res.stdout.str()[-2000:]
+    assert "auditready: no audit item ran" in res.stdout.str() and "nothing was audited" in res.stdout.str()
+    assert not (pytester.path / "compliance.xml").exists()

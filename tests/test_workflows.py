@@ -8,6 +8,7 @@ script (script injection), secrets only in `env:`, minimal permissions, and ever
 from __future__ import annotations
 
 import json
+import os
 import re
 import shutil
 import subprocess
@@ -211,6 +212,20 @@ def test_action_inputs_left_empty_leave_the_settings_files_target_and_fail_on(tm
     assert res.returncode == 0
     # the file's URL target is the one the run is for (it asks for that vault's token), not the embedded vault
     assert "no token for http://127.0.0.1:9" in res.stderr + res.stdout
+
+
+def test_action_fails_a_run_that_exits_0_without_a_report(tmp_path: Path) -> None:
+    """A pull request's addopts that makes pytest list the items instead of running them (--collect-only) exits 0:
+    the audit step records that as "could not audit" (2), since no compliance report was written (red team rt14
+    F2); the last step then fails the job."""
+    (tmp_path / "pyproject.toml").write_text('[tool.pytest.ini_options]\naddopts = "--collect-only"\n')
+    (tmp_path / "out").mkdir()  # a passing report the pull request brought along: not this run's
+    (tmp_path / "out" / "compliance.xml").write_text('<testsuites><testsuite name="auditready" failures="0"/></testsuites>')
+    os.utime(tmp_path / "out" / "compliance.xml", (1, 1))
+    res = _run_step(_step("audit"), _audit_env(tmp_path), tmp_path)
+    assert res.returncode == 0, res.stderr[-2000:]
+    assert (tmp_path / "github-output").read_text() == "exit-code=2\n", res.stdout[-2000:]
+    assert "::error title=auditready::this run wrote no compliance report" in res.stdout
 
 
 def test_action_records_a_failed_audit_and_the_last_step_fails_the_job(tmp_path: Path) -> None:
