@@ -273,8 +273,10 @@ class AuditReadySession:
         else:
             # One collector per file: node ids read "auditready-offline[PATH]::CHECK", so xdist's loadfile
             # distribution (which groups by what comes before "::") keeps a file's items on one worker.
-            groups = [(f"auditready-offline[{visible(path)}]", path, [(check, "") for check in self.checks])
-                      for path in self.files]
+            # A "::" of the path would end the collector's part of the id: written as ":\x3a", as visible()
+            # writes what it escapes (the item still reads the path as given).
+            groups = [(f"auditready-offline[{visible(path).replace('::', ':' + chr(92) + 'x3a')}]", path,
+                       [(check, "") for check in self.checks]) for path in self.files]
         for nodeid, log, pairs in groups:
             collector = AuditCollector.from_parent(session, name=nodeid, nodeid=nodeid)
             mine = [CheckItem.from_parent(collector, name=check.id if log else _name(check.id, subject),

@@ -99,3 +99,17 @@ def test_a_run_that_audits_nothing_says_so(pytester: pytest.Pytester, how: list[
     assert res.ret in (pytest.ExitCode.OK, pytest.ExitCode.NO_TESTS_COLLECTED), res.stdout.str()[-2000:]
     assert "auditready: no audit item ran" in res.stdout.str() and "nothing was audited" in res.stdout.str()
     assert not (pytester.path / "compliance.xml").exists()
+
+
+@pytest.mark.parametrize("name", ["h::i[j]k.log", "a::b.log", "l[m]::n.log"])
+def test_a_log_named_with_a_double_colon_is_audited_not_an_internal_error(pytester: pytest.Pytester,
+                                                                          name: str) -> None:
+    """pytest reads "::" in a node id as the end of its collector's part: a path holding one (then a "[") made
+    pytest stop with an INTERNALERROR traceback (red team rt14 F8). The file is audited under its own name."""
+    _project(pytester, True, "")
+    (pytester.path / "audit.log").rename(pytester.path / name)
+    res = pytester.runpytest_subprocess("--auditready-offline", name, "-p", "no:cacheprovider", "-rA")
+    out = res.stdout.str()
+    assert res.ret == pytest.ExitCode.TESTS_FAILED, out[-2000:]
+    assert "INTERNALERROR" not in out + res.stderr.str()
+    assert "failed checks: completeness" in out and f"[{name}:{REMOVED - 1}" in out
