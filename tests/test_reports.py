@@ -94,6 +94,33 @@ def test_annotations_one_per_failed_check_escaped_and_redacted(tmp_path: Path, m
     assert "(+1 more finding(s))" in leak
 
 
+def test_annotations_point_at_the_repository_s_files_or_at_none(tmp_path: Path,
+                                                                   monkeypatch: pytest.MonkeyPatch) -> None:
+    """A live run names the vault configuration's files as its folder holds them (server.hcl:30): the annotation
+    points at the file as the repository holds it (vault-config/server.hcl). A log outside the workspace (the
+    embedded server's own, gone after the run) gets no file= at all (red team rt14 F6)."""
+    work = tmp_path / "ws"
+    (work / "vault-config").mkdir(parents=True)
+    (work / "vault-config" / "server.hcl").write_text('audit "file" "a" {}\n')
+    monkeypatch.chdir(work)
+    monkeypatch.setenv("GITHUB_WORKSPACE", str(work))
+    elsewhere = tmp_path / "auditready-tmp" / "audit.log"
+    settings = Settings(vault_config="vault-config")
+    checks = [Check("log_protection", "Protected", "p", _noop), Check("no_secret_leak", "No secret", "n", _noop)]
+    outcomes = [Outcome("log_protection", "", FAILED, (Finding("log_protection", "", "log_raw", "fix",
+                                                               where="server.hcl:30"),)),
+                Outcome("no_secret_leak", "", FAILED, (Finding("no_secret_leak", "", "leak", "fix",
+                                                               where=f"{elsewhere}:20"),))]
+    result = AuditResult(settings=settings, target="embedded", run_id="r", checks=checks, outcomes=outcomes,
+                         context=CheckContext(settings=settings, ledger=None, entries=[], bad_lines=[]))
+    protection, leak = github.annotation_lines(result)
+    assert protection.startswith("::error file=vault-config/server.hcl,line=30,title=auditready log_protection")
+    assert leak.startswith("::error title=auditready no_secret_leak") and "file=" not in leak.split("::")[1]
+    uris = [r["locations"][0]["physicalLocation"]["artifactLocation"]["uri"]
+            for r in sarif.build(result)["runs"][0]["results"]]
+    assert "vault-config/server.hcl" in uris
+
+
 def test_workflow_command_escaping_follows_githubs_rules() -> None:
     assert github.escape_data("50% a\r\nb") == "50%25 a%0D%0Ab"
     assert github.escape_property("a:b,c%\n") == "a%3Ab%2Cc%25%0A"

@@ -187,7 +187,19 @@ def locate(result: "AuditResult", f: Finding, fallback: str = "") -> tuple[str, 
     if f.where in names:
         return names[f.where], None
     path, line = split_where(f.where)
-    return names.get(path, path), line
+    return _from_here(result, names.get(path, path)), line
+
+
+def _from_here(result: "AuditResult", path: str) -> str:
+    """``path`` as found from the working directory: a live run's findings name the vault configuration's files by
+    their names in its folder (``server.hcl:30``), which an annotation must point at as the repository holds them
+    (``vault-config/server.hcl``)."""
+    folder = getattr(result.settings, "vault_config", None)
+    if not folder or not path or is_url(path) or os.path.isabs(path) or os.path.exists(path):
+        return path
+    base = folder if os.path.isdir(folder) else os.path.dirname(folder)
+    joined = os.path.join(base, path)
+    return joined if os.path.isfile(joined) else path
 
 
 _URL_RE = re.compile(r"[A-Za-z][A-Za-z0-9+.-]*://")

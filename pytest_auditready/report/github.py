@@ -179,8 +179,11 @@ def _command(result: "AuditResult", command: str, f: Finding, fallback: str, tit
     outcome judged (``fallback``), with no line."""
     props = []
     path, line = locate(result, f, fallback)
-    if path:
-        props.append(f"file={escape_property(clean(result, relative_path(path)))}")
+    shown = relative_path(path)
+    if shown and os.path.isabs(shown) and not os.path.exists(shown):
+        shown = ""  # gone, outside the workspace (the embedded server's own log): nothing there to point at
+    if shown:
+        props.append(f"file={escape_property(clean(result, shown))}")
         if line is not None:
             props.append(f"line={line}")
     props.append(f"title={escape_property(clean(result, title))}")
