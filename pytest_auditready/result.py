@@ -15,7 +15,8 @@ if TYPE_CHECKING:
 
 
 # why a check none of whose items ran is skipped: it proves nothing, so no report may show it as passed
-NOT_RUN = "not run: none of its items ran (no subject to judge, deselected with -k or -m, or the run stopped first)"
+NOT_RUN = ("not run: none of its items ran (no subject to judge; deselected by -k, -m, --deselect or --lf; skipped "
+           "by a marker; or the run stopped first)")
 
 
 def worst_status(outcomes: Sequence[Outcome]) -> str:

@@ -110,6 +110,13 @@ def verdict(check_rows: Sequence[CheckRow], stale: Sequence[Finding] = (), lefto
     return FAILED if stale or leftovers or any(r.gating for r in check_rows) else PASSED
 
 
+def not_run(check_rows: Sequence[CheckRow]) -> str:
+    """What a verdict leaves out, said beside it: " (2 checks not run: a, b)" when checks none of whose items ran
+    are skipped for that alone (a PASS over them is no pass of theirs), else ""."""
+    ids = [r.id for r in check_rows if r.status == SKIPPED and r.reason == NOT_RUN]
+    return f" ({len(ids)} check{'s' if len(ids) != 1 else ''} not run: {', '.join(ids)})" if ids else ""
+
+
 def leftovers(result: "AuditResult") -> list[str]:
     """``left_in_vault`` of the run: every report says it, as the exit code does."""
     return left_in_vault(result.facts, result.settings.embedded)

@@ -22,6 +22,7 @@ from .common import (
     file_of,
     leftovers,
     locate,
+    not_run,
     relative_path,
     rows,
     safe_target,
@@ -93,7 +94,7 @@ def summary_markdown(result: "AuditResult", heading: str = "##") -> str:
         f"{f'Run {md_cell(result.run_id)}, ' if result.run_id else ''}pytest-auditready {md_cell(tool_version())}: "
         f"{read}. "
         f"fail\\_on: {md_cell(result.settings.fail_on)}. "
-        f"Verdict: **{'FAIL' if gate == FAILED else 'PASS'}**.",
+        f"Verdict: **{'FAIL' if gate == FAILED else 'PASS'}**{not_run(check_rows)}.",
         "",
         "| check | result | severity | controls | first finding |",
         "|---|---|---|---|---|",

@@ -18,6 +18,7 @@ from .common import (
     below_text,
     clean,
     leftovers,
+    not_run,
     rows,
     safe_target,
     shown_review,
@@ -310,7 +311,7 @@ def render(result: "AuditResult") -> str:
 ({result.seconds:.2f} s). pytest-auditready {escape(tool_version())}; vault version {_e(result, version)}.
 fail_on: {escape(result.settings.fail_on)}.</p>
 <p><span id="verdict" class="verdict {gate}">{'FAIL' if gate == FAILED else 'PASS'}</span>
-{passed}/{len(check_rows)} checks passed.</p>
+{passed}/{len(check_rows)} checks passed{escape(not_run(check_rows))}.</p>
 {cleanup}
 <h2>Checks by control</h2>
 {_checks_table(result, check_rows)}
