@@ -912,7 +912,10 @@ class LeakScanner:
                     pos -= 1
                 s0 = data.rfind(b'"', 0, pos + 1)
             e0 = data.find(b'"', s0 + 1)
-            if e0 > 0 and data[e0 + 1 : e0 + 3] == b':"':  # the match ended in a key: judge its value
+            if e0 > 0 and data[e0 + 1 : e0 + 3] == b':"':  # the match ended in a key: judge it, and its value
+                key_text = data[s0 + 1 : e0]  # (Vault digests values, never keys: a token as a key is in clear)
+                if data[e0 - 1] != 92 and (b"", key_text) not in skip:
+                    pending.setdefault((b"", key_text), s0)
                 s0 = e0 + 2
                 e0 = data.find(b'"', s0 + 1)
             if s0 < 2 or e0 < 0 or data[s0 - 2 : s0] != b'":' or data[e0 - 1] == 92:
