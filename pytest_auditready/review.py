@@ -47,6 +47,7 @@ from .auditlog.model import Entries, in_scope, parse_time
 from .checks.access_policy import (
     CLOUDTRAIL_SOURCE_BYTES,
     COUNT,
+    K8S_HELD,
     K8S_IDS,
     PathMatch,
     RawLines,
@@ -762,7 +763,7 @@ class Review(Visitor):
         for i, t in enumerate(batch.type):
             reach: Optional[Reach]
             if k8s:
-                if t not in _K8S_LAST_STAGES and t != "RequestReceived":
+                if t not in _K8S_LAST_STAGES and t not in K8S_HELD:
                     continue
                 act = batch.action[i]
                 reach = k8s_reach(batch.resource[i], act, k8s_created(get(batch.file, batch.lines[i]), act)
@@ -785,7 +786,7 @@ class Review(Visitor):
             result = batch.result[i]
             row: list[Any] = [named or [f"{reach.shown} ({reach.scope})"], "" if named else reach.scope,
                               batch.identity[i], batch.source[i], reach.op or "(none)", ns,
-                              "read" in reach.rule_ops]
+                              "read" in reach.rule_ops, k8s and result in _K8S_REFUSED]
             if k8s:
                 row[2] = k8s_user(get(batch.file, batch.lines[i]), row[2])
                 if k8s_once(self.counted, self.received, batch.request_id[i], t, row)[0] == COUNT:
@@ -794,8 +795,9 @@ class Review(Visitor):
                 self._reached(row, result.startswith("error:"))
 
     def _reached(self, row: list[Any], denied: bool) -> None:
-        """Count one Kubernetes or CloudTrail request: [paths, scope, identity, source, operation, ns, read]."""
-        paths, scope, dn, source, op, ns, read = row
+        """Count one Kubernetes or CloudTrail request: [paths, scope, identity, source, operation, ns, read, and
+        whether the stage held says it was refused]."""
+        paths, scope, dn, source, op, ns, read, _ = row
         for j, path in enumerate(paths):
             self._count(path, dn, "", "", source, op, ns, denied, read, j > 0)
             if scope:
@@ -1083,12 +1085,12 @@ class Review(Visitor):
 
     def report(self) -> dict[str, Any]:
         """The review as data (the evidence bundle's ``review`` section): no value, only paths, identities, counts,
-        times and addresses. The Kubernetes requests whose last stage never came count here, at their
-        RequestReceived event (not known to be denied)."""
+        times and addresses. The Kubernetes requests whose last stage never came count here, at the event held
+        (RequestReceived, or ResponseStarted: denied when it says 401 or 403)."""
         if self.received:
             done = Review.from_state(self.settings, self.state())
             for row in done.received.values():
-                done._reached(row, False)
+                done._reached(row, bool(row[7]))
             done.received.clear()
             return done.report()
         s = self.settings

@@ -50,7 +50,11 @@ EXCUSE_RESPONSE = "a response entry (its request entry is the one judged)"
 EXCUSE_STAGE = "a Kubernetes event of a request judged at another stage (its last one)"
 EXCUSE_OWN = ("a request of this run (its scenario identities' and its audit token's: the canaries it reads and "
               "writes, its sys/audit-hash look-ups, the fail-closed drill), known by the vault's HMAC of its token")
-_K8S_JUDGED = frozenset({"RequestReceived", "ResponseComplete", "Panic"})
+# A Kubernetes request's stages before its last: held until the last comes, or counted alone at the end. A watch's
+# ResponseStarted event is all the log holds of it while it is open (the docs' example policy omits
+# RequestReceived), and a failed authentication is one ResponseStarted event (401, no user).
+K8S_HELD = frozenset({"RequestReceived", "ResponseStarted"})
+_K8S_JUDGED = K8S_HELD | {"ResponseComplete", "Panic"}
 K8S_IDS = 100_000  # Kubernetes auditIDs of the requests counted (the oldest forgotten first): a request counts once
 UNWRAP, REWRAP = "sys/wrapping/unwrap", "sys/wrapping/rewrap"
 WRAPS = 100_000  # wrapping token digests kept (the oldest forgotten first): a wrapping token is used once
@@ -529,14 +533,16 @@ AGAIN, HELD, COUNT = 0, 1, 2  # what ``k8s_once`` says of a Kubernetes event
 
 def k8s_once(counted: dict[str, None], held: dict[str, Any], rid: str, stage: str, row: Any) -> tuple[int, Any]:
     """Kubernetes: a request is counted once, by its auditID, at its last stage. AGAIN: an event of a request
-    already counted (a stage logged twice, a log read twice); HELD: its RequestReceived event, kept in ``held``
-    as ``row`` until a later stage of the request comes (or the end counts it alone); COUNT: count it now, with
-    the row it held (None if none). ``counted`` remembers the last K8S_IDS auditIDs counted."""
+    already counted (a stage logged twice, a log read twice); HELD: an event of a stage before the last
+    (``K8S_HELD``), kept in ``held`` as ``row`` until a later stage of the request comes (or the end counts it
+    alone), with the row it replaces (None if none); COUNT: count it now, with the row it held (None if none).
+    ``counted`` remembers the last K8S_IDS auditIDs counted."""
     if rid and rid in counted:
         return AGAIN, None
-    if stage == "RequestReceived":
+    if stage in K8S_HELD:
+        was = held.get(rid)
         held[rid] = row
-        return HELD, None
+        return HELD, was
     was = held.pop(rid, None)
     if rid:
         if len(counted) >= K8S_IDS:
@@ -771,6 +777,8 @@ class Rules(Visitor):
             name = k8s_user(raw, user)
             said, was = k8s_once(self.judged, self.pending, rec.request_id, rec.type, (rec, name, user, reach))
             if said == HELD:
+                if was is not None:
+                    self.excuse(EXCUSE_STAGE)  # its RequestReceived event, held until its ResponseStarted came
                 return
             if said == AGAIN or was is not None:
                 self.excuse(EXCUSE_STAGE)  # the same request's event again, or its RequestReceived held until now
@@ -877,7 +885,7 @@ class Rules(Visitor):
                        "is none of those")
             return
         for rec, name, user, reach in self.pending.values():  # Kubernetes requests whose last stage was not logged
-            self._judge_other(rec, reach, name, user, False)
+            self._judge_other(rec, reach, name, user, rec.result in ("401", "403"))
         self.pending.clear()
         for rec, w, _ in self.held:  # unwraps of tokens no covered response wrapped: requests as any other
             self._unheld(rec, w)

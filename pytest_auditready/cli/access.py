@@ -24,7 +24,8 @@ trailing ``*`` matches the rest, a ``+`` segment one segment) over each request'
   name one of them, as a request that named no secret, and the answer says what it saw ("all secrets in namespace
   prod", or those a label selector took, which the log does not say). A request made with impersonation is by
   "<user> as <impersonatedUser>": the API server authorized it as the impersonated user. A request whose
-  RequestReceived event no later stage follows (an audit policy that omits them) counts at that event. A
+  RequestReceived or ResponseStarted event no later stage follows (an audit policy that omits them, a watch still
+  open, a failed authentication: 401 with no user) counts at that event. A
   ``pods/exec`` is a request on the pod, never a Secret read.
 - AWS CloudTrail: Secrets Manager and SSM Parameter Store records by what they reached (``cloudtrail_reach``): a
   secret by its name, partial ARN or full ARN (PATTERN may give any of them; the answer shows its partial ARN), the
@@ -64,6 +65,7 @@ from ..auditlog.model import Entries, parse_time
 from ..checks.access_policy import (
     CLOUDTRAIL_SOURCE_BYTES,
     COUNT,
+    K8S_HELD,
     Named,
     PathMatch,
     RawLines,
@@ -286,7 +288,7 @@ class Accesses(Visitor):
         self.fmt = "vault"  # the format of the file being read (``answer`` sets it)
         # Kubernetes requests seen at RequestReceived and at no later stage yet, by auditID: counted at ``flush``
         # unless their last stage comes (then they count there, with its status)
-        self.received: dict[str, tuple[Who, str, list[str], Optional[int], str]] = {}
+        self.received: dict[str, tuple[Who, str, list[str], Optional[int], str, bool]] = {}
         self.counted: dict[str, None] = {}  # auditIDs of the Kubernetes requests counted (a repeated event is not)
         self.raw = RawLines()
         # of the file being read (its lines, decompressed), when it may be a twin of another (``answer``)
@@ -390,7 +392,7 @@ class Accesses(Visitor):
                             self.asked_over = True
                         self.asked[rid] = True
             elif fmt == "k8s":
-                if t not in _K8S_LAST_STAGES and t != "RequestReceived":
+                if t not in _K8S_LAST_STAGES and t not in K8S_HELD:
                     continue
                 act = batch.action[i]
                 reach = k8s_reach(path, act, k8s_created(self.raw.get(batch.file, batch.lines[i]), act)
@@ -435,7 +437,7 @@ class Accesses(Visitor):
                 w = Who(display_name=name, remote_address=batch.source[i])
                 denied = result in _K8S_REFUSED if fmt == "k8s" else result.startswith("error:")
                 if fmt == "k8s" and k8s_once(self.counted, self.received, batch.request_id[i], t,
-                                             (w, op, hit, ns, seen))[0] != COUNT:
+                                             (w, op, hit, ns, seen, denied))[0] != COUNT:
                     continue  # an event of a request counted (or to be counted) at another stage
             self._count(w, op, hit, ns, denied, seen, tokens)
 
@@ -527,10 +529,11 @@ class Accesses(Visitor):
                 scope[1] += 1
 
     def flush(self) -> None:
-        """Count the Kubernetes requests whose last stage never came (not known to be denied); put the Vault
-        requests that named no identity under the identity their token's digest has in another entry."""
-        for w, op, paths, ns, seen in self.received.values():
-            self._count(w, op, paths, ns, False, seen)
+        """Count the Kubernetes requests whose last stage never came (an open watch, a failed authentication: denied
+        when the stage held says 401 or 403); put the Vault requests that named no identity under the identity
+        their token's digest has in another entry."""
+        for w, op, paths, ns, seen, denied in self.received.values():
+            self._count(w, op, paths, ns, denied, seen)
         self.received.clear()
         for keys, held in self.anon.items():
             key = next((self.names[k] for k in keys if k in self.names), ("", ""))
