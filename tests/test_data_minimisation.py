@@ -227,6 +227,45 @@ def test_identities_as_email_addresses_are_evidence_not_findings(tmp_path: Path)
                         "text in field 'requestParameters.description'. Fix: " + o.findings[0].fix]
 
 
+def _k8s_request_event(n: int, uri: str, verb: str, obj: dict[str, Any]) -> str:
+    return json.dumps({
+        "kind": "Event", "apiVersion": "audit.k8s.io/v1", "level": "Request",
+        "auditID": f"9974d75b-3338-44fe-a179-{n:012d}", "stage": "ResponseComplete", "requestURI": uri, "verb": verb,
+        "user": {"username": "oidc:admin@example.com", "groups": ["system:authenticated"]},
+        "sourceIPs": ["192.168.49.1"], "objectRef": {"resource": uri.rsplit("/", 1)[1], "namespace": "prod",
+                                                     "apiGroup": "rbac.authorization.k8s.io", "apiVersion": "v1"},
+        "responseStatus": {"metadata": {}, "code": 201}, "requestObject": obj,
+        "requestReceivedTimestamp": f"2026-01-15T10:00:{n:02d}.000000Z",
+        "stageTimestamp": f"2026-01-15T10:00:{n:02d}.002000Z"}, separators=(",", ":"))
+
+
+def test_the_identities_kubernetes_objects_name_are_evidence(tmp_path: Path) -> None:
+    """Whom a RoleBinding grants and whom a SubjectAccessReview asks about are written as the RBAC docs write them
+    (an OIDC user name is an e-mail address): the record of a privilege change, not data to minimise (red team
+    rt15 F2). The same address in the binding's annotations is a finding at its line."""
+    binding = {"kind": "RoleBinding", "apiVersion": "rbac.authorization.k8s.io/v1",
+               "metadata": {"name": "dev-read", "namespace": "prod"},
+               "subjects": [{"kind": "User", "name": "oidc:dev1@example.com", "apiGroup": "rbac.authorization.k8s.io"}],
+               "roleRef": {"kind": "Role", "name": "secret-reader", "apiGroup": "rbac.authorization.k8s.io"}}
+    review = {"kind": "SubjectAccessReview", "apiVersion": "authorization.k8s.io/v1",
+              "spec": {"user": "oidc:dev2@example.com", "groups": ["devs"],
+                       "resourceAttributes": {"namespace": "prod", "verb": "get", "resource": "secrets"}}}
+    noted = json.loads(json.dumps(binding))
+    noted["metadata"]["annotations"] = {"owner": "contact dev3@example.com"}
+    lines = [_k8s_request_event(1, "/apis/rbac.authorization.k8s.io/v1/namespaces/prod/rolebindings", "create",
+                                binding),
+             _k8s_request_event(2, "/apis/authorization.k8s.io/v1/subjectaccessreviews", "create", review)]
+    p = tmp_path / "audit.log"
+    p.write_text("\n".join(lines) + "\n")
+    assert outcome(p).status == PASSED, texts(outcome(p))
+    lines.append(_k8s_request_event(3, "/apis/rbac.authorization.k8s.io/v1/namespaces/prod/rolebindings", "create",
+                                    noted))
+    p.write_text("\n".join(lines) + "\n")
+    o = outcome(p)
+    assert o.status == FAILED and len(o.findings) == 1, texts(o)
+    assert o.findings[0].where == f"{p}:3" and "metadata.annotations" in o.findings[0].message
+
+
 def test_vault_identity_by_email_is_evidence_the_same_in_data_is_not(tmp_path: Path) -> None:
     """An OIDC login names the person by e-mail address in auth.display_name and metadata (recorded entries, the
     name put where OIDC puts it): evidence. The same address in a value of the request's data is a finding."""

@@ -300,9 +300,16 @@ VAULT_CLEAR_TEXT = (
     "response.mount_class",
 )
 # The API server's own words: who (user, impersonatedUser), from where (sourceIPs), when, the event's ids, and its
-# annotations (an authorization decision names the user it allowed).
+# annotations (an authorization decision names the user it allowed). And the identities the API's own objects name
+# as such, which a change audit needs as written (an OIDC user name is an e-mail address): whom a RoleBinding or
+# ClusterRoleBinding grants (subjects), whom a SubjectAccessReview asks about (spec.user), whom a
+# CertificateSigningRequest is for (spec.username), whom a TokenReview or SelfSubjectReview found (status.user,
+# status.userInfo).
 K8S_CLEAR_TEXT = ("kind", "apiVersion", "level", "stage", "auditID", "verb", "user", "impersonatedUser",
-                  "sourceIPs", "requestReceivedTimestamp", "stageTimestamp", "annotations")
+                  "sourceIPs", "requestReceivedTimestamp", "stageTimestamp", "annotations",
+                  "requestObject.subjects", "responseObject.subjects", "requestObject.spec.user",
+                  "responseObject.spec.user", "requestObject.spec.username", "responseObject.spec.username",
+                  "responseObject.status.user", "responseObject.status.userInfo")
 # AWS's own record fields: who (userIdentity; a federated or SSO session name is often an e-mail address), from
 # where, when, which event, account and resources; and the identities an STS or IAM call creates or names (the
 # session it starts, the SAML subject, the IAM user it manages or renames): who the following records will name. A
