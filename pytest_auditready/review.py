@@ -1191,8 +1191,7 @@ def shown_state(state: Optional[dict[str, Any]], secrets: Mapping[str, str]) -> 
     it. The same text is shown the same way in every file, so the states still merge."""
     if state is None:
         return None
-    from .scan import tokens
-    from .scan.known import fingerprint
+    from .report.common import masked_tokens
     from .text import redact
 
     seen: dict[str, str] = {}
@@ -1200,11 +1199,7 @@ def shown_state(state: Optional[dict[str, Any]], secrets: Mapping[str, str]) -> 
     def text(s: str) -> str:
         out = seen.get(s)
         if out is None:
-            out = redact(s, secrets)
-            for kind, credential in dict.fromkeys(tokens.find(out)):
-                if credential:
-                    out = out.replace(credential, f"<{kind} sha256 {fingerprint(credential)}>")
-            seen[s] = out
+            out = seen[s] = masked_tokens(redact(s, secrets))
         return out
 
     def walk(value: Any) -> Any:

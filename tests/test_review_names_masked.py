@@ -84,7 +84,7 @@ def test_the_log_holds_the_names_and_no_secret_leak_finds_the_token(leaky_names:
         shown = (ev / name).read_text()
         assert _clean(shown, token_value, canary), name
     review = (ev / "evidence.json").read_text()
-    assert "<Vault Token sha256 " in review and "token-<canary:1>" in review and "token-ci-deploy" in review
+    assert "token-hvs-<Vault Token sha256 " in review and "token-<canary:1>" in review and "token-ci-deploy" in review
 
 
 def test_auditready_access_shows_the_names_masked(leaky_names: tuple[Path, str, str, Path], tmp_path: Path) -> None:
