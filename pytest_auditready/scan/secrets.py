@@ -290,6 +290,8 @@ OWN_PREFILTERS = frozenset({"Base64HighEntropyString", "HexHighEntropyString", "
 # Detectors that judge a value by its randomness or by the name it sits under, not by a secret's own format: not
 # asked about a value under a key that names an identifier (LogFormat.name_keys).
 NOT_BY_NAME = ("Base64 High Entropy String", "Hex High Entropy String", "Secret Keyword")
+_QUOTES_ESCAPED = re.compile(r"\\+([\"'])")  # a quote written with its escapes (at any depth), as the quote
+_ESCAPED_OBJECT = re.compile(r'\{\\+"')  # a JSON object's opening in a text that escapes its quotes
 CACHE_MAX = 50_000  # judged (key, value) pairs kept; the cache is emptied when full so memory stays flat
 # An AWS access key id is 20 characters of its own (AKIA, ASIA, ... and 16 more of [A-Z0-9]); detect-secrets finds
 # its shape anywhere, also inside a longer run of the same alphabet: a 1Password item's 26-character uuid, an IAM
@@ -511,6 +513,9 @@ def record_values(data: Any, fmt: Optional[LogFormat] = None
                 continue
             if depth < MAX_EMBED and '{"' in v:  # a JSON object quoted in prose (Vault's "error converting input
                 for inner in _quoted_objects(v):  # {...}", which echoes what was sent): its values, by their names
+                    stack.append((key, inner, depth + 1))
+            elif depth < MAX_EMBED and "{\\" in v and _ESCAPED_OBJECT.search(v):  # the same, its quotes escaped
+                for inner in _quoted_objects(_QUOTES_ESCAPED.sub(r"\1", v)):  # ("{\"password\":...}": Go's %q, repr())
                     stack.append((key, inner, depth + 1))
             if (key, v) not in by_design and (key, v) not in found:
                 pairs.append((key, v))
@@ -818,6 +823,19 @@ class GenericScanner:
                 if kind == _BASIC_AUTH_KIND and tokens.placeholder(secret.secret_value or ""):
                     continue  # a placeholder or a mask as the password, "xxxxx" (see scan.tokens.placeholder)
                 found.setdefault(kind, GenericHit(kind, key, fingerprint(secret.secret_value or part)))
+        decoded = urllib.parse.unquote(value) if "%" in value else value
+        if decoded != value:
+            # URL-encoded text (a connection string in a query parameter of a logged URI, "AccountKey%3D..."):
+            # read decoded too, by the detectors of a secret's own format (its randomness and its key's name were
+            # judged as written)
+            for kind, credential in tokens.find(decoded):
+                if kind not in tokens.HTTP_KINDS:
+                    found.setdefault(kind, GenericHit(kind, key, fingerprint(credential)))
+            lines = [(n, json.dumps({key: window})) for n, window in enumerate(_windows(decoded), 1)]
+            for secret in _process_line_based_plugins(lines=lines, filename="audit.log"):
+                kind = str(secret.type)
+                if kind not in NOT_BY_NAME and kind not in (_AWS_KEY_ID_KIND, _BASIC_AUTH_KIND):
+                    found.setdefault(kind, GenericHit(kind, key, fingerprint(secret.secret_value or decoded)))
         if _KEYWORD_KIND in found and _about_a_credential(key, value):
             del found[_KEYWORD_KIND]
         if (not found and _names_a_token(key) and key not in self.path_keys and tokens.credential(key, value)

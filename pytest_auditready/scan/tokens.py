@@ -275,6 +275,10 @@ PREFILTERS: tuple[tuple[bytes, bool], ...] = (  # (expression, caseless)
     (CREDENTIAL_KEY.encode("ascii") + rb"\\?[\"'](?:\s{1,8}value|\s{0,8}(?:>|\\u003[eE]))", True),
     # the mapping's colon and space, as a JSON text writes them (a quote escaped, a tab as \t)
     (CREDENTIAL_KEY.encode("ascii") + rb"(?:\\?[\"'])?(?:[ \t]|\\t){0,4}:(?:[ \t]|\\t)", True),
+    # a JSON body quoted inside a text (an error message's "{\"password\":\"...\"}", Go's %q), at any depth
+    (CREDENTIAL_KEY.encode("ascii") + rb"\\{1,8}[\"'][ \t]{0,4}:", True),
+    # a credential's key URL-encoded with its "=" (a connection string in a query parameter: AccountKey%3D...)
+    (CREDENTIAL_KEY.encode("ascii") + rb"(?:%25){0,2}%3[dD]", True),
     (rb"bearer\s", True),
     (rb"basic\s", True),
 )
