@@ -231,6 +231,19 @@ RULES: tuple[TokenRule, ...] = (
     TokenRule("Secret Keyword", re.compile(
         r"(?im)^[ \t]*(?:-[ \t]+)?[\"']?[A-Za-z0-9_.-]*?" + CREDENTIAL_KEY + r"[\"']?[ \t]{0,4}:[ \t]+"
         r"(?:\"([^\"\n]+)\"|'([^'\n]+)'|([^\s\"'#|>&*!%@`{\[][^\s]*))[ \t]*(?:#[^\n]*)?\r?$"), _mapped),
+    # A password a SQL statement sets, as a database's query log or a proxy's audit event writes it (Teleport's
+    # db.session.query): PostgreSQL's "CREATE|ALTER ROLE|USER .. [ENCRYPTED] PASSWORD 'x'", SQL Server's "CREATE|
+    # ALTER LOGIN .. WITH PASSWORD = 'x'", MySQL's "IDENTIFIED [WITH plugin] BY 'x'" and "SET PASSWORD .. = 'x'",
+    # Oracle's "IDENTIFIED BY x" (quoted or not). Only in such a statement (never "password 'x'" in prose); a bind
+    # parameter ("$1", "?", ":pw") or a mask is no password.
+    TokenRule("SQL Password", re.compile(
+        r"(?is)\b(?:(?:CREATE|ALTER)\s+(?:USER|ROLE|LOGIN)\b|GRANT\b|SET\s+PASSWORD\b)[^;]{0,512}?"
+        r"(?:\b(?:ENCRYPTED\s+)?PASSWORD\s*=?\s*|\bIDENTIFIED\s+(?:WITH\s+\S+\s+)?BY\s+(?:PASSWORD\s+)?)"
+        r"(?:'((?:[^'\n]|'')+)'|\"([^\"\n]+)\"|(?<=BY )(?!PASSWORD\b|VALUES\b)([A-Za-z][A-Za-z0-9_$#]{3,}))"),
+        lambda m: credential("password", _value(m)) and _value(m)[:1] not in ("?", ":")),
+    TokenRule("SQL Password", re.compile(
+        r"(?is)\bSET\s+PASSWORD\b[^;=]{0,256}=\s*(?:PASSWORD\s*\(\s*)?'((?:[^'\n]|'')+)'"),
+        lambda m: credential("password", _value(m))),
     # An HTTP Authorization credential written into any text: "Bearer <token68>", "Basic <base64 of user:pass>"
     TokenRule("Bearer Token", re.compile(r"(?i)(?<![A-Za-z0-9])bearer\s+([A-Za-z0-9._~+/-]{16,}=*)"), _bearer),
     TokenRule("Basic Auth Credentials", re.compile(r"(?i)(?<![A-Za-z0-9])basic\s+([A-Za-z0-9+/]{4,}={0,2})"
@@ -281,6 +294,10 @@ PREFILTERS: tuple[tuple[bytes, bool], ...] = (  # (expression, caseless)
     (CREDENTIAL_KEY.encode("ascii") + rb"(?:%25){0,2}%3[dD]", True),
     (rb"bearer\s", True),
     (rb"basic\s", True),
+    # a SQL statement's password (the SQL Password rule): its keyword, then a quote or (Oracle) a bare word
+    (rb"(?:password(?:[ \t]|\\[nrt]){0,8}=?(?:[ \t]|\\[nrt]){0,8}(?:'|\\{1,8}\")|identified(?:[ \t]|\\[nrt]){1,8}"
+     rb"(?:with(?:[ \t]|\\[nrt]){1,8}[^ \t]{1,64}(?:[ \t]|\\[nrt]){1,8})?by(?:[ \t]|\\[nrt]){1,8})", True),
+    (rb"set(?:[ \t]|\\[nrt]){1,8}password", True),
 )
 
 
