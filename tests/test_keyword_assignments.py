@@ -62,3 +62,21 @@ def test_verify_finds_each_at_its_line_and_nothing_else(tmp_path, pure):
     found, shown = leak_lines(tmp_path, "audit.log", "\n".join(src) + "\n", pure)
     assert found == planted
     assert not any(v in shown for v in ("S3cr3t", "Zq7vXw4", "wJalrXUtnFEMI"))
+
+
+@pytest.mark.parametrize(("key", "value", "found"), [
+    # an Azure AD token's claim (MS-OIDCE 2.2: "The URL at which the end user can change their password"), as Key
+    # Vault logs it in identity.claim: where to change a password, not one (red team rt16 F8)
+    ("pwd_url", "https://portal.microsoftonline.com/ChangePassword.aspx", False),
+    ("password_reset_link", "https://sso.example.com/reset", False),
+    # a URL that carries a credential under such a key still is one
+    ("pwd_url", "https://h.example.com/reset?token=Zq7vXw4Lp9sKd2Mn", True),
+    ("password_url", "https://app:Zq7vXw4Lp9sKd2@db.example.com/", True),
+    # and a URL under the credential's own key is judged as its value
+    ("password", "https://portal.microsoftonline.com/ChangePassword.aspx", True),
+])
+def test_a_url_under_a_key_about_a_password_is_no_password(key: str, value: str, found: bool) -> None:
+    from pytest_auditready.scan.secrets import GenericScanner
+
+    with GenericScanner() as g:
+        assert bool(g.scan_value(key, value)) is found

@@ -371,9 +371,15 @@ def _names_a_token(key: str) -> bool:
 
 
 def _about_a_credential(key: str, value: str) -> bool:
-    """``value`` under ``key`` tells a credential's state, result or time (_ABOUT_WORDS), not the credential."""
+    """``value`` under ``key`` tells a credential's state, result or time (_ABOUT_WORDS), or where to change it (a
+    key ending in _PLACE_WORDS holding a plain URL: an Azure AD token's pwd_url claim), not the credential."""
     words = _key_words(key)
-    return bool(words) and words[-1] in _ABOUT_WORDS and _STATE_VALUE_RE.match(value) is not None
+    return bool(words) and ((words[-1] in _ABOUT_WORDS and _STATE_VALUE_RE.match(value) is not None)
+                            or (words[-1] in _PLACE_WORDS and _PLAIN_URL_RE.match(value) is not None))
+
+
+_PLACE_WORDS = frozenset({"url", "uri", "link", "href", "endpoint"})
+_PLAIN_URL_RE = re.compile(r"https?://[^\s@/?#]+(?:/[^\s?#@]*)?\Z")  # no user information, no query
 _UPPER_ALNUM = frozenset("ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789")
 # Detectors whose format is a short prefix: random identifiers start with it by chance, as often as they pass the
 # entropy limit. Artifactory's encrypted password is "AP" and one of 0-9A-F (1 in 240 base62 ids, 1 in 73 random
