@@ -497,6 +497,34 @@ def _last_keys(path: str) -> set[str]:
     return {".".join(parts[i:]) for i in range(len(parts)) if not parts[i].isdigit()}
 
 
+# A Google Cloud audit log entry (a LogEntry whose protoPayload is an AuditLog) of Secret Manager: the data of a
+# SecretPayload in its request (AddSecretVersion) or response (AccessSecretVersion) is the secret itself, which the
+# AuditLog never records ("request ... should never include user-generated data"): in the log, it is a leak whatever
+# its shape (as formats.cloudtrail_defined_secrets for CloudTrail).
+SECRET_MANAGER_SECRET = "a secret value Secret Manager's audit log never records"
+_SECRET_MANAGER = "secretmanager.googleapis.com"
+
+
+def secret_manager_defined_secrets(rec: Mapping[str, Any]) -> list[tuple[str, str, str]]:
+    """(what, key, value) of each SecretPayload's data in a Secret Manager audit entry's request or response."""
+    proto = rec.get("protoPayload")
+    if not isinstance(proto, Mapping) or proto.get("serviceName") != _SECRET_MANAGER:
+        return []
+    out: list[tuple[str, str, str]] = []
+    stack: list[Any] = [proto.get("request"), proto.get("response")]
+    while stack:
+        v = stack.pop()
+        if isinstance(v, Mapping):
+            payload = v.get("payload")
+            data = payload.get("data") if isinstance(payload, Mapping) else None
+            if isinstance(data, str) and data.strip():
+                out.append((SECRET_MANAGER_SECRET, "data", data))
+            stack.extend(v.values())
+        elif isinstance(v, list):
+            stack.extend(v)
+    return out
+
+
 def jsonl_format(field_map: Any) -> LogFormat:
     """The generic JSON lines format as ``field_map`` reads it: the keys of the mapped evidence fields (who, when,
     from where, what, which request) name values by design; the resource is judged as any value (a producer's
@@ -506,7 +534,8 @@ def jsonl_format(field_map: Any) -> LogFormat:
     if fmt is None:
         mapped = {k for name, p in key if name in _EVIDENCE for k in _last_keys(p)}
         exact = "|".join(re.escape(k) for k in sorted(set(JSONL_ID_KEYS) | mapped))
-        fmt = LogFormat("jsonl", "JSON lines", name_keys=f"{JSONL_NAME_KEYS}|\\A(?:{exact})\\Z")
+        fmt = LogFormat("jsonl", "JSON lines", name_keys=f"{JSONL_NAME_KEYS}|\\A(?:{exact})\\Z",
+                        defined_secrets=secret_manager_defined_secrets, defined_labels=(SECRET_MANAGER_SECRET,))
         _JSONL_FORMATS[key] = fmt
     return fmt
 

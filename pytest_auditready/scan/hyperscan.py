@@ -540,6 +540,8 @@ _WHOLE_LINE_PREFILTERS = (
     # a value CloudTrail never logs (formats.cloudtrail_defined_secrets): a KMS plaintext, an SSM SecureString's or
     # a decrypted parameter's value
     _Q + r"(?:plaintext|withDecryption)" + _Q + r"\s*:|" + _Q + r"SecureString" + _Q,
+    # a Secret Manager payload's data (formats.secret_manager_defined_secrets)
+    _Q + r"payload" + _Q + r"\s*:\s*\{[^{}]{0,256}" + _Q + r"data" + _Q + r"\s*:",
     # a printable ASCII character written as a \u escape, at any depth, by an encoder other than Go's
     # (known.ASCII_ESCAPE): the literals the rules above look for (a token's prefix, a URL's "://", "-----BEGIN",
     # "Basic ") are then not in the raw text, only in the decoded value the judge reads
