@@ -91,9 +91,17 @@ class Setup:
     log_set: tuple[str, ...] = ()
     extras: bool = True  # feed the access review too (as engine.files.verify_file does)
     digest_key: bytes = field(default_factory=lambda: os.urandom(32), repr=False)  # CheckContext.digest_key
+    # scan.known.fingerprint's key, the front end's: a worker names each value as the front end does
+    fingerprint_key: bytes = field(default_factory=lambda: _fingerprint_key(), repr=False)
 
     def __repr__(self) -> str:  # never the known values
         return f"Setup(files={len(self.settings)}, checks={len(self.checks)})"
+
+
+def _fingerprint_key() -> bytes:
+    from ..scan.known import fingerprint_key
+
+    return fingerprint_key()
 
 
 # -- one part, in whichever process ---------------------------------------------------------------------------
@@ -194,6 +202,9 @@ def run_part(setup: Setup, part: Part) -> PartResult:
     """Feed one part to every visitor, through the one driver; the checks without a visitor on a first range."""
     started = time.monotonic()
     _keep_freed_memory()
+    from ..scan.known import use_fingerprint_key
+
+    use_fingerprint_key(setup.fingerprint_key)
     name = part.path
     ctx = _context(setup, name)
     visitors = _visitors(setup, ctx)

@@ -39,6 +39,8 @@ from __future__ import annotations
 import base64
 import bisect
 import hashlib
+import hmac
+import os
 import re
 from dataclasses import dataclass
 from typing import Callable, Mapping, Optional
@@ -181,8 +183,71 @@ ASCII_ESCAPE = r"\\u00(?:2[0-57-9a-fA-F]|3[0-9abdfABDF]|[4-6][0-9a-fA-F]|7[0-9a-
 
 
 def fingerprint(value: str) -> str:
-    """A short, non-reversible name for a value, safe to print."""
-    return hashlib.sha256(value.encode("utf-8", "surrogatepass")).hexdigest()[:10]
+    """A short name for a value, safe to print: the first 10 hex digits of its HMAC-SHA256 under
+    ``fingerprint_key``. An unkeyed hash of a human password is reversed with a word list; a keyed one is not,
+    while the same value still gets the same name wherever the key is the same (a report's lines, its files,
+    a baseline's acceptances)."""
+    return hmac.new(fingerprint_key(), value.encode("utf-8", "surrogatepass"), hashlib.sha256).hexdigest()[:10]
+
+
+FINGERPRINT_KEY_ENV = "AUDITREADY_FINGERPRINT_KEY"
+_KEY: list[bytes] = []
+
+
+def fingerprint_key() -> bytes:
+    """The key of ``fingerprint``: from AUDITREADY_FINGERPRINT_KEY when set (a CI secret: the same names on every
+    runner, so a baseline's acceptances hold), else the one kept in the user's config folder (made once, mode
+    0600), else one for this process (a folder that cannot be written)."""
+    if not _KEY:
+        _KEY.append(_load_key())
+    return _KEY[0]
+
+
+def use_fingerprint_key(key: bytes) -> None:
+    """Name values with ``key`` from now on (a worker process: the front end's, so one report names a value once)."""
+    _KEY[:] = [key]
+
+
+def _load_key() -> bytes:
+    given = os.environ.get(FINGERPRINT_KEY_ENV, "")
+    if given:
+        return hashlib.sha256(given.encode("utf-8", "surrogatepass")).digest()
+    base = os.environ.get("XDG_CONFIG_HOME", "")
+    if not os.path.isabs(base):
+        home = os.path.expanduser("~")
+        if not os.path.isabs(home):
+            return os.urandom(32)
+        base = os.path.join(home, ".config")
+    folder = os.path.join(base, "pytest-auditready")
+    path = os.path.join(folder, "fingerprint.key")
+    try:
+        with open(path, "rb") as f:
+            key = f.read(64)
+        if len(key) >= 32:
+            return key
+    except OSError:
+        pass
+    try:  # made once: written aside, then linked in place (another process's, if it came first, wins)
+        os.makedirs(folder, mode=0o700, exist_ok=True)
+        tmp = f"{path}.{os.getpid()}.tmp"
+        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        try:
+            os.write(fd, os.urandom(32))
+        finally:
+            os.close(fd)
+        try:
+            os.link(tmp, path)
+        except FileExistsError:
+            pass
+        finally:
+            os.unlink(tmp)
+        with open(path, "rb") as f:
+            key = f.read(64)
+        if len(key) >= 32:
+            return key
+    except OSError:
+        pass
+    return os.urandom(32)
 
 
 def _plain(c: str) -> bool:
