@@ -220,13 +220,9 @@ def _load_key() -> bytes:
         base = os.path.join(home, ".config")
     folder = os.path.join(base, "pytest-auditready")
     path = os.path.join(folder, "fingerprint.key")
-    try:
-        with open(path, "rb") as f:
-            key = f.read(64)
-        if len(key) >= 32:
-            return key
-    except OSError:
-        pass
+    key = _read_key(path)
+    if key is not None:
+        return key
     try:  # made once: written aside, then linked in place (another process's, if it came first, wins)
         os.makedirs(folder, mode=0o700, exist_ok=True)
         tmp = f"{path}.{os.getpid()}.tmp"
@@ -241,13 +237,19 @@ def _load_key() -> bytes:
             pass
         finally:
             os.unlink(tmp)
+    except OSError:
+        return os.urandom(32)
+    return _read_key(path) or os.urandom(32)
+
+
+def _read_key(path: str) -> Optional[bytes]:
+    """The key kept at ``path``, or None (no file, unreadable, or too short to be one)."""
+    try:
         with open(path, "rb") as f:
             key = f.read(64)
-        if len(key) >= 32:
-            return key
     except OSError:
-        pass
-    return os.urandom(32)
+        return None
+    return key if len(key) >= 32 else None
 
 
 def _plain(c: str) -> bool:
