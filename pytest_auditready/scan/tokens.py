@@ -237,7 +237,7 @@ RULES: tuple[TokenRule, ...] = (
     # Oracle's "IDENTIFIED BY x" (quoted or not). Only in such a statement (never "password 'x'" in prose); a bind
     # parameter ("$1", "?", ":pw") or a mask is no password.
     TokenRule("SQL Password", re.compile(
-        r"(?is)\b(?:(?:CREATE|ALTER)\s+(?:USER|ROLE|LOGIN)\b|GRANT\b|SET\s+PASSWORD\b)[^;]{0,512}?"
+        r"(?is)\b(?:(?:CREATE|ALTER)\s+(?:USER|ROLE|LOGIN)\b|GRANT\b)[^;]{0,512}?"
         r"(?:\b(?:ENCRYPTED\s+)?PASSWORD\s*=?\s*|\bIDENTIFIED\s+(?:WITH\s+\S+\s+)?BY\s+(?:PASSWORD\s+)?)"
         r"(?:'((?:[^'\n]|'')+)'|\"([^\"\n]+)\"|(?<=BY )(?!PASSWORD\b|VALUES\b)([A-Za-z][A-Za-z0-9_$#]{3,}))"),
         lambda m: credential("password", _value(m)) and _value(m)[:1] not in ("?", ":")),
