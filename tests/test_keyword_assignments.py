@@ -80,3 +80,21 @@ def test_a_url_under_a_key_about_a_password_is_no_password(key: str, value: str,
 
     with GenericScanner() as g:
         assert bool(g.scan_value(key, value)) is found
+
+
+@pytest.mark.parametrize(("key", "value", "found"), [
+    # Infisical's audit log names the secret read by its key (event.metadata.secretKey): a secret's name, upper-case
+    # words joined by "_" as secret managers and environments write them, not the secret (red team rt16 F6)
+    ("secretKey", "DB_PASSWORD", False),
+    ("secretKey", "GITHUB_TOKEN", False),
+    ("secretKey", "AWS_SECRET_ACCESS_KEY", False),
+    # a secret under the same key is still one
+    ("secretKey", "wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY", True),
+    ("secretKey", "Zq7vXw4Lp9sKd2", True),
+    ("secretKey", "zq7vxw4lp9skd2_x", True),  # lower case: no name of that form
+])
+def test_a_secrets_name_under_a_key_about_a_secret_is_no_secret(key: str, value: str, found: bool) -> None:
+    from pytest_auditready.scan.secrets import GenericScanner
+
+    with GenericScanner() as g:
+        assert bool(g.scan_value(key, value)) is found

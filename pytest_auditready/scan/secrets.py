@@ -375,10 +375,15 @@ def _about_a_credential(key: str, value: str) -> bool:
     key ending in _PLACE_WORDS holding a plain URL: an Azure AD token's pwd_url claim), not the credential."""
     words = _key_words(key)
     return bool(words) and ((words[-1] in _ABOUT_WORDS and _STATE_VALUE_RE.match(value) is not None)
-                            or (words[-1] in _PLACE_WORDS and _PLAIN_URL_RE.match(value) is not None))
+                            or (words[-1] in _PLACE_WORDS and _PLAIN_URL_RE.match(value) is not None)
+                            or _ENV_NAME_RE.match(value) is not None)
 
 
 _PLACE_WORDS = frozenset({"url", "uri", "link", "href", "endpoint"})
+# A secret's name as secret managers and environments write it (Infisical's secretKey, Doppler's and GitHub's
+# secret names, an environment variable): upper-case words joined by "_" ("DB_PASSWORD", "GITHUB_TOKEN"). It names
+# a credential; no generator writes one this way.
+_ENV_NAME_RE = re.compile(r"[A-Z][A-Z0-9]*(?:_[A-Z0-9]+)+\Z")
 _PLAIN_URL_RE = re.compile(r"https?://[^\s@/?#]+(?:/[^\s?#@]*)?\Z")  # no user information, no query
 _UPPER_ALNUM = frozenset("ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789")
 # Detectors whose format is a short prefix: random identifiers start with it by chance, as often as they pass the
