@@ -69,6 +69,13 @@ def texts(o: Outcome) -> list[str]:
     ("alice%40example.com", ["email"]),  # URL-encoded
     ("hmac-sha256:0a1b", []),
     ("root@localhost", []),  # no top-level domain
+    # a remote shell's destination in a command line (a Teleport exec event): a login on a host (red team rt16 F7)
+    ("git clone git@github.com:acme/app.git", []),
+    ("ssh -i k.pem -p 22 admin@bastion.example.com uptime", []),
+    ("scp report.csv deploy@web1.example.com:/tmp/", []),
+    ("rsync -av ./ ops@backup.example.com:/srv", []),
+    ("mail -s hi jane@example.com", ["email"]),  # an address all the same
+    ("echo jane@example.com: done", ["email"]),
     ("+44 20 7946 0958", ["phone"]),
     ("(415) 555-0132", ["phone"]),
     ("415-555-0132", ["phone"]),

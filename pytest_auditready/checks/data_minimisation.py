@@ -197,6 +197,19 @@ def _userinfo(text: str, start: int, at: int) -> bool:
     return any(m.end() == at + 1 for m in URL_USERINFO.finditer(text, max(0, start - 256), at + 1))
 
 
+# A remote shell's destination, USER@HOST: in the command line of ssh, scp, sftp, rsync, mosh or git (an exec
+# event's command: Teleport's, a shell history), or in scp's and git's HOST:PATH form (git@github.com:org/repo.git).
+# A login on a host, not anyone's address.
+_REMOTE_COMMAND_RE = re.compile(r"(?:^|[\s;&|\"'(])(?:ssh|scp|sftp|rsync|mosh|ssh-copy-id|git)(?:\s[^;&|\n]*)?\s\Z")
+
+
+def _remote_login(text: str, start: int, end: int) -> bool:
+    """Whether ``text[start:end]``, a USER@HOST, is a remote shell's destination (above), not an address."""
+    if text[end : end + 1] == ":" and end + 1 < len(text) and not text[end + 1].isspace():
+        return True
+    return _REMOTE_COMMAND_RE.search(text, max(0, start - 256), start) is not None
+
+
 def _emails(text: str) -> Iterator[Hit]:
     at = text.find("@")
     while at >= 0:
@@ -207,7 +220,7 @@ def _emails(text: str) -> Iterator[Hit]:
         local = text[start:at]
         if (domain is not None and 1 <= len(local) <= 64 and local[0].isascii() and local[0].isalnum()
                 and domain.group(0).lower() not in _SSH_NAMES
-                and not _userinfo(text, start, at)):
+                and not _userinfo(text, start, at) and not _remote_login(text, start, domain.end())):
             yield Hit("email", "an e-mail address", f"{local[0]}***@***.{domain.group(1)}",
                       (local + "@" + domain.group(0)).lower())
         at = text.find("@", at + 1)
