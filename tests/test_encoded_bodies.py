@@ -18,21 +18,10 @@ import pytest
 
 from pytest_auditready.scan import native
 from tests.conftest import remember_secret
-from tests.test_url_passwords import leak_lines
+from tests.test_url_passwords import jsonl_config, leak_lines
 
-CONFIG = """[tool.auditready]
-log_format = "jsonl"
-require_tamper_evidence = false
-retention_days = 0
-[tool.auditready.field_map]
-time = "time"
-identity = "identity.claim.oid"
-resource = "properties.id"
-action = "operationName"
-result = "resultSignature"
-source = "callerIpAddress"
-request_id = "correlationId"
-"""
+FIELDS = {"time": "time", "identity": "identity.claim.oid", "resource": "properties.id", "action": "operationName",
+          "result": "resultSignature", "source": "callerIpAddress", "request_id": "correlationId"}
 URI = "https://contosokeyvault.vault.azure.net/secrets/dbpassword/?api-version=7.4"
 
 
@@ -50,9 +39,7 @@ def _record(n: int, **over: Any) -> dict[str, Any]:
 
 
 def _write(tmp_path: Path, records: list[dict[str, Any]]) -> tuple[str, Path]:
-    cfg = tmp_path / "cfg.toml"
-    cfg.write_text(CONFIG)
-    return "".join(json.dumps(r, separators=(",", ":")) + "\n" for r in records), cfg
+    return "".join(json.dumps(r, separators=(",", ":")) + "\n" for r in records), jsonl_config(tmp_path, FIELDS)
 
 
 def _account_key() -> str:

@@ -14,7 +14,7 @@ import sys
 from pathlib import Path
 
 from tests.conftest import remember_secret
-from tests.test_url_passwords import leak_lines
+from tests.test_url_passwords import jsonl_config, leak_lines
 
 WEAK = "Summer2026!"
 
@@ -58,10 +58,8 @@ def test_a_reported_weak_password_is_not_found_again_from_the_report(tmp_path: P
     event = {"event": "exec", "code": "T3002I", "time": "2026-03-05T04:00:07.404Z", "user": "alice",
              "uid": "bdc2ae99-8b52-4b4a-97b7-50923ceb3ffd", "addr.remote": "151.181.228.114:51770",
              "command": f"mysql -u root -p{WEAK} orders", "exitCode": "0"}
-    cfg = tmp_path / "cfg.toml"
-    cfg.write_text('[tool.auditready]\nlog_format = "jsonl"\nrequire_tamper_evidence = false\nretention_days = 0\n'
-                   '[tool.auditready.field_map]\ntime = "time"\nidentity = "user"\nresource = "command"\n'
-                   'action = "event"\nresult = "code"\nsource = "addr.remote"\nrequest_id = "uid"\n')
+    cfg = jsonl_config(tmp_path, {"time": "time", "identity": "user", "resource": "command", "action": "event",
+                                  "result": "code", "source": "addr.remote", "request_id": "uid"})
     found, shown = leak_lines(tmp_path, "teleport.jsonl", json.dumps(event) + "\n", False, cfg)
     assert found == {1}
     assert WEAK not in shown and hashlib.sha256(WEAK.encode()).hexdigest()[:10] not in shown

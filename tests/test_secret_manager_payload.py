@@ -15,21 +15,11 @@ import pytest
 
 from pytest_auditready.scan import native
 from tests.conftest import remember_secret
-from tests.test_url_passwords import leak_lines
+from tests.test_url_passwords import jsonl_config, leak_lines
 
-CONFIG = """[tool.auditready]
-log_format = "jsonl"
-require_tamper_evidence = false
-retention_days = 0
-[tool.auditready.field_map]
-time = "timestamp"
-identity = "protoPayload.authenticationInfo.principalEmail"
-resource = "protoPayload.resourceName"
-action = "protoPayload.methodName"
-source = "protoPayload.requestMetadata.callerIp"
-request_id = "insertId"
-result = "severity"
-"""
+FIELDS = {"time": "timestamp", "identity": "protoPayload.authenticationInfo.principalEmail",
+          "resource": "protoPayload.resourceName", "action": "protoPayload.methodName",
+          "source": "protoPayload.requestMetadata.callerIp", "request_id": "insertId", "result": "severity"}
 SECRET = "projects/123456789012/secrets/db-password"
 
 
@@ -74,8 +64,7 @@ def test_a_payloads_data_is_found_however_short_and_nothing_else(tmp_path: Path,
         _entry(5, "Publish", service="pubsub.googleapis.com", request={"payload": {"data": _b64("hello")}}),
         _entry(6, "AddSecretVersion", request={"parent": SECRET, "payload": {"dataCrc32c": "42"}}),
     ]
-    cfg = tmp_path / "cfg.toml"
-    cfg.write_text(CONFIG)
+    cfg = jsonl_config(tmp_path, FIELDS)
     found, shown = leak_lines(tmp_path, "gcp.jsonl", "\n".join(lines) + "\n", pure, cfg)
     assert found == {2, 4}, found
     assert human not in shown and _b64(human) not in shown and _b64(other) not in shown

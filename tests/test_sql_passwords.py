@@ -15,7 +15,7 @@ import pytest
 
 from pytest_auditready.scan import native, tokens
 from tests.conftest import remember_secret
-from tests.test_url_passwords import leak_lines
+from tests.test_url_passwords import jsonl_config, leak_lines
 
 PW = "Wq8vT3xZ9nL2pR6k"
 SETS = [
@@ -55,19 +55,8 @@ def test_statements_that_set_none_are_not(statement: str) -> None:
     assert not [c for k, c in tokens.find(statement) if k == "SQL Password"]
 
 
-CONFIG = """[tool.auditready]
-log_format = "jsonl"
-require_tamper_evidence = false
-retention_days = 0
-[tool.auditready.field_map]
-time = "time"
-identity = "user"
-resource = "db_uri"
-action = "event"
-result = "code"
-source = "addr.remote"
-request_id = "uid"
-"""
+FIELDS = {"time": "time", "identity": "user", "resource": "db_uri", "action": "event", "result": "code",
+          "source": "addr.remote", "request_id": "uid"}
 
 
 def _query(n: int, query: str) -> str:
@@ -90,8 +79,7 @@ def test_a_teleport_query_log_is_judged_at_each_line(tmp_path: Path, pure: bool)
                f"ALTER USER app WITH PASSWORD '{passwords[0]}';",
                f"CREATE USER 'etl'@'%' IDENTIFIED BY '{passwords[1]}';",
                f"ALTER USER scott IDENTIFIED BY {passwords[2]};"]
-    cfg = tmp_path / "cfg.toml"
-    cfg.write_text(CONFIG)
+    cfg = jsonl_config(tmp_path, FIELDS)
     text = "".join(_query(n, q) + "\n" for n, q in enumerate(queries, 1))
     found, shown = leak_lines(tmp_path, "teleport.jsonl", text, pure, cfg)
     assert found == {6, 7, 8}, found

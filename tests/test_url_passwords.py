@@ -57,6 +57,15 @@ def _entry(value: str) -> str:
         "response": {"data": {"connection_url": value}}}, separators=(",", ":"))
 
 
+def jsonl_config(tmp_path: Path, field_map: dict[str, str]) -> Path:
+    """A settings file reading JSON lines through ``field_map``, without the checks a short sample cannot hold
+    (tamper evidence, retention)."""
+    cfg = tmp_path / "cfg.toml"
+    cfg.write_text('[tool.auditready]\nlog_format = "jsonl"\nrequire_tamper_evidence = false\nretention_days = 0\n'
+                   "[tool.auditready.field_map]\n" + "".join(f'{k} = "{v}"\n' for k, v in field_map.items()))
+    return cfg
+
+
 def leak_lines(tmp_path: Path, name: str, text: str, pure: bool,
                config: Optional[Path] = None) -> tuple[set[int], str]:
     """``auditready verify`` over ``text`` written as ``name`` (mode 0600), with or without the C extension: the
