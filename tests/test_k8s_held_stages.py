@@ -115,3 +115,24 @@ def test_a_watch_that_ended_is_counted_at_its_last_stage_once(tmp_path: Path, st
     ended = dict(started, stage=stage, stageTimestamp="2026-01-15T10:09:02.000000Z")
     doc = _access(_log(tmp_path, [started, ended]), tmp_path)
     assert doc["requests"] == 1 and doc["identities"][0]["operations"]["watch"]["requests"] == 1
+
+
+def test_the_access_table_gives_each_time_its_zone(tmp_path: Path) -> None:
+    """The table's first and last times end in Z, as the JSON's and the footer's do (red team rt15 F6)."""
+    log = _log(tmp_path, _events())
+    run = subprocess.run([sys.executable, "-m", "pytest_auditready", "access", "api/v1/namespaces/prod/secrets/db",
+                          str(log)], capture_output=True, text=True, timeout=120)
+    assert run.returncode == 0, run.stderr
+    row = next(line for line in run.stdout.splitlines() if line.startswith("oidc:jane@example.com"))
+    assert "2026-01-15T10:00:03.000Z  2026-01-15T10:00:03.000Z" in row, row
+
+
+def test_a_kubernetes_exports_left_out_records_are_not_called_the_vaults() -> None:
+    from pytest_auditready.report.common import accounting_lines
+
+    acct = {"file": "eks.gz", "format": "k8s", "framing": "cloudwatch", "left_out": 0, "lines": 3, "entries": 3,
+            "unreadable_lines": 0, "checks": {}}
+    text = "\n".join(accounting_lines([acct]))
+    assert "records of the producer's own server output" in text and "vault" not in text
+    vault = "\n".join(accounting_lines([dict(acct, format="vault", file="audit.log")]))
+    assert "records of the vault's own server output" in vault

@@ -708,6 +708,13 @@ def as_json(pattern: str, since: Optional[int], until: Optional[int], acc: Acces
     }
 
 
+def _table_time(t: Optional[str]) -> str:
+    """A time as the table shows it: to the millisecond, with its zone (Z: the JSON and the footer are UTC)."""
+    if not t:
+        return "-"
+    return t[:23] + "Z" if len(t) > 23 and t.endswith("Z") else t
+
+
 def _table(doc: dict[str, Any], out: IO[str]) -> None:
     head = ("identity", "entity id", "tokens", "operation", "requests", "denied", "first", "last", "sources")
     rows: list[tuple[str, ...]] = []
@@ -721,8 +728,8 @@ def _table(doc: dict[str, Any], out: IO[str]) -> None:
         for op, c in ident["operations"].items():
             name = (ident["display_name"] or "(none)", ident["entity_id"] or "-", acc or "-") if first_row else \
                 ("", "", "")
-            rows.append((*name, op, str(c["requests"]), str(c["denied"]), (c["first"] or "-")[:23],
-                         (c["last"] or "-")[:23], sources if first_row else ""))
+            rows.append((*name, op, str(c["requests"]), str(c["denied"]), _table_time(c["first"]),
+                         _table_time(c["last"]), sources if first_row else ""))
             first_row = False
     rows = [tuple(visible(x) for x in r) for r in rows]
     widths = [max([len(h)] + [len(r[i]) for r in rows]) for i, h in enumerate(head)]

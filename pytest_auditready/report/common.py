@@ -258,9 +258,10 @@ def accounting_lines(files: Sequence[Mapping[str, Any]]) -> list[str]:
         out.append(f"{shown_path(str(a['file']))} ({a['format'] or 'empty'}): {a['lines']} lines read, {a['entries']} "
                    f"entries, {a['unreadable_lines']} unreadable")
         if a.get("framing"):
-            left = ("lines of the vault's own server log or of journalctl's notes"
+            whose = "the vault's" if a.get("format") in ("vault", None, "") else "the producer's"  # (an EKS export)
+            left = (f"lines of {whose} own server log or of journalctl's notes"
                     if a["framing"] in ("syslog", "merged")
-                    else "records of the vault's own server output (stderr, its banner on stdout)")
+                    else f"records of {whose} own server output (stderr, its banner on stdout)")
             out.append(f"  framing taken off: {_FRAMING.get(str(a['framing']), visible(str(a['framing'])))}; "
                        f"{a.get('left_out', 0)} {left} left out")
         judged = [f"{cid} {t['judged']}" for cid, t in a["checks"].items() if t.get("judged") is not None]
