@@ -49,6 +49,7 @@ from .checks.access_policy import (
     COUNT,
     K8S_HELD,
     K8S_IDS,
+    K8S_REFUSED,
     PathMatch,
     RawLines,
     Reach,
@@ -63,7 +64,7 @@ from .checks.access_policy import (
     who_of,
 )
 from .checks.base import Visitor, iso_ns
-from .cli.access import _CUBBYHOLE, _K8S_LAST_STAGES, _K8S_REFUSED, _REWRAP, _UNWRAP, _accessor, _sub
+from .cli.access import _CUBBYHOLE, _K8S_LAST_STAGES, _REWRAP, _UNWRAP, _accessor, _sub
 
 if TYPE_CHECKING:
     from .config import Settings
@@ -786,11 +787,11 @@ class Review(Visitor):
             result = batch.result[i]
             row: list[Any] = [named or [f"{reach.shown} ({reach.scope})"], "" if named else reach.scope,
                               batch.identity[i], batch.source[i], reach.op or "(none)", ns,
-                              "read" in reach.rule_ops, k8s and result in _K8S_REFUSED]
+                              "read" in reach.rule_ops, k8s and result in K8S_REFUSED]
             if k8s:
                 row[2] = k8s_user(get(batch.file, batch.lines[i]), row[2])
                 if k8s_once(self.counted, self.received, batch.request_id[i], t, row)[0] == COUNT:
-                    self._reached(row, result in _K8S_REFUSED)
+                    self._reached(row, row[7])
             else:
                 self._reached(row, result.startswith("error:"))
 
@@ -1191,7 +1192,7 @@ def shown_state(state: Optional[dict[str, Any]], secrets: Mapping[str, str]) -> 
     it. The same text is shown the same way in every file, so the states still merge."""
     if state is None:
         return None
-    from .report.common import masked_tokens
+    from .report.common import map_strings, masked_tokens
     from .text import redact
 
     seen: dict[str, str] = {}
@@ -1202,16 +1203,7 @@ def shown_state(state: Optional[dict[str, Any]], secrets: Mapping[str, str]) -> 
             out = seen[s] = masked_tokens(redact(s, secrets))
         return out
 
-    def walk(value: Any) -> Any:
-        if isinstance(value, str):
-            return text(value)
-        if isinstance(value, dict):
-            return {walk(k): walk(v) for k, v in value.items()}
-        if isinstance(value, (list, tuple)):
-            return [walk(v) for v in value]
-        return value
-
-    shown: dict[str, Any] = walk(state)
+    shown: dict[str, Any] = map_strings(state, text)
     return shown
 
 

@@ -54,6 +54,7 @@ EXCUSE_OWN = ("a request of this run (its scenario identities' and its audit tok
 # ResponseStarted event is all the log holds of it while it is open (the docs' example policy omits
 # RequestReceived), and a failed authentication is one ResponseStarted event (401, no user).
 K8S_HELD = frozenset({"RequestReceived", "ResponseStarted"})
+K8S_REFUSED = frozenset({"401", "403"})  # a Kubernetes request's status that says it was refused
 _K8S_JUDGED = K8S_HELD | {"ResponseComplete", "Panic"}
 K8S_IDS = 100_000  # Kubernetes auditIDs of the requests counted (the oldest forgotten first): a request counts once
 UNWRAP, REWRAP = "sys/wrapping/unwrap", "sys/wrapping/rewrap"
@@ -784,7 +785,7 @@ class Rules(Visitor):
                 self.excuse(EXCUSE_STAGE)  # the same request's event again, or its RequestReceived held until now
                 if said == AGAIN:
                     return
-            self._judge_other(rec, reach, name, user, rec.result in ("401", "403"))
+            self._judge_other(rec, reach, name, user, rec.result in K8S_REFUSED)
             return
         doc = line_object(raw) if raw is not None and any(s in raw for s in CLOUDTRAIL_SOURCE_BYTES) else None
         got = cloudtrail_reach(doc) if doc is not None else None
@@ -885,7 +886,7 @@ class Rules(Visitor):
                        "is none of those")
             return
         for rec, name, user, reach in self.pending.values():  # Kubernetes requests whose last stage was not logged
-            self._judge_other(rec, reach, name, user, rec.result in ("401", "403"))
+            self._judge_other(rec, reach, name, user, rec.result in K8S_REFUSED)
         self.pending.clear()
         for rec, w, _ in self.held:  # unwraps of tokens no covered response wrapped: requests as any other
             self._unheld(rec, w)

@@ -66,6 +66,7 @@ from ..checks.access_policy import (
     CLOUDTRAIL_SOURCE_BYTES,
     COUNT,
     K8S_HELD,
+    K8S_REFUSED,
     Named,
     PathMatch,
     RawLines,
@@ -88,7 +89,6 @@ SCHEMA = "auditready-access/1"
 FORMATS = ("vault", "k8s", "cloudtrail")  # the logs whose requests name a path, an identity and an outcome
 _INSIGHT = "AwsCloudTrailInsight"  # a CloudTrail Insights event's eventType
 _K8S_LAST_STAGES = frozenset({"ResponseComplete", "Panic"})  # one event a request, the one with its outcome
-_K8S_REFUSED = frozenset({"401", "403"})
 _KEEP = 50  # distinct source addresses and paths kept per identity (the rest is counted)
 _WRAPS = 100_000  # wrapping tokens kept (the oldest forgotten first): a response-wrapped secret's token is used once
 _UNWRAP, _REWRAP = "sys/wrapping/unwrap", "sys/wrapping/rewrap"
@@ -435,7 +435,7 @@ class Accesses(Visitor):
                 if fmt == "k8s":
                     name = k8s_user(self.raw.get(batch.file, batch.lines[i]), name)
                 w = Who(display_name=name, remote_address=batch.source[i])
-                denied = result in _K8S_REFUSED if fmt == "k8s" else result.startswith("error:")
+                denied = result in K8S_REFUSED if fmt == "k8s" else result.startswith("error:")
                 if fmt == "k8s" and k8s_once(self.counted, self.received, batch.request_id[i], t,
                                              (w, op, hit, ns, seen, denied))[0] != COUNT:
                     continue  # an event of a request counted (or to be counted) at another stage

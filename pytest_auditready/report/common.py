@@ -9,7 +9,7 @@ import os
 import re
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Mapping, Optional, Sequence
+from typing import TYPE_CHECKING, Any, Callable, Mapping, Optional, Sequence
 from urllib.parse import urlsplit, urlunsplit
 
 from .. import compliance
@@ -391,17 +391,18 @@ def mask_credentials(doc: Any) -> Any:
         return out
     # the same names wherever else the data repeats them (a review item's detail, a list of new identities)
     found = re.compile("|".join(re.escape(n) for n in sorted(names, key=len, reverse=True)))
+    return map_strings(out, lambda text: found.sub(lambda m: names[m.group(0)], text))
 
-    def again(value: Any) -> Any:
-        if isinstance(value, str):
-            return found.sub(lambda m: names[m.group(0)], value)
-        if isinstance(value, Mapping):
-            return {again(k): again(v) for k, v in value.items()}
-        if isinstance(value, (list, tuple)):
-            return [again(v) for v in value]
-        return value
 
-    return again(out)
+def map_strings(value: Any, fn: Callable[[str], str]) -> Any:
+    """JSON-like ``value`` with ``fn`` applied to every string in it, keys included (tuples become lists)."""
+    if isinstance(value, str):
+        return fn(value)
+    if isinstance(value, Mapping):
+        return {map_strings(k, fn): map_strings(v, fn) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [map_strings(v, fn) for v in value]
+    return value
 
 
 def masked_tokens(text: str) -> str:
