@@ -823,30 +823,28 @@ class GenericScanner:
         vault_kind = self._vault_credential(key, value)
         if vault_kind is not None:
             found[vault_kind] = GenericHit(vault_kind, key, fingerprint(value))
-        for part_key, part in dict.fromkeys(parts):  # each once: a path may repeat a segment 100,000 times
-            if part_key != key and key in self.path_keys and _query_credential(part_key, part):
+        # each part once (a path may repeat a segment 100,000 times); then, for URL-encoded text (a connection string
+        # in a query parameter of a logged URI, "AccountKey%3D..."), the text decoded, read by the detectors of a
+        # secret's own format only (its randomness and its key's name were judged as written)
+        decoded = urllib.parse.unquote(value) if "%" in value else value
+        judged = [(k, p, False) for k, p in dict.fromkeys(parts)] + ([(key, decoded, True)] if decoded != value else [])
+        for part_key, part, own_format in judged:
+            if own_format:
+                for kind, credential in tokens.find(part):
+                    if kind not in tokens.HTTP_KINDS:
+                        found.setdefault(kind, GenericHit(kind, key, fingerprint(credential)))
+            elif part_key != key and key in self.path_keys and _query_credential(part_key, part):
                 found.setdefault(_KEYWORD_KIND, GenericHit(_KEYWORD_KIND, part_key, fingerprint(part)))
             lines = [(n, json.dumps({part_key: window})) for n, window in enumerate(_windows(part), 1)]
             for secret in _process_line_based_plugins(lines=lines, filename="audit.log"):
                 kind = str(secret.type)
+                if own_format and (kind in NOT_BY_NAME or kind in (_AWS_KEY_ID_KIND, _BASIC_AUTH_KIND)):
+                    continue
                 if kind == _AWS_KEY_ID_KIND and not _stands_alone(secret.secret_value or "", part):
                     continue  # inside a longer uppercase id (see _AWS_KEY_ID_KIND)
                 if kind == _BASIC_AUTH_KIND and tokens.placeholder(secret.secret_value or ""):
                     continue  # a placeholder or a mask as the password, "xxxxx" (see scan.tokens.placeholder)
                 found.setdefault(kind, GenericHit(kind, key, fingerprint(secret.secret_value or part)))
-        decoded = urllib.parse.unquote(value) if "%" in value else value
-        if decoded != value:
-            # URL-encoded text (a connection string in a query parameter of a logged URI, "AccountKey%3D..."):
-            # read decoded too, by the detectors of a secret's own format (its randomness and its key's name were
-            # judged as written)
-            for kind, credential in tokens.find(decoded):
-                if kind not in tokens.HTTP_KINDS:
-                    found.setdefault(kind, GenericHit(kind, key, fingerprint(credential)))
-            lines = [(n, json.dumps({key: window})) for n, window in enumerate(_windows(decoded), 1)]
-            for secret in _process_line_based_plugins(lines=lines, filename="audit.log"):
-                kind = str(secret.type)
-                if kind not in NOT_BY_NAME and kind not in (_AWS_KEY_ID_KIND, _BASIC_AUTH_KIND):
-                    found.setdefault(kind, GenericHit(kind, key, fingerprint(secret.secret_value or decoded)))
         if _KEYWORD_KIND in found and _about_a_credential(key, value):
             del found[_KEYWORD_KIND]
         if (not found and _names_a_token(key) and key not in self.path_keys and tokens.credential(key, value)
