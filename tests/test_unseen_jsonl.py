@@ -166,6 +166,10 @@ def _earlier(t: str) -> str:
 DEFECTS: dict[str, tuple[str, Callable[[str, list[Any]], None]]] = {
     "missing identity": ("required_fields", lambda p, rows: _delete(rows[1], PRODUCERS[p][1]["identity"])),
     "missing source": ("required_fields", lambda p, rows: _delete(rows[1], PRODUCERS[p][1]["source"])),
+    # what a serialiser writes for a null, and the common log format's dash: no one, no request
+    "identity 'null'": ("required_fields", lambda p, rows: _set(rows[1], PRODUCERS[p][1]["identity"], "null")),
+    "identity '-'": ("required_fields", lambda p, rows: _set(rows[1], PRODUCERS[p][1]["identity"], "-")),
+    "request id 'None'": ("required_fields", lambda p, rows: _set(rows[1], PRODUCERS[p][1]["request_id"], "None")),
     "time without offset": ("timestamp_precision", lambda p, rows: _set(
         rows[1], PRODUCERS[p][1]["time"], _get(rows[1], PRODUCERS[p][1]["time"])[:-1])),
     "time going backwards": ("timestamp_accuracy", lambda p, rows: _set(

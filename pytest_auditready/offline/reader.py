@@ -407,6 +407,9 @@ def _leaf(data: Any, path: Sequence[str]) -> Any:
 
 _FIELDS = ("type", "time", "identity", "resource", "action", "result", "source", "request_id")
 _RESULT = _FIELDS.index("result")
+# What serialisers and log formats write for "no value" (a null stringified, the common log format's dash): in a
+# mapped field it names no one, no time, no path, no request, as an empty field does.
+PLACEHOLDERS = frozenset({"-", "--", "null", "nil", "none", "undefined", "n/a", "(null)", "<nil>", "<none>"})
 
 
 def _first(data: Any, paths: Sequence[Sequence[str]]) -> str:
@@ -459,6 +462,8 @@ def jsonl_parser(file: str, field_map: Mapping[str, str],
         v = [_lookup(data, p, i == _RESULT) if p else "" for i, p in enumerate(order)]
         for i, p in enumerate(order):  # true or false names no one, no time, no path, no request: not evidence
             if p and i != _RESULT and v[i] in ("true", "false") and isinstance(_leaf(data, p), bool):
+                v[i] = ""
+            elif len(v[i]) <= 11 and v[i].strip().lower() in PLACEHOLDERS:  # nor does a placeholder
                 v[i] = ""
         return Record(file, line, *v)
 
