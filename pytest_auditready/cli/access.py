@@ -33,7 +33,8 @@ trailing ``*`` matches the rest, a ``+`` segment one segment) over each request'
   ``:version``) or ARN; a BatchGetSecretValue by ``filters`` and a GetParametersByPath reach every secret they
   take in, named none. Every other record: its resource as the checks read it (the first ``resources`` ARN, else
   the ``secretId``, ``name`` or ``keyId`` the caller sent, else the service): a KMS Decrypt is a request on the
-  key. A record with an ``errorCode`` counts as denied.
+  key. A record with an ``errorCode`` counts as denied, as does one with an ``errorMessage`` and no code (AWS writes
+  both for an error; verify finds such a record lacking its result).
 - Generic JSON lines are refused, also with a ``field_map``: what such a request reached (a listing of a project's
   secrets?) and whether it was refused (a result field holds whatever its producer writes) cannot be known
   without inventing it.
@@ -436,6 +437,8 @@ class Accesses(Visitor):
                     name = k8s_user(self.raw.get(batch.file, batch.lines[i]), name)
                 w = Who(display_name=name, remote_address=batch.source[i])
                 denied = result in K8S_REFUSED if fmt == "k8s" else result.startswith("error:")
+                if fmt == "cloudtrail" and not result:
+                    denied = self._error_described(batch, i)
                 if fmt == "k8s" and k8s_once(self.counted, self.received, batch.request_id[i], t,
                                              (w, op, hit, ns, seen, denied))[0] != COUNT:
                     continue  # an event of a request counted (or to be counted) at another stage
@@ -450,6 +453,14 @@ class Accesses(Visitor):
                     self.names.pop(next(iter(self.names)))
                 self.names[t] = (w.display_name, w.entity_id)
         return out
+
+    def _error_described(self, batch: Entries, i: int) -> bool:
+        """A CloudTrail record without a result (the reader's "" : an ``errorMessage`` without its ``errorCode``)
+        that describes an error: the call failed, whatever cut its code."""
+        raw = self.raw.get(batch.file, batch.lines[i])
+        doc = line_object(raw) if raw is not None and b"errorMessage" in raw else None
+        message = doc.get("errorMessage") if doc is not None else None
+        return isinstance(message, str) and bool(message.strip())
 
     def _cloudtrail(self, batch: Entries, i: int) -> Optional[Reach]:
         """A Secrets Manager or SSM record's reach (read from its raw line); else its resource as a named path."""
