@@ -98,7 +98,7 @@ def test_annotations_point_at_the_repository_s_files_or_at_none(tmp_path: Path,
                                                                    monkeypatch: pytest.MonkeyPatch) -> None:
     """A live run names the vault configuration's files as its folder holds them (server.hcl:30): the annotation
     points at the file as the repository holds it (vault-config/server.hcl). A log outside the workspace (the
-    embedded server's own, gone after the run) gets no file= at all (red team rt14 F6)."""
+    embedded server's own, gone after the run) gets no file= at all (red team rt14 F6), nor a SARIF location."""
     work = tmp_path / "ws"
     (work / "vault-config").mkdir(parents=True)
     (work / "vault-config" / "server.hcl").write_text('audit "file" "a" {}\n')
@@ -116,9 +116,10 @@ def test_annotations_point_at_the_repository_s_files_or_at_none(tmp_path: Path,
     protection, leak = github.annotation_lines(result)
     assert protection.startswith("::error file=vault-config/server.hcl,line=30,title=auditready log_protection")
     assert leak.startswith("::error title=auditready no_secret_leak") and "file=" not in leak.split("::")[1]
-    uris = [r["locations"][0]["physicalLocation"]["artifactLocation"]["uri"]
-            for r in sarif.build(result)["runs"][0]["results"]]
-    assert "vault-config/server.hcl" in uris
+    run = sarif.build(result)["runs"][0]
+    uris = [r["locations"][0]["physicalLocation"]["artifactLocation"]["uri"] for r in run["results"]]
+    assert uris == ["vault-config/server.hcl"]  # and none at the gone log: its finding is listed without a place
+    assert [u["ruleId"] for u in run["invocations"][0]["properties"]["findingsWithoutLocation"]] == ["no_secret_leak"]
 
 
 def test_workflow_command_escaping_follows_githubs_rules() -> None:

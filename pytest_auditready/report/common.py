@@ -217,6 +217,13 @@ def is_url(path: str) -> bool:
     return bool(_URL_RE.match(path))
 
 
+def file_to_point_at(path: str) -> str:
+    """``path`` as an annotation or a SARIF location names it (``relative_path``), or "" for a file gone from outside
+    the workspace (the embedded server's throw-away log): there is nothing there to point at."""
+    shown = relative_path(path)
+    return "" if shown and os.path.isabs(shown) and not os.path.exists(shown) else shown
+
+
 def relative_path(path: str) -> str:
     """A path as GitHub and SARIF want it: relative to the workspace (or the working directory) when inside it;
     an object-store URL as it is (a Path would fold its // into /)."""

@@ -20,10 +20,10 @@ from .common import (
     clean,
     entries_read,
     file_of,
+    file_to_point_at,
     leftovers,
     locate,
     not_run,
-    relative_path,
     rows,
     safe_target,
     stale,
@@ -180,9 +180,7 @@ def _command(result: "AuditResult", command: str, f: Finding, fallback: str, tit
     outcome judged (``fallback``), with no line."""
     props = []
     path, line = locate(result, f, fallback)
-    shown = relative_path(path)
-    if shown and os.path.isabs(shown) and not os.path.exists(shown):
-        shown = ""  # gone, outside the workspace (the embedded server's own log): nothing there to point at
+    shown = file_to_point_at(path)
     if shown:
         props.append(f"file={escape_property(clean(result, shown))}")
         if line is not None:

@@ -22,11 +22,11 @@ from ..text import json_ready, json_visible, visible
 from .common import (
     clean,
     file_of,
+    file_to_point_at,
     gates,
     is_url,
     level,
     locate,
-    relative_path,
     rows,
     run_verdict,
     stale,
@@ -62,14 +62,15 @@ def _result(result: "AuditResult", rule: str, index: int, level: str, f: Finding
     path, line = locate(result, f, fallback)
     if fallback and line is None and os.path.normpath(path) == os.path.normpath(visible(fallback)):
         path = fallback  # the file itself: a finding's text shows its name's control characters as escapes
-    if not path:
+    shown = file_to_point_at(path)
+    if not shown:
         return None
     res: dict[str, Any] = {
         "ruleId": rule,
         "ruleIndex": index,
         "level": level,
         "message": {"text": clean(result, f.text())},
-        "locations": [{"physicalLocation": {"artifactLocation": {"uri": _uri(result.redact(relative_path(path)))},
+        "locations": [{"physicalLocation": {"artifactLocation": {"uri": _uri(result.redact(shown))},
                                             "region": {"startLine": max(line or 1, 1)}}}],
         "properties": {"item": clean(result, item)},
     }
@@ -107,7 +108,7 @@ def build(result: "AuditResult") -> dict[str, Any]:
         found += [(o, f, fp, text) for o in result.outcomes if o.check_id == r.id for f, fp, text in o.accepted]
         for o, f, fp, acceptance in found:
             res = _result(result, r.id, index, lvl, f, file_of(result, o), o.name)
-            if res is None:  # no file at all (the embedded target's throw-away log): code scanning refuses a whole
+            if res is None:  # no file (the embedded target's throw-away log, gone): code scanning refuses a whole
                 # upload that holds a result without a location, so the finding is listed with the invocation
                 unlocated.append({"ruleId": r.id, "item": clean(result, o.name), "message": clean(result, f.text()),
                                   "failsRun": not fp and r.gating, "accepted": bool(fp)})
