@@ -374,6 +374,59 @@ def test_whoever_unwraps_a_response_wrapped_read_saw_the_secret(bao: Any, tmp_pa
     api = json.loads(access("secret/data/app/api", str(log), "--json", "-").stdout)
     assert {(i["display_name"], op): c["requests"] for i in api["identities"] for op, c in i["operations"].items()} \
         == {("token", "create"): 1, ("token-reader", "read"): 1, ("token-courier", "unwrap"): 1}
+    # access_policy judges each unwrap as the answer counts it: the holder of the wrapping token is not the reader
+    # a rule allows (red team rt19: it passed as the reader's own read)
+    cfg = tmp_path / "pyproject.toml"
+    cfg.write_text('[tool.auditready]\nrequire_tamper_evidence = false\nretention_days = 0\nlog_max_mode = "0644"\n'
+                   '[[tool.auditready.access.rules]]\npaths = ["secret/data/app/db"]\noperations = ["read"]\n'
+                   'identities = ["token-reader", "token-courier"]\n')
+    proc = subprocess.run([sys.executable, "-m", "pytest_auditready.cli", "verify", str(log), "--config", str(cfg)],
+                          capture_output=True, text=True, timeout=120)
+    found = [x for x in proc.stdout.splitlines() if x.startswith("  - [") and "breaks" in x]
+    assert proc.returncode == 1 and len(found) == 1, proc.stdout + proc.stderr
+    assert "by display name 'holder of a wrapping token from token-reader'" in found[0], found
+
+
+def test_an_unwrap_is_linked_to_its_wrap_in_any_file_order_or_said_unknown(bao: Any, tmp_path: Path) -> None:
+    """A wrapping token lives up to its TTL, so a wrap and its unwrap fall in different files of a rotation. They
+    are linked whichever file is named first (a shell expands audit.log* newest first; here also names no rotation
+    orders); an unwrap whose wrapping is in none of the files is said, exit 1, never dropped (red team rt19)."""
+    server = bao()
+    admin = VaultClient(server.url, server.root_token, timeout=5)
+    try:
+        admin.call("PUT", "sys/policies/acl/app-read",
+                   {"policy": 'path "secret/data/app/*" { capabilities = ["read"] }'})
+        reader, courier = _token(admin, "reader", ["app-read"]), _token(admin, "courier", ["default"])
+        for name in ("db", "api"):
+            assert admin.call("POST", f"secret/data/app/{name}", {"data": {"v": "d" * 20}}).status == 200
+        tokens = []
+        for name in ("db", "api"):
+            r = reader.call("GET", f"secret/data/app/{name}", headers={"X-Vault-Wrap-TTL": "60s"})
+            assert r.status == 200, r.error
+            tokens.append(remember_secret(str((r.body or {})["wrap_info"]["token"])))
+        cut = len(server.log_path.read_bytes().splitlines(keepends=True))  # every wrap written, no unwrap yet
+        for token in tokens:
+            assert courier.call("POST", "sys/wrapping/unwrap", {"token": token}).status == 200
+    finally:
+        admin.close()
+    lines = server.log_path.read_bytes().splitlines(keepends=True)
+    older, newer = tmp_path / "z-monday.log", tmp_path / "a-tuesday.log"  # read newer first, by name
+    older.write_bytes(b"".join(lines[:cut]))
+    newer.write_bytes(b"".join(lines[cut:]))
+
+    def ops(doc: dict[str, Any]) -> dict[tuple[str, str], int]:
+        return {(i["display_name"], op): c["requests"] for i in doc["identities"] for op, c in i["operations"].items()}
+
+    both = access("secret/data/app/db", str(newer), str(older), "--json", "-")
+    assert both.returncode == 0, both.stderr
+    doc = json.loads(both.stdout)
+    assert ops(doc) == {("token", "create"): 1, ("token-reader", "read"): 1, ("token-courier", "unwrap"): 1}
+    assert doc["unwraps_not_attributed"]["count"] == 0  # the api's unwrap: its wrapping is in the files
+    alone = access("secret/data/app/db", str(newer), "--json", "-")
+    assert alone.returncode == 1 and "unwrap(s)" in alone.stderr and "may be incomplete" in alone.stderr
+    doc = json.loads(alone.stdout)
+    assert ops(doc) == {} and doc["unwraps_not_attributed"]["count"] == 2
+    assert_no_secret(both.stdout + alone.stdout + alone.stderr)
 
 
 def test_a_kubernetes_request_made_with_impersonation_names_both_users(tmp_path: Path) -> None:

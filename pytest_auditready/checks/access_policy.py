@@ -29,11 +29,12 @@ parse per covered request.
 
 from __future__ import annotations
 
+import dataclasses
 import fnmatch
 import functools
 import re
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any, Iterator, Optional, Sequence, Union
+from typing import TYPE_CHECKING, Any, Container, Iterator, Optional, Sequence, Union
 
 from ..auditlog.formats import format_of
 from ..auditlog.model import Entries, Record, in_scope, vault_identity
@@ -478,6 +479,16 @@ def who_of(data: dict[str, Any]) -> Who:
                text(req, "remote_address"), refused, text(auth, "client_token"))
 
 
+def unwrapped_by(w: Who, wraps: Container[str]) -> Who:
+    """Who an unwrap of a wrapped response delivered it to: its sender, but for one sent with the wrapping token
+    itself (as X-Vault-Token), whose entry carries the token's creator's name: whoever held the token, not its
+    creator (a holder no rule names). Refused, such an entry names no one: ``w`` as it is."""
+    if (w.display_name or w.entity_id) and (w.client_token in wraps or w.accessor in wraps):
+        return dataclasses.replace(w, display_name=f"holder of a wrapping token from {w.display_name or w.entity_id}",
+                                   entity_id="")
+    return w
+
+
 class RawLines:
     """The raw text of the lines of the block being fed (``Visitor.block`` comes before the entries of the same
     lines), so that a check can read a field the canonical ones leave out."""
@@ -721,7 +732,7 @@ class Rules(Visitor):
 
     def _judge_unwrap(self, rec: Record, w: Who, target: tuple[str, str]) -> None:
         path, op = target
-        self._hold(rec, w, path, op, f"unwrap of a response-wrapped {op} of {path}")
+        self._hold(rec, unwrapped_by(w, self.wraps), path, op, f"unwrap of a response-wrapped {op} of {path}")
 
     def _covers(self, regex: "re.Pattern[str]", patterns: Sequence[str], path: str, operation: str) -> bool:
         """Whether rules of ``patterns`` (as ``regex``) name a request on ``path`` (operations aside)."""

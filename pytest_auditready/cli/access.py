@@ -12,8 +12,9 @@ trailing ``*`` matches the rest, a ``+`` segment one segment) over each request'
   under the one another entry names for the same token digest. A response-wrapped read hands its caller a
   wrapping token, and whoever unwraps it sees the secret: an ``sys/wrapping/unwrap`` whose token (the client
   token, or ``token`` in the request's data; HMAC digests, which the vault makes alike) is one a matching read's
-  response wrapped (``response.wrap_info``, or a ``sys/wrapping/rewrap`` of it) counts as operation ``unwrap``
-  of that path, by whoever sent it. A cubbyhole is each token's own: its paths are shown with the token
+  response wrapped (``response.wrap_info``, or a ``sys/wrapping/rewrap`` of it), in whichever file and order,
+  counts as operation ``unwrap`` of that path, by whoever sent it (sent with the wrapping token itself: by its
+  holder, never as its creator's own). A cubbyhole is each token's own: its paths are shown with the token
   (``cubbyhole/x (the cubbyhole of token hmac-sha256:...)``), as the same path names another secret for another
   token.
 - Kubernetes: the event at the request's last stage (ResponseComplete, or Panic), once per auditID; its requestURI
@@ -41,8 +42,9 @@ trailing ``*`` matches the rest, a ``+`` segment one segment) over each request'
 
 A file holding the same lines as one read before it (a rotated copy beside its compressed twin) counts once (its
 ``files`` entry names the other in ``same_as``). Exit 0: answered from every line; 1: answered, but some lines
-could not be read (the answer may be incomplete, the count is said); 2: usage error, a file that cannot be read or
-is no Vault/OpenBao, Kubernetes or CloudTrail audit log.
+could not be read, a request is known only from its response, or an unwrap used a wrapping token whose wrapped
+response is in none of the files (the answer may be incomplete, the count is said); 2: usage error, a file that
+cannot be read or is no Vault/OpenBao, Kubernetes or CloudTrail audit log.
 """
 
 from __future__ import annotations
@@ -51,7 +53,6 @@ import argparse
 import calendar
 import collections
 import copy
-import dataclasses
 import datetime
 import hashlib
 import json
@@ -80,6 +81,7 @@ from ..checks.access_policy import (
     k8s_user,
     line_object,
     path_matches,
+    unwrapped_by,
     who_of,
 )
 from ..checks.base import Visitor
@@ -186,6 +188,20 @@ class OpCount:
 
 
 @dataclass
+class _Unwrap:
+    """An unwrap of a wrapping token no response read so far wrapped (a file named before the one that wrapped it,
+    or a wrap in none of the files): held by its token digests until a response wraps one of them."""
+
+    who: Who
+    ns: Optional[int]
+    keys: tuple[str, ...]
+    tokens: tuple[str, ...]
+    rid: str
+    denied: bool
+    answered: bool = False  # its response entry came (and said ``denied`` if it carried an error)
+
+
+@dataclass
 class Identity:
     """One identity (display name and entity id): its tokens (accessors as logged when HMAC digests, else a
     fingerprint: an accessor in clear is shown by no output), counts per operation, sources and paths. A client
@@ -252,6 +268,17 @@ class Identity:
         }
 
 
+def _unattributed(times: Sequence[Optional[int]]) -> dict[str, Any]:
+    known = [t for t in times if t is not None]
+    return {"count": len(times), "first": _iso(min(known)) if known else None,
+            "last": _iso(max(known)) if known else None}
+
+
+def _token_digests(doc: dict[str, Any]) -> tuple[str, ...]:
+    """The token digests of a Vault/OpenBao entry (``_TOKEN_KEYS``), each once."""
+    return tuple(dict.fromkeys(v for k in _TOKEN_KEYS for v in (_sub(doc, *k),) if isinstance(v, str) and v))
+
+
 def _iso(ns: Optional[int]) -> Optional[str]:
     if ns is None:
         return None
@@ -295,6 +322,14 @@ class Accesses(Visitor):
         # of the file being read (its lines, decompressed), when it may be a twin of another (``answer``)
         self.content: Optional["hashlib._Hash"] = None
         self.wraps: dict[str, str] = {}  # wrapping token / accessor (as logged) -> the path its response wrapped
+        # Unwraps held until a response wraps their token, in whichever file it comes (``_Unwrap``), by token digest
+        # and by request id (for their response); and the wrapping tokens of responses on other paths, which
+        # settle an unwrap as none of PATTERN's. What is held at ``flush`` is counted in ``unattributed``.
+        self.unwraps: dict[str, _Unwrap] = {}
+        self.unwrap_rids: dict[str, _Unwrap] = {}
+        self.elsewhere: dict[str, None] = {}
+        self.unattributed: list[Optional[int]] = []  # the times of unwraps whose wrapping no file holds
+        self.wrapping = False  # the block being fed holds a wrapped response (b'"wrap_info"')
         self.who: dict[tuple[str, str], Identity] = {}
         # A request refused for its token (revoked, expired, used up, a wrapping token used twice) is logged with
         # no display name, but with the digest of its token: such requests are held by token here, and counted
@@ -319,6 +354,7 @@ class Accesses(Visitor):
 
     def block(self, file: str, first_line: int, data: bytes) -> None:
         self.raw.block(file, first_line, data)
+        self.wrapping = b'"wrap_info"' in data
         if self.content is not None:
             self.content.update(data)
             self.content.update(b"\n")
@@ -373,17 +409,21 @@ class Accesses(Visitor):
                 hit_path = path_matches(regex, path, batch.action[i])  # a listing also without its trailing '/'
                 rid = batch.request_id[i]
                 if t != "request":
-                    if t == "response" and (batch.resource[i] == _REWRAP or hit_path):
-                        self._wrapped(batch, i, path)
+                    if t == "response" and self.wrapping:
+                        self._wrapped(batch, i, path if batch.resource[i] == _REWRAP or hit_path else "")
                     if t == "response" and self.open:
                         self._answered(rid, batch.result[i])
+                    if t == "response" and rid in self.unwrap_rids:
+                        held = self.unwrap_rids.pop(rid)
+                        held.answered = True
+                        held.denied = held.denied or batch.result[i].startswith("error:")
                     if t != "response" or not hit_path or not rid:
                         continue
                     if self.asked.pop(rid, False) or self.asked_over:
                         continue  # its request entry was read (or, past _WRAPS unanswered, may have been)
                     self.from_response += 1  # its request entry is not in the files: counted from this one
                 else:
-                    if batch.resource[i] == _UNWRAP and self.wraps:
+                    if batch.resource[i] == _UNWRAP:
                         self._unwrap(batch, i)
                     if not hit_path:
                         continue
@@ -446,7 +486,10 @@ class Accesses(Visitor):
 
     def _tokens(self, doc: dict[str, Any], w: Who) -> tuple[str, ...]:
         """The token digests of a Vault/OpenBao entry; remembered as ``w``'s when the entry names who it is."""
-        out = tuple(dict.fromkeys(v for k in _TOKEN_KEYS for v in (_sub(doc, *k),) if isinstance(v, str) and v))
+        return self._named(_token_digests(doc), w)
+
+    def _named(self, out: tuple[str, ...], w: Who) -> tuple[str, ...]:
+        """Remember the token digests ``out`` as ``w``'s when ``w`` names who it is; ``out``."""
         if w.display_name or w.entity_id:
             for t in out:
                 if t not in self.names and len(self.names) >= _WRAPS:
@@ -474,7 +517,9 @@ class Accesses(Visitor):
         return Reach(batch.action[i], frozenset(), (Named(path, (path,)),))
 
     def _wrapped(self, batch: Entries, i: int, path: str) -> None:
-        """Keep the wrapping token and accessor of a matching read's response (or of a rewrap of one)."""
+        """Keep the wrapping token and accessor of a matching read's response (or of a rewrap of one); of another
+        response (``path`` ""), remember them as wrapping none of PATTERN's secrets. Either settles the unwraps held
+        for them."""
         raw = self.raw.get(batch.file, batch.lines[i])
         if raw is None or b'"wrap_info"' not in raw:
             return
@@ -485,29 +530,34 @@ class Accesses(Visitor):
         if batch.resource[i] == _REWRAP:  # the new token wraps what the old one did
             old = _sub(doc, "request", "data", "token")
             path = self.wraps.get(old, "") if isinstance(old, str) else ""
-            if not path:
-                return
         for k in ("token", "accessor"):
             v = info.get(k)
-            if isinstance(v, str) and v:
+            if not isinstance(v, str) or not v:
+                continue
+            if path:
                 if len(self.wraps) >= _WRAPS:
                     self.wraps.pop(next(iter(self.wraps)))
                 self.wraps[v] = path
+            else:
+                if len(self.elsewhere) >= _WRAPS:
+                    self.elsewhere.pop(next(iter(self.elsewhere)))
+                self.elsewhere[v] = None
+            held = self.unwraps.pop(v, None)
+            if held is not None:
+                self._settle(held, path)
 
     def _unwrap(self, batch: Entries, i: int) -> None:
-        """Count an unwrap of a token a matching read wrapped as operation ``unwrap`` of that read's path."""
+        """Count an unwrap of a token a matching read wrapped as operation ``unwrap`` of that read's path; hold one
+        of a token no response read so far wrapped (``_Unwrap``)."""
         raw = self.raw.get(batch.file, batch.lines[i])
         doc = line_object(raw, self.prefix) if raw is not None else None
         if doc is None:
             return  # no line at hand: who sent it and with which token are not known
-        path = ""
-        for got in (_sub(doc, "request", "data", "token"), _sub(doc, "auth", "client_token"),
-                    _sub(doc, "auth", "accessor")):
-            if isinstance(got, str) and got in self.wraps:
-                path = self.wraps[got]
-                break
-        if not path:
-            return
+        keys = tuple(v for v in (_sub(doc, "request", "data", "token"), _sub(doc, "auth", "client_token"),
+                                 _sub(doc, "auth", "accessor")) if isinstance(v, str) and v)
+        path = next((self.wraps[k] for k in keys if k in self.wraps), "")
+        if not path and (not keys or any(k in self.elsewhere for k in keys)):
+            return  # it unwrapped a response on another path
         ts = parse_time(batch.time[i])
         ns = ts[0] if ts is not None else None
         if self.since is not None or self.until is not None:
@@ -517,16 +567,32 @@ class Accesses(Visitor):
             if (self.since is not None and ns < self.since) or (self.until is not None and ns > self.until):
                 return
         w = who_of(doc)  # the line parsed once
-        if (w.display_name or w.entity_id) and any(isinstance(v, str) and v in self.wraps for v in (
-                _sub(doc, "auth", "client_token"), _sub(doc, "auth", "accessor"))):
-            # made with the wrapping token itself (as X-Vault-Token), whose entry carries its creator's display
-            # name: whoever held the token unwrapped it, not its creator. (Refused, the entry names no one: it is
-            # counted under the name its token's digest gets here, at ``flush``.)
-            w = dataclasses.replace(w, display_name=f"holder of a wrapping token from {w.display_name or w.entity_id}",
-                                    entity_id="")
-        self._rid = batch.request_id[i]
-        self._count(w, "unwrap", [path], ns, w.refused or batch.result[i].startswith("error:"), "",
-                    self._tokens(doc, w))
+        held = _Unwrap(w, ns, keys, _token_digests(doc), batch.request_id[i],
+                       w.refused or batch.result[i].startswith("error:"))
+        if path:
+            self._settle(held, path)
+        elif len(self.unwraps) < _WRAPS:
+            for k in keys:
+                self.unwraps[k] = held
+            if held.rid and len(self.unwrap_rids) < _WRAPS:
+                self.unwrap_rids[held.rid] = held
+        else:
+            self.unattributed.append(ns)
+
+    def _settle(self, held: _Unwrap, path: str) -> None:
+        """An unwrap whose token's wrapping is known: counted as operation ``unwrap`` of ``path``, or (``path`` "")
+        dropped, as it unwrapped a response on another path."""
+        for k in held.keys:
+            if self.unwraps.get(k) is held:
+                del self.unwraps[k]
+        if not held.answered:
+            self.unwrap_rids.pop(held.rid, None)
+        if not path:
+            return
+        # (refused, the entry names no one: it is counted under the name its token's digest gets here, at ``flush``)
+        self._rid = "" if held.answered else held.rid
+        w = unwrapped_by(held.who, self.wraps)
+        self._count(w, "unwrap", [path], held.ns, held.denied, "", self._named(held.tokens, w))
 
     def _answered(self, rid: str, result: str) -> None:
         """A response entry: its request, if counted and not denied, is denied when the response carries an
@@ -546,6 +612,10 @@ class Accesses(Visitor):
         for w, op, paths, ns, seen, denied in self.received.values():
             self._count(w, op, paths, ns, denied, seen)
         self.received.clear()
+        for unwrap in {id(h): h for h in self.unwraps.values()}.values():  # no file held their wrapping
+            self.unattributed.append(unwrap.ns)
+        self.unwraps.clear()
+        self.unwrap_rids.clear()
         for keys, held in self.anon.items():
             key = next((self.names[k] for k in keys if k in self.names), ("", ""))
             ident = self.who.get(key)
@@ -643,7 +713,8 @@ def answer(pattern: str, paths: Sequence[str], settings: Any, since: Optional[in
         read_blocks, parse, whole = reader_for(s, path)
         maybe_twin = hint is None or shared[hint % 2**32] > 1
         before = copy.deepcopy((acc.who, acc.untimed, acc.received, acc.counted, acc.anon, acc.open, acc.in_period,
-                                acc.asked, acc.from_response)) if maybe_twin and seen else None
+                                acc.asked, acc.from_response, acc.unwraps, acc.unwrap_rids, acc.unattributed)
+                               ) if maybe_twin and seen else None
         acc.content = hashlib.sha256() if maybe_twin else None
         f = open_log(path)
         try:
@@ -656,7 +727,7 @@ def answer(pattern: str, paths: Sequence[str], settings: Any, since: Optional[in
             twin = seen.get(digest, "") if stats.lines else ""
             if twin and before is not None:
                 (acc.who, acc.untimed, acc.received, acc.counted, acc.anon, acc.open, acc.in_period, acc.asked,
-                 acc.from_response) = before
+                 acc.from_response, acc.unwraps, acc.unwrap_rids, acc.unattributed) = before
             else:
                 seen.setdefault(digest, path)
         files.append(FileRead(path, stats.lines, stats.bytes, counts.entries, counts.bad_lines, s.log_format, twin))
@@ -709,6 +780,9 @@ def as_json(pattern: str, since: Optional[int], until: Optional[int], acc: Acces
         "untimed_left_out": acc.untimed,
         # Vault requests counted from their response entry: their request entry is not in the files
         "counted_from_response": acc.from_response,
+        # unwraps of wrapping tokens whose wrapped response is in none of the files: what they delivered (a secret
+        # of PATTERN or another) is not known
+        "unwraps_not_attributed": _unattributed(acc.unattributed),
         # what the files hold evidence of: the first and last time of any of their entries, and how many entries
         # fall in the period asked about (all of them without --since/--until)
         "covers": {"first": _iso(acc.span[0]) if acc.span else None, "last": _iso(acc.span[1]) if acc.span else None,
@@ -785,6 +859,7 @@ def _kv2_near(pattern: str, doc: dict[str, Any], files: Sequence[FileRead], path
 
 
 def run(args: argparse.Namespace) -> int:
+    from ..auditlog.rotation import rotation_sorted
     from ..config import discover
     from ..engine.files import expand
 
@@ -804,7 +879,9 @@ def run(args: argparse.Namespace) -> int:
 
         check_writable(args.json_path, "JSON answer")  # before the read, not after gigabytes of it
     started = time.monotonic()
-    paths = expand(args.paths)
+    # each log's rotated files oldest first however they were named (a shell expands audit.log* newest first): a
+    # request and its response split by a rotation are then read in order
+    paths = rotation_sorted(expand(args.paths))
     acc, files = answer(args.pattern, paths, settings, since, until)
     seconds = time.monotonic() - started
     if not any(f.entries for f in files):  # "nobody" from no evidence at all would be a false answer
@@ -865,7 +942,14 @@ def run(args: argparse.Namespace) -> int:
         print(f"auditready: {acc.from_response} matching requests are counted from their response entry: their "
               "request entry is not in the files, so a hop dropped it and the log may lack other entries too; fix: "
               "see `auditready verify` (completeness) for which entries and where", file=sys.stderr)
+    lost = doc["unwraps_not_attributed"]
+    if lost["count"]:
+        print(f"auditready: {lost['count']} unwrap(s) (sys/wrapping/unwrap, {lost['first']} to {lost['last']}) used "
+              "wrapping tokens whose wrapped response is in none of these files, so the answer may be incomplete: "
+              f"who received what they wrapped (a secret of {visible(args.pattern)} or another) is not known; fix: "
+              "name the files that cover when the tokens were made (a wrapping token lives up to its TTL)",
+              file=sys.stderr)
     if unreadable:
         print(f"auditready: {unreadable} lines could not be read, so the answer may be incomplete; fix: see "
               "`auditready verify` (required_fields) for which lines and why", file=sys.stderr)
-    return 1 if unreadable or acc.from_response else 0
+    return 1 if unreadable or acc.from_response or lost["count"] else 0
