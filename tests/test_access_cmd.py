@@ -347,6 +347,10 @@ def test_whoever_unwraps_a_response_wrapped_read_saw_the_secret(bao: Any, tmp_pa
         second = wrapped("secret/data/app/db")
         assert courier.call("POST", "sys/wrapping/unwrap", {"token": second}).status == 200
         assert courier.call("POST", "sys/wrapping/unwrap", {"token": second}).status == 400
+        # ... and by another, whose name only its other requests tell (its refused unwrap names no one)
+        late = _token(admin, "late", ["default"])
+        assert late.call("GET", "auth/token/lookup-self").status == 200
+        assert late.call("POST", "sys/wrapping/unwrap", {"token": second}).status == 400
         # 3. rewrapped (the default policy does not allow it: by the admin), the new token unwrapped by the courier
         rw = admin.call("POST", "sys/wrapping/rewrap", {"token": wrapped("secret/data/app/db")})
         assert rw.status == 200, rw.error
@@ -369,8 +373,15 @@ def test_whoever_unwraps_a_response_wrapped_read_saw_the_secret(bao: Any, tmp_pa
     # the courier's third unwrap, refused)
     assert ops == {("token", "create"): (1, 0), ("token-reader", "read"): (3, 0),
                    ("holder of a wrapping token from token-reader", "unwrap"): (1, 0),
-                   ("token-courier", "unwrap"): (3, 1)}, ops
+                   ("token-courier", "unwrap"): (3, 1), ("token-late", "unwrap"): (1, 1)}, ops
     assert_no_secret(proc.stdout)
+    # the same lines as read line by line (CRLF ends keep the block decoder out): the same answer, the refused
+    # unwraps under the courier and the late one by their tokens' digests too (red team rt19: under no identity)
+    crlf = tmp_path / "crlf.log"
+    crlf.write_bytes(log.read_bytes().replace(b"\n", b"\r\n"))
+    again = json.loads(access("secret/data/app/db", str(crlf), "--json", "-").stdout)
+    assert {(i["display_name"], op): (c["requests"], c["denied"])
+            for i in again["identities"] for op, c in i["operations"].items()} == ops
     api = json.loads(access("secret/data/app/api", str(log), "--json", "-").stdout)
     assert {(i["display_name"], op): c["requests"] for i in api["identities"] for op, c in i["operations"].items()} \
         == {("token", "create"): 1, ("token-reader", "read"): 1, ("token-courier", "unwrap"): 1}

@@ -396,11 +396,26 @@ class Accesses(Visitor):
                         names.pop(next(iter(names)))
                     names[t] = (auth.display_name, auth.entity_id)
 
+    def _learn_names_raw(self, batch: Entries) -> None:
+        """``_learn_names`` for entries the block decoder did not decode: each request entry that names who sent
+        it, parsed from its line."""
+        for i, (kind, path, name) in enumerate(zip(batch.type, batch.resource, batch.identity)):
+            if kind != "request" or not name or path.startswith(_WRAPPING):
+                continue
+            raw = self.raw.get(batch.file, batch.lines[i])
+            doc = line_object(raw, self.prefix) if raw is not None else None
+            if doc is not None:
+                w = who_of(doc)
+                self._named(tuple(t for t in (w.client_token, w.accessor) if t), w)
+
     def entries(self, batch: Entries) -> None:
         regex, since, until, fmt, scope = self.paths.regex, self.since, self.until, self.fmt, batch.scope
         self._cover(batch)
-        if fmt == "vault" and batch.decoded is not None:
-            self._learn_names(batch)
+        if fmt == "vault":
+            if batch.decoded is not None:
+                self._learn_names(batch)
+            else:  # read line by line (a device prefix, CRLF, a framing): the names from the raw lines
+                self._learn_names_raw(batch)
         for i, (t, path) in enumerate(zip(batch.type, batch.resource)):
             reach: Optional[Reach] = None
             if fmt == "vault":
