@@ -1,9 +1,9 @@
 """completeness offline: a response entry repeats its request entry. OpenBao writes both entries of a request from
-one request struct, so they agree on request.path, request.operation and the connection (remote_address,
-remote_port), and a request refused before it was handled (its request entry records an error) is answered with an
-error. An edited half (a path or a port rewritten, an error taken out of the response) is a finding at the response
-naming the request; every real pair of the recorded logs agrees. The same holds for a pair read in two ranges
-(``--jobs``) and for a pair split between two files of a set (rotation)."""
+one request struct, so they agree on request.path, request.operation, the connection (remote_address, remote_port)
+and, but at a login, who sent it; and a request refused before it was handled (its request entry records an error)
+is answered with an error. An edited half (a path, a port or the sender rewritten, an error taken out of the
+response) is a finding at the response naming the request; every real pair of the recorded logs agrees. The same
+holds for a pair read in two ranges (``--jobs``) and for a pair split between two files of a set (rotation)."""
 
 from __future__ import annotations
 
@@ -73,6 +73,12 @@ def _set(field: str, value: Any) -> Callable[[dict[str, Any]], None]:
     return edit
 
 
+def _auth(field: str, value: Any) -> Callable[[dict[str, Any]], None]:
+    def edit(e: dict[str, Any]) -> None:
+        e["auth"][field] = value
+    return edit
+
+
 def _no_error(e: dict[str, Any]) -> None:
     e.pop("error", None)
     e["response"] = {"data": {"value": "hmac-sha256:" + "ab" * 32}}
@@ -84,6 +90,9 @@ def _no_error(e: dict[str, Any]) -> None:
     ("response", _set("operation", "delete"), "request.operation"),
     ("response", _set("remote_address", "10.9.9.9"), "remote_address"),
     ("response", _set("remote_port", 1), "remote_port"),
+    # who sent it: both entries' auth come from the one token the request carried (red team rt17)
+    ("request", _auth("display_name", "token-admin"), "who sent it"),
+    ("response", _auth("display_name", "token-admin"), "who sent it"),
 ])
 def test_an_edited_half_is_named_at_the_response(tmp_path: Path, half: str, edit: Callable[[dict[str, Any]], None],
                                                  named: str) -> None:
@@ -94,6 +103,19 @@ def test_an_edited_half_is_named_at_the_response(tmp_path: Path, half: str, edit
     assert status != PASSED
     assert [line for line, _ in found] == [j + 1], found
     assert named in found[0][1] and f"audit.log:{i + 1}" in found[0][1]
+
+
+def test_a_login_whose_response_names_the_token_it_made_is_no_finding(tmp_path: Path) -> None:
+    """A login's response entry carries the token the login made (the recorded approle login sent with a token
+    present names another accessor in its response): not an edit."""
+    entries = _lines()
+    logins = [e for e in entries if e["request"].get("path") == "auth/approle/login"]
+    assert logins and any((e.get("auth") or {}).get("accessor") for e in logins)
+    for e in logins:
+        if e["type"] == "response":
+            e.setdefault("auth", {})["display_name"] = "approle-made"
+    status, found = _findings(_write(tmp_path, entries))
+    assert status == PASSED and not found, found
 
 
 def test_a_refused_request_answered_as_allowed_is_named(tmp_path: Path) -> None:

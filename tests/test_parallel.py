@@ -230,7 +230,7 @@ def test_values_found_in_clear_never_leave_the_worker_that_read_them(tmp_path: P
     assert len(dm[0].findings) == 3 and all("also on line" in f.text() for f in dm[0].findings)
 
 
-_RESP = (b'{"time":"%(t)s","type":"response","auth":{"client_token":"hmac-sha256:%(h)s","display_name":"app"},'
+_RESP = (b'{"time":"%(t)s","type":"response","auth":{"client_token":"hmac-sha256:%(h)s","display_name":"approle-%(who)s"},'
          b'"request":{"id":"%(id)s","operation":"read","path":"secret/data/app/%(n)s","remote_address":"127.0.0.1"},'
          b'"response":{"data":{"k":"hmac-sha256:%(h)s"}},"note":"')
 
@@ -238,7 +238,8 @@ _RESP = (b'{"time":"%(t)s","type":"response","auth":{"client_token":"hmac-sha256
 def _pair(i: int, rid: bytes, t: bytes) -> list[bytes]:
     """A request and its response (``rid``), each L bytes."""
     req = _line(i, t=t).replace(b"%036d" % i, rid.rjust(36, b"0"))
-    resp = _RESP % {b"t": t, b"h": _H, b"id": rid.rjust(36, b"0"), b"n": b"%d" % (i % 13)}  # its request's path
+    resp = _RESP % {b"t": t, b"h": _H, b"id": rid.rjust(36, b"0"), b"n": b"%d" % (i % 13),  # its request's path
+                    b"who": b"%d" % (i % 7)}  # and sender
     return [req, resp + b"x" * (L - 1 - len(resp) - 2) + b'"}']
 
 

@@ -52,6 +52,7 @@ file before it (``head``).
 
 from __future__ import annotations
 
+import re
 from collections import OrderedDict
 from typing import Iterator, Optional, Sequence, Union
 
@@ -142,10 +143,16 @@ _DUP_FIX = ("find the hop that writes a line twice (a shipper that retries witho
 
 
 # What a response entry repeats of its request entry (the vault writes both of one request struct: recorded from
-# OpenBao 2.7, every pair of fixtures/ agrees on these; the identity does not, a login's response naming the token it
-# made): request.path, request.operation, request.remote_address and request.remote_port.
-Asked = tuple[str, str, str, str]
-_ASKED_WHAT = ("request.path", "request.operation", "request.remote_address", "request.remote_port")
+# OpenBao 2.7, every pair of fixtures/ agrees on these): request.path, request.operation, request.remote_address,
+# request.remote_port, and who sent it (the identity: auth.display_name, else entity_id, else accessor: both entries'
+# auth come from the one token the request carried, openbao audit/format.go), but at a login (LOGIN), whose response
+# names the token it made.
+Asked = tuple[str, str, str, str, str]
+_ASKED_WHAT = ("request.path", "request.operation", "request.remote_address", "request.remote_port",
+               "who sent it (auth.display_name, else entity_id, else accessor)")
+# An auth method's login (auth/userpass/login/alice, auth/approle/login, auth/oidc/oidc/callback): its response
+# entry's auth is the token the login made, not the (absent) caller's.
+LOGIN = re.compile(r"auth/.+/(?:login|callback)(?:/.*)?")
 
 
 def differs(asked: Asked, refused: bool, said: Asked, error: bool) -> str:
@@ -154,6 +161,8 @@ def differs(asked: Asked, refused: bool, said: Asked, error: bool) -> str:
     two lacks is required_fields' to name, not a second finding here). A request entry
     recording an error is one the vault refused before handling it (a permission denied, a token it did not
     know), so its response records one too."""
+    if asked[4] != said[4] and LOGIN.fullmatch(asked[0]):
+        asked, said = (*asked[:4], ""), (*said[:4], "")
     what = [w for w, a, b in zip(_ASKED_WHAT, asked, said) if a and b and a != b]  # one missing: required_fields
     if refused and not error:
         what.append("the result (the request entry records an error, the response entry none)")
@@ -248,7 +257,7 @@ class Pairs(Visitor):
             if self.head_open:  # a batch of the log's first windows only, never per entry past them
                 self._head(batch.type, batch.request_id, stamps, file, lines)
             self._plain(batch.type, batch.request_id, stamps, file, lines, conns, batch.resource, batch.action,
-                        batch.result, batch.source, batch.ports())
+                        batch.result, batch.source, batch.ports(), batch.identity)
             return
         for i, (kind, rid, ns) in enumerate(zip(batch.type, batch.request_id, stamps)):
             if not rid:
@@ -261,12 +270,12 @@ class Pairs(Visitor):
                 self._alone(rid, ns, file, lines[i])
                 continue
             self._one(kind, rid, ns, file, lines[i], conns[i],
-                      (batch.resource[i], batch.action[i], batch.source[i], batch.ports()[i]),
+                      (batch.resource[i], batch.action[i], batch.source[i], batch.ports()[i], batch.identity[i]),
                       batch.result[i].startswith("error: "))
 
     def _plain(self, types: list[str], ids: list[str], stamps: list[int], file: str, lines: Sequence[int],
                conns: list[str], paths: list[str], ops: list[str], results: list[str], addrs: list[str],
-               ports: list[str]) -> None:
+               ports: list[str], who: list[str]) -> None:
         """``entries`` for a batch with nothing to excuse (every entry has a request id, none is the device's
         self-test) of a range that is not a later one: ``_one``'s steps inlined, for the pairs that are whole."""
         if self.first_t is None:
@@ -278,8 +287,8 @@ class Pairs(Visitor):
         open_, open_get, pend_conn, pend_get, suspect = self.open, self.open.get, self.pend_conn, self.pend_conn.get, \
             self.suspect
         longest = self.longest
-        for kind, rid, ns, line, conn, path, op, result, addr, port in zip(types, ids, stamps, lines, conns, paths, ops,
-                                                                        results, addrs, ports):
+        for kind, rid, ns, line, conn, path, op, result, addr, port, by in zip(types, ids, stamps, lines, conns, paths,
+                                                                            ops, results, addrs, ports, who):
             before = max_t
             if ns > max_t:
                 self.max_t = max_t = ns
@@ -289,7 +298,7 @@ class Pairs(Visitor):
                 first = pending.get(rid)
                 done = get(rid) if first is None else None
                 if first is None and (done is None or done[0] + window < max_t):
-                    pending[rid] = (ns, file, line, (path, op, addr, port), result[:7] == "error: ")
+                    pending[rid] = (ns, file, line, (path, op, addr, port, by), result[:7] == "error: ")
                     if conn:
                         if open_get(conn) is None and len(open_) < CONNS:
                             open_[conn] = [rid]
@@ -301,12 +310,13 @@ class Pairs(Visitor):
             elif kind == "response":
                 asked = pop(rid, None)
                 if asked is None:
-                    self._unpaired(rid, ns, file, line, before, conn, (path, op, addr, port), result[:7] == "error: ")
+                    self._unpaired(rid, ns, file, line, before, conn, (path, op, addr, port, by),
+                                   result[:7] == "error: ")
                 else:
                     q = asked[3]  # (compared field by field: no tuple made for the common, agreeing pair)
-                    if q[0] != path or q[1] != op or q[2] != addr or q[3] != port or (
+                    if q[0] != path or q[1] != op or q[2] != addr or q[3] != port or q[4] != by or (
                             asked[4] and result[:7] != "error: "):
-                        self._differs(asked, rid, file, line, (path, op, addr, port), result[:7] == "error: ")
+                        self._differs(asked, rid, file, line, (path, op, addr, port, by), result[:7] == "error: ")
                     if ns - asked[0] > longest:
                         longest = ns - asked[0]
                     if conn:
@@ -371,8 +381,8 @@ class Pairs(Visitor):
             self._alone(rid, ts[0], rec.file, rec.line)
             return
         conn = rec.source + "\0" + rec.port if rec.source and rec.port else ""
-        self._one(rec.type, rid, ts[0], rec.file, rec.line, conn, (rec.resource, rec.action, rec.source, rec.port),
-                  rec.result.startswith("error: "))
+        self._one(rec.type, rid, ts[0], rec.file, rec.line, conn,
+                  (rec.resource, rec.action, rec.source, rec.port, rec.identity), rec.result.startswith("error: "))
 
     def bad_line(self, bad: BadLine) -> None:
         """A line too long to read (``lines.too_long``) is still the entry its head says it is (its kind, request id
@@ -389,7 +399,7 @@ class Pairs(Visitor):
         if stamp is None and (what.kind != "response" or asked is None):
             return
         ns = stamp[0] if stamp is not None else max(asked[0], self.max_t) if asked is not None else 0
-        self._one(what.kind, what.request_id, ns, bad.file, bad.line, "", ("", "", "", ""),
+        self._one(what.kind, what.request_id, ns, bad.file, bad.line, "", ("", "", "", "", ""),
                   asked[4] if asked is not None else False)
 
     def _one(self, kind: str, rid: str, ns: int, file: str, line: int, conn: str, said: Asked, error: bool) -> None:
@@ -989,8 +999,9 @@ def differs_text(note: str) -> str:
     """The finding for a response entry that says otherwise than its request entry (``differs_note``)."""
     first, what = note.split("\0", 1)
     return (f"The response entry does not repeat its request entry ({first}): {what} differ(s). The vault writes both "
-            "entries of one request from the same request (the response entry repeats its path, operation and "
-            "connection, and a request refused before it was handled is answered with an error), so one of the two "
+            "entries of one request from the same request (the response entry repeats its path, operation, "
+            "connection and, but at a login, the token that sent it; a request refused before it was handled is "
+            "answered with an error), so one of the two "
             "was altered, made up, or joined from another log.")
 
 

@@ -35,7 +35,7 @@ from ..offline.reader import FileStats, open_log
 from .driver import drive, reader_for
 
 if TYPE_CHECKING:
-    from ..checks.completeness import Pairs
+    from ..checks.completeness import Asked, Pairs
 
 _MALLOC_TUNED = False
 
@@ -631,8 +631,8 @@ class Edges:
     fmt: str = ""  # the format it was read in (a keyed record's findings name its key)
     # what its requests in flight asked, and its responses without request said, of their request (``Asked``), with
     # whether each records an error, by request id: a pair split between two files is compared as one pass would
-    asked: Mapping[str, tuple[tuple[str, str, str, str], bool]] = field(default_factory=dict)
-    said: Mapping[str, tuple[tuple[str, str, str, str], bool]] = field(default_factory=dict)
+    asked: Mapping[str, tuple[Asked, bool]] = field(default_factory=dict)
+    said: Mapping[str, tuple[Asked, bool]] = field(default_factory=dict)
     # the longest a request of the file took and the bound that makes for an edge in flight (``Pairs.late``), ns;
     # the request ids of its edges the file's own pass reported lost (their connection shows it)
     longest: int = 0
