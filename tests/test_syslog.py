@@ -170,11 +170,12 @@ class Rsyslog:
     """rsyslogd in the foreground with its own config, pid file and work dir: an imtcp input on a loopback port
     and one omfile output (mode 0600) per template."""
 
-    def __init__(self, workdir: Path, max_message_size: Optional[str]) -> None:
+    def __init__(self, workdir: Path, max_message_size: Optional[str], escape_8bit: bool = False) -> None:
         assert RSYSLOGD is not None
         self.port = _free_port()
         self.out = {name: workdir / f"{name}.log" for name in TEMPLATES}
         size = f' maxMessageSize="{max_message_size}"' if max_message_size else ""
+        size += ' parser.escape8BitCharactersOnReceive="on"' if escape_8bit else ""
         conf = [f'global(workDirectory="{workdir}"{size})', 'module(load="imtcp")',
                 f'input(type="imtcp" port="{self.port}" address="127.0.0.1")']
         conf += [f'action(type="omfile" file="{self.out[n]}" template="{t}" fileCreateMode="0600")'
@@ -248,13 +249,13 @@ class SocketShipper:
 
 
 @pytest.fixture
-def rsyslog(tmp_path: Path) -> Iterator[Callable[[Optional[str]], Rsyslog]]:
+def rsyslog(tmp_path: Path) -> Iterator[Callable[..., Rsyslog]]:
     started: list[Rsyslog] = []
 
-    def start(max_message_size: Optional[str]) -> Rsyslog:
+    def start(max_message_size: Optional[str], escape_8bit: bool = False) -> Rsyslog:
         d = tmp_path / f"rsyslog{len(started)}"
         d.mkdir()
-        r = Rsyslog(d, max_message_size)
+        r = Rsyslog(d, max_message_size, escape_8bit)
         started.append(r)
         return r
 
@@ -330,6 +331,48 @@ def test_rsyslog_default_8k_limit_cuts_a_large_entry_and_says_so(bao: Any, rsysl
         assert ("cut at 8192 bytes: the syslog hop's message size limit (rsyslog: $MaxMessageSize / "
                 "global(maxMessageSize=...))") in text, f"{name}: {text}"
         assert _accounting(d)["unreadable_lines"] >= 2, name
+
+
+@needs_rsyslogd
+@pytest.mark.vault
+@pytest.mark.parametrize("tuned", [True, False])
+def test_rsyslog_8bit_escapes_hide_no_secret(bao: Any, rsyslog: Any, tmp_path: Path, tuned: bool,
+                                             capsys: pytest.CaptureFixture[str]) -> None:
+    """rsyslog's parser.escape8BitCharactersOnReceive writes each byte with the eighth bit set as "#ooo" (the JSON
+    stays valid): a non-ASCII secret a mount logs in clear (audit_non_hmac_request_keys) is still found at its line,
+    as in the device's own file (red team rt17); HMAC'd, nothing is found."""
+    server = bao()
+    hop = rsyslog("64k", escape_8bit=True)
+    shipper = SocketShipper(server.log_path, hop.port)
+    secret = "Grüße-" + os.urandom(12).hex()
+    admin = VaultClient(server.url, server.root_token, timeout=5)
+    try:
+        if tuned:
+            r = admin.call("POST", "sys/mounts/secret/tune", {"audit_non_hmac_request_keys": ["note"]})
+            assert r.status in (200, 204), r.error
+        r = admin.call("POST", "secret/data/app", {"data": {"note": secret}})
+        assert r.status in (200, 204), r.error
+        deadline = time.monotonic() + 10
+        while shipper.sent < server.log_path.read_bytes().count(b"\n"):
+            assert time.monotonic() < deadline
+            time.sleep(0.05)
+    finally:
+        admin.close()
+        shipper.stop()
+    _wait_lines(hop.out["file"], shipper.sent)
+    hop.stop()
+    canaries = tmp_path / "canaries.txt"
+    canaries.write_text(secret + "\n")
+    own = _lines(server.log_path)
+    at = [str(i) for i, ln in enumerate(own, 1) if secret.encode() in ln]
+    assert bool(at) == tuned
+    for log in (server.log_path, hop.out["file"], hop.out["p23"]):
+        if log != server.log_path:
+            assert b"Gr#303#274#303#237e-" in log.read_bytes() or not tuned, log
+        rc, d, text = _verify(tmp_path, log, capsys, "--canaries", str(canaries))
+        lines = sorted({line for m, line in _findings(d, "no_secret_leak") if "<canary:1>" in m}, key=int)
+        assert lines == at[:1], (log.name, text)
+        assert rc == (1 if tuned else 0), text
 
 
 @pytest.mark.parametrize("tail", [b"a" * 200_000, b"[a" * 100_000, b"a [" * 70_000, b"x " * 100_000])

@@ -26,7 +26,8 @@ character may be written
   what follows is no digit (no hex digit after ``&#x``) and no ``;``, raw or escaped (``&#65`` then ``8`` is
   ``&#658``, so not "A8");
 - a non-ASCII character also as replacement characters (U+FFFD, raw or ``\\ufffd``: what Go writes for bytes that
-  are not UTF-8, so a value sent in another encoding still matches).
+  are not UTF-8, so a value sent in another encoding still matches), and as rsyslog writes it with
+  ``escape8BitCharactersOnReceive``: each UTF-8 byte as ``#`` and three octal digits (``ü`` as ``#303#274``).
 
 So one pattern per needle covers the raw, JSON-escaped and URL-encoded forms and their mixtures, whichever
 characters a given encoder chooses to escape. ``KnownValues.find`` is the judge (Python ``re``); ``prefilters``
@@ -66,6 +67,8 @@ WRAPPED = rb"[A-Za-z0-9+/=]{40}\\+(?:r\\+)?n[A-Za-z0-9+/=]"
 # unbounded run is retried from each of its backslashes: quadratic).
 _BACKSLASHES = r"\\{1,127}"
 _TOKEN = re.compile(_BACKSLASHES + r"u([0-9a-fA-F]{4})|%(?:25){0,2}([0-9a-fA-F]{2})")
+# rsyslog's escape of a byte with the eighth bit set (escape8BitCharactersOnReceive): "#" and three octal digits.
+_EIGHT_BIT = re.compile(r"#[23][0-7]{2}")
 # "%", or "%25" once or twice more: a byte URL-encoded once, twice or three times.
 _PERCENT = "%(?:25){0,2}"
 # Leading zeros an HTML numeric reference may carry (``&#0065;``, ``&#x00000041;``): up to eight, so a letter or
@@ -291,6 +294,8 @@ def _atom(c: str, raw: Callable[[str], str], replaced: str) -> str:
         alts.append(r"\+")
     if not c.isascii():
         alts += [replaced, r"(?:" + _BACKSLASHES + r"u[fF]{3}[dD])+"]
+        # rsyslog's escape8BitCharactersOnReceive: each byte of its UTF-8 as "#" and three octal digits
+        alts.append("".join(f"#{b:03o}" for b in c.encode("utf-8", "surrogatepass")))
     amp = r"(?:&|" + _BACKSLASHES + r"u0026|%26)"
     # a numeric reference, zero padded or not, ended by ";" or by what an HTML parser reads as no part of it (the
     # prefilter's literals hold every such reference of a letter or digit: ``KnownValues.prefilters``)
@@ -412,6 +417,9 @@ class _Needle:
             parts.append("url-encoded")
         if spelled.count("\\") > self.text.count("\\"):
             parts.append("json-escaped")
+        if _EIGHT_BIT.search(spelled) is not None:
+            parts.append("rsyslog-escaped")
+            spelled = _EIGHT_BIT.sub("", spelled)
         if any(spelled.count(h) > self.text.count(h) for h in "&;#"):  # "#": a reference with no ";" whose "&"
             parts.append("html-escaped")  # is written \u0026 or %26
         if not parts:
