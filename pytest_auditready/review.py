@@ -2,11 +2,12 @@
 unusual, as review items for a person to look at (never a failure, never an exit code).
 
 ``Review`` is a streaming Visitor fed the same entries as the checks, in the same single read of a log. It keeps,
-per secret path (named with its namespace; every path outside the vault's own ``sys/``, ``auth/`` and ``identity/``
-endpoints, or the ``review_paths`` globs), per identity (display name and entity id, as ``auditready access`` groups
-them) the requests and denied requests of each operation, the first and last time, the source addresses and the
-token accessors (HMAC digests as logged; an accessor in clear is shown only as a fingerprint). Each request entry
-counts once (the response of the same request is not counted again); a request the vault refused counts as denied.
+per secret path (named with its namespace; every path outside the vault's own ``sys/`` (but ``sys/raw``, the storage
+under every mount), ``auth/`` and ``identity/`` endpoints, or the ``review_paths`` globs), per identity (display
+name and entity id, as ``auditready access`` groups them) the requests and denied requests of each operation, the
+first and last time, the source addresses and the token accessors (HMAC digests as logged; an accessor in clear is
+shown only as a fingerprint). Each request entry counts once (the response of the same request is not counted
+again); a request the vault refused counts as denied.
 As ``auditready access`` counts them: an unwrap of a response-wrapped read (``sys/wrapping/unwrap``, linked to the
 read, or to a rewrap of it, by the HMAC digests of the wrapping token) is operation ``unwrap`` of the path read, by
 whoever unwrapped it; a ``cubbyhole/`` path is each token's own (``cubbyhole/x (the cubbyhole of token ...)``).
@@ -81,7 +82,9 @@ _S = 1_000_000_000
 _DAY = 86_400 * _S
 _MINUTE = 60 * _S
 _REQUEST = "request".__eq__
-_OWN = re.compile(r"(?:sys|auth|identity)(?:/|\Z)")
+# the vault's own endpoints, left out by default; but sys/raw, which reads the storage under every mount past the
+# ACLs: its requests are reviewed as a secret path's
+_OWN = re.compile(r"(?!sys/raw(?:/|\Z))(?:sys|auth|identity)(?:/|\Z)")
 WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 FORMATS = ("vault", "k8s", "cloudtrail")
 # what is reviewed without review_paths: Kubernetes Secrets (a list or watch of them reaches each), and every
@@ -90,7 +93,7 @@ _DEFAULT_PATHS = {"k8s": ("api/v1/namespaces/+/secrets/*", "api/v1/secrets/*"), 
 _WRAPS = 10_000  # wrapping tokens kept (the oldest forgotten first)
 _UNLINKED = 1_000  # unwraps (and rewraps) of tokens not wrapped in what was read, kept for a part read before
 _WRAP_INFO = b'"wrap_info":{'
-_DEFAULT_SAID = {"vault": "every path but sys/, auth/, identity/", "k8s": "every Kubernetes Secret",
+_DEFAULT_SAID = {"vault": "every path but sys/ (sys/raw included), auth/, identity/", "k8s": "every Kubernetes Secret",
                  "cloudtrail": "every Secrets Manager secret and SSM parameter"}
 
 

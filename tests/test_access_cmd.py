@@ -440,6 +440,56 @@ def test_an_unwrap_is_linked_to_its_wrap_in_any_file_order_or_said_unknown(bao: 
     assert_no_secret(both.stdout + alone.stdout + alone.stderr)
 
 
+def test_a_raw_storage_read_is_a_read_of_every_secret(tmp_path: Path) -> None:
+    """sys/raw (raw_storage_endpoint = true) hands out the storage under every mount, decrypted, past the ACLs; its
+    path names a storage key, no secret: `access` counts it for any pattern as a request that saw every secret
+    without naming it, and access_policy holds it to every rule (red team rt19: answered "nobody", passed)."""
+    from pytest_auditready.vault.config import load_vault_config
+    from pytest_auditready.vault.embedded import EmbeddedServer
+
+    cfg = tmp_path / "vault"
+    cfg.mkdir()
+    (cfg / "server.hcl").write_text('raw_storage_endpoint = true\n'
+                                    'audit "file" "main" {\n  options {\n    file_path = "/var/log/audit.log"\n  }\n}\n')
+    server = EmbeddedServer(vault_config=load_vault_config(cfg))
+    try:
+        server.start()
+        remember_secret(server.root_token)
+        admin = VaultClient(server.url, server.root_token, timeout=5)
+        try:
+            assert admin.call("POST", "sys/mounts/kv1", {"type": "kv", "options": {"version": "1"}}).ok
+            assert admin.call("POST", "kv1/app/db", {"password": "p" * 20}).status in (200, 204)
+            uuid = admin.call("GET", "sys/mounts").data["kv1/"]["uuid"]
+            raw = admin.call("GET", f"sys/raw/logical/{uuid}/app/db")
+            assert raw.status == 200 and "p" * 20 in str(raw.data.get("value")), raw.error
+        finally:
+            admin.close()
+        log = tmp_path / "audit.log"
+        log.write_bytes(server.log_path.read_bytes())
+        log.chmod(0o600)
+    finally:
+        server.stop()
+    proc = access("kv1/app/db", str(log), "--json", "-")
+    assert proc.returncode == 0, proc.stderr
+    doc = json.loads(proc.stdout)
+    (root,) = [i for i in doc["identities"] if "read" in i["operations"]]
+    assert root["unnamed"] == 1 and any("sys/raw" in k for k in root["scopes"]), root
+    other = json.loads(access("secret/data/anything", str(log), "--json", "-").stdout)
+    assert other["unnamed"] == 1  # whatever the pattern
+    rules = tmp_path / "pyproject.toml"
+    rules.write_text('[tool.auditready]\nrequire_tamper_evidence = false\nretention_days = 0\n'
+                     '[[tool.auditready.access.rules]]\npaths = ["kv1/*"]\noperations = ["read"]\n'
+                     'identities = ["app"]\n')
+    proc = subprocess.run([sys.executable, "-m", "pytest_auditready.cli", "verify", str(log), "--config", str(rules),
+                           "--evidence", str(tmp_path / "ev")], capture_output=True, text=True, timeout=120)
+    found = [x for x in proc.stdout.splitlines() if x.startswith("  - [") and "breaks" in x]
+    assert proc.returncode == 1 and len(found) == 1 and "raw storage" in found[0], proc.stdout
+    # and the access review lists it among the paths read (the vault's other sys/ endpoints it leaves out)
+    evidence = (tmp_path / "ev" / "evidence.json").read_text()
+    assert f"sys/raw/logical/{uuid}/app/db" in evidence and '"sys/mounts' not in evidence
+    assert_no_secret(proc.stdout + json.dumps(doc) + evidence)
+
+
 def test_a_kubernetes_request_made_with_impersonation_names_both_users(tmp_path: Path) -> None:
     """kubectl --as: the API server authorizes the request as impersonatedUser, sent by user. Naming only the
     sender hid whose rights read the secret; naming only the impersonated user would hide who sent it."""

@@ -98,6 +98,20 @@ def rule_operation(operation: str) -> str:
     return "list" if operation == SCAN else operation
 
 
+# sys/raw (raw_storage_endpoint = true) reads and writes the storage under every mount past their ACLs, decrypted
+# (https://openbao.org/api-docs/system/raw/): its path names a storage key (logical/<mount uuid>/...), which no
+# secret path and no rule names, so it reaches every secret.
+RAW = re.compile(r"sys/raw(?:/.*)?")
+RAW_SCOPE = "everything the vault stores (sys/raw reads and writes the storage under every mount, past their ACLs)"
+
+
+def raw_reach(path: str, action: str) -> Optional[Reach]:
+    """What a request on sys/raw reached: every secret, named none (``RAW_SCOPE``); None for any other path."""
+    if RAW.fullmatch(path) is None:
+        return None
+    return Reach(action or "(none)", frozenset({rule_operation(action)}), (), RAW_SCOPE, path, ("*",))
+
+
 def scan_reaches(patterns: Sequence[str], regex: "re.Pattern[str]", path: str) -> bool:
     """Whether a scan of the folder ``path`` lists a path that one of ``patterns`` names: the folder itself (as a
     listing, ``path_matches``) or any path below it."""
@@ -735,7 +749,10 @@ class Rules(Visitor):
         self._hold(rec, unwrapped_by(w, self.wraps), path, op, f"unwrap of a response-wrapped {op} of {path}")
 
     def _covers(self, regex: "re.Pattern[str]", patterns: Sequence[str], path: str, operation: str) -> bool:
-        """Whether rules of ``patterns`` (as ``regex``) name a request on ``path`` (operations aside)."""
+        """Whether rules of ``patterns`` (as ``regex``) name a request on ``path`` (operations aside); every rule
+        names one on sys/raw (``RAW``), which reaches every secret."""
+        if RAW.fullmatch(path) is not None:
+            return rule_operation(operation) in self.ops
         if operation == SCAN:
             return "list" in self.ops and scan_reaches(patterns, regex, path)
         return operation in self.ops and path_matches(regex, path, operation)
@@ -851,7 +868,8 @@ class Rules(Visitor):
         who_text = ", ".join(x for x in ids if x) or w.name
         pols = f"; token policies {', '.join(w.policies)}" if w.policies else "; no token policy"
         granted = (f"; granted by vault policy {', '.join(w.granting)}" if w.granting else "")
-        deep = " (a recursive listing of every name below it)" if rec.action == SCAN else ""
+        deep = (" (a recursive listing of every name below it)" if rec.action == SCAN else
+                " (raw storage: it reaches every secret, past the mounts' ACLs)" if RAW.fullmatch(rec.secret) else "")
         self.findings.append(Finding(
             ID, "", f"{vault_what or f'{rec.action} of {rec.secret}{deep}'} by {who_text}{pols}{granted} breaks "
             f"{describe_rule(rule)}.",

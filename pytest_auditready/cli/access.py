@@ -81,6 +81,7 @@ from ..checks.access_policy import (
     k8s_user,
     line_object,
     path_matches,
+    raw_reach,
     unwrapped_by,
     who_of,
 )
@@ -441,7 +442,9 @@ class Accesses(Visitor):
                     if batch.resource[i] == _UNWRAP:
                         self._unwrap(batch, i)
                     if not hit_path:
-                        continue
+                        reach = raw_reach(path, batch.action[i])  # storage read past the ACLs: every secret
+                        if reach is None:
+                            continue
                     if rid:
                         if len(self.asked) >= _WRAPS:
                             self.asked.pop(next(iter(self.asked)))
