@@ -438,6 +438,18 @@ def test_an_unwrap_is_linked_to_its_wrap_in_any_file_order_or_said_unknown(bao: 
     doc = json.loads(alone.stdout)
     assert ops(doc) == {} and doc["unwraps_not_attributed"]["count"] == 2
     assert_no_secret(both.stdout + alone.stdout + alone.stderr)
+    # access_policy holds the unwrap to the rule in the file it is in, the wrap read from the other file of the set
+    cfg = tmp_path / "pyproject.toml"
+    cfg.write_text('[tool.auditready]\nrequire_tamper_evidence = false\nretention_days = 0\nlog_max_mode = "0644"\n'
+                   '[[tool.auditready.access.rules]]\npaths = ["secret/data/app/db"]\noperations = ["read"]\n'
+                   'identities = ["token-reader"]\n')
+    unwrap_line = next(i for i, ln in enumerate(lines[cut:], 1) if b'"sys/wrapping/unwrap"' in ln)
+    for jobs in ("1", "2"):
+        proc = subprocess.run([sys.executable, "-m", "pytest_auditready.cli", "verify", str(newer), str(older),
+                               "--config", str(cfg), "--jobs", jobs], capture_output=True, text=True, timeout=120)
+        found = [x for x in proc.stdout.splitlines() if x.startswith("  - [") and "breaks" in x]
+        assert proc.returncode == 1 and len(found) == 1, proc.stdout + proc.stderr
+        assert f"[{newer}:{unwrap_line}," in found[0] and "'token-courier'" in found[0], found
 
 
 def test_a_raw_storage_read_is_a_read_of_every_secret(tmp_path: Path) -> None:

@@ -34,7 +34,7 @@ import fnmatch
 import functools
 import re
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any, Container, Iterator, Optional, Sequence, Union
+from typing import TYPE_CHECKING, Any, Container, Iterator, Mapping, Optional, Sequence, Union
 
 from ..auditlog.formats import format_of
 from ..auditlog.model import Entries, Record, in_scope, vault_identity
@@ -743,6 +743,18 @@ class Rules(Visitor):
             return False
         self._judge_unwrap(rec, w, target)
         return True
+
+    def resolve(self, wraps: Mapping[str, tuple[str, str]]) -> None:
+        """Judge the held unwraps whose token one of ``wraps`` (another file's: ``engine.files``) wrapped."""
+        self.wraps.update(wraps)
+        left = []
+        for rec, w, keys in self.held:
+            target = next((self.wraps[k] for k in keys if k in self.wraps), None)
+            if target is None:
+                left.append((rec, w, keys))
+            else:
+                self._judge_unwrap(rec, w, target)
+        self.held = left
 
     def _judge_unwrap(self, rec: Record, w: Who, target: tuple[str, str]) -> None:
         path, op = target

@@ -35,6 +35,7 @@ from ..offline.reader import FileStats, open_log
 from .driver import drive, reader_for
 
 if TYPE_CHECKING:
+    from ..checks.access_policy import Rules
     from ..checks.completeness import Asked, Pairs
 
 _MALLOC_TUNED = False
@@ -790,8 +791,11 @@ def with_set(check: Check, visitor: Visitor, name: str, log_set: Sequence[str], 
     word on every other file's tally in ``visitor.settles`` (``settle`` applies it to the reports' accounting); a
     file every entry of which is half of a pair split at its edges (a small rotated file or shipper's chunk, which
     would otherwise have judged nothing) tells the set at once."""
+    from ..checks.access_policy import Rules
     from ..checks.completeness import ID, Pairs
 
+    if isinstance(visitor, Rules) and visitor.held and len(log_set) > 1:
+        _unwraps_across(visitor, name, log_set, settings)
     if check.id != ID or not isinstance(visitor, Pairs):
         return visitor.finish()
     why = hollow(name)
@@ -852,6 +856,39 @@ def _inner_set(visitor: "Pairs", name: str, log_set: Sequence[str], settings: Se
                                          _then(_conflicts(told.ordered, visitor.fmt),
                                                _then(boundaries(told.ordered, twins, window),
                                                      _late_findings(late)))))
+
+
+_WRAPS_OF: dict[tuple[object, ...], dict[str, tuple[str, str]]] = {}  # a file's covered wraps, read for a set
+_WRAPS_OF_MAX = 64
+
+
+def _unwraps_across(visitor: "Rules", name: str, log_set: Sequence[str], settings: Settings) -> None:
+    """access_policy: the unwraps of ``name`` whose wrapping token no covered response of the file wrapped, judged
+    against the wraps of the set's other files (a wrapping token lives up to its TTL, so the wrap and the unwrap
+    fall in different files of a rotation). Each other file is read for them once a process, only when such an
+    unwrap is held."""
+    from ..checks.access_policy import Rules
+
+    wanted = {k for _, _, keys in visitor.held for k in keys}
+    found: dict[str, tuple[str, str]] = {}
+    for path in log_set:
+        if path == name:
+            continue
+        key = _edges_key(path, settings)
+        wraps = _WRAPS_OF.get(key) if key is not None else None
+        if wraps is None:
+            try:
+                other, _ = read_with(Rules, path, settings)
+            except AuditReadyError:
+                continue  # the file's own pass says what is wrong with it
+            wraps = dict(other.wraps)
+            if key is not None:
+                if len(_WRAPS_OF) >= _WRAPS_OF_MAX:
+                    _WRAPS_OF.clear()
+                _WRAPS_OF[key] = wraps
+        found.update((k, v) for k, v in wraps.items() if k in wanted)
+    if found:
+        visitor.resolve(found)
 
 
 def numbers_missing(log_set: Sequence[str], settings: Settings) -> Iterator[Finding]:
