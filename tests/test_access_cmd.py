@@ -371,7 +371,8 @@ def test_whoever_unwraps_a_response_wrapped_read_saw_the_secret(bao: Any, tmp_pa
     # wrapping token sent it, so it is named as such, never as the reader's own unwrap (red team rt5); a refused
     # unwrap's entry names no identity, but its token digests are the courier's (the answer counts it there, as
     # the courier's third unwrap, refused)
-    assert ops == {("token", "create"): (1, 0), ("token-reader", "read"): (3, 0),
+    # (the reader's reads were wrapped: it got wrapping tokens, whoever unwrapped them got the secret)
+    assert ops == {("token", "create"): (1, 0), ("token-reader", "read (wrapped)"): (3, 0),
                    ("holder of a wrapping token from token-reader", "unwrap"): (1, 0),
                    ("token-courier", "unwrap"): (3, 1), ("token-late", "unwrap"): (1, 1)}, ops
     assert_no_secret(proc.stdout)
@@ -384,7 +385,7 @@ def test_whoever_unwraps_a_response_wrapped_read_saw_the_secret(bao: Any, tmp_pa
             for i in again["identities"] for op, c in i["operations"].items()} == ops
     api = json.loads(access("secret/data/app/api", str(log), "--json", "-").stdout)
     assert {(i["display_name"], op): c["requests"] for i in api["identities"] for op, c in i["operations"].items()} \
-        == {("token", "create"): 1, ("token-reader", "read"): 1, ("token-courier", "unwrap"): 1}
+        == {("token", "create"): 1, ("token-reader", "read (wrapped)"): 1, ("token-courier", "unwrap"): 1}
     # access_policy judges each unwrap as the answer counts it: the holder of the wrapping token is not the reader
     # a rule allows (red team rt19: it passed as the reader's own read)
     cfg = tmp_path / "pyproject.toml"
@@ -431,7 +432,8 @@ def test_an_unwrap_is_linked_to_its_wrap_in_any_file_order_or_said_unknown(bao: 
     both = access("secret/data/app/db", str(newer), str(older), "--json", "-")
     assert both.returncode == 0, both.stderr
     doc = json.loads(both.stdout)
-    assert ops(doc) == {("token", "create"): 1, ("token-reader", "read"): 1, ("token-courier", "unwrap"): 1}
+    assert ops(doc) == {("token", "create"): 1, ("token-reader", "read (wrapped)"): 1,
+                        ("token-courier", "unwrap"): 1}
     assert doc["unwraps_not_attributed"]["count"] == 0  # the api's unwrap: its wrapping is in the files
     alone = access("secret/data/app/db", str(newer), "--json", "-")
     assert alone.returncode == 1 and "unwrap(s)" in alone.stderr and "may be incomplete" in alone.stderr
@@ -571,7 +573,7 @@ def test_a_refused_unwrap_and_a_failed_read_are_their_identities_and_denied(bao:
     assert ops[("token-bob", "unwrap")] == (1, 1), ops
     assert ("", "unwrap") not in ops, ops
     assert ops[("holder of a wrapping token from token-alice", "unwrap")] == (1, 0), ops
-    assert ops[("token-alice", "read")] == (1, 0), ops  # the wrapped read
+    assert ops[("token-alice", "read (wrapped)")] == (1, 0), ops  # the wrapped read
     assert ops[("token-alice", "update")] == (1, 1), ops  # the refused check-and-set write
     assert_no_secret(proc.stdout)
 

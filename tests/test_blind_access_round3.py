@@ -137,7 +137,8 @@ def test_a_refused_request_counts_for_the_identity_of_its_token(real_log: Path) 
     got = {(i["display_name"], op): (c["requests"], c["denied"])
            for i in doc["identities"] for op, c in i["operations"].items()}
     assert got == {("token-writer", "create"): (1, 0), ("token-uses", "read"): (3, 1),
-                   ("token-alice", "read"): (1, 0), ("token-courier", "unwrap"): (2, 1), ("", "read"): (1, 1)}, got
+                   ("token-alice", "read (wrapped)"): (1, 0), ("token-courier", "unwrap"): (2, 1),
+                   ("", "read"): (1, 1)}, got
     assert (doc["requests"], doc["denied"]) == (8, 3)
 
 

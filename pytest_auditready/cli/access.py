@@ -10,7 +10,8 @@ trailing ``*`` matches the rest, a ``+`` segment one segment) over each request'
   again; a request the vault refused (its request entry carries the error, or its policies did not allow it)
   counts as denied; one refused for its token (used up, a spent wrapping token) names no identity, and counts
   under the one another entry names for the same token digest. A response-wrapped read hands its caller a
-  wrapping token, and whoever unwraps it sees the secret: an ``sys/wrapping/unwrap`` whose token (the client
+  wrapping token (operation ``read (wrapped)``: its request carries ``wrap_ttl``), and whoever unwraps it sees the
+  secret: an ``sys/wrapping/unwrap`` whose token (the client
   token, or ``token`` in the request's data; HMAC digests, which the vault makes alike) is one a matching read's
   response wrapped (``response.wrap_info``, or a ``sys/wrapping/rewrap`` of it), in whichever file and order,
   counts as operation ``unwrap`` of that path, by whoever sent it (sent with the wrapping token itself: by its
@@ -331,6 +332,7 @@ class Accesses(Visitor):
         self.elsewhere: dict[str, None] = {}
         self.unattributed: list[Optional[int]] = []  # the times of unwraps whose wrapping no file holds
         self.wrapping = False  # the block being fed holds a wrapped response (b'"wrap_info"')
+        self.wrapping_asked = False  # ... a request for a wrapped response (b'"wrap_ttl"')
         self.who: dict[tuple[str, str], Identity] = {}
         # A request refused for its token (revoked, expired, used up, a wrapping token used twice) is logged with
         # no display name, but with the digest of its token: such requests are held by token here, and counted
@@ -356,6 +358,7 @@ class Accesses(Visitor):
     def block(self, file: str, first_line: int, data: bytes) -> None:
         self.raw.block(file, first_line, data)
         self.wrapping = b'"wrap_info"' in data
+        self.wrapping_asked = b'"wrap_ttl"' in data
         if self.content is not None:
             self.content.update(data)
             self.content.update(b"\n")
@@ -469,6 +472,8 @@ class Accesses(Visitor):
                 op = reach.op or "(none)"
             else:
                 hit, seen, op = [path], "", batch.action[i] or "(none)"
+                if self.wrapping_asked and fmt == "vault" and self._wrapped_request(batch, i):
+                    op += " (wrapped)"  # its caller got a wrapping token: whoever unwraps it gets the secret
             ts = parse_time(batch.time[i])
             ns = ts[0] if ts is not None else None
             if since is not None or until is not None:
@@ -563,6 +568,15 @@ class Accesses(Visitor):
             held = self.unwraps.pop(v, None)
             if held is not None:
                 self._settle(held, path)
+
+    def _wrapped_request(self, batch: Entries, i: int) -> bool:
+        """Whether a Vault request entry asked for its response wrapped (``request.wrap_ttl``, which the vault
+        writes only when it is set): its caller got a wrapping token, not the secret."""
+        raw = self.raw.get(batch.file, batch.lines[i])
+        if raw is None or b'"wrap_ttl"' not in raw:
+            return False
+        ttl = _sub(line_object(raw, self.prefix), "request", "wrap_ttl")
+        return bool(ttl) and ttl != "0"
 
     def _unwrap(self, batch: Entries, i: int) -> None:
         """Count an unwrap of a token a matching read wrapped as operation ``unwrap`` of that read's path; hold one
