@@ -133,6 +133,18 @@ def test_a_cut_entry_is_a_finding_naming_the_limit_and_the_leak_in_it_is_still_f
     assert sum(1 for m, _ in leaks if m.startswith("A value under key")) == 9  # lines 36..48, read behind headers
 
 
+def test_a_cut_at_no_usual_limit_is_not_blamed_on_the_hop_s_limit() -> None:
+    """A last line cut while the file was copied mid-write ends at any size: only a cut at (or a header short of) a
+    usual size limit is named as the hop's limit (red team rt17: 448 bytes was "the message size limit")."""
+    line = max(_lines(CLEAN), key=len)
+    assert len(line) > 600
+    _, why = unframe(HEADERS["rfc3164"] + line[:448])
+    assert why.startswith("ends mid-entry after 448 bytes") and "maxMessageSize" in why, why
+    cut = 1024 - len(HEADERS["rfc3164"])
+    _, why = unframe(HEADERS["rfc3164"] + (line * 3)[:cut])
+    assert why.startswith("cut at 1024 bytes: the syslog hop's message size limit"), why
+
+
 def test_live_file_source_reads_framed_lines_as_their_entries(tmp_path: Path) -> None:
     log = tmp_path / "audit.log"
     log.write_bytes(b"")
@@ -148,7 +160,7 @@ def test_live_file_source_reads_framed_lines_as_their_entries(tmp_path: Path) ->
     assert [e.raw.encode() for e in batch.entries] == lines
     assert all(isinstance(e, AuditEntry) and e.line == i for i, e in enumerate(batch.entries, 1))
     assert len(batch.bad_lines) == 1 and isinstance(batch.bad_lines[0], BadLine)
-    assert batch.bad_lines[0].line == 6 and batch.bad_lines[0].reason.startswith("cut at ")
+    assert batch.bad_lines[0].line == 6 and batch.bad_lines[0].reason.startswith("ends mid-entry after 100 bytes")
 
 
 # -- a real rsyslogd fed by a real OpenBao ------------------------------------------------------------------------

@@ -95,8 +95,15 @@ def cut_limit(size: int) -> int:
 
 
 def cut_reason(size: int) -> str:
-    return (f"cut at {cut_limit(size)} bytes: the syslog hop's message size limit ({SETTING}); raise it above "
-            "the largest audit entry on every hop (syslog-ng: log-msg-size(); logger: --size, 1 KiB by default)")
+    """Why a message of ``size`` bytes behind a syslog header ends mid-entry: a hop's size limit when ``size`` is at
+    (or a header short of) a usual one; else it may as well have been cut while it was written or copied."""
+    limit = cut_limit(size)
+    if limit != size or size in LIMITS:
+        return (f"cut at {limit} bytes: the syslog hop's message size limit ({SETTING}); raise it above the largest "
+                "audit entry on every hop (syslog-ng: log-msg-size(); logger: --size, 1 KiB by default)")
+    return (f"ends mid-entry after {size} bytes, a size no usual syslog limit has: the file was cut or copied while "
+            "it was being written (a copy taken mid-write, a full disk, a shipper that stopped), or a hop cuts "
+            f"messages at {size} bytes; keep the whole line (copy a rotated file, not the live one; {SETTING})")
 
 
 FRAGMENT = (f"no JSON object after the syslog header: the rest of an entry the syslog hop cut at its message size "
