@@ -454,6 +454,33 @@ def test_an_unwrap_is_linked_to_its_wrap_in_any_file_order_or_said_unknown(bao: 
         assert f"[{newer}:{unwrap_line}," in found[0] and "'token-courier'" in found[0], found
 
 
+def test_two_audit_devices_files_count_each_request_once(bao: Any, tmp_path: Path) -> None:
+    """Every audit device of a vault writes every request under the same id, each HMAC'd with its own salt (so the
+    files are no twins): a folder holding both devices' files counts each request once and says so (red team rt19:
+    every count and token doubled)."""
+    server = bao(extra_devices={"second": {}})
+    admin = VaultClient(server.url, server.root_token, timeout=5)
+    try:
+        admin.call("PUT", "sys/policies/acl/app-read", {"policy": 'path "secret/data/app/*" { capabilities = ["read"] }'})
+        reader = _token(admin, "reader", ["app-read"])
+        assert admin.call("POST", "secret/data/app/db", {"data": {"v": "d" * 20}}).status == 200
+        for _ in range(3):
+            assert reader.call("GET", "secret/data/app/db").status == 200
+    finally:
+        admin.close()
+    folder = tmp_path / "logs"
+    folder.mkdir()
+    for name, path in (("primary.log", server.log_path), ("secondary.log", server.file_logs["second"])):
+        (folder / name).write_bytes(path.read_bytes())
+    one = json.loads(access("secret/data/app/db", str(folder / "primary.log"), "--json", "-").stdout)
+    proc = access("secret/data/app/db", str(folder), "--json", "-")
+    both = json.loads(proc.stdout)
+    assert proc.returncode == 0, proc.stderr
+    assert both["identities"] == one["identities"] and both["requests"] == one["requests"] == 4, both
+    assert both["counted_once_again"] == 4 and one["counted_once_again"] == 0
+    assert "found again under the same request id" in access("secret/data/app/db", str(folder)).stdout
+
+
 def test_a_raw_storage_read_is_a_read_of_every_secret(tmp_path: Path) -> None:
     """sys/raw (raw_storage_endpoint = true) hands out the storage under every mount, decrypted, past the ACLs; its
     path names a storage key, no secret: `access` counts it for any pattern as a request that saw every secret

@@ -100,6 +100,7 @@ _UNWRAP, _REWRAP = "sys/wrapping/unwrap", "sys/wrapping/rewrap"
 _WRAPPING = "sys/wrapping/"
 _CUBBYHOLE = "cubbyhole/"  # a token's own storage: the same path names another secret for each token
 _ANON = 10_000  # tokens whose unnamed requests are held apart (the rest count as no identity at once)
+_RIDS = 1_000_000  # request ids of counted Vault requests kept (``Accesses.counted_rids``)
 _TOKEN_KEYS = (("auth", "client_token"), ("request", "client_token"), ("auth", "accessor"),
                ("request", "client_token_accessor"))  # the digests that tell which token sent a request
 
@@ -354,6 +355,11 @@ class Accesses(Visitor):
         self.asked: dict[str, bool] = {}
         self.asked_over = False  # more unanswered than _WRAPS at once: a response not found is not counted
         self.from_response = 0  # requests counted from their response entry
+        # the request ids of the Vault requests counted (the oldest forgotten first), and how many came again: every
+        # audit device of a vault writes every request under the same id (each with its own HMAC salt, so two
+        # devices' files are no twins), and a request counts once
+        self.counted_rids: dict[str, None] = {}
+        self.again = 0
 
     def block(self, file: str, first_line: int, data: bytes) -> None:
         self.raw.block(file, first_line, data)
@@ -668,6 +674,14 @@ class Accesses(Visitor):
         """Count one request by ``w`` that reached ``paths`` (named), or, when ``seen`` says what, the secrets it
         saw without naming them (``paths`` is then the collection, filter or path it asked for). A request that
         names no identity but carries token digests (``tokens``) is held by them until ``flush``."""
+        if self._rid:  # a Vault request: once by its id, whichever files hold it (two audit devices' files)
+            if self._rid in self.counted_rids:
+                self._rid = ""
+                self.again += 1
+                return
+            if len(self.counted_rids) >= _RIDS:
+                self.counted_rids.pop(next(iter(self.counted_rids)))
+            self.counted_rids[self._rid] = None
         ident: Optional[Identity] = None
         if tokens and not w.display_name and not w.entity_id:
             ident = self.anon.get(tokens)
@@ -745,8 +759,8 @@ def answer(pattern: str, paths: Sequence[str], settings: Any, since: Optional[in
         read_blocks, parse, whole = reader_for(s, path)
         maybe_twin = hint is None or shared[hint % 2**32] > 1
         before = copy.deepcopy((acc.who, acc.untimed, acc.received, acc.counted, acc.anon, acc.open, acc.in_period,
-                                acc.asked, acc.from_response, acc.unwraps, acc.unwrap_rids, acc.unattributed)
-                               ) if maybe_twin and seen else None
+                                acc.asked, acc.from_response, acc.unwraps, acc.unwrap_rids, acc.unattributed,
+                                acc.again)) if maybe_twin and seen else None
         acc.content = hashlib.sha256() if maybe_twin else None
         f = open_log(path)
         try:
@@ -759,7 +773,7 @@ def answer(pattern: str, paths: Sequence[str], settings: Any, since: Optional[in
             twin = seen.get(digest, "") if stats.lines else ""
             if twin and before is not None:
                 (acc.who, acc.untimed, acc.received, acc.counted, acc.anon, acc.open, acc.in_period, acc.asked,
-                 acc.from_response, acc.unwraps, acc.unwrap_rids, acc.unattributed) = before
+                 acc.from_response, acc.unwraps, acc.unwrap_rids, acc.unattributed, acc.again) = before
             else:
                 seen.setdefault(digest, path)
         files.append(FileRead(path, stats.lines, stats.bytes, counts.entries, counts.bad_lines, s.log_format, twin))
@@ -812,6 +826,8 @@ def as_json(pattern: str, since: Optional[int], until: Optional[int], acc: Acces
         "untimed_left_out": acc.untimed,
         # Vault requests counted from their response entry: their request entry is not in the files
         "counted_from_response": acc.from_response,
+        # Vault requests found again in another file (another audit device of the vault) or line: counted once
+        "counted_once_again": acc.again,
         # unwraps of wrapping tokens whose wrapped response is in none of the files: what they delivered (a secret
         # of PATTERN or another) is not known
         "unwraps_not_attributed": _unattributed(acc.unattributed),
@@ -955,6 +971,9 @@ def run(args: argparse.Namespace) -> int:
         for f in files:
             if f.same_as:
                 out.write(f"  {visible(f.file)} holds the same lines as {visible(f.same_as)}: counted once\n")
+        if acc.again:
+            out.write(f"  {acc.again} matching requests were found again under the same request id (another audit "
+                      "device's file of the same vault, or a line written twice): each counted once\n")
         if args.json_path:
             out.write(f"JSON: {visible(args.json_path)}\n")
     if near is not None:
