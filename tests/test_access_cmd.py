@@ -80,6 +80,12 @@ def _token(admin: VaultClient, name: str, policies: list[str]) -> VaultClient:
     return admin.with_token(remember_secret(str((r.body or {})["auth"]["client_token"])))
 
 
+def _reader_and_courier(admin: VaultClient) -> tuple[VaultClient, VaultClient]:
+    """A reader of secret/data/app/* and a courier with the default policy only (who may unwrap)."""
+    admin.call("PUT", "sys/policies/acl/app-read", {"policy": 'path "secret/data/app/*" { capabilities = ["read"] }'})
+    return _token(admin, "reader", ["app-read"]), _token(admin, "courier", ["default"])
+
+
 @pytest.fixture
 def traffic(bao: Any, tmp_path: Path) -> tuple[Any, Path]:
     """A morning of real traffic: a writer creates and rotates app secrets, a reader reads them (some twice), an
@@ -330,9 +336,7 @@ def test_whoever_unwraps_a_response_wrapped_read_saw_the_secret(bao: Any, tmp_pa
     server = bao()
     admin = VaultClient(server.url, server.root_token, timeout=5)
     try:
-        admin.call("PUT", "sys/policies/acl/app-read",
-                   {"policy": 'path "secret/data/app/*" { capabilities = ["read"] }'})
-        reader, courier = _token(admin, "reader", ["app-read"]), _token(admin, "courier", ["default"])
+        reader, courier = _reader_and_courier(admin)
         assert admin.call("POST", "secret/data/app/db", {"data": {"v": "d" * 20}}).status == 200
         assert admin.call("POST", "secret/data/app/api", {"data": {"v": "e" * 20}}).status == 200
 
@@ -406,9 +410,7 @@ def test_an_unwrap_is_linked_to_its_wrap_in_any_file_order_or_said_unknown(bao: 
     server = bao()
     admin = VaultClient(server.url, server.root_token, timeout=5)
     try:
-        admin.call("PUT", "sys/policies/acl/app-read",
-                   {"policy": 'path "secret/data/app/*" { capabilities = ["read"] }'})
-        reader, courier = _token(admin, "reader", ["app-read"]), _token(admin, "courier", ["default"])
+        reader, courier = _reader_and_courier(admin)
         for name in ("db", "api"):
             assert admin.call("POST", f"secret/data/app/{name}", {"data": {"v": "d" * 20}}).status == 200
         tokens = []
@@ -461,8 +463,7 @@ def test_two_audit_devices_files_count_each_request_once(bao: Any, tmp_path: Pat
     server = bao(extra_devices={"second": {}})
     admin = VaultClient(server.url, server.root_token, timeout=5)
     try:
-        admin.call("PUT", "sys/policies/acl/app-read", {"policy": 'path "secret/data/app/*" { capabilities = ["read"] }'})
-        reader = _token(admin, "reader", ["app-read"])
+        reader, _ = _reader_and_courier(admin)
         assert admin.call("POST", "secret/data/app/db", {"data": {"v": "d" * 20}}).status == 200
         for _ in range(3):
             assert reader.call("GET", "secret/data/app/db").status == 200

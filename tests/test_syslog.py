@@ -276,6 +276,14 @@ def rsyslog(tmp_path: Path) -> Iterator[Callable[..., Rsyslog]]:
         r.stop()
 
 
+def _all_shipped(shipper: SocketShipper, log: Path, seconds: float = 10) -> None:
+    """Wait until ``shipper`` has sent every line of the device's file ``log``."""
+    deadline = time.monotonic() + seconds
+    while shipper.sent < log.read_bytes().count(b"\n"):
+        assert time.monotonic() < deadline, f"{shipper.sent} lines of {log} sent after {seconds} s"
+        time.sleep(0.05)
+
+
 def _wait_lines(path: Path, n: int, seconds: float = 10) -> None:
     deadline = time.monotonic() + seconds
     while not (path.exists() and path.read_bytes().count(b"\n") >= n):
@@ -329,10 +337,7 @@ def test_rsyslog_default_8k_limit_cuts_a_large_entry_and_says_so(bao: Any, rsysl
         r = VaultClient(server.url, server.root_token, timeout=5).call(
             "POST", "secret/data/big", {"data": {f"key_{i:04d}_{'k' * 30}": "v" for i in range(200)}})
         assert r.status in (200, 204), r.error
-        deadline = time.monotonic() + 10
-        while shipper.sent < server.log_path.read_bytes().count(b"\n"):
-            assert time.monotonic() < deadline
-            time.sleep(0.05)
+        _all_shipped(shipper, server.log_path)
     finally:
         shipper.stop()
     _wait_lines(hop.out["file"], shipper.sent + 1)  # the cut entry's rest arrives as a message of its own
@@ -364,10 +369,7 @@ def test_rsyslog_8bit_escapes_hide_no_secret(bao: Any, rsyslog: Any, tmp_path: P
             assert r.status in (200, 204), r.error
         r = admin.call("POST", "secret/data/app", {"data": {"note": secret}})
         assert r.status in (200, 204), r.error
-        deadline = time.monotonic() + 10
-        while shipper.sent < server.log_path.read_bytes().count(b"\n"):
-            assert time.monotonic() < deadline
-            time.sleep(0.05)
+        _all_shipped(shipper, server.log_path)
     finally:
         admin.close()
         shipper.stop()
