@@ -6,18 +6,19 @@ and keeps one counter set per identity: memory does not grow with the logs. PATT
 trailing ``*`` matches the rest, a ``+`` segment one segment) over each request's path, and each request counts once:
 
 - Vault/OpenBao: the request entry's path, with the namespace it was made in (``team-a/secret/data/db``: the vault
-  logs the path relative to ``request.namespace.path``); the response entry of the same request is not counted
-  again; a request the vault refused (its request entry carries the error, or its policies did not allow it)
-  counts as denied; one refused for its token (used up, a spent wrapping token) names no identity, and counts
-  under the one another entry names for the same token digest. A response-wrapped read hands its caller a
-  wrapping token (operation ``read (wrapped)``: its request carries ``wrap_ttl``), and whoever unwraps it sees the
-  secret: an ``sys/wrapping/unwrap`` whose token (the client
-  token, or ``token`` in the request's data; HMAC digests, which the vault makes alike) is one a matching read's
-  response wrapped (``response.wrap_info``, or a ``sys/wrapping/rewrap`` of it), in whichever file and order,
-  counts as operation ``unwrap`` of that path, by whoever sent it (sent with the wrapping token itself: by its
-  holder, never as its creator's own). A cubbyhole is each token's own: its paths are shown with the token
-  (``cubbyhole/x (the cubbyhole of token hmac-sha256:...)``), as the same path names another secret for another
-  token.
+  logs the path relative to ``request.namespace.path``); the response entry of the same request is not counted again;
+  a request the vault refused (its request entry carries the error, or its policies did not allow it) counts as
+  denied; one refused for its token (used up, a spent wrapping token) names no identity, and counts under the one
+  another entry names for the same token digest. A response-wrapped read hands its caller a wrapping token (operation
+  ``read (wrapped)``: its request carries ``wrap_ttl``), and whoever unwraps it sees the secret: an
+  ``sys/wrapping/unwrap`` whose token (the client token, or ``token`` in the request's data; HMAC digests, which the
+  vault makes alike) is one a matching read's response wrapped (``response.wrap_info``, or a ``sys/wrapping/rewrap``
+  of it), in whichever file and order, counts as operation ``unwrap`` of that path, by whoever sent it (sent with the
+  wrapping token itself: by its holder, never as its creator's own). A cubbyhole is each token's own: its paths are
+  shown with the token (``cubbyhole/x (the cubbyhole of token hmac-sha256:...)``), as the same path names another
+  secret for another token. A request on ``sys/raw`` (the storage under every mount) counts for any PATTERN as one
+  that saw every secret without naming it (``raw_reach``). A request found again under its request id (another
+  audit device's file of the vault) counts once.
 - Kubernetes: the event at the request's last stage (ResponseComplete, or Panic), once per auditID; its requestURI
   without the leading ``/`` and the query (``api/v1/namespaces/prod/secrets/db``; the old ``/watch/`` paths as the
   object they watch; a list or watch narrowed by ``fieldSelector=metadata.name=X`` as that object; a create posted
