@@ -858,8 +858,11 @@ def _inner_set(visitor: "Pairs", name: str, log_set: Sequence[str], settings: Se
                                                      _late_findings(late)))))
 
 
-_WRAPS_OF: dict[tuple[object, ...], dict[str, tuple[str, str]]] = {}  # a file's covered wraps, read for a set
-_WRAPS_OF_MAX = 64
+# A local file's covered wraps (by its edges key and the rules), read for a set: each file is read for them at most
+# once a process, however many files of the set ask; up to _WRAPS_OF_MAX wraps in all.
+_WRAPS_OF: dict[tuple[object, ...], dict[str, tuple[str, str]]] = {}
+_WRAPS_OF_MAX = 1_000_000
+_wraps_held = 0
 
 
 def _unwraps_across(visitor: "Rules", name: str, log_set: Sequence[str], settings: Settings) -> None:
@@ -867,14 +870,17 @@ def _unwraps_across(visitor: "Rules", name: str, log_set: Sequence[str], setting
     against the wraps of the set's other files (a wrapping token lives up to its TTL, so the wrap and the unwrap
     fall in different files of a rotation). Each other file is read for them once a process, only when such an
     unwrap is held."""
+    global _wraps_held
     from ..checks.access_policy import Rules
+    from .objects import is_url
 
     wanted = {k for _, _, keys in visitor.held for k in keys}
     found: dict[str, tuple[str, str]] = {}
     for path in log_set:
         if path == name:
             continue
-        key = _edges_key(path, settings)
+        edges = None if is_url(path) else _edges_key(path, settings)  # (an object may be rewritten under its key)
+        key = (*edges, repr(settings.access)) if edges is not None else None
         wraps = _WRAPS_OF.get(key) if key is not None else None
         if wraps is None:
             try:
@@ -882,10 +888,9 @@ def _unwraps_across(visitor: "Rules", name: str, log_set: Sequence[str], setting
             except AuditReadyError:
                 continue  # the file's own pass says what is wrong with it
             wraps = dict(other.wraps)
-            if key is not None:
-                if len(_WRAPS_OF) >= _WRAPS_OF_MAX:
-                    _WRAPS_OF.clear()
+            if key is not None and _wraps_held + len(wraps) <= _WRAPS_OF_MAX:
                 _WRAPS_OF[key] = wraps
+                _wraps_held += len(wraps)
         found.update((k, v) for k, v in wraps.items() if k in wanted)
     if found:
         visitor.resolve(found)
