@@ -8,6 +8,7 @@ its segment and lines. Tested through `auditready verify` (exit codes 0/1) on re
 
 from __future__ import annotations
 
+import datetime
 import gzip
 import json
 import os
@@ -158,6 +159,27 @@ def test_the_middle_file_deleted_fails_naming_the_missing_segment(sealed_set: di
             assert "[segment 1, lines 1-40] Segment 1 of the chain" in msg and "has no file" in msg
             assert "sealed from audit.log" in msg and f"{_time(lines[40])} to {_time(lines[79])}" in msg
             assert "seal_archive" in msg  # the fix names the setting
+
+
+def test_a_file_past_the_retention_period_may_be_gone(sealed_set: dict[str, Path],
+                                                     capsys: pytest.CaptureFixture[str]) -> None:
+    """Rotation deletes files older than the retention period (logrotate's maxage, a lifecycle rule): a segment
+    whose entries all end before it is said in a note, not a missing file; within the period it stays a finding
+    (red team rt20: every sealed set failed for ever once its oldest file expired)."""
+    s = sealed_set
+    s["oldest"].unlink()
+    ended = datetime.datetime.fromisoformat(_time(_lines()[39]).replace("Z", "+00:00"))
+    past = (datetime.datetime.now(datetime.timezone.utc) - ended).days  # whole days since its last entry
+    assert past >= 2
+    for days, expired in ((past - 1, True), (past + 30, False)):
+        (s["dir"] / "pyproject.toml").write_text(f"[tool.auditready]\nretention_days = {days}\n")
+        _, out = _verify(capsys, s["middle"], s["log"], "--public-key", s["pub"])  # (retention fails: 1 day)
+        verdicts = [_tamper_verdict(out, f)[0].split(" (")[0] for f in (s["middle"], s["log"])]
+        assert verdicts == [f"{'PASS' if expired else 'FAIL'} tamper_evidence {f}"
+                            for f in (s["middle"], s["log"])], out
+        assert ("Segment 0 of the chain" in out and "has no file" in out) != expired, out
+        said = _tamper_verdict(out, s["log"])[0]  # the pass says what it does not rest on
+        assert ("end before the retention period" in said and "not judged (segment 0 (" in said) == expired, said
 
 
 def test_a_missing_file_passes_when_declared_archived_and_is_verified_there(sealed_set: dict[str, Path],

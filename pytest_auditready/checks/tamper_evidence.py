@@ -5,7 +5,8 @@ The mechanism is the signed digest chain `auditready seal` writes beside the log
 verifies it with the public key (``public_key`` in [tool.auditready]; the embedded target seals its own log with
 an ephemeral key), then tampers with a copy in four ways and requires each to be detected. A rotated file
 (audit.log.1, audit.log.2.gz) is judged with the chain of the set it belongs to: the whole chain across its files
-(a sealed file that is gone fails the check, unless found in a ``seal_archive`` folder), and the file as the
+(a sealed file that is gone fails the check, unless found in a ``seal_archive`` folder or past the retention
+period, ``retention_days``: rotation may delete it), and the file as the
 segment(s) it holds. Files named in the same run (``ctx.log_set``) carry their own problems; the chain's and
 a missing file's concern every file of the set. An AWS CloudTrail log (log_format = "cloudtrail") has a
 mechanism of its own, the trail's signed digest files: they are verified with the keys of
@@ -16,6 +17,7 @@ same way, with the digest objects beside it fetched (``seal.cloudtrail.check_log
 from __future__ import annotations
 
 import os
+import time
 from typing import Iterator, Optional, Sequence, Union
 
 from ..auditlog.formats import format_of
@@ -44,8 +46,10 @@ def _assessment(ctx: CheckContext) -> Union[Assessment, Finding]:
             return _assess_cloudtrail_object(ctx.log_path, ctx.settings.cloudtrail_public_keys)
         return assess_cloudtrail(ctx.log_path, ctx.settings.cloudtrail_public_keys)
     live_url = ctx.ledger is not None and not ctx.settings.embedded
+    days = ctx.settings.retention_days  # a sealed file older than the retention period may be deleted by rotation
+    expired = time.time_ns() - int(days * 86_400 * 10**9) if days > 0 else None
     return assess(ctx.log_path, ctx.settings.public_key, wait=ctx.settings.log_wait if live_url else 0.0,
-                  archive=ctx.settings.seal_archive, log_set=_log_set(ctx))
+                  archive=ctx.settings.seal_archive, log_set=_log_set(ctx), expired_before=expired)
 
 
 def _assess_cloudtrail_object(url: str, keys_path: Optional[str]) -> Assessment:
@@ -174,6 +178,11 @@ def run(ctx: CheckContext) -> Iterator[Union[Finding, Skip, Note]]:
                               f"({t.detail}).", "seal the log with `auditready seal` so that every line is covered; "
                               "if it is, report this as a bug in pytest-auditready")
         verdict = a.verdict
+        expired = a.report.expired if isinstance(a.report, SealReport) else []
+        if expired:  # said beside the verdict: what the pass does not rest on
+            verdict += (f"; {len(expired)} segment(s) of the chain have no file and end before the retention period "
+                        f"(retention_days), which rotation may delete: not judged ({', '.join(expired[:3])}"
+                        f"{', ...' if len(expired) > 3 else ''})")
         if verdict:
             yield Note("", verdict)
 

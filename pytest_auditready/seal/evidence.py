@@ -179,11 +179,12 @@ def _last_segment(digests: Path) -> Optional[int]:
 
 
 def assess(log_path: PathLike, public_key_path: Optional[PathLike], *, wait: float = 0.0, teeth: bool = True,
-           archive: Sequence[PathLike] = (), log_set: Sequence[PathLike] = ()) -> Assessment:
+           archive: Sequence[PathLike] = (), log_set: Sequence[PathLike] = (),
+           expired_before: Optional[int] = None) -> Assessment:
     """Verify the sealed set ``log_path`` belongs to with the public key: its own ``LOG.digests``, else the chain
     beside it (or beside a file of ``log_set``) one of whose segments it holds, its files looked for beside the
-    log, in the ``archive`` folders and in ``log_set``. Then prove the verification's teeth on a copy of the
-    file's own segment."""
+    log, in the ``archive`` folders and in ``log_set`` (a segment that ends before ``expired_before`` may be gone:
+    ``verify_log``). Then prove the verification's teeth on a copy of the file's own segment."""
     log = Path(log_path)
     digests = digests_path_for(log)
     if wait > 0 and public_key_path is not None:  # a sealer started just before the audit: its first record
@@ -205,7 +206,7 @@ def assess(log_path: PathLike, public_key_path: Optional[PathLike], *, wait: flo
         key = load_public_key(public_key_path)
         if own:
             _wait_for_seal(log, wait)
-        report = verify_member(log, key, archive=archive, log_set=log_set)
+        report = verify_member(log, key, archive=archive, log_set=log_set, expired_before=expired_before)
         if report is None:
             return Assessment()
         a.report = report

@@ -122,6 +122,7 @@ class SealReport:
     unsealed_lines: int = 0
     problems: list[Problem] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
+    expired: list[str] = field(default_factory=list)  # segments found nowhere, past the retention period
     members: list[Member] = field(default_factory=list)
     subject: str = ""  # the file that was asked about (``verify_member``), when it is not the log
     last_record: str = ""  # the chain's last valid record, "seq N, sealed at T": where what it proves ends
@@ -915,12 +916,14 @@ def _assign(cands: list[_Cand], runs: list[_Run], log: Optional[_Cand]) -> dict[
 
 def verify_log(log_path: PathLike, public_key: Ed25519PublicKey, digests_path: Optional[PathLike] = None, *,
                archive: Sequence[PathLike] = (), log_set: Sequence[PathLike] = (), only_segment: Optional[int] = None,
-               need_log: bool = True, remember: bool = True) -> SealReport:
+               need_log: bool = True, remember: bool = True, expired_before: Optional[int] = None) -> SealReport:
     """Verify the set sealed in ``log_path``'s chain: the chain itself, then each segment against the file that
     holds it (the log, a rotated file beside it or in an ``archive`` folder, or a file of ``log_set``), a segment
     whose file is found nowhere being a ``missing`` problem. With ``only_segment`` the log is checked as that
     segment and no other file is looked for. ``remember``: keep the chain's reading for the next file of the set
-    (not for a throw-away copy). Raises AuditReadyError when the chain or a log cannot be read."""
+    (not for a throw-away copy). ``expired_before`` (ns since the epoch): a segment found nowhere whose entries all
+    end before it is past the retention period (rotation may delete it): a note, not a problem. Raises
+    AuditReadyError when the chain or a log cannot be read."""
     log = Path(log_path)
     dpath = Path(digests_path) if digests_path else digests_path_for(log)
     report = SealReport(str(log), str(dpath), key_id(public_key))
@@ -966,7 +969,7 @@ def verify_log(log_path: PathLike, public_key: Ed25519PublicKey, digests_path: O
                     log_unsealed = (res.tail_bytes, res.tail_lines)
     if only_segment is None:
 
-        _missing(report, log, runs, assigned, archive, log_set)
+        _missing(report, log, runs, assigned, archive, log_set, expired_before)
         taken = {id(c) for v in assigned.values() for c, _ in v}
         for c in cands:
             if id(c) not in taken and c.related and not c.is_log and not any(same_file(c.path, x) for x in log_set):
@@ -1042,11 +1045,19 @@ def _tail_problem(c: _Cand, run: _Run, res: _SegResult, *, later: bool) -> Probl
 
 
 def _missing(report: SealReport, log: Path, runs: list[_Run], assigned: dict[int, list[tuple[_Cand, str]]],
-             archive: Sequence[PathLike], log_set: Sequence[PathLike]) -> None:
-    """A ``missing`` problem for each segment no file holds."""
+             archive: Sequence[PathLike], log_set: Sequence[PathLike], expired_before: Optional[int] = None) -> None:
+    """A ``missing`` problem for each segment no file holds; a note for one past the retention period
+    (``verify_log``'s ``expired_before``)."""
+    from ..auditlog.model import parse_time
+
     dname = report.digests_path
     for i, r in enumerate(runs):
         if i in assigned:
+            continue
+        last = r.last.data.get("last_time")
+        ended = parse_time(last) if isinstance(last, str) else None
+        if expired_before is not None and ended is not None and ended[0] < expired_before:
+            report.expired.append(f"segment {r.segment} ({r.times})")
             continue
         looked = (f"no file beside {log} holds it (its rotated names were looked at, compressed or not, by "
                   "content, first entry time and inode)")
@@ -1150,7 +1161,7 @@ def find_chain(path: PathLike, public_key: Ed25519PublicKey, *, log_set: Sequenc
 
 
 def verify_member(path: PathLike, public_key: Ed25519PublicKey, *, archive: Sequence[PathLike] = (),
-                  log_set: Sequence[PathLike] = ()) -> Optional[SealReport]:
+                  log_set: Sequence[PathLike] = (), expired_before: Optional[int] = None) -> Optional[SealReport]:
     """Verify the sealed set ``path`` belongs to (``find_chain``), whichever file of it ``path`` is: the whole
     chain across its files, and ``path`` as the segment(s) it holds. None when no chain seals it."""
     f = Path(path)
@@ -1160,8 +1171,9 @@ def verify_member(path: PathLike, public_key: Ed25519PublicKey, *, archive: Sequ
     log, dpath = found
     others = [Path(x) for x in log_set if not same_file(x, f)]
     if log == f:
-        return verify_log(f, public_key, dpath, archive=archive, log_set=others)
-    report = verify_log(log, public_key, dpath, archive=archive, log_set=[f, *others], need_log=False)
+        return verify_log(f, public_key, dpath, archive=archive, log_set=others, expired_before=expired_before)
+    report = verify_log(log, public_key, dpath, archive=archive, log_set=[f, *others], need_log=False,
+                        expired_before=expired_before)
     report.subject = str(f)
     if report.segments and not report.members_for(f):
         report.problems.append(Problem(
