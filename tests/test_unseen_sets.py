@@ -48,8 +48,24 @@ def test_names_of_chains_rotated_or_not_are_no_rotated_logs() -> None:
                "audit.log.digests-20260101.gz"):
         assert chain_name(nm), nm
         assert not rotated_name(log, nm) and not related_name(["audit.log"], nm), nm
-    for nm in ("audit.log.1", "audit.log.2.gz", "audit.log-20260101", "audit-20260101.log"):
+    for nm in ("audit.log.1", "audit.log.2.gz", "audit.log-20260101", "audit-20260101.log", "audit.1.log",
+               "audit-2026-01-05T08-00-00.000.log"):
         assert rotated_name(log, nm) and not chain_name(nm), nm
+
+
+def test_other_files_named_like_the_log_are_no_rotated_files(tmp_path: Path) -> None:
+    """OpenBao 2.x declares its audit device in a config file, often audit.hcl beside the log; an export
+    (audit.json), an editor's swap file: no rotation names a file so (a number or a date follows the name), and a
+    live run's retention counted them as history or failed on them (red team rt20)."""
+    from pytest_auditready.auditlog.rotation import rotated_name
+    from pytest_auditready.checks.retention import rotated_beside
+
+    log = tmp_path / "audit.log"
+    for nm in ("audit.hcl", "audit.json", "audit.txt", "audit.log.swp", "audit.log.old", "audit.log"):
+        (tmp_path / nm).write_text("x\n")
+        assert nm == "audit.log" or not rotated_name(log, nm), nm
+    (tmp_path / "audit.log.1").write_text("x\n")
+    assert [Path(p).name for p in rotated_beside(str(log))] == ["audit.log.1"]
 
 
 def test_a_sealed_set_named_by_a_glob_passes(sealed_set: dict[str, Path],  # noqa: F811

@@ -105,13 +105,17 @@ def chain_name(name: str) -> bool:
 
 def rotated_name(log: Path, name: str) -> bool:
     """Whether ``name`` is how rotation names an old ``log``: audit.log.1, audit.log.2.gz, audit.log-20260101,
-    audit-20260101.log. A digest chain, rotated or not, is none (``chain_name``)."""
+    audit-20260101.log, audit.1.log: after the log's name (or its stem, logrotate's extension option) a separator
+    and a number or a date. A digest chain, rotated or not, is none (``chain_name``); nor is another file of the
+    folder named like the log (audit.hcl, the vault's own configuration; audit.json, an export; audit.log.swp)."""
     if name == log.name or chain_name(name):
         return False
-    if name.startswith(log.name):
-        return True
     stem = log.name.split(".", 1)[0]
-    return name.startswith(stem) and name[len(stem) : len(stem) + 1] in ("-", "_", ".")
+    for head in (log.name, stem):
+        rest = name[len(head):] if name.startswith(head) else ""
+        if rest[:1] in ("-", "_", ".") and any(c.isdigit() for c in rest):
+            return True
+    return False
 
 
 def related_name(log_names: Iterable[str], name: str) -> bool:
