@@ -182,6 +182,24 @@ def test_a_file_past_the_retention_period_may_be_gone(sealed_set: dict[str, Path
         assert ("end before the retention period" in said and "not judged (segment 0 (" in said) == expired, said
 
 
+def test_a_chain_or_public_key_others_may_write_fails_log_protection(sealed_set: dict[str, Path],
+                                                                      capsys: pytest.CaptureFixture[str]) -> None:
+    """Whoever may write the chain and the key that verifies it can replace both with their own: log_protection
+    names each such file; the pass of tamper_evidence names the key it verified with (red team rt20)."""
+    s = sealed_set
+    chain = s["log"].parent / "audit.log.digests"
+    for mode, bad in ((0o644, False), (0o666, True)):
+        chain.chmod(mode)
+        s["pub"].chmod(mode)
+        _, out = _verify(capsys, s["log"], "--public-key", s["pub"])
+        named = [x for x in out.splitlines() if x.startswith("  - [") and "can replace it" in x]
+        assert (f"FAIL log_protection {s['log']}" in out) == bad, out
+        assert len(named) == (2 if bad else 0) and all(("group and others" in x) for x in named), named
+        said = _tamper_verdict(out, s["log"])[0]
+        assert said.startswith("PASS") and "verified with the public key " in said and str(s["pub"]) in said, said
+    s["pub"].chmod(0o644)
+
+
 def test_a_missing_file_passes_when_declared_archived_and_is_verified_there(sealed_set: dict[str, Path],
                                                                           capsys: pytest.CaptureFixture[str]) -> None:
     s = sealed_set

@@ -208,6 +208,30 @@ def _group(guards: Guards, gid: int, trusted: set[int], how: str) -> Iterable[st
         yield f"group {gid} {how} (a group the host does not list: its members are unknown)"
 
 
+def _seal_file_findings(ctx: CheckContext) -> Iterator[Finding]:
+    """The digest chain beside the log and the public key that verifies it (``public_key``): whoever may write them
+    can replace the proof that the log is unchanged (a chain of their own, signed with a key of their own, that the
+    key they put in place verifies)."""
+    info = ctx.log_file
+    if info is None:
+        return
+    from ..seal.chain import digests_path_for
+
+    for path, what in ((str(digests_path_for(info.path)), "The digest chain beside the audit log"),
+                       (ctx.settings.public_key or "", "The public key that verifies the audit log's digest chain")):
+        try:
+            mode = stat.S_IMODE(os.stat(path).st_mode) if path else 0
+        except OSError:
+            continue  # none there: tamper_evidence says so
+        if mode & 0o022:
+            who = " and ".join(w for w, bit in (("group", 0o020), ("others", 0o002)) if mode & bit)
+            yield Finding(ID, "", f"{what} ({path}) has mode {mode:04o}: {who} can replace it, and with it the proof "
+                          f"that {info.path} is unchanged (a forged chain signed with a key of their own would "
+                          "verify against a key they put in its place).",
+                          f"chmod go-w {path}; keep the public key where only its owner can write it (the "
+                          "repository, or a host the vault's cannot reach)", where=path)
+
+
 def _writers(f: PathFacts, guards: Guards, trusted: set[int], bit: int = 0o2) -> list[str]:
     """Who, besides ``trusted``, may write (``bit`` 2; read: 4) ``f``: its owner (who can always chmod), its group
     and others by the mode bits, or by the access ACL whose mask caps every named entry and the owning group. In a
@@ -407,6 +431,7 @@ def _escalations(caps: Mapping[str, Sequence[str]], pols: str,
 
 def run(ctx: CheckContext) -> Iterator[Union[Finding, Skip, Note]]:
     yield from _file_findings(ctx)
+    yield from _seal_file_findings(ctx)
     yield from _device_file_findings(ctx)
     facts = ctx.facts
     device = str(facts.device or "") if facts is not None else ""

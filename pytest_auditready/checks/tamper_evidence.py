@@ -178,6 +178,9 @@ def run(ctx: CheckContext) -> Iterator[Union[Finding, Skip, Note]]:
                               f"({t.detail}).", "seal the log with `auditready seal` so that every line is covered; "
                               "if it is, report this as a bug in pytest-auditready")
         verdict = a.verdict
+        if verdict and isinstance(a.report, SealReport) and a.report.key_id:  # which key: a swapped one shows
+            verdict += f"; verified with the public key {a.report.key_id}" + (
+                f" ({ctx.settings.public_key})" if ctx.settings.public_key else " (the run's own)")
         expired = a.report.expired if isinstance(a.report, SealReport) else []
         if expired:  # said beside the verdict: what the pass does not rest on
             verdict += (f"; {len(expired)} segment(s) of the chain have no file and end before the retention period "
