@@ -200,6 +200,30 @@ def test_a_chain_or_public_key_others_may_write_fails_log_protection(sealed_set:
     s["pub"].chmod(0o644)
 
 
+def test_history_retention_counts_from_the_archive_is_sealed_history(sealed_set: dict[str, Path],
+                                                                      capsys: pytest.CaptureFixture[str]) -> None:
+    """A sealed set's file moved to retention_archive is history the chain proves; a file put there that holds no
+    segment (forged old days) is a retention finding and its days are not counted (red team rt20: it made a year
+    of history out of nothing while tamper_evidence, which judges the run's files, passed)."""
+    s = sealed_set
+    arch = s["dir"] / "arch"
+    arch.mkdir()
+    s["oldest"].rename(arch / s["oldest"].name)
+    cfg = s["dir"] / "pyproject.toml"
+    cfg.write_text('[tool.auditready]\nretention_days = 1\nretention_archive = ["arch"]\nseal_archive = ["arch"]\n')
+    _, out = _verify(capsys, s["middle"], s["log"], "--public-key", s["pub"])
+    assert "holds no segment of the digest chain" not in out and f"PASS retention {s['log']}" in out, out
+    forged = arch / "audit.log-20251101"
+    old = [ln.replace(b'"time":"2026-11-22', b'"time":"2025-11-01') for ln in _lines()[:5]]
+    forged.write_bytes(b"\n".join(old) + b"\n")
+    forged.chmod(0o600)
+    cfg.write_text('[tool.auditready]\nretention_days = 300\nretention_archive = ["arch"]\nseal_archive = ["arch"]\n')
+    _, out = _verify(capsys, s["middle"], s["log"], "--public-key", s["pub"])
+    found = [x for x in out.splitlines() if x.startswith("  - [") and "holds no segment of the digest chain" in x]
+    assert len(found) == 1 and "arch/audit.log-20251101]" in found[0], out
+    assert f"FAIL retention {s['log']}" in out and "1 day (2026-11-22)" in out, out  # its days not counted
+
+
 def test_a_missing_file_passes_when_declared_archived_and_is_verified_there(sealed_set: dict[str, Path],
                                                                           capsys: pytest.CaptureFixture[str]) -> None:
     s = sealed_set

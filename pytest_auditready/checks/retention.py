@@ -160,8 +160,10 @@ class Days(Visitor):
             return
         members = [Member(name, True, mine)]
         members += [Member(p, True, read_days(p, ctx.settings)) for p in log_set if not _same(p, name)]
-        members += archived(ctx.settings, [m.name for m in members])
-        yield from judge_logs(ctx.settings, members, live=False)
+        extra = archived(ctx.settings, [m.name for m in members])
+        kept, unsealed = sealed_only(ctx.settings, name, [m.name for m in members], extra)
+        yield from unsealed
+        yield from judge_logs(ctx.settings, members + kept, live=False)
 
 
 def _same(a: str, b: str) -> bool:
@@ -206,6 +208,58 @@ def archived(settings: "Settings", named: Sequence[str]) -> list[Member]:
         seen.append(p)
         out.append(Member(p, False, read_days(p, settings)))
     return out
+
+
+def sealed_only(settings: "Settings", log: str, named: Sequence[str], extra: Sequence[Member]
+                ) -> tuple[list[Member], list[Finding]]:
+    """Of the history found beyond the files the run judges (``extra``: retention_archive's files, a live run's
+    rotated files beside its log), those that hold a segment of the digest chain that seals ``log``, when one
+    does and a public key verifies it; a finding for each other one, whose days are not counted: nothing proves
+    its entries are the vault's (tamper_evidence judges only the files of the run). All of ``extra`` when the set
+    is not sealed (tamper_evidence says so) or its chain cannot be read (tamper_evidence says why)."""
+    if not extra or not settings.public_key or not settings.require_tamper_evidence:
+        return list(extra), []
+    from pathlib import Path
+
+    from ..seal.chain import load_public_key
+    from ..seal.verify import find_chain, verify_log
+
+    try:
+        key = load_public_key(settings.public_key)
+        found = find_chain(Path(log), key, log_set=list(named))
+        if found is None:
+            return list(extra), []
+        report = verify_log(found[0], key, found[1], archive=settings.seal_archive,
+                            log_set=[*named, *(m.name for m in extra)], need_log=False)
+    except AuditReadyError:
+        return list(extra), []
+    kept: list[Member] = []
+    unsealed: list[Member] = []
+    for m in extra:
+        (kept if report.members_for(m.name) or _sealed_alone(m.name, key) else unsealed).append(m)
+    return kept, [Finding(ID, "", f"{m.name} holds no segment of the digest chain {found[1]} that seals the log, nor "
+                          "has a chain of its own that verifies: nothing proves its entries are the vault's (a file "
+                          "put among the history), so its days are not counted.", "keep only sealed files beside "
+                          "the log and in retention_archive (history from before sealing began: seal each file once, "
+                          "`auditready seal FILE --key KEY`); else restore the archive from a trusted copy and find "
+                          "out who added it", where=m.name)
+                  for m in unsealed]
+
+
+def _sealed_alone(path: str, key: Any) -> bool:
+    """Whether ``path`` has a chain of its own (``path.digests``) that the key verifies, the file whole in it."""
+    from pathlib import Path
+
+    from ..seal.chain import digests_path_for
+    from ..seal.verify import verify_member
+
+    if not digests_path_for(path).exists():
+        return False
+    try:
+        report = verify_member(Path(path), key)
+    except AuditReadyError:
+        return False
+    return report is not None and bool(report.members_for(path)) and not report.problems_for(path)
 
 
 def _set_name(members: Sequence[Member], live: bool) -> str:
@@ -407,16 +461,19 @@ def run(ctx: CheckContext) -> Iterator[Union[Finding, Skip, Note]]:
     if ctx.current:
         ctx.tallies[ctx.current] = Tally(mine.entries)
     members = [Member(ctx.log_path, True, mine)]
+    beside = []
     for p in rotated_beside(ctx.log_path):
         try:
-            members.append(Member(p, True, read_days(p, ctx.settings)))
+            beside.append(Member(p, True, read_days(p, ctx.settings)))
         except AuditReadyError as exc:
             yield Finding(ID, "", f"{p}, named like a rotated file of the audit log, cannot be read as one: "
                           f"{exc.cause}.", "move files that are not rotated audit logs away from the log's folder",
                           where=p)
             return
-    members += archived(ctx.settings, [m.name for m in members])
-    yield from judge_logs(ctx.settings, members, live=True)
+    extra = beside + archived(ctx.settings, [m.name for m in members + beside])
+    kept, unsealed = sealed_only(ctx.settings, ctx.log_path, [ctx.log_path], extra)
+    yield from unsealed
+    yield from judge_logs(ctx.settings, members + kept, live=True)
 
 
 def rotated_beside(log: str) -> list[str]:
