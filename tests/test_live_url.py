@@ -254,6 +254,18 @@ def test_log_written_by_another_device_fails_integrity(pytester, bao, url_env):
     assert "not written by device 'auditready'" in run.text("integrity_digest")
 
 
+@pytest.mark.parametrize("sink", ["discard", "/dev/null"])
+def test_a_url_target_with_a_device_that_keeps_nothing_fails_fail_closed(pytester, bao, url_env, sink):
+    """A second device whose writes never fail and keep nothing keeps the vault serving, recording nowhere, when the
+    device that keeps the log fails: as a UDP socket device, a fail_closed finding from sys/audit (red team rt18:
+    passed on a URL target, which is never drilled)."""
+    server = bao(extra_devices={"blackhole": {"file_path": sink}})
+    url_env(server)
+    run = run_audit(pytester, server)
+    assert run.failed_checks() == {"fail_closed"}, run.result.stdout.str()
+    assert "'blackhole'" in run.text("fail_closed") and "keeps nothing" in run.text("fail_closed")
+
+
 # -- pipelines that break the log -------------------------------------------------------------------------------
 def _drop_denied(e: dict) -> Any:
     return None if e.get("error") else e

@@ -3,7 +3,8 @@
 The drill itself runs in the scenario (vault/scenario.py, ``Runner._drill``) on the embedded target's own
 throw-away server; this check judges what it recorded in ``facts.drill``. A URL target is never drilled. On every
 target it also judges the devices' own options (``_device_findings``): a device that drops entries by design, a
-socket device sending over UDP (it never fails), and the other devices that keep the vault serving when the device
+socket device sending over UDP (it never fails), a device that keeps nothing (``discard``, /dev/null: it never
+fails either), and the other devices that keep the vault serving when the device
 the run reads fails.
 """
 
@@ -81,6 +82,18 @@ def _device_findings(ctx: CheckContext, facts: Any) -> Iterator[Union[Finding, N
     devices: Mapping[str, Mapping[str, Any]] = facts.devices
     read = str(facts.device or "")
     keeping = {p: d for p, d in devices.items() if _records(d)}
+    for p in sorted(p for p, d in devices.items() if p not in keeping and p != read):
+        kind = special_file(str(devices[p].get("options", {}).get("file_path", "")))
+        text = (f"Audit device {_named(p, devices[p])} keeps nothing (its file is "
+                + ("the process's output" if kind == "stdout" else "a sink that swallows every write")
+                + "), and its writes never fail: when the devices that keep the log fail (a full disk, a lost "
+                "collector), the vault keeps serving, because at least one device still takes each entry, and "
+                "records those requests nowhere.")
+        if kind == "stdout":  # a container runtime or journald may keep the process's output
+            yield Note("", text + " Unless what collects the vault's output keeps it as the audit log, remove it.")
+        else:
+            yield Finding(ID, "", text, "remove the device (disable it), or point it at a file that is kept",
+                          where=_at(devices[p], "file_path"))
     for p in sorted(p for p, d in keeping.items() if _datagrams(d)):
         yield Finding(ID, "", f"Audit device {_named(p, devices[p])} sends over UDP (socket_type udp): a datagram "
                       "is sent whether or not anything receives it, so the device never fails and the vault keeps "
