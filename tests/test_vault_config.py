@@ -165,6 +165,16 @@ def _default_disables_audit(d: Path) -> tuple[str, list[str]]:
     return "log_protection", ["policies [default] holds delete, sudo, update on sys/audit/file"]
 
 
+def _json_default_disables_audit(d: Path) -> tuple[str, list[str]]:
+    """The team's default policy kept as JSON (OpenBao takes HCL or JSON): it was skipped, OpenBao's own audited
+    in its place (red team rt18)."""
+    (d / "policies" / "default.hcl").unlink()
+    (d / "policies" / "default.json").write_text(json.dumps({"path": {
+        "sys/audit/*": {"capabilities": ["update", "delete", "sudo"]},
+        "sys/capabilities-self": {"capabilities": ["update"]}}}))
+    return "log_protection", ["policies [default] holds delete, sudo, update on sys/audit/file"]
+
+
 def _header_without_hmac(d: Path) -> tuple[str, list[str]]:
     _set(d / "bootstrap.sh", "x-correlation-id hmac=true", "x-correlation-id hmac=false")
     return "no_secret_leak", ["<canary:header>", "x-correlation-id"]
@@ -178,7 +188,8 @@ def _discarding_second_device(d: Path) -> tuple[str, list[str]]:
 
 @pytest.mark.vault
 @pytest.mark.parametrize("change", [_log_raw, _hmac_accessor, _mode, _non_hmac_mount, _default_reads_secrets,
-                                    _default_disables_audit, _header_without_hmac, _discarding_second_device],
+                                    _default_disables_audit, _json_default_disables_audit, _header_without_hmac,
+                                    _discarding_second_device],
                          ids=lambda f: f.__name__.strip("_"))
 def test_each_regression_fails_the_gate_with_the_owning_check(pytester: pytest.Pytester, tmp_path: Path,
                                                               change: Regression) -> None:
@@ -190,6 +201,24 @@ def test_each_regression_fails_the_gate_with_the_owning_check(pytester: pytest.P
     for t in texts:
         assert t in run.text(check), run.text(check)
     assert_no_secret_in_outputs(run)
+
+
+def test_a_file_in_policies_that_is_no_policy_is_refused(tmp_path: Path) -> None:
+    """A file of policies/ that would not be written (another suffix, a folder, two files of one policy) would
+    leave OpenBao's own policy in its place: refused in one line naming it."""
+    for extra in ("default.HCL.bak", "sub/", "app-payments.json"):
+        folder = copy_example(tmp_path / extra.strip("/").replace(".", "-"))
+        target = folder / "policies" / extra.strip("/")
+        if extra.endswith("/"):
+            target.mkdir()
+        else:
+            target.write_text("{}" if extra.endswith(".json") else "path \"x\" {}\n")
+        with pytest.raises(AuditReadyError) as err:
+            load_vault_config(folder)
+        assert str(target) in str(err.value), err.value
+    folder = copy_example(tmp_path / "json")
+    (folder / "policies" / "extra.json").write_text('{"path": {"secret/*": {"capabilities": ["read"]}}}')
+    assert "extra" in dict(load_vault_config(folder).policies)
 
 
 @pytest.mark.vault

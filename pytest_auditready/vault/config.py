@@ -498,8 +498,8 @@ def _check_devices(audits: list[AuditDecl], top: dict[str, str]) -> None:
 
 
 def load_vault_config(folder: Union[str, Path]) -> VaultConfig:
-    """Read DIR's *.hcl and *.json server files and DIR/policies/*.hcl (or one server FILE, with the policies/
-    beside it). Raises AuditReadyError (one line naming the file and line) for what cannot be used."""
+    """Read DIR's *.hcl and *.json server files and DIR/policies/*.hcl and *.json (or one server FILE, with the
+    policies/ beside it). Raises AuditReadyError (one line naming the file and line) for what cannot be used."""
     given = Path(folder)
     if given.is_file():
         if given.suffix not in (".hcl", ".json"):
@@ -538,12 +538,28 @@ def load_vault_config(folder: Union[str, Path]) -> VaultConfig:
         raise AuditReadyError(f"two audit stanzas in {given} share a path ({', '.join(names)})",
                               "give each audit device its own path")
     _check_devices(audits, top)
-    policies: list[tuple[str, str]] = []
-    pdir = base / "policies"
-    if pdir.is_dir():
-        for p in sorted(pdir.glob("*.hcl")):
-            policies.append((p.stem, _read_text(p)))
-    return VaultConfig(base, tuple(files), tuple(audits), tuple(policies), tuple(replaced))
+    return VaultConfig(base, tuple(files), tuple(audits), tuple(_policies(base / "policies")), tuple(replaced))
+
+
+def _policies(pdir: Path) -> list[tuple[str, str]]:
+    """DIR/policies/NAME.hcl and NAME.json (OpenBao takes a policy's text in HCL or JSON), each as (NAME, text).
+    Anything else there (another suffix, a folder, two files of one name) is refused: a policy that is not loaded
+    leaves OpenBao's own in its place, and the run would audit that one."""
+    if not pdir.is_dir():
+        return []
+    out: dict[str, tuple[str, str]] = {}
+    for p in sorted(pdir.iterdir()):
+        if p.name.startswith(".") or _temporary(p.name):
+            continue
+        if not p.is_file() or p.suffix.lower() not in (".hcl", ".json"):
+            raise AuditReadyError(f"{p} is no policy file (DIR/policies/NAME.hcl or NAME.json): it would not be "
+                                  "written to the vault, which would keep its own policy of that name",
+                                  "rename it NAME.hcl (or NAME.json), or move it out of the policies folder")
+        if p.stem in out:
+            raise AuditReadyError(f"{p} and {out[p.stem][0]} are both the policy {p.stem!r}",
+                                  "keep one file per policy")
+        out[p.stem] = (p.name, _read_text(p))
+    return [(name, text) for name, (_, text) in out.items()]
 
 
 def _read_text(p: Path) -> str:

@@ -140,7 +140,7 @@ class EmbeddedTarget:
             for name, text in cfg.policies:
                 r = client.call("PUT", f"sys/policies/acl/{name}", {"policy": text})
                 if not r.ok:
-                    raise AuditReadyError(f"policies/{name}.hcl of {cfg.folder} was refused by OpenBao "
+                    raise AuditReadyError(f"the policy {name} (policies/ of {cfg.folder}) was refused by OpenBao "
                                           f"({r.status}: {r.error[:200]})", "fix the policy")
         finally:
             client.close()
