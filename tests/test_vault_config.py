@@ -175,6 +175,13 @@ def _json_default_disables_audit(d: Path) -> tuple[str, list[str]]:
     return "log_protection", ["policies [default] holds delete, sudo, update on sys/audit/file"]
 
 
+def _default_reads_raw_storage(d: Path) -> tuple[str, list[str]]:
+    """sys/raw reads every secret past the ACLs (red team rt18: open to every token, it passed)."""
+    _append(d / "server.hcl", "raw_storage_endpoint = true\n")
+    _append(d / "policies" / "default.hcl", 'path "sys/raw/*" {\n  capabilities = ["read", "list"]\n}\n')
+    return "log_protection", ["policies [default] holds list, read on sys/raw/*"]
+
+
 def _header_without_hmac(d: Path) -> tuple[str, list[str]]:
     _set(d / "bootstrap.sh", "x-correlation-id hmac=true", "x-correlation-id hmac=false")
     return "no_secret_leak", ["<canary:header>", "x-correlation-id"]
@@ -188,8 +195,8 @@ def _discarding_second_device(d: Path) -> tuple[str, list[str]]:
 
 @pytest.mark.vault
 @pytest.mark.parametrize("change", [_log_raw, _hmac_accessor, _mode, _non_hmac_mount, _default_reads_secrets,
-                                    _default_disables_audit, _json_default_disables_audit, _header_without_hmac,
-                                    _discarding_second_device],
+                                    _default_disables_audit, _json_default_disables_audit,
+                                    _default_reads_raw_storage, _header_without_hmac, _discarding_second_device],
                          ids=lambda f: f.__name__.strip("_"))
 def test_each_regression_fails_the_gate_with_the_owning_check(pytester: pytest.Pytester, tmp_path: Path,
                                                               change: Regression) -> None:

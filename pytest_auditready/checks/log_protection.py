@@ -369,7 +369,7 @@ def _device_file_findings(ctx: CheckContext) -> Iterator[Finding]:
 PROBE = "auditready-probe"
 ESCALATION_PROBES = [f"auth/token/roles/{PROBE}", f"auth/token/create/{PROBE}", "identity/group",
                      f"identity/group/name/{PROBE}", f"identity/entity/id/{PROBE}", f"identity/entity/name/{PROBE}",
-                     f"sys/auth/{PROBE}"]
+                     f"sys/auth/{PROBE}", f"sys/raw/{PROBE}"]
 # Auth methods whose roles, users or groups carry the policies their logins get (token_policies / policies, as the
 # methods' API docs give them): whoever may write one gives a login of its own any policy. By type, the paths of
 # such an object under the method's mount (asked for the mounts the vault has, ``auth_probes``).
@@ -421,6 +421,13 @@ def _escalations(caps: Mapping[str, Sequence[str]], pols: str,
                           f"{auth_types[mount]} auth method at {mount} whose logins carry any policy it names "
                           "(token_policies; sudo on sys/audit/* among them), and log in with it.",
                           f"remove write capabilities on {shown} from the policies {pols}")
+    raw = can(f"sys/raw/{PROBE}", "read", "list", "create", "update", "delete", "sudo")
+    if raw:  # (the endpoint exists only with raw_storage_endpoint = true; sudo is what it asks for)
+        yield Finding(ID, "", f"{who} {', '.join(raw)} on sys/raw/*: with raw_storage_endpoint = true it reads and "
+                      "writes the storage under every mount past the ACLs, decrypted: every secret in clear, and the "
+                      "policies and the audit table themselves (sys/raw/sys/policy/..., sys/raw/core/audit).",
+                      f"remove every capability on sys/raw/* from the policies {pols} (and set raw_storage_endpoint "
+                      "= false unless a recovery needs it)")
     mount = f"sys/auth/{PROBE}"
     if can(mount, "root") or ("sudo" in caps.get(mount, ()) and can(mount, "create", "update")):
         yield Finding(ID, "", f"{who} {', '.join(can(mount, 'sudo', 'create', 'update'))} on sys/auth/*: it can "
