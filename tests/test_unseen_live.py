@@ -90,6 +90,23 @@ def test_a_run_in_a_namespace_passes_and_leaves_nothing(pytester, bao, url_env):
     assert_no_secret_in_outputs(run)
 
 
+def test_a_run_in_a_namespace_judges_the_root_namespace_s_mounts_too(pytester, bao, url_env):
+    """The audit devices (in the root namespace) write every namespace's requests: a root mount tuned to log a key
+    without HMAC writes it in clear into the log judged (red team rt18: a run in a namespace passed)."""
+    server = bao()
+    url_env(server)
+    _team(server)
+    root = VaultClient(server.url, server.root_token, timeout=5)
+    try:
+        r = root.call("POST", "sys/mounts/secret/tune", {"audit_non_hmac_request_keys": ["password"]})
+        assert r.status in (200, 204), r.error
+    finally:
+        root.close()
+    run = run_audit(pytester, server, None, seal=False, namespace="team")
+    assert run.failed_checks() == {"log_protection"}, run.result.stdout.str()
+    assert "'secret/ (root namespace)'" in run.text("log_protection") and "password" in run.text("log_protection")
+
+
 def test_a_namespace_token_is_told_the_audit_devices_are_in_the_root_namespace(pytester, bao, monkeypatch):
     """A token of the namespace (what a team usually holds) cannot read the root namespace's audit devices: the
     checks that need them fail, saying so and what token to use instead, and nothing is left behind."""

@@ -852,24 +852,33 @@ class Runner:
     def _gather_mount_tuning(self) -> None:
         """Mounts tuned to log some keys without HMAC (audit_non_hmac_request/response_keys): their values are
         logged in clear; and the auth methods mounted (their roles and users are escalation routes: checks.
-        log_protection). Read with the audit token; a listing it may not read is noted (``mounts_error``)."""
-        for prefix in ("sys/mounts", "sys/auth"):
-            reply = self.admin.call("GET", prefix)
-            if not reply.ok and not self.facts.mounts_error:
-                self.facts.mounts_error = f"{prefix} answered {reply.status}: {reply.error or 'no answer'}"
-            raw = (reply.data or reply.body or {}) if reply.ok else {}
-            for mount, info in raw.items():
-                conf = info.get("config") if isinstance(info, dict) else None
-                if not isinstance(conf, dict):
-                    continue
-                name = mount if prefix == "sys/mounts" else f"auth/{mount}"
-                if prefix == "sys/auth" and isinstance(info.get("type"), str):
-                    self.facts.auth_types[name] = info["type"]
-                for kind in ("request", "response"):
-                    keys = conf.get(f"audit_non_hmac_{kind}_keys")
-                    if isinstance(keys, list) and keys:
-                        self.facts.non_hmac.setdefault(name, {})[kind] = sorted(str(k) for k in keys)
-                        self.facts.mount_types[name] = str(info.get("type", ""))
+        log_protection). Read with the audit token; a listing it may not read is noted (``mounts_error``). A run in a
+        namespace reads the root namespace's mounts too: the audit devices there write every namespace's requests,
+        so a root mount tuned so logs into the log judged (its name says "root namespace")."""
+        where = [(self.admin, "")] + ([(self.admin.in_root(), " (root namespace)")] if self._ns else [])
+        for client, home in where:
+            for prefix in ("sys/mounts", "sys/auth"):
+                self._mount_listing(client, prefix, home)
+
+    def _mount_listing(self, client: VaultClient, prefix: str, home: str) -> None:
+        """One listing of ``_gather_mount_tuning``; ``home`` is appended to the names of another namespace's mounts
+        (whose auth methods are no escalation route of the run's unprivileged identity: not recorded)."""
+        reply = client.call("GET", prefix)
+        if not reply.ok and not self.facts.mounts_error:
+            self.facts.mounts_error = f"{prefix}{home} answered {reply.status}: {reply.error or 'no answer'}"
+        raw = (reply.data or reply.body or {}) if reply.ok else {}
+        for mount, info in raw.items():
+            conf = info.get("config") if isinstance(info, dict) else None
+            if not isinstance(conf, dict):
+                continue
+            name = (mount if prefix == "sys/mounts" else f"auth/{mount}") + home
+            if prefix == "sys/auth" and isinstance(info.get("type"), str) and not home:
+                self.facts.auth_types[name] = info["type"]
+            for kind in ("request", "response"):
+                keys = conf.get(f"audit_non_hmac_{kind}_keys")
+                if isinstance(keys, list) and keys:
+                    self.facts.non_hmac.setdefault(name, {})[kind] = sorted(str(k) for k in keys)
+                    self.facts.mount_types[name] = str(info.get("type", ""))
 
     def _resolve_device(self) -> str:
         if self._audit_device:
