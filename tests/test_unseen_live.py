@@ -107,6 +107,27 @@ def test_a_run_in_a_namespace_judges_the_root_namespace_s_mounts_too(pytester, b
     assert "'secret/ (root namespace)'" in run.text("log_protection") and "password" in run.text("log_protection")
 
 
+def test_a_namespace_run_with_the_root_policy_names_the_namespace_s_paths(pytester, bao, monkeypatch):
+    """The example policy, written in the root namespace, grants nothing under team/: the refusal names the path
+    the run needs there (team/sys/policies/acl/...), not the one the token holds (red team rt18: it named the
+    root path, which the token had, and said the example policy was enough)."""
+    from pathlib import Path
+
+    server = bao()
+    _team(server)
+    root = admin(server)
+    policy = (Path(__file__).resolve().parents[1] / "examples" / "auditready-policy.hcl").read_text()
+    assert root.call("PUT", "sys/policies/acl/auditready-example", {"policy": policy}).status == 204
+    monkeypatch.setenv("VAULT_TOKEN", token(root, ["auditready-example"]))
+    monkeypatch.delenv("BAO_TOKEN", raising=False)
+    root.close()
+    run = run_audit(pytester, server, seal=False, namespace="team")
+    text = run.result.stdout.str() + run.result.stderr.str()
+    assert run.result.ret != 0 and "team/sys/policies/acl/auditready-*" in text, text[-2000:]
+    assert "in namespace team/" in text
+    assert left(server, "team") == NOTHING
+
+
 def test_a_namespace_token_is_told_the_audit_devices_are_in_the_root_namespace(pytester, bao, monkeypatch):
     """A token of the namespace (what a team usually holds) cannot read the root namespace's audit devices: the
     checks that need them fail, saying so and what token to use instead, and nothing is left behind."""

@@ -437,7 +437,7 @@ class Runner:
             raise ScenarioError(
                 f"scenario step {spec.name} ({spec.method} {spec.path} as {spec.identity}) answered "
                 f"{reply.status}: {reply.error or 'no error text'}",
-                _remedy(spec, self.plan, reply.status),
+                _remedy(spec, self.plan, reply.status, "" if root_only(spec.path) else self._ns),
             )
         return reply
 
@@ -1085,8 +1085,10 @@ def _device_listing(reply: Reply) -> dict[str, Any]:
     return {k: v for k, v in body.items() if isinstance(v, dict) and "type" in v and k not in _ENVELOPE}
 
 
-def _remedy(spec: ActionSpec, plan: Plan, status: int = 403) -> str:
-    """What to do about an allowed step the vault refused: a policy for a 4xx, but not for what no policy causes."""
+def _remedy(spec: ActionSpec, plan: Plan, status: int = 403, namespace: str = "") -> str:
+    """What to do about an allowed step the vault refused: a policy for a 4xx, but not for what no policy causes.
+    In a ``namespace``, a policy of the root namespace grants its paths only under its prefix: the paths are named
+    so."""
     if status == 429:
         return ("a rate limit quota of the vault refused it: exempt the audit's token or path from the quota, or "
                 "raise it (bao list sys/quotas/rate-limit), then run the audit again")
@@ -1095,6 +1097,13 @@ def _remedy(spec: ActionSpec, plan: Plan, status: int = 403) -> str:
                 "logs (and the hop's upstream timeouts), then run the audit again")
     if spec.identity == "admin":
         need = next((v for k, v in _ADMIN_NEEDS.items() if spec.name.startswith(k)), f"access to {spec.path}")
+        if namespace:  # "create and update on sys/policies/acl/..." -> ".. on team1/sys/policies/acl/..."
+            ns = namespace.strip("/") + "/"
+            need = re.sub(r"\b(?=(?:sys|auth|identity)/)", ns, need)
+            return (f"the token in VAULT_TOKEN needs {need} (the run is in namespace {ns}: a policy of the root "
+                    f"namespace grants its paths under {ns}, one of the namespace grants them as written); "
+                    f"{_POLICY_HINT} (written for the root namespace: in a root-namespace policy, give its paths of "
+                    f"the namespace the {ns} prefix)")
         return f"the token in VAULT_TOKEN needs {need}; {_POLICY_HINT}"
     if spec.identity in ("writer", "reader"):
         return (
