@@ -30,6 +30,7 @@ from .secrets import (
     CACHE_MAX,
     CREDENTIAL_HEADERS,
     NOT_BY_NAME,
+    VAULT_CREDENTIALS,
     DetectorRegex,
     GenericHit,
     GenericScanner,
@@ -564,6 +565,10 @@ _WHOLE_LINE_PREFILTERS = (
 # the judge takes such a value as a credential however short (scan.secrets._names_a_token). Vault's and OpenBao's
 # "client_token":"hmac-sha256:..." on every line is no candidate.
 _TOKEN_VALUE = r'token"\s*:\s*"(?:[^h"]|h(?:[^m]|m(?:[^a]|a[^c])))'
+# A key that is a credential by Vault's API whatever its value's shape (scan.secrets.VAULT_CREDENTIALS: a UUID, base32,
+# digits) with a value that is no HMAC digest: the pair goes to the judge (only a Vault/OpenBao log's judge takes it).
+_VAULT_CREDENTIAL_VALUE = (r'"(?:' + "|".join(sorted(VAULT_CREDENTIALS)) + r')"\s*:\s*"'
+                           r'(?:[^h"]|h(?:[^m]|m(?:[^a]|a[^c])))')
 _URI_PARAM = _WHOLE_LINE_PREFILTERS[4]
 # The name/value form (the second above): costly for Hyperscan (a keyword, then any run up to a quote), so the C
 # extension finds it itself when it is built (scan.native: colon_ends, held equal by tests/test_native.py).
@@ -775,11 +780,15 @@ class LeakScanner:
         self._wrapped: Optional[Callable[[bytes], bool]] = None
         self._keyword_ids: frozenset[int] = frozenset()
         self._whole_ids: frozenset[int] = frozenset()  # expressions whose lines are judged whole, like known values
+        self._vault_pair = -1  # the id of an expression whose matches this log's judge would not take (-1: none)
         self._entropy_db: Any = None
 
     def __enter__(self) -> LeakScanner:
         self.generic.__enter__()
         self._db, self._entropy_db, self._keyword_ids, self._whole_ids = self._static()
+        # a Vault credential key's pair (_VAULT_CREDENTIAL_VALUE) is a candidate in a Vault/OpenBao log only
+        self._vault_pair = -1 if self.generic.vault else _MATERIAL[self._native is None][1].index(
+            _VAULT_CREDENTIAL_VALUE.encode("latin-1"))
         key = self.known.needles
         ahead = _AHEAD.pop(key, None)
         if ahead is not None:  # known_ahead began it: its compile child is bounded by COMPILE_DEADLINE
@@ -845,6 +854,7 @@ class LeakScanner:
             keyword_ids.add(add(kw.encode("latin-1"), hs.HS_FLAG_CASELESS))
         if self._native is None:  # else the C extension's colon_ends
             add(_TOKEN_VALUE.encode("latin-1"), hs.HS_FLAG_CASELESS)
+        add(_VAULT_CREDENTIAL_VALUE.encode("latin-1"), 0)
         for whole in _WHOLE_LINE_PREFILTERS:
             if self._native is not None and whole in (_KEYWORD_VALUE, _TOKEN_NAME_VALUE, _URI_PARAM):
                 continue  # the C extension's colon_ends and uri_ip_ends (costly expressions for Hyperscan)
@@ -898,9 +908,11 @@ class LeakScanner:
                 lines.add(line_of(m.end()))
         done = [-1, -1]  # the value last judged (its quotes' offsets): later hits inside it are the same value
 
+        ignored = self._vault_pair
+
         def on_match(pid: int, _start: int, end: int, _flags: int, _ctx: Any) -> Optional[bool]:
-            if span[0] < end <= span[1] and span[0] in lines:
-                return None  # in a line judged whole
+            if pid == ignored or (span[0] < end <= span[1] and span[0] in lines):
+                return None  # no candidate in this log's format, or in a line judged whole
             if pid in whole_ids:
                 lines.add(line_of(end))
                 return None

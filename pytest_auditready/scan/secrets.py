@@ -126,10 +126,11 @@ _TRACE_KEYS = frozenset({"traceparent", "x-b3-traceid", "x-b3-spanid", "x-b3-par
 _TRACE_VALUE_RE = re.compile(r"(?:Root=|Self=)?[0-9a-fA-F]{1,32}(?:[-:/;][0-9a-fA-F]{1,32}){0,4}(?:;o=[01])?\Z")
 
 # A certificate's serial number (Vault 1.17+ request.client_certificate_serial_number; a PKI issue's serial_number):
-# public, written in every copy of the certificate. Only its shape is taken: decimal, or hex bytes with or without
-# colons or dashes.
+# public, written in every copy of the certificate. Only its shape is taken: decimal, up to 40 hex digits (an SSH
+# certificate's serial is written without leading zeros, strconv.FormatUint(serial, 16): any count of digits), or hex
+# bytes with colons or dashes.
 _SERIAL_KEY_RE = re.compile(r"(?:\A|_)serial_number\Z")
-_SERIAL_VALUE_RE = re.compile(r"\d{1,49}\Z|[0-9a-fA-F]{2}(?:[:-]?[0-9a-fA-F]{2}){0,19}\Z")
+_SERIAL_VALUE_RE = re.compile(r"\d{1,49}\Z|[0-9a-fA-F]{1,40}\Z|[0-9a-fA-F]{2}(?:[:-][0-9a-fA-F]{2}){1,19}\Z")
 
 
 # A lease id (Vault/OpenBao: the path that made the secret, "/", then 24 base62 characters, with a namespace's
@@ -274,6 +275,27 @@ def public_pem(value: str) -> bool:
     return blocks > 0
 
 
+def public_der(value: str) -> bool:
+    """``value`` is the base64 of one DER X.509 certificate or certificate request (PKI's ``format=der``): public.
+    (A DER private key parses as neither.)"""
+    text = value.strip()
+    if _B64_RE.match(text) is None:
+        return False
+    try:
+        data = base64.b64decode(text + "=" * (-len(text) % 4), validate=True)
+    except (binascii.Error, ValueError):
+        return False
+    from cryptography import x509
+
+    for load in (x509.load_der_x509_certificate, x509.load_der_x509_csr):
+        try:
+            load(data)
+        except (ValueError, TypeError):
+            continue
+        return True
+    return False
+
+
 # Objects that carry a value under a name of its own ({"name": "DB_PASSWORD", "value": "..."}: Kubernetes and ECS
 # environment variables, CloudFormation parameters, tags): the value is judged under its name as key.
 NAMED_VALUES = (("name", "value"), ("Name", "Value"), ("key", "value"), ("Key", "Value"),
@@ -298,11 +320,23 @@ CACHE_MAX = 50_000  # judged (key, value) pairs kept; the cache is emptied when 
 # unique id (AROA + 17), any random uppercase id holds "A3T?" + 16 characters one time in a few thousand. Such a
 # run is another identifier, never the key id: only a match that stands alone is one.
 _AWS_KEY_ID_KIND = "AWS Access Key"
-# Keys whose value is a credential by Vault's and OpenBao's API, whatever its shape: an AppRole SecretID (a UUID
-# unless set by custom-secret-id: the login's request data, the secret-id endpoints' answers), which every UUID
-# filter would pass. The vault HMACs it; a mount tuned with audit_non_hmac_request_keys/_response_keys = secret_id,
-# or a device with log_raw, writes it in clear. (secret_id_accessor is another key: an accessor.)
-_VAULT_CREDENTIALS = {"secret_id": "Vault AppRole SecretID"}
+# Keys whose value is a credential by Vault's and OpenBao's API, whatever its shape (red team rt21): an AppRole
+# SecretID (a UUID unless set by custom-secret-id: the login's request data, the secret-id endpoints' answers), which
+# every UUID filter would pass, and the ones below. The vault HMACs them; a mount tuned with
+# audit_non_hmac_request_keys/_response_keys naming one, or a device with log_raw, writes it in clear.
+# (secret_id_accessor is another key: an accessor.)
+VAULT_CREDENTIALS = _VAULT_CREDENTIALS = {
+    "secret_id": "Vault AppRole SecretID",
+    # an SSH one-time password (ssh/verify's otp, a UUID: internal/builtin/logical/ssh/path_verify.go)
+    "otp": "Vault One-Time Password",
+    # what the request is about is the secret itself: transit's plaintext (base64 of any data: a card number, a
+    # password; path_encrypt.go, path_decrypt.go, path_datakey.go), an unseal or rekey key share, an SSH OTP or key
+    # in ssh/creds' answer, a TOTP seed given to totp/keys (base32 of 10 or 20 bytes: below every entropy limit)
+    "plaintext": "Vault Transit Plaintext",
+    "key": "Vault Key Material",
+    # a password of any shape (a PIN, "123456789"): userpass's, ldap's, radius's
+    "password": "Password",
+}
 _BASIC_AUTH_KIND = "Basic Auth Credentials"
 # A key that names a token (API_TOKEN, authToken, access_token, x-amz-security-token): detect-secrets' keyword
 # detector names passwords, secrets and API keys but not tokens, so a short token under such a key (an environment
@@ -415,7 +449,8 @@ def skippable(key: str, value: str, structural: frozenset[str] = STRUCTURAL_KEYS
     """Values the judge never flags: short ones, structural fields, HMAC digests, UUIDs, timestamps, ARNs,
     Kubernetes generated names, redaction masks, the producer's own placeholders for a hidden value, content digests
     under a key that names one, token accessors, trace ids and certificate serial numbers in their own shapes, a raw
-    public key under a key that names one, and public PEM material (certificates, requests, public keys)."""
+    public key under a key that names one, and public PEM material (certificates, requests, public keys), also a
+    certificate or request in DER (base64)."""
     return (
         len(value) < MIN_LEN
         or key in structural
@@ -430,6 +465,7 @@ def skippable(key: str, value: str, structural: frozenset[str] = STRUCTURAL_KEYS
         or correlation_id(key, value)
         or raw_public_key(key, value)
         or (value[:1] in "-L" and public_pem(value))
+        or (value[:2] == "MI" and public_der(value))
     )
 
 
@@ -820,9 +856,6 @@ class GenericScanner:
                 found.setdefault(kind, GenericHit(kind, key, fingerprint(credential)))
             elif not header:
                 unnamed.setdefault(kind, GenericHit(kind, key, fingerprint(credential)))
-        vault_kind = self._vault_credential(key, value)
-        if vault_kind is not None:
-            found[vault_kind] = GenericHit(vault_kind, key, fingerprint(value))
         # each part once (a path may repeat a segment 100,000 times); then, for URL-encoded text (a connection string
         # in a query parameter of a logged URI, "AccountKey%3D..."), the text decoded, read by the detectors of a
         # secret's own format only (its randomness and its key's name were judged as written)
@@ -861,6 +894,9 @@ class GenericScanner:
                     del found[kind]
         if not found:
             found = unnamed
+        vault_kind = self._vault_credential(key, value)
+        if vault_kind is not None and not found:  # (found by a detector too: named once, as the detector names it)
+            found = {vault_kind: GenericHit(vault_kind, key, fingerprint(value))}
         # detect-secrets runs its plugins in no fixed order: sort, so that every run reports the same findings
         hits = tuple(sorted(found.values(), key=lambda h: (h.kind, h.fingerprint)))
         self._cache[(key, value)] = hits
