@@ -100,6 +100,9 @@ def test_non_hmac_response_key_leaks_on_read(pytester, bao, url_env):
      {"audit_non_hmac_response_keys": ["value"]}),
     # an auth method's password (userpass logins and user writes)
     ("auth/corp/", ("sys/auth/corp", {"type": "userpass"}), {"audit_non_hmac_request_keys": ["password"]}),
+    # an SSH one-time password or a TOTP seed, answered or given as "key" (red team rt21)
+    ("ssh/", ("sys/mounts/ssh", {"type": "ssh"}), {"audit_non_hmac_response_keys": ["key"]}),
+    ("totp/", ("sys/mounts/totp", {"type": "totp"}), {"audit_non_hmac_response_keys": ["barcode"]}),
 ])
 def test_a_mount_tuned_to_log_secrets_in_clear_fails_log_protection(pytester, bao, url_env, mount, enable, tune):
     """A key tuned out of HMAC anywhere has every device write its values in clear: before, it was caught only
