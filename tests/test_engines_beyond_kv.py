@@ -1,7 +1,7 @@
 """Secret engines and auth methods beyond KV on a real OpenBao, their secrets in clear and their public material
 (red team rt21). A mount tuned to log a key without HMAC writes its value in clear: transit's ``plaintext`` (base64
 of a card number), a TOTP seed given as ``key`` (base32), a numeric userpass ``password``, an SSH one-time password
-(a UUID) are secrets by the API whatever their shape, each a ``no_secret_leak`` finding at its line on both paths
+(a UUID), a token whose id was chosen (a UUID) are secrets by the API whatever their shape, each a ``no_secret_leak`` finding at its line on both paths
 (the C extension and pure Python). A certificate issued with PKI's ``format=der`` (base64 of DER) and an SSH
 certificate's serial written without leading zeros (any count of hex digits) are public: no finding.
 """
@@ -52,6 +52,10 @@ def _scenario(admin: VaultClient) -> dict[str, str]:
     _ok(admin, "POST", "ssh/roles/otp", {"key_type": "otp", "default_user": "ops", "cidr_list": "10.0.0.0/8"})
     otp = _ok(admin, "POST", "ssh/creds/otp", {"ip": "10.0.0.7"})["key"]
     _ok(admin, "POST", "ssh/verify", {"otp": otp})
+    chosen = "0b5d6c1e-8f3a-4e2b-9c7d-1a2b3c4d5e6f"  # a token whose id was chosen: a UUID
+    _ok(admin, "POST", "auth/token/create", {"id": chosen, "policies": ["default"], "ttl": "10m"})
+    _ok(admin, "POST", "sys/auth/token/tune", {"audit_non_hmac_request_keys": ["token"]})
+    _ok(admin, "POST", "auth/token/lookup", {"token": chosen})
     _ok(admin, "POST", "sys/mounts/pki", {"type": "pki"})
     _ok(admin, "POST", "sys/mounts/pki/tune", {"max_lease_ttl": "87600h", "audit_non_hmac_response_keys": [
         "certificate", "issuing_ca", "serial_number", "ca_chain"]})
@@ -59,7 +63,8 @@ def _scenario(admin: VaultClient) -> dict[str, str]:
                                                       "format": "der"})
     _ok(admin, "POST", "pki/roles/web", {"allowed_domains": "example.com", "allow_subdomains": True})
     issued = _ok(admin, "POST", "pki/issue/web", {"common_name": "c.example.com", "format": "der"})
-    return {"otp": str(otp), "certificate": str(issued["certificate"]), "private_key": str(issued["private_key"])}
+    return {"otp": str(otp), "certificate": str(issued["certificate"]), "private_key": str(issued["private_key"]),
+            "token": chosen}
 
 
 def _verify(log: Path, pure: bool) -> list[str]:
@@ -114,6 +119,7 @@ def test_secrets_of_other_engines_in_clear_are_found_at_their_lines(engines_log:
         "'plaintext'": at(base64.b64encode(PAN.encode()).decode()),
         "'key'": min(at(SEED), at(made["otp"])),
         "'password'": at(f'"password":"{PIN}"'),
+        "'token'": at(f'"token":"{made["token"]}"'),
     }
     for key, line in want.items():
         assert any(f.startswith(f"{log}:{line}") and f"key {key}" in f for f in found), (key, line, found)

@@ -336,6 +336,10 @@ VAULT_CREDENTIALS = _VAULT_CREDENTIALS = {
     "key": "Vault Key Material",
     # a password of any shape (a PIN, "123456789"): userpass's, ldap's, radius's
     "password": "Password",
+    # a token, also one whose id was chosen (auth/token/create's id: a UUID): auth/token/lookup's and revoke's
+    # token, an entry's client_token under log_raw
+    "token": "Vault Token",
+    "client_token": "Vault Token",
 }
 _BASIC_AUTH_KIND = "Basic Auth Credentials"
 # A key that names a token (API_TOKEN, authToken, access_token, x-amz-security-token): detect-secrets' keyword
