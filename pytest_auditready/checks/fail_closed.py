@@ -1,11 +1,10 @@
 """fail_closed: with no audit device able to write, the vault refuses what it cannot audit (the embedded target only).
 
-The drill itself runs in the scenario (vault/scenario.py, ``Runner._drill``) on the embedded target's own
-throw-away server; this check judges what it recorded in ``facts.drill``. A URL target is never drilled. On every
-target it also judges the devices' own options (``_device_findings``): a device that drops entries by design, a
-socket device sending over UDP (it never fails), a device that keeps nothing (``discard``, /dev/null: it never
-fails either), and the other devices that keep the vault serving when the device
-the run reads fails.
+The drill itself runs in the scenario (vault/scenario.py, ``Runner._drill``) on the embedded target's own throw-away
+server; this check judges what it recorded in ``facts.drill``. A URL target is never drilled. On every target it
+also judges the devices' own options (``_device_findings``): a device that drops entries by design, a socket device
+sending over UDP (it never fails), a device that keeps nothing (``discard``, /dev/null: it never fails either), and
+the other devices that keep the vault serving when the device the run reads fails.
 """
 
 from __future__ import annotations
