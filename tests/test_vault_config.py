@@ -182,6 +182,15 @@ def _default_reads_raw_storage(d: Path) -> tuple[str, list[str]]:
     return "log_protection", ["policies [default] holds list, read on sys/raw/*"]
 
 
+def _forgeable_source(d: Path) -> tuple[str, list[str]]:
+    """A listener that trusts X-Forwarded-For from every address lets any client write the remote_address the log
+    records; the throw-away server replaces it, so only its stanza shows it (red team rt18: passed)."""
+    _set(d / "server.hcl", '  tls_key_file  = "/etc/openbao/tls/tls.key"\n',
+         '  tls_key_file  = "/etc/openbao/tls/tls.key"\n  x_forwarded_for_authorized_addrs = "0.0.0.0/0"\n')
+    return "log_protection", ["trusts X-Forwarded-For from every address",
+                              line_of(d / "server.hcl", "x_forwarded_for_authorized_addrs")]
+
+
 def _header_without_hmac(d: Path) -> tuple[str, list[str]]:
     _set(d / "bootstrap.sh", "x-correlation-id hmac=true", "x-correlation-id hmac=false")
     return "no_secret_leak", ["<canary:header>", "x-correlation-id"]
@@ -196,7 +205,8 @@ def _discarding_second_device(d: Path) -> tuple[str, list[str]]:
 @pytest.mark.vault
 @pytest.mark.parametrize("change", [_log_raw, _hmac_accessor, _mode, _non_hmac_mount, _default_reads_secrets,
                                     _default_disables_audit, _json_default_disables_audit,
-                                    _default_reads_raw_storage, _header_without_hmac, _discarding_second_device],
+                                    _default_reads_raw_storage, _forgeable_source, _header_without_hmac,
+                                    _discarding_second_device],
                          ids=lambda f: f.__name__.strip("_"))
 def test_each_regression_fails_the_gate_with_the_owning_check(pytester: pytest.Pytester, tmp_path: Path,
                                                               change: Regression) -> None:
@@ -208,6 +218,17 @@ def test_each_regression_fails_the_gate_with_the_owning_check(pytester: pytest.P
     for t in texts:
         assert t in run.text(check), run.text(check)
     assert_no_secret_in_outputs(run)
+
+
+def test_listeners_that_let_every_client_set_its_logged_address_are_named() -> None:
+    from pytest_auditready.vault.config import forgeable_sources
+
+    hcl = ('listener "tcp" {\n  # x_forwarded_for_authorized_addrs = "0.0.0.0/0"\n'
+           '  x_forwarded_for_authorized_addrs = ["10.0.0.0/8", "::/0"]\n  proxy_protocol_behavior = "use_always"\n}\n')
+    assert [x.split(" ", 1)[0] for x in forgeable_sources("s.hcl", hcl)] == ["s.hcl:3", "s.hcl:4"]
+    narrow = 'listener "tcp" {\n  x_forwarded_for_authorized_addrs = "10.0.0.0/8, 192.168.10.0/24"\n}\n'
+    assert forgeable_sources("s.hcl", narrow) == []
+    assert forgeable_sources("s.json", '{"listener": {"tcp": {"x_forwarded_for_authorized_addrs": "0.0.0.0/0"}}}')
 
 
 def test_a_file_in_policies_that_is_no_policy_is_refused(tmp_path: Path) -> None:

@@ -438,9 +438,32 @@ def _escalations(caps: Mapping[str, Sequence[str]], pols: str,
                       f"remove sudo and write capabilities on sys/auth/* from the policies {pols}")
 
 
+def _listener_findings(ctx: CheckContext) -> Iterator[Finding]:
+    """The user's vault configuration (vault_config) read for listeners that let every client write the source
+    address the log records: the throw-away server replaces its listeners, so no request of the run shows it."""
+    if not ctx.settings.vault_config:
+        return
+    from ..errors import AuditReadyError
+    from ..vault.config import load_vault_config
+
+    try:
+        forgeable = load_vault_config(ctx.settings.vault_config).forgeable
+    except AuditReadyError:
+        return  # the run would not have started: said there
+    for said in forgeable:
+        where, _, what = said.partition(" ")
+        yield Finding(ID, "", f"The listener at {where} {what}: any client can then set the address the audit log "
+                      "records as the request's source (remote_address), so the log's 'from where' is no evidence "
+                      "(PCI DSS 10.2.2).", "trust X-Forwarded-For (or the PROXY header) only from the addresses of "
+                      "your load balancers (x_forwarded_for_authorized_addrs, proxy_protocol_authorized_addrs with "
+                      "proxy_protocol_behavior = \"allow_authorized\") and set "
+                      "x_forwarded_for_reject_not_authorized = true", where=where)
+
+
 def run(ctx: CheckContext) -> Iterator[Union[Finding, Skip, Note]]:
     yield from _file_findings(ctx)
     yield from _seal_file_findings(ctx)
+    yield from _listener_findings(ctx)
     yield from _device_file_findings(ctx)
     facts = ctx.facts
     device = str(facts.device or "") if facts is not None else ""

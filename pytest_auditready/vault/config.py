@@ -118,6 +118,9 @@ class VaultConfig:
     audits: tuple[AuditDecl, ...]
     policies: tuple[tuple[str, str], ...]  # (policy name, HCL)
     replaced: tuple[str, ...]  # FILE:LINE key, of what was replaced
+    # FILE:LINE and what, of each listener that lets every client set the address the audit log records as the
+    # request's source (``forgeable_sources``): the throw-away server replaces the listener, so no run shows it
+    forgeable: tuple[str, ...] = ()
 
     def file_devices(self) -> list[AuditDecl]:
         return [a for a in self.audits if a.type == "file" and a.records]
@@ -538,7 +541,37 @@ def load_vault_config(folder: Union[str, Path]) -> VaultConfig:
         raise AuditReadyError(f"two audit stanzas in {given} share a path ({', '.join(names)})",
                               "give each audit device its own path")
     _check_devices(audits, top)
-    return VaultConfig(base, tuple(files), tuple(audits), tuple(_policies(base / "policies")), tuple(replaced))
+    forgeable = [f for p in paths for f in forgeable_sources(p.name, _read_text(p))]
+    return VaultConfig(base, tuple(files), tuple(audits), tuple(_policies(base / "policies")), tuple(replaced),
+                       tuple(forgeable))
+
+
+# A listener's trust of what a client sends as its address (OpenBao's listener docs: x_forwarded_for_authorized_addrs
+# "the list of source IP CIDRs for which an X-Forwarded-For header will be trusted", which then sets the audit log's
+# remote_address; proxy_protocol_behavior "use_always" takes the PROXY header's address from anyone).
+_XFF = re.compile(r'x_forwarded_for_authorized_addrs"?\s*[=:]\s*(\[[^\]]*\]|"[^"]*")')
+_EVERYONE = re.compile(r"/0(?!\d)")  # a CIDR of prefix length 0 (0.0.0.0/0, ::/0): every address
+_PROXY_ALWAYS = re.compile(r'proxy_protocol_behavior"?\s*[=:]\s*"use_always"')
+
+
+def forgeable_sources(fname: str, text: str) -> list[str]:
+    """Where a server file lets every client write the address the audit log records as a request's source: an
+    X-Forwarded-For header trusted from 0.0.0.0/0 (or ::/0), or a PROXY protocol header used from anyone."""
+    def commented(at: int) -> bool:
+        line = text[text.rfind("\n", 0, at) + 1 : at].lstrip()
+        return line.startswith(("#", "//"))
+
+    out = []
+    for m in _XFF.finditer(text):
+        if _EVERYONE.search(m.group(1)) is not None and not commented(m.start()):
+            out.append(f"{fname}:{text.count(chr(10), 0, m.start()) + 1} trusts X-Forwarded-For from every address "
+                       f"({m.group(1)[:80]})")
+    for m in _PROXY_ALWAYS.finditer(text):
+        if commented(m.start()):
+            continue
+        out.append(f"{fname}:{text.count(chr(10), 0, m.start()) + 1} uses the PROXY protocol header of every "
+                   "connection (proxy_protocol_behavior = \"use_always\")")
+    return out
 
 
 def _policies(pdir: Path) -> list[tuple[str, str]]:
