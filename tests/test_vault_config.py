@@ -225,7 +225,7 @@ def test_listeners_that_let_every_client_set_its_logged_address_are_named() -> N
 
     hcl = ('listener "tcp" {\n  # x_forwarded_for_authorized_addrs = "0.0.0.0/0"\n'
            '  x_forwarded_for_authorized_addrs = ["10.0.0.0/8", "::/0"]\n  proxy_protocol_behavior = "use_always"\n}\n')
-    assert [x.split(" ", 1)[0] for x in forgeable_sources("s.hcl", hcl)] == ["s.hcl:3", "s.hcl:4"]
+    assert [where for where, _ in forgeable_sources("s.hcl", hcl)] == ["s.hcl:3", "s.hcl:4"]
     narrow = 'listener "tcp" {\n  x_forwarded_for_authorized_addrs = "10.0.0.0/8, 192.168.10.0/24"\n}\n'
     assert forgeable_sources("s.hcl", narrow) == []
     assert forgeable_sources("s.json", '{"listener": {"tcp": {"x_forwarded_for_authorized_addrs": "0.0.0.0/0"}}}')

@@ -450,8 +450,7 @@ def _listener_findings(ctx: CheckContext) -> Iterator[Finding]:
         forgeable = load_vault_config(ctx.settings.vault_config).forgeable
     except AuditReadyError:
         return  # the run would not have started: said there
-    for said in forgeable:
-        where, _, what = said.partition(" ")
+    for where, what in forgeable:
         yield Finding(ID, "", f"The listener at {where} {what}: any client can then set the address the audit log "
                       "records as the request's source (remote_address), so the log's 'from where' is no evidence "
                       "(PCI DSS 10.2.2).", "trust X-Forwarded-For (or the PROXY header) only from the addresses of "

@@ -118,9 +118,9 @@ class VaultConfig:
     audits: tuple[AuditDecl, ...]
     policies: tuple[tuple[str, str], ...]  # (policy name, HCL)
     replaced: tuple[str, ...]  # FILE:LINE key, of what was replaced
-    # FILE:LINE and what, of each listener that lets every client set the address the audit log records as the
+    # (FILE:LINE, what) of each listener that lets every client set the address the audit log records as the
     # request's source (``forgeable_sources``): the throw-away server replaces the listener, so no run shows it
-    forgeable: tuple[str, ...] = ()
+    forgeable: tuple[tuple[str, str], ...] = ()
 
     def file_devices(self) -> list[AuditDecl]:
         return [a for a in self.audits if a.type == "file" and a.records]
@@ -521,6 +521,7 @@ def load_vault_config(folder: Union[str, Path]) -> VaultConfig:
     files: list[tuple[str, str]] = []
     audits: list[AuditDecl] = []
     replaced: list[str] = []
+    forgeable: list[tuple[str, str]] = []
     top: dict[str, str] = {}
     if not paths:
         raise AuditReadyError(f"{base} holds no server configuration file (*.hcl or *.json)",
@@ -531,6 +532,7 @@ def load_vault_config(folder: Union[str, Path]) -> VaultConfig:
         files.append((p.name, kept))
         audits.extend(found)
         replaced.extend(rep)
+        forgeable.extend(forgeable_sources(p.name, text))
         for k, v in values.items():
             if k == "allow_audit_log_prefixing" and option_true(top.get(k, "")):
                 continue  # OpenBao merges the files: one true is enough
@@ -541,7 +543,6 @@ def load_vault_config(folder: Union[str, Path]) -> VaultConfig:
         raise AuditReadyError(f"two audit stanzas in {given} share a path ({', '.join(names)})",
                               "give each audit device its own path")
     _check_devices(audits, top)
-    forgeable = [f for p in paths for f in forgeable_sources(p.name, _read_text(p))]
     return VaultConfig(base, tuple(files), tuple(audits), tuple(_policies(base / "policies")), tuple(replaced),
                        tuple(forgeable))
 
@@ -554,23 +555,21 @@ _EVERYONE = re.compile(r"/0(?!\d)")  # a CIDR of prefix length 0 (0.0.0.0/0, ::/
 _PROXY_ALWAYS = re.compile(r'proxy_protocol_behavior"?\s*[=:]\s*"use_always"')
 
 
-def forgeable_sources(fname: str, text: str) -> list[str]:
-    """Where a server file lets every client write the address the audit log records as a request's source: an
-    X-Forwarded-For header trusted from 0.0.0.0/0 (or ::/0), or a PROXY protocol header used from anyone."""
+def forgeable_sources(fname: str, text: str) -> list[tuple[str, str]]:
+    """Where (FILE:LINE) and how a server file lets every client write the address the audit log records as a
+    request's source: an X-Forwarded-For header trusted from 0.0.0.0/0 (or ::/0), or a PROXY protocol header used
+    from anyone."""
+    def at(pos: int) -> str:
+        return f"{fname}:{text.count(chr(10), 0, pos) + 1}"
+
     def commented(at: int) -> bool:
         line = text[text.rfind("\n", 0, at) + 1 : at].lstrip()
         return line.startswith(("#", "//"))
 
-    out = []
-    for m in _XFF.finditer(text):
-        if _EVERYONE.search(m.group(1)) is not None and not commented(m.start()):
-            out.append(f"{fname}:{text.count(chr(10), 0, m.start()) + 1} trusts X-Forwarded-For from every address "
-                       f"({m.group(1)[:80]})")
-    for m in _PROXY_ALWAYS.finditer(text):
-        if commented(m.start()):
-            continue
-        out.append(f"{fname}:{text.count(chr(10), 0, m.start()) + 1} uses the PROXY protocol header of every "
-                   "connection (proxy_protocol_behavior = \"use_always\")")
+    out = [(at(m.start()), f"trusts X-Forwarded-For from every address ({m.group(1)[:80]})")
+           for m in _XFF.finditer(text) if _EVERYONE.search(m.group(1)) is not None and not commented(m.start())]
+    out += [(at(m.start()), "uses the PROXY protocol header of every connection (proxy_protocol_behavior = "
+             "\"use_always\")") for m in _PROXY_ALWAYS.finditer(text) if not commented(m.start())]
     return out
 
 
