@@ -150,6 +150,11 @@ def _origin(ctx: CheckContext, device: str, option: str) -> str:
     return str(origin.get(option) or origin.get("", ""))
 
 
+def _classes(bits: int, group: str = "group") -> str:
+    """Who the permission ``bits`` (already masked to those that matter) let in: "group", "others" or both."""
+    return " and ".join(w for w, mask in ((group, 0o070), ("others", 0o007)) if bits & mask)
+
+
 def _file_findings(ctx: CheckContext) -> Iterator[Finding]:
     info = ctx.log_file
     if info is None:
@@ -158,13 +163,13 @@ def _file_findings(ctx: CheckContext) -> Iterator[Finding]:
     mode = stat.S_IMODE(info.mode)
     group = "group" if info.guards is None or not info.guards.file.acl else "the ACL mask (group class)"
     if mode & 0o022:
-        who = " and ".join(w for w, bit in ((group, 0o020), ("others", 0o002)) if mode & bit)
+        who = _classes(mode & 0o022, group)
         yield Finding(ID, "", f"The audit log {info.path} has mode {mode:04o}: {who} can change or erase it.",
                       f"chmod go-w {info.path}, and set the device's mode option to \"0600\"", where=at)
     allowed = int(ctx.settings.log_max_mode, 8)
     extra_read = mode & 0o044 & ~allowed
     if extra_read:
-        who = " and ".join(w for w, bit in ((group, 0o040), ("others", 0o004)) if extra_read & bit)
+        who = _classes(extra_read, group)
         yield Finding(ID, "", f"The audit log {info.path} has mode {mode:04o}: {who} can read it "
                       f"(log_max_mode is {ctx.settings.log_max_mode}).",
                       f"chmod {ctx.settings.log_max_mode[1:]} the file and set the device's mode option to "
@@ -226,7 +231,7 @@ def _seal_file_findings(ctx: CheckContext) -> Iterator[Finding]:
         except OSError:
             continue  # none there: tamper_evidence says so
         if mode & 0o022:
-            who = " and ".join(w for w, bit in (("group", 0o020), ("others", 0o002)) if mode & bit)
+            who = _classes(mode & 0o022)
             yield Finding(ID, "", f"{what} ({path}) has mode {mode:04o}: {who} can replace it, and with it the proof "
                           f"that {info.path} is unchanged (a forged chain signed with a key of their own would "
                           "verify against a key they put in its place).",
@@ -357,7 +362,7 @@ def _device_file_findings(ctx: CheckContext) -> Iterator[Finding]:
         reads = mode & 0o044 & ~allowed
         if wide or reads:
             bits = wide | reads
-            who = " and ".join(w for w, bit in (("group", 0o060), ("others", 0o006)) if bits & bit)
+            who = _classes(bits)
             can = "change or erase" if wide else "read"
             yield Finding(ID, "", f"Audit device {path!r} creates its file {fp} with mode {mode:04o}{now}: {who} "
                           f"can {can} it (log_max_mode is {ctx.settings.log_max_mode}).",
