@@ -256,16 +256,27 @@ _PUBLIC_PEM = frozenset({"CERTIFICATE", "TRUSTED CERTIFICATE", "CERTIFICATE REQU
                          "X509 CRL", "PUBLIC KEY"})
 
 
+def _b64_bytes(text: str, urlsafe: bool = False) -> Optional[bytes]:
+    """The bytes ``text`` encodes in base64, its padding optional (with ``urlsafe``, "-" and "_" read as "+" and
+    "/"); None when it is no base64."""
+    if urlsafe:
+        text = text.replace("-", "+").replace("_", "/")
+    try:
+        return base64.b64decode(text + "=" * (-len(text) % 4), validate=True)
+    except (binascii.Error, ValueError):
+        return None
+
+
 def public_pem(value: str) -> bool:
     """``value`` (raw, or base64 of the text) is nothing but PEM blocks of public material."""
     text = value.strip()
     if not text.startswith("-----BEGIN "):
         if not text.startswith("LS0tLS1CRUdJTi") or _B64_RE.match(text) is None:  # base64 of "-----BEGIN"
             return False
-        try:
-            text = base64.b64decode(text + "=" * (-len(text) % 4), validate=True).decode("ascii").strip()
-        except (binascii.Error, ValueError):
+        raw = _b64_bytes(text)
+        if raw is None:
             return False
+        text = raw.decode("ascii", "replace").strip()  # (a replacement character is no PEM)
     pos, blocks = 0, 0
     while pos < len(text):
         m = _PEM_BLOCK_RE.match(text, pos)
@@ -279,11 +290,8 @@ def public_der(value: str) -> bool:
     """``value`` is the base64 of one DER X.509 certificate or certificate request (PKI's ``format=der``): public.
     (A DER private key parses as neither.)"""
     text = value.strip()
-    if _B64_RE.match(text) is None:
-        return False
-    try:
-        data = base64.b64decode(text + "=" * (-len(text) % 4), validate=True)
-    except (binascii.Error, ValueError):
+    data = _b64_bytes(text) if _B64_RE.match(text) is not None else None
+    if data is None:
         return False
     from cryptography import x509
 
@@ -325,7 +333,7 @@ _AWS_KEY_ID_KIND = "AWS Access Key"
 # every UUID filter would pass, and the ones below. The vault HMACs them; a mount tuned with
 # audit_non_hmac_request_keys/_response_keys naming one, or a device with log_raw, writes it in clear.
 # (secret_id_accessor is another key: an accessor.)
-VAULT_CREDENTIALS = _VAULT_CREDENTIALS = {
+VAULT_CREDENTIALS = {
     "secret_id": "Vault AppRole SecretID",
     # an SSH one-time password (ssh/verify's otp, a UUID: internal/builtin/logical/ssh/path_verify.go)
     "otp": "Vault One-Time Password",
@@ -480,10 +488,10 @@ def json_document(value: str) -> Any:
     if text[:3].upper() in ("%7B", "%5B"):
         text = urllib.parse.unquote(text)
     elif text[:2] in _B64_JSON_OPENINGS and _B64_RE.match(text):
+        raw = _b64_bytes(text, urlsafe=True)
         try:
-            raw = base64.b64decode(text.replace("-", "+").replace("_", "/") + "=" * (-len(text) % 4), validate=True)
-            text = raw.decode("utf-8")
-        except (binascii.Error, ValueError):
+            text = raw.decode("utf-8") if raw is not None else ""
+        except ValueError:
             return None
     if text[:1] not in ("{", "["):
         return None
@@ -810,7 +818,7 @@ class GenericScanner:
         self.path_keys = fmt.path_keys if fmt is not None else PATH_KEYS
         # keys whose values the format writes as identifiers by design (LogFormat.name_keys): never judged
         self.names = re.compile(fmt.name_keys) if fmt is not None and fmt.name_keys else None
-        self.vault = fmt is None or fmt.name == "vault"  # keys that are credentials by Vault's API (_VAULT_CREDENTIALS)
+        self.vault = fmt is None or fmt.name == "vault"  # keys that are credentials by Vault's API (VAULT_CREDENTIALS)
 
     def __enter__(self) -> GenericScanner:
         _SETTINGS.enter()
@@ -832,8 +840,8 @@ class GenericScanner:
         return skippable(key, value, structural, self.placeholders)
 
     def _vault_credential(self, key: str, value: str) -> Optional[str]:
-        """The kind of a value that is a credential by Vault's API where it sits (_VAULT_CREDENTIALS), in clear."""
-        kind = _VAULT_CREDENTIALS.get(key) if self.vault else None
+        """The kind of a value that is a credential by Vault's API where it sits (VAULT_CREDENTIALS), in clear."""
+        kind = VAULT_CREDENTIALS.get(key) if self.vault else None
         return kind if kind is not None and len(value) >= MIN_LEN and _clear(value) else None
 
     def scan_value(self, key: str, value: str) -> tuple[GenericHit, ...]:
