@@ -93,6 +93,11 @@ def _no_error(e: dict[str, Any]) -> None:
     # who sent it: both entries' auth come from the one token the request carried (red team rt17)
     ("request", _auth("display_name", "token-admin"), "who sent it"),
     ("response", _auth("display_name", "token-admin"), "who sent it"),
+    # the token itself, its display name kept: another accessor, another token's digest, another entity (who saw a
+    # secret is told by the accessor: ``auditready access``)
+    ("request", _auth("accessor", "hmac-sha256:" + "cd" * 32), "who sent it"),
+    ("response", _auth("client_token", "hmac-sha256:" + "cd" * 32), "who sent it"),
+    ("request", _auth("entity_id", "5a1c7b3e-0000-4000-8000-000000000001"), "who sent it"),
 ])
 def test_an_edited_half_is_named_at_the_response(tmp_path: Path, half: str, edit: Callable[[dict[str, Any]], None],
                                                  named: str) -> None:
@@ -153,3 +158,16 @@ def test_a_pair_split_between_two_files_of_a_set_is_compared(tmp_path: Path) -> 
     found = [f for n in names for f in _findings(Path(n), names)[1]]
     assert [line for line, _ in found] == [k + 1], found
     assert "request.path" in found[0][1] and "audit.log.1" in found[0][1]
+
+
+def test_read_line_by_line_the_whole_sender_is_compared_too(tmp_path: Path) -> None:
+    """CRLF line ends take the line-by-line reader (not the block decoder): the sender it keeps is as whole."""
+    entries = _lines()
+    i, j = _pair(entries)
+    entries[i]["auth"]["accessor"] = "hmac-sha256:" + "cd" * 32
+    p = tmp_path / "audit.log"
+    p.write_bytes(b"\r\n".join(_dump(entries)) + b"\r\n")
+    p.chmod(0o600)
+    status, found = _findings(p)
+    assert status != PASSED
+    assert [line for line, _ in found] == [j + 1] and "who sent it" in found[0][1], found

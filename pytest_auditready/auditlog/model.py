@@ -253,7 +253,8 @@ class AuditEntry:
     def record(self) -> "Record":
         """The entry's canonical fields, as the streaming checks read them."""
         return Record(self.file, self.line, self.type, self.time_text, self.identity, self.path, self.operation,
-                      self.result, self.remote_address, self.request_id, self.scope, self.remote_port)
+                      self.result, self.remote_address, self.request_id, self.scope, self.remote_port,
+                      sender=vault_sender(self.display_name, self.entity_id, self.accessor, self.client_token))
 
     def get_field(self, name: str) -> str:
         """The canonical field ``name`` (see REQUIRED_FIELDS) as text, empty when absent."""
@@ -303,6 +304,15 @@ def vault_identity(display_name: str, entity_id: str, accessor: str) -> str:
     return display_name or entity_id or accessor
 
 
+def vault_sender(display_name: str, entity_id: str, accessor: str, client_token: str) -> str:
+    """Who sent a Vault/OpenBao request, whole: what its entry's auth names of the token it carried (display name,
+    entity id, accessor and the token's digest), joined; empty when it names none. The request and response
+    entries of one request name the same (but at a login, whose response names the token it made)."""
+    if not (display_name or entity_id or accessor or client_token):
+        return ""
+    return f"{display_name}\x1f{entity_id}\x1f{accessor}\x1f{client_token}"
+
+
 def vault_result(type_: str, error: str, has_response: bool, allowed: object, data_error: str = "") -> str:
     """The result of a Vault/OpenBao entry: "error: <reason>" (the entry's error, or for a response the error
     its data carries, as a failed login's ``response.data.error``), "success" for a response that carries one,
@@ -330,6 +340,7 @@ class Record:
         "resource",
         "result",
         "scope",
+        "sender",
         "source",
         "time",
         "ts",
@@ -339,7 +350,8 @@ class Record:
     )
 
     def __init__(self, file: str, line: int, type: str, time: str, identity: str, resource: str, action: str,
-                 result: str, source: str, request_id: str, scope: str = "", port: str = "", written: str = "") -> None:
+                 result: str, source: str, request_id: str, scope: str = "", port: str = "", written: str = "",
+                 sender: str = "") -> None:
         self.file = file
         self.line = line
         self.type = type  # "request", "response", or "" when the format does not say
@@ -358,6 +370,9 @@ class Record:
         # was written in its place (checks.timestamp_accuracy).
         self.written = written
         self.wts = parse_time(written) if written else None
+        # Who sent the request, whole (``vault_sender``: Vault/OpenBao); empty where the format names no more than
+        # ``identity``.
+        self.sender = sender
 
     @property
     def where(self) -> str:
@@ -400,6 +415,7 @@ class Entries:
         "resource",
         "result",
         "scope",
+        "sender",
         "source",
         "time",
         "type",
@@ -433,6 +449,8 @@ class Entries:
         self.port: Optional[list[str]] = None
         # Each entry's ``Record.written``, when the batch was made of records that carry one; None otherwise.
         self.written: Optional[list[str]] = None
+        # Each entry's ``Record.sender``: see ``senders``.
+        self.sender: Optional[list[str]] = None
 
     @classmethod
     def of(cls, records: Sequence[Record]) -> "Entries":
@@ -447,6 +465,8 @@ class Entries:
             batch.port = [r.port for r in records]
         if any(r.written for r in records):
             batch.written = [r.written for r in records]
+        if any(r.sender for r in records):
+            batch.sender = [r.sender for r in records]
         return batch
 
     def __len__(self) -> int:
@@ -457,7 +477,7 @@ class Entries:
         return Record(self.file, self.lines[i], self.type[i], self.time[i], self.identity[i], self.resource[i],
                       self.action[i], self.result[i], self.source[i], self.request_id[i],
                       self.scope[i] if self.scope is not None else "", self.ports()[i],
-                      self.written[i] if self.written is not None else "")
+                      self.written[i] if self.written is not None else "", self.senders()[i])
 
     def ports(self) -> list[str]:
         """Each entry's ``request.remote_port`` as text ("" where none): from the records the batch was made of, or
@@ -469,6 +489,20 @@ class Entries:
                 ports = [getattr(getattr(item, "request", None), "remote_port", None) for item in self.decoded]
                 self.port = [str(v) if type(v) is int and 0 < v < 65536 else "" for v in ports]
         return self.port
+
+    def senders(self) -> list[str]:
+        """Each entry's ``Record.sender`` (who sent the request, whole): from the records the batch was made of,
+        or from the Vault/OpenBao lines a reader decoded into it (``decoded``); else ``identity``."""
+        if self.sender is None:
+            if self.decoded is None:
+                self.sender = self.identity
+            else:  # vault_sender, written out: a call per entry costs more than the rest of the column
+                auths = [getattr(item, "auth", None) for item in self.decoded]
+                self.sender = [
+                    f"{a.display_name}\x1f{a.entity_id}\x1f{a.accessor}\x1f{a.client_token}"
+                    if a is not None and (a.display_name or a.entity_id or a.accessor or a.client_token) else ""
+                    for a in auths]
+        return self.sender
 
     def secret(self, i: int) -> str:
         """Entry ``i``'s resource with its namespace (``in_scope``): which secret, across namespaces."""

@@ -33,6 +33,7 @@ from ..auditlog.model import (
     port_text,
     vault_identity,
     vault_result,
+    vault_sender,
 )
 from ..auditlog.rotation import compression_in, decompressing
 from ..auditlog.syslog import carried_prefix, unframe
@@ -219,7 +220,8 @@ def vault_parser(file: str, prefix: str = "") -> Callable[[int, bytes], Parsed]:
                       r.path, r.operation,
                       vault_result(e.type, e.error, e.response is not None, allowed, _data_error(e.response)),
                       r.remote_address, r.id, r.namespace.path if r.namespace is not None else "",
-                      port_text(r.remote_port))
+                      port_text(r.remote_port),
+                      sender=vault_sender(a.display_name, a.entity_id, a.accessor, a.client_token))
 
     return parse
 
