@@ -70,6 +70,17 @@ def log_copy(server: Any, folder: Path) -> Path:
     return log
 
 
+def server_from_hcl(folder: Path, hcl: str, **kwargs: Any) -> EmbeddedServer:
+    """An embedded server (not started) built from a team's vault configuration folder ``folder``/vault holding
+    one ``server.hcl`` of text ``hcl``; ``kwargs`` go to EmbeddedServer."""
+    from pytest_auditready.vault.config import load_vault_config
+
+    cfg = folder / "vault"
+    cfg.mkdir()
+    (cfg / "server.hcl").write_text(hcl)
+    return EmbeddedServer(vault_config=load_vault_config(cfg), **kwargs)
+
+
 def remember_secret(value: str) -> str:
     if value:
         SEEN_SECRETS.add(value)

@@ -14,7 +14,7 @@ from typing import Any, Optional
 import pytest
 
 from pytest_auditready.vault.client import VaultClient
-from tests.conftest import assert_no_secret, remember_secret
+from tests.conftest import assert_no_secret, remember_secret, server_from_hcl
 
 FIXTURES = Path(__file__).resolve().parents[1] / "fixtures"
 
@@ -486,14 +486,8 @@ def test_a_raw_storage_read_is_a_read_of_every_secret(tmp_path: Path) -> None:
     """sys/raw (raw_storage_endpoint = true) hands out the storage under every mount, decrypted, past the ACLs; its
     path names a storage key, no secret: `access` counts it for any pattern as a request that saw every secret
     without naming it, and access_policy holds it to every rule (red team rt19: answered "nobody", passed)."""
-    from pytest_auditready.vault.config import load_vault_config
-    from pytest_auditready.vault.embedded import EmbeddedServer
-
-    cfg = tmp_path / "vault"
-    cfg.mkdir()
-    (cfg / "server.hcl").write_text('raw_storage_endpoint = true\n'
-                                    'audit "file" "main" {\n  options {\n    file_path = "/var/log/audit.log"\n  }\n}\n')
-    server = EmbeddedServer(vault_config=load_vault_config(cfg))
+    server = server_from_hcl(tmp_path, 'raw_storage_endpoint = true\n'
+                             'audit "file" "main" {\n  options {\n    file_path = "/var/log/audit.log"\n  }\n}\n')
     try:
         server.start()
         remember_secret(server.root_token)

@@ -19,9 +19,7 @@ import pytest
 from pytest_auditready.auditlog.http_source import HttpReceiver
 from pytest_auditready.auditlog.lines import MAX_LINE_BYTES
 from pytest_auditready.vault.client import VaultClient
-from pytest_auditready.vault.config import load_vault_config
-from pytest_auditready.vault.embedded import EmbeddedServer
-from tests.conftest import probe_until_broken
+from tests.conftest import probe_until_broken, server_from_hcl
 from tests.relay import assert_the_device_passes, assert_the_hop_fails
 
 # A hop between the device and the receiver, in the audited session: it relays each POST and, once N were relayed,
@@ -113,9 +111,8 @@ def test_a_vault_config_that_sends_to_collectors_boots_and_reaches_none_of_them(
     start before: 'audit backend failed test message'). The throw-away server points each socket and http device
     at a receiver of its own and writes the syslog device to a file of its folder; sys/audit shows it, the
     evidence says so beside each device, and the drill breaks them all."""
-    cfg = tmp_path / "vault"
-    cfg.mkdir()
-    (cfg / "server.hcl").write_text(
+    server = server_from_hcl(
+        tmp_path,
         'audit "file" "main" {\n  options {\n    file_path = "/var/log/openbao/audit.log"\n  }\n}\n'
         'audit "socket" "siem" {\n  options {\n    address = "192.0.2.1:9090"\n    socket_type = "udp"\n'
         '    hmac_accessor = "false"\n  }\n}\n'
@@ -123,7 +120,6 @@ def test_a_vault_config_that_sends_to_collectors_boots_and_reaches_none_of_them(
         '    headers = "{\\"Authorization\\": [\\"env://AUDITREADY_TEST_UNSET_TOKEN\\"]}"\n  }\n}\n'
         'audit "syslog" "local" {\n  options {\n    tag = "openbao"\n    facility = "AUTH"\n'
         '    elide_list_responses = "true"\n  }\n}\n')
-    server = EmbeddedServer(vault_config=load_vault_config(cfg))
     try:
         server.start()
         assert server.device == "main" and server.audit_transport == "file"
@@ -227,11 +223,8 @@ def test_a_vault_config_http_device_is_the_audited_one_when_it_is_the_only_one(t
     from pytest_auditready.auditlog.socket_source import SocketLogSource
     from pytest_auditready.auditlog.source import LogBatch
 
-    cfg = tmp_path / "vault"
-    cfg.mkdir()
-    (cfg / "server.hcl").write_text('audit "http" "collector" {\n  options {\n    uri = "https://192.0.2.1/in"\n'
-                                    '    hmac_accessor = "false"\n  }\n}\n')
-    server = EmbeddedServer(vault_config=load_vault_config(cfg))
+    server = server_from_hcl(tmp_path, 'audit "http" "collector" {\n  options {\n    uri = "https://192.0.2.1/in"\n'
+                             '    hmac_accessor = "false"\n  }\n}\n')
     try:
         server.start()
         assert server.audit_transport == "http" and server.device == "collector" and not server.sinks

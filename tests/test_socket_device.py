@@ -15,8 +15,7 @@ import pytest
 from pytest_auditready.auditlog.socket_source import SocketLogSource, SocketReceiver
 from pytest_auditready.auditlog.source import LogBatch
 from pytest_auditready.errors import AuditReadyError
-from pytest_auditready.vault.config import load_vault_config
-from pytest_auditready.vault.embedded import EmbeddedServer
+from tests.conftest import server_from_hcl
 from tests.relay import assert_the_device_passes, assert_the_hop_fails
 
 pytestmark = pytest.mark.vault
@@ -80,12 +79,10 @@ def test_a_hop_that_drops_lines_fails_naming_the_socket_hop(pytester: pytest.Pyt
 
 def test_vault_config_socket_stanza_is_received_and_file_devices_still_written(pytester: pytest.Pytester,
                                                                               tmp_path: Path) -> None:
-    cfg = tmp_path / "vault"
-    cfg.mkdir()
-    (cfg / "server.hcl").write_text(
+    server = server_from_hcl(
+        tmp_path,
         'audit "socket" "collector" {\n  options {\n    address = "logs.example.invalid:9090"\n'
         '    socket_type = "tcp"\n  }\n}\n')
-    server = EmbeddedServer(vault_config=load_vault_config(cfg))
     try:
         server.start()
         assert server.receiver is not None and server.audit_transport == "socket"
@@ -116,10 +113,8 @@ def test_vault_config_socket_stanza_is_received_and_file_devices_still_written(p
 
 
 def test_socket_transport_with_a_file_device_in_vault_config_is_refused(tmp_path: Path) -> None:
-    cfg = tmp_path / "vault"
-    cfg.mkdir()
-    (cfg / "server.hcl").write_text('audit "file" "f" {\n  options {\n    file_path = "/var/log/a.log"\n  }\n}\n')
-    server = EmbeddedServer(vault_config=load_vault_config(cfg), audit_transport="socket")
+    server = server_from_hcl(tmp_path, 'audit "file" "f" {\n  options {\n    file_path = "/var/log/a.log"\n  }\n}\n',
+                             audit_transport="socket")
     with pytest.raises(AuditReadyError, match="audit_transport is \"socket\" but"):
         server.start()
     assert server.workdir is None
