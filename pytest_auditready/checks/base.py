@@ -46,6 +46,9 @@ class Finding:
     fix: str
     where: str = ""  # file:line
     request_id: str = ""
+    # the further lines of the same file that hold the same thing, every one kept (no_secret_leak: the lines to
+    # purge), where the message names the first few
+    also_on: tuple[int, ...] = ()
 
     def __post_init__(self) -> None:
         # Whatever a finding quotes from a log or a path is shown, never acted on: one line, escapes visible; and
@@ -65,8 +68,8 @@ class Finding:
         prefix = f"[{', '.join(loc)}] " if loc else ""
         return f"{prefix}{self.message} Fix: {self.fix}"
 
-    def to_json(self) -> dict[str, str]:
-        return {
+    def to_json(self) -> dict[str, Any]:
+        out: dict[str, Any] = {
             "check": self.check_id,
             "subject": self.subject,
             "message": self.message,
@@ -74,6 +77,9 @@ class Finding:
             "where": self.where,
             "request_id": self.request_id,
         }
+        if self.also_on:
+            out["also_on"] = list(self.also_on)
+        return out
 
 
 @dataclass(frozen=True)

@@ -17,6 +17,7 @@ _GENERIC_FIX = (
     "audited header, a pipeline that adds fields)"
 )
 _MAX = 20
+_ALSO = 100_000  # further lines kept per secret (for the JSON's also_on); the rest counted
 _UNSCANNED_FIX = ("find what wrote so long a line (an entry of a request of many MiB: Vault's max_request_size is 32 "
                   "MiB by default) and lower max_request_size, or keep such requests away from the audited vault")
 _SERVER_LOG_FIX = (
@@ -46,7 +47,7 @@ class Leaks(Visitor):
         self.defined.add(HEADER_CREDENTIAL)
         self.defined.update(fmt.defined_labels)
         self.scanner = LeakScanner(ctx.secrets, fmt=fmt).__enter__()
-        # (what, which) -> [file, first line, message, fix, further lines]
+        # (what, which) -> [file, first line, message, fix, further lines (at most _ALSO), further lines not kept]
         self.secrets: dict[tuple[str, str], list[Any]] = {}
         self.request_ids: dict[tuple[str, int], str] = {}
         self.closed = False
@@ -94,10 +95,13 @@ class Leaks(Visitor):
             self.sightings.append((ident, file, line, message, fix))
         seen = self.secrets.get(ident)
         if seen is None:
-            self.secrets[ident] = [file, line, message, fix, []]
+            self.secrets[ident] = [file, line, message, fix, [], 0]
             self.request_ids[(file, line)] = ""
         elif (seen[0], seen[1]) != (file, line):
-            seen[4].append(line)
+            if len(seen[4]) < _ALSO:
+                seen[4].append(line)
+            else:
+                seen[5] += 1
 
     def block(self, file: str, first_line: int, data: bytes) -> None:
         self._scan(file, first_line, data, False)
@@ -154,15 +158,19 @@ class Leaks(Visitor):
         if not self.closed:
             self.closed = True
             self.scanner.__exit__(None, None, None)
-        for file, line, message, fix, more in list(self.secrets.values())[:_MAX]:
+        for file, line, message, fix, more, untold in list(self.secrets.values())[:_MAX]:
             if more:
                 shown = ", ".join(str(n) for n in more[:5])
+                rest = len(more) - 5 + untold
                 message = message[:-1] + f"; also on line{'s' if len(more) > 1 else ''} {shown}" + (
-                    f" and {len(more) - 5} more." if len(more) > 5 else ".")
+                    f" and {rest} more ({'every one' if not untold else f'the first {_ALSO}'} under also_on in the "
+                    "JSON report)." if rest > 0 else ".")
             yield Finding(ID, "", message, fix, where=f"{file}:{line}",
-                          request_id=self.request_ids.get((file, line), ""))
+                          request_id=self.request_ids.get((file, line), ""), also_on=tuple(more))
         if len(self.secrets) >= _MAX:
-            yield Finding(ID, "", f"Stopped after {_MAX} distinct secrets; there may be more.", _GENERIC_FIX)
+            yield Finding(ID, "", f"Stopped after {_MAX} distinct secrets; there may be more: judging every value of "
+                          "a log this full of secrets would take long and tell nothing new of the vault.",
+                          "rotate and purge these, fix how they reached the log, and verify again for the rest")
         for file, line, why in self.unscanned:
             yield Finding(ID, "", f"The line was not scanned for secrets ({why}): a canary, token or credential in it "
                           "would go unseen, so the log cannot be said to hold none.", long_fix(why, _UNSCANNED_FIX),
