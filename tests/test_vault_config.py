@@ -191,6 +191,15 @@ def _forgeable_source(d: Path) -> tuple[str, list[str]]:
                               line_of(d / "server.hcl", "x_forwarded_for_authorized_addrs")]
 
 
+def _plain_http_collector(d: Path) -> tuple[str, list[str]]:
+    """An http device posting the audit stream over plain HTTP to another host: readable and changeable on the way
+    (red team rt18: passed). Its token in the query is never shown."""
+    _append(d / "server.hcl", 'audit "http" "siem" {\n  options {\n'
+            '    uri = "http://siem.example.com:8080/ingest?token=rt18-not-shown"\n  }\n}\n')
+    return "log_protection", ["posts its entries to http://siem.example.com:8080 over plain HTTP",
+                              line_of(d / "server.hcl", "uri = ")]
+
+
 def _header_without_hmac(d: Path) -> tuple[str, list[str]]:
     _set(d / "bootstrap.sh", "x-correlation-id hmac=true", "x-correlation-id hmac=false")
     return "no_secret_leak", ["<canary:header>", "x-correlation-id"]
@@ -205,8 +214,8 @@ def _discarding_second_device(d: Path) -> tuple[str, list[str]]:
 @pytest.mark.vault
 @pytest.mark.parametrize("change", [_log_raw, _hmac_accessor, _mode, _non_hmac_mount, _default_reads_secrets,
                                     _default_disables_audit, _json_default_disables_audit,
-                                    _default_reads_raw_storage, _forgeable_source, _header_without_hmac,
-                                    _discarding_second_device],
+                                    _default_reads_raw_storage, _forgeable_source, _plain_http_collector,
+                                    _header_without_hmac, _discarding_second_device],
                          ids=lambda f: f.__name__.strip("_"))
 def test_each_regression_fails_the_gate_with_the_owning_check(pytester: pytest.Pytester, tmp_path: Path,
                                                               change: Regression) -> None:
@@ -218,6 +227,7 @@ def test_each_regression_fails_the_gate_with_the_owning_check(pytester: pytest.P
     for t in texts:
         assert t in run.text(check), run.text(check)
     assert_no_secret_in_outputs(run)
+    assert "rt18-not-shown" not in run.result.stdout.str() + run.result.stderr.str()
 
 
 def test_listeners_that_let_every_client_set_its_logged_address_are_named() -> None:
@@ -229,6 +239,22 @@ def test_listeners_that_let_every_client_set_its_logged_address_are_named() -> N
     narrow = 'listener "tcp" {\n  x_forwarded_for_authorized_addrs = "10.0.0.0/8, 192.168.10.0/24"\n}\n'
     assert forgeable_sources("s.hcl", narrow) == []
     assert forgeable_sources("s.json", '{"listener": {"tcp": {"x_forwarded_for_authorized_addrs": "0.0.0.0/0"}}}')
+
+
+def test_only_plain_http_to_another_host_is_an_exposed_transport() -> None:
+    from pytest_auditready.checks.log_protection import _plain_http
+    from pytest_auditready.vault.config import uri_origin
+
+    for uri in ("http://siem.example.com/in", "HTTP://10.0.0.5:8080/", "http://[2001:db8::1]:80/x",
+                "http://localhost.example.com/"):
+        assert _plain_http(uri), uri
+    for uri in ("https://siem.example.com/in", "http://127.0.0.1:5170/audit", "http://[::1]/a",
+                "http://localhost:8080/", "http://LOCALHOST./", "http://app.localhost/", "", "not a uri",
+                "http://[::1/"):
+        assert not _plain_http(uri), uri
+    assert uri_origin("https://user:pw@Siem.Example.com:8443/in?token=t#f") == "https://siem.example.com:8443"
+    assert uri_origin("http://[2001:db8::1]:80/x") == "http://[2001:db8::1]:80"
+    assert uri_origin("siem.example.com/in") == "" == uri_origin("http://[::1/")
 
 
 def test_a_file_in_policies_that_is_no_policy_is_refused(tmp_path: Path) -> None:

@@ -464,11 +464,52 @@ def _listener_findings(ctx: CheckContext) -> Iterator[Finding]:
                       "x_forwarded_for_reject_not_authorized = true", where=where)
 
 
+def _plain_http(uri: str) -> bool:
+    """Whether an http audit device's ``uri`` sends over plain HTTP to another host (a loopback address stays on
+    the host)."""
+    import ipaddress
+    from urllib.parse import urlsplit
+
+    try:
+        parts = urlsplit(uri.strip())
+        host = parts.hostname or ""
+    except ValueError:
+        return False
+    if parts.scheme.lower() != "http" or not host:
+        return False  # https, or no URI the vault would take
+    try:
+        return not ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return host.lower().rstrip(".") not in ("localhost", "localhost.localdomain") and not host.lower().rstrip(
+            ".").endswith(".localhost")
+
+
+def _transport_findings(ctx: CheckContext) -> Iterator[Finding]:
+    """Each http device that posts its entries over plain HTTP to another host, as the configuration declared it
+    (the throw-away server posts to a receiver of its own: ``PRODUCTION_URI_MARK``) or as a URL target lists it."""
+    if ctx.facts is None:
+        return
+    from ..vault.config import PRODUCTION_URI_MARK, uri_origin
+
+    for path, dev in sorted(ctx.facts.devices.items()):
+        origin = dev.get("origin", {})
+        if (origin.get(PRODUCTION_TYPE_MARK) or dev.get("type")) != "http":
+            continue
+        uri = str(origin.get(PRODUCTION_URI_MARK) or dev.get("options", {}).get("uri", ""))
+        if _plain_http(uri):
+            yield Finding(ID, "", f"Audit device {path!r} posts its entries to {uri_origin(uri)} over plain HTTP: "
+                          "anyone on the network path can read them (paths, identities, addresses, whatever a mount "
+                          "logs in clear) and change or drop them on the way, and nothing at the collector shows it.",
+                          f"give device {path!r} an https:// uri (OpenBao's http device docs: use HTTPS for all "
+                          "production use cases)", where=_origin(ctx, path, "uri"))
+
+
 def run(ctx: CheckContext) -> Iterator[Union[Finding, Skip, Note]]:
     yield from _file_findings(ctx)
     yield from _seal_file_findings(ctx)
     yield from _listener_findings(ctx)
     yield from _device_file_findings(ctx)
+    yield from _transport_findings(ctx)
     facts = ctx.facts
     device = str(facts.device or "") if facts is not None else ""
     if facts is not None and facts.devices.get(device, {}).get("origin", {}).get(PRODUCTION_TYPE_MARK) == "syslog":

@@ -665,6 +665,26 @@ PRODUCTION_TYPE_MARK = "auditready:type"
 # The origin key holding a socket device's socket_type as the configuration declared it, when the throw-away server
 # sends over TCP to the receiver instead (checks/fail_closed.py judges the declared one).
 PRODUCTION_SOCKET_MARK = "auditready:socket_type"
+# The origin key holding an http device's uri as the configuration declared it, scheme and host only (no user
+# information, path or query: a token may sit there), when the throw-away server posts to a receiver instead
+# (checks/log_protection.py judges the declared scheme).
+PRODUCTION_URI_MARK = "auditready:uri"
+
+
+def uri_origin(uri: str) -> str:
+    """``scheme://host[:port]`` of a URI, nothing else of it (no user information, path, query or fragment); ""
+    when it names no host."""
+    from urllib.parse import urlsplit
+
+    try:
+        parts = urlsplit(uri.strip())
+        host, port = parts.hostname, parts.port
+    except ValueError:
+        return ""
+    if not parts.scheme or not host:
+        return ""
+    host = f"[{host}]" if ":" in host else host
+    return f"{parts.scheme.lower()}://{host}" + (f":{port}" if port is not None else "")
 
 
 # Options that say where a device sends its entries (and how it authenticates there): replaced by ``local``'s.
@@ -720,6 +740,8 @@ def audit_hcl(cfg: VaultConfig, workdir: Path,
             origin[PRODUCTION_TYPE_MARK] = a.type
         if declared_type and opts.get("socket_type", "tcp").strip().lower() != declared_type:
             origin[PRODUCTION_SOCKET_MARK] = declared_type  # received over TCP here, sent as declared in production
+        if kind == "http" and opts.get("uri") != a.options.get("uri"):
+            origin[PRODUCTION_URI_MARK] = uri_origin(str(a.options.get("uri", "")))  # posted to a receiver here
         if redirected:
             origin["auditready"] = redirected.split(": ", 1)[1]  # in the evidence beside the device
         if cfg.replaced:  # what the throw-away server did not take from the configuration, in the evidence
