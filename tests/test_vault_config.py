@@ -200,6 +200,14 @@ def _plain_http_collector(d: Path) -> tuple[str, list[str]]:
                               line_of(d / "server.hcl", "uri = ")]
 
 
+def _api_audit_creation(d: Path) -> tuple[str, list[str]]:
+    """Audit devices the API may enable, change and disable (OpenBao's declarative audit RFC: unsafe; red team
+    rt18: passed)."""
+    _append(d / "server.hcl", "unsafe_allow_api_audit_creation = true\n")
+    return "log_protection", ["lets whoever holds sudo on sys/audit/* enable, change and disable audit devices",
+                              line_of(d / "server.hcl", "unsafe_allow_api_audit_creation")]
+
+
 def _header_without_hmac(d: Path) -> tuple[str, list[str]]:
     _set(d / "bootstrap.sh", "x-correlation-id hmac=true", "x-correlation-id hmac=false")
     return "no_secret_leak", ["<canary:header>", "x-correlation-id"]
@@ -215,7 +223,7 @@ def _discarding_second_device(d: Path) -> tuple[str, list[str]]:
 @pytest.mark.parametrize("change", [_log_raw, _hmac_accessor, _mode, _non_hmac_mount, _default_reads_secrets,
                                     _default_disables_audit, _json_default_disables_audit,
                                     _default_reads_raw_storage, _forgeable_source, _plain_http_collector,
-                                    _header_without_hmac, _discarding_second_device],
+                                    _api_audit_creation, _header_without_hmac, _discarding_second_device],
                          ids=lambda f: f.__name__.strip("_"))
 def test_each_regression_fails_the_gate_with_the_owning_check(pytester: pytest.Pytester, tmp_path: Path,
                                                               change: Regression) -> None:
@@ -239,6 +247,16 @@ def test_listeners_that_let_every_client_set_its_logged_address_are_named() -> N
     narrow = 'listener "tcp" {\n  x_forwarded_for_authorized_addrs = "10.0.0.0/8, 192.168.10.0/24"\n}\n'
     assert forgeable_sources("s.hcl", narrow) == []
     assert forgeable_sources("s.json", '{"listener": {"tcp": {"x_forwarded_for_authorized_addrs": "0.0.0.0/0"}}}')
+
+
+def test_api_audit_creation_is_found_where_it_is_turned_on() -> None:
+    from pytest_auditready.vault.config import api_audit_sources
+
+    hcl = ("# unsafe_allow_api_audit_creation = true\nunsafe_allow_api_audit_creation = false\n"
+           "unsafe_allow_api_audit_creation = true\n")
+    assert api_audit_sources("s.hcl", hcl) == ["s.hcl:3"]
+    assert api_audit_sources("s.json", '{\n "unsafe_allow_api_audit_creation": true\n}') == ["s.json:2"]
+    assert api_audit_sources("s.hcl", 'unsafe_allow_api_audit_creation = "false"\n') == []
 
 
 def test_only_plain_http_to_another_host_is_an_exposed_transport() -> None:

@@ -445,17 +445,25 @@ def _escalations(caps: Mapping[str, Sequence[str]], pols: str,
 
 def _listener_findings(ctx: CheckContext) -> Iterator[Finding]:
     """The user's vault configuration (vault_config) read for listeners that let every client write the source
-    address the log records: the throw-away server replaces its listeners, so no request of the run shows it."""
+    address the log records (the throw-away server replaces its listeners, so no request of the run shows it), and
+    for audit devices the API may enable, change and disable."""
     if not ctx.settings.vault_config or ctx.ledger is None:  # (offline, the logs are judged, not a configuration)
         return
     from ..errors import AuditReadyError
     from ..vault.config import load_vault_config
 
     try:
-        forgeable = load_vault_config(ctx.settings.vault_config).forgeable
+        cfg = load_vault_config(ctx.settings.vault_config)
     except AuditReadyError:
         return  # the run would not have started: said there
-    for where, what in forgeable:
+    for where in cfg.api_audit:
+        yield Finding(ID, "", f"unsafe_allow_api_audit_creation = true at {where} lets whoever holds sudo on "
+                      "sys/audit/* enable, change and disable audit devices through the API: point the trail at a "
+                      "file or socket of their choosing, log raw values, or switch a device off (OpenBao's "
+                      "declarative audit devices RFC, after CVE-2025-54997: API-driven audit device creation is "
+                      "fundamentally unsafe).", "remove unsafe_allow_api_audit_creation and declare every audit "
+                      "device in the server configuration (audit stanzas)", where=where)
+    for where, what in cfg.forgeable:
         yield Finding(ID, "", f"The listener at {where} {what}: any client can then set the address the audit log "
                       "records as the request's source (remote_address), so the log's 'from where' is no evidence "
                       "(PCI DSS 10.2.2).", "trust X-Forwarded-For (or the PROXY header) only from the addresses of "

@@ -121,6 +121,8 @@ class VaultConfig:
     # (FILE:LINE, what) of each listener that lets every client set the address the audit log records as the
     # request's source (``forgeable_sources``): the throw-away server replaces the listener, so no run shows it
     forgeable: tuple[tuple[str, str], ...] = ()
+    # FILE:LINE of each ``unsafe_allow_api_audit_creation = true`` (``api_audit_sources``)
+    api_audit: tuple[str, ...] = ()
 
     def file_devices(self) -> list[AuditDecl]:
         return [a for a in self.audits if a.type == "file" and a.records]
@@ -522,6 +524,7 @@ def load_vault_config(folder: Union[str, Path]) -> VaultConfig:
     audits: list[AuditDecl] = []
     replaced: list[str] = []
     forgeable: list[tuple[str, str]] = []
+    api_audit: list[str] = []
     top: dict[str, str] = {}
     if not paths:
         raise AuditReadyError(f"{base} holds no server configuration file (*.hcl or *.json)",
@@ -533,6 +536,7 @@ def load_vault_config(folder: Union[str, Path]) -> VaultConfig:
         audits.extend(found)
         replaced.extend(rep)
         forgeable.extend(forgeable_sources(p.name, text))
+        api_audit.extend(api_audit_sources(p.name, text))
         for k, v in values.items():
             if k == "allow_audit_log_prefixing" and option_true(top.get(k, "")):
                 continue  # OpenBao merges the files: one true is enough
@@ -544,7 +548,7 @@ def load_vault_config(folder: Union[str, Path]) -> VaultConfig:
                               "give each audit device its own path")
     _check_devices(audits, top)
     return VaultConfig(base, tuple(files), tuple(audits), tuple(_policies(base / "policies")), tuple(replaced),
-                       tuple(forgeable))
+                       tuple(forgeable), tuple(api_audit))
 
 
 # A listener's trust of what a client sends as its address (OpenBao's listener docs: x_forwarded_for_authorized_addrs
@@ -555,22 +559,36 @@ _EVERYONE = re.compile(r"/0(?!\d)")  # a CIDR of prefix length 0 (0.0.0.0/0, ::/
 _PROXY_ALWAYS = re.compile(r'proxy_protocol_behavior"?\s*[=:]\s*"use_always"')
 
 
+# OpenBao's declarative audit RFC (after CVE-2025-54997): "API-driven audit device creation is fundamentally unsafe";
+# this top-level setting opens it again.
+_API_AUDIT = re.compile(r'(?i)unsafe_allow_api_audit_creation"?\s*[=:]\s*"?true\b')
+
+
+def _found(fname: str, text: str, pattern: re.Pattern[str]) -> list[tuple[str, re.Match[str]]]:
+    """Each match of ``pattern`` in a server file outside a comment line, with its FILE:LINE."""
+    out = []
+    for m in pattern.finditer(text):
+        line = text[text.rfind("\n", 0, m.start()) + 1 : m.start()].lstrip()
+        if not line.startswith(("#", "//")):
+            out.append((f"{fname}:{text.count(chr(10), 0, m.start()) + 1}", m))
+    return out
+
+
 def forgeable_sources(fname: str, text: str) -> list[tuple[str, str]]:
     """Where (FILE:LINE) and how a server file lets every client write the address the audit log records as a
     request's source: an X-Forwarded-For header trusted from 0.0.0.0/0 (or ::/0), or a PROXY protocol header used
     from anyone."""
-    def at(pos: int) -> str:
-        return f"{fname}:{text.count(chr(10), 0, pos) + 1}"
-
-    def commented(at: int) -> bool:
-        line = text[text.rfind("\n", 0, at) + 1 : at].lstrip()
-        return line.startswith(("#", "//"))
-
-    out = [(at(m.start()), f"trusts X-Forwarded-For from every address ({m.group(1)[:80]})")
-           for m in _XFF.finditer(text) if _EVERYONE.search(m.group(1)) is not None and not commented(m.start())]
-    out += [(at(m.start()), "uses the PROXY protocol header of every connection (proxy_protocol_behavior = "
-             "\"use_always\")") for m in _PROXY_ALWAYS.finditer(text) if not commented(m.start())]
+    out = [(at, f"trusts X-Forwarded-For from every address ({m.group(1)[:80]})")
+           for at, m in _found(fname, text, _XFF) if _EVERYONE.search(m.group(1)) is not None]
+    out += [(at, "uses the PROXY protocol header of every connection (proxy_protocol_behavior = \"use_always\")")
+            for at, _m in _found(fname, text, _PROXY_ALWAYS)]
     return out
+
+
+def api_audit_sources(fname: str, text: str) -> list[str]:
+    """Where (FILE:LINE) a server file lets the API enable, change and disable audit devices
+    (``unsafe_allow_api_audit_creation = true``)."""
+    return [at for at, _m in _found(fname, text, _API_AUDIT)]
 
 
 def _policies(pdir: Path) -> list[tuple[str, str]]:
