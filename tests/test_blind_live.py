@@ -103,6 +103,7 @@ def test_tokens_left_are_named_when_the_audit_token_may_not_look_them_up(
         text = md.read_text()
         assert "Verdict: **FAIL**" in text and "Clean-up could not remove" in text, text
     assert "::error title=auditready clean-up incomplete::" in out
+    assert "ran with a root token" not in "".join(run.outputs.values())  # a token of the example policy
     assert_no_secret_in_outputs(run)
 
 
@@ -287,5 +288,7 @@ def test_a_hardened_default_policy_is_judged_through_the_accessor(
         assert "holds sudo, update on sys/audit/auditready" in run.text("log_protection")
     else:
         assert not run.failed_checks()
+        # the audit's own powers, told with the pass (red team rt18: a root token went unmentioned everywhere)
+        assert "The audit ran with a root token (policy root)" in run.outputs["compliance report"]
     assert leftover(shared) == {"canaries": [], "policies": [], "tokens": []}
     assert_no_secret_in_outputs(run)

@@ -91,7 +91,7 @@ class Skip:
 @dataclass(frozen=True)
 class Note:
     """What a pass rests on (e.g. which segment of which digest chain verified a file): kept as the outcome's
-    ``reason`` when the subject passes, ignored when it fails or is skipped."""
+    ``reason`` when the subject passes (a subject's notes joined in order), ignored when it fails or is skipped."""
 
     subject: str
     text: str
@@ -377,8 +377,8 @@ def verdicts(check: Check, said: Iterable[Union[Finding, Skip, Note]], subjects:
             raise RuntimeError(f"check {check.id} reported on undeclared subject {item.subject!r}")
         if isinstance(item, Skip):
             skips.setdefault(item.subject, item.reason)
-        elif isinstance(item, Note):
-            notes.setdefault(item.subject, visible(item.text))
+        elif isinstance(item, Note):  # each said, in order
+            notes[item.subject] = (notes[item.subject] + " " if item.subject in notes else "") + visible(item.text)
         else:
             findings[item.subject].append(item)
     out: dict[str, Outcome] = {}

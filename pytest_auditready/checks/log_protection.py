@@ -530,6 +530,10 @@ def run(ctx: CheckContext) -> Iterator[Union[Finding, Skip, Note]]:
         if ctx.log_file is None:
             yield Skip("", "no local log file and no vault to ask")
         return
+    if "root" in facts.token_policies and not ctx.settings.embedded:
+        yield Note("", "The audit ran with a root token (policy root), which holds every power on the vault: more "
+                   "than it needs (examples/auditready-policy.hcl grants all it needs). Least privilege (PCI DSS "
+                   "7.2) asks for a token of that policy.")
     pols = ", ".join(facts.unprivileged_policies) or "none"
     listing = ctx.ledger.by_name("list-audit-devices")
     if listing is not None and 200 <= listing.status < 300:

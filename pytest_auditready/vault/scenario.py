@@ -282,6 +282,7 @@ class VaultFacts:
     # the local addresses the run's connections to the vault came from (what remote_address ought to name)
     client_addresses: list[str] = field(default_factory=list)
     hash_error: str = ""  # how sys/audit-hash answered when it gave no hash (a 403: the audit token may not ask it)
+    token_policies: list[str] = field(default_factory=list)  # the audit token's own policies (lookup-self)
 
     def to_json(self) -> dict[str, Any]:
         return {k: v for k, v in self.__dict__.items()}
@@ -489,6 +490,8 @@ class Runner:
             raise ScenarioError(f"token lookup answered {reply.status}: {reply.error or 'no error text'}",
                                 "check the vault's health (bao status) and its server log")
         self.ledger.identities["admin"] = str(reply.data.get("display_name") or "")
+        policies = reply.data.get("policies")
+        self.facts.token_policies = sorted({str(p) for p in policies}) if isinstance(policies, list) else []
         home = str(reply.data.get("namespace_path") or "").strip("/")  # the token's namespace, "" for the root
         if self._ns and home and not (self._ns + "/").startswith(home + "/"):
             raise ScenarioError(f"the token in VAULT_TOKEN belongs to namespace {home}/, which is neither "
