@@ -254,7 +254,7 @@ class AuditEntry:
         """The entry's canonical fields, as the streaming checks read them."""
         return Record(self.file, self.line, self.type, self.time_text, self.identity, self.path, self.operation,
                       self.result, self.remote_address, self.request_id, self.scope, self.remote_port,
-                      sender=vault_sender(self.display_name, self.entity_id, self.accessor, self.client_token))
+                      sender=vault_sender(self.display_name, self.entity_id, self.accessor))
 
     def get_field(self, name: str) -> str:
         """The canonical field ``name`` (see REQUIRED_FIELDS) as text, empty when absent."""
@@ -304,13 +304,14 @@ def vault_identity(display_name: str, entity_id: str, accessor: str) -> str:
     return display_name or entity_id or accessor
 
 
-def vault_sender(display_name: str, entity_id: str, accessor: str, client_token: str) -> str:
-    """Who sent a Vault/OpenBao request, whole: what its entry's auth names of the token it carried (display name,
-    entity id, accessor and the token's digest), joined; empty when it names none. The request and response
-    entries of one request name the same (but at a login, whose response names the token it made)."""
-    if not (display_name or entity_id or accessor or client_token):
+def vault_sender(display_name: str, entity_id: str, accessor: str) -> str:
+    """Who sent a Vault/OpenBao request, field by field: what its entry's auth names of the token it carried
+    (display name, entity id, accessor), joined by U+001F; empty when it names none. The request and response
+    entries of one request name the same (but at a login, whose response names the token it made); the accessor's
+    digest differs between two devices (each HMACs with its own salt)."""
+    if not (display_name or entity_id or accessor):
         return ""
-    return f"{display_name}\x1f{entity_id}\x1f{accessor}\x1f{client_token}"
+    return f"{display_name}\x1f{entity_id}\x1f{accessor}"
 
 
 def vault_result(type_: str, error: str, has_response: bool, allowed: object, data_error: str = "") -> str:
@@ -477,7 +478,8 @@ class Entries:
         return Record(self.file, self.lines[i], self.type[i], self.time[i], self.identity[i], self.resource[i],
                       self.action[i], self.result[i], self.source[i], self.request_id[i],
                       self.scope[i] if self.scope is not None else "", self.ports()[i],
-                      self.written[i] if self.written is not None else "", self.senders()[i])
+                      self.written[i] if self.written is not None else "",
+                      self.senders()[i] if self.sender is not None or self.decoded is not None else "")
 
     def ports(self) -> list[str]:
         """Each entry's ``request.remote_port`` as text ("" where none): from the records the batch was made of, or
@@ -491,17 +493,16 @@ class Entries:
         return self.port
 
     def senders(self) -> list[str]:
-        """Each entry's ``Record.sender`` (who sent the request, whole): from the records the batch was made of,
-        or from the Vault/OpenBao lines a reader decoded into it (``decoded``); else ``identity``."""
-        if self.sender is None:
-            if self.decoded is None:
-                self.sender = self.identity
-            else:  # vault_sender, written out: a call per entry costs more than the rest of the column
-                auths = [getattr(item, "auth", None) for item in self.decoded]
-                self.sender = [
-                    f"{a.display_name}\x1f{a.entity_id}\x1f{a.accessor}\x1f{a.client_token}"
-                    if a is not None and (a.display_name or a.entity_id or a.accessor or a.client_token) else ""
-                    for a in auths]
+        """Each entry's ``Record.sender`` (who sent the request, field by field): from the records the batch was
+        made of, or from the Vault/OpenBao lines a reader decoded into it (``decoded``); else ``identity``."""
+        if self.sender is not None:
+            return self.sender
+        if self.decoded is None:
+            return self.identity
+        # vault_sender, written out: a call per entry costs more than the rest of the column
+        auths = [getattr(item, "auth", None) for item in self.decoded]
+        self.sender = [f"{a.display_name}\x1f{a.entity_id}\x1f{a.accessor}"
+                       if a is not None and (a.display_name or a.entity_id or a.accessor) else "" for a in auths]
         return self.sender
 
     def secret(self, i: int) -> str:

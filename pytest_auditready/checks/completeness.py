@@ -144,15 +144,28 @@ _DUP_FIX = ("find the hop that writes a line twice (a shipper that retries witho
 
 # What a response entry repeats of its request entry (the vault writes both of one request struct: recorded from
 # OpenBao 2.7, every pair of fixtures/ agrees on these): request.path, request.operation, request.remote_address,
-# request.remote_port, and who sent it (``Record.sender``: auth.display_name, entity_id, accessor and client_token:
-# both entries' auth come from the one token the request carried, openbao audit/format.go; 345k request/response
-# pairs of real OpenBao logs agree on all four), but at a login (LOGIN), whose response names the token it made.
+# request.remote_port, and who sent it (``Record.sender``: auth.display_name and entity_id, and the accessor where
+# neither names one: both entries' auth come from the one token the request carried, openbao audit/format.go; 345k
+# request/response pairs of real OpenBao logs agree on all three), but at a login (LOGIN), whose response names the
+# token it made. Each field is compared where both entries have it (one missing: required_fields); the accessor is
+# an HMAC digest whose salt is each device's own, so two devices' entries of one request differ there.
 Asked = tuple[str, str, str, str, str]
 _ASKED_WHAT = ("request.path", "request.operation", "request.remote_address", "request.remote_port",
-               "who sent it (auth.display_name, entity_id, accessor or client_token)")
+               "who sent it (auth.display_name, entity_id, or accessor)")
 # An auth method's login (auth/userpass/login/alice, auth/approle/login, auth/oidc/oidc/callback): its response
 # entry's auth is the token the login made, not the (absent) caller's.
 LOGIN = re.compile(r"auth/.+/(?:login|callback)(?:/.*)?")
+
+
+def _other_sender(a: str, b: str) -> bool:
+    """Whether two senders (``Record.sender``, or an identity), each naming someone, name another token: another
+    display name or entity id, or, where neither entry gives one, another accessor."""
+    x, y = a.split("\x1f"), b.split("\x1f")
+    if len(x) != 3 or len(y) != 3:
+        return a != b
+    if x[:2] != y[:2]:
+        return True
+    return not (x[0] or x[1]) and x[2] != y[2]
 
 
 def differs(asked: Asked, refused: bool, said: Asked, error: bool) -> str:
@@ -161,7 +174,7 @@ def differs(asked: Asked, refused: bool, said: Asked, error: bool) -> str:
     two lacks is required_fields' to name, not a second finding here). A request entry
     recording an error is one the vault refused before handling it (a permission denied, a token it did not
     know), so its response records one too."""
-    if asked[4] != said[4] and LOGIN.fullmatch(asked[0]):
+    if asked[4] != said[4] and (LOGIN.fullmatch(asked[0]) or not _other_sender(asked[4], said[4])):
         asked, said = (*asked[:4], ""), (*said[:4], "")
     what = [w for w, a, b in zip(_ASKED_WHAT, asked, said) if a and b and a != b]  # one missing: required_fields
     if refused and not error:

@@ -221,7 +221,7 @@ def vault_parser(file: str, prefix: str = "") -> Callable[[int, bytes], Parsed]:
                       vault_result(e.type, e.error, e.response is not None, allowed, _data_error(e.response)),
                       r.remote_address, r.id, r.namespace.path if r.namespace is not None else "",
                       port_text(r.remote_port),
-                      sender=vault_sender(a.display_name, a.entity_id, a.accessor, a.client_token))
+                      sender=vault_sender(a.display_name, a.entity_id, a.accessor))
 
     return parse
 
