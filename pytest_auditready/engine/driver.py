@@ -9,7 +9,7 @@ Nothing here imports pytest.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, Callable, Iterable, Iterator, Optional, Sequence, Union
+from typing import TYPE_CHECKING, Any, Callable, Collection, Iterable, Iterator, Optional, Sequence, Union
 
 from ..auditlog.model import AuditEntry, BadLine, Entries, Record
 from ..errors import AuditReadyError
@@ -69,9 +69,10 @@ def reader_for(settings: "Settings", file: str) -> tuple[Callable[..., Iterator[
 
 
 def drive(visitors: Sequence["Visitor"], source: Iterable["Block"], name: str, parse: Parse,
-          whole_block: WholeBlock) -> Counts:
+          whole_block: WholeBlock, to_end: bool = True) -> Counts:
     """Feed every block of ``source`` to ``visitors``: raw bytes to ``block``, the lines its framing left out to
-    ``left_out``, entries (as column batches) to ``entries``, unreadable lines to ``bad_line``, in file order."""
+    ``left_out``, entries (as column batches) to ``entries``, unreadable lines to ``bad_line``, in file order.
+    ``to_end``: whether ``source`` ends where the file does (not so a range before the last: ``--jobs``)."""
     from ..checks.base import overrides
 
     on_entries = [v.entries for v in visitors if overrides(v, "entries")]
@@ -98,7 +99,13 @@ def drive(visitors: Sequence["Visitor"], source: Iterable["Block"], name: str, p
         for fn in on_bad:
             fn(item)
 
+    # An empty line that ends a block is an export's newline too many only if the file ends there: told when the
+    # next block comes, or the source ends (every block ends at a newline, so this one may end any block).
+    held: Optional[BadLine] = None
     for blk in source:
+        if held is not None:
+            bad(held)
+            held = None
         data, first = blk.data, blk.first
         if isinstance(data, BadLine):
             bad(data)
@@ -117,12 +124,20 @@ def drive(visitors: Sequence["Visitor"], source: Iterable["Block"], name: str, p
         # Line by line: bad lines are reported in order among the entries.
         ascii_ok = data.isascii()
         pieces = data.split(b"\n")
-        removed = removed_lines(pieces, first == 1) if blank_is_bad and not blk.unwrapped else ()
+        removed: Collection[int] = ()
+        last_blank = -1  # the block's last line: removed unless the file ends there
+        if blank_is_bad and not blk.unwrapped:
+            removed = removed_lines(pieces, first == 1, file_end=False)
+            end = len(pieces) - 1
+            if end in removed and end not in removed_lines(pieces, first == 1):
+                last_blank = end
         n = first - 1
         for i, raw in enumerate(pieces):
             n += 1
             if not raw or raw.isspace():
-                if i in removed:
+                if i == last_blank:
+                    held = BadLine(name, n, BLANK, raw.decode("ascii", "replace"))
+                elif i in removed:
                     bad(BadLine(name, n, BLANK, raw.decode("ascii", "replace")))
                 continue
             if raw[-1:] == b"\r":
@@ -140,6 +155,8 @@ def drive(visitors: Sequence["Visitor"], source: Iterable["Block"], name: str, p
                 bad(item)  # type: ignore[arg-type]  # not a Record: a BadLine
         blk.lines = n - first + 1  # counted by the split
         flush()
+    if held is not None and not to_end:
+        bad(held)
     return counts
 
 

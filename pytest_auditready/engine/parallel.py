@@ -216,10 +216,11 @@ def run_part(setup: Setup, part: Part) -> PartResult:
     f = open_log(name)
     try:
         src = _Range(f, part.start, part.end) if (part.start or part.end is not None) else f
-        blocks = read_blocks(src, name, stats)
+        # a later range (a line format: ``splittable``) does not stand at the file's head
+        blocks = read_blocks(src, name, stats, head=False) if part.start else read_blocks(src, name, stats)
         if part.first_line > 1:
             blocks = _shifted(blocks, part.first_line - 1)
-        counts = drive(visitors, blocks, name, parse, whole_block)
+        counts = drive(visitors, blocks, name, parse, whole_block, to_end=part.end is None)
     finally:
         f.close()
     outcomes: list[Outcome] = []
@@ -302,6 +303,10 @@ def splittable(setup: Setup, name: str) -> bool:
     try:  # a plain file, not a stream decompressed on the fly (no seeking into that)
         if not isinstance(f, (io.BufferedReader, io.FileIO)) or not f.seekable():
             return False
+        if _framed(f.read(65536), settings.log_framing):
+            return False  # a platform's framing, told from the file's head as the one-pass reader tells it
+    except OSError:
+        return False  # the reader will say what is wrong
     finally:
         f.close()
     kinds = [c.visitor for c in setup.checks if c.visitor is not None]
@@ -309,6 +314,18 @@ def splittable(setup: Setup, name: str) -> bool:
     ctx = _context(setup, name)
     kinds_ok = all(isinstance(k, type) and issubclass(k, Visitor) and k.splits(ctx) for k in kinds)
     return kinds_ok and (review is None or type(review).splits(ctx))
+
+
+def _framed(head: bytes, framing: str) -> bool:
+    """Whether a file that begins with ``head`` is in a platform's framing (CRI, Docker json-file, journald JSON),
+    as ``offline.reader.blocks`` tells it from the first block: such framing carries state from line to line, and
+    only the file's first range would be told it."""
+    from ..auditlog import container
+
+    if head.startswith(b"\xef\xbb\xbf"):
+        head = head[3:]
+    cut = head.rfind(b"\n")
+    return bool(container.detect((head[:cut] if cut >= 0 else head).split(b"\n")[:200], framing))
 
 
 def _size(name: str) -> int:

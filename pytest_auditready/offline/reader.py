@@ -147,13 +147,14 @@ BLANK = ("an empty line, which the audit device never writes (each entry is one 
          "entry written here was removed and its line left blank")
 
 
-def removed_lines(lines: Sequence[bytes], file_start: bool = False) -> set[int]:
+def removed_lines(lines: Sequence[bytes], file_start: bool = False, file_end: bool = True) -> set[int]:
     """The indexes of the empty or blank lines among a block's ``lines`` that stand where an entry was removed
     (``BLANK``). An export that wrote every line twice-ended (an empty line after each entry: lines that kept their
     newline joined with another) pads with one, so there only the empty lines beyond one between two entries are;
-    and one empty line that ends the block is an export's newline too many at the end, no entry. Padding follows an
-    entry: empty lines that open the file (``file_start``: the block's first line is the file's) follow none, so
-    each of them stands where an entry was."""
+    and one empty line that ends the file (``file_end``: the block's last line is the file's) is an export's
+    newline too many at the end, no entry. Padding follows an entry: empty lines that open the file
+    (``file_start``: the block's first line is the file's) follow none, so each of them stands where an entry
+    was."""
     blank = [not ln or ln.isspace() for ln in lines]
     runs: list[tuple[int, int]] = []  # [start, end) of each run of empty lines
     i, n = 0, len(lines)
@@ -172,7 +173,7 @@ def removed_lines(lines: Sequence[bytes], file_start: bool = False) -> set[int]:
     out: set[int] = set()
     for start, end in runs:
         opening = file_start and start == 0
-        if end == n and end - start == 1 and not opening:
+        if end == n and end - start == 1 and not opening and file_end:
             continue  # a newline too many at the end (or the padding after the last entry)
         out.update(range(start + 1 if padded and not opening else start, end))
     return out
@@ -965,10 +966,13 @@ def unframe_block(data: bytes, left_out: Optional[list[tuple[int, bytes]]] = Non
     return b"\n".join(lines) if changed else data
 
 
-def blocks(f: IO[bytes], file: str, stats: FileStats, framing: str = "auto", prefix: bytes = b"") -> Iterator[Block]:
+def blocks(f: IO[bytes], file: str, stats: FileStats, framing: str = "auto", prefix: bytes = b"",
+           head: bool = True) -> Iterator[Block]:
     """The file as Blocks of whole lines (syslog framing taken off: ``unframe_block``), or of one BadLine for an
     over-long line, in file order. Lines are numbered by each block's count (``Block.lines``), made once the
-    consumer is done with it."""
+    consumer is done with it. ``head``: whether ``f`` stands at the file's start, where an export's byte-order
+    mark and a platform's framing are told (a later range of a file, ``--jobs``, has neither: a file with a
+    platform's framing is read whole)."""
     from ..auditlog import container
     from ..engine import progress
     from ..scan import native
@@ -979,7 +983,7 @@ def blocks(f: IO[bytes], file: str, stats: FileStats, framing: str = "auto", pre
         shown.next_file()
     read = 0
     unwrap: "Optional[container.Unwrap]" = None
-    decided = False
+    decided = not head
     for blk in _blocks(f, file, stats):
         if shown is not None:
             shown.add(stats.bytes - read)
