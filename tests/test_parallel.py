@@ -290,6 +290,47 @@ def test_request_response_pairs_across_a_boundary(tmp_path: Path, monkeypatch: p
         assert (merged["declined"] > 0) == declines and (declines or merged["ok"] > 0), (variant, merged)
 
 
+@pytest.mark.parametrize("variant", ["blank last before a cut", "blank first after a cut", "blank ends the file",
+                                     "byte-order mark first after a cut", "response 121 s later across a cut"])
+def test_a_line_at_a_cut_is_judged_as_one_pass_judges_it(tmp_path: Path, variant: str) -> None:
+    """What the reader decides at a file's edges is decided there only (red team rt23): a blank line where an entry
+    was removed is a finding wherever a block or range ends but at the file's end; a byte-order mark is an export's
+    only at the file's start; a response more than the window after its request pairs with none, across a cut too.
+    Whole and in ranges, the same findings."""
+    n = 4 * BLOCK // L
+    path = tmp_path / "audit.log"
+    settings = _settings(tmp_path, canaries=None)
+    lines: list[bytes] = []
+    for i in range(0, n, 2):  # request i (even index), its response i + 1, at one time
+        lines += _pair(i, b"r%d" % i, _time(10 * i))
+    _write(path, lines)
+    cut = _cuts(tmp_path, path, settings)[2]  # the first line of the third range
+
+    def partner(k: int) -> int:
+        return k + 1 if k % 2 == 0 else k - 1
+
+    blank = b" " * (L - 1)  # a blank line as long as an entry's: the cuts stay where they are
+    if variant.startswith("blank") or variant.startswith("byte-order"):
+        k = {"blank last before a cut": cut - 1, "blank ends the file": len(lines) - 1}.get(variant, cut)
+        lines[k] = b"\xef\xbb\xbf" + lines[k][:-5] + b'"}' if variant.startswith("byte-order") else blank
+        # the file's last: a newline too many at the end of an export, and the request before it still in flight
+        expect = {"required_fields": [k + 1], "completeness": [partner(k) + 1]} if variant != "blank ends the file" \
+            else {"required_fields": [], "completeness": []}
+    else:
+        if cut % 2 == 0:  # make a pair straddle the cut: request A, request B | response B, response A
+            lines[cut - 1], lines[cut], lines[cut + 1] = lines[cut], lines[cut + 1], lines[cut - 1]
+        for i in range(cut, n):  # from the cut on, 121 s later: the straddling responses come too late
+            lines[i] = lines[i].replace(_time(10 * (i - i % 2)), _time(10 * (i - i % 2), 121_000)).replace(
+                _time(10 * (cut - 2)), _time(10 * cut, 121_000))
+        expect = {"completeness": [cut, cut + 1] if cut % 2 else [cut - 1, cut, cut + 1, cut + 2]}
+    _write(path, lines)
+    assert _cuts(tmp_path, path, settings)[2] == cut
+    one, two = _both(settings, [str(path)], range_bytes=BLOCK)
+    assert one == two
+    for check, at in expect.items():
+        assert sorted(int(f["where"].rsplit(":", 1)[1]) for f in _findings(one, check)) == at, (check, one)
+
+
 def test_a_time_that_goes_back_first_in_a_range_and_inside_the_range_after(tmp_path: Path) -> None:
     """Range k's own pass finds a later line going back; one pass finds its first line already did."""
     n = 4 * BLOCK // L

@@ -814,7 +814,9 @@ class Pairs(Visitor):
                 self.untimed_responses.add(rid)
         for rid, ns, file, line, before in later.orphans:
             seen = max(self.max_t, before)  # one pass's latest time before this response
-            self._expire(seen)  # what one pass had expired by then (only this range's requests are pending yet)
+            # what one pass had expired when it came to this response, by its own time too (only this range's
+            # requests are pending yet): a response more than the window after its request pairs with none
+            self._expire(max(seen, ns))
             info = later.orphan_conn.get((file, line))
             if rid in self.untimed_requests:
                 self.untimed_requests.discard(rid)
