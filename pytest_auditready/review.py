@@ -41,6 +41,7 @@ from __future__ import annotations
 
 import datetime
 import re
+import zlib
 from itertools import compress
 from typing import TYPE_CHECKING, Any, Mapping, Optional
 
@@ -76,6 +77,9 @@ MAX_PATHS = 500
 MAX_IDENTITIES = 1000  # overall; per path _KEEP
 MAX_ITEMS = 200  # kept per pattern; the rest counted
 _KEEP = 50
+# Request ids kept per log (a bottom-k sample: those of the lowest CRC-32, the same in every file that holds them),
+# to tell the files of a run that hold the same requests again: several audit devices' copies (``merged``).
+_SAMPLE = 4096
 _EPISODES = 20  # bursts (and denied runs) kept per key
 DEFAULT_NEW_DAYS = 7
 _S = 1_000_000_000
@@ -399,6 +403,10 @@ class Review(Visitor):
         # unless their last stage comes), and the auditIDs counted (a request counts once)
         self.received: dict[str, list[Any]] = {}
         self.counted: dict[str, None] = {}
+        # Vault/OpenBao: the sample of counted requests' ids ((CRC-32, id), ascending, at most _SAMPLE), and how many
+        # of a file's were in the files before it (``merged``): the same requests counted once per copy
+        self.sample: list[tuple[int, str]] = []
+        self.again = 0
 
     def _setup(self) -> None:
         s = self.settings
@@ -477,6 +485,7 @@ class Review(Visitor):
                     picked.append(i)
         if not picked:
             return
+        self._sampled([batch.request_id[i] for i in picked])
         stamps = batch.times_ns() if batch.utc_times() else None
         if batch.decoded is not None:  # who made each request, from the line structs the reader decoded
             self._decoded(batch, resource, picked, stamps)
@@ -513,6 +522,14 @@ class Review(Visitor):
             if cubby and rel[i].startswith(_CUBBYHOLE):
                 path = _cubbyhole(path, acc)
             count(path, dn, eid, acc, source[i], action[i] or "(none)", ns, denied)
+
+    def _sampled(self, ids: list[str]) -> None:
+        """Keep the request ids of ``ids`` that belong in the sample (``_SAMPLE``)."""
+        crc, sample = zlib.crc32, self.sample
+        top = sample[-1][0] if len(sample) >= _SAMPLE else 1 << 32
+        new = [(c, rid) for c, rid in zip(map(crc, map(str.encode, ids)), ids) if c < top and rid]
+        if new:
+            self.sample = sorted(set(sample).union(new))[:_SAMPLE]
 
     def _decoded(self, batch: Entries, resource: list[str], picked: list[int], stamps: Optional[list[int]]) -> None:
         """``entries`` for a batch with its decoded Vault/OpenBao lines: display name, entity id and accessor from
@@ -880,6 +897,9 @@ class Review(Visitor):
         settings), under the limits of what is kept; ``merged`` folds whole files so."""
         n, w = self.n, self.w
         self.first, self.last = _lo(self.first, later.first), _hi(self.last, later.last)
+        if later.sample:
+            self.sample = sorted(set(self.sample).union(later.sample))[:_SAMPLE]
+        self.again += later.again
         self.requests += later.requests
         self.denied += later.denied
         self.untimed += later.untimed
@@ -990,6 +1010,8 @@ class Review(Visitor):
             "unlinked": [self.unlinked, self.rewraps, self.unlinked_more],
             "received": [[k, v] for k, v in self.received.items()],
             "counted": list(self.counted),
+            "sample": [list(x) for x in self.sample],
+            "again": self.again,
         }
 
     @classmethod
@@ -1021,6 +1043,8 @@ class Review(Visitor):
         self.unlinked, self.rewraps = [list(u) for u in unlinked], [list(r) for r in rewraps]
         self.received = {k: list(v) for k, v in st.get("received", ())}
         self.counted = dict.fromkeys(st.get("counted", ()))
+        self.sample = [(int(c), str(r)) for c, r in st.get("sample", ())]
+        self.again = int(st.get("again", 0))
 
     # -- the review as data -----------------------------------------------------------------------------------
     def items(self) -> tuple[list[dict[str, Any]], dict[str, int]]:
@@ -1136,6 +1160,9 @@ class Review(Visitor):
             "new_identities": self.new_identities(),
             "items": items,
             "items_more": more,
+            # of the sampled request ids of the files after the first, how many an earlier file of the run held too
+            # (several audit devices' copies, or a file given twice): each copy is counted above
+            "again_in_other_files": self.again,
         }
 
 
@@ -1220,6 +1247,8 @@ def merged(settings: "Settings", states: "list[Optional[dict[str, Any]]]") -> Op
         if out is None:
             out = r
         else:
+            held = {rid for _, rid in out.sample}
+            out.again += sum(rid in held for _, rid in r.sample)
             out.fold(r)
     return out
 
@@ -1230,4 +1259,9 @@ def summary(doc: Optional[dict[str, Any]]) -> Optional[str]:
         return None
     return (f"access review: {len(doc['paths'])} paths, {doc['identities']} identities, "
             f"{len(doc['items']) + sum(doc['items_more'].values())} items to review (in the evidence bundle: "
-            "evidence.json and report.html)")
+            "evidence.json and report.html)" + (f"; {AGAIN}" if doc.get("again_in_other_files") else ""))
+
+
+AGAIN = ("some requests are in more than one file of the run (the same request id: several audit devices' copies, "
+         "or a file given twice), and the review counts each copy: review one device's files, or ask auditready "
+         "access, which counts each request once")

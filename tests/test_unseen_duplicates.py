@@ -258,6 +258,46 @@ def test_real_openbao_two_devices_two_files_pass_one_file_names_the_cause(tmp_pa
         assert "written a second time" in f.text() and "two audit devices declared with one file_path" in f.text()
 
 
+@pytest.mark.vault
+def test_the_access_review_of_two_devices_files_says_it_counts_each_copy(tmp_path: Path) -> None:
+    """Two devices' files verified together hold every request twice (red team rt23: the review counted each twice
+    without a word, where auditready access counts it once). The review says so, in --jobs ranges too; one
+    device's rotated files, read together, hold no request twice and say nothing."""
+    from pytest_auditready.checks import BUILTIN
+    from pytest_auditready.engine import parallel
+    from pytest_auditready.engine.files import offline_checks
+    from pytest_auditready.review import AGAIN, merged, summary
+
+    with EmbeddedServer(extra_devices={"second": {}}) as server:
+        remember_secret(server.root_token)
+        for _ in range(3):
+            _traffic(server)
+        files = [Path(server.log_path), Path(server.log_path).parent / "second.log"]
+        logs = [_lines_of(f, 6) for f in files]
+    a, b = (_write(tmp_path, lines, name) for lines, name in zip(logs, ("a.log", "b.log")))
+    half = len(logs[0]) // 2
+    old, new = _write(tmp_path, logs[0][:half], "audit.log.1"), _write(tmp_path, logs[0][half:], "audit.log")
+    settings = dataclasses.replace(SETTINGS, review_paths=("*",))
+    checks = offline_checks(BUILTIN)
+
+    def review(paths: list[Path], jobs: int = 1) -> dict[str, Any]:
+        names = [str(p) for p in paths]
+        if jobs == 1:
+            results = [verify_file(n, settings, checks, {}, tuple(names)) for n in names]
+        else:
+            results = parallel.verify_files(settings, checks, {}, names, jobs, min_bytes=0, range_bytes=4096)
+        r = merged(settings, [x.review for x in results])
+        assert r is not None
+        return r.report()
+
+    one, both, rotated = review([a]), review([a, b]), review([old, new])
+    assert both["requests"] == 2 * one["requests"] > 0
+    assert both["again_in_other_files"] > 0 and AGAIN in (summary(both) or "")
+    assert review([a, b], jobs=2)["again_in_other_files"] == both["again_in_other_files"]
+    assert rotated["requests"] == one["requests"] and rotated["again_in_other_files"] == 0
+    assert one["again_in_other_files"] == 0 and AGAIN not in (summary(rotated) or "")
+
+
 # -- Kubernetes: one event a request and stage --------------------------------------------------------------------
 K8S = (ROOT / "k8s/real/correct.log").read_bytes().splitlines()
 

@@ -260,6 +260,10 @@ def _review(result: "AuditResult") -> str:
     if doc.get("paths_more"):
         out.append(f'<p class="small">{int(doc["paths_more"])} more requests on paths not listed (only the first '
                    "paths are kept).</p>")
+    if doc.get("again_in_other_files"):
+        from ..review import AGAIN
+
+        out.append(f"<p><strong>{escape(AGAIN[0].upper() + AGAIN[1:])}.</strong></p>")
     out.append(f'<h3>New identities</h3><p class="small">First seen at or after {_v(result, new.get("since") or "-")}'
                f' ({_v(result, new.get("cutoff", ""))}). {_v(result, new.get("reason", ""))}</p>')
     if new.get("identities"):
