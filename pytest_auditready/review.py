@@ -43,7 +43,7 @@ import datetime
 import re
 import zlib
 from itertools import compress
-from typing import TYPE_CHECKING, Any, Mapping, Optional
+from typing import TYPE_CHECKING, Any, Iterable, Mapping, Optional
 
 from .auditlog.model import Entries, in_scope, parse_time
 from .checks.access_policy import (
@@ -405,7 +405,8 @@ class Review(Visitor):
         self.counted: dict[str, None] = {}
         # Vault/OpenBao: the sample of counted requests' ids ((CRC-32, id), ascending, at most _SAMPLE), and how many
         # of a file's were in the files before it (``merged``): the same requests counted once per copy
-        self.sample: list[tuple[int, str]] = []
+        self._sample: dict[str, int] = {}  # request id -> CRC-32: the sample and more (``_trim``)
+        self._top: Optional[tuple[int, str]] = None  # the sample's greatest, once it is full
         self.again = 0
 
     def _setup(self) -> None:
@@ -523,13 +524,27 @@ class Review(Visitor):
                 path = _cubbyhole(path, acc)
             count(path, dn, eid, acc, source[i], action[i] or "(none)", ns, denied)
 
-    def _sampled(self, ids: list[str]) -> None:
-        """Keep the request ids of ``ids`` that belong in the sample (``_SAMPLE``)."""
-        crc, sample = zlib.crc32, self.sample
-        top = sample[-1][0] if len(sample) >= _SAMPLE else 1 << 32
-        new = [(c, rid) for c, rid in zip(map(crc, map(str.encode, ids)), ids) if c < top and rid]
-        if new:
-            self.sample = sorted(set(sample).union(new))[:_SAMPLE]
+    @property
+    def sample(self) -> list[tuple[int, str]]:
+        """The sample of the request ids counted: the _SAMPLE least (CRC-32, id), ascending."""
+        self._trim()
+        return sorted((c, r) for r, c in self._sample.items())
+
+    def _sampled(self, ids: Iterable[str]) -> None:
+        """Take the request ids ``ids`` into the sample where they belong."""
+        top, d = self._top, self._sample
+        for c, rid in zip(map(zlib.crc32, map(str.encode, ids)), ids):
+            if rid and (top is None or (c, rid) < top):
+                d[rid] = c
+        if len(d) >= 2 * _SAMPLE:
+            self._trim()
+
+    def _trim(self) -> None:
+        """Down to the _SAMPLE least (the rest can never be among them again)."""
+        if len(self._sample) > _SAMPLE:
+            kept = sorted((c, r) for r, c in self._sample.items())[:_SAMPLE]
+            self._sample = {r: c for c, r in kept}
+            self._top = kept[-1]
 
     def _decoded(self, batch: Entries, resource: list[str], picked: list[int], stamps: Optional[list[int]]) -> None:
         """``entries`` for a batch with its decoded Vault/OpenBao lines: display name, entity id and accessor from
@@ -897,8 +912,8 @@ class Review(Visitor):
         settings), under the limits of what is kept; ``merged`` folds whole files so."""
         n, w = self.n, self.w
         self.first, self.last = _lo(self.first, later.first), _hi(self.last, later.last)
-        if later.sample:
-            self.sample = sorted(set(self.sample).union(later.sample))[:_SAMPLE]
+        if later._sample:
+            self._sampled([rid for _, rid in later.sample])
         self.again += later.again
         self.requests += later.requests
         self.denied += later.denied
@@ -1043,7 +1058,7 @@ class Review(Visitor):
         self.unlinked, self.rewraps = [list(u) for u in unlinked], [list(r) for r in rewraps]
         self.received = {k: list(v) for k, v in st.get("received", ())}
         self.counted = dict.fromkeys(st.get("counted", ()))
-        self.sample = [(int(c), str(r)) for c, r in st.get("sample", ())]
+        self._sampled([str(r) for _c, r in st.get("sample", ())])
         self.again = int(st.get("again", 0))
 
     # -- the review as data -----------------------------------------------------------------------------------
