@@ -331,6 +331,32 @@ def test_a_line_at_a_cut_is_judged_as_one_pass_judges_it(tmp_path: Path, variant
         assert sorted(int(f["where"].rsplit(":", 1)[1]) for f in _findings(one, check)) == at, (check, one)
 
 
+def test_a_part_of_a_file_that_is_no_longer_the_one_planned_is_refused(tmp_path: Path) -> None:
+    """The plan measures each file (size, head); a part reads the path again, in a worker or on a Dask node. A log
+    rotated away while it is read (renamed, a new file at its path), cut short, or another file at that path on a
+    worker was read as planned, half of it or the other file's lines reported as the file's (red team rt23: PASS).
+    Refused in one line; a file that only grew (a live log) is read."""
+    n = 4 * BLOCK // L
+    path = tmp_path / "audit.log"
+    lines = [_line(i) for i in range(n)]
+    _write(path, lines)
+    settings = _settings(tmp_path, canaries=None)
+    setup = parallel.prepare_setup(settings, CHECKS, {}, [str(path)])
+    (parts,) = parallel.plan(setup, [str(path)], 2, BLOCK)
+    assert len(parts) > 2 and all(p.seen is not None for p in parts)
+    with path.open("ab") as f:  # the vault writes on: the same file
+        f.write(_line(n) + b"\n")
+    assert parallel.run_part(setup, parts[1]).entries > 0
+    path.rename(tmp_path / "audit.log.1")  # rotated: a new file at the path
+    _write(path, lines[:50])
+    for part in (parts[0], parts[2]):
+        with pytest.raises(AuditReadyError, match="is not the file the run measured before reading it"):
+            parallel.run_part(setup, part)
+    _write(path, [_line(i, note=b"other") for i in range(n)])  # another file of the same size at the path
+    with pytest.raises(AuditReadyError, match="another head"):
+        parallel.run_part(setup, parts[1])
+
+
 def test_a_time_that_goes_back_first_in_a_range_and_inside_the_range_after(tmp_path: Path) -> None:
     """Range k's own pass finds a later line going back; one pass finds its first line already did."""
     n = 4 * BLOCK // L

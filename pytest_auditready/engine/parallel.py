@@ -67,6 +67,9 @@ class Part:
     start: int = 0
     end: Optional[int] = None
     first_line: int = 1
+    # a local file as the plan found it (``_identity``): its size and the digest of its head, which the part's
+    # reader checks before it reads (a file rotated away, another file at the path on a Dask worker)
+    seen: Optional[tuple[int, str]] = None
 
 
 @dataclass
@@ -213,6 +216,7 @@ def run_part(setup: Setup, part: Part) -> PartResult:
             v.later_range()
     read_blocks, parse, whole_block = reader_for(ctx.settings, name)
     stats = FileStats()
+    _same_file(part)
     f = open_log(name)
     try:
         src = _Range(f, part.start, part.end) if (part.start or part.end is not None) else f
@@ -395,12 +399,60 @@ def plan(setup: Setup, paths: Sequence[str], jobs: int, range_bytes: Optional[in
     chunk = range_bytes or max(RANGE_MIN, -(-sum(sizes.values()) // max(jobs, 1)))
     out: list[list[Part]] = []
     for p in paths:
+        seen = _identity(p)
         n = round(sizes[p] / chunk)
         cuts = boundaries(p, n) if n > 1 and splittable(setup, p) else []
         edges = [0, *cuts, None]
-        out.append([Part(p, i, edges[i] or 0, edges[i + 1]) for i in range(len(edges) - 1)]
-                   if cuts else [Part(p)])
+        out.append([Part(p, i, edges[i] or 0, edges[i + 1], seen=seen) for i in range(len(edges) - 1)]
+                   if cuts else [Part(p, seen=seen)])
     return out
+
+
+_HEAD = 65536  # bytes of a file's head whose digest tells it from another (``_identity``)
+
+
+def _identity(name: str) -> Optional[tuple[int, str]]:
+    """A local file's size and the SHA-256 of its first _HEAD bytes (None for an object-store URL, or a file that
+    cannot be read: its reader says what is wrong)."""
+    import hashlib
+
+    from .objects import is_url
+
+    if is_url(name):
+        return None
+    try:
+        with open(name, "rb") as f:
+            size = os.fstat(f.fileno()).st_size
+            return size, hashlib.sha256(f.read(min(size, _HEAD))).hexdigest()
+    except OSError:
+        return None
+
+
+def _same_file(part: Part) -> None:
+    """Refuse to read a part whose file is not the one the plan measured: rotated away (renamed, a new file at the
+    path) or truncated while the run read it, or another file at that path on a Dask worker. A file that grew
+    (a live log) is the same."""
+    if part.seen is None:
+        return
+    import hashlib
+
+    size, digest = part.seen
+    try:
+        with open(part.path, "rb") as f:
+            now = os.fstat(f.fileno()).st_size
+            same = now >= size and hashlib.sha256(f.read(min(size, _HEAD))).hexdigest() == digest
+    except OSError:
+        return  # the reader says what is wrong
+    if not same:
+        import socket
+
+        raise AuditReadyError(f"{part.path} is not the file the run measured before reading it (on "
+                              f"{socket.gethostname()}: {now} bytes, {'another head' if now >= size else 'fewer'}; "
+                              f"planned: {size} bytes): it was rotated or rewritten while it was read, or a Dask "
+                              "worker holds another file at that path",
+                              "verify a rotated file by its new name or a copy, not a path the vault is writing to "
+                              "as it rotates; with --dask-scheduler, give every worker the same file (an absolute "
+                              "path on a file system they share, or an object-store URL)")
 
 
 # -- running the parts ----------------------------------------------------------------------------------------
@@ -530,7 +582,7 @@ def _run(setup: Setup, paths: Sequence[str], runner: _Runner, jobs: int, deadlin
             try:
                 results.append(finish_file(setup, got))
             except NotImplementedError:  # a visitor declined a merge (rare input): read the file whole
-                results.append(finish_file(setup, [rerun(Part(ps[0].path))]))
+                results.append(finish_file(setup, [rerun(Part(ps[0].path, seen=ps[0].seen))]))
             if progress.current is not None:  # a terminal's progress line, file by file
                 progress.current.next_file()
                 progress.current.add(results[-1].stats.bytes)
