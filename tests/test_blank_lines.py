@@ -139,3 +139,19 @@ def test_every_line_is_accounted_when_the_file_opens_blank(tmp_path: Path, capsy
         assert main(["verify", str(log), "--config", str(cfg), "--jobs", jobs]) == 1
         out = capsys.readouterr().out
         assert f"audit.log (vault): {len(lines)} lines read, {len(lines) - 2} entries, 2 unreadable" in out, out
+
+
+def test_the_empty_lines_that_are_no_entry_are_counted_apart(tmp_path: Path,
+                                                             capsys: pytest.CaptureFixture[str]) -> None:
+    """Every line read is in one bucket: an export's padding and its newline too many at the end are neither entries
+    nor unreadable, and are said as such (red team rt23: one line was in no bucket)."""
+    text = CLEAN.read_text()
+    n = len(text.splitlines())
+    cfg = _write(tmp_path, "pyproject.toml", "[tool.auditready]\nretention_days = 0\nrequire_tamper_evidence = false\n")
+    padded = "\n".join(text.splitlines(keepends=True)) + "\n"
+    for name, body, empty in (("one.log", text + "\n", 1), ("padded.log", padded, n), ("as-written.log", text, 0)):
+        log = _write(tmp_path, name, body)
+        assert main(["verify", str(log), "--config", str(cfg)]) == 0
+        out = capsys.readouterr().out
+        said = f"{name} (vault): {n + empty} lines read, {n} entries, 0 unreadable"
+        assert said + (f", {empty} empty (an export's padding or last newline, no entry)\n" if empty else "\n") in out

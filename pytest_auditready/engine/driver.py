@@ -29,6 +29,7 @@ class Counts:
 
     entries: int = 0
     bad_lines: int = 0
+    blank: int = 0  # empty lines that stand for no removed entry (``removed_lines``): no entry, not unreadable
 
 
 def reader_for(settings: "Settings", file: str) -> tuple[Callable[..., Iterator["Block"]], Parse, WholeBlock]:
@@ -139,6 +140,8 @@ def drive(visitors: Sequence["Visitor"], source: Iterable["Block"], name: str, p
                     held = BadLine(name, n, BLANK, raw.decode("ascii", "replace"))
                 elif i in removed:
                     bad(BadLine(name, n, BLANK, raw.decode("ascii", "replace")))
+                elif not blk.unwrapped:  # (a framing's empty lines are the records it left out, counted there)
+                    counts.blank += 1
                 continue
             if raw[-1:] == b"\r":
                 raw = raw[:-1]
@@ -155,8 +158,11 @@ def drive(visitors: Sequence["Visitor"], source: Iterable["Block"], name: str, p
                 bad(item)  # type: ignore[arg-type]  # not a Record: a BadLine
         blk.lines = n - first + 1  # counted by the split
         flush()
-    if held is not None and not to_end:
-        bad(held)
+    if held is not None:
+        if to_end:
+            counts.blank += 1
+        else:
+            bad(held)
     return counts
 
 

@@ -257,6 +257,7 @@ class FileResult:
             "entries": self.entries,
             "unreadable_lines": self.bad_lines,
             **({"framing": self.stats.framing, "left_out": self.stats.left_out} if self.stats.framing else {}),
+            **({"empty_lines": self.stats.blank} if self.stats.blank else {}),
             "checks": {o.check_id: o.tally.to_json() for o in self.outcomes},
         }
 
@@ -323,6 +324,7 @@ def verify_file(path: str, settings: Settings, checks: Sequence[Check], secrets:
     try:
         counts = drive([v for _, v in streaming] + ([review] if review is not None else []),
                        read_blocks(f, name, stats), name, parse, whole_block)
+        stats.blank = counts.blank
     finally:
         f.close()
     finished = {check.id: visitor for check, visitor in streaming}

@@ -912,6 +912,7 @@ class FileStats:
     bytes: int = 0
     framing: str = ""  # the platform framing taken off (auditlog.container): cri, docker, journal
     left_out: int = 0  # the platform's records of the vault's own server output (stderr, its banner), no entries
+    blank: int = 0  # empty lines that are no removed entry: an export's padding, or its newline too many at the end
 
 
 def open_log(path: str) -> IO[bytes]:

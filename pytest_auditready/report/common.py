@@ -257,13 +257,20 @@ def shown_path(path: str) -> str:
     return "./" + text if text.lstrip().startswith("::") else text
 
 
+def _empty(a: Mapping[str, Any]) -> str:
+    """The empty lines a file's accounting counts apart (no removed entry: an export's padding, or its newline too
+    many at the end), as a clause; "" for none."""
+    n = int(a.get("empty_lines") or 0)
+    return f", {n} empty (an export's padding or last newline, no entry)" if n else ""
+
+
 def accounting_lines(files: Sequence[Mapping[str, Any]]) -> list[str]:
     """What each file gave the checks, for a terminal: lines read, entries, unreadable lines, and per check the
     entries judged and those excused, with the rule that excused them."""
     out: list[str] = []
     for a in files:
         out.append(f"{shown_path(str(a['file']))} ({a['format'] or 'empty'}): {a['lines']} lines read, {a['entries']} "
-                   f"entries, {a['unreadable_lines']} unreadable")
+                   f"entries, {a['unreadable_lines']} unreadable{_empty(a)}")
         if a.get("framing"):
             whose = "the vault's" if a.get("format") in ("vault", None, "") else "the producer's"  # (an EKS export)
             left = (f"lines of {whose} own server log or of journalctl's notes"
@@ -286,7 +293,7 @@ def accounting_rows(files: Sequence[Mapping[str, Any]]) -> list[tuple[str, str, 
     out = []
     for a in files:
         read = (f"{a['format'] or 'empty'}: {a['lines']} lines read, {a['entries']} entries, "
-                f"{a['unreadable_lines']} unreadable")
+                f"{a['unreadable_lines']} unreadable{_empty(a)}")
         judged = ", ".join(f"{cid} {t['judged']}" for cid, t in a["checks"].items() if t.get("judged") is not None)
         excused = "; ".join(f"{cid} {e['entries']}: {e['rule']}" for cid, t in a["checks"].items()
                             for e in t.get("excused", ()))
