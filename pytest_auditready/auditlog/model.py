@@ -371,8 +371,8 @@ class Record:
         # was written in its place (checks.timestamp_accuracy).
         self.written = written
         self.wts = parse_time(written) if written else None
-        # Who sent the request, whole (``vault_sender``: Vault/OpenBao); empty where the format names no more than
-        # ``identity``.
+        # Who sent the request, field by field (``vault_sender``: Vault/OpenBao); empty where the format names no
+        # more than ``identity``.
         self.sender = sender
 
     @property
