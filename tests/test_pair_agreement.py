@@ -170,7 +170,7 @@ def test_an_accessor_digest_of_another_device_is_no_edit(tmp_path: Path) -> None
     for e in (entries[i], entries[j]):
         e["auth"].pop("display_name")
         e["auth"].pop("entity_id", None)
-    status, found = _findings(_write(tmp_path, entries))
+    _, found = _findings(_write(tmp_path, entries))
     assert [line for line, _ in found] == [j + 1] and "who sent it" in found[0][1], found
 
 
@@ -185,3 +185,33 @@ def test_read_line_by_line_the_whole_sender_is_compared_too(tmp_path: Path) -> N
     status, found = _findings(p)
     assert status != PASSED
     assert [line for line, _ in found] == [j + 1] and "who sent it" in found[0][1], found
+
+
+def _later(e: dict[str, Any], seconds: int) -> None:
+    import datetime
+
+    head, frac = e["time"][:19], e["time"][19:]
+    t = datetime.datetime.strptime(head, "%Y-%m-%dT%H:%M:%S") + datetime.timedelta(seconds=seconds)
+    e["time"] = t.strftime("%Y-%m-%dT%H:%M:%S") + frac
+
+
+@pytest.mark.parametrize(("gap", "late"), [(119, False), (200, True), (86_400, True)])
+def test_a_pair_split_between_two_files_more_than_the_window_apart_is_no_pair(tmp_path: Path, gap: int,
+                                                                             late: bool) -> None:
+    """A response opening the next file of a set more than completeness_window after the request that ends the file
+    before: one pass over both files expires the request before the response comes (two findings); the set paired
+    them (red team rt23). Within the window, still a pair."""
+    entries = _lines()
+    i, j = _pair(entries)
+    head, tail = entries[: i + 1], entries[i + 1:]
+    for e in tail:
+        _later(e, gap)
+    a = _write(tmp_path, head, "audit.log.1")
+    b = _write(tmp_path, tail, "audit.log")
+    names = (str(a), str(b))
+    found = []
+    for n in names:
+        (o,) = verify_file(n, SETTINGS, [completeness.CHECK], {}, names).outcomes
+        found += [(Path(f.where.rsplit(":", 1)[0]).name, int(f.where.rsplit(":", 1)[1])) for f in o.findings]
+        assert all("completeness_window" in f.message and f"{gap} s later" in f.message for f in o.findings)
+    assert sorted(found) == ([("audit.log", j - i), ("audit.log.1", i + 1)] if late else []), found

@@ -1216,14 +1216,21 @@ def _across(a: Edges, b: Edges, window: int) -> list[tuple[tuple[int, str, int],
             again.add(rid)
     from ..checks.completeness import differs, differs_note
 
-    for rid, at in b.orphans.items():  # a pair split between the files: the response repeats its request
+    # a pair split between the files, the response within the window of its request (one pass over both expires a
+    # request by the response's time before it pairs: a response later than that pairs with none)
+    late = {rid for rid, at in b.orphans.items() if rid in a.pending and at[0] - a.pending[rid][0] > window}
+    for rid, at in b.orphans.items():  # the response repeats its request
         asked, said = a.asked.get(rid), b.said.get(rid)
-        if rid in again or asked is None or said is None:
+        if rid in again or rid in late or asked is None or said is None:
             continue
         what = differs(*asked, *said)
         if what:
             first = a.pending[rid]
             out.append((at, "differs", rid, differs_note(first[1], first[2], what)))
+    for rid in late - again:
+        gap = f"{(b.orphans[rid][0] - a.pending[rid][0]) / 1e9:.0f}"
+        out.append((a.pending[rid], "late_request", rid, gap))
+        out.append((b.orphans[rid], "late_response", rid, gap))
     out += [(at, "lost_request", rid, "") for rid, at in a.pending.items()
             if rid not in b.orphans and rid not in again]
     out += [(at, "lost_response", rid, "") for rid, at in b.orphans.items()
@@ -1298,7 +1305,11 @@ def boundaries(ordered: Sequence[Edges], twins: Sequence[tuple[str, str]], windo
                 yield Finding(ID, "", f"{differs_text(first)} The request entry ends {a.name}, the "
                               f"response entry opens {b.name}.", DIFFERS_FIX, where=f"{file}:{line}", request_id=rid)
                 continue
-            if kind == "lost_request":
+            if kind.startswith("late_"):
+                what = (f"The {kind[5:]} entry has no {'response' if kind == 'late_request' else 'request'} entry "
+                        f"within {window / 1e9:g} s (completeness_window): the request entry ends {a.name}, and the "
+                        f"response entry with its request id opens {b.name} {first} s later")
+            elif kind == "lost_request":
                 what = (f"The request entry has no response entry: it was still in flight when {a.name} ends, and "
                         f"{b.name}, the next file of the set in time, does not hold its response")
             else:
