@@ -779,6 +779,19 @@ def test_a_relative_path_a_dask_worker_cannot_find_is_one_line_naming_the_worker
     assert rc in (0, 1) and data["files"][0]["entries"] > 0, err
 
 
+def test_a_url_a_dask_worker_cannot_read_names_the_worker(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A worker reads object-store URLs with its own credentials: its error says it is the worker's (red team rt23:
+    it sent the user to the command's environment, which had them)."""
+    def refused(_setup: Any, part: parallel.Part) -> Any:
+        raise AuditReadyError(f"cannot read {part.path}: no credentials found in the environment",
+                              "check the URL and the credentials in the environment")
+
+    monkeypatch.setattr(parallel, "run_part", refused)
+    with pytest.raises(AuditReadyError) as err:
+        parallel._dask_part(None, parallel.Part("s3://audit/vault/audit.log"))  # type: ignore[arg-type]
+    assert str(err.value).startswith("a Dask worker (on ") and "with its own credentials" in str(err.value)
+
+
 def test_a_dask_scheduler_that_does_not_answer_is_one_line(tmp_path: Path) -> None:
     import socket
 

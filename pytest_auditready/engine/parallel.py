@@ -680,12 +680,19 @@ def _dask_part(setup: Setup, part: Part) -> PartResult:
     progress.current = None
     try:
         return run_part(setup, part)
-    except AuditReadyError:
+    except AuditReadyError as exc:
+        import socket
+
         from .objects import is_url
 
-        if is_url(part.path) or os.path.isabs(part.path) or os.path.exists(part.path):
+        if is_url(part.path):  # read with the worker's own credentials, not the command's
+            said = AuditReadyError(f"a Dask worker (on {socket.gethostname()}) {exc.cause}",
+                                   f"{exc.fix}; each Dask worker reads object-store URLs with its own credentials "
+                                   "(an IAM role, the worker's environment), not the command's")
+            said.exit_code = exc.exit_code
+            raise said from None
+        if os.path.isabs(part.path) or os.path.exists(part.path):
             raise
-        import socket
 
         # a relative path is the front end's: a worker looks for it in its own folder (rt3 F7)
         raise AuditReadyError(f"a Dask worker (on {socket.gethostname()}, in the folder {os.getcwd()}) finds no "
