@@ -215,3 +215,24 @@ def test_a_pair_split_between_two_files_more_than_the_window_apart_is_no_pair(tm
         found += [(Path(f.where.rsplit(":", 1)[0]).name, int(f.where.rsplit(":", 1)[1])) for f in o.findings]
         assert all("completeness_window" in f.message and f"{gap} s later" in f.message for f in o.findings)
     assert sorted(found) == ([("audit.log", j - i), ("audit.log.1", i + 1)] if late else []), found
+
+
+@pytest.mark.parametrize(("back", "found"), [(1, False), (5, True)])
+def test_a_rotated_file_that_begins_before_the_one_before_it_ends_is_named(tmp_path: Path, back: int,
+                                                                         found: bool) -> None:
+    """The vault writes the old file until it reopens its path: the next file never begins before the last ends,
+    but by a reopen's jitter, within max_skew, as one file's order goes back. Its first pair timed 5 s back passed
+    as a set where the same bytes as one file fail timestamp_accuracy (red team rt23)."""
+    entries = _lines()
+    k = next(k for k in range(len(entries) // 2, len(entries) - 1)
+             if entries[k]["type"] == "request" and entries[k + 1]["type"] == "response"
+             and entries[k]["request"]["id"] == entries[k + 1]["request"]["id"])
+    head, tail = entries[:k], entries[k:]
+    for e in tail[:2]:
+        _later(e, -back)
+    names = (str(_write(tmp_path, head, "audit.log.1")), str(_write(tmp_path, tail, "audit.log")))
+    said = [f for n in names for f in verify_file(n, SETTINGS, [completeness.CHECK], {}, names).outcomes[0].findings]
+    assert bool(said) == found, [f.message for f in said]
+    if found:
+        (f,) = said
+        assert "never overlap in time" in f.message and f.where.endswith("audit.log.1"), f.message

@@ -527,16 +527,17 @@ def _stand_in(twin: str, kept: str) -> bool:
     return distinct_slots(base(twin), base(kept))
 
 
-def names_in_time(ordered: Sequence[Edges], twins: Sequence[tuple[str, str]], window: int) -> Iterator[Finding]:
+def names_in_time(ordered: Sequence[Edges], twins: Sequence[tuple[str, str]], skew: int) -> Iterator[Finding]:
     """What the names of a set's files say against the time of their entries: a file that holds the same entries as
     another rotated file of the log (``_stand_in``: replaced by a copy of another day's file, or a link to it: the
     entries of its own place are lost), and two rotated files of one log in one folder whose numbers or dates run
     against the time of their entries (logrotate numbers a newer file lower, a date grows with time, the live log
     is the newest): renamed out of order, or swapped; and a file of a rotation whose entries run on past the start
-    of the next one by more than ``window`` (ns): entries added to a rotated file (another file's appended, a
-    compressed member concatenated), as the files of one rotation never overlap in time. Times order the files of a
-    Vault/OpenBao log, and of a Kubernetes log by when its events were written (their stageTimestamp: an event's time
-    is when its request began); CloudTrail delivers events late and out of order."""
+    of the next one by more than ``skew`` (ns, max_skew: as one file's entries may go back in time), or the next's
+    reopen overlap (REOPEN_OVERLAP_NS): entries added to a rotated file (another file's appended, a compressed member
+    concatenated) or re-timed at the start of the next, as the files of one rotation never overlap in time. Times
+    order the files of a Vault/OpenBao log, and of a Kubernetes log by when its events were written (their
+    stageTimestamp: an event's time is when its request began); CloudTrail delivers events late and out of order."""
     from ..auditlog.rotation import rotation_slot
     from ..checks.completeness import ID
 
@@ -577,11 +578,13 @@ def names_in_time(ordered: Sequence[Edges], twins: Sequence[tuple[str, str]], wi
         live = lives.get((folder, live_name))
         in_order = sorted([*pieces, *([live] if live is not None else [])], key=lambda e: (e.first, e.last, e.name))
         for a, b in zip(in_order, in_order[1:]):
-            if a.last > b.first + window:
+            if a.last > b.first + max(skew, REOPEN_OVERLAP_NS):
                 yield Finding(ID, "", f"{a.name} holds entries up to {_iso(a.last)}, after {b.name}, the next file of "
                               f"its rotation, begins ({_iso(b.first)}): the files of one log's rotation never "
-                              f"overlap in time, so entries were added to {a.name} after it was rotated (another "
-                              "file's entries appended, a compressed member concatenated).",
+                              f"overlap in time (by more than max_skew, as one file's entries may not go back), so "
+                              f"entries were added to {a.name} after it was rotated (another file's entries "
+                              f"appended, a compressed member concatenated) or those {b.name} begins with were "
+                              "re-timed.",
                               "restore the file from a trusted copy (backup or log store) and find out who wrote to "
                               "it; keep rotated audit logs where they cannot be changed", where=a.name)
     for shown, (a, b, how, where) in enumerate(broken, 1):
@@ -853,7 +856,7 @@ def _inner_set(visitor: "Pairs", name: str, log_set: Sequence[str], settings: Se
     # the judge says what the whole set says, whatever its own format: another producer's log may be read last
     twins = [t for t in told.twins if not _stand_in(*t)]
     late = late_edges(told.ordered, window, log_set)
-    return _then(visitor.finish(), _then(_then(names_in_time(told.ordered, told.twins, window),
+    return _then(visitor.finish(), _then(_then(names_in_time(told.ordered, told.twins, settings.max_skew_ns),
                                                numbers_missing(log_set, settings)),
                                          _then(_conflicts(told.ordered, visitor.fmt),
                                                _then(boundaries(told.ordered, twins, window),
