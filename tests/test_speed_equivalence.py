@@ -52,6 +52,7 @@ class PlainReview(Review):
         for i, (typ, path) in enumerate(zip(batch.type, batch.resource)):
             if typ != "request" or not path or _OWN.match(path) is not None:
                 continue
+            self._sampled([batch.request_id[i]])  # one request at a time
             ts = parse_time(batch.time[i])
             raw = self.plain_raw.get(batch.file, batch.lines[i])
             w = who(raw) if raw is not None else None
