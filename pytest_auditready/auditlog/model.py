@@ -254,7 +254,7 @@ class AuditEntry:
         """The entry's canonical fields, as the streaming checks read them."""
         return Record(self.file, self.line, self.type, self.time_text, self.identity, self.path, self.operation,
                       self.result, self.remote_address, self.request_id, self.scope, self.remote_port,
-                      sender=vault_sender(self.display_name, self.entity_id, self.accessor))
+                      sender=vault_sender(self.display_name, self.entity_id, self.accessor, self.client_token))
 
     def get_field(self, name: str) -> str:
         """The canonical field ``name`` (see REQUIRED_FIELDS) as text, empty when absent."""
@@ -304,14 +304,14 @@ def vault_identity(display_name: str, entity_id: str, accessor: str) -> str:
     return display_name or entity_id or accessor
 
 
-def vault_sender(display_name: str, entity_id: str, accessor: str) -> str:
+def vault_sender(display_name: str, entity_id: str, accessor: str, client_token: str) -> str:
     """Who sent a Vault/OpenBao request, field by field: what its entry's auth names of the token it carried
-    (display name, entity id, accessor), joined by U+001F; empty when it names none. The request and response
-    entries of one request name the same (but at a login, whose response names the token it made); the accessor's
-    digest differs between two devices (each HMACs with its own salt)."""
-    if not (display_name or entity_id or accessor):
+    (display name, entity id, accessor, the token's digest), joined by U+001F; empty when it names none. The
+    request and response entries of one request name the same (but at a login, whose response names the token it
+    made): one device HMACs both with its salt (openbao audit/format.go); another device's digests differ."""
+    if not (display_name or entity_id or accessor or client_token):
         return ""
-    return f"{display_name}\x1f{entity_id}\x1f{accessor}"
+    return f"{display_name}\x1f{entity_id}\x1f{accessor}\x1f{client_token}"
 
 
 def vault_result(type_: str, error: str, has_response: bool, allowed: object, data_error: str = "") -> str:
@@ -501,8 +501,9 @@ class Entries:
             return self.identity
         # vault_sender, written out: a call per entry costs more than the rest of the column
         auths = [getattr(item, "auth", None) for item in self.decoded]
-        self.sender = [f"{a.display_name}\x1f{a.entity_id}\x1f{a.accessor}"
-                       if a is not None and (a.display_name or a.entity_id or a.accessor) else "" for a in auths]
+        self.sender = [f"{a.display_name}\x1f{a.entity_id}\x1f{a.accessor}\x1f{a.client_token}"
+                       if a is not None and (a.display_name or a.entity_id or a.accessor or a.client_token) else ""
+                       for a in auths]
         return self.sender
 
     def secret(self, i: int) -> str:

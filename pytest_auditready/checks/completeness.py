@@ -144,37 +144,54 @@ _DUP_FIX = ("find the hop that writes a line twice (a shipper that retries witho
 
 # What a response entry repeats of its request entry (the vault writes both of one request struct: recorded from
 # OpenBao 2.7, every pair of fixtures/ agrees on these): request.path, request.operation, request.remote_address,
-# request.remote_port, and who sent it (``Record.sender``: auth.display_name and entity_id, and the accessor where
-# neither names one: both entries' auth come from the one token the request carried, openbao audit/format.go; 345k
-# request/response pairs of real OpenBao logs agree on all three), but at a login (LOGIN), whose response names the
-# token it made. Each field is compared where both entries have it (one missing: required_fields); the accessor is
-# an HMAC digest whose salt is each device's own, so two devices' entries of one request differ there.
+# request.remote_port, and who sent it (``Record.sender``: auth.display_name, entity_id, accessor and client_token:
+# both entries' auth come from the one token the request carried, HMAC'd by the one device with its salt, openbao
+# audit/format.go; 345k request/response pairs of real OpenBao logs agree on all four; every token auth/token/create
+# makes is named "token"), but at a login (LOGIN), whose response names the token it made. The digests are compared
+# where both entries give one, and not where the request id was written twice (two devices' entries of one request
+# in one file, a finding of its own: each device has its own salt).
 Asked = tuple[str, str, str, str, str]
 _ASKED_WHAT = ("request.path", "request.operation", "request.remote_address", "request.remote_port",
-               "who sent it (auth.display_name, entity_id, or accessor)")
+               "who sent it (auth.display_name, entity_id, accessor or client_token)")
 # An auth method's login (auth/userpass/login/alice, auth/approle/login, auth/oidc/oidc/callback): its response
 # entry's auth is the token the login made, not the (absent) caller's.
 LOGIN = re.compile(r"auth/.+/(?:login|callback)(?:/.*)?")
 
 
-def _other_sender(a: str, b: str) -> bool:
-    """Whether two senders (``Record.sender``, or an identity), each naming someone, name another token: another
-    display name or entity id, or, where neither entry gives one, another accessor."""
+_DIGEST = re.compile(r"hmac-sha256:[0-9a-f]{64}")
+
+
+def _comparable(p: str, q: str) -> bool:
+    """Whether two values of a sender's digest field can be told apart as two tokens: both well-formed digests, or
+    both in clear (log_raw, hmac_accessor=false); a malformed digest, or one beside a value in clear, is
+    integrity_digest's to name."""
+    if p.startswith("hmac-") or q.startswith("hmac-"):
+        return _DIGEST.fullmatch(p) is not None and _DIGEST.fullmatch(q) is not None
+    return True
+
+
+def _other_sender(a: str, b: str, digests: bool = True) -> bool:
+    """Whether two senders (``Record.sender``, or an identity), each naming someone (display name, entity id or
+    accessor: one that names no one is required_fields'), name another token: another display name or entity id,
+    or (when ``digests``) another accessor or token digest where both give one (``_comparable``)."""
     x, y = a.split("\x1f"), b.split("\x1f")
-    if len(x) != 3 or len(y) != 3:
+    if len(x) != 4 or len(y) != 4:
         return a != b
+    if not any(x[:3]) or not any(y[:3]):
+        return False
     if x[:2] != y[:2]:
         return True
-    return not (x[0] or x[1]) and x[2] != y[2]
+    return digests and any(p and q and p != q and _comparable(p, q) for p, q in zip(x[2:], y[2:]))
 
 
-def differs(asked: Asked, refused: bool, said: Asked, error: bool) -> str:
+def differs(asked: Asked, refused: bool, said: Asked, error: bool, digests: bool = True) -> str:
     """What a response entry (``said``; ``error`` when it records an error) says otherwise than its request entry
     (``asked``; ``refused`` when it records an error): the fields named, "" when it repeats it (a field one of the
     two lacks is required_fields' to name, not a second finding here). A request entry
     recording an error is one the vault refused before handling it (a permission denied, a token it did not
-    know), so its response records one too."""
-    if asked[4] != said[4] and (LOGIN.fullmatch(asked[0]) or not _other_sender(asked[4], said[4])):
+    know), so its response records one too. ``digests``: compare the sender's token digests (not where two
+    devices' entries of the request meet)."""
+    if asked[4] != said[4] and (LOGIN.fullmatch(asked[0]) or not _other_sender(asked[4], said[4], digests)):
         asked, said = (*asked[:4], ""), (*said[:4], "")
     what = [w for w, a, b in zip(_ASKED_WHAT, asked, said) if a and b and a != b]  # one missing: required_fields
     if refused and not error:
@@ -252,6 +269,9 @@ class Pairs(Visitor):
         # the defect is named once, at the entry that lost its time (at most UNTIMED of each)
         self.untimed_requests: set[str] = set()
         self.untimed_responses: set[str] = set()
+        # request ids whose request entry was written again (at most ANSWERED): two devices' entries of one request
+        # may meet in their pairing, so their digests are not compared (``differs``)
+        self.twice: set[str] = set()
 
     def entries(self, batch: Entries) -> None:
         """The common case column by column (no Record built): every time a UTC RFC 3339 time; else ``entry``."""
@@ -586,7 +606,7 @@ class Pairs(Visitor):
                  error: bool) -> None:
         """A response entry paired with its request entry ``asked`` that says otherwise of the request (``differs``):
         a finding at the response, naming the request entry and the fields."""
-        what = differs(asked[3], asked[4], said, error)
+        what = differs(asked[3], asked[4], said, error, rid not in self.twice)
         if what:
             self._find(file, line, "differs", rid, differs_note(asked[1], asked[2], what))
 
@@ -596,6 +616,9 @@ class Pairs(Visitor):
         response entry. The same time as the first's is the same entry copied; another time, another writer."""
         if first is not None:
             what, (t, f, n) = "dup_request", first[:3]
+            if len(self.twice) >= ANSWERED:
+                self.twice.clear()
+            self.twice.add(rid)
         else:
             assert done is not None
             what, (t, f, n) = ("dup_response" if kind == "response" else "dup_answered"), done
@@ -806,6 +829,7 @@ class Pairs(Visitor):
                 or len(self.found) + len(self.pending) + len(later.found) + len(later.orphans) >= _KEEP):
             raise NotImplementedError("request/response pairs that one pass could judge otherwise")
         self.conns_over = self.conns_over or later.conns_over
+        self.twice |= later.twice
         self.longest = max(self.longest, later.longest)
         for rid in later.untimed_responses:  # entries of ``later`` without a time that answer requests pending here
             if self.pending.pop(rid, None) is not None:

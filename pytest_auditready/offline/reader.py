@@ -222,7 +222,7 @@ def vault_parser(file: str, prefix: str = "") -> Callable[[int, bytes], Parsed]:
                       vault_result(e.type, e.error, e.response is not None, allowed, _data_error(e.response)),
                       r.remote_address, r.id, r.namespace.path if r.namespace is not None else "",
                       port_text(r.remote_port),
-                      sender=vault_sender(a.display_name, a.entity_id, a.accessor))
+                      sender=vault_sender(a.display_name, a.entity_id, a.accessor, a.client_token))
 
     return parse
 
