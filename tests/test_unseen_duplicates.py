@@ -298,6 +298,31 @@ def test_the_access_review_of_two_devices_files_says_it_counts_each_copy(tmp_pat
     assert one["again_in_other_files"] == 0 and AGAIN not in (summary(rotated) or "")
 
 
+@pytest.mark.vault
+def test_a_file_whose_responses_come_from_another_device_is_named(tmp_path: Path) -> None:
+    """One device HMACs both entries of a request with its salt: a file whose response entries are the other
+    device's (spliced, or a pair pinned on another token) gives each pair two token digests (red team rt26: it
+    passed; every token auth/token/create makes is named "token", so the display name cannot tell). Offline, the
+    digests' values cannot be verified, and integrity_digest's pass says so."""
+    from pytest_auditready.checks import integrity_digest
+
+    with EmbeddedServer(extra_devices={"second": {}}) as server:
+        remember_secret(server.root_token)
+        for _ in range(2):
+            _traffic(server)
+        files = [Path(server.log_path), Path(server.log_path).parent / "second.log"]
+        logs = [_lines_of(f, 4) for f in files]
+    a = [ln for ln in logs[0] if b'"type":"request"' in ln]
+    b = {_rid(ln): ln for ln in logs[1] if b'"type":"response"' in ln}
+    spliced = [x for ln in a for x in ([ln, b[_rid(ln)]] if _rid(ln) in b else [ln])]
+    o = _outcome(_write(tmp_path, spliced, "spliced.log"))
+    assert o.status == FAILED and o.findings and all("who sent it" in f.message for f in o.findings), o.findings
+    for f, lines in zip(files, logs):
+        res = verify_file(str(_write(tmp_path, lines, f.name)), SETTINGS, [integrity_digest.CHECK], {})
+        (d,) = res.outcomes
+        assert d.status == PASSED and "Offline, the digests' form was judged" in d.reason, d.reason
+
+
 # -- Kubernetes: one event a request and stage --------------------------------------------------------------------
 K8S = (ROOT / "k8s/real/correct.log").read_bytes().splitlines()
 
