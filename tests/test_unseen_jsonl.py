@@ -320,3 +320,24 @@ def test_azure_records_document_is_refused_with_the_jq_line(tmp_path: Path, inde
     with pytest.raises(UnknownFormat, match=r"Azure Monitor resource logs in one JSON document") as exc:
         verify_file(str(path), _settings("azure-keyvault"), OFFLINE, {})
     assert f"jq -c '.records[]' {path}" in exc.value.fix
+
+
+def test_times_cut_to_whole_seconds_are_found_beyond_chance(tmp_path: Path) -> None:
+    """One precise time certified a source whose other times are whole seconds (red team rt26: 199 of 200 passed).
+    A whole second is a trimmed fraction once in 10^digits times: in numbers beyond that, each is a finding at its
+    line; one among many precise times is chance, and milliseconds beside another service's microseconds meet the
+    requirement."""
+    rows = _rows("okta-systemlog")
+    many = [dict(rows[i % len(rows)]) for i in range(200)]
+    for i, r in enumerate(many):
+        r["uuid"] = f"{r['uuid'][:-6]}{i:06d}"
+        r["published"] = f"2026-11-30T10:{i // 60:02d}:{i % 60:02d}.{(i * 7919) % 1000:03d}Z"
+    assert "timestamp_precision" not in _findings(_log(tmp_path, "okta-systemlog", many), "okta-systemlog")
+    cut = [dict(r, published=r["published"][:19] + ("Z" if i != 101 else r["published"][19:]))
+           for i, r in enumerate(many)]
+    found = _findings(_log(tmp_path, "okta-systemlog", cut), "okta-systemlog")["timestamp_precision"]
+    assert found[0].endswith(":1") and found[1].endswith(":2")
+    one = [dict(r, published=r["published"][:19] + "Z") if i == 50 else r for i, r in enumerate(many)]
+    micro = [dict(r, published=r["published"][:23] + "417Z") if i % 3 == 0 else r for i, r in enumerate(many)]
+    for rows_ in (one, micro):
+        assert "timestamp_precision" not in _findings(_log(tmp_path, "okta-systemlog", rows_), "okta-systemlog")

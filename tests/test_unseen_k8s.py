@@ -282,6 +282,18 @@ def test_an_event_at_a_whole_millisecond_is_written_with_microseconds(tmp_path: 
     assert "timestamp_precision" in [o.check_id for o in res.outcomes if o.status == FAILED]
 
 
+def test_times_re_timed_to_whole_seconds_and_padded_are_no_precision(tmp_path: Path) -> None:
+    """".000000" is six digits written and none carried: a log whose every time is a whole second, padded, fails
+    (red team rt26: it passed on the digits written)."""
+    events = _events()
+    for e in events:
+        for k in ("requestReceivedTimestamp", "stageTimestamp"):
+            if isinstance(e.get(k), str) and "." in e[k]:
+                e[k] = e[k][:19] + ".000000Z"
+    assert "timestamp_precision" in _findings(_write(tmp_path, events))
+    assert "timestamp_precision" not in _findings(_write(tmp_path, _events(), "ok.log"))
+
+
 def test_a_long_running_request_s_end_moved_back_in_the_file_is_caught(tmp_path: Path) -> None:
     """A watch's (or exec's, log's) ResponseComplete carries the requestReceivedTimestamp of its start, so its
     requestReceivedTimestamp tells nothing of its place; its stageTimestamp, when the API server wrote it, does. One

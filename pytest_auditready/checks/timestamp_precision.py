@@ -7,7 +7,10 @@ once in a billion entries). Short times (fewer than ``timestamp_digits``, or tha
 in a nanosecond log passes timestamp_digits, yet a 9-digit clock leaves 3 digits once in a million entries) in
 numbers chance explains with a probability under one in ten thousand (Poisson) are entries a hop re-timed or another
 writer wrote, and are reported at their lines. (One in a thousand cried wolf on correct logs: OpenBao's own 128-entry
-live log holds three trimmed 6-digit times about once in 3,000 runs.)
+live log holds three trimmed 6-digit times about once in 3,000 runs.) Other producers may mix clocks of several
+resolutions (a service's tenths beside another's nanoseconds), so there only times with no sub-second part at all
+are counted, by their significant digits (a fraction padded with zeros, ".000000", is none): a JSON-lines source
+whose times are whole seconds but one, or a Kubernetes log re-timed to whole seconds and padded, fails.
 """
 
 from __future__ import annotations
@@ -44,10 +47,12 @@ class Precision(Visitor):
         # another's nanoseconds), so a short time there says nothing on its own.
         self.one_clock = format_of(ctx.settings).name == "vault"
         # The Kubernetes API server writes its times as MicroTime (apimachinery's RFC3339Micro layout, ".000000"):
-        # six digits always, trailing zeros kept, so the digits written are its precision (a time a hop cut short is
-        # a bad line of the reader), and an event at a whole millisecond is no coarser clock.
+        # six digits always, trailing zeros kept: an event at a whole millisecond is no coarser clock (its digits
+        # written are its precision), but a fraction of zeros only is none (a log re-timed to whole seconds and
+        # padded). Every producer but Vault/OpenBao has its short times counted by significant digits.
         self.padded = format_of(ctx.settings).name == "k8s"
-        self.counted = max(self.digits, _SHORT)  # times of fewer digits are counted (``_short``)
+        # times of fewer digits are counted (``_short``): written by the one Go clock, else significant
+        self.counted = max(self.digits, _SHORT) if self.one_clock else min(self.digits, 1)
 
     def entries(self, batch: Entries) -> None:
         if not batch.utc_times():
@@ -58,12 +63,18 @@ class Precision(Visitor):
         times = batch.time
         self.good += len(times)
         if self.best < 9 and times:
-            self.best = max(self.best, max(len(t[20:-1]) if self.padded else len(t[20:-1].rstrip("0")) for t in times))
+            self.best = max(self.best, max(map(self._precision, times)))
         if not self.first and times:
             self.first = batch.where(0)
+        if not self.one_clock:  # significant digits, each time
+            for i, t in enumerate(times):
+                sig = len(t[20:-1].rstrip("0"))
+                if sig < self.counted:
+                    self._short(sig, batch.record(i))
+            return
         # "YYYY-MM-DDTHH:MM:SS." is 20 characters and "Z" one more: a time shorter than 21 + digits has fewer digits
         # (one C-speed pass; the entries are looked at one by one only in a batch that holds such a time)
-        if self.one_clock and times and min(map(len, times)) < 21 + self.counted:
+        if times and min(map(len, times)) < 21 + self.counted:
             for i in compress(range(len(times)), map(lt, map(len, times), repeat(21 + self.counted))):
                 self._short(len(times[i]) - 21, batch.record(i))
 
@@ -75,14 +86,21 @@ class Precision(Visitor):
                 self.bad.append(rec)
         else:
             self.good += 1
-            digits = ts[1] if self.padded else ts[2]  # written, or significant
-            if digits > self.best:
-                self.best = digits
-            # digits written (Go writes no trailing zero; a padded fraction is no re-timing)
-            if ts[1] < self.counted and self.one_clock:
-                self._short(ts[1], rec)
+            precision = (ts[1] if ts[2] else 0) if self.padded else ts[2]
+            if precision > self.best:
+                self.best = precision
+            # Vault/OpenBao: digits written (Go writes no trailing zero; a padded fraction is no re-timing); others:
+            # significant
+            short = ts[1] if self.one_clock else ts[2]
+            if short < self.counted:
+                self._short(short, rec)
         if not self.first:
             self.first = rec.where
+
+    def _precision(self, t: str) -> int:
+        """The fractional digits a UTC time of ``utc_times`` carries (written when padded, else significant)."""
+        sig = len(t[20:-1].rstrip("0"))
+        return (len(t) - 21 if sig else 0) if self.padded else sig
 
     def _short(self, digits: int, rec: Record) -> None:
         self.nshort[digits] = self.nshort.get(digits, 0) + 1
@@ -128,16 +146,16 @@ class Precision(Visitor):
     def _retimed(self) -> Iterator[Finding]:
         """The entries whose times are too short for trimmed zeros to explain (see the module's docstring)."""
         cut, count = -1, 0
-        for k in range(max(self.digits, min(self.best - 2, self.counted))):
+        for k in range(max(self.digits, min(self.best - 2, self.counted)) if self.one_clock else self.counted):
             count += self.nshort.get(k, 0)
             if count and _tail(count, self.good * 10.0 ** (k - self.best)) < _CHANCE:
                 cut = k
         if cut < 0:
             return
-        shown = sorted((r for k in range(cut + 1) for r in self.short.get(k, ())), key=lambda r: r.line)
-        for e in shown[:_SHOW]:
-            n = e.ts[1] if e.ts is not None else 0
-            said = "no sub-second part" if n == 0 else f"{n} fractional digit(s)"
+        shown = sorted(((r, k) for k in range(cut + 1) for r in self.short.get(k, ())), key=lambda rk: rk[0].line)
+        for e, n in shown[:_SHOW]:
+            said = "no sub-second part" if n == 0 else (f"{n} fractional digit(s)" if self.one_clock else
+                                                        f"{n} significant fractional digit(s)")
             yield Finding(ID, "", f"The entry's time {e.time[:40]!r} has {said} while this source writes up to "
                           f"{self.best} (across {self.good} entries): trimmed trailing zeros leave so few about once "
                           f"in {10 ** (self.best - n):,} entries, so a hop re-timed this entry or something else "
@@ -145,7 +163,7 @@ class Precision(Visitor):
         total = sum(self.nshort.get(k, 0) for k in range(cut + 1))
         if total > _SHOW:
             yield Finding(ID, "", f"{total - _SHOW} more entries have times with {cut} fractional digit(s) or fewer.",
-                          self.fix, where=shown[-1].where)
+                          self.fix, where=shown[-1][0].where)
 
 
 _CHANCE = 1e-4  # below this probability, short times are not trimmed zeros
