@@ -66,9 +66,10 @@ class AuditResult:
         return sorted(c for c in ids if c not in failed
                       and all(o.status == SKIPPED for o in self.outcomes if o.check_id == c))
 
-    def redact(self, text: str) -> str:
-        """Second line of defence for every report: replace any known secret value by <name>."""
+    def redact(self, text: str, markup: bool = False) -> str:
+        """Second line of defence for every report: replace any known secret value by <name> (``markup``: written
+        escaped, in XML or HTML)."""
         from .text import redact
 
-        text = redact(text, self.context.secrets if self.context is not None else {})
+        text = redact(text, self.context.secrets if self.context is not None else {}, markup)
         return text.encode("utf-8", "backslashreplace").decode("utf-8")  # a lone surrogate from a log, shown

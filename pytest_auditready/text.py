@@ -105,19 +105,44 @@ def _spellings(secrets: tuple[tuple[str, str], ...]) -> tuple[tuple[str, str], .
 URL_USERINFO = re.compile(r"(?i)\b([a-z][a-z0-9+.-]*://)[^/\s@]*@")
 
 
-def redact(text: str, secrets: Mapping[str, str]) -> str:
+def redact(text: str, secrets: Mapping[str, str], markup: bool = False) -> str:
     """``text`` with every known secret value, in any encoding no_secret_leak looks for, replaced by its name
-    (``<canary:c1>``, ``<token:admin>``)."""
+    (``<canary:c1>``, ``<token:admin>``; ``markup``: ``text`` is XML or HTML, where the name is written escaped)."""
     if not secrets:
         return text
     for form, name in _spellings(tuple(sorted(secrets.items()))):
+        if markup:
+            name = html.escape(name)
         if form in text:
             if len(form) < _SHORT:  # only where it stands alone: "first" must not read "fi<token:admin>st"
                 alone = re.compile(rf"(?<![A-Za-z0-9]){re.escape(form)}(?![A-Za-z0-9])")
                 text = alone.sub(name.replace("\\", "\\\\"), text)  # the name as it is (no group references)
             else:
                 text = text.replace(form, name)
+        elif len(form) > _CUT and form[:_CUT] in text:
+            text = _cut_short(text, form, name)
     return text
+
+
+# A quote cut short (a finding shows 40 or 60 characters of a value) may end inside a secret: its first _CUT
+# characters or more, where the quote ends, are the secret's too.
+_CUT = 12
+
+
+def _cut_short(text: str, form: str, name: str) -> str:
+    """``text`` with each run of ``form``'s first characters (at least _CUT of them) replaced by ``name``, followed
+    by "..." to show the secret went on."""
+    out, at = [], 0
+    while True:
+        p = text.find(form[:_CUT], at)
+        if p < 0:
+            break
+        n = _CUT
+        while n < len(form) and p + n < len(text) and text[p + n] == form[n]:
+            n += 1
+        out.append(text[at:p] + name + "...")
+        at = p + n
+    return "".join(out) + text[at:]
 
 
 # A secret form shorter than this (a dev server's token "root", a one-letter test token) is replaced only where it

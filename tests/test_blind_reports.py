@@ -214,10 +214,20 @@ def test_the_verify_terminal_redacts_a_canary_a_finding_quotes(tmp_path: Path) -
     (tmp_path / "canaries.txt").write_text(canary + "\n")
     (tmp_path / "pyproject.toml").write_text(CONFIG + '\n[[tool.auditready.access.rules]]\npaths = ["secret/data/*"]\n'
                                              'operations = ["read"]\nidentities = ["nobody"]\n')
-    proc = _cli(tmp_path, "verify", "audit.log", "--canaries", "canaries.txt", "-j1")
+    proc = _cli(tmp_path, "verify", "audit.log", "--canaries", "canaries.txt", "-j1", "--junit", "c.xml",
+                "--evidence", "ev")
     assert proc.returncode == 1, proc.stderr
     assert "FAIL access_policy" in proc.stdout and "read of secret/data/<canary:1>" in proc.stdout
     assert b64.rstrip("=") not in proc.stdout + proc.stderr and canary not in proc.stdout + proc.stderr
+    # the compliance JUnit stays well-formed XML, the name written escaped (red team rt22: a raw "<canary:1>" in an
+    # attribute broke every reader of it); so does report.html's
+    import xml.etree.ElementTree as ET
+
+    junit = (tmp_path / "c.xml").read_text()
+    ET.fromstring(junit)
+    assert "secret/data/&lt;canary:1&gt;" in junit and b64.rstrip("=") not in junit
+    report = (tmp_path / "ev" / "report.html").read_text()
+    assert "<canary:1>" not in report and b64.rstrip("=") not in report
 
 
 def test_the_mapping_names_only_controls_the_check_gives_evidence_for() -> None:
@@ -300,3 +310,18 @@ def test_a_short_token_is_redacted_only_where_it_stands_alone() -> None:
     assert redact("fix: start it, x", {"token:admin": "x"}) == "fix: start it, <token:admin>"
     long = "hvs.CAESIJ" + "a1B2" * 20
     assert redact(f"id{long}z {long}", {"token:admin": long}) == "id<token:admin>z <token:admin>"
+
+
+def test_a_quote_cut_inside_a_known_secret_shows_none_of_it() -> None:
+    """A finding quotes 40 or 60 characters of a value: a canary after 30 other characters was shown 30 of its 35
+    characters, as redaction matched whole spellings only (red team rt22). Its first 12 characters or more, where
+    a quote ends, are its name; a short prefix alone (a common word) is left as it is."""
+    from pytest_auditready.text import redact
+
+    known = {"canary:1": "CANARYrt22-Zq8vP3xW9mT4kL7nB2cR6yH1"}
+    value = "x" * 30 + known["canary:1"]
+    quoted = f"The request entry names {value[:60]!r} as its source address."
+    shown = redact(quoted, known)
+    assert "Zq8vP3xW9" not in shown and "<canary:1>..." in shown, shown
+    assert redact("CANARYrt22-Z", known) == "<canary:1>..."
+    assert redact("CANARYrt22 and more", known) == "CANARYrt22 and more"  # 10 characters: no secret's own

@@ -191,7 +191,7 @@ def write_bundle(result: "AuditResult", directory: str) -> Path:
     d = make_folder(directory, "evidence bundle")
     sha = {
         "summary.md": _write(d / "summary.md", result.redact(github.summary_markdown(result, heading="#"))),
-        "report.html": _write(d / "report.html", result.redact(html.render(result))),
+        "report.html": _write(d / "report.html", result.redact(html.render(result), markup=True)),
     }
     text = json.dumps(json_ready(build(result, sha)), indent=2, ensure_ascii=False, sort_keys=False)
     sha["evidence.json"] = _write(d / "evidence.json", json_visible(result.redact(text)) + "\n")
