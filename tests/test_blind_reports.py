@@ -325,3 +325,34 @@ def test_a_quote_cut_inside_a_known_secret_shows_none_of_it() -> None:
     assert "Zq8vP3xW9" not in shown and "<canary:1>..." in shown, shown
     assert redact("CANARYrt22-Z", known) == "<canary:1>..."
     assert redact("CANARYrt22 and more", known) == "CANARYrt22 and more"  # 10 characters: no secret's own
+
+
+def test_a_credential_a_client_wrote_as_its_source_address_reaches_no_report(tmp_path: Path) -> None:
+    """A listener that trusts X-Forwarded-For logs the header's text as remote_address; required_fields quotes a
+    source that is no address, and the access review lists it: a credential there reached every report in full
+    (red team rt22), and a credential URL in a path did through access_policy. Shown by kind and fingerprint, as
+    no_secret_leak names it."""
+    token = _token()
+    lines = FIXTURE.read_text().splitlines()
+    out = []
+    for line in lines:
+        d = json.loads(line)
+        if d.get("request", {}).get("remote_address"):
+            d["request"]["remote_address"] = token
+        out.append(json.dumps(d, separators=(",", ":")))
+    (tmp_path / "audit.log").write_text("\n".join(out) + "\n")
+    (tmp_path / "audit.log").chmod(0o600)
+    _with_paths(tmp_path, ["secret/data/https://admin:" + "pw" + secrets.token_hex(8) + "@db.example/x"], "paths.log")
+    password = json.dumps((tmp_path / "paths.log").read_text()).split("admin:")[1].split("@")[0]
+    (tmp_path / "pyproject.toml").write_text(CONFIG + '\n[[tool.auditready.access.rules]]\npaths = ["secret/data/*"]\n'
+                                             'operations = ["read"]\nidentities = ["nobody"]\n')
+    proc = _verify(tmp_path, "audit.log", "paths.log")
+    assert proc.returncode == 1, proc.stderr
+    texts = _outputs(tmp_path, proc)
+    assert "which is no IP address" in proc.stdout and "GitHub Token sha256" in proc.stdout
+    for name, text in texts.items():
+        assert token not in text and token[4:] not in text, f"the token reached {name}"
+        assert password not in text, f"the password reached {name}"
+    import xml.etree.ElementTree as ET
+
+    ET.fromstring(texts["out/c.xml"])

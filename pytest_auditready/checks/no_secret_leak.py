@@ -2,14 +2,16 @@
 
 from __future__ import annotations
 
-from typing import Any, Iterator, Optional, Union
+import dataclasses
+import re
+from typing import Any, Iterator, Optional, Sequence, Union
 
 from ..auditlog.formats import format_of
 from ..auditlog.lines import long_fix, unscanned
 from ..auditlog.model import BadLine, Entries, Record
 from ..scan.hyperscan import LeakScanner
 from ..scan.secrets import COMMAND_LINE, HEADER_CREDENTIAL
-from .base import Check, CheckContext, Finding, Skip, Visitor, feed
+from .base import Check, CheckContext, Finding, Outcome, Skip, Visitor, feed
 
 ID = "no_secret_leak"
 _GENERIC_FIX = (
@@ -178,6 +180,42 @@ class Leaks(Visitor):
         if self.more_unscanned:
             yield Finding(ID, "", f"{self.more_unscanned} more lines were too long to scan for secrets.",
                           _UNSCANNED_FIX)
+
+
+# what a finding here says of a value it found: its kind and fingerprint (``_scan``)
+_NAMED = re.compile(r"(?:looks like an? |is |as |holds what looks like an? )(.+?) \(sha256 ([0-9a-f]{10})\)")
+_QUOTED = re.compile(r"'((?:[^'\\]|\\.){8,})'")  # a value a finding quotes (repr)
+_PIECES = re.compile(r"[^\s/:@=,;&?#\"'()\[\]{}<>]{8,}")
+
+
+def mask_quoted(outcomes: Sequence[Outcome]) -> list[Outcome]:
+    """``outcomes`` with each value another check's finding quotes from the log (a request path, a source address,
+    a name) shown as this check names it, ``<KIND sha256 FP>``, where this check found it a secret: the value
+    itself never reaches a report through another check's words (red team rt22)."""
+    from ..scan.known import fingerprint
+
+    found = {fp: kind for o in outcomes if o.check_id == ID for f in o.findings
+             for kind, fp in _NAMED.findall(f.message)}
+    if not found:
+        return list(outcomes)
+
+    def masked(message: str) -> str:
+        def one(m: "re.Match[str]") -> str:
+            quoted = m.group(0)
+            for piece in {m.group(1), *_PIECES.findall(m.group(1))}:
+                kind = found.get(fingerprint(piece))
+                if kind is not None:
+                    quoted = quoted.replace(piece, f"<{kind} sha256 {fingerprint(piece)}>")
+            return quoted
+        return _QUOTED.sub(one, message)
+
+    out = []
+    for o in outcomes:
+        if o.check_id != ID and o.findings:
+            o = dataclasses.replace(o, findings=tuple(dataclasses.replace(f, message=masked(f.message))
+                                                      for f in o.findings))
+        out.append(o)
+    return out
 
 
 def run(ctx: CheckContext) -> Iterator[Union[Finding, Skip]]:

@@ -190,7 +190,9 @@ class _Redacting:
         self.stream, self.secrets = stream, secrets
 
     def write(self, text: str) -> int:
-        return self.stream.write(redact(text, self.secrets))
+        from ..report.common import masked_tokens
+
+        return self.stream.write(masked_tokens(redact(text, self.secrets)))
 
 
 def _colour(out: IO[str]) -> bool:

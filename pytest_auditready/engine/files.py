@@ -339,6 +339,9 @@ def verify_file(path: str, settings: Settings, checks: Sequence[Check], secrets:
             outcomes.extend(verdicts(check, said, [""], tally, name, empty, member).values())
         else:
             outcomes.extend(evaluate(check, ctx, [""]).values())
+    from ..checks.no_secret_leak import mask_quoted
+
+    outcomes = mask_quoted(outcomes)
     return FileResult(name, outcomes, stats, time.monotonic() - started, settings.log_format, counts.entries,
                       counts.bad_lines, review.state() if review is not None else None, settles_of(finished.values()))
 

@@ -287,6 +287,9 @@ def finish_file(setup: Setup, parts: Sequence[PartResult]) -> FileResult:
     extra: dict[str, Any] = {"settles": settles_of(merged)}
     if review is not None and "review" in {f.name for f in dataclasses.fields(FileResult)}:
         extra["review"] = review.state()  # type: ignore[attr-defined]  # review.Review
+    from ..checks.no_secret_leak import mask_quoted
+
+    outcomes = mask_quoted(outcomes)
     return FileResult(name, outcomes, stats, sum(p.seconds for p in parts), ctx.settings.log_format, entries,
                       sum(p.bad_lines for p in parts), **extra)
 

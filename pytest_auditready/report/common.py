@@ -5,6 +5,7 @@ escapes in its own way (HTML, Markdown, workflow commands).
 
 from __future__ import annotations
 
+import html
 import os
 import re
 from dataclasses import dataclass
@@ -329,6 +330,9 @@ _PATH_FIELDS = frozenset({"path", "paths", "scope", "scopes"})
 # token-<name>) and an entity id, each judged as no_secret_leak judges a display name (by the detectors of a
 # secret's own format only, so random ids and generated names stay as written)
 _NAME_FIELDS = frozenset({"display_name", "entity_id"})
+# and what else a client writes that the review keys by: a source address (behind a proxy whose X-Forwarded-For the
+# vault trusts, the header's text as sent) and an operation (a Kubernetes verb, a JSON-lines action), judged the same
+_KEYED_NAMES = frozenset({"sources", "operations"})
 
 
 def _mask_personal(path: str) -> str:
@@ -389,7 +393,8 @@ def mask_credentials(doc: Any) -> Any:
 
     def walk(scanner: GenericScanner, value: Any, key: str) -> Any:
         if isinstance(value, Mapping):
-            return {(mask(scanner, k) if key in _PATH_FIELDS and isinstance(k, str) else k): walk(scanner, v, str(k))
+            return {(mask(scanner, k) if key in _PATH_FIELDS and isinstance(k, str) else
+                     name(scanner, k) if key in _KEYED_NAMES and isinstance(k, str) else k): walk(scanner, v, str(k))
                     for k, v in value.items()}
         if isinstance(value, (list, tuple)):
             return [walk(scanner, v, key) for v in value]
@@ -419,15 +424,16 @@ def map_strings(value: Any, fn: Callable[[str], str]) -> Any:
     return value
 
 
-def masked_tokens(text: str) -> str:
+def masked_tokens(text: str, markup: bool = False) -> str:
     """``text`` with each credential of a documented format (``scan.tokens``) in it shown as ``<KIND sha256 FP>``,
-    the words no_secret_leak's findings use."""
+    the words no_secret_leak's findings use (``markup``: written escaped, in XML or HTML)."""
     from ..scan import tokens
     from ..scan.known import fingerprint
 
     for kind, credential in dict.fromkeys(tokens.find(text)):
         if credential:
-            text = text.replace(credential, f"<{kind} sha256 {fingerprint(credential)}>")
+            shown = f"<{kind} sha256 {fingerprint(credential)}>"
+            text = text.replace(credential, html.escape(shown) if markup else shown)
     return text
 
 

@@ -889,7 +889,11 @@ class GenericScanner:
                     continue  # inside a longer uppercase id (see _AWS_KEY_ID_KIND)
                 if kind == _BASIC_AUTH_KIND and tokens.placeholder(secret.secret_value or ""):
                     continue  # a placeholder or a mask as the password, "xxxxx" (see scan.tokens.placeholder)
-                found.setdefault(kind, GenericHit(kind, key, fingerprint(secret.secret_value or part)))
+                # (a detector whose value is a group of its match names the part instead: GitHub's is the
+                # token's prefix, "ghp", which would give every GitHub token one fingerprint)
+                value_found = secret.secret_value or ""
+                found.setdefault(kind, GenericHit(kind, key, fingerprint(value_found if len(value_found) >= MIN_LEN
+                                                                          else part)))
         if _KEYWORD_KIND in found and _about_a_credential(key, value):
             del found[_KEYWORD_KIND]
         if (not found and _names_a_token(key) and key not in self.path_keys and tokens.credential(key, value)
