@@ -356,3 +356,11 @@ def test_a_credential_a_client_wrote_as_its_source_address_reaches_no_report(tmp
     import xml.etree.ElementTree as ET
 
     ET.fromstring(texts["out/c.xml"])
+
+
+def test_a_one_line_error_withholds_a_password_in_a_url(tmp_path: Path) -> None:
+    """The refusal of a path it cannot read echoed it whole, a URL's password too (red team rt22)."""
+    password = "HttpPassw0rd" + secrets.token_hex(6)
+    proc = _cli(tmp_path, "verify", f"https://admin:{password}@example.invalid/x.log")
+    assert proc.returncode == 2 and proc.stderr.count("\n") == 1, proc.stderr
+    assert password not in proc.stdout + proc.stderr and "https://<credentials>@example.invalid" in proc.stderr

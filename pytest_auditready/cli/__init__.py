@@ -16,7 +16,7 @@ import sys
 from typing import TYPE_CHECKING, Callable, Iterator, NoReturn, Optional, Sequence, TextIO
 
 from ..errors import AuditReadyError
-from ..text import visible
+from ..text import shown_error, visible
 
 if TYPE_CHECKING:
     from _typeshed import ReadableBuffer
@@ -137,7 +137,7 @@ def _main(argv: Optional[Sequence[str]]) -> int:
     try:
         return int(func(args))
     except AuditReadyError as exc:
-        print(f"auditready: {visible(str(exc))}", file=sys.stderr)
+        print(f"auditready: {shown_error(exc)}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
         print("auditready: interrupted", file=sys.stderr)

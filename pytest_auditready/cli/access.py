@@ -89,7 +89,7 @@ from ..checks.access_policy import (
 )
 from ..checks.base import Visitor
 from ..errors import AuditReadyError, ConfigError
-from ..text import json_ready, visible
+from ..text import json_ready, shown_error, visible
 
 SCHEMA = "auditready-access/1"
 FORMATS = ("vault", "k8s", "cloudtrail")  # the logs whose requests name a path, an identity and an outcome
@@ -915,7 +915,7 @@ def run(args: argparse.Namespace) -> int:
     try:
         settings = discover({}, args.config)
     except ConfigError as exc:
-        print(f"auditready: {visible(str(exc))}", file=sys.stderr)
+        print(f"auditready: {shown_error(exc)}", file=sys.stderr)
         return 2
     if not _pattern_ok(args.pattern):
         raise AuditReadyError(f"the pattern {visible(args.pattern)!r} is not a Vault policy path glob",

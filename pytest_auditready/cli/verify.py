@@ -18,7 +18,7 @@ from typing import IO, Any, Mapping, Sequence
 from .. import accept
 from ..config import LOG_FORMATS, refuse_clashes
 from ..errors import AuditReadyError, ConfigError
-from ..text import redact, visible
+from ..text import redact, shown_error, visible
 from . import nonempty
 
 
@@ -212,7 +212,7 @@ def run(args: argparse.Namespace) -> int:
     try:
         settings = load_settings(args, notices)
     except ConfigError as exc:
-        print(f"auditready: {visible(str(exc))}", file=sys.stderr)
+        print(f"auditready: {shown_error(exc)}", file=sys.stderr)
         return 2
     for notice in notices:
         print(f"auditready: {notice}", file=sys.stderr)
