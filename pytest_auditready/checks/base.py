@@ -127,7 +127,7 @@ def stat_log(path: Optional[str]) -> Optional[LogFileInfo]:
         dst = os.stat(os.path.dirname(os.path.abspath(path)))
         real = os.path.realpath(path) if os.path.islink(path) else ""
         rdst = os.stat(os.path.dirname(real)).st_mode if real else 0
-    except OSError:
+    except (OSError, ValueError):  # (a NUL in an object key's URL: no local file)
         return None
     from .log_protection import guards_of
 

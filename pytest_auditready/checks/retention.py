@@ -68,7 +68,7 @@ _READ_MAX = 4096
 def _key(path: str, settings: "Settings") -> Optional[tuple[object, ...]]:
     try:
         st = os.stat(path)
-    except OSError:
+    except (OSError, ValueError):  # (a NUL in an object key's URL)
         return None
     return (os.path.realpath(path), st.st_dev, st.st_ino, st.st_size, st.st_mtime_ns, settings.log_prefix,
             settings.field_map)

@@ -340,7 +340,7 @@ def _size(name: str) -> int:
     """Bytes of a local file (0 when it cannot be told: the reader then says what is wrong)."""
     try:
         return os.stat(name).st_size
-    except OSError:
+    except (OSError, ValueError):  # (a NUL in an object key's URL)
         return 0
 
 
