@@ -144,8 +144,12 @@ def test_github_epoch_milliseconds_are_no_time_and_say_how_to_fix(tmp_path: Path
     producer = "github-audit-stream"
     path = _log(tmp_path, producer, _rows(producer))
     found = _findings(path, producer)
-    assert found == {"timestamp_precision": [f"{path}:1", f"{path}:2", f"{path}:3"]}
+    # and no time to order: timestamp_accuracy judged nothing, which is no pass (red team rt24: it passed, "judged"
+    # every entry)
+    assert found == {"timestamp_precision": [f"{path}:1", f"{path}:2", f"{path}:3"], "timestamp_accuracy": [""]}
     res = verify_file(str(path), _settings(producer), OFFLINE, {})
+    (acc,) = [o for o in res.outcomes if o.check_id == "timestamp_accuracy"]
+    assert "judged nothing" in acc.findings[0].message and "no readable time" in acc.findings[0].message
     (prec,) = [o for o in res.outcomes if o.check_id == "timestamp_precision"]
     assert "'1764496800123' is not an RFC 3339 time" in prec.findings[0].message
     assert "epoch number is not read as a time" in prec.findings[0].fix

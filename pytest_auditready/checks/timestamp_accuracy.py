@@ -34,6 +34,10 @@ FLOOR = "2013-01-01T00:00:00"
 FLOOR_NS = 1_356_998_400 * 10**9
 
 
+_NO_TIME = ("an entry with no readable time (RFC 3339 with an offset; timestamp_precision names it) has no place in "
+            "time to judge")
+
+
 class FileOrder(Visitor):
     """A time may not go back by more than max_skew from the latest time seen before it (the first such entry
     is reported)."""
@@ -240,6 +244,9 @@ class FileOrder(Visitor):
     def _order(self, rec: Record) -> None:
         """File order, plausibility: ``entry`` without the pairing (which ``entries`` did for the whole batch)."""
         ts = rec.ts
+        if ts is None:  # nothing here is judged of it: a log none of whose times is read judged nothing
+            self.excuse(_NO_TIME)
+            return
         if ts is not None and ((ts[0] > self.now_ns and self.future is None)
                                or (self.floor and ts[0] < FLOOR_NS and self.ancient is None)):
             if ts[0] > self.now_ns:
