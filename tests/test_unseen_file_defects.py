@@ -322,7 +322,7 @@ def test_a_kubernetes_watch_ending_in_the_live_file_is_no_misnamed_file(tmp_path
     never order a set's files, so this correct set passes."""
     events = K8S_LOG.splitlines()
     watch = json.loads(events[9])
-    watch.update(verb="watch", requestReceivedTimestamp="2026-01-05T07:20:00.000000Z")
+    watch.update(verb="watch", requestReceivedTimestamp="2026-01-05T07:20:00.418273Z")
     logs = tmp_path / "logs"
     logs.mkdir()
     for name, lines in (("audit-2026-01-05T08-00-05.000.log", events[:8]),
