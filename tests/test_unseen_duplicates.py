@@ -258,6 +258,16 @@ def test_real_openbao_two_devices_two_files_pass_one_file_names_the_cause(tmp_pa
         assert "written a second time" in f.text() and "two audit devices declared with one file_path" in f.text()
 
 
+def _two_devices(rounds: int) -> tuple[list[Path], list[list[bytes]]]:
+    """A real OpenBao with two file devices after ``rounds`` of traffic: their files and lines."""
+    with EmbeddedServer(extra_devices={"second": {}}) as server:
+        remember_secret(server.root_token)
+        for _ in range(rounds):
+            _traffic(server)
+        files = [Path(server.log_path), Path(server.log_path).parent / "second.log"]
+        return files, [_lines_of(f, 2 * rounds) for f in files]
+
+
 @pytest.mark.vault
 def test_the_access_review_of_two_devices_files_says_it_counts_each_copy(tmp_path: Path) -> None:
     """Two devices' files verified together hold every request twice (red team rt23: the review counted each twice
@@ -268,12 +278,7 @@ def test_the_access_review_of_two_devices_files_says_it_counts_each_copy(tmp_pat
     from pytest_auditready.engine.files import offline_checks
     from pytest_auditready.review import AGAIN, merged, summary
 
-    with EmbeddedServer(extra_devices={"second": {}}) as server:
-        remember_secret(server.root_token)
-        for _ in range(3):
-            _traffic(server)
-        files = [Path(server.log_path), Path(server.log_path).parent / "second.log"]
-        logs = [_lines_of(f, 6) for f in files]
+    logs = _two_devices(3)[1]
     a, b = (_write(tmp_path, lines, name) for lines, name in zip(logs, ("a.log", "b.log")))
     half = len(logs[0]) // 2
     old, new = _write(tmp_path, logs[0][:half], "audit.log.1"), _write(tmp_path, logs[0][half:], "audit.log")
@@ -306,12 +311,7 @@ def test_a_file_whose_responses_come_from_another_device_is_named(tmp_path: Path
     digests' values cannot be verified, and integrity_digest's pass says so."""
     from pytest_auditready.checks import integrity_digest
 
-    with EmbeddedServer(extra_devices={"second": {}}) as server:
-        remember_secret(server.root_token)
-        for _ in range(2):
-            _traffic(server)
-        files = [Path(server.log_path), Path(server.log_path).parent / "second.log"]
-        logs = [_lines_of(f, 4) for f in files]
+    files, logs = _two_devices(2)
     a = [ln for ln in logs[0] if b'"type":"request"' in ln]
     b = {_rid(ln): ln for ln in logs[1] if b'"type":"response"' in ln}
     spliced = [x for ln in a for x in ([ln, b[_rid(ln)]] if _rid(ln) in b else [ln])]
