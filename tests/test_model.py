@@ -85,6 +85,20 @@ def test_match_by_request_id_then_by_window():
     assert m4.entries == ()
 
 
+def test_an_action_with_a_request_id_takes_no_other_request_s_entries() -> None:
+    """The vault said which request it logged: a hop that dropped its entries leaves it unmatched, never matched to
+    another client's request on the same path with the same token (red team rt24: completeness passed, or the vault's
+    clock was blamed)."""
+    base = 1795373509_000000000
+    theirs = [_entry(1, "request", "2026-11-22T18:51:49.1Z", rid="theirs"),
+              _entry(2, "response", "2026-11-22T18:51:49.2Z", rid="theirs")]
+    m = match_actions([_action(base, base + 300_000_000, rid="mine")], theirs, 2_000_000_000)["a1"]
+    assert m.entries == () and m.by == ""
+    stripped = [_entry(1, "request", "2026-11-22T18:51:49.1Z"), _entry(2, "response", "2026-11-22T18:51:49.2Z")]
+    m = match_actions([_action(base, base + 300_000_000, rid="mine")], stripped, 2_000_000_000)["a1"]
+    assert m.complete and m.by.startswith("path")  # no id logged at all: found as before, by what it names
+
+
 def test_a_response_is_paired_with_its_own_request_not_a_closer_look_alike() -> None:
     """Two runs with one token, an action without a request id: the response matched is the one answering the
     request matched, even when another client's look-alike response is closer in time."""

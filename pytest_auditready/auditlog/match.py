@@ -90,6 +90,8 @@ def _look_alikes(found: dict[str, AuditEntry], a: Action, pool: Sequence[AuditEn
     match, not the closest look-alike of another client (two runs with one token); else the closest look-alike
     within ``slack_ns`` (``_closest``). Whether a look-alike was taken."""
     took = False
+    if a.request_id:  # the vault said which request it logged: another request's entries are never its
+        pool = [e for e in pool if not e.request_id or e.request_id == a.request_id]
     for kind in ("request", "response"):
         if kind in found:
             continue
