@@ -425,11 +425,19 @@ def _identity(name: str) -> Optional[tuple[int, str]]:
     if is_url(name):
         return None
     try:
-        with open(name, "rb") as f:
+        with _regular(name) as f:
             size = os.fstat(f.fileno()).st_size
             return size, hashlib.sha256(f.read(min(size, _HEAD))).hexdigest()
-    except OSError:
+    except (OSError, AuditReadyError, ValueError):
         return None
+
+
+def _regular(name: str) -> Any:
+    """``name`` opened for reading when it is a regular file (a FIFO or a device is never opened: it could block or
+    act); else an OSError, AuditReadyError or ValueError (safeio.open_regular)."""
+    from ..safeio import open_regular
+
+    return open_regular(name, "audit log")
 
 
 def _same_file(part: Part) -> None:
@@ -442,10 +450,10 @@ def _same_file(part: Part) -> None:
 
     size, digest = part.seen
     try:
-        with open(part.path, "rb") as f:
+        with _regular(part.path) as f:
             now = os.fstat(f.fileno()).st_size
             same = now >= size and hashlib.sha256(f.read(min(size, _HEAD))).hexdigest() == digest
-    except OSError:
+    except (OSError, AuditReadyError, ValueError):
         return  # the reader says what is wrong
     if not same:
         import socket
