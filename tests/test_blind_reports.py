@@ -364,3 +364,17 @@ def test_a_one_line_error_withholds_a_password_in_a_url(tmp_path: Path) -> None:
     proc = _cli(tmp_path, "verify", f"https://admin:{password}@example.invalid/x.log")
     assert proc.returncode == 2 and proc.stderr.count("\n") == 1, proc.stderr
     assert password not in proc.stdout + proc.stderr and "https://<credentials>@example.invalid" in proc.stderr
+
+
+def test_a_log_whose_name_holds_a_backslash_is_read_from_its_folder(tmp_path: Path) -> None:
+    """On POSIX a backslash is a byte of a name: rsyslog's per-host files (dynaFile, %HOSTNAME%.log) from a sender
+    named "evil\\" give "evil\\.log", which was taken for the hidden file ".log" and left out of the folder without
+    a word, its findings with it (red team rt25)."""
+    logs = tmp_path / "hosts"
+    logs.mkdir()
+    for name in ("web1.log", "evil\\.log"):
+        (logs / name).write_bytes(FIXTURE.read_bytes())
+        (logs / name).chmod(0o600)
+    (tmp_path / "pyproject.toml").write_text(CONFIG)
+    proc = _cli(tmp_path, "verify", "hosts", "-j1")
+    assert "2 file(s)" in proc.stdout and "PASS no_secret_leak hosts/evil" in proc.stdout, proc.stdout

@@ -12,6 +12,7 @@ server), never from an option. Every request has a deadline. Nothing here import
 from __future__ import annotations
 
 import io
+import os
 from collections import OrderedDict
 from typing import IO, Any, Optional
 
@@ -215,7 +216,8 @@ def not_a_log(path: str) -> bool:
     ``aws s3 sync`` of AWSLogs/ holds them beside the logs). A path named on its own is always read."""
     from ..auditlog.rotation import chain_name
 
-    path = path.replace("\\", "/")
+    if os.sep == "\\":  # a separator on Windows only: elsewhere (and in an object key) an ordinary byte of a name
+        path = path.replace("\\", "/")
     name = path.rsplit("/", 1)[-1]
     return (not name or name.startswith(".") or name.endswith(_NOT_LOGS) or chain_name(name)
             or "/CloudTrail-Digest/" in f"/{path}" or "_CloudTrail-Digest_" in name)
