@@ -378,3 +378,13 @@ def test_a_log_whose_name_holds_a_backslash_is_read_from_its_folder(tmp_path: Pa
     (tmp_path / "pyproject.toml").write_text(CONFIG)
     proc = _cli(tmp_path, "verify", "hosts", "-j1")
     assert "2 file(s)" in proc.stdout and "PASS no_secret_leak hosts/evil" in proc.stdout, proc.stdout
+
+
+def test_a_sarif_message_shows_a_log_s_brackets_and_braces_as_written() -> None:
+    """SARIF plain text reads "[text](uri)" as a link and "{0}" as a placeholder (2.1.0 3.11.5-6): a token metadata
+    key from the log was a link to an attacker's page in a code scanning viewer (red team rt25)."""
+    from pytest_auditready.report.sarif import _plain
+
+    said = _plain("under key 'see [the runbook](https://evil.example/phish) {0}'")
+    assert said == "under key 'see \\[the runbook\\](https://evil.example/phish) {{0}}'"
+    assert "[the" not in said.replace("\\[the", "")

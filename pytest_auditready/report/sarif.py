@@ -36,6 +36,13 @@ from .common import (
 if TYPE_CHECKING:
     from ..result import AuditResult
 
+
+def _plain(text: str) -> str:
+    """A finding's text as a SARIF plain text message: a brace is a placeholder there and a bracket opens an
+    embedded link (SARIF 2.1.0 3.11.5, 3.11.6), so both are escaped as the format says; a log's bytes then show as
+    written, never as a link or a placeholder a viewer fills."""
+    return text.replace("[", "\\[").replace("]", "\\]").replace("{", "{{").replace("}", "}}")
+
 SCHEMA_URI = "https://json.schemastore.org/sarif-2.1.0.json"
 INFORMATION_URI = "https://pypi.org/project/pytest-auditready/"
 # severity -> GitHub's security-severity score (the SARIF level says whether a finding fails the run: common.level)
@@ -69,7 +76,7 @@ def _result(result: "AuditResult", rule: str, index: int, level: str, f: Finding
         "ruleId": rule,
         "ruleIndex": index,
         "level": level,
-        "message": {"text": clean(result, f.text())},
+        "message": {"text": _plain(clean(result, f.text()))},
         "locations": [{"physicalLocation": {"artifactLocation": {"uri": _uri(result.redact(shown))},
                                             "region": {"startLine": max(line or 1, 1)}}}],
         "properties": {"item": clean(result, item)},
