@@ -59,7 +59,7 @@ from typing import Iterator, Optional, Sequence, Union
 from ..auditlog.formats import format_of
 from ..auditlog.lines import long_entry, unscanned
 from ..auditlog.match import Match, on_path
-from ..auditlog.model import Action, BadLine, Entries, Record, in_scope, parse_time
+from ..auditlog.model import HMAC_RE, Action, BadLine, Entries, Record, in_scope, parse_time
 from ..auditlog.vault_json import dumps
 from .base import Check, CheckContext, Finding, Skip, Visitor, describe, every_action
 
@@ -158,15 +158,12 @@ _ASKED_WHAT = ("request.path", "request.operation", "request.remote_address", "r
 LOGIN = re.compile(r"auth/.+/(?:login|callback)(?:/.*)?")
 
 
-_DIGEST = re.compile(r"hmac-sha256:[0-9a-f]{64}")
-
-
 def _comparable(p: str, q: str) -> bool:
     """Whether two values of a sender's digest field can be told apart as two tokens: both well-formed digests, or
     both in clear (log_raw, hmac_accessor=false); a malformed digest, or one beside a value in clear, is
     integrity_digest's to name."""
     if p.startswith("hmac-") or q.startswith("hmac-"):
-        return _DIGEST.fullmatch(p) is not None and _DIGEST.fullmatch(q) is not None
+        return HMAC_RE.match(p) is not None and HMAC_RE.match(q) is not None
     return True
 
 

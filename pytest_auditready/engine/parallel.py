@@ -34,7 +34,17 @@ from typing import TYPE_CHECKING, Any, Callable, Iterator, Mapping, Optional, Se
 
 from ..checks.base import Check, CheckContext, Outcome, Tally, Visitor, evaluate, stat_log, verdicts
 from ..errors import AuditReadyError
-from ..offline.reader import BLOCK, MAX_LINE_BYTES, Block, FileStats, bytes_there, open_log
+from ..offline.reader import (
+    BLOCK,
+    BOM,
+    HEAD_SAMPLE,
+    MAX_LINE_BYTES,
+    Block,
+    FileStats,
+    bytes_there,
+    head_framing,
+    open_log,
+)
 from .driver import drive, reader_for
 from .files import FileResult, _keep_freed_memory, detect, empty_member, set_member, settles_of, with_set
 
@@ -311,8 +321,10 @@ def splittable(setup: Setup, name: str) -> bool:
     try:  # a plain file, not a stream decompressed on the fly (no seeking into that)
         if not isinstance(f, (io.BufferedReader, io.FileIO)) or not f.seekable():
             return False
-        if _framed(f.read(65536), settings.log_framing):
-            return False  # a platform's framing, told from the file's head as the one-pass reader tells it
+        if head_framing(f.read(len(BOM) + HEAD_SAMPLE), settings.log_framing):
+            # a platform's framing, told from the file's head as the one-pass reader tells it: it carries state from
+            # line to line, and only the file's first range would be told it
+            return False
     except OSError:
         return False  # the reader will say what is wrong
     finally:
@@ -322,18 +334,6 @@ def splittable(setup: Setup, name: str) -> bool:
     ctx = _context(setup, name)
     kinds_ok = all(isinstance(k, type) and issubclass(k, Visitor) and k.splits(ctx) for k in kinds)
     return kinds_ok and (review is None or type(review).splits(ctx))
-
-
-def _framed(head: bytes, framing: str) -> bool:
-    """Whether a file that begins with ``head`` is in a platform's framing (CRI, Docker json-file, journald JSON),
-    as ``offline.reader.blocks`` tells it from the first block: such framing carries state from line to line, and
-    only the file's first range would be told it."""
-    from ..auditlog import container
-
-    if head.startswith(b"\xef\xbb\xbf"):
-        head = head[3:]
-    cut = head.rfind(b"\n")
-    return bool(container.detect((head[:cut] if cut >= 0 else head).split(b"\n")[:200], framing))
 
 
 def _size(name: str) -> int:
@@ -415,29 +415,23 @@ def plan(setup: Setup, paths: Sequence[str], jobs: int, range_bytes: Optional[in
 _HEAD = 65536  # bytes of a file's head whose digest tells it from another (``_identity``)
 
 
-def _identity(name: str) -> Optional[tuple[int, str]]:
-    """A local file's size and the SHA-256 of its first _HEAD bytes (None for an object-store URL, or a file that
-    cannot be read: its reader says what is wrong)."""
+def _identity(name: str, upto: Optional[int] = None) -> Optional[tuple[int, str]]:
+    """A local file's size and the SHA-256 of its first _HEAD bytes, or of its first ``upto`` when fewer (the size
+    a plan measured: a file that grew since has the same head). None for an object-store URL, or a file that cannot
+    be read (its reader says what is wrong); a FIFO or a device is never opened (safeio.open_regular)."""
     import hashlib
 
+    from ..safeio import open_regular
     from .objects import is_url
 
     if is_url(name):
         return None
     try:
-        with _regular(name) as f:
+        with open_regular(name, "audit log") as f:
             size = os.fstat(f.fileno()).st_size
-            return size, hashlib.sha256(f.read(min(size, _HEAD))).hexdigest()
+            return size, hashlib.sha256(f.read(min(size if upto is None else upto, _HEAD))).hexdigest()
     except (OSError, AuditReadyError, ValueError):
         return None
-
-
-def _regular(name: str) -> Any:
-    """``name`` opened for reading when it is a regular file (a FIFO or a device is never opened: it could block or
-    act); else an OSError, AuditReadyError or ValueError (safeio.open_regular)."""
-    from ..safeio import open_regular
-
-    return open_regular(name, "audit log")
 
 
 def _same_file(part: Part) -> None:
@@ -446,16 +440,12 @@ def _same_file(part: Part) -> None:
     (a live log) is the same."""
     if part.seen is None:
         return
-    import hashlib
-
     size, digest = part.seen
-    try:
-        with _regular(part.path) as f:
-            now = os.fstat(f.fileno()).st_size
-            same = now >= size and hashlib.sha256(f.read(min(size, _HEAD))).hexdigest() == digest
-    except (OSError, AuditReadyError, ValueError):
+    seen = _identity(part.path, size)
+    if seen is None:
         return  # the reader says what is wrong
-    if not same:
+    now = seen[0]
+    if now < size or seen[1] != digest:
         import socket
 
         raise AuditReadyError(f"{part.path} is not the file the run measured before reading it (on "

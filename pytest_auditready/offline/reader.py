@@ -967,6 +967,20 @@ def unframe_block(data: bytes, left_out: Optional[list[tuple[int, bytes]]] = Non
     return b"\n".join(lines) if changed else data
 
 
+BOM = b"\xef\xbb\xbf"
+HEAD_SAMPLE = 65536  # bytes of a file's head its platform framing is told from (``head_framing``)
+
+
+def head_framing(head: bytes, framing: str = "auto") -> str:
+    """The platform framing (CRI, Docker json-file, journald JSON: ``auditlog.container``) a file is in, told from
+    its head (``framing``: the log_framing setting); "" for none. A byte-order mark is no text."""
+    from ..auditlog import container
+
+    if head.startswith(BOM):
+        head = head[len(BOM):]
+    return container.detect(head[:HEAD_SAMPLE].split(b"\n")[:200], framing)
+
+
 def blocks(f: IO[bytes], file: str, stats: FileStats, framing: str = "auto", prefix: bytes = b"",
            head: bool = True) -> Iterator[Block]:
     """The file as Blocks of whole lines (syslog framing taken off: ``unframe_block``), or of one BadLine for an
@@ -992,9 +1006,9 @@ def blocks(f: IO[bytes], file: str, stats: FileStats, framing: str = "auto", pre
         if isinstance(blk.data, bytes):
             if not decided:  # a platform's framing (CRI, Docker json-file, journald JSON), told from the first block
                 decided = True
-                if blk.data.startswith(b"\xef\xbb\xbf"):  # a UTF-8 byte-order mark an export tool wrote: no text
-                    blk.data = blk.data[3:]
-                found = container.detect(blk.data[:65536].split(b"\n")[:200], framing)
+                if blk.data.startswith(BOM):  # a UTF-8 byte-order mark an export tool wrote: no text
+                    blk.data = blk.data[len(BOM):]
+                found = head_framing(blk.data, framing)
                 if found:
                     unwrap = container.Unwrap(found)
             if unwrap is not None:
