@@ -356,6 +356,17 @@ def _reorder() -> Callable[[dict], Any]:
     return f
 
 
+def _other_token_in_requests(e: dict) -> Any:
+    """The reader's request entries carry another well-formed token digest; their responses keep the right one
+    (found by red team rt24, F2: one right digest among an action's entries was enough)."""
+    if e.get("type") == "request" and (e.get("auth") or {}).get("display_name", "").endswith("-reader"):
+        other = "hmac-sha256:" + "5e" * 32
+        e["auth"]["client_token"] = other
+        if "client_token" in e.get("request", {}):
+            e["request"]["client_token"] = other
+    return e
+
+
 def _rewrite(e: dict) -> Any:
     """Who, which secret and what, rewritten in the entries of the reader's and the writer's accesses (a SIEM parser
     that maps fields wrongly): each entry still carries its request id (found by red team rt4)."""
@@ -383,6 +394,8 @@ PIPELINES = [
                  id="drops-utc-offset"),
     pytest.param(_drop_responses, {"completeness"}, "No response entry", id="drops-responses"),
     pytest.param(_truncate_digests, {"integrity_digest"}, "malformed", id="truncates-digests"),
+    pytest.param(_other_token_in_requests, {"integrity_digest"}, "not the vault's HMAC of <token:reader>",
+                 id="another-token-in-requests"),
     pytest.param(_garble_one, {"required_fields"}, "not a readable audit entry", id="garbles-a-line"),
     pytest.param(_inject_token, {"no_secret_leak"}, "Vault Token", id="adds-a-clear-token"),
     pytest.param(_reorder(), {"timestamp_accuracy"}, "goes back in time", id="reorders-entries"),

@@ -749,6 +749,41 @@ def run(ctx: CheckContext) -> Iterator[Union[Finding, Skip]]:
             where=entry.where,
             request_id=entry.request_id,
         )
+    yield from _other_tokens(ctx, digests, best_dev)
+
+
+# Where the vault writes the digest of the token a request was made with, in the request entry and in its response.
+_TOKEN_FIELDS = ("auth.client_token", "request.client_token")
+
+
+def _other_tokens(ctx: CheckContext, digests: dict[str, str], device: str) -> Iterator[Finding]:
+    """Each entry of an action made with a run token whose token digest is another well-formed one. Finding the
+    vault's digest in one of the action's entries proves nothing of the other: a hop (or a hand) that put another
+    token's digest in a request entry, where the response kept the right one, passed."""
+    assert ctx.ledger is not None
+    for a in ctx.ledger.actions:
+        for name in a.secrets:
+            want = digests.get(name) if name.startswith("token:") else None
+            if want is None:
+                continue
+            for e in ctx.match(a.name).entries:
+                wrong = [f for f in _TOKEN_FIELDS if _other_digest(_at(dict(e.data), f), want)]
+                if wrong:
+                    yield Finding(
+                        ID, "",
+                        f"The {e.type or 'entry'} entry of {a.name} holds in {' and '.join(wrong)} a digest that is "
+                        f"not the vault's HMAC of <{name}> (sys/audit-hash/{device}: {_short(want)}), the token the "
+                        "run made this request with: the entry was changed after the vault wrote it, or another "
+                        "request's entry stands in its place.",
+                        "judge the log the vault wrote: find the hop or hand that rewrote the entry's token digests",
+                        where=e.where, request_id=e.request_id,
+                    )
+
+
+def _other_digest(value: Any, want: str) -> bool:
+    """A well-formed digest other than ``want`` (a malformed one, or one in clear, is the form's finding above)."""
+    return isinstance(value, str) and value != want and HMAC_RE.match(value) is not None
+
 
 CHECK = Check(
     id=ID,
