@@ -29,10 +29,31 @@ K8S_FIELDS: Mapping[str, str] = {
 # entry, a Kubernetes event at stage RequestReceived (an audit policy that does not omit that stage).
 REQUEST_TYPES = frozenset({"request", "RequestReceived"})
 
-# The API server's long-running requests (its default --long-running-request-regexp and the watch and proxy
-# verbs): written when they end (ResponseComplete), with the requestReceivedTimestamp of their start, minutes or
-# hours before the events around them.
+# The API server's long-running requests: a watch or proxy verb, or a request on a pod's attach, exec, log, proxy or
+# portforward subresource (k8s.io/apiserver BasicLongRunningRequestCheck over RequestInfo): written when they end
+# (ResponseComplete), with the requestReceivedTimestamp of their start, minutes or hours before the events around
+# them. A non-resource path (neither /api nor /apis) is judged by the deprecated --long-running-request-regexp.
 _K8S_LONG_RUNNING_RE = re.compile(r"(?:/|^)(?:(?:watch|proxy)(?:/|$)|(?:logs?|portforward|exec|attach)/?$)")
+_K8S_LONG_RUNNING_SUBRESOURCES = frozenset({"attach", "exec", "proxy", "log", "portforward"})
+# A namespace's own subresources (RequestInfoFactory's namespaceSubresources): /namespaces/<ns>/status is the
+# namespace's, not a resource named "status" in it.
+_K8S_NAMESPACE_SUBRESOURCES = frozenset({"status", "finalize"})
+
+
+def _k8s_long_running_uri(uri: str) -> bool:
+    """Whether a request URI names a long-running request, as the API server's RequestInfo reads it: after
+    /api/<version> or /apis/<group>/<version>, an optional watch/proxy verb and namespaces/<ns>, the parts are
+    resource/name/subresource. A Secret named "logs" or "exec" is a resource name, not a subresource."""
+    parts = uri.partition("?")[0].strip("/").split("/")
+    skip = {"api": 2, "apis": 3}.get(parts[0])
+    if skip is None or len(parts) <= skip:
+        return skip is None and _K8S_LONG_RUNNING_RE.search(uri.partition("?")[0]) is not None
+    parts = parts[skip:]
+    if parts[0] in ("watch", "proxy"):
+        return True
+    if parts[0] == "namespaces" and len(parts) > 2 and parts[2] not in _K8S_NAMESPACE_SUBRESOURCES:
+        parts = parts[2:]
+    return len(parts) >= 3 and parts[2] in _K8S_LONG_RUNNING_SUBRESOURCES
 
 
 def k8s_long_running(rec: Any) -> bool:
@@ -40,7 +61,7 @@ def k8s_long_running(rec: Any) -> bool:
     log): its time is when the request began, not when the event was written."""
     if getattr(rec, "type", "") == "RequestReceived":
         return False
-    return rec.action in ("watch", "proxy") or _K8S_LONG_RUNNING_RE.search(rec.resource.partition("?")[0]) is not None
+    return rec.action in ("watch", "proxy") or _k8s_long_running_uri(rec.resource)
 
 
 # The API server's timeout of a request that is not long-running (kube-apiserver --request-timeout, default 1m0s):
