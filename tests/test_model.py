@@ -16,6 +16,9 @@ from pytest_auditready.auditlog.vault_json import parse_line
         ("2026-11-22T18:51:49Z", 1795373509000000000, 0, 0),
         ("2026-11-22T18:51:49.120000000Z", 1795373509120000000, 9, 2),
         ("2026-11-22T19:51:49.5+01:00", 1795373509500000000, 1, 1),
+        # RFC 3339 5.6's note: a space for the "T" (Python's str() of an aware datetime)
+        ("2026-11-22 18:51:49.905983+00:00", 1795373509905983000, 6, 6),
+        ("2026-11-22 18:51:49Z", 1795373509000000000, 0, 0),
     ],
 )
 def test_parse_rfc3339(text, ns, written, significant):
@@ -24,7 +27,8 @@ def test_parse_rfc3339(text, ns, written, significant):
     assert (ts.ns, ts.fraction_digits, ts.significant_digits) == (ns, written, significant)
 
 
-@pytest.mark.parametrize("text", ["2026-11-22T18:51:49.5", "2026-11-22 18:51:49Z", "2026-13-01T00:00:00Z", "", None, 5])
+@pytest.mark.parametrize("text", ["2026-11-22T18:51:49.5", "2026-11-22  18:51:49Z", "2026-11-22_18:51:49Z",
+                                  "2026-13-01T00:00:00Z", "", None, 5])
 def test_not_rfc3339(text):
     assert parse_rfc3339(text) is None
 

@@ -345,3 +345,16 @@ def test_times_cut_to_whole_seconds_are_found_beyond_chance(tmp_path: Path) -> N
     micro = [dict(r, published=r["published"][:23] + "417Z") if i % 3 == 0 else r for i, r in enumerate(many)]
     for rows_ in (one, micro):
         assert "timestamp_precision" not in _findings(_log(tmp_path, "okta-systemlog", rows_), "okta-systemlog")
+
+
+def test_times_with_a_space_for_the_t_are_rfc_3339(tmp_path: Path) -> None:
+    """RFC 3339 5.6 lets a space stand for the "T" (Python's str() of an aware datetime writes one): such a source
+    is judged, not refused; the same times without their offset are still findings at their lines (found by red
+    teams rt24 and rt26, F7)."""
+    rows = _rows("okta-systemlog")
+    spaced = [dict(r, published=r["published"].replace("T", " ", 1).replace("Z", "+00:00")) for r in rows]
+    assert " " in spaced[0]["published"]
+    assert _findings(_log(tmp_path, "okta-systemlog", spaced), "okta-systemlog") == {}
+    local = [dict(r, published=r["published"][:-6]) if i == 1 else r for i, r in enumerate(spaced)]
+    found = _findings(_log(tmp_path, "okta-systemlog", local), "okta-systemlog")["timestamp_precision"]
+    assert len(found) == 1 and found[0].endswith(":2"), found

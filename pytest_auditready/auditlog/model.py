@@ -20,9 +20,10 @@ HMAC_PREFIX = "hmac-sha256:"
 HMAC_RE = re.compile(r"hmac-sha256:[0-9a-f]{64}\Z")
 
 # RFC 3339 with a mandatory offset; the fraction is optional here so that a missing one can be reported. ASCII
-# digits only (RFC 3339's DIGIT): ``\d`` alone would take any script's digits, which int() reads as numbers.
+# digits only (RFC 3339's DIGIT): ``\d`` alone would take any script's digits, which int() reads as numbers. A
+# space may stand for the "T" (RFC 3339 5.6's note; Python's str() of an aware datetime, PostgreSQL's timestamptz).
 _RFC3339_RE = re.compile(
-    r"(\d{4})-(\d{2})-(\d{2})[Tt](\d{2}):(\d{2}):(\d{2})(?:\.(\d+))?(?:([Zz])|([+-])(\d{2}):(\d{2}))\Z", re.ASCII
+    r"(\d{4})-(\d{2})-(\d{2})[Tt ](\d{2}):(\d{2}):(\d{2})(?:\.(\d+))?(?:([Zz])|([+-])(\d{2}):(\d{2}))\Z", re.ASCII
 )
 _MONTH_DAYS = (31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31)
 
