@@ -105,12 +105,17 @@ def _spellings(secrets: tuple[tuple[str, str], ...]) -> tuple[tuple[str, str], .
 URL_USERINFO = re.compile(r"(?i)\b([a-z][a-z0-9+.-]*://)[^/\s@]*@")
 
 
+def without_userinfo(text: str) -> str:
+    """``text`` with every URL's user:password@ (or user@) withheld."""
+    return URL_USERINFO.sub(r"\1<credentials>@", text)
+
+
 def shown_error(exc: BaseException) -> str:
     """A one-line error as the terminal shows it: control characters as escapes, a URL's user:password@ and any
     credential of a documented format (a log's prefix, a path the user typed) withheld."""
     from .report.common import masked_tokens
 
-    return visible(masked_tokens(URL_USERINFO.sub(r"\1<credentials>@", str(exc))))
+    return visible(masked_tokens(without_userinfo(str(exc))))
 
 
 def redact(text: str, secrets: Mapping[str, str], markup: bool = False) -> str:

@@ -163,6 +163,20 @@ def test_the_evidence_configuration_withholds_credentials_in_commands() -> None:
         assert mask_command(plain) == plain
 
 
+def test_the_evidence_configuration_withholds_a_url_s_credentials_in_every_setting() -> None:
+    """An object store's URL with user:password@ in retention_archive, seal_archive or log was copied into
+    evidence.json as written (red team rt25, F3); each setting now loses its credentials, and keeps the rest."""
+    password = "pw-" + secrets.token_hex(8)
+    settings = Settings(log=f"s3://AKIAEXAMPLE:{password}@audit-bucket/vault/audit.log",
+                        retention_archive=(f"s3://AKIAEXAMPLE:{password}@audit-bucket/archive/",),
+                        seal_archive=(f"https://ops:{password}@files.example/seal/",))
+    doc = build(AuditResult(settings=settings, target="offline", run_id="", checks=[], outcomes=[]))
+    shown = json.dumps(doc)
+    assert password not in shown and "AKIAEXAMPLE" not in shown
+    assert doc["configuration"]["retention_archive"] == ["s3://<credentials>@audit-bucket/archive/"]
+    assert doc["configuration"]["seal_archive"] == ["https://<credentials>@files.example/seal/"]
+
+
 def _strict(text: str) -> Any:
     """JSON as a strict reader takes it: a lone surrogate escape names no character (RFC 8259, 8.2)."""
     def check(s: str) -> str:

@@ -20,7 +20,7 @@ from typing import TYPE_CHECKING, Any, Mapping, Optional
 from .. import compliance
 from ..auditlog.model import HMAC_RE
 from ..safeio import make_folder, write_atomic
-from ..text import URL_USERINFO, json_ready, json_visible
+from ..text import URL_USERINFO, json_ready, json_visible, without_userinfo
 from .common import entries_read, leftovers, rows, safe_target, shown_review, stale, tool_version, verdict
 
 if TYPE_CHECKING:
@@ -119,6 +119,11 @@ def build(result: "AuditResult", files: Optional[Mapping[str, str]] = None) -> d
     check_rows = rows(result)
     settings = result.settings.to_json()
     settings["target"] = safe_target(str(settings.get("target", "")))
+    for key, value in settings.items():  # an object store's URL (log, retention_archive...) loses its user:password@
+        if isinstance(value, str):
+            settings[key] = without_userinfo(value)
+        elif isinstance(value, list):
+            settings[key] = [without_userinfo(v) if isinstance(v, str) else v for v in value]
     for key in ("log_command", "bootstrap"):  # commands a person wrote: a credential in one is withheld
         if settings.get(key):
             settings[key] = mask_command(str(settings[key]))
