@@ -16,16 +16,22 @@ ROOT = Path(__file__).resolve().parent.parent / "fixtures"
 
 
 def _gke(n: int, who: str = "alice@example.com", granted: bool = True) -> str:
+    """A Cloud Logging entry as Google exports it: proto3 JSON leaves out a field at its default, so a success's
+    google.rpc.Status (code 0) is {} (odd n) or not there at all (even n), as in Panther's and Wazuh's GKE samples."""
+    proto = {
+        "@type": "type.googleapis.com/google.cloud.audit.AuditLog",
+        "authenticationInfo": {"principalEmail": who},
+        "authorizationInfo": [{"granted": granted, "permission": "io.k8s.core.v1.secrets.get",
+                               "resource": "core/v1/namespaces/default/secrets/db"}],
+        "methodName": "io.k8s.core.v1.secrets.get",
+        "requestMetadata": {"callerIp": "203.0.113.7", "callerSuppliedUserAgent": "kubectl/v1.30.1"},
+        "resourceName": "core/v1/namespaces/default/secrets/db", "serviceName": "k8s.io"}
+    if not granted:
+        proto["status"] = {"code": 7, "message": "PERMISSION_DENIED"}
+    elif n % 2:
+        proto["status"] = {}
     return json.dumps({
-        "protoPayload": {
-            "@type": "type.googleapis.com/google.cloud.audit.AuditLog",
-            "authenticationInfo": {"principalEmail": who},
-            "authorizationInfo": [{"granted": granted, "permission": "io.k8s.core.v1.secrets.get",
-                                   "resource": "core/v1/namespaces/default/secrets/db"}],
-            "methodName": "io.k8s.core.v1.secrets.get",
-            "requestMetadata": {"callerIp": "203.0.113.7", "callerSuppliedUserAgent": "kubectl/v1.30.1"},
-            "resourceName": "core/v1/namespaces/default/secrets/db", "serviceName": "k8s.io",
-            "status": {"code": 0} if granted else {"code": 7, "message": "PERMISSION_DENIED"}},
+        "protoPayload": proto,
         "insertId": f"a1b2c3d4-{n:04d}",
         "resource": {"type": "k8s_cluster", "labels": {"cluster_name": "prod", "location": "us-central1",
                                                        "project_id": "acme-prod"}},
@@ -65,6 +71,30 @@ def test_a_gke_export_is_named_with_the_field_map_that_reads_it(tmp_path: Path,
     assert main(["verify", str(log), "--config", str(cfg), "--json", str(out)]) == 1
     found = [f["where"] for o in json.loads(out.read_text())["outcomes"] for f in o["findings"]]
     assert found == [f"{log}:5"], found
+
+
+def test_the_gke_field_map_reads_successes_whose_status_proto3_json_left_out(tmp_path: Path,
+                                                                            capsys: pytest.CaptureFixture[str]) -> None:
+    """The field_map the refusal gives reads the result at protoPayload.status.code, which proto3 JSON leaves out
+    of every success: an export of successes only was refused, one with a denial failed required_fields at every
+    success (red team rt27, F2). A status left out of an AuditLog is its code 0; anywhere else it is no result."""
+    log = tmp_path / "cloudaudit.json"
+    log.write_text("\n".join(_gke(n) for n in range(1, 9)) + "\n")
+    log.chmod(0o600)
+    assert main(["verify", str(log)]) == 2
+    field_map = capsys.readouterr().err.split("e.g. ", 1)[1].strip()
+    assert 'result = "protoPayload.status.code"' in field_map
+    cfg = tmp_path / "auditready.toml"
+    cfg.write_text(f'log_format = "jsonl"\nfield_map = {field_map}\nrequire_tamper_evidence = false\n'
+                   "retention_days = 0\n")
+    assert main(["verify", str(log), "--config", str(cfg)]) == 0, capsys.readouterr().out
+    lines = [_gke(n, granted=n != 3) for n in range(1, 9)]
+    lines[5] = lines[5].replace('"type.googleapis.com/google.cloud.audit.AuditLog"', '"type.example/Other"')
+    log.write_text("\n".join(lines) + "\n")
+    out = tmp_path / "r.json"
+    assert main(["verify", str(log), "--config", str(cfg), "--json", str(out)]) == 1
+    found = [(o["check"], f["where"]) for o in json.loads(out.read_text())["outcomes"] for f in o["findings"]]
+    assert found == [("required_fields", f"{log}:6")], found
 
 
 @pytest.mark.parametrize(("framing", "fixture", "seen"), [("cri", "openbao/clean.log", "none"),

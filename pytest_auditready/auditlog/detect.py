@@ -38,6 +38,7 @@ from typing import Any, Optional, Sequence
 
 from ..errors import AuditReadyError
 from . import container
+from .formats import gcp_audit, gcp_status_left_out
 from .syslog import FRAGMENT, carried_prefix, server_log, unframe
 
 SAMPLE_BYTES = 256 * 1024
@@ -933,7 +934,7 @@ def check_format(name: str, found: Detected, wanted: str, field_map: Sequence[tu
                             "(tamper_evidence validates them with --cloudtrail-public-keys), or validate a copy of the "
                             "trail with `auditready verify-cloudtrail DIR --public-keys keys.json`")
     if fmt == "jsonl" and not field_map:
-        example = (_GCP_FIELD_MAP if found.samples and all(_gcp_audit(o) for o in found.samples) else
+        example = (_GCP_FIELD_MAP if found.samples and all(gcp_audit(o) for o in found.samples) else
                    "{time = \"ts\", identity = \"user\", resource = \"path\", action = \"op\", "
                    "result = \"status\", source = \"ip\", request_id = \"id\"}")
         what = (" (Google Cloud Logging entries of Cloud Audit Logs, as a GKE cluster's audit log is exported)"
@@ -975,12 +976,6 @@ def _cloudtrail_digest(obj: Any) -> bool:
     return isinstance(obj, dict) and {"awsAccountId", "digestStartTime", "digestEndTime", "logFiles"} <= set(obj)
 
 
-def _gcp_audit(obj: Any) -> bool:
-    """``obj`` is a Cloud Logging entry of Cloud Audit Logs (its protoPayload an AuditLog)."""
-    payload = obj.get("protoPayload") if isinstance(obj, dict) else None
-    return isinstance(payload, dict) and payload.get("@type") == "type.googleapis.com/google.cloud.audit.AuditLog"
-
-
 def _nested(name: str, key: str) -> UnknownFormat:
     return UnknownFormat(f"{name} holds JSON records with each audit entry under the key {json.dumps(key)} (a log "
                          "shipper's or SIEM's record of a parsed line), not the entries as the producer wrote them",
@@ -998,7 +993,8 @@ def _mapped_paths(name: str, found: Detected, field_map: Sequence[tuple[str, str
     if len(found.samples) < 2:
         return
     absent = [(k, p) for k, p in dict(field_map).items()
-              if all(resolve(obj, p.split(".")) is None for obj in found.samples)]
+              if all(resolve(obj, p.split(".")) is None and gcp_status_left_out(obj, p.split(".")) is None
+                     for obj in found.samples)]
     if not absent:
         return
     shown = ", ".join(f"{k} = {json.dumps(p)}" for k, p in absent)

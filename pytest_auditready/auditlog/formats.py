@@ -10,7 +10,7 @@ from __future__ import annotations
 import re
 import urllib.parse
 from dataclasses import dataclass, field
-from typing import Any, Callable, Mapping, Optional
+from typing import Any, Callable, Mapping, Optional, Sequence
 
 # Kubernetes audit events (audit.k8s.io/v1, one Event a line from the log backend): log_format = "k8s" is
 # "jsonl" with this field_map (entries of field_map replace these).
@@ -516,6 +516,30 @@ def _last_keys(path: str) -> set[str]:
     while parts and parts[-1].isdigit():
         parts.pop()
     return {".".join(parts[i:]) for i in range(len(parts)) if not parts[i].isdigit()}
+
+
+_GCP_AUDIT_LOG = "type.googleapis.com/google.cloud.audit.AuditLog"
+
+
+def gcp_audit(obj: Any) -> bool:
+    """``obj`` is a Cloud Logging entry of Cloud Audit Logs (its protoPayload an AuditLog)."""
+    payload = obj.get("protoPayload") if isinstance(obj, Mapping) else None
+    return isinstance(payload, Mapping) and payload.get("@type") == _GCP_AUDIT_LOG
+
+
+def gcp_status_left_out(obj: Any, path: Sequence[str]) -> Optional[str]:
+    """The result a Cloud Audit Logs entry gives by leaving it out, for a field_map path into its AuditLog's status
+    ("0" for ``protoPayload.status.code``, "{}" for ``protoPayload.status``): proto3 JSON omits a field at its
+    default, so a success's google.rpc.Status (code 0, OK) is written as {} or not at all. None for any other
+    entry, path, or a status that is there."""
+    if tuple(path[:2]) != ("protoPayload", "status") or len(path) > 3 or not gcp_audit(obj):
+        return None
+    status = obj["protoPayload"].get("status")
+    if len(path) == 2:
+        return "{}" if status is None else None
+    if path[2] != "code" or not (status is None or (isinstance(status, Mapping) and "code" not in status)):
+        return None
+    return "0"
 
 
 # A Google Cloud audit log entry (a LogEntry whose protoPayload is an AuditLog) of Secret Manager: the data of a

@@ -21,7 +21,7 @@ import msgspec
 import orjson
 
 from ..auditlog import dupkeys
-from ..auditlog.formats import CLOUDTRAIL_FIELDS, K8S_FIELDS
+from ..auditlog.formats import CLOUDTRAIL_FIELDS, K8S_FIELDS, gcp_status_left_out
 from ..auditlog.lines import HEAD_BYTES, MAX_LINE_BYTES, too_long
 from ..auditlog.model import (
     AuditEntry,
@@ -449,6 +449,7 @@ def jsonl_parser(file: str, field_map: Mapping[str, str],
     says is no entry of its producer (a reason, "" for none) is a bad line that says why."""
     paths = {name: tuple(p.split(".")) for name, p in field_map.items()}
     order = [paths.get(n) for n in _FIELDS]
+    status = order[_RESULT] if (order[_RESULT] or ())[:2] == ("protoPayload", "status") else None
 
     def parse(line: int, raw: bytes) -> Parsed:
         if raw[:1] != b"{":
@@ -463,6 +464,8 @@ def jsonl_parser(file: str, field_map: Mapping[str, str],
         if problem:
             return BadLine(file, line, problem, raw.decode("utf-8", "replace"))
         v = [_lookup(data, p, i == _RESULT) if p else "" for i, p in enumerate(order)]
+        if status is not None and not v[_RESULT]:  # Cloud Audit Logs leave a success's status out
+            v[_RESULT] = gcp_status_left_out(data, status) or ""
         for i, p in enumerate(order):  # true or false names no one, no time, no path, no request: not evidence
             if p and i != _RESULT and v[i] in ("true", "false") and isinstance(_leaf(data, p), bool):
                 v[i] = ""
