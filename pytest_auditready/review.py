@@ -691,9 +691,12 @@ class Review(Visitor):
         if ns is None:
             self.untimed += not again
             return
-        pi.burst.add(ns, self.n, self.w)
         if ident is not None:
             ident.denied.add(ns, path, denied, self.deny_n, self.deny_gap)
+        if denied:  # a refused attempt read nothing: bursts, new sources and off hours are of reads served
+            return
+        pi.burst.add(ns, self.n, self.w)
+        if ident is not None:
             if source:
                 s = ident.sources.get(source)
                 if s is not None:

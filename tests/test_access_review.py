@@ -112,6 +112,18 @@ def test_thresholds_are_settings() -> None:
     assert items(review_of([FIX / "denied-run.log"], s).report()) == []
 
 
+def test_refused_reads_are_no_burst_no_new_source_and_no_off_hours() -> None:
+    """token-nobody's reads were all refused: with thresholds every served read would cross, they give only their
+    denied_run, never "N reads" of a burst, a new source or off hours (red team rt29, F6: 22 refused reads were
+    "22 reads within ..." and "22 reads ... outside working hours")."""
+    s = dataclasses.replace(VAULT, review_burst_reads=2, review_burst_seconds=10**6, review_hours="00:00-00:01",
+                            review_learning_days=0)
+    found = items(review_of([FIX / "denied-run.log"], s).report())
+    nobody = {i[0] for i in found if i[2] == "token-nobody"}
+    assert nobody == {"denied_run"}, found
+    assert {"burst", "off_hours"} <= {i[0] for i in found if i[2] == "token-reader"}, found
+
+
 def test_new_identities_since_a_date() -> None:
     doc = review_of([FIX / "clean.log"], dataclasses.replace(VAULT, review_since="2026-11-02T09:30:00Z")).report()
     new = doc["new_identities"]
