@@ -407,3 +407,49 @@ def test_a_response_without_the_token_it_issued_is_found(tmp_path: Path, which: 
     assert _stripped_lines(out) == [n], [f.text() for f in out.findings]
     assert ("response.wrap_info" if which == "wrapped read" else "response.auth (the token it issued)") in \
         out.findings[0].message
+
+
+@pytest.mark.parametrize("path", ["native", "hyperscan", "regex"])
+@pytest.mark.parametrize("key", ["client_token_accessor", "client_token"])
+def test_a_line_cut_inside_a_token_value_s_prefix_is_no_value_in_clear(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+                                                                     path: str, key: str) -> None:
+    """A hop cut the line inside "hmac-sha2" of the request's token (accessor) digest (syslog's 1024 bytes): what is
+    left is the start of a digest, not an accessor or token in clear; it was an hmac_accessor=false or log_raw
+    finding that sent the reader to the device's options (red team rt28, F1). required_fields names the line."""
+    _digest_paths(monkeypatch, path)
+    lines = ODD.read_text().splitlines(keepends=True)
+    n = next(i for i, ln in enumerate(lines) if f'"{key}":"hmac-sha256:' in ln)
+    at = lines[n].index(f'"{key}":"hmac-sha256:') + len(f'"{key}":"hmac-sha2')
+    lines[n] = lines[n][:at] + "\n"
+    log = tmp_path / "cut.log"
+    log.write_text("".join(lines))
+    log.chmod(0o600)
+    out = _outcome(log)
+    assert out.status == PASSED, [f.text() for f in out.findings]
+    lines[n] = lines[n][:-1].replace('"hmac-sha2', '"s.9f2kd') + '","x":1}\n'  # a clear value, whole: still found
+    log.write_text("".join(lines))
+    assert _outcome(log).status == FAILED
+
+
+def _two_token_lines(out: Any) -> list[int]:
+    return sorted(int(f.where.rsplit(":", 1)[1]) for f in out.findings if "names two tokens" in f.message)
+
+
+@pytest.mark.parametrize("path", ["native", "hyperscan", "regex"])
+def test_an_entry_whose_auth_and_request_name_two_tokens_is_found(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+                                                                  path: str) -> None:
+    """Another token's digests put in an entry's auth alone (a request moved onto a colleague's token of the same
+    display name, red team rt28, F2): the vault writes auth.client_token and request.client_token from the one
+    token. A login's response, whose auth is the token it issued, is no such entry (the real logs above pass)."""
+    _digest_paths(monkeypatch, path)
+    entries = _read(ODD)
+    other = "hmac-sha256:" + secrets.token_hex(32)
+    picked = [i for i, e in enumerate(entries, 1)
+              if e.get("auth", {}).get("client_token") and e.get("request", {}).get("client_token")
+              and not e.get("response", {}).get("auth") and "/login" not in e["request"].get("path", "")][:2]
+    assert len(picked) == 2
+    for n in picked:
+        entries[n - 1]["auth"]["client_token"] = other
+    out = _outcome(_write(tmp_path, "two.log", entries))
+    assert out.status == FAILED and _two_token_lines(out) == picked, [f.text() for f in out.findings]
+    assert _two_token_lines(_outcome(ODD)) == []

@@ -64,6 +64,8 @@ _RAW_FIX = ("re-create the audit device without log_raw (log_raw=false) and rota
 # the log where the device's options cannot be asked (offline); the live run also names the option
 # (log_protection).
 _CLEAR_ACCESSOR = re.compile(rb'client_token_accessor\\*":\\*"(?!hmac-sha256:|\\*")')
+_TWO_FIX = ("judge the log the vault wrote: find the hop or hand that rewrote the entry's token digests (compare "
+            "with the vault's own file or a sealed copy)")
 _ACCESSOR_FIX = ("re-create the audit device without hmac_accessor=false (the default digests accessors); until then "
                  "restrict who reads this log")
 
@@ -246,9 +248,8 @@ def _judge(e: dict[str, Any]) -> tuple[str, list[str]]:
         # A login's response names the token it issued in auth too (the same digest as response.auth's, or, wrapped,
         # with none in response.auth); its request carried none. A response that issues another token
         # (auth/token/create) was asked with one.
-        path = request.get("path")
-        login = isinstance(path, str) and (_LOGIN_RE.match(path) or _OIDC_LOGIN_RE.match(path)) is not None
-        if not login and (minted is None or minted.get("client_token") != auth.get("client_token")):
+        if not _login(request.get("path")) and (minted is None
+                                                 or minted.get("client_token") != auth.get("client_token")):
             missing += [f"request.{k}" for k in ("client_token", "client_token_accessor")
                         if not _has(request, k) and (k == "client_token" or not batch)]
     elif request.get("path") == "sys/audit/test" and not request.get("client_token"):
@@ -301,6 +302,15 @@ def _unissued(e: dict[str, Any]) -> str:
     return ""
 
 
+def _cut(data: bytes, quote: int) -> bool:
+    """Whether the string value opening at ``data[quote]`` runs to its line's end unclosed: a line a hop cut inside
+    it (what it holds is the start of a value, a digest's too, not a value in clear: required_fields names the
+    line)."""
+    close = data.find(b'"', quote + 1)
+    newline = data.find(b"\n", quote + 1)
+    return close < 0 or 0 <= newline < close
+
+
 def _line_starts(data: bytes, last: int) -> list[int]:
     """The offsets where lines 0 to ``last`` of ``data`` (whole lines) begin; fewer when it holds fewer."""
     starts = [0]
@@ -328,7 +338,28 @@ def _lone(e: dict[str, Any]) -> bool:
     asked = request.get("client_token") if isinstance(request, dict) else None
     accessor = auth.get("accessor")
     return ((bool(auth.get("client_token")) and not (isinstance(asked, str) and asked))
-            or (isinstance(accessor, str) and accessor.isspace()))
+            or (isinstance(accessor, str) and accessor.isspace()) or _two_tokens(e))
+
+
+def _login(path: object) -> bool:
+    """Whether a request path is a login (or an OIDC login's step), made before the caller holds a token."""
+    return isinstance(path, str) and (_LOGIN_RE.match(path) or _OIDC_LOGIN_RE.match(path)) is not None
+
+
+def _two_tokens(e: dict[str, Any]) -> bool:
+    """Whether the entry's auth.client_token and request.client_token are two well-formed digests that differ. The
+    vault writes both from the one token a request was made with (openbao audit/hashstructure.go: auth from the
+    token's entry, the request's from the request), but in a login's entries and in a response that issues a token,
+    whose auth describes the token issued: those are not judged."""
+    auth, request, response = e.get("auth"), e.get("request"), e.get("response")
+    if not isinstance(auth, dict) or not isinstance(request, dict):
+        return False
+    token, asked = auth.get("client_token"), request.get("client_token")
+    if not (isinstance(token, str) and isinstance(asked, str) and token != asked
+            and HMAC_RE.match(token) is not None and HMAC_RE.match(asked) is not None):
+        return False
+    issued = isinstance(response, dict) and isinstance(response.get("auth"), dict)
+    return not issued and not _login(request.get("path"))
 
 
 def _hop(line: bytes, e: dict[str, Any], missing: list[str]) -> str:
@@ -399,6 +430,9 @@ class DigestFormat(Visitor):
         # entries a hop took token digests from: (file, line, request id, what is missing, which kind of hop)
         self.stripped: list[tuple[str, int, str, str, str]] = []
         self.stripped_count = 0
+        # entries whose auth and request name two tokens (``_two_tokens``): (file, line, request id)
+        self.two: list[tuple[str, int, str]] = []
+        self.two_count = 0
         self.offline = ctx.ledger is None  # no vault to ask for its digests: their form alone is judged
         # the C extension answers the flags and the suspects in one walk over the block's quotes (digest_walk),
         # where the flags' walk and a Hyperscan pass would read it twice
@@ -458,7 +492,8 @@ class DigestFormat(Visitor):
         matches = list(_RAW_TOKEN.finditer(data))
         if b"wrap_info" in data:
             matches += _RAW_WRAP.finditer(data)
-        starts = {data.rfind(b"\n", 0, m.start()) + 1 for m in matches if not _digest_escaped(data, m.end() - 1)}
+        starts = {data.rfind(b"\n", 0, m.start()) + 1 for m in matches
+                  if not _digest_escaped(data, m.end() - 1) and not _cut(data, m.end() - 1)}
         self.raw_count += self._shown(self.raw, file, first_line, data, starts)
         return starts
 
@@ -475,7 +510,7 @@ class DigestFormat(Visitor):
         """Count the lines of ``data`` with a token accessor in clear (``_CLEAR_ACCESSOR``), but those at ``raw``
         (written raw)."""
         starts = {data.rfind(b"\n", 0, m.start()) + 1 for m in _CLEAR_ACCESSOR.finditer(data)
-                  if not _digest_escaped(data, m.end() - 1)} - raw
+                  if not _digest_escaped(data, m.end() - 1) and not _cut(data, m.end() - 1)} - raw
         self.clear_count += self._shown(self.clear, file, first_line, data, starts)
 
     def _stripped(self, file: str, first_line: int, data: bytes, spans: Iterable[Any], lone: bool = False) -> None:
@@ -503,6 +538,12 @@ class DigestFormat(Visitor):
             if lone and not _lone(e):
                 continue
             self.judged.add(line_no)
+            if _two_tokens(e):
+                self.two_count += 1
+                if len(self.two) < _SHOW:
+                    request = e.get("request")
+                    rid = request.get("id", "") if isinstance(request, dict) else ""
+                    self.two.append((file, line_no, str(rid or "")))
             rule, missing = _judge(e)
             if rule:
                 self.excuse(rule)
@@ -529,9 +570,11 @@ class DigestFormat(Visitor):
             else:
                 # C-speed: the entries whose auth names a token (its digest) and whose request names none
                 auths = list(map(_AUTH_OF, items))
-                tokens = map(getattr, auths, repeat("client_token"), repeat(""))
-                asked = map(getattr, map(_REQUEST_OF, items), repeat("client_token"), repeat(""))
+                tokens = list(map(getattr, auths, repeat("client_token"), repeat("")))
+                asked = list(map(getattr, map(_REQUEST_OF, items), repeat("client_token"), repeat("")))
                 lone = list(compress(batch.lines, map(gt, map(bool, tokens), map(bool, asked))))
+                if tokens != asked:  # two tokens named (a login's response, mostly): read whole
+                    lone = sorted({*lone, *(n for n, t, q in zip(batch.lines, tokens, asked) if t and q and t != q)})
                 accessors = list(map(getattr, auths, repeat("accessor"), repeat("")))
                 if any(map(str.isspace, accessors)):  # a blank accessor (masked): rare, judged too
                     lone = sorted({*lone, *compress(batch.lines, map(str.isspace, accessors))})
@@ -646,6 +689,8 @@ class DigestFormat(Visitor):
         self.clear_count += later.clear_count
         self.stripped += later.stripped[: _SHOW - len(self.stripped)]
         self.stripped_count += later.stripped_count
+        self.two += later.two[: _SHOW - len(self.two)]
+        self.two_count += later.two_count
         self.seen = self.seen or later.seen
         self.merge_excused(later)
 
@@ -676,6 +721,13 @@ class DigestFormat(Visitor):
         if self.raw_count > len(self.raw):
             yield Finding(ID, "", f"{self.raw_count - len(self.raw)} more entries were written raw (log_raw).",
                           _RAW_FIX)
+        for file, line, rid in self.two:
+            yield Finding(ID, "", "The entry names two tokens: its auth.client_token is not its request.client_token, "
+                          "which the vault writes from the one token the request was made with. One of them was "
+                          "changed after the vault wrote the entry, so the entry cannot be tied to who made it.",
+                          _TWO_FIX, where=f"{file}:{line}", request_id=rid)
+        if self.two_count > len(self.two):
+            yield Finding(ID, "", f"{self.two_count - len(self.two)} more entries name two tokens.", _TWO_FIX)
         for file, line in self.clear:
             yield Finding(ID, "", "The entry holds its token's accessor in clear (client_token_accessor), where the "
                           "vault writes its digest unless the device sets hmac_accessor=false: anyone who reads the "
