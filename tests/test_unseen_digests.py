@@ -453,3 +453,50 @@ def test_an_entry_whose_auth_and_request_name_two_tokens_is_found(tmp_path: Path
     out = _outcome(_write(tmp_path, "two.log", entries))
     assert out.status == FAILED and _two_token_lines(out) == picked, [f.text() for f in out.findings]
     assert _two_token_lines(_outcome(ODD)) == []
+
+
+def _spaced(line: str) -> str:
+    return json.dumps(json.loads(line))  # Python's default separators: '", "' and '": "'
+
+
+def _sorted_spaced(line: str) -> str:
+    return json.dumps(json.loads(line), sort_keys=True)
+
+
+def _escaped_keys(line: str) -> str:
+    return (line.replace('"client_token_accessor":', '"client_token_\\u0061ccessor":')
+            .replace('"client_token":', '"client_\\u0074oken":'))
+
+
+def _shipped_spaced(line: str) -> str:
+    return json.dumps({"@timestamp": "2026-11-22T19:29:04Z", "message": _spaced(line), "agent": {"type": "x"}})
+
+
+def _findings_by_line(path: Path) -> list[tuple[str, str]]:
+    return sorted((f.where.rsplit(":", 1)[-1], f.message[:60]) for f in _outcome(path).findings)
+
+
+@pytest.mark.parametrize("path", ["native", "hyperscan", "regex"])
+@pytest.mark.parametrize("hop", [_spaced, _sorted_spaced, _escaped_keys, _shipped_spaced],
+                         ids=lambda f: f.__name__.strip("_"))
+@pytest.mark.parametrize("source", [ROOT / "fixtures" / "openbao" / "leaky-raw.log", ACCESSORS_IN_CLEAR[0], ODD],
+                         ids=lambda p: p.name)
+def test_a_hop_that_rewrites_the_json_loses_no_digest_finding(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+                                                             path: str, hop: Callable[[str], str],
+                                                             source: Path) -> None:
+    """Tokens written raw and accessors in clear were found in the vault's compact JSON only: once a hop wrote it
+    with blanks around its colons (Python's json.dumps), sorted, or spelled a key with a \\u escape, the same log
+    passed (red team rt28, F8). The same lines give the same findings after each such hop; the correct log none."""
+    _digest_paths(monkeypatch, path)
+    lines = source.read_text().splitlines()
+    want = _findings_by_line(source)
+    assert (want == []) is (source == ODD)
+    got = _findings_by_line(_write_lines(tmp_path, "hop.log", [hop(ln) for ln in lines]))
+    assert got == want
+
+
+def _write_lines(tmp_path: Path, name: str, lines: list[str]) -> Path:
+    path = tmp_path / name
+    path.write_text("".join(ln + "\n" for ln in lines))
+    path.chmod(0o600)
+    return path

@@ -311,6 +311,32 @@ def _cut(data: bytes, quote: int) -> bool:
     return close < 0 or 0 <= newline < close
 
 
+# JSON the vault does not write but a hop may: a key's colon with blanks around it (Python's json.dumps default, a
+# pretty printer kept on one line), and a letter, digit or "_" written as a \u escape (Go escapes only <, >, &,
+# U+2028/9 and control characters; a re-encoder that escapes every character, or a key spelled to hide it). The
+# byte tests below read the vault's compact form; such a line is judged in that form (``_compact``).
+_LOOSE = (b'": ', b'":\t', b'" :', b'"\t:')
+_PLAIN_ESCAPED = re.compile(rb"\\u00(?:3[0-9]|[46][1-9a-fA-F]|[57][0-9aA]|5[fF])")
+
+
+def _loose(data: bytes) -> bool:
+    """Whether ``data`` may hold a line in a JSON form other than the vault's compact one (``_LOOSE``)."""
+    return any(m in data for m in _LOOSE) or (b"\\u00" in data and _PLAIN_ESCAPED.search(data) is not None)
+
+
+def _compact(data: bytes) -> bytes:
+    """``data`` with each line that is not in the vault's compact form written in it: the Vault/OpenBao entry it
+    holds (carried in a shipper's record too) as compact JSON, one line for one, so that line numbers stay. A line
+    that holds no readable entry stays as it is."""
+    lines = data.split(b"\n")
+    for i, line in enumerate(lines):
+        if _loose(line):
+            e = _parsed(line)
+            if e is not None:
+                lines[i] = json.dumps(e, separators=(",", ":")).encode()
+    return b"\n".join(lines)
+
+
 def _line_starts(data: bytes, last: int) -> list[int]:
     """The offsets where lines 0 to ``last`` of ``data`` (whole lines) begin; fewer when it holds fewer."""
     starts = [0]
@@ -445,6 +471,8 @@ class DigestFormat(Visitor):
         if self.held is not None:  # a block none of whose lines was an entry: read it as text
             self._tokens_text(*self.held)
         self.judged = set()
+        if self.format.hmac_values and _loose(data):
+            data = _compact(data)
         if self.format.hmac_values:
             self.held = (file, first_line, data)
         ends: Optional[list[int]]
