@@ -353,6 +353,55 @@ def test_rsyslog_default_8k_limit_cuts_a_large_entry_and_says_so(bao: Any, rsysl
 @needs_rsyslogd
 @pytest.mark.vault
 @pytest.mark.parametrize("tuned", [True, False])
+def test_a_secret_the_8k_limit_cuts_in_two_is_still_found(bao: Any, rsyslog: Any, tmp_path: Path, tuned: bool,
+                                                         capsys: pytest.CaptureFixture[str]) -> None:
+    """rsyslog's default 8k limit cuts an entry and writes its rest as a message of its own: a known value astride
+    the cut was whole on neither line, and no_secret_leak passed (red team rt28, F3; with --fail-on critical the run
+    exited 0). Sixteen writes whose values sit 8 bytes apart, around the cut, put several astride it; each is named
+    at the piece that holds 12 of its characters at least. HMAC'd (the mount not tuned), nothing is found."""
+    server = bao()
+    hop = rsyslog(None)
+    shipper = SocketShipper(server.log_path, hop.port)
+    values = [f"cut-{i:02d}-" + os.urandom(16).hex() for i in range(16)]
+    admin = VaultClient(server.url, server.root_token, timeout=5)
+    try:
+        if tuned:
+            r = admin.call("POST", "sys/mounts/secret/tune", {"audit_non_hmac_request_keys": ["filler", "note"]})
+            assert r.status in (200, 204), r.error
+        for i, value in enumerate(values):
+            r = admin.call("POST", f"secret/data/cut{i}", {"data": {"filler": "x" * (7000 + 8 * i), "note": value}})
+            assert r.status in (200, 204), r.error
+        _all_shipped(shipper, server.log_path)
+    finally:
+        admin.close()
+        shipper.stop()
+    last = _lines(server.log_path)[-1][-40:]  # the end of the last entry: rsyslog has written all before it
+    deadline = time.monotonic() + 10
+    while last not in hop.out["file"].read_bytes():
+        assert time.monotonic() < deadline, "rsyslog did not write the last entry within 10 s"
+        time.sleep(0.05)
+    hop.stop()
+    canaries = tmp_path / "canaries.txt"
+    canaries.write_text("".join(v + "\n" for v in values))
+    shipped = hop.out["file"].read_bytes()
+    astride = [i for i, v in enumerate(values, 1) if v.encode() not in shipped and v[:12].encode() in shipped]
+    assert len(astride) >= 2 or not tuned, shipped.count(b"\n")
+    rc, d, text = _verify(tmp_path, hop.out["file"], capsys, "--canaries", str(canaries), "--fail-on", "critical")
+    found = {m.split(">", 1)[0].split(":")[-1]: line for m, line in _findings(d, "no_secret_leak")}
+    if tuned:
+        lines = shipped.splitlines()
+        for i in astride:  # named at the cut line or at its rest, whichever holds a run of 12 of its characters
+            assert str(i) in found, (i, text)
+            piece, value = lines[int(found[str(i)]) - 1], values[i - 1].encode()
+            assert value not in piece and any(value[j : j + 12] in piece for j in range(len(value) - 11)), (i, found)
+        assert rc == 1, text
+    else:
+        assert found == {} and rc == 0, text
+
+
+@needs_rsyslogd
+@pytest.mark.vault
+@pytest.mark.parametrize("tuned", [True, False])
 def test_rsyslog_8bit_escapes_hide_no_secret(bao: Any, rsyslog: Any, tmp_path: Path, tuned: bool,
                                              capsys: pytest.CaptureFixture[str]) -> None:
     """rsyslog's parser.escape8BitCharactersOnReceive writes each byte with the eighth bit set as "#ooo" (the JSON

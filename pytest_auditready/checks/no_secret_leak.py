@@ -38,9 +38,39 @@ _HEADER_FIX = (
 )
 
 
+# A run of this many characters of a known value, at the edge of a line that could not be read, is that value cut
+# by a hop: syslog's message size limit writes the rest of a message as a message of its own, a container runtime a
+# long line as pieces, so a value astride the cut is whole on neither line. Only the lines' edges are looked at.
+_PART = 12
+_EDGE = 320
+
+
+def _parts(secrets: dict[str, str]) -> dict[str, str]:
+    """Every run of _PART characters of each known value -> its name (values of fewer than _PART + 2 characters
+    have none: the shorter side of a cut would be too short to tell)."""
+    out: dict[str, str] = {}
+    for name, value in secrets.items():
+        for i in range(len(value) - _PART + 1 if len(value) >= _PART + 2 else 0):
+            out.setdefault(value[i : i + _PART], name)
+    return out
+
+
+def _part_in(text: str, parts: dict[str, str]) -> Optional[str]:
+    """The name of the known value a run of which ``text`` holds near its start or its end, or None."""
+    edges = (text[:_EDGE], text[-_EDGE:]) if len(text) > 2 * _EDGE else (text,)
+    for edge in edges:
+        for i in range(len(edge) - _PART + 1):
+            name = parts.get(edge[i : i + _PART])
+            if name is not None:
+                return name
+    return None
+
+
 class Leaks(Visitor):
     """Scans raw text block by block (see scan.hyperscan.LeakScanner). Each secret is reported once, at its first line,
     with the other lines it appears on; judging stops after _MAX distinct secrets."""
+
+    stays = ("parts", "values")  # runs of the known values: memory only, never sent to another process
 
     def __init__(self, ctx: CheckContext) -> None:
         fmt = format_of(ctx.settings)
@@ -49,6 +79,8 @@ class Leaks(Visitor):
         self.defined.add(HEADER_CREDENTIAL)
         self.defined.update(fmt.defined_labels)
         self.scanner = LeakScanner(ctx.secrets, fmt=fmt).__enter__()
+        self.values = dict(ctx.secrets)
+        self.parts = _parts(self.values)
         # (what, which) -> [file, first line, message, fix, further lines (at most _ALSO), further lines not kept]
         self.secrets: dict[tuple[str, str], list[Any]] = {}
         self.request_ids: dict[tuple[str, int], str] = {}
@@ -70,6 +102,12 @@ class Leaks(Visitor):
                 self.unscanned.append((bad.file, bad.line, bad.reason))
             else:
                 self.more_unscanned += 1
+        elif self.parts and bad.raw and len(self.secrets) < _MAX:
+            name = _part_in(bad.raw, self.parts)
+            if name is not None and self.values.get(name, "") not in bad.raw:  # (whole, the scan names it)
+                self._add(("known", f"{name}/cut"), bad.file, bad.line,
+                          f"Part of <{name}> appears in an unparseable line: a hop cut the line inside the value, "
+                          "which was in the entry whole.", self.known_fix)
 
     def merge(self, later: Visitor) -> None:
         """Replay ``later``'s sightings block by block, as one pass would have made them after this range's."""
