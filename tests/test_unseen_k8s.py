@@ -294,6 +294,31 @@ def test_times_re_timed_to_whole_seconds_and_padded_are_no_precision(tmp_path: P
     assert "timestamp_precision" not in _findings(_write(tmp_path, _events(), "ok.log"))
 
 
+def test_the_stages_of_one_request_at_a_whole_second_are_one_chance(tmp_path: Path) -> None:
+    """Each stage of a request carries its one requestReceivedTimestamp: a request received at .000000 (one in a
+    million) wrote two such times, which were counted as two chances and failed a correct log (red team rt28, F4).
+    In a log of some hundred events, one request at a whole second is chance; two are still beyond it, each found
+    at its line."""
+    events = [dict(e, auditID=f"{e['auditID'][:-4]}{k:04d}") for k in range(12) for e in _events()]  # 10^2 events+
+    staged = [e["auditID"] for e in events if e["stage"] == "RequestReceived"]
+    both = [a for a in staged if sum(e["auditID"] == a for e in events) >= 2]
+    assert len(both) >= 2
+
+    def whole(ids: list[str]) -> list[dict[str, Any]]:
+        out = [dict(e) for e in events]
+        for e in out:
+            if e["auditID"] in ids:
+                e["requestReceivedTimestamp"] = e["requestReceivedTimestamp"][:19] + ".000000Z"
+        return out
+
+    assert "timestamp_precision" not in _findings(_write(tmp_path, whole(both[:1])))
+    found = _outcomes(_write(tmp_path, whole(both[:2]), "two.log"))["timestamp_precision"]
+    lines = {int(w.rsplit(":", 1)[1]) for w, _m in found}
+    assert len(found) >= 2 and all("whole second" in m for _w, m in found), found
+    firsts = sorted(next(i for i, e in enumerate(events, 1) if e["auditID"] == a) for a in both[:2])
+    assert lines == set(firsts), (lines, firsts)
+
+
 def test_a_long_running_request_s_end_moved_back_in_the_file_is_caught(tmp_path: Path) -> None:
     """A watch's (or exec's, log's) ResponseComplete carries the requestReceivedTimestamp of its start, so its
     requestReceivedTimestamp tells nothing of its place; its stageTimestamp, when the API server wrote it, does. One

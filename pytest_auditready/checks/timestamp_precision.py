@@ -53,6 +53,11 @@ class Precision(Visitor):
         self.padded = format_of(ctx.settings).name == "k8s"
         # times of fewer digits are counted (``_short``): written by the one Go clock, else significant
         self.counted = max(self.digits, _SHORT) if self.one_clock else min(self.digits, 1)
+        # The API server writes each stage of a request (RequestReceived, ResponseStarted, ResponseComplete) with the
+        # request's one requestReceivedTimestamp: a request received at a whole second is one chance, not one per
+        # stage. The short times counted, by (request id, time) -> digits (a bounded memory; past it, each counts).
+        self.per_request = self.padded
+        self.short_keys: dict[tuple[str, str], int] = {}
 
     def entries(self, batch: Entries) -> None:
         if not batch.utc_times():
@@ -103,6 +108,12 @@ class Precision(Visitor):
         return (len(t) - 21 if sig else 0) if self.padded else sig
 
     def _short(self, digits: int, rec: Record) -> None:
+        if self.per_request and rec.request_id:
+            key = (rec.request_id, rec.time)
+            if key in self.short_keys:
+                return  # another stage of a request counted already
+            if len(self.short_keys) < _KEYS:
+                self.short_keys[key] = digits
         self.nshort[digits] = self.nshort.get(digits, 0) + 1
         shown = self.short.setdefault(digits, [])
         if len(shown) < _SHOW:
@@ -110,6 +121,12 @@ class Precision(Visitor):
 
     def merge(self, later: Visitor) -> None:
         assert isinstance(later, Precision)
+        for key, digits in later.short_keys.items():  # a request whose stages two parts both counted: once
+            if key in self.short_keys:
+                later.nshort[digits] -= 1
+                later.short[digits] = [r for r in later.short.get(digits, []) if (r.request_id, r.time) != key]
+            elif len(self.short_keys) < _KEYS:
+                self.short_keys[key] = digits
         for k, recs in later.short.items():
             self.short[k] = (self.short.get(k, []) + recs)[:_SHOW]
         for k, n in later.nshort.items():
@@ -156,10 +173,11 @@ class Precision(Visitor):
         for e, n in shown[:_SHOW]:
             said = "no sub-second part" if n == 0 else (f"{n} fractional digit(s)" if self.one_clock else
                                                         f"{n} significant fractional digit(s)")
+            chance = (f"a time at a whole second comes about once in {10 ** self.best:,} requests" if self.padded
+                      else f"trimmed trailing zeros leave so few about once in {10 ** (self.best - n):,} entries")
             yield Finding(ID, "", f"The entry's time {e.time[:40]!r} has {said} while this source writes up to "
-                          f"{self.best} (across {self.good} entries): trimmed trailing zeros leave so few about once "
-                          f"in {10 ** (self.best - n):,} entries, so a hop re-timed this entry or something else "
-                          "wrote it.", self.fix, where=e.where, request_id=e.request_id)
+                          f"{self.best} (across {self.good} entries): {chance}, so a hop re-timed this entry or "
+                          "something else wrote it.", self.fix, where=e.where, request_id=e.request_id)
         total = sum(self.nshort.get(k, 0) for k in range(cut + 1))
         if total > _SHOW:
             yield Finding(ID, "", f"{total - _SHOW} more entries have times with {cut} fractional digit(s) or fewer.",
@@ -167,6 +185,7 @@ class Precision(Visitor):
 
 
 _CHANCE = 1e-4  # below this probability, short times are not trimmed zeros
+_KEYS = 100_000  # short times remembered by request (Precision.short_keys)
 
 
 def _tail(count: int, expected: float) -> float:
