@@ -95,6 +95,26 @@ def test_kubernetes_every_request_that_saw_the_secret_named_or_not() -> None:
     assert [i["display_name"] for i in doc["identities"]][-1] == "terraform@example.com"  # by requests, then name
 
 
+@pytest.mark.parametrize(("query", "named", "scoped"), [
+    ("fieldSelector=metadata.name%3Ddb&limit=500", False, True),  # kubectl get secrets -A --field-selector ...
+    ("fieldSelector=metadata.name%3Ddb%2Cmetadata.namespace%3Dprod", True, False),
+    ("fieldSelector=metadata.name%3Ddb%2Cmetadata.namespace%3Ddev", False, False),
+    ("fieldSelector=metadata.name%3Dpayments", False, False),
+])
+def test_a_list_by_name_across_the_cluster_reaches_that_name_in_every_namespace(query: str, named: bool,
+                                                                                 scoped: bool) -> None:
+    """The API server answers a cluster-wide list narrowed by metadata.name with the object of that name in every
+    namespace (Kubernetes "Field Selectors": every resource type supports metadata.name and metadata.namespace).
+    It was taken for the object api/v1/secrets/db, which no namespaced PATTERN names: the reader was missing
+    (red team rt29, F3). With metadata.namespace too, it names the one object."""
+    reach = ap.k8s_reach(f"/api/v1/secrets?{query}", "list")
+    got_named, got_wide = ap.PathMatch([DB]).reached(reach)
+    assert (bool(got_named), got_wide) == (named, scoped), reach
+    if scoped:
+        assert reach.scope == "the secrets named db in every namespace"
+        assert ap.PathMatch(["api/v1/namespaces/+/secrets/db"]).reached(reach)[1]
+
+
 def test_kubernetes_the_text_says_who_saw_every_secret_of_the_namespace() -> None:
     r = access(DB, str(K8S))
     assert r.returncode == 0, r.stderr

@@ -276,11 +276,16 @@ def k8s_reach(uri: str, verb: str, created: str = "") -> Reach:
     params = parse_qs(query, keep_blank_values=True)
     terms = _selector_terms(params.get("fieldSelector", []))
     name = next((v for k, o, v in terms if k == "metadata.name" and o != "!=" and v), "")
-    if name:
-        return Reach(verb, ops, (Named(path + "/" + name, (path + "/" + name,)),))
     if not ns:
         ns = next((v for k, o, v in terms if k == "metadata.namespace" and o != "!=" and v), "")
     base = "/".join(segs[:n])
+    if name and ns:
+        own = f"{base}/namespaces/{ns}/{resource}/{name}"
+        return Reach(verb, ops, (Named(own, (own,)),))
+    if name:  # across the cluster by name (kubectl get -A --field-selector metadata.name=X): each namespace's X
+        own = f"{base}/{resource}/{name}"  # (a resource of no namespace: the one object)
+        return Reach(verb, ops, (Named(own, (own,)),), f"the {resource} named {name} in every namespace", path,
+                     (f"{base}/namespaces/+/{resource}/{name}",))
     if ns:  # the collection's own path too: PATTERN may name it
         globs: tuple[str, ...] = (path, f"{base}/namespaces/{ns}/{resource}/+")
         where = f"namespace {ns}"
