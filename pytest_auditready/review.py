@@ -66,7 +66,18 @@ from .checks.access_policy import (
     who_of,
 )
 from .checks.base import Visitor, iso_ns
-from .cli.access import _CUBBYHOLE, _K8S_LAST_STAGES, _REWRAP, _UNWRAP, _accessor, _sub
+from .cli.access import (
+    _CUBBYHOLE,
+    _K8S_LAST_STAGES,
+    _REWRAPS,
+    _UNWRAP,
+    _WRAPPED_RESPONSE,
+    _accessor,
+    _sub,
+    unwraps,
+    wrap_asked,
+    wrapped_before,
+)
 
 if TYPE_CHECKING:
     from .config import Settings
@@ -462,7 +473,7 @@ class Review(Visitor):
             self._other(batch)
             return
         self._vault(batch)
-        if self._wrapped or _UNWRAP in batch.resource:  # response wrapping: rare, found at C speed
+        if self._wrapped or _UNWRAP in batch.resource or _WRAPPED_RESPONSE in batch.resource:  # rare, at C speed
             self._wrapping(batch)
 
     def _vault(self, batch: Entries) -> None:
@@ -484,6 +495,10 @@ class Review(Visitor):
             for i in compress(range(len(batch.type)), map(_REQUEST, batch.type)):
                 if self._reviewable(resource[i], batch.resource[i]):
                     picked.append(i)
+        if picked and _WRAPPED_RESPONSE in batch.resource:  # a wrapping token's read of its response: an unwrap,
+            rel, get = batch.resource, self._raw.get     # counted on the path wrapped (``_wrapping``)
+            picked = [i for i in picked if rel[i] != _WRAPPED_RESPONSE
+                      or not unwraps(rel[i], batch.action[i], get(batch.file, batch.lines[i]))]
         if not picked:
             return
         self._sampled([batch.request_id[i] for i in picked])
@@ -522,7 +537,10 @@ class Review(Visitor):
             path = resource[i]
             if cubby and rel[i].startswith(_CUBBYHOLE):
                 path = _cubbyhole(path, acc)
-            count(path, dn, eid, acc, source[i], action[i] or "(none)", ns, denied)
+            op = action[i] or "(none)"
+            if raw is not None and b'"wrap_ttl"' in raw and wrap_asked(line_object(raw, self.settings.log_prefix)):
+                op += " (wrapped)"  # its caller got a wrapping token: whoever unwraps it reads the secret
+            count(path, dn, eid, acc, source[i], op, ns, denied)
 
     @property
     def sample(self) -> list[tuple[int, str]]:
@@ -578,7 +596,11 @@ class Review(Visitor):
             path = resource[i]
             if cubby and rel[i].startswith(_CUBBYHOLE):
                 path = _cubbyhole(path, acc)
-            count(path, dn, eid, acc, source[i], action[i] or "(none)", ns, denied)
+            op = action[i] or "(none)"
+            request = e.request
+            if request is not None and request.wrap_ttl and request.wrap_ttl != "0":
+                op += " (wrapped)"  # its caller got a wrapping token: whoever unwraps it reads the secret
+            count(path, dn, eid, acc, source[i], op, ns, denied)
 
     def _reviewable(self, path: str, relative: Optional[str] = None) -> bool:
         """Whether request entries on ``path`` are reviewed (kept by path: a log names few paths). ``relative``:
@@ -732,8 +754,8 @@ class Review(Visitor):
                 if not self._wrapped:
                     continue
                 path = rel[i] if scope is None else in_scope(scope[i], rel[i])
-                if rel[i] != _REWRAP and not (self._reviewable(path) if scope is None else
-                                              self._reviewable(path, rel[i])):
+                if rel[i] not in _REWRAPS and not (self._reviewable(path) if scope is None else
+                                                   self._reviewable(path, rel[i])):
                     continue
                 raw = get(batch.file, batch.lines[i])
                 if raw is None or _WRAP_INFO not in raw:
@@ -743,26 +765,25 @@ class Review(Visitor):
                 if doc is None or not isinstance(info, dict):
                     continue
                 tokens = [v for v in (info.get("token"), info.get("accessor")) if isinstance(v, str) and v]
-                if rel[i] == _REWRAP:  # the new token wraps what the old one did
-                    old = _sub(doc, "request", "data", "token")
-                    if not isinstance(old, str) or not old:
-                        continue
-                    path = wraps.get(old, "")
+                if rel[i] in _REWRAPS:  # the new token wraps what the old one did
+                    olds = wrapped_before(doc)
+                    path = next((wraps[k] for k in olds if k in wraps), "")
                     if not path:
-                        if len(self.rewraps) < _UNLINKED:
-                            self.rewraps.append([old, tokens])
-                        else:
-                            self.unlinked_more += 1
+                        for old in olds:
+                            if len(self.rewraps) < _UNLINKED:
+                                self.rewraps.append([old, tokens])
+                            else:
+                                self.unlinked_more += 1
                         continue
                 elif rel[i].startswith(_CUBBYHOLE):
                     a = who_of(doc).accessor
                     path = _cubbyhole(path, _accessor(a) if a else "")
                 _remember(wraps, tokens, path)
-            elif t == "request" and rel[i] == _UNWRAP:
+            elif t == "request" and rel[i] in _REWRAPS:
                 raw = get(batch.file, batch.lines[i])
-                doc = line_object(raw, prefix) if raw is not None else None
+                doc = line_object(raw, prefix) if raw is not None and unwraps(rel[i], batch.action[i], raw) else None
                 if doc is None:
-                    continue  # no line at hand: who sent it and with which token are not known
+                    continue  # no unwrap, or no line at hand: who sent it and with which token are not known
                 own = [v for v in (_sub(doc, "auth", "client_token"), _sub(doc, "auth", "accessor"))
                        if isinstance(v, str) and v]  # the token it was sent with (a wrapping token, maybe)
                 body = _sub(doc, "request", "data", "token")
@@ -771,7 +792,8 @@ class Review(Visitor):
                 ts = parse_time(batch.time[i])
                 got = [tokens, w.display_name, w.entity_id, _accessor(w.accessor) if w.accessor else "",
                        batch.source[i], ts[0] if ts is not None else None,
-                       w.refused or batch.result[i].startswith("error:"), own]
+                       w.refused or batch.result[i].startswith("error:"), own,
+                       "unwrap (wrapped)" if wrap_asked(doc) else "unwrap"]
                 if not self._unwrap(got, wraps):
                     if len(self.unlinked) < _UNLINKED:
                         self.unlinked.append(got)
@@ -787,7 +809,9 @@ class Review(Visitor):
                 # sent with the wrapping token itself, whose entry carries its creator's display name: by whoever
                 # held it (as ``auditready access`` names it)
                 name, entity = f"holder of a wrapping token from {name or entity}", ""
-            self._count(path, name, entity, u[3], u[4], "unwrap", u[5], u[6], True)
+            # (asked with wrap_ttl, its caller got a new wrapping token: no read of the secret)
+            op = u[8] if len(u) > 8 else "unwrap"
+            self._count(path, name, entity, u[3], u[4], op, u[5], u[6], op == "unwrap")
         return bool(path)
 
     # -- Kubernetes and CloudTrail ------------------------------------------------------------------------------

@@ -403,6 +403,52 @@ def test_whoever_unwraps_a_response_wrapped_read_saw_the_secret(bao: Any, tmp_pa
     assert "by display name 'holder of a wrapping token from token-reader'" in found[0], found
 
 
+@pytest.mark.vault
+def test_a_wrapped_response_read_from_the_cubbyhole_or_wrapped_again_is_followed(bao: Any, tmp_path: Path) -> None:
+    """Two more ways to reach a wrapped secret, seen on a real OpenBao (red team rt29, F1, F2, F7): the wrapping
+    token reads cubbyhole/response, which answers the wrapped response (it was filed as a cubbyhole read of the
+    reader's own, and the secret had no such reader); an unwrap asked with X-Vault-Wrap-TTL hands its caller a new
+    wrapping token, and whoever unwraps that one gets the secret (the first was named, the second missed).
+    `auditready access` and the access review say the same."""
+    server = bao()
+    admin = VaultClient(server.url, server.root_token, timeout=5)
+    try:
+        reader, courier = _reader_and_courier(admin)
+        late = _token(admin, "late", ["default"])
+        assert admin.call("POST", "secret/data/app/db", {"data": {"v": "d" * 20}}).status == 200
+
+        def wrapped(client: VaultClient, method: str, path: str, body: Any = None) -> str:
+            r = client.call(method, path, body, headers={"X-Vault-Wrap-TTL": "60s"})
+            assert r.status == 200, r.error
+            return remember_secret(str((r.body or {})["wrap_info"]["token"]))
+
+        got = admin.with_token(wrapped(reader, "GET", "secret/data/app/db")).call("GET", "cubbyhole/response")
+        assert got.status == 200 and "d" * 20 in json.dumps(got.body), got.error
+        again = wrapped(courier, "POST", "sys/wrapping/unwrap", {"token": wrapped(reader, "GET", "secret/data/app/db")})
+        assert late.call("POST", "sys/wrapping/unwrap", {"token": again}).status == 200
+    finally:
+        admin.close()
+    log = tmp_path / "audit.log"
+    log.write_bytes(server.log_path.read_bytes())
+    log.chmod(0o600)
+    doc = json.loads(access("secret/data/app/db", str(log), "--json", "-").stdout)
+    ops = {(i["display_name"], op): c["requests"] for i in doc["identities"] for op, c in i["operations"].items()}
+    assert ops == {("token", "create"): 1, ("token-reader", "read (wrapped)"): 2,
+                   ("holder of a wrapping token from token-reader", "unwrap"): 1,
+                   ("token-courier", "unwrap (wrapped)"): 1, ("token-late", "unwrap"): 1}, ops
+    assert doc["unwraps_not_attributed"]["count"] == 0
+    cubby = json.loads(access("cubbyhole/*", str(log), "--json", "-").stdout)
+    assert cubby["requests"] == 0, cubby  # the wrapping token's read is the unwrap above, no cubbyhole of its own
+    proc = subprocess.run([sys.executable, "-m", "pytest_auditready.cli", "verify", str(log), "--evidence",
+                           str(tmp_path / "ev")], capture_output=True, text=True, timeout=120)
+    assert proc.returncode in (0, 1), proc.stderr
+    review = json.loads((tmp_path / "ev" / "evidence.json").read_text())["review"]
+    (path,) = [p for p in review["paths"] if p["path"] == "secret/data/app/db"]
+    assert {(i["display_name"], op): c["requests"] for i in path["identities"]
+            for op, c in i["operations"].items()} == ops
+    assert not any(p["path"].startswith("cubbyhole/") for p in review["paths"]), review["paths"]
+
+
 def test_an_unwrap_is_linked_to_its_wrap_in_any_file_order_or_said_unknown(bao: Any, tmp_path: Path) -> None:
     """A wrapping token lives up to its TTL, so a wrap and its unwrap fall in different files of a rotation. They
     are linked whichever file is named first (a shell expands audit.log* newest first; here also names no rotation

@@ -112,6 +112,36 @@ def _sub(doc: Any, *keys: str) -> Any:
     return doc
 
 
+# A wrapped response lies in its wrapping token's cubbyhole, under "response": read there with that token (its only
+# policy, response-wrapping, allows it; OpenBao answers the wrapped response, secret included), it is unwrapped as by
+# sys/wrapping/unwrap.
+_WRAPPED_RESPONSE = "cubbyhole/response"
+# Requests whose answer, when itself wrapped, wraps what the token they name or were sent with wrapped: a rewrap, and
+# an unwrap (or a read of the wrapped response) asked with wrap_ttl, whose caller gets a new wrapping token only.
+_REWRAPS = (_REWRAP, _UNWRAP, _WRAPPED_RESPONSE)
+
+
+def unwraps(path: str, op: str, raw: Optional[bytes]) -> bool:
+    """Whether a Vault request entry on ``path`` unwraps a wrapping token: ``sys/wrapping/unwrap``, or a read of
+    ``cubbyhole/response`` with a wrapping token (its policies "response-wrapping")."""
+    return path == _UNWRAP or (path == _WRAPPED_RESPONSE and op == "read" and raw is not None
+                               and b'"response-wrapping"' in raw)
+
+
+def wrap_asked(doc: Any) -> bool:
+    """Whether a Vault entry's request asked for its answer wrapped (``request.wrap_ttl``, written only when set):
+    its caller got a wrapping token, not the answer."""
+    ttl = _sub(doc, "request", "wrap_ttl")
+    return bool(ttl) and ttl != "0"
+
+
+def wrapped_before(doc: Any) -> list[str]:
+    """The token digests a rewrap, an unwrap or a read of a wrapped response names or was sent with: what the new
+    wrapping token of its answer wraps."""
+    keys = (_sub(doc, "request", "data", "token"), _sub(doc, "auth", "client_token"), _sub(doc, "auth", "accessor"))
+    return [k for k in keys if isinstance(k, str) and k]
+
+
 def add_parser(sub: Any) -> argparse.ArgumentParser:
     p: argparse.ArgumentParser
     p = sub.add_parser("access", help="who read, wrote, listed or tried to read the secrets matching a pattern",
@@ -203,6 +233,7 @@ class _Unwrap:
     rid: str
     denied: bool
     answered: bool = False  # its response entry came (and said ``denied`` if it carried an error)
+    wrapped: bool = False  # asked with wrap_ttl: its caller got a new wrapping token, not what was wrapped
 
 
 @dataclass
@@ -436,7 +467,7 @@ class Accesses(Visitor):
                 rid = batch.request_id[i]
                 if t != "request":
                     if t == "response" and self.wrapping:
-                        self._wrapped(batch, i, path if batch.resource[i] == _REWRAP or hit_path else "")
+                        self._wrapped(batch, i, path if batch.resource[i] in _REWRAPS or hit_path else "")
                     if t == "response" and self.open:
                         self._answered(rid, batch.result[i])
                     if t == "response" and rid in self.unwrap_rids:
@@ -449,7 +480,9 @@ class Accesses(Visitor):
                         continue  # its request entry was read (or, past _WRAPS unanswered, may have been)
                     self.from_response += 1  # its request entry is not in the files: counted from this one
                 else:
-                    if batch.resource[i] == _UNWRAP:
+                    unwrap = batch.resource[i] in _REWRAPS and unwraps(batch.resource[i], batch.action[i],
+                                                                        self.raw.get(batch.file, batch.lines[i]))
+                    if unwrap:
                         self._unwrap(batch, i)
                     if not hit_path:
                         reach = raw_reach(path, batch.action[i])  # storage read past the ACLs: every secret
@@ -460,6 +493,8 @@ class Accesses(Visitor):
                             self.asked.pop(next(iter(self.asked)))
                             self.asked_over = True
                         self.asked[rid] = True
+                    if unwrap and batch.resource[i] == _WRAPPED_RESPONSE:
+                        continue  # an unwrap, counted on the path wrapped: no read of a cubbyhole of its own
             elif fmt == "k8s":
                 if t not in _K8S_LAST_STAGES and t not in K8S_HELD:
                     continue
@@ -557,9 +592,8 @@ class Accesses(Visitor):
         info = _sub(doc, "response", "wrap_info")
         if not isinstance(info, dict):
             return
-        if batch.resource[i] == _REWRAP:  # the new token wraps what the old one did
-            old = _sub(doc, "request", "data", "token")
-            path = self.wraps.get(old, "") if isinstance(old, str) else ""
+        if batch.resource[i] in _REWRAPS:  # the new token wraps what the old one did
+            path = next((self.wraps[k] for k in wrapped_before(doc) if k in self.wraps), "")
         for k in ("token", "accessor"):
             v = info.get(k)
             if not isinstance(v, str) or not v:
@@ -577,13 +611,10 @@ class Accesses(Visitor):
                 self._settle(held, path)
 
     def _wrapped_request(self, batch: Entries, i: int) -> bool:
-        """Whether a Vault request entry asked for its response wrapped (``request.wrap_ttl``, which the vault
-        writes only when it is set): its caller got a wrapping token, not the secret."""
+        """Whether a Vault request entry asked for its response wrapped (``wrap_asked``): its caller got a wrapping
+        token, not the secret."""
         raw = self.raw.get(batch.file, batch.lines[i])
-        if raw is None or b'"wrap_ttl"' not in raw:
-            return False
-        ttl = _sub(line_object(raw, self.prefix), "request", "wrap_ttl")
-        return bool(ttl) and ttl != "0"
+        return raw is not None and b'"wrap_ttl"' in raw and wrap_asked(line_object(raw, self.prefix))
 
     def _unwrap(self, batch: Entries, i: int) -> None:
         """Count an unwrap of a token a matching read wrapped as operation ``unwrap`` of that read's path; hold one
@@ -592,8 +623,7 @@ class Accesses(Visitor):
         doc = line_object(raw, self.prefix) if raw is not None else None
         if doc is None:
             return  # no line at hand: who sent it and with which token are not known
-        keys = tuple(v for v in (_sub(doc, "request", "data", "token"), _sub(doc, "auth", "client_token"),
-                                 _sub(doc, "auth", "accessor")) if isinstance(v, str) and v)
+        keys = tuple(wrapped_before(doc))
         path = next((self.wraps[k] for k in keys if k in self.wraps), "")
         if not path and (not keys or any(k in self.elsewhere for k in keys)):
             return  # it unwrapped a response on another path
@@ -607,7 +637,7 @@ class Accesses(Visitor):
                 return
         w = who_of(doc)  # the line parsed once
         held = _Unwrap(w, ns, keys, _token_digests(doc), batch.request_id[i],
-                       w.refused or batch.result[i].startswith("error:"))
+                       w.refused or batch.result[i].startswith("error:"), wrapped=wrap_asked(doc))
         if path:
             self._settle(held, path)
         elif len(self.unwraps) < _WRAPS:
@@ -631,7 +661,8 @@ class Accesses(Visitor):
         # (refused, the entry names no one: it is counted under the name its token's digest gets here, at ``flush``)
         self._rid = "" if held.answered else held.rid
         w = unwrapped_by(held.who, self.wraps)
-        self._count(w, "unwrap", [path], held.ns, held.denied, "", self._named(held.tokens, w))
+        self._count(w, "unwrap (wrapped)" if held.wrapped else "unwrap", [path], held.ns, held.denied, "",
+                    self._named(held.tokens, w))
 
     def _answered(self, rid: str, result: str) -> None:
         """A response entry: its request, if counted and not denied, is denied when the response carries an
