@@ -157,6 +157,25 @@ def test_vault_tokens_left_unhashed_by_log_raw_are_reported(tmp_path: Path) -> N
 
 
 # -- input forms ------------------------------------------------------------------------------------------------
+def test_a_damaged_later_gzip_member_is_refused_saying_where_it_failed(tmp_path: Path,
+                                                                      capsys: pytest.CaptureFixture[str]) -> None:
+    """A file of two gzip members, the second cut: refused in one line (exit 2). The line said "after 0 bytes",
+    though the first member was read: a read is of a block, so it says in which bytes it failed (red team rt28,
+    F6)."""
+    lines = LEAKY.read_bytes().splitlines(keepends=True)
+    second = gzip.compress(b"".join(lines[3:]) * 50)
+    gz = tmp_path / "two-members.log.gz"
+    gz.write_bytes(gzip.compress(b"".join(lines[:3]) * 100) + second[: len(second) // 2])  # (past the head read)
+    gz.chmod(0o600)
+    assert main(["verify", str(gz)]) == 2
+    err = capsys.readouterr().err.strip()
+    assert len(err.splitlines()) == 1 and "after 0 bytes" not in err, err
+    m = re.search(r" in its bytes ([\d,]+) to ([\d,]+): ", err)
+    assert m is not None and "a compressed file may be truncated" in err, err
+    start, end = (int(g.replace(",", "")) for g in m.groups())
+    assert end - start == 1 << 19 and start % (1 << 19) == 0  # the block (offline.reader.BLOCK) it failed in
+
+
 def test_gzip_and_device_prefix_read_like_the_plain_file(tmp_path: Path) -> None:
     plain = copy(tmp_path, LEAKY)
     gz = tmp_path / "leaky.log.gz"

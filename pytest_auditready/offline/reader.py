@@ -1063,13 +1063,15 @@ def bytes_there(f: IO[bytes]) -> Optional[int]:
 
 
 def read_error(file: str, exc: BaseException, after: Optional[int] = None) -> AuditReadyError:
-    """The one-line refusal of a file that could not be read (``after``: the bytes read before it failed)."""
+    """The one-line refusal of a file that could not be read (``after``: the bytes read before the block in which it
+    failed; of a compressed file, decompressed)."""
     if "Not a gzipped file" in str(exc):  # gzip reads a member whole, then finds no member after it
         return AuditReadyError(f"cannot read {file}: bytes that are no gzip member follow its gzip data ({exc}): "
                                "something appended to it after compression, or joined it with another file",
                                f"decompress the gzip data alone (gzip -dc {file} > {file}.log, which stops there) "
                                "and verify that; find what wrote past it")
-    where = f" after {after} bytes" if after is not None else ""
+    # (a read is of a block: it failed somewhere in the block that follows the bytes read before it)
+    where = f" in its bytes {after:,} to {after + BLOCK:,}" if after is not None else ""
     import gzip
     import lzma
     import zlib
