@@ -29,7 +29,8 @@ trailing ``*`` matches the rest, a ``+`` segment one segment) over each request'
   "<user> as <impersonatedUser>": the API server authorized it as the impersonated user. A request whose
   RequestReceived or ResponseStarted event no later stage follows (an audit policy that omits them, a watch still
   open, a failed authentication: 401 with no user) counts at that event. A
-  ``pods/exec`` is a request on the pod, never a Secret read.
+  ``pods/exec`` is a request on the pod, never a Secret read; a workload created to mount a Secret reaches it
+  through the kubelet, with no API read in the log, and is not counted either.
 - AWS CloudTrail: Secrets Manager and SSM Parameter Store records by what they reached (``cloudtrail_reach``): a
   secret by its name, partial ARN or full ARN (PATTERN may give any of them; the answer shows its partial ARN), the
   secrets of a BatchGetSecretValue's ``secretIdList`` or response, a parameter by name (with or without a
