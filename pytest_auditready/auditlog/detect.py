@@ -941,6 +941,11 @@ def check_format(name: str, found: Detected, wanted: str, field_map: Sequence[tu
                 if example is _GCP_FIELD_MAP else " (neither Vault/OpenBao, Kubernetes nor CloudTrail entries)")
         raise UnknownFormat(f"{name} holds {TITLES['jsonl']}{what}, and no field_map says where its fields are",
                             f"set log_format = \"jsonl\" and field_map in [tool.auditready], e.g. {example}")
+    if fmt == "k8s" and not field_map and found.samples and all(_k8s_first_schema(o) for o in found.samples):
+        raise UnknownFormat(f"{name} holds audit.k8s.io/v1beta1 events as Kubernetes 1.8 wrote them (one "
+                            "\"timestamp\", no requestReceivedTimestamp or stageTimestamp, which the API server "
+                            "writes since 1.9)", "verify a log written by Kubernetes 1.9 or later, or name the "
+                            "paths this one uses in field_map with log_format = \"jsonl\" (time = \"timestamp\")")
     if fmt in ("k8s", "cloudtrail") and field_map:
         _mapped_paths(name, found, field_map, overrides=fmt)  # its paths replace the format's own (formats.py)
     if fmt == "jsonl":
@@ -969,6 +974,12 @@ _GCP_FIELD_MAP = ("{time = \"timestamp\", identity = \"protoPayload.authenticati
                   "resource = \"protoPayload.resourceName\", action = \"protoPayload.methodName\", "
                   "result = \"protoPayload.status.code\", source = \"protoPayload.requestMetadata.callerIp\", "
                   "request_id = \"insertId\"}")
+
+
+def _k8s_first_schema(obj: Any) -> bool:
+    """``obj`` is an audit Event of Kubernetes 1.8's audit.k8s.io/v1beta1 (its one "timestamp", no stage times)."""
+    return (isinstance(obj, dict) and obj.get("apiVersion") == "audit.k8s.io/v1beta1" and "timestamp" in obj
+            and "stageTimestamp" not in obj and "requestReceivedTimestamp" not in obj)
 
 
 def _cloudtrail_digest(obj: Any) -> bool:
