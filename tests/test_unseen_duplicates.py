@@ -106,6 +106,20 @@ def test_a_correct_log_and_each_device_file_of_a_correct_log_give_no_finding(tmp
     assert o.status == PASSED and not o.findings, [f.text() for f in o.findings]
 
 
+@pytest.mark.parametrize("at", [0, 5])
+def test_the_device_s_self_test_written_twice_is_a_duplicate(tmp_path: Path, at: int) -> None:
+    """The self-test entry (sys/audit/test) is excused from pairing: the vault writes no response for it. Its copy
+    from an at-least-once hop was excused with it (red team rt28, F9); it is now the entry written a second time,
+    at its line, as any other entry's copy is."""
+    lines = (ROOT / "openbao" / "odd" / "correct.log").read_bytes().splitlines()
+    (test,) = [ln for ln in lines if b'"path":"sys/audit/test"' in ln]
+    assert _outcome(_write(tmp_path, lines)).status == PASSED
+    copied = lines[: lines.index(test) + 1 + at] + [test] + lines[lines.index(test) + 1 + at:]
+    o = _outcome(_write(tmp_path, copied, "copied.log"))
+    assert o.status == FAILED and _where(o) == [lines.index(test) + 2 + at], [f.text() for f in o.findings]
+    assert "written a second time" in o.findings[0].message
+
+
 @pytest.mark.parametrize("seed", range(4))
 def test_replayed_responses_are_judged_alike_by_batches_records_and_ranges(seed: int) -> None:
     from pytest_auditready.auditlog.model import Entries

@@ -223,7 +223,7 @@ class Pairs(Visitor):
         self.answered_over = False  # an id left ``answered`` by count (ANSWERED), not by time
         # the entries the vault writes alone (``alone``: no response entry), by request id: one written again is a
         # duplicate as any other entry (the last ANSWERED remembered)
-        self.alone_seen: "OrderedDict[str, tuple[int, str, int]]" = OrderedDict()
+        self.alone_seen: "OrderedDict[str, tuple[int, str, int, str]]" = OrderedDict()  # (..., excuse)
         self.answered_peak = 0  # the most ``answered`` held (at a batch's end): what ``merge`` adds to the next
         self.longest = 0  # the longest a request of the log took from its request entry to its response entry (ns)
         # Kubernetes and CloudTrail: the last SEEN (id, stage, time) keys -> (file, line, digest of the record)
@@ -294,7 +294,7 @@ class Pairs(Visitor):
                 self.excuse(NO_KEY)
                 continue
             if kind == "request" and not batch.identity[i] and batch.resource[i] == "sys/audit/test":
-                self.excuse(SELF_TEST)
+                self._alone(rid, ns, file, lines[i], SELF_TEST)
                 continue
             if alone(kind, batch.resource[i], batch.result[i]):
                 self._alone(rid, ns, file, lines[i])
@@ -405,7 +405,7 @@ class Pairs(Visitor):
                 self._untimed(rec.type, rid)
             return
         if rec.type == "request" and rec.resource == "sys/audit/test" and not rec.identity:
-            self.excuse(SELF_TEST)
+            self._alone(rid, ts[0], rec.file, rec.line, SELF_TEST)
             return
         if alone(rec.type, rec.resource, rec.result):
             self._alone(rid, ts[0], rec.file, rec.line)
@@ -730,32 +730,32 @@ class Pairs(Visitor):
         else:
             self._find(file, line, "response", rid)
 
-    def _alone(self, rid: str, ns: int, file: str, line: int) -> None:
-        """An entry the vault writes alone: excused for its missing response, unless its request id was seen in
-        such an entry already (then it is that entry written again)."""
+    def _alone(self, rid: str, ns: int, file: str, line: int, why: str = ALONE) -> None:
+        """An entry the vault writes alone (the device's self-test too: ``why``): excused for its missing response,
+        unless its request id was seen in such an entry already (then it is that entry written again)."""
         first = self.alone_seen.get(rid)
         if first is not None:
             self._alone_again(first, rid, ns, file, line)
             return
-        self.excuse(ALONE)
-        self.alone_seen[rid] = (ns, file, line)
+        self.excuse(why)
+        self.alone_seen[rid] = (ns, file, line, why)
         if len(self.alone_seen) > ANSWERED:
             self.alone_seen.popitem(last=False)
 
-    def _alone_again(self, first: tuple[int, str, int], rid: str, ns: int, file: str, line: int) -> None:
+    def _alone_again(self, first: tuple[int, str, int, str], rid: str, ns: int, file: str, line: int) -> None:
         self._find(file, line, "dup_alone" + ("=" if first[0] == ns else ""), rid, f"{first[1]}:{first[2]}")
 
     def _merge_alone(self, later: "Pairs") -> None:
         """Take in ``later``'s entries written alone: one whose request id this range saw in such an entry is
         written again (which ``later``, not knowing the first, excused)."""
         excused: dict[str, int] = self.__dict__.setdefault("_excused", {})
-        for rid, (ns, file, line) in later.alone_seen.items():
+        for rid, (ns, file, line, why) in later.alone_seen.items():
             first = self.alone_seen.get(rid)
             if first is None:
-                self.alone_seen[rid] = (ns, file, line)
+                self.alone_seen[rid] = (ns, file, line, why)
                 continue
             self._alone_again(first, rid, ns, file, line)
-            excused[ALONE] -= 1
+            excused[why] -= 1
         while len(self.alone_seen) > ANSWERED:
             self.alone_seen.popitem(last=False)
 
