@@ -260,6 +260,15 @@ def _traffic(s: EmbeddedServer) -> None:
     _api(s, "GET", "secret/data/app/db", token=tok)  # denied
     _api(s, "POST", "sys/auth/userpass", {"type": "userpass"})
     _api(s, "POST", "auth/userpass/login/nobody", {"password": "wrong"}, anonymous=True)
+    # a user and a role named "login" (auth/userpass/users/login is no login: red team rt31, F8), a login as that
+    # user, and a renewal of the token it issued
+    password = remember_secret(secrets.token_urlsafe(16))
+    _api(s, "POST", "auth/userpass/users/login", {"password": password, "token_policies": ["default"]})
+    named = remember_secret(_api(s, "POST", "auth/userpass/login/login", {"password": password}, anonymous=True)
+                            ["auth"]["client_token"])
+    _api(s, "POST", "auth/token/renew-self", token=named)
+    _api(s, "POST", "auth/approle/role/login", {"token_policies": ["default"]})
+    _api(s, "GET", "auth/approle/role/login/role-id")
     batch = remember_secret(_api(s, "POST", "auth/token/create", {"type": "batch", "policies": ["default"]})
                             ["auth"]["client_token"])
     _api(s, "GET", "auth/token/lookup-self", token=batch)
@@ -303,6 +312,30 @@ def test_fresh_openbao_logs_pass_and_their_stripped_copies_fail(bao: Callable[..
     stripped = _outcome(_write(tmp_path, "stripped.log", entries))
     assert stripped.status == FAILED
     assert _stripped_lines(stripped) == expect[:5]
+
+
+@pytest.mark.vault
+def test_a_token_issuing_response_whose_request_names_another_token_is_found(bao: Callable[..., EmbeddedServer],
+                                                                             tmp_path: Path) -> None:
+    """The response of a token's creation, renewal or unwrap names its caller in auth, the token issued in
+    response.auth (only a login's auth is the token issued): another digest put in its request.client_token was
+    excused with every response that carries response.auth (red team rt31, F1)."""
+    server = bao()
+    _traffic(server)
+    end = time.monotonic() + 10
+    while not Path(server.log_path).read_text().count('"path":"auth/approle/role/login/role-id"') >= 2:
+        assert time.monotonic() < end, "the device did not write the last response within 10 s"
+        time.sleep(0.05)
+    entries = _read(server.log_path)
+    assert _two_token_lines(_outcome(_write(tmp_path, "real.log", entries))) == []
+    other = "hmac-sha256:" + secrets.token_hex(32)
+    picked = [n for n, e in enumerate(entries, 1) if e["type"] == "response" and e.get("response", {}).get("auth")
+              and e["request"].get("client_token") and "/login" not in e["request"]["path"]]
+    assert {entries[n - 1]["request"]["path"] for n in picked} >= {"auth/token/create", "auth/token/renew-self"}
+    for n in picked:
+        entries[n - 1]["request"]["client_token"] = other
+    out = _outcome(_write(tmp_path, "other.log", entries))
+    assert _two_token_lines(out) == picked[:5], [f.text() for f in out.findings]
 
 
 # -- a digest whose prefix a hop or a hand misspelled ---------------------------------------------------------------

@@ -114,7 +114,8 @@ def test_the_device_s_self_test_written_twice_is_a_duplicate(tmp_path: Path, at:
     lines = (ROOT / "openbao" / "odd" / "correct.log").read_bytes().splitlines()
     (test,) = [ln for ln in lines if b'"path":"sys/audit/test"' in ln]
     assert _outcome(_write(tmp_path, lines)).status == PASSED
-    copied = lines[: lines.index(test) + 1 + at] + [test] + lines[lines.index(test) + 1 + at:]
+    cut = lines.index(test) + 1 + at
+    copied = [*lines[:cut], test, *lines[cut:]]
     o = _outcome(_write(tmp_path, copied, "copied.log"))
     assert o.status == FAILED and _where(o) == [lines.index(test) + 2 + at], [f.text() for f in o.findings]
     assert "written a second time" in o.findings[0].message

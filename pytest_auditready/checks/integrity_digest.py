@@ -248,7 +248,7 @@ def _judge(e: dict[str, Any]) -> tuple[str, list[str]]:
         # A login's response names the token it issued in auth too (the same digest as response.auth's, or, wrapped,
         # with none in response.auth); its request carried none. A response that issues another token
         # (auth/token/create) was asked with one.
-        if not _login(request.get("path")) and (minted is None
+        if not _login(request) and (minted is None
                                                  or minted.get("client_token") != auth.get("client_token")):
             missing += [f"request.{k}" for k in ("client_token", "client_token_accessor")
                         if not _has(request, k) and (k == "client_token" or not batch)]
@@ -295,7 +295,7 @@ def _unissued(e: dict[str, Any]) -> str:
         return ""  # its digests are _judge's
     path = request.get("path")
     minted = response.get("auth")
-    if isinstance(path, str) and _ISSUES.match(path) is not None:
+    if isinstance(path, str) and (_TOKEN_CREATE.match(path) is not None or _login(request, issuing=True)):
         return "" if isinstance(minted, dict) else _MINTED  # (its fields, and an MFA step's lack of them: _judge's)
     if request.get("wrap_ttl") and request.get("operation") in ("read", "list") and data is None and minted is None:
         return _WRAPPED
@@ -367,25 +367,41 @@ def _lone(e: dict[str, Any]) -> bool:
             or (isinstance(accessor, str) and accessor.isspace()) or _two_tokens(e))
 
 
-def _login(path: object) -> bool:
-    """Whether a request path is a login (or an OIDC login's step), made before the caller holds a token."""
-    return isinstance(path, str) and (_LOGIN_RE.match(path) or _OIDC_LOGIN_RE.match(path)) is not None
+_TOKEN_CREATE = re.compile(r"auth/token/create(?:-orphan)?(?:/[^/]+)?\Z")
+# A login's path within its auth mount: login, login/<name> (userpass, ldap, okta), an OIDC login's two steps;
+# the callback and a login issue the token. "auth/userpass/users/login" names a user called "login".
+_LOGIN_IN_MOUNT = re.compile(r"login(?:/[^/]+)?\Z|oidc/(?:auth_url|callback)\Z")
+_ISSUING_IN_MOUNT = re.compile(r"login(?:/[^/]+)?\Z|oidc/callback\Z")
+
+
+def _login(request: dict[str, Any], issuing: bool = False) -> bool:
+    """Whether a request is a login (or an OIDC login's step, made before the caller holds a token; ``issuing``:
+    the steps that issue one), read within its auth mount (request.mount_point) where the entry names it, else by
+    the path alone."""
+    path, mount = request.get("path"), request.get("mount_point")
+    if not isinstance(path, str):
+        return False
+    if isinstance(mount, str) and mount.startswith("auth/") and path.startswith(mount):
+        return (_ISSUING_IN_MOUNT if issuing else _LOGIN_IN_MOUNT).match(path[len(mount):]) is not None
+    if issuing:
+        return (_LOGIN_RE.match(path) is not None and "/oidc/auth_url" not in path) or path.endswith("/oidc/callback")
+    return (_LOGIN_RE.match(path) or _OIDC_LOGIN_RE.match(path)) is not None
 
 
 def _two_tokens(e: dict[str, Any]) -> bool:
     """Whether the entry's auth.client_token and request.client_token are two well-formed digests that differ. The
     vault writes both from the one token a request was made with (openbao audit/hashstructure.go: auth from the
-    token's entry, the request's from the request), but in a login's entries and in a response that issues a token,
-    whose auth describes the token issued: those are not judged."""
-    auth, request, response = e.get("auth"), e.get("request"), e.get("response")
+    token's entry, the request's from the request), but in a login's entries, whose auth describes the token the
+    login issued: those are not judged. A response that creates, renews or unwraps a token names its caller in
+    auth (the token issued is in response.auth), and is judged."""
+    auth, request = e.get("auth"), e.get("request")
     if not isinstance(auth, dict) or not isinstance(request, dict):
         return False
     token, asked = auth.get("client_token"), request.get("client_token")
     if not (isinstance(token, str) and isinstance(asked, str) and token != asked
             and HMAC_RE.match(token) is not None and HMAC_RE.match(asked) is not None):
         return False
-    issued = isinstance(response, dict) and isinstance(response.get("auth"), dict)
-    return not issued and not _login(request.get("path"))
+    return not _login(request)
 
 
 def _hop(line: bytes, e: dict[str, Any], missing: list[str]) -> str:
