@@ -501,6 +501,14 @@ def _escaped_keys(line: str) -> str:
             .replace('"client_token":', '"client_\\u0074oken":'))
 
 
+def _cr_after_colons(line: str) -> str:
+    return line.replace('":', '":\r')  # a carriage return is JSON whitespace too
+
+
+def _escaped_punctuation(line: str) -> str:
+    return line.replace("hmac-sha256:", "hmac\\u002dsha256\\u003a")  # "-" and ":" as \u escapes (RFC 8259 7)
+
+
 def _shipped_spaced(line: str) -> str:
     return json.dumps({"@timestamp": "2026-11-22T19:29:04Z", "message": _spaced(line), "agent": {"type": "x"}})
 
@@ -510,7 +518,8 @@ def _findings_by_line(path: Path) -> list[tuple[str, str]]:
 
 
 @pytest.mark.parametrize("path", ["native", "hyperscan", "regex"])
-@pytest.mark.parametrize("hop", [_spaced, _sorted_spaced, _escaped_keys, _shipped_spaced],
+@pytest.mark.parametrize("hop", [_spaced, _sorted_spaced, _escaped_keys, _shipped_spaced, _cr_after_colons,
+                                 _escaped_punctuation],
                          ids=lambda f: f.__name__.strip("_"))
 @pytest.mark.parametrize("source", [ROOT / "fixtures" / "openbao" / "leaky-raw.log", ACCESSORS_IN_CLEAR[0], ODD],
                          ids=lambda p: p.name)
@@ -518,8 +527,9 @@ def test_a_hop_that_rewrites_the_json_loses_no_digest_finding(tmp_path: Path, mo
                                                              path: str, hop: Callable[[str], str],
                                                              source: Path) -> None:
     """Tokens written raw and accessors in clear were found in the vault's compact JSON only: once a hop wrote it
-    with blanks around its colons (Python's json.dumps), sorted, or spelled a key with a \\u escape, the same log
-    passed (red team rt28, F8). The same lines give the same findings after each such hop; the correct log none."""
+    with blanks around its colons (Python's json.dumps; a carriage return), sorted, or spelled a key or a digest's
+    punctuation with \\u escapes, the same log passed (red teams rt28, F8; rt31, F2, F3). The same lines give the
+    same findings after each such hop; the correct log none."""
     _digest_paths(monkeypatch, path)
     lines = source.read_text().splitlines()
     want = _findings_by_line(source)
@@ -533,3 +543,18 @@ def _write_lines(tmp_path: Path, name: str, lines: list[str]) -> Path:
     path.write_text("".join(ln + "\n" for ln in lines))
     path.chmod(0o600)
     return path
+
+
+@pytest.mark.parametrize("spelled", ["hmac\\u002dsha256:", "hmac-sha256\\u003a"])
+def test_a_malformed_digest_whose_punctuation_is_escaped_is_malformed(tmp_path: Path, spelled: str) -> None:
+    """A digest cut short or in upper-case hex is malformed however its "-" or ":" is spelled (red team rt31, F2:
+    it passed written as \\u002d or \\u003a)."""
+    lines = ODD.read_text().splitlines()
+    n = next(i for i, ln in enumerate(lines) if '"request":{' in ln and '"client_token":"hmac-sha256:' in ln)
+    at = lines[n].index('"client_token":"hmac-sha256:', lines[n].index('"request":{'))
+    digest = lines[n][at + 16 : at + 16 + 76]
+    for bad in (spelled + digest[12:32], spelled + digest[12:].upper()):
+        lines2 = list(lines)
+        lines2[n] = lines[n][:at + 16] + bad + lines[n][at + 16 + 76:]
+        out = _outcome(_write_lines(tmp_path, "m.log", lines2))
+        assert [(f.where.rsplit(":", 1)[-1], "malformed" in f.message) for f in out.findings] == [(str(n + 1), True)]

@@ -311,17 +311,21 @@ def _cut(data: bytes, quote: int) -> bool:
     return close < 0 or 0 <= newline < close
 
 
-# JSON the vault does not write but a hop may: a key's colon with blanks around it (Python's json.dumps default, a
-# pretty printer kept on one line), and a letter, digit or "_" written as a \u escape (Go escapes only <, >, &,
-# U+2028/9 and control characters; a re-encoder that escapes every character, or a key spelled to hide it). The
-# byte tests below read the vault's compact form; such a line is judged in that form (``_compact``).
-_LOOSE = (b'": ', b'":\t', b'" :', b'"\t:')
-_PLAIN_ESCAPED = re.compile(rb"\\u00(?:3[0-9]|[46][1-9a-fA-F]|[57][0-9aA]|5[fF])")
+# JSON the vault does not write but a hop may: a key's colon with JSON's blanks around it (Python's json.dumps
+# default, a pretty printer kept on one line; a carriage return is JSON whitespace too), and a printable ASCII
+# character written as a \u escape (Go's encoder escapes only <, > and & so, besides control characters: a
+# re-encoder that escapes every character, or a key or digest spelled to hide it). The byte tests below read the
+# vault's compact form; such a line is judged in that form (``_compact``).
+_LOOSE = (b'": ', b'":\t', b'":\r', b'" :', b'"\t:', b'"\r:')
+_ESCAPED_ASCII = re.compile(rb"\\u00([2-7][0-9a-fA-F])")
+_GO_ESCAPED = frozenset({0x26, 0x3C, 0x3E})  # &, <, > (encoding/json's HTML-safe escaping)
 
 
 def _loose(data: bytes) -> bool:
     """Whether ``data`` may hold a line in a JSON form other than the vault's compact one (``_LOOSE``)."""
-    return any(m in data for m in _LOOSE) or (b"\\u00" in data and _PLAIN_ESCAPED.search(data) is not None)
+    if any(m in data for m in _LOOSE):
+        return True
+    return b"\\u00" in data and any(int(m.group(1), 16) not in _GO_ESCAPED for m in _ESCAPED_ASCII.finditer(data))
 
 
 def _compact(data: bytes) -> bytes:
