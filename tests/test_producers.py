@@ -282,6 +282,9 @@ def test_k8s_long_running_requests_keep_their_start_time_but_other_entries_may_n
     ("/api/v1/namespaces/prod/pods/web-0/exec?command=sh&stdin=true", True),
     ("/api/v1/namespaces/prod/pods/web-0/log?follow=true", True),
     ("/api/v1/namespaces/prod/services/web/proxy/healthz", True),
+    ("/debug/pprof/profile?seconds=150", True),  # the profiler (BasicLongRunningRequestCheck; red team rt31, F6)
+    ("/debug/pprof/trace?seconds=60", True),
+    ("/healthz", False),
 ])
 def test_k8s_long_running_is_a_subresource_as_the_api_server_reads_the_uri(tmp_path: Path, uri: str,
                                                                            exempt: bool) -> None:

@@ -32,7 +32,8 @@ REQUEST_TYPES = frozenset({"request", "RequestReceived"})
 # The API server's long-running requests: a watch or proxy verb, or a request on a pod's attach, exec, log, proxy or
 # portforward subresource (k8s.io/apiserver BasicLongRunningRequestCheck over RequestInfo): written when they end
 # (ResponseComplete), with the requestReceivedTimestamp of their start, minutes or hours before the events around
-# them. A non-resource path (neither /api nor /apis) is judged by the deprecated --long-running-request-regexp.
+# them. A non-resource path (neither /api nor /apis) is long-running under /debug/pprof/ (the profiler, whose
+# profile and trace run for their ?seconds=), or by the deprecated --long-running-request-regexp.
 _K8S_LONG_RUNNING_RE = re.compile(r"(?:/|^)(?:(?:watch|proxy)(?:/|$)|(?:logs?|portforward|exec|attach)/?$)")
 _K8S_LONG_RUNNING_SUBRESOURCES = frozenset({"attach", "exec", "proxy", "log", "portforward"})
 # A namespace's own subresources (RequestInfoFactory's namespaceSubresources): /namespaces/<ns>/status is the
@@ -44,10 +45,13 @@ def _k8s_long_running_uri(uri: str) -> bool:
     """Whether a request URI names a long-running request, as the API server's RequestInfo reads it: after
     /api/<version> or /apis/<group>/<version>, an optional watch/proxy verb and namespaces/<ns>, the parts are
     resource/name/subresource. A Secret named "logs" or "exec" is a resource name, not a subresource."""
-    parts = uri.partition("?")[0].strip("/").split("/")
+    path = uri.partition("?")[0]
+    parts = path.strip("/").split("/")
     skip = {"api": 2, "apis": 3}.get(parts[0])
-    if skip is None or len(parts) <= skip:
-        return skip is None and _K8S_LONG_RUNNING_RE.search(uri.partition("?")[0]) is not None
+    if skip is None:  # a non-resource request: the profiler's, and the old regexp's
+        return path.startswith("/debug/pprof/") or _K8S_LONG_RUNNING_RE.search(path) is not None
+    if len(parts) <= skip:
+        return False
     parts = parts[skip:]
     if parts[0] in ("watch", "proxy"):
         return True
