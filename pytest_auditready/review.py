@@ -648,9 +648,10 @@ class Review(Visitor):
         return got[0], got[1], got[2], error or bool(got[3])
 
     def _count(self, path: str, dn: str, eid: str, acc: str, source: str, op: str, ns: Optional[int],
-               denied: bool, read: bool = False, again: bool = False) -> None:
+               denied: bool, read: bool = False, again: bool = False, served: bool = True) -> None:
         """Count one request on ``path``: a read (for the patterns) when ``op`` is "read" or ``read`` says so;
-        ``again``: the same request as the call before, on another path it reached (counted once overall)."""
+        ``again``: the same request as the call before, on another path it reached (counted once overall);
+        ``served``: not answered with an error that gave nothing (a Kubernetes 404, 429 or 500)."""
         if not again:
             self.requests += 1
             self.denied += denied
@@ -715,7 +716,7 @@ class Review(Visitor):
             return
         if ident is not None:
             ident.denied.add(ns, path, denied, self.deny_n, self.deny_gap)
-        if denied:  # a refused attempt read nothing: bursts, new sources and off hours are of reads served
+        if denied or not served:  # a refused or failed attempt read nothing: the patterns are of reads served
             return
         pi.burst.add(ns, self.n, self.w)
         if ident is not None:
@@ -849,7 +850,9 @@ class Review(Visitor):
             result = batch.result[i]
             row: list[Any] = [named or [f"{reach.shown} ({reach.scope})"], "" if named else reach.scope,
                               batch.identity[i], batch.source[i], reach.op or "(none)", ns,
-                              "read" in reach.rule_ops, k8s and result in K8S_REFUSED]
+                              "read" in reach.rule_ops, k8s and result in K8S_REFUSED,
+                              # served: a 2xx (or no status yet, at RequestReceived); a 404, 429 or 500 read nothing
+                              not result or result[:1] == "2" if k8s else not result.startswith("error:")]
             if k8s:
                 row[2] = k8s_user(get(batch.file, batch.lines[i]), row[2])
                 if k8s_once(self.counted, self.received, batch.request_id[i], t, row)[0] == COUNT:
@@ -858,11 +861,12 @@ class Review(Visitor):
                 self._reached(row, result.startswith("error:"))
 
     def _reached(self, row: list[Any], denied: bool) -> None:
-        """Count one Kubernetes or CloudTrail request: [paths, scope, identity, source, operation, ns, read, and
-        whether the stage held says it was refused]."""
-        paths, scope, dn, source, op, ns, read, _ = row
+        """Count one Kubernetes or CloudTrail request: [paths, scope, identity, source, operation, ns, read,
+        whether the stage held says it was refused, and whether it was served]."""
+        paths, scope, dn, source, op, ns, read, _refused, *more = row
+        served = bool(more[0]) if more else True
         for j, path in enumerate(paths):
-            self._count(path, dn, "", "", source, op, ns, denied, read, j > 0)
+            self._count(path, dn, "", "", source, op, ns, denied, read, j > 0, served)
             if scope:
                 p = self.paths.get(path)
                 if p is not None:

@@ -254,6 +254,26 @@ def test_kubernetes_cut_between_the_stages_of_each_request_merges_as_one_pass(tm
     assert done_n == len(range(1, len(lines), 97)) and not declined
 
 
+@pytest.mark.parametrize(("code", "served"), [(200, True), (404, False), (429, False), (500, False), (403, False)])
+def test_kubernetes_reads_answered_with_an_error_are_no_reads_served(tmp_path: Path, code: int, served: bool) -> None:
+    """25 gets of a Secret within seconds: a burst of reads when the API server answered 200. Answered 404, 429
+    (throttled) or 500 they returned nothing, and they were a burst of "reads" too (red team rt31, F7); 403 is a
+    refused read, a denied run."""
+    head, done = K8S.read_text().splitlines()[:2]
+    lines = []
+    for i in range(25):
+        t = f"2026-01-05T09:01:{i:02d}.{i + 1:06d}Z"
+        lines += [ev.replace("0a4e06be-45aa-5148-9dd0-d3048b803ddd", f"id-{i:06d}")
+                  .replace("2026-01-05T09:01:00.000001Z", t).replace('"code":200', f'"code":{code}')
+                  for ev in (head, done)]
+    log = tmp_path / "k8s.log"
+    log.write_text("\n".join(lines) + "\n")
+    doc = review(log)
+    assert doc["requests"] == 25
+    patterns = {i["pattern"] for i in doc["items"]}
+    assert ("burst" in patterns) is served and ("denied_run" in patterns) is (code == 403), doc["items"]
+
+
 def test_verify_puts_the_kubernetes_review_in_the_evidence_bundle(tmp_path: Path) -> None:
     """`auditready verify` of a Kubernetes log: the review is in evidence.json (as above) and report.html, which
     says apart the requests that named no secret."""
