@@ -83,17 +83,20 @@ def visible_lines(text: str) -> str:
 @functools.lru_cache(maxsize=64)
 def _spellings(secrets: tuple[tuple[str, str], ...]) -> tuple[tuple[str, str], ...]:
     """(spelling, replacement) of every known secret, longest first: the value itself and every encoding
-    no_secret_leak looks for (base64 standard and URL-safe at each alignment, base32, hex; URL-, JSON- and
-    HTML-escaped), so that a report never shows a secret in a form a reader can decode."""
+    no_secret_leak looks for (base64 standard and URL-safe at each alignment, base32, hex; URL-, JSON- (Go's
+    HTML-safe JSON too) and HTML-escaped), so that a report never shows a secret in a form a reader can decode."""
     from .scan.known import spellings
 
     forms: dict[str, str] = {}
     for name, value in secrets:
         if not value:
             continue
+        as_json = json.dumps(value, ensure_ascii=False)[1:-1]
         spelled = {value, urllib.parse.quote(value, safe=""), urllib.parse.quote_plus(value),
                    urllib.parse.quote(value, safe="").lower(), html.escape(value, quote=True),
-                   json.dumps(value)[1:-1], json.dumps(value, ensure_ascii=False)[1:-1], *spellings(value)}
+                   json.dumps(value)[1:-1], as_json, *spellings(value),
+                   # as Go's encoding/json writes it (the vault's encoder): <, > and & escaped, HTML-safe
+                   as_json.replace("<", "\\u003c").replace(">", "\\u003e").replace("&", "\\u0026")}
         for form in spelled:
             if form:
                 forms.setdefault(form, f"<{name}>")

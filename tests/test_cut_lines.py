@@ -4,7 +4,9 @@ required_fields' finding, and what the cut line still holds is judged value by v
 
 from __future__ import annotations
 
+import secrets
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -106,3 +108,47 @@ def test_loose_values_keeps_key_value_text_whole_for_the_keyword_detector() -> N
     password would lose the word that names it."""
     line = 'core: request failed: password="S3cr3tvalue99" user="bob"'
     assert loose_values(line) == [("line", line)]
+
+
+def _cut_at(value_form: str, at: int) -> list[bytes]:
+    """A correct OpenBao log whose sixth entry holds ``value_form`` in a clear field, cut ``at`` characters into
+    it, its rest a line of its own (as rsyslog writes the rest of a message past its size limit)."""
+    lines = (Path(__file__).resolve().parents[1] / "fixtures" / "openbao" / "clean.log").read_bytes().splitlines()
+    line = lines[5].replace(b'"auth":{', b'"auth":{"note":"' + value_form.encode() + b'",', 1)
+    cut = line.index(value_form.encode()) + at
+    return [*lines[:5], line[:cut], b"Dec  4 21:05:56 localhost " + line[cut:], *lines[6:]]
+
+
+@pytest.mark.parametrize("spell", [
+    lambda v: v,
+    lambda v: __import__("base64").b64encode(v.encode()).decode(),
+    lambda v: v.encode().hex(),
+    lambda v: v.replace("<", "\\u003c").replace("&", "\\u0026"),  # as Go's encoding/json writes < and &
+], ids=["plain", "base64", "hex", "go-json"])
+@pytest.mark.parametrize("at", [5, 20])
+def test_a_known_value_a_hop_cut_in_two_is_named_in_any_spelling(tmp_path: Path, spell: Any, at: int) -> None:
+    """The whole value is found in every spelling the scan knows; cut in two by a hop, it was found plain only
+    (red teams rt28, F3; rt31, F4). Named at the piece that ends inside it or holds its end."""
+    value = "Zq8<N3&L0>R7-" + secrets.token_hex(12)
+    lines = _cut_at(spell(value), at)
+    log = tmp_path / "audit.log"
+    log.write_bytes(b"\n".join(lines) + b"\n")
+    log.chmod(0o600)
+    res = verify_file(str(log), SETTINGS, OFFLINE, {"canary:1": value})
+    (leak,) = [o for o in res.outcomes if o.check_id == "no_secret_leak"]
+    assert [f.message.split(":")[0] for f in leak.findings] == ["Part of <canary"], [f.text() for f in leak.findings]
+
+
+def test_another_value_that_begins_as_a_known_one_is_not_named_as_it(tmp_path: Path) -> None:
+    """Two JWTs of one issuer share their header: the other one cut in two is no part of the known one (red team
+    rt31, F5: it was named so from any 12 characters they share near the line's edges)."""
+    header = "eyJhbGciOiJSUzI1NiIsImtpZCI6Ik1UYWxsZ2tRbGl2In0"
+    known, other = (f"{header}.{secrets.token_urlsafe(60)}.{secrets.token_urlsafe(40)}" for _ in range(2))
+    for at in (30, len(header) + 20, len(other) - 10):
+        log = tmp_path / "audit.log"
+        log.write_bytes(b"\n".join(_cut_at(other, at)) + b"\n")
+        log.chmod(0o600)
+        res = verify_file(str(log), SETTINGS, OFFLINE, {"canary:1": known})
+        (leak,) = [o for o in res.outcomes if o.check_id == "no_secret_leak"]
+        named = [f.text() for f in leak.findings if "<canary:1>" in f.message]
+        assert named == [] or at < len(header), named  # (cut inside the shared header: both begin alike)

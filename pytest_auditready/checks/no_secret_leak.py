@@ -38,39 +38,53 @@ _HEADER_FIX = (
 )
 
 
-# A run of this many characters of a known value, at the edge of a line that could not be read, is that value cut
-# by a hop: syslog's message size limit writes the rest of a message as a message of its own, a container runtime a
-# long line as pieces, so a value astride the cut is whole on neither line. Only the lines' edges are looked at.
+# A known value cut by a hop: syslog's message size limit writes the rest of a message as a message of its own, a
+# container runtime a long line as pieces, so a value astride the cut is whole on neither line. An unreadable line
+# that ends inside a value (its last characters, _PART at least, begin the value and do not end it), or that holds
+# a value's last _PART characters near its start (the rest), holds that value cut; in any spelling the scan looks
+# for (base64, hex, URL, JSON and HTML escapes), as the whole value is found.
 _PART = 12
 _EDGE = 320
 
-
-def _parts(secrets: dict[str, str]) -> dict[str, str]:
-    """Every run of _PART characters of each known value -> its name (values of fewer than _PART + 2 characters
-    have none: the shorter side of a cut would be too short to tell)."""
-    out: dict[str, str] = {}
-    for name, value in secrets.items():
-        for i in range(len(value) - _PART + 1 if len(value) >= _PART + 2 else 0):
-            out.setdefault(value[i : i + _PART], name)
-    return out
+Ends = dict[str, list[tuple[str, str]]]  # a spelling's first (or last) _PART characters -> [(spelling, name)]
 
 
-def _part_in(text: str, parts: dict[str, str]) -> Optional[str]:
-    """The name of the known value a run of which ``text`` holds near its start or its end, or None."""
-    edges = (text[:_EDGE], text[-_EDGE:]) if len(text) > 2 * _EDGE else (text,)
-    for edge in edges:
-        for i in range(len(edge) - _PART + 1):
-            name = parts.get(edge[i : i + _PART])
-            if name is not None:
-                return name
-    return None
+def _parts(secrets: dict[str, str]) -> tuple[Ends, Ends]:
+    """The spellings of the known values (of _PART + 2 characters at least: the shorter side of a cut of a shorter
+    one could not tell it), by their first and by their last _PART characters."""
+    from ..text import _spellings
+
+    starts: Ends = {}
+    ends: Ends = {}
+    for form, shown in _spellings(tuple(sorted(secrets.items()))):
+        if len(form) >= _PART + 2:
+            starts.setdefault(form[:_PART], []).append((form, shown[1:-1]))
+            ends.setdefault(form[-_PART:], []).append((form, shown[1:-1]))
+    return starts, ends
+
+
+def _cut_values(text: str, starts: Ends, ends: Ends) -> list[str]:
+    """The names of the known values ``text`` (an unreadable line) holds cut: ending inside one, or holding the end
+    of one near its start, not whole."""
+    names: set[str] = set()
+    tail = text[-_EDGE:]
+    for i in range(len(tail) - _PART + 1):
+        for form, name in starts.get(tail[i : i + _PART], ()):
+            if len(tail) - i < len(form) and form.startswith(tail[i:]):
+                names.add(name)
+    head = text[:_EDGE]
+    for i in range(len(head) - _PART + 1):
+        for form, name in ends.get(head[i : i + _PART], ()):
+            if form not in text:
+                names.add(name)
+    return sorted(names)
 
 
 class Leaks(Visitor):
     """Scans raw text block by block (see scan.hyperscan.LeakScanner). Each secret is reported once, at its first line,
     with the other lines it appears on; judging stops after _MAX distinct secrets."""
 
-    stays = ("parts", "values")  # runs of the known values: memory only, never sent to another process
+    stays = ("parts",)  # the known values' spellings: memory only, never sent to another process
 
     def __init__(self, ctx: CheckContext) -> None:
         fmt = format_of(ctx.settings)
@@ -79,8 +93,7 @@ class Leaks(Visitor):
         self.defined.add(HEADER_CREDENTIAL)
         self.defined.update(fmt.defined_labels)
         self.scanner = LeakScanner(ctx.secrets, fmt=fmt).__enter__()
-        self.values = dict(ctx.secrets)
-        self.parts = _parts(self.values)
+        self.parts = _parts(dict(ctx.secrets))
         # (what, which) -> [file, first line, message, fix, further lines (at most _ALSO), further lines not kept]
         self.secrets: dict[tuple[str, str], list[Any]] = {}
         self.request_ids: dict[tuple[str, int], str] = {}
@@ -102,11 +115,12 @@ class Leaks(Visitor):
                 self.unscanned.append((bad.file, bad.line, bad.reason))
             else:
                 self.more_unscanned += 1
-        elif self.parts and bad.raw and len(self.secrets) < _MAX:
-            name = _part_in(bad.raw, self.parts)
-            if name is not None and self.values.get(name, "") not in bad.raw:  # (whole, the scan names it)
-                self._add(("known", f"{name}/cut"), bad.file, bad.line,
-                          f"Part of <{name}> appears in an unparseable line: a hop cut the line inside the value, "
+        elif self.parts[0] and bad.raw and len(self.secrets) < _MAX:
+            names = _cut_values(bad.raw, *self.parts)
+            if names:  # (two known values that begin alike, cut where they agree: both named)
+                shown = " or ".join(f"<{n}>" for n in names)
+                self._add(("known", f"{'|'.join(names)}/cut"), bad.file, bad.line,
+                          f"Part of {shown} appears in an unparseable line: a hop cut the line inside the value, "
                           "which was in the entry whole.", self.known_fix)
 
     def merge(self, later: Visitor) -> None:
