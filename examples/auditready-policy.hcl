@@ -40,6 +40,12 @@ path "sys/auth" {
   capabilities = ["read"]
 }
 
+# read which request headers the vault audits, to send a canary in each (a header audited without hmac = true
+# writes it in clear); the endpoint requires sudo
+path "sys/config/auditing/request-headers" {
+  capabilities = ["read", "sudo"]
+}
+
 # see the audit devices (log_raw, the device behind the log) and ask their HMAC of the run's values
 path "sys/audit" {
   capabilities = ["read", "sudo"]

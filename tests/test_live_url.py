@@ -440,6 +440,35 @@ def test_least_privilege_audit_token_from_the_readme_policy(pytester, bao, monke
     assert leftover(server) == {"canaries": [], "policies": ["auditready"], "tokens": []}
 
 
+@pytest.mark.parametrize("may_read_headers", [True, False])
+def test_a_header_audited_in_clear_is_found_with_the_least_privilege_token(pytester, bao, monkeypatch,
+                                                                           may_read_headers):
+    """X-Api-Key audited without hmac: the README policy's token could not read which headers are audited, sent
+    none, and no_secret_leak passed (red team rt30, F10). The policy now grants it, and the header's canary is found;
+    a token refused the listing fails the check saying what it could not judge."""
+    server = bao()
+    c = admin(server)
+    assert c.call("POST", "sys/config/auditing/request-headers/X-Api-Key", {"hmac": False}).status == 204
+    policy = (Path(__file__).parent.parent / "examples" / "auditready-policy.hcl").read_text()
+    if not may_read_headers:
+        policy = policy.replace('path "sys/config/auditing/request-headers"', 'path "sys/config/auditing/none"')
+    assert c.call("PUT", "sys/policies/acl/auditready", {"policy": policy}).status == 204
+    r = c.call("POST", "auth/token/create", {"policies": ["auditready"], "ttl": "10m", "display_name": "auditor"})
+    from tests.conftest import remember_secret
+
+    monkeypatch.setenv("VAULT_TOKEN", remember_secret(r.body["auth"]["client_token"]))
+    run = run_audit(pytester, server)
+    # (in clear, the header's value is no HMAC either: integrity_digest says so too)
+    want = {"no_secret_leak", "integrity_digest"} if may_read_headers else {"no_secret_leak"}
+    assert run.failed_checks() == want, run.result.stdout.str()[-3000:]
+    said = run.text("no_secret_leak")
+    if may_read_headers:
+        assert "<canary:header> appears in the log (raw) under key 'x-api-key'" in said, said
+    else:
+        assert "could not be read (403" in said and "sys/config/auditing/request-headers" in said, said
+    assert_no_secret_in_outputs(run)
+
+
 def test_tls_vault_needs_its_ca_and_passes_with_ca_file(pytester, bao, url_env):
     server = bao(tls=True)
     url_env(server)

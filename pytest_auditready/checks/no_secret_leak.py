@@ -275,6 +275,13 @@ def run(ctx: CheckContext) -> Iterator[Union[Finding, Skip]]:
     for b in ctx.left_out:  # a live source's lines of the server's own log
         leaks.left_out(b.file, b.line, b.raw.encode("utf-8", "surrogateescape"))
     yield from leaks.finish()
+    why = ctx.facts.audited_headers_error if ctx.facts is not None else ""
+    if why:  # the probe could not know which headers to send a canary in: that clause judged nothing
+        yield Finding(ID, "", f"The vault's audited request headers (sys/config/auditing/request-headers) could not "
+                      f"be read ({why}), so no header was probed: a header the vault audits without hmac = true, "
+                      "an API key or a session cookie written in clear in every entry, would not be found.",
+                      "give the audit token read and sudo on sys/config/auditing/request-headers (as "
+                      "examples/auditready-policy.hcl does)")
 
 
 CHECK = Check(
