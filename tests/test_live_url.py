@@ -469,6 +469,23 @@ def test_a_header_audited_in_clear_is_found_with_the_least_privilege_token(pytes
     assert_no_secret_in_outputs(run)
 
 
+def test_headers_the_vault_acts_on_carry_no_canary(pytester, bao, url_env):
+    """Audited X-Vault-Namespace, X-Vault-Wrap-TTL and X-Forwarded-For (HMAC'd, as the API docs' example): the
+    probe sent its canary in each, the vault looked for a namespace of that name and parsed a TTL of it, and a
+    correct vault could not be audited (exit 2; red team rt30, F12; a trusted proxy's X-Forwarded-For is logged as
+    the remote address). They carry none now; X-Api-Key still carries it, HMAC'd: a pass."""
+    server = bao()
+    url_env(server)
+    c = admin(server)
+    for name in ("X-Vault-Namespace", "X-Vault-Wrap-TTL", "X-Forwarded-For", "X-Api-Key"):
+        assert c.call("POST", f"sys/config/auditing/request-headers/{name}", {"hmac": True}).status == 204
+    run = run_audit(pytester, server)
+    assert run.result.ret == 0 and run.failed_checks() == set(), run.result.stdout.str()[-3000:]
+    sent = [set((json.loads(ln).get("request") or {}).get("headers") or {})
+            for ln in server.log_path.read_text().splitlines()]
+    assert any("x-api-key" in h for h in sent) and not any(h - {"x-api-key"} for h in sent), sent
+
+
 def test_tls_vault_needs_its_ca_and_passes_with_ca_file(pytester, bao, url_env):
     server = bao(tls=True)
     url_env(server)

@@ -94,6 +94,11 @@ class SecretBox:
 Body = Union[None, Mapping[str, Any], Callable[[SecretBox], Mapping[str, Any]]]
 
 
+# Request headers the vault or a hop acts on (``Scenario._probed_headers``), lower case.
+_ACTED_ON = re.compile(r"x-vault-|x-forwarded-|forwarded\Z|x-real-ip\Z|host\Z|content-|transfer-encoding\Z"
+                       r"|connection\Z|te\Z|upgrade\Z|expect\Z")
+
+
 @dataclass(frozen=True)
 class ActionSpec:
     """A planned access. ``body`` may be a callable taking the SecretBox, so that values stay out of the plan."""
@@ -685,9 +690,13 @@ class Runner:
             self.facts.audited_headers_error = f"{reply.status}: {reply.error or 'no answer'}"
 
     def _probed_headers(self) -> list[str]:
-        """The audited request headers the probe sends a canary in: all but X-Vault-Token, which carries the
-        client's own token and which the vault never writes into an entry, whatever its auditing says."""
-        return sorted(n for n in self.facts.audited_headers if n != "x-vault-token")
+        """The audited request headers the probe sends a canary in: all but those the vault or a hop acts on, which
+        carry no secret of their own and whose canary would change the request or its entry: the vault's own
+        (X-Vault-Token carries the client's token and is never written into an entry; X-Vault-Namespace,
+        X-Vault-Wrap-TTL and the others steer the request), the client's address a trusted proxy hands on
+        (X-Forwarded-For, X-Real-IP, Forwarded: the vault may log it as the request's remote_address), and HTTP's
+        own framing."""
+        return sorted(n for n in self.facts.audited_headers if not _ACTED_ON.match(n))
 
     def _headers_probe(self, spec: ActionSpec) -> None:
         """Every request header the vault audits, sent with a canary value (the action's secret when there is
