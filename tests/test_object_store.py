@@ -387,7 +387,7 @@ def test_an_object_that_stalls_mid_body_is_refused_in_one_line_naming_the_stall(
     line = text.strip()
     assert rc == 2, text
     assert len(line.splitlines()) == 1, line
-    assert url in line and f"after {objects.READ_BLOCK} bytes" in line and "did not answer in time" in line, line
+    assert url in line and f"after its first {objects.READ_BLOCK:,} bytes" in line and "did not answer in time" in line, line
     assert "IndexError" not in line and "check the store's endpoint" in line and "credentials" not in line
 
 

@@ -170,10 +170,9 @@ def test_a_damaged_later_gzip_member_is_refused_saying_where_it_failed(tmp_path:
     assert main(["verify", str(gz)]) == 2
     err = capsys.readouterr().err.strip()
     assert len(err.splitlines()) == 1 and "after 0 bytes" not in err, err
-    m = re.search(r" in its bytes ([\d,]+) to ([\d,]+): ", err)
+    m = re.search(r" in the block read after its first ([\d,]+) bytes: ", err)
     assert m is not None and "a compressed file may be truncated" in err, err
-    start, end = (int(g.replace(",", "")) for g in m.groups())
-    assert end - start == 1 << 19 and start % (1 << 19) == 0  # the block (offline.reader.BLOCK) it failed in
+    assert int(m.group(1).replace(",", "")) % (1 << 19) == 0  # whole blocks (offline.reader.BLOCK) read before
 
 
 def test_gzip_and_device_prefix_read_like_the_plain_file(tmp_path: Path) -> None:

@@ -1071,7 +1071,8 @@ def read_error(file: str, exc: BaseException, after: Optional[int] = None) -> Au
                                f"decompress the gzip data alone (gzip -dc {file} > {file}.log, which stops there) "
                                "and verify that; find what wrote past it")
     # (a read is of a block: it failed somewhere in the block that follows the bytes read before it)
-    where = f" in its bytes {after:,} to {after + BLOCK:,}" if after is not None else ""
+    where = ("" if after is None else " in its first block read" if not after
+             else f" in the block read after its first {after:,} bytes")
     import gzip
     import lzma
     import zlib
