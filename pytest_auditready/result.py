@@ -46,6 +46,9 @@ class AuditResult:
     files: Sequence[dict[str, Any]] = ()
     baseline: Optional[Any] = None  # accept.Baseline: the acceptances applied, used or not
     review: Optional[dict[str, Any]] = None  # the access review (review.Review.report), Vault/OpenBao logs only
+    # why the session ended before every planned audit item ran (Ctrl-C, pytest.exit, -x / --maxfail), or "": a
+    # verdict over checks that did not run then fails (report.common.verdict)
+    cut_short: str = ""
 
     def __repr__(self) -> str:
         # never the review, the context or the ledger: they hold what the log and the run held (canaries, names),

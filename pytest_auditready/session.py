@@ -142,6 +142,7 @@ class AuditReadySession:
         # (file, check, subject) of every item the run was to have: one that did not run (deselected with -k, -m or
         # --lf, or the run stopped first) keeps its check from reading as passed (``_not_run``)
         self.planned: list[tuple[str, str, str]] = []
+        self.cut_short = ""  # why the session ended before its items did (pytest_keyboard_interrupt, -x, --maxfail)
         self.failed_other = False  # a failed item that is not an audit item (the user's own tests)
         self.audit_only = not config.option.file_or_dir
         self.started = datetime.datetime.now(datetime.timezone.utc)
@@ -489,7 +490,7 @@ class AuditReadySession:
                                ledger=self.live.ledger, facts=self.live.facts, started=self.started,
                                seconds=self.live.seconds, files=self._judged_only([self.live_accounting]),
                                baseline=self.baseline,
-                               review=self.review())
+                               review=self.review(), cut_short=self.cut_short)
         from .checks.base import CheckContext
 
         ctx = CheckContext(self.settings, None, [], [], secrets=self.secrets, source="offline")
@@ -498,16 +499,33 @@ class AuditReadySession:
                            files=self._judged_only(self._settled([self.accounting[f] for f in sorted(
                                self.accounting, key=self._file_order)], outcomes)),
                            baseline=self.baseline,
-                           review=self.review())
+                           review=self.review(), cut_short=self.cut_short)
+
+    def pytest_keyboard_interrupt(self, excinfo: pytest.ExceptionInfo[BaseException]) -> None:
+        """Ctrl-C, or pytest.exit from a hook or a test (pytest reports both here): the session ends before its
+        items; a verdict over checks that did not run then fails, whatever exit code pytest.exit asked for."""
+        if isinstance(excinfo.value, KeyboardInterrupt):
+            self.cut_short = "interrupted"
+        else:
+            self.cut_short = f"ended by pytest.exit ({visible(str(excinfo.value))[:120]})"
+
+    def _stopped(self, session: pytest.Session) -> str:
+        """Why the session stopped before its items did, or ""."""
+        if self.cut_short:
+            return self.cut_short
+        why = session.shouldstop or session.shouldfail
+        return f"stopped early ({visible(str(why))[:120]})" if why else ""
 
     def pytest_sessionfinish(self, session: pytest.Session, exitstatus: int) -> None:
         if self.is_worker or not self.outcomes:
             return
         from .report.common import gates
+        from .report.common import run_verdict as verdict_of
 
         # acceptances applied on the workers travel on the outcomes; one that matched nothing fails the run
         self.baseline.note_used(self.outcomes.values())
         self.stale = self.baseline.unused_findings()
+        self.cut_short = self._stopped(session)
         result = self.result()
         try:
             self.config.hook.pytest_auditready_report(result=result, config=self.config)
@@ -531,6 +549,9 @@ class AuditReadySession:
         # it whatever the checks say: a gate that passed would leave them there unnoticed
         if self._residue() and session.exitstatus == pytest.ExitCode.OK:
             session.exitstatus = pytest.ExitCode.TESTS_FAILED
+        # a session cut short (pytest.exit(returncode=0) from a conftest, a time budget) before checks ran: no pass
+        if session.exitstatus == pytest.ExitCode.OK and result.cut_short and verdict_of(result) == "failed":
+            session.exitstatus = pytest.ExitCode.INTERRUPTED
 
     def _residue(self) -> list[str]:
         """What clean-up could not remove from a URL target (``report.common.left_in_vault``)."""

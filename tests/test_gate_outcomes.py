@@ -113,3 +113,31 @@ def test_a_log_named_with_a_double_colon_is_audited_not_an_internal_error(pytest
     assert res.ret == pytest.ExitCode.TESTS_FAILED, out[-2000:]
     assert "INTERNALERROR" not in out + res.stderr.str()
     assert "failed checks: completeness" in out and f"[{name}:{REMOVED - 1}" in out
+
+
+@pytest.mark.parametrize("stop", ["pytest.exit('enough for today', returncode=0)", "raise KeyboardInterrupt"])
+def test_a_session_cut_short_before_a_check_ran_is_no_pass(pytester: pytest.Pytester, stop: str) -> None:
+    """A conftest's pytest.exit(returncode=0), or a Ctrl-C, while the audit items run: log_protection, which fails
+    this world-readable log, never ran, and the run exited 0 (pytest.exit) with an evidence bundle saying PASS
+    (both) (red team rt30, F1, F11). The verdict of a session cut short with checks that did not run fails, and
+    says why; deselecting a check (-k) is no cut and still passes over it."""
+    import json
+
+    _project(pytester, False, "import pytest\n"
+                              "def pytest_runtest_setup(item):\n"
+                              "    if 'timestamp_precision' in item.nodeid:\n"
+                              f"        {stop}\n")
+    (pytester.path / "audit.log").chmod(0o644)
+    res = pytester.runpytest_subprocess("--auditready-offline", "audit.log", "-p", "no:cacheprovider",
+                                        "--auditready-evidence", "ev")
+    assert res.ret == pytest.ExitCode.INTERRUPTED, res.stdout.str()[-3000:]
+    doc = json.loads((pytester.path / "ev" / "evidence.json").read_text())
+    assert doc["run"]["verdict"] == "failed"
+    summary = (pytester.path / "ev" / "summary.md").read_text()
+    assert "Verdict: **FAIL**" in summary and "the run was " in summary, summary
+    (pytester.path / "conftest.py").unlink()
+    whole = pytester.runpytest_subprocess("--auditready-offline", "audit.log", "-p", "no:cacheprovider")
+    assert whole.ret == pytest.ExitCode.TESTS_FAILED and "failed checks: log_protection" in whole.stdout.str()
+    chosen = pytester.runpytest_subprocess("--auditready-offline", "audit.log", "-p", "no:cacheprovider",
+                                           "-k", "not log_protection")
+    assert chosen.ret == pytest.ExitCode.OK, chosen.stdout.str()[-2000:]

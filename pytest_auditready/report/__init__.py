@@ -70,7 +70,7 @@ def as_json(result: "AuditResult") -> dict[str, Any]:
         "started": result.started.isoformat(),
         "seconds": round(result.seconds, 3),
         "fail_on": result.settings.fail_on,
-        "verdict": verdict(check_rows, stale_findings, left),
+        "verdict": verdict(check_rows, stale_findings, left, result.cut_short),
         # what clean-up could not remove from the vault: it fails the run, as the exit code says
         "cleanup": {"could_not_remove": left},
         "checks": [{"id": r.id, "status": r.status, "severity": r.severity, "fails_run": r.gating,

@@ -105,17 +105,26 @@ def rows(result: "AuditResult") -> list[CheckRow]:
     return out
 
 
-def verdict(check_rows: Sequence[CheckRow], stale: Sequence[Finding] = (), leftovers: Sequence[str] = ()) -> str:
-    """'failed' when a gating check failed, the baseline is stale or clean-up left something in the vault (each
-    fails the run), else 'passed'."""
-    return FAILED if stale or leftovers or any(r.gating for r in check_rows) else PASSED
+def verdict(check_rows: Sequence[CheckRow], stale: Sequence[Finding] = (), leftovers: Sequence[str] = (),
+            cut_short: str = "") -> str:
+    """'failed' when a gating check failed, the baseline is stale, clean-up left something in the vault, or the
+    session was cut short (``cut_short``) with checks that did not run (each fails the run), else 'passed'."""
+    short = bool(cut_short) and any(_unrun(r) for r in check_rows)
+    return FAILED if stale or leftovers or short or any(r.gating for r in check_rows) else PASSED
 
 
-def not_run(check_rows: Sequence[CheckRow]) -> str:
+def _unrun(r: CheckRow) -> bool:
+    """A check skipped because (some of) its items did not run (session._not_run, NOT_RUN)."""
+    return r.status == SKIPPED and (r.reason == NOT_RUN or r.reason.startswith("not run on every"))
+
+
+def not_run(check_rows: Sequence[CheckRow], cut_short: str = "") -> str:
     """What a verdict leaves out, said beside it: " (2 checks not run: a, b)" when checks none of whose items ran
-    are skipped for that alone (a PASS over them is no pass of theirs), else ""."""
+    are skipped for that alone (a PASS over them is no pass of theirs), and why, when the session was cut short;
+    else ""."""
     ids = [r.id for r in check_rows if r.status == SKIPPED and r.reason == NOT_RUN]
-    return f" ({len(ids)} check{'s' if len(ids) != 1 else ''} not run: {', '.join(ids)})" if ids else ""
+    why = f"; the run was {cut_short}" if cut_short and any(_unrun(r) for r in check_rows) else ""
+    return f" ({len(ids)} check{'s' if len(ids) != 1 else ''} not run: {', '.join(ids)}{why})" if ids or why else ""
 
 
 def leftovers(result: "AuditResult") -> list[str]:
@@ -138,7 +147,7 @@ def stale(result: "AuditResult") -> list[Finding]:
 def run_verdict(result: "AuditResult") -> str:
     """The verdict of the run as its exit code gives it: a gating failed check, a stale baseline, or what clean-up
     left in the vault."""
-    return verdict(rows(result), stale(result), leftovers(result))
+    return verdict(rows(result), stale(result), leftovers(result), result.cut_short)
 
 
 def entries_read(result: "AuditResult") -> int:

@@ -80,7 +80,7 @@ def summary_markdown(result: "AuditResult", heading: str = "##") -> str:
     failed = [r for r in check_rows if r.status == FAILED]
     stale_findings = stale(result)
     left = leftovers(result)
-    gate = verdict(check_rows, stale_findings, left)
+    gate = verdict(check_rows, stale_findings, left, result.cut_short)
     target = clean(result, safe_target(result.target))
     entries = entries_read(result)
     if result.ledger is not None:
@@ -94,7 +94,7 @@ def summary_markdown(result: "AuditResult", heading: str = "##") -> str:
         f"{f'Run {md_cell(result.run_id)}, ' if result.run_id else ''}pytest-auditready {md_cell(tool_version())}: "
         f"{read}. "
         f"fail\\_on: {md_cell(result.settings.fail_on)}. "
-        f"Verdict: **{'FAIL' if gate == FAILED else 'PASS'}**{not_run(check_rows)}.",
+        f"Verdict: **{'FAIL' if gate == FAILED else 'PASS'}**{not_run(check_rows, result.cut_short)}.",
         "",
         "| check | result | severity | controls | first finding |",
         "|---|---|---|---|---|",

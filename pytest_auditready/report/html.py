@@ -298,7 +298,7 @@ def _review(result: "AuditResult") -> str:
 def render(result: "AuditResult") -> str:
     check_rows = rows(result)
     left = leftovers(result)
-    gate = verdict(check_rows, stale(result), left)
+    gate = verdict(check_rows, stale(result), left, result.cut_short)
     passed = sum(1 for r in check_rows if r.status == PASSED)
     cleanup = ("<p><strong>Clean-up could not remove</strong> (this fails the run): "
                + "; ".join(_e(result, x) for x in left) + ".</p>") if left else ""
@@ -315,7 +315,7 @@ def render(result: "AuditResult") -> str:
 ({result.seconds:.2f} s). pytest-auditready {escape(tool_version())}; vault version {_e(result, version)}.
 fail_on: {escape(result.settings.fail_on)}.</p>
 <p><span id="verdict" class="verdict {gate}">{'FAIL' if gate == FAILED else 'PASS'}</span>
-{passed}/{len(check_rows)} checks passed{escape(not_run(check_rows))}.</p>
+{passed}/{len(check_rows)} checks passed{escape(not_run(check_rows, result.cut_short))}.</p>
 {cleanup}
 <h2>Checks by control</h2>
 {_checks_table(result, check_rows)}
