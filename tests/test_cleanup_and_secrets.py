@@ -9,7 +9,7 @@ import signal
 import pytest
 
 from tests.auditrun import assert_no_secret_in_outputs, run_audit
-from tests.conftest import leftover
+from tests.conftest import assert_no_secret, leftover
 from tests.test_attack_cleanup import VaultProxy, finish, last_word, start_audit
 
 pytestmark = pytest.mark.vault
@@ -56,6 +56,35 @@ def test_aborted_run_says_why_in_one_line_and_cleans_up(pytester, bao, url_env):
     assert "scenario step read-elsewhere (GET secret/data/not-ours as reader) answered 403" in err
     assert "Traceback" not in err
     assert leftover(server) == EMPTY
+
+
+BAD_BODY = '''
+from pytest_auditready.vault.scenario import ActionSpec
+
+def pytest_auditready_scenario(plan, config):
+    # a builder that raises with the canary in its message (int() of it)
+    plan.add(ActionSpec("write-extra", "writer", "POST", plan.data_path("c1"), "update",
+                        lambda box: {"data": {"n": int(box["canary:c1"])}}))
+'''
+
+
+def test_a_scenario_hook_whose_builder_raises_says_so_in_one_line_and_cleans_up(pytester, bao, url_env):
+    """An action's body that raised escaped as pytest's INTERNALERROR (exit 3) with the canary in its message, on
+    the terminal and in the JUnit XML, and clean-up's outcome unsaid (red team rt30, F2)."""
+    server = bao()
+    url_env(server)
+    pytester.makeconftest(BAD_BODY)
+    from tests.conftest import audit_args, write_config
+
+    write_config(pytester)
+    result = pytester.runpytest_subprocess(*audit_args(server), "--junitxml=j.xml")
+    assert result.ret == 2, result.stdout.str()[-3000:]
+    err = result.stdout.str() + result.stderr.str()
+    assert "the body of scenario action write-extra raised ValueError" in err and "<canary:c1>" in err, err[-2000:]
+    assert "Traceback" not in err and "INTERNALERROR" not in err
+    assert leftover(server) == EMPTY  # (clean-up ran: a leftover would be named on that line)
+    assert_no_secret((pytester.path / "j.xml").read_text() if (pytester.path / "j.xml").exists() else "")
+    assert_no_secret(err)
 
 
 @pytest.mark.parametrize("sig", [signal.SIGINT, signal.SIGTERM], ids=["SIGINT", "SIGTERM"])

@@ -164,6 +164,11 @@ def _run_scenario(runner: Runner) -> Optional[AuditReadyError]:
             error = exc
         except KeyboardInterrupt:
             interrupted = True
+        except Exception as exc:  # a hook's code or a fault of ours: one line, the run's values named, clean-up said
+            error = AuditReadyError(f"the scenario stopped on an unexpected {type(exc).__name__}: "
+                                    f"{runner.redacted(str(exc))}",
+                                    "report it with the run's output; if a pytest_auditready_scenario hook adds "
+                                    "actions, check them first")
         finally:
             interrupted = _clean_up(runner) or interrupted
     finally:

@@ -384,6 +384,12 @@ class Runner:
         """The client itself, or its twin in the root namespace for an endpoint only the root namespace has."""
         return client.in_root() if self._ns and root_only(path) else client
 
+    def redacted(self, text: str) -> str:
+        """``text`` with every value of the run (canaries, tokens) by its name, as a line the terminal shows."""
+        from ..text import redact, visible
+
+        return visible(redact(text, dict(self.plan.secrets.items()))[:300])
+
     def _admin_call(self, method: str, path: str, body: Optional[dict[str, Any]] = None) -> Reply:
         return self._where(self.admin, path).call(method, path, body)
 
@@ -398,7 +404,12 @@ class Runner:
                                 "check the actions added by pytest_auditready_scenario")
         body = json_body
         if body is None and spec.body is not None:
-            body = spec.body(self.plan.secrets) if callable(spec.body) else spec.body
+            try:
+                body = spec.body(self.plan.secrets) if callable(spec.body) else spec.body
+            except Exception as exc:  # a hook's builder: its message may quote the values it was given
+                raise ScenarioError(f"the body of scenario action {spec.name} raised {type(exc).__name__}: "
+                                    f"{self.redacted(str(exc))}",
+                                    "correct the action added by pytest_auditready_scenario") from None
         with shielded():  # the request and its bookkeeping: at most request_timeout
             claim = self._kv_claim(spec)
             if claim is not None:
