@@ -486,6 +486,23 @@ def test_headers_the_vault_acts_on_carry_no_canary(pytester, bao, url_env):
     assert any("x-api-key" in h for h in sent) and not any(h - {"x-api-key"} for h in sent), sent
 
 
+def test_a_log_read_through_a_command_says_its_file_was_not_judged(pytester, bao, url_env):
+    """Read through log_command, the audit file itself (here world-readable) is not looked at: log_protection
+    judged the device's options and passed without a word about the file (red team rt30, F4). It now says what it
+    did not judge and where to judge it; the same file named with --auditready-log fails it."""
+    server = bao()
+    url_env(server)
+    server.log_path.chmod(0o644)
+    command = f"--auditready-log-command=tail -n +1 -F {server.log_path}"
+    run = run_audit(pytester, server, None, command, "--auditready-evidence=ev", seal=False, log_wait=3.0)
+    checks = json.loads((pytester.path / "ev" / "evidence.json").read_text())["checks"]
+    (lp,) = [o for c in checks if c["id"] == "log_protection" for o in c["outcomes"]]
+    assert lp["status"] == "passed" and "was judged by the device's options only" in lp["reason"], lp
+    named = run_audit(pytester, server, server.log_path, seal=False)
+    assert "log_protection" in named.failed_checks(), named.result.stdout.str()[-2000:]
+    assert run.result.ret in (0, 1)
+
+
 def test_tls_vault_needs_its_ca_and_passes_with_ca_file(pytester, bao, url_env):
     server = bao(tls=True)
     url_env(server)

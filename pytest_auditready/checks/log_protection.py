@@ -530,6 +530,12 @@ def run(ctx: CheckContext) -> Iterator[Union[Finding, Skip, Note]]:
         if ctx.log_file is None:
             yield Skip("", "no local log file and no vault to ask")
         return
+    files = sorted(p for p, d in facts.devices.items() if d.get("type") == "file")
+    if ctx.log_file is None and files:  # read through a command or a socket: the file itself was not looked at
+        yield Note("", f"The log was not read from a file here, so the audit file of device(s) {', '.join(files)} "
+                   "was judged by the device's options only: its mode as it is now, its owner and the folders up to "
+                   "/ were not. Judge them where the file is kept: pytest --auditready with --auditready-log FILE on "
+                   "that host, or auditready verify FILE.")
     if "root" in facts.token_policies and not ctx.settings.embedded:
         yield Note("", "The audit ran with a root token (policy root), which holds every power on the vault: more "
                    "than it needs (examples/auditready-policy.hcl grants all it needs). Least privilege (PCI DSS "
