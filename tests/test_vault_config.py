@@ -4,8 +4,11 @@ config line or policy. Real OpenBao servers, started by the audited sessions."""
 
 from __future__ import annotations
 
+import contextlib
 import json
+import os
 import shutil
+import signal
 import time
 from pathlib import Path
 from typing import Callable
@@ -348,6 +351,25 @@ def test_a_bootstrap_that_leaves_a_process_behind_finishes_and_nothing_outlives_
     pid = int((folder / "sleeper.pid").read_text())
     stat = Path(f"/proc/{pid}/stat")
     assert not stat.exists() or stat.read_text().rsplit(")", 1)[1].split()[0] == "Z", "its child still runs"
+
+
+@pytest.mark.vault
+def test_a_bootstrap_that_leaves_a_process_in_its_own_session_does_not_hang_the_run(pytester: pytest.Pytester,
+                                                                                    tmp_path: Path) -> None:
+    """A process started with setsid is out of the bootstrap's process group, out of reach, and holds its stderr:
+    the run waited for it its whole life, bootstrap_timeout or not (red team rt30, F7)."""
+    folder = copy_example(tmp_path)
+    text = (folder / "bootstrap.sh").read_text()
+    (folder / "bootstrap.sh").write_text(text + "\nsetsid sleep 40 &\necho $! > sleeper.pid\nexit 0\n")
+    started = time.monotonic()
+    try:
+        run = audit_config(pytester, folder, bootstrap_timeout=30)
+        out = run.result.stdout.str() + run.result.stderr.str()
+        assert run.result.ret in (0, 1) and "did not finish" not in out, out[-2000:]
+        assert time.monotonic() - started < 30, "waited for the process the bootstrap left in its own session"
+    finally:
+        with contextlib.suppress(OSError, ValueError):
+            os.kill(int((folder / "sleeper.pid").read_text()), signal.SIGKILL)
 
 
 @pytest.mark.vault

@@ -189,7 +189,8 @@ class EmbeddedTarget:
                 os.killpg(proc.pid, signal.SIGKILL)
             reader.join(5)
             assert proc.stderr is not None
-            proc.stderr.close()
+            if not reader.is_alive():  # else a process in a session of its own (setsid) still holds the pipe: closing
+                proc.stderr.close()    # it would wait for the reader's lock, the process's whole life; it ends then
         stderr = bytes(tail)
         if proc.returncode != 0:
             # the root token in any spelling no_secret_leak reads (base64, hex, escapes, ...) and in any case, and
