@@ -137,10 +137,12 @@ def test_a_namespace_token_is_told_the_audit_devices_are_in_the_root_namespace(p
     monkeypatch.setenv("VAULT_TOKEN", token(ns, ["team-admin"]))
     monkeypatch.delenv("BAO_TOKEN", raising=False)
     run = run_audit(pytester, server, seal=False, namespace="team")
-    assert run.failed_checks() == {"log_protection", "integrity_digest"}, run.result.stdout.str()
-    for check in ("log_protection", "integrity_digest"):
+    # (and the request headers it audits, which no_secret_leak probes: red team rt30, F10)
+    assert run.failed_checks() == {"log_protection", "integrity_digest", "no_secret_leak"}, run.result.stdout.str()
+    assert "configured in the root namespace" in run.text("no_secret_leak")
+    for check in ("log_protection", "integrity_digest", "no_secret_leak"):
         text = run.text(check)
-        assert "the audit devices are in the root namespace" in text and "token of the root namespace" in text
+        assert "root namespace" in text and "token of the root namespace" in text
         assert "error occurred" not in text  # the vault's multi-error framing is taken off
     assert left(server, "team") == NOTHING
     assert_no_secret_in_outputs(run)
@@ -607,3 +609,25 @@ def test_a_rate_limit_quota_is_named_not_blamed_on_the_token(pytester, bao, url_
     line = one_line_error(run)
     assert "answered 429" in line and "rate limit quota of the vault refused it" in line, line
     assert "could not remove" not in line and left(server) == NOTHING
+
+
+REVOKE_ORPHAN = '''
+from pytest_auditready.vault.scenario import ActionSpec
+def pytest_auditready_scenario(plan, config):
+    plan.add(ActionSpec("token-gone", "admin", "POST", "auth/token/revoke-orphan", "update",
+                        lambda box: {"token": box["token:admin"]}))
+'''
+
+
+def test_a_token_revoked_alone_mid_run_leaves_no_child_of_it(pytester, bao, monkeypatch):
+    """Revoked with -mode=orphan (auth/token/revoke-orphan), the audit token leaves the tokens it made alive: they
+    were taken to have gone with it and named nowhere (red team rt30, F5). Each revokes itself now, and the line
+    names only what is left."""
+    server = bao()
+    _audit_token(server, monkeypatch)
+    run = run_audit(pytester, server, seal=False, conftest=REVOKE_ORPHAN)
+    line = one_line_error(run)
+    assert "stopped working during the run" in line, line
+    left_now = left(server)
+    assert left_now["tokens"] == [], left_now
+    assert "token of" not in line, line

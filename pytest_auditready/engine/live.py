@@ -175,6 +175,8 @@ def _run_scenario(runner: Runner) -> Optional[AuditReadyError]:
         runner.close()
     if interrupted:
         raise KeyboardInterrupt
+    if error is None and runner.parent_gone:  # its clean-up could not be done as planned: no log to judge by it
+        error = runner.token_gone("its own lookup answered 403 at clean-up")
     return error
 
 

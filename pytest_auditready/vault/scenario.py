@@ -165,14 +165,17 @@ class Plan:
 
     def policies(self) -> dict[str, str]:
         m, b = self.kv_mount, self.base
+        # each token may revoke itself: an audit token revoked alone (-mode=orphan) leaves the tokens it made alive,
+        # and clean-up then has no other way to end them (Runner._revoke_selves)
+        own = 'path "auth/token/revoke-self" { capabilities = ["update"] }\n'
         return {
             "writer": (
                 f'path "{m}/data/{b}/*" {{ capabilities = ["create", "update"] }}\n'
-                f'path "{m}/metadata/{b}/*" {{ capabilities = ["delete"] }}\n'
+                f'path "{m}/metadata/{b}/*" {{ capabilities = ["delete"] }}\n' + own
             ),
             "reader": (
                 f'path "{m}/data/{b}/*" {{ capabilities = ["read"] }}\n'
-                f'path "{m}/metadata/{b}/*" {{ capabilities = ["read", "list"] }}\n'
+                f'path "{m}/metadata/{b}/*" {{ capabilities = ["read", "list"] }}\n' + own
             ),
         }
 
@@ -444,12 +447,8 @@ class Runner:
             )
         if spec.expect == "allowed" and reply.status == 403 and self._token_dead():
             self._parent_gone = True
-            raise ScenarioError(
-                f"the token in VAULT_TOKEN stopped working during the run (expired, used up or revoked): scenario "
-                f"step {spec.name} ({spec.method} {spec.path} as {spec.identity}) answered 403, and so does the "
-                "token's own lookup; the run's tokens, made from it, went with it",
-                "export a token that outlives the run (bao token create -ttl=1h), then run the audit again",
-            )
+            raise self.token_gone(f"scenario step {spec.name} ({spec.method} {spec.path} as {spec.identity}) "
+                                  "answered 403, and so does the token's own lookup")
         if spec.expect == "allowed" and not reply.ok:
             raise ScenarioError(
                 f"scenario step {spec.name} ({spec.method} {spec.path} as {spec.identity}) answered "
@@ -598,6 +597,19 @@ class Runner:
 
     _parent_gone = False  # the audit token stopped working mid-run (``_token_dead``)
 
+    def token_gone(self, seen: str) -> ScenarioError:
+        """The run's one line for an audit token that stopped working mid-run (``seen``: how it was found)."""
+        return ScenarioError(
+            f"the token in VAULT_TOKEN stopped working during the run (expired, used up or revoked): {seen}; the "
+            "run's tokens, made from it, went with it or revoked themselves",
+            "export a token that outlives the run (bao token create -ttl=1h), then run the audit again",
+        )
+
+    @property
+    def parent_gone(self) -> bool:
+        """Whether the audit token stopped working during the run (found by a step, or at clean-up)."""
+        return self._parent_gone
+
     def _token_dead(self) -> bool:
         """Whether the audit token no longer works (expired, used up or revoked mid-run)."""
         try:
@@ -699,6 +711,10 @@ class Runner:
                                           for k, v in raw.items()}
         elif not reply.ok:
             self.facts.audited_headers_error = f"{reply.status}: {reply.error or 'no answer'}"
+            if self._ns and reply.status == 403 and self._token_home:
+                self.facts.audited_headers_error += (
+                    f"; they are configured in the root namespace, and the audit token belongs to namespace "
+                    f"{self._token_home}/: run with a token of the root namespace")
 
     def _probed_headers(self) -> list[str]:
         """The audited request headers the probe sends a canary in: all but those the vault or a hop acts on, which
@@ -926,6 +942,10 @@ class Runner:
                 meta = path.replace(f"{self.plan.kv_mount}/data/", f"{self.plan.kv_mount}/metadata/", 1)
                 self._quiet("DELETE", meta)
             self._find_pending_tokens()
+            if not self._parent_gone and self._token_dead():  # gone after the last step that needed it
+                self._parent_gone = True
+            if self._parent_gone:
+                self._revoke_selves()
             specs = {s.name: s for s in self._specs("teardown")}
             for ident, accessor in list(self._accessors.items()):
                 spec = specs.get(f"revoke-token-{ident}")
@@ -945,6 +965,24 @@ class Runner:
                     self._record_quiet(spec)
             self._verify_clean()
             self.verified = True
+
+    def _revoke_selves(self) -> None:
+        """The audit token stopped working (``_parent_gone``): the tokens it made went with it, unless it was
+        revoked alone (-mode=orphan). Each identity revokes its own token (revoke-self: every token may)."""
+        for ident, client in self._clients.items():
+            if ident != "admin":
+                with contextlib.suppress(AuditReadyError):
+                    client.call("POST", "auth/token/revoke-self")
+
+    def _alive(self, ident: str) -> bool:
+        """Whether the identity's token still works (its own lookup answers; no answer: it may)."""
+        client = self._clients.get(ident)
+        if client is None:
+            return False
+        try:
+            return client.call("GET", "auth/token/lookup-self").status != 403
+        except AuditReadyError:
+            return True
 
     def _find_pending_tokens(self) -> None:
         """Find the tokens whose creation got no answer: among the vault's token accessors, the one with the
@@ -1016,8 +1054,15 @@ class Runner:
             r = self._quiet("GET", meta)
             if self._left(r, r is not None and r.status == 404, f"canary {path}"):
                 self.facts.residue.append(f"canary {path}")
+        for ident in self._accessors if self._parent_gone else ():
+            # (the audit token expired or was revoked: its children went with it, unless it was revoked alone,
+            # -mode=orphan: each token still working is named, asked with itself)
+            if self._alive(ident):
+                self.facts.residue.append(
+                    f"token of {ident} (display name {self.plan.token_display(ident)}: the audit token stopped "
+                    f"working and this one did not, as a token revoked with -mode=orphan leaves its children; it "
+                    f"expires after {self.plan.token_ttl})")
         for ident, accessor in ({} if self._parent_gone else self._accessors).items():
-            # (the audit token expired or was revoked: the vault revoked the run's tokens, its children, with it)
             r = self._quiet("POST", "auth/token/lookup-accessor", {"accessor": accessor})
             # 400 "invalid accessor": no token has it any more
             if self._left(r, r is not None and r.status == 400, f"accessor {accessor}"):
