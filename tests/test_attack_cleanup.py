@@ -309,6 +309,32 @@ def test_token_create_without_an_answer_is_named_when_it_cannot_be_searched_for(
     assert_all_named(left, line)
 
 
+@pytest.mark.parametrize("what", ["token-create", "policy-write"])
+def test_a_create_that_lands_after_clean_up_looked_was_named(proxy, tmp_path, what):
+    """A create held by a hop past the client's timeout, and past clean-up's look, lands afterwards: it was taken
+    for never made (the accessors searched once; the policy not there) and the run said nothing was left (red team
+    rt30, F3). Clean-up cannot prove such a write never lands: it names it as one that may."""
+    server, p = proxy
+    held = {"token-create": HELD["token-create"], "policy-write": ("PUT", "/v1/sys/policies/acl/auditready-")}[what]
+    hold = p.hold(*held)
+    proc = start_audit(tmp_path, p.url, server.log_path, server.root_token)
+    try:
+        out = finish(proc)
+    finally:
+        hold.release(forward=True, answer=False)  # it lands now, after the run
+    assert hold.done.wait(10)
+    assert proc.returncode == 2, out[-3000:]
+    line = last_word(out)
+    name = "token of writer if it was made" if what == "token-create" else "policy auditready-"
+    assert f"clean-up could not remove: {name}" in line and "land" in line, line
+    left = leftover(server)
+    assert left["tokens"] or left["policies"], left  # it did land: named, as it had to be
+    assert_all_named(left, line)
+    root = VaultClient(server.url, server.root_token, timeout=5)
+    for p_name in left["policies"]:
+        root.call("DELETE", f"sys/policies/acl/{p_name}")
+
+
 def test_what_is_left_in_the_embedded_throw_away_server_is_not_sent_to_be_removed_by_hand() -> None:
     """The embedded target's OpenBao is stopped and its folder deleted at the end of every run, whatever clean-up
     could remove: telling the user to remove leftovers by hand from a server that no longer exists was untrue."""
