@@ -631,3 +631,21 @@ def test_a_token_revoked_alone_mid_run_leaves_no_child_of_it(pytester, bao, monk
     left_now = left(server)
     assert left_now["tokens"] == [], left_now
     assert "token of" not in line, line
+
+
+WRITER_GONE = '''
+from pytest_auditready.vault.scenario import ActionSpec
+def pytest_auditready_scenario(plan, config):
+    plan.add(ActionSpec("writer-gone", "writer", "POST", "auth/token/revoke-self", "update"))
+'''
+
+
+def test_a_scenario_token_revoked_mid_run_is_named_not_a_policy(pytester, bao, url_env):
+    """The writer's token revoked during the run: its next step's 403 was blamed on the writer's policy or the
+    KV mount (red team rt30, F6). Its own lookup says it is gone, and the line says so."""
+    server = bao()
+    url_env(server)
+    run = run_audit(pytester, server, seal=False, conftest=WRITER_GONE)
+    line = one_line_error(run)
+    assert "the run's token of writer stopped working during the run" in line and "KV v2" not in line, line
+    assert left(server) == NOTHING

@@ -453,6 +453,14 @@ class Runner:
             self._parent_gone = True
             raise self.token_gone(f"scenario step {spec.name} ({spec.method} {spec.path} as {spec.identity}) "
                                   "answered 403, and so does the token's own lookup")
+        if spec.expect == "allowed" and reply.status == 403 and spec.identity != "admin" and not self._alive(
+                spec.identity):
+            raise ScenarioError(
+                f"the run's token of {spec.identity} stopped working during the run (revoked or expired from "
+                f"outside it): scenario step {spec.name} ({spec.method} {spec.path} as {spec.identity}) answered "
+                "403, and so does the token's own lookup",
+                "find what revoked it (the audit log names the request: auth/token/revoke*), then run the audit "
+                "again")
         if spec.expect == "allowed" and not reply.ok:
             raise ScenarioError(
                 f"scenario step {spec.name} ({spec.method} {spec.path} as {spec.identity}) answered "
