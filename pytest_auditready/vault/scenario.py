@@ -165,9 +165,10 @@ class Plan:
 
     def policies(self) -> dict[str, str]:
         m, b = self.kv_mount, self.base
-        # each token may revoke itself: an audit token revoked alone (-mode=orphan) leaves the tokens it made alive,
-        # and clean-up then has no other way to end them (Runner._revoke_selves)
-        own = 'path "auth/token/revoke-self" { capabilities = ["update"] }\n'
+        # each token may look itself up and revoke itself: an audit token revoked alone (-mode=orphan) leaves the
+        # tokens it made alive, and clean-up then has no other way to tell or end them (Runner._revoke_selves, _alive)
+        own = ('path "auth/token/lookup-self" { capabilities = ["read"] }\n'
+               'path "auth/token/revoke-self" { capabilities = ["update"] }\n')
         return {
             "writer": (
                 f'path "{m}/data/{b}/*" {{ capabilities = ["create", "update"] }}\n'
@@ -990,10 +991,14 @@ class Runner:
                     client.call("POST", "auth/token/revoke-self")
 
     def _alive(self, ident: str) -> bool:
-        """Whether the identity's token still works (its own lookup answers; no answer: it may)."""
+        """Whether the identity's token still works: its own lookup answers (the run's policies grant it; the
+        unprivileged identity's only with the default policy). No answer, or a token that may not look itself up:
+        it may."""
         client = self._clients.get(ident)
         if client is None:
             return False
+        if ident == "unprivileged" and "default" not in self.plan.unprivileged_policies:
+            return True  # refused or gone: a 403 could not tell
         try:
             return client.call("GET", "auth/token/lookup-self").status != 403
         except AuditReadyError:
