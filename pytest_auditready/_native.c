@@ -20,6 +20,8 @@
  *                                   in mask): {line start: bitmask of detectors}
  *   key_suspects(data)           -> the starts of the lines where auditlog/dupkeys.py's reference must look for a
  *                                   key written twice in one object (every other line holds none)
+ *   loose_form(data)             -> checks/integrity_digest.py's _LOOSE_RE search: JSON in another form than
+ *                                   Go's compact one (a blank around a key's colon, a printable ASCII \u escape)
  *
  * Nothing here keeps state or allocates beyond its result (key_suspects' scratch stacks are freed before it
  * returns); the GIL is held throughout (the passes are short).
@@ -1502,6 +1504,43 @@ static PyObject *key_suspects(PyObject *self, PyObject *args) {
     return out;
 }
 
+/* -- loose_form: checks/integrity_digest.py's _LOOSE_RE ------------------------------------------------------ */
+
+HOT int json_blank(uchar c) { return c == ' ' || c == '\t' || c == '\r'; }
+
+HOT int hex_digit(uchar c) {
+    return c >= '0' && c <= '9' ? c - '0' : (c | 0x20) >= 'a' && (c | 0x20) <= 'f' ? (c | 0x20) - 'a' + 10 : -1;
+}
+
+/* Whether data holds a quote, blanks (space, tab, CR) and a colon with a blank on either side of the colon, or a
+ * \u00XX escape of a printable ASCII character (XX 20 to 7F) other than the &, < and > Go's encoder escapes. Each
+ * colon and each backslash is found with memchr: a compact log of the vault holds few of the second, and the first
+ * are looked at in place. */
+static PyObject *loose_form(PyObject *self, PyObject *args) {
+    Py_buffer buf;
+    if (!PyArg_ParseTuple(args, "y*:loose_form", &buf)) return NULL;
+    const uchar *d = (const uchar *)buf.buf, *p, *end = d + buf.len;
+    Py_ssize_t n = buf.len;
+    int found = 0;
+    for (p = d; !found && p < end && (p = memchr(p, ':', (size_t)(end - p))) != NULL; p++) {
+        Py_ssize_t i = p - d, j = i - 1;
+        while (j >= 0 && json_blank(d[j])) j--;
+        found = j >= 0 && d[j] == '"' && (j < i - 1 || (i + 1 < n && json_blank(d[i + 1])));
+    }
+    for (p = d; !found && p < end && (p = memchr(p, '\\', (size_t)(end - p))) != NULL; p++) {
+        Py_ssize_t i = p - d;
+        if (i + 5 < n && d[i + 1] == 'u' && d[i + 2] == '0' && d[i + 3] == '0') {
+            int hi = hex_digit(d[i + 4]), lo = hex_digit(d[i + 5]);
+            if (hi >= 2 && hi <= 7 && lo >= 0) {
+                int c = hi * 16 + lo;
+                found = c != 0x26 && c != 0x3C && c != 0x3E;
+            }
+        }
+    }
+    PyBuffer_Release(&buf);
+    return PyBool_FromLong(found);
+}
+
 static PyMethodDef methods[] = {
     {"block_shape", block_shape, METH_VARARGS, "block_shape(data) -> (lines, every newline before '{', irregular)"},
     {"entropy_ends", entropy_ends, METH_VARARGS, "entropy_ends(data, clean=None) -> ends of candidate quoted runs"},
@@ -1513,6 +1552,7 @@ static PyMethodDef methods[] = {
     {"card_spans", card_spans, METH_O, "card_spans(text) -> the card regexes' matches (None: not ASCII)"},
     {"dm_lines", dm_lines, METH_VARARGS, "dm_lines(data, mask) -> {line start: detector bits}"},
     {"key_suspects", key_suspects, METH_VARARGS, "key_suspects(data) -> starts of the lines that may hold a key twice"},
+    {"loose_form", loose_form, METH_VARARGS, "loose_form(data) -> whether a line may be JSON in another form than Go's compact one"},
     {NULL, NULL, 0, NULL},
 };
 

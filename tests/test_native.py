@@ -431,6 +431,25 @@ def test_digest_walk_equals_digest_flags_and_integrity_digest_s_hyperscan_suspec
     assert integrity_digest.DigestFormat(ctx).walk is _need_lib().digest_walk
 
 
+def test_loose_form_equals_integrity_digest_s_regex(lib: Any) -> None:
+    """loose_form answers integrity_digest's _LOOSE_RE search on every fixture block and on lines written in other
+    JSON forms (blanks around colons, CR, \\u escapes of each ASCII character), and integrity_digest uses it."""
+    rng = random.Random(16)
+    forms = [b'{"a": 1}', b'{"a" :1}', b'{"a"\t:1}', b'{"a":\r1}', b'{"a"  :  1}', b'{"a":1}', b'"x": ', b'":',
+             b'": ', b'"', b":", b" :", b'{"a":"b: c"}', b'{"a":"\\": x"}']
+    forms += [b"\\u00" + bytes(f"{c:02x}", "ascii") for c in range(0x18, 0x82)]
+    forms += [b"\\u00" + bytes(f"{c:02X}", "ascii") for c in (0x2d, 0x3a, 0x3c, 0x3e, 0x26, 0x7f)]
+    forms += [b"\\u00", b"\\u0", b"\\u002", b"\\u002g", b"\\\\u0041"]
+    inputs = [*_fixture_blocks(), *forms]
+    inputs += [bytes(rng.choice(b' \t\r":\\u0027ab{}') for _ in range(rng.randint(0, 40))) for _ in range(3000)]
+    hs = any_match(integrity_digest._LOOSE_EXPRS, native=False)  # the path without the extension
+    assert hs is not None
+    for data in inputs:
+        assert bool(lib.loose_form(data)) == integrity_digest._loose_py(data) == hs(data), data[:200]
+    assert any(integrity_digest._loose_py(f) for f in forms) and not integrity_digest._loose_py(b'{"a":1}')
+    assert integrity_digest._loose(b'{"a": 1}') and not integrity_digest._loose(b'{"a":1}')
+
+
 def test_card_spans_equal_the_card_regexes(lib: Any) -> None:
     texts = [d.decode("latin-1") for d in _inputs()]
     texts += ["4111 1111 1111 1111 1", "4111 1111 1111 1111 123 4", "-4111-1111-1111-1111", "x4111111111111111",
