@@ -504,17 +504,14 @@ class AuditReadySession:
     def pytest_keyboard_interrupt(self, excinfo: pytest.ExceptionInfo[BaseException]) -> None:
         """Ctrl-C, or pytest.exit from a hook or a test (pytest reports both here): the session ends before its
         items; a verdict over checks that did not run then fails, whatever exit code pytest.exit asked for."""
-        if isinstance(excinfo.value, KeyboardInterrupt):
-            self.cut_short = "interrupted"
-        else:
-            self.cut_short = f"ended by pytest.exit ({visible(str(excinfo.value))[:120]})"
+        # (said in every report: a fixed text, never the message a hook or a test gave, which no reporter escapes)
+        self.cut_short = "interrupted" if isinstance(excinfo.value, KeyboardInterrupt) else "ended by pytest.exit"
 
     def _stopped(self, session: pytest.Session) -> str:
         """Why the session stopped before its items did, or ""."""
         if self.cut_short:
             return self.cut_short
-        why = session.shouldstop or session.shouldfail
-        return f"stopped early ({visible(str(why))[:120]})" if why else ""
+        return "stopped early (-x, --maxfail or a hook)" if session.shouldstop or session.shouldfail else ""
 
     def pytest_sessionfinish(self, session: pytest.Session, exitstatus: int) -> None:
         if self.is_worker or not self.outcomes:
