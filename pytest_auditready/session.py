@@ -323,6 +323,12 @@ class AuditReadySession:
                 self.reviews[""] = review.state()
         except AuditReadyError as exc:
             self._exit(exc)
+        except Exception as exc:  # a check of a hook's, or a fault of ours, while judging: one line, values named
+            self._exit(AuditReadyError(
+                f"judging the log stopped on an unexpected {type(exc).__name__}: {self.redact(str(exc))[:300]}; "
+                "no verdict was reached",
+                "if a pytest_auditready_checks hook adds checks, check them first; else report it with the run's "
+                "output"))
         except KeyboardInterrupt:
             facts = getattr(self.live, "facts", None)
             residue = list(getattr(facts, "residue", []) or [])

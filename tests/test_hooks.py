@@ -77,3 +77,23 @@ def {hook}:
     assert "INTERNALERROR" not in err + result.stdout.str() and "Traceback" not in err
     name = hook.split("(")[0]
     assert f"the {name} hook raised AttributeError" in err and "conftest.py:2" in err
+
+
+def test_a_custom_check_that_raises_while_judging_is_one_line_with_the_values_named(pytester: pytest.Pytester) -> None:
+    """A check added by the hook whose run raises, its message quoting a canary: it was pytest's INTERNALERROR
+    (exit 3) with the value in clear (red team rt30, F2)."""
+    pytester.makeconftest('''
+from pytest_auditready.checks.base import Check
+
+def _bad(ctx):
+    raise ValueError("cannot judge " + ctx.secrets["canary:c1"])
+    yield
+
+def pytest_auditready_checks(config):
+    return [Check("bad_check", "Bad", "raises", run=_bad)]
+''')
+    result = pytester.runpytest_subprocess("--auditready", "-p", "no:cacheprovider")
+    out = result.stdout.str() + result.stderr.str()
+    assert result.ret == 2, out[-2000:]
+    assert "INTERNALERROR" not in out and "Traceback" not in out
+    assert "judging the log stopped on an unexpected ValueError: cannot judge <canary:c1>" in out, out[-2000:]
