@@ -113,3 +113,28 @@ def test_embedded_run_prints_no_secret(pytester):
         run.secrets
     )
     assert_no_secret_in_outputs(run)
+
+
+EARLY_CTRL_C = '''
+import pytest_auditready.scan.secrets as s
+
+def _ctrl_c():
+    raise KeyboardInterrupt
+
+s.preload = _ctrl_c  # a Ctrl-C in the live phase's first moment, before any request
+'''
+
+
+def test_a_ctrl_c_before_the_first_request_says_nothing_was_written_and_closes_the_target(pytester, monkeypatch,
+                                                                                         tmp_path):
+    """A Ctrl-C that landed while the live phase imported detect-secrets said clean-up's result was not known
+    ("list by hand") though nothing was written, and left the embedded server's folder (red team rt30, F13)."""
+    work = tmp_path / "tmp"
+    work.mkdir()
+    monkeypatch.setenv("TMPDIR", str(work))
+    pytester.makeconftest(EARLY_CTRL_C)
+    result = pytester.runpytest_subprocess("--auditready", "-p", "no:cacheprovider")
+    out = result.stdout.str() + result.stderr.str()
+    assert result.ret == 2, out[-2000:]
+    assert "interrupted before the run wrote anything to the vault" in out and "by hand" not in out, out[-2000:]
+    assert not [p.name for p in work.iterdir() if p.name.startswith("auditready-")], list(work.iterdir())

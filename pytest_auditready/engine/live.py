@@ -191,7 +191,6 @@ def run_live(
     from ..vault.client import VaultClient
 
     started = time.monotonic()
-    preload()  # detect-secrets' 0.1 s of imports, while the vault starts (the judge waits for it if need be)
     kept: Optional[KeptLog] = None
     kept_dir: Optional[tempfile.TemporaryDirectory[str]] = None
     runner: Optional[Runner] = None
@@ -199,6 +198,9 @@ def run_live(
     interrupted = False
     try:
         try:
+            # detect-secrets' 0.1 s of imports, while the vault starts (the judge waits for it if need be); in the
+            # try: a Ctrl-C here is one before the run wrote anything, and the target is closed
+            preload()
             endpoint = target.open()
             source = make_source(endpoint)
             source.mark()
