@@ -73,8 +73,7 @@ class AuditResult:
         """Second line of defence for every report: replace any known secret value by <name>, and any credential
         of a documented format a log value carried (a request path, a source address a client wrote) by its kind
         and fingerprint, as no_secret_leak names it (``markup``: written escaped, in XML or HTML)."""
-        from .report.common import masked_tokens
-        from .text import redact
+        from .report.common import redacted
 
-        text = masked_tokens(redact(text, self.context.secrets if self.context is not None else {}, markup), markup)
+        text = redacted(text, self.context.secrets if self.context is not None else {}, markup)
         return text.encode("utf-8", "backslashreplace").decode("utf-8")  # a lone surrogate from a log, shown

@@ -1268,15 +1268,14 @@ def shown_state(state: Optional[dict[str, Any]], secrets: Mapping[str, str]) -> 
     it. The same text is shown the same way in every file, so the states still merge."""
     if state is None:
         return None
-    from .report.common import map_strings, masked_tokens
-    from .text import redact
+    from .report.common import map_strings, redacted
 
     seen: dict[str, str] = {}
 
     def text(s: str) -> str:
         out = seen.get(s)
         if out is None:
-            out = seen[s] = masked_tokens(redact(s, secrets))
+            out = seen[s] = redacted(s, secrets)
         return out
 
     shown: dict[str, Any] = map_strings(state, text)

@@ -18,7 +18,7 @@ from typing import IO, Any, Mapping, Sequence
 from .. import accept
 from ..config import LOG_FORMATS, refuse_clashes
 from ..errors import AuditReadyError, ConfigError
-from ..text import redact, shown_error, visible
+from ..text import shown_error, visible
 from . import nonempty
 
 
@@ -190,9 +190,9 @@ class _Redacting:
         self.stream, self.secrets = stream, secrets
 
     def write(self, text: str) -> int:
-        from ..report.common import masked_tokens
+        from ..report.common import redacted
 
-        return self.stream.write(masked_tokens(redact(text, self.secrets)))
+        return self.stream.write(redacted(text, self.secrets))
 
 
 def _colour(out: IO[str]) -> bool:

@@ -446,6 +446,14 @@ def masked_tokens(text: str, markup: bool = False) -> str:
     return text
 
 
+def redacted(text: str, secrets: Mapping[str, str], markup: bool = False) -> str:
+    """``text`` as every output shows it: each known value by its name (``text.redact``) and each credential of a
+    documented format by its kind and fingerprint (``masked_tokens``); ``markup``: written escaped (XML, HTML)."""
+    from ..text import redact
+
+    return masked_tokens(redact(text, secrets, markup), markup)
+
+
 def tool_version() -> str:
     """This package's version, read when a report is written: importing a report module never reads the
     installed distribution's metadata (importlib.metadata costs 8 ms of every start-up)."""
