@@ -76,6 +76,7 @@ from .cli.access import (
     _sub,
     unwraps,
     wrap_asked,
+    wrap_asked_raw,
     wrapped_before,
 )
 
@@ -538,7 +539,7 @@ class Review(Visitor):
             if cubby and rel[i].startswith(_CUBBYHOLE):
                 path = _cubbyhole(path, acc)
             op = action[i] or "(none)"
-            if raw is not None and b'"wrap_ttl"' in raw and wrap_asked(line_object(raw, self.settings.log_prefix)):
+            if wrap_asked_raw(raw, self.settings.log_prefix):
                 op += " (wrapped)"  # its caller got a wrapping token: whoever unwraps it reads the secret
             count(path, dn, eid, acc, source[i], op, ns, denied)
 

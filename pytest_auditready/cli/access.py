@@ -136,6 +136,11 @@ def wrap_asked(doc: Any) -> bool:
     return bool(ttl) and ttl != "0"
 
 
+def wrap_asked_raw(raw: Optional[bytes], prefix: str = "") -> bool:
+    """``wrap_asked`` of a raw line (read whole only when it names wrap_ttl)."""
+    return raw is not None and b'"wrap_ttl"' in raw and wrap_asked(line_object(raw, prefix))
+
+
 def wrapped_before(doc: Any) -> list[str]:
     """The token digests a rewrap, an unwrap or a read of a wrapped response names or was sent with: what the new
     wrapping token of its answer wraps."""
@@ -614,8 +619,7 @@ class Accesses(Visitor):
     def _wrapped_request(self, batch: Entries, i: int) -> bool:
         """Whether a Vault request entry asked for its response wrapped (``wrap_asked``): its caller got a wrapping
         token, not the secret."""
-        raw = self.raw.get(batch.file, batch.lines[i])
-        return raw is not None and b'"wrap_ttl"' in raw and wrap_asked(line_object(raw, self.prefix))
+        return wrap_asked_raw(self.raw.get(batch.file, batch.lines[i]), self.prefix)
 
     def _unwrap(self, batch: Entries, i: int) -> None:
         """Count an unwrap of a token a matching read wrapped as operation ``unwrap`` of that read's path; hold one

@@ -625,11 +625,7 @@ class Runner:
 
     def _token_dead(self) -> bool:
         """Whether the audit token no longer works (expired, used up or revoked mid-run)."""
-        try:
-            r = self.admin.call("GET", "auth/token/lookup-self")
-        except AuditReadyError:
-            return False
-        return r.status == 403
+        return not self._alive("admin")
 
     def setup(self) -> None:
         policies = self.plan.policies()
