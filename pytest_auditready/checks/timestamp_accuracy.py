@@ -247,13 +247,13 @@ class FileOrder(Visitor):
         if ts is None:  # nothing here is judged of it: a log none of whose times is read judged nothing
             self.excuse(_NO_TIME)
             return
-        if ts is not None and ((ts[0] > self.now_ns and self.future is None)
-                               or (self.floor and ts[0] < FLOOR_NS and self.ancient is None)):
+        if ((ts[0] > self.now_ns and self.future is None)
+                or (self.floor and ts[0] < FLOOR_NS and self.ancient is None)):
             if ts[0] > self.now_ns:
                 self.future = (rec.time, rec.where, rec.request_id)
             else:
                 self.ancient = (rec.time, rec.where, rec.request_id)
-        if ts is None or self.found is not None or self.unordered:
+        if self.found is not None or self.unordered:
             return
         wts = rec.wts  # when the entry was written, where the format says so (a Kubernetes event's stageTimestamp)
         written_back = wts is not None and wts[0] < self.latest_written - self.skew

@@ -55,8 +55,8 @@ class Precision(Visitor):
         self.counted = max(self.digits, _SHORT) if self.one_clock else min(self.digits, 1)
         # The API server writes each stage of a request (RequestReceived, ResponseStarted, ResponseComplete) with the
         # request's one requestReceivedTimestamp: a request received at a whole second is one chance, not one per
-        # stage. The short times counted, by (request id, time) -> digits (a bounded memory; past it, each counts).
-        self.per_request = self.padded
+        # stage (``padded``: Kubernetes). The short times counted, by (request id, time) -> digits (a bounded memory;
+        # past it, each counts).
         self.short_keys: dict[tuple[str, str], int] = {}
 
     def entries(self, batch: Entries) -> None:
@@ -67,18 +67,20 @@ class Precision(Visitor):
         # Every time parses (Entries.utc_times): their significant digits are those of the fraction.
         times = batch.time
         self.good += len(times)
-        if self.best < 9 and times:
-            self.best = max(self.best, max(map(self._precision, times)))
         if not self.first and times:
             self.first = batch.where(0)
-        if not self.one_clock:  # significant digits, each time
-            for i, t in enumerate(times):
-                sig = len(t[20:-1].rstrip("0"))
-                if sig < self.counted:
-                    self._short(sig, batch.record(i))
+        if not self.one_clock:  # significant digits, each time's once ("YYYY-MM-DDTHH:MM:SS." and "Z" around them)
+            sigs = [len(t[20:-1].rstrip("0")) for t in times]
+            if self.best < 9 and sigs:
+                self.best = max(self.best, max((len(t) - 21 if s else 0) for t, s in zip(times, sigs))
+                                if self.padded else max(sigs))
+            for i in compress(range(len(sigs)), map(lt, sigs, repeat(self.counted))):
+                self._short(sigs[i], batch.record(i))
             return
-        # "YYYY-MM-DDTHH:MM:SS." is 20 characters and "Z" one more: a time shorter than 21 + digits has fewer digits
-        # (one C-speed pass; the entries are looked at one by one only in a batch that holds such a time)
+        if self.best < 9 and times:
+            self.best = max(self.best, max(map(self._precision, times)))
+        # a time shorter than 21 + digits has fewer digits (one C-speed pass; the entries are looked at one by one
+        # only in a batch that holds such a time)
         if times and min(map(len, times)) < 21 + self.counted:
             for i in compress(range(len(times)), map(lt, map(len, times), repeat(21 + self.counted))):
                 self._short(len(times[i]) - 21, batch.record(i))
@@ -102,13 +104,13 @@ class Precision(Visitor):
         if not self.first:
             self.first = rec.where
 
-    def _precision(self, t: str) -> int:
-        """The fractional digits a UTC time of ``utc_times`` carries (written when padded, else significant)."""
-        sig = len(t[20:-1].rstrip("0"))
-        return (len(t) - 21 if sig else 0) if self.padded else sig
+    @staticmethod
+    def _precision(t: str) -> int:
+        """The significant fractional digits of a UTC time of ``utc_times`` (Go writes no trailing zero)."""
+        return len(t[20:-1].rstrip("0"))
 
     def _short(self, digits: int, rec: Record) -> None:
-        if self.per_request and rec.request_id:
+        if self.padded and rec.request_id:
             key = (rec.request_id, rec.time)
             if key in self.short_keys:
                 return  # another stage of a request counted already
