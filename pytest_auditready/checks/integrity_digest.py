@@ -248,8 +248,8 @@ def _judge(e: dict[str, Any]) -> tuple[str, list[str]]:
         # A login's response names the token it issued in auth too (the same digest as response.auth's, or, wrapped,
         # with none in response.auth); its request carried none. A response that issues another token
         # (auth/token/create) was asked with one.
-        if not _login(request) and (minted is None
-                                                 or minted.get("client_token") != auth.get("client_token")):
+        issued_here = minted is not None and minted.get("client_token") == auth.get("client_token")
+        if not _login(request) and not issued_here:
             missing += [f"request.{k}" for k in ("client_token", "client_token_accessor")
                         if not _has(request, k) and (k == "client_token" or not batch)]
     elif request.get("path") == "sys/audit/test" and not request.get("client_token"):
@@ -274,7 +274,9 @@ def _judge(e: dict[str, Any]) -> tuple[str, list[str]]:
 # The requests whose successful response issues a token, which the vault writes into the response entry (as its
 # digest, response.auth.client_token; response.wrap_info.token when the answer was wrapped): a login (and an OIDC
 # login's callback) and a token's creation; and any request asked with wrap_ttl, whose answer is a wrapping token.
-_ISSUES = re.compile(r"auth/token/create(?:-orphan)?(?:/[^/]+)?\Z|auth/.+/login(?:/[^/]+)?\Z|auth/.+/oidc/callback\Z")
+_TOKEN_CREATE = re.compile(r"auth/token/create(?:-orphan)?(?:/[^/]+)?\Z")
+# (by the path alone: a superset of the requests ``_unissued`` judges, which reads a login within its mount)
+_ISSUES = re.compile(rf"{_TOKEN_CREATE.pattern}|auth/.+/login(?:/[^/]+)?\Z|auth/.+/oidc/callback\Z")
 _ISSUING_MARKS = (b"auth/token/create", b"/login", b"/oidc/callback", b'"wrap_ttl":')
 _MINTED = "response.auth (the token it issued)"
 _WRAPPED = "response.wrap_info (the wrapping token asked for with wrap_ttl)"
@@ -384,7 +386,6 @@ def _lone(e: dict[str, Any]) -> bool:
             or (isinstance(accessor, str) and accessor.isspace()) or _two_tokens(e))
 
 
-_TOKEN_CREATE = re.compile(r"auth/token/create(?:-orphan)?(?:/[^/]+)?\Z")
 # A login's path within its auth mount: login, login/<name> (userpass, ldap, okta), an OIDC login's two steps;
 # the callback and a login issue the token. "auth/userpass/users/login" names a user called "login".
 _LOGIN_IN_MOUNT = re.compile(r"login(?:/[^/]+)?\Z|oidc/(?:auth_url|callback)\Z")
