@@ -315,6 +315,40 @@ def test_fresh_openbao_logs_pass_and_their_stripped_copies_fail(bao: Callable[..
 
 
 @pytest.mark.vault
+def test_a_request_on_a_user_named_login_that_names_no_one_is_found(bao: Callable[..., EmbeddedServer],
+                                                                    tmp_path: Path) -> None:
+    """required_fields excuses a login's request entry for naming no one (the caller holds no token yet), read
+    within its auth mount as integrity_digest reads it: the admin's write of auth/userpass/users/login (a user named
+    "login") with its auth taken out was excused by the path alone; a real login's entry keeps its excuse."""
+    server = bao()
+    _traffic(server)
+    _api(server, "POST", "auth/userpass/users/login", {"token_policies": ["default"]})  # updates, as a login is
+    _api(server, "POST", "auth/approle/role/login", {"token_ttl": "10m"})
+    end = time.monotonic() + 10
+    while not Path(server.log_path).read_text().count('"path":"auth/approle/role/login"') >= 4:
+        assert time.monotonic() < end, "the device did not write the last response within 10 s"
+        time.sleep(0.05)
+    entries = _read(Path(server.log_path))
+    check = [c for c in offline_checks(BUILTIN) if c.id == "required_fields"]
+
+    def findings(path: Path) -> list[int]:
+        res = verify_file(str(path), Settings(require_tamper_evidence=False, retention_days=0), check, {})
+        (out,) = res.outcomes
+        return sorted(int(f.where.rsplit(":", 1)[1]) for f in out.findings)
+
+    assert findings(_write(tmp_path, "real.log", entries)) == []
+    user, role = (next(n for n, e in enumerate(entries, 1) if e["type"] == "request" and e["request"]["path"] == p
+                       and e["request"]["operation"] == "update")
+                  for p in ("auth/userpass/users/login", "auth/approle/role/login"))
+    login = next(n for n, e in enumerate(entries, 1)
+                 if e["type"] == "request" and e["request"]["path"] == "auth/userpass/login/login")
+    assert "auth" not in entries[login - 1] or not entries[login - 1]["auth"].get("display_name")
+    for n in (user, role):
+        del entries[n - 1]["auth"]
+    assert findings(_write(tmp_path, "stripped.log", entries)) == [user, role]
+
+
+@pytest.mark.vault
 def test_a_token_issuing_response_whose_request_names_another_token_is_found(bao: Callable[..., EmbeddedServer],
                                                                              tmp_path: Path) -> None:
     """The response of a token's creation, renewal or unwrap names its caller in auth, the token issued in

@@ -14,7 +14,7 @@ from ..auditlog.formats import format_of
 from ..auditlog.model import HMAC_PREFIX, HMAC_RE, AuditEntry, Entries, Record
 from ..scan.hyperscan import digest_checks
 from .base import Check, CheckContext, Finding, Note, Skip, Visitor, feed
-from .required_fields import _LOGIN_RE, _OIDC_LOGIN_RE
+from .required_fields import login as _login
 
 ID = "integrity_digest"
 _BAD_DIGEST_FIX = "ship entries unchanged: a digest must stay 'hmac-sha256:' followed by 64 lowercase hex digits"
@@ -384,26 +384,6 @@ def _lone(e: dict[str, Any]) -> bool:
     accessor = auth.get("accessor")
     return ((bool(auth.get("client_token")) and not (isinstance(asked, str) and asked))
             or (isinstance(accessor, str) and accessor.isspace()) or _two_tokens(e))
-
-
-# A login's path within its auth mount: login, login/<name> (userpass, ldap, okta), an OIDC login's two steps;
-# the callback and a login issue the token. "auth/userpass/users/login" names a user called "login".
-_LOGIN_IN_MOUNT = re.compile(r"login(?:/[^/]+)?\Z|oidc/(?:auth_url|callback)\Z")
-_ISSUING_IN_MOUNT = re.compile(r"login(?:/[^/]+)?\Z|oidc/callback\Z")
-
-
-def _login(request: dict[str, Any], issuing: bool = False) -> bool:
-    """Whether a request is a login (or an OIDC login's step, made before the caller holds a token; ``issuing``:
-    the steps that issue one), read within its auth mount (request.mount_point) where the entry names it, else by
-    the path alone."""
-    path, mount = request.get("path"), request.get("mount_point")
-    if not isinstance(path, str):
-        return False
-    if isinstance(mount, str) and mount.startswith("auth/") and path.startswith(mount):
-        return (_ISSUING_IN_MOUNT if issuing else _LOGIN_IN_MOUNT).match(path[len(mount):]) is not None
-    if issuing:
-        return (_LOGIN_RE.match(path) is not None and "/oidc/auth_url" not in path) or path.endswith("/oidc/callback")
-    return (_LOGIN_RE.match(path) or _OIDC_LOGIN_RE.match(path)) is not None
 
 
 def _two_tokens(e: dict[str, Any]) -> bool:

@@ -30,6 +30,26 @@ _LOGIN_RE = re.compile(r"auth/.+/login(?:/[^/]+)?\Z")
 # /auth/:mount/oidc/auth_url starts it, GET or POST /auth/:mount/oidc/callback ends it and returns the token, e.g.
 # auth/oidc/oidc/callback for the UI): requests made before the caller holds any token, as a login is.
 _OIDC_LOGIN_RE = re.compile(r"auth/.+/oidc/(?:auth_url|callback)\Z")
+# A login's path within its auth mount: login, login/<name> (userpass, ldap, okta), an OIDC login's two steps;
+# the callback and a login issue the token. "auth/userpass/users/login" names a user called "login".
+_LOGIN_IN_MOUNT = re.compile(r"login(?:/[^/]+)?\Z|oidc/(?:auth_url|callback)\Z")
+_ISSUING_IN_MOUNT = re.compile(r"login(?:/[^/]+)?\Z|oidc/callback\Z")
+
+
+def login(request: dict[str, Any], issuing: bool = False) -> bool:
+    """Whether a request is a login (or an OIDC login's step, made before the caller holds a token; ``issuing``:
+    the steps that issue one), read within its auth mount (request.mount_point) where the entry names it, else by
+    the path alone."""
+    path, mount = request.get("path"), request.get("mount_point")
+    if not isinstance(path, str):
+        return False
+    if isinstance(mount, str) and mount.startswith("auth/") and path.startswith(mount):
+        return (_ISSUING_IN_MOUNT if issuing else _LOGIN_IN_MOUNT).match(path[len(mount):]) is not None
+    if issuing:
+        return (_LOGIN_RE.match(path) is not None and "/oidc/auth_url" not in path) or path.endswith("/oidc/callback")
+    return (_LOGIN_RE.match(path) or _OIDC_LOGIN_RE.match(path)) is not None
+
+
 # Endpoints the vault serves without a token (Vault and OpenBao API docs, "This endpoint is unauthenticated";
 # recorded from OpenBao 2.7): the UI's login page (sys/internal/ui/mounts, feature-flags, namespaces, version; Vault
 # Enterprise's pre-login custom messages, 1.16+, and a namespace's default auth methods, 1.21+), Vault Enterprise's
@@ -165,6 +185,9 @@ _UNAUTHENTICATED = ("a request on an endpoint the vault serves without a token (
                     "a PKI mount's CA, CRL, OCSP and issuers, an SSH mount's CA key): no one to name")
 _LOGIN = ("a login (auth/<method>/login) by a caller that holds no token yet: a successful login's response entry "
           "names who logged in, a failed login has no one to name")
+_OIDC_LOGIN = ("an OIDC browser login (auth/<mount>/oidc/auth_url or oidc/callback) by a caller that holds no token "
+               "yet: the callback's response entry names who logged in")
+_LOGINS = (_LOGIN, _OIDC_LOGIN)
 _LOGIN_UNNAMED = ("The response entry of a login names no one and carries no error: a login that succeeded names who "
                   "logged in (auth, and the token it issued in response.auth), one that failed its error, so a hop "
                   "removed them")
@@ -205,8 +228,7 @@ VAULT_EXCUSES = (
     Excuse(_LOGIN,
            frozenset({"identity"}),
            lambda r: _LOGIN_RE.match(r.resource) is not None and r.action == "update"),
-    Excuse("an OIDC browser login (auth/<mount>/oidc/auth_url or oidc/callback) by a caller that holds no token yet: "
-           "the callback's response entry names who logged in",
+    Excuse(_OIDC_LOGIN,
            frozenset({"identity"}),
            lambda r: _OIDC_LOGIN_RE.match(r.resource) is not None and r.action in ("read", "update")),
     Excuse(_UNAUTHENTICATED,
@@ -409,6 +431,14 @@ class Fields(Visitor):
         kind = req.get("mount_type") if isinstance(req, dict) else None
         return not isinstance(kind, str) or not kind or kind in _PUBLIC_MOUNT_TYPES
 
+    def _login_in_mount(self, rec: Record) -> bool:
+        """Whether ``rec`` (of the block being judged) is a login read within its auth mount (``login``); an entry
+        whose line is not at hand is judged by its path, as the rule did."""
+        raw = self.raw.get(rec.file, rec.line)
+        d = line_object(raw) if raw is not None else None
+        req = d.get("request") if d is not None else None
+        return not isinstance(req, dict) or login(req)
+
     def _token_named(self, rec: Record) -> bool:
         """Whether ``rec`` (of the block being judged) names its token's accessor (``_TOKEN_CHECK_FAILED``)."""
         raw = self.raw.get(rec.file, rec.line)
@@ -445,6 +475,8 @@ class Fields(Visitor):
         if (excuse is not None and excuse.rule == _UNAUTHENTICATED and _UNAUTHENTICATED_RE.match(rec.resource) is None
                 and not self._public_mount(rec)):
             excuse = None  # a path that only looks like a PKI or SSH mount's public endpoint
+        if excuse is not None and excuse.rule in _LOGINS and not self._login_in_mount(rec):
+            excuse = None  # a path within an auth mount that only looks like a login (a user or role named "login")
         if (excuse is not None and excuse.rule == _LOGIN and rec.type == "response"
                 and not rec.result.startswith("error") and not self._login_answered(rec)):
             self._add(Finding(ID, "", _LOGIN_UNNAMED + ".", self.fix, where=rec.where, request_id=rec.request_id),
