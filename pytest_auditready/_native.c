@@ -22,6 +22,10 @@
  *                                   key written twice in one object (every other line holds none)
  *   loose_form(data)             -> checks/integrity_digest.py's _LOOSE_RE search: JSON in another form than
  *                                   Go's compact one (a blank around a key's colon, a printable ASCII \u escape)
+ *   secret_data_lines(data)      -> the starts of the lines scan/secret_data.py must parse: a Vault/OpenBao entry
+ *                                   on a KV, generic or cubbyhole mount or on sys/wrapping/ whose "data" objects
+ *                                   hold a string value that is neither empty, an HMAC digest nor an RFC 3339
+ *                                   time (a superset of the lines its judgment names; every other line has none)
  *
  * Nothing here keeps state or allocates beyond its result (key_suspects' scratch stacks are freed before it
  * returns); the GIL is held throughout (the passes are short).
@@ -1541,6 +1545,127 @@ static PyObject *loose_form(PyObject *self, PyObject *args) {
     return PyBool_FromLong(found);
 }
 
+/* -- secret_data_lines: scan/secret_data.py's gate ----------------------------------------------------------- */
+
+/* the offset of the first `needle` (of length m) in d[i, e), or -1 */
+static Py_ssize_t find_in(const uchar *d, Py_ssize_t i, Py_ssize_t e, const char *needle, Py_ssize_t m) {
+    const uchar *p;
+    while (i + m <= e && (p = memchr(d + i, (uchar)needle[0], (size_t)(e - m + 1 - i))) != NULL) {
+        i = p - d;
+        if (memcmp(p, needle, (size_t)m) == 0) return i;
+        i++;
+    }
+    return -1;
+}
+
+/* the end (offset of the closing quote) of the JSON string whose opening quote is at q, or -1 before e */
+static Py_ssize_t string_end(const uchar *d, Py_ssize_t q, Py_ssize_t e) {
+    Py_ssize_t j = q + 1;
+    const uchar *p;
+    while (j < e && (p = memchr(d + j, '"', (size_t)(e - j))) != NULL) {
+        Py_ssize_t k = p - d, b = k - 1;
+        while (b > q && d[b] == '\\') b--;
+        if (((k - 1 - b) & 1) == 0) return k;
+        j = k + 1;
+    }
+    return -1;
+}
+
+static Py_ssize_t skip_blank(const uchar *d, Py_ssize_t i, Py_ssize_t e) {
+    while (i < e && (json_blank(d[i]) || d[i] == '\n')) i++;
+    return i;
+}
+
+/* whether the string value d[s, t) is one the vault writes in clear by design, or none at all: empty or blank, an
+ * HMAC digest ("hmac-sha256:" and more), an RFC 3339 time (YYYY-MM-DDTHH...: a KV version's created_time) */
+static int clear_by_design(const uchar *d, Py_ssize_t s, Py_ssize_t t) {
+    Py_ssize_t i;
+    for (i = s; i < t && (json_blank(d[i]) || d[i] == '\\'); i++) {}
+    if (i == t) return 1;
+    if (t - s >= 12 && memcmp(d + s, "hmac-sha256:", 12) == 0) return 1;
+    if (t - s >= 13 && is_digit(d[s]) && is_digit(d[s + 1]) && is_digit(d[s + 2]) && is_digit(d[s + 3])
+        && d[s + 4] == '-' && is_digit(d[s + 5]) && is_digit(d[s + 6]) && d[s + 7] == '-' && is_digit(d[s + 8])
+        && is_digit(d[s + 9]) && (d[s + 10] == 'T' || d[s + 10] == 't' || d[s + 10] == ' '))
+        return 1;
+    return 0;
+}
+
+/* Walk the JSON object opened at o (d[o] == '{') up to e: 1 when a string value in it (at any depth) is not
+ * clear_by_design; *after is set past its closing brace (e when it does not close). */
+static int object_clear(const uchar *d, Py_ssize_t o, Py_ssize_t e, Py_ssize_t *after) {
+    Py_ssize_t i = o, depth = 0;
+    while (i < e) {
+        uchar c = d[i];
+        if (c == '"') {
+            Py_ssize_t t = string_end(d, i, e), k;
+            if (t < 0) break;
+            k = skip_blank(d, t + 1, e);
+            if (!(k < e && d[k] == ':') && !clear_by_design(d, i + 1, t)) {
+                *after = t + 1;
+                return 1;
+            }
+            i = t + 1;
+            continue;
+        }
+        if (c == '{' || c == '[') depth++;
+        else if ((c == '}' || c == ']') && --depth == 0) {
+            *after = i + 1;
+            return 0;
+        }
+        i++;
+    }
+    *after = e;
+    return 0;
+}
+
+/* whether the line d[ls, le) names a KV, generic or cubbyhole mount (any "mount_type" key's string value, compact
+ * or with blanks around its colon) or holds "sys/wrapping/" */
+static int secret_mount_line(const uchar *d, Py_ssize_t ls, Py_ssize_t le) {
+    Py_ssize_t at = ls;
+    while ((at = find_in(d, at, le, "\"mount_type\"", 12)) >= 0) {
+        Py_ssize_t k = skip_blank(d, at + 12, le), s, n;
+        at += 12;
+        if (!(k < le && d[k] == ':')) continue;
+        k = skip_blank(d, k + 1, le);
+        if (!(k < le && d[k] == '"')) continue;
+        s = k + 1;
+        n = string_end(d, k, le) - s;
+        if ((n == 2 && memcmp(d + s, "kv", 2) == 0) || (n == 7 && memcmp(d + s, "generic", 7) == 0)
+            || (n == 9 && memcmp(d + s, "cubbyhole", 9) == 0))
+            return 1;
+    }
+    return find_in(d, ls, le, "sys/wrapping/", 13) >= 0;
+}
+
+static PyObject *secret_data_lines(PyObject *self, PyObject *args) {
+    Py_buffer buf;
+    if (!PyArg_ParseTuple(args, "y*:secret_data_lines", &buf)) return NULL;
+    const uchar *d = (const uchar *)buf.buf;
+    Py_ssize_t n = buf.len, ls = 0;
+    PyObject *out = PyList_New(0);
+    while (out != NULL && ls < n) {
+        const uchar *nl = memchr(d + ls, '\n', (size_t)(n - ls));
+        Py_ssize_t le = nl != NULL ? nl - d : n, at = ls;
+        if (secret_mount_line(d, ls, le)) {
+            while ((at = find_in(d, at, le, "\"data\"", 6)) >= 0) {
+                Py_ssize_t k = skip_blank(d, at + 6, le), after;
+                at += 6;
+                if (!(k < le && d[k] == ':')) continue;
+                k = skip_blank(d, k + 1, le);
+                if (!(k < le && d[k] == '{')) continue;
+                if (object_clear(d, k, le, &after)) {
+                    if (push_pos(out, ls) < 0) Py_CLEAR(out);
+                    break;
+                }
+                at = after;
+            }
+        }
+        ls = le + 1;
+    }
+    PyBuffer_Release(&buf);
+    return out;
+}
+
 static PyMethodDef methods[] = {
     {"block_shape", block_shape, METH_VARARGS, "block_shape(data) -> (lines, every newline before '{', irregular)"},
     {"entropy_ends", entropy_ends, METH_VARARGS, "entropy_ends(data, clean=None) -> ends of candidate quoted runs"},
@@ -1553,6 +1678,7 @@ static PyMethodDef methods[] = {
     {"dm_lines", dm_lines, METH_VARARGS, "dm_lines(data, mask) -> {line start: detector bits}"},
     {"key_suspects", key_suspects, METH_VARARGS, "key_suspects(data) -> starts of the lines that may hold a key twice"},
     {"loose_form", loose_form, METH_VARARGS, "loose_form(data) -> whether a line may be JSON in another form than Go's compact one"},
+    {"secret_data_lines", secret_data_lines, METH_VARARGS, "secret_data_lines(data) -> starts of the lines that may hold secret data in clear"},
     {NULL, NULL, 0, NULL},
 };
 

@@ -132,7 +132,8 @@ def test_the_correct_logs_carry_what_each_option_writes() -> None:
     clear = [e["auth"]["accessor"] for e in acc if e.get("auth", {}).get("accessor", "hmac-sha256:")[:5] != "hmac-"]
     assert clear and all(len(a) == 24 for a in clear)
     text = "\n".join(_lines("opt_correct.log"))
-    assert '"region":"eu-west-1"' in text and '"wrap_info":{' in text and '"metadata":{"team":"payments"' in text
+    assert '"display_name":"ci-runner","explicit_max_ttl":"2h"' in text  # the token auth method's tuned keys
+    assert '"wrap_info":{' in text and '"metadata":{"team":"payments"' in text
     assert "hmac-sha256:" in text
 
 
@@ -199,7 +200,8 @@ def test_a_secret_under_a_non_hmac_key_is_caught_and_a_plain_value_is_not(tmp_pa
     assert any("<canary:1>" in m and "'password'" in m for _, m in found["no_secret_leak"])
     # without canaries too: a random secret under a key named like one
     assert _at(_findings(_write(tmp_path, "m.log", lines), {})["no_secret_leak"]) == at[:1]
-    # the correct log's un-HMAC'd user, region and note are no finding (test_a_correct_log_...)
+    # the correct log's un-HMAC'd display_name and explicit_max_ttl (the token auth method's) are no finding
+    # (test_a_correct_log_...); a KV secret's keys in clear are (test_a_kv_secrets_keys_in_clear_...)
 
 
 # -- audited request headers (sys/config/auditing/request-headers, hmac=false) ------------------------------------

@@ -24,9 +24,9 @@ _DANGEROUS = {"create", "update", "delete", "sudo", "root"}
 # (PKI's common_name, the Vault docs' example) name things: told, not failed.
 _SECRET_MOUNT_TYPES = frozenset({"kv", "generic"})
 # (SSH's and TOTP's key: an OTP, a seed; TOTP's url and barcode carry the seed; a backup, a random_bytes answer, a
-# transit export's keys: red team rt21)
+# transit export's keys: red team rt21; a TOTP code: red team rt35)
 _SECRET_KEY = re.compile(r"(?i)" + CREDENTIAL_KEY + r"|plaintext|\Avalue\Z|\Adata\Z|jwt|otp|seed|pem_bundle"
-                         r"|secret_id|passphrase|\Akeys?\Z|\Aurl\Z|\Abarcode\Z|\Abackup\Z|\Arandom_bytes\Z")
+                         r"|secret_id|passphrase|\Akeys?\Z|\Aurl\Z|\Abarcode\Z|\Abackup\Z|\Arandom_bytes\Z|\Acode\Z")
 
 
 # -- who can change the file: what ``base.stat_log`` reads of it (the only I/O here; the check itself reads none) ---

@@ -9,6 +9,7 @@ from typing import Any, Iterator, Optional, Sequence, Union
 from ..auditlog.formats import format_of
 from ..auditlog.lines import long_fix, unscanned
 from ..auditlog.model import BadLine, Entries, Record
+from ..scan import secret_data
 from ..scan.hyperscan import LeakScanner
 from ..scan.secrets import COMMAND_LINE, HEADER_CREDENTIAL
 from .base import Check, CheckContext, Finding, Outcome, Skip, Visitor, feed
@@ -31,6 +32,10 @@ _COMMAND_FIX = (
     "rotate the credential, then give it to the command from a file or an environment variable (a Kubernetes "
     "Secret mounted, or referenced with secretKeyRef) instead of as an argument: the audit log records a "
     "container's command and args and an exec request's command as they are"
+)
+_DATA_FIX = (
+    "take the key out of the mount's audit_non_hmac_request_keys / audit_non_hmac_response_keys (bao secrets tune, "
+    "sys/mounts/<mount>/tune) or turn the device's log_raw off, rotate the secret, and purge the log's copies"
 )
 _HEADER_FIX = (
     "rotate the credential, and log that header HMAC'd (sys/config/auditing/request-headers/<name> with hmac=true) "
@@ -93,6 +98,7 @@ class Leaks(Visitor):
         self.defined.add(HEADER_CREDENTIAL)
         self.defined.update(fmt.defined_labels)
         self.scanner = LeakScanner(ctx.secrets, fmt=fmt).__enter__()
+        self.vault = fmt.name == "vault"  # a secret's data in clear (scan.secret_data)
         self.parts = _parts(dict(ctx.secrets))
         # (what, which) -> [file, first line, message, fix, further lines (at most _ALSO), further lines not kept]
         self.secrets: dict[tuple[str, str], list[Any]] = {}
@@ -169,6 +175,7 @@ class Leaks(Visitor):
             return
         if self.sightings is not None:
             self.sightings.append(None)
+        found: set[tuple[int, str]] = set()  # (line, fingerprint or key) named by the scan
         for hits in self.scanner.scan_block(data, first_line):
             what = ("a line of the vault's own server log (left out as no audit entry)" if server_log
                     else "the log" if hits.parsed else "an unparseable line")
@@ -196,6 +203,34 @@ class Leaks(Visitor):
                 else:
                     msg = f"An unparseable line holds what looks like a {g.kind} (sha256 {g.fingerprint})."
                 self._add(("generic", f"{g.kind}/{g.fingerprint}"), file, hits.line, msg, fix)
+            found.update((hits.line, g.fingerprint) for g in hits.generic)
+            found.update((hits.line, key) for _, _, key in hits.known)
+        if self.vault and not server_log:
+            self._secret_data(file, first_line, data, found)
+
+    def _secret_data(self, file: str, first_line: int, data: bytes, found: set[tuple[int, str]]) -> None:
+        """A secret's data the block holds in clear (``scan.secret_data``), each value once a line: not where the
+        scan above named it (by its fingerprint, or a known value under its key)."""
+        from ..scan.known import fingerprint
+        from .access_policy import line_object
+
+        line, at = first_line, 0
+        for start in secret_data.candidate_lines(data):
+            line += data.count(b"\n", at, start)
+            at = start
+            end = data.find(b"\n", start)
+            doc = line_object(data[start : end if end >= 0 else len(data)])
+            for where, key, value in secret_data.clear_values(doc):
+                fp = fingerprint(value)
+                if (line, fp) in found or (line, key) in found:
+                    continue
+                found.add((line, fp))
+                path = secret_data.path_of(doc) if doc is not None else ""
+                self._add(("generic", f"{secret_data.KIND}/{fp}"), file, line,
+                          f"The value under key {key!r} of the secret's data in {where} ({path[:120]!r}) is "
+                          f"{secret_data.KIND} (sha256 {fp}), written in clear where the vault writes a digest: "
+                          "the mount is tuned to log that key without HMAC or the device logs raw values.",
+                          _DATA_FIX)
 
     def entry(self, rec: Record) -> None:
         if self.request_ids and (rec.file, rec.line) in self.request_ids:

@@ -337,6 +337,9 @@ VAULT_CREDENTIALS = {
     "secret_id": "Vault AppRole SecretID",
     # an SSH one-time password (ssh/verify's otp, a UUID: internal/builtin/logical/ssh/path_verify.go)
     "otp": "Vault One-Time Password",
+    # a TOTP code (totp/code/<name>'s answer and the code sent back to validate: six digits; red team rt35), an
+    # OIDC authorization code (auth/<jwt mount>/oidc/callback, identity/oidc/provider/<name>/token)
+    "code": "Vault One-Time Code",
     # what the request is about is the secret itself: transit's plaintext (base64 of any data: a card number, a
     # password; path_encrypt.go, path_decrypt.go, path_datakey.go), an unseal or rekey key share, an SSH OTP or key
     # in ssh/creds' answer, a TOTP seed given to totp/keys (base32 of 10 or 20 bytes: below every entropy limit)

@@ -71,9 +71,10 @@ def log_raw(s: EmbeddedServer) -> dict[str, str]:
 
 def correct(s: EmbeddedServer) -> dict[str, str]:
     """A correct device and mount: wrapping, a token with metadata, a denied read, a userpass login that failed,
-    a missing path, and a mount that leaves non-secret keys un-HMAC'd (audit_non_hmac_*_keys)."""
-    _api(s, "POST", "sys/mounts/secret/tune", {"audit_non_hmac_request_keys": ["user", "region", "note"],
-                                               "audit_non_hmac_response_keys": ["user", "region", "note"]})
+    a missing path, and a mount that leaves non-secret keys un-HMAC'd (audit_non_hmac_*_keys: the token auth
+    method's display_name and explicit_max_ttl; on a KV mount every key is a secret, so none is tuned there)."""
+    _api(s, "POST", "sys/auth/token/tune", {"audit_non_hmac_request_keys": ["display_name", "explicit_max_ttl"],
+                                            "audit_non_hmac_response_keys": ["display_name"]})
     canary = secrets.token_urlsafe(32)
     _kv(s, canary)
     _api(s, "POST", "secret/data/app/cfg", {"data": {"user": "svc-payments", "region": "eu-west-1",
@@ -83,6 +84,7 @@ def correct(s: EmbeddedServer) -> dict[str, str]:
     _api(s, "POST", "auth/userpass/users/bob", {"password": secrets.token_urlsafe(18), "token_policies": "default"})
     _api(s, "POST", "auth/userpass/login/bob", {"password": "wrong"}, anonymous=True)
     tok = _api(s, "POST", "auth/token/create", {"policies": ["default"], "display_name": "ci-runner",
+                                                "explicit_max_ttl": "2h",
                                                 "meta": {"team": "payments", "ticket": "OPS-1234"}})
     t = tok["auth"]["client_token"]
     _api(s, "GET", "secret/data/app/db", token=t)  # denied

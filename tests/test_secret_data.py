@@ -1,0 +1,178 @@
+"""no_secret_leak: a secret's data in clear, whatever its key or shape (scan.secret_data; red team rt35, F1).
+
+A mount tuned with audit_non_hmac_request_keys / _response_keys has the vault write those keys' values in clear. On
+a KV mount, a cubbyhole and sys/wrapping every value is a secret, however short (a PIN, a word: no detector names
+it), and a TOTP code is one by its key. Recorded from a real OpenBao: the same traffic before the tuning (every
+value a digest: nothing to report, KV version 2's metadata times in clear included) and after it (each clear value
+found at its lines), by the C gate and by the pure-Python path alike.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from pathlib import Path
+from typing import Any, Callable
+
+import pytest
+
+from pytest_auditready.checks import BUILTIN
+from pytest_auditready.config import Settings
+from pytest_auditready.engine.files import offline_checks, verify_file
+from pytest_auditready.scan import native, secret_data
+from pytest_auditready.vault.embedded import EmbeddedServer
+from tests.conftest import load_script
+
+_api = load_script(Path(__file__).resolve().parent / "schemas" / "opt_build.py", "opt_build")._api
+CHECK = [c for c in offline_checks(BUILTIN) if c.id == "no_secret_leak"]
+_TOTP_KEY = "JBSWY3DPEHPK3PXP"  # the base32 example of RFC 4648-style TOTP docs; a seed is HMAC'd by its key
+
+
+def _traffic(s: EmbeddedServer, tag: str) -> dict[str, str]:
+    """KV version 2 (write, patch, read, metadata, subkeys, config, list), KV version 1, a cubbyhole, a TOTP code
+    and its validation, a wrap and its unwrap: short values no detector names. Returns value -> what it is."""
+    values = {f"pin-{tag}-4821": "kv2 note", f"hunter-{tag}": "kv2 pw", f"blue-{tag}": "kv1 apikey",
+              f"cubby-{tag}": "cubbyhole pin", f"wrapme-{tag}": "wrapped payload"}
+    note, pw, apikey, pin, payload = values
+    _api(s, "POST", "secret/data/app/cfg", {"data": {"note": note, "pw": pw}})
+    _api(s, "PATCH", "secret/data/app/cfg", {"data": {"note": note}},
+         headers={"Content-Type": "application/merge-patch+json"})
+    _api(s, "GET", "secret/data/app/cfg")
+    _api(s, "GET", "secret/metadata/app/cfg")
+    _api(s, "GET", "secret/subkeys/app/cfg")
+    _api(s, "GET", "secret/config")
+    _api(s, "LIST", "secret/metadata/app")
+    _api(s, "POST", "kv1/app", {"apikey": apikey})
+    _api(s, "GET", "kv1/app")
+    _api(s, "POST", "cubbyhole/app", {"pin": pin})
+    _api(s, "GET", "cubbyhole/app")
+    code = _api(s, "GET", "totp/code/app")["data"]["code"]
+    values[code] = "totp code"
+    _api(s, "POST", "totp/code/app", {"code": code})
+    wrapped = _api(s, "POST", "sys/wrapping/wrap", {"payload": payload}, headers={"X-Vault-Wrap-TTL": "60s"})
+    _api(s, "POST", "sys/wrapping/unwrap", {"token": wrapped["wrap_info"]["token"]})
+    return values
+
+
+def _findings(path: Path) -> list[Any]:
+    res = verify_file(str(path), Settings(require_tamper_evidence=False, retention_days=0), CHECK, {})
+    (out,) = res.outcomes
+    return list(out.findings)
+
+
+def _lines(findings: list[Any]) -> list[int]:
+    return sorted({int(f.where.rsplit(":", 1)[1]) for f in findings} | {n for f in findings for n in f.also_on})
+
+
+@pytest.fixture(scope="module")
+def recorded(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path, dict[str, str]]:
+    """One real OpenBao's log: the traffic untuned (``before``), then tuned (``after``); the values planted after."""
+    s = EmbeddedServer()
+    s.start()
+    try:
+        _api(s, "POST", "sys/mounts/kv1", {"type": "kv", "options": {"version": "1"}})
+        _api(s, "POST", "sys/mounts/totp", {"type": "totp"})
+        _api(s, "POST", "totp/keys/app", {"key": _TOTP_KEY, "issuer": "x", "account_name": "y"})
+        _traffic(s, "a")
+        cut = len(Path(s.log_path).read_text().splitlines())
+        for mount, keys in (("secret", ["note", "pw"]), ("kv1", ["apikey"]), ("cubbyhole", ["pin"]),
+                            ("totp", ["code"]), ("sys", ["payload"])):
+            _api(s, "POST", f"sys/mounts/{mount}/tune", {"audit_non_hmac_request_keys": keys,
+                                                         "audit_non_hmac_response_keys": keys})
+        planted = _traffic(s, "b")
+        end = time.monotonic() + 10
+        while Path(s.log_path).read_text().count('"path":"sys/wrapping/unwrap"') < 4:
+            assert time.monotonic() < end, "the device did not write the last response within 10 s"
+            time.sleep(0.05)
+        lines = Path(s.log_path).read_text().splitlines()
+    finally:
+        s.stop()
+    folder = tmp_path_factory.mktemp("secret_data")
+    before, after = folder / "before.log", folder / "after.log"
+    before.write_text("".join(ln + "\n" for ln in lines[:cut]))
+    after.write_text("".join(ln + "\n" for ln in lines))
+    for p in (before, after):
+        p.chmod(0o600)
+    return before, after, planted
+
+
+def test_the_untuned_traffic_gives_no_finding(recorded: tuple[Path, Path, dict[str, str]]) -> None:
+    before, _, _ = recorded
+    text = before.read_text()
+    assert '"created_time":"' in text  # KV version 2's metadata times, in clear by design
+    assert _findings(before) == []
+
+
+@pytest.mark.parametrize("gate", ["native", "pure"])
+def test_each_secret_value_in_clear_is_found_at_its_lines(recorded: tuple[Path, Path, dict[str, str]],
+                                                          monkeypatch: pytest.MonkeyPatch, gate: str) -> None:
+    _, after, planted = recorded
+    if gate == "pure":
+        monkeypatch.setattr(native, "lib", None)
+    elif native.lib is None:
+        pytest.skip("the C extension is not built")
+    lines = after.read_text().splitlines()
+    want = sorted(n for n, ln in enumerate(lines, 1)
+                  if any(f'"{v}"' in ln for v in planted) and '"operation":"list"' not in ln)
+    found = _findings(after)
+    assert _lines(found) == want
+    shown = " ".join(f.message for f in found)
+    assert all(v not in shown for v in planted)
+    kinds = {json.loads(lines[n - 1])["request"]["path"] for n in want}
+    assert kinds == {"secret/data/app/cfg", "kv1/app", "cubbyhole/app", "totp/code/app", "sys/wrapping/wrap",
+                     "sys/wrapping/unwrap"}
+
+
+def test_the_gate_lets_through_every_line_the_judgment_names(recorded: tuple[Path, Path, dict[str, str]]) -> None:
+    """The C gate is a superset of what scan.secret_data judges: every line with a clear value passes it."""
+    if native.lib is None:
+        pytest.skip("the C extension is not built")
+    _, after, _ = recorded
+    data = after.read_bytes()
+    starts, at = [], 0
+    for ln in data.splitlines(keepends=True):
+        if secret_data.clear_values(json.loads(ln)):
+            starts.append(at)
+        at += len(ln)
+    gate = secret_data.candidate_lines(data)
+    assert starts and set(starts) <= set(gate)
+    assert len(gate) < len(data.splitlines())
+
+
+@pytest.mark.parametrize(("doc", "clear"), [
+    ({"request": {"mount_type": "kv", "mount_point": "secret/", "path": "secret/data/x", "operation": "read"},
+      "response": {"data": {"data": {"k": "v1"}, "metadata": {"created_time": "2026-01-01T00:00:00Z"}}}}, ["k"]),
+    ({"request": {"mount_type": "kv", "mount_point": "secret/", "path": "secret/data/x", "operation": "create"},
+      "response": {"data": {"created_time": "2026-01-01T00:00:00Z", "version": 1}}}, []),
+    ({"request": {"mount_type": "kv", "mount_point": "kv/", "path": "kv/config", "operation": "create",
+                  "data": {"password": "1234"}}}, ["password"]),  # a version 1 secret named config
+    ({"request": {"mount_type": "kv", "mount_point": "secret/", "path": "secret/config", "operation": "read"},
+      "response": {"data": {"cas_required": False, "delete_version_after": "0s", "max_versions": 0}}}, []),
+    ({"request": {"mount_type": "kv", "path": "kv/x", "operation": "list"},
+      "response": {"data": {"keys": ["a", "b"]}}}, []),
+    ({"request": {"mount_type": "kv", "path": "kv/x", "operation": "read"},
+      "response": {"data": {"a": "hmac-sha256:00", "b": "", "c": ["hmac-sha256:01", "clear"]}}}, ["c"]),
+    ({"request": {"mount_type": "transit", "path": "transit/encrypt/k", "operation": "update",
+                  "data": {"context": "clear"}}}, []),  # another mount: its keys are judged by what they are
+])
+def test_which_values_are_a_secrets_data(doc: dict[str, Any], clear: list[str]) -> None:
+    assert [k for _, k, _ in secret_data.clear_values(doc)] == clear
+
+
+def test_a_log_raw_kv_read_is_one_finding_a_value(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+                                                  bao: Callable[..., EmbeddedServer]) -> None:
+    """log_raw: every read of the secret writes it again; one finding names it, with its other lines."""
+    s = bao(audit_options={"log_raw": "true"})
+    _api(s, "POST", "secret/data/app/x", {"data": {"pin": "4821-7"}})
+    for _ in range(3):
+        _api(s, "GET", "secret/data/app/x")
+    end = time.monotonic() + 10
+    while Path(s.log_path).read_text().count('"path":"secret/data/app/x"') < 8:
+        assert time.monotonic() < end, "the device did not write the last response within 10 s"
+        time.sleep(0.05)
+    path = tmp_path / "raw.log"
+    path.write_text(Path(s.log_path).read_text())
+    path.chmod(0o600)
+    found = [f for f in _findings(path) if secret_data.KIND in f.message]
+    assert len(found) == 1 and "'pin'" in found[0].message and "4821-7" not in found[0].message
+    assert len(found[0].also_on) == 4  # the write's response and the three reads' responses (the request first)
