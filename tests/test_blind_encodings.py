@@ -25,6 +25,9 @@ KV_READ = (13, 14)  # the KV v2 read of secret/data/app/db: its request and resp
 CHECKS = ("no_secret_leak", "data_minimisation")
 PROJECT = "[tool.auditready]\nrequire_tamper_evidence = false\nretention_days = 0\n"
 MARK = "PLANTED-VALUE-MARK"
+# A value planted in a KV secret's request data is also a secret's data in clear, whatever it holds (a finding of its
+# own, tested in test_secret_data.py): left out here, where what is judged is each encoding of a value.
+SECRET_DATA = "is Vault Secret Data (sha256"
 
 # Placed in a KV read entry: its request data and path (a mount opted a key out of HMAC; a path is always clear)
 Place = Callable[[dict, str], None]
@@ -83,7 +86,7 @@ def _verify(tmp_path: Path, files: dict[str, str], pure: bool, canaries: tuple[s
             check, name = m.group(2), Path(m.group(3)).name
             seen.add((name, check))
             continue
-        if line.startswith("  - ") and check in CHECKS and name in out:
+        if line.startswith("  - ") and check in CHECKS and name in out and SECRET_DATA not in line:
             out[name][check].append(line[4:])
     assert {(n, c) for n in files for c in CHECKS} <= seen, proc.stdout[-3000:]  # each check ran on every file
     for findings in out.values():  # nothing printed may hold a planted value

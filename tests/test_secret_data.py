@@ -34,7 +34,7 @@ def _traffic(s: EmbeddedServer, tag: str) -> dict[str, str]:
     values = {f"pin-{tag}-4821": "kv2 note", f"hunter-{tag}": "kv2 pw", f"blue-{tag}": "kv1 apikey",
               f"cubby-{tag}": "cubbyhole pin", f"wrapme-{tag}": "wrapped payload"}
     note, pw, apikey, pin, payload = values
-    _api(s, "POST", "secret/data/app/cfg", {"data": {"note": note, "pw": pw}})
+    _api(s, "POST", "secret/data/app/cfg", {"data": {"note": note, "pw": pw, "username": f"svc-{tag}"}})
     _api(s, "PATCH", "secret/data/app/cfg", {"data": {"note": note}},
          headers={"Content-Type": "application/merge-patch+json"})
     _api(s, "GET", "secret/data/app/cfg")
@@ -75,7 +75,7 @@ def recorded(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path, dict
         _api(s, "POST", "totp/keys/app", {"key": _TOTP_KEY, "issuer": "x", "account_name": "y"})
         _traffic(s, "a")
         cut = len(Path(s.log_path).read_text().splitlines())
-        for mount, keys in (("secret", ["note", "pw"]), ("kv1", ["apikey"]), ("cubbyhole", ["pin"]),
+        for mount, keys in (("secret", ["note", "pw", "username"]), ("kv1", ["apikey"]), ("cubbyhole", ["pin"]),
                             ("totp", ["code"]), ("sys", ["payload"])):
             _api(s, "POST", f"sys/mounts/{mount}/tune", {"audit_non_hmac_request_keys": keys,
                                                          "audit_non_hmac_response_keys": keys})
@@ -118,6 +118,7 @@ def test_each_secret_value_in_clear_is_found_at_its_lines(recorded: tuple[Path, 
     assert _lines(found) == want
     shown = " ".join(f.message for f in found)
     assert all(v not in shown for v in planted)
+    assert '"username":"svc-b"' in after.read_text() and "'username'" not in shown  # who, not a secret
     kinds = {json.loads(lines[n - 1])["request"]["path"] for n in want}
     assert kinds == {"secret/data/app/cfg", "kv1/app", "cubbyhole/app", "totp/code/app", "sys/wrapping/wrap",
                      "sys/wrapping/unwrap"}
@@ -152,6 +153,8 @@ def test_the_gate_lets_through_every_line_the_judgment_names(recorded: tuple[Pat
       "response": {"data": {"keys": ["a", "b"]}}}, []),
     ({"request": {"mount_type": "kv", "path": "kv/x", "operation": "read"},
       "response": {"data": {"a": "hmac-sha256:00", "b": "", "c": ["hmac-sha256:01", "clear"]}}}, ["c"]),
+    ({"request": {"mount_type": "kv", "mount_point": "db/", "path": "db/data/x", "operation": "create",
+                  "data": {"data": {"username": "app", "User_Name": "app", "password": "pw"}}}}, ["password"]),
     ({"request": {"mount_type": "transit", "path": "transit/encrypt/k", "operation": "update",
                   "data": {"context": "clear"}}}, []),  # another mount: its keys are judged by what they are
 ])

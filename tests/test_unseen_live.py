@@ -649,3 +649,29 @@ def test_a_scenario_token_revoked_mid_run_is_named_not_a_policy(pytester, bao, u
     line = one_line_error(run)
     assert "the run's token of writer stopped working during the run" in line and "KV v2" not in line, line
     assert left(server) == NOTHING
+
+
+@pytest.mark.vault
+def test_a_sys_mount_logging_input_in_clear_is_never_given_the_token(pytester, bao, url_env):
+    """sys/audit-hash takes its value as request data ``input``: with sys/ tuned to log ``input`` without HMAC,
+    every device wrote the audit token given to the run (a root token here), the run's tokens and canaries in clear
+    (red team rt35, F5). Nothing is asked then: integrity_digest fails saying why, log_protection names the
+    tuning, and no value of the run is in the log."""
+    from pathlib import Path
+
+    server = bao()
+    url_env(server)
+    c = VaultClient(server.url, server.root_token, timeout=5)
+    try:
+        assert c.call("POST", "sys/mounts/sys/tune", {"audit_non_hmac_request_keys": ["input"]}).status == 204
+    finally:
+        c.close()
+    run = run_audit(pytester, server, seal=False)
+    log = Path(server.log_path).read_text()
+    assert '"input":"' not in log
+    assert server.root_token not in log and all(v not in log for v in run.secrets.values())
+    assert run.status("integrity_digest") == "failed"
+    assert "'input' without HMAC" in run.text("integrity_digest")
+    assert run.status("log_protection") == "failed"
+    assert "Mount 'sys/' (system) is tuned to log the request keys 'input'" in run.text("log_protection")
+    assert_no_secret_in_outputs(run)

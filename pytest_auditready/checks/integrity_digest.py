@@ -803,6 +803,8 @@ def run(ctx: CheckContext) -> Iterator[Union[Finding, Skip]]:
                       "verified.", "give the audit token sudo+read on sys/audit and update on sys/audit-hash/*, "
                       "and set audit_device in [tool.auditready] when several devices exist")
         return
+    if facts.hash_withheld:
+        yield Note("", f"The audit token's own entries were not held to its digest: {facts.hash_withheld}.")
     device = facts.device or ""
     candidates = [device] if device else list(facts.digests)
 

@@ -12,6 +12,7 @@ import struct
 from dataclasses import dataclass
 from typing import Iterable, Iterator, Mapping, Optional, Sequence, Union
 
+from ..scan.secret_data import IDENTITY_KEY
 from ..scan.tokens import CREDENTIAL_KEY
 from ..vault.config import PRODUCTION_TYPE_MARK, option_false, option_true
 from .base import Check, CheckContext, Finding, Note, Skip
@@ -20,13 +21,16 @@ from .fail_closed import keeps_nothing
 ID = "log_protection"
 _DANGEROUS = {"create", "update", "delete", "sudo", "root"}
 # A mount tuned with audit_non_hmac_request_keys / _response_keys has every device log those keys' values in clear.
-# On a KV mount every key holds a secret; elsewhere a key that names a credential or plain data does. Other keys
-# (PKI's common_name, the Vault docs' example) name things: told, not failed.
+# On a KV mount every key holds a secret but one that names who (a username: scan.secret_data.IDENTITY_KEY);
+# elsewhere a key that names a credential or plain data does. Other keys (PKI's common_name, the Vault docs'
+# example) name things: told, not failed.
 _SECRET_MOUNT_TYPES = frozenset({"kv", "generic"})
 # (SSH's and TOTP's key: an OTP, a seed; TOTP's url and barcode carry the seed; a backup, a random_bytes answer, a
-# transit export's keys: red team rt21; a TOTP code: red team rt35)
+# transit export's keys: red team rt21; a TOTP code, and sys/audit-hash's and sys/tools/hash's input, the value to
+# hash: red team rt35)
 _SECRET_KEY = re.compile(r"(?i)" + CREDENTIAL_KEY + r"|plaintext|\Avalue\Z|\Adata\Z|jwt|otp|seed|pem_bundle"
-                         r"|secret_id|passphrase|\Akeys?\Z|\Aurl\Z|\Abarcode\Z|\Abackup\Z|\Arandom_bytes\Z|\Acode\Z")
+                         r"|secret_id|passphrase|\Akeys?\Z|\Aurl\Z|\Abarcode\Z|\Abackup\Z|\Arandom_bytes\Z|\Acode\Z"
+                         r"|\Ainput\Z")
 
 
 # -- who can change the file: what ``base.stat_log`` reads of it (the only I/O here; the check itself reads none) ---
@@ -617,7 +621,8 @@ def _clear_keys(non_hmac: Mapping[str, Mapping[str, Sequence[str]]],
             if not keys:
                 continue
             option = f"audit_non_hmac_{which}_keys"
-            secret = keys if kind in _SECRET_MOUNT_TYPES else [k for k in keys if _SECRET_KEY.search(k)]
+            secret = ([k for k in keys if not IDENTITY_KEY.match(k)] if kind in _SECRET_MOUNT_TYPES
+                      else [k for k in keys if _SECRET_KEY.search(k)])
             what = f"Mount {mount!r}{f' ({kind})' if kind else ''} is tuned to log the {which} keys"
             if secret:
                 why = "on a KV mount every value is a secret" if kind in _SECRET_MOUNT_TYPES else "they hold secrets"

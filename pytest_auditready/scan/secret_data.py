@@ -7,8 +7,8 @@ paths every value of that data is the secret itself, whatever its key is called 
 word: no detector would name it):
 
 - a KV (or its old name, generic) mount's secret: version 1's data, version 2's ``data.data`` on ``<mount>/data/``
-  (written, patched, read); KV version 2's other endpoints (metadata, config, delete, undelete, destroy, subkeys)
-  carry no secret value;
+  (written, patched, read), but for a key that names who (``IDENTITY_KEY``: a username beside its password); KV
+  version 2's other endpoints (metadata, config, delete, undelete, destroy, subkeys) carry no secret value;
 - a cubbyhole's data;
 - what sys/wrapping/wrap is asked to wrap, and what sys/wrapping/unwrap answers.
 
@@ -33,6 +33,9 @@ _KV2_OTHER = frozenset({"metadata", "config", "delete", "undelete", "destroy", "
 _V2_KEYS = frozenset({"cas_required", "created_time", "current_version", "custom_metadata", "delete_version_after",
                       "deletion_time", "destroyed", "max_versions", "metadata", "oldest_version", "options",
                       "subkeys", "updated_time", "version", "versions", "data"})
+# A key that names who a secret belongs to, not the secret: a login name beside its password (a database's
+# username, the OpenBao database engine's generated one). Teams tune such keys to read the log; a secret it is not.
+IDENTITY_KEY = re.compile(r"(?i)\A(?:user|user[_-]?name|login|account|account[_-]?name)\Z")
 _GATE = re.compile(rb'"mount_type"\s*:\s*"(?:kv|generic|cubbyhole)"|sys/wrapping/')
 _BY_DESIGN = re.compile(r"[\s\\]*\Z|hmac-sha256:|[0-9]{4}-[0-9]{2}-[0-9]{2}[Tt ]")
 
@@ -102,12 +105,15 @@ def _regions(doc: dict[str, Any]) -> Iterator[tuple[str, dict[str, Any]]]:
 
 def clear_values(doc: Optional[dict[str, Any]]) -> list[tuple[str, str, str]]:
     """The secret data ``doc`` (a parsed Vault/OpenBao entry) holds in clear: (where, key, value), where the
-    vault writes a digest. Empty strings, digests and RFC 3339 times (a version's created_time) are no value."""
+    vault writes a digest. Empty strings, digests and RFC 3339 times (a version's created_time) are no value; a key
+    that names who (IDENTITY_KEY) holds none."""
     if doc is None:
         return []
     out: list[tuple[str, str, str]] = []
     for where, region in _regions(doc):
         for key, value in region.items():
+            if IDENTITY_KEY.match(key):
+                continue
             for _, v in _strings(value, key):
                 if _BY_DESIGN.match(v) is None:
                     out.append((where, key, v))

@@ -291,6 +291,7 @@ class VaultFacts:
     # the local addresses the run's connections to the vault came from (what remote_address ought to name)
     client_addresses: list[str] = field(default_factory=list)
     hash_error: str = ""  # how sys/audit-hash answered when it gave no hash (a 403: the audit token may not ask it)
+    hash_withheld: str = ""  # why the audit token's own digest was not asked (``Runner._hash_risk``)
     token_policies: list[str] = field(default_factory=list)  # the audit token's own policies (lookup-self)
 
     def to_json(self) -> dict[str, Any]:
@@ -843,9 +844,15 @@ class Runner:
                                              f"(namespace = \"{self._ns}\" still keeps the canaries in {self._ns}/)")
         self.facts.device = self._resolve_device()
         self._gather_mount_tuning()
-        for dev in ([self.facts.device] if self.facts.device else list(self.facts.devices)):
+        clear, unknown = self._hash_risk()
+        if clear:
+            self.facts.hash_error = clear
+        for dev in ([] if clear else [self.facts.device] if self.facts.device else list(self.facts.devices)):
             hashes: dict[str, str] = {}
             for name, value in self.plan.secrets.items():
+                if unknown and name == "token:admin":
+                    self.facts.hash_withheld = unknown
+                    continue
                 r = self._admin_call("POST", f"sys/audit-hash/{dev}", {"input": value})
                 h = r.data.get("hash") or (r.body or {}).get("hash")
                 if r.ok and isinstance(h, str):
@@ -899,6 +906,21 @@ class Runner:
                                         f"{refused.status}); the audit token asked sys/capabilities-accessor for its "
                                         "accessor instead")
         return True
+
+    def _hash_risk(self) -> tuple[str, str]:
+        """Whether asking sys/audit-hash would write what it is asked in clear into the log: a system mount tuned to
+        log the request key ``input`` without HMAC (sys/audit-hash takes the value as ``input``; red team rt35 F5:
+        the audit token the run was given, a root token there, landed in every device's log). Returns (why nothing
+        is asked, why the audit token's own digest is not: the tuning could not be read)."""
+        for mount, kinds in self.facts.non_hmac.items():
+            if self.facts.mount_types.get(mount) == "system" and "input" in kinds.get("request", ()):
+                return (f"not asked: mount {mount!r} is tuned to log the request key 'input' without HMAC "
+                        "(audit_non_hmac_request_keys), so every device would write each value sys/audit-hash is "
+                        "given, the audit token among them, in clear"), ""
+        if self.facts.mounts_error:
+            return "", (f"the mounts' tuning could not be read ({self.facts.mounts_error}), so sys/audit-hash might "
+                        "log its input in clear: the audit token, which the run does not own, was not given to it")
+        return "", ""
 
     def _gather_mount_tuning(self) -> None:
         """Mounts tuned to log some keys without HMAC (audit_non_hmac_request/response_keys): their values are
