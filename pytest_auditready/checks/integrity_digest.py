@@ -792,7 +792,7 @@ class DigestFormat(Visitor):
                        "another well-formed one is not found here (a change to a sealed log is: tamper_evidence).")
 
 
-def run(ctx: CheckContext) -> Iterator[Union[Finding, Skip]]:
+def run(ctx: CheckContext) -> Iterator[Union[Finding, Skip, Note]]:
     yield from feed(DigestFormat(ctx), ctx).finish()
     if ctx.ledger is None or ctx.facts is None:
         return
