@@ -615,7 +615,10 @@ def record_values(data: Any, fmt: Optional[LogFormat] = None
                 if isinstance(name, str) and isinstance(value, str) and name and value:
                     stack.append((name, value, depth))
                     break
+            public = _JWK_PUBLIC if isinstance(v.get("kty"), str) else frozenset()
             for k, vv in v.items():
+                if k in public:
+                    continue  # a JSON Web Key's public member (its private ones, d, p, q..., k, are judged)
                 if isinstance(k, str) and len(k) > 16:  # under its parent's key, unless that names a token: a
                     # key is no token's value ("serviceAccountToken":{"expirationSeconds":...}, _names_a_token)
                     pairs.append((key if not _names_a_token(key) else "", k))
@@ -631,6 +634,14 @@ def record_values(data: Any, fmt: Optional[LogFormat] = None
                         secrets.append((COMMAND_LINE, flag, value))
                         found.add((key, value))
     return pairs, secrets
+
+
+# A JSON Web Key's members that are public (RFC 7517 section 4, RFC 7518 section 6: an RSA key's modulus n and
+# exponent e, an elliptic curve's or OKP key's x, y and crv, the key's id, use and certificate chain): a JWKS as a
+# vault's or an IdP's discovery endpoint answers it (OpenBao's identity/oidc/.well-known/keys, red team rt35 F3).
+# Its private members (d, p, q, dp, dq, qi, oth) and a symmetric key's k are secrets.
+_JWK_PUBLIC = frozenset({"kty", "n", "e", "x", "y", "crv", "kid", "alg", "use", "key_ops", "x5c", "x5t", "x5t#S256",
+                         "x5u"})
 
 
 # A JSON string, or the one a cut line ends inside (no closing quote).
