@@ -160,3 +160,22 @@ def test_a_password_in_a_urls_user_information_is_no_e_mail_address(tmp_path: Pa
     failed = {o.check_id for o in res.outcomes if o.status == FAILED and o.check_id != "log_protection"}
     assert failed == {"no_secret_leak"}, failed
     assert "T***" not in json.dumps([f.message for o in res.outcomes for f in o.findings])
+
+
+@pytest.mark.parametrize("key, value, kinds", [
+    # the database engine's generated login (OpenBao docs, username_template's default for PostgreSQL:
+    # v-<display name>-<role>-<random 20>-<unix time>), logged readable by a tuned mount: who, not a secret (red
+    # team rt35, F4: its entropy passed detect-secrets' limit nine times in ten)
+    ("username", "v-token-ro-RnPNQialQGXYlOblMOd7-1796427275", set()),
+    ("username", "v-token-ro-T82nHH6mmtI6xiYP3J13-1796427211", set()),
+    # the same value under a key that names no one is judged by its randomness
+    ("note", "v-token-ro-RnPNQialQGXYlOblMOd7-1796427275", {"Base64 High Entropy String"}),
+    # a credential of a documented shape is one under any key
+    ("username", "ghp_Zq8vN3xLw2Rk9TbYc4Hm7Pj1Ds6Fg0Ua5Ke2", {"GitHub Token"}),
+])
+def test_a_vault_username_is_judged_by_a_secrets_own_format_only(key: str, value: str, kinds: set[str]) -> None:
+    from pytest_auditready.auditlog.formats import FORMATS
+    from pytest_auditready.scan.secrets import GenericScanner
+
+    with GenericScanner(fmt=FORMATS["vault"]) as g:
+        assert {h.kind for h in g.scan_value(key, value)} == kinds

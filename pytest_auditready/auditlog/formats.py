@@ -421,9 +421,15 @@ class LogFormat:
                          "log) and make it drop, mask or hash it; restrict and purge what the log already holds")
 
 
+# Keys of a Vault/OpenBao entry's data that name who, not a secret: a login name beside its password (a KV
+# secret's username, the database engine's generated one, v-<name>-<role>-<20 random>-<time>, which reads as
+# high-entropy base64 nine times in ten: red team rt35 F4). Judged by a secret's own format only (LogFormat.name_keys),
+# and no secret's data (scan.secret_data).
+VAULT_NAME_KEYS = r"\A(?:[Uu]ser|[Uu]ser[_-]?[Nn]ame|[Ll]ogin|[Aa]ccount|[Aa]ccount[_-]?[Nn]ame)\Z"
+
 FORMATS: Mapping[str, LogFormat] = {
     "vault": LogFormat(
-        "vault", "Vault/OpenBao", hmac_values=True, no_blank_lines=True,
+        "vault", "Vault/OpenBao", hmac_values=True, no_blank_lines=True, name_keys=VAULT_NAME_KEYS,
         fields_fix="log the entries as the vault writes them: make every pipeline stage keep these fields, and "
         "behind a proxy or load balancer set x_forwarded_for_authorized_addrs so that remote_address is the real "
         "client",

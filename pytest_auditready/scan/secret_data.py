@@ -21,6 +21,7 @@ from __future__ import annotations
 import re
 from typing import Any, Iterator, Optional
 
+from ..auditlog.formats import VAULT_NAME_KEYS
 from . import native
 
 KIND = "Vault Secret Data"
@@ -34,8 +35,8 @@ _V2_KEYS = frozenset({"cas_required", "created_time", "current_version", "custom
                       "deletion_time", "destroyed", "max_versions", "metadata", "oldest_version", "options",
                       "subkeys", "updated_time", "version", "versions", "data"})
 # A key that names who a secret belongs to, not the secret: a login name beside its password (a database's
-# username, the OpenBao database engine's generated one). Teams tune such keys to read the log; a secret it is not.
-IDENTITY_KEY = re.compile(r"(?i)\A(?:user|user[_-]?name|login|account|account[_-]?name)\Z")
+# username). Teams tune such keys to read the log; a secret it is not.
+IDENTITY_KEY = re.compile(VAULT_NAME_KEYS)
 _GATE = re.compile(rb'"mount_type"\s*:\s*"(?:kv|generic|cubbyhole)"|sys/wrapping/')
 _BY_DESIGN = re.compile(r"[\s\\]*\Z|hmac-sha256:|[0-9]{4}-[0-9]{2}-[0-9]{2}[Tt ]")
 
