@@ -656,3 +656,35 @@ def test_a_period_the_files_cover_in_part_is_answered_and_said(traffic: tuple[An
     first = json.loads(log.read_text().splitlines()[0])["time"]
     assert doc["covers"]["first"][:23] == first[:23] and doc["covers"]["entries_in_period"] > 0
     assert "less than the period asked about" in proc.stderr
+
+
+def test_an_unwrap_with_the_wrapping_token_is_its_holders_on_the_unwrap_path_too(bao: Any, tmp_path: Path) -> None:
+    """OpenBao writes the wrapping token's creator's name in the entry of an unwrap sent with the wrapping token
+    itself: asked about sys/wrapping/unwrap, `auditready access` named the creator as the one who unwrapped, and
+    asked about sys/wrapping/*, said one request was "found again under the same request id" in a single file (red
+    team rt35, F2). Each unwrap is its holder's, counted once; the creator's own unwrap is the creator's."""
+    server = bao()
+    admin = VaultClient(server.url, server.root_token, timeout=5)
+    try:
+        reader, _ = _reader_and_courier(admin)
+        tokens = []
+        for _ in range(2):
+            r = reader.call("POST", "sys/wrapping/wrap", {"k": "v" * 20}, headers={"X-Vault-Wrap-TTL": "60s"})
+            assert r.status == 200, r.error
+            tokens.append(remember_secret(str((r.body or {})["wrap_info"]["token"])))
+        assert admin.with_token(tokens[0]).call("POST", "sys/wrapping/unwrap").status == 200  # as its holder
+        assert reader.call("POST", "sys/wrapping/unwrap", {"token": tokens[1]}).status == 200  # by its creator
+    finally:
+        admin.close()
+    log = tmp_path / "audit.log"
+    log.write_bytes(server.log_path.read_bytes())
+    log.chmod(0o600)
+    holder = "holder of a wrapping token from token-reader"
+    for pattern, want in (("sys/wrapping/unwrap", {(holder, "update"): 1, ("token-reader", "update"): 1}),
+                          ("sys/wrapping/*", {("token-reader", "update (wrapped)"): 2, (holder, "unwrap"): 1,
+                                              ("token-reader", "unwrap"): 1})):
+        proc = access(pattern, str(log), "--json", "-")
+        doc = json.loads(proc.stdout)
+        got = {(i["display_name"], op): c["requests"] for i in doc["identities"] for op, c in i["operations"].items()}
+        assert got == want, (pattern, got)
+        assert "found again" not in proc.stderr, proc.stderr

@@ -502,10 +502,21 @@ def unwrapped_by(w: Who, wraps: Container[str]) -> Who:
     """Who an unwrap of a wrapped response delivered it to: its sender, but for one sent with the wrapping token
     itself (as X-Vault-Token), whose entry carries the token's creator's name: whoever held the token, not its
     creator (a holder no rule names). Refused, such an entry names no one: ``w`` as it is."""
-    if (w.display_name or w.entity_id) and (w.client_token in wraps or w.accessor in wraps):
+    if (w.display_name or w.entity_id) and (w.client_token in wraps or w.accessor in wraps or _wrapping(w)):
         return dataclasses.replace(w, display_name=f"holder of a wrapping token from {w.display_name or w.entity_id}",
                                    entity_id="")
     return w
+
+
+def _wrapping(w: Who) -> bool:
+    """Whether ``w`` sent the request with a response-wrapping token itself: its only policy is
+    "response-wrapping" (OpenBao writes the token's creator's name beside it: red team rt35, F2)."""
+    return w.policies == ("response-wrapping",)
+
+
+def holder(w: Who) -> Who:
+    """``w``, named as the holder of a wrapping token when it sent the request with one (``unwrapped_by``)."""
+    return unwrapped_by(w, ()) if _wrapping(w) else w
 
 
 class RawLines:

@@ -78,6 +78,7 @@ from ..checks.access_policy import (
     Reach,
     Who,
     cloudtrail_reach,
+    holder,
     k8s_created,
     k8s_once,
     k8s_reach,
@@ -488,19 +489,18 @@ class Accesses(Visitor):
                 else:
                     unwrap = batch.resource[i] in _REWRAPS and unwraps(batch.resource[i], batch.action[i],
                                                                         self.raw.get(batch.file, batch.lines[i]))
-                    if unwrap:
-                        self._unwrap(batch, i)
+                    counted = unwrap and self._unwrap(batch, i)  # as the unwrap of the path wrapped
                     if not hit_path:
-                        reach = raw_reach(path, batch.action[i])  # storage read past the ACLs: every secret
-                        if reach is None:
+                        reach = None if counted else raw_reach(path, batch.action[i])  # storage read past the
+                        if reach is None:  # ACLs: every secret
                             continue
                     if rid:
                         if len(self.asked) >= _WRAPS:
                             self.asked.pop(next(iter(self.asked)))
                             self.asked_over = True
                         self.asked[rid] = True
-                    if unwrap and batch.resource[i] == _WRAPPED_RESPONSE:
-                        continue  # an unwrap, counted on the path wrapped: no read of a cubbyhole of its own
+                    if counted or (unwrap and batch.resource[i] == _WRAPPED_RESPONSE):
+                        continue  # an unwrap, counted on the path wrapped: no request of its own path
             elif fmt == "k8s":
                 if t not in _K8S_LAST_STAGES and t not in K8S_HELD:
                     continue
@@ -535,8 +535,8 @@ class Accesses(Visitor):
             if fmt == "vault":
                 raw = self.raw.get(batch.file, batch.lines[i])
                 doc = line_object(raw, self.prefix) if raw is not None else None
-                w = who_of(doc) if doc is not None else Who(display_name=batch.identity[i],
-                                                             remote_address=batch.source[i])
+                w = holder(who_of(doc)) if doc is not None else Who(display_name=batch.identity[i],
+                                                                     remote_address=batch.source[i])
                 tokens = self._tokens(doc, w) if doc is not None else ()
                 denied = w.refused or result.startswith("error:")
                 self._rid = batch.request_id[i] if t == "request" else ""  # (a response: answered already)
@@ -621,37 +621,39 @@ class Accesses(Visitor):
         token, not the secret."""
         return wrap_asked_raw(self.raw.get(batch.file, batch.lines[i]), self.prefix)
 
-    def _unwrap(self, batch: Entries, i: int) -> None:
+    def _unwrap(self, batch: Entries, i: int) -> bool:
         """Count an unwrap of a token a matching read wrapped as operation ``unwrap`` of that read's path; hold one
-        of a token no response read so far wrapped (``_Unwrap``)."""
+        of a token no response read so far wrapped (``_Unwrap``). Whether it was counted now (or found again)."""
         raw = self.raw.get(batch.file, batch.lines[i])
         doc = line_object(raw, self.prefix) if raw is not None else None
         if doc is None:
-            return  # no line at hand: who sent it and with which token are not known
+            return False  # no line at hand: who sent it and with which token are not known
         keys = tuple(wrapped_before(doc))
         path = next((self.wraps[k] for k in keys if k in self.wraps), "")
         if not path and (not keys or any(k in self.elsewhere for k in keys)):
-            return  # it unwrapped a response on another path
+            return False  # it unwrapped a response on another path
         ts = parse_time(batch.time[i])
         ns = ts[0] if ts is not None else None
         if self.since is not None or self.until is not None:
             if ns is None:
                 self.untimed += 1
-                return
+                return False
             if (self.since is not None and ns < self.since) or (self.until is not None and ns > self.until):
-                return
+                return False
         w = who_of(doc)  # the line parsed once
         held = _Unwrap(w, ns, keys, _token_digests(doc), batch.request_id[i],
                        w.refused or batch.result[i].startswith("error:"), wrapped=wrap_asked(doc))
         if path:
             self._settle(held, path)
-        elif len(self.unwraps) < _WRAPS:
+            return True
+        if len(self.unwraps) < _WRAPS:
             for k in keys:
                 self.unwraps[k] = held
             if held.rid and len(self.unwrap_rids) < _WRAPS:
                 self.unwrap_rids[held.rid] = held
         else:
             self.unattributed.append(ns)
+        return False
 
     def _settle(self, held: _Unwrap, path: str) -> None:
         """An unwrap whose token's wrapping is known: counted as operation ``unwrap`` of ``path``, or (``path`` "")
@@ -661,8 +663,8 @@ class Accesses(Visitor):
                 del self.unwraps[k]
         if not held.answered:
             self.unwrap_rids.pop(held.rid, None)
-        if not path:
-            return
+        if not path or (held.rid and held.rid in self.counted_rids and held.rid in self.asked):
+            return  # an unwrap whose own path matched, counted as that while its wrap was not yet known
         # (refused, the entry names no one: it is counted under the name its token's digest gets here, at ``flush``)
         self._rid = "" if held.answered else held.rid
         w = unwrapped_by(held.who, self.wraps)
