@@ -688,3 +688,39 @@ def test_an_unwrap_with_the_wrapping_token_is_its_holders_on_the_unwrap_path_too
         got = {(i["display_name"], op): c["requests"] for i in doc["identities"] for op, c in i["operations"].items()}
         assert got == want, (pattern, got)
         assert "found again" not in proc.stderr, proc.stderr
+
+
+def test_a_refused_unwrap_received_nothing_and_leaves_the_answer_whole(bao: Any, tmp_path: Path) -> None:
+    """An unwrap the vault refused ("wrapping token is not valid or does not exist": an expired, used or mistyped
+    token) was held as one whose wrapping no file holds: exit 1, "the answer may be incomplete" (red team rt35,
+    F6). It received nothing: the answer is whole, exit 0; an unwrap of a token wrapped before the files still
+    makes it incomplete."""
+    server = bao()
+    admin = VaultClient(server.url, server.root_token, timeout=5)
+    try:
+        assert admin.call("POST", "secret/data/app/db", {"data": {"v": "d" * 20}}).status == 200
+        before = admin.call("GET", "secret/data/app/db", headers={"X-Vault-Wrap-TTL": "60s"})
+        early = remember_secret(str((before.body or {})["wrap_info"]["token"]))
+        cut = len(server.log_path.read_text().splitlines())
+        for _ in range(3):
+            bogus = "hvs." + "x" * 24
+            assert admin.call("POST", "sys/wrapping/unwrap", {"token": bogus}).status == 400
+            assert admin.with_token(bogus).call("POST", "sys/wrapping/unwrap").status in (400, 403)
+        assert admin.call("GET", "secret/data/app/db").status == 200
+    finally:
+        admin.close()
+    lines = server.log_path.read_text().splitlines()
+    log = tmp_path / "audit.log"
+    log.write_text("".join(ln + "\n" for ln in lines[cut:]))
+    log.chmod(0o600)
+    proc = access("secret/data/app/db", str(log), "--json", "-")
+    assert proc.returncode == 0, proc.stderr
+    assert json.loads(proc.stdout)["unwraps_not_attributed"]["count"] == 0
+    admin = VaultClient(server.url, server.root_token, timeout=5)
+    try:
+        assert admin.call("POST", "sys/wrapping/unwrap", {"token": early}).status == 200
+    finally:
+        admin.close()
+    log.write_text("".join(ln + "\n" for ln in server.log_path.read_text().splitlines()[cut:]))
+    proc = access("secret/data/app/db", str(log), "--json", "-")
+    assert proc.returncode == 1 and json.loads(proc.stdout)["unwraps_not_attributed"]["count"] == 1, proc.stderr

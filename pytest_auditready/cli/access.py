@@ -646,6 +646,8 @@ class Accesses(Visitor):
         if path:
             self._settle(held, path)
             return True
+        if held.denied:  # refused ("wrapping token is not valid or does not exist"): it received nothing
+            return False
         if len(self.unwraps) < _WRAPS:
             for k in keys:
                 self.unwraps[k] = held
@@ -690,7 +692,8 @@ class Accesses(Visitor):
             self._count(w, op, paths, ns, denied, seen)
         self.received.clear()
         for unwrap in {id(h): h for h in self.unwraps.values()}.values():  # no file held their wrapping
-            self.unattributed.append(unwrap.ns)
+            if not unwrap.denied:  # (its response refused it: it received nothing)
+                self.unattributed.append(unwrap.ns)
         self.unwraps.clear()
         self.unwrap_rids.clear()
         for keys, held in self.anon.items():
