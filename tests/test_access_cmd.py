@@ -724,3 +724,30 @@ def test_a_refused_unwrap_received_nothing_and_leaves_the_answer_whole(bao: Any,
     log.write_text("".join(ln + "\n" for ln in server.log_path.read_text().splitlines()[cut:]))
     proc = access("secret/data/app/db", str(log), "--json", "-")
     assert proc.returncode == 1 and json.loads(proc.stdout)["unwraps_not_attributed"]["count"] == 1, proc.stderr
+
+
+def test_a_scan_counts_as_listing_every_name_below_its_folder(bao: Any, tmp_path: Path) -> None:
+    """OpenBao's SCAN (a recursive listing) answers every name below its folder: access_policy counted it, `auditready
+    access` did not, so the two said different things of who enumerated the secrets (red team rt35, F8). A scan of
+    a folder above PATTERN is counted as seeing the names, by none; one of another folder is not."""
+    import requests
+
+    server = bao()
+    admin = VaultClient(server.url, server.root_token, timeout=5)
+    try:
+        for p in ("app/db", "app/deep/api", "other/x"):
+            assert admin.call("POST", f"secret/data/{p}", {"data": {"v": "d" * 20}}).status == 200
+    finally:
+        admin.close()
+    for folder in ("secret/metadata/", "secret/metadata/other/"):
+        r = requests.request("SCAN", f"{server.url}/v1/{folder}", headers={"X-Vault-Token": server.root_token},
+                             timeout=10)
+        assert r.status_code == 200 and r.json()["data"]["keys"], r.text
+    log = tmp_path / "audit.log"
+    log.write_bytes(server.log_path.read_bytes())
+    log.chmod(0o600)
+    doc = json.loads(access("secret/metadata/app/*", str(log), "--json", "-").stdout)
+    ops = {(i["display_name"], op): c["requests"] for i in doc["identities"] for op, c in i["operations"].items()}
+    assert ops == {("token", "scan"): 1}, ops  # (the dev server's root token is named "token")
+    other = json.loads(access("secret/metadata/other/x", str(log), "--json", "-").stdout)
+    assert {op for i in other["identities"] for op in i["operations"]} == {"scan"} and other["requests"] == 2

@@ -112,6 +112,17 @@ def raw_reach(path: str, action: str) -> Optional[Reach]:
     return Reach(action or "(none)", frozenset({rule_operation(action)}), (), RAW_SCOPE, path, ("*",))
 
 
+def scan_reach(path: str, action: str) -> Optional[Reach]:
+    """What a scan reached (``SCAN``: OpenBao's recursive listing): the name of every secret below its folder,
+    named none; None for any other request."""
+    if action != SCAN:
+        return None
+    folder = path if path.endswith("/") else path + "/"
+    return Reach(SCAN, frozenset({rule_operation(SCAN)}), (),
+                 f"the name of every secret below {folder} (a scan lists them at any depth; which ones, the log does "
+                 "not say)", path, (folder.lstrip("/") + "*",))
+
+
 def scan_reaches(patterns: Sequence[str], regex: "re.Pattern[str]", path: str) -> bool:
     """Whether a scan of the folder ``path`` lists a path that one of ``patterns`` names: the folder itself (as a
     listing, ``path_matches``) or any path below it."""

@@ -86,6 +86,7 @@ from ..checks.access_policy import (
     line_object,
     path_matches,
     raw_reach,
+    scan_reach,
     unwrapped_by,
     who_of,
 )
@@ -491,8 +492,10 @@ class Accesses(Visitor):
                                                                         self.raw.get(batch.file, batch.lines[i]))
                     counted = unwrap and self._unwrap(batch, i)  # as the unwrap of the path wrapped
                     if not hit_path:
-                        reach = None if counted else raw_reach(path, batch.action[i])  # storage read past the
-                        if reach is None:  # ACLs: every secret
+                        # storage read past the ACLs (every secret), a scan (the names below its folder)
+                        reach = None if counted else (raw_reach(path, batch.action[i])
+                                                      or scan_reach(path, batch.action[i]))
+                        if reach is None:
                             continue
                     if rid:
                         if len(self.asked) >= _WRAPS:
