@@ -232,6 +232,37 @@ def test_a_rotated_file_compressed_with_bzip2_or_xz_is_read_as_gzip_is(tmp_path:
     assert len(err.splitlines()) == 1 and "cannot read" in err
 
 
+@pytest.mark.parametrize("kind", ["bzip2", "xz"])
+def test_what_follows_a_bzip2_or_xz_stream_is_read_or_refused(tmp_path: Path, kind: str,
+                                                              capsys: pytest.CaptureFixture[str]) -> None:
+    """Streams one after another (bzip2 and xz write a file compressed in parts so) are one log, with xz's stream
+    padding; lines appended after compression, or a damaged second stream, were taken for the file's end, never
+    read, and the log passed (red team rt34, F1): refused in one line (exit 2), as gzip's are."""
+    import bz2
+    import lzma
+
+    text = (ROOT / "openbao/odd/correct.log").read_bytes()
+    cut = text.index(b"\n", len(text) // 2) + 1
+    pack = bz2.compress if kind == "bzip2" else lzma.compress
+    log = tmp_path / f"audit.log.1.{'bz2' if kind == 'bzip2' else 'xz'}"
+    plain = verify_file(str(_copy(tmp_path, "openbao/odd/correct.log")), Settings(require_tamper_evidence=False,
+                                                                                 retention_days=0), CHECKS, {})
+    second = pack(text[cut:])
+    for whole in (pack(text[:cut]) + second, pack(text[:cut]) + (b"\0" * 8 if kind == "xz" else b"") + second):
+        log.write_bytes(whole)
+        log.chmod(0o600)
+        got = verify_file(str(log), Settings(require_tamper_evidence=False, retention_days=0), CHECKS, {})
+        assert (got.entries, got.bad_lines, _status(got)) == (plain.entries, 0, "passed")
+    appended = text.splitlines(keepends=True)[-1]
+    for bad in (pack(text) + appended, pack(text[:cut]) + bytes([second[0] ^ 0xFF]) + second[1:]):
+        log.write_bytes(bad)
+        assert main(["verify", str(log)]) == 2
+        err = capsys.readouterr().err.strip()
+        assert len(err.splitlines()) == 1 and f"bytes that are no {kind} stream follow its {kind} data" in err, err
+        assert main(["access", "secret/*", str(log)]) == 2
+        assert f"no {kind} stream" in capsys.readouterr().err
+
+
 @pytest.mark.parametrize("argv, said", [
     (["access", "secret/*", "{log}", "--json", "/dev/null"], "JSON answer to /dev/null: it is a character device"),
     (["verify", "{log}", "--json", "/dev/null"], "JSON report to /dev/null: it is a character device"),

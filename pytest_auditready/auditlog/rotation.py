@@ -178,14 +178,76 @@ class GzipReader(gzip.GzipFile):
             raise OSError(f"damaged gzip data ({exc})") from None
 
 
-class XZReader(lzma.LZMAFile):
-    """An xz stream whose damage reads as OSError, as gzip's and bzip2's does (the readers catch that)."""
+TRAILING = "bytes that are no {kind} stream follow its {kind} data"
 
-    def read(self, size: Optional[int] = -1) -> bytes:
+
+class _Streams(io.RawIOBase):
+    """bzip2 or xz streams one after another (as bzip2 and xz write a file compressed in parts), to the file's last
+    byte. Python's BZ2File and LZMAFile take anything after a stream that is not another stream for the end of the
+    file, without a word: lines appended after compression, a damaged second stream, were never read, and the log
+    passed (red team rt34, F1). Here such bytes raise OSError (``TRAILING``), as gzip's own reader refuses them; xz's
+    stream padding (NUL bytes, xz file format 2.2) is no such bytes. Damaged data raises OSError, a stream cut short
+    EOFError."""
+
+    def __init__(self, raw: BinaryIO, kind: str) -> None:
+        super().__init__()
+        self._raw, self._kind = raw, kind
+        self._new = bz2.BZ2Decompressor if kind == "bzip2" else lzma.LZMADecompressor
+        self._d: "bz2.BZ2Decompressor | lzma.LZMADecompressor" = self._new()
+        self._fed = False  # a byte of the current stream was fed
+        self._first = True  # the current stream is the file's first
+        self._left = b""  # read from the file, not yet fed
+
+    def readable(self) -> bool:
+        return True
+
+    def _next_stream(self) -> bool:
+        """After a stream's end: start the next one on what follows it; False at the file's end."""
+        rest = self._d.unused_data + self._left
+        while True:
+            if self._kind == "xz":
+                rest = rest.lstrip(b"\0")  # stream padding
+            if rest:
+                break
+            rest = self._raw.read(1 << 16)
+            if not rest:
+                return False
+        self._d, self._fed, self._first, self._left = self._new(), False, False, rest
+        return True
+
+    def readinto(self, buf: "bytearray | memoryview") -> int:  # type: ignore[override]
+        out = memoryview(buf).cast("B")
+        while True:
+            if self._d.eof and not self._next_stream():
+                return 0
+            if self._d.needs_input:
+                chunk, self._left = self._left or self._raw.read(1 << 16), b""
+                if not chunk:
+                    if not self._fed:
+                        return 0  # an empty file
+                    raise EOFError(f"the file ends inside its {self._kind} data")
+            else:
+                chunk = b""  # what the decompressor holds still gives output
+            try:
+                data = self._d.decompress(chunk, len(out))
+            except (OSError, lzma.LZMAError) as exc:
+                if not self._fed and not self._first:
+                    raise OSError(f"{TRAILING.format(kind=self._kind)} ({exc})") from None
+                raise OSError(f"damaged {self._kind} data ({exc})") from None
+            self._fed = self._fed or bool(chunk)
+            if data:
+                out[: len(data)] = data
+                return len(data)
+
+    def close(self) -> None:
         try:
-            return super().read(size)
-        except lzma.LZMAError as exc:
-            raise OSError(f"damaged xz data ({exc})") from None
+            self._raw.close()
+        finally:
+            super().close()
+
+
+def _strict(raw: BinaryIO, kind: str) -> io.BufferedReader:
+    return io.BufferedReader(_Streams(raw, kind), 1 << 16)
 
 
 def decompressing(f: BinaryIO, kind: Optional[str]) -> BinaryIO:
@@ -193,10 +255,8 @@ def decompressing(f: BinaryIO, kind: Optional[str]) -> BinaryIO:
     for a local file and an object alike, so that a log compressed once is read wherever it is kept."""
     if kind == "gzip":
         return GzipReader(fileobj=f, mode="rb")  # type: ignore[return-value]  # GzipFile is a binary IO
-    if kind == "bzip2":
-        return bz2.BZ2File(f, "rb")  # type: ignore[return-value]  # BZ2File is a binary IO
-    if kind == "xz":
-        return XZReader(f, "rb")  # type: ignore[return-value]  # LZMAFile is a binary IO
+    if kind in ("bzip2", "xz"):
+        return _strict(f, kind)
     return f
 
 
@@ -208,10 +268,8 @@ class RotatedFile:
         self._z: Optional[io.BufferedIOBase] = None
         if kind == "gzip":
             self._z = GzipReader(fileobj=raw, mode="rb")
-        elif kind == "bzip2":
-            self._z = bz2.BZ2File(raw, "rb")
-        elif kind == "xz":
-            self._z = lzma.LZMAFile(raw, "rb")
+        elif kind in ("bzip2", "xz"):
+            self._z = _strict(raw, kind)
 
     def read(self, n: int = -1) -> bytes:
         """Up to ``n`` bytes (fewer from a compressed file: one decompression step at a time, so that damaged data

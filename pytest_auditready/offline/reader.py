@@ -35,7 +35,7 @@ from ..auditlog.model import (
     vault_result,
     vault_sender,
 )
-from ..auditlog.rotation import compression_in, decompressing
+from ..auditlog.rotation import TRAILING, compression_in, decompressing
 from ..auditlog.syslog import carried_prefix, unframe
 from ..errors import AuditReadyError
 
@@ -1070,6 +1070,12 @@ def read_error(file: str, exc: BaseException, after: Optional[int] = None) -> Au
                                "something appended to it after compression, or joined it with another file",
                                f"decompress the gzip data alone (gzip -dc {file} > {file}.log, which stops there) "
                                "and verify that; find what wrote past it")
+    for kind, tool in (("bzip2", "bzip2 -dc"), ("xz", "xz -dc --single-stream")):
+        if TRAILING.format(kind=kind) in str(exc):
+            return AuditReadyError(f"cannot read {file}: {exc}: something appended to it after compression, or a "
+                                   "damaged stream follows the first",
+                                   f"decompress what is whole ({tool} {file} > {file}.log) and verify that; find "
+                                   "what wrote past it")
     # (a read is of a block: it failed somewhere in the block that follows the bytes read before it)
     where = ("" if after is None else " in its first block read" if not after
              else f" in the block read after its first {after:,} bytes")
