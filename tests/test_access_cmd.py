@@ -214,6 +214,29 @@ def test_unreadable_lines_make_the_answer_incomplete_exit_1(tmp_path: Path) -> N
     assert "1 lines could not be read, so the answer may be incomplete" in r.stderr
 
 
+@pytest.mark.parametrize("other", ["k8s/audit.log", "cloudtrail/lines/correct.jsonl"])
+def test_another_producers_lines_in_a_vault_file_are_unread_not_nobodys(tmp_path: Path, other: str) -> None:
+    """A file that mixes producers (a shipper or SIEM export that merged a Vault log with a Kubernetes or CloudTrail
+    one) was read whole as a Vault log: the other lines became entries of nobody, and `access` answered "0 requests"
+    with exit 0 (red team rt34, F2). They are lines it cannot read, named as the producer's: exit 1; verify names
+    each at its line."""
+    vault = (FIXTURES / "openbao" / "clean.log").read_text().splitlines(keepends=True)
+    source = FIXTURES / other
+    foreign = [ln for ln in source.read_text().splitlines(keepends=True) if ln.strip()]
+    log = tmp_path / "mixed.log"
+    log.write_text("".join(vault[:20] + foreign + vault[20:]))
+    log.chmod(0o600)
+    r = access("secret/data/*", str(log), cwd=tmp_path)
+    assert r.returncode == 1, (r.stdout, r.stderr)
+    assert "24 requests (16 denied) by 3 identities" in r.stdout
+    assert f"{len(foreign)} lines could not be read" in r.stderr
+    proc = subprocess.run([sys.executable, "-m", "pytest_auditready.cli", "verify", str(log)], capture_output=True,
+                          text=True, timeout=120, cwd=tmp_path)
+    what = "a Kubernetes audit event" if other.startswith("k8s") else "a CloudTrail record"
+    named = [ln for ln in proc.stdout.splitlines() if "the file mixes producers" in ln]
+    assert named and all(what in ln for ln in named) and "mixed.log:21]" in named[0], proc.stdout[-2000:]
+
+
 def test_accessors_logged_in_clear_are_never_shown(tmp_path: Path) -> None:
     """A device with hmac_accessor = false logs accessors in clear (recorded: fixtures/openbao/odd): the answer
     names them by a fingerprint only."""

@@ -179,6 +179,23 @@ def removed_lines(lines: Sequence[bytes], file_start: bool = False, file_end: bo
     return out
 
 
+_VAULT_TYPES = frozenset({"request", "response"})
+# What a JSON object that is no Vault/OpenBao entry (no request object, no request or response type) is, told by a
+# field only its producer writes: such a line in a file read as a Vault/OpenBao log is another producer's (a
+# shipper or a SIEM export that merged two logs: red team rt34, F2), never an entry of nobody's.
+_PRODUCER_MARKS = ((b'"audit.k8s.io/', "a Kubernetes audit event"), (b'"eventVersion"', "a CloudTrail record"),
+                   (b'"protoPayload"', "a Google Cloud audit log entry"))
+
+
+def no_vault_entry(body: bytes) -> str:
+    """Why a JSON object line is no Vault/OpenBao entry (it has no request object and no request or response type),
+    naming the producer it seems to be from."""
+    what = next((name for mark, name in _PRODUCER_MARKS if mark in body), "")
+    return (f"the line is {what}, no Vault/OpenBao entry: the file mixes producers; split it per producer" if what
+            else "the line is no Vault/OpenBao entry: a JSON object with no request object and no type request or "
+            "response (another producer's line in this file, or a hop that dropped both)")
+
+
 def vault_parser(file: str, prefix: str = "") -> Callable[[int, bytes], Parsed]:
     """Vault/OpenBao file device lines, each after the device prefix ``prefix`` (log_prefix) when there is one."""
     from ..auditlog.vault_json import decode_deep, missing_prefix, parse_line, too_deep
@@ -214,6 +231,8 @@ def vault_parser(file: str, prefix: str = "") -> Callable[[int, bytes], Parsed]:
         twice = dupkeys.problem(body)
         if twice:
             return BadLine(file, line, twice, raw.decode("utf-8", "replace"))
+        if e.request is None and e.type not in _VAULT_TYPES:
+            return BadLine(file, line, no_vault_entry(body), raw.decode("utf-8", "replace"))
         a = e.auth or _EMPTY_AUTH
         r = e.request or _EMPTY_REQUEST
         allowed = a.policy_results.allowed if a.policy_results is not None else None
@@ -315,12 +334,15 @@ def vault_block(file: str, prefix: str = "") -> Callable[[Block], Optional[Entri
         n = len(items)
         if expect is not None and n != expect:
             return None
+        types = list(map(_TYPE, items))
+        if not _VAULT_TYPES.issuperset(types) and any(
+                e.request is None and e.type not in _VAULT_TYPES for e in items):
+            return None  # a line that is no Vault/OpenBao entry: line by line names it (no_vault_entry)
         blk.lines = n
         first = blk.first
         empty_auth, empty_request = _EMPTY_AUTH, _EMPTY_REQUEST
         auths = [e.auth or empty_auth for e in items]
         requests = [e.request or empty_request for e in items]
-        types = list(map(_TYPE, items))
         # vault_identity and vault_result, written out: a call per entry costs more than the rest of the column.
         identity = [d or i or a for d, i, a in zip(map(_DISPLAY_NAME, auths), map(_ENTITY_ID, auths),
                                                     map(_ACCESSOR, auths))]
