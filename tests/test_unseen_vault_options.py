@@ -459,3 +459,20 @@ def test_the_raw_token_prefilter_says_what_the_regular_expressions_find() -> Non
                 data = line.encode()
                 want = bool(_RAW_TOKEN.search(data) or _RAW_WRAP.search(data))
                 assert has_raw(data) == want, line
+
+
+def test_one_value_under_several_keys_of_a_line_is_one_finding_naming_each_line_once(tmp_path: Path) -> None:
+    """A credential copied into several audited headers of one request (each logged apart): it was one finding per
+    detector, and its other lines were listed twice ("also on lines 14, 14"; red team rt35, F9)."""
+    lines, trace, _ = _header_lines()
+    value = remember_secret(secrets.token_urlsafe(32))  # (an API key: the whole header value)
+    req, resp = trace[0], trace[0] + 1
+
+    def copied(e: dict[str, Any]) -> None:
+        e["request"]["headers"] = {h: [value] for h in ("authorization", "proxy-authorization", "x-request-id")}
+
+    lines = _edit(_edit(lines, req, copied), resp, copied)
+    found = _findings(_write(tmp_path, "dup.log", lines), {})
+    leak = [f for f in found["no_secret_leak"] if f[0] in (req, resp)]
+    assert len(leak) == 1 and leak[0][0] == req, leak
+    assert f"also on line {resp}." in leak[0][1] and value not in leak[0][1], leak

@@ -157,7 +157,7 @@ class Leaks(Visitor):
         if seen is None:
             self.secrets[ident] = [file, line, message, fix, [], 0]
             self.request_ids[(file, line)] = ""
-        elif (seen[0], seen[1]) != (file, line):
+        elif (seen[0], seen[1]) != (file, line) and seen[4][-1:] != [line]:  # (a line once, under any key)
             if len(seen[4]) < _ALSO:
                 seen[4].append(line)
             else:
@@ -202,7 +202,7 @@ class Leaks(Visitor):
                     msg = f"A value under key {g.key!r} looks like a {g.kind} (sha256 {g.fingerprint})."
                 else:
                     msg = f"An unparseable line holds what looks like a {g.kind} (sha256 {g.fingerprint})."
-                self._add(("generic", f"{g.kind}/{g.fingerprint}"), file, hits.line, msg, fix)
+                self._add(("generic", g.fingerprint), file, hits.line, msg, fix)  # one value: one finding
             found.update((hits.line, g.fingerprint) for g in hits.generic)
             found.update((hits.line, key) for _, _, key in hits.known)
         if self.vault and not server_log:
@@ -226,7 +226,7 @@ class Leaks(Visitor):
                     continue
                 found.add((line, fp))
                 path = secret_data.path_of(doc) if doc is not None else ""
-                self._add(("generic", f"{secret_data.KIND}/{fp}"), file, line,
+                self._add(("generic", fp), file, line,
                           f"The value under key {key!r} of the secret's data in {where} ({path[:120]!r}) is "
                           f"{secret_data.KIND} (sha256 {fp}), written in clear where the vault writes a digest: "
                           "the mount is tuned to log that key without HMAC or the device logs raw values.",
