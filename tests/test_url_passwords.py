@@ -80,8 +80,10 @@ def leak_lines(tmp_path: Path, name: str, text: str, pure: bool,
                           capture_output=True, text=True, timeout=120, env=env)
     assert proc.returncode == 1, proc.stderr
     doc = json.loads(out.read_text())
+    # (a value planted in a KV secret's data is also that secret's data in clear, whatever it holds: a finding of its
+    # own, test_secret_data.py's; what is judged here is the value)
     found = {int(f["where"].rsplit(":", 1)[1]) for o in doc["outcomes"] if o["check"] == "no_secret_leak"
-             for f in o["findings"]}
+             for f in o["findings"] if "is Vault Secret Data (sha256" not in f["message"]}
     return found, proc.stdout + proc.stderr + out.read_text()
 
 
