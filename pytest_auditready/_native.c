@@ -1547,15 +1547,22 @@ static PyObject *loose_form(PyObject *self, PyObject *args) {
 
 /* -- secret_data_lines: scan/secret_data.py's gate ----------------------------------------------------------- */
 
-/* the offset of the first `needle` (of length m) in d[i, e), or -1 */
+/* the offset of the first `needle` (of length m) in d[i, e), or -1 (glibc's memmem where there is one: a quote
+ * starts every other JSON token, so a memchr for the needle's first byte stops too often) */
 static Py_ssize_t find_in(const uchar *d, Py_ssize_t i, Py_ssize_t e, const char *needle, Py_ssize_t m) {
     const uchar *p;
-    while (i + m <= e && (p = memchr(d + i, (uchar)needle[0], (size_t)(e - m + 1 - i))) != NULL) {
-        i = p - d;
-        if (memcmp(p, needle, (size_t)m) == 0) return i;
-        i++;
+    if (i + m > e) return -1;
+#if defined(__GLIBC__)
+    p = memmem(d + i, (size_t)(e - i), needle, (size_t)m);
+    return p != NULL ? p - d : -1;
+#else
+    while (i + m <= e && (p = memchr(d + i, (uchar)needle[1], (size_t)(e - m + 2 - i))) != NULL) {
+        Py_ssize_t at = (p - d) - 1;
+        if (at >= i && memcmp(d + at, needle, (size_t)m) == 0) return at;
+        i = at + 2;
     }
     return -1;
+#endif
 }
 
 /* the end (offset of the closing quote) of the JSON string whose opening quote is at q, or -1 before e */

@@ -446,6 +446,35 @@ def _native_any(expressions: tuple[bytes, ...]) -> Optional[Callable[[bytes], bo
     return None
 
 
+def match_ends(expressions: tuple[bytes, ...]) -> Optional[Callable[[bytes], list[int]]]:
+    """Where ``expressions`` match in a block: the end of each match (Hyperscan, compiled as ``any_match`` does).
+    None without Hyperscan: the caller's slower way."""
+    try:
+        import hyperscan
+    except ImportError:  # pragma: no cover - hyperscan is a dependency
+        return None
+    key = (b"ends", *expressions)
+    db = _ANY_MATCH.get(key)
+    if db is None:
+
+        def build() -> bytes:
+            d = hyperscan.Database(mode=hyperscan.HS_MODE_BLOCK)
+            d.compile(expressions=list(expressions), ids=list(range(len(expressions))), elements=len(expressions),
+                      flags=[0] * len(expressions))
+            return bytes(hyperscan.dumpb(d))
+
+        db = compiled(repr(("ends", expressions)).encode(), build, _load_one)
+        _ANY_MATCH[key] = db
+
+    def ends(data: bytes) -> list[int]:
+        found: list[int] = []
+        push = found.append
+        db.scan(data, match_event_handler=lambda _i, _s, e, _f, _c: push(e))
+        return found
+
+    return ends
+
+
 def digest_checks() -> Optional[Callable[[bytes], int]]:
     """checks.integrity_digest's three questions about a block in one pass: bit 1, does MALFORMED_DIGEST match; bit
     2, does RAW_DIGESTED; bit 4, does CLEAR_ACCESSOR (the C extension's digest_flags, else three Hyperscan passes).

@@ -37,7 +37,7 @@ _V2_KEYS = frozenset({"cas_required", "created_time", "current_version", "custom
 # A key that names who a secret belongs to, not the secret: a login name beside its password (a database's
 # username). Teams tune such keys to read the log; a secret it is not.
 IDENTITY_KEY = re.compile(VAULT_NAME_KEYS)
-_GATE = re.compile(rb'"mount_type"\s*:\s*"(?:kv|generic|cubbyhole)"|sys/wrapping/')
+_GATE = (rb'"mount_type"[ \t\r]*:[ \t\r]*"(?:kv|generic|cubbyhole)"', rb"sys/wrapping/")
 _BY_DESIGN = re.compile(r"[\s\\]*\Z|hmac-sha256:|[0-9]{4}-[0-9]{2}-[0-9]{2}[Tt ]")
 
 
@@ -47,14 +47,11 @@ def candidate_lines(data: bytes) -> list[int]:
     lib = native.lib
     if lib is not None and hasattr(lib, "secret_data_lines"):
         return list(lib.secret_data_lines(data))
-    starts: list[int] = []
-    last = -1
-    for m in _GATE.finditer(data):
-        start = data.rfind(b"\n", 0, m.start()) + 1
-        if start != last:
-            starts.append(start)
-            last = start
-    return starts
+    from .hyperscan import match_ends
+
+    ends = match_ends(_GATE)
+    found = ends(data) if ends is not None else [m.end() for rx in _GATE for m in re.finditer(rx, data)]
+    return sorted({data.rfind(b"\n", 0, end) + 1 for end in found})
 
 
 def _strings(value: Any, key: str) -> Iterator[tuple[str, str]]:
