@@ -237,6 +237,24 @@ def test_another_producers_lines_in_a_vault_file_are_unread_not_nobodys(tmp_path
     assert named and all(what in ln for ln in named) and "mixed.log:21]" in named[0], proc.stdout[-2000:]
 
 
+def test_the_servers_own_log_past_a_files_head_is_named_as_such(tmp_path: Path) -> None:
+    """hclog lines (a real OpenBao 2.7.2's -log-format=json output) in the head of a file refuse it whole; further
+    on they were entries with no time and no type, blamed on the vault's clock and a hop (red team rt34, F3). Named
+    as the server's own log at their lines; access says its answer lacks them."""
+    vault = (FIXTURES / "openbao" / "clean.log").read_text().splitlines(keepends=True)
+    server = (FIXTURES / "openbao" / "server-stdout" / "openbao-2.7.2-json.log").read_text().splitlines(keepends=True)
+    head = vault * (300_000 // sum(map(len, vault)) + 1)  # past the 256 KiB the format is told from
+    log = tmp_path / "merged.log"
+    log.write_text("".join(head + server[:5] + vault))
+    log.chmod(0o600)
+    proc = subprocess.run([sys.executable, "-m", "pytest_auditready.cli", "verify", str(log)], capture_output=True,
+                          text=True, timeout=120, cwd=tmp_path)
+    named = [ln for ln in proc.stdout.splitlines() if "the vault server's own log (hclog)" in ln]
+    assert len(named) == 5 and f"merged.log:{len(head) + 1}]" in named[0], proc.stdout[-2000:]
+    assert "no time" not in proc.stdout and "neither request nor response" not in proc.stdout
+    assert access("secret/data/*", str(log), cwd=tmp_path).returncode == 1
+
+
 def test_accessors_logged_in_clear_are_never_shown(tmp_path: Path) -> None:
     """A device with hmac_accessor = false logs accessors in clear (recorded: fixtures/openbao/odd): the answer
     names them by a fingerprint only."""

@@ -287,10 +287,11 @@ def test_a_field_map_path_no_entry_has_is_refused_naming_the_mapping(tmp_path: P
 ])
 def test_another_formats_log_read_as_jsonl_is_refused_as_what_it_is(tmp_path: Path, fixture: str, title: str,
                                                                      fmt: str) -> None:
-    """A Vault or Kubernetes log named as JSON lines with an Okta field_map: refused, naming what it is and the
-    --format that reads it, instead of every entry lacking every field."""
+    """A Vault or Kubernetes log named as JSON lines with a field_map (here an Okta one): refused, naming what it is
+    and the --format that reads it, instead of every entry lacking every field, or (a field_map that fits it) the
+    generic rules standing in for its own, which passed a Vault log that lost lines (red team rt34, F4)."""
     path = _write(tmp_path, Path(fixture).name, (ROOT / fixture).read_text())
-    with pytest.raises(UnknownFormat, match=f"is {title}, and none of its first") as exc:
+    with pytest.raises(UnknownFormat, match=f"is {title}: log_format/--format jsonl with a field_map") as exc:
         verify_file(str(path), _settings("okta-systemlog"), OFFLINE, {})
     assert f"--format {fmt}" in exc.value.fix
 
@@ -358,3 +359,23 @@ def test_times_with_a_space_for_the_t_are_rfc_3339(tmp_path: Path) -> None:
     local = [dict(r, published=r["published"][:-6]) if i == 1 else r for i, r in enumerate(spaced)]
     found = _findings(_log(tmp_path, "okta-systemlog", local), "okta-systemlog")["timestamp_precision"]
     assert len(found) == 1 and found[0].endswith(":2"), found
+
+
+def test_a_vault_log_with_a_field_map_that_fits_it_is_refused_not_judged_generically(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """A field_map that fits a Vault log (a shared configuration, a copied example) made it generic JSON lines:
+    completeness was skipped ("a JSON lines log has no request/response pairs"), and the log with a response
+    entry dropped passed, exit 0 (red team rt34, F4). Refused in one line, naming --format vault."""
+    lines = (ROOT / "openbao/clean.log").read_text().splitlines(keepends=True)
+    n = next(i for i, ln in enumerate(lines) if '"type":"response"' in ln and "secret/data/" in ln)
+    path = _write(tmp_path, "dropped.log", "".join(lines[:n] + lines[n + 1:]))
+    cfg = _write(tmp_path, "c.toml", "[tool.auditready]\nlog_format = \"jsonl\"\nrequire_tamper_evidence = false\n"
+                 "retention_days = 0\nfield_map = {time = \"time\", identity = \"auth.display_name\", resource = "
+                 "\"request.path\", action = \"request.operation\", result = \"type\", source = "
+                 "\"request.remote_address\", request_id = \"request.id\"}\n")
+    assert main(["verify", "--jobs", "1", str(path), "--config", str(cfg)]) == 2
+    err = capsys.readouterr().err
+    assert len(err.strip().splitlines()) == 1 and "is a Vault/OpenBao audit log" in err and "--format vault" in err
+    cfg.write_text(cfg.read_text().replace('log_format = "jsonl"\n', ""))  # told from the content: the pair is lost
+    assert main(["verify", "--jobs", "1", str(path), "--config", str(cfg)]) == 1
+    assert "FAIL completeness" in capsys.readouterr().out

@@ -915,6 +915,13 @@ def check_format(name: str, found: Detected, wanted: str, field_map: Sequence[tu
     if wanted not in ("auto", fmt, named) and not (wanted == "jsonl" and fmt in ("vault", "k8s", "cloudtrail-record")):
         raise UnknownFormat(f"{name} is {found.title}, not {TITLES.get(wanted, wanted)} as log_format/--format "
                             f"says", f"use --format {named} (or leave the format out: it is told from the content)")
+    if wanted == "jsonl" and fmt in ("vault", "k8s", "cloudtrail-record") and field_map:
+        # read as generic JSON lines, the producer's own rules (a Vault log's request/response pairing, the digests
+        # it writes; a Kubernetes event's stages) would not run, and a log that lost lines passed (red team rt34, F4)
+        raise UnknownFormat(f"{name} is {found.title}: log_format/--format jsonl with a field_map would judge it by "
+                            "the generic rules only and leave out its own (a dropped entry would pass)",
+                            f"leave log_format out for this file (the format is told from the content), or use "
+                            f"--format {named}")
     if wanted == "jsonl":
         _mapped_paths(name, found, field_map)
         fmt = "jsonl"

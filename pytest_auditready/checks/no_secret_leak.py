@@ -11,7 +11,7 @@ from ..auditlog.lines import long_fix, unscanned
 from ..auditlog.model import BadLine, Entries, Record
 from ..scan import secret_data
 from ..scan.hyperscan import LeakScanner
-from ..scan.secrets import COMMAND_LINE, HEADER_CREDENTIAL
+from ..scan.secrets import COMMAND_LINE, HEADER_CREDENTIAL, NOT_BY_NAME
 from .base import Check, CheckContext, Finding, Outcome, Skip, Visitor, feed
 
 ID = "no_secret_leak"
@@ -185,7 +185,9 @@ class Leaks(Visitor):
                           f"<{name}> appears in {what} ({encoding}){under}.",
                           _SERVER_LOG_FIX if server_log else self.known_fix)
             headers = {g.key for g in hits.generic if g.kind == HEADER_CREDENTIAL}
-            for g in hits.generic:
+            # a value's own format before its randomness or its key's name: one value is one finding (``_add``), named
+            # by the first kind that names it
+            for g in sorted(hits.generic, key=lambda h: h.kind in NOT_BY_NAME):
                 if headers and g.key in headers and g.kind != HEADER_CREDENTIAL:
                     continue  # the credential header's value, already reported as what it is
                 fix = _GENERIC_FIX
@@ -203,7 +205,7 @@ class Leaks(Visitor):
                 else:
                     msg = f"An unparseable line holds what looks like a {g.kind} (sha256 {g.fingerprint})."
                 self._add(("generic", g.fingerprint), file, hits.line, msg, fix)  # one value: one finding
-            found.update((hits.line, g.fingerprint) for g in hits.generic)
+            found.update((hits.line, x) for g in hits.generic for x in (g.fingerprint, g.key))
             found.update((hits.line, key) for _, _, key in hits.known)
         if self.vault and not server_log:
             self._secret_data(file, first_line, data, found)

@@ -183,13 +183,19 @@ _VAULT_TYPES = frozenset({"request", "response"})
 # What a JSON object that is no Vault/OpenBao entry (no request object, no request or response type) is, told by a
 # field only its producer writes: such a line in a file read as a Vault/OpenBao log is another producer's (a
 # shipper or a SIEM export that merged two logs: red team rt34, F2), never an entry of nobody's.
+# The vault server's own log (hclog's JSON: "@level", "@message", "@timestamp") where the head of a file is told
+# (auditlog.detect) refuses it whole; a line of it further on is named here.
 _PRODUCER_MARKS = ((b'"audit.k8s.io/', "a Kubernetes audit event"), (b'"eventVersion"', "a CloudTrail record"),
                    (b'"protoPayload"', "a Google Cloud audit log entry"))
+_SERVER_LOG = b'"@message"'
 
 
 def no_vault_entry(body: bytes) -> str:
     """Why a JSON object line is no Vault/OpenBao entry (it has no request object and no request or response type),
-    naming the producer it seems to be from."""
+    naming what it seems to be."""
+    if _SERVER_LOG in body and b'"@level"' in body:
+        return ("the line is the vault server's own log (hclog), no audit entry: the server's output and the audit "
+                "device's were written to one file; keep them apart (an audit file, or grep '^{\"time\":')")
     what = next((name for mark, name in _PRODUCER_MARKS if mark in body), "")
     return (f"the line is {what}, no Vault/OpenBao entry: the file mixes producers; split it per producer" if what
             else "the line is no Vault/OpenBao entry: a JSON object with no request object and no type request or "
