@@ -251,3 +251,19 @@ def test_a_time_that_is_not_rfc3339_gets_its_formats_fix(tmp_path: Path, fmt: st
     log.chmod(0o600)
     (o,) = verify_file(str(log), settings, [timestamp_precision.CHECK], {}).outcomes
     assert o.status == FAILED and o.findings and all(f.fix.startswith(fix) for f in o.findings[:3])
+
+
+@pytest.mark.parametrize("join", ["no newline", "newline", "gzip members"])
+def test_cloudtrail_log_files_joined_together_are_refused_in_one_line(tmp_path, capsys, join):
+    """zcat of delivered objects, cat of .json.gz files: several whole CloudTrail documents in one file were one
+    unreadable line, blamed on "a pipeline, a full disk", four checks "judged nothing" (red team rt34, F5)."""
+    doc = TRAIL.read_bytes().strip()
+    path = tmp_path / ("trail.json.gz" if join == "gzip members" else "trail.json")
+    path.write_bytes(gzip.compress(doc) + gzip.compress(doc) if join == "gzip members"
+                     else doc + (b"\n" if join == "newline" else b"") + doc + b"\n")
+    path.chmod(0o600)
+    for argv in (["verify", str(path)], ["access", "prod/*", str(path)]):
+        assert main(argv) == 2
+        err = capsys.readouterr().err.strip()
+        assert len(err.splitlines()) == 1 and "CloudTrail log files joined together" in err, err
+        assert "jq -c '.Records[]'" in err

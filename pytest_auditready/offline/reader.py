@@ -716,6 +716,15 @@ class CloudTrailReader:
             return
         except (msgspec.DecodeError, msgspec.ValidationError) as exc:
             reason = str(exc).split(" - ")[0].rstrip(".")
+            joined = re.search(r"trailing characters \(byte (\d+)\)", str(exc))
+            at = int(joined.group(1)) if joined is not None else -1  # (msgspec names the byte after the "{")
+            if at > 0 and any(DELIVERY_FILE.match(data[i:].lstrip()) for i in (at - 1, at)):
+                # (zcat of delivered objects, cat of .json.gz files: each a document of its own; red team rt34, F5)
+                raise AuditReadyError(f"{self.file} holds CloudTrail log files joined together (another "
+                                      f"{{\"Records\": ...}} document starts at byte {at})",
+                                      "verify the delivered files one by one (each is one JSON document), or write "
+                                      "the records one a line (jq -c '.Records[]' FILE > FILE.jsonl) and verify "
+                                      "that") from None
             cut = _cut_records(data) if "truncated" in reason else None
             if cut is None:
                 self.problem = f"not a CloudTrail log file ({reason})"
