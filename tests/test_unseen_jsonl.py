@@ -379,3 +379,19 @@ def test_a_vault_log_with_a_field_map_that_fits_it_is_refused_not_judged_generic
     cfg.write_text(cfg.read_text().replace('log_format = "jsonl"\n', ""))  # told from the content: the pair is lost
     assert main(["verify", "--jobs", "1", str(path), "--config", str(cfg)]) == 1
     assert "FAIL completeness" in capsys.readouterr().out
+
+
+@pytest.mark.parametrize("outcome", [[], {}, "ok"])
+def test_an_empty_list_or_object_is_no_result(tmp_path: Path, outcome: Any) -> None:
+    """Every other mapped field took [] or {} for no value; the result took them as one, and a log none of whose
+    entries said how its action ended passed required_fields (red team rt34, F6)."""
+    rows = [{"ts": f"2026-03-01T10:00:{i:02d}.123456Z", "actor": "alice", "path": "kv/app", "op": "read",
+             "outcome": outcome, "ip": "10.0.0.1", "id": f"r{i}"} for i in range(5)]
+    path = _write(tmp_path, "o.jsonl", "".join(json.dumps(r) + "\n" for r in rows))
+    fmap = (("time", "ts"), ("identity", "actor"), ("resource", "path"), ("action", "op"), ("result", "outcome"),
+            ("source", "ip"), ("request_id", "id"))
+    res = verify_file(str(path), Settings(log_format="jsonl", field_map=fmap, require_tamper_evidence=False,
+                                          retention_days=0), OFFLINE, {})
+    (out,) = [o for o in res.outcomes if o.check_id == "required_fields"]
+    lacks = [f for f in out.findings if "lacks the result" in f.message]
+    assert (len(lacks) == 5) is (outcome != "ok"), [f.message for f in out.findings]

@@ -92,3 +92,18 @@ def test_no_network_is_needed_to_refuse(monkeypatch: pytest.MonkeyPatch, capsys:
     err = capsys.readouterr().err
     assert "carries a user name and password" in err and SECRET not in err
 
+
+
+def test_an_object_replaced_after_it_was_listed_is_named_as_such() -> None:
+    """s3fs raises FileExpired when an object's ETag changed between the listing and the read (a shipper still
+    uploading, a lifecycle rule): refused, but the line said to check the URL and the credentials (red team rt34,
+    F7)."""
+    from s3fs.utils import FileExpired
+
+    from pytest_auditready.engine import objects
+
+    exc = FileExpired("logs/many/audit-29.log", '"5acb"')
+    assert "replaced after it was listed" in objects._why(exc)
+    assert "a copy no one writes to" in objects._fix(exc, "check the URL and the credentials in the environment")
+    other = FileNotFoundError("nope")
+    assert objects._fix(other, "check the URL") == "check the URL"

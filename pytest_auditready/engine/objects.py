@@ -59,6 +59,8 @@ def _why(exc: BaseException) -> str:
     text = str(exc).split("\n")[0][:200]
     if "encoded in url" in text.lower():  # aiohttp: an endpoint (AWS_ENDPOINT_URL) with user:password@ in it
         return "the store's endpoint URL carries a user name and password (user:password@), which the client refuses"
+    if name == "FileExpired":  # s3fs: the ETag it listed is no longer the object's
+        return "the object was replaced after it was listed (its ETag changed): something still writes to the prefix"
     if "Credentials" in name or "credentials" in text.lower():
         return "no credentials found in the environment"
     if isinstance(exc, FileNotFoundError):
@@ -74,6 +76,9 @@ def _fix(exc: BaseException, otherwise: str) -> str:
     """The fix for a store's error: a stalled store is no matter of URL or credentials."""
     if any(_timed_out(e) for e in _chain(exc)):
         return "check the store's endpoint (AWS_ENDPOINT_URL) and the network, then run again"
+    if any(type(e).__name__ == "FileExpired" for e in _chain(exc)):
+        return ("verify a copy no one writes to (or run again once the writer is done): a log still being written "
+                "cannot be judged whole")
     return otherwise
 
 

@@ -21,7 +21,7 @@ import msgspec
 import orjson
 
 from ..auditlog import dupkeys
-from ..auditlog.formats import CLOUDTRAIL_FIELDS, K8S_FIELDS, gcp_status_left_out
+from ..auditlog.formats import CLOUDTRAIL_FIELDS, K8S_FIELDS, gcp_audit, gcp_status_left_out
 from ..auditlog.lines import HEAD_BYTES, MAX_LINE_BYTES, too_long
 from ..auditlog.model import (
     AuditEntry,
@@ -494,6 +494,8 @@ def jsonl_parser(file: str, field_map: Mapping[str, str],
         v = [_lookup(data, p, i == _RESULT) if p else "" for i, p in enumerate(order)]
         if status is not None and not v[_RESULT]:  # Cloud Audit Logs leave a success's status out
             v[_RESULT] = gcp_status_left_out(data, status) or ""
+        elif v[_RESULT] in ("[]", "{}") and not (status is not None and gcp_audit(data)):
+            v[_RESULT] = ""  # an empty list or object says no outcome (an AuditLog's {} status is a success's)
         for i, p in enumerate(order):  # true or false names no one, no time, no path, no request: not evidence
             if p and i != _RESULT and v[i] in ("true", "false") and isinstance(_leaf(data, p), bool):
                 v[i] = ""
