@@ -62,6 +62,8 @@ class Settings:
     request_timeout: float = 5.0
     timestamp_digits: int = 3
     max_skew: float = 2.0
+    # the longest a Kubernetes request may run: the API server's --request-timeout (kube-apiserver's default, 1m)
+    k8s_request_timeout: float = 60.0
     required_fields: tuple[str, ...] = tuple(REQUIRED_FIELDS)
     unprivileged_policies: tuple[str, ...] = ("default",)
     log_max_mode: str = "0600"
@@ -465,6 +467,7 @@ KEYS: Mapping[str, Callable[[Any], Any]] = {
     "request_timeout": _num(float, 0.1, 120),
     "timestamp_digits": _num(int, 0, 9),
     "max_skew": _num(float, 0, 3600),
+    "k8s_request_timeout": _num(float, 1, 86400),
     "required_fields": _fields,
     "unprivileged_policies": _policies,
     "log_max_mode": _mode,

@@ -467,8 +467,8 @@ FORMATS: Mapping[str, LogFormat] = {
         "when the request ends, with the requestReceivedTimestamp of its start",
         order_latency_ns=K8S_REQUEST_TIMEOUT_NS,
         order_latency_rule="an event past RequestReceived is written when its stage is reached, with the "
-        "requestReceivedTimestamp of the request's start: up to the API server's request timeout (60 s) before the "
-        "events written while it ran",
+        "requestReceivedTimestamp of the request's start: up to the API server's request timeout "
+        "(k8s_request_timeout) before the events written while it ran",
     ),
     "cloudtrail": LogFormat(
         "cloudtrail", "CloudTrail", structural_keys=CLOUDTRAIL_STRUCTURAL_KEYS, name_keys=CLOUDTRAIL_NAME_KEYS,

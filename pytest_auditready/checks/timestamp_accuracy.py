@@ -57,8 +57,11 @@ class FileOrder(Visitor):
         self.exempt, self.exempt_rule = format_of(ctx.settings).order_exempt, format_of(ctx.settings).order_exempt_rule
         # Entries written when the request ends with the time it began (a Kubernetes event past RequestReceived):
         # they may be that much earlier still, by the format's rule (the format's entries are judged one by one).
-        self.latency, self.latency_rule = (format_of(ctx.settings).order_latency_ns,
-                                           format_of(ctx.settings).order_latency_rule)
+        # (the format's own bound, the API server's default request timeout, is the cluster's where it is set:
+        # k8s_request_timeout; red team rt33, F1: a cluster run with --request-timeout=300s failed on a slow list)
+        fmt = format_of(ctx.settings)
+        self.latency = int(ctx.settings.k8s_request_timeout * 10**9) if fmt.order_latency_ns else 0
+        self.latency_rule = fmt.order_latency_rule
         # The latest time an entry was written at (``Record.written``: a Kubernetes event's stageTimestamp), of the
         # entries judged: an entry the latency rule would excuse is not, when it was written out of its place too.
         self.latest_written = -1
@@ -273,21 +276,27 @@ class FileOrder(Visitor):
         if ns > self.latest:
             self.latest, self.latest_text, self.latest_line = ns, rec.time, rec.line
         elif ns < self.latest - self.skew:
-            if (self.latency and rec.type not in REQUEST_TYPES and ns >= self.latest - self.skew - self.latency
-                    and not written_back):
+            slow = bool(self.latency) and rec.type not in REQUEST_TYPES and not written_back
+            if slow and ns >= self.latest - self.skew - self.latency:
                 self.excuse(self.latency_rule)  # a slow request's end, written in its place: its time is its start
                 return
             self.found_entry = (rec.time, rec.where, rec.request_id)
-            self.found = self._back(self.found_entry, self.latest_text, self.latest_line)
+            self.found = self._back(self.found_entry, self.latest_text, self.latest_line, slow and wts is not None)
             return
         if self.lows is not None and (not self.lows or ns < self.lows[-1][0]):
             self._low(ns, rec.time, rec.where, rec.request_id)
 
-    def _back(self, entry: tuple[str, str, str], latest_text: str, latest_line: int) -> Finding:
+    def _back(self, entry: tuple[str, str, str], latest_text: str, latest_line: int,
+              slow: bool = False) -> Finding:
         time, where, request_id = entry
         return Finding(ID, "", f"The log goes back in time: {time} comes after {latest_text} (line {latest_line}), "
-                       f"more than max_skew={self.skew_s:g} s earlier.",
-                       "find the stage that reorders or re-times entries (parallel shippers, a bad clock)",
+                       f"more than max_skew={self.skew_s:g} s earlier." + (
+                           f" It is an event past RequestReceived written in its place, whose time is its request's "
+                           f"start: a request that ran longer than k8s_request_timeout="
+                           f"{self.latency / 1e9:g} s." if slow else ""),
+                       ("set k8s_request_timeout to the API server's --request-timeout if the cluster allows requests "
+                        "that long; else find the stage that re-times entries" if slow else
+                        "find the stage that reorders or re-times entries (parallel shippers, a bad clock)"),
                        where=where, request_id=request_id)
 
     def _low(self, ns: int, time: str, where: str, request_id: str) -> None:
