@@ -397,8 +397,10 @@ def mask_credentials(doc: Any) -> Any:
         # the credential of a documented format masked where it stands ("token-<Vault Token sha256 ...>", as the
         # state pytest's reports carry shows it: review.shown_state), else the whole name
         out = masked_tokens(value)
-        names[value] = out if out != value else "<" + ", ".join(f"{h.kind} sha256 {h.fingerprint}" for h in hits) + ">"
-        return names[value]
+        if out == value or scanner.scan_value("display_name", out):  # (another credential in the rest: red team
+            out = "<" + ", ".join(f"{h.kind} sha256 {h.fingerprint}" for h in hits) + ">"  # rt32, F1)
+        names[value] = out
+        return out
 
     def walk(scanner: GenericScanner, value: Any, key: str) -> Any:
         if isinstance(value, Mapping):

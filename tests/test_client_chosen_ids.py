@@ -1,0 +1,76 @@
+"""Text a client chooses that reports key by: a Kubernetes event's auditID (the API server takes a client's Audit-ID
+header as it is: kubernetes PR 99237) and a Vault display name holding two credentials (red team rt32, F1, F2).
+A credential there is found, and never printed: the auditID was never judged and was quoted as "request id" in
+every output; a name was shown with one credential masked and the other in clear."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+from tests.conftest import remember_secret
+
+ROOT = Path(__file__).resolve().parents[1] / "fixtures"
+AWS_KEY = remember_secret("AKIAZ7QW3RTY5UIO2PXL")
+SLACK = remember_secret("xoxb-2048123456-4096123456-Kq8ZmV3pW7sR2tY9uXc4nB6d")
+DAPI = remember_secret("dapi0123456789abcdef0123456789abcdef")
+CONFIG = "[tool.auditready]\nrequire_tamper_evidence = false\nretention_days = 0\n"
+
+
+def _outputs(tmp_path: Path, log: Path, *extra: str) -> tuple[int, str]:
+    (tmp_path / "pyproject.toml").write_text(CONFIG)
+    proc = subprocess.run([sys.executable, "-m", "pytest_auditready.cli", "verify", str(log), "--json",
+                           str(tmp_path / "out.json"), "--sarif", str(tmp_path / "out.sarif"), "--junit",
+                           str(tmp_path / "out.xml"), "--evidence", str(tmp_path / "ev"), *extra],
+                          capture_output=True, text=True, timeout=120, cwd=tmp_path,
+                          env={**os.environ, "GITHUB_ACTIONS": "true",
+                               "GITHUB_STEP_SUMMARY": str(tmp_path / "summary.md")})
+    texts = [proc.stdout, proc.stderr] + [p.read_text() for p in (tmp_path / "ev").iterdir() if p.is_file()]
+    texts += [(tmp_path / n).read_text() for n in ("out.json", "out.sarif", "out.xml", "summary.md")
+              if (tmp_path / n).exists()]
+    return proc.returncode, "\n".join(texts)
+
+
+def test_a_credential_sent_as_audit_id_is_found_and_never_quoted(tmp_path: Path) -> None:
+    events = [json.loads(ln) for ln in (ROOT / "k8s" / "audit.log").read_text().splitlines() if ln.strip()]
+    events[1]["auditID"], events[3]["auditID"] = AWS_KEY, SLACK
+    log = tmp_path / "audit.log"
+    log.write_text("".join(json.dumps(e, separators=(",", ":")) + "\n" for e in events))
+    log.chmod(0o600)
+    code, out = _outputs(tmp_path, log)
+    assert code == 1
+    doc = json.loads((tmp_path / "out.json").read_text())
+    (leak,) = [o for o in doc["outcomes"] if o["check"] == "no_secret_leak"]
+    assert sorted(int(f["where"].rsplit(":", 1)[1]) for f in leak["findings"]) == [2, 4], leak
+    assert "auditID" in out and AWS_KEY not in out and SLACK not in out
+    assert "request id <AWS Access Key sha256" in out
+    # the API server's own ids (UUIDs) are no finding
+    events[1]["auditID"], events[3]["auditID"] = events[0]["auditID"][:-1] + "9", events[0]["auditID"][:-1] + "8"
+    log.write_text("".join(json.dumps(e, separators=(",", ":")) + "\n" for e in events))
+    _outputs(tmp_path, log)
+    doc = json.loads((tmp_path / "out.json").read_text())
+    assert [o["findings"] for o in doc["outcomes"] if o["check"] == "no_secret_leak"] == [[]]
+
+
+def test_a_name_holding_two_credentials_is_withheld_whole(tmp_path: Path) -> None:
+    lines = (ROOT / "openbao" / "clean.log").read_text().splitlines()
+    name = f"token-{DAPI}-{AWS_KEY}"
+    out_lines = []
+    for ln in lines:
+        e = json.loads(ln)
+        if e.get("auth", {}).get("display_name") == "token-reader":
+            e["auth"]["display_name"] = name
+        out_lines.append(json.dumps(e, separators=(",", ":")))
+    log = tmp_path / "audit.log"
+    log.write_text("".join(ln + "\n" for ln in out_lines))
+    log.chmod(0o600)
+    code, out = _outputs(tmp_path, log)
+    assert code == 1 and AWS_KEY not in out and DAPI not in out
+    proc = subprocess.run([sys.executable, "-m", "pytest_auditready.cli", "access", "secret/*", str(log), "--json",
+                           "-"], capture_output=True, text=True, timeout=120, cwd=tmp_path)
+    assert proc.returncode == 0 and AWS_KEY not in proc.stdout + proc.stderr and DAPI not in proc.stdout
+    names = {i["display_name"] for i in json.loads(proc.stdout)["identities"]}
+    assert any(n.startswith("<") and "AWS Access Key" in n for n in names), names
