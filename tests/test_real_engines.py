@@ -179,3 +179,23 @@ def test_a_vault_username_is_judged_by_a_secrets_own_format_only(key: str, value
 
     with GenericScanner(fmt=FORMATS["vault"]) as g:
         assert {h.kind for h in g.scan_value(key, value)} == kinds
+
+
+@pytest.mark.parametrize("key, value, flagged", [
+    # public by definition, written by controllers on every heartbeat (red team rt33, F3): a WireGuard public key
+    # as Cilium and Calico publish it, a commit id as Argo CD's revision, a version label, CodeBuild's sourceVersion
+    ("network.cilium.io/wg-pub-key", "5qukt1/mog1Eq3B3R1AdwZMbrYTgxtseR4doUxFbckY=", False),
+    ("projectcalico.org/WireguardPublicKey", "5qukt1/mog1Eq3B3R1AdwZMbrYTgxtseR4doUxFbckY=", False),
+    ("revision", "9f1c3b7e2d4a6c8e0f1a3b5c7d9e1f2a4b6c8d0e", False),
+    ("app.kubernetes.io/version", "9f1c3b7e2d4a6c8e0f1a3b5c7d9e1f2a4b6c8d0e", False),
+    ("sourceVersion", "4e1c7a9b3d5f7e9a1c3b5d7f9e1a3c5b7d9f1e3a5c7b9d1f3e5a7c9b1d3f5e7a", False),
+    # the same shapes where a secret sits are judged as before
+    ("wg-priv-key", "5qukt1/mog1Eq3B3R1AdwZMbrYTgxtseR4doUxFbckY=", True),
+    ("note", "9f1c3b7e2d4a6c8e0f1a3b5c7d9e1f2a4b6c8d0e", True),
+    ("version", "5qukt1/mog1Eq3B3R1AdwZMbrYTgxtseR4doUxFbckY=", True),  # no commit id: a base64 run
+])
+def test_public_keys_and_commit_ids_under_keys_that_name_them(key: str, value: str, flagged: bool) -> None:
+    from pytest_auditready.scan.secrets import GenericScanner
+
+    with GenericScanner() as g:
+        assert bool(g.scan_value(key, value)) is flagged

@@ -232,7 +232,9 @@ def header_credentials(data: Any) -> list[tuple[str, str, str]]:
 # A raw public key under a key that names one: Vault's transit engine reads an ed25519 key's public half
 # (transit/keys/<name>: keys.<version>.public_key) as the base64 of its 32 bytes (RSA and ECDSA keys as a PEM
 # "PUBLIC KEY" block, see public_pem). Public by definition, like a certificate; any other value there is judged.
-_PUBLIC_KEY_KEY_RE = re.compile(r"(?i)(?:\A|_)public_?key\Z")
+# So is a WireGuard public key (32 bytes too), which CNI plugins publish on every node: Cilium's CiliumNode annotation
+# network.cilium.io/wg-pub-key, Calico's Node annotation projectcalico.org/WireguardPublicKey (red team rt33, F3).
+_PUBLIC_KEY_KEY_RE = re.compile(r"(?i)(?:\A|[_./-]|(?<=[a-z]))pub(?:lic)?[_-]?key\Z")
 _RAW_KEY_RE = re.compile(r"[A-Za-z0-9+/]{43}=?\Z")
 
 
@@ -241,10 +243,21 @@ def raw_public_key(key: str, value: str) -> bool:
     return _PUBLIC_KEY_KEY_RE.search(key) is not None and _RAW_KEY_RE.match(value) is not None
 
 
+# A git object id (40 hex digits, 64 in a SHA-256 repository) under a key that names a revision or a version: Argo
+# CD's Application status.sync.revision, a commit as the app.kubernetes.io/version label (the Kubernetes docs'
+# "revision hash"), CodeBuild's sourceVersion ("the commit ID, branch, or Git tag"): a commit's name (red team rt33,
+# F3).
+_REVISION_KEY_RE = re.compile(r"(?i)(?:\A|[_./-]|(?<=[a-z]))(?:revision|version)\Z")
+_COMMIT_RE = re.compile(r"(?:[0-9a-f]{40}|[0-9a-f]{64})\Z")
+
+
 def digest(key: str, value: str) -> bool:
-    """``value`` is one content digest under a ``key`` that names a digest (see _DIGEST_KEY_RE)."""
-    return (_DIGEST_VALUE_RE.match(value) is not None and _DIGEST_KEY_RE.search(key) is not None
-            and _CREDENTIAL_KEY_RE.search(key) is None)
+    """``value`` is one content digest under a ``key`` that names a digest (see _DIGEST_KEY_RE), or a git commit's id
+    under one that names a revision or a version."""
+    if _CREDENTIAL_KEY_RE.search(key) is not None:
+        return False
+    return ((_DIGEST_VALUE_RE.match(value) is not None and _DIGEST_KEY_RE.search(key) is not None)
+            or (_COMMIT_RE.match(value) is not None and _REVISION_KEY_RE.search(key) is not None))
 
 
 # PEM blocks that hold public material only (RFC 7468): certificates, certificate requests, CRLs and public keys.
