@@ -463,7 +463,7 @@ FORMATS: Mapping[str, LogFormat] = {
         clear_text=K8S_CLEAR_TEXT,
         # a Forbidden status names the user the authorizer refused ('User "x" cannot get resource ...'); a
         # SelfSubjectReview (kubectl auth whoami) answers the caller's own user info
-        identity_echo=("responseStatus.message", "responseObject.status.userInfo"),
+        identity_echo=("responseStatus.message", "responseStatus.details", "responseObject.status.userInfo"),
         minimise_fix="lower the audit policy for the resource to level Metadata (Request and RequestResponse record "
         "the object), and keep personal data out of object names, labels and query parameters; restrict and purge "
         "what the log already holds",

@@ -594,6 +594,8 @@ class Scanner:
         # address in what a caller sent (a description, a request's data) is judged as any value.
         named = ({h.value for _, v in values(clear) for h in _emails(v)}
                  if (self.echo or self.echo_all) and "email" in names else set())
+        if self.echo and "email" in names:
+            named.update(h.value for h in _emails(_impersonation_refused(data)))
         gates = [(d, _GATES[d]) for d in names]
         for path, value in values(data, exempt):
             if value.startswith(HMAC_PREFIX):
@@ -606,6 +608,30 @@ class Scanner:
                 out.extend((path, hit) for hit in detect(value, maybe)
                            if not (echo and hit.detector == "email" and hit.value in named))
         return out
+
+
+# What a Kubernetes caller may ask to act as (kube-apiserver's impersonation filter: users, groups, uids, service
+# accounts, user extras). Refused, the filter answers Forbidden before it records an impersonatedUser, and the
+# Status names the target in details.name and the message (k8s.io/apiserver endpoints/filters/impersonation.go,
+# responsewriters.Forbidden): who someone tried to act as, the evidence of the attempt (red team rt33, F2).
+_IMPERSONATED = frozenset({"users", "groups", "uids", "serviceaccounts", "userextras"})
+
+
+_REFUSED_AS = re.compile(r'(users|groups|uids|serviceaccounts|userextras)(?:/[^ "]*)? "([^"]*)" is forbidden: .*'
+                         r"cannot impersonate resource")
+
+
+def _impersonation_refused(data: dict[str, Any]) -> str:
+    """The identity a refused Kubernetes impersonation asked to act as (``responseStatus.details.name`` of a 403
+    whose details name an impersonable kind, or the name its message gives), else ""."""
+    status = data.get("responseStatus")
+    if not isinstance(status, dict) or status.get("code") != 403:
+        return ""
+    details = status.get("details")
+    if isinstance(details, dict) and details.get("kind") in _IMPERSONATED and isinstance(details.get("name"), str):
+        return str(details["name"])
+    m = _REFUSED_AS.match(status["message"]) if isinstance(status.get("message"), str) else None
+    return m.group(2) if m is not None else ""
 
 
 _PREFILTER_DBS: dict[tuple[Any, ...], Any] = {}
