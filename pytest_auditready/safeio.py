@@ -40,6 +40,21 @@ REGULAR_FIX = "give the path of a regular file (save a stream or a device's outp
 WRITABLE_FIX = "choose a writable path"
 
 
+def same_file(a: PathLike, b: PathLike) -> bool:
+    """Whether two names are one file: the same name, a link or another spelling of the path. An object's URL is
+    its own name (no local path resolves it), and a name no path can be (an object key holding a NUL: red team rt32,
+    F4) is only itself."""
+    x, y = os.fspath(a), os.fspath(b)
+    if x == y:
+        return True
+    if "://" in x or "://" in y or "\0" in x or "\0" in y:
+        return False
+    try:
+        return os.path.samefile(x, y)
+    except (OSError, ValueError):
+        return os.path.realpath(x) == os.path.realpath(y)
+
+
 def kind_of(mode: int) -> str:
     """What a non-regular file is, in words ("a FIFO (named pipe)", "a character device", "a folder", ...)."""
     if stat.S_ISDIR(mode):

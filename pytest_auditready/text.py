@@ -84,7 +84,8 @@ def visible_lines(text: str) -> str:
 def _spellings(secrets: tuple[tuple[str, str], ...]) -> tuple[tuple[str, str], ...]:
     """(spelling, replacement) of every known secret, longest first: the value itself and every encoding
     no_secret_leak looks for (base64 standard and URL-safe at each alignment, base32, hex; URL-, JSON- (Go's
-    HTML-safe JSON too) and HTML-escaped), so that a report never shows a secret in a form a reader can decode."""
+    HTML-safe JSON too), HTML- and XML-escaped), so that a report never shows a secret in a form a reader can
+    decode."""
     from .scan.known import spellings
 
     forms: dict[str, str] = {}
@@ -94,6 +95,9 @@ def _spellings(secrets: tuple[tuple[str, str], ...]) -> tuple[tuple[str, str], .
         as_json = json.dumps(value, ensure_ascii=False)[1:-1]
         spelled = {value, urllib.parse.quote(value, safe=""), urllib.parse.quote_plus(value),
                    urllib.parse.quote(value, safe="").lower(), html.escape(value, quote=True),
+                   # as XML writers escape text and attributes (ElementTree, junit-xml: & < > and " in attributes,
+                   # an apostrophe as it is; red team rt32, F3)
+                   html.escape(value, quote=False), html.escape(value, quote=False).replace('"', "&quot;"),
                    json.dumps(value)[1:-1], as_json, *spellings(value),
                    # as Go's encoding/json writes it (the vault's encoder): <, > and & escaped, HTML-safe
                    as_json.replace("<", "\\u003c").replace(">", "\\u003e").replace("&", "\\u0026")}
@@ -126,8 +130,9 @@ def redact(text: str, secrets: Mapping[str, str], markup: bool = False) -> str:
     (``<canary:c1>``, ``<token:admin>``; ``markup``: ``text`` is XML or HTML, where the name is written escaped)."""
     if not secrets:
         return text
-    for form, name in _spellings(tuple(sorted(secrets.items()))):
-        if markup:
+    forms = _spellings(tuple(sorted(secrets.items())))
+    for form, name in forms:  # every spelling whole first: a longer spelling's first characters may begin another
+        if markup:  # (html.escape's "&#x27;" and the XML writer's raw apostrophe: red team rt32, F3)
             name = html.escape(name)
         if form in text:
             if len(form) < _SHORT:  # only where it stands alone: "first" must not read "fi<token:admin>st"
@@ -135,8 +140,9 @@ def redact(text: str, secrets: Mapping[str, str], markup: bool = False) -> str:
                 text = alone.sub(name.replace("\\", "\\\\"), text)  # the name as it is (no group references)
             else:
                 text = text.replace(form, name)
-        elif len(form) > _CUT and form[:_CUT] in text:
-            text = _cut_short(text, form, name)
+    for form, name in forms:  # then what is left of one cut short
+        if len(form) > _CUT and form[:_CUT] in text:
+            text = _cut_short(text, form, html.escape(name) if markup else name)
     return text
 
 

@@ -325,6 +325,18 @@ def test_object_whose_key_holds_glob_characters_is_read(tmp_path: Path, s3: tupl
     assert code == 0 and len({o["subject"] for o in report["outcomes"]}) == 2, err
 
 
+def test_a_prefix_with_a_key_no_local_path_can_hold_gets_a_verdict(tmp_path: Path,
+                                                                    s3: tuple[Any, dict[str, str]]) -> None:
+    """An S3 key may hold a NUL (any UTF-8 character): comparing the log set's names as local paths raised
+    ValueError, and the run ended in a traceback (red team rt32, F4). Each object is its own name: a verdict."""
+    client, env = s3
+    client.put_object(Bucket="blind-store", Key="nul/audit\x00.log", Body=day_lines(0, 3))
+    client.put_object(Bucket="blind-store", Key="nul/audit.log", Body=day_lines(0, 3, seed=1))
+    code, err, report = verify(tmp_path, "s3://blind-store/nul/", days=1, sealed=False, env=env)
+    assert code in (0, 1) and "Traceback" not in err, err
+    assert len({o["subject"] for o in report["outcomes"]}) == 2
+
+
 # -- credentials in an archive URL never shown -----------------------------------------------------------------------
 
 SECRET_URL = "s3://AKIAIOSFODNN7EXAMPLE:wJalrXUtnFEMIK7MDENGbPxRfiCYEXAMPLEKEY@blind-store/archive/"

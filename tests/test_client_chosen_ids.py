@@ -74,3 +74,22 @@ def test_a_name_holding_two_credentials_is_withheld_whole(tmp_path: Path) -> Non
     assert proc.returncode == 0 and AWS_KEY not in proc.stdout + proc.stderr and DAPI not in proc.stdout
     names = {i["display_name"] for i in json.loads(proc.stdout)["identities"]}
     assert any(n.startswith("<") and "AWS Access Key" in n for n in names), names
+
+
+def test_a_canary_with_an_apostrophe_and_markup_characters_is_named_in_the_junit_xml(tmp_path: Path) -> None:
+    """ElementTree writes & < > escaped and an apostrophe as it is; the redaction knew html.escape's spelling only
+    (&#x27;), so a canary holding both reached the JUnit XML whole, or its tail after a prefix cut short (red team
+    rt32, F3)."""
+    events = [json.loads(ln) for ln in (ROOT / "k8s" / "audit.log").read_text().splitlines() if ln.strip()]
+    for n, canary in enumerate(("P&ss'wordLongTail12345", "Tr0ub4dor&3'xyzW")):
+        remember_secret(canary)
+        events[1]["auditID"] = canary
+        log = tmp_path / f"audit{n}.log"
+        log.write_text("".join(json.dumps(e, separators=(",", ":")) + "\n" for e in events))
+        log.chmod(0o600)
+        (tmp_path / "canaries.txt").write_text(canary + "\n")
+        code, out = _outputs(tmp_path, log, "--canaries", str(tmp_path / "canaries.txt"))
+        xml = (tmp_path / "out.xml").read_text()
+        assert code == 1 and "&lt;canary:1&gt;" in xml
+        for part in (canary, canary[canary.index("'"):], canary.replace("&", "&amp;")):
+            assert part not in xml and part not in out, part

@@ -28,6 +28,7 @@ from typing import TYPE_CHECKING, Any, Iterator, Mapping, Optional, Sequence, Un
 
 from ..auditlog.model import Entries, Record
 from ..errors import AuditReadyError
+from ..safeio import same_file
 from .base import Check, CheckContext, Finding, Note, Skip, Tally, Visitor, feed
 
 if TYPE_CHECKING:
@@ -155,24 +156,15 @@ class Days(Visitor):
 
         judge = last_holding(log_set)  # never a log just rotated and still empty: it would judge nothing
         # by name first: a set of 1,000 files would cost a million stats path by path
-        if not _same(judge, name) and (name in log_set or any(_same(p, name) for p in log_set)):
+        if not same_file(judge, name) and (name in log_set or any(same_file(p, name) for p in log_set)):
             yield Note("", f"judged with the whole log set of {len(log_set)} files on {judge}")
             return
         members = [Member(name, True, mine)]
-        members += [Member(p, True, read_days(p, ctx.settings)) for p in log_set if not _same(p, name)]
+        members += [Member(p, True, read_days(p, ctx.settings)) for p in log_set if not same_file(p, name)]
         extra = archived(ctx.settings, [m.name for m in members])
         kept, unsealed = sealed_only(ctx.settings, name, [m.name for m in members], extra)
         yield from unsealed
         yield from judge_logs(ctx.settings, members + kept, live=False)
-
-
-def _same(a: str, b: str) -> bool:
-    if a == b:
-        return True
-    try:
-        return os.path.samefile(a, b)
-    except OSError:
-        return os.path.abspath(a) == os.path.abspath(b)
 
 
 def read_days(path: str, settings: "Settings") -> DaySummary:
@@ -203,7 +195,7 @@ def archived(settings: "Settings", named: Sequence[str]) -> list[Member]:
     seen = list(named)
     out = []
     for p in paths:
-        if any(_same(p, q) for q in seen):
+        if any(same_file(p, q) for q in seen):
             continue
         seen.append(p)
         out.append(Member(p, False, read_days(p, settings)))

@@ -22,8 +22,9 @@ from typing import Iterator, Optional, Sequence, Union
 
 from ..auditlog.formats import format_of
 from ..engine.objects import is_url
+from ..safeio import same_file
 from ..seal.evidence import Assessment, assess, assess_cloudtrail
-from ..seal.verify import SealReport, same_file
+from ..seal.verify import SealReport
 from .base import Check, CheckContext, Finding, Note, Skip
 
 ID = "tamper_evidence"

@@ -32,6 +32,7 @@ from ..checks.base import (
 from ..config import Settings
 from ..errors import AuditReadyError
 from ..offline.reader import FileStats, open_log
+from ..safeio import same_file
 from .driver import drive, reader_for
 
 if TYPE_CHECKING:
@@ -914,7 +915,7 @@ def numbers_missing(log_set: Sequence[str], settings: Settings) -> Iterator[Find
     from ..checks.completeness import ID
     from ..checks.retention import missing_numbers
 
-    names = [*log_set, *(p for p in _archive(settings) if not any(_same_file(p, q) for q in log_set))]
+    names = [*log_set, *(p for p in _archive(settings) if not any(same_file(p, q) for q in log_set))]
     for f in missing_numbers(names, f"the log set of {len(names)} files"):
         yield Finding(ID, "", f.message, f.fix, where=f.where)
 
@@ -1088,7 +1089,7 @@ def _in_set(mine: Edges, others: Sequence[str], settings: Settings, archived: bo
 
         named = [mine.name, *others]
         for p in _archive(settings):
-            if (is_url(p) or os.path.isfile(p)) and not any(_same_file(p, q) for q in named):
+            if (is_url(p) or os.path.isfile(p)) and not any(same_file(p, q) for q in named):
                 try:
                     e = read_edges(p, settings)
                 except AuditReadyError:
@@ -1104,13 +1105,6 @@ def _archive(settings: Settings) -> list[str]:
         return expand([*settings.seal_archive, *settings.retention_archive])
     except AuditReadyError:
         return []
-
-
-def _same_file(a: str, b: str) -> bool:
-    try:
-        return a == b or os.path.samefile(a, b)
-    except OSError:
-        return os.path.abspath(a) == os.path.abspath(b)
 
 
 def _then(first: Iterable[Union[Finding, Skip, Note]],

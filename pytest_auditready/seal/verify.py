@@ -36,7 +36,7 @@ from typing import IO, TYPE_CHECKING, Any, Iterable, Iterator, Optional, Sequenc
 
 from ..auditlog.rotation import RotatedFile, chain_name, compression_of, open_rotated, related_name, rotated_name
 from ..errors import AuditReadyError
-from ..safeio import open_regular
+from ..safeio import open_regular, same_file
 from .chain import DIGESTS_SUFFIX, GENESIS, PathLike, Record, digests_path_for, key_id, parse_record, signature_ok
 from .sealer import MAX_TIME_LINE, entry_time
 
@@ -99,14 +99,6 @@ class Member:
     def text(self) -> str:
         span = ", ".join(x for x in (self.lines, self.times) if x)
         return f"segment {self.segment} ({span}; recognised by {self.how})"
-
-
-def same_file(a: PathLike, b: PathLike) -> bool:
-    """Whether two paths name one file (a link or another spelling of the path included)."""
-    try:
-        return os.path.samefile(a, b)
-    except OSError:
-        return os.path.realpath(a) == os.path.realpath(b)
 
 
 @dataclass
