@@ -93,3 +93,25 @@ def test_a_canary_with_an_apostrophe_and_markup_characters_is_named_in_the_junit
         assert code == 1 and "&lt;canary:1&gt;" in xml
         for part in (canary, canary[canary.index("'"):], canary.replace("&", "&amp;")):
             assert part not in xml and part not in out, part
+
+
+def test_a_path_holding_a_token_and_a_password_is_withheld_whole(tmp_path: Path) -> None:
+    """A path's parts flagged alone (a Databricks token segment) were masked and the rest shown: a password=...
+    beside it, a credential only with its key, stayed in clear in `auditready access --json` (red team rt32, F5)."""
+    password = remember_secret("hunter2hunter2")
+    bad = f"secret/data/ci/{DAPI}/password={password}"
+    lines = []
+    for ln in (ROOT / "openbao" / "clean.log").read_text().splitlines():
+        e = json.loads(ln)
+        if e.get("request", {}).get("path") == "secret/data/app-c9d897/app0/db":
+            e["request"]["path"] = bad
+        lines.append(json.dumps(e, separators=(",", ":")))
+    assert sum(bad in ln for ln in lines) >= 2
+    log = tmp_path / "audit.log"
+    log.write_text("".join(ln + "\n" for ln in lines))
+    log.chmod(0o600)
+    proc = subprocess.run([sys.executable, "-m", "pytest_auditready.cli", "access", "secret/*", str(log), "--json",
+                           "-"], capture_output=True, text=True, timeout=120, cwd=tmp_path)
+    assert proc.returncode == 0, proc.stderr
+    assert password not in proc.stdout and DAPI not in proc.stdout
+    assert "Secret Keyword sha256" in proc.stdout

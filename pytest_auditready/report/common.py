@@ -382,7 +382,9 @@ def mask_credentials(doc: Any) -> Any:
                 if hits:
                     parts[i] = "<" + ", ".join(f"{h.kind} sha256 {h.fingerprint}" for h in hits) + ">"
             out = "".join(parts)
-            if out == value:  # flagged only as a whole (a query parameter and its value): nothing of it is shown
+            # flagged only as a whole (a query parameter and its value), or still holding a credential once the parts
+            # flagged alone are masked (a password=... beside a token: red team rt32, F5): nothing of it is shown
+            if out == value or scanner.scan_value("path", out):
                 out = "<" + ", ".join(f"{h.kind} sha256 {h.fingerprint}" for h in whole) + ">"
         out = _mask_personal(out)
         masked[value] = out
