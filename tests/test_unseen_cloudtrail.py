@@ -297,3 +297,78 @@ def test_a_copy_that_starts_after_the_chain_did_notes_the_digest_before_it(
     capsys.readouterr()
     out = _tamper_outcome(root / logs[0], keys)
     assert out.status == "passed", _texts(out)
+
+
+# -- a day's first and last files, listed by a digest filed on the other day ------------------------------------
+
+def _midnight_trail(root: Path) -> list[str]:
+    """Digests every hour from 2026-01-01T21:30Z to 2026-01-02T03:30Z, each listing the files delivered at :40 of its
+    first hour and :10 of the next, filed (as CloudTrail files a digest) under the date it ends: the one from 23:30
+    lists 23:40 of the 1st and 00:10 of the 2nd, and lies in the 2nd's folder. Returns the log files' keys."""
+    import datetime as dt
+
+    from .test_cloudtrail import fingerprint
+
+    key, prev, keys_written = rsa_key(0), None, []
+    fixtures = Path(__file__).resolve().parents[1] / "fixtures"
+    template = json.loads((fixtures / "cloudtrail" / "secretsmanager.json").read_text())["Records"][0]
+    start = dt.datetime(2026, 1, 1, 21, 30, tzinfo=dt.timezone.utc)
+
+    def at(t: dt.datetime, fmt: str) -> str:
+        return t.strftime(fmt)
+
+    for h in range(6):
+        t0, t1 = start + dt.timedelta(hours=h), start + dt.timedelta(hours=h + 1)
+        logs = []
+        for n, when in enumerate((t0 + dt.timedelta(minutes=10), t0 + dt.timedelta(minutes=40))):
+            lk = (f"AWSLogs/{ACCOUNT}/CloudTrail/{REGION}/{at(when, '%Y/%m/%d')}/{ACCOUNT}_CloudTrail_{REGION}_"
+                  f"{at(when, '%Y%m%dT%H%MZ')}_m{h}{n}.json.gz")
+            rec = dict(template, eventTime=at(when, "%Y-%m-%dT%H:%M:%SZ"), requestID=f"m-{h}-{n}",
+                       eventID=f"00000000-0000-4000-8000-{h:06d}{n:06d}")
+            body = json.dumps({"Records": [rec]}).encode()
+            (root / lk).parent.mkdir(parents=True, exist_ok=True)
+            (root / lk).write_bytes(gzip.compress(body))
+            (root / lk).chmod(0o600)
+            logs.append({"s3Bucket": BUCKET, "s3Object": lk, "hashValue": hashlib.sha256(body).hexdigest(),
+                         "hashAlgorithm": "SHA-256"})
+            keys_written.append(lk)
+        dk = (f"AWSLogs/{ACCOUNT}/CloudTrail-Digest/{REGION}/{at(t1, '%Y/%m/%d')}/{ACCOUNT}_CloudTrail-Digest_"
+              f"{REGION}_trail_{REGION}_{at(t1, '%Y%m%dT%H%M%SZ')}.json.gz")
+        data = {"awsAccountId": ACCOUNT, "digestStartTime": at(t0, "%Y-%m-%dT%H:%M:%SZ"),
+                "digestEndTime": at(t1, "%Y-%m-%dT%H:%M:%SZ"), "digestS3Bucket": BUCKET, "digestS3Object": dk,
+                "digestPublicKeyFingerprint": fingerprint(key), "digestSignatureAlgorithm": "SHA256withRSA",
+                "previousDigestS3Bucket": BUCKET if prev else None, "previousDigestS3Object": prev[0] if prev else None,
+                "previousDigestHashValue": prev[1] if prev else None,
+                "previousDigestHashAlgorithm": "SHA-256" if prev else None,
+                "previousDigestSignature": prev[2] if prev else None, "logFiles": logs}
+        raw = json.dumps(data).encode()
+        sig = sign_digest(key, data, raw)
+        (root / dk).parent.mkdir(parents=True, exist_ok=True)
+        (root / dk).write_bytes(gzip.compress(raw))
+        Path(str(root / dk) + ".sig").write_text(sig + "\n")
+        prev = (dk, hashlib.sha256(raw).hexdigest(), sig)
+    return keys_written
+
+
+@pytest.mark.parametrize("gone", ["2026/01/01/*_20260101T2340Z_*", "2026/01/02/*_20260102T0010Z_*"],
+                         ids=["the first day's last file", "the second day's first file"])
+def test_a_days_edge_file_deleted_fails_that_days_verification(tmp_path: Path, gone: str,
+                                                                 capsys: pytest.CaptureFixture[str]) -> None:
+    """Verifying one day's folder (what an auditor asks for) passed with its last (or first) file deleted: the digest
+    listing it is filed on the next day beside a file of that day, which was left, so no file of the day judged
+    reported it (red team rt33, F4). verify-cloudtrail of the whole copy failed; now the day's own verification
+    does, and an intact day passes."""
+    root = tmp_path / "bucket"
+    _midnight_trail(root)
+    keys = write_keys(tmp_path / "keys.json", rsa_key(0))
+    cfg = tmp_path / "c.toml"
+    cfg.write_text(f"[tool.auditready]\ncloudtrail_public_keys = \"{keys}\"\ntimestamp_digits = 0\n"
+                   "retention_days = 0\n")
+    folder = root / f"AWSLogs/{ACCOUNT}/CloudTrail/{REGION}/{gone[:10]}"
+    assert main(["verify", "--jobs", "1", str(folder), "--config", str(cfg)]) == 0, capsys.readouterr().out
+    capsys.readouterr()
+    (victim,) = folder.glob(gone[11:])
+    victim.unlink()
+    assert main(["verify", "--jobs", "1", str(folder), "--config", str(cfg)]) == 1
+    out = capsys.readouterr().out
+    assert f"Log file AWSLogs/{ACCOUNT}/CloudTrail/{REGION}/{gone[:10]}/{victim.name}" in out and "is missing" in out

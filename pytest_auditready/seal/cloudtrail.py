@@ -25,6 +25,7 @@ import gzip
 import hashlib
 import json
 import os
+import posixpath
 import re
 import zlib
 from dataclasses import dataclass, field
@@ -674,20 +675,28 @@ def _listed(d: _Digest) -> list[tuple[str, str]]:
             if isinstance(lf, dict) and lf.get("s3Object")]
 
 
-def _emptied_beside(digests: list[_Digest], own: _Digest, has: Callable[[str, str], bool]) -> list[TrailProblem]:
-    """The missing files of the digests next to ``own`` (in time, on either side, up to a digest with a file left)
-    none of whose files is left: no file remains to report them, so a whole hour deleted would pass unseen."""
+def _emptied_beside(digests: list[_Digest], own: _Digest, has: Callable[[str, str], bool],
+                    day: str) -> list[TrailProblem]:
+    """The missing files of the digests next to ``own`` (in time, on either side) that no file left of ``day`` (the
+    folder of the log file judged) reports: a digest none of whose files is left (a whole hour deleted), or one
+    whose files of that day are all gone though one of another day is left. A digest is filed on the day it ends, so
+    the one that lists a day's last files lists the next day's first too; a file of that other day, left, is judged
+    only when that day is (red team rt33, F4: verifying one day passed with its last file deleted). Stops at a
+    digest with a file of ``day`` left (its own check reports the rest), or only files of other days, one left."""
     out: list[TrailProblem] = []
     at = next(i for i, d in enumerate(digests) if d is own)
     for step in (-1, 1):
         i = at + step
         while 0 <= i < len(digests):
             files = _listed(digests[i])
-            if any(has(b, k) for b, k in files):
-                break  # a digest with a file left: its files report its neighbours from here on
+            ours = [(b, k) for b, k in files if posixpath.dirname(k) == day]
+            if any(has(b, k) for b, k in ours) or (not ours and any(has(b, k) for b, k in files)):
+                break
+            gone = [k for b, k in files if not has(b, k)]
+            why = ("no file that digest lists is left" if len(gone) == len(files) else
+                   "no file of its day that digest lists is left")
             out.extend(TrailProblem("log-missing", f"Log file {k}, listed by {digests[i].rel}, is missing: it was "
-                                    "deleted after delivery (no file that digest lists is left).", FIX_LOG,
-                                    digests[i].rel) for _b, k in files)
+                                    f"deleted after delivery ({why}).", FIX_LOG, digests[i].rel) for k in gone)
             i += step
     return out
 
@@ -735,7 +744,9 @@ def check_log_file(log: Path, folder: Path, keys_file: Path, *,
             report.problems.append(TrailProblem("log-missing", f"Log file {key}, listed by {out.listed_in}, is "
                                                 "missing: it was deleted after delivery.", FIX_LOG, out.listed_in))
     if listed_by is not None:
-        report.problems.extend(_emptied_beside(digests, listed_by, has))
+        own_key = next((str(lf.get("s3Object", "")) for lf in listing if isinstance(lf, dict)
+                        and Path(str(lf.get("s3Object", ""))).name == log.name), "")
+        report.problems.extend(_emptied_beside(digests, listed_by, has, posixpath.dirname(own_key)))
     try:
         out.content = _gunzip(log, "CloudTrail log file", MAX_LOG_BYTES)
     except (OSError, EOFError, zlib.error, ValueError, AuditReadyError) as exc:
