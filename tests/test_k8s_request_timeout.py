@@ -76,3 +76,22 @@ def test_an_event_written_out_of_its_place_fails_whatever_the_timeout(tmp_path: 
     (out,) = res.outcomes
     assert out.status == FAILED and out.findings[0].where.endswith(f":{at}")
     assert "k8s_request_timeout" not in out.findings[0].message
+
+
+def test_a_request_received_event_written_after_a_slow_authentication_passes(tmp_path: Path) -> None:
+    """kube-apiserver writes the RequestReceived event once authentication is done (WithAudit runs inside
+    WithAuthentication), with the time the request arrived: a token webhook that takes 4 s put it 4 s behind the
+    events written meanwhile, beyond max_skew, in its place (red team rt33, F1)."""
+    events = []
+    for i in range(1, 40):
+        t = i * 0.25
+        events += [_event(i, "RequestReceived", t, t), _event(i, "ResponseComplete", t, t + 0.002)]
+    events.append(_event(0, "RequestReceived", 0.5, 4.505))  # received at 0.5 s, authenticated at 4.5 s
+    events.append(_event(0, "ResponseComplete", 0.5, 4.507))
+    events.sort(key=lambda e: e["stageTimestamp"])
+    path = tmp_path / "audit.log"
+    path.write_text("".join(json.dumps(e, separators=(",", ":")) + "\n" for e in events))
+    path.chmod(0o600)
+    res = verify_file(str(path), Settings(log_format="k8s"), CHECK, {})
+    (out,) = res.outcomes
+    assert out.status == PASSED, [f.text() for f in out.findings]

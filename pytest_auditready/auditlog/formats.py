@@ -470,9 +470,9 @@ FORMATS: Mapping[str, LogFormat] = {
         order_exempt_rule="a long-running request's event (watch, proxy, exec, attach, port-forward, log) is written "
         "when the request ends, with the requestReceivedTimestamp of its start",
         order_latency_ns=K8S_REQUEST_TIMEOUT_NS,
-        order_latency_rule="an event past RequestReceived is written when its stage is reached, with the "
-        "requestReceivedTimestamp of the request's start: up to the API server's request timeout "
-        "(k8s_request_timeout) before the events written while it ran",
+        order_latency_rule="an event is written when its stage is reached (RequestReceived once the caller is "
+        "authenticated), with the requestReceivedTimestamp of the request's start: up to the API server's request "
+        "timeout (k8s_request_timeout) before the events written while it ran",
     ),
     "cloudtrail": LogFormat(
         "cloudtrail", "CloudTrail", structural_keys=CLOUDTRAIL_STRUCTURAL_KEYS, name_keys=CLOUDTRAIL_NAME_KEYS,
