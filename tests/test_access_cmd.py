@@ -242,7 +242,7 @@ def test_the_servers_own_log_past_a_files_head_is_named_as_such(tmp_path: Path) 
     on they were entries with no time and no type, blamed on the vault's clock and a hop (red team rt34, F3). Named
     as the server's own log at their lines; access says its answer lacks them."""
     vault = (FIXTURES / "openbao" / "clean.log").read_text().splitlines(keepends=True)
-    server = (FIXTURES / "openbao" / "server-stdout" / "openbao-2.7.2-json.log").read_text().splitlines(keepends=True)
+    server = (FIXTURES / "openbao" / "server-stdout" / "openbao-2.7.2-json.txt").read_text().splitlines(keepends=True)
     head = vault * (300_000 // sum(map(len, vault)) + 1)  # past the 256 KiB the format is told from
     log = tmp_path / "merged.log"
     log.write_text("".join(head + server[:5] + vault))

@@ -130,7 +130,8 @@ def test_a_cut_entry_is_a_finding_naming_the_limit_and_the_leak_in_it_is_still_f
     assert _accounting(d)["unreadable_lines"] == 2
     leaks = _findings(d, "no_secret_leak")
     assert any(m.startswith("<canary:1> appears in an unparseable line") and line == "1" for m, line in leaks), leaks
-    assert sum(1 for m, _ in leaks if m.startswith("A value under key")) == 9  # lines 36..48, read behind headers
+    # lines 36..48, read behind headers: seven values, each one finding however many detectors name it
+    assert sum(1 for m, _ in leaks if m.startswith("A value under key")) == 7
 
 
 def test_a_cut_at_no_usual_limit_is_not_blamed_on_the_hop_s_limit() -> None:
