@@ -135,7 +135,6 @@ _LOCATE = re.compile(
     + b")|wrap_info" + _Q + rb":\{(?!" + _pair(b"token", b"accessor") + b"|" + _pair(b"accessor", b"token")
     + b")|type" + _Q + b":" + _Q + b"(?:request|response)" + _Q + b",(?!" + _Q + b"auth" + _Q + rb":\{)"
 )
-_SUSPECT_DB: dict[str, Any] = {}
 
 
 def suspects() -> Optional[Callable[[bytes], Optional[list[int]]]]:
@@ -146,18 +145,9 @@ def suspects() -> Optional[Callable[[bytes], Optional[list[int]]]]:
         import hyperscan
     except ImportError:  # pragma: no cover - hyperscan is a dependency
         return None
-    from ..scan.hyperscan import _load_one, compiled
+    from ..scan.hyperscan import block_db
 
-    db = _SUSPECT_DB.get("db")
-    if db is None:
-
-        def build() -> bytes:
-            d = hyperscan.Database(mode=hyperscan.HS_MODE_BLOCK)
-            d.compile(expressions=list(_SUSPECT), ids=list(range(len(_SUSPECT))), elements=len(_SUSPECT),
-                      flags=[0] * len(_SUSPECT))
-            return bytes(hyperscan.dumpb(d))
-
-        db = _SUSPECT_DB["db"] = compiled(repr(("integrity_digest.suspects", _SUSPECT)).encode(), build, _load_one)
+    db = block_db(tuple(_SUSPECT), "integrity_digest.suspects")
     escaped = len(_SUSPECT) - 1
 
     def where(data: bytes) -> Optional[list[int]]:

@@ -446,14 +446,15 @@ def _native_any(expressions: tuple[bytes, ...]) -> Optional[Callable[[bytes], bo
     return None
 
 
-def match_ends(expressions: tuple[bytes, ...]) -> Optional[Callable[[bytes], list[int]]]:
-    """Where ``expressions`` match in a block: the end of each match (Hyperscan, compiled as ``any_match`` does).
-    None without Hyperscan: the caller's slower way."""
+def block_db(expressions: tuple[bytes, ...], tag: str) -> Any:
+    """A Hyperscan block-mode database of ``expressions`` (ids their indexes, every match reported), compiled once
+    per process in a child or loaded from the cache (``compiled``; ``tag`` names its use in the cache key). None
+    without Hyperscan."""
     try:
         import hyperscan
     except ImportError:  # pragma: no cover - hyperscan is a dependency
         return None
-    key = (b"ends", *expressions)
+    key = (tag.encode(), *expressions)
     db = _ANY_MATCH.get(key)
     if db is None:
 
@@ -463,8 +464,16 @@ def match_ends(expressions: tuple[bytes, ...]) -> Optional[Callable[[bytes], lis
                       flags=[0] * len(expressions))
             return bytes(hyperscan.dumpb(d))
 
-        db = compiled(repr(("ends", expressions)).encode(), build, _load_one)
-        _ANY_MATCH[key] = db
+        db = _ANY_MATCH[key] = compiled(repr((tag, expressions)).encode(), build, _load_one)
+    return db
+
+
+def match_ends(expressions: tuple[bytes, ...]) -> Optional[Callable[[bytes], list[int]]]:
+    """Where ``expressions`` match in a block: the end of each match (``block_db``). None without Hyperscan: the
+    caller's slower way."""
+    db = block_db(expressions, "ends")
+    if db is None:
+        return None
 
     def ends(data: bytes) -> list[int]:
         found: list[int] = []
