@@ -199,7 +199,7 @@ def _signed_trail(root: Path, base: str, delete_other: bool = False) -> str:
         "ValidityEndTime": "2030-01-01T00:00:00Z", "Fingerprint": fingerprint}]}))
     listed = []
     for i, part in enumerate((RECORDS[:12], RECORDS[12:])):
-        log_key = (f"{base}/CloudTrail/{REGION}/2026/03/24/{ACCOUNT}_CloudTrail_{REGION}_20260324T21{10 + 5 * i}Z_"
+        log_key = (f"{base}/CloudTrail/{REGION}/2026/03/24/{ACCOUNT}_CloudTrail_{REGION}_20260324T21{15 + 5 * i}Z_"
                    f"Mu0KsOhtH1ar15Z{i}.json.gz")
         body = _delivery(part)
         path = root / log_key

@@ -9,7 +9,7 @@ import gzip
 import hashlib
 import json
 from pathlib import Path
-from typing import Callable, Iterable, Optional
+from typing import Any, Callable, Iterable, Optional
 
 import pytest
 from cryptography.hazmat.primitives.asymmetric import rsa
@@ -372,3 +372,33 @@ def test_a_days_edge_file_deleted_fails_that_days_verification(tmp_path: Path, g
     assert main(["verify", "--jobs", "1", str(folder), "--config", str(cfg)]) == 1
     out = capsys.readouterr().out
     assert f"Log file AWSLogs/{ACCOUNT}/CloudTrail/{REGION}/{gone[:10]}/{victim.name}" in out and "is missing" in out
+
+
+def test_a_record_after_its_files_delivery_is_re_timed_or_moved(tmp_path: Path) -> None:
+    """AWS: "a log file delivered at a specific time can contain records written at any point before that time",
+    the time its name gives (AccountID_CloudTrail_Region_YYYYMMDDTHHmmZ_...). A record after it passed wherever no
+    digest judged the file, CloudTrail's records being in no order (red team rt33, F5)."""
+    import datetime as dt
+
+    from pytest_auditready.checks import BUILTIN
+    from pytest_auditready.config import Settings
+    from pytest_auditready.engine.files import offline_checks, verify_file
+
+    fixtures = Path(__file__).resolve().parents[1] / "fixtures"
+    doc = json.loads((fixtures / "cloudtrail" / "secretsmanager.json").read_text())
+    last = max(dt.datetime.strptime(r["eventTime"], "%Y-%m-%dT%H:%M:%SZ") for r in doc["Records"])
+    delivered = last + dt.timedelta(minutes=5)
+    path = tmp_path / f"{ACCOUNT}_CloudTrail_{REGION}_{delivered:%Y%m%dT%H%M}Z_Mu0KsOhtH1ar15ZZ.json"
+    check = [c for c in offline_checks(BUILTIN) if c.id == "timestamp_accuracy"]
+
+    def judged() -> Any:
+        path.write_text(json.dumps(doc))
+        path.chmod(0o600)
+        (o,) = verify_file(str(path), Settings(log_format="cloudtrail"), check, {}).outcomes
+        return o
+
+    assert judged().status == "skipped"  # every record before the delivery: file order is not judged
+    doc["Records"][1]["eventTime"] = f"{delivered + dt.timedelta(minutes=3):%Y-%m-%dT%H:%M:%SZ}"
+    o = judged()
+    assert o.status == "failed" and "after its file was delivered" in o.findings[0].message
+    assert o.findings[0].where.endswith(":2")

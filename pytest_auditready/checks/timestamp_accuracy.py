@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import time
 from itertools import islice
 from operator import itemgetter, le
@@ -24,6 +25,10 @@ def subjects(actions: Sequence[PlannedAction]) -> list[str]:
 
 
 _NO_Z = itemgetter(slice(None, -1))
+# A CloudTrail log file's name: AccountID_CloudTrail_RegionName_YYYYMMDDTHHmmZ_UniqueString.json.gz (AWS CloudTrail
+# user guide, "CloudTrail log file name format"), the delivery time as its groups
+_INSIGHT = "AwsCloudTrailInsight"  # an Insights event's time is its anomaly's window, not its delivery's
+_DELIVERED = re.compile(r"_CloudTrail_[a-z0-9-]+_(\d{4})(\d{2})(\d{2})T(\d{2})(\d{2})Z_")
 _LOWS = 10_000
 _SHOW = 3
 _OPEN = 65_536  # requests awaiting their response, at most (a log that drops more responses: see FileOrder._pair)
@@ -77,6 +82,14 @@ class FileOrder(Visitor):
         self.now_key = _NO_Z(iso_ns(self.now_ns))
         self.future: Optional[tuple[str, str, str]] = None
         self.ancient: Optional[tuple[str, str, str]] = None
+        # CloudTrail: a log file's name says when it was delivered (AccountID_CloudTrail_Region_YYYYMMDDTHHmmZ_...;
+        # AWS: "a log file delivered at a specific time can contain records written at any point before that
+        # time"): a record after it (plus the name's minute and max_skew) was re-timed or moved from a later file,
+        # whatever order the file keeps (red team rt33, F5). (file, limit as sortable text, its ns) of the file read;
+        # the first such record, and the file's delivery time as named.
+        self.cloudtrail = format_of(ctx.settings).name == "cloudtrail"
+        self.delivery: tuple[str, str, int, str] = ("", "", -1, "")
+        self.after_delivery: Optional[tuple[str, str, str, str]] = None
         # FLOOR is a fact of the producers this tool knows; a generic JSON-lines log may be of anything, of any age
         self.floor = format_of(ctx.settings).name in ("vault", "k8s", "cloudtrail")
         # Response not before request, offline (a live run holds each action's pair to each other in ``run``): the
@@ -213,11 +226,30 @@ class FileOrder(Visitor):
         if len(self.early) < _SHOW:
             self.early.append((line, where, rid, said))
 
+    def _delivered(self, file: str) -> tuple[str, str, int, str]:
+        """``self.delivery`` for ``file``: its limit, when its name is a CloudTrail log file's ("" otherwise)."""
+        if self.delivery[0] != file:
+            m = _DELIVERED.search(file.rsplit("/", 1)[-1])
+            at = parse_time(f"{m.group(1)}-{m.group(2)}-{m.group(3)}T{m.group(4)}:{m.group(5)}:00Z") if m else None
+            limit = at[0] + 60 * 10**9 + self.skew if at is not None else -1
+            named = f"{m.group(1)}{m.group(2)}{m.group(3)}T{m.group(4)}{m.group(5)}Z" if m else ""
+            self.delivery = (file, _NO_Z(iso_ns(limit)) if limit >= 0 else "", limit, named)
+        return self.delivery
+
+    def _after_delivery(self, time: str, where: str, request_id: str) -> None:
+        self.after_delivery = (time, where, request_id, self.delivery[3])
+
     def _plausible(self, batch: Entries, keys: list[str]) -> None:
         """The first time of the batch after now or before FLOOR, if any (``keys``: its times as sortable text)."""
         if self.future is None and max(keys) > self.now_key:
             i = next(i for i, k in enumerate(keys) if k > self.now_key)
             self.future = (batch.time[i], batch.where(i), batch.request_id[i])
+        if self.cloudtrail and self.after_delivery is None:
+            limit = self._delivered(batch.file)[1]
+            if limit and max(keys) > limit:
+                i = next((i for i, (k, t) in enumerate(zip(keys, batch.type)) if k > limit and t != _INSIGHT), -1)
+                if i >= 0:
+                    self._after_delivery(batch.time[i], batch.where(i), batch.request_id[i])
         if self.floor and self.ancient is None and min(keys) < FLOOR:
             i = next(i for i, k in enumerate(keys) if k < FLOOR)
             self.ancient = (batch.time[i], batch.where(i), batch.request_id[i])
@@ -256,6 +288,10 @@ class FileOrder(Visitor):
                 self.future = (rec.time, rec.where, rec.request_id)
             else:
                 self.ancient = (rec.time, rec.where, rec.request_id)
+        if self.cloudtrail and self.after_delivery is None and rec.type != _INSIGHT:
+            limit_ns = self._delivered(rec.file)[2]
+            if 0 <= limit_ns < ts[0]:
+                self._after_delivery(rec.time, rec.where, rec.request_id)
         if self.found is not None or self.unordered:
             return
         wts = rec.wts  # when the entry was written, where the format says so (a Kubernetes event's stageTimestamp)
@@ -318,6 +354,7 @@ class FileOrder(Visitor):
         Once this range went back, ``later`` was never fed (nor excused anything), as in one pass."""
         assert isinstance(later, FileOrder)
         self.future = self.future or later.future  # the first of the file: this range's, else the later one's
+        self.after_delivery = self.after_delivery or later.after_delivery
         self.ancient = self.ancient or later.ancient
         early, self.nearly = self.early + later.early, self.nearly + later.nearly
         if self.pairing:
@@ -394,12 +431,20 @@ class FileOrder(Visitor):
                           f"({iso_ns(self.now_ns - self.skew)}, max_skew={self.skew_s:g} s): no clock that was right "
                           "wrote it (the vault's clock runs ahead, or something else wrote the time).", _CLOCK_FIX,
                           where=where, request_id=rid)
+        if self.after_delivery is not None:
+            t, where, rid, named = self.after_delivery
+            yield Finding(ID, "", f"The record's eventTime {t[:40]} is after its file was delivered ({named}, as its "
+                          "name says): CloudTrail delivers a file with records of before that time only, so the record "
+                          "was re-timed or moved from a later file, or the file was renamed.",
+                          "judge the files as CloudTrail delivered them: find what rewrote the record or renamed the "
+                          "file (and keep the trail's digest files beside them: tamper_evidence validates each file)",
+                          where=where, request_id=rid)
         if self.ancient is not None:
             t, where, rid = self.ancient
             yield Finding(ID, "", f"The entry's time {t} is before {FLOOR[:4]}, before any of these producers "
                           "existed: a clock reset to its epoch (1970-01-01, a dead battery) or a time that is not the "
                           "producer's.", _CLOCK_FIX, where=where, request_id=rid)
-        if self.unordered and self.future is None and self.ancient is None:  # a skip would hide those findings
+        if self.unordered and self.future is None and self.ancient is None and self.after_delivery is None:
             yield Skip("", self.unordered)
         if self.found is not None:
             yield self.found
