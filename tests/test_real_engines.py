@@ -199,3 +199,19 @@ def test_public_keys_and_commit_ids_under_keys_that_name_them(key: str, value: s
 
     with GenericScanner() as g:
         assert bool(g.scan_value(key, value)) is flagged
+
+
+@pytest.mark.parametrize("first", ["token", "password"])
+def test_each_credential_of_a_uri_query_is_named_whatever_the_order(first: str) -> None:
+    """Two credentials in one requestURI query: the one after the other was never named, its kind being found
+    already (red team rt32, F6): one of them would stay unrotated."""
+    from pytest_auditready.auditlog.formats import FORMATS
+    from pytest_auditready.scan.known import fingerprint
+    from pytest_auditready.scan.secrets import GenericScanner
+
+    token, password = "ghp_Zq8vN3xLw2Rk9TbYc4Hm7Pj1Ds6Fg0Ua5Ke2", "hunter2hunter2"
+    params = [f"access_token={token}", f"password={password}"]
+    uri = "/api/v1/namespaces/ci/configmaps?" + "&".join(params if first == "token" else params[::-1])
+    with GenericScanner(fmt=FORMATS["k8s"]) as g:
+        prints = {h.fingerprint for h in g.scan_value("requestURI", uri)}
+    assert {fingerprint(token), fingerprint(password)} <= prints, prints

@@ -911,13 +911,16 @@ class GenericScanner:
         decoded = urllib.parse.unquote(value) if "%" in value else value
         judged = [(k, p, False) for k, p in dict.fromkeys(parts)] + ([(key, decoded, True)] if decoded != value else [])
         judged += [(key, name, True) for name in _display_name_given(key, value)]
+        params: dict[str, GenericHit] = {}  # credentials of a URI's further query parameters, by fingerprint
         for part_key, part, own_format in judged:
             if own_format:
                 for kind, credential in tokens.find(part):
                     if kind not in tokens.HTTP_KINDS:
                         found.setdefault(kind, GenericHit(kind, key, fingerprint(credential)))
             elif part_key != key and key in self.path_keys and _query_credential(part_key, part):
-                found.setdefault(_KEYWORD_KIND, GenericHit(_KEYWORD_KIND, part_key, fingerprint(part)))
+                hit = GenericHit(_KEYWORD_KIND, part_key, fingerprint(part))
+                if found.setdefault(_KEYWORD_KIND, hit) is not hit:  # another parameter's credential: one too
+                    params.setdefault(hit.fingerprint, hit)  # (red team rt32, F6: named by the order of the two)
             lines = [(n, json.dumps({part_key: window})) for n, window in enumerate(_windows(part), 1)]
             for secret in _process_line_based_plugins(lines=lines, filename="audit.log"):
                 kind = str(secret.type)
@@ -930,8 +933,10 @@ class GenericScanner:
                 # (a detector whose value is a group of its match names the part instead: GitHub's is the
                 # token's prefix, "ghp", which would give every GitHub token one fingerprint)
                 value_found = secret.secret_value or ""
-                found.setdefault(kind, GenericHit(kind, key, fingerprint(value_found if len(value_found) >= MIN_LEN
-                                                                          else part)))
+                hit = GenericHit(kind, key, fingerprint(value_found if len(value_found) >= MIN_LEN else part))
+                if (found.setdefault(kind, hit) is not hit and kind == _KEYWORD_KIND and part_key != key
+                        and key in self.path_keys):
+                    params.setdefault(hit.fingerprint, hit)  # another query parameter's credential
         if _KEYWORD_KIND in found and _about_a_credential(key, value):
             del found[_KEYWORD_KIND]
         if (not found and _names_a_token(key) and key not in self.path_keys and tokens.credential(key, value)
@@ -951,6 +956,9 @@ class GenericScanner:
         vault_kind = self._vault_credential(key, value)
         if vault_kind is not None and not found:  # (found by a detector too: named once, as the detector names it)
             found = {vault_kind: GenericHit(vault_kind, key, fingerprint(value))}
+        if _KEYWORD_KIND in found:
+            params.pop(found[_KEYWORD_KIND].fingerprint, None)
+            found.update((f"{_KEYWORD_KIND}/{fp}", h) for fp, h in params.items())
         # detect-secrets runs its plugins in no fixed order: sort, so that every run reports the same findings
         hits = tuple(sorted(found.values(), key=lambda h: (h.kind, h.fingerprint)))
         self._cache[(key, value)] = hits
