@@ -227,12 +227,11 @@ class Leaks(Visitor):
                 if (line, fp) in found or (line, key) in found:
                     continue
                 found.add((line, fp))
-                path = secret_data.path_of(doc) if doc is not None else ""
+                # (the request's path is not quoted: it is the log's text too, and may hold what the scan named)
                 self._add(("generic", fp), file, line,
-                          f"The value under key {key!r} of the secret's data in {where} ({path[:120]!r}) is "
-                          f"{secret_data.KIND} (sha256 {fp}), written in clear where the vault writes a digest: "
-                          "the mount is tuned to log that key without HMAC or the device logs raw values.",
-                          _DATA_FIX)
+                          f"The value under key {key!r} of the secret's data in {where} is {secret_data.KIND} "
+                          f"(sha256 {fp}), written in clear where the vault writes a digest: the mount is tuned to "
+                          "log that key without HMAC or the device logs raw values.", _DATA_FIX)
 
     def entry(self, rec: Record) -> None:
         if self.request_ids and (rec.file, rec.line) in self.request_ids:

@@ -116,10 +116,3 @@ def clear_values(doc: Optional[dict[str, Any]]) -> list[tuple[str, str, str]]:
                 if _BY_DESIGN.match(v) is None:
                     out.append((where, key, v))
     return out
-
-
-def path_of(doc: dict[str, Any]) -> str:
-    """The request's path (where a finding says the data was)."""
-    req = doc.get("request")
-    path = req.get("path") if isinstance(req, dict) else None
-    return path if isinstance(path, str) else ""
