@@ -11,6 +11,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 from tests.conftest import remember_secret
 
 ROOT = Path(__file__).resolve().parents[1] / "fixtures"
@@ -115,3 +117,21 @@ def test_a_path_holding_a_token_and_a_password_is_withheld_whole(tmp_path: Path)
     assert proc.returncode == 0, proc.stderr
     assert password not in proc.stdout and DAPI not in proc.stdout
     assert "Secret Keyword sha256" in proc.stdout
+
+
+@pytest.mark.parametrize("prefix", ["CanaryValue12345", "onlyletterscanary", "xoxb-2048123456-4096123456-Kq8ZmV3pW7"])
+def test_a_refusal_that_quotes_a_prefix_never_shows_a_secret(tmp_path: Path, capsys: pytest.CaptureFixture[str],
+                                                             prefix: str) -> None:
+    """Every line starting with the same text is refused in one line that quotes it (an audit device prefix):
+    a --canaries value or a token there was printed twice (red team rt32, F9)."""
+    from pytest_auditready.cli import main
+
+    remember_secret(prefix)
+    lines = (ROOT / "openbao" / "clean.log").read_text().splitlines()
+    log = tmp_path / "p.log"
+    log.write_text("".join(f"{prefix} {ln}\n" for ln in lines))
+    log.chmod(0o600)
+    (tmp_path / "canaries.txt").write_text(prefix + "\n")
+    assert main(["verify", str(log), "--canaries", str(tmp_path / "canaries.txt")]) == 2
+    err = capsys.readouterr().err
+    assert len(err.strip().splitlines()) == 1 and "audit device prefix" in err and prefix not in err, err

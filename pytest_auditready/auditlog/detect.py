@@ -794,6 +794,11 @@ def sniff(name: str, sample: bytes, complete: bool, *, prefix: str = "", framing
         head, count = heads[0]
         if len(before) == 1 and count * 2 >= n:
             shown = head.decode("utf-8", "replace")
+            if _SECRETISH.search(shown):  # a prefix is the device's text, but may be anything: never a secret shown
+                raise UnknownFormat(f"every line of {name} starts with the same text before its JSON object (an "
+                                    f"audit device prefix: {_show(head)}, each run that may be a secret withheld)",
+                                    "set log_prefix in [tool.auditready] to that text (or the audit device's prefix "
+                                    "option to \"\")")
             raise UnknownFormat(f"every line of {name} starts with the text {json.dumps(shown)} before its JSON object "
                                 "(an audit device prefix)",
                                 f"set log_prefix = {json.dumps(shown)} in [tool.auditready] (or the audit device's "

@@ -251,16 +251,22 @@ def run(args: argparse.Namespace) -> int:
 
     jobs = getattr(args, "jobs", None) or parallel.usable_cores()
     scheduler = getattr(args, "dask_scheduler", None)
-    with tracking(paths):  # one progress line on stderr, on a terminal only (engine/progress.py)
-        if scheduler:  # tasks on a Dask cluster (engine/parallel.py)
-            results = parallel.verify_dask(settings, checks, secrets, paths, scheduler)
-        elif jobs > 1:  # local processes, a large file in byte ranges (engine/parallel.py)
-            results = parallel.verify_files(settings, checks, secrets, paths, jobs)
-        else:
-            from ..scan.secrets import held
+    try:
+        with tracking(paths):  # one progress line on stderr, on a terminal only (engine/progress.py)
+            if scheduler:  # tasks on a Dask cluster (engine/parallel.py)
+                results = parallel.verify_dask(settings, checks, secrets, paths, scheduler)
+            elif jobs > 1:  # local processes, a large file in byte ranges (engine/parallel.py)
+                results = parallel.verify_files(settings, checks, secrets, paths, jobs)
+            else:
+                from ..scan.secrets import held
 
-            with held():  # detect-secrets' settings entered once for the run, not once a file
-                results = [verify_file(p, settings, checks, secrets, tuple(paths)) for p in paths]
+                with held():  # detect-secrets' settings entered once for the run, not once a file
+                    results = [verify_file(p, settings, checks, secrets, tuple(paths)) for p in paths]
+    except AuditReadyError as exc:  # a refusal may quote the log (a prefix): the known values named, as everywhere
+        from ..report.common import redacted
+
+        print(f"auditready: {redacted(shown_error(exc), secrets)}", file=sys.stderr)  # (red team rt32, F9)
+        return 2
     from ..engine.files import settled
 
     results = settled(results)  # with the set's word on the tallies of the files read before it was told
