@@ -30,8 +30,11 @@ _INVISIBLE = ("\u00ad\u034f\u061c\u115f\u1160\u17b4\u17b5\u180b-\u180f\u200b-\u2
 _NONCHARACTERS = "\ufdd0-\ufdef" + "".join(f"{chr(p * 0x10000 + 0xfffe)}{chr(p * 0x10000 + 0xffff)}"
                                            for p in range(17))
 _HIDDEN = "\x7f-\x9f\u2028\u2029\u200e\u200f\u202a-\u202e\u2066-\u2069" + _INVISIBLE + _NONCHARACTERS
-_UNSAFE = re.compile("[\x00-\x1f\ud800-\udfff" + _HIDDEN + "]")
-_UNSAFE_KEEP_LINES = re.compile("[\x00-\x08\x0b-\x1f\ud800-\udfff" + _HIDDEN + "]")
+# ...and the second "#" of "##[": GitHub's runner takes its legacy workflow command syntax, "##[name]data",
+# anywhere in a line (actions/runner ActionCommand.TryParse), so a path or a log's text holding "##[stop-commands]"
+# would silence every annotation after it (red team rt32, F8)
+_UNSAFE = re.compile("[\x00-\x1f\ud800-\udfff" + _HIDDEN + "]|(?<=#)#(?=\\[)")
+_UNSAFE_KEEP_LINES = re.compile("[\x00-\x08\x0b-\x1f\ud800-\udfff" + _HIDDEN + "]|(?<=#)#(?=\\[)")
 
 
 def _escape(m: "re.Match[str]") -> str:
@@ -40,7 +43,8 @@ def _escape(m: "re.Match[str]") -> str:
 
 
 def visible(text: str) -> str:
-    """``text`` on one line, every control, separator, bidi override and lone surrogate shown as an escape."""
+    """``text`` on one line, every control, separator, bidi override and lone surrogate shown as an escape (and
+    the second "#" of "##[", which a CI runner would take for a command)."""
     return _UNSAFE.sub(_escape, text)
 
 

@@ -135,3 +135,25 @@ def test_a_refusal_that_quotes_a_prefix_never_shows_a_secret(tmp_path: Path, cap
     assert main(["verify", str(log), "--canaries", str(tmp_path / "canaries.txt")]) == 2
     err = capsys.readouterr().err
     assert len(err.strip().splitlines()) == 1 and "audit device prefix" in err and prefix not in err, err
+
+
+def test_no_line_carries_a_runners_legacy_command_or_starts_with_one(tmp_path: Path) -> None:
+    """GitHub's runner takes "##[name]data" anywhere in a line (actions/runner ActionCommand.TryParse) and
+    "::name::" at a line's start after blanks: a file name, a request id or an identity of the log held them, and
+    "##[stop-commands]" silenced every annotation after it (red team rt32, F8)."""
+    events = [json.loads(ln) for ln in (ROOT / "k8s" / "audit.log").read_text().splitlines() if ln.strip()]
+    events[1]["auditID"] = "##[stop-commands]paused"
+    events[2]["user"]["username"] = "::error file=.github/workflows/release.yml,line=1::Forged by a log"
+    log = tmp_path / "audit-##[error]forged.log"
+    log.write_text("".join(json.dumps(e, separators=(",", ":")) + "\n" for e in events))
+    log.chmod(0o600)
+    env = {**os.environ, "GITHUB_ACTIONS": "true", "GITHUB_STEP_SUMMARY": str(tmp_path / "summary.md")}
+    (tmp_path / "pyproject.toml").write_text(CONFIG)
+    for argv in (["verify", str(log)], ["access", "api/v1/namespaces/prod/secrets/*", str(log)]):
+        proc = subprocess.run([sys.executable, "-m", "pytest_auditready.cli", *argv], capture_output=True, text=True,
+                              timeout=120, cwd=tmp_path, env=env)
+        assert proc.returncode in (0, 1), proc.stderr
+        for line in (proc.stdout + proc.stderr).splitlines():
+            assert "##[" not in line, line
+            assert not line.lstrip().startswith("::") or line.startswith(("::error ", "::warning ", "::notice ")), line
+        assert "Forged by a log" not in "".join(ln for ln in proc.stdout.splitlines() if ln.startswith("::"))

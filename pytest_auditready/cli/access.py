@@ -909,14 +909,15 @@ def _table(doc: dict[str, Any], out: IO[str]) -> None:
             rows.append((*name, op, str(c["requests"]), str(c["denied"]), _table_time(c["first"]),
                          _table_time(c["last"]), sources if first_row else ""))
             first_row = False
-    rows = [tuple(visible(x) for x in r) for r in rows]
+    # (a row starts with an identity the log names: _line_start; red team rt32, F8)
+    rows = [(_line_start(r[0]), *(visible(x) for x in r[1:])) for r in rows]
     widths = [max([len(h)] + [len(r[i]) for r in rows]) for i, h in enumerate(head)]
     out.write("  ".join(h.ljust(w) for h, w in zip(head, widths)).rstrip() + "\n")
     for r in rows:
         out.write("  ".join(x.ljust(w) for x, w in zip(r, widths)).rstrip() + "\n")
     said = False
     for ident in doc["identities"]:
-        who = visible(ident["display_name"] or "(none)")
+        who = _line_start(ident["display_name"] or "(none)")
         for what, c in ident["scopes"].items():
             if not said:
                 out.write("not by name (these requests named no secret; each answer held every one it took in):\n")
@@ -927,6 +928,13 @@ def _table(doc: dict[str, Any], out: IO[str]) -> None:
             out.write(f"  {who} {verb} {visible(what)} ({n} request{'s' if n != 1 else ''}, {note})\n")
         if ident["scopes_more"]:
             out.write(f"  {who}: {ident['scopes_more']} more such requests\n")
+
+
+def _line_start(name: str) -> str:
+    """A name from the log that starts a line of the answer: visible, and behind a backslash where it starts with
+    "::", which a CI runner (trimming blanks first) would take for a workflow command."""
+    text = visible(name)
+    return "\\" + text if text.lstrip().startswith("::") else text
 
 
 _KV2_WORDS = ("data", "metadata", "delete", "undelete", "destroy", "subkeys", "config")
