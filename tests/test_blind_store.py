@@ -337,6 +337,21 @@ def test_a_prefix_with_a_key_no_local_path_can_hold_gets_a_verdict(tmp_path: Pat
     assert len({o["subject"] for o in report["outcomes"]}) == 2
 
 
+def test_an_object_key_holding_a_query_like_text_is_read_not_refused(tmp_path: Path,
+                                                                     s3: tuple[Any, dict[str, str]]) -> None:
+    """A key may hold "?key=" (any UTF-8 character): each listed object's URL was judged as if a user had typed a
+    presigned URL, and the whole prefix was refused naming nothing (red team rt32, F12). A URL typed with a
+    signature in its query is still refused."""
+    client, env = s3
+    client.put_object(Bucket="blind-store", Key="q/audit?key=abc.log", Body=day_lines(0, 3))
+    client.put_object(Bucket="blind-store", Key="q/audit.log", Body=day_lines(0, 3, seed=1))
+    code, err, report = verify(tmp_path, "s3://blind-store/q/", days=1, sealed=False, env=env)
+    assert code in (0, 1) and "presigned" not in err, err
+    assert len({o["subject"] for o in report["outcomes"]}) == 2
+    code, err, _ = verify(tmp_path, "s3://blind-store/q/audit.log?X-Amz-Signature=abc", days=1, sealed=False, env=env)
+    assert code == 2 and "presigned" in err
+
+
 # -- credentials in an archive URL never shown -----------------------------------------------------------------------
 
 SECRET_URL = "s3://AKIAIOSFODNN7EXAMPLE:wJalrXUtnFEMIK7MDENGbPxRfiCYEXAMPLEKEY@blind-store/archive/"

@@ -118,10 +118,15 @@ def credentials_in(url: str) -> str:
     return ""
 
 
+# The URLs a listing gave whose object keys hold a "?" (S3 keys may hold any character): a key's text, not a query
+# that could carry a signature, so not refused as a presigned URL (the URL the user gave is judged as given).
+_LISTED: set[str] = set()
+
+
 def _refuse_credentials(url: str) -> None:
     """A URL that carries a credential is refused before anything reads or shows it: it would reach every report,
     the terminal and the CI log (credentials come from the environment only)."""
-    why = credentials_in(url)
+    why = credentials_in(url) if url not in _LISTED else ""
     if why:
         scheme = url.split("://", 1)[0] if "://" in url else "the"
         raise AuditReadyError(f"an {scheme}:// URL carries {why}, which every report and log line would show",
@@ -203,7 +208,9 @@ def expand_url(url: str) -> list[str]:
     logs = sorted(p for p in found if not not_a_log(p))
     if not logs:
         raise AuditReadyError(f"no log object under {url}", "name the prefix that holds the audit logs")
-    return [_url(fs, p) for p in logs]
+    urls = [_url(fs, p) for p in logs]
+    _LISTED.update(u for u in urls if "?" in u)  # a key may hold "?key=": its name, no query (red team rt32, F12)
+    return urls
 
 
 def exists(url: str) -> bool:
