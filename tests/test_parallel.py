@@ -83,7 +83,8 @@ def test_fail_closed_table_two_jobs_equal_one(name: str, tmp_path: Path) -> None
     settings = _settings(tmp_path, f'log_format = "{fmt}"\n' if fmt else "")
     for path in (log, big):
         path.chmod(0o600)
-        if code == 2:
+        # (a CloudTrail delivery file many times over is log files joined together: refused, as one file is not)
+        if code == 2 or (path is big and name.startswith("CloudTrail delivery file")):
             with pytest.raises(AuditReadyError) as one:
                 _one(settings, [str(path)], {})
             with pytest.raises(AuditReadyError) as two:
