@@ -295,3 +295,18 @@ def test_an_old_time_in_a_generic_json_lines_log_is_no_finding(tmp_path: Path) -
     (o,) = verify_file(str(log), Settings(require_tamper_evidence=False, retention_days=0, log_format="jsonl",
                                           field_map=fmap), [timestamp_accuracy.CHECK], {}, detected=True).outcomes
     assert o.status == "passed", [f.text() for f in o.findings]
+
+
+@pytest.mark.parametrize("shape", ["deep", "long"])
+def test_a_file_of_one_unreadable_line_is_refused_for_what_it_is(tmp_path: Path, shape: str,
+                                                                 capsys: pytest.CaptureFixture[str]) -> None:
+    """One line nested deeper than any producer writes, or longer than the part a format is told from: refused
+    (exit 2) as "JSON spread over several lines", which sent the user after a pretty-printer (red team rt34, F8)."""
+    log = tmp_path / "one.log"
+    log.write_text('{"a":' * 100_000 + "1" + "}" * 100_000 + "\n" if shape == "deep"
+                   else '{"time":"' + "x" * 400_000 + '"}\n')
+    log.chmod(0o600)
+    assert main(["verify", str(log)]) == 2
+    err = capsys.readouterr().err
+    assert len(err.strip().splitlines()) == 1 and "spread over several lines" not in err
+    assert ("nested too deeply" if shape == "deep" else "its format cannot be told") in err

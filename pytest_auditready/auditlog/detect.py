@@ -814,6 +814,21 @@ def sniff(name: str, sample: bytes, complete: bool, *, prefix: str = "", framing
                "(jq -R -c '(\"\\\"\" + . + \"\\\"\") | fromjson | fromjson' FILE > FILE.jsonl) and verify that")
         raise UnknownFormat(f"each line of {name} is an audit entry JSON-escaped as a string ({_show(lines[0])}): a "
                             "hop wrote the message escaped (rsyslog's %msg:::json%, a shipper's string field)", fix)
+    if fragments and len(lines) == 1 and lines[0][:1] == b"{":
+        # one line that reads as no object: too deep for any producer's decoder, or longer than the part read (a
+        # line over the reader's limit); not JSON spread over lines (red team rt34, F8)
+        from .lines import MAX_LINE_BYTES
+        from .vault_json import GO_MAX_DEPTH, nesting, too_deep
+
+        if nesting(lines[0]) > GO_MAX_DEPTH:
+            raise UnknownFormat(f"{name} holds one line of {too_deep(lines[0])}",
+                                "verify the audit log the producer writes: no entry of it nests that deep")
+        raise UnknownFormat(f"{name} holds one line, longer than the {SAMPLE_BYTES:,} bytes a file's format is told "
+                            f"from, and no other: its format cannot be told (and a line over {MAX_LINE_BYTES:,} bytes "
+                            "is never read)",
+                            "find what wrote so long a line (an entry of a request of many MiB: Vault's "
+                            "max_request_size is 32 MiB by default) and keep such requests away from the audited "
+                            "vault")
     if fragments:
         # jq -c . writes a pretty-printed EventList back as one batch a line, refused above; an array of objects
         # never reaches here (refused as one JSON array of records)
