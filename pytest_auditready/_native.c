@@ -19,7 +19,8 @@
  *   dm_lines(data, mask)         -> data_minimisation's Hyperscan PREFILTERS (and its ENCODED_PREFILTERS with bit 32
  *                                   in mask): {line start: bitmask of detectors}
  *   key_suspects(data)           -> the starts of the lines where auditlog/dupkeys.py's reference must look for a
- *                                   key written twice in one object (every other line holds none)
+ *                                   key written twice in one object or a number beyond a double's range (every
+ *                                   other line holds neither)
  *   loose_form(data)             -> checks/integrity_digest.py's _LOOSE_RE search: JSON in another form than
  *                                   Go's compact one (a blank around a key's colon, a printable ASCII \u escape)
  *   secret_data_lines(data)      -> the starts of the lines scan/secret_data.py must parse: a Vault/OpenBao entry
@@ -1395,10 +1396,12 @@ static PyObject *utc_ns(PyObject *self, PyObject *times) {
 
 /* The lines of a block of JSON texts, one a line, where an object may hold a key twice (auditlog/dupkeys.py): two keys
  * of one object with the same bytes, a key written with an escape (the bytes do not tell its text) or an object of more
- * than KEYS_LINEAR keys (not compared pairwise here). The caller reads each such line with its reference, which
- * compares keys decoded; a line not named holds no key twice in any object. Nothing else about the JSON is judged:
- * a malformed line is its reader's to report. The scratch stacks are freed before returning. */
+ * than KEYS_LINEAR keys (not compared pairwise here); and the lines with a number that may lie beyond a double's range.
+ * The caller reads each such line with its reference, which compares keys decoded and reads numbers; a line not named
+ * holds neither. Nothing else about the JSON is judged: a malformed line is its reader's to report. The scratch stacks
+ * are freed before returning. */
 #define KEYS_LINEAR 256
+#define NUMBER_DIGITS 300  /* a number below 10 ** 300 is within a double's range (1.8e308): none beyond is named */
 
 typedef struct {
     Py_ssize_t start, len;
@@ -1474,6 +1477,25 @@ static int line_suspect(const uchar *d, Py_ssize_t i, Py_ssize_t e, frame **st, 
             expect_key = 0;
         } else if (c == ',') {
             expect_key = depth > 0 && (*st)[depth - 1].is_object;
+        } else if (c == '-' || is_digit(c)) {  /* a number: past it, whole; one that may lie beyond a double's range */
+            Py_ssize_t q = p + (c == '-'), whole, expo = 0;
+            while (q < e && d[q] == '0') q++;
+            whole = q;
+            while (q < e && is_digit(d[q])) q++;
+            whole = q - whole;  /* its integer part's digits, leading zeros left out */
+            if (q < e && d[q] == '.')
+                for (q++; q < e && is_digit(d[q]); q++) {}
+            if (q < e && (d[q] == 'e' || d[q] == 'E')) {
+                int neg = 0;
+                q++;
+                if (q < e && (d[q] == '+' || d[q] == '-')) neg = d[q++] == '-';
+                while (q < e && d[q] == '0') q++;
+                for (; q < e && is_digit(d[q]); q++) expo = expo < 100000 ? expo * 10 + (d[q] - '0') : expo;
+                if (neg) expo = -expo;
+            }
+            if (whole + expo > NUMBER_DIGITS) return 1;  /* below 10 ** (whole + expo): no more than a double's max */
+            p = q > p ? q : p + 1;
+            continue;
         }
         p++;
     }
@@ -1491,7 +1513,7 @@ static PyObject *key_suspects(PyObject *self, PyObject *args) {
     while (out != NULL && i <= n) {
         const uchar *nl = i < n ? memchr(d + i, '\n', (size_t)(n - i)) : NULL;
         Py_ssize_t e = nl != NULL ? nl - d : n;
-        int r = memchr(d + i, '"', (size_t)(e - i)) != NULL ? line_suspect(d, i, e, &st, &st_cap, &keys, &keys_cap) : 0;
+        int r = line_suspect(d, i, e, &st, &st_cap, &keys, &keys_cap);
         if (r < 0) {
             Py_CLEAR(out);
             PyErr_NoMemory();

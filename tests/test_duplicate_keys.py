@@ -8,6 +8,7 @@ from __future__ import annotations
 import gzip
 import json
 import random
+import re
 from pathlib import Path
 from typing import Any
 
@@ -166,6 +167,39 @@ def test_a_live_line_with_a_key_twice(path: str) -> None:
     assert type(bad).__name__ == "BadLine" and '"type"' in bad.reason and "twice" in bad.reason
 
 
+# -- a number beyond a double's range: Go's encoding/json neither reads nor writes one -------------------------------
+BEYOND = [b"1e999999", b"-1e400", b"1" + b"0" * 400, b"1E+309", b"0.001e312"]
+WITHIN = [b"1.7976931348623157e308", b"-1.7976931348623157e+308", b"1e-999", b"0.00001e310", b"9" * 300, b"1.5e300"]
+
+
+@pytest.mark.parametrize("number", BEYOND)
+def test_a_vault_line_with_a_number_beyond_a_double_is_a_bad_line_at_its_number(tmp_path: Path, path: str,
+                                                                                number: bytes) -> None:
+    """OpenBao refuses such a number in a request ("cannot unmarshal number 1e999999 into Go value of type float64",
+    seen on a real server) and cannot write one; a line holding one was rewritten, on both paths."""
+    lines = list(VAULT)
+    at = next(i for i, ln in enumerate(lines) if b'"remote_port":' in ln and i > 20)
+    lines[at] = re.sub(rb'"remote_port":\d+', b'"remote_port":' + number, lines[at], count=1)
+    lines[at + 2] = _add(lines[at + 2], b'"x_extra":{"n":[1,' + number + b']}')  # a nested one, unread by any field
+    status, found = _bad_lines(_write(tmp_path, "audit.log", lines), Settings())
+    beyond = [t for t in found if "beyond a double's range" in t]
+    assert status == FAILED and len(beyond) == 2, found
+    assert f"Line {at + 1} of" in beyond[0] and f"Line {at + 3} of" in beyond[1], found
+    assert (number.decode() if len(number) <= 40 else "characters)") in beyond[0]
+    bad: Any = read_line("device", at + 1, lines[at])  # the live reader alike
+    assert type(bad).__name__ == "BadLine" and "beyond a double's range" in bad.reason
+
+
+def test_numbers_a_go_producer_writes_are_read(tmp_path: Path, path: str) -> None:
+    """The largest double, an underflow to zero (Go reads 1e-999 as 0), 300 digits: read as the vault's."""
+    lines = list(VAULT)
+    at = next(i for i, ln in enumerate(lines) if b'"type":"response"' in ln and i > 20)
+    for k, number in enumerate(WITHIN):
+        lines[at + k] = _add(lines[at + k], b'"x_extra":[' + number + b"]")
+    assert _bad_lines(_write(tmp_path, "audit.log", lines), Settings())[0] == PASSED
+    assert all(dupkeys.problem(b'{"a":' + n + b"}") is None for n in WITHIN)
+
+
 def test_the_reason_escapes_and_bounds_the_keys() -> None:
     said = dupkeys.reason(["\x1b[31mred", "a" * 500, "b", "c", "d"])
     assert "\x1b" not in said and "a" * 61 not in said and "and 2 more" in said and "keys" in said
@@ -228,5 +262,5 @@ def test_key_suspects_names_every_line_with_a_key_twice() -> None:
             assert want, ln[:200]
         assert dupkeys.line_duplicates(ln) == want
     assert twice > 500 and len(named) < len(lines)
-    assert dupkeys.lines_with_duplicates(block) == {s: dupkeys.duplicate_keys(ln) for s, ln in zip(starts, lines)
-                                                    if dupkeys.duplicate_keys(ln)}
+    assert dupkeys.odd_lines(block) == {s: dupkeys.reason(dupkeys.duplicate_keys(ln)) for s, ln in zip(starts, lines)
+                                        if dupkeys.duplicate_keys(ln)}

@@ -495,6 +495,33 @@ def test_key_suspects_name_every_line_the_reference_finds_a_key_twice_in(lib: An
     assert twice >= 4
 
 
+def test_key_suspects_name_every_line_with_a_number_beyond_a_double(lib: Any) -> None:
+    """Each build names every line where the reference reads a number beyond a double's range (in any place, any
+    spelling), and no line whose numbers all lie below 10 ** 300."""
+    from pytest_auditready.auditlog.dupkeys import out_of_range
+
+    rng = random.Random(5)
+    large = ["1e999", "-1E+400", "1" + "0" * 310, "0.5e310", "1e308", "0.000001e311"]  # at least 10 ** 300
+    small = ["12.5e-3", "-0", "1e-999", "7", "3.25", "0.00001", "123456789012345678901234567890", "9" * 299]
+    lines, values, beyond = [], [], 0
+    for _ in range(3000):
+        values.append([rng.choice(large + small) for _ in range(rng.randint(1, 3))])
+        text = '{"a":"' + rng.choice(["1e999", "x", "9" * 400]) + '","n":[' + ",".join(values[-1]) + '],"b":true}'
+        lines.append(text.encode())
+    at, starts = 0, []
+    for ln in lines:
+        starts.append(at)
+        at += len(ln) + 1
+    named = set(lib.key_suspects(b"\n".join(lines)))
+    for s, ln, v in zip(starts, lines, values):
+        if out_of_range(ln):
+            beyond += 1
+            assert s in named, ln
+        if not set(v) & set(large):
+            assert s not in named, ln
+    assert 500 < beyond < 2900
+
+
 def _near(rng: random.Random) -> bytes:
     """A line near an encoded shape of data_minimisation (ENCODED_PREFILTERS): each part of one shape as the shape
     asks, or now and then one digit, letter or separator off, between random bytes."""

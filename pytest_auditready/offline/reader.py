@@ -331,7 +331,7 @@ def vault_block(file: str, prefix: str = "") -> Callable[[Block], Optional[Entri
                 data.decode("utf-8")
             except UnicodeDecodeError:
                 return None
-        if dupkeys.lines_with_duplicates(data):
+        if dupkeys.odd_lines(data):
             return None  # line by line says which line holds a key twice
         try:
             items = _block_decoder.decode_lines(data)
