@@ -103,6 +103,8 @@ def test_non_hmac_response_key_leaks_on_read(pytester, bao, url_env):
     # an SSH one-time password or a TOTP seed, answered or given as "key" (red team rt21)
     ("ssh/", ("sys/mounts/ssh", {"type": "ssh"}), {"audit_non_hmac_response_keys": ["key"]}),
     ("totp/", ("sys/mounts/totp", {"type": "totp"}), {"audit_non_hmac_response_keys": ["barcode"]}),
+    # the cubbyhole: arbitrary secrets under any key (red team rt40, F1)
+    ("cubbyhole/", None, {"audit_non_hmac_response_keys": ["api_creds"]}),
 ])
 def test_a_mount_tuned_to_log_secrets_in_clear_fails_log_protection(pytester, bao, url_env, mount, enable, tune):
     """A key tuned out of HMAC anywhere has every device write its values in clear: before, it was caught only
@@ -660,8 +662,15 @@ def test_dropped_responses_are_completeness_s_not_a_wrong_device(pytester, bao, 
     ('path "sys/auth/*" { capabilities = ["create", "update", "sudo"] }', "sys/auth/*"),
     # red team rt12, F02: orphan tokens of any policy
     ('path "auth/token/create-orphan" { capabilities = ["update", "sudo"] }', "auth/token/create-orphan"),
+    # red team rt40, F2: an existing group by id, an alias tying a login to an entity, a mount's tuning
+    ('path "identity/group/id/*" { capabilities = ["update"] }', "update on identity/group/id/*"),
+    ('path "identity/entity-alias" { capabilities = ["create", "update"] }', "on identity/entity-alias:"),
+    ('path "sys/mounts/+/tune" { capabilities = ["update"] }', "update on sys/mounts/*/tune: it can"),
+    ('path "sys/mounts/secret/tune" { capabilities = ["update"] }', "update on sys/mounts/secret/tune: it can"),
+    ('path "sys/auth/+/tune" { capabilities = ["update"] }', "update on sys/auth/*/tune: it can"),
 ], ids=["writes-policies", "tokens-of-any-policy", "token-roles", "identity-groups", "entity-policies",
-        "auth-methods", "orphan-tokens"])
+        "auth-methods", "orphan-tokens", "group-by-id", "entity-alias", "any-mount-tuning", "kv-mount-tuning",
+        "auth-tuning"])
 def test_an_identity_that_can_grant_itself_audit_rights_fails_log_protection(pytester, bao, url_env, grant, named):
     """A default policy that may rewrite policies, make tokens of any policy, define token roles, put entities in
     groups or enable auth methods holds nothing on sys/audit yet, but can give itself sudo there: log_protection
@@ -681,6 +690,9 @@ def test_an_identity_that_can_grant_itself_audit_rights_fails_log_protection(pyt
      "create, update on auth/corp-apps/role/*: it can write an entry of the approle auth method at auth/corp-apps/"),
     ("userpass", 'path "auth/corp-users/users/*" { capabilities = ["create", "update"] }',
      "create, update on auth/corp-users/users/*: it can write an entry of the userpass auth method at auth/corp-users/"),
+    # userpass's "update policies on user" alone (red team rt40, F2)
+    ("userpass", 'path "auth/corp-users/users/+/policies" { capabilities = ["update"] }',
+     "update on auth/corp-users/users/*/policies: it can write an entry of the userpass auth method"),
 ])
 def test_an_identity_that_can_write_an_auth_methods_roles_fails_log_protection(pytester, bao, url_env, kind, grant,
                                                                                 named):
@@ -706,7 +718,8 @@ def test_changing_ones_own_password_or_reading_users_is_no_escalation(pytester, 
     assert c.call("POST", "sys/auth/corp-users", {"type": "userpass"}).status == 204
     default = c.call("GET", "sys/policies/acl/default").data["policy"]
     grant = ('path "auth/corp-users/users/+/password" { capabilities = ["update"] }\n'
-             'path "auth/corp-users/users/*" { capabilities = ["read", "list"] }')
+             'path "auth/corp-users/users/*" { capabilities = ["read", "list"] }\n'
+             'path "sys/mounts/+/tune" { capabilities = ["read"] }')  # reading a mount's tuning changes nothing
     assert c.call("PUT", "sys/policies/acl/default", {"policy": default + "\n" + grant + "\n"}).status == 204
     run = run_audit(pytester, server)
     assert run.failed_checks() == set(), run.result.stdout.str()[-3000:]

@@ -24,7 +24,7 @@ import pytest
 
 from pytest_auditready.auditlog.model import AccessLedger
 from pytest_auditready.checks import log_protection
-from pytest_auditready.checks.base import CheckContext, evaluate, stat_log
+from pytest_auditready.checks.base import CheckContext, Finding, evaluate, stat_log
 from pytest_auditready.config import Settings
 from pytest_auditready.vault.scenario import VaultFacts
 
@@ -333,3 +333,18 @@ def test_log_protection_judges_no_file_mode_for_a_device_writing_to_the_vaults_o
     assert _findings(ctx) == []
     devices["second"] = {"type": "file", "options": {"file_path": "/var/log/openbao/second.log", "mode": "0644"}}
     assert any("'second'" in m and "0644" in m for m in _findings(ctx))
+
+
+@pytest.mark.parametrize(("mount", "kind", "keys", "secret"), [
+    ("cubbyhole/", "cubbyhole", ["api_creds"], True),  # arbitrary secrets under any key (red team rt40, F1)
+    ("sys/", "system", ["keys_base64", "recovery_keys_base64"], True),  # unseal and recovery key shares (rekey)
+    ("secret/", "kv", ["username"], False),  # a key that names who
+    ("pki/", "pki", ["common_name"], False),  # the Vault docs' own example: a name
+    ("auth/token/", "token", ["display_name", "explicit_max_ttl"], False),
+])
+def test_keys_tuned_out_of_hmac_are_judged_by_what_the_mount_holds(mount: str, kind: str, keys: list[str],
+                                                                   secret: bool) -> None:
+    said = list(log_protection._clear_keys({mount: {"response": keys}}, {mount: kind}))
+    assert len(said) == 1 and type(said[0]).__name__ == ("Finding" if secret else "Note"), said
+    text = said[0].text() if isinstance(said[0], Finding) else said[0].text
+    assert all(repr(k) in text for k in keys)

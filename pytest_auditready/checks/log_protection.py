@@ -24,12 +24,12 @@ _DANGEROUS = {"create", "update", "delete", "sudo", "root"}
 # On a KV mount every key holds a secret but one that names who (a username: scan.secret_data.IDENTITY_KEY);
 # elsewhere a key that names a credential or plain data does. Other keys (PKI's common_name, the Vault docs'
 # example) name things: told, not failed.
-_SECRET_MOUNT_TYPES = frozenset({"kv", "generic"})
+_SECRET_MOUNT_TYPES = frozenset({"kv", "generic", "cubbyhole"})  # (cubbyhole: arbitrary secrets, red team rt40)
 # (SSH's and TOTP's key: an OTP, a seed; TOTP's url and barcode carry the seed; a backup, a random_bytes answer, a
 # transit export's keys: red team rt21; a TOTP code, and sys/audit-hash's and sys/tools/hash's input, the value to
 # hash: red team rt35)
 _SECRET_KEY = re.compile(r"(?i)" + CREDENTIAL_KEY + r"|plaintext|\Avalue\Z|\Adata\Z|jwt|otp|seed|pem_bundle"
-                         r"|secret_id|passphrase|\Akeys?\Z|\Aurl\Z|\Abarcode\Z|\Abackup\Z|\Arandom_bytes\Z|\Acode\Z"
+                         r"|secret_id|passphrase|\A(?:recovery_)?keys?(?:_base64)?\Z|\Aurl\Z|\Abarcode\Z|\Abackup\Z|\Arandom_bytes\Z|\Acode\Z"
                          r"|\Ainput\Z")
 
 
@@ -378,29 +378,45 @@ def _device_file_findings(ctx: CheckContext) -> Iterator[Finding]:
 # define a token role and make tokens from it (a role's allowed_policies need not be the maker's); put an entity in
 # a group, or set an entity's policies (its own, once it logs in through an auth method); enable an auth method.
 PROBE = "auditready-probe"
-ESCALATION_PROBES = [f"auth/token/roles/{PROBE}", f"auth/token/create/{PROBE}", "identity/group",
-                     f"identity/group/name/{PROBE}", f"identity/entity/id/{PROBE}", f"identity/entity/name/{PROBE}",
-                     f"sys/auth/{PROBE}", f"sys/raw/{PROBE}"]
+# (an entity or a group by id: the policies it carries; an alias: ties a login of its own to an entity, or an external
+# group to a group, that holds policies: red team rt40, F2)
+_IDENTITY_WRITES = ["identity/group", f"identity/group/name/{PROBE}", f"identity/group/id/{PROBE}",
+                    f"identity/entity/id/{PROBE}", f"identity/entity/name/{PROBE}"]
+_ALIAS_WRITES = ["identity/entity-alias", f"identity/entity-alias/id/{PROBE}", "identity/group-alias",
+                 f"identity/group-alias/id/{PROBE}"]
+# A mount's tuning (audit_non_hmac_request_keys / _response_keys) decides which keys every device writes in clear.
+_TUNES = [f"sys/mounts/{PROBE}/tune", f"sys/auth/{PROBE}/tune"]
+ESCALATION_PROBES = [f"auth/token/roles/{PROBE}", f"auth/token/create/{PROBE}", *_IDENTITY_WRITES, *_ALIAS_WRITES,
+                     f"sys/auth/{PROBE}", f"sys/raw/{PROBE}", *_TUNES]
 # Auth methods whose roles, users or groups carry the policies their logins get (token_policies / policies, as the
 # methods' API docs give them): whoever may write one gives a login of its own any policy. By type, the paths of
-# such an object under the method's mount (asked for the mounts the vault has, ``auth_probes``).
+# such an object under the method's mount, "{}" its name (asked for the mounts the vault has, ``auth_probes``):
+# userpass's "update policies on user" (users/:username/policies) and AppRole's role/:role_name/policies write the
+# policies alone (red team rt40, F2).
 AUTH_OBJECTS = {
-    "approle": ("role/",), "userpass": ("users/",), "jwt": ("role/",), "oidc": ("role/",),
-    "kubernetes": ("role/",), "ldap": ("groups/", "users/"), "okta": ("groups/", "users/"), "radius": ("users/",),
-    "cert": ("certs/",), "github": ("map/teams/", "map/users/"), "aws": ("role/",), "gcp": ("role/",),
-    "azure": ("role/",), "alicloud": ("role/",), "oci": ("role/",), "kerberos": ("groups/",), "cf": ("roles/",),
+    "approle": ("role/{}", "role/{}/policies"), "userpass": ("users/{}", "users/{}/policies"), "jwt": ("role/{}",),
+    "oidc": ("role/{}",), "kubernetes": ("role/{}",), "ldap": ("groups/{}", "users/{}"),
+    "okta": ("groups/{}", "users/{}"), "radius": ("users/{}",), "cert": ("certs/{}",),
+    "github": ("map/teams/{}", "map/users/{}"), "aws": ("role/{}",), "gcp": ("role/{}",), "azure": ("role/{}",),
+    "alicloud": ("role/{}",), "oci": ("role/{}",), "kerberos": ("groups/{}",), "cf": ("roles/{}",),
 }
 
 
 def auth_probes(auth_types: Mapping[str, str]) -> list[str]:
     """The paths asked of the unprivileged identity for each auth method mounted ("auth/<path>/" -> type): a role,
     user or group named by the probe (it exists nowhere: only a glob or a template grants it)."""
-    return [f"{mount}{where}{PROBE}" for mount, kind in sorted(auth_types.items())
+    return [f"{mount}{where.format(PROBE)}" for mount, kind in sorted(auth_types.items())
             for where in AUTH_OBJECTS.get(kind, ())]
 
 
-def _escalations(caps: Mapping[str, Sequence[str]], pols: str,
-                 auth_types: Mapping[str, str]) -> Iterator[Finding]:
+def tune_probes(mounts: Sequence[str]) -> list[str]:
+    """The tuning endpoint of each mount ("secret/", "auth/<path>/"), asked of the unprivileged identity: a policy
+    may name a mount's tuning by its path, where the probe's glob stands for the rest."""
+    return [f"sys/{'auth/' + m[5:] if m.startswith('auth/') else 'mounts/' + m}tune" for m in sorted(mounts)]
+
+
+def _escalations(caps: Mapping[str, Sequence[str]], pols: str, auth_types: Mapping[str, str],
+                 mounts: Sequence[str] = ()) -> Iterator[Finding]:
     """The routes of ``ESCALATION_PROBES`` open to the unprivileged identity: each leads to tokens of any policy,
     sudo on sys/audit/* among them."""
     def can(path: str, *wanted: str) -> list[str]:
@@ -414,8 +430,7 @@ def _escalations(caps: Mapping[str, Sequence[str]], pols: str,
                       "whose allowed_policies are any policy, then make a token of that role (sudo on sys/audit/* "
                       "among them: switch auditing off).",
                       f"remove write capabilities on auth/token/roles/* from the policies {pols}")
-    for path in ("identity/group", f"identity/group/name/{PROBE}", f"identity/entity/id/{PROBE}",
-                 f"identity/entity/name/{PROBE}"):
+    for path in _IDENTITY_WRITES:
         bad = can(path, "create", "update")
         if bad:
             shown = path.replace(PROBE, "*")
@@ -423,15 +438,33 @@ def _escalations(caps: Mapping[str, Sequence[str]], pols: str,
                           "in through an auth method) any policy, directly or through a group (sudo on sys/audit/* "
                           "among them).", f"remove write capabilities on {shown} from the policies {pols}")
             break
+    for path in _ALIAS_WRITES:
+        bad = can(path, "create", "update")
+        if bad:
+            shown = path.replace(PROBE, "*")
+            yield Finding(ID, "", f"{who} {', '.join(bad)} on {shown}: it can tie a login of its own (or an "
+                          "external group) to an entity or group that holds other policies, and log in with them "
+                          "(sudo on sys/audit/* among them).",
+                          f"remove write capabilities on {shown} from the policies {pols}")
+            break
     for path in auth_probes(auth_types):
         bad = can(path, "create", "update")
         if bad:
             mount = next(m for m in auth_types if path.startswith(m))
             shown = path.replace(PROBE, "*")
             yield Finding(ID, "", f"{who} {', '.join(bad)} on {shown}: it can write an entry of the "
-                          f"{auth_types[mount]} auth method at {mount} whose logins carry any policy it names "
-                          "(token_policies; sudo on sys/audit/* among them), and log in with it.",
+                          f"{auth_types[mount]} auth method at {mount}, or its policies, so that its logins carry "
+                          "any policy it names (token_policies; sudo on sys/audit/* among them), and log in with it.",
                           f"remove write capabilities on {shown} from the policies {pols}")
+    globs = [p for p in _TUNES if can(p, "update")]  # every mount of its kind: named once, as the glob
+    tuned = [p.replace(PROBE, "*") for p in globs] + [
+        p for p in tune_probes(mounts) if can(p, "update") and not any(p.startswith(g.split(PROBE)[0]) for g in globs)]
+    if tuned:
+        yield Finding(ID, "", f"{who} update on {', '.join(tuned)}: it can tune a mount to log any request or "
+                      "response key without HMAC (audit_non_hmac_request_keys / _response_keys), and every audit "
+                      "device then writes the values sent or returned under those keys in clear (a KV mount's "
+                      "secrets among them).",
+                      f"remove update on sys/mounts/*/tune and sys/auth/*/tune from the policies {pols}")
     raw = can(f"sys/raw/{PROBE}", "read", "list", "create", "update", "delete", "sudo")
     if raw:  # (the endpoint exists only with raw_storage_endpoint = true; sudo is what it asks for)
         yield Finding(ID, "", f"{who} {', '.join(raw)} on sys/raw/*: with raw_storage_endpoint = true it reads and "
@@ -559,9 +592,10 @@ def run(ctx: CheckContext) -> Iterator[Union[Finding, Skip, Note]]:
         yield Finding(ID, "", f"Could not ask sys/capabilities-self as the unprivileged identity "
                       f"({facts.capabilities_error}).", "let the default policy keep sys/capabilities-self, or give "
                       "the audit token update on sys/capabilities-accessor (it then asks for the identity)")
-    yield from _escalations(facts.capabilities, pols, facts.auth_types)
+    yield from _escalations(facts.capabilities, pols, facts.auth_types, facts.mounts)
+    tunes = set(tune_probes(facts.mounts))
     for path, caps in sorted(facts.capabilities.items()):
-        if path in ESCALATION_PROBES or PROBE in path:
+        if path in ESCALATION_PROBES or PROBE in path or path in tunes:
             continue
         if path.startswith(("sys/policies/acl/", "sys/policy/")):
             bad = sorted(set(caps) & _DANGEROUS)
@@ -625,7 +659,8 @@ def _clear_keys(non_hmac: Mapping[str, Mapping[str, Sequence[str]]],
                       else [k for k in keys if _SECRET_KEY.search(k)])
             what = f"Mount {mount!r}{f' ({kind})' if kind else ''} is tuned to log the {which} keys"
             if secret:
-                why = "on a KV mount every value is a secret" if kind in _SECRET_MOUNT_TYPES else "they hold secrets"
+                why = (f"on a {'cubbyhole' if kind == 'cubbyhole' else 'KV'} mount every value is a secret"
+                       if kind in _SECRET_MOUNT_TYPES else "they hold secrets")
                 yield Finding(ID, "", f"{what} {', '.join(map(repr, keys))} without HMAC ({option}): every audit "
                               f"device writes the values of {', '.join(map(repr, secret))} in clear text, and {why}.",
                               f"take those keys out of {option} ({tune}; bao secrets tune or bao auth tune), and "

@@ -285,6 +285,7 @@ class VaultFacts:
     non_hmac: dict[str, dict[str, list[str]]] = field(default_factory=dict)  # mount -> request/response -> keys
     mount_types: dict[str, str] = field(default_factory=dict)  # of the mounts in non_hmac: kv, pki, userpass...
     auth_types: dict[str, str] = field(default_factory=dict)  # every auth method mounted: "auth/<path>/" -> type
+    mounts: list[str] = field(default_factory=list)  # every mount of the run's namespace: "secret/", "auth/<path>/"
     mounts_error: str = ""  # how listing sys/mounts or sys/auth answered when it could not be read
     namespace: str = ""  # the namespace the run was made in ("" for the root namespace)
     capabilities_note: str = ""  # how facts.capabilities was known when sys/capabilities-self could not say
@@ -866,10 +867,11 @@ class Runner:
             held = sorted({"default", *self.plan.unprivileged_policies} - {"root"})
             paths += [f"{where}/{p}" for p in held for where in ("sys/policies/acl", "sys/policy")]
             paths += ["auth/token/create", "auth/token/create-orphan"]
-            from ..checks.log_protection import ESCALATION_PROBES, auth_probes
+            from ..checks.log_protection import ESCALATION_PROBES, auth_probes, tune_probes
 
             paths += ESCALATION_PROBES  # a token role, an identity group or entity, an auth method of its own
             paths += auth_probes(self.facts.auth_types)  # a role or user of an auth method, carrying any policy
+            paths += tune_probes(self.facts.mounts)  # a mount's tuning: which keys every device writes in clear
             # asked where the audit devices are: in the root namespace (inside a namespace, sys/audit/<device>
             # names nothing)
             r = self._call(caps_spec, {"paths": paths}, root=True)
@@ -945,6 +947,8 @@ class Runner:
             if not isinstance(conf, dict):
                 continue
             name = (mount if prefix == "sys/mounts" else f"auth/{mount}") + home
+            if not home:
+                self.facts.mounts.append(name)
             if prefix == "sys/auth" and isinstance(info.get("type"), str) and not home:
                 self.facts.auth_types[name] = info["type"]
             for kind in ("request", "response"):
