@@ -5,6 +5,7 @@ real OpenBao on loopback; each wrong verdict or untrue message found here has a 
 from __future__ import annotations
 
 import json
+from pathlib import Path
 from typing import Any, Optional
 
 import pytest
@@ -398,13 +399,29 @@ def test_a_token_that_plants_canaries_but_cannot_read_sys_audit(pytester, bao, m
     assert left(server) == NOTHING
 
 
-def test_a_kv_v1_mount_is_one_line_and_nothing_is_written(pytester, bao, url_env):
+@pytest.mark.parametrize("who", ["root", "example-policy", "no-mount-read"])
+def test_a_kv_v1_mount_is_one_line_and_nothing_is_written(pytester, bao, url_env, monkeypatch, who):
+    """The README's policy reads sys/mounts/secret, not sys/mounts/kv1: the listing tells then (red team rt40, F4:
+    the run wrote its canaries at kv1/data/... and could not remove them); a token that may read neither is refused
+    before anything is written."""
     server = bao()
     url_env(server)
-    assert admin(server).call("POST", "sys/mounts/kv1", {"type": "kv", "options": {"version": "1"}}).status == 204
+    c = admin(server)
+    assert c.call("POST", "sys/mounts/kv1", {"type": "kv", "options": {"version": "1"}}).status == 204
+    if who != "root":
+        policy = (Path(__file__).parent.parent / "examples" / "auditready-policy.hcl").read_text()
+        if who == "no-mount-read":
+            policy = policy.replace('path "sys/mounts" {', 'path "sys/mounts-not" {')
+            policy = policy.replace('path "sys/mounts/secret" {', 'path "sys/mounts-not/secret" {')
+        assert c.call("PUT", "sys/policies/acl/least", {"policy": policy}).status == 204
+        monkeypatch.setenv("VAULT_TOKEN", token(c, ["least"]))
+        monkeypatch.delenv("BAO_TOKEN", raising=False)
     run = run_audit(pytester, server, seal=False, kv_mount="kv1")
     line = one_line_error(run)
-    assert "the mount kv1/ is not a KV version 2 secrets engine" in line, line
+    if who == "no-mount-read":
+        assert "may read neither sys/mounts/kv1 (403) nor sys/mounts (403)" in line, line
+    else:
+        assert "the mount kv1/ is not a KV version 2 secrets engine" in line, line
     assert left(server) == NOTHING and admin(server).call("LIST", "kv1/auditready").status == 404
 
 

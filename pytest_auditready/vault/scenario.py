@@ -532,22 +532,35 @@ class Runner:
         self._token_lasts(reply.data)
         health = self.admin.call("GET", "sys/seal-status")
         self.facts.version = str((health.body or {}).get("version", ""))
-        mount = self.admin.call("GET", f"sys/mounts/{self.plan.kv_mount}")
-        if mount.ok:
-            d = mount.data or (mount.body or {})
-            version = str((d.get("options") or {}).get("version", ""))
-            if d.get("type") not in ("kv", "generic") or version != "2":
-                raise ScenarioError(
-                    f"the mount {self.plan.kv_mount}/ is not a KV version 2 secrets engine",
-                    "set kv_mount in [tool.auditready] to a KV v2 mount (bao secrets enable -version=2 kv)",
-                )
-        elif mount.status == 400 or mount.status == 404:
-            raise ScenarioError(
-                f"there is no secrets engine mounted at {self.plan.kv_mount}/",
-                "set kv_mount in [tool.auditready] to a KV v2 mount (bao secrets enable -version=2 kv)",
-            )
+        self._kv_v2()
         self._unprivileged_policies_exist()
         self._audit_device_exists()
+
+    def _kv_v2(self) -> None:
+        """Refuse a ``kv_mount`` that is no KV version 2 mount before anything is written: on KV v1 the canaries
+        land at the literal .../data/... paths, where clean-up (metadata/) cannot remove them (red team rt40, F4).
+        Told by sys/mounts/<kv_mount>, or by the sys/mounts listing where that is refused; a mount neither tells is
+        refused too."""
+        kv = self.plan.kv_mount
+        fix = "set kv_mount in [tool.auditready] to a KV v2 mount (bao secrets enable -version=2 kv)"
+        mount = self.admin.call("GET", f"sys/mounts/{kv}")
+        info: Any = (mount.data or (mount.body or {})) if mount.ok else None
+        if mount.status == 403:
+            listing = self.admin.call("GET", "sys/mounts")
+            if not listing.ok:
+                raise ScenarioError(f"the audit token may read neither sys/mounts/{kv} ({mount.status}) nor sys/mounts "
+                                    f"({listing.status}), so nothing tells that {kv}/ is a KV version 2 mount (on "
+                                    "KV v1 the run's canaries could not be removed)",
+                                    f"give the audit token read on sys/mounts/{kv} (examples/auditready-policy.hcl)")
+            info = (listing.data or listing.body or {}).get(f"{kv}/")
+            if info is None:
+                raise ScenarioError(f"there is no secrets engine mounted at {kv}/", fix)
+        if isinstance(info, dict):
+            version = str((info.get("options") or {}).get("version", ""))
+            if info.get("type") not in ("kv", "generic") or version != "2":
+                raise ScenarioError(f"the mount {kv}/ is not a KV version 2 secrets engine", fix)
+        elif mount.status == 400 or mount.status == 404:
+            raise ScenarioError(f"there is no secrets engine mounted at {kv}/", fix)
 
     def _audit_device_exists(self) -> None:
         """Refuse an ``audit_device`` the vault does not have (where the audit token may list the devices): no
