@@ -4,7 +4,11 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
+import subprocess
 from pathlib import Path
+
+import pytest
 
 from pytest_auditready.auditlog.source import FileLogSource, LogBatch
 
@@ -79,3 +83,74 @@ def test_what_the_vault_writes_to_the_renamed_file_before_it_reopens_its_path_is
     src.poll(batch)
     src.close()
     assert _where(batch) == ["audit.log.1:1", "audit.log.1:2", "audit.log:1"]
+
+
+def _copytruncate(log: Path, compress: bool = False) -> None:
+    """The real logrotate once (forced), copytruncate: a copy beside the log, then the log cut to nothing."""
+    exe = shutil.which("logrotate") or shutil.which("logrotate", path="/usr/sbin:/sbin")
+    if exe is None:
+        pytest.skip("logrotate is not installed (apt-get install logrotate)")
+    conf = log.parent.parent / "logrotate.conf"
+    conf.write_text(f"{log} {{\ncopytruncate\nrotate 5\n{'compress' if compress else ''}\n}}\n")
+    conf.chmod(0o600)
+    subprocess.run([exe, "-f", "-s", str(log.parent.parent / "logrotate.state"), str(conf)], check=True, timeout=30,
+                   capture_output=True)
+
+
+def test_a_log_cut_by_copytruncate_is_read_on_in_its_copy(tmp_path: Path) -> None:
+    """Entries written after the last poll and before logrotate's copytruncate are in the copy beside the log, not
+    gone (red team rt40, F5: every action of the run was "no request and no response entry"); the entries read
+    before are named by the copy, where their lines now are."""
+    folder = tmp_path / "logs"
+    folder.mkdir()
+    log = folder / "audit.log"
+    log.write_bytes(_line(0))
+    log.chmod(0o600)
+    src = FileLogSource(log)
+    src.mark()
+    batch = LogBatch()
+    with open(log, "ab") as f:
+        f.write(_line(1))
+    src.poll(batch)
+    with open(log, "ab") as f:
+        f.write(_line(2) + _line(3))  # not polled yet
+    _copytruncate(log)
+    assert log.stat().st_size == 0 and (folder / "audit.log.1").exists()
+    with open(log, "ab") as f:
+        f.write(_line(4))
+    src.poll(batch)
+    src.poll(batch)  # the copy is not read twice
+    src.close()
+    assert _where(batch) == ["audit.log.1:2", "audit.log.1:3", "audit.log.1:4", "audit.log:1"]
+    for e in batch.entries:
+        assert json.loads(Path(e.file).read_bytes().splitlines()[e.line - 1])["request"]["id"] == e.request_id
+
+
+def test_a_log_cut_with_no_copy_beside_it_is_read_again_from_its_start(tmp_path: Path) -> None:
+    """Compressed at once (compress without delaycompress), or cut by hand: the unread lines are gone, and what was
+    read keeps its name; the checks then say which actions are missing."""
+    for compress in (True, False):
+        folder = tmp_path / f"logs{compress}"
+        folder.mkdir()
+        log = folder / "audit.log"
+        log.write_bytes(b"")
+        log.chmod(0o600)
+        src = FileLogSource(log)
+        src.mark()
+        batch = LogBatch()
+        with open(log, "ab") as f:
+            f.write(_line(1))
+        src.poll(batch)
+        with open(log, "ab") as f:
+            f.write(_line(2))
+        if compress:
+            _copytruncate(log, compress=True)
+            assert (folder / "audit.log.1.gz").exists() and not (folder / "audit.log.1").exists()
+        else:
+            os.truncate(log, 0)
+        with open(log, "ab") as f:
+            f.write(_line(3))
+        src.poll(batch)
+        src.close()
+        assert _where(batch) == ["audit.log:1", "audit.log:1"], compress
+        assert [e.request_id for e in batch.entries] == ["r1", "r3"]

@@ -16,10 +16,12 @@ import io
 import lzma
 import os
 import re
+import stat
 import zlib
 from pathlib import Path
 from typing import BinaryIO, Iterable, Optional
 
+from ..errors import AuditReadyError
 from ..safeio import open_regular
 
 # What compressors add to a file's name (logrotate's compressext, gzip, bzip2, xz, zstd, lz4, lzop, compress).
@@ -141,6 +143,32 @@ def locate_rotated(log: Path, inode: Optional[int]) -> Optional[Path]:
         except OSError:
             continue
     return None
+
+
+def locate_copy(log: Path, offset: int, anchor: bytes) -> Optional[Path]:
+    """The uncompressed copy beside ``log`` that logrotate's copytruncate made before cutting it: a rotated name
+    whose bytes ``offset - len(anchor)`` to ``offset`` are ``anchor`` (the last bytes read of the log before the cut),
+    the newest such first; None when there is none (compressed at once, moved, deleted, or the cut lost them)."""
+    if not anchor:
+        return None
+    try:
+        names = [nm for nm in os.listdir(log.parent) if rotated_name(log, nm)]
+    except OSError:
+        return None
+    found: list[tuple[float, Path]] = []
+    for nm in names:
+        p = log.parent / nm
+        try:
+            st = os.stat(p)
+            if not stat.S_ISREG(st.st_mode) or st.st_size < offset:
+                continue
+            with open_regular(p, "log") as f:
+                f.seek(offset - len(anchor))
+                if f.read(len(anchor)) == anchor:
+                    found.append((st.st_mtime, p))
+        except (OSError, AuditReadyError):
+            continue
+    return max(found)[1] if found else None
 
 
 def compression_of(path: Path) -> Optional[str]:

@@ -12,10 +12,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, BinaryIO, Optional, Protocol, Union
 
+from ..errors import AuditReadyError
 from ..safeio import open_regular
 from . import container
 from .model import AuditEntry, BadLine
-from .rotation import locate_rotated
+from .rotation import locate_copy, locate_rotated
 from .syslog import carried_prefix, server_log, unframe
 from .vault_json import parse_line
 
@@ -117,8 +118,9 @@ class FileLogSource:
 
     The file stays open from mark() on, so that a rotation (rename, then a new file at the path, as logrotate
     and a SIGHUP do) loses nothing: the old file is read to its end, then the new one from its start. A file
-    truncated in place (copytruncate) is read again from its start; what it held past the cut is gone, and the
-    checks say which actions are missing.
+    truncated in place (logrotate's copytruncate) is read on from the copy made beside it (found by the bytes last
+    read), then again from its start; where there is no such copy, or for the lines written between the copy and
+    the cut (logrotate's own caveat), what it held is gone, and the checks say which actions are missing.
 
     Entries read from a file that is then rotated are named by the file's new name (found beside the log by its
     inode), so that file:line points at the line even after the path names a new file.
@@ -178,8 +180,16 @@ class FileLogSource:
         except OSError:
             return
         if size < self._offset or not self._anchor_holds():
-            # Truncated in place, possibly already refilled past our offset: start again from the top. (What was
-            # read before keeps its file:line: the lines are gone from the file, and a copy cannot be told apart.)
+            # Truncated in place, possibly already refilled past our offset: read on in the copy made before the
+            # cut, where what was read before now lies (its entries renamed to it), then start again from the top.
+            # Without a copy, what was read keeps its file:line: the lines are gone from the file.
+            copy = locate_copy(self._need_path(), self._offset, self._anchor)
+            if copy is not None:
+                try:
+                    self._retire(copy, batch)
+                    self._renamed(copy)
+                except (OSError, AuditReadyError):  # gone (compressed, removed) since it was found
+                    pass
             self._offset, self._line, self._tail, self._anchor = 0, 0, b"", b""
             self._read = []
         self._fh.seek(self._offset)
@@ -239,15 +249,22 @@ class FileLogSource:
             # Keep the old file (the vault may still write to it until it reopens the path), then follow the path.
             now = locate_rotated(self._need_path(), os.fstat(self._fh.fileno()).st_ino)
             self._renamed(now)
-            old = FileLogSource(now or self._need_path(), self.prefix)
-            old._fh, old._offset, old._line, old._tail, old._anchor = (self._fh, self._offset, self._line, self._tail,
-                                                                      self._anchor)
-            old._framing = self._framing
-            self._retired.append(old)
+            self._retire(now or self._need_path(), None, self._fh)
             self._fh = self._open()
             self._offset, self._line, self._tail, self._anchor = 0, 0, b"", b""
             if self._fh is not None:
                 self._drain(batch)
+
+    def _retire(self, path: Path, batch: Optional[LogBatch], fh: Optional[BinaryIO] = None) -> None:
+        """Go on reading where this file was read to in ``path`` (its renamed self, open as ``fh``; or the copy
+        copytruncate made, opened here and read now into ``batch``), at every poll, under that name."""
+        old = FileLogSource(path, self.prefix)
+        old._fh = fh if fh is not None else open_regular(path, "audit log copy")
+        old._offset, old._line, old._tail, old._anchor = self._offset, self._line, self._tail, self._anchor
+        old._framing = self._framing
+        self._retired.append(old)
+        if batch is not None:
+            old._drain(batch)
 
     def _renamed(self, now: Optional[Path]) -> None:
         """The file read so far was rotated to ``now`` (None: not found beside the log, e.g. compressed or
