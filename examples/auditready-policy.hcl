@@ -39,6 +39,26 @@ path "sys/mounts" {
 path "sys/auth" {
   capabilities = ["read"]
 }
+# and those of every namespace (OpenBao, Vault Enterprise; a vault without namespaces answers 404), two levels deep
+# here: the audit devices write each namespace's requests
+path "sys/namespaces" {
+  capabilities = ["list"]
+}
+path "+/sys/namespaces" {
+  capabilities = ["list"]
+}
+path "+/sys/mounts" {
+  capabilities = ["read"]
+}
+path "+/sys/auth" {
+  capabilities = ["read"]
+}
+path "+/+/sys/mounts" {
+  capabilities = ["read"]
+}
+path "+/+/sys/auth" {
+  capabilities = ["read"]
+}
 
 # read which request headers the vault audits, to send a canary in each (a header audited without hmac = true
 # writes it in clear); the endpoint requires sudo

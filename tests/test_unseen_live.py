@@ -83,12 +83,77 @@ def test_a_run_in_a_namespace_passes_and_leaves_nothing(pytester, bao, url_env):
                                           *tune_probes(facts["mounts"])}, facts["capabilities"]
     assert all(c == ["deny"] for c in facts["capabilities"].values())
     assert "namespace team/ is refused every request in the root namespace" in facts["capabilities_note"]
+    assert "asked instead for a token of the root namespace with its default policy" in facts["capabilities_note"]
     paths = {a["name"]: a["path"] for a in doc["ledger"]["actions"]}
     assert paths["read-allowed-c1"].startswith("team/secret/data/auditready/") and paths["list-audit-devices"] == \
         "sys/audit"
     assert left(server, "team") == NOTHING
     assert left(server) == NOTHING
     assert_no_secret_in_outputs(run)
+
+
+def test_a_run_in_a_namespace_judges_what_the_root_namespace_s_default_policy_grants(pytester, bao, url_env):
+    """The namespace's unprivileged token is refused everything in the root namespace, where the audit devices
+    are; the root namespace's default policy, which every token and login there carries, is asked instead (red
+    team rt40, F8: one granting sudo on sys/audit/* passed, and the evidence said "deny", never asked)."""
+    server = bao()
+    url_env(server)
+    _team(server)
+    root = admin(server)
+    default = root.call("GET", "sys/policies/acl/default").data["policy"]
+    grant = 'path "sys/audit/*" { capabilities = ["create", "update", "delete", "sudo"] }'
+    assert root.call("PUT", "sys/policies/acl/default", {"policy": default + "\n" + grant + "\n"}).status == 204
+    evidence = pytester.path / "evidence"
+    run = run_audit(pytester, server, None, f"--auditready-evidence={evidence}", seal=False, namespace="team")
+    assert run.failed_checks() == {"log_protection"}, run.result.stdout.str()[-3000:]
+    assert "sudo" in run.text("log_protection") and "sys/audit/auditready" in run.text("log_protection")
+    facts = json.loads((evidence / "evidence.json").read_text())["vault"]
+    assert "sudo" in facts["capabilities"]["sys/audit/auditready"], facts["capabilities"]
+    assert left(server, "team") == NOTHING and left(server) == NOTHING
+    tokens = root.call("LIST", "auth/token/accessors").data["keys"]
+    made = [root.call("POST", "auth/token/lookup-accessor", {"accessor": a}).data for a in tokens]
+    assert not [m for m in made if "root-default" in str(m.get("display_name"))], made  # the probe's token is gone
+    assert_no_secret_in_outputs(run)
+
+
+@pytest.mark.parametrize("home", ["", "team"], ids=["root-run", "namespace-run"])
+def test_every_namespace_s_mounts_are_judged(pytester, bao, url_env, home):
+    """A KV mount of another namespace (nested here) tuned to log a key without HMAC: the devices, in the root
+    namespace, write its secrets in clear (red team rt40, F3: the run looked at its own namespace and the root only,
+    and passed)."""
+    server = bao()
+    url_env(server)
+    _team(server)
+    root = admin(server)
+    assert root.call("POST", "sys/namespaces/org").status in (200, 204)
+    assert admin(server, "org").call("POST", "sys/namespaces/apps").status in (200, 204)
+    nested = admin(server, "org/apps")
+    assert nested.call("POST", "sys/mounts/kv", {"type": "kv", "options": {"version": "2"}}).status == 204
+    assert nested.call("POST", "sys/mounts/kv/tune", {"audit_non_hmac_request_keys": ["db_password"]}).status == 204
+    run = run_audit(pytester, server, None, seal=False, **({"namespace": home} if home else {}))
+    assert run.failed_checks() == {"log_protection"}, run.result.stdout.str()[-3000:]
+    said = run.text("log_protection")
+    assert "Mount 'kv/ (namespace org/apps/)'" in said and "'db_password'" in said, said
+    assert left(server, "team") == NOTHING and left(server) == NOTHING
+
+
+def test_namespaces_the_audit_token_may_not_list_are_a_finding(pytester, bao, monkeypatch):
+    """The README's policy without its namespace paths, on a vault with namespaces: a mount there cannot be ruled
+    out, and log_protection says what to grant."""
+    server = bao()
+    _team(server)
+    c = admin(server)
+    policy = (Path(__file__).parent.parent / "examples" / "auditready-policy.hcl").read_text()
+    cut = policy.index('path "sys/namespaces"')
+    policy = policy[:cut] + policy[policy.index('path "sys/config/auditing'):]
+    assert c.call("PUT", "sys/policies/acl/least", {"policy": policy}).status == 204
+    monkeypatch.setenv("VAULT_TOKEN", token(c, ["least"]))
+    monkeypatch.delenv("BAO_TOKEN", raising=False)
+    run = run_audit(pytester, server, seal=False)
+    assert run.failed_checks() == {"log_protection"}, run.result.stdout.str()[-3000:]
+    said = run.text("log_protection")
+    assert "sys/namespaces answered 403" in said and "list on sys/namespaces" in said, said
+    assert left(server) == NOTHING
 
 
 def test_a_run_in_a_namespace_judges_the_root_namespace_s_mounts_too(pytester, bao, url_env):

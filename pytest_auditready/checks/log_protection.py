@@ -636,7 +636,9 @@ def run(ctx: CheckContext) -> Iterator[Union[Finding, Skip, Note]]:
         yield Finding(ID, "", f"The mounts could not be listed with the audit token ({facts.mounts_error}), so a "
                       "mount that logs keys without HMAC, or an auth method whose roles or users an ordinary "
                       "identity could write, cannot be ruled out.",
-                      "give the audit token read on sys/mounts and sys/auth (examples/auditready-policy.hcl)")
+                      "give the audit token read on sys/mounts and sys/auth, and where the vault has namespaces list "
+                      "on sys/namespaces and read on each namespace's sys/mounts and sys/auth "
+                      "(examples/auditready-policy.hcl)")
     yield from _clear_keys(facts.non_hmac, facts.mount_types)
     if not facts.devices and not facts.devices_error:
         yield Finding(ID, "", "The vault has no audit device enabled: it serves every request without recording "

@@ -273,6 +273,11 @@ class VaultClient:
             return self
         return VaultClient(self.url, self._token, timeout=self.timeout, ca_file=self._ca_file, _pool=self._pool)
 
+    def in_namespace(self, namespace: str) -> "VaultClient":
+        """The same identity in ``namespace`` ("" for the root), sharing this client's connection pool."""
+        return VaultClient(self.url, self._token, timeout=self.timeout, namespace=namespace or None,
+                           ca_file=self._ca_file, _pool=self._pool)
+
     def call(self, method: str, path: str, json: Optional[dict[str, Any]] = None,
              headers: Optional[Mapping[str, str]] = None) -> Reply:
         if self._scheme not in ("http", "https") or not self._host or not self._port:

@@ -265,6 +265,9 @@ def _add_pci_events(plan: Plan) -> None:
                    throwaway_only=True))
 
 
+_MOST_NAMESPACES = 500  # namespaces whose mounts are listed (each is two requests)
+
+
 @dataclass
 class VaultFacts:
     """What the run learnt about the vault, as plain data (no secret values)."""
@@ -548,10 +551,13 @@ class Runner:
         if mount.status == 403:
             listing = self.admin.call("GET", "sys/mounts")
             if not listing.ok:
-                raise ScenarioError(f"the audit token may read neither sys/mounts/{kv} ({mount.status}) nor sys/mounts "
-                                    f"({listing.status}), so nothing tells that {kv}/ is a KV version 2 mount (on "
-                                    "KV v1 the run's canaries could not be removed)",
-                                    f"give the audit token read on sys/mounts/{kv} (examples/auditready-policy.hcl)")
+                at = f"{self._ns}/" if self._ns else ""  # a policy of the root namespace names a namespace's paths so
+                raise ScenarioError(f"the audit token may read neither {at}sys/mounts/{kv} ({mount.status}) nor "
+                                    f"{at}sys/mounts ({listing.status}), so nothing tells that {kv}/ is a KV version "
+                                    "2 mount (on KV v1 the run's canaries could not be removed)",
+                                    f"give the audit token read on {at}sys/mounts/{kv}"
+                                    f"{f' (in namespace {at})' if at else ''}: examples/auditready-policy.hcl grants "
+                                    "every capability the run needs")
             info = (listing.data or listing.body or {}).get(f"{kv}/")
             if info is None:
                 raise ScenarioError(f"there is no secrets engine mounted at {kv}/", fix)
@@ -895,13 +901,52 @@ class Runner:
                         self.facts.capabilities[p] = [str(c) for c in caps]
             elif self._ns and r.status == 403:
                 # The unprivileged token was made in the namespace, and a token of a child namespace is refused
-                # every request in the root namespace, where the audit devices are: it holds nothing on them.
-                for p in paths:
-                    self.facts.capabilities[p] = ["deny"]
-                self.facts.capabilities_note = (f"a token of namespace {self._ns}/ is refused every request in the "
-                                                f"root namespace (sys/capabilities-self answered {r.status} there)")
+                # every request in the root namespace, where the audit devices are. What the root namespace's own
+                # ordinary tokens hold there (its default policy) is asked instead; never taken for "deny"
+                # unasked (red team rt40, F8: a root default policy with sudo on sys/audit/* passed).
+                why = self._capabilities_in_root(paths)
+                if why:
+                    self.facts.capabilities_error = why
+                else:
+                    self.facts.capabilities_note = (
+                        f"a token of namespace {self._ns}/ is refused every request in the root namespace (sys/"
+                        f"capabilities-self answered {r.status} there); asked instead for a token of the root "
+                        "namespace with its default policy, as every login there gets")
             elif r.status != 403 or not self._capabilities_by_accessor(paths, r):
                 self.facts.capabilities_error = f"{r.status}: {r.error or 'no answer'}"
+
+    def _capabilities_in_root(self, paths: list[str]) -> str:
+        """Ask sys/capabilities-self in the root namespace as a token of its default policy that the audit token
+        makes for it, revoked once it has answered, and made to last two uses (the request, and the endpoint's own
+        lookup of it) and a minute at most, should the revocation fail. Returns "" when the capabilities were
+        recorded, else why they could not be asked."""
+        if self._token_home:
+            return (f"the audit token belongs to namespace {self._token_home}/ and may not ask what a token of the "
+                    "root namespace, where the audit devices are, holds there: run with a token of the root namespace")
+        root = self.admin.in_root()
+        made = root.call("POST", "auth/token/create", {
+            "policies": ["default"], "display_name": self.plan.token_display("root-default"), "ttl": "60s",
+            "num_uses": 2, "renewable": False, "meta": {"auditready_run": self.plan.run_id}})
+        auth = (made.body or {}).get("auth") or {} if made.ok else {}
+        token, accessor = auth.get("client_token"), auth.get("accessor")
+        if not isinstance(token, str) or not isinstance(accessor, str):
+            return (f"a token of namespace {self._ns}/ is refused every request in the root namespace, and a token "
+                    f"of the root namespace's default policy could not be made to ask there (auth/token/create "
+                    f"answered {made.status}: {made.error or 'no token'})")
+        self.plan.secrets["token:root-default"] = token
+        try:
+            r = root.with_token(token).call("POST", "sys/capabilities-self", {"paths": paths})
+        finally:
+            with contextlib.suppress(AuditReadyError):
+                root.call("POST", "auth/token/revoke-accessor", {"accessor": accessor})
+        if not r.ok:
+            return (f"a token of the root namespace's default policy may not call sys/capabilities-self there "
+                    f"({r.status}: {r.error or 'no answer'})")
+        for p in paths:
+            caps = r.data.get(p, (r.body or {}).get(p))
+            if isinstance(caps, list):
+                self.facts.capabilities[p] = [str(c) for c in caps]
+        return ""
 
     def _capabilities_by_accessor(self, paths: list[str], refused: Reply) -> bool:
         """A hardened default policy may not let a token call sys/capabilities-self: the audit token asks the same
@@ -944,9 +989,37 @@ class Runner:
         namespace reads the root namespace's mounts too: the audit devices there write every namespace's requests,
         so a root mount tuned so logs into the log judged (its name says "root namespace")."""
         where = [(self.admin, "")] + ([(self.admin.in_root(), " (root namespace)")] if self._ns else [])
+        where += [(self.admin.in_namespace(ns), f" (namespace {ns}/)") for ns in self._namespaces()
+                  if ns != self._ns]
         for client, home in where:
             for prefix in ("sys/mounts", "sys/auth"):
                 self._mount_listing(client, prefix, home)
+
+    def _namespaces(self) -> list[str]:
+        """Every namespace of the vault (OpenBao, Vault Enterprise), found from the root namespace down: the
+        devices write each one's requests, so each one's mounts are judged (red team rt40, F3: a child namespace's
+        KV mount tuned to log secrets in clear passed). A vault without namespaces answers 404; a listing refused
+        is ``mounts_error`` (a mount there cannot be ruled out)."""
+        found: list[str] = []
+        todo = [""]
+        while todo and len(found) < _MOST_NAMESPACES:
+            parent = todo.pop(0)
+            reply = self.admin.in_namespace(parent).call("LIST", "sys/namespaces")
+            if reply.status == 404:
+                continue
+            if not reply.ok:
+                if not self.facts.mounts_error:
+                    self.facts.mounts_error = (f"{parent + '/' if parent else ''}sys/namespaces answered "
+                                               f"{reply.status}: {reply.error or 'no answer'}; each namespace's "
+                                               "mounts are listed too, as the audit devices write its requests")
+                continue
+            keys = (reply.data or reply.body or {}).get("keys")
+            for key in keys if isinstance(keys, list) else []:
+                child = f"{parent}/{str(key).strip('/')}" if parent else str(key).strip("/")
+                if child and child not in found:
+                    found.append(child)
+                    todo.append(child)
+        return found
 
     def _mount_listing(self, client: VaultClient, prefix: str, home: str) -> None:
         """One listing of ``_gather_mount_tuning``; ``home`` is appended to the names of another namespace's mounts
