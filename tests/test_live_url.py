@@ -471,6 +471,25 @@ def test_a_header_audited_in_clear_is_found_with_the_least_privilege_token(pytes
     assert_no_secret_in_outputs(run)
 
 
+def test_headers_audited_in_clear_for_what_they_are_carry_no_canary(pytester, bao, url_env):
+    """User-Agent and X-Request-Id audited with OpenBao's default hmac = false (the feature's purpose): the probe sent
+    its canary in them and the run failed no_secret_leak and integrity_digest for a leak it made (red team rt40,
+    F6). They carry none now and log_protection tells them; a credential's header in clear still fails."""
+    server = bao()
+    url_env(server)
+    c = admin(server)
+    for name in ("User-Agent", "X-Request-Id"):
+        assert c.call("POST", f"sys/config/auditing/request-headers/{name}", {"hmac": False}).status == 204
+    run = run_audit(pytester, server)
+    assert run.result.ret == 0 and run.failed_checks() == set(), run.result.stdout.str()[-3000:]
+    said = "\n".join(run.outputs.values())
+    assert "request headers 'user-agent', 'x-request-id' without HMAC" in said, said[-3000:]
+    assert c.call("POST", "sys/config/auditing/request-headers/X-Auth-Token", {"hmac": False}).status == 204
+    run = run_audit(pytester, server, seal=False)
+    assert "no_secret_leak" in run.failed_checks(), run.result.stdout.str()[-3000:]
+    assert "under key 'x-auth-token'" in run.text("no_secret_leak")
+
+
 def test_headers_the_vault_acts_on_carry_no_canary(pytester, bao, url_env):
     """Audited X-Vault-Namespace, X-Vault-Wrap-TTL and X-Forwarded-For (HMAC'd, as the API docs' example): the
     probe sent its canary in each, the vault looked for a namespace of that name and parsed a TTL of it, and a

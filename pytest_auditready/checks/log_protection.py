@@ -640,6 +640,16 @@ def run(ctx: CheckContext) -> Iterator[Union[Finding, Skip, Note]]:
                       "on sys/namespaces and read on each namespace's sys/mounts and sys/auth "
                       "(examples/auditready-policy.hcl)")
     yield from _clear_keys(facts.non_hmac, facts.mount_types)
+    from ..vault.scenario import probed_headers
+
+    probed = set(probed_headers(facts.audited_headers))
+    clear = sorted(n for n, hmac in facts.audited_headers.items() if not hmac and n not in probed
+                   and not n.startswith("x-vault-"))
+    if clear:
+        yield Note("", f"The vault audits the request header{'s' if len(clear) > 1 else ''} "
+                   f"{', '.join(map(repr, clear))} without HMAC (sys/config/auditing/request-headers): every audit "
+                   "device writes their values in clear. They do not name a credential; make sure no secret is ever "
+                   "sent in them.")
     if not facts.devices and not facts.devices_error:
         yield Finding(ID, "", "The vault has no audit device enabled: it serves every request without recording "
                       "it.", "declare an audit \"file\" stanza in the server configuration and SIGHUP the server "

@@ -94,9 +94,27 @@ class SecretBox:
 Body = Union[None, Mapping[str, Any], Callable[[SecretBox], Mapping[str, Any]]]
 
 
-# Request headers the vault or a hop acts on (``Scenario._probed_headers``), lower case.
+# Request headers the vault or a hop acts on (``probed_headers``), lower case.
 _ACTED_ON = re.compile(r"x-vault-|x-forwarded-|forwarded\Z|x-real-ip\Z|host\Z|content-|transfer-encoding\Z"
                        r"|connection\Z|te\Z|upgrade\Z|expect\Z")
+# A header whose name says it carries a credential (Authorization, Cookie, X-Api-Key, X-Auth-Token, a session, a
+# signature...): audited without HMAC, it writes that credential in clear.
+HEADER_CREDENTIAL = re.compile(r"auth|cookie|token|secret|passw|pwd|key|session|sig|jwt|otp|csrf|xsrf|credential"
+                               r"|bearer|cert")
+
+
+def probed_headers(audited: Mapping[str, bool]) -> list[str]:
+    """The audited request headers (name -> audited as an HMAC) the probe sends a canary in: those audited as an
+    HMAC (the canary must show as its digest) and those whose name says they carry a credential; never one the
+    vault or a hop acts on, which carries no secret of its own and whose canary would change the request or its
+    entry: the vault's own (X-Vault-Token carries the client's token and is never written into an entry;
+    X-Vault-Namespace, X-Vault-Wrap-TTL and the others steer the request), the client's address a trusted proxy
+    hands on (X-Forwarded-For, X-Real-IP, Forwarded: the vault may log it as the request's remote_address), and
+    HTTP's own framing. A header audited in clear for what it is (User-Agent, X-Request-Id, a trace id: the
+    feature's purpose, OpenBao's default hmac = false) carries none: a canary there would be a leak the run made
+    (red team rt40, F6); log_protection tells it instead."""
+    return sorted(n for n, hmac in audited.items()
+                  if not _ACTED_ON.match(n) and (hmac or HEADER_CREDENTIAL.search(n)))
 
 
 @dataclass(frozen=True)
@@ -750,13 +768,7 @@ class Runner:
                     f"{self._token_home}/: run with a token of the root namespace")
 
     def _probed_headers(self) -> list[str]:
-        """The audited request headers the probe sends a canary in: all but those the vault or a hop acts on, which
-        carry no secret of their own and whose canary would change the request or its entry: the vault's own
-        (X-Vault-Token carries the client's token and is never written into an entry; X-Vault-Namespace,
-        X-Vault-Wrap-TTL and the others steer the request), the client's address a trusted proxy hands on
-        (X-Forwarded-For, X-Real-IP, Forwarded: the vault may log it as the request's remote_address), and HTTP's
-        own framing."""
-        return sorted(n for n in self.facts.audited_headers if not _ACTED_ON.match(n))
+        return probed_headers(self.facts.audited_headers)
 
     def _headers_probe(self, spec: ActionSpec) -> None:
         """Every request header the vault audits, sent with a canary value (the action's secret when there is
