@@ -246,3 +246,58 @@ def test_a_vault_config_http_device_is_the_audited_one_when_it_is_the_only_one(t
         assert not batch.bad_lines
     finally:
         server.stop()
+
+
+@pytest.mark.vault
+def test_a_url_target_s_devices_are_judged_as_sys_audit_lists_them(pytester: pytest.Pytester, tmp_path: Path,
+                                                                  monkeypatch: pytest.MonkeyPatch) -> None:
+    """Audited as a URL target, the devices are what sys/audit lists: the http device's uri (scheme and host) and
+    the socket device's address reach the evidence, where log_protection judges them (red team rt40, F14/F15: they
+    were dropped, so an http:// or TCP device to another host passed), and the origin marks in a description,
+    text a vault may hold, are not read (rt40 F16: a forged mark made a UDP device pass fail_closed)."""
+    import json
+
+    from tests.auditrun import run_audit
+
+    server = server_from_hcl(
+        tmp_path,
+        'audit "file" "main" {\n  options {\n    file_path = "/var/log/openbao/audit.log"\n  }\n}\n'
+        'audit "socket" "siem" {\n  options {\n    address = "192.0.2.1:9090"\n    socket_type = "udp"\n  }\n}\n'
+        'audit "http" "collector" {\n  options {\n    uri = "https://192.0.2.1/ingest?token=x"\n  }\n}\n')
+    try:
+        server.start()
+        monkeypatch.delenv("BAO_TOKEN", raising=False)
+        monkeypatch.setenv("VAULT_TOKEN", server.root_token)
+        run = run_audit(pytester, server, None, "--auditready-evidence=ev", seal=False)
+        devices = json.loads((pytester.path / "ev" / "evidence.json").read_text())["vault"]["devices"]
+        assert not [d for d in devices.values() if "origin" in d], devices
+        assert devices["siem"]["options"]["address"] == server.sinks["siem"].address
+        assert devices["collector"]["options"]["uri"] == f"http://{server.sinks['collector'].address}", devices
+        # here they are this host's receivers, over TCP and to loopback, as the vault really sends: no finding
+        assert not {"fail_closed", "log_protection"} & run.failed_checks(), run.result.stdout.str()[-3000:]
+    finally:
+        server.stop()
+
+
+@pytest.mark.parametrize(("dev", "found"), [
+    ({"type": "socket", "options": {"address": "10.0.4.20:514", "socket_type": "tcp"}}, "over TCP in clear"),
+    ({"type": "socket", "options": {"address": "siem.example.net:9090"}}, "over TCP in clear"),  # tcp by default
+    ({"type": "socket", "options": {"address": "[2001:db8::7]:514", "socket_type": "udp"}}, "over UDP in clear"),
+    ({"type": "http", "options": {"uri": "http://10.0.4.20:8080"}}, "over plain HTTP"),
+    ({"type": "socket", "options": {"address": "127.0.0.1:5170", "socket_type": "tcp"}}, ""),
+    ({"type": "socket", "options": {"address": "[::1]:5170"}}, ""),
+    ({"type": "socket", "options": {"address": "localhost:5170"}}, ""),
+    ({"type": "socket", "options": {"address": "/run/collector.sock", "socket_type": "unix"}}, ""),
+    ({"type": "http", "options": {"uri": "https://10.0.4.20"}}, ""),
+    ({"type": "http", "options": {"uri": "http://127.0.0.1:8080"}}, ""),
+], ids=["tcp", "tcp-default", "udp-v6", "http", "loopback", "loopback-v6", "localhost", "unix", "https",
+        "http-loopback"])
+def test_a_device_that_sends_the_log_across_the_network_in_clear_is_found(dev: dict[str, object],
+                                                                          found: str) -> None:
+    from types import SimpleNamespace
+
+    from pytest_auditready.checks import log_protection
+
+    ctx = SimpleNamespace(facts=SimpleNamespace(devices={"siem": dev}), settings=None)
+    said = [f.text() for f in log_protection._transport_findings(ctx)]  # type: ignore[arg-type]
+    assert (said and found in said[0] and "'siem'" in said[0]) if found else said == [], said

@@ -687,9 +687,11 @@ def test_dropped_responses_are_completeness_s_not_a_wrong_device(pytester, bao, 
     ('path "sys/mounts/+/tune" { capabilities = ["update"] }', "update on sys/mounts/*/tune: it can"),
     ('path "sys/mounts/secret/tune" { capabilities = ["update"] }', "update on sys/mounts/secret/tune: it can"),
     ('path "sys/auth/+/tune" { capabilities = ["update"] }', "update on sys/auth/*/tune: it can"),
+    ('path "sys/config/auditing/request-headers/*" { capabilities = ["create", "update", "sudo"] }',
+     "on sys/config/auditing/request-headers/*: it can have every audit device write any request header in clear"),
 ], ids=["writes-policies", "tokens-of-any-policy", "token-roles", "identity-groups", "entity-policies",
         "auth-methods", "orphan-tokens", "group-by-id", "entity-alias", "any-mount-tuning", "kv-mount-tuning",
-        "auth-tuning"])
+        "auth-tuning", "audited-headers"])
 def test_an_identity_that_can_grant_itself_audit_rights_fails_log_protection(pytester, bao, url_env, grant, named):
     """A default policy that may rewrite policies, make tokens of any policy, define token roles, put entities in
     groups or enable auth methods holds nothing on sys/audit yet, but can give itself sudo there: log_protection

@@ -285,7 +285,7 @@ def test_a_configuration_whose_only_device_is_syslog_or_a_unix_socket_is_audited
     assert told is stanza.startswith('audit "syslog"'), list(run.outputs)
 
 
-UDP = 'audit "socket" "siem" {\n  options {\n    address = "10.0.0.5:9090"\n    socket_type = "udp"\n  }\n}\n'
+UDP = 'audit "socket" "siem" {\n  options {\n    address = "127.0.0.1:9090"\n    socket_type = "udp"\n  }\n}\n'
 
 
 @pytest.mark.vault

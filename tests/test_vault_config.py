@@ -212,8 +212,9 @@ def _api_audit_creation(d: Path) -> tuple[str, list[str]]:
 
 
 def _header_without_hmac(d: Path) -> tuple[str, list[str]]:
-    _set(d / "bootstrap.sh", "x-correlation-id hmac=true", "x-correlation-id hmac=false")
-    return "no_secret_leak", ["<canary:header>", "x-correlation-id"]
+    # an API key's header audited in clear (a correlation id in clear is no secret: log_protection notes it)
+    _set(d / "bootstrap.sh", "x-correlation-id hmac=true", "x-api-key hmac=false")
+    return "no_secret_leak", ["<canary:header>", "x-api-key"]
 
 
 def _discarding_second_device(d: Path) -> tuple[str, list[str]]:

@@ -386,8 +386,10 @@ _ALIAS_WRITES = ["identity/entity-alias", f"identity/entity-alias/id/{PROBE}", "
                  f"identity/group-alias/id/{PROBE}"]
 # A mount's tuning (audit_non_hmac_request_keys / _response_keys) decides which keys every device writes in clear.
 _TUNES = [f"sys/mounts/{PROBE}/tune", f"sys/auth/{PROBE}/tune"]
+# Which request headers every device writes, and whether as an HMAC (the endpoint asks for sudo).
+_HEADERS = f"sys/config/auditing/request-headers/{PROBE}"
 ESCALATION_PROBES = [f"auth/token/roles/{PROBE}", f"auth/token/create/{PROBE}", *_IDENTITY_WRITES, *_ALIAS_WRITES,
-                     f"sys/auth/{PROBE}", f"sys/raw/{PROBE}", *_TUNES]
+                     f"sys/auth/{PROBE}", f"sys/raw/{PROBE}", *_TUNES, _HEADERS]
 # Auth methods whose roles, users or groups carry the policies their logins get (token_policies / policies, as the
 # methods' API docs give them): whoever may write one gives a login of its own any policy. By type, the paths of
 # such an object under the method's mount, "{}" its name (asked for the mounts the vault has, ``auth_probes``):
@@ -465,6 +467,12 @@ def _escalations(caps: Mapping[str, Sequence[str]], pols: str, auth_types: Mappi
                       "device then writes the values sent or returned under those keys in clear (a KV mount's "
                       "secrets among them).",
                       f"remove update on sys/mounts/*/tune and sys/auth/*/tune from the policies {pols}")
+    if can(_HEADERS, "root") or ("sudo" in caps.get(_HEADERS, ()) and can(_HEADERS, "create", "update")):
+        yield Finding(ID, "", f"{who} {', '.join(can(_HEADERS, 'sudo', 'create', 'update'))} on "
+                      "sys/config/auditing/request-headers/*: it can have every audit device write any request "
+                      "header in clear (hmac = false), an API key or a session cookie sent in one among them.",
+                      f"remove sudo and write capabilities on sys/config/auditing/request-headers/* from the "
+                      f"policies {pols}")
     raw = can(f"sys/raw/{PROBE}", "read", "list", "create", "update", "delete", "sudo")
     if raw:  # (the endpoint exists only with raw_storage_endpoint = true; sudo is what it asks for)
         yield Finding(ID, "", f"{who} {', '.join(raw)} on sys/raw/*: with raw_storage_endpoint = true it reads and "
@@ -529,16 +537,51 @@ def _plain_http(uri: str) -> bool:
             ".").endswith(".localhost")
 
 
+def _off_host(address: str) -> bool:
+    """Whether a socket device's ``address`` (host:port, [v6]:port) names another host than this one: no loopback
+    address nor "localhost"."""
+    import ipaddress
+
+    host = address.strip()
+    if host.startswith("["):
+        host = host[1:].split("]", 1)[0]
+    elif host.count(":") == 1:
+        host = host.rsplit(":", 1)[0]
+    host = host.lower().rstrip(".")
+    if not host or host == "localhost" or host.endswith(".localhost"):
+        return False
+    try:
+        return not ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return True  # a name: another host unless it is localhost
+
+
 def _transport_findings(ctx: CheckContext) -> Iterator[Finding]:
-    """Each http device that posts its entries over plain HTTP to another host, as the configuration declared it
-    (the throw-away server posts to a receiver of its own: ``PRODUCTION_URI_MARK``) or as a URL target lists it."""
+    """Each http device that posts its entries over plain HTTP to another host, and each socket device that sends
+    them over TCP or UDP to another host (the socket device has no TLS), as the configuration declared it (the
+    throw-away server sends to a receiver of its own: ``PRODUCTION_URI_MARK``, ``PRODUCTION_ADDRESS_MARK``) or as a
+    URL target lists it."""
     if ctx.facts is None:
         return
-    from ..vault.config import PRODUCTION_URI_MARK, uri_origin
+    from ..vault.config import PRODUCTION_ADDRESS_MARK, PRODUCTION_SOCKET_MARK, PRODUCTION_URI_MARK, uri_origin
 
     for path, dev in sorted(ctx.facts.devices.items()):
         origin = dev.get("origin", {})
-        if (origin.get(PRODUCTION_TYPE_MARK) or dev.get("type")) != "http":
+        kind = origin.get(PRODUCTION_TYPE_MARK) or dev.get("type")
+        if kind == "socket":
+            address = str(origin.get(PRODUCTION_ADDRESS_MARK) or dev.get("options", {}).get("address", ""))
+            how = str(origin.get(PRODUCTION_SOCKET_MARK) or dev.get("options", {}).get("socket_type", "")
+                      or "tcp").strip().lower()
+            if how.startswith(("tcp", "udp")) and _off_host(address):
+                yield Finding(ID, "", f"Audit device {path!r} sends its entries to {address} over {how.upper()} in "
+                              "clear (the socket device has no TLS): anyone on the network path can read them "
+                              "(paths, identities, addresses, whatever a mount logs in clear) and change or drop "
+                              "them on the way.",
+                              f"point device {path!r} at a collector on this host (a loopback or unix socket) that "
+                              "forwards over TLS (rsyslog's omfwd with StreamDriver gtls), or keep a file device",
+                              where=_origin(ctx, path, "address"))
+            continue
+        if kind != "http":
             continue
         uri = str(origin.get(PRODUCTION_URI_MARK) or dev.get("options", {}).get("uri", ""))
         if _plain_http(uri):

@@ -687,6 +687,9 @@ PRODUCTION_SOCKET_MARK = "auditready:socket_type"
 # information, path or query: a token may sit there), when the throw-away server posts to a receiver instead
 # (checks/log_protection.py judges the declared scheme).
 PRODUCTION_URI_MARK = "auditready:uri"
+# The origin key holding a socket device's address as the configuration declared it, when the throw-away server
+# sends to a receiver of its own instead (checks/log_protection.py judges whether it leaves the host).
+PRODUCTION_ADDRESS_MARK = "auditready:address"
 
 
 def uri_origin(uri: str) -> str:
@@ -758,6 +761,8 @@ def audit_hcl(cfg: VaultConfig, workdir: Path,
             origin[PRODUCTION_TYPE_MARK] = a.type
         if declared_type and opts.get("socket_type", "tcp").strip().lower() != declared_type:
             origin[PRODUCTION_SOCKET_MARK] = declared_type  # received over TCP here, sent as declared in production
+        if kind == "socket" and opts.get("address") != a.options.get("address"):
+            origin[PRODUCTION_ADDRESS_MARK] = str(a.options.get("address", ""))  # sent to a receiver here
         if kind == "http" and opts.get("uri") != a.options.get("uri"):
             origin[PRODUCTION_URI_MARK] = uri_origin(str(a.options.get("uri", "")))  # posted to a receiver here
         if redirected:

@@ -22,7 +22,7 @@ from urllib.parse import urlsplit
 from ..auditlog.model import AccessLedger, Action, in_scope
 from ..errors import AuditReadyError
 from .client import Reply, VaultClient
-from .config import origins_from_description
+from .config import origins_from_description, uri_origin
 
 IDENTITIES = ("admin", "writer", "reader", "unprivileged")
 # Asked by the unprivileged identity once the audit devices are known (its body names them).
@@ -858,16 +858,25 @@ class Runner:
 
     def _gather_facts(self, caps_spec: Optional[ActionSpec]) -> None:
         reply = self._admin_call("GET", "sys/audit")
+        from .embedded import drill_for
+
+        # Origin marks are this process's own writing, in the description of a server it started: a URL target's
+        # descriptions are the vault's text, and never stand for what a device does (red team rt40, F16).
+        ours = self.ledger.target == "embedded" and drill_for(self.admin.url) is not None
         if reply.ok:
             for path, dev in _device_listing(reply).items():
                 if not isinstance(dev, dict):
                     continue
                 opts = dev.get("options") or {}
-                self.facts.devices[path.rstrip("/")] = {
-                    "type": dev.get("type", ""),
-                    "options": {k: str(opts[k]) for k in _DEVICE_OPTION_KEYS if k in opts},
-                }
-                origin = origins_from_description(str(dev.get("description") or ""))
+                options = {k: str(opts[k]) for k in _DEVICE_OPTION_KEYS if k in opts}
+                # where the entries go, judged by log_protection (red team rt40, F14/F15): an http device's uri as
+                # scheme and host only (a token may sit in its user information, path or query)
+                if "uri" in opts:
+                    options["uri"] = uri_origin(str(opts["uri"]))
+                if "address" in opts:
+                    options["address"] = str(opts["address"])
+                self.facts.devices[path.rstrip("/")] = {"type": dev.get("type", ""), "options": options}
+                origin = origins_from_description(str(dev.get("description") or "")) if ours else {}
                 if origin:  # booted from the user's configuration: where each option was declared
                     self.facts.devices[path.rstrip("/")]["origin"] = origin
         else:
