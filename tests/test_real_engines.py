@@ -4,6 +4,7 @@ log has no finding, and the defect planted in a copy of it is found at its line.
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 from typing import Any, Callable
 
@@ -215,3 +216,26 @@ def test_each_credential_of_a_uri_query_is_named_whatever_the_order(first: str) 
     with GenericScanner(fmt=FORMATS["k8s"]) as g:
         prints = {h.fingerprint for h in g.scan_value("requestURI", uri)}
     assert {fingerprint(token), fingerprint(password)} <= prints, prints
+
+
+@pytest.mark.parametrize("pure", [False, True], ids=["native", "pure"])
+def test_a_path_is_judged_by_a_secrets_own_format_only(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+                                                       pure: bool) -> None:
+    """A tenant id or a content digest as a path segment (the vault writes paths in clear by design) read as
+    high-entropy hex, live whenever another client's request fell in the run's window (red team rt40, F12); a
+    token in a path (auth/token/lookup/<token>) is still found."""
+    from pytest_auditready.scan import native
+
+    if pure:
+        monkeypatch.setattr(native, "lib", None)
+    text = (Path(__file__).resolve().parents[1] / "fixtures" / "openbao" / "clean.log").read_text()
+    paths = sorted(set(re.findall(r'"path":"(secret/data/[^"]+)"', text)))[:3]
+    segments = ["8f14e45fceea167a5a36dedd4bea2543", "c9f0f895fb98ab9159f51fd0297e236d5a3b1c2e",
+                "hvs.CAESIJ7aXb2kQ9vLmN3pR8sT4uW6yZ1cE5fG"]
+    for path, seg in zip(paths, segments):  # each request and its response alike
+        text = text.replace(f'"path":"{path}"', f'"path":"{path}/{seg}"')
+    log = tmp_path / "audit.log"
+    log.write_text(text)
+    log.chmod(0o600)
+    token_lines = [i + 1 for i, ln in enumerate(text.splitlines()) if segments[2] in ln]
+    assert token_lines and _failed(log) == {"no_secret_leak": token_lines[:1]}

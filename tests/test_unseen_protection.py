@@ -341,6 +341,12 @@ def test_log_protection_judges_no_file_mode_for_a_device_writing_to_the_vaults_o
     ("secret/", "kv", ["username"], False),  # a key that names who
     ("pki/", "pki", ["common_name"], False),  # the Vault docs' own example: a name
     ("auth/token/", "token", ["display_name", "explicit_max_ttl"], False),
+    # settings about a credential (red team rt40, F9): which policies and lifetimes a login gets
+    ("auth/userpass/", "userpass", ["token_policies", "token_ttl", "token_type", "token_bound_cidrs"], False),
+    ("auth/approle/", "approle", ["secret_id_ttl", "secret_id_num_uses", "role_name"], False),
+    ("pki/", "pki", ["common_name", "private_key_format", "key_bits"], False),
+    ("auth/userpass/", "userpass", ["password", "token_ttl"], True),  # the credential itself beside them
+    ("auth/approle/", "approle", ["secret_id"], True),
 ])
 def test_keys_tuned_out_of_hmac_are_judged_by_what_the_mount_holds(mount: str, kind: str, keys: list[str],
                                                                    secret: bool) -> None:

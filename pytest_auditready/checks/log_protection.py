@@ -33,6 +33,14 @@ _SECRET_KEY = re.compile(r"(?i)" + CREDENTIAL_KEY + r"|plaintext|\Avalue\Z|\Adat
                          r"|\Ainput\Z")
 
 
+# A setting about a credential, no credential: the token fields every auth method shares (token_policies, token_ttl,
+# token_type, token_num_uses, token_bound_cidrs...), AppRole's secret_id_ttl, PKI's private_key_format and key_bits
+# (the OpenBao API docs); teams log them in clear to show which policies and lifetimes were granted (red team rt40,
+# F9).
+_SETTING_KEY = re.compile(r"(?i)_(?:(?:explicit_)?max_)?ttl\Z|_polic(?:y|ies)\Z|_type\Z|_(?:num_)?uses\Z|_cidrs?\Z"
+                          r"|_period\Z|_format\Z|_bits\Z|_length\Z|_no_default_policy\Z")
+
+
 # -- who can change the file: what ``base.stat_log`` reads of it (the only I/O here; the check itself reads none) ---
 # POSIX ACL tags (linux/posix_acl.h), as the system.posix_acl_access attribute stores them
 ACL_USER_OBJ, ACL_USER, ACL_GROUP_OBJ, ACL_GROUP, ACL_MASK, ACL_OTHER = 0x01, 0x02, 0x04, 0x08, 0x10, 0x20
@@ -711,7 +719,7 @@ def _clear_keys(non_hmac: Mapping[str, Mapping[str, Sequence[str]]],
                 continue
             option = f"audit_non_hmac_{which}_keys"
             secret = ([k for k in keys if not IDENTITY_KEY.match(k)] if kind in _SECRET_MOUNT_TYPES
-                      else [k for k in keys if _SECRET_KEY.search(k)])
+                      else [k for k in keys if _SECRET_KEY.search(k) and not _SETTING_KEY.search(k)])
             what = f"Mount {mount!r}{f' ({kind})' if kind else ''} is tuned to log the {which} keys"
             if secret:
                 why = (f"on a {'cubbyhole' if kind == 'cubbyhole' else 'KV'} mount every value is a secret"
