@@ -277,6 +277,30 @@ def test_an_acl_granting_a_user_read_beyond_the_logs_group_is_found(tmp_path: Pa
     assert len(found) == 1 and f"lets user uid {STRANGER} (an ACL entry) read it" in found[0]
 
 
+def test_an_acl_granting_a_group_read_is_a_log_reader_group_under_0640(tmp_path: Path) -> None:
+    """setfacl -m g:<shipper>:r is the usual way to give a log shipper's group read: log_max_mode 0640 allows it, as
+    it allows the file's own group (red team rt40, F13: it failed, saying "keep the file 0600"); 0600 does not, and
+    write is never allowed."""
+    path = _tree(tmp_path)
+    path.chmod(0o600)
+    if not _acls_supported(path):
+        pytest.skip("the file system keeps no ACLs")
+    P = log_protection
+
+    def grant(perms: int) -> None:
+        os.setxattr(str(path), "system.posix_acl_access", _acl_bytes([
+            (P.ACL_USER_OBJ, 6, _UNDEFINED), (P.ACL_GROUP_OBJ, 0, _UNDEFINED), (P.ACL_GROUP, perms, STRANGER),
+            (P.ACL_MASK, perms, _UNDEFINED), (P.ACL_OTHER, 0, _UNDEFINED)]))
+
+    grant(4)
+    assert _file_findings(path, log_max_mode="0640") == []
+    found = [f for f in _file_findings(path) if "access ACL" in f]  # (and its mode, whose group bits show the mask)
+    assert len(found) == 1 and f"lets group {STRANGER} (an ACL entry)" in found[0] and "read it" in found[0], found
+    grant(6)
+    found = [f for f in _file_findings(path, log_max_mode="0640") if "access ACL" in f]
+    assert len(found) == 1 and "change or erase it" in found[0], found
+
+
 def test_an_acl_granting_a_user_write_on_an_ancestor_is_found(tmp_path: Path) -> None:
     path = _tree(tmp_path)
     srv = tmp_path / "srv"

@@ -300,12 +300,20 @@ def _guard_findings(ctx: CheckContext, guards: Guards, at: str) -> Iterator[Find
                       "at the real file in a folder only the vault can write", where=at)
     if guards.file.acl:
         mode = stat.S_IMODE(guards.file.mode)
+        # log_max_mode with group read (0640: a log-reader group) allows a group the ACL names to read, the usual way
+        # to give a shipper's group read without changing the file's group (red team rt40, F13); a user named to
+        # read is beyond a group still
+        readers = int(ctx.settings.log_max_mode, 8) & 0o040
         for bit, can in ((0o2, "change or erase"), (0o4, "read")):
-            named = [w for w in _writers(guards.file, guards, trusted, bit) if "ACL entry" in w]
+            named = [w for w in _writers(guards.file, guards, trusted, bit) if "ACL entry" in w
+                     and not (bit == 0o4 and readers and w.startswith("group "))]
             if named:
                 yield Finding(ID, "", f"An access ACL on the audit log {name} lets {', '.join(named)} {can} it, "
                               f"although its mode reads {mode:04o} (with an ACL the group bits show its mask).",
-                              f"remove the ACL entries (setfacl -b {real}) and keep the file 0600", where=at)
+                              f"remove those ACL entries (setfacl -x, or setfacl -b {real} for all) and keep the "
+                              f"file {ctx.settings.log_max_mode[-3:]}"
+                              + ("" if bit == 0o2 else ", or raise log_max_mode to 0640 if a log-reader is intended"),
+                              where=at)
     immediate = {os.path.dirname(f.path) for f in (guards.file, guards.link) if f is not None}
     for folder in guards.folders:
         writers = _writers(folder, guards, trusted)
