@@ -730,6 +730,27 @@ def test_an_identity_that_can_write_an_auth_methods_roles_fails_log_protection(p
     assert named in run.text("log_protection"), run.text("log_protection")
 
 
+def test_a_hardened_default_policy_passes_with_the_least_privilege_token(pytester, bao, monkeypatch):
+    """A default policy without sys/capabilities-self: the README's policy lets the audit token ask by the
+    identity's accessor (red team rt40, F11: log_protection failed, "Could not ask", on the tighter vault)."""
+    from tests.conftest import remember_secret
+
+    server = bao()
+    c = admin(server)
+    policy = (Path(__file__).parent.parent / "examples" / "auditready-policy.hcl").read_text()
+    assert c.call("PUT", "sys/policies/acl/auditready", {"policy": policy}).status == 204
+    default = c.call("GET", "sys/policies/acl/default").data["policy"]
+    hardened = default.replace('path "sys/capabilities-self"', 'path "sys/capabilities-self-not"')
+    assert hardened != default
+    assert c.call("PUT", "sys/policies/acl/default", {"policy": hardened}).status == 204
+    r = c.call("POST", "auth/token/create", {"policies": ["auditready"], "ttl": "10m"})
+    monkeypatch.setenv("VAULT_TOKEN", remember_secret(r.body["auth"]["client_token"]))
+    monkeypatch.delenv("BAO_TOKEN", raising=False)
+    run = run_audit(pytester, server)
+    assert run.failed_checks() == set(), run.result.stdout.str()[-3000:]
+    assert run.status("log_protection") == "passed"
+
+
 def test_changing_ones_own_password_or_reading_users_is_no_escalation(pytester, bao, url_env):
     """The userpass docs' own pattern (a user changes the password of a user: users/+/password) and reading the
     users give no login any new policy: not flagged."""
