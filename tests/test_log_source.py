@@ -97,14 +97,11 @@ def _copytruncate(log: Path, compress: bool = False) -> None:
                    capture_output=True)
 
 
-def test_a_log_cut_by_copytruncate_is_read_on_in_its_copy(tmp_path: Path) -> None:
-    """Entries written after the last poll and before logrotate's copytruncate are in the copy beside the log, not
-    gone (red team rt40, F5: every action of the run was "no request and no response entry"); the entries read
-    before are named by the copy, where their lines now are."""
-    folder = tmp_path / "logs"
+def _followed(folder: Path, before: bytes) -> tuple[Path, FileLogSource, LogBatch]:
+    """folder/audit.log holding ``before`` (not the run's), followed from its end, then _line(1) written and read."""
     folder.mkdir()
     log = folder / "audit.log"
-    log.write_bytes(_line(0))
+    log.write_bytes(before)
     log.chmod(0o600)
     src = FileLogSource(log)
     src.mark()
@@ -112,8 +109,17 @@ def test_a_log_cut_by_copytruncate_is_read_on_in_its_copy(tmp_path: Path) -> Non
     with open(log, "ab") as f:
         f.write(_line(1))
     src.poll(batch)
+    return log, src, batch
+
+
+def test_a_log_cut_by_copytruncate_is_read_on_in_its_copy(tmp_path: Path) -> None:
+    """Entries written after the last poll and before logrotate's copytruncate are in the copy beside the log, not
+    gone (red team rt40, F5: every action of the run was "no request and no response entry"); the entries read
+    before are named by the copy, where their lines now are."""
+    log, src, batch = _followed(tmp_path / "logs", _line(0))
     with open(log, "ab") as f:
         f.write(_line(2) + _line(3))  # not polled yet
+    folder = log.parent
     _copytruncate(log)
     assert log.stat().st_size == 0 and (folder / "audit.log.1").exists()
     with open(log, "ab") as f:
@@ -130,17 +136,8 @@ def test_a_log_cut_with_no_copy_beside_it_is_read_again_from_its_start(tmp_path:
     """Compressed at once (compress without delaycompress), or cut by hand: the unread lines are gone, and what was
     read keeps its name; the checks then say which actions are missing."""
     for compress in (True, False):
-        folder = tmp_path / f"logs{compress}"
-        folder.mkdir()
-        log = folder / "audit.log"
-        log.write_bytes(b"")
-        log.chmod(0o600)
-        src = FileLogSource(log)
-        src.mark()
-        batch = LogBatch()
-        with open(log, "ab") as f:
-            f.write(_line(1))
-        src.poll(batch)
+        log, src, batch = _followed(tmp_path / f"logs{compress}", b"")
+        folder = log.parent
         with open(log, "ab") as f:
             f.write(_line(2))
         if compress:

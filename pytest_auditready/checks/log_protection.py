@@ -448,23 +448,15 @@ def _escalations(caps: Mapping[str, Sequence[str]], pols: str, auth_types: Mappi
                       "whose allowed_policies are any policy, then make a token of that role (sudo on sys/audit/* "
                       "among them: switch auditing off).",
                       f"remove write capabilities on auth/token/roles/* from the policies {pols}")
-    for path in _IDENTITY_WRITES:
-        bad = can(path, "create", "update")
-        if bad:
+    for paths, what in ((_IDENTITY_WRITES, "give an entity (its own, once it logs in through an auth method) any "
+                         "policy, directly or through a group"),
+                        (_ALIAS_WRITES, "tie a login of its own (or an external group) to an entity or group that "
+                         "holds other policies, and log in with them")):
+        bad, path = next(((can(p, "create", "update"), p) for p in paths if can(p, "create", "update")), ([], ""))
+        if bad:  # (one finding for each kind of route)
             shown = path.replace(PROBE, "*")
-            yield Finding(ID, "", f"{who} {', '.join(bad)} on {shown}: it can give an entity (its own, once it logs "
-                          "in through an auth method) any policy, directly or through a group (sudo on sys/audit/* "
-                          "among them).", f"remove write capabilities on {shown} from the policies {pols}")
-            break
-    for path in _ALIAS_WRITES:
-        bad = can(path, "create", "update")
-        if bad:
-            shown = path.replace(PROBE, "*")
-            yield Finding(ID, "", f"{who} {', '.join(bad)} on {shown}: it can tie a login of its own (or an "
-                          "external group) to an entity or group that holds other policies, and log in with them "
-                          "(sudo on sys/audit/* among them).",
-                          f"remove write capabilities on {shown} from the policies {pols}")
-            break
+            yield Finding(ID, "", f"{who} {', '.join(bad)} on {shown}: it can {what} (sudo on sys/audit/* among "
+                          "them).", f"remove write capabilities on {shown} from the policies {pols}")
     for path in auth_probes(auth_types):
         bad = can(path, "create", "update")
         if bad:
