@@ -429,15 +429,10 @@ class LogFormat:
 # high-entropy base64 nine times in ten: red team rt35 F4). Judged by a secret's own format only (LogFormat.name_keys),
 # and no secret's data (scan.secret_data).
 VAULT_NAME_KEYS = r"\A(?:[Uu]ser|[Uu]ser[_-]?[Nn]ame|[Ll]ogin|[Aa]ccount|[Aa]ccount[_-]?[Nn]ame)\Z"
-# A request's path and mount point name what was accessed, and the vault writes them in clear by design: a tenant id
-# or a content digest as a segment (secret/data/tenants/8f14e45f.../db) read as high-entropy hex (red team rt40,
-# F12). Judged by a secret's own format only, as the names above (a token in auth/token/lookup/<token> still is).
-_VAULT_PATH_KEYS = r"\A(?:path|mount_point)\Z"
 
 FORMATS: Mapping[str, LogFormat] = {
     "vault": LogFormat(
-        "vault", "Vault/OpenBao", hmac_values=True, no_blank_lines=True,
-        name_keys=f"{VAULT_NAME_KEYS}|{_VAULT_PATH_KEYS}",
+        "vault", "Vault/OpenBao", hmac_values=True, no_blank_lines=True, name_keys=VAULT_NAME_KEYS,
         fields_fix="log the entries as the vault writes them: make every pipeline stage keep these fields, and "
         "behind a proxy or load balancer set x_forwarded_for_authorized_addrs so that remote_address is the real "
         "client",

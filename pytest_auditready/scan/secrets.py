@@ -912,6 +912,12 @@ class GenericScanner:
         judged = [(k, p, False) for k, p in dict.fromkeys(parts)] + ([(key, decoded, True)] if decoded != value else [])
         judged += [(key, name, True) for name in _display_name_given(key, value)]
         params: dict[str, GenericHit] = {}  # credentials of a URI's further query parameters, by fingerprint
+        # A Vault/OpenBao request path's segments name what was accessed, written in clear by design: a tenant id or
+        # a content digest as one (secret/data/tenants/8f14e45f.../db) reads as high-entropy hex (red team rt40,
+        # F12). Judged by a secret's own format only (a token in auth/token/lookup/<token> still is); a query's
+        # parameters, by every detector.
+        segments = (frozenset(value.partition("?")[0].split("/")) if self.vault and key in self.path_keys
+                    else frozenset())
         for part_key, part, own_format in judged:
             if own_format:
                 for kind, credential in tokens.find(part):
@@ -925,6 +931,8 @@ class GenericScanner:
             for secret in _process_line_based_plugins(lines=lines, filename="audit.log"):
                 kind = str(secret.type)
                 if own_format and (kind in NOT_BY_NAME or kind in (_AWS_KEY_ID_KIND, _BASIC_AUTH_KIND)):
+                    continue
+                if kind in NOT_BY_NAME and part_key == key and part in segments:
                     continue
                 if kind == _AWS_KEY_ID_KIND and not _stands_alone(secret.secret_value or "", part):
                     continue  # inside a longer uppercase id (see _AWS_KEY_ID_KIND)
