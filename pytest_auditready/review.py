@@ -388,8 +388,12 @@ class IdentityStat:
 class Review(Visitor):
     """Fed a Vault/OpenBao log's entries (and raw blocks), builds the access review; ``report`` gives it as data."""
 
-    def __init__(self, settings: "Settings") -> None:
+    def __init__(self, settings: "Settings", leave_out: tuple[str, ...] = ()) -> None:
         self.settings = settings
+        # A live run's own canary folders (<kv_mount>/data|metadata/<prefix>/<run id>): counted as any path, but what
+        # the run did there is its ledger's, no item to review (red team rt40, F10: every clean run outside working
+        # hours listed its own reads)
+        self.leave_out = leave_out
         self._setup()
         self.first: Optional[int] = None  # the log's span: every entry with a readable time
         self.last: Optional[int] = None
@@ -1059,6 +1063,7 @@ class Review(Visitor):
             "counted": list(self.counted),
             "sample": [list(x) for x in self.sample],
             "again": self.again,
+            **({"leave_out": list(self.leave_out)} if self.leave_out else {}),
         }
 
     @classmethod
@@ -1068,6 +1073,7 @@ class Review(Visitor):
         return r
 
     def _load(self, st: dict[str, Any]) -> None:
+        self.leave_out = tuple(st.get("leave_out", ()))
         self.first, self.last = st["span"]
         self.requests, self.denied, self.untimed, self.paths_more, self.idents_more, self.off_more = st["counts"]
         for path, req, den, more, who_list in st["paths"]:
@@ -1126,6 +1132,9 @@ class Review(Visitor):
                                           f"{n} reads on {day} outside working hours ({s.review_hours} "
                                           f"{'/'.join(s.review_workdays)}, {s.review_timezone})"))
         more["off_hours"] += self.off_more
+        if self.leave_out:
+            own = tuple(f"/{p}/" for p in self.leave_out)  # (under a namespace's name, too)
+            out = {k: [x for x in v if not any(o in f"/{x['path']}/" for o in own)] for k, v in out.items()}
         items: list[dict[str, Any]] = []
         for pattern, found in out.items():
             found.sort(key=lambda x: (x["when"], x["path"], x["display_name"], x["entity_id"]))

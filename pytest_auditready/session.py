@@ -318,7 +318,9 @@ class AuditReadySession:
                 from .engine.driver import drive_lines
                 from .review import Review
 
-                review = Review(self.settings)  # the live log's entries, through the one driver
+                plan = self.plan  # the live log's entries, through the one driver; the run's own folders no item
+                review = Review(self.settings, tuple(f"{plan.kv_mount}/{kind}/{plan.base}" for kind in
+                                                    ("data", "metadata")))
                 drive_lines(review, self.live.context)
                 self.reviews[""] = review.state()
         except AuditReadyError as exc:

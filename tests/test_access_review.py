@@ -469,3 +469,22 @@ def test_a_review_path_without_its_slash_names_the_folders_listing() -> None:
         doc = review_of([SOURCE], dataclasses.replace(VAULT, review_paths=(named,))).report()
         assert [p["path"] for p in doc["paths"]] == [folder], named
         assert sum(p["requests"] for p in doc["paths"]) == listed.count(folder)
+
+
+@pytest.mark.vault
+def test_the_live_runs_own_reads_are_counted_but_no_item_to_review(pytester: pytest.Pytester) -> None:
+    """Outside working hours (here: today is no workday) the scenario's reads of its canaries were items to review
+    on every clean run (red team rt40, F10): they are the run's ledger's, still counted with their paths."""
+    import datetime
+
+    today = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")[datetime.datetime.now(datetime.timezone.utc).weekday()]
+    days = [d for d in ("mon", "tue", "wed", "thu", "fri", "sat", "sun") if d != today]
+    pytester.makepyprojecttoml("[tool.auditready]\nreview_workdays = [" + ", ".join(f'"{d}"' for d in days) + "]\n")
+    ev = pytester.path / "ev"
+    r = pytester.runpytest("--auditready", "-p", "no:cacheprovider", f"--auditready-evidence={ev}")
+    assert r.ret == 0, r.stdout.str()
+    doc = json.loads((ev / "evidence.json").read_text())
+    review, canaries = doc["review"], set(doc["ledger"]["canaries"].values())
+    assert canaries and canaries <= {p["path"] for p in review["paths"]}  # counted as any path
+    run_id = doc["ledger"]["run_id"]
+    assert not [i for i in review["items"] if run_id in i["path"]], review["items"]
