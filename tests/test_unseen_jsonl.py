@@ -395,3 +395,31 @@ def test_an_empty_list_or_object_is_no_result(tmp_path: Path, outcome: Any) -> N
     (out,) = [o for o in res.outcomes if o.check_id == "required_fields"]
     lacks = [f for f in out.findings if "lacks the result" in f.message]
     assert (len(lacks) == 5) is (outcome != "ok"), [f.message for f in out.findings]
+
+
+def test_a_vault_log_inside_a_shippers_records_with_a_field_map_is_refused(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """The same one level down: each entry under "json" (Filebeat's decode_json_fields with a target, documented
+    as "the field under which the decoded JSON will be written"), a field_map through it. The dropped response
+    passed, completeness skipped (red team rt39, F2). Refused in one line naming the way out (jq)."""
+    lines = (ROOT / "openbao/clean.log").read_text().splitlines()
+    n = next(i for i, ln in enumerate(lines) if '"type":"response"' in ln and "secret/data/" in ln)
+    rows = [json.dumps({"@timestamp": "2026-03-01T10:00:00.000Z", "json": json.loads(ln), "agent":
+                        {"type": "filebeat"}, "log": {"file": {"path": "/var/log/openbao/audit.log"}}})
+            for i, ln in enumerate(lines) if i != n]
+    path = _write(tmp_path, "fb.jsonl", "".join(r + "\n" for r in rows))
+    cfg = _write(tmp_path, "c.toml", "[tool.auditready]\nlog_format = \"jsonl\"\nrequire_tamper_evidence = false\n"
+                 "retention_days = 0\nfield_map = {time = \"json.time\", identity = \"json.auth.display_name\", "
+                 "resource = \"json.request.path\", action = \"json.request.operation\", result = \"json.type\", "
+                 "source = \"json.request.remote_address\", request_id = \"json.request.id\"}\n")
+    assert main(["verify", "--jobs", "1", str(path), "--config", str(cfg)]) == 2
+    err = capsys.readouterr().err
+    assert len(err.strip().splitlines()) == 1 and "under the key \"json\"" in err and "jq -c" in err, err
+    # a genuine app log whose records hold no producer's entry is read through its field_map as before
+    app = _write(tmp_path, "app.jsonl", "".join(json.dumps({"@timestamp": f"2026-03-01T10:00:0{i}.123Z", "json": {
+        "time": f"2026-03-01T10:00:0{i}.123456Z", "user": "alice", "path": "kv/app", "op": "read", "ok": "success",
+        "ip": "10.0.0.1", "id": f"r{i}"}}) + "\n" for i in range(5)))
+    cfg.write_text("[tool.auditready]\nlog_format = \"jsonl\"\nrequire_tamper_evidence = false\nretention_days = 0\n"
+                   "field_map = {time = \"json.time\", identity = \"json.user\", resource = \"json.path\", action = "
+                   "\"json.op\", result = \"json.ok\", source = \"json.ip\", request_id = \"json.id\"}\n")
+    assert main(["verify", "--jobs", "1", str(app), "--config", str(cfg)]) == 0, capsys.readouterr()

@@ -942,6 +942,16 @@ def check_format(name: str, found: Detected, wanted: str, field_map: Sequence[tu
                             "the generic rules only and leave out its own (a dropped entry would pass)",
                             f"leave log_format out for this file (the format is told from the content), or use "
                             f"--format {named}")
+    if wanted == "jsonl" and fmt == "jsonl" and found.nested and field_map:
+        # the same one level down, inside a shipper's record (Filebeat's decode_json_fields target, an index's
+        # _source): its field_map's paths go through the key, and the producer's rules would not run (red team rt39,
+        # F2: a dropped response passed)
+        raise UnknownFormat(f"{name} holds JSON records with each audit entry of a Vault/OpenBao, Kubernetes or "
+                            f"CloudTrail log under the key {json.dumps(found.nested)}: log_format/--format jsonl "
+                            "with a field_map would judge them by the generic rules only and leave out their own (a "
+                            "dropped entry would pass)",
+                            f"write the entries one a line (jq -c '.[{json.dumps(found.nested)}]' {name} > "
+                            f"{name}.entries) and verify that with log_format left out")
     if wanted == "jsonl":
         _mapped_paths(name, found, field_map)
         fmt = "jsonl"

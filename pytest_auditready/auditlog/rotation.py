@@ -220,7 +220,8 @@ class _Streams(io.RawIOBase):
     def __init__(self, raw: BinaryIO, kind: str) -> None:
         super().__init__()
         self._raw, self._kind = raw, kind
-        self._new = bz2.BZ2Decompressor if kind == "bzip2" else lzma.LZMADecompressor
+        # (xz's own format only: an LZMA_Alone stream after an xz stream is none, as xz -t says: red team rt39, F1)
+        self._new = bz2.BZ2Decompressor if kind == "bzip2" else lambda: lzma.LZMADecompressor(lzma.FORMAT_XZ)
         self._d: "bz2.BZ2Decompressor | lzma.LZMADecompressor" = self._new()
         self._fed = False  # a byte of the current stream was fed
         self._first = True  # the current stream is the file's first
@@ -232,14 +233,22 @@ class _Streams(io.RawIOBase):
     def _next_stream(self) -> bool:
         """After a stream's end: start the next one on what follows it; False at the file's end."""
         rest = self._d.unused_data + self._left
+        padding = 0  # xz's stream padding: NUL bytes, a multiple of four (xz file format 2.2)
         while True:
             if self._kind == "xz":
-                rest = rest.lstrip(b"\0")  # stream padding
+                padding += len(rest)
+                rest = rest.lstrip(b"\0")
+                padding -= len(rest)
             if rest:
                 break
             rest = self._raw.read(1 << 16)
             if not rest:
-                return False
+                break
+        if padding % 4:
+            raise OSError(f"{TRAILING.format(kind=self._kind)} ({padding} NUL bytes, where xz's stream padding is a "
+                          "multiple of four)")
+        if not rest:
+            return False
         self._d, self._fed, self._first, self._left = self._new(), False, False, rest
         return True
 
