@@ -374,6 +374,30 @@ def test_a_days_edge_file_deleted_fails_that_days_verification(tmp_path: Path, g
     assert f"Log file AWSLogs/{ACCOUNT}/CloudTrail/{REGION}/{gone[:10]}/{victim.name}" in out and "is missing" in out
 
 
+@pytest.mark.parametrize("day", ["2026/01/01", "2026/01/02"])
+def test_an_hour_deleted_with_its_digest_fails_each_days_verification(tmp_path: Path, day: str,
+                                                                      capsys: pytest.CaptureFixture[str]) -> None:
+    """The digest that lists a day's last file is filed on the next day; deleted with the files it lists (the same
+    bucket, the same permission), the chain's gap was reported at the digest after it, which lists no file of the
+    first day: that day verified alone passed (red team rt39, F3). Both days fail now, and an intact day passes."""
+    root = tmp_path / "bucket"
+    _midnight_trail(root)
+    keys = write_keys(tmp_path / "keys.json", rsa_key(0))
+    cfg = tmp_path / "c.toml"
+    cfg.write_text(f"[tool.auditready]\ncloudtrail_public_keys = \"{keys}\"\ntimestamp_digits = 0\n"
+                   "retention_days = 0\n")
+    folder = root / f"AWSLogs/{ACCOUNT}/CloudTrail/{REGION}/{day}"
+    assert main(["verify", "--jobs", "1", str(folder), "--config", str(cfg)]) == 0, capsys.readouterr().out
+    capsys.readouterr()
+    digests = root / f"AWSLogs/{ACCOUNT}/CloudTrail-Digest/{REGION}/2026/01/02"
+    for gone in [*digests.glob("*_20260102T003000Z.json.gz*"), *root.rglob("*_20260101T2340Z_*"),
+                 *root.rglob("*_20260102T0010Z_*")]:
+        gone.unlink()
+    assert main(["verify", "--jobs", "1", str(folder), "--config", str(cfg)]) == 1
+    out = capsys.readouterr().out
+    assert "No digest covers 2026-01-01T23:30:00Z to 2026-01-02T00:30:00Z" in out, out[-3000:]
+
+
 def test_a_record_after_its_files_delivery_is_re_timed_or_moved(tmp_path: Path) -> None:
     """AWS: "a log file delivered at a specific time can contain records written at any point before that time",
     the time its name gives (AccountID_CloudTrail_Region_YYYYMMDDTHHmmZ_...). A record after it passed wherever no

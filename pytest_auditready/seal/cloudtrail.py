@@ -701,6 +701,37 @@ def _emptied_beside(digests: list[_Digest], own: _Digest, has: Callable[[str, st
     return out
 
 
+def _when(text: Any) -> Optional[datetime.datetime]:
+    try:
+        return datetime.datetime.fromisoformat(str(text).replace("Z", "+00:00"))
+    except ValueError:
+        return None
+
+
+def _lost_hours(p: TrailProblem, digests: list[_Digest], own: _Digest, day: str) -> bool:
+    """Whether ``p``, a digest missing from the chain or a gap between two digests, follows ``own`` (the digest of
+    the log file judged) and leaves hours of ``day`` (the file's folder, .../YYYY/MM/DD) with no digest: their log
+    files may have been deleted with it, and the digest after, which reports it, may list no file of the day (red
+    team rt39, F3: a day verified alone passed with its last hour of files deleted, and the digest that listed
+    them). Reported with the files of ``own``, the day's last digest before the lost hours."""
+    if p.kind not in ("digest-missing", "gap"):
+        return False
+    parts = day.rsplit("/", 3)[-3:]
+    try:
+        start = datetime.datetime(int(parts[0]), int(parts[1]), int(parts[2]), tzinfo=datetime.timezone.utc)
+    except (ValueError, IndexError):
+        return False
+    b = next((d for d in digests if d.rel == p.where), None)
+    if b is None:
+        return False
+    chain = [d for d in digests if _chain_of(d) == _chain_of(b)]
+    i = chain.index(b)
+    if i == 0 or chain[i - 1] is not own:
+        return False
+    since, until = _when(own.data.get("digestEndTime")), _when(b.data.get("digestStartTime"))
+    return since is not None and until is not None and since < start + datetime.timedelta(days=1) and until > start
+
+
 def check_log_file(log: Path, folder: Path, keys_file: Path, *,
                    exists: Optional[Callable[[str, str], bool]] = None, name: str = "") -> LogFileCheck:
     """Validate ``log`` with the digests in ``folder`` (see digest_folder_for) that can list it: their signatures
@@ -725,8 +756,13 @@ def check_log_file(log: Path, folder: Path, keys_file: Path, *,
     report.log_files = 1
     if out.listed_in:
         # The file's own digest: its signature, its place in the chain (a deleted or changed neighbour is reported
-        # at the digest that names it) and a gap before it. The other files of those days have their own items.
-        report.problems = [p for p in report.problems if p.where == out.listed_in]
+        # at the digest that names it) and a gap before it. The other files of those days have their own items;
+        # but a digest deleted with its log files leaves no file of the day to report it: a missing digest or a
+        # gap whose hours fall in the judged file's day is its (``_lost_hours``).
+        own_day = next((posixpath.dirname(str(lf.get("s3Object", ""))) for lf in listing if isinstance(lf, dict)
+                        and Path(str(lf.get("s3Object", ""))).name == log.name), "")
+        report.problems = [p for p in report.problems if p.where == out.listed_in
+                           or (listed_by is not None and _lost_hours(p, digests, listed_by, own_day))]
     else:
         report.problems.append(TrailProblem("log-unlisted", f"No digest file beside it lists {log.name} (looked in "
                                             f"{len(digests)} digest(s) of its day and the days around it), so it "
