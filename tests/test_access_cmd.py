@@ -237,6 +237,29 @@ def test_another_producers_lines_in_a_vault_file_are_unread_not_nobodys(tmp_path
     assert named and all(what in ln for ln in named) and "mixed.log:21]" in named[0], proc.stdout[-2000:]
 
 
+# Caddy's JSON access log, as its docs give a line (logger http.log.access, a "request" object of its own, "ts" a
+# float, remote_port a string), of a request to the vault it fronts
+CADDY = ('{"level":"info","ts":1764900061.5241024,"logger":"http.log.access","msg":"handled request","request":'
+         '{"remote_ip":"10.0.0.7","remote_port":"41342","client_ip":"10.0.0.7","proto":"HTTP/2.0","method":"GET",'
+         '"host":"vault.example.com","uri":"/v1/secret/data/app/db","headers":{"User-Agent":["curl/8.5.0"]}},'
+         '"bytes_read":0,"user_id":"","duration":0.0014,"size":312,"status":200,"resp_headers":{"Server":["Caddy"]}}\n')
+
+
+def test_a_reverse_proxys_access_log_line_is_another_producers(tmp_path: Path) -> None:
+    """A top-level "request" object of its own made a proxy's line an entry of nobody, blamed on the vault ("type ''
+    is neither request nor response", "no time"), and access answered exit 0 (red team rt39, F5)."""
+    vault = (FIXTURES / "openbao" / "clean.log").read_text().splitlines(keepends=True)
+    log = tmp_path / "mixed.log"
+    log.write_text("".join(vault[:20] + [CADDY] + vault[20:]))
+    log.chmod(0o600)
+    assert access("secret/data/*", str(log), cwd=tmp_path).returncode == 1
+    proc = subprocess.run([sys.executable, "-m", "pytest_auditready.cli", "verify", str(log)], capture_output=True,
+                          text=True, timeout=120, cwd=tmp_path)
+    named = [ln for ln in proc.stdout.splitlines() if "mixed.log:21]" in ln]
+    assert len(named) == 1 and "no Vault/OpenBao entry" in named[0] and "split the file per producer" in named[0]
+    assert "neither request nor response" not in proc.stdout and "1 unreadable" in proc.stdout, proc.stdout[-2000:]
+
+
 def test_the_servers_own_log_past_a_files_head_is_named_as_such(tmp_path: Path) -> None:
     """hclog lines (a real OpenBao 2.7.2's -log-format=json output) in the head of a file refuse it whole; further
     on they were entries with no time and no type, blamed on the vault's clock and a hop (red team rt34, F3). Named
@@ -251,6 +274,7 @@ def test_the_servers_own_log_past_a_files_head_is_named_as_such(tmp_path: Path) 
                           text=True, timeout=120, cwd=tmp_path)
     named = [ln for ln in proc.stdout.splitlines() if "the vault server's own log (hclog)" in ln]
     assert len(named) == 5 and f"merged.log:{len(head) + 1}]" in named[0], proc.stdout[-2000:]
+    assert "grep '^{\"time\":'" in named[0] and "rewrites or truncates" not in named[0]  # its own way out
     assert "no time" not in proc.stdout and "neither request nor response" not in proc.stdout
     assert access("secret/data/*", str(log), cwd=tmp_path).returncode == 1
 

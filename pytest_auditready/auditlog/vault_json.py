@@ -18,6 +18,15 @@ from .syslog import server_log
 SERVER_OUTPUT = ("a line of the vault server's own log (hclog's time and level): the server's output streams "
                  "captured together with the audit device's (kubectl logs, docker logs, a unit's stdout and stderr in "
                  "one file)")
+# The same, a line of hclog's JSON among the entries (offline.reader.no_vault_entry); and what names a line of
+# another producer there
+SERVER_LOG_LINE = ("the line is the vault server's own log (hclog), no audit entry: the server's output and the audit "
+                   "device's were written to one file")
+NOT_VAULT = "no Vault/OpenBao entry"
+SERVER_LOG_FIX = ("verify the audit entries alone (grep '^{\"time\":' FILE > audit.log: the server's JSON lines start "
+                  "with \"@level\"); better, give the audit device a file_path of its own")
+MIXED_FIX = ("verify each producer's lines alone: split the file per producer (the audit device's entries are the "
+             "objects with a \"time\" and a \"type\" request or response)")
 SERVER_OUTPUT_FIX = ("verify the audit entries alone (grep '^{' FILE > audit.log), or the journal or the container "
                      "runtime's log file, whose framing tells the server's lines apart (they are left out, counted); "
                      "better, give the audit device a file_path of its own")

@@ -11,7 +11,14 @@ from typing import Any, Callable, Iterator, Optional, Sequence, Union
 from ..auditlog.formats import FORMATS, REQUEST_TYPES, field_sources, format_of
 from ..auditlog.lines import long_fix, unscanned
 from ..auditlog.model import AuditEntry, BadLine, Entries, Record, is_ip
-from ..auditlog.vault_json import SERVER_OUTPUT, SERVER_OUTPUT_FIX
+from ..auditlog.vault_json import (
+    MIXED_FIX,
+    NOT_VAULT,
+    SERVER_LOG_FIX,
+    SERVER_LOG_LINE,
+    SERVER_OUTPUT,
+    SERVER_OUTPUT_FIX,
+)
 from .access_policy import RawLines, line_object
 from .base import Check, CheckContext, Finding, PlannedAction, Skip, Visitor, every_action, feed
 from .completeness import WRAPPING_PATHS, alone
@@ -315,7 +322,9 @@ class Fields(Visitor):
             self.bad_more += 1
             return
         fix = (long_fix(bad.reason, _LONG_FIX) if unscanned(bad.reason) else
-               SERVER_OUTPUT_FIX if bad.reason == SERVER_OUTPUT else _BAD_FIX)
+               SERVER_OUTPUT_FIX if bad.reason == SERVER_OUTPUT else
+               SERVER_LOG_FIX if bad.reason == SERVER_LOG_LINE else
+               MIXED_FIX if NOT_VAULT in bad.reason else _BAD_FIX)
         self.findings.append(Finding(ID, "", f"Line {bad.line} of {bad.file} is not a readable audit entry: "
                                      f"{bad.reason}.", fix, where=bad.where))
 

@@ -37,6 +37,7 @@ from ..auditlog.model import (
 )
 from ..auditlog.rotation import TRAILING, compression_in, decompressing
 from ..auditlog.syslog import carried_prefix, unframe
+from ..auditlog.vault_json import NOT_VAULT, SERVER_LOG_LINE
 from ..errors import AuditReadyError
 
 if TYPE_CHECKING:
@@ -190,16 +191,24 @@ _PRODUCER_MARKS = ((b'"audit.k8s.io/', "a Kubernetes audit event"), (b'"eventVer
 _SERVER_LOG = b'"@message"'
 
 
+def _foreign(e: _VaultLine) -> bool:
+    """Whether a decoded line is no Vault/OpenBao entry: no type request or response, and no request object with
+    the id, path or operation the vault writes in each (a reverse proxy's access log has a "request" object of its
+    own: Caddy's, Kong's; red team rt39, F5)."""
+    r = e.request
+    return e.type not in _VAULT_TYPES and (r is None or not (r.id or r.path or r.operation))
+
+
 def no_vault_entry(body: bytes) -> str:
     """Why a JSON object line is no Vault/OpenBao entry (it has no request object and no request or response type),
     naming what it seems to be."""
     if _SERVER_LOG in body and b'"@level"' in body:
-        return ("the line is the vault server's own log (hclog), no audit entry: the server's output and the audit "
-                "device's were written to one file; keep them apart (an audit file, or grep '^{\"time\":')")
+        return SERVER_LOG_LINE
     what = next((name for mark, name in _PRODUCER_MARKS if mark in body), "")
-    return (f"the line is {what}, no Vault/OpenBao entry: the file mixes producers; split it per producer" if what
-            else "the line is no Vault/OpenBao entry: a JSON object with no request object and no type request or "
-            "response (another producer's line in this file, or a hop that dropped both)")
+    return (f"the line is {what}, {NOT_VAULT}: the file mixes producers; split it per producer" if what
+            else f"the line is {NOT_VAULT}: a JSON object with no type request or response and no request object "
+            "as the vault writes one (another producer's line in this file, a reverse proxy's access log, or a hop "
+            "that dropped both)")
 
 
 def vault_parser(file: str, prefix: str = "") -> Callable[[int, bytes], Parsed]:
@@ -237,7 +246,7 @@ def vault_parser(file: str, prefix: str = "") -> Callable[[int, bytes], Parsed]:
         twice = dupkeys.problem(body)
         if twice:
             return BadLine(file, line, twice, raw.decode("utf-8", "replace"))
-        if e.request is None and e.type not in _VAULT_TYPES:
+        if _foreign(e):
             return BadLine(file, line, no_vault_entry(body), raw.decode("utf-8", "replace"))
         a = e.auth or _EMPTY_AUTH
         r = e.request or _EMPTY_REQUEST
@@ -341,8 +350,7 @@ def vault_block(file: str, prefix: str = "") -> Callable[[Block], Optional[Entri
         if expect is not None and n != expect:
             return None
         types = list(map(_TYPE, items))
-        if not _VAULT_TYPES.issuperset(types) and any(
-                e.request is None and e.type not in _VAULT_TYPES for e in items):
+        if not _VAULT_TYPES.issuperset(types) and any(map(_foreign, items)):
             return None  # a line that is no Vault/OpenBao entry: line by line names it (no_vault_entry)
         blk.lines = n
         first = blk.first
