@@ -250,7 +250,7 @@ def test_a_reverse_proxys_access_log_line_is_another_producers(tmp_path: Path) -
     is neither request nor response", "no time"), and access answered exit 0 (red team rt39, F5)."""
     vault = (FIXTURES / "openbao" / "clean.log").read_text().splitlines(keepends=True)
     log = tmp_path / "mixed.log"
-    log.write_text("".join(vault[:20] + [CADDY] + vault[20:]))
+    log.write_text("".join([*vault[:20], CADDY, *vault[20:]]))
     log.chmod(0o600)
     assert access("secret/data/*", str(log), cwd=tmp_path).returncode == 1
     proc = subprocess.run([sys.executable, "-m", "pytest_auditready.cli", "verify", str(log)], capture_output=True,

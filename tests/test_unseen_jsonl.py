@@ -423,3 +423,31 @@ def test_a_vault_log_inside_a_shippers_records_with_a_field_map_is_refused(
                    "field_map = {time = \"json.time\", identity = \"json.user\", resource = \"json.path\", action = "
                    "\"json.op\", result = \"json.ok\", source = \"json.ip\", request_id = \"json.id\"}\n")
     assert main(["verify", "--jobs", "1", str(app), "--config", str(cfg)]) == 0, capsys.readouterr()
+
+
+def _actiontrail(i: int) -> dict[str, Any]:
+    """An Alibaba Cloud ActionTrail management event as its docs give one (event structure, doc 28819)."""
+    return {"eventId": f"9F767C45-EFBC-5D8B-BD8A-1B913142{i:04d}", "eventVersion": 1,
+            "eventSource": "kms.cn-hangzhou.aliyuncs.com", "acsRegion": "cn-hangzhou", "eventType": "ApiCall",
+            "eventName": "GetSecretValue", "eventRW": "Read", "eventTime": f"2026-03-01T10:00:{i:02d}Z",
+            "requestId": f"4164D839-EFBC-5D8B-BD8A-1B913142{i:04d}", "serviceName": "Kms",
+            "sourceIpAddress": "203.0.113.1", "requestParameters": {"SecretName": "prod/db"},
+            "userIdentity": {"type": "ram-user", "userName": "app-reader", "accountId": "1968132276290000"}}
+
+
+def test_a_producer_modelled_on_cloudtrail_is_read_as_json_lines(tmp_path: Path,
+                                                                  capsys: pytest.CaptureFixture[str]) -> None:
+    """ActionTrail shares CloudTrail's names (eventVersion, eventTime, eventSource), not its region or endpoints:
+    it was taken for CloudTrail records, refused under jsonl and every line failed as a damaged CloudTrail record
+    (red team rt39, F6). Read through its field_map now; an AWS record one a line is still CloudTrail's."""
+    path = _write(tmp_path, "actiontrail.jsonl", "".join(json.dumps(_actiontrail(i)) + "\n" for i in range(6)))
+    cfg = _write(tmp_path, "c.toml", "[tool.auditready]\nlog_format = \"jsonl\"\nrequire_tamper_evidence = false\n"
+                 "retention_days = 0\ntimestamp_digits = 0\nfield_map = {time = \"eventTime\", identity = "
+                 "\"userIdentity.userName\", resource = \"requestParameters.SecretName\", action = \"eventName\", "
+                 "result = \"eventType\", source = \"sourceIpAddress\", request_id = \"requestId\"}\n")
+    assert main(["verify", "--jobs", "1", str(path), "--config", str(cfg)]) == 0, capsys.readouterr()
+    capsys.readouterr()
+    cfg.write_text("[tool.auditready]\nrequire_tamper_evidence = false\nretention_days = 0\n")
+    assert main(["verify", "--jobs", "1", str(path), "--config", str(cfg)]) == 2
+    err = capsys.readouterr().err
+    assert "no field_map says where its fields are" in err and "CloudTrail records" not in err, err

@@ -185,9 +185,12 @@ _CLOUDTRAIL_KEYS = ("eventVersion", "eventTime", "eventSource", "eventName", "ev
 def cloudtrail_record(obj: Any) -> bool:
     """``obj`` is a CloudTrail record (CloudTrail record contents: eventVersion, eventTime and the eventSource the
     call went to, "<service>.amazonaws.com"; an Insights event has its eventSource under insightDetails, and an
-    eventType and eventID of its own)."""
+    eventType and eventID of its own), of AWS: its awsRegion, or an eventSource of amazonaws.com. Producers modelled
+    on CloudTrail's record share its other names (Alibaba Cloud ActionTrail: acsRegion, "<service>.aliyuncs.com",
+    eventVersion 1) and are generic JSON lines (red team rt39, F6)."""
     return (isinstance(obj, dict) and "eventVersion" in obj and "eventTime" in obj
-            and ("eventSource" in obj or ("eventType" in obj and "eventID" in obj)) and not _notification(obj))
+            and ("eventSource" in obj or ("eventType" in obj and "eventID" in obj)) and not _notification(obj)
+            and ("awsRegion" in obj or str(obj.get("eventSource", "")).endswith(".amazonaws.com")))
 
 
 def _notification(obj: dict[str, Any]) -> bool:
@@ -331,7 +334,9 @@ def _reshaped(obj: dict[str, Any]) -> str:
     names = {k.lower().replace("_", "") for k in obj if isinstance(k, str)}
     if len(names) == 1 and names <= _CT_COLUMNS:
         return "lake"  # one column a line: jq -c '.QueryResultRows[][]'
-    return "columns" if "eventtime" in names and names & {"eventname", "eventsource"} else ""
+    # (spelled as CloudTrail spells it, eventTime is a record's own name: a producer modelled on CloudTrail's record)
+    return ("columns" if "eventtime" in names and "eventTime" not in obj and names & {"eventname", "eventsource"}
+            else "")
 
 
 _RESHAPED = {
