@@ -816,3 +816,16 @@ def test_a_scan_counts_as_listing_every_name_below_its_folder(bao: Any, tmp_path
     assert ops == {("token", "scan"): 1}, ops  # (the dev server's root token is named "token")
     other = json.loads(access("secret/metadata/other/x", str(log), "--json", "-").stdout)
     assert {op for i in other["identities"] for op in i["operations"]} == {"scan"} and other["requests"] == 2
+    # a list of the folder that holds PATTERN saw its name as a scan above it did (red team rt39, F4); one of
+    # another folder, or of the folder above, did not
+    admin = VaultClient(server.url, server.root_token, timeout=5)
+    try:
+        for folder in ("secret/metadata/app/", "secret/metadata/", "secret/metadata/other/"):
+            assert admin.call("LIST", folder).status == 200
+    finally:
+        admin.close()
+    log.write_bytes(server.log_path.read_bytes())
+    doc = json.loads(access("secret/metadata/app/db", str(log), "--json", "-").stdout)
+    ops = {(i["display_name"], op): c["requests"] for i in doc["identities"] for op, c in i["operations"].items()}
+    assert ops == {("token", "scan"): 1, ("token", "list"): 1}, ops
+    assert doc["unnamed"] == 2

@@ -337,7 +337,10 @@ def test_vault_kv_reads_lists_metadata_destroy_unwrap_and_cubbyholes(kv_log: Pat
                           ("token-intruder", "read"): [1, 1], ("token", "delete"): [1, 0]}
     assert data["unnamed"] == 0
     every = answer("secret/+/prod/db", kv_log)  # data/, metadata/, destroy/ of the one secret
-    assert _ops(every) == {**_ops(data), ("token-meta", "read"): [1, 0], ("token", "update"): [1, 0]}
+    # (and the list of secret/metadata/prod/, which saw its name: red team rt39, F4)
+    assert _ops(every) == {**_ops(data), ("token-meta", "read"): [1, 0], ("token", "update"): [1, 0],
+                           ("token-meta", "list"): [1, 0]}
+    assert every["unnamed"] == 1
     assert {i["display_name"]: i["paths"] for i in every["identities"]}["token"] == {
         "secret/data/prod/db": 1, "secret/destroy/prod/db": 1}
     names = answer("secret/metadata/prod/*", kv_log)  # a list is a list: names only, shown as such

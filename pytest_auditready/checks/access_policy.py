@@ -113,14 +113,19 @@ def raw_reach(path: str, action: str) -> Optional[Reach]:
 
 
 def scan_reach(path: str, action: str) -> Optional[Reach]:
-    """What a scan reached (``SCAN``: OpenBao's recursive listing): the name of every secret below its folder,
-    named none; None for any other request."""
-    if action != SCAN:
+    """What a listing reached, named none: a scan (``SCAN``: OpenBao's recursive listing) the name of every secret
+    below its folder, a list the names in its folder (red team rt39, F4: the list of the folder that holds PATTERN
+    was not counted, a scan above it was). Names under the listing's own path: a KV v2 secret's value (data/) is
+    not reached by a listing of its metadata/ (what the answer for data/ counts is who saw the value). None for any
+    other request."""
+    if action not in LISTINGS:
         return None
-    folder = path if path.endswith("/") else path + "/"
-    return Reach(SCAN, frozenset({rule_operation(SCAN)}), (),
-                 f"the name of every secret below {folder} (a scan lists them at any depth; which ones, the log does "
-                 "not say)", path, (folder.lstrip("/") + "*",))
+    folder = (path if path.endswith("/") else path + "/").lstrip("/")
+    what = ("the name of every secret below {} (a scan lists them at any depth" if action == SCAN else
+            "the names in {} (a list of the folder")
+    return Reach(action, frozenset({rule_operation(action)}), (),
+                 what.format(folder) + "; which ones, the log does not say)", path,
+                 (folder + ("*" if action == SCAN else "+"),))
 
 
 def scan_reaches(patterns: Sequence[str], regex: "re.Pattern[str]", path: str) -> bool:
