@@ -254,7 +254,8 @@ def test_what_follows_a_bzip2_or_xz_stream_is_read_or_refused(tmp_path: Path, ki
         got = verify_file(str(log), Settings(require_tamper_evidence=False, retention_days=0), CHECKS, {})
         assert (got.entries, got.bad_lines, _status(got)) == (plain.entries, 0, "passed")
     appended = text.splitlines(keepends=True)[-1]
-    bads = [pack(text) + appended, pack(text[:cut]) + bytes([second[0] ^ 0xFF]) + second[1:]]
+    bads = [pack(text) + appended, pack(text[:cut]) + bytes([second[0] ^ 0xFF]) + second[1:],
+            pack(text) + b"\n"]  # (echo >> file: was "the file ends inside its xz data", a stream cut short)
     if kind == "xz":  # xz -t refuses these too: padding not a multiple of four, an LZMA_Alone stream (rt39, F1)
         bads += [pack(text[:cut]) + b"\0" + second, pack(text[:cut]) + second + b"\0\0\0",
                  pack(text[:cut]) + lzma.compress(text[cut:], format=lzma.FORMAT_ALONE)]

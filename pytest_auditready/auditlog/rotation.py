@@ -249,6 +249,14 @@ class _Streams(io.RawIOBase):
                           "multiple of four)")
         if not rest:
             return False
+        magic = next(m for m, k in _MAGIC if k == self._kind)
+        while len(rest) < len(magic):  # (a newline appended is no stream cut short: its first bytes say so)
+            more = self._raw.read(len(magic) - len(rest))
+            if not more:
+                break
+            rest += more
+        if not rest.startswith(magic):
+            raise OSError(f"{TRAILING.format(kind=self._kind)} (they do not start with a {self._kind} stream's magic bytes)")
         self._d, self._fed, self._first, self._left = self._new(), False, False, rest
         return True
 
