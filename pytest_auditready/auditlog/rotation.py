@@ -256,7 +256,8 @@ class _Streams(io.RawIOBase):
                 break
             rest += more
         if not rest.startswith(magic):
-            raise OSError(f"{TRAILING.format(kind=self._kind)} (they do not start with a {self._kind} stream's magic bytes)")
+            raise OSError(f"{TRAILING.format(kind=self._kind)} (they do not start with a {self._kind} stream's "
+                          "magic bytes)")
         self._d, self._fed, self._first, self._left = self._new(), False, False, rest
         return True
 
