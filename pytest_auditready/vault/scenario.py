@@ -951,7 +951,7 @@ class Runner:
         made = root.call("POST", "auth/token/create", {
             "policies": ["default"], "display_name": self.plan.token_display("root-default"), "ttl": "60s",
             "num_uses": 2, "renewable": False, "meta": {"auditready_run": self.plan.run_id}})
-        auth = (made.body or {}).get("auth") or {} if made.ok else {}
+        auth = ((made.body or {}).get("auth") or {}) if made.ok else {}
         token, accessor = auth.get("client_token"), auth.get("accessor")
         if not isinstance(token, str) or not isinstance(accessor, str):
             return (f"a token of namespace {self._ns}/ is refused every request in the root namespace, and a token "
@@ -1010,8 +1010,9 @@ class Runner:
         """Mounts tuned to log some keys without HMAC (audit_non_hmac_request/response_keys): their values are
         logged in clear; and the auth methods mounted (their roles and users are escalation routes: checks.
         log_protection). Read with the audit token; a listing it may not read is noted (``mounts_error``). A run in a
-        namespace reads the root namespace's mounts too: the audit devices there write every namespace's requests,
-        so a root mount tuned so logs into the log judged (its name says "root namespace")."""
+        namespace reads the root namespace's mounts too, and every run every other namespace's: the audit devices in
+        the root namespace write every namespace's requests, so a mount tuned so anywhere logs into the log judged
+        (its name says which namespace)."""
         where = [(self.admin, "")] + ([(self.admin.in_root(), " (root namespace)")] if self._ns else [])
         where += [(self.admin.in_namespace(ns), f" (namespace {ns}/)") for ns in self._namespaces()
                   if ns != self._ns]
@@ -1043,6 +1044,9 @@ class Runner:
                 if child and child not in found:
                     found.append(child)
                     todo.append(child)
+        if todo and not self.facts.mounts_error:  # never judged for what was not read
+            self.facts.mounts_error = (f"the vault has more than {_MOST_NAMESPACES} namespaces, and the run lists "
+                                       f"the mounts of {_MOST_NAMESPACES} (two requests each)")
         return found
 
     def _mount_listing(self, client: VaultClient, prefix: str, home: str) -> None:
