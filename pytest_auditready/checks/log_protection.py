@@ -29,8 +29,8 @@ _SECRET_MOUNT_TYPES = frozenset({"kv", "generic", "cubbyhole"})  # (cubbyhole: a
 # transit export's keys: red team rt21; a TOTP code, and sys/audit-hash's and sys/tools/hash's input, the value to
 # hash: red team rt35)
 _SECRET_KEY = re.compile(r"(?i)" + CREDENTIAL_KEY + r"|plaintext|\Avalue\Z|\Adata\Z|jwt|otp|seed|pem_bundle"
-                         r"|secret_id|passphrase|\A(?:recovery_)?keys?(?:_base64)?\Z|\Aurl\Z|\Abarcode\Z|\Abackup\Z|\Arandom_bytes\Z|\Acode\Z"
-                         r"|\Ainput\Z")
+                         r"|secret_id|passphrase|\A(?:recovery_)?keys?(?:_base64)?\Z|\Aurl\Z|\Abarcode\Z"
+                         r"|\Abackup\Z|\Arandom_bytes\Z|\Acode\Z|\Ainput\Z")
 
 
 # A setting about a credential, no credential: the token fields every auth method shares (token_policies, token_ttl,
