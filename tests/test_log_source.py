@@ -46,15 +46,8 @@ def test_entries_read_before_a_rename_name_the_rotated_file(tmp_path: Path) -> N
 
 
 def test_a_rotated_file_that_is_gone_keeps_the_path_it_was_read_from(tmp_path: Path) -> None:
-    log = tmp_path / "audit.log"
-    log.write_bytes(b"")
-    src = FileLogSource(log)
-    src.mark()
-    batch = LogBatch()
-    with open(log, "ab") as f:
-        f.write(_line(1))
-    src.poll(batch)
-    os.rename(log, tmp_path / "elsewhere.gz")  # compressed or moved away: not found beside the log by its inode
+    log, src, batch = _followed(tmp_path / "logs", b"")
+    os.rename(log, log.parent / "elsewhere.gz")  # compressed or moved away: not found beside the log by its inode
     log.write_bytes(_line(2))
     src.poll(batch)
     src.close()

@@ -350,6 +350,21 @@ def _midnight_trail(root: Path) -> list[str]:
     return keys_written
 
 
+def _intact_day(tmp_path: Path, day: str, capsys: pytest.CaptureFixture[str]) -> tuple[Path, Path, Path]:
+    """``_midnight_trail``'s copy, its keys and a configuration: (the copy, the folder of ``day``, the
+    configuration); the day verified whole passes."""
+    root = tmp_path / "bucket"
+    _midnight_trail(root)
+    keys = write_keys(tmp_path / "keys.json", rsa_key(0))
+    cfg = tmp_path / "c.toml"
+    cfg.write_text(f"[tool.auditready]\ncloudtrail_public_keys = \"{keys}\"\ntimestamp_digits = 0\n"
+                   "retention_days = 0\n")
+    folder = root / f"AWSLogs/{ACCOUNT}/CloudTrail/{REGION}/{day}"
+    assert main(["verify", "--jobs", "1", str(folder), "--config", str(cfg)]) == 0, capsys.readouterr().out
+    capsys.readouterr()
+    return root, folder, cfg
+
+
 @pytest.mark.parametrize("gone", ["2026/01/01/*_20260101T2340Z_*", "2026/01/02/*_20260102T0010Z_*"],
                          ids=["the first day's last file", "the second day's first file"])
 def test_a_days_edge_file_deleted_fails_that_days_verification(tmp_path: Path, gone: str,
@@ -358,15 +373,7 @@ def test_a_days_edge_file_deleted_fails_that_days_verification(tmp_path: Path, g
     listing it is filed on the next day beside a file of that day, which was left, so no file of the day judged
     reported it (red team rt33, F4). verify-cloudtrail of the whole copy failed; now the day's own verification
     does, and an intact day passes."""
-    root = tmp_path / "bucket"
-    _midnight_trail(root)
-    keys = write_keys(tmp_path / "keys.json", rsa_key(0))
-    cfg = tmp_path / "c.toml"
-    cfg.write_text(f"[tool.auditready]\ncloudtrail_public_keys = \"{keys}\"\ntimestamp_digits = 0\n"
-                   "retention_days = 0\n")
-    folder = root / f"AWSLogs/{ACCOUNT}/CloudTrail/{REGION}/{gone[:10]}"
-    assert main(["verify", "--jobs", "1", str(folder), "--config", str(cfg)]) == 0, capsys.readouterr().out
-    capsys.readouterr()
+    _root, folder, cfg = _intact_day(tmp_path, gone[:10], capsys)
     (victim,) = folder.glob(gone[11:])
     victim.unlink()
     assert main(["verify", "--jobs", "1", str(folder), "--config", str(cfg)]) == 1
@@ -380,15 +387,7 @@ def test_an_hour_deleted_with_its_digest_fails_each_days_verification(tmp_path: 
     """The digest that lists a day's last file is filed on the next day; deleted with the files it lists (the same
     bucket, the same permission), the chain's gap was reported at the digest after it, which lists no file of the
     first day: that day verified alone passed (red team rt39, F3). Both days fail now, and an intact day passes."""
-    root = tmp_path / "bucket"
-    _midnight_trail(root)
-    keys = write_keys(tmp_path / "keys.json", rsa_key(0))
-    cfg = tmp_path / "c.toml"
-    cfg.write_text(f"[tool.auditready]\ncloudtrail_public_keys = \"{keys}\"\ntimestamp_digits = 0\n"
-                   "retention_days = 0\n")
-    folder = root / f"AWSLogs/{ACCOUNT}/CloudTrail/{REGION}/{day}"
-    assert main(["verify", "--jobs", "1", str(folder), "--config", str(cfg)]) == 0, capsys.readouterr().out
-    capsys.readouterr()
+    root, folder, cfg = _intact_day(tmp_path, day, capsys)
     digests = root / f"AWSLogs/{ACCOUNT}/CloudTrail-Digest/{REGION}/2026/01/02"
     for gone in [*digests.glob("*_20260102T003000Z.json.gz*"), *root.rglob("*_20260101T2340Z_*"),
                  *root.rglob("*_20260102T0010Z_*")]:

@@ -361,6 +361,15 @@ def test_times_with_a_space_for_the_t_are_rfc_3339(tmp_path: Path) -> None:
     assert len(found) == 1 and found[0].endswith(":2"), found
 
 
+def _vault_as_jsonl(tmp_path: Path, at: str = "") -> Path:
+    """A configuration that names a Vault log JSON lines, with a field_map of its fields (under ``at``)."""
+    fields = {"time": "time", "identity": "auth.display_name", "resource": "request.path", "action":
+              "request.operation", "result": "type", "source": "request.remote_address", "request_id": "request.id"}
+    return _write(tmp_path, "c.toml", "[tool.auditready]\nlog_format = \"jsonl\"\nrequire_tamper_evidence = false\n"
+                  "retention_days = 0\nfield_map = {" + ", ".join(f'{k} = "{at}{v}"' for k, v in fields.items())
+                  + "}\n")
+
+
 def test_a_vault_log_with_a_field_map_that_fits_it_is_refused_not_judged_generically(
         tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     """A field_map that fits a Vault log (a shared configuration, a copied example) made it generic JSON lines:
@@ -369,10 +378,7 @@ def test_a_vault_log_with_a_field_map_that_fits_it_is_refused_not_judged_generic
     lines = (ROOT / "openbao/clean.log").read_text().splitlines(keepends=True)
     n = next(i for i, ln in enumerate(lines) if '"type":"response"' in ln and "secret/data/" in ln)
     path = _write(tmp_path, "dropped.log", "".join(lines[:n] + lines[n + 1:]))
-    cfg = _write(tmp_path, "c.toml", "[tool.auditready]\nlog_format = \"jsonl\"\nrequire_tamper_evidence = false\n"
-                 "retention_days = 0\nfield_map = {time = \"time\", identity = \"auth.display_name\", resource = "
-                 "\"request.path\", action = \"request.operation\", result = \"type\", source = "
-                 "\"request.remote_address\", request_id = \"request.id\"}\n")
+    cfg = _vault_as_jsonl(tmp_path)
     assert main(["verify", "--jobs", "1", str(path), "--config", str(cfg)]) == 2
     err = capsys.readouterr().err
     assert len(err.strip().splitlines()) == 1 and "is a Vault/OpenBao audit log" in err and "--format vault" in err
@@ -408,10 +414,7 @@ def test_a_vault_log_inside_a_shippers_records_with_a_field_map_is_refused(
                         {"type": "filebeat"}, "log": {"file": {"path": "/var/log/openbao/audit.log"}}})
             for i, ln in enumerate(lines) if i != n]
     path = _write(tmp_path, "fb.jsonl", "".join(r + "\n" for r in rows))
-    cfg = _write(tmp_path, "c.toml", "[tool.auditready]\nlog_format = \"jsonl\"\nrequire_tamper_evidence = false\n"
-                 "retention_days = 0\nfield_map = {time = \"json.time\", identity = \"json.auth.display_name\", "
-                 "resource = \"json.request.path\", action = \"json.request.operation\", result = \"json.type\", "
-                 "source = \"json.request.remote_address\", request_id = \"json.request.id\"}\n")
+    cfg = _vault_as_jsonl(tmp_path, "json.")
     assert main(["verify", "--jobs", "1", str(path), "--config", str(cfg)]) == 2
     err = capsys.readouterr().err
     assert len(err.strip().splitlines()) == 1 and "under the key \"json\"" in err and "jq -c" in err, err
