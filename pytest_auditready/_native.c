@@ -26,7 +26,8 @@
  *   secret_data_lines(data)      -> the starts of the lines scan/secret_data.py must parse: a Vault/OpenBao entry
  *                                   on a KV, generic or cubbyhole mount or on sys/wrapping/ whose "data" objects
  *                                   hold a string value that is neither empty, an HMAC digest nor an RFC 3339
- *                                   time (a superset of the lines its judgment names; every other line has none)
+ *                                   time, and every line with a \u escape (a superset of the lines its judgment
+ *                                   names; every other line has none)
  *
  * Nothing here keeps state or allocates beyond its result (key_suspects' scratch stacks are freed before it
  * returns); the GIL is held throughout (the passes are short).
@@ -1675,7 +1676,9 @@ static PyObject *secret_data_lines(PyObject *self, PyObject *args) {
     while (out != NULL && ls < n) {
         const uchar *nl = memchr(d + ls, '\n', (size_t)(n - ls));
         Py_ssize_t le = nl != NULL ? nl - d : n, at = ls;
-        if (secret_mount_line(d, ls, le)) {
+        if (find_in(d, ls, le, "\\u", 2) >= 0) {  /* an escape may spell any key or value: the judgment reads it */
+            if (push_pos(out, ls) < 0) Py_CLEAR(out);
+        } else if (secret_mount_line(d, ls, le)) {
             while ((at = find_in(d, at, le, "\"data\"", 6)) >= 0) {
                 Py_ssize_t k = skip_blank(d, at + 6, le), after;
                 at += 6;

@@ -140,6 +140,24 @@ def test_the_gate_lets_through_every_line_the_judgment_names(recorded: tuple[Pat
     assert len(gate) < len(data.splitlines())
 
 
+@pytest.mark.parametrize("gate", ["native", "pure"])
+def test_a_line_written_with_escapes_is_judged_alike(recorded: tuple[Path, Path, dict[str, str]], tmp_path: Path,
+                                                     monkeypatch: pytest.MonkeyPatch, gate: str) -> None:
+    """The same entries with their keys and values spelled through \\u escapes (no Go encoder writes them; a hop or
+    a hand may): the C gate looked for "data" as written and let the escaped lines pass unjudged, where the pure
+    path judged them."""
+    _, after, _planted = recorded
+    if gate == "pure":
+        monkeypatch.setattr(native, "lib", None)
+    elif native.lib is None:
+        pytest.skip("the C extension is not built")
+    plain = _lines(_findings(after))
+    escaped = tmp_path / "escaped.log"
+    escaped.write_text(after.read_text().replace('"data":', '"\\u0064ata":').replace('"kv"', '"\\u006bv"'))
+    escaped.chmod(0o600)
+    assert plain and _lines(_findings(escaped)) == plain
+
+
 @pytest.mark.parametrize(("doc", "clear"), [
     ({"request": {"mount_type": "kv", "mount_point": "secret/", "path": "secret/data/x", "operation": "read"},
       "response": {"data": {"data": {"k": "v1"}, "metadata": {"created_time": "2026-01-01T00:00:00Z"}}}}, ["k"]),

@@ -37,13 +37,15 @@ _V2_KEYS = frozenset({"cas_required", "created_time", "current_version", "custom
 # A key that names who a secret belongs to, not the secret: a login name beside its password (a database's
 # username). Teams tune such keys to read the log; a secret it is not.
 IDENTITY_KEY = re.compile(VAULT_NAME_KEYS)
-_GATE = (rb'"mount_type"[ \t\r]*:[ \t\r]*"(?:kv|generic|cubbyhole)"', rb"sys/wrapping/")
+# (and a \u escape: it may spell any key or value, "\u0064ata"; Go writes none of a letter, so such a line is rare)
+_GATE = (rb'"mount_type"[ \t\r]*:[ \t\r]*"(?:kv|generic|cubbyhole)"', rb"sys/wrapping/", rb"\\u")
 _BY_DESIGN = re.compile(r"[\s\\]*\Z|hmac-sha256:|[0-9]{4}-[0-9]{2}-[0-9]{2}[Tt ]")
 
 
 def candidate_lines(data: bytes) -> list[int]:
     """The starts of the lines of ``data`` (whole lines) that may hold secret data in clear: by the C extension's
-    gate when it is built (``secret_data_lines``), else every line on such a mount or path."""
+    gate when it is built (``secret_data_lines``), else every line on such a mount or path; and every line with a
+    \\u escape, which may spell a key or a value the gates look for."""
     lib = native.lib
     if lib is not None and hasattr(lib, "secret_data_lines"):
         return list(lib.secret_data_lines(data))
