@@ -239,3 +239,23 @@ def test_a_path_is_judged_by_a_secrets_own_format_only(tmp_path: Path, monkeypat
     log.chmod(0o600)
     token_lines = [i + 1 for i, ln in enumerate(text.splitlines()) if segments[2] in ln]
     assert token_lines and _failed(log) == {"no_secret_leak": token_lines[:1]}
+
+
+def test_a_card_number_stored_as_a_json_number_is_found_and_told_why(tmp_path: Path) -> None:
+    """The vault HMACs strings only: a KV value written as a JSON number is logged as it is, whatever the tuning
+    (seen on a real OpenBao 2.7.2: {"pin": 123456} in the write's request and the read's response). A card number
+    stored so is in clear: found, and the fix says to store it as a string (tuning cannot help)."""
+    text = (Path(__file__).resolve().parents[1] / "fixtures" / "openbao" / "clean.log").read_text()
+    lines = text.splitlines()
+    at = next(i for i, ln in enumerate(lines) if '"data":{"data":{' in ln and '"type":"request"' in ln)
+    entry = json.loads(lines[at])
+    entry["request"]["data"]["data"] = {"pan": 4111111111111111}
+    lines[at] = json.dumps(entry, separators=(",", ":"))
+    log = tmp_path / "audit.log"
+    log.write_text("".join(ln + "\n" for ln in lines))
+    log.chmod(0o600)
+    res = verify_file(str(log), SETTINGS, OFFLINE, {})
+    (dm,) = [o for o in res.outcomes if o.check_id == "data_minimisation"]
+    assert dm.status == FAILED and len(dm.findings) == 1, [f.message for f in dm.findings]
+    assert dm.findings[0].where.endswith(f":{at + 1}") and "as a JSON string" in dm.findings[0].fix
+    assert "4111111111111111" not in dm.findings[0].message

@@ -444,8 +444,8 @@ FORMATS: Mapping[str, LogFormat] = {
         clear_text=VAULT_CLEAR_TEXT,
         minimise_fix="log HMAC'd values only: take the key out of audit_non_hmac_request_keys / "
         "audit_non_hmac_response_keys of the mount (bao secrets tune), remove log_raw from every audit device, "
-        "and keep personal data and card numbers out of secret paths; restrict and purge what the log already "
-        "holds",
+        "store such a value as a JSON string (the vault HMACs strings only: a number is logged as it is), and keep "
+        "personal data and card numbers out of secret paths; restrict and purge what the log already holds",
     ),
     "jsonl": LogFormat("jsonl", "JSON lines"),
     "k8s": LogFormat(
