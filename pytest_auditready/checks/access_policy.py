@@ -112,7 +112,7 @@ def raw_reach(path: str, action: str) -> Optional[Reach]:
     return Reach(action or "(none)", frozenset({rule_operation(action)}), (), RAW_SCOPE, path, ("*",))
 
 
-def scan_reach(path: str, action: str) -> Optional[Reach]:
+def listing_reach(path: str, action: str) -> Optional[Reach]:
     """What a listing reached, named none: a scan (``SCAN``: OpenBao's recursive listing) the name of every secret
     below its folder, a list the names in its folder (red team rt39, F4: the list of the folder that holds PATTERN
     was not counted, a scan above it was). Names under the listing's own path: a KV v2 secret's value (data/) is

@@ -84,9 +84,9 @@ from ..checks.access_policy import (
     k8s_reach,
     k8s_user,
     line_object,
+    listing_reach,
     path_matches,
     raw_reach,
-    scan_reach,
     unwrapped_by,
     who_of,
 )
@@ -494,7 +494,7 @@ class Accesses(Visitor):
                     if not hit_path:
                         # storage read past the ACLs (every secret), a scan (the names below its folder)
                         reach = None if counted else (raw_reach(path, batch.action[i])
-                                                      or scan_reach(path, batch.action[i]))
+                                                      or listing_reach(path, batch.action[i]))
                         if reach is None:
                             continue
                     if rid:

@@ -200,8 +200,7 @@ def _foreign(e: _VaultLine) -> bool:
 
 
 def no_vault_entry(body: bytes) -> str:
-    """Why a JSON object line is no Vault/OpenBao entry (it has no request object and no request or response type),
-    naming what it seems to be."""
+    """Why a JSON object line is no Vault/OpenBao entry (``_foreign``), naming what it seems to be."""
     if _SERVER_LOG in body and b'"@level"' in body:
         return SERVER_LOG_LINE
     what = next((name for mark, name in _PRODUCER_MARKS if mark in body), "")

@@ -754,15 +754,15 @@ def check_log_file(log: Path, folder: Path, keys_file: Path, *,
         if out.listed_in:
             break
     report.log_files = 1
+    own_key = next((str(lf.get("s3Object", "")) for lf in listing if isinstance(lf, dict)
+                    and Path(str(lf.get("s3Object", ""))).name == log.name), "")
     if out.listed_in:
         # The file's own digest: its signature, its place in the chain (a deleted or changed neighbour is reported
         # at the digest that names it) and a gap before it. The other files of those days have their own items;
         # but a digest deleted with its log files leaves no file of the day to report it: a missing digest or a
         # gap whose hours fall in the judged file's day is its (``_lost_hours``).
-        own_day = next((posixpath.dirname(str(lf.get("s3Object", ""))) for lf in listing if isinstance(lf, dict)
-                        and Path(str(lf.get("s3Object", ""))).name == log.name), "")
-        report.problems = [p for p in report.problems if p.where == out.listed_in
-                           or (listed_by is not None and _lost_hours(p, digests, listed_by, own_day))]
+        report.problems = [p for p in report.problems if p.where == out.listed_in or (
+            listed_by is not None and _lost_hours(p, digests, listed_by, posixpath.dirname(own_key)))]
     else:
         report.problems.append(TrailProblem("log-unlisted", f"No digest file beside it lists {log.name} (looked in "
                                             f"{len(digests)} digest(s) of its day and the days around it), so it "
@@ -780,8 +780,6 @@ def check_log_file(log: Path, folder: Path, keys_file: Path, *,
             report.problems.append(TrailProblem("log-missing", f"Log file {key}, listed by {out.listed_in}, is "
                                                 "missing: it was deleted after delivery.", FIX_LOG, out.listed_in))
     if listed_by is not None:
-        own_key = next((str(lf.get("s3Object", "")) for lf in listing if isinstance(lf, dict)
-                        and Path(str(lf.get("s3Object", ""))).name == log.name), "")
         report.problems.extend(_emptied_beside(digests, listed_by, has, posixpath.dirname(own_key)))
     try:
         out.content = _gunzip(log, "CloudTrail log file", MAX_LOG_BYTES)

@@ -1026,8 +1026,8 @@ class Runner:
         KV mount tuned to log secrets in clear passed). A vault without namespaces answers 404; a listing refused
         is ``mounts_error`` (a mount there cannot be ruled out)."""
         found: list[str] = []
-        todo = [""]
-        while todo and len(found) < _MOST_NAMESPACES:
+        todo, cut = [""], False
+        while todo and not cut:
             parent = todo.pop(0)
             reply = self.admin.in_namespace(parent).call("LIST", "sys/namespaces")
             if reply.status == 404:
@@ -1042,9 +1042,12 @@ class Runner:
             for key in keys if isinstance(keys, list) else []:
                 child = f"{parent}/{str(key).strip('/')}" if parent else str(key).strip("/")
                 if child and child not in found:
+                    cut = len(found) >= _MOST_NAMESPACES
+                    if cut:
+                        break
                     found.append(child)
                     todo.append(child)
-        if todo and not self.facts.mounts_error:  # never judged for what was not read
+        if cut and not self.facts.mounts_error:  # never judged for what was not read
             self.facts.mounts_error = (f"the vault has more than {_MOST_NAMESPACES} namespaces, and the run lists "
                                        f"the mounts of {_MOST_NAMESPACES} (two requests each)")
         return found
