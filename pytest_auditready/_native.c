@@ -1606,35 +1606,80 @@ static Py_ssize_t skip_blank(const uchar *d, Py_ssize_t i, Py_ssize_t e) {
     return i;
 }
 
-/* whether the string value d[s, t) is one the vault writes in clear by design, or none at all: empty or blank, an
- * HMAC digest ("hmac-sha256:" and more), an RFC 3339 time (YYYY-MM-DDTHH...: a KV version's created_time) */
+static int all_digits(const uchar *d, Py_ssize_t s, Py_ssize_t n) {
+    Py_ssize_t i;
+    for (i = 0; i < n; i++)
+        if (!is_digit(d[s + i])) return 0;
+    return 1;
+}
+
+/* whether the string value d[s, t) is one the vault writes in clear by design, or none at all, whole: empty or
+ * blank, an HMAC digest ("hmac-sha256:" and 64 lowercase hex), an RFC 3339 time (a KV version's created_time) */
 static int clear_by_design(const uchar *d, Py_ssize_t s, Py_ssize_t t) {
     Py_ssize_t i;
     for (i = s; i < t && (json_blank(d[i]) || d[i] == '\\'); i++) {}
     if (i == t) return 1;
-    if (t - s >= 12 && memcmp(d + s, "hmac-sha256:", 12) == 0) return 1;
-    if (t - s >= 13 && is_digit(d[s]) && is_digit(d[s + 1]) && is_digit(d[s + 2]) && is_digit(d[s + 3])
-        && d[s + 4] == '-' && is_digit(d[s + 5]) && is_digit(d[s + 6]) && d[s + 7] == '-' && is_digit(d[s + 8])
-        && is_digit(d[s + 9]) && (d[s + 10] == 'T' || d[s + 10] == 't' || d[s + 10] == ' '))
-        return 1;
+    if (t - s == 12 + 64 && memcmp(d + s, "hmac-sha256:", 12) == 0) {
+        for (i = s + 12; i < t && (is_digit(d[i]) || (d[i] >= 'a' && d[i] <= 'f')); i++) {}
+        return i == t;
+    }
+    /* YYYY-MM-DD[Tt ]HH:MM:SS[.frac](Z|z|+HH:MM|-HH:MM) */
+    if (t - s < 20 || !all_digits(d, s, 4) || d[s + 4] != '-' || !all_digits(d, s + 5, 2) || d[s + 7] != '-'
+        || !all_digits(d, s + 8, 2) || !(d[s + 10] == 'T' || d[s + 10] == 't' || d[s + 10] == ' ')
+        || !all_digits(d, s + 11, 2) || d[s + 13] != ':' || !all_digits(d, s + 14, 2) || d[s + 16] != ':'
+        || !all_digits(d, s + 17, 2))
+        return 0;
+    i = s + 19;
+    if (i < t && d[i] == '.') {
+        Py_ssize_t f = ++i;
+        while (i < t && is_digit(d[i])) i++;
+        if (i == f) return 0;
+    }
+    if (i + 1 == t && (d[i] == 'Z' || d[i] == 'z')) return 1;
+    return i + 6 == t && (d[i] == '+' || d[i] == '-') && all_digits(d, i + 1, 2) && d[i + 3] == ':'
+        && all_digits(d, i + 4, 2);
+}
+
+/* whether the key d[s, t) is one under which the vault writes a number of its own (scan/secret_data.py
+ * _OWN_NUMBERS: a write's cas, a version's number, a raw answer's status) */
+static int own_number_key(const uchar *d, Py_ssize_t s, Py_ssize_t t) {
+    static const char *const keys[] = {"cas", "version", "current_version", "oldest_version", "max_versions",
+                                       "current_metadata_version", "http_status_code", "ttl"};
+    size_t k;
+    for (k = 0; k < sizeof keys / sizeof keys[0]; k++)
+        if ((size_t)(t - s) == strlen(keys[k]) && memcmp(d + s, keys[k], (size_t)(t - s)) == 0) return 1;
     return 0;
 }
 
 /* Walk the JSON object opened at o (d[o] == '{') up to e: 1 when a string value in it (at any depth) is not
- * clear_by_design; *after is set past its closing brace (e when it does not close). */
+ * clear_by_design, or a number is not under an own_number_key (the vault never HMACs a number); *after is set past
+ * its closing brace (e when it does not close). */
 static int object_clear(const uchar *d, Py_ssize_t o, Py_ssize_t e, Py_ssize_t *after) {
-    Py_ssize_t i = o, depth = 0;
+    Py_ssize_t i = o, depth = 0, ks = 0, kt = 0;
     while (i < e) {
         uchar c = d[i];
         if (c == '"') {
             Py_ssize_t t = string_end(d, i, e), k;
             if (t < 0) break;
             k = skip_blank(d, t + 1, e);
-            if (!(k < e && d[k] == ':') && !clear_by_design(d, i + 1, t)) {
+            if (k < e && d[k] == ':') {
+                ks = i + 1;
+                kt = t;
+            } else if (!clear_by_design(d, i + 1, t)) {
                 *after = t + 1;
                 return 1;
             }
             i = t + 1;
+            continue;
+        }
+        if (is_digit(c) || c == '-') {
+            if (!own_number_key(d, ks, kt)) {
+                *after = i + 1;
+                return 1;
+            }
+            while (i < e && (is_digit(d[i]) || d[i] == '-' || d[i] == '+' || d[i] == '.' || d[i] == 'e'
+                             || d[i] == 'E'))
+                i++;
             continue;
         }
         if (c == '{' || c == '[') depth++;
@@ -1648,7 +1693,7 @@ static int object_clear(const uchar *d, Py_ssize_t o, Py_ssize_t e, Py_ssize_t *
     return 0;
 }
 
-/* whether the line d[ls, le) names a KV, generic or cubbyhole mount (any "mount_type" key's string value, compact
+/* whether the line d[ls, le) names a KV, generic or (a namespace's) cubbyhole mount (any "mount_type" key's string value, compact
  * or with blanks around its colon) or holds "sys/wrapping/" */
 static int secret_mount_line(const uchar *d, Py_ssize_t ls, Py_ssize_t le) {
     Py_ssize_t at = ls;
@@ -1661,10 +1706,21 @@ static int secret_mount_line(const uchar *d, Py_ssize_t ls, Py_ssize_t le) {
         s = k + 1;
         n = string_end(d, k, le) - s;
         if ((n == 2 && memcmp(d + s, "kv", 2) == 0) || (n == 7 && memcmp(d + s, "generic", 7) == 0)
-            || (n == 9 && memcmp(d + s, "cubbyhole", 9) == 0))
+            || (n == 9 && memcmp(d + s, "cubbyhole", 9) == 0) || (n == 12 && memcmp(d + s, "ns_cubbyhole", 12) == 0))
             return 1;
     }
     return find_in(d, ls, le, "sys/wrapping/", 13) >= 0;
+}
+
+/* whether d[ls, le) holds a \\u or a \\/ escape */
+static int escaped(const uchar *d, Py_ssize_t ls, Py_ssize_t le) {
+    const uchar *p;
+    while (ls < le && (p = memchr(d + ls, '\\', (size_t)(le - ls))) != NULL) {
+        Py_ssize_t at = p - d;
+        if (at + 1 < le && (d[at + 1] == 'u' || d[at + 1] == '/')) return 1;
+        ls = at + 2;  /* past the escaped character (a backslash escapes the next one whatever it is) */
+    }
+    return 0;
 }
 
 static PyObject *secret_data_lines(PyObject *self, PyObject *args) {
@@ -1676,7 +1732,7 @@ static PyObject *secret_data_lines(PyObject *self, PyObject *args) {
     while (out != NULL && ls < n) {
         const uchar *nl = memchr(d + ls, '\n', (size_t)(n - ls));
         Py_ssize_t le = nl != NULL ? nl - d : n, at = ls;
-        if (find_in(d, ls, le, "\\u", 2) >= 0) {  /* an escape may spell any key or value: the judgment reads it */
+        if (escaped(d, ls, le)) {  /* an escape may spell any key or value: the judgment reads it */
             if (push_pos(out, ls) < 0) Py_CLEAR(out);
         } else if (secret_mount_line(d, ls, le)) {
             while ((at = find_in(d, at, le, "\"data\"", 6)) >= 0) {

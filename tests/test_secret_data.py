@@ -170,7 +170,8 @@ def test_a_line_written_with_escapes_is_judged_alike(recorded: tuple[Path, Path,
     ({"request": {"mount_type": "kv", "path": "kv/x", "operation": "list"},
       "response": {"data": {"keys": ["a", "b"]}}}, []),
     ({"request": {"mount_type": "kv", "path": "kv/x", "operation": "read"},
-      "response": {"data": {"a": "hmac-sha256:00", "b": "", "c": ["hmac-sha256:01", "clear"]}}}, ["c"]),
+      "response": {"data": {"a": "hmac-sha256:" + "0" * 64, "b": "", "c": ["hmac-sha256:" + "1" * 64, "clear"]}}},
+     ["c"]),
     ({"request": {"mount_type": "kv", "mount_point": "db/", "path": "db/data/x", "operation": "create",
                   "data": {"data": {"username": "app", "User_Name": "app", "password": "pw"}}}}, ["password"]),
     ({"request": {"mount_type": "transit", "path": "transit/encrypt/k", "operation": "update",
@@ -197,3 +198,121 @@ def test_a_log_raw_kv_read_is_one_finding_a_value(tmp_path: Path, monkeypatch: p
     found = [f for f in _findings(path) if secret_data.KIND in f.message]
     assert len(found) == 1 and "'pin'" in found[0].message and "4821-7" not in found[0].message
     assert len(found[0].also_on) == 4  # the write's response and the three reads' responses (the request first)
+
+
+# -- red teams rt42 and rt43: the rule's other shapes, on a real OpenBao ----------------------------------------------
+
+_NS = {"X-Vault-Namespace": "ns1"}
+
+
+@pytest.fixture(scope="module")
+def shapes(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path, dict[str, str]]:
+    """A real OpenBao's log of what is no secret's data (``good``) and of secrets in clear in the shapes the rule
+    missed (``bad``); the values planted in ``bad``, each with what it is."""
+    s = EmbeddedServer()
+    s.start()
+    try:
+        _api(s, "POST", "sys/namespaces/ns1")
+        _api(s, "POST", "sys/mounts/team/kv", {"type": "kv", "options": {"version": "2"}}, headers=_NS)
+        _api(s, "POST", "sys/mounts/kv1", {"type": "kv", "options": {"version": "1"}})
+        keys = ["owner", "username", "DB_USERNAME", "POSTGRES_USER", "pin", "value"]
+        for mount, headers in (("secret", None), ("kv1", None), ("team/kv", _NS), ("cubbyhole", _NS)):
+            _api(s, "POST", f"sys/mounts/{mount}/tune", {"audit_non_hmac_request_keys": keys,
+                                                         "audit_non_hmac_response_keys": keys}, headers=headers)
+        # no secret's data: custom metadata tuned to be read (root and a namespace's nested mount), names at any
+        # depth and by the names teams give them, version 2's own numbers, untuned strings
+        for mount, headers in (("secret", None), ("team/kv", _NS)):
+            _api(s, "POST", f"{mount}/metadata/app", {"max_versions": 5, "custom_metadata": {"owner": "payments"}},
+                 headers=headers)
+            _api(s, "GET", f"{mount}/metadata/app", headers=headers)
+            _api(s, "POST", f"{mount}/data/app", {"data": {"db": {"username": "svc", "password": "hmacd-1"}},
+                                                  "options": {"cas": 0}}, headers=headers)
+            _api(s, "GET", f"{mount}/data/app", headers=headers)
+        _api(s, "POST", "kv1/env", {"DB_USERNAME": "svc-app", "POSTGRES_USER": "pg", "DB_PASSWORD": "hmacd-2"})
+        _api(s, "GET", "kv1/env")
+        _api(s, "POST", "secret/data/gone", {"data": {"k": "hmacd-3"}})
+        _api(s, "DELETE", "secret/data/gone")
+        _api(s, "GET", "secret/data/gone")  # a deleted version's raw 404 answer: http_status_code
+        cut = len(Path(s.log_path).read_text().splitlines())
+        planted = {"4821": "a PIN as a JSON number (never HMAC'd)", "opensesame": "a namespace's cubbyhole",
+                   "2019-07-04 Tigers": "a value starting with a date", "Rq7-Vx2-Lm9": "a password one level down"}
+        _api(s, "POST", "secret/data/pins", {"data": {"door": 4821, "armed": True}})  # no mount tuning needed
+        _api(s, "GET", "secret/data/pins")
+        _api(s, "POST", "cubbyhole/mine", {"value": "opensesame"}, headers=_NS)
+        _api(s, "GET", "cubbyhole/mine", headers=_NS)
+        _api(s, "POST", "secret/data/dated", {"data": {"pin": "2019-07-04 Tigers"}})
+        _api(s, "POST", "team/kv/data/nested", {"data": {"db": {"username": "svc", "pin": "Rq7-Vx2-Lm9"}}},
+             headers=_NS)
+        end = time.monotonic() + 10
+        while Path(s.log_path).read_text().count('"path":"team/kv/data/nested"') < 2:
+            assert time.monotonic() < end, "the device did not write the last response within 10 s"
+            time.sleep(0.05)
+        lines = Path(s.log_path).read_text().splitlines()
+    finally:
+        s.stop()
+    folder = tmp_path_factory.mktemp("shapes")
+    good, bad = folder / "good.log", folder / "bad.log"
+    good.write_text("".join(ln + "\n" for ln in lines[:cut]))
+    bad.write_text("".join(ln + "\n" for ln in lines[cut:]))
+    for p in (good, bad):
+        p.chmod(0o600)
+    return good, bad, planted
+
+
+@pytest.mark.parametrize("gate", ["native", "pure"])
+def test_metadata_names_and_the_vaults_own_numbers_are_no_secrets_data(
+        shapes: tuple[Path, Path, dict[str, str]], monkeypatch: pytest.MonkeyPatch, gate: str) -> None:
+    """OpenBao's metadata answer (current_metadata_version...), a namespace's mount at a nested path (its request
+    path the namespace's own), a username one level down or named DB_USERNAME, cas and version numbers, a 404's
+    http_status_code: all in clear by design or by a tuning that is right, and no finding (red teams rt42 F2, F3,
+    F11, F13; rt43 F1, F4)."""
+    good, _, _ = shapes
+    if gate == "pure":
+        monkeypatch.setattr(native, "lib", None)
+    elif native.lib is None:
+        pytest.skip("the C extension is not built")
+    text = good.read_text()
+    assert '"owner":"payments"' in text and '"current_metadata_version"' in text  # tuned, and OpenBao's own key
+    assert '"namespace":{"id":' in text and '"path":"team/kv/metadata/app"' in text
+    assert '"username":"svc"' in text and '"DB_USERNAME":"svc-app"' in text and '"http_status_code":404' in text
+    assert _findings(good) == []
+
+
+@pytest.mark.parametrize("gate", ["native", "pure"])
+def test_numbers_a_namespaces_cubbyhole_dated_and_nested_values_are_found(
+        shapes: tuple[Path, Path, dict[str, str]], monkeypatch: pytest.MonkeyPatch, gate: str) -> None:
+    """A PIN stored as a JSON number on an untuned mount, a namespace's cubbyhole (ns_cubbyhole), a value that only
+    starts like a time, a value one level down: each found at every line that holds it, named by its key's path;
+    a boolean is not (red teams rt42 F1, F4, F5; rt43 F2, F3, F10)."""
+    _, bad, planted = shapes
+    if gate == "pure":
+        monkeypatch.setattr(native, "lib", None)
+    elif native.lib is None:
+        pytest.skip("the C extension is not built")
+    lines = bad.read_text().splitlines()
+    assert any('"mount_type":"ns_cubbyhole"' in ln for ln in lines)
+    want = sorted(n for n, ln in enumerate(lines, 1)
+                  if any(f'"{v}"' in ln or f":{v}," in ln or f":{v}}}" in ln for v in planted))
+    found = _findings(bad)
+    assert _lines(found) == want and len(found) == len(planted)
+    shown = " ".join(f.message for f in found)
+    assert all(v not in shown for v in planted)
+    assert "'door'" in shown and "'db.pin'" in shown and "'armed'" not in shown and "'db.username'" not in shown
+
+
+@pytest.mark.parametrize("gate", ["native", "pure"])
+def test_a_path_written_with_an_escaped_slash_is_judged_alike(
+        recorded: tuple[Path, Path, dict[str, str]], tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+        gate: str) -> None:
+    """sys\\/wrapping\\/wrap is the same JSON string as sys/wrapping/wrap (RFC 8259 allows \\/, PHP's json_encode
+    writes it): the gates looked for the slash as written (red teams rt42 F6, rt43 F5)."""
+    _, after, _ = recorded
+    if gate == "pure":
+        monkeypatch.setattr(native, "lib", None)
+    elif native.lib is None:
+        pytest.skip("the C extension is not built")
+    plain = _lines(_findings(after))
+    escaped = tmp_path / "escaped.log"
+    escaped.write_text(after.read_text().replace("sys/wrapping/", "sys\\/wrapping\\/"))
+    escaped.chmod(0o600)
+    assert plain and _lines(_findings(escaped)) == plain

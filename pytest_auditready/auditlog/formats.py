@@ -427,8 +427,11 @@ class LogFormat:
 # Keys of a Vault/OpenBao entry's data that name who, not a secret: a login name beside its password (a KV
 # secret's username, the database engine's generated one, v-<name>-<role>-<20 random>-<time>, which reads as
 # high-entropy base64 nine times in ten: red team rt35 F4). Judged by a secret's own format only (LogFormat.name_keys),
-# and no secret's data (scan.secret_data).
-VAULT_NAME_KEYS = r"\A(?:[Uu]ser|[Uu]ser[_-]?[Nn]ame|[Ll]ogin|[Aa]ccount|[Aa]ccount[_-]?[Nn]ame)\Z"
+# and no secret's data (scan.secret_data). In any case, and after a prefix the way teams name environment variables
+# and fields (POSTGRES_USER, DB_USERNAME, dbUser: red team rt42 F11); a bare "account" alone (a bank_account is no
+# name).
+VAULT_NAME_KEYS = (r"(?:\A|[_.-]|(?<=[a-z0-9])(?=[A-Z]))(?i:user(?:[_-]?name)?|login|account[_-]?name)\Z"
+                   r"|\A(?i:account)\Z")
 
 FORMATS: Mapping[str, LogFormat] = {
     "vault": LogFormat(

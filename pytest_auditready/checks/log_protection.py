@@ -24,7 +24,8 @@ _DANGEROUS = {"create", "update", "delete", "sudo", "root"}
 # On a KV mount every key holds a secret but one that names who (a username: scan.secret_data.IDENTITY_KEY);
 # elsewhere a key that names a credential or plain data does. Other keys (PKI's common_name, the Vault docs'
 # example) name things: told, not failed.
-_SECRET_MOUNT_TYPES = frozenset({"kv", "generic", "cubbyhole"})  # (cubbyhole: arbitrary secrets, red team rt40)
+# (cubbyhole: arbitrary secrets, red team rt40; ns_cubbyhole, a namespace's: rt43 F3)
+_SECRET_MOUNT_TYPES = frozenset({"kv", "generic", "cubbyhole", "ns_cubbyhole"})
 # (SSH's and TOTP's key: an OTP, a seed; TOTP's url and barcode carry the seed; a backup, a random_bytes answer, a
 # transit export's keys: red team rt21; a TOTP code, and sys/audit-hash's and sys/tools/hash's input, the value to
 # hash: red team rt35)
@@ -718,11 +719,11 @@ def _clear_keys(non_hmac: Mapping[str, Mapping[str, Sequence[str]]],
             if not keys:
                 continue
             option = f"audit_non_hmac_{which}_keys"
-            secret = ([k for k in keys if not IDENTITY_KEY.match(k)] if kind in _SECRET_MOUNT_TYPES
+            secret = ([k for k in keys if not IDENTITY_KEY.search(k)] if kind in _SECRET_MOUNT_TYPES
                       else [k for k in keys if _SECRET_KEY.search(k) and not _SETTING_KEY.search(k)])
             what = f"Mount {mount!r}{f' ({kind})' if kind else ''} is tuned to log the {which} keys"
             if secret:
-                why = (f"on a {'cubbyhole' if kind == 'cubbyhole' else 'KV'} mount every value is a secret"
+                why = (f"on a {'cubbyhole' if kind.endswith('cubbyhole') else 'KV'} mount every value is a secret"
                        if kind in _SECRET_MOUNT_TYPES else "they hold secrets")
                 yield Finding(ID, "", f"{what} {', '.join(map(repr, keys))} without HMAC ({option}): every audit "
                               f"device writes the values of {', '.join(map(repr, secret))} in clear text, and {why}.",

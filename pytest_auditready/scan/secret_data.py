@@ -9,8 +9,12 @@ word: no detector would name it):
 - a KV (or its old name, generic) mount's secret: version 1's data, version 2's ``data.data`` on ``<mount>/data/``
   (written, patched, read), but for a key that names who (``IDENTITY_KEY``: a username beside its password); KV
   version 2's other endpoints (metadata, config, delete, undelete, destroy, subkeys) carry no secret value;
-- a cubbyhole's data;
+- a cubbyhole's data (a namespace's cubbyhole is typed ns_cubbyhole);
 - what sys/wrapping/wrap is asked to wrap, and what sys/wrapping/unwrap answers.
+
+A number there is in clear on every vault, tuned or not ("only strings ... are HMAC'd. Other data types, like
+integers, booleans, and so on, are passed through in plaintext": Vault's audit device docs): a PIN written as 4821
+is judged as a string is; a boolean, one bit, is not.
 
 log_protection fails such a tuning of a KV mount on a live vault ("on a KV mount every value is a secret"); here
 the log itself shows it. A value is named by its key and fingerprint, never shown.
@@ -18,6 +22,7 @@ the log itself shows it. A value is named by its key and fingerprint, never show
 
 from __future__ import annotations
 
+import json
 import re
 from typing import Any, Iterator, Optional
 
@@ -31,15 +36,28 @@ _KV = frozenset({"kv", "generic"})
 _KV2_OTHER = frozenset({"metadata", "config", "delete", "undelete", "destroy", "subkeys"})
 # the keys of version 2's answers and requests that are no secret's data: a version's metadata (created_time,
 # custom_metadata, deletion_time, destroyed, version), a write's options (cas), the mount's and a secret's settings
+# (OpenBao's metadata answer adds current_metadata_version and metadata_cas_required, red team rt43 F4)
 _V2_KEYS = frozenset({"cas_required", "created_time", "current_version", "custom_metadata", "delete_version_after",
                       "deletion_time", "destroyed", "max_versions", "metadata", "oldest_version", "options",
-                      "subkeys", "updated_time", "version", "versions", "data"})
+                      "subkeys", "updated_time", "version", "versions", "data", "current_metadata_version",
+                      "metadata_cas_required", "created_by", "last_updated_by"})
+# a version 2 metadata answer whatever else a newer vault adds to it
+_V2_METADATA = frozenset({"current_version", "oldest_version", "versions"})
+# the keys under which the vault writes a number of its own beside a secret (version 2's options.cas, a version's
+# number; a raw answer's http_status_code, a KV 404; the lease hint KV version 1 reads from "ttl"): no secret's
+_OWN_NUMBERS = frozenset({"cas", "version", "current_version", "oldest_version", "max_versions",
+                          "current_metadata_version", "http_status_code", "ttl"})
 # A key that names who a secret belongs to, not the secret: a login name beside its password (a database's
 # username). Teams tune such keys to read the log; a secret it is not.
-IDENTITY_KEY = re.compile(VAULT_NAME_KEYS)
-# (and a \u escape: it may spell any key or value, "\u0064ata"; Go writes none of a letter, so such a line is rare)
-_GATE = (rb'"mount_type"[ \t\r]*:[ \t\r]*"(?:kv|generic|cubbyhole)"', rb"sys/wrapping/", rb"\\u")
-_BY_DESIGN = re.compile(r"[\s\\]*\Z|hmac-sha256:|[0-9]{4}-[0-9]{2}-[0-9]{2}[Tt ]")
+IDENTITY_KEY = re.compile(VAULT_NAME_KEYS)  # (searched)
+_CUBBYHOLE = frozenset({"cubbyhole", "ns_cubbyhole"})
+# (and an escape, "\u0064ata" or "sys\/wrapping": it may spell any key or value; Go writes neither, so such a line
+# is rare)
+_GATE = (rb'"mount_type"[ \t\r]*:[ \t\r]*"(?:kv|generic|(?:ns_)?cubbyhole)"', rb"sys/wrapping/", rb"\\[u/]")
+# what the vault writes in clear by design, whole: nothing, a digest, an RFC 3339 time (a version's created_time)
+_BY_DESIGN = re.compile(r"[\s\\]*\Z|hmac-sha256:[0-9a-f]{64}\Z"
+                        r"|[0-9]{4}-[0-9]{2}-[0-9]{2}[Tt ][0-9]{2}:[0-9]{2}:[0-9]{2}(?:\.[0-9]+)?"
+                        r"(?:[Zz]|[+-][0-9]{2}:[0-9]{2})\Z")
 
 
 def candidate_lines(data: bytes) -> list[int]:
@@ -56,20 +74,24 @@ def candidate_lines(data: bytes) -> list[int]:
     return sorted({data.rfind(b"\n", 0, end) + 1 for end in found})
 
 
-def _strings(value: Any, key: str) -> Iterator[tuple[str, str]]:
-    """Every string in ``value`` (at any depth) with the key it sits under at the region's top."""
+def _scalars(value: Any, path: str, key: str) -> Iterator[tuple[str, str, str, bool]]:
+    """Every string and number in ``value`` (at any depth): (the path of keys it sits under from the region's top,
+    the key it sits under, its text, whether it is a number). A list's items sit under the list's key."""
     if isinstance(value, str):
-        yield key, value
+        yield path, key, value, False
+    elif isinstance(value, (int, float)) and not isinstance(value, bool):
+        yield path, key, json.dumps(value), True
     elif isinstance(value, dict):
-        for v in value.values():
-            yield from _strings(v, key)
+        for k, v in value.items():
+            yield from _scalars(v, f"{path}.{k}", str(k))
     elif isinstance(value, list):
         for v in value:
-            yield from _strings(v, key)
+            yield from _scalars(v, path, key)
 
 
-def _regions(doc: dict[str, Any]) -> Iterator[tuple[str, dict[str, Any]]]:
-    """The objects of the entry that are a secret's data: (where, object)."""
+def _regions(doc: dict[str, Any]) -> Iterator[tuple[str, dict[str, Any], bool]]:
+    """The objects of the entry that are a secret's data: (where, object, whether its numbers are the secret's:
+    not in what sys/wrapping/unwrap answers, which may be any endpoint's answer, its settings' numbers too)."""
     req = doc.get("request")
     if not isinstance(req, dict) or req.get("operation") == "list":
         return
@@ -80,6 +102,12 @@ def _regions(doc: dict[str, Any]) -> Iterator[tuple[str, dict[str, Any]]]:
     kind = req.get("mount_type") or (resp.get("mount_type") if isinstance(resp, dict) else None)
     mount = req.get("mount_point") or (resp.get("mount_point") if isinstance(resp, dict) else None)
     if kind in _KV:
+        # In a namespace the path is the namespace's own and the mount point is written from the root
+        # ("team/kv/metadata/app" on "ns1/team/kv/": red team rt43 F4)
+        space = req.get("namespace")
+        space = space.get("path") if isinstance(space, dict) else None
+        if isinstance(mount, str) and isinstance(space, str) and space and mount.startswith(space):
+            mount = mount[len(space):]
         rel = path[len(mount):] if isinstance(mount, str) and mount and path.startswith(mount) else \
             path.partition("/")[2]
         first = rel.partition("/")[0]
@@ -88,33 +116,34 @@ def _regions(doc: dict[str, Any]) -> Iterator[tuple[str, dict[str, Any]]]:
             if not isinstance(data, dict) or not data:
                 continue
             if first == "data" and isinstance(data.get("data"), dict):  # version 2: the secret in data.data
-                yield f"{side}.data.data", data["data"]
-            elif (first in _KV2_OTHER or first == "data") and set(data) <= _V2_KEYS:
+                yield f"{side}.data.data", data["data"], True
+            elif (first in _KV2_OTHER or first == "data") and (set(data) <= _V2_KEYS or _V2_METADATA <= set(data)):
                 continue  # version 2's metadata, settings, versions
             else:  # version 1 (or generic): the data is the secret
-                yield f"{side}.data", data
-    elif kind == "cubbyhole":
+                yield f"{side}.data", data, True
+    elif kind in _CUBBYHOLE:
         for side, obj in sides:
             if isinstance(obj.get("data"), dict):
-                yield f"{side}.data", obj["data"]
+                yield f"{side}.data", obj["data"], True
     elif path == "sys/wrapping/wrap" and isinstance(req.get("data"), dict):
-        yield "request.data", req["data"]
+        yield "request.data", req["data"], True
     elif path == "sys/wrapping/unwrap" and isinstance(resp, dict) and isinstance(resp.get("data"), dict):
-        yield "response.data", resp["data"]
+        yield "response.data", resp["data"], False
 
 
 def clear_values(doc: Optional[dict[str, Any]]) -> list[tuple[str, str, str]]:
-    """The secret data ``doc`` (a parsed Vault/OpenBao entry) holds in clear: (where, key, value), where the
-    vault writes a digest. Empty strings, digests and RFC 3339 times (a version's created_time) are no value; a key
-    that names who (IDENTITY_KEY) holds none."""
+    """The secret data ``doc`` (a parsed Vault/OpenBao entry) holds in clear: (where, the path of keys to the value,
+    the value), where the vault writes a digest, or, for a number, where it writes it as it is. Empty strings,
+    digests and RFC 3339 times (a version's created_time) are no value; a key that names who (IDENTITY_KEY) holds
+    none, at any depth."""
     if doc is None:
         return []
     out: list[tuple[str, str, str]] = []
-    for where, region in _regions(doc):
-        for key, value in region.items():
-            if IDENTITY_KEY.match(key):
-                continue
-            for _, v in _strings(value, key):
+    for where, region, numbers in _regions(doc):
+        for top, value in region.items():
+            for path, key, v, number in _scalars(value, top, top):
+                if IDENTITY_KEY.search(key) or (number and (key in _OWN_NUMBERS or not numbers)):
+                    continue
                 if _BY_DESIGN.match(v) is None:
-                    out.append((where, key, v))
+                    out.append((where, path, v))
     return out
