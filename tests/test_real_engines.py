@@ -187,6 +187,12 @@ def test_a_vault_username_is_judged_by_a_secrets_own_format_only(key: str, value
     # as Cilium and Calico publish it, a commit id as Argo CD's revision, a version label, CodeBuild's sourceVersion
     ("network.cilium.io/wg-pub-key", "5qukt1/mog1Eq3B3R1AdwZMbrYTgxtseR4doUxFbckY=", False),
     ("projectcalico.org/WireguardPublicKey", "5qukt1/mog1Eq3B3R1AdwZMbrYTgxtseR4doUxFbckY=", False),
+    # its IPv6 tunnel's (Calico's Node annotation and status field), Kilo's (red teams rt42 F9, rt43 F8)
+    ("projectcalico.org/WireguardPublicKeyV6", "5qukt1/mog1Eq3B3R1AdwZMbrYTgxtseR4doUxFbckY=", False),
+    ("wireguardPublicKeyV6", "5qukt1/mog1Eq3B3R1AdwZMbrYTgxtseR4doUxFbckY=", False),
+    ("kilo.squat.ai/key", "5qukt1/mog1Eq3B3R1AdwZMbrYTgxtseR4doUxFbckY=", False),
+    ("revisions", "9f1c3b7e2d4a6c8e0f1a3b5c7d9e1f2a4b6c8d0e", False),  # Argo CD's multi-source (rt42 F10)
+    ("example.com/key", "5qukt1/mog1Eq3B3R1AdwZMbrYTgxtseR4doUxFbckY=", True),  # only Kilo's names a public key
     ("revision", "9f1c3b7e2d4a6c8e0f1a3b5c7d9e1f2a4b6c8d0e", False),
     ("app.kubernetes.io/version", "9f1c3b7e2d4a6c8e0f1a3b5c7d9e1f2a4b6c8d0e", False),
     ("sourceVersion", "4e1c7a9b3d5f7e9a1c3b5d7f9e1a3c5b7d9f1e3a5c7b9d1f3e5a7c9b1d3f5e7a", False),

@@ -362,7 +362,7 @@ def test_log_protection_judges_no_file_mode_for_a_device_writing_to_the_vaults_o
 @pytest.mark.parametrize(("mount", "kind", "keys", "secret"), [
     ("cubbyhole/", "cubbyhole", ["api_creds"], True),  # arbitrary secrets under any key (red team rt40, F1)
     ("ns1/cubbyhole/", "ns_cubbyhole", ["value"], True),  # a namespace's cubbyhole, so typed (red team rt43, F3)
-    ("kv1/", "kv", ["DB_USERNAME", "POSTGRES_USER", "dbUser"], False),  # names, as teams spell them (rt42, F11)
+    ("kv1/", "kv", ["DB_USERNAME", "POSTGRES_USER", "dbUser", "admin_email"], False),  # names (rt42 F11)
     ("kv1/", "kv", ["bank_account"], True),  # no name
     ("sys/", "system", ["keys_base64", "recovery_keys_base64"], True),  # unseal and recovery key shares (rekey)
     ("secret/", "kv", ["username"], False),  # a key that names who

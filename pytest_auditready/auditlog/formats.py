@@ -428,9 +428,9 @@ class LogFormat:
 # secret's username, the database engine's generated one, v-<name>-<role>-<20 random>-<time>, which reads as
 # high-entropy base64 nine times in ten: red team rt35 F4). Judged by a secret's own format only (LogFormat.name_keys),
 # and no secret's data (scan.secret_data). In any case, and after a prefix the way teams name environment variables
-# and fields (POSTGRES_USER, DB_USERNAME, dbUser: red team rt42 F11); a bare "account" alone (a bank_account is no
-# name).
-VAULT_NAME_KEYS = (r"(?:\A|[_.-]|(?<=[a-z0-9])(?=[A-Z]))(?i:user(?:[_-]?name)?|login|account[_-]?name)\Z"
+# and fields (POSTGRES_USER, DB_USERNAME, dbUser, admin_email: red team rt42 F11); a bare "account" alone (a
+# bank_account is no name). An address is personal data: data_minimisation judges it.
+VAULT_NAME_KEYS = (r"(?:\A|[_.-]|(?<=[a-z0-9])(?=[A-Z]))(?i:user(?:[_-]?name)?|login|account[_-]?name|e-?mail)\Z"
                    r"|\A(?i:account)\Z")
 
 FORMATS: Mapping[str, LogFormat] = {

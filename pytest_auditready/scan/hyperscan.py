@@ -598,6 +598,8 @@ _WHOLE_LINE_PREFILTERS = (
     # one): record_values reads them as command lines
     r"(?:^|[^\w.-])" + argv.TOOL_WORD + r"(?:[\"&+\s]|\\[tn\"]|\\u0026|%20)",
     r"/exec[^\"?\s]*\?",
+    # a JSON Web Key: its private members are secrets by their names (scan.secrets.JWK_PRIVATE)
+    _Q + r"kty" + _Q + r"\s*:",
 )
 # A JSON pair whose key names a token and whose value is not an HMAC digest ("API_TOKEN":"...", "authToken":"..."):
 # the judge takes such a value as a credential however short (scan.secrets._names_a_token). Vault's and OpenBao's

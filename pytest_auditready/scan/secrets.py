@@ -233,8 +233,10 @@ def header_credentials(data: Any) -> list[tuple[str, str, str]]:
 # (transit/keys/<name>: keys.<version>.public_key) as the base64 of its 32 bytes (RSA and ECDSA keys as a PEM
 # "PUBLIC KEY" block, see public_pem). Public by definition, like a certificate; any other value there is judged.
 # So is a WireGuard public key (32 bytes too), which CNI plugins publish on every node: Cilium's CiliumNode annotation
-# network.cilium.io/wg-pub-key, Calico's Node annotation projectcalico.org/WireguardPublicKey (red team rt33, F3).
-_PUBLIC_KEY_KEY_RE = re.compile(r"(?i)(?:\A|[_./-]|(?<=[a-z]))pub(?:lic)?[_-]?key\Z")
+# network.cilium.io/wg-pub-key, Calico's Node annotation projectcalico.org/WireguardPublicKey (red team rt33, F3) and
+# its IPv6 tunnel's ...V6 (Node status wireguardPublicKeyV6), Kilo's kilo.squat.ai/key (red teams rt42 F9, rt43 F8).
+_PUBLIC_KEY_KEY_RE = re.compile(r"(?i)(?:\A|[_./-]|(?<=[a-z]))pub(?:lic)?[_-]?key(?:[_-]?v?[46])?\Z"
+                                r"|\Akilo\.squat\.ai/key\Z")
 _RAW_KEY_RE = re.compile(r"[A-Za-z0-9+/]{43}=?\Z")
 
 
@@ -246,8 +248,8 @@ def raw_public_key(key: str, value: str) -> bool:
 # A git object id (40 hex digits, 64 in a SHA-256 repository) under a key that names a revision or a version: Argo
 # CD's Application status.sync.revision, a commit as the app.kubernetes.io/version label (the Kubernetes docs'
 # "revision hash"), CodeBuild's sourceVersion ("the commit ID, branch, or Git tag"): a commit's name (red team rt33,
-# F3).
-_REVISION_KEY_RE = re.compile(r"(?i)(?:\A|[_./-]|(?<=[a-z]))(?:revision|version)\Z")
+# F3); a multi-source Application's list of them, status.sync.revisions (red team rt42, F10).
+_REVISION_KEY_RE = re.compile(r"(?i)(?:\A|[_./-]|(?<=[a-z]))(?:revision|version)s?\Z")
 _COMMIT_RE = re.compile(r"(?:[0-9a-f]{40}|[0-9a-f]{64})\Z")
 
 
@@ -458,11 +460,26 @@ _PREFIX_ONLY = {"Artifactory Credentials": re.compile(r"(?<![A-Za-z0-9])AKCp[A-Z
 def _display_name_given(key: str, value: str) -> list[str]:
     """The name a token was created with, as far as it can be told from the display name the vault logs: the token
     store writes "token-" and the name with every character but letters, digits and "-" made "-"
-    (displayNameSanitize), so a credential given as -display-name (ghp_..., github_pat_..., sk_live_..., npm_...) is
-    logged with its "_" as "-" (red team rt35, F7). Read with "_" back, for the detectors of a secret's own format."""
+    (displayNameSanitize), so a credential given as -display-name is logged with its "_" and "." as "-" (red teams
+    rt35 F7, rt42 F7, rt43 F7). Its readings, for the detectors of a secret's own format: a Vault token's or
+    SendGrid's dots back where the format has them (so that s.<24> is named by its own fingerprint), then every
+    "-" as "_" (ghp_..., sk_live_..., npm_...). A JSON Web Token's dots cannot be told from its own "-": see
+    _SANITIZED_JWT."""
     if key != "display_name" or not value.startswith("token-") or "-" not in value[6:]:
         return []
-    return [value[6:].replace("-", "_")]
+    name, readings = value[6:], []
+    if (m := _DOTTED_PREFIX.match(name)) is not None and tokens._random_body(name[m.end():]):  # (not a name's words)
+        readings.append(f"{m.group(1)}.{name[m.end():]}")
+    if len(name) == 69 and name.startswith("SG-") and name[25] == "-":
+        readings.append(f"SG.{name[3:25]}.{name[26:]}")
+    return [*readings, name.replace("-", "_")]
+
+
+_DOTTED_PREFIX = re.compile(r"(hv[sbr]|[sb])-(?=[A-Za-z0-9])")
+# A JSON Web Token given as -display-name: its header and claims are each the base64url of a JSON object ("eyJ"),
+# and its dots are logged as "-" like its own "-" and "_" (so no exact reading: named as logged).
+_SANITIZED_JWT = re.compile(r"\Atoken-eyJ[A-Za-z0-9-]{8,}-eyJ[A-Za-z0-9-]{8,}-[A-Za-z0-9-]{8,}\Z")
+JWT_KIND = "JSON Web Token"  # as detect-secrets' JwtTokenDetector names one
 
 
 @dataclass(frozen=True)
@@ -632,6 +649,11 @@ def record_values(data: Any, fmt: Optional[LogFormat] = None
             for k, vv in v.items():
                 if k in public:
                     continue  # a JSON Web Key's public member (its private ones, d, p, q..., k, are judged)
+                if public and k in _JWK_PRIVATE and isinstance(vv, str) and tokens.credential(k, vv):
+                    if (k, vv) not in found:  # a secret by its member's name, however short (a 128-bit k)
+                        secrets.append((JWK_PRIVATE, k, vv))
+                        found.add((k, vv))
+                    continue
                 if isinstance(k, str) and len(k) > 16:  # under its parent's key, unless that names a token: a
                     # key is no token's value ("serviceAccountToken":{"expirationSeconds":...}, _names_a_token)
                     pairs.append((key if not _names_a_token(key) else "", k))
@@ -655,6 +677,10 @@ def record_values(data: Any, fmt: Optional[LogFormat] = None
 # Its private members (d, p, q, dp, dq, qi, oth) and a symmetric key's k are secrets.
 _JWK_PUBLIC = frozenset({"kty", "n", "e", "x", "y", "crv", "kid", "alg", "use", "key_ops", "x5c", "x5t", "x5t#S256",
                          "x5u"})
+# ... and its private ones: a secret by the member's name inside a key, however short (RFC 7517 A.3's 128-bit
+# A128KW key is 22 characters, which no entropy limit reaches: red team rt42, F8)
+_JWK_PRIVATE = frozenset({"d", "p", "q", "dp", "dq", "qi", "k"})
+JWK_PRIVATE = "JSON Web Key Private Member"
 
 
 # A JSON string, or the one a cut line ends inside (no closing quote).
@@ -899,7 +925,10 @@ class GenericScanner:
         parts = self._parts(key, value)
         # anywhere in the value, a path whole (scan.tokens); and in each part that is not a piece of it: a query
         # parameter's value decoded ("?auth=Basic+dXNlcjpwYXNz%3D"), a JSON document's values
-        texts = [value] + [part for _, part in parts if part not in value]
+        # (a display name's readings first: a credential they name is named by its own fingerprint, see
+        # _display_name_given)
+        given = _display_name_given(key, value)
+        texts = [*given, value] + [part for _, part in parts if part not in value]
         for kind, credential in (found_token for text in texts for found_token in tokens.find(text)):
             if kind not in tokens.HTTP_KINDS:
                 found.setdefault(kind, GenericHit(kind, key, fingerprint(credential)))
@@ -910,7 +939,9 @@ class GenericScanner:
         # secret's own format only (its randomness and its key's name were judged as written)
         decoded = urllib.parse.unquote(value) if "%" in value else value
         judged = [(k, p, False) for k, p in dict.fromkeys(parts)] + ([(key, decoded, True)] if decoded != value else [])
-        judged += [(key, name, True) for name in _display_name_given(key, value)]
+        judged += [(key, name, True) for name in given]
+        if key == "display_name" and _SANITIZED_JWT.match(value) is not None:
+            found.setdefault(JWT_KIND, GenericHit(JWT_KIND, key, fingerprint(value[6:])))
         params: dict[str, GenericHit] = {}  # credentials of a URI's further query parameters, by fingerprint
         # A Vault/OpenBao request path's segments name what was accessed, written in clear by design: a tenant id or
         # a content digest as one (secret/data/tenants/8f14e45f.../db) reads as high-entropy hex (red team rt40,

@@ -153,6 +153,13 @@ RULES: tuple[TokenRule, ...] = (
     TokenRule("Vault Token", re.compile(
         r"(?<![A-Za-z0-9])token-(?:s[-.]([A-Za-z0-9]{24})|(?:hv[sbr]|b)-([A-Za-z0-9-]{24,}))(?![A-Za-z0-9])"),
         lambda m: _random_body(_value(m))),
+    # A token sent in a token endpoint's path (OpenBao/Vault API, "Token auth method": the older lookup, renew,
+    # revoke and revoke-orphan forms take it as the path's last segment): a token by where it stands, whatever its
+    # shape (a custom id given with -id, a pre-1.0 UUID). The vault writes a request's path in clear (red team rt43,
+    # F6). Not lookup-accessor: an accessor uses no secret.
+    TokenRule("Vault Token", re.compile(
+        r"(?<![A-Za-z0-9_-])auth/token/(?:lookup|renew|revoke|revoke-orphan)/([^/?#\s\"&]+)"),
+        lambda m: credential("token", _value(m))),
     # Vault / OpenBao unseal and recovery keys as the server prints them: a dev server's notice ("Unseal Key: <base64
     # of the 32-byte key>"), `operator init` ("Unseal Key 1: <base64 of a 33-byte Shamir share>", "Recovery Key 1:
     # ..."), or in hex. Whoever holds enough of them unseals the vault: in a log, each is a leak.
@@ -260,6 +267,7 @@ HTTP_KINDS = frozenset({"Bearer Token", "Basic Auth Credentials"})
 PREFILTERS: tuple[tuple[bytes, bool], ...] = (  # (expression, caseless)
     (rb"(?:hv[sbr]\.[A-Za-z0-9_-]{24}|s\.[A-Za-z0-9]{24}|b\.[A-Za-z0-9_-]{24})", False),
     (rb"token-(?:s[-.][A-Za-z0-9]{24}|(?:hv[sbr]|b)-[A-Za-z0-9-]{24})", False),
+    (rb"auth(?:/|\\/)token(?:/|\\/)(?:lookup|renew|revoke|revoke-orphan)(?:/|\\/)[^/\\\"?#\s&]", False),
     (rb"(?:unseal|recovery) key(?: \d{1,3})?:[ \t]", True),
     (rb"github_pat_[A-Za-z0-9_]{40}", False),
     (rb"npm_[A-Za-z0-9]{36}", False),
