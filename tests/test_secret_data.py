@@ -174,6 +174,11 @@ def test_a_line_written_with_escapes_is_judged_alike(recorded: tuple[Path, Path,
      ["c"]),
     ({"request": {"mount_type": "kv", "mount_point": "db/", "path": "db/data/x", "operation": "create",
                   "data": {"data": {"username": "app", "User_Name": "app", "password": "pw"}}}}, ["password"]),
+    ({"request": {"mount_type": "kv", "mount_point": "kv1/", "path": "kv1/data/x", "operation": "create",
+                  "data": {"data": {"a": "in"}, "options": {"cas": 0}, "pw": "beside"}}}, ["a", "pw"]),
+    ({"request": {"mount_type": "kv", "mount_point": "ns1/team/kv/", "path": "team/kv/metadata/x", "operation": "read",
+                  "namespace": {"id": "Ab1", "path": "ns1/"}},
+      "response": {"data": {"current_version": 1, "oldest_version": 0, "versions": {}, "future_key": "clear"}}}, []),
     ({"request": {"mount_type": "transit", "path": "transit/encrypt/k", "operation": "update",
                   "data": {"context": "clear"}}}, []),  # another mount: its keys are judged by what they are
 ])

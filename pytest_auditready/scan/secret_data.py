@@ -117,6 +117,9 @@ def _regions(doc: dict[str, Any]) -> Iterator[tuple[str, dict[str, Any], bool]]:
                 continue
             if first == "data" and isinstance(data.get("data"), dict):  # version 2: the secret in data.data
                 yield f"{side}.data.data", data["data"], True
+                rest = {k: v for k, v in data.items() if k not in _V2_KEYS}
+                if rest:  # beside it, no key of version 2's own: a version 1 secret at data/..., its other keys
+                    yield f"{side}.data", rest, True
             elif (first in _KV2_OTHER or first == "data") and (set(data) <= _V2_KEYS or _V2_METADATA <= set(data)):
                 continue  # version 2's metadata, settings, versions
             else:  # version 1 (or generic): the data is the secret
