@@ -233,7 +233,8 @@ def shapes(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path, dict[s
             _api(s, "POST", f"{mount}/data/app", {"data": {"db": {"username": "svc", "password": "hmacd-1"}},
                                                   "options": {"cas": 0}}, headers=headers)
             _api(s, "GET", f"{mount}/data/app", headers=headers)
-        _api(s, "POST", "kv1/env", {"DB_USERNAME": "svc-app", "POSTGRES_USER": "pg", "DB_PASSWORD": "hmacd-2"})
+        _api(s, "POST", "kv1/env", {"DB_USERNAME": "svc-app", "POSTGRES_USER": "pg", "DB_PASSWORD": "hmacd-2",
+                                    "db_port": 5432, "maxConnections": 20, "timeout": 30, "tls": True})
         _api(s, "GET", "kv1/env")
         _api(s, "POST", "secret/data/gone", {"data": {"k": "hmacd-3"}})
         _api(s, "DELETE", "secret/data/gone")
@@ -269,8 +270,8 @@ def test_metadata_names_and_the_vaults_own_numbers_are_no_secrets_data(
         shapes: tuple[Path, Path, dict[str, str]], monkeypatch: pytest.MonkeyPatch, gate: str) -> None:
     """OpenBao's metadata answer (current_metadata_version...), a namespace's mount at a nested path (its request
     path the namespace's own), a username one level down or named DB_USERNAME, cas and version numbers, a 404's
-    http_status_code: all in clear by design or by a tuning that is right, and no finding (red teams rt42 F2, F3,
-    F11, F13; rt43 F1, F4)."""
+    http_status_code, a port or a timeout stored as a number, a boolean: all in clear by design or by a tuning that
+    is right, and no finding (red teams rt42 F2, F3, F11, F13; rt43 F1, F4)."""
     good, _, _ = shapes
     if gate == "pure":
         monkeypatch.setattr(native, "lib", None)
@@ -280,6 +281,7 @@ def test_metadata_names_and_the_vaults_own_numbers_are_no_secrets_data(
     assert '"owner":"payments"' in text and '"current_metadata_version"' in text  # tuned, and OpenBao's own key
     assert '"namespace":{"id":' in text and '"path":"team/kv/metadata/app"' in text
     assert '"username":"svc"' in text and '"DB_USERNAME":"svc-app"' in text and '"http_status_code":404' in text
+    assert '"db_port":5432' in text  # settings kept beside a secret, numbers the vault never HMACs
     assert _findings(good) == []
 
 

@@ -14,7 +14,7 @@ word: no detector would name it):
 
 A number there is in clear on every vault, tuned or not ("only strings ... are HMAC'd. Other data types, like
 integers, booleans, and so on, are passed through in plaintext": Vault's audit device docs): a PIN written as 4821
-is judged as a string is; a boolean, one bit, is not.
+is judged as a string is; a boolean, one bit, is not, nor a number under a key that names a setting (a port).
 
 log_protection fails such a tuning of a KV mount on a live vault ("on a KV mount every value is a secret"); here
 the log itself shows it. A value is named by its key and fingerprint, never shown.
@@ -41,6 +41,13 @@ _V2_KEYS = frozenset({"cas_required", "created_time", "current_version", "custom
                       "deletion_time", "destroyed", "max_versions", "metadata", "oldest_version", "options",
                       "subkeys", "updated_time", "version", "versions", "data", "current_metadata_version",
                       "metadata_cas_required", "created_by", "last_updated_by"})
+# A number under a key that names a setting (a port, a timeout, a count, a size, a limit): configuration kept beside
+# a secret (Terraform's data_json = jsonencode({port = 5432})), no secret however it is logged. A PIN, a code, an
+# OTP is judged.
+_SETTING_NUMBER = re.compile(
+    r"(?:\A|[_.-]|(?<=[a-z0-9])(?=[A-Z]))(?i:port|ttl|timeout|interval|retries|attempts|count|size|limit|replicas"
+    r"|workers|threads|priority|weight|index|db|database)s?\Z"
+    r"|\A(?i:max|min)(?:[_.-]|(?=[A-Z])|\Z)")
 # a version 2 metadata answer whatever else a newer vault adds to it
 _V2_METADATA = frozenset({"current_version", "oldest_version", "versions"})
 # the keys under which the vault writes a number of its own beside a secret (version 2's options.cas, a version's
@@ -145,7 +152,8 @@ def clear_values(doc: Optional[dict[str, Any]]) -> list[tuple[str, str, str]]:
     for where, region, numbers in _regions(doc):
         for top, value in region.items():
             for path, key, v, number in _scalars(value, top, top):
-                if IDENTITY_KEY.search(key) or (number and (key in _OWN_NUMBERS or not numbers)):
+                if IDENTITY_KEY.search(key) or (number and (key in _OWN_NUMBERS or not numbers
+                                                            or _SETTING_NUMBER.search(key))):
                     continue
                 if _BY_DESIGN.match(v) is None:
                     out.append((where, path, v))
