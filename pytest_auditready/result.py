@@ -69,11 +69,13 @@ class AuditResult:
         return sorted(c for c in ids if c not in failed
                       and all(o.status == SKIPPED for o in self.outcomes if o.check_id == c))
 
-    def redact(self, text: str, markup: bool = False) -> str:
+    def redact(self, text: str, markup: bool = False, raw: bool = False) -> str:
         """Second line of defence for every report: replace any known secret value by <name>, and any credential
         of a documented format a log value carried (a request path, a source address a client wrote) by its kind
-        and fingerprint, as no_secret_leak names it (``markup``: written escaped, in XML or HTML)."""
+        and fingerprint, as no_secret_leak names it (``markup``: written escaped, in XML or HTML). A lone surrogate
+        (a file name's byte that is no UTF-8) is shown as an escape, unless ``raw`` (a name to be encoded as its
+        bytes, a SARIF uri)."""
         from .report.common import redacted
 
         text = redacted(text, self.context.secrets if self.context is not None else {}, markup)
-        return text.encode("utf-8", "backslashreplace").decode("utf-8")  # a lone surrogate from a log, shown
+        return text if raw else text.encode("utf-8", "backslashreplace").decode("utf-8")

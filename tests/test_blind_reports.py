@@ -279,6 +279,20 @@ def test_a_file_whose_name_ends_in_a_line_number_is_located_as_itself(tmp_path: 
     assert annotation and annotation[0].startswith("::error file=x.log%3A3,title=")
 
 
+def test_a_file_name_that_is_no_utf8_is_located_by_its_bytes_in_sarif(tmp_path: Path) -> None:
+    """A SARIF uri is a URI reference with its bytes percent-encoded (RFC 3986): a name's byte 0xFF is %FF, not the
+    text of the escape a person is shown ("%5Cudcff", a file that does not exist: red team rt32, F10)."""
+    log = _with_paths(tmp_path, [])
+    name = os.fsdecode(b"audit-\xff.log")
+    log.rename(tmp_path / name)
+    (tmp_path / "pyproject.toml").write_text("[tool.auditready]\nretention_days = 0\n")
+    proc = _verify(tmp_path, name)
+    assert proc.returncode == 1, proc.stderr
+    results = json.loads((tmp_path / "out" / "r.sarif").read_text())["runs"][0]["results"]
+    uris = {r["locations"][0]["physicalLocation"]["artifactLocation"]["uri"] for r in results}
+    assert uris == {"audit-%FF.log"}, uris
+
+
 def test_a_noncharacter_in_a_path_is_shown_as_an_escape_in_every_report(tmp_path: Path) -> None:
     """XML 1.0 cannot hold U+FFFE or U+FFFF: the JUnit writer dropped them (and other noncharacters) silently, so
     the compliance report quoted another path than the other reports. Noncharacters are now shown as escapes."""

@@ -52,12 +52,14 @@ _SCORES = {"critical": "9.5", "high": "8.0", "medium": "5.5", "low": "3.0"}
 def _uri(path: str) -> str:
     """A file path as a SARIF uri-reference: relative stays relative (percent-encoded), absolute is file://. An
     object-store URL becomes the relative reference scheme/bucket/key: code scanning refuses a whole upload that
-    has a location of another scheme (the URL itself goes in the result's properties)."""
+    has a location of another scheme (the URL itself goes in the result's properties). A name's bytes that are no
+    UTF-8 are percent-encoded as the bytes they are (RFC 3986; red team rt32, F10: the uri named a file of the
+    escape's text)."""
     if is_url(path):
         parts = urlsplit(path)
         return quote(f"{parts.scheme}/{parts.netloc}{parts.path}")
     p = Path(path)
-    return p.as_uri() if p.is_absolute() else quote(p.as_posix())
+    return p.as_uri() if p.is_absolute() else quote(os.fsencode(p.as_posix()))
 
 
 def _result(result: "AuditResult", rule: str, index: int, level: str, f: Finding, fallback: str,
@@ -77,7 +79,7 @@ def _result(result: "AuditResult", rule: str, index: int, level: str, f: Finding
         "ruleIndex": index,
         "level": level,
         "message": {"text": _plain(clean(result, f.text()))},
-        "locations": [{"physicalLocation": {"artifactLocation": {"uri": _uri(result.redact(shown))},
+        "locations": [{"physicalLocation": {"artifactLocation": {"uri": _uri(result.redact(shown, raw=True))},
                                             "region": {"startLine": max(line or 1, 1)}}}],
         "properties": {"item": clean(result, item)},
     }
