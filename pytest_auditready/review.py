@@ -1184,15 +1184,16 @@ class Review(Visitor):
             for (dn, eid), pi in p.who.items():
                 req = sum(c[0] for c in pi.ops.values())
                 idents.append({
-                    "display_name": dn, "entity_id": eid,
+                    "display_name": _shown(dn), "entity_id": _shown(eid),
                     "accessors": dict(sorted(pi.accessors.items())), "accessors_more": pi.accessors_more,
                     "requests": req, "denied": sum(c[1] for c in pi.ops.values()),
                     "operations": {op: {"requests": c[0], "denied": c[1]} for op, c in sorted(pi.ops.items())},
                     "first": _iso(pi.first), "last": _iso(pi.last),
-                    "sources": dict(sorted(pi.sources.items())), "sources_more": pi.sources_more,
+                    "sources": {_shown(k): v for k, v in sorted(pi.sources.items())},
+                    "sources_more": pi.sources_more,
                 })
             idents.sort(key=lambda x: (-x["requests"], x["display_name"], x["entity_id"]))
-            paths.append({"path": path, "requests": p.requests, "denied": p.denied, "identities": idents,
+            paths.append({"path": _shown(path), "requests": p.requests, "denied": p.denied, "identities": idents,
                           "identities_more": p.who_more, "scope": p.scope})
         items, more = self.items()
         return {
@@ -1253,8 +1254,22 @@ def _has_wrap_info(data: bytes) -> bool:
 
 def _item(pattern: str, path: str, dn: str, eid: str, start: int, end: int, reads: int, source: str,
           detail: str) -> dict[str, Any]:
-    return {"pattern": pattern, "path": path, "display_name": dn, "entity_id": eid, "when": iso_ns(start),
-            "until": iso_ns(end), "reads": reads, "source": source, "detail": detail}
+    return {"pattern": pattern, "path": _shown(path), "display_name": _shown(dn), "entity_id": _shown(eid),
+            "when": iso_ns(start), "until": iso_ns(end), "reads": reads, "source": _shown(source), "detail": detail}
+
+
+_LONGEST_SHOWN = 1024  # characters of a path, a name or a source the review shows
+
+
+def _shown(text: str) -> str:
+    """``text`` as the review shows it: whole up to _LONGEST_SHOWN characters; beyond, its head, its length and its
+    fingerprint, so that one hostile line (a path of megabytes) does not make every report as large, copied into
+    each place a path is shown (red team rt32, F11), and two such paths stay two."""
+    if len(text) <= _LONGEST_SHOWN:
+        return text
+    from .scan.known import fingerprint
+
+    return f"{text[: _LONGEST_SHOWN // 2]}\u2026 ({len(text)} characters, sha256 {fingerprint(text)})"
 
 
 def _zone(name: str) -> datetime.tzinfo:

@@ -339,3 +339,21 @@ def test_vault_an_unwrap_after_a_rewrap_is_a_read_of_the_secret(rewrapped: Path,
     assert_no_secret(json.dumps(doc))
     done, declined = _cut_and_merged(rewrapped, tmp_path)
     assert done and declined
+
+
+def test_a_path_of_megabytes_is_shown_bounded_and_two_such_paths_stay_two(tmp_path: Path) -> None:
+    """One hostile line (a request path of 300,000 characters) was copied whole into every place the review shows
+    a path: a 2 MB path made a 6 MB report.html (red team rt32, F11). Shown: its head, its length and its
+    fingerprint; two long paths with one head are two rows."""
+    text = (Path(__file__).resolve().parent.parent / "fixtures/openbao/clean.log").read_text()
+    long1, long2 = "secret/data/" + "A" * 300_000 + "/x", "secret/data/" + "A" * 300_000 + "/y"
+    text = text.replace('"path":"secret/data/app-c9d897/app1/db"', f'"path":"{long1}"')
+    text = text.replace('"path":"secret/data/app-c9d897/app2/db"', f'"path":"{long2}"')
+    log = tmp_path / "audit.log"
+    log.write_text(text)
+    doc = review(log)
+    shown = [p["path"] for p in doc["paths"]]
+    assert "secret/data/app-c9d897/app0/db" in shown  # a path of a usual length, whole
+    long_rows = [p for p in shown if "(300014 characters, sha256 " in p]
+    assert len(long_rows) == 2 and all(len(p) < 1100 for p in long_rows), [p[-60:] for p in long_rows]
+    assert len(json.dumps(doc)) < 100_000
