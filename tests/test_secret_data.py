@@ -183,7 +183,7 @@ def test_a_line_written_with_escapes_is_judged_alike(recorded: tuple[Path, Path,
                   "data": {"context": "clear"}}}, []),  # another mount: its keys are judged by what they are
 ])
 def test_which_values_are_a_secrets_data(doc: dict[str, Any], clear: list[str]) -> None:
-    assert [k for _, k, _ in secret_data.clear_values(doc)] == clear
+    assert [k for _, k, _, _ in secret_data.clear_values(doc)] == clear
 
 
 def test_a_log_raw_kv_read_is_one_finding_a_value(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
@@ -305,6 +305,8 @@ def test_numbers_a_namespaces_cubbyhole_dated_and_nested_values_are_found(
     shown = " ".join(f.message for f in found)
     assert all(v not in shown for v in planted)
     assert "'door'" in shown and "'db.pin'" in shown and "'armed'" not in shown and "'db.username'" not in shown
+    door = next(f for f in found if "'door'" in f.message)  # a number: no tuning to undo, a type to change
+    assert "a JSON number" in door.message and "as JSON strings" in door.fix
 
 
 @pytest.mark.parametrize("gate", ["native", "pure"])

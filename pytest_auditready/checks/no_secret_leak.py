@@ -37,6 +37,10 @@ _DATA_FIX = (
     "take the key out of the mount's audit_non_hmac_request_keys / audit_non_hmac_response_keys (bao secrets tune, "
     "sys/mounts/<mount>/tune) or turn the device's log_raw off, rotate the secret, and purge the log's copies"
 )
+_NUMBER_FIX = (
+    "store the secret's values as JSON strings (the vault HMACs strings only: a number is written as it is on every "
+    "audit device), rotate the secret, and purge the log's copies"
+)
 _HEADER_FIX = (
     "rotate the credential, and log that header HMAC'd (sys/config/auditing/request-headers/<name> with hmac=true) "
     "or stop auditing it"
@@ -205,14 +209,15 @@ class Leaks(Visitor):
                 else:
                     msg = f"An unparseable line holds what looks like a {g.kind} (sha256 {g.fingerprint})."
                 self._add(("generic", g.fingerprint), file, hits.line, msg, fix)  # one value: one finding
-            found.update((hits.line, x) for g in hits.generic for x in (g.fingerprint, g.key))
-            found.update((hits.line, key) for _, _, key in hits.known)
+            found.update((hits.line, x) for g in hits.generic for x in (g.fingerprint, _NAMED_UNDER + g.key))
+            found.update((hits.line, _KNOWN_UNDER + key) for _, _, key in hits.known)
         if self.vault and not server_log:
             self._secret_data(file, first_line, data, found)
 
     def _secret_data(self, file: str, first_line: int, data: bytes, found: set[tuple[int, str]]) -> None:
         """A secret's data the block holds in clear (``scan.secret_data``), each value once a line: not where the
-        scan above named it (by its fingerprint, or a known value under its key)."""
+        scan above named it (its fingerprint, or a credential in it, or a known value under its key). Another
+        value under a key the scan named is named too (red team rt42, F14: one of two stayed unrotated)."""
         from ..scan.known import fingerprint
         from .access_policy import line_object
 
@@ -222,16 +227,23 @@ class Leaks(Visitor):
             at = start
             end = data.find(b"\n", start)
             doc = line_object(data[start : end if end >= 0 else len(data)])
-            for where, key, value in secret_data.clear_values(doc):
+            for where, key, value, number in secret_data.clear_values(doc):
                 fp = fingerprint(value)
-                if (line, fp) in found or (line, key) in found:
+                inner = key.rpartition(".")[2]
+                if (line, fp) in found or (line, _KNOWN_UNDER + inner) in found or (
+                        (line, _NAMED_UNDER + inner) in found  # the credential the scan named in it, if any
+                        and any((line, h.fingerprint) in found for h in self.scanner.generic.scan_value(inner, value))):
                     continue
+                if len(self.secrets) >= _MAX:
+                    return
                 found.add((line, fp))
                 # (the request's path is not quoted: it is the log's text too, and may hold what the scan named)
+                how = ("a JSON number, which the vault writes in clear whatever the tuning (it HMACs strings only)"
+                       if number else "written in clear where the vault writes a digest: the mount is tuned to log "
+                       "that key without HMAC or the device logs raw values")
                 self._add(("generic", fp), file, line,
                           f"The value under key {key!r} of the secret's data in {where} is {secret_data.KIND} "
-                          f"(sha256 {fp}), written in clear where the vault writes a digest: the mount is tuned to "
-                          "log that key without HMAC or the device logs raw values.", _DATA_FIX)
+                          f"(sha256 {fp}), {how}.", _NUMBER_FIX if number else _DATA_FIX)
 
     def entry(self, rec: Record) -> None:
         if self.request_ids and (rec.file, rec.line) in self.request_ids:
@@ -270,6 +282,9 @@ class Leaks(Visitor):
                           _UNSCANNED_FIX)
 
 
+# (line, one of these + key) in ``_scan``'s set: a known value was found under that key; the scan named a value there
+_KNOWN_UNDER, _NAMED_UNDER = "\0known under ", "\0named under "
+
 # what a finding here says of a value it found: its kind and fingerprint (``_scan``)
 _NAMED = re.compile(r"(?:looks like an? |is |as |holds what looks like an? )(.+?) \(sha256 ([0-9a-f]{10})\)")
 _QUOTED = re.compile(r"'((?:[^'\\]|\\.){8,})'")  # a value a finding quotes (repr)
@@ -279,19 +294,36 @@ _PIECES = re.compile(r"[^\s/:@=,;&?#\"'()\[\]{}<>]{8,}")
 def mask_quoted(outcomes: Sequence[Outcome]) -> list[Outcome]:
     """``outcomes`` with each value another check's finding quotes from the log (a request path, a source address,
     a name) shown as this check names it, ``<KIND sha256 FP>``, where this check found it a secret: the value
-    itself never reaches a report through another check's words (red team rt22)."""
+    itself never reaches a report through another check's words (red team rt22). A value this check did not get
+    to name (it stops after _MAX secrets: red team rt43, F9) is judged here by a secret's own format."""
     from ..scan.known import fingerprint
+    from ..scan.secrets import NOT_BY_NAME, GenericScanner
 
     found = {fp: kind for o in outcomes if o.check_id == ID for f in o.findings
              for kind, fp in _NAMED.findall(f.message)}
-    if not found:
-        return list(outcomes)
+    judged: dict[str, str] = {}  # piece -> its mask, or "" (no credential of its own format)
+    scanner: Optional[GenericScanner] = None
+
+    def own_format(piece: str) -> str:
+        nonlocal scanner
+        if piece not in judged:
+            if _PLAIN_ID.match(piece) is not None:
+                judged[piece] = ""
+            else:
+                if scanner is None:
+                    scanner = GenericScanner().__enter__()
+                hit = next((h for h in scanner.scan_value("id", piece) if h.kind not in NOT_BY_NAME), None)
+                judged[piece] = f"<{hit.kind} sha256 {fingerprint(piece)}>" if hit is not None else ""
+        return judged[piece]
 
     def shown(quoted: str, inner: str) -> str:
-        for piece in {inner, *_PIECES.findall(inner)}:
+        for piece in sorted({inner, *_PIECES.findall(inner)}, key=len, reverse=True):
+            if piece not in quoted:
+                continue  # (a longer piece holding it was masked already)
             kind = found.get(fingerprint(piece))
-            if kind is not None:
-                quoted = quoted.replace(piece, f"<{kind} sha256 {fingerprint(piece)}>")
+            mask = f"<{kind} sha256 {fingerprint(piece)}>" if kind is not None else own_format(piece)
+            if mask:
+                quoted = quoted.replace(piece, mask)
         return quoted
 
     def masked(message: str) -> str:
@@ -300,14 +332,22 @@ def mask_quoted(outcomes: Sequence[Outcome]) -> list[Outcome]:
     # A request id is the log's text too, and some producers take it from the client (a Kubernetes Audit-ID header
     # becomes the event's auditID, red team rt32 F2): every finding's, this check's own included.
     out = []
-    for o in outcomes:
-        if o.findings:
-            o = dataclasses.replace(o, findings=tuple(
-                dataclasses.replace(f, message=masked(f.message) if o.check_id != ID else f.message,
-                                    request_id=shown(f.request_id, f.request_id) if f.request_id else "")
-                for f in o.findings))
-        out.append(o)
+    try:
+        for o in outcomes:
+            if o.findings:
+                o = dataclasses.replace(o, findings=tuple(
+                    dataclasses.replace(f, message=masked(f.message) if o.check_id != ID else f.message,
+                                        request_id=shown(f.request_id, f.request_id) if f.request_id else "")
+                    for f in o.findings))
+            out.append(o)
+    finally:
+        if scanner is not None:
+            scanner.__exit__(None, None, None)
     return out
+
+
+# a request id of the usual form (a UUID, as Vault, Kubernetes and CloudTrail write one): no credential
+_PLAIN_ID = re.compile(r"[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}\Z")
 
 
 def run(ctx: CheckContext) -> Iterator[Union[Finding, Skip]]:

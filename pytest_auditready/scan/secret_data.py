@@ -141,14 +141,15 @@ def _regions(doc: dict[str, Any]) -> Iterator[tuple[str, dict[str, Any], bool]]:
         yield "response.data", resp["data"], False
 
 
-def clear_values(doc: Optional[dict[str, Any]]) -> list[tuple[str, str, str]]:
+def clear_values(doc: Optional[dict[str, Any]]) -> list[tuple[str, str, str, bool]]:
     """The secret data ``doc`` (a parsed Vault/OpenBao entry) holds in clear: (where, the path of keys to the value,
-    the value), where the vault writes a digest, or, for a number, where it writes it as it is. Empty strings,
+    the value, whether it is a number), where the vault writes a digest, or, for a number, where it writes it as it
+    is. Empty strings,
     digests and RFC 3339 times (a version's created_time) are no value; a key that names who (IDENTITY_KEY) holds
     none, at any depth."""
     if doc is None:
         return []
-    out: list[tuple[str, str, str]] = []
+    out: list[tuple[str, str, str, bool]] = []
     for where, region, numbers in _regions(doc):
         for top, value in region.items():
             for path, key, v, number in _scalars(value, top, top):
@@ -156,5 +157,5 @@ def clear_values(doc: Optional[dict[str, Any]]) -> list[tuple[str, str, str]]:
                                                             or _SETTING_NUMBER.search(key))):
                     continue
                 if _BY_DESIGN.match(v) is None:
-                    out.append((where, path, v))
+                    out.append((where, path, v, number))
     return out
