@@ -19,6 +19,7 @@ from __future__ import annotations
 import datetime
 import gzip
 import json
+import os
 import shutil
 import subprocess
 import uuid
@@ -458,3 +459,32 @@ def test_a_rotated_set_named_by_its_folder_or_a_glob_is_read_oldest_first(
     rc, out = _verify(capsys, _config(tmp_path), folder if given == "folder" else folder / "audit.log*")
     assert rc == 0, _failed(out)
     assert out.index(f"{folder / named}") < out.index(f"{folder / 'audit.log'}:"), out  # the older file first
+
+
+def test_a_file_cut_short_while_it_is_read_is_refused(tmp_path: Path) -> None:
+    """logrotate's copytruncate (or a writer starting its file over) while the file is read: the reader stopped at
+    the early end and judged the part read as the whole file, passing with a bad line further on unread, or
+    blaming the log for the cut line (red team rt44, F1). The read is refused, naming the cause; a file that only
+    grows meanwhile is read as it was (the docs' promise)."""
+    from pytest_auditready.errors import AuditReadyError
+    from pytest_auditready.offline.reader import BLOCK, FileStats, blocks, open_log
+
+    line = b'{"time":"2026-01-05T08:00:00.000000001Z","type":"request","request":{"id":"x","path":"secret/data/a"}}\n'
+    log = tmp_path / "audit.log"
+    log.write_bytes(line * (3 * BLOCK // len(line) + 1))
+    with open_log(str(log)) as f:
+        read = blocks(f, str(log), FileStats())
+        next(read)
+        os.truncate(log, 0)  # what copytruncate does once it has copied the file
+        with pytest.raises(AuditReadyError, match=r"shrank while it was read.*copytruncate"):
+            list(read)
+    log.write_bytes(line * (3 * BLOCK // len(line) + 1))
+    size = log.stat().st_size
+    with open_log(str(log)) as f:
+        stats = FileStats()
+        read = blocks(f, str(log), stats)
+        next(read)
+        with open(log, "ab") as grow:
+            grow.write(line * 100)
+        list(read)
+    assert stats.bytes == size

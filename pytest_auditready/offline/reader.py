@@ -1167,6 +1167,13 @@ def _blocks(f: IO[bytes], file: str, stats: FileStats) -> Iterator[Block]:
         except (OSError, EOFError) as exc:
             raise read_error(file, exc, stats.bytes) from None
         if not chunk:
+            if left is not None and left > 0:
+                # the file ends before the size it had when the read began: cut under the reader (copytruncate, an
+                # emptied file). What was read is neither the file as it was nor as it is (red team rt44, F1).
+                raise AuditReadyError(
+                    f"{file} shrank while it was read: it ended {left:,} bytes short of the size it had when the read "
+                    "began (truncated or emptied meanwhile: logrotate's copytruncate, a writer starting it over)",
+                    "verify it when nothing truncates it, or verify a copy (cp) and the rotated file together")
             break
         stats.bytes += len(chunk)
         if skipping:
