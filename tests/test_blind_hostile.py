@@ -434,3 +434,28 @@ def test_a_request_id_of_a_megabyte_does_not_blow_up_the_reports(vault_log: byte
     for out in ("out.json", "out.xml", "out.sarif", "summary.md"):
         assert (tmp_path / out).stat().st_size < 200_000, out
     assert len(r.stdout) < 200_000
+
+
+@pytest.mark.vault
+def test_8bit_text_is_named_as_such_not_as_json_spread_over_lines(vault_log: bytes, tmp_path: Path) -> None:
+    """A log a hop re-encoded to ISO-8859-1 (a path with an accent on every line): refused as JSON spread over lines,
+    whose fix (jq -c) replaces the bytes and gives a log that passes with wrong paths (red team rt44, F2). Named as
+    8-bit text with the iconv that converts it back; the same log in UTF-8 is read; a few such lines among UTF-8 ones
+    are each a finding whose fix names the re-encoding."""
+    text = vault_log.decode()
+    accented = text.replace('"path":"secret/data/', '"path":"secret/data/café-')
+    lines = [ln for ln in accented.splitlines() if "café" in ln]
+    assert lines
+    name = _write(tmp_path, "latin1.log", ("\n".join(lines) + "\n").encode("latin-1"))
+    r = _verify(tmp_path, name)
+    _no_traceback(r)
+    assert r.returncode == 2 and "is not UTF-8" in r.stderr and "0xE9" in r.stderr, r.stderr
+    assert "iconv -f WINDOWS-1252 -t UTF-8" in r.stderr and "jq" not in r.stderr
+    name = _write(tmp_path, "utf8.log", ("\n".join(lines) + "\n").encode("utf-8"))
+    assert _verify(tmp_path, name).returncode in (0, 1)
+    plain = text.splitlines()
+    mixed = [*plain[:10], lines[0], *plain[10:]]
+    name = _write(tmp_path, "mixed.log", "\n".join(mixed).encode("latin-1") + b"\n")
+    r = _verify(tmp_path, name)
+    assert r.returncode == 1 and "Line 11 of mixed.log is not a readable audit entry: not UTF-8" in r.stdout
+    assert "Windows-1252" in r.stdout, r.stdout[-2000:]

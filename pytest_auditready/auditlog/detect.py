@@ -707,6 +707,7 @@ def sniff(name: str, sample: bytes, complete: bool, *, prefix: str = "", framing
     kinds: dict[str, int] = {}
     before: dict[bytes, int] = {}  # text before the first "{" of a line -> how many lines
     fragments = 0
+    not_utf8: Optional[int] = None  # a byte of a line that is whole JSON but no UTF-8 (8-bit text), as found
     framed_bad = 0  # lines behind a syslog header that carry no whole entry (cut by the hop): bad lines
     cut_starts = 0  # of those, the ones that carry the start of an entry (a JSON object cut short)
     untimed = 0  # Vault/OpenBao entries without their time
@@ -736,6 +737,8 @@ def sniff(name: str, sample: bytes, complete: bool, *, prefix: str = "", framing
         obj = _loads(obj_text)
         if obj is None:
             fragments += 1
+            if not_utf8 is None and _eight_bit(obj_text):
+                not_utf8 = next(b for b in obj_text if b >= 0x80)
             continue
         if head.strip():
             before[head] = before.get(head, 0) + 1
@@ -834,6 +837,14 @@ def sniff(name: str, sample: bytes, complete: bool, *, prefix: str = "", framing
                             "find what wrote so long a line (an entry of a request of many MiB: Vault's "
                             "max_request_size is 32 MiB by default) and keep such requests away from the audited "
                             "vault")
+    if fragments and not_utf8 is not None:
+        # Go's encoding/json writes valid UTF-8 only: a hop re-encoded the file to an 8-bit code page (red team rt44,
+        # F2: refused as JSON spread over lines, whose fix, jq -c, replaces the bytes and makes a log that passes)
+        raise UnknownFormat(f"{name} is not UTF-8: its lines are whole JSON objects but hold bytes such as "
+                            f"0x{not_utf8:02X}, 8-bit text (ISO-8859-1 or Windows-1252: a hop re-encoded the log; "
+                            "the producer writes UTF-8)",
+                            "convert it back (iconv -f WINDOWS-1252 -t UTF-8 FILE > FILE.utf8) and verify that; make "
+                            "the hop keep UTF-8 (never a tool that replaces the bytes it cannot read)")
     if fragments:
         # jq -c . writes a pretty-printed EventList back as one batch a line, refused above; an array of objects
         # never reaches here (refused as one JSON array of records)
@@ -853,6 +864,20 @@ def sniff(name: str, sample: bytes, complete: bool, *, prefix: str = "", framing
                             "export the audit log as the vault writes it (one JSON object a line)")
     raise UnknownFormat(f"{name} holds plain text ({_show(first)}), not JSON audit entries",
                         "point at the audit device's output (one JSON object a line)")
+
+
+def _eight_bit(text: bytes) -> bool:
+    """``text`` is no UTF-8 but a whole JSON object when read as 8-bit text (ISO-8859-1)."""
+    try:
+        text.decode("utf-8")
+        return False
+    except UnicodeDecodeError:
+        pass
+    try:
+        json.loads(text.decode("latin-1"))
+    except ValueError:
+        return False
+    return True
 
 
 def _timed(name: str, entries: int, untimed: int) -> None:

@@ -88,6 +88,10 @@ _MOUNT_UNAUTHENTICATED_RE = re.compile(
 )
 _PUBLIC_MOUNT_TYPES = frozenset({"pki", "ssh"})
 _BAD_FIX = "find what rewrites or truncates the log (a pipeline, a full disk) and fix it"
+# (the producers write UTF-8: a hop that re-encodes to an 8-bit code page, red team rt44 F2, or damage)
+_NOT_UTF8_FIX = ("find the hop that wrote bytes that are no UTF-8 (a re-encoding to an 8-bit code page such as "
+                 "Windows-1252, or damage) and make it keep the producer's UTF-8; convert what it wrote back (iconv "
+                 "-f WINDOWS-1252 -t UTF-8) or take the entries from the source")
 # a line too long to read (``lines.too_long``): written so by the vault (a request or response of many MiB), or by
 # a hop that joined lines
 _LONG_FIX = ("find what wrote so long a line: an entry of a request or response of many MiB (lower the listener's "
@@ -324,7 +328,8 @@ class Fields(Visitor):
         fix = (long_fix(bad.reason, _LONG_FIX) if unscanned(bad.reason) else
                SERVER_OUTPUT_FIX if bad.reason == SERVER_OUTPUT else
                SERVER_LOG_FIX if bad.reason == SERVER_LOG_LINE else
-               MIXED_FIX if NOT_VAULT in bad.reason else _BAD_FIX)
+               MIXED_FIX if NOT_VAULT in bad.reason else
+               _NOT_UTF8_FIX if bad.reason.startswith("not UTF-8") else _BAD_FIX)
         self.findings.append(Finding(ID, "", f"Line {bad.line} of {bad.file} is not a readable audit entry: "
                                      f"{bad.reason}.", fix, where=bad.where))
 
