@@ -459,3 +459,25 @@ def test_8bit_text_is_named_as_such_not_as_json_spread_over_lines(vault_log: byt
     r = _verify(tmp_path, name)
     assert r.returncode == 1 and "Line 11 of mixed.log is not a readable audit entry: not UTF-8" in r.stdout
     assert "Windows-1252" in r.stdout, r.stdout[-2000:]
+
+
+@pytest.mark.vault
+def test_opentelemetry_file_exporter_output_is_refused_with_the_jq_that_unpacks_it(vault_log: bytes,
+                                                                                  tmp_path: Path) -> None:
+    """The OpenTelemetry Collector's file exporter writes one OTLP/JSON LogsData a line, many log records each, the
+    audit line in body.stringValue (OTel spec, "OpenTelemetry Protocol File Exporter"). It was "JSON lines of no
+    known format" with a field_map as the fix, which reaches only each line's first record (red team rt44, F3)."""
+    lines = vault_log.decode().splitlines()
+    batches = []
+    for at in range(0, len(lines), 10):
+        records = [{"timeUnixNano": "1764935000000000000", "body": {"stringValue": ln},
+                    "attributes": [{"key": "log.file.name", "value": {"stringValue": "audit.log"}}]}
+                   for ln in lines[at:at + 10]]
+        batches.append(json.dumps({"resourceLogs": [{"resource": {"attributes": []},
+                                                     "scopeLogs": [{"scope": {}, "logRecords": records}]}]}))
+    name = _write(tmp_path, "otlp.jsonl", ("\n".join(batches) + "\n").encode())
+    r = _verify(tmp_path, name)
+    _no_traceback(r)
+    assert r.returncode == 2 and "OpenTelemetry logs (OTLP/JSON LogsData" in r.stderr, r.stderr
+    assert "jq -r '.resourceLogs[].scopeLogs[].logRecords[].body.stringValue'" in r.stderr
+    assert "field_map" not in r.stderr

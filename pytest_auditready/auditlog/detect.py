@@ -526,6 +526,12 @@ def _document(name: str, body: bytes) -> None:
             and b"_raw" in keys:  # (an export's one result a line has "result", and is read)
         found = ("a Splunk search answer (results[]._raw)", "jq -c '.results[]' FILE > FILE.jsonl (one result a "
                  "line, which is read), with the search sorted by _time ascending (| sort 0 _time)")
+    elif first is not None and first.group(1) == b"resourceLogs" and keys & {b"scopeLogs", b"logRecords"}:
+        # the OpenTelemetry Collector's file exporter (OTLP/JSON, one LogsData a line, many records each): a
+        # field_map would reach the first record of each only (red team rt44, F3)
+        found = ("OpenTelemetry logs (OTLP/JSON LogsData, as the Collector's file exporter writes them: many "
+                 "records a line, each line in body.stringValue)",
+                 "jq -r '.resourceLogs[].scopeLogs[].logRecords[].body.stringValue' FILE > FILE.log")
     elif b"QueryResultRows" in keys and keys & {b"QueryStatus", b"QueryStatistics", b"NextToken"}:
         raise UnknownFormat(f"{name} holds the answer of `aws cloudtrail get-query-results` (a CloudTrail Lake "
                             f"query's {LAKE_ROWS}), not CloudTrail records", LAKE_FIX)
