@@ -481,3 +481,16 @@ def test_opentelemetry_file_exporter_output_is_refused_with_the_jq_that_unpacks_
     assert r.returncode == 2 and "OpenTelemetry logs (OTLP/JSON LogsData" in r.stderr, r.stderr
     assert "jq -r '.resourceLogs[].scopeLogs[].logRecords[].body.stringValue'" in r.stderr
     assert "field_map" not in r.stderr
+
+
+def test_a_framing_that_is_not_there_is_named_in_plain_words(tmp_path: Path) -> None:
+    """log_framing = "shipper" over a log written as the vault writes it: one line naming the setting, the framing
+    it asks for and what the lines are (the sentence read "in the a log shipper's ... framing": red team rt44, F4)."""
+    log = Path(__file__).resolve().parent.parent / "fixtures/openbao/clean.log"
+    name = _write(tmp_path, "a.log", log.read_bytes())
+    (tmp_path / "auditready.toml").write_text('[tool.auditready]\nlog_framing = "shipper"\n')
+    r = subprocess.run([sys.executable, "-m", "pytest_auditready.cli", "verify", name, "--config", "auditready.toml"],
+                       cwd=tmp_path, capture_output=True, text=True, timeout=120)
+    assert r.returncode == 2 and len(r.stderr.strip().splitlines()) == 1, r.stderr
+    assert 'is not in the framing log_framing = "shipper" names (a log shipper\'s' in r.stderr
+    assert "its lines carry no platform framing" in r.stderr and "the a " not in r.stderr

@@ -698,9 +698,10 @@ def sniff(name: str, sample: bytes, complete: bool, *, prefix: str = "", framing
         platforms = [container.kind(ln) for ln in lines if ln.strip()]
         if platforms and framing not in platforms:
             seen = container.detect(lines)
-            raise UnknownFormat(f"{name} is not in the {container.FRAMINGS[framing]} framing log_framing = "
-                                f"\"{framing}\" names (" + (f"its lines are in {container.FRAMINGS[seen]}'s)" if seen
-                                                            else "its lines carry no platform framing)"),
+            raise UnknownFormat(f"{name} is not in the framing log_framing = \"{framing}\" names "
+                                f"({container.FRAMINGS[framing]}): " + (
+                                    f"its lines are in {container.FRAMINGS[seen]}'s" if seen
+                                    else "its lines carry no platform framing"),
                                 f"set log_framing = \"{seen or 'none'}\", or leave it out (\"auto\": told from the "
                                 "content)")
     framing = container.detect(lines, framing)
