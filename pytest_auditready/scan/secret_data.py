@@ -82,18 +82,20 @@ def candidate_lines(data: bytes) -> list[int]:
 
 
 def _scalars(value: Any, path: str, key: str) -> Iterator[tuple[str, str, str, bool]]:
-    """Every string and number in ``value`` (at any depth): (the path of keys it sits under from the region's top,
-    the key it sits under, its text, whether it is a number). A list's items sit under the list's key."""
-    if isinstance(value, str):
-        yield path, key, value, False
-    elif isinstance(value, (int, float)) and not isinstance(value, bool):
-        yield path, key, json.dumps(value), True
-    elif isinstance(value, dict):
-        for k, v in value.items():
-            yield from _scalars(v, f"{path}.{k}", str(k))
-    elif isinstance(value, list):
-        for v in value:
-            yield from _scalars(v, path, key)
+    """Every string and number in ``value`` (at any depth, in order; no recursion: a vault takes data nested
+    10,000 deep): (the path of keys it sits under from the region's top, the key it sits under, its text, whether
+    it is a number). A list's items sit under the list's key."""
+    stack: list[tuple[Any, str, str]] = [(value, path, key)]
+    while stack:
+        v, at, k = stack.pop()
+        if isinstance(v, str):
+            yield at, k, v, False
+        elif isinstance(v, (int, float)) and not isinstance(v, bool):
+            yield at, k, json.dumps(v), True
+        elif isinstance(v, dict):
+            stack.extend((inner, f"{at}.{name}", str(name)) for name, inner in reversed(list(v.items())))
+        elif isinstance(v, list):
+            stack.extend((inner, at, k) for inner in reversed(v))
 
 
 def _regions(doc: dict[str, Any]) -> Iterator[tuple[str, dict[str, Any], bool]]:
@@ -144,9 +146,8 @@ def _regions(doc: dict[str, Any]) -> Iterator[tuple[str, dict[str, Any], bool]]:
 def clear_values(doc: Optional[dict[str, Any]]) -> list[tuple[str, str, str, bool]]:
     """The secret data ``doc`` (a parsed Vault/OpenBao entry) holds in clear: (where, the path of keys to the value,
     the value, whether it is a number), where the vault writes a digest, or, for a number, where it writes it as it
-    is. Empty strings,
-    digests and RFC 3339 times (a version's created_time) are no value; a key that names who (IDENTITY_KEY) holds
-    none, at any depth."""
+    is. Empty strings, digests and RFC 3339 times (a version's created_time) are no value; a key that names who
+    (IDENTITY_KEY) holds none, at any depth."""
     if doc is None:
         return []
     out: list[tuple[str, str, str, bool]] = []
