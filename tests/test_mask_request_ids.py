@@ -10,7 +10,6 @@ import secrets
 import string
 import subprocess
 import sys
-import time
 from pathlib import Path
 from typing import Any, Callable
 
@@ -18,6 +17,7 @@ import pytest
 
 from pytest_auditready.vault.embedded import EmbeddedServer
 from tests.conftest import load_script, remember_secret
+from tests.test_secret_data import _log_lines, _logs
 from tests.test_token_keys import _base
 
 _api = load_script(Path(__file__).resolve().parent / "schemas" / "opt_build.py", "opt_build")._api
@@ -109,13 +109,7 @@ def test_two_secrets_under_one_key_name_on_a_line_are_both_named(bao: Callable[.
     # that no output may hold, as a fingerprint's digits may spell it)
     replica, pin = remember_secret("Rq7-Vx2-Lm9-Tz4-Kp8"), str(1000 + secrets.randbelow(9000))
     _api(s, "POST", "kv1/svc", {"replica": {"password": replica}, "password": pin})
-    end = time.monotonic() + 10
-    while Path(s.log_path).read_text().count('"path":"kv1/svc"') < 2:
-        assert time.monotonic() < end, "the device did not write the response within 10 s"
-        time.sleep(0.05)
-    log = tmp_path / "audit.log"
-    log.write_text(Path(s.log_path).read_text())
-    log.chmod(0o600)
+    (log,) = _logs(tmp_path, audit=_log_lines(s, "kv1/svc", 2))
     out = tmp_path / "r.json"
     proc = subprocess.run([sys.executable, "-m", "pytest_auditready", "verify", str(log), "--json", str(out)],
                           capture_output=True, text=True, timeout=120, env=_ENV)

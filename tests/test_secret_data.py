@@ -60,6 +60,34 @@ def _findings(path: Path) -> list[Any]:
     return list(out.findings)
 
 
+def _gate(monkeypatch: pytest.MonkeyPatch, gate: str) -> None:
+    """Judge by the pure-Python path ("pure"), or by the C extension ("native": skipped when it is not built)."""
+    if gate == "pure":
+        monkeypatch.setattr(native, "lib", None)
+    elif native.lib is None:
+        pytest.skip("the C extension is not built")
+
+
+def _log_lines(s: EmbeddedServer, last: str, times: int) -> list[str]:
+    """The server's log lines once ``last`` (the last request's path, as logged) is there ``times`` times."""
+    end = time.monotonic() + 10
+    while Path(s.log_path).read_text().count(f'"path":"{last}"') < times:
+        assert time.monotonic() < end, "the device did not write the last response within 10 s"
+        time.sleep(0.05)
+    return Path(s.log_path).read_text().splitlines()
+
+
+def _logs(folder: Path, **parts: list[str]) -> tuple[Path, ...]:
+    """Each part written as ``<name>.log`` in ``folder``, mode 0600 as a device writes it."""
+    out = []
+    for name, lines in parts.items():
+        path = folder / f"{name}.log"
+        path.write_text("".join(ln + "\n" for ln in lines))
+        path.chmod(0o600)
+        out.append(path)
+    return tuple(out)
+
+
 def _lines(findings: list[Any]) -> list[int]:
     return sorted({int(f.where.rsplit(":", 1)[1]) for f in findings} | {n for f in findings for n in f.also_on})
 
@@ -80,19 +108,10 @@ def recorded(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path, dict
             _api(s, "POST", f"sys/mounts/{mount}/tune", {"audit_non_hmac_request_keys": keys,
                                                          "audit_non_hmac_response_keys": keys})
         planted = _traffic(s, "b")
-        end = time.monotonic() + 10
-        while Path(s.log_path).read_text().count('"path":"sys/wrapping/unwrap"') < 4:
-            assert time.monotonic() < end, "the device did not write the last response within 10 s"
-            time.sleep(0.05)
-        lines = Path(s.log_path).read_text().splitlines()
+        lines = _log_lines(s, "sys/wrapping/unwrap", 4)
     finally:
         s.stop()
-    folder = tmp_path_factory.mktemp("secret_data")
-    before, after = folder / "before.log", folder / "after.log"
-    before.write_text("".join(ln + "\n" for ln in lines[:cut]))
-    after.write_text("".join(ln + "\n" for ln in lines))
-    for p in (before, after):
-        p.chmod(0o600)
+    before, after = _logs(tmp_path_factory.mktemp("secret_data"), before=lines[:cut], after=lines)
     return before, after, planted
 
 
@@ -107,10 +126,7 @@ def test_the_untuned_traffic_gives_no_finding(recorded: tuple[Path, Path, dict[s
 def test_each_secret_value_in_clear_is_found_at_its_lines(recorded: tuple[Path, Path, dict[str, str]],
                                                           monkeypatch: pytest.MonkeyPatch, gate: str) -> None:
     _, after, planted = recorded
-    if gate == "pure":
-        monkeypatch.setattr(native, "lib", None)
-    elif native.lib is None:
-        pytest.skip("the C extension is not built")
+    _gate(monkeypatch, gate)
     lines = after.read_text().splitlines()
     want = sorted(n for n, ln in enumerate(lines, 1)
                   if any(f'"{v}"' in ln for v in planted) and '"operation":"list"' not in ln)
@@ -147,10 +163,7 @@ def test_a_line_written_with_escapes_is_judged_alike(recorded: tuple[Path, Path,
     a hand may): the C gate looked for "data" as written and let the escaped lines pass unjudged, where the pure
     path judged them."""
     _, after, _planted = recorded
-    if gate == "pure":
-        monkeypatch.setattr(native, "lib", None)
-    elif native.lib is None:
-        pytest.skip("the C extension is not built")
+    _gate(monkeypatch, gate)
     plain = _lines(_findings(after))
     escaped = tmp_path / "escaped.log"
     escaped.write_text(after.read_text().replace('"data":', '"\\u0064ata":').replace('"kv"', '"\\u006bv"'))
@@ -193,13 +206,7 @@ def test_a_log_raw_kv_read_is_one_finding_a_value(tmp_path: Path, monkeypatch: p
     _api(s, "POST", "secret/data/app/x", {"data": {"pin": "4821-7"}})
     for _ in range(3):
         _api(s, "GET", "secret/data/app/x")
-    end = time.monotonic() + 10
-    while Path(s.log_path).read_text().count('"path":"secret/data/app/x"') < 8:
-        assert time.monotonic() < end, "the device did not write the last response within 10 s"
-        time.sleep(0.05)
-    path = tmp_path / "raw.log"
-    path.write_text(Path(s.log_path).read_text())
-    path.chmod(0o600)
+    (path,) = _logs(tmp_path, raw=_log_lines(s, "secret/data/app/x", 8))
     found = [f for f in _findings(path) if secret_data.KIND in f.message]
     assert len(found) == 1 and "'pin'" in found[0].message and "4821-7" not in found[0].message
     assert len(found[0].also_on) == 4  # the write's response and the three reads' responses (the request first)
@@ -249,19 +256,10 @@ def shapes(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path, dict[s
         _api(s, "POST", "secret/data/dated", {"data": {"pin": "2019-07-04 Tigers"}})
         _api(s, "POST", "team/kv/data/nested", {"data": {"db": {"username": "svc", "pin": "Rq7-Vx2-Lm9"}}},
              headers=_NS)
-        end = time.monotonic() + 10
-        while Path(s.log_path).read_text().count('"path":"team/kv/data/nested"') < 2:
-            assert time.monotonic() < end, "the device did not write the last response within 10 s"
-            time.sleep(0.05)
-        lines = Path(s.log_path).read_text().splitlines()
+        lines = _log_lines(s, "team/kv/data/nested", 2)
     finally:
         s.stop()
-    folder = tmp_path_factory.mktemp("shapes")
-    good, bad = folder / "good.log", folder / "bad.log"
-    good.write_text("".join(ln + "\n" for ln in lines[:cut]))
-    bad.write_text("".join(ln + "\n" for ln in lines[cut:]))
-    for p in (good, bad):
-        p.chmod(0o600)
+    good, bad = _logs(tmp_path_factory.mktemp("shapes"), good=lines[:cut], bad=lines[cut:])
     return good, bad, planted
 
 
@@ -273,10 +271,7 @@ def test_metadata_names_and_the_vaults_own_numbers_are_no_secrets_data(
     http_status_code, a port or a timeout stored as a number, a boolean: all in clear by design or by a tuning that
     is right, and no finding (red teams rt42 F2, F3, F11, F13; rt43 F1, F4)."""
     good, _, _ = shapes
-    if gate == "pure":
-        monkeypatch.setattr(native, "lib", None)
-    elif native.lib is None:
-        pytest.skip("the C extension is not built")
+    _gate(monkeypatch, gate)
     text = good.read_text()
     assert '"owner":"payments"' in text and '"current_metadata_version"' in text  # tuned, and OpenBao's own key
     assert '"namespace":{"id":' in text and '"path":"team/kv/metadata/app"' in text
@@ -292,10 +287,7 @@ def test_numbers_a_namespaces_cubbyhole_dated_and_nested_values_are_found(
     starts like a time, a value one level down: each found at every line that holds it, named by its key's path;
     a boolean is not (red teams rt42 F1, F4, F5; rt43 F2, F3, F10)."""
     _, bad, planted = shapes
-    if gate == "pure":
-        monkeypatch.setattr(native, "lib", None)
-    elif native.lib is None:
-        pytest.skip("the C extension is not built")
+    _gate(monkeypatch, gate)
     lines = bad.read_text().splitlines()
     assert any('"mount_type":"ns_cubbyhole"' in ln for ln in lines)
     want = sorted(n for n, ln in enumerate(lines, 1)
@@ -316,10 +308,7 @@ def test_a_path_written_with_an_escaped_slash_is_judged_alike(
     """sys\\/wrapping\\/wrap is the same JSON string as sys/wrapping/wrap (RFC 8259 allows \\/, PHP's json_encode
     writes it): the gates looked for the slash as written (red teams rt42 F6, rt43 F5)."""
     _, after, _ = recorded
-    if gate == "pure":
-        monkeypatch.setattr(native, "lib", None)
-    elif native.lib is None:
-        pytest.skip("the C extension is not built")
+    _gate(monkeypatch, gate)
     plain = _lines(_findings(after))
     escaped = tmp_path / "escaped.log"
     escaped.write_text(after.read_text().replace("sys/wrapping/", "sys\\/wrapping\\/"))

@@ -20,7 +20,8 @@ from pytest_auditready.scan.known import fingerprint
 from pytest_auditready.scan.secrets import GenericScanner
 from pytest_auditready.vault.embedded import EmbeddedServer
 from tests.conftest import load_script, remember_secret
-from tests.test_token_keys import _base, _event
+from tests.test_secret_data import _log_lines, _logs
+from tests.test_token_keys import events
 from tests.test_url_passwords import leak_lines
 
 _api = load_script(Path(__file__).resolve().parent / "schemas" / "opt_build.py", "opt_build")._api
@@ -76,13 +77,7 @@ def tokens_log(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, dict[str
         creds[custom] = "a token sent in a path"
         _api(s, "GET", f"auth/token/lookup/{custom}")
         _api(s, "POST", f"auth/token/revoke/{custom}")
-        end = time.monotonic() + 10
-        while Path(s.log_path).read_text().count(f'"path":"auth/token/revoke/{custom}"') < 2:
-            assert time.monotonic() < end, "the device did not write the last response within 10 s"
-            time.sleep(0.05)
-        log = tmp_path_factory.mktemp("tokens") / "audit.log"
-        log.write_text(Path(s.log_path).read_text())
-        log.chmod(0o600)
+        (log,) = _logs(tmp_path_factory.mktemp("tokens"), audit=_log_lines(s, f"auth/token/revoke/{custom}", 2))
     finally:
         s.stop()
     return log, creds, plain
@@ -148,12 +143,7 @@ def test_a_jwks_short_key_is_found_and_public_keys_and_commits_are_not(tmp_path:
              _node({"projectcalico.org/WireguardPublicKey": _WG, "projectcalico.org/WireguardPublicKeyV6": _WG,
                     "kilo.squat.ai/key": _WG, "network.cilium.io/wg-pub-key": _WG}),
              _app([_COMMIT, "4e1c7a9b3d5f7e9a1c3b5d7f9e1a3c5b7d9f1e3a"])]
-    lines, base = _base()
-    leaky = set()
-    for n, obj in enumerate(leaks + clean):
-        lines.append(_event(obj, n, base))
-        if n < len(leaks):
-            leaky.add(len(lines))
+    lines, leaky = events(leaks, clean)
     found, shown = leak_lines(tmp_path, "k8s.log", "\n".join(lines) + "\n", _pure(monkeypatch, gate))
     assert found == leaky, (sorted(found), sorted(leaky))
     assert _A128KW["k"] not in shown and "shortprivate1" not in shown

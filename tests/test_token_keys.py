@@ -65,6 +65,18 @@ def _event(obj: dict[str, Any], n: int, base: dict[str, Any]) -> str:
     return json.dumps(event, separators=(",", ":"))
 
 
+def events(leaks: list[dict[str, Any]], clean: list[dict[str, Any]]) -> tuple[list[str], set[int]]:
+    """A real Kubernetes log with one RequestResponse event after it for each object, leaks first: its lines, and
+    the numbers of the leaks' lines."""
+    lines, base = _base()
+    leaky = set()
+    for n, obj in enumerate(leaks + clean):
+        lines.append(_event(obj, n, base))
+        if n < len(leaks):
+            leaky.add(len(lines))
+    return lines, leaky
+
+
 def _base() -> tuple[list[str], dict[str, Any]]:
     src = (ROOT / "k8s/real/correct.log").read_text().splitlines()
     return src, json.loads(src[3])
@@ -96,12 +108,8 @@ def test_verify_finds_each_token_at_its_line_and_nothing_else(tmp_path: Path, pu
     leak's line and at no other; no token reaches the output."""
     if not pure and native.lib is None:
         pytest.skip("the C extension is not built")
-    lines, base = _base()
-    leaky = set()
-    for n, obj in enumerate(LEAKS + CLEAN):
-        lines.append(_event(obj, n, base))
-        if n < len(LEAKS):
-            leaky.add(len(lines))
+    lines, leaky = events(LEAKS, CLEAN)
+    base = _base()[1]
     stale = dict(base, auditID="00000000-0000-4000-8000-999999999999", annotations={
         "authentication.k8s.io/stale-token": "subject: system:serviceaccount:default:app, seconds after warning "
                                              "threshold: 120"})
