@@ -1693,8 +1693,8 @@ static int object_clear(const uchar *d, Py_ssize_t o, Py_ssize_t e, Py_ssize_t *
     return 0;
 }
 
-/* whether the line d[ls, le) names a KV, generic or (a namespace's) cubbyhole mount (any "mount_type" key's string value, compact
- * or with blanks around its colon) or holds "sys/wrapping/" */
+/* whether the line d[ls, le) names a KV, generic or (a namespace's) cubbyhole mount (any "mount_type" key's string
+ * value, compact or with blanks around its colon) or holds "sys/wrapping/" */
 static int secret_mount_line(const uchar *d, Py_ssize_t ls, Py_ssize_t le) {
     Py_ssize_t at = ls;
     while ((at = find_in(d, at, le, "\"mount_type\"", 12)) >= 0) {
@@ -1706,7 +1706,8 @@ static int secret_mount_line(const uchar *d, Py_ssize_t ls, Py_ssize_t le) {
         s = k + 1;
         n = string_end(d, k, le) - s;
         if ((n == 2 && memcmp(d + s, "kv", 2) == 0) || (n == 7 && memcmp(d + s, "generic", 7) == 0)
-            || (n == 9 && memcmp(d + s, "cubbyhole", 9) == 0) || (n == 12 && memcmp(d + s, "ns_cubbyhole", 12) == 0))
+            || (n == 9 && memcmp(d + s, "cubbyhole", 9) == 0)
+            || (n == 12 && memcmp(d + s, "ns_cubbyhole", 12) == 0))
             return 1;
     }
     return find_in(d, ls, le, "sys/wrapping/", 13) >= 0;
