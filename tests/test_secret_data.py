@@ -192,6 +192,11 @@ def test_a_line_written_with_escapes_is_judged_alike(recorded: tuple[Path, Path,
     ({"request": {"mount_type": "kv", "mount_point": "ns1/team/kv/", "path": "team/kv/metadata/x", "operation": "read",
                   "namespace": {"id": "Ab1", "path": "ns1/"}},
       "response": {"data": {"current_version": 1, "oldest_version": 0, "versions": {}, "future_key": "clear"}}}, []),
+    # numbers: a secret's (a PIN, a backup code), or a setting's, an id's, a time's kept beside it (Terraform's
+    # jsonencode({port = 5432})), and a boolean
+    ({"request": {"mount_type": "kv", "mount_point": "kv1/", "path": "kv1/x", "operation": "create",
+                  "data": {"pin": 4821, "port": 5432, "pool": 5, "accountId": 123456789012, "expires_at": 1700000000,
+                           "rate_limit": 50, "armed": True, "backup_code": 99887766}}}, ["pin", "backup_code"]),
     ({"request": {"mount_type": "transit", "path": "transit/encrypt/k", "operation": "update",
                   "data": {"context": "clear"}}}, []),  # another mount: its keys are judged by what they are
 ])

@@ -41,12 +41,17 @@ _V2_KEYS = frozenset({"cas_required", "created_time", "current_version", "custom
                       "deletion_time", "destroyed", "max_versions", "metadata", "oldest_version", "options",
                       "subkeys", "updated_time", "version", "versions", "data", "current_metadata_version",
                       "metadata_cas_required", "created_by", "last_updated_by"})
-# A number under a key that names a setting (a port, a timeout, a count, a size, a limit): configuration kept beside
-# a secret (Terraform's data_json = jsonencode({port = 5432})), no secret however it is logged. A PIN, a code, an
-# OTP is judged.
+# A number under a key that names a setting, an id or a time (a port, a timeout, a count, a size, a limit, a rate, a
+# level, an account's or a user's id, an epoch time): configuration kept beside a secret (Terraform's data_json =
+# jsonencode({port = 5432})), no secret however it is logged. A PIN, a code, an OTP is judged (a card number too,
+# and by data_minimisation).
+_SETTING_WORDS = (
+    "port|ttl|timeout|interval|retry|retries|attempts|count|size|limit|replicas|workers|threads|priority|weight|index"
+    "|db|database|pool|backoff|concurrency|batch|rate|qps|rps|burst|shards?|partitions?|level|verbosity|year|duration"
+    "|delay|offset|length|capacity|quota|threshold|percent|ratio|id|uid|gid|at|epoch|seconds|secs|ms|minutes|hours"
+    "|days|expiry|expires|version")
 _SETTING_NUMBER = re.compile(
-    r"(?:\A|[_.-]|(?<=[a-z0-9])(?=[A-Z]))(?i:port|ttl|timeout|interval|retries|attempts|count|size|limit|replicas"
-    r"|workers|threads|priority|weight|index|db|database)s?\Z"
+    rf"(?:\A|[_.-]|(?<=[a-z0-9])(?=[A-Z]))(?i:{_SETTING_WORDS})s?\Z"
     r"|\A(?i:max|min)(?:[_.-]|(?=[A-Z])|\Z)")
 # a version 2 metadata answer whatever else a newer vault adds to it
 _V2_METADATA = frozenset({"current_version", "oldest_version", "versions"})
