@@ -201,7 +201,7 @@ def test_a_line_written_with_escapes_is_judged_alike(recorded: tuple[Path, Path,
                   "data": {"context": "clear"}}}, []),  # another mount: its keys are judged by what they are
 ])
 def test_which_values_are_a_secrets_data(doc: dict[str, Any], clear: list[str]) -> None:
-    assert [k for _, k, _, _ in secret_data.clear_values(doc)] == clear
+    assert [c.path for c in secret_data.clear_values(doc)] == clear
 
 
 def test_a_log_raw_kv_read_is_one_finding_a_value(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
@@ -328,4 +328,5 @@ def test_a_value_nested_deeper_than_pythons_recursion_limit_is_found() -> None:
         deep = [deep]
     doc = {"request": {"mount_type": "kv", "mount_point": "kv/", "path": "kv/x", "operation": "create",
                        "data": {"pin": deep}}}
-    assert secret_data.clear_values(doc) == [("request.data", "pin", "4821", True)]
+    assert [(c.where, c.path, c.value, c.number) for c in secret_data.clear_values(doc)] == [
+        ("request.data", "pin", "4821", True)]

@@ -227,12 +227,11 @@ class Leaks(Visitor):
             at = start
             end = data.find(b"\n", start)
             doc = line_object(data[start : end if end >= 0 else len(data)])
-            for where, key, value, number in secret_data.clear_values(doc):
+            for where, path, key, value, number in secret_data.clear_values(doc):
                 fp = fingerprint(value)
-                inner = key.rpartition(".")[2]
-                if (line, fp) in found or (line, _KNOWN_UNDER + inner) in found or (
-                        (line, _NAMED_UNDER + inner) in found  # the credential the scan named in it, if any
-                        and any((line, h.fingerprint) in found for h in self.scanner.generic.scan_value(inner, value))):
+                if (line, fp) in found or (line, _KNOWN_UNDER + key) in found or (
+                        (line, _NAMED_UNDER + key) in found  # the credential the scan named in it, if any
+                        and any((line, h.fingerprint) in found for h in self.scanner.generic.scan_value(key, value))):
                     continue
                 if len(self.secrets) >= _MAX:
                     return
@@ -242,7 +241,7 @@ class Leaks(Visitor):
                        if number else "written in clear where the vault writes a digest: the mount is tuned to log "
                        "that key without HMAC or the device logs raw values")
                 self._add(("generic", fp), file, line,
-                          f"The value under key {key!r} of the secret's data in {where} is {secret_data.KIND} "
+                          f"The value under key {path!r} of the secret's data in {where} is {secret_data.KIND} "
                           f"(sha256 {fp}), {how}.", _NUMBER_FIX if number else _DATA_FIX)
 
     def entry(self, rec: Record) -> None:

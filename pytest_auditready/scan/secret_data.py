@@ -24,7 +24,7 @@ from __future__ import annotations
 
 import json
 import re
-from typing import Any, Iterator, Optional
+from typing import Any, Iterator, NamedTuple, Optional
 
 from ..auditlog.formats import VAULT_NAME_KEYS
 from . import native
@@ -148,14 +148,23 @@ def _regions(doc: dict[str, Any]) -> Iterator[tuple[str, dict[str, Any], bool]]:
         yield "response.data", resp["data"], False
 
 
-def clear_values(doc: Optional[dict[str, Any]]) -> list[tuple[str, str, str, bool]]:
-    """The secret data ``doc`` (a parsed Vault/OpenBao entry) holds in clear: (where, the path of keys to the value,
-    the value, whether it is a number), where the vault writes a digest, or, for a number, where it writes it as it
-    is. Empty strings, digests and RFC 3339 times (a version's created_time) are no value; a key that names who
-    (IDENTITY_KEY) holds none, at any depth."""
+class ClearValue(NamedTuple):
+    """A value of a secret's data written in clear."""
+
+    where: str  # the object holding the secret's data: "request.data.data", "response.data"...
+    path: str  # the keys to the value from that object's top, joined by "." ("db.password")
+    key: str  # the key the value sits under ("password"; a list's items sit under the list's key)
+    value: str  # as text (a number as JSON writes it)
+    number: bool  # a JSON number, which the vault writes as it is whatever the tuning
+
+
+def clear_values(doc: Optional[dict[str, Any]]) -> list[ClearValue]:
+    """The secret data ``doc`` (a parsed Vault/OpenBao entry) holds in clear, where the vault writes a digest, or, for
+    a number, where it writes it as it is. Empty strings, digests and RFC 3339 times (a version's created_time) are
+    no value; a key that names who (IDENTITY_KEY) holds none, at any depth."""
     if doc is None:
         return []
-    out: list[tuple[str, str, str, bool]] = []
+    out: list[ClearValue] = []
     for where, region, numbers in _regions(doc):
         for top, value in region.items():
             for path, key, v, number in _scalars(value, top, top):
@@ -163,5 +172,5 @@ def clear_values(doc: Optional[dict[str, Any]]) -> list[tuple[str, str, str, boo
                                                             or _SETTING_NUMBER.search(key))):
                     continue
                 if _BY_DESIGN.match(v) is None:
-                    out.append((where, path, v, number))
+                    out.append(ClearValue(where, path, key, v, number))
     return out
