@@ -65,7 +65,7 @@ from .checks.access_policy import (
     who,
     who_of,
 )
-from .checks.base import Visitor, iso_ns
+from .checks.base import Visitor, bounded, iso_ns
 from .cli.access import (
     _CUBBYHOLE,
     _K8S_LAST_STAGES,
@@ -1265,11 +1265,7 @@ def _shown(text: str) -> str:
     """``text`` as the review shows it: whole up to _LONGEST_SHOWN characters; beyond, its head, its length and its
     fingerprint, so that one hostile line (a path of megabytes) does not make every report as large, copied into
     each place a path is shown (red team rt32, F11), and two such paths stay two."""
-    if len(text) <= _LONGEST_SHOWN:
-        return text
-    from .scan.known import fingerprint
-
-    return f"{text[: _LONGEST_SHOWN // 2]}\u2026 ({len(text)} characters, sha256 {fingerprint(text)})"
+    return bounded(text, _LONGEST_SHOWN, named=True)
 
 
 def _zone(name: str) -> datetime.tzinfo:

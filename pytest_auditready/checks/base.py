@@ -29,11 +29,16 @@ _LONGEST_TEXT = 4000  # characters of a finding's sentence, fix or subject shown
 _LONGEST = {"request_id": 120, "where": 1200}  # a request id (a UUID is 36), a file:line
 
 
-def _bounded(text: str, limit: int) -> str:
-    """``text`` cut to ``limit`` characters, saying how long it was."""
+def bounded(text: str, limit: int, named: bool = False) -> str:
+    """``text`` cut to ``limit`` characters, saying how long it was (``named``: and its fingerprint, so that two long
+    texts with one head stay two)."""
     if len(text) <= limit:
         return text
-    return f"{text[: limit // 2]}\u2026 ({len(text)} characters)"
+    if not named:
+        return f"{text[: limit // 2]}\u2026 ({len(text)} characters)"
+    from ..scan.known import fingerprint
+
+    return f"{text[: limit // 2]}\u2026 ({len(text)} characters, sha256 {fingerprint(text)})"
 
 
 @dataclass(frozen=True)
@@ -62,7 +67,7 @@ class Finding:
 
                 object.__setattr__(self, name, f"<{len(value)} characters, sha256 {fingerprint(value)}>")
                 continue
-            safe = _bounded(visible(value), _LONGEST.get(name, _LONGEST_TEXT))
+            safe = bounded(visible(value), _LONGEST.get(name, _LONGEST_TEXT))
             if safe is not value and safe != value:
                 object.__setattr__(self, name, safe)
 
