@@ -15,6 +15,7 @@ import json
 import re
 import shutil
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -27,14 +28,16 @@ APP_MAP = ('field_map = {time = "ts", identity = "user", resource = "path", acti
            'source = "ip", request_id = "id"}')
 
 
-def _app(tmp_path: Path, drop_identity_at: int = -1) -> Path:
-    """An application's JSON lines, every field at its own key."""
+def _app(tmp_path: Path, drop_identity_at: int = -1, user_at: tuple[int, Any] = (-1, None)) -> Path:
+    """An application's JSON lines, every field at its own key (``user_at``: a line's user replaced)."""
     lines = []
     for i in range(4):
         rec = {"ts": f"2026-12-01T10:00:0{i}.123Z", "user": "alice", "path": "kv/app/db", "op": "read",
                "status": "ok", "ip": "10.0.0.1", "id": f"req-{i}"}
         if i == drop_identity_at:
             del rec["user"]
+        if i == user_at[0]:
+            rec["user"] = user_at[1]
         lines.append(json.dumps(rec))
     path = tmp_path / "app.jsonl"
     path.write_text("\n".join(lines) + "\n")
@@ -89,6 +92,20 @@ def test_a_full_jsonl_field_map_still_finds_an_entry_without_its_identity(tmp_pa
     assert code == 1
     assert "FAIL required_fields" in out and re.search(r"app\.jsonl:3, request id req-2\] The entry lacks who \(user\)", out)
     assert out.count("The entry lacks") == 1
+
+
+@pytest.mark.parametrize(("held", "what"), [(["alice", "bob"], "an array of 2 values"),
+                                             ({"name": "alice"}, "an object of 1 key")])
+def test_a_mapped_field_holding_an_array_or_object_is_named_so(tmp_path: Path, capsys: pytest.CaptureFixture[str],
+                                                              held: Any, what: str) -> None:
+    """The field is there but holds no one value: said so at its line, with a fix for the mapping (it was "The entry
+    lacks who (user)", which sends an auditor to the producer: red team rt44 F4). The other lines pass."""
+    config = _config(tmp_path, 'log_format = "jsonl"', APP_MAP)
+    code, out, _ = _verify(capsys, str(_app(tmp_path, user_at=(1, held))), "--config", str(config))
+    assert code == 1 and "FAIL required_fields" in out and "lacks" not in out
+    assert re.search(rf"app\.jsonl:2\] Line 2 of \S+ is not a readable audit entry: its identity \(user\) holds "
+                     rf"{what}, not one value that field_map can read\. Fix: map the field in field_map to a path", out)
+    assert out.count("not a readable audit entry") == 1
 
 
 @pytest.mark.parametrize(("fixture", "title"), [(TRAIL, "an AWS CloudTrail log file"), (K8S, "a Kubernetes audit log")])

@@ -198,6 +198,13 @@ def test_gzip_and_device_prefix_read_like_the_plain_file(tmp_path: Path) -> None
     # line (it was exit 1 with 26 findings blaming every line: red team rt10, finding 5).
     with pytest.raises(UnknownFormat, match=r'log_prefix is "vault-audit: ", but none of the first .* remove log_prefix'):
         verdicts(plain, with_prefix, secrets)
+    # A log_prefix that is the start of each line's own JSON ("{", '{"time') is said to be so: it was refused as JSON
+    # "spread over several lines" (red team rt44 F4).
+    for eats in ("{", '{"time'):
+        eating = Settings(require_tamper_evidence=False, retention_days=0, log_prefix=eats)
+        with pytest.raises(UnknownFormat, match=r"log_prefix is .*, but that is the start of the JSON object on the "
+                           r"lines of .*: taken off, they hold no whole object; .*remove it"):
+            verdicts(plain, eating, secrets)
 
 
 def test_generic_json_lines_through_a_field_map(tmp_path: Path) -> None:

@@ -259,9 +259,13 @@ def test_results_that_are_objects_booleans_or_numbers_are_values() -> None:
     assert _record("gcp-secretmanager", 0).result == "{}"
     assert json.loads(_record("gcp-secretmanager", 1).result)["code"] == 7
     assert [_record("teleport", i).result for i in range(2)] == ["true", "false"]
-    parse = reader.jsonl_parser("x", {"result": "properties.httpStatusCode", "identity": "identity"})
+    parse = reader.jsonl_parser("x", {"result": "properties.httpStatusCode", "identity": f"identity.claim.{OID}"})
     rec = parse(1, json.dumps(_rows("azure-keyvault")[2]).encode())
-    assert isinstance(rec, reader.Record) and rec.result == "403" and rec.identity == ""  # an object is no identity
+    assert isinstance(rec, reader.Record) and rec.result == "403"
+    # an object is no identity: the line says its mapped field holds one (red team rt44 F4)
+    bad = reader.jsonl_parser("x", {"result": "properties.httpStatusCode", "identity": "identity"})(
+        1, json.dumps(_rows("azure-keyvault")[2]).encode())
+    assert isinstance(bad, reader.BadLine) and bad.reason.startswith("its identity (identity) holds an object of ")
 
 
 # -- a field_map that does not fit is refused in one line -----------------------------------------------------------

@@ -425,7 +425,8 @@ def test_jsonl_mapped_fields_removed_emptied_or_of_no_value_type_are_found(tmp_p
     # one run a field and three kinds of value (a check shows its first few findings by line, then counts the rest)
     for name in ("identity", "resource", "action", "source", "request_id", "time"):
         for values in ((drop, "", {"v": 1}), ([], True, None)):
-            plants = [(5 + 9 * k, _at(field_map[name], v), (RF, TP) if name == "time" else (RF,))
+            # (a line whose field holds an object is no entry, so no time of it is judged: rt44 F4)
+            plants = [(5 + 9 * k, _at(field_map[name], v), (RF, TP) if name == "time" and v != {"v": 1} else (RF,))
                       for k, v in enumerate(values)]
             rows, want = planted(plants, clean)
             assert _jsonl_found(tmp_path, producer, rows) == want, (name, values)

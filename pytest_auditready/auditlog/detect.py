@@ -724,6 +724,7 @@ def sniff(name: str, sample: bytes, complete: bool, *, prefix: str = "", framing
     flats: list[tuple[tuple[str, str], ...]] = []  # CloudTrail records sampled whose fields were flattened
     reshaped: dict[str, int] = {}  # JSON of no known format holding CloudTrail's fields otherwise shaped -> how many
     prefixed = 0  # lines that carry the declared prefix
+    eaten = 0  # of those, lines whose prefix is the start of a whole JSON object of the line
     for ln in lines:
         framed, problem = unframe(ln) if ln[:1] != b"{" else (None, "")
         if problem:
@@ -744,6 +745,8 @@ def sniff(name: str, sample: bytes, complete: bool, *, prefix: str = "", framing
         obj = _loads(obj_text)
         if obj is None:
             fragments += 1
+            if body_ln is not ln and ln[:1] == b"{" and _loads(ln) is not None:
+                eaten += 1  # whole JSON with the "prefix" on: it is the object's own text (rt44 F4)
             if not_utf8 is None and _eight_bit(obj_text):
                 not_utf8 = next(b for b in obj_text if b >= 0x80)
             continue
@@ -803,6 +806,11 @@ def sniff(name: str, sample: bytes, complete: bool, *, prefix: str = "", framing
         # Behind syslog headers, entries the hop cut: read them, so that each cut line is a finding that names the
         # hop's limit (``auditlog.syslog``), not a refusal of the whole file.
         return Detected("vault", prefix, n, framing)
+    if eaten * 2 >= n:  # settings, not the log
+        raise UnknownFormat(f"log_prefix is {json.dumps(prefix)}, but that is the start of the JSON object on the "
+                            f"lines of {name}: taken off, they hold no whole object",
+                            "set log_prefix to the text the audit device writes before each object (its prefix "
+                            "option), or remove it from [tool.auditready] when the device writes none")
     _shape(name, read)
     if before:
         heads = sorted(before.items(), key=lambda kv: -kv[1])

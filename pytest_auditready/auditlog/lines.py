@@ -6,7 +6,7 @@ from __future__ import annotations
 import json
 import re
 from dataclasses import dataclass
-from typing import Iterator, Optional, Union
+from typing import Any, Iterator, Optional, Union
 
 MAX_LINE_BYTES = 16 * 1024 * 1024
 _TOO_LONG = "bytes, over the {} byte limit".format(MAX_LINE_BYTES)
@@ -35,6 +35,17 @@ def long_fix(reason: str, otherwise: str) -> str:
         return ("set elide_list_responses = true on the audit device (it writes the number of keys instead of the "
                 "keys), so that each entry can be read and judged, or list fewer keys at once (a folder each)")
     return otherwise
+
+
+# What a line's reason says when a mapped field holds an object or array (required_fields gives it its own fix).
+NOT_ONE = "not one value that field_map can read"
+
+
+def not_one(name: str, path: str, held: Union[dict[str, Any], list[Any]]) -> str:
+    """Why a line whose mapped field ``name`` (at ``path``) holds ``held``, an object or array, is no entry."""
+    what = (f"an array of {len(held)} value{'s' if len(held) != 1 else ''}" if isinstance(held, list)
+            else f"an object of {len(held)} key{'s' if len(held) != 1 else ''}")
+    return f"its {name} ({path}) holds {what}, {NOT_ONE}"
 
 
 @dataclass(frozen=True)

@@ -9,7 +9,7 @@ from operator import attrgetter, is_
 from typing import Any, Callable, Iterator, Optional, Sequence, Union
 
 from ..auditlog.formats import FORMATS, REQUEST_TYPES, field_sources, format_of
-from ..auditlog.lines import long_fix, unscanned
+from ..auditlog.lines import NOT_ONE, long_fix, unscanned
 from ..auditlog.model import AuditEntry, BadLine, Entries, Record, is_ip
 from ..auditlog.vault_json import (
     MIXED_FIX,
@@ -88,6 +88,9 @@ _MOUNT_UNAUTHENTICATED_RE = re.compile(
 )
 _PUBLIC_MOUNT_TYPES = frozenset({"pki", "ssh"})
 _BAD_FIX = "find what rewrites or truncates the log (a pipeline, a full disk) and fix it"
+# a field_map path that ends at an object or array (red team rt44 F4)
+_NOT_ONE_FIX = ("map the field in field_map to a path that ends at one value (a key within the object, or an index: "
+                "actor.names.0), or have the producer write one value there")
 # (the producers write UTF-8: a hop that re-encodes to an 8-bit code page, red team rt44 F2, or damage)
 _NOT_UTF8_FIX = ("find the hop that wrote bytes that are no UTF-8 (a re-encoding to an 8-bit code page such as "
                  "Windows-1252, or damage) and make it keep the producer's UTF-8; convert what it wrote back (iconv "
@@ -329,6 +332,7 @@ class Fields(Visitor):
                SERVER_OUTPUT_FIX if bad.reason == SERVER_OUTPUT else
                SERVER_LOG_FIX if bad.reason == SERVER_LOG_LINE else
                MIXED_FIX if NOT_VAULT in bad.reason else
+               _NOT_ONE_FIX if bad.reason.endswith(NOT_ONE) else
                _NOT_UTF8_FIX if bad.reason.startswith("not UTF-8") else _BAD_FIX)
         self.findings.append(Finding(ID, "", f"Line {bad.line} of {bad.file} is not a readable audit entry: "
                                      f"{bad.reason}.", fix, where=bad.where))

@@ -22,7 +22,7 @@ import orjson
 
 from ..auditlog import dupkeys
 from ..auditlog.formats import CLOUDTRAIL_FIELDS, K8S_FIELDS, gcp_audit, gcp_status_left_out
-from ..auditlog.lines import HEAD_BYTES, MAX_LINE_BYTES, too_long
+from ..auditlog.lines import HEAD_BYTES, MAX_LINE_BYTES, not_one, too_long
 from ..auditlog.model import (
     AuditEntry,
     BadLine,
@@ -508,6 +508,10 @@ def jsonl_parser(file: str, field_map: Mapping[str, str],
                 v[i] = ""
             elif len(v[i]) <= 11 and v[i].strip().lower() in PLACEHOLDERS:  # nor does a placeholder
                 v[i] = ""
+            elif p and i != _RESULT and not v[i]:
+                held = _leaf(data, p)
+                if held and isinstance(held, (dict, list)):  # there, but no one value: not "lacks" (rt44 F4)
+                    return BadLine(file, line, not_one(_FIELDS[i], ".".join(p), held), raw.decode("utf-8", "replace"))
         return Record(file, line, *v)
 
     return parse
