@@ -8,6 +8,7 @@ run time in ``tmp_path`` (none is kept in git).
 
 from __future__ import annotations
 
+import gzip
 import json
 import os
 import subprocess
@@ -278,6 +279,15 @@ def test_a_first_line_longer_than_the_sample_costs_no_report(vault_log: bytes, t
     _no_traceback(r)
     assert r.returncode != 2 and f"{len(rest)} lines read, {len(rest)} entries, 0 unreadable" in r.stdout, \
         r.stdout + r.stderr
+    # A file of that one entry alone (a rotated file of one answer), plain or compressed, is read whole: it was
+    # refused as "one line, longer than the bytes a file's format is told from". Over the 16 MiB limit it still is.
+    for name in (_write(tmp_path, "one.log", lines[at] + b"\n"), _write(tmp_path, "one.log.gz", gzip.compress(lines[at]))):
+        r = _verify(tmp_path, name)
+        _no_traceback(r)
+        assert r.returncode != 2 and "1 lines read, 1 entries, 0 unreadable" in r.stdout, r.stdout + r.stderr
+    name = _write(tmp_path, "one-hostile.log", _padded(lines[at], MAX_LINE_BYTES + 5) + b"\n")
+    r = _verify(tmp_path, name)
+    assert r.returncode == 2 and "holds one line, longer than the 262,144 bytes" in r.stderr, r.stdout + r.stderr
     for first in (b"A" * (MAX_LINE_BYTES + 5), _padded(lines[at], MAX_LINE_BYTES + 5)):
         name = _write(tmp_path, "hostile.log", first + b"\n" + vault_log)
         r = _verify(tmp_path, name)

@@ -45,39 +45,51 @@ SAMPLE_BYTES = 256 * 1024
 SAMPLE_LINES = 200
 
 
-def read_sample(f: Any) -> bytes:
-    """The bytes the format is told from (at most SAMPLE_BYTES + 1: more means the sample is not the whole file):
-    the file's start, or, when it starts with lines longer than that, the lines after them. Long first lines (a
-    response that returns a large secret, a rotated file that starts at one, or one hostile line) would otherwise
-    be all the sample holds, cut, and the whole file refused for them; the reader reports such a line in its place
-    (over MAX_LINE_BYTES) or reads it, and reads the rest. A file of nothing but such lines, a CloudTrail file, or
-    one whose long lines run past SKIP_BYTES (a file that grows with no newline is not chased) is told from its
-    start."""
+def read_sample(f: Any) -> tuple[bytes, bool]:
+    """The bytes the format is told from, and whether they run to the end of the file (else the caller judges the
+    first SAMPLE_BYTES): the file's start, or, when it starts with lines longer than that, the lines after them. Long
+    first lines (a response that returns a large secret, a rotated file that starts at one, or one hostile line)
+    would otherwise be all the sample holds, cut, and the whole file refused for them; the reader reports such a line
+    in its place (over MAX_LINE_BYTES) or reads it, and reads the rest. A file of one such line and nothing else (a
+    rotated file of one listing's answer) is that line, whole, up to MAX_LINE_BYTES. A file of nothing but such lines,
+    a CloudTrail file, or one whose long lines run past SKIP_BYTES (a file that grows with no newline is not chased)
+    is told from its start."""
+    from .lines import MAX_LINE_BYTES
+
     head: bytes = f.read(SAMPLE_BYTES + 1)
     if len(head) <= SAMPLE_BYTES or b"\n" in head or _CLOUDTRAIL_RE.match(head.lstrip()):
-        return head
+        return head, len(head) <= SAMPLE_BYTES
     buf, skipped, in_long = b"", len(head), True  # buf: bytes from the start of a line on
+    first: Optional[list[bytes]] = [head]  # the first line's pieces, while it may be the file's only line
     while skipped < SKIP_BYTES:  # long lines streamed past, never held, as the reader streams past them
         piece: bytes = f.read(1 << 20)
         if not piece:
-            return buf if buf.strip() else head
+            if buf.strip():
+                return buf, len(buf) <= SAMPLE_BYTES
+            return (b"".join(first), True) if first is not None else (head, False)
         if in_long:
             end = piece.find(b"\n")
+            if first is not None:
+                first.append(piece if end < 0 else piece[:end + 1])
+                if skipped + len(first[-1]) > MAX_LINE_BYTES:
+                    first = None  # over the reader's limit: told from its start, as any such line
             if end < 0:
                 skipped += len(piece)
                 continue
             skipped += end + 1
             piece, in_long = piece[end + 1:], False
         buf += piece
+        if first is not None and buf.strip():
+            first = None  # another line follows
         while len(buf) > SAMPLE_BYTES:
             if b"\n" in buf[:SAMPLE_BYTES + 1]:
-                return buf[:SAMPLE_BYTES + 1]
+                return buf[:SAMPLE_BYTES + 1], False
             end = buf.find(b"\n")  # this line is longer than the sample too
             if end < 0:
                 skipped, buf, in_long = skipped + len(buf), b"", True
             else:
                 skipped, buf = skipped + end + 1, buf[end + 1:]
-    return head
+    return head, False
 
 
 SKIP_BYTES = 1 << 30

@@ -274,15 +274,15 @@ def detect(path: str, settings: Settings, judged: bool = True) -> Settings:
     f = open_log(path)
     try:
         try:
-            sample = read_sample(f)  # past a first line longer than the sample
+            sample, complete = read_sample(f)  # past a first line longer than the sample
         except (OSError, EOFError) as exc:
             from ..offline.reader import read_error
 
             raise read_error(path, exc) from None
     finally:
         f.close()
-    complete = len(sample) <= SAMPLE_BYTES
-    found = sniff(path, sample[:SAMPLE_BYTES], complete, prefix=settings.log_prefix, framing=settings.log_framing)
+    found = sniff(path, sample if complete else sample[:SAMPLE_BYTES], complete, prefix=settings.log_prefix,
+                  framing=settings.log_framing)
     fmt = check_format(path, found, settings.log_format, settings.field_map,
                        settings.required_fields if judged else ())
     told = dataclasses.replace(settings, log_format=fmt, log_framing=found.framing or "none")
