@@ -1694,9 +1694,11 @@ static int object_clear(const uchar *d, Py_ssize_t o, Py_ssize_t e, Py_ssize_t *
 }
 
 /* whether the line d[ls, le) names a KV, generic or (a namespace's) cubbyhole mount (any "mount_type" key's string
- * value, compact or with blanks around its colon) or holds "sys/wrapping/" */
+ * value, compact or with blanks around its colon), names no mount type at all (scan/secret_data.py _unnamed_mount:
+ * Vault before 1.5) or holds "sys/wrapping/" */
 static int secret_mount_line(const uchar *d, Py_ssize_t ls, Py_ssize_t le) {
     Py_ssize_t at = ls;
+    if (find_in(d, ls, le, "\"mount_type\"", 12) < 0) return 1;
     while ((at = find_in(d, at, le, "\"mount_type\"", 12)) >= 0) {
         Py_ssize_t k = skip_blank(d, at + 12, le), s, n;
         at += 12;

@@ -171,6 +171,37 @@ def test_a_line_written_with_escapes_is_judged_alike(recorded: tuple[Path, Path,
     assert plain and _lines(_findings(escaped)) == plain
 
 
+@pytest.mark.parametrize("gate", ["native", "pure"])
+def test_entries_that_name_no_mount_type_are_judged_where_path_or_shape_tells(
+        recorded: tuple[Path, Path, dict[str, str]], tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+        gate: str) -> None:
+    """Vault before 1.5 wrote no mount_type (hashicorp/vault PR 9167), and a hop may drop it: the same entries without
+    it passed, every value in clear unjudged. A cubbyhole (always at cubbyhole/) and a KV version 2 secret (its
+    data/ path and shape) are still found at their lines; a version 1 secret cannot be told from another endpoint's
+    data. The untuned traffic without it gives no finding."""
+    before, after, _ = recorded
+    _gate(monkeypatch, gate)
+
+    def unnamed(path: Path) -> Path:
+        out = []
+        for ln in path.read_text().splitlines():
+            doc = json.loads(ln)
+            for side in ("request", "response"):
+                if isinstance(doc.get(side), dict):
+                    doc[side].pop("mount_type", None)
+            out.append(json.dumps(doc, separators=(",", ":")))
+        (copy,) = _logs(tmp_path, **{f"unnamed-{path.stem}": out})
+        return copy
+
+    lines = after.read_text().splitlines()
+    named = _lines(_findings(after))
+    want = {n for n in named if json.loads(lines[n - 1])["request"]["path"] in ("secret/data/app/cfg", "cubbyhole/app")}
+    assert len(want) >= 4
+    found = set(_lines(_findings(unnamed(after))))
+    assert want <= found <= set(named)  # (a version 1 secret's line is still found where a detector names its key)
+    assert _findings(unnamed(before)) == []
+
+
 @pytest.mark.parametrize(("doc", "clear"), [
     ({"request": {"mount_type": "kv", "mount_point": "secret/", "path": "secret/data/x", "operation": "read"},
       "response": {"data": {"data": {"k": "v1"}, "metadata": {"created_time": "2026-01-01T00:00:00Z"}}}}, ["k"]),
@@ -199,6 +230,14 @@ def test_a_line_written_with_escapes_is_judged_alike(recorded: tuple[Path, Path,
                            "rate_limit": 50, "armed": True, "backup_code": 99887766}}}, ["pin", "backup_code"]),
     ({"request": {"mount_type": "transit", "path": "transit/encrypt/k", "operation": "update",
                   "data": {"context": "clear"}}}, []),  # another mount: its keys are judged by what they are
+    # no mount_type (Vault before 1.5): told by the path or the shape, never by a "/data/" path alone
+    ({"request": {"path": "cubbyhole/x", "operation": "create", "data": {"pin": 4821}}}, ["pin"]),
+    ({"request": {"path": "team/kv/data/x", "operation": "read"},
+      "response": {"data": {"data": {"pw": "clear"}, "metadata": {"version": 3, "created_time": "2020-01-01T00:00:00Z"}}}},
+     ["pw"]),
+    ({"request": {"path": "app/data/x", "operation": "update", "data": {"data": {"pin": 4821}, "mode": "x"}},
+      "response": {"data": {"data": {"n": 7}}}}, []),
+    ({"request": {"path": "kv1/app", "operation": "create", "data": {"apikey": "clear"}}}, []),
 ])
 def test_which_values_are_a_secrets_data(doc: dict[str, Any], clear: list[str]) -> None:
     assert [c.path for c in secret_data.clear_values(doc)] == clear

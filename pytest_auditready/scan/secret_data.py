@@ -74,8 +74,9 @@ _BY_DESIGN = re.compile(r"[\s\\]*\Z|hmac-sha256:[0-9a-f]{64}\Z"
 
 def candidate_lines(data: bytes) -> list[int]:
     """The starts of the lines of ``data`` (whole lines) that may hold secret data in clear: by the C extension's
-    gate when it is built (``secret_data_lines``), else every line on such a mount or path; and every line with a
-    \\u escape, which may spell a key or a value the gates look for."""
+    gate when it is built (``secret_data_lines``), else every line on such a mount or path or that names no mount
+    type (``_unnamed_mount``); and every line with a \\u escape, which may spell a key or a value the gates look
+    for."""
     lib = native.lib
     if lib is not None and hasattr(lib, "secret_data_lines"):
         return list(lib.secret_data_lines(data))
@@ -83,7 +84,13 @@ def candidate_lines(data: bytes) -> list[int]:
 
     ends = match_ends(_GATE)
     found = ends(data) if ends is not None else [m.end() for rx in _GATE for m in re.finditer(rx, data)]
-    return sorted({data.rfind(b"\n", 0, end) + 1 for end in found})
+    starts = {data.rfind(b"\n", 0, end) + 1 for end in found}
+    at = 0
+    for ln in data.split(b"\n"):  # lines that name no mount type
+        if b'"mount_type"' not in ln and b'"data"' in ln:
+            starts.add(at)
+        at += len(ln) + 1
+    return sorted(starts)
 
 
 def _scalars(value: Any, path: str, key: str) -> Iterator[tuple[str, str, str, bool]]:
@@ -103,6 +110,27 @@ def _scalars(value: Any, path: str, key: str) -> Iterator[tuple[str, str, str, b
             stack.extend((inner, at, k) for inner in reversed(v))
 
 
+def _unnamed_mount(path: str, sides: list[tuple[str, Any]]) -> tuple[Optional[str], Optional[str]]:
+    """The mount type and point of an entry that names no mount type (Vault before 1.5 wrote none: hashicorp/vault
+    PR 9167; a hop may drop it), where its path or data tells: the cubbyhole is always at cubbyhole/ (it cannot be
+    moved or enabled twice: Vault's cubbyhole docs); a KV version 2 secret is written as {"data": {...}} (and
+    "options") and read as {"data": {...}, "metadata": {"version": ...}} under <mount>/data/. A version 1 secret
+    cannot be told from another endpoint's data."""
+    if path.startswith("cubbyhole/"):
+        return "cubbyhole", "cubbyhole/"
+    if "/data/" not in path:
+        return None, None
+    for side, obj in sides:
+        data = obj.get("data") if isinstance(obj, dict) else None
+        if not isinstance(data, dict) or not isinstance(data.get("data"), dict):
+            continue
+        meta = data.get("metadata")
+        if (side == "request" and set(data) <= {"data", "options"}) or (
+                side == "response" and isinstance(meta, dict) and "version" in meta):
+            return "kv", path[:path.index("/data/") + 1]
+    return None, None
+
+
 def _regions(doc: dict[str, Any]) -> Iterator[tuple[str, dict[str, Any], bool]]:
     """The objects of the entry that are a secret's data: (where, object, whether its numbers are the secret's:
     not in what sys/wrapping/unwrap answers, which may be any endpoint's answer, its settings' numbers too)."""
@@ -115,6 +143,8 @@ def _regions(doc: dict[str, Any]) -> Iterator[tuple[str, dict[str, Any], bool]]:
     path = path if isinstance(path, str) else ""
     kind = req.get("mount_type") or (resp.get("mount_type") if isinstance(resp, dict) else None)
     mount = req.get("mount_point") or (resp.get("mount_point") if isinstance(resp, dict) else None)
+    if kind is None and "mount_type" not in req and not (isinstance(resp, dict) and "mount_type" in resp):
+        kind, mount = _unnamed_mount(path, sides)
     if kind in _KV:
         # In a namespace the path is the namespace's own and the mount point is written from the root
         # ("team/kv/metadata/app" on "ns1/team/kv/": red team rt43 F4)
