@@ -66,7 +66,8 @@ def tokens_log(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, dict[str
     try:
         creds = {_jwt(): "a JSON Web Token",
                  remember_secret(f"SG.{_random(22, _ALNUM + '-_')}.{_random(43, _ALNUM + '-_')}"): "a SendGrid key",
-                 remember_secret(f"s.{_random(24)}"): "a legacy Vault token"}
+                 remember_secret(f"s.{_random(24)}"): "a legacy Vault token",
+                 remember_secret(f"AKIA{_random(16, string.ascii_uppercase + '234567')}"): "an AWS access key id"}
         plain = {"ci-deploy.prod_v2", "team.payments-bot", "s-three-app", "svc_Reporting.2026"}
         for name in [*creds, *sorted(plain)]:
             made = _api(s, "POST", "auth/token/create", {"policies": ["default"], "display_name": name})
@@ -103,6 +104,7 @@ def test_credentials_as_display_names_and_in_token_paths_are_found(
     assert not any(c in shown for c in creds)
     vault_token = next(c for c, what in creds.items() if what == "a legacy Vault token")
     assert f"Vault Token (sha256 {fingerprint(vault_token)})" in shown  # named by its own fingerprint
+    assert "looks like an AWS Access Key" in shown and "looks like a AWS" not in shown
 
 
 def _jwk_event(keys: list[dict[str, str]], n: int) -> dict[str, Any]:

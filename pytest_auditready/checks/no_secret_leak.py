@@ -196,7 +196,7 @@ class Leaks(Visitor):
                     continue  # the credential header's value, already reported as what it is
                 fix = _GENERIC_FIX
                 if server_log:
-                    msg = f"{what[0].upper()}{what[1:]} holds what looks like a {g.kind} (sha256 {g.fingerprint})."
+                    msg = f"{what[0].upper()}{what[1:]} holds what looks like {_a(g.kind)} (sha256 {g.fingerprint})."
                     fix = _SERVER_LOG_FIX
                 elif g.kind == COMMAND_LINE:
                     msg = f"A command line in the log passes a credential as {g.key!r} (sha256 {g.fingerprint})."
@@ -205,9 +205,9 @@ class Leaks(Visitor):
                     msg = f"The value under key {g.key!r} is {g.kind} (sha256 {g.fingerprint})."
                     fix = _HEADER_FIX if g.kind == HEADER_CREDENTIAL else self.known_fix
                 elif hits.parsed:
-                    msg = f"A value under key {g.key!r} looks like a {g.kind} (sha256 {g.fingerprint})."
+                    msg = f"A value under key {g.key!r} looks like {_a(g.kind)} (sha256 {g.fingerprint})."
                 else:
-                    msg = f"An unparseable line holds what looks like a {g.kind} (sha256 {g.fingerprint})."
+                    msg = f"An unparseable line holds what looks like {_a(g.kind)} (sha256 {g.fingerprint})."
                 self._add(("generic", g.fingerprint), file, hits.line, msg, fix)  # one value: one finding
             found.update((hits.line, x) for g in hits.generic for x in (g.fingerprint, _NAMED_UNDER + g.key))
             found.update((hits.line, _KNOWN_UNDER + key) for _, _, key in hits.known)
@@ -279,6 +279,11 @@ class Leaks(Visitor):
         if self.more_unscanned:
             yield Finding(ID, "", f"{self.more_unscanned} more lines were too long to scan for secrets.",
                           _UNSCANNED_FIX)
+
+
+def _a(kind: str) -> str:
+    """``kind`` after its article: "an AWS Access Key", "a GitHub Token"."""
+    return f"{'an' if kind[:1] in 'AEIOUaeiou' else 'a'} {kind}"
 
 
 # (line, one of these + key) in ``_scan``'s set: a known value was found under that key; the scan named a value there
