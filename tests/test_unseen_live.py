@@ -137,6 +137,29 @@ def test_every_namespace_s_mounts_are_judged(pytester, bao, url_env, home):
     assert left(server, "team") == NOTHING and left(server) == NOTHING
 
 
+def test_namespaces_past_the_listing_cap_are_a_finding_not_a_pass(pytester, bao, url_env, monkeypatch):
+    """Past the namespaces whose mounts the run lists (_MOST_NAMESPACES, 500: two requests each), a mount of one it
+    did not list cannot be ruled out: log_protection fails saying so, never passes on what was not read. The cap is
+    lowered to 2 here, with three namespaces on a real OpenBao; under it the same vault passes."""
+    from pytest_auditready.vault import scenario
+
+    server = bao()
+    url_env(server)
+    _team(server)
+    root = admin(server)
+    for ns in ("org", "ops"):
+        assert root.call("POST", f"sys/namespaces/{ns}").status in (200, 204)
+    assert admin(server, "org").call("POST", "sys/namespaces/apps").status in (200, 204)
+    run = run_audit(pytester, server, None, seal=False)
+    assert "log_protection" not in run.failed_checks(), run.text("log_protection")
+    monkeypatch.setattr(scenario, "_MOST_NAMESPACES", 2)
+    run = run_audit(pytester, server, None, seal=False)
+    assert run.failed_checks() == {"log_protection"}, run.result.stdout.str()[-3000:]
+    said = run.text("log_protection")
+    assert "the vault has more than 2 namespaces, and the run lists the mounts of 2" in said, said
+    assert left(server) == NOTHING
+
+
 def test_namespaces_the_audit_token_may_not_list_are_a_finding(pytester, bao, monkeypatch):
     """The README's policy without its namespace paths, on a vault with namespaces: a mount there cannot be ruled
     out, and log_protection says what to grant."""
