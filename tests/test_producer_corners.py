@@ -306,7 +306,8 @@ def test_an_old_time_in_a_generic_json_lines_log_is_no_finding(tmp_path: Path) -
 def test_a_file_of_one_unreadable_line_is_refused_for_what_it_is(tmp_path: Path, shape: str,
                                                                  capsys: pytest.CaptureFixture[str]) -> None:
     """One line nested deeper than any producer writes, or longer than the part a format is told from: refused
-    (exit 2) as "JSON spread over several lines", which sent the user after a pretty-printer (red team rt34, F8)."""
+    (exit 2) as "JSON spread over several lines", which sent the user after a pretty-printer (red team rt34, F8).
+    A file of one long line is now read whole, and told for what it is: here JSON of no producer's format."""
     log = tmp_path / "one.log"
     log.write_text('{"a":' * 100_000 + "1" + "}" * 100_000 + "\n" if shape == "deep"
                    else '{"time":"' + "x" * 400_000 + '"}\n')
@@ -314,4 +315,4 @@ def test_a_file_of_one_unreadable_line_is_refused_for_what_it_is(tmp_path: Path,
     assert main(["verify", str(log)]) == 2
     err = capsys.readouterr().err
     assert len(err.strip().splitlines()) == 1 and "spread over several lines" not in err
-    assert ("nested too deeply" if shape == "deep" else "its format cannot be told") in err
+    assert ("nested too deeply" if shape == "deep" else "holds JSON lines of no known audit format") in err
