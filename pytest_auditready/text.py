@@ -116,6 +116,26 @@ def _spellings(secrets: tuple[tuple[str, str], ...]) -> tuple[tuple[str, str], .
 URL_USERINFO = re.compile(r"(?i)\b([a-z][a-z0-9+.-]*://)[^/\s@]*@")
 
 
+# The characters a token is made of, as no_secret_leak splits a quoted value into pieces to judge each
+# (checks.no_secret_leak.mask_quoted): a whole run is masked where it is a secret; a run cut short cannot be judged,
+# so ``clip`` never shows one.
+PIECE = r"[^\s/:@=,;&?#\"'()\[\]{}<>]"
+_PIECE_AT = re.compile(PIECE)
+_TRAILING_PIECE = re.compile(PIECE + r"+\Z")
+
+
+def clip(text: str, limit: int, mark: str = "\u2026") -> str:
+    """``text`` cut to at most ``limit`` characters, then ``mark``, never inside a run of the characters a token is
+    made of: the run the cut falls in is left out whole. A credential's head is no safer to show than all of it, and
+    only a whole one can be recognised and masked where the text is shown (red team rt47, F3)."""
+    if len(text) <= limit:
+        return text
+    head = text[:limit]
+    if _PIECE_AT.match(text, limit):
+        head = _TRAILING_PIECE.sub("", head)
+    return head + mark
+
+
 def without_userinfo(text: str) -> str:
     """``text`` with every URL's user:password@ (or user@) withheld."""
     return URL_USERINFO.sub(r"\1<credentials>@", text)

@@ -26,6 +26,7 @@ from typing import Any, Optional
 import orjson
 
 from ..scan import native
+from ..text import clip
 
 SHOWN = 3  # keys a reason names
 
@@ -127,7 +128,7 @@ def line_duplicates(text: bytes) -> list[str]:
 
 def reason(keys: list[str], where: str = "an object in it") -> str:
     """A bad line's reason for an object holding ``keys`` twice."""
-    shown = ", ".join(json.dumps(k[:60]) for k in keys[:SHOWN]) + (f" and {len(keys) - SHOWN} more"
+    shown = ", ".join(clip(json.dumps(k), 62) for k in keys[:SHOWN]) + (f" and {len(keys) - SHOWN} more"
                                                                    if len(keys) > SHOWN else "")
     return (f"{where} holds the key{'s' if len(keys) > 1 else ''} {shown} twice: which value counts is undefined "
             "(RFC 8259), readers disagree, and its producer writes each key once, so a hop merged fields into it or "

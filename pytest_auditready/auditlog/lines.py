@@ -8,6 +8,8 @@ import re
 from dataclasses import dataclass
 from typing import Any, Iterator, Optional, Union
 
+from ..text import clip
+
 MAX_LINE_BYTES = 16 * 1024 * 1024
 _TOO_LONG = "bytes, over the {} byte limit".format(MAX_LINE_BYTES)
 
@@ -21,7 +23,7 @@ def too_long(size: int, head: bytes = b"") -> str:
     what = long_entry(head.decode("utf-8", "replace")) if head else None
     if what is None or not what.kind:
         return f"line is {size} {_TOO_LONG}"
-    on = f" on {json.dumps(what.path)[:120]}" if what.path else ""
+    on = f" on {clip(json.dumps(what.path), 120)}" if what.path else ""
     if what.kind == "response" and what.operation == "list":
         return (f"line is {size} {_TOO_LONG}: the response entry of a list request{on}, whose keys the vault writes "
                 "whole unless the audit device sets elide_list_responses")

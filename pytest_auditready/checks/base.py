@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Any, Callable, Iterable, Mapping, Optional, Se
 from ..auditlog.match import Match
 from ..auditlog.model import AccessLedger, Action, AuditEntry, BadLine, Entries, Record
 from ..errors import AuditReadyError
-from ..text import visible
+from ..text import clip, visible
 
 if TYPE_CHECKING:
     from ..config import Settings
@@ -30,15 +30,15 @@ _LONGEST = {"request_id": 120, "where": 1200}  # a request id (a UUID is 36), a 
 
 
 def bounded(text: str, limit: int, named: bool = False) -> str:
-    """``text`` cut to ``limit`` characters, saying how long it was (``named``: and its fingerprint, so that two long
-    texts with one head stay two)."""
+    """``text`` cut to ``limit`` characters (``clip``: never inside a token's run), saying how long it was (``named``:
+    and its fingerprint, so that two long texts with one head stay two)."""
     if len(text) <= limit:
         return text
     if not named:
-        return f"{text[: limit // 2]}\u2026 ({len(text)} characters)"
+        return f"{clip(text, limit // 2)} ({len(text)} characters)"
     from ..scan.known import fingerprint
 
-    return f"{text[: limit // 2]}\u2026 ({len(text)} characters, sha256 {fingerprint(text)})"
+    return f"{clip(text, limit // 2)} ({len(text)} characters, sha256 {fingerprint(text)})"
 
 
 @dataclass(frozen=True)

@@ -13,6 +13,7 @@ from typing import Any, Callable, Iterable, Iterator, Optional, Union
 from ..auditlog.formats import format_of
 from ..auditlog.model import HMAC_PREFIX, HMAC_RE, AuditEntry, Entries, Record
 from ..scan.hyperscan import digest_checks
+from ..text import clip
 from .base import Check, CheckContext, Finding, Note, Skip, Visitor, feed
 from .required_fields import login as _login
 
@@ -515,7 +516,7 @@ class DigestFormat(Visitor):
             pos = m.start()
             end = data.find(b'"', m.start() + 1, m.start() + 300)
             value = data[m.start() + 1 : end if end > 0 else m.start() + 40].decode("utf-8", "replace")
-            self.bad.append((file, line, f"{value[:24]!r}…, {len(value)} chars"))
+            self.bad.append((file, line, f"{clip(value, 24)!r}, {len(value)} chars"))
             self.request_ids[line] = ""
 
     def _raw(self, file: str, first_line: int, data: bytes) -> set[int]:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 import re
-from typing import Any, Iterator, Optional, Sequence, Union
+from typing import Any, Iterator, Mapping, Optional, Sequence, Union
 
 from ..auditlog.formats import format_of
 from ..auditlog.lines import long_fix, unscanned
@@ -12,6 +12,7 @@ from ..auditlog.model import BadLine, Entries, Record
 from ..scan import secret_data
 from ..scan.hyperscan import LeakScanner
 from ..scan.secrets import COMMAND_LINE, HEADER_CREDENTIAL, NOT_BY_NAME
+from ..text import PIECE
 from .base import Check, CheckContext, Finding, Outcome, Skip, Visitor, feed
 
 ID = "no_secret_leak"
@@ -291,47 +292,78 @@ _KNOWN_UNDER, _NAMED_UNDER = "\0known under ", "\0named under "
 
 # what a finding here says of a value it found: its kind and fingerprint (``_scan``)
 _NAMED = re.compile(r"(?:looks like an? |is |as |holds what looks like an? )(.+?) \(sha256 ([0-9a-f]{10})\)")
-_QUOTED = re.compile(r"'((?:[^'\\]|\\.){8,})'")  # a value a finding quotes (repr)
-_PIECES = re.compile(r"[^\s/:@=,;&?#\"'()\[\]{}<>]{8,}")
+# a value a finding quotes: as Python's repr does, or as JSON does (a reader's reason: its sourceIPs ["..."])
+_QUOTED = re.compile(r"'((?:[^'\\]|\\.){8,})'|\"((?:[^\"\\]|\\.){8,})\"")
+_PIECES = re.compile(PIECE + "{8,}")
+
+
+def found_secrets(outcomes: Sequence[Outcome]) -> dict[str, str]:
+    """The fingerprints of the values this check's findings in ``outcomes`` name, and what each is."""
+    return {fp: kind for o in outcomes if o.check_id == ID for f in o.findings
+            for kind, fp in _NAMED.findall(f.message)}
+
+
+def mask_found(text: str, found: Mapping[str, str]) -> str:
+    """``text`` with it whole, or each piece of it, that is a value ``found`` names (``found_secrets``) shown as
+    this check names it: ``<KIND sha256 FP>``."""
+    if not found or not text:
+        return text
+    from ..scan.known import fingerprint
+
+    kind = found.get(fingerprint(text))
+    if kind is not None:
+        return f"<{kind} sha256 {fingerprint(text)}>"
+
+    def named(m: "re.Match[str]") -> str:
+        hit = found.get(fingerprint(m.group()))
+        return f"<{hit} sha256 {fingerprint(m.group())}>" if hit is not None else m.group()
+
+    return _PIECES.sub(named, text)
 
 
 def mask_quoted(outcomes: Sequence[Outcome]) -> list[Outcome]:
     """``outcomes`` with each value another check's finding quotes from the log (a request path, a source address,
     a name) shown as this check names it, ``<KIND sha256 FP>``, where this check found it a secret: the value
     itself never reaches a report through another check's words (red team rt22). A value this check did not get
-    to name (it stops after _MAX secrets: red team rt43, F9) is judged here by a secret's own format."""
+    to name (it stops after _MAX secrets: red team rt43, F9) is judged here by a secret's own format, and a request
+    id that is no UUID by its randomness too (red team rt47, F2)."""
     from ..scan.known import fingerprint
     from ..scan.secrets import NOT_BY_NAME, GenericScanner
 
-    found = {fp: kind for o in outcomes if o.check_id == ID for f in o.findings
-             for kind, fp in _NAMED.findall(f.message)}
-    judged: dict[str, str] = {}  # piece -> its mask, or "" (no credential of its own format)
+    found = found_secrets(outcomes)
+    judged: dict[tuple[str, bool], str] = {}  # (piece, random) -> its mask, or "" (no credential of its own format)
     scanner: Optional[GenericScanner] = None
 
-    def own_format(piece: str) -> str:
+    def own_format(piece: str, random: bool) -> str:
         nonlocal scanner
-        if piece not in judged:
+        if (piece, random) not in judged:
             if _PLAIN_ID.match(piece) is not None:
-                judged[piece] = ""
+                judged[piece, random] = ""
             else:
                 if scanner is None:
                     scanner = GenericScanner().__enter__()
-                hit = next((h for h in scanner.scan_value("id", piece) if h.kind not in NOT_BY_NAME), None)
-                judged[piece] = f"<{hit.kind} sha256 {fingerprint(piece)}>" if hit is not None else ""
-        return judged[piece]
+                hit = next((h for h in scanner.scan_value("id", piece) if random or h.kind not in NOT_BY_NAME), None)
+                judged[piece, random] = f"<{hit.kind} sha256 {fingerprint(piece)}>" if hit is not None else ""
+        return judged[piece, random]
 
-    def shown(quoted: str, inner: str) -> str:
+    def shown(quoted: str, inner: str, random: bool = False) -> str:
+        """``quoted`` with ``inner`` and each of its pieces masked where this check named it, or where it is a
+        credential by its own format (``random``: by its randomness too, as a request id that is no UUID is)."""
         for piece in sorted({inner, *_PIECES.findall(inner)}, key=len, reverse=True):
             if piece not in quoted:
                 continue  # (a longer piece holding it was masked already)
             kind = found.get(fingerprint(piece))
-            mask = f"<{kind} sha256 {fingerprint(piece)}>" if kind is not None else own_format(piece)
+            mask = f"<{kind} sha256 {fingerprint(piece)}>" if kind is not None else own_format(piece, random)
             if mask:
                 quoted = quoted.replace(piece, mask)
         return quoted
 
     def masked(message: str) -> str:
-        return _QUOTED.sub(lambda m: shown(m.group(0), m.group(1)), message)
+        # quoted values, judged whole and by their pieces; then any piece this check named, wherever it stands
+        # (a reason that quotes none: "a resource request (/api/v1/.../<token>)", red team rt47 F4)
+        message = _QUOTED.sub(lambda m: shown(m.group(0), m.group(1) if m.group(1) is not None else m.group(2)),
+                              message)
+        return mask_found(message, found)
 
     # A request id is the log's text too, and some producers take it from the client (a Kubernetes Audit-ID header
     # becomes the event's auditID, red team rt32 F2): every finding's, this check's own included.
@@ -341,7 +373,7 @@ def mask_quoted(outcomes: Sequence[Outcome]) -> list[Outcome]:
             if o.findings:
                 o = dataclasses.replace(o, findings=tuple(
                     dataclasses.replace(f, message=masked(f.message) if o.check_id != ID else f.message,
-                                        request_id=shown(f.request_id, f.request_id) if f.request_id else "")
+                                        request_id=shown(f.request_id, f.request_id, True) if f.request_id else "")
                     for f in o.findings))
             out.append(o)
     finally:

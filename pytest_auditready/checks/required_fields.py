@@ -19,6 +19,7 @@ from ..auditlog.vault_json import (
     SERVER_OUTPUT,
     SERVER_OUTPUT_FIX,
 )
+from ..text import clip
 from .access_policy import RawLines, line_object
 from .base import Check, CheckContext, Finding, PlannedAction, Skip, Visitor, every_action, feed
 from .completeness import WRAPPING_PATHS, alone
@@ -469,14 +470,14 @@ class Fields(Visitor):
             held, self.held = self.held, None
             self._refused_text(*held)
         if self.format == "vault" and rec.type not in _VAULT_TYPES:
-            self._add(Finding(ID, "", f"The entry's type {rec.type[:40]!r} is neither request nor response: Vault "
+            self._add(Finding(ID, "", f"The entry's type {clip(rec.type, 40)!r} is neither request nor response: Vault "
                               "and OpenBao write no other entry, so a hop rewrote the line or something else wrote "
                               "it, and completeness cannot pair it.", _TYPE_FIX, where=rec.where,
                               request_id=rec.request_id), "the entry type (request or response)")
             return
         if self.addresses and rec.source and not self._address(rec.source):
             kind = f"{rec.type} entry" if rec.type else "entry"
-            self._add(Finding(ID, "", f"The {kind} names {rec.source[:60]!r} as its source address "
+            self._add(Finding(ID, "", f"The {kind} names {clip(rec.source, 60)!r} as its source address "
                               "(request.remote_address), which is no IP address: Vault and OpenBao write the "
                               "address the request came from there, so a hop rewrote it or the listener took an "
                               "X-Forwarded-For header a client wrote, and the entry does not show where the "

@@ -11,6 +11,7 @@ from typing import Iterator, Optional, Sequence, Union
 from ..auditlog.container import ORDERLESS
 from ..auditlog.formats import format_of
 from ..auditlog.model import Entries, Record, parse_time
+from ..text import clip
 from .base import Check, CheckContext, Finding, PlannedAction, Skip, Visitor, every_action, feed, iso_ns
 
 ID = "timestamp_accuracy"
@@ -272,9 +273,10 @@ class FileOrder(Visitor):
     def _stage(self, rec: Record) -> None:
         if rec.wts is not None and rec.ts is not None and rec.wts[0] < rec.ts[0]:
             self._early(rec.line, rec.where, rec.request_id,
-                        f"The event's stageTimestamp {rec.written[:40]} is earlier than its requestReceivedTimestamp "
-                        f"({rec.time[:40]}): the API server stamps a stage when the request reaches it, after it "
-                        "received the request, so the event was re-timed or the clock stepped back between them.")
+                        f"The event's stageTimestamp {clip(rec.written, 40)} is earlier than its "
+                        f"requestReceivedTimestamp ({clip(rec.time, 40)}): the API server stamps a stage when the "
+                        "request reaches it, after it received the request, so the event was re-timed or the clock "
+                        "stepped back between them.")
 
     def _order(self, rec: Record) -> None:
         """File order, plausibility: ``entry`` without the pairing (which ``entries`` did for the whole batch)."""
@@ -433,9 +435,9 @@ class FileOrder(Visitor):
                           where=where, request_id=rid)
         if self.after_delivery is not None:
             t, where, rid, named = self.after_delivery
-            yield Finding(ID, "", f"The record's eventTime {t[:40]} is after its file was delivered ({named}, as its "
-                          "name says): CloudTrail delivers a file with records of before that time only, so the record "
-                          "was re-timed or moved from a later file, or the file was renamed.",
+            yield Finding(ID, "", f"The record's eventTime {clip(t, 40)} is after its file was delivered ({named}, as "
+                          "its name says): CloudTrail delivers a file with records of before that time only, so the "
+                          "record was re-timed or moved from a later file, or the file was renamed.",
                           "judge the files as CloudTrail delivered them: find what rewrote the record or renamed the "
                           "file (and keep the trail's digest files beside them: tamper_evidence validates each file)",
                           where=where, request_id=rid)
@@ -451,9 +453,9 @@ class FileOrder(Visitor):
 
 
 def _before(time: str, request_time: str) -> str:
-    return (f"The response entry's time {time[:40]} is earlier than its request entry's ({request_time[:40]}): the "
-            "vault writes a request's response after it, so the entry was re-timed or the clock stepped back between "
-            "them.")
+    return (f"The response entry's time {clip(time, 40)} is earlier than its request entry's "
+            f"({clip(request_time, 40)}): the vault writes a request's response after it, so the entry was re-timed or "
+            "the clock stepped back between them.")
 
 
 def run(ctx: CheckContext) -> Iterator[Union[Finding, Skip]]:
@@ -471,7 +473,7 @@ def run(ctx: CheckContext) -> Iterator[Union[Finding, Skip]]:
         for e in m.entries:
             ts = e.timestamp
             if ts is None:
-                yield Finding(ID, a.name, f"The {e.type} entry's time {e.time_text[:40]!r} cannot be read, so "
+                yield Finding(ID, a.name, f"The {e.type} entry's time {clip(e.time_text, 40)!r} cannot be read, so "
                               "its accuracy cannot be shown.", "keep the vault's own RFC 3339 'time' field",
                               where=e.where, request_id=e.request_id)
             elif not lo <= ts.ns <= hi:

@@ -22,6 +22,7 @@ from typing import Iterator, Union
 
 from ..auditlog.formats import format_of
 from ..auditlog.model import Entries, Record
+from ..text import clip
 from .base import Check, CheckContext, Finding, Skip, Visitor, feed
 
 ID = "timestamp_precision"
@@ -143,7 +144,7 @@ class Precision(Visitor):
     def finish(self) -> Iterator[Union[Finding, Skip]]:
         # No entry at all: nothing here; the engine fails a check that judged nothing (judged_something).
         for e in self.bad[:_SHOW]:
-            said = (f"The entry's time {e.time[:40]!r} is not an RFC 3339 time with an explicit offset." if e.time
+            said = (f"The entry's time {clip(e.time, 40)!r} is not an RFC 3339 time with an explicit offset." if e.time
                     else "The entry has no time as text (its time field is missing, empty, or not a string such "
                          "as an epoch number): an RFC 3339 time with an explicit offset is required.")
             yield Finding(ID, "", said, self.time_fix, where=e.where, request_id=e.request_id)
@@ -177,7 +178,7 @@ class Precision(Visitor):
                                                         f"{n} significant fractional digit(s)")
             chance = (f"a time at a whole second comes about once in {10 ** self.best:,} requests" if self.padded
                       else f"trimmed trailing zeros leave so few about once in {10 ** (self.best - n):,} entries")
-            yield Finding(ID, "", f"The entry's time {e.time[:40]!r} has {said} while this source writes up to "
+            yield Finding(ID, "", f"The entry's time {clip(e.time, 40)!r} has {said} while this source writes up to "
                           f"{self.best} (across {self.good} entries): {chance}, so a hop re-timed this entry or "
                           "something else wrote it.", self.fix, where=e.where, request_id=e.request_id)
         total = sum(self.nshort.get(k, 0) for k in range(cut + 1))

@@ -39,6 +39,7 @@ from ..auditlog.rotation import TRAILING, compression_in, decompressing
 from ..auditlog.syslog import carried_prefix, unframe
 from ..auditlog.vault_json import NOT_VAULT, SERVER_LOG_LINE
 from ..errors import AuditReadyError
+from ..text import clip
 
 if TYPE_CHECKING:
     from ..auditlog import container
@@ -539,40 +540,41 @@ def _k8s_problem(data: Mapping[str, Any], digits: int, skew_ns: int) -> str:
     at authentication, 401: the failed-authentication audit of fixtures/k8s/real/failed-authn.log names none)."""
     stage = data.get("stage")
     if stage not in K8S_STAGES:
-        return (f"its stage {json.dumps(stage)[:40] if stage is not None else '(none)'} is none of the API server's "
-                f"({', '.join(sorted(K8S_STAGES))})")
+        return (f"its stage {clip(json.dumps(stage), 40) if stage is not None else '(none)'} is none of the API "
+                f"server's ({', '.join(sorted(K8S_STAGES))})")
     level = data.get("level")
     if level not in K8S_LEVELS:
-        return (f"its level {json.dumps(level)[:40] if level is not None else '(none)'} is none the API server writes "
-                f"an event at ({', '.join(sorted(K8S_LEVELS))}; at None it writes nothing)")
+        return (f"its level {clip(json.dumps(level), 40) if level is not None else '(none)'} is none the API server "
+                f"writes an event at ({', '.join(sorted(K8S_LEVELS))}; at None it writes nothing)")
     aid = data.get("auditID")
     if aid is not None and not isinstance(aid, str):
         return f"its auditID is a JSON {type(aid).__name__}, not the string the API server writes"
     received = data.get("requestReceivedTimestamp")
     rts = parse_time(received) if isinstance(received, str) else None
     if rts is not None and rts[1] < digits:
-        return (f"its requestReceivedTimestamp {str(received)[:40]!r} has {rts[1]} fractional digit(s): the API server "
-                "writes six (MicroTime), so a hop re-timed it")
+        return (f"its requestReceivedTimestamp {clip(str(received), 40)!r} has {rts[1]} fractional digit(s): the API "
+                "server writes six (MicroTime), so a hop re-timed it")
     st = data.get("stageTimestamp")
     sts = parse_time(st) if isinstance(st, str) else None
     if sts is None:
         return ("it has no stageTimestamp" if st is None else
-                f"its stageTimestamp {str(st)[:40]!r} is not an RFC 3339 time with an explicit offset")
+                f"its stageTimestamp {clip(str(st), 40)!r} is not an RFC 3339 time with an explicit offset")
     if sts[1] < digits:
-        return (f"its stageTimestamp {str(st)[:40]!r} has {sts[1]} fractional digit(s): the API server writes six "
+        return (f"its stageTimestamp {clip(str(st), 40)!r} has {sts[1]} fractional digit(s): the API server writes six "
                 "(MicroTime), so a hop re-timed it")
     if rts is not None and sts[0] < rts[0] - skew_ns:
-        return (f"its stageTimestamp {str(st)[:40]} is before its requestReceivedTimestamp {str(received)[:40]} by "
-                f"more than max_skew ({skew_ns / 1e9:g} s): a stage is reached after the request is received")
+        return (f"its stageTimestamp {clip(str(st), 40)} is before its requestReceivedTimestamp "
+                f"{clip(str(received), 40)} by more than max_skew ({skew_ns / 1e9:g} s): a stage is reached after the "
+                "request is received")
     ips = data.get("sourceIPs")
     if isinstance(ips, list) and ips and not all(isinstance(ip, str) and is_ip(ip) for ip in ips):
-        return f"its sourceIPs {json.dumps(ips)[:60]} are not all IP addresses, as the API server writes them"
+        return f"its sourceIPs {clip(json.dumps(ips), 60)} are not all IP addresses, as the API server writes them"
     uri = data.get("requestURI")
     status = data.get("responseStatus")
     refused_at_authn = isinstance(status, Mapping) and status.get("code") == 401  # before its object is resolved
     if (isinstance(uri, str) and _K8S_RESOURCE_PATH.match(uri.partition("?")[0])
             and not isinstance(data.get("objectRef"), Mapping) and not refused_at_authn):
-        return f"it records a resource request ({uri.partition('?')[0][:60]}) without its objectRef"
+        return f"it records a resource request ({clip(uri.partition('?')[0], 60)}) without its objectRef"
     return ""
 
 
@@ -894,7 +896,7 @@ def _trail_problem(data: Mapping[str, Any]) -> str:
     m = _EVENT_VERSION.match(version) if isinstance(version, str) else None
     if m is None:
         return ("it has no eventVersion" if version is None else
-                f"its eventVersion {json.dumps(version)[:20]} is not the major.minor text CloudTrail writes") + (
+                f"its eventVersion {clip(json.dumps(version), 20)} is not the major.minor text CloudTrail writes") + (
             ", which CloudTrail writes in every record (Optional: False): a pipeline cut or rewrote the record")
     missing = []
     if not _text(data.get("awsRegion")):

@@ -324,7 +324,9 @@ def shown_review(result: "AuditResult") -> Optional[dict[str, Any]]:
     if _LAST_REVIEW and _LAST_REVIEW[0] is review:  # report.html and evidence.json of one bundle: judged once
         cached: dict[str, Any] = _LAST_REVIEW[1]
         return cached
-    shown: dict[str, Any] = mask_credentials(review)
+    from ..checks.no_secret_leak import found_secrets
+
+    shown: dict[str, Any] = mask_credentials(review, found_secrets(result.outcomes))
     _LAST_REVIEW[:] = [review, shown]
     return shown
 
@@ -359,13 +361,16 @@ def _mask_personal(path: str) -> str:
     return "/".join(parts)
 
 
-def mask_credentials(doc: Any) -> Any:
+def mask_credentials(doc: Any, found: Optional[Mapping[str, str]] = None) -> Any:
     """``doc`` (JSON-like data from a log: an access review, an access answer) with every part of a request path
     that no_secret_leak's judge (detect-secrets and the token formats, as it judges a path) reads as a credential
     shown as ``<KIND sha256 FINGERPRINT>``, the words its finding uses, never as written, and every segment holding
-    personal data masked as data_minimisation shows it; everything else unchanged."""
+    personal data masked as data_minimisation shows it; and any value, or piece of one, that the check's findings
+    named (``found``: no_secret_leak.found_secrets, a random credential no format names: red team rt47 F1) as they
+    name it; everything else unchanged."""
     if not doc:
         return doc
+    from ..checks.no_secret_leak import mask_found
     from ..scan.secrets import GenericScanner
 
     masked: dict[str, str] = {}
@@ -419,11 +424,13 @@ def mask_credentials(doc: Any) -> Any:
 
     with GenericScanner() as scanner:
         out = walk(scanner, doc, "")
+    if found:  # (every string: a name, a source, a path or a detail that repeats one)
+        out = map_strings(out, lambda text: mask_found(text, found))
     if not names:
         return out
     # the same names wherever else the data repeats them (a review item's detail, a list of new identities)
-    found = re.compile("|".join(re.escape(n) for n in sorted(names, key=len, reverse=True)))
-    return map_strings(out, lambda text: found.sub(lambda m: names[m.group(0)], text))
+    again = re.compile("|".join(re.escape(n) for n in sorted(names, key=len, reverse=True)))
+    return map_strings(out, lambda text: again.sub(lambda m: names[m.group(0)], text))
 
 
 def map_strings(value: Any, fn: Callable[[str], str]) -> Any:
