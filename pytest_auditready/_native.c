@@ -1651,11 +1651,15 @@ static int own_number_key(const uchar *d, Py_ssize_t s, Py_ssize_t t) {
     return 0;
 }
 
+#define KEY_DEPTH 64 /* nesting whose keys object_clear keeps; deeper, a number's key is taken as none */
+
 /* Walk the JSON object opened at o (d[o] == '{') up to e: 1 when a string value in it (at any depth) is not
  * clear_by_design, or a number is not under an own_number_key (the vault never HMACs a number); *after is set past
- * its closing brace (e when it does not close). */
+ * its closing brace (e when it does not close). A number's key is the key its object or array sits under once an
+ * object or array before it closes, as scan/secret_data.py's walk reads it: [{"version":1},91827364] under "codes"
+ * is under "codes" (red team rt49 F2). */
 static int object_clear(const uchar *d, Py_ssize_t o, Py_ssize_t e, Py_ssize_t *after) {
-    Py_ssize_t i = o, depth = 0, ks = 0, kt = 0;
+    Py_ssize_t i = o, depth = 0, ks = 0, kt = 0, kss[KEY_DEPTH], kts[KEY_DEPTH];
     while (i < e) {
         uchar c = d[i];
         if (c == '"') {
@@ -1682,10 +1686,23 @@ static int object_clear(const uchar *d, Py_ssize_t o, Py_ssize_t e, Py_ssize_t *
                 i++;
             continue;
         }
-        if (c == '{' || c == '[') depth++;
-        else if ((c == '}' || c == ']') && --depth == 0) {
-            *after = i + 1;
-            return 0;
+        if (c == '{' || c == '[') {
+            if (depth < KEY_DEPTH) {
+                kss[depth] = ks;
+                kts[depth] = kt;
+            }
+            depth++;
+        } else if (c == '}' || c == ']') {
+            if (--depth == 0) {
+                *after = i + 1;
+                return 0;
+            }
+            if (depth < KEY_DEPTH) {
+                ks = kss[depth];
+                kt = kts[depth];
+            } else {
+                ks = kt = 0;
+            }
         }
         i++;
     }
@@ -1694,11 +1711,12 @@ static int object_clear(const uchar *d, Py_ssize_t o, Py_ssize_t e, Py_ssize_t *
 }
 
 /* whether the line d[ls, le) names a KV, generic or (a namespace's) cubbyhole mount (any "mount_type" key's string
- * value, compact or with blanks around its colon), names no mount type at all (scan/secret_data.py _unnamed_mount:
- * Vault before 1.5) or holds "sys/wrapping/" */
+ * value, compact or with blanks around its colon), names no mount type before its first "data" key (none at all:
+ * scan/secret_data.py _unnamed_mount, Vault before 1.5; the vaults write an entry's own mount_type before its data,
+ * so one after it may be a key of the secret's own: red team rt49 F6) or holds "sys/wrapping/" */
 static int secret_mount_line(const uchar *d, Py_ssize_t ls, Py_ssize_t le) {
-    Py_ssize_t at = ls;
-    if (find_in(d, ls, le, "\"mount_type\"", 12) < 0) return 1;
+    Py_ssize_t at = ls, mt = find_in(d, ls, le, "\"mount_type\"", 12), dt = find_in(d, ls, le, "\"data\"", 6);
+    if (mt < 0 || (dt >= 0 && dt < mt)) return 1;
     while ((at = find_in(d, at, le, "\"mount_type\"", 12)) >= 0) {
         Py_ssize_t k = skip_blank(d, at + 12, le), s, n;
         at += 12;

@@ -238,9 +238,47 @@ def test_entries_that_name_no_mount_type_are_judged_where_path_or_shape_tells(
     ({"request": {"path": "app/data/x", "operation": "update", "data": {"data": {"pin": 4821}, "mode": "x"}},
       "response": {"data": {"data": {"n": 7}}}}, []),
     ({"request": {"path": "kv1/app", "operation": "create", "data": {"apikey": "clear"}}}, []),
+    # red team rt49: a MIN/MAX that only begins a word (F1); a number after an object in a list (F2); who, as
+    # libpq and directories spell it (F3); a wrapped KV version 2 read unwrapped (F4); times, lifetimes and a key
+    # derivation's settings (F5); a key of the secret's own named mount_type (F6); a version 1 secret under config/
+    # with a key of version 2's words (F7)
+    ({"request": {"mount_type": "kv", "mount_point": "kv1/", "path": "kv1/minio", "operation": "create",
+                  "data": {"MINIO_ROOT_PASSWORD": 73104829, "maxConnections": 5, "MAX_CONNS": 5}}},
+     ["MINIO_ROOT_PASSWORD"]),
+    ({"request": {"mount_type": "kv", "mount_point": "kv1/", "path": "kv1/c", "operation": "create",
+                  "data": {"codes": [{"version": 1}, 91827364]}}}, ["codes"]),
+    ({"request": {"mount_type": "kv", "mount_point": "kv1/", "path": "kv1/pg", "operation": "create",
+                  "data": {"PGUSER": "app", "sAMAccountName": "alice", "binddn": "cn=admin,dc=example,dc=org",
+                           "userPrincipalName": "alice@example.org", "ADMIN_USERS": "a,b", "PGPASSWORD": "pw"}}},
+     ["PGPASSWORD"]),
+    ({"request": {"path": "sys/wrapping/unwrap", "operation": "update"},
+      "response": {"data": {"data": {"cvv": 123}, "metadata": {"version": 1, "created_time": "2026-01-01T00:00:00Z"}}}},
+     ["cvv"]),
+    ({"request": {"path": "sys/wrapping/unwrap", "operation": "update"},
+      "response": {"data": {"num_uses": 3, "renewable": True}}}, []),
+    ({"request": {"mount_type": "kv", "mount_point": "secret/", "path": "secret/data/oauth", "operation": "create",
+                  "data": {"data": {"access_token": "hmac-sha256:" + "2" * 64, "expires_in": 3599, "iat": 1733400000,
+                                    "timestamp": 1733400000, "created": 1733400000, "iterations": 600000,
+                                    "rsa_bits": 4096}}}}, []),
+    ({"request": {"path": "cubbyhole/y", "operation": "create", "data": {"mount_type": "system", "pin": 5555}}},
+     ["mount_type", "pin"]),
+    ({"request": {"mount_type": "kv", "mount_point": "kv1/", "path": "kv1/config/app", "operation": "create",
+                  "data": {"data": 73104829}}}, ["data"]),
 ])
-def test_which_values_are_a_secrets_data(doc: dict[str, Any], clear: list[str]) -> None:
+def test_which_values_are_a_secrets_data(doc: dict[str, Any], clear: list[str],
+                                        monkeypatch: pytest.MonkeyPatch) -> None:
+    """The judgment, and both gates before it: each lets the entry's line through where the judgment names a value
+    (the C gate kept a key past the object it closed, [{"version":1},91827364], and looked for "mount_type" anywhere
+    in a line: red team rt49 F2, F6)."""
     assert [c.path for c in secret_data.clear_values(doc)] == clear
+    line = json.dumps(doc, separators=(",", ":")).encode() + b"\n"
+    for gate in ("native", "pure"):
+        if gate == "native" and native.lib is None:
+            continue
+        with monkeypatch.context() as m:
+            if gate == "pure":
+                m.setattr(native, "lib", None)
+            assert not clear or secret_data.candidate_lines(line) == [0], gate
 
 
 def test_a_log_raw_kv_read_is_one_finding_a_value(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,

@@ -428,10 +428,14 @@ class LogFormat:
 # secret's username, the database engine's generated one, v-<name>-<role>-<20 random>-<time>, which reads as
 # high-entropy base64 nine times in ten: red team rt35 F4). Judged by a secret's own format only (LogFormat.name_keys),
 # and no secret's data (scan.secret_data). In any case, and after a prefix the way teams name environment variables
-# and fields (POSTGRES_USER, DB_USERNAME, dbUser, admin_email: red team rt42 F11); a bare "account" alone (a
+# and fields (POSTGRES_USER, DB_USERNAME, dbUser, admin_email: red team rt42 F11; PGUSER, ADMIN_USERS, user_id, and
+# the directory's names, sAMAccountName, userPrincipalName, an LDAP binddn: rt49 F3); a bare "account" alone (a
 # bank_account is no name). An address is personal data: data_minimisation judges it.
-VAULT_NAME_KEYS = (r"(?:\A|[_.-]|(?<=[a-z0-9])(?=[A-Z]))(?i:user(?:[_-]?name)?|login|account[_-]?name|e-?mail)\Z"
-                   r"|\A(?i:account)\Z")
+VAULT_NAME_KEYS = (r"(?:\A|[_.-]|(?<=[a-z0-9])(?=[A-Z])|(?<=[A-Z])(?=[A-Z][a-z]))"
+                   r"(?i:users?(?:[_-]?(?:name|id|principal[_-]?name))?|login|account[_-]?name|e-?mail|bind[_-]?dn|upn)"
+                   r"\Z|\A(?i:account)\Z"
+                   # a variable's name run together in one case: libpq's PGUSER, DBUSER, pguser (red team rt49 F3)
+                   r"|\A(?:[A-Z0-9]+USER(?:NAME)?|[a-z0-9]+user(?:name)?)\Z")
 
 FORMATS: Mapping[str, LogFormat] = {
     "vault": LogFormat(

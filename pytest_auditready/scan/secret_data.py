@@ -31,9 +31,6 @@ from . import native
 
 KIND = "Vault Secret Data"
 _KV = frozenset({"kv", "generic"})
-# KV version 2's endpoints besides data/ (OpenBao API docs, "KV secrets engine - version 2"): none carries a
-# secret's value; a version 1 secret of such a name is told from them by its keys (_V2_KEYS)
-_KV2_OTHER = frozenset({"metadata", "config", "delete", "undelete", "destroy", "subkeys"})
 # the keys of version 2's answers and requests that are no secret's data: a version's metadata (created_time,
 # custom_metadata, deletion_time, destroyed, version), a write's options (cas), the mount's and a secret's settings
 # (OpenBao's metadata answer adds current_metadata_version and metadata_cas_required, red team rt43 F4)
@@ -49,12 +46,27 @@ _SETTING_WORDS = (
     "port|ttl|timeout|interval|retry|retries|attempts|count|size|limit|replicas|workers|threads|priority|weight|index"
     "|db|database|pool|backoff|concurrency|batch|rate|qps|rps|burst|shards?|partitions?|level|verbosity|year|duration"
     "|delay|offset|length|capacity|quota|threshold|percent|ratio|id|uid|gid|at|epoch|seconds|secs|ms|minutes|hours"
-    "|days|expiry|expires|version")
+    "|days|expiry|expires|version"
+    # times and lifetimes (an OAuth token answer's expires_in, a number by RFC 6749 5.1; a JWT's exp, iat, nbf) and a
+    # key derivation's or a network's settings (red team rt49 F5)
+    "|time|timestamp|date|created|updated|modified|expiration|expires_?in|exp|iat|nbf|not_?before|not_?after|month"
+    "|iterations|rounds|cost|bits|mtu")
 _SETTING_NUMBER = re.compile(
     rf"(?:\A|[_.-]|(?<=[a-z0-9])(?=[A-Z]))(?i:{_SETTING_WORDS})s?\Z"
-    r"|\A(?i:max|min)(?:[_.-]|(?=[A-Z])|\Z)")
+    # a max or min prefix: max_conns, MAX_CONNS, maxConns; not the first letters of a word (MINIO_ROOT_PASSWORD:
+    # red team rt49 F1)
+    r"|\A(?i:max|min)(?:[_.-]|\Z)|\A(?:max|min|Max|Min)(?=[A-Z0-9])")
 # a version 2 metadata answer whatever else a newer vault adds to it
 _V2_METADATA = frozenset({"current_version", "oldest_version", "versions"})
+# what each of version 2's other endpoints is asked and answers (OpenBao API docs, "KV secrets engine - version 2"):
+# config takes no sub-path; delete, undelete and destroy take versions; subkeys answers subkeys and metadata. A
+# version 1 secret at such a path with other keys is a secret ({"data": 73104829} at kv1/config/app: red team rt49
+# F7); metadata/ is judged by all of version 2's keys, as a newer vault adds to its answer.
+_V2_ENDPOINT_KEYS = {
+    "config": frozenset({"max_versions", "cas_required", "delete_version_after"}),
+    "delete": frozenset({"versions"}), "undelete": frozenset({"versions"}), "destroy": frozenset({"versions"}),
+    "subkeys": frozenset({"subkeys", "metadata"}),
+}
 # the keys under which the vault writes a number of its own beside a secret (version 2's options.cas, a version's
 # number; a raw answer's http_status_code, a KV 404; the lease hint KV version 1 reads from "ttl"): no secret's
 _OWN_NUMBERS = frozenset({"cas", "version", "current_version", "oldest_version", "max_versions",
@@ -75,8 +87,8 @@ _BY_DESIGN = re.compile(r"[\s\\]*\Z|hmac-sha256:[0-9a-f]{64}\Z"
 def candidate_lines(data: bytes) -> list[int]:
     """The starts of the lines of ``data`` (whole lines) that may hold secret data in clear: by the C extension's
     gate when it is built (``secret_data_lines``), else every line on such a mount or path or that names no mount
-    type (``_unnamed_mount``); and every line with a \\u escape, which may spell a key or a value the gates look
-    for."""
+    type before its data (``_unnamed_mount``); and every line with a \\u escape, which may spell a key or a value
+    the gates look for."""
     lib = native.lib
     if lib is not None and hasattr(lib, "secret_data_lines"):
         return list(lib.secret_data_lines(data))
@@ -86,8 +98,9 @@ def candidate_lines(data: bytes) -> list[int]:
     found = ends(data) if ends is not None else [m.end() for rx in _GATE for m in re.finditer(rx, data)]
     starts = {data.rfind(b"\n", 0, end) + 1 for end in found}
     at = 0
-    for ln in data.split(b"\n"):  # lines that name no mount type
-        if b'"mount_type"' not in ln and b'"data"' in ln:
+    for ln in data.split(b"\n"):  # lines that name no mount type before their data (as the C gate)
+        dt = ln.find(b'"data"')
+        if dt >= 0 and not 0 <= ln.find(b'"mount_type"') < dt:
             starts.add(at)
         at += len(ln) + 1
     return sorted(starts)
@@ -108,6 +121,17 @@ def _scalars(value: Any, path: str, key: str) -> Iterator[tuple[str, str, str, b
             stack.extend((inner, f"{at}.{name}", str(name)) for name, inner in reversed(list(v.items())))
         elif isinstance(v, list):
             stack.extend((inner, at, k) for inner in reversed(v))
+
+
+def _v2_other(first: str, rel: str, data: dict[str, Any]) -> bool:
+    """Whether ``data``, at ``rel`` within a KV mount (``first``: its first segment), is what one of version 2's
+    endpoints other than a secret's data is asked or answers."""
+    keys = set(data)
+    if first == "config":
+        return rel.rstrip("/") == "config" and keys <= _V2_ENDPOINT_KEYS["config"]
+    if first in _V2_ENDPOINT_KEYS:
+        return keys <= _V2_ENDPOINT_KEYS[first]
+    return first in ("metadata", "data") and (keys <= _V2_KEYS or _V2_METADATA <= keys)
 
 
 def _unnamed_mount(path: str, sides: list[tuple[str, Any]]) -> tuple[Optional[str], Optional[str]]:
@@ -164,7 +188,7 @@ def _regions(doc: dict[str, Any]) -> Iterator[tuple[str, dict[str, Any], bool]]:
                 rest = {k: v for k, v in data.items() if k not in _V2_KEYS}
                 if rest:  # beside it, no key of version 2's own: a version 1 secret at data/..., its other keys
                     yield f"{side}.data", rest, True
-            elif (first in _KV2_OTHER or first == "data") and (set(data) <= _V2_KEYS or _V2_METADATA <= set(data)):
+            elif _v2_other(first, rel, data):
                 continue  # version 2's metadata, settings, versions
             else:  # version 1 (or generic): the data is the secret
                 yield f"{side}.data", data, True
@@ -175,7 +199,13 @@ def _regions(doc: dict[str, Any]) -> Iterator[tuple[str, dict[str, Any], bool]]:
     elif path == "sys/wrapping/wrap" and isinstance(req.get("data"), dict):
         yield "request.data", req["data"], True
     elif path == "sys/wrapping/unwrap" and isinstance(resp, dict) and isinstance(resp.get("data"), dict):
-        yield "response.data", resp["data"], False
+        data = resp["data"]
+        meta = data.get("metadata")
+        if isinstance(data.get("data"), dict) and isinstance(meta, dict) and "version" in meta:
+            # a KV version 2 read it wrapped (kv get -wrap-ttl): the secret's own numbers too (red team rt49 F4)
+            yield "response.data.data", data["data"], True
+        else:
+            yield "response.data", data, False
 
 
 class ClearValue(NamedTuple):
