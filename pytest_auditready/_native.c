@@ -1613,6 +1613,14 @@ static int all_digits(const uchar *d, Py_ssize_t s, Py_ssize_t n) {
     return 1;
 }
 
+/* whether d[s, s + 2) are two digits whose number is within [lo, hi] */
+static int two_digits(const uchar *d, Py_ssize_t s, int lo, int hi) {
+    int v;
+    if (!all_digits(d, s, 2)) return 0;
+    v = (d[s] - '0') * 10 + (d[s + 1] - '0');
+    return v >= lo && v <= hi;
+}
+
 /* whether the string value d[s, t) is one the vault writes in clear by design, or none at all, whole: empty or
  * blank, an HMAC digest ("hmac-sha256:" and 64 lowercase hex), an RFC 3339 time (a KV version's created_time) */
 static int clear_by_design(const uchar *d, Py_ssize_t s, Py_ssize_t t) {
@@ -1623,28 +1631,29 @@ static int clear_by_design(const uchar *d, Py_ssize_t s, Py_ssize_t t) {
         for (i = s + 12; i < t && (is_digit(d[i]) || (d[i] >= 'a' && d[i] <= 'f')); i++) {}
         return i == t;
     }
-    /* YYYY-MM-DD[Tt ]HH:MM:SS[.frac](Z|z|+HH:MM|-HH:MM) */
-    if (t - s < 20 || !all_digits(d, s, 4) || d[s + 4] != '-' || !all_digits(d, s + 5, 2) || d[s + 7] != '-'
-        || !all_digits(d, s + 8, 2) || !(d[s + 10] == 'T' || d[s + 10] == 't' || d[s + 10] == ' ')
-        || !all_digits(d, s + 11, 2) || d[s + 13] != ':' || !all_digits(d, s + 14, 2) || d[s + 16] != ':'
-        || !all_digits(d, s + 17, 2))
+    /* YYYY-MM-DD[Tt ]HH:MM:SS[.frac](Z|z|+HH:MM|-HH:MM), a real date and time (RFC 3339's ranges, at most nine
+     * fraction digits: as scan/secret_data.py _BY_DESIGN, red team rt46 F8) */
+    if (t - s < 20 || !all_digits(d, s, 4) || d[s + 4] != '-' || !two_digits(d, s + 5, 1, 12) || d[s + 7] != '-'
+        || !two_digits(d, s + 8, 1, 31) || !(d[s + 10] == 'T' || d[s + 10] == 't' || d[s + 10] == ' ')
+        || !two_digits(d, s + 11, 0, 23) || d[s + 13] != ':' || !two_digits(d, s + 14, 0, 59) || d[s + 16] != ':'
+        || !two_digits(d, s + 17, 0, 60))
         return 0;
     i = s + 19;
     if (i < t && d[i] == '.') {
         Py_ssize_t f = ++i;
         while (i < t && is_digit(d[i])) i++;
-        if (i == f) return 0;
+        if (i == f || i - f > 9) return 0;
     }
     if (i + 1 == t && (d[i] == 'Z' || d[i] == 'z')) return 1;
-    return i + 6 == t && (d[i] == '+' || d[i] == '-') && all_digits(d, i + 1, 2) && d[i + 3] == ':'
-        && all_digits(d, i + 4, 2);
+    return i + 6 == t && (d[i] == '+' || d[i] == '-') && two_digits(d, i + 1, 0, 23) && d[i + 3] == ':'
+        && two_digits(d, i + 4, 0, 59);
 }
 
 /* whether the key d[s, t) is one under which the vault writes a number of its own (scan/secret_data.py
  * _OWN_NUMBERS: a write's cas, a version's number, a raw answer's status) */
 static int own_number_key(const uchar *d, Py_ssize_t s, Py_ssize_t t) {
     static const char *const keys[] = {"cas", "version", "current_version", "oldest_version", "max_versions",
-                                       "current_metadata_version", "http_status_code", "ttl"};
+                                       "current_metadata_version", "metadata_cas", "http_status_code", "ttl"};
     size_t k;
     for (k = 0; k < sizeof keys / sizeof keys[0]; k++)
         if ((size_t)(t - s) == strlen(keys[k]) && memcmp(d + s, keys[k], (size_t)(t - s)) == 0) return 1;

@@ -264,6 +264,21 @@ def test_entries_that_name_no_mount_type_are_judged_where_path_or_shape_tells(
      ["mount_type", "pin"]),
     ({"request": {"mount_type": "kv", "mount_point": "kv1/", "path": "kv1/config/app", "operation": "create",
                   "data": {"data": 73104829}}}, ["data"]),
+    # red team rt46: a number under a key that names who is no one's name (F4); fractions, flags and small counts
+    # are no secret (F5); OpenBao's metadata check-and-set (F7); only a real time is one (F8)
+    ({"request": {"mount_type": "kv", "mount_point": "secret/", "path": "secret/data/bank", "operation": "create",
+                  "data": {"data": {"account": 123456789012, "username": "alice", "bank": "hmac-sha256:" + "3" * 64}}}},
+     ["account"]),
+    ({"request": {"mount_type": "kv", "mount_point": "secret/", "path": "secret/data/llm", "operation": "create",
+                  "data": {"data": {"temperature": 0.7, "top_p": 0.9, "enabled": 1, "debug": 0, "cpu": 2,
+                                    "memory_mb": 512, "scale": 1e3, "pin": 4821, "code": -4821}}}}, ["pin", "code"]),
+    ({"request": {"mount_type": "kv", "mount_point": "secret/", "path": "secret/metadata/mc", "operation": "update",
+                  "data": {"metadata_cas": 1, "max_versions": 4, "custom_metadata": {"team": "hmac-sha256:" + "4" * 64}}}},
+     []),
+    ({"request": {"mount_type": "kv", "mount_point": "kv1/", "path": "kv1/t", "operation": "create",
+                  "data": {"stamp": "9999-99-99 99:99:99+48:21", "note": "2024-01-01T00:00:00.4111111111111111Z",
+                           "created": "2026-01-02T03:04:05.123456789Z", "leap": "2016-12-31T23:59:60+05:30"}}},
+     ["stamp", "note"]),
 ])
 def test_which_values_are_a_secrets_data(doc: dict[str, Any], clear: list[str],
                                         monkeypatch: pytest.MonkeyPatch) -> None:

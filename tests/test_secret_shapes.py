@@ -68,6 +68,9 @@ def tokens_log(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, dict[str
                  remember_secret(f"SG.{_random(22, _ALNUM + '-_')}.{_random(43, _ALNUM + '-_')}"): "a SendGrid key",
                  remember_secret(f"s.{_random(24)}"): "a legacy Vault token",
                  remember_secret(f"AKIA{_random(16, string.ascii_uppercase + '234567')}"): "an AWS access key id"}
+        # the same after a word of the name (red team rt46 F6: only a name's start was read back)
+        prefixed = {"deploy ": remember_secret(f"s.{_random(24)}"), "Bearer ": _jwt()}
+        creds.update({f"{word}{token}": "a credential after a word" for word, token in prefixed.items()})
         plain = {"ci-deploy.prod_v2", "team.payments-bot", "s-three-app", "svc_Reporting.2026"}
         for name in [*creds, *sorted(plain)]:
             made = _api(s, "POST", "auth/token/create", {"policies": ["default"], "display_name": name})
@@ -82,6 +85,11 @@ def tokens_log(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, dict[str
     finally:
         s.stop()
     return log, creds, plain
+
+
+def _after_a_word(creds: dict[str, str]) -> dict[str, str]:
+    """The credentials given after a word of the name: the name -> the credential."""
+    return {name: name.split(" ", 1)[1] for name, what in creds.items() if what == "a credential after a word"}
 
 
 @pytest.mark.vault
@@ -105,6 +113,8 @@ def test_credentials_as_display_names_and_in_token_paths_are_found(
     vault_token = next(c for c, what in creds.items() if what == "a legacy Vault token")
     assert f"Vault Token (sha256 {fingerprint(vault_token)})" in shown  # named by its own fingerprint
     assert "looks like an AWS Access Key" in shown and "looks like a AWS" not in shown
+    vault_after = next(t for t in _after_a_word(creds).values() if t.startswith("s."))
+    assert f"Vault Token (sha256 {fingerprint(vault_after)})" in shown  # the token's own, not the name's
 
 
 def _jwk_event(keys: list[dict[str, str]], n: int) -> dict[str, Any]:

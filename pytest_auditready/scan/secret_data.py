@@ -33,11 +33,12 @@ KIND = "Vault Secret Data"
 _KV = frozenset({"kv", "generic"})
 # the keys of version 2's answers and requests that are no secret's data: a version's metadata (created_time,
 # custom_metadata, deletion_time, destroyed, version), a write's options (cas), the mount's and a secret's settings
-# (OpenBao's metadata answer adds current_metadata_version and metadata_cas_required, red team rt43 F4)
+# (OpenBao's metadata answer adds current_metadata_version and metadata_cas_required, red team rt43 F4; its metadata
+# write takes metadata_cas, the check-and-set of the metadata's version: rt46 F7)
 _V2_KEYS = frozenset({"cas_required", "created_time", "current_version", "custom_metadata", "delete_version_after",
                       "deletion_time", "destroyed", "max_versions", "metadata", "oldest_version", "options",
                       "subkeys", "updated_time", "version", "versions", "data", "current_metadata_version",
-                      "metadata_cas_required", "created_by", "last_updated_by"})
+                      "metadata_cas_required", "metadata_cas", "created_by", "last_updated_by"})
 # A number under a key that names a setting, an id or a time (a port, a timeout, a count, a size, a limit, a rate, a
 # level, an account's or a user's id, an epoch time): configuration kept beside a secret (Terraform's data_json =
 # jsonencode({port = 5432})), no secret however it is logged. A PIN, a code, an OTP is judged (a card number too,
@@ -50,12 +51,16 @@ _SETTING_WORDS = (
     # times and lifetimes (an OAuth token answer's expires_in, a number by RFC 6749 5.1; a JWT's exp, iat, nbf) and a
     # key derivation's or a network's settings (red team rt49 F5)
     "|time|timestamp|date|created|updated|modified|expiration|expires_?in|exp|iat|nbf|not_?before|not_?after|month"
-    "|iterations|rounds|cost|bits|mtu")
+    "|iterations|rounds|cost|bits|mtu|cpus?|memory|mem|mb|gb|kb|mib|gib|bytes")
 _SETTING_NUMBER = re.compile(
     rf"(?:\A|[_.-]|(?<=[a-z0-9])(?=[A-Z]))(?i:{_SETTING_WORDS})s?\Z"
     # a max or min prefix: max_conns, MAX_CONNS, maxConns; not the first letters of a word (MINIO_ROOT_PASSWORD:
     # red team rt49 F1)
     r"|\A(?i:max|min)(?:[_.-]|\Z)|\A(?:max|min|Max|Min)(?=[A-Z0-9])")
+# A number no secret is written as: a fraction or an exponent (a model's temperature 0.7, a sample rate), or fewer
+# than three digits (a 0/1 flag, a count of CPUs: red team rt46 F5). A PIN, a CVV, a code, an account's number is a
+# whole number of three digits or more.
+_NO_SECRET_NUMBER = re.compile(r"-?(?:[0-9]{1,2}\Z|[0-9]*[.eE])")
 # a version 2 metadata answer whatever else a newer vault adds to it
 _V2_METADATA = frozenset({"current_version", "oldest_version", "versions"})
 # what each of version 2's other endpoints is asked and answers (OpenBao API docs, "KV secrets engine - version 2"):
@@ -70,7 +75,7 @@ _V2_ENDPOINT_KEYS = {
 # the keys under which the vault writes a number of its own beside a secret (version 2's options.cas, a version's
 # number; a raw answer's http_status_code, a KV 404; the lease hint KV version 1 reads from "ttl"): no secret's
 _OWN_NUMBERS = frozenset({"cas", "version", "current_version", "oldest_version", "max_versions",
-                          "current_metadata_version", "http_status_code", "ttl"})
+                          "current_metadata_version", "metadata_cas", "http_status_code", "ttl"})
 # A key that names who a secret belongs to, not the secret: a login name beside its password (a database's
 # username). Teams tune such keys to read the log; a secret it is not.
 IDENTITY_KEY = re.compile(VAULT_NAME_KEYS)  # (searched)
@@ -80,8 +85,10 @@ _CUBBYHOLE = frozenset({"cubbyhole", "ns_cubbyhole"})
 _GATE = (rb'"mount_type"[ \t\r]*:[ \t\r]*"(?:kv|generic|(?:ns_)?cubbyhole)"', rb"sys/wrapping/", rb"\\[u/]")
 # what the vault writes in clear by design, whole: nothing, a digest, an RFC 3339 time (a version's created_time)
 _BY_DESIGN = re.compile(r"[\s\\]*\Z|hmac-sha256:[0-9a-f]{64}\Z"
-                        r"|[0-9]{4}-[0-9]{2}-[0-9]{2}[Tt ][0-9]{2}:[0-9]{2}:[0-9]{2}(?:\.[0-9]+)?"
-                        r"(?:[Zz]|[+-][0-9]{2}:[0-9]{2})\Z")
+                        # a real date and time, up to nanoseconds, as the vault writes one (RFC 3339's ranges: not a
+                        # secret shaped like one, 9999-99-99 or digits in a long fraction: red team rt46 F8)
+                        r"|[0-9]{4}-(?:0[1-9]|1[0-2])-(?:0[1-9]|[12][0-9]|3[01])[Tt ](?:[01][0-9]|2[0-3]):[0-5][0-9]"
+                        r":(?:[0-5][0-9]|60)(?:\.[0-9]{1,9})?(?:[Zz]|[+-](?:[01][0-9]|2[0-3]):[0-5][0-9])\Z")
 
 
 def candidate_lines(data: bytes) -> list[int]:
@@ -228,8 +235,11 @@ def clear_values(doc: Optional[dict[str, Any]]) -> list[ClearValue]:
     for where, region, numbers in _regions(doc):
         for top, value in region.items():
             for path, key, v, number in _scalars(value, top, top):
-                if IDENTITY_KEY.search(key) or (number and (key in _OWN_NUMBERS or not numbers
-                                                            or _SETTING_NUMBER.search(key))):
+                if not number:
+                    if IDENTITY_KEY.search(key):
+                        continue
+                elif (key in _OWN_NUMBERS or not numbers or _SETTING_NUMBER.search(key)
+                      or _NO_SECRET_NUMBER.match(v)):  # (a number is no one's name: red team rt46 F4)
                     continue
                 if _BY_DESIGN.match(v) is None:
                     out.append(ClearValue(where, path, key, v, number))

@@ -468,17 +468,20 @@ def _display_name_given(key: str, value: str) -> list[str]:
     if key != "display_name" or not value.startswith("token-") or "-" not in value[6:]:
         return []
     name, readings = value[6:], []
-    if (m := _DOTTED_PREFIX.match(name)) is not None and tokens._random_body(name[m.end():]):  # (not a name's words)
-        readings.append(f"{m.group(1)}.{name[m.end():]}")
+    # at the name's start, or after a word of it ("ci-", "deploy-", "Bearer-": red team rt46 F6)
+    dotted = next((m for m in _DOTTED_PREFIX.finditer(name) if tokens._random_body(name[m.end():])), None)
+    if dotted is not None:  # (a random body, not a name's words)
+        readings.append(f"{dotted.group(1)}.{name[dotted.end():]}")
     if len(name) == 69 and name.startswith("SG-") and name[25] == "-":
         readings.append(f"SG.{name[3:25]}.{name[26:]}")
     return [*readings, name.replace("-", "_")]
 
 
-_DOTTED_PREFIX = re.compile(r"(hv[sbr]|[sb])-(?=[A-Za-z0-9])")
+_DOTTED_PREFIX = re.compile(r"(?:\A|(?<=-))(hv[sbr]|[sb])-(?=[A-Za-z0-9])")
 # A JSON Web Token given as -display-name: its header and claims are each the base64url of a JSON object ("eyJ"),
-# and its dots are logged as "-" like its own "-" and "_" (so no exact reading: named as logged).
-_SANITIZED_JWT = re.compile(r"\Atoken-eyJ[A-Za-z0-9-]{8,}-eyJ[A-Za-z0-9-]{8,}-[A-Za-z0-9-]{8,}\Z")
+# and its dots are logged as "-" like its own "-" and "_" (so no exact reading: named as logged), at the name's
+# start or after a word of it ("Bearer <token>")
+_SANITIZED_JWT = re.compile(r"\Atoken-(?:[A-Za-z0-9]+-)*?(eyJ[A-Za-z0-9-]{8,}-eyJ[A-Za-z0-9-]{8,}-[A-Za-z0-9-]{8,})\Z")
 JWT_KIND = "JSON Web Token"  # as detect-secrets' JwtTokenDetector names one
 
 
@@ -940,8 +943,9 @@ class GenericScanner:
         decoded = urllib.parse.unquote(value) if "%" in value else value
         judged = [(k, p, False) for k, p in dict.fromkeys(parts)] + ([(key, decoded, True)] if decoded != value else [])
         judged += [(key, name, True) for name in given]
-        if key == "display_name" and _SANITIZED_JWT.match(value) is not None:
-            found.setdefault(JWT_KIND, GenericHit(JWT_KIND, key, fingerprint(value[6:])))
+        jwt = _SANITIZED_JWT.match(value) if key == "display_name" else None
+        if jwt is not None:
+            found.setdefault(JWT_KIND, GenericHit(JWT_KIND, key, fingerprint(jwt.group(1))))
         params: dict[str, GenericHit] = {}  # credentials of a URI's further query parameters, by fingerprint
         # A Vault/OpenBao request path's segments name what was accessed, written in clear by design: a tenant id or
         # a content digest as one (secret/data/tenants/8f14e45f.../db) reads as high-entropy hex (red team rt40,
