@@ -503,22 +503,28 @@ def _two_token_lines(out: Any) -> list[int]:
 
 
 @pytest.mark.parametrize("path", ["native", "hyperscan", "regex"])
+@pytest.mark.parametrize(("side", "key"), [("auth", "client_token"), ("auth", "accessor"),
+                                           ("request", "client_token_accessor")])
 def test_an_entry_whose_auth_and_request_name_two_tokens_is_found(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
-                                                                  path: str) -> None:
+                                                                  path: str, side: str, key: str) -> None:
     """Another token's digests put in an entry's auth alone (a request moved onto a colleague's token of the same
-    display name, red team rt28, F2): the vault writes auth.client_token and request.client_token from the one
-    token. A login's response, whose auth is the token it issued, is no such entry (the real logs above pass)."""
+    display name, red team rt28, F2), or its accessor in the auth or the request (red teams rt45 F2, rt48 F4: only
+    the token's digest was compared): the vault writes the auth's and the request's from the one token. A login's
+    response, whose auth is the token it issued, is no such entry (the real logs above pass)."""
     _digest_paths(monkeypatch, path)
     entries = _read(ODD)
     other = "hmac-sha256:" + secrets.token_hex(32)
     picked = [i for i, e in enumerate(entries, 1)
               if e.get("auth", {}).get("client_token") and e.get("request", {}).get("client_token")
+              and e.get("auth", {}).get("accessor") and e["request"].get("client_token_accessor")
               and not e.get("response", {}).get("auth") and "/login" not in e["request"].get("path", "")][:2]
     assert len(picked) == 2
     for n in picked:
-        entries[n - 1]["auth"]["client_token"] = other
+        entries[n - 1][side][key] = other
     out = _outcome(_write(tmp_path, "two.log", entries))
     assert out.status == FAILED and _two_token_lines(out) == picked, [f.text() for f in out.findings]
+    assert all(f"request.{'client_token' if key == 'client_token' else 'client_token_accessor'}" in f.message
+               for f in out.findings if "names two tokens" in f.message)
     assert _two_token_lines(_outcome(ODD)) == []
 
 

@@ -374,23 +374,27 @@ def _lone(e: dict[str, Any]) -> bool:
     asked = request.get("client_token") if isinstance(request, dict) else None
     accessor = auth.get("accessor")
     return ((bool(auth.get("client_token")) and not (isinstance(asked, str) and asked))
-            or (isinstance(accessor, str) and accessor.isspace()) or _two_tokens(e))
+            or (isinstance(accessor, str) and accessor.isspace()) or bool(_two_tokens(e)))
 
 
-def _two_tokens(e: dict[str, Any]) -> bool:
-    """Whether the entry's auth.client_token and request.client_token are two well-formed digests that differ. The
-    vault writes both from the one token a request was made with (openbao audit/hashstructure.go: auth from the
-    token's entry, the request's from the request), but in a login's entries, whose auth describes the token the
-    login issued: those are not judged. A response that creates, renews or unwraps a token names its caller in
-    auth (the token issued is in response.auth), and is judged."""
+def _two_tokens(e: dict[str, Any]) -> str:
+    """Which of the entry's auth and request name another token ("" for none): auth.client_token and
+    request.client_token, or auth.accessor and request.client_token_accessor, two well-formed digests (or two values
+    in clear) that differ. The vault writes both from the one token a request was made with (openbao
+    audit/hashstructure.go: auth from the token's entry, the request's from the request), but in a login's entries,
+    whose auth describes the token the login issued: those are not judged. A response that creates, renews or
+    unwraps a token names its caller in auth (the token issued is in response.auth), and is judged. The accessor
+    pair was not compared, and an entry given another token's accessor passed (red teams rt45 F2, rt48 F4)."""
     auth, request = e.get("auth"), e.get("request")
-    if not isinstance(auth, dict) or not isinstance(request, dict):
-        return False
-    token, asked = auth.get("client_token"), request.get("client_token")
-    if not (isinstance(token, str) and isinstance(asked, str) and token != asked
-            and HMAC_RE.match(token) is not None and HMAC_RE.match(asked) is not None):
-        return False
-    return not _login(request)
+    if not isinstance(auth, dict) or not isinstance(request, dict) or _login(request):
+        return ""
+    for mine, theirs in (("client_token", "client_token"), ("accessor", "client_token_accessor")):
+        a, b = auth.get(mine), request.get(theirs)
+        if (isinstance(a, str) and isinstance(b, str) and a and b and a != b
+                and (HMAC_RE.match(a) is not None) == (HMAC_RE.match(b) is not None)
+                and (HMAC_RE.match(a) is not None or not a.startswith("hmac-"))):
+            return f"auth.{mine} is not its request.{theirs}"
+    return ""
 
 
 def _hop(line: bytes, e: dict[str, Any], missing: list[str]) -> str:
@@ -462,7 +466,7 @@ class DigestFormat(Visitor):
         self.stripped: list[tuple[str, int, str, str, str]] = []
         self.stripped_count = 0
         # entries whose auth and request name two tokens (``_two_tokens``): (file, line, request id)
-        self.two: list[tuple[str, int, str]] = []
+        self.two: list[tuple[str, int, str, str]] = []
         self.two_count = 0
         self.offline = ctx.ledger is None  # no vault to ask for its digests: their form alone is judged
         # the C extension answers the flags and the suspects in one walk over the block's quotes (digest_walk),
@@ -571,12 +575,13 @@ class DigestFormat(Visitor):
             if lone and not _lone(e):
                 continue
             self.judged.add(line_no)
-            if _two_tokens(e):
+            which = _two_tokens(e)
+            if which:
                 self.two_count += 1
                 if len(self.two) < _SHOW:
                     request = e.get("request")
                     rid = request.get("id", "") if isinstance(request, dict) else ""
-                    self.two.append((file, line_no, str(rid or "")))
+                    self.two.append((file, line_no, str(rid or ""), which))
             rule, missing = _judge(e)
             if rule:
                 self.excuse(rule)
@@ -609,6 +614,9 @@ class DigestFormat(Visitor):
                 if tokens != asked:  # two tokens named (a login's response, mostly): read whole
                     lone = sorted({*lone, *(n for n, t, q in zip(batch.lines, tokens, asked) if t and q and t != q)})
                 accessors = list(map(getattr, auths, repeat("accessor"), repeat("")))
+                named = list(map(getattr, map(_REQUEST_OF, items), repeat("client_token_accessor"), repeat("")))
+                if accessors != named:  # the same for the token's accessor
+                    lone = sorted({*lone, *(n for n, a, q in zip(batch.lines, accessors, named) if a and q and a != q)})
                 if any(map(str.isspace, accessors)):  # a blank accessor (masked): rare, judged too
                     lone = sorted({*lone, *compress(batch.lines, map(str.isspace, accessors))})
                 if lone:
@@ -754,9 +762,9 @@ class DigestFormat(Visitor):
         if self.raw_count > len(self.raw):
             yield Finding(ID, "", f"{self.raw_count - len(self.raw)} more entries were written raw (log_raw).",
                           _RAW_FIX)
-        for file, line, rid in self.two:
-            yield Finding(ID, "", "The entry names two tokens: its auth.client_token is not its request.client_token, "
-                          "which the vault writes from the one token the request was made with. One of them was "
+        for file, line, rid, which in self.two:
+            yield Finding(ID, "", f"The entry names two tokens: its {which}, which the vault writes from the one "
+                          "token the request was made with. One of them was "
                           "changed after the vault wrote the entry, so the entry cannot be tied to who made it.",
                           _TWO_FIX, where=f"{file}:{line}", request_id=rid)
         if self.two_count > len(self.two):

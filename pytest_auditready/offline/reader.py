@@ -74,6 +74,7 @@ class _Request(msgspec.Struct, gc=False):
     remote_port: Any = None  # with remote_address, the connection (checks/completeness.py)
     namespace: Optional[_Namespace] = None
     client_token: str = ""
+    client_token_accessor: str = ""  # the accessor auth.accessor names (checks/integrity_digest.py: _two_tokens)
     wrap_ttl: Any = None  # set when the answer is to be wrapped (checks/integrity_digest.py: _unissued)
 
 
