@@ -296,6 +296,21 @@ def test_names_that_are_no_numbered_rotation_are_never_a_missing_file() -> None:
     assert [f.where for f in missing_numbers(["audit.log.1", "audit.log.3.gz"], "s")] == ["audit.log.3.gz"]
 
 
+def test_each_host_folder_s_numbers_are_its_own() -> None:
+    """One folder a host, each with its own audit.log*: host A's audit.log.1 stood in for host B's, deleted, when
+    both were verified in one run (red team rt45 F3). A folder without the live log (logrotate's olddir, an
+    archive) still lends its numbers to the one folder that holds the log."""
+    from pytest_auditready.checks.retention import missing_numbers
+
+    hosts = [f"{h}/audit.log{n}" for h in ("a", "b") for n in ("", ".1", ".2", ".3")]
+    assert list(missing_numbers(hosts, "the set")) == []
+    gone = [f.message for f in missing_numbers([n for n in hosts if n != "b/audit.log.1"], "the set")]
+    assert len(gone) == 1 and gone[0].startswith("b/audit.log.1 is not in the set"), gone
+    olddir = ["live/audit.log", "old/audit.log.1", "old/audit.log.2", "old/audit.log.3"]
+    assert list(missing_numbers(olddir, "the set")) == []
+    assert len(list(missing_numbers([n for n in olddir if n != "old/audit.log.2"], "the set"))) == 1
+
+
 def test_dateext_names_with_hours_and_epoch_seconds_pair_in_time_order(tmp_path: Path,
                                                                        capsys: pytest.CaptureFixture[str]) -> None:
     """dateext with dateformat -%Y%m%d%H (hourly) and -%Y%m%d-%s: whatever the names, the set is paired by time."""

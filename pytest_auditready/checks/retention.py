@@ -400,21 +400,31 @@ def missing_numbers(names: Sequence[str], set_name: str) -> Iterator[Finding]:
     rotation, so the numbers of one log's rotated files have no gap (``rotate``/``maxage`` remove the oldest, at the
     end). A number missing between two present ones is a rotated file deleted or left out of the run; so is LOG.1
     when LOG and a higher number are there (logrotate numbers from ``start``, 1 by default; a missing LOG.0 is not
-    told from ``start 1``). A number held in any folder of the set counts (logrotate's olddir, an archive). Days
-    alone cannot show such a file missing when it held a day or less (``retention_max_gap_days``)."""
-    groups: dict[str, dict[int, str]] = {}
-    plain: set[str] = set()
-    for n in names:
-        base = n.replace("\\", "/").rpartition("/")[2]
-        m = _NUMBERED.match(base)
+    told from ``start 1``). A number held in any folder of the set counts (logrotate's olddir, an archive), but
+    where several folders each hold the log itself (one folder a host, each with its own audit.log*), each such
+    folder's numbers are its own: another host's audit.log.1 does not stand in for this one's (red team rt45 F3).
+    Days alone cannot show such a file missing when it held a day or less (``retention_max_gap_days``)."""
+    split = [(folder, name.rpartition("/")[2], n)
+             for n in names for folder, _, name in [n.replace("\\", "/").rpartition("/")]]
+    live: dict[str, set[str]] = {}  # a log's name -> the folders that hold it (not rotated)
+    for folder, name, _ in split:
+        if _NUMBERED.match(name) is None:
+            live.setdefault(name, set()).add(folder)
+    groups: dict[tuple[str, str], dict[int, str]] = {}
+    plain: set[tuple[str, str]] = set()
+    for folder, name, n in split:
+        m = _NUMBERED.match(name)
+        base = name if m is None else m.group("base")
+        # one set for the base, unless several folders hold the log itself: then each folder is its own set
+        key = (folder if len(live.get(base, ())) > 1 else "", base)
         if m is None:
-            plain.add(base)
+            plain.add(key)
             continue
-        groups.setdefault(m.group("base"), {}).setdefault(int(m.group("n")), n)
-    for base, held in sorted(groups.items()):
+        groups.setdefault(key, {}).setdefault(int(m.group("n")), n)
+    for (home, base), held in sorted(groups.items()):
         low, high = min(held), max(held)
         gone = [k for k in range(low + 1, high) if k not in held]
-        if base in plain and low >= 2:
+        if (home, base) in plain and low >= 2:
             gone = list(range(1, low)) + gone
         if not gone:
             continue
