@@ -137,6 +137,23 @@ def test_a_log_cut_inside_a_split_entry_fails_naming_the_platform(tmp_path: Path
     assert {"cri": "CRI tag P", "docker": "json-file", "journal": "LineMax"}[frame] in text
 
 
+@pytest.mark.parametrize("lost", ["first piece", "export starts inside"])
+def test_a_split_entry_without_its_first_piece_is_lost_not_left_out(tmp_path: Path, lost: str) -> None:
+    """journald split an entry at LineMax and its first piece is not in the export (a record lost, or journalctl
+    --since began inside it): the rest was left out as the vault's own server output, and the entry passed unseen
+    (red team rt48 F6). Each piece without its start is a line lost; the server log beside it is still left out."""
+    lines = (ROOT / "openbao/odd/correct.log").read_bytes().splitlines()
+    framed = journal(lines, 97)
+    assert _verify(_write(tmp_path, "whole.json", framed)) == {}
+    starts = [i for i, ln in enumerate(framed) if json.loads(ln).get("MESSAGE", "").startswith('{"time"')]
+    cut = framed[starts[3] + 1:] if lost == "export starts inside" else framed[:starts[3]] + framed[starts[3] + 1:]
+    pieces = next(k for k in range(starts[3] + 1, len(framed)) if "_LINE_BREAK" not in json.loads(framed[k]))
+    found = _verify(_write(tmp_path, "cut.json", cut))
+    said = [t for t in found.get("required_fields", ()) if "whose first piece is not in the export" in t]
+    assert len(said) == pieces - starts[3], found  # every piece left of the entry
+    assert not [t for t in found.get("required_fields", ()) if "SERVER_LOG" in t or "successful mount" in t]
+
+
 def test_an_entry_journalctl_withheld_fails_naming_all(tmp_path: Path) -> None:
     lines = journal((ROOT / "openbao/odd/correct.log").read_bytes().splitlines(), 1 << 20)
     rec = json.loads(lines[7])

@@ -63,11 +63,17 @@ DOCKER_SPLIT = ("Docker's json-file pieces of a line split at 16 KiB were never 
                 "it (\\n): the log was cut while the runtime was writing that entry")
 JOURNAL_SPLIT = ("journald's pieces of a line it split at LineMax (_LINE_BREAK=line-max) were never completed: the "
                  "export was cut inside that entry")
+JOURNAL_HEADLESS = ("the rest of an audit entry journald split at LineMax (_LINE_BREAK=line-max), whose first piece is "
+                    "not in the export: a record was lost, or the export begins inside the entry (journalctl --since "
+                    "or --cursor), so the entry cannot be read")
 JOURNAL_NULL = ("journalctl wrote MESSAGE as null: it withholds a field over 4096 bytes unless given --all, so "
                 "this audit entry is not in the export; export with journalctl --all -o json (or -o cat)")
 JOURNAL_DROPPED = ("journald dropped messages here ({what}): the audit entries the vault wrote to its standard "
                    "output in that window are lost; turn journald's rate limit off for the vault "
                    "(LogRateLimitIntervalSec=0 in its unit, or RateLimitIntervalSec=0 in journald.conf)")
+# The end of a JSON object split off its start: a string's or a value's end, then the objects' closing braces
+# ("...hmac-sha256:9f...\"}},\"type\":\"request\"}"), as no server log line ends
+_JSON_TAIL = re.compile(rb'(?:"|[0-9]|true|false|null)\s*(?:[}\]]\s*)+\Z')
 # journald's own record that it dropped a service's messages: SD_MESSAGE_JOURNAL_DROPPED, "Suppressed N messages"
 _DROPPED_ID = "a596d6fe7bfa4994828e72309e95d61e"
 _SUPPRESSED = re.compile(rb"[Ss]uppressed \d+ messages")
@@ -322,6 +328,12 @@ class Unwrap:
                 found = _SUPPRESSED.search(text[:512])  # a loss, never the vault's own server log to leave out
                 self.problems.append(JOURNAL_DROPPED.format(
                     what=found.group(0).decode() if found is not None else "rate limiting"))
+                return LOST
+            if not server_log(text.lstrip()) and (not last or _JSON_TAIL.search(text) is not None):
+                # a piece of a split entry with no piece before it: its start is not in the export (red team rt48
+                # F6: it was left out as the server's own output, and a whole request passed unseen); each such
+                # piece is one line lost
+                self.problems.append(JOURNAL_HEADLESS)
                 return LOST
             self.skipped += 1  # the vault's own server log: a unit's stdout and stderr share its journal
             return b""
