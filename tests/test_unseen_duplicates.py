@@ -101,6 +101,21 @@ def test_a_request_replayed_after_its_response_at_the_end_of_a_log_is_not_excuse
     assert "after its request was answered" in text and f"audit.log:{r + 1}" in text
 
 
+def test_a_request_moved_after_its_response_is_named_reordered_not_written_twice(tmp_path: Path) -> None:
+    """Two workers shipping in parallel put a request entry after its response: one finding at the request, naming
+    its response, that the lines are out of order. It was two: the response "has no request entry" (a line dropped)
+    and the request "written a second time" by a second writer (red team rt48 F7)."""
+    lines = replicate(3)
+    i = _client_request(lines, len(lines) // 2)
+    r = _response_of(lines, i)
+    moved = lines[:i] + lines[i + 1:r + 1] + [lines[i]] + lines[r + 1:]
+    o = _outcome(_write(tmp_path, moved))
+    assert o.status == FAILED and _where(o) == [r + 1], [f.text() for f in o.findings]
+    text = o.findings[0].text()
+    assert f"comes after its own response entry ({tmp_path / 'audit.log'}:{r})" in text, text
+    assert "written a second time" not in text
+
+
 def test_a_correct_log_and_each_device_file_of_a_correct_log_give_no_finding(tmp_path: Path) -> None:
     o = _outcome(_write(tmp_path, replicate(6)))
     assert o.status == PASSED and not o.findings, [f.text() for f in o.findings]

@@ -269,6 +269,7 @@ class Pairs(Visitor):
         # request ids whose request entry was written again (at most ANSWERED): two devices' entries of one request
         # may meet in their pairing, so their digests are not compared (``differs``)
         self.twice: set[str] = set()
+        self.unasked: set[str] = set()  # request ids of responses written with no request entry before them
 
     def entries(self, batch: Entries) -> None:
         """The common case column by column (no Record built): every time a UTC RFC 3339 time; else ``entry``."""
@@ -619,6 +620,16 @@ class Pairs(Visitor):
         else:
             assert done is not None
             what, (t, f, n) = ("dup_response" if kind == "response" else "dup_answered"), done
+            if kind == "request" and rid in self.unasked:  # its response came first, with no request entry before
+                # it: the lines were reordered
+                orphan = next((o for o in self.orphans if o[0] == rid and (o[2], o[3]) == (f, n)), None)
+                found = next((x for x in self.found if x[:4] == (f, n, "response", rid)), None)
+                if orphan is not None:
+                    self.orphans.remove(orphan)
+                    what = "dup_late"
+                elif found is not None:  # (said "has no request entry": withdrawn, this one says why)
+                    self.found.remove(found)
+                    what = "dup_late"
         self._find(file, line, what + ("=" if t == ns else ""), rid, f"{f}:{n}")
 
     # -- Kubernetes and CloudTrail: one record written twice ------------------------------------------------
@@ -720,6 +731,9 @@ class Pairs(Visitor):
     def _orphan(self, rid: str, ns: int, file: str, line: int, before: int, conn: str, said: Asked,
                 error: bool) -> None:
         assert self.first_t is not None
+        if len(self.unasked) >= ANSWERED:
+            self.unasked.clear()
+        self.unasked.add(rid)
         if before <= self.first_t + self.window:
             self.orphans.append((rid, ns, file, line, before))  # perhaps its request was before the log (or range)
             self.orphan_said[(file, line)] = (said, error)
@@ -1004,14 +1018,19 @@ def _lost_text(kind: str) -> str:
 
 
 def _again_text(kind: str, first: str, window: int) -> str:
-    """The finding for a Vault/OpenBao entry of a request already written (``kind`` dup_request, dup_answered or
-    dup_response, "=" added when its time equals the first's): what it is and what wrote it."""
+    """The finding for a Vault/OpenBao entry of a request already written (``kind`` dup_request, dup_answered,
+    dup_late or dup_response, "=" added when its time equals the first's): what it is and what wrote it."""
     what = kind[4:].rstrip("=")
     if what == "request":
         head = f"The request entry is written a second time while the first ({first}) still waits for its response"
     elif what == "alone":
         head = (f"The request entry, which the vault writes alone (no response entry follows it), is written a second "
                 f"time (the first at {first})")
+    elif what == "late":  # (red team rt48 F7: it was said to be written a second time, by a second writer)
+        return (f"The request entry comes after its own response entry ({first}), which had no request entry before "
+                "it: the lines are out of the order the vault wrote them in (a shipper's parallel workers, a merge of "
+                "files by anything but time), or the entry was made up. The vault writes a request's entry before "
+                "its response's.")
     elif what == "answered":
         head = (f"The request entry is written a second time after its request was answered (response entry at "
                 f"{first}), so this one has no response entry")
