@@ -528,6 +528,35 @@ def test_an_entry_whose_auth_and_request_name_two_tokens_is_found(tmp_path: Path
     assert _two_token_lines(_outcome(ODD)) == []
 
 
+def _holder_lines(out: Any) -> list[int]:
+    return sorted(int(f.where.rsplit(":", 1)[1]) for f in out.findings if "names another holder" in f.message)
+
+
+@pytest.mark.parametrize(("log", "field"), [(ODD, "display_name"), (ODD, "token_policies"),
+                                            (ROOT / "fixtures/vault/unseen/community-1.21.log", "entity_id")])
+def test_a_token_that_names_another_holder_in_one_request_s_entries_is_found(tmp_path: Path, log: Path,
+                                                                             field: str) -> None:
+    """Both entries of one request given another identity alike (a display name, an entity, or the policies of a
+    token of the same name: red team rt48 F5): each half agrees with the other, but the token's digest names another
+    holder in its other entries, which a token never does. The real log passes (its logins' responses too)."""
+    entries = _read(log)
+    assert _holder_lines(_outcome(log)) == []
+    by_token: dict[str, list[int]] = {}
+    for i, e in enumerate(entries):
+        token = e.get("auth", {}).get("client_token")
+        if token and e["auth"].get(field) and "/login" not in e.get("request", {}).get("path", ""):
+            by_token.setdefault(token, []).append(i)
+    token, at = next((t, ix) for t, ix in by_token.items() if len(ix) >= 4)
+    rid = entries[at[-2]]["request"]["id"]
+    edited = [i for i in at if entries[i]["request"]["id"] == rid]
+    other = ["default", "admin"] if field == "token_policies" else "someone-else"
+    for i in edited:
+        entries[i]["auth"][field] = other
+    out = _outcome(_write(tmp_path, "swapped.log", entries))
+    assert out.status == FAILED and _holder_lines(out) == [edited[0] + 1], [f.text() for f in out.findings]
+    assert f"at {tmp_path / 'swapped.log'}:{at[0] + 1}" in out.findings[0].message
+
+
 def _spaced(line: str) -> str:
     return json.dumps(json.loads(line))  # Python's default separators: '", "' and '": "'
 

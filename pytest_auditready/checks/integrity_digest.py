@@ -15,6 +15,7 @@ from ..auditlog.model import HMAC_PREFIX, HMAC_RE, AuditEntry, Entries, Record
 from ..scan.hyperscan import digest_checks
 from ..text import clip
 from .base import Check, CheckContext, Finding, Note, Skip, Visitor, feed
+from .completeness import LOGIN
 from .required_fields import login as _login
 
 ID = "integrity_digest"
@@ -65,6 +66,7 @@ _RAW_FIX = ("re-create the audit device without log_raw (log_raw=false) and rota
 # the log where the device's options cannot be asked (offline); the live run also names the option
 # (log_protection).
 _CLEAR_ACCESSOR = re.compile(rb'client_token_accessor\\*":\\*"(?!hmac-sha256:|\\*")')
+_HOLDERS = 200_000  # token digests whose holder is remembered (and senders held to it) at most
 _TWO_FIX = ("judge the log the vault wrote: find the hop or hand that rewrote the entry's token digests (compare "
             "with the vault's own file or a sealed copy)")
 _ACCESSOR_FIX = ("re-create the audit device without hmac_accessor=false (the default digests accessors); until then "
@@ -377,6 +379,13 @@ def _lone(e: dict[str, Any]) -> bool:
             or (isinstance(accessor, str) and accessor.isspace()) or bool(_two_tokens(e)))
 
 
+def _other_holder(mine: tuple[str, str, str, str], held: tuple[str, str, str, str, str, int]) -> str:
+    """What an entry's token names (display name, entity id, accessor, token policies) otherwise than its first
+    entry did, where both name it ("" for nothing)."""
+    return "; ".join(f"{field} {a!r} here and {b!r} there" for field, a, b in zip(
+        ("display name", "entity id", "accessor", "token policies"), mine, held[:4]) if a and b and a != b)
+
+
 def _two_tokens(e: dict[str, Any]) -> str:
     """Which of the entry's auth and request name another token ("" for none): auth.client_token and
     request.client_token, or auth.accessor and request.client_token_accessor, two well-formed digests (or two values
@@ -468,6 +477,12 @@ class DigestFormat(Visitor):
         # entries whose auth and request name two tokens (``_two_tokens``): (file, line, request id)
         self.two: list[tuple[str, int, str, str]] = []
         self.two_count = 0
+        # who each token digest named first (display name, entity id, accessor, token policies, file, line), and the
+        # entries where the same token names someone else: (file, line, request id, what differs, where it was first)
+        self.holders: dict[str, tuple[str, str, str, str, str, int]] = {}
+        self.known: set[str] = set()  # senders (Record.sender) already held to their token's first
+        self.swapped: list[tuple[str, int, str, str, str]] = []
+        self.swapped_count = 0
         self.offline = ctx.ledger is None  # no vault to ask for its digests: their form alone is judged
         # the C extension answers the flags and the suspects in one walk over the block's quotes (digest_walk),
         # where the flags' walk and a Hyperscan pass would read it twice
@@ -622,11 +637,49 @@ class DigestFormat(Visitor):
                 if lone:
                     self._tokens_at(held, lone)
                 self._issued_decoded(held, batch, items)
+        if self.format.hmac_values and (batch.decoded is not None or batch.sender is not None):
+            self._holders(batch)
         if self.request_ids:
             lines = batch.lines
             for line in self.request_ids:
                 if line in lines:
                     self.entry(batch.record(lines.index(line)))
+
+    def _holders(self, batch: Entries) -> None:
+        """The same token digest naming two identities across entries: a token's display name, entity and accessor
+        are fixed when it is made, and one device writes its digest alike in every entry, so an entry given
+        another's who (both entries of a request edited alike: red team rt48 F5) shows against the token's other
+        entries. A login's entries are not judged (their auth is the token the login made)."""
+        known, holders = self.known, self.holders
+        senders = batch.senders()
+        items = batch.decoded
+        for i, sender in enumerate(senders):
+            if items is not None:  # (and its token policies, fixed when it is made too)
+                policies = getattr(items[i].auth, "token_policies", None)
+                sender += "\x1f" + (",".join(map(str, policies)) if isinstance(policies, list) else "")
+            if not sender or sender in known:
+                continue
+            parts = sender.split("\x1f")
+            if len(parts) < 4 or not parts[3] or LOGIN.fullmatch(batch.resource[i]) is not None:
+                continue
+            name, entity, accessor, token = parts[:4]
+            policies_text = parts[4] if len(parts) > 4 else ""
+            held = holders.get(token)
+            if held is None:
+                if len(holders) < _HOLDERS:
+                    holders[token] = (name, entity, accessor, policies_text, batch.file, batch.lines[i])
+                    known.add(sender)
+                continue
+            what = _other_holder((name, entity, accessor, policies_text), held)
+            if not what:
+                if len(known) < _HOLDERS:
+                    known.add(sender)
+                continue
+            self.swapped_count += 1
+            if len(self.swapped) < _SHOW:
+                self.swapped.append((batch.file, batch.lines[i], batch.request_id[i], what, f"{held[4]}:{held[5]}"))
+            if len(known) < _HOLDERS:
+                known.add(sender)  # (named once: its other entries would say the same)
 
     def _issued_decoded(self, held: tuple[str, int, bytes], batch: Entries, items: Any) -> None:
         """``_issued`` for a decoded block: the responses on an auth/ path (a login, a token's creation) and those
@@ -732,6 +785,15 @@ class DigestFormat(Visitor):
         self.stripped_count += later.stripped_count
         self.two += later.two[: _SHOW - len(self.two)]
         self.two_count += later.two_count
+        for token, first in later.holders.items():  # a later range's first entries of each token
+            held = self.holders.setdefault(token, first)
+            what = _other_holder(first[:4], held)
+            if what:
+                self.swapped_count += 1
+                if len(self.swapped) < _SHOW:
+                    self.swapped.append((first[4], first[5], "", what, f"{held[4]}:{held[5]}"))
+        self.swapped += later.swapped[: _SHOW - len(self.swapped)]
+        self.swapped_count += later.swapped_count
         self.seen = self.seen or later.seen
         self.merge_excused(later)
 
@@ -769,6 +831,15 @@ class DigestFormat(Visitor):
                           _TWO_FIX, where=f"{file}:{line}", request_id=rid)
         if self.two_count > len(self.two):
             yield Finding(ID, "", f"{self.two_count - len(self.two)} more entries name two tokens.", _TWO_FIX)
+        for file, line, rid, what, first in self.swapped:
+            yield Finding(ID, "", f"The entry's token (auth.client_token) names another holder than at {first}: its "
+                          f"{what}. A token's display name, entity, accessor and policies are fixed when it is made, "
+                          "and one device writes its digest alike in every entry, so one of the entries was edited "
+                          "after the vault wrote it: who made the request cannot be told.", _TWO_FIX,
+                          where=f"{file}:{line}", request_id=rid)
+        if self.swapped_count > len(self.swapped):
+            yield Finding(ID, "", f"{self.swapped_count - len(self.swapped)} more entries name another holder of "
+                          "their token.", _TWO_FIX)
         for file, line in self.clear:
             yield Finding(ID, "", "The entry holds its token's accessor in clear (client_token_accessor), where the "
                           "vault writes its digest unless the device sets hmac_accessor=false: anyone who reads the "

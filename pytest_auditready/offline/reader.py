@@ -60,6 +60,7 @@ class _Auth(msgspec.Struct, gc=False):
     accessor: str = ""
     policy_results: Optional[_Policy] = None
     client_token: str = ""  # a digest: checks/integrity_digest.py pairs it with the request's (DigestFormat.entries)
+    token_policies: Any = None  # fixed when the token is made (checks/integrity_digest.py: _holders)
 
 
 class _Namespace(msgspec.Struct, gc=False):
