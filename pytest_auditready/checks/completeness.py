@@ -270,6 +270,10 @@ class Pairs(Visitor):
         # may meet in their pairing, so their digests are not compared (``differs``)
         self.twice: set[str] = set()
         self.unasked: set[str] = set()  # request ids of responses written with no request entry before them
+        # Kubernetes: each auditID's first event (file, line, stage, what it says of the request), at most SEEN; the
+        # lines of the current block whose authorization decision is forbid
+        self.stages: "OrderedDict[str, tuple[str, int, str, tuple[str, str, str, str]]]" = OrderedDict()
+        self.forbid: set[int] = set()
 
     def entries(self, batch: Entries) -> None:
         """The common case column by column (no Record built): every time a UTC RFC 3339 time; else ``entry``."""
@@ -647,6 +651,7 @@ class Pairs(Visitor):
         blake2b = hashlib.blake2b
         trail = self.fmt == "cloudtrail"
         digests: dict[int, tuple[str, bytes]] = {}
+        self.forbid = set()
         n = first_line - 1
         for raw in data.split(b"\n"):
             n += 1
@@ -666,6 +671,8 @@ class Pairs(Visitor):
                     eid = got if isinstance(got, str) else ""
                     text = dumps(obj, sort_keys=True)
             digests[n] = (eid, blake2b(text, digest_size=16).digest())
+            if not trail and b"forbid" in text and _FORBID.search(text) is not None:
+                self.forbid.add(n)
         self.digests = digests
 
     def _seen(self, rec: Record) -> None:
@@ -703,8 +710,31 @@ class Pairs(Visitor):
                 self.seen_over = True
         elif first[2] == digest:
             self.excuse(REDELIVERED[self.fmt])
+            return
         else:
             self._find(rec.file, rec.line, "conflict", rid, f"{first[0]}:{first[1]}")
+            return
+        if self.fmt == "k8s":
+            self._stages(rec)
+
+    def _stages(self, rec: Record) -> None:
+        """Kubernetes: the events of one request (one auditID, each stage its own event) name the one request its
+        user, verb, URI and source made; and an event the authorizer forbade (authorization.k8s.io/decision forbid)
+        was answered 403, never 2xx. An event edited to credit another user, or a forbidden read made a success,
+        passed (red team rt45 F4)."""
+        if rec.line in self.forbid and rec.result[:1] == "2":
+            self._find(rec.file, rec.line, "forbid", rec.request_id, rec.result)
+        said = (rec.identity, rec.action, rec.resource, rec.source)
+        first = self.stages.get(rec.request_id)
+        if first is None:
+            self.stages[rec.request_id] = (rec.file, rec.line, rec.type, said)
+            if len(self.stages) > SEEN:
+                self.stages.popitem(last=False)
+            return
+        what = [w for w, a, b in zip(_STAGE_WHAT, said, first[3]) if a and b and a != b]
+        if what and first[2] != rec.type:
+            self._find(rec.file, rec.line, "stages", rec.request_id,
+                       f"{first[0]}:{first[1]}\0{first[2]}\0{', '.join(what)}")
 
     @classmethod
     def splits(cls, ctx: CheckContext) -> bool:
@@ -954,6 +984,19 @@ class Pairs(Visitor):
             if kind == "differs":
                 yield Finding(ID, "", differs_text(first), DIFFERS_FIX, where=f"{file}:{line}", request_id=rid)
                 continue
+            if kind == "stages":
+                at, stage, what = first.split("\0")
+                yield Finding(ID, "", f"The event names another {what} than the {stage} event of its request ({at}): "
+                              "the API server writes every stage's event of a request from the one request, with its "
+                              "user, verb, URI and source, so one of the two was altered after it was written.",
+                              _CONFLICT_FIX["k8s"], where=f"{file}:{line}", request_id=rid)
+                continue
+            if kind == "forbid":
+                yield Finding(ID, "", f"The event's authorization decision is forbid (its annotation "
+                              f"authorization.k8s.io/decision) but its result is {first}: the API server answers a "
+                              "request its authorizer forbade with 403 Forbidden, so the event was altered after it "
+                              "was written.", _CONFLICT_FIX["k8s"], where=f"{file}:{line}", request_id=rid)
+                continue
             if "~" in kind:
                 kind, why = kind.split("~")
                 text = _lost_text(kind) if why == "conn" else self._late_text(kind)
@@ -1064,6 +1107,11 @@ def differs_text(note: str) -> str:
 DIFFERS_FIX = ("compare the two entries with the audit device's own file (and another device's, if the vault has "
                "two); find the hop that rewrites entries, and seal the log where it is written (auditready seal) so "
                "that a changed entry is proven")
+
+
+# what the events of one Kubernetes request say of it alike: Record.identity, action, resource and source
+_STAGE_WHAT = ("user (user.username)", "verb", "requestURI", "source (sourceIPs)")
+_FORBID = re.compile(rb'"authorization\.k8s\.io/decision"\s*:\s*"forbid"')
 
 
 def _conflict(fmt: str, first: str) -> str:
