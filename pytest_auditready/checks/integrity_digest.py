@@ -379,11 +379,20 @@ def _lone(e: dict[str, Any]) -> bool:
             or (isinstance(accessor, str) and accessor.isspace()) or bool(_two_tokens(e)))
 
 
-def _other_holder(mine: tuple[str, str, str, str], held: tuple[str, str, str, str, str, int]) -> str:
+def _other_holder(mine: tuple[str, ...], held: tuple[str, ...]) -> str:
     """What an entry's token names (display name, entity id, accessor, token policies) otherwise than its first
     entry did, where both name it ("" for nothing)."""
     return "; ".join(f"{field} {a!r} here and {b!r} there" for field, a, b in zip(
-        ("display name", "entity id", "accessor", "token policies"), mine, held[:4]) if a and b and a != b)
+        ("display name", "entity id", "accessor", "token policies"), mine, held[:4])
+        if a and b and a != b and (field != "accessor" or _same_form(a, b)))
+
+
+def _same_form(a: str, b: str) -> bool:
+    """Whether two accessors are both well-formed digests, or both in clear: a malformed digest beside a well-formed
+    one is its own finding (``_MALFORMED``), not another holder."""
+    if a.startswith("hmac-") or b.startswith("hmac-"):
+        return HMAC_RE.match(a) is not None and HMAC_RE.match(b) is not None
+    return True
 
 
 def _two_tokens(e: dict[str, Any]) -> str:
@@ -477,12 +486,11 @@ class DigestFormat(Visitor):
         # entries whose auth and request name two tokens (``_two_tokens``): (file, line, request id)
         self.two: list[tuple[str, int, str, str]] = []
         self.two_count = 0
-        # who each token digest named first (display name, entity id, accessor, token policies, file, line), and the
-        # entries where the same token names someone else: (file, line, request id, what differs, where it was first)
-        self.holders: dict[str, tuple[str, str, str, str, str, int]] = {}
-        self.known: set[str] = set()  # senders (Record.sender) already held to their token's first
-        self.swapped: list[tuple[str, int, str, str, str]] = []
-        self.swapped_count = 0
+        # each token digest's holders in the order first seen: (token, display name, entity id, accessor, token
+        # policies) -> (file, line, request id) of its first entry; judged at the end (``_swapped``), so that ranges
+        # merged in order judge as one pass does
+        self.holders: dict[tuple[str, str, str, str, str], tuple[str, int, str]] = {}
+        self.known: set[str] = set()  # senders (Record.sender and policies) recorded already
         self.offline = ctx.ledger is None  # no vault to ask for its digests: their form alone is judged
         # the C extension answers the flags and the suspects in one walk over the block's quotes (digest_walk),
         # where the flags' walk and a Hyperscan pass would read it twice
@@ -657,29 +665,31 @@ class DigestFormat(Visitor):
             if items is not None:  # (and its token policies, fixed when it is made too)
                 policies = getattr(items[i].auth, "token_policies", None)
                 sender += "\x1f" + (",".join(map(str, policies)) if isinstance(policies, list) else "")
-            if not sender or sender in known:
+            if not sender or sender in known or len(known) >= _HOLDERS or LOGIN.fullmatch(batch.resource[i]):
                 continue
+            known.add(sender)
             parts = sender.split("\x1f")
-            if len(parts) < 4 or not parts[3] or LOGIN.fullmatch(batch.resource[i]) is not None:
+            if len(parts) < 4 or not parts[3]:
                 continue
             name, entity, accessor, token = parts[:4]
-            policies_text = parts[4] if len(parts) > 4 else ""
-            held = holders.get(token)
-            if held is None:
-                if len(holders) < _HOLDERS:
-                    holders[token] = (name, entity, accessor, policies_text, batch.file, batch.lines[i])
-                    known.add(sender)
-                continue
-            what = _other_holder((name, entity, accessor, policies_text), held)
-            if not what:
-                if len(known) < _HOLDERS:
-                    known.add(sender)
-                continue
-            self.swapped_count += 1
-            if len(self.swapped) < _SHOW:
-                self.swapped.append((batch.file, batch.lines[i], batch.request_id[i], what, f"{held[4]}:{held[5]}"))
-            if len(known) < _HOLDERS:
-                known.add(sender)  # (named once: its other entries would say the same)
+            key = (token, name, entity, accessor, parts[4] if len(parts) > 4 else "")
+            holders.setdefault(key, (batch.file, batch.lines[i], batch.request_id[i]))
+
+    def _swapped(self) -> tuple[list[tuple[str, int, str, str, str]], int]:
+        """The entries whose token names another holder than its first entry did (the first few, and how many):
+        each holder once, at its first entry."""
+        first: dict[str, tuple[tuple[str, ...], tuple[str, int, str]]] = {}
+        shown: list[tuple[str, int, str, str, str]] = []
+        count = 0
+        for key, at in self.holders.items():
+            holder = key[1:]
+            held = first.setdefault(key[0], (holder, at))
+            what = _other_holder(holder, held[0])
+            if what:
+                count += 1
+                if len(shown) < _SHOW:
+                    shown.append((at[0], at[1], at[2], what, f"{held[1][0]}:{held[1][1]}"))
+        return shown, count
 
     def _issued_decoded(self, held: tuple[str, int, bytes], batch: Entries, items: Any) -> None:
         """``_issued`` for a decoded block: the responses on an auth/ path (a login, a token's creation) and those
@@ -785,15 +795,9 @@ class DigestFormat(Visitor):
         self.stripped_count += later.stripped_count
         self.two += later.two[: _SHOW - len(self.two)]
         self.two_count += later.two_count
-        for token, first in later.holders.items():  # a later range's first entries of each token
-            held = self.holders.setdefault(token, first)
-            what = _other_holder(first[:4], held)
-            if what:
-                self.swapped_count += 1
-                if len(self.swapped) < _SHOW:
-                    self.swapped.append((first[4], first[5], "", what, f"{held[4]}:{held[5]}"))
-        self.swapped += later.swapped[: _SHOW - len(self.swapped)]
-        self.swapped_count += later.swapped_count
+        for key, at in later.holders.items():  # a later range's holders after this one's, in order
+            if len(self.holders) < _HOLDERS:
+                self.holders.setdefault(key, at)
         self.seen = self.seen or later.seen
         self.merge_excused(later)
 
@@ -831,14 +835,15 @@ class DigestFormat(Visitor):
                           _TWO_FIX, where=f"{file}:{line}", request_id=rid)
         if self.two_count > len(self.two):
             yield Finding(ID, "", f"{self.two_count - len(self.two)} more entries name two tokens.", _TWO_FIX)
-        for file, line, rid, what, first in self.swapped:
+        swapped, swapped_count = self._swapped()
+        for file, line, rid, what, first in swapped:
             yield Finding(ID, "", f"The entry's token (auth.client_token) names another holder than at {first}: its "
                           f"{what}. A token's display name, entity, accessor and policies are fixed when it is made, "
                           "and one device writes its digest alike in every entry, so one of the entries was edited "
                           "after the vault wrote it: who made the request cannot be told.", _TWO_FIX,
                           where=f"{file}:{line}", request_id=rid)
-        if self.swapped_count > len(self.swapped):
-            yield Finding(ID, "", f"{self.swapped_count - len(self.swapped)} more entries name another holder of "
+        if swapped_count > len(swapped):
+            yield Finding(ID, "", f"{swapped_count - len(swapped)} more entries name another holder of "
                           "their token.", _TWO_FIX)
         for file, line in self.clear:
             yield Finding(ID, "", "The entry holds its token's accessor in clear (client_token_accessor), where the "
