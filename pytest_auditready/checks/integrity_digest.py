@@ -66,7 +66,7 @@ _RAW_FIX = ("re-create the audit device without log_raw (log_raw=false) and rota
 # the log where the device's options cannot be asked (offline); the live run also names the option
 # (log_protection).
 _CLEAR_ACCESSOR = re.compile(rb'client_token_accessor\\*":\\*"(?!hmac-sha256:|\\*")')
-_HOLDERS = 200_000  # token digests whose holder is remembered (and senders held to it) at most
+_HOLDERS = 100_000  # token holders (a token digest and who it names) remembered at most, in memory and time
 _TWO_FIX = ("judge the log the vault wrote: find the hop or hand that rewrote the entry's token digests (compare "
             "with the vault's own file or a sealed copy)")
 _ACCESSOR_FIX = ("re-create the audit device without hmac_accessor=false (the default digests accessors); until then "
