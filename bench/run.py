@@ -54,7 +54,10 @@ def build(source: Path, out: Path, size: int) -> int:
             for i, ln in enumerate(lines):
                 t = base + copy * 60 + i * 0.05
                 stamp = time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(t)).encode()
-                frac = b".%09d" % int((t % 1) * 1e9 + secrets.randbelow(999))
+                # nine digits that end in another than 0: the vault writes Go's RFC3339Nano, which trims trailing
+                # zeros, so a fraction ending in one is a re-timed entry (timestamp_precision)
+                ns = int((t % 1) * 1e9) + 1 + secrets.randbelow(999)
+                frac = b".%09d" % (ns + 1 if ns % 10 == 0 else ns)
                 m = _TIME.match(ln)
                 if m:
                     ln = m.group(1) + stamp + frac + b'Z"' + ln[m.end() :]

@@ -204,9 +204,16 @@ def test_offline_response_before_its_request_is_found_at_the_response(tmp_path: 
     assert verify(tmp_path, entries)["found"]["timestamp_accuracy"] == []
 
 
+def _nano(t: str) -> str:
+    """``t``, a time of nine fractional digits, moved by a nanosecond where its fraction ends in a zero: the vault's
+    RFC3339Nano trims trailing zeros, and a fraction ending in one is a re-timed entry (timestamp_precision), so the
+    nine digits that keep each line's length end in another digit."""
+    return t[:-2] + "1Z" if t.endswith("0Z") else t
+
+
 def _many(copies: int) -> list[dict[str, Any]]:
     """The real log repeated, each copy later than the one before, with request ids of its own; every time written
-    with nine digits (a padded fraction), so that a time planted later keeps each line's length."""
+    with nine digits (``_nano``), so that a time planted later keeps each line's length."""
     first = parse_time(REAL[0]["time"])
     last = parse_time(REAL[-1]["time"])
     assert first is not None and last is not None
@@ -215,7 +222,7 @@ def _many(copies: int) -> list[dict[str, Any]]:
     for c in range(copies):
         for e in REAL:
             e2 = copy.deepcopy(e)
-            e2["time"] = _earlier(e["time"], -(c * span))
+            e2["time"] = _nano(_earlier(e["time"], -(c * span)))
             if e2.get("request", {}).get("id"):
                 e2["request"]["id"] = f"{c:05d}-" + e2["request"]["id"]
             out.append(e2)
@@ -251,10 +258,10 @@ def test_jobs_in_byte_ranges_find_the_same_times_as_one_pass(tmp_path: Path, mon
     else:
         pytest.fail("no copy count puts a cut between a request and its response")
     i = opens[0]
-    entries[i]["time"] = _earlier(entries[i - 1]["time"], 1_000)  # same length: the cut stays
+    entries[i]["time"] = _nano(_earlier(entries[i - 1]["time"], 1_000))  # same length: the cut stays
     j = _pair(entries, opens[1] + 5)
-    entries[j - 1]["time"] = _earlier(entries[j - 2]["time"], 3 * 10**9)  # a request 3 s back: file order
-    entries[j]["time"] = _earlier(entries[j - 1]["time"], 1_000)  # and its response before it
+    entries[j - 1]["time"] = _nano(_earlier(entries[j - 2]["time"], 3 * 10**9))  # a request 3 s back: file order
+    entries[j]["time"] = _nano(_earlier(entries[j - 1]["time"], 1_000))  # and its response before it
     k = len(entries) - 5
     entries[k]["time"] = entries[k]["time"][:21] + "Z"  # re-timed to one digit, past the last cut
     monkeypatch.setattr(parallel, "verify_files",
@@ -313,10 +320,30 @@ def test_entries_re_timed_to_milli_or_microseconds_in_a_nanosecond_log_are_found
     for i in picked:
         entries[i]["time"] = cut(entries[i]["time"])
     res = verify(tmp_path, entries)
-    assert where(res, "timestamp_precision") == [f"audit.log:{i + 1}" for i in picked], res["found"]
-    assert all("a hop re-timed this entry" in m for _, m in res["found"]["timestamp_precision"])
+    # (a cut that ends in a zero is named for that too, at the same line)
+    assert list(dict.fromkeys(where(res, "timestamp_precision"))) == [f"audit.log:{i + 1}" for i in picked], res["found"]
+    assert all("a hop re-timed this entry" in m or "ends its fraction in a zero" in m
+               for _, m in res["found"]["timestamp_precision"])
     if digits == 6:  # one entry alone: as likely as a trimmed time in a log this short (1 in 1000 entries of 60)
         assert where(verify(tmp_path, retimed(7, cut(REAL[7]["time"]))), "timestamp_precision") == []
+    assert where(verify(tmp_path, REAL), "timestamp_precision") == []
+
+
+@pytest.mark.parametrize("hop", ["milliseconds", "padded to nine"])
+def test_every_time_re_timed_is_found_by_the_zeros_the_vault_never_writes(tmp_path: Path, hop: str) -> None:
+    """A hop that rewrote every entry's time (cut to milliseconds, or padded with zeros to nine digits) passed: the
+    log's own best precision was the cut one (red team rt48 F2). OpenBao and Vault write Go's RFC3339Nano, which
+    trims trailing zeros, so a fraction ending in one is a rewritten time; the real log has none."""
+    entries = copy.deepcopy(REAL)
+    for e in entries:
+        frac = e["time"][20:-1]
+        e["time"] = e["time"][:20] + (frac[:3] if hop == "milliseconds" else frac.ljust(9, "0")) + "Z"
+    zeros = [i for i, e in enumerate(entries, 1) if e["time"].endswith("0Z")]
+    assert zeros
+    res = verify(tmp_path, entries)
+    found = res["found"]["timestamp_precision"]
+    assert [w for w, m in found if "ends its fraction in a zero" in m][:3] == [f"audit.log:{n}" for n in zeros[:3]]
+    assert not [e for e in REAL if e["time"].endswith("0Z")]
     assert where(verify(tmp_path, REAL), "timestamp_precision") == []
 
 

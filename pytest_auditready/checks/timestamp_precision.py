@@ -16,6 +16,7 @@ whose times are whole seconds but one, or a Kubernetes log re-timed to whole sec
 from __future__ import annotations
 
 import math
+import operator
 from itertools import compress, repeat
 from operator import lt
 from typing import Iterator, Union
@@ -47,6 +48,8 @@ class Precision(Visitor):
         # trimmed zeros; other producers mix sources of several resolutions (a service's microseconds beside
         # another's nanoseconds), so a short time there says nothing on its own.
         self.one_clock = format_of(ctx.settings).name == "vault"
+        self.zero: list[Record] = []  # the first few Vault/OpenBao times whose fraction ends in a zero (``_zero``)
+        self.nzero = 0
         # The Kubernetes API server writes its times as MicroTime (apimachinery's RFC3339Micro layout, ".000000"):
         # six digits always, trailing zeros kept: an event at a whole millisecond is no coarser clock (its digits
         # written are its precision), but a fraction of zeros only is none (a log re-timed to whole seconds and
@@ -70,6 +73,10 @@ class Precision(Visitor):
         self.good += len(times)
         if not self.first and times:
             self.first = batch.where(0)
+        if self.one_clock and "0Z" in map(_LAST2, times):
+            for i, t in enumerate(times):
+                if t.endswith("0Z") and t[19:20] == ".":
+                    self._zero(batch.record(i))
         if not self.one_clock:  # significant digits, each time's once ("YYYY-MM-DDTHH:MM:SS." and "Z" around them)
             sigs = [len(t[20:-1].rstrip("0")) for t in times]
             if self.best < 9 and sigs:
@@ -86,8 +93,18 @@ class Precision(Visitor):
             for i in compress(range(len(times)), map(lt, map(len, times), repeat(21 + self.counted))):
                 self._short(len(times[i]) - 21, batch.record(i))
 
+    def _zero(self, rec: Record) -> None:
+        """A Vault/OpenBao time whose fraction ends in a zero: Go's RFC3339Nano, which the vault writes, trims
+        trailing zeros, whatever its clock's resolution, so a hop rewrote it (cut to milliseconds, or padded: red
+        team rt48 F2, a whole file re-timed passed as its own best precision)."""
+        self.nzero += 1
+        if len(self.zero) < _SHOW:
+            self.zero.append(rec)
+
     def entry(self, rec: Record) -> None:
         ts = rec.ts
+        if self.one_clock and ts is not None and rec.time.endswith("0Z") and rec.time[19:20] == ".":
+            self._zero(rec)
         if ts is None:
             self.nbad += 1
             if len(self.bad) <= _SHOW:
@@ -136,6 +153,8 @@ class Precision(Visitor):
             self.nshort[k] = self.nshort.get(k, 0) + n
         self.bad = (self.bad + later.bad)[: _SHOW + 1]
         self.nbad += later.nbad
+        self.zero = (self.zero + later.zero)[:_SHOW]
+        self.nzero += later.nzero
         self.good += later.good
         self.best = max(self.best, later.best)
         self.first = self.first or later.first
@@ -162,6 +181,14 @@ class Precision(Visitor):
             )
         elif self.nshort and self.good:
             yield from self._retimed()
+        for e in self.zero:
+            yield Finding(ID, "", f"The entry's time {clip(e.time, 40)!r} ends its fraction in a zero: the vault "
+                          "writes its times in Go's RFC3339Nano, which trims trailing zeros, so a hop rewrote this "
+                          "time (cut it to fewer digits, or padded it).", self.fix, where=e.where,
+                          request_id=e.request_id)
+        if self.nzero > len(self.zero):
+            yield Finding(ID, "", f"{self.nzero - len(self.zero)} more entries have times whose fraction ends in a "
+                          "zero.", self.fix, where=self.zero[-1].where)
 
     def _retimed(self) -> Iterator[Finding]:
         """The entries whose times are too short for trimmed zeros to explain (see the module's docstring)."""
@@ -188,6 +215,7 @@ class Precision(Visitor):
 
 
 _CHANCE = 1e-4  # below this probability, short times are not trimmed zeros
+_LAST2 = operator.itemgetter(slice(-2, None))  # a time's last two characters ("0Z": its fraction ends in a zero)
 _KEYS = 100_000  # short times remembered by request (Precision.short_keys)
 
 
