@@ -34,7 +34,8 @@ START = datetime.date(2026, 11, 1)
 
 
 def _stamp(t: datetime.datetime) -> str:
-    return t.strftime("%Y-%m-%dT%H:%M:%S.%f")[:-3] + "Z"
+    """``t`` as the vault writes a time: Go's RFC3339Nano never ends its fraction in a zero."""
+    return t.strftime("%Y-%m-%dT%H:%M:%S.%f")[:-3] + "1Z"
 
 
 def day_lines(day: int, pairs: int, seed: int = 0) -> bytes:

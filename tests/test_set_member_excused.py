@@ -33,7 +33,7 @@ def _set(folder: Path) -> tuple[Path, Path]:
     moved = []
     for k, ln in enumerate(refused):
         e = json.loads(ln)
-        e["time"] = (last + datetime.timedelta(seconds=1, microseconds=k)).strftime("%Y-%m-%dT%H:%M:%S.%f") + "000Z"
+        e["time"] = (last + datetime.timedelta(seconds=1, microseconds=k)).strftime("%Y-%m-%dT%H:%M:%S.%f") + "001Z"
         moved.append(json.dumps(e, separators=(",", ":")).encode() + b"\n")
     folder.mkdir()
     return _write(folder / "audit.log.1", rest), _write(folder / "audit.log", moved)
