@@ -1724,11 +1724,10 @@ static int object_clear(const uchar *d, Py_ssize_t o, Py_ssize_t e, Py_ssize_t *
  * scan/secret_data.py _unnamed_mount, Vault before 1.5; the vaults write an entry's own mount_type before its data,
  * so one after it may be a key of the secret's own: red team rt49 F6) or holds "sys/wrapping/" */
 static int secret_mount_line(const uchar *d, Py_ssize_t ls, Py_ssize_t le) {
-    Py_ssize_t at = ls, mt = find_in(d, ls, le, "\"mount_type\"", 12), dt = find_in(d, ls, le, "\"data\"", 6);
+    Py_ssize_t mt = find_in(d, ls, le, "\"mount_type\"", 12), dt = find_in(d, ls, le, "\"data\"", 6), at;
     if (mt < 0 || (dt >= 0 && dt < mt)) return 1;
-    while ((at = find_in(d, at, le, "\"mount_type\"", 12)) >= 0) {
+    for (at = mt; at >= 0; at = find_in(d, at + 12, le, "\"mount_type\"", 12)) {
         Py_ssize_t k = skip_blank(d, at + 12, le), s, n;
-        at += 12;
         if (!(k < le && d[k] == ':')) continue;
         k = skip_blank(d, k + 1, le);
         if (!(k < le && d[k] == '"')) continue;

@@ -124,8 +124,8 @@ _PIECE_AT = re.compile(PIECE)
 _TRAILING_PIECE = re.compile(PIECE + r"+\Z")
 
 
-def clip(text: str, limit: int, mark: str = "\u2026") -> str:
-    """``text`` cut to at most ``limit`` characters, then ``mark``, never inside a run of the characters a token is
+def clip(text: str, limit: int) -> str:
+    """``text`` cut to at most ``limit`` characters, then an ellipsis, never inside a run of the characters a token is
     made of: the run the cut falls in is left out whole. A credential's head is no safer to show than all of it, and
     only a whole one can be recognised and masked where the text is shown (red team rt47, F3)."""
     if len(text) <= limit:
@@ -133,7 +133,7 @@ def clip(text: str, limit: int, mark: str = "\u2026") -> str:
     head = text[:limit]
     if _PIECE_AT.match(text, limit):
         head = _TRAILING_PIECE.sub("", head)
-    return head + mark
+    return head + "\u2026"
 
 
 def without_userinfo(text: str) -> str:

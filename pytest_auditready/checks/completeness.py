@@ -158,7 +158,7 @@ _ASKED_WHAT = ("request.path", "request.operation", "request.remote_address", "r
 LOGIN = re.compile(r"auth/.+/(?:login|callback)(?:/.*)?")
 
 
-def _comparable(p: str, q: str) -> bool:
+def comparable(p: str, q: str) -> bool:
     """Whether two values of a sender's digest field can be told apart as two tokens: both well-formed digests, or
     both in clear (log_raw, hmac_accessor=false); a malformed digest, or one beside a value in clear, is
     integrity_digest's to name."""
@@ -170,7 +170,7 @@ def _comparable(p: str, q: str) -> bool:
 def _other_sender(a: str, b: str, digests: bool = True) -> bool:
     """Whether two senders (``Record.sender``, or an identity), each naming someone (display name, entity id or
     accessor: one that names no one is required_fields'), name another token: another display name or entity id,
-    or (when ``digests``) another accessor or token digest where both give one (``_comparable``)."""
+    or (when ``digests``) another accessor or token digest where both give one (``comparable``)."""
     x, y = a.split("\x1f"), b.split("\x1f")
     if len(x) != 4 or len(y) != 4:
         return a != b
@@ -178,7 +178,7 @@ def _other_sender(a: str, b: str, digests: bool = True) -> bool:
         return False
     if x[:2] != y[:2]:
         return True
-    return digests and any(p and q and p != q and _comparable(p, q) for p, q in zip(x[2:], y[2:]))
+    return digests and any(p and q and p != q and comparable(p, q) for p, q in zip(x[2:], y[2:]))
 
 
 def differs(asked: Asked, refused: bool, said: Asked, error: bool, digests: bool = True) -> str:

@@ -15,7 +15,7 @@ from ..auditlog.model import HMAC_PREFIX, HMAC_RE, AuditEntry, Entries, Record
 from ..scan.hyperscan import digest_checks
 from ..text import clip
 from .base import Check, CheckContext, Finding, Note, Skip, Visitor, feed
-from .completeness import LOGIN
+from .completeness import LOGIN, comparable
 from .required_fields import login as _login
 
 ID = "integrity_digest"
@@ -384,15 +384,7 @@ def _other_holder(mine: tuple[str, ...], held: tuple[str, ...]) -> str:
     entry did, where both name it ("" for nothing)."""
     return "; ".join(f"{field} {a!r} here and {b!r} there" for field, a, b in zip(
         ("display name", "entity id", "accessor", "token policies"), mine, held[:4])
-        if a and b and a != b and (field != "accessor" or _same_form(a, b)))
-
-
-def _same_form(a: str, b: str) -> bool:
-    """Whether two accessors are both well-formed digests, or both in clear: a malformed digest beside a well-formed
-    one is its own finding (``_MALFORMED``), not another holder."""
-    if a.startswith("hmac-") or b.startswith("hmac-"):
-        return HMAC_RE.match(a) is not None and HMAC_RE.match(b) is not None
-    return True
+        if a and b and a != b and (field != "accessor" or comparable(a, b)))  # (a malformed one: _MALFORMED's)
 
 
 def _two_tokens(e: dict[str, Any]) -> str:

@@ -155,11 +155,16 @@ def _unnamed_mount(path: str, sides: list[tuple[str, Any]]) -> tuple[Optional[st
         data = obj.get("data") if isinstance(obj, dict) else None
         if not isinstance(data, dict) or not isinstance(data.get("data"), dict):
             continue
-        meta = data.get("metadata")
-        if (side == "request" and set(data) <= {"data", "options"}) or (
-                side == "response" and isinstance(meta, dict) and "version" in meta):
+        if (side == "request" and set(data) <= {"data", "options"}) or (side == "response" and _kv2_read(data)):
             return "kv", path[:path.index("/data/") + 1]
     return None, None
+
+
+def _kv2_read(data: dict[str, Any]) -> bool:
+    """Whether ``data`` (a response's) is what KV version 2 answers a read with: the secret in data, and its
+    version's metadata."""
+    meta = data.get("metadata")
+    return isinstance(data.get("data"), dict) and isinstance(meta, dict) and "version" in meta
 
 
 def _regions(doc: dict[str, Any]) -> Iterator[tuple[str, dict[str, Any], bool]]:
@@ -207,9 +212,7 @@ def _regions(doc: dict[str, Any]) -> Iterator[tuple[str, dict[str, Any], bool]]:
         yield "request.data", req["data"], True
     elif path == "sys/wrapping/unwrap" and isinstance(resp, dict) and isinstance(resp.get("data"), dict):
         data = resp["data"]
-        meta = data.get("metadata")
-        if isinstance(data.get("data"), dict) and isinstance(meta, dict) and "version" in meta:
-            # a KV version 2 read it wrapped (kv get -wrap-ttl): the secret's own numbers too (red team rt49 F4)
+        if _kv2_read(data):  # a KV version 2 read it wrapped (kv get -wrap-ttl): its own numbers too (rt49 F4)
             yield "response.data.data", data["data"], True
         else:
             yield "response.data", data, False
