@@ -33,7 +33,9 @@ def _set(folder: Path, n: int) -> Path:
     folder.mkdir()
     for i in range(n):
         p = folder / f"audit-{i:05d}.log"
-        p.write_bytes(b"\n".join(pairs[i % len(pairs)]) + b"\n")
+        pair = b"\n".join(pairs[i % len(pairs)])
+        rid = json.loads(pairs[i % len(pairs)][0])["request"]["id"].encode()
+        p.write_bytes(pair.replace(rid, rid[:-5] + b"%05x" % i) + b"\n")  # no file a copy of another
         p.chmod(0o600)
     cfg = folder.parent / f"auditready-{n}.toml"
     cfg.write_text("[tool.auditready]\nrequire_tamper_evidence = false\nretention_days = 0\n")

@@ -324,7 +324,10 @@ def test_verify_in_process_returns_the_exit_code(tmp_path: Path, capsys: pytest.
 def test_offline_items_per_file_and_check_spread_by_xdist(pytester: pytest.Pytester) -> None:
     cfg = pytester.path / "auditready.toml"
     cfg.write_text("require_tamper_evidence = false\nretention_days = 0\n")
-    logs = [copy(pytester.path, CLEAN, f"clean{i}.log") for i in range(3)] + [copy(pytester.path, LEAKY)]
+    # one log and its copies kept in other folders (an archive's): the same name, so no chunk shipped twice
+    for i in range(3):
+        (pytester.path / f"copy{i}").mkdir()
+    logs = [copy(pytester.path / f"copy{i}", CLEAN) for i in range(3)] + [copy(pytester.path, LEAKY)]
     report = pytester.path / "compliance.xml"
     args = ["-p", "no:cacheprovider", "--auditready-config", str(cfg), "--auditready-report", str(report),
             "--auditready-canaries", str(CANARIES),

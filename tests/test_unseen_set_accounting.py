@@ -245,6 +245,46 @@ def test_a_copy_beside_its_compressed_twin_is_judged_once_and_no_duplicate(tmp_p
     assert any("audit.log.1.gz holds the same entries as" in n and "judged once" in n for n in notes), notes
 
 
+def _chunks(folder: Path, *pieces: tuple[str, Sequence[bytes]]) -> list[str]:
+    """Gzipped chunks named as a shipper names them (Fluent Bit's s3 output, Firehose), private."""
+    folder.mkdir(parents=True, exist_ok=True)
+    out = []
+    for name, lines in pieces:
+        p = folder / f"vault-audit-{name}.gz"
+        p.write_bytes(gzip.compress(b"".join(lines)))
+        p.chmod(0o600)
+        out.append(str(p))
+    return out
+
+
+def test_a_chunk_shipped_twice_under_another_name_is_a_finding(tmp_path: Path, s3: Any) -> None:  # noqa: F811
+    """At-least-once delivery (a shipper's retry after a timeout) writes a whole chunk again under a new object key:
+    each of its entries is then in the set twice. Before, the copy was judged once as a twin and only named in the
+    pass reason (red team rt48 F1). A copy under the same name in another folder (an archive's), and one file under
+    two names (a link), are still judged once without a finding; as local files and as objects."""
+    first, second = STREAM[:41], STREAM[41:]
+    ok = _chunks(tmp_path / "ok", ("20261205T141539Z-7f3a", first), ("20261205T141551Z-c91e", second))
+    assert _findings(_both_ways(_cfg(tmp_path), ok)) == []
+    again = _chunks(tmp_path / "ok", ("20261205T141551Z-d02b", second))[0]
+    found = _findings(_both_ways(_cfg(tmp_path), [*ok, again]))
+    assert len(found) == 1 and found[0][0] == Path(again).name and "shipped twice" in found[0][1], found
+    assert "vault-audit-20261205T141551Z-c91e.gz, under another name" in found[0][1], found
+    # the same name in an archive folder, and a link under another name: one file kept twice, judged once
+    Path(again).unlink()
+    archived = _chunks(tmp_path / "archive", ("20261205T141551Z-c91e", second))
+    link = tmp_path / "ok" / "current.gz"
+    link.hardlink_to(ok[1])
+    res = _both_ways(_cfg(tmp_path), [*ok, *archived, str(link)])
+    assert _findings(res) == []
+    notes = [o["reason"] for o in res["outcomes"] if o["check"] == "completeness" and o["reason"]]
+    assert any("(judged once)" in n for n in notes), notes
+    # objects: the retry's copy under a new key in the same prefix
+    for key, path in (("a", ok[0]), ("b", ok[1]), ("c", ok[1])):
+        s3.put_object(Bucket=s3.bucket, Key=f"vault/{key}-{Path(path).name}", Body=Path(path).read_bytes())
+    found = _findings(_in_process(_cfg(tmp_path), [f"s3://{s3.bucket}/vault/"], 1))
+    assert len(found) == 1 and "shipped twice" in found[0][1], found
+
+
 # -- the four ways: one process, byte ranges on 2 workers, Dask, pytest ---------------------------------------
 def test_a_set_of_ranges_with_a_split_pair_a_lost_pair_and_a_chunk_again_four_ways(tmp_path: Path,
                                                                                   address: str) -> None:  # noqa: F811

@@ -492,7 +492,7 @@ def hollow(name: str) -> str:
     from ..auditlog.rotation import uncompressed_name
     from .objects import is_url
 
-    base = name.replace("\\", "/").rpartition("/")[2]
+    base = _base(name)
     compressed = uncompressed_name(base) != base
     if not (compressed or is_url(name)) or _holds_bytes(name):
         return ""
@@ -519,40 +519,79 @@ def _iso(ns: int) -> str:
     return datetime.datetime.fromtimestamp(ns // 10**9, datetime.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
-def _stand_in(twin: str, kept: str) -> bool:
-    """Whether ``twin``, which holds the same entries as ``kept``, stands in another rotated file's place: their
-    names are two places of one log's rotation (audit.log.3.gz and audit.log.7.gz), not one file kept compressed
-    and not (audit.log.1 and audit.log.1.gz), nor the live log and a link to it."""
+def _base(path: str) -> str:
+    """The last part of a local path or an object's key."""
+    return path.replace("\\", "/").rpartition("/")[2]
+
+
+def _one_file(a: str, b: str) -> bool:
+    """Whether ``a`` and ``b`` are one file kept twice, as a correct set may hold it: compressed and not (audit.log.1
+    and audit.log.1.gz), under one name in two folders (a rotated file and its archived copy), or a local file under
+    two names (a link: rotatelogs -L, cronolog --symlink)."""
+    from ..auditlog.rotation import uncompressed_name
+    from .objects import is_url
+
+    if uncompressed_name(_base(a)) == uncompressed_name(_base(b)):
+        return True
+    try:
+        return not (is_url(a) or is_url(b)) and os.path.samefile(a, b)
+    except OSError:
+        return False
+
+
+def stand_ins(twins: Sequence[tuple[str, str]], ordered: Sequence[Edges]) -> list[tuple[str, str]]:
+    """The pairs of ``twins`` (twin, kept: ``in_time``) whose twin, holding the same entries as the file kept, is a
+    copy no correct set holds. A twin of two places of one log's rotation (audit.log.3.gz and audit.log.7.gz) always
+    is: one was replaced by a copy of the other, or a link to it. In a Vault/OpenBao log so is a twin that is not
+    one file kept twice (``_one_file``) with another of its copies: one chunk shipped twice under two object keys,
+    as a shipper's retry after a timeout writes it. CloudTrail and Kubernetes deliver records again
+    (``completeness.REDELIVERED``), so a keyed log's other copies are excused."""
     from ..auditlog.rotation import distinct_slots
 
-    def base(p: str) -> str:
-        return p.replace("\\", "/").rpartition("/")[2]
-
-    return distinct_slots(base(twin), base(kept))
+    keyed = {e.name: e.keyed for e in ordered}
+    copies: dict[str, list[str]] = {}
+    for twin, kept in twins:
+        copies.setdefault(kept, [kept]).append(twin)
+    out = []
+    for twin, kept in twins:
+        others = [c for c in copies[kept] if c != twin]
+        if any(distinct_slots(_base(twin), _base(c)) for c in others) or not (
+                keyed.get(kept, False) or any(_one_file(twin, c) for c in others)):
+            out.append((twin, kept))
+    return out
 
 
 def names_in_time(ordered: Sequence[Edges], twins: Sequence[tuple[str, str]], skew: int) -> Iterator[Finding]:
     """What the names of a set's files say against the time of their entries: a file that holds the same entries as
-    another rotated file of the log (``_stand_in``: replaced by a copy of another day's file, or a link to it: the
-    entries of its own place are lost), and two rotated files of one log in one folder whose numbers or dates run
-    against the time of their entries (logrotate numbers a newer file lower, a date grows with time, the live log
-    is the newest): renamed out of order, or swapped; and a file of a rotation whose entries run on past the start
-    of the next one by more than ``skew`` (ns, max_skew: as one file's entries may go back in time), or the next's
-    reopen overlap (REOPEN_OVERLAP_NS): entries added to a rotated file (another file's appended, a compressed member
-    concatenated) or re-timed at the start of the next, as the files of one rotation never overlap in time. Times
-    order the files of a Vault/OpenBao log, and of a Kubernetes log by when its events were written (their
-    stageTimestamp: an event's time is when its request began); CloudTrail delivers events late and out of order."""
-    from ..auditlog.rotation import rotation_slot
+    another and is no copy a correct set holds (``stand_ins``: a rotated file replaced by a copy of another day's,
+    or a link to it, whose own entries are lost; a chunk shipped twice under two names), and two rotated files of
+    one log in one folder whose numbers or dates run against the time of their entries (logrotate numbers a newer
+    file lower, a date grows with time, the live log is the newest): renamed out of order, or swapped; and a file
+    of a rotation whose entries run on past the start of the next one by more than ``skew`` (ns, max_skew: as one
+    file's entries may go back in time), or the next's reopen overlap (REOPEN_OVERLAP_NS): entries added to a
+    rotated file (another file's appended, a compressed member concatenated) or re-timed at the start of the next,
+    as the files of one rotation never overlap in time. Times order the files of a Vault/OpenBao log, and of a
+    Kubernetes log by when its events were written (their stageTimestamp: an event's time is when its request
+    began); CloudTrail delivers events late and out of order."""
+    from ..auditlog.rotation import distinct_slots, rotation_slot
     from ..checks.completeness import ID
 
-    for twin, kept in twins:
-        if _stand_in(twin, kept):
-            yield Finding(ID, "", f"{twin} holds the same entries as {kept}, another rotated file of the same log: a "
-                          "file of the set was replaced by a copy of another (or a link to it), so the entries of its "
-                          "own place in the rotation are lost, or one chunk was shipped twice under two names.",
-                          "restore the file from a trusted copy (backup or log store) and find out who replaced it; "
-                          "keep rotated audit logs where they cannot be changed (an archive with object lock)",
-                          where=twin)
+    for twin, kept in stand_ins(twins, ordered):
+        if not distinct_slots(_base(twin), _base(kept)):
+            yield Finding(ID, "", f"{twin} holds the same entries as {kept}, under another name: one chunk was "
+                          "shipped twice (a shipper's retry after a timeout writes it again under a new object key), "
+                          "or a file of the set was replaced by a copy of another, whose own entries are then lost; "
+                          "each entry of it is written twice in the set.",
+                          "find out which of the two the shipper or a person wrote, and keep one; make the shipper's "
+                          "delivery idempotent (a fixed key per chunk), and keep audit logs where they cannot be "
+                          "changed (an archive with object lock)", where=twin)
+            continue
+        yield Finding(ID, "", f"{twin} holds the same entries as {kept}, another rotated file of the same log: a "
+                      "file of the set was replaced by a copy of another (or a link to it), so the entries of its "
+                      "own place in the rotation are lost, or one chunk was shipped twice under two names.",
+                      "restore the file from a trusted copy (backup or log store) and find out who replaced it; "
+                      "keep rotated audit logs where they cannot be changed (an archive with object lock)",
+                      where=twin)
     groups: dict[tuple[str, str, str, bool], list[tuple[Edges, tuple[int, ...]]]] = {}
     lives: dict[tuple[str, str], Edges] = {}
     for e in ordered:
@@ -668,10 +707,11 @@ class Edges:
 
     def same_content(self, other: "Edges") -> bool:
         """Whether ``other`` holds the same entries as far as can be told without a second read (a copy kept beside
-        its compressed twin): the same span, count, open pairs and keys."""
+        its compressed twin): the same span, count, open pairs, and the ids or keys of the first and last windows."""
         return (self.first, self.last, self.entries) == (other.first, other.last, other.entries) and \
             set(self.pending) == set(other.pending) and set(self.orphans) == set(other.orphans) and \
-            (self.partial or other.partial or set(self.keys) == set(other.keys))
+            (self.partial or other.partial or (set(self.keys) == set(other.keys) and set(self.head) == set(other.head)
+                                               and set(self.answered) == set(other.answered)))
 
 
 _EDGES: dict[tuple[object, ...], Optional[Edges]] = {}
@@ -858,7 +898,8 @@ def _inner_set(visitor: "Pairs", name: str, log_set: Sequence[str], settings: Se
     if not judge:
         return visitor.finish()
     # the judge says what the whole set says, whatever its own format: another producer's log may be read last
-    twins = [t for t in told.twins if not _stand_in(*t)]
+    bad = stand_ins(told.twins, told.ordered)
+    twins = [t for t in told.twins if t not in bad]
     late = late_edges(told.ordered, window, log_set)
     return _then(visitor.finish(), _then(_then(names_in_time(told.ordered, told.twins, settings.max_skew_ns),
                                                numbers_missing(log_set, settings)),
@@ -1169,7 +1210,7 @@ def _log_name(path: str) -> str:
     and the stem of its name. A stem without a letter (numbered chunks) names no log of its own: ""."""
     from .objects import is_url
 
-    stem = re.split(r"[-_.]", path.replace("\\", "/").rpartition("/")[2], maxsplit=1)[0]
+    stem = re.split(r"[-_.]", _base(path), maxsplit=1)[0]
     if not re.search(r"[A-Za-z]", stem):
         stem = ""  # numbered chunks (000000.gz, 000001.gz: a CloudWatch Logs export) are pieces of one log
     if is_url(path):
