@@ -183,7 +183,8 @@ class Rsyslog:
     """rsyslogd in the foreground with its own config, pid file and work dir: an imtcp input on a loopback port
     and one omfile output (mode 0600) per template."""
 
-    def __init__(self, workdir: Path, max_message_size: Optional[str], escape_8bit: bool = False) -> None:
+    def __init__(self, workdir: Path, max_message_size: Optional[str], escape_8bit: bool = False,
+                 forward: Optional[int] = None) -> None:
         assert RSYSLOGD is not None
         self.port = _free_port()
         self.out = {name: workdir / f"{name}.log" for name in TEMPLATES}
@@ -193,6 +194,9 @@ class Rsyslog:
                 f'input(type="imtcp" port="{self.port}" address="127.0.0.1")']
         conf += [f'action(type="omfile" file="{self.out[n]}" template="{t}" fileCreateMode="0600")'
                  for n, t in TEMPLATES.items()]
+        if forward is not None:  # and on over TCP, each message after its length (RFC 6587), as to a SIEM
+            conf.append(f'action(type="omfwd" target="127.0.0.1" port="{forward}" protocol="tcp" '
+                        'TCP_Framing="octet-counted" template="RSYSLOG_SyslogProtocol23Format")')
         (workdir / "rsyslog.conf").write_text("\n".join(conf) + "\n")
         self.proc = subprocess.Popen([RSYSLOGD, "-n", "-f", str(workdir / "rsyslog.conf"), "-i",
                                       str(workdir / "rsyslogd.pid")], stdin=subprocess.DEVNULL,
@@ -265,16 +269,54 @@ class SocketShipper:
 def rsyslog(tmp_path: Path) -> Iterator[Callable[..., Rsyslog]]:
     started: list[Rsyslog] = []
 
-    def start(max_message_size: Optional[str], escape_8bit: bool = False) -> Rsyslog:
+    def start(max_message_size: Optional[str], escape_8bit: bool = False, forward: Optional[int] = None) -> Rsyslog:
         d = tmp_path / f"rsyslog{len(started)}"
         d.mkdir()
-        r = Rsyslog(d, max_message_size, escape_8bit)
+        r = Rsyslog(d, max_message_size, escape_8bit, forward)
         started.append(r)
         return r
 
     yield start
     for r in started:
         r.stop()
+
+
+class Capture:
+    """A TCP receiver on a loopback port that writes the bytes of one connection to a file (mode 0600) as they
+    come, framing and all: what a capture of a syslog sender's stream holds."""
+
+    def __init__(self, out: Path) -> None:
+        self.out = out
+        self.server = socket.create_server(("127.0.0.1", 0))
+        self.server.settimeout(20)
+        self.port = int(self.server.getsockname()[1])
+        self._thread = threading.Thread(target=self._run, daemon=True)
+        self._thread.start()
+
+    def _run(self) -> None:
+        fd = os.open(self.out, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        with os.fdopen(fd, "wb") as f:
+            try:
+                conn, _ = self.server.accept()
+            except OSError:
+                return
+            with conn:
+                conn.settimeout(20)
+                while True:
+                    try:
+                        data = conn.recv(65536)
+                    except OSError:
+                        return
+                    if not data:
+                        return
+                    f.write(data)
+                    f.flush()
+
+    def close(self) -> None:
+        """Wait for the sender to close its connection (rsyslog does when it stops), then stop listening."""
+        self._thread.join(timeout=20)
+        self.server.close()
+        assert not self._thread.is_alive(), "the sender kept its connection open 20 s after it stopped"
 
 
 def _all_shipped(shipper: SocketShipper, log: Path, seconds: float = 10) -> None:
@@ -449,6 +491,15 @@ def test_a_hostile_line_after_a_header_costs_linear_time(tail: bytes) -> None:
     assert time.monotonic() - started < 1.0
 
 
+@pytest.mark.parametrize("line", [b"5 <13>x" * 40_000, b"4 <13>" * 50_000, b"7 <13>1 {" * 30_000])
+def test_a_line_of_many_octet_counted_messages_costs_linear_time(line: bytes) -> None:
+    started = time.monotonic()
+    for _ in range(2):
+        payload, why = unframe(line)
+        assert payload is None and "octet-counted syslog stream (RFC 6587) on one line" in why
+    assert time.monotonic() - started < 1.0
+
+
 @pytest.mark.parametrize("header", ["<13>1 2026-12-02T15:42:04.102481+00:00 localhost AUDIT - - -  ",
                                     "Dec  2 15:42:04 localhost AUDIT:  "], ids=["rfc5424", "traditional"])
 def test_a_device_prefix_the_hop_read_as_its_tag_is_the_entry_s(tmp_path: Path, header: str) -> None:
@@ -471,3 +522,51 @@ def test_a_device_prefix_the_hop_read_as_its_tag_is_the_entry_s(tmp_path: Path, 
     out = tmp_path / "out.json"
     assert main(["verify", str(log), "--config", str(cfg), "--json", str(out), "-q"]) == 1
     assert "an entry without the prefix" in out.read_text()
+
+
+@needs_rsyslogd
+@pytest.mark.vault
+@pytest.mark.parametrize("limit", ["64k", None])
+def test_an_octet_counted_stream_is_framed_by_its_counts(bao: Any, rsyslog: Any, tmp_path: Path, limit: Optional[str],
+                                                        capsys: pytest.CaptureFixture[str]) -> None:
+    """rsyslog forwarding over TCP with octet counting (RFC 6587), captured as sent. Each message ends with the
+    template's line end, so a capture holds one a line after its count, and reads as the vault's own file does.
+    A message cut at the 8k limit loses its line end with its tail, so the next message joins its line: the line
+    is the size limit's finding, named as the newline-framed copies of the same run are, and the entry of the
+    message that joined it still pairs with its partner. Before (red team rt48 F3), the joined message's count was
+    read as part of a digest (integrity_digest's finding of a malformed digest) and its partner was called lost."""
+    server = bao()
+    capture = Capture(tmp_path / "octet.raw")
+    hop = rsyslog(limit, forward=capture.port)
+    shipper = SocketShipper(server.log_path, hop.port)
+    admin = VaultClient(server.url, server.root_token, timeout=5)
+    try:  # a write whose request and response are past 8k, then small ones whose entries follow them
+        r = admin.call("POST", "secret/data/big", {"data": {f"key_{i:04d}_{'k' * 30}": "v" for i in range(300)}})
+        assert r.status in (200, 204), r.error
+        for i in range(3):
+            r = admin.call("POST", f"secret/data/small{i}", {"data": {"note": "n"}})
+            assert r.status in (200, 204), r.error
+        _all_shipped(shipper, server.log_path)
+    finally:
+        admin.close()
+        shipper.stop()
+    _wait_lines(hop.out["file"], shipper.sent)
+    hop.stop()
+    capture.close()
+    raw = capture.out.read_bytes()
+    assert raw[:1].isdigit() and b" <" in raw[:10], raw[:80]
+    rc0, d0, _ = _verify(tmp_path, server.log_path, capsys)
+    rc1, d1, _ = _verify(tmp_path, hop.out["p23"], capsys)
+    rc, d, text = _verify(tmp_path, capture.out, capsys)
+    if limit:  # nothing cut: the same verdict and entries as the device's own file
+        assert rc == rc0 == 0, text
+        assert _accounting(d)["entries"] == _accounting(d0)["entries"] == shipper.sent, text
+        return
+    joined = [ln for ln in raw.split(b"\n") if len(ln) > 8192]
+    assert joined, "no message was cut"
+    assert rc == rc1 == 1, text
+    cut = [m for m, _ in _findings(d, "required_fields")]
+    assert cut and all("cut at 8192 bytes: the syslog hop's message size limit" in m and
+                       "octet-counted syslog stream (RFC 6587) on one line" in m for m in cut), cut
+    assert _findings(d, "completeness") == _findings(d1, "completeness") == [], text
+    assert _findings(d, "integrity_digest") == [], text

@@ -39,7 +39,7 @@ from typing import Any, Optional, Sequence
 from ..errors import AuditReadyError
 from . import container
 from .formats import gcp_audit, gcp_status_left_out
-from .syslog import FRAGMENT, carried_prefix, server_log, unframe
+from .syslog import FRAGMENT, UNENDED, carried_prefix, server_log, unframe
 
 SAMPLE_BYTES = 256 * 1024
 SAMPLE_LINES = 200
@@ -747,7 +747,7 @@ def sniff(name: str, sample: bytes, complete: bool, *, prefix: str = "", framing
         framed, problem = unframe(ln) if ln[:1] != b"{" else (None, "")
         if problem:
             framed_bad += 1
-            cut_starts += problem != FRAGMENT
+            cut_starts += problem != FRAGMENT and UNENDED not in problem  # (an octet-counted stream: refused below)
             continue
         if framed == b"":  # the server's own log (auditlog.syslog): no entry, nothing to tell the format by
             continue

@@ -139,6 +139,10 @@ def unframe(raw: bytes) -> tuple[Optional[bytes], str]:
         return None, ""  # a bare line of the server's log (no header: no merged stream) is judged as it is
     if raw[:3] == b"-- " and _JOURNALCTL_NOTE.match(raw) is not None:
         return b"", ""
+    if raw[:1].isdigit():
+        frames = _frames(raw)
+        if frames is not None:
+            return None, _joined(frames)
     n = header_length(raw)
     if not n:
         return None, ""
@@ -160,6 +164,53 @@ def unframe(raw: bytes) -> tuple[Optional[bytes], str]:
     if state:
         return None, cut_reason(len(payload))
     return payload, ""  # malformed in another way: the parser says how
+
+
+_COUNTED = re.compile(rb"(\d{1,7}) (?=<\d{1,3}>)")
+
+
+def _frames(raw: bytes) -> Optional[list[bytes]]:
+    """The messages of a line of an octet-counted syslog stream (RFC 6587: each message after its length) that
+    holds more than one, each by its count, or None. A message cut at the hop's size limit loses the line end its
+    template wrote, so the next message joins its line."""
+    frames = []
+    at = 0
+    while at < len(raw):
+        m = _COUNTED.match(raw, at)
+        if m is None:
+            break
+        at = m.end() + int(m.group(1))
+        frames.append(raw[m.end():at])
+    return frames if len(frames) > 1 else None
+
+
+_JOINED = "messages of an octet-counted syslog stream (RFC 6587) on one line"
+
+
+UNENDED = "none of them cut"
+
+
+def _joined(frames: list[bytes]) -> str:
+    """Why a line that holds several messages of an octet-counted stream (``_frames``) gives no entry: a message
+    cut at the hop's size limit lost its line end, or (``UNENDED``) the stream has no line ends at all."""
+    why = next((w for w in (unframe(f)[1] for f in frames[:-1]) if w), "")
+    if not why:
+        return (f"{len(frames)} {_JOINED}, {UNENDED}: the stream holds no line ends; receive it with a syslog "
+                "server that writes one message a line (rsyslog's imtcp and omfile)")
+    return (f"{len(frames)} {_JOINED}: {why}; a message cut at the hop's size limit loses its line end, so the next "
+            "message joins its line, and no entry of the line is read; receive the stream with a syslog server that "
+            "writes one message a line (rsyslog's imtcp and omfile)")
+
+
+def last_joined(reason: str, raw: bytes) -> Optional[bytes]:
+    """The entry the last message of a line of several octet-counted messages carries (``_frames``: the one that
+    kept the line end, so the one most likely whole) when ``reason`` is why such a line gave no entry, else None:
+    what completeness pairs by, while the line stays unreadable for required_fields."""
+    if _JOINED not in reason:
+        return None
+    frames = _frames(raw)
+    framed = unframe(frames[-1])[0] if frames else None
+    return framed or None
 
 
 def carried_prefix(raw: bytes, framed: bytes, prefix: bytes) -> bytes:

@@ -60,6 +60,7 @@ from ..auditlog.formats import format_of
 from ..auditlog.lines import long_entry, unscanned
 from ..auditlog.match import Match, on_path
 from ..auditlog.model import HMAC_RE, Action, BadLine, Entries, Record, in_scope, parse_time
+from ..auditlog.syslog import last_joined
 from ..auditlog.vault_json import dumps
 from .base import Check, CheckContext, Finding, Skip, Visitor, describe, every_action
 
@@ -422,12 +423,17 @@ class Pairs(Visitor):
 
     def bad_line(self, bad: BadLine) -> None:
         """A line too long to read (``lines.too_long``) is still the entry its head says it is (its kind, request id
-        and, where the entry opens with it, its time): paired by that, so that its partner is not called lost. A
-        response whose time is not in its head pairs with its request still pending; anything else is left to
-        required_fields, which names the line."""
-        if self.skip or not bad.raw or not unscanned(bad.reason):
+        and, where the entry opens with it, its time), and a line of several octet-counted syslog messages (a cut
+        one lost its line end) the entry of its last one (``syslog.last_joined``): paired by that, so that its
+        partner is not called lost. A response whose time is not told pairs with its request still pending;
+        anything else is left to required_fields, which names the line."""
+        if self.skip or not bad.raw:
             return
-        what = long_entry(bad.raw)
+        if unscanned(bad.reason):
+            what = long_entry(bad.raw)
+        else:
+            framed = last_joined(bad.reason, bad.raw.encode("utf-8"))
+            what = long_entry(framed.decode("utf-8", "replace")) if framed is not None else None
         if what is None or what.kind not in ("request", "response"):
             return
         stamp = parse_time(what.time) if what.time else None

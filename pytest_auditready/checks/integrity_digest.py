@@ -32,6 +32,7 @@ def _short(digest: str) -> str:
 _MALFORMED = re.compile(rb'"hmac-sha256:(?![0-9a-f]{64}(?:"|\\"))')
 _MALFORMED_OR_MISSPELLED = re.compile(rb'"(?:hmac-sha256:(?![0-9a-f]{64}(?:"|\\"))|(?!hmac-sha256:)'
                                       rb'(?i:hmac[-_]?sha[-_]?)[0-9]+:)')
+_NEXT_FRAME = re.compile(rb" <\d{1,3}>")  # after the octet count the hex run took in: the next message's PRI
 _HEX_RUN = re.compile(rb"[0-9A-Fa-f]*")
 _SHOW = 5
 _STRING = re.compile(rb'"(?:[^"\\\n]|\\.)*"')  # a JSON string (its quotes unescaped)
@@ -523,8 +524,9 @@ class DigestFormat(Visitor):
             if escaped is not None and HMAC_RE.match(escaped):
                 continue  # a well-formed digest with characters written as \u escapes
             cut = _HEX_RUN.match(data, m.end()).end()  # type: ignore[union-attr]  # matches the empty run too
-            if cut == len(data) or data[cut : cut + 1] in (b"\n", b"\r"):
-                continue  # the line ends inside the digest: a line a hop cut, which required_fields names
+            if cut == len(data) or data[cut : cut + 1] in (b"\n", b"\r") or _NEXT_FRAME.match(data, cut):
+                continue  # the line ends inside the digest: a line a hop cut, which required_fields names (in an
+                # octet-counted stream the next message's count and PRI follow: syslog._frames)
             if data.find(b"{", data.rfind(b"\n", 0, m.start()) + 1, m.start()) < 0:
                 continue  # in no JSON object: the rest of an entry a hop cut (rsyslog took "hmac-sha256:" for the
                 # tag of a message of its own), or no entry at all, which required_fields names
