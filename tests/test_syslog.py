@@ -327,6 +327,24 @@ def _all_shipped(shipper: SocketShipper, log: Path, seconds: float = 10) -> None
         time.sleep(0.05)
 
 
+def _write_through(server: Any, hop: Rsyslog, writes: list[tuple[str, dict[str, Any]]]) -> int:
+    """Each of ``writes`` (path, body) made as root, the device's entries shipped to ``hop`` and written by it, and
+    ``hop`` stopped: how many entries were shipped."""
+    shipper = SocketShipper(server.log_path, hop.port)
+    admin = VaultClient(server.url, server.root_token, timeout=5)
+    try:
+        for path, body in writes:
+            r = admin.call("POST", path, body)
+            assert r.status in (200, 204), r.error
+        _all_shipped(shipper, server.log_path)
+    finally:
+        admin.close()
+        shipper.stop()
+    _wait_lines(hop.out["file"], shipper.sent)
+    hop.stop()
+    return shipper.sent
+
+
 def _wait_lines(path: Path, n: int, seconds: float = 10) -> None:
     deadline = time.monotonic() + seconds
     while not (path.exists() and path.read_bytes().count(b"\n") >= n):
@@ -452,21 +470,9 @@ def test_rsyslog_8bit_escapes_hide_no_secret(bao: Any, rsyslog: Any, tmp_path: P
     as in the device's own file (red team rt17); HMAC'd, nothing is found."""
     server = bao()
     hop = rsyslog("64k", escape_8bit=True)
-    shipper = SocketShipper(server.log_path, hop.port)
     secret = "Grüße-" + os.urandom(12).hex()
-    admin = VaultClient(server.url, server.root_token, timeout=5)
-    try:
-        if tuned:
-            r = admin.call("POST", "sys/mounts/secret/tune", {"audit_non_hmac_request_keys": ["note"]})
-            assert r.status in (200, 204), r.error
-        r = admin.call("POST", "secret/data/app", {"data": {"note": secret}})
-        assert r.status in (200, 204), r.error
-        _all_shipped(shipper, server.log_path)
-    finally:
-        admin.close()
-        shipper.stop()
-    _wait_lines(hop.out["file"], shipper.sent)
-    hop.stop()
+    tune = [("sys/mounts/secret/tune", {"audit_non_hmac_request_keys": ["note"]})] if tuned else []
+    _write_through(server, hop, [*tune, ("secret/data/app", {"data": {"note": secret}})])
     canaries = tmp_path / "canaries.txt"
     canaries.write_text(secret + "\n")
     own = _lines(server.log_path)
@@ -538,20 +544,10 @@ def test_an_octet_counted_stream_is_framed_by_its_counts(bao: Any, rsyslog: Any,
     server = bao()
     capture = Capture(tmp_path / "octet.raw")
     hop = rsyslog(limit, forward=capture.port)
-    shipper = SocketShipper(server.log_path, hop.port)
-    admin = VaultClient(server.url, server.root_token, timeout=5)
-    try:  # a write whose request and response are past 8k, then small ones whose entries follow them
-        r = admin.call("POST", "secret/data/big", {"data": {f"key_{i:04d}_{'k' * 30}": "v" for i in range(300)}})
-        assert r.status in (200, 204), r.error
-        for i in range(3):
-            r = admin.call("POST", f"secret/data/small{i}", {"data": {"note": "n"}})
-            assert r.status in (200, 204), r.error
-        _all_shipped(shipper, server.log_path)
-    finally:
-        admin.close()
-        shipper.stop()
-    _wait_lines(hop.out["file"], shipper.sent)
-    hop.stop()
+    # a write whose request and response are past 8k, then small ones whose entries follow them
+    sent = _write_through(server, hop, [("secret/data/big", {"data": {f"key_{i:04d}_{'k' * 30}": "v"
+                                                                        for i in range(300)}}),
+                                        *((f"secret/data/small{i}", {"data": {"note": "n"}}) for i in range(3))])
     capture.close()
     raw = capture.out.read_bytes()
     assert raw[:1].isdigit() and b" <" in raw[:10], raw[:80]
@@ -560,7 +556,7 @@ def test_an_octet_counted_stream_is_framed_by_its_counts(bao: Any, rsyslog: Any,
     rc, d, text = _verify(tmp_path, capture.out, capsys)
     if limit:  # nothing cut: the same verdict and entries as the device's own file
         assert rc == rc0 == 0, text
-        assert _accounting(d)["entries"] == _accounting(d0)["entries"] == shipper.sent, text
+        assert _accounting(d)["entries"] == _accounting(d0)["entries"] == sent, text
         return
     joined = [ln for ln in raw.split(b"\n") if len(ln) > 8192]
     assert joined, "no message was cut"
