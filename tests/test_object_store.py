@@ -114,6 +114,32 @@ def test_an_s3_prefix_reads_like_the_same_local_folder(s3: Any, tmp_path: Path,
     assert _counts(d_one) == [c for c in _counts(d) if c[0] == "audit.log.2.gz"]
 
 
+def test_a_log_folder_synced_just_after_a_rotation_reads_as_on_disk(s3: Any, tmp_path: Path,
+                                                                     capsys: pytest.CaptureFixture[str]) -> None:
+    """A log folder copied whole to a store (aws s3 sync) right after logrotate's create holds its live log empty:
+    the same verdict as the folder on disk. Before, the empty object was called emptied, as a shipper's chunk of 0
+    bytes is (red team rt52). An empty object that is no live log beside its rotated files still is."""
+    local = tmp_path / "vault"
+    files = _rotated_set(local)
+    files["audit.log.1"] += files["audit.log"]
+    files["audit.log"] = b""
+    for name, data in files.items():
+        (local / name).write_bytes(data)
+        s3.put_object(Bucket=s3.bucket, Key=f"vault/{name}", Body=data)
+    rc_local, d_local, text_local = _verify(tmp_path, capsys, str(local))
+    rc, d, text = _verify(tmp_path, capsys, f"s3://{s3.bucket}/vault/")
+    assert rc == rc_local == 0, text + "\n---\n" + text_local
+    assert _counts(d) == _counts(d_local)
+    s3.put_object(Bucket=s3.bucket, Key="vault/chunk-20261205T141551Z-c91e.log", Body=b"")
+    rc, d, text = _verify(tmp_path, capsys, f"s3://{s3.bucket}/vault/")
+    assert rc == 1 and "chunk-20261205T141551Z-c91e.log is an object of 0 bytes" in text, text
+    s3.delete_object(Bucket=s3.bucket, Key="vault/chunk-20261205T141551Z-c91e.log")
+    for name in ("audit.log.1", "audit.log.2.gz"):  # the live log alone: nothing beside it was rotated
+        s3.delete_object(Bucket=s3.bucket, Key=f"vault/{name}")
+    rc, d, text = _verify(tmp_path, capsys, f"s3://{s3.bucket}/vault/audit.log")
+    assert rc != 0, text
+
+
 def test_pytest_offline_reads_an_s3_prefix(s3: Any, tmp_path: Path, pytester: pytest.Pytester) -> None:
     for name, data in _rotated_set(tmp_path / "vault").items():
         s3.put_object(Bucket=s3.bucket, Key=f"vault/{name}", Body=data)

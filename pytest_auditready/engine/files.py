@@ -391,7 +391,7 @@ def empty_member(name: str, log_set: Sequence[str], stats: FileStats) -> str:
     pass. A file no writer leaves empty (``hollow``) is skipped with that reason, and completeness fails on it."""
     if stats.bytes or stats.lines:
         return ""
-    why = hollow(name)
+    why = hollow(name, log_set)
     if why:  # no log just rotated: completeness fails on it (``with_set``); the other checks say why they skip
         return f"{why[:-1]}; completeness reports it"
     # its own log's files: an empty file of another name is no log just rotated
@@ -484,17 +484,26 @@ HOLLOW_FIX = ("restore the file from a trusted copy (backup or log store) and fi
               "compression or upload, a full disk, someone who could write the log folder or bucket)")
 
 
-def hollow(name: str) -> str:
+def hollow(name: str, log_set: Sequence[str] = ()) -> str:
     """Why ``name`` holds 0 bytes though no writer leaves it so, or "": a compressed file (a compressor writes its
     header and trailer even for no input: gzip 20 bytes) or an object of a store (a shipper uploads a chunk whole,
     and never an empty one). Such a file was emptied, or its compression or upload failed: the entries it held are
-    lost, which an empty live log just rotated (``empty_member``) never means."""
-    from ..auditlog.rotation import uncompressed_name
+    lost, which an empty live log just rotated (``empty_member``) never means. An object named as the live log of
+    rotated objects beside it in ``log_set`` is a log folder copied whole to the store (aws s3 sync), which may hold
+    its live log just rotated."""
+    from pathlib import Path
+
+    from ..auditlog.rotation import rotated_name, uncompressed_name
     from .objects import is_url
 
     base = _base(name)
     compressed = uncompressed_name(base) != base
     if not (compressed or is_url(name)) or _holds_bytes(name):
+        return ""
+    folder = name[: len(name) - len(base)]
+    if is_url(name) and not compressed and any(
+            p.startswith(folder) and "/" not in p[len(folder):] and rotated_name(Path(base), _base(p))
+            for p in log_set):
         return ""
     if is_url(name) and not compressed:
         try:
@@ -847,7 +856,7 @@ def with_set(check: Check, visitor: Visitor, name: str, log_set: Sequence[str], 
         _unwraps_across(visitor, name, log_set, settings)
     if check.id != ID or not isinstance(visitor, Pairs):
         return visitor.finish()
-    why = hollow(name)
+    why = hollow(name, log_set)
     if why:  # nothing to pair; no member of a set, and no file alone, passes with it
         return _then(visitor.finish(), [Finding(ID, "", why, HOLLOW_FIX, where=name)])
     lost = numbers_lost(name)
