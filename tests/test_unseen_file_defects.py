@@ -169,6 +169,41 @@ def test_a_defect_of_a_numbered_set_is_a_finding_naming_the_file(numbered: Path,
     assert _names(out, logs / named, check), (case, out)
 
 
+def _renamed(logs: Path, log: str) -> None:
+    """Each file of the set under ``log``'s name instead of audit.log's (vault-0-audit.log.3, ...)."""
+    for p in sorted(logs.iterdir()):
+        if p.name.startswith("audit.log"):
+            p.rename(logs / (log + p.name[len("audit.log"):]))
+
+
+RENAMED = [c for c in NUMBERED if "symlink" not in c[0]]  # (a link to a path that is renamed dangles)
+
+
+@pytest.mark.parametrize("case, defect, named, check", RENAMED, ids=[c[0] for c in RENAMED])
+def test_a_defect_of_a_set_whose_log_name_holds_a_digit_is_found_as_well(
+        numbered: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str], case: str, defect: Build, named: str,
+        check: str) -> None:
+    """A node's or a device's log named with a digit (vault-0-audit.log, audit2.log, host1.audit.log): its rotated
+    files are one rotation as audit.log's are. Before, a file replaced by a copy of another passed, named "judged
+    once", and swapped files passed (red team rt52 F3)."""
+    log = "vault-0-audit.log"
+    logs = _copy(numbered, tmp_path)
+    defect(logs)
+    _renamed(logs, log)
+    rc, out = _verify(capsys, _config(tmp_path), logs)
+    assert rc == 1, out
+    assert _names(out, logs / (log + named[len("audit.log"):]), check), (case, out)
+
+
+@pytest.mark.parametrize("log", ["vault-0-audit.log", "audit2.log", "host1.audit.log"])
+def test_a_set_whose_log_name_holds_a_digit_gives_no_finding(numbered: Path, tmp_path: Path, log: str,
+                                                             capsys: pytest.CaptureFixture[str]) -> None:
+    logs = _copy(numbered, tmp_path)
+    _renamed(logs, log)
+    rc, out = _verify(capsys, _config(tmp_path), logs)
+    assert rc == 0 and not _failed(out), out
+
+
 def test_a_gz_of_concatenated_members_is_read_whole(numbered: Path, tmp_path: Path,
                                                    capsys: pytest.CaptureFixture[str]) -> None:
     logs = _copy(numbered, tmp_path)

@@ -26,9 +26,10 @@ from ..safeio import open_regular
 
 # What compressors add to a file's name (logrotate's compressext, gzip, bzip2, xz, zstd, lz4, lzop, compress).
 COMPRESSED_SUFFIXES = (".gz", ".bz2", ".xz", ".zst", ".lz4", ".lzma", ".lzo", ".Z")
-# A rotated file's name: the log's stem (no digit), a separator, the rotation's number or date (digit runs with
-# separators between them: 3, 20261101, 2026112219-1764839760, 2026-01-05T08-00-00.000), an optional extension.
-_SLOT = re.compile(r"(?P<stem>\D*?[A-Za-z]\D*?)(?P<sep>[.\-_])(?P<slot>\d+(?:[-_T.:]\d+)*)(?P<ext>\.[A-Za-z]\w*)?\Z")
+# A rotated file's name: the log's stem (a letter in it, and digits too: vault-0-audit.log, host1.audit.log), a
+# separator, the rotation's number or date (digit runs with separators between them: 3, 20261101,
+# 2026112219-1764839760, 2026-01-05T08-00-00.000), an optional extension. The shortest stem that fits is taken.
+_SLOT = re.compile(r"(?P<stem>.*?[A-Za-z].*?)(?P<sep>[.\-_])(?P<slot>\d+(?:[-_T.:]\d+)*)(?P<ext>\.[A-Za-z]\w*)?\Z")
 
 
 def uncompressed_name(name: str) -> str:
@@ -43,8 +44,8 @@ def rotation_slot(name: str) -> Optional[tuple[str, str, tuple[int, ...], bool]]
     """Where rotation put the file ``name`` (a base name, compressed or not) among the files of its log: (the live
     log's name, the pattern of the log's rotated names, the numbers in this one, whether a newer file carries a
     lower number). logrotate numbers newer files lower (audit.log.1 is newer than audit.log.2); a date (dateext,
-    lumberjack's audit-2026-01-05T08-00-00.000.log) grows with time. None for a name that carries no number after
-    a stem without digits (the live log, a shipper's random object key), and for a short number after "-" or "_"
+    lumberjack's audit-2026-01-05T08-00-00.000.log) grows with time. None for a name that carries no number at its
+    end (the live log, a shipper's random object key), and for a short number after "-" or "_"
     (vault-0.log, audit-2.log: the logs of several nodes or writers, which overlap in time; logrotate's numbers
     follow a ".", also with its extension option: audit.1.log)."""
     m = _SLOT.match(uncompressed_name(name))
