@@ -285,6 +285,31 @@ def test_a_chunk_shipped_twice_under_another_name_is_a_finding(tmp_path: Path, s
     assert len(found) == 1 and "shipped twice" in found[0][1], found
 
 
+@pytest.mark.parametrize("empty_live", [False, True])
+def test_two_devices_folders_of_one_log_name_are_two_logs(tmp_path: Path, empty_live: bool) -> None:
+    """Two audit devices (or hosts) archived in folders of their own under one name (dev1/audit.log*,
+    dev2/audit.log*): each folder's rotation is judged on its own entries. Before, the set took both for one log
+    whose files overlap in time, judged no edge, and the response dev1 lost at its rotation passed with dev2 beside
+    it (red team rt52 F4). The same with each live log empty, just rotated (logrotate's create), and with the two
+    folders named by their parent folder."""
+    cfg = _cfg(tmp_path)
+    live = [] if empty_live else STREAM[81:]
+    for dev in ("dev1", "dev2"):
+        d = tmp_path / "archive" / dev
+        d.mkdir(parents=True)
+        middle = STREAM[42:81] if dev == "dev1" else STREAM[41:81]  # dev1 lost the response opening audit.log.1
+        _write(d / "audit.log.2", STREAM[:41])
+        _write(d / "audit.log.1", middle + (STREAM[81:] if empty_live else []))
+        (d / "audit.log").write_bytes(b"".join(live))
+        (d / "audit.log").chmod(0o600)
+    dev1, dev2 = str(tmp_path / "archive" / "dev1"), str(tmp_path / "archive" / "dev2")
+    alone = _findings(_both_ways(cfg, [dev1]))
+    assert alone and all(name.startswith("audit.log.2:") for name, _ in alone), alone
+    assert _findings(_both_ways(cfg, [dev2])) == []
+    assert _findings(_both_ways(cfg, [dev1, dev2])) == alone
+    assert _findings(_both_ways(cfg, [str(tmp_path / "archive")])) == alone
+
+
 # -- the four ways: one process, byte ranges on 2 workers, Dask, pytest ---------------------------------------
 def test_a_set_of_ranges_with_a_split_pair_a_lost_pair_and_a_chunk_again_four_ways(tmp_path: Path,
                                                                                   address: str) -> None:  # noqa: F811

@@ -395,7 +395,7 @@ def empty_member(name: str, log_set: Sequence[str], stats: FileStats) -> str:
     if why:  # no log just rotated: completeness fails on it (``with_set``); the other checks say why they skip
         return f"{why[:-1]}; completeness reports it"
     # its own log's files: an empty file of another name is no log just rotated
-    others = [(p, holds) for p, holds in _pieces(tuple(log_set)).get(_log_name(name), ()) if p != name]
+    others = [(p, holds) for p, holds in _pieces_of(name, log_set) if p != name]
     if not any(holds for _, holds in others):
         return ""
     return (f"{name} is empty (a log just rotated, or rotated while idle): no entry in it to judge; the other "
@@ -408,19 +408,27 @@ def set_member(name: str, log_set: Sequence[str], stats: FileStats) -> str:
     or one whose log has no other file with bytes."""
     if not stats.bytes:
         return ""
-    others = [p for p, holds in _pieces(tuple(log_set)).get(_log_name(name), ()) if holds and p != name]
+    others = [p for p, holds in _pieces_of(name, log_set) if holds and p != name]
     return (f"{name} is one of the files of its log in the set, and the other {len(others)} hold the entries this "
             "check judges") if others else ""
 
 
+def _pieces_of(name: str, log_set: Sequence[str]) -> tuple[tuple[str, bool], ...]:
+    """The files of ``name``'s log in the set (``_pieces``), itself too."""
+    files = tuple(log_set)
+    names = log_names(files)
+    return _pieces(files).get(names[name] if name in names else _log_name(name), ())
+
+
 @functools.lru_cache(maxsize=8)
 def _pieces(log_set: tuple[str, ...]) -> dict[str, tuple[tuple[str, bool], ...]]:
-    """The files of a run's set by the log each is a piece of (``_log_name``), each with whether it holds bytes:
+    """The files of a run's set by the log each is a piece of (``log_names``), each with whether it holds bytes:
     told once a run (``prepare`` forgets them) for the set, which every one of its files asks about (told for each
     file, a set of 2,000 files cost 8 million looks: 22 ms a file instead of 4)."""
     pieces: dict[str, list[tuple[str, bool]]] = {}
+    names = log_names(log_set)
     for p in log_set:
-        pieces.setdefault(_log_name(p), []).append((p, _holds_bytes(p)))
+        pieces.setdefault(names[p], []).append((p, _holds_bytes(p)))
     return {log: tuple(files) for log, files in pieces.items()}
 
 
@@ -493,7 +501,7 @@ def hollow(name: str, log_set: Sequence[str] = ()) -> str:
     its live log just rotated."""
     from pathlib import Path
 
-    from ..auditlog.rotation import rotated_name, uncompressed_name
+    from ..auditlog.rotation import rotated_name, rotation_slot, uncompressed_name
     from .objects import is_url
 
     base = _base(name)
@@ -501,7 +509,7 @@ def hollow(name: str, log_set: Sequence[str] = ()) -> str:
     if not (compressed or is_url(name)) or _holds_bytes(name):
         return ""
     folder = name[: len(name) - len(base)]
-    if is_url(name) and not compressed and any(
+    if is_url(name) and not compressed and rotation_slot(base) is None and any(
             p.startswith(folder) and "/" not in p[len(folder):] and rotated_name(Path(base), _base(p))
             for p in log_set):
         return ""
@@ -1061,11 +1069,12 @@ def _sides(ordered: Sequence[Edges], window: int) -> list[tuple[bool, bool]]:
     """For each file in time, whether the set judges its opening responses (the file before it continues its log)
     and its requests in flight at its end (the file after it does): never where the files overlap in time."""
     sides = [(False, False)] * len(ordered)
+    names = log_names(tuple(e.name for e in ordered))
     for log in _logs(ordered):
         if not _sequential([ordered[i] for i in log]):
             continue
         for a, b in zip(log, log[1:]):
-            if _one_log(ordered[a], ordered[b], window):
+            if _one_log(ordered[a], ordered[b], window, names):
                 sides[a], sides[b] = (sides[a][0], True), (True, sides[b][1])
     return sides
 
@@ -1073,22 +1082,19 @@ def _sides(ordered: Sequence[Edges], window: int) -> list[tuple[bool, bool]]:
 def _logs(ordered: Sequence[Edges]) -> list[list[int]]:
     """The indexes in ``ordered`` of each log's files, in time: a set may hold several logs (another producer's log
     in the folder or prefix, a second cluster's), and only the files of one log follow one another. A log is told
-    by its name (``_log_name``) and its kind (pairs, or keyed records)."""
+    by its name (``log_names``) and its kind (pairs, or keyed records)."""
+    names = log_names(tuple(e.name for e in ordered))
     logs: dict[tuple[str, bool], list[int]] = {}
     for i, e in enumerate(ordered):
-        logs.setdefault(_log_of(e), []).append(i)
+        logs.setdefault((names[e.name], e.keyed), []).append(i)
     return list(logs.values())
-
-
-def _log_of(e: Edges) -> tuple[str, bool]:
-    """Which log of a set a file is a piece of (``_logs``): its name's and its kind's."""
-    return _log_name(e.name), e.keyed
 
 
 def _before(ordered: Sequence[Edges], at: int) -> Optional[Edges]:
     """The file before ``ordered[at]`` in time among the files of its log (``_logs``), or None."""
-    log = _log_of(ordered[at])
-    return next((e for e in reversed(ordered[:at]) if _log_of(e) == log), None)
+    names = log_names(tuple(e.name for e in ordered))
+    log = (names[ordered[at].name], ordered[at].keyed)
+    return next((e for e in reversed(ordered[:at]) if (names[e.name], e.keyed) == log), None)
 
 
 def _delivered_again(mine: Edges, ordered: Sequence[Edges], at: Optional[int]
@@ -1205,11 +1211,45 @@ def _follows(a: Edges, b: Edges) -> bool:
         any(a.answered.get(rid, (-1,))[0] == at[0] for rid, at in b.head_answers.items())
 
 
-def _one_log(a: Edges, b: Edges, window: int) -> bool:
+def _one_log(a: Edges, b: Edges, window: int, names: Mapping[str, str]) -> bool:
     """Whether ``b`` may continue the log ``a`` is a piece of: it begins within the pairing window of ``a``'s end,
-    or both are named as pieces of one log (``_log_name``). A log of another vault that begins long after one ends
-    is none, so the requests in flight when the first ended are not looked for in it."""
-    return b.first - a.last <= window or _log_name(a.name) == _log_name(b.name)
+    or both are named as pieces of one log (``names``: ``log_names``). A log of another vault that begins long after
+    one ends is none, so the requests in flight when the first ended are not looked for in it."""
+    return b.first - a.last <= window or names[a.name] == names[b.name]
+
+
+@functools.lru_cache(maxsize=8)
+def log_names(paths: tuple[str, ...]) -> dict[str, str]:
+    """Each of ``paths``' log (``_log_name``), told for the set: where the rotated files of a log are in several
+    local folders that each hold its live file (a folder a host or an audit device, each with its own audit.log*,
+    the live file in the set or not, as an empty one is not), each such folder's files, and those of a folder
+    inside it (an olddir), are a log of their own: one device's rotated file never continues another's (red team
+    rt52 F4). With one such folder, rotated files anywhere join it (olddir). Told once a set (the dict is shared:
+    not to be changed)."""
+    from ..auditlog.rotation import rotation_slot, uncompressed_name
+    from .objects import is_url
+
+    names = {p: _log_name(p) for p in paths}
+    slots = {p: rotation_slot(_base(p)) for p in paths if not is_url(p)}
+    rotated = {names[p] for p, slot in slots.items() if slot is not None}
+    held: dict[tuple[str, str], bool] = {}
+    homes: dict[str, str] = {}  # a file -> the folder holding its log's live file
+    for p, slot in slots.items():
+        if names[p] not in rotated:
+            continue
+        live = slot[0] if slot is not None else uncompressed_name(_base(p))
+        folder = os.path.dirname(p)
+        for d in (folder, os.path.dirname(folder)):
+            if (d, live) not in held:
+                held[d, live] = os.path.isfile(os.path.join(d, live))
+            if held[d, live]:
+                homes[p] = d
+                break
+    several = {n for n in rotated if len({h for p, h in homes.items() if names[p] == n}) > 1}
+    for p, home in homes.items():
+        if names[p] in several:
+            names[p] = os.path.join(home, names[p])
+    return names
 
 
 def _log_name(path: str) -> str:
@@ -1336,10 +1376,11 @@ def boundaries(ordered: Sequence[Edges], twins: Sequence[tuple[str, str]], windo
            "truncation; restore a rotated file that is missing from the set")
     shown = 0
     joined = []
+    names = log_names(tuple(e.name for e in ordered))
     for log in _logs(ordered):
         files = [ordered[i] for i in log]
         if not files[0].keyed and _sequential(files):
-            joined += [(a, b) for a, b in zip(files, files[1:]) if _one_log(a, b, window)]
+            joined += [(a, b) for a, b in zip(files, files[1:]) if _one_log(a, b, window, names)]
     for a, b in joined:
         for (_, file, line), kind, rid, first in sorted(_across(a, b, window)):
             shown += 1
