@@ -212,6 +212,48 @@ def test_a_private_key_where_public_pem_material_goes_is_still_found(tmp_path: P
     assert _findings(path) == {"no_secret_leak": [f"{path}:5", f"{path}:6"]}
 
 
+def _kubeconfig(key: bytes) -> str:
+    """A kubeconfig as a ConfigMap or a parameter holds it: its certificate and ``key`` base64 inside the YAML."""
+    b64 = base64.b64encode
+    return ("apiVersion: v1\nkind: Config\nclusters:\n- cluster:\n    certificate-authority-data: "
+            f"{b64(_pem('CERTIFICATE', 600)).decode()}\n    server: https://10.0.0.1:6443\n  name: prod\n"
+            "users:\n- name: admin\n  user:\n    client-certificate-data: "
+            f"{b64(_pem('CERTIFICATE', 600)).decode()}\n" + (f"    client-key-data: {b64(key).decode()}\n" if key else ""))
+
+
+@pytest.mark.parametrize("key", [b"", _pem("RSA PRIVATE KEY", 1190), _pem("EC PRIVATE KEY", 120)],
+                         ids=["certificates only", "rsa key", "ec key"])
+def test_a_private_key_base64_inside_a_text_is_found(tmp_path: Path, key: bytes) -> None:
+    """A kubeconfig's client-key-data (base64 of a PEM private key) inside a ConfigMap's file passed: only a whole
+    value of base64 was decoded (red team rt50 F5). Its certificates alone are public, no finding."""
+    events = _events()
+    events[0]["requestObject"] = {"kind": "ConfigMap", "apiVersion": "v1", "metadata": {"name": "admin-kubeconfig"},
+                                  "data": {"config": _kubeconfig(key)}}
+    path = _k8s(tmp_path, events)
+    assert _findings(path) == ({"no_secret_leak": [f"{path}:1"]} if key else {})
+
+
+@pytest.mark.parametrize("path, found", [("/data/password", True), ("/stringData", True),
+                                         ("/metadata/labels/filled", False)])
+def test_a_secret_s_data_in_a_webhook_patch_annotation_is_found(tmp_path: Path, path: str, found: bool) -> None:
+    """A mutating webhook that fills a Secret's data: the API server records its JSON patch in the audit annotation
+    patch.webhook.admission.k8s.io/round_N_index_M (level Request and above). The same patch in requestObject was
+    found, in the annotation it passed (red team rt50 F4). A patch of the Secret's metadata is no finding."""
+    events = _events()
+    human = "Winter" + secrets.choice(["Sun", "Moon", "Star"]) + "2024!"  # a value of no shape nor randomness
+    value: Any = base64.b64encode(human.encode()).decode()
+    if path == "/stringData":
+        value = {"conn": human}
+    patch = {"configuration": "secret-filler", "webhook": "fill.example.com", "patchType": "JSONPatch",
+             "patch": [{"op": "add", "path": path, "value": value if found else "yes"}]}
+    events[0].update(objectRef={"resource": "secrets", "namespace": "prod", "name": "db", "apiVersion": "v1"},
+                     requestObject={"kind": "Secret", "apiVersion": "v1", "metadata": {"name": "db"}},
+                     annotations={**events[0].get("annotations", {}),
+                                  "patch.webhook.admission.k8s.io/round_0_index_0": json.dumps(patch)})
+    path_ = _k8s(tmp_path, events)
+    assert _findings(path_) == ({"no_secret_leak": [f"{path_}:1"]} if found else {})
+
+
 def test_the_forbidden_message_naming_another_address_is_still_personal_data(tmp_path: Path) -> None:
     events = _events()
     forbidden = events[7]

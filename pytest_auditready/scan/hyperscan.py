@@ -600,6 +600,9 @@ _WHOLE_LINE_PREFILTERS = (
     r"/exec[^\"?\s]*\?",
     # a JSON Web Key: its private members are secrets by their names (scan.secrets.JWK_PRIVATE)
     _Q + r"kty" + _Q + r"\s*:",
+    # a PEM block base64-encoded inside a text (a kubeconfig's client-key-data in a ConfigMap): the judge decodes it
+    # (scan.secrets.pem_private_b64)
+    r"LS0tLS1CRUdJTi",
 )
 # A JSON pair whose key names a token and whose value is not an HMAC digest ("API_TOKEN":"...", "authToken":"..."):
 # the judge takes such a value as a credential however short (scan.secrets._names_a_token). Vault's and OpenBao's

@@ -282,6 +282,25 @@ def _b64_bytes(text: str, urlsafe: bool = False) -> Optional[bytes]:
         return None
 
 
+PRIVATE_KEY = "Private Key"  # (detect-secrets' name of the kind, found raw by its PrivateKeyDetector)
+# base64 of a PEM block's opening ("-----BEGIN"), and the run of base64 it opens: a kubeconfig's client-key-data, a
+# Helm value, a properties file's key=..., inside a longer text (a ConfigMap's file, an SSM String parameter)
+_PEM_B64_RUN = re.compile(r"LS0tLS1CRUdJTi[A-Za-z0-9+/]{16,}={0,2}")
+_PRIVATE_PEM = re.compile(r"-----BEGIN [A-Z0-9 ]*PRIVATE KEY( BLOCK)?-----")
+
+
+def pem_private_b64(text: str) -> list[str]:
+    """The runs of base64 in ``text`` that encode a PEM private key (``-----BEGIN ... PRIVATE KEY-----``), each as
+    written: a secret by definition, wherever it stands in a text. (Public blocks, a certificate or a CA bundle, are
+    none.)"""
+    found = []
+    for m in _PEM_B64_RUN.finditer(text):
+        raw = _b64_bytes(m.group())
+        if raw is not None and _PRIVATE_PEM.search(raw[:200].decode("ascii", "replace")) is not None:
+            found.append(m.group())
+    return found
+
+
 def public_pem(value: str) -> bool:
     """``value`` (raw, or base64 of the text) is nothing but PEM blocks of public material."""
     text = value.strip()
@@ -624,6 +643,11 @@ def record_values(data: Any, fmt: Optional[LogFormat] = None
                     stack.append((key, inner, depth + 1))
             if (key, v) not in by_design and (key, v) not in found:
                 pairs.append((key, v))
+            if "LS0tLS1CRUdJTi" in v:
+                for run in pem_private_b64(v):
+                    if (key, run) not in found:
+                        secrets.append((PRIVATE_KEY, key, run))
+                        found.add((key, run))
             if len(v) >= MIN_LEN and (" " in v or "command=" in v):  # a command line: an exec request's, a shell's
                 words = argv.exec_command(v) if "command=" in v else None
                 generic = words is not None
