@@ -7,6 +7,7 @@ The checks read ``format_of(settings)``; the offline readers read the field path
 
 from __future__ import annotations
 
+import json
 import re
 import urllib.parse
 from dataclasses import dataclass, field
@@ -253,7 +254,22 @@ def k8s_defined_secrets(rec: Mapping[str, Any]) -> list[tuple[str, str, str]]:
     if (isinstance(ref, Mapping) and ref.get("resource") == "secrets" and not ref.get("apiGroup")
             and not ref.get("subresource")):
         out.extend((SECRET_PATCH, k, v) for k, v in _secret_patch(rec.get("requestObject")))
+        notes = rec.get("annotations")
+        for name, said in (notes.items() if isinstance(notes, Mapping) else ()):
+            if isinstance(name, str) and name.startswith(_WEBHOOK_PATCH) and isinstance(said, str):
+                try:
+                    patch = json.loads(said)
+                except ValueError:
+                    continue
+                if isinstance(patch, Mapping):
+                    out.extend((SECRET_PATCH, k, v) for k, v in _secret_patch(patch.get("patch")))
     return out
+
+
+# The audit annotation a mutating admission webhook's patch is recorded under, at level Request and above
+# (k8s.io/apiserver's mutating.PatchAuditAnnotationPrefix, then round_N_index_M): a JSON object whose "patch" is
+# the JSON patch the webhook applied, to a Secret's data too (a webhook that fills a Secret from a vault).
+_WEBHOOK_PATCH = "patch.webhook.admission.k8s.io/"
 
 
 # Values CloudTrail never logs, which a record therefore holds only if something wrote them in (AWS CloudTrail User
