@@ -263,6 +263,24 @@ def test_object_compressed_once_is_read_as_a_local_file_is(vault_log: bytes, s3_
         assert f"{n} lines read, {n} entries, 0 unreadable" in r.stdout, r.stdout + r.stderr
 
 
+@pytest.mark.parametrize("cut", [100, 301, 2000])
+def test_a_file_of_one_short_cut_entry_is_refused_for_the_cut_not_for_its_length(tmp_path: Path, cut: int) -> None:
+    """A file whose only line is an entry cut short (a copy taken mid-write) was refused as "longer than the 262,144
+    bytes a file's format is told from" (red team rt50 F7): it names the cut, and a malformed line is named so."""
+    entry = json.dumps({"time": "2026-12-05T14:20:28.696577436Z", "type": "request", "auth": {
+        "client_token": "hmac-sha256:" + "ab" * 32, "display_name": "token", "policies": ["default"] * 200},
+        "request": {"id": "9fcaf2e6-f72f-e2e9-350a-7e5cab129d18", "operation": "read", "path": "secret/data/app",
+                    "remote_address": "127.0.0.1"}}).encode()
+    name = _write(tmp_path, "cut.log", entry[:cut] + b"\n")
+    r = _verify(tmp_path, name)
+    _no_traceback(r)
+    assert r.returncode == 2 and len(r.stderr.strip().splitlines()) == 1, r.stderr
+    assert f"holds one line of {cut:,} bytes and no other" in r.stderr and "an entry cut short" in r.stderr, r.stderr
+    name = _write(tmp_path, "bad.log", entry.replace(b",", b",,", 1) + b"\n")
+    r = _verify(tmp_path, name)
+    assert r.returncode == 2 and "no whole JSON object: malformed" in r.stderr, r.stderr
+
+
 @pytest.mark.vault
 def test_a_first_line_longer_than_the_sample_costs_no_report(vault_log: bytes, tmp_path: Path) -> None:
     """A file that starts with an entry longer than the 256 KiB the format is told from (OpenBao's request entry

@@ -39,7 +39,7 @@ from typing import Any, Optional, Sequence
 from ..errors import AuditReadyError
 from . import container
 from .formats import gcp_audit, gcp_status_left_out
-from .syslog import FRAGMENT, UNENDED, carried_prefix, server_log, unframe
+from .syslog import FRAGMENT, UNENDED, carried_prefix, server_log, truncated, unframe
 
 SAMPLE_BYTES = 256 * 1024
 SAMPLE_LINES = 200
@@ -864,6 +864,15 @@ def sniff(name: str, sample: bytes, complete: bool, *, prefix: str = "", framing
         if nesting(lines[0]) > GO_MAX_DEPTH:
             raise UnknownFormat(f"{name} holds one line of {too_deep(lines[0])}",
                                 "verify the audit log the producer writes: no entry of it nests that deep")
+        text = lines[0].rstrip(b"\r\n")
+        if len(text) < SAMPLE_BYTES:  # read whole: a short line that is no object (red team rt50 F7)
+            cut = truncated(text)
+            what = (f"an entry cut short ({_show(text)}), as a file copied or shipped while it was written, or cut "
+                    "by a full disk, is" if cut else f"malformed ({_show(text)})")
+            raise UnknownFormat(f"{name} holds one line of {len(text):,} bytes and no other, and it is no whole JSON "
+                                f"object: {what}", "recover the whole file from where it was written (the vault's own "
+                                "audit file, a backup) and verify that" if cut else "verify the file its producer "
+                                "wrote: something edited this one")
         raise UnknownFormat(f"{name} holds one line, longer than the {SAMPLE_BYTES:,} bytes a file's format is told "
                             f"from, and no other: its format cannot be told (and a line over {MAX_LINE_BYTES:,} bytes "
                             "is never read)",

@@ -76,7 +76,7 @@ def server_log(raw: bytes) -> bool:
     return _SERVER_LOG.match(raw) is not None or _SERVER_JSON.match(raw) is not None
 
 
-def _truncated(payload: bytes) -> Optional[bool]:
+def truncated(payload: bytes) -> Optional[bool]:
     """None when ``payload`` is a JSON object; True when it is the start of one that ends too early (cut);
     False when it is malformed in some other way."""
     try:
@@ -154,12 +154,12 @@ def unframe(raw: bytes) -> tuple[Optional[bytes], str]:
     escaped = b"#" in payload and _ESCAPE.search(payload) is not None
     if payload[-1:] == b"}" and not escaped and len(payload) + n not in LIMITS and len(payload) not in LIMITS:
         return payload, ""  # the parser judges it (the usual case: one parse, not two)
-    state = _truncated(payload)
+    state = truncated(payload)
     if state is None:
         return payload, ""
     if escaped:
         unescaped = _ESCAPE.sub(_unescape, payload)
-        if _truncated(unescaped) is None:
+        if truncated(unescaped) is None:
             return unescaped, ""
     if state:
         return None, cut_reason(len(payload))
