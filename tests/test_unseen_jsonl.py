@@ -17,7 +17,7 @@ import pytest
 
 from pytest_auditready.auditlog.detect import UnknownFormat
 from pytest_auditready.checks import BUILTIN
-from pytest_auditready.checks.base import FAILED
+from pytest_auditready.checks.base import FAILED, PASSED
 from pytest_auditready.cli import main
 from pytest_auditready.config import Settings
 from pytest_auditready.engine.files import offline_checks, verify_file
@@ -458,3 +458,42 @@ def test_a_producer_modelled_on_cloudtrail_is_read_as_json_lines(tmp_path: Path,
     assert main(["verify", "--jobs", "1", str(path), "--config", str(cfg)]) == 2
     err = capsys.readouterr().err
     assert "no field_map says where its fields are" in err and "CloudTrail records" not in err, err
+
+
+# -- a producer that writes a request and a response entry of each call, its type mapped ----------------------------
+PAIRED_MAP = (("time", "ts"), ("identity", "actor"), ("resource", "path"), ("action", "op"), ("result", "status"),
+              ("source", "ip"), ("request_id", "rid"), ("type", "kind"))
+
+
+def _paired_rows(n: int) -> list[dict[str, Any]]:
+    """An API gateway's log of ``n`` calls: a request entry, then its response entry, a few ms later."""
+    rows = []
+    for i in range(n):
+        at = f"2026-12-05T08:{i // 60:02d}:{i % 60:02d}.{137 + i:03d}"
+        ask = {"rid": f"r-{i:05d}", "actor": f"svc-{i % 7}", "path": f"/secrets/app{i % 5}", "op": "read",
+               "ip": f"10.0.0.{1 + i % 9}", "kind": "request", "status": "", "ts": at + "261Z"}
+        rows += [ask, {**ask, "kind": "response", "status": "success", "ts": at + "973Z"}]
+    return rows
+
+
+@pytest.mark.parametrize("defect", ["", "response deleted", "response edited", "no type mapped"])
+def test_a_mapped_type_pairs_request_and_response_entries(tmp_path: Path, defect: str) -> None:
+    """The README offers field_map's type = request/response; mapped, the entries are paired as Vault's are: a
+    response deleted in the middle of the log, or one that names another operation than its request, is a
+    completeness finding at its line. Before, completeness was skipped for any JSON lines log (red team rt50 F8).
+    Not mapped, it is skipped, and says field_map names no type."""
+    rows = _paired_rows(120)
+    if defect == "response deleted":
+        del rows[101]
+    elif defect == "response edited":
+        rows[101]["op"] = "delete"
+    path = _write(tmp_path, "gateway.jsonl", "".join(json.dumps(r) + "\n" for r in rows))
+    fmap = PAIRED_MAP[:-1] if defect == "no type mapped" else PAIRED_MAP
+    res = verify_file(str(path), Settings(require_tamper_evidence=False, retention_days=0, log_format="jsonl",
+                                          field_map=fmap), OFFLINE, {})
+    (done,) = [o for o in res.outcomes if o.check_id == "completeness"]
+    if defect == "no type mapped":
+        assert done.status != FAILED and "field_map names no type" in done.reason, done
+        return
+    assert done.status == (FAILED if defect else PASSED), done  # judged, not skipped
+    assert [f.where for f in done.findings] == ([] if not defect else [f"{path}:{101 + (defect == 'response edited')}"])

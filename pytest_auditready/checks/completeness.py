@@ -126,6 +126,8 @@ def _any_alone(batch: Entries) -> bool:
     return any(alone(t, r, x) for t, r, x in zip(batch.type, res, batch.result))
 
 
+UNTYPED = ("a JSON lines entry whose type (field_map's type) is neither request nor response has no partner to be "
+           "paired with")
 NO_KEY = ("an entry with no request id or no readable time has nothing to pair it by (required_fields and "
           "timestamp_precision judge it)")
 _DROP_FIX = ("make every hop after the audit device keep every line (no filters, sampling or dropped lines: check the "
@@ -204,10 +206,13 @@ class Pairs(Visitor):
 
     def __init__(self, ctx: CheckContext) -> None:
         fmt = format_of(ctx.settings).name
-        self.skip = "" if fmt == "vault" else (
+        # JSON lines whose field_map names each entry's type are paired as Vault's are (request and response)
+        paired = fmt == "vault" or (fmt == "jsonl" and any(f == "type" for f, _ in ctx.settings.field_map))
+        self.skip = "" if paired else (
             f"a {format_of(ctx.settings).title} log has no request/response pairs to check (one record a call, or "
             "stages the audit policy may omit)" + (
-                "; no record repeats the key of another with other content" if fmt in ("k8s", "cloudtrail") else ""))
+                "; no record repeats the key of another with other content" if fmt in ("k8s", "cloudtrail") else
+                "; field_map names no type (request or response) to pair its entries by" if fmt == "jsonl" else ""))
         self.window = int(ctx.settings.completeness_window * 10**9)
         self.first_t: Optional[int] = None
         self.max_t = -1
@@ -280,7 +285,7 @@ class Pairs(Visitor):
         """The common case column by column (no Record built): every time a UTC RFC 3339 time; else ``entry``."""
         if self.skip and not self.digests:  # a format with nothing to judge (JSON lines)
             return
-        if self.skip or not batch.utc_times():
+        if self.skip or self.fmt == "jsonl" or not batch.utc_times():
             for rec in batch.records():
                 self.entry(rec)
             return
@@ -405,6 +410,9 @@ class Pairs(Visitor):
                 self._seen(rec)
             return
         rid, ts = rec.request_id, rec.ts
+        if self.fmt == "jsonl" and rec.type not in ("request", "response"):
+            self.excuse(UNTYPED)
+            return
         if not rid or ts is None:
             self.excuse(NO_KEY)
             if rid and rec.type in ("request", "response"):
