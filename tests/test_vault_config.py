@@ -61,6 +61,64 @@ def test_replaced_stanzas_are_blanked_and_audit_stanzas_read_with_their_lines() 
     assert choose_device(cfg, None) is file_dev
 
 
+_LISTENER = '  tls_key_file  = "/etc/openbao/tls/tls.key"\n'
+
+
+@pytest.mark.parametrize("added, forgeable", [
+    ('  x_forwarded_for_authorized_addrs = "0.0.0.0/1,128.0.0.0/1"\n', True),  # every address, in two halves
+    ('  x_forwarded_for_authorized_addrs = ["0.0.0.0/2", "64.0.0.0/2", "128.0.0.0/2", "192.0.0.0/2"]\n', True),
+    ('  x_forwarded_for_authorized_addrs = "0.0.0.0/00"\n', True),
+    ('  X_Forwarded_For_Authorized_Addrs = "::/0"\n', True),  # HCL 1 finds a key in any case
+    ('  x_forwarded_for_authorized_addrs = <<EOT\n0.0.0.0/0\nEOT\n', True),
+    ('  proxy_protocol_behavior = "allow_authorized"\n  proxy_protocol_authorized_addrs = "0.0.0.0/0"\n', True),
+    ('  Proxy_Protocol_Behavior = "use_always"\n', True),
+    ('  x_forwarded_for_authorized_addrs = [\n    "10.20.0.0/16",  # load balancers\n'
+     '    # "0.0.0.0/0",  # never again\n  ]\n', False),
+    ('  /* x_forwarded_for_authorized_addrs = "0.0.0.0/0" */\n', False),
+    ('  x_forwarded_for_authorized_addrs = "10.0.0.0/8,192.168.0.0/16"\n', False),
+    ('  proxy_protocol_behavior = "allow_authorized"\n  proxy_protocol_authorized_addrs = "10.0.0.0/8"\n', False),
+])
+def test_a_listener_that_lets_every_client_set_the_source_is_read_as_openbao_reads_it(
+        tmp_path: Path, added: str, forgeable: bool) -> None:
+    """The listener's trust is read from the parsed stanza: every address as a union of CIDRs, a key in any case, a
+    heredoc, the PROXY protocol authorized from everyone are findings; a commented-out entry is none (red team
+    rt51: the text was matched by a pattern, which missed the first and called the last live)."""
+    d = copy_example(tmp_path)
+    _set(d / "server.hcl", _LISTENER, _LISTENER + added)
+    found = load_vault_config(d).forgeable
+    assert bool(found) == forgeable, found
+    if forgeable:
+        (at, _), = found
+        assert at == line_of(d / "server.hcl", added.strip().split()[0].split("=")[0][:24]), found
+
+
+@pytest.mark.parametrize("text, found", [("unsafe_allow_api_audit_creation = true\n", True),
+                                         ("Unsafe_Allow_API_Audit_Creation = \"true\"\n", True),
+                                         ("/* unsafe_allow_api_audit_creation = true */\n", False),
+                                         ("unsafe_allow_api_audit_creation = false\n", False)])
+def test_api_audit_creation_is_read_as_openbao_reads_it(tmp_path: Path, text: str, found: bool) -> None:
+    d = copy_example(tmp_path)
+    _append(d / "server.hcl", text)
+    assert bool(load_vault_config(d).api_audit) == found
+
+
+def test_top_level_stanzas_in_another_case_are_read_and_replaced(tmp_path: Path) -> None:
+    """OpenBao finds a top-level key in any case (Audit, LISTENER): such an audit device was not seen (a config of
+    one was refused as declaring none, and a second one wrote the production path with the run's canaries), and
+    such a listener was passed on to the throw-away server (red team rt51 F5)."""
+    d = copy_example(tmp_path)
+    text = (d / "server.hcl").read_text()
+    text = text.replace('audit "socket"', 'AUDIT "socket"').replace('listener "tcp"', 'Listener "tcp"')
+    (d / "server.hcl").write_text(text + 'Audit "file" "raw" {\n  Options {\n    file_path = "/var/log/raw.log"\n'
+                                         '    log_raw = "true"\n  }\n}\n')
+    cfg = load_vault_config(d)
+    assert [(a.type, a.name) for a in cfg.audits] == [("file", "file"), ("socket", "collector"), ("file", "raw")]
+    assert cfg.audits[2].options["log_raw"] == "true"
+    (_, kept), = cfg.files
+    assert "0.0.0.0:8200" not in kept and "/var/log/raw.log" not in kept and "Listener" not in kept
+    assert any(r.endswith(" Listener") for r in cfg.replaced)
+
+
 def test_json_server_files_are_read_too(tmp_path: Path) -> None:
     (tmp_path / "server.json").write_text(json.dumps({
         "storage": {"raft": {"path": "/var/lib/openbao"}},

@@ -318,25 +318,26 @@ def _audit_from_hcl(item: _Item, fname: str) -> AuditDecl:
     for sub in item.body:
         at = f"{fname}:{sub.line}"
         members = sub.members
-        if sub.key == "options" and members is not None:
+        key = sub.key.lower()  # (HCL 1 matches a stanza's keys in any case: OpenBao reads Options as options)
+        if key == "options" and members is not None:
             for opt in members:
                 if opt.members is not None:
                     raise AuditReadyError(f"audit option {opt.key} at {fname}:{opt.line} is a block", _FIX)
                 options[opt.key] = _literal(opt.value, f"{fname}:{opt.line}", f"audit option {opt.key}")
                 lines[opt.key] = f"{fname}:{opt.line}"
-        elif sub.key == "description" and members is None:
+        elif key == "description" and members is None:
             tok = sub.value
             if tok is None or tok.kind not in ("str", "num", "heredoc"):
                 raise AuditReadyError(f"the description at {at} is not a string: OpenBao refuses to start",
                                       "write it as a quoted string")
             settings["description"] = _unquote(tok)
-        elif sub.key == "local" and members is None:
+        elif key == "local" and members is None:
             if sub.value is None or sub.value.text not in ("true", "false") or sub.value.kind != "ident":
                 raise AuditReadyError(f"local at {at} is not a boolean: OpenBao refuses to start (\"unknown type\")",
                                       "write local = true or local = false, unquoted")
             settings["local"] = sub.value.text
-        elif sub.key in ("type", "path") and members is None and sub.value is not None and sub.value.kind == "str":
-            named[sub.key] = _literal(sub.value, at, sub.key)
+        elif key in ("type", "path") and members is None and sub.value is not None and sub.value.kind == "str":
+            named[key] = _literal(sub.value, at, sub.key)
         else:
             hint = (f"move {sub.key} into the stanza's options {{ ... }} block" if sub.key in _KNOWN_OPTIONS else
                     "use description, local and an options { ... } block")
@@ -363,13 +364,14 @@ def _read_hcl(path: Path, text: str) -> tuple[str, list[AuditDecl], list[str], d
     top: dict[str, str] = {}
     kept = list(text)
     for item in items:
-        if item.key == "audit" and item.members is not None:
+        key = item.key.lower()  # OpenBao's HCL 1 finds a top-level key in any case (Audit, LISTENER: EqualFold)
+        if key == "audit" and item.members is not None:
             audits.append(_audit_from_hcl(item, fname))
-        elif item.key in REPLACED:
+        elif key in REPLACED:
             replaced.append(f"{fname}:{item.line} {item.key}")
         else:
             if item.value is not None:
-                top[item.key] = _unquote(item.value)
+                top[key] = _unquote(item.value)
             continue
         for k in range(item.start, item.end):  # blank it, keeping the line numbers
             if kept[k] not in "\r\n":
@@ -555,7 +557,6 @@ def load_vault_config(folder: Union[str, Path]) -> VaultConfig:
 # "the list of source IP CIDRs for which an X-Forwarded-For header will be trusted", which then sets the audit log's
 # remote_address; proxy_protocol_behavior "use_always" takes the PROXY header's address from anyone).
 _XFF = re.compile(r'x_forwarded_for_authorized_addrs"?\s*[=:]\s*(\[[^\]]*\]|"[^"]*")')
-_EVERYONE = re.compile(r"/0(?!\d)")  # a CIDR of prefix length 0 (0.0.0.0/0, ::/0): every address
 _PROXY_ALWAYS = re.compile(r'proxy_protocol_behavior"?\s*[=:]\s*"use_always"')
 
 
@@ -576,19 +577,70 @@ def _found(fname: str, text: str, pattern: re.Pattern[str]) -> list[tuple[str, r
 
 def forgeable_sources(fname: str, text: str) -> list[tuple[str, str]]:
     """Where (FILE:LINE) and how a server file lets every client write the address the audit log records as a
-    request's source: an X-Forwarded-For header trusted from 0.0.0.0/0 (or ::/0), or a PROXY protocol header used
-    from anyone."""
-    out = [(at, f"trusts X-Forwarded-For from every address ({m.group(1)[:80]})")
-           for at, m in _found(fname, text, _XFF) if _EVERYONE.search(m.group(1)) is not None]
-    out += [(at, "uses the PROXY protocol header of every connection (proxy_protocol_behavior = \"use_always\")")
-            for at, _m in _found(fname, text, _PROXY_ALWAYS)]
+    request's source: an X-Forwarded-For header trusted from every address, or a PROXY protocol header used from
+    anyone (``use_always``, or authorized from every address). "Every address" is any list of CIDRs whose union is
+    0.0.0.0/0 or ::/0 (0.0.0.0/1 and 128.0.0.0/1). An HCL file is read as OpenBao reads it (keys in any case,
+    heredocs, comments of the three styles left out); a JSON file by its text."""
+    if not fname.endswith(".hcl"):
+        out = [(at, f"trusts X-Forwarded-For from every address ({m.group(1)[:80]})")
+               for at, m in _found(fname, text, _XFF) if _everyone(_cidrs(m.group(1)))]
+        return out + [(at, "uses the PROXY protocol header of every connection (proxy_protocol_behavior = "
+                       "\"use_always\")") for at, _m in _found(fname, text, _PROXY_ALWAYS)]
+    out = []
+    for listener in (i for i in _parse_body(_tokens(text), 0, 0)[0] if i.key.lower() == "listener"):
+        for block in [listener, *(b for b in listener.members or () if b.members is not None)]:
+            said = {sub.key.lower(): sub for sub in block.members or () if sub.members is None}
+            xff, behavior = said.get("x_forwarded_for_authorized_addrs"), said.get("proxy_protocol_behavior")
+            if xff is not None and _everyone(_strings(text, xff)):
+                out.append((f"{fname}:{xff.line}", f"trusts X-Forwarded-For from every address "
+                            f"({', '.join(_strings(text, xff))[:80]})"))
+            how = _unquote(behavior.value).lower() if behavior is not None and behavior.value is not None else ""
+            authorized = said.get("proxy_protocol_authorized_addrs")
+            if how == "use_always" or (how in ("allow_authorized", "deny_unauthorized") and authorized is not None
+                                       and _everyone(_strings(text, authorized))):
+                assert behavior is not None
+                out.append((f"{fname}:{behavior.line}", "uses the PROXY protocol header of every connection "
+                            f"(proxy_protocol_behavior = \"{how}\"" + (
+                                ", authorized from every address)" if how != "use_always" else ")")))
     return out
+
+
+def _strings(text: str, item: _Item) -> list[str]:
+    """The addresses an attribute's value lists: its strings (a list of them, or one; a heredoc), each split at
+    commas as OpenBao splits a string of CIDRs."""
+    toks = _tokens(text[item.start:item.end])[1:]  # (its key first)
+    found = [_unquote(t) for t in toks if t.kind in ("str", "heredoc")]
+    return [part.strip() for s in found for part in s.split(",") if part.strip()]
+
+
+def _cidrs(listed: str) -> list[str]:
+    """The CIDRs of a JSON value's text (a string of them, or a list)."""
+    return [part.strip() for s in re.findall(r'"([^"]*)"', listed) for part in s.split(",") if part.strip()]
+
+
+def _everyone(cidrs: list[str]) -> bool:
+    """Whether ``cidrs`` together hold every IPv4 or every IPv6 address."""
+    import ipaddress
+
+    nets: dict[int, list[Any]] = {4: [], 6: []}
+    for c in cidrs:
+        try:
+            net = ipaddress.ip_network(c, strict=False)
+        except ValueError:
+            continue
+        nets[net.version].append(net)
+    return any(n.prefixlen == 0 for v in nets.values() for n in ipaddress.collapse_addresses(v))
 
 
 def api_audit_sources(fname: str, text: str) -> list[str]:
     """Where (FILE:LINE) a server file lets the API enable, change and disable audit devices
-    (``unsafe_allow_api_audit_creation = true``)."""
-    return [at for at, _m in _found(fname, text, _API_AUDIT)]
+    (``unsafe_allow_api_audit_creation = true``), an HCL file read as OpenBao reads it (a key in any case, never in
+    a comment)."""
+    if not fname.endswith(".hcl"):
+        return [at for at, _m in _found(fname, text, _API_AUDIT)]
+    return [f"{fname}:{i.line}" for i in _parse_body(_tokens(text), 0, 0)[0]
+            if i.key.lower() == "unsafe_allow_api_audit_creation" and i.value is not None
+            and option_true(_unquote(i.value))]
 
 
 def _policies(pdir: Path) -> list[tuple[str, str]]:
