@@ -714,6 +714,15 @@ def test_an_identity_that_can_grant_itself_audit_rights_fails_log_protection(pyt
     # userpass's "update policies on user" alone (red team rt40, F2)
     ("userpass", 'path "auth/corp-users/users/+/policies" { capabilities = ["update"] }',
      "update on auth/corp-users/users/*/policies: it can write an entry of the userpass auth method"),
+    # using, not writing, a method's entries: any role's SecretID, any user's password, the method's trust (red team
+    # rt51 F7, F8: each proved on a real OpenBao, a login with the ops policy at the end)
+    ("approle", 'path "auth/corp-apps/role/+/secret-id" { capabilities = ["update"] }\n'
+     'path "auth/corp-apps/role/+/role-id" { capabilities = ["read"] }',
+     "update on auth/corp-apps/role/*/secret-id: it can make a SecretID of any role"),
+    ("userpass", 'path "auth/corp-users/users/+/password" { capabilities = ["update"] }',
+     "update on auth/corp-users/users/*/password: it can set any user's password and log in as that user"),
+    ("jwt", 'path "auth/corp-jwt/config" { capabilities = ["update"] }',
+     "update on auth/corp-jwt/config: it can replace what the method trusts (the issuer's keys)"),
 ])
 def test_an_identity_that_can_write_an_auth_methods_roles_fails_log_protection(pytester, bao, url_env, kind, grant,
                                                                                 named):
@@ -722,7 +731,8 @@ def test_an_identity_that_can_write_an_auth_methods_roles_fails_log_protection(p
     server = bao()
     url_env(server)
     c = admin(server)
-    assert c.call("POST", f"sys/auth/corp-{'apps' if kind == 'approle' else 'users'}", {"type": kind}).status == 204
+    mount = {"approle": "corp-apps", "userpass": "corp-users"}.get(kind, f"corp-{kind}")
+    assert c.call("POST", f"sys/auth/{mount}", {"type": kind}).status == 204
     default = c.call("GET", "sys/policies/acl/default").data["policy"]
     assert c.call("PUT", "sys/policies/acl/default", {"policy": default + "\n" + grant + "\n"}).status == 204
     run = run_audit(pytester, server)
@@ -752,14 +762,16 @@ def test_a_hardened_default_policy_passes_with_the_least_privilege_token(pyteste
 
 
 def test_changing_ones_own_password_or_reading_users_is_no_escalation(pytester, bao, url_env):
-    """The userpass docs' own pattern (a user changes the password of a user: users/+/password) and reading the
-    users give no login any new policy: not flagged."""
+    """The userpass docs' own pattern (a user changes their own password: users/<template>/password) and reading
+    the users give no login any new policy: not flagged. (users/+/password, anyone's, is: rt51 F8.)"""
     server = bao()
     url_env(server)
     c = admin(server)
     assert c.call("POST", "sys/auth/corp-users", {"type": "userpass"}).status == 204
+    accessor = c.call("GET", "sys/auth").data["corp-users/"]["accessor"]
     default = c.call("GET", "sys/policies/acl/default").data["policy"]
-    grant = ('path "auth/corp-users/users/+/password" { capabilities = ["update"] }\n'
+    grant = (f'path "auth/corp-users/users/{{{{identity.entity.aliases.{accessor}.name}}}}/password" '
+             '{ capabilities = ["update"] }\n'
              'path "auth/corp-users/users/*" { capabilities = ["read", "list"] }\n'
              'path "sys/mounts/+/tune" { capabilities = ["read"] }')  # reading a mount's tuning changes nothing
     assert c.call("PUT", "sys/policies/acl/default", {"policy": default + "\n" + grant + "\n"}).status == 204

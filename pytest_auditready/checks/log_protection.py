@@ -421,11 +421,28 @@ AUTH_OBJECTS = {
 }
 
 
+# ... and the paths under a method's mount whose use (not a role's policies) gives a login of any role or user: an
+# AppRole role's SecretID (its RoleID is no secret), a user's password, the method's trust (the keys, cluster,
+# directory or organization its logins are checked against). By type, (path, what its writer can do).
+_TRUST = "replace what the method trusts ({}) with its own, and log in as any of its roles or users"
+AUTH_USES: dict[str, tuple[tuple[str, str], ...]] = {
+    "approle": (("role/{}/secret-id", "make a SecretID of any role and, with the role's RoleID (no secret), log in as "
+                 "that role"),),
+    "userpass": (("users/{}/password", "set any user's password and log in as that user"),),
+    "jwt": (("config", _TRUST.format("the issuer's keys")),), "oidc": (("config", _TRUST.format("the issuer's keys")),),
+    "kubernetes": (("config", _TRUST.format("the cluster that reviews tokens")),),
+    "ldap": (("config", _TRUST.format("the directory")),), "okta": (("config", _TRUST.format("the organization")),),
+    "radius": (("config", _TRUST.format("the RADIUS server")),),
+    "github": (("config", _TRUST.format("the organization")),),
+}
+
+
 def auth_probes(auth_types: Mapping[str, str]) -> list[str]:
     """The paths asked of the unprivileged identity for each auth method mounted ("auth/<path>/" -> type): a role,
-    user or group named by the probe (it exists nowhere: only a glob or a template grants it)."""
+    user or group named by the probe (it exists nowhere: only a glob or a template grants it), and what gives a
+    login of any of them (``AUTH_USES``)."""
     return [f"{mount}{where.format(PROBE)}" for mount, kind in sorted(auth_types.items())
-            for where in AUTH_OBJECTS.get(kind, ())]
+            for where in (*AUTH_OBJECTS.get(kind, ()), *(w for w, _ in AUTH_USES.get(kind, ())))]
 
 
 def tune_probes(mounts: Sequence[str]) -> list[str]:
@@ -463,10 +480,15 @@ def _escalations(caps: Mapping[str, Sequence[str]], pols: str, auth_types: Mappi
         if bad:
             mount = next(m for m in auth_types if path.startswith(m))
             shown = path.replace(PROBE, "*")
-            yield Finding(ID, "", f"{who} {', '.join(bad)} on {shown}: it can write an entry of the "
-                          f"{auth_types[mount]} auth method at {mount}, or its policies, so that its logins carry "
-                          "any policy it names (token_policies; sudo on sys/audit/* among them), and log in with it.",
-                          f"remove write capabilities on {shown} from the policies {pols}")
+            use = next((what for where, what in AUTH_USES.get(auth_types[mount], ())
+                        if path == mount + where.format(PROBE)), "")
+            how = (f"{use} (whose logins may carry any policy, sudo on sys/audit/* among them)" if use else
+                   f"write an entry of the {auth_types[mount]} auth method at {mount}, or its policies, so that its "
+                   "logins carry any policy it names (token_policies; sudo on sys/audit/* among them), and log in "
+                   "with it")
+            yield Finding(ID, "", f"{who} {', '.join(bad)} on {shown}: it can {how}.",
+                          f"remove write capabilities on {shown} from the policies {pols}" + (
+                              " (grant each identity its own entry by an ACL template instead)" if use else ""))
     globs = [p for p in _TUNES if can(p, "update")]  # every mount of its kind: named once, as the glob
     tuned = [p.replace(PROBE, "*") for p in globs] + [
         p for p in tune_probes(mounts) if can(p, "update") and not any(p.startswith(g.split(PROBE)[0]) for g in globs)]
@@ -645,7 +667,7 @@ def run(ctx: CheckContext) -> Iterator[Union[Finding, Skip, Note]]:
                       f"({facts.capabilities_error}).", "let the default policy keep sys/capabilities-self, or give "
                       "the audit token update on sys/capabilities-accessor (it then asks for the identity)")
     yield from _escalations(facts.capabilities, pols, facts.auth_types, facts.mounts)
-    tunes = set(tune_probes(facts.mounts))
+    tunes = set(tune_probes(facts.mounts)) | set(auth_probes(facts.auth_types))  # (judged by _escalations)
     for path, caps in sorted(facts.capabilities.items()):
         if path in ESCALATION_PROBES or PROBE in path or path in tunes:
             continue
