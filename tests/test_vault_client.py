@@ -245,3 +245,38 @@ def test_connections_to_openbao_send_without_nagle_and_are_reused(bao: Callable[
              if e.get("request", {}).get("path") in ("sys/audit-hash/auditready", "sys/mounts")}
     assert len(ports) == 1, ports
     c.close()
+
+
+def test_a_vault_that_asks_for_a_client_certificate_is_named_and_given_one(
+        serve: Callable[..., _Server], tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A listener with tls_require_and_verify_client_cert: the refusal names the client certificate, not ca_file
+    (red team rt51 F9: "not signed by a CA in ca_file", whose fix changed nothing, for any broken handshake), and
+    VAULT_CLIENT_CERT and VAULT_CLIENT_KEY, as the vault CLI reads them, are sent."""
+    (tmp_path / "server").mkdir()
+    (tmp_path / "client").mkdir()
+    ctx, ca = _self_signed(tmp_path / "server")
+    _, client_cert = _self_signed(tmp_path / "client")
+    ctx.verify_mode = ssl.CERT_REQUIRED
+    ctx.load_verify_locations(client_cert)
+    s = serve(_ok, tls=ctx)
+    for var in ("VAULT_CLIENT_CERT", "VAULT_CLIENT_KEY", "BAO_CLIENT_CERT", "BAO_CLIENT_KEY"):
+        monkeypatch.delenv(var, raising=False)
+    c = VaultClient(s.url, "t" * 24, timeout=5, ca_file=ca)
+    with pytest.raises(AuditReadyError) as err:
+        c.call("GET", "auth/token/lookup-self")
+    # (the server's alert says so; on a loaded machine it may close first, and the client sees only the end)
+    assert ("asks for a client certificate" in str(err.value) and "none was sent" in str(err.value)) or \
+        "handshake with the vault" in str(err.value), err.value
+    assert "not signed by a CA" not in str(err.value) and "VAULT_CLIENT_CERT" in err.value.fix
+    c.close()
+    monkeypatch.setenv("VAULT_CLIENT_CERT", client_cert)
+    monkeypatch.setenv("VAULT_CLIENT_KEY", str(tmp_path / "client" / "key.pem"))
+    c = VaultClient(s.url, "t" * 24, timeout=5, ca_file=ca)
+    assert c.call("GET", "auth/token/lookup-self").status == 200
+    c.close()
+    monkeypatch.setenv("VAULT_CLIENT_KEY", str(tmp_path / "missing.pem"))
+    c = VaultClient(s.url, "t" * 24, timeout=5, ca_file=ca)
+    with pytest.raises(AuditReadyError) as err:
+        c.call("GET", "auth/token/lookup-self")
+    assert "cannot be loaded" in str(err.value)
+    c.close()

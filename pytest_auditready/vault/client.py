@@ -137,6 +137,18 @@ class _Broke(Exception):
     """A connection that was up failed before an answer came (reset, closed, or an answer that is no HTTP)."""
 
 
+def client_certificate() -> tuple[str, str]:
+    """The client certificate and key a vault's listener may ask for (tls_require_and_verify_client_cert), as the
+    vault CLI takes them: from the environment (VAULT_CLIENT_CERT and VAULT_CLIENT_KEY, or BAO_ ones), never an
+    option. ("", "") when none is set."""
+    import os
+
+    def env(name: str) -> str:
+        return os.environ.get(f"BAO_{name}") or os.environ.get(f"VAULT_{name}") or ""
+
+    return env("CLIENT_CERT"), env("CLIENT_KEY")
+
+
 class _Pool:
     """Kept-alive connections to the vault, shared by every identity's client of one run; the TLS context; and the
     local addresses connections were made from."""
@@ -150,7 +162,18 @@ class _Pool:
 
     def tls(self) -> ssl.SSLContext:
         if self._tls is None:
-            self._tls = ssl.create_default_context(cafile=self.ca_file or None)
+            tls = ssl.create_default_context(cafile=self.ca_file or None)
+            cert, key = client_certificate()
+            if cert:
+                try:
+                    tls.load_cert_chain(cert, key or None)
+                except (OSError, ssl.SSLError) as exc:
+                    raise AuditReadyError(f"the client certificate {cert} (VAULT_CLIENT_CERT) and its key "
+                                          f"{key or '(in the same file)'} (VAULT_CLIENT_KEY) cannot be loaded: "
+                                          f"{getattr(exc, 'strerror', None) or exc.__class__.__name__}",
+                                          "point VAULT_CLIENT_CERT and VAULT_CLIENT_KEY at a PEM certificate and "
+                                          "its unencrypted private key") from None
+            self._tls = tls
         return self._tls
 
     def take(self, key: tuple[str, str, int]) -> Optional[http.client.HTTPConnection]:
@@ -464,6 +487,19 @@ class VaultClient:
         if "expired" in low:
             return AuditReadyError(f"TLS verification failed for {self.url}: the vault's certificate has expired",
                                    "renew the vault's TLS certificate")
+        if "certificate required" in low or "alert bad certificate" in low or "alert unknown ca" in low:
+            sent = client_certificate()[0]
+            return AuditReadyError(f"the vault at {self.url} asks for a client certificate (its listener's "
+                                   "tls_require_and_verify_client_cert) and " + (
+                                       f"refused the one sent ({sent})" if sent else "none was sent"),
+                                   "set VAULT_CLIENT_CERT and VAULT_CLIENT_KEY to a certificate and key that the "
+                                   "listener's tls_client_ca_file trusts, as for the vault CLI")
+        if "verify failed" not in low:  # no verdict on the vault's certificate: the handshake broke otherwise
+            return AuditReadyError(f"the TLS handshake with the vault at {self.url} failed ({text[:160]})",
+                                   "if the listener asks for a client certificate "
+                                   "(tls_require_and_verify_client_cert), set VAULT_CLIENT_CERT and VAULT_CLIENT_KEY "
+                                   "as for the vault CLI; else check the "
+                                   "TLS settings of the listener and of any proxy before it")
         if self._ca_file:
             return AuditReadyError(f"TLS verification failed for {self.url}: its certificate is not signed by a CA "
                                    f"in ca_file {self._ca_file}",
