@@ -389,6 +389,26 @@ def test_rsyslog_hop_with_a_raised_limit_passes_live_and_offline(pytester: pytes
 
 @needs_rsyslogd
 @pytest.mark.vault
+def test_a_live_run_through_an_8k_hop_fails_at_its_own_long_entries(pytester: pytest.Pytester, bao: Any,
+                                                                    url_env: Any, rsyslog: Any) -> None:
+    """rsyslog's default 8k limit cuts the run's own first canary write and its reads (about 17 KB: the scenario's
+    HOP_PROBE_KEYS): required_fields names the limit. Before, no entry of the run was past 8 KiB and the hop that
+    would cut production entries passed (red team rt51 F6)."""
+    server = bao()
+    url_env(server)
+    hop = rsyslog(None)
+    shipper = SocketShipper(server.log_path, hop.port)
+    try:
+        run = run_audit(pytester, server, hop.out["file"], seal=False, log_wait=5.0)
+    finally:
+        shipper.stop()
+    assert "required_fields" in run.failed_checks(), run.result.stdout.str()[-3000:]
+    assert "cut at 8192 bytes: the syslog hop's message size limit" in run.text("required_fields")
+    assert_no_secret_in_outputs(run)
+
+
+@needs_rsyslogd
+@pytest.mark.vault
 def test_rsyslog_default_8k_limit_cuts_a_large_entry_and_says_so(bao: Any, rsyslog: Any, tmp_path: Path,
                                                                   capsys: pytest.CaptureFixture[str]) -> None:
     server = bao()

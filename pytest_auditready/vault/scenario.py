@@ -199,8 +199,18 @@ class Plan:
         }
 
 
-def _kv_write(secret: str, cas: int) -> Callable[[SecretBox], Mapping[str, Any]]:
-    return lambda box: {"options": {"cas": cas}, "data": {"value": box[secret]}}
+def _kv_write(secret: str, cas: int, pad: int = 0) -> Callable[[SecretBox], Mapping[str, Any]]:
+    """A KV v2 write of the canary ``secret`` under "value", and ``pad`` more keys of a fixed filler."""
+    filler = {f"auditready-pad-{i:03d}": "x" for i in range(pad)}
+    return lambda box: {"options": {"cas": cas}, "data": {"value": box[secret], **filler}}
+
+
+# The first canary's write carries this many more keys, so that its request entry and its reads' response entries
+# (about 17 KB, each key's digest 76 bytes) are longer than the usual limits of a hop: rsyslog's 8 KiB, Splunk's
+# 10000 bytes, a container runtime's 16 KiB line. A hop that cuts entries is then seen cutting the run's own, where
+# entries of a few KB would pass it (red team rt51 F6); production entries that long are common (a response of
+# many keys, a certificate chain).
+HOP_PROBE_KEYS = 170
 
 
 def new_plan(
@@ -231,8 +241,9 @@ def add_builtin_actions(plan: Plan) -> None:
     for ident in ("writer", "reader", "unprivileged"):
         add(ActionSpec(f"issue-token-{ident}", "admin", "POST", "auth/token/create", "update", phase="setup"))
     for c in names:
-        add(ActionSpec(f"create-{c}", "writer", "POST", plan.data_path(c), "create", _kv_write(f"canary:{c}", 0),
-                       secrets=(f"canary:{c}",)))
+        pad = HOP_PROBE_KEYS if c == names[0] else 0
+        add(ActionSpec(f"create-{c}", "writer", "POST", plan.data_path(c), "create",
+                       _kv_write(f"canary:{c}", 0, pad), secrets=(f"canary:{c}",)))
         add(ActionSpec(f"read-allowed-{c}", "reader", "GET", plan.data_path(c), "read", secrets=(f"canary:{c}",)))
         add(ActionSpec(f"read-denied-{c}", "unprivileged", "GET", plan.data_path(c), "read", expect="denied"))
         add(ActionSpec(f"rotate-{c}", "writer", "POST", plan.data_path(c), "update",
