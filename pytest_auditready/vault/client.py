@@ -417,15 +417,16 @@ class VaultClient:
         return resp.status, resp.getheader("Location"), content
 
     def _connect(self, scheme: str, host: str, port: int, deadline: Deadline) -> http.client.HTTPConnection:
-        """A new connection, its sockets enrolled with ``deadline`` before a TLS handshake can stall."""
+        """A new connection, its sockets enrolled with ``deadline`` before a TLS handshake can stall. The TLS context
+        (and the client certificate it loads, which may be refused) comes first: no socket is left open."""
+        context = self._pool.tls() if scheme == "https" else None
         sock = socket.create_connection((host, port), timeout=deadline.left())
         deadline.enrol(sock)
         # http.client sends a request's headers and body apart: without this, Nagle's algorithm holds the body until
         # the server's delayed ACK (40 ms a call), as http.client's own connect() avoids
         sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
         conn: http.client.HTTPConnection
-        if scheme == "https":
-            context = self._pool.tls()
+        if context is not None:
             tls = context.wrap_socket(sock, server_hostname=host, do_handshake_on_connect=False)
             deadline.enrol(tls)
             try:
