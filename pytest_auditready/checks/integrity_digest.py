@@ -841,8 +841,10 @@ class DigestFormat(Visitor):
                           "their token.", _TWO_FIX)
         for file, line in self.clear:
             yield Finding(ID, "", "The entry holds its token's accessor in clear (client_token_accessor), where the "
-                          "vault writes its digest unless the device sets hmac_accessor=false: anyone who reads the "
-                          "log can look up, renew or revoke the token it names.", _ACCESSOR_FIX,
+                          "vault writes its digest unless the device sets hmac_accessor=false: whoever reads the log "
+                          "and holds the accessor endpoints (auth/token/lookup-accessor, renew-accessor, "
+                          "revoke-accessor: an operator's or a tool's token) can look up, renew or revoke the token "
+                          "it names.", _ACCESSOR_FIX,
                           where=f"{file}:{line}", request_id=self.request_ids.get(line, ""))
         if self.clear_count > len(self.clear):
             yield Finding(ID, "", f"{self.clear_count - len(self.clear)} more entries hold their token's accessor "

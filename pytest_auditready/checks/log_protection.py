@@ -703,7 +703,9 @@ def run(ctx: CheckContext) -> Iterator[Union[Finding, Skip, Note]]:
                           where=_origin(ctx, path, "log_raw"))
         if option_false(opts.get("hmac_accessor", "")):
             yield Finding(ID, "", f"Audit device {path!r} logs token accessors in clear "
-                          f"(hmac_accessor={opts['hmac_accessor']}): a log reader can look up and revoke any token.",
+                          f"(hmac_accessor={opts['hmac_accessor']}): a log reader who holds the accessor endpoints "
+                          "(auth/token/lookup-accessor, revoke-accessor: an operator's or a tool's token) can look up "
+                          "and revoke any token the log names.",
                           f"re-create device {path!r} without "
                           "hmac_accessor=false", where=_origin(ctx, path, "hmac_accessor"))
     if facts.mounts_error:
