@@ -30,6 +30,7 @@ from .secrets import (
     CACHE_MAX,
     CREDENTIAL_HEADERS,
     NOT_BY_NAME,
+    PEM_B64,
     VAULT_CREDENTIALS,
     DetectorRegex,
     GenericHit,
@@ -602,7 +603,7 @@ _WHOLE_LINE_PREFILTERS = (
     _Q + r"kty" + _Q + r"\s*:",
     # a PEM block base64-encoded inside a text (a kubeconfig's client-key-data in a ConfigMap): the judge decodes it
     # (scan.secrets.pem_private_b64)
-    r"LS0tLS1CRUdJTi",
+    PEM_B64,
 )
 # A JSON pair whose key names a token and whose value is not an HMAC digest ("API_TOKEN":"...", "authToken":"..."):
 # the judge takes such a value as a credential however short (scan.secrets._names_a_token). Vault's and OpenBao's

@@ -283,9 +283,10 @@ def _b64_bytes(text: str, urlsafe: bool = False) -> Optional[bytes]:
 
 
 PRIVATE_KEY = "Private Key"  # (detect-secrets' name of the kind, found raw by its PrivateKeyDetector)
-# base64 of a PEM block's opening ("-----BEGIN"), and the run of base64 it opens: a kubeconfig's client-key-data, a
-# Helm value, a properties file's key=..., inside a longer text (a ConfigMap's file, an SSM String parameter)
-_PEM_B64_RUN = re.compile(r"LS0tLS1CRUdJTi[A-Za-z0-9+/]{16,}={0,2}")
+PEM_B64 = "LS0tLS1CRUdJTi"  # base64 of a PEM block's opening, "-----BEGIN"
+# the run of base64 it opens: a kubeconfig's client-key-data, a Helm value, a properties file's key=..., inside a
+# longer text (a ConfigMap's file, an SSM String parameter)
+_PEM_B64_RUN = re.compile(PEM_B64 + r"[A-Za-z0-9+/]{16,}={0,2}")
 _PRIVATE_PEM = re.compile(r"-----BEGIN [A-Z0-9 ]*PRIVATE KEY( BLOCK)?-----")
 
 
@@ -305,7 +306,7 @@ def public_pem(value: str) -> bool:
     """``value`` (raw, or base64 of the text) is nothing but PEM blocks of public material."""
     text = value.strip()
     if not text.startswith("-----BEGIN "):
-        if not text.startswith("LS0tLS1CRUdJTi") or _B64_RE.match(text) is None:  # base64 of "-----BEGIN"
+        if not text.startswith(PEM_B64) or _B64_RE.match(text) is None:
             return False
         raw = _b64_bytes(text)
         if raw is None:
@@ -643,7 +644,7 @@ def record_values(data: Any, fmt: Optional[LogFormat] = None
                     stack.append((key, inner, depth + 1))
             if (key, v) not in by_design and (key, v) not in found:
                 pairs.append((key, v))
-            if "LS0tLS1CRUdJTi" in v:
+            if PEM_B64 in v:
                 for run in pem_private_b64(v):
                     if (key, run) not in found:
                         secrets.append((PRIVATE_KEY, key, run))

@@ -14,6 +14,7 @@ while the only structure needed here is where top-level stanzas start and end, a
 
 from __future__ import annotations
 
+import functools
 import json
 import os
 import posixpath
@@ -352,10 +353,17 @@ def _audit_from_hcl(item: _Item, fname: str) -> AuditDecl:
     return AuditDecl(typ, name, where, options, lines, settings)
 
 
+@functools.lru_cache(maxsize=8)
+def _hcl_items(text: str) -> list[_Item]:
+    """A server file's top-level items, parsed once for the readers of one file (shared: not to be changed).
+    Raises _HclError."""
+    return _parse_body(_tokens(text), 0, 0)[0]
+
+
 def _read_hcl(path: Path, text: str) -> tuple[str, list[AuditDecl], list[str], dict[str, str]]:
     fname = path.name
     try:
-        items, _ = _parse_body(_tokens(text), 0, 0)
+        items = _hcl_items(text)
     except _HclError as exc:
         raise AuditReadyError(f"{fname}:{exc.line} of the vault configuration cannot be read: {exc.what}",
                               exc.fix) from None
@@ -587,7 +595,7 @@ def forgeable_sources(fname: str, text: str) -> list[tuple[str, str]]:
         return out + [(at, "uses the PROXY protocol header of every connection (proxy_protocol_behavior = "
                        "\"use_always\")") for at, _m in _found(fname, text, _PROXY_ALWAYS)]
     out = []
-    for listener in (i for i in _parse_body(_tokens(text), 0, 0)[0] if i.key.lower() == "listener"):
+    for listener in (i for i in _hcl_items(text) if i.key.lower() == "listener"):
         for block in [listener, *(b for b in listener.members or () if b.members is not None)]:
             said = {sub.key.lower(): sub for sub in block.members or () if sub.members is None}
             xff, behavior = said.get("x_forwarded_for_authorized_addrs"), said.get("proxy_protocol_behavior")
@@ -638,7 +646,7 @@ def api_audit_sources(fname: str, text: str) -> list[str]:
     a comment)."""
     if not fname.endswith(".hcl"):
         return [at for at, _m in _found(fname, text, _API_AUDIT)]
-    return [f"{fname}:{i.line}" for i in _parse_body(_tokens(text), 0, 0)[0]
+    return [f"{fname}:{i.line}" for i in _hcl_items(text)
             if i.key.lower() == "unsafe_allow_api_audit_creation" and i.value is not None
             and option_true(_unquote(i.value))]
 
