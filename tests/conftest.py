@@ -47,6 +47,15 @@ def _repeatable_draws(request: pytest.FixtureRequest) -> None:
     _DRAWS.seed(hashlib.sha256(request.node.nodeid.encode()).digest())
 
 
+@pytest.hookimpl(tryfirst=True)
+def pytest_fixture_setup(fixturedef: pytest.FixtureDef[Any], request: pytest.FixtureRequest) -> None:
+    """Seeds a module- or session-scoped fixture's draws from its name and node: it is set up before the test's own
+    seed, and would otherwise draw from whatever state the test run before it left (which differs by order and by
+    xdist worker)."""
+    if fixturedef.scope != "function":
+        _DRAWS.seed(hashlib.sha256(f"{request.node.nodeid}::{fixturedef.argname}".encode()).digest())
+
+
 # Every secret value a test created or saw (canaries, tokens), to be looked for in every output.
 SEEN_SECRETS: set[str] = set()
 
