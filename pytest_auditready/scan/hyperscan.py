@@ -539,6 +539,8 @@ _KEYWORDS = (r"(?:api_?key|auth_?key|service_?key|account_?key|db_?key|database_
 _KEYWORD_PREFILTERS = (
     _KEYWORDS + r"\w*[\]'\"]{0,2}\s*(?::|=|!|\(|\.assign)",
     r"[=!]=\s*['\"]?\w*" + _KEYWORDS,
+    # a key that names a pre-shared key or a passphrase (scan.secrets._names_a_shared_secret), its value after it
+    r"(?:shared_?key|passphrase|psk)[\]'\"]{0,2}\s*(?::|=)",
 )
 # Lines the judge reads whole (see scan.secrets.record_values), because what makes a value a secret is not in its
 # own "key":"value" pair: a keyword used as a key inside a JSON document that is itself a string value (escaped

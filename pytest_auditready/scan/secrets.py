@@ -454,6 +454,18 @@ def _names_a_token(key: str) -> bool:
     return bool(words) and words[-1] == "token" and _OF_WORDS.isdisjoint(words[:-1])
 
 
+# The last words of keys that name a shared secret, which detect-secrets' keywords miss: an IPsec or VPN pre-shared
+# key (EC2's CreateVpnConnection "tunnelOptions[].preSharedKey", a WireGuard peer's "presharedKey", Wi-Fi's "psk")
+# and a passphrase (red team rt50 F6: a human-chosen one has no entropy to find it by).
+_SHARED_SECRET_WORDS = (("shared", "key"), ("presharedkey",), ("psk",), ("passphrase",))
+
+
+def _names_a_shared_secret(key: str) -> bool:
+    """``key`` names a pre-shared key or a passphrase (_SHARED_SECRET_WORDS), not something of one (pskIdentity)."""
+    words = tuple(_key_words(key))
+    return any(words[-len(w):] == w for w in _SHARED_SECRET_WORDS)
+
+
 def _about_a_credential(key: str, value: str) -> bool:
     """``value`` under ``key`` tells a credential's state, result or time (_ABOUT_WORDS), or where to change it (a
     key ending in _PLACE_WORDS holding a plain URL: an Azure AD token's pwd_url claim), not the credential."""
@@ -1007,8 +1019,8 @@ class GenericScanner:
                     params.setdefault(hit.fingerprint, hit)  # another query parameter's credential
         if _KEYWORD_KIND in found and _about_a_credential(key, value):
             del found[_KEYWORD_KIND]
-        if (not found and _names_a_token(key) and key not in self.path_keys and tokens.credential(key, value)
-                and not any(c.isspace() for c in value)):
+        if (not found and key not in self.path_keys and tokens.credential(key, value)
+                and ((_names_a_token(key) and not any(c.isspace() for c in value)) or _names_a_shared_secret(key))):
             found[_KEYWORD_KIND] = GenericHit(_KEYWORD_KIND, key, fingerprint(value))
         if key in self.own or (self.names is not None and self.names.search(key) is not None):
             # a key the format names identifiers by (LogFormat.name_keys), or whose value the vault computes or

@@ -67,9 +67,10 @@ def _mixed(m: re.Match[str]) -> bool:
 
 # The words a key that holds a credential ends in: detect-secrets' keyword detector's (its DENYLIST: "password",
 # "secret", "api_key", "db_pass"...), plus "token" and an access or shared access key (Azure's AccountKey=,
-# SharedAccessKey=).
+# SharedAccessKey=). Their words may be joined by ".", as Hadoop's and Spark's properties are
+# ("spark.hadoop.fs.s3a.secret.key=", red team rt50 F6).
 CREDENTIAL_KEY = (r"(?:passw(?:or)?d|pwd|secret|token|(?:api|auth|service|account|db|database|priv|private|client"
-                   r"|access|secret|shared[_-]?access)[_-]?key|(?:db|database|key)[_-]?pass)")
+                   r"|access|secret|shared[_.-]?access)[_.-]?key|(?:db|database|key)[_.-]?pass)")
 # What follows "password=" (and its kin) in text without standing for a password: a value of no length, a word
 # for none, or a reference to one kept elsewhere (a file, an environment variable).
 _NOT_ASSIGNED = frozenset({"true", "false", "null", "none", "nil", "undefined", "empty", "required", "optional",
@@ -255,6 +256,21 @@ RULES: tuple[TokenRule, ...] = (
     TokenRule("SQL Password", re.compile(
         r"(?is)\bSET\s+PASSWORD\b[^;=]{0,256}=\s*(?:PASSWORD\s*\(\s*)?'((?:[^'\n]|'')+)'"),
         lambda m: credential("password", _value(m))),
+    # A password in a .netrc text (the GNU inetutils and curl manuals: tokens apart by blanks or line ends,
+    # "machine NAME" or "default", then "login", "account" or "port" with theirs, and "password STRING", curl also
+    # quoted), as a ConfigMap's or an application's logged file holds it (red team rt50 F6). A login or account
+    # before the password is asked for, so that prose ("machine learning password reset") is none.
+    TokenRule("Secret Keyword", re.compile(
+        r"(?i)(?<![A-Za-z0-9_])(?:machine\s+\S+|default)(?:\s+(?:login|account|port)\s+\S+)+\s+password\s+"
+        r"(?:\"([^\"\n]+)\"|(\S+))"), lambda m: credential("password", _value(m))),
+    # A line of a PostgreSQL password file (its manual, "The Password File": hostname:port:database:username:password,
+    # each of the first four may be "*"): exactly five fields, the port a number or "*", the host a name or address
+    # (a letter, a dot or "*": no clock time, no IPv6 address, which has eight groups or an empty one), the database
+    # and user names (a letter or "*"), and a password of six or more characters that is not one lower-case word.
+    TokenRule("Secret Keyword", re.compile(
+        r"(?m)^(?=[^:\s]*[A-Za-z.*])(?:[^:\s\\]|\\.)+:(?:\d{1,5}|\*):(?=[^:\s]*[A-Za-z*])(?:[^:\s\\]|\\.)+:"
+        r"(?=[^:\s]*[A-Za-z*])(?:[^:\s\\]|\\.)+:((?:[^:\s\\]|\\.){6,})\r?$"),
+        lambda m: credential("password", _value(m)) and not (_value(m).isalpha() and _value(m).islower())),
     # An HTTP Authorization credential written into any text: "Bearer <token68>", "Basic <base64 of user:pass>"
     TokenRule("Bearer Token", re.compile(r"(?i)(?<![A-Za-z0-9])bearer\s+([A-Za-z0-9._~+/-]{16,}=*)"), _bearer),
     TokenRule("Basic Auth Credentials", re.compile(r"(?i)(?<![A-Za-z0-9])basic\s+([A-Za-z0-9+/]{4,}={0,2})"
@@ -304,6 +320,10 @@ PREFILTERS: tuple[tuple[bytes, bool], ...] = (  # (expression, caseless)
     (CREDENTIAL_KEY.encode("ascii") + rb"\\{1,8}[\"'][ \t]{0,4}:", True),
     # a credential's key URL-encoded with its "=" (a connection string in a query parameter: AccountKey%3D...)
     (CREDENTIAL_KEY.encode("ascii") + rb"(?:%25){0,2}%3[dD]", True),
+    # a .netrc entry's password (its "machine" or "default", then "password" with blanks or escaped line ends)
+    (rb"(?:machine|default)(?:[ \t]|\\[nrt])[^\"]{0,256}(?:[ \t]|\\[nrt])password(?:[ \t]|\\[nrt])", True),
+    # a password file's line: five fields, the second a port or "*", at a value's start or after an escaped newline
+    (rb"(?:\"|\\n)[^:\s\"\\]{1,253}:(?:\d{1,5}|\*):[^:\s\"]{1,128}:[^:\s\"]{1,128}:[^:\s\"\\]", False),
     (rb"bearer\s", True),
     (rb"basic\s", True),
     # a SQL statement's password (the SQL Password rule): its keyword, then a quote or (Oracle) a bare word
