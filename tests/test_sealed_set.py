@@ -26,6 +26,7 @@ from pytest_auditready.cli import main
 from pytest_auditready.config import load
 from pytest_auditready.errors import ConfigError
 from pytest_auditready.seal import evidence as evidence_mod
+from pytest_auditready.seal import sealer
 from pytest_auditready.seal import verify as verify_mod
 from pytest_auditready.seal.evidence import TAMPERINGS, assess
 from tests.sealing import keys_and_logs
@@ -70,15 +71,23 @@ def sealed_set(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.C
     (tmp_path / "pyproject.toml").write_text("[tool.auditready]\nretention_days = 0\n")
     keys, logs, log = keys_and_logs(tmp_path)
     lines = _lines()
+    # the sealer runs as the log is written: each record's sealed_at is its last entry's time (the fixture's are old)
+    sealed_at = ""
+    monkeypatch.setattr(sealer, "_utc_now", lambda: sealed_at)
+    sealed_at = _time(lines[PARTS[0][1] - 1])
     _write(log, lines[PARTS[0][0] : PARTS[0][1]])
     _seal(log, keys / "seal", capsys)
     log.rename(logs / "audit.log.1")  # rotation: rename, then the device writes a new file
     _write(log, lines[PARTS[1][0] : PARTS[1][1]])
+    sealed_at = _time(lines[PARTS[1][1] - 1])
     _seal(log, keys / "seal", capsys)
     (logs / "audit.log.1").rename(logs / "audit.log.2")
     log.rename(logs / "audit.log.1")
     _write(log, lines[PARTS[2][0] : PARTS[2][1]])
+    sealed_at = _time(lines[PARTS[2][1] - 1])
     _seal(log, keys / "seal", capsys)
+    monkeypatch.undo()
+    monkeypatch.chdir(tmp_path)
     gz = _compress(logs / "audit.log.2")
     segments = [json.loads(x)["segment"] for x in (logs / "audit.log.digests").read_bytes().splitlines()]
     assert segments == [0] * 4 + [1] * 4 + [2] * 4  # three files, ten lines a record
@@ -180,6 +189,35 @@ def test_a_file_past_the_retention_period_may_be_gone(sealed_set: dict[str, Path
         assert ("Segment 0 of the chain" in out and "has no file" in out) != expired, out
         said = _tamper_verdict(out, s["log"])[0]  # the pass says what it does not rest on
         assert ("end before the retention period" in said and "not judged (segment 0 (" in said) == expired, said
+
+
+def test_a_missing_file_is_never_excused_by_old_entry_times(sealed_set: dict[str, Path], tmp_path: Path,
+                                                             capsys: pytest.CaptureFixture[str]) -> None:
+    """The retention excuse rests on what the chain says of a segment's time, not on its entries' alone (red team
+    rt55 F4): a deleted middle file, whose older neighbour is still there, is no rotation however old its entries;
+    a segment whose last entry is old (a clock stepped back, a line appended before the next seal) but which the
+    sealer sealed within the period is a missing file."""
+    s = sealed_set
+    ended = datetime.datetime.fromisoformat(_time(_lines()[PARTS[1][1] - 1]).replace("Z", "+00:00"))
+    past = (datetime.datetime.now(datetime.timezone.utc) - ended).days
+    (s["dir"] / "pyproject.toml").write_text(f"[tool.auditready]\nretention_days = {past - 1}\n")
+    s["middle"].unlink()  # the oldest (segment 0) is kept
+    _, out = _verify(capsys, s["oldest"], s["log"], "--public-key", s["pub"])
+    assert "Segment 1 of the chain" in out and "has no file" in out, out
+    assert _tamper_verdict(out, s["log"])[0].startswith("FAIL"), out
+    # a set sealed now whose oldest file's entries are old: that file is missing, not expired
+    fresh = tmp_path / "fresh"
+    fresh.mkdir()
+    keys, logs, log = keys_and_logs(fresh)
+    lines = _lines()
+    _write(log, lines[PARTS[0][0] : PARTS[0][1]])
+    _seal(log, keys / "seal", capsys)
+    log.rename(logs / "audit.log.1")
+    _write(log, lines[PARTS[1][0] : PARTS[1][1]])
+    _seal(log, keys / "seal", capsys)
+    (logs / "audit.log.1").unlink()
+    _, out = _verify(capsys, log, "--public-key", keys / "seal.pub")
+    assert "Segment 0 of the chain" in out and "has no file" in out, out
 
 
 def test_a_chain_or_public_key_others_may_write_fails_log_protection(sealed_set: dict[str, Path],

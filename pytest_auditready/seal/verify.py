@@ -1039,16 +1039,22 @@ def _tail_problem(c: _Cand, run: _Run, res: _SegResult, *, later: bool) -> Probl
 def _missing(report: SealReport, log: Path, runs: list[_Run], assigned: dict[int, list[tuple[_Cand, str]]],
              archive: Sequence[PathLike], log_set: Sequence[PathLike], expired_before: Optional[int] = None) -> None:
     """A ``missing`` problem for each segment no file holds; a note for one past the retention period
-    (``verify_log``'s ``expired_before``)."""
+    (``verify_log``'s ``expired_before``). A segment is past it only when everything the chain says of its time is:
+    its first and last entries' times and when the sealer last sealed it (an entry's time is the log's word, which a
+    stepped-back clock or an appended line can make old; the record's own is the sealer's), and only when no older
+    segment still has a file (rotation deletes the oldest first: a missing middle is never rotation; red team
+    rt55 F4)."""
     from ..auditlog.model import parse_time
 
     dname = report.digests_path
+    oldest_kept = min(assigned, default=len(runs))
     for i, r in enumerate(runs):
         if i in assigned:
             continue
-        last = r.last.data.get("last_time")
-        ended = parse_time(last) if isinstance(last, str) else None
-        if expired_before is not None and ended is not None and ended[0] < expired_before:
+        said = [parse_time(t) for t in (r.first.data.get("first_time"), r.last.data.get("last_time"),
+                                        r.last.data.get("sealed_at"))]
+        ended = max((s[0] for s in said if s is not None), default=None) if all(said) else None
+        if expired_before is not None and ended is not None and ended < expired_before and i < oldest_kept:
             report.expired.append(f"segment {r.segment} ({r.times})")
             continue
         looked = (f"no file beside {log} holds it (its rotated names were looked at, compressed or not, by "
