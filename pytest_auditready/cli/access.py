@@ -5,20 +5,23 @@ reads audit logs (files, folders, globs, gzip) through the same engine as `audit
 and keeps one counter set per identity: memory does not grow with the logs. PATTERN is a Vault policy glob (a
 trailing ``*`` matches the rest, a ``+`` segment one segment) over each request's path, and each request counts once:
 
-- Vault/OpenBao: the request entry's path, with the namespace it was made in (``team-a/secret/data/db``: the vault
-  logs the path relative to ``request.namespace.path``); the response entry of the same request is not counted again;
-  a request the vault refused (its request entry carries the error, or its policies did not allow it) counts as
-  denied; one refused for its token (used up, a spent wrapping token) names no identity, and counts under the one
-  another entry names for the same token digest. A response-wrapped read hands its caller a wrapping token (operation
-  ``read (wrapped)``: its request carries ``wrap_ttl``), and whoever unwraps it sees the secret: an
-  ``sys/wrapping/unwrap`` whose token (the client token, or ``token`` in the request's data; HMAC digests, which the
-  vault makes alike) is one a matching read's response wrapped (``response.wrap_info``, or a ``sys/wrapping/rewrap``
-  of it), in whichever file and order, counts as operation ``unwrap`` of that path, by whoever sent it (sent with the
-  wrapping token itself: by its holder, never as its creator's own). A cubbyhole is each token's own: its paths are
-  shown with the token (``cubbyhole/x (the cubbyhole of token hmac-sha256:...)``), as the same path names another
-  secret for another token. A request on ``sys/raw`` (the storage under every mount) counts for any PATTERN as one
-  that saw every secret without naming it (``raw_reach``). A request found again under its request id (another
-  audit device's file of the vault) counts once.
+- Vault/OpenBao: the request entry's path, with the namespace it was made in (``team-a/secret/data/db``: the vault logs
+  the path relative to ``request.namespace.path``); the response entry of the same request is not counted again; a
+  request the vault refused (its request entry carries the error, or its policies did not allow it) counts as denied;
+  one refused for its token (used up, a spent wrapping token) names no identity, and counts under the one another entry
+  names for the same token digest. A response-wrapped read hands its caller a wrapping token (operation ``read
+  (wrapped)``: its request carries ``wrap_ttl``), and whoever unwraps it sees the secret: an ``sys/wrapping/unwrap``
+  whose token (the client token, or ``token`` in the request's data; HMAC digests, which the vault makes alike) is one a
+  matching read's response wrapped (``response.wrap_info``, or a ``sys/wrapping/rewrap`` of it), in whichever file and
+  order, counts as operation ``unwrap`` of that path, by whoever sent it (sent with the wrapping token itself: by its
+  holder, never as its creator's own). So does an unwrap of a wrapped request that reached PATTERN without naming it
+  (``sys/raw``, a list, a scan), as having seen what it reached; of a wrapped KV write (its answer is version metadata,
+  no value) as ``unwrap (of <operation>)``; an unwrap whose request entry a hop dropped counts from its response entry.
+  A `kv` command refused at its mount lookup (``sys/internal/ui/mounts/<path>``) counts as a denied ``mount lookup`` of
+  that path. A cubbyhole is each token's own: its paths are shown with the token (``cubbyhole/x (the cubbyhole of token
+  hmac-sha256:...)``), as the same path names another secret for another token. A request on ``sys/raw`` (the storage
+  under every mount) counts for any PATTERN as one that saw every secret without naming it (``raw_reach``). A request
+  found again under its request id (another audit device's file of the vault) counts once.
 - Kubernetes: the event at the request's last stage (ResponseComplete, or Panic), once per auditID; its requestURI
   without the leading ``/`` and the query (``api/v1/namespaces/prod/secrets/db``; the old ``/watch/`` paths as the
   object they watch; a list or watch narrowed by ``fieldSelector=metadata.name=X`` as that object; a create posted
@@ -38,16 +41,18 @@ trailing ``*`` matches the rest, a ``+`` segment one segment) over each request'
   take in, named none. Every other record: its resource as the checks read it (the first ``resources`` ARN, else
   the ``secretId``, ``name`` or ``keyId`` the caller sent, else the service): a KMS Decrypt is a request on the
   key. A record with an ``errorCode`` counts as denied, as does one with an ``errorMessage`` and no code (AWS writes
-  both for an error; verify finds such a record lacking its result).
+  both for an error; verify finds such a record lacking its result). A caller without an ARN (from another account)
+  is shown with its ``accountId``.
 - Generic JSON lines are refused, also with a ``field_map``: what such a request reached (a listing of a project's
   secrets?) and whether it was refused (a result field holds whatever its producer writes) cannot be known
   without inventing it.
 
-A file holding the same lines as one read before it (a rotated copy beside its compressed twin) counts once (its
-``files`` entry names the other in ``same_as``). Exit 0: answered from every line; 1: answered, but some lines
-could not be read, a request is known only from its response, or an unwrap used a wrapping token whose wrapped
-response is in none of the files (the answer may be incomplete, the count is said); 2: usage error, a file that
-cannot be read or is no Vault/OpenBao, Kubernetes or CloudTrail audit log.
+Each identity is one system's (``system``: a folder may mix Vault, Kubernetes and CloudTrail logs, and a pattern can
+match in each). A file holding the same lines as one read before it (a rotated copy beside its compressed twin) counts
+once (its ``files`` entry names the other in ``same_as``). Exit 0: answered from every line; 1: answered, but some lines
+could not be read, a request is known only from its response, or an unwrap used a wrapping token whose wrapped response
+is in none of the files (the answer may be incomplete, the count is said); 2: usage error, a file that cannot be read or
+is no Vault/OpenBao, Kubernetes or CloudTrail audit log.
 """
 
 from __future__ import annotations
@@ -64,7 +69,7 @@ import re
 import sys
 import time
 from dataclasses import dataclass, field
-from typing import IO, Any, Optional, Sequence
+from typing import IO, Any, NamedTuple, Optional, Sequence
 
 from ..auditlog.model import Entries, parse_time
 from ..checks.access_policy import (
@@ -88,6 +93,7 @@ from ..checks.access_policy import (
     path_matches,
     raw_reach,
     unwrapped_by,
+    vault_glob,
     who_of,
 )
 from ..checks.base import Visitor
@@ -107,6 +113,14 @@ _ANON = 10_000  # tokens whose unnamed requests are held apart (the rest count a
 _RIDS = 1_000_000  # request ids of counted Vault requests kept (``Accesses.counted_rids``)
 _TOKEN_KEYS = (("auth", "client_token"), ("request", "client_token"), ("auth", "accessor"),
                ("request", "client_token_accessor"))  # the digests that tell which token sent a request
+# `bao kv get secret/app/db` (and every `kv` command of the bao and vault CLIs) first asks
+# sys/internal/ui/mounts/secret/app/db which mount holds the path and its KV version; refused there (its token has
+# no capability on the path, or no mount holds it), the command stops: that refusal is the only trace of the attempt
+# (red team rt54, F2). It counts as a denied ``mount lookup`` of the path the command named.
+_UI_MOUNTS = "sys/internal/ui/mounts/"
+LOOKUP = "mount lookup"
+_WRAPPED_SCOPE = "wrapped: "  # a scope the caller got wrapped (a wrapping token): whoever unwrapped it saw it
+SYSTEMS = {"vault": "Vault/OpenBao", "k8s": "Kubernetes", "cloudtrail": "AWS CloudTrail"}
 
 
 def _sub(doc: Any, *keys: str) -> Any:
@@ -148,6 +162,48 @@ def wrapped_before(doc: Any) -> list[str]:
     wrapping token of its answer wraps."""
     keys = (_sub(doc, "request", "data", "token"), _sub(doc, "auth", "client_token"), _sub(doc, "auth", "accessor"))
     return [k for k in keys if isinstance(k, str) and k]
+
+
+class Wrapped(NamedTuple):
+    """What a wrapping token wraps, for PATTERN: the response of a request on ``path`` (named), or, with ``seen``,
+    of one that reached PATTERN without naming it (a ``sys/raw`` read, a list, a scan: ``path`` is then what it
+    asked for, ``seen`` what its answer held); ``op`` the operation of a request whose response holds no value of
+    the path (``no_value``), else "" (its unwrap received the secret, the names, the data it wraps)."""
+
+    path: str
+    seen: str
+    op: str
+
+
+# A KV mount's write, patch or delete answers no value: KV version 2 the new version's metadata (created_time,
+# version), version 1 nothing. Every other engine's answer may be a secret (a pki issue, a transit decrypt, the data
+# sys/wrapping/wrap wraps), as a read's is.
+_KV_WRITES = frozenset({"create", "update", "patch", "delete"})
+
+
+def no_value(op: str, mount_type: Any) -> str:
+    """``op`` when a request of operation ``op`` on a mount of type ``mount_type`` answers no value of its path (a
+    KV write: ``_KV_WRITES``), else ""."""
+    return op if op in _KV_WRITES and mount_type == "kv" else ""
+
+
+def unwrap_op(wrapped: str) -> str:
+    """The operation an unwrap of a wrapped response counts as: ``unwrap`` (it received what the path holds), or
+    for a response that holds no value (``no_value``) ``unwrap (of <operation>)``: the unwrap of a wrapped KV write
+    received its version metadata, not the secret, and the answer does not count it as a read of the value (red team
+    rt54, F7)."""
+    return f"unwrap (of {wrapped})" if wrapped else "unwrap"
+
+
+def kv_names(path: str) -> tuple[str, ...]:
+    """The API paths a path given to a `kv` command of the CLI can be logged at: itself (a KV version 1 mount), and
+    with ``data/``, ``metadata/`` (or the other KV version 2 words) after any of its segments but the last (the
+    mount may span several segments, and a namespace comes before it): the log does not say where the mount ends."""
+    segments = path.split("/")
+    out = [path]
+    for k in range(1, len(segments)):
+        out.extend("/".join([*segments[:k], word, *segments[k:]]) for word in _KV2_WORDS if word != "config")
+    return tuple(out)
 
 
 def add_parser(sub: Any) -> argparse.ArgumentParser:
@@ -242,6 +298,7 @@ class _Unwrap:
     denied: bool
     answered: bool = False  # its response entry came (and said ``denied`` if it carried an error)
     wrapped: bool = False  # asked with wrap_ttl: its caller got a new wrapping token, not what was wrapped
+    from_response: bool = False  # known from its response entry only: a hop dropped its request entry
 
 
 @dataclass
@@ -253,6 +310,7 @@ class Identity:
 
     display_name: str
     entity_id: str
+    system: str = "vault"  # the log format it was counted from (``FORMATS``): a folder may mix systems
     ops: dict[str, OpCount] = field(default_factory=dict)
     total: OpCount = field(default_factory=OpCount)
     accessors: dict[str, int] = field(default_factory=dict)
@@ -293,6 +351,7 @@ class Identity:
         return {
             "display_name": self.display_name,
             "entity_id": self.entity_id,
+            "system": self.system,
             "accessors": dict(sorted(self.accessors.items())),
             "accessors_more": self.accessors_more,
             "requests": self.total.requests,
@@ -352,8 +411,9 @@ def _keep(d: dict[str, int], key: str) -> bool:
 class Accesses(Visitor):
     """Counts the request entries on paths matching the pattern, per identity and operation."""
 
-    def __init__(self, pattern: str, since: Optional[int], until: Optional[int], prefix: str) -> None:
-        self.paths = PathMatch([pattern])
+    def __init__(self, pattern: str, since: Optional[int], until: Optional[int], prefix: str,
+                 more: Sequence[str] = ()) -> None:
+        self.paths = PathMatch([pattern, *more])
         self.match = self.paths.regex.match
         self.since, self.until, self.prefix = since, until, prefix
         self.fmt = "vault"  # the format of the file being read (``answer`` sets it)
@@ -364,17 +424,23 @@ class Accesses(Visitor):
         self.raw = RawLines()
         # of the file being read (its lines, decompressed), when it may be a twin of another (``answer``)
         self.content: Optional["hashlib._Hash"] = None
-        self.wraps: dict[str, str] = {}  # wrapping token / accessor (as logged) -> the path its response wrapped
+        self.wraps: dict[str, Wrapped] = {}  # wrapping token / accessor (as logged) -> what its response wrapped
         # Unwraps held until a response wraps their token, in whichever file it comes (``_Unwrap``), by token digest
         # and by request id (for their response); and the wrapping tokens of responses on other paths, which
         # settle an unwrap as none of PATTERN's. What is held at ``flush`` is counted in ``unattributed``.
         self.unwraps: dict[str, _Unwrap] = {}
         self.unwrap_rids: dict[str, _Unwrap] = {}
         self.elsewhere: dict[str, None] = {}
+        # request ids of the unwraps whose request entry was read, until their response entry comes: an unwrap's
+        # response entry without it (a hop dropped the request entry) is counted from the response (rt54, F3)
+        self.unwrap_asked: dict[str, None] = {}
+        self.unwrap_asked_over = False
+        # request ids of the refused mount lookups counted from their request entry (their response is not again)
+        self.lookups: dict[str, None] = {}
         self.unattributed: list[Optional[int]] = []  # the times of unwraps whose wrapping no file holds
         self.wrapping = False  # the block being fed holds a wrapped response (b'"wrap_info"')
         self.wrapping_asked = False  # ... a request for a wrapped response (b'"wrap_ttl"')
-        self.who: dict[tuple[str, str], Identity] = {}
+        self.who: dict[tuple[str, str, str], Identity] = {}  # (display name, entity id, system) -> its counts
         # A request refused for its token (revoked, expired, used up, a wrapping token used twice) is logged with
         # no display name, but with the digest of its token: such requests are held by token here, and counted
         # at ``flush`` under the identity another entry names for the same token digest (``names``), if any.
@@ -468,6 +534,7 @@ class Accesses(Visitor):
                 self._learn_names_raw(batch)
         for i, (t, path) in enumerate(zip(batch.type, batch.resource)):
             reach: Optional[Reach] = None
+            lookup = False  # a refused mount lookup of a `kv` command (``_refused_lookup``)
             if fmt == "vault":
                 if scope is not None:
                     path = batch.secret(i)
@@ -475,29 +542,45 @@ class Accesses(Visitor):
                 rid = batch.request_id[i]
                 if t != "request":
                     if t == "response" and self.wrapping:
-                        self._wrapped(batch, i, path if batch.resource[i] in _REWRAPS or hit_path else "")
+                        self._wrapped(batch, i, self._wrap_target(batch, i, path, hit_path))
                     if t == "response" and self.open:
                         self._answered(rid, batch.result[i])
                     if t == "response" and rid in self.unwrap_rids:
                         held = self.unwrap_rids.pop(rid)
                         held.answered = True
                         held.denied = held.denied or batch.result[i].startswith("error:")
-                    if t != "response" or not hit_path or not rid:
-                        continue
-                    if self.asked.pop(rid, False) or self.asked_over:
-                        continue  # its request entry was read (or, past _WRAPS unanswered, may have been)
-                    self.from_response += 1  # its request entry is not in the files: counted from this one
+                    if t == "response" and rid and batch.resource[i] in _REWRAPS and self._unwrap_answered(batch, i):
+                        continue  # an unwrap known from its response entry only, counted as the unwrap of a path
+                    if t == "response" and not hit_path and batch.resource[i].startswith(_UI_MOUNTS):
+                        reach = self._refused_lookup(batch, i, path, t)
+                        if reach is None:
+                            continue
+                        lookup = True
+                    else:
+                        if t != "response" or not hit_path or not rid:
+                            continue
+                        if self.asked.pop(rid, False) or self.asked_over:
+                            continue  # its request entry was read (or, past _WRAPS unanswered, may have been)
+                        self.from_response += 1  # its request entry is not in the files: counted from this one
                 else:
                     unwrap = batch.resource[i] in _REWRAPS and unwraps(batch.resource[i], batch.action[i],
                                                                         self.raw.get(batch.file, batch.lines[i]))
+                    if unwrap and rid:  # its response entry is then no unwrap of its own (``_unwrap_answered``)
+                        if len(self.unwrap_asked) >= _WRAPS:
+                            self.unwrap_asked.pop(next(iter(self.unwrap_asked)))
+                            self.unwrap_asked_over = True
+                        self.unwrap_asked[rid] = None
                     counted = unwrap and self._unwrap(batch, i)  # as the unwrap of the path wrapped
                     if not hit_path:
-                        # storage read past the ACLs (every secret), a scan (the names below its folder)
+                        # storage read past the ACLs (every secret), a scan (the names below its folder), a kv
+                        # command refused at its mount lookup
                         reach = None if counted else (raw_reach(path, batch.action[i])
-                                                      or listing_reach(path, batch.action[i]))
+                                                      or listing_reach(path, batch.action[i])
+                                                      or self._refused_lookup(batch, i, path, t))
                         if reach is None:
                             continue
-                    if rid:
+                        lookup = reach.op == LOOKUP
+                    if rid and not lookup:
                         if len(self.asked) >= _WRAPS:
                             self.asked.pop(next(iter(self.asked)))
                             self.asked_over = True
@@ -523,8 +606,9 @@ class Accesses(Visitor):
                 op = reach.op or "(none)"
             else:
                 hit, seen, op = [path], "", batch.action[i] or "(none)"
-                if self.wrapping_asked and fmt == "vault" and self._wrapped_request(batch, i):
-                    op += " (wrapped)"  # its caller got a wrapping token: whoever unwraps it gets the secret
+            if self.wrapping_asked and fmt == "vault" and self._wrapped_request(batch, i):
+                op += " (wrapped)"  # its caller got a wrapping token: whoever unwraps it gets the answer
+                seen = _WRAPPED_SCOPE + seen if seen else ""  # (also what it reached without naming it: rt54, F1)
             ts = parse_time(batch.time[i])
             ns = ts[0] if ts is not None else None
             if since is not None or until is not None:
@@ -541,14 +625,17 @@ class Accesses(Visitor):
                 w = holder(who_of(doc)) if doc is not None else Who(display_name=batch.identity[i],
                                                                      remote_address=batch.source[i])
                 tokens = self._tokens(doc, w) if doc is not None else ()
-                denied = w.refused or result.startswith("error:")
-                self._rid = batch.request_id[i] if t == "request" else ""  # (a response: answered already)
+                denied = w.refused or result.startswith("error:") or lookup
+                # (a response: answered already; a refused lookup counted at its response: once by its id too)
+                self._rid = batch.request_id[i] if t == "request" or lookup else ""
                 if batch.resource[i].startswith(_CUBBYHOLE):  # each token has its own: same path, other secrets
                     hit = [f"{p} (the cubbyhole of token {_accessor(w.accessor) or 'unknown'})" for p in hit]
             else:
                 name = batch.identity[i]
                 if fmt == "k8s":
                     name = k8s_user(self.raw.get(batch.file, batch.lines[i]), name)
+                elif fmt == "cloudtrail":
+                    name = self._aws_caller(batch, i, name)
                 w = Who(display_name=name, remote_address=batch.source[i])
                 denied = result in K8S_REFUSED if fmt == "k8s" else result.startswith("error:")
                 if fmt == "cloudtrail" and not result:
@@ -571,6 +658,20 @@ class Accesses(Visitor):
                 self.names[t] = (w.display_name, w.entity_id)
         return out
 
+    def _aws_caller(self, batch: Entries, i: int, name: str) -> str:
+        """A CloudTrail caller as the answer names it: ``name`` (its ARN, else its principal id, ...), with the AWS
+        account it belongs to when ``name`` does not say it: a caller from another account is logged with its
+        ``accountId`` and principal id, no ARN, and its account is the first thing to know of an outside reader
+        (red team rt54, F8)."""
+        if name.startswith("arn:"):
+            return name
+        raw = self.raw.get(batch.file, batch.lines[i])
+        doc = line_object(raw) if raw is not None and b"accountId" in raw else None
+        account = _sub(doc, "userIdentity", "accountId")
+        if not isinstance(account, str) or not account.strip() or account in name:
+            return name
+        return f"{name} (account {account})" if name else f"account {account}"
+
     def _error_described(self, batch: Entries, i: int) -> bool:
         """A CloudTrail record without a result (the reader's "" : an ``errorMessage`` without its ``errorCode``)
         that describes an error: the call failed, whatever cut its code."""
@@ -590,10 +691,27 @@ class Accesses(Visitor):
         path = batch.resource[i]
         return Reach(batch.action[i], frozenset(), (Named(path, (path,)),))
 
-    def _wrapped(self, batch: Entries, i: int, path: str) -> None:
-        """Keep the wrapping token and accessor of a matching read's response (or of a rewrap of one); of another
-        response (``path`` ""), remember them as wrapping none of PATTERN's secrets. Either settles the unwraps held
-        for them."""
+    def _wrap_target(self, batch: Entries, i: int, path: str, hit_path: bool) -> Optional[Wrapped]:
+        """What the response entry ``i`` (on ``path``, with its namespace) wraps for PATTERN: its path when it
+        matches, what it reached when it saw PATTERN's secrets without naming them (a ``sys/raw`` read, a list, a
+        scan: red team rt54, F1); else None (a rewrap's is what the token it names wrapped: ``_wrapped``)."""
+        op = batch.action[i]
+        if hit_path:
+            return Wrapped(path, "", op)
+        if batch.resource[i] in _REWRAPS:
+            return None
+        reach = raw_reach(path, op) or listing_reach(path, op)
+        if reach is None:
+            return None
+        named, wide = self.paths.reached(reach)
+        if named:
+            return Wrapped(named[0], "", op)
+        return Wrapped(reach.shown, reach.scope, op) if wide else None
+
+    def _wrapped(self, batch: Entries, i: int, target: Optional[Wrapped]) -> None:
+        """Keep the wrapping token and accessor of a response that reached PATTERN (``target``, or of a rewrap of
+        one); of another response (``target`` None), remember them as wrapping none of PATTERN's secrets. Either
+        settles the unwraps held for them."""
         raw = self.raw.get(batch.file, batch.lines[i])
         if raw is None or b'"wrap_info"' not in raw:
             return
@@ -602,38 +720,85 @@ class Accesses(Visitor):
         if not isinstance(info, dict):
             return
         if batch.resource[i] in _REWRAPS:  # the new token wraps what the old one did
-            path = next((self.wraps[k] for k in wrapped_before(doc) if k in self.wraps), "")
+            target = next((self.wraps[k] for k in wrapped_before(doc) if k in self.wraps), None)
+        elif target is not None:
+            mount = _sub(doc, "request", "mount_type") or _sub(doc, "response", "mount_type")
+            target = target._replace(op=no_value(target.op, mount))
         for k in ("token", "accessor"):
             v = info.get(k)
             if not isinstance(v, str) or not v:
                 continue
-            if path:
+            if target is not None:
                 if len(self.wraps) >= _WRAPS:
                     self.wraps.pop(next(iter(self.wraps)))
-                self.wraps[v] = path
+                self.wraps[v] = target
             else:
                 if len(self.elsewhere) >= _WRAPS:
                     self.elsewhere.pop(next(iter(self.elsewhere)))
                 self.elsewhere[v] = None
             held = self.unwraps.pop(v, None)
             if held is not None:
-                self._settle(held, path)
+                self._settle(held, target)
 
     def _wrapped_request(self, batch: Entries, i: int) -> bool:
         """Whether a Vault request entry asked for its response wrapped (``wrap_asked``): its caller got a wrapping
         token, not the secret."""
         return wrap_asked_raw(self.raw.get(batch.file, batch.lines[i]), self.prefix)
 
-    def _unwrap(self, batch: Entries, i: int) -> bool:
-        """Count an unwrap of a token a matching read wrapped as operation ``unwrap`` of that read's path; hold one
-        of a token no response read so far wrapped (``_Unwrap``). Whether it was counted now (or found again)."""
+    def _unwrap_answered(self, batch: Entries, i: int) -> bool:
+        """An unwrap's response entry whose request entry was not read (a hop dropped it): the entry repeats the
+        request (who, the token named, when), so the unwrap counts from it as from its request entry, and is said
+        as a request counted from its response (red team rt54, F3). Whether it was counted (or found again)."""
+        rid = batch.request_id[i]
+        if rid in self.unwrap_asked:
+            del self.unwrap_asked[rid]
+            return False
+        if self.unwrap_asked_over or not unwraps(batch.resource[i], batch.action[i],
+                                                 self.raw.get(batch.file, batch.lines[i])):
+            return False  # (past _WRAPS unanswered, its request entry may have been read)
+        return self._unwrap(batch, i, from_response=True)
+
+    def _refused_lookup(self, batch: Entries, i: int, path: str, kind: str) -> Optional[Reach]:
+        """A `kv` command's mount lookup (``_UI_MOUNTS``) of a path PATTERN names (as itself, or as a KV version 2
+        mount logs it: ``kv_names``) that the vault refused: a denied ``mount lookup`` of that path (red team rt54,
+        F2). Counted at the entry that carries the refusal (the request entry when its policies refused it, else
+        the response entry), once; an allowed lookup is none (the command's own request follows it)."""
+        resource = batch.resource[i]
+        if not resource.startswith(_UI_MOUNTS) or batch.action[i] not in ("read", ""):
+            return None
+        target = path[: len(path) - len(resource)] + resource[len(_UI_MOUNTS):]  # (its namespace kept)
+        if not target.strip("/"):
+            return None
+        reach = Reach(LOOKUP, frozenset({"read"}), (Named(target, kv_names(target.rstrip("/"))),))
+        if not self.paths.reached(reach)[0]:
+            return None
+        rid = batch.request_id[i]
+        refused = batch.result[i].startswith("error:")
+        if kind == "request":
+            if not refused:
+                raw = self.raw.get(batch.file, batch.lines[i])
+                doc = line_object(raw, self.prefix) if raw is not None else None
+                refused = doc is not None and who_of(doc).refused
+            if refused and rid:
+                if len(self.lookups) >= _WRAPS:
+                    self.lookups.pop(next(iter(self.lookups)))
+                self.lookups[rid] = None
+        elif rid in self.lookups:
+            del self.lookups[rid]
+            return None  # counted at its request entry
+        return reach if refused else None
+
+    def _unwrap(self, batch: Entries, i: int, from_response: bool = False) -> bool:
+        """Count an unwrap of a token whose response reached PATTERN as operation ``unwrap`` of what it reached
+        (``unwrap_op``); hold one of a token no response read so far wrapped (``_Unwrap``). Whether it was counted
+        now (or found again)."""
         raw = self.raw.get(batch.file, batch.lines[i])
         doc = line_object(raw, self.prefix) if raw is not None else None
         if doc is None:
             return False  # no line at hand: who sent it and with which token are not known
         keys = tuple(wrapped_before(doc))
-        path = next((self.wraps[k] for k in keys if k in self.wraps), "")
-        if not path and (not keys or any(k in self.elsewhere for k in keys)):
+        path = next((self.wraps[k] for k in keys if k in self.wraps), None)
+        if path is None and (not keys or any(k in self.elsewhere for k in keys)):
             return False  # it unwrapped a response on another path
         ts = parse_time(batch.time[i])
         ns = ts[0] if ts is not None else None
@@ -645,8 +810,9 @@ class Accesses(Visitor):
                 return False
         w = who_of(doc)  # the line parsed once
         held = _Unwrap(w, ns, keys, _token_digests(doc), batch.request_id[i],
-                       w.refused or batch.result[i].startswith("error:"), wrapped=wrap_asked(doc))
-        if path:
+                       w.refused or batch.result[i].startswith("error:"), answered=from_response,
+                       wrapped=wrap_asked(doc), from_response=from_response)
+        if path is not None:
             self._settle(held, path)
             return True
         if held.denied:  # refused ("wrapping token is not valid or does not exist"): it received nothing
@@ -654,27 +820,33 @@ class Accesses(Visitor):
         if len(self.unwraps) < _WRAPS:
             for k in keys:
                 self.unwraps[k] = held
-            if held.rid and len(self.unwrap_rids) < _WRAPS:
+            if held.rid and not from_response and len(self.unwrap_rids) < _WRAPS:
                 self.unwrap_rids[held.rid] = held
         else:
             self.unattributed.append(ns)
         return False
 
-    def _settle(self, held: _Unwrap, path: str) -> None:
-        """An unwrap whose token's wrapping is known: counted as operation ``unwrap`` of ``path``, or (``path`` "")
-        dropped, as it unwrapped a response on another path."""
+    def _settle(self, held: _Unwrap, target: Optional[Wrapped]) -> None:
+        """An unwrap whose token's wrapping is known: counted as the unwrap of what it wrapped (``target``: a path,
+        or what a request reached without naming it), or (``target`` None) dropped, as it unwrapped a response on
+        another path."""
         for k in held.keys:
             if self.unwraps.get(k) is held:
                 del self.unwraps[k]
         if not held.answered:
             self.unwrap_rids.pop(held.rid, None)
-        if not path or (held.rid and held.rid in self.counted_rids and held.rid in self.asked):
+        if target is None or (held.rid and held.rid in self.counted_rids
+                              and (held.rid in self.asked or held.from_response)):
             return  # an unwrap whose own path matched, counted as that while its wrap was not yet known
         # (refused, the entry names no one: it is counted under the name its token's digest gets here, at ``flush``)
-        self._rid = "" if held.answered else held.rid
+        rid = self._rid = held.rid if held.from_response or not held.answered else ""
+        if held.from_response and not (rid and rid in self.counted_rids):
+            self.from_response += 1  # (found again under its id in another file: counted there)
         w = unwrapped_by(held.who, self.wraps)
-        self._count(w, "unwrap (wrapped)" if held.wrapped else "unwrap", [path], held.ns, held.denied, "",
-                    self._named(held.tokens, w))
+        op = unwrap_op(target.op) + (" (wrapped)" if held.wrapped else "")
+        self._count(w, op, [target.path], held.ns, held.denied, target.seen, self._named(held.tokens, w))
+        if held.from_response:
+            self.open.pop(rid, None)  # its response entry is the one read
 
     def _answered(self, rid: str, result: str) -> None:
         """A response entry: its request, if counted and not denied, is denied when the response carries an
@@ -691,27 +863,30 @@ class Accesses(Visitor):
         """Count the Kubernetes requests whose last stage never came (an open watch, a failed authentication: denied
         when the stage held says 401 or 403); put the Vault requests that named no identity under the identity
         their token's digest has in another entry."""
+        fmt, self.fmt = self.fmt, "k8s"  # (counted as the Kubernetes requests they are, whatever file came last)
         for w, op, paths, ns, seen, denied in self.received.values():
             self._count(w, op, paths, ns, denied, seen)
         self.received.clear()
+        self.fmt = fmt
         for unwrap in {id(h): h for h in self.unwraps.values()}.values():  # no file held their wrapping
             if not unwrap.denied:  # (its response refused it: it received nothing)
                 self.unattributed.append(unwrap.ns)
         self.unwraps.clear()
         self.unwrap_rids.clear()
         for keys, held in self.anon.items():
-            key = next((self.names[k] for k in keys if k in self.names), ("", ""))
+            name, entity = next((self.names[k] for k in keys if k in self.names), ("", ""))
+            key = (name, entity, "vault")
             ident = self.who.get(key)
             if ident is None:
-                ident = self.who[key] = Identity(*key)
+                ident = self.who[key] = Identity(name, entity, "vault")
             ident.absorb(held)
         self.anon.clear()
 
     def _ident(self, w: Who) -> Identity:
-        key = (w.display_name, w.entity_id)
+        key = (w.display_name, w.entity_id, self.fmt)  # (a folder may mix systems: each identity is one system's)
         ident = self.who.get(key)
         if ident is None:
-            ident = self.who[key] = Identity(w.display_name, w.entity_id)
+            ident = self.who[key] = Identity(w.display_name, w.entity_id, self.fmt)
         return ident
 
     def _count(self, w: Who, op: str, paths: list[str], ns: Optional[int], denied: bool, seen: str = "",
@@ -733,8 +908,8 @@ class Accesses(Visitor):
             if ident is None and len(self.anon) < _ANON:
                 ident = self.anon[tokens] = Identity("", "")
         if ident is None:
-            ident = self.who.get((w.display_name, w.entity_id)) or self._ident(w)
-        unnamed = bool(seen)
+            ident = self._ident(w)
+        unnamed = bool(seen) and not seen.startswith(_WRAPPED_SCOPE)  # (wrapped: its caller saw a wrapping token)
         count = ident.ops.setdefault(op, OpCount())
         count.add(ns, denied, unnamed)
         ident.total.add(ns, denied, unnamed)
@@ -776,15 +951,15 @@ class FileRead:
 
 
 def answer(pattern: str, paths: Sequence[str], settings: Any, since: Optional[int] = None,
-           until: Optional[int] = None) -> tuple[Accesses, list[FileRead]]:
-    """Read every file of ``paths`` once through the engine, counting into one Accesses. Raises AuditReadyError for
-    a file that cannot be read or is none of FORMATS."""
+           until: Optional[int] = None, more: Sequence[str] = ()) -> tuple[Accesses, list[FileRead]]:
+    """Read every file of ``paths`` once through the engine, counting into one Accesses (of PATTERN, or of any of
+    it and ``more``). Raises AuditReadyError for a file that cannot be read or is none of FORMATS."""
     from ..auditlog.detect import TITLES
     from ..engine.driver import drive, reader_for
     from ..engine.files import detect
     from ..offline.reader import FileStats, open_log
 
-    acc = Accesses(pattern, since, until, settings.log_prefix)
+    acc = Accesses(pattern, since, until, settings.log_prefix, more)
     files = []
     seen: dict[bytes, str] = {}  # content digest -> the first file of the run with it
     # A file with the lines of another counts once. Only files whose size (a gzip's ISIZE, mod 2**32) another file
@@ -805,7 +980,7 @@ def answer(pattern: str, paths: Sequence[str], settings: Any, since: Optional[in
         maybe_twin = hint is None or shared[hint % 2**32] > 1
         before = copy.deepcopy((acc.who, acc.untimed, acc.received, acc.counted, acc.anon, acc.open, acc.in_period,
                                 acc.asked, acc.from_response, acc.unwraps, acc.unwrap_rids, acc.unattributed,
-                                acc.again)) if maybe_twin and seen else None
+                                acc.again, acc.unwrap_asked, acc.lookups)) if maybe_twin and seen else None
         acc.content = hashlib.sha256() if maybe_twin else None
         f = open_log(path)
         try:
@@ -818,7 +993,8 @@ def answer(pattern: str, paths: Sequence[str], settings: Any, since: Optional[in
             twin = seen.get(digest, "") if stats.lines else ""
             if twin and before is not None:
                 (acc.who, acc.untimed, acc.received, acc.counted, acc.anon, acc.open, acc.in_period, acc.asked,
-                 acc.from_response, acc.unwraps, acc.unwrap_rids, acc.unattributed, acc.again) = before
+                 acc.from_response, acc.unwraps, acc.unwrap_rids, acc.unattributed, acc.again, acc.unwrap_asked,
+                 acc.lookups) = before
             else:
                 seen.setdefault(digest, path)
         files.append(FileRead(path, stats.lines, stats.bytes, counts.entries, counts.bad_lines, s.log_format, twin))
@@ -894,7 +1070,11 @@ def _table_time(t: Optional[str]) -> str:
 
 
 def _table(doc: dict[str, Any], out: IO[str]) -> None:
-    head = ("identity", "entity id", "tokens", "operation", "requests", "denied", "first", "last", "sources")
+    head: tuple[str, ...] = ("identity", "entity id", "tokens", "operation", "requests", "denied", "first", "last",
+                             "sources")
+    # files of several systems (a folder of Vault and CloudTrail logs): each row says which one it comes from, as a
+    # pattern can match in each (red team rt54, F6)
+    mixed = len({f["format"] for f in doc["files"]}) > 1
     rows: list[tuple[str, ...]] = []
     for ident in doc["identities"]:
         first_acc = next(iter(ident["accessors"]), "")
@@ -907,8 +1087,11 @@ def _table(doc: dict[str, Any], out: IO[str]) -> None:
             name = (ident["display_name"] or "(none)", ident["entity_id"] or "-", acc or "-") if first_row else \
                 ("", "", "")
             rows.append((*name, op, str(c["requests"]), str(c["denied"]), _table_time(c["first"]),
-                         _table_time(c["last"]), sources if first_row else ""))
+                         _table_time(c["last"]), sources if first_row else "")
+                        + ((SYSTEMS.get(ident["system"], ident["system"]) if first_row else "",) if mixed else ()))
             first_row = False
+    if mixed:
+        head += ("system",)
     # (a row starts with an identity the log names: _line_start; red team rt32, F8)
     rows = [(_line_start(r[0]), *(visible(x) for x in r[1:])) for r in rows]
     widths = [max([len(h)] + [len(r[i]) for r in rows]) for i, h in enumerate(head)]
@@ -918,14 +1101,20 @@ def _table(doc: dict[str, Any], out: IO[str]) -> None:
     said = False
     for ident in doc["identities"]:
         who = _line_start(ident["display_name"] or "(none)")
+        if mixed:
+            who += f" ({SYSTEMS.get(ident['system'], visible(ident['system']))})"
         for what, c in ident["scopes"].items():
             if not said:
                 out.write("not by name (these requests named no secret; each answer held every one it took in):\n")
                 said = True
             n, d = c["requests"], c["denied"]
-            verb = "tried to see" if d == n else "saw"
             note = "refused" if d == n else (f"{d} of them refused" if d else "none named it")
-            out.write(f"  {who} {verb} {visible(what)} ({n} request{'s' if n != 1 else ''}, {note})\n")
+            if what.startswith(_WRAPPED_SCOPE):  # its caller got a wrapping token; whoever unwrapped it, the answer
+                saw = ("asked, wrapped, for" if d == n else "had wrapped, for whoever unwrapped it,") + " " + \
+                    visible(what[len(_WRAPPED_SCOPE):])
+            else:
+                saw = ("tried to see " if d == n else "saw ") + visible(what)
+            out.write(f"  {who} {saw} ({n} request{'s' if n != 1 else ''}, {note})\n")
         if ident["scopes_more"]:
             out.write(f"  {who}: {ident['scopes_more']} more such requests\n")
 
@@ -940,22 +1129,41 @@ def _line_start(name: str) -> str:
 _KV2_WORDS = ("data", "metadata", "delete", "undelete", "destroy", "subkeys", "config")
 
 
+def _named_requests(doc: dict[str, Any]) -> int:
+    """The requests of an answer but the refused mount lookups (``LOOKUP``): those name the path a `kv` command was
+    given, not the one the vault logs its requests at."""
+    return sum(c["requests"] for i in doc["identities"] for op, c in i["operations"].items() if op != LOOKUP)
+
+
 def _kv2_near(pattern: str, doc: dict[str, Any], files: Sequence[FileRead], paths: Sequence[str], settings: Any,
               since: Optional[int], until: Optional[int]) -> Optional[dict[str, Any]]:
-    """For a Vault/OpenBao answer of no request, the pattern as a KV version 2 mount's API names it (``secret/app/db``
-    is read at ``secret/data/app/db``, listed at ``secret/metadata/app/db/``: the path ``bao kv get`` shows is not
-    the one the log holds) and the requests that name it, when there are any (the files read again, only in that
-    case); else None."""
+    """For a Vault/OpenBao answer of no request (but refused mount lookups), the pattern as a KV version 2 mount's
+    API names it (``secret/app/db`` is read at ``secret/data/app/db``, listed at ``secret/metadata/app/db/``: the
+    path ``bao kv get`` shows is not the one the log holds) and the requests that name it, when there are any;
+    else None. The mount may span several segments (``kv/team/``), and a namespace comes before it
+    (``team-b/secret/db`` is read at ``team-b/secret/data/db``): ``data/`` is tried after every segment but the
+    last (red team rt54, F4). The files are read again only in that case: once for every such path at once, and,
+    when some request names one, once more for the one it names."""
     segments = pattern.split("/")
-    if (doc["requests"] or len(segments) < 2 or segments[1] in _KV2_WORDS
+    if (_named_requests(doc) or len(segments) < 2 or any(s in _KV2_WORDS for s in segments[1:-1])
             or any(f.format != "vault" for f in files)):
         return None
-    for word in ("data", "metadata"):  # a secret's value, else its metadata and listings (`bao kv list`)
-        near = "/".join([segments[0], word, *segments[1:]])
-        acc, _ = answer(near, paths, settings, since, until)
-        found = sum(i.total.requests for i in acc.who.values())
+    near = ["/".join([*segments[:k], word, *segments[k:]])  # a secret's value, else its metadata and listings
+            for word in ("data", "metadata") for k in range(1, len(segments))]
+    def named(acc: Accesses) -> int:  # (a refused lookup names the path as given: it is no request of these)
+        return sum(c.requests for i in acc.who.values() for op, c in i.ops.items() if op != LOOKUP)
+
+    acc, _ = answer(near[0], paths, settings, since, until, near[1:])
+    if not named(acc):
+        return None
+    reached = [p for i in acc.who.values() for op in i.ops if op != LOOKUP for p in i.paths]
+    globs = [(n, vault_glob(n)) for n in near]
+    picked = [n for n, g in globs if any(path_matches(g, p, "list") for p in reached)]
+    for candidate in picked + [n for n in near if n not in picked]:  # (the one a request names first)
+        acc, _ = answer(candidate, paths, settings, since, until)
+        found = named(acc)
         if found:
-            return {"pattern": near, "requests": found}
+            return {"pattern": candidate, "requests": found}
     return None
 
 
