@@ -394,10 +394,20 @@ _SECRETISH = re.compile(r"[A-Za-z0-9+/=_~]{20,}|(?=[A-Za-z0-9+/=_~]*[0-9])(?=[A-
                         r"[A-Za-z0-9+/=_~]{12,}")
 
 
+# A value assigned or mapped in text (".env"'s KEY=value, "password = \"...\"", YAML's "key: value" at a line's
+# start, "ldap bind pw: ..." after a word of a credential): whatever its key, its value may be a secret of no shape
+# ("correct-horse-battery"), so it is never shown. A log line's "core: security barrier..." is shown.
+_ASSIGNED = re.compile(r"(?im)(=[ \t]*|^[ \t]*[\w.-]+:[ \t]+"
+                       r"|(?:pass|pw|pwd|secret|token|key|credential|auth)\w*:[ \t]+)"
+                       r"(?:\"[^\"]*\"?|'[^']*'?|[^\s,;&]+)")
+
+
 def _show(text: bytes, limit: int = 40) -> str:
-    """The start of a refused file, quoted, with each run that could be a secret (12 or more letters and digits
-    mixed, or any 20) shown as <...>: a file named by mistake may be a token file or a .env."""
-    s = _SECRETISH.sub("<...>", text[:limit].decode("utf-8", "replace"))
+    """The start of a refused file, quoted, with each assigned value (_ASSIGNED) and each run that could be a secret
+    (12 or more letters and digits mixed, or any 20) shown as <...>: a file named by mistake may be a token file or
+    a .env (red team rt53 F5: "POSTGRES_PASSWORD=correct-horse-battery" lost only its key to the run rule)."""
+    s = _ASSIGNED.sub(lambda m: m.group(1) + "<...>", text[:limit].decode("utf-8", "replace"))
+    s = _SECRETISH.sub("<...>", s)
     return json.dumps(s + ("…" if len(text) > limit else ""))
 
 
