@@ -75,7 +75,7 @@ def expand(paths: Sequence[str]) -> list[str]:
     import os
 
     from ..auditlog.rotation import chain_name, rotation_sorted
-    from .objects import expand_url, is_url, not_a_log
+    from .objects import expand_url, is_url
 
     out: list[str] = []
     chains: list[str] = []
@@ -97,12 +97,7 @@ def expand(paths: Sequence[str]) -> list[str]:
             else:
                 out.append(p)  # opening it says what is wrong, if anything
         else:
-            found = rotation_sorted(m for m in glob.glob(p, recursive=True)
-                                    if os.path.isfile(m) and not not_a_log(m) and not chain_name(os.path.basename(m)))
-            if not found:
-                raise AuditReadyError(f"no file matches {p}", "check the pattern (quote it so the shell does not "
-                                      "expand it first)")
-            out.extend(found)
+            out.extend(_globbed(p))
     if chains and not out:
         raise AuditReadyError(f"{chains[0]} is a digest chain written by `auditready seal`, not an audit log",
                               "name the log it seals (or its folder): tamper_evidence finds the chain beside it")
@@ -128,6 +123,37 @@ def scanned_folders(top: str) -> list[str]:
     """The real paths of the folders a scan of the folder ``top`` walks: ``top`` and every folder under it,
     linked folders included (``_walk``). A file written in any of them is read by the next scan of ``top``."""
     return [os.path.realpath(d) for d, _ in _walk(top)]
+
+
+def _globbed(pattern: str) -> list[str]:
+    """A glob's matches as the shell's expansion of it would be read (red team rt53 F1): a matched folder walked,
+    a match that is no regular file (a dangling link, a FIFO) named, so that opening it says what it is; and every
+    folder the pattern reaches into listed, or refused (``_unlisted``): Python's glob passes over a folder it
+    cannot list without a word, and that folder's logs would be left out of the verdict. Digest chains and what
+    ``objects.not_a_log`` names are left out, as from a folder."""
+    import glob
+
+    from ..auditlog.rotation import rotation_sorted
+
+    for d in {pattern.rsplit("/", 1)[0] or "/"} if "/" in pattern else set():
+        for folder in glob.glob(d, recursive=True) if glob.has_magic(d) else [d]:
+            if os.path.isdir(folder):
+                try:
+                    with os.scandir(folder):
+                        pass
+                except OSError as exc:
+                    _unlisted(exc)
+    files: list[str] = []
+    for m in glob.glob(pattern, recursive=True):
+        if os.path.isdir(m):
+            files.extend(os.path.join(d, n) for d, names in _walk(m) for n in names if read_by_scan(os.path.join(d, n)))
+        elif read_by_scan(m):
+            files.append(m)
+    found = rotation_sorted(dict.fromkeys(files))
+    if not found:
+        raise AuditReadyError(f"no file matches {pattern}", "check the pattern (quote it so the shell does not "
+                              "expand it first)")
+    return found
 
 
 def _walk(top: str) -> Iterator[tuple[str, list[str]]]:
