@@ -316,12 +316,14 @@ def test_public_pem_is_only_certificates_requests_and_public_keys() -> None:
 
 def test_an_identity_center_user_is_named_by_their_user_id(tmp_path: Path) -> None:
     """userIdentity of type IdentityCenterUser (AWS CloudTrail User Guide, "CloudTrail userIdentity element") has no
-    arn and no principalId: the person is onBehalfOf.userId. The answer to "who" named only "IdentityCenterUser"."""
-    rec = dict(_records()[0], userIdentity={
-        "type": "IdentityCenterUser", "accountId": "123456789012",
+    arn and no principalId: the person is onBehalfOf.userId. The answer to "who" named only "IdentityCenterUser".
+    (A user of the trail's own account: one of another account is named with it, tests/test_access_systems.py.)"""
+    rec = dict(_records()[0])
+    rec["userIdentity"] = {
+        "type": "IdentityCenterUser", "accountId": rec["recipientAccountId"],
         "onBehalfOf": {"userId": "544894e8-80c1-707f-60e3-3ba6510dfac1",
                        "identityStoreArn": "arn:aws:identitystore::123456789012:identitystore/d-9067642ac7"},
-        "credentialId": "EXAMPLEVHULjJdTUdPJfofVa1sufHDoj7aYcOYcxFVllWR_Whr1fEXAMPLE"})
+        "credentialId": "EXAMPLEVHULjJdTUdPJfofVa1sufHDoj7aYcOYcxFVllWR_Whr1fEXAMPLE"}
     path = _trail(tmp_path, [rec])
     out = tmp_path / "who.json"
     assert main(["access", "*", str(path), "--json", str(out)]) == 0

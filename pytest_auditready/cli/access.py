@@ -660,7 +660,8 @@ class Accesses(Visitor):
 
     def _aws_caller(self, batch: Entries, i: int, name: str) -> str:
         """A CloudTrail caller as the answer names it: ``name`` (its ARN, else its principal id, ...), with the AWS
-        account it belongs to when ``name`` does not say it: a caller from another account is logged with its
+        account it belongs to when ``name`` does not say it and it is not the account the record was delivered to
+        (``recipientAccountId``): a caller from another account is logged with its
         ``accountId`` and principal id, no ARN, and its account is the first thing to know of an outside reader
         (red team rt54, F8)."""
         if name.startswith("arn:"):
@@ -668,8 +669,9 @@ class Accesses(Visitor):
         raw = self.raw.get(batch.file, batch.lines[i])
         doc = line_object(raw) if raw is not None and b"accountId" in raw else None
         account = _sub(doc, "userIdentity", "accountId")
-        if not isinstance(account, str) or not account.strip() or account in name:
-            return name
+        if (not isinstance(account, str) or not account.strip() or account in name
+                or account == _sub(doc, "recipientAccountId")):
+            return name  # (a caller of the trail's own account: its account goes without saying)
         return f"{name} (account {account})" if name else f"account {account}"
 
     def _error_described(self, batch: Entries, i: int) -> bool:
