@@ -94,6 +94,9 @@ class Settings:
     retention_online_days: int = 90
     retention_max_gap_days: int = 1
     retention_archive: tuple[str, ...] = ()
+    # retention: the day the set is judged as of (an archive closed that day); "" is the verification's day, so that
+    # days from the set's newest entry up to now without one are a gap too
+    retention_as_of: str = ""
     # data_minimisation: the detectors that run (an empty list skips the check)
     data_minimisation_detectors: tuple[str, ...] = DETECTORS
     access: tuple["AccessRule", ...] = ()  # [[tool.auditready.access.rules]]: who may do what on which paths
@@ -409,6 +412,23 @@ def _review_since(v: Any) -> Any:
     raise ValueError(allowed)
 
 
+def _as_of(v: Any) -> Any:
+    """A UTC date YYYY-MM-DD (a TOML local date too), or "" for the verification's day."""
+    import datetime
+
+    allowed = 'a UTC date such as "2026-01-31" (the day an archived set was closed), or "" for today'
+    if v is None or v == "":
+        return ""
+    if isinstance(v, datetime.date) and not isinstance(v, datetime.datetime):
+        return v.isoformat()
+    if isinstance(v, str) and re.fullmatch(r"\d{4}-\d{2}-\d{2}", v.strip()):
+        try:
+            return datetime.date.fromisoformat(v.strip()).isoformat()
+        except ValueError:
+            pass
+    raise ValueError(allowed)
+
+
 def _review_paths(v: Any) -> Any:
     if isinstance(v, str):
         v = [v]
@@ -494,6 +514,7 @@ KEYS: Mapping[str, Callable[[Any], Any]] = {
     "retention_online_days": _num(int, 0, 36500),
     "retention_max_gap_days": _num(int, 0, 36500),
     "retention_archive": _paths_list,
+    "retention_as_of": _as_of,
     "data_minimisation_detectors": _detectors,
     "access": _access,
     "review_since": _review_since,

@@ -60,9 +60,13 @@ def day_lines(day: int, pairs: int, seed: int = 0) -> bytes:
 def verify(tmp: Path, *paths: str, days: int, sealed: bool, key: Path | None = None,
            env: dict[str, str] | None = None, more: str = "online_days = 1") -> tuple[int, str, dict[str, Any]]:
     """`auditready verify` as a user runs it; (exit code, stderr, --json report or {}). ``more``: settings
-    lines, each key without its ``retention_`` prefix."""
+    lines, each key without its ``retention_`` prefix. ``days``: the set's days, START's on (day_lines 0 to
+    days - 1), which retention_days asks; the set is judged as of the day after its last (retention_as_of), the
+    days since then being no part of these cases."""
     cfg = tmp / f"cfg-{uuid.uuid4().hex[:6]}.toml"
-    lines = ["[tool.auditready]", f"retention_days = {days}"] + [f"retention_{x}" for x in more.split("\n")]
+    as_of = START + datetime.timedelta(days=days)
+    lines = ["[tool.auditready]", f"retention_days = {days}", f'retention_as_of = "{as_of}"']
+    lines += [f"retention_{x}" for x in more.split("\n")]
     lines += [f'public_key = "{key}"'] if sealed and key else ["require_tamper_evidence = false"]
     cfg.write_text("\n".join(lines) + "\n")
     out = tmp / f"out-{uuid.uuid4().hex[:6]}.json"

@@ -7,6 +7,7 @@ reads what a vault writes, only older.
 
 from __future__ import annotations
 
+import dataclasses
 import datetime
 import gzip
 import json
@@ -76,16 +77,25 @@ def write_set(folder: Path, days: Sequence[datetime.date], name: str = "audit.lo
     return paths
 
 
-def judge(paths: Sequence[Path], settings: Optional[Settings] = None) -> list[Outcome]:
-    """The retention outcome of each file, the files read as `auditready verify` reads them (log_set = all)."""
+THIRTEEN_MONTHS = days_between(datetime.date(2025, 1, 1), datetime.date(2026, 1, 31))
+# The day the historical sets here are judged as of (retention_as_of): the day after THIRTEEN_MONTHS' last, as an
+# archive closed then; without it the days since 2026-01-31 are a run without entries (red team rt55 F1).
+AS_OF = "2026-02-01"
+
+
+def judge(paths: Sequence[Path], settings: Optional[Settings] = None, as_of: str = AS_OF) -> list[Outcome]:
+    """The retention outcome of each file, the files read as `auditready verify` reads them (log_set = all), judged
+    as of ``as_of`` (retention_as_of; "": the verification's day) unless ``settings`` names a day."""
     s = settings or Settings()
+    if not s.retention_as_of:
+        s = dataclasses.replace(s, retention_as_of=as_of)
     names = tuple(str(p) for p in paths)
     return [verify_file(n, s, CHECKS, {}, names).outcomes[0] for n in names]
 
 
-def verdict(paths: Sequence[Path], settings: Optional[Settings] = None) -> Outcome:
+def verdict(paths: Sequence[Path], settings: Optional[Settings] = None, as_of: str = AS_OF) -> Outcome:
     """The set's verdict: carried by the last file of the set; the others pass with a note naming it."""
-    outs = judge(paths, settings)
+    outs = judge(paths, settings, as_of)
     for o in outs[:-1]:
         assert o.status == PASSED and f"on {paths[-1]}" in o.reason, o
     return outs[-1]
@@ -93,9 +103,6 @@ def verdict(paths: Sequence[Path], settings: Optional[Settings] = None) -> Outco
 
 def texts(o: Outcome) -> list[str]:
     return [f.text() for f in o.findings]
-
-
-THIRTEEN_MONTHS = days_between(datetime.date(2025, 1, 1), datetime.date(2026, 1, 31))
 
 
 def test_thirteen_months_of_rotated_compressed_files_pass(tmp_path: Path) -> None:
@@ -191,7 +198,7 @@ def test_verify_command_judges_the_set(tmp_path: Path) -> None:
     logs = tmp_path / "logs"
     write_set(logs, THIRTEEN_MONTHS)
     cfg = tmp_path / "auditready.toml"
-    cfg.write_text("require_tamper_evidence = false\n")
+    cfg.write_text(f'require_tamper_evidence = false\nretention_as_of = "{AS_OF}"\n')
     r = subprocess.run([sys.executable, "-m", "pytest_auditready.cli", "verify", "--config", str(cfg), str(logs),
                         "--json", str(tmp_path / "out.json")], capture_output=True, text=True, timeout=120)
     assert r.returncode == 0, r.stdout + r.stderr
@@ -243,7 +250,7 @@ def test_pytest_offline_with_xdist_judges_the_set_once(pytester: pytest.Pytester
     week = days_between(datetime.date(2025, 6, 10), datetime.date(2025, 6, 16))
     paths = write_set(pytester.path / "logs", days_between(THIRTEEN_MONTHS[0], THIRTEEN_MONTHS[-1], skip=week))
     cfg = pytester.path / "auditready.toml"
-    cfg.write_text("require_tamper_evidence = false\n")
+    cfg.write_text(f'require_tamper_evidence = false\nretention_as_of = "{AS_OF}"\n')
     args = ["-p", "no:cacheprovider", "--auditready-config", str(cfg), "-k", "retention", "-rf",
             "--auditready-offline", *map(str, paths)]
     for extra in ([], ["-n", "2"]):
@@ -260,19 +267,30 @@ def test_days_after_this_verification_are_not_history(tmp_path: Path) -> None:
     """Fails without the fix: a log dated wholly in the future passed 'spans 400 days, the newest 90 at hand'."""
     today = datetime.datetime.now(datetime.timezone.utc).date()
     ahead = days_between(today + 200 * DAY, today + 599 * DAY)
-    o = verdict(write_set(tmp_path / "future", ahead))
+    o = verdict(write_set(tmp_path / "future", ahead), as_of="")
     assert o.status == FAILED and any("every day it holds is after this verification" in t for t in texts(o)), o
     # a year that ends today, and a month more dated after it: that month fills no gap and adds no day
     year = days_between(today - 340 * DAY, today) + days_between(today + 5 * DAY, today + 40 * DAY)
-    o = verdict(write_set(tmp_path / "mixed", year))
+    o = verdict(write_set(tmp_path / "mixed", year), as_of="")
     assert o.status == FAILED and any("341 days" in t and "Its 36 day(s) dated after this verification are not "
                                       "counted" in t for t in texts(o)), texts(o)
 
 
 def test_a_history_that_ended_long_ago_says_how_long(tmp_path: Path) -> None:
-    o = verdict(write_set(tmp_path, THIRTEEN_MONTHS))
-    age = (datetime.datetime.now(datetime.timezone.utc).date() - datetime.date(2026, 1, 31)).days
-    assert o.status == PASSED and f"its newest day is {age} days before this verification" in o.reason, o.reason
+    """A set whose newest entry is months old: the days since, up to this verification, are a run without entries
+    (it passed, saying only how old it was: red team rt55 F1); judged as of the day it was closed, it holds."""
+    paths = write_set(tmp_path, THIRTEEN_MONTHS)
+    today = datetime.datetime.now(datetime.timezone.utc).date()
+    quiet = (today - datetime.date(2026, 1, 31)).days - 1
+    o = verdict(paths, as_of="")
+    assert o.status == FAILED
+    (text,) = texts(o)
+    assert (f"No entry from 2026-02-01 to {today - DAY} ({quiet} days) in the log set of 13 files" in text
+            and f"its newest entry is on 2026-01-31, and nothing after it up to this verification ({today})"
+            in text), text
+    ok = verdict(paths, Settings(retention_as_of="2026-02-01"))
+    assert ok.status == PASSED, texts(ok)
+    assert "judged as of 2026-02-01 (retention_as_of)" in ok.reason, ok.reason
 
 
 def test_a_live_log_command_run_judges_the_archive_it_is_given(tmp_path: Path) -> None:
@@ -289,12 +307,90 @@ def test_a_live_log_command_run_judges_the_archive_it_is_given(tmp_path: Path) -
         return list(retention.run(ctx))  # type: ignore[arg-type]
 
     held = live(Settings(target="https://vault.example:8200", retention_archive=(str(archive),),
-                         retention_online_days=0))
+                         retention_online_days=0, retention_as_of=AS_OF))
     assert held and not any(isinstance(s, retention.Finding) for s in held), held
     assert any("396 days" in getattr(s, "text", "") for s in held), held
     short = tmp_path / "short"
     write_set(short, days_between(datetime.date(2026, 1, 22), datetime.date(2026, 1, 31)))
-    failed = live(Settings(target="https://vault.example:8200", retention_archive=(str(short),)))
+    failed = live(Settings(target="https://vault.example:8200", retention_archive=(str(short),),
+                           retention_as_of=AS_OF))
     assert any(isinstance(s, retention.Finding) and "10 days" in s.message for s in failed), failed
     (none,) = live(Settings(target="https://vault.example:8200"))
     assert isinstance(none, retention.Finding) and "set retention_archive" in none.fix
+
+
+# -- the days after the newest entry up to the verification are days without entries (red team rt55 F1) ------------
+
+
+def _today() -> datetime.date:
+    return datetime.datetime.now(datetime.timezone.utc).date()
+
+
+def test_a_set_that_ended_weeks_ago_fails_unless_judged_as_of_its_close(tmp_path: Path) -> None:
+    """400 days ending 40 days ago span retention_days from their own newest day: they passed. The 39 days since
+    (today, under way, aside) are now a run without entries; judged as of the day after its last, the set holds."""
+    today = _today()
+    first, last = today - 439 * DAY, today - 40 * DAY
+    paths = write_set(tmp_path, days_between(first, last))
+    o = verdict(paths, as_of="")
+    assert o.status == FAILED
+    (text,) = texts(o)
+    assert f"No entry from {last + DAY} to {today - DAY} (39 days)" in text, text
+    assert f"its newest entry is on {last}, and nothing after it up to this verification ({today})" in text, text
+    assert "more than the 1 day without entries retention_max_gap_days allows" in text, text
+    assert "Fix: " in text and "set retention_as_of in [tool.auditready]" in text.split("Fix: ")[1], text
+    closed = (last + DAY).isoformat()
+    ok = verdict(paths, Settings(retention_as_of=closed))
+    assert ok.status == PASSED, texts(ok)
+    assert "spans 400 days" in ok.reason and f"judged as of {closed} (retention_as_of)" in ok.reason, ok.reason
+    # judged as of a later day, the days up to it are named, and the day it names
+    later = verdict(paths, Settings(retention_as_of=(last + 5 * DAY).isoformat()))
+    assert later.status == FAILED
+    (text,) = texts(later)
+    assert (f"No entry from {last + DAY} to {last + 4 * DAY} (4 days)" in text
+            and f"the day retention_as_of judges it as of ({last + 5 * DAY})" in text), text
+    # judged as of a day before its newest entry: the entries after it are said (and still counted)
+    early = verdict(paths, Settings(retention_as_of=(last - 3 * DAY).isoformat()))
+    assert early.status == PASSED and "though it holds entries 3 days after it" in early.reason, early.reason
+
+
+def test_the_day_under_way_is_not_counted_and_max_gap_days_holds_for_the_tail(tmp_path: Path) -> None:
+    """A set ending yesterday has no day without entries (today is under way), even with none allowed; a set
+    ending the day before has one (yesterday): within retention_max_gap_days = 1, a finding with 0."""
+    today = _today()
+    to_yesterday = write_set(tmp_path / "yesterday", days_between(today - 399 * DAY, today - DAY))
+    for gap in (1, 0):
+        o = verdict(to_yesterday, Settings(retention_max_gap_days=gap), as_of="")
+        assert o.status == PASSED, (gap, texts(o))
+    two_ago = write_set(tmp_path / "two", days_between(today - 400 * DAY, today - 2 * DAY))
+    o = verdict(two_ago, as_of="")
+    assert o.status == PASSED, texts(o)
+    strict = verdict(two_ago, Settings(retention_max_gap_days=0), as_of="")
+    assert strict.status == FAILED
+    (text,) = texts(strict)
+    assert f"No entry on {today - DAY} (1 day)" in text and f"its newest entry is on {today - 2 * DAY}" in text, text
+
+
+def _verify_cli(tmp_path: Path, logs: Path, setting: str) -> subprocess.CompletedProcess[str]:
+    cfg = tmp_path / "pyproject.toml"
+    cfg.write_text("[tool.auditready]\nrequire_tamper_evidence = false\nretention_days = 10\n"
+                   f"retention_online_days = 10\n{setting}")
+    return subprocess.run([sys.executable, "-m", "pytest_auditready.cli", "verify", "--config", str(cfg),
+                           str(logs)], capture_output=True, text=True, timeout=120, cwd=tmp_path)
+
+
+def test_retention_as_of_is_a_date(tmp_path: Path) -> None:
+    """retention_as_of takes a UTC date: no such day and a word are usage errors (exit 2, one line naming the key);
+    a TOML date is a date."""
+    logs = tmp_path / "logs"
+    write_set(logs, days_between(datetime.date(2026, 1, 22), datetime.date(2026, 1, 31)))
+    for bad in ('"2026-02-30"', '"yesterday"'):
+        r = _verify_cli(tmp_path, logs, f"retention_as_of = {bad}\n")
+        lines = r.stderr.strip().splitlines()
+        assert r.returncode == 2 and len(lines) == 1 and "retention_as_of" in lines[0], (bad, r.stdout, r.stderr)
+        assert "Traceback" not in r.stderr
+    r = _verify_cli(tmp_path, logs, "")
+    assert r.returncode == 1 and "FAIL retention" in r.stdout and "No entry from 2026-02-01 to" in r.stdout, r.stdout
+    r = _verify_cli(tmp_path, logs, "retention_as_of = 2026-01-31\n")  # a TOML local date, unquoted
+    assert r.returncode == 0, r.stdout + r.stderr
+    assert "judged as of 2026-01-31 (retention_as_of)" in r.stdout, r.stdout

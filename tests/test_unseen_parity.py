@@ -85,9 +85,15 @@ def _write(path: Path, lines: Sequence[bytes], eol: bytes = b"\n") -> str:
     return str(path)
 
 
+# the logs here are of 2026-01-04 and 2026-01-05 (``_t``): judged as of the day after (retention_as_of), the days
+# since being no part of these cases
+AS_OF = "2026-01-06"
+
+
 def _cfg(tmp_path: Path, extra: str = "", retention: str = "retention_days = 0\n") -> Path:
     cfg = tmp_path / "auditready.toml"
-    cfg.write_text("[tool.auditready]\nrequire_tamper_evidence = false\nmax_skew = 5\n" + retention + extra)
+    cfg.write_text("[tool.auditready]\nrequire_tamper_evidence = false\nmax_skew = 5\n"
+                   f'retention_as_of = "{AS_OF}"\n' + retention + extra)
     return cfg
 
 
@@ -463,7 +469,7 @@ def test_a_framed_member_counts_its_days_for_the_judge_of_its_set(tmp_path: Path
 
     framed = _write(tmp_path / "audit.log.1", cri(_pairs(10, 0, "a", day=4), 97))
     plain = _write(tmp_path / "audit.log", _pairs(10, 0, "b", day=5))
-    settings = Settings(require_tamper_evidence=False, retention_days=2, retention_online_days=1)
+    settings = Settings(require_tamper_evidence=False, retention_days=2, retention_online_days=1, retention_as_of=AS_OF)
 
     def judge(first_read: bool) -> Any:
         retention._READ.clear()

@@ -241,7 +241,10 @@ def _daily_set(logs: Path, days: Sequence[D]) -> None:
             _logrotate(logs, "rotate 30\ncompress\ndelaycompress\ncreate 0600\nmissingok")
 
 
-RETAIN_14 = "require_tamper_evidence = false\nretention_days = 14\nretention_online_days = 14\n"
+# for the daily sets of 2026-11-01 to 2026-11-15 here and in test_unseen_file_defects, judged as of the day after
+# their last (retention_as_of): the days since are no part of these cases
+RETAIN_14 = ("require_tamper_evidence = false\nretention_days = 14\nretention_online_days = 14\n"
+             'retention_as_of = "2026-11-16"\n')
 
 
 def test_a_daily_numbered_set_passes_retention(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:

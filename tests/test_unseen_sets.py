@@ -139,7 +139,8 @@ def test_a_sealed_set_whose_newest_file_is_empty_passes(sealed_set: dict[str, Pa
 def test_a_retention_set_whose_newest_file_is_empty_passes(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
                                                            capsys: pytest.CaptureFixture[str]) -> None:
     monkeypatch.chdir(tmp_path)
-    (tmp_path / "pyproject.toml").write_text("[tool.auditready]\nrequire_tamper_evidence = false\n")
+    (tmp_path / "pyproject.toml").write_text(  # the set judged as of the day its empty live file was made
+        '[tool.auditready]\nrequire_tamper_evidence = false\nretention_as_of = "2026-02-01"\n')
     logs = tmp_path / "logs"
     write_set(logs, days_between(D(2025, 1, 1), D(2026, 1, 31)), newest="audit.log-20260131")
     empty = logs / "audit.log-20260201"  # dateext: the newest name sorts last, and it is the empty live file

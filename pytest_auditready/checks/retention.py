@@ -385,11 +385,38 @@ def judge_set(settings: "Settings", members: Sequence[Member], live: bool) -> It
     if more:
         yield Finding(ID, "", f"{more} more runs of days without entries ({more_days} days in all) in {name}.",
                       "restore the missing files from their archive")
+    # The days after the newest entry up to the day the set is judged as of (the verification's, unless
+    # retention_as_of names the day an archive was closed) are days without entries too: PCI DSS 10.5.1's "most
+    # recent three months" are counted back from then, and a set whose newest files were left out or lost still
+    # spans retention_days from its own newest day (red team rt55 F1). That day itself may be under way.
+    as_of = _date(settings.retention_as_of) if settings.retention_as_of else today_utc()
+    quiet = (as_of - last).days - 1
+    if quiet > max_gap:
+        a, b = last + datetime.timedelta(days=1), as_of - datetime.timedelta(days=1)
+        when = f"on {a}" if a == b else f"from {a} to {b}"
+        judged = (f"the day retention_as_of judges it as of ({as_of})" if settings.retention_as_of
+                  else f"this verification ({as_of})")
+        yield Finding(ID, "", f"No entry {when} ({quiet} day{'s' if quiet != 1 else ''}) in {name}: its newest "
+                      f"entry is on {last}, and nothing after it up to {judged}; more than the {max_gap} "
+                      f"day{'s' if max_gap != 1 else ''} without entries retention_max_gap_days allows.",
+                      "name the newest files of the log in the run (the live file and those rotated since), and find "
+                      "out why nothing was logged after that day (a stopped audit device, a pipeline outage); to judge "
+                      "an archive as it was on the day it was closed, set retention_as_of in [tool.auditready]")
     gap_text = f"no run of days without entries longer than {max_gap}"
     online_text = f", the newest {need_online} at hand" if need_online else ""
-    age = (today - last).days
-    aged = f"; its newest day is {age} days before this verification" if age > max(max_gap, 1) else ""
+    if settings.retention_as_of:  # an archive's entries after the day it was closed: said, still counted
+        later = (last - as_of).days
+        aged = f"; judged as of {as_of} (retention_as_of)" + (
+            f", though it holds entries {later} day{'s' if later != 1 else ''} after it" if later > 0 else "")
+    else:
+        age = (today - last).days
+        aged = f"; its newest day is {age} days before this verification" if age > max(max_gap, 1) else ""
     yield Note("", f"{name} spans {_span(first, last)}{online_text}, {gap_text}{aged}")
+
+
+def today_utc() -> datetime.date:
+    """The verification's day, in UTC (the days of a log's entries are UTC days)."""
+    return datetime.datetime.now(datetime.timezone.utc).date()
 
 
 _NUMBERED = re.compile(r"(?P<base>.+?)\.(?P<n>\d{1,4})(?P<ext>\.(?:gz|bz2|xz|zst|lz4|lzma|lzo|Z))?\Z")
