@@ -265,3 +265,27 @@ def test_a_card_number_stored_as_a_json_number_is_found_and_told_why(tmp_path: P
     assert dm.status == FAILED and len(dm.findings) == 1, [f.message for f in dm.findings]
     assert dm.findings[0].where.endswith(f":{at + 1}") and "as a JSON string" in dm.findings[0].fix
     assert "4111111111111111" not in dm.findings[0].message
+
+
+def test_no_secret_leak_names_personal_data_neither_by_its_key_nor_by_a_fingerprint(tmp_path: Path) -> None:
+    """KV data keyed by a customer's address, with a card number as a JSON number under it (both in clear: the vault
+    HMACs neither keys nor numbers). no_secret_leak's finding printed the key, the address, in clear, and a keyed
+    fingerprint of the card number beside data_minimisation's masked form, which together give the number back to
+    whoever holds the fingerprint key (red team rt56 F1, F8). A value of no personal data keeps its fingerprint."""
+    text = (Path(__file__).resolve().parents[1] / "fixtures" / "openbao" / "clean.log").read_text()
+    lines = text.splitlines()
+    at = next(i for i, ln in enumerate(lines) if '"data":{"data":{' in ln and '"type":"request"' in ln)
+    entry = json.loads(lines[at])
+    entry["request"]["data"]["data"] = {"jane.doe@example.com": {"card": 4111111111111111}, "ref": 4111111111111112}
+    lines[at] = json.dumps(entry, separators=(",", ":"))
+    log = tmp_path / "audit.log"
+    log.write_text("".join(ln + "\n" for ln in lines))
+    log.chmod(0o600)
+    res = verify_file(str(log), SETTINGS, OFFLINE, {})
+    (leak,) = [o for o in res.outcomes if o.check_id == "no_secret_leak"]
+    messages = [f.message for f in leak.findings]
+    assert len(messages) == 2 and all("jane.doe" not in m and "example.com" not in m for m in messages), messages
+    (card,) = [m for m in messages if ".card'" in m]
+    assert "<e-mail address " in card and "sha256" not in card and "no fingerprint" in card, card
+    (other,) = [m for m in messages if "'ref'" in m]
+    assert "(sha256 " in other, other

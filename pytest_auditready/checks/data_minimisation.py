@@ -12,13 +12,26 @@ name, token metadata: a policy templated on the identity) is that identity's own
 Detectors (``data_minimisation_detectors``), each a shape plus a validation, so that ids and timestamps do not
 count:
 - ``card``: 13 to 19 digits (contiguous, or grouped 4-4-4-4[-1..3], 4-6-5, 4-6-4 by spaces or dashes) with a
-  card network's prefix and length, passing the Luhn check;
-- ``email``: an addr-spec (also URL-encoded, ``%40``) with a domain of labels and a letter top-level domain;
+  card network's prefix and length, passing the Luhn check. 13 to 15 digits (a byte count of terabytes, a
+  duration) only as a string whose key names no quantity, or as a JSON number whose key names a card;
+- ``email``: an addr-spec (also URL-encoded, ``%40``, once or more) with a domain of labels and a top-level domain
+  of letters or an IDNA A-label (``xn--``); UTF-8 in both parts (RFC 6531, U-label domains);
 - ``phone``: an international number (``+``, country code, 8 to 15 digits) or a North American one written
-  ``(NXX) NXX-XXXX`` / ``NXX-NXX-XXXX`` / ``NXX.NXX.XXXX``;
-- ``iban``: a country's IBAN length and the ISO 7064 mod-97 check;
+  ``(NXX) NXX-XXXX`` / ``NXX-NXX-XXXX`` / ``NXX.NXX.XXXX``; under a key or after a word naming a phone (phone,
+  tel, mobile, fax, msisdn...) also a national number (trunk prefix 0, ``020 7946 0958``), a North American one
+  with spaces or none, and ``00`` + a country code;
+- ``iban``: a country's IBAN length and the ISO 7064 mod-97 check, in any case, grouped by four or not;
 - ``national_id``: a US social security number ``AAA-GG-SSSS`` outside the ranges never issued (area 000, 666,
-  900-999; group 00; serial 0000), a UK National Insurance number with valid prefix letters.
+  900-999; group 00; serial 0000), a UK National Insurance number with valid prefix letters, a Spanish DNI/NIE
+  (mod-23 letter), an Italian codice fiscale (check letter), a French NIR (key mod 97); under a key or after a word
+  naming it (their check digits pass one random number in ten or eleven) a German Steuer-ID (ISO 7064 MOD 11,10),
+  a Dutch BSN (11-proof) and an Indian Aadhaar number (Verhoeff).
+
+Each detector also reads its text in the other forms it reaches a log in: URL-encoded (decoded up to three times),
+full-width or other Unicode digits (NFKC), a JSON float (``4.111111111111111E15``), and base64 or base64url (16
+characters or more) that decodes to printable UTF-8 text (Transit's ``plaintext``, a ConfigMap's ``binaryData``).
+A key that is itself personal data (KV data keyed by an e-mail address) is shown masked in a finding's field path
+(``masked_key_path``).
 
 Findings show a masked form only (a card's first 6 and last 4 digits, an SSN's last 4), never the value, nor any
 hash of it (a card number's hash is reversible by trying every number with that prefix and suffix).
@@ -36,11 +49,13 @@ import hmac
 import re
 import urllib.parse
 from dataclasses import dataclass
+from decimal import Decimal, InvalidOperation
 from typing import Any, Callable, Iterable, Iterator, Optional, Sequence, Union
 
 from ..auditlog.formats import format_of
 from ..auditlog.model import HMAC_PREFIX, Entries, Record
 from ..auditlog.vault_json import dumps, loads
+from ..scan import personal
 from ..scan.known import ASCII_ESCAPE
 from ..text import URL_USERINFO
 from .base import Check, CheckContext, Finding, Skip, Visitor, feed
@@ -54,7 +69,7 @@ _MAX = 20  # distinct values reported; then the rest is counted
 def luhn(digits: str) -> bool:
     """The Luhn (mod 10) check of a string of digits."""
     total = 0
-    for i, c in enumerate(reversed(digits)):
+    for i, c in enumerate(reversed(personal.ascii_digits(digits))):
         d = ord(c) - 48
         if i % 2:
             d *= 2
@@ -66,7 +81,10 @@ def luhn(digits: str) -> bool:
 
 def card_network(digits: str) -> str:
     """The card network whose prefixes and lengths ``digits`` fits, or ""."""
+    digits = personal.ascii_digits(digits)
     n = len(digits)
+    if n < 13:
+        return ""
     p2, p3, p4 = int(digits[:2]), int(digits[:3]), int(digits[:4])
     if digits[0] == "4" and n in (13, 16, 19):
         return "Visa"
@@ -125,19 +143,47 @@ _CARD_RES = (
     re.compile(r"(?<![0-9A-Za-z-])\d{4}([ -])\d{6}\1\d{4,5}(?![0-9A-Za-z]|[ -]\d)"),
 )
 # an addr-spec: a local part of 1 to 64 characters starting with a letter or digit, not preceded by another
-# local-part character; a domain of labels and a top-level domain of letters (found from each "@")
+# local-part character; a domain of labels and a top-level domain of letters or an IDNA A-label (found from each
+# "@"). RFC 6531 (SMTPUTF8) allows UTF-8 letters and digits in the local part, IDNA U-labels in the domain.
 _EMAIL_LOCAL = frozenset("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789._%+-")
 # SSH names its own extensions NAME@DOMAIN (RFC 4251, 6): OpenSSH's key and certificate types
 # (ssh-ed25519-cert-v01@openssh.com in every signed certificate), ciphers and MACs, libssh's key exchanges. Public
 # names of algorithms, never anyone's address.
 _SSH_NAMES = frozenset({"openssh.com", "libssh.org"})
-_EMAIL_DOMAIN = re.compile(r"(?:[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?\.)+([A-Za-z]{2,24})(?![A-Za-z0-9-])")
+_EMAIL_DOMAIN = re.compile(r"(?:[^\W_](?:(?:[^\W_]|-){0,61}[^\W_])?\.)+([^\W\d_]{2,24}|[xX][nN]--[A-Za-z0-9-]{1,59})"
+                           r"(?!(?:[^\W_]|-))")
 _PHONE_INTL_RE = re.compile(r"(?<![\w+])\+[1-9](?:[ .-]?\(?\d{1,4}\)?){2,7}(?![\w])")
 _PHONE_NANP_RE = re.compile(r"(?<![\w.+-])(?:\([2-9]\d{2}\) ?|[2-9]\d{2}([-.]))[2-9]\d{2}(?(1)\1|[-.])\d{4}"
                             r"(?![\w.-]|-\d)")
-_IBAN_RE = re.compile(_B + r"([A-Z]{2}\d{2}(?: ?[A-Z0-9]{4}){2,7}(?: ?[A-Z0-9]{1,3})?)" + _E)
+# Under a key or after a word naming a phone only (personal.PHONE_WORDS): a national number (ITU-T E.123: the
+# trunk prefix 0, an area code, groups of digits), "00" and a country code (E.164, at most 15 digits), a North
+# American number with spaces or none.
+_PHONE_END = r"(?![\w.-]|[ /]\d)"
+_PHONE_NATIONAL_RE = re.compile(r"(?<![\w+.-])0[1-9]\d{0,4}(?:[ ./-]?\d{2,8}){1,5}" + _PHONE_END)
+_PHONE_00_RE = re.compile(r"(?<![\w+.-])00[1-9]\d{0,3}(?:[ ./-]?\d{1,8}){1,6}" + _PHONE_END)
+_PHONE_NANP_PLAIN_RE = re.compile(r"(?<![\w+.-])[2-9]\d{2}( ?)[2-9]\d{2}\1\d{4}" + _PHONE_END)
+# A word naming a phone or one of the weak national identifiers anywhere in a text (a cheap test before the shapes
+# that count only after one: personal.PHONE_WORDS and the identifiers' words say which words, whole).
+_PHONE_WORD = re.compile(r"(?i)phone|tel|mobil|cell|fax|msisdn|handy|gsm|sms|whatsapp|celular|movil|portable"
+                         r"|callback|callerid|landline|rufnummer").search
+_ID_WORD = re.compile(r"(?i)bsn|burgerservice|sofi|citizenservice|steuer|idnr|tin|tax|identifikation|aadha|adhaar"
+                      r"|uidai").search
+_IBAN_RE = re.compile(_B + r"([A-Za-z]{2}\d{2}(?: ?[A-Za-z0-9]{4}){2,7}(?: ?[A-Za-z0-9]{1,3})?)" + _E)
 _SSN_RE = re.compile(r"(?<![\w-])(\d{3})-(\d{2})-(\d{4})(?![\w-])")
 _NINO_RE = re.compile(_B + r"([A-CEGHJ-PR-TW-Z][A-CEGHJ-NPR-TW-Z]) ?(\d{2}) ?(\d{2}) ?(\d{2}) ?([A-D])" + _E)
+# A Spanish DNI (8 digits) or NIE (X, Y, Z and 7 digits) and its letter; an Italian codice fiscale (digits may be
+# letters, omocodia); a French NIR, contiguous or in its printed groups (1 85 05 78 006 084 91).
+_ID_B = r"(?<![\w.:,+-])"  # not after a letter, digit, "_" or a number's "." ":" "," (a time's fraction: .12345678Z)
+_DNI_RE = re.compile(_ID_B + r"(\d{8}|[XYZxyz][ -]?\d{7})[ -]?([A-Za-z])" + _E)
+_CF_RE = re.compile(_ID_B + r"([A-Za-z]{6}[0-9LMNPQRSTUVlmnpqrstuv]{2}[A-Za-z][0-9LMNPQRSTUVlmnpqrstuv]{2}[A-Za-z]"
+                    r"[0-9LMNPQRSTUVlmnpqrstuv]{3}[A-Za-z])" + _E)
+_NIR_RE = re.compile(r"(?<![\w-])([12378])( ?)(\d{2})\2(\d{2})\2(\d{2}|2[ABab])\2(\d{3})\2(\d{3}) ?(\d{2})"
+                     r"(?![\w-]|[ ]\d)")
+# Under a key or after a word naming them only: a German Steuer-ID (11 digits, also 2-3-3-3), a Dutch BSN (9
+# digits, also 4-2-3 and 3-3-3 with dots), an Indian Aadhaar number (12 digits, also 4-4-4).
+_STEUER_RE = re.compile(r"(?<![\w.-])(\d{2}) ?(\d{3}) ?(\d{3}) ?(\d{3})(?![\w-]|[ .]\d)")
+_BSN_RE = re.compile(r"(?<![\w.-])(\d{3,4})([ .]?)(\d{2,3})\2(\d{3})(?![\w-]|[ .]\d)")
+_AADHAAR_RE = re.compile(r"(?<![\w.-])([2-9]\d{3})([ -]?)(\d{4})\2(\d{4})(?![\w-]|[ .]\d)")
 
 KINDS = {
     "card": "a card number",
@@ -163,9 +209,56 @@ class Hit:
         return f"Hit({self.detector!r}, {self.masked!r})"
 
 
+@dataclass(frozen=True)
+class Where:
+    """Where a text sits: the key it is the value of and that key's parent (a dotted path's last two segments), and
+    whether it was a JSON number. Detectors whose shapes a random number fits often enough ask for a key or a
+    nearby word naming them; a 13-15 digit card number is never under a key naming a quantity."""
+
+    key: str = ""
+    parent: str = ""
+    number: bool = False
+
+    @staticmethod
+    def of(path: str, number: bool = False) -> "Where":
+        parts = path.rsplit(".", 2)
+        return Where(parts[-1], parts[-2] if len(parts) > 1 else "", number)
+
+
+NOWHERE = Where()
+
+
 def _mask_keep(text: str, keep_start: int, keep_end: int) -> str:
     return "".join(c if (i < keep_start or i >= len(text) - keep_end or not c.isalnum()) else "*"
                    for i, c in enumerate(text))
+
+
+def _article(noun: str) -> str:
+    """``noun`` after "a" or "an" as it is said: "an American Express", "a UnionPay", "an e-mail"."""
+    vowel = noun[:1] in "AEIOaeio" or (noun[:1] in "Uu" and not noun[:3].lower() == "uni")
+    return ("an " if vowel else "a ") + noun
+
+
+_CUT = re.compile(r"[,;{}\[\]&?|\n]")
+
+
+def _near(text: str, start: int) -> list[str]:
+    """The last words before ``start`` in ``text`` since the previous value's end (a comma, a brace, an "&"):
+    what names the value that starts there (a JSON key, a path segment, a query parameter's name, a label)."""
+    window = text[max(0, start - 40) : start]
+    cut = [m.end() for m in _CUT.finditer(window)]
+    return personal.words(window[cut[-1] if cut else 0 :])[-3:]
+
+
+def _named(text: str, start: int, where: Where, vocabulary: frozenset[str]) -> bool:
+    """Whether the value at ``start`` of ``text`` sits under a key, or after a word, in ``vocabulary``."""
+    return (personal.named(personal.words(where.parent) + personal.words(where.key), vocabulary)
+            or personal.named(_near(text, start), vocabulary))
+
+
+# What names a card number's field: a JSON number of 13 to 15 digits is judged only there.
+CARD_WORDS = frozenset({"card", "cc", "pan", "cardnumber", "ccnumber", "creditcard", "debitcard", "cardno", "ccn",
+                        "kreditkarte", "carte", "tarjeta"})
 
 
 def _only_after_plus(span: str, text: str) -> bool:
@@ -173,21 +266,39 @@ def _only_after_plus(span: str, text: str) -> bool:
     return re.search(r"(?<![+0-9A-Za-z])" + span, text) is None
 
 
-def _cards(text: str) -> Iterator[Hit]:
+def _cards(text: str, where: Where = NOWHERE) -> Iterator[Hit]:
     from ..scan.native import lib  # the C extension finds the same matches in ASCII text, much faster
 
     seen: set[str] = set()
     spans = lib.card_spans(text) if lib is not None else None
     for span in spans if spans is not None else (m.group(0) for rx in _CARD_RES for m in rx.finditer(text)):
-        digits = re.sub(r"[ -]", "", span)
+        digits = personal.ascii_digits(span)
         if digits in seen or not 13 <= len(digits) <= 19:
             continue
         if span == digits and "+" + span in text and _only_after_plus(span, text):
             continue  # "+4915112345678": an international phone number (the phone detector's), not a card number
         network = card_network(digits)
-        if network and luhn(digits):
-            seen.add(digits)
-            yield Hit("card", f"a {network} card number", digits[:6] + "*" * (len(digits) - 10) + digits[-4:], digits)
+        if not network or not luhn(digits):
+            continue
+        if len(digits) <= 15:
+            # A legacy length (a 13-digit Visa) that a quantity fits as often: a byte count of 4 to 5 TB passes as a
+            # Visa one time in ten. As a JSON number, judged only under a key naming a card; as a string, not under
+            # a key or after a word naming a quantity (free, bytes, storage, size, ...).
+            at = text.find(span)
+            if where.number and not _named(text, at, where, CARD_WORDS):
+                continue
+            if (personal.named(personal.words(where.key), personal.QUANTITY_WORDS)
+                    or personal.named(_near(text, at), personal.QUANTITY_WORDS)):
+                continue
+        seen.add(digits)
+        yield Hit("card", f"{_article(network)} card number", digits[:6] + "*" * (len(digits) - 10) + digits[-4:],
+                  digits)
+
+
+def personal_data(value: str, path: str = "", number: bool = False) -> bool:
+    """Whether ``value`` (under the dotted ``path``; a JSON number if ``number``) is personal data by any detector
+    (``DETECTORS``): what another check must not fingerprint, as the few values it can be give it back."""
+    return bool(detect(value, tuple(DETECTORS), Where.of(path, number)))
 
 
 def _userinfo(text: str, start: int, at: int) -> bool:
@@ -210,15 +321,19 @@ def _remote_login(text: str, start: int, end: int) -> bool:
     return _REMOTE_COMMAND_RE.search(text, max(0, start - 256), start) is not None
 
 
-def _emails(text: str) -> Iterator[Hit]:
+def _local_char(c: str) -> bool:
+    return c in _EMAIL_LOCAL or (not c.isascii() and c.isalnum())
+
+
+def _emails(text: str, where: Where = NOWHERE) -> Iterator[Hit]:
     at = text.find("@")
     while at >= 0:
         domain = _EMAIL_DOMAIN.match(text, at + 1)
         start = at
-        while start > 0 and at - start <= 64 and text[start - 1] in _EMAIL_LOCAL:
+        while start > 0 and at - start <= 64 and _local_char(text[start - 1]):
             start -= 1
         local = text[start:at]
-        if (domain is not None and 1 <= len(local) <= 64 and local[0].isascii() and local[0].isalnum()
+        if (domain is not None and 1 <= len(local) <= 64 and local[0].isalnum()
                 and domain.group(0).lower() not in _SSH_NAMES
                 and not _userinfo(text, start, at) and not _remote_login(text, start, domain.end())):
             yield Hit("email", "an e-mail address", f"{local[0]}***@***.{domain.group(1)}",
@@ -226,7 +341,7 @@ def _emails(text: str) -> Iterator[Hit]:
         at = text.find("@", at + 1)
 
 
-def _phones(text: str) -> Iterator[Hit]:
+def _phones(text: str, where: Where = NOWHERE) -> Iterator[Hit]:
     for m in _PHONE_INTL_RE.finditer(text):
         digits = re.sub(r"\D", "", m.group(0))
         if 8 <= len(digits) <= 15:
@@ -234,16 +349,32 @@ def _phones(text: str) -> Iterator[Hit]:
     for m in _PHONE_NANP_RE.finditer(text):
         digits = re.sub(r"\D", "", m.group(0))
         yield Hit("phone", "a phone number", "*" * 8 + digits[-2:], "+1" + digits)
+    if not (_PHONE_WORD(text) or _PHONE_WORD(where.key) or _PHONE_WORD(where.parent)):
+        return
+    for rx in (_PHONE_00_RE, _PHONE_NATIONAL_RE, _PHONE_NANP_PLAIN_RE):
+        for m in rx.finditer(text):
+            digits = re.sub(r"\D", "", m.group(0))
+            if rx is _PHONE_00_RE:
+                ok = 8 <= len(digits) - 2 <= 15 and personal.country_code(digits[2:]) != ""
+                value = "+" + digits[2:]
+            elif rx is _PHONE_NATIONAL_RE:
+                ok = 9 <= len(digits) <= 13
+                value = digits
+            else:
+                ok = len(digits) == 10
+                value = "+1" + digits
+            if ok and _named(text, m.start(), where, personal.PHONE_WORDS):
+                yield Hit("phone", "a phone number", "*" * (len(digits) - 2) + digits[-2:], value)
 
 
-def _ibans(text: str) -> Iterator[Hit]:
+def _ibans(text: str, where: Where = NOWHERE) -> Iterator[Hit]:
     for m in _IBAN_RE.finditer(text):
-        iban = m.group(1).replace(" ", "")
+        iban = m.group(1).replace(" ", "").upper()
         if iban_valid(iban):
             yield Hit("iban", "an IBAN", iban[:2] + "*" * (len(iban) - 6) + iban[-4:], iban)
 
 
-def _national_ids(text: str) -> Iterator[Hit]:
+def _national_ids(text: str, where: Where = NOWHERE) -> Iterator[Hit]:
     for m in _SSN_RE.finditer(text):
         if ssn_valid(*m.group(1, 2, 3)):
             yield Hit("national_id", "a US social security number", "***-**-" + m.group(3), m.group(0))
@@ -252,9 +383,32 @@ def _national_ids(text: str) -> Iterator[Hit]:
             value = "".join(m.group(1, 2, 3, 4, 5))
             yield Hit("national_id", "a UK National Insurance number", "*" * 8 + value[-1],
                       value)
+    for m in _DNI_RE.finditer(text):
+        number = m.group(1).replace(" ", "").replace("-", "").upper()
+        if personal.dni_valid(number, m.group(2)):
+            what = "a Spanish NIE" if number[0] in "XYZ" else "a Spanish DNI"
+            yield Hit("national_id", what, "*" * len(number) + m.group(2).upper(), number + m.group(2).upper())
+    for m in _CF_RE.finditer(text):
+        code = m.group(1).upper()
+        if (m.group(1).isupper() or m.group(1).islower()) and personal.codice_fiscale_valid(code):
+            yield Hit("national_id", "an Italian codice fiscale", "*" * 15 + code[15], code)
+    for m in _NIR_RE.finditer(text):
+        nir = "".join(m.group(1, 3, 4, 5, 6, 7, 8)).upper()
+        if personal.nir_valid(nir) and not where.number:
+            yield Hit("national_id", "a French social security number (NIR)", "*" * 13 + nir[13:], nir)
+    if not _TWO_DIGITS(text) or not (_ID_WORD(text) or _ID_WORD(where.key) or _ID_WORD(where.parent)):
+        return
+    for rx, valid, words, what in (
+            (_STEUER_RE, personal.steuer_id_valid, personal.STEUER_WORDS, "a German tax identification number"),
+            (_BSN_RE, personal.bsn_valid, personal.BSN_WORDS, "a Dutch citizen service number (BSN)"),
+            (_AADHAAR_RE, personal.aadhaar_valid, personal.AADHAAR_WORDS, "an Indian Aadhaar number")):
+        for m in rx.finditer(text):
+            digits = "".join(g for g in m.groups() if g and g.isdigit())
+            if valid(digits) and _named(text, m.start(), where, words):
+                yield Hit("national_id", what, "*" * (len(digits) - 2) + digits[-2:], digits)
 
 
-DETECTORS: dict[str, Callable[[str], Iterator[Hit]]] = {
+DETECTORS: dict[str, Callable[[str, Where], Iterator[Hit]]] = {
     "card": _cards,
     "email": _emails,
     "phone": _phones,
@@ -296,33 +450,112 @@ ENCODED_PREFILTERS: dict[str, tuple[bytes, ...]] = {
 }
 
 
+# The shapes PREFILTERS and ENCODED_PREFILTERS (the C extension's copy) do not cover, run by Hyperscan beside them:
+# base64 text (16 characters of either alphabet with a capital letter: a digest's hex and a UUID have none), text
+# URL-encoded more than once, digits of other scripts (full-width, Arabic-Indic, Devanagari: UTF-8), a JSON float
+# with an exponent, an e-mail address with a UTF-8 domain, an IBAN not in capitals, the national identifiers, and
+# the numbers that count only under a word naming them (a national phone number; a Steuer-ID, BSN or Aadhaar).
+_ANY_FORM = (rb"%25(?:25)*(?:40|2[bB]|20|28)",
+             rb"(?:\xef\xbc[\x90-\x99]|\xd9[\xa0-\xa9]|\xdb[\xb0-\xb9]|\xe0\xa5[\xa6-\xaf])",
+             rb"\\u(?:[fF][fF]1[0-9]|066[0-9]|06[fF][0-9]|096[6-9a-fA-F])")  # the same digits as JSON escapes
+_NEAR = rb"[^\n]{0,40}\d{3}"
+BASE64 = "base64"  # the prefilters' name for a base64 run, which any detector may find decoded
+EXTRA_PREFILTERS: dict[str, tuple[bytes, ...]] = {
+    # (every Vault line has one: client_id is the base64 of a token's SHA-256; such a line is judged only where a
+    # run decodes to text: Scanner.judge_line)
+    BASE64: (personal.B64_PREFILTER,),
+    "card": (*_ANY_FORM, rb"\d\.\d{0,18}[eE]\+?1[2-9]"),
+    "email": (*_ANY_FORM, rb"@[A-Za-z0-9\-\x80-\xff]*[\x80-\xff][A-Za-z0-9\-\x80-\xff]*\.",
+              rb"@[A-Za-z0-9\-]*\\u[0-9a-fA-F]{4}",
+              rb"%40[A-Za-z0-9\-%]+\."),
+    "phone": (*_ANY_FORM, rb"(?i)(?:phone|tel|mobil|cell|fax|msisdn|handy|gsm|sms|whatsapp|celular|movil|portable"
+              rb"|callback|callerid|landline|rufnummer)" + _NEAR),
+    # (not after a "-": a UUID's last group of 12 hex digits; the shortest IBAN has 15 characters)
+    "iban": (*_ANY_FORM, rb"(?:^|[^0-9A-Za-z:\-]|[^6]:)[A-Za-z]{2}\d{2}(?: ?[A-Za-z0-9]{4}){2} ?[A-Za-z0-9]{3}"),
+    "national_id": (*_ANY_FORM, rb"(?:^|[^0-9A-Za-z.:,+\-])\d{8}[ \-]?[A-Za-z]",
+                    rb"(?:^|[^0-9A-Za-z.:,+\-])[XYZxyz][ \-]?\d{7}[ \-]?[A-Za-z]",
+                    rb"(?:^|[^0-9A-Za-z.:,+\-])[A-Z]{6}[0-9LMNPQRSTUV]{2}[ABCDEHLMPRST][0-9LMNPQRSTUV]{2}[A-Z]",
+                    rb"(?:^|[^0-9A-Za-z.:,+\-])[a-z]{6}[0-9lmnpqrstuv]{2}[abcdehlmprst][0-9lmnpqrstuv]{2}[a-z]",
+                    rb"(?:^|[^0-9A-Za-z\-])[12378] ?\d{2} ?\d{2} ?(?:\d{2}|2[ABab]) ?\d{3} ?\d{3}",
+                    rb"(?i)(?:bsn|burgerservice|sofi|steuer|idnr|tin|tax|aadha|adhaar|uidai)" + _NEAR),
+}
+
+
 # A "+" between two letters or digits (or after a closing parenthesis): a space in form-encoded text (a query
 # string: "4111+1111+1111+1111", "GB82+WEST+1234...", "%28415%29+555-0132"). A "+" that starts a number is kept.
 _FORM_SPACE = re.compile(r"(?<=[0-9A-Za-z)])\+(?=[0-9A-Za-z(])")
 # The shapes ENCODED_PREFILTERS looks for with a "+" for a space, as decoded text holds them: only then is the text
-# read with its "+" as spaces (a grouped card number, an international or North American phone number, a grouped
-# IBAN, a National Insurance number).
-_FORM_SHAPES = re.compile(r"\d{4}\+\d{4,6}\+\d{4}|\+[1-9]\d{0,3}\+\(?\d|\d{3}\+\d{3}[\-.]\d{4}|\)\+\d{3}"
-                          r"|[A-Z]{2}\d{2}\+[A-Z0-9]{4}\+[A-Z0-9]{4}|[A-Z]{2}\+\d{2}\+?\d{2}")
+# read with its "+" as spaces (a grouped card number, an international, national or North American phone number, a
+# grouped IBAN, a National Insurance number, a grouped NIR or Aadhaar number).
+_FORM_SHAPES = re.compile(r"\d{4}\+\d{4,6}\+\d{4}|\+[1-9]\d{0,3}\+\(?\d|\d{3}\+\d{3}[\-.+]\d{4}|\)\+\d{3}"
+                          r"|[A-Za-z]{2}\d{2}\+[A-Za-z0-9]{4}\+[A-Za-z0-9]{4}|[A-Z]{2}\+\d{2}\+?\d{2}|0\d{1,4}\+\d{2,8}"
+                          r"|\d\+\d{2}\+\d{2}\+\d{2}")
+# A JSON number written with a fraction or an exponent (Python's 4111111111111111.0, Jackson's 4.111111111111111E15):
+# read as the integer it is, when it is one of 12 digits or more.
+_FLOAT_RE = re.compile(r"(?<![\w.+-])(\d+\.\d+[eE]\+?\d{1,2}|\d+[eE]\+?\d{1,2}|\d{12,}\.\d+)(?![\w.])")
 
 
-def detect(text: str, detectors: Sequence[str]) -> list[Hit]:
-    """Every value of the given detectors in ``text`` (URL-encoded text is also read decoded, "%XX" and a form's
-    "+" for a space)."""
-    out: list[Hit] = []
+def _integral(m: re.Match[str]) -> str:
+    try:
+        n = Decimal(m.group(0))
+    except InvalidOperation:  # pragma: no cover - the expression reads numbers only
+        return m.group(0)
+    if n != n.to_integral_value() or not 10**12 <= n < 10**20:
+        return m.group(0)
+    return str(int(n))
+
+
+def _forms(text: str) -> list[str]:
+    """``text`` and the other forms it is read in: its NFKC form (full-width digits), URL-decoded up to three times
+    (an address encoded twice, ``%2540``), a form's "+" read as a space, JSON floats as integers."""
     texts = [text]
-    decoded = urllib.parse.unquote(text) if "%" in text else text
-    if decoded != text:
-        texts.append(decoded)
+
+    def add(t: str) -> None:
+        if t not in texts:
+            texts.append(t)
+
+    add(personal.nfkc(text))
+    decoded = text
+    for _ in range(3):
+        if "%" not in decoded:
+            break
+        once = urllib.parse.unquote(decoded)
+        if once == decoded:
+            break
+        decoded = once
+        add(decoded)
+        add(personal.nfkc(decoded))
     if "+" in decoded and _FORM_SHAPES.search(decoded) is not None:  # (a "+" of base64 is no space: left alone)
-        texts.append(_FORM_SPACE.sub(" ", decoded))
+        add(_FORM_SPACE.sub(" ", decoded))
+    for t in list(texts):
+        if ("e" in t or "E" in t or "." in t) and _FLOAT_RE.search(t) is not None:
+            add(_FLOAT_RE.sub(_integral, t))
+    return texts
+
+
+def detect(text: str, detectors: Sequence[str], where: Where = NOWHERE, _depth: int = 0, *,
+           base64: bool = True) -> list[Hit]:
+    """Every value of the given detectors in ``text`` (read in every form ``_forms`` gives; a base64 or base64url
+    run of 16 characters or more that decodes to printable UTF-8 text is judged decoded too, with its JSON escapes
+    read, twice over at most; not when ``base64`` is False: the caller knows there is none). ``where``: the key
+    ``text`` is the value of, which some detectors ask for (Where)."""
+    out: list[Hit] = []
     seen: set[tuple[str, str]] = set()
+
+    def keep(hits: Iterable[Hit]) -> None:
+        for hit in hits:
+            if (hit.detector, hit.value) not in seen:
+                seen.add((hit.detector, hit.value))
+                out.append(hit)
+
+    texts = _forms(text)
     for t in texts:
         for name in detectors:
-            for hit in DETECTORS[name](t):
-                if (hit.detector, hit.value) not in seen:
-                    seen.add((hit.detector, hit.value))
-                    out.append(hit)
+            keep(DETECTORS[name](t, where))
+    if base64 and _depth < 2:
+        for t in texts:
+            for decoded in personal.base64_texts(t):
+                keep(detect(_read_escapes(decoded), detectors, NOWHERE, _depth + 1))
     return out
 
 
@@ -371,24 +604,90 @@ def vault_identity_emails(data: dict[str, Any]) -> set[str]:
 def values(data: Any, skip: Callable[[str], bool] = lambda _p: False) -> Iterator[tuple[str, str]]:
     """Every string and integer of parsed JSON with its dotted path (list items take their list's path), and every
     key longer than 5 characters (KV v1 keys, header names carry data too) under its parent's path; nothing at or
-    below a path ``skip`` says yes to."""
+    below a path ``skip`` says yes to. A key that is personal data is masked in the paths (``masked_key``)."""
+    for path, value, _number in typed_values(data, skip):
+        yield path, value
+
+
+def typed_values(data: Any, skip: Callable[[str], bool] = lambda _p: False) -> Iterator[tuple[str, str, bool]]:
+    """``values``, each with whether it was a JSON number (an integer, or a float with an integral value: Python's
+    ``4111111111111111.0``, Jackson's ``4.111111111111111E15``, of 10 ** 12 or more, written as its digits)."""
     stack: list[tuple[str, Any]] = [("", data)]
     while stack:
         p, v = stack.pop()
         if isinstance(v, str):
-            yield p, v
+            yield p, v, False
         elif isinstance(v, dict):
             for k, vv in v.items():
                 key = str(k)
                 if len(key) > 5:
-                    yield p, key
-                child = f"{p}.{key}" if p else key
+                    yield p, key, False
+                shown = masked_key(key, Where.of(p))
+                child = f"{p}.{shown}" if p else shown
                 if not skip(child):
                     stack.append((child, vv))
         elif isinstance(v, list):
             stack.extend((p, vv) for vv in v)
         elif isinstance(v, int) and not isinstance(v, bool) and abs(v) >= 10**12:
-            yield p, str(v)
+            yield p, str(v), True
+        elif isinstance(v, float) and v.is_integer() and 10**12 <= abs(v) < 10**20:
+            yield p, str(int(v)), True
+
+
+# A key that may hold personal data: "@" (or its encodings), two digits in a row, a non-ASCII character.
+_KEY_GATE = re.compile(r"@|%[24]|\d\d|[^\x00-\x7f]").search
+
+
+def masked_key(key: str, where: Where = NOWHERE) -> str:
+    """``key`` (one key of a JSON object: KV data keyed by a customer's address or card number) as a finding's
+    field path shows it: as written, or, when a detector finds personal data in it, ``<KIND MASKED>`` with the
+    masked form the finding of that value shows (``<e-mail address j***@***.com>``)."""
+    if _KEY_GATE(key) is None:
+        return key
+    hits = detect(key, tuple(DETECTORS), where)
+    if not hits:
+        return key
+    return "<" + ", ".join(dict.fromkeys(f"{h.what.split(' ', 1)[1]} {h.masked}" for h in hits)) + ">"
+
+
+def masked_key_path(path: Union[str, Sequence[str]]) -> str:
+    """A field path as a finding may print it: no key that is itself personal data (an e-mail address, a card
+    number, a phone number, an IBAN, a national identifier) in clear, each masked as ``masked_key`` masks it.
+
+    ``path``: the keys from the root (exact), or a dotted string. A dotted string cannot say where a key holding
+    dots starts (``data.jane.doe@example.com.card``): the segments from the first one to the last that an
+    e-mail address found there can reach are masked together, the rest kept (``<e-mail address
+    d***@***.com>.card``); other values are masked segment by segment, or over the fewest adjacent segments that
+    hold them."""
+    if not isinstance(path, str):
+        keys = list(path)
+        return ".".join(masked_key(k, Where(keys[i - 1] if i else "")) for i, k in enumerate(keys))
+    if _KEY_GATE(path) is None:
+        return path
+    segs = path.split(".")
+    names = tuple(DETECTORS)
+
+    def found(i: int, j: int) -> list[Hit]:
+        text = ".".join(segs[i:j])
+        return detect(text, names, Where(segs[i - 1] if i else "")) if _KEY_GATE(text) else []
+
+    out: list[str] = []
+    done = 0  # segments before this one are in ``out``
+    while done < len(segs):
+        # the first segment a value ends in, then the last one it can start at: the fewest segments that hold it
+        end = next((j for j in range(done + 1, len(segs) + 1) if found(done, j)), 0)
+        if not end:
+            out.extend(segs[done:])
+            break
+        start = max(i for i in range(done, end) if found(i, end))
+        hits = found(start, end)
+        if any(h.detector == "email" for h in hits):
+            # an address's local part may hold dots: from the path's start, nothing an "@" can reach is kept
+            out, start = [], 0
+        out.extend(segs[done:start])
+        out.append("<" + ", ".join(dict.fromkeys(f"{h.what.split(' ', 1)[1]} {h.masked}" for h in hits)) + ">")
+        done = end
+    return ".".join(out)
 
 
 def _prune(data: Any, tree: dict[str, Any], removed: Optional[list[Any]] = None) -> None:
@@ -420,10 +719,15 @@ _ESCAPE_RE = re.compile(r"\\(?:u([0-9a-fA-F]{4})|.)")
 
 def _unescape(m: re.Match[str]) -> str:
     code = int(m.group(1), 16) if m.group(1) else 0
-    return chr(code) if 0x20 <= code < 0x7F and code not in (0x22, 0x5C) else " "
+    if 0x20 <= code < 0x7F and code not in (0x22, 0x5C):
+        return chr(code)
+    # beyond ASCII (an encoder that escapes every such character, as Python's json does: full-width digits, an
+    # internationalised address), a printable character that is no surrogate's half
+    return chr(code) if code >= 0xA0 and not 0xD800 <= code < 0xE000 and chr(code).isprintable() else " "
 
 
-_PRINTABLE_ESCAPE = re.compile(r"\\u00[2-7][0-9a-fA-F]")
+_PRINTABLE_ESCAPE = re.compile(r"\\u(?:00[2-7]|00[a-fA-F]|0[1-9a-fA-F][0-9a-fA-F]|[1-9a-cA-CeEfF][0-9a-fA-F]{2})"
+                               r"[0-9a-fA-F]")
 _ESCAPE_BLANK = re.compile(r"\\(?:u[0-9a-fA-F]{4}|.)")
 
 
@@ -438,6 +742,9 @@ def _read_escapes(text: str) -> str:
 
 
 _TWO_DIGITS = re.compile(r"\d\d").search
+# A value that may hold base64 text, which the gates below cannot tell (nor text URL-encoded twice, nor a character
+# beyond ASCII: full-width digits, an internationalised address; Scanner.judge_line sends each to every detector).
+_B64_GATE = re.compile(r"[A-Za-z0-9+/_-]{16}").search
 # What a value must hold for a detector to have a chance (every shape above has it): a cheap test before the regexes.
 _GATES: dict[str, Callable[[str], object]] = {
     "card": _TWO_DIGITS,
@@ -552,9 +859,17 @@ class Scanner:
         line that is not a JSON object is judged as one text under the path "line". A Vault line's identity e-mail
         addresses (``vault_identity_emails``) are added to ``identities``."""
 
-        names = self.detectors if detectors is None else tuple(d for d in self.detectors if d in detectors)
+        wanted = set(self.detectors if detectors is None else detectors)
         text = raw.decode("utf-8", "replace")
-        if not detect(_read_escapes(text), names):
+        # a base64 run that decodes to text (looked for once: most lines have none): any detector may find its value
+        b64 = ((detectors is None or BASE64 in wanted)
+               and next(personal.base64_texts(_read_escapes(text)), None) is not None)
+        if b64:
+            wanted.update(self.detectors)
+        names = tuple(d for d in self.detectors if d in wanted)
+        if not names:
+            return []
+        if not detect(_read_escapes(text), names, base64=b64):
             return []  # no valid candidate anywhere on the line: nothing to place
         start = text.find("{")
         data: Any = None
@@ -564,7 +879,7 @@ class Scanner:
             except (ValueError, RecursionError):
                 data = None
         if not isinstance(data, dict):
-            return [("line", h) for h in detect(text, names)]
+            return [("line", h) for h in detect(text, names, base64=b64)]
         if self.vault and identities is not None and "email" in names:
             identities.update(vault_identity_emails(data))
         targets: list[Any] = []
@@ -579,14 +894,14 @@ class Scanner:
         out: list[tuple[str, Hit]] = []
         strict = tuple(d for d in names if d in _NEVER_IDENTITY)
         if targets and strict:  # a user target's names: judged for what is never an identity
-            out.extend(("target", hit) for v in targets if isinstance(v, str) for hit in detect(v, strict))
+            out.extend(("target", hit) for v in targets if isinstance(v, str) for hit in detect(v, strict, base64=b64))
         # (JSON lines: clear fields whose keys hold dots are not pruned, so the whole line is what tells)
         probe = text if self.echo_all else dumps(clear).decode("utf-8", "replace") if clear else ""
-        if probe and strict and detect(_read_escapes(probe), strict):
-            for path, value in values(loads(text[start:])):  # (the same line: it parsed above)
+        if probe and strict and detect(_read_escapes(probe), strict, base64=b64):
+            for path, value, number in typed_values(loads(text[start:])):  # (the same line: it parsed above)
                 if exempt(path) and not value.startswith(HMAC_PREFIX):
-                    out.extend((path, hit) for hit in detect(value, strict))
-        if not detect(_read_escapes(dumps(data).decode("utf-8", "replace")), names):
+                    out.extend((path, hit) for hit in detect(value, strict, Where.of(path, number), base64=b64))
+        if not detect(_read_escapes(dumps(data).decode("utf-8", "replace")), names, base64=b64):
             return out
         # The e-mail addresses the line's clear-text fields hold (who acted): where the producer's own words repeat
         # them (LogFormat.identity_echo: a Kubernetes Forbidden message names the user, CloudTrail's errorMessage the
@@ -597,15 +912,16 @@ class Scanner:
         if self.echo and "email" in names:
             named.update(h.value for h in _emails(_impersonation_refused(data)))
         gates = [(d, _GATES[d]) for d in names]
-        for path, value in values(data, exempt):
+        for path, value, number in typed_values(data, exempt):
             if value.startswith(HMAC_PREFIX):
                 continue
             if self.vault and path in _PATHS:
                 value = _IDENTITY_IN_PATH_RE.sub(r"\1", value)  # the name of who logs in or is managed: evidence
-            maybe = [d for d, gate in gates if gate(value)]
+            other = (b64 and _B64_GATE(value) is not None) or "%25" in value or not value.isascii()
+            maybe = list(names) if other else [d for d, gate in gates if gate(value)]
             if maybe:
                 echo = bool(named) and (self.echo_all or path in self.echo or path.startswith(self.echo_dot))
-                out.extend((path, hit) for hit in detect(value, maybe)
+                out.extend((path, hit) for hit in detect(value, maybe, Where.of(path, number), base64=b64)
                            if not (echo and hit.detector == "email" and hit.value in named))
         return out
 
@@ -646,6 +962,8 @@ def _hyperscan_lines(pairs: list[tuple[str, bytes]]) -> Optional[Callable[[bytes
         return None
     from ..scan.hyperscan import line_finder
 
+    if not pairs:
+        return lambda _data: {}
     owner = [d for d, _ in pairs]
     exprs = [e for _, e in pairs]
     key = tuple(pairs)
@@ -671,42 +989,46 @@ def _hyperscan_lines(pairs: list[tuple[str, bytes]]) -> Optional[Callable[[bytes
 
 
 def _pairs(detectors: tuple[str, ...], *tables: dict[str, tuple[bytes, ...]]) -> list[tuple[str, bytes]]:
-    return [(d, e) for table in tables for d in detectors for e in table.get(d, ())]
+    """(name, expression) of each detector's prefilters in ``tables``, and the BASE64 ones while any is enabled."""
+    names = (*detectors, BASE64) if detectors else ()
+    return [(d, e) for table in tables for d in names for e in table.get(d, ())]
 
 
 def _prefilter(detectors: tuple[str, ...], native: bool = True) -> Optional[Callable[[bytes], dict[int, set[str]]]]:
-    """For ``detectors``: the start offset of each line of a block where a prefilter (PREFILTERS or
-    ENCODED_PREFILTERS) matched, with the detectors that could match there: each by the C extension's pass while it
-    is the one the pass implements (scan.native's DM_PREFILTERS, DM_ENCODED), unless ``native`` is False; else by
-    Hyperscan (its databases cached). None without Hyperscan."""
+    """For ``detectors``: the start offset of each line of a block where a prefilter (PREFILTERS,
+    ENCODED_PREFILTERS or EXTRA_PREFILTERS) matched, with the detectors that could match there: each of the first
+    two by the C extension's pass while it is the one the pass implements (scan.native's DM_PREFILTERS, DM_ENCODED),
+    unless ``native`` is False; else (and EXTRA_PREFILTERS always) by Hyperscan (its databases cached). None
+    without Hyperscan."""
     from ..scan import native as fast
 
     if native and fast.lib is not None and PREFILTERS == fast.DM_PREFILTERS:
         mask = sum(fast.DM_BITS[d] for d in detectors)
         sets = [{d for d in detectors if bits & fast.DM_BITS[d]} for bits in range(mask + 1)]
         dm_lines = fast.lib.dm_lines
-        if ENCODED_PREFILTERS == fast.DM_ENCODED:  # the C pass looks for both
-            every = mask | fast.DM_ENCODED_BIT
-            return lambda data: {ls: set(sets[bits]) for ls, bits in dm_lines(data, every).items()}
-        encoded = _hyperscan_lines(_pairs(detectors, ENCODED_PREFILTERS))
+        if ENCODED_PREFILTERS == fast.DM_ENCODED:  # the C pass looks for both; Hyperscan for EXTRA_PREFILTERS
+            mask |= fast.DM_ENCODED_BIT
+            encoded = _hyperscan_lines(_pairs(detectors, EXTRA_PREFILTERS))
+        else:
+            encoded = _hyperscan_lines(_pairs(detectors, ENCODED_PREFILTERS, EXTRA_PREFILTERS))
         if encoded is None:  # pragma: no cover - hyperscan is a dependency
             return None
 
         def both(data: bytes) -> dict[int, set[str]]:
-            out = {ls: set(sets[bits]) for ls, bits in dm_lines(data, mask).items()}
+            out = {ls: set(sets[bits & ~fast.DM_ENCODED_BIT]) for ls, bits in dm_lines(data, mask).items()}
             for ls, names in encoded(data).items():
                 out.setdefault(ls, set()).update(names)
             return out
 
         return both
-    return _hyperscan_lines(_pairs(detectors, PREFILTERS, ENCODED_PREFILTERS))
+    return _hyperscan_lines(_pairs(detectors, PREFILTERS, ENCODED_PREFILTERS, EXTRA_PREFILTERS))
 
 
 def _slow_prefilter(detectors: tuple[str, ...]) -> Callable[[bytes], dict[int, set[str]]]:
     """``_prefilter`` with Python's re (where Hyperscan is missing): slower, the same lines."""
     from ..scan.hyperscan import line_finder
 
-    compiled = [(d, re.compile(e)) for d, e in _pairs(detectors, PREFILTERS, ENCODED_PREFILTERS)]
+    compiled = [(d, re.compile(e)) for d, e in _pairs(detectors, PREFILTERS, ENCODED_PREFILTERS, EXTRA_PREFILTERS)]
 
     def lines(data: bytes) -> dict[int, set[str]]:
         out: dict[int, set[str]] = {}

@@ -14,6 +14,7 @@ from ..scan.hyperscan import LeakScanner
 from ..scan.secrets import COMMAND_LINE, HEADER_CREDENTIAL, NOT_BY_NAME
 from ..text import PIECE
 from .base import Check, CheckContext, Finding, Outcome, Skip, Visitor, feed
+from .data_minimisation import masked_key_path, personal_data
 
 ID = "no_secret_leak"
 _GENERIC_FIX = (
@@ -185,7 +186,8 @@ class Leaks(Visitor):
             what = ("a line of the vault's own server log (left out as no audit entry)" if server_log
                     else "the log" if hits.parsed else "an unparseable line")
             for name, encoding, key in hits.known:
-                under = f" under key {key!r}" if key and not server_log else ""  # a key of the framing's record
+                # a key of the framing's record
+                under = f" under key {masked_key_path(key)!r}" if key and not server_log else ""
                 self._add(("known", f"{name}/{encoding}"), file, hits.line,
                           f"<{name}> appears in {what} ({encoding}){under}.",
                           _SERVER_LOG_FIX if server_log else self.known_fix)
@@ -200,13 +202,15 @@ class Leaks(Visitor):
                     msg = f"{what[0].upper()}{what[1:]} holds what looks like {_a(g.kind)} (sha256 {g.fingerprint})."
                     fix = _SERVER_LOG_FIX
                 elif g.kind == COMMAND_LINE:
-                    msg = f"A command line in the log passes a credential as {g.key!r} (sha256 {g.fingerprint})."
+                    msg = (f"A command line in the log passes a credential as {masked_key_path(g.key)!r} "
+                           f"(sha256 {g.fingerprint}).")
                     fix = _COMMAND_FIX
                 elif g.kind in self.defined:
-                    msg = f"The value under key {g.key!r} is {g.kind} (sha256 {g.fingerprint})."
+                    msg = f"The value under key {masked_key_path(g.key)!r} is {g.kind} (sha256 {g.fingerprint})."
                     fix = _HEADER_FIX if g.kind == HEADER_CREDENTIAL else self.known_fix
                 elif hits.parsed:
-                    msg = f"A value under key {g.key!r} looks like {_a(g.kind)} (sha256 {g.fingerprint})."
+                    msg = (f"A value under key {masked_key_path(g.key)!r} looks like {_a(g.kind)} "
+                           f"(sha256 {g.fingerprint}).")
                 else:
                     msg = f"An unparseable line holds what looks like {_a(g.kind)} (sha256 {g.fingerprint})."
                 self._add(("generic", g.fingerprint), file, hits.line, msg, fix)  # one value: one finding
@@ -241,9 +245,15 @@ class Leaks(Visitor):
                 how = ("a JSON number, which the vault writes in clear whatever the tuning (it HMACs strings only)"
                        if number else "written in clear where the vault writes a digest: the mount is tuned to log "
                        "that key without HMAC or the device logs raw values")
+                # Personal data gets no fingerprint: data_minimisation shows it masked (a card number's first six
+                # and last four digits), and a keyed hash of a value of so few possible ones gives it back to
+                # whoever holds the key by trying them all (PCI DSS 3.5.1's note on hashed and truncated forms;
+                # red team rt56 F8).
+                named = ("personal data: no fingerprint, data_minimisation shows it masked"
+                         if personal_data(value, path, number) else f"sha256 {fp}")
                 self._add(("generic", fp), file, line,
-                          f"The value under key {path!r} of the secret's data in {where} is {secret_data.KIND} "
-                          f"(sha256 {fp}), {how}.", _NUMBER_FIX if number else _DATA_FIX)
+                          f"The value under key {masked_key_path(path)!r} of the secret's data in {where} is "
+                          f"{secret_data.KIND} ({named}), {how}.", _NUMBER_FIX if number else _DATA_FIX)
 
     def entry(self, rec: Record) -> None:
         if self.request_ids and (rec.file, rec.line) in self.request_ids:
