@@ -281,3 +281,28 @@ def test_access_counts_no_cloudtrail_insights_event_as_a_request(work: Path) -> 
     r = _cli(work, "access", "*", "both.json", "--json", "-")
     doc = json.loads(r.stdout)
     assert r.returncode == 0 and doc["requests"] == 1 and "(none)" not in json.dumps(doc["identities"]), r.stdout
+
+
+@pytest.mark.parametrize("front", ["verify", "pytest"])
+def test_a_refused_run_leaves_no_earlier_runs_reports(work: Path, front: str) -> None:
+    """A run that ends in exit 2 (a file it cannot read) wrote no report and left the previous run's "passed" ones
+    in place, which CI uploads as this run's (red team rt53 F2): each report path named is cleared before reading."""
+    _log(work)
+    (work / "export.log").write_bytes(LOG.read_text().encode("utf-16-le"))  # refused: UTF-16
+    reports = {"verify": ["--junit", "c.xml", "--json", "c.json", "--sarif", "c.sarif", "--evidence", "ev"],
+               "pytest": ["--auditready-report", "c.xml", "--auditready-evidence", "ev"]}[front]
+
+    def run(*logs: str) -> subprocess.CompletedProcess[str]:
+        if front == "verify":
+            return _cli(work, "verify", *reports, *logs)
+        env = {k: v for k, v in os.environ.items() if k not in ("GITHUB_ACTIONS", "GITHUB_STEP_SUMMARY", "CI")}
+        return subprocess.run([sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "--auditready-offline",
+                               *logs, *reports], cwd=work, env=env, capture_output=True, text=True, timeout=120)
+
+    first = run("audit.log")
+    written = sorted(p.name for p in work.rglob("*") if p.is_file() and p.parent.name == "ev" or p.name[:2] == "c.")
+    assert first.returncode == 0 and "c.xml" in written and "evidence.json" in written, first.stdout + first.stderr
+    second = run("audit.log", "export.log")
+    assert second.returncode in (2, 4) and "UTF-16" in second.stdout + second.stderr, second.stdout + second.stderr
+    left = sorted(p.name for p in work.rglob("*") if p.is_file() and p.parent.name == "ev" or p.name[:2] == "c.")
+    assert left == [], left

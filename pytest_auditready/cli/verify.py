@@ -230,6 +230,9 @@ def run(args: argparse.Namespace) -> int:
             check_writable(out_path, what)  # before the read, not after gigabytes of it
     if settings.evidence:
         check_writable(settings.evidence, "evidence bundle", folder=True)
+    from ..report import clear_previous
+
+    clear_previous(settings, args.json_path)  # a run refused below leaves no earlier run's reports behind
     paths, secrets = prepare(settings, args.paths)
     refuse_scanned_outputs(settings, args.json_path, args.paths, paths)
     refuse_clashes(outputs_of(settings, args.json_path), inputs_of(settings, paths, args.config))

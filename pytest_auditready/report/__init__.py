@@ -15,6 +15,29 @@ if TYPE_CHECKING:
 STDOUT = "-"  # an output path that means standard output (as `auditready access --json -`)
 
 
+def clear_previous(settings: Any, json_path: Optional[str] = None) -> None:
+    """Remove what an earlier run wrote at this run's report paths (each report file, the evidence bundle's own
+    files), before anything is read: a run that ends without its reports (exit 2: input it cannot read) must leave
+    no earlier run's "passed" to stand in for it, where CI uploads whatever is there (red team rt53 F2). Only
+    regular files are removed; one that cannot be is refused now, as writing it later would be."""
+    import os
+
+    from ..errors import AuditReadyError
+    from .evidence import FILES
+
+    paths = [(p, what) for p, what in ((settings.report, "compliance JUnit report"), (settings.sarif, "SARIF report"),
+                                       (json_path, "JSON report")) if p and p != STDOUT]
+    if settings.evidence:
+        paths += [(os.path.join(settings.evidence, n), "evidence bundle") for n in (*FILES, "SHA256SUMS")]
+    for path, what in paths:
+        if os.path.isfile(path) and not os.path.islink(path):
+            try:
+                os.unlink(path)
+            except OSError as exc:
+                raise AuditReadyError(f"cannot replace the earlier {what} {path}: {exc.strerror or exc}",
+                                      "give this user write access to its folder, or choose another path") from None
+
+
 def _stdout(text: str) -> str:
     sys.stdout.write(text if text.endswith("\n") else text + "\n")
     sys.stdout.flush()
