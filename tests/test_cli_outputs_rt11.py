@@ -257,3 +257,22 @@ def test_outputs_elsewhere_are_still_written(tmp_path: Path, args: list[str]) ->
         assert (tmp_path / args[args.index("--evidence") + 1] / "evidence.json").is_file()
     again = _verify(tmp_path, args[0])  # the next run reads the logs it read before, and nothing else
     assert again.returncode == 0, again.stdout + again.stderr
+
+
+@pytest.mark.parametrize("launcher", sorted(LAUNCHERS))
+@pytest.mark.parametrize("command", ["verify", "access", "access-json"])
+def test_an_answer_the_standard_output_cannot_take_is_exit_2(tmp_path: Path, launcher: str, command: str) -> None:
+    """A standard output on a full disk (/dev/full: ENOSPC) lost the buffered answer and the command exited 0
+    (red team rt54 F5): it says so on standard error and exits 2, as a report file that cannot be written does."""
+    if not os.path.exists("/dev/full"):
+        pytest.skip("no /dev/full here")
+    log = _case(tmp_path)
+    args = {"verify": ["verify", "--config", "cfg.toml", str(log)],
+            "access": ["access", "secret/*", str(log)],
+            "access-json": ["access", "secret/*", str(log), "--json", "-"]}[command]
+    with open("/dev/full", "w") as full:
+        r = subprocess.run([*_launcher(launcher), *args], cwd=tmp_path, env=_env(), stdout=full,
+                           stderr=subprocess.PIPE, text=True, timeout=120)
+    assert r.returncode == 2, r.stderr
+    assert r.stderr.endswith("auditready: cannot write to the standard output: No space left on device; fix: free "
+                             "space where it goes, or write the answer to a file (--json PATH)\n"), r.stderr

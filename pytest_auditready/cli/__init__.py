@@ -122,8 +122,15 @@ def _complete(parser: argparse.ArgumentParser) -> None:
 
 
 def main(argv: Optional[Sequence[str]] = None) -> int:
-    with _reader_may_leave():
-        return _main(argv)
+    lost: list[str] = []
+    with _reader_may_leave(lost):
+        code = _main(argv)
+    if lost:  # the last of what was said could not be written (a full disk): the answer is lost, not given
+        with contextlib.suppress(OSError, ValueError):
+            print(f"auditready: cannot write to the standard output: {lost[0]}; fix: free space where it goes, "
+                  "or write the answer to a file (--json PATH)", file=sys.stderr)
+        return 2
+    return code
 
 
 def _main(argv: Optional[Sequence[str]]) -> int:
@@ -190,10 +197,12 @@ def _guarded(stream: Optional[TextIO], fd: int) -> Optional[TextIO]:
 
 
 @contextlib.contextmanager
-def _reader_may_leave() -> Iterator[None]:
+def _reader_may_leave(lost: list[str]) -> Iterator[None]:
     """While a command runs, a standard output or error whose reader went away is written to os.devnull instead
     (``_Unread``): the verdict, its exit code and the report files never depend on who reads the terminal lines.
-    The original streams are put back at the end (for a caller of ``main`` in the same process)."""
+    The original streams are put back at the end (for a caller of ``main`` in the same process). What the standard
+    output could not take at the end (ENOSPC: a full disk, /dev/full) is said in ``lost`` (red team rt54 F5: the
+    buffered answer was dropped and the command exited 0)."""
     saved = sys.stdout, sys.stderr
     out, err = _guarded(sys.stdout, 1), _guarded(sys.stderr, 2)
     if out is not None:
@@ -206,8 +215,13 @@ def _reader_may_leave() -> Iterator[None]:
         sys.stdout, sys.stderr = saved
         for stream in (out, err):
             if stream is not None:
-                with contextlib.suppress(OSError, ValueError):
+                try:
                     stream.close()  # flushed first; the descriptor itself stays open (closefd=False)
+                except OSError as exc:
+                    if stream is out:
+                        lost.append(exc.strerror or str(exc))
+                except ValueError:
+                    pass
 
 
 def run() -> NoReturn:
