@@ -468,8 +468,10 @@ def test_a_request_id_of_a_megabyte_does_not_blow_up_the_reports(vault_log: byte
 def test_8bit_text_is_named_as_such_not_as_json_spread_over_lines(vault_log: bytes, tmp_path: Path) -> None:
     """A log a hop re-encoded to ISO-8859-1 (a path with an accent on every line): refused as JSON spread over lines,
     whose fix (jq -c) replaces the bytes and gives a log that passes with wrong paths (red team rt44, F2). Named as
-    8-bit text with the iconv that converts it back; the same log in UTF-8 is read; a few such lines among UTF-8 ones
-    are each a finding whose fix names the re-encoding."""
+    8-bit text with the iconv that converts it back; the same log in UTF-8 is read. A file re-encoded whole whose
+    accented lines are a few among ASCII ones is refused too (red team rt53 F4: it was judged, 8 of 15 lines
+    findings, the checks passing on the rest); a few such lines among UTF-8 ones (a line of the same file holds
+    UTF-8 beyond ASCII: no whole re-encoding) are each a finding whose fix names the re-encoding."""
     text = vault_log.decode()
     accented = text.replace('"path":"secret/data/', '"path":"secret/data/café-')
     lines = [ln for ln in accented.splitlines() if "café" in ln]
@@ -482,8 +484,14 @@ def test_8bit_text_is_named_as_such_not_as_json_spread_over_lines(vault_log: byt
     name = _write(tmp_path, "utf8.log", ("\n".join(lines) + "\n").encode("utf-8"))
     assert _verify(tmp_path, name).returncode in (0, 1)
     plain = text.splitlines()
-    mixed = [*plain[:10], lines[0], *plain[10:]]
-    name = _write(tmp_path, "mixed.log", "\n".join(mixed).encode("latin-1") + b"\n")
+    whole = [*plain[:10], lines[0], *plain[10:]]
+    name = _write(tmp_path, "whole.log", "\n".join(whole).encode("latin-1") + b"\n")
+    r = _verify(tmp_path, name)
+    assert r.returncode == 2 and "is not UTF-8" in r.stderr and "iconv -f WINDOWS-1252" in r.stderr, r.stderr
+    utf8 = lines[1] if len(lines) > 1 else lines[0]
+    mixed = [ln.encode() for ln in plain[:10]] + [lines[0].encode("latin-1"), utf8.encode()] + [
+        ln.encode() for ln in plain[10:]]
+    name = _write(tmp_path, "mixed.log", b"\n".join(mixed) + b"\n")
     r = _verify(tmp_path, name)
     assert r.returncode == 1 and "Line 11 of mixed.log is not a readable audit entry: not UTF-8" in r.stdout
     assert "Windows-1252" in r.stdout, r.stdout[-2000:]
