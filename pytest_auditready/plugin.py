@@ -170,10 +170,6 @@ def pytest_configure(config: pytest.Config) -> None:
 
     try:
         _outputs_writable(settings)
-        if not getattr(config.option, "collectonly", False) and not hasattr(config, "workerinput"):
-            from .report import clear_previous
-
-            clear_previous(settings)  # no earlier run's reports stand in for this one's (the controller's to do)
     except AuditReadyError as exc:  # a usage error: said before the run, not after it
         raise pytest.UsageError(f"auditready: {visible(str(exc))}") from None
     for flag, option in (("setupplan", "--setup-plan"), ("setuponly", "--setup-only")):

@@ -202,6 +202,7 @@ class AuditReadySession:
             self._exit(exc)
         if self.files is None:
             self._refuse_clashes([self.settings.log] if self.settings.log else [])
+            self._clear_previous()
             from .engine.files import check_inputs
 
             try:
@@ -214,11 +215,25 @@ class AuditReadySession:
         try:
             self.files, self.secrets = prepare(self.settings, self.files)
             self._refuse_clashes(self.files)
+            self._clear_previous()
             if not self.is_worker:  # unreadable input, or content of no known format: refused before any verdict
                 self.detected = {path: detect(path, self.settings) for path in self.files}
         except AuditReadyError as exc:
             self._exit(exc)
         self.planned = [(path, check.id, "") for path in self.files for check in self.checks]
+
+    def _clear_previous(self) -> None:
+        """Once no report path names an input (``_refuse_clashes``): the reports an earlier run wrote at this run's
+        paths removed, so that a run refused below leaves none of them behind (``report.clear_previous``); the
+        controller's to do, and not for --collect-only, which writes none."""
+        if self.is_worker or getattr(self.config.option, "collectonly", False):
+            return
+        from .report import clear_previous
+
+        try:
+            clear_previous(self.settings)
+        except AuditReadyError as exc:
+            self._exit(exc)
 
     def _refuse_clashes(self, logs: list[str]) -> None:
         """A report (or pytest's own --junitxml) named like a log, its seal chain, a key, the canaries or another

@@ -230,12 +230,13 @@ def run(args: argparse.Namespace) -> int:
             check_writable(out_path, what)  # before the read, not after gigabytes of it
     if settings.evidence:
         check_writable(settings.evidence, "evidence bundle", folder=True)
-    from ..report import clear_previous
-
-    clear_previous(settings, args.json_path)  # a run refused below leaves no earlier run's reports behind
     paths, secrets = prepare(settings, args.paths)
     refuse_scanned_outputs(settings, args.json_path, args.paths, paths)
     refuse_clashes(outputs_of(settings, args.json_path), inputs_of(settings, paths, args.config))
+    from ..report import clear_previous
+
+    # (once no report path is an input: a run refused below leaves no earlier run's reports behind)
+    clear_previous(settings, args.json_path)
     baseline = accept.load(accept.default_path(settings), required=bool(settings.baseline))
     checks = offline_checks(BUILTIN)
     # a report on standard output ("-") keeps it for itself: what a person reads goes to standard error
