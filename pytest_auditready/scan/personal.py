@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+import functools
 import re
 import unicodedata
 from typing import Iterable, Iterator, Optional
@@ -217,20 +218,26 @@ def base64_texts(text: str) -> Iterator[str]:
     """The printable UTF-8 text (a JSON document among others) of each base64 or base64url run of 16 or more
     characters in ``text``. Digests, random tokens and certificates decode to bytes that are no such text."""
     for m in _B64_RUN.finditer(text):
-        run = m.group(0).rstrip("=")
-        if len(run) % 4 == 1 or _UPPER.search(run, 0, 16) is None or _HEX_OR_ID.match(run):
-            continue
-        url = "-" in run or "_" in run
-        if url and ("+" in run or "/" in run):
-            continue  # both alphabets: a path or a name, no base64
-        alt = "-_" if url else "+/"
-        try:
-            raw = base64.b64decode(run + "=" * (-len(run) % 4), altchars=alt.encode(), validate=True)
-        except (binascii.Error, ValueError):
-            continue
-        decoded = printable_text(raw)
+        decoded = _decoded(m.group(0).rstrip("="))
         if decoded is not None:
             yield decoded
+
+
+@functools.lru_cache(maxsize=1 << 14)
+def _decoded(run: str) -> Optional[str]:
+    """``run``'s printable text (``base64_texts``), or None. Remembered: a log repeats its runs (ids, names,
+    certificates) on many lines, and most decode to no text."""
+    if len(run) % 4 == 1 or _UPPER.search(run, 0, 16) is None or _HEX_OR_ID.match(run):
+        return None
+    url = "-" in run or "_" in run
+    if url and ("+" in run or "/" in run):
+        return None  # both alphabets: a path or a name, no base64
+    alt = "-_" if url else "+/"
+    try:
+        raw = base64.b64decode(run + "=" * (-len(run) % 4), altchars=alt.encode(), validate=True)
+    except (binascii.Error, ValueError):
+        return None
+    return printable_text(raw)
 
 
 def nfkc(text: str) -> str:
