@@ -58,6 +58,11 @@ else:
     _ExitBase = pytest.exit.Exception  # the same class, through pytest's public name
 
 
+
+# why a run that named a file and judged none of it fails (AuditSession._stopped): a fixed text, as every report
+# says it beside the verdict ("the run was ...")
+UNJUDGED = "run without judging every file it named (all of a file's items deselected with -k, -m, --deselect or --lf)"
+
 class _Stop(_ExitBase):
     """pytest.exit's exception, shown as the one line ``auditready: <cause>; fix: <fix>``. pytest prints an exit as
     ``<type>: <message>``, naming a type by module and name unless it lives in builtins (as pytest's own
@@ -531,10 +536,21 @@ class AuditReadySession:
         self.cut_short = "interrupted" if isinstance(excinfo.value, KeyboardInterrupt) else "ended by pytest.exit"
 
     def _stopped(self, session: pytest.Session) -> str:
-        """Why the session stopped before its items did, or ""."""
+        """Why the session stopped before its items did, or "": also a file named to --auditready-offline none of
+        whose items ran (deselected with -k, -m, --deselect or --lf: in addopts or a CI matrix, a file left out of
+        the gate without a word; red team rt53 F6), which fails the run as a session cut short does."""
         if self.cut_short:
             return self.cut_short
-        return "stopped early (-x, --maxfail or a hook)" if session.shouldstop or session.shouldfail else ""
+        if session.shouldstop or session.shouldfail:
+            return "stopped early (-x, --maxfail or a hook)"
+        if self.files is not None and self._unjudged():
+            return UNJUDGED
+        return ""
+
+    def _unjudged(self) -> list[str]:
+        """The files named to --auditready-offline none of whose items ran."""
+        ran = {file for file, _check, _subject in self.outcomes}
+        return [f for f in dict.fromkeys(file for file, _c, _s in self.planned) if f not in ran]
 
     def pytest_sessionfinish(self, session: pytest.Session, exitstatus: int) -> None:
         if self.is_worker or not self.outcomes:
@@ -569,9 +585,11 @@ class AuditReadySession:
         # it whatever the checks say: a gate that passed would leave them there unnoticed
         if self._residue() and session.exitstatus == pytest.ExitCode.OK:
             session.exitstatus = pytest.ExitCode.TESTS_FAILED
-        # a session cut short (pytest.exit(returncode=0) from a conftest, a time budget) before checks ran: no pass
+        # a session cut short (pytest.exit(returncode=0) from a conftest, a time budget) before checks ran: no pass;
+        # nor a run that left a named file unjudged
         if session.exitstatus == pytest.ExitCode.OK and result.cut_short and verdict_of(result) == "failed":
-            session.exitstatus = pytest.ExitCode.INTERRUPTED
+            session.exitstatus = (pytest.ExitCode.TESTS_FAILED if result.cut_short == UNJUDGED
+                                  else pytest.ExitCode.INTERRUPTED)
 
     def _residue(self) -> list[str]:
         """What clean-up could not remove from a URL target (``report.common.left_in_vault``)."""
@@ -608,6 +626,12 @@ class AuditReadySession:
         else:
             tr.write_sep("-", "auditready offline")
             tr.write_line(f"{len(self.accounting)} file(s): {held}/{total} checks hold on every file{also}")
+            unjudged = self._unjudged()
+            if unjudged:
+                more = f" and {len(unjudged) - 3} more" if len(unjudged) > 3 else ""
+                tr.write_line(f"auditready: {len(unjudged)} named file(s) judged by no check, all their items "
+                              f"deselected (-k, -m, --deselect or --lf): {', '.join(visible(f) for f in unjudged[:3])}"
+                              f"{more}; the run fails: name only the files to audit", red=True)
         for line in accounting_lines(result.files):
             tr.write_line(line)
         from .review import summary

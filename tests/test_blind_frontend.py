@@ -6,6 +6,7 @@ The logs are a real OpenBao dev server's file audit device output, made by the m
 
 from __future__ import annotations
 
+import json
 import xml.etree.ElementTree as ET
 from pathlib import Path
 from typing import Any, Iterator
@@ -305,6 +306,28 @@ def test_a_check_deselected_on_one_file_is_not_passed_for_the_run(project: Path,
     result = pytester.runpytest("--auditready-offline", str(project / "audit.log"), str(second),
                                 f"--auditready-report={report}", "-p", "no:cacheprovider")
     assert result.ret == 0 and ET.parse(report).getroot().find(".//testcase[@name='required_fields']/skipped") is None
+
+
+def test_a_named_file_all_of_whose_items_are_deselected_fails_the_run(project: Path,
+                                                                      pytester: pytest.Pytester) -> None:
+    """`-k "not audit.log.1"` (in addopts, or a CI matrix) left a named file out of the gate: exit 0, SARIF
+    "passed", while the summary said no check holds on every file (red team rt53 F6). The run fails and says which
+    file; narrowing to some checks (`-k completeness`) is no file left out and still passes."""
+    (project / "archived").mkdir()
+    second = project / "archived" / "audit.log"
+    second.write_bytes((project / "audit.log").read_bytes())
+    second.chmod(0o600)
+    pytester.makepyprojecttoml(CLEAN)
+    sarif = pytester.path / "out.sarif"
+    result = pytester.runpytest("--auditready-offline", str(project / "audit.log"), str(second), "-k", "not archived",
+                                f"--auditready-sarif={sarif}", "-p", "no:cacheprovider")
+    assert result.ret == pytest.ExitCode.TESTS_FAILED, result.stdout.str()
+    result.stdout.fnmatch_lines(["auditready: 1 named file(s) judged by no check, all their items deselected*"
+                                 "archived*the run fails*"])
+    assert json.loads(sarif.read_text())["runs"][0]["invocations"][0]["properties"]["verdict"] == "failed"
+    result = pytester.runpytest("--auditready-offline", str(project / "audit.log"), str(second), "-k", "completeness",
+                                "-p", "no:cacheprovider")
+    assert result.ret == 0, result.stdout.str()
 
 
 def test_a_live_check_deselected_on_one_action_is_not_passed(pytester: pytest.Pytester) -> None:
