@@ -16,7 +16,8 @@ from .base import Check, CheckContext, Finding, PlannedAction, Skip, Visitor, ev
 
 ID = "timestamp_accuracy"
 _CLOCK_FIX = (
-    "synchronise the vault host's clock (NTP/chrony) and make sure no pipeline stage rewrites 'time'; "
+    "synchronise the clock of the host that writes the log (the vault's, the API server's; NTP/chrony) and make "
+    "sure no pipeline stage rewrites its times; "
     "raise max_skew only for a known, documented offset"
 )
 
@@ -431,7 +432,7 @@ class FileOrder(Visitor):
             t, where, rid = self.future
             yield Finding(ID, "", f"The entry's time {t} is after this verification began "
                           f"({iso_ns(self.now_ns - self.skew)}, max_skew={self.skew_s:g} s): no clock that was right "
-                          "wrote it (the vault's clock runs ahead, or something else wrote the time).", _CLOCK_FIX,
+                          "wrote it (the producer's clock runs ahead, or something else wrote the time).", _CLOCK_FIX,
                           where=where, request_id=rid)
         if self.after_delivery is not None:
             t, where, rid, named = self.after_delivery
