@@ -19,11 +19,11 @@ import json
 import subprocess
 import sys
 from pathlib import Path
-from typing import Any, Iterator, Optional
+from typing import Any, Iterator
 
 import pytest
-import requests
 
+from tests import test_blind_access_round3 as round3
 from tests.conftest import assert_no_secret, remember_secret, server_from_hcl
 
 HCL = ('raw_storage_endpoint = true\n'
@@ -36,21 +36,8 @@ def access(*args: str) -> subprocess.CompletedProcess[str]:
                           text=True, timeout=120)
 
 
-class Api:
-    def __init__(self, url: str, root: str) -> None:
-        self.url, self.root = url, root
-
-    def call(self, token: Optional[str], method: str, path: str, body: Any = None, wrap: str = ""
-             ) -> requests.Response:
-        headers = {"X-Vault-Token": token} if token else {}
-        if wrap:
-            headers["X-Vault-Wrap-TTL"] = wrap
-        return requests.request(method, f"{self.url}/v1/{path}", headers=headers, json=body, timeout=5)
-
-    def token(self, name: str, policies: list[str]) -> str:
-        r = self.call(self.root, "POST", "auth/token/create", {"policies": policies, "display_name": name})
-        assert r.status_code == 200, r.text
-        return remember_secret(str(r.json()["auth"]["client_token"]))
+class Api(round3.Api):
+    """round3's API client, with wrapping and unwrapping."""
 
     def wrapped(self, token: str, method: str, path: str, body: Any = None) -> str:
         r = self.call(token, method, path, body, wrap="300s")
@@ -69,7 +56,8 @@ def real_log(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
     server = server_from_hcl(folder, HCL)
     try:
         server.start()
-        api = Api(server.url, remember_secret(server.root_token))
+        remember_secret(server.root_token)
+        api = Api(server)
         root = api.root
         for name, text in (
             ("rawr", 'path "sys/raw/*" { capabilities = ["read", "list", "sudo"] }'),

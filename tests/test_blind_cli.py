@@ -299,10 +299,12 @@ def test_a_refused_run_leaves_no_earlier_runs_reports(work: Path, front: str) ->
         return subprocess.run([sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "--auditready-offline",
                                *logs, *reports], cwd=work, env=env, capture_output=True, text=True, timeout=120)
 
+    def on_disk() -> list[str]:
+        return sorted(p.name for p in work.rglob("*") if p.is_file() and (p.parent.name == "ev" or p.name[:2] == "c."))
+
     first = run("audit.log")
-    written = sorted(p.name for p in work.rglob("*") if p.is_file() and p.parent.name == "ev" or p.name[:2] == "c.")
+    written = on_disk()
     assert first.returncode == 0 and "c.xml" in written and "evidence.json" in written, first.stdout + first.stderr
     second = run("audit.log", "export.log")
     assert second.returncode in (2, 4) and "UTF-16" in second.stdout + second.stderr, second.stdout + second.stderr
-    left = sorted(p.name for p in work.rglob("*") if p.is_file() and p.parent.name == "ev" or p.name[:2] == "c.")
-    assert left == [], left
+    assert on_disk() == [], on_disk()

@@ -16,7 +16,8 @@ import pytest
 
 from pytest_auditready.scan import native
 from tests.conftest import remember_secret
-from tests.test_url_passwords import ROOT, _entry, leak_lines, scanner  # noqa: F401  (the scanner fixture)
+from tests.test_config_text_credentials import k8s_log_of
+from tests.test_url_passwords import _entry, leak_lines, scanner  # noqa: F401  (the scanner fixture)
 
 SECRETS = [remember_secret(s) for s in ("lj9gMCQHIDa1a3ET7uLr1rWHwumyD9MVw/CNNfi6", "Zq8pLm2vRt9xKw",
                                         "Zq8 pLm2 quoted", "Zq8pgpassRt9", "CompanyVpnKey2024",
@@ -65,18 +66,11 @@ def test_verify_finds_each_in_a_configmap_at_its_line_and_nothing_else(tmp_path:
     credential's line and none at a look-alike's; no value reaches the output."""
     if not pure and native.lib is None:
         pytest.skip("the C extension is not built")
-    src = (ROOT / "k8s/real/correct.log").read_text().splitlines()
-    base = json.loads(src[3])
-    lines, leaky = list(src), set()
     cases: list[tuple[dict[str, Any], bool]] = (
         [({"file": t}, True) for t in TEXTS] + [({k: v}, True) for k, v in KEYED]
         + [({"file": t}, False) for t in CLEAN_TEXTS] + [({k: v}, False) for k, v in CLEAN_KEYED])
-    for n, (data, leaks) in enumerate(cases):
-        obj = {"kind": "ConfigMap", "apiVersion": "v1", "metadata": {"name": f"app-{n}"}, "data": data}
-        event = dict(base, level="RequestResponse", auditID=f"00000000-0000-4000-8000-{n:012d}", requestObject=obj)
-        lines.append(json.dumps(event, separators=(",", ":")))
-        if leaks:
-            leaky.add(len(lines))
-    found, shown = leak_lines(tmp_path, "k8s.log", "\n".join(lines) + "\n", pure)
+    text, leaky = k8s_log_of([({"kind": "ConfigMap", "apiVersion": "v1", "metadata": {"name": f"app-{n}"},
+                                "data": data}, leaks) for n, (data, leaks) in enumerate(cases)])
+    found, shown = leak_lines(tmp_path, "k8s.log", text, pure)
     assert found == leaky, (found, leaky)
     assert not any(v in shown for v in SECRETS)

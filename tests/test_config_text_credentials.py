@@ -112,6 +112,20 @@ def test_templates_references_blocks_and_prose_are_no_credential(scanner, text):
     assert scanner.scan_block(_entry(text).encode(), 1) == []
 
 
+def k8s_log_of(objects: list[tuple[dict[str, Any], bool]]) -> tuple[str, set[int]]:
+    """A real Kubernetes audit log with an event at RequestResponse level for each (object, leaks) after its own
+    events; the log's text and the lines of the objects that leak."""
+    src = (ROOT / "k8s/real/correct.log").read_text().splitlines()
+    base = json.loads(src[3])
+    lines, leaky = list(src), set()
+    for n, (obj, leaks) in enumerate(objects):
+        event = dict(base, level="RequestResponse", auditID=f"00000000-0000-4000-8000-{n:012d}", requestObject=obj)
+        lines.append(json.dumps(event, separators=(",", ":")))
+        if leaks:
+            leaky.add(len(lines))
+    return "\n".join(lines) + "\n", leaky
+
+
 @pytest.mark.parametrize("kind", ["ConfigMap", "Pod"])
 @pytest.mark.parametrize("pure", [False, True], ids=["native", "pure"])
 def test_verify_finds_each_at_its_line_and_nothing_else(tmp_path: Path, pure: bool, kind: str) -> None:
@@ -120,19 +134,12 @@ def test_verify_finds_each_at_its_line_and_nothing_else(tmp_path: Path, pure: bo
     other (fewer than the check's 20 distinct secrets a file); no value reaches the output."""
     if not pure and native.lib is None:
         pytest.skip("the C extension is not built")
-    src = (ROOT / "k8s/real/correct.log").read_text().splitlines()
-    base = json.loads(src[3])
-    lines, leaky = list(src), set()
     objects: list[tuple[dict[str, Any], bool]] = (
         [({"kind": "ConfigMap", "apiVersion": "v1", "metadata": {"name": "app"}, "data": {"application.yml": text}},
           text in LEAKS) for text in LEAKS + CLEAN] if kind == "ConfigMap"
         else [(_pod(args), args in ARGS_LEAKS) for args in ARGS_LEAKS + ARGS_CLEAN])
-    for n, (obj, leaks) in enumerate(objects):
-        event = dict(base, level="RequestResponse", auditID=f"00000000-0000-4000-8000-{n:012d}", requestObject=obj)
-        lines.append(json.dumps(event, separators=(",", ":")))
-        if leaks:
-            leaky.add(len(lines))
-    found, shown = leak_lines(tmp_path, "k8s.log", "\n".join(lines) + "\n", pure)
+    text, leaky = k8s_log_of(objects)
+    found, shown = leak_lines(tmp_path, "k8s.log", text, pure)
     assert found == leaky, (found, leaky)
     assert not any(v in shown for v in SECRETS)
 
