@@ -58,10 +58,10 @@ else:
     _ExitBase = pytest.exit.Exception  # the same class, through pytest's public name
 
 
-
 # why a run that named a file and judged none of it fails (AuditSession._stopped): a fixed text, as every report
 # says it beside the verdict ("the run was ...")
-UNJUDGED = "run without judging every file it named (all of a file's items deselected with -k, -m, --deselect or --lf)"
+UNJUDGED = "cut short of a file it named (all of its items deselected with -k, -m, --deselect or --lf)"
+
 
 class _Stop(_ExitBase):
     """pytest.exit's exception, shown as the one line ``auditready: <cause>; fix: <fix>``. pytest prints an exit as

@@ -135,14 +135,14 @@ def _globbed(pattern: str) -> list[str]:
 
     from ..auditlog.rotation import rotation_sorted
 
-    for d in {pattern.rsplit("/", 1)[0] or "/"} if "/" in pattern else set():
-        for folder in glob.glob(d, recursive=True) if glob.has_magic(d) else [d]:
-            if os.path.isdir(folder):
-                try:
-                    with os.scandir(folder):
-                        pass
-                except OSError as exc:
-                    _unlisted(exc)
+    head = os.path.dirname(pattern)  # the folders the pattern's last part is looked for in
+    for folder in (glob.glob(head, recursive=True) if glob.has_magic(head) else [head]) if head else []:
+        if os.path.isdir(folder):
+            try:
+                with os.scandir(folder):
+                    pass
+            except OSError as exc:
+                _unlisted(exc)
     files: list[str] = []
     for m in glob.glob(pattern, recursive=True):
         if os.path.isdir(m):
