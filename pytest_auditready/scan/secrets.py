@@ -460,8 +460,13 @@ def _names_a_token(key: str) -> bool:
 _SHARED_SECRET_WORDS = (("shared", "key"), ("presharedkey",), ("psk",), ("passphrase",))
 
 
+_SHARED_SECRET_KEY_RE = re.compile(r"(?i)(?:key|psk|passphrase)\Z")
+
+
 def _names_a_shared_secret(key: str) -> bool:
     """``key`` names a pre-shared key or a passphrase (_SHARED_SECRET_WORDS), not something of one (pskIdentity)."""
+    if _SHARED_SECRET_KEY_RE.search(key) is None:  # (most keys: no need to split them into words)
+        return False
     words = tuple(_key_words(key))
     return any(words[-len(w):] == w for w in _SHARED_SECRET_WORDS)
 
@@ -1019,8 +1024,9 @@ class GenericScanner:
                     params.setdefault(hit.fingerprint, hit)  # another query parameter's credential
         if _KEYWORD_KIND in found and _about_a_credential(key, value):
             del found[_KEYWORD_KIND]
-        if (not found and key not in self.path_keys and tokens.credential(key, value)
-                and ((_names_a_token(key) and not any(c.isspace() for c in value)) or _names_a_shared_secret(key))):
+        if (not found and key not in self.path_keys
+                and ((_names_a_token(key) and not any(c.isspace() for c in value)) or _names_a_shared_secret(key))
+                and tokens.credential(key, value)):
             found[_KEYWORD_KIND] = GenericHit(_KEYWORD_KIND, key, fingerprint(value))
         if key in self.own or (self.names is not None and self.names.search(key) is not None):
             # a key the format names identifiers by (LogFormat.name_keys), or whose value the vault computes or
