@@ -402,3 +402,32 @@ def test_an_aks_diagnostic_export_reads_the_events_it_carries(tmp_path: Path, pa
     assert main(["verify", str(log), "--config", str(cfg), "--json", str(out)]) == 1
     found = [f["where"] for o in json.loads(out.read_text())["outcomes"] for f in o["findings"]]
     assert found and all(w.startswith(f"{log}:4") for w in found), found
+
+
+@pytest.mark.parametrize("jobs", [1, 2])
+def test_a_hole_longer_than_a_line_may_be_is_named_as_a_hole(tmp_path: Path, jobs: int,
+                                                            capsys: pytest.CaptureFixture[str]) -> None:
+    """A zero run of 17 MiB before an entry (a sparse hole a writer without O_APPEND leaves after a copytruncate)
+    was a line over the limit whose fix said to lower the vault's max_request_size (red team rt53 F8): it is named as
+    the hole it is, with the truncation as the fix, at its line, by both readers."""
+    from pytest_auditready.auditlog.lines import MAX_LINE_BYTES
+    from pytest_auditready.cli import main
+
+    lines = (ROOT / "openbao" / "odd" / "correct.log").read_bytes().splitlines()
+    mid = len(lines) // 2
+    log = tmp_path / "audit.log"
+    with open(log, "wb") as f:
+        f.write(b"\n".join(lines[:mid]) + b"\n")
+        f.seek(MAX_LINE_BYTES + 4096, os.SEEK_CUR)  # a hole: zero bytes, next to no space on disk
+        f.write(b"\n".join(lines[mid:]) + b"\n")
+    log.chmod(0o600)
+    (tmp_path / "cfg.toml").write_text("[tool.auditready]\nrequire_tamper_evidence = false\nretention_days = 0\n")
+    capsys.readouterr()
+    main(["verify", "--config", str(tmp_path / "cfg.toml"), "--jobs", str(jobs), "--json", str(tmp_path / "r.json"),
+          str(log)])
+    capsys.readouterr()
+    doc = json.loads((tmp_path / "r.json").read_text())
+    (fields,) = [o for o in doc["outcomes"] if o["check"] == "required_fields"]
+    (hole,) = [f for f in fields["findings"] if f["where"] == f"{log}:{mid + 1}"]
+    assert "zero bytes, space the file system kept for data never written" in hole["message"], hole
+    assert "copytruncate" in hole["fix"] and "max_request_size" not in hole["fix"], hole

@@ -20,6 +20,10 @@ HEAD_BYTES = 65536  # of a line over the limit, kept (as its BadLine's raw) to t
 def too_long(size: int, head: bytes = b"") -> str:
     """The BadLine reason for a line of ``size`` bytes, over MAX_LINE_BYTES: skipped as it streams past, never held
     (and so never scanned: ``unscanned``); with the line's ``head`` (its first HEAD_BYTES), what entry it is."""
+    zeros = len(head) - len(head.lstrip(b"\x00"))
+    if zeros >= _HOLE:  # (red team rt53 F8: a hole of 100 MB was blamed on the size of a request)
+        return (f"line is {size} {_TOO_LONG}: it begins with {zeros:,}{'+' if zeros == len(head) else ''} zero bytes, "
+                f"{ZERO_RUN}")
     what = long_entry(head.decode("utf-8", "replace")) if head else None
     if what is None or not what.kind:
         return f"line is {size} {_TOO_LONG}"
@@ -30,9 +34,20 @@ def too_long(size: int, head: bytes = b"") -> str:
     return f"line is {size} {_TOO_LONG}: a {what.kind} entry{on}"
 
 
+# A run of zero bytes where a line begins (a writer without O_APPEND that wrote on at its old offset after a
+# copytruncate, or a crash that left allocated space unwritten), however long: no entry is that, and no request size
+_HOLE = 4096
+ZERO_RUN = "space the file system kept for data never written (a crash, or a copy truncated under its writer)"
+
+
 def long_fix(reason: str, otherwise: str) -> str:
     """The fix for a line ``too_long`` said ``reason`` of: for a list response, the device option that writes the
-    keys' count instead; ``otherwise`` for any other."""
+    keys' count instead; for a run of zero bytes, where the file was truncated under its writer; ``otherwise`` for
+    any other."""
+    if ZERO_RUN in reason:
+        return ("find what truncated the file under its writer (logrotate's copytruncate with a writer that does not "
+                "append, or a crash) and restore the entries of that span from the source or its archive; rotate by "
+                "rename and a signal (SIGHUP) instead of copytruncate")
     if "elide_list_responses" in reason:
         return ("set elide_list_responses = true on the audit device (it writes the number of keys instead of the "
                 "keys), so that each entry can be read and judged, or list fewer keys at once (a folder each)")
