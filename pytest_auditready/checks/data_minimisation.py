@@ -163,11 +163,13 @@ _PHONE_NATIONAL_RE = re.compile(r"(?<![\w+.-])0[1-9]\d{0,4}(?:[ ./-]?\d{2,8}){1,
 _PHONE_00_RE = re.compile(r"(?<![\w+.-])00[1-9]\d{0,3}(?:[ ./-]?\d{1,8}){1,6}" + _PHONE_END)
 _PHONE_NANP_PLAIN_RE = re.compile(r"(?<![\w+.-])[2-9]\d{2}( ?)[2-9]\d{2}\1\d{4}" + _PHONE_END)
 # A word naming a phone or one of the weak national identifiers anywhere in a text (a cheap test before the shapes
-# that count only after one: personal.PHONE_WORDS and the identifiers' words say which words, whole).
-_PHONE_WORD = re.compile(r"(?i)phone|tel|mobil|cell|fax|msisdn|handy|gsm|sms|whatsapp|celular|movil|portable"
-                         r"|callback|callerid|landline|rufnummer").search
-_ID_WORD = re.compile(r"(?i)bsn|burgerservice|sofi|citizenservice|steuer|idnr|tin|tax|identifikation|aadha|adhaar"
-                      r"|uidai").search
+# that count only after one: personal.PHONE_WORDS and the identifiers' words say which words, whole); the same
+# stems make those detectors' prefilters (EXTRA_PREFILTERS).
+_PHONE_STEMS = ("phone|tel|mobil|cell|fax|msisdn|handy|gsm|sms|whatsapp|celular|movil|portable|callback|callerid"
+                "|landline|rufnummer")
+_ID_STEMS = "bsn|burgerservice|sofi|citizenservice|steuer|idnr|tin|tax|identifikation|aadha|adhaar|uidai"
+_PHONE_WORD = re.compile(r"(?i)" + _PHONE_STEMS).search
+_ID_WORD = re.compile(r"(?i)" + _ID_STEMS).search
 _IBAN_RE = re.compile(_B + r"([A-Za-z]{2}\d{2}(?: ?[A-Za-z0-9]{4}){2,7}(?: ?[A-Za-z0-9]{1,3})?)" + _E)
 _SSN_RE = re.compile(r"(?<![\w-])(\d{3})-(\d{2})-(\d{4})(?![\w-])")
 _NINO_RE = re.compile(_B + r"([A-CEGHJ-PR-TW-Z][A-CEGHJ-NPR-TW-Z]) ?(\d{2}) ?(\d{2}) ?(\d{2}) ?([A-D])" + _E)
@@ -468,8 +470,7 @@ EXTRA_PREFILTERS: dict[str, tuple[bytes, ...]] = {
     "email": (*_ANY_FORM, rb"@[A-Za-z0-9\-\x80-\xff]*[\x80-\xff][A-Za-z0-9\-\x80-\xff]*\.",
               rb"@[A-Za-z0-9\-]*\\u[0-9a-fA-F]{4}",
               rb"%40[A-Za-z0-9\-%]+\."),
-    "phone": (*_ANY_FORM, rb"(?i)(?:phone|tel|mobil|cell|fax|msisdn|handy|gsm|sms|whatsapp|celular|movil|portable"
-              rb"|callback|callerid|landline|rufnummer)" + _NEAR),
+    "phone": (*_ANY_FORM, rb"(?i)(?:" + _PHONE_STEMS.encode() + rb")" + _NEAR),
     # (not after a "-": a UUID's last group of 12 hex digits; the shortest IBAN has 15 characters)
     "iban": (*_ANY_FORM, rb"(?:^|[^0-9A-Za-z:\-]|[^6]:)[A-Za-z]{2}\d{2}(?: ?[A-Za-z0-9]{4}){2} ?[A-Za-z0-9]{3}"),
     # (a DNI's letter after a "-" in small letters, never a hex digit: a UUID's first group of eight digits is
@@ -479,7 +480,7 @@ EXTRA_PREFILTERS: dict[str, tuple[bytes, ...]] = {
                     rb"(?:^|[^0-9A-Za-z.:,+\-])[A-Z]{6}[0-9LMNPQRSTUV]{2}[ABCDEHLMPRST][0-9LMNPQRSTUV]{2}[A-Z]",
                     rb"(?:^|[^0-9A-Za-z.:,+\-])[a-z]{6}[0-9lmnpqrstuv]{2}[abcdehlmprst][0-9lmnpqrstuv]{2}[a-z]",
                     rb"(?:^|[^0-9A-Za-z\-])[12378] ?\d{2} ?\d{2} ?(?:\d{2}|2[ABab]) ?\d{3} ?\d{3}",
-                    rb"(?i)(?:bsn|burgerservice|sofi|steuer|idnr|tin|tax|aadha|adhaar|uidai)" + _NEAR),
+                    rb"(?i)(?:" + _ID_STEMS.encode() + rb")" + _NEAR),
 }
 
 
@@ -556,9 +557,15 @@ def detect(text: str, detectors: Sequence[str], where: Where = NOWHERE, _depth: 
             keep(DETECTORS[name](t, where))
     if base64 and _depth < 2:
         for t in texts:
-            for decoded in personal.base64_texts(t):
-                keep(detect(_read_escapes(decoded), detectors, NOWHERE, _depth + 1))
+            keep(_in_payloads(t, detectors, _depth))
     return out
+
+
+def _in_payloads(text: str, detectors: Sequence[str], depth: int = 0) -> Iterator[Hit]:
+    """What ``detect`` finds in the text each base64 or base64url payload of ``text`` decodes to (its JSON escapes
+    read), one payload after the other."""
+    for decoded in personal.base64_texts(text):
+        yield from detect(_read_escapes(decoded), detectors, NOWHERE, depth + 1)
 
 
 # -- where a value sits ----------------------------------------------------------------------------------------
@@ -624,7 +631,7 @@ def typed_values(data: Any, skip: Callable[[str], bool] = lambda _p: False) -> I
                 key = str(k)
                 if len(key) > 5:
                     yield p, key, False
-                shown = masked_key(key, Where.of(p))
+                shown = key if _KEY_GATE(key) is None else masked_key(key, Where.of(p))
                 child = f"{p}.{shown}" if p else shown
                 if not skip(child):
                     stack.append((child, vv))
@@ -867,10 +874,8 @@ class Scanner:
         # What the runs hold is judged first, on its own: only where it holds personal data is the whole line judged
         # by every detector (to place it), else the line is judged as without them (a Kubernetes list's continue
         # token decodes to JSON on every list: judged whole, it doubled the time of a Kubernetes log)
-        b64 = False
-        if detectors is None or BASE64 in wanted:
-            decoded = list(personal.base64_texts(_read_escapes(text)))
-            b64 = any(detect(d, self.detectors) for d in decoded)
+        b64 = ((detectors is None or BASE64 in wanted)
+               and next(_in_payloads(_read_escapes(text), self.detectors), None) is not None)
         if b64:
             wanted.update(self.detectors)
         names = tuple(d for d in self.detectors if d in wanted)

@@ -172,19 +172,12 @@ STEUER_WORDS = frozenset({"steuer", "steuerid", "steueridentifikationsnummer", "
                           "taxid", "taxnumber", "taxno", "identifikationsnummer"})
 BSN_WORDS = frozenset({"bsn", "burgerservicenummer", "sofi", "sofinummer", "citizenservicenumber"})
 AADHAAR_WORDS = frozenset({"aadhaar", "aadhar", "uidai", "adhaar"})
-NIR_WORDS = frozenset({"nir", "insee", "secu", "securite", "sociale", "numsecu", "nss"})
 # What names a quantity (a size, a count, a time): a 13-15 digit number there is that quantity, not a card number.
 QUANTITY_WORDS = frozenset({"size", "bytes", "byte", "free", "used", "total", "storage", "capacity", "allocatable",
                             "memory", "mem", "disk", "count", "length", "len", "avail", "available", "quota",
                             "offset", "sum", "transferred", "usage", "limit", "max", "min", "inodes", "blocks",
                             "time", "timestamp", "ts", "epoch", "ms", "ns", "millis", "nanos", "seconds", "duration",
                             "ttl", "elapsed", "latency", "ki", "mi", "gi", "ti", "kb", "mb", "gb", "tb", "amount"})
-
-
-def near_words(text: str, start: int, reach: int = 40, last: int = 3) -> list[str]:
-    """The last ``last`` words within ``reach`` characters before ``start`` in ``text`` (what names the value that
-    starts there: a key, a path segment, a label)."""
-    return words(text[max(0, start - reach) : start])[-last:]
 
 
 # -- text in other forms ------------------------------------------------------------------------------------------
