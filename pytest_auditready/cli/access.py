@@ -69,7 +69,7 @@ import re
 import sys
 import time
 from dataclasses import dataclass, field
-from typing import IO, Any, NamedTuple, Optional, Sequence
+from typing import IO, Any, NamedTuple, Optional, Sequence, TypeVar
 
 from ..auditlog.model import Entries, parse_time
 from ..checks.access_policy import (
@@ -121,6 +121,18 @@ _UI_MOUNTS = "sys/internal/ui/mounts/"
 LOOKUP = "mount lookup"
 _WRAPPED_SCOPE = "wrapped: "  # a scope the caller got wrapped (a wrapping token): whoever unwrapped it saw it
 SYSTEMS = {"vault": "Vault/OpenBao", "k8s": "Kubernetes", "cloudtrail": "AWS CloudTrail"}
+_K = TypeVar("_K")
+_V = TypeVar("_V")
+
+
+def _put(kept: dict[_K, _V], key: _K, value: _V) -> bool:
+    """``kept[key] = value`` in a dict of at most _WRAPS entries, the oldest forgotten first to make room (memory
+    stays bounded however long the log); whether one was."""
+    dropped = key not in kept and len(kept) >= _WRAPS
+    if dropped:
+        kept.pop(next(iter(kept)))
+    kept[key] = value
+    return dropped
 
 
 def _sub(doc: Any, *keys: str) -> Any:
@@ -566,10 +578,7 @@ class Accesses(Visitor):
                     unwrap = batch.resource[i] in _REWRAPS and unwraps(batch.resource[i], batch.action[i],
                                                                         self.raw.get(batch.file, batch.lines[i]))
                     if unwrap and rid:  # its response entry is then no unwrap of its own (``_unwrap_answered``)
-                        if len(self.unwrap_asked) >= _WRAPS:
-                            self.unwrap_asked.pop(next(iter(self.unwrap_asked)))
-                            self.unwrap_asked_over = True
-                        self.unwrap_asked[rid] = None
+                        self.unwrap_asked_over |= _put(self.unwrap_asked, rid, None)
                     counted = unwrap and self._unwrap(batch, i)  # as the unwrap of the path wrapped
                     if not hit_path:
                         # storage read past the ACLs (every secret), a scan (the names below its folder), a kv
@@ -581,10 +590,7 @@ class Accesses(Visitor):
                             continue
                         lookup = reach.op == LOOKUP
                     if rid and not lookup:
-                        if len(self.asked) >= _WRAPS:
-                            self.asked.pop(next(iter(self.asked)))
-                            self.asked_over = True
-                        self.asked[rid] = True
+                        self.asked_over |= _put(self.asked, rid, True)
                     if counted or (unwrap and batch.resource[i] == _WRAPPED_RESPONSE):
                         continue  # an unwrap, counted on the path wrapped: no request of its own path
             elif fmt == "k8s":
@@ -653,9 +659,7 @@ class Accesses(Visitor):
         """Remember the token digests ``out`` as ``w``'s when ``w`` names who it is; ``out``."""
         if w.display_name or w.entity_id:
             for t in out:
-                if t not in self.names and len(self.names) >= _WRAPS:
-                    self.names.pop(next(iter(self.names)))
-                self.names[t] = (w.display_name, w.entity_id)
+                _put(self.names, t, (w.display_name, w.entity_id))
         return out
 
     def _aws_caller(self, batch: Entries, i: int, name: str) -> str:
@@ -731,13 +735,9 @@ class Accesses(Visitor):
             if not isinstance(v, str) or not v:
                 continue
             if target is not None:
-                if len(self.wraps) >= _WRAPS:
-                    self.wraps.pop(next(iter(self.wraps)))
-                self.wraps[v] = target
+                _put(self.wraps, v, target)
             else:
-                if len(self.elsewhere) >= _WRAPS:
-                    self.elsewhere.pop(next(iter(self.elsewhere)))
-                self.elsewhere[v] = None
+                _put(self.elsewhere, v, None)
             held = self.unwraps.pop(v, None)
             if held is not None:
                 self._settle(held, target)
@@ -782,9 +782,7 @@ class Accesses(Visitor):
                 doc = line_object(raw, self.prefix) if raw is not None else None
                 refused = doc is not None and who_of(doc).refused
             if refused and rid:
-                if len(self.lookups) >= _WRAPS:
-                    self.lookups.pop(next(iter(self.lookups)))
-                self.lookups[rid] = None
+                _put(self.lookups, rid, None)
         elif rid in self.lookups:
             del self.lookups[rid]
             return None  # counted at its request entry
@@ -925,9 +923,7 @@ class Accesses(Visitor):
                 ident.scopes_more += 1
         rid, self._rid = self._rid, ""
         if rid and not denied:  # a Vault request: its response may carry an error (``_answered``)
-            if len(self.open) >= _WRAPS:
-                self.open.pop(next(iter(self.open)))
-            self.open[rid] = (count, ident.total, scope)
+            _put(self.open, rid, (count, ident.total, scope))
         if w.accessor and not _keep(ident.accessors, _accessor(w.accessor)):
             ident.accessors_more += 1
         if w.remote_address and not _keep(ident.sources, w.remote_address):
