@@ -247,19 +247,26 @@ def test_a_path_is_judged_by_a_secrets_own_format_only(tmp_path: Path, monkeypat
     assert token_lines and _failed(log) == {"no_secret_leak": token_lines[:1]}
 
 
-def test_a_card_number_stored_as_a_json_number_is_found_and_told_why(tmp_path: Path) -> None:
-    """The vault HMACs strings only: a KV value written as a JSON number is logged as it is, whatever the tuning
-    (seen on a real OpenBao 2.7.2: {"pin": 123456} in the write's request and the read's response). A card number
-    stored so is in clear: found, and the fix says to store it as a string (tuning cannot help)."""
-    text = (Path(__file__).resolve().parents[1] / "fixtures" / "openbao" / "clean.log").read_text()
-    lines = text.splitlines()
+def _kv_write_logged(tmp_path: Path, data: dict[str, Any]) -> tuple[Path, int]:
+    """tmp_path/audit.log: the real OpenBao log fixtures/openbao/clean.log with its first KV version 2 write's data
+    replaced by ``data`` (as the vault logs a value it does not HMAC: a number, a key); the log and that line's
+    index."""
+    lines = (Path(__file__).resolve().parents[1] / "fixtures" / "openbao" / "clean.log").read_text().splitlines()
     at = next(i for i, ln in enumerate(lines) if '"data":{"data":{' in ln and '"type":"request"' in ln)
     entry = json.loads(lines[at])
-    entry["request"]["data"]["data"] = {"pan": 4111111111111111}
+    entry["request"]["data"]["data"] = data
     lines[at] = json.dumps(entry, separators=(",", ":"))
     log = tmp_path / "audit.log"
     log.write_text("".join(ln + "\n" for ln in lines))
     log.chmod(0o600)
+    return log, at
+
+
+def test_a_card_number_stored_as_a_json_number_is_found_and_told_why(tmp_path: Path) -> None:
+    """The vault HMACs strings only: a KV value written as a JSON number is logged as it is, whatever the tuning
+    (seen on a real OpenBao 2.7.2: {"pin": 123456} in the write's request and the read's response). A card number
+    stored so is in clear: found, and the fix says to store it as a string (tuning cannot help)."""
+    log, at = _kv_write_logged(tmp_path, {"pan": 4111111111111111})
     res = verify_file(str(log), SETTINGS, OFFLINE, {})
     (dm,) = [o for o in res.outcomes if o.check_id == "data_minimisation"]
     assert dm.status == FAILED and len(dm.findings) == 1, [f.message for f in dm.findings]
@@ -272,15 +279,8 @@ def test_no_secret_leak_names_personal_data_neither_by_its_key_nor_by_a_fingerpr
     HMACs neither keys nor numbers). no_secret_leak's finding printed the key, the address, in clear, and a keyed
     fingerprint of the card number beside data_minimisation's masked form, which together give the number back to
     whoever holds the fingerprint key (red team rt56 F1, F8). A value of no personal data keeps its fingerprint."""
-    text = (Path(__file__).resolve().parents[1] / "fixtures" / "openbao" / "clean.log").read_text()
-    lines = text.splitlines()
-    at = next(i for i, ln in enumerate(lines) if '"data":{"data":{' in ln and '"type":"request"' in ln)
-    entry = json.loads(lines[at])
-    entry["request"]["data"]["data"] = {"jane.doe@example.com": {"card": 4111111111111111}, "ref": 4111111111111112}
-    lines[at] = json.dumps(entry, separators=(",", ":"))
-    log = tmp_path / "audit.log"
-    log.write_text("".join(ln + "\n" for ln in lines))
-    log.chmod(0o600)
+    log, _at = _kv_write_logged(tmp_path, {"jane.doe@example.com": {"card": 4111111111111111},
+                                          "ref": 4111111111111112})
     res = verify_file(str(log), SETTINGS, OFFLINE, {})
     (leak,) = [o for o in res.outcomes if o.check_id == "no_secret_leak"]
     messages = [f.message for f in leak.findings]
