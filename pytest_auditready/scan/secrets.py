@@ -804,6 +804,9 @@ def _load_detect_secrets() -> None:
                 list(get_plugins())
 
 
+ALLOWLIST_FILTER = "detect_secrets.filters.allowlist.is_line_allowlisted"
+
+
 class _Settings:
     """detect-secrets' default settings, entered once however many scanners nest inside (``held``): entering them
     empties its caches and loads every detector again, 1.5 ms a scanner, and a run over 1,000 small files makes one
@@ -823,6 +826,12 @@ class _Settings:
 
                 ctx = default_settings()
                 ctx.__enter__()
+                # A log's text must never silence its own judge: detect-secrets drops a hit on a line (or after a
+                # line) carrying "pragma: allowlist secret", and such a comment travels with configuration copied
+                # from a repository into a ConfigMap, a request body or a CloudTrail parameter.
+                from detect_secrets.settings import get_settings
+
+                get_settings().disable_filters(ALLOWLIST_FILTER)
                 self.ctx = ctx
                 if not self.registered:
                     import atexit
