@@ -12,6 +12,7 @@ those lines or values to the judges (``scan.known`` for known values, ``scan.sec
 
 from __future__ import annotations
 
+import bisect
 import json
 import os
 import re
@@ -32,6 +33,7 @@ from .secrets import (
     NOT_BY_NAME,
     PEM_B64,
     VAULT_CREDENTIALS,
+    WINDOW_MAX,
     DetectorRegex,
     GenericHit,
     GenericScanner,
@@ -844,6 +846,7 @@ class LeakScanner:
         self._known_db = _KNOWN.get(key)
         self._unanchored = self.known.unanchored()
         self._wrapped = any_match((WRAPPED, SEPARATED)) if self.known else None
+        self.generic.prefilter = self._may_hold
         return self
 
     def __exit__(self, *exc: object) -> None:
@@ -1051,6 +1054,28 @@ class LeakScanner:
                 out.append(LineHits(line, hits.known, hits.generic, hits.parsed))
         return out
 
+    def _may_hold(self, texts: list[str]) -> list[bool]:
+        """For each of ``texts`` (what detect-secrets is handed, one line each), whether any expression of the
+        block databases matches in it: every text where detect-secrets could find something does (the databases
+        are a superset of its detectors)."""
+        data = "\n".join(texts).encode("utf-8", "surrogatepass")
+        starts = [0]
+        for text in texts[:-1]:
+            starts.append(starts[-1] + len(text.encode("utf-8", "surrogatepass")) + 1)
+        ends: list[int] = []
+        push = ends.append
+        self._db.scan(data, match_event_handler=lambda _i, _s, e, _f, _c: push(e))
+        if self._native is not None:  # the expressions the C extension finds instead (see _material)
+            for found in (*self._native.colon_ends(data), *self._native.uri_ip_ends(data)):
+                ends.extend(found)
+            ends.extend(self._native.entropy_ends(data, None))
+        else:
+            self._entropy_db.scan(data, match_event_handler=lambda _i, _s, e, _f, _c: push(e))
+        hold = [False] * len(texts)
+        for end in ends:
+            hold[bisect.bisect_right(starts, end - 1) - 1] = True
+        return hold
+
     def _judge_pair(self, key_raw: bytes, value_raw: bytes) -> Optional[bool]:
         """True: clean (remembered); False: detect-secrets or the token rule flags it; None: cannot tell
         from the pair alone (escapes that do not decode)."""
@@ -1073,9 +1098,10 @@ class LeakScanner:
             return False
         # Clean under this key. For an entropy run the key matters only through the keyword detector (whose
         # names the prefilter matches on their own) and filters that suppress hits: a value that is clean under
-        # a neutral key too is remembered alone.
+        # a neutral key too is remembered alone. (Not a value read in windows: judging a megabyte again under two
+        # more keys costs more than it saves, and such a value seldom comes back under another key.)
         neutral = ("value", "path") if "/" in value else ("value",)  # "path": judged segment by segment
-        if any(self.generic.scan_value(k, value) for k in neutral):
+        if len(value) > WINDOW_MAX or any(self.generic.scan_value(k, value) for k in neutral):
             self._clean_pairs.add((key_raw, value_raw))
         else:
             self._clean_values.add(value_raw)
