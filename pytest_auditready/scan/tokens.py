@@ -150,6 +150,15 @@ RULES: tuple[TokenRule, ...] = (
     TokenRule("Vault Token", re.compile(
         r"(?:(?<![A-Za-z0-9_.])hv[sbr]\.[A-Za-z0-9_-]{24,}|(?<![A-Za-z0-9_.-])(?:s\.[A-Za-z0-9]{24}"
         r"(?:\.[A-Za-z0-9]{5})?|b\.[A-Za-z0-9_-]{24,}))(?![A-Za-z0-9_-])")),
+    # The same forms joined to a word of a name ("deploy_s.<24>", "vault_hvs.<...>", "leaked-s.<24>", "s.<24>-old": a
+    # KV path, a file or an object named after the token it holds; red team rt60, F3): counted only with a random
+    # body (capitals, small letters and digits), which a word after "-s." or "_b." has not. (An hv form after "-" is
+    # the rule above's.)
+    TokenRule("Vault Token", re.compile(
+        r"(?<=[A-Za-z0-9][_.])hv[sbr]\.[A-Za-z0-9_-]{24,}(?![A-Za-z0-9_-])"
+        r"|(?<=[A-Za-z0-9][_-])(?:s\.[A-Za-z0-9]{24}(?:\.[A-Za-z0-9]{5})?|b\.[A-Za-z0-9_-]{24,})(?![A-Za-z0-9_-])"
+        r"|(?<![A-Za-z0-9_.-])s\.[A-Za-z0-9]{24}(?:\.[A-Za-z0-9]{5})?(?=[_-][A-Za-z0-9])"),
+        lambda m: _random_body(m.group(0).split(".")[1])),
     # The same token given as -display-name: the token store writes "token-" and the name with every character
     # but letters, digits and "-" made "-" (token_store.go displayNameSanitize), so s.<24> is logged as
     # token-s-<24> (a producer that does not sanitise, or an edited copy, keeps the dot: token-s.<24>). Random
