@@ -13,6 +13,7 @@ import hashlib
 import json
 import platform
 import re
+import shlex
 import sys
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Mapping, Optional
@@ -39,23 +40,41 @@ CLEAR_KEYS = frozenset({
 })
 
 
-# A command's word that names a credential: its value (the next word, or after "=") is withheld.
-_CREDENTIAL_WORD_RE = re.compile(r"(?i)^-{0,2}[\w.-]*(pass|pwd|token|secret|auth|credential|api[-_]?key"
-                                 r"|private[-_]?key)[\w.-]*$")
+# A command's word that names a credential: its value (the next word, or after "=") is withheld. ("PW", "DB_PW",
+# plink's "-pw" too.)
+_CREDENTIAL_WORD_RE = re.compile(r"(?i)^-{0,2}(?:[\w.-]*(pass|pwd|token|secret|auth|credential|api[-_]?key"
+                                 r"|private[-_]?key)[\w.-]*|(?:[\w.-]*[_.-])?pw)$")
 _USER_OPTION_RE = re.compile(r"^(-u|--user)$")  # curl's -u USER:PASSWORD (journalctl's -u UNIT has no ":")
+# An HTTP header that carries a credential by its name (Authorization, X-Vault-Token, X-Api-Key, PRIVATE-TOKEN,
+# Cookie, X-Amz-Security-Token, ...): its value is withheld, quoted with the header (curl -H "Name: value") or as one
+# word (httpie's Name:value).
+_HEADER_NAME = r"[\w-]*(?:token|key|secret|pass|pwd|auth|cookie|session|credential|signature)[\w-]*"
+_QUOTED_HEADER_RE = re.compile(r"(?i)(['\"])(\s*" + _HEADER_NAME + r"\s*:\s*)([^'\"]*?)(\\?)\1")
+_HEADER_WORD_RE = re.compile(r"(?i)(" + _HEADER_NAME + r":)(.*)")
+_QUOTES = "'\""
 _WITHHELD = "<withheld>"
 
 
 def mask_command(command: str) -> str:
     """A command of the configuration (log_command, bootstrap) as evidence.json shows it: the program and its
     words, with every credential withheld: a URL's user:password@, the value of an option or variable that names
-    a password, token, secret, key or authorization, the password of ``-u``/``--user USER:PASSWORD``, what follows
-    an ``Authorization:`` header, and any word no_secret_leak's judge reads as a credential (a Vault token, a JWT,
-    a cloud key)."""
+    a password, token, secret, key or authorization, the value of an HTTP header named for a credential
+    (``-H "X-Api-Key: ..."``, ``Cookie:``), the password of ``-u``/``--user USER:PASSWORD``, what a tool's own
+    flag takes as a password (``sshpass -p``, ``mysql -pX``, ``redis-cli -a``: scan.argv, also inside
+    ``sh -c "..."``), and any word no_secret_leak's judge reads as a credential (a Vault token, a JWT, a cloud
+    key)."""
+    from ..scan import argv
     from ..scan.secrets import GenericScanner
 
     text = URL_USERINFO.sub(lambda m: m.group(1) + _WITHHELD + "@", command)
-    text = re.sub(r"(?i)(authorization:\s*)[^'\"]+", lambda m: m.group(1) + _WITHHELD, text)
+    try:
+        words = shlex.split(text)
+    except ValueError:  # unbalanced quotes: read as blank-separated words
+        words = text.split()
+    for _, value in sorted(argv.in_command(words), key=lambda found: -len(found[1])):
+        if value and value != _WITHHELD:
+            text = text.replace(value, _WITHHELD)
+    text = _QUOTED_HEADER_RE.sub(lambda m: m.group(1) + m.group(2) + _WITHHELD + m.group(4) + m.group(1), text)
     out: list[str] = []
     after = ""  # the option word before this one: its value may be withheld
     with GenericScanner() as scanner:
@@ -63,18 +82,24 @@ def mask_command(command: str) -> str:
             if not word or word.isspace():
                 out.append(word)
                 continue
-            quote = word[0] if word[0] in "'\"" else ""
-            bare = word.strip("'\"")
+            lead = word[0] if word[0] in _QUOTES else ""
+            trail = word[-1] if len(word) > len(lead) and word[-1] in _QUOTES else ""
+            bare = word[len(lead):len(word) - len(trail)]
             name, eq, value = bare.partition("=")
-            if after and _CREDENTIAL_WORD_RE.match(after) and bare != _WITHHELD:
-                word = quote + _WITHHELD + quote
+            header = _HEADER_WORD_RE.fullmatch(bare)
+            if _WITHHELD in bare:
+                pass
+            elif after and (_CREDENTIAL_WORD_RE.match(after) or _HEADER_WORD_RE.fullmatch(after)):
+                word = lead + _WITHHELD + trail
             elif after and _USER_OPTION_RE.match(after) and ":" in bare:
-                word = quote + bare.split(":", 1)[0] + ":" + _WITHHELD + quote
+                word = lead + bare.split(":", 1)[0] + ":" + _WITHHELD + trail
             elif eq and value and _CREDENTIAL_WORD_RE.match(name):
-                word = quote + name + "=" + _WITHHELD + quote
+                word = lead + name + "=" + _WITHHELD + trail
+            elif header is not None and header.group(2):
+                word = lead + header.group(1) + _WITHHELD + trail
             elif scanner.scan_value("log_command", bare) or (eq and scanner.scan_value("log_command", value)):
-                word = quote + (name + "=" if eq and value else "") + _WITHHELD + quote
-            after = bare if bare.startswith("-") and not eq else ""
+                word = lead + (name + "=" if eq and value else "") + _WITHHELD + trail
+            after = bare if (bare.startswith("-") and not eq) or (header is not None and not header.group(2)) else ""
             out.append(word)
     return "".join(out)
 
