@@ -1,4 +1,5 @@
-"""fail_closed: with no audit device able to write, the vault refuses what it cannot audit (the embedded target only).
+"""fail_closed: with no audit device able to write, the vault refuses what it cannot audit (drilled on the embedded
+target only), and no device's options keep it serving what nothing records (every target).
 
 The drill itself runs in the scenario (vault/scenario.py, ``Runner._drill``) on the embedded target's own throw-away
 server; this check judges what it recorded in ``facts.drill``. A URL target is never drilled. On every target it
@@ -239,8 +240,10 @@ def run(ctx: CheckContext) -> Iterator[Union[Finding, Skip, Note]]:
 CHECK = Check(
     id=ID,
     title="The vault fails closed",
-    requirement="embedded target only (never a URL target): when no audit device can write, the vault refuses to "
-    "serve the requests it cannot audit; a working second device may serve them, and the check says so",
+    requirement="when no audit device can write, the vault refuses to serve the requests it cannot audit (drilled "
+    "on the embedded target only, never on a URL target); a working second device may serve them, and the check "
+    "says so; on every target, no audit device's options keep the vault serving what no log records (a device that "
+    "keeps nothing, a socket device over UDP, filters that drop entries no other device catches)",
     run=run,
     live_only=True,
 )

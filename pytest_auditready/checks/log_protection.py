@@ -715,7 +715,7 @@ def run(ctx: CheckContext) -> Iterator[Union[Finding, Skip, Note]]:
                       "give the audit token read on sys/mounts and sys/auth, and where the vault has namespaces list "
                       "on sys/namespaces and read on each namespace's sys/mounts and sys/auth "
                       "(examples/auditready-policy.hcl)")
-    yield from _clear_keys(facts.non_hmac, facts.mount_types)
+    yield from _clear_keys(facts.non_hmac, facts.mount_types, facts.mount_places, facts.namespace)
     from ..vault.scenario import probed_headers
 
     probed = set(probed_headers(facts.audited_headers))
@@ -732,27 +732,58 @@ def run(ctx: CheckContext) -> Iterator[Union[Finding, Skip, Note]]:
                       "(OpenBao), or enable a file audit device (Vault: vault audit enable file)")
 
 
-def _clear_keys(non_hmac: Mapping[str, Mapping[str, Sequence[str]]],
-                types: Mapping[str, str]) -> Iterator[Union[Finding, Note]]:
-    """The mounts tuned to log keys without HMAC: a finding where those keys hold secrets, a note elsewhere."""
+def _tune_fix(mount: str, option: str, places: Mapping[str, Sequence[str]],
+              run_namespace: str) -> tuple[str, str, str]:
+    """Where ``mount``'s tuning is written, built from its namespace and its path there (``places``; never from its
+    display name, "secret/ (namespace ns1/)"): (the endpoint and the CLI that sets ``option`` to the keys to keep,
+    the CLI that clears it, the CLI tune command of its kind)."""
+    place = places.get(mount)
+    namespace, path = (str(place[0]), str(place[1])) if place is not None and len(place) == 2 else ("", mount)
+    auth = path.startswith("auth/")
+    endpoint = f"sys/{'auth/' + path[5:] if auth else 'mounts/' + path}tune"
+    flag = f" -namespace={namespace}" if namespace else ""
+    at = f"{namespace}/{endpoint}" if namespace else endpoint + (" in the root namespace" if run_namespace else "")
+    tune = f"bao {'auth' if auth else 'secrets'} tune"
+    keep = f"{at}: {tune}{flag} -{option.replace('_', '-')}=KEY {path[5:] if auth else path}, the flag once per key"
+    return keep, f"bao write{flag} {endpoint} {option}=\"\"", tune
+
+
+def _clear_keys(non_hmac: Mapping[str, Mapping[str, Sequence[str]]], types: Mapping[str, str],
+                places: Optional[Mapping[str, Sequence[str]]] = None,
+                run_namespace: str = "") -> Iterator[Union[Finding, Note]]:
+    """The mounts tuned to log keys without HMAC: a finding where those keys hold secrets, a note elsewhere.
+    ``places``: each mount's [namespace, path] (``VaultFacts.mount_places``), where its tuning is written.
+
+    A key with no name ("", what ``bao secrets tune -audit-non-hmac-request-keys=`` leaves when it clears the list,
+    or blanks, which OpenBao trims to it) is no secret's key: OpenBao's audit hashing spares the values whose own
+    key equals one of the list (internal/audit/hashstructure.go), so it writes in clear only a value keyed "",
+    which no_secret_leak finds at its line. It is told in a note, with the write that really clears the list."""
     for mount, kinds in sorted(non_hmac.items()):
         kind = types.get(mount, "")
-        tune = f"sys/{'auth/' + mount[5:] if mount.startswith('auth/') else 'mounts/' + mount}tune"
         for which in ("request", "response"):
-            keys = list(kinds.get(which, ()))
+            listed = list(kinds.get(which, ()))
+            keys = [k for k in listed if k.strip()]
+            option = f"audit_non_hmac_{which}_keys"
+            keep, clear, tune = _tune_fix(mount, option, places or {}, run_namespace)
+            what = f"Mount {mount!r}{f' ({kind})' if kind else ''} is tuned to log the {which} keys"
+            if len(keys) < len(listed):
+                blank = [k for k in listed if not k.strip()]
+                yield Note("", f"Mount {mount!r}{f' ({kind})' if kind else ''} lists a key with no name in {option} "
+                           f"({', '.join(map(repr, blank))}: what {tune} -{option.replace('_', '-')}= leaves when it "
+                           "clears the list): it names no key a value is commonly sent under, so every audit "
+                           "device writes in clear only a value whose key is the empty string (no_secret_leak finds "
+                           f"one at its line). To clear the list: {clear}.")
             if not keys:
                 continue
-            option = f"audit_non_hmac_{which}_keys"
             secret = ([k for k in keys if not IDENTITY_KEY.search(k)] if kind in _SECRET_MOUNT_TYPES
                       else [k for k in keys if _SECRET_KEY.search(k) and not _SETTING_KEY.search(k)])
-            what = f"Mount {mount!r}{f' ({kind})' if kind else ''} is tuned to log the {which} keys"
             if secret:
                 why = (f"on a {'cubbyhole' if kind.endswith('cubbyhole') else 'KV'} mount every value is a secret"
                        if kind in _SECRET_MOUNT_TYPES else "they hold secrets")
                 yield Finding(ID, "", f"{what} {', '.join(map(repr, keys))} without HMAC ({option}): every audit "
                               f"device writes the values of {', '.join(map(repr, secret))} in clear text, and {why}.",
-                              f"take those keys out of {option} ({tune}; bao secrets tune or bao auth tune), and "
-                              "rotate what was written under them")
+                              f"take those keys out of {option} ({keep} to keep; none to keep: {clear}), and rotate "
+                              "what was written under them")
             else:
                 yield Note("", f"{what} {', '.join(map(repr, keys))} without HMAC ({option}): every audit device "
                            "writes their values in clear text. They do not name a secret; make sure no secret is "

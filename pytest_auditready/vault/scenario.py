@@ -316,6 +316,9 @@ class VaultFacts:
     audited_headers_error: str = ""
     non_hmac: dict[str, dict[str, list[str]]] = field(default_factory=dict)  # mount -> request/response -> keys
     mount_types: dict[str, str] = field(default_factory=dict)  # of the mounts in non_hmac: kv, pki, userpass...
+    # of the mounts in non_hmac: [the namespace it lives in ("" for the root), its path there ("secret/",
+    # "auth/corp/")], which its name ("secret/ (namespace ns1/)") only shows to a reader
+    mount_places: dict[str, list[str]] = field(default_factory=dict)
     auth_types: dict[str, str] = field(default_factory=dict)  # every auth method mounted: "auth/<path>/" -> type
     mounts: list[str] = field(default_factory=list)  # every mount of the run's namespace: "secret/", "auth/<path>/"
     mounts_error: str = ""  # how listing sys/mounts or sys/auth answered when it could not be read
@@ -1064,8 +1067,9 @@ class Runner:
         return found
 
     def _mount_listing(self, client: VaultClient, prefix: str, home: str) -> None:
-        """One listing of ``_gather_mount_tuning``; ``home`` is appended to the names of another namespace's mounts
-        (whose auth methods are no escalation route of the run's unprivileged identity: not recorded)."""
+        """One listing of ``_gather_mount_tuning`` (in ``client``'s namespace); ``home`` is appended to the names of
+        another namespace's mounts (whose auth methods are no escalation route of the run's unprivileged identity:
+        not recorded)."""
         reply = client.call("GET", prefix)
         if not reply.ok and not self.facts.mounts_error:
             self.facts.mounts_error = f"{prefix}{home} answered {reply.status}: {reply.error or 'no answer'}"
@@ -1074,7 +1078,8 @@ class Runner:
             conf = info.get("config") if isinstance(info, dict) else None
             if not isinstance(conf, dict):
                 continue
-            name = (mount if prefix == "sys/mounts" else f"auth/{mount}") + home
+            path = mount if prefix == "sys/mounts" else f"auth/{mount}"
+            name = path + home
             if not home:
                 self.facts.mounts.append(name)
             if prefix == "sys/auth" and isinstance(info.get("type"), str) and not home:
@@ -1084,6 +1089,7 @@ class Runner:
                 if isinstance(keys, list) and keys:
                     self.facts.non_hmac.setdefault(name, {})[kind] = sorted(str(k) for k in keys)
                     self.facts.mount_types[name] = str(info.get("type", ""))
+                    self.facts.mount_places[name] = [client.namespace, path]
 
     def _resolve_device(self) -> str:
         if self._audit_device:
@@ -1222,6 +1228,11 @@ class Runner:
             return True
         return confirmed not in self._confirmed
 
+    def _shown(self, ident: str) -> str:
+        """The display name the vault shows for ``ident``'s token (bao token lookup, auth/token/lookup-accessor):
+        the token store prefixes "token-" to the one the run gave (``display_name_for``)."""
+        return display_name_for(self.plan.token_display(ident))
+
     def _verify_clean(self) -> None:
         self.facts.residue = []
         for path in self._created:
@@ -1234,20 +1245,20 @@ class Runner:
             # -mode=orphan: each token still working is named, asked with itself)
             if self._alive(ident):
                 self.facts.residue.append(
-                    f"token of {ident} (display name {self.plan.token_display(ident)}: the audit token stopped "
+                    f"token of {ident} (display name {self._shown(ident)}: the audit token stopped "
                     f"working and this one did not, as a token revoked with -mode=orphan leaves its children; it "
                     f"expires after {self.plan.token_ttl})")
         for ident, accessor in ({} if self._parent_gone else self._accessors).items():
             r = self._quiet("POST", "auth/token/lookup-accessor", {"accessor": accessor})
             # 400 "invalid accessor": no token has it any more
             if self._left(r, r is not None and r.status == 400, f"accessor {accessor}"):
-                self.facts.residue.append(f"token of {ident} (display name {self.plan.token_display(ident)})")
+                self.facts.residue.append(f"token of {ident} (display name {self._shown(ident)})")
         for ident, why in ({} if self._parent_gone else self._pending_tokens).items():
             searched = (f"the vault's token accessors could not be searched as {self._token_search}"
                         if self._token_search else "it was not among the vault's tokens when clean-up looked, and "
                         "a create that got no answer may land later")
             self.facts.residue.append(
-                f"token of {ident} if it was made (display name {self.plan.token_display(ident)}: {why} and "
+                f"token of {ident} if it was made (display name {self._shown(ident)}: {why} and "
                 f"{searched}; it expires after {self.plan.token_ttl})"
             )
         for name in self._policies_written:
@@ -1271,7 +1282,9 @@ class Runner:
             return Interrupted(f"interrupted; clean-up could not remove: {', '.join(left)} from the embedded "
                                "throw-away OpenBao, which is stopped and deleted with everything in it")
         return Interrupted(f"interrupted; clean-up could NOT remove: {', '.join(left)}",
-                           "remove them by hand (bao kv metadata delete, bao token revoke, bao policy delete)")
+                           "remove them by hand (bao kv metadata delete, bao policy delete; a token by its "
+                           "accessor: bao list auth/token/accessors, bao token lookup -accessor A shows its display "
+                           "name, bao token revoke -accessor A)")
 
     def _quiet(self, method: str, path: str, body: Optional[dict[str, Any]] = None) -> Optional[Reply]:
         """A clean-up call that never raises. Once two calls in a row found no vault, the rest are not tried
