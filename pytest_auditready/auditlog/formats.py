@@ -75,7 +75,8 @@ def k8s_long_running(rec: Any) -> bool:
 K8S_REQUEST_TIMEOUT_NS = 60 * 10**9
 
 # AWS CloudTrail records: each field from the first of its paths that holds a value ("result" is "error:
-# <errorCode>" or "success" unless field_map names a path).
+# <errorCode>" or "success" unless field_map names a path). A placeholder for no value ("-", "null") in any path of
+# identity or source is no value: CloudTrail never writes one there (checks.required_fields names it).
 CLOUDTRAIL_FIELDS: Mapping[str, tuple[str, ...]] = {
     "time": ("eventTime",),
     # an IAM Identity Center user (type IdentityCenterUser) has no ARN or principal id: onBehalfOf.userId names them

@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+import json
 import re
 from dataclasses import dataclass
 from itertools import compress, repeat
 from operator import attrgetter, is_
 from typing import Any, Callable, Iterator, Optional, Sequence, Union
 
-from ..auditlog.formats import FORMATS, REQUEST_TYPES, field_sources, format_of
+from ..auditlog.formats import CLOUDTRAIL_FIELDS, FORMATS, REQUEST_TYPES, field_sources, format_of
 from ..auditlog.lines import NOT_ONE, long_fix, unscanned
 from ..auditlog.model import AuditEntry, BadLine, Entries, Record, is_ip
 from ..auditlog.vault_json import (
@@ -135,6 +136,39 @@ _DENIED_FIX = ("keep the vault's 'error' field in every entry: a pipeline stage 
                "filter, a mapping) hides why the vault refused the request")
 _TYPE_FIX = ("find the hop that rewrites the vault's lines (a shipper's field renames or enrichments) or the writer "
              "that shares the vault's file, and keep the audit device's lines as written")
+# CloudTrail's fields of who and from where (formats.CLOUDTRAIL_FIELDS) hold what CloudTrail writes there: the
+# caller's type, ARN and principal id, the Identity Center user's id, the AWS service that acted (invokedBy), and as
+# sourceIPAddress an IP address or an AWS service's name ("secretsmanager.amazonaws.com", "AWS Internal"): AWS
+# CloudTrail User Guide, "CloudTrail userIdentity element" and "CloudTrail record contents". Never a placeholder for
+# no value ("-", "null", "n/a": offline.reader.PLACEHOLDERS), which a hop writes where it blanked a field (a CSV or
+# SIEM round trip): read as an empty field, as in generic JSON lines (red team rt57 F2). (What CloudTrail writes in
+# place of a value, HIDDEN_DUE_TO_SECURITY_REASONS for an unknown user's userName, an empty principalId and the
+# accountId ANONYMOUS_PRINCIPAL of an unauthenticated S3 call, is in none of these fields or is no placeholder.)
+_CT_BLANKABLE = ("identity", "source")
+_CT_WRITES = {"identity": "the caller's type, ARN and ids or the AWS service that acted",
+              "source": "an IP address or an AWS service's name"}
+_BLANKED_FIX = ("; a placeholder is what an export, shipper or SIEM writes for a value it lost: find that hop, and "
+                "take the records from the trail's own delivery (its S3 bucket, CloudWatch Logs)")
+
+
+def _listed(items: Sequence[str]) -> str:
+    return items[0] if len(items) == 1 else ", ".join(items[:-1]) + " and " + items[-1]
+
+
+def _at(obj: Any, path: Sequence[str]) -> Any:
+    for key in path:
+        obj = obj.get(key) if isinstance(obj, dict) else None
+    return obj
+
+
+def _trail_record(raw: bytes) -> Optional[dict[str, Any]]:
+    """The CloudTrail record of one raw line (after any framing; an EventBridge event's detail), or None."""
+    from ..auditlog.detect import eventbridge_detail
+
+    obj = line_object(raw)
+    detail = eventbridge_detail(obj)
+    obj = detail if detail is not None else obj
+    return obj if isinstance(obj, dict) else None
 
 
 def missing(rec: Record, wanted: Sequence[str], denied: Optional[bool]) -> list[str]:
@@ -302,7 +336,7 @@ class Fields(Visitor):
     """Bad lines always; every entry's fields when there is no scenario to match entries to (offline)."""
 
     # a block's raw text, judged in the process that read it; the source values it has judged (a cache)
-    stays = ("held", "raw", "_batch", "judged_addresses")
+    stays = ("held", "raw", "_batch", "judged_addresses", "suspect")
 
     def __init__(self, ctx: CheckContext) -> None:
         self.wanted = tuple(ctx.settings.required_fields)
@@ -324,6 +358,27 @@ class Fields(Visitor):
         self.addresses = self.every_entry and self.format == "vault" and "source" in self.wanted
         self.judged_addresses: dict[str, bool] = {}
         self._batch: Optional[Entries] = None  # the batch being judged (``_decided``)
+        # CloudTrail, offline: a placeholder in a field of who or from where is no value (``_blanked``); the
+        # fields judged, each with the paths it is read from (CloudTrail's own, or its field_map entry)
+        mapped = dict(getattr(ctx.settings, "field_map", ()) or ())
+        self.blankable = {f: (tuple(mapped[f].split(".")),) if f in mapped
+                          else tuple(tuple(p.split(".")) for p in CLOUDTRAIL_FIELDS[f])
+                          for f in _CT_BLANKABLE if f in self.wanted} if (
+            self.every_entry and self.format == "cloudtrail") else {}
+        self.own_paths = frozenset(self.blankable) - set(mapped)  # read from CloudTrail's own paths
+        self.placeholder_re: Optional[re.Pattern[bytes]] = None
+        self.placeholders: frozenset[str] = frozenset()
+        if self.blankable:
+            from ..offline.reader import PLACEHOLDERS
+
+            self.placeholders = PLACEHOLDERS
+            keys = sorted({p[-1] for paths in self.blankable.values() for p in paths})
+            words = sorted(PLACEHOLDERS, key=len, reverse=True)
+            # a line that may hold one: one of those keys with a placeholder as its string value, in any case
+            self.placeholder_re = re.compile(
+                rb'"(?:' + b"|".join(re.escape(k.encode()) for k in keys) + rb')"\s*:\s*"\s*(?i:'
+                + b"|".join(re.escape(w.encode()) for w in words) + rb')\s*"')
+        self.suspect = False  # the block being read holds such a line
 
     def bad_line(self, bad: BadLine) -> None:
         if len(self.findings) - len(self.lacking) >= _SHOW:  # the unreadable lines shown (``lacking``: the entries)
@@ -344,6 +399,9 @@ class Fields(Visitor):
             self.held = (file, first_line, data)
         if self.every_entry and self.format == "vault":  # (``_decided``, ``_token_named``)
             self.raw.block(file, first_line, data)
+        if self.placeholder_re is not None:  # (``_blanked``)
+            self.raw.block(file, first_line, data)
+            self.suspect = self.placeholder_re.search(data) is not None
 
     def _refused(self, batch: Entries) -> None:
         """A Vault/OpenBao entry whose policy decision refused the request must say why (its error). Decoded
@@ -412,7 +470,9 @@ class Fields(Visitor):
             self._refused(batch)
         if not self.every_entry or (self.all_fields and _all_complete(batch) and (
                 self.format != "vault" or batch.type.count("request") + batch.type.count("response") == len(batch))
-                and (not self.addresses or all(map(self._address, set(batch.source))))):
+                and (not self.addresses or all(map(self._address, set(batch.source))))
+                and not (self.blankable and (self.suspect or any(map(self._placeholder,
+                                                                      {*batch.identity, *batch.source}))))):
             return
         self._batch = batch
         try:
@@ -483,9 +543,12 @@ class Fields(Visitor):
                               "X-Forwarded-For header a client wrote, and the entry does not show where the "
                               "request came from.", _ADDRESS_FIX, where=rec.where, request_id=rec.request_id),
                       _ADDRESS_WHAT)
-        if self.all_fields and _complete(rec):
+        blanked = self._blanked(rec) if self.blankable else {}
+        if not blanked and self.all_fields and _complete(rec):
             return
         lacking = missing(rec, self.wanted, None)
+        if blanked:
+            lacking = [f for f in self.wanted if f in lacking or f in blanked]
         if not lacking:
             return
         excuse = excused_by(rec, lacking, self.format)
@@ -512,8 +575,39 @@ class Fields(Visitor):
         kind = f"{rec.type} entry" if rec.type else "entry"
         fix = self.fix + (_UNIX_FIX if self.format == "vault" and lacking == ["source"] else "") + (
             _HELP_FIX if self.format == "vault" and "request_id" in lacking and rec.action == "help" else "")
-        self._add(Finding(ID, "", f"The {kind} lacks {what}.", fix, where=rec.where, request_id=rec.request_id),
-                  what)
+        said = f"The {kind} lacks {what}."
+        if blanked:
+            shown = [f"{path} {json.dumps(value)}" for f in lacking for path, value in blanked.get(f, ())]
+            many = len(shown) > 1
+            writes = [_CT_WRITES[f] for f in lacking if f in blanked and f in self.own_paths]
+            are = "are placeholders" if many else "is a placeholder"
+            hop = f", where CloudTrail writes {' and '.join(writes)}, so a hop blanked {'them' if many else 'it'}"
+            said = f"The {kind} lacks {what}: its {_listed(shown)} {are} for no value{hop if writes else ''}."
+            fix += _BLANKED_FIX
+        self._add(Finding(ID, "", said, fix, where=rec.where, request_id=rec.request_id), what)
+
+    def _blanked(self, rec: Record) -> dict[str, list[tuple[str, str]]]:
+        """CloudTrail: canonical field -> (path, value) of its paths in ``rec`` that hold a placeholder for no value
+        (``_CT_BLANKABLE``), read from the record's line where the block's text shows one; else from the field's
+        value as read."""
+        read = {f: getattr(rec, f) for f in self.blankable if self._placeholder(getattr(rec, f))}
+        raw = self.raw.get(rec.file, rec.line) if self.suspect or read else None
+        pattern = self.placeholder_re
+        record = (_trail_record(raw) if raw is not None and (read or (pattern is not None and pattern.search(raw)))
+                  else None)
+        out: dict[str, list[tuple[str, str]]] = {}
+        for f, paths in self.blankable.items():
+            found = [(".".join(p), v) for p in paths for v in (_at(record, p),)
+                     if isinstance(v, str) and self._placeholder(v)] if record is not None else []
+            if not found and f in read:
+                found = [(".".join(paths[0]) if len(paths) == 1 else paths[0][0], read[f])]
+            if found:
+                out[f] = found
+        return out
+
+    def _placeholder(self, value: str) -> bool:
+        """``value`` is a placeholder for no value, as offline.reader reads one in a mapped field."""
+        return len(value) <= 11 and value.strip().lower() in self.placeholders
 
     def _address(self, source: str) -> bool:
         """Whether ``source`` (a Vault/OpenBao request.remote_address) is an IP address, or not written at all."""

@@ -10,7 +10,9 @@ writer wrote, and are reported at their lines. (One in a thousand cried wolf on 
 live log holds three trimmed 6-digit times about once in 3,000 runs.) Other producers may mix clocks of several
 resolutions (a service's tenths beside another's nanoseconds), so there only times with no sub-second part at all
 are counted, by their significant digits (a fraction padded with zeros, ".000000", is none): a JSON-lines source
-whose times are whole seconds but one, or a Kubernetes log re-timed to whole seconds and padded, fails.
+whose times are whole seconds but one, or a Kubernetes log re-timed to whole seconds and padded, fails. CloudTrail
+writes every eventTime in whole seconds, so there a fraction that is not all zeros is a hop's re-timing, reported at
+its record, and never the source's precision.
 """
 
 from __future__ import annotations
@@ -55,8 +57,17 @@ class Precision(Visitor):
         # written are its precision), but a fraction of zeros only is none (a log re-timed to whole seconds and
         # padded). Every producer but Vault/OpenBao has its short times counted by significant digits.
         self.padded = format_of(ctx.settings).name == "k8s"
-        # times of fewer digits are counted (``_short``): written by the one Go clock, else significant
-        self.counted = max(self.digits, _SHORT) if self.one_clock else min(self.digits, 1)
+        # CloudTrail writes eventTime in whole seconds ("2026-01-02T03:04:05Z"): a record whose time has a fraction
+        # that is not all zeros was re-timed by a hop (``_fraction``; ".000", a re-rendering that kept the value, is
+        # none), and its digits are not the trail's precision. Unless field_map reads the time from another field.
+        self.whole = (format_of(ctx.settings).name == "cloudtrail"
+                      and "time" not in dict(getattr(ctx.settings, "field_map", ()) or ()))
+        self.fraction: list[tuple[Record, int]] = []  # the first few such records, with their significant digits
+        self.nfraction = 0
+        # times of fewer digits are counted (``_short``): written by the one Go clock, else significant; none where
+        # the producer writes whole seconds (judged against timestamp_digits as a whole, ``finish``)
+        self.counted = (max(self.digits, _SHORT) if self.one_clock else 0 if self.whole
+                        else min(self.digits, 1))
         # The API server writes each stage of a request (RequestReceived, ResponseStarted, ResponseComplete) with the
         # request's one requestReceivedTimestamp: a request received at a whole second is one chance, not one per
         # stage (``padded``: Kubernetes). The short times counted, by (request id, time) -> digits (a bounded memory;
@@ -70,6 +81,16 @@ class Precision(Visitor):
             return
         # Every time parses (Entries.utc_times): their significant digits are those of the fraction.
         times = batch.time
+        if self.whole:  # CloudTrail: every fraction is zeros, or the record was re-timed
+            for i, t in enumerate(times):
+                frac = t[20:] if t[19:20] == "." else ""  # (the digits before "Z" or an offset)
+                digits = len(frac[:len(frac) - len(frac.lstrip("0123456789"))].rstrip("0"))
+                if digits:
+                    self._fraction(batch.record(i), digits)
+                else:
+                    self.good += 1
+                    self.first = self.first or batch.where(i)
+            return
         self.good += len(times)
         if not self.first and times:
             self.first = batch.where(0)
@@ -101,8 +122,17 @@ class Precision(Visitor):
         if len(self.zero) < _SHOW:
             self.zero.append(rec)
 
+    def _fraction(self, rec: Record, digits: int) -> None:
+        """A CloudTrail record whose eventTime has ``digits`` significant fractional digits (``whole``)."""
+        self.nfraction += 1
+        if len(self.fraction) < _SHOW:
+            self.fraction.append((rec, digits))
+
     def entry(self, rec: Record) -> None:
         ts = rec.ts
+        if self.whole and ts is not None and ts[2]:
+            self._fraction(rec, ts[2])
+            return
         if self.one_clock and ts is not None and rec.time.endswith("0Z") and rec.time[19:20] == ".":
             self._zero(rec)
         if ts is None:
@@ -155,6 +185,8 @@ class Precision(Visitor):
         self.nbad += later.nbad
         self.zero = (self.zero + later.zero)[:_SHOW]
         self.nzero += later.nzero
+        self.fraction = (self.fraction + later.fraction)[:_SHOW]
+        self.nfraction += later.nfraction
         self.good += later.good
         self.best = max(self.best, later.best)
         self.first = self.first or later.first
@@ -189,6 +221,13 @@ class Precision(Visitor):
         if self.nzero > len(self.zero):
             yield Finding(ID, "", f"{self.nzero - len(self.zero)} more entries have times whose fraction ends in a "
                           "zero.", self.fix, where=self.zero[-1].where)
+        for e, n in self.fraction:
+            yield Finding(ID, "", f"The record's eventTime {clip(e.time, 40)!r} has {n} significant fractional "
+                          "digit(s): CloudTrail writes eventTime in whole seconds, so a hop re-timed this record.",
+                          self.time_fix, where=e.where, request_id=e.request_id)
+        if self.nfraction > len(self.fraction):
+            yield Finding(ID, "", f"{self.nfraction - len(self.fraction)} more records have an eventTime with a "
+                          "fraction of a second that is not zeros.", self.time_fix, where=self.fraction[-1][0].where)
 
     def _retimed(self) -> Iterator[Finding]:
         """The entries whose times are too short for trimmed zeros to explain (see the module's docstring)."""
