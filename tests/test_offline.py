@@ -264,7 +264,8 @@ def test_a_last_line_cut_off_mid_entry_is_a_finding(tmp_path: Path) -> None:
     log.write_bytes(data[: len(data) - 200])
     n = data[: len(data) - 200].count(b"\n") + 1
     o = verdicts(log)["required_fields"]
-    assert [f.where for f in o.findings] == [f"{log}:{n}"] and "malformed JSON" in o.findings[0].message
+    assert [f.where for f in o.findings] == [f"{log}:{n}"] and "ends mid-entry" in o.findings[0].message
+    assert "copy a rotated file, not the live one" in o.findings[0].message
 
 
 # -- the command ------------------------------------------------------------------------------------------------

@@ -14,7 +14,9 @@ The header is framing: ``unframe`` gives back the entry it carries, so the check
 the same file:line. What a hop does to an entry is judged here too: a message cut at the hop's size limit (rsyslog
 cuts at ``maxMessageSize``, 8k by default, and writes the rest as a message of its own) is a bad line that names
 the limit and the setting; rsyslog's escaping of control characters (``#011`` for a tab) is undone when that is
-what makes the entry readable. Nothing here imports pytest.
+what makes the entry readable, and its escaping of 8-bit bytes (``#303#251`` for ``é``) where the reader finds a
+whole file so escaped (``eight_bit``); the relay's own messages (``rsyslogd-2177: ... begin to drop messages``) are
+named, a loss as a loss. Nothing here imports pytest.
 """
 
 from __future__ import annotations
@@ -112,15 +114,27 @@ REPEATED = ("rsyslog's repeated-message reduction wrote this line in place of me
             "it: those audit entries are not in the log as the vault wrote them; turn it off on every hop "
             "($RepeatedMsgReduction off) and look for the hop that sends a line twice")
 _REPEATED = re.compile(rb"(?:^|\s)message repeated \d+ times: \[")
-# The relay's own messages that say it dropped messages (rsyslog's imuxsock and imjournal rate limits, journald's
-# RateLimitBurst, syslog-ng's full queue): audit entries lost on the way, never only a stray line.
-_LOSS = re.compile(rb"(?i)(?:\d+ messages? lost|lost \d+ messages|begins? to drop messages|dropping messages|"
-                   rb"suppressed \d+ messages|messages? (?:were |was )?(?:dropped|discarded)|ratelimit|rate-limit)")
-_RELAY = re.compile(rb"\s*(?:\[[\d. ]+\] )?(rsyslogd|rsyslog|syslog-ng|systemd-journald|journald|imuxsock|imjournal|"
-                    rb"imtcp|imudp|kernel)(?:\[\d+\])?(?::|\s)")  # a tag (RFC 3164), an APP-NAME (RFC 5424)
-LOSS = ("the relay says it dropped messages here ({tag}: rate limiting or a full queue): audit entries of that "
-        "window are lost; turn rate limiting off for the vault's messages (rsyslog: imuxsock/imjournal "
-        "RateLimit.Interval=0; journald: RateLimitIntervalSec=0) and give the relay's queue room")
+# The relay's own messages that say it dropped messages (rsyslog's imuxsock and imjournal rate limits, an action's
+# "message lost", a disk queue's lost or skipped messages, a queue discarded at shutdown; journald's RateLimitBurst,
+# syslog-ng's full queue): audit entries lost on the way, never only a stray line.
+_LOSS = re.compile(rb"(?i)(?:messages? lost|lost \d+ messages|skipped \d+ messages|begins? to drop messages|"
+                   rb"dropping messages|suppressed \d+ messages|messages? (?:were |was )?(?:dropped|discarded)|"
+                   rb"will be discarded|ratelimit|rate-limit)")
+# rsyslog tags its own messages "rsyslogd:", or with their error number "rsyslogd-2177:" (and "rsyslogd0:" in some
+# 8.x); journald gives them "rsyslogd[pid]:"; impstats writes its counters as "rsyslogd-pstats:".
+_RELAY = re.compile(rb"\s*(?:\[[\d. ]+\] )?(rsyslogd(?:-?\d{1,5}|-pstats)?|rsyslog|syslog-ng|systemd-journald|journald|"
+                    rb"imuxsock|imjournal|imtcp|imudp|kernel)(?:\[\d+\])?(?::|\s)")  # a tag, an APP-NAME (RFC 5424)
+# impstats' counters of messages discarded (a queue full or nearly full, imuxsock's rate limit): a loss when not 0
+_COUNTED_LOSS = re.compile(rb"\b(?:discarded\.(?:full|nf)|ratelimit\.discarded)=[1-9]")
+# an rsyslog action that stopped delivering (rsyslogd-2007): "action 'NAME' suspended (module '...'), retry 0"
+_SUSPENDED = re.compile(rb"\baction '[^']{0,200}' suspended\b")
+LOSS = ("the relay says it dropped messages here ({tag}: rate limiting, a full queue or a failed action): audit "
+        "entries of that window are lost; turn rate limiting off for the vault's messages (rsyslog: "
+        "imuxsock/imjournal RateLimit.Interval=0; journald: RateLimitIntervalSec=0) and give the relay's queue room")
+SUSPENDED = ("the relay says one of its actions stopped delivering here ({tag}: action suspended): an action not "
+             "retried for ever discards what it could not deliver (rsyslog: action.resumeRetryCount, 0 by default), "
+             "so audit entries of that window may be lost on its way; give each action that carries the audit log "
+             "a disk-assisted queue and action.resumeRetryCount=\"-1\"")
 RELAY = ("a message of the relay itself ({tag}), not an audit entry: the hop writes its own messages into the audit "
          "log's file; route only the vault's messages there (rsyslog: a filter on the program name)")
 # rsyslog's escapes of the control characters JSON allows between its tokens: read as a space (inside a string a
@@ -242,11 +256,41 @@ def _unescape(m: "re.Match[bytes]") -> bytes:
     return b" " if code in _BLANK else bytes((code,))
 
 
+# rsyslog's parser.escape8BitCharactersOnReceive writes every byte above 127 of a message as "#" and its three
+# octal digits, so a non-ASCII character of an entry as the escapes of its UTF-8 bytes ("é" as "#303#251"). One
+# match is one character: a lead byte (0xC2-0xDF, 0xE0-0xEF, 0xF0-0xF4) and its continuation bytes (0x80-0xBF).
+_EIGHT_BIT = re.compile(rb"(?:#3(?:0[2-7]|[1-3][0-7])|#3[45][0-7]#2[0-7]{2}|#36[0-4]#2[0-7]{2}#2[0-7]{2})#2[0-7]{2}")
+
+
+def eight_bit_escaped(data: bytes) -> bool:
+    """Whether ``data`` holds what rsyslog's escaping of 8-bit bytes writes for a UTF-8 character (``#303#251``)."""
+    return b"#" in data and _EIGHT_BIT.search(data) is not None
+
+
+def eight_bit(entry: bytes) -> bytes:
+    """``entry`` (one that came through a hop escaping 8-bit bytes: the caller tells) with each run of ``#ooo``
+    escapes that spells one UTF-8 character written as that character, the text the vault wrote; ``entry`` itself
+    when there is none. Escapes that spell no character (an overlong form, a lone lead byte) stay as written."""
+    return _EIGHT_BIT.sub(_utf8, entry) if b"#" in entry else entry
+
+
+def _utf8(m: "re.Match[bytes]") -> bytes:
+    """The UTF-8 character a run of ``#ooo`` escapes spells, or the run as written when it spells none."""
+    run = m.group(0)
+    code = bytes(int(run[i + 1:i + 4], 8) for i in range(0, len(run), 4))
+    try:
+        code.decode("utf-8")
+    except UnicodeDecodeError:
+        return run
+    return code
+
+
 def _not_an_entry(raw: bytes) -> str:
     """Why a syslog line (``raw``, header and all) carries no JSON object: rsyslog's "message repeated N times",
     the relay's own message (tagged by the relay: rsyslogd, journald, the kernel; one that says messages were
-    dropped is a loss), else the rest of a cut entry or a stray message. Only the tag right after the host names a
-    relay: the rest of a cut entry may hold any words (a path sys/quotas/rate-limit)."""
+    dropped is a loss, an action suspended a possible one), else the rest of a cut entry or a stray message. Only
+    the tag right after the host names a relay: the rest of a cut entry may hold any words (a path
+    sys/quotas/rate-limit)."""
     if _REPEATED.search(raw[:1024]) is not None:
         return REPEATED
     host = _HEADER.match(raw)
@@ -256,7 +300,11 @@ def _not_an_entry(raw: bytes) -> str:
     told = raw[relay.end():relay.end() + 512]
     inner = _RELAY.match(told, 0, 64) if relay.group(1) == b"kernel" else None  # journald's, through the kernel
     tag = (inner or relay).group(1).decode()
-    return (LOSS if _LOSS.search(told) is not None else RELAY).format(tag=tag)
+    if tag == "rsyslogd-pstats":  # impstats' counters: a loss only where one of messages discarded is not 0
+        return (LOSS if _COUNTED_LOSS.search(told) is not None else RELAY).format(tag=tag)
+    if _LOSS.search(told) is not None:
+        return LOSS.format(tag=tag)
+    return (SUSPENDED if _SUSPENDED.search(told) is not None else RELAY).format(tag=tag)
 
 
 # RFC 5424's sequence numbers (7.3.1: ``[meta sequenceId="N"]``, 1 to 2147483647, then 1 again), which syslog-ng's

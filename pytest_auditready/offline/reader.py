@@ -36,7 +36,7 @@ from ..auditlog.model import (
     vault_sender,
 )
 from ..auditlog.rotation import TRAILING, compression_in, decompressing
-from ..auditlog.syslog import carried_prefix, unframe
+from ..auditlog.syslog import carried_prefix, eight_bit, eight_bit_escaped, truncated, unframe
 from ..auditlog.vault_json import NOT_VAULT, SERVER_LOG_LINE
 from ..errors import AuditReadyError
 from ..text import clip
@@ -115,8 +115,24 @@ _ROOT = _Namespace()
 Parsed = Union[Record, BadLine]
 
 
+# The files whose last line, with no newline after it, is being read now: ``_blocks`` names the file while its
+# consumer reads that line's block (``engine.driver.drive`` parses a block before it asks for the next), so that the
+# parsers say what an entry that ends early there is (``_bad_json``).
+_UNENDED: set[str] = set()
+
+
+def unended(size: int) -> str:
+    """Why the last line of a file, ``size`` bytes with no newline after them, is the start of an entry cut short."""
+    return (f"ends mid-entry after {size} bytes, where the file ends without a newline: the file was cut or copied "
+            "while this entry was being written (a copy of the live file taken mid-write, logrotate's copytruncate, "
+            "a full disk, a shipper that stopped); keep the whole line (copy a rotated file, not the live one, and "
+            "rotate by rename rather than copytruncate)")
+
+
 def _bad_json(file: str, line: int, raw: bytes) -> BadLine:
     text = raw.decode("utf-8", "replace")
+    if file in _UNENDED and raw.lstrip()[:1] == b"{" and truncated(raw):
+        return BadLine(file, line, unended(len(raw)), text)
     try:
         orjson.loads(raw)
     except orjson.JSONDecodeError as exc:
@@ -970,6 +986,7 @@ class FileStats:
     framing: str = ""  # the platform framing taken off (auditlog.container): cri, docker, journal
     left_out: int = 0  # the platform's records of the vault's own server output (stderr, its banner), no entries
     blank: int = 0  # empty lines that are no removed entry: an export's padding, or its newline too many at the end
+    eight_bit: int = 0  # entries read with a syslog hop's escapes of 8-bit bytes undone (``EightBit``)
 
 
 def open_log(path: str) -> IO[bytes]:
@@ -1000,7 +1017,8 @@ def open_log(path: str) -> IO[bytes]:
     return decompressing(f, compression_in(magic))  # type: ignore[arg-type]  # a binary file
 
 
-def unframe_block(data: bytes, left_out: Optional[list[tuple[int, bytes]]] = None, prefix: bytes = b"") -> bytes:
+def unframe_block(data: bytes, left_out: Optional[list[tuple[int, bytes]]] = None, prefix: bytes = b"",
+                  eight: "Optional[EightBit]" = None) -> bytes:
     """``data`` (whole lines) with each syslog-framed line replaced by the entry it carries (``auditlog.syslog``):
     the header is framing, so the checks (the leak scan of raw text too) see the entry as the vault wrote it, at the
     same line. Lines whose header carries no whole entry (cut by the hop) are kept as read, for the parser to
@@ -1008,20 +1026,80 @@ def unframe_block(data: bytes, left_out: Optional[list[tuple[int, bytes]]] = Non
     server's own log behind a header) is left empty and (its index, its text as read) added to ``left_out``, for
     the leak scan (``Block.left``). A block that is plainly
     one object a line is returned as is. With a device ``prefix``, an entry whose hop carries the prefix in its
-    header gets it back (``syslog.carried_prefix``)."""
+    header gets it back (``syslog.carried_prefix``). Where ``eight`` says the file's hop escaped 8-bit bytes, each
+    entry is read with those escapes undone (``syslog.eight_bit``), counted in ``eight.undone``."""
     if data[:1] == b"{" and data.count(b"\n{") == data.count(b"\n"):
         return data
+    undo = eight if eight is not None and eight.judge(data) else None
     lines = data.split(b"\n")
     changed = False
     for i, raw in enumerate(lines):
         if raw[:1] != b"{":
             framed, _ = unframe(raw)
             if framed is not None:
+                if undo is not None and framed:
+                    text = eight_bit(framed)
+                    if text != framed:
+                        undo.undone += 1
+                        framed = text
                 lines[i] = carried_prefix(raw, framed, prefix) if prefix and framed else framed
                 changed = True
                 if not framed and left_out is not None:
                     left_out.append((i, raw))
     return b"\n".join(lines) if changed else data
+
+
+class EightBit:
+    """Whether the syslog hop a file came through escaped its 8-bit bytes (rsyslog's
+    ``parser.escape8BitCharactersOnReceive``: each as ``#`` and three octal digits, ``é`` as ``#303#251``), so
+    that its entries are read as the vault wrote them (``syslog.eight_bit``). The vault's own text may hold such
+    digits (a path ``a#303#251``), so only the whole file tells: escapes that spell UTF-8 characters, and no byte
+    above 127 anywhere in it (such a hop leaves none). At the first block that shows escapes the file is read whole
+    where it can be (a local or compressed file), and the read goes on where it stood; where it cannot (a range of
+    a file, ``--jobs``; a stream), a block that holds such a byte ends the undoing from there on."""
+
+    def __init__(self, f: IO[bytes], file: str) -> None:
+        self.f, self.file = f, file
+        self.state: Optional[bool] = None  # None until escapes show; then whether they are undone
+        self.undone = 0  # entries read with their escapes undone
+
+    def saw(self, data: bytes) -> None:
+        """Learn from a block of the file (framed or not): a byte above 127 means the hop passes them as they are."""
+        if self.state is not False and not data.isascii():
+            self.state = False
+
+    def judge(self, data: bytes) -> bool:
+        """Whether the escapes in ``data`` (a block of framed lines, ``saw`` already) are to be undone."""
+        if self.state is None and b"#3" in data and eight_bit_escaped(data):
+            self.state = _ascii_throughout(self.f, self.file)
+        return bool(self.state)
+
+
+def _ascii_throughout(f: IO[bytes], file: str) -> bool:
+    """Whether the whole of ``f`` (``file``) holds no byte above 127, read from its start to its end, then back to
+    where it stood; True where it cannot be read so (not seekable: each block is then judged as it comes)."""
+    seekable = getattr(f, "seekable", None)
+    try:
+        if seekable is None or not seekable():
+            return True
+        at = f.tell()
+    except (OSError, ValueError):
+        return True
+    ascii_only = True
+    try:
+        f.seek(0)
+        while ascii_only:
+            chunk = f.read(BLOCK)
+            if not chunk:
+                break
+            ascii_only = chunk.isascii()
+    except (OSError, EOFError, ValueError):
+        pass  # (the read itself says what is wrong when it comes there)
+    try:
+        f.seek(at)
+    except (OSError, EOFError, ValueError) as exc:
+        raise read_error(file, exc) from None
+    return ascii_only
 
 
 BOM = b"\xef\xbb\xbf"
@@ -1056,6 +1134,7 @@ def blocks(f: IO[bytes], file: str, stats: FileStats, framing: str = "auto", pre
     read = 0
     unwrap: "Optional[container.Unwrap]" = None
     decided = not head
+    eight = EightBit(f, file)
     for blk in _blocks(f, file, stats):
         if shown is not None:
             shown.add(stats.bytes - read)
@@ -1068,11 +1147,12 @@ def blocks(f: IO[bytes], file: str, stats: FileStats, framing: str = "auto", pre
                 found = head_framing(blk.data, framing)
                 if found:
                     unwrap = container.Unwrap(found)
+            eight.saw(blk.data)
             if unwrap is not None:
                 for first, data, n, left in container.split(file, blk.first, blk.data, unwrap):
                     if isinstance(data, bytes):
                         framed: list[tuple[int, bytes]] = []  # a syslog header inside the platform's framing
-                        data = unframe_block(data, framed, prefix)
+                        data = unframe_block(data, framed, prefix, eight)
                         unwrap.skipped += len(framed)
                         left = sorted([*left, *framed])
                     yield Block(first, data, n, unwrapped=True, left=left)
@@ -1086,13 +1166,14 @@ def blocks(f: IO[bytes], file: str, stats: FileStats, framing: str = "auto", pre
                     yield blk
                     continue
             left_out: list[tuple[int, bytes]] = []
-            blk.data = unframe_block(blk.data, left_out, prefix)
+            blk.data = unframe_block(blk.data, left_out, prefix, eight)
             blk.unwrapped = bool(left_out)  # the lines a hop's framing left out are empty: no removed entry
             if left_out:  # counted, as a platform's framing counts what it leaves out
                 stats.framing = stats.framing or "syslog"
                 stats.left_out += len(left_out)
                 blk.left = left_out
         yield blk
+    stats.eight_bit = eight.undone
     if unwrap is not None:
         stats.framing, stats.left_out = unwrap.framing, unwrap.skipped
         why = unwrap.finish()
@@ -1223,7 +1304,11 @@ def _blocks(f: IO[bytes], file: str, stats: FileStats) -> Iterator[Block]:
         yield Block(line, BadLine(file, line, long.reason + " (and the file ends without a newline)", long.raw), 1)
         line += 1
     elif tail:
-        yield Block(line, tail, 1)  # no final newline: parsed like any line (a cut-off entry is then malformed JSON)
+        _UNENDED.add(file)  # no final newline: an entry that ends early there was cut as it was written (_bad_json)
+        try:
+            yield Block(line, tail, 1)
+        finally:
+            _UNENDED.discard(file)
         line += 1
     stats.lines = line - 1
 
