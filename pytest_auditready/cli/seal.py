@@ -6,6 +6,7 @@ import argparse
 import signal
 import sys
 import threading
+from pathlib import Path
 from typing import Any
 
 from . import nonempty
@@ -67,6 +68,15 @@ def run(args: argparse.Namespace) -> int:
     if not args.follow or os.path.exists(args.log):  # a log that is there must be a regular file
         check_log(args.log, missing_fix="point the sealer at the file_path of the file audit device (with --follow "
                   "it waits for the file to appear)")
+    if args.follow and os.path.exists(args.log):
+        from ..auditlog.rotation import compression_of
+
+        kind = compression_of(Path(args.log))
+        if kind is not None:
+            from ..errors import AuditReadyError
+
+            raise AuditReadyError(f"{args.log} is {kind}-compressed: it no longer grows, so there is nothing to follow",
+                                  f"seal it once, without --follow: auditready seal {args.log} --key KEY")
     sealer = Sealer(args.log, key, lines_per_record=args.lines)
     with sealer:
         if not args.follow:

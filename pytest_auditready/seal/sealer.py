@@ -5,7 +5,9 @@ last line waits for its newline), and cuts a record every ``lines_per_record`` l
 or, when following, once the oldest unsealed line is ``every_seconds`` old. It resumes from the last record of
 an existing chain, so it can be stopped and restarted. When the log is rotated (the path names a new file, or
 the file was truncated in place) the rest of the old file is sealed first when it can still be found (a rename
-keeps its inode), then the new file starts a new segment chained to the old one.
+keeps its inode), then the new file starts a new segment chained to the old one. A compressed file (gzip, bzip2,
+xz: history rotated before sealing began, sealed once) is sealed on its decompressed stream, as the verifier reads
+it.
 """
 
 from __future__ import annotations
@@ -14,14 +16,17 @@ import datetime
 import fcntl
 import hashlib
 import json
+import lzma
 import os
+import tempfile
 import threading
 import time
+import zlib
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, BinaryIO, Callable, Iterator, Optional
 
-from ..auditlog.rotation import locate_rotated
+from ..auditlog.rotation import compression_of, locate_rotated, open_rotated
 from ..errors import AuditReadyError
 from ..safeio import open_append, open_regular, write_all
 from .chain import (
@@ -83,6 +88,46 @@ def _pread(f: BinaryIO, pos: int, n: int) -> Iterator[bytes]:
 def _pread_all(f: BinaryIO, pos: int, n: int) -> bytes:
     """``n`` bytes of ``f`` from ``pos`` (fewer at its end), read without moving its position."""
     return b"".join(_pread(f, pos, n))
+
+
+_DECOMPRESS_ERRORS = (OSError, EOFError, lzma.LZMAError, zlib.error)
+
+
+def _decompressed(path: Path, kind: str) -> BinaryIO:
+    """The content of the compressed file ``path`` in an anonymous temporary file (the sealer reads back over what
+    it read: ``_Cursor.seen``), or a one-line refusal where it cannot be read whole: a chain over part of it would
+    never match the file."""
+    src = open_rotated(path, kind)
+    out = tempfile.TemporaryFile(prefix="auditready-seal-")
+    try:
+        while True:
+            try:
+                data = src.read(1 << 20)
+            except _DECOMPRESS_ERRORS as exc:
+                raise AuditReadyError(f"{path} cannot be decompressed ({exc or type(exc).__name__}): it is not sealed",
+                                      "seal an undamaged copy of the file (its decompressed text is what is sealed)"
+                                      ) from None
+            if not data:
+                break
+            try:
+                out.write(data)
+            except OSError as exc:
+                raise AuditReadyError(f"cannot decompress {path} into a temporary file: {exc.strerror}",
+                                      "set TMPDIR to a folder with room for the decompressed log") from None
+        out.flush()
+        out.seek(0)
+        return out
+    except BaseException:
+        out.close()
+        raise
+    finally:
+        src.close()
+
+
+def _content(path: Path) -> BinaryIO:
+    """``path``'s content as the verifier reads it: the file itself, or a compressed file's decompressed stream."""
+    kind = compression_of(path)
+    return _decompressed(path, kind) if kind is not None else open_regular(path, "log", fix=LOG_FIX)
 
 
 def _utc_now() -> str:
@@ -215,7 +260,7 @@ class Sealer:
             st = os.stat(self.log_path)
         except FileNotFoundError:
             st = None
-        if st is not None and st.st_ino == last.inode and st.st_size >= last.end and self._holds(last):
+        if st is not None and st.st_ino == last.inode and self._holds(last):
             self._cursor = self._open_log(segment=last.segment, pos=last.end, next_line=last.last_line + 1,
                                           reason=None)
             return
@@ -241,10 +286,12 @@ class Sealer:
         and sealing on from that offset would seal the middle of new lines as the old segment's continuation."""
         h = hashlib.sha256()
         try:
-            f = open_regular(self.log_path, "log", fix=LOG_FIX)
+            f = _content(self.log_path)
         except FileNotFoundError:
             return False
         with f:
+            if os.fstat(f.fileno()).st_size < last.end:
+                return False
             for data in _pread(f, last.start, last.end - last.start):
                 h.update(data)  # (a file now shorter hashes short: no match)
         return h.hexdigest() == last.sha256
@@ -280,12 +327,13 @@ class Sealer:
 
     def _open_file(self, path: Path, *, segment: int, pos: int, next_line: int, reason: Optional[str]) -> _Cursor:
         try:
-            f = open_regular(path, "log", fix=LOG_FIX)
+            inode = os.stat(path).st_ino  # (a compressed file's own, not its decompressed copy's)
+            f = _content(path)
         except OSError as exc:  # gone since it was found
             raise AuditReadyError(f"cannot read the log {path}: {exc.strerror}", LOG_FIX) from None
         if reason is not None:
             self.summary.segments_started += 1
-        return _Cursor(f, os.fstat(f.fileno()).st_ino, self.log_path.name, segment, pos, next_line, reason)
+        return _Cursor(f, inode, self.log_path.name, segment, pos, next_line, reason)
 
     def _open_log(self, *, segment: int, pos: int, next_line: int, reason: Optional[str]) -> Optional[_Cursor]:
         if not self.log_path.exists():
