@@ -130,7 +130,8 @@ def test_answers_equal_an_independent_count(traffic: tuple[Any, Path], tmp_path:
     assert as_counted(doc) == expected
     by_name = {i["display_name"]: i for i in doc["identities"]}
     assert by_name["token-reader"]["operations"]["read"] == {
-        "requests": 5, "denied": 0, "first": by_name["token-reader"]["operations"]["read"]["first"],
+        "requests": 5, "denied": 0, "outcome_not_logged": 0,
+        "first": by_name["token-reader"]["operations"]["read"]["first"],
         "last": by_name["token-reader"]["operations"]["read"]["last"]}
     assert by_name["token-intruder"]["denied"] == 3 and by_name["token-intruder"]["requests"] == 3
     assert by_name["token-writer"]["operations"] == {"create": by_name["token-writer"]["operations"]["create"],

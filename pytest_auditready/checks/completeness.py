@@ -37,32 +37,57 @@ made-up entry. Responses are remembered for that while they are within the windo
 ANSWERED (20,000) of them, so memory stays bounded: a copy written later than that is no longer named a copy, but
 is still a finding (a response with no request) outside the log's first window.
 
-Kubernetes and CloudTrail have no pairs to check (the audit policy's omitStages may drop any stage, and a webhook
-backend sends batches concurrently, so stages need not follow each other in a receiver's file; CloudTrail writes
-one record a call), but one record written twice is judged: the same Kubernetes auditID, stage and
-requestReceivedTimestamp, or the same CloudTrail eventID. Unchanged it is a delivery repeated (a webhook's retried
-batch; one event in two trails' files joined), excused by that rule; with other content it is a finding
-at the second naming the first. The last SEEN (20,000) keys are remembered, and a Kubernetes log is read whole by
-one process (``splits``). The same auditID at another receive time is not judged: a client, or the API server in
-front of an aggregated one, may choose the Audit-ID. Across the files of a set, the first SEEN records of a file are
-compared with the first and last SEEN of the file before it in time (``engine.files``), as one pass would; so is a
-Vault/OpenBao entry of a file's first window with the requests in flight and the responses of the last window of the
-file before it (``head``).
+Kubernetes: a request's events share its auditID, one a stage (Kubernetes "Auditing": RequestReceived "as soon as
+the audit handler receives the request", ResponseStarted for a long-running request once its headers are sent,
+ResponseComplete once "no more bytes will be sent", Panic), and the audit policy decides which stages are written
+(``omitStages``, for the whole policy or one rule; empty by default). The stages of a request need not follow each
+other in file order: the webhook backend sends its batches concurrently (k8s.io/apiserver's buffered backend runs its
+delegate asynchronously for the webhook, AsyncDelegate), and a receiver writes them as they come, so a ResponseComplete
+before its RequestReceived is no finding (red team rt57 F3; the log backend writes in order). A RequestReceived
+event no later stage of its auditID follows, anywhere in the file, is a dropped line (red team rt57 F1: a deleted
+ResponseComplete passed every check, and a denied read lost its 403) when the log itself shows that the policy keeps
+the later stages for such a request (another request the same policy rule must have matched, by user and groups,
+verb, objectRef apiGroup, resource, subresource and namespace, or non-resource path, at the same level, has its
+RequestReceived and a later stage), the request is not long-running (watch, proxy, exec, attach, port-forward, log:
+minutes or hours; a list with watch=true is a watch), and it lies more than the larger of k8s_request_timeout (the
+API server ends a request that is not long-running by then) and the window from either edge of the file (a request
+still in flight at its end; at its start, a stage the webhook's concurrent batches wrote into the file before).
+Every other such event is excused by the rule that fits, and counted; so is an event of a request whose
+RequestReceived the log does not hold (a policy that omits that stage). A log with no pair to judge is skipped.
+Only RequestReceived lines are decoded again (``_received``); the requests still open are those within that bound of
+the latest event, those past it are remembered by auditID up to SEEN, the judged ones up to _KEEP (the rest counted
+by policy key), and the keys of the requests paired up to KEYS.
+
+One Kubernetes or CloudTrail record written twice is judged: the same Kubernetes auditID, stage and
+requestReceivedTimestamp, or the same CloudTrail eventID (CloudTrail writes one record a call, with no pair).
+Unchanged it is a delivery repeated (a webhook's retried batch; one event in two trails' files joined), excused by
+that rule; with other content it is a finding at the second naming the first. The last SEEN (20,000) keys are
+remembered, and a Kubernetes log is read whole by one process (``splits``). The same auditID at another receive time
+is not judged: a client, or the API server in front of an aggregated one, may choose the Audit-ID. Across the files
+of a set, the first SEEN records of a file are compared with the first and last SEEN of the file before it in time
+(``engine.files``), as one pass would; so is a Vault/OpenBao entry of a file's first window with the requests in
+flight and the responses of the last window of the file before it (``head``).
+
+A pass rests on pairs: a request whose every entry a hop dropped (a whole request/response pair, lost to a
+copytruncate rotation or a rate limit at a pair's edge) leaves no trace in the rest of the log, so where no seal is
+beside the log the pass says so, once, on its line (red team rt58 F3): only a seal (``auditready seal``, judged by
+tamper_evidence) shows such a loss.
 """
 
 from __future__ import annotations
 
+import os
 import re
 from collections import OrderedDict
-from typing import Iterator, Optional, Sequence, Union
+from typing import Any, Iterator, NamedTuple, Optional, Sequence, Union
 
-from ..auditlog.formats import format_of
+from ..auditlog.formats import format_of, k8s_long_running
 from ..auditlog.lines import long_entry, unscanned
 from ..auditlog.match import Match, on_path
 from ..auditlog.model import HMAC_RE, Action, BadLine, Entries, Record, in_scope, parse_time
 from ..auditlog.syslog import last_joined
 from ..auditlog.vault_json import dumps
-from .base import Check, CheckContext, Finding, Skip, Visitor, describe, every_action
+from .base import Check, CheckContext, Finding, Note, Skip, Visitor, describe, every_action
 
 ID = "completeness"
 _FIX = (
@@ -75,6 +100,7 @@ PAIR_WINDOW = 120 * 10**9  # ns, the default window: the default max request dur
 _KEEP = 10_000  # findings kept (sorted by line at the end; the rest counted)
 ANSWERED = 20_000  # responses remembered at most (within the window) to name an entry written again
 SEEN = 20_000  # Kubernetes and CloudTrail: the latest records remembered to find one written twice
+KEYS = 100_000  # Kubernetes: the audit policy keys (``_received``) of the requests paired, at most
 _EARLY = 100_000  # request ids a later range keeps from its first 2 windows (for ``Pairs.merge``)
 HEAD = 100_000  # entries of a log's first window remembered (``Pairs.head``) for the set's judge
 _SHOW = 20
@@ -208,10 +234,9 @@ class Pairs(Visitor):
         fmt = format_of(ctx.settings).name
         # JSON lines whose field_map names each entry's type are paired as Vault's are (request and response)
         paired = fmt == "vault" or (fmt == "jsonl" and any(f == "type" for f, _ in ctx.settings.field_map))
-        self.skip = "" if paired else (
-            f"a {format_of(ctx.settings).title} log has no request/response pairs to check (one record a call, or "
-            "stages the audit policy may omit)" + (
-                "; no record repeats the key of another with other content" if fmt in ("k8s", "cloudtrail") else
+        self.skip = "" if paired else K8S_NO_PAIRS if fmt == "k8s" else (
+            f"a {format_of(ctx.settings).title} log has no request/response pairs to check (one record a call)" + (
+                "; no record repeats the key of another with other content" if fmt == "cloudtrail" else
                 "; field_map names no type (request or response) to pair its entries by" if fmt == "jsonl" else ""))
         self.window = int(ctx.settings.completeness_window * 10**9)
         self.first_t: Optional[int] = None
@@ -254,6 +279,7 @@ class Pairs(Visitor):
         # continues the log (a slow request spanning a rotation), and reports it as late where none does
         # (``engine.files.boundaries``).
         self.in_set = len(set(ctx.log_set)) > 1
+        self.log_path, self.log_set = ctx.log_path or "", tuple(ctx.log_set)
         # A file judged alone while a file of its rotated set lies beside it, not named: a slow request that spans
         # the rotation has its other entry there (red team rt55 F3: a 2.6 s RSA-4096 key issued as audit.log was
         # renamed and the vault reopened it was "a hop dropped a line"). Its edges are judged by the window the
@@ -285,6 +311,24 @@ class Pairs(Visitor):
         # lines of the current block whose authorization decision is forbid
         self.stages: "OrderedDict[str, tuple[str, int, str, tuple[str, str, str, str]]]" = OrderedDict()
         self.forbid: set[int] = set()
+        # Kubernetes: each request's RequestReceived event paired with a later stage of its auditID (``_k8s_stage``).
+        # A request not long-running ends within k8s_request_timeout; the window is the floor, as for a vault.
+        self.bound = max(self.window, int(ctx.settings.k8s_request_timeout * 10**9))
+        self.received: dict[int, tuple[bytes, bool]] = {}  # line -> ``_received`` of the block being fed
+        # RequestReceived events with no later stage yet, by auditID: those within ``bound`` of the latest event
+        # (``open``), then those past it (``late``, at most SEEN; the oldest then told at once: ``_told``)
+        self.k8s_open: "OrderedDict[str, Open]" = OrderedDict()
+        self.k8s_late: "OrderedDict[str, Open]" = OrderedDict()
+        self.k8s_told: dict[str, int] = {}  # excuse rule -> RequestReceived events told out of ``late``
+        self.k8s_lost: list[Open] = []  # told out of ``late`` with neither excuse: judged by the policy key at the end
+        self.k8s_lost_more: dict[bytes, int] = {}  # past _KEEP of those: their number by policy key
+        self.k8s_both: dict[bytes, str] = {}  # policy key of a request paired -> its RequestReceived's file:line
+        self.k8s_paired: "OrderedDict[str, None]" = OrderedDict()  # auditIDs paired (the last SEEN)
+        self.k8s_unasked: "OrderedDict[str, int]" = OrderedDict()  # auditID -> its later events, no RequestReceived yet
+        self.k8s_pairs = 0  # requests paired
+        self.k8s_alone = 0  # events of requests whose RequestReceived the log does not hold (``K8S_ALONE``)
+        self.k8s_first_w: Optional[int] = None  # the first and latest time an event was written (stageTimestamp)
+        self.k8s_last_w = -1
 
     def entries(self, batch: Entries) -> None:
         """The common case column by column (no Record built): every time a UTC RFC 3339 time; else ``entry``."""
@@ -672,6 +716,7 @@ class Pairs(Visitor):
         trail = self.fmt == "cloudtrail"
         digests: dict[int, tuple[str, bytes]] = {}
         self.forbid = set()
+        self.received = received = {}
         n = first_line - 1
         for raw in data.split(b"\n"):
             n += 1
@@ -693,6 +738,10 @@ class Pairs(Visitor):
             digests[n] = (eid, blake2b(text, digest_size=16).digest())
             if not trail and b"forbid" in text and _FORBID.search(text) is not None:
                 self.forbid.add(n)
+            if not trail and b'"RequestReceived"' in text:
+                got = _received(text)
+                if got is not None:
+                    received[n] = got
         self.digests = digests
 
     def _seen(self, rec: Record) -> None:
@@ -702,6 +751,8 @@ class Pairs(Visitor):
         remembered."""
         got = self.digests.get(rec.line)
         if got is None:
+            if self.fmt == "k8s":
+                self.excuse(NO_KEY)
             return
         eid, digest = got
         if self.fmt == "cloudtrail":
@@ -710,6 +761,8 @@ class Pairs(Visitor):
             rid = rec.request_id
             key = f"{rid}\0{rec.type}\0{rec.time}" if rid and rec.type and rec.time else ""
         if not key:
+            if self.fmt == "k8s":
+                self.excuse(NO_KEY)
             return
         # when it was written: a Kubernetes event's stageTimestamp (its time is when its request began, and a long
         # watch's event ends a file hours after that), so a set's files are told in time by what each holds
@@ -736,6 +789,7 @@ class Pairs(Visitor):
             return
         if self.fmt == "k8s":
             self._stages(rec)
+            self._k8s_stage(rec)
 
     def _stages(self, rec: Record) -> None:
         """Kubernetes: the events of one request (one auditID, each stage its own event) name the one request its
@@ -755,6 +809,112 @@ class Pairs(Visitor):
         if what and first[2] != rec.type:
             self._find(rec.file, rec.line, "stages", rec.request_id,
                        f"{first[0]}:{first[1]}\0{first[2]}\0{', '.join(what)}")
+
+    def _k8s_stage(self, rec: Record) -> None:
+        """Kubernetes: a request's RequestReceived event paired with a later stage of its auditID, in either order
+        (``open`` until one comes, ``late`` past ``bound``); a later stage of a request whose RequestReceived the log
+        does not hold (yet) is counted as such (``K8S_ALONE``), and no longer once its RequestReceived comes."""
+        rid = rec.request_id
+        when = rec.wts if rec.wts is not None else rec.ts
+        ns = when[0] if when is not None else self.k8s_last_w
+        if when is not None:
+            if self.k8s_first_w is None:
+                self.k8s_first_w = ns
+            if ns > self.k8s_last_w:
+                self.k8s_last_w = ns
+                self._k8s_expire(ns)
+        if rec.type != "RequestReceived":
+            held = self.k8s_open.pop(rid, None)
+            if held is None:
+                held = self.k8s_late.pop(rid, None)
+            if held is not None:
+                self._k8s_pair(rid, held.key, f"{held.file}:{held.line}")
+            elif rid not in self.k8s_paired:
+                self.k8s_alone += 1
+                self.k8s_unasked[rid] = self.k8s_unasked.get(rid, 0) + 1
+                if len(self.k8s_unasked) > SEEN:  # (its events stay counted as with no RequestReceived)
+                    self.k8s_unasked.popitem(last=False)
+            return
+        key, long = self.received.get(rec.line, (b"", False))
+        later = self.k8s_unasked.pop(rid, 0)
+        if later:  # its later stage came first (a webhook's batches, sent concurrently)
+            self.k8s_alone -= later
+            self._k8s_pair(rid, key, rec.where)
+        elif rid in self.k8s_open or rid in self.k8s_late or rid in self.k8s_paired:
+            self.excuse(K8S_AGAIN)
+        else:
+            self.k8s_open[rid] = Open(ns, rec.file, rec.line, key, long)
+
+    def _k8s_pair(self, rid: str, key: bytes, where: str) -> None:
+        self.k8s_pairs += 1
+        self.k8s_paired[rid] = None
+        if len(self.k8s_paired) > SEEN:
+            self.k8s_paired.popitem(last=False)
+        if key and key not in self.k8s_both and len(self.k8s_both) < KEYS:
+            self.k8s_both[key] = where
+
+    def _k8s_expire(self, now: int) -> None:
+        """The open RequestReceived events more than ``bound`` before ``now`` into ``late``; past SEEN of those, the
+        oldest told (``_told``)."""
+        opened, late, bound = self.k8s_open, self.k8s_late, self.bound
+        while opened:
+            rid, held = next(iter(opened.items()))
+            if held.ns + bound >= now:
+                break
+            del opened[rid]
+            late[rid] = held
+            if len(late) > SEEN:
+                self._told(*late.popitem(last=False))
+
+    def _told(self, rid: str, held: "Open") -> None:
+        """A RequestReceived event no later stage followed within SEEN others: excused (``_k8s_excuse``), or judged
+        by its policy key at the end (``k8s_lost``)."""
+        rule = self._k8s_excuse(held, late=True)
+        if rule:
+            self.k8s_told[rule] = self.k8s_told.get(rule, 0) + 1
+        elif len(self.k8s_lost) < _KEEP:
+            self.k8s_lost.append(held._replace(rid=rid))
+        else:
+            self.k8s_lost_more[held.key] = self.k8s_lost_more.get(held.key, 0) + 1
+
+    def _k8s_excuse(self, held: "Open", late: bool) -> str:
+        """Why a RequestReceived event with no later stage of its request is no dropped line (see the module's
+        docstring), or "" when only the policy key is left to tell: long-running, within ``bound`` of the log's
+        last event (``late`` False) or first."""
+        if held.long:
+            return K8S_LONG
+        if not late:
+            return k8s_in_flight(self.bound)
+        if self.k8s_first_w is not None and held.ns - self.k8s_first_w <= self.bound:
+            return k8s_before(self.bound)
+        return ""
+
+    def _k8s_verdict(self) -> tuple[dict[str, int], list[tuple[str, int, str, str, str]], int]:
+        """Kubernetes, once fed: the RequestReceived events with no later stage excused, by rule (with the events
+        without RequestReceived), those judged dropped as (file, line, kind, auditID, the file:line of a request of
+        the same policy key paired), and how many more of those were not kept (``k8s_lost_more``)."""
+        rules = dict(self.k8s_told)
+        if self.k8s_alone > 0:
+            rules[K8S_ALONE] = self.k8s_alone
+        lost: list[tuple[str, int, str, str, str]] = []
+        more = 0
+        told = [(self._k8s_excuse(h, late=False), h._replace(rid=r)) for r, h in self.k8s_open.items()]
+        told += [(self._k8s_excuse(h, late=True), h._replace(rid=r)) for r, h in self.k8s_late.items()]
+        told += [("", h) for h in self.k8s_lost]
+        for rule, held in told:
+            if not rule:
+                paired = self.k8s_both.get(held.key) if held.key else None
+                if paired is not None:
+                    lost.append((held.file, held.line, "k8s_lost", held.rid, paired))
+                    continue
+                rule = K8S_UNKEPT
+            rules[rule] = rules.get(rule, 0) + 1
+        for key, n in self.k8s_lost_more.items():
+            if key and key in self.k8s_both:
+                more += n
+            else:
+                rules[K8S_UNKEPT] = rules.get(K8S_UNKEPT, 0) + n
+        return rules, lost, more
 
     @classmethod
     def splits(cls, ctx: CheckContext) -> bool:
@@ -990,14 +1150,22 @@ class Pairs(Visitor):
                         (before, len(self.orphans) - len(lost_responses))):
             if n:
                 out[rule] = out.get(rule, 0) + n
+        if self.fmt == "k8s":
+            for rule, n in self._k8s_verdict()[0].items():
+                out[rule] = out.get(rule, 0) + n
         return out
 
-    def finish(self) -> Iterator[Union[Finding, Skip]]:
+    def finish(self) -> Iterator[Any]:  # findings, a skip, a note
         lost_requests, lost_responses = self._lost()
         lost = [(file, line, "request~" + lost_requests[rid], rid, "") for rid, (_ns, file, line, *_)
                 in self.pending.items() if rid in lost_requests]
         lost += [(file, line, "response~" + lost_responses[(file, line)], rid, "") for rid, _ns, file, line, _b
                  in self.orphans if (file, line) in lost_responses]
+        more = self.more
+        if self.fmt == "k8s":
+            _rules, dropped, unkept = self._k8s_verdict()
+            lost += dropped
+            more += unkept
         found = sorted(self.found + lost[: max(0, _KEEP - len(self.found))], key=lambda f: (f[0], f[1]))
         for file, line, kind, rid, first in found[:_SHOW]:
             if kind == "conflict":
@@ -1024,6 +1192,10 @@ class Pairs(Visitor):
                               "request its authorizer forbade with 403 Forbidden, so the event was altered after it "
                               "was written.", _CONFLICT_FIX["k8s"], where=f"{file}:{line}", request_id=rid)
                 continue
+            if kind == "k8s_lost":
+                yield Finding(ID, "", k8s_lost_text(first, self.bound), K8S_DROP_FIX, where=f"{file}:{line}",
+                              request_id=rid)
+                continue
             if "~" in kind:
                 kind, why = kind.split("~")
                 text = _lost_text(kind) if why == "conn" else self._late_text(kind)
@@ -1037,11 +1209,37 @@ class Pairs(Visitor):
                                "completeness_window raised to match" if kind == "request" else "")
             yield Finding(ID, "", f"The {kind} entry has no {other} entry: {when}; a hop dropped a line.",
                           fix, where=f"{file}:{line}", request_id=rid)
-        hidden = len(found) - _SHOW + self.more + max(0, len(lost) - max(0, _KEEP - len(self.found)))
+        hidden = len(found) - _SHOW + more + max(0, len(lost) - max(0, _KEEP - len(self.found)))
         if hidden > 0:
             yield Finding(ID, "", f"{hidden} more entries have no partner entry or are written twice.", _DROP_FIX)
-        if self.skip and not found:
+        if found or hidden > 0:
+            return
+        if self.skip and not (self.fmt == "k8s" and self.k8s_pairs):
             yield Skip("", self.skip)
+        elif self.log_path and self._once() and not self._sealed():
+            yield Note("", PAIRS_ONLY)
+
+    def _once(self) -> bool:
+        """Whether this file says what the run's passes rest on: a file alone, or the one that judges its set."""
+        from ..engine.files import last_holding
+
+        return not self.in_set or last_holding(self.log_set) == self.log_path
+
+    def _sealed(self) -> bool:
+        """Whether a digest chain lies beside the log file (its own ``LOG.digests``, or one of its rotated set's)."""
+        from pathlib import Path
+
+        from ..engine.objects import is_url
+        from ..seal.chain import digests_path_for
+        from ..seal.verify import chains_near
+
+        if is_url(self.log_path):
+            return False
+        try:
+            return os.path.lexists(digests_path_for(self.log_path)) or bool(
+                chains_near(Path(self.log_path), self.log_set)[0])
+        except OSError:
+            return False
 
 
     def _late_text(self, kind: str) -> str:
@@ -1150,6 +1348,105 @@ def differs_text(note: str) -> str:
 DIFFERS_FIX = ("compare the two entries with the audit device's own file (and another device's, if the vault has "
                "two); find the hop that rewrites entries, and seal the log where it is written (auditready seal) so "
                "that a changed entry is proven")
+
+
+# Kubernetes: a request's RequestReceived event and its later stages (see the module's docstring).
+K8S_NO_PAIRS = ("a Kubernetes audit log has no request/response pairs to check here: no RequestReceived event of it "
+                "has a later stage of its request in the log (an audit policy that omits RequestReceived, omitStages, "
+                "writes none); no record repeats the key of another with other content")
+K8S_ALONE = ("a Kubernetes event of a request whose RequestReceived event the log does not hold: the audit policy may "
+             "omit that stage (omitStages), so it has no pair to check (no other event repeats its key with other "
+             "content)")
+K8S_LONG = ("a long-running request's RequestReceived event (watch, proxy, exec, attach, port-forward, log) with no "
+            "later stage: such a request runs for minutes or hours, and its ResponseComplete is written when it ends")
+K8S_UNKEPT = ("a RequestReceived event with no later stage of its request, where no other request the same audit "
+              "policy rule matched (user and groups, verb, resource or non-resource path, level) has both: the policy "
+              "may omit the later stages of such requests (omitStages)")
+K8S_AGAIN = ("a RequestReceived event of an auditID another RequestReceived event of the log has, at another receive "
+             "time (a client may choose the Audit-ID): not paired")
+K8S_DROP_FIX = ("make every hop after the API server's audit backend keep every event (no filters, sampling or dropped "
+                "lines); look in the API server's own log for a restart or 'audit buffer queue blocked' (the batch "
+                "backend drops events when its buffer is full); and seal the log (auditready seal) so that a dropped "
+                "line is proven, not inferred")
+# what a pass rests on where no seal is beside the log (red team rt58 F3)
+PAIRS_ONLY = ("It rests on pairs: a request a hop dropped whole (every entry of it) leaves no trace in the rest of "
+              "the log; only a seal shows that (auditready seal, tamper_evidence).")
+
+
+def k8s_in_flight(bound: int) -> str:
+    return (f"a RequestReceived event within {bound // 10**9} s of the log's last event with no later stage of its "
+            "request: the request may still have been in flight (its ResponseComplete is in the next file of the "
+            "set, or was never written)")
+
+
+def k8s_before(bound: int) -> str:
+    return (f"a RequestReceived event within {bound // 10**9} s of the log's first event with no later stage of its "
+            "request: a webhook backend sends its batches concurrently, so the later stage may be in the file before")
+
+
+def k8s_lost_text(paired: str, bound: int) -> str:
+    """The finding for a RequestReceived event no later stage of its request follows (``Pairs._k8s_verdict``)."""
+    return (f"The RequestReceived event has no later stage of its request (no ResponseComplete, ResponseStarted or "
+            f"Panic event of its auditID in the log), and the log goes on for more than {bound // 10**9} s after "
+            "it: the API server writes a request's ResponseComplete once its response is sent, within "
+            "k8s_request_timeout for a request that is not long-running, and the audit policy keeps that stage for "
+            f"such a request (another request by the same user and groups, verb, resource and level has both: "
+            f"{paired}). So a hop dropped the event, or the API server stopped before it finished the request; "
+            "the request's outcome (allowed or refused) is not in the log.")
+
+
+class Open(NamedTuple):
+    """A RequestReceived event with no later stage of its request yet: when it was written (ns), where, its audit
+    policy key and whether the request is long-running (``_received``), and (once told) its auditID."""
+
+    ns: int
+    file: str
+    line: int
+    key: bytes
+    long: bool
+    rid: str = ""
+
+
+class _Asked(NamedTuple):
+    """What ``k8s_long_running`` reads of a request: its verb and URI."""
+
+    action: str
+    resource: str
+
+
+_LONG_SUBRESOURCES = frozenset({"attach", "exec", "portforward", "proxy", "log"})
+_WATCH = re.compile(r"(?:\A|&)watch=(?:1|t|T|true|TRUE|True)(?:&|\Z)")  # a list with watch=true (strconv.ParseBool)
+
+
+def _received(text: bytes) -> Optional[tuple[bytes, bool]]:
+    """A Kubernetes RequestReceived event's audit policy key, as a digest: what a policy rule matches a request by
+    (user.username and user.groups, verb, objectRef apiGroup, resource, subresource and namespace, or the
+    non-resource path) and the level the rule gave it; and whether the request is long-running (a watch, a list
+    with watch=true, proxy, exec, attach, port-forward, log, the profiler). None for a line that is no such event."""
+    import hashlib
+
+    import orjson
+
+    try:
+        obj = orjson.loads(text)
+    except orjson.JSONDecodeError:
+        return None
+    if not isinstance(obj, dict) or obj.get("stage") != "RequestReceived":
+        return None
+    user = obj.get("user")
+    user = user if isinstance(user, dict) else {}
+    groups = user.get("groups")
+    uri, verb, ref = obj.get("requestURI"), obj.get("verb"), obj.get("objectRef")
+    uri = uri if isinstance(uri, str) else ""
+    verb = verb if isinstance(verb, str) else ""
+    path, _, query = uri.partition("?")
+    ref = ref if isinstance(ref, dict) else None
+    what = [ref.get(k) for k in ("apiGroup", "resource", "subresource", "namespace")] if ref is not None else path
+    key = [user.get("username"), sorted(g for g in groups if isinstance(g, str)) if isinstance(groups, list) else None,
+           verb, obj.get("level"), what]
+    long = (verb in ("watch", "proxy") or _WATCH.search(query) is not None or (
+        ref.get("subresource") in _LONG_SUBRESOURCES if ref is not None else k8s_long_running(_Asked(verb, uri))))
+    return hashlib.blake2b(orjson.dumps(key), digest_size=16).digest(), long
 
 
 # what the events of one Kubernetes request say of it alike: Record.identity, action, resource and source

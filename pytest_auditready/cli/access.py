@@ -31,7 +31,10 @@ trailing ``*`` matches the rest, a ``+`` segment one segment) over each request'
   prod", or those a label selector took, which the log does not say). A request made with impersonation is by
   "<user> as <impersonatedUser>": the API server authorized it as the impersonated user. A request whose
   RequestReceived or ResponseStarted event no later stage follows (an audit policy that omits them, a watch still
-  open, a failed authentication: 401 with no user) counts at that event. A
+  open, a failed authentication: 401 with no user) counts at that event; one known by its RequestReceived event
+  alone counts as "outcome not logged", neither allowed nor denied: its status is in the ResponseComplete event the
+  files lack (a request in flight when the log ends, a policy that omits the later stages, or a dropped line, which
+  `auditready verify` names: red team rt57 F1, where a deleted 403 read as an allowed get). A
   ``pods/exec`` is a request on the pod, never a Secret read; a workload created to mount a Secret reaches it
   through the kubelet, with no API read in the log, and is not counted either.
 - AWS CloudTrail: Secrets Manager and SSM Parameter Store records by what they reached (``cloudtrail_reach``): a
@@ -75,6 +78,7 @@ from ..auditlog.model import Entries, parse_time
 from ..checks.access_policy import (
     CLOUDTRAIL_SOURCE_BYTES,
     COUNT,
+    HELD,
     K8S_HELD,
     K8S_REFUSED,
     Named,
@@ -278,20 +282,23 @@ class OpCount:
     unnamed: int = 0  # requests that saw the secrets without naming them (a list of the namespace's secrets)
     first: Optional[int] = None
     last: Optional[int] = None
+    unlogged: int = 0  # Kubernetes requests known by their RequestReceived event alone: outcome not logged
 
     def absorb(self, other: "OpCount") -> None:
         self.requests += other.requests
         self.denied += other.denied
         self.unnamed += other.unnamed
+        self.unlogged += other.unlogged
         for ns in (other.first, other.last):
             if ns is not None:
                 self.first = ns if self.first is None or ns < self.first else self.first
                 self.last = ns if self.last is None or ns > self.last else self.last
 
-    def add(self, ns: Optional[int], denied: bool, unnamed: bool = False) -> None:
+    def add(self, ns: Optional[int], denied: bool, unnamed: bool = False, unlogged: bool = False) -> None:
         self.requests += 1
         self.denied += denied
         self.unnamed += unnamed
+        self.unlogged += unlogged
         if ns is not None:
             self.first = ns if self.first is None or ns < self.first else self.first
             self.last = ns if self.last is None or ns > self.last else self.last
@@ -369,10 +376,11 @@ class Identity:
             "requests": self.total.requests,
             "denied": self.total.denied,
             "unnamed": self.total.unnamed,
+            "outcome_not_logged": self.total.unlogged,
             "first": _iso(self.total.first),
             "last": _iso(self.total.last),
-            "operations": {op: {"requests": c.requests, "denied": c.denied, "first": _iso(c.first),
-                                "last": _iso(c.last)} for op, c in sorted(self.ops.items())},
+            "operations": {op: {"requests": c.requests, "denied": c.denied, "outcome_not_logged": c.unlogged,
+                                "first": _iso(c.first), "last": _iso(c.last)} for op, c in sorted(self.ops.items())},
             "sources": dict(sorted(self.sources.items())),
             "sources_more": self.sources_more,
             "paths": dict(sorted(self.paths.items())),
@@ -429,9 +437,10 @@ class Accesses(Visitor):
         self.match = self.paths.regex.match
         self.since, self.until, self.prefix = since, until, prefix
         self.fmt = "vault"  # the format of the file being read (``answer`` sets it)
-        # Kubernetes requests seen at RequestReceived and at no later stage yet, by auditID: counted at ``flush``
-        # unless their last stage comes (then they count there, with its status)
-        self.received: dict[str, tuple[Who, str, list[str], Optional[int], str, bool]] = {}
+        # Kubernetes requests seen at RequestReceived or ResponseStarted and at no later stage yet, by auditID (the
+        # last flag: known by RequestReceived alone, so no outcome): counted at ``flush`` unless their last stage
+        # comes (then they count there, with its status)
+        self.received: dict[str, tuple[Who, str, list[str], Optional[int], str, bool, bool]] = {}
         self.counted: dict[str, None] = {}  # auditIDs of the Kubernetes requests counted (a repeated event is not)
         self.raw = RawLines()
         # of the file being read (its lines, decompressed), when it may be a twin of another (``answer``)
@@ -646,9 +655,13 @@ class Accesses(Visitor):
                 denied = result in K8S_REFUSED if fmt == "k8s" else result.startswith("error:")
                 if fmt == "cloudtrail" and not result:
                     denied = self._error_described(batch, i)
-                if fmt == "k8s" and k8s_once(self.counted, self.received, batch.request_id[i], t,
-                                             (w, op, hit, ns, seen, denied))[0] != COUNT:
-                    continue  # an event of a request counted (or to be counted) at another stage
+                if fmt == "k8s":
+                    row = (w, op, hit, ns, seen, denied, t == "RequestReceived")
+                    said, was = k8s_once(self.counted, self.received, batch.request_id[i], t, row)
+                    if said == HELD and was is not None and row[6] and not was[6]:
+                        self.received[batch.request_id[i]] = was  # (its ResponseStarted, written first, says more)
+                    if said != COUNT:
+                        continue  # an event of a request counted (or to be counted) at another stage
             self._count(w, op, hit, ns, denied, seen, tokens)
 
     def _tokens(self, doc: dict[str, Any], w: Who) -> tuple[str, ...]:
@@ -864,8 +877,8 @@ class Accesses(Visitor):
         when the stage held says 401 or 403); put the Vault requests that named no identity under the identity
         their token's digest has in another entry."""
         fmt, self.fmt = self.fmt, "k8s"  # (counted as the Kubernetes requests they are, whatever file came last)
-        for w, op, paths, ns, seen, denied in self.received.values():
-            self._count(w, op, paths, ns, denied, seen)
+        for w, op, paths, ns, seen, denied, unlogged in self.received.values():
+            self._count(w, op, paths, ns, denied, seen, unlogged=unlogged)
         self.received.clear()
         self.fmt = fmt
         for unwrap in {id(h): h for h in self.unwraps.values()}.values():  # no file held their wrapping
@@ -890,10 +903,11 @@ class Accesses(Visitor):
         return ident
 
     def _count(self, w: Who, op: str, paths: list[str], ns: Optional[int], denied: bool, seen: str = "",
-               tokens: tuple[str, ...] = ()) -> None:
+               tokens: tuple[str, ...] = (), unlogged: bool = False) -> None:
         """Count one request by ``w`` that reached ``paths`` (named), or, when ``seen`` says what, the secrets it
         saw without naming them (``paths`` is then the collection, filter or path it asked for). A request that
-        names no identity but carries token digests (``tokens``) is held by them until ``flush``."""
+        names no identity but carries token digests (``tokens``) is held by them until ``flush``; ``unlogged``: its
+        outcome is not logged (a Kubernetes request known by its RequestReceived event alone)."""
         if self._rid:  # a Vault request: once by its id, whichever files hold it (two audit devices' files)
             if self._rid in self.counted_rids:
                 self._rid = ""
@@ -911,8 +925,8 @@ class Accesses(Visitor):
             ident = self._ident(w)
         unnamed = bool(seen) and not seen.startswith(_WRAPPED_SCOPE)  # (wrapped: its caller saw a wrapping token)
         count = ident.ops.setdefault(op, OpCount())
-        count.add(ns, denied, unnamed)
-        ident.total.add(ns, denied, unnamed)
+        count.add(ns, denied, unnamed, unlogged)
+        ident.total.add(ns, denied, unnamed, unlogged)
         scope: Optional[list[int]] = None
         if seen:
             if seen in ident.scopes or len(ident.scopes) < _KEEP:
@@ -1042,6 +1056,8 @@ def as_json(pattern: str, since: Optional[int], until: Optional[int], acc: Acces
         "requests": sum(i.total.requests for i in idents),
         "denied": sum(i.total.denied for i in idents),
         "unnamed": sum(i.total.unnamed for i in idents),
+        # Kubernetes requests known by their RequestReceived event alone: neither allowed nor denied is logged
+        "outcome_not_logged": sum(i.total.unlogged for i in idents),
         "untimed_left_out": acc.untimed,
         # Vault requests counted from their response entry: their request entry is not in the files
         "counted_from_response": acc.from_response,
@@ -1073,6 +1089,7 @@ def _table(doc: dict[str, Any], out: IO[str]) -> None:
     # files of several systems (a folder of Vault and CloudTrail logs): each row says which one it comes from, as a
     # pattern can match in each (red team rt54, F6)
     mixed = len({f["format"] for f in doc["files"]}) > 1
+    unlogged = bool(doc.get("outcome_not_logged"))  # a column of its own only where some request has it
     rows: list[tuple[str, ...]] = []
     for ident in doc["identities"]:
         first_acc = next(iter(ident["accessors"]), "")
@@ -1084,10 +1101,13 @@ def _table(doc: dict[str, Any], out: IO[str]) -> None:
         for op, c in ident["operations"].items():
             name = (ident["display_name"] or "(none)", ident["entity_id"] or "-", acc or "-") if first_row else \
                 ("", "", "")
-            rows.append((*name, op, str(c["requests"]), str(c["denied"]), _table_time(c["first"]),
-                         _table_time(c["last"]), sources if first_row else "")
+            rows.append((*name, op, str(c["requests"]), str(c["denied"]))
+                        + ((str(c["outcome_not_logged"]),) if unlogged else ())
+                        + (_table_time(c["first"]), _table_time(c["last"]), sources if first_row else "")
                         + ((SYSTEMS.get(ident["system"], ident["system"]) if first_row else "",) if mixed else ()))
             first_row = False
+    if unlogged:
+        head = (*head[:6], "outcome not logged", *head[6:])
     if mixed:
         head += ("system",)
     # (a row starts with an identity the log names: _line_start; red team rt32, F8)
@@ -1216,6 +1236,7 @@ def run(args: argparse.Namespace) -> int:
             write_atomic(args.json_path, text, "JSON answer")
         n = len(doc["identities"])
         unnamed = f", {doc['unnamed']} named no secret but saw them" if doc["unnamed"] else ""
+        unnamed += f", {doc['outcome_not_logged']} outcome not logged" if doc["outcome_not_logged"] else ""
         out.write(f"auditready access {visible(args.pattern)}: {doc['requests']} requests ({doc['denied']} denied"
                   f"{unnamed}) by {n} {'identity' if n == 1 else 'identities'}\n")
         if n:
@@ -1252,6 +1273,12 @@ def run(args: argparse.Namespace) -> int:
         print(f"auditready: {acc.from_response} matching requests are counted from their response entry: their "
               "request entry is not in the files, so a hop dropped it and the log may lack other entries too; fix: "
               "see `auditready verify` (completeness) for which entries and where", file=sys.stderr)
+    if doc["outcome_not_logged"]:
+        print(f"auditready: {doc['outcome_not_logged']} matching Kubernetes requests are known by their "
+              "RequestReceived event alone, so whether each was allowed or refused is not logged (counted as "
+              "\"outcome not logged\", not as allowed): the request was in flight when the log ends, the audit "
+              "policy omits its later stages, or a hop dropped its ResponseComplete event; fix: see `auditready "
+              "verify` (completeness) for which", file=sys.stderr)
     lost = doc["unwraps_not_attributed"]
     if lost["count"]:
         print(f"auditready: {lost['count']} unwrap(s) (sys/wrapping/unwrap, {lost['first']} to {lost['last']}) used "

@@ -1,0 +1,278 @@
+"""A Kubernetes request whose ResponseComplete event a hop dropped (red team rt57 F1): its RequestReceived event stays,
+alone, and the log passed every check, while `auditready access` counted it as an allowed read, so a deleted 403
+hid a refused attempt. completeness now pairs a request's RequestReceived event with a later stage of its auditID
+and reports one left alone where the log shows the policy keeps the later stages for such a request, the request is
+not long-running and it lies more than the request timeout (or completeness_window) from the file's edges; every
+other one is excused by its rule and counted. `auditready access` counts a request known by its RequestReceived
+event alone as "outcome not logged". A pass on an unsealed log says that it rests on pairs (red team rt58 F3)."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from datetime import datetime, timedelta, timezone
+from pathlib import Path
+from typing import Any, Optional
+
+import pytest
+
+from pytest_auditready.checks import BUILTIN, completeness
+from pytest_auditready.checks.base import FAILED, PASSED, SKIPPED, Outcome
+from pytest_auditready.config import Settings
+from pytest_auditready.engine.files import offline_checks, verify_file
+
+CHECK = [c for c in offline_checks(BUILTIN) if c.id == "completeness"]
+T0 = datetime(2026, 2, 3, 9, 0, tzinfo=timezone.utc)
+ROOT = Path(__file__).resolve().parents[1] / "fixtures"
+GROUPS = {"alice@example.com": ["dev", "system:authenticated"],
+          "system:serviceaccount:ci:deployer": ["system:serviceaccounts", "system:serviceaccounts:ci",
+                                                "system:authenticated"],
+          "mallory@example.com": ["contractors", "system:authenticated"],
+          "bob@example.com": ["ops", "system:authenticated"]}
+BOUND = 120 * 10**9  # the default completeness_window, over the default k8s_request_timeout (60 s)
+
+
+def _t(s: float) -> str:
+    return (T0 + timedelta(seconds=s)).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+
+
+def _event(n: int, stage: str, at: float, user: str, verb: str = "get", uri: str = "", code: int = 200,
+           level: str = "Metadata", resource: str = "secrets", subresource: str = "", took: float = 0.0017,
+           ref: bool = True) -> dict[str, Any]:
+    """The event the log backend writes for request ``n`` at ``stage`` (MicroTime, objectRef, a status and the
+    authorizer's decision past RequestReceived), received at ``at`` s."""
+    name = f"db{n % 4}"
+    uri = uri or f"/api/v1/namespaces/prod/{resource}/{name}" + (f"/{subresource}" if subresource else "")
+    ev: dict[str, Any] = {
+        "kind": "Event", "apiVersion": "audit.k8s.io/v1", "level": level,
+        "auditID": f"7c1e4a2b-3d5f-4e6a-8b9c-{n:012d}", "stage": stage, "requestURI": uri, "verb": verb,
+        "user": {"username": user, "groups": GROUPS[user]}, "sourceIPs": ["10.244.0.5"],
+        "userAgent": "kubectl/v1.31.0 (linux/amd64) kubernetes/9a8b7c6",
+    }
+    if ref:
+        ev["objectRef"] = {"resource": resource, "namespace": "prod", "name": name, "apiVersion": "v1",
+                           **({"subresource": subresource} if subresource else {})}
+    if stage != "RequestReceived":
+        ev["responseStatus"] = {"metadata": {}, "code": code}
+        if code == 403:
+            ev["responseStatus"].update(status="Failure", reason="Forbidden", message=f'{resource} "{name}" is '
+                                        f'forbidden: User "{user}" cannot {verb} resource "{resource}"')
+    ev["requestReceivedTimestamp"] = _t(at)
+    ev["stageTimestamp"] = _t(at if stage == "RequestReceived" else at + took)
+    if stage != "RequestReceived":
+        ev["annotations"] = {"authorization.k8s.io/decision": "forbid" if code == 403 else "allow",
+                             "authorization.k8s.io/reason": ""}
+    return ev
+
+
+def _requests(span: float = 600.0, every: float = 4.0) -> list[dict[str, Any]]:
+    """Gets of Secrets every ``every`` s for ``span`` s, each RequestReceived then ResponseComplete, as a policy
+    without omitStages writes them: alice and the CI deployer allowed, mallory refused (403)."""
+    users = ("alice@example.com", "system:serviceaccount:ci:deployer", "mallory@example.com")
+    out: list[dict[str, Any]] = []
+    for n in range(int(span / every)):
+        user = users[n % 3]
+        code = 403 if user.startswith("mallory") else 200
+        out += [_event(n, "RequestReceived", n * every, user), _event(n, "ResponseComplete", n * every, user,
+                                                                      code=code)]
+    return out
+
+
+def _write(tmp_path: Path, events: list[dict[str, Any]], name: str = "audit.log") -> Path:
+    path = tmp_path / name
+    path.write_text("".join(json.dumps(e, separators=(",", ":")) + "\n" for e in events))
+    path.chmod(0o600)
+    return path
+
+
+def _line(events: list[dict[str, Any]], n: int, stage: str) -> int:
+    return next(i for i, e in enumerate(events, 1) if e["auditID"].endswith(f"{n:012d}") and e["stage"] == stage)
+
+
+def _verify(path: Path, settings: Optional[Settings] = None, log_set: tuple[str, ...] = ()) -> Outcome:
+    res = verify_file(str(path), settings or Settings(log_format="k8s"), CHECK, {}, log_set)
+    (out,) = res.outcomes
+    return out
+
+
+def _without(events: list[dict[str, Any]], n: int, stage: str = "ResponseComplete") -> list[dict[str, Any]]:
+    at = _line(events, n, stage)
+    return events[: at - 1] + events[at:]
+
+
+def _rule(name: str, bound: int = BOUND) -> str:
+    """An excuse rule of completeness by its name (a function of the bound, or the text)."""
+    rule = getattr(completeness, name)
+    return str(rule(bound) if callable(rule) else rule)
+
+
+def test_a_correct_log_judges_every_pair_and_passes(tmp_path: Path) -> None:
+    events = _requests()
+    out = _verify(_write(tmp_path, events))
+    assert out.status == PASSED and not out.findings, [f.text() for f in out.findings]
+    assert out.tally.judged == len(events) and not out.tally.excused
+    assert out.reason == _rule("PAIRS_ONLY")  # no seal beside it: the pass says what it rests on
+
+
+@pytest.mark.parametrize("n, who", [(75, "alice@example.com"), (74, "mallory@example.com")])
+def test_a_deleted_response_complete_is_a_finding_at_its_request_received(tmp_path: Path, n: int, who: str) -> None:
+    """An allowed read, and a refused one (its 403 is in the event a hop dropped)."""
+    events = _requests()
+    assert events[_line(events, n, "RequestReceived") - 1]["user"]["username"] == who
+    cut = _without(events, n)
+    out = _verify(_write(tmp_path, cut))
+    assert out.status == FAILED, out.reason
+    (f,) = out.findings
+    assert f.where == f"{tmp_path / 'audit.log'}:{_line(cut, n, 'RequestReceived')}"
+    assert f.request_id == events[_line(events, n, "RequestReceived") - 1]["auditID"]
+    # it names the first request of the same user, verb and resource with both, and says what is lost
+    paired = _line(cut, n % 3, "RequestReceived")
+    assert f"audit.log:{paired}" in f.message and "outcome (allowed or refused) is not in the log" in f.message
+    assert "k8s_request_timeout" in f.message and "auditready seal" in f.fix
+
+
+def _orphan(events: list[dict[str, Any]], at: float, **kw: Any) -> list[dict[str, Any]]:
+    """``events`` with request 9000's RequestReceived alone, received at ``at`` s, in its place in time."""
+    lone = _event(9000, "RequestReceived", at, kw.pop("user", "alice@example.com"), **kw)
+    return sorted([*events, lone], key=lambda e: e["stageTimestamp"])
+
+
+EXCUSED: dict[str, tuple[dict[str, Any], str]] = {
+    "in flight at the end": (dict(at=590.0), "k8s_in_flight"),
+    "near the start": (dict(at=30.0), "k8s_before"),
+    "a watch": (dict(at=300.0, verb="watch", uri="/api/v1/namespaces/prod/secrets?watch=true"), "K8S_LONG"),
+    "a list with watch=1": (dict(at=300.0, verb="list", uri="/api/v1/namespaces/prod/secrets?watch=1"), "K8S_LONG"),
+    "an exec": (dict(at=300.0, verb="create", resource="pods", subresource="exec"), "K8S_LONG"),
+    "a kind of request never seen paired": (dict(at=300.0, user="bob@example.com", resource="configmaps"),
+                                            "K8S_UNKEPT"),
+    "another level, so another policy rule": (dict(at=300.0, level="RequestResponse"), "K8S_UNKEPT"),
+    "a non-resource path never seen paired": (dict(at=300.0, uri="/readyz", ref=False), "K8S_UNKEPT"),
+}
+
+
+@pytest.mark.parametrize("case", sorted(EXCUSED))
+def test_request_received_events_the_log_cannot_judge_are_excused_and_counted(tmp_path: Path, case: str) -> None:
+    kw, rule = EXCUSED[case]
+    events = _orphan(_requests(), **kw)
+    out = _verify(_write(tmp_path, events))
+    assert out.status == PASSED and not out.findings, [f.text() for f in out.findings]
+    assert dict(out.tally.excused) == {_rule(rule): 1}, out.tally.excused
+    assert out.tally.judged == len(events) - 1
+
+
+def test_the_policy_key_and_the_edges_are_what_make_a_lone_request_received_a_finding(tmp_path: Path) -> None:
+    """The counterpart of the excuses: a get by alice at the paired requests' level, mid-log, is judged."""
+    events = _orphan(_requests(), at=300.0)
+    out = _verify(_write(tmp_path, events))
+    assert out.status == FAILED and [f.where.rsplit(":", 1)[1] for f in out.findings] == [
+        str(_line(events, 9000, "RequestReceived"))]
+
+
+def test_a_response_complete_written_before_its_request_received_passes(tmp_path: Path) -> None:
+    """The webhook backend sends its batches concurrently, so a receiver may write a request's ResponseComplete
+    before its RequestReceived (red team rt57 F3: by design, no finding)."""
+    events = _requests()
+    rr = _line(events, 80, "RequestReceived")
+    events[rr - 1], events[rr] = events[rr], events[rr - 1]
+    out = _verify(_write(tmp_path, events))
+    assert out.status == PASSED and not out.findings and out.tally.judged == len(events), out.tally
+
+
+def test_a_cluster_whose_requests_may_run_longer_excuses_a_request_that_long_before_the_end(tmp_path: Path) -> None:
+    events = _without(_requests(), 110)  # received at 440 s, 160 s before the log's end
+    path = _write(tmp_path, events)
+    assert _verify(path).status == FAILED
+    out = _verify(path, Settings(log_format="k8s", k8s_request_timeout=300.0))
+    assert out.status == PASSED and dict(out.tally.excused) == {_rule("k8s_in_flight", 300 * 10**9): 1}
+
+
+def test_a_log_whose_policy_omits_request_received_is_skipped_with_its_events_counted(tmp_path: Path) -> None:
+    events = [e for e in _requests() if e["stage"] != "RequestReceived"]
+    out = _verify(_write(tmp_path, events))
+    assert out.status == SKIPPED and "no RequestReceived event of it has a later stage" in out.reason
+    assert dict(out.tally.excused) == {_rule("K8S_ALONE"): len(events)}
+
+
+def test_a_request_split_by_rotation_passes_in_its_set(tmp_path: Path) -> None:
+    """The log backend rotated between a request's RequestReceived and its ResponseComplete: each file's edge."""
+    events = _requests()
+    cut = _line(events, 100, "ResponseComplete") - 1
+    old, new = _write(tmp_path, events[:cut], "audit-2026-02-03T09-06-40.000.log"), _write(tmp_path, events[cut:])
+    both = (str(old), str(new))
+    first, second = _verify(old, log_set=both), _verify(new, log_set=both)
+    assert first.status == PASSED and not first.findings and dict(first.tally.excused) == {
+        _rule("k8s_in_flight"): 1}
+    assert second.status == PASSED and not second.findings and dict(second.tally.excused) == {_rule("K8S_ALONE"): 1}
+    assert first.reason == "" and second.reason == _rule("PAIRS_ONLY")  # said once, by the set's last file
+
+
+def test_a_pass_on_a_sealed_log_does_not_say_it_rests_on_pairs(tmp_path: Path) -> None:
+    from pytest_auditready.cli import main
+
+    path = _write(tmp_path, _requests())
+    assert _verify(path).reason == _rule("PAIRS_ONLY")
+    assert main(["keygen", str(tmp_path / "seal")]) == 0
+    assert main(["seal", "-q", "--key", str(tmp_path / "seal"), str(path)]) == 0
+    out = _verify(path)
+    assert out.status == PASSED and out.reason == ""
+
+
+def test_a_vault_log_that_passes_says_it_rests_on_pairs(tmp_path: Path) -> None:
+    path = tmp_path / "audit.log"
+    path.write_bytes((ROOT / "openbao" / "clean.log").read_bytes())
+    path.chmod(0o600)
+    out = _verify(path, Settings())
+    assert out.status == PASSED and out.reason == _rule("PAIRS_ONLY")
+
+
+# -- auditready access: a request known by its RequestReceived event alone ------------------------------------
+def _access(*args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([sys.executable, "-m", "pytest_auditready.cli", "access", *args], capture_output=True,
+                          text=True, timeout=120)
+
+
+def _ops(doc: dict[str, Any], who: str) -> dict[str, Any]:
+    (ident,) = [i for i in doc["identities"] if i["display_name"] == who]
+    return dict(ident["operations"]["get"])
+
+
+def test_access_counts_a_request_whose_403_was_dropped_as_outcome_not_logged(tmp_path: Path) -> None:
+    events = _requests()
+    whole = _write(tmp_path, events, "whole.log")
+    r = _access("api/v1/namespaces/prod/secrets/db2", str(whole), "--json", "-")
+    assert r.returncode == 0, r.stderr
+    doc = json.loads(r.stdout)
+    assert doc["outcome_not_logged"] == 0 and "outcome" not in r.stderr
+    before = _ops(doc, "mallory@example.com")
+    assert before["requests"] == before["denied"] > 1 and before["outcome_not_logged"] == 0
+
+    cut = _write(tmp_path, _without(events, 74), "cut.log")  # mallory's refused get of db2: its 403 dropped
+    r = _access("api/v1/namespaces/prod/secrets/db2", str(cut), "--json", "-")
+    assert r.returncode == 0, r.stderr
+    doc = json.loads(r.stdout)
+    after = _ops(doc, "mallory@example.com")
+    assert (after["requests"], after["denied"], after["outcome_not_logged"]) == (
+        before["requests"], before["denied"] - 1, 1)
+    assert doc["outcome_not_logged"] == 1 and "known by their RequestReceived event alone" in r.stderr
+    text = _access("api/v1/namespaces/prod/secrets/db2", str(cut))
+    assert text.returncode == 0, text.stderr
+    head, columns, *rows = text.stdout.splitlines()
+    assert head.endswith(f"({doc['denied']} denied, 1 outcome not logged) by {len(doc['identities'])} identities")
+    assert columns.split()[6:10] == ["denied", "outcome", "not", "logged"]
+    row = next(r for r in rows if r.startswith("mallory@example.com"))
+    assert row.split()[4:7] == [str(after["requests"]), str(after["denied"]), "1"]
+
+
+def test_access_keeps_the_outcome_a_response_started_event_gives(tmp_path: Path) -> None:
+    """A watch still open is a ResponseStarted event with its status: its outcome is logged, whichever of its two
+    events a webhook's batches wrote first."""
+    uri = "/api/v1/namespaces/prod/secrets?fieldSelector=metadata.name%3Ddb1&watch=true"
+    rr = _event(1, "RequestReceived", 1.0, "alice@example.com", verb="watch", uri=uri)
+    rs = _event(1, "ResponseStarted", 1.0, "alice@example.com", verb="watch", uri=uri, code=403)
+    for order in ((rr, rs), (rs, rr)):
+        r = _access("api/v1/namespaces/prod/secrets/db1", str(_write(tmp_path, list(order))), "--json", "-")
+        assert r.returncode == 0, r.stderr
+        doc = json.loads(r.stdout)
+        (ident,) = doc["identities"]
+        assert (doc["requests"], doc["denied"], doc["outcome_not_logged"]) == (1, 1, 0), ident
