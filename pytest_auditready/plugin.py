@@ -3,7 +3,7 @@ the plugin adds options and hooks and nothing else."""
 
 from __future__ import annotations
 
-from typing import Any, Optional
+from typing import Any, Optional, Sequence
 
 import pytest
 
@@ -93,11 +93,7 @@ def load_settings(config: pytest.Config, notices: Optional[list[str]] = None) ->
     from .config import discover
     from .errors import ConfigError
 
-    inipath = config.inipath
-    pyproject = inipath if inipath is not None and inipath.name == "pyproject.toml" else None
-    start = config.invocation_params.dir
-    if pyproject is not None and getattr(config.option, "inifilename", None):
-        start = pyproject.parent  # -c FILE: the user named pytest's configuration file
+    start, pyproject = _where_settings(config)
     cli = {key: config.getoption(dest) for dest, key in CLI_KEYS.items()}
     canaries = cli.get("canaries_file")
     if isinstance(canaries, list):  # repeatable on the parser only to refuse a second file, which would be dropped
@@ -106,6 +102,53 @@ def load_settings(config: pytest.Config, notices: Optional[list[str]] = None) ->
                               "put every known value in one file, one a line, and give that file once")
         cli["canaries_file"] = canaries[0] if canaries else None
     return discover(cli, config.getoption("auditready_config"), start, pyproject, notices, _options())
+
+
+def _where_settings(config: pytest.Config) -> tuple[Any, Any]:
+    """Where ``load_settings`` looks for [tool.auditready]: the folder it starts from, and pytest's own
+    pyproject.toml (or None)."""
+    inipath = config.inipath
+    pyproject = inipath if inipath is not None and inipath.name == "pyproject.toml" else None
+    start = config.invocation_params.dir
+    if pyproject is not None and getattr(config.option, "inifilename", None):
+        start = pyproject.parent  # -c FILE: the user named pytest's configuration file
+    return start, pyproject
+
+
+# options under which pytest runs no test and writes no report: a refusal then removes nothing
+_LISTINGS = ("collectonly", "help", "showfixtures", "show_fixtures_per_test", "markers")
+
+
+def clear_refused_reports(config: pytest.Config, settings: Any = None, logs: Sequence[str] = ()) -> None:
+    """A run the plugin refuses (a bad setting or option: exit 4; a key, the canaries or a log it cannot read: exit
+    2) leaves no earlier run's report at this run's report paths, pytest's own --junitxml included: pytest writes
+    that one only for a session that started, and these refusals end the run first, so a JUnit publisher would show
+    the earlier run's tests as this run's (red team rt60 F2). ``settings``: None when they were refused (what they
+    name is read as far as it can be: ``report.named_in_settings``). Never an input (``report.clear_refused``),
+    and nothing under an option that writes no report (--collect-only, --help, --fixtures, --markers) nor on an
+    xdist worker."""
+    import os
+    from types import SimpleNamespace
+
+    from .cli.verify import inputs_of, outputs_of
+    from .report import clear_refused, named_in_settings, settings_inputs
+
+    if hasattr(config, "workerinput") or any(getattr(config.option, name, False) for name in _LISTINGS):
+        return
+    here = str(config.invocation_params.dir)
+    given = config.getoption("auditready_config", default=None)
+    if settings is None:
+        start, pyproject = _where_settings(config)
+        cli = {key: config.getoption(dest, default=None) for dest, key in CLI_KEYS.items()}
+        outputs, inputs = named_in_settings(cli, given, str(start), pyproject)
+        settings = SimpleNamespace(**outputs)
+    else:
+        inputs = [*settings_inputs(settings), *(p for _, p in inputs_of(settings, [], given, here) if p)]
+    xml = getattr(config.option, "xmlpath", None)
+    reports = [*outputs_of(settings, prefix="--auditready-"), ("--junitxml", os.path.join(here, xml) if xml else None)]
+    from .accept import DEFAULT_NAME
+
+    clear_refused(reports, [*inputs, *logs, *(files_from(config) or []), given, os.path.join(here, DEFAULT_NAME)])
 
 
 def _outputs_writable(settings: Any) -> None:
@@ -156,6 +199,17 @@ def pytest_configure(config: pytest.Config) -> None:
     if not live and files is None:
         _said_without_audit(config)
         return
+    loaded: list[Any] = []
+    try:
+        _configure_audit(config, live, files, loaded)
+    except pytest.UsageError:  # a usage error leaves no earlier run's report behind
+        clear_refused_reports(config, loaded[0] if loaded else None)
+        raise
+
+
+def _configure_audit(config: pytest.Config, live: bool, files: Optional[list[str]], loaded: list[Any]) -> None:
+    """The run's settings loaded (put in ``loaded``) and checked, and its session registered; a usage error is a
+    pytest.UsageError."""
     if live and files is not None:
         raise pytest.UsageError("auditready: --auditready and --auditready-offline are separate runs; give one")
     from .errors import ConfigError
@@ -166,6 +220,7 @@ def pytest_configure(config: pytest.Config) -> None:
         settings = load_settings(config, notices)
     except ConfigError as exc:
         raise pytest.UsageError(f"auditready: {visible(str(exc))}") from None
+    loaded.append(settings)
     from .errors import AuditReadyError
 
     try:

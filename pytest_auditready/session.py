@@ -129,6 +129,7 @@ class AuditReadySession:
         self.config = config
         self.settings = settings
         self.files = files  # None: a live run
+        self.named = list(files or ())  # the paths given, as given (``files`` becomes the files they name)
         self.run_id = "" if files else new_run_id()
         self.plan: Any = None
         self.checks: list[Check] = []
@@ -197,6 +198,15 @@ class AuditReadySession:
 
     @pytest.hookimpl(tryfirst=True)
     def pytest_sessionstart(self, session: pytest.Session) -> None:
+        try:
+            self._start()
+        except (pytest.UsageError, _Stop):  # the run ends before pytest's own reports are written: no earlier
+            from .plugin import clear_refused_reports  # run's report may stand for it
+
+            clear_refused_reports(self.config, self.settings, [*self.named, *(self.files or ())])
+            raise
+
+    def _start(self) -> None:
         from . import accept
 
         self._load_checks()
@@ -391,30 +401,52 @@ class AuditReadySession:
         report = yield
         if isinstance(item, CheckItem) and call.when == "call" and item.user_outcome is not None:
             rep = report.get_result()
-            setattr(rep, _ATTR, item.user_outcome.to_json())
+            sent = self._sent
+            setattr(rep, _ATTR, sent(item.user_outcome.to_json()))
             if item.log is not None and item.log in self.results:
-                setattr(rep, _FILE_ATTR, self.results[item.log].accounting())
+                setattr(rep, _FILE_ATTR, sent(self.results[item.log].accounting()))
                 if item.log not in self.reviews:  # once a file: the state may be large
                     from .review import shown_state
 
-                    setattr(rep, _REVIEW_ATTR, shown_state(self.results[item.log].review, self.secrets))
+                    setattr(rep, _REVIEW_ATTR, sent(shown_state(self.results[item.log].review, self.secrets)))
                     self.reviews.setdefault(item.log, None)
                 if item.check.id == "completeness" and self.results[item.log].settles:
-                    setattr(rep, _SETTLE_ATTR, [list(x) for x in self.results[item.log].settles])
+                    setattr(rep, _SETTLE_ATTR, sent([list(x) for x in self.results[item.log].settles]))
+
+    def _sent(self, value: Any) -> Any:
+        """A verdict's data as its report carries it: on an xdist worker, as JSON text, whose \\udcXX escapes carry
+        a file name's undecodable bytes (Python reads them as lone surrogates, which execnet cannot send: red team
+        rt60 F4) to the controller as they were (``_received``); in one process, as it is."""
+        if not self.is_worker:
+            return value
+        import json
+
+        return json.dumps(value, ensure_ascii=True)
+
+    @staticmethod
+    def _received(report: pytest.TestReport, name: str) -> Any:
+        """A verdict's data from ``report`` (``_sent``): None when it carries none."""
+        value = getattr(report, name, None)
+        if isinstance(value, str):
+            import json
+
+            return json.loads(value)
+        return value
 
     def pytest_runtest_logreport(self, report: pytest.TestReport) -> None:
-        data = getattr(report, _ATTR, None)
+        received = self._received
+        data = received(report, _ATTR)
         if isinstance(data, dict):
             o = Outcome.from_json(data)
             file = o.subject if self.files is not None else ""
             self.outcomes[(file, o.check_id, o.subject if self.files is None else "")] = o
-            acct = getattr(report, _FILE_ATTR, None)
+            acct = received(report, _FILE_ATTR)
             if isinstance(acct, dict):
                 self.accounting[str(acct["file"])] = acct
-                settles = getattr(report, _SETTLE_ATTR, None)
+                settles = received(report, _SETTLE_ATTR)
                 if isinstance(settles, list):
                     self.settles.extend(tuple(x) for x in settles)
-                review = getattr(report, _REVIEW_ATTR, None)
+                review = received(report, _REVIEW_ATTR)
                 if isinstance(review, dict):
                     self.reviews[str(acct["file"])] = review
         elif report.failed:

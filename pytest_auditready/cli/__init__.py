@@ -43,6 +43,9 @@ def nonempty(what: str, option: str = "") -> Callable[[str], str]:
 
 class _Parser(argparse.ArgumentParser):
     _argv: Sequence[str] = ()
+    # called with the parser and the words it was given when it refuses them (a subcommand's: verify clears the
+    # earlier run's reports at the paths they name)
+    on_refusal: Optional[Callable[[argparse.ArgumentParser, Sequence[str]], None]] = None
 
     def parse_known_args(self, args: Optional[Sequence[str]] = None,  # type: ignore[override]
                          namespace: Optional[argparse.Namespace] = None) -> tuple[argparse.Namespace, list[str]]:
@@ -55,7 +58,24 @@ class _Parser(argparse.ArgumentParser):
             # `verify -x.log`: argparse takes it for an option and says only that PATH is missing
             message = (f"unrecognized option {unknown[0]!r} (a path that starts with '-' is written ./{unknown[0]}, "
                        "or after --)")
+        parser, words = self._refusing()
+        if parser is not None and parser.on_refusal is not None:
+            with contextlib.suppress(OSError, ValueError):
+                parser.on_refusal(parser, words)
         self.exit(2, f"auditready: {message}; see 'auditready --help'\n")
+
+    def _refusing(self) -> tuple[Optional["_Parser"], Sequence[str]]:
+        """The parser whose command line is refused, and its words: this one, or (words left over that the
+        subcommand did not take are refused by the top parser) the subcommand named first."""
+        if self.on_refusal is not None:
+            return self, self._argv
+        for action in self._actions:
+            if isinstance(action, argparse._SubParsersAction):
+                for i, word in enumerate(self._argv):
+                    sub = action.choices.get(word)
+                    if isinstance(sub, _Parser):
+                        return sub, self._argv[i + 1:]
+        return None, ()
 
     def _unknown_options(self) -> list[str]:
         out = []

@@ -102,6 +102,7 @@ from ..checks.access_policy import (
 )
 from ..checks.base import Visitor
 from ..errors import AuditReadyError, ConfigError
+from ..report import without_workflow_commands
 from ..text import json_ready, shown_error, visible
 
 SCHEMA = "auditready-access/1"
@@ -1226,7 +1227,8 @@ def run(args: argparse.Namespace) -> int:
     if near is not None:
         doc["kv2"] = near
     out = sys.stdout
-    text = json.dumps(json_ready(doc), indent=2, ensure_ascii=True) + "\n"  # no lone surrogate escape
+    # (no lone surrogate escape; no "##[" workflow command for GitHub's runner: report.without_workflow_commands)
+    text = without_workflow_commands(json.dumps(json_ready(doc), indent=2, ensure_ascii=True)) + "\n"
     if args.json_path == "-":
         out.write(text)
     else:

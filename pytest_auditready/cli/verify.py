@@ -74,6 +74,7 @@ def add_parser(sub: Any) -> argparse.ArgumentParser:
                    help="run the reading as tasks on the Dask cluster of this scheduler (tcp://HOST:8786; extra "
                    "[distributed]); its workers read the paths (a shared file system) or object-store URLs")
     p.set_defaults(func=run)
+    p.on_refusal = refused_command_line  # a command line argparse refuses leaves no earlier run's reports either
     parser: argparse.ArgumentParser = p
     return parser
 
@@ -171,14 +172,18 @@ def refuse_scanned_outputs(settings: Any, json_path: Any, named: Sequence[str], 
                                   "give --evidence a folder that holds no audit log")
 
 
+def _cli(args: argparse.Namespace) -> dict[str, Any]:
+    """The settings the command line gives, by their [tool.auditready] keys."""
+    return {"log_format": args.log_format, "canaries_file": args.canaries, "report": args.junit,
+            "public_key": args.public_key, "cloudtrail_public_keys": args.cloudtrail_public_keys,
+            "sarif": args.sarif, "evidence": args.evidence, "fail_on": args.fail_on, "seal_archive": args.seal_archive,
+            "baseline": getattr(args, "baseline", None), "review_since": getattr(args, "review_since", None)}
+
+
 def load_settings(args: argparse.Namespace, notices: list[str]) -> Any:
     from ..config import discover
 
-    cli = {"log_format": args.log_format, "canaries_file": args.canaries, "report": args.junit,
-           "public_key": args.public_key, "cloudtrail_public_keys": args.cloudtrail_public_keys,
-           "sarif": args.sarif, "evidence": args.evidence, "fail_on": args.fail_on, "seal_archive": args.seal_archive,
-           "baseline": getattr(args, "baseline", None), "review_since": getattr(args, "review_since", None)}
-    return discover(cli, args.config, notices=notices, options=OPTIONS)
+    return discover(_cli(args), args.config, notices=notices, options=OPTIONS)
 
 
 class _Redacting:
@@ -199,24 +204,12 @@ def _colour(out: IO[str]) -> bool:
     return out.isatty() and not os.environ.get("NO_COLOR") and os.environ.get("TERM") != "dumb"
 
 
-def run(args: argparse.Namespace) -> int:
-    from ..checks import BUILTIN
-    from ..checks.base import CheckContext
-    from ..engine.files import offline_checks, prepare, verify_file
-    from ..report import write_all
-    from ..report.common import accounting_lines, below_text, gates, shown_path
-    from ..report.github import annotation_lines, in_github_actions
-    from ..result import AuditResult
-
-    notices: list[str] = []
-    try:
-        settings = load_settings(args, notices)
-    except ConfigError as exc:
-        print(f"auditready: {shown_error(exc)}", file=sys.stderr)
-        return 2
-    for notice in notices:
-        print(f"auditready: {notice}", file=sys.stderr)
-    from ..report import STDOUT
+def _ready(args: argparse.Namespace, settings: Any) -> tuple[list[str], dict[str, str], list[str]]:
+    """What comes before the read: the report paths checked (one standard output, each writable, none an input nor
+    read by a scan), the paths expanded and the known values read (``prepare``); then the earlier run's reports
+    removed. (The paths, the known values, the options that write to standard output.)"""
+    from ..engine.files import prepare
+    from ..report import STDOUT, clear_previous
     from ..safeio import check_writable
 
     outputs = (("--json", args.json_path, "JSON report"), ("--junit", settings.report, "compliance JUnit report"),
@@ -233,10 +226,88 @@ def run(args: argparse.Namespace) -> int:
     paths, secrets = prepare(settings, args.paths)
     refuse_scanned_outputs(settings, args.json_path, args.paths, paths)
     refuse_clashes(outputs_of(settings, args.json_path), inputs_of(settings, paths, args.config))
-    from ..report import clear_previous
-
     # (once no report path is an input: a run refused below leaves no earlier run's reports behind)
     clear_previous(settings, args.json_path)
+    return paths, secrets, to_stdout
+
+
+def clear_refused_run(args: argparse.Namespace, settings: Any = None) -> None:
+    """A run refused before its reports were cleared (a bad setting or option: ``settings`` None; a key, the
+    canaries or a report path refused): what an earlier run wrote at its report paths removed, never an input
+    (``report.clear_refused``; red team rt60 F2)."""
+    from types import SimpleNamespace
+
+    from ..report import clear_refused, named_in_settings, settings_inputs
+
+    if settings is None:
+        outputs, inputs = named_in_settings(_cli(args), args.config)
+        settings = SimpleNamespace(**outputs)
+    else:
+        inputs = [*settings_inputs(settings), *(p for _, p in inputs_of(settings, [], args.config) if p)]
+    clear_refused(outputs_of(settings, args.json_path),
+                  [*inputs, *args.paths, args.config, os.path.join(os.getcwd(), accept.DEFAULT_NAME)])
+
+
+_OUTPUT_DESTS = ("junit", "json_path", "sarif", "evidence")
+
+
+def refused_command_line(parser: argparse.ArgumentParser, argv: Sequence[str]) -> None:
+    """argparse refused the command line (an unknown option, --jobs 0, a --format of no format): the earlier run's
+    reports at the paths it names removed all the same (``clear_refused_run``). Every word that is not the value of
+    a report option may name an input, and is never removed."""
+    values: dict[str, str] = {}
+    inputs: list[str] = []
+    rest, only_paths = list(argv), False
+    while rest:
+        arg = rest.pop(0)
+        if only_paths or arg == "-" or not arg.startswith("-"):
+            inputs.append(arg)
+            continue
+        if arg == "--":
+            only_paths = True
+            continue
+        name, eq, value = arg.partition("=")
+        known = parser._option_string_actions  # (an option abbreviated, as argparse allows, names one action)
+        actions = {a for o, a in known.items() if o == name or (name.startswith("--") and o.startswith(name))}
+        action = actions.pop() if len(actions) == 1 else known.get(name)
+        if action is None or action.nargs == 0:
+            inputs.append(value)
+            continue
+        if not eq:
+            if not rest:
+                continue
+            value = rest.pop(0)
+        if action.dest in _OUTPUT_DESTS or action.dest == "config":
+            values[action.dest] = value
+        if action.dest not in _OUTPUT_DESTS:
+            inputs.append(value)
+    named: dict[str, Any] = {a.dest: None for a in parser._actions}
+    clear_refused_run(argparse.Namespace(**{**named, **values, "paths": inputs}))
+
+
+def run(args: argparse.Namespace) -> int:
+    from ..checks import BUILTIN
+    from ..checks.base import CheckContext
+    from ..engine.files import offline_checks, verify_file
+    from ..report import write_all
+    from ..report.common import accounting_lines, below_text, gates, shown_path
+    from ..report.github import annotation_lines, in_github_actions
+    from ..result import AuditResult
+
+    notices: list[str] = []
+    try:
+        settings = load_settings(args, notices)
+    except ConfigError as exc:
+        print(f"auditready: {shown_error(exc)}", file=sys.stderr)
+        clear_refused_run(args)
+        return 2
+    for notice in notices:
+        print(f"auditready: {visible(notice)}", file=sys.stderr)
+    try:
+        paths, secrets, to_stdout = _ready(args, settings)
+    except AuditReadyError:  # (a run refused before its reports were cleared: the earlier run's go all the same)
+        clear_refused_run(args, settings)
+        raise
     baseline = accept.load(accept.default_path(settings), required=bool(settings.baseline))
     checks = offline_checks(BUILTIN)
     # a report on standard output ("-") keeps it for itself: what a person reads goes to standard error

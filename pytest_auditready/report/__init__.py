@@ -5,14 +5,27 @@ GitHub outputs from the same AuditResult. Every writer raises AuditReadyError (o
 from __future__ import annotations
 
 import json
+import re
 import sys
-from typing import TYPE_CHECKING, Any, Optional
+from typing import TYPE_CHECKING, Any, Iterator, Mapping, Optional, Sequence
 
 if TYPE_CHECKING:
+    from pathlib import Path
+
     from ..result import AuditResult
 
 
 STDOUT = "-"  # an output path that means standard output (as `auditready access --json -`)
+
+_WORKFLOW_COMMAND = re.compile(r"(?<=#)#(?=\[)")
+
+
+def without_workflow_commands(json_text: str) -> str:
+    """JSON text with the second "#" of every "##[" written ``\\u0023``: the same string to a program, and no
+    legacy workflow command ("##[name]data", which GitHub's runner takes anywhere in a line of a step's output, as
+    ``text.visible`` says) when the document is printed in CI (``--json -``, ``--sarif -``; red team rt60 F1). A
+    "#" of JSON text is always a character of a string, never part of an escape, so the text stays valid."""
+    return _WORKFLOW_COMMAND.sub(r"\\u0023", json_text)
 
 
 def clear_previous(settings: Any, json_path: Optional[str] = None) -> None:
@@ -36,6 +49,131 @@ def clear_previous(settings: Any, json_path: Optional[str] = None) -> None:
             except OSError as exc:
                 raise AuditReadyError(f"cannot replace the earlier {what} {path}: {exc.strerror or exc}",
                                       "give this user write access to its folder, or choose another path") from None
+
+
+# the settings that name a report (what a refused run may remove), and those that name what a run reads (a log, a
+# key, the canaries, a folder of them), which a refusal never removes
+OUTPUT_KEYS = ("report", "sarif", "evidence")
+INPUT_KEYS = ("log", "canaries_file", "public_key", "cloudtrail_public_keys", "seal_archive", "baseline", "ca_file",
+              "retention_archive", "vault_config")
+
+
+def clear_refused(outputs: Sequence[tuple[str, Optional[str]]], inputs: Sequence[Optional[str]]) -> None:
+    """For a run refused before (or without) ``clear_previous``: remove what an earlier run wrote at its report paths
+    ``outputs`` ((what, path): each report file, each file of the evidence bundle, pytest's --junitxml), so that no
+    earlier "passed" stands beside a refusal for CI to upload (red team rt60 F2: a bad setting or option, an
+    unreadable key, a missing canaries file). An output that names an input (``inputs``: every path the run was to
+    read, as given: a log, a folder or glob of logs, a key, the settings; or its seal chain) or lies in a folder a
+    scan of a named folder reads, is left alone: a refusal never removes what the run was to read. Only regular
+    files are removed, and one that cannot be stays: the refusal is said as it is."""
+    import contextlib
+    import glob
+    import os
+
+    from ..auditlog.rotation import chain_name
+    from ..config import path_key
+    from ..engine.files import scanned_folders
+
+    def local(path: Optional[str]) -> bool:
+        return bool(path) and path != STDOUT and "://" not in str(path)
+
+    named: set[str] = set()
+    folders: list[str] = []
+    for given in inputs:
+        if given is None or not local(given):
+            continue
+        found = glob.glob(given, recursive=True) if glob.has_magic(given) and not os.path.lexists(given) else []
+        for path in (given, *found):
+            named.update((path_key(path), path_key(path + ".digests")))
+            if os.path.isdir(path):
+                folders.extend(scanned_folders(path))
+
+    def inside(where: str, folder: str) -> bool:
+        try:
+            return os.path.commonpath([where, folder]) == folder
+        except ValueError:  # another drive (Windows)
+            return False
+
+    def read(out: str) -> bool:
+        where = os.path.realpath(os.path.dirname(os.path.abspath(out)))
+        return (path_key(out) in named or chain_name(os.path.basename(out))
+                or any(inside(where, folder) for folder in folders))
+
+    for _, out in outputs:
+        if out and local(out) and os.path.isfile(out) and not os.path.islink(out) and not read(out):
+            with contextlib.suppress(OSError):
+                os.unlink(out)
+
+
+def named_in_settings(cli: Mapping[str, Any], config_file: Optional[str], start: Optional[str] = None,
+                      pyproject: Optional["Path"] = None) -> tuple[dict[str, Optional[str]], list[str]]:
+    """For a run whose settings were refused (a bad key, value or option): what they name as far as they can be
+    read, as ``config.discover`` finds them: the report paths (OUTPUT_KEYS; the command line's ``cli`` first) and
+    the values that may name an input (``clear_refused``): those of INPUT_KEYS and of any key the settings do not
+    know (a misspelt one). A file that is no TOML names no report, and each of its quoted strings may name an
+    input."""
+    from pathlib import Path
+
+    from ..config import KEYS, find_pyproject
+    from ..errors import AuditReadyError, ConfigError
+    from ..safeio import MAX_CONFIG_BYTES, read_small
+
+    table: Mapping[str, Any] = {}
+    strings: list[str] = []
+    here = Path(start) if start else Path.cwd()
+    path: Optional[Path] = Path(config_file) if config_file else None
+    if path is None:
+        try:
+            path = find_pyproject(here) or pyproject
+        except ConfigError:  # a pyproject.toml that is no TOML, or names the table wrongly: the nearest one
+            path = next((f / "pyproject.toml" for f in (here.resolve(), *here.resolve().parents)
+                         if (f / "pyproject.toml").is_file()), None)
+    text = ""
+    if path is not None:
+        try:
+            text = read_small(path, "configuration file", MAX_CONFIG_BYTES).decode("utf-8", "replace")
+        except (OSError, AuditReadyError):  # unreadable: it names nothing this run could read either
+            text = ""
+    if text:
+        if sys.version_info >= (3, 11):
+            import tomllib
+        else:  # pragma: no cover - exercised on 3.9/3.10 only
+            import tomli as tomllib
+        try:
+            doc: dict[str, Any] = tomllib.loads(text)
+        except tomllib.TOMLDecodeError:
+            strings += [a or b for a, b in re.findall(r'"((?:[^"\\\n]|\\.)*)"|\'([^\'\n]*)\'', text)]
+        else:
+            tool = doc.get("tool")
+            found = tool.get("auditready") if isinstance(tool, dict) else None
+            if isinstance(found, dict):
+                table = found
+            elif config_file is not None:  # a file of settings alone
+                table = doc
+    for given in (table, cli):
+        strings += _strings({k: v for k, v in given.items() if k in INPUT_KEYS or k not in KEYS})
+    outputs: dict[str, Optional[str]] = {}
+    for key in OUTPUT_KEYS:
+        value = cli.get(key) if cli.get(key) is not None else table.get(key)
+        outputs[key] = value if isinstance(value, str) else None
+    return outputs, strings
+
+
+def _strings(value: Any) -> Iterator[str]:
+    """Every string in JSON-like ``value`` (a TOML document, settings), keys left out."""
+    if isinstance(value, str):
+        yield value
+    elif isinstance(value, Mapping):
+        for v in value.values():
+            yield from _strings(v)
+    elif isinstance(value, (list, tuple)):
+        for v in value:
+            yield from _strings(v)
+
+
+def settings_inputs(settings: Any) -> list[str]:
+    """What ``settings`` (a Settings) name that a run reads (INPUT_KEYS), for ``clear_refused``."""
+    return list(_strings({key: getattr(settings, key, None) for key in INPUT_KEYS}))
 
 
 def _stdout(text: str) -> str:
@@ -110,7 +248,8 @@ def as_json(result: "AuditResult") -> dict[str, Any]:
 def json_text(result: "AuditResult") -> str:
     from ..text import json_ready
 
-    return result.redact(json.dumps(json_ready(as_json(result)), indent=2, ensure_ascii=True) + "\n")
+    return without_workflow_commands(result.redact(json.dumps(json_ready(as_json(result)), indent=2,
+                                                              ensure_ascii=True) + "\n"))
 
 
 def write_json(result: "AuditResult", path: str) -> Any:

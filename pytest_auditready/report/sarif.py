@@ -166,8 +166,11 @@ def build(result: "AuditResult") -> dict[str, Any]:
 
 
 def text(result: "AuditResult") -> str:
-    """The SARIF document as written: redacted, nothing invisible."""
-    return json_visible(result.redact(json.dumps(json_ready(build(result)), indent=2, ensure_ascii=False))) + "\n"
+    """The SARIF document as written: redacted, nothing invisible, no workflow command (``##[``) in CI's log."""
+    from . import without_workflow_commands
+
+    return without_workflow_commands(json_visible(result.redact(json.dumps(json_ready(build(result)), indent=2,
+                                                                           ensure_ascii=False)))) + "\n"
 
 
 def write(result: "AuditResult", path: str) -> Path:

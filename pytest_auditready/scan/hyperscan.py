@@ -1131,15 +1131,21 @@ class LeakScanner:
         found = self.known.find(text) if self.known else []
         held: set[tuple[str, str]] = set()  # the pairs whose value holds a known value
         if found:
-            # The text says how each value was written; the parsed values (escapes decoded) say under which key.
-            keys: dict[str, str] = {}
+            # The text says how each value was written; the parsed values (escapes decoded) say under which key: the
+            # key of the value that holds the secret in that encoding (hex under one key, base64 under another: each
+            # finding names its own; red team rt60 F6), else in that encoding once the text's escapes are taken off
+            # (a JSON-escaped base64 is base64 in the value), else the first that holds it at all.
+            keys: dict[tuple[str, str], str] = {}
             for key, value in pairs:
                 hits = self.known.find(value)
                 if hits:
                     held.add((key, value))
                 for hit in hits:
-                    keys.setdefault(hit.name, key)
-            known = tuple((h.name, h.encoding, keys.get(h.name, "")) for h in found)
+                    for spelled in (hit.encoding, _needle_encoding(hit.encoding), ""):
+                        keys.setdefault((hit.name, spelled), key)
+            known = tuple((h.name, h.encoding, keys.get((h.name, h.encoding))
+                           or keys.get((h.name, _needle_encoding(h.encoding))) or keys.get((h.name, ""), ""))
+                          for h in found)
         generic = tuple(GenericHit(kind, key, fingerprint(value)) for kind, key, value in defined)
         if held:
             # A known value is reported as itself: not again as a high-entropy string or a keyword's value (what
@@ -1152,6 +1158,17 @@ class LeakScanner:
         if not known and not generic:
             return None
         return LineHits(line, known, generic, parsed)
+
+
+_SPELLINGS = ("url-encoded", "json-escaped", "rsyslog-escaped", "html-escaped", "line-wrapped")
+
+
+def _needle_encoding(label: str) -> str:
+    """The encoding a KnownHit's label names, without how its characters were written ("base64+json-escaped" ->
+    "base64", "hex with separators" -> "hex", "json-escaped" -> "raw")."""
+    parts = [p for p in label.replace(" with separators", "").replace(" (lower case)", "").split("+")
+             if p not in _SPELLINGS]
+    return parts[0] if parts else "raw"
 
 
 def _loads(text: str) -> Any:
