@@ -245,13 +245,14 @@ def test_an_8bit_escaping_hop_is_read_as_the_vault_wrote_it(bao: Any, rsyslog: A
         assert _paths("secret/data/app/caf*", log, tmp_path, capsys) == {"secret/data/app/café": 2}, log.name
         rc, d, text = _verify(tmp_path, log, capsys)
         assert rc == 0 and not [f for o in d["outcomes"] for f in o["findings"]], text
+        assert [f.get("eight_bit_undone", 0) >= 2 for f in d["files"]] == [True], d["files"]  # said, in the report
         undone, data = _undone(log)
         assert undone >= 2 and "clé".encode() in data and b"#303#251" not in data
     for log in (plain.out["file"], plain.out["p23"]):
         assert _paths("secret/data/app/caf*", log, tmp_path, capsys) == own, log.name
         assert _undone(log)[0] == 0
-        rc, _, text = _verify(tmp_path, log, capsys)
-        assert rc == 0, text
+        rc, d, text = _verify(tmp_path, log, capsys)
+        assert rc == 0 and "eight_bit_undone" not in d["files"][0], text
 
 
 def test_escapes_are_undone_only_where_the_whole_file_shows_the_hop_s_escaping(tmp_path: Path) -> None:

@@ -285,6 +285,7 @@ class FileResult:
             "unreadable_lines": self.bad_lines,
             **({"framing": self.stats.framing, "left_out": self.stats.left_out} if self.stats.framing else {}),
             **({"empty_lines": self.stats.blank} if self.stats.blank else {}),
+            **({"eight_bit_undone": self.stats.eight_bit} if self.stats.eight_bit else {}),
             "checks": {o.check_id: o.tally.to_json() for o in self.outcomes},
         }
 

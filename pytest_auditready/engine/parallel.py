@@ -279,7 +279,8 @@ def finish_file(setup: Setup, parts: Sequence[PartResult]) -> FileResult:
     entries = sum(p.entries for p in parts)
     stats = FileStats(sum(p.stats.lines for p in parts), sum(p.stats.bytes for p in parts),
                       next((p.stats.framing for p in parts if p.stats.framing), ""),  # a syslog hop's: any part
-                      sum(p.stats.left_out for p in parts), sum(p.stats.blank for p in parts))
+                      sum(p.stats.left_out for p in parts), sum(p.stats.blank for p in parts),
+                      sum(p.stats.eight_bit for p in parts))
     streaming = iter(merged)
     others = {o.check_id: o for o in parts[0].outcomes}
     empty = empty_member(name, setup.log_set, stats)  # a file just rotated and still empty, as verify_file says it

@@ -288,6 +288,9 @@ def accounting_lines(files: Sequence[Mapping[str, Any]]) -> list[str]:
                     else f"records of {whose} own server output (stderr, its banner on stdout)")
             out.append(f"  framing taken off: {_FRAMING.get(str(a['framing']), visible(str(a['framing'])))}; "
                        f"{a.get('left_out', 0)} {left} left out")
+        if a.get("eight_bit_undone"):
+            out.append(f"  a syslog hop escaped 8-bit bytes as #ooo (rsyslog's parser.escape8BitCharactersOnReceive): "
+                       f"undone in {a['eight_bit_undone']} entries, read as the vault wrote them")
         judged = [f"{cid} {t['judged']}" for cid, t in a["checks"].items() if t.get("judged") is not None]
         if judged:
             out.append("  entries judged: " + ", ".join(judged))
