@@ -130,11 +130,14 @@ def test_journalctl_notes_between_messages_are_left_out(tmp_path: Path, note: by
     assert isinstance(read_line("log_command[journalctl]", 1, b'-- {"type":"request"} --'), BadLine)
 
 
-def test_a_bare_server_log_line_in_a_file_is_still_judged(tmp_path: Path) -> None:
-    """With no header, nothing says the stream merged the server's stderr (a container's stdout holds the device's
-    lines only): the line is judged where it is."""
+def test_a_bare_server_log_line_in_a_file_is_left_out_and_counted(tmp_path: Path) -> None:
+    """With no header, the server's own line among the entries says the file captured its output streams (a device
+    with file_path = "stdout"): left out and counted, as under a container's or journal's framing, which tell the
+    streams apart (red team rt62, F3: the same bytes got three answers by source and by the mix)."""
     code, found = verify(tmp_path, [*ENTRIES[:6], HCLOG, *ENTRIES[6:]])
-    assert code == 1 and found == {"required_fields": [7]}
+    assert code == 0 and found == {}
+    files = json.loads((tmp_path / "verify.json").read_text())["files"]
+    assert [(f.get("framing"), f.get("left_out")) for f in files] == [("merged", 1)]
 
 
 def test_another_programs_message_is_still_a_finding(tmp_path: Path) -> None:
@@ -335,9 +338,10 @@ def test_the_server_log_named_instead_of_the_audit_log_is_refused_saying_so(
         tmp_path: Path, capsys: pytest.CaptureFixture[str], server_line: bytes) -> None:
     """The vault's own log (/var/log/openbao.log, journalctl -u openbao -o cat of a file device's server) named by
     mistake: refused in one line that says which log it is and where the audit log is, not "plain text" or "JSON
-    lines of no known format" with a field_map hint. Audit entries with a few server lines among them are read."""
+    lines of no known format" with a field_map hint. Audit entries with server lines among them are read (the
+    server's output captured with a stdout device's: red team rt62, F3)."""
     log = tmp_path / "openbao.log"
-    log.write_bytes(b"\n".join([server_line] * 8 + ENTRIES[:2]) + b"\n")
+    log.write_bytes(b"\n".join([server_line] * 10) + b"\n")
     log.chmod(0o600)
     assert main(["verify", str(log)]) == 2
     err = capsys.readouterr().err
@@ -346,20 +350,14 @@ def test_the_server_log_named_instead_of_the_audit_log_is_refused_saying_so(
     assert code != 2
 
 
-def test_the_servers_output_stream_with_its_audit_entries_is_refused_with_the_way_out(
-        tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+def test_the_servers_output_stream_with_its_audit_entries_is_read_with_its_own_lines_left_out(
+        tmp_path: Path) -> None:
     """An audit device with file_path = "stdout": kubectl logs of the server gives its own log with the audit entries
-    among them. Refused in one line that says so and gives a command keeping the entries as written (it said "not
-    its audit log", and to look for a file the device does not write); that command's output is read."""
-    log = tmp_path / "openbao.log"
-    log.write_bytes(b"\n".join([HCLOG] * 6 + [e for pair in zip(ENTRIES, [HCLOG] * len(ENTRIES)) for e in pair])
-                    + b"\n")
-    log.chmod(0o600)
-    assert main(["verify", str(log)]) == 2
-    err = capsys.readouterr().err
-    assert "with audit entries among them" in err and "grep '^{\"time\":' FILE" in err, err
-    assert len(err.strip().splitlines()) == 1
-    kept = [ln for ln in log.read_bytes().splitlines() if ln.startswith(b'{"time":')]
-    assert kept == list(ENTRIES)
-    code, _found = verify(tmp_path, kept)
-    assert code != 2
+    among them, whatever the mix (here the server's lines lead). The server's lines are left out and counted and
+    the entries judged, as the same bytes are under a container's framing or a log command (red team rt62, F3: the
+    file was refused when the server's lines led, and failed required_fields when the entries did)."""
+    lines = [HCLOG] * 6 + [e for pair in zip(ENTRIES, [HCLOG] * len(ENTRIES)) for e in pair]
+    code, found = verify(tmp_path, lines)
+    assert code == 0 and found == {}
+    files = json.loads((tmp_path / "verify.json").read_text())["files"]
+    assert [(f.get("framing"), f.get("left_out")) for f in files] == [("merged", 6 + len(ENTRIES))]

@@ -183,15 +183,15 @@ def test_pretty_printed_json_is_refused_with_a_fix_that_gives_one_entry_a_line(
     line, refused again: the fix takes its items out (jq -c '.items[]'); pretty-printed entries need jq -c '.'."""
     if kind == "eventlist":
         batch = (ROOT / "k8s" / "unseen" / "webhook-eventlist.log").read_text().splitlines()[0]
-        text, fix = json.dumps(json.loads(batch), indent=2), "jq -c '.items[]' FILE"
+        text, fix = json.dumps(json.loads(batch), indent=2), "jq -c '.items[]' {log} > {log}.jsonl"
     else:
         rows = (ROOT / "openbao" / "clean.log").read_text().splitlines()[:3]
-        text, fix = "\n".join(json.dumps(json.loads(r), indent=2) for r in rows), "jq -c '.' FILE"
+        text, fix = "\n".join(json.dumps(json.loads(r), indent=2) for r in rows), "jq -c '.' {log} > {log}.jsonl"
     log = tmp_path / "pretty.json"
     log.write_text(text + "\n")
     assert main(["verify", str(log)]) == 2
     err = capsys.readouterr().err
-    assert "spread over several lines" in err and fix in err and len(err.strip().splitlines()) == 1, err
+    assert "spread over several lines" in err and fix.format(log=log) in err and len(err.strip().splitlines()) == 1, err
 
 
 # Kubernetes 1.8's auditing documentation, "Log backend" example (audit.k8s.io/v1beta1, before stage timestamps)

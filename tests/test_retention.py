@@ -173,9 +173,8 @@ def test_no_readable_time_and_empty_files_fail_closed(tmp_path: Path) -> None:
     empty.write_bytes(b"")
     o = judge([empty])[0]
     assert o.status == FAILED and texts(o) == [f"No history can be measured in the audit log {empty}: it holds no "
-                                               "readable entry. Fix: point the check at the audit log the vault "
-                                               "writes (with its entries), and see required_fields and "
-                                               "timestamp_precision for entries without a readable time"]
+                                               "audit entry. Fix: point the check at the audit log the vault's audit "
+                                               "device writes (its file_path), with its entries"]
     untimed = tmp_path / "untimed.log"
     lines = []
     for ln, t in zip(RECORDED[:5], ["yesterday", "", "2026-13-01T00:00:00.1Z", "9999-12-31T23:59:60.5Z", "0"]):

@@ -11,8 +11,8 @@ has its entries stored by the platform, one record a line, with the platform's f
 - **A CloudWatch Logs export** (an export task to S3): ``<RFC 3339 time> <message>``, the time in milliseconds
   (a CloudWatch event's timestamp is); AWS keeps no time order within an exported file (``ORDERLESS``).
 - **A time before each line** in any other precision (``timestamped``): ``kubectl logs --timestamps`` (Go's
-  RFC3339Nano: up to nine digits, trailing zeros trimmed), a collector's own time. Written as the lines were read,
-  in file order, which is judged.
+  RFC3339Nano: up to nine digits, trailing zeros trimmed), ``aws logs tail --format short`` (whole seconds, no
+  zone), a collector's own time. Written as the lines were read, in file order, which is judged.
 - **journald's JSON export** (``journalctl -o json``, or ``-o json-seq``: the same records, each after an RFC 7464
   record separator): the line is ``MESSAGE``. journald splits a standard-output line longer than ``LineMax=`` (48K
   by default) and marks each piece but the last ``_LINE_BREAK=line-max``; and ``journalctl`` writes a field over
@@ -24,11 +24,17 @@ has its entries stored by the platform, one record a line, with the platform's f
   record is read so only when that string holds a producer's entry; a line the shipper cut at its size limit
   (Splunk's ``TRUNCATE``, 10000 bytes by default) is a finding that names the limit.
 
+- **The server's output streams with no framing** (``merged``, told from the content by ``auditlog.detect``):
+  `bao server > FILE 2>&1`, ``kubectl logs`` or ``docker logs`` of a device with ``file_path = "stdout"``: the
+  server's own output among the entries is left out as on a CRI ``stdout`` stream, with the blank lines of its
+  banner; any other blank line is an entry removed, as in the device's own file.
+
 The framing is taken off here, line for line, so the checks see each entry as the vault wrote it at the file:line of
 the platform's record that ends it (the pieces before it read as blank lines). The vault's own server log is not
-audit evidence: records of the ``stderr`` stream (CRI, Docker), and journal messages that hold no JSON object (a
-unit's stdout and stderr share its journal), are left out and counted (``Unwrap.skipped``, the report's
-``left_out``); text on a CRI or Docker ``stdout`` stream is always judged. What a hop lost is
+audit evidence: records of the ``stderr`` stream (CRI, Docker), journal messages that hold no JSON object (a
+unit's stdout and stderr share its journal), and what the server prints itself on ``stdout`` (its banner, and its
+log under -combine-logs: ``Unwrap._server_output``) are left out and counted (``Unwrap.skipped``, the report's
+``left_out``); any other text on a ``stdout`` stream is judged. What a hop lost is
 judged, never guessed: a piece that is never completed, or a message journalctl withheld, becomes a line that says
 so, for ``required_fields`` to report. Nothing here imports pytest.
 """
@@ -43,17 +49,25 @@ import orjson
 from .lines import MAX_LINE_BYTES
 from .model import BadLine
 from .syslog import server_log
+from .vault_json import SERVER_BANNER
 
+# The vault server's output streams captured with no framing of their own (`bao server > FILE 2>&1`, kubectl or docker
+# logs of a device with file_path = "stdout"), told from the content (``auditlog.detect``), never named by log_framing:
+# the server's own output among the entries is left out, as the platforms' framings leave it out (``Unwrap._merged``).
+MERGED = "merged"
 FRAMINGS = {"cri": "containerd, CRI-O", "docker": "Docker json-file", "journal": "journalctl -o json",
             "cloudwatch": "a CloudWatch Logs export",
-            "timestamped": "a time before each line (kubectl logs --timestamps)",
+            "timestamped": "a time before each line (kubectl logs --timestamps, aws logs tail --format short)",
             "shipper": "a log shipper's or SIEM's JSON record holding the line: Filebeat, Logstash, Vector, "
                        "Fluent Bit, Splunk, Loki, Elasticsearch"}
 # Framings whose files keep no time order: file order proves nothing there (timestamp_accuracy skips it).
 ORDERLESS = {"cloudwatch": "a CloudWatch Logs export keeps no time order within a file (AWS documents it for "
                            "exports to S3), so file order is not checked"}
-_CLOUDWATCH = re.compile(rb"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(?:\.\d{1,9})?Z (?=\{[ \t]*[\"}])")  # then an object
-_TIME_FIRST = re.compile(rb"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(?:\.\d{1,9})?Z ")  # what is taken off, whatever follows
+# A time before the line: RFC 3339 UTC, or the whole seconds with no zone of `aws logs tail --format short` (aws-cli's
+# ShortLogEventsFormatter: strftime("%Y-%m-%dT%H:%M:%S") of the event's UTC time, a space, the message)
+_TIME = rb"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(?:(?:\.\d{1,9})?Z)? "
+_CLOUDWATCH = re.compile(_TIME + rb"(?=\{[ \t]*[\"}])")  # then an object
+_TIME_FIRST = re.compile(_TIME)  # what is taken off, whatever follows
 _MILLISECONDS = re.compile(rb"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z ")  # a CloudWatch event's time
 _CRI = re.compile(rb"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(?:\.\d{1,9})?(?:Z|[+-]\d\d:\d\d) (stdout|stderr) ([A-Z:]+) ")
 CRI_SPLIT = ("the container runtime's partial lines (CRI tag P) were never completed by a final piece (tag F): "
@@ -66,6 +80,9 @@ JOURNAL_SPLIT = ("journald's pieces of a line it split at LineMax (_LINE_BREAK=l
 JOURNAL_HEADLESS = ("the rest of an audit entry journald split at LineMax (_LINE_BREAK=line-max), whose first piece is "
                     "not in the export: a record was lost, or the export begins inside the entry (journalctl --since "
                     "or --cursor), so the entry cannot be read")
+MERGED_BLANK = ("an empty line among the audit entries, outside the banner the vault server writes: the audit device "
+                "never writes one (each entry is one JSON object and a newline), so the entry written here was "
+                "removed and its line left blank")
 JOURNAL_NULL = ("journalctl wrote MESSAGE as null: it withholds a field over 4096 bytes unless given --all, so "
                 "this audit entry is not in the export; export with journalctl --all -o json (or -o cat)")
 JOURNAL_DROPPED = ("journald dropped messages here ({what}): the audit entries the vault wrote to its standard "
@@ -93,7 +110,7 @@ CARRIERS = (("event", "original"), ("message",), ("log",), ("_raw",), ("line",),
 # lines, "==> OpenBao server started!", "==> Vault server started! Log data will stream in below:"), in dev mode a
 # notice with the unseal key and the root token (before that line in Vault, after it in OpenBao), and
 # "==> ... shutdown triggered" / "reload triggered" later. With -combine-logs its server log (hclog) is there too.
-_BANNER = re.compile(rb"==> (?:OpenBao|Vault) ")
+_BANNER = SERVER_BANNER
 _SETTING = re.compile(rb" {0,40}[A-Z][A-Za-z0-9 ]{0,40}:(?: .*)?\Z")
 _DEV_START = b"WARNING! dev mode is enabled!"
 _DEV_END = b"Development mode should NOT be used in production installations!"
@@ -194,10 +211,13 @@ class Unwrap:
         self.gave_up = False
         self.banner = ""  # within the server's own output on stdout (``_server_output``): "config", "dev"
         self.banner_lines = 0
+        self.last = ""  # ``merged``: the kind of the last line given (``_merged``)
 
     def lines(self, lines: list[bytes]) -> list[bytes]:
         """``lines`` with the framing taken off; the ones left out as the vault's own server log are in ``left``
         afterwards, as (index, the record as read)."""
+        if self.framing == "merged":
+            return self._merged(lines)
         out = []
         self.left = []
         for i, raw in enumerate(lines):
@@ -208,6 +228,8 @@ class Unwrap:
         return out
 
     def one(self, raw: bytes) -> bytes:
+        if self.framing == "merged":  # (a line alone: a blank one is judged by what surrounds it, in ``lines``)
+            return self._merged([raw])[0]
         if not raw.strip():
             return raw
         if raw[:1] == RS and self.framing in ("journal", "shipper"):
@@ -229,33 +251,75 @@ class Unwrap:
             return raw[m.end():]
         return self._journal(raw)
 
-    def _server_output(self, text: bytes) -> bool:
+    def _server_output(self, text: bytes) -> str:
         """Whether ``text``, a whole line on the container's stdout, is the vault server's own output (``_BANNER``)
-        rather than the audit device's: its banner, the settings and dev notice under it, or (-combine-logs) its
-        server log. Such a line is left out (and still scanned for secrets: the dev notice names the root token);
-        anything else there is judged."""
+        rather than the audit device's: "banner" for its banner, the settings and dev notice under it, "log" for
+        (-combine-logs) its server log, in hclog's text or JSON format; "" for neither. Such a line is left out (and
+        still scanned for secrets: the dev notice names the root token); anything else there is judged."""
         line = text.rstrip()
         if not line:
-            return False  # a blank line, within the banner or not: nothing to leave out (and no entry removed)
+            return ""  # a blank line, within the banner or not: nothing to leave out (and no entry removed)
         if _BANNER.match(line) is not None:
             self.banner = "config" if line.endswith(b"server configuration:") else ""
             self.banner_lines = 0
-            return True
+            return "banner"
         if line[:1] == b"{":
             self.banner = ""
-            return False
+            return "log" if server_log(line) else ""
         if line.startswith(_DEV_START):
             self.banner, self.banner_lines = "dev", 0
-            return True
+            return "banner"
         if self.banner == "dev":
             self.banner_lines += 1
             if line.startswith(_DEV_END) or self.banner_lines > _DEV_LINES:
                 self.banner = ""
-            return self.banner_lines <= _DEV_LINES
+            return "banner" if self.banner_lines <= _DEV_LINES else ""
         if self.banner == "config" and _SETTING.match(line) is not None:
-            return True
+            return "banner"
         self.banner = ""
-        return server_log(text.lstrip())
+        return "log" if server_log(text.lstrip()) else ""
+
+    def _merged(self, lines: list[bytes]) -> list[bytes]:
+        """``lines`` of a capture of the vault server's output streams with no framing of their own (``merged``:
+        `bao server > FILE 2>&1`, kubectl or docker logs of a device writing to stdout): the server's own output
+        (``_server_output``) left out, with the blank lines it writes in and around its banner and dev notice (one
+        at a time: a blank line that touches such a line); any other blank line stands where an entry was removed
+        (the device writes none), a LOST line saying so. A run of blank lines that ends the lines is decided by
+        the line after it: ``offline.reader.blocks`` never ends a block with one, but the file's end."""
+        out = [raw.rstrip(b"\r") for raw in lines]
+        kinds: list[str] = []  # per line: "banner", "log", "blank" or "" (anything else: judged)
+        for line in out:
+            if line.strip():
+                kinds.append(self._server_output(line))
+            else:  # (a blank line inside the dev notice is the notice's)
+                kinds.append("banner" if self.banner == "dev" else "blank")
+        left = [i for i, k in enumerate(kinds) if k in ("banner", "log")]
+        i, n = 0, len(kinds)
+        while i < n:
+            if kinds[i] != "blank":
+                i += 1
+                continue
+            j = i
+            while j < n and kinds[j] == "blank":
+                j += 1
+            ours = set()  # the server writes one blank line at a time: the one that touches its banner's line
+            if (kinds[i - 1] if i else self.last) == "banner":
+                ours.add(i)
+            if j < n and kinds[j] == "banner":
+                ours.add(j - 1)
+            left.extend(ours)
+            for k in range(i, j):
+                if k not in ours:
+                    out[k] = LOST
+                    self.problems.append(MERGED_BLANK)
+            i = j
+        if kinds:
+            self.last = kinds[-1]
+        for i in left:
+            out[i] = b""
+        self.skipped += len(left)
+        self.left = [(i, lines[i]) for i in sorted(left)]
+        return out
 
     def _piece(self, text: bytes, last: bool) -> bytes:
         """A piece of a line: b"" until the last, then the whole line."""
@@ -364,6 +428,9 @@ class Unwrap:
         line = text.rstrip("\r\n").encode("utf-8", "surrogatepass")
         if rec.get("stream") == "stdout" and self._server_output(line):  # the server's banner there
             self.skipped += 1
+            return b""
+        if server_log(line.lstrip()):  # the server's own log file, shipped with the audit file (Fluent Bit's tail
+            self.skipped += 1  # of both): no entry
             return b""
         if line.lstrip()[:1] == b"{" and line.rstrip()[-1:] != b"}" and ends_early(line):
             self.problems.append(SHIPPER_CUT.format(size=len(line)))

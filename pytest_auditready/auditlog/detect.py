@@ -20,10 +20,13 @@ without event.original. Records a shipper or a SIEM kept whole are read (``audit
 
 Lines behind a syslog header (RFC 3164 or RFC 5424: rsyslog, syslog-ng, ``logger``, journald exports) are judged
 by the entry they carry (``auditlog.syslog``), line by line; a shipper's record holding the line is unwrapped by
-``auditlog.container``. Anything else is refused: XML (a JSONx device), CSV, plain text, JSON spread over several
-lines (pretty-printed or wrapped by a shipper), a prefix nobody declared; and, naming the tool and the way out, the
-lines inside one exported JSON document or a tool's own line format, archives, compressions not read, binary data,
-entries a shipper's parser took the time out of, and an export newest first (a search's order).
+``auditlog.container``, and so is the vault server's output stream with its own lines among the entries
+(``container.MERGED``). Anything else is refused: JSONx (a Vault device's) and other XML, an HTML page or an error
+document saved in place of the log, CSV, plain text, JSON spread over several lines (pretty-printed or wrapped by a
+shipper), a prefix nobody declared; and, naming the tool and the way out, the lines inside one exported JSON document
+or a shipper's string field, a tool's own line format, archives, compressions not read, binary data, entries a
+shipper's parser took the time out of, and an export newest first (a search's order). A fix's command reads the
+file as it is kept (``_filtered``: through zcat, bzcat or xzcat when it is compressed).
 Nothing here imports pytest.
 """
 
@@ -32,6 +35,7 @@ from __future__ import annotations
 import calendar
 import csv
 import json
+import os
 import re
 from dataclasses import dataclass, field
 from typing import Any, Optional, Sequence
@@ -313,10 +317,10 @@ def _flat_refusal(name: str, flats: Sequence[tuple[tuple[str, str], ...]]) -> Un
     texts = [k for k in first if k != "eventTime"]
     if "eventTime" not in first and all(_json_text(v) for flat in flats for k, v in flat):
         keys = ", ".join(json.dumps(k) for k in texts)
-        return UnknownFormat(what, "turn the JSON text back into objects (jq -c 'with_entries(if (.key | IN("
-                                   f"{keys})) then .value = (.value as $v | try ($v | fromjson) catch $v) else . end)' "
-                                   f"{name} > {name}.records) "
-                                   "and verify that")
+        jq = ("jq -c 'with_entries(if (.key | IN(" + keys + ")) then .value = (.value as $v | try ($v | fromjson) "
+              "catch $v) else . end)'")
+        return UnknownFormat(what, f"turn the JSON text back into objects ({_filtered(name, jq, 'records')}) and "
+                                   "verify that")
     return UnknownFormat(what, "verify the records as CloudTrail writes them (eventTime RFC 3339 UTC, e.g. "
                                "2026-01-02T03:04:05Z; objects as JSON): the trail's delivery files (aws s3 sync "
                                "s3://BUCKET/AWSLogs/ACCOUNT/CloudTrail/ DIR/, then auditready verify DIR); no zone "
@@ -443,42 +447,95 @@ _TEXT_BYTES = frozenset(b"\t\n\r" + bytes(range(32, 127)))
 
 
 # Containers and encodings a log can arrive in that are not read here (gzip, bzip2 and xz are, once: offline.reader),
-# told by their magic bytes: (magic, offset, what it is, how to get the log out of it).
+# told by their magic bytes: (magic, offset, what it is, how to get the log out of it, the command that undoes it on
+# a pipe: "" for none). The first three are met only inside a compressed file (which is read decompressed).
 _PACKED = (
     (b"\x1f\x8b", 0, "gzip data inside the decompressed file (compressed twice: Kinesis Data Firehose's GZIP "
      "compression of CloudWatch Logs subscription data, which is gzip already)",
-     "decompress it twice (zcat FILE | zcat > FILE.log) and verify what that gives"),
-    (b"BZh", 0, "bzip2 data inside the decompressed file (compressed twice)", "decompress it twice and verify that"),
+     "decompress it twice and verify what that gives", "zcat"),
+    (b"BZh", 0, "bzip2 data inside the decompressed file (compressed twice)", "decompress it twice and verify that",
+     "bzcat"),
     (b"\xfd7zXZ\x00", 0, "xz data inside the decompressed file (compressed twice)",
-     "decompress it twice and verify that"),
+     "decompress it twice and verify that", "xzcat"),
     (b"PK\x03\x04", 0, "a ZIP archive (Kinesis Data Firehose's ZIP compression, or an export bundle)",
-     "unzip it and verify the log files it holds"),
-    (b"\x28\xb5\x2f\xfd", 0, "zstd-compressed data", "decompress it (zstd -d FILE) and verify that"),
+     "unzip FILE and verify the log files it holds", ""),
+    (b"\x28\xb5\x2f\xfd", 0, "zstd-compressed data", "decompress it (zstd -d FILE) and verify that", "zstd -dc"),
     (b"\xff\x06\x00\x00sNaPpY", 0, "Snappy-framed data (Kinesis Data Firehose's Snappy compression)",
-     "decompress it (python -m snappy -d FILE FILE.log) or deliver with GZIP compression, and verify that"),
-    (b"\x04\x22\x4d\x18", 0, "LZ4-compressed data", "decompress it (lz4 -d FILE) and verify that"),
-    (b"7z\xbc\xaf\x27\x1c", 0, "a 7-Zip archive", "extract it and verify the log files it holds"),
-    (b"ustar", 257, "a tar archive", "extract it (tar xf FILE) and verify the log files it holds"),
+     "decompress it (python -m snappy -d FILE FILE.log) or deliver with GZIP compression, and verify that", ""),
+    (b"\x04\x22\x4d\x18", 0, "LZ4-compressed data", "decompress it (lz4 -d FILE) and verify that", "lz4 -dc"),
+    (b"7z\xbc\xaf\x27\x1c", 0, "a 7-Zip archive", "extract it (7z x FILE) and verify the log files it holds", ""),
+    (b"ustar", 257, "a tar archive", "extract it (tar xf FILE) and verify the log files it holds", ""),
     (b"PAR1", 0, "Apache Parquet (Kinesis Data Firehose's record format conversion)",
-     "deliver the records as JSON (no record format conversion) and verify those"),
-    (b"Obj\x01", 0, "Apache Avro", "convert it to JSON lines (avro-tools tojson FILE) and verify that"),
+     "deliver the records as JSON (no record format conversion) and verify those", ""),
+    (b"Obj\x01", 0, "Apache Avro", "convert it to JSON lines (avro-tools tojson FILE) and verify that", ""),
 )
+# The command that writes a file compressed as offline.reader reads it (``_packing``) decompressed to a pipe.
+_CAT = {"gzip": "zcat", "bzip2": "bzcat", "xz": "xzcat"}
+_PACKED_NAME = re.compile(r"\.(?:gz|gzip|bz2|xz)\Z", re.IGNORECASE)
 
 
 def _on_disk(name: str, fix: str) -> str:
-    """``fix`` (a shell command line with FILE for the file) for ``name``: an object-store URL is copied to a local
-    file first (no shell command reads or writes one), which the command then names."""
-    if "://" not in name:
-        return fix.replace("FILE", name)
-    local = name.rstrip("/").rsplit("/", 1)[-1] or "audit.log"
-    return f"copy it here first (aws s3 cp, gcloud storage cp or azcopy: {name} to {local}), then " + fix.replace(
-        "FILE", local)
+    """``fix`` (a shell command line with FILE for the file, and STEM for its name less a compressor's suffix) for
+    ``name``: an object-store URL is copied to a local file first (no shell command reads or writes one), which the
+    command then names."""
+    local = name if "://" not in name else (name.rstrip("/").rsplit("/", 1)[-1] or "audit.log")
+    said = fix.replace("STEM", _PACKED_NAME.sub("", local) or local).replace("FILE", local)
+    if local is name:
+        return said
+    return f"copy it here first (aws s3 cp, gcloud storage cp or azcopy: {name} to {local}), then " + said
+
+
+def _packing(name: str) -> str:
+    """The compression ("gzip", "bzip2" or "xz") the file ``name`` is kept in, told by its first bytes as the
+    reader tells it (offline.reader.open_log), whatever its name says; "" for none, or a name that is no file."""
+    from .rotation import GzipReader, compression_in
+
+    if "://" in name:  # an object: opened as the reader opens it (a small one is kept from the read before)
+        try:
+            from ..engine.objects import open_url
+
+            f = open_url(name)
+        except (AuditReadyError, OSError, ImportError):
+            return ""
+        try:
+            if isinstance(f, GzipReader):
+                return "gzip"
+            # bzip2 and xz are read through rotation's stream reader, which keeps the kind it undoes
+            return str(getattr(getattr(f, "raw", None), "_kind", "") or "")
+        finally:
+            f.close()
+    try:
+        if not os.path.isfile(name):  # (never a FIFO or a device: a read there could wait forever)
+            return ""
+        with open(name, "rb") as fh:
+            return compression_in(fh.read(6)) or ""
+    except OSError:
+        return ""
+
+
+def _filtered(name: str, command: str, suffix: str, stdin: bool = False, then: str = "") -> str:
+    """The shell line that runs ``command`` (then the pipeline ``then``) over the log ``name``, writing what it gives
+    beside it with ``suffix``: ``command FILE > FILE.suffix`` (``stdin``: ``command < FILE``); for a compressed file,
+    told by its content, ``zcat FILE | command > STEM.suffix`` (bzcat, xzcat), as no such command reads compressed
+    bytes."""
+    cat = _CAT.get(_packing(name), "")
+    if cat:
+        return _on_disk(name, f"{cat} FILE | {command}{then} > STEM.{suffix}")
+    return _on_disk(name, f"{command} {'< ' if stdin else ''}FILE{then} > FILE.{suffix}")
 
 
 def _packed(name: str, sample: bytes) -> None:
     """Raises UnknownFormat when ``sample`` is a container or compression not read here."""
-    for magic, at, what, fix in _PACKED:
+    for magic, at, what, fix, stream in _PACKED:
         if sample[at:at + len(magic)] == magic:
+            outer = _packing(name)
+            if outer and stream:  # inside the compression the reader undid: both undone on one pipe
+                fix = f"decompress it ({_CAT[outer]} FILE | {stream} > STEM.log) and verify what that gives"
+            elif outer and "tar xf" not in fix:  # (tar reads a compressed archive itself)
+                out = "STEM" if _PACKED_NAME.search(name) else "FILE.decompressed"
+                fix = f"decompress it first ({_CAT[outer]} FILE > {out}), then " + fix.replace("FILE", out)
+            if outer and stream not in _CAT.values():
+                what += f" inside its {outer} compression"
             raise UnknownFormat(f"{name} holds {what}, not text", _on_disk(name, fix))
 
 
@@ -517,49 +574,53 @@ def _document(name: str, body: bytes) -> None:
     head = body[:4096]
     keys = set(_KEY.findall(head))  # an escaped quote ends no name: the names of carried lines are not read
     first = _KEY.match(head, len(head) - len(head[1:].lstrip()))
-    found = None
+    found: Optional[tuple[str, str]] = None
+
+    def run(command: str, suffix: str, then: str = "") -> str:
+        return _filtered(name, command, suffix, then=then)
+
     if b"CloudTrailEvent" in keys and keys & {b"Events", b"EventId", b"EventName"}:
         events = ".Events[]" if b"Events" in keys else ""  # the answer, or its events one a line (jq -c '.Events[]')
         found = ("`aws cloudtrail lookup-events` output (each record as a JSON string in CloudTrailEvent)",
-                 f"jq -c '{events}.CloudTrailEvent | fromjson' FILE > FILE.records (one record a line, read with "
-                 "CloudTrail's rules)")
+                 run(f"jq -c '{events}.CloudTrailEvent | fromjson'", "records")
+                 + " (one record a line, read with CloudTrail's rules)")
     elif b"events" in keys and keys & {b"nextForwardToken", b"nextBackwardToken", b"searchedLogStreams",
                                      b"ingestionTime"}:
         found = ("the answer of `aws logs get-log-events` or `filter-log-events` (CloudWatch Logs events in one JSON "
-                 "document)", "jq -r '.events | sort_by(.timestamp) | .[].message' FILE > FILE.log")
+                 "document)", run("jq -r '.events | sort_by(.timestamp) | .[].message'", "log"))
     elif b"logEvents" in keys and keys & {b"messageType", b"subscriptionFilters", b"logGroup"}:
         found = ("CloudWatch Logs subscription data (messageType, logEvents), as a subscription filter delivers it "
-                 "to Kinesis, Firehose or Lambda", "jq -r '.logEvents[].message' FILE > FILE.log (jq reads payloads "
-                 "written one after another)")
+                 "to Kinesis, Firehose or Lambda", run("jq -r '.logEvents[].message'", "log")
+                 + " (jq reads payloads written one after another)")
     elif first is not None and first.group(1) == b"awslogs":
         found = ("a Lambda event of CloudWatch Logs subscription data (awslogs.data: base64 of gzip)",
-                 "jq -r .awslogs.data FILE | base64 -d | zcat | jq -r '.logEvents[].message' > FILE.log")
+                 run("jq -r .awslogs.data", "log", then=" | base64 -d | zcat | jq -r '.logEvents[].message'"))
     elif b"resultType" in keys and keys & {b"values", b"streams"}:
         found = ("a Loki query API answer (data.result[].values, newest first by default)",
-                 "logcli query --forward --output=raw '<your query>' > FILE.log, or jq -r "
-                 "'[.data.result[].values[]] | sort_by(.[0]) | .[][1]' FILE > FILE.log")
+                 _on_disk(name, "logcli query --forward --output=raw '<your query>' > STEM.log") + ", or "
+                 + run("jq -r '[.data.result[].values[]] | sort_by(.[0]) | .[][1]'", "log"))
     elif first is not None and first.group(1) == b"data" and b"attributes" in keys and re.search(
             rb'"type"\s*:\s*"log"', head):
         found = ("a Datadog Logs API answer (data[].attributes.message)",
-                 "jq -r '.data | sort_by(.attributes.timestamp) | .[].attributes.message' FILE > FILE.log")
+                 run("jq -r '.data | sort_by(.attributes.timestamp) | .[].attributes.message'", "log"))
     elif b"hits" in keys and keys & {b"_source", b"_shards", b"took"}:
         found = ("an Elasticsearch or OpenSearch search answer (hits.hits[]._source)",
-                 "jq -c '.hits.hits | sort_by(._source[\"@timestamp\"]) | .[]' FILE > FILE.jsonl (one document a "
-                 "line, which is read)")
+                 run("jq -c '.hits.hits | sort_by(._source[\"@timestamp\"]) | .[]'", "jsonl")
+                 + " (one document a line, which is read)")
     elif first is not None and first.group(1) == b"records" and keys & {b"operationName", b"resourceId", b"category"}:
         found = ("Azure Monitor resource logs in one JSON document ({\"records\": [...]}, as Event Hubs delivers them "
-                 "and storage accounts wrote them before 2018-11)", "jq -c '.records[]' FILE > FILE.jsonl (one record "
-                 "a line, as the PT1H.json blobs are now written, which is read with a field_map)")
+                 "and storage accounts wrote them before 2018-11)", run("jq -c '.records[]'", "jsonl")
+                 + " (one record a line, as the PT1H.json blobs are now written, which is read with a field_map)")
     elif first is not None and first.group(1) in (b"results", b"preview", b"init_offset") and b"results" in keys \
             and b"_raw" in keys:  # (an export's one result a line has "result", and is read)
-        found = ("a Splunk search answer (results[]._raw)", "jq -c '.results[]' FILE > FILE.jsonl (one result a "
-                 "line, which is read), with the search sorted by _time ascending (| sort 0 _time)")
+        found = ("a Splunk search answer (results[]._raw)", run("jq -c '.results[]'", "jsonl")
+                 + " (one result a line, which is read), with the search sorted by _time ascending (| sort 0 _time)")
     elif first is not None and first.group(1) == b"resourceLogs" and keys & {b"scopeLogs", b"logRecords"}:
         # the OpenTelemetry Collector's file exporter (OTLP/JSON, one LogsData a line, many records each): a
         # field_map would reach the first record of each only (red team rt44, F3)
         found = ("OpenTelemetry logs (OTLP/JSON LogsData, as the Collector's file exporter writes them: many "
                  "records a line, each line in body.stringValue)",
-                 "jq -r '.resourceLogs[].scopeLogs[].logRecords[].body.stringValue' FILE > FILE.log")
+                 run("jq -r '.resourceLogs[].scopeLogs[].logRecords[].body.stringValue'", "log"))
     elif b"QueryResultRows" in keys and keys & {b"QueryStatus", b"QueryStatistics", b"NextToken"}:
         raise UnknownFormat(f"{name} holds the answer of `aws cloudtrail get-query-results` (a CloudTrail Lake "
                             f"query's {LAKE_ROWS}), not CloudTrail records", LAKE_FIX)
@@ -568,9 +629,56 @@ def _document(name: str, body: bytes) -> None:
                             f"VarCharValue: {ATHENA_TEXT}), not the records the table reads", ATHENA_FIX)
     if found is not None:
         what, fix = found
-        packed = " (decompress it first)" if name.endswith((".gz", ".bz2", ".xz")) else ""
         raise UnknownFormat(f"{name} holds {what}, not the audit entries one a line",
-                            f"write the entries one a line{packed}: {_on_disk(name, fix)}, and verify that")
+                            f"write the entries one a line: {fix}, and verify that")
+
+
+# Markup before a document's root element: an XML declaration, comments, a doctype other than HTML's, blanks.
+_PROLOG = re.compile(rb"(?:\s+|<\?xml[^>]{0,200}\?>|<!--.{0,2000}?-->|<!DOCTYPE(?![ \t\r\n]+html)[^>]{0,500}>)*",
+                     re.DOTALL | re.IGNORECASE)
+_ROOT = re.compile(rb"<([A-Za-z_][\w.:-]{0,40})")
+_HTML = re.compile(rb"<!DOCTYPE[ \t\r\n]+html|<(?:html|head|body)[\s>]", re.IGNORECASE)
+_TITLE = re.compile(rb"<title[^>]{0,100}>([^<]{1,80})</title", re.IGNORECASE)
+# The error document an object store or a cloud API answers a refused or failed request with (S3's and every AWS
+# query API's <Error><Code>, Google Cloud Storage's XML API, Azure Storage's <Error><Code>; EC2's <Response><Errors>)
+_ERROR_ROOTS = frozenset({b"Error", b"ErrorResponse", b"Errors", b"Response"})
+_ERROR_CODE = re.compile(rb"<Code>\s*([A-Za-z][A-Za-z.]{0,63})\s*</Code>")
+_JSONX = re.compile(rb"<json:(?:object|array)\b|http://www\.ibm\.com/xmlns/prod/2009/jsonx")
+_FETCH_AGAIN = ("fetch the log again with a command that fails on a refused or failed request instead of saving its "
+                "answer (curl --fail; aws s3 cp, gcloud storage cp, azcopy), after checking the URL, the object's name "
+                "and the credentials, and verify what that saves")
+
+
+def _markup(name: str, body: bytes) -> UnknownFormat:
+    """The refusal of ``body``, text that starts with "<" and no syslog header: Vault's JSONx (a device with
+    format = "jsonx"; OpenBao has none), an HTML page or an XML error document saved in place of the log (a
+    download that saved the server's answer to a refused or failed request), or any other XML."""
+    head = body[:4096]
+    at = _PROLOG.match(head)
+    rest = head[at.end() if at is not None else 0:]
+    if _JSONX.search(head):
+        return UnknownFormat(f"{name} holds JSONx (XML, as an audit device with format = \"jsonx\" writes it: Vault's; "
+                             "OpenBao has no JSONx), not JSON lines",
+                             "set the audit device's format to \"json\" (the default) and verify what it writes from "
+                             "then on; JSONx is not read")
+    if _HTML.match(rest):
+        title = _TITLE.search(body[:16384])
+        shown = f" (its title: {_show(title.group(1).strip(), 60)})" if title is not None else ""
+        return UnknownFormat(f"{name} holds an HTML page{shown}, not an audit log: an HTTP error page or a web page "
+                             "saved in place of the log (curl or wget of a URL that answered with an error or a "
+                             "sign-in page, a proxy's or a load balancer's error page); the file holds no audit entry",
+                             _FETCH_AGAIN)
+    root = _ROOT.match(rest)
+    code = _ERROR_CODE.search(head)
+    if root is not None and root.group(1) in _ERROR_ROOTS and code is not None:
+        return UnknownFormat(f"{name} holds an XML error document (<{root.group(1).decode()}> with the code "
+                             f"{code.group(1).decode()}: the answer of an object store or a cloud API to a refused or "
+                             "failed request, as S3, Google Cloud Storage and Azure Storage write it), saved in place "
+                             "of the log; the file holds no audit entry", _FETCH_AGAIN)
+    what = f" (its root element <{root.group(1).decode('ascii', 'replace')}>)" if root is not None else ""
+    return UnknownFormat(f"{name} holds XML{what} or other markup, not JSON lines",
+                         "point at the audit log itself (one JSON object a line, as the audit device writes it); XML "
+                         "is not read")
 
 
 _OCTETS = re.compile(rb"\d{1,7} <\d{1,3}>")
@@ -605,14 +713,16 @@ def _shape(name: str, lines: list[bytes]) -> None:
                  "write the records as JSON alone (<format> @type json </format> in the out_file match), which is read")
     elif _ARRAY.match(first):
         found = ("records as [time, record] arrays (Fluentd's forward protocol, or msgpack turned into JSON)",
-                 f"write each record alone (jq -c '.[-1]' {name} > {name}.jsonl) and verify that")
+                 "write each record alone (" + _filtered(name, "jq -c '.[-1]'", "jsonl") + ") and verify that")
     elif first[:1] == b"{" and _cr_ended(first):
         found = ("lines that end with a carriage return alone (CR, classic Mac OS line ends), no newline",
-                 f"turn each CR into a newline (tr '\\r' '\\n' < {name} > {name}.log) and verify that")
+                 "turn each CR into a newline (" + _filtered(name, "tr '\\r' '\\n'", "log", stdin=True)
+                 + ") and verify that")
     elif first[:1] == b"{" and lines and _concatenated(first):
         found = ("JSON objects written one after another with no newline between them (as Kinesis Data Firehose "
                  "delivers records to S3 unless it is set to add a newline delimiter)",
-                 f"write one object a line (jq -c . {name} > {name}.jsonl; jq reads such a stream) and verify that")
+                 f"write one object a line ({_filtered(name, 'jq -c .', 'jsonl')}; jq reads such a stream) and verify "
+                 "that")
     elif _cloudtrail_csv(lines):
         found = (f"CSV of CloudTrail's fields (an Athena query's result file, or query rows downloaded as CSV: "
                  f"{ATHENA_TEXT})", ATHENA_LAKE_FIX)
@@ -685,7 +795,7 @@ def sniff(name: str, sample: bytes, complete: bool, *, prefix: str = "", framing
     if wide:
         raise UnknownFormat(f"{name} is {wide} text, not UTF-8 (an export tool re-encoded it: PowerShell's "
                             "Out-File, a Windows editor)",
-                            "convert it back: " + _on_disk(name, f"iconv -f {wide} -t UTF-8 FILE > FILE.utf8") +
+                            "convert it back: " + _filtered(name, f"iconv -f {wide} -t UTF-8", "utf8") +
                             ", and verify that")
     _binary(name, sample)
     body = sample.lstrip()
@@ -714,13 +824,16 @@ def sniff(name: str, sample: bytes, complete: bool, *, prefix: str = "", framing
         # Log API's GET /api/v1/logs, gcloud logging read --format=json, a SIEM's JSON export).
         raise UnknownFormat(f"{name} holds one JSON array of records (an API's list answer or an export, such as the "
                             "Okta System Log API or gcloud logging read --format=json), not one record a line",
-                            f"write one record a line (jq -c '.[]' {name} > {name}.jsonl) and verify that")
+                            "write one record a line (" + _filtered(name, "jq -c '.[]'", "jsonl") + ") and verify "
+                            "that")
     if body[:1] == b"<" and not _SYSLOG_RE.match(body):
-        raise UnknownFormat(f"{name} holds XML, not JSON lines (an audit device with format = \"jsonx\"?)",
-                            "set the audit device's format to \"json\" (the default) and verify what it writes from "
-                            "then on; JSONx is not read")
+        raise _markup(name, body)
     lines = read = _lines(sample, complete)
-    _server_log_file(name, lines)
+    captured = _captured(sample, complete, framing)
+    if captured is not None:  # the server's output streams, its own output among the entries: left out
+        lines, framing = captured, container.MERGED
+    else:
+        _server_log_file(name, lines)
     if framing in container.FRAMINGS:  # named by log_framing: lines in it, or the log is read as something else
         # (not most of them: a sink file may open with the vault's start-up server log, shipped in that framing)
         platforms = [container.kind(ln) for ln in lines if ln.strip()]
@@ -732,8 +845,10 @@ def sniff(name: str, sample: bytes, complete: bool, *, prefix: str = "", framing
                                     else "its lines carry no platform framing"),
                                 f"set log_framing = \"{seen or 'none'}\", or leave it out (\"auto\": told from the "
                                 "content)")
-    framing = container.detect(lines, framing)
-    if framing:  # a platform's framing around each entry (CRI, Docker json-file, journald JSON): taken off
+    if framing != container.MERGED:
+        framing = container.detect(lines, framing)
+    if framing and framing != container.MERGED:  # a platform's framing around each entry (CRI, Docker json-file,
+        # journald JSON): taken off
         unwrap = container.Unwrap(framing)
         lines = [ln for ln in unwrap.lines(lines) if ln.strip() and ln != container.LOST]
         if not lines:
@@ -814,8 +929,8 @@ def sniff(name: str, sample: bytes, complete: bool, *, prefix: str = "", framing
         # which a field_map would read as one entry.
         raise UnknownFormat(f"{name} holds Kubernetes audit EventList batches (as the API server's webhook backend "
                             "sends them), not one audit Event a line",
-                            f"write the events one a line (jq -c '.items[]' {name} > {name}.events) and verify that, "
-                            "or verify the API server's log backend file (--audit-log-path)")
+                            "write the events one a line (" + _filtered(name, "jq -c '.items[]'", "events")
+                            + ") and verify that, or verify the API server's log backend file (--audit-log-path)")
     known = {k: v for k, v in kinds.items() if k in ("vault", "k8s", "jsonl", "cloudtrail-record")}
     if (known and eight_bit >= 2 and eight_bit * 10 >= n and eight_bit == fragments and not wide_utf8
             and not_utf8 is not None):
@@ -874,9 +989,10 @@ def sniff(name: str, sample: bytes, complete: bool, *, prefix: str = "", framing
     quoted = sum(1 for ln in lines[:20] if ln.lstrip()[:4] == b'"{\\"')
     bare = sum(1 for ln in lines[:20] if ln.lstrip()[:3] == b'{\\"')
     if lines and max(quoted, bare) * 2 > min(len(lines), 20):
-        fix = ("unquote each line (jq -r . FILE > FILE.jsonl) and verify that" if quoted > bare else
-               "write the message as it is (rsyslog: %msg%, not %msg:::json%), or unescape each line "
-               "(jq -R -c '(\"\\\"\" + . + \"\\\"\") | fromjson | fromjson' FILE > FILE.jsonl) and verify that")
+        fix = (f"unquote each line ({_filtered(name, 'jq -r .', 'jsonl')}) and verify that" if quoted > bare else
+               "write the message as it is (rsyslog: %msg%, not %msg:::json%), or unescape each line ("
+               + _filtered(name, "jq -R -c '(\"\\\"\" + . + \"\\\"\") | fromjson | fromjson'", "jsonl")
+               + ") and verify that")
         raise UnknownFormat(f"each line of {name} is an audit entry JSON-escaped as a string ({_show(lines[0])}): a "
                             "hop wrote the message escaped (rsyslog's %msg:::json%, a shipper's string field)", fix)
     if fragments and len(lines) == 1 and lines[0][:1] == b"{":
@@ -914,8 +1030,8 @@ def sniff(name: str, sample: bytes, complete: bool, *, prefix: str = "", framing
         every = ".items[]" if re.search(rb'"kind"\s*:\s*"EventList"', head) else "."
         raise UnknownFormat(f"{name} holds JSON spread over several lines (pretty-printed, or lines wrapped or cut "
                             "by a log shipper), not one JSON object a line",
-                            f"export one object a line (jq -c '{every}' FILE), and make the shipper keep each entry "
-                            "on one line whole")
+                            "export one object a line (" + _filtered(name, "jq -c '" + every + "'", "jsonl")
+                            + "), and make the shipper keep each entry on one line whole")
     first = lines[0] if lines else b""
     if any(_K8S_LEGACY.search(ln) for ln in lines[:20]):
         raise UnknownFormat(f"{name} holds Kubernetes audit events in the legacy text format ({_show(first)})",
@@ -935,8 +1051,8 @@ def _eight_bit_refusal(name: str, byte: int) -> UnknownFormat:
     return UnknownFormat(f"{name} is not UTF-8: its lines are whole JSON objects but hold bytes such as "
                          f"0x{byte:02X}, 8-bit text (ISO-8859-1 or Windows-1252: a hop re-encoded the log; "
                          "the producer writes UTF-8)",
-                         "convert it back (iconv -f WINDOWS-1252 -t UTF-8 FILE > FILE.utf8) and verify that; make "
-                         "the hop keep UTF-8 (never a tool that replaces the bytes it cannot read)")
+                         f"convert it back ({_filtered(name, 'iconv -f WINDOWS-1252 -t UTF-8', 'utf8')}) and verify "
+                         "that; make the hop keep UTF-8 (never a tool that replaces the bytes it cannot read)")
 
 
 def _eight_bit(text: bytes) -> bool:
@@ -984,19 +1100,52 @@ def _seconds(value: Any) -> Optional[float]:
 _AUDIT_ENTRY = re.compile(rb'\{"time":"[^"]*","type":"(?:request|response)"')
 
 
+def _captured(sample: bytes, complete: bool, framing: str) -> Optional[list[bytes]]:
+    """The first lines (SAMPLE_LINES) that are not the vault server's own output, when ``sample`` (no platform
+    framing, none named) is a capture of its output streams: some of its lines the server's own output
+    (``container.Unwrap._server_output``: its banner, its log), the rest mostly its audit device's entries (a device
+    with file_path = "stdout", captured by `bao server > FILE 2>&1`, kubectl or docker logs). The whole sample is
+    looked at: a server may log more than SAMPLE_LINES lines before its device writes. Else None."""
+    if framing != "auto" or container.detect(_lines(sample, complete)):
+        return None
+    every = sample.split(b"\n")
+    if not complete and len(every) > 1:
+        every = every[:-1]  # the sample cut the last line
+    unwrap = container.Unwrap(container.MERGED)
+    rest = [ln for ln in unwrap.lines([ln for ln in every if ln.strip()]) if ln.strip() and ln != container.LOST]
+    if not unwrap.skipped or not rest:
+        return None
+    rest = rest[:SAMPLE_LINES]
+    entries = sum(1 for ln in rest if _AUDIT_ENTRY.search(ln) is not None)
+    return rest if entries * 2 >= len(rest) else None
+
+
+# A line of Vault Agent's or Vault Proxy's own log (hclog, as text or JSON): its module ("agent.auth.handler",
+# "proxy.apiproxy"; OpenBao's server logs "proxy environment: ..." with no module), never a server's.
+_AGENT_LOG = re.compile(rb'(?:\[[A-Z]+\] +|"@module":")(agent|proxy)(?:[.:"])')
+
+
 def _server_log_file(name: str, lines: Sequence[bytes]) -> None:
     """Raises UnknownFormat when most of ``lines`` are the vault server's own log (hclog, as text or JSON), not its
-    audit log: the file a user names by mistake (``journalctl -u openbao -o cat``, ``/var/log/vault.log``)."""
+    audit log: the file a user names by mistake (``journalctl -u openbao -o cat``, ``/var/log/vault.log``), or a
+    Vault Agent's or Proxy's log, which keeps no audit log of its own."""
     shown = [ln for ln in lines if ln.strip()]
     if shown and sum(1 for ln in shown if server_log(ln.lstrip())) * 2 > len(shown):
-        entries = sum(1 for ln in shown if _AUDIT_ENTRY.match(ln.lstrip()) is not None)
-        if entries:  # an audit device with file_path "stdout": its entries in the server's output stream
+        modules = [m.group(1).decode() for m in map(_AGENT_LOG.search, shown[:20]) if m is not None]
+        agent = max(set(modules), key=modules.count) if len(modules) * 2 > min(len(shown), 20) else ""
+        if agent:
+            raise UnknownFormat(f"{name} holds a Vault or OpenBao {agent}'s own log (hclog lines such as "
+                                f"{_show(shown[0])}), not an audit log: the {agent} ({agent} mode of the vault binary) "
+                                "writes none",
+                                f"verify the audit log of the vault server the {agent} talks to (its audit device's "
+                                "file_path: bao audit list -detailed against that server)")
+        entries = sum(1 for ln in shown if _AUDIT_ENTRY.search(ln) is not None)
+        if entries:  # its output stream, named with log_framing = "none": its own lines are judged as they are
             raise UnknownFormat(
                 f"{name} holds the vault server's own log (hclog lines such as {_show(shown[0])}) with audit entries "
-                f"among them ({entries} of the first {len(shown)} lines): the server's output stream, where an audit "
-                'device with file_path = "stdout" writes (kubectl logs, docker logs)',
-                "keep the audit entries, as the device wrote them: grep '^{\"time\":' FILE > audit.log, and verify "
-                "that; or give the device a file_path of its own")
+                f"among them ({entries} of the first {len(shown)} lines), and log_framing says it has no framing",
+                'leave log_framing out (its own lines are then left out and counted), or keep the audit entries ('
+                + _filtered(name, "grep '^{\"time\":'", "audit.log") + ") and verify that")
         raise UnknownFormat(f"{name} holds the vault server's own log (hclog lines such as {_show(shown[0])}), not "
                             "its audit log", "verify the file the audit device writes (its file_path: bao audit list "
                             "-detailed, or the audit stanza of the server's configuration)")
@@ -1025,6 +1174,10 @@ def check_format(name: str, found: Detected, wanted: str, field_map: Sequence[tu
     if not fmt:
         return wanted if wanted != "auto" else "vault"
     named = "cloudtrail" if fmt == "cloudtrail-record" else fmt  # records one a line: read as CloudTrail's
+    if fmt == "jsonl" and found.samples and len(found.samples) <= 2 and all(map(_error_answer, found.samples)):
+        raise UnknownFormat(f"{name} holds {_error_answer(found.samples[0])}, not an audit log: the answer to a "
+                            "refused or failed request, saved in place of the log; the file holds no audit entry",
+                            _FETCH_AGAIN)
     if fmt == "jsonl" and wanted != "jsonl" and found.reshaped[0]:
         # CloudTrail's fields in another shape, whatever the format said (log_format = "jsonl" with a field_map
         # judges them by the generic rules instead, knowingly)
@@ -1049,8 +1202,8 @@ def check_format(name: str, found: Detected, wanted: str, field_map: Sequence[tu
                             f"CloudTrail log under the key {json.dumps(found.nested)}: log_format/--format jsonl "
                             "with a field_map would judge them by the generic rules only and leave out their own (a "
                             "dropped entry would pass)",
-                            f"write the entries one a line (jq -c '.[{json.dumps(found.nested)}]' {name} > "
-                            f"{name}.entries) and verify that with log_format left out")
+                            f"write the entries one a line ({_filtered(name, _under(found.nested), 'entries')}) and "
+                            "verify that with log_format left out")
     if wanted == "jsonl":
         _mapped_paths(name, found, field_map)
         fmt = "jsonl"
@@ -1070,6 +1223,9 @@ def check_format(name: str, found: Detected, wanted: str, field_map: Sequence[tu
                             "(tamper_evidence validates them with --cloudtrail-public-keys), or validate a copy of the "
                             "trail with `auditready verify-cloudtrail DIR --public-keys keys.json`")
     if fmt == "jsonl" and not field_map:
+        carried = _carried_text(found.samples)
+        if carried is not None:
+            raise _carried_refusal(name, *carried)
         example = (_GCP_FIELD_MAP if found.samples and all(gcp_audit(o) for o in found.samples) else
                    "{time = \"ts\", identity = \"user\", resource = \"path\", action = \"op\", "
                    "result = \"status\", source = \"ip\", request_id = \"id\"}")
@@ -1087,6 +1243,24 @@ def check_format(name: str, found: Detected, wanted: str, field_map: Sequence[tu
     if fmt == "jsonl":
         _unmapped(name, field_map, required)
     return fmt
+
+
+def _error_answer(obj: Any) -> str:
+    """What API's error answer ``obj`` is ("" for none): Vault's and OpenBao's ({"errors": [...]}), Google's and
+    Azure's ({"error": {"code": ..., "message": ...}}), an AWS JSON API's ({"__type": ..., "message": ...}), the
+    Kubernetes API server's (a Status of Failure)."""
+    if not isinstance(obj, dict):
+        return ""
+    errors, error = obj.get("errors"), obj.get("error")
+    if set(obj) == {"errors"} and isinstance(errors, list) and all(isinstance(e, str) for e in errors):
+        return "the Vault/OpenBao API's error answer ({\"errors\": [...]})"
+    if set(obj) == {"error"} and isinstance(error, dict) and {"code", "message"} <= set(error):
+        return "a cloud API's error answer ({\"error\": {\"code\": ..., \"message\": ...}}: Google Cloud, Azure)"
+    if "__type" in obj and {"message", "Message"} & set(obj) and len(obj) <= 4:
+        return "an AWS API's error answer ({\"__type\": ..., \"message\": ...})"
+    if obj.get("kind") == "Status" and obj.get("status") == "Failure":
+        return "the Kubernetes API server's error answer (a Status of Failure)"
+    return ""
 
 
 def _unmapped(name: str, field_map: Sequence[tuple[str, str]], required: Sequence[str]) -> None:
@@ -1126,8 +1300,13 @@ def _cloudtrail_digest(obj: Any) -> bool:
 def _nested(name: str, key: str) -> UnknownFormat:
     return UnknownFormat(f"{name} holds JSON records with each audit entry under the key {json.dumps(key)} (a log "
                          "shipper's or SIEM's record of a parsed line), not the entries as the producer wrote them",
-                         f"write the entries one a line (jq -c '.[{json.dumps(key)}]' {name} > {name}.entries) and "
-                         "verify that, or ship the lines as read (the shipper's message field is read)")
+                         f"write the entries one a line ({_filtered(name, _under(key), 'entries')}) and verify that, "
+                         "or ship the lines as read (the shipper's message field is read)")
+
+
+def _under(key: str) -> str:
+    """The jq that writes the objects under ``key`` one a line."""
+    return "jq -c '.[" + json.dumps(key) + "]'"
 
 
 def _mapped_paths(name: str, found: Detected, field_map: Sequence[tuple[str, str]], overrides: str = "") -> None:
@@ -1161,15 +1340,73 @@ def _mapped_paths(name: str, found: Detected, field_map: Sequence[tuple[str, str
                    "out), which reads each record with CloudTrail's own rules, or name the paths its records use in "
                    "field_map (e.g. time = \"eventTime\")")
         raise UnknownFormat(f"{name} is {found.title}, and none of its first {n} entries has field_map's {shown}", fix)
-    keys: dict[str, None] = {}
-    for obj in found.samples[:20]:
-        keys.update(dict.fromkeys(str(k) for k in obj))
-    some = ", ".join(list(keys)[:12]) + (", ..." if len(keys) > 12 else "")
+    carried = _carried_text(found.samples)
+    if carried is not None:  # the entries are text inside the shipper's field, where no path reaches
+        raise _carried_refusal(name, *carried)
+    some = _keys(found.samples)
     raise UnknownFormat(f"none of the first {n} entries of {name} has field_map's {shown}: the mapping names paths "
                         f"this log does not use (its entries' keys: {some})",
                         "set field_map in [tool.auditready] to the dotted JSON paths this log uses (list items by "
                         "index, e.g. target.0.alternateId); a field the producer never writes: take it out of "
                         "field_map and of required_fields")
+
+
+def _keys(samples: Sequence[Any]) -> str:
+    """The keys of the first objects of ``samples``, as a list for a message (at most 12)."""
+    keys: dict[str, None] = {}
+    for obj in samples[:20]:
+        if isinstance(obj, dict):
+            keys.update(dict.fromkeys(str(k) for k in obj))
+    return ", ".join(list(keys)[:12]) + (", ..." if len(keys) > 12 else "")
+
+
+# Who keeps a line as read in each of ``container.CARRIERS``: how a refusal names the shipper.
+_CARRIER_NAMES = {
+    ("event", "original"): "ECS records' event.original (Filebeat, Elastic Agent, Logstash)",
+    ("message",): "a shipper's records' message (Vector, Filebeat, Logstash, Fluentd, a CloudWatch Logs event)",
+    ("log",): "Fluent Bit's records' log",
+    ("_raw",): "a Splunk export's _raw",
+    ("line",): "Loki's records' line (logcli --output=jsonl)",
+    ("result", "_raw"): "a Splunk export's result._raw",
+    ("_source", "event", "original"): "Elasticsearch documents' _source.event.original",
+    ("_source", "message"): "Elasticsearch documents' _source.message",
+    ("_source", "log"): "Elasticsearch documents' _source.log",
+    ("properties", "log"): "Azure Monitor records' properties.log",
+}
+
+
+def _carried_text(samples: Sequence[Any]) -> Optional[tuple[tuple[str, ...], list[dict[str, Any]]]]:
+    """Where most of ``samples`` (JSON lines of no known format) carry a line of JSON as text: the shipper's field
+    (``container.CARRIERS``) and the objects that text holds; None when they do not. (A line of a producer the
+    checks read there is read through the shipper framing: ``container``.)"""
+    found: dict[tuple[str, ...], list[dict[str, Any]]] = {}
+    for obj in samples:
+        for path in container.CARRIERS:
+            value: Any = obj
+            for key in path:
+                value = value.get(key) if isinstance(value, dict) else None
+            if isinstance(value, str):  # the line the shipper kept (``container.carried`` takes the first)
+                inner = _loads(value.strip().encode("utf-8", "surrogatepass")) if value.lstrip()[:1] == "{" else None
+                if isinstance(inner, dict):
+                    found.setdefault(path, []).append(inner)
+                break
+    if not found:
+        return None
+    most = max(found, key=lambda p: len(found[p]))
+    return (most, found[most]) if len(found[most]) * 2 >= len(samples) else None
+
+
+def _carried_refusal(name: str, path: tuple[str, ...], inner: Sequence[dict[str, Any]]) -> UnknownFormat:
+    """The refusal of JSON lines of no known format that a shipper kept as text in ``path`` (``_carried_text``):
+    what holds them, and the jq that writes them out, before a field_map can name their paths."""
+    dotted = ".".join(path)
+    out = _filtered(name, "jq -c '." + dotted + " | fromjson'", "jsonl")
+    return UnknownFormat(f"{name} holds {_CARRIER_NAMES.get(path, dotted)}, each a line of a JSON log of no known "
+                         f"audit format kept as text in {json.dumps(dotted)} (its entries' keys: {_keys(inner)}), "
+                         "which no field_map path reaches",
+                         f"write the lines out ({out}), then verify that with log_format = \"jsonl\" and field_map in "
+                         "[tool.auditready] naming the dotted JSON paths its entries use (e.g. {time = \"timestamp\", "
+                         "identity = \"actor.id\"})")
 
 
 def detect_lines(name: str, raws: Sequence[str], prefix: str = "") -> Detected:

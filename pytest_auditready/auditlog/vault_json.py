@@ -13,23 +13,28 @@ from .lines import MAX_LINE_BYTES, too_long
 from .model import AuditEntry, BadLine
 from .syslog import server_log
 
-# A bare line of the vault server's own log (hclog) where audit entries are read: kept a finding (text on the audit
-# stream is the device's to write; the server logs to stderr), said for what it is, with the way to read the entries.
-SERVER_OUTPUT = ("a line of the vault server's own log (hclog's time and level): the server's output streams "
-                 "captured together with the audit device's (kubectl logs, docker logs, a unit's stdout and stderr in "
-                 "one file)")
+# A bare line of the vault server's own output (hclog, its banner) where audit entries are read with no framing: a
+# file whose first 256 KiB show such lines is read as the server's output streams, which leave them out
+# (container.MERGED); past that, or with log_framing = "none", such a line is a finding said for what it is, with the
+# way to read the entries.
+SERVER_OUTPUT = ("a line of the vault server's own log (hclog's time and level) or of its banner (\"==> ...\"): the "
+                 "server's output streams captured together with the audit device's (kubectl logs, docker logs, a "
+                 "unit's stdout and stderr in one file)")
+# What `vault server` / `bao server` prints at a line's start on its standard output (command/server.go): its banner
+# ("==> OpenBao server configuration:", "==> Vault server started! ...", "==> ... shutdown triggered")
+SERVER_BANNER = re.compile(rb"==> (?:OpenBao|Vault) ")
 # The same, a line of hclog's JSON among the entries (offline.reader.no_vault_entry); and what names a line of
 # another producer there
 SERVER_LOG_LINE = ("the line is the vault server's own log (hclog), no audit entry: the server's output and the audit "
                    "device's were written to one file")
 NOT_VAULT = "no Vault/OpenBao entry"
-SERVER_LOG_FIX = ("verify the audit entries alone (grep '^{\"time\":' FILE > audit.log: the server's JSON lines start "
-                  "with \"@level\"); better, give the audit device a file_path of its own")
+SERVER_LOG_FIX = ("verify the audit entries alone (grep '^{\"time\":' FILE > audit.log, zgrep for a gzip file: the "
+                  "server's JSON lines start with \"@level\"); better, give the audit device a file_path of its own")
 MIXED_FIX = ("verify each producer's lines alone: split the file per producer (the audit device's entries are the "
              "objects with a \"time\" and a \"type\" request or response)")
-SERVER_OUTPUT_FIX = ("verify the audit entries alone (grep '^{' FILE > audit.log), or the journal or the container "
-                     "runtime's log file, whose framing tells the server's lines apart (they are left out, counted); "
-                     "better, give the audit device a file_path of its own")
+SERVER_OUTPUT_FIX = ("verify the audit entries alone (grep '^{' FILE > audit.log, zgrep for a gzip file), or the "
+                     "journal or the container runtime's log file, whose framing tells the server's lines apart (they "
+                     "are left out, counted); better, give the audit device a file_path of its own")
 
 T = TypeVar("T")
 
@@ -186,7 +191,7 @@ def parse_line(file: str, line_no: int, raw: bytes, prefix: str = "") -> Union[A
     elif prefix and body[:1] == "{":
         return BadLine(file, line_no, missing_prefix(prefix), text)
     start = body.find("{")
-    if start != 0 and server_log(raw.lstrip()):
+    if start != 0 and (server_log(raw.lstrip()) or SERVER_BANNER.match(raw) is not None):
         return BadLine(file, line_no, SERVER_OUTPUT, text)
     if start != 0 and _JSON_TEXT.search(body, 0, start if start > 0 else len(body)):  # an entry's middle
         return BadLine(file, line_no, "JSON text before the line's first '{' (or with none): the rest of an entry a "

@@ -372,15 +372,20 @@ def evaluate(check: Check, ctx: CheckContext, subjects: Sequence[str]) -> dict[s
         ctx.current = check.id
     said = list(check.run(ctx))
     tally = ctx.tallies.get(check.id, Tally()) if ctx is not None else Tally()
-    return verdicts(check, said, subjects, tally, ctx.source if ctx is not None else "")
+    if ctx is None:
+        return verdicts(check, said, subjects, tally, "")
+    return verdicts(check, said, subjects, tally, ctx.source, fmt=getattr(ctx.settings, "log_format", ""),
+                    unreadable=len(ctx.bad_lines))
 
 
 def verdicts(check: Check, said: Iterable[Union[Finding, Skip, Note]], subjects: Sequence[str], tally: Tally,
-             source: str, empty: str = "", member: str = "") -> dict[str, Outcome]:
+             source: str, empty: str = "", member: str = "", fmt: str = "",
+             unreadable: Optional[int] = None) -> dict[str, Outcome]:
     """What a check said (findings, skips, notes), as one outcome per subject: failed with its findings, else
     skipped with the first reason, else passed with its note; ``tally`` goes to the whole-log subject, and a check
-    that judged nothing fails (``judged_something``). A check that names an undeclared subject is a bug in that
-    check, and is reported as such rather than lost."""
+    that judged nothing fails (``judged_something``: ``fmt`` and ``unreadable``, the log's format and its unreadable
+    lines, when known, say what it held). A check that names an undeclared subject is a bug in that check, and is
+    reported as such rather than lost."""
     findings: dict[str, list[Finding]] = {s: [] for s in subjects}
     skips: dict[str, str] = {}
     notes: dict[str, str] = {}
@@ -404,17 +409,30 @@ def verdicts(check: Check, said: Iterable[Union[Finding, Skip, Note]], subjects:
             out[s] = Outcome(check.id, s, SKIPPED, reason=skips[s], tally=t)
         else:
             out[s] = Outcome(check.id, s, PASSED, reason=notes.get(s, ""), tally=t)
-    return judged_something(check, out, source, empty, member)
+    return judged_something(check, out, source, empty, member, fmt, unreadable)
+
+
+# What a log of each format holds, and where its producer writes it: how "judged nothing" (and retention) name them.
+FORMAT_TERMS: dict[str, tuple[str, str]] = {
+    "vault": ("audit entry", "the audit log the vault's audit device writes (its file_path), with its entries"),
+    "k8s": ("audit event", "the API server's audit log (--audit-log-path), with its events"),
+    "cloudtrail": ("CloudTrail record", "the trail's log files (AWSLogs/ACCOUNT/CloudTrail/REGION/...), with their "
+                                        "records"),
+    "jsonl": ("entry", "the log its producer writes, with its entries"),
+}
+UNKNOWN_TERMS = ("audit entry", "the audit log its producer writes, with its entries")
 
 
 def judged_something(check: Check, out: dict[str, Outcome], source: str, empty: str = "",
-                     member: str = "") -> dict[str, Outcome]:
+                     member: str = "", fmt: str = "", unreadable: Optional[int] = None) -> dict[str, Outcome]:
     """Fail closed: a check that was fed entries to judge and judged none does not pass. It fails, saying so
-    (an empty log, a log of nothing but unreadable lines, or every entry excused). ``empty``: why a file that gave
-    no entry at all has none to give (an empty member of a set whose other files hold the entries); ``member``: that
-    a file whose entries were all excused is a piece of a log whose other files hold entries (the newest file of a
-    rotation holding a refused request or two). The check is then skipped with that reason instead: a run none of
-    whose files it judged still reads as skipped, never as passed (result.worst_status)."""
+    (an empty log, a log of nothing but unreadable lines, or every entry excused), in the terms of the log's format
+    ``fmt`` ("" when not known), naming its ``unreadable`` lines when it has some (None: not known). ``empty``:
+    why a file that gave no entry at all has none to give (an empty member of a set whose other files hold the
+    entries); ``member``: that a file whose entries were all excused is a piece of a log whose other files hold
+    entries (the newest file of a rotation holding a refused request or two). The check is then skipped with that
+    reason instead: a run none of whose files it judged still reads as skipped, never as passed
+    (result.worst_status)."""
     whole_ = out.get("")
     if whole_ is None or whole_.status != PASSED or whole_.tally.fed is None or whole_.tally.judged:
         return out
@@ -431,11 +449,16 @@ def judged_something(check: Check, out: dict[str, Outcome], source: str, empty: 
     elif empty:  # an empty file among files that hold the entries (``engine.files.empty_member``): nothing to judge
         out[""] = Outcome(check.id, "", SKIPPED, reason=empty, tally=t)
         return out
-    else:
-        why = f"{source or 'the log'} holds no readable audit entry, so nothing was judged"
-    finding = Finding(check.id, "", f"{check.id} judged nothing: {why}.",
-                      "point the check at the audit log the vault writes (with its entries), and see "
-                      "required_fields for the lines that could not be read")
+    entry, log = FORMAT_TERMS.get(fmt, UNKNOWN_TERMS)
+    if not t.fed:
+        held = (f"no {entry}" if unreadable == 0 else
+                f"no readable {entry}: its {unreadable} line(s) could not be read" if unreadable else
+                f"no readable {entry}")
+        why = f"{source or 'the log'} holds {held}, so nothing was judged"
+    fix = f"point the check at {log}" + (
+        ", and see required_fields for the lines that could not be read" if unreadable else
+        "; a line that could not be read is a required_fields finding" if unreadable is None else "")
+    finding = Finding(check.id, "", f"{check.id} judged nothing: {why}.", fix)
     out[""] = Outcome(check.id, "", FAILED, (finding,), tally=t)
     return out
 

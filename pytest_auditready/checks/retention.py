@@ -26,10 +26,10 @@ from dataclasses import dataclass
 from operator import itemgetter
 from typing import TYPE_CHECKING, Any, Iterator, Mapping, Optional, Sequence, Union
 
-from ..auditlog.model import Entries, Record
+from ..auditlog.model import BadLine, Entries, Record
 from ..errors import AuditReadyError
 from ..safeio import same_file
-from .base import Check, CheckContext, Finding, Note, Skip, Tally, Visitor, feed
+from .base import FORMAT_TERMS, UNKNOWN_TERMS, Check, CheckContext, Finding, Note, Skip, Tally, Visitor, feed
 
 if TYPE_CHECKING:
     from ..config import Settings
@@ -51,6 +51,7 @@ class DaySummary:
     entries: int = 0
     untimed: int = 0
     fmt: str = ""  # the format it was read in: the history of one producer's log is judged apart from another's
+    unreadable: int = 0  # lines that were no readable entry (required_fields names each)
 
 
 @dataclass(frozen=True)
@@ -103,6 +104,7 @@ class Days(Visitor):
         self.fed = 0
         self.fmt = ctx.settings.log_format
         self.untimed = 0
+        self.unreadable = 0
         offline = ctx.ledger is None and ctx.log_path
         self.key = _key(ctx.log_path, ctx.settings) if offline and ctx.log_path else None
 
@@ -113,6 +115,9 @@ class Days(Visitor):
             self.untimed += 1
             return
         self.days[day] = self.days.get(day, 0) + 1
+
+    def bad_line(self, bad: BadLine) -> None:
+        self.unreadable += 1
 
     def entries(self, batch: Entries) -> None:
         if not batch.utc_times():
@@ -132,7 +137,7 @@ class Days(Visitor):
             days[day] = days.get(day, 0) + n
 
     def summary(self) -> DaySummary:
-        return DaySummary(dict(self.days), self.fed, self.untimed, self.fmt)
+        return DaySummary(dict(self.days), self.fed, self.untimed, self.fmt, self.unreadable)
 
     def merge(self, later: Visitor) -> None:
         assert isinstance(later, Days)
@@ -140,6 +145,7 @@ class Days(Visitor):
             self.days[day] = self.days.get(day, 0) + n
         self.fed += later.fed
         self.untimed += later.untimed
+        self.unreadable += later.unreadable
         self.merge_excused(later)
 
     # Any: Finding, Skip and a Note (what the pass rests on), which the engine keeps as the pass's reason
@@ -319,13 +325,19 @@ def judge_set(settings: "Settings", members: Sequence[Member], live: bool) -> It
                    + (f" to {future[-1]}" if len(future) > 1 else "") + ") are not counted as history")
     if not counts:
         entries = sum(m.summary.entries for m in members)
-        why = (f"none of its {entries} entries carries a readable time" if entries
-               else "it holds no readable entry")
+        unreadable = sum(m.summary.unreadable for m in members)
+        fmt = next((m.summary.fmt for m in members if m.summary.entries), settings.log_format)
+        entry, log = FORMAT_TERMS.get(fmt, UNKNOWN_TERMS)
+        why = (f"none of its {entries} entries carries a readable time" if entries else
+               f"none of its {unreadable} line(s) is a readable {entry}" if unreadable else f"it holds no {entry}")
         if future:
             why = "every day it holds is after this verification"
-        yield Finding(ID, "", f"No history can be measured in {name}: {why}.",
-                      "point the check at the audit log the vault writes (with its entries), and see "
-                      "required_fields and timestamp_precision for entries without a readable time")
+        fix = f"point the check at {log}"
+        if entries and not future:
+            fix += ", and see required_fields and timestamp_precision for the entries without a readable time"
+        elif unreadable:
+            fix += ", and see required_fields for the lines that could not be read"
+        yield Finding(ID, "", f"No history can be measured in {name}: {why}.", fix)
         return
     days = sorted(_date(d) for d in counts)
     first, last = days[0], days[-1]

@@ -364,7 +364,8 @@ def verify_file(path: str, settings: Settings, checks: Sequence[Check], secrets:
         if visitor is not None:
             said = with_set(check, visitor, name, log_set, settings, counts.entries)  # before the tally: it may judge
             tally = Tally(counts.entries, tuple(sorted(visitor.excused.items())))
-            outcomes.extend(verdicts(check, said, [""], tally, name, empty, member).values())
+            outcomes.extend(verdicts(check, said, [""], tally, name, empty, member, fmt=settings.log_format,
+                                     unreadable=counts.bad_lines).values())
         else:
             outcomes.extend(evaluate(check, ctx, [""]).values())
     from ..checks.no_secret_leak import mask_quoted

@@ -291,7 +291,8 @@ def finish_file(setup: Setup, parts: Sequence[PartResult]) -> FileResult:
             visitor = next(streaming)
             said = with_set(check, visitor, name, setup.log_set, ctx.settings, entries)  # may judge edge entries
             tally = Tally(entries, tuple(sorted(visitor.excused.items())))
-            outcomes.extend(verdicts(check, said, [""], tally, name, empty, member).values())
+            outcomes.extend(verdicts(check, said, [""], tally, name, empty, member, fmt=ctx.settings.log_format,
+                                     unreadable=sum(p.bad_lines for p in parts)).values())
         else:
             outcomes.append(others[check.id])
     review = next(streaming, None)

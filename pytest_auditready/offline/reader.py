@@ -469,6 +469,11 @@ _RESULT = _FIELDS.index("result")
 PLACEHOLDERS = frozenset({"-", "--", "null", "nil", "none", "undefined", "n/a", "(null)", "<nil>", "<none>"})
 
 
+def _placeholder(value: str) -> bool:
+    """``value`` is a placeholder for no value (``PLACEHOLDERS``, whatever its case and the blanks around it)."""
+    return len(value) <= 11 and value.strip().lower() in PLACEHOLDERS
+
+
 def _first(data: Any, paths: Sequence[Sequence[str]]) -> str:
     for path in paths:
         value = _lookup(data, path)
@@ -525,7 +530,7 @@ def jsonl_parser(file: str, field_map: Mapping[str, str],
         for i, p in enumerate(order):  # true or false names no one, no time, no path, no request: not evidence
             if p and i != _RESULT and v[i] in ("true", "false") and isinstance(_leaf(data, p), bool):
                 v[i] = ""
-            elif len(v[i]) <= 11 and v[i].strip().lower() in PLACEHOLDERS:  # nor does a placeholder
+            elif _placeholder(v[i]):  # nor does a placeholder
                 v[i] = ""
             elif p and i != _RESULT and not v[i]:
                 held = _leaf(data, p)
@@ -836,12 +841,15 @@ class CloudTrailReader:
                       or (isinstance(eid, str) and eid.strip()) else "")
         identity = _first(data, paths["identity"]) if self.own["identity"] and _whole_identity(data, kind) else (
             "" if self.own["identity"] else _first(data, paths["identity"]))
+        source = _first(data, paths["source"])
+        # a placeholder for no value where CloudTrail names who called or from where names no one (PLACEHOLDERS):
+        # read as an empty field, as in generic JSON lines (checks.required_fields names its path and value)
+        identity, source = ("" if _placeholder(v) else v for v in (identity, source))
         # eventName is the API's name within the service eventSource names ("Decrypt" of kms, of another service):
         # one without the other says no action (both "Optional: False" in the record contents above)
         action = _first(data, paths["action"]) if not self.own["action"] or _text(data.get("eventSource")) else ""
         return Record(self.file, line, kind, _first(data, paths["time"]), identity,
-                      _first(data, paths["resource"]), action, result,
-                      _first(data, paths["source"]), request_id)
+                      _first(data, paths["resource"]), action, result, source, request_id)
 
 
 def _text(v: Any) -> bool:
@@ -1135,10 +1143,27 @@ def blocks(f: IO[bytes], file: str, stats: FileStats, framing: str = "auto", pre
     unwrap: "Optional[container.Unwrap]" = None
     decided = not head
     eight = EightBit(f, file)
+    # the server's output streams (container.MERGED): the blank lines that end a block, read with the next block, as
+    # the line after them tells whether they are the server's banner's or entries removed
+    held: Optional[tuple[int, bytes]] = None
+
+    def unwrapped(start: int, text: bytes) -> Iterator[Block]:
+        assert unwrap is not None
+        for first, data, n, left in container.split(file, start, text, unwrap):
+            if isinstance(data, bytes):
+                framed: list[tuple[int, bytes]] = []  # a syslog header inside the platform's framing
+                data = unframe_block(data, framed, prefix, eight)
+                unwrap.skipped += len(framed)
+                left = sorted([*left, *framed])
+            yield Block(first, data, n, unwrapped=True, left=left)
+
     for blk in _blocks(f, file, stats):
         if shown is not None:
             shown.add(stats.bytes - read)
             read = stats.bytes
+        if held is not None and not isinstance(blk.data, bytes):  # a line over the limit follows them
+            yield from unwrapped(*held)
+            held = None
         if isinstance(blk.data, bytes):
             if not decided:  # a platform's framing (CRI, Docker json-file, journald JSON), told from the first block
                 decided = True
@@ -1149,13 +1174,15 @@ def blocks(f: IO[bytes], file: str, stats: FileStats, framing: str = "auto", pre
                     unwrap = container.Unwrap(found)
             eight.saw(blk.data)
             if unwrap is not None:
-                for first, data, n, left in container.split(file, blk.first, blk.data, unwrap):
-                    if isinstance(data, bytes):
-                        framed: list[tuple[int, bytes]] = []  # a syslog header inside the platform's framing
-                        data = unframe_block(data, framed, prefix, eight)
-                        unwrap.skipped += len(framed)
-                        left = sorted([*left, *framed])
-                    yield Block(first, data, n, unwrapped=True, left=left)
+                start, text = blk.first, blk.data
+                if unwrap.framing == container.MERGED:
+                    if held is not None:
+                        start, text, held = held[0], held[1] + b"\n" + text, None
+                    kept, held = _blank_tail(start, text)
+                    if kept is None:
+                        continue
+                    text = kept
+                yield from unwrapped(start, text)
                 continue
             if shape is not None:
                 # one C pass: the line count, whether every line starts with "{" (then no line is syslog-framed
@@ -1173,12 +1200,27 @@ def blocks(f: IO[bytes], file: str, stats: FileStats, framing: str = "auto", pre
                 stats.left_out += len(left_out)
                 blk.left = left_out
         yield blk
+    if held is not None:  # blank lines that end the file
+        yield from unwrapped(*held)
     stats.eight_bit = eight.undone
     if unwrap is not None:
         stats.framing, stats.left_out = unwrap.framing, unwrap.skipped
         why = unwrap.finish()
         if why:
             yield Block(stats.lines, BadLine(file, stats.lines, why, ""), 1)
+
+
+def _blank_tail(first: int, data: bytes) -> tuple[Optional[bytes], Optional[tuple[int, bytes]]]:
+    """``data`` (whole lines from line ``first``) less the blank lines that end it, and those lines as (their first
+    line, their bytes); None for either part when there is none."""
+    if data[data.rfind(b"\n") + 1:].strip():
+        return data, None
+    lines = data.split(b"\n")
+    keep = len(lines)
+    while keep and not lines[keep - 1].strip():
+        keep -= 1
+    tail = (first + keep, b"\n".join(lines[keep:]))
+    return (b"\n".join(lines[:keep]) if keep else None), tail
 
 
 def bytes_there(f: IO[bytes]) -> Optional[int]:
