@@ -292,6 +292,22 @@ def test_a_history_that_ended_long_ago_says_how_long(tmp_path: Path) -> None:
     assert "judged as of 2026-02-01 (retention_as_of)" in ok.reason, ok.reason
 
 
+def test_retention_as_of_judges_what_the_set_held_on_that_day(tmp_path: Path) -> None:
+    """retention_as_of judges the set as it was on that day: its days after it are not counted (red team rt61 F2: a
+    set that held 242 of the 365 days on its as-of day passed on the months after it, and so did an as-of day before
+    its first entry). The same set as of its own last day holds."""
+    paths = write_set(tmp_path, THIRTEEN_MONTHS)  # 2025-01-01 to 2026-01-31
+    mid = verdict(paths, as_of="2025-08-31")  # 243 days held then
+    assert mid.status == FAILED
+    said = texts(mid)
+    assert any("243 days" in t and "less than the 365 days" in t for t in said), said
+    before = verdict(paths, as_of="2024-12-01")
+    assert before.status == FAILED
+    assert any("every day it holds is after 2024-12-01" in t and "retention_as_of" in t for t in texts(before)), \
+        texts(before)
+    assert verdict(paths, as_of="2026-01-31").status == PASSED
+
+
 def test_a_live_log_command_run_judges_the_archive_it_is_given(tmp_path: Path) -> None:
     """A log command's entries have no local file: with retention_archive the archive's days are judged (it failed
     "no local log file" whatever the archive held: red team rt9 IN-1); without it, the fix names retention_archive."""
@@ -348,9 +364,10 @@ def test_a_set_that_ended_weeks_ago_fails_unless_judged_as_of_its_close(tmp_path
     (text,) = texts(later)
     assert (f"No entry from {last + DAY} to {last + 4 * DAY} (4 days)" in text
             and f"the day retention_as_of judges it as of ({last + 5 * DAY})" in text), text
-    # judged as of a day before its newest entry: the entries after it are said (and still counted)
+    # judged as of a day before its newest entry: the days after it are said, and not counted (red team rt61 F2)
     early = verdict(paths, Settings(retention_as_of=(last - 3 * DAY).isoformat()))
-    assert early.status == PASSED and "though it holds entries 3 days after it" in early.reason, early.reason
+    assert early.status == PASSED and "spans 397 days" in early.reason, early.reason
+    assert "3 day(s)" in early.reason and "are not counted: it is judged by what it held then" in early.reason
 
 
 def test_the_day_under_way_is_not_counted_and_max_gap_days_holds_for_the_tail(tmp_path: Path) -> None:

@@ -323,6 +323,18 @@ def judge_set(settings: "Settings", members: Sequence[Member], live: bool) -> It
     if future:
         yield Note("", f"{len(future)} day(s) of {name} with entries after this verification ({future[0]}"
                    + (f" to {future[-1]}" if len(future) > 1 else "") + ") are not counted as history")
+    # Judged as of retention_as_of (the day an archive was closed): what it held then. A day after it is no history
+    # it had on that day (red team rt61 F2: a set that held 242 of 365 days on its as-of day passed, counting the
+    # months after it, and so did an as-of day before its first entry).
+    as_of = _date(settings.retention_as_of) if settings.retention_as_of else None
+    after = sorted(d for d in counts if as_of is not None and _date(d) > as_of)
+    for d in after:
+        del counts[d]
+        online.discard(d)
+    if after:
+        yield Note("", f"{len(after)} day(s) of {name} with entries after {as_of}, the day retention_as_of judges it "
+                   f"as of ({after[0]}" + (f" to {after[-1]}" if len(after) > 1 else "") + "), are not counted: it "
+                   "is judged by what it held then")
     if not counts:
         entries = sum(m.summary.entries for m in members)
         unreadable = sum(m.summary.unreadable for m in members)
@@ -330,12 +342,15 @@ def judge_set(settings: "Settings", members: Sequence[Member], live: bool) -> It
         entry, log = FORMAT_TERMS.get(fmt, UNKNOWN_TERMS)
         why = (f"none of its {entries} entries carries a readable time" if entries else
                f"none of its {unreadable} line(s) is a readable {entry}" if unreadable else f"it holds no {entry}")
-        if future:
-            why = "every day it holds is after this verification"
-        fix = f"point the check at {log}"
-        if entries and not future:
+        if future or after:
+            why = ("every day it holds is after this verification" if not after else
+                   f"every day it holds is after {as_of}, the day retention_as_of judges it as of")
+        fix = (f"point the check at {log}" if not after else
+               "set retention_as_of to the day the archive was closed (on or after its newest entry), or leave it "
+               "out to judge the set as of this verification")
+        if entries and not (future or after):
             fix += ", and see required_fields and timestamp_precision for the entries without a readable time"
-        elif unreadable:
+        elif unreadable and not after:
             fix += ", and see required_fields for the lines that could not be read"
         yield Finding(ID, "", f"No history can be measured in {name}: {why}.", fix)
         return
@@ -401,7 +416,7 @@ def judge_set(settings: "Settings", members: Sequence[Member], live: bool) -> It
     # retention_as_of names the day an archive was closed) are days without entries too: PCI DSS 10.5.1's "most
     # recent three months" are counted back from then, and a set whose newest files were left out or lost still
     # spans retention_days from its own newest day (red team rt55 F1). That day itself may be under way.
-    as_of = _date(settings.retention_as_of) if settings.retention_as_of else today_utc()
+    as_of = as_of or today_utc()
     quiet = (as_of - last).days - 1
     if quiet > max_gap:
         a, b = last + datetime.timedelta(days=1), as_of - datetime.timedelta(days=1)
@@ -416,10 +431,8 @@ def judge_set(settings: "Settings", members: Sequence[Member], live: bool) -> It
                       "an archive as it was on the day it was closed, set retention_as_of in [tool.auditready]")
     gap_text = f"no run of days without entries longer than {max_gap}"
     online_text = f", the newest {need_online} at hand" if need_online else ""
-    if settings.retention_as_of:  # an archive's entries after the day it was closed: said, still counted
-        later = (last - as_of).days
-        aged = f"; judged as of {as_of} (retention_as_of)" + (
-            f", though it holds entries {later} day{'s' if later != 1 else ''} after it" if later > 0 else "")
+    if settings.retention_as_of:  # (its entries after that day are not counted: said above)
+        aged = f"; judged as of {as_of} (retention_as_of)"
     else:
         age = (today - last).days
         aged = f"; its newest day is {age} days before this verification" if age > max(max_gap, 1) else ""
