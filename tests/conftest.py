@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 import os
@@ -88,6 +89,25 @@ def server_from_hcl(folder: Path, hcl: str, **kwargs: Any) -> EmbeddedServer:
     cfg.mkdir()
     (cfg / "server.hcl").write_text(hcl)
     return EmbeddedServer(vault_config=load_vault_config(cfg), **kwargs)
+
+
+@contextlib.contextmanager
+def embedded_root() -> Iterator[tuple[EmbeddedServer, Any]]:
+    """A throw-away embedded OpenBao and a client holding its root token (remembered as a secret); both closed and
+    stopped after."""
+    from pytest_auditready.vault.client import VaultClient
+
+    server = EmbeddedServer()
+    server.start()
+    remember_secret(server.root_token)
+    try:
+        client = VaultClient(server.url, server.root_token, timeout=5)
+        try:
+            yield server, client
+        finally:
+            client.close()
+    finally:
+        server.stop()
 
 
 def remember_secret(value: str) -> str:

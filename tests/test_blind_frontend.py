@@ -15,7 +15,7 @@ import pytest
 
 from pytest_auditready.cli import main
 from pytest_auditready.config import ConfigError, discover, load, token_from_env
-from tests.conftest import remember_secret
+from tests.conftest import embedded_root
 
 pytestmark = pytest.mark.vault
 
@@ -25,28 +25,16 @@ CLEAN = "[tool.auditready]\nrequire_tamper_evidence = false\nretention_days = 0\
 @pytest.fixture(scope="module")
 def real_log(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
     """A real OpenBao audit log: KV writes and reads, a listing (the server's own set-up lines included)."""
-    from pytest_auditready.vault.client import VaultClient
-    from pytest_auditready.vault.embedded import EmbeddedServer
-
-    server = EmbeddedServer()
-    server.start()
-    remember_secret(server.root_token)
-    try:
-        client = VaultClient(server.url, server.root_token, timeout=5)
-        try:
-            for i in range(3):
-                client.call("POST", f"secret/data/app/db{i}", {"data": {"k": f"value-{i}"}})
-                client.call("GET", f"secret/data/app/db{i}")
-            client.call("LIST", "secret/metadata/app")
-        finally:
-            client.close()
+    with embedded_root() as (server, client):
+        for i in range(3):
+            client.call("POST", f"secret/data/app/db{i}", {"data": {"k": f"value-{i}"}})
+            client.call("GET", f"secret/data/app/db{i}")
+        client.call("LIST", "secret/metadata/app")
         server.settle()
         log = tmp_path_factory.mktemp("log") / "audit.log"
         log.write_bytes(server.log_path.read_bytes())
         log.chmod(0o600)
         yield log
-    finally:
-        server.stop()
 
 
 @pytest.fixture

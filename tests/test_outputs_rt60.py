@@ -24,7 +24,7 @@ from typing import Iterator
 import pytest
 
 from pytest_auditready.cli import main
-from tests.conftest import remember_secret
+from tests.conftest import embedded_root, remember_secret
 
 pytestmark = pytest.mark.vault
 
@@ -37,36 +37,24 @@ def logs(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, bytes]]
     """Real OpenBao audit logs: "clean" (KV writes and reads, nothing wrong), "two_keys" (a token made with the
     canary in its metadata, base64 under one key and hex under another: OpenBao logs token metadata in clear),
     "hex_only" (the hex alone), "plain_meta" (metadata without the canary)."""
-    from pytest_auditready.vault.client import VaultClient
-    from pytest_auditready.vault.embedded import EmbeddedServer
-
     out: dict[str, bytes] = {}
-    server = EmbeddedServer()
-    server.start()
-    remember_secret(server.root_token)
-    try:
-        client = VaultClient(server.url, server.root_token, timeout=5)
-        try:
-            for i in range(2):
-                client.call("POST", f"secret/data/app/db{i}", {"data": {"k": f"value-{i}"}})
-                client.call("GET", f"secret/data/app/db{i}")
+    with embedded_root() as (server, client):
+        for i in range(2):
+            client.call("POST", f"secret/data/app/db{i}", {"data": {"k": f"value-{i}"}})
+            client.call("GET", f"secret/data/app/db{i}")
+        server.settle()
+        out["clean"] = server.log_path.read_bytes()
+        b64 = base64.b64encode(CANARY.encode()).decode()
+        for name, meta in (("two_keys", {"leak_b64": b64, "leak_hex": CANARY.encode().hex()}),
+                           ("hex_only", {"leak_hex": CANARY.encode().hex()}),
+                           ("plain_meta", {"team": "payments", "ticket": "OPS-1234"})):
+            before = server.log_path.stat().st_size
+            r = client.call("POST", "auth/token/create", {"policies": ["default"], "ttl": "5m", "meta": meta})
+            assert r.status == 200, r.error
+            remember_secret(str((r.body or {})["auth"]["client_token"]))
             server.settle()
-            out["clean"] = server.log_path.read_bytes()
-            b64 = base64.b64encode(CANARY.encode()).decode()
-            for name, meta in (("two_keys", {"leak_b64": b64, "leak_hex": CANARY.encode().hex()}),
-                               ("hex_only", {"leak_hex": CANARY.encode().hex()}),
-                               ("plain_meta", {"team": "payments", "ticket": "OPS-1234"})):
-                before = server.log_path.stat().st_size
-                r = client.call("POST", "auth/token/create", {"policies": ["default"], "ttl": "5m", "meta": meta})
-                assert r.status == 200, r.error
-                remember_secret(str((r.body or {})["auth"]["client_token"]))
-                server.settle()
-                out[name] = out["clean"] + server.log_path.read_bytes()[before:]
-        finally:
-            client.close()
+            out[name] = out["clean"] + server.log_path.read_bytes()[before:]
         yield out
-    finally:
-        server.stop()
 
 
 def put(path: Path, data: bytes) -> Path:

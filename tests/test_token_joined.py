@@ -16,8 +16,7 @@ from typing import Iterator
 import pytest
 
 from pytest_auditready.scan import tokens
-from pytest_auditready.vault.client import VaultClient
-from tests.conftest import remember_secret
+from tests.conftest import embedded_root, remember_secret
 
 CONFIG = "[tool.auditready]\nrequire_tamper_evidence = false\nretention_days = 0\n"
 _BASE62 = string.ascii_letters + string.digits
@@ -46,24 +45,14 @@ def test_a_word_after_the_joint_is_none(name: str) -> None:
 def joined_log(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Path, list[str]]]:
     """A real OpenBao log of KV writes to paths named after tokens it issued (joined by "_" and "-") and to the
     look-alikes; the tokens."""
-    from pytest_auditready.vault.embedded import EmbeddedServer
-
-    server = EmbeddedServer()
-    server.start()
-    remember_secret(server.root_token)
-    try:
-        admin = VaultClient(server.url, server.root_token, timeout=5)
-        issued: list[str] = []
-        try:
-            for _ in range(2):
-                r = admin.call("POST", "auth/token/create", {"policies": ["default"], "ttl": "5m"})
-                assert r.status == 200, r.error
-                issued.append(remember_secret(str((r.body or {})["auth"]["client_token"])))
-            names = [f"deploy_{issued[0]}", f"leaked-{issued[1]}", f"vault_{HVS}", *WORDS]
-            for name in names:
-                assert admin.call("POST", f"secret/data/ci/{name}", {"data": {"v": "1"}}).status == 200
-        finally:
-            admin.close()
+    issued: list[str] = []
+    with embedded_root() as (server, admin):
+        for _ in range(2):
+            r = admin.call("POST", "auth/token/create", {"policies": ["default"], "ttl": "5m"})
+            assert r.status == 200, r.error
+            issued.append(remember_secret(str((r.body or {})["auth"]["client_token"])))
+        for name in [f"deploy_{issued[0]}", f"leaked-{issued[1]}", f"vault_{HVS}", *WORDS]:
+            assert admin.call("POST", f"secret/data/ci/{name}", {"data": {"v": "1"}}).status == 200
         server.settle()
         folder = tmp_path_factory.mktemp("joined")
         log = folder / "audit.log"
@@ -71,8 +60,6 @@ def joined_log(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Path,
         log.chmod(0o600)
         (folder / "pyproject.toml").write_text(CONFIG)
         yield log, [*issued, HVS]
-    finally:
-        server.stop()
 
 
 @pytest.mark.vault

@@ -140,12 +140,7 @@ def refuse_scanned_outputs(settings: Any, json_path: Any, named: Sequence[str], 
     from ..config import path_key as key
     from ..engine.files import read_by_scan, scanned_folders
     from ..engine.objects import is_url
-
-    def inside(path: str, folder: str) -> bool:
-        try:
-            return os.path.commonpath([path, folder]) == folder
-        except ValueError:  # another drive (Windows)
-            return False
+    from ..report import inside
 
     def local(path: Any) -> bool:
         return bool(path) and path != "-" and not is_url(path)

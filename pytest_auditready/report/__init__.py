@@ -58,6 +58,16 @@ INPUT_KEYS = ("log", "canaries_file", "public_key", "cloudtrail_public_keys", "s
               "retention_archive", "vault_config")
 
 
+def inside(path: str, folder: str) -> bool:
+    """Whether ``path`` lies in ``folder`` (both absolute, as os.path.realpath gives them)."""
+    import os
+
+    try:
+        return os.path.commonpath([path, folder]) == folder
+    except ValueError:  # another drive (Windows)
+        return False
+
+
 def clear_refused(outputs: Sequence[tuple[str, Optional[str]]], inputs: Sequence[Optional[str]]) -> None:
     """For a run refused before (or without) ``clear_previous``: remove what an earlier run wrote at its report paths
     ``outputs`` ((what, path): each report file, each file of the evidence bundle, pytest's --junitxml), so that no
@@ -87,12 +97,6 @@ def clear_refused(outputs: Sequence[tuple[str, Optional[str]]], inputs: Sequence
             named.update((path_key(path), path_key(path + ".digests")))
             if os.path.isdir(path):
                 folders.extend(scanned_folders(path))
-
-    def inside(where: str, folder: str) -> bool:
-        try:
-            return os.path.commonpath([where, folder]) == folder
-        except ValueError:  # another drive (Windows)
-            return False
 
     def read(out: str) -> bool:
         where = os.path.realpath(os.path.dirname(os.path.abspath(out)))
