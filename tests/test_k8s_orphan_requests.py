@@ -126,8 +126,9 @@ def test_a_deleted_response_complete_is_a_finding_at_its_request_received(tmp_pa
     (f,) = out.findings
     assert f.where == f"{tmp_path / 'audit.log'}:{_line(cut, n, 'RequestReceived')}"
     assert f.request_id == events[_line(events, n, "RequestReceived") - 1]["auditID"]
-    # it names the first request of the same user, verb and resource with both, and says what is lost
-    paired = _line(cut, n % 3, "RequestReceived")
+    # it names the first request of the same user, verb and object with both (users turn every 3, names every 4),
+    # and says what is lost
+    paired = _line(cut, n % 12, "RequestReceived")
     assert f"audit.log:{paired}" in f.message and "outcome (allowed or refused) is not in the log" in f.message
     assert "k8s_request_timeout" in f.message and "auditready seal" in f.fix
 
@@ -276,3 +277,37 @@ def test_access_keeps_the_outcome_a_response_started_event_gives(tmp_path: Path)
         doc = json.loads(r.stdout)
         (ident,) = doc["identities"]
         assert (doc["requests"], doc["denied"], doc["outcome_not_logged"]) == (1, 1, 0), ident
+
+
+def test_a_rule_that_names_its_objects_and_omits_their_later_stages_is_no_finding(tmp_path: Path) -> None:
+    """A policy rule may name its objects (resourceNames) and give them omitStages of their own: every get of the
+    Secret db0 is written at RequestReceived alone, the others with both stages. No request of db0 proves the policy
+    keeps its later stages, so none is a dropped line (red team rt63 F1: 155 findings on a correct log)."""
+    events = [e for e in _requests() if not (e["objectRef"]["name"] == "db0" and e["stage"] != "RequestReceived")]
+    out = _verify(_write(tmp_path, events))
+    assert out.status == PASSED, [f.text() for f in out.findings]
+    assert dict(out.tally.excused).get(_rule("K8S_UNKEPT"), 0) > 20  # (the rest: near the edges)
+
+
+def test_one_event_dated_at_the_log_s_end_planted_first_excuses_nothing(tmp_path: Path) -> None:
+    """A line whose stageTimestamp is the log's last time, written first, made the latest time known from the start:
+    open requests never aged, and every one read as in flight at the end or near the start (red team rt63 F2)."""
+    events = _requests()
+    cut = _without(events, 75)
+    first = dict(cut[0], stageTimestamp=cut[-1]["stageTimestamp"])
+    out = _verify(_write(tmp_path, [first, *cut[1:]]))
+    assert out.status == FAILED, out.reason
+    assert [f.request_id for f in out.findings] == [events[_line(events, 75, "RequestReceived") - 1]["auditID"]]
+
+
+def test_past_the_findings_shown_the_count_speaks_kubernetes(tmp_path: Path) -> None:
+    """Beyond the findings shown, the line that counts the rest names events and the API server's fix, as the
+    findings above it do (red team rt63 F3: it gave the vault's)."""
+    events = _requests()
+    cut = events
+    for n in range(40, 110, 2):
+        cut = _without(cut, n)
+    out = _verify(_write(tmp_path, cut))
+    assert out.status == FAILED
+    last = out.findings[-1]
+    assert "more events have no later stage" in last.message and last.fix == completeness.K8S_DROP_FIX

@@ -47,7 +47,7 @@ before its RequestReceived is no finding (red team rt57 F3; the log backend writ
 event no later stage of its auditID follows, anywhere in the file, is a dropped line (red team rt57 F1: a deleted
 ResponseComplete passed every check, and a denied read lost its 403) when the log itself shows that the policy keeps
 the later stages for such a request (another request the same policy rule must have matched, by user and groups,
-verb, objectRef apiGroup, resource, subresource and namespace, or non-resource path, at the same level, has its
+verb, objectRef apiGroup, resource, subresource, namespace and name, or non-resource path, at the same level, has its
 RequestReceived and a later stage), the request is not long-running (watch, proxy, exec, attach, port-forward, log:
 minutes or hours; a list with watch=true is a watch), and it lies more than the larger of k8s_request_timeout (the
 API server ends a request that is not long-running by then) and the window from either edge of the file (a request
@@ -818,7 +818,9 @@ class Pairs(Visitor):
         when = rec.wts if rec.wts is not None else rec.ts
         ns = when[0] if when is not None else self.k8s_last_w
         if when is not None:
-            if self.k8s_first_w is None:
+            # (the earliest time, not the first line's: one line dated at the log's end, planted first, made every
+            # request "near the start", and stopped open requests from ageing: red team rt63 F2)
+            if self.k8s_first_w is None or ns < self.k8s_first_w:
                 self.k8s_first_w = ns
             if ns > self.k8s_last_w:
                 self.k8s_last_w = ns
@@ -893,6 +895,8 @@ class Pairs(Visitor):
         """Kubernetes, once fed: the RequestReceived events with no later stage excused, by rule (with the events
         without RequestReceived), those judged dropped as (file, line, kind, auditID, the file:line of a request of
         the same policy key paired), and how many more of those were not kept (``k8s_lost_more``)."""
+        if self.k8s_last_w >= 0:  # the requests still open past ``bound`` of the log's latest time are late, however
+            self._k8s_expire(self.k8s_last_w)  # early in the file that time came
         rules = dict(self.k8s_told)
         if self.k8s_alone > 0:
             rules[K8S_ALONE] = self.k8s_alone
@@ -1211,7 +1215,9 @@ class Pairs(Visitor):
                           fix, where=f"{file}:{line}", request_id=rid)
         hidden = len(found) - _SHOW + more + max(0, len(lost) - max(0, _KEEP - len(self.found)))
         if hidden > 0:
-            yield Finding(ID, "", f"{hidden} more entries have no partner entry or are written twice.", _DROP_FIX)
+            yield (Finding(ID, "", f"{hidden} more events have no later stage or are written twice.", K8S_DROP_FIX)
+                   if self.fmt == "k8s" else
+                   Finding(ID, "", f"{hidden} more entries have no partner entry or are written twice.", _DROP_FIX))
         if found or hidden > 0:
             return
         if self.skip and not (self.fmt == "k8s" and self.k8s_pairs):
@@ -1360,7 +1366,7 @@ K8S_ALONE = ("a Kubernetes event of a request whose RequestReceived event the lo
 K8S_LONG = ("a long-running request's RequestReceived event (watch, proxy, exec, attach, port-forward, log) with no "
             "later stage: such a request runs for minutes or hours, and its ResponseComplete is written when it ends")
 K8S_UNKEPT = ("a RequestReceived event with no later stage of its request, where no other request the same audit "
-              "policy rule matched (user and groups, verb, resource or non-resource path, level) has both: the policy "
+              "policy rule matched (user and groups, verb, object or non-resource path, level) has both: the policy "
               "may omit the later stages of such requests (omitStages)")
 K8S_AGAIN = ("a RequestReceived event of an auditID another RequestReceived event of the log has, at another receive "
              "time (a client may choose the Audit-ID): not paired")
@@ -1420,7 +1426,7 @@ _WATCH = re.compile(r"(?:\A|&)watch=(?:1|t|T|true|TRUE|True)(?:&|\Z)")  # a list
 
 def _received(text: bytes) -> Optional[tuple[bytes, bool]]:
     """A Kubernetes RequestReceived event's audit policy key, as a digest: what a policy rule matches a request by
-    (user.username and user.groups, verb, objectRef apiGroup, resource, subresource and namespace, or the
+    (user.username and user.groups, verb, objectRef apiGroup, resource, subresource, namespace and name, or the
     non-resource path) and the level the rule gave it; and whether the request is long-running (a watch, a list
     with watch=true, proxy, exec, attach, port-forward, log, the profiler). None for a line that is no such event."""
     import hashlib
@@ -1441,7 +1447,10 @@ def _received(text: bytes) -> Optional[tuple[bytes, bool]]:
     verb = verb if isinstance(verb, str) else ""
     path, _, query = uri.partition("?")
     ref = ref if isinstance(ref, dict) else None
-    what = [ref.get(k) for k in ("apiGroup", "resource", "subresource", "namespace")] if ref is not None else path
+    # (the object's name too: a rule may name its objects, resourceNames, with omitStages of its own: red team rt63
+    # F1, a correct log of such a policy failed with 155 findings)
+    what = ([ref.get(k) for k in ("apiGroup", "resource", "subresource", "namespace", "name")] if ref is not None
+            else path)
     key = [user.get("username"), sorted(g for g in groups if isinstance(g, str)) if isinstance(groups, list) else None,
            verb, obj.get("level"), what]
     long = (verb in ("watch", "proxy") or _WATCH.search(query) is not None or (
