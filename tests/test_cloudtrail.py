@@ -401,3 +401,20 @@ def test_a_deleted_log_file_fails_tamper_evidence_of_the_files_its_digest_lists(
     assert out.status == FAILED and f"Log file {_log_key(1, 1)}, listed by" in _texts(out), _texts(out)
     assert "is missing: it was deleted" in _texts(out)
     assert _tamper_outcome(root / _log_key(0, 0), keys).status == "passed"  # another hour's digest: untouched
+
+
+def test_hostile_file_names_in_the_copy_are_shown_escaped(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """A copy of the bucket whose folder and an unlisted log file carry a newline, a GitHub workflow command and
+    "##[": each line `verify-cloudtrail` prints stays one line, and no line starts a workflow command (red team
+    rt60's note: this command printed names as they are)."""
+    root = build_trail(tmp_path / "copy\n::error title=Forged::x ##[group]")
+    extra = (root / _log_key(0, 0)).with_name(f"{ACCOUNT}_CloudTrail_{REGION}_20260101T0009Z_x\n::warning::y ##[endgroup]"
+                                              ".json.gz")
+    extra.write_bytes(gzip.compress(json.dumps(records(0, 9)).encode()))
+    keys = write_keys(tmp_path / "keys.json", rsa_key())
+    assert main(["verify-cloudtrail", str(root), "--public-keys", str(keys)]) == 1
+    out = capsys.readouterr().out
+    lines = out.splitlines()
+    assert any(ln.startswith("FAIL ") for ln in lines) and lines[-1].startswith(str(tmp_path / "copy"))
+    assert all(ln.startswith(("FAIL ", "note: ", str(tmp_path))) for ln in lines), lines
+    assert "##[" not in out and not any(ln.lstrip().startswith("::") for ln in lines)

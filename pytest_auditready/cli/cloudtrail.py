@@ -26,11 +26,13 @@ def add_parser(sub: Any) -> argparse.ArgumentParser:
 
 def run(args: argparse.Namespace) -> int:
     from ..seal.cloudtrail import validate_trail
+    from ..text import visible
 
     report = validate_trail(Path(args.root), Path(args.public_keys))
+    # (file names come from the copy of the bucket: each line shown on one line, with no workflow command)
     for prob in report.problems:
-        print(f"FAIL {prob.message} Fix: {prob.fix}")
+        print(visible(f"FAIL {prob.message} Fix: {prob.fix}"))
     for note in report.notes:
-        print(f"note: {note}")
-    print(report.summary())
+        print(visible(f"note: {note}"))
+    print(visible(report.summary()))
     return 0 if report.ok else 1
