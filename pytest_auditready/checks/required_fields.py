@@ -155,12 +155,6 @@ def _listed(items: Sequence[str]) -> str:
     return items[0] if len(items) == 1 else ", ".join(items[:-1]) + " and " + items[-1]
 
 
-def _at(obj: Any, path: Sequence[str]) -> Any:
-    for key in path:
-        obj = obj.get(key) if isinstance(obj, dict) else None
-    return obj
-
-
 def _trail_record(raw: bytes) -> Optional[dict[str, Any]]:
     """The CloudTrail record of one raw line (after any framing; an EventBridge event's detail), or None."""
     from ..auditlog.detect import eventbridge_detail
@@ -367,11 +361,9 @@ class Fields(Visitor):
             self.every_entry and self.format == "cloudtrail") else {}
         self.own_paths = frozenset(self.blankable) - set(mapped)  # read from CloudTrail's own paths
         self.placeholder_re: Optional[re.Pattern[bytes]] = None
-        self.placeholders: frozenset[str] = frozenset()
         if self.blankable:
             from ..offline.reader import PLACEHOLDERS
 
-            self.placeholders = PLACEHOLDERS
             keys = sorted({p[-1] for paths in self.blankable.values() for p in paths})
             words = sorted(PLACEHOLDERS, key=len, reverse=True)
             # a line that may hold one: one of those keys with a placeholder as its string value, in any case
@@ -471,8 +463,7 @@ class Fields(Visitor):
         if not self.every_entry or (self.all_fields and _all_complete(batch) and (
                 self.format != "vault" or batch.type.count("request") + batch.type.count("response") == len(batch))
                 and (not self.addresses or all(map(self._address, set(batch.source))))
-                and not (self.blankable and (self.suspect or any(map(self._placeholder,
-                                                                      {*batch.identity, *batch.source}))))):
+                and not (self.blankable and self.suspect)):
             return
         self._batch = batch
         try:
@@ -588,26 +579,22 @@ class Fields(Visitor):
 
     def _blanked(self, rec: Record) -> dict[str, list[tuple[str, str]]]:
         """CloudTrail: canonical field -> (path, value) of its paths in ``rec`` that hold a placeholder for no value
-        (``_CT_BLANKABLE``), read from the record's line where the block's text shows one; else from the field's
-        value as read."""
-        read = {f: getattr(rec, f) for f in self.blankable if self._placeholder(getattr(rec, f))}
-        raw = self.raw.get(rec.file, rec.line) if self.suspect or read else None
+        (``_CT_BLANKABLE``), read from the record's line where the block's text shows one. (The reader reads such a
+        field as empty, offline.reader.is_placeholder: the record as read no longer says which path held what.)"""
+        from ..offline.reader import is_placeholder, leaf
+
+        raw = self.raw.get(rec.file, rec.line) if self.suspect else None
         pattern = self.placeholder_re
-        record = (_trail_record(raw) if raw is not None and (read or (pattern is not None and pattern.search(raw)))
-                  else None)
+        record = _trail_record(raw) if raw is not None and pattern is not None and pattern.search(raw) else None
+        if record is None:
+            return {}
         out: dict[str, list[tuple[str, str]]] = {}
         for f, paths in self.blankable.items():
-            found = [(".".join(p), v) for p in paths for v in (_at(record, p),)
-                     if isinstance(v, str) and self._placeholder(v)] if record is not None else []
-            if not found and f in read:
-                found = [(".".join(paths[0]) if len(paths) == 1 else paths[0][0], read[f])]
+            found = [(".".join(p), v) for p in paths for v in (leaf(record, p),) if isinstance(v, str) and
+                     is_placeholder(v)]
             if found:
                 out[f] = found
         return out
-
-    def _placeholder(self, value: str) -> bool:
-        """``value`` is a placeholder for no value, as offline.reader reads one in a mapped field."""
-        return len(value) <= 11 and value.strip().lower() in self.placeholders
 
     def _address(self, source: str) -> bool:
         """Whether ``source`` (a Vault/OpenBao request.remote_address) is an IP address, or not written at all."""

@@ -452,7 +452,7 @@ def _lookup(data: Any, path: Sequence[str], whole: bool = False) -> str:
     return str(data)
 
 
-def _leaf(data: Any, path: Sequence[str]) -> Any:
+def leaf(data: Any, path: Sequence[str]) -> Any:
     """The value at ``path`` as parsed (None when nothing is there)."""
     keys = resolve(data, path)
     if keys is None:
@@ -469,7 +469,7 @@ _RESULT = _FIELDS.index("result")
 PLACEHOLDERS = frozenset({"-", "--", "null", "nil", "none", "undefined", "n/a", "(null)", "<nil>", "<none>"})
 
 
-def _placeholder(value: str) -> bool:
+def is_placeholder(value: str) -> bool:
     """``value`` is a placeholder for no value (``PLACEHOLDERS``, whatever its case and the blanks around it)."""
     return len(value) <= 11 and value.strip().lower() in PLACEHOLDERS
 
@@ -528,12 +528,12 @@ def jsonl_parser(file: str, field_map: Mapping[str, str],
         elif v[_RESULT] in ("[]", "{}") and not (status is not None and gcp_audit(data)):
             v[_RESULT] = ""  # an empty list or object says no outcome (an AuditLog's {} status is a success's)
         for i, p in enumerate(order):  # true or false names no one, no time, no path, no request: not evidence
-            if p and i != _RESULT and v[i] in ("true", "false") and isinstance(_leaf(data, p), bool):
+            if p and i != _RESULT and v[i] in ("true", "false") and isinstance(leaf(data, p), bool):
                 v[i] = ""
-            elif _placeholder(v[i]):  # nor does a placeholder
+            elif is_placeholder(v[i]):  # nor does a placeholder
                 v[i] = ""
             elif p and i != _RESULT and not v[i]:
-                held = _leaf(data, p)
+                held = leaf(data, p)
                 if held and isinstance(held, (dict, list)):  # there, but no one value: not "lacks" (rt44 F4)
                     return BadLine(file, line, not_one(_FIELDS[i], ".".join(p), held), raw.decode("utf-8", "replace"))
         return Record(file, line, *v)
@@ -844,7 +844,7 @@ class CloudTrailReader:
         source = _first(data, paths["source"])
         # a placeholder for no value where CloudTrail names who called or from where names no one (PLACEHOLDERS):
         # read as an empty field, as in generic JSON lines (checks.required_fields names its path and value)
-        identity, source = ("" if _placeholder(v) else v for v in (identity, source))
+        identity, source = ("" if is_placeholder(v) else v for v in (identity, source))
         # eventName is the API's name within the service eventSource names ("Decrypt" of kms, of another service):
         # one without the other says no action (both "Optional: False" in the record contents above)
         action = _first(data, paths["action"]) if not self.own["action"] or _text(data.get("eventSource")) else ""
