@@ -150,16 +150,22 @@ def _producer(obj: Any) -> bool:
                 and ("eventSource" in obj or ("eventType" in obj and "eventID" in obj))))
 
 
+def carriers(rec: dict[str, Any]) -> Iterator[tuple[tuple[str, ...], Any]]:
+    """Each of ``CARRIERS`` with what ``rec`` holds there (None where nothing is), in their order."""
+    for path in CARRIERS:
+        value: Any = rec
+        for key in path:
+            value = value.get(key) if isinstance(value, dict) else None
+        yield path, value
+
+
 def carried(rec: dict[str, Any]) -> Optional[str]:
     """The line a shipper's record ``rec`` carries (``CARRIERS``: a string, or a producer's entry the shipper parsed
     into an object, written out again), or None when it carries none (or is itself a producer's entry, with fields
     a shipper added beside its own: read as it is)."""
     if _producer(rec):
         return None
-    for path in CARRIERS:
-        value: Any = rec
-        for key in path:
-            value = value.get(key) if isinstance(value, dict) else None
+    for _, value in carriers(rec):
         if isinstance(value, str):
             return value
         if isinstance(value, dict) and _producer(value):  # a shipper that parsed the line it carries (an AKS

@@ -1381,10 +1381,7 @@ def _carried_text(samples: Sequence[Any]) -> Optional[tuple[tuple[str, ...], lis
     checks read there is read through the shipper framing: ``container``.)"""
     found: dict[tuple[str, ...], list[dict[str, Any]]] = {}
     for obj in samples:
-        for path in container.CARRIERS:
-            value: Any = obj
-            for key in path:
-                value = value.get(key) if isinstance(value, dict) else None
+        for path, value in container.carriers(obj):
             if isinstance(value, str):  # the line the shipper kept (``container.carried`` takes the first)
                 inner = _loads(value.strip().encode("utf-8", "surrogatepass")) if value.lstrip()[:1] == "{" else None
                 if isinstance(inner, dict):

@@ -316,10 +316,7 @@ def judge_set(settings: "Settings", members: Sequence[Member], live: bool) -> It
     # (timestamp_accuracy says so), and counted it would lengthen the span or fill a gap.
     today = (datetime.datetime.now(datetime.timezone.utc)
              + datetime.timedelta(seconds=settings.max_skew)).date()
-    future = sorted(d for d in counts if _date(d) > today)
-    for d in future:
-        del counts[d]
-        online.discard(d)
+    future = _drop_after(today, counts, online)
     if future:
         yield Note("", f"{len(future)} day(s) of {name} with entries after this verification ({future[0]}"
                    + (f" to {future[-1]}" if len(future) > 1 else "") + ") are not counted as history")
@@ -327,10 +324,7 @@ def judge_set(settings: "Settings", members: Sequence[Member], live: bool) -> It
     # it had on that day (red team rt61 F2: a set that held 242 of 365 days on its as-of day passed, counting the
     # months after it, and so did an as-of day before its first entry).
     as_of = _date(settings.retention_as_of) if settings.retention_as_of else None
-    after = sorted(d for d in counts if as_of is not None and _date(d) > as_of)
-    for d in after:
-        del counts[d]
-        online.discard(d)
+    after = _drop_after(as_of, counts, online) if as_of is not None else []
     if after:
         yield Note("", f"{len(after)} day(s) of {name} with entries after {as_of}, the day retention_as_of judges it "
                    f"as of ({after[0]}" + (f" to {after[-1]}" if len(after) > 1 else "") + "), are not counted: it "
@@ -437,6 +431,15 @@ def judge_set(settings: "Settings", members: Sequence[Member], live: bool) -> It
         age = (today - last).days
         aged = f"; its newest day is {age} days before this verification" if age > max(max_gap, 1) else ""
     yield Note("", f"{name} spans {_span(first, last)}{online_text}, {gap_text}{aged}")
+
+
+def _drop_after(day: datetime.date, counts: "Counter[str]", online: set[str]) -> list[str]:
+    """The days of ``counts`` after ``day``, in order, taken out of ``counts`` and ``online``: no history as of it."""
+    later = sorted(d for d in counts if _date(d) > day)
+    for d in later:
+        del counts[d]
+        online.discard(d)
+    return later
 
 
 def today_utc() -> datetime.date:
