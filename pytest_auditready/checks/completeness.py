@@ -1271,8 +1271,6 @@ def late_text(kind: str, longest: int, late: int) -> str:
 def unnamed_neighbour(path: str, log_set: Sequence[str]) -> str:
     """A file of ``path``'s rotated set (its live log, or a rotated file of it) lying beside it and not in
     ``log_set``: the nearest name, or ""."""
-    import os
-
     from ..auditlog.rotation import rotation_slot
     from .retention import rotated_beside
 
@@ -1396,7 +1394,7 @@ def k8s_lost_text(paired: str, bound: int) -> str:
             f"Panic event of its auditID in the log), and the log goes on for more than {bound // 10**9} s after "
             "it: the API server writes a request's ResponseComplete once its response is sent, within "
             "k8s_request_timeout for a request that is not long-running, and the audit policy keeps that stage for "
-            f"such a request (another request by the same user and groups, verb, resource and level has both: "
+            f"such a request (another request by the same user and groups, verb, object and level has both: "
             f"{paired}). So a hop dropped the event, or the API server stopped before it finished the request; "
             "the request's outcome (allowed or refused) is not in the log.")
 
