@@ -4,9 +4,15 @@ owner and an expiry date, so that a CI gate can pass on a finding the team has d
 An auditor must see every acceptance: an accepted finding is reported as accepted (the item is skipped with the
 acceptance as its reason, SARIF marks it suppressed, the evidence bundle lists it), never dropped. An acceptance
 past its expiry no longer accepts (the finding fails again, saying so), and one that matches no finding fails the
-run: a stale baseline is a finding of its own. Fingerprints are digests of the check, the file's name and the
-finding's message with line numbers taken out; a finding's message never holds a secret value, and neither does
-the baseline. No pytest here: every front end applies the same ``Baseline``.
+run: a stale baseline is a finding of its own.
+
+A fingerprint is a digest of the check, the file's name, the finding's message with line numbers taken out and,
+for a finding about an entry, that entry: its request id (Vault's request.id, a Kubernetes auditID, a CloudTrail
+requestID or eventID), else a digest of the line that holds it; so an acceptance accepts the finding that was
+reviewed, never the same defect in a new entry or in another host's file of that name (red team rt68, F1). Line
+numbers stay out, so that lines rotated out before an entry do not undo its acceptance. A finding about the whole
+file keeps the file-level fingerprint. A finding's message never holds a secret value, and neither does the
+baseline. No pytest here: every front end applies the same ``Baseline``.
 """
 
 from __future__ import annotations
@@ -14,39 +20,122 @@ from __future__ import annotations
 import datetime
 import hashlib
 import json
+import lzma
 import os
 import re
+import zlib
 from dataclasses import dataclass, field, replace
-from typing import Any, Iterable, Optional
+from typing import Any, Iterable, Mapping, Optional
 
 from .checks.base import FAILED, SKIPPED, Finding, Outcome
 from .errors import AuditReadyError
+from .text import visible
 
-FORMAT = "auditready-baseline/1"
+# /2: fingerprints name the entry (request id, else the line's digest); /1 named none, so one acceptance accepted
+# the same defect in every entry of every file of that name: refused, to be written again (``load``)
+FORMAT = "auditready-baseline/2"
+OLD_FORMATS = frozenset({"auditready-baseline/1"})
 DEFAULT_NAME = ".auditready-baseline.json"
-_LINES = re.compile(r"\b(lines?) \d+(?:-\d+)?")
+# a line number, or a list of them ("lines 30, 45"), in a message: out of the fingerprint
+_LINES = re.compile(r"\b(lines?) \d+(?:-\d+)?(?:, \d+(?:-\d+)?)*")
 _EXPIRED = re.compile(r"\(its acceptance ([0-9a-f]{24}) by ")
 _FIX = ("edit the baseline (auditready baseline writes one from a run): give each acceptance a fingerprint, "
         "a check, a reason, an owner and an expiry date (YYYY-MM-DD)")
 
 
-def _file_of(where: str) -> str:
+def _split(where: str) -> tuple[str, int]:
+    """The file and the line (0: none) a finding's ``where`` names."""
     path, sep, line = where.rpartition(":")
-    return os.path.basename(path if sep and line.isdigit() else where)
+    return (path, int(line)) if sep and line.isdigit() else (where, 0)
 
 
-def fingerprint(f: Finding, log: str = "") -> str:
-    """A finding's stable fingerprint: the same finding in the same file gives the same one, wherever the file
-    lies (``log``: the path the run read it by, when the finding names no file:line) and whichever line it moved
-    to."""
-    path = f.where.rpartition(":")[0] if f.where.rpartition(":")[2].isdigit() else f.where
-    path = path or log
+def entry_of(f: Finding, log: str = "", lines: Optional[Mapping[tuple[str, int], str]] = None) -> str:
+    """What names the entry ``f`` is about, for its fingerprint: its request id; else the digest of its line in
+    ``lines`` ((file, line) -> digest, ``line_digests``), or where that line could not be read again (a live run's
+    log that is gone, standard input, an object in a bucket), its line number; "" for a finding about a whole file.
+    A finding that also names further lines (``also_on``) counts them: one more such line is another finding."""
+    path, line = _split(f.where)
+    if f.request_id:
+        entry = f"request {f.request_id}"
+    elif line:
+        digest = (lines or {}).get((path or log, line))
+        entry = f"line sha256 {digest}" if digest else f"line {line}"
+    else:
+        return ""
+    return f"{entry}; also on {len(f.also_on)}" if f.also_on else entry
+
+
+def fingerprint(f: Finding, log: str = "", lines: Optional[Mapping[tuple[str, int], str]] = None) -> str:
+    """A finding's stable fingerprint: the same finding of the same entry (``entry_of``) in a file of the same name
+    gives the same one, wherever the file lies (``log``: the path the run read it by, when the finding names no
+    file:line) and whichever line the entry moved to."""
+    path = _split(f.where)[0] or log
     file = os.path.basename(path)
     message = f.message
     for p in {path, log} - {""}:
         message = message.replace(p, os.path.basename(p))
     message = _LINES.sub(r"\1 N", message)
-    return hashlib.sha256(f"{f.check_id}\0{file}\0{message}".encode("utf-8", "backslashreplace")).hexdigest()[:24]
+    entry = entry_of(f, log, lines)
+    return hashlib.sha256(f"{f.check_id}\0{file}\0{message}\0{entry}".encode("utf-8", "backslashreplace")
+                          ).hexdigest()[:24]
+
+
+_CHUNK = 1 << 20
+
+
+def line_digests(path: str, wanted: Iterable[int]) -> dict[int, str]:
+    """The SHA-256 of each ``wanted`` line (1-based, without its newline) of the log file ``path``, read as the run
+    read it (decompressed), in one pass of bounded memory however long a line is. A line that cannot be read again
+    (no such file, an object-store URL, a read error) is left out: its finding is then named by its line number."""
+    from .engine.objects import is_url
+    from .offline.reader import open_log
+
+    want = set(wanted)
+    out: dict[int, str] = {}
+    if not want or not path or is_url(path):
+        return out
+    try:
+        f = open_log(path)
+    except AuditReadyError:
+        return out
+    last = max(want)
+    n = 1
+    h = hashlib.sha256() if n in want else None
+    try:
+        with f:
+            while n <= last:
+                chunk = f.read(_CHUNK)
+                if not chunk:
+                    if h is not None:  # the last line, without a newline
+                        out[n] = h.hexdigest()
+                    break
+                start = 0
+                while n <= last:
+                    nl = chunk.find(b"\n", start)
+                    if h is not None:
+                        h.update(chunk[start:] if nl < 0 else chunk[start:nl])
+                    if nl < 0:
+                        break
+                    if h is not None:
+                        out[n] = h.hexdigest()
+                    n, start = n + 1, nl + 1
+                    h = hashlib.sha256() if n in want else None
+    except (OSError, EOFError, ValueError, lzma.LZMAError, zlib.error):
+        pass  # the lines read so far are named by their digests, the rest by their numbers
+    return out
+
+
+def read_lines(findings: Iterable[Finding], log: str, into: dict[tuple[str, int], str]) -> None:
+    """Add to ``into`` the digests of the lines that ``findings`` without a request id name (``line_digests``),
+    each file read once for the lines not yet there."""
+    wanted: dict[str, set[int]] = {}
+    for f in findings:
+        path, line = _split(f.where)
+        if line and not f.request_id and ((path or log), line) not in into:
+            wanted.setdefault(path or log, set()).add(line)
+    for path, lines in wanted.items():
+        got = line_digests(path, lines)
+        into.update(((path, n), got.get(n, "")) for n in lines)  # "": not to be read again; named by its number
 
 
 @dataclass(frozen=True)
@@ -57,14 +146,16 @@ class Acceptance:
     owner: str
     expires: datetime.date
     summary: str = ""  # what was found, as the finding said it (never a value)
-    where: str = ""
+    where: str = ""  # the file's name, and the line the entry was on when accepted
+    entry: str = ""  # the entry it accepts: "request id X", "line N" (named by its digest) or "" (the whole file)
 
     def text(self) -> str:
         return f"accepted by {self.owner} until {self.expires.isoformat()}: {self.reason}"
 
     def to_json(self) -> dict[str, str]:
-        return {"fingerprint": self.fingerprint, "check": self.check, "where": self.where, "summary": self.summary,
-                "reason": self.reason, "owner": self.owner, "expires": self.expires.isoformat()}
+        return {"fingerprint": self.fingerprint, "check": self.check, "where": self.where, "entry": self.entry,
+                "summary": self.summary, "reason": self.reason, "owner": self.owner,
+                "expires": self.expires.isoformat()}
 
 
 @dataclass
@@ -75,6 +166,8 @@ class Baseline:
     acceptances: dict[str, Acceptance] = field(default_factory=dict)
     used: set[str] = field(default_factory=set)
     today: datetime.date = field(default_factory=lambda: datetime.datetime.now(datetime.timezone.utc).date())
+    replaced: int = 0  # acceptances of an earlier format left out (``load(..., replacing=True)``)
+    _digests: dict[tuple[str, int], str] = field(default_factory=dict, repr=False)  # (file, line) -> digest
 
     def __bool__(self) -> bool:
         return bool(self.acceptances)
@@ -87,8 +180,9 @@ class Baseline:
             return outcome
         kept: list[Finding] = []
         accepted: list[tuple[Finding, str, str]] = []
+        read_lines(outcome.findings, log, self._digests)
         for f in outcome.findings:
-            a = self.acceptances.get(fingerprint(f, log))
+            a = self.acceptances.get(fingerprint(f, log, self._digests))
             if a is None or a.check != f.check_id:
                 kept.append(f)
                 continue
@@ -134,9 +228,12 @@ def _date(value: Any, where: str) -> datetime.date:
         raise AuditReadyError(f"{where}: expires {value!r} is not a date (YYYY-MM-DD)", _FIX) from None
 
 
-def load(path: Optional[str], *, required: bool = False) -> Baseline:
+def load(path: Optional[str], *, required: bool = False, replacing: bool = False) -> Baseline:
     """The baseline at ``path`` (none: an empty one). A file that is there but malformed is an error (exit 2):
-    a gate never runs on half a baseline."""
+    a gate never runs on half a baseline. So is one of an earlier format, whose fingerprints named no entry (an
+    acceptance of it would accept nothing here, or each of them would fail as stale): it is written again with
+    `auditready baseline` (``replacing``: the command that does so, which gets an empty baseline that counts the
+    acceptances it leaves out)."""
     if not path:
         return Baseline()
     from .safeio import MAX_LIST_BYTES, read_small
@@ -153,6 +250,16 @@ def load(path: Optional[str], *, required: bool = False) -> Baseline:
     items = doc.get("accepted") if isinstance(doc, dict) else None
     if not isinstance(items, list):
         raise AuditReadyError(f"the baseline {path} has no \"accepted\" list", _FIX)
+    form = doc.get("format") if isinstance(doc, dict) else None
+    if form != FORMAT:
+        if replacing and (form is None or form in OLD_FORMATS):
+            return Baseline(path, replaced=len(items))
+        said = (f"is of format {visible(str(form))!r}" if form not in (None, "") else "names no format") + (
+            ", whose fingerprints name no entry: one acceptance accepted the same finding in every entry and in "
+            "every file of that name" if form is None or form in OLD_FORMATS else f", not {FORMAT}")
+        raise AuditReadyError(f"the baseline {path} {said}",
+                              "write it again with `auditready baseline` (each acceptance then names one entry: "
+                              "review what it accepts before you commit it)")
     out = Baseline(path)
     for i, item in enumerate(items, 1):
         where = f"acceptance {i} in {path}"
@@ -164,7 +271,7 @@ def load(path: Optional[str], *, required: bool = False) -> Baseline:
             raise AuditReadyError(f"{where} lacks {', '.join(missing)}", _FIX)
         a = Acceptance(item["fingerprint"].strip(), item["check"].strip(), item["reason"].strip(),
                        item["owner"].strip(), _date(item["expires"], where), str(item.get("summary", "")),
-                       str(item.get("where", "")))
+                       str(item.get("where", "")), str(item.get("entry", "")))
         out.acceptances[a.fingerprint] = a
     return out
 
@@ -176,12 +283,17 @@ def write(path: str, outcomes: Iterable[tuple[str, Outcome]], reason: str, owner
     from .safeio import write_atomic
 
     entries: dict[str, dict[str, str]] = {}
+    digests: dict[tuple[str, int], str] = {}
     for log, o in outcomes:
+        read_lines(o.findings, log, digests)
         for f in o.findings:
-            fp = fingerprint(f, log)
+            fp = fingerprint(f, log, digests)
             old = keep.acceptances.get(fp) if keep is not None else None
+            file, line = _split(f.where)
+            entry = (f"request id {f.request_id}" if f.request_id else f"line {line}" if line else "")
             a = old or Acceptance(fp, f.check_id, reason, owner, expires, f.message[:300],
-                                  _file_of(f.where) or os.path.basename(log))
+                                  (f"{os.path.basename(file)}:{line}" if line else os.path.basename(file))
+                                  or os.path.basename(log), entry)
             entries[fp] = a.to_json()
     doc = {"format": FORMAT, "accepted": [entries[k] for k in sorted(entries)]}
     write_atomic(path, json.dumps(doc, indent=2, ensure_ascii=True) + "\n", "baseline")

@@ -81,15 +81,17 @@ def test_without_rules_the_check_is_skipped_with_the_reason() -> None:
 @pytest.mark.parametrize("paths", [("secrets/data/app-c9d897/*",), ("secret/app-c9d897/*",)])
 def test_rules_that_name_no_request_of_the_log_do_not_pass(paths: tuple[str, ...]) -> None:
     """A rule whose path is mistyped (the mount misspelt; a KV version 2 secret named without data/) holds no
-    request of a real OpenBao log to it: nothing was judged, so the check is skipped saying why, not passed (red
-    team rt11 #5). The same rule with the path the log writes holds the reads and passes."""
+    request of a real OpenBao log to it: nothing was judged, so the check fails saying why, never passes (red team
+    rt11 #5; a skip left the run green: rt68 F8). The same rule with the path the log writes holds the reads and
+    passes."""
     log = Path(__file__).resolve().parents[1] / "fixtures" / "openbao" / "clean.log"
     rule = AccessRule("app", paths, ("read",), ("token-*",), ())
     o = outcome(log, rule)
-    assert o.status == SKIPPED, (o.status, o.reason)
-    assert o.reason.startswith("no request of this log is on a path and operation the rules name"), o.reason
-    assert "<mount>/data/<path>" in o.reason
-    assert o.tally.judged == 0 and any(why.startswith("skipped: no request of this log") for why, _ in o.tally.excused)
+    assert o.status == FAILED, (o.status, o.reason)
+    (f,) = o.findings
+    assert f.message.startswith("access_policy judged nothing: none of the"), f.message
+    assert f"rule 'app' (paths {paths[0]}; operations read; allows identities token-*) named no request" in f.message
+    assert "<mount>/data/<path>" in f.fix
     fixed = outcome(log, AccessRule("app", ("secret/data/app-c9d897/*",), ("read",), ("token-*",), ()))
     assert fixed.status == PASSED and fixed.reason.startswith("8 requests let through"), fixed.reason
 

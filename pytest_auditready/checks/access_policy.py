@@ -48,6 +48,8 @@ NO_RULES = ("no [[tool.auditready.access.rules]] in [tool.auditready]: there is 
             "who may read, write or list which secret paths)")
 _MAX = 50
 EXCUSE_RESPONSE = "a response entry (its request entry is the one judged)"
+EXCUSE_SELF_TEST = ("the audit device's self-test write when it is enabled (sys/audit/test with no token): the vault's "
+                    "own, made by no identity")
 EXCUSE_STAGE = "a Kubernetes event of a request judged at another stage (its last one)"
 EXCUSE_OWN = ("a request of this run (its scenario identities' and its audit token's: the canaries it reads and "
               "writes, its sys/audit-hash look-ups, the fail-closed drill), known by the vault's HMAC of its token")
@@ -668,6 +670,8 @@ class Rules(Visitor):
         # A live run: the vault's HMACs of the run's own tokens, the audit token's ("token:admin") and the scenario
         # identities' (``EXCUSE_OWN``)
         self.own: frozenset[str] = frozenset()
+        self.live = ctx.ledger is not None  # a live run: the log of the run's window, not the vault's history
+        self.in_set = len(set(ctx.log_set)) if len(set(ctx.log_set)) > 1 else 0  # the files of a run of several
         facts = ctx.facts
         if ctx.ledger is not None and facts is not None and facts.device:
             made = facts.digests.get(facts.device, {})
@@ -809,6 +813,10 @@ class Rules(Visitor):
             w = Who(display_name=rec.identity)
         if w.client_token and w.client_token in self.own:
             self.excuse(EXCUSE_OWN)
+            return
+        if (self.vault and rec.resource == "sys/audit/test" and rec.action == "update" and not rec.identity
+                and not w.client_token and not w.accessor):
+            self.excuse(EXCUSE_SELF_TEST)
             return
         self._hold(rec, w, rec.secret, rec.action)
 
@@ -974,12 +982,7 @@ class Rules(Visitor):
                        "run `auditready verify` on the vault's audit log to hold its whole history to them")
             return
         if not self.findings and not self.more and not (self.covered or self.refused):
-            # Every request fell outside the rules (a rule whose path is mistyped, a KV version 2 secret named
-            # without its data/ segment, or a quiet piece of a rotated log): nothing was held to them, so no pass.
-            yield Skip("", f"no request of this log is on a path and operation the rules name, so none was held to "
-                       f"them ({self.uncovered} requests on others); check the rules' paths and operations against "
-                       "the log's (a KV version 2 secret is read at <mount>/data/<path> and listed at "
-                       "<mount>/metadata/<path>)")
+            yield from self._held_none()
             return
         yield from self.findings
         if self.more:
@@ -994,6 +997,56 @@ class Rules(Visitor):
                    f"on paths or operations no rule names{unused}")
 
 
+    def _held_none(self) -> Iterator[Union[Finding, Skip, Note]]:
+        """No request of the log fell under a rule (red team rt68, F8). A rule that allows someone names access
+        that happens: if none of the log's requests is on its paths and operations, the log shows nothing of it,
+        and the likeliest cause is a rule that does not name paths as the log does (a mistyped mount, a KV version
+        2 secret without its data/ segment): a check that judged nothing does not pass, so this fails, naming those
+        rules. A rule that allows nobody (identities and policies empty) names access that must not happen: a log
+        of requests none of which is on its paths is what it asks, a pass that says so. A live run judges the
+        seconds of its window, where a rule's secrets are rarely touched: skipped there, pointing at verify."""
+        idle = [c.rule for c in self.rules]
+        named = "; ".join(f"{describe_rule(r)} named no request" for r in idle)
+        if self.live:
+            yield Skip("", f"no request in the run's window is on a path and operation the rules name, so none was "
+                       f"held to them ({self.uncovered} requests on others; {named}): run `auditready verify` on "
+                       "the vault's audit log to hold its whole history to them")
+            return
+        if self.in_set:  # a quiet file of a set (a day nobody read those secrets); each file is judged alone
+            yield Skip("", f"no request of this file is on a path and operation the rules name ({self.uncovered} "
+                       f"requests on others; {named}): a quiet file of the run's {self.in_set} files, each judged "
+                       "alone; if every file says so, the rules named nothing (check their paths and operations "
+                       f"against the log's: {_PATH_HINT.get(self.fmt, _PATH_HINT['vault'])})")
+            return
+        allowing = [r for r in idle if r.identities or r.policies]
+        hint = _PATH_HINT.get(self.fmt, _PATH_HINT["vault"])
+        if self.uncovered and not allowing:
+            yield Note("", f"none of the {self.uncovered} requests of this log is on a path and operation the rules "
+                       f"name, and the rules allow nobody: nothing they forbid was done ({named}; check their paths "
+                       f"and operations against the log's: {hint})")
+            return
+        if not self.uncovered:
+            said = "this log holds no request, so none was held to the rules"
+        else:
+            said = (f"none of the {self.uncovered} requests of this log is on a path and operation the rules name, "
+                    f"so none was held to them")
+        yield Finding(ID, "", f"access_policy judged nothing: {said}; "
+                      + "; ".join(f"{describe_rule(r)} named no request" for r in (allowing or idle)) + ".",
+                      "check each rule's paths and operations against the log's: paths are Vault policy globs on the "
+                      f"path as the log names it (a trailing * matches the rest of the path, a + segment any one "
+                      f"segment; {hint}) and operations are read, create, update, patch, delete or "
+                      "list; if the log is right and its requests fall under no rule, it cannot show that the rules "
+                      "hold: verify a log (or a set of files) that holds such requests")
+
+
+# How each format names a secret's path, for a rule that named nothing
+_PATH_HINT = {
+    "vault": "a KV version 2 secret is read at <mount>/data/<path> and listed at <mount>/metadata/<path>",
+    "k8s": "a Secret is api/v1/namespaces/<namespace>/secrets/<name>",
+    "cloudtrail": "a Secrets Manager secret by its name or ARN, an SSM parameter by its name",
+}
+
+
 def run(ctx: CheckContext) -> Iterator[Union[Finding, Skip, Note]]:
     if not ctx.settings.access:
         yield Skip("", NO_RULES)
@@ -1005,7 +1058,8 @@ CHECK = Check(
     id=ID,
     title="Only the allowed identities reach the secrets",
     requirement="every request on a path matched by a [[tool.auditready.access.rules]] table (paths globs with "
-    "Vault policy semantics, operations, identities and/or policies) comes from an allowed identity or policy",
+    "Vault policy semantics, operations, identities and/or policies) comes from an allowed identity or policy; "
+    "rules that allow someone and name no request of the log judged nothing, and fail",
     run=run,
     visitor=Rules,
 )
