@@ -101,7 +101,11 @@ def load_settings(config: pytest.Config, notices: Optional[list[str]] = None) ->
             raise ConfigError(f"--auditready-canaries was given {len(canaries)} times, and only one file is read",
                               "put every known value in one file, one a line, and give that file once")
         cli["canaries_file"] = canaries[0] if canaries else None
-    return discover(cli, config.getoption("auditready_config"), start, pyproject, notices, _options())
+    given = config.getoption("auditready_config")
+    settings = discover(cli, given, start, pyproject, notices, _options())
+    from .report.evidence import mark_settings_file, settings_file_of
+
+    return mark_settings_file(settings, settings_file_of(given, start, pyproject))
 
 
 def _where_settings(config: pytest.Config) -> tuple[Any, Any]:

@@ -16,6 +16,7 @@ import datetime
 import os
 import signal
 import threading
+import time
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Iterator, NoReturn, Optional
 
@@ -32,6 +33,7 @@ SESSION_KEY = pytest.StashKey["AuditReadySession"]()
 _ATTR = "auditready_outcome"  # a report's verdict, as JSON (pytest-xdist serialises report attributes)
 _FILE_ATTR = "auditready_file"  # the accounting of the file an item judged
 _REVIEW_ATTR = "auditready_review"  # the access review's state of that file (review.py), on one report a file
+_BASELINE_ATTR = "auditready_baseline"  # the baseline's own failed report (``_baseline_failed``)
 _SETTLE_ATTR = "auditready_settles"  # the set's word on other files' tallies (engine.files.settle), on one report
 
 
@@ -138,6 +140,7 @@ class AuditReadySession:
         self.live_outcomes: dict[tuple[str, str], Outcome] = {}
         self.live_accounting: dict[str, Any] = {}
         self.results: dict[str, Any] = {}  # path -> FileResult, computed in this process
+        self.stored: dict[str, dict[str, Any]] = {}  # path -> its stored_state while it was judged (this process)
         self.detected: dict[str, Settings] = {}  # path -> the settings its content was found to need
         self.baseline = Baseline()  # the accepted findings, loaded at session start
         self.outcomes: dict[tuple[str, str, str], Outcome] = {}  # (file, check, subject) -> verdict (controller)
@@ -153,6 +156,7 @@ class AuditReadySession:
         self.audit_only = not config.option.file_or_dir
         self.started = datetime.datetime.now(datetime.timezone.utc)
         self.seconds = 0.0
+        self._clock = time.monotonic()  # the run's start: an offline run's duration is measured from it
         self._early_target = early_target  # until the live phase takes it over
 
     def close_early_target(self) -> None:
@@ -383,10 +387,17 @@ class AuditReadySession:
         res = self.results.get(item.log)
         if res is None:
             try:
+                from .report.evidence import stored_state
+
                 known = self.detected.get(item.log)
+                before = stored_state(item.log)
                 res = self.results[item.log] = verify_file(item.log, known or self.settings, self.checks,
                                                            self.secrets, tuple(self.files or ()),
                                                            detected=known is not None)
+                # the file's size, time and inode while it was judged (the same before and after), so that the
+                # evidence hashes it only as it was then; "changed" when it changed meanwhile
+                after = stored_state(item.log)
+                self.stored[item.log] = before if before == after and before is not None else {"changed": True}
             except AuditReadyError as exc:
                 self._exit(exc)
         for o in res.outcomes:
@@ -404,7 +415,10 @@ class AuditReadySession:
             sent = self._sent
             setattr(rep, _ATTR, sent(item.user_outcome.to_json()))
             if item.log is not None and item.log in self.results:
-                setattr(rep, _FILE_ATTR, sent(self.results[item.log].accounting()))
+                acct = self.results[item.log].accounting()
+                if item.log in self.stored:
+                    acct["stored"] = self.stored[item.log]
+                setattr(rep, _FILE_ATTR, sent(acct))
                 if item.log not in self.reviews:  # once a file: the state may be large
                     from .review import shown_state
 
@@ -449,7 +463,7 @@ class AuditReadySession:
                 review = received(report, _REVIEW_ATTR)
                 if isinstance(review, dict):
                     self.reviews[str(acct["file"])] = review
-        elif report.failed:
+        elif report.failed and not getattr(report, _BASELINE_ATTR, False):
             self.failed_other = True
 
     # -- reporting -------------------------------------------------------------------------------------------
@@ -555,7 +569,7 @@ class AuditReadySession:
 
         ctx = CheckContext(self.settings, None, [], [], secrets=self.secrets, source="offline")
         return AuditResult(settings=self.settings, target="offline", run_id="", checks=self.checks,
-                           outcomes=outcomes, context=ctx, started=self.started,
+                           outcomes=outcomes, context=ctx, started=self.started, seconds=self.seconds,
                            files=self._judged_only(self._settled([self.accounting[f] for f in sorted(
                                self.accounting, key=self._file_order)], outcomes)),
                            baseline=self.baseline,
@@ -584,6 +598,7 @@ class AuditReadySession:
         ran = {file for file, _check, _subject in self.outcomes}
         return [f for f in dict.fromkeys(file for file, _c, _s in self.planned) if f not in ran]
 
+    @pytest.hookimpl(tryfirst=True)  # before pytest's --junitxml writes its file: the baseline's report is in it
     def pytest_sessionfinish(self, session: pytest.Session, exitstatus: int) -> None:
         if self.is_worker or not self.outcomes:
             return
@@ -594,6 +609,8 @@ class AuditReadySession:
         self.baseline.note_used(self.outcomes.values())
         self.stale = self.baseline.unused_findings()
         self.cut_short = self._stopped(session)
+        if self.files is not None:
+            self.seconds = time.monotonic() - self._clock
         result = self.result()
         try:
             self.config.hook.pytest_auditready_report(result=result, config=self.config)
@@ -613,6 +630,8 @@ class AuditReadySession:
             session.exitstatus = pytest.ExitCode.TESTS_FAILED
         if self.stale and session.exitstatus == pytest.ExitCode.OK:
             session.exitstatus = pytest.ExitCode.TESTS_FAILED
+        if self.stale:
+            self._baseline_failed()
         # what clean-up could not remove from a vault that outlives the run (a canary, a live token, a policy) fails
         # it whatever the checks say: a gate that passed would leave them there unnoticed
         if self._residue() and session.exitstatus == pytest.ExitCode.OK:
@@ -622,6 +641,21 @@ class AuditReadySession:
         if session.exitstatus == pytest.ExitCode.OK and result.cut_short and verdict_of(result) == "failed":
             session.exitstatus = (pytest.ExitCode.TESTS_FAILED if result.cut_short == UNJUDGED
                                   else pytest.ExitCode.INTERRUPTED)
+
+    def _baseline_failed(self) -> None:
+        """The baseline's judgment, once every item has run (only then is an acceptance known to match nothing), as
+        a failed test report of its own, ``auditready::baseline``: pytest's summary ("1 failed"), its short summary
+        and --junitxml then say what the exit code and every report of the run say (red team rt68 F3). Made on the
+        controller, which alone holds every item's verdict (pytest-xdist's workers do not)."""
+        path = visible(self.baseline.path)
+        text = self.redact("\n".join(
+            [f"baseline {path}: {len(self.stale)} acceptance(s) matched no finding of this run (the baseline is "
+             "stale: remove them, or renew the baseline)"] + [f"  - {visible(f.text())}" for f in self.stale]))
+        report = pytest.TestReport(nodeid="auditready::baseline", location=(path, None, "auditready: baseline"),
+                                   keywords={"auditready": 1}, outcome="failed", longrepr=text, when="call",
+                                   sections=[], duration=0.0, user_properties=[])
+        setattr(report, _BASELINE_ATTR, True)
+        self.config.hook.pytest_runtest_logreport(report=report)
 
     def _residue(self) -> list[str]:
         """What clean-up could not remove from a URL target (``report.common.left_in_vault``)."""

@@ -105,7 +105,9 @@ def _add_verbosity(parser: argparse.ArgumentParser, default: object) -> None:
 
 
 class _Version(argparse.Action):
-    """``--version``: the installed version, read only when asked (importlib.metadata costs 15 ms at start-up)."""
+    """``--version``: the version of the code that runs, as every report gives it (``pytest_auditready.__version__``:
+    the installed one only when these are the files it installed, and the digest of the package's files), read only
+    when asked (importlib.metadata costs 15 ms at start-up)."""
 
     def __call__(self, parser: argparse.ArgumentParser, namespace: argparse.Namespace, values: object,
                  option_string: Optional[str] = None) -> None:

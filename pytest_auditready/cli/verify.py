@@ -176,9 +176,12 @@ def _cli(args: argparse.Namespace) -> dict[str, Any]:
 
 
 def load_settings(args: argparse.Namespace, notices: list[str]) -> Any:
+    """The run's settings, with the file they were read from kept for the evidence's ``inputs``."""
     from ..config import discover
+    from ..report.evidence import mark_settings_file, settings_file_of
 
-    return discover(_cli(args), args.config, notices=notices, options=OPTIONS)
+    settings = discover(_cli(args), args.config, notices=notices, options=OPTIONS)
+    return mark_settings_file(settings, settings_file_of(args.config))
 
 
 class _Redacting:

@@ -33,6 +33,9 @@ class LiveResult:
     facts: VaultFacts
     seconds: float
     kept: Optional["tempfile.TemporaryDirectory[str]"] = None  # the target's log kept for the checks
+    # a file source's place in its file: "path" (as entries name it), the lines and bytes before the run's mark
+    # ("lines_before", "bytes_before") and up to the end of what was read ("lines_to", "bytes_to"); {} otherwise
+    window: dict[str, Any] = dataclasses.field(default_factory=dict)
 
     def release(self) -> None:
         """Remove the copy of the target's log once the checks have judged it."""
@@ -204,6 +207,7 @@ def run_live(
             endpoint = target.open()
             source = make_source(endpoint)
             source.mark()
+            window = _place(source, "before")
             plan.secrets["token:admin"] = endpoint.token
             ledger = AccessLedger(plan.run_id, endpoint.name)
             admin = VaultClient(
@@ -228,6 +232,7 @@ def run_live(
 
             known_ahead(dict(plan.secrets.items()))  # final now: their database compiles while the log is read
             batch, matches = collect(source, ledger, settings, facts)
+            window.update(_place(source, "to") if window else {})
             _not_the_device_file(source, batch, ledger, facts)
             _nothing_of_the_run(source, matches, ledger, settings, batch.bad_lines)
             log_file = stat_log(str(source.path) if source.path else None)
@@ -272,7 +277,63 @@ def run_live(
     )
     if kept is not None:  # its chain is verified with the key it was sealed with, as any log's is
         ctx.settings = dataclasses.replace(settings, public_key=kept.public_key)
-    return LiveResult(ctx, ledger, facts, time.monotonic() - started, kept_dir)
+    return LiveResult(ctx, ledger, facts, time.monotonic() - started, kept_dir, window)
+
+
+def _place(source: LogSource, when: str) -> dict[str, Any]:
+    """Where a file source stands in its file (auditlog.source.FileLogSource: the lines and bytes it has passed), as
+    ``lines_<when>`` and ``bytes_<when>``, with the file's path as its entries name it; {} for a source that reads
+    no one file (a log command, a socket or http device) or one rotated away meanwhile (the counts are of another
+    file then)."""
+    path = getattr(source, "path", None)
+    lines, offset = getattr(source, "_line", None), getattr(source, "_offset", None)
+    if path is None or getattr(source, "hop", None) is not None or not isinstance(lines, int) \
+            or not isinstance(offset, int) or getattr(source, "_retired", None):
+        return {}
+    return {"path": str(path), f"lines_{when}": lines, f"bytes_{when}": offset}
+
+
+def _stored(live: LiveResult) -> Optional[dict[str, Any]]:
+    """The log's bytes the run judged, hashed before the copy kept for the checks is removed: an embedded server's
+    log (deleted with its folder) as copied and sealed when the scenario ended, with its seal chain's head; a URL
+    target's file up to where the run read it. Named by the path its entries name. None for a source that reads no
+    one file."""
+    from ..report.evidence import file_digest, seal_digest
+
+    ctx, w = live.context, live.window
+    if not w.get("path") or "bytes_to" not in w:
+        return None
+    if live.kept is not None and ctx.log_path:  # the embedded target's log, kept as a sealed copy
+        out = file_digest(ctx.log_path)
+        if out is None:
+            return None
+        out = {**out, "path": w["path"], "kept": "the embedded server's log, deleted with its folder when the run "
+               "ended: hashed as it was copied and sealed then, the bytes the checks judged"}
+        out.pop("judged_state", None)
+        seal = seal_digest(ctx.log_path)
+        if seal is not None:
+            out["seal"] = {**seal, "path": w["path"] + ".digests"}
+        return out
+    out = file_digest(w["path"], limit=int(w["bytes_to"]))
+    return out
+
+
+def _window(live: LiveResult, checks: dict[str, Any]) -> dict[str, Any]:
+    """What a URL target's log file held before the run and what of it was judged (red team rt68 F7): the lines
+    before the run's mark are not read as entries (the per-entry checks judge the run's own window); a check fed
+    more entries than the window holds (retention) read the whole file."""
+    w = live.window
+    before = int(w.get("lines_before", 0) or 0)
+    if not before or "lines_to" not in w:
+        return {}
+    window = int(w["lines_to"]) - before
+    whole = sorted(c for c, t in checks.items() if isinstance(t.get("fed"), int) and t["fed"] > window)
+    return {"file_lines": int(w["lines_to"]),
+            "before_run": {"lines": before, "bytes": int(w.get("bytes_before", 0) or 0), "judged_by": whole,
+                           "why": "written before this run began: not read as entries of the run, as the per-entry "
+                                  "checks judge the run's own window (its requests and what they caused); "
+                                  + (", ".join(whole) + " read the whole file" if whole else
+                                     "no check read them as entries")}}
 
 
 def planned_actions(plan: Plan) -> list[PlannedAction]:
@@ -310,8 +371,11 @@ def refuse_unreadable(live: LiveResult) -> None:
     check_format(ctx.source, found, "vault", ())
 
 
-def accounting(live: LiveResult, outcomes: Sequence[Outcome]) -> dict[str, Any]:
-    """What the run's log held and what each check judged, in the shape an exported file's accounting has."""
+def accounting(live: LiveResult, outcomes: Sequence[Outcome], stored: Optional[dict[str, Any]] = None
+               ) -> dict[str, Any]:
+    """What the run's log held and what each check judged, in the shape an exported file's accounting has; with
+    ``stored`` (``_stored``: the bytes judged, hashed) and, for a file that held lines before the run, what it held
+    and what of that was judged (``_window``)."""
     ctx = live.context
     checks = {o.check_id: o.tally.to_json() for o in outcomes if o.subject == ""}
     out: dict[str, Any] = {
@@ -331,6 +395,9 @@ def accounting(live: LiveResult, outcomes: Sequence[Outcome]) -> dict[str, Any]:
         framing = (platforms.pop() if len(platforms) == 1 else
                    "merged" if all(b.file.startswith("log_command[") for b in ctx.left_out) else "syslog")
         out.update(framing=framing, left_out=len(ctx.left_out))
+    out.update(_window(live, checks))
+    if stored is not None:
+        out["stored"] = stored
     return out
 
 
@@ -341,6 +408,7 @@ def judge(checks: Sequence[Check], live: LiveResult, plan: Any) -> tuple[dict[tu
     try:
         refuse_unreadable(live)
         outcomes = evaluate_all(checks, live.context, planned_actions(plan))
+        stored = _stored(live)  # before the kept copy goes
     finally:
         live.release()
-    return {(o.check_id, o.subject): o for o in outcomes}, accounting(live, outcomes)
+    return {(o.check_id, o.subject): o for o in outcomes}, accounting(live, outcomes, stored)

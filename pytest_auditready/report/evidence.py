@@ -139,6 +139,175 @@ def _unreadable(result: "AuditResult") -> list[dict[str, Any]]:
             for a in result.files if int(a.get("unreadable_lines") or 0)]
 
 
+# settings a run against no vault (offline) does not use: evidence.json lists them as not used, without values
+LIVE_ONLY = ("target", "log", "log_command", "kv_mount", "prefix", "namespace", "ca_file", "audit_device",
+             "audit_transport", "log_wait", "request_timeout", "unprivileged_policies", "canaries", "token_ttl",
+             "allow_foreign_prefix", "vault_config", "bootstrap", "bootstrap_timeout")
+_COMPRESSED = ((b"\x1f\x8b", "gzip"), (b"BZh", "bzip2"), (b"\xfd7zXZ\x00", "xz"), (b"\x28\xb5\x2f\xfd", "zstd"))
+_SETTINGS_FILE = "_auditready_settings_file"  # the attribute of Settings that names the file they were read from
+
+
+def mark_settings_file(settings: Any, path: Optional[str]) -> Any:
+    """``settings`` with the file they were read from (a --config file, or the pyproject.toml whose
+    [tool.auditready] table was read) kept aside for evidence.json; ``settings`` itself, returned."""
+    if path:
+        object.__setattr__(settings, _SETTINGS_FILE, str(path))
+    return settings
+
+
+def settings_file_of(config_file: Optional[str], start: Optional[Path] = None, pyproject: Optional[Path] = None
+                     ) -> Optional[str]:
+    """The file ``config.discover`` reads settings from, found as it finds it: ``config_file`` if given, else the
+    nearest pyproject.toml with a [tool.auditready] table at or above ``start``, else ``pyproject`` when it has
+    one; None when the settings come from the command line alone."""
+    from ..config import _table, find_pyproject
+
+    if config_file:
+        return config_file
+    found = find_pyproject(start or Path.cwd())
+    if found is None and pyproject is not None and pyproject.is_file() and _table(pyproject)[0] is not None:
+        found = pyproject
+    return str(found) if found is not None else None
+
+
+def stored_state(path: str) -> Optional[dict[str, int]]:
+    """A local file's size, modification time and inode as they are now: what a reader records when it judges the
+    file, for ``file_digest`` to tell whether the file changed since; None for no such regular file."""
+    import os
+    import stat
+
+    try:
+        st = os.stat(path)
+    except (OSError, ValueError):
+        return None
+    if not stat.S_ISREG(st.st_mode):
+        return None
+    return {"size": st.st_size, "mtime_ns": st.st_mtime_ns, "inode": st.st_ino}
+
+
+def file_digest(path: Optional[str], judged: Optional[Mapping[str, Any]] = None, *, limit: Optional[int] = None
+                ) -> Optional[dict[str, Any]]:
+    """The SHA-256 and size of ``path``'s bytes as stored (a compressed file's own bytes, said so), or why none is
+    given: an object-store URL (not hashed), a file gone, or one that changed since it was judged (``judged``: its
+    ``stored_state`` then) or while it was hashed. ``limit``: hash only the first so many bytes (what a live run
+    read of a log the vault goes on writing). None for no path."""
+    import os
+
+    from ..engine.objects import is_url
+
+    if not path:
+        return None
+    shown = without_userinfo(str(path))
+    if is_url(str(path)):
+        return {"path": shown, "sha256": None, "why": "an object-store object: not hashed (its store's ETag or "
+                "version id is not recorded)"}
+    before = stored_state(str(path))
+    if before is None:
+        return {"path": shown, "sha256": None, "why": "no such regular file when the evidence was written"}
+    if judged and judged.get("changed"):
+        return {"path": shown, "sha256": None, "why": "the file changed while it was judged (its size, time or inode "
+                "differed after the read from before it): no hash is given, as none would be of the bytes judged"}
+    if judged and any(k in judged and judged[k] != before[k] for k in ("size", "mtime_ns", "inode")):
+        return {"path": shown, "sha256": None, "why": "the file changed after it was judged (its size, time or inode "
+                "differ from what was read): no hash is given, as it would not be of the bytes judged"}
+    if limit is not None and before["size"] < limit:
+        return {"path": shown, "sha256": None, "why": f"the file holds {before['size']} bytes, fewer than the "
+                f"{limit} read: it was cut or rewritten after it was judged"}
+    h = hashlib.sha256()
+    size = 0
+    head = b""
+    try:
+        with open(str(path), "rb") as f:
+            while limit is None or size < limit:
+                chunk = f.read(1 << 20 if limit is None else min(1 << 20, limit - size))
+                if not chunk:
+                    break
+                head = head or chunk[:8]
+                h.update(chunk)
+                size += len(chunk)
+            changed = os.fstat(f.fileno()).st_mtime_ns != before["mtime_ns"] and limit is None
+    except OSError as exc:
+        return {"path": shown, "sha256": None, "why": f"it could not be read: {exc.strerror or exc}"}
+    if changed or (limit is None and size != before["size"]):
+        return {"path": shown, "sha256": None, "why": "the file changed while it was hashed: no hash is given"}
+    out: dict[str, Any] = {"path": shown, "sha256": h.hexdigest(), "bytes": size}
+    if limit is not None and before["size"] > limit:
+        out["of"] = f"its first {limit} bytes, what the run read; the vault wrote {before['size'] - limit} more since"
+    kind = next((name for magic, name in _COMPRESSED if head.startswith(magic)), "")
+    if kind:
+        out["as"] = f"the file as stored ({kind}-compressed); its entries were judged decompressed"
+    return out
+
+
+def seal_digest(log: str) -> Optional[dict[str, Any]]:
+    """``log``'s seal chain (LOG.digests) hashed as ``file_digest`` does, with the head of the chain (its last
+    record's seq, end, lines, sha256 and key_id); None when there is none."""
+    import os
+
+    seal = f"{log}.digests"
+    if "://" in log or not os.path.isfile(seal):
+        return None
+    out = file_digest(seal)
+    try:
+        with open(seal, "rb") as f:
+            last = [line for line in f.read().splitlines() if line.strip()][-1:]
+        record = json.loads(last[0]) if last else {}
+    except (OSError, ValueError):
+        record = {}
+    if isinstance(record, dict) and out is not None:
+        out["head"] = {k: record[k] for k in ("seq", "end", "lines", "sha256", "key_id") if k in record}
+    return out
+
+
+def inputs(result: "AuditResult") -> dict[str, Any]:
+    """What the run judged, by content: each log file (a live run's, as its engine hashed it before its copy was
+    removed: ``stored``), its seal chain, the canaries file (its hash only, never what it holds), the key files, the
+    baseline and the settings file. A local file is hashed as stored, and only when it is as it was when judged."""
+    logs = []
+    for acct in result.files:
+        stored = acct.get("stored")
+        if isinstance(stored, dict) and "sha256" in stored:  # hashed by the engine that read it (a live run)
+            logs.append(dict(stored))
+            continue
+        name = str(acct.get("file", ""))
+        judged = stored if isinstance(stored, dict) else None
+        entry = file_digest(name, judged) or {"path": name, "sha256": None, "why": "no path"}
+        if (entry.get("sha256") and judged is None and "as" not in entry
+                and acct.get("bytes") is not None and int(acct["bytes"]) != int(entry.get("bytes", -1))):
+            entry = {"path": entry["path"], "sha256": None, "why": f"the file holds {entry['bytes']} bytes and "
+                     f"{acct['bytes']} were judged: it changed after it was judged, and no hash is given"}
+        if entry.get("sha256") and judged is None:
+            entry["judged_state"] = ("its size, time and inode when judged were not recorded: the hash is of the file "
+                                     "as it was when the evidence was written" + ("" if "as" in entry else
+                                                                                  ", which holds the bytes judged"))
+        seal = seal_digest(name) if entry.get("sha256") else None
+        if seal is not None:
+            entry["seal"] = seal
+        logs.append(entry)
+    s = result.settings
+    baseline = result.baseline.path if result.baseline is not None and result.baseline.path else None
+    return {
+        "logs": logs,
+        "canaries_file": file_digest(s.canaries_file),
+        "public_key": file_digest(s.public_key),
+        "cloudtrail_public_keys": file_digest(s.cloudtrail_public_keys),
+        "baseline": file_digest(baseline),
+        "settings_file": file_digest(s.__dict__.get(_SETTINGS_FILE)),
+    }
+
+
+def _configuration(result: "AuditResult", settings: dict[str, Any]) -> dict[str, Any]:
+    """The settings as evidence.json gives them: for a run against no vault (offline), target "offline", and the
+    live-only ones named under "not_used" (their values, as the settings hold them, were not used by this run)."""
+    if result.target != "offline":
+        return settings
+    out = dict(settings)
+    out["target"] = "offline"
+    out["not_used"] = {"keys": [k for k in LIVE_ONLY if k in settings and k != "target"],
+                       "why": "they set up a live run against a vault; this run read exported logs only"}
+    return out
+
+
 def build(result: "AuditResult", files: Optional[Mapping[str, str]] = None) -> dict[str, Any]:
     ctx = result.context
     check_rows = rows(result)
@@ -171,11 +340,13 @@ def build(result: "AuditResult", files: Optional[Mapping[str, str]] = None) -> d
                 "verdict": verdict(check_rows, stale(result), leftovers(result), result.cut_short),
                 "cleanup_could_not_remove": leftovers(result)},
         "vault": result.facts.to_json() if result.facts is not None else None,
-        "configuration": settings,
+        "configuration": _configuration(result, settings),
+        # the SHA-256 and size of each input judged (inputs): an auditor re-verifies the bytes they hold
+        "inputs": inputs(result),
         "ledger": result.ledger.to_json() if result.ledger is not None else None,
         "log": {
             "source": ctx.source if ctx is not None else "",
-            "path": ctx.log_path if ctx is not None else None,
+            "path": _log_path(result),
             "entries_read": entries_read(result),
             "unreadable_lines": _unreadable(result),
             "unreadable_line_count": sum(int(u.get("lines", 1)) for u in _unreadable(result)),
@@ -206,6 +377,17 @@ def build(result: "AuditResult", files: Optional[Mapping[str, str]] = None) -> d
         "frameworks": compliance.frameworks(),
         "files": {"sha256": dict(files or {})},
     }
+
+
+def _log_path(result: "AuditResult") -> Optional[str]:
+    """The log a live run read, as its entries name it (an embedded server's log, gone with it, is named as the
+    server wrote it, never by the copy the checks judged then removed); an offline run's: none (see accounting)."""
+    for acct in result.files:
+        stored = acct.get("stored")
+        if isinstance(stored, dict) and stored.get("path"):
+            return str(stored["path"])
+    ctx = result.context
+    return ctx.log_path if ctx is not None else None
 
 
 def _write(path: Path, text: str) -> str:
