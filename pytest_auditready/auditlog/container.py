@@ -80,6 +80,15 @@ JOURNAL_SPLIT = ("journald's pieces of a line it split at LineMax (_LINE_BREAK=l
 JOURNAL_HEADLESS = ("the rest of an audit entry journald split at LineMax (_LINE_BREAK=line-max), whose first piece is "
                     "not in the export: a record was lost, or the export begins inside the entry (journalctl --since "
                     "or --cursor), so the entry cannot be read")
+# Docker's journald log driver (and Podman's conmon) splits a line over 16 KiB too, and marks each piece but the last
+# CONTAINER_PARTIAL_MESSAGE=true (docs.docker.com/engine/logging/drivers/journald): joined per container and stream
+_DOCKER = ("Docker's journald log driver (or Podman's) split at 16 KiB (CONTAINER_PARTIAL_MESSAGE=true on each piece "
+           "but the last)")
+DOCKER_JOURNAL_SPLIT = (f"the pieces of a line {_DOCKER} were never completed by the piece that ends it: the export "
+                        "was cut inside that entry")
+DOCKER_HEADLESS = (f"the rest of an audit entry {_DOCKER}, whose first piece is not in the export: a record was "
+                   "lost, or the export begins inside the entry (journalctl --since or --cursor), so the entry "
+                   "cannot be read")
 MERGED_BLANK = ("an empty line among the audit entries, outside the banner the vault server writes: the audit device "
                 "never writes one (each entry is one JSON object and a newline), so the entry written here was "
                 "removed and its line left blank")
@@ -100,6 +109,33 @@ _MAX_STREAMS = 1000  # streams with a split line open at once
 SHIPPER_CUT = ("the line a log shipper or SIEM kept is cut at {size} bytes: the entry is longer than the "
                "shipper's line limit (Splunk: TRUNCATE in props.conf, 10000 bytes by default; Filebeat: max_bytes; "
                "Fluent Bit: Buffer_Max_Size); raise it above the largest audit entry and export again")
+# Query tools whose export is one page of results: told from the record's shape, with the numbers of records their
+# default limits stop at, and how to lift them. An export of exactly that many records is a page, not the log.
+QUERY_TOOLS = {
+    "logcli": ((30,), "logcli query's --limit (30 entries by default)",
+               "give logcli query a --limit above the number of entries, with --forward"),
+    "splunk": ((100,), "the splunk search command's -maxout (100 results by default)",
+               "give -maxout 0, or export with the search/jobs/export REST endpoint, which has no limit"),
+    "elasticsearch": ((10, 10000), "Elasticsearch's _search size (10 hits by default; never more than "
+                      "index.max_result_window, 10000)", "page through every hit (search_after with a point in "
+                      "time, or elasticdump)"),
+}
+QUERY_CAPPED = ("the export holds exactly {n} records, the number {limit} stops at: it is most likely one page of "
+                "the query's results, not the whole log, and the entries past it (or the partner of an entry it "
+                "cut off) cannot be told from entries never written; {fix}, and verify that export")
+
+
+def query_tool(rec: dict[str, Any]) -> str:
+    """The query tool whose export record ``rec`` is (a key of ``QUERY_TOOLS``), or "" for none known."""
+    if "line" in rec and "labels" in rec and "timestamp" in rec:  # logcli --output=jsonl
+        return "logcli"
+    if isinstance(rec.get("result"), dict) and "preview" in rec:  # Splunk's export: {"preview", "offset", "result"}
+        return "splunk"
+    if "_source" in rec and "_index" in rec:  # an Elasticsearch hit
+        return "elasticsearch"
+    return ""
+
+
 # Where a shipper or a SIEM export keeps the line it read, in the order tried: ECS's event.original is the line as
 # read even where the shipper has parsed it into other fields.
 CARRIERS = (("event", "original"), ("message",), ("log",), ("_raw",), ("line",), ("result", "_raw"),
@@ -188,6 +224,33 @@ def _shipped(line: bytes) -> bool:
         return False
 
 
+_BYTE_ARRAY = re.compile(rb'":\s*\[\s*\d')  # a field journalctl wrote as an array of byte values
+
+
+def as_text(raw: bytes) -> bytes:
+    """A record as the leak scan reads it: a journal record's fields that ``journalctl -o json`` wrote as arrays of
+    byte values (text with control characters, or not UTF-8) written as the text they hold, so a token or a canary
+    there is seen (red team rt67 F1); any other record as read. Still one line (the text JSON-escaped)."""
+    if _BYTE_ARRAY.search(raw) is None:
+        return raw
+    try:
+        rec = orjson.loads(raw.lstrip(RS))
+    except orjson.JSONDecodeError:
+        return raw
+    if not isinstance(rec, dict):
+        return raw
+    for key, value in rec.items():
+        if not isinstance(value, list):
+            continue
+        one = _text(value)
+        if one is not None:  # one value
+            rec[key] = one.decode("utf-8", "replace")
+        else:  # a field given several times: a list of values
+            texts = [_text(v) for v in value]
+            rec[key] = [t.decode("utf-8", "replace") if t is not None else v for t, v in zip(texts, value)]
+    return orjson.dumps(rec)
+
+
 def _text(value: Any) -> Optional[bytes]:
     """A journal field as bytes: a string, or (binary or control characters) an array of byte values."""
     if isinstance(value, str):
@@ -207,7 +270,7 @@ class Unwrap:
         self.pending: list[bytes] = []  # pieces of a split line so far
         self.pending_size = 0
         self.skipped = 0  # records of the vault's own server log (stderr, or no JSON object), left out
-        self.left: list[tuple[int, bytes]] = []  # those of the last ``lines`` call: (index, the record as read)
+        self.left: list[tuple[int, bytes]] = []  # those of the last ``lines`` call: (index, the record: ``as_text``)
         self.problems: list[str] = []  # why each LOST line was lost, in order
         self.withheld = False  # a piece of the entry being read was withheld (journalctl without --all)
         # journald: the stream (``_STREAM_ID``, else process and transport) whose split line is being read, and the
@@ -215,6 +278,9 @@ class Unwrap:
         self.stream: tuple[Any, ...] = ()
         self.parked: dict[tuple[Any, ...], tuple[list[bytes], int, bool]] = {}
         self.gave_up = False
+        self.records = 0  # shipper: the records read
+        self.tool = ""  # shipper: the query tool whose export the log is (``query_tool``), told from its first record
+        self.marker = "journal"  # what marked the last split line's pieces: "journal" (_LINE_BREAK), "docker"
         self.banner = ""  # within the server's own output on stdout (``_server_output``): "config", "dev"
         self.banner_lines = 0
         self.last = ""  # ``merged``: the kind of the last line given (``_merged``)
@@ -230,7 +296,7 @@ class Unwrap:
             skipped = self.skipped
             out.append(self.one(raw.rstrip(b"\r")))
             if self.skipped != skipped:
-                self.left.append((i, raw))
+                self.left.append((i, as_text(raw)))
         return out
 
     def one(self, raw: bytes) -> bytes:
@@ -378,8 +444,13 @@ class Unwrap:
             return self._lost(raw)
         if not isinstance(rec, dict) or "MESSAGE" not in rec:
             return self._lost(raw)
-        last = rec.get("_LINE_BREAK") != "line-max"
+        docker = rec.get("CONTAINER_PARTIAL_MESSAGE") == "true"  # a piece, not the last, of a container's line
+        last = rec.get("_LINE_BREAK") != "line-max" and not docker
         stream = tuple(rec.get(k) for k in _STREAM_KEYS)
+        if "CONTAINER_ID_FULL" in rec:  # a container journald driver's record: its container's stdout or stderr
+            stream += (rec["CONTAINER_ID_FULL"], rec.get("PRIORITY"))
+        if not last:
+            self.marker = "docker" if docker else "journal"
         if stream != self.stream:
             self._switch(stream)
         if rec["MESSAGE"] is None or self.withheld:  # one entry, however many pieces journalctl withheld
@@ -403,7 +474,8 @@ class Unwrap:
                 # a piece of a split entry with no piece before it: its start is not in the export (red team rt48
                 # F6: it was left out as the server's own output, and a whole request passed unseen); each such
                 # piece is one line lost
-                self.problems.append(JOURNAL_HEADLESS)
+                self.problems.append(DOCKER_HEADLESS if docker or "CONTAINER_ID_FULL" in rec
+                                     else JOURNAL_HEADLESS)
                 return LOST
             self.skipped += 1  # the vault's own server log: a unit's stdout and stderr share its journal
             return b""
@@ -425,6 +497,9 @@ class Unwrap:
             rec = orjson.loads(raw)
         except orjson.JSONDecodeError:
             return self._lost(raw)
+        self.records += 1
+        if self.records == 1 and isinstance(rec, dict):
+            self.tool = query_tool(rec)
         text = carried(rec) if isinstance(rec, dict) else None
         if text is None:
             return self._lost(raw)  # no line in it (or a producer's own entry): the parser says what it is
@@ -456,7 +531,16 @@ class Unwrap:
             return None
         self.pending, self.pending_size, self.withheld = [], 0, False
         self.parked, self.gave_up = {}, False
+        if self.framing == "journal" and self.marker == "docker":
+            return DOCKER_JOURNAL_SPLIT
         return {"cri": CRI_SPLIT, "docker": DOCKER_SPLIT}.get(self.framing, JOURNAL_SPLIT)
+
+
+    def capped(self) -> Optional[str]:
+        """At the end of the log: why it is no whole log, when it is a query tool's export of exactly as many
+        records as the tool's default limit gives (``QUERY_TOOLS``; red team rt67 F3)."""
+        caps, limit, fix = QUERY_TOOLS.get(self.tool, ((), "", ""))
+        return QUERY_CAPPED.format(n=self.records, limit=limit, fix=fix) if self.records in caps else None
 
 
 def ends_early(text: bytes) -> bool:
@@ -474,10 +558,13 @@ Run = tuple[int, Union[bytes, BadLine], int, list[tuple[int, bytes]]]
 def split(file: str, first: int, data: bytes, unwrap: Unwrap) -> Iterator[Run]:
     """``data`` (whole lines from line ``first``) with the framing taken off, as runs (first line, bytes or a
     BadLine for a line a hop lost, line count, the run's lines left out as the vault's own server log: (index in
-    the run, the record as read)): the line count of the runs adds up to that of ``data``."""
+    the run, the record as read)). A record whose text holds several lines (a shipper's multiline merge: Filebeat's
+    multiline, Splunk's SHOULD_LINEMERGE, a concat filter; a journal MESSAGE with newlines) gives one run a line,
+    each at the record's own line, so every entry is named at the line it is on, and the lines after it too (red
+    team rt67 F4); the line count of the runs adds up to that of ``data`` but for those."""
     lines = unwrap.lines(data.split(b"\n"))
     left = unwrap.left
-    if LOST not in lines:
+    if LOST not in lines and not any(b"\n" in ln for ln in lines):
         yield first, b"\n".join(lines), len(lines), left
         return
     start = 0
@@ -486,10 +573,15 @@ def split(file: str, first: int, data: bytes, unwrap: Unwrap) -> Iterator[Run]:
         return [(i - start, raw) for i, raw in left if start <= i < end]
 
     for i, ln in enumerate(lines):
-        if ln == LOST:
+        if ln == LOST or b"\n" in ln:
             if i > start:
                 yield first + start, b"\n".join(lines[start:i]), i - start, within(i)
-            yield first + i, BadLine(file, first + i, unwrap.problems.pop(0), ""), 1, []
+            if ln == LOST:
+                yield first + i, BadLine(file, first + i, unwrap.problems.pop(0), ""), 1, []
+            else:
+                for part in ln.split(b"\n"):
+                    if part.strip():
+                        yield first + i, part.rstrip(b"\r"), 1, []
             start = i + 1
     if start < len(lines):
         yield first + start, b"\n".join(lines[start:]), len(lines) - start, within(len(lines))

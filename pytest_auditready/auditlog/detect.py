@@ -1023,6 +1023,15 @@ def sniff(name: str, sample: bytes, complete: bool, *, prefix: str = "", framing
         # Go's encoding/json writes valid UTF-8 only: a hop re-encoded the file to an 8-bit code page (red team rt44,
         # F2: refused as JSON spread over lines, whose fix, jq -c, replaces the bytes and makes a log that passes)
         raise _eight_bit_refusal(name, not_utf8)
+    if sum(ln.startswith(b"EVENTS\t") for ln in lines[:20]) * 2 >= min(len(lines), 20):
+        # the AWS CLI's --output text of a log-fetching call: EVENTS rows of tab-separated fields, the message among
+        # them (red team rt67 F5: refused as pretty-printed JSON, with a jq that fails on it)
+        raise UnknownFormat(f"{name} holds the text output of `aws logs filter-log-events` or `get-log-events` "
+                            "(--output text: an EVENTS row a log event, its fields tab-separated, the message among "
+                            "them), not the log's lines",
+                            "fetch the messages alone: the same command with --output json | jq -r '.events | "
+                            "sort_by(.timestamp) | .[].message' > FILE, or with --query 'events[].[message]' "
+                            "--output text > FILE, and verify that")
     if fragments:
         # jq -c . writes a pretty-printed EventList back as one batch a line, refused above; an array of objects
         # never reaches here (refused as one JSON array of records)
@@ -1182,6 +1191,15 @@ def check_format(name: str, found: Detected, wanted: str, field_map: Sequence[tu
         # CloudTrail's fields in another shape, whatever the format said (log_format = "jsonl" with a field_map
         # judges them by the generic rules instead, knowingly)
         raise UnknownFormat(f"{name} holds {found.reshaped[0]}", found.reshaped[1])
+    if fmt == "jsonl" and wanted != "jsonl" and found.samples and all(map(_vault_integration, found.samples)):
+        # Elastic's HashiCorp Vault integration parsed the line into its own fields and dropped it: read as generic
+        # JSON lines (a field_map), the vault's own rules would not run (red team rt67 F6)
+        raise UnknownFormat(f"{name} holds records of Elastic's HashiCorp Vault integration (hashicorp_vault.audit: "
+                            "each entry parsed into the integration's fields, its time cut to milliseconds in "
+                            "@timestamp, and the line as the vault wrote it, event.original, removed), not the "
+                            "vault's entries", "turn on the integration's preserve_original_event option, which "
+                            "keeps each line in event.original (read as written), and export again; or verify the "
+                            "audit device's own file")
     if fmt == "jsonl" and wanted != "jsonl" and found.nested and not field_map:
         raise _nested(name, found.nested)  # entries inside a wrapper, whatever the format said: the way out
     if wanted not in ("auto", fmt, named) and not (wanted == "jsonl" and fmt in ("vault", "k8s", "cloudtrail-record")):
@@ -1243,6 +1261,15 @@ def check_format(name: str, found: Detected, wanted: str, field_map: Sequence[tu
     if fmt == "jsonl":
         _unmapped(name, field_map, required)
     return fmt
+
+
+def _vault_integration(obj: Any) -> bool:
+    """``obj`` is a record of Elastic's HashiCorp Vault integration (its ``hashicorp_vault.audit`` fields), or that
+    record as an Elasticsearch hit's ``_source``."""
+    if isinstance(obj, dict) and isinstance(obj.get("_source"), dict):
+        obj = obj["_source"]
+    vault = obj.get("hashicorp_vault") if isinstance(obj, dict) else None
+    return isinstance(vault, dict) and isinstance(vault.get("audit"), dict)
 
 
 def _error_answer(obj: Any) -> str:

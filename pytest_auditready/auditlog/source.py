@@ -95,8 +95,10 @@ class Framing:
         text = self.unwrap.one(raw.rstrip(b"\r"))
         if text == container.LOST:
             return BadLine(name, line, self.unwrap.problems.pop(0), "")
-        if self.unwrap.skipped != skipped:  # the server's own output (stderr, its banner): left out, still scanned
-            return BadLine(name, line, SERVER_LINE, raw.rstrip(b"\r").decode("utf-8", "replace"))
+        if self.unwrap.skipped != skipped:  # the server's own output (stderr, its banner): left out, still scanned,
+            # as the text it holds (a journal field written as byte values: ``container.as_text``)
+            return BadLine(name, line, SERVER_LINE,
+                           container.as_text(raw.rstrip(b"\r")).decode("utf-8", "replace"))
         return read_line(name, line, text, prefix) if text.strip() else None
 
 

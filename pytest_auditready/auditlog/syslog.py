@@ -58,6 +58,7 @@ _ESCAPE = re.compile(rb"#(0[0-3][0-7]|177)")  # rsyslog's $EscapeControlCharacte
 # log-msg-size (64k), RFC 3164's 1024, RFC 5424's 2048 minimum, and the usual powers of two between.
 LIMITS = (1024, 2048, 4096, 8192, 16384, 32768, 65536, 131072, 262144)
 SETTING = "rsyslog: $MaxMessageSize / global(maxMessageSize=...)"
+LINE_MAX = 49152  # journald's LineMax= (48K by default): the size of each piece of a longer stdout line
 
 
 def header_length(raw: bytes) -> int:
@@ -99,6 +100,10 @@ def cut_limit(size: int) -> int:
 def cut_reason(size: int) -> str:
     """Why a message of ``size`` bytes behind a syslog header ends mid-entry: a hop's size limit when ``size`` is at
     (or a header short of) a usual one; else it may as well have been cut while it was written or copied."""
+    if size == LINE_MAX:  # journald's pieces, printed by journalctl -o short* behind its syslog-like header
+        return (f"cut at {size} bytes: journald splits a line longer than LineMax= (48K) into pieces, which "
+                "journalctl -o short* prints as lines: read the journal with journalctl -o json --all, whose "
+                "_LINE_BREAK=line-max marks let the pieces be joined, or raise LineMax= above the largest entry")
     limit = cut_limit(size)
     if limit != size or size in LIMITS:
         return (f"cut at {limit} bytes: the syslog hop's message size limit ({SETTING}); raise it above the largest "
@@ -109,7 +114,8 @@ def cut_reason(size: int) -> str:
 
 
 FRAGMENT = (f"no JSON object after the syslog header: the rest of an entry the syslog hop cut at its message size "
-            f"limit ({SETTING}), or a message that is no audit entry")
+            f"limit ({SETTING}) or journald split at LineMax= (see the line before), or a message that is no audit "
+            "entry")
 REPEATED = ("rsyslog's repeated-message reduction wrote this line in place of messages identical to the one before "
             "it: those audit entries are not in the log as the vault wrote them; turn it off on every hop "
             "($RepeatedMsgReduction off) and look for the hop that sends a line twice")

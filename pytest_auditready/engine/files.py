@@ -355,6 +355,11 @@ def verify_file(path: str, settings: Settings, checks: Sequence[Check], secrets:
         stats.blank = counts.blank
     finally:
         f.close()
+    if stats.export:  # a query tool's export ends where the query did, not where the log does: told to the visitors
+        for _, judge in streaming:  # that judge the log's end (completeness: nothing there is in flight)
+            told = getattr(judge, "query_export", None)
+            if callable(told):
+                told(stats.export)
     finished = {check.id: visitor for check, visitor in streaming}
     empty = empty_member(name, log_set, stats)
     member = set_member(name, log_set, stats)

@@ -129,6 +129,9 @@ def unended(size: int) -> str:
             "rotate by rename rather than copytruncate)")
 
 
+SPLUNK_TRUNCATE = 10000  # Splunk's TRUNCATE (props.conf) default: the bytes of a line it keeps
+
+
 def _bad_json(file: str, line: int, raw: bytes) -> BadLine:
     text = raw.decode("utf-8", "replace")
     if file in _UNENDED and raw.lstrip()[:1] == b"{" and truncated(raw):
@@ -144,7 +147,12 @@ def _bad_json(file: str, line: int, raw: bytes) -> BadLine:
                 return item
         from ..auditlog.vault_json import split_at
 
-        return BadLine(file, line, split_at(raw) or f"malformed JSON ({str(exc).split(':')[0]})", text)
+        why = split_at(raw)
+        if not why and len(raw) == SPLUNK_TRUNCATE and raw[:1] == b"{" and exc.pos >= len(raw):
+            from ..auditlog.container import SHIPPER_CUT  # a SIEM's raw export of lines it cut (red team rt67 F9)
+
+            why = SHIPPER_CUT.format(size=len(raw))
+        return BadLine(file, line, why or f"malformed JSON ({str(exc).split(':')[0]})", text)
     return BadLine(file, line, "the line's JSON is not an object", text)
 
 
@@ -995,6 +1003,8 @@ class FileStats:
     left_out: int = 0  # the platform's records of the vault's own server output (stderr, its banner), no entries
     blank: int = 0  # empty lines that are no removed entry: an export's padding, or its newline too many at the end
     eight_bit: int = 0  # entries read with a syslog hop's escapes of 8-bit bytes undone (``EightBit``)
+    # the query tool whose export the file is (``container.query_tool``): its end is the query's, not the log's
+    export: str = ""
 
 
 def open_log(path: str) -> IO[bytes]:
@@ -1205,9 +1215,10 @@ def blocks(f: IO[bytes], file: str, stats: FileStats, framing: str = "auto", pre
     stats.eight_bit = eight.undone
     if unwrap is not None:
         stats.framing, stats.left_out = unwrap.framing, unwrap.skipped
-        why = unwrap.finish()
-        if why:
-            yield Block(stats.lines, BadLine(file, stats.lines, why, ""), 1)
+        stats.export = unwrap.tool
+        for why in (unwrap.finish(), unwrap.capped()):
+            if why:
+                yield Block(stats.lines, BadLine(file, stats.lines, why, ""), 1)
 
 
 def _blank_tail(first: int, data: bytes) -> tuple[Optional[bytes], Optional[tuple[int, bytes]]]:
