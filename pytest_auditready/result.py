@@ -69,6 +69,12 @@ class AuditResult:
         return sorted(c for c in ids if c not in failed
                       and all(o.status == SKIPPED for o in self.outcomes if o.check_id == c))
 
+    @property
+    def accepted_checks(self) -> list[str]:
+        """Of ``skipped_checks``, those skipped because the baseline accepted their findings: they did not hold, and
+        the run does not fail on them (reported ``accepted``, never as skipped or holding)."""
+        return [c for c in self.skipped_checks if any(o.accepted for o in self.outcomes if o.check_id == c)]
+
     def redact(self, text: str, markup: bool = False, raw: bool = False) -> str:
         """Second line of defence for every report: replace any known secret value by <name>, and any credential
         of a documented format a log value carried (a request path, a source address a client wrote) by its kind

@@ -140,7 +140,6 @@ class AuditReadySession:
         self.live_outcomes: dict[tuple[str, str], Outcome] = {}
         self.live_accounting: dict[str, Any] = {}
         self.results: dict[str, Any] = {}  # path -> FileResult, computed in this process
-        self.stored: dict[str, dict[str, Any]] = {}  # path -> its stored_state while it was judged (this process)
         self.detected: dict[str, Settings] = {}  # path -> the settings its content was found to need
         self.baseline = Baseline()  # the accepted findings, loaded at session start
         self.outcomes: dict[tuple[str, str, str], Outcome] = {}  # (file, check, subject) -> verdict (controller)
@@ -387,17 +386,10 @@ class AuditReadySession:
         res = self.results.get(item.log)
         if res is None:
             try:
-                from .report.evidence import stored_state
-
                 known = self.detected.get(item.log)
-                before = stored_state(item.log)
                 res = self.results[item.log] = verify_file(item.log, known or self.settings, self.checks,
                                                            self.secrets, tuple(self.files or ()),
                                                            detected=known is not None)
-                # the file's size, time and inode while it was judged (the same before and after), so that the
-                # evidence hashes it only as it was then; "changed" when it changed meanwhile
-                after = stored_state(item.log)
-                self.stored[item.log] = before if before == after and before is not None else {"changed": True}
             except AuditReadyError as exc:
                 self._exit(exc)
         for o in res.outcomes:
@@ -415,10 +407,7 @@ class AuditReadySession:
             sent = self._sent
             setattr(rep, _ATTR, sent(item.user_outcome.to_json()))
             if item.log is not None and item.log in self.results:
-                acct = self.results[item.log].accounting()
-                if item.log in self.stored:
-                    acct["stored"] = self.stored[item.log]
-                setattr(rep, _FILE_ATTR, sent(acct))
+                setattr(rep, _FILE_ATTR, sent(self.results[item.log].accounting()))
                 if item.log not in self.reviews:  # once a file: the state may be large
                     from .review import shown_state
 
@@ -677,10 +666,12 @@ class AuditReadySession:
 
         tr = terminalreporter
         result = self.result()
-        failed, skipped = result.failed_checks, result.skipped_checks
+        failed, accepted = result.failed_checks, result.accepted_checks
+        skipped = [c for c in result.skipped_checks if c not in accepted]
         total = len(self.checks)
-        held = total - len(failed) - len(skipped)
-        also = f", {len(skipped)} skipped ({', '.join(skipped)})" if skipped else ""
+        held = total - len(failed) - len(skipped) - len(accepted)
+        also = (f", {len(skipped)} skipped ({', '.join(skipped)})" if skipped else "") + (
+            f", {len(accepted)} accepted by the baseline ({', '.join(accepted)})" if accepted else "")
         if self.files is None and self.live is not None:
             tr.write_sep("-", "auditready")
             target = safe_target(self.settings.target)

@@ -49,7 +49,7 @@ def test_accepted_findings_pass_and_every_report_shows_them(work: Path, capsys: 
     assert accepted and all(a["owner"] == "sec-team" and a["expires"] == "2099-12-31" for a in accepted)
     rc, out = _verify(capsys, "--junit", "c.xml", "--sarif", "r.sarif", "--evidence", "ev", "--json", "r.json")
     assert rc == 0, out
-    assert "SKIP no_secret_leak" in out and "~ accepted [" in out and "accepted by sec-team until 2099-12-31" in out
+    assert "ACCEPTED no_secret_leak" in out and "~ accepted [" in out and "accepted by sec-team until 2099-12-31" in out
     assert f"{len(accepted)} finding(s) accepted by" in out
     # JUnit: skipped, with the acceptance as the reason; valid against the schema
     junit = (work / "c.xml").read_text()

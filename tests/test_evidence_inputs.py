@@ -84,7 +84,8 @@ def test_pytest_offline_evidence_records_settings_baseline_and_real_duration(wor
 
 
 def test_a_file_changed_after_it_was_judged_gets_no_hash(work: Path) -> None:
-    from pytest_auditready.report.evidence import file_digest, stored_state
+    from pytest_auditready.engine.files import stored_state
+    from pytest_auditready.report.evidence import file_digest
 
     log = work / "audit.log"
     judged = stored_state(str(log))

@@ -310,8 +310,8 @@ def test_accepted_findings_are_suppressed_sarif_results_naming_the_baseline(
         (case,) = [tc for tc in suite.iter("testcase") if tc.get("name") == check]
         (skipped,) = case.findall("skipped")
         props = {p.get("name"): p.get("value") for p in suite.iter("property")}
-        assert props[f"check.{check}.status"] == "skipped"
-        assert "finding(s) accepted: [" in (skipped.get("message") or "")
+        assert props[f"check.{check}.status"] == "accepted"  # did not hold; accepted (rt68: not "skipped")
+        assert "finding(s) accepted by the baseline; first: " in (skipped.get("message") or "")
         assert "ops\\u202e" in (skipped.get("message") or "")
     for name in ("out.xml", "out.sarif", "out.json", "ev/summary.md", "ev/report.html", "ev/evidence.json",
                  "step-summary.md"):
@@ -474,7 +474,7 @@ def test_every_report_agrees_with_the_json_report_on_a_hostile_mixed_run(
     counts = {i: [0, 0] for i in checks}
     current = ""
     for line in out.splitlines():
-        m = re.match(r"(PASS|FAIL|SKIP) (\w+) ", line)
+        m = re.match(r"(PASS|FAIL|SKIP|ACCEPTED) (\w+) ", line)
         if m:
             current = m[2]
             said.setdefault(current, []).append(m[1])
@@ -484,9 +484,10 @@ def test_every_report_agrees_with_the_json_report_on_a_hostile_mixed_run(
             counts.setdefault(current, [0, 0])[1] += 1
         elif not line.startswith("    "):
             current = ""
-    word = {"passed": "PASS", "failed": "FAIL", "skipped": "SKIP"}
+    word = {"passed": "PASS", "failed": "FAIL", "skipped": "SKIP", "accepted": "ACCEPTED"}
     for cid, c in checks.items():
-        worst = "FAIL" if "FAIL" in said[cid] else "SKIP" if set(said[cid]) == {"SKIP"} else "PASS"
+        worst = ("FAIL" if "FAIL" in said[cid] else "SKIP" if set(said[cid]) == {"SKIP"} else "ACCEPTED"
+                 if set(said[cid]) <= {"SKIP", "ACCEPTED"} else "PASS")
         assert worst == word[c["status"]] and counts[cid] == [c["findings"], c["accepted"]], (cid, said[cid])
     for f in files:
         shown = f["file"].encode("unicode_escape").decode().replace("\\\\", "\\")  # as `visible` shows it
@@ -505,6 +506,12 @@ def test_every_report_agrees_with_the_json_report_on_a_hostile_mixed_run(
     assert all(judged) and all(excused)
     for line in judged:
         assert f"  entries judged: {line}\n" in out
+    # (a table's judged cell says beside a skipped check's count the entries it did not judge: no rule excused them)
+    judged_cells = [", ".join(f"{cid} {x['judged']}" + (f" ({x['not_judged']['entries']} not judged: the check was "
+                                                        f"skipped ({x['not_judged']['reason']}))"
+                                                        if x.get("not_judged") else "")
+                              for cid, x in f["checks"].items() if x.get("judged") is not None) for f in files]
+    assert any("not judged" in c for c in judged_cells)
     # the step summary and summary.md: each check's word, acceptances and finding count; what each file gave
     for md in ((work / "ev" / "summary.md").read_text(), (work / "step-summary.md").read_text()):
         assert f"Verdict: **{'FAIL' if report['verdict'] == 'failed' else 'PASS'}**" in md
@@ -522,7 +529,7 @@ def test_every_report_agrees_with_the_json_report_on_a_hostile_mixed_run(
         assert [re.search(r"vault: (\d+) lines read, (\d+) entries, (\d+) unreadable", r).groups()  # type: ignore[union-attr]
                 for r in rows] == [(str(f["lines"]), str(f["entries"]), str(f["unreadable_lines"])) for f in files]
         assert all(len(re.split(r"(?<!\\)\|", r)) == 6 for r in rows)
-        for row, line, numbers in zip(rows, judged, excused):
+        for row, line, numbers in zip(rows, judged_cells, excused):
             cells = re.split(r"(?<!\\)\|", row)
             assert cells[3].strip() == md_cell(line) and all(md_cell(n) + ":" in cells[4] for n in numbers), row
         # escaped for Markdown: no tag, no link (GitHub links a bare URL by itself), no invisible character
@@ -543,7 +550,7 @@ def test_every_report_agrees_with_the_json_report_on_a_hostile_mixed_run(
     table = page.split('<table id="accounting">', 1)[1].split("</table>", 1)[0]
     assert [html.unescape(m) for m in re.findall(r"<td>(vault: [^<]*)</td>", table)] == [
         f"vault: {f['lines']} lines read, {f['entries']} entries, {f['unreadable_lines']} unreadable" for f in files]
-    assert [html.unescape(m) for m in re.findall(r"</td><td>([^<]*)</td><td>[^<]*</td></tr>", table)] == judged
+    assert [html.unescape(m) for m in re.findall(r"</td><td>([^<]*)</td><td>[^<]*</td></tr>", table)] == judged_cells
     assert f"{held}/{len(checks)} checks passed." in page
     assert "&lt;b&gt;gap&lt;/b&gt;" in page and "&lt;i&gt;" in page
 

@@ -88,7 +88,10 @@ def controls() -> str:
         out += [f"## {name}", "", f"Edition: {body.get('edition', '')}.", "",
                 "| requirement | title | checks |", "|---|---|---|"]
         for req, spec in body["requirements"].items():
-            links = ", ".join(f"[`{c}`](checks.md#{c})" for c in spec["checks"])
+            scoped = spec.get("evidenced_by") or {}
+            links = ", ".join(f"[`{c}`](checks.md#{c})" + (f" (only through {_cell(scoped[c]['what'])}: "
+                                                          f"{', '.join(scoped[c]['actions'])})" if c in scoped else "")
+                              for c in spec["checks"])
             out.append(f"| {req} | {_cell(spec['title'])} | {links} |")
         out.append("")
     return "\n".join(out)

@@ -313,21 +313,37 @@ class Check:
 @dataclass(frozen=True)
 class Tally:
     """What a check looked at: the entries it was fed and, of those, the ones excused (by rule) rather than
-    judged. ``fed`` is None for a check that judges something other than entries (actions, a file, the vault)."""
+    judged. ``fed`` is None for a check that judges something other than entries (actions, a file, the vault).
+    ``skipped``: why the check was skipped, when it was: the entries no rule excused are then not judged, and said
+    so apart (``not_judged``), never as excused (SPEC: an entry is excused only by a positive rule)."""
 
     fed: Optional[int] = None
     excused: tuple[tuple[str, int], ...] = ()
+    skipped: str = ""
 
     @property
     def judged(self) -> Optional[int]:
-        return None if self.fed is None else self.fed - sum(n for _, n in self.excused)
+        if self.fed is None:
+            return None
+        return 0 if self.skipped else self.fed - sum(n for _, n in self.excused)
+
+    @property
+    def not_judged(self) -> int:
+        """The entries a skipped check did not judge (none excused them)."""
+        return self.fed - sum(n for _, n in self.excused) if self.skipped and self.fed is not None else 0
 
     def to_json(self) -> dict[str, Any]:
-        return {"fed": self.fed, "judged": self.judged, "excused": [{"rule": r, "entries": n} for r, n in self.excused]}
+        out: dict[str, Any] = {"fed": self.fed, "judged": self.judged,
+                               "excused": [{"rule": r, "entries": n} for r, n in self.excused]}
+        if self.skipped:
+            out["not_judged"] = {"entries": self.not_judged, "reason": self.skipped}
+        return out
 
     @classmethod
     def from_json(cls, d: Mapping[str, Any]) -> "Tally":
-        return cls(d.get("fed"), tuple((e["rule"], int(e["entries"])) for e in d.get("excused", ())))
+        said = d.get("not_judged")
+        return cls(d.get("fed"), tuple((e["rule"], int(e["entries"])) for e in d.get("excused", ())),
+                   str(said.get("reason", "")) if isinstance(said, Mapping) else "")
 
 
 @dataclass(frozen=True)
@@ -404,8 +420,8 @@ def verdicts(check: Check, said: Iterable[Union[Finding, Skip, Note]], subjects:
         if findings[s]:
             out[s] = Outcome(check.id, s, FAILED, tuple(findings[s]), tally=t)
         elif s in skips:
-            if t.fed and t.judged:  # entries it was fed and, skipped, judged none of: the skip excused them
-                t = Tally(t.fed, (*t.excused, (f"skipped: {visible(skips[s])}", t.judged)))
+            if t.fed and t.judged:  # entries it was fed and, skipped, judged none of: not judged, not excused
+                t = Tally(t.fed, t.excused, visible(skips[s]))
             out[s] = Outcome(check.id, s, SKIPPED, reason=skips[s], tally=t)
         else:
             out[s] = Outcome(check.id, s, PASSED, reason=notes.get(s, ""), tally=t)

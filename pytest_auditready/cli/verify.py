@@ -349,9 +349,10 @@ def run(args: argparse.Namespace) -> int:
         for o in res.outcomes:
             o = baseline.apply(dataclasses.replace(o, subject=res.path), res.path)
             outcomes.append(o)
-            label = {"failed": "FAIL", "skipped": "SKIP"}.get(o.status, "PASS")
+            label = {"failed": "FAIL", "skipped": "ACCEPTED" if o.accepted else "SKIP"}.get(o.status, "PASS")
             if colour:
-                label = {"FAIL": "\x1b[31mFAIL\x1b[0m", "SKIP": "\x1b[33mSKIP\x1b[0m"}.get(label, "\x1b[32mPASS\x1b[0m")
+                label = {"FAIL": "\x1b[31mFAIL\x1b[0m", "SKIP": "\x1b[33mSKIP\x1b[0m",
+                         "ACCEPTED": "\x1b[33mACCEPTED\x1b[0m"}.get(label, "\x1b[32mPASS\x1b[0m")
             if verbosity < 0 and o.status != "failed":
                 continue
             extra = f" ({visible(o.reason)})" if o.status != "failed" and o.reason else ""
@@ -397,11 +398,13 @@ def run(args: argparse.Namespace) -> int:
     gating = [c for c in failed if gates(settings.fail_on, c)] + (["baseline"] if stale else [])
     total_mb = sum(r.stats.bytes for r in results) / 1e6
     n_accepted = sum(len(o.accepted) for o in outcomes)
-    skipped = result.skipped_checks  # judged nowhere: said apart, never counted as holding
+    accepted = result.accepted_checks  # did not hold; the baseline accepted every finding
+    skipped = [c for c in result.skipped_checks if c not in accepted]  # judged nowhere: never counted as holding
     below = [c for c in failed if not gates(settings.fail_on, c)]  # did not hold; fail_on lets the run pass
     out.write(f"auditready verify: {len(paths)} file(s), {total_mb:.1f} MB in {seconds:.2f} s; "
-              f"{len(checks) - len(failed) - len(skipped)}/{len(checks)} checks hold"
+              f"{len(checks) - len(failed) - len(skipped) - len(accepted)}/{len(checks)} checks hold"
               + (f", {len(skipped)} skipped ({', '.join(skipped)})" if skipped else "")
+              + (f", {len(accepted)} accepted ({', '.join(accepted)})" if accepted else "")
               + (f"; failed: {', '.join(failed)}" if failed else "")
               + (f"; {n_accepted} finding(s) accepted by {visible(baseline.path)}" if n_accepted else "")
               + (f" (fail_on={settings.fail_on}: {len(gating)} fail the run"

@@ -286,6 +286,7 @@ class FileResult:
             **({"framing": self.stats.framing, "left_out": self.stats.left_out} if self.stats.framing else {}),
             **({"empty_lines": self.stats.blank} if self.stats.blank else {}),
             **({"eight_bit_undone": self.stats.eight_bit} if self.stats.eight_bit else {}),
+            **({"stored": self.stats.stored} if self.stats.stored is not None else {}),
             "checks": {o.check_id: o.tally.to_json() for o in self.outcomes},
         }
 
@@ -330,6 +331,21 @@ def given(settings: Settings) -> tuple[str, str]:
     return kept if isinstance(kept, tuple) else (settings.log_format, settings.log_framing)
 
 
+def stored_state(path: str) -> Optional[dict[str, int]]:
+    """A local file's size, modification time and inode as they are now: what a reader records when it judges the
+    file, for ``file_digest`` to tell whether the file changed since; None for no such regular file."""
+    import os
+    import stat
+
+    try:
+        st = os.stat(path)
+    except (OSError, ValueError):
+        return None
+    if not stat.S_ISREG(st.st_mode):
+        return None
+    return {"size": st.st_size, "mtime_ns": st.st_mtime_ns, "inode": st.st_ino}
+
+
 def verify_file(path: str, settings: Settings, checks: Sequence[Check], secrets: Mapping[str, str],
                 log_set: Sequence[str] = (), *, detected: bool = False) -> FileResult:
     """Run ``checks`` (the offline ones) over one file, reading it once through the one driver. Raises
@@ -340,6 +356,7 @@ def verify_file(path: str, settings: Settings, checks: Sequence[Check], secrets:
     name = str(path)
     if not detected:  # ``settings`` came from ``detect(path, ...)`` already when ``detected``
         settings = detect(name, settings)
+    before = stored_state(name)  # the file as it was judged: the evidence hashes it only if it is so still
     f = open_log(name)
     ctx = CheckContext(settings=settings, ledger=None, entries=[], bad_lines=[], secrets=dict(secrets),
                        log_file=stat_log(name), source=name, log_path=name, log_set=tuple(log_set) or (name,))
@@ -355,6 +372,8 @@ def verify_file(path: str, settings: Settings, checks: Sequence[Check], secrets:
         stats.blank = counts.blank
     finally:
         f.close()
+    after = stored_state(name)
+    stats.stored = before if before == after and before is not None else ({"changed": True} if before else None)
     if stats.export:  # a query tool's export ends where the query did, not where the log does: told to the visitors
         for _, judge in streaming:  # that judge the log's end (completeness: nothing there is in flight)
             told = getattr(judge, "query_export", None)
@@ -1072,8 +1091,8 @@ def settle(outcomes: Sequence[Outcome], moves: Iterable[Settle]) -> list[Outcome
             excused = dict(o.tally.excused)
             for _, rule, how, n in moves:
                 excused[rule] = n if how == "=" else excused.get(rule, 0) + n
-            o = dataclasses.replace(o, tally=Tally(o.tally.fed, tuple(sorted((r, k) for r, k in excused.items()
-                                                                              if k > 0))))
+            o = dataclasses.replace(o, tally=dataclasses.replace(o.tally, excused=tuple(sorted(
+                (r, k) for r, k in excused.items() if k > 0))))
         out.append(o)
     return out
 

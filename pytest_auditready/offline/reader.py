@@ -1005,6 +1005,9 @@ class FileStats:
     eight_bit: int = 0  # entries read with a syslog hop's escapes of 8-bit bytes undone (``EightBit``)
     # the query tool whose export the file is (``container.query_tool``): its end is the query's, not the log's
     export: str = ""
+    # the file's size, time and inode while it was judged (the same before and after), {"changed": True} when it
+    # changed meanwhile, None for no local file: the evidence hashes it only as it was judged
+    stored: Optional[dict[str, Any]] = None
 
 
 def open_log(path: str) -> IO[bytes]:

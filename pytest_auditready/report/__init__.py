@@ -200,7 +200,7 @@ def write_all(result: "AuditResult", json_path: Optional[str] = None) -> list[tu
         xml = result.redact(junit.build_xml(target=result.target, checks=result.checks, outcomes=result.outcomes,
                                             run_id=result.run_id, started=result.started, files=result.files,
                                             stale=stale(result), fail_on=result.settings.fail_on,
-                                            leftovers=leftovers(result)), markup=True)
+                                            leftovers=leftovers(result), seconds=result.seconds), markup=True)
         where = _stdout(xml) if settings.report == STDOUT else str(junit.write(settings.report, xml))
         written.append(("compliance report", where))
     if settings.evidence:

@@ -9,6 +9,7 @@ import html
 import os
 import re
 from dataclasses import dataclass
+from fnmatch import fnmatchcase
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Callable, Mapping, Optional, Sequence
 from urllib.parse import urlsplit, urlunsplit
@@ -22,6 +23,71 @@ if TYPE_CHECKING:
     from ..result import AuditResult
     from ..vault.scenario import VaultFacts
 
+# A check whose findings the baseline accepted, none left failing: it did not hold, and the run does not fail on it.
+# Its items are skipped for pytest (JUnit has no such status), but no report calls it "skipped", the word of a check
+# that was out of scope (red team rt68 F11).
+ACCEPTED = "accepted"
+# A control that asks for particular events to be captured (mappings.json's evidenced_by), when none of the items
+# that exercise them ran: the check's status says nothing of it (red team rt68 F2).
+NOT_EVIDENCED = "not evidenced"
+
+
+def check_status(outcomes: Sequence[Outcome]) -> str:
+    """A check's status over its items, as every report gives it: ``worst_status``, but ``accepted`` where that
+    would be "skipped" because the baseline accepted every finding of an item (accept.py skips that item). A check
+    that passed on other items stays passed, with its accepted findings beside it."""
+    status = worst_status(outcomes)
+    if status == SKIPPED and any(o.accepted for o in outcomes):
+        return ACCEPTED
+    return status
+
+
+@dataclass(frozen=True)
+class ControlStatus:
+    """What one check says of one control: its status there and, for a control scoped to some events, what that
+    rests on (the items that ran) or why nothing does."""
+
+    check_id: str
+    status: str
+    basis: str = ""
+
+
+def control_status(check_id: str, outcomes: Sequence[Outcome], spec: Mapping[str, Any],
+                   offline: bool) -> ControlStatus:
+    """The status ``check_id`` gives the control ``spec`` (a requirement of mappings.json): the check's own, or,
+    when the control names the actions that evidence it for this check (``evidenced_by``), the status of those of
+    its items that ran, else NOT_EVIDENCED, saying why."""
+    scope = (spec.get("evidenced_by") or {}).get(check_id)
+    if not scope:
+        return ControlStatus(check_id, check_status(outcomes))
+    globs = [str(g) for g in scope.get("actions", ())]
+    mine = [o for o in outcomes if o.subject and any(fnmatchcase(o.subject, g) for g in globs)]
+    ran = [o for o in mine if o.status != SKIPPED or o.accepted]
+    what = str(scope.get("what") or ", ".join(globs))
+    if ran:
+        return ControlStatus(check_id, check_status(ran), f"{what}: {', '.join(o.name for o in ran)}")
+    if offline or not mine:
+        return ControlStatus(check_id, NOT_EVIDENCED, f"it rests on {what}, and no such action ran"
+                             + (" (an offline log holds none of the run's own actions)" if offline else ""))
+    why = "; ".join(sorted({o.reason for o in mine if o.reason})) or NOT_RUN
+    return ControlStatus(check_id, NOT_EVIDENCED, f"it rests on {what}, and none of those items ran ({why})")
+
+
+def control_view(outcomes: Sequence[Outcome], check_ids: Sequence[str],
+                 offline: bool) -> list[tuple[str, str, list[ControlStatus]]]:
+    """Every control of the mapping that one of ``check_ids`` is mapped to: (framework, requirement, what each
+    of those checks says of it), in the mapping's order."""
+    by_check: dict[str, list[Outcome]] = {}
+    for o in outcomes:
+        by_check.setdefault(o.check_id, []).append(o)
+    out = []
+    for fw, body in compliance.frameworks().items():
+        for req, spec in body["requirements"].items():
+            said = [control_status(c, by_check.get(c, []), spec, offline) for c in spec["checks"] if c in check_ids]
+            if said:
+                out.append((fw, req, said))
+    return out
+
 
 
 @dataclass(frozen=True)
@@ -33,10 +99,12 @@ class CheckRow:
     severity: str
     gating: bool  # a failure of this check fails the run under the fail_on setting
     findings: tuple[tuple[str, Finding], ...]  # (item name, finding)
-    reason: str = ""  # why it was skipped
+    reason: str = ""  # why it was skipped, or which acceptances hold its findings
     notes: tuple[str, ...] = ()  # what a pass rests on (the Notes of its passing items), when the check said
     # findings the baseline accepted: (item name, finding, the acceptance), shown whatever the status
     accepted: tuple[tuple[str, Finding, str], ...] = ()
+    # the controls of this check whose status is not the check's own: (framework, requirement, status, basis)
+    scoped: tuple[tuple[str, str, str, str], ...] = ()
 
     @property
     def below(self) -> bool:
@@ -49,7 +117,14 @@ class CheckRow:
 
     @property
     def controls(self) -> str:
-        return compliance.summary(self.id)
+        """'SOC 2 CC7.2; PCI DSS v4.0 10.2.1, 10.2.1.5 (not evidenced)': the check's controls, each whose status is
+        not the check's own saying it."""
+        other = {(fw, req): status for fw, req, status, _ in self.scoped}
+        by_fw: dict[str, list[str]] = {}
+        for c in compliance.controls_for(self.id):
+            status = other.get((c.framework, c.requirement))
+            by_fw.setdefault(c.framework, []).append(c.requirement + (f" ({status})" if status else ""))
+        return "; ".join(f"{fw} {', '.join(reqs)}" for fw, reqs in by_fw.items()) or "unmapped"
 
     @property
     def first_accepted(self) -> str:
@@ -83,10 +158,11 @@ def rows(result: "AuditResult") -> list[CheckRow]:
     by_check: dict[str, list[Outcome]] = {}
     for o in result.outcomes:
         by_check.setdefault(o.check_id, []).append(o)
+    view = control_view(result.outcomes, [c.id for c in result.checks], result.target == "offline")
     out = []
     for check in result.checks:
         outs = by_check.get(check.id, [])
-        status = worst_status(outs)
+        status = check_status(outs)
         out.append(
             CheckRow(
                 id=check.id,
@@ -97,9 +173,12 @@ def rows(result: "AuditResult") -> list[CheckRow]:
                 gating=status == FAILED and gates(result.settings.fail_on, check.id),
                 findings=tuple((o.name, f) for o in outs if o.status == FAILED for f in o.findings),
                 reason=("; ".join(sorted({o.reason for o in outs if o.reason})) or NOT_RUN) if status == SKIPPED
-                else "",
+                else "; ".join(sorted({o.reason for o in outs if o.accepted and o.status == SKIPPED and o.reason}))
+                if status == ACCEPTED else "",
                 notes=tuple(dict.fromkeys(o.reason for o in outs if o.status == PASSED and o.reason)),
                 accepted=tuple((o.name, f, text) for o in outs for f, _, text in o.accepted),
+                scoped=tuple((fw, req, c.status, c.basis) for fw, req, said in view for c in said
+                             if c.check_id == check.id and c.status != status),
             )
         )
     return out
@@ -274,13 +353,48 @@ def _empty(a: Mapping[str, Any]) -> str:
     return f", {n} empty (an export's padding or last newline, no entry)" if n else ""
 
 
+# How checks.base.verdicts has worded the entries of a skipped check, as if a rule had excused them. No rule did:
+# the reports say them as not judged, the check being skipped (red team rt68 F10; SPEC: an entry is excused only by
+# a positive rule). A tally may also say so itself, under "not_judged".
+_SKIPPED_RULE = "skipped: "
+
+
+def tally_parts(t: Mapping[str, Any]) -> tuple[list[tuple[str, int]], Optional[tuple[int, str]]]:
+    """A tally (Tally.to_json) as the reports show it: the entries excused by a rule, [(rule, entries)], and the
+    entries the check did not judge because it was skipped, (entries, why), or None."""
+    said = t.get("not_judged")
+    skipped: Optional[tuple[int, str]] = (int(said["entries"]), str(said.get("reason", ""))) if said else None
+    excused: list[tuple[str, int]] = []
+    for e in t.get("excused", ()):
+        rule = str(e["rule"])
+        if rule.startswith(_SKIPPED_RULE) and skipped is None:
+            skipped = (int(e["entries"]), rule[len(_SKIPPED_RULE):])
+        else:
+            excused.append((rule, int(e["entries"])))
+    return excused, skipped
+
+
+def unit(a: Mapping[str, Any]) -> str:
+    """What a file's ``lines`` count: a CloudTrail file's records (a delivery ``{"Records": [...]}`` is one line,
+    and findings name a record by its place in it, file:N; records one a line are one each), else lines."""
+    return "records" if a.get("format") == "cloudtrail" else "lines"
+
+
+def _not_judged(n: int, why: str) -> str:
+    return f"{n} not judged: the check was skipped ({why})"
+
+
+def _not_judged_note(skipped: Optional[tuple[int, str]]) -> str:
+    return f" ({_not_judged(*skipped)})" if skipped is not None else ""
+
+
 def accounting_lines(files: Sequence[Mapping[str, Any]]) -> list[str]:
     """What each file gave the checks, for a terminal: lines read, entries, unreadable lines, and per check the
-    entries judged and those excused, with the rule that excused them."""
+    entries judged, those excused with the rule that excused them, and those a skipped check did not judge."""
     out: list[str] = []
     for a in files:
-        out.append(f"{shown_path(str(a['file']))} ({a['format'] or 'empty'}): {a['lines']} lines read, {a['entries']} "
-                   f"entries, {a['unreadable_lines']} unreadable{_empty(a)}")
+        out.append(f"{shown_path(str(a['file']))} ({a['format'] or 'empty'}): {a['lines']} {unit(a)} read, "
+                   f"{a['entries']} entries, {a['unreadable_lines']} unreadable{_empty(a)}")
         if a.get("framing"):
             whose = "the vault's" if a.get("format") in ("vault", None, "") else "the producer's"  # (an EKS export)
             left = (f"lines of {whose} own server log or of journalctl's notes"
@@ -295,22 +409,27 @@ def accounting_lines(files: Sequence[Mapping[str, Any]]) -> list[str]:
         if judged:
             out.append("  entries judged: " + ", ".join(judged))
         for cid, t in a["checks"].items():
-            for e in t.get("excused", ()):
-                out.append(f"  {cid} excused {e['entries']}: {visible(str(e['rule']))}")
+            excused, skipped = tally_parts(t)
+            for rule, n in excused:
+                out.append(f"  {cid} excused {n}: {visible(rule)}")
+            if skipped is not None:
+                out.append(f"  {cid} {visible(_not_judged(*skipped))}")
     return out
 
 
 def accounting_rows(files: Sequence[Mapping[str, Any]]) -> list[tuple[str, str, str, str]]:
-    """Per file, for a table: (file, what was read, entries judged per check, entries excused per check with the
-    rule), the same numbers ``accounting_lines`` prints; control characters shown, not yet escaped for any format."""
+    """Per file, for a table: (file, what was read, entries judged per check (with those a skipped check did not
+    judge, and why), entries excused per check with the rule), the same numbers ``accounting_lines`` prints;
+    control characters shown, not yet escaped for any format."""
     out = []
     for a in files:
-        read = (f"{a['format'] or 'empty'}: {a['lines']} lines read, {a['entries']} entries, "
+        read = (f"{a['format'] or 'empty'}: {a['lines']} {unit(a)} read, {a['entries']} entries, "
                 f"{a['unreadable_lines']} unreadable{_empty(a)}")
-        judged = ", ".join(f"{cid} {t['judged']}" for cid, t in a["checks"].items() if t.get("judged") is not None)
-        excused = "; ".join(f"{cid} {e['entries']}: {e['rule']}" for cid, t in a["checks"].items()
-                            for e in t.get("excused", ()))
-        out.append((visible(str(a["file"])), read, judged, visible(excused)))
+        parts = {cid: tally_parts(t) for cid, t in a["checks"].items()}
+        judged = ", ".join(f"{cid} {t['judged']}{_not_judged_note(parts[cid][1])}"
+                           for cid, t in a["checks"].items() if t.get("judged") is not None)
+        excused = "; ".join(f"{cid} {n}: {rule}" for cid, (found, _) in parts.items() for rule, n in found)
+        out.append((visible(str(a["file"])), read, visible(judged), visible(excused)))
     return out
 
 

@@ -170,21 +170,6 @@ def settings_file_of(config_file: Optional[str], start: Optional[Path] = None, p
     return str(found) if found is not None else None
 
 
-def stored_state(path: str) -> Optional[dict[str, int]]:
-    """A local file's size, modification time and inode as they are now: what a reader records when it judges the
-    file, for ``file_digest`` to tell whether the file changed since; None for no such regular file."""
-    import os
-    import stat
-
-    try:
-        st = os.stat(path)
-    except (OSError, ValueError):
-        return None
-    if not stat.S_ISREG(st.st_mode):
-        return None
-    return {"size": st.st_size, "mtime_ns": st.st_mtime_ns, "inode": st.st_ino}
-
-
 def file_digest(path: Optional[str], judged: Optional[Mapping[str, Any]] = None, *, limit: Optional[int] = None
                 ) -> Optional[dict[str, Any]]:
     """The SHA-256 and size of ``path``'s bytes as stored (a compressed file's own bytes, said so), or why none is
@@ -201,6 +186,8 @@ def file_digest(path: Optional[str], judged: Optional[Mapping[str, Any]] = None,
     if is_url(str(path)):
         return {"path": shown, "sha256": None, "why": "an object-store object: not hashed (its store's ETag or "
                 "version id is not recorded)"}
+    from ..engine.files import stored_state
+
     before = stored_state(str(path))
     if before is None:
         return {"path": shown, "sha256": None, "why": "no such regular file when the evidence was written"}

@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING, Optional
 from ..checks.base import FAILED, PASSED, Finding
 from ..safeio import append_nofollow
 from .common import (
+    ACCEPTED,
     CheckRow,
     accounting_rows,
     below_text,
@@ -28,6 +29,7 @@ from .common import (
     safe_target,
     stale,
     tool_version,
+    unit,
     verdict,
 )
 
@@ -87,7 +89,8 @@ def summary_markdown(result: "AuditResult", heading: str = "##") -> str:
         read = f"{len(result.ledger.actions)} simulated accesses, {entries} audit-log entries read"
     else:
         lines_read = sum(int(a.get("lines") or 0) for a in result.files)
-        read = f"{len(result.files)} file(s), {lines_read} lines read, {entries} audit-log entries"
+        units = sorted({unit(a) for a in result.files}) or ["lines"]
+        read = f"{len(result.files)} file(s), {lines_read} {' or '.join(units)} read, {entries} audit-log entries"
     lines = [
         f"{heading} auditready: {passed}/{len(check_rows)} checks passed against {md_cell(target)}",
         "",
@@ -120,7 +123,8 @@ def summary_markdown(result: "AuditResult", heading: str = "##") -> str:
                   + "; ".join(md_cell(clean(result, x)) for x in left) + "."]
     table = accounting_rows(result.files)
     if table:
-        lines += ["", "| log | read | entries judged | excused (rule) |", "|---|---|---|---|"]
+        lines += ["", "| log | read | entries judged (not judged: a skipped check's) | excused (rule) |",
+                  "|---|---|---|---|"]
         for file, what, judged, excused in table[:FILES_MAX]:
             lines.append(f"| {md_cell(clean(result, file))} | {md_cell(clean(result, what))} | "
                          f"{md_cell(clean(result, judged))} | {md_cell(clean(result, excused))} |")
@@ -130,6 +134,8 @@ def summary_markdown(result: "AuditResult", heading: str = "##") -> str:
 
 
 def _result_word(r: CheckRow) -> str:
+    if r.status == ACCEPTED:  # did not hold; the baseline accepted every finding
+        return f"\u2611\ufe0f accepted ({len(r.accepted)} finding(s))"
     accepted = f" ({len(r.accepted)} accepted)" if r.accepted else ""
     if r.status == FAILED:
         return ("\u274c fail" if r.gating else "\u26a0\ufe0f fail (below fail\\_on)") + accepted

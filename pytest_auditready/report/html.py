@@ -13,6 +13,8 @@ from .. import compliance
 from ..checks.base import FAILED, PASSED
 from ..text import visible
 from .common import (
+    ACCEPTED,
+    NOT_EVIDENCED,
     CheckRow,
     accounting_rows,
     below_text,
@@ -40,7 +42,8 @@ table{border-collapse:collapse;width:100%;margin:8px 0}th,td{border:1px solid #d
 text-align:left;vertical-align:top}th{background:#f6f8fa}code{font:12px ui-monospace,monospace}
 tr.failed td.status{background:#ffebe9;color:#cf222e;font-weight:600}
 tr.passed td.status{background:#dafbe1;color:#1a7f37;font-weight:600}
-tr.skipped td.status,tr.failed.below td.status{background:#fff8c5;color:#7d4e00}
+tr.skipped td.status,tr.failed.below td.status,tr.accepted td.status{background:#fff8c5;color:#7d4e00}
+.unevidenced{color:#7d4e00}
 tr.missing td{background:#fff5f5}.miss{color:#cf222e;font-weight:600}
 .bar{position:relative;height:14px;min-width:160px;background:#f6f8fa;border:1px solid #d0d7de}
 .win{position:absolute;top:2px;height:8px;background:#0969da;min-width:2px}
@@ -62,10 +65,22 @@ def _utc(ns: int) -> str:
 
 
 def _word(r: CheckRow) -> str:
+    if r.status == ACCEPTED:  # did not hold; the baseline accepted every finding
+        return f"ACCEPTED ({len(r.accepted)} finding(s) accepted by the baseline)"
     accepted = f" ({len(r.accepted)} accepted)" if r.accepted else ""
     if r.status == FAILED:
         return ("FAIL" if r.gating else "FAIL (below fail_on)") + accepted
     return ("PASS" if r.status == PASSED else "SKIPPED") + accepted
+
+
+def _requirement(result: "AuditResult", r: CheckRow, fw: str, req: str) -> str:
+    """One requirement in a check's row: with its own status when that is not the check's (a control scoped to
+    events none of whose items ran reads "not evidenced", with why on hover)."""
+    for f, q, status, basis in r.scoped:
+        if (f, q) == (fw, req):
+            cls = ' class="unevidenced"' if status == NOT_EVIDENCED else ""
+            return f'<span{cls} title="{_e(result, basis)}">{escape(req)} ({escape(status)})</span>'
+    return escape(req)
 
 
 def _checks_table(result: "AuditResult", check_rows: list[CheckRow]) -> str:
@@ -77,7 +92,8 @@ def _checks_table(result: "AuditResult", check_rows: list[CheckRow]) -> str:
         by_fw: dict[str, list[str]] = {}
         for c in compliance.controls_for(r.id):
             by_fw.setdefault(c.framework, []).append(c.requirement)
-        cells = "".join(f"<td>{escape(', '.join(by_fw.get(fw, [])))}</td>" for fw in fws)
+        cells = "".join(f"<td>{', '.join(_requirement(result, r, fw, req) for req in by_fw.get(fw, []))}</td>"
+                        for fw in fws)
         first = r.first.text() if r.first is not None else r.first_accepted or r.reason or "; ".join(r.notes)
         more = f" (+{len(r.findings) - 1} more)" if len(r.findings) > 1 else ""
         out.append(
@@ -143,12 +159,13 @@ def _timeline(result: "AuditResult") -> str:
 
 
 def _accounting(result: "AuditResult") -> str:
-    """Per log file: lines read, entries, unreadable lines, and per check the entries judged and excused (rule)."""
+    """Per log file: lines read, entries, unreadable lines, and per check the entries judged, excused (rule) and not
+    judged because the check was skipped."""
     table = accounting_rows(result.files)
     if not table:
         return '<p id="accounting">No log was read.</p>'
-    out = ['<table id="accounting"><thead><tr><th>Log</th><th>Read</th><th>Entries judged</th>'
-           "<th>Excused (rule)</th></tr></thead><tbody>"]
+    out = ['<table id="accounting"><thead><tr><th>Log</th><th>Read</th><th>Entries judged (not judged: a skipped '
+           "check's)</th><th>Excused (rule)</th></tr></thead><tbody>"]
     out += [f"<tr><td><code>{_e(result, file)}</code></td><td>{_e(result, what)}</td><td>{_e(result, judged)}</td>"
             f"<td>{_e(result, excused)}</td></tr>" for file, what, judged, excused in table]
     out.append("</tbody></table>")
