@@ -48,7 +48,8 @@ def day_lines(day: int, pairs: int, seed: int = 0) -> bytes:
         auth = {"client_token": TOK, "accessor": ACC, "display_name": "approle-ci", "policies": ["ci"],
                 "token_type": "service"}
         req = {"id": str(uuid.UUID(int=r.getrandbits(128), version=4)), "operation": "read", "client_token": TOK,
-               "client_token_accessor": ACC, "path": "secret/data/ci/deploy", "remote_address": "10.0.4.17"}
+               "client_token_accessor": ACC, "namespace": {"id": "root"}, "path": "secret/data/ci/deploy",
+               "remote_address": "10.0.4.17"}
         out.append(json.dumps({"time": _stamp(t), "type": "request", "auth": auth, "request": req},
                               separators=(",", ":")))
         out.append(json.dumps({"time": _stamp(t + datetime.timedelta(milliseconds=2)), "type": "response",

@@ -51,6 +51,16 @@ def test_an_export_of_logclis_default_limit_never_passes(tmp_path: Path) -> None
     assert any(":30 " in t and "exactly 30 records" in t and "--limit" in t for t in texts)
 
 
+def test_a_request_cut_off_at_an_exports_end_is_no_request_in_flight(tmp_path: Path) -> None:
+    """The export ends where the query did: the request whose response lay past logcli's limit is a completeness
+    finding at its line, not a request "still in flight when the log ends" (red team rt67 F3)."""
+    res = _run(tmp_path, "loki_fwd_limit30.jsonl.gz")
+    texts = _failed(res)["completeness"]
+    assert any(":30 " in t and "at the end of a logcli export" in t for t in texts), texts
+    (o,) = [o for o in res.outcomes if o.check_id == "completeness"]
+    assert not any("in flight" in rule for rule, _ in o.tally.excused), o.tally
+
+
 def test_a_whole_logcli_export_gives_no_finding(tmp_path: Path) -> None:
     res = _run(tmp_path, "loki_fwd.jsonl.gz")
     assert _failed(res) == {}

@@ -79,7 +79,7 @@ from __future__ import annotations
 import os
 import re
 from collections import OrderedDict
-from typing import Any, Iterator, NamedTuple, Optional, Sequence, Union
+from typing import Any, Iterator, Mapping, NamedTuple, Optional, Sequence, Union
 
 from ..auditlog.formats import format_of, k8s_long_running
 from ..auditlog.lines import long_entry, unscanned
@@ -178,10 +178,16 @@ _DUP_FIX = ("find the hop that writes a line twice (a shipper that retries witho
 # audit/format.go; 345k request/response pairs of real OpenBao logs agree on all four; every token auth/token/create
 # makes is named "token"), but at a login (LOGIN), whose response names the token it made. The digests are compared
 # where both entries give one, and not where the request id was written twice (two devices' entries of one request
-# in one file, a finding of its own: each device has its own salt).
-Asked = tuple[str, str, str, str, str]
+# in one file, a finding of its own: each device has its own salt). And the namespace request.path is relative to
+# (``Record.scope``, request.namespace.path: audit/entry_formatter.go FormatRequest and FormatResponse both write
+# request.namespace from the one request's context, OpenBao's {"id":"root"} alike): compared where either entry
+# names one, as a path changed to the root namespace's (none) moves the request to another secret (red team rt64 F2).
+Asked = tuple[str, str, str, str, str, str]
 _ASKED_WHAT = ("request.path", "request.operation", "request.remote_address", "request.remote_port",
-               "who sent it (auth.display_name, entity_id, accessor or client_token)")
+               "who sent it (auth.display_name, entity_id, accessor or client_token)",
+               "request.namespace (the namespace request.path is relative to)")
+_NAMESPACE = 5  # (its place in Asked)
+_UNREAD = "\0"  # the namespace of an entry whose line could not be read (an empty one is the root namespace's)
 # An auth method's login (auth/userpass/login/alice, auth/approle/login, auth/oidc/oidc/callback): its response
 # entry's auth is the token the login made, not the (absent) caller's.
 LOGIN = re.compile(r"auth/.+/(?:login|callback)(?:/.*)?")
@@ -218,8 +224,10 @@ def differs(asked: Asked, refused: bool, said: Asked, error: bool, digests: bool
     know), so its response records one too. ``digests``: compare the sender's token digests (not where two
     devices' entries of the request meet)."""
     if asked[4] != said[4] and (LOGIN.fullmatch(asked[0]) or not _other_sender(asked[4], said[4], digests)):
-        asked, said = (*asked[:4], ""), (*said[:4], "")
-    what = [w for w, a, b in zip(_ASKED_WHAT, asked, said) if a and b and a != b]  # one missing: required_fields
+        asked, said = (*asked[:4], "", *asked[5:]), (*said[:4], "", *said[5:])
+    # one missing: required_fields' (but a namespace: none is the root namespace, whose path is empty)
+    what = [w for i, (w, a, b) in enumerate(zip(_ASKED_WHAT, asked, said))
+            if ((a and b) or (i == _NAMESPACE and _UNREAD not in (a, b))) and a != b]
     if refused and not error:
         what.append("the result (the request entry records an error, the response entry none)")
     return ", ".join(what)
@@ -285,6 +293,9 @@ class Pairs(Visitor):
         # renamed and the vault reopened it was "a hop dropped a line"). Its edges are judged by the window the
         # vault bounds a request by (completeness_window), not by the log's own pace, and the excuse names the file.
         self.beside = "" if self.in_set or not ctx.log_path else unnamed_neighbour(ctx.log_path, ctx.log_set)
+        # The query tool whose export the file is (``query_export``): its end is where the query stopped, not where
+        # the vault's log does, so nothing at that end is "in flight"
+        self.export_tool = ""
         # Connections (remote_address "\0" remote_port): what tells a lost partner from an edge within the window.
         self.pend_conn: dict[str, str] = {}  # pending request id -> its connection
         self.open: dict[str, list[str]] = {}  # connection -> its pending request ids, in file order
@@ -347,7 +358,8 @@ class Pairs(Visitor):
             if self.head_open:  # a batch of the log's first windows only, never per entry past them
                 self._head(batch.type, batch.request_id, stamps, file, lines)
             self._plain(batch.type, batch.request_id, stamps, file, lines, conns, batch.resource, batch.action,
-                        batch.result, batch.source, batch.ports(), batch.senders())
+                        batch.result, batch.source, batch.ports(), batch.senders(),
+                        batch.scope if batch.scope is not None else [""] * len(batch))
             return
         for i, (kind, rid, ns) in enumerate(zip(batch.type, batch.request_id, stamps)):
             if not rid:
@@ -360,12 +372,13 @@ class Pairs(Visitor):
                 self._alone(rid, ns, file, lines[i])
                 continue
             self._one(kind, rid, ns, file, lines[i], conns[i],
-                      (batch.resource[i], batch.action[i], batch.source[i], batch.ports()[i], batch.senders()[i]),
+                      (batch.resource[i], batch.action[i], batch.source[i], batch.ports()[i], batch.senders()[i],
+                       batch.scope[i] if batch.scope is not None else ""),
                       batch.result[i].startswith("error: "))
 
     def _plain(self, types: list[str], ids: list[str], stamps: list[int], file: str, lines: Sequence[int],
                conns: list[str], paths: list[str], ops: list[str], results: list[str], addrs: list[str],
-               ports: list[str], who: list[str]) -> None:
+               ports: list[str], who: list[str], scopes: list[str]) -> None:
         """``entries`` for a batch with nothing to excuse (every entry has a request id, none is the device's
         self-test) of a range that is not a later one: ``_one``'s steps inlined, for the pairs that are whole."""
         if self.first_t is None:
@@ -377,8 +390,8 @@ class Pairs(Visitor):
         open_, open_get, pend_conn, pend_get, suspect = self.open, self.open.get, self.pend_conn, self.pend_conn.get, \
             self.suspect
         longest = self.longest
-        for kind, rid, ns, line, conn, path, op, result, addr, port, by in zip(types, ids, stamps, lines, conns, paths,
-                                                                            ops, results, addrs, ports, who):
+        for kind, rid, ns, line, conn, path, op, result, addr, port, by, scope in zip(
+                types, ids, stamps, lines, conns, paths, ops, results, addrs, ports, who, scopes):
             before = max_t
             if ns > max_t:
                 self.max_t = max_t = ns
@@ -388,7 +401,7 @@ class Pairs(Visitor):
                 first = pending.get(rid)
                 done = get(rid) if first is None else None
                 if first is None and (done is None or done[0] + window < max_t):
-                    pending[rid] = (ns, file, line, (path, op, addr, port, by), result[:7] == "error: ")
+                    pending[rid] = (ns, file, line, (path, op, addr, port, by, scope), result[:7] == "error: ")
                     if conn:
                         if open_get(conn) is None and len(open_) < CONNS:
                             open_[conn] = [rid]
@@ -400,13 +413,14 @@ class Pairs(Visitor):
             elif kind == "response":
                 asked = pop(rid, None)
                 if asked is None:
-                    self._unpaired(rid, ns, file, line, before, conn, (path, op, addr, port, by),
+                    self._unpaired(rid, ns, file, line, before, conn, (path, op, addr, port, by, scope),
                                    result[:7] == "error: ")
                 else:
                     q = asked[3]  # (compared field by field: no tuple made for the common, agreeing pair)
-                    if q[0] != path or q[1] != op or q[2] != addr or q[3] != port or q[4] != by or (
+                    if q[0] != path or q[1] != op or q[2] != addr or q[3] != port or q[4] != by or q[5] != scope or (
                             asked[4] and result[:7] != "error: "):
-                        self._differs(asked, rid, file, line, (path, op, addr, port, by), result[:7] == "error: ")
+                        self._differs(asked, rid, file, line, (path, op, addr, port, by, scope),
+                                      result[:7] == "error: ")
                     if ns - asked[0] > longest:
                         longest = ns - asked[0]
                     if conn:
@@ -475,7 +489,7 @@ class Pairs(Visitor):
             return
         conn = rec.source + "\0" + rec.port if rec.source and rec.port else ""
         self._one(rec.type, rid, ts[0], rec.file, rec.line, conn,
-                  (rec.resource, rec.action, rec.source, rec.port, rec.sender or rec.identity),
+                  (rec.resource, rec.action, rec.source, rec.port, rec.sender or rec.identity, rec.scope),
                   rec.result.startswith("error: "))
 
     def bad_line(self, bad: BadLine) -> None:
@@ -498,7 +512,7 @@ class Pairs(Visitor):
         if stamp is None and (what.kind != "response" or asked is None):
             return
         ns = stamp[0] if stamp is not None else max(asked[0], self.max_t) if asked is not None else 0
-        self._one(what.kind, what.request_id, ns, bad.file, bad.line, "", ("", "", "", "", ""),
+        self._one(what.kind, what.request_id, ns, bad.file, bad.line, "", ("", "", "", "", "", _UNREAD),
                   asked[4] if asked is not None else False)
 
     def _one(self, kind: str, rid: str, ns: int, file: str, line: int, conn: str, said: Asked, error: bool) -> None:
@@ -1137,10 +1151,24 @@ class Pairs(Visitor):
                 self.more += 1
         self.more += later.more
 
+    def query_export(self, tool: str) -> None:
+        """The file is an export of the query tool ``tool`` (``engine.files.verify_file``, red team rt67 F3): a
+        request without its response at its end is a finding, for the export ends where the query's range or limit
+        did (its response may lie past it), not where the vault's log does."""
+        self.export_tool = tool
+
+    def _export_cut(self, lost_requests: Mapping[str, str]) -> list[tuple[str, int, str, str, str]]:
+        """The requests without a response at the end of a query tool's export, as findings (``finish``)."""
+        if not self.export_tool:
+            return []
+        return [(file, line, "export", rid, self.export_tool) for rid, (_ns, file, line, *_) in self.pending.items()
+                if rid not in lost_requests]
+
     @property
     def excused(self) -> dict[str, int]:
         """Entries excused so far, by rule: with the requests still in flight and the responses whose request came
-        before, as they stand once everything was fed (nothing is excused for them until then)."""
+        before, as they stand once everything was fed (nothing is excused for them until then); no request at the
+        end of a query tool's export is in flight (``query_export``)."""
         out = dict(self.__dict__.get("_excused", {}))
         lost_requests, lost_responses = self._lost()
         flight, before = in_flight(self.window), before_log(self.window)
@@ -1150,7 +1178,7 @@ class Pairs(Visitor):
             flight = f"a request still in flight when the log ends (within {w} s of its last entry){there}"
             before = ("a response whose request was written before the log begins (within "
                       f"{w} s of its first entry){there}")
-        for rule, n in ((flight, len(self.pending) - len(lost_requests)),
+        for rule, n in ((flight, 0 if self.export_tool else len(self.pending) - len(lost_requests)),
                         (before, len(self.orphans) - len(lost_responses))):
             if n:
                 out[rule] = out.get(rule, 0) + n
@@ -1165,6 +1193,7 @@ class Pairs(Visitor):
                 in self.pending.items() if rid in lost_requests]
         lost += [(file, line, "response~" + lost_responses[(file, line)], rid, "") for rid, _ns, file, line, _b
                  in self.orphans if (file, line) in lost_responses]
+        lost += self._export_cut(lost_requests)
         more = self.more
         if self.fmt == "k8s":
             _rules, dropped, unkept = self._k8s_verdict()
@@ -1195,6 +1224,14 @@ class Pairs(Visitor):
                               f"authorization.k8s.io/decision) but its result is {first}: the API server answers a "
                               "request its authorizer forbade with 403 Forbidden, so the event was altered after it "
                               "was written.", _CONFLICT_FIX["k8s"], where=f"{file}:{line}", request_id=rid)
+                continue
+            if kind == "export":
+                yield Finding(ID, "", f"The request entry has no response entry, at the end of a {first} export: the "
+                              "export ends where the query's range or limit did, not where the vault's log does, so "
+                              "its response may lie past it, or was never written.",
+                              "export the whole range with no result limit (logcli --limit 0 or --batch, Splunk "
+                              "-maxout 0, Elasticsearch search_after or a scroll), or verify the vault's own file",
+                              where=f"{file}:{line}", request_id=rid)
                 continue
             if kind == "k8s_lost":
                 yield Finding(ID, "", k8s_lost_text(first, self.bound), K8S_DROP_FIX, where=f"{file}:{line}",
@@ -1343,7 +1380,7 @@ def differs_text(note: str) -> str:
     """The finding for a response entry that says otherwise than its request entry (``differs_note``)."""
     first, what = note.split("\0", 1)
     return (f"The response entry does not repeat its request entry ({first}): {what} differ(s). The vault writes both "
-            "entries of one request from the same request (the response entry repeats its path, operation, "
+            "entries of one request from the same request (the response entry repeats its namespace, path, operation, "
             "connection and, but at a login, the token that sent it; a request refused before it was handled is "
             "answered with an error), so one of the two "
             "was altered, made up, or joined from another log.")

@@ -131,9 +131,24 @@ _VAULT_TYPES = frozenset({"request", "response"})  # every entry a Vault/OpenBao
 _DENIED_MARKS = ((b'"allowed":false', b'},"error":"'), (b'"allowed": false', b'}, "error": "'))
 _NL = b"\n"
 _AUTH, _DECISION, _ALLOWED = attrgetter("auth"), attrgetter("policy_results"), attrgetter("allowed")
+_REQUEST = attrgetter("request")
 _BLANK = frozenset({b'"', b" ", b"\t", b"\\"})  # what may follow the opening quote of an empty or blank error
 _DENIED_FIX = ("keep the vault's 'error' field in every entry: a pipeline stage that drops or renames it (a field "
                "filter, a mapping) hides why the vault refused the request")
+# Every entry Vault (0.11+, when namespaces came) and OpenBao write names the namespace of its request:
+# audit/entry_formatter.go FormatRequest and FormatResponse both set request.namespace from the request's context
+# ({"id":"root"} in the root namespace, {"id":…,"path":"team-b/"} in another; an entry without one is never written:
+# namespace.FromContext fails it), and request.path is relative to it. Vault 0.10 and older wrote none; their entries
+# have no auth.token_type either, which Vault 1.0+ and OpenBao write in every entry's auth ({"token_type":"default"}
+# without a token). So an entry with token_type and no namespace, or one without either after an entry that had a
+# namespace, lost it on the way (red team rt64 F2): its request may have been made in another tenant's namespace.
+_NAMESPACE_KEY = re.compile(rb'"namespace\\*"\s*:\s*\{')
+_TOKEN_TYPE_KEY = re.compile(rb'"token_type\\*"\s*:')
+_NAMESPACE_WHAT = "the namespace its path is relative to (request.namespace)"
+_NAMESPACE_FIX = ("ship the vault's lines unchanged: remove the processor or filter that drops request.namespace (a "
+                  "field filter, jq del(), a mapping that keeps request.path alone); if the device leaves it out "
+                  "(Vault Enterprise 1.18+: `vault audit list -detailed` shows an exclude option naming "
+                  "/request/namespace), enable a device whose exclude list keeps it")
 _TYPE_FIX = ("find the hop that rewrites the vault's lines (a shipper's field renames or enrichments) or the writer "
              "that shares the vault's file, and keep the audit device's lines as written")
 # CloudTrail's fields of who and from where (formats.CLOUDTRAIL_FIELDS) hold what CloudTrail writes there: the
@@ -371,6 +386,12 @@ class Fields(Visitor):
                 rb'"(?:' + b"|".join(re.escape(k.encode()) for k in keys) + rb')"\s*:\s*"\s*(?i:'
                 + b"|".join(re.escape(w.encode()) for w in words) + rb')\s*"')
         self.suspect = False  # the block being read holds such a line
+        # Vault/OpenBao, offline: each entry names its request's namespace (``_namespaced``); whether one did yet,
+        # and (for ``merge``) the entries of this range without either it or token_type before its first that did
+        self.namespaces = self.every_entry and self.format == "vault" and "resource" in self.wanted
+        self.namespaced = False
+        self.bare: list[Finding] = []
+        self.bare_count = 0
 
     def bad_line(self, bad: BadLine) -> None:
         if len(self.findings) - len(self.lacking) >= _SHOW:  # the unreadable lines shown (``lacking``: the entries)
@@ -460,6 +481,8 @@ class Fields(Visitor):
     def entries(self, batch: Entries) -> None:
         if self.refusals:
             self._refused(batch)
+        if self.namespaces:
+            self._namespaced(batch)
         if not self.every_entry or (self.all_fields and _all_complete(batch) and (
                 self.format != "vault" or batch.type.count("request") + batch.type.count("response") == len(batch))
                 and (not self.addresses or all(map(self._address, set(batch.source))))
@@ -471,6 +494,46 @@ class Fields(Visitor):
                 self.entry(rec)
         finally:
             self._batch = None
+
+    def _namespaced(self, batch: Entries) -> None:
+        """The entries of ``batch`` that lack request.namespace where their producer writes it (``_NAMESPACE_KEY``
+        above): from the decoded objects at C speed (each line is read only in a batch with an entry without one),
+        else in each entry's line."""
+        items = batch.decoded
+        if items is not None:
+            spaces = [getattr(r, "namespace", None) for r in map(_REQUEST, items)]
+            if None not in spaces:
+                self.namespaced = True
+                return
+            named = [space is not None for space in spaces]
+        else:
+            lines = [self.raw.get(batch.file, line) for line in batch.lines]
+            named = [raw is None or _NAMESPACE_KEY.search(raw) is not None for raw in lines]
+        for i, has in enumerate(named):
+            if has:
+                self.namespaced = True
+                continue
+            raw = self.raw.get(batch.file, batch.lines[i])
+            if raw is None:
+                continue
+            modern = _TOKEN_TYPE_KEY.search(raw) is not None
+            if not modern and not self.namespaced:  # Vault 0.10 or older, unless a range before says otherwise
+                self.bare_count += 1
+                if len(self.bare) < _SHOW:
+                    self.bare.append(self._no_namespace(batch, i, False))
+                continue
+            self._add(self._no_namespace(batch, i, modern), _NAMESPACE_WHAT)
+
+    def _no_namespace(self, batch: Entries, i: int, modern: bool) -> Finding:
+        kind = batch.type[i] if batch.type[i] in _VAULT_TYPES else ""
+        why = "its auth.token_type" if modern else "an entry before it"
+        return Finding(ID, "", f"The {kind + ' ' if kind else ''}entry has no request.namespace, which Vault (0.11+) "
+                       "and OpenBao write in every entry ({\"id\":\"root\"} in the root namespace; "
+                       f"{why} shows a producer that does): a hop between the vault and this file took it out, or "
+                       "(Vault Enterprise 1.18+) the audit device itself, through an exclude option naming it. "
+                       "request.path is relative to the namespace, so the entry does not say which secret it concerns "
+                       "(a request made in another namespace reads as one on the root namespace's path).",
+                       _NAMESPACE_FIX, where=batch.where(i), request_id=batch.request_id[i])
 
     def _decided(self, rec: Record) -> bool:
         """Whether ``rec`` (of the batch being judged) carries the vault's policy decision refusing it, read from
@@ -632,6 +695,15 @@ class Fields(Visitor):
                 other += 1
                 self.lacking[len(self.findings)] = what
             self.findings.append(f)
+        if self.namespaced:  # the entries of ``later`` before its first with a namespace come after one of this
+            for f in later.bare:
+                self._add(f, _NAMESPACE_WHAT)
+            if later.bare_count > len(later.bare):
+                self.more[_NAMESPACE_WHAT] = self.more.get(_NAMESPACE_WHAT, 0) + later.bare_count - len(later.bare)
+        else:
+            self.bare += later.bare[: _SHOW - len(self.bare)]
+            self.bare_count += later.bare_count
+        self.namespaced = self.namespaced or later.namespaced
         self.bad_more += later.bad_more
         for what, n in later.more.items():
             self.more[what] = self.more.get(what, 0) + n
