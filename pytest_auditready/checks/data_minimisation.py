@@ -11,24 +11,29 @@ name, token metadata: a policy templated on the identity) is that identity's own
 
 Detectors (``data_minimisation_detectors``), each a shape plus a validation, so that ids and timestamps do not
 count:
-- ``card``: 13 to 19 digits (contiguous, or grouped 4-4-4-4[-1..3], 4-6-5, 4-6-4 by spaces or dashes) with a
-  card network's prefix and length, passing the Luhn check. 13 to 15 digits (a byte count of terabytes, a
-  duration) only as a string whose key names no quantity, or as a JSON number whose key names a card;
+- ``card``: 13 to 19 digits (contiguous, or grouped 4-4-4-4[-1..3], 4-6-5, 4-6-4 by spaces or dashes; 4-4-4-4 by
+  dots or slashes) with a card network's prefix and length, passing the Luhn check. 13 to 15 digits (a byte count
+  of terabytes, a duration) only as a string whose key names no quantity, or as a JSON number whose key names a
+  card;
 - ``email``: an addr-spec (also URL-encoded, ``%40``, once or more) with a domain of labels and a top-level domain
   of letters or an IDNA A-label (``xn--``); UTF-8 in both parts (RFC 6531, U-label domains);
 - ``phone``: an international number (``+``, country code, 8 to 15 digits) or a North American one written
   ``(NXX) NXX-XXXX`` / ``NXX-NXX-XXXX`` / ``NXX.NXX.XXXX``; under a key or after a word naming a phone (phone,
   tel, mobile, fax, msisdn...) also a national number (trunk prefix 0, ``020 7946 0958``), a North American one
   with spaces or none, and ``00`` + a country code;
-- ``iban``: a country's IBAN length and the ISO 7064 mod-97 check, in any case, grouped by four or not;
+- ``iban``: a country's IBAN length and the ISO 7064 mod-97 check, in any case, grouped by four (by spaces or
+  dashes, the same throughout) or not;
 - ``national_id``: a US social security number ``AAA-GG-SSSS`` outside the ranges never issued (area 000, 666,
   900-999; group 00; serial 0000), a UK National Insurance number with valid prefix letters, a Spanish DNI/NIE
   (mod-23 letter), an Italian codice fiscale (check letter), a French NIR (key mod 97); under a key or after a word
   naming it (their check digits pass one random number in ten or eleven) a German Steuer-ID (ISO 7064 MOD 11,10),
-  a Dutch BSN (11-proof) and an Indian Aadhaar number (Verhoeff).
+  a Dutch BSN (11-proof), an Indian Aadhaar number (Verhoeff), and a US SSN written with spaces or no separator
+  (``SSN 123 45 6789``, ``ssn=123456789``: nine digits are any number's).
 
 Each detector also reads its text in the other forms it reaches a log in: URL-encoded (decoded up to three times),
-full-width or other Unicode digits (NFKC), a JSON float (``4.111111111111111E15``), and base64 or base64url (16
+HTML character references (``&#64;``, ``&#x40;``, every digit as ``&#52;``: an HTML or XML export), without its
+invisible characters (zero-width spaces and joiners, the BOM, the soft hyphen between groups), full-width or other
+Unicode digits and signs (NFKC: ``＠``), a JSON float (``4.111111111111111E15``), and base64 or base64url (16
 characters or more) that decodes to printable UTF-8 text (Transit's ``plaintext``, a ConfigMap's ``binaryData``).
 A key that is itself personal data (KV data keyed by an e-mail address) is shown masked in a finding's field path
 (``masked_key_path``).
@@ -46,6 +51,7 @@ from __future__ import annotations
 import dataclasses
 import hashlib
 import hmac
+import html
 import re
 import urllib.parse
 from dataclasses import dataclass
@@ -57,7 +63,7 @@ from ..auditlog.model import HMAC_PREFIX, Entries, Record
 from ..auditlog.vault_json import dumps, loads
 from ..scan import personal
 from ..scan.known import ASCII_ESCAPE
-from ..text import URL_USERINFO
+from ..text import _INVISIBLE, URL_USERINFO
 from .base import Check, CheckContext, Finding, Skip, Visitor, feed
 
 ID = "data_minimisation"
@@ -142,6 +148,9 @@ _CARD_RES = (
     re.compile(r"(?<![0-9A-Za-z-])\d{4}([ -])\d{4}\1\d{4}\1\d{4}(?:\1\d{1,3})?(?![0-9A-Za-z]|[ -]\d)"),
     re.compile(r"(?<![0-9A-Za-z-])\d{4}([ -])\d{6}\1\d{4,5}(?![0-9A-Za-z]|[ -]\d)"),
 )
+# 4-4-4-4 by dots or slashes (a form's or a printout's): not after or before a dot or slash and a digit, so not a
+# part of a longer dotted number (a version, an OID); judged apart from the C extension's spans (card_spans).
+_CARD_DOTTED_RE = re.compile(r"(?<![0-9A-Za-z./-])\d{4}([./])\d{4}\1\d{4}\1\d{4}(?![0-9A-Za-z]|[./-]\d)")
 # an addr-spec: a local part of 1 to 64 characters starting with a letter or digit, not preceded by another
 # local-part character; a domain of labels and a top-level domain of letters or an IDNA A-label (found from each
 # "@"). RFC 6531 (SMTPUTF8) allows UTF-8 letters and digits in the local part, IDNA U-labels in the domain.
@@ -167,10 +176,11 @@ _PHONE_NANP_PLAIN_RE = re.compile(r"(?<![\w+.-])[2-9]\d{2}( ?)[2-9]\d{2}\1\d{4}"
 # stems make those detectors' prefilters (EXTRA_PREFILTERS).
 _PHONE_STEMS = ("phone|tel|mobil|cell|fax|msisdn|handy|gsm|sms|whatsapp|celular|movil|portable|callback|callerid"
                 "|landline|rufnummer")
-_ID_STEMS = "bsn|burgerservice|sofi|citizenservice|steuer|idnr|tin|tax|identifikation|aadha|adhaar|uidai"
+_ID_STEMS = "bsn|burgerservice|sofi|citizenservice|steuer|idnr|tin|tax|identifikation|aadha|adhaar|uidai|ssn|social"
 _PHONE_WORD = re.compile(r"(?i)" + _PHONE_STEMS).search
 _ID_WORD = re.compile(r"(?i)" + _ID_STEMS).search
-_IBAN_RE = re.compile(_B + r"([A-Za-z]{2}\d{2}(?: ?[A-Za-z0-9]{4}){2,7}(?: ?[A-Za-z0-9]{1,3})?)" + _E)
+_IBAN_RE = re.compile(_B + r"([A-Za-z]{2}\d{2}([ -]?)[A-Za-z0-9]{4}(?:\2[A-Za-z0-9]{4}){1,6}(?:\2[A-Za-z0-9]{1,3})?)"
+                      + _E)
 _SSN_RE = re.compile(r"(?<![\w-])(\d{3})-(\d{2})-(\d{4})(?![\w-])")
 _NINO_RE = re.compile(_B + r"([A-CEGHJ-PR-TW-Z][A-CEGHJ-NPR-TW-Z]) ?(\d{2}) ?(\d{2}) ?(\d{2}) ?([A-D])" + _E)
 # A Spanish DNI (8 digits) or NIE (X, Y, Z and 7 digits) and its letter; an Italian codice fiscale (digits may be
@@ -185,6 +195,7 @@ _NIR_RE = re.compile(r"(?<![\w-])([12378])( ?)(\d{2})\2(\d{2})\2(\d{2}|2[ABab])\
 # digits, also 4-2-3 and 3-3-3 with dots), an Indian Aadhaar number (12 digits, also 4-4-4).
 _STEUER_RE = re.compile(r"(?<![\w.-])(\d{2}) ?(\d{3}) ?(\d{3}) ?(\d{3})(?![\w-]|[ .]\d)")
 _BSN_RE = re.compile(r"(?<![\w.-])(\d{3,4})([ .]?)(\d{2,3})\2(\d{3})(?![\w-]|[ .]\d)")
+_SSN_WEAK_RE = re.compile(r"(?<![\w.-])(\d{3})( ?)(\d{2})\2(\d{4})(?![\w-]|[ .]\d)")
 _AADHAAR_RE = re.compile(r"(?<![\w.-])([2-9]\d{3})([ -]?)(\d{4})\2(\d{4})(?![\w-]|[ .]\d)")
 
 KINDS = {
@@ -273,7 +284,11 @@ def _cards(text: str, where: Where = NOWHERE) -> Iterator[Hit]:
 
     seen: set[str] = set()
     spans = lib.card_spans(text) if lib is not None else None
-    for span in spans if spans is not None else (m.group(0) for rx in _CARD_RES for m in rx.finditer(text)):
+    if spans is None:
+        spans = [m.group(0) for rx in _CARD_RES for m in rx.finditer(text)]
+    if "." in text or "/" in text:
+        spans = [*spans, *(m.group(0) for m in _CARD_DOTTED_RE.finditer(text))]
+    for span in spans:
         digits = personal.ascii_digits(span)
         if digits in seen or not 13 <= len(digits) <= 19:
             continue
@@ -371,7 +386,7 @@ def _phones(text: str, where: Where = NOWHERE) -> Iterator[Hit]:
 
 def _ibans(text: str, where: Where = NOWHERE) -> Iterator[Hit]:
     for m in _IBAN_RE.finditer(text):
-        iban = m.group(1).replace(" ", "").upper()
+        iban = m.group(1).replace(m.group(2) or " ", "").upper()
         if iban_valid(iban):
             yield Hit("iban", "an IBAN", iban[:2] + "*" * (len(iban) - 6) + iban[-4:], iban)
 
@@ -400,6 +415,10 @@ def _national_ids(text: str, where: Where = NOWHERE) -> Iterator[Hit]:
             yield Hit("national_id", "a French social security number (NIR)", "*" * 13 + nir[13:], nir)
     if not _TWO_DIGITS(text) or not (_ID_WORD(text) or _ID_WORD(where.key) or _ID_WORD(where.parent)):
         return
+    for m in _SSN_WEAK_RE.finditer(text):
+        if ssn_valid(*m.group(1, 3, 4)) and _named(text, m.start(), where, personal.SSN_WORDS):
+            yield Hit("national_id", "a US social security number", "***-**-" + m.group(4),
+                      "-".join(m.group(1, 3, 4)))
     for rx, valid, words, what in (
             (_STEUER_RE, personal.steuer_id_valid, personal.STEUER_WORDS, "a German tax identification number"),
             (_BSN_RE, personal.bsn_valid, personal.BSN_WORDS, "a Dutch citizen service number (BSN)"),
@@ -461,21 +480,35 @@ _ANY_FORM = (rb"%25(?:25)*(?:40|2[bB]|20|28)",
              rb"(?:\xef\xbc[\x90-\x99]|\xd9[\xa0-\xa9]|\xdb[\xb0-\xb9]|\xe0\xa5[\xa6-\xaf])",
              rb"\\u(?:[fF][fF]1[0-9]|066[0-9]|06[fF][0-9]|096[6-9a-fA-F])")  # the same digits as JSON escapes
 _NEAR = rb"[^\n]{0,40}\d{3}"
+# An invisible character (raw or as a JSON escape) between a value's characters, and an HTML character reference
+# (its "&" raw or as Go's escape \u0026) of a digit, after a digit (a separator: "4111&#32;1111"), or of "@", "."
+# or "-" after a letter or digit (an address): the text ``_forms`` reads without them.
+_INVISIBLE_FORM = (rb"(?:\xc2\xad|\xe2\x80[\x8b-\x8d]|\xe2\x81[\xa0-\xa4]|\xef\xbb\xbf)",
+                   rb"\\u(?:00[aA][dD]|200[bBcCdD]|206[0-4]|[fF][eE][fF][fF])")
+_HTML_AMP = rb"(?:&|\\u0026)#"
+_HTML_DIGIT = (_HTML_AMP + rb"(?:0{0,8}(?:4[89]|5[0-7])|[xX]0{0,8}3[0-9])", rb"\d" + _HTML_AMP)
+_HTML_AT = (_HTML_AMP + rb"(?:0{0,8}64|[xX]0{0,8}40)", rb"@[A-Za-z0-9\-]+" + _HTML_AMP)
 BASE64 = "base64"  # the prefilters' name for a base64 run, which any detector may find decoded
 EXTRA_PREFILTERS: dict[str, tuple[bytes, ...]] = {
     # (every Vault line has one: client_id is the base64 of a token's SHA-256; such a line is judged only where a
     # run decodes to text: Scanner.judge_line)
     BASE64: (personal.B64_PREFILTER,),
-    "card": (*_ANY_FORM, rb"\d\.\d{0,18}[eE]\+?1[2-9]"),
-    "email": (*_ANY_FORM, rb"@[A-Za-z0-9\-\x80-\xff]*[\x80-\xff][A-Za-z0-9\-\x80-\xff]*\.",
+    "card": (*_ANY_FORM, *_INVISIBLE_FORM, *_HTML_DIGIT, rb"\d\.\d{0,18}[eE]\+?1[2-9]",
+             rb"\d{4}[./]\d{4}[./]\d{4}[./]\d{4}"),
+    # (a full-width "@", U+FF20, raw or escaped)
+    "email": (*_ANY_FORM, *_INVISIBLE_FORM, *_HTML_AT, rb"\xef\xbc\xa0", rb"\\u[fF][fF]20",
+              rb"@[A-Za-z0-9\-\x80-\xff]*[\x80-\xff][A-Za-z0-9\-\x80-\xff]*\.",
               rb"@[A-Za-z0-9\-]*\\u[0-9a-fA-F]{4}",
               rb"%40[A-Za-z0-9\-%]+\."),
-    "phone": (*_ANY_FORM, rb"(?i)(?:" + _PHONE_STEMS.encode() + rb")" + _NEAR),
+    "phone": (*_ANY_FORM, *_INVISIBLE_FORM, *_HTML_DIGIT, rb"(?i)(?:" + _PHONE_STEMS.encode() + rb")" + _NEAR),
     # (not after a "-": a UUID's last group of 12 hex digits; the shortest IBAN has 15 characters)
-    "iban": (*_ANY_FORM, rb"(?:^|[^0-9A-Za-z:\-]|[^6]:)[A-Za-z]{2}\d{2}(?: ?[A-Za-z0-9]{4}){2} ?[A-Za-z0-9]{3}"),
+    "iban": (*_ANY_FORM, *_INVISIBLE_FORM, *_HTML_DIGIT,
+             rb"(?:^|[^0-9A-Za-z:\-]|[^6]:)[A-Za-z]{2}\d{2}(?: ?[A-Za-z0-9]{4}){2} ?[A-Za-z0-9]{3}",
+             rb"[A-Za-z]{2}\d{2}-[A-Za-z0-9]{4}-[A-Za-z0-9]{4}"),
     # (a DNI's letter after a "-" in small letters, never a hex digit: a UUID's first group of eight digits is
     # followed by one, on Kubernetes events' auditID and credential-id lines)
-    "national_id": (*_ANY_FORM, rb"(?:^|[^0-9A-Za-z.:,+\-])\d{8}(?: ?[A-Za-z]|-[A-Zg-z])",
+    "national_id": (*_ANY_FORM, *_INVISIBLE_FORM, *_HTML_DIGIT,
+                    rb"(?:^|[^0-9A-Za-z.:,+\-])\d{8}(?: ?[A-Za-z]|-[A-Zg-z])",
                     rb"(?:^|[^0-9A-Za-z.:,+\-])[XYZxyz][ \-]?\d{7}[ \-]?[A-Za-z]",
                     rb"(?:^|[^0-9A-Za-z.:,+\-])[A-Z]{6}[0-9LMNPQRSTUV]{2}[ABCDEHLMPRST][0-9LMNPQRSTUV]{2}[A-Z]",
                     rb"(?:^|[^0-9A-Za-z.:,+\-])[a-z]{6}[0-9lmnpqrstuv]{2}[abcdehlmprst][0-9lmnpqrstuv]{2}[a-z]",
@@ -508,15 +541,26 @@ def _integral(m: re.Match[str]) -> str:
     return str(int(n))
 
 
+# Invisible characters (text._INVISIBLE: zero-width spaces and joiners, the soft hyphen, the BOM...) inside a value.
+_INVISIBLE_RE = re.compile("[" + _INVISIBLE + "]")
+
+
 def _forms(text: str) -> list[str]:
-    """``text`` and the other forms it is read in: its NFKC form (full-width digits), URL-decoded up to three times
-    (an address encoded twice, ``%2540``), a form's "+" read as a space, JSON floats as integers."""
+    """``text`` and the other forms it is read in: without its invisible characters, its HTML character references
+    read (``&#64;``), its NFKC form (full-width digits, ``＠``), URL-decoded up to three times (an address encoded
+    twice, ``%2540``), a form's "+" read as a space, JSON floats as integers."""
     texts = [text]
 
     def add(t: str) -> None:
         if t not in texts:
             texts.append(t)
 
+    if not text.isascii():
+        text = _INVISIBLE_RE.sub("", text)
+        add(text)
+    if "&" in text:
+        text = html.unescape(text)
+        add(text)
     add(personal.nfkc(text))
     decoded = text
     for _ in range(3):
@@ -589,6 +633,11 @@ _VAULT_IDENTITY = (("auth", "display_name"), ("auth", "metadata"), ("response", 
 # The key of a finding in a secret's path (request.path, request.request_uri), kept apart from the same value found
 # elsewhere: a path segment that names an identity the log names anyway is that identity's own secret.
 _IN_PATH = "path"
+# The fix for a value in a secret's path: a Vault or OpenBao audit device HMACs request and response data, never a
+# path, so no tuning of the mount applies (red team rt65, L1).
+_PATH_FIX = ("keep personal data and card numbers out of secret paths: the vault writes a path in clear text whatever "
+             "the audit device's or the mount's settings, so name secrets by an id and keep the personal data in the "
+             "secret's data, which the vault HMACs; restrict and purge what the log already holds")
 
 
 def vault_identity_emails(data: dict[str, Any]) -> set[str]:
@@ -929,7 +978,7 @@ class Scanner:
                 continue
             if self.vault and path in _PATHS:
                 value = _IDENTITY_IN_PATH_RE.sub(r"\1", value)  # the name of who logs in or is managed: evidence
-            other = (b64 and _B64_GATE(value) is not None) or "%25" in value or not value.isascii()
+            other = (b64 and _B64_GATE(value) is not None) or "%25" in value or "&#" in value or not value.isascii()
             maybe = list(names) if other else [d for d, gate in gates if gate(value)]
             if maybe:
                 echo = bool(named) and (self.echo_all or path in self.echo or path.startswith(self.echo_dot))
@@ -1156,8 +1205,9 @@ class Minimisation(Visitor):
                 shown = ", ".join(str(n) for n in more[:5])
                 also = f"; also on line{'s' if len(more) > 1 else ''} {shown}" + (
                     f" and {len(more) - 5} more" if len(more) > 5 else "")
+            fix = _PATH_FIX if self.scanner.vault and path in _PATHS else self.fix
             yield Finding(ID, "", f"{hit.what[0].upper()}{hit.what[1:]}, {hit.masked}, is logged in clear text in "
-                          f"{where_key}{also}.", self.fix, where=f"{file}:{line}",
+                          f"{where_key}{also}.", fix, where=f"{file}:{line}",
                           request_id=self.request_ids.get((file, line), ""))
         for detector, n in self.more.items():
             yield Finding(ID, "", f"{n} more distinct values of {KINDS[detector]} are logged in clear text (only the "

@@ -104,6 +104,8 @@ class Leaks(Visitor):
         self.defined.add(HEADER_CREDENTIAL)
         self.defined.update(fmt.defined_labels)
         self.scanner = LeakScanner(ctx.secrets, fmt=fmt).__enter__()
+        # personal data found as a secret gets no fingerprint (data_minimisation's test: see _secret_data)
+        self.scanner.generic.personal = _personal
         self.vault = fmt.name == "vault"  # a secret's data in clear (scan.secret_data)
         self.parts = _parts(dict(ctx.secrets))
         # (what, which) -> [file, first line, message, fix, further lines (at most _ALSO), further lines not kept]
@@ -198,21 +200,22 @@ class Leaks(Visitor):
                 if headers and g.key in headers and g.kind != HEADER_CREDENTIAL:
                     continue  # the credential header's value, already reported as what it is
                 fix = _GENERIC_FIX
+                # (personal data: named without its fingerprint, as _secret_data does; red team rt65 F8)
+                named = _PERSONAL_NAMED if g.personal else f"sha256 {g.fingerprint}"
                 if server_log:
-                    msg = f"{what[0].upper()}{what[1:]} holds what looks like {_a(g.kind)} (sha256 {g.fingerprint})."
+                    msg = f"{what[0].upper()}{what[1:]} holds what looks like {_a(g.kind)} ({named})."
                     fix = _SERVER_LOG_FIX
                 elif g.kind == COMMAND_LINE:
                     msg = (f"A command line in the log passes a credential as {masked_key_path(g.key)!r} "
-                           f"(sha256 {g.fingerprint}).")
+                           f"({named}).")
                     fix = _COMMAND_FIX
                 elif g.kind in self.defined:
-                    msg = f"The value under key {masked_key_path(g.key)!r} is {g.kind} (sha256 {g.fingerprint})."
+                    msg = f"The value under key {masked_key_path(g.key)!r} is {g.kind} ({named})."
                     fix = _HEADER_FIX if g.kind == HEADER_CREDENTIAL else self.known_fix
                 elif hits.parsed:
-                    msg = (f"A value under key {masked_key_path(g.key)!r} looks like {_a(g.kind)} "
-                           f"(sha256 {g.fingerprint}).")
+                    msg = f"A value under key {masked_key_path(g.key)!r} looks like {_a(g.kind)} ({named})."
                 else:
-                    msg = f"An unparseable line holds what looks like {_a(g.kind)} (sha256 {g.fingerprint})."
+                    msg = f"An unparseable line holds what looks like {_a(g.kind)} ({named})."
                 self._add(("generic", g.fingerprint), file, hits.line, msg, fix)  # one value: one finding
             found.update((hits.line, x) for g in hits.generic for x in (g.fingerprint, _NAMED_UNDER + g.key))
             found.update((hits.line, _KNOWN_UNDER + key) for _, _, key in hits.known)
@@ -249,8 +252,7 @@ class Leaks(Visitor):
                 # and last four digits), and a keyed hash of a value of so few possible ones gives it back to
                 # whoever holds the key by trying them all (PCI DSS 3.5.1's note on hashed and truncated forms;
                 # red team rt56 F8).
-                named = ("personal data: no fingerprint, data_minimisation shows it masked"
-                         if personal_data(value, path, number) else f"sha256 {fp}")
+                named = _PERSONAL_NAMED if personal_data(value, path, number) else f"sha256 {fp}"
                 self._add(("generic", fp), file, line,
                           f"The value under key {masked_key_path(path)!r} of the secret's data in {where} is "
                           f"{secret_data.KIND} ({named}), {how}.", _NUMBER_FIX if number else _DATA_FIX)
@@ -290,6 +292,22 @@ class Leaks(Visitor):
         if self.more_unscanned:
             yield Finding(ID, "", f"{self.more_unscanned} more lines were too long to scan for secrets.",
                           _UNSCANNED_FIX)
+        cut = self.scanner.known.uninflated if self.scanner.known.needles else 0
+        if cut:  # fail closed: what a known value may hide in was not read whole (a zip bomb, or a body past the cap)
+            from ..scan.known import INFLATE_MAX
+
+            yield Finding(ID, "", f"{cut} gzip bodies written in base64 inflate past {INFLATE_MAX >> 20} MiB (or past "
+                          "a line's budget) and were read only in part: a canary or a scenario token beyond the cut "
+                          "would go unseen.", "find what writes such bodies into the log (a request body, an "
+                          "object's data) and keep them out of it: an audit log needs no compressed payloads")
+
+
+_PERSONAL_NAMED = "personal data: no fingerprint, data_minimisation shows it masked"
+
+
+def _personal(key: str, text: str) -> bool:
+    """Whether ``text``, found under ``key``, is personal data by data_minimisation's detectors."""
+    return personal_data(text, key)
 
 
 def _a(kind: str) -> str:

@@ -30,6 +30,7 @@ from .known import ASCII_ESCAPE, SEPARATED, WRAPPED, KnownValues, fingerprint
 from .secrets import (
     CACHE_MAX,
     CREDENTIAL_HEADERS,
+    ENV_CREDENTIAL_NAME_END,
     NOT_BY_NAME,
     PEM_B64,
     VAULT_CREDENTIALS,
@@ -608,6 +609,11 @@ _WHOLE_LINE_PREFILTERS = (
     # a PEM block base64-encoded inside a text (a kubeconfig's client-key-data in a ConfigMap): the judge decodes it
     # (scan.secrets.pem_private_b64)
     PEM_B64,
+    # a name/value pair (a container's env: {"name":"SMTP_PASS","value":"..."}, either order) whose name is a
+    # credential's as environments name them (scan.secrets.ENV_CREDENTIAL_NAME_END): the judge pairs them
+    ENV_CREDENTIAL_NAME_END + _Q + r"\s*,\s*" + _Q + _VALUES + _Q + r"\s*:",
+    _Q + _VALUES + _Q + r"\s*:\s*" + _Q + r"[^\"]*" + _Q + r"\s*,\s*" + _Q + _NAMES + _Q + r"\s*:\s*" + _Q
+    + r"[^\"%]*" + ENV_CREDENTIAL_NAME_END + _Q,
 )
 # A JSON pair whose key names a token and whose value is not an HMAC digest ("API_TOKEN":"...", "authToken":"..."):
 # the judge takes such a value as a credential however short (scan.secrets._names_a_token). Vault's and OpenBao's

@@ -7,7 +7,8 @@ big-endian Unicode), the base64 of its base64 (each at any alignment: a Kubernet
 base64 data holding ``"auth": base64("user:password")``, in an audit event's requestObject), its base32 (RFC 4648,
 at each of the five alignments; in either case: DNS labels and multibase write it lower case) and its hex (lower and
 upper case; also with a separator between bytes, ``53:75``, ``53-75``, ``53 75``, as openssl and hexdump print it:
-``find`` reads such runs joined, see SEPARATED). Each needle is matched as a pattern, not a literal: every
+``find`` reads such runs joined, see SEPARATED), and the base64 of its hex (at any alignment: a digest-style
+encoder's ``base64(hex(value))``). Each needle is matched as a pattern, not a literal: every
 character may be written
 
 - raw (its UTF-8 bytes);
@@ -27,7 +28,17 @@ character may be written
   ``&#658``, so not "A8");
 - a non-ASCII character also as replacement characters (U+FFFD, raw or ``\\ufffd``: what Go writes for bytes that
   are not UTF-8, so a value sent in another encoding still matches), and as rsyslog writes it with
-  ``escape8BitCharactersOnReceive``: each UTF-8 byte as ``#`` and three octal digits (``ü`` as ``#303#274``).
+  ``escape8BitCharactersOnReceive``: each UTF-8 byte as ``#`` and three octal digits (``ü`` as ``#303#274``);
+- ``=`` and a non-ASCII character also quoted-printable, as RFC 2045 requires them (``=3D``; each UTF-8 byte as
+  ``=XX``, either case: a MIME body relayed into a log).
+
+``find`` also reads the text with its invisible characters (Unicode's default-ignorable code points: zero-width
+spaces and joiners, the soft hyphen, the BOM; raw or as JSON escapes) taken out and in Unicode normalisation form KC
+(full-width letters and digits as ASCII), and reads each gzip member written in base64 (``H4sI…``: Helm 3's release
+storage, a ConfigMap's ``binaryData``, a compressed request body; also that base64 in base64, a Kubernetes Secret's
+data) inflated, at most INFLATE_MAX bytes of one body and INFLATE_BUDGET of one text (a zip bomb costs no more; what
+was left uninflated is counted in ``KnownValues.uninflated``). A look-alike letter (Cyrillic "е" for "e") is not read
+as the letter: that is another string, which would not authenticate as the value.
 
 So one pattern per needle covers the raw, JSON-escaped and URL-encoded forms and their mixtures, whichever
 characters a given encoder chooses to escape. ``KnownValues.find`` is the judge (Python ``re``); ``prefilters``
@@ -38,13 +49,19 @@ judge would find (see ``prefilters``).
 from __future__ import annotations
 
 import base64
+import binascii
 import bisect
+import functools
 import hashlib
 import hmac
 import os
 import re
+import unicodedata
+import zlib
 from dataclasses import dataclass
 from typing import Callable, Mapping, Optional
+
+from ..text import _INVISIBLE
 
 MIN_LEN = 6  # shorter needles (a short value's base64 core) would match by chance
 ANCHOR_MAX = 256  # characters of a needle's anchor a Hyperscan literal holds (see KnownValues.prefilters)
@@ -89,6 +106,7 @@ _ENTITY_TOKEN = re.compile(r"#(?:" + _ZEROS + r"([1-9][0-9]{1,2})|[xX]" + _ZEROS
 # characters; a MAC address has six): ``find`` reads each such run with its separators taken out, so the hex
 # needles find a value written so. SEPARATED is its superset in raw log bytes (Hyperscan has no back-references):
 # the block scanner sends such lines to the judge when there are known values to look for.
+_QP_TOKEN = re.compile(r"=[0-9a-fA-F]{2}")  # a quoted-printable byte (``_atom``)
 _SEPARATED_HEX = re.compile(r"(?<![0-9a-fA-F])[0-9a-fA-F]{2}([:\- ])[0-9a-fA-F]{2}(?:\1[0-9a-fA-F]{2}){6,}"
                             r"(?![0-9a-fA-F])")
 SEPARATED = rb"(?:[0-9a-fA-F]{2}[:\- ]){7}[0-9a-fA-F]{2}"
@@ -96,9 +114,9 @@ _HEX_SEPARATORS = (":", "-", " ")
 
 
 # The characters of a needle whose pattern ``find`` may skip on the decoded text (see _Needle.tail): printable ASCII
-# that no escape token begins with or is made of ("\\", "%", "&", "#", ";"), that has no short escape but "/", and
-# no second raw spelling ("+" for a space, replacement characters for non-ASCII).
-_TAIL_SAFE = frozenset(map(chr, range(0x21, 0x7F))) - set("\\%&#;\"")
+# that no escape token begins with or is made of ("\\", "%", "&", "#", ";", quoted-printable's "="), that has no
+# short escape but "/", and no second raw spelling ("+" for a space, replacement characters for non-ASCII).
+_TAIL_SAFE = frozenset(map(chr, range(0x21, 0x7F))) - set("\\%&#;\"=")
 # A needle's first TAIL_SKIP characters may belong to an escape token begun before it (``%`` then "2541" of the
 # needle, ``\\`` then "u0041"): the decoded text is only sure to hold the rest, its tail. An HTML reference that
 # decodes is at most 8 digits long and ends in ";": a needle of more (at least _TAIL_SKIP + _TAIL_MIN) cannot lie
@@ -172,6 +190,102 @@ def _written(at: list[int], spans: list[tuple[int, int]], i: int) -> tuple[int, 
         return spans[k]
     j = i if k < 0 else spans[k][1] + i - at[k] - 1
     return j, j + 1
+
+
+def _keys(text: str) -> set[int]:
+    """The codes of the letters and digits the escape tokens of ``text`` write (see _Needle.keys)."""
+    keys: set[int] = set()
+    if "\\" in text or "%" in text:
+        for m in _TOKEN.finditer(text):
+            u, p = m.group(1), m.group(2)
+            keys.add(int(u if u is not None else p, 16))
+    if "#" in text:
+        for m in _ENTITY_TOKEN.finditer(text):
+            d, x = m.group(1), m.group(2)
+            keys.add(int(d) if d is not None else int(x, 16))
+    return keys
+
+
+# The invisible characters a prefilter looks for (``KnownValues.prefilters``): those of the BMP but the variation
+# selectors (an emoji's U+FE0F, common in text), as themselves and as JSON escapes; the tag characters (U+E0000 on)
+# by their first three UTF-8 bytes.
+_INVISIBLE_LITERALS = "".join(c for c in map(chr, range(0x10000)) if re.fullmatch("[" + _INVISIBLE + "]", c)
+                              and not 0xFE00 <= ord(c) <= 0xFE0F)
+_TAG_PREFIXES = (b"\xf3\xa0\x80", b"\xf3\xa0\x81", b"\xf3\xa0\x82", b"\xf3\xa0\x83")
+# Invisible characters (text._INVISIBLE: zero-width spaces and joiners, the soft hyphen, the BOM...), raw or as JSON
+# escapes at any depth (Python's json writes them so), which a person or an editor puts inside a value: read away.
+_IGNORABLE = re.compile("[" + _INVISIBLE + "]|" + _BACKSLASHES + r"(?i:u(?:" + "|".join(
+    f"{ord(c):04x}" for c in _INVISIBLE_LITERALS) + "))")
+# A full-width form of printable ASCII (U+FF01-U+FF5E) as a JSON escape: read as the character NFKC gives.
+_FULLWIDTH_ESCAPE = re.compile(_BACKSLASHES + r"u[fF][fF](?:0[1-9a-fA-F]|[1-4][0-9a-fA-F]|5[0-9a-eA-E])")
+
+
+def _fullwidth_char(m: re.Match[str]) -> str:
+    return chr(int(m.group(0)[-4:], 16) - 0xFEE0)
+
+
+def _folded(text: str) -> str:
+    """``text`` without its invisible characters, full-width escapes read, in Unicode normalisation form KC
+    (full-width letters, digits and signs as ASCII); ``text`` itself when it holds none of them."""
+    if text.isascii() and "\\" not in text:
+        return text
+    folded = _IGNORABLE.sub("", text)
+    if "\\" in folded:
+        folded = _FULLWIDTH_ESCAPE.sub(_fullwidth_char, folded)
+    return folded if folded.isascii() else unicodedata.normalize("NFKC", folded)
+
+
+# A gzip member (its magic 1f 8b and method 08) written in base64 ("H4sI"), or that base64 in base64 ("SDRzS"): a
+# run of either alphabet (a "/" may be JSON-escaped: "\/"), not inside a longer run.
+INFLATE_MAX = 8 << 20  # bytes inflated of one gzip body at most
+INFLATE_BUDGET = 32 << 20  # bytes inflated for one ``find`` at most (bodies in a body included)
+_GZIP_MAGIC = re.compile(r"H4sI|SDRzS")
+_GZIP_RUN = re.compile(r"(?<![A-Za-z0-9+/_\\-])(?:H4sI|SDRzS)(?:[A-Za-z0-9+/_-]|\\+/)*={0,2}")
+
+
+def _b64(run: str) -> Optional[bytes]:
+    """The bytes a base64 or base64url ``run`` decodes to, or None."""
+    run = run.rstrip("=")
+    url = "-" in run or "_" in run
+    if (url and ("+" in run or "/" in run)) or len(run) % 4 == 1:
+        return None
+    try:
+        return base64.b64decode(run + "=" * (-len(run) % 4), altchars=b"-_" if url else b"+/", validate=True)
+    except (binascii.Error, ValueError):
+        return None
+
+
+@functools.lru_cache(maxsize=4)
+def _inflated(run: str, limit: int) -> tuple[bytes, bool]:
+    """What the gzip members in base64 ``run`` inflate to (``limit`` bytes at most; a body cut in the log gives
+    what it holds), and whether more was left; (b"", False) for no gzip. Remembered: a line's text and then its
+    values are read."""
+    raw = _b64(run)
+    if raw is None:
+        return b"", False
+    out: list[bytes] = []
+    left = limit
+    while raw[:3] == b"\x1f\x8b\x08" and left > 0:  # member after member (a multi-member file)
+        inflater = zlib.decompressobj(wbits=31)
+        try:
+            out.append(inflater.decompress(raw, left))
+        except zlib.error:
+            break
+        left -= len(out[-1])
+        if inflater.unconsumed_tail:
+            return b"".join(out), True
+        raw = inflater.unused_data
+    return b"".join(out), left <= 0 and raw[:3] == b"\x1f\x8b\x08"
+
+
+def gunzipped(value: str) -> Optional[str]:
+    """The text ``value`` inflates to when the whole value is one gzip body in base64 (``H4sI…``: a ConfigMap's
+    ``binaryData``, a Helm release) that inflates whole within INFLATE_MAX, else None: compressed bytes are random
+    by construction, so what such a value says is in its text."""
+    if not value.startswith("H4sI") or _GZIP_RUN.fullmatch(value) is None or "\\" in value:
+        return None
+    inflated, cut = _inflated(value, INFLATE_MAX)
+    return inflated.decode("utf-8", "replace") if inflated and not cut else None
 
 
 def _joined_hex(m: re.Match[str]) -> str:
@@ -292,6 +406,8 @@ def _atom(c: str, raw: Callable[[str], str], replaced: str) -> str:
     alts.append("".join(_PERCENT + _hex(b, 2) for b in c.encode("utf-8", "surrogatepass")))
     if c == " ":
         alts.append(r"\+")
+    if c == "=" or not c.isascii():  # quoted-printable (RFC 2045 encodes "=" and every 8-bit byte)
+        alts.append("".join("=" + _hex(b, 2) for b in c.encode("utf-8", "surrogatepass")))
     if not c.isascii():
         alts += [replaced, r"(?:" + _BACKSLASHES + r"u[fF]{3}[dD])+"]
         # rsyslog's escape8BitCharactersOnReceive: each byte of its UTF-8 as "#" and three octal digits
@@ -357,6 +473,9 @@ def encodings(value: str) -> dict[str, str]:
         add(core, "base32")
     add(data.hex(), "hex")
     add(data.hex().upper(), "HEX")
+    for hexed in (data.hex(), data.hex().upper()):
+        for core in sorted(_b64_cores(hexed.encode("ascii"))):
+            add(core, "base64 of hex")
     return forms
 
 
@@ -420,6 +539,8 @@ class _Needle:
         if _EIGHT_BIT.search(spelled) is not None:
             parts.append("rsyslog-escaped")
             spelled = _EIGHT_BIT.sub("", spelled)
+        if len(_QP_TOKEN.findall(spelled)) > len(_QP_TOKEN.findall(self.text)):
+            parts.append("quoted-printable")
         if any(spelled.count(h) > self.text.count(h) for h in "&;#"):  # "#": a reference with no ";" whose "&"
             parts.append("html-escaped")  # is written \u0026 or %26
         if not parts:
@@ -437,6 +558,7 @@ class KnownValues:
     def __init__(self, secrets: Mapping[str, str]) -> None:
         self._needles = [_Needle(needle, name, enc) for name, value in secrets.items()
                          for needle, enc in encodings(value).items()]
+        self._cut_bodies: set[bytes] = set()  # the digests of the gzip bodies cut short (``uninflated``)
 
     def __bool__(self) -> bool:
         return bool(self._needles)
@@ -452,27 +574,66 @@ class KnownValues:
         A needle's pattern is only run where it can match: a spelling either writes every letter and digit raw,
         and then holds the needle's longest run of them, or escapes one, and then holds that escape token. A needle
         of plain characters (``_TAIL_SAFE``) must also have its tail in the text decoded (``_decoded``), and in a
-        text of no escape token it can only be itself: it is looked for as such, with no pattern compiled."""
+        text of no escape token it can only be itself: it is looked for as such, with no pattern compiled. The text
+        is also read without its invisible characters and NFKC-folded (``_folded``), and each gzip member in base64
+        inflated (``_gzip_bodies``: what it holds is named "... in gzip+base64")."""
         if not self._needles:
             return []
-        keys: set[int] = set()
-        if "\\" in text or "%" in text:
-            for m in _TOKEN.finditer(text):
-                u, p = m.group(1), m.group(2)
-                keys.add(int(u if u is not None else p, 16))
-        if "#" in text:
-            for m in _ENTITY_TOKEN.finditer(text):
-                d, x = m.group(1), m.group(2)
-                keys.add(int(d) if d is not None else int(x, 16))
         found: dict[tuple[str, str], int] = {}
-        self._find_in(text, keys, found, "")
-        if "\\" in text or "\n" in text:
-            joined = _LINE_BREAK.sub("", text)
-            if joined != text:  # base64 wrapped into lines (RFC 2045's 76 characters, PEM's 64), then JSON-escaped
-                self._find_in(joined, keys, found, "+line-wrapped")
-        if _SEPARATED_HEX.search(text) is not None:  # hex with a separator between bytes
-            self._find_in(_SEPARATED_HEX.sub(_joined_hex, text), keys, found, " with separators")
+        self._find_all(text, found, 0, [INFLATE_BUDGET])
         return [KnownHit(name, enc) for (name, enc), _ in sorted(found.items(), key=lambda kv: kv[1])]
+
+    def _find_all(self, text: str, found: dict[tuple[str, str], int], depth: int, budget: list[int]) -> None:
+        for t, how in ((text, ""), (_folded(text), "+unicode-folded")):
+            if how and t == text:
+                break
+            keys = _keys(t)
+            self._find_in(t, keys, found, how)
+            if "\\" in t or "\n" in t:
+                joined = _LINE_BREAK.sub("", t)
+                if joined != t:  # base64 wrapped into lines (RFC 2045's 76 characters, PEM's 64), then JSON-escaped
+                    self._find_in(joined, keys, found, "+line-wrapped" + how)
+            if _SEPARATED_HEX.search(t) is not None:  # hex with a separator between bytes
+                self._find_in(_SEPARATED_HEX.sub(_joined_hex, t), keys, found, " with separators" + how)
+        if depth < 2 and _GZIP_MAGIC.search(text) is not None:  # (a gzip body in a gzip body: once more at most)
+            for at, body in self._gzip_bodies(text, budget):
+                inner: dict[tuple[str, str], int] = {}
+                self._find_all(body, inner, depth + 1, budget)
+                for name, enc in inner:
+                    found.setdefault((name, enc + " in gzip+base64"), at)
+
+    def _gzip_bodies(self, text: str, budget: list[int]) -> list[tuple[int, str]]:
+        """(offset, inflated text) of each gzip member written in base64 in ``text`` (or in base64 once more),
+        while ``budget`` (bytes still to inflate for one ``find``) lasts; a body cut by INFLATE_MAX or by the budget
+        is counted in ``uninflated``."""
+        out: list[tuple[int, str]] = []
+        for m in _GZIP_RUN.finditer(text):
+            run = m.group(0).replace("\\", "")
+            if run.startswith("SDRzS"):  # base64 of the base64 (a Kubernetes Secret's data)
+                inner = _b64(run)
+                run = inner.decode("ascii", "replace").strip() if inner is not None else ""
+                if not run.startswith("H4sI"):
+                    continue
+            if budget[0] <= 0:
+                self._cut(run)
+                continue
+            inflated, cut = _inflated(run, min(INFLATE_MAX, budget[0]))
+            budget[0] -= INFLATE_MAX if cut else len(inflated)
+            if cut:
+                self._cut(run)
+            if inflated:
+                out.append((m.start(), inflated.decode("utf-8", "replace")))
+        return out
+
+    def _cut(self, run: str) -> None:
+        if len(self._cut_bodies) < 1 << 16:
+            self._cut_bodies.add(hashlib.sha256(run.encode("ascii", "replace")).digest())
+
+    @property
+    def uninflated(self) -> int:
+        """The gzip bodies (distinct base64 runs) read only in part, or not at all, by INFLATE_MAX or
+        INFLATE_BUDGET: known values beyond the cut were not looked for there."""
+        return len(self._cut_bodies)
 
     def _find_in(self, text: str, keys: set[int], found: dict[tuple[str, str], int], how: str) -> None:
         upper = ""
@@ -530,6 +691,16 @@ class KnownValues:
                       (f"#x{b:02x}".encode("ascii"), True), (f"#x0{b:02x}".encode("ascii"), True)]
         if plain:
             exprs += [(b"#00", False), (b"#x00", True)]
+        # what ``find`` reads in another form (``_folded``, ``_gzip_bodies``): an invisible character (raw: UTF-8,
+        # or a JSON escape), a full-width form of a letter or digit the needles hold (a needle written full-width
+        # holds one: its other characters may stay ASCII; NFKC folds any), a gzip body in base64
+        if self._needles:
+            exprs += [(c.encode("utf-8"), False) for c in _INVISIBLE_LITERALS]
+            exprs += [(f"\\u{ord(c):04x}".encode("ascii"), True) for c in _INVISIBLE_LITERALS]
+            exprs += [(t, False) for t in _TAG_PREFIXES]
+            exprs += [(chr(b + 0xFEE0).encode("utf-8"), False) for b in plain]
+            exprs += [(f"\\u{b + 0xFEE0:04x}".encode("ascii"), True) for b in plain]
+            exprs += [(b"H4sI", False), (b"SDRzS", False)]
         return exprs
 
     def unanchored(self) -> Optional[re.Pattern[bytes]]:

@@ -172,6 +172,7 @@ STEUER_WORDS = frozenset({"steuer", "steuerid", "steueridentifikationsnummer", "
                           "taxid", "taxnumber", "taxno", "identifikationsnummer"})
 BSN_WORDS = frozenset({"bsn", "burgerservicenummer", "sofi", "sofinummer", "citizenservicenumber"})
 AADHAAR_WORDS = frozenset({"aadhaar", "aadhar", "uidai", "adhaar"})
+SSN_WORDS = frozenset({"ssn", "ssns", "socialsecurity", "socialsecuritynumber", "socialsecurityno", "socsec"})
 # What names a quantity (a size, a count, a time): a 13-15 digit number there is that quantity, not a card number.
 QUANTITY_WORDS = frozenset({"size", "bytes", "byte", "free", "used", "total", "storage", "capacity", "allocatable",
                             "memory", "mem", "disk", "count", "length", "len", "avail", "available", "quota",

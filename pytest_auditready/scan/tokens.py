@@ -113,6 +113,24 @@ def _random_body(text: str) -> bool:
     return any(c.isupper() for c in text) and any(c.islower() for c in text) and any(c.isdigit() for c in text)
 
 
+def _random_base62(text: str) -> bool:
+    """Whether ``text`` reads as random base62: capitals, small letters and digits (``_random_body``), or, without a
+    digit (24 random characters have none about once in 70), six or more each of capitals and small letters, which
+    an identifier's camel case seldom has (random ones lack them about once in 10,000)."""
+    if _random_body(text):
+        return True
+    return sum(c.isupper() for c in text) >= 6 and sum(c.islower() for c in text) >= 6
+
+
+def _random_key(text: str) -> bool:
+    """``text`` is the base64 of 16 to 64 bytes that are not printable text (a key, not an encoded word)."""
+    try:
+        raw = base64.b64decode(text + "=" * (-len(text) % 4), validate=True)
+    except (binascii.Error, ValueError):
+        return False
+    return 16 <= len(raw) <= 64 and sum(32 <= b < 127 for b in raw) < len(raw) * 0.9
+
+
 def _assigned(m: re.Match[str]) -> bool:
     """``KEY=value`` (the value quoted or not) in text assigns a credential (``credential``)."""
     return credential(m.group(0).split("=", 1)[0], _value(m))
@@ -159,12 +177,21 @@ RULES: tuple[TokenRule, ...] = (
         r"|(?<=[A-Za-z0-9][_-])(?:s\.[A-Za-z0-9]{24}(?:\.[A-Za-z0-9]{5})?|b\.[A-Za-z0-9_-]{24,})(?![A-Za-z0-9_-])"
         r"|(?<![A-Za-z0-9_.-])s\.[A-Za-z0-9]{24}(?:\.[A-Za-z0-9]{5})?(?=[_-][A-Za-z0-9])"),
         lambda m: _random_body(m.group(0).split(".")[1])),
+    # A legacy recovery token: "r." and 24 base62 characters (sdk/helper/consts/token_consts.go
+    # LegacyRecoveryTokenPrefix; vault/generate_root_recovery.go issues it whenever server-side consistent tokens are
+    # off, and every Vault from 1.3 to 1.9 did), standing alone or joined to a word of a name as the forms above. Its
+    # one-letter prefix begins words ("r.someCamelCaseIdentifier" in a path or a message): only a random body counts
+    # (_random_base62).
+    TokenRule("Vault Token", re.compile(
+        r"(?:(?<![A-Za-z0-9_.-])|(?<=[A-Za-z0-9][_-]))r\.[A-Za-z0-9]{24}(?![A-Za-z0-9_-])"),
+        lambda m: _random_base62(m.group(0)[2:])),
     # The same token given as -display-name: the token store writes "token-" and the name with every character
     # but letters, digits and "-" made "-" (token_store.go displayNameSanitize), so s.<24> is logged as
-    # token-s-<24> (a producer that does not sanitise, or an edited copy, keeps the dot: token-s.<24>). Random
+    # token-s-<24> (a producer that does not sanitise, or an edited copy, keeps the dot: token-s.<24>; the same for
+    # a legacy recovery token's r.). Random
     # base62, so holding capitals, small letters and digits (a name of words does not).
     TokenRule("Vault Token", re.compile(
-        r"(?<![A-Za-z0-9])token-(?:s[-.]([A-Za-z0-9]{24})|(?:hv[sbr]|b)-([A-Za-z0-9-]{24,}))(?![A-Za-z0-9])"),
+        r"(?<![A-Za-z0-9])token-(?:[sr][-.]([A-Za-z0-9]{24})|(?:hv[sbr]|b)-([A-Za-z0-9-]{24,}))(?![A-Za-z0-9])"),
         lambda m: _random_body(_value(m))),
     # A token sent in a token endpoint's path (OpenBao/Vault API, "Token auth method": the older lookup, renew,
     # revoke and revoke-orphan forms take it as the path's last segment): a token by where it stands, whatever its
@@ -229,6 +256,17 @@ RULES: tuple[TokenRule, ...] = (
     # templates are filled in. Its template "{{username}}:{{password}}@tcp(...)" and a mask are none.
     TokenRule("Basic Auth Credentials", re.compile(r"(?<![A-Za-z0-9_.:-])[A-Za-z0-9_.-]*:([^\s@/\"'<>\\`{}|]+)"
                                                    r"@(?:tcp6?|udp|unix)\("), _userinfo),
+    # A password in an Oracle Easy Connect string ("user/password@//host:port/service", "user/password@host:1521/x":
+    # sqlplus's and a JDBC thin URL's logon, an ORACLE_CONNECT environment variable). Only with the form's "//" or a
+    # port after the "@", so that a path with an "@" ("actions/checkout@v4", "x/mod@v0.1.0") is none.
+    TokenRule("Connect String Password", re.compile(
+        r"(?<![A-Za-z0-9_$#/.@%-])[A-Za-z][A-Za-z0-9_$#]{0,127}/([^\s/@\"'<>\\`{}|]+)"
+        r"@(?://[A-Za-z0-9.\[\]:-]+|[A-Za-z0-9.-]+:\d{1,5}(?![A-Za-z0-9]))"), _userinfo),
+    # A random key written after "base64:" (Laravel's APP_KEY, as `php artisan key:generate` writes it into .env:
+    # "base64:" and the base64 of 32 random bytes; Laravel's encrypter takes 16 or 32): the prefix takes the run out of
+    # the base64 charset, so no entropy detector sees it. Only the base64 of 16 to 64 bytes that are no text.
+    TokenRule("Application Key", re.compile(r"(?<![A-Za-z0-9_])base64:([A-Za-z0-9+/]{22,86}={0,2})(?![A-Za-z0-9+/=])"),
+              lambda m: _random_key(m.group(1))),
     # A credential assigned to a key that names one, inside a value: a connection string ("Server=db;Password=..;",
     # libpq's "password=..", JDBC's "&password=.."), a command line ("--password=.."), an environment assignment
     # ("PGPASSWORD=..", "AWS_SECRET_ACCESS_KEY=.."). detect-secrets' keyword detector sees only "key": "value" pairs
@@ -294,8 +332,8 @@ HTTP_KINDS = frozenset({"Bearer Token", "Basic Auth Credentials"})
 # Hyperscan expressions, each a superset of one or more rules above (literals and bounded repeats only; a URL's
 # user information longer than 256 characters is not looked for).
 PREFILTERS: tuple[tuple[bytes, bool], ...] = (  # (expression, caseless)
-    (rb"(?:hv[sbr]\.[A-Za-z0-9_-]{24}|s\.[A-Za-z0-9]{24}|b\.[A-Za-z0-9_-]{24})", False),
-    (rb"token-(?:s[-.][A-Za-z0-9]{24}|(?:hv[sbr]|b)-[A-Za-z0-9-]{24})", False),
+    (rb"(?:hv[sbr]\.[A-Za-z0-9_-]{24}|[sr]\.[A-Za-z0-9]{24}|b\.[A-Za-z0-9_-]{24})", False),
+    (rb"token-(?:[sr][-.][A-Za-z0-9]{24}|(?:hv[sbr]|b)-[A-Za-z0-9-]{24})", False),
     (rb"auth(?:/|\\/)token(?:/|\\/)(?:lookup|renew|revoke|revoke-orphan)(?:/|\\/)[^/\\\"?#\s&]", False),
     (rb"(?:unseal|recovery) key(?: \d{1,3})?:[ \t]", True),
     (rb"github_pat_[A-Za-z0-9_]{40}", False),
@@ -319,6 +357,8 @@ PREFILTERS: tuple[tuple[bytes, bool], ...] = (  # (expression, caseless)
     (rb"hooks\.slack\.com/", False),
     (rb"://[^\s\"<>\\^`{|}/?#\[\]@]{1,256}@", False),
     (rb"@(?:tcp6?|udp|unix)\(", False),
+    (rb"/[^\s/@\"]{1,128}@(?://|[A-Za-z0-9.-]{1,253}:\d)", False),
+    (rb"base64:[A-Za-z0-9+/]{22}", False),
     (CREDENTIAL_KEY.encode("ascii") + rb"\s{0,2}=", True),
     # an XML element's or key's end, as a JSON text writes it (Go writes ">" as \u003e, a quote escaped)
     (CREDENTIAL_KEY.encode("ascii") + rb"(?:\s[^<>]{0,128})?(?:>|\\u003[eE])", True),
