@@ -361,3 +361,34 @@ def test_three_trimmed_times_in_a_live_runs_log_are_chance_not_re_timing(tmp_pat
         entries[i]["time"] = t[:26] + "Z"  # its nanoseconds ended in 000: six digits once trimmed
     res = verify(tmp_path, entries)
     assert len(entries) >= 110 and where(res, "timestamp_precision") == [], res["found"]
+
+
+def test_re_timed_entries_are_named_by_their_length_not_with_correct_trimmed_times(tmp_path: Path) -> None:
+    """20 entries re-timed to milliseconds among 3,000 of a 9-digit clock, where Go's trimming left three correct
+    6-digit times (about 2.7 expected): the 3-digit ones are named and counted, and no correct 6-digit time is named
+    as re-timed (red team rt66: they were, and the re-timed ones were lumped into "N more ... or fewer")."""
+    import random
+
+    rng = random.Random(66)
+    entries, natural, planted = [], [], []
+    for i in range(3000):
+        e = copy.deepcopy(REAL[i % len(REAL)])
+        s, ms = divmod(i * 7, 1000)
+        frac = f"{ms:03d}{rng.randrange(10**6):06d}"
+        if frac.endswith("0"):
+            frac = frac[:-1] + "7"
+        if i in (40, 1500, 2700):  # Go trimmed three zeros: a correct 6-digit time
+            frac = frac[:5] + str(rng.randrange(1, 10))
+            natural.append(i + 1)
+        elif i % 100 == 50 and len(planted) < 20:  # re-timed to whole milliseconds
+            frac = f"{ms:03d}"
+            frac = frac.rstrip("0") or "001"
+            planted.append(i + 1)
+        e["time"] = f"2026-11-30T06:{s // 60:02d}:{s % 60:02d}.{frac}Z"
+        entries.append(e)
+    res = verify(tmp_path, entries)
+    found = res["found"]["timestamp_precision"]
+    named = [int(w.rsplit(":", 1)[1]) for w, m in found if not m.split(" ")[0].isdigit()]
+    assert named and set(named) <= set(planted) and not set(named) & set(natural), found
+    (more,) = [m for _w, m in found if m.split(" ")[0].isdigit()]
+    assert more.startswith(f"{len(planted) - len(named)} more entries have times with ") and "6" not in more, more

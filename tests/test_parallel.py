@@ -793,7 +793,9 @@ def test_a_url_a_dask_worker_cannot_read_names_the_worker(monkeypatch: pytest.Mo
     assert str(err.value).startswith("a Dask worker (on ") and "with its own credentials" in str(err.value)
 
 
-def test_a_dask_scheduler_that_does_not_answer_is_one_line(tmp_path: Path) -> None:
+def test_a_dask_scheduler_address_where_nothing_listens_is_one_line_at_once(tmp_path: Path) -> None:
+    """A port nobody listens on refuses the connection: said so at once, where Dask's retries waited 10 s and the
+    line said the scheduler "did not answer within 10 s" (red team rt66 F5)."""
     import socket
 
     with socket.socket() as s:  # a port nobody listens on
@@ -804,8 +806,8 @@ def test_a_dask_scheduler_that_does_not_answer_is_one_line(tmp_path: Path) -> No
                            f"tcp://127.0.0.1:{port}"], capture_output=True, text=True, timeout=60, cwd=tmp_path)
     assert proc.returncode == 2
     assert len(proc.stderr.strip().splitlines()) == 1, proc.stderr
-    assert "did not answer within" in proc.stderr
-    assert time.monotonic() - t0 < 30
+    assert "refuses connections: nothing listens on that port" in proc.stderr, proc.stderr
+    assert time.monotonic() - t0 < 9  # (Dask waited its 10 s connect timeout)
 
 
 def test_an_address_refused_at_once_is_not_said_to_time_out(tmp_path: Path) -> None:

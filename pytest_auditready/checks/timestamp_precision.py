@@ -230,7 +230,11 @@ class Precision(Visitor):
                           "fraction of a second that is not zeros.", self.time_fix, where=self.fraction[-1][0].where)
 
     def _retimed(self) -> Iterator[Finding]:
-        """The entries whose times are too short for trimmed zeros to explain (see the module's docstring)."""
+        """The entries whose times are too short for trimmed zeros to explain (see the module's docstring). The
+        numbers of k digits or fewer are judged together (a few entries of each short length add up); the lengths
+        named are those whose own number chance does not explain, so that a log with some re-timed entries does not
+        have its correct trimmed times of a common length named with them (red team rt66: three untouched 6-digit
+        OpenBao times were named as re-timed, the re-timed 3-digit ones counted among "120 more")."""
         cut, count = -1, 0
         for k in range(max(self.digits, min(self.best - 2, self.counted)) if self.one_clock else self.counted):
             count += self.nshort.get(k, 0)
@@ -238,7 +242,11 @@ class Precision(Visitor):
                 cut = k
         if cut < 0:
             return
-        shown = sorted(((r, k) for k in range(cut + 1) for r in self.short.get(k, ())), key=lambda rk: rk[0].line)
+        # exactly k digits: the last best - k are zeros and the k-th is not (a whole second: all are zeros)
+        own = [k for k in range(cut + 1) if self.nshort.get(k, 0) and _tail(
+            self.nshort[k], self.good * 10.0 ** (k - self.best) * (0.9 if k else 1.0)) < _CHANCE]
+        lengths = own or list(range(cut + 1))  # (else only together are they too many: every one is named)
+        shown = sorted(((r, k) for k in lengths for r in self.short.get(k, ())), key=lambda rk: rk[0].line)
         for e, n in shown[:_SHOW]:
             said = "no sub-second part" if n == 0 else (f"{n} fractional digit(s)" if self.one_clock else
                                                         f"{n} significant fractional digit(s)")
@@ -247,9 +255,11 @@ class Precision(Visitor):
             yield Finding(ID, "", f"The entry's time {clip(e.time, 40)!r} has {said} while this source writes up to "
                           f"{self.best} (across {self.good} entries): {chance}, so a hop re-timed this entry or "
                           "something else wrote it.", self.fix, where=e.where, request_id=e.request_id)
-        total = sum(self.nshort.get(k, 0) for k in range(cut + 1))
+        total = sum(self.nshort.get(k, 0) for k in lengths)
         if total > _SHOW:
-            yield Finding(ID, "", f"{total - _SHOW} more entries have times with {cut} fractional digit(s) or fewer.",
+            said = (f"{lengths[0]}" if len(lengths) == 1 else
+                    f"{', '.join(str(k) for k in lengths[:-1])} or {lengths[-1]}" if own else f"{cut} or fewer")
+            yield Finding(ID, "", f"{total - _SHOW} more entries have times with {said} fractional digit(s).",
                           self.fix, where=shown[-1][0].where)
 
 

@@ -46,7 +46,7 @@ from ..offline.reader import (
     open_log,
 )
 from .driver import drive, reader_for
-from .files import FileResult, _keep_freed_memory, detect, empty_member, set_member, settles_of, with_set
+from .files import FileResult, _keep_freed_memory, detect, empty_member, set_member, settles_of, stored_state, with_set
 
 if TYPE_CHECKING:
     from ..config import Settings
@@ -227,6 +227,7 @@ def run_part(setup: Setup, part: Part) -> PartResult:
     read_blocks, parse, whole_block = reader_for(ctx.settings, name)
     stats = FileStats()
     _same_file(part)
+    before = stored_state(name)
     f = open_log(name)
     try:
         src = _Range(f, part.start, part.end) if (part.start or part.end is not None) else f
@@ -238,6 +239,8 @@ def run_part(setup: Setup, part: Part) -> PartResult:
         stats.blank = counts.blank
     finally:
         f.close()
+    after = stored_state(name)
+    stats.stored = before if before == after and before is not None else ({"changed": True} if before else None)
     outcomes: list[Outcome] = []
     if part.index == 0:
         for check in setup.checks:
@@ -281,6 +284,8 @@ def finish_file(setup: Setup, parts: Sequence[PartResult]) -> FileResult:
                       next((p.stats.framing for p in parts if p.stats.framing), ""),  # a syslog hop's: any part
                       sum(p.stats.left_out for p in parts), sum(p.stats.blank for p in parts),
                       sum(p.stats.eight_bit for p in parts))
+    states = [p.stats.stored for p in parts]  # the file as each range was read: one state, or it changed
+    stats.stored = (states[0] if all(s == states[0] for s in states) else {"changed": True}) if all(states) else None
     streaming = iter(merged)
     others = {o.check_id: o for o in parts[0].outcomes}
     empty = empty_member(name, setup.log_set, stats)  # a file just rotated and still empty, as verify_file says it
@@ -768,12 +773,14 @@ def connect(address: str, timeout: float = 10.0) -> Any:
         except BaseException as exc:  # handed to the caller's thread
             failed.append(exc)
 
+    fix = ("check the address (tcp://HOST:8786: the scheduler's port, not its dashboard's) and that the scheduler "
+           "is running")
+    if _refused(address):  # Dask retries a refused connection until its timeout, then says it timed out
+        raise AuditReadyError(f"the Dask scheduler {address} refuses connections: nothing listens on that port", fix)
     thread = threading.Thread(target=make, name="auditready-dask-connect", daemon=True)
     started = time.monotonic()
     thread.start()
     thread.join(timeout + 5)
-    fix = ("check the address (tcp://HOST:8786: the scheduler's port, not its dashboard's) and that the scheduler "
-           "is running")
     if made:
         return made[0]
     if not failed:
@@ -786,6 +793,28 @@ def connect(address: str, timeout: float = 10.0) -> Any:
         said = f"did not answer within {timeout:g} s" if waited >= timeout else "cannot be reached"
         raise AuditReadyError(f"the Dask scheduler {address} {said} ({why})", fix) from None
     raise exc
+
+
+def _refused(address: str) -> bool:
+    """Whether a tcp:// or tls:// scheduler ``address`` refuses a TCP connection at once (nothing listens there);
+    False for any other answer, address or scheme (Dask's own connection then says what is wrong)."""
+    import socket
+    import urllib.parse
+
+    parts = urllib.parse.urlsplit(address if "://" in address else f"tcp://{address}")
+    try:
+        host, port = parts.hostname, parts.port
+    except ValueError:
+        return False
+    if parts.scheme not in ("tcp", "tls") or not host or not port:
+        return False
+    try:
+        with socket.create_connection((host, port), timeout=2):
+            return False
+    except ConnectionRefusedError:
+        return True
+    except OSError:
+        return False
 
 
 _CODE: list[str] = []
