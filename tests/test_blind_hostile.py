@@ -355,7 +355,7 @@ def test_cloudtrail_record_nested_deep(tmp_path: Path, depth: int) -> None:
     r = _verify(tmp_path, name, "--format", "cloudtrail")
     _no_traceback(r)
     if depth <= 10000:
-        assert "1 lines read, 1 entries, 0 unreadable" in r.stdout, r.stdout
+        assert "1 records read, 1 entries, 0 unreadable" in r.stdout, r.stdout  # (a CloudTrail file counts records)
         assert "FAIL no_secret_leak" not in r.stdout and "FAIL completeness" not in r.stdout, r.stdout
     else:
         assert "JSON nested too deeply" in r.stdout, r.stdout
