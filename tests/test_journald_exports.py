@@ -6,15 +6,14 @@ are joined (F2); journald's LineMax pieces printed by ``journalctl -o short-iso`
 from __future__ import annotations
 
 import gzip
-import shutil
 from pathlib import Path
 
 import orjson
 
 from pytest_auditready.checks import BUILTIN
-from pytest_auditready.checks.base import FAILED
 from pytest_auditready.config import Settings
-from pytest_auditready.engine.files import FileResult, offline_checks, read_canaries, verify_file
+from pytest_auditready.engine.files import offline_checks, read_canaries, verify_file
+from tests.test_shipper_exports import _failed, _run
 
 ROOT = Path(__file__).resolve().parents[1] / "fixtures" / "shippers-rt67"
 CANARIES = read_canaries(str(ROOT / "canaries.txt"))
@@ -22,15 +21,6 @@ CHECKS = offline_checks(BUILTIN)
 SETTINGS = Settings(require_tamper_evidence=False, retention_days=0)
 
 
-def _run(tmp_path: Path, name: str) -> FileResult:
-    path = tmp_path / name
-    shutil.copyfile(ROOT / name, path)
-    path.chmod(0o600)
-    return verify_file(str(path), SETTINGS, CHECKS, CANARIES)
-
-
-def _failed(res: FileResult) -> dict[str, list[str]]:
-    return {o.check_id: [f"{f.where} {f.text()}" for f in o.findings] for o in res.outcomes if o.status == FAILED}
 
 
 def test_a_secret_in_a_journal_message_written_as_bytes_is_found_at_its_line(tmp_path: Path) -> None:

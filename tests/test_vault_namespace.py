@@ -14,8 +14,9 @@ import pytest
 
 from pytest_auditready.checks import BUILTIN
 from pytest_auditready.checks.base import FAILED, PASSED
-from pytest_auditready.config import Settings
-from pytest_auditready.engine.files import offline_checks, verify_file
+from pytest_auditready.engine.files import offline_checks
+from tests.test_vault_ssct import _entries, _lines
+from tests.test_vault_ssct import _outcomes as outcomes
 
 ROOT = Path(__file__).resolve().parents[1]
 BASE = ROOT / "fixtures" / "vault-ssct" / "base.log"  # lines 23-24: a read in namespace team-b/
@@ -25,16 +26,7 @@ TEAM_B = (23, 24)
 
 
 def _outcomes(path: Path) -> dict[str, Any]:
-    res = verify_file(str(path), Settings(require_tamper_evidence=False, retention_days=0), CHECKS, {})
-    return {o.check_id: o for o in res.outcomes}
-
-
-def _lines(out: Any, text: str) -> list[int]:
-    return sorted(int(f.where.rsplit(":", 1)[1]) for f in out.findings if f.where and text in f.message)
-
-
-def _entries(path: Path) -> list[dict[str, Any]]:
-    return [json.loads(ln) for ln in path.read_text().splitlines()]
+    return outcomes(path, CHECKS)
 
 
 def _write(tmp_path: Path, entries: list[dict[str, Any]], framed: bool = False) -> Path:
