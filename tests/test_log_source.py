@@ -144,3 +144,23 @@ def test_a_log_cut_with_no_copy_beside_it_is_read_again_from_its_start(tmp_path:
         src.close()
         assert _where(batch) == ["audit.log:1", "audit.log:1"], compress
         assert [e.request_id for e in batch.entries] == ["r1", "r3"]
+
+
+def test_the_position_a_file_source_has_passed_is_its_lines_and_bytes_until_a_rotation(tmp_path: Path) -> None:
+    """What a URL target's accounting states of the file's history (engine.live ``_place``: the lines before the
+    run, the run's window) is the source's position: the lines and bytes it passed."""
+    from pytest_auditready.engine.live import _place
+
+    log = tmp_path / "audit.log"
+    log.write_bytes(_line(0) + _line(1))  # the file's history before the run
+    src = FileLogSource(log)
+    src.mark()
+    assert src.position == (2, len(_line(0) + _line(1)))
+    assert _place(src, "before") == {"path": str(log), "lines_before": 2, "bytes_before": len(_line(0) + _line(1))}
+    with open(log, "ab") as f:
+        f.write(_line(2))
+    batch = LogBatch()
+    src.poll(batch)
+    assert src.position == (3, log.stat().st_size)
+    assert _place(src, "after") == {"path": str(log), "lines_after": 3, "bytes_after": log.stat().st_size}
+    src.close()

@@ -144,6 +144,12 @@ class FileLogSource:
         # every poll, under its new name.
         self._retired: list["FileLogSource"] = []
 
+    @property
+    def position(self) -> Optional[tuple[int, int]]:
+        """(lines, bytes) this source has passed in its file; None once the file was rotated away while it was
+        read (the counts are then of another file)."""
+        return None if self._retired else (self._line, self._offset)
+
     def _need_path(self) -> Path:
         assert self.path is not None
         return self.path

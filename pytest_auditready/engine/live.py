@@ -285,12 +285,13 @@ def _place(source: LogSource, when: str) -> dict[str, Any]:
     ``lines_<when>`` and ``bytes_<when>``, with the file's path as its entries name it; {} for a source that reads
     no one file (a log command, a socket or http device) or one rotated away meanwhile (the counts are of another
     file then)."""
+    from ..auditlog.source import FileLogSource
+
     path = getattr(source, "path", None)
-    lines, offset = getattr(source, "_line", None), getattr(source, "_offset", None)
-    if path is None or getattr(source, "hop", None) is not None or not isinstance(lines, int) \
-            or not isinstance(offset, int) or getattr(source, "_retired", None):
+    at = source.position if isinstance(source, FileLogSource) else None
+    if path is None or getattr(source, "hop", None) is not None or at is None:
         return {}
-    return {"path": str(path), f"lines_{when}": lines, f"bytes_{when}": offset}
+    return {"path": str(path), f"lines_{when}": at[0], f"bytes_{when}": at[1]}
 
 
 def _stored(live: LiveResult) -> Optional[dict[str, Any]]:
