@@ -295,3 +295,21 @@ def test_personal_data_found_as_a_secret_has_no_fingerprint(tmp_path: Any) -> No
         f"{fingerprint('9f8e7d6c5b4a39281706f5e4d3c2b1a0ffee')}).",
     ]), leaks
     assert fingerprint("AB123456C") not in text + proc.stdout
+
+
+@pytest.mark.parametrize(("name", "value", "found"), [
+    ("REGISTRY_AUTH", "htpasswd", False),  # the docker-registry chart, Docker's registry docs
+    ("KAFKA_TLS_CLIENT_AUTH", "requested", False),  # Bitnami's Kafka image
+    ("MINIO_AUDIT_KAFKA_TLS_CLIENT_AUTH", "VerifyClientCertIfGiven", False),  # MinIO
+    ("KAFKA_SASL_AUTH", "SCRAM-SHA-512", False),
+    ("REDIS_AUTH", "Zq7vXw4Lp9", True),
+    ("REGISTRY_AUTH", "ci:Wint3r!Spring", True),
+])
+def test_a_name_ending_in_auth_is_a_credential_only_with_a_credentials_value(name: str, value: str,
+                                                                           found: bool) -> None:
+    """An environment variable ending in _AUTH holds a mode as often as a password (red team rt69 F4: three real
+    charts' modes failed as leaked credentials): only a value that reads as a credential is one."""
+    with LeakScanner({}, fmt=FORMATS["k8s"]) as scanner:
+        hits = scanner.scan_block(_pod([{"name": name, "value": value}]).encode(), 1)
+    assert bool(hits) is found, hits
+    assert not found or [(g.kind, g.key) for h in hits for g in h.generic] == [("Secret Keyword", name)]

@@ -556,11 +556,25 @@ def _key_material(value: str) -> bool:
             or (_B64_KEY_RE.match(value) is not None and value.lower() != value and value.upper() != value))
 
 
+# A value under a name ending in _AUTH that reads as a credential, not as a mode: one that mixes capitals, small
+# letters and digits, or holds a character of a "user:password" pair or of a password's symbols.
+_AUTH_SYMBOLS = frozenset(":@!#$%^&*+=/?~")
+
+
+def _auth_credential(value: str) -> bool:
+    """``value`` under a name ending in _AUTH holds a credential (REDIS_AUTH, a registry's "user:password"), not one
+    of the modes the same names take ("htpasswd", "requested", "VerifyClientCertIfGiven", "SCRAM-SHA-512": the
+    docker-registry chart, Bitnami's Kafka, MinIO; red team rt69)."""
+    return tokens._random_body(value) or (len(value) >= 8 and any(c in _AUTH_SYMBOLS for c in value))
+
+
 def _env_credential(key: str, value: str) -> bool:
     """``key``, an environment variable's name, names a password or a key that ``value`` holds (above)."""
     if ENV_NAME_RE.match(key) is None:
         return False
     words = key.split("_")
+    if words[-1] == "AUTH":
+        return _auth_credential(value)
     if words[-1] in _ENV_PASSWORD_LAST or tuple(words[-2:]) in _ENV_PASSWORD_PAIRS:
         return True
     return words[-1] == "KEY" and len(words) > 1 and words[-2] in _ENV_KEY_PURPOSES and _key_material(value)
