@@ -151,7 +151,28 @@ def read_small(path: PathLike, what: str, max_bytes: int, *, fix: str = "") -> b
             total += len(piece)
     if total > max_bytes:
         raise _too_large(path, what, f"over {size_text(max_bytes)}", max_bytes)
-    return b"".join(parts)
+    data = b"".join(parts)
+    _remember_read(path, data)
+    return data
+
+
+# The bytes each small file was read as in this process (its SHA-256 and size; None once two reads differed): what
+# the evidence names a settings, canaries, key or baseline file by, rather than the file as it is when the evidence
+# is written (red team rt70 F2: a canaries file replaced during the run was named by the new file's hash).
+READ_DIGESTS: dict[str, Optional[tuple[str, int]]] = {}
+_READ_DIGESTS_MAX = 10_000
+
+
+def _remember_read(path: PathLike, data: bytes) -> None:
+    import hashlib
+
+    key = os.path.abspath(os.fspath(path))
+    seen = (hashlib.sha256(data).hexdigest(), len(data))
+    if key in READ_DIGESTS:
+        if READ_DIGESTS[key] != seen:
+            READ_DIGESTS[key] = None  # read twice, as two contents: no one of them is "the" input
+    elif len(READ_DIGESTS) < _READ_DIGESTS_MAX:
+        READ_DIGESTS[key] = seen
 
 
 # -- outputs ---------------------------------------------------------------------------------------------------

@@ -98,6 +98,51 @@ def test_a_file_changed_after_it_was_judged_gets_no_hash(work: Path) -> None:
     assert changed is not None and changed["sha256"] is None
 
 
+def test_a_same_size_edit_with_its_time_put_back_gets_no_hash(work: Path) -> None:
+    """An edit in place that keeps the size and puts the modification time back (``touch -r``, ``rsync --inplace
+    --times``) still changes the file's change time, which no user can set back (red team rt70 F2)."""
+    import time as clock
+
+    from pytest_auditready.engine.files import stored_state
+    from pytest_auditready.report.evidence import file_digest
+
+    log = work / "audit.log"
+    judged = stored_state(str(log))
+    st = log.stat()
+    data = bytearray(log.read_bytes())
+    data[10:14] = b"0000" if data[10:14] != b"0000" else b"1111"
+    for _ in range(200):  # (until the file system's coarse clock has ticked: the edit's change time is later)
+        clock.sleep(0.005)
+        with open(log, "r+b") as f:  # in place, the same size
+            f.write(bytes(data))
+        os.utime(log, ns=(st.st_atime_ns, st.st_mtime_ns))
+        if log.stat().st_ctime_ns != st.st_ctime_ns:
+            break
+    assert log.stat().st_size == st.st_size and log.stat().st_mtime_ns == st.st_mtime_ns
+    said = file_digest(str(log), judged)
+    assert said is not None and said["sha256"] is None and "changed after it was judged" in said["why"], said
+
+
+def test_small_inputs_are_named_by_the_bytes_the_run_read(work: Path) -> None:
+    """The canaries file replaced after the run read it: the evidence names the bytes read, not the new file; a
+    file read twice as two contents gets no hash (red team rt70 F2)."""
+    from pytest_auditready import safeio
+    from pytest_auditready.engine.files import read_canaries
+    from pytest_auditready.report.evidence import read_digest
+
+    can = work / "can.txt"
+    can.write_text("S3cretCanaryValue123\n")
+    read_canaries(str(can))
+    first = _sha(can)
+    can.write_text("SomethingElseEntirely99\n")
+    said = read_digest(str(can))
+    assert said is not None and said["sha256"] == first and said["as"] == "the bytes the run read", said
+    read_canaries(str(can))  # read again, another content
+    again = read_digest(str(can))
+    assert again is not None and again["sha256"] is None and "read it twice" in again["why"]
+    safeio.READ_DIGESTS.pop(os.path.abspath(str(can)), None)
+
+
 def test_verify_evidence_gives_no_hash_when_the_size_judged_differs(work: Path) -> None:
     """Without a recorded state, an uncompressed log whose size is not the bytes judged is said to have changed."""
     from pytest_auditready.config import Settings

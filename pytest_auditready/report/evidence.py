@@ -194,7 +194,7 @@ def file_digest(path: Optional[str], judged: Optional[Mapping[str, Any]] = None,
     if judged and judged.get("changed"):
         return {"path": shown, "sha256": None, "why": "the file changed while it was judged (its size, time or inode "
                 "differed after the read from before it): no hash is given, as none would be of the bytes judged"}
-    if judged and any(k in judged and judged[k] != before[k] for k in ("size", "mtime_ns", "inode")):
+    if judged and any(k in judged and judged[k] != before[k] for k in ("size", "mtime_ns", "ctime_ns", "inode")):
         return {"path": shown, "sha256": None, "why": "the file changed after it was judged (its size, time or inode "
                 "differ from what was read): no hash is given, as it would not be of the bytes judged"}
     if limit is not None and before["size"] < limit:
@@ -212,7 +212,8 @@ def file_digest(path: Optional[str], judged: Optional[Mapping[str, Any]] = None,
                 head = head or chunk[:8]
                 h.update(chunk)
                 size += len(chunk)
-            changed = os.fstat(f.fileno()).st_mtime_ns != before["mtime_ns"] and limit is None
+            st = os.fstat(f.fileno())
+            changed = (st.st_mtime_ns, st.st_ctime_ns) != (before["mtime_ns"], before["ctime_ns"]) and limit is None
     except OSError as exc:
         return {"path": shown, "sha256": None, "why": f"it could not be read: {exc.strerror or exc}"}
     if changed or (limit is None and size != before["size"]):
@@ -275,12 +276,38 @@ def inputs(result: "AuditResult") -> dict[str, Any]:
     baseline = result.baseline.path if result.baseline is not None and result.baseline.path else None
     return {
         "logs": logs,
-        "canaries_file": file_digest(s.canaries_file),
-        "public_key": file_digest(s.public_key),
-        "cloudtrail_public_keys": file_digest(s.cloudtrail_public_keys),
-        "baseline": file_digest(baseline),
-        "settings_file": file_digest(s.__dict__.get(_SETTINGS_FILE)),
+        "canaries_file": read_digest(s.canaries_file),
+        "public_key": read_digest(s.public_key),
+        "cloudtrail_public_keys": read_digest(s.cloudtrail_public_keys),
+        "baseline": read_digest(baseline),
+        "settings_file": read_digest(s.__dict__.get(_SETTINGS_FILE)),
     }
+
+
+def read_digest(path: Optional[str]) -> Optional[dict[str, Any]]:
+    """A small input (settings, canaries, key or baseline file) by the bytes this process read it as
+    (``safeio.READ_DIGESTS``), not as the file is now (red team rt70 F2: a canaries file replaced during the run
+    was named by the new file's hash); no hash when two reads of it differed; one it did not read (here: a worker
+    read it) is hashed as it is now (``file_digest``), said so. None for no path."""
+    import os
+
+    from ..safeio import READ_DIGESTS
+
+    if not path:
+        return None
+    key = os.path.abspath(str(path))
+    if key not in READ_DIGESTS:
+        out = file_digest(path)
+        if out is not None and out.get("sha256"):
+            out["judged_state"] = "not read by this process: the hash is of the file as it was when the evidence " \
+                                  "was written"
+        return out
+    read = READ_DIGESTS[key]
+    shown = without_userinfo(str(path))
+    if read is None:
+        return {"path": shown, "sha256": None, "why": "the run read it twice and found two contents: it changed "
+                "while the run read it, so no hash is given"}
+    return {"path": shown, "sha256": read[0], "bytes": read[1], "as": "the bytes the run read"}
 
 
 def _configuration(result: "AuditResult", settings: dict[str, Any]) -> dict[str, Any]:
