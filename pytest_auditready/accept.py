@@ -8,11 +8,19 @@ run: a stale baseline is a finding of its own.
 
 A fingerprint is a digest of the check, the file's name, the finding's message with line numbers taken out and,
 for a finding about an entry, that entry: its request id (Vault's request.id, a Kubernetes auditID, a CloudTrail
-requestID or eventID), else a digest of the line that holds it; so an acceptance accepts the finding that was
-reviewed, never the same defect in a new entry or in another host's file of that name (red team rt68, F1). Line
-numbers stay out, so that lines rotated out before an entry do not undo its acceptance. A finding about the whole
-file keeps the file-level fingerprint. A finding's message never holds a secret value, and neither does the
-baseline. No pytest here: every front end applies the same ``Baseline``.
+requestID or eventID) and the digest of the line that holds it, so an acceptance accepts the finding that was
+reviewed, never the same defect in a new entry or in another host's file of that name (red team rt68, F1), nor in
+a later request that reuses the id: a client chooses a Kubernetes Audit-ID, or a generic log's X-Request-ID, and
+the replayed request is written on another line, at other times (red teams rt69 F3, rt70 F3). Where the line
+cannot be read again (a live run's log that is gone, an object in a bucket) the request id alone names the entry;
+where there is neither, the line's number. Line numbers stay out otherwise, so that lines rotated out before an
+entry do not undo its acceptance. A finding about the whole file keeps the file-level fingerprint.
+
+A finding's message never holds a secret value, and neither does the baseline: a request id is written in clear
+only when it has the shape of a generated id (``shown_request_id``), and a credential of a documented shape in an
+acceptance's text (its reason, owner or summary, as written or as edited by hand) is shown by its kind and
+fingerprint wherever it is printed (``masked``; rt70 F1, F4). No pytest here: every front end applies the same
+``Baseline``.
 """
 
 from __future__ import annotations
@@ -25,22 +33,91 @@ import os
 import re
 import zlib
 from dataclasses import dataclass, field, replace
-from typing import Any, Iterable, Mapping, Optional
+from typing import Any, Iterable, Mapping, Optional, Sequence
 
 from .checks.base import FAILED, SKIPPED, Finding, Outcome
 from .errors import AuditReadyError
-from .text import visible
+from .text import redact, visible
 
-# /2: fingerprints name the entry (request id, else the line's digest); /1 named none, so one acceptance accepted
-# the same defect in every entry of every file of that name: refused, to be written again (``load``)
+# /2: fingerprints name the entry (its request id and its line's digest: ``entry_of``); /1 named none, so one
+# acceptance accepted the same defect in every entry of every file of that name: refused, to be written again
+# (``load``). A /2 file written before the line's digest joined the request id (never released) still loads: its
+# acceptances of entries with a request id match nothing now, and fail as stale until written again.
 FORMAT = "auditready-baseline/2"
 OLD_FORMATS = frozenset({"auditready-baseline/1"})
 DEFAULT_NAME = ".auditready-baseline.json"
 # a line number, or a list of them ("lines 30, 45"), in a message: out of the fingerprint
 _LINES = re.compile(r"\b(lines?) \d+(?:-\d+)?(?:, \d+(?:-\d+)?)*")
 _EXPIRED = re.compile(r"\(its acceptance ([0-9a-f]{24}) by ")
+# A request id of the shape of one a server generates, written in clear (``shown_request_id``): a UUID (Vault's
+# request.id, a Kubernetes auditID, a CloudTrail eventID and most requestIDs), or the 16 upper-case letters and digits
+# of an S3 request id (as CloudTrail writes S3's requestID)
+_UUID = re.compile(r"[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}")
+_S3_ID = re.compile(r"(?=[A-Z0-9]*[A-Z])(?=[A-Z0-9]*[0-9])[A-Z0-9]{16}")
+# a word of an acceptance's text long enough to be a credential (``masked``)
+_WORD = re.compile(r"[^\s()\[\]{}<>\"'`,;|]{12,}")
 _FIX = ("edit the baseline (auditready baseline writes one from a run): give each acceptance a fingerprint, "
         "a check, a reason, an owner and an expiry date (YYYY-MM-DD)")
+
+
+def shown_request_id(request_id: str, secrets: Mapping[str, str]) -> str:
+    """``request_id`` as a baseline shows it: in clear when it has the shape of an id a server generates (``_UUID``,
+    ``_S3_ID``) and is no known value (``secrets``: the canaries), else by its fingerprint: a client may choose a
+    Kubernetes Audit-ID or an X-Request-ID, and one can hold a canary, a token or an e-mail address, while the
+    baseline is a file to commit (red team rt70, F1)."""
+    if (_UUID.fullmatch(request_id) or _S3_ID.fullmatch(request_id)) and redact(request_id, secrets) == request_id:
+        return request_id
+    from .scan.known import fingerprint
+
+    return f"<sha256 {fingerprint(request_id)}>"
+
+
+def _credentials(texts: Sequence[str]) -> dict[str, str]:
+    """Each credential of a documented shape in ``texts`` (as written) -> how it is shown, ``<KIND sha256 FP>`` as
+    no_secret_leak names it: the formats of ``scan.tokens`` anywhere in a text, and each word in which a detector of
+    a secret's own format (detect-secrets': a GitHub, Slack or Stripe token, an AWS key id, a JWT) finds one.
+    Randomness alone is no credential here: a commit id or a fingerprint in a reason is no secret."""
+    from .scan import tokens
+    from .scan.known import fingerprint
+    from .scan.secrets import NOT_BY_NAME, GenericScanner
+
+    shown: dict[str, str] = {}
+    words: set[str] = set()
+    for text in texts:
+        for kind, credential in tokens.find(text):
+            if credential:
+                shown.setdefault(credential, f"<{kind} sha256 {fingerprint(credential)}>")
+        words.update(_WORD.findall(text))
+    if words:
+        with GenericScanner() as scanner:
+            for word in words:
+                hits = [h for h in scanner.scan_value("text", word) if h.kind not in NOT_BY_NAME]
+                if hits and not any(c in word for c in shown):  # (a token's key and value: named once, as found)
+                    shown[word] = "<" + ", ".join(f"{h.kind} sha256 {h.fingerprint}" for h in hits) + ">"
+    return shown
+
+
+def masked(texts: Sequence[str]) -> list[str]:
+    """``texts`` (an acceptance's reason, owner, summary, entry: text a person may have written or edited) with each
+    credential of a documented shape in them shown by its kind and fingerprint (``_credentials``; red team rt70,
+    F4)."""
+    shown = _credentials(texts)
+    if not shown:
+        return list(texts)
+    again = re.compile("|".join(re.escape(w) for w in sorted(shown, key=len, reverse=True)))
+    return [again.sub(lambda m: shown[m.group(0)], text) for text in texts]
+
+
+def credentials_in(text: str) -> list[str]:
+    """How each credential of a documented shape in ``text`` is shown ("GitHub Token sha256 fbd6b50ba3")."""
+    return [v[1:-1] for v in dict.fromkeys(_credentials([text]).values())]
+
+
+def shows_nothing(text: str) -> bool:
+    """``text`` holds no character a reader sees: only spaces, controls and invisible characters (a zero-width
+    space, ESC: what ``visible`` shows as an escape). An owner or a reason of such text names nobody and nothing
+    (red team rt70, F7)."""
+    return all(c.isspace() or visible(c) != c for c in text)
 
 
 def _split(where: str) -> tuple[str, int]:
@@ -50,15 +127,16 @@ def _split(where: str) -> tuple[str, int]:
 
 
 def entry_of(f: Finding, log: str = "", lines: Optional[Mapping[tuple[str, int], str]] = None) -> str:
-    """What names the entry ``f`` is about, for its fingerprint: its request id; else the digest of its line in
-    ``lines`` ((file, line) -> digest, ``line_digests``), or where that line could not be read again (a live run's
-    log that is gone, standard input, an object in a bucket), its line number; "" for a finding about a whole file.
-    A finding that also names further lines (``also_on``) counts them: one more such line is another finding."""
+    """What names the entry ``f`` is about, for its fingerprint: its request id and the digest of its line in
+    ``lines`` ((file, line) -> digest, ``line_digests``), since a client may choose the id and send it again; where
+    that line could not be read again (a live run's log that is gone, standard input, an object in a bucket) the
+    request id alone, or with no request id the line's number; "" for a finding about a whole file. A finding that
+    also names further lines (``also_on``) counts them: one more such line is another finding."""
     path, line = _split(f.where)
+    digest = (lines or {}).get((path or log, line)) if line else None
     if f.request_id:
-        entry = f"request {f.request_id}"
+        entry = f"request {f.request_id}" + (f"; line sha256 {digest}" if digest else "")
     elif line:
-        digest = (lines or {}).get((path or log, line))
         entry = f"line sha256 {digest}" if digest else f"line {line}"
     else:
         return ""
@@ -126,12 +204,12 @@ def line_digests(path: str, wanted: Iterable[int]) -> dict[int, str]:
 
 
 def read_lines(findings: Iterable[Finding], log: str, into: dict[tuple[str, int], str]) -> None:
-    """Add to ``into`` the digests of the lines that ``findings`` without a request id name (``line_digests``),
-    each file read once for the lines not yet there."""
+    """Add to ``into`` the digests of the lines that ``findings`` name (``line_digests``), each file read once for
+    the lines not yet there."""
     wanted: dict[str, set[int]] = {}
     for f in findings:
         path, line = _split(f.where)
-        if line and not f.request_id and ((path or log), line) not in into:
+        if line and ((path or log), line) not in into:
             wanted.setdefault(path or log, set()).add(line)
     for path, lines in wanted.items():
         got = line_digests(path, lines)
@@ -147,7 +225,8 @@ class Acceptance:
     expires: datetime.date
     summary: str = ""  # what was found, as the finding said it (never a value)
     where: str = ""  # the file's name, and the line the entry was on when accepted
-    entry: str = ""  # the entry it accepts: "request id X", "line N" (named by its digest) or "" (the whole file)
+    # the entry it accepts: "request id X" (``shown_request_id``), "line N" (named by its digest) or "" (the file)
+    entry: str = ""
 
     def text(self) -> str:
         return f"accepted by {self.owner} until {self.expires.isoformat()}: {self.reason}"
@@ -180,7 +259,8 @@ class Baseline:
             return outcome
         kept: list[Finding] = []
         accepted: list[tuple[Finding, str, str]] = []
-        read_lines(outcome.findings, log, self._digests)
+        checks = {a.check for a in self.acceptances.values()}  # (a log is read again only for what may match)
+        read_lines([f for f in outcome.findings if f.check_id in checks], log, self._digests)
         for f in outcome.findings:
             a = self.acceptances.get(fingerprint(f, log, self._digests))
             if a is None or a.check != f.check_id:
@@ -261,41 +341,72 @@ def load(path: Optional[str], *, required: bool = False, replacing: bool = False
                               "write it again with `auditready baseline` (each acceptance then names one entry: "
                               "review what it accepts before you commit it)")
     out = Baseline(path)
+    loaded: list[Acceptance] = []
     for i, item in enumerate(items, 1):
         where = f"acceptance {i} in {path}"
         if not isinstance(item, dict):
             raise AuditReadyError(f"{where} is not an object", _FIX)
         missing = [k for k in ("fingerprint", "check", "reason", "owner", "expires")
-                   if not isinstance(item.get(k), str) or not item[k].strip()]
+                   if not isinstance(item.get(k), str) or shows_nothing(item[k])]
         if missing:
             raise AuditReadyError(f"{where} lacks {', '.join(missing)}", _FIX)
-        a = Acceptance(item["fingerprint"].strip(), item["check"].strip(), item["reason"].strip(),
-                       item["owner"].strip(), _date(item["expires"], where), str(item.get("summary", "")),
-                       str(item.get("where", "")), str(item.get("entry", "")))
-        out.acceptances[a.fingerprint] = a
+        loaded.append(Acceptance(item["fingerprint"].strip(), item["check"].strip(), item["reason"].strip(),
+                                 item["owner"].strip(), _date(item["expires"], where), str(item.get("summary", "")),
+                                 str(item.get("where", "")), _shown_entry(str(item.get("entry", "")))))
+    # what every report prints of an acceptance, with no credential in it, however the file was written or edited
+    texts = masked([t for a in loaded for t in (a.reason, a.owner, a.summary, a.where, a.entry)])
+    for n, a in enumerate(loaded):
+        reason, owner, summary, where, entry = texts[5 * n:5 * n + 5]
+        out.acceptances[a.fingerprint] = replace(a, reason=reason, owner=owner, summary=summary, where=where,
+                                                 entry=entry)
     return out
 
 
+def _shown_entry(entry: str) -> str:
+    """An acceptance's ``entry`` as read, with a request id of no generated id's shape shown by its fingerprint
+    (a baseline written by hand, or before ``shown_request_id``)."""
+    head, sep, request_id = entry.partition("request id ")
+    if not sep or head or request_id.startswith("<sha256 "):
+        return entry
+    return f"request id {shown_request_id(request_id, {})}"
+
+
 def write(path: str, outcomes: Iterable[tuple[str, Outcome]], reason: str, owner: str, expires: datetime.date,
-          keep: Optional[Baseline] = None) -> int:
+          keep: Optional[Baseline] = None, secrets: Optional[Mapping[str, str]] = None) -> int:
     """Write a baseline accepting every finding of ``outcomes`` ((log file, outcome) pairs; acceptances already
-    in ``keep`` for the same fingerprint are kept as they are); the number of acceptances written."""
+    in ``keep`` for the same fingerprint are kept as they are); the number of acceptances written. What it says of
+    a finding names no value: each of ``secrets`` (the canaries) by its name, a credential of a documented shape by
+    its kind and fingerprint (``masked``), a request id by its fingerprint unless it has a generated id's shape."""
     from .safeio import write_atomic
 
-    entries: dict[str, dict[str, str]] = {}
+    known = secrets or {}
+    pairs = list(outcomes)
     digests: dict[tuple[str, int], str] = {}
-    for log, o in outcomes:
-        read_lines(o.findings, log, digests)
+    by_log: dict[str, list[Finding]] = {}
+    for log, o in pairs:
+        by_log.setdefault(log, []).extend(o.findings)
+    for log, findings in by_log.items():  # each file read once, for every check's findings
+        read_lines(findings, log, digests)
+    made: list[Acceptance] = []
+    entries: dict[str, Optional[Acceptance]] = {}
+    for log, o in pairs:
         for f in o.findings:
             fp = fingerprint(f, log, digests)
             old = keep.acceptances.get(fp) if keep is not None else None
+            if old is not None:
+                entries[fp] = old
+                continue
             file, line = _split(f.where)
-            entry = (f"request id {f.request_id}" if f.request_id else f"line {line}" if line else "")
-            a = old or Acceptance(fp, f.check_id, reason, owner, expires, f.message[:300],
-                                  (f"{os.path.basename(file)}:{line}" if line else os.path.basename(file))
-                                  or os.path.basename(log), entry)
-            entries[fp] = a.to_json()
-    doc = {"format": FORMAT, "accepted": [entries[k] for k in sorted(entries)]}
+            entry = (f"request id {shown_request_id(f.request_id, known)}" if f.request_id
+                     else f"line {line}" if line else "")
+            where = (f"{os.path.basename(file)}:{line}" if line else os.path.basename(file)) or os.path.basename(log)
+            made.append(Acceptance(fp, f.check_id, reason, owner, expires, redact(f.message, known),
+                                   redact(where, known), entry))
+            entries[fp] = None
+    texts = masked([t for a in made for t in (a.summary, a.where)])
+    for n, a in enumerate(made):
+        entries[a.fingerprint] = replace(a, summary=texts[2 * n][:300], where=texts[2 * n + 1])
+    doc = {"format": FORMAT, "accepted": [a.to_json() for _, a in sorted(entries.items()) if a is not None]}
     write_atomic(path, json.dumps(doc, indent=2, ensure_ascii=True) + "\n", "baseline")
     return len(entries)
 
