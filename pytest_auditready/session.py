@@ -35,6 +35,8 @@ _FILE_ATTR = "auditready_file"  # the accounting of the file an item judged
 _REVIEW_ATTR = "auditready_review"  # the access review's state of that file (review.py), on one report a file
 _BASELINE_ATTR = "auditready_baseline"  # the baseline's own failed report (``_baseline_failed``)
 _SETTLE_ATTR = "auditready_settles"  # the set's word on other files' tallies (engine.files.settle), on one report
+_RUN_ATTR = "auditready_run"  # the run's own verdict's report (``_run_failed``)
+RUN_NODE = "auditready-offline::access_policy"  # its node id: the check over the run's files together
 
 
 @contextlib.contextmanager
@@ -452,7 +454,7 @@ class AuditReadySession:
                 review = received(report, _REVIEW_ATTR)
                 if isinstance(review, dict):
                     self.reviews[str(acct["file"])] = review
-        elif report.failed and not getattr(report, _BASELINE_ATTR, False):
+        elif report.failed and not getattr(report, _BASELINE_ATTR, False) and not getattr(report, _RUN_ATTR, False):
             self.failed_other = True
 
     # -- reporting -------------------------------------------------------------------------------------------
@@ -598,6 +600,7 @@ class AuditReadySession:
         self.baseline.note_used(self.outcomes.values())
         self.stale = self.baseline.unused_findings()
         self.cut_short = self._stopped(session)
+        whole = self._run_verdict()
         if self.files is not None:
             self.seconds = time.monotonic() - self._clock
         result = self.result()
@@ -621,6 +624,8 @@ class AuditReadySession:
             session.exitstatus = pytest.ExitCode.TESTS_FAILED
         if self.stale:
             self._baseline_failed()
+        if whole is not None:
+            self._run_failed(whole)
         # what clean-up could not remove from a vault that outlives the run (a canary, a live token, a policy) fails
         # it whatever the checks say: a gate that passed would leave them there unnoticed
         if self._residue() and session.exitstatus == pytest.ExitCode.OK:
@@ -644,6 +649,44 @@ class AuditReadySession:
                                    keywords={"auditready": 1}, outcome="failed", longrepr=text, when="call",
                                    sections=[], duration=0.0, user_properties=[])
         setattr(report, _BASELINE_ATTR, True)
+        self.config.hook.pytest_runtest_logreport(report=report)
+
+    def _run_verdict(self) -> Optional[Outcome]:
+        """Offline, once every file's items ran: the run's own access_policy verdict (``access_policy.run_verdict``:
+        rules none of the files held a request to judged nothing; red team rt69, F2), added to the outcomes so that
+        every report and the exit status say it, as `auditready verify` does. None for a live run, and when an
+        access_policy item of a file did not run (deselected, or the run stopped first): what that file held is
+        not known, and the check does not read as passed there (``_not_run``)."""
+        from .checks.access_policy import ID, run_verdict
+
+        if self.files is None or any((f, c, s) not in self.outcomes for f, c, s in self.planned if c == ID):
+            return None
+        whole = run_verdict(list(self.outcomes.values()), self.settings,
+                            [str(self.accounting.get(f, {}).get("format", "")) for f in self.files])
+        if whole is not None:
+            self.outcomes[("", whole.check_id, "")] = whole
+        return whole
+
+    def _run_failed(self, whole: Outcome) -> None:
+        """The run's own verdict (``_run_verdict``) as a test report of its own (``RUN_NODE``), so that pytest's
+        summary and --junitxml say what every report and the exit status say: failed, or xfailed below fail_on
+        (as ``items.CheckItem`` shows a check's)."""
+        from .report.common import below_text, gates
+
+        lines = [f"{whole.check_id} over the run's {len(self.files or ())} files"] + [
+            f"  - {visible(f.text())}" for f in whole.findings]
+        below = not gates(self.settings.fail_on, whole.check_id) and not getattr(self.config.option, "runxfail",
+                                                                                 False)
+        if below:
+            lines[0] = f"did not hold ({below_text(whole.check_id, self.settings.fail_on)}): {lines[0]}"
+        text = self.redact("\n".join(lines))
+        report = pytest.TestReport(nodeid=RUN_NODE, location=("auditready-offline", None, RUN_NODE),
+                                   keywords={"auditready": 1}, outcome="skipped" if below else "failed",
+                                   longrepr=("auditready-offline", 0, text) if below else text, when="call",
+                                   sections=[], duration=0.0, user_properties=[])
+        if below:
+            report.wasxfail = text  # pytest's mark of an xfail
+        setattr(report, _RUN_ATTR, True)
         self.config.hook.pytest_runtest_logreport(report=report)
 
     def _residue(self) -> list[str]:

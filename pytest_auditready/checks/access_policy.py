@@ -38,15 +38,17 @@ from typing import TYPE_CHECKING, Any, Container, Iterator, Mapping, Optional, S
 
 from ..auditlog.formats import format_of
 from ..auditlog.model import Entries, Record, in_scope, vault_identity
-from .base import Check, CheckContext, Finding, Note, Skip, Visitor, feed
+from .base import FAILED, SKIPPED, Check, CheckContext, Finding, Note, Outcome, Skip, Visitor, feed
 
 if TYPE_CHECKING:
-    from ..config import AccessRule
+    from ..config import AccessRule, Settings
 
 ID = "access_policy"
 NO_RULES = ("no [[tool.auditready.access.rules]] in [tool.auditready]: there is no rule to hold the log to (name "
             "who may read, write or list which secret paths)")
 _MAX = 50
+# How the skip of a quiet file of a run of several begins (``Rules._held_none``): the mark ``run_verdict`` knows it by
+QUIET_FILE = "no request of this file is on a path and operation the rules name"
 EXCUSE_RESPONSE = "a response entry (its request entry is the one judged)"
 EXCUSE_SELF_TEST = ("the audit device's self-test write when it is enabled (sys/audit/test with no token): the vault's "
                     "own, made by no identity")
@@ -1004,19 +1006,15 @@ class Rules(Visitor):
         2 secret without its data/ segment): a check that judged nothing does not pass, so this fails, naming those
         rules. A rule that allows nobody (identities and policies empty) names access that must not happen: a log
         of requests none of which is on its paths is what it asks, a pass that says so. A live run judges the
-        seconds of its window, where a rule's secrets are rarely touched: skipped there, pointing at verify."""
+        seconds of its window, where a rule's secrets are rarely touched: skipped there, pointing at verify. A file
+        of a run of several is skipped (``QUIET_FILE``): the run fails once when no file held such a request
+        (``run_verdict``)."""
         idle = [c.rule for c in self.rules]
         named = "; ".join(f"{describe_rule(r)} named no request" for r in idle)
         if self.live:
             yield Skip("", f"no request in the run's window is on a path and operation the rules name, so none was "
                        f"held to them ({self.uncovered} requests on others; {named}): run `auditready verify` on "
                        "the vault's audit log to hold its whole history to them")
-            return
-        if self.in_set:  # a quiet file of a set (a day nobody read those secrets); each file is judged alone
-            yield Skip("", f"no request of this file is on a path and operation the rules name ({self.uncovered} "
-                       f"requests on others; {named}): a quiet file of the run's {self.in_set} files, each judged "
-                       "alone; if every file says so, the rules named nothing (check their paths and operations "
-                       f"against the log's: {_PATH_HINT.get(self.fmt, _PATH_HINT['vault'])})")
             return
         allowing = [r for r in idle if r.identities or r.policies]
         hint = _PATH_HINT.get(self.fmt, _PATH_HINT["vault"])
@@ -1025,18 +1023,17 @@ class Rules(Visitor):
                        f"name, and the rules allow nobody: nothing they forbid was done ({named}; check their paths "
                        f"and operations against the log's: {hint})")
             return
+        if self.in_set:  # a quiet file of a set (a day nobody read those secrets); each file is judged alone
+            yield Skip("", f"{QUIET_FILE} ({self.uncovered} requests on others; {named}): a quiet file of the run's "
+                       f"{self.in_set} files, each judged alone; the run fails on access_policy when none of its "
+                       "files holds such a request")
+            return
         if not self.uncovered:
             said = "this log holds no request, so none was held to the rules"
         else:
             said = (f"none of the {self.uncovered} requests of this log is on a path and operation the rules name, "
                     f"so none was held to them")
-        yield Finding(ID, "", f"access_policy judged nothing: {said}; "
-                      + "; ".join(f"{describe_rule(r)} named no request" for r in (allowing or idle)) + ".",
-                      "check each rule's paths and operations against the log's: paths are Vault policy globs on the "
-                      f"path as the log names it (a trailing * matches the rest of the path, a + segment any one "
-                      f"segment; {hint}) and operations are read, create, update, patch, delete or "
-                      "list; if the log is right and its requests fall under no rule, it cannot show that the rules "
-                      "hold: verify a log (or a set of files) that holds such requests")
+        yield judged_nothing(said, allowing or idle, [self.fmt])
 
 
 # How each format names a secret's path, for a rule that named nothing
@@ -1045,6 +1042,45 @@ _PATH_HINT = {
     "k8s": "a Secret is api/v1/namespaces/<namespace>/secrets/<name>",
     "cloudtrail": "a Secrets Manager secret by its name or ARN, an SSM parameter by its name",
 }
+
+
+def judged_nothing(said: str, rules: Sequence["AccessRule"], formats: Sequence[str]) -> Finding:
+    """The finding of rules that named no request (``said``: of what), naming ``rules`` and how the log's
+    ``formats`` name a secret's path."""
+    hints = "; ".join(dict.fromkeys(_PATH_HINT.get(f, _PATH_HINT["vault"]) for f in formats or ["vault"]))
+    return Finding(ID, "", f"access_policy judged nothing: {said}; "
+                   + "; ".join(f"{describe_rule(r)} named no request" for r in rules) + ".",
+                   "check each rule's paths and operations against the log's: paths are Vault policy globs on the "
+                   f"path as the log names it (a trailing * matches the rest of the path, a + segment any one "
+                   f"segment; {hints}) and operations are read, create, update, patch, delete or "
+                   "list; if the log is right and its requests fall under no rule, it cannot show that the rules "
+                   "hold: verify a log (or a set of files) that holds such requests")
+
+
+def quiet_file(o: Outcome) -> bool:
+    """Whether ``o`` is this check's skip of a quiet file of a run of several (``Rules._held_none``)."""
+    return o.check_id == ID and o.status == SKIPPED and not o.accepted and o.reason.startswith(QUIET_FILE)
+
+
+def run_verdict(outcomes: Sequence[Outcome], settings: "Settings", formats: Sequence[str] = ()) -> Optional[Outcome]:
+    """The run's own access_policy verdict over the files of an offline run of several, each judged alone (red
+    team rt69, F2): when no file held a request to the rules (each of the check's outcomes skipped, nothing
+    accepted, one at least a quiet file: ``quiet_file``), the run judged nothing under them, as a file alone that
+    fails (``Rules._held_none``), and this fails once for the run (subject ""), naming the rules that allow
+    someone (all of them when none does). None otherwise: a file held a request to the rules (it passed, failed
+    or had its findings accepted; a file of requests none of which is on the paths of rules that allow nobody
+    passes), or no file was quiet. ``outcomes``: every file's (other checks' are ignored); ``formats``: the
+    files' formats, for how each names a secret's path."""
+    mine = [o for o in outcomes if o.check_id == ID]
+    if not settings.access or not any(quiet_file(o) for o in mine):
+        return None
+    if any(o.status != SKIPPED or o.accepted for o in mine):
+        return None
+    allowing = [r for r in settings.access if r.identities or r.policies] or list(settings.access)
+    files = len({o.subject for o in mine})
+    said = (f"no request of the run's {files} files is on a path and operation the rules name (each file, judged "
+            "alone, was skipped), so none was held to them")
+    return Outcome(ID, "", FAILED, (judged_nothing(said, allowing, formats),))
 
 
 def run(ctx: CheckContext) -> Iterator[Union[Finding, Skip, Note]]:
@@ -1059,7 +1095,8 @@ CHECK = Check(
     title="Only the allowed identities reach the secrets",
     requirement="every request on a path matched by a [[tool.auditready.access.rules]] table (paths globs with "
     "Vault policy semantics, operations, identities and/or policies) comes from an allowed identity or policy; "
-    "rules that allow someone and name no request of the log judged nothing, and fail",
+    "rules that allow someone and name no request of the log (in a run of several files: of any of them) judged "
+    "nothing, and fail",
     run=run,
     visitor=Rules,
 )

@@ -285,6 +285,7 @@ def refused_command_line(parser: argparse.ArgumentParser, argv: Sequence[str]) -
 
 def run(args: argparse.Namespace) -> int:
     from ..checks import BUILTIN
+    from ..checks.access_policy import run_verdict
     from ..checks.base import CheckContext
     from ..engine.files import offline_checks, verify_file
     from ..report import write_all
@@ -344,33 +345,44 @@ def run(args: argparse.Namespace) -> int:
 
     results = settled(results)  # with the set's word on the tallies of the files read before it was told
     files = [res.accounting() for res in results]
+
+    def say(o: Any, shown: str) -> None:
+        """One outcome as the terminal shows it: its verdict, then its findings and acceptances."""
+        label = {"failed": "FAIL", "skipped": "ACCEPTED" if o.accepted else "SKIP"}.get(o.status, "PASS")
+        if colour:
+            label = {"FAIL": "\x1b[31mFAIL\x1b[0m", "SKIP": "\x1b[33mSKIP\x1b[0m",
+                     "ACCEPTED": "\x1b[33mACCEPTED\x1b[0m"}.get(label, "\x1b[32mPASS\x1b[0m")
+        if verbosity < 0 and o.status != "failed":
+            return
+        extra = f" ({visible(o.reason)})" if o.status != "failed" and o.reason else ""
+        if o.status == "failed" and not gates(settings.fail_on, o.check_id):
+            extra = f" ({below_text(o.check_id, settings.fail_on)})"  # did not hold; the run passes on it
+        out.write(f"{label} {o.check_id} {shown}{extra}\n")
+        if verbosity > 0 and o.check_id in by_id:
+            from ..compliance import severity, summary
+
+            out.write(f"    proves ({severity(o.check_id)}): {by_id[o.check_id].requirement}\n"
+                      f"    controls: {summary(o.check_id)}\n")
+        for f in o.findings:
+            out.write(f"  - {f.text()}\n")
+        for f, fp, text in o.accepted:
+            out.write(f"  ~ accepted [{fp}] {f.text()} ({visible(text)})\n")
+
     for res in results:
         shown = visible(res.path)
         for o in res.outcomes:
             o = baseline.apply(dataclasses.replace(o, subject=res.path), res.path)
             outcomes.append(o)
-            label = {"failed": "FAIL", "skipped": "ACCEPTED" if o.accepted else "SKIP"}.get(o.status, "PASS")
-            if colour:
-                label = {"FAIL": "\x1b[31mFAIL\x1b[0m", "SKIP": "\x1b[33mSKIP\x1b[0m",
-                         "ACCEPTED": "\x1b[33mACCEPTED\x1b[0m"}.get(label, "\x1b[32mPASS\x1b[0m")
-            if verbosity < 0 and o.status != "failed":
-                continue
-            extra = f" ({visible(o.reason)})" if o.status != "failed" and o.reason else ""
-            if o.status == "failed" and not gates(settings.fail_on, o.check_id):
-                extra = f" ({below_text(o.check_id, settings.fail_on)})"  # did not hold; the run passes on it
-            out.write(f"{label} {o.check_id} {shown}{extra}\n")
-            if verbosity > 0 and o.check_id in by_id:
-                from ..compliance import severity, summary
-
-                out.write(f"    proves ({severity(o.check_id)}): {by_id[o.check_id].requirement}\n"
-                          f"    controls: {summary(o.check_id)}\n")
-            for f in o.findings:
-                out.write(f"  - {f.text()}\n")
-            for f, fp, text in o.accepted:
-                out.write(f"  ~ accepted [{fp}] {f.text()} ({visible(text)})\n")
+            say(o, shown)
         if verbosity >= 0:
             out.write(f"     {shown_path(res.path)}: {res.stats.lines} lines, {res.stats.bytes / 1e6:.1f} MB in "
                       f"{res.seconds:.2f} s\n")
+    # the run's own verdict where each file's alone cannot give it: access rules none of the files held a request
+    # to judged nothing (red team rt69, F2); in every report, and in the exit code
+    whole = run_verdict(outcomes, settings, [res.format for res in results])
+    if whole is not None:
+        outcomes.append(whole)
+        say(whole, f"(the run's {len(results)} files)")
     seconds = time.monotonic() - t0
     ctx = CheckContext(settings, None, [], [], secrets=secrets, source="offline")
     from ..review import merged
