@@ -99,7 +99,7 @@ def test_fail_closed_table_two_jobs_equal_one(name: str, tmp_path: Path) -> None
 _REQ = (b'{"time":"%(t)s","type":"request","auth":{"client_token":"hmac-sha256:%(h)s","accessor":"hmac-sha256:%(h)s",'
         b'"display_name":"approle-%(who)s","policies":["default","app"],"token_policies":["default","app"],'
         b'"policy_results":{"allowed":true}},"request":{"id":"%(id)s","operation":"read","mount_type":"kv",'
-        b'"path":"secret/data/app/%(n)s"%(addr)s},"note":"%(note)s"}')
+        b'"namespace":{"id":"root"},"path":"secret/data/app/%(n)s"%(addr)s},"note":"%(note)s"}')
 _H = b"5f" * 32
 
 
@@ -232,7 +232,8 @@ def test_values_found_in_clear_never_leave_the_worker_that_read_them(tmp_path: P
 
 
 _RESP = (b'{"time":"%(t)s","type":"response","auth":{"client_token":"hmac-sha256:%(h)s","display_name":"approle-%(who)s"},'
-         b'"request":{"id":"%(id)s","operation":"read","path":"secret/data/app/%(n)s","remote_address":"127.0.0.1"},'
+         b'"request":{"id":"%(id)s","operation":"read","namespace":{"id":"root"},"path":"secret/data/app/%(n)s",'
+         b'"remote_address":"127.0.0.1"},'
          b'"response":{"data":{"k":"hmac-sha256:%(h)s"}},"note":"')
 
 

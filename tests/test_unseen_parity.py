@@ -54,8 +54,8 @@ def _entry(kind: str, rid: str, t: str, *, ns: str = "", path: str = "secret/dat
     """A Vault/OpenBao entry, padded to ``size`` bytes with its newline (0: not padded)."""
     req: dict[str, Any] = {"id": rid, "operation": "read", "mount_type": "kv", "path": path,
                            "remote_address": "127.0.0.1"}
-    if ns:
-        req["namespace"] = {"id": ns.strip("/"), "path": ns}
+    # (a producer that writes policy_results and mount_type writes request.namespace on every entry: rt69)
+    req["namespace"] = {"id": ns.strip("/"), "path": ns} if ns else {"id": "root"}
     d: dict[str, Any] = {"time": t, "type": kind, "auth": {
         "client_token": "hmac-sha256:" + _H, "accessor": "hmac-sha256:" + _H, "display_name": who,
         "policies": ["default", "app"], "token_policies": ["default", "app"], "policy_results": {"allowed": True}},

@@ -138,12 +138,35 @@ _DENIED_FIX = ("keep the vault's 'error' field in every entry: a pipeline stage 
 # Every entry Vault (0.11+, when namespaces came) and OpenBao write names the namespace of its request:
 # audit/entry_formatter.go FormatRequest and FormatResponse both set request.namespace from the request's context
 # ({"id":"root"} in the root namespace, {"id":…,"path":"team-b/"} in another; an entry without one is never written:
-# namespace.FromContext fails it), and request.path is relative to it. Vault 0.10 and older wrote none; their entries
-# have no auth.token_type either, which Vault 1.0+ and OpenBao write in every entry's auth ({"token_type":"default"}
-# without a token). So an entry with token_type and no namespace, or one without either after an entry that had a
-# namespace, lost it on the way (red team rt64 F2): its request may have been made in another tenant's namespace.
+# namespace.FromContext fails it), and request.path is relative to it. Vault 0.10 and older wrote none, and none of
+# the fields Vault began writing later (``_LATER_FIELDS``). So an entry without a namespace lost it on the way (red
+# team rt64 F2; its request may have been made in another tenant's namespace) when it carries one of those fields
+# (red team rt69 F1: a filter that drops auth.token_type too leaves policy_results, mount_type, remote_port, ...), or
+# comes after an entry that had either; an entry with neither is taken as Vault 0.10's (fixtures/real-vault: 2018
+# entries before an upgrade's).
 _NAMESPACE_KEY = re.compile(rb'"namespace\\*"\s*:\s*\{')
-_TOKEN_TYPE_KEY = re.compile(rb'"token_type\\*"\s*:')
+# The fields Vault began writing after namespaces came, each with its first release (object of the entry, key,
+# release), from the hashicorp/vault pull requests that added them: token_type 1.0 (token types), token_ttl and
+# token_issue_time 1.5 (#9091), mount_type 1.5 (#9167, "introduced in 1.5"), remote_port 1.9 (#12790), client_id
+# 1.9 (#12919), mount_accessor 1.11 (#15342), policy_results 1.11 (#15457), mount_point 1.12 (#20411), the plugin's
+# mount_class, mount_running_(plugin_)version, mount_running_sha256 and mount_is_external_plugin 1.14 (#19814), and
+# Enterprise's forwarded and forwarded_from 1.14 (#20733). OpenBao (forked from Vault 1.14) writes them (recorded
+# from OpenBao 2.7). Not among them: what Vault 0.10 wrote (fixtures/real-vault's 2018 entries: in auth client_token,
+# accessor, display_name, policies, metadata, entity_id; in request id, operation, client_token(_accessor), path,
+# data, policy_override, remote_address, wrap_ttl, headers), nor token_policies and identity_policies (#4747, June
+# 2018: maybe a 0.10.x release's, so no proof).
+_MOUNT = (("mount_type", "1.5"), ("mount_accessor", "1.11"), ("mount_point", "1.12"), ("mount_class", "1.14"),
+          ("mount_running_version", "1.14"), ("mount_running_plugin_version", "1.14"),
+          ("mount_running_sha256", "1.14"), ("mount_is_external_plugin", "1.14"))
+_LATER_FIELDS: tuple[tuple[str, tuple[tuple[str, str], ...]], ...] = (
+    ("auth", (("token_type", "1.0"), ("token_ttl", "1.5"), ("token_issue_time", "1.5"), ("policy_results", "1.11"))),
+    ("request", (*_MOUNT, ("remote_port", "1.9"), ("client_id", "1.9"))),
+    ("response", _MOUNT),
+    ("", (("forwarded", "1.14"), ("forwarded_from", "1.14"))),
+)
+# a line that may carry one (only such a line is parsed: a key of the same name in request.data is the client's)
+_LATER_KEY = re.compile(rb'"(?:token_type|token_ttl|token_issue_time|policy_results|mount_[a-z0-9_]+|remote_port'
+                        rb'|client_id|forwarded(?:_from)?)\\*"\s*:')
 _NAMESPACE_WHAT = "the namespace its path is relative to (request.namespace)"
 _NAMESPACE_FIX = ("ship the vault's lines unchanged: remove the processor or filter that drops request.namespace (a "
                   "field filter, jq del(), a mapping that keeps request.path alone); if the device leaves it out "
@@ -341,6 +364,23 @@ def _policies_refused(d: dict[str, Any]) -> bool:
     return isinstance(pr, dict) and pr.get("allowed") is False
 
 
+def _later_field(raw: bytes) -> str:
+    """The first field of ``_LATER_FIELDS`` a raw Vault/OpenBao line carries, as "auth.token_type (Vault 1.0+)";
+    "" when it carries none (an entry Vault 0.10 or older could have written)."""
+    if _LATER_KEY.search(raw) is None:
+        return ""
+    d = line_object(raw)
+    if d is None:
+        return ""
+    for part, keys in _LATER_FIELDS:
+        obj = d.get(part) if part else d
+        if isinstance(obj, dict):
+            for key, version in keys:
+                if obj.get(key) is not None:
+                    return f"{part + '.' if part else ''}{key} (Vault {version}+)"
+    return ""
+
+
 class Fields(Visitor):
     """Bad lines always; every entry's fields when there is no scenario to match entries to (offline)."""
 
@@ -386,8 +426,9 @@ class Fields(Visitor):
                 rb'"(?:' + b"|".join(re.escape(k.encode()) for k in keys) + rb')"\s*:\s*"\s*(?i:'
                 + b"|".join(re.escape(w.encode()) for w in words) + rb')\s*"')
         self.suspect = False  # the block being read holds such a line
-        # Vault/OpenBao, offline: each entry names its request's namespace (``_namespaced``); whether one did yet,
-        # and (for ``merge``) the entries of this range without either it or token_type before its first that did
+        # Vault/OpenBao, offline: each entry names its request's namespace (``_namespaced``); whether an entry showed
+        # a producer that writes it yet (by it, or by a field of ``_LATER_FIELDS``), and (for ``merge``) the entries
+        # of this range with neither before the first that did
         self.namespaces = self.every_entry and self.format == "vault" and "resource" in self.wanted
         self.namespaced = False
         self.bare: list[Finding] = []
@@ -516,17 +557,19 @@ class Fields(Visitor):
             raw = self.raw.get(batch.file, batch.lines[i])
             if raw is None:
                 continue
-            modern = _TOKEN_TYPE_KEY.search(raw) is not None
-            if not modern and not self.namespaced:  # Vault 0.10 or older, unless a range before says otherwise
+            later = _later_field(raw)
+            if not later and not self.namespaced:  # Vault 0.10 or older, unless a range before says otherwise
                 self.bare_count += 1
                 if len(self.bare) < _SHOW:
-                    self.bare.append(self._no_namespace(batch, i, False))
+                    self.bare.append(self._no_namespace(batch, i, ""))
                 continue
-            self._add(self._no_namespace(batch, i, modern), _NAMESPACE_WHAT)
+            self.namespaced = self.namespaced or bool(later)  # a producer that writes namespaces, here and after
+            self._add(self._no_namespace(batch, i, later), _NAMESPACE_WHAT)
 
-    def _no_namespace(self, batch: Entries, i: int, modern: bool) -> Finding:
+    def _no_namespace(self, batch: Entries, i: int, later: str) -> Finding:
+        """``later``: the field of the entry that shows a producer writing namespaces (``_later_field``), or ""."""
         kind = batch.type[i] if batch.type[i] in _VAULT_TYPES else ""
-        why = "its auth.token_type" if modern else "an entry before it"
+        why = f"its {later}" if later else "an entry before it"
         return Finding(ID, "", f"The {kind + ' ' if kind else ''}entry has no request.namespace, which Vault (0.11+) "
                        "and OpenBao write in every entry ({\"id\":\"root\"} in the root namespace; "
                        f"{why} shows a producer that does): a hop between the vault and this file took it out, or "
