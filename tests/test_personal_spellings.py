@@ -142,3 +142,23 @@ def test_a_value_in_a_vault_path_gets_the_path_fix(tmp_path: Path) -> None:
     assert by_field["request.path"].startswith("keep personal data and card numbers out of secret paths")
     assert "audit_non_hmac_request_keys" not in by_field["request.path"]
     assert "audit_non_hmac_request_keys" in by_field["data"]
+
+
+def test_a_real_logs_request_ids_send_no_line_to_the_judge() -> None:
+    """The prefilters of the new spellings must not take a UUID's groups for a dashed IBAN: one OpenBao line in ten
+    (its request id) was judged whole for it, which cost a third of verify's speed. A real log, its request ids made
+    anew 3,000 times, holds no personal data and sends no line to the judge."""
+    import random
+    import re
+    import uuid
+    from pathlib import Path
+
+    from pytest_auditready.checks.data_minimisation import DETECTORS, _prefilter
+
+    rng = random.Random(7)
+    lines = (Path(__file__).resolve().parents[1] / "fixtures" / "openbao" / "clean.log").read_bytes().splitlines()
+    ids = re.compile(rb'"id":"[0-9a-f-]{36}"')
+    data = b"\n".join(ids.sub(lambda _m: b'"id":"%s"' % str(uuid.UUID(int=rng.getrandbits(128), version=4)).encode(),
+                              lines[i % len(lines)]) for i in range(3000))
+    prefilter = _prefilter(tuple(DETECTORS))
+    assert prefilter is not None and prefilter(data) == {}
