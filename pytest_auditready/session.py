@@ -33,9 +33,8 @@ SESSION_KEY = pytest.StashKey["AuditReadySession"]()
 _ATTR = "auditready_outcome"  # a report's verdict, as JSON (pytest-xdist serialises report attributes)
 _FILE_ATTR = "auditready_file"  # the accounting of the file an item judged
 _REVIEW_ATTR = "auditready_review"  # the access review's state of that file (review.py), on one report a file
-_BASELINE_ATTR = "auditready_baseline"  # the baseline's own failed report (``_baseline_failed``)
 _SETTLE_ATTR = "auditready_settles"  # the set's word on other files' tallies (engine.files.settle), on one report
-_RUN_ATTR = "auditready_run"  # the run's own verdict's report (``_run_failed``)
+_OWN_ATTR = "auditready_own"  # a report the session makes itself (``_own_report``): no test of the user's
 RUN_NODE = "auditready-offline::access_policy"  # its node id: the check over the run's files together
 
 
@@ -454,7 +453,7 @@ class AuditReadySession:
                 review = received(report, _REVIEW_ATTR)
                 if isinstance(review, dict):
                     self.reviews[str(acct["file"])] = review
-        elif report.failed and not getattr(report, _BASELINE_ATTR, False) and not getattr(report, _RUN_ATTR, False):
+        elif report.failed and not getattr(report, _OWN_ATTR, False):
             self.failed_other = True
 
     # -- reporting -------------------------------------------------------------------------------------------
@@ -645,11 +644,7 @@ class AuditReadySession:
         text = self.redact("\n".join(
             [f"baseline {path}: {len(self.stale)} acceptance(s) matched no finding of this run (the baseline is "
              "stale: remove them, or renew the baseline)"] + [f"  - {visible(f.text())}" for f in self.stale]))
-        report = pytest.TestReport(nodeid="auditready::baseline", location=(path, None, "auditready: baseline"),
-                                   keywords={"auditready": 1}, outcome="failed", longrepr=text, when="call",
-                                   sections=[], duration=0.0, user_properties=[])
-        setattr(report, _BASELINE_ATTR, True)
-        self.config.hook.pytest_runtest_logreport(report=report)
+        self._own_report("auditready::baseline", (path, None, "auditready: baseline"), text)
 
     def _run_verdict(self) -> Optional[Outcome]:
         """Offline, once every file's items ran: the run's own access_policy verdict (``access_policy.run_verdict``:
@@ -679,14 +674,20 @@ class AuditReadySession:
                                                                                  False)
         if below:
             lines[0] = f"did not hold ({below_text(whole.check_id, self.settings.fail_on)}): {lines[0]}"
-        text = self.redact("\n".join(lines))
-        report = pytest.TestReport(nodeid=RUN_NODE, location=("auditready-offline", None, RUN_NODE),
-                                   keywords={"auditready": 1}, outcome="skipped" if below else "failed",
-                                   longrepr=("auditready-offline", 0, text) if below else text, when="call",
-                                   sections=[], duration=0.0, user_properties=[])
+        self._own_report(RUN_NODE, ("auditready-offline", None, RUN_NODE), self.redact("\n".join(lines)), below)
+
+    def _own_report(self, nodeid: str, location: tuple[str, Optional[int], str], text: str,
+                    below: bool = False) -> None:
+        """A verdict the session gives once every item has run (a stale baseline, the run's own access_policy), as
+        a test report of its own through pytest's hook, so that its summary and --junitxml say it: failed, or
+        xfailed when ``below`` fail_on. Marked as the session's (``_OWN_ATTR``), no failure of the user's tests."""
+        report = pytest.TestReport(nodeid=nodeid, location=location, keywords={"auditready": 1},
+                                   outcome="skipped" if below else "failed",
+                                   longrepr=(location[0], 0, text) if below else text, when="call", sections=[],
+                                   duration=0.0, user_properties=[])
         if below:
             report.wasxfail = text  # pytest's mark of an xfail
-        setattr(report, _RUN_ATTR, True)
+        setattr(report, _OWN_ATTR, True)
         self.config.hook.pytest_runtest_logreport(report=report)
 
     def _residue(self) -> list[str]:

@@ -673,7 +673,8 @@ class Rules(Visitor):
         # identities' (``EXCUSE_OWN``)
         self.own: frozenset[str] = frozenset()
         self.live = ctx.ledger is not None  # a live run: the log of the run's window, not the vault's history
-        self.in_set = len(set(ctx.log_set)) if len(set(ctx.log_set)) > 1 else 0  # the files of a run of several
+        files = len(set(ctx.log_set))
+        self.in_set = files if files > 1 else 0  # the files of a run of several
         facts = ctx.facts
         if ctx.ledger is not None and facts is not None and facts.device:
             made = facts.digests.get(facts.device, {})

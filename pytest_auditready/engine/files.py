@@ -348,6 +348,14 @@ def stored_state(path: str) -> Optional[dict[str, int]]:
     return {"size": st.st_size, "mtime_ns": st.st_mtime_ns, "ctime_ns": st.st_ctime_ns, "inode": st.st_ino}
 
 
+def judged_state(before: Optional[dict[str, int]], after: Optional[dict[str, int]]) -> Optional[dict[str, Any]]:
+    """A file's state while it was judged, from ``stored_state`` before and after the read: that state when they
+    agree, {"changed": True} when the file changed meanwhile, None for no local file."""
+    if before is None:
+        return None
+    return before if before == after else {"changed": True}
+
+
 def verify_file(path: str, settings: Settings, checks: Sequence[Check], secrets: Mapping[str, str],
                 log_set: Sequence[str] = (), *, detected: bool = False) -> FileResult:
     """Run ``checks`` (the offline ones) over one file, reading it once through the one driver. Raises
@@ -374,8 +382,7 @@ def verify_file(path: str, settings: Settings, checks: Sequence[Check], secrets:
         stats.blank = counts.blank
     finally:
         f.close()
-    after = stored_state(name)
-    stats.stored = before if before == after and before is not None else ({"changed": True} if before else None)
+    stats.stored = judged_state(before, stored_state(name))
     if stats.export:  # a query tool's export ends where the query did, not where the log does: told to the visitors
         for _, judge in streaming:  # that judge the log's end (completeness: nothing there is in flight)
             told = getattr(judge, "query_export", None)

@@ -46,7 +46,17 @@ from ..offline.reader import (
     open_log,
 )
 from .driver import drive, reader_for
-from .files import FileResult, _keep_freed_memory, detect, empty_member, set_member, settles_of, stored_state, with_set
+from .files import (
+    FileResult,
+    _keep_freed_memory,
+    detect,
+    empty_member,
+    judged_state,
+    set_member,
+    settles_of,
+    stored_state,
+    with_set,
+)
 
 if TYPE_CHECKING:
     from ..config import Settings
@@ -239,8 +249,7 @@ def run_part(setup: Setup, part: Part) -> PartResult:
         stats.blank = counts.blank
     finally:
         f.close()
-    after = stored_state(name)
-    stats.stored = before if before == after and before is not None else ({"changed": True} if before else None)
+    stats.stored = judged_state(before, stored_state(name))
     outcomes: list[Outcome] = []
     if part.index == 0:
         for check in setup.checks:
