@@ -10,7 +10,9 @@ shown only as a fingerprint). Each request entry counts once (the response of th
 again); a request the vault refused counts as denied.
 As ``auditready access`` counts them: an unwrap of a response-wrapped read (``sys/wrapping/unwrap``, linked to the
 read, or to a rewrap of it, by the HMAC digests of the wrapping token) is operation ``unwrap`` of the path read, by
-whoever unwrapped it; a ``cubbyhole/`` path is each token's own (``cubbyhole/x (the cubbyhole of token ...)``).
+whoever unwrapped it; a request sent with a wrapping token itself (its only policy "response-wrapping"; its entry
+carries its creator's display name) is by "holder of a wrapping token from <creator>"; a ``cubbyhole/`` path is each
+token's own (``cubbyhole/x (the cubbyhole of token ...)``).
 Kubernetes and CloudTrail logs are reviewed by what each request reached (``k8s_reach``, ``cloudtrail_reach``;
 every Secret and every Secrets Manager secret and SSM parameter unless ``review_paths``), by the Kubernetes user
 (with impersonation, "<user> as <impersonated user>") or the userIdentity ARN, from sourceIPs[0] or
@@ -55,7 +57,9 @@ from .checks.access_policy import (
     PathMatch,
     RawLines,
     Reach,
+    Who,
     cloudtrail_reach,
+    holder,
     k8s_created,
     k8s_once,
     k8s_reach,
@@ -72,8 +76,10 @@ from .cli.access import (
     _REWRAPS,
     _UNWRAP,
     _WRAPPED_RESPONSE,
+    _WRAPPING_POLICY,
     _accessor,
     _sub,
+    aws_caller,
     unwraps,
     wrap_asked,
     wrap_asked_raw,
@@ -571,8 +577,9 @@ class Review(Visitor):
 
     def _decoded(self, batch: Entries, resource: list[str], picked: list[int], stamps: Optional[list[int]]) -> None:
         """``entries`` for a batch with its decoded Vault/OpenBao lines: display name, entity id and accessor from
-        each line's ``auth``, refused when the line has an error or its policies did not allow it (what ``_who``
-        reads from the raw line). ``resource``: each entry's path as the review names it."""
+        each line's ``auth`` (sent with a wrapping token: its holder, ``access_policy.holder``), refused when the line
+        has an error or its policies did not allow it (what ``_who`` reads from the raw line). ``resource``: each
+        entry's path as the review names it."""
         decoded, shown, count, cubby, rel = batch.decoded, self._shown, self._count, self._cubby, batch.resource
         assert decoded is not None
         source, action, result, times = batch.source, batch.action, batch.result, batch.time
@@ -589,6 +596,9 @@ class Review(Visitor):
                 dn = eid = acc = ""
             else:
                 dn, eid, acc = a.display_name, a.entity_id, a.accessor
+                if a.token_policies == [_WRAPPING_POLICY] and (dn or eid):  # sent with a wrapping token itself
+                    held = holder(Who(dn, eid, policies=(_WRAPPING_POLICY,)))
+                    dn, eid = held.display_name, held.entity_id
                 if acc:
                     got = shown.get(acc)
                     if got is None:
@@ -643,6 +653,7 @@ class Review(Visitor):
             w = who(raw, self.settings.log_prefix)
             if w is None:
                 return identity, "", "", False
+            w = holder(w)  # sent with a wrapping token itself: by its holder, not its creator (rt71, F4)
             # a line with an error is refused whatever its auth says: what its auth alone says is not known then
             got = (w.display_name, w.entity_id, _accessor(w.accessor) if w.accessor else "",
                    None if error else w.refused)
@@ -825,12 +836,15 @@ class Review(Visitor):
         """A Kubernetes or CloudTrail batch, by what each request reached (``k8s_reach``, ``cloudtrail_reach``, as
         ``auditready access`` and ``access_policy`` judge them): a Kubernetes request once (its last stage, else
         its RequestReceived event), by its user (with impersonation, "<user> as <impersonated user>"); a Secrets
-        Manager or SSM record by its userIdentity ARN. A request that named no secret (a list of Secrets, a
-        GetParametersByPath) counts on what it asked for, with what it saw (``PathStat.scope``)."""
+        Manager or SSM record by its userIdentity ARN (a caller from another account, logged without one, by its
+        principal id with "(account N)": ``aws_caller``, as ``auditready access`` names it). A request that named
+        no secret (a list of Secrets, a GetParametersByPath) counts on what it asked for, with what it saw
+        (``PathStat.scope``)."""
         k8s, get, reached = self.fmt == "k8s", self._raw.get, self.reach.reached
         stamps = batch.times_ns() if batch.utc_times() else None
         for i, t in enumerate(batch.type):
             reach: Optional[Reach]
+            caller = batch.identity[i]
             if k8s:
                 if t not in _K8S_LAST_STAGES and t not in K8S_HELD:
                     continue
@@ -844,6 +858,7 @@ class Review(Visitor):
                 reach = cloudtrail_reach(doc) if doc is not None else None
                 if reach is None:
                     continue  # not a Secrets Manager or SSM request on a secret
+                caller = aws_caller(raw, caller)  # (another account's caller with its account, as access says)
             named, wide = reached(reach)
             if not named and not wide:
                 continue
@@ -854,7 +869,7 @@ class Review(Visitor):
                 ns = ts[0] if ts is not None else None
             result = batch.result[i]
             row: list[Any] = [named or [f"{reach.shown} ({reach.scope})"], "" if named else reach.scope,
-                              batch.identity[i], batch.source[i], reach.op or "(none)", ns,
+                              caller, batch.source[i], reach.op or "(none)", ns,
                               "read" in reach.rule_ops, k8s and result in K8S_REFUSED,
                               # served: a 2xx (or no status yet, at RequestReceived); a 404, 429 or 500 read nothing
                               not result or result[:1] == "2" if k8s else not result.startswith("error:")]

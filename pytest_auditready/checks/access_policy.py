@@ -155,6 +155,7 @@ class Named:
 
     shown: str
     names: tuple[str, ...]
+    full: tuple[str, ...] = ()  # the Secrets Manager full ARNs (with the random suffix) the record gave for it
 
 
 @dataclass(frozen=True)
@@ -225,17 +226,24 @@ def globs_meet(a: str, b: str) -> bool:
 class PathMatch:
     """PATTERN (or a rule's paths) held against what a request reached: a named secret matches when any of its
     names does; a scope when some path of it does (``globs_meet``). A Secrets Manager full ARN pattern (with the
-    random ``-AbCdEf`` suffix) also matches the secret by its name or partial ARN, as the service resolves them."""
+    random ``-AbCdEf`` suffix) also matches the secret by its name or partial ARN, as the service resolves them,
+    but not a record that gives another full ARN: that suffix names another secret of the same name (one deleted
+    and created again: AWS makes the suffix random so that the ARNs differ; red team rt71, F3)."""
 
     def __init__(self, patterns: Sequence[str]) -> None:
         self.patterns = tuple(patterns)
         more = [_SM_SUFFIX.sub("", p) for p in patterns if _SM_ARN.match(p) and _SM_SUFFIX.search(p)]
         self.regex = paths_regex([*patterns, *more])
         self.all = (*patterns, *more)
+        self._own = paths_regex(patterns) if more else None  # the patterns as given, full ARNs with their suffix
 
     def named(self, n: Named) -> bool:
         match = self.regex.match
-        return any(match(name) is not None for name in n.names)
+        if not any(match(name) is not None for name in n.names):
+            return False
+        if self._own is None or any(self._own.match(name) is not None for name in n.names):
+            return True
+        return not n.full  # matched by name or partial ARN alone: a full ARN with another suffix is another secret
 
     def scope(self, globs: Sequence[str]) -> bool:
         return any(globs_meet(p, g) for p in self.all for g in globs)
@@ -349,7 +357,7 @@ def _secret(sid: str, part: str, region: str, account: str) -> Named:
     else:
         name = sid
     arn = f"arn:{part}:secretsmanager:{region}:{account}:secret:{name}" if region and account else ""
-    return Named(arn or name, tuple(x for x in (name, arn, full) if x))
+    return Named(arn or name, tuple(x for x in (name, arn, full) if x), (full,) if full else ())
 
 
 def _parameter(raw: str, part: str, region: str, account: str) -> Named:
@@ -409,7 +417,9 @@ def cloudtrail_reach(doc: dict[str, Any]) -> Optional[Reach]:
         for sid in ids:
             s = _secret(sid, part, region, account)
             if s.shown in named:
-                s = Named(s.shown, tuple(dict.fromkeys((*named[s.shown].names, *s.names))))
+                was = named[s.shown]
+                s = Named(s.shown, tuple(dict.fromkeys((*was.names, *s.names))),
+                          tuple(dict.fromkeys((*was.full, *s.full))))
             named[s.shown] = s
         filters = params.get("filters")
         if not named and event == "BatchGetSecretValue" and isinstance(filters, list) and filters:

@@ -9,19 +9,20 @@ trailing ``*`` matches the rest, a ``+`` segment one segment) over each request'
   the path relative to ``request.namespace.path``); the response entry of the same request is not counted again; a
   request the vault refused (its request entry carries the error, or its policies did not allow it) counts as denied;
   one refused for its token (used up, a spent wrapping token) names no identity, and counts under the one another entry
-  names for the same token digest. A response-wrapped read hands its caller a wrapping token (operation ``read
-  (wrapped)``: its request carries ``wrap_ttl``), and whoever unwraps it sees the secret: an ``sys/wrapping/unwrap``
-  whose token (the client token, or ``token`` in the request's data; HMAC digests, which the vault makes alike) is one a
-  matching read's response wrapped (``response.wrap_info``, or a ``sys/wrapping/rewrap`` of it), in whichever file and
-  order, counts as operation ``unwrap`` of that path, by whoever sent it (sent with the wrapping token itself: by its
-  holder, never as its creator's own). So does an unwrap of a wrapped request that reached PATTERN without naming it
-  (``sys/raw``, a list, a scan), as having seen what it reached; of a wrapped KV write (its answer is version metadata,
-  no value) as ``unwrap (of <operation>)``; an unwrap whose request entry a hop dropped counts from its response entry.
-  A `kv` command refused at its mount lookup (``sys/internal/ui/mounts/<path>``) counts as a denied ``mount lookup`` of
-  that path. A cubbyhole is each token's own: its paths are shown with the token (``cubbyhole/x (the cubbyhole of token
-  hmac-sha256:...)``), as the same path names another secret for another token. A request on ``sys/raw`` (the storage
-  under every mount) counts for any PATTERN as one that saw every secret without naming it (``raw_reach``). A request
-  found again under its request id (another audit device's file of the vault) counts once.
+  names for the same token digest (an entry made with a wrapping token names its holder: ``holder``). A response-wrapped
+  read hands its caller a wrapping token (operation ``read (wrapped)``: its request carries ``wrap_ttl``), and whoever
+  unwraps it sees the secret: an ``sys/wrapping/unwrap`` whose token (the client token, or ``token`` in the request's
+  data; HMAC digests, which the vault makes alike) is one a matching read's response wrapped (``response.wrap_info``, or
+  a ``sys/wrapping/rewrap`` of it), in whichever file and order, counts as operation ``unwrap`` of that path, by whoever
+  sent it (sent with the wrapping token itself: by its holder, never as its creator's own). So does an unwrap of a
+  wrapped request that reached PATTERN without naming it (``sys/raw``, a list, a scan), as having seen what it reached;
+  of a wrapped KV write (its answer is version metadata, no value) as ``unwrap (of <operation>)``; an unwrap whose
+  request entry a hop dropped counts from its response entry. A `kv` command refused at its mount lookup
+  (``sys/internal/ui/mounts/<path>``) counts as a denied ``mount lookup`` of that path. A cubbyhole is each token's own:
+  its paths are shown with the token (``cubbyhole/x (the cubbyhole of token hmac-sha256:...)``), as the same path names
+  another secret for another token. A request on ``sys/raw`` (the storage under every mount) counts for any PATTERN as
+  one that saw every secret without naming it (``raw_reach``). A request found again under its request id (another audit
+  device's file of the vault) counts once.
 - Kubernetes: the event at the request's last stage (ResponseComplete, or Panic), once per auditID; its requestURI
   without the leading ``/`` and the query (``api/v1/namespaces/prod/secrets/db``; the old ``/watch/`` paths as the
   object they watch; a list or watch narrowed by ``fieldSelector=metadata.name=X`` as that object; a create posted
@@ -52,10 +53,15 @@ trailing ``*`` matches the rest, a ``+`` segment one segment) over each request'
 
 Each identity is one system's (``system``: a folder may mix Vault, Kubernetes and CloudTrail logs, and a pattern can
 match in each). A file holding the same lines as one read before it (a rotated copy beside its compressed twin) counts
-once (its ``files`` entry names the other in ``same_as``). Exit 0: answered from every line; 1: answered, but some lines
-could not be read, a request is known only from its response, or an unwrap used a wrapping token whose wrapped response
-is in none of the files (the answer may be incomplete, the count is said); 2: usage error, a file that cannot be read or
-is no Vault/OpenBao, Kubernetes or CloudTrail audit log.
+once (its ``files`` entry names the other in ``same_as``). A Vault/OpenBao PATTERN given as the `kv` commands show a
+path (``secret/app/db``) is also looked for as a KV version 2 mount logs it (``kv2_near``: ``secret/data/app/db``):
+when requests PATTERN does not match name it so, the answer says so (``kv2``), whatever matched PATTERN. Where the files
+leave a hole in the period asked about (a rotated file missing or not named between two named ones, days without an
+entry past ``retention_max_gap_days``: ``holes``) the answer says so (``covers.holes``). Exit 0: answered from every
+line; 1: answered, but some lines could not be read, a request is known only from its response, an unwrap used a
+wrapping token whose wrapped response is in none of the files, or the files leave a hole in the period (the answer may
+be incomplete, the count is said); 2: usage error, a file that cannot be read or is no Vault/OpenBao, Kubernetes or
+CloudTrail audit log.
 """
 
 from __future__ import annotations
@@ -95,6 +101,7 @@ from ..checks.access_policy import (
     line_object,
     listing_reach,
     path_matches,
+    paths_regex,
     raw_reach,
     unwrapped_by,
     vault_glob,
@@ -112,7 +119,7 @@ _K8S_LAST_STAGES = frozenset({"ResponseComplete", "Panic"})  # one event a reque
 _KEEP = 50  # distinct source addresses and paths kept per identity (the rest is counted)
 _WRAPS = 100_000  # wrapping tokens kept (the oldest forgotten first): a response-wrapped secret's token is used once
 _UNWRAP, _REWRAP = "sys/wrapping/unwrap", "sys/wrapping/rewrap"
-_WRAPPING = "sys/wrapping/"
+_WRAPPING_POLICY = "response-wrapping"  # a wrapping token's only policy
 _CUBBYHOLE = "cubbyhole/"  # a token's own storage: the same path names another secret for each token
 _ANON = 10_000  # tokens whose unnamed requests are held apart (the rest count as no identity at once)
 _RIDS = 1_000_000  # request ids of counted Vault requests kept (``Accesses.counted_rids``)
@@ -126,6 +133,7 @@ _UI_MOUNTS = "sys/internal/ui/mounts/"
 LOOKUP = "mount lookup"
 _WRAPPED_SCOPE = "wrapped: "  # a scope the caller got wrapped (a wrapping token): whoever unwrapped it saw it
 SYSTEMS = {"vault": "Vault/OpenBao", "k8s": "Kubernetes", "cloudtrail": "AWS CloudTrail"}
+_DAY_NS = 86_400 * 1_000_000_000
 _K = TypeVar("_K")
 _V = TypeVar("_V")
 
@@ -223,6 +231,22 @@ def kv_names(path: str) -> tuple[str, ...]:
     return tuple(out)
 
 
+def aws_caller(raw: Optional[bytes], name: str) -> str:
+    """A CloudTrail caller as the answer (and the access review) names it: ``name`` (its ARN, else its principal
+    id, ...), with the AWS account it belongs to when ``name`` does not say it and it is not the account the
+    record (its raw line) was delivered to (``recipientAccountId``): a caller from another account is logged with
+    its ``accountId`` and principal id, no ARN, and its account is the first thing to know of an outside reader
+    (red team rt54, F8)."""
+    if name.startswith("arn:"):
+        return name
+    doc = line_object(raw) if raw is not None and b"accountId" in raw else None
+    account = _sub(doc, "userIdentity", "accountId")
+    if (not isinstance(account, str) or not account.strip() or account in name
+            or account == _sub(doc, "recipientAccountId")):
+        return name  # (a caller of the trail's own account: its account goes without saying)
+    return f"{name} (account {account})" if name else f"account {account}"
+
+
 def add_parser(sub: Any) -> argparse.ArgumentParser:
     p: argparse.ArgumentParser
     p = sub.add_parser("access", help="who read, wrote, listed or tried to read the secrets matching a pattern",
@@ -230,7 +254,8 @@ def add_parser(sub: Any) -> argparse.ArgumentParser:
                        "AWS CloudTrail audit logs: per identity (display name, entity id, token accessor digest) the "
                        "requests and denied requests "
                        "of each operation, first and last time, source addresses. Exit 0: answered; 1: answered, but "
-                       "some lines could not be read; 2: usage or unreadable input.")
+                       "the answer may be incomplete (lines that could not be read, a hole in the period the files "
+                       "cover, ...: said on standard error); 2: usage or unreadable input.")
     p.add_argument("pattern", metavar="PATTERN",
                    help="secret paths as the API names them, with Vault policy globs: a trailing * matches the rest "
                    "of the path, a + segment one segment (e.g. 'secret/data/prod/+/db*'; Kubernetes: "
@@ -433,9 +458,15 @@ class Accesses(Visitor):
     """Counts the request entries on paths matching the pattern, per identity and operation."""
 
     def __init__(self, pattern: str, since: Optional[int], until: Optional[int], prefix: str,
-                 more: Sequence[str] = ()) -> None:
+                 more: Sequence[str] = (), near: Sequence[str] = ()) -> None:
         self.paths = PathMatch([pattern, *more])
         self.match = self.paths.regex.match
+        # PATTERN as a KV version 2 mount's API paths name it (``kv2_near``): which of them a Vault request that
+        # PATTERN does not match names (their indexes), to say where the secret's readers are (red team rt71, F1)
+        self.near = tuple(vault_glob(n) for n in near)
+        self.near_any = paths_regex(near) if near else None
+        self.near_hit: set[int] = set()
+        self._near_seen: dict[str, None] = {}
         self.since, self.until, self.prefix = since, until, prefix
         self.fmt = "vault"  # the format of the file being read (``answer`` sets it)
         # Kubernetes requests seen at RequestReceived or ResponseStarted and at no later stage yet, by auditID (the
@@ -472,6 +503,10 @@ class Accesses(Visitor):
         # what the files cover: the first and last time of any entry, and the entries inside --since/--until
         self.span: Optional[tuple[int, int]] = None
         self.in_period = 0
+        # each file's span, and per log format the UTC days (since the epoch) with an entry inside --since/--until:
+        # where the files leave a hole in the period asked about (``holes``)
+        self.file_spans: dict[str, tuple[int, int]] = {}
+        self.days: dict[str, set[int]] = {}
         # counted Vault requests whose response entry is still to come, by request id: (the operation's count, the
         # identity's total, its scope's counts or None), so that a response that carries an error (a read that
         # failed) counts the request as denied, as one whose request entry carried it does
@@ -506,48 +541,63 @@ class Accesses(Visitor):
         if not stamps:
             return
         lo, hi = min(stamps), max(stamps)
+        mine = self.file_spans.get(batch.file)
+        self.file_spans[batch.file] = (min(lo, mine[0]), max(hi, mine[1])) if mine is not None else (lo, hi)
+        since, until = self.since, self.until
+        days = self.days.setdefault(self.fmt, set())
+        if (since is None or lo >= since) and (until is None or hi <= until):
+            self.in_period += len(stamps)
+            if lo // _DAY_NS == hi // _DAY_NS:
+                days.add(lo // _DAY_NS)
+            else:
+                days.update(ns // _DAY_NS for ns in stamps)
+        else:
+            inside = [ns for ns in stamps if (since is None or ns >= since) and (until is None or ns <= until)]
+            self.in_period += len(inside)
+            days.update(ns // _DAY_NS for ns in inside)
         if self.span is not None:
             lo, hi = min(lo, self.span[0]), max(hi, self.span[1])
         self.span = (lo, hi)
-        since, until = self.since, self.until
-        if since is None and until is None:
-            self.in_period += len(stamps)
-        else:
-            self.in_period += sum(1 for ns in stamps
-                                  if (since is None or ns >= since) and (until is None or ns <= until))
 
     def _learn_names(self, batch: Entries) -> None:
         """Remember the identity every entry names for its token's digests, from the decoded entries (any path): a
         request refused for its token names none, and is counted under the one its token has elsewhere
-        (``flush``). An entry on sys/wrapping/ may be made with a wrapping token, which carries its creator's
-        display name: its name is learned where it is counted (``_unwrap``)."""
+        (``flush``). An entry made with a wrapping token (its only policy "response-wrapping") carries its
+        creator's display name: its token is the holder's (``holder``), so a request refused for that token once
+        spent (by an unwrap, or a read of cubbyhole/response) counts under "holder of a wrapping token from X",
+        never as X's own (red team rt71, F4)."""
         names, cap = self.names, _WRAPS
-        for item, kind, path in zip(batch.decoded or (), batch.type, batch.resource):
+        for item, kind in zip(batch.decoded or (), batch.type):
             if kind != "request":  # (its response entry names the same token)
                 continue
             auth = item.auth
-            if auth is None or not (auth.display_name or auth.entity_id) or path.startswith(_WRAPPING):
+            if auth is None or not (auth.display_name or auth.entity_id):
                 continue
+            name = (auth.display_name, auth.entity_id)
+            if auth.token_policies == [_WRAPPING_POLICY]:
+                w = holder(Who(*name, policies=(_WRAPPING_POLICY,)))
+                name = (w.display_name, w.entity_id)
             for t in (auth.client_token, auth.accessor):
                 if t:
                     if t not in names and len(names) >= cap:
                         names.pop(next(iter(names)))
-                    names[t] = (auth.display_name, auth.entity_id)
+                    names[t] = name
 
     def _learn_names_raw(self, batch: Entries) -> None:
         """``_learn_names`` for entries the block decoder did not decode: each request entry that names who sent
         it, parsed from its line."""
-        for i, (kind, path, name) in enumerate(zip(batch.type, batch.resource, batch.identity)):
-            if kind != "request" or not name or path.startswith(_WRAPPING):
+        for i, (kind, name) in enumerate(zip(batch.type, batch.identity)):
+            if kind != "request" or not name:
                 continue
             raw = self.raw.get(batch.file, batch.lines[i])
             doc = line_object(raw, self.prefix) if raw is not None else None
             if doc is not None:
                 w = who_of(doc)
-                self._named(tuple(t for t in (w.client_token, w.accessor) if t), w)
+                self._named(tuple(t for t in (w.client_token, w.accessor) if t), holder(w))
 
     def entries(self, batch: Entries) -> None:
         regex, since, until, fmt, scope = self.paths.regex, self.since, self.until, self.fmt, batch.scope
+        near = self.near_any
         self._cover(batch)
         if fmt == "vault":
             if batch.decoded is not None:
@@ -561,12 +611,14 @@ class Accesses(Visitor):
                 if scope is not None:
                     path = batch.secret(i)
                 hit_path = path_matches(regex, path, batch.action[i])  # a listing also without its trailing '/'
+                if not hit_path and near is not None and path_matches(near, path, batch.action[i]):
+                    self._near(path, batch.action[i])
                 rid = batch.request_id[i]
                 if t != "request":
                     if t == "response" and self.wrapping:
                         self._wrapped(batch, i, self._wrap_target(batch, i, path, hit_path))
                     if t == "response" and self.open:
-                        self._answered(rid, batch.result[i])
+                        self._answered(rid, batch.result[i], batch, i)
                     if t == "response" and rid in self.unwrap_rids:
                         held = self.unwrap_rids.pop(rid)
                         held.answered = True
@@ -665,6 +717,16 @@ class Accesses(Visitor):
                         continue  # an event of a request counted (or to be counted) at another stage
             self._count(w, op, hit, ns, denied, seen, tokens)
 
+    def _near(self, path: str, op: str) -> None:
+        """Note which of PATTERN's KV version 2 API paths (``near``) a Vault entry on ``path`` names (each distinct
+        path looked at once)."""
+        if path in self._near_seen:
+            return
+        if len(self._near_seen) >= 4096:
+            self._near_seen.clear()
+        self._near_seen[path] = None
+        self.near_hit.update(k for k, g in enumerate(self.near) if path_matches(g, path, op))
+
     def _tokens(self, doc: dict[str, Any], w: Who) -> tuple[str, ...]:
         """The token digests of a Vault/OpenBao entry; remembered as ``w``'s when the entry names who it is."""
         return self._named(_token_digests(doc), w)
@@ -677,20 +739,8 @@ class Accesses(Visitor):
         return out
 
     def _aws_caller(self, batch: Entries, i: int, name: str) -> str:
-        """A CloudTrail caller as the answer names it: ``name`` (its ARN, else its principal id, ...), with the AWS
-        account it belongs to when ``name`` does not say it and it is not the account the record was delivered to
-        (``recipientAccountId``): a caller from another account is logged with its
-        ``accountId`` and principal id, no ARN, and its account is the first thing to know of an outside reader
-        (red team rt54, F8)."""
-        if name.startswith("arn:"):
-            return name
-        raw = self.raw.get(batch.file, batch.lines[i])
-        doc = line_object(raw) if raw is not None and b"accountId" in raw else None
-        account = _sub(doc, "userIdentity", "accountId")
-        if (not isinstance(account, str) or not account.strip() or account in name
-                or account == _sub(doc, "recipientAccountId")):
-            return name  # (a caller of the trail's own account: its account goes without saying)
-        return f"{name} (account {account})" if name else f"account {account}"
+        """``aws_caller`` of record ``i``."""
+        return aws_caller(self.raw.get(batch.file, batch.lines[i]), name)
 
     def _error_described(self, batch: Entries, i: int) -> bool:
         """A CloudTrail record without a result (the reader's "" : an ``errorMessage`` without its ``errorCode``)
@@ -862,11 +912,19 @@ class Accesses(Visitor):
         if held.from_response:
             self.open.pop(rid, None)  # its response entry is the one read
 
-    def _answered(self, rid: str, result: str) -> None:
-        """A response entry: its request, if counted and not denied, is denied when the response carries an
-        error."""
+    def _answered(self, rid: str, result: str, batch: Entries, i: int) -> None:
+        """A response entry (``i`` of ``batch``): its request, if counted and not denied, is denied when the response
+        carries an error, or is a raw HTTP answer (``http_raw_body``) of an error status (``http_status_code``: the KV
+        version 2 engine answers a path of none of its endpoints, ``bao read secret/app/db``, with 404 and "Invalid
+        path for a versioned K/V secrets engine", no value: red team rt71, F1)."""
         counts = self.open.pop(rid, None) if rid else None
-        if counts is not None and result.startswith("error:"):
+        if counts is None:
+            return
+        raw = self.raw.get(batch.file, batch.lines[i]) if not result.startswith("error:") else None
+        data = _sub(line_object(raw, self.prefix), "response", "data") \
+            if raw is not None and b'"http_status_code"' in raw else None
+        status = data.get("http_status_code") if isinstance(data, dict) and "http_raw_body" in data else None
+        if result.startswith("error:") or (isinstance(status, int) and status >= 400):
             op, total, scope = counts
             op.denied += 1
             total.denied += 1
@@ -964,15 +1022,17 @@ class FileRead:
 
 
 def answer(pattern: str, paths: Sequence[str], settings: Any, since: Optional[int] = None,
-           until: Optional[int] = None, more: Sequence[str] = ()) -> tuple[Accesses, list[FileRead]]:
+           until: Optional[int] = None, more: Sequence[str] = (), near: Sequence[str] = ()
+           ) -> tuple[Accesses, list[FileRead]]:
     """Read every file of ``paths`` once through the engine, counting into one Accesses (of PATTERN, or of any of
-    it and ``more``). Raises AuditReadyError for a file that cannot be read or is none of FORMATS."""
+    it and ``more``; noting which of ``near`` the Vault requests it does not match name). Raises AuditReadyError for
+    a file that cannot be read or is none of FORMATS."""
     from ..auditlog.detect import TITLES
     from ..engine.driver import drive, reader_for
     from ..engine.files import detect
     from ..offline.reader import FileStats, open_log
 
-    acc = Accesses(pattern, since, until, settings.log_prefix, more)
+    acc = Accesses(pattern, since, until, settings.log_prefix, more, near)
     files = []
     seen: dict[bytes, str] = {}  # content digest -> the first file of the run with it
     # A file with the lines of another counts once. Only files whose size (a gzip's ISIZE, mod 2**32) another file
@@ -1042,6 +1102,85 @@ def _size_hint(path: str) -> Optional[int]:
             return os.fstat(f.fileno()).st_size
         except OSError:
             return None
+
+
+def holes(paths: Sequence[str], acc: Accesses, settings: Any) -> list[dict[str, Any]]:
+    """Where the files leave a hole inside the period asked about (--since/--until, else the files' own span), so
+    that the answer may lack requests (red team rt71, F2), as the engine tells a missing member of a log set:
+
+    - a numbered rotated file missing between two named ones of one log in one folder (``missing_numbers``:
+      logrotate numbers without gaps), or a rotated file of the log in that folder (``rotated_beside``) that holds
+      bytes, was not named, and comes between two named ones in rotation order (``rotation_sorted``): its entries
+      lie between those files', so the hole counts when that stretch meets the period;
+    - a run of days without a single entry of a system's logs inside the period (between its first and last day
+      with one) longer than ``retention_max_gap_days``, as retention judges a log set (each system's log its own): a
+      quiet day within it is no proof of a lost file (a vault idle over a weekend writes nothing); a longer run is
+      said unless a hole above covers it.
+
+    Each hole: ``from``/``to`` (times of the entries around it, or UTC days), ``files`` (those missing or not
+    named) and ``why``."""
+    from ..auditlog.rotation import rotation_slot, rotation_sorted, uncompressed_name
+    from ..checks.retention import _gaps, missing_numbers, rotated_beside
+    from ..engine.files import hollow
+    from ..engine.objects import is_url
+
+    since, until = acc.since, acc.until
+    out: list[dict[str, Any]] = []
+    stretches: list[tuple[Optional[int], Optional[int]]] = []
+    groups: dict[tuple[str, str], list[str]] = {}  # (folder, live log's name) -> its files named, rotation order
+    for p in paths:
+        folder, base = os.path.split(p)
+        slot = rotation_slot(base)
+        groups.setdefault((folder, slot[0] if slot is not None else uncompressed_name(base)), []).append(p)
+    for (folder, live), named in groups.items():
+        # the rotated files beside them not named (compressed or not, one of the same place as a file named is that
+        # one), by the pair of named files they come between: those that hold bytes (``left``; a compressed file of
+        # 0 bytes was emptied: ``hollow``), and those that hold nothing (``idle``: a rotation while the vault was
+        # idle, logrotate's ifempty), which lost nothing and stand in the set as its numbers go
+        left: dict[int, list[str]] = {}
+        idle: dict[int, list[str]] = {}
+        if not is_url(named[0]):
+            slots = {uncompressed_name(os.path.basename(p)) for p in named}
+            others = [x for x in rotated_beside(os.path.join(folder, live))
+                      if x not in named and uncompressed_name(os.path.basename(x)) not in slots]
+            place = {p: k for k, p in enumerate(named, 1)}
+            at = 0  # the pair a file not named comes in: between named[at - 1] and named[at]
+            for x in rotation_sorted([*named, *others]):
+                if x in place:
+                    at = place[x]
+                elif 0 < at < len(named):
+                    (left if _size_hint(x) != 0 or hollow(x) else idle).setdefault(at, []).append(x)
+        for at, (a, b) in enumerate(zip(named, named[1:]), 1):
+            lost = [f.message for f in missing_numbers([a, b, *idle.get(at, [])], "the files named")]
+            beside = left.get(at, [])
+            if not lost and not beside:
+                continue
+            lo, hi = acc.file_spans.get(a, (None, None))[1], acc.file_spans.get(b, (None, None))[0]
+            if (until is not None and lo is not None and lo >= until) or (since is not None and hi is not None
+                                                                            and hi <= since):
+                continue  # a hole outside the period asked about (its entries were between lo and hi)
+            stretches.append((lo, hi))
+            one = len(beside) == 1
+            why = lost + ([f"{', '.join(beside)}, {'a rotated file' if one else 'rotated files'} of {live} in "
+                           f"{folder or '.'} between {a} and {b} in rotation order, {'holds' if one else 'hold'} "
+                           f"bytes but {'was' if one else 'were'} not named"] if beside else [])
+            out.append({"from": _iso(lo), "to": _iso(hi), "files": beside, "why": " ".join(why)})
+    epoch, max_gap = datetime.date(1970, 1, 1), settings.retention_max_gap_days
+    for fmt, held in sorted(acc.days.items()):  # each system's log its own (as retention judges a set)
+        days = [epoch + datetime.timedelta(days=d) for d in sorted(held)]
+        for first, last in _gaps(days):
+            n = (last - first).days + 1
+            start = (first - epoch).days * _DAY_NS
+            end = start + n * _DAY_NS - 1
+            if n <= max_gap or any((lo is None or lo <= start) and (hi is None or hi >= end) for lo, hi in stretches):
+                continue
+            when = f"on {first}" if first == last else f"from {first} to {last}"
+            out.append({"from": first.isoformat(), "to": last.isoformat(), "files": [],
+                        "why": f"no {SYSTEMS.get(fmt, fmt)} entry {when} ({n} day{'s' if n != 1 else ''}), inside "
+                        f"the period asked about: more than the {max_gap} day{'s' if max_gap != 1 else ''} without "
+                        "entries retention_max_gap_days allows (a rotated file lost or not named, a stopped audit "
+                        "device, a pipeline outage)"})
+    return out
 
 
 def as_json(pattern: str, since: Optional[int], until: Optional[int], acc: Accesses,
@@ -1149,40 +1288,41 @@ _KV2_WORDS = ("data", "metadata", "delete", "undelete", "destroy", "subkeys", "c
 
 
 def _named_requests(doc: dict[str, Any]) -> int:
-    """The requests of an answer but the refused mount lookups (``LOOKUP``): those name the path a `kv` command was
-    given, not the one the vault logs its requests at."""
-    return sum(c["requests"] for i in doc["identities"] for op, c in i["operations"].items() if op != LOOKUP)
+    """The requests of an answer that named what they reached, but the refused mount lookups (``LOOKUP``): those
+    name the path a `kv` command was given, not the one the vault logs its requests at."""
+    return sum(i["requests"] - i["unnamed"] - (i["operations"].get(LOOKUP) or {}).get("requests", 0)
+               for i in doc["identities"])
 
 
-def _kv2_near(pattern: str, doc: dict[str, Any], files: Sequence[FileRead], paths: Sequence[str], settings: Any,
-              since: Optional[int], until: Optional[int]) -> Optional[dict[str, Any]]:
-    """For a Vault/OpenBao answer of no request (but refused mount lookups), the pattern as a KV version 2 mount's
-    API names it (``secret/app/db`` is read at ``secret/data/app/db``, listed at ``secret/metadata/app/db/``: the
-    path ``bao kv get`` shows is not the one the log holds) and the requests that name it, when there are any;
-    else None. The mount may span several segments (``kv/team/``), and a namespace comes before it
-    (``team-b/secret/db`` is read at ``team-b/secret/data/db``): ``data/`` is tried after every segment but the
-    last (red team rt54, F4). The files are read again only in that case: once for every such path at once, and,
-    when some request names one, once more for the one it names."""
+def kv2_near(pattern: str) -> list[str]:
+    """PATTERN as a KV version 2 mount's API names it, when it can be a path the `kv` commands show
+    (``secret/app/db`` is read at ``secret/data/app/db``, listed at ``secret/metadata/app/db/``): ``data/``, then
+    ``metadata/``, after each segment but the last, as the mount may span several (``kv/team/``) and a namespace
+    comes before it (``team-b/secret/db`` is read at ``team-b/secret/data/db``: red team rt54, F4). Empty for a
+    pattern of one segment or one that already names such a word after its first."""
     segments = pattern.split("/")
-    if (_named_requests(doc) or len(segments) < 2 or any(s in _KV2_WORDS for s in segments[1:-1])
-            or any(f.format != "vault" for f in files)):
-        return None
-    near = ["/".join([*segments[:k], word, *segments[k:]])  # a secret's value, else its metadata and listings
-            for word in ("data", "metadata") for k in range(1, len(segments))]
-    def named(acc: Accesses) -> int:  # (a refused lookup names the path as given: it is no request of these)
-        return sum(c.requests for i in acc.who.values() for op, c in i.ops.items() if op != LOOKUP)
+    if len(segments) < 2 or any(s in _KV2_WORDS for s in segments[1:-1]):
+        return []
+    return ["/".join([*segments[:k], word, *segments[k:]]) for word in ("data", "metadata")
+            for k in range(1, len(segments))]
 
-    acc, _ = answer(near[0], paths, settings, since, until, near[1:])
-    if not named(acc):
+
+def _kv2_near(near: Sequence[str], acc: Accesses, files: Sequence[FileRead], paths: Sequence[str], settings: Any,
+              since: Optional[int], until: Optional[int]) -> Optional[dict[str, Any]]:
+    """The first of ``near`` (``kv2_near``) that Vault/OpenBao requests PATTERN does not match name (``acc``
+    noted which while it counted), with the requests that name it: the readers of a KV version 2 secret asked for
+    by the path `bao kv get` shows are logged there, whatever else matched PATTERN (a sys/raw request, which counts
+    for every pattern without naming it; a `bao read` of the same path, which a KV version 2 mount answers with
+    "Invalid path": red team rt71, F1); else None. Only then are the files read again, once for each such path
+    until one has requests in the period asked about (a refused mount lookup names the path as given: it is no
+    request of these)."""
+    if not acc.near_hit or any(f.format != "vault" for f in files):
         return None
-    reached = [p for i in acc.who.values() for op in i.ops if op != LOOKUP for p in i.paths]
-    globs = [(n, vault_glob(n)) for n in near]
-    picked = [n for n, g in globs if any(path_matches(g, p, "list") for p in reached)]
-    for candidate in picked + [n for n in near if n not in picked]:  # (the one a request names first)
-        acc, _ = answer(candidate, paths, settings, since, until)
-        found = named(acc)
-        if found:
-            return {"pattern": candidate, "requests": found}
+    for k in sorted(acc.near_hit):  # (data/ before metadata/)
+        found, _ = answer(near[k], paths, settings, since, until)
+        n = _named_requests({"identities": [i.to_json() for i in found.who.values()]})
+        if n:
+            return {"pattern": near[k], "requests": n}
     return None
 
 
@@ -1210,7 +1350,8 @@ def run(args: argparse.Namespace) -> int:
     # each log's rotated files oldest first however they were named (a shell expands audit.log* newest first): a
     # request and its response split by a rotation are then read in order
     paths = rotation_sorted(expand(args.paths))
-    acc, files = answer(args.pattern, paths, settings, since, until)
+    near_paths = kv2_near(args.pattern)
+    acc, files = answer(args.pattern, paths, settings, since, until, near=near_paths)
     seconds = time.monotonic() - started
     if not any(f.entries for f in files):  # "nobody" from no evidence at all would be a false answer
         lines = sum(f.lines for f in files)
@@ -1223,7 +1364,8 @@ def run(args: argparse.Namespace) -> int:
         raise AuditReadyError(f"the {len(files)} file(s) named hold no entry {asked} ({held}): there is nothing to "
                               "answer from", "name the audit log files that cover the period asked about")
     doc = as_json(args.pattern, since, until, acc, files)
-    near = _kv2_near(args.pattern, doc, files, paths, settings, since, until)
+    gaps = doc["covers"]["holes"] = holes(paths, acc, settings)
+    near = _kv2_near(near_paths, acc, files, paths, settings, since, until)
     if near is not None:
         doc["kv2"] = near
     out = sys.stdout
@@ -1259,9 +1401,12 @@ def run(args: argparse.Namespace) -> int:
         if args.json_path:
             out.write(f"JSON: {visible(args.json_path)}\n")
     if near is not None:
-        print(f"auditready: no request named {visible(args.pattern)}, but {near['requests']} named "
-              f"{visible(near['pattern'])}: a KV version 2 mount logs its secrets' API paths, with data/ after the "
-              f"mount (metadata/ for their metadata); fix: ask for {visible(near['pattern'])}", file=sys.stderr)
+        said = (f"no request named {visible(args.pattern)}, but {near['requests']} named {visible(near['pattern'])}"
+                if not _named_requests(doc) else
+                f"{near['requests']} requests named {visible(near['pattern'])}, which {visible(args.pattern)} does "
+                "not match, so the answer above may leave out readers of the secret")
+        print(f"auditready: {said}: a KV version 2 mount logs its secrets' API paths, with data/ after the mount "
+              f"(metadata/ for their metadata); fix: ask for {visible(near['pattern'])}", file=sys.stderr)
     unreadable = sum(f.unreadable_lines for f in files)
     if acc.span is not None and ((since is not None and since < acc.span[0])
                                  or (until is not None and until > acc.span[1])):
@@ -1288,7 +1433,14 @@ def run(args: argparse.Namespace) -> int:
               f"who received what they wrapped (a secret of {visible(args.pattern)} or another) is not known; fix: "
               "name the files that cover when the tokens were made (a wrapping token lives up to its TTL)",
               file=sys.stderr)
+    if gaps:
+        shown = "; ".join(f"{g['from'] or 'the start'} to {g['to'] or 'the end'}: {visible(g['why'])}"
+                          for g in gaps[:3])
+        more = f"; and {len(gaps) - 3} more (the JSON's covers.holes)" if len(gaps) > 3 else ""
+        print(f"auditready: the files leave {len(gaps)} hole(s) in the period asked about, so the answer may be "
+              f"incomplete: {shown}{more}; fix: name the missing files (restore them from the archive), or, for a "
+              "vault idle that long, raise retention_max_gap_days", file=sys.stderr)
     if unreadable:
         print(f"auditready: {unreadable} lines could not be read, so the answer may be incomplete; fix: see "
               "`auditready verify` (required_fields) for which lines and why", file=sys.stderr)
-    return 1 if unreadable or acc.from_response or lost["count"] else 0
+    return 1 if unreadable or acc.from_response or lost["count"] or gaps else 0
