@@ -375,7 +375,7 @@ def _k8s_events(tree: str) -> bytes:
               "sourceIPs": ["10.0.0.5"], "objectRef": {"resource": "widgets", "namespace": "default", "name": f"w{i}"},
               "responseStatus": {"metadata": {}, "code": 201},
               "requestObject": {"apiVersion": "example.com/v1", "kind": "Widget", "spec": {"tree": "X"}},
-              "requestReceivedTimestamp": t, "stageTimestamp": t}
+              "requestReceivedTimestamp": t, "stageTimestamp": f"2026-12-02T06:00:0{i}.{133457 + i}Z"}
         out.append(json.dumps(ev, separators=(",", ":")).replace('"X"', tree if i == 3 else '"leaf"'))
     return ("\n".join(out) + "\n").encode()
 

@@ -39,8 +39,8 @@ def _event(i: int, user: str, uri: str) -> str:
         "userAgent": "curl/8.5.0", "objectRef": {"resource": "secrets", "namespace": "prod", "name": "db",
                                                  "apiVersion": "v1"},
         "responseStatus": {"metadata": {}, "code": 200},
-        "requestReceivedTimestamp": f"2026-03-04T10:00:{i:02d}.100000Z",
-        "stageTimestamp": f"2026-03-04T10:00:{i:02d}.104000Z",
+        "requestReceivedTimestamp": f"2026-03-04T10:00:{i:02d}.100417Z",
+        "stageTimestamp": f"2026-03-04T10:00:{i:02d}.104863Z",
         "annotations": {"authorization.k8s.io/decision": "allow", "authorization.k8s.io/reason": ""}})
 
 

@@ -272,8 +272,8 @@ def _k8s_event(n: int, obj: dict[str, Any]) -> dict[str, Any]:
             "objectRef": {"resource": "configmaps", "namespace": "crm", "name": obj["metadata"]["name"],
                           "apiVersion": "v1"},
             "responseStatus": {"metadata": {}, "code": 201}, "requestObject": obj, "responseObject": obj,
-            "requestReceivedTimestamp": f"2026-03-02T10:15:{n:02d}.120000Z",
-            "stageTimestamp": f"2026-03-02T10:15:{n:02d}.140000Z"}
+            "requestReceivedTimestamp": f"2026-03-02T10:15:{n:02d}.120417Z",
+            "stageTimestamp": f"2026-03-02T10:15:{n:02d}.140863Z"}
 
 
 def _cm(name: str, **parts: Any) -> dict[str, Any]:

@@ -1,4 +1,20 @@
-"""timestamp_accuracy: entry times agree with the client's clock; responses follow requests; file order holds."""
+"""timestamp_accuracy: entry times agree with the client's clock; responses follow requests; file order holds.
+
+Offline, the two readings of one request are also held apart (red team rt72, F1): Vault/OpenBao reads Go's time.Now()
+for the request entry and again for its response entry (OpenBao audit/format.go; Vault's audit event), and between the
+two it writes the request entry to every device and handles the request; the Kubernetes API server reads its clock
+for each stage past RequestReceived (stageTimestamp) after the request's requestReceivedTimestamp (k8s.io/apiserver
+processAuditEvent; at RequestReceived both are one reading by design, and are not judged). That takes tens of
+microseconds at the least, while a clock that shows nanoseconds (a Vault/OpenBao log whose times carry 8 or 9 digits:
+Linux and the BSDs; Windows counts in 100 ns and ticks in up to 15.6 ms, macOS in microseconds, so their logs are not
+judged) or MicroTime's microseconds ticks within ``_TICK_NS``. So two readings of one request read alike only when
+they were taken within that tick: if the time taken has no more weight near zero than up to ``_APART_NS``, at most
+``_TICK_NS / _APART_NS`` of the requests whose two readings lie within ``_APART_NS`` read alike. More than that bound
+explains with a probability under one in ten thousand (Poisson) is a log whose times a hop replaced (one value for the
+whole log or a stretch of it, each response given its request's time). Readings of different requests are not held
+apart: how often they meet depends on the request rate and the clock's tick, which a log that lists many requests in
+one tick (a loaded Windows vault) does not show.
+"""
 
 from __future__ import annotations
 
@@ -13,6 +29,7 @@ from ..auditlog.formats import format_of
 from ..auditlog.model import Entries, Record, parse_time
 from ..text import clip
 from .base import Check, CheckContext, Finding, PlannedAction, Skip, Visitor, every_action, feed, iso_ns
+from .timestamp_precision import CHANCE, poisson_tail
 
 ID = "timestamp_accuracy"
 _CLOCK_FIX = (
@@ -40,6 +57,19 @@ _OPEN = 65_536  # requests awaiting their response, at most (a log that drops mo
 FLOOR = "2013-01-01T00:00:00"
 FLOOR_NS = 1_356_998_400 * 10**9
 
+
+# Two readings of one request (module docstring): the coarsest tick of a clock whose times show nanoseconds or
+# microseconds, and how far apart the readings judged lie at most (the time taken between them is longer: OpenBao's
+# shortest request-to-response gap in the real logs here is 33 µs).
+_TICK_NS = 1_000
+_APART_NS = 10_000
+# The significant digits a log's times must show for its clock's tick to be known (its most: Vault/OpenBao's 8 or 9,
+# nanoseconds; Kubernetes' 6, MicroTime's microseconds), and those a reading judged shows at least (fewer: a time a
+# hop cut short or padded, which timestamp_precision names).
+_UNITS = {"vault": 8, "k8s": 6}
+_FINE = {"vault": 7, "k8s": 4}
+_REPLACED_FIX = ("find the stage that replaces the producer's times (a shipper's time key, an ingest or batch time) "
+                 "and make it keep the producer's own time fields")
 
 _NO_TIME = ("an entry with no readable time (RFC 3339 with an offset; timestamp_precision names it) has no place in "
             "time to judge")
@@ -115,6 +145,13 @@ class FileOrder(Visitor):
         # Kubernetes: an event's stageTimestamp is not before its requestReceivedTimestamp (the API server stamps
         # both, the stage when it reaches it), by any amount: held like a response to its request (``early``).
         self.staged = format_of(ctx.settings).name == "k8s"
+        # The two readings of one request (module docstring): how many requests had theirs within _APART_NS, how many
+        # read alike and the first few of those (line, where, request id, time); the most significant digits the log's
+        # times show (of nine at most), which says whether its clock's tick is known (_UNITS).
+        self.close = 0
+        self.alike: list[tuple[int, str, str, str]] = []
+        self.nalike = 0
+        self.units = 0
 
     def entries(self, batch: Entries) -> None:
         if self.pairing and batch:
@@ -178,8 +215,12 @@ class FileOrder(Visitor):
         nss: Sequence[Optional[int]]
         if batch.utc_times():
             nss = batch.times_ns()
+            if self.units < _UNITS["vault"] and batch:  # (significant: "YYYY-MM-DDTHH:MM:SS." and "Z" off)
+                self.units = max(self.units, max(len(t[20:-1].rstrip("0")) for t in batch.time))
         else:
-            nss = [None if t is None else t[0] for t in map(parse_time, batch.time)]
+            parsed = list(map(parse_time, batch.time))
+            nss = [None if t is None else t[0] for t in parsed]
+            self.units = max([self.units, *(t[2] for t in parsed if t is not None and t[1] <= 9)])
         opened, latest, window, prune_at = self.open, self.plast, self.window, self.prune_at
         for i, (kind, rid, ns) in enumerate(zip(batch.type, batch.request_id, nss)):
             if ns is None:
@@ -190,6 +231,8 @@ class FileOrder(Visitor):
                 opened[rid] = ns
             elif kind == "response" and (req := opened.get(rid)) is not None and latest - window <= req <= ns:
                 del opened[rid]
+                if ns - req <= _APART_NS:
+                    self._close(batch.lines[i], batch.where(i), rid, batch.time[i], ns - req)
             else:  # anything else, as one entry
                 self.plast = latest
                 self._pair_one(kind, rid, ns, batch.record(i))
@@ -203,6 +246,8 @@ class FileOrder(Visitor):
     def _pair_one(self, kind: str, rid: str, ns: int, rec: Record) -> None:
         """One entry at ``ns``: a request awaits its response; a response is held to the request it answers, if that
         is within ``window`` of the latest time before it."""
+        if rec.ts is not None and rec.ts[1] <= 9:
+            self.units = max(self.units, rec.ts[2])
         if rid and kind == "request":
             self.open[rid] = ns
             if len(self.open) >= self.prune_at:  # those too old to be paired again go (``plast`` only grows)
@@ -215,6 +260,8 @@ class FileOrder(Visitor):
             if req is not None and req >= self.plast - self.window:
                 if ns < req:
                     self._early(rec.line, rec.where, rid, _before(rec.time, iso_ns(req)))
+                elif ns - req <= _APART_NS:
+                    self._close(rec.line, rec.where, rid, rec.time, ns - req)
             elif req is None and self.orphans is not None:
                 if len(self.orphans) >= _LOWS:
                     self.orphans_over = True
@@ -222,6 +269,18 @@ class FileOrder(Visitor):
                     self.orphans.append((rid, ns, rec.time, rec.line, rec.where, self.plast))
         if ns > self.plast:
             self.plast = ns
+
+    def _close(self, line: int, where: str, rid: str, time: str, gap: int) -> None:
+        """Two readings of one request ``gap`` ns apart (at most _APART_NS), the later at ``time``: counted where the
+        reading shows the clock's tick (``_FINE``: not a time a hop cut short, which timestamp_precision names)."""
+        ts = parse_time(time)
+        if ts is None or ts[2] < _FINE["k8s" if self.staged else "vault"]:
+            return
+        self.close += 1
+        if gap == 0:
+            self.nalike += 1
+            if len(self.alike) < _SHOW or line < self.alike[-1][0]:  # (the first by line, also when ranges merge)
+                self.alike = sorted([*self.alike, (line, where, rid, time)])[:_SHOW]
 
     def _early(self, line: int, where: str, rid: str, said: str) -> None:
         self.nearly += 1
@@ -260,18 +319,35 @@ class FileOrder(Visitor):
         if self.pairing and rec.ts is not None and not self.open_over:
             self._pair_one(rec.type, rec.request_id, rec.ts[0], rec)
         if self.staged and rec.written:
+            if rec.ts is not None and rec.ts[1] <= 9:
+                self.units = max(self.units, rec.ts[2])
             self._stage(rec)
         self._order(rec)
 
     def _stages(self, batch: Entries) -> None:
-        """``_stage`` on each event of the batch whose stageTimestamp may be before its requestReceivedTimestamp:
-        times of one width in UTC compare as text (the API server writes both with 6 digits), others parsed."""
+        """``_stage`` on each event of the batch whose stageTimestamp may be before its requestReceivedTimestamp, or
+        within _APART_NS after it: times of one width in UTC compare as text (the API server writes both with 6
+        digits), others parsed."""
         assert batch.written is not None
+        if self.units < _UNITS["k8s"] and batch.utc_times():  # (significant: "YYYY-MM-DDTHH:MM:SS." and "Z" off)
+            self.units = max(self.units, max(len(t[20:-1].rstrip("0")) for t in batch.time))
+        types = batch.type
         for i, (t, w) in enumerate(zip(batch.time, batch.written)):
-            if w and (w < t if len(w) == len(t) and w[-1:] == t[-1:] == "Z" else w != t):
+            if not w:
+                continue
+            # (within _APART_NS of each other, two MicroTimes share their millisecond but across its end: left out)
+            if (w < t if len(w) == len(t) and w[-1:] == t[-1:] == "Z" else w != t) or (
+                    w[:23] == t[:23] and types[i] != "RequestReceived"):
                 self._stage(batch.record(i))
 
     def _stage(self, rec: Record) -> None:
+        """An event whose stageTimestamp is earlier than its requestReceivedTimestamp (``early``), or is a reading of
+        its own within _APART_NS after it (past RequestReceived, where both are one reading: ``_close``)."""
+        if (rec.wts is not None and rec.ts is not None and rec.type != "RequestReceived"
+                and 0 <= rec.wts[0] - rec.ts[0] <= _APART_NS):
+            if rec.ts[1] <= 9:  # (a batch not in UTC has its digits counted here)
+                self.units = max(self.units, rec.ts[2])
+            self._close(rec.line, rec.where, rec.request_id, rec.time, rec.wts[0] - rec.ts[0])
         if rec.wts is not None and rec.ts is not None and rec.wts[0] < rec.ts[0]:
             self._early(rec.line, rec.where, rec.request_id,
                         f"The event's stageTimestamp {clip(rec.written, 40)} is earlier than its "
@@ -330,7 +406,8 @@ class FileOrder(Visitor):
     def _back(self, entry: tuple[str, str, str], latest_text: str, latest_line: int,
               slow: bool = False) -> Finding:
         time, where, request_id = entry
-        return Finding(ID, "", f"The log goes back in time: {time} comes after {latest_text} (line {latest_line}), "
+        return Finding(ID, "", f"The log goes back in time: {clip(time, 40)} comes after {clip(latest_text, 40)} "
+                       f"(line {latest_line}), "
                        f"more than max_skew={self.skew_s:g} s earlier." + (
                            f" It is an event written in its place, whose time is its request's "
                            f"start: a request that ran longer than k8s_request_timeout="
@@ -360,6 +437,9 @@ class FileOrder(Visitor):
         self.after_delivery = self.after_delivery or later.after_delivery
         self.ancient = self.ancient or later.ancient
         early, self.nearly = self.early + later.early, self.nearly + later.nearly
+        self.alike, self.nalike = sorted(self.alike + later.alike)[:_SHOW], self.nalike + later.nalike
+        self.close += later.close
+        self.units = max(self.units, later.units)
         if self.pairing:
             early += self._merge_pairs(later)
         self.early = sorted(early)[:_SHOW]
@@ -409,6 +489,8 @@ class FileOrder(Visitor):
                 if ns < req:
                     self.nearly += 1
                     early.append((line, where, rid, _before(time_, iso_ns(req))))
+                elif ns - req <= _APART_NS:
+                    self._close(line, where, rid, time_, ns - req)
             elif req is None:
                 kept.append((rid, ns, time_, line, where, max(self.plast, before)))
         self.open.update(later.open)
@@ -421,7 +503,35 @@ class FileOrder(Visitor):
             raise NotImplementedError("too many requests awaiting their response at the end of a range")
         return early
 
+    def _replaced(self) -> Iterator[Finding]:
+        """The requests whose two readings are one, when more of them than the clock's tick explains (module
+        docstring): where the log's times show the tick (``units``)."""
+        if not self.nalike or self.units < _UNITS["k8s" if self.staged else "vault"]:
+            return
+        expected = self.close * _TICK_NS / _APART_NS
+        if poisson_tail(self.nalike, expected) >= CHANCE:
+            return
+        counted = (f"{self.nalike} of the {self.close} such events within {_APART_NS // 1000} µs of their request "
+                   "read alike here" if self.staged else
+                   f"{self.nalike} of the {self.close} responses within {_APART_NS // 1000} µs of their request read "
+                   "alike here")
+        for _line, where, rid, t in self.alike:
+            said = (f"The event's stageTimestamp is its requestReceivedTimestamp ({clip(t, 40)}): the API server "
+                    "reads its clock for a stage past RequestReceived once the request reached it, longer after "
+                    "receiving it than the microsecond MicroTime shows" if self.staged else
+                    f"The response entry's time {clip(t, 40)} is its request entry's: the vault reads its clock for "
+                    "each entry, before and after writing the request entry and handling the request, which takes "
+                    "longer than a clock that shows nanoseconds ticks (1 µs at most)")
+            yield Finding(ID, "", f"{said}. {counted}, where the tick explains one in {_APART_NS // _TICK_NS}: a hop "
+                          "replaced the times (one value for many entries).",
+                          _REPLACED_FIX, where=where, request_id=rid)
+        if self.nalike > len(self.alike):
+            yield Finding(ID, "", f"{self.nalike - len(self.alike)} more " + (
+                "events have a stageTimestamp that is their requestReceivedTimestamp." if self.staged else
+                "response entries have their request entry's time."), _REPLACED_FIX, where=self.alike[-1][1])
+
     def finish(self) -> Iterator[Union[Finding, Skip]]:
+        yield from self._replaced()
         for _line, where, rid, said in self.early:
             yield Finding(ID, "", said, _CLOCK_FIX, where=where, request_id=rid)
         if self.nearly > len(self.early):
@@ -430,7 +540,7 @@ class FileOrder(Visitor):
                 "response entries are earlier than their request entries."), _CLOCK_FIX, where=self.early[-1][1])
         if self.future is not None:
             t, where, rid = self.future
-            yield Finding(ID, "", f"The entry's time {t} is after this verification began "
+            yield Finding(ID, "", f"The entry's time {clip(t, 40)} is after this verification began "
                           f"({iso_ns(self.now_ns - self.skew)}, max_skew={self.skew_s:g} s): no clock that was right "
                           "wrote it (the producer's clock runs ahead, or something else wrote the time).", _CLOCK_FIX,
                           where=where, request_id=rid)
@@ -444,9 +554,9 @@ class FileOrder(Visitor):
                           where=where, request_id=rid)
         if self.ancient is not None:
             t, where, rid = self.ancient
-            yield Finding(ID, "", f"The entry's time {t} is before {FLOOR[:4]}, before any of these producers "
-                          "existed: a clock reset to its epoch (1970-01-01, a dead battery) or a time that is not the "
-                          "producer's.", _CLOCK_FIX, where=where, request_id=rid)
+            yield Finding(ID, "", f"The entry's time {clip(t, 40)} is before {FLOOR[:4]}, before any of these "
+                          "producers existed: a clock reset to its epoch (1970-01-01, a dead battery) or a time that "
+                          "is not the producer's.", _CLOCK_FIX, where=where, request_id=rid)
         if self.unordered and self.future is None and self.ancient is None and self.after_delivery is None:
             yield Skip("", self.unordered)
         if self.found is not None:
@@ -479,15 +589,15 @@ def run(ctx: CheckContext) -> Iterator[Union[Finding, Skip]]:
                               where=e.where, request_id=e.request_id)
             elif not lo <= ts.ns <= hi:
                 off = (ts.ns - a.sent_ns) / 1e9 if ts.ns < lo else (ts.ns - a.received_ns) / 1e9
-                yield Finding(ID, a.name, f"The {e.type} entry says {e.time_text}, but the client sent the request at "
-                              f"{iso_ns(a.sent_ns)} and had the answer at {iso_ns(a.received_ns)}: off by "
+                yield Finding(ID, a.name, f"The {e.type} entry says {clip(e.time_text, 40)}, but the client sent the "
+                              f"request at {iso_ns(a.sent_ns)} and had the answer at {iso_ns(a.received_ns)}: off by "
                               f"{off:+.3f} s, beyond max_skew={skew_s:g} s.", _CLOCK_FIX,
                               where=e.where, request_id=e.request_id)
         if m.request is not None and m.response is not None:
             rq, rs = m.request.timestamp, m.response.timestamp
             if rq is not None and rs is not None and rs.ns < rq.ns:
-                yield Finding(ID, a.name, f"The response entry ({m.response.time_text}) is earlier than its request "
-                              f"entry ({m.request.time_text}).", _CLOCK_FIX,
+                yield Finding(ID, a.name, f"The response entry ({clip(m.response.time_text, 40)}) is earlier than "
+                              f"its request entry ({clip(m.request.time_text, 40)}).", _CLOCK_FIX,
                               where=m.response.where, request_id=m.response.request_id)
 
 

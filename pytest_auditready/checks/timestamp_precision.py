@@ -13,6 +13,15 @@ are counted, by their significant digits (a fraction padded with zeros, ".000000
 whose times are whole seconds but one, or a Kubernetes log re-timed to whole seconds and padded, fails. CloudTrail
 writes every eventTime in whole seconds, so there a fraction that is not all zeros is a hop's re-timing, reported at
 its record, and never the source's precision.
+
+What the producer is known to write bounds ``best`` from below, so that a log re-timed as a whole does not pass as
+its own best (red team rt72, F2): Go's time.Now() counts in nanoseconds on Linux and the BSDs, in 100 ns on Windows
+and in microseconds on macOS, so a Vault/OpenBao log is judged as writing at least six digits (trimming leaves three
+or fewer once in a thousand entries: a log cut to milliseconds, ".24Z", fails; one cut to microseconds is a macOS
+vault's as far as its times show); the Kubernetes API server writes MicroTime, six digits of a microsecond clock, so
+a fraction ending in "000" comes once in a thousand requests (a log cut to milliseconds and padded, ".123000Z",
+fails; a whole second, once in a million, is judged alone as before). Go writes at most nine digits: a longer
+fraction in either log is no reading of theirs. A producer of unknown resolution is judged on its own best, as above.
 """
 
 from __future__ import annotations
@@ -31,6 +40,10 @@ from .base import Check, CheckContext, Finding, Skip, Visitor, feed
 ID = "timestamp_precision"
 _SHOW = 3
 _SHORT = 7  # times of fewer fractional digits are counted by their digits (a 9-digit clock leaves 6 or fewer 1 in 1000)
+_GO_FLOOR = 6  # digits Go's time.Now() carries on every platform (ns on Linux, 100 ns on Windows, µs on macOS)
+_MICRO = 6  # the digits of the API server's MicroTime: a microsecond clock's, trailing zeros kept
+_MAX_DIGITS = 9  # Go's RFC3339Nano writes nanoseconds at most
+_MICRO_JUDGED = (0, _MICRO - 3)  # Kubernetes: the significant digits at or below which short times are counted
 
 
 class Precision(Visitor):
@@ -66,13 +79,20 @@ class Precision(Visitor):
         self.nfraction = 0
         # times of fewer digits are counted (``_short``): written by the one Go clock, else significant; none where
         # the producer writes whole seconds (judged against timestamp_digits as a whole, ``finish``)
+        # (Kubernetes: a fraction whose last three digits are zeros, a millisecond, comes once in 1000 requests)
         self.counted = (max(self.digits, _SHORT) if self.one_clock else 0 if self.whole
-                        else min(self.digits, 1))
+                        else _MICRO - 2 if self.padded else min(self.digits, 1))
+        # The digits the producer writes at least, whatever the log shows (module docstring): 0 where unknown.
+        self.floor = _GO_FLOOR if self.one_clock else _MICRO if self.padded else 0
+        # Times of more than nine fractional digits, where Go wrote them (Vault/OpenBao, Kubernetes): the first few
+        self.long: list[Record] = []
+        self.nlong = 0
         # The API server writes each stage of a request (RequestReceived, ResponseStarted, ResponseComplete) with the
         # request's one requestReceivedTimestamp: a request received at a whole second is one chance, not one per
-        # stage (``padded``: Kubernetes). The short times counted, by (request id, time) -> digits (a bounded memory;
-        # past it, each counts).
-        self.short_keys: dict[tuple[str, str], int] = {}
+        # stage (``padded``: Kubernetes), and the API server gives each request an auditID of its own, so copies of
+        # one event with other times are one chance too. The short times counted, by request id -> digits (a
+        # bounded memory; past it, each counts).
+        self.short_keys: dict[str, int] = {}
 
     def entries(self, batch: Entries) -> None:
         if not batch.utc_times():
@@ -141,7 +161,11 @@ class Precision(Visitor):
                 self.bad.append(rec)
         else:
             self.good += 1
-            precision = (ts[1] if ts[2] else 0) if self.padded else ts[2]
+            if self.floor and ts[1] > _MAX_DIGITS:  # (only such a time is not a batch's: Entries.utc_times)
+                self.nlong += 1
+                if len(self.long) < _SHOW:
+                    self.long.append(rec)
+            precision = min((ts[1] if ts[2] else 0) if self.padded else ts[2], _MAX_DIGITS)
             if precision > self.best:
                 self.best = precision
             # Vault/OpenBao: digits written (Go writes no trailing zero; a padded fraction is no re-timing); others:
@@ -159,7 +183,7 @@ class Precision(Visitor):
 
     def _short(self, digits: int, rec: Record) -> None:
         if self.padded and rec.request_id:
-            key = (rec.request_id, rec.time)
+            key = rec.request_id
             if key in self.short_keys:
                 return  # another stage of a request counted already
             if len(self.short_keys) < _KEYS:
@@ -174,7 +198,7 @@ class Precision(Visitor):
         for key, digits in later.short_keys.items():  # a request whose stages two parts both counted: once
             if key in self.short_keys:
                 later.nshort[digits] -= 1
-                later.short[digits] = [r for r in later.short.get(digits, []) if (r.request_id, r.time) != key]
+                later.short[digits] = [r for r in later.short.get(digits, []) if r.request_id != key]
             elif len(self.short_keys) < _KEYS:
                 self.short_keys[key] = digits
         for k, recs in later.short.items():
@@ -187,6 +211,8 @@ class Precision(Visitor):
         self.nzero += later.nzero
         self.fraction = (self.fraction + later.fraction)[:_SHOW]
         self.nfraction += later.nfraction
+        self.long = (self.long + later.long)[:_SHOW]
+        self.nlong += later.nlong
         self.good += later.good
         self.best = max(self.best, later.best)
         self.first = self.first or later.first
@@ -221,6 +247,15 @@ class Precision(Visitor):
         if self.nzero > len(self.zero):
             yield Finding(ID, "", f"{self.nzero - len(self.zero)} more entries have times whose fraction ends in a "
                           "zero.", self.fix, where=self.zero[-1].where)
+        for e in self.long:
+            assert e.ts is not None
+            yield Finding(ID, "", f"The entry's time {clip(e.time, 40)!r} has {e.ts[1]:,} fractional digits: "
+                          f"{'the API server' if self.padded else 'the vault'} writes its times with Go, at most nine "
+                          "(nanoseconds), so a hop rewrote this time.", self.fix, where=e.where,
+                          request_id=e.request_id)
+        if self.nlong > len(self.long):
+            yield Finding(ID, "", f"{self.nlong - len(self.long)} more entries have times of more than nine "
+                          "fractional digits.", self.fix, where=self.long[-1].where)
         for e, n in self.fraction:
             yield Finding(ID, "", f"The record's eventTime {clip(e.time, 40)!r} has {n} significant fractional "
                           "digit(s): CloudTrail writes eventTime in whole seconds, so a hop re-timed this record.",
@@ -235,26 +270,34 @@ class Precision(Visitor):
         named are those whose own number chance does not explain, so that a log with some re-timed entries does not
         have its correct trimmed times of a common length named with them (red team rt66: three untouched 6-digit
         OpenBao times were named as re-timed, the re-timed 3-digit ones counted among "120 more")."""
+        best = max(self.best, self.floor)  # what the producer writes at least (module docstring), else the log's
         cut, count = -1, 0
-        for k in range(max(self.digits, min(self.best - 2, self.counted)) if self.one_clock else self.counted):
+        for k in range(max(self.digits, min(best - 2, self.counted)) if self.one_clock else self.counted):
             count += self.nshort.get(k, 0)
-            if count and _tail(count, self.good * 10.0 ** (k - self.best)) < _CHANCE:
+            # (Kubernetes: whole seconds, and the millisecond's three zeros, each length below them not alone)
+            judged = k in _MICRO_JUDGED or not self.padded
+            if count and judged and poisson_tail(count, self.good * 10.0 ** (k - best)) < CHANCE:
                 cut = k
         if cut < 0:
             return
         # exactly k digits: the last best - k are zeros and the k-th is not (a whole second: all are zeros)
-        own = [k for k in range(cut + 1) if self.nshort.get(k, 0) and _tail(
-            self.nshort[k], self.good * 10.0 ** (k - self.best) * (0.9 if k else 1.0)) < _CHANCE]
+        own = [k for k in range(cut + 1) if self.nshort.get(k, 0) and poisson_tail(
+            self.nshort[k], self.good * 10.0 ** (k - best) * (0.9 if k else 1.0)) < CHANCE]
         lengths = own or list(range(cut + 1))  # (else only together are they too many: every one is named)
         shown = sorted(((r, k) for k in lengths for r in self.short.get(k, ())), key=lambda rk: rk[0].line)
+        writes = (f"this source writes up to {best}" if best == self.best else
+                  f"the API server writes {best} (MicroTime, a microsecond clock's)" if self.padded else
+                  f"the vault writes at least {best} on every platform Go supports")
         for e, n in shown[:_SHOW]:
             said = "no sub-second part" if n == 0 else (f"{n} fractional digit(s)" if self.one_clock else
                                                         f"{n} significant fractional digit(s)")
-            chance = (f"a time at a whole second comes about once in {10 ** self.best:,} requests" if self.padded
-                      else f"trimmed trailing zeros leave so few about once in {10 ** (self.best - n):,} entries")
-            yield Finding(ID, "", f"The entry's time {clip(e.time, 40)!r} has {said} while this source writes up to "
-                          f"{self.best} (across {self.good} entries): {chance}, so a hop re-timed this entry or "
-                          "something else wrote it.", self.fix, where=e.where, request_id=e.request_id)
+            chance = (f"a time at a whole second comes about once in {10 ** best:,} requests" if self.padded and not n
+                      else f"a fraction whose last {best - n} digits are zeros comes about once in "
+                      f"{10 ** (best - n):,} requests" if self.padded
+                      else f"trimmed trailing zeros leave so few about once in {10 ** (best - n):,} entries")
+            yield Finding(ID, "", f"The entry's time {clip(e.time, 40)!r} has {said} while {writes} (across "
+                          f"{self.good} entries): {chance}, so a hop re-timed this entry or something else wrote it.",
+                          self.fix, where=e.where, request_id=e.request_id)
         total = sum(self.nshort.get(k, 0) for k in lengths)
         if total > _SHOW:
             said = (f"{lengths[0]}" if len(lengths) == 1 else
@@ -263,12 +306,12 @@ class Precision(Visitor):
                           self.fix, where=shown[-1][0].where)
 
 
-_CHANCE = 1e-4  # below this probability, short times are not trimmed zeros
+CHANCE = 1e-4  # below this probability, what a log shows is no chance (short times no trimmed zeros; alike readings)
 _LAST2 = operator.itemgetter(slice(-2, None))  # a time's last two characters ("0Z": its fraction ends in a zero)
 _KEYS = 100_000  # short times remembered by request (Precision.short_keys)
 
 
-def _tail(count: int, expected: float) -> float:
+def poisson_tail(count: int, expected: float) -> float:
     """An upper bound of P(X >= count) for X ~ Poisson(expected): the first term over one minus the ratio of the
     next, which bounds the geometric series of the rest."""
     if expected <= 0:
