@@ -3,8 +3,8 @@ a SIEM's command-line client) is read as the run's audit lines.
 
 The program is started at ``mark()`` (before the scenario), read as it runs (non-blocking: a poll takes what is
 there and never waits), and stopped at ``close()`` (SIGTERM to its process group, SIGKILL after a deadline). It
-exiting non-zero is a one-line error with its last stderr lines (what may be a credential blanked); its output
-ending inside a line is a cut entry. It is run without a shell (``shlex`` splits the
+exiting non-zero is a one-line error with its last stderr lines (what may be a credential blanked) and what it had
+printed; its output ending inside a line is a cut entry. It is run without a shell (``shlex`` splits the
 line; write ``sh -c '...'`` for a pipe), in the environment of the user's shell minus the vault token
 (``VAULT_TOKEN``, ``BAO_TOKEN``): it reads logs, it never needs to act on the vault. Lines are numbered in the
 order the program printed them, named ``log_command[PROGRAM]``.
@@ -142,7 +142,8 @@ class CommandLogSource:
             # what it printed before it failed was read above; its last stderr lines say why (credentials blanked)
             said = blank_secrets(" | ".join(self._errors), self._env) or "nothing on stderr"
             self.close()
-            raise AuditReadyError(f"the log command {self.argv[0]!r} exited with status {code}: {said}", _FIX)
+            raise AuditReadyError(f"the log command {self.argv[0]!r} exited with status {code}: {said} (it had "
+                                  f"printed {self.printed()} on its standard output)", _FIX)
         if code == 0 and data == b"" and not self._ended:
             self._end(batch)
 
@@ -154,6 +155,18 @@ class CommandLogSource:
     @property
     def lines_read(self) -> int:
         return self._line
+
+    @property
+    def pending_bytes(self) -> int:
+        """Bytes it printed after its last newline: a line not ended (yet)."""
+        return self._lines.pending
+
+    def printed(self) -> str:
+        """What it printed, as a message says it: its whole lines, and the bytes of a line it has not ended."""
+        part = self._lines.pending
+        if part and not self._line:
+            return f"{part} byte(s) and not one newline"
+        return f"{self._line} line(s)" + (f" and {part} byte(s) of a line with no newline yet" if part else "")
 
     def _end(self, batch: LogBatch) -> None:
         """The program's output has ended (it exited 0): a last line without its newline, or pieces of a split line

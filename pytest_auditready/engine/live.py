@@ -129,14 +129,47 @@ def _nothing_of_the_run(source: LogSource, matches: dict[str, Match], ledger: Ac
             f"the log command {argv[0]!r} exited (status 0) after printing {n} line(s), none of them an entry of "
             f"this run's {len(ledger.actions)} requests: a log command must keep running and print the audit log "
             "as it grows" + on_stderr,
-            "make it follow the log (journalctl -f, kubectl logs -f, tail -F, logcli --tail); it is started before "
-            "the scenario and stopped after it")
+            _FOLLOW)
+    part = int(getattr(source, "pending_bytes", 0))
+    if part and not n:  # bytes, but not one line end (red team rt73, F6): not "0 lines" of a log it does not print
+        raise AuditReadyError(
+            f"the log command {argv[0]!r} printed {part} byte(s) in the {settings.log_wait:g} s log_wait allowed and "
+            "not one newline, so not one line to read as an entry of this run" + on_stderr,
+            "make it print one entry a line, each ending with a newline, and pass each line on as it comes "
+            "(grep --line-buffered, sed -u, stdbuf -oL)")
     raise AuditReadyError(
         f"the log command {argv[0]!r} printed {n} line(s) in the {settings.log_wait:g} s log_wait allowed, none of "
         f"them an entry of this run's {len(ledger.actions)} requests: it does not print this vault's audit log"
         + on_stderr,
         "point it at the audit device of the vault this run talks to (its unit, pod, container or stream), check "
         "that no stage before it drops the vault's entries, or raise log_wait if its pipeline lags")
+
+
+_FOLLOW = ("make it follow the log and keep running until it is stopped (journalctl -f, kubectl logs -f, tail -F with "
+           "no head after it, logcli --tail); it is started before the scenario and stopped after it")
+
+
+def _ended_before_the_run(source: LogSource, matches: dict[str, Match], ledger: AccessLedger) -> None:
+    """A log command that exited 0 before the run's last request was logged in what it printed (``tail -F | head
+    -n 20``, a client that stops after one page) gave a part of the run: refused in one line (exit 2), not judged
+    as a vault that dropped the rest, nor passed on the part it printed (red team rt73, F3). It printed the run to
+    its end when it printed the last request's response entry, or a line after its request entry (a response lost
+    then is the vault's or a stage's to answer for): judged as any log, also when it exited then (a query run after
+    the fact)."""
+    argv = getattr(source, "argv", None)
+    if not argv or not getattr(source, "ended", False) or not ledger.actions:
+        return
+    last = ledger.actions[-1]
+    m = matches.get(last.name, Match())
+    n = int(getattr(source, "lines_read", 0))
+    if m.response is not None or (m.request is not None and m.request.line < n):
+        return
+    unlogged = sum(1 for a in ledger.actions if not matches.get(a.name, Match()).entries)
+    raise AuditReadyError(
+        f"the log command {argv[0]!r} exited (status 0) after printing {n} line(s), before the run's last request "
+        f"({last.method} {last.path}) was in them: {unlogged} of the run's {len(ledger.actions)} requests have no "
+        "entry in what it printed, and what it did not print cannot be judged",
+        _FOLLOW)
 
 
 def _clean_up(runner: Runner) -> bool:
@@ -235,6 +268,7 @@ def run_live(
             window.update(_place(source, "to") if window else {})
             _not_the_device_file(source, batch, ledger, facts)
             _nothing_of_the_run(source, matches, ledger, settings, batch.bad_lines)
+            _ended_before_the_run(source, matches, ledger)
             log_file = stat_log(str(source.path) if source.path else None)
             # A target whose log goes with it (the embedded one) seals it and keeps a copy for the checks, which
             # judge it like any sealed log once the target is closed.

@@ -20,7 +20,14 @@ from ..errors import AuditReadyError
 
 SCHEMES = ("s3://", "s3a://", "gs://", "gcs://", "az://", "abfs://", "abfss://")
 READ_BLOCK = 8 << 20  # bytes per ranged GET: few round trips, flat memory
-S3_READ_TIMEOUT = 15  # seconds botocore waits for a byte of an answer (each of s3fs's two tries)
+S3_READ_TIMEOUT = 15  # seconds botocore waits for a byte of an answer (each of s3fs's tries)
+# A whole request's deadline (red team rt73, F2): S3_READ_TIMEOUT is a wait between bytes, which an endpoint, proxy
+# or link that trickles its answer a byte at a time resets forever. Each S3 request must end, its body read, within
+# DEADLINE_FLOOR s plus its size at MIN_RATE: a ranged GET of a block and the block fsspec reads ahead (16 MiB)
+# gets 47 s; a request without a Range (a listing page, a HEAD, a small object) 17 s, as if it carried NOMINAL_BYTES.
+MIN_RATE = 512 << 10  # bytes a second (about 4 Mbit/s): a store that sends slower is refused, not waited on
+DEADLINE_FLOOR = 15.0  # seconds each request gets on top of its size at MIN_RATE
+NOMINAL_BYTES = 1 << 20  # what a request without a Range may carry: a listing page of 1000 keys is under 0.5 MB
 _NOT_LOGS = (".digests", ".pub", ".key", ".sig")
 _INSTALL = "pip install 'pytest-auditready[objectstore]' (fsspec and s3fs; gcsfs for gs://, adlfs for az://)"
 
@@ -43,6 +50,49 @@ def _chain(exc: BaseException) -> list[BaseException]:
 
 def _timed_out(exc: BaseException) -> bool:
     return "Timeout" in type(exc).__name__ or "timed out" in str(exc).lower()
+
+
+def request_deadline(size: int) -> float:
+    """Seconds a request that carries ``size`` bytes may take in all, its body read."""
+    return DEADLINE_FLOOR + size / MIN_RATE
+
+
+def _request_size(headers: Any) -> int:
+    """The bytes a request asks for: its Range's (``bytes=A-B``), else NOMINAL_BYTES."""
+    import re
+
+    m = re.fullmatch(r"bytes=(\d+)-(\d+)", str(headers.get("Range") or headers.get("range") or ""))
+    return int(m.group(2)) - int(m.group(1)) + 1 if m else NOMINAL_BYTES
+
+
+_SESSION_CLS: list[Any] = []
+
+
+def _deadline_session() -> Any:
+    """aiobotocore's aiohttp session with each request's whole deadline set (aiohttp's ``total``, which runs until
+    the answer's body is read), from the request's Range; the session's own (for an aiobotocore that asks no
+    request's) is that of the largest request a read makes (two blocks: fsspec reads ahead a block)."""
+    if _SESSION_CLS:
+        return _SESSION_CLS[0]
+    import aiohttp
+    from aiobotocore.httpsession import AIOHTTPSession  # type: ignore[import-untyped,import-not-found,unused-ignore]
+
+    class DeadlineSession(AIOHTTPSession):  # type: ignore[misc,unused-ignore]  # aiobotocore has no type information
+        def __init__(self, *args: Any, **kwargs: Any) -> None:
+            super().__init__(*args, **kwargs)
+            self._timeout = self._whole(2 * READ_BLOCK)
+
+        def _whole(self, size: int, base: Any = None) -> Any:
+            base = base or self._timeout
+            return aiohttp.ClientTimeout(total=request_deadline(size), sock_connect=base.sock_connect,
+                                         sock_read=base.sock_read)
+
+        def _get_request_timeout(self, request: Any) -> Any:  # a newer aiobotocore asks it of each request
+            asked = getattr(super(), "_get_request_timeout", None)  # a read_timeout of the request's own
+            return self._whole(_request_size(request.headers), (asked(request) if asked else None) or self._timeout)
+
+    _SESSION_CLS.append(DeadlineSession)
+    return DeadlineSession
 
 
 def _why(exc: BaseException) -> str:
@@ -68,18 +118,30 @@ def _why(exc: BaseException) -> str:
     if isinstance(exc, PermissionError) or "AccessDenied" in text or "Forbidden" in text:
         return "access denied"
     if "Timeout" in name or "timed out" in text.lower():
-        return f"the store did not answer in time ({name}): a stalled endpoint or network"
+        return (f"the store did not answer in time ({name}): it sent nothing for {S3_READ_TIMEOUT} s, or its answer "
+                f"came slower than {MIN_RATE >> 10} KiB/s (a stalled or trickling endpoint, proxy or network)")
     return f"{name}: {text}" if text else name
 
 
 def _fix(exc: BaseException, otherwise: str) -> str:
     """The fix for a store's error: a stalled store is no matter of URL or credentials."""
     if any(_timed_out(e) for e in _chain(exc)):
-        return "check the store's endpoint (AWS_ENDPOINT_URL) and the network, then run again"
+        return "check the store's endpoint (AWS_ENDPOINT_URL), any proxy before it and the network, then run again"
     if any(type(e).__name__ == "FileExpired" for e in _chain(exc)):
-        return ("verify a copy no one writes to (or run again once the writer is done): a log still being written "
-                "cannot be judged whole")
+        return ("find what writes to the prefix (a shipper uploading the log again as it grows) and verify once it "
+                "is done, or verify a copy no one writes to: an object rewritten while it is read cannot be judged "
+                "whole")
     return otherwise
+
+
+class StoreError(OSError):
+    """A store's error on a read, as the reader's one line says it: the reason (``_why``) and, where the store's
+    error tells it, the fix (``_fix``: a stalled store, an object rewritten under the read), else "" for the
+    reader's own."""
+
+    def __init__(self, exc: BaseException) -> None:
+        super().__init__(_why(exc))
+        self.fix = _fix(exc, "")
 
 
 _CACHE: dict[tuple[str, tuple[tuple[str, str], ...]], Any] = {}
@@ -157,16 +219,21 @@ def _fs_new(url: str) -> tuple[Any, str]:
         raise AuditReadyError(f"reading {url.split('://')[0]}:// URLs needs fsspec", _INSTALL) from None
     kwargs: dict[str, Any] = {"skip_instance_cache": True}  # no listing cached from an earlier call
     if url.lower().startswith(("s3://", "s3a://")):
-        # botocore's own deadlines (its defaults wait 60 s and retry 4 times); the endpoint and credentials stay
-        # the environment's (AWS_ENDPOINT_URL, AWS_* variables, profiles, roles)
+        # botocore's own deadlines (its defaults wait 60 s and retry 4 times), and each request's whole deadline
+        # (DeadlineSession); the endpoint and credentials stay the environment's (AWS_ENDPOINT_URL, AWS_* variables,
+        # profiles, roles)
         kwargs["config_kwargs"] = {"connect_timeout": 10, "read_timeout": S3_READ_TIMEOUT,
-                                   "retries": {"max_attempts": 1, "mode": "standard"}}  # s3fs retries (below)
+                                   # one attempt: s3fs's tries (below) retry it ("max_attempts" counts retries)
+                                   "retries": {"total_max_attempts": 1, "mode": "standard"},
+                                   "http_session_cls": _s3_session(url)}
     try:
         fs, path = fsspec.core.url_to_fs(url, **kwargs)
         if url.lower().startswith(("s3://", "s3a://")):
-            # s3fs retries each call 5 times with back-off, on top of botocore's attempts: an endpoint that
-            # accepts and never answers held the run for 8 minutes. Two tries, each one botocore attempt within its
-            # deadlines: about 30 s in all for a store that never answers.
+            # s3fs tries each call 5 times with back-off, on top of botocore's attempts: an endpoint that accepts
+            # and never answers held the run for 8 minutes. Two tries of each read call (a timeout, a connection
+            # lost, a throttle; a read tries its GET twice within each try: at most 4 attempts), one of each
+            # listing call (expand_url): a store that never answers is refused in about 30 s (its HEAD and its
+            # LIST, S3_READ_TIMEOUT each); one that trickles, after each request's deadline.
             fs.retries = 2
     except ImportError as exc:
         raise AuditReadyError(f"reading {url.split('://')[0]}:// URLs needs a filesystem fsspec cannot import "
@@ -175,6 +242,23 @@ def _fs_new(url: str) -> tuple[Any, str]:
         raise AuditReadyError(f"cannot use {url}: {_why(exc)}", "check the URL and the store's environment "
                               "(credentials, AWS_ENDPOINT_URL)") from None
     return fs, str(path)
+
+
+def _s3_session(url: str) -> Any:
+    """The session class that gives each S3 request its whole deadline; an aiobotocore too old to take one (before
+    2.12.2) is refused: its requests could hang on a trickling endpoint."""
+    import inspect
+
+    try:
+        from aiobotocore.config import AioConfig  # type: ignore[import-untyped,import-not-found,unused-ignore]
+    except ImportError:
+        raise AuditReadyError(f"reading {url.split('://')[0]}:// URLs needs s3fs and its aiobotocore",
+                              _INSTALL) from None
+    if "http_session_cls" not in inspect.signature(AioConfig.__init__).parameters:
+        raise AuditReadyError(f"reading {url.split('://')[0]}:// URLs needs an aiobotocore that sets a deadline on "
+                              "each request (2.12.2 or later): this one lets an endpoint that trickles its answer "
+                              "hold the run forever", "pip install -U s3fs aiobotocore")
+    return _deadline_session()
 
 
 def _url(fs: Any, path: str) -> str:
@@ -294,10 +378,10 @@ def open_url(url: str) -> IO[bytes]:
 
 
 class _Guarded:
-    """An object's stream whose reads fail as a local file's do: OSError, whatever the store's client raised (a
-    read that stalls mid-body ends in s3fs as IndexError, or as botocore's own timeout), worded by ``_why``, so that
-    the reader refuses it in one line naming the URL, the bytes read before and the reason
-    (``offline.reader.read_error``)."""
+    """An object's stream whose reads fail as a local file's do: OSError (a StoreError), whatever the store's client
+    raised (a read that stalls mid-body ends in s3fs as IndexError, or as botocore's own timeout), worded by
+    ``_why`` with its fix, so that the reader refuses it in one line naming the URL, the bytes read before, the
+    reason and the fix (``offline.reader.read_error``)."""
 
     def __init__(self, f: Any) -> None:
         self._f = f
@@ -306,13 +390,13 @@ class _Guarded:
         try:
             return self._f.read(n)  # type: ignore[no-any-return]
         except Exception as exc:  # the store's client raises its own types (some of them OSErrors)
-            raise OSError(_why(exc)) from None
+            raise StoreError(exc) from None
 
     def seek(self, pos: int, whence: int = 0) -> int:
         try:
             return self._f.seek(pos, whence)  # type: ignore[no-any-return]
         except Exception as exc:
-            raise OSError(_why(exc)) from None
+            raise StoreError(exc) from None
 
     def __getattr__(self, name: str) -> Any:  # tell, close, seekable, readable, closed, ...
         return getattr(self._f, name)
