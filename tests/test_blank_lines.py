@@ -14,6 +14,7 @@ from pathlib import Path
 
 import pytest
 
+from pytest_auditready.auditlog.detect import UnknownFormat
 from pytest_auditready.checks import BUILTIN
 from pytest_auditready.checks.base import FAILED, PASSED
 from pytest_auditready.cli import main
@@ -117,7 +118,7 @@ def test_blank_lines_between_json_lines_records_are_skipped(tmp_path: Path) -> N
 def test_blank_lines_that_open_the_file_are_found_each(tmp_path: Path, blank: str) -> None:
     """Padding follows an entry, so a blank line that opens the file is none: the first entry blanked is found at
     line 1 (it used to be taken as padding and left out of the count: 3 lines read, 1 entry, 1 unreadable), and
-    in a file of blank lines only, every line is."""
+    a file of blank lines only is no log: refused."""
     lines = CLEAN.read_text().splitlines()
     lines[0] = blank
     status, found = _bad_lines(_write(tmp_path, "first.log", "\n".join(lines) + "\n"))
@@ -125,8 +126,8 @@ def test_blank_lines_that_open_the_file_are_found_each(tmp_path: Path, blank: st
     lines[1] = blank
     status, found = _bad_lines(_write(tmp_path, "two.log", "\n".join(lines) + "\n"))
     assert found == [1, 2] and status["required_fields"] == FAILED
-    status, found = _bad_lines(_write(tmp_path, "blank.log", f"{blank}\n\t\n \n\n"))
-    assert found == [1, 2, 3, 4] and status["required_fields"] == FAILED
+    with pytest.raises(UnknownFormat, match="holds nothing but 4 empty line"):  # no log (red team rt73, F1)
+        _bad_lines(_write(tmp_path, "blank.log", f"{blank}\n\t\n \n\n"))
 
 
 def test_every_line_is_accounted_when_the_file_opens_blank(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:

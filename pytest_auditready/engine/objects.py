@@ -355,11 +355,12 @@ def open_url(url: str) -> IO[bytes]:
     an AuditReadyError naming the URL. A small object (CloudTrail's, a shipper's chunk) is fetched in one request
     and kept: a run reads each object several times (the format told, the entries read, the set's numbers
     checked), and a request a read over thousands of objects would be most of the run."""
-    from ..auditlog.rotation import compression_in, decompressing
+    from ..auditlog.rotation import compression_in
+    from ..offline.reader import inflating  # (bounded: a compression bomb is refused as for a local file)
 
     kept = _KEPT.get(url)
     if kept is not None:
-        return decompressing(io.BytesIO(kept), compression_in(kept[:6]))
+        return inflating(io.BytesIO(kept), compression_in(kept[:6]), url)
     fs, path = _fs(url)
     try:
         size = fs.info(path).get("size")  # from the listing the prefix was walked with, where there is one
@@ -367,14 +368,14 @@ def open_url(url: str) -> IO[bytes]:
             data = bytes(fs.cat_file(path))
             if len(data) <= SMALL:  # kept as read, the same bytes for every read of the run
                 _KEPT.put(url, data)
-            return decompressing(io.BytesIO(data), compression_in(data[:6]))
+            return inflating(io.BytesIO(data), compression_in(data[:6]), url)
         f: IO[bytes] = fs.open(path, "rb", block_size=READ_BLOCK)
         magic = f.read(6)
         f.seek(0)
     except Exception as exc:  # the store's client raises its own types
         raise AuditReadyError(f"cannot read {url}: {_why(exc)}",
                               _fix(exc, "check the URL and the credentials in the environment")) from None
-    return decompressing(_Guarded(f), compression_in(magic))  # type: ignore[arg-type]  # as a local file
+    return inflating(_Guarded(f), compression_in(magic), url)  # type: ignore[arg-type]  # as a local file
 
 
 class _Guarded:

@@ -1035,7 +1035,101 @@ def open_log(path: str) -> IO[bytes]:
         f.close()
         raise AuditReadyError(f"cannot read {path}: {exc.strerror}", "give this user read access to it") from None
     # logrotate compresses with gzip, or bzip2 or xz (compresscmd)
-    return decompressing(f, compression_in(magic))  # type: ignore[arg-type]  # a binary file
+    return inflating(f, compression_in(magic), path)
+
+
+def inflating(raw: IO[bytes], kind: Optional[str], name: str) -> IO[bytes]:
+    """``raw`` read through the decompressor ``kind`` names (``rotation.decompressing``), bounded by ``Inflated``;
+    ``raw`` itself for None (no compression)."""
+    stream = decompressing(raw, kind)  # type: ignore[arg-type]  # a binary file
+    return raw if kind is None else Inflated(stream, raw, kind, name)  # type: ignore[return-value]
+
+
+# How far a compressed log expands, at most: lines and bytes out for each compressed byte read. Measured on logs
+# (OpenBao's own; one request repeated 20,000 times; a 240 MB log of one 160 KB list answer repeated; shippers'
+# exports), with gzip, bzip2 and xz: at most 0.06 lines a byte, and 30 to 70 bytes a byte, but 800 for xz on the
+# list answer repeated (xz gives at most about 7,000, on a run of one byte; gzip at most 1,032). A compression bomb
+# of empty or short lines gives 1,000 (gzip) to 1,300,000 (bzip2) lines a byte, each line read and judged: hours
+# from a few kilobytes (red team rt73 F1). One line written over and over verbatim, which no producer writes (each
+# entry has its own time and request id), gives 1 (gzip), 5 (bzip2) and 30 (xz) lines a byte.
+INFLATE_LINES = 16
+INFLATE_BYTES = 10_000
+_FREE_LINES = 1 << 18  # lines a window may give before its first compressed byte is counted (read ahead of them)
+_READ_AHEAD = 128 << 10  # compressed bytes a decompressor reads before it gives out their content (gzip: 128 KiB)
+_INFLATE_WINDOW = 1 << 20  # compressed bytes over which the expansion is judged afresh
+_TOOLS = {"gzip": "gzip -dc", "bzip2": "bzip2 -dc", "xz": "xz -dc"}
+
+
+class Inflated(io.RawIOBase):
+    """A compressed file's content (``stream``) whose expansion is bounded: past INFLATE_LINES lines or
+    INFLATE_BYTES bytes for each byte read of the compressed file (``raw``) over a window of it, the read is
+    refused (AuditReadyError, exit 2). Counted for each read (a block), never for each line; the window starts
+    afresh each _INFLATE_WINDOW compressed bytes, so a bomb after a real log is refused as early as one alone."""
+
+    def __init__(self, stream: IO[bytes], raw: IO[bytes], kind: str, name: str) -> None:
+        super().__init__()
+        self._z, self._raw, self._kind, self._name = stream, raw, kind, name
+        self._lines = self._out = 0  # in the window
+        self._since = self._packed()
+
+    def _packed(self) -> int:
+        try:
+            return self._raw.tell()
+        except (OSError, ValueError, AttributeError):  # (a stream that cannot tell: no bound)
+            return -1
+
+    def readable(self) -> bool:
+        return True
+
+    def read(self, n: Optional[int] = -1) -> bytes:
+        if n is None or n < 0:  # to the end: in blocks, each judged before the next is made
+            parts: list[bytes] = []
+            while True:
+                part = self.read(BLOCK)
+                if not part:
+                    return b"".join(parts)
+                parts.append(part)
+        data: bytes = self._z.read(n)
+        self._out += len(data)
+        self._lines += data.count(b"\n")
+        packed = self._packed()
+        if packed >= 0 and self._since >= 0:
+            fed = packed - self._since
+            if self._lines > INFLATE_LINES * fed + _FREE_LINES or self._out > INFLATE_BYTES * (fed + _READ_AHEAD):
+                raise AuditReadyError(
+                    f"{self._name} expands further than any log compresses: {fed:,} bytes of its {self._kind} data "
+                    f"(from byte {self._since:,}) gave {self._lines:,} lines, {self._out:,} bytes, past "
+                    f"{INFLATE_LINES} lines or {INFLATE_BYTES:,} bytes for each, where logs give less than one line "
+                    "(a compression bomb of empty or short lines, or one line written over and over, which no "
+                    "producer writes)", f"if it is a log all the same, decompress it ({_TOOLS[self._kind]} "
+                    f"{self._name} > {self._name}.log) and verify that; else find what wrote it")
+            if fed >= _INFLATE_WINDOW:
+                self._since, self._lines, self._out = packed, 0, 0
+        return data
+
+    read1 = read
+
+    def readinto(self, buf: "bytearray | memoryview") -> int:  # type: ignore[override]
+        data = self.read(len(buf))
+        memoryview(buf).cast("B")[: len(data)] = data
+        return len(data)
+
+    def seekable(self) -> bool:
+        return bool(self._z.seekable())
+
+    def seek(self, pos: int, whence: int = 0) -> int:
+        at = self._z.seek(pos, whence)
+        self._since, self._lines, self._out = self._packed(), 0, 0  # read again from there: a window afresh
+        return at
+
+    def tell(self) -> int:
+        return self._z.tell()
+
+    def close(self) -> None:
+        try:
+            self._z.close()
+        finally:
+            super().close()
 
 
 def unframe_block(data: bytes, left_out: Optional[list[tuple[int, bytes]]] = None, prefix: bytes = b"",
@@ -1279,10 +1373,13 @@ def read_error(file: str, exc: BaseException, after: Optional[int] = None) -> Au
     # the bytes arrived but do not decompress: the object itself is cut or damaged, wherever it is kept
     content = (isinstance(exc, (EOFError, zlib.error, lzma.LZMAError, gzip.BadGzipFile))
                or "Invalid data stream" in str(exc))
-    fix = ("check the store's endpoint and the network, then run again" if is_url(file) and not content
-           else "check the file (a compressed file may be truncated)" if not is_url(file)
-           else "the object's compressed content is cut or damaged (a truncated upload, or a copy of a file cut "
-                "short): restore it from the log's source or a backup; running again reads the same bytes")
+    # a store's error that tells its fix (engine.objects.StoreError: a stalled store, an object rewritten under the
+    # read) says it
+    fix = getattr(exc, "fix", "") or (
+        "check the store's endpoint and the network, then run again" if is_url(file) and not content
+        else "check the file (a compressed file may be truncated)" if not is_url(file)
+        else "the object's compressed content is cut or damaged (a truncated upload, or a copy of a file cut "
+             "short): restore it from the log's source or a backup; running again reads the same bytes")
     return AuditReadyError(f"cannot read {file}{where}: {exc}", fix)
 
 
@@ -1295,6 +1392,10 @@ def _blocks(f: IO[bytes], file: str, stats: FileStats) -> Iterator[Block]:
     # read began, to the end of the line that was being written then: never chased to an end that keeps moving.
     left = bytes_there(f)
     extra = MAX_LINE_BYTES + 1  # past that size: at most the rest of the line begun before it
+    # A file truncated under the reader and written past the size it had (copytruncate under a writer that goes on)
+    # reads on, as the new content, from where the reader stood: its head, read again at the end, tells (rt73 F5).
+    fd = _fd(f) if left is not None else None
+    at, opened = f.tell() if fd is not None else 0, b""
     while True:
         try:
             if left is not None and left <= 0:
@@ -1320,6 +1421,8 @@ def _blocks(f: IO[bytes], file: str, stats: FileStats) -> Iterator[Block]:
                     "began (truncated or emptied meanwhile: logrotate's copytruncate, a writer starting it over)",
                     "verify it when nothing truncates it, or verify a copy (cp) and the rotated file together")
             break
+        if fd is not None and not opened:
+            opened = chunk[:HEAD_CHECK]
         stats.bytes += len(chunk)
         if skipping:
             cut = chunk.find(b"\n")
@@ -1355,6 +1458,8 @@ def _blocks(f: IO[bytes], file: str, stats: FileStats) -> Iterator[Block]:
         line += blk.lines
         if len(tail) > MAX_LINE_BYTES:
             skipping, head, tail = len(tail), tail[:HEAD_BYTES], b""
+    if opened and fd is not None:
+        _same_start(file, fd, at, opened)
     if skipping:
         long = _long(file, line, skipping, head)
         yield Block(line, BadLine(file, line, long.reason + " (and the file ends without a newline)", long.raw), 1)
@@ -1367,6 +1472,41 @@ def _blocks(f: IO[bytes], file: str, stats: FileStats) -> Iterator[Block]:
             _UNENDED.discard(file)
         line += 1
     stats.lines = line - 1
+
+
+HEAD_CHECK = 65536  # bytes of where a read began, read again at its end (``_same_start``)
+
+
+def _fd(f: IO[bytes]) -> Optional[int]:
+    """The descriptor of ``f``, a plain local file, to read again where it stood (None where there is none: a byte
+    range of a file, ``--jobs``; or no ``os.pread``)."""
+    if not hasattr(os, "pread"):
+        return None
+    try:
+        return f.fileno()
+    except (OSError, ValueError, AttributeError):  # (io.UnsupportedOperation is both)
+        return None
+
+
+def _same_start(file: str, fd: int, at: int, opened: bytes) -> None:
+    """Refuse a file whose bytes where the read began (``opened``, at offset ``at``) are not there any more at its
+    end: it was truncated and written again meanwhile (copytruncate under a writer that goes on), so the rest was
+    read from another file's content, at the offsets the reader stood at. A file that only grew is the same there."""
+    try:
+        now = os.pread(fd, len(opened), at)
+    except OSError as exc:
+        raise read_error(file, exc) from None
+    if now == opened:
+        return
+    fix = "verify it when nothing truncates it, or verify a copy (cp) and the rotated file together"
+    if opened.startswith(now):  # cut and not (yet) written again: emptied as the read ended
+        raise AuditReadyError(f"{file} shrank while it was read: at the end of the read it holds {len(now):,} of "
+                              "the bytes it began with (truncated or emptied meanwhile: logrotate's copytruncate, "
+                              "a writer starting it over)", fix)
+    raise AuditReadyError(
+        f"{file} was truncated and written again while it was read: its first bytes are no longer the ones read at "
+        "the start, so what was read joins the file as it was to the file as it is (logrotate's copytruncate under "
+        "a writer that goes on, a writer starting the file over)", fix)
 
 
 def _long(file: str, line: int, size: int, head: bytes) -> BadLine:
