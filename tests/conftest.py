@@ -193,6 +193,20 @@ def servers(make: Callable[..., EmbeddedServer]) -> Iterator[Callable[..., Embed
         s.stop()
 
 
+@pytest.fixture(scope="module")
+def s3_endpoint() -> Iterator[str]:
+    """A moto S3 server on a free loopback port, for the module's tests (each makes its own bucket)."""
+    moto_server = pytest.importorskip("moto.server", reason="moto[server] is in the test extra")
+    pytest.importorskip("s3fs", reason="s3fs is in the objectstore and test extras")
+    server = moto_server.ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
+    server.start()
+    host, port = server.get_host_and_port()
+    try:
+        yield f"http://{host}:{port}"
+    finally:
+        server.stop()
+
+
 @pytest.fixture
 def bao() -> Iterator[Callable[..., EmbeddedServer]]:
     """Factory: start a real OpenBao dev server with the given audit options; stopped at the end."""

@@ -25,17 +25,6 @@ TRAIL = FIXTURES / "cloudtrail" / "secretsmanager.json"
 FAKE_SECRET = "fake-secret-key-for-moto-0123456789"
 
 
-@pytest.fixture(scope="module")
-def s3_endpoint() -> Iterator[str]:
-    server = moto_server.ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
-    server.start()
-    host, port = server.get_host_and_port()
-    try:
-        yield f"http://{host}:{port}"
-    finally:
-        server.stop()
-
-
 @pytest.fixture
 def s3(s3_endpoint: str, monkeypatch: pytest.MonkeyPatch, request: pytest.FixtureRequest) -> Any:
     """A fresh bucket on the loopback server; the environment holds fake credentials and the endpoint, as a user's

@@ -102,19 +102,6 @@ class Proxy:
         self._listener.close()
 
 
-@pytest.fixture(scope="module")
-def s3_endpoint() -> Iterator[str]:
-    moto_server = pytest.importorskip("moto.server", reason="moto[server] is in the test extra")
-    pytest.importorskip("s3fs", reason="s3fs is in the objectstore and test extras")
-    server = moto_server.ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
-    server.start()
-    host, port = server.get_host_and_port()
-    try:
-        yield f"http://{host}:{port}"
-    finally:
-        server.stop()
-
-
 @pytest.fixture
 def s3(s3_endpoint: str, monkeypatch: pytest.MonkeyPatch, request: pytest.FixtureRequest) -> Any:
     """A fresh bucket on the loopback server, fake credentials and the endpoint in the environment."""

@@ -231,12 +231,13 @@ def test_kubernetes_cut_between_the_stages_of_each_request_merges_as_one_pass(tm
         uri = "/api/v1/namespaces/prod/secrets" if i % 7 == 0 else f"/api/v1/namespaces/prod/secrets/s{i % 5}"
         minute = i // 5  # 17:00 to 20:00: past the working hours
         t = f"2026-01-05T{17 + minute // 60:02d}:{minute % 60:02d}:{i % 60:02d}.{i:06d}Z"
+        staged = f"{t[:-7]}{i + 1840:06d}Z"  # (a stage past RequestReceived: a later reading of the clock)
         return (line.replace("0a4e06be-45aa-5148-9dd0-d3048b803ddd", f"id-{i:06d}")
                 .replace('"username":"system:serviceaccount:prod:app"', f'"username":"{user}"')
                 .replace("/api/v1/namespaces/prod/secrets/db", uri)
                 .replace('"verb":"get"', '"verb":"list"' if i % 7 == 0 else '"verb":"get"')
                 .replace('"code":200', f'"code":{403 if user == "eve" else 200}')
-                .replace("2026-01-05T09:01:00.000001Z", t)
+                .replace("2026-01-05T09:01:00.000001Z", t).replace("2026-01-05T09:01:00.001841Z", staged)
                 .replace("app/1.4.2 (linux/amd64) kubernetes/client-go", pad))
 
     n = 900
@@ -263,8 +264,10 @@ def test_kubernetes_reads_answered_with_an_error_are_no_reads_served(tmp_path: P
     lines = []
     for i in range(25):
         t = f"2026-01-05T09:01:{i:02d}.{i + 1:06d}Z"
+        staged = f"2026-01-05T09:01:{i:02d}.{i + 1841:06d}Z"  # (past RequestReceived: a later reading)
         lines += [ev.replace("0a4e06be-45aa-5148-9dd0-d3048b803ddd", f"id-{i:06d}")
-                  .replace("2026-01-05T09:01:00.000001Z", t).replace('"code":200', f'"code":{code}')
+                  .replace("2026-01-05T09:01:00.000001Z", t).replace("2026-01-05T09:01:00.001841Z", staged)
+                  .replace('"code":200', f'"code":{code}')
                   for ev in (head, done)]
     log = tmp_path / "k8s.log"
     log.write_text("\n".join(lines) + "\n")
