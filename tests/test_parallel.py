@@ -33,7 +33,7 @@ from pytest_auditready.errors import AuditReadyError
 from pytest_auditready.offline.reader import BLOCK
 from tests.sealing import keys_and_logs
 from tests.test_fail_closed import CANARIES, CASES
-from tests.test_object_store import s3, s3_endpoint  # noqa: F401  (fixtures: a bucket on a loopback S3 server)
+from tests.test_object_store import s3  # noqa: F401  (fixtures: a bucket on a loopback S3 server)
 
 ROOT = Path(__file__).resolve().parents[1]
 CLEAN = ROOT / "fixtures" / "openbao" / "clean.log"

@@ -706,7 +706,7 @@ def test_a_gap_in_the_transports_sequence_numbers_is_a_finding_at_its_line(tmp_p
 # -- object storage --------------------------------------------------------------------------------------------------
 pytest.importorskip("moto.server", reason="moto[server] is in the test extra")
 pytest.importorskip("s3fs", reason="s3fs is in the objectstore and test extras")
-from tests.test_object_store import FAKE_SECRET, s3, s3_endpoint  # noqa: E402,F401  # the loopback S3 fixtures
+from tests.test_object_store import FAKE_SECRET, s3  # noqa: E402,F401  # the loopback S3 fixtures
 
 
 def _put_set(client: Any, prefix: str) -> list[str]:

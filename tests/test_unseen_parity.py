@@ -29,7 +29,7 @@ from pytest_auditready.config import discover
 from pytest_auditready.engine import files, parallel
 from pytest_auditready.engine.files import FileResult, expand, offline_checks, read_canaries, settled, verify_file
 from pytest_auditready.offline.reader import BLOCK
-from tests.test_object_store import FAKE_SECRET, s3, s3_endpoint  # noqa: F401  (fixtures: a loopback S3 bucket)
+from tests.test_object_store import FAKE_SECRET, s3  # noqa: F401  (fixtures: a loopback S3 bucket)
 from tests.test_parallel import scheduler_process
 
 CHECKS = offline_checks(BUILTIN)
@@ -231,7 +231,7 @@ _CLUSTER = textwrap.dedent('''
 
 
 @pytest.fixture(scope="module")
-def address(s3_endpoint: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:  # noqa: F811
+def address(s3_endpoint: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     """A LocalCluster of 2 worker processes on loopback, in a process of its own, whose workers reach the loopback
     S3 server with the fake credentials the ``s3`` fixture sets here."""
     env = {**os.environ, "AWS_ACCESS_KEY_ID": "AKIAFAKEFORMOTO00000", "AWS_SECRET_ACCESS_KEY": FAKE_SECRET,

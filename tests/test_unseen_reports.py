@@ -31,7 +31,7 @@ from pytest_auditready.report.github import md_cell
 from tests.test_retention import days_between, entries_on
 
 try:  # the loopback S3 server's fixtures (moto[server] and s3fs are in the test extra)
-    from tests.test_object_store import s3, s3_endpoint  # noqa: F401
+    from tests.test_object_store import s3  # noqa: F401
 except pytest.skip.Exception:
     pass
 

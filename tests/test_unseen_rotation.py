@@ -332,7 +332,7 @@ def test_dateext_names_with_hours_and_epoch_seconds_pair_in_time_order(tmp_path:
 
 moto_server = pytest.importorskip("moto.server", reason="moto[server] is in the test extra")
 pytest.importorskip("s3fs", reason="s3fs is in the objectstore and test extras")
-from tests.test_object_store import FAKE_SECRET, s3, s3_endpoint  # noqa: E402,F401  # the loopback S3 fixtures
+from tests.test_object_store import FAKE_SECRET, s3  # noqa: E402,F401  # the loopback S3 fixtures
 
 
 def _fluent_bit_keys(n: int) -> list[str]:

@@ -30,7 +30,7 @@ from pytest_auditready.config import Settings
 from pytest_auditready.engine import files
 from pytest_auditready.engine.files import detect, given, read_edges, settled, verify_file
 from pytest_auditready.errors import AuditReadyError
-from tests.test_object_store import s3, s3_endpoint  # noqa: F401  (fixtures of the Dask cluster)
+from tests.test_object_store import s3  # noqa: F401  (fixtures of the Dask cluster)
 from tests.test_unseen_parity import (  # noqa: F401  (address: a Dask LocalCluster fixture)
     CHECKS,
     _cfg,

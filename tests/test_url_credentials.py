@@ -13,7 +13,7 @@ import pytest
 
 from pytest_auditready.cli import main
 from pytest_auditready.engine.objects import credentials_in
-from tests.test_object_store import s3, s3_endpoint  # noqa: F401  (the loopback S3 server)
+from tests.test_object_store import s3  # noqa: F401  (the loopback S3 server)
 
 moto_server = pytest.importorskip("moto.server", reason="moto[server] is in the test extra")
 pytest.importorskip("s3fs", reason="s3fs is in the objectstore and test extras")
