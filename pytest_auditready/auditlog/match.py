@@ -5,12 +5,6 @@ operation + identity within the action's time window widened by max_skew, taking
 then the response that carries that request's id. An action nothing matched within that window is then looked for
 within WIDE of it: the run's paths hold its run id and its identities are its own, so the entry is the action's
 even when the vault's clock is off, and timestamp_accuracy (not completeness) says by how much.
-
-The window is the vault's: the entries the vault's request ids tie to actions show how far its clock (or a hop that
-re-times entries) is off the client's, and the look-alikes are looked for that far off (``clock_offset``). A vault
-half an hour off then has its denials and its 204 answers matched as the others are, and timestamp_accuracy says it
-is off, not completeness that they were dropped (red team rt72, F3); three look-alike actions a millisecond apart
-each take their own entry, not a neighbour's that the offset brought closer to its send time.
 """
 
 from __future__ import annotations
@@ -68,17 +62,14 @@ def match_actions(
         pool.append(e)
     claimed: set[int] = set()
     result: dict[str, Match] = {}
-    offset = clock_offset(actions, by_id)
     for a in actions:
         found: dict[str, AuditEntry] = {}
         how = ""
         if a.request_id and a.request_id in by_id:
             found = dict(by_id[a.request_id])
             how = "request id"
-        if _look_alikes(found, a, pool, by_id, claimed, digests, max_skew_ns, offset):
-            how = how or "path, operation, identity and time" + (
-                f" {offset / 1e9:+.3f} s off (the vault's clock, as its request ids show)"
-                if abs(offset) > max_skew_ns else "")
+        if _look_alikes(found, a, pool, by_id, claimed, digests, max_skew_ns):
+            how = how or "path, operation, identity and time"
         result[a.name] = Match(found.get("request"), found.get("response"), how)
     for a in actions:  # what nothing matched in time: within WIDE, once every action took what lay in its window
         m = result[a.name]
@@ -91,25 +82,13 @@ def match_actions(
     return result
 
 
-def clock_offset(actions: Sequence[Action], by_id: Mapping[str, Mapping[str, AuditEntry]]) -> int:
-    """How far (ns) the log's times are off the client's clock, as the entries the vault's request ids tie to actions
-    show: the median of each request entry's time less its action's send time and each response entry's less its
-    receive time (the vault writes them about then); 0 without one."""
-    offsets = sorted(
-        ts.ns - (a.sent_ns if kind == "request" else a.received_ns)
-        for a in actions if a.request_id
-        for kind, e in by_id.get(a.request_id, {}).items()
-        if (ts := e.timestamp) is not None)
-    return offsets[len(offsets) // 2] if offsets else 0
-
-
 def _look_alikes(found: dict[str, AuditEntry], a: Action, pool: Sequence[AuditEntry],
                  by_id: Mapping[str, Mapping[str, AuditEntry]], claimed: set[int], digests: Mapping[str, str],
-                 slack_ns: int, offset_ns: int = 0) -> bool:
+                 slack_ns: int) -> bool:
     """Add to ``found`` (kind -> entry of action ``a``) what it lacks, and claim what it holds then: a response
     belongs to the request it answers, so once the request is found its own response (same request id) is the
     match, not the closest look-alike of another client (two runs with one token); else the closest look-alike
-    within ``slack_ns`` of the action's span moved by ``offset_ns`` (``_closest``). Whether a look-alike was taken."""
+    within ``slack_ns`` (``_closest``). Whether a look-alike was taken."""
     took = False
     if a.request_id:  # the vault said which request it logged: another request's entries are never its
         pool = [e for e in pool if not e.request_id or e.request_id == a.request_id]
@@ -121,7 +100,7 @@ def _look_alikes(found: dict[str, AuditEntry], a: Action, pool: Sequence[AuditEn
         if pair is not None and id(pair) not in claimed:
             found[kind] = pair
             continue
-        best = _closest(pool, claimed, kind, a, digests, slack_ns, offset_ns)
+        best = _closest(pool, claimed, kind, a, digests, slack_ns)
         if best is not None:
             found[kind] = best
             took = True
@@ -136,12 +115,11 @@ def on_path(e: AuditEntry, a: Action) -> bool:
 
 
 def _closest(pool: Sequence[AuditEntry], claimed: set[int], kind: str, a: Action, digests: Mapping[str, str],
-             slack_ns: int, offset_ns: int = 0) -> Optional[AuditEntry]:
+             slack_ns: int) -> Optional[AuditEntry]:
     """The unclaimed entry of ``kind`` with the action's path, operation and identity closest in time to it, within
-    ``slack_ns`` of its send and receive times (both moved by ``offset_ns``: the log's clock's)."""
+    ``slack_ns`` of its send and receive times."""
     best: Optional[AuditEntry] = None
     best_gap = 0
-    sent, received = a.sent_ns + offset_ns, a.received_ns + offset_ns
     for e in pool:
         if id(e) in claimed or e.type != kind:
             continue
@@ -152,10 +130,11 @@ def _closest(pool: Sequence[AuditEntry], claimed: set[int], kind: str, a: Action
         ts = e.timestamp
         if ts is None:
             gap = slack_ns  # an unreadable time neither proves nor disproves the match
-        elif ts.ns < sent - slack_ns or ts.ns > received + slack_ns:
+        elif ts.ns < a.sent_ns - slack_ns or ts.ns > a.received_ns + slack_ns:
             continue
         else:
-            gap = abs(ts.ns - (sent + received) // 2)
+            mid = (a.sent_ns + a.received_ns) // 2
+            gap = abs(ts.ns - mid)
         if best is None or gap < best_gap:
             best, best_gap = e, gap
     return best
