@@ -42,6 +42,7 @@ def s3(s3_endpoint: str, monkeypatch: pytest.MonkeyPatch, request: pytest.Fixtur
     bucket = "audit-" + request.node.name.lower().replace("_", "-")[:40].strip("-")
     client.create_bucket(Bucket=bucket)
     client.bucket = bucket
+    client.endpoint = s3_endpoint  # (for a proxy a test puts before the store)
     return client
 
 

@@ -24,10 +24,10 @@ from pytest_auditready.auditlog.sources import CommandLogSource
 from pytest_auditready.cli import main
 from pytest_auditready.errors import AuditReadyError
 from tests.auditrun import run_audit
+from tests.test_object_store import FAKE_SECRET, s3  # noqa: F401  (a bucket on the loopback S3 server)
 
 FIXTURES = Path(__file__).resolve().parents[1] / "fixtures"
 CLEAN = FIXTURES / "openbao" / "clean.log"
-FAKE_SECRET = "fake-secret-key-for-moto-rt73-0123456789"
 
 
 # -- object storage --------------------------------------------------------------------------------------------
@@ -103,26 +103,7 @@ class Proxy:
 
 
 @pytest.fixture
-def s3(s3_endpoint: str, monkeypatch: pytest.MonkeyPatch, request: pytest.FixtureRequest) -> Any:
-    """A fresh bucket on the loopback server, fake credentials and the endpoint in the environment."""
-    import boto3  # type: ignore[import-untyped,unused-ignore]
-
-    for var in ("AWS_PROFILE", "AWS_SESSION_TOKEN", "AWS_SECURITY_TOKEN"):
-        monkeypatch.delenv(var, raising=False)
-    monkeypatch.setenv("AWS_ACCESS_KEY_ID", "AKIAFAKEFORMOTO00000")
-    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", FAKE_SECRET)
-    monkeypatch.setenv("AWS_DEFAULT_REGION", "us-east-1")
-    monkeypatch.setenv("AWS_ENDPOINT_URL", s3_endpoint)
-    monkeypatch.setenv("AWS_EC2_METADATA_DISABLED", "true")
-    client = boto3.client("s3")
-    client.bucket = "rt73-" + request.node.name.lower().replace("_", "-").replace("[", "-")[:40].strip("-]")
-    client.create_bucket(Bucket=client.bucket)
-    client.endpoint = s3_endpoint
-    return client
-
-
-@pytest.fixture
-def proxy(s3: Any, monkeypatch: pytest.MonkeyPatch) -> Iterator[Callable[..., Proxy]]:
+def proxy(s3: Any, monkeypatch: pytest.MonkeyPatch) -> Iterator[Callable[..., Proxy]]:  # noqa: F811
     made: list[Proxy] = []
 
     def start(mode: str, **kw: Any) -> Proxy:
@@ -162,7 +143,7 @@ def _lines(n_bytes: int) -> bytes:
     ("trickle-all", "small", "cannot list"),  # the listing's answers trickle too
 ])
 def test_a_store_that_trickles_its_answer_is_refused_at_each_requests_deadline(
-        mode: str, path: str, what: str, s3: Any, proxy: Callable[..., Proxy], tmp_path: Path,
+        mode: str, path: str, what: str, s3: Any, proxy: Callable[..., Proxy], tmp_path: Path,  # noqa: F811
         monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> None:
     """Fails without the fix: botocore's read_timeout is a wait between bytes, which a trickle (64 bytes every
     20 ms here, 4 every 50 ms for every answer) resets, so the read went on as long as the trickle did (red team rt73 F2: a run never ended). Each
@@ -190,7 +171,7 @@ def test_a_store_that_trickles_its_answer_is_refused_at_each_requests_deadline(
 
 
 def test_a_store_at_its_usual_speed_is_read_within_the_same_deadlines(
-        s3: Any, proxy: Callable[..., Proxy], tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+        s3: Any, proxy: Callable[..., Proxy], tmp_path: Path, monkeypatch: pytest.MonkeyPatch,  # noqa: F811
         capsys: pytest.CaptureFixture[str]) -> None:
     """The same deadlines through the same hop passing answers on at once: every object is read, no refusal."""
     from pytest_auditready.engine import objects
@@ -205,7 +186,7 @@ def test_a_store_at_its_usual_speed_is_read_within_the_same_deadlines(
 
 
 def test_a_store_that_never_answers_is_asked_each_listing_call_once(
-        s3: Any, proxy: Callable[..., Proxy], tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+        s3: Any, proxy: Callable[..., Proxy], tmp_path: Path, monkeypatch: pytest.MonkeyPatch,  # noqa: F811
         capsys: pytest.CaptureFixture[str]) -> None:
     """Fails without the fix: botocore's retries={"max_attempts": 1} is one retry, so each call was sent twice and
     a silent store was refused after 62 s where the code said about 30 s (red team rt73 F6). Its HEAD and its LIST
@@ -221,7 +202,7 @@ def test_a_store_that_never_answers_is_asked_each_listing_call_once(
 
 
 def test_an_object_rewritten_while_it_is_read_gets_a_fix_about_its_writer(
-        s3: Any, proxy: Callable[..., Proxy], tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+        s3: Any, proxy: Callable[..., Proxy], tmp_path: Path, monkeypatch: pytest.MonkeyPatch,  # noqa: F811
         capsys: pytest.CaptureFixture[str]) -> None:
     """Fails without the fix: the refusal of an object whose ETag changed between two ranged GETs said to check
     the endpoint and the network (red team rt73 F6). The fix is about what writes to the prefix."""
