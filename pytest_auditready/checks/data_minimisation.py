@@ -471,8 +471,9 @@ ENCODED_PREFILTERS: dict[str, tuple[bytes, ...]] = {
 }
 
 
-# The shapes PREFILTERS and ENCODED_PREFILTERS (the C extension's copy) do not cover, run by Hyperscan beside them:
-# base64 text (16 characters of either alphabet with a capital letter: a digest's hex and a UUID have none), text
+# The shapes PREFILTERS and ENCODED_PREFILTERS do not cover, looked for in the same C pass (scan.native's DM_EXTRA;
+# a changed set falls back to Hyperscan): base64 text (16 characters of either alphabet with a capital letter: a
+# digest's hex and a UUID have none), text
 # URL-encoded more than once, digits of other scripts (full-width, Arabic-Indic, Devanagari: UTF-8), a JSON float
 # with an exponent, an e-mail address with a UTF-8 domain, an IBAN not in capitals, the national identifiers, and
 # the numbers that count only under a word naming them (a national phone number; a Steuer-ID, BSN or Aadhaar).
@@ -1059,31 +1060,38 @@ def _pairs(detectors: tuple[str, ...], *tables: dict[str, tuple[bytes, ...]]) ->
 
 def _prefilter(detectors: tuple[str, ...], native: bool = True) -> Optional[Callable[[bytes], dict[int, set[str]]]]:
     """For ``detectors``: the start offset of each line of a block where a prefilter (PREFILTERS,
-    ENCODED_PREFILTERS or EXTRA_PREFILTERS) matched, with the detectors that could match there: each of the first
-    two by the C extension's pass while it is the one the pass implements (scan.native's DM_PREFILTERS, DM_ENCODED),
-    unless ``native`` is False; else (and EXTRA_PREFILTERS always) by Hyperscan (its databases cached). None
-    without Hyperscan."""
+    ENCODED_PREFILTERS or EXTRA_PREFILTERS) matched, with the detectors (and BASE64) that could match there. The C
+    extension's pass looks for each table while it is the one the pass implements (scan.native's DM_PREFILTERS,
+    DM_ENCODED, DM_EXTRA), unless ``native`` is False; Hyperscan for the rest (its databases cached): in the common
+    case no Hyperscan database runs. None when Hyperscan is missing and needed."""
     from ..scan import native as fast
 
-    if native and fast.lib is not None and PREFILTERS == fast.DM_PREFILTERS:
+    if native and fast.lib is not None and PREFILTERS == fast.DM_PREFILTERS and detectors:
         mask = sum(fast.DM_BITS[d] for d in detectors)
-        sets = [{d for d in detectors if bits & fast.DM_BITS[d]} for bits in range(mask + 1)]
-        dm_lines = fast.lib.dm_lines
-        if ENCODED_PREFILTERS == fast.DM_ENCODED:  # the C pass looks for both; Hyperscan for EXTRA_PREFILTERS
+        rest: list[dict[str, tuple[bytes, ...]]] = []
+        if ENCODED_PREFILTERS == fast.DM_ENCODED:
             mask |= fast.DM_ENCODED_BIT
-            encoded = _hyperscan_lines(_pairs(detectors, EXTRA_PREFILTERS))
         else:
-            encoded = _hyperscan_lines(_pairs(detectors, ENCODED_PREFILTERS, EXTRA_PREFILTERS))
-        if encoded is None:  # pragma: no cover - hyperscan is a dependency
+            rest.append(ENCODED_PREFILTERS)
+        if EXTRA_PREFILTERS == fast.DM_EXTRA:
+            mask |= fast.DM_EXTRA_BIT
+        else:
+            rest.append(EXTRA_PREFILTERS)
+        named = [(fast.DM_BITS[d], d) for d in detectors] + [(fast.DM_EXTRA_BIT, BASE64)]
+        sets = [frozenset(d for bit, d in named if bits & bit) for bits in range(2 * fast.DM_EXTRA_BIT)]
+        dm_lines = fast.lib.dm_lines
+        others = _hyperscan_lines(_pairs(detectors, *rest)) if rest else None
+        if rest and others is None:  # pragma: no cover - hyperscan is a dependency
             return None
 
-        def both(data: bytes) -> dict[int, set[str]]:
-            out = {ls: set(sets[bits & ~fast.DM_ENCODED_BIT]) for ls, bits in dm_lines(data, mask).items()}
-            for ls, names in encoded(data).items():
-                out.setdefault(ls, set()).update(names)
+        def lines(data: bytes) -> dict[int, set[str]]:
+            out = {ls: set(sets[bits]) for ls, bits in dm_lines(data, mask).items()}
+            if others is not None:
+                for ls, names in others(data).items():
+                    out.setdefault(ls, set()).update(names)
             return out
 
-        return both
+        return lines
     return _hyperscan_lines(_pairs(detectors, PREFILTERS, ENCODED_PREFILTERS, EXTRA_PREFILTERS))
 
 
