@@ -10,7 +10,7 @@ import dataclasses
 import os
 import re
 import sys
-from dataclasses import dataclass
+from dataclasses import InitVar, dataclass
 from pathlib import Path
 from typing import Any, Callable, Mapping, Optional, Sequence
 
@@ -66,6 +66,9 @@ class Settings:
     k8s_request_timeout: float = 60.0
     required_fields: tuple[str, ...] = tuple(REQUIRED_FIELDS)
     unprivileged_policies: tuple[str, ...] = ("default",)
+    # the vault attaches its default policy to every token unless told not to (a role's token_no_default_policy):
+    # true only where ordinary users' tokens really come without it; the unprivileged identity then lacks it too
+    unprivileged_no_default_policy: bool = False
     log_max_mode: str = "0600"
     canaries: int = 2
     token_ttl: str = "15m"
@@ -116,6 +119,35 @@ class Settings:
     vault_config: Optional[str] = None
     bootstrap: Optional[str] = None
     bootstrap_timeout: float = 300.0
+    # Where each key's value came from, and (key "") the file of settings read: what ``origin`` answers. No setting:
+    # an InitVar, which dataclasses.fields, to_json and == leave out; __post_init__ keeps it under its own name,
+    # where dataclasses.replace finds it and hands it to the copy (and pickle with the instance's other attributes).
+    origins: InitVar[tuple[tuple[str, str], ...]] = ()
+
+    def __post_init__(self, origins: tuple[tuple[str, str], ...]) -> None:
+        object.__setattr__(self, "origins", tuple(origins))
+
+    def origin(self, key: str = "") -> str:
+        """Where ``key``'s value was set (a --config file as given, "[tool.auditready] of pyproject.toml", or
+        CLI_ORIGIN); for a key left at its default, or "", the file of settings that was read; "" when none was (or
+        the Settings were made in code)."""
+        known: dict[str, str] = dict(self.__dict__.get("origins", ()))
+        return known.get(key) or known.get("", "")
+
+    def set_in(self, key: str = "") -> str:
+        """Where ``key`` is (or would be) set, for a skip reason or a fix: "in lax.toml", "in [tool.auditready] of
+        pyproject.toml", "on the command line"; "in [tool.auditready]" when no file of settings was read."""
+        where = self.origin(key)
+        if where == CLI_ORIGIN:
+            return "on the command line"
+        return f"in {where or '[tool.auditready]'}"
+
+    @property
+    def rules_table(self) -> str:
+        """The TOML name of the access rules' tables where the settings were read: "[[access.rules]]" in a file of
+        top-level settings, else "[[tool.auditready.access.rules]]"."""
+        where = self.origin()
+        return "[[access.rules]]" if where and not where.startswith("[tool.auditready]") else _RULES_TABLE
 
     @property
     def embedded(self) -> bool:
@@ -132,6 +164,7 @@ class Settings:
 
 
 OWN_PREFIX = "auditready"
+_RULES_TABLE = "[[tool.auditready.access.rules]]"
 _NAME_RE = re.compile(r"[A-Za-z0-9_.-]+\Z")
 _MOUNT_RE = re.compile(r"[A-Za-z0-9_.-]+(/[A-Za-z0-9_.-]+)*\Z")
 _TTL_RE = re.compile(r"\d+[smh]\Z")
@@ -490,6 +523,7 @@ KEYS: Mapping[str, Callable[[Any], Any]] = {
     "k8s_request_timeout": _num(float, 1, 86400),
     "required_fields": _fields,
     "unprivileged_policies": _policies,
+    "unprivileged_no_default_policy": _bool,
     "log_max_mode": _mode,
     "canaries": _num(int, 1, 20),
     "token_ttl": _str('a duration such as "15m"', _TTL_RE),
@@ -579,20 +613,34 @@ def read_toml(path: Path, *, table_required: bool) -> dict[str, Any]:
     """The [tool.auditready] table of a TOML file, or (a dedicated config file, ``table_required`` False) its top
     level. Top-level keys beside a [tool.auditready] table, or a pyproject.toml without one, would be left unread:
     refused."""
+    return _read_settings(path, table_required)[0]
+
+
+def _read_settings(path: Path, table_required: bool) -> tuple[dict[str, Any], bool]:
+    """``read_toml``, and whether the settings were those of a [tool.auditready] table (not the top level)."""
     table, doc = _table(path)
     if table_required:
-        return dict(table or {})
+        return dict(table or {}), True
     top = sorted(str(k) for k in doc if k != "tool")
     if table is not None:
         if top:
             raise ConfigError(f"{path} has both a [tool.auditready] table and top-level keys ({', '.join(top)}), "
                               "and only the table would be read",
                               "put every setting in the [tool.auditready] table, or every one at the top level")
-        return dict(table)
+        return dict(table), True
     if "tool" in doc or "project" in doc or "build-system" in doc:
         raise ConfigError(f"{path} has no [tool.auditready] table (and is not a file of settings alone)",
                           "add the settings under [tool.auditready], or give a file of top-level settings")
-    return dict(doc)
+    return dict(doc), False
+
+
+def _shown_path(path: Path) -> str:
+    """``path`` as a report names it: relative to the working directory (no home folder or runner path in a report
+    that is kept), or as it is where it has no relative form."""
+    try:
+        return os.path.relpath(path)
+    except ValueError:  # another drive (Windows)
+        return str(path)
 
 
 CLI_ORIGIN = "the command line"
@@ -644,7 +692,18 @@ def load(
             f"use a prefix that starts with {OWN_PREFIX!r} (e.g. \"{OWN_PREFIX}-ci\"), or set "
             "allow_foreign_prefix = true if that path holds nothing else",
         )
-    return Settings(**values)
+    if values.get("unprivileged_no_default_policy") and "default" in values.get("unprivileged_policies", ("default",)):
+        # the vault leaves "default" off a token made with no_default_policy even where it is named: the identity
+        # would hold no policy, or lack one named, and log_protection and denied_access_logged judge what nobody has
+        named = (f"unprivileged_policies in {origins['unprivileged_policies']}" if "unprivileged_policies" in origins
+                 else "unprivileged_policies, left at its default [\"default\"],")
+        raise ConfigError(
+            f"unprivileged_no_default_policy = true in {origins['unprivileged_no_default_policy']}, while {named} "
+            "names \"default\": the vault leaves the default policy off a token made without it, even named",
+            "set unprivileged_policies to the policies your users' tokens carry without default, or leave "
+            "unprivileged_no_default_policy out (their tokens then carry default, as the vault gives every token)")
+    read = next((origin for origin, _ in reversed(sources) if origin != CLI_ORIGIN), "")
+    return Settings(**values, origins=(*sorted(origins.items()), ("", read)))
 
 
 TOKEN_VARIABLES = ("VAULT_TOKEN", "BAO_TOKEN")
@@ -684,22 +743,48 @@ def discover(cli: Mapping[str, Any], config_file: Optional[str] = None, start: O
     [tool.auditready] table or its top level) if given, else [tool.auditready] of the nearest pyproject.toml with
     that table at or above ``start`` (default: the working directory), else of ``pyproject`` (pytest's own
     configuration file, when it has the table); then the command line ``cli`` (None values are not given), whose
-    keys ``options`` names as the front end's options in errors."""
+    keys ``options`` names as the front end's options in errors. The two files are never merged: a ``config_file``
+    read while such a pyproject.toml table exists is said in ``notices`` (on standard error when the front end
+    collects none), as the Settings say where each value came from (``Settings.origin``)."""
+    said: list[str] = [] if notices is None else notices
     sources: list[tuple[str, Any]] = []
     if config_file is not None:
+        option = (options or {}).get("config", "--config")
         if not config_file.strip():
-            option = (options or {}).get("config", "--config")
             raise ConfigError(f"{option} was given an empty path", f"name the TOML file of settings, or leave {option} "
                               "out to read [tool.auditready] of pyproject.toml")
-        sources.append((config_file, read_toml(Path(config_file), table_required=False)))
+        values, in_table = _read_settings(Path(config_file), False)
+        sources.append((f"[tool.auditready] of {config_file}" if in_table else config_file, values))
+        shadowed = _settings_pyproject(start, pyproject, quiet=True)
+        if shadowed is not None and path_key(str(shadowed)) != path_key(config_file):
+            said.append(f"the settings are those of {option} {config_file} alone: the [tool.auditready] table of "
+                        f"{_shown_path(shadowed)} is not read (the two are not merged)")
     else:
+        found = _settings_pyproject(start, pyproject, quiet=False)
+        if found is not None:
+            sources.append((f"[tool.auditready] of {_shown_path(found)}", read_toml(found, table_required=True)))
+    sources.append((CLI_ORIGIN, {k: v for k, v in cli.items() if v is not None}))
+    settings = load(sources, said, options)
+    if notices is None:
+        from .text import visible
+
+        for line in said:
+            print(f"auditready: {visible(line)}", file=sys.stderr)
+    return settings
+
+
+def _settings_pyproject(start: Optional[Path], pyproject: Optional[Path], *, quiet: bool) -> Optional[Path]:
+    """The pyproject.toml whose [tool.auditready] table a run without --config reads (``discover``). ``quiet``: a
+    file that cannot be read as one is taken for none (a run given --config does not read it)."""
+    try:
         found = find_pyproject(start or Path.cwd())
         if found is None and pyproject is not None and pyproject.is_file() and _table(pyproject)[0] is not None:
             found = pyproject
-        if found is not None:
-            sources.append((f"[tool.auditready] of {found}", read_toml(found, table_required=True)))
-    sources.append((CLI_ORIGIN, {k: v for k, v in cli.items() if v is not None}))
-    return load(sources, notices, options)
+    except ConfigError:
+        if not quiet:
+            raise
+        return None
+    return found
 
 
 def path_key(path: str) -> str:

@@ -285,6 +285,8 @@ class AuditReadySession:
             canaries=s.canaries,
             unprivileged_policies=s.unprivileged_policies,
             token_ttl=s.token_ttl,
+            no_default_policy=s.unprivileged_no_default_policy,
+            settings_in=s.set_in(),
         )
         try:
             self.config.hook.pytest_auditready_scenario(plan=self.plan, config=self.config)

@@ -44,8 +44,16 @@ if TYPE_CHECKING:
     from ..config import AccessRule, Settings
 
 ID = "access_policy"
-NO_RULES = ("no [[tool.auditready.access.rules]] in [tool.auditready]: there is no rule to hold the log to (name "
-            "who may read, write or list which secret paths)")
+
+
+def no_rules(settings: "Settings") -> str:
+    """The skip of a run without access rules, naming the file of settings that was read (or none)."""
+    where = settings.origin()
+    read = f"in {where}" if where else "in the settings (no file of settings was read)"
+    return (f"no {settings.rules_table} {read}: there is no rule to hold the log to (name who may read, write or "
+            "list which secret paths)")
+
+
 _MAX = 50
 # How the skip of a quiet file of a run of several begins (``Rules._held_none``): the mark ``run_verdict`` knows it by
 QUIET_FILE = "no request of this file is on a path and operation the rules name"
@@ -670,6 +678,8 @@ class Rules(Visitor):
         self.judged: dict[str, None] = {}
         self.prefix = ctx.settings.log_prefix
         self.raw = RawLines()
+        # what the reasons and fixes name: the rules' tables as the file of settings read writes them
+        self.table, self.no_rules = ctx.settings.rules_table, no_rules(ctx.settings)
         self.findings: list[Finding] = []
         self.more = 0
         self.covered = self.refused = self.uncovered = 0
@@ -924,7 +934,7 @@ class Rules(Visitor):
         if self.other:
             fix = ("if this identity should not have it, take the permission out of its " +
                    ("RBAC Role or ClusterRole binding" if self.fmt == "k8s" else "IAM or resource policy") +
-                   " and review what it saw; if it should, add it to the rule in [[tool.auditready.access.rules]]")
+                   " and review what it saw; if it should, add it to the rule in " + self.table)
             self.findings.append(Finding(ID, "", f"{what} by {w.display_name or 'no identity'}{seen} breaks "
                                          f"{describe_rule(rule)}.", fix, where=rec.where, request_id=rec.request_id))
             return
@@ -941,7 +951,7 @@ class Rules(Visitor):
             "if this identity should not have it, take the grant out of the vault policy that allowed it"
             + (f" ({', '.join(w.granting)})" if w.granting else "")
             + " and review what it accessed; if it should, add the identity or its policy to the rule in "
-            "[[tool.auditready.access.rules]]",
+            + self.table,
             where=rec.where, request_id=rec.request_id))
 
     def merge(self, later: Visitor) -> None:
@@ -973,7 +983,7 @@ class Rules(Visitor):
     # Any: Finding, Skip and a Note (what the pass rests on), which the engine keeps as the pass's reason
     def finish(self) -> Iterator[Any]:
         if not self.rules:
-            yield Skip("", NO_RULES)
+            yield Skip("", self.no_rules)
             return
         if not self.vault and not self.other:
             yield Skip("", "access rules name Vault/OpenBao, Kubernetes or CloudTrail paths and operations; this log "
@@ -1096,7 +1106,7 @@ def run_verdict(outcomes: Sequence[Outcome], settings: "Settings", formats: Sequ
 
 def run(ctx: CheckContext) -> Iterator[Union[Finding, Skip, Note]]:
     if not ctx.settings.access:
-        yield Skip("", NO_RULES)
+        yield Skip("", no_rules(ctx.settings))
         return
     yield from feed(Rules(ctx), ctx).finish()
 

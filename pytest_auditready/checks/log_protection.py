@@ -652,6 +652,11 @@ def run(ctx: CheckContext) -> Iterator[Union[Finding, Skip, Note]]:
                    "than it needs (examples/auditready-policy.hcl grants all it needs). Least privilege (PCI DSS "
                    "7.2) asks for a token of that policy.")
     pols = ", ".join(facts.unprivileged_policies) or "none"
+    if ctx.settings.unprivileged_no_default_policy and "default" not in facts.unprivileged_policies:  # rt74 F2
+        yield Note("", "The unprivileged identity was made without the vault's default policy (unprivileged_no_"
+                   f"default_policy = true {ctx.settings.set_in('unprivileged_no_default_policy')}): what that policy "
+                   "grants was not judged, here or by denied_access_logged. The vault attaches it to every token "
+                   "whose role or request does not set token_no_default_policy.")
     listing = ctx.ledger.by_name("list-audit-devices")
     if listing is not None and 200 <= listing.status < 300:
         yield Finding(ID, "", f"An identity with only the policies [{pols}] can list the audit devices "

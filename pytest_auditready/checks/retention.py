@@ -38,9 +38,13 @@ ID = "retention"
 EMBEDDED_SKIP = ("the embedded target is an OpenBao started for this run, with no history to retain: run retention "
                  "against the real vault's log (a URL target with retention_archive) or its archived files "
                  "(auditready verify)")
-OFF_SKIP = "retention_days = 0 in [tool.auditready]: no retention period is required"
 _SHOW_GAPS = 20
 _DAY = itemgetter(slice(0, 10))
+
+
+def off_skip(settings: "Settings") -> str:
+    """The skip of a run that requires no retention, naming where retention_days = 0 was set."""
+    return f"retention_days = 0 {settings.set_in('retention_days')}: no retention period is required"
 
 
 @dataclass(frozen=True)
@@ -154,7 +158,7 @@ class Days(Visitor):
         _remember(self.key, mine)
         ctx = self.ctx
         if ctx.settings.retention_days == 0:
-            yield Skip("", OFF_SKIP)
+            yield Skip("", off_skip(ctx.settings))
             return
         name = ctx.log_path or ctx.source
         log_set = tuple(ctx.log_set) or (name,)
@@ -196,7 +200,7 @@ def archived(settings: "Settings", named: Sequence[str]) -> list[Member]:
     try:
         paths = expand(list(settings.retention_archive))
     except AuditReadyError as exc:
-        raise AuditReadyError(f"retention_archive: {exc.cause}", "point retention_archive in [tool.auditready] at "
+        raise AuditReadyError(f"retention_archive: {exc.cause}", f"point retention_archive {settings.set_in()} at "
                               "the folder (or glob) that holds the archived files of the audit log") from None
     seen = list(named)
     out = []
@@ -308,9 +312,9 @@ def judge_set(settings: "Settings", members: Sequence[Member], live: bool) -> It
             online.update(m.summary.days)
     keep_fix = ("archive the audit log: keep every rotated file for at least retention_days (beside the log with "
                 "logrotate's rotate/maxage, or in an archive with object lock) and judge them together: "
-                + ("set retention_archive in [tool.auditready] to the archive's folder (or glob), so that the live run "
+                + (f"set retention_archive {settings.set_in()} to the archive's folder (or glob), so that the live run "
                    "reads it with the log and the rotated files beside it" if live else
-                   "name them all (`auditready verify audit.log*`) or set retention_archive in [tool.auditready] to "
+                   f"name them all (`auditready verify audit.log*`) or set retention_archive {settings.set_in()} to "
                    "the archive's folder (or glob)"))
     # A day after this verification (past max_skew) is no day of history: no clock that was right wrote it
     # (timestamp_accuracy says so), and counted it would lengthen the span or fill a gap.
@@ -422,7 +426,7 @@ def judge_set(settings: "Settings", members: Sequence[Member], live: bool) -> It
                       f"day{'s' if max_gap != 1 else ''} without entries retention_max_gap_days allows.",
                       "name the newest files of the log in the run (the live file and those rotated since), and find "
                       "out why nothing was logged after that day (a stopped audit device, a pipeline outage); to judge "
-                      "an archive as it was on the day it was closed, set retention_as_of in [tool.auditready]")
+                      f"an archive as it was on the day it was closed, set retention_as_of {settings.set_in()}")
     gap_text = f"no run of days without entries longer than {max_gap}"
     online_text = f", the newest {need_online} at hand" if need_online else ""
     if settings.retention_as_of:  # (its entries after that day are not counted: said above)
@@ -497,7 +501,7 @@ def missing_numbers(names: Sequence[str], set_name: str) -> Iterator[Finding]:
 
 def run(ctx: CheckContext) -> Iterator[Union[Finding, Skip, Note]]:
     if ctx.settings.retention_days == 0:
-        yield Skip("", OFF_SKIP)
+        yield Skip("", off_skip(ctx.settings))
         return
     if ctx.ledger is None:  # exported files: the visitor is what the engine runs; this is the same on a context
         yield from feed(Days(ctx), ctx).finish()
@@ -510,9 +514,9 @@ def run(ctx: CheckContext) -> Iterator[Union[Finding, Skip, Note]]:
         return
     if not ctx.log_path:
         yield Finding(ID, "", f"There is no local log file for {ctx.source or 'this run'}, so its history cannot be "
-                      "measured.", "set retention_archive in [tool.auditready] to the folder (or glob) of the archived "
-                      "audit log, point --auditready-log at the audit log file, or judge the archived files with "
-                      "`auditready verify`")
+                      "measured.", f"set retention_archive {ctx.settings.set_in()} to the folder (or glob) of the "
+                      "archived audit log, point --auditready-log at the audit log file, or judge the archived files "
+                      "with `auditready verify`")
         return
     mine = read_days(ctx.log_path, ctx.settings)
     if ctx.current:

@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import os
 import time
-from typing import Iterator, Optional, Sequence, Union
+from typing import TYPE_CHECKING, Iterator, Optional, Sequence, Union
 
 from ..auditlog.formats import format_of
 from ..engine.objects import is_url
@@ -27,13 +27,23 @@ from ..seal.evidence import Assessment, assess, assess_cloudtrail
 from ..seal.verify import SealReport
 from .base import Check, CheckContext, Finding, Note, Skip
 
+if TYPE_CHECKING:
+    from ..config import Settings
+
 ID = "tamper_evidence"
-SKIP_REASON = "require_tamper_evidence = false in [tool.auditready]: tamper evidence is not required"
-NO_CHAIN_FIX = (
-    "make a key pair once with `auditready keygen KEY`, keep `auditready seal LOG --key KEY --follow` running beside "
-    "the vault (README: 'Tamper evidence: sealing the log') and set public_key = \"KEY.pub\" in [tool.auditready]; "
-    "or set require_tamper_evidence = false to skip this check"
-)
+
+
+def skip_reason(settings: "Settings") -> str:
+    """The skip of a run that requires no tamper evidence, naming where require_tamper_evidence = false was set."""
+    return (f"require_tamper_evidence = false {settings.set_in('require_tamper_evidence')}: tamper evidence is not "
+            "required")
+
+
+def no_chain_fix(settings: "Settings") -> str:
+    """How to give a log a digest chain (or excuse it), naming the file of settings the run read."""
+    return ("make a key pair once with `auditready keygen KEY`, keep `auditready seal LOG --key KEY --follow` running "
+            "beside the vault (README: 'Tamper evidence: sealing the log') and set public_key = \"KEY.pub\" "
+            f"{settings.set_in()}; or set require_tamper_evidence = false to skip this check")
 
 
 def _assessment(ctx: CheckContext) -> Union[Assessment, Finding]:
@@ -128,7 +138,7 @@ def _no_mechanism(ctx: CheckContext, name: str) -> Finding:
                    f"({name}.digests) and {fmt.title} logs keep none of their own, " + unnoticed,
                    ("it is in a seal_archive folder: name the log it was rotated from in the same run (`auditready "
                     "verify LOG ARCHIVED...`), so that the chain beside that log is found; else " if archived else "")
-                   + NO_CHAIN_FIX, where=name)
+                   + no_chain_fix(ctx.settings), where=name)
 
 
 def _keyless(ctx: CheckContext, a: Assessment) -> bool:
@@ -145,25 +155,26 @@ def run(ctx: CheckContext) -> Iterator[Union[Finding, Skip, Note]]:
     # is there and says the log was changed: a chain beside a log is verified whatever that key says.
     required = ctx.settings.require_tamper_evidence
     own = ctx.settings.embedded and ctx.ledger is not None  # the embedded target's chain is its own, not the vault's
+    skipped = skip_reason(ctx.settings)
     if not required and own:
-        yield Skip("", SKIP_REASON)
+        yield Skip("", skipped)
         return
     a = _assessment(ctx)
     if isinstance(a, Finding):
-        yield a if required else Skip("", SKIP_REASON)
+        yield a if required else Skip("", skipped)
         return
     name = ctx.log_path or ctx.source
     if not a.mechanism:
-        yield _no_mechanism(ctx, str(name)) if required else Skip("", SKIP_REASON + " (no integrity mechanism is "
+        yield _no_mechanism(ctx, str(name)) if required else Skip("", skipped + " (no integrity mechanism is "
                                                                    "beside this log)")
         return
     if a.error is not None and not required and _keyless(ctx, a):
-        yield Skip("", f"{SKIP_REASON} (the {a.mechanism} beside this log was not verified: no key to it was "
+        yield Skip("", f"{skipped} (the {a.mechanism} beside this log was not verified: no key to it was "
                    "given)")
         return
     if a.error is not None:
         yield Finding(ID, "", f"The {a.mechanism} of {name} cannot be verified: {a.error.cause}.",
-                      a.error.fix or NO_CHAIN_FIX, where=str(name))
+                      a.error.fix or no_chain_fix(ctx.settings), where=str(name))
         return
     assert a.report is not None
     if isinstance(a.report, SealReport):  # a file named in the same run carries its own problems

@@ -141,8 +141,9 @@ def _unreadable(result: "AuditResult") -> list[dict[str, Any]]:
 
 # settings a run against no vault (offline) does not use: evidence.json lists them as not used, without values
 LIVE_ONLY = ("target", "log", "log_command", "kv_mount", "prefix", "namespace", "ca_file", "audit_device",
-             "audit_transport", "log_wait", "request_timeout", "unprivileged_policies", "canaries", "token_ttl",
-             "allow_foreign_prefix", "vault_config", "bootstrap", "bootstrap_timeout")
+             "audit_transport", "log_wait", "request_timeout", "unprivileged_policies",
+             "unprivileged_no_default_policy", "canaries", "token_ttl", "allow_foreign_prefix", "vault_config",
+             "bootstrap", "bootstrap_timeout")
 _COMPRESSED = ((b"\x1f\x8b", "gzip"), (b"BZh", "bzip2"), (b"\xfd7zXZ\x00", "xz"), (b"\x28\xb5\x2f\xfd", "zstd"))
 _SETTINGS_FILE = "_auditready_settings_file"  # the attribute of Settings that names the file they were read from
 

@@ -153,6 +153,10 @@ class Plan:
     canary_names: list[str]
     unprivileged_policies: tuple[str, ...]
     token_ttl: str
+    # the unprivileged token is made without the vault's default policy (unprivileged_no_default_policy): else it
+    # carries it, as every token the vault makes does unless told not to
+    no_default_policy: bool = False
+    settings_in: str = "in [tool.auditready]"  # where the run's settings are set, for the fixes (Settings.set_in)
     actions: list[ActionSpec] = field(default_factory=list)
     secrets: SecretBox = field(default_factory=SecretBox, repr=False)
 
@@ -221,10 +225,12 @@ def new_plan(
     canaries: int,
     unprivileged_policies: tuple[str, ...],
     token_ttl: str,
+    no_default_policy: bool = False,
+    settings_in: str = "in [tool.auditready]",
 ) -> Plan:
     """An empty plan with fresh canary values (32 random bytes each, two versions per canary)."""
     names = [f"c{i + 1}" for i in range(canaries)]
-    plan = Plan(run_id, kv_mount, prefix, names, unprivileged_policies, token_ttl)
+    plan = Plan(run_id, kv_mount, prefix, names, unprivileged_policies, token_ttl, no_default_policy, settings_in)
     for c in names:
         plan.secrets[f"canary:{c}"] = secrets.token_urlsafe(32)
         plan.secrets[f"canary:{c}@v2"] = secrets.token_urlsafe(32)
@@ -532,7 +538,7 @@ class Runner:
         if self._ns and reply.status == 404 and "namespace" in reply.error.lower():
             raise ScenarioError(f"the namespace {self._ns}/ does not exist on the vault at {self.admin.url} "
                                 f"({reply.status}: {reply.error})",
-                                "set namespace in [tool.auditready] to an existing namespace (bao namespace list)")
+                                f"set namespace {self.plan.settings_in} to an existing namespace (bao namespace list)")
         if reply.status in (400, 401, 403):
             where = f" in namespace {self._ns}/" if self._ns else ""
             raise ScenarioError(
@@ -562,7 +568,7 @@ class Runner:
             raise ScenarioError(f"the token in VAULT_TOKEN belongs to namespace {home}/, which is neither "
                                 f"{self._ns}/ nor a parent of it, so it has no rights there",
                                 f"export a token of namespace {self._ns}/ or of a parent of it, or set namespace "
-                                f"in [tool.auditready] to the token's own")
+                                f"{self.plan.settings_in} to the token's own")
         self._token_home = home
         self._token_lasts(reply.data)
         health = self.admin.call("GET", "sys/seal-status")
@@ -577,7 +583,7 @@ class Runner:
         Told by sys/mounts/<kv_mount>, or by the sys/mounts listing where that is refused; a mount neither tells is
         refused too."""
         kv = self.plan.kv_mount
-        fix = "set kv_mount in [tool.auditready] to a KV v2 mount (bao secrets enable -version=2 kv)"
+        fix = f"set kv_mount {self.plan.settings_in} to a KV v2 mount (bao secrets enable -version=2 kv)"
         mount = self.admin.call("GET", f"sys/mounts/{kv}")
         info: Any = (mount.data or (mount.body or {})) if mount.ok else None
         if mount.status == 403:
@@ -613,7 +619,8 @@ class Runner:
             raise ScenarioError(
                 f"audit_device {self._audit_device!r} is not an audit device of the vault at {self.admin.url} "
                 f"(it has: {', '.join(have) or 'none'})",
-                "set audit_device in [tool.auditready] to the device that writes the log (bao audit list -detailed)",
+                f"set audit_device {self.plan.settings_in} to the device that writes the log (bao audit list "
+                "-detailed)",
             )
 
     def _unprivileged_policies_exist(self) -> None:
@@ -641,7 +648,7 @@ class Runner:
                     f"unprivileged_policies names the policy {name!r}, which {vault} does not have: the "
                     "unprivileged identity would hold no rights, and log_protection and denied_access_logged would "
                     "say nothing about your users",
-                    "set unprivileged_policies in [tool.auditready] to the policies your ordinary users get "
+                    f"set unprivileged_policies {self.plan.settings_in} to the policies your ordinary users get "
                     "(bao policy list)",
                 )
 
@@ -707,12 +714,17 @@ class Runner:
 
     def _issue_token(self, spec: ActionSpec, ident: str) -> None:
         if ident == "unprivileged":
+            # The vault attaches its default policy to every token (an AppRole or userpass login too) unless the
+            # role says token_no_default_policy, and it cannot be deleted: the identity carries it as ordinary users
+            # do, whatever unprivileged_policies names (red team rt74 F2), unless the settings say they lack it.
             pols = list(self.plan.unprivileged_policies)
-        else:
+            bare = self.plan.no_default_policy
+        else:  # the run's own identities hold their run policy alone
             pols = [self.plan.policy_name(ident)]
+            bare = True
         body = {
             "policies": pols,
-            "no_default_policy": "default" not in pols,
+            "no_default_policy": bare,
             "display_name": self.plan.token_display(ident),
             "ttl": self.plan.token_ttl,
             "renewable": False,
@@ -738,6 +750,9 @@ class Runner:
             del self._pending_tokens[ident]
             self.plan.secrets[f"token:{ident}"] = token
             self._accessors[ident] = accessor
+            held = auth.get("token_policies", auth.get("policies"))
+            if ident == "unprivileged" and isinstance(held, list):  # what the findings name: the policies it holds
+                self.facts.unprivileged_policies = [str(p) for p in held]
             self._clients[ident] = self.admin.with_token(token)
             self.ledger.identities[ident] = display_name_for(self.plan.token_display(ident))
 
@@ -1153,7 +1168,7 @@ class Runner:
         client = self._clients.get(ident)
         if client is None:
             return False
-        if ident == "unprivileged" and "default" not in self.plan.unprivileged_policies:
+        if ident == "unprivileged" and self.plan.no_default_policy:
             return True  # refused or gone: a 403 could not tell
         try:
             return client.call("GET", "auth/token/lookup-self").status != 403
