@@ -281,7 +281,7 @@ def _configure_session(config: pytest.Config, settings: Any, files: Optional[lis
         notices.append(f"the live audit runs in one process: {config.stash[_XDIST_OFF]} (pytest-xdist) is off for "
                        "this run")
     for notice in notices:
-        config.issue_config_time_warning(pytest.PytestConfigWarning(f"auditready: {notice}"), stacklevel=2)
+        _notice(config, notice)
     if files is not None and getattr(config.option, "dist", "no") == "load":
         # Items of one file share a collector: -n's default "load" distribution becomes "loadfile", so that each
         # worker reads whole files (a file is read once per process).
@@ -333,10 +333,25 @@ def _said_without_audit(config: pytest.Config) -> None:
     if config.getoption("auditready_canaries"):
         given.append("--auditready-canaries")
     if given:
-        config.issue_config_time_warning(pytest.PytestConfigWarning(
-            f"auditready: {', '.join(given)} given without --auditready or --auditready-offline: no audit runs "
-            "(add --auditready to audit the vault, or --auditready-offline PATH to check exported logs)"),
-            stacklevel=2)
+        _notice(config, f"{', '.join(given)} given without --auditready or --auditready-offline: no audit runs "
+                "(add --auditready to audit the vault, or --auditready-offline PATH to check exported logs)")
+
+
+def _notice(config: pytest.Config, text: str) -> None:
+    """A notice of the plugin's, ``auditready: text``, shown as pytest shows a warning issued while it configures
+    (one line of its warnings summary), whatever the warning filters say: handed to pytest's hook as a recorded
+    warning, never through ``warnings.warn``, which ``-W error`` or ``filterwarnings = error`` (in pytest's
+    configuration or addopts) would turn into an INTERNALERROR traceback and exit 3 (red team rt74 F4), and an
+    "ignore" filter would hide. The notice is the plugin's word on the run, not a warning of Python's."""
+    import sys
+    import warnings
+
+    caller = sys._getframe(1).f_code, sys._getframe(1).f_lineno
+    record = warnings.WarningMessage(pytest.PytestConfigWarning(f"auditready: {text}"), pytest.PytestConfigWarning,
+                                     caller[0].co_filename, caller[1])
+    config.hook.pytest_warning_recorded.call_historic(kwargs=dict(
+        warning_message=record, when="config", nodeid="", location=(caller[0].co_filename, caller[1],
+                                                                    caller[0].co_name)))
 
 
 def pytest_unconfigure(config: pytest.Config) -> None:

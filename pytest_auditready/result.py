@@ -14,9 +14,46 @@ if TYPE_CHECKING:
     from .vault.scenario import VaultFacts
 
 
-# why a check none of whose items ran is skipped: it proves nothing, so no report may show it as passed
-NOT_RUN = ("not run: none of its items ran (no subject to judge; deselected by -k, -m, --deselect or --lf; skipped "
-           "by a marker; or the run stopped first)")
+# why a check that had no item at all is skipped (no subject to judge in this run): it proves nothing, so no report
+# may show it as passed. An item planned and then kept from running says why on an outcome of its own (``left_out``).
+NOT_RUN = "not run: none of its items ran (it had no subject to judge)"
+
+# How the reason of a planned audit item that did not run begins, then its kind (``LEFT_OUT_KINDS``) and, for a skip,
+# the reason the marker or hook gave: the session gives each such item an outcome of its own (session._left_out), and
+# a run with one never passes (report.common.verdict), whatever kept it out; the plugin's own skips (a check turned off
+# by a setting, one that does not apply to the target) are verdicts of the items that ran, never left out.
+LEFT_OUT = "not run: "
+DESELECTED = "deselected"
+SKIPPED_BY = "skipped by a marker or hook"
+REMOVED = "removed from the run by a hook"
+STOPPED = "the run stopped first"
+SETUP_FAILED = "its setup failed"
+NO_VERDICT = "a hook kept it from giving its verdict"
+LEFT_OUT_KINDS = (DESELECTED, SKIPPED_BY, REMOVED, STOPPED, SETUP_FAILED, NO_VERDICT)
+_KIND_DETAIL = {
+    DESELECTED: " (-k, -m, --deselect or --lf: on the command line, in addopts or PYTEST_ADDOPTS; or by a hook)",
+    REMOVED: " (a pytest_collection_modifyitems hook took it out of the items)",
+    SETUP_FAILED: " (a fixture or hook raised)",
+}
+# what every report says beside the checks left out, with the fix (SPEC: a check that judged nothing does not pass)
+LEFT_OUT_RULE = ("a run that leaves out audit items never passes: run the whole audit, and narrow what the checks ask "
+                 "by settings (every report shows them), never by pytest's selection, a marker or a conftest")
+
+
+def left_out_reason(kind: str, detail: str = "") -> str:
+    """The reason of an item left out of the run: ``not run: <kind>``, what the kind covers, and ``detail`` (a
+    skip's own reason)."""
+    return f"{LEFT_OUT}{kind}{_KIND_DETAIL.get(kind, '')}" + (f": {detail}" if detail else "")
+
+
+def left_out_kind(reason: str) -> str:
+    """The kind of a reason ``left_out_reason`` made, or "" for any other reason."""
+    if reason.startswith(LEFT_OUT):
+        rest = reason[len(LEFT_OUT):]
+        for kind in LEFT_OUT_KINDS:
+            if rest.startswith(kind):
+                return kind
+    return ""
 
 
 def worst_status(outcomes: Sequence[Outcome]) -> str:
@@ -68,6 +105,17 @@ class AuditResult:
         ids = {c.id for c in self.checks} | {o.check_id for o in self.outcomes}
         return sorted(c for c in ids if c not in failed
                       and all(o.status == SKIPPED for o in self.outcomes if o.check_id == c))
+
+    @property
+    def left_out(self) -> dict[str, list[str]]:
+        """Check id -> the reasons (``left_out_reason``) of its planned items that did not run, each said once, in
+        the checks' order: each fails the run."""
+        out: dict[str, list[str]] = {}
+        for o in self.outcomes:
+            if o.status == SKIPPED and left_out_kind(o.reason) and o.reason not in out.get(o.check_id, ()):
+                out.setdefault(o.check_id, []).append(o.reason)
+        ids = [c.id for c in self.checks]
+        return dict(sorted(out.items(), key=lambda kv: ids.index(kv[0]) if kv[0] in ids else len(ids)))
 
     @property
     def accepted_checks(self) -> list[str]:

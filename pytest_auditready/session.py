@@ -36,6 +36,8 @@ _REVIEW_ATTR = "auditready_review"  # the access review's state of that file (re
 _SETTLE_ATTR = "auditready_settles"  # the set's word on other files' tallies (engine.files.settle), on one report
 _OWN_ATTR = "auditready_own"  # a report the session makes itself (``_own_report``): no test of the user's
 RUN_NODE = "auditready-offline::access_policy"  # its node id: the check over the run's files together
+NOT_RUN_NAME = "not_run"  # the name of the session's own report of the audit items left out of the run
+_DESELECTED_KEY = "auditready_deselected"  # an xdist worker's deselected audit items, in its workeroutput
 
 
 @contextlib.contextmanager
@@ -61,9 +63,12 @@ else:
     _ExitBase = pytest.exit.Exception  # the same class, through pytest's public name
 
 
-# why a run that named a file and judged none of it fails (AuditSession._stopped): a fixed text, as every report
-# says it beside the verdict ("the run was ...")
-UNJUDGED = "cut short of a file it named (all of its items deselected with -k, -m, --deselect or --lf)"
+def collector_id(path: str) -> str:
+    """The node id of the collector of ``path``'s items (--auditready-offline): "auditready-offline[PATH]", so that
+    xdist's loadfile distribution (which groups by what comes before "::") keeps a file's items on one worker. A "::"
+    of the path would end the collector's part of the id: written as ":\x3a", as visible() writes what it escapes
+    (the item still reads the path as given)."""
+    return f"auditready-offline[{visible(path).replace('::', ':' + chr(92) + 'x3a')}]"
 
 
 class _Stop(_ExitBase):
@@ -148,9 +153,13 @@ class AuditReadySession:
         self.reviews: dict[str, Any] = {}  # file -> its access review state (controller); "" the live log's
         self.settles: list[Any] = []  # the set's word on files' tallies, from the file that judged it (controller)
         self._review_doc: Optional[dict[str, Any]] = None
-        # (file, check, subject) of every item the run was to have: one that did not run (deselected with -k, -m or
-        # --lf, or the run stopped first) keeps its check from reading as passed (``_not_run``)
+        # (file, check, subject) of every item the run was to have: one that did not run (deselected, skipped by a
+        # marker or hook, removed from the items, or the run stopped first) fails the run (``_left_out``)
         self.planned: list[tuple[str, str, str]] = []
+        self.deselected: set[str] = set()  # node ids of audit items pytest deselected (here, or on an xdist worker)
+        self.unran: dict[str, str] = {}  # node id -> why an audit item that reached the run gave no verdict
+        self.reported = False  # the run's result was built and reported (pytest_sessionfinish)
+        self._nodes: dict[str, tuple[str, str, str]] = {}  # node id -> its planned (file, check, subject)
         self.cut_short = ""  # why the session ended before its items did (pytest_keyboard_interrupt, -x, --maxfail)
         self.failed_other = False  # a failed item that is not an audit item (the user's own tests)
         self.audit_only = not config.option.file_or_dir
@@ -158,6 +167,11 @@ class AuditReadySession:
         self.seconds = 0.0
         self._clock = time.monotonic()  # the run's start: an offline run's duration is measured from it
         self._early_target = early_target  # until the live phase takes it over
+
+    def node_id(self, key: tuple[str, str, str]) -> str:
+        """The node id of the planned item ``key`` (file, check, subject), as collection names it."""
+        file, check, subject = key
+        return f"{collector_id(file)}::{check}" if self.files is not None else f"auditready::{_name(check, subject)}"
 
     def close_early_target(self) -> None:
         """Stop the server started early for a live phase that did not take it (the run ended first)."""
@@ -240,6 +254,7 @@ class AuditReadySession:
         except AuditReadyError as exc:
             self._exit(exc)
         self.planned = [(path, check.id, "") for path in self.files for check in self.checks]
+        self._nodes = {self.node_id(key): key for key in self.planned}
 
     def _clear_previous(self) -> None:
         """Once no report path names an input (``_refuse_clashes``): the reports an earlier run wrote at this run's
@@ -306,14 +321,11 @@ class AuditReadySession:
             planned = planned_actions(self.plan)
             pairs = [(check, subject) for check in self.checks for subject in check.subjects(planned)]
             self.planned = [("", check.id, subject) for check, subject in pairs]
+            self._nodes = {self.node_id(key): key for key in self.planned}
             groups: list[tuple[str, Optional[str], list[tuple[Check, str]]]] = [("auditready", None, pairs)]
         else:
-            # One collector per file: node ids read "auditready-offline[PATH]::CHECK", so xdist's loadfile
-            # distribution (which groups by what comes before "::") keeps a file's items on one worker.
-            # A "::" of the path would end the collector's part of the id: written as ":\x3a", as visible()
-            # writes what it escapes (the item still reads the path as given).
-            groups = [(f"auditready-offline[{visible(path).replace('::', ':' + chr(92) + 'x3a')}]", path,
-                       [(check, "") for check in self.checks]) for path in self.files]
+            # one collector per file (``collector_id``): node ids read "auditready-offline[PATH]::CHECK"
+            groups = [(collector_id(path), path, [(check, "") for check in self.checks]) for path in self.files]
         for nodeid, log, pairs in groups:
             collector = AuditCollector.from_parent(session, name=nodeid, nodeid=nodeid)
             mine = [CheckItem.from_parent(collector, name=check.id if log else _name(check.id, subject),
@@ -323,6 +335,22 @@ class AuditReadySession:
                                                                            list(mine)))
             new.extend(mine)
         items[:0] = new
+
+    def pytest_deselected(self, items: list[pytest.Item]) -> None:
+        """Audit items pytest deselected (-k, -m, --deselect, --lf, or a hook that says so): each fails the run
+        (``_left_out``). An xdist worker sends them to the controller with its output (``pytest_testnodedown``)."""
+        ids = [item.nodeid for item in items if isinstance(item, CheckItem) and item.audit is self]
+        self.deselected.update(ids)
+        output = getattr(self.config, "workeroutput", None)
+        if ids and isinstance(output, dict):
+            output[_DESELECTED_KEY] = sorted(set(output.get(_DESELECTED_KEY, [])) | set(ids))
+
+    @pytest.hookimpl(optionalhook=True)
+    def pytest_testnodedown(self, node: Any, error: Any) -> None:
+        """pytest-xdist's controller, as a worker ends: the audit items that worker deselected."""
+        output = getattr(node, "workeroutput", None)
+        if isinstance(output, dict):
+            self.deselected.update(str(n) for n in output.get(_DESELECTED_KEY, ()))
 
     # -- the live phase --------------------------------------------------------------------------------------
     @pytest.hookimpl(tryfirst=True)
@@ -455,8 +483,31 @@ class AuditReadySession:
                 review = received(report, _REVIEW_ATTR)
                 if isinstance(review, dict):
                     self.reviews[str(acct["file"])] = review
-        elif report.failed and not getattr(report, _OWN_ATTR, False):
-            self.failed_other = True
+        else:
+            self._note_unran(report)
+            if report.failed and not getattr(report, _OWN_ATTR, False):
+                self.failed_other = True
+
+    def _note_unran(self, report: pytest.TestReport) -> None:
+        """An audit item's report that carries no verdict: why its item gave none, kept for ``_left_out`` (a skip
+        marker, xfail(run=False) or pytest.skip in a hook: skipped at setup; a fixture or hook that raised; a hook
+        that ran something else in its place). The skip's own reason is a conftest's text: made visible, shortened."""
+        from .result import NO_VERDICT, SETUP_FAILED, SKIPPED_BY, left_out_reason
+
+        if report.nodeid not in self._nodes or report.nodeid in self.unran or report.when not in ("setup", "call"):
+            return
+        if report.skipped:
+            said = getattr(report, "wasxfail", None)
+            longrepr = report.longrepr
+            text = (f"xfail {said}" if said else str(longrepr[2]) if isinstance(longrepr, (tuple, list))
+                    and len(longrepr) == 3 else str(longrepr or ""))
+            text = text[len("Skipped: "):] if text.startswith("Skipped: ") else text
+            shown = visible(self.redact(" ".join(text.split())))
+            self.unran[report.nodeid] = left_out_reason(SKIPPED_BY, shown[:200] + ("..." if len(shown) > 200 else ""))
+        elif report.when == "setup" and report.failed:
+            self.unran[report.nodeid] = left_out_reason(SETUP_FAILED)
+        elif report.when == "call":
+            self.unran[report.nodeid] = left_out_reason(NO_VERDICT)
 
     # -- reporting -------------------------------------------------------------------------------------------
     def review(self) -> Optional[dict[str, Any]]:
@@ -503,30 +554,48 @@ class AuditReadySession:
             moves.setdefault(str(x[0]), []).append(x)
         return [settle([o], moves[o.subject])[0] if o.subject in moves else o for o in outcomes]
 
-    def _not_run(self, outcomes: list[Outcome]) -> list[Outcome]:
-        """``outcomes`` with each check that some of its items did not judge (deselected with -k, -m or --lf, or the
-        run stopped first) shown as skipped where it passed, with what was left out: a check holds for the run only
-        where it ran. A check that failed anywhere stays failed; one none of whose items ran is the reporters'."""
+    def _left_out(self) -> dict[tuple[str, str, str], str]:
+        """Each planned item (file, check, subject) that gave no verdict, and why (``result.left_out_reason``):
+        deselected (here, or on an xdist worker), skipped by a marker or hook (with the skip's reason), its setup
+        failed, a hook kept its verdict from the run, the session stopped first, or else removed from the items by a
+        hook. The plugin's own skips are verdicts of items that ran: never here."""
+        from .result import DESELECTED, REMOVED, STOPPED, left_out_reason
+
+        out = {}
+        for key in self.planned:
+            if key in self.outcomes:
+                continue
+            node = self.node_id(key)
+            out[key] = self.unran.get(node) or left_out_reason(
+                DESELECTED if node in self.deselected else STOPPED if self.cut_short else REMOVED)
+        return out
+
+    def _not_run(self, outcomes: list[Outcome], left: dict[tuple[str, str, str], str]) -> list[Outcome]:
+        """``outcomes`` with each check that some of its items did not judge (``left``: ``_left_out``) shown as
+        skipped where it passed, with what was left out: a check holds for the run only where it ran. A check that
+        failed anywhere stays failed. Each item left out is an outcome of its own, skipped with its reason, which
+        fails the run (report.common.verdict)."""
         import dataclasses
 
         from .checks.base import PASSED, SKIPPED
+        from .result import left_out_kind
 
-        missing: dict[str, list[str]] = {}
-        for file, check, subject in self.planned:
-            if (file, check, subject) not in self.outcomes:
-                missing.setdefault(check, []).append(file or subject)
+        missing: dict[str, list[tuple[str, str]]] = {}
+        for (file, check, subject), why in left.items():
+            missing.setdefault(check, []).append((file or subject, why))
         failed = {o.check_id for o in outcomes if o.status == FAILED}
         out = []
         for o in outcomes:
-            left = missing.get(o.check_id)
-            if left and o.status == PASSED and o.check_id not in failed:
+            gone = missing.get(o.check_id)
+            if gone and o.status == PASSED and o.check_id not in failed:
                 what = "file" if self.files is not None else "subject"
-                more = f" and {len(left) - 3} more" if len(left) > 3 else ""
-                shown = ", ".join(visible(x) for x in left[:3]) + more
+                more = f" and {len(gone) - 3} more" if len(gone) > 3 else ""
+                shown = ", ".join(visible(x) or "(whole log)" for x, _ in gone[:3]) + more
+                kinds = ", ".join(dict.fromkeys(left_out_kind(why) for _, why in gone))
                 o = dataclasses.replace(o, status=SKIPPED, reason=(
-                    f"not run on every {what}: not on {shown} (deselected with -k, -m or --lf, or the run stopped "
-                    "first), and a check holds only where it ran"))
+                    f"not run on every {what}: not on {shown} ({kinds}), and a check holds only where it ran"))
             out.append(o)
+        out += [Outcome(check, file or subject, SKIPPED, reason=why) for (file, check, subject), why in left.items()]
         return out
 
     def _judged_only(self, files: list[dict[str, Any]]) -> list[dict[str, Any]]:
@@ -544,26 +613,35 @@ class AuditReadySession:
         return out
 
     def result(self) -> Any:
+        from .checks.base import CheckContext
         from .result import AuditResult
 
-        outcomes = self._not_run([self.outcomes[k] for k in sorted(self.outcomes, key=self._in_run_order)])
+        ran = [self.outcomes[k] for k in sorted(self.outcomes, key=self._in_run_order)]
         if self.files is not None:
-            outcomes = self._settle(outcomes)
+            ran = self._settle(ran)
+        offline = self.files is not None
+        outcomes = sorted(self._not_run(ran, self._left_out()), key=lambda o: self._in_run_order(
+            (o.subject if offline else "", o.check_id, "" if offline else o.subject)))
         if self.files is None:
-            assert self.live is not None
+            live = self.live
+            if live is None:  # every audit item was left out before the live phase (deselected or removed)
+                return AuditResult(settings=self.settings, target=self.settings.target, run_id=self.run_id,
+                                   checks=self.checks, outcomes=outcomes, context=CheckContext(
+                                       self.settings, None, [], [], secrets=dict(self.plan.secrets.items())
+                                       if self.plan is not None else {}),
+                                   started=self.started, baseline=self.baseline, review=None,
+                                   cut_short=self.cut_short)
             return AuditResult(settings=self.settings, target=self.settings.target, run_id=self.run_id,
-                               checks=self.checks, outcomes=outcomes, context=self.live.context,
-                               ledger=self.live.ledger, facts=self.live.facts, started=self.started,
-                               seconds=self.live.seconds, files=self._judged_only([self.live_accounting]),
+                               checks=self.checks, outcomes=outcomes, context=live.context,
+                               ledger=live.ledger, facts=live.facts, started=self.started,
+                               seconds=live.seconds, files=self._judged_only([self.live_accounting]),
                                baseline=self.baseline,
                                review=self.review(), cut_short=self.cut_short)
-        from .checks.base import CheckContext
-
         ctx = CheckContext(self.settings, None, [], [], secrets=self.secrets, source="offline")
         return AuditResult(settings=self.settings, target="offline", run_id="", checks=self.checks,
                            outcomes=outcomes, context=ctx, started=self.started, seconds=self.seconds,
                            files=self._judged_only(self._settled([self.accounting[f] for f in sorted(
-                               self.accounting, key=self._file_order)], outcomes)),
+                               self.accounting, key=self._file_order)], ran)),
                            baseline=self.baseline,
                            review=self.review(), cut_short=self.cut_short)
 
@@ -574,26 +652,34 @@ class AuditReadySession:
         self.cut_short = "interrupted" if isinstance(excinfo.value, KeyboardInterrupt) else "ended by pytest.exit"
 
     def _stopped(self, session: pytest.Session) -> str:
-        """Why the session stopped before its items did, or "": also a file named to --auditready-offline none of
-        whose items ran (deselected with -k, -m, --deselect or --lf: in addopts or a CI matrix, a file left out of
-        the gate without a word; red team rt53 F6), which fails the run as a session cut short does."""
+        """Why the session stopped before its items did, or "". (Items left out while the session ran to its end,
+        a whole file's among them (red team rt53 F6), fail the run as items of their own: ``_left_out``.)"""
         if self.cut_short:
             return self.cut_short
         if session.shouldstop or session.shouldfail:
             return "stopped early (-x, --maxfail or a hook)"
-        if self.files is not None and self._unjudged():
-            return UNJUDGED
         return ""
 
     def _unjudged(self) -> list[str]:
-        """The files named to --auditready-offline none of whose items ran."""
+        """The files named to --auditready-offline none of whose items ran (said apart in the terminal)."""
         ran = {file for file, _check, _subject in self.outcomes}
         return [f for f in dict.fromkeys(file for file, _c, _s in self.planned) if f not in ran]
 
+    def _reports(self, session: pytest.Session) -> bool:
+        """Whether the run gives a verdict and writes its reports: when an audit item gave its verdict, and when
+        planned items all gave none though the run went on (every one skipped by a conftest, or deselected beside
+        tests of the user's that ran: a run that leaves them out fails). Not under --collect-only, not when pytest
+        selected no item at all (its own exit 5), nor when the run was refused or ended with its one line."""
+        if self.outcomes:
+            return True
+        return (bool(self.planned) and not self.config.option.collectonly
+                and session.exitstatus in (pytest.ExitCode.OK, pytest.ExitCode.TESTS_FAILED))
+
     @pytest.hookimpl(tryfirst=True)  # before pytest's --junitxml writes its file: the baseline's report is in it
     def pytest_sessionfinish(self, session: pytest.Session, exitstatus: int) -> None:
-        if self.is_worker or not self.outcomes:
+        if self.is_worker or not self._reports(session):
             return
+        self.reported = True
         from .report.common import gates
         from .report.common import run_verdict as verdict_of
 
@@ -631,11 +717,27 @@ class AuditReadySession:
         # it whatever the checks say: a gate that passed would leave them there unnoticed
         if self._residue() and session.exitstatus == pytest.ExitCode.OK:
             session.exitstatus = pytest.ExitCode.TESTS_FAILED
-        # a session cut short (pytest.exit(returncode=0) from a conftest, a time budget) before checks ran: no pass;
-        # nor a run that left a named file unjudged
-        if session.exitstatus == pytest.ExitCode.OK and result.cut_short and verdict_of(result) == "failed":
-            session.exitstatus = (pytest.ExitCode.TESTS_FAILED if result.cut_short == UNJUDGED
-                                  else pytest.ExitCode.INTERRUPTED)
+        # planned audit items that did not run (deselected, skipped by a marker or hook, removed from the items, or
+        # the session stopped first): a test report of their own, so that pytest's summary and --junitxml say what
+        # every report and the exit status say (red team rt74 F1)
+        left = result.left_out
+        if left:
+            self._left_out_failed(left)
+        # a verdict that failed is never exit 0: a session cut short (pytest.exit(returncode=0) from a conftest, a
+        # time budget) before checks ran is interrupted; a run that left out audit items failed
+        if session.exitstatus == pytest.ExitCode.OK and verdict_of(result) == "failed":
+            session.exitstatus = pytest.ExitCode.INTERRUPTED if result.cut_short else pytest.ExitCode.TESTS_FAILED
+
+    def _left_out_failed(self, left: dict[str, list[str]]) -> None:
+        """The audit items left out of the run (``AuditResult.left_out``: check -> why), as a failed test report
+        of its own (``NOT_RUN_NAME``), saying the rule and the fix."""
+        from .result import LEFT_OUT_RULE
+
+        where = "auditready-offline" if self.files is not None else "auditready"
+        nodeid = f"{where}::{NOT_RUN_NAME}"
+        lines = [f"{len(left)} check(s) with planned audit items that did not run; {LEFT_OUT_RULE}"]
+        lines += [f"  - {check}: {'; '.join(whys)}" for check, whys in left.items()]
+        self._own_report(nodeid, (where, None, nodeid), self.redact("\n".join(lines)))
 
     def _baseline_failed(self) -> None:
         """The baseline's judgment, once every item has run (only then is an acceptance known to match nothing), as
@@ -692,6 +794,24 @@ class AuditReadySession:
         setattr(report, _OWN_ATTR, True)
         self.config.hook.pytest_runtest_logreport(report=report)
 
+    @staticmethod
+    def _say_left_out(tr: Any, left: dict[str, list[str]]) -> None:
+        """The checks some of whose planned items did not run, and why, with the rule and the fix: one red line."""
+        if not left:
+            return
+        from .result import LEFT_OUT_RULE
+
+        groups: dict[tuple[str, ...], list[str]] = {}  # the same reasons -> the checks they kept from running
+        for check, reasons in left.items():
+            groups.setdefault(tuple(reasons), []).append(check)
+
+        def why(reasons: tuple[str, ...]) -> str:
+            more = f"; and {len(reasons) - 3} more" if len(reasons) > 3 else ""
+            return "; ".join(r[len("not run: "):] for r in reasons[:3]) + more
+
+        said = "; ".join(f"{', '.join(checks)}: {why(reasons)}" for reasons, checks in groups.items())
+        tr.write_line(visible(f"auditready: {len(left)} check(s) not run: {said}; {LEFT_OUT_RULE}"), red=True)
+
     def _residue(self) -> list[str]:
         """What clean-up could not remove from a URL target (``report.common.left_in_vault``)."""
         from .report.common import left_in_vault
@@ -701,7 +821,7 @@ class AuditReadySession:
     def pytest_terminal_summary(self, terminalreporter: Any, exitstatus: int) -> None:
         if self.is_worker:
             return
-        if not self.outcomes:  # said when the exit status would read as an audit that passed
+        if not self.reported:  # said when the exit status would read as an audit that passed
             if exitstatus in (pytest.ExitCode.OK, pytest.ExitCode.NO_TESTS_COLLECTED):
                 terminalreporter.write_line("auditready: no audit item ran (--collect-only, every item deselected, or "
                                             "the run stopped before them): nothing was audited, and no report was "
@@ -718,8 +838,11 @@ class AuditReadySession:
         held = total - len(failed) - len(skipped) - len(accepted)
         also = (f", {len(skipped)} skipped ({', '.join(skipped)})" if skipped else "") + (
             f", {len(accepted)} accepted by the baseline ({', '.join(accepted)})" if accepted else "")
-        if self.files is None and self.live is not None:
+        if self.files is None:
             tr.write_sep("-", "auditready")
+        if self.files is None and self.live is None:
+            tr.write_line(f"run {self.run_id}: no audit item ran, so the vault was not audited")
+        elif self.files is None:
             target = safe_target(self.settings.target)
             tr.write_line(
                 f"run {self.run_id} against {target}: {len(self.live.ledger.actions)} actions, "
@@ -733,10 +856,18 @@ class AuditReadySession:
             if unjudged:
                 more = f" and {len(unjudged) - 3} more" if len(unjudged) > 3 else ""
                 tr.write_line(f"auditready: {len(unjudged)} named file(s) judged by no check, all their items "
-                              f"deselected (-k, -m, --deselect or --lf): {', '.join(visible(f) for f in unjudged[:3])}"
+                              f"deselected, skipped or removed: {', '.join(visible(f) for f in unjudged[:3])}"
                               f"{more}; the run fails: name only the files to audit", red=True)
+        self._say_left_out(tr, result.left_out)
         for line in accounting_lines(result.files):
             tr.write_line(line)
+        from .checks.base import PASSED
+        from .report.common import rows
+
+        for r in rows(result):  # what a pass rests on or leaves out: a setting that narrowed it (red team rt74 F3)
+            if r.status == PASSED:
+                for note in r.notes:
+                    tr.write_line(visible(self.redact(f"{r.id} passed: {note}")))
         from .review import summary
 
         review_line = summary(self.review())

@@ -274,7 +274,7 @@ def test_an_unwritable_output_is_refused_before_the_vault_is_touched(pytester: p
     assert server.log_path.stat().st_size == size  # not one request was sent
 
 
-# -- a deselected item never lets its check read as passed ---------------------------------------------------------
+# -- a deselected item never lets its check read as passed, nor the run pass (red team rt74 F1) ---------------------
 def test_a_check_deselected_on_one_file_is_not_passed_for_the_run(project: Path, pytester: pytest.Pytester) -> None:
     (project / "archived").mkdir()  # the log's copy in an archive folder: one file kept twice, judged once
     second = project / "archived" / "audit.log"
@@ -285,7 +285,7 @@ def test_a_check_deselected_on_one_file_is_not_passed_for_the_run(project: Path,
     result = pytester.runpytest("--auditready-offline", str(project / "audit.log"), str(second),
                                 "-k", "not (archived and required_fields)", f"--auditready-report={report}",
                                 "-p", "no:cacheprovider")
-    assert result.ret == 0, result.stdout.str()
+    assert result.ret == pytest.ExitCode.TESTS_FAILED, result.stdout.str()  # a run that leaves out items fails
     cases = {tc.get("name"): tc for tc in ET.parse(report).iter("testcase")}
     skipped = cases["required_fields"].find("skipped")
     assert skipped is not None and "not run on every file: not on" in (skipped.get("message") or "")
@@ -300,7 +300,7 @@ def test_a_named_file_all_of_whose_items_are_deselected_fails_the_run(project: P
                                                                       pytester: pytest.Pytester) -> None:
     """`-k "not audit.log.1"` (in addopts, or a CI matrix) left a named file out of the gate: exit 0, SARIF
     "passed", while the summary said no check holds on every file (red team rt53 F6). The run fails and says which
-    file; narrowing to some checks (`-k completeness`) is no file left out and still passes."""
+    file; narrowing to some checks (`-k completeness`) leaves checks out, and fails too (red team rt74 F1)."""
     (project / "archived").mkdir()
     second = project / "archived" / "audit.log"
     second.write_bytes((project / "audit.log").read_bytes())
@@ -315,7 +315,9 @@ def test_a_named_file_all_of_whose_items_are_deselected_fails_the_run(project: P
     assert json.loads(sarif.read_text())["runs"][0]["invocations"][0]["properties"]["verdict"] == "failed"
     result = pytester.runpytest("--auditready-offline", str(project / "audit.log"), str(second), "-k", "completeness",
                                 "-p", "no:cacheprovider")
-    assert result.ret == 0, result.stdout.str()
+    assert result.ret == pytest.ExitCode.TESTS_FAILED, result.stdout.str()
+    result.stdout.fnmatch_lines(["auditready: 10 check(s) not run: *: deselected *a run that leaves out audit items "
+                                 "never passes*"])
 
 
 def test_a_live_check_deselected_on_one_action_is_not_passed(pytester: pytest.Pytester) -> None:
@@ -323,7 +325,7 @@ def test_a_live_check_deselected_on_one_action_is_not_passed(pytester: pytest.Py
     report = pytester.path / "compliance.xml"
     result = pytester.runpytest("--auditready", "-k", "not read-allowed-c1", f"--auditready-report={report}",
                                 "-p", "no:cacheprovider")
-    assert result.ret == 0, result.stdout.str()
+    assert result.ret == pytest.ExitCode.TESTS_FAILED, result.stdout.str()  # a run that leaves out items fails
     skipped = ET.parse(report).getroot().find(".//testcase[@name='completeness']/skipped")
     assert skipped is not None and "read-allowed-c1" in (skipped.get("message") or "")
 
@@ -415,12 +417,12 @@ def test_the_settings_fixture_refuses_a_bad_key_in_one_line(pytester: pytest.Pyt
 def test_the_accounting_names_no_entries_judged_by_a_deselected_check(project: Path,
                                                                       pytester: pytest.Pytester) -> None:
     """Before: `-k completeness` still reported "entries judged: ... no_secret_leak 24 ..." for checks that did not
-    run, beside their "not run" verdict."""
+    run, beside their "not run" verdict. (The run fails: it left out checks, red team rt74 F1.)"""
     pytester.makepyprojecttoml(CLEAN)
     evidence = pytester.path / "evidence"
     result = pytester.runpytest("--auditready-offline", str(project / "audit.log"), "-k", "completeness",
                                 f"--auditready-evidence={evidence}", "-p", "no:cacheprovider")
-    assert result.ret == 0
+    assert result.ret == pytest.ExitCode.TESTS_FAILED
     judged = [ln for ln in result.stdout.lines if "entries judged:" in ln]
     assert judged and "completeness" in judged[0] and "no_secret_leak" not in judged[0], judged
     import json

@@ -89,15 +89,26 @@ def test_a_mode_that_runs_no_test_is_refused(pytester: pytest.Pytester, option: 
 
 @pytest.mark.parametrize("how", [["--co"], ["-m", "not auditready"], ["-k", "nothing_of_the_audit"]])
 def test_a_run_that_audits_nothing_says_so(pytester: pytest.Pytester, how: list[str]) -> None:
-    """Listing the items, or deselecting them all, is the user's to ask for: the exit status stays pytest's, and the
-    run says that nothing was audited and that no report was written (the composite action fails such a run:
-    tests/test_workflows.py)."""
+    """Listing the items is the user's to ask for: the exit status stays pytest's, and the run says that nothing was
+    audited and that no report was written (the composite action fails such a run: tests/test_workflows.py).
+    Deselecting every audit item while the user's own test runs leaves every check out: the run fails, and its
+    report says so (red team rt74 F1); with nothing selected at all, pytest's own exit 5 stays."""
     _project(pytester, True, "")
     pytester.makepyfile(test_own="def test_own():\n    assert True\n")
     res = pytester.runpytest_subprocess("test_own.py", "--auditready-offline", "audit.log", "-p", "no:cacheprovider",
                                         "--auditready-report=compliance.xml", *how)
-    assert res.ret in (pytest.ExitCode.OK, pytest.ExitCode.NO_TESTS_COLLECTED), res.stdout.str()[-2000:]
-    assert "auditready: no audit item ran" in res.stdout.str() and "nothing was audited" in res.stdout.str()
+    if how != ["-m", "not auditready"]:  # (-k nothing_of_the_audit deselects the user's test too: pytest's exit 5)
+        assert res.ret in (pytest.ExitCode.OK, pytest.ExitCode.NO_TESTS_COLLECTED), res.stdout.str()[-2000:]
+        assert "auditready: no audit item ran" in res.stdout.str() and "nothing was audited" in res.stdout.str()
+        assert not (pytester.path / "compliance.xml").exists()
+        return
+    assert res.ret == pytest.ExitCode.TESTS_FAILED, res.stdout.str()[-2000:]
+    assert "auditready: 11 check(s) not run: " in res.stdout.str()
+    assert '"auditready.verdict" value="failed"' in (pytester.path / "compliance.xml").read_text()
+    alone = pytester.runpytest_subprocess("--auditready-offline", "audit.log", "-p", "no:cacheprovider",
+                                          "--auditready-report=compliance.xml", *how)
+    assert alone.ret == pytest.ExitCode.NO_TESTS_COLLECTED, alone.stdout.str()[-2000:]
+    assert "auditready: no audit item ran" in alone.stdout.str() and "nothing was audited" in alone.stdout.str()
     assert not (pytester.path / "compliance.xml").exists()
 
 
@@ -120,7 +131,7 @@ def test_a_session_cut_short_before_a_check_ran_is_no_pass(pytester: pytest.Pyte
     """A conftest's pytest.exit(returncode=0), or a Ctrl-C, while the audit items run: log_protection, which fails
     this world-readable log, never ran, and the run exited 0 (pytest.exit) with an evidence bundle saying PASS
     (both) (red team rt30, F1, F11). The verdict of a session cut short with checks that did not run fails, and
-    says why; deselecting a check (-k) is no cut and still passes over it."""
+    says why; deselecting a check (-k) is no cut, and fails the run as a check left out (red team rt74 F1)."""
     import json
 
     _project(pytester, False, "import pytest\n"
@@ -140,4 +151,5 @@ def test_a_session_cut_short_before_a_check_ran_is_no_pass(pytester: pytest.Pyte
     assert whole.ret == pytest.ExitCode.TESTS_FAILED and "failed checks: log_protection" in whole.stdout.str()
     chosen = pytester.runpytest_subprocess("--auditready-offline", "audit.log", "-p", "no:cacheprovider",
                                            "-k", "not log_protection")
-    assert chosen.ret == pytest.ExitCode.OK, chosen.stdout.str()[-2000:]
+    assert chosen.ret == pytest.ExitCode.TESTS_FAILED, chosen.stdout.str()[-2000:]
+    assert "auditready: 1 check(s) not run: log_protection: deselected" in chosen.stdout.str()

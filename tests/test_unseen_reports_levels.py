@@ -618,27 +618,30 @@ def test_a_url_target_s_credentials_reach_no_report_and_a_finding_without_a_file
 def test_a_check_none_of_whose_items_ran_is_never_reported_as_passed(pytester: pytest.Pytester,
                                                                       monkeypatch: pytest.MonkeyPatch) -> None:
     """`-k completeness` runs one check: the others judged nothing, and every report says they were not run
-    (skipped, with why), never that they passed."""
+    (skipped, with why), never that they passed; and the run, which left them out, fails (red team rt74 F1)."""
     monkeypatch.delenv("GITHUB_ACTIONS", raising=False)
     work = pytester.path
     log = _write(work / "logs" / "audit.log", CLEAN)
     pytester.makepyprojecttoml(f"[tool.auditready]\n{CONFIG}")
     r = pytester.runpytest_inprocess("-p", "no:cacheprovider", "--auditready-offline", str(log), "-k", "completeness",
                                      "--auditready-report=c.xml", "--auditready-evidence=ev")
-    assert r.ret == 0
-    r.assert_outcomes(passed=1, deselected=10)
+    assert r.ret == pytest.ExitCode.TESTS_FAILED
+    r.assert_outcomes(passed=1, deselected=10, failed=1)  # the failure: auditready-offline::not_run
     evidence = json.loads((work / "ev" / "evidence.json").read_text())
     assert [c["id"] for c in evidence["checks"] if c["status"] == "passed"] == ["completeness"]
     suite = _junit(work / "c.xml")
     assert suite.get("skipped") == "10" and all(
-        (s.get("message") or "").startswith("not run: none of its items ran") for s in suite.iter("skipped"))
+        (s.get("message") or "").startswith("not run: deselected") for s in suite.iter("skipped"))
     props = {p.get("name"): p.get("value") for p in suite.iter("property")}
-    status = {tc.get("name"): props[f"check.{tc.get('name')}.status"] for tc in suite.iter("testcase")}
+    status = {tc.get("name"): props[f"check.{tc.get('name')}.status"] for tc in suite.iter("testcase")
+              if tc.get("name") != "not_run"}  # the run's own failure: checks left out
     assert status.pop("completeness") == "passed" and set(status.values()) == {"skipped"}
+    assert suite.find("testcase[@name='not_run']/failure") is not None
     md = (work / "ev" / "summary.md").read_text()
-    assert ": 1/11 checks passed against offline" in md and "not run: none of its items ran" in _md_row(md, "retention")
-    # the verdict says what it leaves out (red team rt14 F5: "Verdict: PASS" alone read as the whole audit's)
-    assert "Verdict: **PASS** (10 checks not run: " in md and "deselected by -k, -m, --deselect or --lf" in md
+    assert ": 1/11 checks passed against offline" in md and "not run: deselected" in _md_row(md, "retention")
+    # the verdict says what it leaves out (red team rt14 F5: "Verdict: PASS" alone read as the whole audit's), and
+    # a run that leaves checks out fails (red team rt74 F1)
+    assert "Verdict: **FAIL** (10 checks not run: " in md and "(deselected); a run that leaves out audit items" in md
     page = (work / "ev" / "report.html").read_text()
     assert "1/11 checks passed (10 checks not run: " in page
     assert _html_row(page, "no_secret_leak").startswith(' class="skipped"')

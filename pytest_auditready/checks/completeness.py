@@ -79,7 +79,7 @@ from __future__ import annotations
 import os
 import re
 from collections import OrderedDict
-from typing import Any, Iterator, Mapping, NamedTuple, Optional, Sequence, Union
+from typing import TYPE_CHECKING, Any, Iterator, Mapping, NamedTuple, Optional, Sequence, Union
 
 from ..auditlog.formats import format_of, k8s_long_running
 from ..auditlog.lines import long_entry, unscanned
@@ -88,6 +88,9 @@ from ..auditlog.model import HMAC_RE, Action, BadLine, Entries, Record, in_scope
 from ..auditlog.syslog import last_joined
 from ..auditlog.vault_json import dumps
 from .base import Check, CheckContext, Finding, Note, Skip, Visitor, describe, every_action
+
+if TYPE_CHECKING:
+    from ..config import Settings
 
 ID = "completeness"
 _FIX = (
@@ -325,6 +328,7 @@ class Pairs(Visitor):
         # Kubernetes: each request's RequestReceived event paired with a later stage of its auditID (``_k8s_stage``).
         # A request not long-running ends within k8s_request_timeout; the window is the floor, as for a vault.
         self.bound = max(self.window, int(ctx.settings.k8s_request_timeout * 10**9))
+        self.narrowed = narrowed(ctx.settings, fmt, paired)  # said beside the pass
         self.received: dict[int, tuple[bytes, bool]] = {}  # line -> ``_received`` of the block being fed
         # RequestReceived events with no later stage yet, by auditID: those within ``bound`` of the latest event
         # (``open``), then those past it (``late``, at most SEEN; the oldest then told at once: ``_told``)
@@ -1259,7 +1263,10 @@ class Pairs(Visitor):
             return
         if self.skip and not (self.fmt == "k8s" and self.k8s_pairs):
             yield Skip("", self.skip)
-        elif self.log_path and self._once() and not self._sealed():
+            return
+        if self.narrowed:  # first: a report that shows a pass's notes cut short keeps it
+            yield Note("", self.narrowed)
+        if self.log_path and self._once() and not self._sealed():
             yield Note("", PAIRS_ONLY)
 
     def _once(self) -> bool:
@@ -1287,6 +1294,30 @@ class Pairs(Visitor):
 
     def _late_text(self, kind: str) -> str:
         return late_text(kind, self.longest, self.late())
+
+
+def narrowed(settings: "Settings", fmt: str, paired: bool) -> str:
+    """What a window set above its default excuses at a log's edges, for the pass to say (red team rt74 F3): the
+    completeness_window of a log of request/response pairs (``paired``), and for a Kubernetes log the larger of it and
+    k8s_request_timeout; "" at or below the defaults, and for a log with no pairs."""
+    from ..config import Settings
+
+    window, default = settings.completeness_window, Settings.completeness_window
+    if fmt == "k8s":
+        timeout, usual_timeout = settings.k8s_request_timeout, Settings.k8s_request_timeout
+        bound, usual = max(window, timeout), max(default, usual_timeout)
+        if bound <= usual:
+            return ""
+        which = (f"completeness_window = {window:g} s (default {default:g} s)" if window >= timeout else
+                 f"k8s_request_timeout = {timeout:g} s (default {usual_timeout:g} s)")
+        return (f"Narrowed by settings: {which}: a RequestReceived event with no later stage is excused up to "
+                f"{bound:g} s from either edge of the file, the defaults' {usual:g} s at most; this pass is no "
+                "evidence of events dropped that near an edge.")
+    if not paired or window <= default:
+        return ""
+    return (f"Narrowed by settings: completeness_window = {window:g} s (default {default:g} s): an entry without its "
+            f"request or response is excused as in flight up to {window:g} s from the log's end or start, the "
+            f"default's {default:g} s at most; this pass is no evidence of lines dropped that near an edge.")
 
 
 def late_text(kind: str, longest: int, late: int) -> str:

@@ -64,7 +64,7 @@ from ..auditlog.vault_json import dumps, loads
 from ..scan import personal
 from ..scan.known import ASCII_ESCAPE
 from ..text import _INVISIBLE, URL_USERINFO
-from .base import Check, CheckContext, Finding, Skip, Visitor, feed
+from .base import Check, CheckContext, Finding, Note, Skip, Visitor, feed
 
 ID = "data_minimisation"
 _MAX = 20  # distinct values reported; then the rest is counted
@@ -1202,10 +1202,17 @@ class Minimisation(Visitor):
             if file == batch.file and line in lines:
                 self.entry(batch.record(lines.index(line)))
 
-    def finish(self) -> Iterator[Union[Finding, Skip]]:
+    def finish(self) -> Iterator[Any]:
         if not self.scanner.detectors:
-            yield Skip("", "data_minimisation_detectors = [] in [tool.auditready]: no detector is enabled")
+            where = self.settings.set_in("data_minimisation_detectors")
+            yield Skip("", f"data_minimisation_detectors = [] {where}: no detector is enabled")
             return
+        left = [d for d in DETECTORS if d not in self.scanner.detectors]
+        if left:  # a pass with detectors left out is no evidence of them (red team rt74 F3)
+            where = self.settings.set_in("data_minimisation_detectors")
+            yield Note("", f"Narrowed by settings: detectors run: {', '.join(self.scanner.detectors)}; not run: "
+                       f"{', '.join(left)} (data_minimisation_detectors {where}), which the default runs: this pass "
+                       "is no evidence of them.")
         for (detector, value, where), (file, line, path, hit, more) in self.found.items():
             if where == _IN_PATH and detector == "email" and value in self.identities:
                 continue  # a path templated on who acted ({{identity.entity.aliases.<accessor>.name}}): evidence
@@ -1224,7 +1231,7 @@ class Minimisation(Visitor):
                           f"first {_MAX} values are listed).", self.fix)
 
 
-def run(ctx: CheckContext) -> Iterator[Union[Finding, Skip]]:
+def run(ctx: CheckContext) -> Iterator[Union[Finding, Skip, Note]]:
     yield from feed(Minimisation(ctx), ctx).finish()
 
 

@@ -22,7 +22,7 @@ from ..auditlog.vault_json import (
 )
 from ..text import clip
 from .access_policy import RawLines, line_object
-from .base import Check, CheckContext, Finding, PlannedAction, Skip, Visitor, every_action, feed
+from .base import Check, CheckContext, Finding, Note, PlannedAction, Skip, Visitor, every_action, feed
 from .completeness import WRAPPING_PATHS, alone
 
 ID = "required_fields"
@@ -191,6 +191,20 @@ _BLANKED_FIX = ("; a placeholder is what an export, shipper or SIEM writes for a
 
 def _listed(items: Sequence[str]) -> str:
     return items[0] if len(items) == 1 else ", ".join(items[:-1]) + " and " + items[-1]
+
+
+def narrowed(wanted: Sequence[str]) -> str:
+    """What a required_fields below the default leaves unasked, for the pass to say (red team rt74 F3: a pass that
+    asked only for a time read as one of PCI DSS 10.2.2 and NIST AU-3); "" when every field the default asks for
+    is asked."""
+    from ..config import Settings
+
+    left = [f for f in Settings.required_fields if f not in wanted]
+    if not left:
+        return ""
+    return (f"Narrowed by settings: asked only for {_listed(list(dict.fromkeys(wanted)))} (required_fields = "
+            f"{json.dumps(list(wanted))}); not asked: {_listed(left)}, which the default asks for: this pass is no "
+            "evidence of them.")
 
 
 def _trail_record(raw: bytes) -> Optional[dict[str, Any]]:
@@ -389,6 +403,7 @@ class Fields(Visitor):
 
     def __init__(self, ctx: CheckContext) -> None:
         self.wanted = tuple(ctx.settings.required_fields)
+        self.narrowed = narrowed(self.wanted)  # said beside the pass
         self.every_entry = ctx.ledger is None
         self.all_fields = set(self.wanted) == set(MEANING)
         self.meaning = field_sources(ctx.settings)  # as the log's format (and field_map) names the fields
@@ -752,7 +767,9 @@ class Fields(Visitor):
             self.more[what] = self.more.get(what, 0) + n
         self.merge_excused(later)
 
-    def finish(self) -> Iterator[Union[Finding, Skip]]:
+    def finish(self) -> Iterator[Any]:  # findings, a skip, a note (what a narrowed pass leaves out)
+        if self.narrowed:
+            yield Note("", self.narrowed)
         yield from self.findings
         if self.bad_more:
             yield Finding(ID, "", f"{self.bad_more} more lines are not readable audit entries.", _BAD_FIX)
@@ -760,7 +777,7 @@ class Fields(Visitor):
             yield Finding(ID, "", f"{n} more entries lack {what}.", self.fix)
 
 
-def run(ctx: CheckContext) -> Iterator[Union[Finding, Skip]]:
+def run(ctx: CheckContext) -> Iterator[Union[Finding, Skip, Note]]:
     yield from feed(Fields(ctx), ctx).finish()
     if ctx.ledger is None:
         return

@@ -22,14 +22,17 @@ import re
 import time
 from itertools import islice
 from operator import itemgetter, le
-from typing import Iterator, Optional, Sequence, Union
+from typing import TYPE_CHECKING, Any, Iterator, Optional, Sequence, Union
 
 from ..auditlog.container import ORDERLESS
 from ..auditlog.formats import format_of
 from ..auditlog.model import Entries, Record, parse_time
 from ..text import clip
-from .base import Check, CheckContext, Finding, PlannedAction, Skip, Visitor, every_action, feed, iso_ns
+from .base import Check, CheckContext, Finding, Note, PlannedAction, Skip, Visitor, every_action, feed, iso_ns
 from .timestamp_precision import CHANCE, poisson_tail
+
+if TYPE_CHECKING:
+    from ..config import Settings
 
 ID = "timestamp_accuracy"
 _CLOCK_FIX = (
@@ -99,6 +102,8 @@ class FileOrder(Visitor):
         fmt = format_of(ctx.settings)
         self.latency = int(ctx.settings.k8s_request_timeout * 10**9) if fmt.order_latency_ns else 0
         self.latency_rule = fmt.order_latency_rule
+        # said beside the pass: what a tolerance set above its default lets pass (red team rt74 F3)
+        self.narrowed = narrowed(ctx.settings, ctx.ledger is not None, bool(self.latency))
         # The latest time an entry was written at (``Record.written``: a Kubernetes event's stageTimestamp), of the
         # entries judged: an entry the latency rule would excuse is not, when it was written out of its place too.
         self.latest_written = -1
@@ -530,7 +535,9 @@ class FileOrder(Visitor):
                 "events have a stageTimestamp that is their requestReceivedTimestamp." if self.staged else
                 "response entries have their request entry's time."), _REPLACED_FIX, where=self.alike[-1][1])
 
-    def finish(self) -> Iterator[Union[Finding, Skip]]:
+    def finish(self) -> Iterator[Any]:  # findings, a skip, a note (what a narrowed pass leaves out)
+        if self.narrowed:
+            yield Note("", self.narrowed)
         yield from self._replaced()
         for _line, where, rid, said in self.early:
             yield Finding(ID, "", said, _CLOCK_FIX, where=where, request_id=rid)
@@ -569,7 +576,26 @@ def _before(time: str, request_time: str) -> str:
             "the clock stepped back between them.")
 
 
-def run(ctx: CheckContext) -> Iterator[Union[Finding, Skip]]:
+def narrowed(settings: "Settings", live: bool, k8s: bool) -> str:
+    """What max_skew (and, for a Kubernetes log, ``k8s``, k8s_request_timeout) set above its default lets pass, for
+    the pass to say (red team rt74 F3); "" at or below the defaults. ``live``: times are held to the client's too."""
+    from ..config import Settings
+
+    said = []
+    skew, default = settings.max_skew, Settings.max_skew
+    if skew > default:
+        said.append(f"max_skew = {skew:g} s (default {default:g} s): a time up to {skew:g} s "
+                    + ("off the client's clock, " if live else "") + "behind an earlier entry, or ahead of now passes")
+    timeout, default = settings.k8s_request_timeout, Settings.k8s_request_timeout
+    if k8s and timeout > default:
+        said.append(f"k8s_request_timeout = {timeout:g} s (default {default:g} s): an event written at its "
+                    f"request's end may be up to {timeout:g} s behind the events before it")
+    if not said:
+        return ""
+    return f"Narrowed by settings: {'; '.join(said)}; this pass is no evidence of a clock closer than that."
+
+
+def run(ctx: CheckContext) -> Iterator[Union[Finding, Skip, Note]]:
     skew = ctx.settings.max_skew_ns
     skew_s = ctx.settings.max_skew
     yield from feed(FileOrder(ctx), ctx).finish()

@@ -30,12 +30,12 @@ import math
 import operator
 from itertools import compress, repeat
 from operator import lt
-from typing import Iterator, Union
+from typing import Any, Iterator, Union
 
 from ..auditlog.formats import format_of
 from ..auditlog.model import Entries, Record
 from ..text import clip
-from .base import Check, CheckContext, Finding, Skip, Visitor, feed
+from .base import Check, CheckContext, Finding, Note, Skip, Visitor, feed
 
 ID = "timestamp_precision"
 _SHOW = 3
@@ -87,6 +87,7 @@ class Precision(Visitor):
         # Times of more than nine fractional digits, where Go wrote them (Vault/OpenBao, Kubernetes): the first few
         self.long: list[Record] = []
         self.nlong = 0
+        self.narrowed = narrowed(self.digits, self.floor, self.whole)  # said beside the pass
         # The API server writes each stage of a request (RequestReceived, ResponseStarted, ResponseComplete) with the
         # request's one requestReceivedTimestamp: a request received at a whole second is one chance, not one per
         # stage (``padded``: Kubernetes), and the API server gives each request an auditID of its own, so copies of
@@ -218,8 +219,10 @@ class Precision(Visitor):
         self.first = self.first or later.first
         self.merge_excused(later)
 
-    def finish(self) -> Iterator[Union[Finding, Skip]]:
+    def finish(self) -> Iterator[Any]:  # findings, a skip, a note (what a narrowed pass leaves out)
         # No entry at all: nothing here; the engine fails a check that judged nothing (judged_something).
+        if self.narrowed:
+            yield Note("", self.narrowed)
         for e in self.bad[:_SHOW]:
             said = (f"The entry's time {clip(e.time, 40)!r} is not an RFC 3339 time with an explicit offset." if e.time
                     else "The entry has no time as text (its time field is missing, empty, or not a string such "
@@ -322,7 +325,23 @@ def poisson_tail(count: int, expected: float) -> float:
     return min(1.0, first / (1 - expected / (count + 1)))
 
 
-def run(ctx: CheckContext) -> Iterator[Union[Finding, Skip]]:
+def narrowed(digits: int, floor: int, whole: bool) -> str:
+    """What a timestamp_digits below the default lets pass, for the pass to say (red team rt74 F3); "" at or above
+    the default, and where the producer's own resolution (``floor``: Vault/OpenBao, Kubernetes) is judged whatever
+    timestamp_digits says: a log of theirs with fewer digits than the default fails all the same (``_retimed``)."""
+    from ..config import Settings
+
+    default = Settings.timestamp_digits
+    if digits >= default or floor >= default:
+        return ""
+    what = ("times in whole seconds pass" + (" (CloudTrail writes no other)" if whole else "") if digits == 0 else
+            f"times of {digits} fractional digit{'s' if digits > 1 else ''} pass")  # (1 or 2)
+    return (f"Narrowed by settings: {digits} fractional digit{'' if digits == 1 else 's'} asked (timestamp_digits = "
+            f"{digits}; default {default}): {what}; this pass is no evidence of the {default} digits the default "
+            "asks for.")
+
+
+def run(ctx: CheckContext) -> Iterator[Union[Finding, Skip, Note]]:
     yield from feed(Precision(ctx), ctx).finish()
 
 

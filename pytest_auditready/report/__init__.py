@@ -239,7 +239,8 @@ def as_json(result: "AuditResult") -> dict[str, Any]:
         # what clean-up could not remove from the vault: it fails the run, as the exit code says
         "cleanup": {"could_not_remove": left},
         "checks": [{"id": r.id, "status": r.status, "severity": r.severity, "fails_run": r.gating,
-                    "reason": r.reason, "findings": len(r.findings), "accepted": len(r.accepted)}
+                    "reason": r.reason, "notes": list(r.notes), "findings": len(r.findings),
+                    "accepted": len(r.accepted)}
                    for r in check_rows],
         "outcomes": [o.to_json() for o in result.outcomes],
         "files": list(result.files),

@@ -16,7 +16,7 @@ from urllib.parse import urlsplit, urlunsplit
 
 from .. import compliance
 from ..checks.base import FAILED, PASSED, SKIPPED, Finding, Outcome
-from ..result import NOT_RUN, worst_status
+from ..result import LEFT_OUT_RULE, NOT_RUN, left_out_kind, worst_status
 from ..text import visible, visible_lines
 
 if TYPE_CHECKING:
@@ -105,6 +105,9 @@ class CheckRow:
     accepted: tuple[tuple[str, Finding, str], ...] = ()
     # the controls of this check whose status is not the check's own: (framework, requirement, status, basis)
     scoped: tuple[tuple[str, str, str, str], ...] = ()
+    # the kinds of what kept planned items of this check from running (result.LEFT_OUT_KINDS, fixed words): each fails
+    # the run, and the reason says it with LEFT_OUT_RULE
+    left_out: tuple[str, ...] = ()
 
     @property
     def below(self) -> bool:
@@ -163,6 +166,12 @@ def rows(result: "AuditResult") -> list[CheckRow]:
     for check in result.checks:
         outs = by_check.get(check.id, [])
         status = check_status(outs)
+        left = tuple(dict.fromkeys(k for k in (left_out_kind(o.reason) for o in outs if o.status == SKIPPED) if k))
+        reason = (("; ".join(sorted({o.reason for o in outs if o.reason})) or NOT_RUN) if status == SKIPPED
+                  else "; ".join(sorted({o.reason for o in outs if o.accepted and o.status == SKIPPED and o.reason}))
+                  if status == ACCEPTED else "")
+        if left and status == SKIPPED:
+            reason = f"{reason}; {LEFT_OUT_RULE}"
         out.append(
             CheckRow(
                 id=check.id,
@@ -172,13 +181,12 @@ def rows(result: "AuditResult") -> list[CheckRow]:
                 severity=compliance.severity(check.id),
                 gating=status == FAILED and gates(result.settings.fail_on, check.id),
                 findings=tuple((o.name, f) for o in outs if o.status == FAILED for f in o.findings),
-                reason=("; ".join(sorted({o.reason for o in outs if o.reason})) or NOT_RUN) if status == SKIPPED
-                else "; ".join(sorted({o.reason for o in outs if o.accepted and o.status == SKIPPED and o.reason}))
-                if status == ACCEPTED else "",
+                reason=reason,
                 notes=tuple(dict.fromkeys(o.reason for o in outs if o.status == PASSED and o.reason)),
                 accepted=tuple((o.name, f, text) for o in outs for f, _, text in o.accepted),
                 scoped=tuple((fw, req, c.status, c.basis) for fw, req, said in view for c in said
                              if c.check_id == check.id and c.status != status),
+                left_out=left,
             )
         )
     return out
@@ -186,24 +194,36 @@ def rows(result: "AuditResult") -> list[CheckRow]:
 
 def verdict(check_rows: Sequence[CheckRow], stale: Sequence[Finding] = (), leftovers: Sequence[str] = (),
             cut_short: str = "") -> str:
-    """'failed' when a gating check failed, the baseline is stale, clean-up left something in the vault, or the
-    session was cut short (``cut_short``) with checks that did not run (each fails the run), else 'passed'."""
+    """'failed' when a gating check failed, the baseline is stale, clean-up left something in the vault, planned
+    items of a check did not run (``CheckRow.left_out``: deselected, skipped by a marker or hook, removed, or the
+    session was cut short first), or the session was cut short (``cut_short``) with checks that did not run (each
+    fails the run), else 'passed'."""
     short = bool(cut_short) and any(_unrun(r) for r in check_rows)
-    return FAILED if stale or leftovers or short or any(r.gating for r in check_rows) else PASSED
+    left = any(r.left_out for r in check_rows)
+    return FAILED if stale or leftovers or short or left or any(r.gating for r in check_rows) else PASSED
 
 
 def _unrun(r: CheckRow) -> bool:
-    """A check skipped because (some of) its items did not run (session._not_run, NOT_RUN)."""
-    return r.status == SKIPPED and (r.reason == NOT_RUN or r.reason.startswith("not run on every"))
+    """A check skipped because (some of) its items did not run (session._not_run, NOT_RUN, left out)."""
+    return r.status == SKIPPED and (r.reason == NOT_RUN or r.reason.startswith("not run on every") or bool(r.left_out))
 
 
 def not_run(check_rows: Sequence[CheckRow], cut_short: str = "") -> str:
-    """What a verdict leaves out, said beside it: " (2 checks not run: a, b)" when checks none of whose items ran
-    are skipped for that alone (a PASS over them is no pass of theirs), and why, when the session was cut short;
-    else ""."""
-    ids = [r.id for r in check_rows if r.status == SKIPPED and r.reason == NOT_RUN]
+    """What a verdict leaves out, said beside it: " (3 checks not run: a, b (deselected); c (skipped by a marker or
+    hook); a run that leaves out audit items never passes: ...)" for the checks some of whose planned items did not
+    run (each fails the run) and those none of whose items ran (a PASS over them is no pass of theirs), and why, when
+    the session was cut short; else "". Fixed words and check ids only: a skip's own reason (a conftest's text) is the
+    check's, in its row, where each report escapes it."""
+    groups: dict[str, list[str]] = {}
+    for r in check_rows:
+        if r.left_out:
+            groups.setdefault(", ".join(r.left_out), []).append(r.id)
+    plain = [r.id for r in check_rows if not r.left_out and r.status == SKIPPED and r.reason == NOT_RUN]
+    n = sum(len(ids) for ids in groups.values()) + len(plain)
+    said = [f"{', '.join(ids)} ({kinds})" for kinds, ids in groups.items()] + ([", ".join(plain)] if plain else [])
     why = f"; the run was {cut_short}" if cut_short and any(_unrun(r) for r in check_rows) else ""
-    return f" ({len(ids)} check{'s' if len(ids) != 1 else ''} not run: {', '.join(ids)}{why})" if ids or why else ""
+    rule = f"; {LEFT_OUT_RULE}" if groups else ""
+    return f" ({n} check{'s' if n != 1 else ''} not run: {'; '.join(said)}{why}{rule})" if n or why else ""
 
 
 def leftovers(result: "AuditResult") -> list[str]:

@@ -353,7 +353,9 @@ def build(result: "AuditResult", files: Optional[Mapping[str, str]] = None) -> d
                 "started": result.started.isoformat(), "seconds": round(result.seconds, 3),
                 "fail_on": result.settings.fail_on,
                 "verdict": verdict(check_rows, stale(result), leftovers(result), result.cut_short),
-                "cleanup_could_not_remove": leftovers(result)},
+                "cleanup_could_not_remove": leftovers(result),
+                # the checks some of whose planned items did not run, and why: each fails the run
+                "not_run": _not_run(result)},
         "vault": result.facts.to_json() if result.facts is not None else None,
         "configuration": _configuration(result, settings),
         # the SHA-256 and size of each input judged (inputs): an auditor re-verifies the bytes they hold
@@ -371,6 +373,7 @@ def build(result: "AuditResult", files: Optional[Mapping[str, str]] = None) -> d
             {"id": r.id, "title": r.title, "requirement": r.requirement, "status": r.status,
              "severity": r.severity, "fails_run": r.gating, "findings": len(r.findings), "accepted": len(r.accepted),
              "controls": [c.label for c in compliance.controls_for(r.id)],
+             "not_run": list(r.left_out),  # what kept planned items of it from running (each fails the run)
              "outcomes": outcomes_by_check.get(r.id, [])}
             for r in check_rows
         ],
@@ -392,6 +395,17 @@ def build(result: "AuditResult", files: Optional[Mapping[str, str]] = None) -> d
         "frameworks": compliance.frameworks(),
         "files": {"sha256": dict(files or {})},
     }
+
+
+def _not_run(result: "AuditResult") -> Optional[dict[str, Any]]:
+    """The audit items of the run that did not run: per check, why (each fails the run), with the rule and its fix;
+    None when every planned item ran."""
+    from ..result import LEFT_OUT_RULE
+
+    left = result.left_out
+    if not left:
+        return None
+    return {"checks": [{"id": check, "why": reasons} for check, reasons in left.items()], "rule": LEFT_OUT_RULE}
 
 
 def _log_path(result: "AuditResult") -> Optional[str]:

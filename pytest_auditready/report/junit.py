@@ -7,9 +7,12 @@ every finding (its property check.ID.status "failed"), never a ``<failure>`` tha
 on a run that exits 0. A check whose findings the baseline all accepted is a ``<skipped
 type="auditready.accepted">`` naming them and who accepted them (its property "accepted"). A control that asks for
 particular events to be captured (mappings.json's ``evidenced_by``) reads "not evidenced" when none of the items
-that exercise them ran, never the check's own status. The suite's time is the run's wall time (none is written when
-it is not known); no testcase has a time of its own, as a check's wall time is not measured. Written with junit-xml,
-valid under the xunit2 schema (tests/schemas/xunit2.xsd: no status on a testcase, no disabled count).
+that exercise them ran, never the check's own status. Planned audit items that did not run (deselected, skipped by a
+marker or hook, removed: ``result.left_out_reason``) fail the run: a failed testcase ``not_run`` names their checks,
+with the properties ``auditready.not_run`` and ``check.ID.not_run``. The suite's time is the run's wall time (none
+is written when it is not known); no testcase has a time of its own, as a check's wall time is not measured. Written
+with junit-xml, valid under the xunit2 schema (tests/schemas/xunit2.xsd: no status on a testcase, no disabled
+count).
 
 Every text that goes in comes from Findings, which never carry secret values; the caller redacts any known secret
 anyway (AuditResult.redact), as a second line of defence.
@@ -25,7 +28,7 @@ from typing import Any, Iterable, Mapping, Optional, Sequence
 
 from .. import compliance
 from ..checks.base import FAILED, PASSED, SKIPPED, Check, Finding, Outcome
-from ..result import NOT_RUN
+from ..result import LEFT_OUT_RULE, NOT_RUN, left_out_kind
 from ..safeio import write_atomic
 from ..text import visible
 from .common import (
@@ -67,6 +70,10 @@ def build_xml(
     cases = []
     typed: dict[str, str] = {}  # check id -> the type of its <skipped>, when not junit-xml's "skipped"
     status_of: dict[str, str] = {}
+    left: dict[str, list[str]] = {}  # check id -> why planned items of it did not run (each fails the run)
+    for o in outcomes:
+        if o.status == SKIPPED and left_out_kind(o.reason) and o.reason not in left.get(o.check_id, ()):
+            left.setdefault(o.check_id, []).append(o.reason)
     classname = f"auditready.{target if target in ('embedded', 'offline') else 'url'}"
     shown_target = visible(safe_target(target))  # a URL target's user:password@ never reaches the report
     for check in checks:
@@ -106,7 +113,14 @@ def build_xml(
             typed[check.id] = ACCEPTED_TYPE
         elif status == SKIPPED:
             # a reason can quote a baseline's acceptance (its owner and reason, as a person wrote them): shown
-            tc.add_skipped_info(message="; ".join(sorted({visible(o.reason) for o in outs if o.reason})) or NOT_RUN)
+            tc.add_skipped_info(message=("; ".join(sorted({visible(o.reason) for o in outs if o.reason})) or NOT_RUN)
+                                + (f"; {LEFT_OUT_RULE}" if check.id in left else ""))
+        cases.append(tc)
+    if left:  # audit items left out of the run fail it: a CI system reading this report must see it fail too
+        tc = TestCase("not_run", classname=classname, stdout="Every planned audit item ran.")
+        tc.add_failure_info(message=f"{len(left)} check(s) not run: {', '.join(left)}; {LEFT_OUT_RULE}",
+                            output="\n".join(f"{c}: {visible(r)}" for c, reasons in left.items() for r in reasons),
+                            failure_type="AuditItemsLeftOut")
         cases.append(tc)
     if stale:  # a stale baseline fails the run: a CI system reading this report must see it fail too
         tc = TestCase("baseline", classname=classname,
@@ -119,11 +133,13 @@ def build_xml(
         "auditready.target": shown_target,
         "auditready.run_id": run_id,
         "auditready.fail_on": fail_on,
-        # the run's verdict, as its exit code gives it: a failed check at or above fail_on, a stale baseline, or
-        # what clean-up could not remove from the vault
-        "auditready.verdict": FAILED if stale or leftovers or any(
+        # the run's verdict, as its exit code gives it: a failed check at or above fail_on, a stale baseline, what
+        # clean-up could not remove from the vault, or audit items left out of the run
+        "auditready.verdict": FAILED if stale or leftovers or left or any(
             status_of[c] == FAILED and gates(fail_on, c) for c in status_of) else PASSED,
     }
+    if left:
+        props["auditready.not_run"] = f"{', '.join(left)}: {LEFT_OUT_RULE}"
     if leftovers:
         props["auditready.cleanup"] = "could not remove (fails the run): " + "; ".join(leftovers)
     for check in checks:
@@ -131,6 +147,12 @@ def build_xml(
         # each check's verdict and whether it fails the run, as the JSON report's checks say them
         props[f"check.{check.id}.status"] = status_of[check.id]
         props[f"check.{check.id}.fails_run"] = str(status_of[check.id] == FAILED and gates(fail_on, check.id)).lower()
+        notes = "; ".join(dict.fromkeys(visible(o.reason) for o in by_check.get(check.id, [])
+                                        if o.status == PASSED and o.reason))
+        if notes:  # what its pass rests on or leaves out (a setting that narrowed it)
+            props[f"check.{check.id}.notes"] = notes
+        if check.id in left:  # planned items of it did not run, and why: each fails the run
+            props[f"check.{check.id}.not_run"] = "; ".join(visible(r) for r in left[check.id])
     # what was read, judged and excused, per file (fail closed: a verdict says what it rests on)
     for i, a in enumerate(files, 1):
         key = f"auditready.file.{i}"

@@ -4,8 +4,8 @@ its severity and controls, and a rule and results of their own for a stale basel
 all, which no result can hold for code scanning, is listed in the invocation's findingsWithoutLocation). A result's
 level says whether it fails the run: "error" at or above fail_on, "warning" below it (the check did not hold all the
 same); a finding the baseline accepted is a result too, suppressed (kind "external", naming the baseline, who and
-why). The invocation carries the run's verdict and what each file gave the checks. Messages are redacted like every
-report.
+why). The invocation carries the run's verdict, what each file gave the checks and, under ``notRun``, the checks
+whose planned items did not run and why (they fail the run). Messages are redacted like every report.
 """
 
 from __future__ import annotations
@@ -153,6 +153,12 @@ def build(result: "AuditResult") -> dict[str, Any]:
         "invocations": [{"executionSuccessful": True,
                          "properties": {"runId": clean(result, result.run_id), "failOn": result.settings.fail_on,
                                         "verdict": run_verdict(result),
+                                        # the checks some of whose planned items did not run, and why: each fails
+                                        # the run (no result can hold them: they name no file)
+                                        **_not_run(result),
+                                        # what a check's pass rests on or leaves out (a setting that narrowed it)
+                                        "notes": {r.id: [clean(result, n) for n in r.notes]
+                                                  for r in check_rows if r.notes},
                                         # what each file gave the checks: lines read, entries judged and excused
                                         "accounting": [dict(a) for a in result.files],
                                         # findings that name no file (no result can hold them): said here
@@ -163,6 +169,18 @@ def build(result: "AuditResult") -> dict[str, Any]:
     if os.environ.get("GITHUB_WORKSPACE"):
         run["originalUriBaseIds"] = {"SRCROOT": {"uri": Path(os.environ["GITHUB_WORKSPACE"]).as_uri() + "/"}}
     return {"$schema": SCHEMA_URI, "version": "2.1.0", "runs": [run]}
+
+
+def _not_run(result: "AuditResult") -> dict[str, Any]:
+    """``{"notRun": {...}}``: per check, why planned items of it did not run, with the rule and its fix; {} when every
+    planned item ran."""
+    from ..result import LEFT_OUT_RULE
+
+    left = result.left_out
+    if not left:
+        return {}
+    return {"notRun": {"checks": [{"id": check, "why": [clean(result, r) for r in reasons]}
+                                  for check, reasons in left.items()], "rule": LEFT_OUT_RULE}}
 
 
 def text(result: "AuditResult") -> str:
