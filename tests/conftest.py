@@ -135,6 +135,18 @@ _EXEMPT_SUFFIXES = (".log", ".log.1", ".digests", ".gz")
 
 
 @pytest.fixture(autouse=True)
+def _fingerprint_key_of_each_test() -> Iterator[None]:
+    """The fingerprint key is read once per process (scan.known._KEY): a pytester run in this process reads it under
+    the temporary HOME pytester sets, and every later test of this xdist worker would name values with that key while
+    the subprocesses it starts use the real one. Each test reads it afresh, under its own environment."""
+    from pytest_auditready.scan import known
+
+    known._KEY.clear()
+    yield
+    known._KEY.clear()
+
+
+@pytest.fixture(autouse=True)
 def _no_secret_in_any_output(request: pytest.FixtureRequest) -> Iterator[None]:
     """Session-wide guard: for every test that drives pytest itself, everything the inner run printed and
     every report file it left is scanned for every secret any test has seen (canaries, tokens)."""
