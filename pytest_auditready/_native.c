@@ -29,6 +29,10 @@
  *                                   hold a string value that is neither empty, an HMAC digest nor an RFC 3339
  *                                   time, and every line with a \u escape (a superset of the lines its judgment
  *                                   names; every other line has none)
+ *   split_known(data)            -> whether scan/native.py's SPLIT_KNOWN (scan/known.py's WRAPPED or SEPARATED)
+ *                                   matches anywhere: LeakScanner's Hyperscan any_match of the two
+ *   pass_file_ends(data)         -> ends of scan/native.py's PASS_FILE (scan/tokens.py's password-file line), as
+ *                                   Hyperscan reports them
  *
  * Nothing here keeps state or allocates beyond its result (key_suspects' scratch stacks are freed before it
  * returns); the GIL is held throughout (the passes are short).
@@ -2236,6 +2240,106 @@ static PyObject *secret_data_lines(PyObject *self, PyObject *args) {
     return out;
 }
 
+/* -- pass_file_ends: scan/tokens.py's password-file prefilter ------------------------------------------------- */
+
+/* Hyperscan's \s: tab, newline, vertical tab, form feed, carriage return, space. */
+HOT int pf_blank(uchar c) { return c == ' ' || (c >= 9 && c <= 13); }
+HOT int pf_field(uchar c) { return c != ':' && c != '"' && !pf_blank(c); }       /* [^:\s"] */
+HOT int pf_host(uchar c) { return pf_field(c) && c != '\\'; }                    /* [^:\s"\\] */
+
+/* scan/native.py's PASS_FILE:
+ *   (?:"|\\n)[^:\s"\\]{1,253}:(?:\d{1,5}|\*):[^:\s"]{1,128}:[^:\s"]{1,128}:[^:\s"\\]
+ * every end, in increasing order. No field holds a colon, so an end fixes the four colons (the nearest ones before
+ * it) and a colon fixes at most one end: the pass tries each colon as the first one. Before it, a run of host
+ * characters that starts right after a quote, or right after the "\" of an escaped newline (its "n" is a host
+ * character, and the only place inside the run where such a start can be: a "\" is none). */
+static PyObject *pass_file_ends(PyObject *self, PyObject *args) {
+    Py_buffer buf;
+    if (!PyArg_ParseTuple(args, "y*:pass_file_ends", &buf)) return NULL;
+    const uchar *d = (const uchar *)buf.buf;
+    Py_ssize_t n = buf.len, c1;
+    PyObject *out = PyList_New(0);
+    finder f;
+    finder_init(&f, d, n, ':');
+    while (out != NULL && (c1 = finder_next(&f)) >= 0) {
+        Py_ssize_t c = c1 + 1, j, r, i;
+        if (c1 == 0 || !pf_host(d[c1 - 1]) || c >= n) continue;
+        if (d[c] == '*') {
+            c++;
+        } else {
+            for (j = c; j < n && j - c < 6 && is_digit(d[j]); j++) {}
+            if (j == c || j - c > 5) continue;
+            c = j;
+        }
+        if (c >= n || d[c] != ':') continue;  /* c: the second colon */
+        for (i = 0; i < 2; i++) {  /* two fields of 1 to 128, each up to the next colon */
+            for (j = c + 1; j < n && j - c <= 129 && pf_field(d[j]); j++) {}
+            if (j >= n || d[j] != ':' || j - c - 1 < 1 || j - c - 1 > 128) break;
+            c = j;
+        }
+        if (i < 2 || c + 1 >= n || !pf_host(d[c + 1])) continue;
+        for (r = c1; r > 0 && c1 - r < 255 && pf_host(d[r - 1]); r--) {}
+        if ((r > 0 && d[r - 1] == '"' && c1 - r <= 253)
+            || (r > 0 && d[r - 1] == '\\' && d[r] == 'n' && c1 - r - 1 >= 1 && c1 - r - 1 <= 253))
+            if (push_pos(out, c + 2) < 0) Py_CLEAR(out);
+    }
+    PyBuffer_Release(&buf);
+    return out;
+}
+
+/* -- split_known: scan/native.py's SPLIT_KNOWN, yes or no ----------------------------------------------------- */
+
+HOT int sk_b64(uchar c) { return (cls[c] & C_ALNUM) || c == '+' || c == '/' || c == '='; }  /* [A-Za-z0-9+/=] */
+HOT int sk_sep(uchar c) { return c == ':' || c == '-' || c == ' '; }                        /* [:\- ] */
+
+/* WRAPPED, [A-Za-z0-9+/=]{40}\\+(?:r\\+)?n[A-Za-z0-9+/=], with its backslash run starting at p (after no
+ * backslash: the class holds none, so the run a match takes is a whole one) */
+static int wrapped_at(const uchar *d, Py_ssize_t n, Py_ssize_t p) {
+    Py_ssize_t k, j = p;
+    if (p < 40) return 0;
+    for (k = p - 40; k < p; k++)
+        if (!sk_b64(d[k])) return 0;
+    while (j < n && d[j] == '\\') j++;
+    if (j < n && d[j] == 'r') {
+        Py_ssize_t q = ++j;
+        while (j < n && d[j] == '\\') j++;
+        if (j == q) return 0;
+    }
+    return j + 1 < n && d[j] == 'n' && sk_b64(d[j + 1]);
+}
+
+/* SEPARATED, (?:[0-9a-fA-F]{2}[:\- ]){7}[0-9a-fA-F]{2}, with its first separator at j (any of the three at each
+ * place) */
+static int separated_at(const uchar *d, Py_ssize_t n, Py_ssize_t j) {
+    int k;
+    if (j < 2 || j + 20 >= n || !is_hexc(d[j - 2]) || !is_hexc(d[j - 1])) return 0;
+    for (k = 0; k < 7; k++, j += 3)
+        if (!sk_sep(d[j]) || !is_hexc(d[j + 1]) || !is_hexc(d[j + 2])) return 0;
+    return 1;
+}
+
+/* Does scan/known.py's WRAPPED or SEPARATED (scan/native.py's SPLIT_KNOWN) match anywhere in data: an encoded run
+ * wrapped into lines, or hex with separators between its bytes (LeakScanner's Hyperscan any_match of the two).
+ * A match of either has a byte from which it is found: the start of WRAPPED's backslash run, SEPARATED's first
+ * separator. */
+static PyObject *split_known(PyObject *self, PyObject *args) {
+    Py_buffer buf;
+    if (!PyArg_ParseTuple(args, "y*:split_known", &buf)) return NULL;
+    const uchar *d = (const uchar *)buf.buf;
+    Py_ssize_t n = buf.len, at;
+    int found = 0;
+    set_finder f;
+    set_finder_init(&f, d, n, "\\:- ");
+    while (!found && (at = set_finder_next(&f)) >= 0) {
+        if (d[at] == '\\')
+            found = (at == 0 || d[at - 1] != '\\') && wrapped_at(d, n, at);
+        else
+            found = separated_at(d, n, at);
+    }
+    PyBuffer_Release(&buf);
+    return PyBool_FromLong(found);
+}
+
 static PyMethodDef methods[] = {
     {"block_shape", block_shape, METH_VARARGS, "block_shape(data) -> (lines, every newline before '{', irregular)"},
     {"entropy_ends", entropy_ends, METH_VARARGS, "entropy_ends(data, clean=None) -> ends of candidate quoted runs"},
@@ -2249,6 +2353,8 @@ static PyMethodDef methods[] = {
     {"key_suspects", key_suspects, METH_VARARGS, "key_suspects(data) -> starts of the lines that may hold a key twice"},
     {"loose_form", loose_form, METH_VARARGS, "loose_form(data) -> whether a line may be JSON in another form than Go's compact one"},
     {"secret_data_lines", secret_data_lines, METH_VARARGS, "secret_data_lines(data) -> starts of the lines that may hold secret data in clear"},
+    {"split_known", split_known, METH_VARARGS, "split_known(data) -> whether an encoded run is wrapped into lines or hex has separators"},
+    {"pass_file_ends", pass_file_ends, METH_VARARGS, "pass_file_ends(data) -> ends of a password file's line, as Hyperscan reports them"},
     {NULL, NULL, 0, NULL},
 };
 

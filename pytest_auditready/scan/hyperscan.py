@@ -447,6 +447,8 @@ def _native_any(expressions: tuple[bytes, ...]) -> Optional[Callable[[bytes], bo
     if expressions == IRREGULAR_LINES:
         shape = lib.block_shape
         return lambda data: bool(shape(data)[2])
+    if expressions == native.SPLIT_KNOWN:  # LeakScanner's (WRAPPED, SEPARATED)
+        return lib.split_known  # type: ignore[no-any-return]
     return None
 
 
@@ -733,8 +735,9 @@ class LineHits:
 # cache: (main db, entropy db, keyword expression ids, whole-line expression ids).
 _STATIC: dict[bytes, tuple[Any, Any, frozenset[int], frozenset[int]]] = {}
 # LeakScanner's expressions (``_material``) with the key they are compiled and cached by, by whether the C extension
-# is missing: made once a process.
-_MATERIAL: dict[bool, tuple[bytes, list[bytes], list[int], frozenset[int], frozenset[int], list[bytes]]] = {}
+# is missing and whether its pass_file_ends is not used: made once a process.
+_Material = tuple[bytes, list[bytes], list[int], frozenset[int], frozenset[int], list[bytes]]
+_MATERIAL: dict[tuple[bool, bool], _Material] = {}
 # The known values' small database, by needle set: compiled per run in a child, never cached on disk (its patterns
 # spell secrets).
 _KNOWN: dict[tuple[str, ...], Any] = {}
@@ -827,6 +830,10 @@ class LeakScanner:
         self._clean_values, self._clean_pairs = _CLEAN[verdict_key]
         self._hs = hyperscan
         self._native = native.lib  # the C extension's entropy pass, or None: the Hyperscan entropy database
+        # the C extension's pass for tokens' password-file prefilter, while tokens holds the one it implements
+        self._pass_file: Optional[Callable[[bytes], list[int]]] = (
+            native.lib.pass_file_ends if native.lib is not None and (native.PASS_FILE, False) in tokens.PREFILTERS
+            else None)
         self._db: Any = None
         self._known_db: Any = None
         self._unanchored: Optional[re.Pattern[bytes]] = None
@@ -834,14 +841,16 @@ class LeakScanner:
         self._wrapped: Optional[Callable[[bytes], bool]] = None
         self._keyword_ids: frozenset[int] = frozenset()
         self._whole_ids: frozenset[int] = frozenset()  # expressions whose lines are judged whole, like known values
-        self._vault_pair = -1  # the id of an expression whose matches this log's judge would not take (-1: none)
+        # the id of an expression whose matches this log's judge would not take (None: none; never the id -1 that the
+        # C extension's events are handed under)
+        self._vault_pair: Optional[int] = None
         self._entropy_db: Any = None
 
     def __enter__(self) -> LeakScanner:
         self.generic.__enter__()
         self._db, self._entropy_db, self._keyword_ids, self._whole_ids = self._static()
         # a Vault credential key's pair (_VAULT_CREDENTIAL_VALUE) is a candidate in a Vault/OpenBao log only
-        self._vault_pair = -1 if self.generic.vault else _MATERIAL[self._native is None][1].index(
+        self._vault_pair = None if self.generic.vault else _MATERIAL[self._material_key()][1].index(
             _VAULT_CREDENTIAL_VALUE.encode("latin-1"))
         key = self.known.needles
         ahead = _AHEAD.pop(key, None)
@@ -858,11 +867,14 @@ class LeakScanner:
     def __exit__(self, *exc: object) -> None:
         self.generic.__exit__(*exc)
 
+    def _material_key(self) -> tuple[bool, bool]:
+        return self._native is None, self._pass_file is None
+
     def _static(self) -> tuple[Any, Any, frozenset[int], frozenset[int]]:
-        made = _MATERIAL.get(self._native is None)
+        made = _MATERIAL.get(self._material_key())
         if made is None:  # the same in every scanner of the process: made once (a set of 1,000 files made it 1,000
             exprs, flags, keyword_ids, whole_ids, ent = self._material()  # times, a millisecond each)
-            made = _MATERIAL[self._native is None] = (repr(("leak", exprs, flags, ent)).encode(), exprs, flags,
+            made = _MATERIAL[self._material_key()] = (repr(("leak", exprs, flags, ent)).encode(), exprs, flags,
                                                       keyword_ids, whole_ids, ent)
         material, exprs, flags, keyword_ids, whole_ids, ent = made
         cached = _STATIC.get(material)
@@ -892,6 +904,8 @@ class LeakScanner:
     def _material(self) -> tuple[list[bytes], list[int], frozenset[int], frozenset[int], list[bytes]]:
         """The main database's expressions and flags, the ids of the keyword and whole-line ones, and the entropy
         database's expressions."""
+        from . import native
+
         hs = self._hs
         exprs: list[bytes] = []
         flags: list[int] = []
@@ -904,6 +918,8 @@ class LeakScanner:
             return len(exprs) - 1
 
         for token, caseless in tokens.PREFILTERS:  # credentials of a documented shape (scan.tokens)
+            if self._pass_file is not None and (token, caseless) == (native.PASS_FILE, False):
+                continue  # the C extension's pass_file_ends
             add(token, hs.HS_FLAG_CASELESS if caseless else 0)
         for kw in _KEYWORD_PREFILTERS:
             keyword_ids.add(add(kw.encode("latin-1"), hs.HS_FLAG_CASELESS))
@@ -1000,7 +1016,20 @@ class LeakScanner:
                 pending[pair] = s0
             return None
 
-        self._db.scan(data, match_event_handler=on_match)
+        passes = self._pass_file(data) if self._pass_file is not None else None
+        if passes:  # native.PASS_FILE's ends, handed over in their place among Hyperscan's (which come by their end)
+            passes.reverse()
+
+            def in_order(pid: int, start: int, end: int, flags: int, ctx: Any) -> Optional[bool]:
+                while passes and passes[-1] < end:
+                    on_match(-1, 0, passes.pop(), 0, None)
+                return on_match(pid, start, end, flags, ctx)
+
+            self._db.scan(data, match_event_handler=in_order)
+            while passes:
+                on_match(-1, 0, passes.pop(), 0, None)
+        else:
+            self._db.scan(data, match_event_handler=on_match)
         if self._native is not None:  # _URI_PARAM (its line judged whole), _IP_PREFILTER and _TOKEN_VALUE, found by
             uri, ip = self._native.uri_ip_ends(data)  # the C extension
             for end in uri:
@@ -1074,6 +1103,8 @@ class LeakScanner:
         if self._native is not None:  # the expressions the C extension finds instead (see _material)
             for found in (*self._native.colon_ends(data), *self._native.uri_ip_ends(data)):
                 ends.extend(found)
+            if self._pass_file is not None:
+                ends.extend(self._pass_file(data))
             ends.extend(self._native.entropy_ends(data, None))
         else:
             self._entropy_db.scan(data, match_event_handler=lambda _i, _s, e, _f, _c: push(e))
