@@ -43,7 +43,11 @@ def pytest_auditready_make_log_source(
 
 @pytest.hookspec
 def pytest_auditready_scenario(plan: "Plan", config: pytest.Config) -> None:
-    """Add scenario actions to ``plan`` (called at collection, before any request is sent).
+    """Add scenario actions to ``plan`` with ``plan.add`` (called at collection, before any request is sent).
+
+    The built-in actions (the scenario of the SPEC) stay as they are: one a hook takes out of ``plan.actions``,
+    renames or changes is a planned audit item left out of the run, which fails it (exit 1) and is named in every
+    report ("removed from the scenario by a hook: <action>").
 
     Example::
 
@@ -58,6 +62,11 @@ def pytest_auditready_scenario(plan: "Plan", config: pytest.Config) -> None:
 def pytest_auditready_checks(config: pytest.Config) -> Any:
     """Return a list of Check objects to run (all implementations' lists are joined; the default returns the
     built-in checks).
+
+    Add checks of your own, with ids of their own. A built-in check missing from the joined list once every
+    implementation (and wrapper) ran, or replaced there by another Check object of its id, is left out of the run,
+    which fails it (exit 1) and is named in every report ("removed from the checks by a hook"): narrow what a check
+    asks by settings, which every report shows.
 
     Example::
 

@@ -26,13 +26,21 @@ LEFT_OUT = "not run: "
 DESELECTED = "deselected"
 SKIPPED_BY = "skipped by a marker or hook"
 REMOVED = "removed from the run by a hook"
+UNREPORTED = "run by a hook without a report"
 STOPPED = "the run stopped first"
 SETUP_FAILED = "its setup failed"
 NO_VERDICT = "a hook kept it from giving its verdict"
-LEFT_OUT_KINDS = (DESELECTED, SKIPPED_BY, REMOVED, STOPPED, SETUP_FAILED, NO_VERDICT)
+# a built-in action of the scenario, or a built-in check, that a pytest_auditready_scenario or
+# pytest_auditready_checks hook took out (or renamed, or changed, or put another object in its place: red team rt75)
+SCENARIO_REMOVED = "removed from the scenario by a hook"
+CHECK_REMOVED = "removed from the checks by a hook"
+LEFT_OUT_KINDS = (DESELECTED, SKIPPED_BY, REMOVED, UNREPORTED, STOPPED, SETUP_FAILED, NO_VERDICT, SCENARIO_REMOVED,
+                  CHECK_REMOVED)
 _KIND_DETAIL = {
     DESELECTED: " (-k, -m, --deselect or --lf: on the command line, in addopts or PYTEST_ADDOPTS; or by a hook)",
     REMOVED: " (a pytest_collection_modifyitems hook took it out of the items)",
+    UNREPORTED: " (it was among the items when collection ended; a pytest_runtest_protocol or pytest_runtestloop hook "
+                "ran or dropped it and reported nothing)",
     SETUP_FAILED: " (a fixture or hook raised)",
 }
 # what every report says beside the checks left out, with the fix (SPEC: a check that judged nothing does not pass)

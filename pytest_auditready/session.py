@@ -38,6 +38,7 @@ _OWN_ATTR = "auditready_own"  # a report the session makes itself (``_own_report
 RUN_NODE = "auditready-offline::access_policy"  # its node id: the check over the run's files together
 NOT_RUN_NAME = "not_run"  # the name of the session's own report of the audit items left out of the run
 _DESELECTED_KEY = "auditready_deselected"  # an xdist worker's deselected audit items, in its workeroutput
+_ITEMS_KEY = "auditready_items"  # an xdist worker's audit items left after collection, in its workeroutput
 
 
 @contextlib.contextmanager
@@ -158,6 +159,12 @@ class AuditReadySession:
         self.planned: list[tuple[str, str, str]] = []
         self.deselected: set[str] = set()  # node ids of audit items pytest deselected (here, or on an xdist worker)
         self.unran: dict[str, str] = {}  # node id -> why an audit item that reached the run gave no verdict
+        self.collected: set[str] = set()  # node ids of the audit items in session.items once collection ended
+        # planned items that no hook may take out, taken out by one (a built-in check, a built-in action of the
+        # scenario): key -> why. Each is left out of the run whatever else ran under its key (``_left_out``).
+        self.dropped: dict[tuple[str, str, str], str] = {}
+        # built-in checks a pytest_auditready_checks hook took out, and how (``_keep_builtin_checks``)
+        self.removed_checks: list[tuple[Check, str]] = []
         self.reported = False  # the run's result was built and reported (pytest_sessionfinish)
         self._nodes: dict[str, tuple[str, str, str]] = {}  # node id -> its planned (file, check, subject)
         self.cut_short = ""  # why the session ended before its items did (pytest_keyboard_interrupt, -x, --maxfail)
@@ -213,6 +220,45 @@ class AuditReadySession:
                 raise pytest.UsageError(f"auditready: two checks share the id {c.id!r}; ids must be unique")
             seen.add(c.id)
         self.checks = [c for c in checks if not c.live_only] if self.files is not None else checks
+        self._keep_builtin_checks()
+
+    def _keep_builtin_checks(self) -> None:
+        """Every built-in check of this kind of run (``checks.BUILTIN``; offline, those not live-only) must be in
+        the list the hooks returned, as itself: one a pytest_auditready_checks hook (a wrapper that filters the
+        list, a plugin that returns a narrowed copy) left out is a planned audit item that did not run (red team
+        rt75 F2), and fails the run in every report (``_left_out``). Another Check object under a built-in id (a
+        copy with another run or subjects) counts as removed, and does not run in its place: the id is what every
+        report maps to the SPEC's requirement and the compliance controls, so its pass must be the built-in's; a
+        check of one's own takes an id of its own. Adding checks stays allowed. (`auditready verify` runs BUILTIN
+        and has no hooks.)"""
+        from .checks import BUILTIN
+
+        by_id = {c.id: c for c in self.checks}
+        for builtin in BUILTIN:
+            if self.files is not None and builtin.live_only:
+                continue
+            found = by_id.get(builtin.id)
+            if found is not None and found == builtin:
+                continue
+            if found is not None:
+                self.checks.remove(found)
+            self.removed_checks.append((builtin, "a pytest_auditready_checks hook left it out of the list" if found is
+                                        None else "a pytest_auditready_checks hook put another check of its id in "
+                                        "its place"))
+
+    def _dropped_checks(self, files: list[str]) -> None:
+        """The planned items of the built-in checks a hook took out (``_keep_builtin_checks``), one per file
+        offline (``files``) and one for the whole run live, each left out with why."""
+        from .result import CHECK_REMOVED, left_out_reason
+
+        for check, how in self.removed_checks:
+            for file in files:
+                self.dropped[(file, check.id, "")] = left_out_reason(CHECK_REMOVED, how)
+
+    @property
+    def reported_checks(self) -> list[Check]:
+        """The checks every report lists: those that ran, then the built-in ones a hook took out (each not run)."""
+        return [*self.checks, *(check for check, _ in self.removed_checks)]
 
     @pytest.hookimpl(tryfirst=True)
     def pytest_sessionstart(self, session: pytest.Session) -> None:
@@ -255,6 +301,8 @@ class AuditReadySession:
             self._exit(exc)
         self.planned = [(path, check.id, "") for path in self.files for check in self.checks]
         self._nodes = {self.node_id(key): key for key in self.planned}
+        self._dropped_checks(self.files)
+        self.planned += list(self.dropped)
 
     def _clear_previous(self) -> None:
         """Once no report path names an input (``_refuse_clashes``): the reports an earlier run wrote at this run's
@@ -289,11 +337,11 @@ class AuditReadySession:
         # `pytest --auditready` with no paths runs the audit only, without collecting the project's tests.
         return True if self.audit_only else None
 
-    def _build_plan(self) -> None:
+    def _new_plan(self) -> Any:
         from .vault.scenario import new_plan
 
         s = self.settings
-        self.plan = new_plan(
+        return new_plan(
             run_id=self.run_id,
             kv_mount=s.kv_mount,
             prefix=s.prefix,
@@ -303,6 +351,9 @@ class AuditReadySession:
             no_default_policy=s.unprivileged_no_default_policy,
             settings_in=s.set_in(),
         )
+
+    def _build_plan(self) -> None:
+        self.plan = self._new_plan()
         try:
             self.config.hook.pytest_auditready_scenario(plan=self.plan, config=self.config)
         except ValueError as exc:
@@ -310,6 +361,44 @@ class AuditReadySession:
         except Exception as exc:  # a bug in the hook: said in one line, where it is, not as an INTERNALERROR
             said = self.redact(_hook_failed("pytest_auditready_scenario", exc))
             raise pytest.UsageError("auditready: " + said) from None
+
+    def _keep_builtin_actions(self) -> None:
+        """Every built-in action of the scenario (``vault.scenario.add_builtin_actions``, planned afresh from the
+        run's settings) must still be in ``plan.actions`` once the pytest_auditready_scenario hooks ran, once, and
+        as planned: ``plan.actions`` is a plain list, and a hook that took out the denied reads and the
+        audit-device probes turned a vault that fails denied_access_logged and log_protection into a pass (red team
+        rt75 F1). One taken out, renamed or changed (who acts, the request, what is expected of it, its phase, its
+        canaries or its body) is a planned audit item that did not run: each check that would judge it (its
+        subjects over the built-in scenario) gets an item left out with why, which fails the run in every report
+        (``_left_out``), also where a hook's action of that name ran: a built-in check whose subjects a hook took
+        away fails, never reads "no subject to judge". Adding actions stays allowed."""
+        from .engine.live import planned_actions
+        from .result import SCENARIO_REMOVED, left_out_reason
+        from .vault.scenario import CAPABILITIES_ACTION, HEADERS_ACTION, add_builtin_actions
+
+        reference = self._new_plan()
+        add_builtin_actions(reference)
+        changed: dict[str, str] = {}  # built-in action -> how it differs from the plan the hooks left
+        for want in reference.actions:
+            have = [a for a in self.plan.actions if a.name == want.name]
+            if not have:
+                changed[want.name] = want.name
+            elif len(have) > 1 or not _same_action(want, have[0]):
+                changed[want.name] = (f"{want.name} (renamed or changed: the action of that name is not the "
+                                      "built-in one)")
+        # built-in actions a check reads by name for its whole-run verdict (the vault's answer to them, or the facts
+        # the runner learns with them), beside the checks that judge each action as a subject
+        read_by = {"list-audit-devices": ("log_protection",), "disable-audit-attempt": ("log_protection",),
+                   CAPABILITIES_ACTION: ("log_protection",), HEADERS_ACTION: ("log_protection", "no_secret_leak")}
+        subjects = [(check.id, subject) for check in self.checks
+                    for subject in check.subjects(planned_actions(reference))]
+        for name, how in changed.items():
+            keys = [("", check, subject) for check, subject in subjects if subject == name]
+            keys += [("", c.id, name) for c in self.checks if c.id in read_by.get(name, ())]
+            if not keys and self.checks:  # judged by no check of the run: still the run's to say
+                keys = [("", self.checks[0].id, name)]
+            for key in keys:
+                self.dropped[key] = left_out_reason(SCENARIO_REMOVED, how)
 
     def pytest_collection_modifyitems(self, session: pytest.Session, config: pytest.Config,
                                       items: list[pytest.Item]) -> None:
@@ -322,6 +411,9 @@ class AuditReadySession:
             pairs = [(check, subject) for check in self.checks for subject in check.subjects(planned)]
             self.planned = [("", check.id, subject) for check, subject in pairs]
             self._nodes = {self.node_id(key): key for key in self.planned}
+            self._keep_builtin_actions()
+            self._dropped_checks([""])
+            self.planned += [key for key in self.dropped if key not in self.planned]
             groups: list[tuple[str, Optional[str], list[tuple[Check, str]]]] = [("auditready", None, pairs)]
         else:
             # one collector per file (``collector_id``): node ids read "auditready-offline[PATH]::CHECK"
@@ -345,12 +437,23 @@ class AuditReadySession:
         if ids and isinstance(output, dict):
             output[_DESELECTED_KEY] = sorted(set(output.get(_DESELECTED_KEY, [])) | set(ids))
 
+    def pytest_collection_finish(self, session: pytest.Session) -> None:
+        """The audit items left in the run once collection ended: one of them that gave no report was taken over
+        by a hook as it ran (``result.UNREPORTED``), one not among them was taken out of the items
+        (``result.REMOVED``; red team rt75 F5). An xdist worker sends them to the controller with its output."""
+        ids = {item.nodeid for item in session.items if isinstance(item, CheckItem) and item.audit is self}
+        self.collected.update(ids)
+        output = getattr(self.config, "workeroutput", None)
+        if ids and isinstance(output, dict):
+            output[_ITEMS_KEY] = sorted(set(output.get(_ITEMS_KEY, [])) | ids)
+
     @pytest.hookimpl(optionalhook=True)
     def pytest_testnodedown(self, node: Any, error: Any) -> None:
-        """pytest-xdist's controller, as a worker ends: the audit items that worker deselected."""
+        """pytest-xdist's controller, as a worker ends: the audit items that worker deselected, and those it kept."""
         output = getattr(node, "workeroutput", None)
         if isinstance(output, dict):
             self.deselected.update(str(n) for n in output.get(_DESELECTED_KEY, ()))
+            self.collected.update(str(n) for n in output.get(_ITEMS_KEY, ()))
 
     # -- the live phase --------------------------------------------------------------------------------------
     @pytest.hookimpl(tryfirst=True)
@@ -555,19 +658,25 @@ class AuditReadySession:
         return [settle([o], moves[o.subject])[0] if o.subject in moves else o for o in outcomes]
 
     def _left_out(self) -> dict[tuple[str, str, str], str]:
-        """Each planned item (file, check, subject) that gave no verdict, and why (``result.left_out_reason``):
-        deselected (here, or on an xdist worker), skipped by a marker or hook (with the skip's reason), its setup
-        failed, a hook kept its verdict from the run, the session stopped first, or else removed from the items by a
-        hook. The plugin's own skips are verdicts of items that ran: never here."""
-        from .result import DESELECTED, REMOVED, STOPPED, left_out_reason
+        """Each planned item (file, check, subject) that gave no verdict, and why (``result.left_out_reason``): a
+        built-in check or action a hook took out of the run (``dropped``: whatever ran under its key), deselected
+        (here, or on an xdist worker), skipped by a marker or hook (with the skip's reason), its setup failed, a hook
+        kept its verdict from the run, the session stopped first, or else taken over as it ran by a hook that gave
+        no report (it was among the items at the end of collection) or removed from the items by a hook. The
+        plugin's own skips are verdicts of items that ran: never here."""
+        from .result import DESELECTED, REMOVED, STOPPED, UNREPORTED, left_out_reason
 
         out = {}
         for key in self.planned:
+            if key in self.dropped:
+                out[key] = self.dropped[key]
+                continue
             if key in self.outcomes:
                 continue
             node = self.node_id(key)
             out[key] = self.unran.get(node) or left_out_reason(
-                DESELECTED if node in self.deselected else STOPPED if self.cut_short else REMOVED)
+                DESELECTED if node in self.deselected else STOPPED if self.cut_short
+                else UNREPORTED if node in self.collected else REMOVED)
         return out
 
     def _not_run(self, outcomes: list[Outcome], left: dict[tuple[str, str, str], str]) -> list[Outcome]:
@@ -626,19 +735,19 @@ class AuditReadySession:
             live = self.live
             if live is None:  # every audit item was left out before the live phase (deselected or removed)
                 return AuditResult(settings=self.settings, target=self.settings.target, run_id=self.run_id,
-                                   checks=self.checks, outcomes=outcomes, context=CheckContext(
+                                   checks=self.reported_checks, outcomes=outcomes, context=CheckContext(
                                        self.settings, None, [], [], secrets=dict(self.plan.secrets.items())
                                        if self.plan is not None else {}),
                                    started=self.started, baseline=self.baseline, review=None,
                                    cut_short=self.cut_short)
             return AuditResult(settings=self.settings, target=self.settings.target, run_id=self.run_id,
-                               checks=self.checks, outcomes=outcomes, context=live.context,
+                               checks=self.reported_checks, outcomes=outcomes, context=live.context,
                                ledger=live.ledger, facts=live.facts, started=self.started,
                                seconds=live.seconds, files=self._judged_only([self.live_accounting]),
                                baseline=self.baseline,
                                review=self.review(), cut_short=self.cut_short)
         ctx = CheckContext(self.settings, None, [], [], secrets=self.secrets, source="offline")
-        return AuditResult(settings=self.settings, target="offline", run_id="", checks=self.checks,
+        return AuditResult(settings=self.settings, target="offline", run_id="", checks=self.reported_checks,
                            outcomes=outcomes, context=ctx, started=self.started, seconds=self.seconds,
                            files=self._judged_only(self._settled([self.accounting[f] for f in sorted(
                                self.accounting, key=self._file_order)], ran)),
@@ -834,7 +943,7 @@ class AuditReadySession:
         result = self.result()
         failed, accepted = result.failed_checks, result.accepted_checks
         skipped = [c for c in result.skipped_checks if c not in accepted]
-        total = len(self.checks)
+        total = len(result.checks)
         held = total - len(failed) - len(skipped) - len(accepted)
         also = (f", {len(skipped)} skipped ({', '.join(skipped)})" if skipped else "") + (
             f", {len(accepted)} accepted by the baseline ({', '.join(accepted)})" if accepted else "")
@@ -903,6 +1012,27 @@ class AuditReadySession:
                           "fails until nothing is left)", red=True)
         for label, path in self.config.stash.get(REPORTS_KEY, []):
             tr.write_line(f"{label}: {visible(str(path))}")
+
+
+def _same_action(want: Any, have: Any) -> bool:
+    """Whether the plan's action ``have`` is the built-in action ``want`` as planned: every field, and a body built
+    by the same code over the same values (compared without calling it: a hook's callable may act when called)."""
+    import dataclasses
+
+    fields = [f.name for f in dataclasses.fields(want) if f.name != "body"]
+    if type(have) is not type(want) or any(getattr(want, f) != getattr(have, f) for f in fields):
+        return False
+    a, b = want.body, have.body
+    if not (callable(a) or callable(b)):
+        return bool(a == b)
+    code_a, code_b = getattr(a, "__code__", None), getattr(b, "__code__", None)
+    if code_a is None or code_a is not code_b:
+        return False
+    try:
+        cells = [tuple(c.cell_contents for c in (f.__closure__ or ())) for f in (a, b)]
+    except ValueError:  # an empty cell
+        return False
+    return cells[0] == cells[1] and getattr(a, "__defaults__", None) == getattr(b, "__defaults__", None)
 
 
 def _name(check_id: str, subject: str) -> str:
