@@ -12,7 +12,7 @@ import re
 import sys
 from dataclasses import InitVar, dataclass
 from pathlib import Path
-from typing import Any, Callable, Mapping, Optional, Sequence
+from typing import Any, Callable, Mapping, Optional, Sequence, Union
 
 from .auditlog.model import REQUIRED_FIELDS
 from .errors import ConfigError
@@ -566,6 +566,84 @@ KEYS: Mapping[str, Callable[[Any], Any]] = {
     "bootstrap_timeout": _num(float, 1, 3600),
 }
 assert set(KEYS) == {f.name for f in dataclasses.fields(Settings)}
+
+
+@dataclass(frozen=True)
+class Narrows:
+    """How a setting can make ``checks`` ask less than at its default: ``direction`` is "lower" or "higher" (a
+    number below or above it), "wider" (a file mode letting more read), "subset" (a list without some of the
+    default's items), "earlier" (a day before the verification's) or "set" (any value but the default); ``live``:
+    only the live run (pytest --auditready) reads the key."""
+
+    checks: tuple[str, ...]
+    direction: str
+    live: bool = False
+
+
+# Every key, by what it does to the checks' passes (red team rt75 F3): a Narrows, each of whose checks then says so
+# beside its pass in every report (a Note "Narrowed by settings: ..."; ``narrows`` tells whether a value does), or
+# in one word why it narrows none: "where" (which vault, log, files or paths are judged), "input" (how the log is
+# read: a wrong value is refused or fails), "output" (what is written where), "timing" (a shorter time only fails
+# closed), "widens" (it can only add questions), "review" (review items, never a verdict), "gate" (which failed
+# checks fail the run: every report still shows them failed), "skips" (the check is skipped, never passed),
+# "baseline" (accepted findings are shown as accepted, never as passed), "subject" (whom the run judges: it must
+# match the users' tokens), "repeats" (more of the same actions: one canary already asks every question).
+NARROWS: Mapping[str, Union[Narrows, str]] = {
+    "target": "where", "log": "where", "log_prefix": "input", "log_command": "where", "report": "output",
+    "kv_mount": "where", "prefix": "where", "namespace": "where", "ca_file": "where", "audit_device": "where",
+    "audit_transport": "where", "log_wait": "timing", "request_timeout": "timing",
+    "timestamp_digits": Narrows(("timestamp_precision",), "lower"),
+    "max_skew": Narrows(("timestamp_accuracy",), "higher"),
+    "k8s_request_timeout": Narrows(("completeness", "timestamp_accuracy"), "higher"),
+    "required_fields": Narrows(("required_fields",), "subset"),
+    "unprivileged_policies": "subject",
+    "unprivileged_no_default_policy": Narrows(("log_protection",), "set", live=True),
+    "log_max_mode": Narrows(("log_protection",), "wider"),
+    "canaries": "repeats", "token_ttl": "timing", "evidence": "output", "sarif": "output", "fail_on": "gate",
+    "require_tamper_evidence": "skips", "allow_foreign_prefix": "where", "public_key": "input",
+    "cloudtrail_public_keys": "input", "seal_archive": "where", "baseline": "baseline", "log_format": "input",
+    "log_framing": "input", "field_map": "input", "canaries_file": "widens",
+    "completeness_window": Narrows(("completeness",), "higher"),
+    # (tamper_evidence also leaves unjudged the sealed segments with no file that end before retention_days)
+    "retention_days": Narrows(("retention",), "lower"),
+    "retention_online_days": Narrows(("retention",), "lower"),
+    "retention_max_gap_days": Narrows(("retention",), "higher"),
+    "retention_archive": "where",
+    "retention_as_of": Narrows(("retention",), "earlier"),
+    "data_minimisation_detectors": Narrows(("data_minimisation",), "subset"),
+    "access": "widens",
+    **{k: "review" for k in KEYS if k.startswith("review_")},
+    "vault_config": "where", "bootstrap": "where", "bootstrap_timeout": "timing",
+}
+assert set(NARROWS) == set(KEYS)
+
+
+def narrows(settings: Settings, key: str) -> bool:
+    """Whether ``key``'s value in ``settings`` asks less than its default (``NARROWS``); False for a key that
+    narrows no check."""
+    how = NARROWS[key]
+    if isinstance(how, str):
+        return False
+    value, default = getattr(settings, key), getattr(Settings, key)
+    if how.direction == "lower":
+        return bool(value < default)
+    if how.direction == "higher":
+        return bool(value > default)
+    if how.direction == "wider":
+        return bool(int(value, 8) & ~int(default, 8))
+    if how.direction == "subset":
+        return not set(default) <= set(value)
+    if how.direction == "earlier":
+        import datetime
+
+        return bool(value) and value < datetime.datetime.now(datetime.timezone.utc).date().isoformat()
+    return bool(value != default)
+
+
+def narrowing(settings: Settings, check: str) -> list[str]:
+    """The keys whose values in ``settings`` narrow ``check`` (``narrows``), in the order of ``NARROWS``."""
+    return [k for k, how in NARROWS.items()
+            if not isinstance(how, str) and check in how.checks and narrows(settings, k)]
 
 
 def _squashed(name: str) -> str:

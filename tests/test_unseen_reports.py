@@ -278,9 +278,10 @@ def test_the_note_a_passing_check_rests_on_is_in_every_report(work: Path, capsys
     assert note in "".join(case.itertext())
     summary = (work / "ev" / "summary.md").read_text()
     row = next(ln for ln in summary.splitlines() if ln.startswith("| `retention` |"))
-    assert "spans" in row
+    assert "pass" in row  # cut: the narrowing note (red team rt75 F3) comes first
     page = (work / "ev" / "report.html").read_text()
-    assert "spans" in page.split('data-check="retention"', 1)[1].split("</tr>", 1)[0]
+    cell = page.split('data-check="retention"', 1)[1].split("</tr>", 1)[0]
+    assert "Narrowed by settings:" in cell and "spans" in cell, cell
 
 
 def test_a_path_with_control_characters_is_shown_escaped_in_every_report(work: Path,

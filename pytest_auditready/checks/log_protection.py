@@ -623,13 +623,41 @@ def _transport_findings(ctx: CheckContext) -> Iterator[Finding]:
                           "production use cases)", where=_origin(ctx, path, "uri"))
 
 
+def narrowed(ctx: CheckContext) -> str:
+    """What a log_max_mode above the default lets read, for the pass to say (red team rt75 F3); "" at the default,
+    and where no file's mode is judged (no log file here, no file device)."""
+    from ..config import Settings, narrows
+
+    settings = ctx.settings
+    devices = ctx.facts.devices.values() if ctx.facts is not None else ()
+    if not narrows(settings, "log_max_mode") or (ctx.log_file is None and all(d.get("type") != "file"
+                                                                             for d in devices)):
+        return ""
+    mode, default = settings.log_max_mode, Settings.log_max_mode
+    extra = int(mode, 8) & ~int(default, 8) & 0o044
+    who = {0o040: "a log-reader group", 0o004: "every user (others)"}.get(
+        extra, "the file's group and every user (others)")
+    return (f"Narrowed by settings: log mode up to {mode} allowed (log_max_mode = \"{mode}\" "
+            f"{settings.set_in('log_max_mode')}; default {default}): {who} may read it; this pass is no evidence "
+            "that only the vault can read the log.")
+
+
 def run(ctx: CheckContext) -> Iterator[Union[Finding, Skip, Note]]:
+    said = narrowed(ctx)
+    if said:  # first: a report that shows a pass's notes cut short keeps it
+        yield Note("", said)
+    facts = ctx.facts
+    if facts is not None and ctx.ledger is not None and ctx.settings.unprivileged_no_default_policy \
+            and "default" not in facts.unprivileged_policies:  # rt74 F2
+        yield Note("", "Narrowed by settings: the unprivileged identity was made without the vault's default policy "
+                   f"(unprivileged_no_default_policy = true {ctx.settings.set_in('unprivileged_no_default_policy')}): "
+                   "what that policy grants was not judged, here or by denied_access_logged. The vault attaches it "
+                   "to every token whose role or request does not set token_no_default_policy.")
     yield from _file_findings(ctx)
     yield from _seal_file_findings(ctx)
     yield from _listener_findings(ctx)
     yield from _device_file_findings(ctx)
     yield from _transport_findings(ctx)
-    facts = ctx.facts
     device = str(facts.device or "") if facts is not None else ""
     if facts is not None and facts.devices.get(device, {}).get("origin", {}).get(PRODUCTION_TYPE_MARK) == "syslog":
         yield Note("", f"The log file judged is the throw-away server's stand-in for the syslog device "
@@ -652,11 +680,6 @@ def run(ctx: CheckContext) -> Iterator[Union[Finding, Skip, Note]]:
                    "than it needs (examples/auditready-policy.hcl grants all it needs). Least privilege (PCI DSS "
                    "7.2) asks for a token of that policy.")
     pols = ", ".join(facts.unprivileged_policies) or "none"
-    if ctx.settings.unprivileged_no_default_policy and "default" not in facts.unprivileged_policies:  # rt74 F2
-        yield Note("", "The unprivileged identity was made without the vault's default policy (unprivileged_no_"
-                   f"default_policy = true {ctx.settings.set_in('unprivileged_no_default_policy')}): what that policy "
-                   "grants was not judged, here or by denied_access_logged. The vault attaches it to every token "
-                   "whose role or request does not set token_no_default_policy.")
     listing = ctx.ledger.by_name("list-audit-devices")
     if listing is not None and 200 <= listing.status < 300:
         yield Finding(ID, "", f"An identity with only the policies [{pols}] can list the audit devices "

@@ -42,6 +42,31 @@ _SHOW_GAPS = 20
 _DAY = itemgetter(slice(0, 10))
 
 
+def narrowed(settings: "Settings") -> str:
+    """What retention_days and retention_online_days below their defaults, retention_max_gap_days above its default
+    and retention_as_of before the verification's day let pass, for the pass to say (red team rt75 F3: a one-day log
+    passed, mapped to PCI DSS 10.5.1's twelve months); "" when none of them asks less."""
+    from ..config import Settings, narrowing
+
+    said = []
+    for key in narrowing(settings, ID):
+        value, where = getattr(settings, key), settings.set_in(key)
+        if key == "retention_as_of":
+            said.append(f'retention_as_of = "{value}" {where} (default: the verification\'s day): the set is judged by '
+                        "what it held then, and the days since are not asked for")
+            continue
+        default = getattr(Settings, key)
+        what = {"retention_days": f"a set spanning {value} day{'s' if value != 1 else ''} passes",
+                "retention_online_days": (f"only the newest {value} day{'s' if value != 1 else ''} need be at hand"
+                                          if value else "no day need be at hand"),
+                "retention_max_gap_days": f"up to {value} days in a row without entries pass"}.get(key, "asks less")
+        said.append(f"{key} = {value} {where} (default {default}): {what}")
+    if not said:
+        return ""
+    return (f"Narrowed by settings: {'; '.join(said)}. PCI DSS 10.5.1 asks for 12 months of history, the most "
+            "recent three at hand: this pass is no evidence of them.")
+
+
 def off_skip(settings: "Settings") -> str:
     """The skip of a run that requires no retention, naming where retention_days = 0 was set."""
     return f"retention_days = 0 {settings.set_in('retention_days')}: no retention period is required"
@@ -160,6 +185,9 @@ class Days(Visitor):
         if ctx.settings.retention_days == 0:
             yield Skip("", off_skip(ctx.settings))
             return
+        said = narrowed(ctx.settings)
+        if said:  # first: a report that shows a pass's notes cut short keeps it
+            yield Note("", said)
         name = ctx.log_path or ctx.source
         log_set = tuple(ctx.log_set) or (name,)
         from ..engine.files import last_holding
@@ -509,6 +537,9 @@ def run(ctx: CheckContext) -> Iterator[Union[Finding, Skip, Note]]:
     if ctx.settings.embedded:
         yield Skip("", EMBEDDED_SKIP)
         return
+    said = narrowed(ctx.settings)
+    if said:  # first: a report that shows a pass's notes cut short keeps it
+        yield Note("", said)
     if not ctx.log_path and ctx.settings.retention_archive:  # (a log command's entries: the archive is the history)
         yield from judge_logs(ctx.settings, archived(ctx.settings, []), live=True)
         return
