@@ -519,6 +519,34 @@ EXTRA_PREFILTERS: dict[str, tuple[bytes, ...]] = {
                     rb"(?i)(?:" + _ID_STEMS.encode() + rb")" + _NEAR),
 }
 
+# Separators a locale-aware formatter or a word processor groups a number with, which ``_forms`` reads as the ASCII
+# ones: every Unicode space (Zs: no-break U+00A0, narrow no-break U+202F (CLDR fr-FR), thin, figure, ideographic...)
+# and a tab between two letters or digits as a space; a Unicode hyphen or dash (U+2010-U+2015, the minus sign) as
+# "-"; each raw (UTF-8), as a JSON escape, or as an HTML named reference (the WHATWG list: &nbsp; &thinsp; &numsp;
+# &hyphen; &ndash;...; numeric references are in EXTRA_PREFILTERS), after a letter, a digit or ")". And the named
+# references of the other characters the detectors read (&commat; &period; &plus; &lpar; &rpar; &lowbar; &percnt;).
+# Kept apart from the three tables above, which the C extension's pass implements: this one, of literals, runs as one
+# Hyperscan database beside it (_separator_prefilter).
+_AFTER = rb"[0-9A-Za-z)]"
+_HTML_AMP_NAMED = rb"(?:&|\\u0026)"
+_SEPARATED = (_AFTER + rb"(?:\xc2\xa0|\xe1\x9a\x80|\xe2\x80[\x80-\x8a\x90-\x95\xaf]|\xe2\x81\x9f|\xe2\x88\x92"
+                        rb"|\xe3\x80\x80|\xef\xb9[\x98\xa3]|\xef\xbc\x8d)",
+              _AFTER + rb"\\u(?:00[aA]0|1680|200[0-9aA]|201[0-5]|202[fF]|205[fF]|2212|3000|[fF][eE]58|[fF][eE]63"
+                       rb"|[fF][fF]0[dD])",
+              _AFTER + rb"(?:\t|\\t|\\u0009)[0-9A-Za-z(]",
+              _AFTER + _HTML_AMP_NAMED + rb"(?:nbsp|NonBreakingSpace|ensp|emsp|numsp|puncsp|thinsp|ThinSpace|hairsp"
+                                         rb"|VeryThinSpace|MediumSpace|Tab|hyphen|dash|ndash|mdash|horbar|minus"
+                                         rb"|period|rpar)",
+              _HTML_AMP_NAMED + rb"(?:plus|lpar)")
+SEPARATOR_PREFILTERS: dict[str, tuple[bytes, ...]] = {
+    "card": _SEPARATED,
+    "phone": _SEPARATED,
+    "iban": _SEPARATED,
+    "national_id": _SEPARATED,
+    "email": (_SEPARATED[0], _SEPARATED[1],
+              _HTML_AMP_NAMED + rb"(?:commat|period|hyphen|dash|lowbar|UnderBar|percnt|plus|minus)"),
+}
+
 
 # A "+" between two letters or digits (or after a closing parenthesis): a space in form-encoded text (a query
 # string: "4111+1111+1111+1111", "GB82+WEST+1234...", "%28415%29+555-0132"). A "+" that starts a number is kept.
@@ -546,12 +574,18 @@ def _integral(m: re.Match[str]) -> str:
 
 # Invisible characters (text._INVISIBLE: zero-width spaces and joiners, the soft hyphen, the BOM...) inside a value.
 _INVISIBLE_RE = re.compile("[" + _INVISIBLE + "]")
+# The separators SEPARATOR_PREFILTERS looks for (after an HTML reference is read): a Unicode space (Zs, U+0020 aside)
+# anywhere or a tab between two letters or digits, read as a space; a Unicode hyphen or dash between two, as "-".
+ZS = "\u00a0\u1680\u2000-\u200a\u202f\u205f\u3000"
+_SPACES_RE = re.compile("[" + ZS + "]|(?<=[0-9A-Za-z)])\t(?=[0-9A-Za-z(])")
+_DASHES_RE = re.compile(r"(?<=[^\W_])[\u2010-\u2015\u2212\ufe58\ufe63\uff0d](?=[^\W_])")
 
 
 def _forms(text: str) -> list[str]:
     """``text`` and the other forms it is read in: without its invisible characters, its HTML character references
-    read (``&#64;``), its NFKC form (full-width digits, ``＠``), URL-decoded up to three times (an address encoded
-    twice, ``%2540``), a form's "+" read as a space, JSON floats as integers."""
+    read (``&#64;``, ``&commat;``), its Unicode spaces, tabs and dashes between characters as " " and "-"
+    (``_SPACES_RE``, ``_DASHES_RE``), its NFKC form (full-width digits, ``＠``), URL-decoded up to three times (an
+    address encoded twice, ``%2540``), a form's "+" read as a space, JSON floats as integers."""
     texts = [text]
 
     def add(t: str) -> None:
@@ -564,6 +598,11 @@ def _forms(text: str) -> list[str]:
     if "&" in text:
         text = html.unescape(text)
         add(text)
+    if "\t" in text or not text.isascii():
+        spaced = _DASHES_RE.sub("-", _SPACES_RE.sub(" ", text))
+        if spaced != text:
+            text = spaced
+            add(text)
     add(personal.nfkc(text))
     decoded = text
     for _ in range(3):
@@ -981,7 +1020,7 @@ class Scanner:
                 continue
             if self.vault and path in _PATHS:
                 value = _IDENTITY_IN_PATH_RE.sub(r"\1", value)  # the name of who logs in or is managed: evidence
-            other = (b64 and _B64_GATE(value) is not None) or "%25" in value or "&#" in value or not value.isascii()
+            other = (b64 and _B64_GATE(value) is not None) or "%25" in value or "&" in value or not value.isascii()
             maybe = list(names) if other else [d for d, gate in gates if gate(value)]
             if maybe:
                 echo = bool(named) and (self.echo_all or path in self.echo or path.startswith(self.echo_dot))
@@ -1112,6 +1151,41 @@ def _slow_prefilter(detectors: tuple[str, ...]) -> Callable[[bytes], dict[int, s
     return lines
 
 
+def _separator_prefilter(detectors: tuple[str, ...], hyperscan: bool = True) -> Callable[[bytes], dict[int, set[str]]]:
+    """The lines of a block where SEPARATOR_PREFILTERS matches, with the detectors that could match there: by one
+    Hyperscan database beside the C pass or Hyperscan's of the other tables (``_prefilter``), by Python's re
+    without Hyperscan or when ``hyperscan`` is False."""
+    pairs = _pairs(detectors, SEPARATOR_PREFILTERS)
+    fast = _hyperscan_lines(pairs) if hyperscan else None
+    if fast is not None:
+        return fast
+    from ..scan.hyperscan import line_finder
+
+    compiled = [(d, re.compile(e)) for d, e in pairs]
+
+    def lines(data: bytes) -> dict[int, set[str]]:
+        out: dict[int, set[str]] = {}
+        for d, rx in compiled:
+            line_of = line_finder(data)[0]
+            for m in rx.finditer(data):
+                out.setdefault(line_of(m.end()), set()).add(d)
+        return out
+
+    return lines
+
+
+def _joined(first: Callable[[bytes], dict[int, set[str]]],
+            second: Callable[[bytes], dict[int, set[str]]]) -> Callable[[bytes], dict[int, set[str]]]:
+    """The lines either prefilter gives, with the detectors of both."""
+
+    def lines(data: bytes) -> dict[int, set[str]]:
+        out = first(data)
+        for ls, names in second(data).items():
+            out.setdefault(ls, set()).update(names)
+        return out
+
+    return lines
+
 _DIGESTED = "hmac-sha256:"  # a Hit.value that is already the keyed digest of one (a value replayed by ``merge``)
 
 
@@ -1145,7 +1219,8 @@ class Minimisation(Visitor):
         self.scanner = Scanner(ctx.settings)
         self.fix = format_of(ctx.settings).minimise_fix
         detectors = self.scanner.detectors
-        self.prefilter = (_prefilter(detectors) or _slow_prefilter(detectors)) if detectors else None
+        self.prefilter = (_joined(_prefilter(detectors) or _slow_prefilter(detectors), _separator_prefilter(detectors))
+                          if detectors else None)
         # (detector, value) -> [file, line, path, hit, further lines]
         self.found: dict[tuple[str, str, str], list[Any]] = {}
         self.more: dict[str, int] = {}
