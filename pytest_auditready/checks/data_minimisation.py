@@ -1136,9 +1136,15 @@ def _prefilter(detectors: tuple[str, ...], native: bool = True) -> Optional[Call
 
 def _slow_prefilter(detectors: tuple[str, ...]) -> Callable[[bytes], dict[int, set[str]]]:
     """``_prefilter`` with Python's re (where Hyperscan is missing): slower, the same lines."""
+    return _re_lines(_pairs(detectors, PREFILTERS, ENCODED_PREFILTERS, EXTRA_PREFILTERS))
+
+
+def _re_lines(pairs: list[tuple[str, bytes]]) -> Callable[[bytes], dict[int, set[str]]]:
+    """The lines of a block where one of ``pairs`` (detector, expression) matches, with their detectors, by
+    Python's re."""
     from ..scan.hyperscan import line_finder
 
-    compiled = [(d, re.compile(e)) for d, e in _pairs(detectors, PREFILTERS, ENCODED_PREFILTERS, EXTRA_PREFILTERS)]
+    compiled = [(d, re.compile(e)) for d, e in pairs]
 
     def lines(data: bytes) -> dict[int, set[str]]:
         out: dict[int, set[str]] = {}
@@ -1157,21 +1163,7 @@ def _separator_prefilter(detectors: tuple[str, ...], hyperscan: bool = True) -> 
     without Hyperscan or when ``hyperscan`` is False."""
     pairs = _pairs(detectors, SEPARATOR_PREFILTERS)
     fast = _hyperscan_lines(pairs) if hyperscan else None
-    if fast is not None:
-        return fast
-    from ..scan.hyperscan import line_finder
-
-    compiled = [(d, re.compile(e)) for d, e in pairs]
-
-    def lines(data: bytes) -> dict[int, set[str]]:
-        out: dict[int, set[str]] = {}
-        for d, rx in compiled:
-            line_of = line_finder(data)[0]
-            for m in rx.finditer(data):
-                out.setdefault(line_of(m.end()), set()).add(d)
-        return out
-
-    return lines
+    return fast if fast is not None else _re_lines(pairs)
 
 
 def _joined(first: Callable[[bytes], dict[int, set[str]]],
