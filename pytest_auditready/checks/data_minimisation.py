@@ -1148,8 +1148,8 @@ def _re_lines(pairs: list[tuple[str, bytes]]) -> Callable[[bytes], dict[int, set
 
     def lines(data: bytes) -> dict[int, set[str]]:
         out: dict[int, set[str]] = {}
+        line_of = line_finder(data)[0]  # any end, in any order: it only remembers the line it found last
         for d, rx in compiled:
-            line_of = line_finder(data)[0]
             for m in rx.finditer(data):
                 out.setdefault(line_of(m.end()), set()).add(d)
         return out
