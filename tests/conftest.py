@@ -116,6 +116,20 @@ def remember_secret(value: str) -> str:
     return value
 
 
+def probed_ledger(target: str, statuses: Optional[dict[str, int]] = None) -> Any:
+    """A live run's ledger holding the unprivileged identity's two probes of the audit devices, which
+    ``log_protection`` judges by the vault's answer: refused (403) unless ``statuses`` says otherwise (a name left
+    out: that probe is not in the run)."""
+    from pytest_auditready.auditlog.model import AccessLedger, Action
+
+    ledger = AccessLedger("r", target)
+    statuses = {"list-audit-devices": 403, "disable-audit-attempt": 403} if statuses is None else statuses
+    for name, status in statuses.items():
+        ledger.record(Action(name, "unprivileged", "auditready-unprivileged", "GET", "sys/audit", "read", 1, 2,
+                             status, request_id=f"id-{name}", expect="probe"))
+    return ledger
+
+
 def probe_until_broken(server: Any, client: Any, devices: list[str], within: float = 5.0) -> None:
     """After ``server.break_audit()``: audited reads until the server has said each of ``devices`` failed to log
     one (``EmbeddedServer.devices_failing``, as the scenario's drill does)."""

@@ -85,11 +85,14 @@ def test_the_red_team_s_vault_with_its_probes_dropped_fails(pytester: pytest.Pyt
     res = _live(pytester, DROP, f"--auditready-vault-config={folder}")
     r = _assert_left_out(pytester, res, {
         "denied_access_logged": f"{SCENARIO}: read-denied-c1",
-        "log_protection": f"{SCENARIO}: list-audit-devices",
         "completeness": f"{SCENARIO}: disable-audit-attempt"}, exact=False)
     assert "no subject to judge" not in str(r["evidence"]) + res.stdout.str()
     assert r["props"]["check.denied_access_logged.status"] == "skipped"
-    assert r["props"]["check.log_protection.status"] == "skipped"  # its probes are gone: no pass of its
+    # log_protection is named as left out too, and fails on its own: its probes are gone, so nothing was judged
+    assert f"{SCENARIO}: list-audit-devices" in r["props"]["check.log_protection.not_run"]
+    assert r["props"]["check.log_protection.status"] == "failed"
+    failure = r["cases"]["log_protection"].find("failure")
+    assert failure is not None and "its action list-audit-devices is not in the run" in failure.text
 
 
 @pytest.mark.parametrize("how", sorted(SCENARIO_HOOKS))

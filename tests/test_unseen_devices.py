@@ -19,7 +19,6 @@ from typing import Any, Optional
 
 import pytest
 
-from pytest_auditready.auditlog.model import AccessLedger
 from pytest_auditready.checks import fail_closed, log_protection
 from pytest_auditready.checks.base import CheckContext, evaluate, stat_log
 from pytest_auditready.config import Settings
@@ -28,6 +27,7 @@ from pytest_auditready.vault.client import VaultClient
 from pytest_auditready.vault.config import PRODUCTION_PATH_MARK
 from pytest_auditready.vault.scenario import VaultFacts
 from tests.auditrun import run_audit
+from tests.conftest import probed_ledger
 
 FILE = {"type": "file", "options": {"file_path": "/w/audit.log", "mode": "0600"}, "origin": {"": "10-audit.hcl:1"}}
 SOCKET = {"type": "socket", "options": {"socket_type": "tcp"}, "origin": {"": "10-audit.hcl:9"}}
@@ -45,7 +45,7 @@ def _drill(status: int = 500) -> dict[str, Any]:
 def _ctx(devices: dict[str, Any], read: str = "primary", target: str = "embedded", drill: Optional[dict[str, Any]] = None,
          log_file: Any = None) -> CheckContext:
     facts = VaultFacts(devices=devices, drill=drill if drill is not None else _drill(), device=read)
-    return CheckContext(settings=Settings(target=target), ledger=AccessLedger("r", target),
+    return CheckContext(settings=Settings(target=target), ledger=probed_ledger(target),
                         entries=[SimpleNamespace(request_id="p")], bad_lines=[], facts=facts, log_file=log_file)
 
 

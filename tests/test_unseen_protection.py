@@ -27,6 +27,7 @@ from pytest_auditready.checks import log_protection
 from pytest_auditready.checks.base import CheckContext, Finding, evaluate, stat_log
 from pytest_auditready.config import Settings
 from pytest_auditready.vault.scenario import VaultFacts
+from tests.conftest import probed_ledger
 
 ROOT_ONLY = pytest.mark.skipif(os.geteuid() != 0, reason="giving a file to another user needs root")
 STRANGER = 4242  # a uid no account has: an ordinary user, for the file system
@@ -323,8 +324,9 @@ def _devices_ctx(devices: dict[str, Any], target: str, status: int = 200) -> Che
                  {"step": "read-back", "status": 404, "request_id": ""},
                  {"step": "logged-again", "what": "GET sys/mounts/secret", "status": 200, "request_id": "p"}]}
     facts = VaultFacts(devices=devices, drill=drill, device="primary")
-    return CheckContext(settings=Settings(target=target), ledger=AccessLedger("r", target),
+    return CheckContext(settings=Settings(target=target), ledger=probed_ledger(target),
                         entries=[SimpleNamespace(request_id="p")], bad_lines=[], facts=facts)
+
 
 
 PRIMARY = {"type": "file", "options": {"file_path": "/var/log/openbao/audit.log", "mode": "0600"}}
@@ -381,3 +383,40 @@ def test_keys_tuned_out_of_hmac_are_judged_by_what_the_mount_holds(mount: str, k
     assert len(said) == 1 and type(said[0]).__name__ == ("Finding" if secret else "Note"), said
     text = said[0].text() if isinstance(said[0], Finding) else said[0].text
     assert all(repr(k) in text for k in keys)
+
+
+# -- the unprivileged identity's probes of the audit devices ----------------------------------------------------------
+
+def _probe_findings(statuses: dict[str, int]) -> list[str]:
+    ctx = _devices_ctx({"primary": PRIMARY}, "https://vault.example.internal:8200")
+    ctx.ledger = probed_ledger(ctx.settings.target, statuses)
+    return [f.message for f in evaluate(log_protection.CHECK, ctx, [""])[""].findings]
+
+
+def test_probes_the_vault_refused_pass() -> None:
+    assert _probe_findings({"list-audit-devices": 403, "disable-audit-attempt": 403}) == []
+
+
+@pytest.mark.parametrize("status", [200, 204])
+def test_a_probe_the_vault_served_is_a_power_the_identity_holds(status: int) -> None:
+    assert _probe_findings({"list-audit-devices": status, "disable-audit-attempt": 403}) == [
+        f"An identity with only the policies [none] can list the audit devices (GET sys/audit) (answered {status})."]
+    found = _probe_findings({"list-audit-devices": 403, "disable-audit-attempt": status})
+    assert len(found) == 1 and "can disable an audit device" in found[0] and "nothing was switched off" in found[0]
+
+
+@pytest.mark.parametrize("status", [0, 429, 500, 503])
+def test_a_probe_without_the_vaults_refusal_judged_nothing(status: int) -> None:
+    """No answer, a rate limit or a server error shows neither power nor its absence: before, anything but a 2xx
+    passed as refused."""
+    found = _probe_findings({"list-audit-devices": status, "disable-audit-attempt": 403})
+    assert len(found) == 1 and "only the vault's 403 shows it cannot, so this was not judged" in found[0]
+    assert ("got no answer" if status == 0 else f"answered {status}") in found[0]
+
+
+@pytest.mark.parametrize("missing", ["list-audit-devices", "disable-audit-attempt"])
+def test_a_probe_missing_from_the_run_is_not_judged_and_says_so(missing: str) -> None:
+    statuses = {"list-audit-devices": 403, "disable-audit-attempt": 403}
+    del statuses[missing]
+    found = _probe_findings(statuses)
+    assert len(found) == 1 and f"its action {missing} is not in the run" in found[0]

@@ -12,6 +12,7 @@ import struct
 from dataclasses import dataclass
 from typing import Iterable, Iterator, Mapping, Optional, Sequence, Union
 
+from ..auditlog.model import AccessLedger
 from ..scan.secret_data import IDENTITY_KEY
 from ..scan.tokens import CREDENTIAL_KEY
 from ..vault.config import PRODUCTION_TYPE_MARK, option_false, option_true
@@ -587,6 +588,33 @@ def _off_host(address: str) -> bool:
         return True  # a name: another host unless it is localhost
 
 
+def _probe_findings(ledger: AccessLedger, pols: str) -> Iterator[Finding]:
+    """The unprivileged identity's two probes of the audit devices: a 2xx is a power it holds; only the vault's
+    403 shows it does not. A probe that is missing (taken out of the run) or got any other answer (no answer, a
+    5xx, a rate limit) judged nothing, and says so instead of passing."""
+    probes = (("list-audit-devices", "list the audit devices (GET sys/audit)", "remove read/sudo on sys/audit"),
+              ("disable-audit-attempt", "disable an audit device (DELETE sys/audit/<device>)",
+               "remove update/delete/sudo on sys/audit/*"))
+    for name, what, remedy in probes:
+        action = ledger.by_name(name)
+        if action is None:
+            yield Finding(ID, "", f"The run did not try to {what} as the identity with only the policies [{pols}] "
+                          f"(its action {name} is not in the run), so whether it can was not judged.",
+                          "run the audit without hooks or options that take built-in actions out")
+        elif 200 <= action.status < 300:
+            detail = ("; the path did not exist, so nothing was switched off" if name == "disable-audit-attempt"
+                      else "")
+            yield Finding(ID, "", f"An identity with only the policies [{pols}] can {what} (answered "
+                          f"{action.status}{detail}).", f"{remedy} from those policies",
+                          request_id=action.request_id)
+        elif action.status != 403:
+            answer = f"answered {action.status}" if action.status else "got no answer"
+            yield Finding(ID, "", f"The attempt to {what} as the identity with only the policies [{pols}] {answer}"
+                          f"{': ' + action.error if action.error else ''}; only the vault's 403 shows it cannot, so "
+                          "this was not judged.", "run the audit again when the vault answers (a rate limit quota "
+                          "must exempt the audit's client)", request_id=action.request_id)
+
+
 def _transport_findings(ctx: CheckContext) -> Iterator[Finding]:
     """Each http device that posts its entries over plain HTTP to another host, and each socket device that sends
     them over TCP or UDP to another host (the socket device has no TLS), as the configuration declared it (the
@@ -680,16 +708,7 @@ def run(ctx: CheckContext) -> Iterator[Union[Finding, Skip, Note]]:
                    "than it needs (examples/auditready-policy.hcl grants all it needs). Least privilege (PCI DSS "
                    "7.2) asks for a token of that policy.")
     pols = ", ".join(facts.unprivileged_policies) or "none"
-    listing = ctx.ledger.by_name("list-audit-devices")
-    if listing is not None and 200 <= listing.status < 300:
-        yield Finding(ID, "", f"An identity with only the policies [{pols}] can list the audit devices "
-                      f"(sys/audit answered {listing.status}).",
-                      "remove read/sudo on sys/audit from those policies", request_id=listing.request_id)
-    attempt = ctx.ledger.by_name("disable-audit-attempt")
-    if attempt is not None and 200 <= attempt.status < 300:
-        yield Finding(ID, "", f"An identity with only the policies [{pols}] was allowed to disable an audit device "
-                      f"path (answered {attempt.status}; the path did not exist, so nothing was switched off).",
-                      "remove update/delete/sudo on sys/audit/* from those policies", request_id=attempt.request_id)
+    yield from _probe_findings(ctx.ledger, pols)
     if facts.capabilities_error:
         yield Finding(ID, "", f"Could not ask sys/capabilities-self as the unprivileged identity "
                       f"({facts.capabilities_error}).", "let the default policy keep sys/capabilities-self, or give "
