@@ -126,6 +126,9 @@ def _assert_left_out(pytester: pytest.Pytester, res: pytest.RunResult, checks: d
     assert r["json"]["verdict"] == "failed"
     reasons = {c["id"]: c["reason"] for c in r["json"]["checks"]}
     assert all(why in reasons[c] and RULE in reasons[c] for c, why in checks.items()), reasons
+    # each such check fails the run, in every report that says which checks do
+    assert all(c["fails_run"] for c in r["json"]["checks"] + ev["checks"] if c["id"] in checks)
+    assert all(r["props"][f"check.{c}.fails_run"] == "true" for c in checks)
     verdict = next(ln for ln in r["summary"].splitlines() if "Verdict:" in ln)
     assert "Verdict: **FAIL**" in verdict and RULE in verdict and all(c in verdict for c in checks), verdict
     assert '<span id="verdict" class="verdict failed">FAIL</span>' in r["html"] and RULE in r["html"]

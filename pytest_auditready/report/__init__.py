@@ -238,7 +238,7 @@ def as_json(result: "AuditResult") -> dict[str, Any]:
         "verdict": verdict(check_rows, stale_findings, left, result.cut_short),
         # what clean-up could not remove from the vault: it fails the run, as the exit code says
         "cleanup": {"could_not_remove": left},
-        "checks": [{"id": r.id, "status": r.status, "severity": r.severity, "fails_run": r.gating,
+        "checks": [{"id": r.id, "status": r.status, "severity": r.severity, "fails_run": r.fails_run,
                     "reason": r.reason, "notes": list(r.notes), "findings": len(r.findings),
                     "accepted": len(r.accepted)}
                    for r in check_rows],

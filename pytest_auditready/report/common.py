@@ -110,6 +110,11 @@ class CheckRow:
     left_out: tuple[str, ...] = ()
 
     @property
+    def fails_run(self) -> bool:
+        """This check fails the run: it failed at or above fail_on, or planned items of it did not run."""
+        return self.gating or bool(self.left_out)
+
+    @property
     def below(self) -> bool:
         """The check did not hold, but its severity is below fail_on: the run does not fail on it."""
         return self.status == FAILED and not self.gating

@@ -371,7 +371,7 @@ def build(result: "AuditResult", files: Optional[Mapping[str, str]] = None) -> d
         },
         "checks": [
             {"id": r.id, "title": r.title, "requirement": r.requirement, "status": r.status,
-             "severity": r.severity, "fails_run": r.gating, "findings": len(r.findings), "accepted": len(r.accepted),
+             "severity": r.severity, "fails_run": r.fails_run, "findings": len(r.findings), "accepted": len(r.accepted),
              "controls": [c.label for c in compliance.controls_for(r.id)],
              "not_run": list(r.left_out),  # what kept planned items of it from running (each fails the run)
              "outcomes": outcomes_by_check.get(r.id, [])}

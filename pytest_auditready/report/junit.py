@@ -146,7 +146,8 @@ def build_xml(
         props[f"check.{check.id}"] = compliance.summary(check.id)
         # each check's verdict and whether it fails the run, as the JSON report's checks say them
         props[f"check.{check.id}.status"] = status_of[check.id]
-        props[f"check.{check.id}.fails_run"] = str(status_of[check.id] == FAILED and gates(fail_on, check.id)).lower()
+        props[f"check.{check.id}.fails_run"] = str(check.id in left or (
+            status_of[check.id] == FAILED and gates(fail_on, check.id))).lower()
         notes = "; ".join(dict.fromkeys(visible(o.reason) for o in by_check.get(check.id, [])
                                         if o.status == PASSED and o.reason))
         if notes:  # what its pass rests on or leaves out (a setting that narrowed it)
