@@ -769,6 +769,29 @@ class AuditReadySession:
             return "stopped early (-x, --maxfail or a hook)"
         return ""
 
+    def _say_stand_ins(self, tr: Any) -> None:
+        """One line when the throw-away server was booted from the team's vault configuration: what it did not take
+        from it and which devices it pointed elsewhere (red team rt76 F5: said in the evidence only)."""
+        from .vault.config import PRODUCTION_ADDRESS_MARK, PRODUCTION_PATH_MARK, PRODUCTION_URI_MARK, REPLACED_MARK
+
+        facts = self.live.context.facts if self.live is not None else None
+        if facts is None or not self.settings.vault_config:
+            return
+        replaced: dict[str, None] = {}
+        moved = []
+        for name, dev in sorted(facts.devices.items()):
+            origin = dev.get("origin", {})
+            replaced.update(dict.fromkeys(p.strip() for p in str(origin.get(REPLACED_MARK, "")).split(",") if p))
+            for mark, what in ((PRODUCTION_PATH_MARK, "writes a file of the run's"),
+                               (PRODUCTION_ADDRESS_MARK, "sends to a receiver of the run's"),
+                               (PRODUCTION_URI_MARK, "posts to a receiver of the run's")):
+                if origin.get(mark):
+                    moved.append(f"device {name} {what} (yours: {origin[mark]})")
+        if replaced or moved:
+            said = "; ".join(([f"not taken from it: {', '.join(replaced)}"] if replaced else []) + moved)
+            tr.write_line(visible(self.redact(f"auditready: the throw-away server ran your vault configuration with "
+                                              f"stand-ins ({said}); the evidence lists each")))
+
     def _unjudged(self) -> list[str]:
         """The files named to --auditready-offline none of whose items ran (said apart in the terminal)."""
         ran = {file for file, _check, _subject in self.outcomes}
@@ -958,6 +981,7 @@ class AuditReadySession:
                 f"{len(self.live.context.entries)} log entries, {held}/{total} checks passed{also} "
                 f"({self.live.seconds:.2f} s live)"
             )
+            self._say_stand_ins(tr)
         else:
             tr.write_sep("-", "auditready offline")
             tr.write_line(f"{len(self.accounting)} file(s): {held}/{total} checks hold on every file{also}")

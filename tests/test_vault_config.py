@@ -164,6 +164,11 @@ def test_the_example_configuration_passes_every_check(pytester: pytest.Pytester)
     assert run.result.ret == 0, run.result.stdout.str()[-3000:]
     assert run.failed_checks() == set()
     assert run.status("fail_closed") == "passed"
+    # what the throw-away server did not take from the configuration is said in the terminal too (red team rt76 F5)
+    said = next(ln for ln in run.result.stdout.lines if "ran your vault configuration with stand-ins" in ln)
+    assert "server.hcl:9 storage" in said and "server.hcl:14 listener" in said, said
+    assert "device collector sends to a receiver of the run's (yours: 127.0.0.1:5170)" in said, said
+    assert "device file writes a file of the run's (yours: /var/log/openbao/audit.log)" in said, said
     # the PCI DSS 10.2.1 events, triggered on the throw-away server and found in the log
     for action in ("read-audit-devices", "enable-scratch-mount", "enable-userpass", "create-user", "change-password",
                    "delete-user", "disable-userpass", "disable-scratch-mount"):
