@@ -161,6 +161,19 @@ def _fingerprint_key_of_each_test() -> Iterator[None]:
 
 
 @pytest.fixture(autouse=True)
+def _sealer_state(tmp_path_factory: pytest.TempPathFactory) -> Iterator[None]:
+    """`auditready seal` keeps its state in $STATE_DIRECTORY (else the home folder): a folder of each test's own.
+    Set without monkeypatch, whose undo() a test may call for its own patches."""
+    before = os.environ.get("STATE_DIRECTORY")
+    os.environ["STATE_DIRECTORY"] = str(tmp_path_factory.mktemp("seal-state"))
+    yield
+    if before is None:
+        os.environ.pop("STATE_DIRECTORY", None)
+    else:
+        os.environ["STATE_DIRECTORY"] = before
+
+
+@pytest.fixture(autouse=True)
 def _no_secret_in_any_output(request: pytest.FixtureRequest) -> Iterator[None]:
     """Session-wide guard: for every test that drives pytest itself, everything the inner run printed and
     every report file it left is scanned for every secret any test has seen (canaries, tokens)."""

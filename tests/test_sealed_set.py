@@ -312,7 +312,7 @@ def test_the_middle_file_edited_fails_with_its_segment_and_lines(sealed_set: dic
     assert rc == 1, out
     verdict = _tamper_verdict(out, s["middle"])
     assert verdict[0] == f"FAIL tamper_evidence {s['middle']}" and len(verdict) == 2, verdict
-    assert f"[{s['middle']}:11] [segment 1, lines 11-20] Sealed lines 11-20 of {s['middle']}" in verdict[1]
+    assert f"[{s['middle']}] [segment 1, lines 11-20] Sealed lines 11-20 of {s['middle']}" in verdict[1]
     # the other files of the run verify: the edit is the middle file's finding, reported once
     for f in ("oldest", "log"):
         (verdict,) = _tamper_verdict(out, s[f])

@@ -6,10 +6,11 @@ verifies it with the public key (``public_key`` in [tool.auditready]; the embedd
 an ephemeral key), then tampers with a copy in four ways and requires each to be detected. A rotated file
 (audit.log.1, audit.log.2.gz) is judged with the chain of the set it belongs to: the whole chain across its files
 (a sealed file that is gone fails the check, unless found in a ``seal_archive`` folder or past the retention
-period, ``retention_days``: rotation may delete it), and the file as the
-segment(s) it holds. Files named in the same run (``ctx.log_set``) carry their own problems; the chain's and
-a missing file's concern every file of the set. An AWS CloudTrail log (log_format = "cloudtrail") has a
-mechanism of its own, the trail's signed digest files: they are verified with the keys of
+period, ``retention_days``: rotation may delete it), and the file as the segment(s) it holds. Lines at the end of
+the live log that a following sealer has not sealed yet, within its interval (``SealReport.excused``), are named in
+the pass rather than failing it. Files named in the same run (``ctx.log_set``) carry their own problems; the
+chain's and a missing file's concern every file of the set. An AWS CloudTrail log (log_format = "cloudtrail") has
+a mechanism of its own, the trail's signed digest files: they are verified with the keys of
 ``cloudtrail_public_keys``, and the four tamperings are made record by record; a log object in S3 is judged the
 same way, with the digest objects beside it fetched (``seal.cloudtrail.check_log_object``).
 """
@@ -193,6 +194,8 @@ def run(ctx: CheckContext) -> Iterator[Union[Finding, Skip, Note]]:
         if verdict and isinstance(a.report, SealReport) and a.report.key_id:  # which key: a swapped one shows
             verdict += f"; verified with the public key {a.report.key_id}" + (
                 f" ({ctx.settings.public_key})" if ctx.settings.public_key else " (the run's own)")
+        if verdict and isinstance(a.report, SealReport):  # the live log's tail within the sealer's interval
+            verdict += "".join(f"; {p.message}" for p in a.report.excused_for(str(name), _log_set(ctx)))
         expired = a.report.expired if isinstance(a.report, SealReport) else []
         if expired:  # said beside the verdict: what the pass does not rest on
             verdict += (f"; {len(expired)} segment(s) of the chain have no file and end before the retention period "

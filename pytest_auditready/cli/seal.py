@@ -37,8 +37,9 @@ def add_parser(sub: Any) -> argparse.ArgumentParser:
     p = sub.add_parser("seal", help="seal an audit log with a signed digest chain (LOG.digests)",
                        description="Append Ed25519-signed digest records covering LOG's whole lines to LOG.digests "
                        "(each record: byte range, line count, SHA-256, first/last entry time, the previous "
-                       "record's hash and signature). Resumes where the chain ends. With --follow it keeps "
-                       "sealing as the log grows, and across rotation, until stopped (SIGINT/SIGTERM).")
+                       "record's hash and signature). Resumes where the chain ends, and refuses a chain that ends "
+                       "before what it signed (kept in its state folder). With --follow it keeps sealing as the log "
+                       "grows, and across rotation, until stopped (SIGINT/SIGTERM).")
     p.add_argument("log", metavar="LOG", type=nonempty("the path of the audit log"),
                    help="the audit log (the file audit device's file_path)")
     p.add_argument("--key", required=True, metavar="PRIVATE_KEY", type=nonempty("the path of the private key"),
@@ -48,6 +49,12 @@ def add_parser(sub: Any) -> argparse.ArgumentParser:
                    help="close a record every N lines (default 1000)")
     p.add_argument("--interval", type=_positive_float, default=None, metavar="SECONDS",
                    help="with --follow, close a record once its oldest line is this old (default 5)")
+    p.add_argument("--state", metavar="DIR", type=nonempty("the path of the state folder"), default=None,
+                   help="where the sealer records how far it signed, a folder only its user can write (default: "
+                   "$STATE_DIRECTORY, which systemd's StateDirectory= sets, else ~/.local/state/auditready)")
+    p.add_argument("--new-chain", action="store_true",
+                   help="start a new chain: the one at LOG.digests is moved aside (LOG.digests.replaced-TIME) and "
+                   "the new chain's first record names it; for after a refused start has been investigated")
     p.set_defaults(func=run)
     return p
 
@@ -56,7 +63,7 @@ def run(args: argparse.Namespace) -> int:
     import os
 
     from ..seal.chain import load_private_key
-    from ..seal.sealer import Sealer, check_log
+    from ..seal.sealer import Sealer, check_log, default_state_dir
 
     if args.interval is not None and not args.follow:  # it would be ignored: one seal closes every record at once
         from ..errors import AuditReadyError
@@ -77,7 +84,13 @@ def run(args: argparse.Namespace) -> int:
 
             raise AuditReadyError(f"{args.log} is {kind}-compressed: it no longer grows, so there is nothing to follow",
                                   f"seal it once, without --follow: auditready seal {args.log} --key KEY")
-    sealer = Sealer(args.log, key, lines_per_record=args.lines)
+
+    def say(kind: str, text: str) -> None:  # at once: a following sealer may never exit
+        print(f"auditready: {kind}: {text}", file=sys.stderr, flush=True)
+
+    state = Path(args.state) if args.state is not None else default_state_dir()
+    sealer = Sealer(args.log, key, lines_per_record=args.lines, state_dir=state, new_chain=args.new_chain,
+                    on_note=say)
     with sealer:
         if not args.follow:
             s = sealer.seal_once()
@@ -96,8 +109,6 @@ def run(args: argparse.Namespace) -> int:
             finally:
                 signal.signal(signal.SIGTERM, old)
                 signal.signal(signal.SIGINT, old_int)
-    for note in s.notes:
-        print(f"auditready: note: {note}", file=sys.stderr)
     tail = f"; {s.unsealed_tail} bytes of an unterminated last line wait for the next seal" if s.unsealed_tail else ""
     print(f"sealed {s.lines} line(s) ({s.bytes} bytes) of {args.log} in {s.records} new record(s) -> "
           f"{sealer.digests_path}{tail}")

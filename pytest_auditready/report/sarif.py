@@ -68,24 +68,30 @@ def _result(result: "AuditResult", rule: str, index: int, level: str, f: Finding
     sits on the file its outcome judged (``fallback``). One with no line is a whole-file result (line 1,
     ``wholeFile``): code scanning needs a location with a start line, and a failed check must not vanish for
     having no line. None when no file is known at all."""
+    from ..seal.verify import sealed_span
+
     path, line = locate(result, f, fallback)
     if fallback and line is None and os.path.normpath(path) == os.path.normpath(visible(fallback)):
         path = fallback  # the file itself: a finding's text shows its name's control characters as escapes
     shown = file_to_point_at(path)
     if not shown:
         return None
+    # a finding about a digest record's range of lines names the file alone and the range in its text: the region
+    # is that range (red team rt77 F7), not line 1 of the file
+    span = sealed_span(f.message) if line is None and f.check_id == "tamper_evidence" else None
+    region = {"startLine": span[0], "endLine": span[1]} if span else {"startLine": max(line or 1, 1)}
     res: dict[str, Any] = {
         "ruleId": rule,
         "ruleIndex": index,
         "level": level,
         "message": {"text": _plain(clean(result, f.text()))},
         "locations": [{"physicalLocation": {"artifactLocation": {"uri": _uri(result.redact(shown, raw=True))},
-                                            "region": {"startLine": max(line or 1, 1)}}}],
+                                            "region": region}}],
         "properties": {"item": clean(result, item)},
     }
     if is_url(path):
         res["properties"]["url"] = clean(result, path)
-    if line is None:  # code scanning needs a region (startLine): line 1 stands for the whole file, and says so
+    if line is None and span is None:  # code scanning needs a region: line 1 stands for the whole file, and says so
         res["properties"]["wholeFile"] = True
     if f.request_id:
         res["properties"]["requestId"] = clean(result, f.request_id)

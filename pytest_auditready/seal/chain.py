@@ -4,7 +4,9 @@
 (``start``/``end`` byte offsets and ``first_line``/``lines`` within its segment, their SHA-256, the first and last
 entry times), names the previous record by hash and signature, and is signed with Ed25519 over its canonical
 JSON (sorted keys, no spaces) without the ``sig`` field. A segment is one log file: after rotation the next file
-starts a new segment whose first record still chains to the old segment's last one.
+starts a new segment whose first record still chains to the old segment's last one. Signed optional fields: a
+chain started over with ``--new-chain`` names in its first record what it replaces (``restarted_after``: the old
+chain's last seq, hash and seal time, or "none"), and a following sealer writes its ``interval_s`` in each record.
 
 Nothing here reads the log itself and nothing here imports pytest.
 """
@@ -20,7 +22,7 @@ import os
 import stat
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, BinaryIO, Mapping, Optional, Union
+from typing import TYPE_CHECKING, Any, BinaryIO, Iterator, Mapping, Optional, Union
 
 from ..errors import AuditReadyError
 from ..safeio import MAX_KEY_BYTES, open_regular, read_small, write_all
@@ -206,6 +208,24 @@ def last_record(digests: PathLike, window: int = 1 << 16, f: Optional[BinaryIO] 
         return None
     except OSError as exc:
         raise AuditReadyError(f"cannot read {digests}: {exc.strerror}", "fix its permissions") from None
+
+
+def records_backward(f: BinaryIO, end: int, limit: int = MAX_TAIL) -> Iterator[Record]:
+    """The records of the open digests file ``f`` that end by byte ``end`` (0 or just after a newline), the last
+    one first, reading at most about ``limit`` bytes back from ``end``; it stops at a line that is no record."""
+    pos, head = end, b""
+    while pos > 0 and end - pos < limit:
+        n = min(1 << 16, pos)
+        pos -= n
+        f.seek(pos)
+        lines = (f.read(n) + head).split(b"\n")
+        head = lines.pop(0) if pos > 0 else b""  # (maybe the end of a line that starts before ``pos``)
+        for raw in reversed(lines):
+            if raw.strip():
+                rec = parse_record(raw, 0)
+                if rec is None:
+                    return
+                yield rec
 
 
 # -- keys ------------------------------------------------------------------------------------------------------

@@ -5,9 +5,13 @@ last line waits for its newline), and cuts a record every ``lines_per_record`` l
 or, when following, once the oldest unsealed line is ``every_seconds`` old. It resumes from the last record of
 an existing chain, so it can be stopped and restarted. When the log is rotated (the path names a new file, or
 the file was truncated in place) the rest of the old file is sealed first when it can still be found (a rename
-keeps its inode), then the new file starts a new segment chained to the old one. A compressed file (gzip, bzip2,
-xz: history rotated before sealing began, sealed once) is sealed on its decompressed stream, as the verifier reads
-it.
+keeps its inode; after a restart, a file compressed or moved meanwhile is found by the bytes the chain sealed),
+then the new file starts a new segment chained to the old one. A compressed file (gzip, bzip2, xz: history
+rotated before sealing began, sealed once) is sealed on its decompressed stream, as the verifier reads it.
+
+With a state folder (``state_dir``; `auditready seal` always keeps one) the sealer records there, after each
+write is durable, the last record it signed: a chain that was cut, emptied, deleted or replaced below that is
+refused at start instead of being sealed on (whoever can write the log's folder can do that, not sign records).
 """
 
 from __future__ import annotations
@@ -18,17 +22,19 @@ import hashlib
 import json
 import lzma
 import os
+import re
+import stat
 import tempfile
 import threading
 import time
 import zlib
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, BinaryIO, Callable, Iterator, Optional
+from typing import TYPE_CHECKING, Any, BinaryIO, Callable, Iterator, Mapping, Optional
 
-from ..auditlog.rotation import compression_of, locate_rotated, open_rotated
+from ..auditlog.rotation import compression_of, locate_rotated, open_rotated, rotated_name, rotation_slot
 from ..errors import AuditReadyError
-from ..safeio import open_append, open_regular, write_all
+from ..safeio import open_append, open_regular, read_small, same_file, write_all, write_atomic
 from .chain import (
     FORMAT,
     GENESIS,
@@ -38,6 +44,7 @@ from .chain import (
     key_id,
     last_record,
     record_hash,
+    records_backward,
     sign_record,
     signature_ok,
 )
@@ -52,6 +59,14 @@ DEFAULT_LINES = 1000
 DEFAULT_MAX_BYTES = 8 << 20
 _TIME_KEYS = ("time", "timestamp", "@timestamp")
 LOG_FIX = "point the sealer at the file_path of the file audit device, readable by this user"
+CHAIN_FIX = ("run the sealer as a user that can write beside the log, and move away whatever is at LOG.digests if "
+             "it is not the chain `auditready seal` writes")
+STATE_FORMAT = "auditready-seal-state/1"
+GONE_FIX = ("investigate (auditready verify LOG --public-key KEY.pub; compare with the copy of LOG.digests shipped "
+            "off the host), then start a new chain with --new-chain")
+STATE_FIX = GONE_FIX + " (the old file is kept beside it)"
+STATE_DIR_FIX = "pass --state DIR: a folder only the sealer's user can write (systemd: StateDirectory=auditready)"
+MTIME_SLACK = 300.0  # seconds a file's mtime may seem to precede the time its last entry carries
 
 
 def entry_time(line: bytes) -> Optional[str]:
@@ -134,6 +149,114 @@ def _utc_now() -> str:
     return datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
 
 
+def _sealed_range_in(path: Path, rec: Record) -> bool:
+    """Whether ``path``'s content (decompressed) holds, at ``rec``'s byte range, the bytes ``rec`` sealed. Reads
+    no further than the range's end."""
+    h = hashlib.sha256()
+    pos = 0
+    try:
+        with open_rotated(path, compression_of(path)) as f:
+            while pos < rec.end:
+                data = f.read(min(CHUNK, rec.end - pos))
+                if not data:
+                    return False
+                if pos + len(data) > rec.start:
+                    h.update(data[max(0, rec.start - pos):])
+                pos += len(data)
+    except (AuditReadyError, *_DECOMPRESS_ERRORS):
+        return False
+    return h.hexdigest() == rec.sha256
+
+
+# -- the sealer's state -----------------------------------------------------------------------------------------
+
+def default_state_dir(environ: Mapping[str, str] = os.environ) -> Path:
+    """Where `auditready seal` keeps its state unless given ``--state``: systemd's StateDirectory
+    ($STATE_DIRECTORY, the first when it names several), else $XDG_STATE_HOME/auditready, else
+    ~/.local/state/auditready."""
+    given = environ.get("STATE_DIRECTORY", "").split(":")[0]
+    if given:
+        return Path(given)
+    xdg = environ.get("XDG_STATE_HOME", "")
+    if os.path.isabs(xdg):
+        return Path(xdg) / "auditready"
+    home = os.path.expanduser("~")
+    if not os.path.isabs(home):
+        raise AuditReadyError("the sealer has no folder for its state (no $STATE_DIRECTORY and no home folder)",
+                              STATE_DIR_FIX)
+    return Path(home) / ".local" / "state" / "auditready"
+
+
+def state_path_for(digests_path: PathLike, state_dir: PathLike) -> Path:
+    """The state file of the chain ``digests_path`` in ``state_dir``: one per chain, named by the chain's real path
+    (whichever spelling of it the sealer is given)."""
+    real = os.path.realpath(digests_path)
+    tag = hashlib.sha256(os.fsencode(real)).hexdigest()[:16]
+    return Path(state_dir) / f"{re.sub(r'[^A-Za-z0-9._-]', '_', os.path.basename(real))[:64]}-{tag}.json"
+
+
+@dataclass(frozen=True)
+class SealState:
+    """What the sealer last signed into its chain and saw durable (``seq``, its record's ``hash`` and
+    ``sealed_at``); for a chain started over that holds no record yet (``seq`` None), what its first record is to
+    name as replaced (``restarted_after``)."""
+
+    seq: Optional[int]
+    hash: Optional[str]
+    sealed_at: Optional[str]
+    restarted_after: Any = None
+
+    def when(self) -> str:
+        return f" (sealed at {self.sealed_at})" if self.sealed_at else ""
+
+
+def _check_state_dir(folder: Path, log: Path, digests: Path) -> None:
+    """Make the state folder (mode 0700) when missing, and refuse one that whoever can write the log could write:
+    a state that can be rewound no longer tells a cut or replaced chain from the sealer's own."""
+    try:
+        folder.mkdir(mode=0o700, parents=True, exist_ok=True)
+        st = os.stat(folder)
+    except OSError as exc:
+        raise AuditReadyError(f"cannot use {folder} as the sealer's state folder: {exc.strerror or exc}",
+                              STATE_DIR_FIX) from None
+    if not stat.S_ISDIR(st.st_mode):
+        raise AuditReadyError(f"the sealer's state folder {folder} is not a folder", STATE_DIR_FIX)
+    if st.st_mode & 0o022 or st.st_uid not in (0, os.geteuid()):
+        raise AuditReadyError(
+            f"the sealer's state folder {folder} can be written by others (mode {stat.S_IMODE(st.st_mode):04o}, "
+            f"owner uid {st.st_uid}): they could rewind the sealer's record of what it signed",
+            f"chmod go-w {folder} (owned by the sealer's user), or {STATE_DIR_FIX}")
+    if same_file(folder, log.parent) or same_file(folder, digests.parent):
+        raise AuditReadyError(f"the sealer's state folder {folder} is the log's folder: whoever writes the log "
+                              "could rewind the sealer's record of what it signed", STATE_DIR_FIX)
+    if not os.access(folder, os.W_OK | os.X_OK):
+        raise AuditReadyError(f"cannot write the sealer's state folder {folder}: permission denied", STATE_DIR_FIX)
+
+
+def _read_state(path: Path) -> Optional[SealState]:
+    """The state in ``path``, None when there is none yet; a file that is not one the sealer wrote is refused."""
+    try:
+        raw = read_small(path, "sealer's state", 1 << 16, fix=STATE_FIX)
+    except FileNotFoundError:
+        return None
+    bad = AuditReadyError(f"the sealer's state {path} is not the file `auditready seal` writes: it was edited or "
+                          "damaged", "restore it from a backup if it was damaged; else " + STATE_FIX)
+    try:
+        data = json.loads(raw)
+    except (ValueError, UnicodeDecodeError):
+        raise bad from None
+    if not isinstance(data, dict) or data.get("format") != STATE_FORMAT:
+        raise bad
+    seq, h, at = data.get("seq"), data.get("hash"), data.get("sealed_at")
+    if seq is None:
+        ok = h is None
+    else:
+        ok = isinstance(seq, int) and not isinstance(seq, bool) and seq >= 0 and isinstance(h, str) and len(h) == 64
+    if not ok or not isinstance(at, (str, type(None))):
+        raise bad
+    return SealState(seq, h, at, data.get("restarted_after") if seq is None else None)
+
+
 @dataclass
 class SealSummary:
     records: int = 0
@@ -142,6 +265,7 @@ class SealSummary:
     segments_started: int = 0
     unsealed_tail: int = 0  # bytes of an unterminated last line left for the next seal
     notes: list[str] = field(default_factory=list)
+    warnings: list[str] = field(default_factory=list)  # what an operator must see at once: also passed to on_note
 
 
 class _Cursor:
@@ -190,7 +314,13 @@ class Sealer:
         lines_per_record: int = DEFAULT_LINES,
         max_record_bytes: int = DEFAULT_MAX_BYTES,
         clock: Callable[[], float] = time.monotonic,
+        state_dir: Optional[PathLike] = None,
+        new_chain: bool = False,
+        on_note: Optional[Callable[[str, str], None]] = None,
     ) -> None:
+        """``state_dir``: where the sealer records how far it signed (None: no record, a chain is taken as found).
+        ``new_chain``: move the chain there is aside and start another. ``on_note(kind, text)``: each note
+        ("note") and warning ("warning") as it arises."""
         if lines_per_record < 1 or max_record_bytes < 1:
             raise AuditReadyError("a record must hold at least one line", "pass --lines 1 or more")
         self.log_path = Path(log_path)
@@ -201,8 +331,12 @@ class Sealer:
         self.lines_per_record = lines_per_record
         self.max_record_bytes = max_record_bytes
         self._clock = clock
+        self.new_chain = new_chain
+        self._on_note = on_note
+        self.state_path = state_path_for(self.digests_path, state_dir) if state_dir is not None else None
         self._out: list[bytes] = []
         self._fd: Optional[int] = None
+        self._chain_size = 0  # what the chain holds after this sealer's last write: anything else is someone else's
         self._cursor: Optional[_Cursor] = None
         self.summary = SealSummary()
         # chain state
@@ -210,6 +344,14 @@ class Sealer:
         self._prev = GENESIS
         self._prev_sig = ""
         self._segment = -1
+        self._sealed_at: Optional[str] = None  # of the last record made
+        self._restarted_after: Any = None  # what the first record of a chain started over names as replaced
+        self._interval: Optional[float] = None  # set by follow(): written into each record as interval_s
+
+    def _note(self, text: str, *, warning: bool = False) -> None:
+        (self.summary.warnings if warning else self.summary.notes).append(text)
+        if self._on_note is not None:
+            self._on_note("warning" if warning else "note", text)
 
     # -- lifecycle ---------------------------------------------------------------------------------------------
     def __enter__(self) -> "Sealer":
@@ -220,38 +362,67 @@ class Sealer:
         self.close()
 
     def open(self) -> None:
-        """Lock the chain, resume from its last record, and position on the log. The chain is opened without
-        following a link (a planted LOG.digests link would have the sealer append to its target) and must be a
-        regular file."""
-        self._fd = open_append(self.digests_path, "digest chain", mode=0o600, read=True,
-                               fix="run the sealer as a user that can write beside the log, and move away "
-                               "whatever is at LOG.digests if it is not the chain `auditready seal` writes")
+        """Lock the chain, check it against the sealer's state, resume from its last record, and position on the
+        log. The chain is opened without following a link (a planted LOG.digests link would have the sealer append
+        to its target) and must be a regular file."""
+        state = None
+        if self.state_path is not None:
+            _check_state_dir(self.state_path.parent, self.log_path, self.digests_path)
+            state = _read_state(self.state_path)
+        if (state is not None and state.seq is not None and not self.new_chain
+                and not os.path.lexists(self.digests_path)):  # refused before an empty chain is made there
+            raise AuditReadyError(f"the chain {self.digests_path} is gone but this sealer signed up to seq "
+                                  f"{state.seq}{state.when()}: it was deleted or moved", GONE_FIX)
+        self._fd = self._open_chain()
         try:
-            fcntl.flock(self._fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except OSError:
-            os.close(self._fd)
-            self._fd = None
-            raise AuditReadyError(f"another sealer is already appending to {self.digests_path}",
-                                  "run one sealer per log (stop the other one first)") from None
-        try:
-            self._resume()
+            self._resume(state)
         except BaseException:
             self.close()
             raise
 
-    def _resume(self) -> None:
-        self._drop_partial_record()
+    def _open_chain(self) -> int:
+        fd = open_append(self.digests_path, "digest chain", mode=0o600, read=True, fix=CHAIN_FIX)
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except OSError:
+            os.close(fd)
+            raise AuditReadyError(f"another sealer is already appending to {self.digests_path}",
+                                  "run one sealer per log (stop the other one first)") from None
+        return fd
+
+    def _resume(self, state: Optional[SealState]) -> None:
         assert self._fd is not None
-        with os.fdopen(os.dup(self._fd), "rb") as chain:  # the file locked, not whatever the path names now
-            last = last_record(self.digests_path, f=chain)
+        last: Optional[Record] = None
+        if self.new_chain:
+            self._start_new_chain(state)
+        else:
+            frag = self._fragment()
+            with os.fdopen(os.dup(self._fd), "rb") as chain:  # the file locked, not whatever the path names now
+                last = last_record(self.digests_path, f=chain)
+            if state is not None:
+                self._check_state(state, last, frag)
+            if frag:
+                self._drop_fragment(frag, last, state)
+        self._chain_size = os.fstat(self._fd).st_size
         if last is None:
+            if state is not None and state.seq is None:
+                self._restarted_after = state.restarted_after
             self._cursor = self._open_log(segment=0, pos=0, next_line=1, reason="start")
+            if self._cursor is not None:
+                self._say_sealing_begins(self._cursor)
             return
         if last.data.get("key_id") != self._key_id or not signature_ok(self._pub, last.data):
             raise AuditReadyError(
                 f"the last record of {self.digests_path} was not signed by this key (key id {self._key_id})",
-                "seal with the key that started the chain, or move the old chain away to start a new one",
+                "seal with the key that started the chain, or start a new chain with --new-chain (the old file is "
+                "kept beside it)",
             )
+        if self.state_path is not None and (state is None or state.seq != last.seq):
+            if state is None:
+                self._note(f"the sealer has no state for {self.digests_path} in {self.state_path.parent}: the chain "
+                           f"is taken as found (it ends at record seq {last.seq}); from now on a chain that ends "
+                           "before what this sealer signed is refused", warning=True)
+            self._save_state(last.seq, last.hash(), last.data.get("sealed_at"))
         self._seq = last.seq + 1
         self._prev = last.hash()
         self._prev_sig = last.sig
@@ -264,21 +435,161 @@ class Sealer:
             self._cursor = self._open_log(segment=last.segment, pos=last.end, next_line=last.last_line + 1,
                                           reason=None)
             return
-        # The log was rotated or truncated since the last seal: finish the old file if it is still beside the log.
+        # The log was rotated or truncated since the last seal: finish the old file if it is still beside the log
+        # (by its inode; by content when compression or a move gave it another), then the files rotated after it.
         old = self._find_by_inode(last.inode) if last.inode is not None else None
+        truncated = st is not None and st.st_ino == last.inode
+        if old is None and not truncated:
+            old = self._find_by_content(last)
+            if old is not None:
+                self._note(f"the file sealed as segment {last.segment} is now {old} (compressed or moved while the "
+                           f"sealer was stopped; found by the bytes it sealed): sealing the rest of it")
         if old is not None:
             self._cursor = self._open_file(old, segment=last.segment, pos=last.end, next_line=last.last_line + 1,
                                            reason=None)
             self._drain()
-        elif st is not None and st.st_ino == last.inode:
-            self.summary.notes.append(f"{self.log_path} was truncated in place since the last seal (it had been "
-                                      f"sealed to byte {last.end}; it no longer holds what the last record sealed, "
-                                      "as after logrotate's copytruncate); its new content starts a new segment")
+            for newer in self._rotated_after(old):
+                self._note(f"{newer} was rotated whole while the sealer was stopped: sealed as segment "
+                           f"{self._segment + 1}")
+                self._segment += 1
+                self._cursor = self._open_file(newer, segment=self._segment, pos=0, next_line=1, reason="rotated")
+                self._drain()
+        elif truncated:
+            self._note(f"{self.log_path} was truncated in place since the last seal (it had been "
+                       f"sealed to byte {last.end}; it no longer holds what the last record sealed, "
+                       "as after logrotate's copytruncate); its new content starts a new segment")
         else:
-            self.summary.notes.append(f"the file sealed as segment {last.segment} ({last.file}) is no longer beside "
-                                      f"the log; its bytes after offset {last.end} were never sealed")
-        reason = "truncated" if st is not None and st.st_ino == last.inode else "rotated"
-        self._cursor = self._open_log(segment=last.segment + 1, pos=0, next_line=1, reason=reason)
+            self._note(f"the file sealed as segment {last.segment} ({last.file}) is no longer beside the log; its "
+                       f"bytes after offset {last.end} were never sealed", warning=True)
+        self._cursor = self._open_log(segment=self._segment + 1, pos=0, next_line=1,
+                                      reason="truncated" if truncated else "rotated")
+
+    def _fragment(self) -> int:
+        """The length of what follows the chain's last newline: a record a stopped sealer was writing, or a cut."""
+        assert self._fd is not None
+        size = os.fstat(self._fd).st_size
+        n = min(size, 1 << 16)
+        data = os.pread(self._fd, n, size - n)
+        if not data or data.endswith(b"\n"):
+            return 0
+        cut = data.rfind(b"\n")
+        if cut < 0 and size > n:
+            raise AuditReadyError(f"{self.digests_path} ends in more than 64 KiB without a newline: no digest record "
+                                  "is that long", STATE_FIX)
+        return n - cut - 1
+
+    def _check_state(self, state: SealState, last: Optional[Record], frag: int) -> None:
+        """Refuse a chain that ends before the last record this sealer signed, or holds another in its place: it
+        was cut, emptied or replaced (a missing final newline proves no crash; the state does). The chain may end
+        later than the state: a sealer stopped between its write and its state's."""
+        d = self.digests_path
+        if state.seq is None:
+            if last is not None:
+                raise AuditReadyError(f"the chain {d} holds records (it ends at seq {last.seq}) but this sealer "
+                                      "started a new chain there and has signed nothing in it yet: the file was "
+                                      "replaced", STATE_FIX)
+            return
+        if last is None:
+            raise AuditReadyError(f"the chain {d} holds no whole record but this sealer signed up to seq "
+                                  f"{state.seq}{state.when()}: it was emptied, cut or replaced", STATE_FIX)
+        if last.seq < state.seq:
+            raise AuditReadyError(f"the chain {d} ends at seq {last.seq} but this sealer signed up to seq "
+                                  f"{state.seq}{state.when()}: records were cut or the file replaced", STATE_FIX)
+        assert self._fd is not None
+        rec = None
+        with os.fdopen(os.dup(self._fd), "rb") as chain:
+            for r in records_backward(chain, os.fstat(self._fd).st_size - frag):
+                if r.seq <= state.seq:
+                    rec = r if r.seq == state.seq else None
+                    break
+        if rec is None or rec.hash() != state.hash:
+            what = "lacks the record" if rec is None else "holds another record in place of the record"
+            raise AuditReadyError(f"the chain {d} {what} seq {state.seq} this sealer signed{state.when()}: the file "
+                                  "was replaced or edited", STATE_FIX)
+
+    def _drop_fragment(self, frag: int, last: Optional[Record], state: Optional[SealState]) -> None:
+        """Cut off an incomplete last record before appending: its seq is past the state's, so it was never
+        complete (without a state, a missing final newline is taken as a sealer killed in its write)."""
+        assert self._fd is not None
+        os.ftruncate(self._fd, os.fstat(self._fd).st_size - frag)
+        seq = last.seq + 1 if last is not None else 0
+        why = f" (the sealer's state ends at seq {state.seq}: seq {seq} was never completed)" \
+            if state is not None and state.seq is not None else ""
+        self._note(f"dropped an incomplete last record ({frag} bytes) from {self.digests_path}, left by an "
+                   f"interrupted sealer{why}")
+
+    def _start_new_chain(self, state: Optional[SealState]) -> None:
+        """--new-chain: move what LOG.digests holds aside (kept: it is evidence), start an empty chain in its place,
+        and keep what it replaces for the new chain's first record (``restarted_after``) and in the state."""
+        assert self._fd is not None
+        size = os.fstat(self._fd).st_size
+        old: Optional[Record] = None
+        if size:
+            try:
+                with os.fdopen(os.dup(self._fd), "rb") as chain:
+                    old = last_record(self.digests_path, f=chain)
+            except AuditReadyError:
+                old = None  # a damaged chain: moved aside all the same
+        after: Any = "none"
+        ended = ""
+        if state is not None and state.seq is not None:
+            after = {"seq": state.seq, "hash": state.hash, "sealed_at": state.sealed_at}
+            ended = f" (this sealer had signed up to seq {state.seq}{state.when()})"
+        elif old is not None:
+            after = {"seq": old.seq, "hash": old.hash(), "sealed_at": old.data.get("sealed_at")}
+            ended = f" (it ends at seq {old.seq})"
+        elif state is not None and state.restarted_after is not None:
+            after = state.restarted_after  # started over before, and nothing signed since
+        moved = self._move_chain_aside() if size else None
+        if moved is not None and isinstance(after, dict):
+            after = {**after, "chain": moved.name}
+        self._restarted_after = after
+        self._save_state(None, None, None, restarted_after=after)
+        self._note(f"starting a new chain in {self.digests_path} (--new-chain)"
+                   + (f"; the old one was moved to {moved}" if moved is not None else "") + ended
+                   + "; the new chain's first record names what it replaces (restarted_after)", warning=True)
+
+    def _move_chain_aside(self) -> Path:
+        assert self._fd is not None
+        d = self.digests_path
+        st = os.fstat(self._fd)
+        stamp = datetime.datetime.now(datetime.timezone.utc).strftime("%Y%m%dT%H%M%SZ")
+        aside = d.with_name(f"{d.name}.replaced-{stamp}")
+        n = 1
+        while os.path.lexists(aside):
+            aside = d.with_name(f"{d.name}.replaced-{stamp}-{n}")
+            n += 1
+        try:
+            now = os.lstat(d)
+            if (now.st_dev, now.st_ino) != (st.st_dev, st.st_ino):
+                raise AuditReadyError(f"{d} was replaced while the sealer started", "start the sealer again")
+            os.rename(d, aside)
+        except OSError as exc:
+            raise AuditReadyError(f"cannot move {d} aside to {aside.name}: {exc.strerror}", CHAIN_FIX) from None
+        fd = self._open_chain()
+        os.close(self._fd)
+        self._fd = fd
+        return aside
+
+    def _say_sealing_begins(self, c: _Cursor) -> None:
+        """A chain that starts over a log with lines in it: say at once that those are sealed as found."""
+        size = os.fstat(c.f.fileno()).st_size  # (a compressed log's decompressed size)
+        if size:
+            self._note(f"sealing of {self.log_path} begins now: the {size} bytes already in it are sealed as found, "
+                       "and nothing shows whether they were changed before now", warning=True)
+
+    def _save_state(self, seq: Optional[int], h: Optional[str], sealed_at: Optional[str], *,
+                    restarted_after: Any = None) -> None:
+        """Record the last durable record this sealer signed (written whole, then renamed into place)."""
+        if self.state_path is None:
+            return
+        body: dict[str, Any] = {"format": STATE_FORMAT, "log": os.path.abspath(self.log_path),
+                                "digests": os.path.realpath(self.digests_path), "key_id": self._key_id,
+                                "seq": seq, "hash": h, "sealed_at": sealed_at}
+        if restarted_after is not None:
+            body["restarted_after"] = restarted_after
+        write_atomic(self.state_path, json.dumps(body, sort_keys=True, indent=1) + "\n", "sealer's state",
+                     mode=0o600)
 
     def _holds(self, last: Record) -> bool:
         """Whether the log still holds, in its place, the bytes the chain's last record sealed: a file truncated in
@@ -296,24 +607,6 @@ class Sealer:
                 h.update(data)  # (a file now shorter hashes short: no match)
         return h.hexdigest() == last.sha256
 
-    def _drop_partial_record(self) -> None:
-        """A sealer killed in the middle of a write leaves a record without its newline: it was never complete
-        (never fsynced as a whole), so cut it off before appending."""
-        assert self._fd is not None
-        size = os.fstat(self._fd).st_size
-        if size == 0:
-            return
-        data = os.pread(self._fd, size - max(0, size - (1 << 16)), max(0, size - (1 << 16)))
-        if data.endswith(b"\n"):
-            return
-        cut = data.rfind(b"\n")
-        keep = size - len(data) + cut + 1 if cut >= 0 else (0 if size <= (1 << 16) else size)
-        if keep == size:
-            return
-        os.ftruncate(self._fd, keep)
-        self.summary.notes.append(f"dropped an incomplete last record ({size - keep} bytes) from "
-                                  f"{self.digests_path}, left by an interrupted sealer")
-
     def close(self) -> None:
         if self._cursor is not None:
             self._cursor.f.close()
@@ -324,6 +617,56 @@ class Sealer:
 
     def _find_by_inode(self, inode: int) -> Optional[Path]:
         return locate_rotated(self.log_path, inode)
+
+    def _find_by_content(self, last: Record) -> Optional[Path]:
+        """The rotated file beside the log that holds, at the last record's range, the bytes it sealed (compressed
+        files on their decompressed stream), the most recently written first. Files last written before the
+        record's last entry was made cannot hold it and are not read."""
+        from ..auditlog.model import parse_time
+
+        t = parse_time(last.data.get("last_time"))
+        not_before = t[0] / 1e9 - MTIME_SLACK if t is not None else None
+        folder = self.log_path.parent
+        try:
+            names = os.listdir(folder)
+        except OSError:
+            return None
+        found: list[tuple[float, str]] = []
+        for nm in names:
+            if not rotated_name(self.log_path, nm):
+                continue
+            try:
+                st = os.stat(folder / nm)
+            except OSError:
+                continue
+            if stat.S_ISREG(st.st_mode) and (not_before is None or st.st_mtime >= not_before):
+                found.append((st.st_mtime, nm))
+        for _, nm in sorted(found, reverse=True):
+            if _sealed_range_in(folder / nm, last):
+                return folder / nm
+        return None
+
+    def _rotated_after(self, old: Path) -> list[Path]:
+        """The files beside the log that rotation named after ``old`` (lower numbers, later dates: made whole while
+        the sealer was stopped), oldest first; of a number both compressed and not, the file not compressed."""
+        slot = rotation_slot(old.name)
+        if slot is None or old.parent != self.log_path.parent:
+            return []
+        _live, pattern, numbers, newer_lower = slot
+        newer: dict[tuple[int, ...], str] = {}
+        try:
+            names = sorted(os.listdir(old.parent))
+        except OSError:
+            return []
+        for nm in names:
+            s = rotation_slot(nm)
+            if (nm == old.name or s is None or s[1] != pattern or not rotated_name(self.log_path, nm)
+                    or not (s[2] < numbers if newer_lower else s[2] > numbers)
+                    or not (old.parent / nm).is_file()):
+                continue
+            if s[2] not in newer or compression_of(old.parent / newer[s[2]]) is not None:
+                newer[s[2]] = nm
+        return [old.parent / newer[k] for k in sorted(newer, reverse=newer_lower)]
 
     def _open_file(self, path: Path, *, segment: int, pos: int, next_line: int, reason: Optional[str]) -> _Cursor:
         try:
@@ -367,6 +710,12 @@ class Sealer:
         if c.reason is not None:
             body["reason"] = c.reason
             c.reason = None
+        if self._restarted_after is not None:
+            body["restarted_after"] = self._restarted_after
+            self._restarted_after = None
+        if self._interval is not None:
+            body["interval_s"] = float(self._interval)
+        self._sealed_at = body["sealed_at"]
         rec = sign_record(self._key, body)
         line = json.dumps(rec, sort_keys=True, separators=(",", ":"), ensure_ascii=True).encode("ascii") + b"\n"
         self._out.append(line)
@@ -496,15 +845,17 @@ class Sealer:
             pass
         self._emit(c)
         if c.tail_len:
-            self.summary.notes.append(f"{c.tail_len} bytes of an unterminated last line in the rotated file were "
-                                      "left unsealed")
+            self._note(f"{c.tail_len} bytes of an unterminated last line in the rotated file were left unsealed")
         c.f.close()
         self._cursor = None
         self.flush()
 
     def flush(self) -> None:
+        """Append the records made, once the chain is still the file this sealer left; then record in the state
+        how far it signed."""
         if not self._out or self._fd is None:
             return
+        self._check_chain_in_place()
         data = b"".join(self._out)
         self._out.clear()
         try:
@@ -513,6 +864,27 @@ class Sealer:
         except OSError as exc:
             raise AuditReadyError(f"cannot append to {self.digests_path}: {exc.strerror}",
                                   "free space beside the log (the chain's last record was not written)") from None
+        self._chain_size += len(data)
+        self._save_state(self._seq - 1, self._prev, self._sealed_at)
+
+    def _check_chain_in_place(self) -> None:
+        """Refuse to append to a chain someone else cut, extended, moved or deleted since this sealer's last write:
+        records appended there would be lost, or seal on from a chain that is not the one signed."""
+        assert self._fd is not None
+        d = self.digests_path
+        st = os.fstat(self._fd)
+        if st.st_size != self._chain_size:
+            raise AuditReadyError(f"{d} changed while this sealer was appending to it ({st.st_size} bytes where it "
+                                  f"had left {self._chain_size}): records were cut or written by someone else",
+                                  STATE_FIX)
+        try:
+            now: Optional[os.stat_result] = os.lstat(d)
+        except OSError:
+            now = None
+        if now is None or (now.st_dev, now.st_ino) != (st.st_dev, st.st_ino):
+            raise AuditReadyError(f"{d} was deleted, moved or replaced while this sealer was appending to it",
+                                  GONE_FIX + "; a logrotate rule on the log's whole folder moves the chain too: "
+                                  "name only the log in it")
 
     def seal_once(self) -> SealSummary:
         """Seal every whole line the log holds now."""
@@ -549,8 +921,10 @@ class Sealer:
     def follow(self, *, every_seconds: float = 5.0, poll: float = 0.2,
                stop: Optional[threading.Event] = None) -> SealSummary:
         """Keep sealing until ``stop`` is set: a record every ``lines_per_record`` lines, or once the oldest
-        unsealed line is ``every_seconds`` old. On stop, everything whole is sealed."""
+        unsealed line is ``every_seconds`` old (written into each record as ``interval_s``). On stop, everything
+        whole is sealed."""
         stop = stop or threading.Event()
+        self._interval = every_seconds
         limit = 16 * CHUNK
         while True:
             c = self._cursor
@@ -568,7 +942,7 @@ class Sealer:
                     c.f.close()
                     self._cursor = None
                 if change == "truncated":
-                    self.summary.notes.append(f"{self.log_path} was truncated in place; a new segment starts")
+                    self._note(f"{self.log_path} was truncated in place; a new segment starts")
                 seg = self._segment + 1 if self._seq or change != "start" else 0
                 self._cursor = self._open_log(segment=seg, pos=0, next_line=1,
                                               reason=change if change != "start" or not self._seq else "rotated")
@@ -597,7 +971,7 @@ def check_log(log_path: PathLike, missing_fix: str = LOG_FIX) -> None:
 
 
 def seal(log_path: PathLike, private_key: Ed25519PrivateKey, **kwargs: Any) -> SealSummary:
-    """Seal every whole line of ``log_path`` now (the one-shot `auditready seal`)."""
+    """Seal every whole line of ``log_path`` now (the one-shot `auditready seal`; ``kwargs`` as ``Sealer``'s)."""
     check_log(log_path)
     with Sealer(log_path, private_key, **kwargs) as s:
         return s.seal_once()

@@ -14,7 +14,12 @@ and the sealed lines it touched, not a cascade.
 
 Problems carry a kind (``content``, ``truncated``, ``unsealed``, ``missing``, ``unmatched``, ``record``,
 ``chain``, ``key``, ``coverage``), a sentence, the fix, the segment, the sealed line range and the file they
-concern (empty for the chain itself and for a missing file). Nothing here imports pytest.
+concern (empty for the chain itself and for a missing file). One about a range of sealed lines is located by that
+range (``sealed_span``), not by its first line: a record's hash cannot tell which of its lines changed.
+
+The chain's last record says how often a following sealer seals (``interval_s``): lines at the end of the live log
+written since that record, while it is recent enough that the sealer is alive, are not sealed yet by design, and
+are excused (``SealReport.excused``) rather than reported. Nothing here imports pytest.
 """
 
 from __future__ import annotations
@@ -22,8 +27,11 @@ from __future__ import annotations
 import contextlib
 import functools
 import hashlib
+import json
 import lzma
+import math
 import os
+import re
 import stat
 import tempfile
 import threading
@@ -67,6 +75,10 @@ FIX_MISSING = ("restore the file from a trusted copy (backup or log store) besid
                "they are then looked for, and verified, there")
 FIX_MISSING_ARCHIVED = ("restore the file from a trusted copy (backup or log store) into the archive folder; a file "
                         "declared archived (seal_archive) must be there to be verified")
+FIX_COPYTRUNCATE = ("treat those lines as unverified, and rotate the log without copytruncate: logrotate's `create` "
+                    "with a `postrotate` that sends SIGHUP to the vault (`kill -HUP $(pidof vault)`, or bao for "
+                    "OpenBao), on which Vault and OpenBao reopen the file audit device's file; the running sealer "
+                    "then seals the renamed file to its end before it moves on (add delaycompress if you compress)")
 FIX_UNMATCHED = ("if it was altered, restore it from a trusted copy; otherwise seal the log from its first line on "
                  "(keep `auditready seal LOG --key KEY --follow` running) so that every rotated file is covered")
 
@@ -86,6 +98,16 @@ class Problem:
         return f"[{loc}] {self.message}" if loc else self.message
 
 
+_SPAN_RE = re.compile(r"\[segment \d+, lines (\d+)-(\d+)\] ")
+
+
+def sealed_span(text: str) -> Optional[tuple[int, int]]:
+    """The range of sealed lines a problem's ``text()`` opens with ("[segment S, lines A-B] "), as (A, B), or None:
+    where a finding about a record's lines is located (a SARIF region), its ``where`` naming the file alone."""
+    m = _SPAN_RE.match(text)
+    return (int(m.group(1)), int(m.group(2))) if m else None
+
+
 @dataclass(frozen=True)
 class Member:
     """A file found to hold one segment of the chain."""
@@ -95,6 +117,8 @@ class Member:
     how: str  # "content", "first entry time", "inode", or "its path" (the log itself)
     lines: str
     times: str
+    sealed_as: str = ""  # what the chain recorded of the file: its name and inode ("audit.log, inode 2449449")
+    origin: str = ""  # the host or cluster its first entry names, when the log format gives one
 
     def text(self) -> str:
         span = ", ".join(x for x in (self.lines, self.times) if x)
@@ -118,6 +142,10 @@ class SealReport:
     members: list[Member] = field(default_factory=list)
     subject: str = ""  # the file that was asked about (``verify_member``), when it is not the log
     last_record: str = ""  # the chain's last valid record, "seq N, sealed at T": where what it proves ends
+    entries: str = ""  # the first and last entry times the chain's records name, "A to B"
+    # Lines at the end of the live log not sealed yet within the following sealer's interval: each a sentence for
+    # the pass, in the shape of a problem (its file) so that ``excused_for`` picks them as ``problems_for`` does.
+    excused: list[Problem] = field(default_factory=list)
 
     @property
     def ok(self) -> bool:
@@ -130,9 +158,11 @@ class SealReport:
         """The problems a verdict on ``path`` carries when the files ``named`` are judged in the same run: all but
         those in another named file (that file's own verdict carries them). The chain's own problems and missing
         files concern every file of the set."""
-        others = [n for n in named if not same_file(n, path)]
-        return [p for p in self.problems
-                if not p.file or same_file(p.file, path) or not any(same_file(p.file, n) for n in others)]
+        return _concerning(self.problems, path, named)
+
+    def excused_for(self, path: PathLike, named: Iterable[PathLike] = ()) -> list[Problem]:
+        """The excused unsealed tails a pass of ``path`` names, picked as ``problems_for`` picks problems."""
+        return _concerning(self.excused, path, named)
 
     def verdict(self, path: Optional[PathLike] = None) -> str:
         """Which segment(s) of which chain hold ``path`` (default: the subject, else the log)."""
@@ -142,13 +172,34 @@ class SealReport:
             return f"{who} holds no segment of the digest chain {self.digests_path}"
         ends = (f", which ends with record {self.last_record} (compare with its copy off the host: a tail cut with "
                 "its records is not seen here)") if self.last_record else ""
-        return f"{who} is " + "; ".join(m.text() for m in mine) + f" of the digest chain {self.digests_path}{ends}"
+        return (f"{who} is " + "; ".join(m.text() for m in mine) + f" of the digest chain {self.digests_path}{ends}"
+                + self.origin(mine))
+
+    def origin(self, mine: Sequence[Member]) -> str:
+        """What the chain says of where its lines come from (red team rt77 F6): the file each segment was sealed
+        from, with its inode, the host or cluster a first entry names, and the entries' time span. A chain names no
+        vault: another vault's set sealed with the same key verifies as well, so only one key per vault ties it."""
+        said = [f"segment {m.segment} as sealed from {m.sealed_as}"
+                + (f" (its first entry names {m.origin})" if m.origin else "") for m in mine if m.sealed_as]
+        if self.entries:
+            said.append(f"entries from {self.entries}")
+        if not said:
+            return ""
+        return ("; the chain records " + ", ".join(said) + ": it names no vault or host, so it ties this file to "
+                "this vault only if its key seals no other vault's or host's log")
 
     def summary(self) -> str:
         state = "verifies" if self.ok else f"does NOT verify ({len(self.problems)} problem(s))"
         return (f"{self.verdict()}; the chain {state}: {self.records} record(s) in {self.segments} segment(s), "
                 f"{self.verified_lines} line(s) ({self.verified_bytes} bytes) match their seal, "
                 f"{self.unsealed_lines} line(s) ({self.unsealed_bytes} bytes) unsealed")
+
+
+def _concerning(items: Sequence[Problem], path: PathLike, named: Iterable[PathLike]) -> list[Problem]:
+    """The ``items`` that concern ``path`` when the files ``named`` are judged in the same run: all but those in
+    another named file."""
+    others = [n for n in named if not same_file(n, path)]
+    return [p for p in items if not p.file or same_file(p.file, path) or not any(same_file(p.file, n) for n in others)]
 
 
 def _lines(a: int, b: int) -> str:
@@ -366,7 +417,10 @@ def _check_segment(lf: _File, recs: list[Record], seg: int) -> _SegResult:
     out = _SegResult()
 
     def problem(kind: str, message: str, fix: str, lines: str, line: int) -> None:
-        out.problems.append(Problem(kind, message, fix, seg, lines, f"{name}:{line}", name))
+        # several lines: the file alone, the range in the text (``sealed_span``), since a record's hash cannot say
+        # which of its lines changed and its first line is no more likely than another (red team rt77 F7)
+        where = name if lines.startswith("lines ") else f"{name}:{line}"
+        out.problems.append(Problem(kind, message, fix, seg, lines, where, name))
 
     if lf.damage:
         problem("content", f"{name} cannot be decompressed past byte {size} of its content ({lf.damage}): it was "
@@ -487,6 +541,7 @@ class _Chain:
     skip: frozenset[int]  # line numbers of well-formed records left out of the runs (not signed by the key)
     size: int  # bytes of the digests file read
     sha256: str
+    open_end: bool = False  # its last line has no newline: a record being written, or a cut chain
 
 
 def _read_lines(f: IO[bytes], begin: int, end: int, h: Any = None) -> Iterator[tuple[int, bytes]]:
@@ -586,6 +641,7 @@ def _parse_chain(df: IO[bytes], size: int, dpath: Path, public_key: Ed25519Publi
     run_hash: Any = None
     lineno = 0
     malformed = 0
+    open_end = False
     try:
         for off, raw in _read_lines(df, 0, size, h):
             lineno += 1
@@ -596,6 +652,7 @@ def _parse_chain(df: IO[bytes], size: int, dpath: Path, public_key: Ed25519Publi
             if rec is None:
                 if not raw.endswith(b"\n"):
                     notes.append(f"the last line of {dname} has no newline yet (a record being written): not read")
+                    open_end = True
                     break
                 malformed += 1
                 if malformed <= _MALFORMED_SHOWN:
@@ -679,7 +736,8 @@ def _parse_chain(df: IO[bytes], size: int, dpath: Path, public_key: Ed25519Publi
                                 "digest record either.", FIX_CHAIN, where=dname))
     if records == 0:
         problems.append(Problem("record", f"{dname} holds no digest record.", FIX_UNSEALED, where=dname))
-    return _Chain(problems, notes, records, len(segments_seen), runs, frozenset(skip), size, h.hexdigest())
+    return _Chain(problems, notes, records, len(segments_seen), runs, frozenset(skip), size, h.hexdigest(),
+                  open_end)
 
 
 def _rotated_chains(dpath: Path) -> list[str]:
@@ -731,6 +789,7 @@ class _Cand:
     first_time: Optional[str] = None
     have_time: bool = False
     hashes: dict[tuple[int, int], str] = field(default_factory=dict)
+    origin: str = ""  # the host or cluster its first entry names (``_origin``)
 
     @property
     def key(self) -> Optional[tuple[Any, ...]]:
@@ -748,7 +807,7 @@ def _make_cand(p: Path, log_dev: int, *, related: bool, beside: bool, is_log: bo
     c = _Cand(p, st, kind, related, beside, kind is None and st.st_dev == log_dev, is_log)
     cached = _PROBES.get(c.key)
     if cached is not None:
-        c.first_time, c.have_time, c.hashes = cached
+        c.first_time, c.have_time, c.hashes, c.origin = cached
     return c
 
 
@@ -823,6 +882,7 @@ def _probe(c: _Cand, ranges: Iterable[tuple[int, int]]) -> None:
                 nl = head.find(b"\n")
                 if nl >= 0 or len(head) > MAX_TIME_LINE:
                     c.first_time = entry_time(head[:nl]) if nl >= 0 else None
+                    c.origin = _origin(head[:nl]) if nl >= 0 else ""
                     need_time, c.have_time = False, True
             end = pos + len(data)
             p = pos
@@ -845,7 +905,30 @@ def _probe(c: _Cand, ranges: Iterable[tuple[int, int]]) -> None:
         src.close()
     if need_time:  # the whole file is one unterminated line, or empty
         c.first_time, c.have_time = (entry_time(head) if head else None), True
-    _PROBES.put(c.key, (c.first_time, c.have_time, c.hashes))
+    _PROBES.put(c.key, (c.first_time, c.have_time, c.hashes, c.origin))
+
+
+# Where an entry says it comes from, in the formats that say it (Vault's, OpenBao's and Kubernetes' own entries name
+# no host or cluster): a shipper's host field (Vector, Fluent Bit, rsyslog's JSON; ECS's host.name from Beats), a GKE
+# cluster's Cloud Logging entry, an AKS cluster's Azure Monitor record.
+_ORIGIN_FIELDS = ((("hostname",), "host"), (("host",), "host"), (("host", "hostname"), "host"),
+                  (("host", "name"), "host"), (("resource", "labels", "cluster_name"), "cluster"),
+                  (("resourceId",), "Azure resource"))
+
+
+def _origin(line: bytes) -> str:
+    """The host or cluster a log line names (``_ORIGIN_FIELDS``), as "host NAME", or ""."""
+    try:
+        obj = json.loads(line)
+    except (ValueError, UnicodeDecodeError, RecursionError):
+        return ""
+    for path, label in _ORIGIN_FIELDS:
+        v: Any = obj
+        for k in path:
+            v = v.get(k) if isinstance(v, dict) else None
+        if isinstance(v, str) and v.strip():
+            return f"{label} {v[:128]}"
+    return ""
 
 
 def _assign(cands: list[_Cand], runs: list[_Run], log: Optional[_Cand]) -> dict[int, list[tuple[_Cand, str]]]:
@@ -926,6 +1009,9 @@ def verify_log(log_path: PathLike, public_key: Ed25519PublicKey, digests_path: O
     if chain.runs:
         end = chain.runs[-1].last
         report.last_record = f"seq {end.seq}, sealed at {end.data.get('sealed_at') or '?'}"
+        a, b = chain.runs[0].first.data.get("first_time"), end.data.get("last_time")
+        if isinstance(a, str) and isinstance(b, str):
+            report.entries = f"{a} to {b}"
     report.problems.extend(chain.problems)
     report.notes.extend(chain.notes)
     runs = chain.runs
@@ -956,7 +1042,7 @@ def verify_log(log_path: PathLike, public_key: Ed25519PublicKey, digests_path: O
                         df = stack.enter_context(_open_digests(dpath, log))
                     res = _verify_content(c, _run_records(df, dpath, chain, run), run.segment)
                     _CONTENT.put(key, res)
-                _merge(report, res, c, how, run, log_cand, i == last)
+                _merge(report, res, c, how, run, log_cand, i == last, runs[i + 1] if i < last else None)
                 if res.tail_bytes and c is log_cand and i == last:
                     log_unsealed = (res.tail_bytes, res.tail_lines)
     if only_segment is None:
@@ -980,12 +1066,47 @@ def verify_log(log_path: PathLike, public_key: Ed25519PublicKey, digests_path: O
             report.unsealed_bytes += log_unsealed[0]
             report.unsealed_lines += log_unsealed[1]
     if log_unsealed[0]:
-        report.problems.append(Problem(
-            "unsealed",
-            f"{_tail(*log_unsealed)} at the end of {log}: written after the last seal, so nothing shows whether it "
-            "was appended or altered.",
-            FIX_UNSEALED, log_segment, _tail_span(log_unsealed[1]), str(log), str(log)))
+        excuse, late = _not_yet_sealed(runs[last].last, log, *log_unsealed)
+        if excuse and not chain.open_end:
+            report.excused.append(Problem("unsealed", excuse, FIX_UNSEALED, log_segment,
+                                          _tail_span(log_unsealed[1]), str(log), str(log)))
+        else:
+            report.problems.append(Problem(
+                "unsealed",
+                f"{_tail(*log_unsealed)} at the end of {log}: written after the last seal, so nothing shows whether "
+                f"it was appended or altered.{late}", FIX_UNSEALED, log_segment, _tail_span(log_unsealed[1]),
+                str(log), str(log)))
     return report
+
+
+_SEAL_SLACK_NS = 2_000_000_000  # beyond twice the sealer's interval: its poll, a busy host, clocks a little apart
+
+
+def _not_yet_sealed(last: Record, log: Path, size: int, lines: int) -> tuple[str, str]:
+    """Lines at the end of the live log after the chain's last record ``last``: (a sentence excusing them, "") when
+    that record says how often its sealer seals (``interval_s``, written by `auditready seal --follow`) and was
+    sealed at most twice that plus 2 s ago, as a sealer that is alive and keeping up leaves at most one interval
+    unsealed (red team rt77 F5); else ("", a sentence for the finding: why they are not excused, or "" when the
+    chain does not say). A one-shot seal, or an older chain, says nothing and excuses nothing."""
+    from ..auditlog.model import parse_time
+
+    interval = last.data.get("interval_s")
+    sealed_at = last.data.get("sealed_at")
+    when = parse_time(sealed_at)
+    if (isinstance(interval, bool) or not isinstance(interval, (int, float)) or not math.isfinite(interval)
+            or interval <= 0 or when is None):
+        return "", ""
+    age = _now_ns() - when[0]
+    if age < -_SEAL_SLACK_NS:
+        return "", (f" The last seal, at {sealed_at}, is {-age / 1e9:.1f} s ahead of this host's clock, so it cannot "
+                    "show that the sealer is keeping up.")
+    if age <= 2 * interval * 1e9 + _SEAL_SLACK_NS:
+        return (f"{_tail(size, lines)} at the end of {log} written after the last seal at {sealed_at}, "
+                f"{max(age, 0) / 1e9:.1f} s ago, within the sealer's interval of {interval:g} s: not yet sealed; a "
+                "sealer that stopped leaves them unsealed past that and this check fails"), ""
+    return "", (f" The last seal, at {sealed_at}, was {age / 1e9:.1f} s ago: more than the sealer's interval of "
+                f"{interval:g} s allows (twice that, plus 2 s), so the sealer has stopped or fallen behind (or these "
+                f"lines came after a quiet spell with nothing to seal: verify again in {interval:g} s).")
 
 
 def _verify_content(c: _Cand, recs: list[Record], seg: int) -> _SegResult:
@@ -997,17 +1118,30 @@ def _verify_content(c: _Cand, recs: list[Record], seg: int) -> _SegResult:
 
 
 def _merge(report: SealReport, res: _SegResult, c: _Cand, how: str, run: _Run, log_cand: Optional[_Cand],
-           is_last: bool) -> None:
-    """One file's verification of one segment into the report (the log's own unsealed tail is the caller's)."""
+           is_last: bool, nxt: Optional[_Run] = None) -> None:
+    """One file's verification of one segment into the report (the log's own unsealed tail is the caller's);
+    ``nxt``: the chain's next run, which says how the next segment began."""
     report.problems.extend(res.problems)
     report.verified_lines += res.verified_lines
     report.verified_bytes += res.verified_bytes
-    report.members.append(Member(run.segment, str(c.path), how, run.lines, run.times))
+    report.members.append(Member(run.segment, str(c.path), how, run.lines, run.times, _sealed_as(c, run),
+                                 c.origin if run.first.start == 0 else ""))
     if res.tail_bytes:
         report.unsealed_bytes += res.tail_bytes
         report.unsealed_lines += res.tail_lines
         if not (c is log_cand and is_last):
-            report.problems.append(_tail_problem(c, run, res, later=is_last))
+            report.problems.append(_tail_problem(c, run, res, later=is_last, nxt=nxt))
+
+
+def _sealed_as(c: _Cand, run: _Run) -> str:
+    """What the chain recorded of the file it sealed as ``run``: its name(s) and inode, and when ``c`` is a plain
+    file on the same file system with another inode, that one too (a copy, a restore, or another file)."""
+    names = ", ".join(sorted(n for n in run.names if n)) or "a file it does not name"
+    ino = run.last.inode
+    if ino is None:
+        return names
+    other = f"; this file's is {c.st.st_ino}" if c.inode_ok and c.st.st_ino != ino else ""
+    return f"{names} (inode {ino}{other})"
 
 
 def _tail(size: int, lines: int) -> str:
@@ -1021,15 +1155,25 @@ def _tail_span(lines: int) -> str:
     return f"{lines} unsealed line(s)" if lines else "an unterminated line"
 
 
-def _tail_problem(c: _Cand, run: _Run, res: _SegResult, *, later: bool) -> Problem:
+def _tail_problem(c: _Cand, run: _Run, res: _SegResult, *, later: bool, nxt: Optional[_Run] = None) -> Problem:
     """Whole lines after a rotated file's last seal: not sealed yet (its segment is the chain's last: the sealer
-    has not caught up with the rotation), or never (the chain moved on to the next file)."""
+    has not caught up with the rotation), or never (the chain moved on to the next file). When the next segment
+    began because the log was truncated in place (its first record's ``reason``), the file is logrotate's
+    copytruncate copy, which holds lines the sealer never read: the fix is another rotation (red team rt77 F3)."""
     name = str(c.path)
     span = _tail_span(res.tail_lines)
     if later:
         return Problem("unsealed", f"{_tail(res.tail_bytes, res.tail_lines)} at the end of {name}: written after its "
                        "last seal and not sealed yet, nothing protects it.", FIX_UNSEALED, run.segment, span, name,
                        name)
+    if nxt is not None and nxt.first.data.get("reason") == "truncated":
+        log = ", ".join(sorted(n for n in nxt.names if n)) or "the log"
+        return Problem("unsealed", f"{_tail(res.tail_bytes, res.tail_lines)} at the end of {name}: never sealed (the "
+                       f"chain sealed {run.lines}, then its segment {nxt.segment} began because {log} was truncated "
+                       "in place, as logrotate's copytruncate does): lines written between the sealer's last read and "
+                       "the copy are in this copy but were emptied from the log before the sealer read them (which "
+                       "copytruncate does on every rotation while the vault writes), or they were added to the copy "
+                       "since; nothing protects them.", FIX_COPYTRUNCATE, run.segment, span, name, name)
     return Problem("unsealed", f"{_tail(res.tail_bytes, res.tail_lines)} at the end of {name}: never "
                    f"sealed (the chain moved on to the next file after sealing {run.lines}): added after the file "
                    "was rotated, or written just before and compressed or moved before the sealer reached it; nothing "
