@@ -7,8 +7,35 @@
 path "sys/policies/acl/auditready-*" {
   capabilities = ["create", "read", "update", "delete"]
 }
-# read the policies unprivileged_policies names, to refuse one the vault does not have
+# read the policies the unprivileged identity holds (unprivileged_policies and default): to refuse a name the vault
+# does not have, and to ask about every path they name (a token role, an AppRole role, a user or a group by its
+# real name; a KV path of the default policy); and the policies of a role or user it may log in as
 path "sys/policies/acl/*" {
+  capabilities = ["read"]
+}
+# the names of the token roles, identity groups, AppRole roles and userpass users (names only), a second source of
+# real names to ask about; and a role's or user's settings (its token_policies: never a SecretID or password), for a
+# SecretID or password the unprivileged identity may make (a listing through a "+" segment is granted on the folder
+# with its trailing "/")
+path "auth/token/roles" {
+  capabilities = ["list"]
+}
+path "identity/group/name" {
+  capabilities = ["list"]
+}
+path "identity/group/id" {
+  capabilities = ["list"]
+}
+path "auth/+/role/" {
+  capabilities = ["list"]
+}
+path "auth/+/users/" {
+  capabilities = ["list"]
+}
+path "auth/+/role/+" {
+  capabilities = ["read"]
+}
+path "auth/+/users/+" {
   capabilities = ["read"]
 }
 

@@ -75,12 +75,13 @@ def test_a_run_in_a_namespace_passes_and_leaves_nothing(pytester, bao, url_env):
     assert facts["namespace"] == "team" and facts["devices"], facts
     # the unprivileged token of team/ was asked where the devices are, and the root namespace refused it
     # (and what would let it give itself rights there: its policies' paths, auth/token/create)
-    from pytest_auditready.checks.log_protection import ESCALATION_PROBES, auth_probes, tune_probes
+    from pytest_auditready.checks.log_protection import ESCALATION_PROBES, auth_probes, kv_probes, tune_probes
 
     assert set(facts["capabilities"]) == {"sys/audit", "sys/audit/auditready", "sys/policies/acl/default",
                                           "sys/policy/default", "auth/token/create", "auth/token/create-orphan",
                                           *ESCALATION_PROBES, *auth_probes(facts["auth_types"]),
-                                          *tune_probes(facts["mounts"])}, facts["capabilities"]
+                                          *tune_probes(facts["mounts"]), *kv_probes(facts["kv_mounts"])}, \
+        facts["capabilities"]
     assert all(c == ["deny"] for c in facts["capabilities"].values())
     assert "namespace team/ is refused every request in the root namespace" in facts["capabilities_note"]
     assert "asked instead for a token of the root namespace with its default policy" in facts["capabilities_note"]

@@ -1,6 +1,7 @@
 """log_protection: the log file is private and nobody but root and the vault's own user can change or replace it (its
 owner, its ACL, a symbolic link at its path, every folder up to /), ordinary users cannot see or switch off audit
-devices, nothing logs raw."""
+devices nor give themselves the power to (by glob or by a real name), read no whole KV mount, and the default policy
+reads no KV secret; nothing logs raw."""
 
 from __future__ import annotations
 
@@ -10,7 +11,7 @@ import re
 import stat
 import struct
 from dataclasses import dataclass
-from typing import Iterable, Iterator, Mapping, Optional, Sequence, Union
+from typing import TYPE_CHECKING, Any, Iterable, Iterator, Mapping, Optional, Sequence, Union
 
 from ..auditlog.model import AccessLedger
 from ..scan.secret_data import IDENTITY_KEY
@@ -18,6 +19,9 @@ from ..scan.tokens import CREDENTIAL_KEY
 from ..vault.config import PRODUCTION_TYPE_MARK, option_false, option_true
 from .base import Check, CheckContext, Finding, Note, Skip
 from .fail_closed import keeps_nothing
+
+if TYPE_CHECKING:
+    from ..vault.scenario import VaultFacts
 
 ID = "log_protection"
 _DANGEROUS = {"create", "update", "delete", "sudo", "root"}
@@ -392,9 +396,11 @@ def _device_file_findings(ctx: CheckContext) -> Iterator[Finding]:
 
 
 # Paths a policy could open to an ordinary identity that lead to any policy it likes (asked with
-# sys/capabilities-self; the probe names exist nowhere, so only a glob or a template in a policy can grant them):
-# define a token role and make tokens from it (a role's allowed_policies need not be the maker's); put an entity in
-# a group, or set an entity's policies (its own, once it logs in through an auth method); enable an auth method.
+# sys/capabilities-self): define a token role and make tokens from it (a role's allowed_policies need not be the
+# maker's); put an entity in a group, or set an entity's policies (its own, once it logs in through an auth method);
+# enable an auth method. The probe names exist nowhere, so only a glob or a template grants them; a grant under a
+# real name is asked by that name (``named_probes``: the names the identity's policies give, and those the audit
+# token can list), red team rt76 F1.
 PROBE = "auditready-probe"
 # (an entity or a group by id: the policies it carries; an alias: ties a login of its own to an entity, or an external
 # group to a group, that holds policies: red team rt40, F2)
@@ -408,6 +414,19 @@ _TUNES = [f"sys/mounts/{PROBE}/tune", f"sys/auth/{PROBE}/tune"]
 _HEADERS = f"sys/config/auditing/request-headers/{PROBE}"
 ESCALATION_PROBES = [f"auth/token/roles/{PROBE}", f"auth/token/create/{PROBE}", *_IDENTITY_WRITES, *_ALIAS_WRITES,
                      f"sys/auth/{PROBE}", f"sys/raw/{PROBE}", *_TUNES, _HEADERS]
+# Each family of those routes, as the paths it holds (any name in place of the probe's)
+_TOKEN_ROLE = re.compile(r"auth/token/roles/([^/]+)")
+_IDENTITY = re.compile(r"identity/group|identity/(?:group|entity)/(?:name|id)/[^/]+")
+_ALIAS = re.compile(r"identity/(?:entity|group)-alias(?:/id/[^/]+)?")
+_TUNE = re.compile(r"sys/(?:mounts|auth)/.+/tune")
+_HEADER = re.compile(r"sys/config/auditing/request-headers/[^/]+")
+_RAW = re.compile(r"sys/raw(?:/.*)?")
+_AUTH_ENABLE = re.compile(r"sys/auth/(?!.*/tune\Z).+")
+_ESCALATIONS = (re.compile(r"auth/token/create/[^/]+"), _TOKEN_ROLE, _IDENTITY, _ALIAS, _TUNE, _HEADER, _RAW,
+                _AUTH_ENABLE)
+# ... and the paths the run's own loop judges (a policy it holds, tokens of any policy, the audit devices)
+_OWN = re.compile(r"sys/(?:policies/acl|policy)/[^/]+|auth/token/create(?:-orphan)?|sys/audit(?:/.+)?")
+_WRITE = ("create", "update")
 # Auth methods whose roles, users or groups carry the policies their logins get (token_policies / policies, as the
 # methods' API docs give them): whoever may write one gives a login of its own any policy. By type, the paths of
 # such an object under the method's mount, "{}" its name (asked for the mounts the vault has, ``auth_probes``):
@@ -423,12 +442,13 @@ AUTH_OBJECTS = {
 
 
 # ... and the paths under a method's mount whose use (not a role's policies) gives a login of any role or user: an
-# AppRole role's SecretID (its RoleID is no secret), a user's password, the method's trust (the keys, cluster,
-# directory or organization its logins are checked against). By type, (path, what its writer can do).
+# AppRole role's SecretID, made or chosen (custom-secret-id; its RoleID is no secret), a user's password, the method's
+# trust (the keys, cluster, directory or organization its logins are checked against). By type, (path, what its
+# writer can do).
 _TRUST = "replace what the method trusts ({}) with its own, and log in as any of its roles or users"
+_SECRET_ID = "make a SecretID of any role and, with the role's RoleID (no secret), log in as that role"
 AUTH_USES: dict[str, tuple[tuple[str, str], ...]] = {
-    "approle": (("role/{}/secret-id", "make a SecretID of any role and, with the role's RoleID (no secret), log in as "
-                 "that role"),),
+    "approle": (("role/{}/secret-id", _SECRET_ID), ("role/{}/custom-secret-id", _SECRET_ID)),
     "userpass": (("users/{}/password", "set any user's password and log in as that user"),),
     "jwt": (("config", _TRUST.format("the issuer's keys")),), "oidc": (("config", _TRUST.format("the issuer's keys")),),
     "kubernetes": (("config", _TRUST.format("the cluster that reviews tokens")),),
@@ -436,6 +456,13 @@ AUTH_USES: dict[str, tuple[tuple[str, str], ...]] = {
     "radius": (("config", _TRUST.format("the RADIUS server")),),
     "github": (("config", _TRUST.format("the organization")),),
 }
+# A use of one named entry (not any): a login as that entry alone, an escalation when the entry's policies hold what
+# the identity does not (``_named_use``). "{}" is the entry's name.
+_NAMED_USES = {"role/{}/secret-id": "make a SecretID of the AppRole role {} and, with its RoleID (no secret), log in "
+               "as that role", "role/{}/custom-secret-id": "give the AppRole role {} a SecretID of its choosing and, "
+               "with its RoleID (no secret), log in as that role",
+               "users/{}/password": "set the password of the user {} and log in as that user"}
+_MOST_SHOWN = 6  # paths one finding names
 
 
 def auth_probes(auth_types: Mapping[str, str]) -> list[str]:
@@ -452,72 +479,346 @@ def tune_probes(mounts: Sequence[str]) -> list[str]:
     return [f"sys/{'auth/' + m[5:] if m.startswith('auth/') else 'mounts/' + m}tune" for m in sorted(mounts)]
 
 
-def _escalations(caps: Mapping[str, Sequence[str]], pols: str, auth_types: Mapping[str, str],
-                 mounts: Sequence[str] = ()) -> Iterator[Finding]:
-    """The routes of ``ESCALATION_PROBES`` open to the unprivileged identity: each leads to tokens of any policy,
-    sudo on sys/audit/* among them."""
+def concrete(pattern: str) -> str:
+    """A path a policy's ``pattern`` grants, as asked of the vault: each ``+`` segment and a trailing ``*`` become
+    the probe's name (a named path stays as it is)."""
+    path = "/".join(PROBE if seg == "+" else seg for seg in pattern.strip().lstrip("/").split("/"))
+    return path[:-1] + PROBE if path.endswith("*") else path
+
+
+def _template(path: str) -> "re.Pattern[str]":
+    """A path of ``AUTH_OBJECTS``/``AUTH_USES`` under its mount, its "{}" one segment's name (group 1)."""
+    return re.compile(re.escape(path).replace(re.escape("{}"), "([^/]+)"))
+
+
+def name_groups(auth_types: Mapping[str, str]) -> dict[str, tuple[str, ...]]:
+    """The escalation paths with a name in them ("{}"), by the folder that holds the names: a token role's pair
+    (the role and the tokens made of it), an identity group or entity by name or id, an alias, a role, user or
+    group of each auth method mounted, and its uses. A name one of them is asked with is asked in each path of its
+    folder (the role ci: auth/token/roles/ci and auth/token/create/ci)."""
+    groups: dict[str, tuple[str, ...]] = {"auth/token/roles": ("auth/token/roles/{}", "auth/token/create/{}")}
+    for kind in ("group/name", "group/id", "entity/name", "entity/id", "entity-alias/id", "group-alias/id"):
+        groups[f"identity/{kind}"] = (f"identity/{kind}/{{}}",)
+    for mount, kind in sorted(auth_types.items()):
+        for where in (*AUTH_OBJECTS.get(kind, ()), *(w for w, _ in AUTH_USES.get(kind, ()))):
+            if "{}" in where:
+                folder = mount + where.split("/{}")[0]
+                groups[folder] = (*groups.get(folder, ()), mount + where)
+    return groups
+
+
+def name_listings(auth_types: Mapping[str, str]) -> list[str]:
+    """The folders whose names the audit token lists (LIST), a second source of real names beside the policies'
+    texts: token roles, identity groups by name and id, each AppRole mount's roles and each userpass mount's
+    users."""
+    return ["auth/token/roles", "identity/group/name", "identity/group/id",
+            *(f"{m}{'role' if k == 'approle' else 'users'}" for m, k in sorted(auth_types.items())
+              if k in ("approle", "userpass"))]
+
+
+def _routed(path: str, auth_types: Mapping[str, str]) -> bool:
+    """Whether ``path`` is one of the escalation routes ``_escalations`` judges."""
+    return any(rx.fullmatch(path) for rx in _ESCALATIONS) or any(
+        _template(m + where).fullmatch(path) for m, kind in auth_types.items()
+        for where in (*AUTH_OBJECTS.get(kind, ()), *(w for w, _ in AUTH_USES.get(kind, ()))))
+
+
+def named_probes(grants: Iterable[Sequence[Any]], auth_types: Mapping[str, str],
+                 names: Mapping[str, Sequence[str]]) -> list[str]:
+    """The escalation paths to ask beside the probes: each path of the identity's policies (``grants``: [pattern,
+    capabilities]) that lies on a route (a glob or ``+`` as the probe's name, a named one as it is), with the other
+    paths of its name's folder; and the same for each real name the audit token listed (``names``: folder ->
+    names). Templated paths ({{identity...}}) are left out: ``templated`` tells them."""
+    groups = name_groups(auth_types)
+    folders = [(_template(t), ts) for ts in groups.values() for t in ts]
+    out: list[str] = []
+    for pattern, caps in grants:
+        path = concrete(str(pattern))
+        if "{{" in path or not set(caps) - {"deny"}:
+            continue
+        if (_routed(path, auth_types) or _OWN.fullmatch(path)) and not (PROBE in path and _OWN.fullmatch(path)):
+            out.append(path)  # (a glob over sys/audit/* or sys/policies/acl/*: the devices and the policies held)
+            for rx, templates in folders:
+                m = rx.fullmatch(path)
+                if m:
+                    out += [t.replace("{}", m.group(1)) for t in templates]
+    for folder, found in sorted(names.items()):
+        out += [t.replace("{}", n) for n in found for t in groups.get(folder, ())]
+    return list(dict.fromkeys(out))
+
+
+def named_uses(caps: Mapping[str, Sequence[str]], auth_types: Mapping[str, str]) -> list[str]:
+    """The entries of auth methods (auth/<mount>/role/<name>, .../users/<name>) whose use by name (``_NAMED_USES``:
+    a SecretID, a password) the unprivileged identity holds: the audit token reads each for the policies its
+    logins get (``VaultFacts.use_objects``)."""
+    out: set[str] = set()
+    for mount, kind in auth_types.items():
+        for where, _ in AUTH_USES.get(kind, ()):
+            if where not in _NAMED_USES:
+                continue
+            rx = _template(mount + where)
+            for path, held in caps.items():
+                m = rx.fullmatch(path)
+                if m and PROBE not in m.group(1) and set(held) & {"root", *_WRITE}:
+                    out.add(mount + where[:where.index("{}")] + m.group(1))
+    return sorted(out)
+
+
+def _shown(path: str) -> str:
+    """A path asked, as a policy names it: the probe's name as the glob it stands for."""
+    return path.replace(PROBE, "*")
+
+
+def _listed(items: Sequence[str], joint: str = " and ") -> str:
+    more = len(items) - _MOST_SHOWN
+    return joint.join(items[:_MOST_SHOWN]) + (f" ({more} more)" if more > 0 else "")
+
+
+def _escalations(facts: "VaultFacts", pols: str) -> Iterator[Finding]:
+    """The routes to any policy open to the unprivileged identity, on every path asked (the probes and the named
+    paths of its policies and of the vault's roles, users and groups): each leads to tokens of any policy, sudo on
+    sys/audit/* among them."""
+    caps, auth_types = facts.capabilities, facts.auth_types
+
     def can(path: str, *wanted: str) -> list[str]:
         return sorted(set(caps.get(path, ())) & {"root", *wanted})
 
     who = f"An identity with only the policies [{pols}] holds"
-    role, make = f"auth/token/roles/{PROBE}", f"auth/token/create/{PROBE}"
-    if can(role, "create", "update") and can(make, "create", "update"):
-        yield Finding(ID, "", f"{who} {', '.join(can(role, 'create', 'update'))} on auth/token/roles/* and "
-                      f"{', '.join(can(make, 'create', 'update'))} on auth/token/create/*: it can define a token role "
-                      "whose allowed_policies are any policy, then make a token of that role (sudo on sys/audit/* "
-                      "among them: switch auditing off).",
-                      f"remove write capabilities on auth/token/roles/* from the policies {pols}")
-    for paths, what in ((_IDENTITY_WRITES, "give an entity (its own, once it logs in through an auth method) any "
-                         "policy, directly or through a group"),
-                        (_ALIAS_WRITES, "tie a login of its own (or an external group) to an entity or group that "
-                         "holds other policies, and log in with them")):
-        bad, path = next(((can(p, "create", "update"), p) for p in paths if can(p, "create", "update")), ([], ""))
-        if bad:  # (one finding for each kind of route)
-            shown = path.replace(PROBE, "*")
-            yield Finding(ID, "", f"{who} {', '.join(bad)} on {shown}: it can {what} (sudo on sys/audit/* among "
-                          "them).", f"remove write capabilities on {shown} from the policies {pols}")
-    for path in auth_probes(auth_types):
-        bad = can(path, "create", "update")
-        if bad:
-            mount = next(m for m in auth_types if path.startswith(m))
-            shown = path.replace(PROBE, "*")
-            use = next((what for where, what in AUTH_USES.get(auth_types[mount], ())
-                        if path == mount + where.format(PROBE)), "")
-            how = (f"{use} (whose logins may carry any policy, sudo on sys/audit/* among them)" if use else
-                   f"write an entry of the {auth_types[mount]} auth method at {mount}, or its policies, so that its "
-                   "logins carry any policy it names (token_policies; sudo on sys/audit/* among them), and log in "
-                   "with it")
-            yield Finding(ID, "", f"{who} {', '.join(bad)} on {shown}: it can {how}.",
-                          f"remove write capabilities on {shown} from the policies {pols}" + (
-                              " (grant each identity its own entry by an ACL template instead)" if use else ""))
+    asked = sorted(caps)
+    pairs, roles = [], []
+    for path in asked:
+        m = _TOKEN_ROLE.fullmatch(path)
+        make = f"auth/token/create/{m.group(1)}" if m else ""
+        if m and can(path, *_WRITE) and can(make, *_WRITE):
+            pairs.append(f"{', '.join(can(path, *_WRITE))} on {_shown(path)} and {', '.join(can(make, *_WRITE))} on "
+                         f"{_shown(make)}")
+            roles.append(_shown(path))
+    if pairs:
+        yield Finding(ID, "", f"{who} {_listed(pairs, '; ')}: it can define a token role (or rewrite that one) whose "
+                      "allowed_policies are any policy, then make a token of that role (sudo on sys/audit/* among "
+                      "them: switch auditing off).",
+                      f"remove write capabilities on {_listed(roles, ', ')} from the policies {pols}")
+    for rx, what in ((_IDENTITY, "give an entity (its own, once it logs in through an auth method) any policy, "
+                      "directly or through a group"),
+                     (_ALIAS, "tie a login of its own (or an external group) to an entity or group that holds other "
+                      "policies, and log in with them")):
+        hits = [p for p in asked if rx.fullmatch(p) and can(p, *_WRITE)]
+        if hits:  # (one finding for each kind of route)
+            held = [", ".join(can(p, *_WRITE)) + " on " + _shown(p) for p in hits]
+            yield Finding(ID, "", f"{who} {_listed(held)}: it can {what} (sudo on sys/audit/* among them).",
+                          f"remove write capabilities on {_listed([_shown(p) for p in hits], ', ')} from the policies "
+                          f"{pols}")
+    for mount, kind in sorted(auth_types.items()):
+        for where in AUTH_OBJECTS.get(kind, ()):
+            rx = _template(mount + where)
+            for path in (p for p in asked if rx.fullmatch(p) and can(p, *_WRITE)):
+                yield Finding(ID, "", f"{who} {', '.join(can(path, *_WRITE))} on {_shown(path)}: it can write an entry "
+                              f"of the {kind} auth method at {mount}, or its policies, so that its logins carry any "
+                              "policy it names (token_policies; sudo on sys/audit/* among them), and log in with it.",
+                              f"remove write capabilities on {_shown(path)} from the policies {pols}")
+        for where, use in AUTH_USES.get(kind, ()):
+            rx = _template(mount + where)
+            for path in (p for p in asked if can(p, *_WRITE)):
+                m = rx.fullmatch(path)
+                if m is None:
+                    continue
+                if m.groups() and PROBE not in m.group(1) and where in _NAMED_USES:
+                    yield from _named_use(facts, who, pols, path, mount + where[:where.index("{}")] + m.group(1),
+                                          _NAMED_USES[where].replace("{}", m.group(1)))
+                    continue
+                yield Finding(ID, "", f"{who} {', '.join(can(path, *_WRITE))} on {_shown(path)}: it can {use} (whose "
+                              "logins may carry any policy, sudo on sys/audit/* among them).",
+                              f"remove write capabilities on {_shown(path)} from the policies {pols} (grant each "
+                              "identity its own entry by an ACL template instead)")
     globs = [p for p in _TUNES if can(p, "update")]  # every mount of its kind: named once, as the glob
-    tuned = [p.replace(PROBE, "*") for p in globs] + [
-        p for p in tune_probes(mounts) if can(p, "update") and not any(p.startswith(g.split(PROBE)[0]) for g in globs)]
+    tuned = [_shown(p) for p in globs] + [
+        p for p in asked if _TUNE.fullmatch(p) and PROBE not in p and can(p, "update")
+        and not any(p.startswith(g.split(PROBE)[0]) for g in globs)]
     if tuned:
-        yield Finding(ID, "", f"{who} update on {', '.join(tuned)}: it can tune a mount to log any request or "
+        yield Finding(ID, "", f"{who} update on {_listed(tuned, ', ')}: it can tune a mount to log any request or "
                       "response key without HMAC (audit_non_hmac_request_keys / _response_keys), and every audit "
                       "device then writes the values sent or returned under those keys in clear (a KV mount's "
                       "secrets among them).",
                       f"remove update on sys/mounts/*/tune and sys/auth/*/tune from the policies {pols}")
-    if can(_HEADERS, "root") or ("sudo" in caps.get(_HEADERS, ()) and can(_HEADERS, "create", "update")):
-        yield Finding(ID, "", f"{who} {', '.join(can(_HEADERS, 'sudo', 'create', 'update'))} on "
-                      "sys/config/auditing/request-headers/*: it can have every audit device write any request "
-                      "header in clear (hmac = false), an API key or a session cookie sent in one among them.",
-                      f"remove sudo and write capabilities on sys/config/auditing/request-headers/* from the "
+    headers = [p for p in asked if _HEADER.fullmatch(p) and (can(p, "root") or (
+        "sudo" in caps[p] and can(p, *_WRITE)))]
+    if headers:
+        which = "any request header" if _HEADERS in headers else "those request headers"
+        yield Finding(ID, "", f"{who} {', '.join(can(headers[0], 'sudo', *_WRITE))} on "
+                      f"{_listed([_shown(p) for p in headers], ', ')}: it can have every audit device write {which} "
+                      "in clear (hmac = false), an API key or a session cookie sent in one among them.",
+                      f"remove sudo and write capabilities on {_listed([_shown(p) for p in headers], ', ')} from the "
                       f"policies {pols}")
-    raw = can(f"sys/raw/{PROBE}", "read", "list", "create", "update", "delete", "sudo")
-    if raw:  # (the endpoint exists only with raw_storage_endpoint = true; sudo is what it asks for)
-        yield Finding(ID, "", f"{who} {', '.join(raw)} on sys/raw/*: with raw_storage_endpoint = true it reads and "
-                      "writes the storage under every mount past the ACLs, decrypted: every secret in clear, and the "
-                      "policies and the audit table themselves (sys/raw/sys/policy/..., sys/raw/core/audit).",
+    raws = [p for p in asked if _RAW.fullmatch(p) and can(p, "read", "list", "create", "update", "delete", "sudo")]
+    if raws:  # (the endpoint exists only with raw_storage_endpoint = true; sudo is what it asks for)
+        raw = can(raws[0], "read", "list", "create", "update", "delete", "sudo")
+        yield Finding(ID, "", f"{who} {', '.join(raw)} on {_listed([_shown(p) for p in raws], ', ')}: with "
+                      "raw_storage_endpoint = true it reads and writes the storage under every mount past the ACLs, "
+                      "decrypted: every secret in clear, and the policies and the audit table themselves "
+                      "(sys/raw/sys/policy/..., sys/raw/core/audit).",
                       f"remove every capability on sys/raw/* from the policies {pols} (and set raw_storage_endpoint "
                       "= false unless a recovery needs it)")
-    mount = f"sys/auth/{PROBE}"
-    if can(mount, "root") or ("sudo" in caps.get(mount, ()) and can(mount, "create", "update")):
-        yield Finding(ID, "", f"{who} {', '.join(can(mount, 'sudo', 'create', 'update'))} on sys/auth/*: it can "
-                      "enable an auth method of its own, whose logins carry whatever policies it sets (sudo on "
-                      "sys/audit/* among them).",
-                      f"remove sudo and write capabilities on sys/auth/* from the policies {pols}")
+    enables = [p for p in asked if _AUTH_ENABLE.fullmatch(p) and (can(p, "root") or (
+        "sudo" in caps[p] and can(p, *_WRITE)))]
+    if enables:
+        yield Finding(ID, "", f"{who} {', '.join(can(enables[0], 'sudo', *_WRITE))} on "
+                      f"{_listed([_shown(p) for p in enables], ', ')}: it can enable an auth method of its own, whose "
+                      "logins carry whatever policies it sets (sudo on sys/audit/* among them).",
+                      f"remove sudo and write capabilities on {_listed([_shown(p) for p in enables], ', ')} from the "
+                      f"policies {pols}")
+
+
+def _named_use(facts: "VaultFacts", who: str, pols: str, path: str, entry: str, how: str) -> Iterator[Finding]:
+    """A SecretID or password of one named entry (``entry``: auth/<mount>/role/<name>) the identity may make: a
+    login with the entry's policies (``VaultFacts.use_objects``, as the audit token read them), an escalation when
+    one of them it does not hold already grants update, delete or sudo on an audit device (or is root)."""
+    bad = ", ".join(sorted(set(facts.capabilities.get(path, ())) & {"root", *_WRITE}))
+    seen = facts.use_objects.get(entry) or {"error": f"{entry} was not read"}
+    power, unread = _audit_power([str(p) for p in seen.get("policies", ())], facts)
+    whys = dict(seen.get("unread") or {})
+    unread = [f"{p} ({whys[p]})" if p in whys else p for p in unread]
+    if power:
+        yield Finding(ID, "", f"{who} {bad} on {path}: it can {how}, whose policies hold {_listed(power, '; ')}: "
+                      "switch auditing off.",
+                      f"remove write capabilities on {path} from the policies {pols}, or take those capabilities out "
+                      f"of {entry}'s policies")
+    elif seen.get("error") or unread:
+        why = str(seen.get("error") or "its policies " + ", ".join(unread) + " could not be read")
+        yield Finding(ID, "", f"{who} {bad} on {path}: it can {how}; what that login may do could not be told "
+                      f"({why}), so whether it could switch auditing off was not judged.",
+                      f"give the audit token read on {entry.rsplit('/', 1)[0]}/* and sys/policies/acl/* "
+                      f"(examples/auditready-policy.hcl), or remove write capabilities on {path} from the policies "
+                      f"{pols}")
+
+
+def _audit_power(policies: Sequence[str], facts: "VaultFacts") -> tuple[list[str], list[str]]:
+    """What ``policies`` (an entry's, as its logins get them) grant on the audit devices beyond the identity's own
+    (judged as asked): each path pattern of their texts (``VaultFacts.policy_grants``) with update, delete or sudo
+    that matches sys/audit/<device>; and the policies whose text was not read. Their own routes to further policies
+    are not followed."""
+    from .access_policy import vault_glob
+
+    devices = [f"sys/audit/{d}" for d in facts.devices] or [f"sys/audit/{PROBE}"]
+    power: list[str] = []
+    unread: list[str] = []
+    for name in policies:
+        if name in facts.unprivileged_policies or name == "default":
+            continue
+        if name == "root":
+            power.append("every capability (the root policy)")
+            continue
+        grants = facts.policy_grants.get(name)
+        if grants is None:
+            unread.append(name)
+            continue
+        for pattern, caps in grants:
+            bad = sorted(set(caps) & _DANGEROUS)
+            if bad and "deny" not in caps and "{{" not in pattern and any(
+                    vault_glob(str(pattern)).match(d) for d in devices):
+                power.append(f"{', '.join(bad)} on {pattern} (policy {name})")
+    return power, unread
+
+
+def templated(facts: "VaultFacts") -> tuple[list[str], list[str]]:
+    """The paths of the identity's policies templated on the requester ({{identity...}}) that lie on an escalation
+    route with a capability beyond reading, which the vault cannot be asked about (the run's unprivileged token has
+    no entity, so they resolve to nothing for it): (those that use one's own entry, a SecretID or password of one's
+    own: no other policy; those that write one's own entry, an entity, a group, a role or user and its policies: any
+    policy), each "capabilities on pattern (policy)"."""
+    uses: list[str] = []
+    writes: list[str] = []
+    grants = [(name, str(pattern), caps) for name in facts.unprivileged_policies
+              for pattern, caps in facts.policy_grants.get(name, ())]
+    makes = {pattern for _n, pattern, caps in grants if set(caps) & {"root", *_WRITE}}
+    for name, pattern, caps in grants:
+        bad = sorted(set(caps) & _DANGEROUS)
+        path = concrete(re.sub(r"\{\{.*?\}\}", PROBE, pattern))
+        if "{{" not in pattern or not bad or not (_routed(path, facts.auth_types) or _OWN.fullmatch(path)):
+            continue
+        if pattern.startswith("auth/token/create/") or (  # a token role of one's own is a route with its tokens only
+                pattern.startswith("auth/token/roles/") and pattern.replace("/roles/", "/create/", 1) not in makes):
+            continue
+        use = any(_template(m + where).fullmatch(path) for m, kind in facts.auth_types.items()
+                  for where in _NAMED_USES if where in dict(AUTH_USES.get(kind, ())))
+        (uses if use else writes).append(f"{', '.join(bad)} on {pattern} ({name})")
+    return uses, writes
+
+
+# -- the secrets of KV mounts (red team rt76 F2) --------------------------------------------------------------------
+
+def kv_place(pattern: str, kv_mounts: Mapping[str, str]) -> Optional[tuple[str, str, tuple[str, ...]]]:
+    """Where a policy path lies in a KV mount's secrets (``kv_mounts``: "secret/" -> version "1" or "2"): (the
+    mount, the path asked for it, the capabilities there that open secrets: read of a version 2 mount's data/, list
+    of its metadata/, either on a version 1 mount); None for a path elsewhere (a mount's config, another mount), or
+    templated."""
+    path = str(pattern).strip().lstrip("/")
+    if "{{" in path:
+        return None
+    for mount in sorted(kv_mounts, key=len, reverse=True):
+        if not path.startswith(mount):
+            continue
+        rest = path[len(mount):]
+        if kv_mounts[mount] != "2":
+            return (mount, concrete(path), ("read", "list")) if rest else None
+        head, _, tail = rest.partition("/")
+        head = "data" if head == "+" else head
+        if head == "metadata":
+            return mount, concrete(f"{mount}metadata/{tail}" if tail else path), ("list",)
+        return (mount, concrete(f"{mount}data/{tail}"), ("read",)) if head == "data" and tail else None
+    return None
+
+
+def _mount_probes(mount: str, version: str) -> list[tuple[str, str]]:
+    """(path, capability) asked on a KV mount's probe: reading any secret of it, listing any folder's names."""
+    if version == "2":
+        return [(f"{mount}data/{PROBE}", "read"), (f"{mount}metadata/{PROBE}", "list")]
+    return [(f"{mount}{PROBE}", "read"), (f"{mount}{PROBE}", "list")]
+
+
+def kv_probes(kv_mounts: Mapping[str, str], default_grants: Iterable[Sequence[Any]] = ()) -> list[str]:
+    """The paths asked of the unprivileged identity for the KV mounts: each mount's probe (a glob over the mount),
+    and each path of the vault's default policy (``default_grants``: [pattern, capabilities]) that reads or lists
+    a KV mount's secrets, as its own name."""
+    out = [p for m, v in sorted(kv_mounts.items()) for p, _ in _mount_probes(m, v)]
+    for pattern, caps in default_grants:
+        place = kv_place(str(pattern), kv_mounts)
+        if place is not None and set(caps) & set(place[2]) and "deny" not in caps:
+            out.append(place[1])
+    return list(dict.fromkeys(out))
+
+
+def _kv_reads(facts: "VaultFacts", pols: str) -> Iterator[Finding]:
+    """Secrets every token carrying the unprivileged identity's policies can read: a whole KV mount (its probe,
+    whichever policy grants it); and, of the vault's default policy, which every token carries (cubbyhole is each
+    token's own and no KV mount), any path that reads or lists a KV mount's secrets (another policy of the identity
+    reading its own paths is that policy's purpose, and not judged)."""
+    caps = facts.capabilities
+    whole: set[str] = set()
+    for mount, version in sorted(facts.kv_mounts.items()):
+        held = [(p, c) for p, c in _mount_probes(mount, version) if c in caps.get(p, ())]
+        if held:
+            whole.add(mount)
+            what = " and ".join(f"{c} on {_shown(p)}" for p, c in held)
+            yield Finding(ID, "", f"An identity with only the policies [{pols}] holds {what}: every token that carries "
+                          f"them can {'read every secret' if 'read' in dict(held).values() else 'list every name'} "
+                          f"of the KV mount {mount} (the vault answered so for its probe).",
+                          f"remove the grants over {mount} from the policies {pols}: give each application its own "
+                          f"paths ({mount}{'data/' if version == '2' else ''}<app>/*) in a policy of its own")
+    if "default" not in facts.unprivileged_policies:
+        return
+    for pattern, granted in facts.policy_grants.get("default", ()):
+        place = kv_place(str(pattern), facts.kv_mounts)
+        if place is None or place[0] in whole or "deny" in granted:
+            continue
+        mount, probe, opening = place
+        held_caps = sorted(set(caps.get(probe, ())) & set(opening) & set(granted))
+        if held_caps:
+            yield Finding(ID, "", f"The default policy, which the vault attaches to every token, grants "
+                          f"{', '.join(held_caps)} on {pattern} (secrets of the KV mount {mount}; the vault answered "
+                          f"{', '.join(held_caps)} for {probe} as the unprivileged identity): every token the vault "
+                          f"issues can {' and '.join(held_caps)} them.",
+                          f"move path \"{pattern}\" out of the default policy, into the policy of the identities that "
+                          "need it")
 
 
 def _listener_findings(ctx: CheckContext) -> Iterator[Finding]:
@@ -713,17 +1014,44 @@ def run(ctx: CheckContext) -> Iterator[Union[Finding, Skip, Note]]:
         yield Finding(ID, "", f"Could not ask sys/capabilities-self as the unprivileged identity "
                       f"({facts.capabilities_error}).", "let the default policy keep sys/capabilities-self, or give "
                       "the audit token update on sys/capabilities-accessor (it then asks for the identity)")
-    yield from _escalations(facts.capabilities, pols, facts.auth_types, facts.mounts)
-    tunes = set(tune_probes(facts.mounts)) | set(auth_probes(facts.auth_types))  # (judged by _escalations)
+    if facts.policies_error:
+        yield Finding(ID, "", f"The policies the unprivileged identity holds could not be read with the audit token "
+                      f"({facts.policies_error}), so a grant they make under a real name (a token role, an AppRole "
+                      "role, a user, an identity group: a way to tokens of any policy; a KV path of the default "
+                      "policy) cannot be ruled out: only globs were asked.",
+                      "give the audit token read on sys/policies/acl/* (examples/auditready-policy.hcl has it)")
+    yield from _escalations(facts, pols)
+    yield from _kv_reads(facts, pols)
+    own_uses, own_writes = templated(facts)
+    if own_writes:
+        yield Finding(ID, "", f"The policies [{pols}] grant {_listed(own_writes, '; ')}: paths templated on the "
+                      "requester's identity ({{identity...}}), which the vault fills in with each user's own entity, "
+                      "group, role or user, so that each user may write their own entry and its policies, and give "
+                      "themselves any policy (sudo on sys/audit/* among them). The run's token has no entity to ask "
+                      "the vault with: judged from the policies' text.",
+                      "grant no more than read on templated paths of entries that carry policies (identity entities "
+                      "and groups, an auth method's roles and users); a user's own password (users/<template>/password)"
+                      " gives no other policy")
+    if own_uses:
+        yield Note("", f"The policies [{pols}] grant {_listed(own_uses, '; ')}: paths templated on the requester's "
+                   "identity ({{identity...}}), which the vault fills in with each user's own names. The run's "
+                   "unprivileged token has no entity, so they grant it nothing and were not asked; for a user they "
+                   "name a credential of that user's own entry (their own password), which gives no other policy.")
+    if facts.names_cut:
+        yield Note("", f"The audit token listed more names than the run asks about ({', '.join(facts.names_cut)}): "
+                   "the first ones were asked by name; the rest are judged through the policies' own paths.")
+    held = set(facts.unprivileged_policies)
     for path, caps in sorted(facts.capabilities.items()):
-        if path in ESCALATION_PROBES or PROBE in path or path in tunes:
-            continue
+        if PROBE in path or _routed(path, facts.auth_types) or kv_place(path, facts.kv_mounts) is not None:
+            continue  # (judged by _escalations and _kv_reads)
         if path.startswith(("sys/policies/acl/", "sys/policy/")):
             bad = sorted(set(caps) & _DANGEROUS)
+            name = path.rsplit("/", 1)[-1]
+            what = ("a policy it holds, and so give itself" if name in held else f"the policy {name}, and so give "
+                    "the tokens, roles, users and groups that carry it (any it can get among them)")
             if bad:
                 yield Finding(ID, "", f"An identity with only the policies [{pols}] holds {', '.join(bad)} on {path}: "
-                              "it can rewrite a policy it holds, and so give itself update, delete or sudo on "
-                              "sys/audit/* (switch auditing off).",
+                              f"it can rewrite {what} update, delete or sudo on sys/audit/* (switch auditing off).",
                               f"remove write capabilities on {path.rsplit('/', 1)[0]}/* from the policies {pols}")
             continue
         if path in ("auth/token/create", "auth/token/create-orphan"):
@@ -841,7 +1169,8 @@ CHECK = Check(
     id=ID,
     title="The log is protected",
     requirement="the audit file is not writable (and by default not readable) by group or others; the unprivileged "
-    "identity cannot list audit devices and holds no update, delete or sudo on any sys/audit/<device> path; no audit "
-    "device logs raw values (log_raw)",
+    "identity cannot list audit devices and holds no update, delete or sudo on any sys/audit/<device> path, nor a "
+    "way to give itself those, by glob or by name; it reads no whole KV mount, and the default policy every token "
+    "holds reads no KV secret; no audit device logs raw values (log_raw)",
     run=run,
 )

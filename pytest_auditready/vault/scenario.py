@@ -301,6 +301,7 @@ def _add_pci_events(plan: Plan) -> None:
 
 
 _MOST_NAMESPACES = 500  # namespaces whose mounts are listed (each is two requests)
+_MOST_NAMES = 100  # real names asked about from one listing (token roles, groups, AppRole roles, userpass users)
 
 
 @dataclass
@@ -335,6 +336,16 @@ class VaultFacts:
     hash_error: str = ""  # how sys/audit-hash answered when it gave no hash (a 403: the audit token may not ask it)
     hash_withheld: str = ""  # why the audit token's own digest was not asked (``Runner._hash_risk``)
     token_policies: list[str] = field(default_factory=list)  # the audit token's own policies (lookup-self)
+    # the path stanzas of the policies read with the audit token (the unprivileged identity's, and those of the
+    # entries it may log in as): name -> [[pattern, [capabilities]], ...] (vault.policies)
+    policy_grants: dict[str, list[list[Any]]] = field(default_factory=dict)
+    policies_error: str = ""  # why a policy the unprivileged identity holds could not be read
+    names: dict[str, list[str]] = field(default_factory=dict)  # folder -> real names listed (token roles, groups...)
+    names_cut: list[str] = field(default_factory=list)  # listings with more names than asked about
+    kv_mounts: dict[str, str] = field(default_factory=dict)  # the run's namespace's KV mounts: "secret/" -> "2"
+    # entries of auth methods the unprivileged identity may log in as by name (a SecretID, a password):
+    # "auth/<mount>/role/<name>" -> {"policies": [...], "unread": {policy: why}} or {"error": why}
+    use_objects: dict[str, dict[str, Any]] = field(default_factory=dict)
 
     def to_json(self) -> dict[str, Any]:
         return {k: v for k, v in self.__dict__.items()}
@@ -939,11 +950,28 @@ class Runner:
             held = sorted({"default", *self.plan.unprivileged_policies} - {"root"})
             paths += [f"{where}/{p}" for p in held for where in ("sys/policies/acl", "sys/policy")]
             paths += ["auth/token/create", "auth/token/create-orphan"]
-            from ..checks.log_protection import ESCALATION_PROBES, auth_probes, tune_probes
+            from ..checks.log_protection import (
+                ESCALATION_PROBES,
+                auth_probes,
+                kv_probes,
+                named_probes,
+                tune_probes,
+            )
 
             paths += ESCALATION_PROBES  # a token role, an identity group or entity, an auth method of its own
             paths += auth_probes(self.facts.auth_types)  # a role or user of an auth method, carrying any policy
             paths += tune_probes(self.facts.mounts)  # a mount's tuning: which keys every device writes in clear
+            # the same routes under the real names the identity's policies give and the audit token lists (red team
+            # rt76 F1: a grant on auth/token/roles/ci passed, one on auth/token/roles/* failed), and the KV mounts'
+            # secrets (rt76 F2)
+            mine = [n for n in self.facts.unprivileged_policies if n != "root"]
+            self._read_policies(mine)
+            self._list_names()
+            grants = [g for n in mine for g in self.facts.policy_grants.get(n, ())]
+            paths += named_probes(grants, self.facts.auth_types, self.facts.names)
+            paths += kv_probes(self.facts.kv_mounts, self.facts.policy_grants.get("default", ()) if "default" in mine
+                               else ())
+            paths = list(dict.fromkeys(paths))
             # asked where the audit devices are: in the root namespace (inside a namespace, sys/audit/<device>
             # names nothing)
             r = self._call(caps_spec, {"paths": paths}, root=True)
@@ -967,6 +995,74 @@ class Runner:
                         "namespace with its default policy, as every login there gets")
             elif r.status != 403 or not self._capabilities_by_accessor(paths, r):
                 self.facts.capabilities_error = f"{r.status}: {r.error or 'no answer'}"
+            self._read_used_objects()
+
+    def _read_policies(self, names: list[str], errors: Optional[dict[str, str]] = None) -> None:
+        """The path stanzas of each policy of ``names`` not read yet (``facts.policy_grants``), read with the audit
+        token (a policy the vault does not have, 404, grants nothing). Why one could not be read (or parsed) goes to
+        ``errors`` by name, else the first to ``facts.policies_error``."""
+        from .policies import policy_paths
+
+        for name in names:
+            if name in self.facts.policy_grants:
+                continue
+            r = self._admin_call("GET", f"sys/policies/acl/{name}")
+            text = "" if r.status == 404 else r.data.get("policy") if r.ok else None
+            why = f"sys/policies/acl/{name} answered {r.status}: {r.error or 'no policy text'}"
+            if self._ns and r.status == 403:  # a policy of the root namespace names the namespace's paths so
+                why += (f" (in namespace {self._ns}/: a policy of the root namespace grants it as "
+                        f"{self._ns}/sys/policies/acl/*)")
+            if isinstance(text, str):
+                try:
+                    self.facts.policy_grants[name] = [[p, list(c)] for p, c in policy_paths(text)]
+                    continue
+                except ValueError as exc:
+                    why = f"the text of policy {name} could not be read as a policy: {exc}"
+            if errors is not None:
+                errors[name] = why
+            elif not self.facts.policies_error:
+                self.facts.policies_error = why
+
+    def _list_names(self) -> None:
+        """The real names the audit token may list (``log_protection.name_listings``: token roles, identity groups,
+        AppRole roles, userpass users), a second source beside the policies' texts: each is asked by name. A listing
+        refused or empty adds none."""
+        from ..checks.log_protection import name_listings
+
+        for folder in name_listings(self.facts.auth_types):
+            r = self._admin_call("LIST", folder)
+            keys = r.data.get("keys") if r.ok else None
+            found = [k for k in (str(k).strip("/") for k in (keys if isinstance(keys, list) else ())) if k
+                     and "/" not in k]
+            if len(found) > _MOST_NAMES:
+                self.facts.names_cut.append(f"{folder}: {len(found)}, {_MOST_NAMES} asked")
+            if found:
+                self.facts.names[folder] = found[:_MOST_NAMES]
+
+    def _read_used_objects(self) -> None:
+        """For each named entry the unprivileged identity may log in as (``log_protection.named_uses``: a role's
+        SecretID, a user's password), the policies its logins get (token_policies, policies) and their texts, read
+        with the audit token (``facts.use_objects``)."""
+        from ..checks.log_protection import named_uses
+
+        for entry in named_uses(self.facts.capabilities, self.facts.auth_types):
+            r = self._admin_call("GET", entry)
+            if r.status == 404:  # no such entry: no login of it
+                self.facts.use_objects[entry] = {"policies": []}
+                continue
+            if not r.ok:
+                self.facts.use_objects[entry] = {"error": f"{entry} answered {r.status}: {r.error or 'no answer'}"}
+                continue
+            pols: set[str] = set()
+            for key in ("token_policies", "policies"):
+                v = r.data.get(key)
+                pols.update(str(p).strip() for p in (v if isinstance(v, list) else str(v or "").split(",")))
+            seen: dict[str, Any] = {"policies": sorted(p for p in pols if p)}
+            unread: dict[str, str] = {}
+            self._read_policies([n for n in seen["policies"] if n not in ("root", "default")], unread)
+            if unread:
+                seen["unread"] = unread
+            self.facts.use_objects[entry] = seen
 
     def _capabilities_in_root(self, paths: list[str]) -> str:
         """Ask sys/capabilities-self in the root namespace as a token of its default policy that the audit token
@@ -1099,6 +1195,9 @@ class Runner:
                 self.facts.mounts.append(name)
             if prefix == "sys/auth" and isinstance(info.get("type"), str) and not home:
                 self.facts.auth_types[name] = info["type"]
+            if prefix == "sys/mounts" and info.get("type") in ("kv", "generic") and not home:
+                version = str((info.get("options") or {}).get("version") or "1")
+                self.facts.kv_mounts[name] = "2" if info.get("type") == "kv" and version == "2" else "1"
             for kind in ("request", "response"):
                 keys = conf.get(f"audit_non_hmac_{kind}_keys")
                 if isinstance(keys, list) and keys:
