@@ -137,7 +137,13 @@ def test_a_chain_ending_in_a_cut_record_excuses_nothing(tmp_path: Path, keys: tu
     assert r.ok and len(r.excused) == 1, (r.problems, r.excused)
 
 
-def test_only_the_live_file_is_excused_not_a_rotated_ones_tail(tmp_path: Path, keys: tuple[Path, Path]) -> None:
+@pytest.mark.parametrize("sealed", [-1.0, -60.0])
+def test_a_rotated_file_of_the_last_segment_is_excused_as_the_live_one_is(tmp_path: Path, keys: tuple[Path, Path],
+                                                                          sealed: float) -> None:
+    """logrotate's create + SIGHUP (the docs' recipe): the vault wrote on into the renamed file until its reopen,
+    and the sealer drains it at its next pass. Within the sealer's interval of its last seal both tails are excused
+    (red team rt79 F5: the renamed file's failed for up to one interval at each rotation); a stopped sealer's are
+    findings."""
     priv, pub = keys
     log = tmp_path / "audit.log"
     lines = _lines()
@@ -147,12 +153,51 @@ def test_only_the_live_file_is_excused_not_a_rotated_ones_tail(tmp_path: Path, k
     log.rename(rotated)
     _append(rotated, lines[40:43])  # the vault wrote on into the renamed file before its SIGHUP
     _append(log, lines[43:48])  # then into the new one; the sealer has sealed neither yet
-    _restamp(Path(f"{log}.digests"), priv, interval_s=5.0, sealed_at=_at(-1))
+    _restamp(Path(f"{log}.digests"), priv, interval_s=5.0, sealed_at=_at(sealed))
+    r = _verify(log, pub)
+    if sealed == -1.0:
+        assert r.ok, r.problems
+        assert {(e.file, e.message.split(" (")[0]) for e in r.excused} == {(str(rotated), "3 line(s)"),
+                                                                           (str(log), "5 line(s)")}, r.excused
+    else:
+        assert not r.excused and {p.file for p in r.problems} == {str(rotated), str(log)}, r.problems
+        assert all("sealer has stopped or fallen behind" in p.message or "not sealed yet" in p.message
+                   for p in r.problems), r.problems
+
+
+def _fresh(line: bytes, seconds_from_now: float) -> bytes:
+    """An OpenBao line with its time set ``seconds_from_now`` (as the vault writes it: RFC 3339, nanoseconds)."""
+    obj = json.loads(line)
+    obj["time"] = _at(seconds_from_now)
+    return json.dumps(obj, separators=(",", ":")).encode() + b"\n"
+
+
+def test_lines_after_a_quiet_spell_are_excused_by_their_own_age(tmp_path: Path, keys: tuple[Path, Path]) -> None:
+    """An idle following sealer writes no record: its last seal grows old while it is alive. Lines written within
+    its interval are not yet sealed whatever the last seal's age (red team rt79 F4: "stopped or fallen behind"
+    after any quiet spell); lines older than that are a finding, judged by the oldest of them (whoever can write
+    the tail can put a fresh time on its first line)."""
+    priv, pub = keys
+    log = tmp_path / "audit.log"
+    lines = _lines()
+    _append(log, lines[:40])
+    _seal(log, priv)
+    _restamp(Path(f"{log}.digests"), priv, interval_s=5.0, sealed_at=_at(-600))
+    whole = log.read_bytes()
+    _append(log, [_fresh(x, -1.5) for x in lines[40:43]])
+    r = _verify(log, pub)
+    assert r.ok, r.problems
+    (e,) = r.excused
+    assert "s ago: nothing came to seal since), the oldest of them written 1." in e.message, e.message
+    # the first line freshened, the others as the vault wrote them long ago: the oldest decides
+    log.write_bytes(whole + _fresh(lines[40], -1.0) + b"".join(lines[41:43]))
     r = _verify(log, pub)
     (p,) = r.problems
-    assert p.kind == "unsealed" and p.file == str(rotated) and "not sealed yet" in p.message, r.problems
-    (e,) = r.excused
-    assert e.file == str(log) and e.message.startswith("5 line(s) "), r.excused
+    assert not r.excused and "so was the oldest line after it" in p.message, p.message
+    # a line without a time tells nothing of its age
+    log.write_bytes(whole + _fresh(lines[40], -1.0) + b'{"no":"time"}\n')
+    r = _verify(log, pub)
+    assert not r.excused and [p.kind for p in r.problems] == ["unsealed"], r.problems
 
 
 # -- F3: copytruncate ---------------------------------------------------------------------------------------------

@@ -1042,7 +1042,8 @@ def verify_log(log_path: PathLike, public_key: Ed25519PublicKey, digests_path: O
                         df = stack.enter_context(_open_digests(dpath, log))
                     res = _verify_content(c, _run_records(df, dpath, chain, run), run.segment)
                     _CONTENT.put(key, res)
-                _merge(report, res, c, how, run, log_cand, i == last, runs[i + 1] if i < last else None)
+                _merge(report, res, c, how, run, log_cand, i == last, runs[i + 1] if i < last else None,
+                       chain.open_end)
                 if res.tail_bytes and c is log_cand and i == last:
                     log_unsealed = (res.tail_bytes, res.tail_lines)
     if only_segment is None:
@@ -1066,7 +1067,8 @@ def verify_log(log_path: PathLike, public_key: Ed25519PublicKey, digests_path: O
             report.unsealed_bytes += log_unsealed[0]
             report.unsealed_lines += log_unsealed[1]
     if log_unsealed[0]:
-        excuse, late = _not_yet_sealed(runs[last].last, log, *log_unsealed)
+        oldest = _oldest_entry(log, _file_size(log) - log_unsealed[0])
+        excuse, late = _not_yet_sealed(runs[last].last, log, *log_unsealed, oldest)
         if excuse and not chain.open_end:
             report.excused.append(Problem("unsealed", excuse, FIX_UNSEALED, log_segment,
                                           _tail_span(log_unsealed[1]), str(log), str(log)))
@@ -1082,12 +1084,14 @@ def verify_log(log_path: PathLike, public_key: Ed25519PublicKey, digests_path: O
 _SEAL_SLACK_NS = 2_000_000_000  # beyond twice the sealer's interval: its poll, a busy host, clocks a little apart
 
 
-def _not_yet_sealed(last: Record, log: Path, size: int, lines: int) -> tuple[str, str]:
-    """Lines at the end of the live log after the chain's last record ``last``: (a sentence excusing them, "") when
-    that record says how often its sealer seals (``interval_s``, written by `auditready seal --follow`) and was
-    sealed at most twice that plus 2 s ago, as a sealer that is alive and keeping up leaves at most one interval
-    unsealed (red team rt77 F5); else ("", a sentence for the finding: why they are not excused, or "" when the
-    chain does not say). A one-shot seal, or an older chain, says nothing and excuses nothing."""
+def _not_yet_sealed(last: Record, log: Path, size: int, lines: int, oldest: Optional[str] = None) -> tuple[str, str]:
+    """Lines at the end of the newest file after the chain's last record ``last``: (a sentence excusing them, "")
+    when that record says how often its sealer seals (``interval_s``, written by `auditready seal --follow`) and
+    either it was sealed at most twice that plus 2 s ago (red team rt77 F5) or the oldest of those lines
+    (``oldest``, its entry time) is no older than that: a sealer that is alive seals within one interval whatever
+    came after a quiet spell with nothing to seal (rt79 F4). Else ("", a sentence for the finding: why they are not
+    excused, or "" when the chain does not say). A one-shot seal, or an older chain, says nothing and excuses
+    nothing."""
     from ..auditlog.model import parse_time
 
     interval = last.data.get("interval_s")
@@ -1096,17 +1100,63 @@ def _not_yet_sealed(last: Record, log: Path, size: int, lines: int) -> tuple[str
     if (isinstance(interval, bool) or not isinstance(interval, (int, float)) or not math.isfinite(interval)
             or interval <= 0 or when is None):
         return "", ""
-    age = _now_ns() - when[0]
+    now = _now_ns()
+    age = now - when[0]
     if age < -_SEAL_SLACK_NS:
         return "", (f" The last seal, at {sealed_at}, is {-age / 1e9:.1f} s ahead of this host's clock, so it cannot "
                     "show that the sealer is keeping up.")
-    if age <= 2 * interval * 1e9 + _SEAL_SLACK_NS:
-        return (f"{_tail(size, lines)} at the end of {log} written after the last seal at {sealed_at}, "
-                f"{max(age, 0) / 1e9:.1f} s ago, within the sealer's interval of {interval:g} s: not yet sealed; a "
+    within = 2 * interval * 1e9 + _SEAL_SLACK_NS
+    what = f"{_tail(size, lines)} at the end of {log} written after the last seal at {sealed_at}"
+    if age <= within:
+        return (f"{what}, {max(age, 0) / 1e9:.1f} s ago, within the sealer's interval of {interval:g} s: not yet "
+                "sealed; a sealer that stopped leaves them unsealed past that and this check fails"), ""
+    first = parse_time(oldest) if oldest else None
+    waited = now - first[0] if first is not None else None
+    if waited is not None and -_SEAL_SLACK_NS <= waited <= within:
+        return (f"{what} ({age / 1e9:.1f} s ago: nothing came to seal since), the oldest of them written "
+                f"{max(waited, 0) / 1e9:.1f} s ago, within the sealer's interval of {interval:g} s: not yet sealed; a "
                 "sealer that stopped leaves them unsealed past that and this check fails"), ""
+    since = (f"; so was the oldest line after it, written {waited / 1e9:.1f} s ago" if waited is not None
+             and waited > 0 else "")
     return "", (f" The last seal, at {sealed_at}, was {age / 1e9:.1f} s ago: more than the sealer's interval of "
-                f"{interval:g} s allows (twice that, plus 2 s), so the sealer has stopped or fallen behind (or these "
-                f"lines came after a quiet spell with nothing to seal: verify again in {interval:g} s).")
+                f"{interval:g} s allows (twice that, plus 2 s){since}, so the sealer has stopped or fallen behind.")
+
+
+_TAIL_READ = 16 << 20  # bytes of an unsealed tail read for its oldest entry time; a longer tail is no sealer's lag
+
+
+def _file_size(path: Path) -> int:
+    try:
+        return os.stat(path).st_size
+    except OSError:
+        return 0
+
+
+def _oldest_entry(path: Path, start: int) -> Optional[str]:
+    """The earliest entry time among the whole lines of the plain file ``path`` from byte ``start`` (an unsealed
+    tail), or None: a compressed file, a tail longer than ``_TAIL_READ``, or a line without a time (nothing shows
+    how old it is). The earliest, not the first: whoever can write the tail can put a fresh time on its first line."""
+    from ..auditlog.model import parse_time
+
+    if compression_of(path) is not None or start < 0:
+        return None
+    try:
+        with open_regular(path, "audit log") as f:
+            f.seek(start)
+            data = f.read(_TAIL_READ + 1)
+    except (OSError, AuditReadyError):
+        return None
+    if len(data) > _TAIL_READ:
+        return None
+    best: Optional[tuple[int, str]] = None
+    for line in data.split(b"\n")[:-1]:
+        t = entry_time(line)
+        ns = parse_time(t) if t else None
+        if t is None or ns is None:
+            return None
+        if best is None or ns[0] < best[0]:
+            best = (ns[0], t)
+    return best[1] if best is not None else None
 
 
 def _verify_content(c: _Cand, recs: list[Record], seg: int) -> _SegResult:
@@ -1118,9 +1168,11 @@ def _verify_content(c: _Cand, recs: list[Record], seg: int) -> _SegResult:
 
 
 def _merge(report: SealReport, res: _SegResult, c: _Cand, how: str, run: _Run, log_cand: Optional[_Cand],
-           is_last: bool, nxt: Optional[_Run] = None) -> None:
+           is_last: bool, nxt: Optional[_Run] = None, open_end: bool = False) -> None:
     """One file's verification of one segment into the report (the log's own unsealed tail is the caller's);
-    ``nxt``: the chain's next run, which says how the next segment began."""
+    ``nxt``: the chain's next run, which says how the next segment began. A rotated file of the chain's last
+    segment is the one the vault wrote until its reopen and the sealer drains next: its tail is excused as the live
+    log's is (rt79 F5); ``open_end``: the chain ends in a cut record, which excuses nothing."""
     report.problems.extend(res.problems)
     report.verified_lines += res.verified_lines
     report.verified_bytes += res.verified_bytes
@@ -1130,7 +1182,15 @@ def _merge(report: SealReport, res: _SegResult, c: _Cand, how: str, run: _Run, l
         report.unsealed_bytes += res.tail_bytes
         report.unsealed_lines += res.tail_lines
         if not (c is log_cand and is_last):
-            report.problems.append(_tail_problem(c, run, res, later=is_last, nxt=nxt))
+            excuse = ""
+            if is_last and not open_end:
+                oldest = _oldest_entry(c.path, _file_size(c.path) - res.tail_bytes)
+                excuse, _ = _not_yet_sealed(run.last, c.path, res.tail_bytes, res.tail_lines, oldest)
+            if excuse:
+                report.excused.append(Problem("unsealed", excuse, FIX_UNSEALED, run.segment,
+                                              _tail_span(res.tail_lines), str(c.path), str(c.path)))
+            else:
+                report.problems.append(_tail_problem(c, run, res, later=is_last, nxt=nxt))
 
 
 def _sealed_as(c: _Cand, run: _Run) -> str:
