@@ -9,9 +9,13 @@ path "sys/policies/acl/auditready-*" {
 }
 # read the policies the unprivileged identity holds (unprivileged_policies and default): to refuse a name the vault
 # does not have, and to ask about every path they name (a token role, an AppRole role, a user or a group by its
-# real name; a KV path of the default policy); and the policies of a role or user it may log in as
+# real name; a KV path of the default policy); and the policies of a role or user it may log in as, or of a token
+# role it may make tokens of (their names listed to match a role's allowed_policies_glob)
 path "sys/policies/acl/*" {
   capabilities = ["read"]
+}
+path "sys/policies/acl" {
+  capabilities = ["list"]
 }
 # the names of the token roles, identity groups, AppRole roles and userpass users (names only), a second source of
 # real names to ask about; and a role's or user's settings (its token_policies: never a SecretID or password), for a
@@ -36,6 +40,11 @@ path "auth/+/role/+" {
   capabilities = ["read"]
 }
 path "auth/+/users/+" {
+  capabilities = ["read"]
+}
+# a token role's settings (allowed_policies: the policies its tokens may carry), for the tokens of a role the
+# unprivileged identity may make (auth/token/create/<role>)
+path "auth/token/roles/*" {
   capabilities = ["read"]
 }
 

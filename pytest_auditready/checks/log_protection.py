@@ -463,6 +463,10 @@ _NAMED_USES = {"role/{}/secret-id": "make a SecretID of the AppRole role {} and,
                "with its RoleID (no secret), log in as that role",
                "users/{}/password": "set the password of the user {} and log in as that user"}
 _MOST_SHOWN = 6  # paths one finding names
+# Tokens of an existing token role, by its name (auth/token/create/<role>): they carry any policy the role allows,
+# not only their maker's (red team rt79 F1); the audit token reads the role (auth/token/roles/<role>).
+_TOKEN_CREATE = re.compile(r"auth/token/create/([^/]+)")
+TOKEN_ROLES = "auth/token/roles"
 
 
 def auth_probes(auth_types: Mapping[str, str]) -> list[str]:
@@ -548,10 +552,12 @@ def named_probes(grants: Iterable[Sequence[Any]], auth_types: Mapping[str, str],
 
 
 def named_uses(caps: Mapping[str, Sequence[str]], auth_types: Mapping[str, str]) -> list[str]:
-    """The entries of auth methods (auth/<mount>/role/<name>, .../users/<name>) whose use by name (``_NAMED_USES``:
-    a SecretID, a password) the unprivileged identity holds: the audit token reads each for the policies its
-    logins get (``VaultFacts.use_objects``)."""
-    out: set[str] = set()
+    """The entries whose use by name the unprivileged identity holds: of auth methods (auth/<mount>/role/<name>,
+    .../users/<name>: ``_NAMED_USES``, a SecretID, a password), and token roles (auth/token/roles/<name>, for
+    auth/token/create/<name>); the audit token reads each for the policies its logins or tokens get
+    (``VaultFacts.use_objects``)."""
+    out = {f"{TOKEN_ROLES}/{m.group(1)}" for m, held in ((_TOKEN_CREATE.fullmatch(p), h) for p, h in caps.items())
+           if m and PROBE not in m.group(1) and set(held) & {"root", *_WRITE}}
     for mount, kind in auth_types.items():
         for where, _ in AUTH_USES.get(kind, ()):
             if where not in _NAMED_USES:
@@ -562,6 +568,42 @@ def named_uses(caps: Mapping[str, Sequence[str]], auth_types: Mapping[str, str])
                 if m and PROBE not in m.group(1) and set(held) & {"root", *_WRITE}:
                     out.add(mount + where[:where.index("{}")] + m.group(1))
     return sorted(out)
+
+
+def _name_glob(pattern: str) -> "re.Pattern[str]":
+    """A token role's policy glob (allowed_policies_glob, disallowed_policies_glob) as the token store matches a
+    policy name with it: ``*`` any run of characters, nothing else special."""
+    return re.compile(".*".join(map(re.escape, pattern.split("*"))))
+
+
+def _role_list(role: Mapping[str, Any], key: str) -> list[str]:
+    value = role.get(key)
+    items = value if isinstance(value, list) else str(value or "").split(",")
+    return [str(p).strip() for p in items if str(p).strip()]
+
+
+def token_role_globs(role: Mapping[str, Any]) -> list[str]:
+    """A token role's allowed_policies_glob (as the audit token read auth/token/roles/<name>)."""
+    return _role_list(role, "allowed_policies_glob")
+
+
+def token_role_policies(role: Mapping[str, Any], known: Union[Sequence[str], str] = ()) -> tuple[list[str], str]:
+    """The policies a token made of a token role (auth/token/create/<name>) may carry whatever its maker holds, as
+    the token store resolves them (resolveTokenPolicies): each of allowed_policies, and each policy of the vault
+    (``known``, LIST sys/policies/acl; or why it could not be listed) that allowed_policies_glob matches, but none
+    disallowed_policies or disallowed_policies_glob names; never root (a root token needs a root maker). A role
+    without allowed_policies(_glob) gives only its maker's own policies: none. Returns (those policies, why the
+    globs could not be matched, or "")."""
+    allowed = set(_role_list(role, "allowed_policies"))
+    globs = token_role_globs(role)
+    why = ""
+    if globs and isinstance(known, str):
+        why = f"its allowed_policies_glob {', '.join(globs)} could not be matched to the vault's policies ({known})"
+    elif globs:
+        allowed |= {n for n in known if any(_name_glob(g).fullmatch(n) for g in globs)}
+    denied = set(_role_list(role, "disallowed_policies"))
+    denied_globs = [_name_glob(g) for g in _role_list(role, "disallowed_policies_glob")]
+    return sorted(p for p in allowed - denied - {"root"} if not any(g.fullmatch(p) for g in denied_globs)), why
 
 
 def _shown(path: str) -> str:
@@ -585,7 +627,7 @@ def _escalations(facts: "VaultFacts", pols: str) -> Iterator[Finding]:
 
     who = f"An identity with only the policies [{pols}] holds"
     asked = sorted(caps)
-    pairs, roles = [], []
+    pairs, roles, paired = [], [], set()
     for path in asked:
         m = _TOKEN_ROLE.fullmatch(path)
         make = f"auth/token/create/{m.group(1)}" if m else ""
@@ -593,11 +635,13 @@ def _escalations(facts: "VaultFacts", pols: str) -> Iterator[Finding]:
             pairs.append(f"{', '.join(can(path, *_WRITE))} on {_shown(path)} and {', '.join(can(make, *_WRITE))} on "
                          f"{_shown(make)}")
             roles.append(_shown(path))
+            paired.add(m.group(1))
     if pairs:
         yield Finding(ID, "", f"{who} {_listed(pairs, '; ')}: it can define a token role (or rewrite that one) whose "
                       "allowed_policies are any policy, then make a token of that role (sudo on sys/audit/* among "
                       "them: switch auditing off).",
                       f"remove write capabilities on {_listed(roles, ', ')} from the policies {pols}")
+    yield from _token_role_uses(facts, who, pols, paired)
     for rx, what in ((_IDENTITY, "give an entity (its own, once it logs in through an auth method) any policy, "
                       "directly or through a group"),
                      (_ALIAS, "tie a login of its own (or an external group) to an entity or group that holds other "
@@ -668,27 +712,59 @@ def _escalations(facts: "VaultFacts", pols: str) -> Iterator[Finding]:
                       f"policies {pols}")
 
 
+def _token_role_uses(facts: "VaultFacts", who: str, pols: str, paired: set[str]) -> Iterator[Finding]:
+    """Tokens of an existing token role the identity may make (auth/token/create/<role>; a role it may also write
+    is a pair, ``paired``, found already): each named role is judged by the policies its tokens may carry (red team
+    rt79 F1), a glob (auth/token/create/*) by every role the audit token listed, and fails when they could not all
+    be listed."""
+    caps = facts.capabilities
+    for path in sorted(caps):
+        m = _TOKEN_CREATE.fullmatch(path)
+        if m and PROBE not in m.group(1) and m.group(1) not in paired and set(caps[path]) & {"root", *_WRITE}:
+            yield from _named_use(facts, who, pols, path, f"{TOKEN_ROLES}/{m.group(1)}",
+                                  f"make tokens of the token role {m.group(1)}, which carry the policies the role "
+                                  "allows (allowed_policies, allowed_policies_glob) whatever their maker holds")
+    glob = f"auth/token/create/{PROBE}"
+    bad = ", ".join(sorted(set(caps.get(glob, ())) & {"root", *_WRITE}))
+    unlisted = str((facts.use_objects.get(TOKEN_ROLES) or {}).get("error") or "")
+    cut = [c for c in facts.names_cut if c.startswith(f"{TOKEN_ROLES}:")]
+    if bad and PROBE not in paired and (unlisted or cut):
+        why = (f"the token roles could not be listed ({unlisted})" if unlisted else
+               f"the audit token listed more token roles than the run asks about ({cut[0]}), and the rest were not "
+               "read")
+        yield Finding(ID, "", f"{who} {bad} on {_shown(glob)}: it can make tokens of every token role, which carry any "
+                      f"policy the role allows; {why}, so whether one of them could switch auditing off was not "
+                      "judged.",
+                      f"grant auth/token/create/<role> for the roles the identity needs instead of a glob, or give "
+                      f"the audit token list on {TOKEN_ROLES} and read on {TOKEN_ROLES}/* "
+                      "(examples/auditready-policy.hcl)")
+
+
 def _named_use(facts: "VaultFacts", who: str, pols: str, path: str, entry: str, how: str) -> Iterator[Finding]:
-    """A SecretID or password of one named entry (``entry``: auth/<mount>/role/<name>) the identity may make: a
-    login with the entry's policies (``VaultFacts.use_objects``, as the audit token read them), an escalation when
-    one of them it does not hold already grants update, delete or sudo on an audit device (or is root)."""
+    """A SecretID or password of one named entry (``entry``: auth/<mount>/role/<name>), or a token of one token role
+    (auth/token/roles/<name>), the identity may make: a login or token with the entry's policies
+    (``VaultFacts.use_objects``, as the audit token read them), an escalation when one of them it does not hold
+    already grants update, delete or sudo on an audit device (or is root)."""
     bad = ", ".join(sorted(set(facts.capabilities.get(path, ())) & {"root", *_WRITE}))
     seen = facts.use_objects.get(entry) or {"error": f"{entry} was not read"}
     power, unread = _audit_power([str(p) for p in seen.get("policies", ())], facts)
     whys = dict(seen.get("unread") or {})
     unread = [f"{p} ({whys[p]})" if p in whys else p for p in unread]
+    role = entry.startswith(f"{TOKEN_ROLES}/")
     if power:
-        yield Finding(ID, "", f"{who} {bad} on {path}: it can {how}, whose policies hold {_listed(power, '; ')}: "
-                      "switch auditing off.",
-                      f"remove write capabilities on {path} from the policies {pols}, or take those capabilities out "
-                      f"of {entry}'s policies")
+        yield Finding(ID, "", f"{who} {bad} on {path}: it can {how}{'; those' if role else ', whose'} policies hold "
+                      f"{_listed(power, '; ')}: switch auditing off.",
+                      f"remove write capabilities on {path} from the policies {pols}, or take those "
+                      + (f"policies out of the role's allowed_policies (bao write {entry} allowed_policies=...)" if role
+                         else f"capabilities out of {entry}'s policies"))
     elif seen.get("error") or unread:
-        why = str(seen.get("error") or "its policies " + ", ".join(unread) + " could not be read")
-        yield Finding(ID, "", f"{who} {bad} on {path}: it can {how}; what that login may do could not be told "
-                      f"({why}), so whether it could switch auditing off was not judged.",
-                      f"give the audit token read on {entry.rsplit('/', 1)[0]}/* and sys/policies/acl/* "
-                      f"(examples/auditready-policy.hcl), or remove write capabilities on {path} from the policies "
-                      f"{pols}")
+        why = "; ".join(w for w in (str(seen.get("error") or ""), "its policies " + ", ".join(unread) + " could not "
+                                    "be read" if unread else "") if w)
+        yield Finding(ID, "", f"{who} {bad} on {path}: it can {how}; what {'such a token' if role else 'that login'} "
+                      f"may do could not be told ({why}), so whether it could switch auditing off was not judged.",
+                      f"give the audit token read on {entry.rsplit('/', 1)[0]}/* and sys/policies/acl/*"
+                      + (" and list on sys/policies/acl" if role else "") + " (examples/auditready-policy.hcl), or "
+                      f"remove write capabilities on {path} from the policies {pols}")
 
 
 def _audit_power(policies: Sequence[str], facts: "VaultFacts") -> tuple[list[str], list[str]]:
@@ -746,26 +822,45 @@ def templated(facts: "VaultFacts") -> tuple[list[str], list[str]]:
 
 # -- the secrets of KV mounts (red team rt76 F2) --------------------------------------------------------------------
 
-def kv_place(pattern: str, kv_mounts: Mapping[str, str]) -> Optional[tuple[str, str, tuple[str, ...]]]:
-    """Where a policy path lies in a KV mount's secrets (``kv_mounts``: "secret/" -> version "1" or "2"): (the
-    mount, the path asked for it, the capabilities there that open secrets: read of a version 2 mount's data/, list
-    of its metadata/, either on a version 1 mount); None for a path elsewhere (a mount's config, another mount), or
-    templated."""
+def _mount_rest(segments: Sequence[str], mount: str) -> Optional[list[str]]:
+    """The segments of a policy path (``segments``) past the KV ``mount`` ("team/kv/") when the path's first ones
+    name it, each equal to the mount's or a ``+`` (one segment, as the vault matches it); None when they name
+    another place, end within the mount, or end in a glob (``*``) within it: a glob over the whole mount, which its
+    probe judges."""
+    names = mount.strip("/").split("/")
+    if len(segments) <= len(names):
+        return None
+    for seg, name in zip(segments, names):
+        if seg != "+" and seg != name:
+            return None
+    return list(segments[len(names):])
+
+
+def kv_places(pattern: str, kv_mounts: Mapping[str, str]) -> list[tuple[str, str, tuple[str, ...]]]:
+    """Where a policy path lies in KV mounts' secrets (``kv_mounts``: "secret/" -> version "1" or "2"), matched to
+    each mount segment by segment (a ``+`` in the mount's part names every mount of that depth: "+/data/x/*", "team/
+    +/data/x/*", red team rt79 F2): for each, (the mount, the path asked for it, the capabilities there that open
+    secrets: read of a version 2 mount's data/, list of its metadata/, both through a ``+`` in their place; either on
+    a version 1 mount). Nothing for a path elsewhere (a mount's config, another mount), or templated."""
     path = str(pattern).strip().lstrip("/")
     if "{{" in path:
-        return None
-    for mount in sorted(kv_mounts, key=len, reverse=True):
-        if not path.startswith(mount):
+        return []
+    segments = path.split("/")
+    out: list[tuple[str, str, tuple[str, ...]]] = []
+    for mount in sorted(kv_mounts):
+        rest = _mount_rest(segments, mount)
+        if rest is None:
             continue
-        rest = path[len(mount):]
-        if kv_mounts[mount] != "2":
-            return (mount, concrete(path), ("read", "list")) if rest else None
-        head, _, tail = rest.partition("/")
-        head = "data" if head == "+" else head
-        if head == "metadata":
-            return mount, concrete(f"{mount}metadata/{tail}" if tail else path), ("list",)
-        return (mount, concrete(f"{mount}data/{tail}"), ("read",)) if head == "data" and tail else None
-    return None
+        if kv_mounts[mount] != "2":  # no data/ nor metadata/: the path is the secret's
+            if rest != [""]:
+                out.append((mount, concrete(mount + "/".join(rest)), ("read", "list")))
+            continue
+        head, tail = rest[0], "/".join(rest[1:])
+        if head in ("data", "+") and tail:
+            out.append((mount, concrete(f"{mount}data/{tail}"), ("read",)))
+        if head in ("metadata", "+") and (len(rest) > 1 or head == "metadata"):
+            out.append((mount, concrete(f"{mount}metadata" + (f"/{tail}" if len(rest) > 1 else "")), ("list",)))
+    return out
 
 
 def _mount_probes(mount: str, version: str) -> list[tuple[str, str]]:
@@ -781,9 +876,8 @@ def kv_probes(kv_mounts: Mapping[str, str], default_grants: Iterable[Sequence[An
     a KV mount's secrets, as its own name."""
     out = [p for m, v in sorted(kv_mounts.items()) for p, _ in _mount_probes(m, v)]
     for pattern, caps in default_grants:
-        place = kv_place(str(pattern), kv_mounts)
-        if place is not None and set(caps) & set(place[2]) and "deny" not in caps:
-            out.append(place[1])
+        out += [path for _m, path, opening in kv_places(str(pattern), kv_mounts)
+                if set(caps) & set(opening) and "deny" not in caps]
     return list(dict.fromkeys(out))
 
 
@@ -807,16 +901,22 @@ def _kv_reads(facts: "VaultFacts", pols: str) -> Iterator[Finding]:
     if "default" not in facts.unprivileged_policies:
         return
     for pattern, granted in facts.policy_grants.get("default", ()):
-        place = kv_place(str(pattern), facts.kv_mounts)
-        if place is None or place[0] in whole or "deny" in granted:
+        if "deny" in granted:
             continue
-        mount, probe, opening = place
-        held_caps = sorted(set(caps.get(probe, ())) & set(opening) & set(granted))
-        if held_caps:
+        answers: dict[str, list[tuple[str, str]]] = {}  # mount -> (capability, path asked) the vault granted
+        for mount, probe, opening in kv_places(str(pattern), facts.kv_mounts):
+            if mount not in whole:
+                answers.setdefault(mount, []).extend(
+                    (c, probe) for c in sorted(set(caps.get(probe, ())) & set(opening) & set(granted)))
+        for mount, held in sorted(answers.items()):
+            if not held:
+                continue
+            held_caps = sorted({c for c, _p in held})
+            asked = "; ".join(f"{c} for {p}" for c, p in held)
             yield Finding(ID, "", f"The default policy, which the vault attaches to every token, grants "
                           f"{', '.join(held_caps)} on {pattern} (secrets of the KV mount {mount}; the vault answered "
-                          f"{', '.join(held_caps)} for {probe} as the unprivileged identity): every token the vault "
-                          f"issues can {' and '.join(held_caps)} them.",
+                          f"{asked} as the unprivileged identity): every token the vault issues can "
+                          f"{' and '.join(held_caps)} them.",
                           f"move path \"{pattern}\" out of the default policy, into the policy of the identities that "
                           "need it")
 
@@ -1042,7 +1142,7 @@ def run(ctx: CheckContext) -> Iterator[Union[Finding, Skip, Note]]:
                    "the first ones were asked by name; the rest are judged through the policies' own paths.")
     held = set(facts.unprivileged_policies)
     for path, caps in sorted(facts.capabilities.items()):
-        if PROBE in path or _routed(path, facts.auth_types) or kv_place(path, facts.kv_mounts) is not None:
+        if PROBE in path or _routed(path, facts.auth_types) or kv_places(path, facts.kv_mounts):
             continue  # (judged by _escalations and _kv_reads)
         if path.startswith(("sys/policies/acl/", "sys/policy/")):
             bad = sorted(set(caps) & _DANGEROUS)

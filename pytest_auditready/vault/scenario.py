@@ -343,8 +343,9 @@ class VaultFacts:
     names: dict[str, list[str]] = field(default_factory=dict)  # folder -> real names listed (token roles, groups...)
     names_cut: list[str] = field(default_factory=list)  # listings with more names than asked about
     kv_mounts: dict[str, str] = field(default_factory=dict)  # the run's namespace's KV mounts: "secret/" -> "2"
-    # entries of auth methods the unprivileged identity may log in as by name (a SecretID, a password):
-    # "auth/<mount>/role/<name>" -> {"policies": [...], "unread": {policy: why}} or {"error": why}
+    # entries of auth methods the unprivileged identity may log in as by name (a SecretID, a password), and token
+    # roles it may make tokens of: "auth/<mount>/role/<name>", "auth/token/roles/<name>" -> {"policies": [...],
+    # "unread": {policy: why}} and/or {"error": why}; "auth/token/roles" -> {"error": why they were not listed}
     use_objects: dict[str, dict[str, Any]] = field(default_factory=dict)
 
     def to_json(self) -> dict[str, Any]:
@@ -1040,11 +1041,13 @@ class Runner:
                 self.facts.names[folder] = found[:_MOST_NAMES]
 
     def _read_used_objects(self) -> None:
-        """For each named entry the unprivileged identity may log in as (``log_protection.named_uses``: a role's
-        SecretID, a user's password), the policies its logins get (token_policies, policies) and their texts, read
-        with the audit token (``facts.use_objects``)."""
-        from ..checks.log_protection import named_uses
+        """For each named entry the unprivileged identity may log in as or make tokens of
+        (``log_protection.named_uses``: a role's SecretID, a user's password, a token role's tokens), the policies its
+        logins get (token_policies, policies; a token role's allowed ones) and their texts, read with the audit token
+        (``facts.use_objects``); and why the token roles could not be listed, where it may use any of them."""
+        from ..checks.log_protection import PROBE, TOKEN_ROLES, named_uses, token_role_globs, token_role_policies
 
+        known: Union[list[str], str, None] = None  # the vault's policy names, for a token role's globs
         for entry in named_uses(self.facts.capabilities, self.facts.auth_types):
             r = self._admin_call("GET", entry)
             if r.status == 404:  # no such entry: no login of it
@@ -1053,16 +1056,33 @@ class Runner:
             if not r.ok:
                 self.facts.use_objects[entry] = {"error": f"{entry} answered {r.status}: {r.error or 'no answer'}"}
                 continue
-            pols: set[str] = set()
-            for key in ("token_policies", "policies"):
-                v = r.data.get(key)
-                pols.update(str(p).strip() for p in (v if isinstance(v, list) else str(v or "").split(",")))
-            seen: dict[str, Any] = {"policies": sorted(p for p in pols if p)}
+            seen: dict[str, Any] = {}
+            if entry.startswith(f"{TOKEN_ROLES}/"):  # red team rt79 F1
+                if known is None and token_role_globs(r.data):
+                    listed = self._admin_call("LIST", "sys/policies/acl")
+                    keys = listed.data.get("keys") if listed.ok else None
+                    known = ([str(k) for k in keys] if isinstance(keys, list) else
+                             f"LIST sys/policies/acl answered {listed.status}: {listed.error or 'no names'}")
+                seen["policies"], why = token_role_policies(r.data, () if known is None else known)
+                if why:
+                    seen["error"] = why
+            else:
+                pols: set[str] = set()
+                for key in ("token_policies", "policies"):
+                    v = r.data.get(key)
+                    pols.update(str(p).strip() for p in (v if isinstance(v, list) else str(v or "").split(",")))
+                seen["policies"] = sorted(p for p in pols if p)
             unread: dict[str, str] = {}
             self._read_policies([n for n in seen["policies"] if n not in ("root", "default")], unread)
             if unread:
                 seen["unread"] = unread
             self.facts.use_objects[entry] = seen
+        if set(self.facts.capabilities.get(f"auth/token/create/{PROBE}", ())) & {"root", "create", "update"} \
+                and TOKEN_ROLES not in self.facts.names:  # tokens of any role, and none listed: none, or refused?
+            r = self._admin_call("LIST", TOKEN_ROLES)
+            if not r.ok and r.status != 404:
+                self.facts.use_objects[TOKEN_ROLES] = {"error": f"LIST {TOKEN_ROLES} answered {r.status}: "
+                                                                f"{r.error or 'no names'}"}
 
     def _capabilities_in_root(self, paths: list[str]) -> str:
         """Ask sys/capabilities-self in the root namespace as a token of its default policy that the audit token
