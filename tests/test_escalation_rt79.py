@@ -295,3 +295,37 @@ def test_a_glob_over_the_token_roles_with_roles_left_unasked_fails() -> None:
         "about (auth/token/roles: 101, 100 asked), and the rest were not read, so whether one of them could switch "
         "auditing off was not judged."]
     assert found([]) == []
+
+
+@pytest.mark.parametrize("default_grants", [False, True])
+def test_listing_a_whole_kv_mount_is_a_note_unless_the_default_policy_grants_it(default_grants: bool) -> None:
+    """A UI grant (list on secret/metadata/*) in an ordinary user's policy shows names, not values: a note (red team
+    rt79's judgement call: it failed as a whole-mount read); the same grant in the default policy, which every token
+    carries, fails; reading the whole mount fails either way."""
+    from pytest_auditready.checks.base import CheckContext, evaluate
+    from pytest_auditready.config import Settings
+    from pytest_auditready.vault.scenario import VaultFacts
+    from tests.conftest import probed_ledger
+
+    probe = f"secret/metadata/{log_protection.PROBE}"
+    grants = {"default": [["secret/metadata/*", ["list"]]]} if default_grants else {
+        "app-ui": [["secret/metadata/*", ["list"]]]}
+
+    def judged(caps: dict[str, list[str]]) -> tuple[list[str], list[str]]:
+        facts = VaultFacts(capabilities=caps, kv_mounts={"secret/": "2"}, policy_grants=grants,
+                           unprivileged_policies=["default"] if default_grants else ["app-ui", "default"],
+                           devices={"file": {"type": "file", "options": {"file_path": "/var/log/bao/audit.log"}}},
+                           device="file")
+        ctx = CheckContext(settings=Settings(target="embedded"), ledger=probed_ledger("embedded"), entries=[],
+                           bad_lines=[], facts=facts)
+        out = evaluate(log_protection.CHECK, ctx, [""])[""]
+        assert [f.message for f in out.findings if "secret/" not in f.message] == [], out.findings
+        return [f.message for f in out.findings], [n for n in [out.reason] if "secret's name (not value)" in n]
+
+    findings, notes = judged({probe: ["list"]})
+    if default_grants:
+        assert len(findings) == 1 and "The default policy" in findings[0] and "list" in findings[0], findings
+    else:
+        assert findings == [] and len(notes) == 1 and "secret/metadata/*" in notes[0], (findings, notes)
+    findings, _ = judged({probe: ["list"], f"secret/data/{log_protection.PROBE}": ["read"]})
+    assert any("can read every secret of the KV mount secret/" in f for f in findings), findings

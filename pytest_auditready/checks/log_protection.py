@@ -881,21 +881,25 @@ def kv_probes(kv_mounts: Mapping[str, str], default_grants: Iterable[Sequence[An
     return list(dict.fromkeys(out))
 
 
-def _kv_reads(facts: "VaultFacts", pols: str) -> Iterator[Finding]:
+def _kv_reads(facts: "VaultFacts", pols: str) -> Iterator[Union[Finding, Note]]:
     """Secrets every token carrying the unprivileged identity's policies can read: a whole KV mount (its probe,
     whichever policy grants it); and, of the vault's default policy, which every token carries (cubbyhole is each
     token's own and no KV mount), any path that reads or lists a KV mount's secrets (another policy of the identity
-    reading its own paths is that policy's purpose, and not judged)."""
+    reading its own paths is that policy's purpose, and not judged). Listing a whole mount's names without reading
+    them is a note, unless the default policy grants it: ordinary users' policies commonly grant it for the UI."""
     caps = facts.capabilities
     whole: set[str] = set()
     for mount, version in sorted(facts.kv_mounts.items()):
         held = [(p, c) for p, c in _mount_probes(mount, version) if c in caps.get(p, ())]
-        if held:
+        what = " and ".join(f"{c} on {_shown(p)}" for p, c in held)
+        if held and "read" not in dict(held).values():  # names only: the default policy's grant is judged below
+            yield Note("", f"An identity with only the policies [{pols}] holds {what}: it can list every secret's "
+                       f"name (not value) in the KV mount {mount}, as a UI grant does; make sure no name carries a "
+                       "secret or personal data.")
+        elif held:
             whole.add(mount)
-            what = " and ".join(f"{c} on {_shown(p)}" for p, c in held)
             yield Finding(ID, "", f"An identity with only the policies [{pols}] holds {what}: every token that carries "
-                          f"them can {'read every secret' if 'read' in dict(held).values() else 'list every name'} "
-                          f"of the KV mount {mount} (the vault answered so for its probe).",
+                          f"them can read every secret of the KV mount {mount} (the vault answered so for its probe).",
                           f"remove the grants over {mount} from the policies {pols}: give each application its own "
                           f"paths ({mount}{'data/' if version == '2' else ''}<app>/*) in a policy of its own")
     if "default" not in facts.unprivileged_policies:
