@@ -11,6 +11,15 @@ the environment is used (timings and the logged source address must be ours, and
 proxy nobody configured for this); TLS is verified against ``ca_file`` or the system's CAs, host name included.
 A redirect (a standby node's 307 to the active one) is followed, up to five times, never from https to http.
 
+Read-after-write on an HA cluster: an OpenBao standby serves reads from its own copy of the storage, which may not
+yet hold a write the active node just made (OpenBao's "Eventual consistency" page). From 2.7, OpenBao's answers to
+writes carry ``X-Vault-Index`` (base64 JSON of its cluster and storage index); the client keeps the newest one any
+answer of the run gave (one for every identity's client) and sends it back on every later request with
+``X-Vault-Inconsistent: forward-active-node``, so that a standby that has not applied it forwards the request to the
+active node instead of answering from stale data. A vault that sends no such index (a ``-dev`` server, HashiCorp
+Vault; Vault Enterprise's index is another format, and Vault refuses the forwarding header unless its replication
+stanza allows it) is sent nothing new.
+
 ``timeout`` bounds each whole request, not each socket read: a vault that trickles its answer a byte at a time
 would otherwise hold a run for as long as it likes. One watchdog thread shuts a request's sockets down when its
 deadline passes, and whatever arrived by then is discarded.
@@ -18,6 +27,8 @@ deadline passes, and whatever arrived by then is discarded.
 
 from __future__ import annotations
 
+import base64
+import binascii
 import heapq
 import http.client
 import itertools
@@ -40,6 +51,11 @@ MAX_REDIRECTS = 5
 _REDIRECTS = (301, 302, 303, 307, 308)
 _PORTS = {"http": 80, "https": 443}  # the default port of each scheme this client speaks
 _READS = ("GET", "HEAD", "LIST")  # methods a vault changes nothing for: safe to send again on a new connection
+INDEX_HEADER = "X-Vault-Index"
+# What a standby that has not applied the index sent does with the request: hand it to the active node (OpenBao's
+# "conditional forwarding"), never answer from its stale copy.
+INCONSISTENT_HEADER, FORWARD = "X-Vault-Inconsistent", "forward-active-node"
+_INDEX_MAX = 4096  # characters of an index worth echoing (OpenBao's is about 90): a longer value is no index
 
 
 class Deadline:
@@ -159,6 +175,19 @@ class _Pool:
         self._idle: dict[tuple[str, str, int], list[http.client.HTTPConnection]] = {}
         self._lock = threading.Lock()
         self.addresses: set[str] = set()
+        self.index = ""  # the newest X-Vault-Index an answer of the run carried ("" while none did)
+
+    def note_index(self, value: Optional[str]) -> None:
+        """Keep ``value`` (an answer's X-Vault-Index) if it is OpenBao's and newer than the one kept: two of one
+        cluster compare by storage index; one of another cluster (a load balancer over two) replaces it, as the
+        later answer's. Any other value is not kept."""
+        new = _index_position((value or "").strip())
+        if new is None:
+            return
+        with self._lock:
+            old = _index_position(self.index)
+            if old is None or old[0] != new[0] or new[1] > old[1]:
+                self.index = (value or "").strip()
 
     def tls(self) -> ssl.SSLContext:
         if self._tls is None:
@@ -200,6 +229,23 @@ class _Pool:
                 conn.close()
 
 
+def _index_position(index: str) -> Optional[tuple[str, int]]:
+    """The cluster and storage index an OpenBao X-Vault-Index names (base64 JSON {"cluster", "value"}), or None for
+    any other value."""
+    if not index or len(index) > _INDEX_MAX:
+        return None
+    try:
+        decoded = jsonlib.loads(base64.b64decode(index, validate=True))
+    except (binascii.Error, ValueError):
+        return None
+    if not isinstance(decoded, dict):
+        return None
+    cluster, value = decoded.get("cluster"), decoded.get("value")
+    if not isinstance(cluster, str) or not isinstance(value, str) or not (value.isascii() and value.isdigit()):
+        return None
+    return cluster, int(value)
+
+
 def _dropped(sock: Any) -> bool:
     """Whether a kept-alive connection can no longer carry a request: closed by the server (readable at its end),
     or holding bytes nobody asked for."""
@@ -233,6 +279,9 @@ class Reply:
     error: str
     sent_ns: int
     received_ns: int
+    # the request carried the run's X-Vault-Index (with forward-active-node): no node answered it from before the
+    # run's newest write, unless the vault ignores the header
+    index_sent: bool = False
 
     @property
     def ok(self) -> bool:
@@ -311,6 +360,11 @@ class VaultClient:
             send["X-Vault-Token"] = self._token
         if self._namespace:
             send["X-Vault-Namespace"] = self._namespace
+        newest = self._pool.index
+        index_sent = bool(newest)
+        if newest:  # an HA cluster's index of the run's newest write: no answer from before it
+            send[INDEX_HEADER] = newest
+            send[INCONSISTENT_HEADER] = FORWARD
         body: Optional[bytes] = None
         if json is not None:
             body = jsonlib.dumps(json, allow_nan=False).encode("utf-8")
@@ -322,7 +376,7 @@ class VaultClient:
         deadline = Deadline(self.timeout)
         try:
             with deadline:
-                status, content = self._send(method, target, body, send, deadline)
+                status, content, index = self._send(method, target, body, send, deadline)
         except (_Broke, OSError, http.client.HTTPException, ValueError) as exc:
             # whatever a broken or hostile answer raises, it is one line, never a traceback
             raise self._failure(method, path, exc, deadline.expired) from None
@@ -331,6 +385,7 @@ class VaultClient:
         if deadline.expired:  # the answer may have been cut off at the deadline: never trust it
             raise self._failure(method, path, None, True)
         received = time.time_ns()
+        self._pool.note_index(index)
         if status == 400 and content.startswith(b"Client sent an HTTP request to an HTTPS server"):
             raise AuditReadyError(f"the vault at {self.url} serves HTTPS on that port",
                                   "use https:// in --auditready-target (and ca_file for a private CA)")
@@ -347,16 +402,17 @@ class VaultClient:
             raise AuditReadyError(f"the vault at {self.url} is sealed", "unseal it, then run the audit again")
         request_id = (reply or {}).get("request_id")
         return Reply(status=status, body=reply, request_id=request_id if isinstance(request_id, str) else "",
-                     error=error, sent_ns=sent, received_ns=received)
+                     error=error, sent_ns=sent, received_ns=received, index_sent=index_sent)
 
     def _send(self, method: str, target: str, body: Optional[bytes], headers: dict[str, str],
-              deadline: Deadline) -> tuple[int, bytes]:
-        """The status and body of ``method`` ``target``, redirects followed."""
+              deadline: Deadline) -> tuple[int, bytes, Optional[str]]:
+        """The status, body and X-Vault-Index of ``method`` ``target``, redirects followed."""
         scheme, host, port, path = self._scheme, self._host, self._port, self._prefix + target
         for _ in range(MAX_REDIRECTS + 1):
-            status, location, content = self._once(scheme, host, port, method, path, body, headers, deadline)
+            status, location, content, index = self._once(scheme, host, port, method, path, body, headers,
+                                                          deadline)
             if status not in _REDIRECTS or not location:
-                return status, content
+                return status, content, index
             netloc = f"[{host}]" if ":" in host else host  # an IPv6 address
             here = f"{scheme}://{netloc}{'' if port == _PORTS[scheme] else f':{port}'}"
             to = urlsplit(urljoin(here + path, location))
@@ -374,11 +430,11 @@ class VaultClient:
                               "point --auditready-target at the vault's active node (its api_addr)")
 
     def _once(self, scheme: str, host: str, port: int, method: str, path: str, body: Optional[bytes],
-              headers: dict[str, str], deadline: Deadline) -> tuple[int, Optional[str], bytes]:
-        """One request on a kept-alive connection (or a new one): status, Location header and body. Failures
-        after the connection was up are _Broke, except timeouts and TLS errors, which say more as they are. A
-        kept-alive connection the server closed as the request left (its idle timeout) is replaced once for a
-        request that reads: one that writes may have been done, and is never sent twice."""
+              headers: dict[str, str], deadline: Deadline) -> tuple[int, Optional[str], bytes, Optional[str]]:
+        """One request on a kept-alive connection (or a new one): status, Location header, body and X-Vault-Index
+        header. Failures after the connection was up are _Broke, except timeouts and TLS errors, which say more as
+        they are. A kept-alive connection the server closed as the request left (its idle timeout) is replaced once
+        for a request that reads: one that writes may have been done, and is never sent twice."""
         key = (scheme, host, port)
         conn = self._pool.take(key)
         if conn is not None and conn.sock is not None:
@@ -392,8 +448,8 @@ class VaultClient:
                               deadline)
 
     def _exchange(self, key: tuple[str, str, int], conn: http.client.HTTPConnection, method: str, path: str,
-                  body: Optional[bytes], headers: dict[str, str], deadline: Deadline) -> tuple[int, Optional[str],
-                                                                                                bytes]:
+                  body: Optional[bytes], headers: dict[str, str], deadline: Deadline) -> tuple[
+                      int, Optional[str], bytes, Optional[str]]:
         try:
             if conn.sock is not None:
                 conn.sock.settimeout(deadline.left())  # a silent server: the read ends by itself at the deadline
@@ -414,7 +470,7 @@ class VaultClient:
             self._pool.give(key, conn)
         else:
             conn.close()
-        return resp.status, resp.getheader("Location"), content
+        return resp.status, resp.getheader("Location"), content, resp.getheader(INDEX_HEADER)
 
     def _connect(self, scheme: str, host: str, port: int, deadline: Deadline) -> http.client.HTTPConnection:
         """A new connection, its sockets enrolled with ``deadline`` before a TLS handshake can stall. The TLS context
@@ -509,6 +565,12 @@ class VaultClient:
         return AuditReadyError(f"TLS verification failed for {self.url}",
                                "set ca_file in [tool.auditready] to the CA bundle that signed the vault's certificate "
                                "(no CA this system trusts did)")
+
+    @property
+    def consistency_index(self) -> str:
+        """The newest X-Vault-Index the vault gave this run, sent back on every request ("" while it gave none of
+        OpenBao's kind)."""
+        return self._pool.index
 
     def close(self) -> None:
         self._pool.close()

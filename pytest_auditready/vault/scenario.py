@@ -347,6 +347,10 @@ class VaultFacts:
     # roles it may make tokens of: "auth/<mount>/role/<name>", "auth/token/roles/<name>" -> {"policies": [...],
     # "unread": {policy: why}} and/or {"error": why}; "auth/token/roles" -> {"error": why they were not listed}
     use_objects: dict[str, dict[str, Any]] = field(default_factory=dict)
+    # an HA cluster (sys/leader): {"enabled": True, "is_self": the node that answered is the active one, "leader":
+    # the active node's API address, "nodes": every node's API address known (sys/ha-status, else the active's),
+    # "nodes_error": why sys/ha-status did not list them}; {} when the vault is no HA cluster or does not say
+    ha: dict[str, Any] = field(default_factory=dict)
 
     def to_json(self) -> dict[str, Any]:
         return {k: v for k, v in self.__dict__.items()}
@@ -357,6 +361,9 @@ class ScenarioError(AuditReadyError):
 
 
 _NO_ANSWER = "its creation got no answer"  # a pending token's reason when its create may still land
+# A standby's answer while the cluster has no active node (an election: a step-down, the leader gone): the request
+# was handed to no active node, so nothing of it was done.
+_NO_ACTIVE = "active cluster node not found"
 
 
 class Interrupted(AuditReadyError):
@@ -518,18 +525,49 @@ class Runner:
                 "find what revoked it (the audit log names the request: auth/token/revoke*), then run the audit "
                 "again")
         if spec.expect == "allowed" and not reply.ok:
+            remedy = _remedy(spec, self.plan, reply.status, "" if root_only(spec.path) else self._ns)
+            if reply.status >= 500 and _NO_ACTIVE in reply.error:
+                remedy = ("the HA cluster had no active node when the step was sent (an election, after a "
+                          "step-down or the loss of the leader): run the audit again once sys/leader (bao status) "
+                          "names an active node")
+            stale = self._stale_standby(reply)
             raise ScenarioError(
                 f"scenario step {spec.name} ({spec.method} {spec.path} as {spec.identity}) answered "
-                f"{reply.status}: {reply.error or 'no error text'}",
-                _remedy(spec, self.plan, reply.status, "" if root_only(spec.path) else self._ns),
+                f"{reply.status}: {reply.error or 'no error text'}" + (f"; {stale[0]}" if stale else ""),
+                f"{stale[1]}; if the active node answers so too: {remedy}" if stale else remedy,
             )
         return reply
+
+    def _stale_standby(self, reply: Reply) -> Optional[tuple[str, str]]:
+        """The likely cause of a refused step (403, 404) on an HA cluster, and its fix, when the answer may come
+        from a standby that had not yet applied the run's earlier writes (its policies, tokens, canaries), else None.
+        A standby serves reads from its own copy (OpenBao's default disable_standby_reads = false, Vault Enterprise's
+        performance standbys); a request that carried the run's X-Vault-Index was answered by a node that had it."""
+        ha = self.facts.ha
+        if not ha.get("enabled") or reply.index_sent or reply.status not in (403, 404):
+            return None
+        from ..text import visible
+
+        active = visible(str(ha.get("leader") or "")) or "the node sys/leader names"
+        if ha.get("is_self") and self.admin.url.rstrip("/") == active.rstrip("/"):
+            return None  # the active node itself answered
+        who = ("the target answered sys/leader as a standby" if not ha.get("is_self") else
+               "the target answered sys/leader as the active node: this holds if it is a load balancer over the "
+               "nodes")
+        return (f"the vault is an HA cluster ({who}), and a standby answers reads from its own copy of the "
+                "storage, which may not yet hold what the run wrote an instant before; the vault gave no "
+                "X-Vault-Index the run could send back to have a standby forward such a request (OpenBao gives "
+                "one from 2.7)",
+                f"point --auditready-target at the active node ({active}), or have the standbys forward reads "
+                "(OpenBao: disable_standby_reads = true; Vault Enterprise: disable_performance_standby = true), "
+                "and check on the active node what clean-up left (its check-ups went through the standby too)")
 
     def _refused(self, spec: ActionSpec) -> bool:
         """After a ScenarioError from ``_call(spec)``: the vault refused it (4xx), or it was never sent. Either
         way it created nothing. A server error (5xx) may come after the work was done."""
         last = self.ledger.actions[-1] if self.ledger.actions else None
-        return last is None or last.name != spec.name or 400 <= last.status < 500
+        return last is None or last.name != spec.name or 400 <= last.status < 500 or (
+            last.status >= 500 and _NO_ACTIVE in last.error)
 
     def _kv_claim(self, spec: ActionSpec) -> Optional[str]:
         """The KV data path a write creates under the run's own prefix, if it is the first write there (a later
@@ -569,6 +607,14 @@ class Runner:
                                 f"/v1/auth/token/lookup-self answered {reply.status} with no Vault error body)",
                                 "point --auditready-target at the vault's API address, as VAULT_ADDR has it "
                                 "(https://vault.example.com:8200)")
+        if reply.status == 500 and reply.error.strip().lower() == "internal error":
+            # what Vault and OpenBao answer when no audit device could log the request: they fail closed
+            raise ScenarioError(f"token lookup answered 500: internal error, which the vault answers above all "
+                                f"when none of its audit devices could log the request (it fails closed): the node "
+                                f"at {self.admin.url} most likely cannot write its audit log",
+                                "check that node's audit devices (its file's disk, permissions and attributes, a "
+                                "socket device's receiver) and its server log (\"no audit backend succeeded\"); in "
+                                "an HA cluster each node writes its own audit log on its own host")
         if not reply.ok:
             raise ScenarioError(f"token lookup answered {reply.status}: {reply.error or 'no error text'}",
                                 "check the vault's health (bao status) and its server log")
@@ -585,9 +631,31 @@ class Runner:
         self._token_lasts(reply.data)
         health = self.admin.call("GET", "sys/seal-status")
         self.facts.version = str((health.body or {}).get("version", ""))
+        self._ha_facts()
         self._kv_v2()
         self._unprivileged_policies_exist()
         self._audit_device_exists()
+
+    def _ha_facts(self) -> None:
+        """``facts.ha``: whether the vault is an HA cluster, from sys/leader (unauthenticated, in the root namespace),
+        and its nodes from sys/ha-status where the audit token may read it (asked of an HA cluster only)."""
+        root = self.admin.in_root()
+        leader = root.call("GET", "sys/leader")
+        body = leader.body or {}
+        if not leader.ok or body.get("ha_enabled") is not True:
+            return
+        active = body.get("leader_address")
+        ha: dict[str, Any] = {"enabled": True, "is_self": body.get("is_self") is True,
+                              "leader": active if isinstance(active, str) else "",
+                              "nodes": [active] if isinstance(active, str) and active else []}
+        status = root.call("GET", "sys/ha-status")
+        nodes = (status.data or status.body or {}).get("nodes") if status.ok else None
+        if isinstance(nodes, list):
+            named = {str(n.get("api_address") or n.get("hostname") or "") for n in nodes if isinstance(n, dict)}
+            ha["nodes"] = sorted(named - {""})
+        else:
+            ha["nodes_error"] = f"sys/ha-status answered {status.status}: {status.error or 'no node list'}"
+        self.facts.ha = ha
 
     def _kv_v2(self) -> None:
         """Refuse a ``kv_mount`` that is no KV version 2 mount before anything is written: on KV v1 the canaries
