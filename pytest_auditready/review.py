@@ -31,6 +31,13 @@ secrets) are flagged as review items:
 - ``denied_run``: ``review_denied_run`` or more denied reads in a row by one identity, each within
   ``review_denied_seconds`` of the one before (an allowed read, or a longer pause, ends a run).
 
+A request that reached a standby of an HA cluster is logged there (its local attempt, refused "cannot write to
+readonly storage"; a login's, "invalid request") and on the active node under another request id: the standby's
+request entry is taken back from the counts where the completeness pass of its file (the same read) found the
+active node's entries in a file of the run (``completeness.forwarded``, by connection, path, operation and token;
+``fold_forwarded``, when the state is made), so that the review counts it once, as ``auditready access`` does, and
+says how many it folded.
+
 Memory is bounded whatever the log's size: at most ``MAX_PATHS`` paths, ``MAX_IDENTITIES`` identities per path and
 overall, ``_KEEP`` addresses and accessors each, ``MAX_ITEMS`` items a pattern; what does not fit is counted.
 
@@ -70,6 +77,7 @@ from .checks.access_policy import (
     who_of,
 )
 from .checks.base import Visitor, bounded, iso_ns
+from .checks.completeness import TRACES, stamps_of, told_of, trace_at, trace_hint
 from .cli.access import (
     _CUBBYHOLE,
     _K8S_LAST_STAGES,
@@ -430,6 +438,13 @@ class Review(Visitor):
         self._sample: dict[str, int] = {}  # request id -> CRC-32: the sample and more (``_trim``)
         self._top: Optional[tuple[int, str]] = None  # the sample's greatest, once it is full
         self.again = 0
+        # Vault/OpenBao: the forwarding traces of an HA standby on reviewed paths, each [file, request id, SURE, path,
+        # display name, entity id, accessor, source, operation] as its request entry was counted, for
+        # ``fold_forwarded``; how many were folded, and how many SURE ones no file of the run paired
+        self.traces: list[list[Any]] = []
+        self.traces_more = 0
+        self.folded = 0
+        self.unforwarded = 0
 
     def _setup(self) -> None:
         s = self.settings
@@ -441,6 +456,7 @@ class Review(Visitor):
         self._wrapped = False  # the block being fed holds a "wrap_info" object
         self._cubby = False  # a cubbyhole path was reviewed: each token's is its own
         self._file, self._first_line, self._data = "", 0, b""  # the block being fed (``block``)
+        self._trace_hint = False  # the block being fed may hold a forwarding trace (``trace_hint``)
         self._auth: dict[bytes, tuple[str, str, str, Optional[bool]]] = {}  # auth object bytes -> who (_who)
         self._shown: dict[str, str] = {}  # accessor -> as shown (``_decoded``)
         self._reviewed: dict[str, bool] = {}  # path -> reviewed (_reviewable)
@@ -467,6 +483,7 @@ class Review(Visitor):
         self._raw.block(file, first_line, data)
         if not self.other:
             self._wrapped = _has_wrap_info(data)
+            self._trace_hint = trace_hint(data)
 
     def entries(self, batch: Entries) -> None:
         times = batch.time
@@ -486,6 +503,80 @@ class Review(Visitor):
         self._vault(batch)
         if self._wrapped or _UNWRAP in batch.resource or _WRAPPED_RESPONSE in batch.resource:  # rare, at C speed
             self._wrapping(batch)
+        if self._trace_hint and "response" in batch.type:
+            self._traces(batch)
+
+    def _traces(self, batch: Entries) -> None:
+        """Keep the forwarding traces of the batch (``completeness.trace_at``) on reviewed paths, with where their
+        request entry was counted (path, identity, accessor, source, operation, as ``_count`` was given them)."""
+        rel, scope, get = batch.resource, batch.scope, self._raw.get
+        stamps = None
+        for i, kind in enumerate(batch.type):
+            if kind != "response" or not batch.result[i].startswith("error: "):
+                continue
+            stamps = stamps_of(batch) if stamps is None else stamps
+            trace = trace_at(batch, i, stamps)
+            if trace is None:
+                continue
+            path = rel[i] if scope is None else in_scope(scope[i], rel[i])
+            if not (self._reviewable(path) if scope is None else self._reviewable(path, rel[i])):
+                continue
+            raw = get(batch.file, batch.lines[i])
+            w = who(raw, self.settings.log_prefix) if raw is not None else None
+            if w is None:
+                continue  # no line at hand: where its request was counted is not known
+            w = holder(w)
+            acc = _accessor(w.accessor) if w.accessor else ""
+            if self._cubby and rel[i].startswith(_CUBBYHOLE):
+                path = _cubbyhole(path, acc)
+            op = (batch.action[i] or "(none)") + (" (wrapped)" if wrap_asked_raw(raw, self.settings.log_prefix)
+                                                    else "")
+            if len(self.traces) < TRACES:
+                self.traces.append([trace.file, trace.rid, trace.sure, path, w.display_name, w.entity_id, acc,
+                                    batch.source[i], op])
+            else:
+                self.traces_more += 1
+
+    def fold_forwarded(self) -> None:
+        """Take each forwarding trace the completeness pass of its file judged (``completeness.told_of``): one
+        paired with its forwarded entries is taken back from the counts (the active node's entries count the
+        request), a SURE one with none in the run is counted as such; one no pass judged stays held (counted at the
+        standby, as before)."""
+        held = []
+        for row in self.traces:
+            paired = told_of(row[0], row[1])
+            if paired is None:
+                held.append(row)
+            elif paired and self._uncount(*row[3:]):
+                self.folded += 1
+            elif not paired and row[2]:
+                self.unforwarded += 1
+        self.traces = held
+
+    def _uncount(self, path: str, dn: str, eid: str, acc: str, source: str, op: str) -> bool:
+        """Take back one request ``_count`` counted with these (its counts, source and accessor; what a read added
+        to the patterns stays); False where it was not counted there (past a limit of what is kept)."""
+        p = self.paths.get(path)
+        pi = p.who.get((dn, eid)) if p is not None else None
+        c = pi.ops.get(op) if pi is not None else None
+        if p is None or pi is None or c is None or c[0] < 1:
+            return False
+        self.requests -= 1
+        p.requests -= 1
+        c[0] -= 1
+        if not c[0]:
+            del pi.ops[op]
+        for d, key, more in ((pi.sources, source, "sources_more"), (pi.accessors, acc, "accessors_more")):
+            if key in d:
+                d[key] -= 1
+                if not d[key]:
+                    del d[key]
+            elif key and getattr(pi, more):
+                setattr(pi, more, getattr(pi, more) - 1)
+        ident = self.idents.get((dn, eid))
+        if ident is not None:
+            ident.requests -= 1
+        return True
 
     def _vault(self, batch: Entries) -> None:
         """A Vault/OpenBao batch: its request entries on reviewed paths."""
@@ -1022,6 +1113,11 @@ class Review(Visitor):
                 self.off_more += c
         self.unnamed += later.unnamed
         self.formats |= later.formats
+        room = max(0, TRACES - len(self.traces))
+        self.traces += later.traces[:room]
+        self.traces_more += later.traces_more + len(later.traces[room:])
+        self.folded += later.folded
+        self.unforwarded += later.unforwarded
         self._fold_pending(later)
 
     def _fold_pending(self, later: "Review") -> None:
@@ -1060,7 +1156,10 @@ class Review(Visitor):
 
     # -- state as plain data ----------------------------------------------------------------------------------
     def state(self) -> dict[str, Any]:
-        """Everything fed so far as JSON-able data (``from_state`` reads it back)."""
+        """Everything fed so far as JSON-able data (``from_state`` reads it back); the forwarding traces its file's
+        completeness pass judged folded first (``fold_forwarded``)."""
+        if self.traces:
+            self.fold_forwarded()
         return {
             "span": [self.first, self.last],
             "counts": [self.requests, self.denied, self.untimed, self.paths_more, self.idents_more, self.off_more],
@@ -1078,6 +1177,7 @@ class Review(Visitor):
             "counted": list(self.counted),
             "sample": [list(x) for x in self.sample],
             "again": self.again,
+            "traces": [self.traces, self.traces_more, self.folded, self.unforwarded],
             **({"leave_out": list(self.leave_out)} if self.leave_out else {}),
         }
 
@@ -1113,6 +1213,8 @@ class Review(Visitor):
         self.counted = dict.fromkeys(st.get("counted", ()))
         self._sampled([str(r) for _c, r in st.get("sample", ())])
         self.again = int(st.get("again", 0))
+        traces, self.traces_more, self.folded, self.unforwarded = st.get("traces", ([], 0, 0, 0))
+        self.traces = [list(t) for t in traces]
 
     # -- the review as data -----------------------------------------------------------------------------------
     def items(self) -> tuple[list[dict[str, Any]], dict[str, int]]:
@@ -1235,6 +1337,10 @@ class Review(Visitor):
             # of the sampled request ids of the files after the first, how many an earlier file of the run held too
             # (several audit devices' copies, or a file given twice): each copy is counted above
             "again_in_other_files": self.again,
+            # requests that reached an HA standby (its entries refused "cannot write to readonly storage", or a
+            # login's "invalid request") and were forwarded to the active node: "folded", counted once as the active
+            # node logged them; "not_found", whose forwarded entries no file reviewed holds (counted at the standby)
+            "forwarded_from_standby": {"folded": self.folded, "not_found": self.unforwarded},
         }
 
 

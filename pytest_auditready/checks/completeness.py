@@ -68,6 +68,15 @@ of a set, the first SEEN records of a file are compared with the first and last 
 (``engine.files``), as one pass would; so is a Vault/OpenBao entry of a file's first window with the requests in
 flight and the responses of the last window of the file before it (``head``).
 
+An HA cluster's nodes each write their own audit log (OpenBao's "Eventual consistency": a standby serves reads
+itself and forwards a request that writes to the active node). A write that reaches a standby is logged there as a
+pair whose response records "cannot write to readonly storage" (its local attempt), and on the active node as the
+request's own pair, under another request id, on the same connection, path, operation and token (recorded from a
+3-node OpenBao 2.7.2 raft cluster: fixtures/openbao/ha). Such a forwarding trace (``trace_of``) is paired with the
+active node's entries in whichever file of the run holds them (``forwarded``); where none does while the run holds
+another node's log covering that time, the active node's entries were dropped: a finding at the standby's line.
+Where the run holds no such log, the pass says the forwarded requests' entries are in the active node's log.
+
 A pass rests on pairs: a request whose every entry a hop dropped (a whole request/response pair, lost to a
 copytruncate rotation or a rate limit at a pair's edge) leaves no trace in the rest of the log, so where no seal is
 beside the log the pass says so, once, on its line (red team rt58 F3): only a seal (``auditready seal``, judged by
@@ -87,6 +96,7 @@ from ..auditlog.match import Match, on_path
 from ..auditlog.model import HMAC_RE, Action, BadLine, Entries, Record, in_scope, parse_time
 from ..auditlog.syslog import last_joined
 from ..auditlog.vault_json import dumps
+from ..errors import AuditReadyError
 from .base import Check, CheckContext, Finding, Note, Skip, Visitor, describe, every_action
 
 if TYPE_CHECKING:
@@ -236,6 +246,277 @@ def differs(asked: Asked, refused: bool, said: Asked, error: bool, digests: bool
     return ", ".join(what)
 
 
+# -- an HA cluster's standby forwarding a request to the active node (red team rt78 F3, F4) ----------------------
+# An OpenBao standby (standby reads on, the default with raft) handles a request itself and, when it must write,
+# fails it with logical.ErrReadOnly's text and forwards it to the active node (openbao.org/docs/concepts/consistency):
+# its audit device logs that local attempt, the active node's logs the request itself. A login that
+# reached a standby is logged there refused "invalid request" (recorded from OpenBao 2.7.2: fixtures/openbao/ha):
+# a trace only where the login's forwarded entries are found, as that error has other causes.
+READONLY = "cannot write to readonly storage"
+_LOGIN_REFUSED = "error: invalid request"
+# how far apart in time a trace and its forwarded request's entry may be (the active node logs it within
+# milliseconds; the nodes' clocks may differ by a few seconds)
+FORWARD_WINDOW = 5 * 10**9
+TRACES = 100_000  # forwarding traces a log's pass keeps (the rest counted, not paired)
+SURE, LOGIN_TRACE = 2, 1
+
+
+def trace_hint(data: bytes) -> bool:
+    """Whether a block of raw lines may hold a forwarding trace (``trace_of``): a search at C speed."""
+    return b"readonly storage" in data or b"invalid request" in data
+
+
+def trace_of(kind: str, path: str, op: str, result: str) -> int:
+    """SURE for a Vault/OpenBao response entry that records a standby's local attempt at a write (its error is
+    READONLY), LOGIN_TRACE for a login's response refused "invalid request" (a standby's, only where its forwarded
+    entries are found), else 0."""
+    if kind != "response" or not result.startswith("error: "):
+        return 0
+    if READONLY in result:
+        return SURE
+    return LOGIN_TRACE if result == _LOGIN_REFUSED and op == "update" and LOGIN.fullmatch(path) else 0
+
+
+def forward_key(source: str, port: str, path: str, op: str, sender: str, scope: str) -> str:
+    """What a standby's trace and the active node's entries of the forwarded request share: the client's connection
+    (remote_address and remote_port), the path, operation, namespace and who sent it (``Record.sender``: the token's
+    digests, alike on every node, whose one audit device salt is in the cluster's storage), as a digest."""
+    import hashlib
+
+    text = "\0".join((source, port, path, op, sender, scope))
+    return hashlib.blake2b(text.encode("utf-8", "surrogatepass"), digest_size=16).hexdigest()
+
+
+class Trace(NamedTuple):
+    """A standby's forwarding trace: its response entry (time, file, line, request id), its connection
+    (remote_address NUL remote_port), ``forward_key``, and whether it is SURE (else a login's: a trace only where
+    its forwarded entries are found)."""
+
+    ns: int
+    file: str
+    line: int
+    rid: str
+    conn: str
+    key: str
+    sure: bool
+
+
+def stamps_of(batch: Entries) -> Sequence[Optional[int]]:
+    """Each entry's time in ns since the epoch (None where it cannot be read)."""
+    if batch.utc_times():
+        return batch.times_ns()
+    return [t[0] if t is not None else None for t in map(parse_time, batch.time)]
+
+
+def trace_at(batch: Entries, i: int, stamps: Optional[Sequence[Optional[int]]] = None) -> Optional[Trace]:
+    """Entry ``i`` of a Vault/OpenBao batch as a forwarding trace (``trace_of``), when it is one made on a connection
+    (remote_address and remote_port: what ties it to the forwarded request) with a request id and a readable time;
+    ``stamps``: the batch's times, when known."""
+    sure = trace_of(batch.type[i], batch.resource[i], batch.action[i], batch.result[i])
+    port, source = batch.ports()[i], batch.source[i]
+    if not sure or not port or not source or not batch.request_id[i]:
+        return None
+    ns = (stamps if stamps is not None else stamps_of(batch))[i]
+    if ns is None:
+        return None
+    key = forward_key(source, port, batch.resource[i], batch.action[i], batch.senders()[i],
+                      batch.scope[i] if batch.scope is not None else "")
+    return Trace(ns, batch.file, batch.lines[i], batch.request_id[i], source + "\0" + port, key, sure == SURE)
+
+
+def traces_in(batch: Entries) -> list[Trace]:
+    """The forwarding traces of a Vault/OpenBao batch (``trace_at``)."""
+    out: list[Trace] = []
+    stamps: Optional[Sequence[Optional[int]]] = None
+    for i, (kind, result) in enumerate(zip(batch.type, batch.result)):
+        if kind != "response" or not result.startswith("error: "):
+            continue
+        stamps = stamps_of(batch) if stamps is None else stamps
+        t = trace_at(batch, i, stamps)
+        if t is not None:
+            out.append(t)
+    return out
+
+
+SENDERS = 100_000  # the distinct senders a file's read for ``forwarded`` keeps (past it: any other file shares one)
+
+
+class _Forwards(Visitor):
+    """One file read for the entries of the connections forwarding traces were made on (``forwarded``): by request
+    id, the first entry's time and line, ``forward_key`` (of its request entry where there is one) and whether it
+    is a trace itself; the file's span, which of the traces' own request ids it holds, and who sent its requests
+    (``Record.sender``: token digests, alike on every node of one cluster, whose audit salt they share, and on no
+    other vault's)."""
+
+    def __init__(self, ctx: CheckContext, conns: frozenset[str], rids: frozenset[str]) -> None:
+        self.vault = format_of(ctx.settings).name == "vault"
+        self.conns, self.rids = conns, rids
+        self.first: Optional[int] = None
+        self.last = -1
+        self.found: dict[str, tuple[int, int, str, bool, bool]] = {}  # rid -> (ns, line, key, request, trace)
+        self.holds: set[str] = set()
+        self.senders: set[str] = set()
+        self.senders_over = False
+
+    def entries(self, batch: Entries) -> None:
+        if not self.vault or not len(batch):
+            return
+        if not self.senders_over:
+            self.senders.update(batch.senders())
+            self.senders.discard("")
+            self.senders_over = len(self.senders) > SENDERS
+        stamps = stamps_of(batch)
+        known = [ns for ns in stamps if ns is not None]
+        if known:
+            lo, hi = min(known), max(known)
+            self.first = lo if self.first is None or lo < self.first else self.first
+            self.last = max(self.last, hi)
+        ids = batch.request_id
+        if self.rids and not self.rids.isdisjoint(ids):
+            self.holds.update(self.rids.intersection(ids))
+        ports, sources, conns = batch.ports(), batch.source, self.conns
+        for i, port in enumerate(ports):
+            if not port or sources[i] + "\0" + port not in conns or not ids[i] or stamps[i] is None:
+                continue
+            kind, rid, ns = batch.type[i], ids[i], stamps[i]
+            assert ns is not None
+            trace = bool(trace_of(kind, batch.resource[i], batch.action[i], batch.result[i]))
+            had = self.found.get(rid)
+            if had is not None and (had[3] or kind != "request"):
+                self.found[rid] = (min(ns, had[0]), had[1], had[2], had[3], had[4] or trace)
+                continue
+            # (the request entry's key where there is one: a login's response names the token it made)
+            key = forward_key(sources[i], port, batch.resource[i], batch.action[i], batch.senders()[i],
+                              batch.scope[i] if batch.scope is not None else "")
+            self.found[rid] = (min(ns, had[0]) if had is not None else ns, batch.lines[i], key, kind == "request",
+                               trace or (had is not None and had[4]))
+
+
+class Forwarded(NamedTuple):
+    """What ``forwarded`` found: by the index of each trace, where its forwarded request's entry is (file:line);
+    each file's span (first and last time); which traces' own request ids each file holds (the standby's own file,
+    a copy of it, another audit device's file of the same node); and who sent each file's requests (None: more
+    than were kept)."""
+
+    matched: dict[int, str]
+    spans: dict[str, tuple[int, int]]
+    holds: dict[str, frozenset[str]]
+    senders: dict[str, Optional[frozenset[str]]]
+
+    def same_vault(self, a: str, b: str) -> bool:
+        """Whether files ``a`` and ``b`` are logs of one vault (one cluster): a token digest in both (or more
+        senders than were kept)."""
+        x, y = self.senders.get(a), self.senders.get(b)
+        return x is None or y is None or not x.isdisjoint(y)
+
+
+# each file's entries on the connections asked about, by what names the file's content: (its name, device, inode,
+# size, mtime), with the connections and request ids it was read for (a later ask within them reads nothing again)
+_FORWARDS: dict[tuple[object, ...], tuple[frozenset[str], frozenset[str], _Forwards]] = {}
+_FORWARDS_MAX = 256
+
+
+def _file_key(path: str) -> Optional[tuple[object, ...]]:
+    from ..engine.objects import is_url
+
+    if is_url(path):
+        return None
+    try:
+        st = os.stat(path)
+    except OSError:
+        return None
+    return (os.path.realpath(path), st.st_dev, st.st_ino, st.st_size, st.st_mtime_ns)
+
+
+def _read_forwards(path: str, settings: "Settings", conns: frozenset[str],
+                   rids: frozenset[str]) -> Optional[_Forwards]:
+    """``_Forwards`` of ``path`` (read once a process for the connections and ids asked, or more); None for a file
+    that cannot be read (its own pass says why)."""
+    from ..engine.files import read_with
+
+    key = _file_key(path)
+    got = _FORWARDS.get(key) if key is not None else None
+    if got is not None and conns <= got[0] and rids <= got[1]:
+        return got[2]
+    if got is not None:
+        conns, rids = conns | got[0], rids | got[1]
+    try:
+        seen, _ = read_with(lambda ctx: _Forwards(ctx, conns, rids), path, settings)
+    except (AuditReadyError, OSError):
+        return None
+    if key is not None:
+        if len(_FORWARDS) >= _FORWARDS_MAX:
+            _FORWARDS.clear()
+        _FORWARDS[key] = (conns, rids, seen)
+    return seen
+
+
+def forwarded(traces: Sequence[Trace], files: Sequence[str], settings: "Settings") -> Forwarded:
+    """Each forwarding trace paired with the entries of its forwarded request in ``files`` (the run's, the trace's
+    own too: a merged log holds every node's): an entry of another request id (and no trace itself) with the same
+    ``forward_key``, within FORWARD_WINDOW of the trace, one request to one trace, in time order."""
+    matched: dict[int, str] = {}
+    spans: dict[str, tuple[int, int]] = {}
+    holds: dict[str, frozenset[str]] = {}
+    senders: dict[str, Optional[frozenset[str]]] = {}
+    if not traces:
+        return Forwarded(matched, spans, holds, senders)
+    import dataclasses
+
+    from ..engine.files import given
+
+    fmt, framing = given(settings)
+    base = dataclasses.replace(settings, log_format=fmt, log_framing=framing)
+    conns, rids = frozenset(t.conn for t in traces), frozenset(t.rid for t in traces)
+    pool: dict[str, list[tuple[int, str]]] = {}
+    for path in dict.fromkeys(files):
+        seen = _read_forwards(path, base, conns, rids)
+        if seen is None:
+            continue
+        if seen.first is not None:
+            spans[path] = (seen.first, seen.last)
+        holds[path] = frozenset(seen.holds & rids)
+        senders[path] = None if seen.senders_over else frozenset(seen.senders)
+        for rid, (ns, line, key, _request, trace) in seen.found.items():
+            if not trace and rid not in rids:
+                pool.setdefault(key, []).append((ns, f"{path}:{line}"))
+    by_key: dict[str, list[int]] = {}
+    for i, t in enumerate(traces):
+        by_key.setdefault(t.key, []).append(i)
+    for key, ids in by_key.items():
+        cands = sorted(pool.get(key, ()))
+        used = [False] * len(cands)
+        for i in sorted(ids, key=lambda k: traces[k].ns):
+            ns = traces[i].ns
+            for j, (at, where) in enumerate(cands):
+                if not used[j] and abs(at - ns) <= FORWARD_WINDOW:
+                    used[j] = True
+                    matched[i] = where
+                    break
+    return Forwarded(matched, spans, holds, senders)
+
+
+# What completeness found of each forwarding trace it paired (``Pairs._forwarding``), by (file, request id): whether
+# its forwarded entries are in a file of the run. The access review of the same file, read in the same pass, takes
+# it when its state is made (``review.Review.state``), after the file's checks are finished (engine.files).
+_TOLD: dict[tuple[str, str], bool] = {}
+_TOLD_MAX = 200_000
+
+
+def told(traces: Sequence[Trace], got: Forwarded) -> None:
+    """Remember what ``forwarded`` found of ``traces`` (``_TOLD``)."""
+    if len(_TOLD) + len(traces) > _TOLD_MAX:
+        _TOLD.clear()
+    for i, t in enumerate(traces):
+        _TOLD[(t.file, t.rid)] = i in got.matched
+
+
+def told_of(file: str, rid: str) -> Optional[bool]:
+    """Whether the forwarding trace of request ``rid`` in ``file`` was paired with its forwarded entries (True), or
+    found with none in the run (False), by the completeness pass of its file; None when no such pass told."""
+    return _TOLD.get((file, rid))
+
+
 class Pairs(Visitor):
     """Offline, Vault/OpenBao: request and response entries paired by request id, and entries written again, in one
     pass in bounded memory (the requests younger than the window, at most ANSWERED responses); Kubernetes and
@@ -344,11 +625,19 @@ class Pairs(Visitor):
         self.k8s_alone = 0  # events of requests whose RequestReceived the log does not hold (``K8S_ALONE``)
         self.k8s_first_w: Optional[int] = None  # the first and latest time an event was written (stageTimestamp)
         self.k8s_last_w = -1
+        # Vault/OpenBao: an HA standby's forwarding traces (``traces_in``), paired across the run's files at the end
+        # (``_forwarding``); whether the block being fed may hold one (``trace_hint``)
+        self.settings = ctx.settings
+        self.traces: list[Trace] = []
+        self.traces_more = 0
+        self.hint = False
 
     def entries(self, batch: Entries) -> None:
         """The common case column by column (no Record built): every time a UTC RFC 3339 time; else ``entry``."""
         if self.skip and not self.digests:  # a format with nothing to judge (JSON lines)
             return
+        if self.hint and self.fmt == "vault":
+            self._traces(batch)
         if self.skip or self.fmt == "jsonl" or not batch.utc_times():
             for rec in batch.records():
                 self.entry(rec)
@@ -379,6 +668,13 @@ class Pairs(Visitor):
                       (batch.resource[i], batch.action[i], batch.source[i], batch.ports()[i], batch.senders()[i],
                        batch.scope[i] if batch.scope is not None else ""),
                       batch.result[i].startswith("error: "))
+
+    def _traces(self, batch: Entries) -> None:
+        """Keep the batch's forwarding traces (at most TRACES; the rest counted)."""
+        found = traces_in(batch)
+        room = max(0, TRACES - len(self.traces))
+        self.traces += found[:room]
+        self.traces_more += len(found) - len(found[:room])
 
     def _plain(self, types: list[str], ids: list[str], stamps: list[int], file: str, lines: Sequence[int],
                conns: list[str], paths: list[str], ops: list[str], results: list[str], addrs: list[str],
@@ -724,6 +1020,8 @@ class Pairs(Visitor):
         A Kubernetes event's digest is of its bytes past any platform framing (a retried webhook batch is encoded
         again by the same encoder: the same bytes; decoding every event again would double the read); a CloudTrail
         record's is of the record with its keys sorted (files are small, and read whole), with its eventID."""
+        if self.fmt == "vault":
+            self.hint = trace_hint(data)
         if self.fmt not in ("k8s", "cloudtrail"):
             return
         import hashlib
@@ -1043,6 +1341,9 @@ class Pairs(Visitor):
         ANSWERED), it declines (NotImplementedError) and the file is read whole."""
         assert isinstance(later, Pairs)
         self.merge_excused(later)
+        traces = self.traces + later.traces  # (kept whichever way the merge goes on)
+        self.traces = later.traces = traces[:TRACES]
+        self.traces_more = later.traces_more = self.traces_more + later.traces_more + len(traces[TRACES:])
         if self.seen or later.seen:
             raise NotImplementedError("records remembered by key are judged in one pass")
         self._merge_alone(later)
@@ -1198,6 +1499,8 @@ class Pairs(Visitor):
         lost += [(file, line, "response~" + lost_responses[(file, line)], rid, "") for rid, _ns, file, line, _b
                  in self.orphans if (file, line) in lost_responses]
         lost += self._export_cut(lost_requests)
+        unforwarded, alone = self._forwarding()
+        lost += unforwarded
         more = self.more
         if self.fmt == "k8s":
             _rules, dropped, unkept = self._k8s_verdict()
@@ -1241,6 +1544,10 @@ class Pairs(Visitor):
                 yield Finding(ID, "", k8s_lost_text(first, self.bound), K8S_DROP_FIX, where=f"{file}:{line}",
                               request_id=rid)
                 continue
+            if kind == "forwarded":
+                yield Finding(ID, "", forwarded_text(first, file), FORWARDED_FIX, where=f"{file}:{line}",
+                              request_id=rid)
+                continue
             if "~" in kind:
                 kind, why = kind.split("~")
                 text = _lost_text(kind) if why == "conn" else self._late_text(kind)
@@ -1266,8 +1573,37 @@ class Pairs(Visitor):
             return
         if self.narrowed:  # first: a report that shows a pass's notes cut short keeps it
             yield Note("", self.narrowed)
+        if alone or self.traces_more:
+            yield Note("", forwarded_note(alone, self.traces_more))
         if self.log_path and self._once() and not self._sealed():
             yield Note("", PAIRS_ONLY)
+
+    def _forwarding(self) -> tuple[list[tuple[str, int, str, str, str]], int]:
+        """This file's forwarding traces paired across the run's files (``forwarded``; what was found is told to
+        the access review of the same pass: ``told``): the SURE ones whose forwarded entries no file holds while
+        another node's log covers their time (another file of the run whose span holds it, which does not hold the
+        trace's own request id and shares a token digest with this file: another node of the same cluster; or this
+        file where it holds the forwarded entries of others of its traces: a merged log) as findings at the trace's
+        line, naming that log; and how many have no such log in the run (said in a note)."""
+        if not self.traces or not self.log_path:
+            return [], 0
+        got = forwarded(self.traces, self.log_set or (self.log_path,), self.settings)
+        told(self.traces, got)
+        merged = {where.rsplit(":", 1)[0] for where in got.matched.values()}
+        lost: list[tuple[str, int, str, str, str]] = []
+        alone = 0
+        for i, t in enumerate(self.traces):
+            if i in got.matched or not t.sure:
+                continue
+            witness = next((f for f, (a, b) in got.spans.items() if f != t.file and a <= t.ns <= b
+                            and t.rid not in got.holds.get(f, frozenset()) and got.same_vault(f, t.file)), "")
+            if not witness and t.file in merged:
+                witness = t.file
+            if witness:
+                lost.append((t.file, t.line, "forwarded", t.rid, witness))
+            else:
+                alone += 1
+        return lost, alone
 
     def _once(self) -> bool:
         """Whether this file says what the run's passes rest on: a file alone, or the one that judges its set."""
@@ -1294,6 +1630,35 @@ class Pairs(Visitor):
 
     def _late_text(self, kind: str) -> str:
         return late_text(kind, self.longest, self.late())
+
+
+def forwarded_text(witness: str, file: str) -> str:
+    """The finding for a standby's forwarding trace whose forwarded request's entries no file of the run holds,
+    while ``witness`` (another node's log, or ``file`` itself holding other nodes' entries) covers its time."""
+    other = ("this file holds the active node's entries of other forwarded requests" if witness == file else
+             f"{witness}, another node's log of the run, covers that time")
+    return (f"The response entry records the vault answering {READONLY!r}: the request reached a standby of an HA "
+            "cluster, which forwards a request that writes to the active node, and the active node logs the "
+            "request's own entries (another request id, on the same connection, path, operation and token) with "
+            f"its outcome. No file of the run holds them, while {other}: the active node's entries of this "
+            "request were dropped (or, if that log was a standby's too then, the active node's log is not in the "
+            "run), so whether it was carried out is not in the log.")
+
+
+FORWARDED_FIX = ("keep every node's audit log whole (every hop after each node's audit device: no filters, sampling or "
+                 "dropped lines) and verify every node's log of the cluster together (name each node's file); seal "
+                 "each node's log (auditready seal) so that a dropped line is proven, not inferred")
+
+
+def forwarded_note(n: int, more: int = 0) -> str:
+    """What a pass says of the forwarding traces no log of the run could pair (``Pairs._forwarding``), and of those
+    past TRACES, not paired."""
+    said = (f"{n} request(s) this log records as refused with {READONLY!r} reached this node as a standby of an HA "
+            "cluster, which forwarded them to the active node: their own entries and outcome are in the active "
+            "node's log, which no file of this run covers then; verify every node's log together to have them "
+            "paired." if n else "")
+    return " ".join(x for x in (said, f"{more} more forwarding traces than the {TRACES} a log's pass keeps were not "
+                                      "paired with the active node's entries." if more else "") if x)
 
 
 def narrowed(settings: "Settings", fmt: str, paired: bool) -> str:
@@ -1557,7 +1922,7 @@ REDELIVERED = {
 }
 
 
-def run(ctx: CheckContext) -> Iterator[Union[Finding, Skip]]:
+def run(ctx: CheckContext) -> Iterator[Union[Finding, Skip, Note]]:
     if ctx.ledger is None:
         return
     silent = not ctx.entries and not ctx.bad_lines
@@ -1597,6 +1962,32 @@ def run(ctx: CheckContext) -> Iterator[Union[Finding, Skip]]:
                 else " (looked for by path, operation, identity and time)."
             )
         yield Finding(ID, a.name, msg, _FIX, request_id=a.request_id)
+    said = ha_note(getattr(ctx.facts, "ha", None), ctx.source)
+    if said and ctx.ledger.actions:  # once, beside the run's first action's pass
+        yield Note(ctx.ledger.actions[0].name, said)
+
+
+def ha_note(ha: object, source: str) -> str:
+    """What a live run against an HA cluster (``VaultFacts.ha``: {"enabled", "is_self", "nodes"}, from sys/leader
+    and sys/ha-status) says beside its pass (red team rt78 F5): each node writes its own audit log, and the run
+    read one source; "" for a vault that is not HA (or facts that do not say)."""
+    if not isinstance(ha, Mapping) or not ha.get("enabled"):
+        return ""
+    nodes, leader = ha.get("nodes"), ha.get("leader")
+    names = [str(n.get("api_address") or n.get("hostname") or n.get("node_id") or "") if isinstance(n, Mapping)
+             else str(n) for n in nodes] if isinstance(nodes, (list, tuple)) else []
+    names = [n for n in names if n]
+    if names and not ha.get("nodes_error"):  # the node list the vault gave (sys/ha-status)
+        cluster = f"an HA cluster of {len(names)} nodes ({', '.join(names[:5])}{', ...' if len(names) > 5 else ''})"
+    else:  # sys/ha-status not readable: the active node alone is known
+        cluster = "an HA cluster" + (f" (active node {leader})" if isinstance(leader, str) and leader else "")
+    is_self = ha.get("is_self")
+    target = "the active node" if is_self is True else "a standby" if is_self is False else ""
+    return (f"The vault is {cluster}{f', and the target is {target}' if target else ''}: each node writes its own "
+            f"audit log, and this run judged {source or 'the log named'} alone (unless it merges every node's). The "
+            "requests a standby serves itself (reads) are in that standby's log only, and a write it forwards is in "
+            "the active node's: collect every node's audit log (name each node's file to auditready verify, or a "
+            "log_command that merges them).")
 
 
 def _rewritten(a: Action, m: Match) -> Iterator[Finding]:

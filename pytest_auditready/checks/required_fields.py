@@ -78,6 +78,13 @@ _UNAUTHENTICATED_RE = re.compile(
     r"|identity/oidc/(?:provider/[^/]+/)?\.well-known/(?:openid-configuration|keys)"
     r"|identity/oidc/provider/[^/]+/(?:token|userinfo))\Z"
 )
+# The raft join handshake of an integrated-storage cluster (OpenBao, and Vault from which it forked: both list
+# storage/raft/bootstrap/challenge and answer among the system backend's unauthenticated paths,
+# vault/logical_system.go): a node joining (retry_join, at every start or rejoin) asks the challenge and posts its
+# answer before it holds any token, proving itself with the cluster's seal. OpenBao 2.7.2 logs both with an auth
+# object that names no one, on the leader and (refused "cannot write to readonly storage", then forwarded) on a
+# standby: fixtures/openbao/ha.
+_RAFT_JOIN_RE = re.compile(r"sys/storage/raft/bootstrap/(?:challenge|answer)\Z")
 # The same, under a PKI or SSH mount's path, which can be any name: such a request is excused only when its entry
 # does not say the mount is of another type (request.mount_type, which Vault and OpenBao write: "kv" for a KV
 # path ending in public_key is a read that must name who made it).
@@ -278,6 +285,8 @@ _TOKEN_CHECK_FAILED = ("a request that failed while the vault checked its token 
 _UNAUTHENTICATED = ("a request on an endpoint the vault serves without a token (the UI's login page, a wrapping "
                     "token's look-up, unseal-key operations, a login's MFA step, replication status, OIDC discovery, "
                     "a PKI mount's CA, CRL, OCSP and issuers, an SSH mount's CA key): no one to name")
+_RAFT_JOIN = ("the raft join handshake a node of an integrated-storage cluster makes before it holds any token "
+              "(sys/storage/raft/bootstrap/challenge and answer, at every start or rejoin of a node): no one to name")
 _LOGIN = ("a login (auth/<method>/login) by a caller that holds no token yet: a successful login's response entry "
           "names who logged in, a failed login has no one to name")
 _OIDC_LOGIN = ("an OIDC browser login (auth/<mount>/oidc/auth_url or oidc/callback) by a caller that holds no token "
@@ -330,6 +339,9 @@ VAULT_EXCUSES = (
            frozenset({"identity"}),
            lambda r: (_UNAUTHENTICATED_RE.match(r.resource) is not None
                       or _MOUNT_UNAUTHENTICATED_RE.match(r.resource) is not None) and bool(r.source)),
+    Excuse(_RAFT_JOIN,
+           frozenset({"identity"}),
+           lambda r: _RAFT_JOIN_RE.match(r.resource) is not None and r.action == "update" and bool(r.source)),
     Excuse(_UNKNOWN_TOKEN, frozenset({"identity"}),
            lambda r: r.result.startswith("error:") and "permission denied" in r.result),
     # The request entry the vault writes alone when a wrapping token is invalid (openbao internal/vault/wrapping.go,

@@ -8,6 +8,11 @@ trailing ``*`` matches the rest, a ``+`` segment one segment) over each request'
 - Vault/OpenBao: the request entry's path, with the namespace it was made in (``team-a/secret/data/db``: the vault logs
   the path relative to ``request.namespace.path``); the response entry of the same request is not counted again; a
   request the vault refused (its request entry carries the error, or its policies did not allow it) counts as denied;
+  a request that reached a standby of an HA cluster, which logs its local attempt refused "cannot write to readonly
+  storage" and forwards it to the active node, counts once, as the active node logged it, in whichever file
+  (``completeness.forwarded``: same connection, path, operation and token; a login's standby attempt is refused
+  "invalid request"), and the answer says how many such traces were folded; one whose forwarded entries no file
+  holds counts as "outcome not logged", never as denied;
   one refused for its token (used up, a spent wrapping token) names no identity, and counts under the one another entry
   names for the same token digest (an entry made with a wrapping token names its holder: ``holder``). A response-wrapped
   read hands its caller a wrapping token (operation ``read (wrapped)``: its request carries ``wrap_ttl``), and whoever
@@ -108,6 +113,7 @@ from ..checks.access_policy import (
     who_of,
 )
 from ..checks.base import Visitor
+from ..checks.completeness import SURE, Trace, forwarded, trace_at, trace_hint, trace_of
 from ..errors import AuditReadyError, ConfigError
 from ..report import without_workflow_commands
 from ..text import json_ready, shown_error, visible
@@ -330,6 +336,21 @@ class OpCount:
             self.last = ns if self.last is None or ns > self.last else self.last
 
 
+class _Counted(NamedTuple):
+    """What one Vault request added when it was counted (``Accesses._count``), to take it back (``_uncount``): the
+    operation's and the identity's counts, its scope's, the identity, and the paths, accessor and source it added
+    (the accessor as kept, "" when none)."""
+
+    op: OpCount
+    total: OpCount
+    scope: Optional[list[int]]
+    ident: "Identity"
+    paths: tuple[str, ...]
+    accessor: str
+    source: str
+    unnamed: bool
+
+
 @dataclass
 class _Unwrap:
     """An unwrap of a wrapping token no response read so far wrapped (a file named before the one that wrapped it,
@@ -507,10 +528,10 @@ class Accesses(Visitor):
         # where the files leave a hole in the period asked about (``holes``)
         self.file_spans: dict[str, tuple[int, int]] = {}
         self.days: dict[str, set[int]] = {}
-        # counted Vault requests whose response entry is still to come, by request id: (the operation's count, the
-        # identity's total, its scope's counts or None), so that a response that carries an error (a read that
-        # failed) counts the request as denied, as one whose request entry carried it does
-        self.open: dict[str, tuple[OpCount, OpCount, Optional[list[int]]]] = {}
+        # counted Vault requests whose response entry is still to come, by request id: what each counted
+        # (``_Counted``), so that a response that carries an error (a read that failed) counts the request as
+        # denied, as one whose request entry carried it does, and a standby's forwarding trace can be taken back
+        self.open: dict[str, _Counted] = {}
         self._rid = ""  # the request id of the request being counted (``_count``)
         # Vault requests on matching paths whose request entry was read, until their response entry comes: a
         # response whose request entry is not in the files (a hop dropped it) is counted from the response, which
@@ -523,9 +544,18 @@ class Accesses(Visitor):
         # devices' files are no twins), and a request counts once
         self.counted_rids: dict[str, None] = {}
         self.again = 0
+        # An HA standby's forwarding traces of counted requests (``completeness.trace_of``), with what each counted
+        # and whether it was counted denied: folded into the forwarded request's count once every file is read
+        # (``fold_forwarded``); how many were folded, and how many have no forwarded entries in the files
+        self.traces: list[tuple[Trace, _Counted, bool]] = []
+        self.traces_more = 0
+        self.trace_hint = False  # the block being fed may hold one (``trace_hint``)
+        self.folded = 0
+        self.unforwarded = 0
 
     def block(self, file: str, first_line: int, data: bytes) -> None:
         self.raw.block(file, first_line, data)
+        self.trace_hint = trace_hint(data)
         self.wrapping = b'"wrap_info"' in data
         self.wrapping_asked = b'"wrap_ttl"' in data
         if self.content is not None:
@@ -920,16 +950,73 @@ class Accesses(Visitor):
         counts = self.open.pop(rid, None) if rid else None
         if counts is None:
             return
+        kind = trace_of("response", batch.resource[i], batch.action[i], result) if self.trace_hint else 0
+        trace = trace_at(batch, i) if kind else None
+        if trace is not None:  # a standby's attempt: folded, or said, once every file is read (``fold_forwarded``)
+            if len(self.traces) < _WRAPS:
+                self.traces.append((trace, counts, kind != SURE))
+            else:
+                self.traces_more += 1
+            if kind == SURE:
+                return  # never a refusal: the standby forwarded it
         raw = self.raw.get(batch.file, batch.lines[i]) if not result.startswith("error:") else None
         data = _sub(line_object(raw, self.prefix), "response", "data") \
             if raw is not None and b'"http_status_code"' in raw else None
         status = data.get("http_status_code") if isinstance(data, dict) and "http_raw_body" in data else None
         if result.startswith("error:") or (isinstance(status, int) and status >= 400):
-            op, total, scope = counts
-            op.denied += 1
-            total.denied += 1
-            if scope is not None:
-                scope[1] += 1
+            counts.op.denied += 1
+            counts.total.denied += 1
+            if counts.scope is not None:
+                counts.scope[1] += 1
+
+    def fold_forwarded(self, paths: Sequence[str], settings: Any) -> None:
+        """Fold each forwarding trace held into the count of its forwarded request, where a file of ``paths`` holds
+        its entries (``completeness.forwarded``): the request counted at the standby is taken back, as the active
+        node's entries count it. A SURE trace with no forwarded entries in the files counts as "outcome not logged";
+        a login's (refused "invalid request") stays as counted, a refusal."""
+        if not self.traces:
+            return
+        got = forwarded([t for t, _c, _d in self.traces], paths, settings)
+        for i, (trace, counted, denied) in enumerate(self.traces):
+            if i in got.matched:
+                self._uncount(counted, denied)
+                self.folded += 1
+            elif trace.sure:
+                counted.op.unlogged += 1
+                counted.total.unlogged += 1
+                self.unforwarded += 1
+        self.unforwarded += self.traces_more
+        self.traces.clear()
+
+    def _uncount(self, c: _Counted, denied: bool) -> None:
+        """Take back what counting one request added (``_Counted``); an identity left with no request goes."""
+        for count in (c.op, c.total):
+            count.requests -= 1
+            count.denied -= denied
+            count.unnamed -= c.unnamed
+        if c.scope is not None:
+            c.scope[0] -= 1
+            c.scope[1] -= denied
+        ident = c.ident
+        for kept, more, keys in ((ident.paths, "paths_more", c.paths), (ident.sources, "sources_more", (c.source,)),
+                                 (ident.accessors, "accessors_more", (c.accessor,))):
+            for k in keys:
+                if not k:
+                    continue
+                if k in kept:
+                    kept[k] -= 1
+                    if not kept[k]:
+                        del kept[k]
+                elif getattr(ident, more):
+                    setattr(ident, more, getattr(ident, more) - 1)
+        for op, count in list(ident.ops.items()):
+            if not count.requests:
+                del ident.ops[op]
+        if not ident.total.requests:
+            for key in [k for k, v in self.who.items() if v is ident]:
+                del self.who[key]
+            for tokens in [k for k, v in self.anon.items() if v is ident]:
+                del self.anon[tokens]
 
     def flush(self) -> None:
         """Count the Kubernetes requests whose last stage never came (an open watch, a failed authentication: denied
@@ -995,9 +1082,11 @@ class Accesses(Visitor):
             else:
                 ident.scopes_more += 1
         rid, self._rid = self._rid, ""
+        accessor = _accessor(w.accessor) if w.accessor else ""
         if rid and not denied:  # a Vault request: its response may carry an error (``_answered``)
-            _put(self.open, rid, (count, ident.total, scope))
-        if w.accessor and not _keep(ident.accessors, _accessor(w.accessor)):
+            _put(self.open, rid, _Counted(count, ident.total, scope, ident, tuple(paths), accessor,
+                                          w.remote_address, unnamed))
+        if accessor and not _keep(ident.accessors, accessor):
             ident.accessors_more += 1
         if w.remote_address and not _keep(ident.sources, w.remote_address):
             ident.sources_more += 1
@@ -1053,7 +1142,8 @@ def answer(pattern: str, paths: Sequence[str], settings: Any, since: Optional[in
         maybe_twin = hint is None or shared[hint % 2**32] > 1
         before = copy.deepcopy((acc.who, acc.untimed, acc.received, acc.counted, acc.anon, acc.open, acc.in_period,
                                 acc.asked, acc.from_response, acc.unwraps, acc.unwrap_rids, acc.unattributed,
-                                acc.again, acc.unwrap_asked, acc.lookups)) if maybe_twin and seen else None
+                                acc.again, acc.unwrap_asked, acc.lookups, acc.traces, acc.traces_more)
+                               ) if maybe_twin and seen else None
         acc.content = hashlib.sha256() if maybe_twin else None
         f = open_log(path)
         try:
@@ -1067,10 +1157,11 @@ def answer(pattern: str, paths: Sequence[str], settings: Any, since: Optional[in
             if twin and before is not None:
                 (acc.who, acc.untimed, acc.received, acc.counted, acc.anon, acc.open, acc.in_period, acc.asked,
                  acc.from_response, acc.unwraps, acc.unwrap_rids, acc.unattributed, acc.again, acc.unwrap_asked,
-                 acc.lookups) = before
+                 acc.lookups, acc.traces, acc.traces_more) = before
             else:
                 seen.setdefault(digest, path)
         files.append(FileRead(path, stats.lines, stats.bytes, counts.entries, counts.bad_lines, s.log_format, twin))
+    acc.fold_forwarded([f.file for f in files if not f.same_as], settings)
     acc.flush()
     return acc, files
 
@@ -1203,6 +1294,10 @@ def as_json(pattern: str, since: Optional[int], until: Optional[int], acc: Acces
         "counted_from_response": acc.from_response,
         # Vault requests found again in another file (another audit device of the vault) or line: counted once
         "counted_once_again": acc.again,
+        # Vault requests that reached an HA standby, which logged its local attempt ("cannot write to readonly
+        # storage") and forwarded them: "folded", counted once as the active node logged them; "not_found", whose
+        # forwarded entries are in none of the files (counted as outcome not logged)
+        "forwarded_from_standby": {"folded": acc.folded, "not_found": acc.unforwarded},
         # unwraps of wrapping tokens whose wrapped response is in none of the files: what they delivered (a secret
         # of PATTERN or another) is not known
         "unwraps_not_attributed": _unattributed(acc.unattributed),
@@ -1398,6 +1493,11 @@ def run(args: argparse.Namespace) -> int:
         if acc.again:
             out.write(f"  {acc.again} matching requests were found again under the same request id (another audit "
                       "device's file of the same vault, or a line written twice): each counted once\n")
+        if acc.folded:
+            out.write(f"  {acc.folded} matching requests reached a standby of an HA cluster, which logged its own "
+                      "attempt (refused 'cannot write to readonly storage', or a login's 'invalid request') and "
+                      "forwarded them to the active node: each counted once, as the active node logged it, and not "
+                      "as denied\n")
         if args.json_path:
             out.write(f"JSON: {visible(args.json_path)}\n")
     if near is not None:
@@ -1420,8 +1520,15 @@ def run(args: argparse.Namespace) -> int:
         print(f"auditready: {acc.from_response} matching requests are counted from their response entry: their "
               "request entry is not in the files, so a hop dropped it and the log may lack other entries too; fix: "
               "see `auditready verify` (completeness) for which entries and where", file=sys.stderr)
-    if doc["outcome_not_logged"]:
-        print(f"auditready: {doc['outcome_not_logged']} matching Kubernetes requests are known by their "
+    if acc.unforwarded:
+        print(f"auditready: {acc.unforwarded} matching requests reached a standby of an HA cluster, which logged "
+              "its own attempt (refused 'cannot write to readonly storage') and forwarded them to the active node, "
+              "whose entries of them (and their outcome) are in none of these files: counted as \"outcome not "
+              "logged\", not as denied; fix: name every node's audit log (`auditready verify` of them all, "
+              "completeness, says whether the active node's entries were dropped)", file=sys.stderr)
+    k8s_unlogged = doc["outcome_not_logged"] - acc.unforwarded
+    if k8s_unlogged:
+        print(f"auditready: {k8s_unlogged} matching Kubernetes requests are known by their "
               "RequestReceived event alone, so whether each was allowed or refused is not logged (counted as "
               "\"outcome not logged\", not as allowed): the request was in flight when the log ends, the audit "
               "policy omits its later stages, or a hop dropped its ResponseComplete event; fix: see `auditready "
