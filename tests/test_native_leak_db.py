@@ -14,7 +14,7 @@ import gzip
 import json
 import random
 from pathlib import Path
-from typing import Any, Iterator, Optional
+from typing import Any, Iterator, NamedTuple, Optional
 
 import pytest
 
@@ -264,26 +264,37 @@ def _blocks() -> list[bytes]:
     return out
 
 
-@pytest.mark.parametrize("fmt", _FORMATS, ids=["vault", "jsonl"])
-def test_the_c_pass_hands_the_judge_what_hyperscan_did(monkeypatch: pytest.MonkeyPatch,
-                                                       fmt: Optional[LogFormat]) -> None:
+class _Native(NamedTuple):
+    fmt: Optional[LogFormat]
+    blocks: list[bytes]
+    record: tuple[list[Any], list[list[LineHits]]]  # _record of the scanner as it runs: C passes, the C pass_file
+
+
+@pytest.fixture(scope="module", params=_FORMATS, ids=["vault", "jsonl"])
+def native_run(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Iterator[_Native]:
+    """The blocks of a format scanned as the scanner runs, once for the two tests that hold it against another
+    path (Hyperscan's PASS_FILE, the pure-Python path): the scan is the same fresh scan in both."""
     _need_lib()
+    fmt: Optional[LogFormat] = request.param
+    blocks = _blocks()
+    with pytest.MonkeyPatch.context() as m:  # (_own_cache's folder: this fixture is set up before it)
+        m.setenv("XDG_CACHE_HOME", str(tmp_path_factory.getbasetemp() / "xdg-cache"))
+        yield _Native(fmt, blocks, _record(m, fmt, blocks))
+
+
+def test_the_c_pass_hands_the_judge_what_hyperscan_did(monkeypatch: pytest.MonkeyPatch, native_run: _Native) -> None:
     with LeakScanner({}) as s:
         assert s._pass_file is not None
-    blocks = _blocks()
-    fast = _record(monkeypatch, fmt, blocks)
-    slow = _record(monkeypatch, fmt, blocks, hyperscan_pass_file=True)
+    fast = native_run.record
+    slow = _record(monkeypatch, native_run.fmt, native_run.blocks, hyperscan_pass_file=True)
     assert fast[0] == slow[0]  # the same values and lines judged, in the same order
     assert fast[1] == slow[1]
     assert sum(map(len, fast[1])) > 50
 
 
-@pytest.mark.parametrize("fmt", _FORMATS, ids=["vault", "jsonl"])
-def test_findings_are_the_same_native_and_pure(monkeypatch: pytest.MonkeyPatch, fmt: Optional[LogFormat]) -> None:
-    _need_lib()
-    blocks = _blocks()
-    fast = _record(monkeypatch, fmt, blocks)[1]
-    pure = _record(monkeypatch, fmt, blocks, pure=True)[1]
+def test_findings_are_the_same_native_and_pure(monkeypatch: pytest.MonkeyPatch, native_run: _Native) -> None:
+    fast = native_run.record[1]
+    pure = _record(monkeypatch, native_run.fmt, native_run.blocks, pure=True)[1]
     assert fast == pure
     assert [h.known for h in fast[2] + fast[3]] == [(("canary:1", "base64+line-wrapped", "pem"),),
                                                     (("canary:1", "hex with separators", "hex"),)]

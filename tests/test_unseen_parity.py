@@ -12,6 +12,7 @@ lines, an empty member and a missing number in a rotated set, a set in an object
 
 from __future__ import annotations
 
+import inspect
 import json
 import os
 import re
@@ -140,15 +141,17 @@ def _in_process(cfg: Path, paths: Sequence[str], jobs: int) -> dict[str, Any]:
     return _norm(res)
 
 
+# (``_norm`` and ``_strip`` are this module's, their source put in the script: importing the module, and the
+# fixtures' modules it imports, cost each run most of a second)
 _DASK = textwrap.dedent('''
+    from __future__ import annotations  # (the annotations of the functions below name what is not imported)
     import json, sys
     from pytest_auditready.checks import BUILTIN
     from pytest_auditready.config import discover
     from pytest_auditready.engine import parallel
-    from pytest_auditready.engine.files import expand, offline_checks, read_canaries
+    from pytest_auditready.engine.files import expand, offline_checks, read_canaries, settled
     from pytest_auditready.offline.reader import BLOCK
-    from tests.test_unseen_parity import _norm
-
+''') + inspect.getsource(_strip) + inspect.getsource(_norm) + textwrap.dedent('''
     cfg, address, *paths = sys.argv[1:]
     settings = discover({}, cfg, notices=[])
     ps = expand(paths)
@@ -364,7 +367,10 @@ def test_entries_at_the_cuts_of_a_file_four_ways(tmp_path: Path, address: str) -
     # the same lines with CRLF, and a line longer than a block just before a cut
     _write(tmp_path / "audit.log", lines, eol=b"\r\n")
     c2 = _cuts(cfg, log)[2]
-    lines[c2 - 1] = _entry("request", "big", _t(c2 - 1), size=0)[:-1] + b',"x":"' + b"q" * (BLOCK + 99) + b'"}'
+    # (a value the leak judge reads, then spaces to the same length and offsets: a value of a block of token
+    # characters is judged whole, a second or more in each of the eight ways, and is no case of its own)
+    lines[c2 - 1] = _entry("request", "big", _t(c2 - 1), size=0)[:-1] + b',"x":"' + b"q" * 600 + b'","pad":"' + \
+        b" " * (BLOCK + 99 - 609) + b'"}'
     _write(tmp_path / "audit.log", lines, eol=b"\r\n")
     _four_ways(cfg, [log], tmp_path, address)
 
