@@ -160,12 +160,20 @@ def _fingerprint_key_of_each_test() -> Iterator[None]:
     known._KEY.clear()
 
 
+@pytest.fixture(scope="session")
+def _sealer_states(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return tmp_path_factory.mktemp("seal-states")
+
+
 @pytest.fixture(autouse=True)
-def _sealer_state(tmp_path_factory: pytest.TempPathFactory) -> Iterator[None]:
-    """`auditready seal` keeps its state in $STATE_DIRECTORY (else the home folder): a folder of each test's own.
-    Set without monkeypatch, whose undo() a test may call for its own patches."""
+def _sealer_state(_sealer_states: Path) -> Iterator[None]:
+    """`auditready seal` keeps its state in $STATE_DIRECTORY (else the home folder): a folder of each test's own
+    (``mkdtemp``: a numbered ``mktemp`` lists its parent on every call, which grows with the suite). Set without
+    monkeypatch, whose undo() a test may call for its own patches."""
+    import tempfile
+
     before = os.environ.get("STATE_DIRECTORY")
-    os.environ["STATE_DIRECTORY"] = str(tmp_path_factory.mktemp("seal-state"))
+    os.environ["STATE_DIRECTORY"] = tempfile.mkdtemp(dir=_sealer_states)
     yield
     if before is None:
         os.environ.pop("STATE_DIRECTORY", None)
