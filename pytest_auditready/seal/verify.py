@@ -1067,8 +1067,7 @@ def verify_log(log_path: PathLike, public_key: Ed25519PublicKey, digests_path: O
             report.unsealed_bytes += log_unsealed[0]
             report.unsealed_lines += log_unsealed[1]
     if log_unsealed[0]:
-        oldest = _oldest_entry(log, _file_size(log) - log_unsealed[0])
-        excuse, late = _not_yet_sealed(runs[last].last, log, *log_unsealed, oldest)
+        excuse, late = _not_yet_sealed(runs[last].last, log, *log_unsealed)
         if excuse and not chain.open_end:
             report.excused.append(Problem("unsealed", excuse, FIX_UNSEALED, log_segment,
                                           _tail_span(log_unsealed[1]), str(log), str(log)))
@@ -1084,13 +1083,13 @@ def verify_log(log_path: PathLike, public_key: Ed25519PublicKey, digests_path: O
 _SEAL_SLACK_NS = 2_000_000_000  # beyond twice the sealer's interval: its poll, a busy host, clocks a little apart
 
 
-def _not_yet_sealed(last: Record, log: Path, size: int, lines: int, oldest: Optional[str] = None) -> tuple[str, str]:
+def _not_yet_sealed(last: Record, log: Path, size: int, lines: int) -> tuple[str, str]:
     """Lines at the end of the newest file after the chain's last record ``last``: (a sentence excusing them, "")
     when that record says how often its sealer seals (``interval_s``, written by `auditready seal --follow`) and
-    either it was sealed at most twice that plus 2 s ago (red team rt77 F5) or the oldest of those lines
-    (``oldest``, its entry time) is no older than that: a sealer that is alive seals within one interval whatever
-    came after a quiet spell with nothing to seal (rt79 F4). Else ("", a sentence for the finding: why they are not
-    excused, or "" when the chain does not say). A one-shot seal, or an older chain, says nothing and excuses
+    either it was sealed at most twice that plus 2 s ago (red team rt77 F5) or the oldest of those lines (its entry
+    time, read only when the seal is older) is no older than that: a sealer that is alive seals within one interval
+    whatever came after a quiet spell with nothing to seal (rt79 F4). Else ("", a sentence for the finding: why they
+    are not excused, or "" when the chain does not say). A one-shot seal, or an older chain, says nothing and excuses
     nothing."""
     from ..auditlog.model import parse_time
 
@@ -1110,6 +1109,7 @@ def _not_yet_sealed(last: Record, log: Path, size: int, lines: int, oldest: Opti
     if age <= within:
         return (f"{what}, {max(age, 0) / 1e9:.1f} s ago, within the sealer's interval of {interval:g} s: not yet "
                 "sealed; a sealer that stopped leaves them unsealed past that and this check fails"), ""
+    oldest = _oldest_entry(log, _file_size(log) - size)  # (read only now: the tail may be long)
     first = parse_time(oldest) if oldest else None
     waited = now - first[0] if first is not None else None
     if waited is not None and -_SEAL_SLACK_NS <= waited <= within:
@@ -1184,8 +1184,7 @@ def _merge(report: SealReport, res: _SegResult, c: _Cand, how: str, run: _Run, l
         if not (c is log_cand and is_last):
             excuse = ""
             if is_last and not open_end:
-                oldest = _oldest_entry(c.path, _file_size(c.path) - res.tail_bytes)
-                excuse, _ = _not_yet_sealed(run.last, c.path, res.tail_bytes, res.tail_lines, oldest)
+                excuse, _ = _not_yet_sealed(run.last, c.path, res.tail_bytes, res.tail_lines)
             if excuse:
                 report.excused.append(Problem("unsealed", excuse, FIX_UNSEALED, run.segment,
                                               _tail_span(res.tail_lines), str(c.path), str(c.path)))
