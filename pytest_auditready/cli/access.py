@@ -134,7 +134,10 @@ _TOKEN_KEYS = (("auth", "client_token"), ("request", "client_token"), ("auth", "
 # `bao kv get secret/app/db` (and every `kv` command of the bao and vault CLIs) first asks
 # sys/internal/ui/mounts/secret/app/db which mount holds the path and its KV version; refused there (its token has
 # no capability on the path, or no mount holds it), the command stops: that refusal is the only trace of the attempt
-# (red team rt54, F2). It counts as a denied ``mount lookup`` of the path the command named.
+# (red team rt54, F2). It counts as a denied ``mount lookup`` of the path the command named. Given the mount apart
+# (`bao kv get -mount=secret app/db`, the form OpenBao's kv docs use), the command asks about the mount alone
+# (sys/internal/ui/mounts/secret) and the path under it is in no entry: such a refusal counts, for a PATTERN under
+# that mount, as a denied ``mount lookup`` that named no secret, "a secret under secret/" (red team rt80, F2).
 _UI_MOUNTS = "sys/internal/ui/mounts/"
 LOOKUP = "mount lookup"
 _WRAPPED_SCOPE = "wrapped: "  # a scope the caller got wrapped (a wrapping token): whoever unwrapped it saw it
@@ -857,16 +860,22 @@ class Accesses(Visitor):
     def _refused_lookup(self, batch: Entries, i: int, path: str, kind: str) -> Optional[Reach]:
         """A `kv` command's mount lookup (``_UI_MOUNTS``) of a path PATTERN names (as itself, or as a KV version 2
         mount logs it: ``kv_names``) that the vault refused: a denied ``mount lookup`` of that path (red team rt54,
-        F2). Counted at the entry that carries the refusal (the request entry when its policies refused it, else
-        the response entry), once; an allowed lookup is none (the command's own request follows it)."""
+        F2); of a path PATTERN is under, one that named no secret: the path may be the mount a command was given
+        with ``-mount=`` (the lookup names nothing more, red team rt80 F2). Counted at the entry that carries the
+        refusal (the request entry when its policies refused it, else the response entry), once; an allowed lookup
+        is none (the command's own request follows it)."""
         resource = batch.resource[i]
         if not resource.startswith(_UI_MOUNTS) or batch.action[i] not in ("read", ""):
             return None
         target = path[: len(path) - len(resource)] + resource[len(_UI_MOUNTS):]  # (its namespace kept)
         if not target.strip("/"):
             return None
-        reach = Reach(LOOKUP, frozenset({"read"}), (Named(target, kv_names(target.rstrip("/"))),))
-        if not self.paths.reached(reach)[0]:
+        mount = target.rstrip("/")
+        reach = Reach(LOOKUP, frozenset({"read"}), (Named(target, kv_names(mount)),),
+                      scope=f"a secret under {mount}/ (a `kv -mount={mount}` command refused at its mount lookup "
+                      "names no more)", shown=f"{mount}/", globs=(f"{mount}/*",))
+        named, under = self.paths.reached(reach)
+        if not named and not under:
             return None
         rid = batch.request_id[i]
         refused = batch.result[i].startswith("error:")
