@@ -80,11 +80,14 @@ Where the run holds no such log, the pass says the forwarded requests' entries a
 A pass rests on pairs: a request whose every entry a hop dropped (a whole request/response pair, lost to a
 copytruncate rotation or a rate limit at a pair's edge) leaves no trace in the rest of the log, so where no seal is
 beside the log the pass says so, once, on its line (red team rt58 F3): only a seal (``auditready seal``, judged by
-tamper_evidence) shows such a loss.
+tamper_evidence) shows such a loss. Where the vault's own version changes between two entries of a Vault/OpenBao
+file (``mount_running_version`` of a built-in mount: ``v2.6.1+builtin.bao`` then ``v2.7.2+builtin.bao``), it was
+restarted there, and the silence of a restart would hide such a loss too: the pass names that line (red team rt80 F3).
 """
 
 from __future__ import annotations
 
+import functools
 import os
 import re
 from collections import OrderedDict
@@ -631,6 +634,12 @@ class Pairs(Visitor):
         self.traces: list[Trace] = []
         self.traces_more = 0
         self.hint = False
+        # Vault/OpenBao: the vault's own version (``_CORE_VERSION``) first seen (line, version) and last seen; where it
+        # changes (line, from, to), at most _RESTARTS (the rest counted): a restart, said beside a pass
+        self.version_first: Optional[tuple[int, bytes]] = None
+        self.version_last = b""
+        self.restarts: list[tuple[int, bytes, bytes]] = []
+        self.restarts_more = 0
 
     def entries(self, batch: Entries) -> None:
         """The common case column by column (no Record built): every time a UTC RFC 3339 time; else ``entry``."""
@@ -1022,6 +1031,8 @@ class Pairs(Visitor):
         record's is of the record with its keys sorted (files are small, and read whole), with its eventID."""
         if self.fmt == "vault":
             self.hint = trace_hint(data)
+            if b"+builtin." in data:
+                self._versions(first_line, data)
         if self.fmt not in ("k8s", "cloudtrail"):
             return
         import hashlib
@@ -1317,6 +1328,41 @@ class Pairs(Visitor):
     early_answers: Optional[set[str]] = None
     early_over = False
 
+    def _versions(self, first_line: int, data: bytes) -> None:
+        """Where the vault's own version changes in the block: one search a change (``_other_version``)."""
+        at, line_at, line = 0, 0, first_line
+        current = self.version_last
+        while len(self.restarts) < _RESTARTS:
+            m = (_other_version(current) if current else _CORE_VERSION).search(data, at)
+            if m is None:
+                break
+            line += data.count(b"\n", line_at, m.start())
+            line_at = at = m.start()
+            if current:
+                self.restarts.append((line, current, m.group(1)))
+            else:
+                self.version_first = (line, m.group(1))
+            current = m.group(1)
+            at = m.end()
+        else:  # (more changes than kept: counted, to the block's last version)
+            while True:
+                m = _other_version(current).search(data, at)
+                if m is None:
+                    break
+                self.restarts_more += 1
+                current, at = m.group(1), m.end()
+        self.version_last = current
+
+    def _merge_versions(self, later: "Pairs") -> None:
+        """The versions of ``later``'s range after this one's: a change where it begins, then its own."""
+        if self.version_last and later.version_first is not None and later.version_first[1] != self.version_last:
+            self.restarts.append((later.version_first[0], self.version_last, later.version_first[1]))
+        self.restarts.extend(later.restarts)
+        self.restarts_more += later.restarts_more + len(self.restarts[_RESTARTS:])
+        del self.restarts[_RESTARTS:]
+        self.version_first = self.version_first or later.version_first
+        self.version_last = later.version_last or self.version_last
+
     def later_range(self) -> None:
         self.early, self.early_answers = set(), set()
 
@@ -1341,6 +1387,7 @@ class Pairs(Visitor):
         ANSWERED), it declines (NotImplementedError) and the file is read whole."""
         assert isinstance(later, Pairs)
         self.merge_excused(later)
+        self._merge_versions(later)
         traces = self.traces + later.traces  # (kept whichever way the merge goes on)
         self.traces = later.traces = traces[:TRACES]
         self.traces_more = later.traces_more = self.traces_more + later.traces_more + len(traces[TRACES:])
@@ -1351,7 +1398,7 @@ class Pairs(Visitor):
             return
         if self.first_t is None:
             found_here, alone_here = self.found, self.alone_seen
-            self.__dict__.update({k: v for k, v in later.__dict__.items() if k != "_excused"})
+            self.__dict__.update({k: v for k, v in later.__dict__.items() if k != "_excused" and k not in _VERSIONS})
             self.found, self.alone_seen = found_here + later.found, alone_here
             return
         if later.early is None or later.early_answers is None or later.low_t is None:
@@ -1577,6 +1624,8 @@ class Pairs(Visitor):
             yield Note("", forwarded_note(alone, self.traces_more))
         if self.log_path and self._once() and not self._sealed():
             yield Note("", PAIRS_ONLY)
+        if self.restarts and self.log_path and not self._sealed():
+            yield Note("", restarted_note(self.restarts[0], len(self.restarts) - 1 + self.restarts_more))
 
     def _forwarding(self) -> tuple[list[tuple[str, int, str, str, str]], int]:
         """This file's forwarding traces paired across the run's files (``forwarded``; what was found is told to
@@ -1808,6 +1857,27 @@ K8S_DROP_FIX = ("make every hop after the API server's audit backend keep every 
 # what a pass rests on where no seal is beside the log (red team rt58 F3)
 PAIRS_ONLY = ("It rests on pairs: a request a hop dropped whole (every entry of it) leaves no trace in the rest of "
               "the log; only a seal shows that (auditready seal, tamper_evidence).")
+# The vault's own version as a built-in mount's entry names it (OpenBao "v2.7.2+builtin.bao", Vault
+# "v1.15.6+builtin.vault", "v1.21.1+ent+builtin.vault"; a plugin's own, Vault's KV "v0.21.0+builtin" or an
+# external "v0.22.0", is no restart); the group is its number (a version's characters only: it is printed)
+_CORE_VERSION = re.compile(rb'"mount_running_version":"(v[0-9A-Za-z.\-]{1,40})(?:\+ent)?\+builtin\.(?:bao|vault)"')
+_RESTARTS = 20  # version changes kept per file (the first is said)
+_VERSIONS = frozenset({"version_first", "version_last", "restarts", "restarts_more"})  # (``Pairs.merge``)
+
+
+@functools.lru_cache(maxsize=64)
+def _other_version(version: bytes) -> "re.Pattern[bytes]":
+    """The vault's own version (``_CORE_VERSION``) where it is not ``version``."""
+    return re.compile(rb'"mount_running_version":"(?!' + re.escape(version) + rb'\+)(v[0-9A-Za-z.\-]{1,40})'
+                      rb'(?:\+ent)?\+builtin\.(?:bao|vault)"')
+
+
+def restarted_note(first: tuple[int, bytes, bytes], more: int) -> str:
+    """What a pass says of the vault's restarts in the file (``Pairs.restarts``): the first, and how many more."""
+    line, old, new = first
+    return (f"The vault's own version changes at line {line} ({old.decode('ascii', 'replace')} to "
+            f"{new.decode('ascii', 'replace')}{f'; and {more} more times' if more else ''}): it was restarted there, "
+            "and the gap a restart leaves would hide requests dropped whole around it too.")
 
 
 def k8s_in_flight(bound: int) -> str:
