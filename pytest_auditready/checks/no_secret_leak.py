@@ -23,6 +23,7 @@ _GENERIC_FIX = (
 )
 _MAX = 20
 _ALSO = 100_000  # further lines kept per secret (for the JSON's also_on); the rest counted
+_KEYS = 50  # further keys kept per secret (each named: the fix is per key); the rest counted
 _UNSCANNED_FIX = ("find what wrote so long a line (an entry of a request of many MiB: Vault's max_request_size is 32 "
                   "MiB by default) and lower max_request_size, or keep such requests away from the audited vault")
 _SERVER_LOG_FIX = (
@@ -93,7 +94,9 @@ def _cut_values(text: str, starts: Ends, ends: Ends) -> list[str]:
 
 class Leaks(Visitor):
     """Scans raw text block by block (see scan.hyperscan.LeakScanner). Each secret is reported once, at its first line,
-    with the other lines it appears on; judging stops after _MAX distinct secrets."""
+    with the other lines it appears on and every other key it is under (the same credential in two audited
+    headers, a value in two tuned keys: each key is fixed on its own, red team rt80 F1); judging stops after _MAX
+    distinct secrets."""
 
     stays = ("parts",)  # the known values' spellings: memory only, never sent to another process
 
@@ -108,13 +111,14 @@ class Leaks(Visitor):
         self.scanner.generic.personal = _personal
         self.vault = fmt.name == "vault"  # a secret's data in clear (scan.secret_data)
         self.parts = _parts(dict(ctx.secrets))
-        # (what, which) -> [file, first line, message, fix, further lines (at most _ALSO), further lines not kept]
+        # (what, which) -> [file, first line, message, fix, further lines (at most _ALSO), further lines not kept,
+        # the key the message names, {further key: its fix} (at most _KEYS), further keys not kept]
         self.secrets: dict[tuple[str, str], list[Any]] = {}
         self.request_ids: dict[tuple[str, int], str] = {}
         self.closed = False
         # A later range of a file (``later_range``): every sighting in order, None before each block scanned, for
         # ``merge`` to replay after the sightings of the ranges before (the first line of a secret may be there).
-        self.sightings: Optional[list[Optional[tuple[tuple[str, str], str, int, str, str]]]] = None
+        self.sightings: Optional[list[Optional[tuple[tuple[str, str], str, int, str, str, str]]]] = None
         # Lines too long to hold, skipped as they streamed past unscanned (file, line, why): the check cannot say
         # they hold no secret, so each is a finding (fail closed), not a pass.
         self.unscanned: list[tuple[str, int, str]] = []
@@ -158,14 +162,22 @@ class Leaks(Visitor):
                 self.request_ids[key] = request_id
         self.merge_excused(later)
 
-    def _add(self, ident: tuple[str, str], file: str, line: int, message: str, fix: str) -> None:
+    def _add(self, ident: tuple[str, str], file: str, line: int, message: str, fix: str, under: str = "") -> None:
+        """A sighting of the secret ``ident`` at ``line``, under the key ``under`` (quoted as a finding shows it;
+        "" when none is known)."""
         if self.sightings is not None:
-            self.sightings.append((ident, file, line, message, fix))
+            self.sightings.append((ident, file, line, message, fix, under))
         seen = self.secrets.get(ident)
         if seen is None:
-            self.secrets[ident] = [file, line, message, fix, [], 0]
+            self.secrets[ident] = [file, line, message, fix, [], 0, under, {}, 0]
             self.request_ids[(file, line)] = ""
-        elif (seen[0], seen[1]) != (file, line) and seen[4][-1:] != [line]:  # (a line once, under any key)
+            return
+        if under and under != seen[6] and under not in seen[7]:
+            if len(seen[7]) < _KEYS:
+                seen[7][under] = fix
+            else:
+                seen[8] += 1
+        if (seen[0], seen[1]) != (file, line) and seen[4][-1:] != [line]:  # (a line once, under any key)
             if len(seen[4]) < _ALSO:
                 seen[4].append(line)
             else:
@@ -189,13 +201,13 @@ class Leaks(Visitor):
                     else "the log" if hits.parsed else "an unparseable line")
             for name, encoding, key in hits.known:
                 # a key of the framing's record
-                under = f" under key {masked_key_path(key)!r}" if key and not server_log else ""
+                under = repr(masked_key_path(key)) if key and not server_log else ""
                 self._add(("known", f"{name}/{encoding}"), file, hits.line,
-                          f"<{name}> appears in {what} ({encoding}){under}.",
-                          _SERVER_LOG_FIX if server_log else self.known_fix)
+                          f"<{name}> appears in {what} ({encoding}){f' under key {under}' if under else ''}.",
+                          _SERVER_LOG_FIX if server_log else self.known_fix, under)
             headers = {g.key for g in hits.generic if g.kind == HEADER_CREDENTIAL}
             # a value's own format before its randomness or its key's name: one value is one finding (``_add``), named
-            # by the first kind that names it
+            # by the first kind that names it, and every other key it is under named in it
             for g in sorted(hits.generic, key=lambda h: h.kind in NOT_BY_NAME):
                 if headers and g.key in headers and g.kind != HEADER_CREDENTIAL:
                     continue  # the credential header's value, already reported as what it is
@@ -216,16 +228,19 @@ class Leaks(Visitor):
                     msg = f"A value under key {masked_key_path(g.key)!r} looks like {_a(g.kind)} ({named})."
                 else:
                     msg = f"An unparseable line holds what looks like {_a(g.kind)} ({named})."
-                self._add(("generic", g.fingerprint), file, hits.line, msg, fix)  # one value: one finding
-            found.update((hits.line, x) for g in hits.generic for x in (g.fingerprint, _NAMED_UNDER + g.key))
+                self._add(("generic", g.fingerprint), file, hits.line, msg, fix,  # one value: one finding
+                          "" if server_log else repr(masked_key_path(g.key)))
+            found.update((hits.line, x) for g in hits.generic
+                         for x in (g.fingerprint, _NAMED_UNDER + g.key, f"{g.fingerprint}\0{g.key}"))
             found.update((hits.line, _KNOWN_UNDER + key) for _, _, key in hits.known)
         if self.vault and not server_log:
             self._secret_data(file, first_line, data, found)
 
     def _secret_data(self, file: str, first_line: int, data: bytes, found: set[tuple[int, str]]) -> None:
-        """A secret's data the block holds in clear (``scan.secret_data``), each value once a line: not where the
-        scan above named it (its fingerprint, or a credential in it, or a known value under its key). Another
-        value under a key the scan named is named too (red team rt42, F14: one of two stayed unrotated)."""
+        """A secret's data the block holds in clear (``scan.secret_data``), each value once a key and line: not where
+        the scan above named it (under its key, or a credential in it, or a known value under its key). Another
+        value under a key the scan named is named too (red team rt42, F14: one of two stayed unrotated), and a value
+        the scan named under another key is named under this one too (rt80 F1)."""
         from ..scan.known import fingerprint
         from .access_policy import line_object
 
@@ -237,13 +252,15 @@ class Leaks(Visitor):
             doc = line_object(data[start : end if end >= 0 else len(data)])
             for where, path, key, value, number in secret_data.clear_values(doc):
                 fp = fingerprint(value)
-                if (line, fp) in found or (line, _KNOWN_UNDER + key) in found or (
+                at_key = f"{fp}\0{where}.{path}"  # (one value under two paths: each named)
+                if (line, at_key) in found or (line, f"{fp}\0{key}") in found or (
+                        (line, _KNOWN_UNDER + key) in found) or (
                         (line, _NAMED_UNDER + key) in found  # the credential the scan named in it, if any
                         and any((line, h.fingerprint) in found for h in self.scanner.generic.scan_value(key, value))):
                     continue
                 if len(self.secrets) >= _MAX:
                     return
-                found.add((line, fp))
+                found.add((line, at_key))
                 # (the request's path is not quoted: it is the log's text too, and may hold what the scan named)
                 how = ("a JSON number, which the vault writes in clear whatever the tuning (it HMACs strings only)"
                        if number else "written in clear where the vault writes a digest: the mount is tuned to log "
@@ -255,7 +272,8 @@ class Leaks(Visitor):
                 named = _PERSONAL_NAMED if personal_data(value, path, number) else f"sha256 {fp}"
                 self._add(("generic", fp), file, line,
                           f"The value under key {masked_key_path(path)!r} of the secret's data in {where} is "
-                          f"{secret_data.KIND} ({named}), {how}.", _NUMBER_FIX if number else _DATA_FIX)
+                          f"{secret_data.KIND} ({named}), {how}.", _NUMBER_FIX if number else _DATA_FIX,
+                          f"{masked_key_path(path)!r} in {where}")
 
     def entry(self, rec: Record) -> None:
         if self.request_ids and (rec.file, rec.line) in self.request_ids:
@@ -272,7 +290,12 @@ class Leaks(Visitor):
         if not self.closed:
             self.closed = True
             self.scanner.__exit__(None, None, None)
-        for file, line, message, fix, more, untold in list(self.secrets.values())[:_MAX]:
+        for file, line, message, fix, more, untold, _, keys, keys_untold in list(self.secrets.values())[:_MAX]:
+            if keys:  # every key that holds it: each is fixed on its own
+                message = message[:-1] + f"; also under key{'s' if len(keys) + keys_untold > 1 else ''} " + (
+                    ", ".join(keys) + (f" and {keys_untold} more" if keys_untold else "") + ".")
+                for other in dict.fromkeys(f for f in keys.values() if f != fix):
+                    fix += f"; under {', '.join(k for k, f in keys.items() if f == other)}: {other}"
             if more:
                 shown = ", ".join(str(n) for n in more[:5])
                 rest = len(more) - 5 + untold

@@ -1168,21 +1168,23 @@ class LeakScanner:
         found = self.known.find(text) if self.known else []
         held: set[tuple[str, str]] = set()  # the pairs whose value holds a known value
         if found:
-            # The text says how each value was written; the parsed values (escapes decoded) say under which key: the
-            # key of the value that holds the secret in that encoding (hex under one key, base64 under another: each
+            # The text says how each value was written; the parsed values (escapes decoded) say under which keys: the
+            # keys of the values that hold the secret in that encoding (hex under one key, base64 under another: each
             # finding names its own; red team rt60 F6), else in that encoding once the text's escapes are taken off
-            # (a JSON-escaped base64 is base64 in the value), else the first that holds it at all.
-            keys: dict[tuple[str, str], str] = {}
+            # (a JSON-escaped base64 is base64 in the value), else the first that holds it at all. Every key that
+            # holds it is named: each is fixed on its own (two audited headers with one credential, rt80 F1).
+            keys: dict[tuple[str, str], dict[str, None]] = {}
             for key, value in pairs:
                 hits = self.known.find(value)
                 if hits:
                     held.add((key, value))
                 for hit in hits:
-                    for spelled in (hit.encoding, _needle_encoding(hit.encoding), ""):
-                        keys.setdefault((hit.name, spelled), key)
-            known = tuple((h.name, h.encoding, keys.get((h.name, h.encoding))
-                           or keys.get((h.name, _needle_encoding(h.encoding))) or keys.get((h.name, ""), ""))
-                          for h in found)
+                    for spelled in (hit.encoding, _needle_encoding(hit.encoding)):
+                        keys.setdefault((hit.name, spelled), {})[key] = None
+                    keys.setdefault((hit.name, ""), {key: None})
+            known = tuple((h.name, h.encoding, key) for h in found
+                          for key in (keys.get((h.name, h.encoding)) or keys.get((h.name, _needle_encoding(h.encoding)))
+                                      or keys.get((h.name, "")) or ("",)))
         generic = tuple(GenericHit(kind, key, fingerprint(value)) for kind, key, value in defined)
         if held:
             # A known value is reported as itself: not again as a high-entropy string or a keyword's value (what

@@ -1272,10 +1272,11 @@ class GenericScanner:
         return parts
 
     def scan_strings(self, pairs: Iterable[tuple[str, str]]) -> Iterator[GenericHit]:
-        """The hits in ``pairs``, each (kind, value) once."""
-        seen: set[tuple[str, str]] = set()
+        """The hits in ``pairs``, each (kind, key, value) once: a value under two keys is a hit under each (each key
+        is fixed on its own: red team rt80 F1)."""
+        seen: set[tuple[str, str, str]] = set()
         for key, value in pairs:
             for hit in self.scan_value(key, value):
-                if (hit.kind, hit.fingerprint) not in seen:
-                    seen.add((hit.kind, hit.fingerprint))
+                if (hit.kind, hit.key, hit.fingerprint) not in seen:
+                    seen.add((hit.kind, hit.key, hit.fingerprint))
                     yield hit
