@@ -17,7 +17,6 @@ real OpenBao dev server driven over its API and by its own `bao` command line.
 from __future__ import annotations
 
 import json
-import os
 import subprocess
 import sys
 from pathlib import Path
@@ -31,8 +30,9 @@ from pytest_auditready.checks.base import PASSED, CheckContext
 from pytest_auditready.checks.completeness import PAIRS_ONLY, Pairs
 from pytest_auditready.config import Settings
 from pytest_auditready.engine.files import offline_checks, verify_file
-from pytest_auditready.vault.embedded import EmbeddedServer, find_bao
+from pytest_auditready.vault.embedded import EmbeddedServer
 from tests.conftest import assert_no_secret, remember_secret
+from tests.test_access_kv_commands import kv as _kv
 
 ROOT = Path(__file__).resolve().parents[1]
 RT80 = ROOT / "fixtures" / "openbao" / "rt80"
@@ -209,12 +209,6 @@ def test_the_lookup_alone_is_a_denied_attempt_by_no_name() -> None:
     by 0 identities"."""
     doc = _ask("secret/data/app/db", RT80 / "mount_only_lookup.log")
     assert _ops(doc) == {("", "mount lookup"): (1, 1)} and (doc["requests"], doc["denied"]) == (1, 1), _ops(doc)
-
-
-def _kv(server: EmbeddedServer, token: str, *args: str) -> subprocess.CompletedProcess[str]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("VAULT_", "BAO_"))}
-    env.update(BAO_ADDR=server.url, BAO_TOKEN=token, HOME=str(server.workdir))
-    return subprocess.run([find_bao(), "kv", *args], capture_output=True, text=True, timeout=60, env=env)
 
 
 @pytest.fixture(scope="module")
