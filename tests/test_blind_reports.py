@@ -250,7 +250,7 @@ def test_the_mapping_names_only_controls_the_check_gives_evidence_for() -> None:
     denied secret reads says nothing of. Every requirement id has its framework's public shape."""
     from pytest_auditready import compliance
 
-    shapes = {"SOC 2": r"CC\d\.\d", "ISO/IEC 27001:2022": r"A\.[5-8]\.\d+", "PCI DSS v4.0": r"\d+(\.\d+)+",
+    shapes = {"SOC 2": r"CC\d\.\d", "ISO/IEC 27001:2022": r"A\.[5-8]\.\d+", "PCI DSS v4.0.1": r"\d+(\.\d+)+",
               "NIST SP 800-53": r"[A-Z]{2}-\d+(\(\d+\))?", "GDPR": r"Art\. \d+(\(\d+\))?(\([a-z]\))?"}
     for fw, body in compliance.frameworks().items():
         for req in body["requirements"]:

@@ -17,7 +17,7 @@ from pytest_auditready.report.junit import build_xml
 SCHEMA = xmlschema.XMLSchema(str(Path(__file__).parent / "schemas" / "junit.xsd"))
 # the SPEC's "valid under the xunit2 schema": the attribute sets pytest's xunit2 family is validated against
 XUNIT2 = xmlschema.XMLSchema(str(Path(__file__).parent / "schemas" / "xunit2.xsd"))
-FRAMEWORKS = {"SOC 2", "ISO/IEC 27001:2022", "PCI DSS v4.0", "NIST SP 800-53"}
+FRAMEWORKS = {"SOC 2", "ISO/IEC 27001:2022", "PCI DSS v4.0.1", "NIST SP 800-53"}
 # frameworks of their own, beyond the four every check maps to: framework -> the checks it maps
 OWN_FRAMEWORKS = {"GDPR": {"data_minimisation"}}
 SPEC_IDS = {
@@ -65,7 +65,7 @@ def test_report_validates_against_the_junit_xsd(status_of):
         assert tc.find("properties") is None
     props = {p.get("name"): p.get("value") for p in suites[0].find("properties")}
     assert props["auditready.target"] == "embedded"
-    assert "PCI DSS v4.0 10.2.2" in props["check.required_fields"]
+    assert "PCI DSS v4.0.1 10.2.2" in props["check.required_fields"]
     if status_of:
         assert cases["no_secret_leak"].find("failure") is not None
         msg = cases["no_secret_leak"].find("failure").get("message")

@@ -23,7 +23,7 @@ from pytest_auditready.result import AuditResult
 from pytest_auditready.vault.scenario import ActionSpec, add_builtin_actions, new_plan
 
 FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "openbao"
-PCI = "control.PCI DSS v4.0"
+PCI = "control.PCI DSS v4.0.1"
 
 
 def _plan_actions() -> list[ActionSpec]:
@@ -64,11 +64,14 @@ def test_url_target_reads_the_throwaway_events_not_evidenced() -> None:
         assert props[f"{PCI} {req}"] == "completeness=not evidenced", req
         assert "none of those items ran (the action did not run)" in props[f"{PCI} {req}.evidence"]
     # the events a URL target does exercise: passed, saying which items that rests on
-    for req, item in (("10.2.1.1", "completeness[read-allowed-c1]"), ("10.2.1.2", "completeness[issue-token-reader]"),
-                      ("10.2.1.3", "completeness[read-audit-devices]")):
+    for req, item in (("10.2.1.1", "completeness[read-allowed-c1]"), ("10.2.1.2", "completeness[issue-token-reader]")):
         assert props[f"{PCI} {req}"] == "completeness=passed", req
         assert item in props[f"{PCI} {req}.evidence"] and "create-user" not in props[f"{PCI} {req}.evidence"]
-    assert props[f"{PCI} 10.2.1.6"] == "denied_access_logged=passed"  # its disable-audit-attempt item ran
+    # API reads of the device configuration are only part of "all access to audit logs" (red team rt82 F6)
+    assert props[f"{PCI} 10.2.1.3"] == "completeness=partly evidenced"
+    assert "completeness[read-audit-devices]" in props[f"{PCI} 10.2.1.3.evidence"]
+    # its disable-audit-attempt item ran: part of 10.2.1.6 only (red team rt82 F5)
+    assert props[f"{PCI} 10.2.1.6"] == "denied_access_logged=partly evidenced"
     assert props[f"{PCI} 10.2.1"] == "completeness=passed"  # met by the check as a whole
     assert f"{PCI} 10.2.1.evidence" not in props
     # the testcase's items say which did not run
@@ -79,7 +82,9 @@ def test_url_target_reads_the_throwaway_events_not_evidenced() -> None:
 
 def test_embedded_target_every_event_evidenced_by_its_own_items() -> None:
     props = _props(build_xml(target="embedded", checks=BUILTIN, outcomes=_live(False)))
-    assert not [k for k, v in props.items() if "not evidenced" in v]
+    # only the clock controls: the embedded server reads the tool's own host clock (red team rt82 F3)
+    assert {k for k, v in props.items() if "not evidenced" in v and not k.endswith(".evidence")} == {
+        "control.ISO/IEC 27001:2022 A.8.17", f"{PCI} 10.6.1", f"{PCI} 10.6.2", "control.NIST SP 800-53 AU-8"}
     assert props[f"{PCI} 10.2.1.5"] == "completeness=passed"
     assert "completeness[change-password]" in props[f"{PCI} 10.2.1.5.evidence"]
     # an item that failed fails the controls it evidences, and only those
@@ -98,7 +103,8 @@ def test_the_html_table_and_step_summary_say_not_evidenced(tmp_path: Path) -> No
     page = html.render(result)
     assert '10.2.1.5 (not evidenced)</span>' in page and "the action did not run" in page
     full = AuditResult(settings=Settings(), target="embedded", run_id="r", checks=BUILTIN, outcomes=_live(False))
-    assert "not evidenced" not in github.summary_markdown(full) and "not evidenced" not in html.render(full)
+    (row,) = [ln for ln in github.summary_markdown(full).splitlines() if ln.startswith("| `completeness`")]
+    assert "not evidenced" not in row and "10.2.1.5 (not evidenced)" not in html.render(full)
 
 
 def test_offline_verify_never_reads_an_event_control_passed(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -116,7 +122,8 @@ def test_offline_verify_never_reads_an_event_control_passed(tmp_path: Path, monk
         assert props[f"{PCI} {req}"] == "completeness=not evidenced", req
         assert "an offline log holds none of the run's own actions" in props[f"{PCI} {req}.evidence"]
     assert props[f"{PCI} 10.2.1"] == "completeness=passed"
-    assert f"{PCI} 10.2.1.6" not in props  # a file mode says nothing of audit start and stop; offline has no drill
+    # a live-only check's control is listed, not evidenced (red team rt82 F8)
+    assert props[f"{PCI} 10.2.1.6"] == "denied_access_logged=not evidenced"
     assert "10.2.1.5 (not evidenced)" in (tmp_path / "summary.md").read_text()
     assert "10.2.1.5 (not evidenced)" in (tmp_path / "ev" / "report.html").read_text()
 
@@ -133,7 +140,7 @@ def test_the_mapping_names_real_actions_and_the_right_controls() -> None:
                 for glob in scope["actions"]:  # a typo would leave the control never evidenced
                     assert fnmatch.filter(names, glob), (fw, req, glob)
     assert scoped >= 6
-    pci = compliance.frameworks()["PCI DSS v4.0"]["requirements"]
+    pci = compliance.frameworks()["PCI DSS v4.0.1"]["requirements"]
     assert "log_protection" not in pci["10.2.1.6"]["checks"]
     assert "keyed" not in pci["3.5.1"]["title"] and "unreadable" in pci["3.5.1"]["title"]  # 3.5.1.1 is the keyed one
     nist = compliance.frameworks()["NIST SP 800-53"]["requirements"]

@@ -80,6 +80,21 @@ def check_facts(check_id: str) -> str:
     return "\n".join(lines)
 
 
+def _control_check(spec: dict[str, Any], c: str) -> str:
+    """A check of a control's row: its link, and what the mapping says limits it there."""
+    scoped = spec.get("evidenced_by") or {}
+    cut = spec.get("not_evidenced_on") or {}
+    partly = spec.get("partly") or {}
+    out = f"[`{c}`](checks.md#{c})"
+    if c in scoped:
+        out += f" (only through {_cell(scoped[c]['what'])}: {', '.join(scoped[c]['actions'])})"
+    if c in cut:
+        out += f" (not evidenced {' or '.join(cut[c]['targets'])}: {_cell(cut[c]['why'])})"
+    if c in partly:
+        out += f" (partly evidenced: {_cell(partly[c])})"
+    return out
+
+
 def controls() -> str:
     from pytest_auditready import compliance
 
@@ -88,10 +103,7 @@ def controls() -> str:
         out += [f"## {name}", "", f"Edition: {body.get('edition', '')}.", "",
                 "| requirement | title | checks |", "|---|---|---|"]
         for req, spec in body["requirements"].items():
-            scoped = spec.get("evidenced_by") or {}
-            links = ", ".join(f"[`{c}`](checks.md#{c})" + (f" (only through {_cell(scoped[c]['what'])}: "
-                                                          f"{', '.join(scoped[c]['actions'])})" if c in scoped else "")
-                              for c in spec["checks"])
+            links = ", ".join(_control_check(spec, c) for c in spec["checks"])
             out.append(f"| {req} | {_cell(spec['title'])} | {links} |")
         out.append("")
     return "\n".join(out)

@@ -44,50 +44,107 @@ def check_status(outcomes: Sequence[Outcome]) -> str:
 
 @dataclass(frozen=True)
 class ControlStatus:
-    """What one check says of one control: its status there and, for a control scoped to some events, what that
-    rests on (the items that ran) or why nothing does."""
+    """What one check says of one control: its status there and, where that is not the check's own word for the
+    whole requirement, what it rests on or why nothing does."""
 
     check_id: str
     status: str
     basis: str = ""
 
 
+# A control part of which the run shows (mappings.json's "partly": what is shown and what is not), where the check
+# passed: never "passed" (red team rt82 F5, F6, F9, F10).
+PARTLY = "partly evidenced"
+# How a check's pass says that a setting made it ask less than its default (config.NARROWS): such a pass is no
+# evidence of what was left out, so neither is it of a control (red team rt82 F1).
+NARROWED = "Narrowed by settings:"
+# What every report says of its control lines (red team rt82 F13).
+MAPPING_CAVEAT = ("A control line says which evidence this run holds for a requirement, not that the requirement "
+                  "is met.")
+
+
+def target_kind(offline: bool, target: str = "") -> str:
+    """The kind of run a control is judged on: "offline", "embedded" (vault and tool on one host clock) or "url"."""
+    return "offline" if offline or target == "offline" else "embedded" if target in ("", "embedded") else "url"
+
+
+def _control_worst(outcomes: Sequence[Outcome]) -> str:
+    """A check's status over the items a control rests on, the worst first: a finding the baseline accepted on any
+    of them means the requirement did not hold there, whatever the other items say (red team rt82 F2)."""
+    status = check_status(outcomes)
+    return ACCEPTED if status == PASSED and any(o.accepted for o in outcomes) else status
+
+
+def _narrowing(outcomes: Sequence[Outcome]) -> str:
+    """The narrowing notes of the passing items (``NARROWED`` onwards), or ""."""
+    said = [o.reason[o.reason.index(NARROWED):] for o in outcomes
+            if o.status == PASSED and o.reason and NARROWED in o.reason]
+    return "; ".join(dict.fromkeys(said))
+
+
 def control_status(check_id: str, outcomes: Sequence[Outcome], spec: Mapping[str, Any],
-                   offline: bool) -> ControlStatus:
-    """The status ``check_id`` gives the control ``spec`` (a requirement of mappings.json): the check's own, or,
-    when the control names the actions that evidence it for this check (``evidenced_by``), the status of those of
-    its items that ran, else NOT_EVIDENCED, saying why."""
+                   offline: bool, target: str = "") -> ControlStatus:
+    """The status ``check_id`` gives the control ``spec`` (a requirement of mappings.json): NOT_EVIDENCED where the
+    mapping says this kind of run cannot evidence it (``not_evidenced_on``), else the check's own over its items
+    (or, when the control names the actions that evidence it for this check, ``evidenced_by``, over those of its
+    items that ran, NOT_EVIDENCED when none did), the worst item first; a pass narrowed by a setting reads
+    NOT_EVIDENCED and one the mapping says shows only part of the requirement (``partly``) reads PARTLY, saying
+    why."""
+    kind = target_kind(offline, target)
+    cut = (spec.get("not_evidenced_on") or {}).get(check_id)
+    if cut and kind in cut.get("targets", ()):
+        return ControlStatus(check_id, NOT_EVIDENCED, str(cut.get("why", "")))
     scope = (spec.get("evidenced_by") or {}).get(check_id)
-    if not scope:
-        return ControlStatus(check_id, check_status(outcomes))
-    globs = [str(g) for g in scope.get("actions", ())]
-    mine = [o for o in outcomes if o.subject and any(fnmatchcase(o.subject, g) for g in globs)]
-    ran = [o for o in mine if o.status != SKIPPED or o.accepted]
-    what = str(scope.get("what") or ", ".join(globs))
-    if ran:
-        return ControlStatus(check_id, check_status(ran), f"{what}: {', '.join(o.name for o in ran)}")
-    if offline or not mine:
-        return ControlStatus(check_id, NOT_EVIDENCED, f"it rests on {what}, and no such action ran"
-                             + (" (an offline log holds none of the run's own actions)" if offline else ""))
-    why = "; ".join(sorted({o.reason for o in mine if o.reason})) or NOT_RUN
-    return ControlStatus(check_id, NOT_EVIDENCED, f"it rests on {what}, and none of those items ran ({why})")
+    basis = ""
+    if scope:
+        globs = [str(g) for g in scope.get("actions", ())]
+        mine = [o for o in outcomes if o.subject and any(fnmatchcase(o.subject, g) for g in globs)]
+        ran = [o for o in mine if o.status != SKIPPED or o.accepted]
+        what = str(scope.get("what") or ", ".join(globs))
+        if not ran:
+            if offline or not mine:
+                return ControlStatus(check_id, NOT_EVIDENCED, f"it rests on {what}, and no such action ran"
+                                     + (" (an offline log holds none of the run's own actions)" if offline else ""))
+            why = "; ".join(sorted({o.reason for o in mine if o.reason})) or NOT_RUN
+            return ControlStatus(check_id, NOT_EVIDENCED, f"it rests on {what}, and none of those items ran ({why})")
+        outcomes, basis = ran, f"{what}: {', '.join(o.name for o in ran)}"
+    status = _control_worst(outcomes)
+    if status != PASSED:
+        return ControlStatus(check_id, status, basis)
+    narrowed = _narrowing(outcomes)
+    if narrowed:
+        return ControlStatus(check_id, NOT_EVIDENCED, f"a setting narrowed the check: {narrowed}")
+    part = (spec.get("partly") or {}).get(check_id)
+    if part:
+        return ControlStatus(check_id, PARTLY, str(part) + (f" ({basis})" if basis else ""))
+    return ControlStatus(check_id, status, basis)
 
 
-def control_view(outcomes: Sequence[Outcome], check_ids: Sequence[str],
-                 offline: bool) -> list[tuple[str, str, list[ControlStatus]]]:
-    """Every control of the mapping that one of ``check_ids`` is mapped to: (framework, requirement, what each
-    of those checks says of it), in the mapping's order."""
+def _absent(offline: bool) -> str:
+    return ("the check runs only live (pytest --auditready): an offline run cannot evidence it" if offline
+            else "the check was not part of this run")
+
+
+def control_view(outcomes: Sequence[Outcome], check_ids: Sequence[str], offline: bool,
+                 target: str = "") -> list[tuple[str, str, list[ControlStatus]]]:
+    """Every control of the mapping: (framework, requirement, what each of its checks says of it), in the
+    mapping's order; a check not in ``check_ids`` (a live-only check offline) says NOT_EVIDENCED, and why."""
     by_check: dict[str, list[Outcome]] = {}
     for o in outcomes:
         by_check.setdefault(o.check_id, []).append(o)
     out = []
     for fw, body in compliance.frameworks().items():
         for req, spec in body["requirements"].items():
-            said = [control_status(c, by_check.get(c, []), spec, offline) for c in spec["checks"] if c in check_ids]
+            said = [control_status(c, by_check.get(c, []), spec, offline, target) if c in check_ids
+                    else ControlStatus(c, NOT_EVIDENCED, _absent(offline)) for c in spec["checks"]]
             if said:
                 out.append((fw, req, said))
     return out
 
+
+def controls_of(result: "AuditResult") -> list[tuple[str, str, list[ControlStatus]]]:
+    """``control_view`` of a run, as every report gives it."""
+    return control_view(result.outcomes, [c.id for c in result.checks], result.target == "offline", result.target)
 
 
 @dataclass(frozen=True)
@@ -125,7 +182,7 @@ class CheckRow:
 
     @property
     def controls(self) -> str:
-        """'SOC 2 CC7.2; PCI DSS v4.0 10.2.1, 10.2.1.5 (not evidenced)': the check's controls, each whose status is
+        """'SOC 2 CC7.2; PCI DSS v4.0.1 10.2.1, 10.2.1.5 (not evidenced)': the check's controls, each whose status is
         not the check's own saying it."""
         other = {(fw, req): status for fw, req, status, _ in self.scoped}
         by_fw: dict[str, list[str]] = {}
@@ -166,7 +223,7 @@ def rows(result: "AuditResult") -> list[CheckRow]:
     by_check: dict[str, list[Outcome]] = {}
     for o in result.outcomes:
         by_check.setdefault(o.check_id, []).append(o)
-    view = control_view(result.outcomes, [c.id for c in result.checks], result.target == "offline")
+    view = controls_of(result)
     out = []
     for check in result.checks:
         outs = by_check.get(check.id, [])

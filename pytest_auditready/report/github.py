@@ -15,6 +15,7 @@ from ..checks.base import FAILED, PASSED, Finding
 from ..safeio import append_nofollow
 from .common import (
     ACCEPTED,
+    MAPPING_CAVEAT,
     CheckRow,
     accounting_rows,
     below_text,
@@ -107,6 +108,7 @@ def summary_markdown(result: "AuditResult", heading: str = "##") -> str:
             f"| {_md_id(r.id)} | {_result_word(r)} | {md_cell(r.severity)} | {md_cell(r.controls)} | "
             f"{_first_cell(result, r)} |"
         )
+    lines += ["", md_cell(MAPPING_CAVEAT)]  # (red team rt82 F13)
     gating = [r for r in failed if r.gating]
     if gating:
         lines += ["", f"{len(gating)} failed check(s) that fail the run: " + ", ".join(_md_id(r.id) for r in gating)

@@ -14,11 +14,13 @@ from ..checks.base import FAILED, PASSED
 from ..text import visible
 from .common import (
     ACCEPTED,
+    MAPPING_CAVEAT,
     NOT_EVIDENCED,
     CheckRow,
     accounting_rows,
     below_text,
     clean,
+    controls_of,
     leftovers,
     not_run,
     rows,
@@ -102,6 +104,21 @@ def _checks_table(result: "AuditResult", check_rows: list[CheckRow]) -> str:
             f'<span class="small">{_e(result, r.title)}</span></td><td class="status">{escape(_word(r))}</td>'
             f"<td>{escape(r.severity)}</td>{cells}<td>{_e(result, first)}{escape(more)}</td></tr>"
         )
+    out.append("</tbody></table>")
+    return "".join(out)
+
+
+def _controls_table(result: "AuditResult") -> str:
+    """Every control of the mapping, with what each of its checks says of it and on what (or why not)."""
+    out = ['<table id="controls"><thead><tr><th>Framework</th><th>Requirement</th><th>Title</th><th>Evidence</th>'
+           "</tr></thead><tbody>"]
+    frameworks = compliance.frameworks()
+    for fw, req, said in controls_of(result):
+        title = str(frameworks[fw]["requirements"][req]["title"])
+        cells = "<br>".join(f"<code>{_e(result, c.check_id)}</code> {escape(c.status)}"
+                            + (f": {_e(result, c.basis)}" if c.basis else "") for c in said)
+        out.append(f'<tr data-control="{escape(fw)} {escape(req)}"><td>{escape(fw)}</td><td>{escape(req)}</td>'
+                   f"<td>{escape(title)}</td><td>{cells}</td></tr>")
     out.append("</tbody></table>")
     return "".join(out)
 
@@ -335,6 +352,7 @@ fail_on: {escape(result.settings.fail_on)}.</p>
 {passed}/{len(check_rows)} checks passed{escape(not_run(check_rows, result.cut_short))}.</p>
 {cleanup}
 <h2>Checks by control</h2>
+<p class="small">{escape(MAPPING_CAVEAT)}</p>
 {_checks_table(result, check_rows)}
 <h2>What was read, judged and excused</h2>
 {_accounting(result)}
@@ -344,6 +362,9 @@ fail_on: {escape(result.settings.fail_on)}.</p>
 {_findings(result, check_rows)}
 <h2>Access review</h2>
 {_review(result)}
+<h2>Evidence for each control</h2>
+<p class="small">{escape(MAPPING_CAVEAT)}</p>
+{_controls_table(result)}
 <p class="small">evidence.json in this folder holds the ledger, the matched log entries (values redacted), every
 verdict and the framework mapping; SHA256SUMS holds the SHA-256 of each file.</p>
 </body></html>

@@ -1,7 +1,7 @@
 """The compliance JUnit report: one testsuite per target, one testcase per check id (what a pass rests on in its
 output; a failed testcase named ``baseline`` when the baseline is stale, as that fails the run), suite-level
 properties that say each check's status and whether it fails the run, map each check to SOC 2, ISO/IEC 27001:2022,
-PCI DSS v4.0 and NIST SP 800-53 controls and say what each file gave the checks. A check that failed below fail_on
+PCI DSS v4.0.1 and NIST SP 800-53 controls and say what each file gave the checks. A check that failed below fail_on
 did not hold, yet the run passes: its testcase is a ``<skipped type="auditready.below_fail_on">`` saying so with
 every finding (its property check.ID.status "failed"), never a ``<failure>`` that would turn a CI test reporter red
 on a run that exits 0. A check whose findings the baseline all accepted is a ``<skipped
@@ -33,6 +33,7 @@ from ..safeio import write_atomic
 from ..text import visible
 from .common import (
     ACCEPTED,
+    MAPPING_CAVEAT,
     below_text,
     check_status,
     control_view,
@@ -171,8 +172,10 @@ def build_xml(
                 props[f"{key}.{cid}.excused"] = "; ".join(f"{n} by: {visible(rule)}" for rule, n in excused)
             if skipped is not None:  # no rule excused them: the check did not run on them
                 props[f"{key}.{cid}.not_judged"] = f"{skipped[0]}: the check was skipped ({visible(skipped[1])})"
-    # each control: what each of its checks says of it; one scoped to some events says what that rests on
-    for fw, req, said in control_view(outcomes, list(status_of), target == "offline"):
+    # each control: what each of its checks says of it, and (where that is not the check's own word for the whole
+    # requirement) what it rests on or why nothing does
+    props["auditready.controls_note"] = MAPPING_CAVEAT
+    for fw, req, said in control_view(outcomes, list(status_of), target == "offline", target):
         props[f"control.{fw} {req}"] = ", ".join(f"{c.check_id}={c.status}" for c in said)
         basis = "; ".join(f"{c.check_id}: {visible(c.basis)}" for c in said if c.basis)
         if basis:

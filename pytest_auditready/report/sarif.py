@@ -20,7 +20,9 @@ from ..checks.base import FAILED, Finding
 from ..safeio import write_atomic
 from ..text import json_ready, json_visible, visible
 from .common import (
+    MAPPING_CAVEAT,
     clean,
+    controls_of,
     file_of,
     file_to_point_at,
     gates,
@@ -165,6 +167,11 @@ def build(result: "AuditResult") -> dict[str, Any]:
                                         # what a check's pass rests on or leaves out (a setting that narrowed it)
                                         "notes": {r.id: [clean(result, n) for n in r.notes]
                                                   for r in check_rows if r.notes},
+                                        # every control: what each of its checks says of it, and on what
+                                        "controls": {f"{fw} {req}": [{"check": c.check_id, "status": c.status,
+                                                                      "basis": clean(result, c.basis)} for c in said]
+                                                     for fw, req, said in controls_of(result)},
+                                        "controlsNote": MAPPING_CAVEAT,
                                         # what each file gave the checks: lines read, entries judged and excused
                                         "accounting": [dict(a) for a in result.files],
                                         # findings that name no file (no result can hold them): said here
