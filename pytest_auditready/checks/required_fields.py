@@ -11,7 +11,7 @@ from typing import Any, Callable, Iterator, Optional, Sequence, Union
 
 from ..auditlog.formats import CLOUDTRAIL_FIELDS, FORMATS, REQUEST_TYPES, field_sources, format_of
 from ..auditlog.lines import NOT_ONE, long_fix, unscanned
-from ..auditlog.model import AuditEntry, BadLine, Entries, Record, is_ip
+from ..auditlog.model import Action, AuditEntry, BadLine, Entries, Record, is_ip
 from ..auditlog.vault_json import (
     MIXED_FIX,
     NOT_VAULT,
@@ -819,30 +819,82 @@ def _ip(text: str) -> str:
     return str(mapped or ip)
 
 
+# What makes a vault log a hop's address instead of the client's, told apart where the run's entries show it (red
+# team rt83 F1, F5). Some routes with the client's address and others with a stand-in: the hop forwards it on some
+# routes only (nginx: a location's own proxy_set_header drops every one it would inherit, X-Forwarded-For included;
+# haproxy: a backend without option forwardfor; an ingress's per-path annotation), and a listener that trusts the
+# hop takes a request without the header as from the hop (x_forwarded_for_reject_not_present = false, the default).
+_SOME_ROUTES_FIX = ("make the proxy forward the client's address on every route to the vault: in nginx a location "
+                    "with its own proxy_set_header inherits none from the server, so repeat proxy_set_header "
+                    "X-Forwarded-For $proxy_add_x_forwarded_for there, with no fixed value in its place (in haproxy: "
+                    "option forwardfor in every backend; in an ingress: the per-path annotations); and set "
+                    "x_forwarded_for_reject_not_present = true on the vault's listener, so that a request without "
+                    "it is refused, not logged as from the proxy")
+# Every entry with one address that is not the client's: the log alone cannot say which hop or setting did it.
+_ALL_ROUTES_FIX = ("find which of these fits: the vault does not take X-Forwarded-For from the proxy (set "
+                   "x_forwarded_for_authorized_addrs on its listener to the proxy's addresses, and have the proxy send "
+                   "X-Forwarded-For); it does, but the proxy sends none (have it send $proxy_add_x_forwarded_for, and "
+                   "set x_forwarded_for_reject_not_present = true); a TCP load balancer or passthrough (send the "
+                   "PROXY protocol, haproxy send-proxy-v2, and set proxy_protocol_behavior = \"allow_authorized\" "
+                   "with proxy_protocol_authorized_addrs listing it); or, if the logged address is none of your "
+                   "hops', a proxy that sets a fixed X-Forwarded-For or passes on one the client wrote, which the "
+                   "vault trusts (have it send the address its connection came from). Or run the audit from where "
+                   "your clients are; a container's published port does the same (the vault logs its network's "
+                   "gateway): run the audit from the container's network, and if clients reach the vault that way "
+                   "too, their addresses are lost alike")
+_ROUTES_SHOWN = 6
+
+
+def _route(path: str) -> str:
+    """The mount-level route of an API path, as a proxy's location usually names it: "secret/", "sys/",
+    "auth/token/"."""
+    parts = path.strip("/").split("/")
+    return "/".join(parts[: 2 if parts[0] == "auth" and len(parts) > 2 else 1]) + "/"
+
+
 def _stand_in_source(ctx: CheckContext) -> Iterator[Finding]:
-    """Live: the run's own entries must name the address its connections came from. A proxy or load balancer the
-    vault does not take X-Forwarded-For from is logged instead of every client: the source is then no evidence."""
+    """Live: each of the run's accesses must be logged with the address its connection came from (PCI DSS 10.2.2's
+    origination). An access whose entries name only another address was logged with a stand-in: a proxy, load
+    balancer or NAT the vault logs instead of the client, on every route or on some only."""
     ours = {_ip(a) for a in getattr(ctx.facts, "client_addresses", None) or ()}
     if not ours or ctx.ledger is None:
         return
-    logged: dict[str, AuditEntry] = {}
+    stood: list[tuple[Action, list[AuditEntry], set[str]]] = []  # (action, its entries, the addresses logged)
+    clean: list[Action] = []
     for a in ctx.ledger.actions:
-        for e in ctx.match(a.name).entries:
-            src = _ip(e.remote_address)
-            if src:
-                logged.setdefault(src, e)
-    if not logged or set(logged) & ours:
+        entries = [e for e in ctx.match(a.name).entries if _ip(e.remote_address)]
+        logged = {_ip(e.remote_address) for e in entries}
+        if not logged:
+            continue  # no source at all: found as a missing field
+        if logged & ours:
+            clean.append(a)
+        else:
+            stood.append((a, entries, logged))
+    if not stood:
         return
-    first = next(iter(logged.values()))
-    yield Finding(ID, "", f"The run's requests were sent from {', '.join(sorted(ours))}, and the vault logged them "
-                  f"as from {', '.join(sorted(logged))}: a proxy, load balancer or NAT between them is logged "
-                  "instead of the client, so no entry shows where a request came from.",
-                  "set x_forwarded_for_authorized_addrs on the vault's listener to the proxy's addresses (and have "
-                  "the proxy send X-Forwarded-For), or run the audit from where your clients are; a container's "
-                  "published port does the same (the vault logs its network's gateway): run the audit from the "
-                  "container's network, and if clients reach the vault that way too, their addresses are lost "
-                  "alike",
-                  where=first.where, request_id=first.request_id)
+    others = sorted(set().union(*(s for _, _, s in stood)))
+    sent = ", ".join(sorted(ours))
+    first = stood[0][1][0]
+    if not clean:
+        yield Finding(ID, "", f"The run's requests were sent from {sent}, and the vault logged them as from "
+                      f"{', '.join(others)}: a proxy, load balancer or NAT between them is logged instead of the "
+                      "client, so no entry shows where a request came from.", _ALL_ROUTES_FIX,
+                      where=first.where, request_id=first.request_id)
+        return
+    bad_routes = sorted({_route(a.path) for a, _, _ in stood})
+    good_routes = sorted({_route(a.path) for a in clean} - set(bad_routes))
+    lines = [[str(e.line) if e.file == first.file else e.where for e in entries] for _, entries, _ in stood]
+    shown = [f"{a.operation} {a.path} (line{'s' if len(at) > 1 else ''} {', '.join(at)})"
+             for (a, _, _), at in zip(stood, lines)]
+    more = len(shown) - _ROUTES_SHOWN
+    listed = "; ".join(shown[:_ROUTES_SHOWN]) + (f"; and {more} more" if more > 0 else "")
+    good = (f", while those on {', '.join(good_routes)} name the client" if good_routes else
+            ", while others on the same routes name the client")
+    yield Finding(ID, "", f"The run's requests were sent from {sent}; the vault logged {len(stood)} of its "
+                  f"{len(stood) + len(clean)} accesses as from {', '.join(others)}, those on "
+                  f"{', '.join(bad_routes)}{good}: a proxy or load balancer forwards the client's address on some "
+                  f"routes only, so these entries do not show where the access came from: {listed}.",
+                  _SOME_ROUTES_FIX, where=first.where, request_id=first.request_id or stood[0][0].request_id)
 
 
 CHECK = Check(
