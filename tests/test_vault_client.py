@@ -111,13 +111,31 @@ def test_a_call_sends_what_a_vault_reads_and_returns_its_answer(serve: Callable[
     c.close()
 
 
-def test_a_standby_nodes_307_is_followed_with_the_same_method_and_body(serve: Callable[..., _Server]) -> None:
-    active = serve(_ok)
-    standby = serve(lambda h, _m, _b: _redirect(h, 307, active.url + h.path))
-    c = VaultClient(standby.url, "t" * 24, timeout=5)
+def test_a_307_within_the_target_is_followed_with_the_same_method_and_body(serve: Callable[..., _Server]) -> None:
+    def answer(h: Any, m: str, b: bytes) -> None:
+        if h.path.startswith("/v1/"):
+            _redirect(h, 307, "/vault" + h.path)
+        else:
+            _ok(h, m, b)
+
+    s = serve(answer)
+    c = VaultClient(s.url, "t" * 24, timeout=5)
     r = c.call("PUT", "secret/data/x", {"data": {"a": 1}})
     assert r.ok and r.request_id == "rid-1"
-    assert [x["method"] for x in active.seen] == ["PUT"] and json.loads(active.seen[0]["body"]) == {"data": {"a": 1}}
+    assert [x["method"] for x in s.seen] == ["PUT", "PUT"] and json.loads(s.seen[1]["body"]) == {"data": {"a": 1}}
+    c.close()
+
+
+def test_a_standby_nodes_307_to_another_node_is_refused_and_sends_it_nothing(serve: Callable[..., _Server]) -> None:
+    """The token goes only where the target points (red team rt83 F2): a redirect to another origin, a standby's to
+    the active node as an SSO front door's to its login page, is refused naming where it pointed."""
+    active = serve(_ok)
+    standby = serve(lambda h, _m, _b: _redirect(h, 307, active.url + h.path + "?code=x"))
+    c = VaultClient(standby.url, "t" * 24, timeout=5)
+    with pytest.raises(AuditReadyError) as err:
+        c.call("PUT", "secret/data/x", {"data": {"a": 1}})
+    assert active.url in str(err.value) and "code=x" not in str(err.value)
+    assert active.seen == []
     c.close()
 
 

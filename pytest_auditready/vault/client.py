@@ -9,7 +9,12 @@ The standard library, not hvac and requests: a live audit makes about seventy ca
 import and about 1.4 ms a call more (measured on the embedded server: 2.1 ms a call against 0.8 ms). No proxy from
 the environment is used (timings and the logged source address must be ours, and a token must not go through a
 proxy nobody configured for this); TLS is verified against ``ca_file`` or the system's CAs, host name included.
-A redirect (a standby node's 307 to the active one) is followed, up to five times, never from https to http.
+A redirect is followed, up to five times, only within the target's own origin (scheme, host and port): the token
+goes nowhere the user did not point at. One to another origin (an SSO proxy's login page, or a standby's 307 to the
+active node, which OpenBao sends only where it cannot forward the request itself) is refused in one line naming
+where it pointed. An answer that is not the vault's JSON (a proxy's login, maintenance or error page) is never taken
+for the vault's: a 2xx, 400, 401 or 403 one is refused naming its content type, and a 5xx one says a proxy or load
+balancer answered.
 
 Read-after-write on an HA cluster: an OpenBao standby serves reads from its own copy of the storage, which may not
 yet hold a write the active node just made (OpenBao's "Eventual consistency" page). From 2.7, OpenBao's answers to
@@ -56,6 +61,10 @@ INDEX_HEADER = "X-Vault-Index"
 # "conditional forwarding"), never answer from its stale copy.
 INCONSISTENT_HEADER, FORWARD = "X-Vault-Inconsistent", "forward-active-node"
 _INDEX_MAX = 4096  # characters of an index worth echoing (OpenBao's is about 90): a longer value is no index
+# the proxy variables other HTTP clients read: named (never their values, which may hold a password) where the
+# vault cannot be reached, since this client does not use them
+_PROXY_VARIABLES = ("HTTPS_PROXY", "https_proxy", "HTTP_PROXY", "http_proxy", "ALL_PROXY", "all_proxy")
+_CERTIFICATE = re.compile(rb"certificate", re.IGNORECASE)  # a hop's 400 page that asks for a client certificate
 
 
 class Deadline:
@@ -263,6 +272,12 @@ def _dropped(sock: Any) -> bool:
 _MULTI = re.compile(r"^\d+ errors? occurred:\s*")
 
 
+def _shown(text: str, limit: int = 80) -> str:
+    """A header value or host name fit for the one-line error: printable ASCII only, cut at ``limit``."""
+    kept = "".join(c if " " <= c <= "~" else "?" for c in text.strip())
+    return kept if len(kept) <= limit else kept[:limit] + "..."
+
+
 def _plain(error: str) -> str:
     """One line for the vault's error text: Go's multierror ("1 error occurred:\\n\\t* permission denied\\n\\n")
     becomes its items joined by "; " ("permission denied")."""
@@ -376,7 +391,7 @@ class VaultClient:
         deadline = Deadline(self.timeout)
         try:
             with deadline:
-                status, content, index = self._send(method, target, body, send, deadline)
+                status, content, got = self._send(method, target, body, send, deadline)
         except (_Broke, OSError, http.client.HTTPException, ValueError) as exc:
             # whatever a broken or hostile answer raises, it is one line, never a traceback
             raise self._failure(method, path, exc, deadline.expired) from None
@@ -385,7 +400,7 @@ class VaultClient:
         if deadline.expired:  # the answer may have been cut off at the deadline: never trust it
             raise self._failure(method, path, None, True)
         received = time.time_ns()
-        self._pool.note_index(index)
+        self._pool.note_index(got.get("index"))
         if status == 400 and content.startswith(b"Client sent an HTTP request to an HTTPS server"):
             raise AuditReadyError(f"the vault at {self.url} serves HTTPS on that port",
                                   "use https:// in --auditready-target (and ca_file for a private CA)")
@@ -396,23 +411,66 @@ class VaultClient:
                 reply = parsed if isinstance(parsed, dict) else None
             except ValueError:  # also bytes that are no UTF-8
                 reply = None
+        if status == 400 or (reply is None and content and (200 <= status < 300 or status in (401, 403))):
+            self._refuse_hop_page(method, target, status, content, reply is None, got)
         errors = (reply or {}).get("errors")
         error = "; ".join(_plain(str(e)) for e in errors) if isinstance(errors, list) else ""
+        if reply is None and status >= 500:  # every vault 5xx has a JSON body: this one is a hop's own page
+            error = (f"not the vault's answer ({self._page(got)}): a proxy or load balancer in front of the vault "
+                     "answered, as one does when it cannot reach the vault")
         if status == 503 and "sealed" in error.lower():
             raise AuditReadyError(f"the vault at {self.url} is sealed", "unseal it, then run the audit again")
         request_id = (reply or {}).get("request_id")
         return Reply(status=status, body=reply, request_id=request_id if isinstance(request_id, str) else "",
                      error=error, sent_ns=sent, received_ns=received, index_sent=index_sent)
 
+    @staticmethod
+    def _page(got: Mapping[str, str]) -> str:
+        """What a page that is not the vault's was: its content type and the Server header, as far as given."""
+        kind = _shown(got.get("type", ""), 60) or "no content type"
+        server = _shown(got.get("server", ""), 40)
+        return f"{kind}, Server: {server}" if server else kind
+
+    def _refuse_hop_page(self, method: str, target: str, status: int, content: bytes, not_json: bool,
+                         got: Mapping[str, str]) -> None:
+        """Raise for an answer a hop gave instead of the vault (never its body, which a login page may fill with
+        anything): a 2xx, 400, 401 or 403 that is not the vault's JSON, said as a request for a client certificate
+        where a 400 page names one. A vault's own 400 (a JSON error document) passes."""
+        asks_cert = status == 400 and not_json and bool(_CERTIFICATE.search(content[:4096]))  # (a vault's own
+        # JSON 400 may name a certificate: a PKI or cert auth error)
+        if not (asks_cert or not_json):
+            return
+        what = f"the answer to {method} {target} from {self.url} is not the vault's ({status}, {self._page(got)})"
+        if asks_cert:
+            sent = client_certificate()[0]
+            raise AuditReadyError(f"{what}: a proxy in front of the vault asks for a client certificate and "
+                                  + (f"refused the one sent ({sent})" if sent else "none was sent"),
+                                  "set VAULT_CLIENT_CERT and VAULT_CLIENT_KEY to a certificate and key that the "
+                                  "proxy trusts, as for the vault CLI")
+        if status == 400:
+            raise AuditReadyError(f"{what}: a proxy or load balancer in front of the vault refused the request",
+                                  "if it asks for a client certificate, set VAULT_CLIENT_CERT and VAULT_CLIENT_KEY "
+                                  "as for the vault CLI; else check its rules for /v1/, or point "
+                                  "--auditready-target at the vault itself")
+        if status in (401, 403):
+            raise AuditReadyError(f"{what}: a proxy in front of the vault refused the request by its own "
+                                  "authentication or access rules",
+                                  "let the proxy pass /v1/ to the vault with the X-Vault-Token header, or point "
+                                  "--auditready-target at the vault itself")
+        raise AuditReadyError(f"{what}: a login (SSO), maintenance or other page answered instead of the vault's "
+                              "API", "point --auditready-target at the vault's API address (VAULT_ADDR), or let the "
+                              "hop in front of it pass /v1/ to the vault")
+
     def _send(self, method: str, target: str, body: Optional[bytes], headers: dict[str, str],
-              deadline: Deadline) -> tuple[int, bytes, Optional[str]]:
-        """The status, body and X-Vault-Index of ``method`` ``target``, redirects followed."""
+              deadline: Deadline) -> tuple[int, bytes, dict[str, str]]:
+        """The status, body and headers of note (see _exchange) of ``method`` ``target``, redirects within the
+        target's origin followed."""
         scheme, host, port, path = self._scheme, self._host, self._port, self._prefix + target
         for _ in range(MAX_REDIRECTS + 1):
-            status, location, content, index = self._once(scheme, host, port, method, path, body, headers,
-                                                          deadline)
+            status, content, got = self._once(scheme, host, port, method, path, body, headers, deadline)
+            location = got.get("location")
             if status not in _REDIRECTS or not location:
-                return status, content, index
+                return status, content, got
             netloc = f"[{host}]" if ":" in host else host  # an IPv6 address
             here = f"{scheme}://{netloc}{'' if port == _PORTS[scheme] else f':{port}'}"
             to = urlsplit(urljoin(here + path, location))
@@ -420,21 +478,30 @@ class VaultClient:
                 raise AuditReadyError(f"the vault at {self.url} redirected {method} {target} to a URL this client "
                                       "does not follow (only http and https, never from https to http)",
                                       "point --auditready-target at the vault's active node (its api_addr)")
+            to_port = to.port or _PORTS[to.scheme]
+            if (to.scheme, to.hostname, to_port) != (self._scheme, self._host, self._port):
+                netloc = f"[{to.hostname}]" if ":" in to.hostname else to.hostname
+                origin = _shown(f"{to.scheme}://{netloc}{'' if to_port == _PORTS[to.scheme] else f':{to_port}'}")
+                raise AuditReadyError(
+                    f"the vault at {self.url} redirected {method} {target} to another address, {origin} (a proxy's "
+                    "login page or another service; a standby that cannot forward sends its clients to the active "
+                    "node so): not followed, since the token goes only where --auditready-target points",
+                    f"point --auditready-target at the vault's API itself ({origin} if that is its active node's "
+                    "api_addr), or let the proxy in front of it pass /v1/ to the vault without a login")
             if status == 303 or (status in (301, 302) and method == "POST"):  # as browsers and requests do
                 method, body = "GET", None
                 headers = {k: v for k, v in headers.items() if k.lower() != "content-type"}
-            scheme, host = to.scheme, to.hostname
-            port = to.port or _PORTS[scheme]
+            scheme, host, port = to.scheme, to.hostname, to_port
             path = (to.path or "/") + (f"?{to.query}" if to.query else "")
         raise AuditReadyError(f"the vault at {self.url} redirected {method} {target} more than {MAX_REDIRECTS} times",
                               "point --auditready-target at the vault's active node (its api_addr)")
 
     def _once(self, scheme: str, host: str, port: int, method: str, path: str, body: Optional[bytes],
-              headers: dict[str, str], deadline: Deadline) -> tuple[int, Optional[str], bytes, Optional[str]]:
-        """One request on a kept-alive connection (or a new one): status, Location header, body and X-Vault-Index
-        header. Failures after the connection was up are _Broke, except timeouts and TLS errors, which say more as
-        they are. A kept-alive connection the server closed as the request left (its idle timeout) is replaced once
-        for a request that reads: one that writes may have been done, and is never sent twice."""
+              headers: dict[str, str], deadline: Deadline) -> tuple[int, bytes, dict[str, str]]:
+        """One request on a kept-alive connection (or a new one): status, body and headers of note (_exchange).
+        Failures after the connection was up are _Broke, except timeouts and TLS errors, which say more as they
+        are. A kept-alive connection the server closed as the request left (its idle timeout) is replaced once for a
+        request that reads: one that writes may have been done, and is never sent twice."""
         key = (scheme, host, port)
         conn = self._pool.take(key)
         if conn is not None and conn.sock is not None:
@@ -449,7 +516,8 @@ class VaultClient:
 
     def _exchange(self, key: tuple[str, str, int], conn: http.client.HTTPConnection, method: str, path: str,
                   body: Optional[bytes], headers: dict[str, str], deadline: Deadline) -> tuple[
-                      int, Optional[str], bytes, Optional[str]]:
+                      int, bytes, dict[str, str]]:
+        """The status, body and the headers this client reads (as "location", "index", "type" and "server")."""
         try:
             if conn.sock is not None:
                 conn.sock.settimeout(deadline.left())  # a silent server: the read ends by itself at the deadline
@@ -470,7 +538,9 @@ class VaultClient:
             self._pool.give(key, conn)
         else:
             conn.close()
-        return resp.status, resp.getheader("Location"), content, resp.getheader(INDEX_HEADER)
+        names = {"location": "Location", "index": INDEX_HEADER, "type": "Content-Type", "server": "Server"}
+        got = {k: v for k, name in names.items() if (v := resp.getheader(name)) is not None}
+        return resp.status, content, got
 
     def _connect(self, scheme: str, host: str, port: int, deadline: Deadline) -> http.client.HTTPConnection:
         """A new connection, its sockets enrolled with ``deadline`` before a TLS handshake can stall. The TLS context
@@ -513,9 +583,14 @@ class VaultClient:
                 "timeouts, connection limits), then run the audit again",
             )
         if isinstance(exc, (_Broke, OSError)):
+            proxies = sorted({n.upper() for n in _PROXY_VARIABLES if os.environ.get(n)})
+            ignored = (f" ({' and '.join(proxies)} {'is' if len(proxies) == 1 else 'are'} set and not used: the "
+                       "token goes only where --auditready-target points, never through a proxy)") if proxies else ""
             return AuditReadyError(
-                f"cannot connect to the vault at {self.url}",
-                "start it, or point --auditready-target at a running Vault/OpenBao",
+                f"cannot connect to the vault at {self.url}{ignored}",
+                "start it, or point --auditready-target at a running Vault/OpenBao"
+                + (" that this host reaches without a proxy (run the audit from inside the vault's network)"
+                   if proxies else ""),
             )
         return AuditReadyError(f"request to {self.url} failed: {type(exc).__name__}", "check the URL")
 

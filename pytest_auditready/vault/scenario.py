@@ -616,7 +616,10 @@ class Runner:
                                 "socket device's receiver) and its server log (\"no audit backend succeeded\"); in "
                                 "an HA cluster each node writes its own audit log on its own host")
         if not reply.ok:
+            hop = reply.error.startswith("not the vault's answer")  # a proxy's own page (client.py, rt83 F3)
             raise ScenarioError(f"token lookup answered {reply.status}: {reply.error or 'no error text'}",
+                                "check the proxy or load balancer in front of the vault (its upstream, health "
+                                "checks and error log), then the vault's health (bao status)" if hop else
                                 "check the vault's health (bao status) and its server log")
         self.ledger.identities["admin"] = str(reply.data.get("display_name") or "")
         policies = reply.data.get("policies")
