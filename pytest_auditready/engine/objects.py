@@ -6,11 +6,15 @@ names one object, a prefix (every object below it, sorted; CloudTrail's bucket l
 left out as they are no logs) or a glob. Objects are streamed in blocks (gzip, bzip2 and xz told by their magic
 bytes, as for a local file), never downloaded whole. Credentials and endpoints come only from the usual environment
 of each store (for S3: the AWS variables, ``~/.aws``, an instance role; ``AWS_ENDPOINT_URL`` for an S3-compatible
-server), never from an option. Every request has a deadline. Nothing here imports pytest.
+server), never from an option. Every request has a deadline. Every read of an object is pinned to the version its
+listing told (S3: its ETag; GCS: its generation; Azure: its ETag), so an object replaced while it is read is
+refused, never judged as a join of two versions; what the store told of each object (and the SHA-256 of one this
+process read whole) is kept for the evidence (``told``). Nothing here imports pytest.
 """
 
 from __future__ import annotations
 
+import hashlib
 import io
 import os
 from collections import OrderedDict
@@ -20,7 +24,9 @@ from ..errors import AuditReadyError
 
 SCHEMES = ("s3://", "s3a://", "gs://", "gcs://", "az://", "abfs://", "abfss://")
 READ_BLOCK = 8 << 20  # bytes per ranged GET: few round trips, flat memory
-S3_READ_TIMEOUT = 15  # seconds botocore waits for a byte of an answer (each of s3fs's tries)
+S3_READ_TIMEOUT = 15  # seconds a store's client waits for a byte of an answer (each try; GCS and Azure too)
+CONNECT_TIMEOUT = 10  # seconds a store's client waits for a connection (each try)
+RETRY_PAUSE = 20.0  # seconds a client may wait before its one retry (Azure's first back-off is 15 s +- 3)
 # A whole request's deadline (red team rt73, F2): S3_READ_TIMEOUT is a wait between bytes, which an endpoint, proxy
 # or link that trickles its answer a byte at a time resets forever. Each S3 request must end, its body read, within
 # DEADLINE_FLOOR s plus its size at MIN_RATE: a ranged GET of a block and the block fsspec reads ahead (16 MiB)
@@ -28,6 +34,7 @@ S3_READ_TIMEOUT = 15  # seconds botocore waits for a byte of an answer (each of 
 MIN_RATE = 512 << 10  # bytes a second (about 4 Mbit/s): a store that sends slower is refused, not waited on
 DEADLINE_FLOOR = 15.0  # seconds each request gets on top of its size at MIN_RATE
 NOMINAL_BYTES = 1 << 20  # what a request without a Range may carry: a listing page of 1000 keys is under 0.5 MB
+AZURE_PAGE_BYTES = 8 << 20  # what an Azure listing page may carry: 5000 blobs, about a kilobyte of XML each
 _NOT_LOGS = (".digests", ".pub", ".key", ".sig")
 _INSTALL = "pip install 'pytest-auditready[objectstore]' (fsspec and s3fs; gcsfs for gs://, adlfs for az://)"
 
@@ -61,7 +68,8 @@ def _request_size(headers: Any) -> int:
     """The bytes a request asks for: its Range's (``bytes=A-B``), else NOMINAL_BYTES."""
     import re
 
-    m = re.fullmatch(r"bytes=(\d+)-(\d+)", str(headers.get("Range") or headers.get("range") or ""))
+    m = re.fullmatch(r"bytes=(\d+)-(\d+)", str(headers.get("Range") or headers.get("range")
+                                                  or headers.get("x-ms-range") or ""))
     return int(m.group(2)) - int(m.group(1)) + 1 if m else NOMINAL_BYTES
 
 
@@ -95,6 +103,57 @@ def _deadline_session() -> Any:
     return DeadlineSession
 
 
+def store_of(url: str) -> str:
+    """"s3", "gs" or "az": the store a URL names."""
+    scheme = url.split("://", 1)[0].lower()
+    return "s3" if scheme in ("s3", "s3a") else "gs" if scheme in ("gs", "gcs") else "az"
+
+
+# Where each store's client takes its credentials and endpoint from (the fix of a URL that cannot be listed or read).
+_CREDENTIALS = {
+    "s3": "for S3: AWS_PROFILE or AWS_ACCESS_KEY_ID, AWS_ENDPOINT_URL",
+    "gs": "for GCS: GOOGLE_APPLICATION_CREDENTIALS or gcloud auth application-default login; STORAGE_EMULATOR_HOST "
+          "for an emulator",
+    "az": "for Azure: AZURE_STORAGE_CONNECTION_STRING, or AZURE_STORAGE_ACCOUNT_NAME with AZURE_STORAGE_ACCOUNT_KEY "
+          "or AZURE_STORAGE_SAS_TOKEN",
+}
+_ENDPOINT = {"s3": "AWS_ENDPOINT_URL", "gs": "STORAGE_EMULATOR_HOST, where set",
+             "az": "the BlobEndpoint of AZURE_STORAGE_CONNECTION_STRING, where set"}
+
+
+def check_fix(url: str) -> str:
+    """The fix of a URL its store refused: the credentials and endpoint of that store's environment."""
+    return f"check the URL and the credentials in the environment ({_CREDENTIALS[store_of(url)]})"
+
+
+class ObjectChanged(OSError):
+    """An object that is no longer the version its listing told (``what``: "ETag", "generation"): replaced by
+    another, or removed (``gone``)."""
+
+    def __init__(self, what: str, gone: bool = False) -> None:
+        super().__init__(f"its {what} is no longer the one listed")
+        self.what, self.gone = what, gone
+
+
+class Unpinned(OSError):
+    """An object whose listing told nothing its reads could be pinned to (no ETag, no generation)."""
+
+
+def _archived(exc: BaseException) -> str:
+    """"s3" or "az" when the store refused a read because the object is archived (S3's InvalidObjectState: Glacier
+    Flexible Retrieval, Deep Archive, an Intelligent-Tiering archive tier; Azure's BlobArchived), else ""."""
+    for e in _chain(exc):
+        response = getattr(e, "response", None)  # botocore's error: a dict; Azure's: an HTTP response
+        code = str((response.get("Error") or {}).get("Code", "") if isinstance(response, dict)
+                   else getattr(e, "error_code", "") or "")
+        text = str(e)
+        if code == "InvalidObjectState" or "InvalidObjectState" in text or "for the object's storage class" in text:
+            return "s3"
+        if code == "BlobArchived" or "BlobArchived" in text or "archived blob" in text:
+            return "az"
+    return ""
+
+
 def _why(exc: BaseException) -> str:
     """A one-line reason for a store's error, without anything it echoes of the request's credentials. A client's
     own slip while it handled the store's error (s3fs reads ``args[1]`` of a read timeout that has one argument:
@@ -111,11 +170,26 @@ def _why(exc: BaseException) -> str:
         return "the store's endpoint URL carries a user name and password (user:password@), which the client refuses"
     if name == "FileExpired":  # s3fs: the ETag it listed is no longer the object's
         return "the object was replaced after it was listed (its ETag changed): something still writes to the prefix"
+    if isinstance(exc, ObjectChanged):
+        if exc.gone:
+            return "the object was removed after it was listed: something still changes the prefix"
+        return (f"the object was replaced after it was listed (its {exc.what} changed): something still writes to "
+                "the prefix")
+    if isinstance(exc, Unpinned):
+        return (f"{exc}: its reads could not be pinned to one version, and an object rewritten while it is read "
+                "would be judged as a join of two")
+    archived = _archived(exc)
+    if archived == "s3":
+        return ("the object is archived (storage class GLACIER or DEEP_ARCHIVE, or an Intelligent-Tiering archive "
+                "tier): S3 serves it only once it is restored")
+    if archived == "az":
+        return "the blob is in the Archive access tier: Azure serves it only once it is rehydrated to an online tier"
     if "Credentials" in name or "credentials" in text.lower():
         return "no credentials found in the environment"
-    if isinstance(exc, FileNotFoundError):
+    if isinstance(exc, FileNotFoundError) or name == "ResourceNotFoundError":
         return "no such bucket or object"
-    if isinstance(exc, PermissionError) or "AccessDenied" in text or "Forbidden" in text:
+    if (isinstance(exc, PermissionError) or "AccessDenied" in text or "Forbidden" in text
+            or name == "ClientAuthenticationError"):
         return "access denied"
     if "Timeout" in name or "timed out" in text.lower():
         return (f"the store did not answer in time ({name}): it sent nothing for {S3_READ_TIMEOUT} s, or its answer "
@@ -123,25 +197,40 @@ def _why(exc: BaseException) -> str:
     return f"{name}: {text}" if text else name
 
 
-def _fix(exc: BaseException, otherwise: str) -> str:
-    """The fix for a store's error: a stalled store is no matter of URL or credentials."""
+def _fix(exc: BaseException, otherwise: str, url: str = "s3://") -> str:
+    """The fix for a store's error: a stalled store is no matter of URL or credentials, an archived object must be
+    restored, and an object replaced under the read has a writer to find."""
+    store = store_of(url)
     if any(_timed_out(e) for e in _chain(exc)):
-        return "check the store's endpoint (AWS_ENDPOINT_URL), any proxy before it and the network, then run again"
-    if any(type(e).__name__ == "FileExpired" for e in _chain(exc)):
+        return f"check the store's endpoint ({_ENDPOINT[store]}), any proxy before it and the network, then run again"
+    if any(type(e).__name__ == "FileExpired" or isinstance(e, ObjectChanged) for e in _chain(exc)):
         return ("find what writes to the prefix (a shipper uploading the log again as it grows) and verify once it "
                 "is done, or verify a copy no one writes to: an object rewritten while it is read cannot be judged "
                 "whole")
+    if any(isinstance(e, Unpinned) for e in _chain(exc)):
+        return "verify a copy of the object (download it first), or read it from a store that tells its version"
+    archived = _archived(exc)
+    where = url.split("://", 1)[1] if "://" in url else ""
+    bucket, _, key = where.partition("/")
+    if archived == "s3":
+        return (f"restore it first (aws s3api restore-object --bucket {bucket or 'BUCKET'} --key {key or 'KEY'} "
+                "--restore-request Days=7; for an Intelligent-Tiering archive tier, without Days) and run again "
+                "once the restore is done (minutes to 48 hours), or verify a restored copy")
+    if archived == "az":
+        return (f"rehydrate it first (az storage blob set-tier --container-name {bucket or 'CONTAINER'} --name "
+                f"{key or 'BLOB'} --tier Cool) and run again once it is rehydrated (up to 15 hours), or verify a "
+                "copy in an online tier")
     return otherwise
 
 
 class StoreError(OSError):
     """A store's error on a read, as the reader's one line says it: the reason (``_why``) and, where the store's
-    error tells it, the fix (``_fix``: a stalled store, an object rewritten under the read), else "" for the
-    reader's own."""
+    error tells it, the fix (``_fix``: a stalled store, an object rewritten under the read, an archived object),
+    else "" for the reader's own."""
 
-    def __init__(self, exc: BaseException) -> None:
+    def __init__(self, exc: BaseException, url: str = "s3://") -> None:
         super().__init__(_why(exc))
-        self.fix = _fix(exc, "")
+        self.fix = _fix(exc, "", url)
 
 
 _CACHE: dict[tuple[str, tuple[tuple[str, str], ...]], Any] = {}
@@ -153,7 +242,8 @@ def _env_key() -> tuple[tuple[str, str], ...]:
     import os
 
     return tuple(sorted((k, v) for k, v in os.environ.items()
-                        if k.startswith(("AWS_", "GOOGLE_", "GCLOUD_", "AZURE_", "FSSPEC_"))))
+                        if k.startswith(("AWS_", "GOOGLE_", "GCLOUD_", "AZURE_", "FSSPEC_", "GCSFS_",
+                                         "STORAGE_EMULATOR_HOST"))))
 
 
 # Query keys that carry a credential in a signed or shared URL: an Azure SAS (sig, and the sv/se/sp that sign it),
@@ -218,30 +308,147 @@ def _fs_new(url: str) -> tuple[Any, str]:
     except ImportError:
         raise AuditReadyError(f"reading {url.split('://')[0]}:// URLs needs fsspec", _INSTALL) from None
     kwargs: dict[str, Any] = {"skip_instance_cache": True}  # no listing cached from an earlier call
-    if url.lower().startswith(("s3://", "s3a://")):
+    store = store_of(url)
+    if store == "s3":
         # botocore's own deadlines (its defaults wait 60 s and retry 4 times), and each request's whole deadline
         # (DeadlineSession); the endpoint and credentials stay the environment's (AWS_ENDPOINT_URL, AWS_* variables,
         # profiles, roles)
-        kwargs["config_kwargs"] = {"connect_timeout": 10, "read_timeout": S3_READ_TIMEOUT,
+        kwargs["config_kwargs"] = {"connect_timeout": CONNECT_TIMEOUT, "read_timeout": S3_READ_TIMEOUT,
                                    # one attempt: s3fs's tries (below) retry it ("max_attempts" counts retries)
                                    "retries": {"total_max_attempts": 1, "mode": "standard"},
                                    "http_session_cls": _s3_session(url)}
+    elif store == "gs":
+        # gcsfs's documented deadlines (red team rt81, F2: its defaults have none, and a store that accepts and never
+        # answers held the run for ever): each try of a request ends, its body read, within the deadline of a ranged
+        # GET of two blocks; gcsfs's own tries (6, with back-off) are bounded per request by _bound_gcs
+        try:
+            import aiohttp
+
+            kwargs["requests_timeout"] = aiohttp.ClientTimeout(
+                total=request_deadline(2 * READ_BLOCK), sock_connect=CONNECT_TIMEOUT, sock_read=S3_READ_TIMEOUT)
+        except ImportError:
+            pass  # gcsfs needs aiohttp: importing it below says so
+        kwargs["retry_timeout"] = S3_READ_TIMEOUT  # gcsfs's Storage Control calls (zonal and HNS buckets), 60 s else
+    else:
+        # adlfs's documented deadlines for its reads; the client's own, for every other call, in _bound_azure
+        kwargs.update(connection_timeout=CONNECT_TIMEOUT, read_timeout=S3_READ_TIMEOUT)
     try:
-        fs, path = fsspec.core.url_to_fs(url, **kwargs)
-        if url.lower().startswith(("s3://", "s3a://")):
+        if store == "gs" and os.environ.get("STORAGE_EMULATOR_HOST"):
+            # an emulator has no Storage Control API: gcsfs's experimental class (GCSFS_EXPERIMENTAL_ZB_HNS_SUPPORT,
+            # on by default) would spend a minute on each bucket asking it whether the bucket is zonal
+            from gcsfs.core import GCSFileSystem  # type: ignore[import-untyped,import-not-found,unused-ignore]
+
+            fs = GCSFileSystem(**kwargs)
+            path = fs._strip_protocol(url)
+        else:
+            fs, path = fsspec.core.url_to_fs(url, **kwargs)
+        if store == "s3":
             # s3fs tries each call 5 times with back-off, on top of botocore's attempts: an endpoint that accepts
             # and never answers held the run for 8 minutes. Two tries of each read call (a timeout, a connection
             # lost, a throttle; a read tries its GET twice within each try: at most 4 attempts), one of each
             # listing call (expand_url): a store that never answers is refused in about 30 s (its HEAD and its
             # LIST, S3_READ_TIMEOUT each); one that trickles, after each request's deadline.
             fs.retries = 2
+        elif store == "gs":
+            _bound_gcs(fs)
+        else:
+            _bound_azure(fs, url)
     except ImportError as exc:
         raise AuditReadyError(f"reading {url.split('://')[0]}:// URLs needs a filesystem fsspec cannot import "
                               f"({exc.name or exc})", _INSTALL) from None
     except (ValueError, OSError) as exc:
-        raise AuditReadyError(f"cannot use {url}: {_why(exc)}", "check the URL and the store's environment "
-                              "(credentials, AWS_ENDPOINT_URL)") from None
+        raise AuditReadyError(f"cannot use {url}: {_why(exc)}", f"check the URL and the store's environment "
+                              f"({_CREDENTIALS[store]})") from None
     return fs, str(path)
+
+
+def _tries(fs: Any) -> int:
+    """How many times each call of ``fs`` is tried now: two for a read, one while a prefix is listed."""
+    return int(getattr(fs, "auditready_tries", 2))
+
+
+def _bound(size: int, tries: int) -> float:
+    """Seconds a call that carries ``size`` bytes may take in all, over ``tries`` tries and the pauses between."""
+    return tries * request_deadline(size) + (tries - 1) * RETRY_PAUSE
+
+
+def _bound_gcs(fs: Any) -> None:
+    """Bound each of gcsfs's requests, its tries included: gcsfs tries a request 6 times with back-off (about two
+    minutes for a store that never answers, per call), which no setting lowers. Each request may take
+    ``_tries(fs)`` tries' deadlines (``request_deadline`` of its Range), then it is cancelled."""
+    import asyncio
+
+    request = getattr(fs, "_request", None)
+    if request is None or not asyncio.iscoroutinefunction(request):
+        raise AuditReadyError("reading gs:// URLs needs a gcsfs whose requests can be given a deadline (its "
+                              "_request coroutine): this one could hold the run for ever", "pip install -U gcsfs")
+
+    async def bounded(*args: Any, **kwargs: Any) -> Any:
+        return await asyncio.wait_for(request(*args, **kwargs),
+                                      _bound(_request_size(kwargs.get("headers") or {}), _tries(fs)))
+
+    fs._request = bounded
+
+
+def _bound_azure(fs: Any, url: str) -> None:
+    """Give every request of adlfs's Azure client a deadline (azure-core waits 20 s to connect and 60 s between
+    bytes, and the storage client retries 3 times from 15 s of back-off: a store that never answers held the run for
+    ever): its transport's connect and read timeouts, one retry (none while listing: ``_tries``), and a policy that
+    ends each try of a request, its answer read, within ``request_deadline``. A client whose pipeline is not so
+    built is refused: it could hang."""
+    import asyncio
+
+    client = getattr(fs, "service_client", None)
+    pipeline = getattr(client, "_pipeline", None)
+    config = getattr(getattr(pipeline, "_transport", None), "connection_config", None)
+    policies = getattr(pipeline, "_impl_policies", None)
+    retries = [p for p in policies or () if hasattr(p, "total_retries")]
+    if config is None or not policies or not retries:
+        raise AuditReadyError(f"reading {url.split('://')[0]}:// URLs needs an azure-storage-blob whose requests can "
+                              "be given a deadline: this one could hold the run for ever",
+                              "pip install -U adlfs azure-storage-blob")
+    from azure.core.pipeline.policies import AsyncHTTPPolicy  # type: ignore[import-untyped,import-not-found,unused-ignore]
+
+    class Deadline(AsyncHTTPPolicy):  # type: ignore[misc,type-arg,unused-ignore]  # azure-core's types are not checked here
+        """Each try of a request ends, its answer read (a listing page; a download's body is read under
+        ``_Pinned``'s own deadline), within the deadline of its Range, or of AZURE_PAGE_BYTES."""
+
+        async def send(self, request: Any) -> Any:
+            size = max(_request_size(request.http_request.headers), AZURE_PAGE_BYTES)
+            return await asyncio.wait_for(self.next.send(request), request_deadline(size))
+
+    config.timeout, config.read_timeout = CONNECT_TIMEOUT, S3_READ_TIMEOUT
+    for policy in retries:
+        policy.total_retries = 1
+    last = policies[-1]  # (the clients made from this one link the same policies afresh, this last)
+    deadline = Deadline()
+    deadline.next, last.next = last.next, deadline
+    policies.append(deadline)
+    fs.auditready_retry_policies = retries
+
+
+class _Listing:
+    """Within it, each call of ``fs`` is tried once (s3fs: its ``retries``; gcsfs: ``_bound_gcs``; Azure: its retry
+    policies): a store that fails to list is refused at once, and running again is cheap (s3fs's second try doubled
+    a silent store's wait, past a minute). Reads keep their tries."""
+
+    def __init__(self, fs: Any, store: str) -> None:
+        self.fs = fs
+        self.retries = getattr(fs, "retries", None) if store == "s3" else None
+
+    def __enter__(self) -> None:
+        self.fs.auditready_tries = 1
+        if self.retries is not None:
+            self.fs.retries = 1
+        for policy in getattr(self.fs, "auditready_retry_policies", ()):
+            policy.total_retries = 0
+
+    def __exit__(self, *exc: object) -> None:
+        self.fs.auditready_tries = 2
+        if self.retries is not None:
+            self.fs.retries = self.retries
+        for policy in getattr(self.fs, "auditready_retry_policies", ()):
+            policy.total_retries = 1
 
 
 def _s3_session(url: str) -> Any:
@@ -261,38 +468,95 @@ def _s3_session(url: str) -> Any:
     return _deadline_session()
 
 
-def _url(fs: Any, path: str) -> str:
-    return str(fs.unstrip_protocol(path))
+def _url(url: str, path: str) -> str:
+    """The URL of the object ``path`` found under ``url``, in the scheme ``url`` was given in (az://, not adlfs's
+    abfs://): reports name what the user named."""
+    return f"{url.split('://', 1)[0].lower()}://{path}"
+
+
+# What each store told of the objects a listing of this process found (``_identity``), by URL: the version every
+# read of the object is pinned to, and the evidence's record of what was judged (``told``).
+_TOLD: dict[str, dict[str, Any]] = {}
+
+# The fields of each store's listing that name an object's version and content, as the evidence names them.
+_FIELDS = {
+    "s3": (("etag", "ETag"), ("version_id", "VersionId"), ("last_modified", "LastModified"),
+           ("storage_class", "StorageClass")),
+    "gs": (("generation", "generation"), ("metageneration", "metageneration"), ("etag", "etag"),
+           ("md5", "md5Hash"), ("crc32c", "crc32c"), ("last_modified", "updated"), ("storage_class", "storageClass")),
+    "az": (("etag", "etag"), ("version_id", "version_id"), ("last_modified", "last_modified")),
+}
+PIN = {"s3": "etag", "gs": "generation", "az": "etag"}  # what each store's reads are pinned to
+_PIN_NAME = {"s3": "ETag", "gs": "generation", "az": "ETag"}
+
+
+def _identity(store: str, info: Any) -> dict[str, Any]:
+    """What the store told of an object (its listing's or HEAD's ``info``): size, version, times, checksums."""
+    import base64
+
+    def text(value: Any) -> Any:
+        if hasattr(value, "isoformat"):
+            return value.isoformat()
+        if isinstance(value, (bytes, bytearray)):
+            return base64.b64encode(bytes(value)).decode("ascii")
+        return value if isinstance(value, (int, str)) else str(value)
+
+    info = info if isinstance(info, dict) else {}
+    out: dict[str, Any] = {"size": info.get("size")}
+    for name, field in _FIELDS[store]:
+        if info.get(field) not in (None, ""):
+            out[name] = text(info[field])
+    md5 = (info.get("content_settings") or {}).get("content_md5") if store == "az" else None
+    if md5:
+        out["md5"] = text(md5)
+    return out
+
+
+def told(url: str) -> Optional[dict[str, Any]]:
+    """What the store told of the object ``url`` when this process listed it (size, ETag, version id or
+    generation, last modified, checksums), with ``sha256`` where this process read it whole; None when this
+    process did not list it."""
+    found = _TOLD.get(url)
+    return dict(found) if found is not None else None
+
+
+def _listed(fs: Any, url: str, path: str) -> dict[str, Any]:
+    """The objects ``url`` names, path -> what the store told of each: the object itself, the objects a glob
+    matches, or every object under a prefix."""
+    if not url.endswith("/") and fs.isfile(path):
+        # an object named as it is, also when its key holds a glob's characters (audit[1].log)
+        return {"": fs.info(path)}
+    if any(c in path for c in "*?["):
+        return {p: i for p, i in fs.glob(path, detail=True).items() if (i or {}).get("type") == "file"}
+    return dict(fs.find(path, detail=True))
 
 
 def expand_url(url: str) -> list[str]:
     """The log objects ``url`` names (an object, a prefix, or a glob), as URLs, sorted. Naming nothing is an
     AuditReadyError, as is a prefix or glob with no log object: an empty set of evidence is never a pass."""
     fs, path = _fs(url)
+    store = store_of(url)
     _KEPT.clear()  # a run reads the objects as they are now, not as an earlier run of this process kept them
-    # Listing takes a few calls in a row: one try each (s3fs's second try doubled a silent store's wait, past a
-    # minute); a store that fails to list is refused at once, and running again is cheap. Reads keep their tries.
-    tries = getattr(fs, "retries", None)
-    if tries is not None:
-        fs.retries = 1
+    container = path.split("/", 1)[0]
     try:
-        fs.invalidate_cache()  # list what is there now, not what an earlier listing saw
-        if not url.endswith("/") and fs.isfile(path):
-            return [url]  # an object named as it is, also when its key holds a glob's characters (audit[1].log)
-        if any(c in path for c in "*?["):
-            found = [p for p in fs.glob(path) if fs.isfile(p)]
-        else:
-            found = list(fs.find(path))
+        with _Listing(fs, store):
+            fs.invalidate_cache()  # list what is there now, not what an earlier listing saw
+            found = _listed(fs, url, path)
+            # adlfs lists a container that is not there as empty: said as what it is
+            missing = store == "az" and not found and not fs.exists(container)
     except Exception as exc:  # the store's client raises its own types (botocore, aiohttp, azure)
-        raise AuditReadyError(f"cannot list {url}: {_why(exc)}", _fix(exc, "check the URL and the credentials in the "
-                              "environment (for S3: AWS_PROFILE or AWS_ACCESS_KEY_ID, AWS_ENDPOINT_URL)")) from None
-    finally:
-        if tries is not None:
-            fs.retries = tries
+        raise AuditReadyError(f"cannot list {url}: {_why(exc)}", _fix(exc, check_fix(url), url)) from None
+    if missing:
+        raise AuditReadyError(f"cannot list {url}: no such container ({container})", check_fix(url))
+    if "" in found:
+        _TOLD[url] = _identity(store, found[""])
+        return [url]
     logs = sorted(p for p in found if not not_a_log(p))
     if not logs:
         raise AuditReadyError(f"no log object under {url}", "name the prefix that holds the audit logs")
-    urls = [_url(fs, p) for p in logs]
+    urls = [_url(url, p) for p in logs]
+    for u, p in zip(urls, logs):
+        _TOLD[u] = _identity(store, found[p])
     _LISTED.update(u for u in urls if "?" in u)  # a key may hold "?key=": its name, no query (red team rt32, F12)
     return urls
 
@@ -351,10 +615,11 @@ _KEPT = _Kept(4 << 20)
 
 
 def open_url(url: str) -> IO[bytes]:
-    """An object as a binary stream (gzip told by its magic bytes), read in ranged blocks. Missing or refused:
-    an AuditReadyError naming the URL. A small object (CloudTrail's, a shipper's chunk) is fetched in one request
-    and kept: a run reads each object several times (the format told, the entries read, the set's numbers
-    checked), and a request a read over thousands of objects would be most of the run."""
+    """An object as a binary stream (gzip told by its magic bytes), read in ranged blocks, every one pinned to the
+    version its listing told (``_open_pinned``). Missing, refused, replaced or unpinnable: an AuditReadyError naming
+    the URL. A small object (CloudTrail's, a shipper's chunk) is fetched in one request and kept: a run reads each
+    object several times (the format told, the entries read, the set's numbers checked), and a request a read over
+    thousands of objects would be most of the run."""
     from ..auditlog.rotation import compression_in
     from ..offline.reader import inflating  # (bounded: a compression bomb is refused as for a local file)
 
@@ -362,42 +627,215 @@ def open_url(url: str) -> IO[bytes]:
     if kept is not None:
         return inflating(io.BytesIO(kept), compression_in(kept[:6]), url)
     fs, path = _fs(url)
+    store = store_of(url)
     try:
-        size = fs.info(path).get("size")  # from the listing the prefix was walked with, where there is one
+        known = _TOLD.get(url)  # the version listed
+        if known is None:  # an object this process did not list (a Dask worker's): the one there now, for every
+            known = _TOLD[url] = _identity(store, fs.info(path))  # read of it in this process
+        f = _open_pinned(fs, path, store, known)
+        size = known.get("size")
         if isinstance(size, int) and size <= SMALL:
-            data = bytes(fs.cat_file(path))
+            try:
+                data = bytes(f.read())
+            finally:
+                f.close()
             if len(data) <= SMALL:  # kept as read, the same bytes for every read of the run
                 _KEPT.put(url, data)
+            if len(data) == size and not getattr(f, "decoded", False):
+                known["sha256"] = hashlib.sha256(data).hexdigest()
             return inflating(io.BytesIO(data), compression_in(data[:6]), url)
-        f: IO[bytes] = fs.open(path, "rb", block_size=READ_BLOCK)
         magic = f.read(6)
         f.seek(0)
+    except AuditReadyError:
+        raise
     except Exception as exc:  # the store's client raises its own types
-        raise AuditReadyError(f"cannot read {url}: {_why(exc)}",
-                              _fix(exc, "check the URL and the credentials in the environment")) from None
-    return inflating(_Guarded(f), compression_in(magic), url)  # type: ignore[arg-type]  # as a local file
+        raise AuditReadyError(f"cannot read {url}: {_why(exc)}", _fix(exc, check_fix(url), url)) from None
+    return inflating(_Guarded(f, url, known), compression_in(magic), url)  # type: ignore[arg-type]  # as a file
+
+
+def _bare(etag: Any) -> str:
+    """An ETag without its quotes and weak mark, as listings and answers of one store may differ in them."""
+    return str(etag or "").strip().removeprefix("W/").strip('"')
+
+
+def _open_pinned(fs: Any, path: str, store: str, known: dict[str, Any]) -> Any:
+    """The object ``path`` opened for reads pinned to the version ``known`` tells: on S3, s3fs's file, which sends
+    the ETag it was opened with as If-Match on every ranged GET (a changed object: FileExpired), checked to be the
+    ETag listed (a forked worker's s3fs asks the store afresh); on GCS and Azure, ``_Pinned``. An object whose
+    listing told nothing to pin to is refused (Unpinned)."""
+    pin = known.get(PIN[store])
+    if not pin:
+        raise Unpinned(f"the store told no {_PIN_NAME[store]} for it")
+    if store != "s3":
+        return _Pinned(fs, path, store, known)
+    f = fs.open(path, "rb", block_size=READ_BLOCK)
+    if _bare((getattr(f, "details", None) or {}).get("ETag")) != _bare(pin):
+        f.close()
+        raise ObjectChanged("ETag")
+    return f
+
+
+class _Pinned:
+    """An object in GCS or Azure Blob Storage read in ranged GETs of READ_BLOCK (a small one in one GET), each
+    pinned to the version listed, so that bytes of two versions are never joined (red team rt81, F1): GCS's
+    ifGenerationMatch, Azure's If-Match on the ETag, and the version the answer names (GCS's x-goog-generation,
+    Azure's ETag) checked; where an answer names none (an emulator), the object's generation is asked after it
+    (a generation once replaced never comes back, so the bytes were of the one listed). A replaced or removed object
+    raises ObjectChanged. Azure's bytes are read as stored (not decompressed by the client: a gzip object is told by
+    its magic bytes, as a file); GCS's as gcsfs reads them (``decoded``: the client decoded a Content-Encoding, so
+    no SHA-256 of the stored bytes is given, and a range of such an object is refused)."""
+
+    def __init__(self, fs: Any, path: str, store: str, known: dict[str, Any]) -> None:
+        self._fs, self._path, self._store = fs, path, store
+        self._pin = str(known[PIN[store]])
+        self._size = int(known.get("size") or 0)
+        self._pos, self._at, self._buf = 0, 0, b""
+        self.closed, self.decoded = False, False
+
+    def readable(self) -> bool:
+        return True
+
+    def seekable(self) -> bool:
+        return True
+
+    def tell(self) -> int:
+        return self._pos
+
+    def seek(self, pos: int, whence: int = 0) -> int:
+        new = pos if whence == 0 else self._pos + pos if whence == 1 else self._size + pos
+        if new < 0:
+            raise ValueError("negative seek position")
+        self._pos = new
+        return new
+
+    def read(self, n: Optional[int] = -1) -> bytes:
+        end = self._size if n is None or n < 0 else min(self._size, self._pos + n)
+        parts = []
+        while self._pos < end:
+            if not self._at <= self._pos < self._at + len(self._buf):
+                self._at, self._buf = self._pos, self._fetch(self._pos, min(self._size, self._pos + READ_BLOCK))
+            piece = self._buf[self._pos - self._at:end - self._at]
+            parts.append(piece)
+            self._pos += len(piece)
+        return b"".join(parts)
+
+    def readinto(self, b: Any) -> int:
+        data = self.read(len(b))
+        b[:len(data)] = data
+        return len(data)
+
+    def close(self) -> None:
+        self.closed, self._buf = True, b""
+
+    def __enter__(self) -> "_Pinned":
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def _fetch(self, start: int, end: int) -> bytes:
+        import fsspec.asyn  # type: ignore[import-untyped,import-not-found,unused-ignore]
+
+        whole = start == 0 and end == self._size  # no Range: the object's bytes as the client reads a whole one
+        if self._store == "gs":  # (each of gcsfs's requests is bounded: _bound_gcs)
+            data, decoded = fsspec.asyn.sync(self._fs.loop, _gcs_get, self._fs, self._path, self._pin, start, end,
+                                             whole)
+        else:
+            data, decoded = fsspec.asyn.sync(self._fs.loop, _azure_get, self._fs, self._path, self._pin, start, end,
+                                             whole, timeout=_bound(end - start, _tries(self._fs)))
+        if decoded:
+            if not whole:
+                raise OSError("the store sent a range of it content-encoded, which cannot be joined to the next: "
+                              "an object stored with Content-Encoding: gzip is read whole or not at all")
+            self.decoded, self._size = True, len(data)
+        elif len(data) != end - start:
+            raise OSError(f"the store answered {len(data)} bytes for the {end - start} asked from byte {start}")
+        return bytes(data)
+
+
+async def _gcs_get(fs: Any, path: str, generation: str, start: int, end: int, whole: bool) -> tuple[bytes, bool]:
+    """Bytes ``start``..``end`` of a GCS object, of generation ``generation`` only (GCS JSON API objects.get with
+    alt=media and ifGenerationMatch: 412 when the object is another generation now; at gcsfs's own download URL),
+    and whether the client decoded them (the answer's Content-Encoding)."""
+    bucket, key, _ = fs.split_path(path)
+    try:
+        headers, data = await fs._call("GET", fs.url(path).split("?", 1)[0], alt="media",
+                                       ifGenerationMatch=generation,
+                                       headers={} if whole else {"Range": f"bytes={start}-{end - 1}"})
+        answered = headers.get("x-goog-generation")  # (Google's answer names it, as google-cloud-storage reads it)
+        if answered is None:  # an emulator's answer names no generation: the object's is asked after it
+            meta = await fs._call("GET", "b/{}/o/{}", bucket, key, json_out=True)
+            answered = meta.get("generation") if isinstance(meta, dict) else None
+    except FileNotFoundError:
+        raise ObjectChanged("generation", gone=True) from None
+    except Exception as exc:  # 412 Precondition Failed: gcsfs's FileExistsError (an older one's HttpError)
+        if isinstance(exc, FileExistsError) or getattr(exc, "code", None) == 412:
+            raise ObjectChanged("generation") from None
+        raise
+    if str(answered) != str(generation):
+        raise ObjectChanged("generation")
+    return data, str(headers.get("Content-Encoding", "identity")).lower() not in ("", "identity")
+
+
+async def _azure_get(fs: Any, path: str, etag: str, start: int, end: int, whole: bool) -> tuple[bytes, bool]:
+    """Bytes ``start``..``end`` of an Azure blob whose ETag is ``etag`` (If-Match: 412 when it is another now), as
+    stored (not decompressed by the client)."""
+    from azure.core import MatchConditions  # type: ignore[import-untyped,import-not-found,unused-ignore]
+    from azure.core.exceptions import (  # type: ignore[import-untyped,import-not-found,unused-ignore]
+        ResourceModifiedError,
+        ResourceNotFoundError,
+    )
+
+    container, blob, _ = fs.split_path(path)
+    try:
+        async with fs.service_client.get_blob_client(container=container, blob=blob) as client:
+            stream = await client.download_blob(offset=None if whole else start, length=None if whole else end - start,
+                                                etag=etag, match_condition=MatchConditions.IfNotModified,
+                                                decompress=False, max_concurrency=1)
+            data = await stream.readall()
+    except ResourceModifiedError:
+        raise ObjectChanged("ETag") from None
+    except ResourceNotFoundError:
+        raise ObjectChanged("ETag", gone=True) from None
+    if _bare(stream.properties.etag) != _bare(etag):
+        raise ObjectChanged("ETag")
+    return data, False
 
 
 class _Guarded:
     """An object's stream whose reads fail as a local file's do: OSError (a StoreError), whatever the store's client
     raised (a read that stalls mid-body ends in s3fs as IndexError, or as botocore's own timeout), worded by
     ``_why`` with its fix, so that the reader refuses it in one line naming the URL, the bytes read before, the
-    reason and the fix (``offline.reader.read_error``)."""
+    reason and the fix (``offline.reader.read_error``). A read from its first byte to its last in order gives the
+    object's SHA-256 to what the store told of it (``known``)."""
 
-    def __init__(self, f: Any) -> None:
-        self._f = f
+    def __init__(self, f: Any, url: str = "s3://", known: Optional[dict[str, Any]] = None) -> None:
+        self._f, self._url, self._known = f, url, known
+        self._hash: Any = hashlib.sha256() if known is not None else None
+        self._hashed = 0
 
     def read(self, n: int = -1) -> bytes:
         try:
-            return self._f.read(n)  # type: ignore[no-any-return]
+            at = self._f.tell() if self._hash is not None else 0
+            data: bytes = self._f.read(n)
         except Exception as exc:  # the store's client raises its own types (some of them OSErrors)
-            raise StoreError(exc) from None
+            raise StoreError(exc, self._url) from None
+        if self._hash is not None and self._known is not None:
+            if at != self._hashed or getattr(self._f, "decoded", False):
+                self._hash = None  # read out of order (or decoded by the client): no hash of the whole
+            else:
+                self._hash.update(data)
+                self._hashed += len(data)
+                if self._hashed == self._known.get("size"):
+                    self._known["sha256"] = self._hash.hexdigest()
+                    self._hash = None
+        return data
 
     def seek(self, pos: int, whence: int = 0) -> int:
         try:
             return self._f.seek(pos, whence)  # type: ignore[no-any-return]
         except Exception as exc:
-            raise StoreError(exc) from None
+            raise StoreError(exc, self._url) from None
 
     def __getattr__(self, name: str) -> Any:  # tell, close, seekable, readable, closed, ...
         return getattr(self._f, name)
