@@ -14,7 +14,6 @@ from __future__ import annotations
 import http.client
 import http.server
 import socket
-import threading
 from pathlib import Path
 from typing import Any, Callable, Iterator
 
@@ -24,39 +23,17 @@ from pytest_auditready.errors import AuditReadyError
 from pytest_auditready.vault.client import VaultClient
 from pytest_auditready.vault.embedded import EmbeddedServer
 from tests.conftest import embedded_root, write_config
+from tests.test_vault_client import _Server
 
 Answer = Callable[[http.server.BaseHTTPRequestHandler, bytes], None]  # the handler and the body sent
 TOKEN = "hvs.rt83-not-a-real-token-000000"
 
 
-class Hop:
-    """A loopback HTTP/1.1 server that keeps each request's path and header names and answers with ``answer``."""
+class Hop(_Server):
+    """A loopback HTTP/1.1 server that keeps each request (tests.test_vault_client's) and answers with ``answer``."""
 
     def __init__(self, answer: Answer) -> None:
-        self.seen: list[tuple[str, list[str]]] = []
-        outer = self
-
-        class Handler(http.server.BaseHTTPRequestHandler):
-            protocol_version = "HTTP/1.1"
-
-            def log_message(self, *args: Any) -> None:
-                pass
-
-            def _any(self) -> None:
-                body = self.rfile.read(int(self.headers.get("Content-Length") or 0))
-                outer.seen.append((self.path, list(self.headers.keys())))
-                answer(self, body)
-
-            do_GET = do_PUT = do_POST = do_DELETE = do_LIST = _any
-
-        self.httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.httpd.daemon_threads = True
-        self.url = f"http://127.0.0.1:{self.httpd.server_address[1]}"
-        threading.Thread(target=self.httpd.serve_forever, daemon=True).start()
-
-    def close(self) -> None:
-        self.httpd.shutdown()
-        self.httpd.server_close()
+        super().__init__(lambda handler, _method, body: answer(handler, body))
 
 
 def _page(status: int, body: bytes, kind: str = "text/html", **headers: str) -> Answer:
@@ -170,7 +147,7 @@ def test_a_redirect_within_the_targets_origin_reaches_the_real_vault(
     r = c.call("GET", "auth/token/lookup-self")
     c.close()
     assert r.ok and r.data.get("policies") == ["root"], (r.status, r.error)
-    assert [p for p, _ in front.seen] == ["/v1/auth/token/lookup-self", "/vault/v1/auth/token/lookup-self"]
+    assert [r["path"] for r in front.seen] == ["/v1/auth/token/lookup-self", "/vault/v1/auth/token/lookup-self"]
 
 
 @pytest.mark.parametrize("kind", ["text/html", "text/plain", "application/json"])
