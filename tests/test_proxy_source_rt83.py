@@ -140,61 +140,6 @@ def test_every_entry_with_another_address_fails_and_names_each_possible_cause(na
 
 
 # -- F1 live: a real OpenBao behind a proxy that drops X-Forwarded-For on secret/ ---------------------------------
-class _RouteProxy:
-    """A reverse proxy on loopback that connects to the vault from 127.0.0.2 and adds X-Forwarded-For with the
-    client's address on every path but those under ``bare`` (as N13's nginx location with its own
-    proxy_set_header)."""
-
-    def __init__(self, upstream: str, bare: str) -> None:
-        import http.client
-        import http.server
-        import threading
-        from urllib.parse import urlsplit
-
-        up = urlsplit(upstream)
-        host, port = up.hostname or "127.0.0.1", up.port or 80
-
-        class Handler(http.server.BaseHTTPRequestHandler):
-            protocol_version = "HTTP/1.1"
-
-            def log_message(self, *args: Any) -> None:
-                pass
-
-            def _forward(self) -> None:
-                length = int(self.headers.get("Content-Length") or 0)
-                body = self.rfile.read(length) if length else None
-                headers = {k: v for k, v in self.headers.items() if k.lower() not in ("host", "connection")}
-                if not self.path.startswith(bare):
-                    headers["X-Forwarded-For"] = self.client_address[0]
-                conn = http.client.HTTPConnection(host, port, timeout=10, source_address=("127.0.0.2", 0))
-                try:
-                    conn.request(self.command, self.path, body=body, headers=headers)
-                    resp = conn.getresponse()
-                    data = resp.read()
-                finally:
-                    conn.close()
-                self.send_response(resp.status)
-                for k, v in resp.getheaders():
-                    if k.lower() not in ("connection", "transfer-encoding", "content-length"):
-                        self.send_header(k, v)
-                self.send_header("Content-Length", str(len(data)))
-                self.end_headers()
-                self.wfile.write(data)
-
-            do_GET = do_POST = do_PUT = do_DELETE = do_LIST = do_PATCH = _forward
-
-        self._server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self._server.daemon_threads = True
-        self.url = f"http://127.0.0.1:{self._server.server_address[1]}"
-        self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
-        self._thread.start()
-
-    def close(self) -> None:
-        self._server.shutdown()
-        self._server.server_close()
-        self._thread.join(timeout=5)
-
-
 @pytest.fixture
 def xff_bao() -> Any:
     from tests.test_unseen_live import xff_server
@@ -207,11 +152,11 @@ def test_live_a_route_without_x_forwarded_for_fails_and_the_run_leaves_nothing(p
                                                                               url_env: Any) -> None:
     """The vault takes X-Forwarded-For from the proxy (reject_not_present = false); the proxy sends none on
     /v1/secret/: the live run fails required_fields alone, naming secret/ and the client's other routes."""
-    from tests.test_unseen_live import NOTHING, left
+    from tests.test_unseen_live import NOTHING, ForwardingProxy, left
 
     server = xff_bao()
     url_env(server)
-    proxy = _RouteProxy(server.proxied_url, "/v1/secret/")
+    proxy = ForwardingProxy(server.proxied_url, bare="/v1/secret/")  # (as N13's nginx)
     try:
         run = run_audit(pytester, server, None, f"--auditready-target={proxy.url}", seal=False)
     finally:

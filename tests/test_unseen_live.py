@@ -572,10 +572,11 @@ def test_a_vault_that_answers_too_slowly_mid_run_still_gets_cleaned(pytester, ba
 class ForwardingProxy:
     """A reverse proxy on loopback (http.server): forwards each request to the vault from the address ``source``
     (another loopback address, so that the vault tells it from the client's), adding X-Forwarded-For with the
-    client's address, as nginx's proxy_add_x_forwarded_for does. The first request whose path holds
+    client's address, as nginx's proxy_add_x_forwarded_for does, on every path but those starting with ``bare``
+    (as an nginx location with its own proxy_set_header, which inherits none). The first request whose path holds
     ``fail_path`` is answered 502 by the proxy itself (an upstream that timed out, as the proxy saw it)."""
 
-    def __init__(self, upstream: str, source: str = "127.0.0.2", fail_path: str = "") -> None:
+    def __init__(self, upstream: str, source: str = "127.0.0.2", fail_path: str = "", bare: str = "") -> None:
         import http.client
         import http.server
         import threading
@@ -605,7 +606,8 @@ class ForwardingProxy:
                     self.wfile.write(page)
                     return
                 headers = {k: v for k, v in self.headers.items() if k.lower() not in ("host", "connection")}
-                headers["X-Forwarded-For"] = self.client_address[0]
+                if not (bare and self.path.startswith(bare)):
+                    headers["X-Forwarded-For"] = self.client_address[0]
                 conn = http.client.HTTPConnection(host, port, timeout=5, source_address=(source, 0))
                 try:
                     conn.request(self.command, self.path, body=body, headers=headers)
