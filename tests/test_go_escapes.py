@@ -220,7 +220,7 @@ def mixed_scanner() -> Iterator[LeakScanner]:
         yield s
 
 
-@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(
     name=st.sampled_from(sorted(MIXED)),
     choices=st.lists(st.integers(0, 6), min_size=24, max_size=24),
@@ -240,7 +240,7 @@ def test_any_mixture_of_spellings_is_found_fast_and_slow(mixed_scanner, name, ch
     assert name in {n for n, _ in got.get(2, ())} and name in {n for n, _ in got.get(3, ())}
 
 
-@settings(max_examples=500, deadline=None)
+@settings(max_examples=200, deadline=None)
 @given(
     value=st.text(_ALPHABET, min_size=8, max_size=16),
     choices=st.lists(st.integers(0, 6), min_size=16, max_size=16),
