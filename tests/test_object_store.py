@@ -455,3 +455,19 @@ def test_an_object_key_with_a_nul_byte_is_read_and_its_name_shown_escaped(s3: An
     assert rc in (0, 1), text
     assert len(d["files"]) == 2 and all(f["entries"] == len(CLEAN.read_bytes().splitlines()) for f in d["files"])
     assert "\x00" not in text and "\\x00" in text
+
+
+def test_an_objects_skipped_log_protection_says_what_of_its_store_was_not_judged(
+        s3: Any, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """Red team rt81 F6: offline, log_protection judges a local file's mode and owner; for an object it judged
+    nothing, and its skip said only "no local log file", as if the bucket's own protection had been looked at
+    elsewhere. It names what was not judged (policy, ACLs, public access, Object Lock, versioning) and the tools."""
+    s3.put_object(Bucket=s3.bucket, Key="vault/audit.log", Body=CLEAN.read_bytes())
+    _, _, text = _verify(tmp_path, capsys, f"s3://{s3.bucket}/vault/audit.log")
+    skip = next(ln for ln in text.splitlines() if ln.startswith("SKIP log_protection"))
+    assert "object in a store (s3://)" in skip and "Object Lock" in skip and "get-bucket-policy-status" in skip
+    local = tmp_path / "audit.log"
+    local.write_bytes(CLEAN.read_bytes())
+    local.chmod(0o600)
+    _, _, text = _verify(tmp_path, capsys, str(local))
+    assert not any(ln.startswith("SKIP log_protection") for ln in text.splitlines())  # a local file is judged

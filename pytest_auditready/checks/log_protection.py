@@ -1075,6 +1075,23 @@ def narrowed(ctx: CheckContext) -> str:
             "that only the vault can read the log.")
 
 
+def _no_file(path: str) -> str:
+    """Why nothing was judged offline without a local file: for an object, what its store's protection is and
+    where to check it (red team rt81 F6: a world-readable bucket is no finding here, and the skip must say so)."""
+    scheme = path.split("://", 1)[0].lower() if re.match(r"[A-Za-z][A-Za-z0-9+.-]*://", path) else ""
+    if not scheme:
+        return "no local log file and no vault to ask"
+    tools = {"s3": "aws s3api get-bucket-policy-status, get-public-access-block, get-object-lock-configuration "
+                   "and get-bucket-versioning",
+             "gs": "gcloud storage buckets describe (IAM, public access prevention, retention policy, versioning)",
+             "az": "az storage container show and az storage container immutability-policy show"}
+    store = {"s3a": "s3", "gcs": "gs", "abfs": "az", "abfss": "az"}.get(scheme, scheme)
+    return (f"the log is an object in a store ({scheme}://), not a local file: its bucket's or container's policy, "
+            "ACLs, public access, Object Lock or immutability policy and versioning are not judged here (a "
+            "world-readable bucket is no finding); check them with the store's own tools"
+            + (f" ({tools[store]})" if store in tools else ""))
+
+
 def run(ctx: CheckContext) -> Iterator[Union[Finding, Skip, Note]]:
     said = narrowed(ctx)
     if said:  # first: a report that shows a pass's notes cut short keeps it
@@ -1100,7 +1117,7 @@ def run(ctx: CheckContext) -> Iterator[Union[Finding, Skip, Note]]:
                    "verify FILE; a cut entry names the limit).")
     if facts is None or ctx.ledger is None:
         if ctx.log_file is None:
-            yield Skip("", "no local log file and no vault to ask")
+            yield Skip("", _no_file(ctx.log_path or ""))
         return
     files = sorted(p for p, d in facts.devices.items() if d.get("type") == "file")
     if ctx.log_file is None and files:  # read through a command or a socket: the file itself was not looked at
