@@ -151,6 +151,27 @@ def test_an_accepted_finding_in_one_file_is_no_pass_of_the_control() -> None:
     assert clean[f"control.{PCI} 3.4.1"] == "data_minimisation=passed"
 
 
+def test_a_skipped_item_beside_a_passed_one_makes_the_control_partly_evidenced() -> None:
+    """A control rests on every item of its check: a local file's pass beside an object's skip (log_protection
+    judges no object) evidences it for one of the two logs only: partly evidenced, naming the item not judged
+    (it read passed)."""
+    def outcomes(second: str) -> list[Outcome]:
+        return [o for o in _live() if o.check_id != "data_minimisation"] + [
+            Outcome("data_minimisation", "host1.log", PASSED),
+            Outcome("data_minimisation", "s3://b/host2.log", second, reason="not read: an archived object")]
+
+    props = _props(build_xml(target="offline", checks=BUILTIN, outcomes=outcomes(SKIPPED)))
+    assert props["check.data_minimisation.status"] == PASSED  # the check's own word is unchanged
+    assert props[f"control.{PCI} 3.4.1"] == f"data_minimisation={PARTLY}"
+    said = props[f"control.{PCI} 3.4.1.evidence"]
+    assert "passed on 1 of 2 items" in said and "s3://b/host2.log" in said and "an archived object" in said
+    result = _result("offline", outcomes(SKIPPED))
+    assert f"3.4.1 ({PARTLY})" in _row(github.summary_markdown(result), "data_minimisation")
+    assert _sarif_controls(result)[f"{PCI} 3.4.1"][0]["status"] == PARTLY
+    both = _props(build_xml(target="offline", checks=BUILTIN, outcomes=outcomes(PASSED)))
+    assert both[f"control.{PCI} 3.4.1"] == "data_minimisation=passed"
+
+
 # -- F8: offline, the controls of live-only checks are listed, not evidenced ----------------------------------------
 def test_offline_lists_the_live_only_controls_not_evidenced(tmp_path: Path) -> None:
     props = _verify(tmp_path, "")

@@ -88,14 +88,15 @@ def control_status(check_id: str, outcomes: Sequence[Outcome], spec: Mapping[str
     mapping says this kind of run cannot evidence it (``not_evidenced_on``), else the check's own over its items
     (or, when the control names the actions that evidence it for this check, ``evidenced_by``, over those of its
     items that ran, NOT_EVIDENCED when none did), the worst item first; a pass narrowed by a setting reads
-    NOT_EVIDENCED and one the mapping says shows only part of the requirement (``partly``) reads PARTLY, saying
-    why."""
+    NOT_EVIDENCED, and one beside logs that were skipped (offline), or that the mapping says shows only part of
+    the requirement (``partly``), reads PARTLY, saying why."""
     kind = target_kind(offline, target)
     cut = (spec.get("not_evidenced_on") or {}).get(check_id)
     if cut and kind in cut.get("targets", ()):
         return ControlStatus(check_id, NOT_EVIDENCED, str(cut.get("why", "")))
     scope = (spec.get("evidenced_by") or {}).get(check_id)
     basis = ""
+    considered = outcomes
     if scope:
         globs = [str(g) for g in scope.get("actions", ())]
         mine = [o for o in outcomes if o.subject and any(fnmatchcase(o.subject, g) for g in globs)]
@@ -107,13 +108,20 @@ def control_status(check_id: str, outcomes: Sequence[Outcome], spec: Mapping[str
                                      + (" (an offline log holds none of the run's own actions)" if offline else ""))
             why = "; ".join(sorted({o.reason for o in mine if o.reason})) or NOT_RUN
             return ControlStatus(check_id, NOT_EVIDENCED, f"it rests on {what}, and none of those items ran ({why})")
-        outcomes, basis = ran, f"{what}: {', '.join(o.name for o in ran)}"
+        considered, outcomes, basis = mine, ran, f"{what}: {', '.join(o.name for o in ran)}"
     status = _control_worst(outcomes)
     if status != PASSED:
         return ControlStatus(check_id, status, basis)
     narrowed = _narrowing(outcomes)
     if narrowed:
         return ControlStatus(check_id, NOT_EVIDENCED, f"a setting narrowed the check: {narrowed}")
+    # Offline, an item is a log: passed on some, not judged on others (an object's log_protection beside a local
+    # file's). (Live, an item is an action; those a URL target does not take are out of its scope by design.)
+    left = [o for o in considered if o.status == SKIPPED and not o.accepted] if kind == "offline" else []
+    if left:
+        why = "; ".join(sorted({o.reason for o in left if o.reason})) or NOT_RUN
+        return ControlStatus(check_id, PARTLY, f"passed on {len(considered) - len(left)} of {len(considered)} "
+                             f"items; not judged on {', '.join(o.name for o in left)} ({why})")
     part = (spec.get("partly") or {}).get(check_id)
     if part:
         return ControlStatus(check_id, PARTLY, str(part) + (f" ({basis})" if basis else ""))
