@@ -245,8 +245,6 @@ def test_the_block_library_finds_what_python_finds(monkeypatch, pure):
     producer, with a secret's shape planted at a random point, cut at a random point or alone at a buffer's start
     or end, whatever Python's ``re`` finds there (a superset where the expression is compiled in prefilter mode)."""
     import ast
-    import random
-    import re
 
     import hyperscan as hs
 
@@ -264,27 +262,54 @@ def test_the_block_library_finds_what_python_finds(monkeypatch, pure):
         pass
     _, exprs, flags, ent = ast.literal_eval(seen[-1].decode())
     sets = [(exprs, flags)] + ([(ent, [0] * len(ent))] if pure else [])
-    rng = random.Random(20261202)
-    lines = [ln for p in sorted(Path(FIXTURES).parent.glob("**/*.log")) for ln in p.read_bytes().split(b"\n")[:200]
-             if ln.strip()]
-    cases = []
-    for ln in rng.sample(lines, 600):
-        plant = rng.choice(_PLANTS)
-        k = rng.randint(0, len(ln))
-        m = ln[:k] + plant + ln[k:]
-        cases += [ln, m, m[: rng.randint(1, len(m))], m[rng.randint(0, len(m) - 1):],
-                  plant + b"x" * rng.randint(0, 40), b"x" * rng.randint(0, 40) + plant]
+    cases = _block_cases()
     for es, fs in sets:
         db = hs.Database(mode=hs.HS_MODE_BLOCK)
         db.compile(expressions=es, ids=list(range(len(es))), elements=len(es), flags=fs)
-        pys = [re.compile(e, (re.I if f & hs.HS_FLAG_CASELESS else 0) | (re.S if f & hs.HS_FLAG_DOTALL else 0))
-               for e, f in zip(es, fs)]
+        by_re = [_re_finds(e, f) for e, f in zip(es, fs)]
         missed = []
-        for c in cases:
+        for n, c in enumerate(cases):
             got: set[int] = set()
             db.scan(c, match_event_handler=lambda i, _s, _e, _f, found: found.add(i), context=got)
-            missed += [(es[i][:60], c[:120]) for i, rx in enumerate(pys) if i not in got and rx.search(c)]
+            missed += [(es[i][:60], c[:120]) for i, found in enumerate(by_re) if i not in got and n in found]
         assert not missed, missed[:5]
+
+
+_BLOCK_CASES: list[bytes] = []
+_RE_FINDS: dict[tuple[bytes, int], frozenset[int]] = {}
+
+
+def _block_cases() -> list[bytes]:
+    """test_the_block_library_finds_what_python_finds's buffers (the same for both paths; made once)."""
+    import random
+
+    if not _BLOCK_CASES:
+        rng = random.Random(20261202)
+        lines = [ln for p in sorted(Path(FIXTURES).parent.glob("**/*.log"))
+                 for ln in p.read_bytes().split(b"\n")[:200] if ln.strip()]
+        for ln in rng.sample(lines, 600):
+            plant = rng.choice(_PLANTS)
+            k = rng.randint(0, len(ln))
+            m = ln[:k] + plant + ln[k:]
+            _BLOCK_CASES.extend([ln, m, m[: rng.randint(1, len(m))], m[rng.randint(0, len(m) - 1):],
+                                 plant + b"x" * rng.randint(0, 40), b"x" * rng.randint(0, 40) + plant])
+    return _BLOCK_CASES
+
+
+def _re_finds(expression: bytes, flags: int) -> frozenset[int]:
+    """The buffers of _block_cases() where Python's ``re`` finds ``expression`` (compiled with Hyperscan ``flags``'
+    caseless and dotall meanings): the reference, worked out once per expression for both paths (the pure path's
+    expressions hold the native path's)."""
+    import re
+
+    import hyperscan as hs
+
+    key = (expression, flags)
+    if key not in _RE_FINDS:
+        rx = re.compile(expression, (re.I if flags & hs.HS_FLAG_CASELESS else 0) | (re.S if flags & hs.HS_FLAG_DOTALL
+                                                                                     else 0))
+        _RE_FINDS[key] = frozenset(n for n, c in enumerate(_block_cases()) if rx.search(c))
+    return _RE_FINDS[key]
 
 
 @pytest.mark.parametrize("unit", [b"Bearer ", b"1", b"\\\\u0041", b"QUJD", b"%41"])

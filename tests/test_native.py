@@ -29,6 +29,7 @@ from pytest_auditready.offline import reader
 from pytest_auditready.scan import hyperscan as hsmod
 from pytest_auditready.scan import native
 from pytest_auditready.scan.hyperscan import IRREGULAR_LINES, MALFORMED_DIGEST, LeakScanner, any_match
+from tests._native_runs import PURE_ENV, build_variant, verify_process
 
 ROOT = Path(__file__).resolve().parent.parent
 FIXTURES = ROOT / "fixtures"
@@ -51,21 +52,9 @@ def lib(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
     built = _need_lib()
     if request.param == "simd":
         return built
-    import importlib.util
-    import sysconfig
-
-    cc = shutil.which(os.environ.get("CC", "cc")) or shutil.which("gcc")
-    if cc is None:
+    module = build_variant(request.param, tmp_path_factory.mktemp(request.param))  # once per test process
+    if module is None:
         pytest.skip("no C compiler to build the portable variant")
-    out = tmp_path_factory.mktemp(request.param) / ("_native" + (sysconfig.get_config_var("EXT_SUFFIX") or ".so"))
-    flags = ["-undefined", "dynamic_lookup"] if sys.platform == "darwin" else []
-    off = "-DAUDITREADY_NO_AVX2" if request.param == "sse2" else "-DAUDITREADY_NO_SIMD"
-    subprocess.run([cc, "-shared", "-fPIC", "-O2", off, "-I", sysconfig.get_paths()["include"],
-                    *flags, str(ROOT / "pytest_auditready" / "_native.c"), "-o", str(out)], check=True, timeout=120)
-    spec = importlib.util.spec_from_file_location("_native", out)
-    assert spec is not None and spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
     return module
 
 
@@ -309,17 +298,37 @@ def _times(rng: random.Random) -> str:
     return t
 
 
-def test_utc_ns_equals_utc_times_and_times_ns(lib: Any, monkeypatch: pytest.MonkeyPatch) -> None:
-    """The C pass vouches for exactly the batches the pure check vouches for, with the same ns."""
+_REFERENCES: dict[Any, Any] = {}
+
+
+def _reference(key: Any, work: Callable[[], Any]) -> Any:
+    """What a pure-Python or Hyperscan reference answers for a test's inputs, worked out once for the three builds
+    that are held to it (only read)."""
+    if key not in _REFERENCES:
+        _REFERENCES[key] = work()
+    return _REFERENCES[key]
+
+
+def _utc_batches() -> list[tuple[list[str], Any]]:
+    """20,000 batches of times, each with what the pure check answers: its ns where it vouches for the batch."""
     from pytest_auditready.auditlog import model
 
-    monkeypatch.setattr(model, "_UTC_NS", None)  # the pure path below
-    rng = random.Random(31)
+    out = []
+    with pytest.MonkeyPatch.context() as m:
+        m.setattr(model, "_UTC_NS", None)  # the pure path
+        rng = random.Random(31)
+        for _ in range(20000):
+            times = [_times(rng) for _k in range(rng.choice([1, 1, 2, 5]))]
+            batch = model.Entries("f", range(len(times)), ["request"] * len(times), times,
+                                  *([[""] * len(times)] * 6))
+            out.append((times, batch.times_ns() if batch.utc_times() else None))
+    return out
+
+
+def test_utc_ns_equals_utc_times_and_times_ns(lib: Any) -> None:
+    """The C pass vouches for exactly the batches the pure check vouches for, with the same ns."""
     vouched = 0
-    for _ in range(20000):
-        times = [_times(rng) for _k in range(rng.choice([1, 1, 2, 5]))]
-        batch = model.Entries("f", range(len(times)), ["request"] * len(times), times, *([[""] * len(times)] * 6))
-        pure = batch.times_ns() if batch.utc_times() else None
+    for times, pure in _reference("utc_ns", _utc_batches):
         assert lib.utc_ns(times) == pure, times
         vouched += pure is not None
     assert vouched > 2000
@@ -455,8 +464,9 @@ def test_card_spans_equal_the_card_regexes(lib: Any) -> None:
     texts += ["4111 1111 1111 1111 1", "4111 1111 1111 1111 123 4", "-4111-1111-1111-1111", "x4111111111111111",
               "4111 111111 11111 1", "4111 111111 1111", "1234 5678 9012 3456 7890 1234 5678", "\u0664" * 16,
               "card 4111111111111111 and 5500-0000-0000-0004, 3782 822463 10005"]
-    for text in texts:
-        want = [m.group(0) for rx in _CARD_RES for m in rx.finditer(text)]
+    wants = _reference("card_spans", lambda: [[m.group(0) for rx in _CARD_RES for m in rx.finditer(text)]
+                                              for text in texts])
+    for text, want in zip(texts, wants):
         got = lib.card_spans(text)
         if text.isascii():
             assert got == want, text[:200]
@@ -472,8 +482,10 @@ def test_dm_lines_equal_the_data_minimisation_prefilter_database(lib: Any, detec
     monkeypatch.setattr(native, "lib", lib)
     fast, slow = _prefilter(detectors), _prefilter(detectors, native=False)
     assert fast is not None and slow is not None
-    for data in _inputs():
-        assert fast(data) == slow(data), data[:300]
+    inputs = list(_inputs())
+    wants = _reference(("dm_lines", detectors), lambda: [slow(data) for data in inputs])
+    for data, want in zip(inputs, wants):
+        assert fast(data) == want, data[:300]
 
 
 def test_key_suspects_name_every_line_the_reference_finds_a_key_twice_in(lib: Any) -> None:
@@ -580,14 +592,12 @@ def _strip(doc: Any) -> Any:
 
 
 def _verify(args: list[str], out: Path, pure: bool) -> tuple[int, Any, str]:
-    env = {k: v for k, v in os.environ.items() if k != native.PURE_ENV}
-    if pure:
-        env[native.PURE_ENV] = "1"
-    res = subprocess.run([sys.executable, "-m", "pytest_auditready", "verify", *args, "--json", out.name],
-                         capture_output=True, text=True, timeout=120, env=env, cwd=out.parent)
+    """``auditready verify ARGS --json OUT`` in a process of its own (AUDITREADY_PURE_PYTHON=1 if ``pure``), run in
+    OUT's folder: its exit code, its report without times, its output (times as "N s") and errors."""
+    code, stdout, stderr = verify_process([*args, "--json", out.name], out.parent, pure)
     doc = _strip(json.loads(out.read_text())) if out.exists() else None
-    text = re.sub(r"\d+(\.\d+)? s\b", "N s", res.stdout)
-    return res.returncode, doc, text + res.stderr
+    text = re.sub(r"\d+(\.\d+)? s\b", "N s", stdout)
+    return code, doc, text + stderr
 
 
 def _both(tmp_path: Path, args: list[str], refused: bool = False) -> None:
@@ -669,6 +679,7 @@ def test_verify_gives_the_same_report_native_and_pure_on_a_generated_log(tmp_pat
 
 
 def test_pure_python_is_forced_by_the_environment(tmp_path: Path) -> None:
+    assert PURE_ENV == native.PURE_ENV  # the name the verify runs (tests/_native_runs.py) set
     code = "from pytest_auditready.scan import native; print(native.lib is None)"
     env = {**os.environ, native.PURE_ENV: "1"}
     res = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60, env=env)
@@ -909,10 +920,7 @@ def test_a_value_quoting_an_auth_object_never_stops_a_verify_on_either_path(tmp_
     log = tmp_path / "audit.log"
     log.write_bytes(b"\n".join([lines[0], hostile, *lines[2:]]) + b"\n")
     log.chmod(0o600)
-    for pure in ("", "1"):
-        env = {**os.environ, native.PURE_ENV: pure} if pure else {k: v for k, v in os.environ.items()
-                                                                  if k != native.PURE_ENV}
-        res = subprocess.run([sys.executable, "-m", "pytest_auditready", "verify", str(log)], capture_output=True,
-                             text=True, timeout=120, env=env)
-        assert res.returncode in (0, 1) and "Traceback" not in res.stderr, res.stderr[-2000:]
-        assert "integrity_digest" in res.stdout
+    for pure in (False, True):  # each in a process of its own, AUDITREADY_PURE_PYTHON=1 or unset
+        code, stdout, stderr = verify_process([str(log)], Path.cwd(), pure)
+        assert code in (0, 1) and "Traceback" not in stderr, stderr[-2000:]
+        assert "integrity_digest" in stdout

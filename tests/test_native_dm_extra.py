@@ -18,6 +18,7 @@ without the extension.
 from __future__ import annotations
 
 import base64
+import functools
 import hashlib
 import json
 import os
@@ -257,6 +258,7 @@ _PIECES = [b"0", b"1", b"2", b"3", b"4", b"7", b"8", b"9", b"6", b"00", b"25", b
            b"SGVs", b"bG8g", b"Qk", b"hmac-sha256:", b"e+1", b"E15", b"x40"]
 
 
+@functools.lru_cache(maxsize=None)  # the same lines for every build and subset (only read): made once
 def _generated(seed: int, lines: int) -> list[bytes]:
     rng = random.Random(seed)
     out = []
