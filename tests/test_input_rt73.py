@@ -30,6 +30,7 @@ import pytest
 from pytest_auditready.engine.files import FileResult, expand
 from pytest_auditready.errors import AuditReadyError
 from pytest_auditready.offline.reader import BLOCK, FileStats, blocks, open_log
+from tests._parity_runs import runs
 from tests.conftest import load_script
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -45,6 +46,15 @@ def _cli(cwd: Path, *args: str, timeout: float = 120) -> subprocess.CompletedPro
     env = {k: v for k, v in os.environ.items() if k not in ("GITHUB_ACTIONS", "GITHUB_STEP_SUMMARY", "CI")}
     return subprocess.run([sys.executable, "-m", "pytest_auditready", *args], cwd=cwd, env=env, capture_output=True,
                           text=True, timeout=timeout)
+
+
+def _clis(cwd: Path, *commands: list[str]) -> list[subprocess.CompletedProcess[str]]:
+    """Each of ``commands`` (`auditready ARGS`) in ``cwd`` as ``_cli`` runs it, each in a process of its own forked
+    from one runner (tests/_parity_runs.py: the interpreter and the product's imports once)."""
+    env = {k: v for k, v in os.environ.items() if k not in ("GITHUB_ACTIONS", "GITHUB_STEP_SUMMARY", "CI")}
+    said = runs([{"argv": list(c), "cwd": str(cwd)} for c in commands], env=env)
+    return [subprocess.CompletedProcess(["auditready", *c], s["rc"], s["stdout"], s["stderr"])
+            for c, s in zip(commands, said)]
 
 
 @pytest.fixture
@@ -89,17 +99,16 @@ def test_a_compression_bomb_of_empty_lines_after_a_real_log_is_refused_in_one_li
     head = LOG.read_bytes()
     name = f"audit.log.1.{EXT[kind]}"
     _write(work / "bomb" / name, COMPRESS[kind](head + b"\n" * (4 << 20)))
-    r = _cli(work, "verify", f"bomb/{name}")
+    _write(work / "real" / name, COMPRESS[kind](head))
+    _write(work / "plain" / "audit.log.1", head)
+    r, real, plain = _clis(work, ["verify", f"bomb/{name}"], ["verify", f"real/{name}"], ["verify", "plain/audit.log.1"])
     assert r.returncode == 2, r.stdout[-2000:] + r.stderr
     assert r.stderr.count("\n") == 1 and r.stderr.startswith(f"auditready: bomb/{name} expands further than any log "
                                                              f"compresses: "), r.stderr
     tool = {"gzip": "gzip -dc", "bzip2": "bzip2 -dc", "xz": "xz -dc"}[kind]
     assert f"fix: if it is a log all the same, decompress it ({tool} bomb/{name} > bomb/{name}.log)" in r.stderr
-    _write(work / "real" / name, COMPRESS[kind](head))
-    r = _cli(work, "verify", f"real/{name}")
+    r = real
     assert r.returncode == 0, r.stdout[-3000:] + r.stderr
-    _write(work / "plain" / "audit.log.1", head)
-    plain = _cli(work, "verify", "plain/audit.log.1")
     lines = [ln for ln in r.stdout.splitlines() if "lines read" in ln]
     assert lines and lines == [ln.replace("plain/audit.log.1", f"real/{name}")
                                for ln in plain.stdout.splitlines() if "lines read" in ln]
@@ -161,24 +170,26 @@ def test_a_file_of_nothing_but_empty_lines_is_no_format_and_a_few_blank_lines_ar
     line, plain or compressed, and so is a file whose first 256 KiB are empty lines. A real log that ends with an
     editor's newline too many is read as before (exit 0), one with an empty line among its entries fails
     required_fields there (an entry removed), and an empty file is judged empty (exit 1), as before."""
-    for name, data in (("blank.log", b"\n" * 100_000), ("blank.log.gz", gzip.compress(b"\r\n" * 100_000)),
-                       ("spaces.log", b"  \n\t\n" * 10)):
-        _write(work / name, data)
-        r = _cli(work, "verify", name)
-        assert r.returncode == 2 and r.stderr.count("\n") == 1, r.stdout[-2000:] + r.stderr
-        assert r.stderr.startswith(f"auditready: {name} holds nothing but ") and "empty line" in r.stderr, r.stderr
-    _write(work / "late.log", b"\n" * (300 << 10) + LOG.read_bytes())
-    r = _cli(work, "verify", "late.log")
-    assert r.returncode == 2 and "late.log holds nothing but empty lines in its first 262,144 bytes" in r.stderr
-    _write(work / "audit.log", LOG.read_bytes() + b"\n")
-    r = _cli(work, "verify", "audit.log")
-    assert r.returncode == 0, r.stdout[-3000:] + r.stderr
+    blanks = (("blank.log", b"\n" * 100_000), ("blank.log.gz", gzip.compress(b"\r\n" * 100_000)),
+              ("spaces.log", b"  \n\t\n" * 10))
     lines = LOG.read_bytes().split(b"\n")
-    _write(work / "gap.log", b"\n".join([*lines[:5], b"", *lines[5:]]))
-    r = _cli(work, "verify", "gap.log")
+    for name, data in (*blanks, ("late.log", b"\n" * (300 << 10) + LOG.read_bytes()),
+                       ("audit.log", LOG.read_bytes() + b"\n"), ("gap.log", b"\n".join([*lines[:5], b"", *lines[5:]])),
+                       ("empty.log", b"")):
+        _write(work / name, data)
+    names = [name for name, _ in blanks] + ["late.log", "audit.log", "gap.log", "empty.log"]
+    said = dict(zip(names, _clis(work, *(["verify", name] for name in names))))
+    for name, _ in blanks:
+        r = said[name]
+        assert r.returncode == 2 and r.stderr.count("\n") == 1, (name, r.stdout[-2000:] + r.stderr)
+        assert r.stderr.startswith(f"auditready: {name} holds nothing but ") and "empty line" in r.stderr, r.stderr
+    r = said["late.log"]
+    assert r.returncode == 2 and "late.log holds nothing but empty lines in its first 262,144 bytes" in r.stderr
+    r = said["audit.log"]
+    assert r.returncode == 0, r.stdout[-3000:] + r.stderr
+    r = said["gap.log"]
     assert r.returncode == 1 and "FAIL required_fields gap.log" in r.stdout and "[gap.log:6]" in r.stdout, r.stdout
-    _write(work / "empty.log", b"")
-    r = _cli(work, "verify", "empty.log")
+    r = said["empty.log"]
     assert r.returncode == 1 and "judged nothing" in r.stdout, r.stdout[-2000:] + r.stderr
 
 

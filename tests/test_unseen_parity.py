@@ -30,6 +30,7 @@ from pytest_auditready.config import discover
 from pytest_auditready.engine import files, parallel
 from pytest_auditready.engine.files import FileResult, expand, offline_checks, read_canaries, settled, verify_file
 from pytest_auditready.offline.reader import BLOCK
+from tests._parity_runs import runs
 from tests.test_object_store import FAKE_SECRET, s3  # noqa: F401  (fixtures: a loopback S3 bucket)
 from tests.test_parallel import scheduler_process
 
@@ -161,26 +162,34 @@ _DASK = textwrap.dedent('''
 ''')
 
 
-def _dask(cfg: Path, paths: Sequence[str], address: str) -> dict[str, Any]:
-    """The Dask way with ranges forced small, run from a process of its own (this one forks local workers)."""
-    root = str(Path(__file__).resolve().parents[1])
-    proc = subprocess.run([sys.executable, "-c", _DASK, str(cfg), address, *paths], capture_output=True, text=True,
-                          timeout=180, cwd=root)
-    assert proc.returncode == 0, proc.stderr[-2000:]
-    out: dict[str, Any] = json.loads(proc.stdout.strip().splitlines()[-1])
+def _dask_run(cfg: Path, paths: Sequence[str], address: str) -> dict[str, Any]:
+    """The Dask way with ranges forced small, as a run (``_parity_runs``) of a process of its own (this one forks
+    local workers), from the checkout's folder."""
+    return {"script": _DASK, "argv": [str(cfg), address, *paths], "cwd": str(Path(__file__).resolve().parents[1])}
+
+
+def _dask_said(said: dict[str, Any]) -> dict[str, Any]:
+    assert said["rc"] == 0, said["stderr"][-2000:]
+    out: dict[str, Any] = json.loads(said["stdout"].strip().splitlines()[-1])
     return out
 
 
-def _cli(cfg: Path, paths: Sequence[str], extra: Sequence[str], cwd: Path, tag: str) -> dict[str, Any]:
+def _cli_run(cfg: Path, paths: Sequence[str], extra: Sequence[str], cwd: Path, tag: str) -> dict[str, Any]:
+    """`auditready verify` on ``paths`` as a run (``_parity_runs``) of a process of its own, in ``cwd``; its JSON
+    report and evidence bundle go to files named by ``tag``."""
     out, ev = cwd / f"{tag}.json", cwd / f"{tag}-evidence"
     shutil.rmtree(ev, ignore_errors=True)
-    proc = subprocess.run([sys.executable, "-m", "pytest_auditready.cli", "verify", *paths, "--config", str(cfg),
-                           "--json", str(out), "--evidence", str(ev), *extra],
-                          cwd=cwd, capture_output=True, text=True, timeout=180)
-    assert proc.returncode in (0, 1), proc.stderr
+    out.unlink(missing_ok=True)
+    return {"argv": ["verify", *paths, "--config", str(cfg), "--json", str(out), "--evidence", str(ev), *extra],
+            "cwd": str(cwd)}
+
+
+def _cli_said(said: dict[str, Any], cwd: Path, tag: str) -> dict[str, Any]:
+    out, ev = cwd / f"{tag}.json", cwd / f"{tag}-evidence"
+    assert said["rc"] in (0, 1), (tag, said["stderr"])
     data = json.loads(out.read_text())
     evidence = json.loads((ev / "evidence.json").read_text())
-    return {"rc": proc.returncode, "printed": _TIMING.sub("", proc.stdout), "outcomes": _strip(data["outcomes"]),
+    return {"rc": said["rc"], "printed": _TIMING.sub("", said["stdout"]), "outcomes": _strip(data["outcomes"]),
             "files": _strip(data["files"]), "review": _strip(evidence["review"])}
 
 
@@ -205,11 +214,14 @@ def _four_ways(cfg: Path, paths: Sequence[str], cwd: Path, address: str) -> dict
     one = _in_process(cfg, paths, 1)
     two = _in_process(cfg, paths, 2)
     assert two == one
-    assert _dask(cfg, paths, address) == one
-    c1 = _cli(cfg, paths, ["--jobs", "1"], cwd, "jobs1")
+    # the Dask way in a script, then the command three ways: four processes of their own, forked from one runner
+    ways = (("jobs1", ["--jobs", "1"]), ("jobs2", ["--jobs", "2"]), ("dask", ["--dask-scheduler", address]))
+    said = runs([_dask_run(cfg, paths, address), *(_cli_run(cfg, paths, extra, cwd, tag) for tag, extra in ways)])
+    assert _dask_said(said[0]) == one
+    c1 = _cli_said(said[1], cwd, "jobs1")
     assert (_by_key(c1["outcomes"]), c1["files"]) == (_by_key(one["outcomes"]), one["files"])
-    for extra, tag in ((["--jobs", "2"], "jobs2"), (["--dask-scheduler", address], "dask")):
-        assert _cli(cfg, paths, extra, cwd, tag) == c1, tag
+    for (tag, _extra), got in zip(ways[1:], said[2:]):
+        assert _cli_said(got, cwd, tag) == c1, tag
     pt = _pytest(cfg, paths, cwd)
     assert (pt["rc"], _by_key(pt["outcomes"]), pt["files"], pt["review"]) == \
         (c1["rc"], _by_key(c1["outcomes"]), c1["files"], c1["review"])
