@@ -3,7 +3,9 @@
 The cases come from a blind grading pass. The log lines are a real OpenBao 2.7.2 server's
 (fixtures/blind-encodings/README.md); values are planted into its KV read entries the way an encoder, a client or
 a mount's audit options would write them. Each case runs `auditready verify` on a file of its own, once with the C
-extension and once on the pure-Python path (AUDITREADY_PURE_PYTHON=1), which must agree.
+extension and once on the pure-Python path (AUDITREADY_PURE_PYTHON=1), which must agree. The cases' files are
+verified together, one `auditready verify` process for each set of canaries and each path (a file's findings are
+its own: nothing a check judges is shared between files), each case's files in a folder of their own.
 """
 
 from __future__ import annotations
@@ -14,7 +16,7 @@ import re
 import subprocess
 import sys
 from pathlib import Path
-from typing import Callable
+from typing import Callable, Iterator, NamedTuple
 
 import pytest
 
@@ -58,42 +60,100 @@ def _planted(place: Place, raw_text: str) -> str:
     return "\n".join(out) + "\n"
 
 
-def _verify(tmp_path: Path, files: dict[str, str], pure: bool, canaries: tuple[str, ...] = ()) -> dict[str, dict]:
-    """Run ``auditready verify`` on the given files; per file and check, the findings' messages with their place."""
-    paths = []
-    for name, text in files.items():
-        p = tmp_path / name
-        p.write_text(text)
-        os.chmod(p, 0o600)
-        paths.append(str(p))
-    (tmp_path / "pyproject.toml").write_text(PROJECT)
-    args = [sys.executable, "-m", "pytest_auditready", "verify", *paths, "--json", str(tmp_path / "out.json")]
-    if canaries:
-        (tmp_path / "canaries.txt").write_text("\n".join(canaries) + "\n")
-        args += ["--canaries", str(tmp_path / "canaries.txt")]
-    env = dict(os.environ)
-    env.pop("AUDITREADY_PURE_PYTHON", None)
-    if pure:
-        env["AUDITREADY_PURE_PYTHON"] = "1"
-    proc = subprocess.run(args, cwd=tmp_path, env=env, capture_output=True, text=True, timeout=300)
-    assert proc.returncode in (0, 1), proc.stderr[-2000:]
-    out: dict[str, dict] = {name: {c: [] for c in CHECKS} for name in files}
-    check = name = ""
-    seen: set[tuple[str, str]] = set()
-    for line in proc.stdout.splitlines():
-        m = re.match(r"(PASS|FAIL|SKIP) (\S+) (\S+)", line)
-        if m:
-            check, name = m.group(2), Path(m.group(3)).name
-            seen.add((name, check))
+# every case's files, by case id: (a builder of its files, by name, and the canaries its run is given)
+CASES: dict[str, tuple[Callable[[], dict[str, str]], tuple[str, ...]]] = {}
+
+
+def case(case_id: str, canaries: tuple[str, ...] = ()) -> Callable[[Callable[[], dict[str, str]]],
+                                                                   Callable[[], dict[str, str]]]:
+    def add(build: Callable[[], dict[str, str]]) -> Callable[[], dict[str, str]]:
+        assert case_id not in CASES, case_id
+        CASES[case_id] = (build, canaries)
+        return build
+
+    return add
+
+
+class Verified(NamedTuple):
+    """A case's files as verified: per file and check, the findings' messages with their place; each file's path."""
+
+    found: dict[str, dict]
+    paths: dict[str, Path]
+
+
+def _verify_all(folder: Path, pure: bool) -> Iterator[tuple[str, Verified | str]]:
+    """Run ``auditready verify`` once for each set of canaries over the files of every case given it, each case's
+    files in a folder of their own; (case id, what its files gave, or why the case's run is no answer)."""
+    groups: dict[tuple[str, ...], list[str]] = {}
+    for case_id, (_, canaries) in CASES.items():
+        groups.setdefault(canaries, []).append(case_id)
+    for g, (canaries, ids) in enumerate(groups.items()):
+        root = folder / f"run{g}"
+        root.mkdir()
+        (root / "pyproject.toml").write_text(PROJECT)
+        paths: dict[str, dict[str, Path]] = {}
+        for k, case_id in enumerate(ids):
+            (root / f"case{k}").mkdir()
+            paths[case_id] = {}
+            for name, text in CASES[case_id][0]().items():
+                p = root / f"case{k}" / name
+                p.write_text(text)
+                os.chmod(p, 0o600)
+                paths[case_id][name] = p
+        args = [sys.executable, "-m", "pytest_auditready", "verify",
+                *(str(p) for files in paths.values() for p in files.values()), "--json", str(root / "out.json")]
+        if canaries:
+            (root / "canaries.txt").write_text("\n".join(canaries) + "\n")
+            args += ["--canaries", str(root / "canaries.txt")]
+        env = dict(os.environ)
+        env.pop("AUDITREADY_PURE_PYTHON", None)
+        if pure:
+            env["AUDITREADY_PURE_PYTHON"] = "1"
+        proc = subprocess.run(args, cwd=root, env=env, capture_output=True, text=True, timeout=300)
+        if proc.returncode not in (0, 1):
+            for case_id in ids:
+                yield case_id, f"exit {proc.returncode}: {proc.stderr[-2000:]}"
             continue
-        if line.startswith("  - ") and check in CHECKS and name in out and SECRET_DATA not in line:
-            out[name][check].append(line[4:])
-    assert {(n, c) for n in files for c in CHECKS} <= seen, proc.stdout[-3000:]  # each check ran on every file
-    for findings in out.values():  # nothing printed may hold a planted value
-        for msgs in findings.values():
-            for msg in msgs:
-                assert MARK not in msg
-    return out
+        out: dict[str, dict] = {str(p): {c: [] for c in CHECKS} for files in paths.values() for p in files.values()}
+        check = path = ""
+        seen: set[tuple[str, str]] = set()
+        for line in proc.stdout.splitlines():
+            m = re.match(r"(PASS|FAIL|SKIP) (\S+) (\S+)", line)
+            if m:
+                check, path = m.group(2), m.group(3)
+                seen.add((path, check))
+                continue
+            if line.startswith("  - ") and check in CHECKS and path in out and SECRET_DATA not in line:
+                out[path][check].append(line[4:])
+        for case_id, files in paths.items():
+            missing = {(str(p), c) for p in files.values() for c in CHECKS} - seen  # each check ran on every file
+            if missing:
+                yield case_id, f"not judged: {sorted(missing)}\n{proc.stdout[-3000:]}"
+                continue
+            yield case_id, Verified({name: out[str(p)] for name, p in files.items()}, files)
+
+
+@pytest.fixture(scope="module")
+def verified(tmp_path_factory: pytest.TempPathFactory) -> Callable[[bool, str], Verified]:
+    """``verified(pure, case id)``: what ``auditready verify`` found in the case's files (on the pure-Python path
+    or with the C extension); every case of a path is verified at its first use in the module."""
+    done: dict[bool, dict[str, Verified | str]] = {}
+
+    def get(pure: bool, case_id: str) -> Verified:
+        if pure not in done:
+            done[pure] = dict(_verify_all(tmp_path_factory.mktemp("pure" if pure else "native"), pure))
+        res = done[pure][case_id]
+        assert isinstance(res, Verified), (case_id, res)
+        for findings in res.found.values():  # nothing printed may hold a planted value
+            for msgs in findings.values():
+                for msg in msgs:
+                    assert MARK not in msg
+        return res
+
+    return get
+
+
+Verify = Callable[[bool, str], Verified]
 
 
 @pytest.fixture(params=[False, True], ids=["native", "pure"])
@@ -117,11 +177,14 @@ def _lines(msgs: list[str]) -> set[int]:
 # -- the correct logs: zero findings ---------------------------------------------------------------------------
 
 
-def test_real_openbao_public_material_digests_and_ids_are_no_findings(tmp_path: Path, pure: bool) -> None:
+case("clean")(lambda: {"clean.log": CLEAN.read_text()})
+
+
+def test_real_openbao_public_material_digests_and_ids_are_no_findings(verified: Verify, pure: bool) -> None:
     """Certificates, a CSR, serial numbers, clear accessors, role ids, an ed25519 public key (transit, the base64 of
     32 bytes), a transit hash's "sum", a CI commit SHA in token metadata ("sha", "commit"): public, no finding.
     Before: the public key, the sum and the commit SHA were each a high-entropy secret."""
-    found = _verify(tmp_path, {"clean.log": CLEAN.read_text()}, pure)
+    found = verified(pure, "clean").found
     assert found["clean.log"] == {"no_secret_leak": [], "data_minimisation": []}
 
 
@@ -137,23 +200,30 @@ CLEAN_VALUES = {
 }
 
 
+for _name in CLEAN_VALUES:
+    case(f"clean-value/{_name}")(lambda name=_name: {"c.log": _planted(_in_query, CLEAN_VALUES[name])})
+
+
 @pytest.mark.parametrize("name", sorted(CLEAN_VALUES))
-def test_clean_values_in_a_query_are_no_findings(tmp_path: Path, pure: bool, name: str) -> None:
-    found = _verify(tmp_path, {"c.log": _planted(_in_query, CLEAN_VALUES[name])}, pure)
+def test_clean_values_in_a_query_are_no_findings(verified: Verify, pure: bool, name: str) -> None:
+    found = verified(pure, f"clean-value/{name}").found
     assert found["c.log"] == {"no_secret_leak": [], "data_minimisation": []}
 
 
 # -- secrets ---------------------------------------------------------------------------------------------------
 
 
-def test_an_approle_secret_id_in_clear_is_a_leak_and_its_digest_is_not(tmp_path: Path, pure: bool) -> None:
+case("approle-secret-id")(lambda: {"s.log": SECRET_ID.read_text()})
+
+
+def test_an_approle_secret_id_in_clear_is_a_leak_and_its_digest_is_not(verified: Verify, pure: bool) -> None:
     """A mount tuned with audit_non_hmac_request_keys/_response_keys = secret_id writes the SecretID (a UUID) in
     clear: a credential by Vault's API, which the UUID filter passed. Before: no finding. The same key HMAC'd
     (the clean fixture's last login) is none."""
-    found = _verify(tmp_path, {"s.log": SECRET_ID.read_text()}, pure)
+    found, paths = verified(pure, "approle-secret-id")
     msgs = found["s.log"]["no_secret_leak"]
     assert len(msgs) == 1 and "'secret_id'" in msgs[0] and "AppRole SecretID" in msgs[0], msgs
-    assert _lines(msgs) == {2, 3, 4} and msgs[0].startswith(f"[{tmp_path / 's.log'}:2,")
+    assert _lines(msgs) == {2, 3, 4} and msgs[0].startswith(f"[{paths['s.log']}:2,")
 
 
 def _escape_non_alnum(value: str) -> str:
@@ -169,92 +239,126 @@ CREDENTIALS = {
 }
 
 
+for _name in CREDENTIALS:
+    case(f"credential/{_name}")(lambda name=_name: {
+        "raw.log": _planted(_in_data, json.dumps(CREDENTIALS[name])[1:-1]),
+        "escaped.log": _planted(_in_data, _escape_non_alnum(CREDENTIALS[name]))})
+
+
 @pytest.mark.parametrize("name", sorted(CREDENTIALS))
-def test_credentials_with_their_punctuation_json_escaped_are_found(tmp_path: Path, pure: bool, name: str) -> None:
+def test_credentials_with_their_punctuation_json_escaped_are_found(verified: Verify, pure: bool, name: str) -> None:
     """The raw-text prefilters look for "://", "Basic ", "-----BEGIN": an encoder that writes those characters
     as \\u escapes hid them, though the decoded value is the same. Before: no finding."""
-    value = CREDENTIALS[name]
-    files = {"raw.log": _planted(_in_data, json.dumps(value)[1:-1]),
-             "escaped.log": _planted(_in_data, _escape_non_alnum(value))}
-    found = _verify(tmp_path, files, pure)
-    for f in files:
+    found = verified(pure, f"credential/{name}").found
+    assert set(found) == {"raw.log", "escaped.log"}
+    for f in found:
         assert _lines(found[f]["no_secret_leak"]) == set(KV_READ), (f, found[f])
 
 
-def test_credentials_json_escaped_in_a_query_and_url_encoded_http_credentials_are_found(tmp_path: Path,
-                                                                                         pure: bool) -> None:
-    """A token escaped in a path's query string, and "Basic"/"Bearer" credentials form-encoded in a query
-    parameter (judged decoded). Before: neither found."""
+@case("escaped-query")
+def _escaped_query() -> dict[str, str]:
     token = "hvs.CAESIKx7Qm2Vb9Lp3Nw8Rt5Yz1Fd6Gh4Jk0Sa"
-    files = {
+    return {
         "token.log": _planted(_in_query, "".join("\\u%04x" % ord(c) for c in token)),
         "basic.log": _planted(_in_query, "Basic+YXBwOlpxOHZOM3hMdzJSazlUYlk%3D"),
         "bearer.log": _planted(_in_query, "Bearer+eK3pQ9vL2mX7nB4wR8tY5zA1cD6fG0hJ"),
     }
-    found = _verify(tmp_path, files, pure)
-    for f in files:
+
+
+def test_credentials_json_escaped_in_a_query_and_url_encoded_http_credentials_are_found(verified: Verify,
+                                                                                         pure: bool) -> None:
+    """A token escaped in a path's query string, and "Basic"/"Bearer" credentials form-encoded in a query
+    parameter (judged decoded). Before: neither found."""
+    found = verified(pure, "escaped-query").found
+    assert set(found) == {"token.log", "basic.log", "bearer.log"}
+    for f in found:
         assert _lines(found[f]["no_secret_leak"]) == set(KV_READ), (f, found[f])
 
 
-def test_a_documented_credential_in_a_display_name_is_found(tmp_path: Path, pure: bool) -> None:
+case("display-name")(lambda: {
+    "vault.log": _planted(_in_display_name, "hvs.CAESIKx7Qm2Vb9Lp3Nw8Rt5Yz1Fd6Gh4Jk0Sa"),
+    "github.log": _planted(_in_display_name, "ghp_" + "Zq8vN3xLw2Rk9TbYc4Hm7Pj1Ds6Fg0Ua5Ke2")})
+
+
+def test_a_documented_credential_in_a_display_name_is_found(verified: Verify, pure: bool) -> None:
     """`bao token create -display-name=<a token>` is logged as display_name "token-<the token>": a structural key,
     whose value no entropy test judges, but a credential of a documented shape there is one. Before: no finding
     (the key was skipped, and the Vault token rule refused a dash before "hvs.")."""
-    files = {"vault.log": _planted(_in_display_name, "hvs.CAESIKx7Qm2Vb9Lp3Nw8Rt5Yz1Fd6Gh4Jk0Sa"),
-             "github.log": _planted(_in_display_name, "ghp_" + "Zq8vN3xLw2Rk9TbYc4Hm7Pj1Ds6Fg0Ua5Ke2")}
-    found = _verify(tmp_path, files, pure)
-    for f in files:
+    found = verified(pure, "display-name").found
+    assert set(found) == {"vault.log", "github.log"}
+    for f in found:
         msgs = found[f]["no_secret_leak"]
         assert _lines(msgs) == set(KV_READ) and "'display_name'" in msgs[0], (f, msgs)
 
 
-def test_a_random_display_name_is_no_finding(tmp_path: Path, pure: bool) -> None:
+case("random-display-name")(lambda: {"d.log": _planted(_in_display_name, "job-Xq7Lm2Vb9Zp3Nw8Rt5Yk1Fd6G")})
+
+
+def test_a_random_display_name_is_no_finding(verified: Verify, pure: bool) -> None:
     """A run id in a display name reads as high-entropy base64: still no finding under a structural key."""
-    found = _verify(tmp_path, {"d.log": _planted(_in_display_name, "job-Xq7Lm2Vb9Zp3Nw8Rt5Yk1Fd6G")}, pure)
+    found = verified(pure, "random-display-name").found
     assert found["d.log"]["no_secret_leak"] == []
 
 
-def test_a_canary_url_encoded_twice_is_found(tmp_path: Path, pure: bool) -> None:
+CANARY = "Zq8vN3xLw2Rk9TbY-c4Hm7Pj1Ds6Fg0Ua5Ke2Xn8Wq3"
+
+
+@case("url-encoded-twice", (CANARY,))
+def _url_encoded_twice() -> dict[str, str]:
+    once = "".join("%%%02X" % b for b in CANARY.encode())
+    return {"twice.log": _planted(_in_query, once.replace("%", "%25")),
+            "thrice.log": _planted(_in_query, once.replace("%", "%2525"))}
+
+
+def test_a_canary_url_encoded_twice_is_found(verified: Verify, pure: bool) -> None:
     """A proxy that encodes an encoded path again writes "%" as "%25": "%2541" for "A". Before: not found."""
-    canary = "Zq8vN3xLw2Rk9TbY-c4Hm7Pj1Ds6Fg0Ua5Ke2Xn8Wq3"
-    once = "".join("%%%02X" % b for b in canary.encode())
-    files = {"twice.log": _planted(_in_query, once.replace("%", "%25")),
-             "thrice.log": _planted(_in_query, once.replace("%", "%2525"))}
-    found = _verify(tmp_path, files, pure, canaries=(canary,))
-    for f in files:
+    canary = CANARY
+    found = verified(pure, "url-encoded-twice").found
+    assert set(found) == {"twice.log", "thrice.log"}
+    for f in found:
         msgs = found[f]["no_secret_leak"]
         assert any("<canary:" in m and "url-encoded" in m for m in msgs) and _lines(msgs) == set(KV_READ), (f, msgs)
         assert all(canary not in m for m in msgs)
 
 
-def test_a_canary_in_clear_is_reported_once_as_itself(tmp_path: Path, pure: bool) -> None:
+case("canary-in-clear", (CANARY,))(lambda: {"c.log": _planted(_in_data, CANARY)})
+
+
+def test_a_canary_in_clear_is_reported_once_as_itself(verified: Verify, pure: bool) -> None:
     """A canary under a non-HMAC key (a live run against a mount tuned audit_non_hmac_request_keys = value) is one
     secret: reported as <canary:N>, not a second time as a high-entropy string. Before: two findings."""
-    canary = "Zq8vN3xLw2Rk9TbY-c4Hm7Pj1Ds6Fg0Ua5Ke2Xn8Wq3"
-    found = _verify(tmp_path, {"c.log": _planted(_in_data, canary)}, pure, canaries=(canary,))
+    found = verified(pure, "canary-in-clear").found
     msgs = [m for m in found["c.log"]["no_secret_leak"] if _lines([m]) & set(KV_READ)]
     assert len(msgs) == 1 and "<canary:1> appears in the log (raw) under key 'note'" in msgs[0], msgs
     assert _lines(msgs) == set(KV_READ)
 
 
-@pytest.mark.parametrize("width", [64, 76])
-def test_a_canary_in_base64_wrapped_into_lines_is_found(tmp_path: Path, pure: bool, width: int) -> None:
-    """A blob holding a canary, base64-encoded and wrapped into lines as `base64`, OpenSSL and MIME (76) or PEM
-    (64) write it, logged in a value (its line breaks JSON-escaped): a break may cut the canary's base64 anywhere.
-    Found at its lines at every offset tried; a wrapped blob without it (a certificate's body) is no finding.
-    Before: the same blob unwrapped was found, wrapped it passed."""
+def _wrapped(width: int) -> dict[str, str]:
     import base64
     import textwrap
 
-    canary = "Zq8vN3xLw2Rk9TbY-c4Hm7Pj1Ds6Fg0Ua5Ke2Xn8Wq3"
     files = {}
     for pad in range(0, 9, 2):
-        blob = base64.b64encode(b"x" * (pad * 7) + b'{"key":"' + canary.encode() + b'","note":"kept"}').decode()
+        blob = base64.b64encode(b"x" * (pad * 7) + b'{"key":"' + CANARY.encode() + b'","note":"kept"}').decode()
         files[f"wrapped{pad}.log"] = _planted(_in_data, "\\n".join(textwrap.wrap(blob, width)))
     clean = base64.b64encode(bytes(range(256)) * 3).decode()
     files["clean.log"] = _planted(_in_data, "-----BEGIN CERTIFICATE-----\\n" + "\\n".join(textwrap.wrap(clean, width))
                                   + "\\n-----END CERTIFICATE-----")
-    found = _verify(tmp_path, files, pure, canaries=(canary,))
+    return files
+
+
+for _width in (64, 76):
+    case(f"wrapped/{_width}", (CANARY,))(lambda width=_width: _wrapped(width))
+
+
+@pytest.mark.parametrize("width", [64, 76])
+def test_a_canary_in_base64_wrapped_into_lines_is_found(verified: Verify, pure: bool, width: int) -> None:
+    """A blob holding a canary, base64-encoded and wrapped into lines as `base64`, OpenSSL and MIME (76) or PEM
+    (64) write it, logged in a value (its line breaks JSON-escaped): a break may cut the canary's base64 anywhere.
+    Found at its lines at every offset tried; a wrapped blob without it (a certificate's body) is no finding.
+    Before: the same blob unwrapped was found, wrapped it passed."""
+    found = verified(pure, f"wrapped/{width}").found
+    assert set(found) == {"clean.log", *(f"wrapped{pad}.log" for pad in range(0, 9, 2))}
     cut = 0
     for f, checks in found.items():
         msgs = checks["no_secret_leak"]
@@ -284,24 +388,31 @@ PERSONAL = {
 }
 
 
-def test_a_phone_number_as_an_identity_is_no_card_number(tmp_path: Path, pure: bool) -> None:
+def _in_metadata(e: dict, mark: str) -> None:
+    e["auth"]["metadata"] = {"phone": mark}
+
+
+case("phone-as-identity")(lambda: {"m.log": _planted(_in_metadata, "+4915112345678")})
+
+
+def test_a_phone_number_as_an_identity_is_no_card_number(verified: Verify, pure: bool) -> None:
     """An international phone number that passes a Visa number's Luhn check, as a token's metadata (who acted, in
     clear by design, where a phone number is evidence): no finding. Before: "a Visa card number"."""
-
-    def in_metadata(e: dict, mark: str) -> None:
-        e["auth"]["metadata"] = {"phone": mark}
-
-    found = _verify(tmp_path, {"m.log": _planted(in_metadata, "+4915112345678")}, pure)
+    found = verified(pure, "phone-as-identity").found
     assert found["m.log"]["data_minimisation"] == []
 
 
+for _name in PERSONAL:
+    case(f"personal/{_name}")(lambda name=_name: {"p.log": _planted(PERSONAL[name][0], PERSONAL[name][1])})
+
+
 @pytest.mark.parametrize("name", sorted(PERSONAL))
-def test_personal_data_url_encoded_or_json_escaped_is_found(tmp_path: Path, pure: bool, name: str) -> None:
+def test_personal_data_url_encoded_or_json_escaped_is_found(verified: Verify, pure: bool, name: str) -> None:
     """The prefilters read the raw line: a "+" written %2B, a space written "+" or %20, an "@" written \\u0040
     hid each value from them, though the check reads URL-encoded text decoded and JSON values parsed. Before: no
     finding."""
-    place, text, what = PERSONAL[name]
-    found = _verify(tmp_path, {"p.log": _planted(place, text)}, pure)
+    _, _, what = PERSONAL[name]
+    found = verified(pure, f"personal/{name}").found
     msgs = found["p.log"]["data_minimisation"]
     assert len(msgs) == 1 and what in msgs[0] and _lines(msgs) == set(KV_READ), msgs
 
@@ -332,11 +443,19 @@ MORE_ENCODINGS = {
 }
 
 
-def test_a_canary_in_more_encodings_is_found_and_a_clean_log_stays_clean(tmp_path: Path, pure: bool) -> None:
-    canary = "Zq8vN3xLw2Rk9TbYc4Hm7Pj1Ds6Fg0Ua5Ke2Xn8Wq3"
-    files = {f"{name}.log": _planted(_in_data, spell(canary.encode())) for name, (spell, _) in MORE_ENCODINGS.items()}
+CANARY_PLAIN = "Zq8vN3xLw2Rk9TbYc4Hm7Pj1Ds6Fg0Ua5Ke2Xn8Wq3"
+
+
+@case("more-encodings", (CANARY_PLAIN,))
+def _more_encodings() -> dict[str, str]:
+    files = {f"{name}.log": _planted(_in_data, spell(CANARY_PLAIN.encode()))
+             for name, (spell, _) in MORE_ENCODINGS.items()}
     files["clean.log"] = _planted(_in_data, "&#72;&#105; 53:75:70:65:72 5a-71-38 " + _b32_lower(b"not the canary"))
-    found = _verify(tmp_path, files, pure, canaries=(canary,))
+    return files
+
+
+def test_a_canary_in_more_encodings_is_found_and_a_clean_log_stays_clean(verified: Verify, pure: bool) -> None:
+    found = verified(pure, "more-encodings").found
     assert found["clean.log"]["no_secret_leak"] == []
     for name, (_, label) in MORE_ENCODINGS.items():
         msgs = found[f"{name}.log"]["no_secret_leak"]
@@ -360,10 +479,12 @@ QUERY_CLEAN = {
 }
 
 
-def test_a_credential_by_its_query_parameter_is_found(tmp_path: Path, pure: bool) -> None:
-    files = {f"{name}.log": _planted(_in_query, "1&" + query)  # after ?note=1
-             for name, query in {**QUERY_CREDENTIALS, **QUERY_CLEAN}.items()}
-    found = _verify(tmp_path, files, pure)
+case("query-credentials")(lambda: {f"{name}.log": _planted(_in_query, "1&" + query)  # after ?note=1
+                                   for name, query in {**QUERY_CREDENTIALS, **QUERY_CLEAN}.items()})
+
+
+def test_a_credential_by_its_query_parameter_is_found(verified: Verify, pure: bool) -> None:
+    found = verified(pure, "query-credentials").found
     for name in QUERY_CREDENTIALS:
         msgs = found[f"{name}.log"]["no_secret_leak"]
         assert _lines(msgs) == set(KV_READ), (name, msgs)

@@ -258,8 +258,9 @@ def test_fail_on_offline_front_ends(tmp_path: Path, pytester: pytest.Pytester, c
                                    f'fail_on = "{fail_on}"\n')
         r = pytester.runpytest_inprocess("-p", "no:cacheprovider", "--auditready-offline", str(log))
         assert int(r.ret) == code, (fail_on, r.stdout.str())
-        r = pytester.runpytest_subprocess("-p", "no:cacheprovider", "-n", "2", "--auditready-offline", str(log),
-                                          str(log))
+        # (hypothesis's plugin, which no test here involves, would import hypothesis in each of the 3 processes)
+        r = pytester.runpytest_subprocess("-p", "no:cacheprovider", "-p", "no:hypothesispytest", "-n", "2",
+                                          "--auditready-offline", str(log), str(log))
         assert int(r.ret) == code, (fail_on, "xdist", r.stdout.str())
 
 

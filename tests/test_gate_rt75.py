@@ -13,7 +13,8 @@ F5: an item a ``pytest_runtest_protocol`` hook swallowed was said to be removed 
 hook": it is now said to have been run by a hook without a report.
 
 Real pytest runs (pytester) against the embedded OpenBao, or over a log a real OpenBao wrote (the helpers of
-tests/test_gate_rt74.py).
+tests/test_gate_rt74.py): each a session of its own, in this process (pytester's inline run: its own rootdir,
+conftest, command line and exit code), but with xdist, whose workers are processes of their own.
 """
 
 from __future__ import annotations
@@ -23,10 +24,13 @@ from pathlib import Path
 
 import pytest
 
-from tests.test_gate_rt74 import AS_JSON, _assert_left_out, _offline, _project, _reports
+from tests.test_gate_rt74 import AS_JSON, _assert_left_out, _project, _reports
 
 LIVE = ["-p", "no:cacheprovider", "--auditready", "--auditready-report=out/c.xml", "--auditready-evidence=out/ev",
         "--auditready-sarif=out/s.sarif", "--junitxml=out/pytest.xml"]
+# hypothesis's pytest plugin imports hypothesis in the terminal summary of every process of a run (a tenth of a
+# subprocess run's CPU); no test here involves it
+NO_HYPOTHESIS = ("-p", "no:hypothesispytest")
 SCENARIO = "removed from the scenario by a hook"
 CHECKS = "removed from the checks by a hook"
 BUILTIN_IDS = ("completeness", "required_fields", "timestamp_precision", "timestamp_accuracy", "no_secret_leak",
@@ -37,7 +41,17 @@ BUILTIN_IDS = ("completeness", "required_fields", "timestamp_precision", "timest
 def _live(pytester: pytest.Pytester, conftest: str, *args: str) -> pytest.RunResult:
     pytester.makepyprojecttoml("[tool.auditready]\n")
     pytester.makeconftest(AS_JSON + conftest)
-    return pytester.runpytest_subprocess(*LIVE, *args, timeout=300)
+    return pytester.runpytest(*LIVE, *args)
+
+
+def _offline(pytester: pytest.Pytester, *xdist: str) -> pytest.RunResult:
+    """The offline audit of the project's audit.log (tests/test_gate_rt74.py's), in this process; with xdist's
+    ``-n``, in a process of its own."""
+    args = ["--auditready-offline", "audit.log", "-p", "no:cacheprovider", "--auditready-report=out/c.xml",
+            "--auditready-evidence=out/ev", "--auditready-sarif=out/s.sarif", "--junitxml=out/pytest.xml"]
+    if xdist:
+        return pytester.runpytest_subprocess(*args, *NO_HYPOTHESIS, *xdist)
+    return pytester.runpytest(*args)
 
 
 def _passes(pytester: pytest.Pytester, res: pytest.RunResult) -> None:

@@ -11,9 +11,12 @@ Okta's System Log); the year of history is the OpenBao log's first request and r
 
 from __future__ import annotations
 
+import contextlib
 import copy
 import dataclasses
 import datetime
+import functools
+import io
 import json
 import re
 from pathlib import Path
@@ -103,7 +106,7 @@ LIVE_ONLY = {"unprivileged_no_default_policy"}
 def _verify(folder: Path, builder: str, config: str, mode: int = 0o600) -> dict[str, Any]:
     """``auditready verify`` of ``builder``'s log with its settings and ``config``: the exit code, the JSON report's
     outcomes by check, and the text of every report it writes."""
-    name, data, base = LOGS[builder]()
+    name, data, base = _built(builder)
     log = _write(folder, name, data, mode)
     cfg = folder / "settings.toml"
     cfg.write_text("require_tamper_evidence = false\n" + base + config + "\n")
@@ -113,6 +116,33 @@ def _verify(folder: Path, builder: str, config: str, mode: int = 0o600) -> dict[
     texts = {p.name: p.read_text() for p in (out / "r.json", out / "c.xml", out / "s.sarif", out / "ev" /
                                             "evidence.json", out / "ev" / "summary.md", out / "ev" / "report.html")}
     return {"rc": rc, "outcomes": {o["check"]: o for o in json.loads(texts["r.json"])["outcomes"]}, "texts": texts}
+
+
+@functools.lru_cache(maxsize=None)
+def _built(builder: str) -> tuple[str, bytes, str]:
+    """``LOGS[builder]()``, built once a session: the logs are only read."""
+    return LOGS[builder]()
+
+
+Verified = Callable[..., dict[str, Any]]
+
+
+@pytest.fixture(scope="module")
+def verified(tmp_path_factory: pytest.TempPathFactory) -> Verified:
+    """``_verify(folder, builder, config, mode)`` run once a module for each (builder, config, mode) and shared by
+    the tests that only read its result (several keys share a base log at its defaults; a lax value of one case is
+    another test's case too); what it printed is kept under "stdout" for their failure messages."""
+    done: dict[tuple[str, str, int], dict[str, Any]] = {}
+
+    def run(builder: str, config: str = "", mode: int = 0o600) -> dict[str, Any]:
+        if (builder, config, mode) not in done:
+            out = io.StringIO()
+            with contextlib.redirect_stdout(out):
+                res = _verify(tmp_path_factory.mktemp("verified"), builder, config, mode)
+            done[builder, config, mode] = {**res, "stdout": out.getvalue()}
+        return done[builder, config, mode]
+
+    return run
 
 
 def _note(outcome: dict[str, Any]) -> str:
@@ -161,24 +191,24 @@ def test_narrows_tells_a_narrowing_value_from_the_default_and_from_one_asking_mo
 # -- every narrowing key, offline ------------------------------------------------------------------------------------
 @pytest.mark.parametrize("key", sorted(NARROWING))
 def test_a_narrowing_value_says_so_beside_each_pass_it_narrows_and_no_other_value_does(
-        key: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+        key: str, verified: Verified) -> None:
     """At the defaults each check the key narrows passes and no report says "Narrowed by settings"; at the value
     that asks less each passes with the note, naming the key; at values asking as much or more, no note."""
     builder, lax, mode, strict = NARROWING[key]
     checks = NARROWS[key].checks  # type: ignore[union-attr]
-    res = _verify(tmp_path, builder, "")
+    res = verified(builder)
     for check in checks:
-        assert _note(res["outcomes"][check]) == "", (check, capsys.readouterr().out[-3000:])
+        assert _note(res["outcomes"][check]) == "", (check, res["stdout"][-3000:])
     for name, text in res["texts"].items():
         assert NARROWED not in text, name
-    res = _verify(tmp_path, builder, lax, mode)
+    res = verified(builder, lax, mode)
     for check in checks:
         note = _note(res["outcomes"][check])
         assert note and key in note, (check, res["outcomes"][check])
         for name in ("c.xml", "evidence.json", "summary.md", "report.html"):
             assert NARROWED in res["texts"][name], name
     for value in strict:
-        res = _verify(tmp_path, builder, value)
+        res = verified(builder, value)
         for check in checks:
             assert _note(res["outcomes"][check]) == "", (value, res["outcomes"][check])
 
@@ -210,7 +240,7 @@ def test_a_world_readable_log_allowed_by_log_max_mode_says_who_may_read_it(
 
 # -- retention --------------------------------------------------------------------------------------------------------
 def test_a_one_day_log_under_lax_retention_says_what_pci_dss_asks(
-        tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+        tmp_path: Path, capsys: pytest.CaptureFixture[str], verified: Verified) -> None:
     """The red team's case: the one-day OpenBao log with retention_days = 1, retention_online_days = 1 and
     retention_max_gap_days = 400 passes retention; the pass names each of the three with its default and says PCI
     DSS 10.5.1 asks for 12 months, three at hand. retention_days = 0 stays a skip, with no note."""
@@ -229,19 +259,19 @@ def test_a_one_day_log_under_lax_retention_says_what_pci_dss_asks(
         assert said in reason, (said, reason)
     out = capsys.readouterr().out
     assert re.search(r"^PASS retention .*Narrowed by settings: retention_days = 1 ", out, re.M), out
-    res = _verify(tmp_path, "openbao", "")  # retention_days = 0 (the base): a skip, no note
+    res = verified("openbao")  # retention_days = 0 (the base): a skip, no note
     assert res["outcomes"]["retention"]["status"] == "skipped"
     assert all(NARROWED not in t for t in res["texts"].values())
 
 
-def test_each_retention_key_alone_is_named_alone(tmp_path: Path) -> None:
+def test_each_retention_key_alone_is_named_alone(verified: Verified) -> None:
     """On a year of history each key that asks less is named alone, with what it lets pass; an online window of 0
     says no day need be at hand; an as-of day before today says the days since are not asked for."""
-    res = _verify(tmp_path, "year", "retention_online_days = 0")
+    res = verified("year", "retention_online_days = 0")
     note = _note(res["outcomes"]["retention"])
     assert "retention_online_days = 0" in note and "no day need be at hand" in note
     assert "retention_days" not in note and "retention_max_gap_days" not in note
-    res = _verify(tmp_path, "year", f'retention_as_of = "{YESTERDAY}"')
+    res = verified("year", f'retention_as_of = "{YESTERDAY}"')
     note = _note(res["outcomes"]["retention"])
     assert f'retention_as_of = "{YESTERDAY}"' in note and "the days since are not asked for" in note
 
