@@ -179,6 +179,15 @@ def _compiled_cache(tmp_path_factory: pytest.TempPathFactory) -> Iterator[None]:
         os.environ["XDG_CACHE_HOME"] = before
 
 
+@pytest.fixture
+def pytester(pytester: pytest.Pytester) -> pytest.Pytester:
+    """pytester, whose inner runs in a subprocess (and their xdist workers) leave hypothesis's pytest plugin out:
+    none draws an example, and the plugin costs each process about 0.17 s of CPU (it imports hypothesis to write
+    its line of the terminal summary). In-process runs share this process's plugins and are not affected."""
+    pytester.plugins.append("no:hypothesispytest")
+    return pytester
+
+
 @pytest.fixture(autouse=True)
 def _sealer_state(_sealer_states: Path) -> Iterator[None]:
     """`auditready seal` keeps its state in $STATE_DIRECTORY (else the home folder): a folder of each test's own
