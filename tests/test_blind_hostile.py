@@ -22,6 +22,7 @@ import pytest
 from pytest_auditready.auditlog.lines import MAX_LINE_BYTES
 from pytest_auditready.offline.reader import FileStats, blocks, open_log
 from pytest_auditready.vault.embedded import EmbeddedServer
+from tests._native_runs import verify_process
 from tests.conftest import remember_secret
 
 CONFIG = "[tool.auditready]\nrequire_tamper_evidence = false\nretention_days = 0\n"
@@ -66,6 +67,14 @@ def _verify(folder: Path, *paths: str) -> subprocess.CompletedProcess[str]:
                           cwd=folder, capture_output=True, text=True, timeout=120)
 
 
+def _verify_all(folder: Path, *runs: tuple[str, ...]) -> list[subprocess.CompletedProcess[str]]:
+    """``_verify`` of each argument list of ``runs``, each a process of its own forked from a server that imported
+    the package once (``verify_process``): one result each, in order."""
+    (folder / "pyproject.toml").write_text(CONFIG)
+    return [subprocess.CompletedProcess(["auditready", "verify", *paths], *verify_process(
+        [*paths, "--jobs", "1"], folder, pure=False, timeout=120)) for paths in runs]
+
+
 def _write(folder: Path, name: str, data: bytes) -> str:
     p = folder / name
     p.write_bytes(data)
@@ -100,10 +109,11 @@ def test_nesting_deeper_than_the_vault_writes_is_a_finding_at_its_line(vault_log
     that line naming the depth, in bounded time; every other line is still read."""
     lines = _lines(vault_log)
     at = next(i for i, ln in enumerate(lines) if b"[" * DEPTH in ln)
+    names = {}
     for extra in (9000, 1_000_000):
         forged = lines[at].replace(b"[" * DEPTH, b"[" * (DEPTH + extra)).replace(b"]" * DEPTH, b"]" * (DEPTH + extra))
-        name = _write(tmp_path, f"deep{extra}.log", b"\n".join([*lines[:at], forged, *lines[at + 1:]]) + b"\n")
-        r = _verify(tmp_path, name)
+        names[extra] = _write(tmp_path, f"deep{extra}.log", b"\n".join([*lines[:at], forged, *lines[at + 1:]]) + b"\n")
+    for (extra, name), r in zip(names.items(), _verify_all(tmp_path, *[(n,) for n in names.values()])):
         _no_traceback(r)
         assert r.returncode == 1
         assert f"[{name}:{at + 1}] Line {at + 1} of {name} is not a readable audit entry: JSON nested too deeply " \
@@ -177,21 +187,20 @@ def test_a_program_is_binary_data_not_utf16(tmp_path: Path, program: str) -> Non
     import gzip
 
     head = Path(os.path.realpath(program)).read_bytes()[:65536]
-    for name, data in (("prog.log", head), ("prog.log.gz", gzip.compress(head))):
-        _write(tmp_path, name, data)
-        r = _verify(tmp_path, name)
+    names = [_write(tmp_path, name, data) for name, data in (("prog.log", head), ("prog.log.gz", gzip.compress(head)))]
+    for name, r in zip(names, _verify_all(tmp_path, *[(n,) for n in names])):
         _no_traceback(r)
         assert r.returncode == 2
         out = r.stderr.strip().splitlines()
-        assert len(out) == 1 and "holds binary data, not text" in out[0] and "UTF-16" not in out[0], r.stderr
+        assert len(out) == 1 and "holds binary data, not text" in out[0] and "UTF-16" not in out[0], (name, r.stderr)
 
 
 @pytest.mark.vault
 def test_utf16_text_is_still_named(vault_log: bytes, tmp_path: Path) -> None:
-    for enc, named in (("utf-16-be", "UTF-16BE"), ("utf-16-le", "UTF-16LE"), ("utf-16", "UTF-16")):
-        name = _write(tmp_path, f"{enc}.log", vault_log.decode().encode(enc))
-        r = _verify(tmp_path, name)
-        assert r.returncode == 2 and f"is {named} text, not UTF-8" in r.stderr, r.stderr
+    cases = (("utf-16-be", "UTF-16BE"), ("utf-16-le", "UTF-16LE"), ("utf-16", "UTF-16"))
+    names = [_write(tmp_path, f"{enc}.log", vault_log.decode().encode(enc)) for enc, _ in cases]
+    for (enc, named), r in zip(cases, _verify_all(tmp_path, *[(n,) for n in names])):
+        assert r.returncode == 2 and f"is {named} text, not UTF-8" in r.stderr, (enc, r.stderr)
 
 
 @pytest.mark.vault
@@ -199,20 +208,20 @@ def test_cr_only_line_ends_are_named(vault_log: bytes, tmp_path: Path) -> None:
     """CR-only line ends (classic Mac OS): refused in one line naming them and the tr that fixes them, not as JSON
     objects run together by Kinesis Data Firehose; a CR-joined pair inside a LF log is a finding that says so; CRLF
     is read clean."""
-    name = _write(tmp_path, "cr.log", vault_log.replace(b"\n", b"\r"))
-    r = _verify(tmp_path, name)
-    _no_traceback(r)
-    assert r.returncode == 2
-    assert "carriage return alone" in r.stderr and "tr '\\r' '\\n'" in r.stderr and "Firehose" not in r.stderr
+    cr = _write(tmp_path, "cr.log", vault_log.replace(b"\n", b"\r"))
     lines = _lines(vault_log)
     at = len(lines) // 2
     joined = [*lines[:at], lines[at] + b"\r" + lines[at + 1], *lines[at + 2:]]
     name = _write(tmp_path, "mixed.log", b"\n".join(joined) + b"\n")
-    r = _verify(tmp_path, name)
+    crlf = _write(tmp_path, "crlf.log", vault_log.replace(b"\n", b"\r\n"))
+    r, mixed, r_crlf = _verify_all(tmp_path, (cr,), (name,), (crlf,))
+    _no_traceback(r)
+    assert r.returncode == 2
+    assert "carriage return alone" in r.stderr and "tr '\\r' '\\n'" in r.stderr and "Firehose" not in r.stderr
+    r = mixed
     assert f"Line {at + 1} of {name} is not a readable audit entry: JSON objects on one line apart by a carriage " \
            "return alone" in r.stdout, r.stdout
-    name = _write(tmp_path, "crlf.log", vault_log.replace(b"\n", b"\r\n"))
-    r = _verify(tmp_path, name)
+    r = r_crlf
     assert r.returncode == 0 and f"{len(lines)} entries, 0 unreadable" in r.stdout, r.stdout
 
 
@@ -257,27 +266,39 @@ def test_object_compressed_once_is_read_as_a_local_file_is(vault_log: bytes, s3_
     s3.put_object(Bucket=bucket, Key=f"vault/audit.log.1.{kind}", Body=packed)
     local = _write(tmp_path, f"audit.log.1.{kind}", packed)
     n = len(_lines(vault_log))
-    for target in (local, f"s3://{bucket}/vault/"):
-        r = _verify(tmp_path, target)
+    targets = (local, f"s3://{bucket}/vault/")
+    for target, r in zip(targets, _verify_all(tmp_path, *[(t,) for t in targets])):
         _no_traceback(r)
-        assert f"{n} lines read, {n} entries, 0 unreadable" in r.stdout, r.stdout + r.stderr
+        assert f"{n} lines read, {n} entries, 0 unreadable" in r.stdout, (target, r.stdout + r.stderr)
 
 
-@pytest.mark.parametrize("cut", [100, 301, 2000])
-def test_a_file_of_one_short_cut_entry_is_refused_for_the_cut_not_for_its_length(tmp_path: Path, cut: int) -> None:
-    """A file whose only line is an entry cut short (a copy taken mid-write) was refused as "longer than the 262,144
-    bytes a file's format is told from" (red team rt50 F7): it names the cut, and a malformed line is named so."""
+CUTS = [100, 301, 2000]
+
+
+@pytest.fixture(scope="module")
+def cut_verdicts(tmp_path_factory: pytest.TempPathFactory) -> dict[object, subprocess.CompletedProcess[str]]:
+    """`auditready verify` of a file of one entry cut short after each of CUTS bytes, and of the same entry made
+    malformed ("bad"): one run each (in one process)."""
+    folder = tmp_path_factory.mktemp("cut")
     entry = json.dumps({"time": "2026-12-05T14:20:28.696577436Z", "type": "request", "auth": {
         "client_token": "hmac-sha256:" + "ab" * 32, "display_name": "token", "policies": ["default"] * 200},
         "request": {"id": "9fcaf2e6-f72f-e2e9-350a-7e5cab129d18", "operation": "read", "path": "secret/data/app",
                     "remote_address": "127.0.0.1"}}).encode()
-    name = _write(tmp_path, "cut.log", entry[:cut] + b"\n")
-    r = _verify(tmp_path, name)
+    names = [_write(folder, f"cut-{cut}.log", entry[:cut] + b"\n") for cut in CUTS]
+    names.append(_write(folder, "bad.log", entry.replace(b",", b",,", 1) + b"\n"))
+    return dict(zip([*CUTS, "bad"], _verify_all(folder, *[(n,) for n in names])))
+
+
+@pytest.mark.parametrize("cut", CUTS)
+def test_a_file_of_one_short_cut_entry_is_refused_for_the_cut_not_for_its_length(
+        cut_verdicts: dict[object, subprocess.CompletedProcess[str]], cut: int) -> None:
+    """A file whose only line is an entry cut short (a copy taken mid-write) was refused as "longer than the 262,144
+    bytes a file's format is told from" (red team rt50 F7): it names the cut, and a malformed line is named so."""
+    r, r_bad = cut_verdicts[cut], cut_verdicts["bad"]
     _no_traceback(r)
     assert r.returncode == 2 and len(r.stderr.strip().splitlines()) == 1, r.stderr
     assert f"holds one line of {cut:,} bytes and no other" in r.stderr and "an entry cut short" in r.stderr, r.stderr
-    name = _write(tmp_path, "bad.log", entry.replace(b",", b",,", 1) + b"\n")
-    r = _verify(tmp_path, name)
+    r = r_bad
     assert r.returncode == 2 and "no whole JSON object: malformed" in r.stderr, r.stderr
 
 
@@ -292,23 +313,24 @@ def test_a_first_line_longer_than_the_sample_costs_no_report(vault_log: bytes, t
     at = next(i for i, ln in enumerate(lines) if str(100000 + WIDE - 1).encode() in ln)
     assert len(lines[at]) > SAMPLE_BYTES
     rest = lines[at:]
-    name = _write(tmp_path, "rotated.log", b"\n".join(rest) + b"\n")
-    r = _verify(tmp_path, name)
+    rotated = _write(tmp_path, "rotated.log", b"\n".join(rest) + b"\n")
+    # A file of that one entry alone (a rotated file of one answer), plain or compressed, is read whole: it was
+    # refused as "one line, longer than the bytes a file's format is told from". Over the 16 MiB limit it still is.
+    ones = (_write(tmp_path, "one.log", lines[at] + b"\n"), _write(tmp_path, "one.log.gz", gzip.compress(lines[at])))
+    one_hostile = _write(tmp_path, "one-hostile.log", _padded(lines[at], MAX_LINE_BYTES + 5) + b"\n")
+    hostiles = [_write(tmp_path, name, first + b"\n" + vault_log) for name, first in (
+        ("hostile.log", b"A" * (MAX_LINE_BYTES + 5)), ("hostile-padded.log", _padded(lines[at], MAX_LINE_BYTES + 5)))]
+    r, *results = _verify_all(tmp_path, *[(n,) for n in (rotated, *ones, one_hostile, *hostiles)])
     _no_traceback(r)
     assert r.returncode != 2 and f"{len(rest)} lines read, {len(rest)} entries, 0 unreadable" in r.stdout, \
         r.stdout + r.stderr
-    # A file of that one entry alone (a rotated file of one answer), plain or compressed, is read whole: it was
-    # refused as "one line, longer than the bytes a file's format is told from". Over the 16 MiB limit it still is.
-    for name in (_write(tmp_path, "one.log", lines[at] + b"\n"), _write(tmp_path, "one.log.gz", gzip.compress(lines[at]))):
-        r = _verify(tmp_path, name)
+    for name, r in zip(ones, results[:2]):
         _no_traceback(r)
-        assert r.returncode != 2 and "1 lines read, 1 entries, 0 unreadable" in r.stdout, r.stdout + r.stderr
-    name = _write(tmp_path, "one-hostile.log", _padded(lines[at], MAX_LINE_BYTES + 5) + b"\n")
-    r = _verify(tmp_path, name)
+        assert r.returncode != 2 and "1 lines read, 1 entries, 0 unreadable" in r.stdout, name + ": " + r.stdout + \
+            r.stderr
+    r = results[2]
     assert r.returncode == 2 and "holds one line, longer than the 262,144 bytes" in r.stderr, r.stdout + r.stderr
-    for first in (b"A" * (MAX_LINE_BYTES + 5), _padded(lines[at], MAX_LINE_BYTES + 5)):
-        name = _write(tmp_path, "hostile.log", first + b"\n" + vault_log)
-        r = _verify(tmp_path, name)
+    for name, r in zip(hostiles, results[3:]):
         _no_traceback(r)
         assert r.returncode == 1, r.stderr
         assert f"[{name}:1] Line 1 of {name} is not a readable audit entry: line is {MAX_LINE_BYTES + 5} bytes" \
@@ -335,12 +357,11 @@ def test_nan_and_infinity_are_malformed_on_every_path(vault_log: bytes, constant
     assert not isinstance(parse_line("audit.log", 7, line), BadLine)
 
 
-@pytest.mark.parametrize("depth", [300, 1000, 2000, 12000])
-def test_cloudtrail_record_nested_deep(tmp_path: Path, depth: int) -> None:
-    """A CloudTrail delivery file whose record's requestParameters nest ``depth`` levels: read and judged as any
-    record up to Go's 10000 (completeness crashed past orjson's 254, the file's decoder past Python's limit, and the
-    leak judge read the record as text, taking its accessKeyId for a leaked key); past it, the record is unreadable
-    at its line, without a traceback."""
+CLOUDTRAIL_DEPTHS = [300, 1000, 2000, 12000]
+
+
+def _cloudtrail(depth: int) -> bytes:
+    """A CloudTrail delivery file of one record whose requestParameters nest ``depth`` levels."""
     rec = {"eventVersion": "1.09", "eventTime": "2026-12-02T06:00:00Z", "eventSource": "ssm.amazonaws.com",
            "eventName": "PutParameter", "awsRegion": "us-east-1", "sourceIPAddress": "203.0.113.7",
            "userAgent": "aws-cli/2.17.0", "requestID": "0b0c8a1a-497a-4758-a6fc-c046970dfb58",
@@ -350,9 +371,26 @@ def test_cloudtrail_record_nested_deep(tmp_path: Path, depth: int) -> None:
                             "arn": "arn:aws:iam::111122223333:user/alice", "accessKeyId": "AKIAIOSFODNN7EXAMPLE",
                             "userName": "alice"},
            "requestParameters": {"name": "/app/tree", "tags": "X"}}
-    text = json.dumps({"Records": [rec]}).replace('"X"', "[" * depth + "1" + "]" * depth)
-    name = _write(tmp_path, "trail.json", text.encode())
-    r = _verify(tmp_path, name, "--format", "cloudtrail")
+    return json.dumps({"Records": [rec]}).replace('"X"', "[" * depth + "1" + "]" * depth).encode()
+
+
+@pytest.fixture(scope="module")
+def cloudtrail_verdicts(tmp_path_factory: pytest.TempPathFactory) -> dict[int, subprocess.CompletedProcess[str]]:
+    """`auditready verify --format cloudtrail` of the file of each depth, one run each (in one process)."""
+    folder = tmp_path_factory.mktemp("cloudtrail")
+    names = [_write(folder, f"trail-{depth}.json", _cloudtrail(depth)) for depth in CLOUDTRAIL_DEPTHS]
+    return dict(zip(CLOUDTRAIL_DEPTHS, _verify_all(folder, *[(n, "--format", "cloudtrail") for n in names])))
+
+
+@pytest.mark.parametrize("depth", CLOUDTRAIL_DEPTHS)
+def test_cloudtrail_record_nested_deep(cloudtrail_verdicts: dict[int, subprocess.CompletedProcess[str]],
+                                       depth: int) -> None:
+    """A CloudTrail delivery file whose record's requestParameters nest ``depth`` levels: read and judged as any
+    record up to Go's 10000 (completeness crashed past orjson's 254, the file's decoder past Python's limit, and the
+    leak judge read the record as text, taking its accessKeyId for a leaked key); past it, the record is unreadable
+    at its line, without a traceback."""
+    r = cloudtrail_verdicts[depth]
+    assert r.args[2] == f"trail-{depth}.json"
     _no_traceback(r)
     if depth <= 10000:
         assert "1 records read, 1 entries, 0 unreadable" in r.stdout, r.stdout  # (a CloudTrail file counts records)
@@ -380,14 +418,27 @@ def _k8s_events(tree: str) -> bytes:
     return ("\n".join(out) + "\n").encode()
 
 
-@pytest.mark.parametrize("depth", [300, 1000, 1500, 12000])
-def test_k8s_event_nested_deeper_than_orjson_reads(tmp_path: Path, depth: int) -> None:
+K8S_DEPTHS = [300, 1000, 1500, 12000]
+
+
+@pytest.fixture(scope="module")
+def k8s_verdicts(tmp_path_factory: pytest.TempPathFactory) -> dict[int, tuple[str, subprocess.CompletedProcess[str]]]:
+    """`auditready verify --format k8s` of the events of each depth (file name, result), one run each (in one
+    process)."""
+    folder = tmp_path_factory.mktemp("k8s")
+    names = [_write(folder, f"k8s-{depth}.log", _k8s_events("[" * depth + "1" + "]" * depth)) for depth in K8S_DEPTHS]
+    runs = _verify_all(folder, *[(n, "--format", "k8s") for n in names])
+    return {depth: (name, r) for depth, name, r in zip(K8S_DEPTHS, names, runs)}
+
+
+@pytest.mark.parametrize("depth", K8S_DEPTHS)
+def test_k8s_event_nested_deeper_than_orjson_reads(k8s_verdicts: dict[int, tuple[str, subprocess.CompletedProcess[str]]],
+                                                   depth: int) -> None:
     """The API server decodes (and its audit log records) objects up to Go's 10000 levels; orjson reads 1024 and
     writes 254, Python's decoders stop near 1000. An event within the producer's limit is read and judged as any
     other (data_minimisation and the leak judge crashed past 254 levels, or judged it as text); one past it is a
     finding at its line naming the depth."""
-    name = _write(tmp_path, "k8s.log", _k8s_events("[" * depth + "1" + "]" * depth))
-    r = _verify(tmp_path, name, "--format", "k8s")
+    name, r = k8s_verdicts[depth]
     _no_traceback(r)
     assert "depth limit" not in r.stdout
     if depth <= 10000:
@@ -411,11 +462,12 @@ def test_a_long_canary_is_looked_for_and_found(tmp_path: Path, size: int) -> Non
     entry["error"] = "refused: " + canary
     leaky = [*lines[:2], json.dumps(entry, separators=(",", ":")).encode(), *lines[3:]]
     (tmp_path / "canaries.txt").write_text(canary + "\n")
-    for name, body, code in (("clean.log", lines, 0), ("leaky.log", leaky, 1)):
+    cases = (("clean.log", lines, 0), ("leaky.log", leaky, 1))
+    for name, body, _ in cases:
         _write(tmp_path, name, b"\n".join(body) + b"\n")
-        r = _verify(tmp_path, name, "--canaries", "canaries.txt")
+    for (name, _, code), r in zip(cases, _verify_all(tmp_path, *[(n, "--canaries", "canaries.txt") for n, _, _ in cases])):
         _no_traceback(r)
-        assert r.returncode == code, r.stdout[-2000:] + r.stderr[-2000:]
+        assert r.returncode == code, name + ": " + r.stdout[-2000:] + r.stderr[-2000:]
         assert canary[:40] not in r.stdout + r.stderr
     assert "[leaky.log:3, request id" in r.stdout and "<canary:1> appears in the log (raw) under key 'error'" in r.stdout
 
@@ -476,25 +528,25 @@ def test_8bit_text_is_named_as_such_not_as_json_spread_over_lines(vault_log: byt
     accented = text.replace('"path":"secret/data/', '"path":"secret/data/café-')
     lines = [ln for ln in accented.splitlines() if "café" in ln]
     assert lines
-    name = _write(tmp_path, "latin1.log", ("\n".join(lines) + "\n").encode("latin-1"))
-    r = _verify(tmp_path, name)
-    _no_traceback(r)
-    assert r.returncode == 2 and "is not UTF-8" in r.stderr and "0xE9" in r.stderr, r.stderr
-    assert "iconv -f WINDOWS-1252 -t UTF-8" in r.stderr and "jq" not in r.stderr
-    name = _write(tmp_path, "utf8.log", ("\n".join(lines) + "\n").encode("utf-8"))
-    assert _verify(tmp_path, name).returncode in (0, 1)
+    latin1 = _write(tmp_path, "latin1.log", ("\n".join(lines) + "\n").encode("latin-1"))
+    utf8_log = _write(tmp_path, "utf8.log", ("\n".join(lines) + "\n").encode("utf-8"))
     plain = text.splitlines()
     assert len(lines) >= 4
     # a tenth of the lines or more, within the sample the format is told from (fewer: damaged lines, below)
     whole = [*plain[:2], *lines[:2], *plain[2:4], *lines[2:4], *plain[4:]]
-    name = _write(tmp_path, "whole.log", "\n".join(whole).encode("latin-1") + b"\n")
-    r = _verify(tmp_path, name)
-    assert r.returncode == 2 and "is not UTF-8" in r.stderr and "iconv -f WINDOWS-1252" in r.stderr, r.stderr
+    whole_log = _write(tmp_path, "whole.log", "\n".join(whole).encode("latin-1") + b"\n")
     utf8 = lines[1] if len(lines) > 1 else lines[0]
     mixed = [ln.encode() for ln in plain[:10]] + [lines[0].encode("latin-1"), utf8.encode()] + [
         ln.encode() for ln in plain[10:]]
-    name = _write(tmp_path, "mixed.log", b"\n".join(mixed) + b"\n")
-    r = _verify(tmp_path, name)
+    mixed_log = _write(tmp_path, "mixed.log", b"\n".join(mixed) + b"\n")
+    r, r_utf8, r_whole, r_mixed = _verify_all(tmp_path, (latin1,), (utf8_log,), (whole_log,), (mixed_log,))
+    _no_traceback(r)
+    assert r.returncode == 2 and "is not UTF-8" in r.stderr and "0xE9" in r.stderr, r.stderr
+    assert "iconv -f WINDOWS-1252 -t UTF-8" in r.stderr and "jq" not in r.stderr
+    assert r_utf8.returncode in (0, 1)
+    r = r_whole
+    assert r.returncode == 2 and "is not UTF-8" in r.stderr and "iconv -f WINDOWS-1252" in r.stderr, r.stderr
+    r = r_mixed
     assert r.returncode == 1 and "Line 11 of mixed.log is not a readable audit entry: not UTF-8" in r.stdout
     assert "Windows-1252" in r.stdout, r.stdout[-2000:]
 

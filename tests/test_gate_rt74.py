@@ -73,10 +73,13 @@ def _project(pytester: pytest.Pytester, mode: int = 0o644, conftest: str = "", c
     pytester.makeconftest(AS_JSON + conftest)
 
 
-def _offline(pytester: pytest.Pytester, *args: str) -> pytest.RunResult:
-    return pytester.runpytest_subprocess("--auditready-offline", "audit.log", "-p", "no:cacheprovider",
-                                         "--auditready-report=out/c.xml", "--auditready-evidence=out/ev",
-                                         "--auditready-sarif=out/s.sarif", "--junitxml=out/pytest.xml", *args)
+def _offline(pytester: pytest.Pytester, *args: str, subprocess: bool = False) -> pytest.RunResult:
+    """The offline audit of the project's audit.log: in this process (pytester's inline run, a session of its own
+    reading its own rootdir, ini, conftest, PYTEST_ADDOPTS and command line) unless ``subprocess`` (xdist's
+    workers)."""
+    run = pytester.runpytest_subprocess if subprocess else pytester.runpytest
+    return run("--auditready-offline", "audit.log", "-p", "no:cacheprovider", "--auditready-report=out/c.xml",
+               "--auditready-evidence=out/ev", "--auditready-sarif=out/s.sarif", "--junitxml=out/pytest.xml", *args)
 
 
 def _reports(pytester: pytest.Pytester) -> dict[str, Any]:
@@ -191,10 +194,10 @@ def test_lf_from_the_cache_leaves_checks_out_and_fails(pytester: pytest.Pytester
     _project(pytester)
     base = ["--auditready-offline", "audit.log", "--auditready-report=out/c.xml", "--auditready-evidence=out/ev",
             "--auditready-sarif=out/s.sarif", "--junitxml=out/pytest.xml"]
-    first = pytester.runpytest_subprocess(*base)
+    first = pytester.runpytest(*base)
     assert first.ret == pytest.ExitCode.TESTS_FAILED and "failed checks: log_protection" in first.stdout.str()
     (pytester.path / "audit.log").chmod(0o600)  # fixed: the rerun of what failed passes it
-    again = pytester.runpytest_subprocess(*base, "--lf")
+    again = pytester.runpytest(*base, "--lf")
     r = _assert_left_out(pytester, again, {"completeness": DESELECTED, "no_secret_leak": DESELECTED}, exact=False)
     assert r["props"]["check.log_protection.status"] == "passed"
 
@@ -210,8 +213,8 @@ def test_every_audit_item_deselected_beside_tests_that_ran_fails(pytester: pytes
     r = _reports(pytester)
     assert r["evidence"]["run"]["verdict"] == "failed" and len(r["evidence"]["run"]["not_run"]["checks"]) == 11
     assert "Verdict: **FAIL** (11 checks not run: " in r["summary"]
-    nothing = pytester.runpytest_subprocess("--auditready-offline", "audit.log", "-p", "no:cacheprovider",
-                                            "--auditready-report=out/c.xml", *how)
+    nothing = pytester.runpytest("--auditready-offline", "audit.log", "-p", "no:cacheprovider",
+                                 "--auditready-report=out/c.xml", *how)
     assert nothing.ret == pytest.ExitCode.NO_TESTS_COLLECTED and not (pytester.path / "out" / "c.xml").exists()
 
 
@@ -220,10 +223,10 @@ def test_with_xdist_a_worker_s_deselection_and_removal_are_named(pytester: pytes
     and names them "deselected"; items a hook removed reach no process and read "removed"."""
     pytest.importorskip("xdist")
     _project(pytester)
-    res = _offline(pytester, "-n", "2", "-k", "not log_protection")
+    res = _offline(pytester, "-n", "2", "-k", "not log_protection", subprocess=True)
     _assert_left_out(pytester, res, {"log_protection": DESELECTED})
     (pytester.path / "conftest.py").write_text(AS_JSON + CONFTESTS["items removed"])
-    res = _offline(pytester, "-n", "2")
+    res = _offline(pytester, "-n", "2", subprocess=True)
     _assert_left_out(pytester, res, {c: "removed from the run by a hook"
                                      for c in ("log_protection", "no_secret_leak", "integrity_digest")})
 
@@ -235,9 +238,8 @@ def test_a_check_left_out_on_one_file_of_two_fails_and_names_the_file(pytester: 
     second = pytester.path / "archived" / "audit.log"
     second.write_bytes(CLEAN_LOG.read_bytes())
     second.chmod(0o600)
-    res = pytester.runpytest_subprocess("--auditready-offline", "audit.log", "archived/audit.log", "-p",
-                                        "no:cacheprovider", "--auditready-report=c.xml", "-k",
-                                        "not (archived and required_fields)")
+    res = pytester.runpytest("--auditready-offline", "audit.log", "archived/audit.log", "-p", "no:cacheprovider",
+                             "--auditready-report=c.xml", "-k", "not (archived and required_fields)")
     assert res.ret == pytest.ExitCode.TESTS_FAILED, res.stdout.str()[-3000:]
     suite = ET.parse(pytester.path / "c.xml").getroot().find("testsuite")
     assert suite is not None
@@ -322,10 +324,10 @@ def test_the_vault_config_that_logs_secrets_in_clear_fails_when_its_checks_are_d
     (pytester.path / "pytest.ini").write_text(
         '[pytest]\naddopts = -k "not no_secret_leak and not integrity_digest and not log_protection"\n')
     pytester.makeconftest(AS_JSON)
-    res = pytester.runpytest_subprocess(
+    res = pytester.runpytest(
         "-p", "no:cacheprovider", "--auditready", f"--auditready-vault-config={folder}",
         f"--auditready-config={folder / 'auditready.toml'}", "--auditready-report=out/c.xml",
-        "--auditready-evidence=out/ev", "--auditready-sarif=out/s.sarif", "--junitxml=out/pytest.xml", timeout=300)
+        "--auditready-evidence=out/ev", "--auditready-sarif=out/s.sarif", "--junitxml=out/pytest.xml")
     _assert_left_out(pytester, res, {c: DESELECTED for c in ("no_secret_leak", "integrity_digest", "log_protection")})
 
 
@@ -336,9 +338,9 @@ def test_live_items_skipped_all_by_a_conftest_fail_and_write_every_report(pytest
                                     "def pytest_collection_modifyitems(items):\n"
                                     "    for item in items:\n"
                                     "        item.add_marker(pytest.mark.skip(reason='quarantine'))\n")
-    res = pytester.runpytest_subprocess("-p", "no:cacheprovider", "--auditready", "--auditready-report=out/c.xml",
-                                        "--auditready-evidence=out/ev", "--auditready-sarif=out/s.sarif",
-                                        "--junitxml=out/pytest.xml", timeout=300)
+    res = pytester.runpytest("-p", "no:cacheprovider", "--auditready", "--auditready-report=out/c.xml",
+                             "--auditready-evidence=out/ev", "--auditready-sarif=out/s.sarif",
+                             "--junitxml=out/pytest.xml")
     r = _assert_left_out(pytester, res, {"completeness": "quarantine", "no_secret_leak": "quarantine",
                                          "log_protection": "quarantine"}, exact=False)
     assert len(r["evidence"]["run"]["not_run"]["checks"]) == len(r["evidence"]["checks"])
@@ -350,12 +352,12 @@ def test_live_one_action_deselected_fails_and_the_whole_run_passes(pytester: pyt
     pytester.makeconftest(AS_JSON)
     args = ["-p", "no:cacheprovider", "--auditready", "--auditready-report=out/c.xml", "--auditready-evidence=out/ev",
             "--auditready-sarif=out/s.sarif", "--junitxml=out/pytest.xml"]
-    res = pytester.runpytest_subprocess(*args, "-k", "not read-allowed-c1", timeout=300)
+    res = pytester.runpytest(*args, "-k", "not read-allowed-c1")
     r = _assert_left_out(pytester, res, {"completeness": DESELECTED}, exact=False)
     skipped = r["cases"]["completeness"].find("skipped")
     assert skipped is not None and "not run on every subject: not on read-allowed-c1 (deselected)" in (
         skipped.get("message") or "")
-    whole = pytester.runpytest_subprocess(*args, timeout=300)
+    whole = pytester.runpytest(*args)
     assert whole.ret == pytest.ExitCode.OK, whole.stdout.str()[-3000:]
     assert _reports(pytester)["evidence"]["run"]["not_run"] is None
 
@@ -364,10 +366,9 @@ def test_live_every_item_deselected_beside_a_test_that_ran_fails_without_auditin
     pytester.makepyprojecttoml("[tool.auditready]\n")
     pytester.makeconftest(AS_JSON)
     pytester.makepyfile(test_own="def test_own():\n    assert True\n")
-    res = pytester.runpytest_subprocess("test_own.py", "-p", "no:cacheprovider", "--auditready", "-m",
-                                        "not auditready", "--auditready-report=out/c.xml",
-                                        "--auditready-evidence=out/ev", "--auditready-sarif=out/s.sarif",
-                                        "--junitxml=out/pytest.xml", timeout=300)
+    res = pytester.runpytest("test_own.py", "-p", "no:cacheprovider", "--auditready", "-m", "not auditready",
+                             "--auditready-report=out/c.xml", "--auditready-evidence=out/ev",
+                             "--auditready-sarif=out/s.sarif", "--junitxml=out/pytest.xml")
     assert "no audit item ran, so the vault was not audited" in res.stdout.str()
     r = _assert_left_out(pytester, res, {"completeness": DESELECTED, "fail_closed": DESELECTED}, exact=False)
     assert r["evidence"]["ledger"] is None
@@ -395,7 +396,7 @@ def test_the_notices_are_shown_and_the_run_goes_on_under_any_warning_filter(
     pytester.makepyprojecttoml("[tool.auditready]\n" + (ini if filters == "ini" else ""))
     monkeypatch.setenv("VAULT_ADDR", "https://vault.example.com:8200")
     args = [] if filters == "ini" else [*filters, "-p", "xdist", "-n", "2"]
-    res = pytester.runpytest_subprocess("-p", "no:cacheprovider", "--auditready", *args, timeout=300)
+    res = pytester.runpytest("-p", "no:cacheprovider", "--auditready", *args)
     assert res.ret == pytest.ExitCode.OK, (res.stdout.str() + res.stderr.str())[-3000:]
     _said_once(res, XDIST_OFF)
     _said_once(res, ADDR)
@@ -404,14 +405,13 @@ def test_the_notices_are_shown_and_the_run_goes_on_under_any_warning_filter(
 def test_the_notice_of_audit_options_without_the_audit_survives_warnings_as_errors(
         pytester: pytest.Pytester) -> None:
     pytester.makepyfile(test_own="def test_own():\n    assert True\n")
-    res = pytester.runpytest_subprocess("-p", "no:cacheprovider", "-W", "error",
-                                        "--auditready-target=https://vault.example.com:8200")
+    res = pytester.runpytest("-p", "no:cacheprovider", "-W", "error", "--auditready-target=https://vault.example.com:8200")
     assert res.ret == pytest.ExitCode.OK, (res.stdout.str() + res.stderr.str())[-3000:]
     _said_once(res, "auditready: --auditready-target given without --auditready or --auditready-offline")
 
 
 def test_a_log_setting_the_embedded_target_does_not_read_is_said_under_w_error(pytester: pytest.Pytester) -> None:
     pytester.makepyprojecttoml('[tool.auditready]\nlog = "/var/log/vault/audit.log"\n')
-    res = pytester.runpytest_subprocess("-p", "no:cacheprovider", "-W", "error", "--auditready", "--collect-only")
+    res = pytester.runpytest("-p", "no:cacheprovider", "-W", "error", "--auditready", "--collect-only")
     assert res.ret == pytest.ExitCode.OK, (res.stdout.str() + res.stderr.str())[-3000:]
     _said_once(res, "auditready: log is set, and the audit runs against the embedded throw-away OpenBao")

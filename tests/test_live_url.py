@@ -650,7 +650,7 @@ def test_a_misspelt_unprivileged_policy_is_refused_with_the_least_privilege_toke
     r = c.call("POST", "auth/token/create", {"policies": ["auditready"], "ttl": "10m", "display_name": "auditor"})
     monkeypatch.setenv("VAULT_TOKEN", remember_secret(r.body["auth"]["client_token"]))
     write_config(pytester, unprivileged_policies=["default", "app-readerz"])
-    result = pytester.runpytest_subprocess(*audit_args(server), timeout=60)
+    result = pytester.runpytest(*audit_args(server))
     out = result.stdout.str() + result.stderr.str()
     assert result.ret == 2 and "Traceback" not in out, out[-2000:]
     line = next(ln for ln in out.splitlines() if "auditready:" in ln)

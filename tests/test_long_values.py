@@ -6,6 +6,7 @@ detect-secrets finds something is one it lets through."""
 
 from __future__ import annotations
 
+import functools
 import json
 import random
 import string
@@ -38,6 +39,12 @@ def _hits(scanner: GenericScanner, key: str, value: str) -> set[tuple[str, str]]
     return {(h.kind, h.fingerprint) for h in scanner.scan_value(key, value)}
 
 
+def _plain(key: str, value: str) -> set[tuple[str, str]]:
+    """What the scanner finds without the prefilter (it never reads the C extension: the same for both parameters)."""
+    with GenericScanner() as plain:
+        return _hits(plain, key, value)
+
+
 @pytest.fixture(scope="module", params=[False, True], ids=["native", "pure"])
 def leak(request):
     if not request.param and native.lib is None:
@@ -51,8 +58,10 @@ def leak(request):
         native.lib = saved
 
 
-@pytest.mark.parametrize("planted", [[p] for p in PLANTED] + [PLANTED, []], ids=[*range(len(PLANTED)), "all", "none"])
-def test_a_long_path_is_judged_as_without_the_prefilter(leak: LeakScanner, planted: list[str]) -> None:
+@functools.lru_cache(maxsize=None)
+def _long_path(planted: tuple[str, ...]) -> tuple[str, set[tuple[str, str]]]:
+    """A path of 3000 clean segments with ``planted`` among them, and what the scanner finds in it without the
+    prefilter (made once, for the native and the pure parameter alike)."""
     rng = random.Random(len(planted))
     segments = _words(rng, 3000)
     for n, secret in enumerate(planted):
@@ -61,22 +70,33 @@ def test_a_long_path_is_judged_as_without_the_prefilter(leak: LeakScanner, plant
     # a secret's own format only)
     query = "&".join(["version=2"] + [f"p{n}={urllib.parse.quote(secret)}" for n, secret in enumerate(planted)])
     path = "secret/data/" + "/".join(segments) + "?" + query
+    return path, _plain("path", path)
+
+
+@pytest.mark.parametrize("planted", [[p] for p in PLANTED] + [PLANTED, []], ids=[*range(len(PLANTED)), "all", "none"])
+def test_a_long_path_is_judged_as_without_the_prefilter(leak: LeakScanner, planted: list[str]) -> None:
+    path, expected = _long_path(tuple(planted))
     assert leak.generic.prefilter is not None
-    with GenericScanner() as plain:
-        expected = _hits(plain, "path", path)
     assert _hits(leak.generic, "path", path) == expected
     assert len({kind for kind, _ in expected}) >= min(len(planted), 6)
 
 
-def test_a_long_value_read_in_windows_is_judged_as_without_the_prefilter(leak: LeakScanner) -> None:
+@functools.lru_cache(maxsize=None)
+def _long_value() -> tuple[str, set[tuple[str, str]]]:
+    """A value of 40,000 clean words with every planted secret among them, and what the scanner finds in it without
+    the prefilter (made once, for both parameters)."""
     rng = random.Random(7)
     text = " ".join(_words(rng, 40_000))
     assert len(_windows(text)) > PREFILTER_MIN
     at = [rng.randrange(len(text)) for _ in PLANTED]
     for secret, i in sorted(zip(PLANTED, at), key=lambda p: p[1], reverse=True):
         text = text[:i] + f' "{secret}" ' + text[i:]
-    with GenericScanner() as plain:
-        expected = _hits(plain, "message", text)
+    return text, _plain("message", text)
+
+
+def test_a_long_value_read_in_windows_is_judged_as_without_the_prefilter(leak: LeakScanner) -> None:
+    text, expected = _long_value()
+    assert len(_windows(text)) > PREFILTER_MIN
     assert expected
     assert _hits(leak.generic, "message", text) == expected
 
@@ -97,12 +117,20 @@ def _corpus() -> list[str]:
     return out
 
 
-def test_every_text_detect_secrets_finds_something_in_is_let_through(leak: LeakScanner) -> None:
+@functools.lru_cache(maxsize=None)
+def _found_by_detect_secrets() -> tuple[list[str], list[bool]]:
+    """The corpus as JSON texts and, for each, whether detect-secrets finds something in it (made once, for both
+    parameters: detect-secrets never reads the C extension)."""
     from detect_secrets.core.scan import _process_line_based_plugins
 
     texts = [json.dumps({key: value}) for value in _corpus() for key in ("path", "value", "password")]
-    hold = leak._may_hold(texts)
     with GenericScanner():
         found = [bool(list(_process_line_based_plugins(lines=[(1, t)], filename="audit.log"))) for t in texts]
+    return texts, found
+
+
+def test_every_text_detect_secrets_finds_something_in_is_let_through(leak: LeakScanner) -> None:
+    texts, found = _found_by_detect_secrets()
+    hold = leak._may_hold(texts)
     assert sum(found) > 100  # the corpus holds many
     assert [t for t, f, h in zip(texts, found, hold) if f and not h] == []
