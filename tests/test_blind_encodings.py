@@ -81,6 +81,49 @@ class Verified(NamedTuple):
     paths: dict[str, Path]
 
 
+def _run(root: Path, paths: list[Path], canaries: tuple[str, ...], pure: bool) -> tuple[str, dict[str, dict]]:
+    """``auditready verify`` of ``paths`` in ``root`` (its pyproject.toml written): why its run is no answer (or ""),
+    and per path and check, the findings' messages with their place; a path that some check did not run on is left
+    out (each check must run on every file)."""
+    (root / "pyproject.toml").write_text(PROJECT)
+    args = [sys.executable, "-m", "pytest_auditready", "verify", *map(str, paths), "--json", str(root / "out.json")]
+    if canaries:
+        (root / "canaries.txt").write_text("\n".join(canaries) + "\n")
+        args += ["--canaries", str(root / "canaries.txt")]
+    env = dict(os.environ)
+    env.pop("AUDITREADY_PURE_PYTHON", None)
+    if pure:
+        env["AUDITREADY_PURE_PYTHON"] = "1"
+    proc = subprocess.run(args, cwd=root, env=env, capture_output=True, text=True, timeout=300)
+    if proc.returncode not in (0, 1):
+        return f"exit {proc.returncode}: {proc.stderr[-2000:]}", {}
+    out: dict[str, dict] = {str(p): {c: [] for c in CHECKS} for p in paths}
+    check = path = ""
+    seen: set[tuple[str, str]] = set()
+    for line in proc.stdout.splitlines():
+        m = re.match(r"(PASS|FAIL|SKIP) (\S+) (\S+)", line)
+        if m:
+            check, path = m.group(2), m.group(3)
+            seen.add((path, check))
+            continue
+        if line.startswith("  - ") and check in CHECKS and path in out and SECRET_DATA not in line:
+            out[path][check].append(line[4:])
+    for p in paths:
+        if any((str(p), c) not in seen for c in CHECKS):
+            del out[str(p)]
+    return "" if out else f"no file judged by every check\n{proc.stdout[-3000:]}", out
+
+
+def _write(folder: Path, files: dict[str, str]) -> dict[str, Path]:
+    folder.mkdir(parents=True, exist_ok=True)
+    paths = {}
+    for name, text in files.items():
+        p = paths[name] = folder / name
+        p.write_text(text)
+        os.chmod(p, 0o600)
+    return paths
+
+
 def _verify_all(folder: Path, pure: bool) -> Iterator[tuple[str, Verified | str]]:
     """Run ``auditready verify`` once for each set of canaries over the files of every case given it, each case's
     files in a folder of their own; (case id, what its files gave, or why the case's run is no answer)."""
@@ -89,48 +132,26 @@ def _verify_all(folder: Path, pure: bool) -> Iterator[tuple[str, Verified | str]
         groups.setdefault(canaries, []).append(case_id)
     for g, (canaries, ids) in enumerate(groups.items()):
         root = folder / f"run{g}"
-        root.mkdir()
-        (root / "pyproject.toml").write_text(PROJECT)
-        paths: dict[str, dict[str, Path]] = {}
-        for k, case_id in enumerate(ids):
-            (root / f"case{k}").mkdir()
-            paths[case_id] = {}
-            for name, text in CASES[case_id][0]().items():
-                p = root / f"case{k}" / name
-                p.write_text(text)
-                os.chmod(p, 0o600)
-                paths[case_id][name] = p
-        args = [sys.executable, "-m", "pytest_auditready", "verify",
-                *(str(p) for files in paths.values() for p in files.values()), "--json", str(root / "out.json")]
-        if canaries:
-            (root / "canaries.txt").write_text("\n".join(canaries) + "\n")
-            args += ["--canaries", str(root / "canaries.txt")]
-        env = dict(os.environ)
-        env.pop("AUDITREADY_PURE_PYTHON", None)
-        if pure:
-            env["AUDITREADY_PURE_PYTHON"] = "1"
-        proc = subprocess.run(args, cwd=root, env=env, capture_output=True, text=True, timeout=300)
-        if proc.returncode not in (0, 1):
-            for case_id in ids:
-                yield case_id, f"exit {proc.returncode}: {proc.stderr[-2000:]}"
-            continue
-        out: dict[str, dict] = {str(p): {c: [] for c in CHECKS} for files in paths.values() for p in files.values()}
-        check = path = ""
-        seen: set[tuple[str, str]] = set()
-        for line in proc.stdout.splitlines():
-            m = re.match(r"(PASS|FAIL|SKIP) (\S+) (\S+)", line)
-            if m:
-                check, path = m.group(2), m.group(3)
-                seen.add((path, check))
-                continue
-            if line.startswith("  - ") and check in CHECKS and path in out and SECRET_DATA not in line:
-                out[path][check].append(line[4:])
+        paths = {case_id: _write(root / f"case{k}", CASES[case_id][0]()) for k, case_id in enumerate(ids)}
+        why, out = _run(root, [p for files in paths.values() for p in files.values()], canaries, pure)
         for case_id, files in paths.items():
-            missing = {(str(p), c) for p in files.values() for c in CHECKS} - seen  # each check ran on every file
-            if missing:
-                yield case_id, f"not judged: {sorted(missing)}\n{proc.stdout[-3000:]}"
+            unjudged = [name for name, p in files.items() if str(p) not in out]
+            if unjudged:
+                yield case_id, why or f"not judged by every check: {unjudged}"
                 continue
             yield case_id, Verified({name: out[str(p)] for name, p in files.items()}, files)
+
+
+def _verify(tmp_path: Path, files: dict[str, str], pure: bool, canaries: tuple[str, ...] = ()) -> dict[str, dict]:
+    """Run ``auditready verify`` on the given files (written in ``tmp_path``); per file and check, the findings'
+    messages with their place (for other test files: this one verifies its cases together, ``verified``)."""
+    paths = _write(tmp_path, files)
+    why, out = _run(tmp_path, list(paths.values()), canaries, pure)
+    assert not why and all(str(p) in out for p in paths.values()), why or out
+    found = {name: out[str(p)] for name, p in paths.items()}
+    for msgs in (m for f in found.values() for m in f.values()):  # nothing printed may hold a planted value
+        assert not any(MARK in msg for msg in msgs)
+    return found
 
 
 @pytest.fixture(scope="module")
