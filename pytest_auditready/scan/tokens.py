@@ -16,7 +16,9 @@ from __future__ import annotations
 
 import base64
 import binascii
+import bisect
 import re
+import threading
 from dataclasses import dataclass
 from typing import Callable, Iterator, Optional
 
@@ -382,12 +384,205 @@ PREFILTERS: tuple[tuple[bytes, bool], ...] = (  # (expression, caseless)
 )
 
 
-def find(value: str) -> Iterator[tuple[str, str]]:
-    """(kind, the credential) for each rule's match in ``value``: the match, or its group where the rule has one
-    (the token after "Bearer", the password of a URL), so that the same credential written elsewhere is one."""
+# -- the fast path of ``find`` on a long text: a Hyperscan pass says which rules can match and on which lines -------
+
+_WS = rb"[\t-\r\x1c-\x20]"  # Python's \s, once ``_FOLD`` has made each of its other white spaces " "
+_KEY = CREDENTIAL_KEY.encode("ascii")
+# Characters that are not ASCII but that Python's regexes take for ASCII: under (?i), a capital I with a dot and a
+# dotless i (for "i"), a long s ("s") and the Kelvin sign ("k"), and \s's white spaces beyond ASCII. Made those
+# (one character for one, so that lines stay lines) before the Hyperscan pass, whose caseless and classes are
+# ASCII's. tests/test_tokens_fast.py checks this against every code point.
+_FOLD = {0x130: "i", 0x131: "i", 0x17F: "s", 0x212A: "k",
+         **{c: " " for c in (0x85, 0xA0, 0x1680, *range(0x2000, 0x200B), 0x2028, 0x2029, 0x202F, 0x205F, 0x3000)}}
+_FOLDED = re.compile("[" + "".join(map(chr, _FOLD)) + "]")  # a text without one is not translated (str.translate
+# takes 70 ns a character of a text that is not ASCII)
+
+
+@dataclass(frozen=True)
+class Gate:
+    """What every match of one rule (``RULES``, the same index) holds, for Hyperscan (literals and bounded ASCII
+    classes only): a part ``where`` matches, with at most ``before`` line breaks ("\\n") from the match's start to
+    that part's end and ``after`` from there to the match's end (None: any number); and a part each of ``also``
+    matches (anywhere in the text). A rule without a hit of each is not run; one is run on the lines around its
+    hits only (``find``)."""
+
+    where: bytes
+    caseless: bool = False
+    before: Optional[int] = 0
+    after: Optional[int] = 0
+    also: tuple[bytes, ...] = ()
+
+
+_VAULT = rb"(?:hv[sbr]|b)\.[A-Za-z0-9_-]{24}|s\.[A-Za-z0-9]{24}"
+GATES: tuple[Gate, ...] = (
+    Gate(_VAULT),
+    Gate(_VAULT),
+    Gate(rb"r\.[A-Za-z0-9]{24}"),
+    Gate(rb"token-(?:[sr][-.][A-Za-z0-9]{24}|(?:hv[sbr]|b)-[A-Za-z0-9-]{24})"),
+    Gate(rb"auth/token/(?:lookup|renew|revoke)"),
+    Gate(rb"(?:unseal|recovery) key", True),
+    Gate(rb"github_pat_[A-Za-z0-9_]{40}"),
+    Gate(rb"npm_[A-Za-z0-9]{36}"),
+    Gate(rb"shp(?:at|ca|pa|ss)_[a-fA-F0-9]{32}"),
+    Gate(rb"sk-ant-(?:api|admin)"),  # then \d\d: any script's digits
+    Gate(rb"sk-(?:proj|svcacct|admin)-[A-Za-z0-9_-]{40}"),
+    Gate(rb"do[opr]_v1_[a-f0-9]{64}"),
+    Gate(rb"hf_[A-Za-z]{34}"),
+    Gate(rb"dapi[a-f0-9]{32}"),
+    Gate(rb"AGE-SECRET-KEY-1[QPZRY9X8GF2TVDW0S3JN54KHCE6MUA7L]{58}"),
+    Gate(rb"glsa_[A-Za-z0-9]{32}_[A-Fa-f0-9]{8}|glc_[A-Za-z0-9+/]{32}"),
+    Gate(rb"dp\.(?:pt|st|sa|ct|scim|audit)\.[A-Za-z0-9]{40}"),
+    Gate(rb"[A-Za-z0-9]{14}\.atlasv1\.[A-Za-z0-9_=-]{60}"),
+    Gate(rb"pul-[a-f0-9]{40}"),
+    Gate(rb"PMAK-[a-f0-9]{24}-[a-f0-9]{34}"),
+    Gate(rb"lin_api_[A-Za-z0-9]{40}"),
+    Gate(rb"ATATT3[A-Za-z0-9_=-]{180}"),
+    Gate(rb"AIza[0-9A-Za-z_-]{35}"),
+    Gate(rb"GOCSPX-[A-Za-z0-9_-]{28}|ya29\.[A-Za-z0-9_-]{30}"),
+    Gate(rb"https://hooks\.slack\.com/(?:services|workflows)/T"),
+    Gate(rb"://"),
+    Gate(rb"@(?:tcp6?|udp|unix)\("),
+    Gate(rb"@[A-Za-z0-9./-]"),  # the Easy Connect's "@//" or "@host:"
+    Gate(rb"base64:[A-Za-z0-9+/]{22}"),
+    # KEY, up to two white spaces (line breaks too), "=", up to two more, then the value (no line break)
+    Gate(_KEY + _WS + rb"{0,2}=", True, 2, 2),
+    Gate(_KEY, True, 0, None, (rb"</",)),  # the element's attributes may run over lines
+    # key\s*=\s*"KEY" then \s+value or \s*>
+    Gate(_KEY + rb"[\"'](?:" + _WS + rb"|>)", True, None, None,
+         (rb"key(?:" + _WS + rb"|=)", rb"=(?:" + _WS + rb"|[\"'])")),
+    Gate(_KEY + rb"[\"']?[ \t]{0,4}:[ \t]", True),
+    # (?s), \s+: over lines. (CREATE|ALTER)\s+ or GRANT\b, then PASSWORD or IDENTIFIED
+    Gate(rb"password|identified", True, None, None,
+         (rb"(?:create|alter)" + _WS + rb"|grant[^A-Za-z0-9_]",)),  # GRANT\b, then more
+    Gate(_WS + rb"password", True, None, None, (rb"set" + _WS,)),  # SET\s+PASSWORD
+    # (machine\s+\S+|default) (\s+(login|account|port)\s+\S+)+ \s+password\s+
+    Gate(rb"password" + _WS, True, None, None,
+         (rb"machine" + _WS + rb"|default", _WS + rb"(?:login|account|port)" + _WS)),
+    # the port (\d{1,5}: a digit of any script is one to four bytes, none of them ASCII but the ASCII ones) or "*"
+    Gate(rb":(?:\*|[0-9\x80-\xff]{1,20}):"),
+    Gate(rb"bearer", True, 0, None),
+    Gate(rb"basic", True, 0, None),
+)
+# characters: a shorter text is searched rule by rule until the database is at hand (loading it costs what a few
+# tens of KB searched rule by rule do), then a text of FAST_MIN_LOADED or more is not
+FAST_MIN, FAST_MIN_LOADED = 4096, 32
+_GATE_DB: list[object] = []  # [the database] once compiled or loaded (scan.hyperscan.compiled)
+_SCANNING = threading.Lock()  # held for a scan: one scratch space, one scan at a time (another thread: the loop)
+# each rule's expression ids in that database: its ``where``'s, then its ``also`` parts' (GATES' order)
+_GATE_IDS: tuple[tuple[int, tuple[int, ...]], ...] = tuple(
+    (n, tuple(range(n + 1, n + 1 + len(g.also))))
+    for n, g in zip([sum(1 + len(g.also) for g in GATES[:i]) for i in range(len(GATES))], GATES))
+
+
+def _gate_db() -> object:
+    """GATES' Hyperscan database (ids ``_GATE_IDS``; each ``also`` part reports once at most), compiled once per
+    process in a child or loaded from the cache (scan.hyperscan.compiled)."""
+    if not _GATE_DB:
+        import hyperscan
+
+        from .hyperscan import _load_one, compiled
+
+        exprs, flags = [], []
+        for gate in GATES:
+            flag = hyperscan.HS_FLAG_CASELESS if gate.caseless else 0
+            exprs.append(gate.where)
+            flags.append(flag)
+            for part in gate.also:
+                exprs.append(part)
+                flags.append(flag | hyperscan.HS_FLAG_SINGLEMATCH)
+        ids = list(range(len(exprs)))
+
+        def build() -> bytes:
+            d = hyperscan.Database(mode=hyperscan.HS_MODE_BLOCK)
+            d.compile(expressions=exprs, ids=ids, elements=len(exprs), flags=flags)
+            return bytes(hyperscan.dumpb(d))
+
+        _GATE_DB.append(compiled(repr(("tokens.GATES", exprs, ids, flags)).encode(), build, _load_one))
+    return _GATE_DB[0]
+
+
+def _newlines(text: str) -> list[int]:
+    """The index of each "\\n" in ``text``."""
+    found, i = [], text.find("\n")
+    while i >= 0:
+        found.append(i)
+        i = text.find("\n", i + 1)
+    return found
+
+
+def _byte_newlines(data: bytes) -> list[int]:
+    """The index of each "\\n" in ``data``."""
+    found, i = [], data.find(b"\n")
+    while i >= 0:
+        found.append(i)
+        i = data.find(b"\n", i + 1)
+    return found
+
+
+def _windows(value: str) -> Optional[dict[int, list[tuple[int, int]]]]:
+    """For each rule that can match in ``value`` (``GATES``), the (pos, endpos) of the runs of whole lines its
+    matches can lie on, in order and apart; None while another thread scans."""
+    folded = value if value.isascii() or _FOLDED.search(value) is None else value.translate(_FOLD)
+    data = folded.encode("utf-8", "surrogatepass")
+    ends: dict[int, list[int]] = {}
+
+    def hit(expression_id: int, _start: int, end: int, _flags: int, _context: object) -> None:
+        ends.setdefault(expression_id, []).append(end)
+
+    db = _gate_db()
+    if not _SCANNING.acquire(blocking=False):
+        return None
+    try:
+        db.scan(data, match_event_handler=hit)  # type: ignore[attr-defined]
+    finally:
+        _SCANNING.release()
+    breaks = _newlines(value)
+    # the same lines in the bytes scanned: "\\n" is one byte, no other character's UTF-8 holds it
+    byte_breaks = breaks if len(data) == len(value) else _byte_newlines(data)
+    last = len(breaks)  # the last line's index
+    windows: dict[int, list[tuple[int, int]]] = {}
+    for i, (gate, (where, also)) in enumerate(zip(GATES, _GATE_IDS)):
+        if where not in ends or any(part not in ends for part in also):
+            continue
+        runs: list[tuple[int, int]] = []
+        for end in sorted(ends[where]):
+            line = bisect.bisect_left(byte_breaks, end - 1)  # the line of the hit's last byte
+            first = 0 if gate.before is None else max(0, line - gate.before)
+            final = last if gate.after is None else min(last, line + gate.after)
+            if runs and first <= runs[-1][1] + 1:
+                runs[-1] = (runs[-1][0], max(runs[-1][1], final))
+            else:
+                runs.append((first, final))
+        windows[i] = [(breaks[a - 1] + 1 if a else 0, breaks[b] if b < last else len(value)) for a, b in runs]
+    return windows
+
+
+def _find_reference(value: str) -> Iterator[tuple[str, str]]:
+    """``find`` rule by rule over the whole text: what the fast path must equal (tests/test_tokens_fast.py)."""
     for rule in RULES:
         if rule.needle is not None and rule.needle.search(value) is None:
             continue
         for m in rule.pattern.finditer(value):
             if rule.check is None or rule.check(m):
                 yield rule.kind, _value(m)
+
+
+def find(value: str) -> Iterator[tuple[str, str]]:
+    """(kind, the credential) for each rule's match in ``value``: the match, or its group where the rule has one
+    (the token after "Bearer", the password of a URL), so that the same credential written elsewhere is one.
+
+    A text of ``FAST_MIN`` characters or more is searched by each rule on the lines its ``GATES`` entry allows only
+    (``_windows``), with ``pattern.finditer(value, pos, endpos)``: the same matches in the same order. Every match
+    lies within a run of lines (its gate's part is in it), runs are apart, so no match begins in one run and ends in
+    another and none lies between them; ``pos`` leaves lookbehind and "^" (?m) the text before, and ``endpos`` cuts
+    just before a "\\n", where no rule's ``$`` (?m), ``\\b`` or lookahead tells the text's end from a line break."""
+    windows = _windows(value) if len(value) >= (FAST_MIN_LOADED if _GATE_DB else FAST_MIN) else None
+    if windows is None:
+        yield from _find_reference(value)
+        return
+    for i, runs in windows.items():
+        rule = RULES[i]
+        for pos, endpos in runs:
+            for m in rule.pattern.finditer(value, pos, endpos):
+                if rule.check is None or rule.check(m):
+                    yield rule.kind, _value(m)
