@@ -333,11 +333,16 @@ HTTP_KINDS = frozenset({"Bearer Token", "Basic Auth Credentials"})
 
 # Hyperscan expressions, each a superset of one or more rules above (literals and bounded repeats only; a URL's
 # user information longer than 256 characters is not looked for).
+# One white space of Python's \s (str), as bytes: ASCII's, U+0085, U+00A0, U+1680, U+2000-U+200A, U+2028, U+2029,
+# U+202F, U+205F, U+3000 in UTF-8, or escaped as a JSON text writes it
+_PY_SPACE = (rb"(?:[\t\x0b\x0c\x1c-\x1f ]|\\[nrtf]|\\u(?:00[0-9a-fA-F]{2}|1680|20[0-2][0-9a-fA-F]|205[fF]|3000)"
+             rb"|\xc2[\x85\xa0]|\xe1\x9a\x80|\xe2\x80[\x80-\x8a\xa8\xa9\xaf]|\xe2\x81\x9f|\xe3\x80\x80)")
 PREFILTERS: tuple[tuple[bytes, bool], ...] = (  # (expression, caseless)
     (rb"(?:hv[sbr]\.[A-Za-z0-9_-]{24}|[sr]\.[A-Za-z0-9]{24}|b\.[A-Za-z0-9_-]{24})", False),
     (rb"token-(?:[sr][-.][A-Za-z0-9]{24}|(?:hv[sbr]|b)-[A-Za-z0-9-]{24})", False),
     (rb"auth(?:/|\\/)token(?:/|\\/)(?:lookup|renew|revoke|revoke-orphan)(?:/|\\/)[^/\\\"?#\s&]", False),
-    (rb"(?:unseal|recovery) key(?: \d{1,3})?:[ \t]", True),
+    # the key's number: Python's \d is any script's digit (two to four bytes of UTF-8, or a JSON \u escape)
+    (rb"(?:unseal|recovery) key(?: (?:[0-9]|[\x80-\xff]{2,4}|\\u[0-9a-fA-F]{4}){1,3})?:(?:[ \t]|\\t)", True),
     (rb"github_pat_[A-Za-z0-9_]{40}", False),
     (rb"npm_[A-Za-z0-9]{36}", False),
     (rb"shp(?:at|ca|pa|ss)_[a-fA-F0-9]{32}", False),
@@ -359,7 +364,8 @@ PREFILTERS: tuple[tuple[bytes, bool], ...] = (  # (expression, caseless)
     (rb"hooks\.slack\.com/", False),
     (rb"://[^\s\"<>\\^`{|}/?#\[\]@]{1,256}@", False),
     (rb"@(?:tcp6?|udp|unix)\(", False),
-    (rb"/[^\s/@\"]{1,128}@(?://|[A-Za-z0-9.-]{1,253}:\d)", False),
+    (rb"/[^\s/@\"]{0,127}[^\s/@\"]@(?://|[A-Za-z0-9.-]{1,253}:\d)|[^\s/@\"]{128}@(?://|[A-Za-z0-9.-]{1,253}:\d)",
+     False),  # (a password of any length: its last 128 characters before the "@")
     (rb"base64:[A-Za-z0-9+/]{22}", False),
     (CREDENTIAL_KEY.encode("ascii") + rb"\s{0,2}=", True),
     # an XML element's or key's end, as a JSON text writes it (Go writes ">" as \u003e, a quote escaped)
@@ -372,7 +378,9 @@ PREFILTERS: tuple[tuple[bytes, bool], ...] = (  # (expression, caseless)
     # a credential's key URL-encoded with its "=" (a connection string in a query parameter: AccountKey%3D...)
     (CREDENTIAL_KEY.encode("ascii") + rb"(?:%25){0,2}%3[dD]", True),
     # a .netrc entry's password (its "machine" or "default", then "password" with blanks or escaped line ends)
-    (rb"(?:machine|default)(?:[ \t]|\\[nrt])[^\"]{0,256}(?:[ \t]|\\[nrt])password(?:[ \t]|\\[nrt])", True),
+    # a .netrc entry's password (after a login, account or port of any length) and a SQL SET PASSWORD (after any
+    # number of blanks): a white space of Python's \s right before "password", raw or as a JSON text escapes it
+    (_PY_SPACE + rb"password", True),
     # a password file's line: five fields, the second a port or "*", at a value's start or after an escaped newline
     (rb"(?:\"|\\n)[^:\s\"\\]{1,253}:(?:\d{1,5}|\*):[^:\s\"]{1,128}:[^:\s\"]{1,128}:[^:\s\"\\]", False),
     (rb"bearer\s", True),
@@ -380,7 +388,6 @@ PREFILTERS: tuple[tuple[bytes, bool], ...] = (  # (expression, caseless)
     # a SQL statement's password (the SQL Password rule): its keyword, then a quote or (Oracle) a bare word
     (rb"(?:password(?:[ \t]|\\[nrt]){0,8}=?(?:[ \t]|\\[nrt]){0,8}(?:'|\\{1,8}\")|identified(?:[ \t]|\\[nrt]){1,8}"
      rb"(?:with(?:[ \t]|\\[nrt]){1,8}[^ \t]{1,64}(?:[ \t]|\\[nrt]){1,8})?by(?:[ \t]|\\[nrt]){1,8})", True),
-    (rb"set(?:[ \t]|\\[nrt]){1,8}password", True),
 )
 
 

@@ -1,0 +1,56 @@
+"""The leak scanner's Hyperscan prefilters (scan.tokens.PREFILTERS) must each match wherever their rule does, or
+the rule never sees the line: a credential the judge finds in a line (``judge_line``) went unreported by the block
+scan that every verify runs. Found by the helper that built tokens.GATES: a vault unseal key numbered in another
+script's digits, an Oracle Easy Connect password over 128 characters, a .netrc login over 256 characters before its
+password, and a MySQL "SET" with more than eight blanks before "PASSWORD"."""
+
+from __future__ import annotations
+
+import base64
+import json
+
+import pytest
+
+from pytest_auditready.scan import tokens
+from pytest_auditready.scan.hyperscan import LeakScanner
+
+PW = "Wq8vT3xZ9nL2pR6k"
+KEY = base64.b64encode(bytes(range(32))).decode()
+CASES = {
+    "unseal key numbered in Arabic-Indic digits": ("Unseal Key \u0661: " + KEY, "Vault Unseal Key"),
+    "unseal key after a tab": ("Recovery Key 2:\t" + KEY, "Vault Unseal Key"),
+    "Easy Connect password of 150 characters": ("scott/" + "p7Q" * 50 + "@//db.example.com:1521/ORCL",
+                                                "Connect String Password"),
+    "netrc login of 300 characters": ("machine h login " + "u" * 300 + " password " + PW, "Secret Keyword"),
+    "netrc password after a line break": ("machine h\nlogin bob\npassword " + PW, "Secret Keyword"),
+    "SET with nine blanks before PASSWORD": ("SET" + " " * 9 + "PASSWORD FOR 'bob'@'%' = '" + PW + "'",
+                                             "SQL Password"),
+    "SET then a no-break space before PASSWORD": ("SET\u00a0PASSWORD = '" + PW + "'", "SQL Password"),
+}
+
+
+def _line(value: str, ascii_only: bool) -> bytes:
+    entry = {"time": "2026-01-05T08:00:00.123456789Z", "type": "response",
+             "request": {"id": "6f1c2d1e-0000-4000-8000-000000000001", "path": "secret/data/app"},
+             "response": {"data": {"note": value}}}
+    return json.dumps(entry, ensure_ascii=ascii_only, separators=(",", ":")).encode()
+
+
+@pytest.mark.parametrize("ascii_only", [False, True], ids=["utf8", "json-escaped"])  # Go writes UTF-8; others \u
+@pytest.mark.parametrize("name", sorted(CASES))
+def test_the_block_scan_finds_what_the_rule_finds(name: str, ascii_only: bool) -> None:
+    value, kind = CASES[name]
+    assert kind in {k for k, _ in tokens.find(value)}  # the rule itself finds it
+    line = _line(value, ascii_only)
+    with LeakScanner({}) as scanner:
+        judged = scanner.judge_line(1, line)
+        assert judged is not None and kind in {g.kind for g in judged.generic}
+        found = {h.line: {g.kind for g in h.generic} for h in scanner.scan_block(line, 1)}
+    assert kind in found.get(1, set()), found
+
+
+def test_prose_with_password_judged_whole_stays_clean() -> None:
+    """The widened prefilters send more lines to the judge whole; a vault's own failed-login text is no finding."""
+    line = _line("invalid username or password provided for user bob", False)
+    with LeakScanner({}) as scanner:
+        assert list(scanner.scan_block(line, 1)) == []
