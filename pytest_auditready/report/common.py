@@ -115,8 +115,8 @@ def control_status(check_id: str, outcomes: Sequence[Outcome], spec: Mapping[str
     narrowed = _narrowing(outcomes)
     if narrowed:
         return ControlStatus(check_id, NOT_EVIDENCED, f"a setting narrowed the check: {narrowed}")
-    # Offline, an item is a log: passed on some, not judged on others (an object's log_protection beside a local
-    # file's). (Live, an item is an action; those a URL target does not take are out of its scope by design.)
+    # Offline, an item is a log: passed on some, not judged on others (a check that skipped one file of the set).
+    # (Live, an item is an action; those a URL target does not take are out of its scope by design.)
     left = [o for o in considered if o.status == SKIPPED and not o.accepted] if kind == "offline" else []
     if left:
         why = "; ".join(sorted({o.reason for o in left if o.reason})) or NOT_RUN
