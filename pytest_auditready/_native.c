@@ -2248,7 +2248,8 @@ HOT int pf_field(uchar c) { return c != ':' && c != '"' && !pf_blank(c); }      
 HOT int pf_host(uchar c) { return pf_field(c) && c != '\\'; }                    /* [^:\s"\\] */
 
 /* scan/native.py's PASS_FILE:
- *   (?:"|\\n)[^:\s"\\]{1,253}:(?:\d{1,5}|\*):[^:\s"]{1,128}:[^:\s"]{1,128}:[^:\s"\\]
+ *   (?:"|\\n)[^:\s"\\]{1,253}:(?:[0-9\x80-\xff]{1,20}|\*):[^:\s"]{1,128}:[^:\s"]{1,128}:[^:\s"\\]
+ * (the port: Python's \d{1,5} takes any script's digits, each two to four bytes of UTF-8)
  * every end, in increasing order. No field holds a colon, so an end fixes the four colons (the nearest ones before
  * it) and a colon fixes at most one end: the pass tries each colon as the first one. Before it, a run of host
  * characters that starts right after a quote, or right after the "\" of an escaped newline (its "n" is a host
@@ -2267,8 +2268,8 @@ static PyObject *pass_file_ends(PyObject *self, PyObject *args) {
         if (d[c] == '*') {
             c++;
         } else {
-            for (j = c; j < n && j - c < 6 && is_digit(d[j]); j++) {}
-            if (j == c || j - c > 5) continue;
+            for (j = c; j < n && j - c < 21 && (is_digit(d[j]) || d[j] >= 0x80); j++) {}
+            if (j == c || j - c > 20) continue;
             c = j;
         }
         if (c >= n || d[c] != ':') continue;  /* c: the second colon */

@@ -2,7 +2,8 @@
 the rule never sees the line: a credential the judge finds in a line (``judge_line``) went unreported by the block
 scan that every verify runs. Found by the helper that built tokens.GATES: a vault unseal key numbered in another
 script's digits, an Oracle Easy Connect password over 128 characters, a .netrc login over 256 characters before its
-password, and a MySQL "SET" with more than eight blanks before "PASSWORD"."""
+password, a MySQL "SET" with more than eight blanks before "PASSWORD", and a password file's line whose port is
+written in another script's digits (the C pass, native.PASS_FILE, too)."""
 
 from __future__ import annotations
 
@@ -47,6 +48,23 @@ def test_the_block_scan_finds_what_the_rule_finds(name: str, ascii_only: bool) -
         assert judged is not None and kind in {g.kind for g in judged.generic}
         found = {h.line: {g.kind for g in h.generic} for h in scanner.scan_block(line, 1)}
     assert kind in found.get(1, set()), found
+
+
+@pytest.mark.parametrize("native_pass", [True, False], ids=["c-pass", "hyperscan"])
+def test_a_password_file_line_with_a_port_in_other_digits_is_found(native_pass: bool,
+                                                                    monkeypatch: pytest.MonkeyPatch) -> None:
+    """As a vault writes it (Go: UTF-8, not \\u escapes), by the C pass and by Hyperscan's expression alike."""
+    from pytest_auditready.scan import hyperscan as hsmod
+    from pytest_auditready.scan import native
+
+    if not native_pass:  # a changed pattern: the scanner compiles the expression into Hyperscan's database again
+        monkeypatch.setattr(hsmod, "_CLEAN", {})
+        monkeypatch.setattr(native, "PASS_FILE", native.PASS_FILE + b"x")
+    line = _line("db.example.com:\u0665\u0664\u0663\u0662:app:alice:" + PW, False)
+    with LeakScanner({}) as scanner:
+        assert (scanner._pass_file is not None) == (native_pass and native.lib is not None)
+        found = {h.line: {g.kind for g in h.generic} for h in scanner.scan_block(line, 1)}
+    assert "Secret Keyword" in found.get(1, set()), found
 
 
 def test_prose_with_password_judged_whole_stays_clean() -> None:

@@ -382,7 +382,7 @@ PREFILTERS: tuple[tuple[bytes, bool], ...] = (  # (expression, caseless)
     # number of blanks): a white space of Python's \s right before "password", raw or as a JSON text escapes it
     (_PY_SPACE + rb"password", True),
     # a password file's line: five fields, the second a port or "*", at a value's start or after an escaped newline
-    (rb"(?:\"|\\n)[^:\s\"\\]{1,253}:(?:\d{1,5}|\*):[^:\s\"]{1,128}:[^:\s\"]{1,128}:[^:\s\"\\]", False),
+    (rb"(?:\"|\\n)[^:\s\"\\]{1,253}:(?:[0-9\x80-\xff]{1,20}|\*):[^:\s\"]{1,128}:[^:\s\"]{1,128}:[^:\s\"\\]", False),
     (rb"bearer\s", True),
     (rb"basic\s", True),
     # a SQL statement's password (the SQL Password rule): its keyword, then a quote or (Oracle) a bare word
