@@ -8,6 +8,7 @@ OpenBao audit lines (fixtures/openbao/clean.log, re-timed to now as a vault writ
 from __future__ import annotations
 
 import datetime
+import gzip
 import json
 import os
 import re
@@ -396,6 +397,36 @@ def test_two_rotations_while_the_sealer_was_down_are_both_sealed(lab: Lab, capsy
     lab.write(80, 117)
     rc, err = _seal(lab, capsys)
     assert rc == 0, err
+    assert f"{lab.logs / 'audit.log.1.gz'} was rotated whole while the sealer was stopped: sealed as segment 1" in err
+    assert [(r["segment"], r["lines"]) for r in lab.records()][3:] == [
+        (0, 10), (1, 10), (1, 10), (1, 10), (1, 10), (2, 10), (2, 10), (2, 10), (2, 7)]
+    rc, out = _verify(capsys, lab.logs, "--public-key", lab.pub)
+    assert rc == 0, out
+
+
+def test_two_rotations_whose_new_log_got_the_sealed_files_inode_are_both_sealed(
+        lab: Lab, capsys: pytest.CaptureFixture[str]) -> None:
+    """The same two compress rotations, where the file system gave the new live log the inode the sealed file had
+    (freed when logrotate compressed it: seen once in a full run of the suite). The sealer took the log for one
+    truncated in place, so the rest of the sealed file (now audit.log.2.gz) was never sealed and audit.log.1.gz was
+    not sealed as a segment of its own. It now looks for the sealed bytes in the rotated files first. (The reuse is
+    made here by writing the new log into the sealed file's own inode, with each rotated file compressed beside it.)"""
+    lines = lab.lines
+    lab.write(0, 30)
+    assert _seal(lab, capsys)[0] == 0
+    lab.write(30, 40)
+    inode = lab.log.stat().st_ino
+    (lab.logs / "audit.log.2.gz").write_bytes(gzip.compress(lab.log.read_bytes()))
+    (lab.logs / "audit.log.1.gz").write_bytes(gzip.compress(b"".join(lines[40:80])))
+    for gz in ("audit.log.2.gz", "audit.log.1.gz"):
+        (lab.logs / gz).chmod(0o600)  # (as logrotate's create 0600 leaves them)
+    with open(lab.log, "r+b") as f:  # the new live log, in the inode the sealed file had
+        f.truncate(0)
+        f.write(b"".join(lines[80:117]))
+    assert lab.log.stat().st_ino == inode
+    rc, err = _seal(lab, capsys)
+    assert rc == 0, err
+    assert f"is now {lab.logs / 'audit.log.2.gz'} ({lab.log} has its inode but not its bytes" in err
     assert f"{lab.logs / 'audit.log.1.gz'} was rotated whole while the sealer was stopped: sealed as segment 1" in err
     assert [(r["segment"], r["lines"]) for r in lab.records()][3:] == [
         (0, 10), (1, 10), (1, 10), (1, 10), (1, 10), (2, 10), (2, 10), (2, 10), (2, 7)]

@@ -439,11 +439,18 @@ class Sealer:
         # (by its inode; by content when compression or a move gave it another), then the files rotated after it.
         old = self._find_by_inode(last.inode) if last.inode is not None else None
         truncated = st is not None and st.st_ino == last.inode
-        if old is None and not truncated:
+        if old is None:
+            # The log's inode and not its bytes: truncated in place, or a new log that got the freed inode of the
+            # sealed file, compressed by a rotation meanwhile (a file system reuses a freed inode): the sealed bytes
+            # are then found in a rotated file, as after a copytruncate's copy
             old = self._find_by_content(last)
             if old is not None:
-                self._note(f"the file sealed as segment {last.segment} is now {old} (compressed or moved while the "
-                           f"sealer was stopped; found by the bytes it sealed): sealing the rest of it")
+                how = (f"{self.log_path} has its inode but not its bytes: a new file that reuses the inode, or the "
+                       "log truncated after a copy" if truncated else "compressed or moved while the sealer was "
+                       "stopped")
+                self._note(f"the file sealed as segment {last.segment} is now {old} ({how}; found by the bytes it "
+                           f"sealed): sealing the rest of it")
+                truncated = False
         if old is not None:
             self._cursor = self._open_file(old, segment=last.segment, pos=last.end, next_line=last.last_line + 1,
                                            reason=None)
