@@ -1078,18 +1078,18 @@ def narrowed(ctx: CheckContext) -> str:
 def _no_file(path: str) -> str:
     """Why nothing was judged offline without a local file: for an object, what its store's protection is and
     where to check it (red team rt81 F6: a world-readable bucket is no finding here, and the skip must say so)."""
-    scheme = path.split("://", 1)[0].lower() if re.match(r"[A-Za-z][A-Za-z0-9+.-]*://", path) else ""
-    if not scheme:
+    from ..engine.objects import is_url, store_of
+
+    if not is_url(path):
         return "no local log file and no vault to ask"
     tools = {"s3": "aws s3api get-bucket-policy-status, get-public-access-block, get-object-lock-configuration "
                    "and get-bucket-versioning",
              "gs": "gcloud storage buckets describe (IAM, public access prevention, retention policy, versioning)",
              "az": "az storage container show and az storage container immutability-policy show"}
-    store = {"s3a": "s3", "gcs": "gs", "abfs": "az", "abfss": "az"}.get(scheme, scheme)
-    return (f"the log is an object in a store ({scheme}://), not a local file: its bucket's or container's policy, "
-            "ACLs, public access, Object Lock or immutability policy and versioning are not judged here (a "
-            "world-readable bucket is no finding); check them with the store's own tools"
-            + (f" ({tools[store]})" if store in tools else ""))
+    return (f"the log is an object in a store ({path.split('://', 1)[0].lower()}://), not a local file: its bucket's "
+            "or container's policy, ACLs, public access, Object Lock or immutability policy and versioning are not "
+            "judged here (a world-readable bucket is no finding); check them with the store's own tools "
+            f"({tools[store_of(path)]})")
 
 
 def run(ctx: CheckContext) -> Iterator[Union[Finding, Skip, Note]]:

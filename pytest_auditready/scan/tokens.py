@@ -543,6 +543,8 @@ def _windows(value: str) -> Optional[dict[int, list[tuple[int, int]]]]:
         db.scan(data, match_event_handler=hit)  # type: ignore[attr-defined]
     finally:
         _SCANNING.release()
+    if not ends:  # no rule can match: no line to find
+        return {}
     breaks = _newlines(value)
     # the same lines in the bytes scanned: "\\n" is one byte, no other character's UTF-8 holds it
     byte_breaks = breaks if len(data) == len(value) else _byte_newlines(data)
