@@ -1,4 +1,8 @@
-"""pytest-auditready: prove a secrets vault's audit trail is audit-ready."""
+"""pytest-auditready: prove a secrets vault's audit trail is audit-ready.
+
+PYTEST_DONT_REWRITE: pytest marks a plugin's package for assertion rewriting; this package's own code does not need
+it, and without the marker a session started after the package was imported (``pytest.main`` in a process that
+imported it, an in-process inner run) warns "already imported", an internal error under ``-W error``."""
 
 from __future__ import annotations
 
