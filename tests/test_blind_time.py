@@ -263,7 +263,8 @@ def test_jobs_in_byte_ranges_find_the_same_times_as_one_pass(tmp_path: Path, mon
     entries[j - 1]["time"] = _nano(_earlier(entries[j - 2]["time"], 3 * 10**9))  # a request 3 s back: file order
     entries[j]["time"] = _nano(_earlier(entries[j - 1]["time"], 1_000))  # and its response before it
     k = len(entries) - 5
-    entries[k]["time"] = entries[k]["time"][:21] + "Z"  # re-timed to one digit, past the last cut
+    for n in (k, k + 2):  # two re-timed to one digit, past the last cut (one alone, in 1,440 entries: a 1.4e-5 chance)
+        entries[n]["time"] = entries[n]["time"][:21] + "Z"
     monkeypatch.setattr(parallel, "verify_files",
                         functools.partial(parallel.verify_files, range_bytes=512 * 1024, min_bytes=0))
     planned: list[list[int]] = []
@@ -292,7 +293,7 @@ def test_jobs_in_byte_ranges_find_the_same_times_as_one_pass(tmp_path: Path, mon
     assert paired == [i + 1]  # the response opening the second range was paired when the ranges were merged
     assert one["found"] == two["found"]
     assert where(one, "timestamp_accuracy") == [f"audit.log:{i + 1}", f"audit.log:{j + 1}", f"audit.log:{j}"]
-    assert where(one, "timestamp_precision") == [f"audit.log:{k + 1}"]
+    assert where(one, "timestamp_precision") == [f"audit.log:{k + 1}", f"audit.log:{k + 3}"]
 
 
 def test_pure_python_path_agrees_on_impossible_and_offset_times(tmp_path: Path) -> None:
@@ -311,19 +312,25 @@ def test_pure_python_path_agrees_on_impossible_and_offset_times(tmp_path: Path) 
 def test_entries_re_timed_to_milli_or_microseconds_in_a_nanosecond_log_are_found(tmp_path: Path, digits: int) -> None:
     """A hop that rewrote some entries' times to milliseconds (or microseconds): each still carries timestamp_digits
     (3), but OpenBao's RFC3339Nano leaves so few digits about once in 10^(9 - digits) entries. Three such entries of
-    the real log are found at their lines (they passed); the real log, and it with one entry so cut, are clean."""
+    the real log (five, cut to microseconds: in 60 entries four come once in two million logs) are found at their
+    lines (they passed); the real log, and it with one entry so cut, are clean."""
     def cut(t: str) -> str:
         return t[: 20 + digits] + "Z"
 
-    picked = (7, 21, 40)
+    picked = (7, 21, 40) if digits == 3 else (7, 14, 21, 33, 40)
     entries = copy.deepcopy(REAL)
     for i in picked:
         entries[i]["time"] = cut(entries[i]["time"])
     res = verify(tmp_path, entries)
-    # (a cut that ends in a zero is named for that too, at the same line)
-    assert list(dict.fromkeys(where(res, "timestamp_precision"))) == [f"audit.log:{i + 1}" for i in picked], res["found"]
+    # (a cut that ends in a zero is named for that too, at the same line; past three, the rest are counted)
+    found = res["found"]["timestamp_precision"]
+    named = [w for w, m in found if not m.split(" ")[0].isdigit()]
+    assert list(dict.fromkeys(named)) == [f"audit.log:{i + 1}" for i in picked[:3]], found
+    more = [m for _w, m in found if m.split(" ")[0].isdigit()]
+    assert more == ([f"{len(picked) - 3} more entries have times with {digits} fractional digit(s)."]
+                    if len(picked) > 3 else []), found
     assert all("a hop re-timed this entry" in m or "ends its fraction in a zero" in m
-               for _, m in res["found"]["timestamp_precision"])
+               for _, m in found if m not in more)
     if digits == 6:  # one entry alone: as likely as a trimmed time in a log this short (1 in 1000 entries of 60)
         assert where(verify(tmp_path, retimed(7, cut(REAL[7]["time"]))), "timestamp_precision") == []
     assert where(verify(tmp_path, REAL), "timestamp_precision") == []
@@ -361,6 +368,27 @@ def test_three_trimmed_times_in_a_live_runs_log_are_chance_not_re_timing(tmp_pat
         entries[i]["time"] = t[:26] + "Z"  # its nanoseconds ended in 000: six digits once trimmed
     res = verify(tmp_path, entries)
     assert len(entries) >= 110 and where(res, "timestamp_precision") == [], res["found"]
+
+
+def test_two_trimmed_five_digit_times_in_a_live_runs_log_are_chance_not_re_timing(tmp_path: Path) -> None:
+    """Two times whose nanoseconds end in 0000 (five digits once trimmed), in the same second of a 120-entry log: a
+    6.5e-5 tail, which the one-in-ten-thousand bar called re-timed. The real OpenBao dev server wrote exactly this
+    (".68529Z" and ".75072Z" among 114 entries) and failed this suite's live URL test about once in ten runs. Two
+    such times cut to milliseconds instead are found."""
+    entries = copy.deepcopy(REAL) + copy.deepcopy(REAL)
+    for n, e in enumerate(entries[len(REAL):]):
+        e["request"]["id"] = e["request"].get("id", "") + f"-again-{n}"
+    picked = (70, 73)
+    for i in picked:
+        t = entries[i]["time"]
+        entries[i]["time"] = t[:24] + (t[24] if t[24] != "0" else "7") + "Z"  # five digits, the last not a zero
+    assert [len(entries[i]["time"]) - 21 for i in picked] == [5, 5]
+    res = verify(tmp_path, entries)
+    assert len(entries) >= 110 and where(res, "timestamp_precision") == [], res["found"]
+    for i in picked:
+        entries[i]["time"] = entries[i]["time"][:22] + "7Z"  # two digits: a millisecond cut, trimmed
+    res = verify(tmp_path, entries)
+    assert where(res, "timestamp_precision") == [f"audit.log:{i + 1}" for i in picked], res["found"]
 
 
 def test_re_timed_entries_are_named_by_their_length_not_with_correct_trimmed_times(tmp_path: Path) -> None:

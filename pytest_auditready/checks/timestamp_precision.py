@@ -5,9 +5,13 @@ entries together, on the most significant digits any of them carries. In a Vault
 to ``best`` digits), trimming leaves k digits or fewer one time in 10^(best - k) (a 9-digit clock: a whole second
 once in a billion entries). Short times (fewer than ``timestamp_digits``, or than ``best`` less two: a millisecond time
 in a nanosecond log passes timestamp_digits, yet a 9-digit clock leaves 3 digits once in a million entries) in
-numbers chance explains with a probability under one in ten thousand (Poisson) are entries a hop re-timed or another
-writer wrote, and are reported at their lines. (One in a thousand cried wolf on correct logs: OpenBao's own 128-entry
-live log holds three trimmed 6-digit times about once in 3,000 runs.) Other producers may mix clocks of several
+numbers chance explains with a probability under one in ten million (Poisson, ``RETIMED``) are entries a hop re-timed
+or another writer wrote, and are reported at their lines. The bar is set by how often the check runs, not by one log:
+a gate judges a live log on every merge. (One in a thousand cried wolf on correct logs: OpenBao's own 128-entry live
+log holds three trimmed 6-digit times about once in 3,000 runs. One in ten thousand still did: two 5-digit times
+among a live log's 114, a 6.5e-5 tail, failed this project's suite, which judges many live logs a run, about once
+in ten runs.) So in a live run's log (about 120 entries) six entries cut to microseconds are found, and fewer pass as
+chance; two cut to milliseconds, or to whole seconds, are found. Other producers may mix clocks of several
 resolutions (a service's tenths beside another's nanoseconds), so there only times with no sub-second part at all
 are counted, by their significant digits (a fraction padded with zeros, ".000000", is none): a JSON-lines source
 whose times are whole seconds but one, or a Kubernetes log re-timed to whole seconds and padded, fails. CloudTrail
@@ -279,13 +283,13 @@ class Precision(Visitor):
             count += self.nshort.get(k, 0)
             # (Kubernetes: whole seconds, and the millisecond's three zeros, each length below them not alone)
             judged = k in _MICRO_JUDGED or not self.padded
-            if count and judged and poisson_tail(count, self.good * 10.0 ** (k - best)) < CHANCE:
+            if count and judged and poisson_tail(count, self.good * 10.0 ** (k - best)) < RETIMED:
                 cut = k
         if cut < 0:
             return
         # exactly k digits: the last best - k are zeros and the k-th is not (a whole second: all are zeros)
         own = [k for k in range(cut + 1) if self.nshort.get(k, 0) and poisson_tail(
-            self.nshort[k], self.good * 10.0 ** (k - best) * (0.9 if k else 1.0)) < CHANCE]
+            self.nshort[k], self.good * 10.0 ** (k - best) * (0.9 if k else 1.0)) < RETIMED]
         lengths = own or list(range(cut + 1))  # (else only together are they too many: every one is named)
         shown = sorted(((r, k) for k in lengths for r in self.short.get(k, ())), key=lambda rk: rk[0].line)
         writes = (f"this source writes up to {best}" if best == self.best else
@@ -309,7 +313,8 @@ class Precision(Visitor):
                           self.fix, where=shown[-1][0].where)
 
 
-CHANCE = 1e-4  # below this probability, what a log shows is no chance (short times no trimmed zeros; alike readings)
+CHANCE = 1e-4  # below this probability, what a log shows is no chance (timestamp_accuracy's alike readings)
+RETIMED = 1e-7  # below this, short times are no trimmed zeros (module docstring: the bar is per run of a gate)
 _LAST2 = operator.itemgetter(slice(-2, None))  # a time's last two characters ("0Z": its fraction ends in a zero)
 _KEYS = 100_000  # short times remembered by request (Precision.short_keys)
 
