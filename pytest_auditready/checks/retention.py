@@ -418,6 +418,7 @@ def judge_set(settings: "Settings", members: Sequence[Member], live: bool) -> It
                               "keep the newest retention_online_days of the log where it can be read at once (the "
                               "log's own folder, not only the archive), and name those files in the run")
     yield from missing_numbers([m.name for m in members], name)
+    yield from deleted_objects([m.name for m in members], name, as_of or today, need)
     shown = 0
     more, more_days = 0, 0
     for a, b in _gaps(days):
@@ -566,6 +567,44 @@ def run(ctx: CheckContext) -> Iterator[Union[Finding, Skip, Note]]:
     kept, unsealed = sealed_only(ctx.settings, ctx.log_path, [ctx.log_path], extra)
     yield from unsealed
     yield from judge_logs(ctx.settings, members + kept, live=True)
+
+
+def deleted_objects(names: Sequence[str], set_name: str, day: datetime.date,
+                    need: int) -> Iterator[Union[Finding, Note]]:
+    """Log objects of the set deleted in a versioned S3 bucket (``objects.deleted_beside``: a delete marker is
+    their newest version; red team rt81 F5): one written within ``need`` days of ``day`` is a rotated log removed
+    from the history the policy asks for, which the run did not read. One written before is said in a note (a
+    lifecycle rule's expiry deletes them so); so is a folder whose versions could not be listed."""
+    from ..engine.objects import deleted_beside, is_url
+
+    urls = [n for n in names if is_url(n)]
+    if not urls:
+        return
+    gone, unasked = deleted_beside(urls)
+    start = day - datetime.timedelta(days=need - 1)
+    old = []
+    for d in gone:
+        written = d.written_at or d.deleted_at
+        if written[:10] < start.isoformat():
+            old.append(d)
+            continue
+        kept = (f"its last version ({d.version_id}, {d.size:,} bytes, written {d.written_at}) is still in the "
+                "bucket" if d.written_at else "no version of it is left")
+        yield Finding(ID, "", f"{d.url} was deleted on {d.deleted_at} (a delete marker is its newest version) and "
+                      f"{kept}: a log object of {set_name} from within the {need} days retention_days asks for was "
+                      "removed, and this run did not read it.",
+                      "find out who deleted it (the bucket's DeleteObject events in CloudTrail); restore it by "
+                      f"removing the delete marker (`aws s3api delete-object --version-id {d.marker_id}` on its key) "
+                      "and judge it in the run; keep audit logs where they cannot be deleted (S3 Object Lock in "
+                      "compliance mode)" if d.written_at else "find out who deleted it and its versions (the bucket's "
+                      "DeleteObject events in CloudTrail), restore it from a backup and judge it in the run; keep "
+                      "audit logs where they cannot be deleted (S3 Object Lock in compliance mode)", where=d.url)
+    if old:
+        shown = ", ".join(d.url for d in old[:3]) + (f" and {len(old) - 3} more" if len(old) > 3 else "")
+        yield Note("", f"{len(old)} deleted log object(s) beside {set_name} ({shown}) were written before {start}, "
+                   f"outside the {need} days retention_days asks for (as a lifecycle rule's expiry deletes them)")
+    for why in unasked:
+        yield Note("", f"Deleted log objects (delete markers in a versioned bucket) were not looked for in {why}")
 
 
 def rotated_beside(log: str) -> list[str]:

@@ -18,7 +18,7 @@ import hashlib
 import io
 import os
 from collections import OrderedDict
-from typing import IO, Any, Optional
+from typing import IO, Any, NamedTuple, Optional, Sequence
 
 from ..errors import AuditReadyError
 
@@ -559,6 +559,100 @@ def expand_url(url: str) -> list[str]:
         _TOLD[u] = _identity(store, found[p])
     _LISTED.update(u for u in urls if "?" in u)  # a key may hold "?key=": its name, no query (red team rt32, F12)
     return urls
+
+
+class Deleted(NamedTuple):
+    """A log object that a versioned S3 bucket keeps under a delete marker (``deleted_beside``)."""
+
+    url: str
+    marker_id: str  # the delete marker's version id
+    deleted_at: str  # the delete marker's LastModified, ISO 8601
+    written_at: str  # the newest version's LastModified ("" when no version is left: deleted for good)
+    version_id: str  # that version's id
+    size: int
+
+
+_VERSION_PAGES = 50  # pages of up to 1,000 versions read of one folder (``deleted_beside``)
+_VERSION_FOLDERS = 400  # folders asked (a CloudTrail trail has one a day)
+
+
+def deleted_beside(urls: Sequence[str]) -> tuple[list[Deleted], list[str]]:
+    """The log objects deleted beside ``urls`` (S3 only): in each of their folders, the objects whose newest
+    version is a delete marker (a versioned bucket keeps what a delete hides) and whose name is a rotated form of
+    a listed one's, or the other way round (``rotation.rotated_name``: audit.log-20261203.gz beside
+    audit.log-20261202.gz; not another host's log that shares the folder). Second, one line per folder whose
+    versions could not be listed, saying why (``s3:ListBucketVersions`` is a permission of its own). A bucket
+    without versioning has no delete marker: nothing is found there, and nothing can be."""
+    from pathlib import Path
+
+    from ..auditlog.rotation import rotated_name
+
+    folders: dict[str, list[str]] = {}
+    for u in urls:
+        if store_of(u) == "s3":
+            folder, _, name = u.rpartition("/")
+            folders.setdefault(folder, []).append(name)
+    gone: list[Deleted] = []
+    unasked: list[str] = []
+    for n, (folder, names) in enumerate(sorted(folders.items())):
+        if n >= _VERSION_FOLDERS:
+            unasked.append(f"{len(folders) - n} more folders of the set (after {_VERSION_FOLDERS}) were not asked")
+            break
+        try:
+            versions, markers, whole = _versions(folder)
+        except Exception as exc:  # the store's client raises its own types (botocore, aiohttp)
+            unasked.append(f"{folder}/: listing its versions failed: {_why(exc)}")
+            continue
+        if not whole:
+            unasked.append(f"{folder}/: it holds more than {_VERSION_PAGES * 1000:,} versions and deleted "
+                           "objects were looked for among the first only")
+        present = set(names)
+        for key, (marker_id, deleted_at) in sorted(markers.items()):
+            name = key.rpartition("/")[2]
+            if name in present or not_a_log(key) or not any(
+                    rotated_name(Path(m), name) or rotated_name(Path(name), m) for m in names):
+                continue
+            version_id, written_at, size = versions.get(key, ("", "", 0))
+            gone.append(Deleted(f"{folder}/{name}", marker_id, deleted_at, written_at, version_id, size))
+    return gone, unasked
+
+
+def _versions(folder: str) -> tuple[dict[str, tuple[str, str, int]], dict[str, tuple[str, str]], bool]:
+    """Of the objects directly in ``folder`` (an s3:// URL): key -> (version id, last modified, size) of its
+    newest version; key -> (version id, last modified) of a delete marker that is its newest; and whether every
+    page was read."""
+    fs, path = _fs(folder + "/")
+    bucket, _, prefix = path.strip("/").partition("/")
+    prefix = prefix + "/" if prefix else ""
+    versions: dict[str, tuple[str, str, int]] = {}
+    markers: dict[str, tuple[str, str]] = {}
+    marker: dict[str, str] = {}
+    with _Listing(fs, "s3"):
+        for _ in range(_VERSION_PAGES):
+            page = fs.call_s3("list_object_versions", Bucket=bucket, Prefix=prefix, Delimiter="/", **marker)
+            for v in page.get("Versions", ()):
+                when = _iso(v.get("LastModified"))
+                if v["Key"] not in versions or when > versions[v["Key"]][1]:
+                    versions[v["Key"]] = (str(v.get("VersionId", "")), when, int(v.get("Size", 0)))
+            for d in page.get("DeleteMarkers", ()):
+                if d.get("IsLatest"):
+                    markers[d["Key"]] = (str(d.get("VersionId", "")), _iso(d.get("LastModified")))
+            if not page.get("IsTruncated"):
+                return versions, markers, True
+            marker = {"KeyMarker": page.get("NextKeyMarker", ""),
+                      "VersionIdMarker": page.get("NextVersionIdMarker", "")}
+    return versions, markers, False
+
+
+def _iso(value: Any) -> str:
+    """A time of the store's answer (a datetime from botocore) as ISO 8601 text in UTC."""
+    import datetime
+
+    if isinstance(value, datetime.datetime):
+        if value.tzinfo is not None:
+            value = value.astimezone(datetime.timezone.utc).replace(tzinfo=None)
+        return str(value.isoformat(timespec="seconds")) + "Z"
+    return str(value or "")
 
 
 def exists(url: str) -> bool:
