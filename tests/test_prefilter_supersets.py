@@ -3,7 +3,8 @@ the rule never sees the line: a credential the judge finds in a line (``judge_li
 scan that every verify runs. Found by the helper that built tokens.GATES: a vault unseal key numbered in another
 script's digits, an Oracle Easy Connect password over 128 characters, a .netrc login over 256 characters before its
 password, a MySQL "SET" with more than eight blanks before "PASSWORD", and a password file's line whose port is
-written in another script's digits (the C pass, native.PASS_FILE, too)."""
+written in another script's digits (the C pass, native.PASS_FILE, too); red team rt84 F1: a keyword written with a
+letter Python's (?i) takes for an ASCII one (a capital I with a dot, a dotless i, a long s, the Kelvin sign)."""
 
 from __future__ import annotations
 
@@ -16,6 +17,7 @@ from pytest_auditready.scan import tokens
 from pytest_auditready.scan.hyperscan import LeakScanner
 
 PW = "Wq8vT3xZ9nL2pR6k"
+SHORT = "Xy7q9LmN2pQ4rT"  # (too short for the entropy prefilter to send its line to the judge)
 KEY = base64.b64encode(bytes(range(32))).decode()
 CASES = {
     "unseal key numbered in Arabic-Indic digits": ("Unseal Key \u0661: " + KEY, "Vault Unseal Key"),
@@ -27,6 +29,12 @@ CASES = {
     "SET with nine blanks before PASSWORD": ("SET" + " " * 9 + "PASSWORD FOR 'bob'@'%' = '" + PW + "'",
                                              "SQL Password"),
     "SET then a no-break space before PASSWORD": ("SET\u00a0PASSWORD = '" + PW + "'", "SQL Password"),
+    # letters Python's (?i) takes for ASCII (red team rt84 F1): "api_key".upper() under a Turkish locale, ...
+    "a capital I with a dot in API_KEY": ("env: AP\u0130_KEY=" + SHORT, "Secret Keyword"),
+    "a dotless i in private_key": ("load failed: pr\u0131vate_key=" + SHORT, "Secret Keyword"),
+    "long s in password": ("db connect failed: pa\u017f\u017fword=" + SHORT, "Secret Keyword"),
+    "the Kelvin sign in api_key": ("upstream said api_\u212aey=" + SHORT, "Secret Keyword"),
+    "the Kelvin sign in Unseal Key": ("Unseal \u212aey 1: " + KEY, "Vault Unseal Key"),
 }
 
 
@@ -70,5 +78,14 @@ def test_a_password_file_line_with_a_port_in_other_digits_is_found(native_pass: 
 def test_prose_with_password_judged_whole_stays_clean() -> None:
     """The widened prefilters send more lines to the judge whole; a vault's own failed-login text is no finding."""
     line = _line("invalid username or password provided for user bob", False)
+    with LeakScanner({}) as scanner:
+        assert list(scanner.scan_block(line, 1)) == []
+
+
+def test_turkish_prose_judged_whole_stays_clean() -> None:
+    """A line with a dotless i or a capital I with a dot goes to the judge whole (rt84 F1): Turkish text without a
+    credential in it (a display name, a translated error) is no finding."""
+    line = _line("Kullan\u0131c\u0131 ad\u0131 veya \u015fifre ge\u00e7ersiz: \u0130stanbul ofisi, Ay\u015fe Y\u0131lmaz",
+                 False)
     with LeakScanner({}) as scanner:
         assert list(scanner.scan_block(line, 1)) == []
