@@ -658,15 +658,71 @@ def map_strings(value: Any, fn: Callable[[str], str]) -> Any:
 
 def masked_tokens(text: str, markup: bool = False) -> str:
     """``text`` with each credential of a documented format (``scan.tokens``) in it shown as ``<KIND sha256 FP>``,
-    the words no_secret_leak's findings use (``markup``: written escaped, in XML or HTML)."""
+    the words no_secret_leak's findings use (``markup``: written escaped, in XML or HTML). The rules read the text
+    as written and as its escapes stand for (``_views``), and each credential is masked in every escaped form it
+    may be written in (``_written``): a report is redacted whole once serialised, where a finding's quoted value
+    holds an XML entity, a JSON or repr escape of a quote, of a letter or of a line break in place of the character
+    a rule needs (red team rt84 F2, F3)."""
     from ..scan import tokens
     from ..scan.known import fingerprint
 
-    for kind, credential in dict.fromkeys(tokens.find(text)):
+    found = dict.fromkeys(hit for view in _views(text) for hit in tokens.find(view))
+    for kind, credential in found:
         if credential:
             shown = f"<{kind} sha256 {fingerprint(credential)}>"
-            text = text.replace(credential, html.escape(shown) if markup else shown)
+            for form in _written(credential):
+                text = text.replace(form, html.escape(shown) if markup else shown)
     return text
+
+
+# A backslash escape of JSON or of Python's repr (which findings quote values with): \n, \", \', \\, \/, \xNN,
+# \uNNNN, \UNNNNNNNN
+_ESCAPE = re.compile(r"\\(?:u[0-9a-fA-F]{4}|U[0-9a-fA-F]{8}|x[0-9a-fA-F]{2}|[nrtbf\"'\\/])")
+_ESCAPED = {"n": "\n", "r": "\r", "t": "\t", "b": "\b", "f": "\f"}
+_SURROGATE = re.compile("[\ud800-\udfff]")
+
+
+def _unescape(m: "re.Match[str]") -> str:
+    s = m.group(0)
+    return chr(int(s[2:], 16)) if s[1] in "uUx" else _ESCAPED.get(s[1], s[1])
+
+
+def _views(text: str) -> list[str]:
+    """``text``, and what its lines that hold an escape (with the lines around them, for a rule that spans lines)
+    read as once the escapes are made the characters they stand for: XML's and HTML's entities, then up to two
+    rounds of backslash escapes (a value quoted with repr inside a JSON string)."""
+    views = [text]
+    lines = text.split("\n")
+    near = sorted({j for i, line in enumerate(lines) if "&" in line or "\\" in line for j in (i - 1, i, i + 1)})
+    if not near:
+        return views
+    part = "\n".join(lines[j] for j in near if 0 <= j < len(lines))
+    base = html.unescape(part) if "&" in part else part
+    if base != part:
+        views.append(base)
+    for _ in range(2):
+        if "\\" not in base:
+            break
+        base = _ESCAPE.sub(_unescape, base)
+        if _SURROGATE.search(base):  # a JSON surrogate pair joined (a lone one, as a file name's byte, is shown so)
+            base = base.encode("utf-16", "surrogatepass").decode("utf-16", "replace")
+        views.append(base)
+    return list(dict.fromkeys(views))
+
+
+def _written(credential: str) -> list[str]:
+    """The forms ``credential`` may be written in within a report, longest first: as it is, JSON-escaped (ASCII
+    or not), as Python's repr writes it within either quote, XML- or HTML-escaped, and each of those once more."""
+    import json
+
+    def forms(s: str) -> tuple[str, ...]:
+        return (json.dumps(s)[1:-1], json.dumps(s, ensure_ascii=False)[1:-1], repr(s)[1:-1], repr(s + '"')[1:-2],
+                html.escape(s), html.escape(s, quote=False))
+
+    out = {credential}
+    for _ in range(2):
+        out |= {f for s in list(out) for f in forms(s)}
+    return sorted(out, key=len, reverse=True)
 
 
 def redacted(text: str, secrets: Mapping[str, str], markup: bool = False) -> str:
