@@ -391,6 +391,26 @@ def test_two_trimmed_five_digit_times_in_a_live_runs_log_are_chance_not_re_timin
     assert where(res, "timestamp_precision") == [f"audit.log:{i + 1}" for i in picked], res["found"]
 
 
+@pytest.mark.parametrize("cut,planted", [(0, 1), (3, 3)], ids=["one-whole-second", "three-milliseconds"])
+def test_a_few_entries_cut_to_milliseconds_or_seconds_in_9600_are_found(tmp_path: Path, cut: int,
+                                                                        planted: int) -> None:
+    """Red team rt84 F4: in a 10,000-entry OpenBao log, one request entry re-timed to whole seconds (a 1e-5
+    chance) and three to milliseconds passed the one-in-ten-million bar. Times cut six digits or more below the
+    producer's are judged at one in a hundred thousand: in 9,600 entries they are found, at their lines; the log
+    without them is clean."""
+    entries = _many(160)
+    assert 9_000 < len(entries) < 10_000
+    requests = [i for i, e in enumerate(entries) if e["type"] == "request"]
+    picked = requests[1000:1000 + 1500 * planted:1500]
+    for i in picked:
+        t = entries[i]["time"]
+        frac = t[20:20 + cut].rstrip("0")
+        entries[i]["time"] = t[:19] + (f".{frac}" if frac else "") + "Z"
+    assert where(verify(tmp_path, _many(160)), "timestamp_precision") == []
+    res = verify(tmp_path, entries)
+    assert [w for w, m in res["found"]["timestamp_precision"]] == [f"audit.log:{i + 1}" for i in picked], res["found"]
+
+
 def test_re_timed_entries_are_named_by_their_length_not_with_correct_trimmed_times(tmp_path: Path) -> None:
     """20 entries re-timed to milliseconds among 3,000 of a 9-digit clock, where Go's trimming left three correct
     6-digit times (about 2.7 expected): the 3-digit ones are named and counted, and no correct 6-digit time is named

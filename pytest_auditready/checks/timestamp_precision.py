@@ -10,13 +10,16 @@ or another writer wrote, and are reported at their lines. The bar is set by how 
 a gate judges a live log on every merge. (One in a thousand cried wolf on correct logs: OpenBao's own 128-entry live
 log holds three trimmed 6-digit times about once in 3,000 runs. One in ten thousand still did: two 5-digit times
 among a live log's 114, a 6.5e-5 tail, failed this project's suite, which judges many live logs a run, about once
-in ten runs.) So in a live run's log (about 120 entries) six entries cut to microseconds are found, and fewer pass as
-chance; two cut to milliseconds, or to whole seconds, are found. Other producers may mix clocks of several
-resolutions (a service's tenths beside another's nanoseconds), so there only times with no sub-second part at all
-are counted, by their significant digits (a fraction padded with zeros, ".000000", is none): a JSON-lines source
-whose times are whole seconds but one, or a Kubernetes log re-timed to whole seconds and padded, fails. CloudTrail
-writes every eventTime in whole seconds, so there a fraction that is not all zeros is a hop's re-timing, reported at
-its record, and never the source's precision.
+in ten runs.) Times cut to milliseconds or coarser, six digits or more below the producer's, are judged at one in a
+hundred thousand (``RETIMED_CUT``): trimmed zeros leave them a millionth of the time or less, and a hop's cuts are
+these. So in a live run's log (about 120 entries) six entries cut to microseconds are found, and fewer pass as
+chance; one cut to whole seconds, and two cut to milliseconds, are found (in a log of under 10,000 entries:
+one, and three). Other producers may mix clocks of several resolutions (a service's tenths beside another's
+nanoseconds), so there only times with no sub-second part at all are counted, by their significant digits (a
+fraction padded with zeros, ".000000", is none): a JSON-lines source whose times are whole seconds but one, or a
+Kubernetes log re-timed to whole seconds and padded, fails. CloudTrail writes every eventTime in whole seconds, so
+there a fraction that is not all zeros is a hop's re-timing, reported at its record, and never the source's
+precision.
 
 What the producer is known to write bounds ``best`` from below, so that a log re-timed as a whole does not pass as
 its own best (red team rt72, F2): Go's time.Now() counts in nanoseconds on Linux and the BSDs, in 100 ns on Windows
@@ -283,13 +286,13 @@ class Precision(Visitor):
             count += self.nshort.get(k, 0)
             # (Kubernetes: whole seconds, and the millisecond's three zeros, each length below them not alone)
             judged = k in _MICRO_JUDGED or not self.padded
-            if count and judged and poisson_tail(count, self.good * 10.0 ** (k - best)) < RETIMED:
+            if count and judged and poisson_tail(count, self.good * 10.0 ** (k - best)) < _bar(k, best):
                 cut = k
         if cut < 0:
             return
         # exactly k digits: the last best - k are zeros and the k-th is not (a whole second: all are zeros)
         own = [k for k in range(cut + 1) if self.nshort.get(k, 0) and poisson_tail(
-            self.nshort[k], self.good * 10.0 ** (k - best) * (0.9 if k else 1.0)) < RETIMED]
+            self.nshort[k], self.good * 10.0 ** (k - best) * (0.9 if k else 1.0)) < _bar(k, best)]
         lengths = own or list(range(cut + 1))  # (else only together are they too many: every one is named)
         shown = sorted(((r, k) for k in lengths for r in self.short.get(k, ())), key=lambda rk: rk[0].line)
         writes = (f"this source writes up to {best}" if best == self.best else
@@ -315,6 +318,15 @@ class Precision(Visitor):
 
 CHANCE = 1e-4  # below this probability, what a log shows is no chance (timestamp_accuracy's alike readings)
 RETIMED = 1e-7  # below this, short times are no trimmed zeros (module docstring: the bar is per run of a gate)
+RETIMED_CUT = 1e-5  # the bar for times cut to milliseconds or coarser (``_bar``)
+
+
+def _bar(k: int, best: int) -> float:
+    """The bar for times of ``k`` digits or fewer where the producer writes ``best``: ``RETIMED_CUT`` for six
+    digits fewer or more (a nanosecond log's milliseconds, whole seconds), a hop's usual cuts, whose chance is a
+    millionth or less an entry, so that even one whole second in a log of under 10,000 entries is found (red team
+    rt84 F4); ``RETIMED`` nearer the producer's digits, where trimmed zeros are common."""
+    return RETIMED_CUT if k <= best - 6 else RETIMED
 _LAST2 = operator.itemgetter(slice(-2, None))  # a time's last two characters ("0Z": its fraction ends in a zero)
 _KEYS = 100_000  # short times remembered by request (Precision.short_keys)
 
