@@ -17,6 +17,7 @@ from __future__ import annotations
 import hashlib
 import io
 import os
+import re
 from collections import OrderedDict
 from typing import IO, Any, NamedTuple, Optional, Sequence
 
@@ -674,7 +675,23 @@ def not_a_log(path: str) -> bool:
         path = path.replace("\\", "/")
     name = path.rsplit("/", 1)[-1]
     return (not name or name.startswith(".") or name.endswith(_NOT_LOGS) or chain_name(name)
-            or "/CloudTrail-Digest/" in f"/{path}" or "_CloudTrail-Digest_" in name)
+            or "/CloudTrail-Digest/" in f"/{path}" or "_CloudTrail-Digest_" in name or name in _AWS_MARKERS
+            or _other_aws_service(path))
+
+
+# The objects AWS services write into a log destination to check that they may: CloudWatch Logs' export task, AWS
+# Config, Elastic Load Balancing (red team rt85 F2, F3). No log: a prefix holding one is read without it.
+_AWS_MARKERS = frozenset({"aws-logs-write-test", "ConfigWritabilityCheckFile", "ELBAccessLogTestFile"})
+# AWSLogs/[o-ORG/]ACCOUNT/SERVICE/...: the layout every AWS service delivers to a shared (log archive) bucket in
+_AWS_LOGS = re.compile(r"(?:^|/)AWSLogs/(?:o-[a-z0-9]{10,32}/)?\d{12}/([^/]+)/")
+
+
+def _other_aws_service(path: str) -> bool:
+    """Whether ``path`` is another AWS service's delivery beside CloudTrail's in the AWSLogs layout (AWS Config's
+    snapshots and history, load balancer, VPC flow and other logs): `auditready verify s3://BUCKET/AWSLogs/` walks
+    the trail in a shared log-archive bucket, and those are no audit log of the vault or of the trail."""
+    m = _AWS_LOGS.search(path)
+    return m is not None and m.group(1) != "CloudTrail"
 
 
 SMALL = 256 << 10  # an object this small is fetched whole, once, and kept for the next reads of the run
