@@ -147,6 +147,7 @@ CARRIERS = (("event", "original"), ("message",), ("log",), ("_raw",), ("line",),
 # notice with the unseal key and the root token (before that line in Vault, after it in OpenBao), and
 # "==> ... shutdown triggered" / "reload triggered" later. With -combine-logs its server log (hclog) is there too.
 _BANNER = SERVER_BANNER
+_INNER_LOOK = 20  # lines a CloudWatch export's or a shipper's carried lines are looked at for a framing of their own
 _SETTING = re.compile(rb" {0,40}[A-Z][A-Za-z0-9 ]{0,40}:(?: .*)?\Z")
 _DEV_START = b"WARNING! dev mode is enabled!"
 _DEV_END = b"Development mode should NOT be used in production installations!"
@@ -170,7 +171,9 @@ def kind(line: bytes) -> str:
     if _CRI.match(line):
         return "cri"
     if _CLOUDWATCH.match(line) is None:
-        return ""
+        t = _TIME_FIRST.match(line)  # a CloudWatch event of a container runtime's line (``Unwrap._nested``)
+        if t is None or _CRI.match(line, t.end()) is None:
+            return ""
     # CloudWatch keeps milliseconds; a time of another precision (kubectl's RFC3339Nano) is a stream in write order
     return "cloudwatch" if _MILLISECONDS.match(line) is not None else "timestamped"
 
@@ -210,18 +213,34 @@ def carried(rec: dict[str, Any]) -> Optional[str]:
 
 
 def _shipped(line: bytes) -> bool:
-    """``line`` is a shipper's record whose carried line holds a producer's entry."""
+    """``line`` is a shipper's record whose carried line holds a producer's entry, as it is or in a platform's
+    framing (a Splunk export's _raw holding Docker's json-file record, Filebeat's message holding a container
+    runtime's line: red team rt85 F1)."""
     try:
         rec = orjson.loads(line)
     except orjson.JSONDecodeError:
         return False
     text = carried(rec) if isinstance(rec, dict) else None
-    if text is None or text.lstrip()[:1] != "{":
-        return False
+    return text is not None and _holds_entry(text.encode("utf-8", "surrogatepass"), framed=True)
+
+
+def _holds_entry(text: bytes, framed: bool) -> bool:
+    """``text`` is a producer's entry; or, where ``framed``, a container runtime's line or Docker's or a shipper's
+    record of one (one layer)."""
+    text = text.strip()
+    if framed and text[:1] != b"{":
+        m = _CRI.match(text)
+        return m is not None and _holds_entry(text[m.end():], framed=False)
     try:
-        return _producer(orjson.loads(text))
+        obj = orjson.loads(text)
     except orjson.JSONDecodeError:
         return False
+    if _producer(obj):
+        return True
+    if not framed or not isinstance(obj, dict):
+        return False
+    inner = obj.get("log") if isinstance(obj.get("log"), str) and "stream" in obj else carried(obj)
+    return inner is not None and _holds_entry(inner.encode("utf-8", "surrogatepass"), framed=False)
 
 
 _BYTE_ARRAY = re.compile(rb'":\s*\[\s*\d')  # a field journalctl wrote as an array of byte values
@@ -284,6 +303,11 @@ class Unwrap:
         self.banner = ""  # within the server's own output on stdout (``_server_output``): "config", "dev"
         self.banner_lines = 0
         self.last = ""  # ``merged``: the kind of the last line given (``_merged``)
+        # A CloudWatch export's or a shipper's line in a platform's framing of its own (``_nested``): the inner
+        # framing once told ("" for none), and its Unwrap
+        self.inner_kind: Optional[str] = None
+        self.inner: Optional["Unwrap"] = None
+        self.inner_seen = 0
 
     def lines(self, lines: list[bytes]) -> list[bytes]:
         """``lines`` with the framing taken off; the ones left out as the vault's own server log are in ``left``
@@ -320,8 +344,33 @@ class Unwrap:
             if self._server_output(raw[m.end():]):
                 self.skipped += 1
                 return b""
-            return raw[m.end():]
+            return self._nested(raw[m.end():])
         return self._journal(raw)
+
+    def _nested(self, line: bytes) -> bytes:
+        """A line a CloudWatch export or a shipper's record carries that is itself in a platform's framing (Fluent
+        Bit's or Docker's records exported from CloudWatch Logs, a Splunk export of Docker's records, Filebeat's
+        record of a container runtime's line: red team rt85 F1): that framing taken off too, by an Unwrap of its
+        own, so that its split lines are joined across the outer records. The inner framing is told from the first
+        lines that show one (``_INNER_LOOK``); a line not in it is given back as it is."""
+        if self.inner_kind is None:
+            k = kind(line) if line.strip() else ""
+            if k in ("cri", "docker", "shipper") and k != self.framing:
+                self.inner_kind, self.inner = k, Unwrap(k)
+            elif line.strip():
+                self.inner_seen += 1
+                if self.inner_seen >= _INNER_LOOK:
+                    self.inner_kind = ""
+        inner = self.inner
+        if inner is None:
+            return line
+        skipped = inner.skipped
+        out = inner.one(line)
+        self.skipped += inner.skipped - skipped
+        if inner.problems:
+            self.problems.extend(inner.problems)
+            inner.problems.clear()
+        return out
 
     def _server_output(self, text: bytes) -> str:
         """Whether ``text``, a whole line on the container's stdout, is the vault server's own output (``_BANNER``)
@@ -516,7 +565,7 @@ class Unwrap:
         if line.lstrip()[:1] == b"{" and line.rstrip()[-1:] != b"}" and ends_early(line):
             self.problems.append(SHIPPER_CUT.format(size=len(line)))
             return LOST
-        return line  # text on the audit file's line is judged, whatever it is
+        return self._nested(line)  # text on the audit file's line is judged, whatever it is
 
     def _lost(self, raw: bytes) -> bytes:
         """A line not in the framing: given back as read (the parser reports it, so the file fails); pieces of a
@@ -527,6 +576,10 @@ class Unwrap:
 
     def finish(self) -> Optional[str]:
         """At the end of the log: why the last entry is missing, when its pieces were never completed."""
+        if self.inner is not None:
+            said = self.inner.finish()
+            if said is not None:
+                return said
         if not self.pending and not self.withheld and not self.parked and not self.gave_up:
             return None
         self.pending, self.pending_size, self.withheld = [], 0, False
