@@ -115,6 +115,6 @@ def test_a_runtime_line_split_across_cloudwatch_events_is_joined(tmp_path: Path,
             lines.append(f"{t}Z {_cri(e)}")
     report = _verify(tmp_path, capsys, _write(tmp_path, "split.gz", lines, True))
     assert report["rc"] == 0 and sum(f["entries"] for f in report["files"]) == len(entries), report["files"]
-    cut = _verify(tmp_path, capsys, _write(tmp_path, "cut.gz", lines[:-1] + [lines[-1].replace(" F ", " P ")],
+    cut = _verify(tmp_path, capsys, _write(tmp_path, "cut.gz", [*lines[:-1], lines[-1].replace(" F ", " P ")],
                                            True))
     assert cut["rc"] == 1 and any("tag P" in f["message"] for o in cut["outcomes"] for f in o["findings"])
