@@ -238,6 +238,35 @@ def _range_starts(entries: list[Any], block: int = 512 * 1024) -> tuple[list[int
     return starts, opens
 
 
+@pytest.mark.parametrize("jobs", ["1", "2"])
+def test_every_entry_that_goes_back_is_named_not_only_the_first(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+                                                                jobs: str) -> None:
+    """Red team rt86 F1: file order stopped at the first entry that went back, and a later one (62 s back) was
+    never named while every entry was counted as judged. Each is named now, in one pass and in byte ranges (whose
+    merge reads the file whole where an entry goes back); past three, the rest are counted."""
+    import functools
+
+    from pytest_auditready.engine import parallel
+
+    monkeypatch.setattr(parallel, "verify_files",
+                        functools.partial(parallel.verify_files, range_bytes=256 * 1024, min_bytes=0))
+    entries = _many(20)
+    requests = [i for i, e in enumerate(entries) if e["type"] == "request" and i > 0]
+    planted = [requests[10], requests[200], requests[400]]
+    for i, back in zip(planted, (3_400_000_000, 62 * 10**9, 9 * 10**9)):
+        entries[i]["time"] = _nano(_earlier(entries[i - 1]["time"], back))
+    res = verify(tmp_path, entries, "--jobs", jobs)
+    back = [w for w, m in res["found"]["timestamp_accuracy"] if "goes back in time" in m]
+    assert back == [f"audit.log:{i + 1}" for i in planted], res["found"]["timestamp_accuracy"]
+    more = copy.deepcopy(entries)
+    extra = requests[500:504]
+    for i in extra:
+        more[i]["time"] = _nano(_earlier(more[i - 1]["time"], 5 * 10**9))
+    found = verify(tmp_path, more, "--jobs", jobs)["found"]["timestamp_accuracy"]
+    assert [w for w, m in found if "goes back in time" in m] == [f"audit.log:{i + 1}" for i in planted]
+    assert found[-1] == (f"audit.log:{planted[-1] + 1}", "4 more entries go back in time by more than max_skew=2 s.")
+
+
 def test_jobs_in_byte_ranges_find_the_same_times_as_one_pass(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """--jobs 2 with the file cut at 512 KiB: a response whose request is the last line of the range before, a time
     that goes back and a response re-timed before its request in a later range, and a re-timed entry in the last,
@@ -292,7 +321,9 @@ def test_jobs_in_byte_ranges_find_the_same_times_as_one_pass(tmp_path: Path, mon
     assert planned and planned[0][1] == starts[i] and len(planned[0]) >= 3  # the file was read in those ranges
     assert paired == [i + 1]  # the response opening the second range was paired when the ranges were merged
     assert one["found"] == two["found"]
-    assert where(one, "timestamp_accuracy") == [f"audit.log:{i + 1}", f"audit.log:{j + 1}", f"audit.log:{j}"]
+    # (the request 3 s back, and its response after it, each go back from the latest before them: both named)
+    assert where(one, "timestamp_accuracy") == [f"audit.log:{i + 1}", f"audit.log:{j + 1}", f"audit.log:{j}",
+                                                 f"audit.log:{j + 1}"]
     assert where(one, "timestamp_precision") == [f"audit.log:{k + 1}", f"audit.log:{k + 3}"]
 
 

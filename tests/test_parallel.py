@@ -191,8 +191,11 @@ def test_a_large_file_in_ranges_gives_the_findings_of_one_pass(tmp_path: Path, c
     where = {c: [f["where"] for f in _findings(one, c)] for c in ("required_fields", "timestamp_accuracy",
                                                                   "integrity_digest", "no_secret_leak")}
     assert f"{path}:{c1 + 1}" in where["required_fields"]
-    assert where["timestamp_accuracy"] == [f"{path}:{c3 + 3}"]
-    assert f"line {c3}" in _findings(one, "timestamp_accuracy")[0]["message"]  # named against range 2's jump
+    # the first three that go back named (against range 2's jump ahead), the rest counted, all from that line
+    assert where["timestamp_accuracy"] == [f"{path}:{c3 + 3}", f"{path}:{c3 + 4}", f"{path}:{c3 + 5}",
+                                           f"{path}:{c3 + 5}"]
+    assert f"line {c3}" in _findings(one, "timestamp_accuracy")[0]["message"]
+    assert f"every one from the time of line {c3}:" in _findings(one, "timestamp_accuracy")[-1]["message"]
     assert f"{path}:{c4 + 1}" in where["integrity_digest"]
     leaks = _findings(one, "no_secret_leak")
     assert leaks[0]["where"] == f"{path}:{c1 - 2}" and f"also on lines {c2 + 1}, {c2 + 2}" in leaks[0]["message"]
@@ -384,7 +387,10 @@ def test_a_time_that_goes_back_first_in_a_range_and_inside_the_range_after(tmp_p
     _write(path, lines)
     one, two = _both(settings, [str(path)], range_bytes=BLOCK)
     assert one == two
-    assert [f["where"] for f in _findings(one, "timestamp_accuracy")] == [f"{path}:{s1 + 1}"]
+    found = _findings(one, "timestamp_accuracy")  # each line after the jump ahead goes back from it: three named
+    assert [f["where"] for f in found] == [f"{path}:{s1 + 1}", f"{path}:{s1 + 2}", f"{path}:{s1 + 3}",
+                                           f"{path}:{s1 + 3}"]
+    assert f"every one from the time of line {s1}:" in found[-1]["message"]
 
 
 def test_out_of_order_batches_at_a_boundary(tmp_path: Path) -> None:
@@ -403,7 +409,9 @@ def test_out_of_order_batches_at_a_boundary(tmp_path: Path) -> None:
     _write(path, lines)
     one, two = _both(settings, [str(path)], range_bytes=BLOCK)
     assert one == two
-    assert [f["where"] for f in _findings(one, "timestamp_accuracy")] == [f"{path}:{s1 + 5}"]
+    found = _findings(one, "timestamp_accuracy")  # and the lines after it, back from the same time
+    assert [f["where"] for f in found][:3] == [f"{path}:{s1 + 5}", f"{path}:{s1 + 6}", f"{path}:{s1 + 7}"]
+    assert f"from the time of line {s1 - 1}:" in found[-1]["message"]
 
 
 def test_a_line_over_the_length_limit_across_the_cuts(tmp_path: Path) -> None:

@@ -88,7 +88,11 @@ class FileOrder(Visitor):
         self.latest = -1
         self.latest_text = ""
         self.latest_line = 0
-        self.found: Optional[Finding] = None
+        # The entries that go back in time, in file order: the first _SHOW as findings, and how many in all (red team
+        # rt86 F1: only the first was named, the rest counted as judged); and the line whose time each went back from
+        self.found: list[Finding] = []
+        self.nfound = 0
+        self.back_from = 0  # the line every one went back from, while they share it; -1 once they do not
         # CloudTrail files hold records in no particular order (AWS documents it): their order proves nothing.
         self.unordered = format_of(ctx.settings).order_skip
         # Nor do the files of some platforms' exports (auditlog.container.ORDERLESS).
@@ -108,7 +112,6 @@ class FileOrder(Visitor):
         # entries judged: an entry the latency rule would excuse is not, when it was written out of its place too.
         self.latest_written = -1
         self.latest_written_text, self.latest_written_line = "", 0
-        self.found_entry: Optional[tuple[str, str, str]] = None  # the entry that went back: time, where, request id
         # A later range of a file (``later_range``): the entries each earlier than all before them in the range, as
         # (ns, time, where, request id), up to the first finding: the only ones a later start could make go back.
         self.lows: Optional[list[tuple[int, str, str, str]]] = None
@@ -170,10 +173,10 @@ class FileOrder(Visitor):
         elif self.unordered:  # times ``utc_times`` does not compare as text (CloudTrail's whole seconds): one by one
             for rec in batch.records():
                 self._order(rec)
-        if self.found is not None or not batch or self.unordered:
+        if not batch or self.unordered:
             return
         times = batch.time
-        if self.exempt is not None or self.latency:
+        if self.exempt is not None or self.latency or self.found:  # (past a finding, each entry is named or counted)
             for rec in batch.records():
                 self._order(rec)
             return
@@ -201,7 +204,8 @@ class FileOrder(Visitor):
                 elif ns < latest - self.skew:
                     if at >= 0:
                         self.latest, self.latest_text, self.latest_line = latest, times[at], batch.lines[at]
-                    self._order(batch.record(i))  # the finding, as entry words it
+                    for j in range(i, len(times)):  # the finding, as entry words it, and the entries after it
+                        self._order(batch.record(j))
                     return
                 if track and ns < low:
                     low = ns
@@ -376,15 +380,15 @@ class FileOrder(Visitor):
             limit_ns = self._delivered(rec.file)[2]
             if 0 <= limit_ns < ts[0]:
                 self._after_delivery(rec.time, rec.where, rec.request_id)
-        if self.found is not None or self.unordered:
+        if self.unordered:
             return
         wts = rec.wts  # when the entry was written, where the format says so (a Kubernetes event's stageTimestamp)
         written_back = wts is not None and wts[0] < self.latest_written - self.skew
         exempt = self.exempt is not None and self.exempt(rec)
         if written_back and exempt:
             # a long-running request's end: its start may lie anywhere before, but it was written in its place
-            self.found_entry = (rec.written, rec.where, rec.request_id)
-            self.found = self._back(self.found_entry, self.latest_written_text, self.latest_written_line)
+            self._went_back((rec.written, rec.where, rec.request_id), self.latest_written_text,
+                            self.latest_written_line)
             return
         if wts is not None and wts[0] > self.latest_written:
             self.latest_written = wts[0]
@@ -402,11 +406,18 @@ class FileOrder(Visitor):
             if slow and ns >= self.latest - self.skew - self.latency:
                 self.excuse(self.latency_rule)  # a slow request's end, written in its place: its time is its start
                 return
-            self.found_entry = (rec.time, rec.where, rec.request_id)
-            self.found = self._back(self.found_entry, self.latest_text, self.latest_line, slow and wts is not None)
+            self._went_back((rec.time, rec.where, rec.request_id), self.latest_text, self.latest_line,
+                            slow and wts is not None)
             return
-        if self.lows is not None and (not self.lows or ns < self.lows[-1][0]):
+        if self.lows is not None and not self.found and (not self.lows or ns < self.lows[-1][0]):
             self._low(ns, rec.time, rec.where, rec.request_id)
+
+    def _went_back(self, entry: tuple[str, str, str], latest_text: str, latest_line: int, slow: bool = False) -> None:
+        """An entry that goes back in time: named among the first _SHOW, else counted."""
+        self.nfound += 1
+        self.back_from = latest_line if self.back_from in (0, latest_line) else -1
+        if len(self.found) < _SHOW:
+            self.found.append(self._back(entry, latest_text, latest_line, slow))
 
     def _back(self, entry: tuple[str, str, str], latest_text: str, latest_line: int,
               slow: bool = False) -> Finding:
@@ -434,9 +445,9 @@ class FileOrder(Visitor):
         self.orphans = []
 
     def merge(self, later: Visitor) -> None:
-        """The first entry that goes back in the two ranges together: one of ``later``'s lows that goes back from this
-        range's latest time, else ``later``'s own finding (named against the latest time before it, of either range).
-        Once this range went back, ``later`` was never fed (nor excused anything), as in one pass."""
+        """The two ranges together, where neither goes back in time and none of ``later``'s lows goes back from this
+        range's latest time. Where one does, the file is read whole (NotImplementedError): every entry that goes back
+        is named or counted, and a later range's entries past its lows may go back from this range's latest too."""
         assert isinstance(later, FileOrder)
         self.future = self.future or later.future  # the first of the file: this range's, else the later one's
         self.after_delivery = self.after_delivery or later.after_delivery
@@ -448,8 +459,10 @@ class FileOrder(Visitor):
         if self.pairing:
             early += self._merge_pairs(later)
         self.early = sorted(early)[:_SHOW]
-        if self.unordered or self.found is not None:
+        if self.unordered:
             return
+        if self.found or later.found:
+            raise NotImplementedError("entries that go back in time: the file is read whole to name each")
         if later.lows is None:
             raise NotImplementedError("the visitor of a later range was not told so (later_range)")
         cut = self.latest - self.skew
@@ -459,18 +472,8 @@ class FileOrder(Visitor):
         if self.latency and later.excused.get(self.latency_rule):  # judged against the latest before its range
             raise NotImplementedError("entries excused by the format's latency in a later range")
         if hit is not None:
-            if later.excused or self.latency:  # which came before it, or whether its latency excuses it, not known
-                raise NotImplementedError("excused entries in a range that goes back in time")
-            self.found_entry = hit[1:]
-            self.found = self._back(self.found_entry, self.latest_text, self.latest_line)
-            return
+            raise NotImplementedError("a later range goes back in time: the file is read whole to name each entry")
         self.merge_excused(later)
-        if later.found is not None and later.found_entry is not None:
-            newer = later.latest > self.latest
-            self.found_entry = later.found_entry
-            self.found = self._back(later.found_entry, later.latest_text if newer else self.latest_text,
-                                    later.latest_line if newer else self.latest_line)
-            return
         if self.lows is not None:  # this one is a later range too: its lows, then later's below them
             floor = self.lows[-1][0] if self.lows else float("inf")
             for low in later.lows or ():
@@ -566,8 +569,14 @@ class FileOrder(Visitor):
                           "is not the producer's.", _CLOCK_FIX, where=where, request_id=rid)
         if self.unordered and self.future is None and self.ancient is None and self.after_delivery is None:
             yield Skip("", self.unordered)
-        if self.found is not None:
-            yield self.found
+        yield from self.found
+        if self.nfound > len(self.found):
+            yield Finding(ID, "", f"{self.nfound - len(self.found):,} more entries go back in time by more than "
+                          f"max_skew={self.skew_s:g} s" + (
+                              f", every one from the time of line {self.back_from}: that entry may be the one re-timed "
+                              "(ahead)" if self.back_from > 0 else "") + ".",
+                          "find the stage that reorders or re-times entries (parallel shippers, a bad clock)",
+                          where=self.found[-1].where)
 
 
 def _before(time: str, request_time: str) -> str:
