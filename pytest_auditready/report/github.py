@@ -46,6 +46,10 @@ _AT_RE = re.compile(r"@+")
 _SAFE_ID_RE = re.compile(r"[A-Za-z0-9_]+\Z")
 FIRST_FINDING_MAX = 300  # characters of the first finding shown in a table cell
 FILES_MAX = 50  # files listed in the table of what was read (the rest are counted; evidence.json lists all)
+LIST_MAX = 20  # stale acceptances, and what clean-up left, listed (the rest are counted; evidence.json lists all)
+# GitHub shows a step's summary of up to 1 MiB and drops a larger one whole (red team rt87 F1: 7,500 stale
+# acceptances listed one a line made 2.3 MB, and the verdict table was lost with them): the summary is kept under this
+SUMMARY_MAX = 512 * 1024
 
 
 def escape_data(text: str) -> str:
@@ -119,10 +123,16 @@ def summary_markdown(result: "AuditResult", heading: str = "##") -> str:
     if stale_findings:
         lines += ["", f"\u274c The baseline is stale, which fails the run: {len(stale_findings)} acceptance(s) "
                   "matched no finding."]
-        lines += [f"- {md_cell(_shorten(clean(result, f.text()), FIRST_FINDING_MAX))}" for f in stale_findings]
+        lines += [f"- {md_cell(_shorten(clean(result, f.text()), FIRST_FINDING_MAX))}"
+                  for f in stale_findings[:LIST_MAX]]
+        if len(stale_findings) > LIST_MAX:
+            lines.append(f"\n{len(stale_findings) - LIST_MAX} more stale acceptance(s): see evidence.json or the JSON "
+                         "report.")
     if left:
         lines += ["", "\u274c Clean-up could not remove these from the vault, which fails the run: "
-                  + "; ".join(md_cell(clean(result, x)) for x in left) + "."]
+                  + "; ".join(md_cell(_shorten(clean(result, x), FIRST_FINDING_MAX)) for x in left[:LIST_MAX])
+                  + (f"; and {len(left) - LIST_MAX} more (see evidence.json or the JSON report)"
+                     if len(left) > LIST_MAX else "") + "."]
     table = accounting_rows(result.files)
     if table:
         lines += ["", "| log | read | entries judged (not judged: a skipped check's) | excused (rule) |",
@@ -132,7 +142,24 @@ def summary_markdown(result: "AuditResult", heading: str = "##") -> str:
                          f"{md_cell(clean(result, judged))} | {md_cell(clean(result, excused))} |")
         if len(table) > FILES_MAX:
             lines.append(f"\n{len(table) - FILES_MAX} more file(s): see evidence.json or the JSON report.")
-    return "\n".join(lines) + "\n"
+    return _within(lines)
+
+
+def _within(lines: list[str]) -> str:
+    """The summary, its lines cut from the end where it would pass SUMMARY_MAX bytes (the verdict and the checks'
+    table come first), saying so."""
+    text = "\n".join(lines) + "\n"
+    if len(text.encode("utf-8")) <= SUMMARY_MAX:
+        return text
+    note = (f"\nThe summary was cut here to stay under {SUMMARY_MAX // 1024} KiB (GitHub drops a step's summary "
+            "of more than 1 MiB whole): see evidence.json or the JSON report for the rest.\n")
+    size, kept = len(note.encode("utf-8")), []
+    for line in lines:
+        size += len(line.encode("utf-8")) + 1
+        if size > SUMMARY_MAX:
+            break
+        kept.append(line)
+    return "\n".join(kept) + "\n" + note
 
 
 def _result_word(r: CheckRow) -> str:

@@ -49,6 +49,9 @@ SCHEMA_URI = "https://json.schemastore.org/sarif-2.1.0.json"
 INFORMATION_URI = "https://pypi.org/project/pytest-auditready/"
 # severity -> GitHub's security-severity score (the SARIF level says whether a finding fails the run: common.level)
 _SCORES = {"critical": "9.5", "high": "8.0", "medium": "5.5", "low": "3.0"}
+# Results one run keeps: GitHub code scanning shows 5,000 a run and refuses an upload of more than 25,000 whole (red
+# team rt87 F2: 1,250 hourly files with one repeated defect gave 31,250, and not one alert would have shown)
+RESULTS_MAX = 5_000
 
 
 def _uri(path: str) -> str:
@@ -155,6 +158,7 @@ def build(result: "AuditResult") -> dict[str, Any]:
             if res is not None:
                 res["properties"]["failsRun"] = True
                 results.append(res)
+    results, left_out = _capped(results, {r.id: r.severity for r in check_rows})
     run: dict[str, Any] = {
         "tool": {"driver": {"name": "pytest-auditready", "version": tool_version(), "semanticVersion": tool_version(),
                             "informationUri": INFORMATION_URI, "rules": rules}},
@@ -175,13 +179,41 @@ def build(result: "AuditResult") -> dict[str, Any]:
                                         # what each file gave the checks: lines read, entries judged and excused
                                         "accounting": [dict(a) for a in result.files],
                                         # findings that name no file (no result can hold them): said here
-                                        "findingsWithoutLocation": unlocated}}],
+                                        "findingsWithoutLocation": unlocated,
+                                        **left_out}}],
         "results": results,
         "columnKind": "unicodeCodePoints",
     }
     if os.environ.get("GITHUB_WORKSPACE"):
         run["originalUriBaseIds"] = {"SRCROOT": {"uri": Path(os.environ["GITHUB_WORKSPACE"]).as_uri() + "/"}}
     return {"$schema": SCHEMA_URI, "version": "2.1.0", "runs": [run]}
+
+
+def _capped(results: list[dict[str, Any]], severity: dict[str, str]) -> tuple[list[dict[str, Any]], dict[str, Any]]:
+    """At most RESULTS_MAX results, in their order: those that fail the run first, then by their check's severity;
+    with ``{"resultsLeftOut": ...}`` (how many, of which rule) when some were left out, else {}."""
+    if len(results) <= RESULTS_MAX:
+        return results, {}
+    rank = {"critical": 0, "high": 1, "medium": 2, "low": 3}
+    order = sorted(range(len(results)), key=lambda i: (not results[i]["properties"].get("failsRun"),
+                                                        rank.get(severity.get(results[i]["ruleId"], ""), 4), i))
+    kept = sorted(order[:RESULTS_MAX])
+    left: dict[str, int] = {}
+    for i in order[RESULTS_MAX:]:
+        left[results[i]["ruleId"]] = left.get(results[i]["ruleId"], 0) + 1
+    return [results[i] for i in kept], {"resultsLeftOut": {
+        "limit": RESULTS_MAX, "results": len(results), "byRule": left,
+        "why": "GitHub code scanning shows 5,000 results a run and refuses more than 25,000: the results that fail "
+               "the run and those of the most severe checks are kept; every finding is in the JSON report and the "
+               "evidence bundle"}}
+
+
+def counts(text: str) -> tuple[int, int]:
+    """(results kept, results found) of a SARIF document as ``text`` writes it."""
+    run = json.loads(text)["runs"][0]
+    kept = len(run["results"])
+    left = run["invocations"][0]["properties"].get("resultsLeftOut")
+    return kept, (left["results"] if left else kept)
 
 
 def _not_run(result: "AuditResult") -> dict[str, Any]:
@@ -204,6 +236,7 @@ def text(result: "AuditResult") -> str:
                                                                            ensure_ascii=False)))) + "\n"
 
 
-def write(result: "AuditResult", path: str) -> Path:
-    """Write the SARIF file at ``path`` atomically, never through a link; AuditReadyError when it cannot be."""
-    return write_atomic(path, text(result), "SARIF report")
+def write(result: "AuditResult", path: str, document: Optional[str] = None) -> Path:
+    """Write the SARIF file (``document``, else ``text``) at ``path`` atomically, never through a link;
+    AuditReadyError when it cannot be."""
+    return write_atomic(path, text(result) if document is None else document, "SARIF report")
