@@ -95,8 +95,11 @@ def _hook_failed(hook: str, exc: BaseException) -> str:
 
 
 def _stop(message: str, code: int) -> NoReturn:
-    """End the run with ``auditready: message`` and exit code ``code``."""
+    """End the run with ``auditready: message`` and exit code ``code`` (under GitHub Actions, an annotation too)."""
+    from .report.github import say_refusal
+
     _quiet_signals()
+    say_refusal(f"auditready: {message}")
     raise _Stop(message, returncode=code)
 
 

@@ -79,3 +79,57 @@ def test_the_step_summary_lists_20_stale_acceptances_and_stays_under_its_cap(
     cut = github.summary_markdown(make_result(tmp_path))
     assert len(cut.encode()) <= 3000 and "The summary was cut here" in cut
     assert "Verdict: **FAIL**" in cut and "| check | result |" in cut  # the verdict and the table come first
+
+
+def test_annotations_put_what_fails_the_run_and_the_most_severe_first(tmp_path: Path,
+                                                                       monkeypatch: pytest.MonkeyPatch) -> None:
+    """F3: 11 failed checks in registration order hid the 11th (access_policy, high) behind timestamp_precision
+    (low), and the stale baseline's line came last. GitHub shows 10 errors a step: the baseline first, the checks by
+    severity, and the 10th names the rest."""
+    from pytest_auditready.checks import BUILTIN
+
+    base = make_result(tmp_path, fail_on="any")
+    ids = [c.id for c in BUILTIN if c.id != "fail_closed"]
+    checks = [Check(i, i, i, _noop) for i in ids]
+    (tmp_path / "a.log").write_text("{}\n")
+    outcomes = [Outcome(i, f"{tmp_path}/a.log", FAILED, (Finding(i, "", f"{i} broke", "fix",
+                                                                 where=f"{tmp_path}/a.log:1"),)) for i in ids]
+    result = AuditResult(settings=Settings(fail_on="any"), target="logs", run_id="run-1", checks=checks,
+                         outcomes=outcomes, context=base.context, ledger=None)
+    monkeypatch.setattr(github, "stale", lambda r: [Finding("baseline", "", "acceptance 1 matched nothing", "fix")])
+    lines = github.annotation_lines(result)
+    errors = [line for line in lines if line.startswith("::error ")]
+    assert len(ids) == 12 and len(errors) == 10 == len(lines)
+    assert "baseline is stale" in errors[0]
+    titles = [line.split("title=", 1)[1].split("::", 1)[0] for line in errors[1:9]]
+    ranks = [compliance.severity_rank(t.rsplit("(", 1)[1].rstrip(")")) for t in titles]
+    assert ranks == sorted(ranks, reverse=True) and "no_secret_leak" in titles[0]  # critical first
+    assert "4 more failed check(s)" in errors[-1] and "timestamp_precision (low)" in errors[-1]
+    assert not any("timestamp_precision failed" in line for line in errors)
+
+
+def test_a_refused_run_is_an_annotation_under_github_actions(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+                                                            capsys: pytest.CaptureFixture[str],
+                                                            pytester: pytest.Pytester) -> None:
+    """F4: a refused run (exit 2 or 4) writes no summary and no report; its reason was only in the raw log. Under
+    GitHub Actions it is an ::error annotation too (on standard error, so a report on standard output stays whole);
+    elsewhere, nothing more is printed."""
+    from pytest_auditready.cli import main
+
+    missing = str(tmp_path / "no-such" / "audit.log")
+    for actions in (False, True):
+        monkeypatch.setenv("GITHUB_ACTIONS", "true" if actions else "false")
+        assert main(["verify", missing, "--json", "-"]) == 2
+        out, err = capsys.readouterr()
+        assert out == "" and err.startswith("auditready: ")
+        said = [line for line in err.splitlines() if line.startswith("::error title=auditready could not audit::")]
+        assert len(said) == (1 if actions else 0), err
+        if actions:
+            assert said[0].endswith(err.splitlines()[0].replace("%", "%25"))
+    monkeypatch.setenv("GITHUB_ACTIONS", "true")
+    monkeypatch.setenv("VAULT_TOKEN", "not-a-real-token")
+    res = pytester.runpytest("-p", "no:cacheprovider", "--auditready", "--auditready-target", "http://127.0.0.1:1",
+                             "--auditready-log", missing)
+    assert res.ret in (2, 4)
+    text = res.stdout.str() + res.stderr.str()
+    assert "::error title=auditready could not audit::auditready: " in text, text[-2000:]

@@ -166,7 +166,10 @@ def _main(argv: Optional[Sequence[str]]) -> int:
     try:
         return int(func(args))
     except AuditReadyError as exc:
+        from ..report.github import say_refusal
+
         print(f"auditready: {shown_error(exc)}", file=sys.stderr)
+        say_refusal(f"auditready: {shown_error(exc)}")
         return 2
     except KeyboardInterrupt:
         print("auditready: interrupted", file=sys.stderr)

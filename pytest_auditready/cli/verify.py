@@ -341,8 +341,11 @@ def run(args: argparse.Namespace) -> int:
                     results = [verify_file(p, settings, checks, secrets, tuple(paths)) for p in paths]
     except AuditReadyError as exc:  # a refusal may quote the log (a prefix): the known values named, as everywhere
         from ..report.common import redacted
+        from ..report.github import say_refusal
 
-        print(f"auditready: {redacted(shown_error(exc), secrets)}", file=sys.stderr)  # (red team rt32, F9)
+        said = f"auditready: {redacted(shown_error(exc), secrets)}"
+        print(said, file=sys.stderr)  # (red team rt32, F9)
+        say_refusal(said)
         return 2
     from ..engine.files import settled
 

@@ -183,31 +183,71 @@ def _first_cell(result: "AuditResult", r: CheckRow) -> str:
     return ""
 
 
+# GitHub shows at most 10 error and 10 warning annotations of a step (red team rt87 F3: the 11th failed check, a high
+# one, was hidden behind a low one, and the lines that say why the run fails came last)
+ANNOTATIONS_SHOWN = 10
+
+
 def annotation_lines(result: "AuditResult") -> list[str]:
-    """One ::error line per failed check (::warning for a failure that fail_on lets pass)."""
-    out = []
-    for r in rows(result):
-        if r.status != FAILED or r.first is None:
-            continue
-        first = r.first
-        judged = next(o for o in result.outcomes if o.check_id == r.id and o.status == FAILED and o.findings)
-        title = f"auditready {r.id} failed ({r.severity})"
-        more = f" (+{len(r.findings) - 1} more finding(s))" if len(r.findings) > 1 else ""
-        below = f" ({below_text(r.id, result.settings.fail_on)}.)" if r.below else ""
-        message = f"{r.title}: {first.text()}{more} Controls: {r.controls}.{below}"
-        command = "error" if r.gating else "warning"
-        out.append(_command(result, command, first, file_of(result, judged), title, message))
+    """The run's workflow commands, as GitHub shows at most ANNOTATIONS_SHOWN of each kind a step: first what fails
+    the run beyond a check (checks not run, clean-up incomplete, a stale baseline), then one ::error per failed
+    check that fails the run, most severe first (::warning for one that fail_on lets pass); past the limit, the
+    last shown names the rest."""
+    from .. import compliance
+
+    out = _not_run_lines(result)
     left = leftovers(result)
     if left:  # one annotation for what clean-up left in the vault
         out.append(f"::error title={escape_property('auditready clean-up incomplete')}::"
                    + escape_data(clean(result, "Clean-up could not remove these from the vault, which fails the run: "
                                        + "; ".join(left) + ".")))
     found = stale(result)
-    if found:  # one annotation for the baseline, as for a check: GitHub shows only 10 errors a step
+    if found:  # one annotation for the baseline, as for a check
         more = f" (+{len(found) - 1} more stale acceptance(s))" if len(found) > 1 else ""
         out.append(_command(result, "error", found[0], "", "auditready baseline is stale",
                             f"The baseline is stale, which fails the run: {found[0].text()}{more}"))
+    failed = [r for r in rows(result) if r.status == FAILED and r.first is not None]
+    failed.sort(key=lambda r: -compliance.severity_rank(r.severity))  # (stable: check order within a severity)
+    for command in ("error", "warning"):
+        mine = [r for r in failed if r.gating == (command == "error")]
+        room = ANNOTATIONS_SHOWN - sum(1 for line in out if line.startswith(f"::{command} "))
+        shown = mine if len(mine) <= room else mine[:max(room - 1, 0)]
+        out += [_check_line(result, r) for r in shown]
+        rest = mine[len(shown):]
+        if rest:
+            out.append(f"::{command} title={escape_property(f'auditready: {len(rest)} more failed check(s)')}::"
+                       + escape_data(clean(result, f"{len(rest)} more failed check(s), each "
+                                           + ("failing" if command == "error" else "not failing") + " the run: "
+                                           + ", ".join(f"{r.id} ({r.severity})" for r in rest)
+                                           + ". GitHub shows 10 annotations of a kind a step: see the step summary "
+                                           "or the reports for their findings.")))
     return out
+
+
+def _check_line(result: "AuditResult", r: CheckRow) -> str:
+    """The ::error (or ::warning) of one failed check, at its first finding's file and line."""
+    first = r.first
+    assert first is not None
+    judged = next(o for o in result.outcomes if o.check_id == r.id and o.status == FAILED and o.findings)
+    title = f"auditready {r.id} failed ({r.severity})"
+    more = f" (+{len(r.findings) - 1} more finding(s))" if len(r.findings) > 1 else ""
+    below = f" ({below_text(r.id, result.settings.fail_on)}.)" if r.below else ""
+    message = f"{r.title}: {first.text()}{more} Controls: {r.controls}.{below}"
+    return _command(result, "error" if r.gating else "warning", first, file_of(result, judged), title, message)
+
+
+def _not_run_lines(result: "AuditResult") -> list[str]:
+    """One ``::error`` naming the checks some of whose planned items did not run, and why, with the rule and the fix
+    (a run that leaves them out fails: the exit code says so, and so does this line); none when every item ran."""
+    from ..result import LEFT_OUT_RULE
+
+    left = result.left_out
+    if not left:
+        return []
+    said = "; ".join(f"{check}: {', '.join(r[len('not run: '):] for r in reasons[:3])}"
+                     + (f" (+{len(reasons) - 3} more)" if len(reasons) > 3 else "") for check, reasons in left.items())
+    return [f"::error title={escape_property('auditready checks not run')}::"
+            + escape_data(clean(result, f"{len(left)} check(s) not run: {said}. The run fails: {LEFT_OUT_RULE}."))]
 
 
 def _command(result: "AuditResult", command: str, f: Finding, fallback: str, title: str, message: str) -> str:
@@ -222,6 +262,18 @@ def _command(result: "AuditResult", command: str, f: Finding, fallback: str, tit
             props.append(f"line={line}")
     props.append(f"title={escape_property(clean(result, title))}")
     return f"::{command} {','.join(props)}::{escape_data(clean(result, message))}"
+
+
+def say_refusal(line: str) -> None:
+    """Under GitHub Actions, a run refused in one line (exit 2 or 4: nothing audited, no report written) is also an
+    ``::error`` annotation, where reviewers look (red team rt87 F4: the reason was only in the raw log). On standard
+    error, which the runner reads for workflow commands too, so that a report asked on standard output (``--json -``)
+    is never mixed with it. ``line``: the refusal as printed, already made visible and redacted."""
+    if in_github_actions():
+        import sys
+
+        sys.stderr.write(f"::error title={escape_property('auditready could not audit')}::{escape_data(line)}\n")
+        sys.stderr.flush()
 
 
 def in_github_actions(environ: Optional[dict[str, str]] = None) -> bool:

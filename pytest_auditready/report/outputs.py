@@ -22,24 +22,7 @@ def pytest_auditready_report(result: "AuditResult", config: pytest.Config) -> No
     from . import github
 
     if github.in_github_actions():
-        config.stash[_ANNOTATIONS_KEY] = [result.redact(line) for line in github.annotation_lines(result)
-                                          + _not_run_lines(result)]
-
-
-def _not_run_lines(result: "AuditResult") -> list[str]:
-    """One ``::error`` naming the checks some of whose planned items did not run, and why, with the rule and the fix
-    (a run that leaves them out fails: the exit code says so, and so does this line); none when every item ran."""
-    from ..result import LEFT_OUT_RULE
-    from .common import clean
-    from .github import escape_data, escape_property
-
-    left = result.left_out
-    if not left:
-        return []
-    said = "; ".join(f"{check}: {', '.join(r[len('not run: '):] for r in reasons[:3])}"
-                     + (f" (+{len(reasons) - 3} more)" if len(reasons) > 3 else "") for check, reasons in left.items())
-    return [f"::error title={escape_property('auditready checks not run')}::"
-            + escape_data(clean(result, f"{len(left)} check(s) not run: {said}. The run fails: {LEFT_OUT_RULE}."))]
+        config.stash[_ANNOTATIONS_KEY] = [result.redact(line) for line in github.annotation_lines(result)]
 
 
 def pytest_terminal_summary(terminalreporter: Any, config: pytest.Config) -> None:
