@@ -204,6 +204,10 @@ def test_usage_errors_are_exit_2_in_one_line(tmp_path: Path) -> None:
         r = access(*args, cwd=tmp_path)
         assert r.returncode == 2, (args, r.stdout, r.stderr)
         assert says in r.stderr and len(r.stderr.strip().splitlines()) == 1 and "Traceback" not in r.stderr
+        if any(a.endswith("app.jsonl") for a in args):  # access's own way out, never verify's
+            # (red team rt86 F3: it said to set log_format = "jsonl" and a field_map, then refused that too)
+            assert "answers from the audit logs of a Vault/OpenBao server" in r.stderr
+            assert 'set log_format = "jsonl"' not in r.stderr, r.stderr
 
 
 def test_unreadable_lines_make_the_answer_incomplete_exit_1(tmp_path: Path) -> None:

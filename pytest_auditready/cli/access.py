@@ -1119,13 +1119,19 @@ class FileRead:
                 "entries": self.entries, "unreadable_lines": self.unreadable_lines, "same_as": self.same_as}
 
 
+# (red team rt86 F3: the refusal offered verify's field_map fix, and with it set, refused the file again)
+_NOT_JSONL = ("auditready access answers from the audit logs of a Vault/OpenBao server, the Kubernetes API server "
+              "or a CloudTrail trail only (a generic JSON-lines log's fields do not say what a request reached or "
+              "whether it was refused): give it those logs; judge this one with `auditready verify` and a field_map")
+
+
 def answer(pattern: str, paths: Sequence[str], settings: Any, since: Optional[int] = None,
            until: Optional[int] = None, more: Sequence[str] = (), near: Sequence[str] = ()
            ) -> tuple[Accesses, list[FileRead]]:
     """Read every file of ``paths`` once through the engine, counting into one Accesses (of PATTERN, or of any of
     it and ``more``; noting which of ``near`` the Vault requests it does not match name). Raises AuditReadyError for
     a file that cannot be read or is none of FORMATS."""
-    from ..auditlog.detect import TITLES
+    from ..auditlog.detect import TITLES, UnknownFormat
     from ..engine.driver import drive, reader_for
     from ..engine.files import detect
     from ..offline.reader import FileStats, open_log
@@ -1139,12 +1145,18 @@ def answer(pattern: str, paths: Sequence[str], settings: Any, since: Optional[in
     hints = [_size_hint(p) for p in paths]
     shared = collections.Counter(h % 2**32 for h in hints if h is not None)
     for path, hint in zip(paths, hints):
-        s = detect(path, settings, judged=False)  # who reached what: no field is required of an entry
+        try:
+            s = detect(path, settings, judged=False)  # who reached what: no field is required of an entry
+        except UnknownFormat as exc:  # verify's way out (log_format = "jsonl" and a field_map) is none here
+            if "field_map" not in exc.fix:
+                raise
+            raise AuditReadyError(exc.cause.split(", and no field_map")[0], _NOT_JSONL) from None
         if s.log_format not in FORMATS:  # generic JSON lines: what a request reached, and whether it was
             # refused, is not known from a field_map (a result field holds whatever its producer writes)
-            raise AuditReadyError(f"{path} is {TITLES.get(s.log_format, s.log_format)}, not a Vault/OpenBao, "
-                                  "Kubernetes or CloudTrail audit log", "give auditready access the audit log files "
-                                  "of the vault, the Kubernetes API server or the CloudTrail trail")
+            what = ('a generic JSON-lines log (log_format = "jsonl")' if s.log_format == "jsonl"
+                    else TITLES.get(s.log_format, s.log_format))
+            raise AuditReadyError(f"{path} is {what}, not a Vault/OpenBao, Kubernetes or CloudTrail audit log",
+                                  _NOT_JSONL)
         acc.fmt = s.log_format
         stats = FileStats()
         read_blocks, parse, whole = reader_for(s, path)
