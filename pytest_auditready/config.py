@@ -329,9 +329,16 @@ def _log_framing(v: Any) -> Any:
 FIELD_MAP_NAMES = ("type", *REQUIRED_FIELDS)
 
 
+def field_paths(spec: str) -> tuple[tuple[str, ...], ...]:
+    """A field_map entry as the paths it is read from, in order: the first that holds a value gives the field's
+    (a list in the settings, kept joined by "|")."""
+    return tuple(tuple(p.split(".")) for p in spec.split("|"))
+
+
 def _field_map(v: Any) -> Any:
-    allowed = ("a table from " + ", ".join(FIELD_MAP_NAMES) + " to dotted JSON paths, e.g. "
-               '{time = "eventTime", identity = "user.name"}')
+    allowed = ("a table from " + ", ".join(FIELD_MAP_NAMES) + " to dotted JSON paths (or lists of them, tried in "
+               'order: a producer that names one field under several keys), e.g. {time = "eventTime", identity = '
+               '["actor.userId", "actor.identityId"]}')
     if isinstance(v, (list, tuple)) and all(isinstance(p, (list, tuple)) and len(p) == 2 for p in v):
         v = dict(v)
     if not isinstance(v, Mapping):
@@ -339,7 +346,11 @@ def _field_map(v: Any) -> Any:
     unknown = [str(k) for k in v if k not in FIELD_MAP_NAMES]
     if unknown:  # name the key that is no canonical field (a producer's own name put on the wrong side)
         raise ValueError(allowed + f" ({', '.join(repr(k) for k in unknown)}: no canonical field)")
-    if any(not isinstance(p, str) or not p.strip(". ") for p in v.values()):
+    # a list of paths for one field (red team rt86 F5: Infisical names the actor under actorMetadata.userId,
+    # .identityId or .serviceId by its kind): kept joined by "|", read by ``field_paths``
+    v = {k: ("|".join(p) if isinstance(p, (list, tuple)) and p and all(isinstance(q, str) for q in p) else p)
+         for k, p in v.items()}
+    if any(not isinstance(p, str) or any(not q.strip(". ") for q in p.split("|")) for p in v.values()):
         raise ValueError(allowed)
     return tuple((k, v[k]) for k in FIELD_MAP_NAMES if k in v)
 

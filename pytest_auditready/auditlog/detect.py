@@ -1346,8 +1346,8 @@ def _mapped_paths(name: str, found: Detected, field_map: Sequence[tuple[str, str
     if len(found.samples) < 2:
         return
     absent = [(k, p) for k, p in dict(field_map).items()
-              if all(resolve(obj, p.split(".")) is None and gcp_status_left_out(obj, p.split(".")) is None
-                     for obj in found.samples)]
+              if all(resolve(obj, q.split(".")) is None and gcp_status_left_out(obj, q.split(".")) is None
+                     for obj in found.samples for q in p.split("|"))]  # (a list: none of its paths in any)
     if not absent:
         return
     shown = ", ".join(f"{k} = {json.dumps(p)}" for k, p in absent)

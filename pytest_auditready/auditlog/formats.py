@@ -644,7 +644,7 @@ def field_sources(settings: Any) -> dict[str, str]:
     else:
         paths = {}
     if fmt.name != "vault":
-        paths.update({k: (v,) for k, v in mapped.items()})
+        paths.update({k: tuple(v.split("|")) for k, v in mapped.items()})  # (a list: config.field_paths)
     out = {}
     for name, what in _WHAT.items():
         where = paths.get(name, ())

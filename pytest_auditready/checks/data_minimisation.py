@@ -906,8 +906,9 @@ class Scanner:
             # the canonical fields as field_map reads them: who, from where, when, which request (a list item's
             # index dropped: values in a list sit at the list's path)
             clear += [".".join(seg for seg in p.split(".") if not seg.isdigit())
-                      for name, p in settings.field_map if name in ("time", "identity", "source", "request_id",
-                                                                    "type", "action")]
+                      for name, spec in settings.field_map if name in ("time", "identity", "source", "request_id",
+                                                                       "type", "action")
+                      for p in spec.split("|")]  # (each of a list's paths: config.field_paths)
         self.clear = tuple(clear)
         self.clear_dot = tuple(c + "." for c in clear)
         self.tree: dict[str, Any] = {}  # the clear-text paths as a tree of keys (None: the whole value)
@@ -928,7 +929,7 @@ class Scanner:
         # identity's own address repeated anywhere in the line (an Okta target that is the actor, a message naming
         # the caller) is that evidence again, not more personal data.
         identity = dict(settings.field_map).get("identity", "") if fmt.name == "jsonl" else ""
-        self.identity = tuple(identity.split(".")) if identity else ()
+        self.identity = tuple(tuple(p.split(".")) for p in identity.split("|")) if identity else ()
         self.echo_all = fmt.name == "jsonl"
         self.detectors = tuple(settings.data_minimisation_detectors)
         self.prefix = settings.log_prefix
@@ -941,7 +942,7 @@ class Scanner:
         ``data`` into ``clear``; the test of a dotted path that says whether it lies in that object."""
         from ..offline.reader import resolve
 
-        keys = resolve(data, self.identity) if len(self.identity) > 1 else None
+        keys = next((k for k in (resolve(data, p) for p in self.identity if len(p) > 1) if k), None)
         if not keys or len(keys) < 2 or not all(isinstance(k, str) for k in keys):
             return self.exempt
         node: Any = data

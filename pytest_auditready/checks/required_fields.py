@@ -20,6 +20,7 @@ from ..auditlog.vault_json import (
     SERVER_OUTPUT,
     SERVER_OUTPUT_FIX,
 )
+from ..config import field_paths
 from ..text import clip
 from .access_policy import RawLines, line_object
 from .base import Check, CheckContext, Finding, Note, PlannedAction, Skip, Visitor, every_action, feed
@@ -437,7 +438,7 @@ class Fields(Visitor):
         # CloudTrail, offline: a placeholder in a field of who or from where is no value (``_blanked``); the
         # fields judged, each with the paths it is read from (CloudTrail's own, or its field_map entry)
         mapped = dict(getattr(ctx.settings, "field_map", ()) or ())
-        self.blankable = {f: (tuple(mapped[f].split(".")),) if f in mapped
+        self.blankable = {f: field_paths(mapped[f]) if f in mapped
                           else tuple(tuple(p.split(".")) for p in CLOUDTRAIL_FIELDS[f])
                           for f in _CT_BLANKABLE if f in self.wanted} if (
             self.every_entry and self.format == "cloudtrail") else {}
