@@ -48,6 +48,9 @@ WRAP: dict[str, Callable[[str], str]] = {
     "cloudwatch-docker": lambda e: f"{_ms(e)} {_docker(e)}",
     "splunk-raw-docker": lambda e: json.dumps({"preview": False, "result": {"_raw": _docker(e), "_time": _ns(e),
                                                                              "host": "node-1"}}),
+    # Splunk's HTTP Event Collector payload as Vector, Fluent Bit and Firehose send it, kept as a file (rt85 F4)
+    "splunk-hec-event": lambda e: json.dumps({"time": 1765000000.123, "host": "vault-0", "source": "vault-audit",
+                                              "sourcetype": "_json", "index": "audit", "event": e}),
     "filebeat-cri": lambda e: json.dumps({"@timestamp": _ms(e), "message": _cri(e),
                                           "log": {"file": {"path": "/var/log/containers/vault-0_vault_vault.log"}},
                                           "input": {"type": "filestream"}}),

@@ -140,7 +140,8 @@ def query_tool(rec: dict[str, Any]) -> str:
 # read even where the shipper has parsed it into other fields.
 CARRIERS = (("event", "original"), ("message",), ("log",), ("_raw",), ("line",), ("result", "_raw"),
             ("_source", "event", "original"), ("_source", "message"), ("_source", "log"),
-            ("properties", "log"))  # Azure Monitor's diagnostic record of an AKS cluster (category kube-audit)
+            ("properties", "log"),  # Azure Monitor's diagnostic record of an AKS cluster (category kube-audit)
+            ("event",))  # Splunk HTTP Event Collector's event, the line as a string (red team rt85 F4)
 # What `vault server` / `bao server` itself prints on its standard output, where a "stdout" file device writes the
 # audit entries (command/server.go): a banner ("==> OpenBao server configuration:", its settings as "%24s: %s"
 # lines, "==> OpenBao server started!", "==> Vault server started! Log data will stream in below:"), in dev mode a
