@@ -86,6 +86,8 @@ class Settings:
     # "auto": a platform's framing around each entry (auditlog/container.py) told from the content; or one named
     log_framing: str = "auto"
     field_map: tuple[tuple[str, str], ...] = ()  # offline jsonl: canonical field -> dotted JSON path
+    # offline jsonl: the producer's words in field_map's type field -> "request" or "response" (``_type_values``)
+    type_values: tuple[tuple[str, str], ...] = ()
     canaries_file: Optional[str] = None  # offline: known secret values, one a line
     # retention: the log set spans this many days (0: no retention required, the check is skipped), the newest
     # retention_online_days of it outside retention_archive, with no run of days without an entry longer than
@@ -355,6 +357,24 @@ def _field_map(v: Any) -> Any:
     return tuple((k, v[k]) for k in FIELD_MAP_NAMES if k in v)
 
 
+def _type_values(v: Any) -> Any:
+    """What the producer writes in field_map's type field for the two halves of a request: Consul's
+    OperationStart and OperationComplete (red team rt86 F2: a correct log could not pass, as no setting said so)."""
+    allowed = ('a table of request and response to the words (or lists of words) the producer writes in field_map\'s '
+               'type field, e.g. {request = "OperationStart", response = "OperationComplete"}')
+    if not isinstance(v, Mapping) or not v or any(k not in ("request", "response") for k in v):
+        raise ValueError(allowed)
+    out: dict[str, str] = {}
+    for canonical, words in v.items():
+        items = [words] if isinstance(words, str) else words if isinstance(words, (list, tuple)) else None
+        if not items or any(not isinstance(w, str) or not w.strip() for w in items):
+            raise ValueError(allowed)
+        for w in items:
+            if out.setdefault(w, canonical) != canonical:
+                raise ValueError(allowed + f" ({w!r} names both)")
+    return tuple(sorted(out.items()))
+
+
 def _paths_list(v: Any) -> tuple[str, ...]:
     """A folder, glob or file path, or a list of them."""
     allowed = "a folder, file or glob path, or a list of them"
@@ -553,6 +573,7 @@ KEYS: Mapping[str, Callable[[Any], Any]] = {
     "log_format": _log_format,
     "log_framing": _log_framing,
     "field_map": _field_map,
+    "type_values": _type_values,
     "canaries_file": _opt_str("a file path (known secret values, one a line)"),
     "completeness_window": _num(int, 1, 86400),
     "retention_days": _num(int, 0, 36500),
@@ -613,7 +634,7 @@ NARROWS: Mapping[str, Union[Narrows, str]] = {
     "canaries": "repeats", "token_ttl": "timing", "evidence": "output", "sarif": "output", "fail_on": "gate",
     "require_tamper_evidence": "skips", "allow_foreign_prefix": "where", "public_key": "input",
     "cloudtrail_public_keys": "input", "seal_archive": "where", "baseline": "baseline", "log_format": "input",
-    "log_framing": "input", "field_map": "input", "canaries_file": "widens",
+    "log_framing": "input", "field_map": "input", "type_values": "input", "canaries_file": "widens",
     "completeness_window": Narrows(("completeness",), "higher"),
     # (tamper_evidence also leaves unjudged the sealed segments with no file that end before retention_days)
     "retention_days": Narrows(("retention",), "lower"),

@@ -511,9 +511,11 @@ def _object(file: str, line: int, raw: bytes) -> Union[dict[str, Any], BadLine]:
 
 
 def jsonl_parser(file: str, field_map: Mapping[str, str],
-                 judge: Optional[Callable[[dict[str, Any]], str]] = None) -> Callable[[int, bytes], Parsed]:
+                 judge: Optional[Callable[[dict[str, Any]], str]] = None,
+                 types: Optional[Mapping[str, str]] = None) -> Callable[[int, bytes], Parsed]:
     """Generic JSON lines: ``field_map`` names the dotted JSON path of each canonical field; a line that ``judge``
-    says is no entry of its producer (a reason, "" for none) is a bad line that says why."""
+    says is no entry of its producer (a reason, "" for none) is a bad line that says why. ``types``: the producer's
+    words for a request's two halves (settings' type_values) -> "request" or "response"."""
     from ..config import field_paths
 
     paths = {name: field_paths(p) for name, p in field_map.items()}
@@ -542,6 +544,8 @@ def jsonl_parser(file: str, field_map: Mapping[str, str],
                     break
             v.append(value)
             used.append(at)
+        if types and v[0] in types:  # (_FIELDS[0] is the type)
+            v[0] = types[v[0]]
         if status is not None and not v[_RESULT]:  # Cloud Audit Logs leave a success's status out
             v[_RESULT] = gcp_status_left_out(data, status) or ""
         elif v[_RESULT] in ("[]", "{}") and not (status is not None and gcp_audit(data)):
