@@ -113,7 +113,7 @@ def test_annotations_point_at_the_repository_s_files_or_at_none(tmp_path: Path,
                                                                where=f"{elsewhere}:20"),))]
     result = AuditResult(settings=settings, target="embedded", run_id="r", checks=checks, outcomes=outcomes,
                          context=CheckContext(settings=settings, ledger=None, entries=[], bad_lines=[]))
-    protection, leak = github.annotation_lines(result)
+    leak, protection = github.annotation_lines(result)  # (the most severe first: no_secret_leak is critical)
     assert protection.startswith("::error file=vault-config/server.hcl,line=30,title=auditready log_protection")
     assert leak.startswith("::error title=auditready no_secret_leak") and "file=" not in leak.split("::")[1]
     run = sarif.build(result)["runs"][0]

@@ -168,8 +168,7 @@ def _main(argv: Optional[Sequence[str]]) -> int:
     except AuditReadyError as exc:
         from ..report.github import say_refusal
 
-        print(f"auditready: {shown_error(exc)}", file=sys.stderr)
-        say_refusal(f"auditready: {shown_error(exc)}")
+        say_refusal(f"auditready: {shown_error(exc)}", alone=True)  # (one line, an annotation under Actions)
         return 2
     except KeyboardInterrupt:
         print("auditready: interrupted", file=sys.stderr)

@@ -343,9 +343,8 @@ def run(args: argparse.Namespace) -> int:
         from ..report.common import redacted
         from ..report.github import say_refusal
 
-        said = f"auditready: {redacted(shown_error(exc), secrets)}"
-        print(said, file=sys.stderr)  # (red team rt32, F9)
-        say_refusal(said)
+        # (one line, an annotation under GitHub Actions; red team rt32, F9)
+        say_refusal(f"auditready: {redacted(shown_error(exc), secrets)}", alone=True)
         return 2
     from ..engine.files import settled
 

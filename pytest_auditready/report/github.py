@@ -264,16 +264,19 @@ def _command(result: "AuditResult", command: str, f: Finding, fallback: str, tit
     return f"::{command} {','.join(props)}::{escape_data(clean(result, message))}"
 
 
-def say_refusal(line: str) -> None:
+def say_refusal(line: str, alone: bool = False) -> None:
     """Under GitHub Actions, a run refused in one line (exit 2 or 4: nothing audited, no report written) is also an
-    ``::error`` annotation, where reviewers look (red team rt87 F4: the reason was only in the raw log). On standard
-    error, which the runner reads for workflow commands too, so that a report asked on standard output (``--json -``)
-    is never mixed with it. ``line``: the refusal as printed, already made visible and redacted."""
-    if in_github_actions():
-        import sys
+    ``::error`` annotation, where reviewers look (red team rt87 F4: the reason was only in the raw log); ``alone``:
+    the annotation is the one line (the runner shows its text in the log), else the line is printed as it is. On
+    standard error, which the runner reads for workflow commands too, so that a report asked on standard output
+    (``--json -``) is never mixed with it. ``line``: the refusal as printed, already made visible and redacted."""
+    import sys
 
+    if in_github_actions():
         sys.stderr.write(f"::error title={escape_property('auditready could not audit')}::{escape_data(line)}\n")
-        sys.stderr.flush()
+    elif alone:
+        sys.stderr.write(line + "\n")
+    sys.stderr.flush()
 
 
 def in_github_actions(environ: Optional[dict[str, str]] = None) -> bool:
