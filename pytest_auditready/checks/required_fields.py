@@ -372,7 +372,27 @@ K8S_EXCUSES = (
            lambda r: r.result == "401" and bool(r.source) and bool(r.request_id)),
 )
 
-_EXCUSES = {"vault": VAULT_EXCUSES, "cloudtrail": CLOUDTRAIL_EXCUSES, "k8s": K8S_EXCUSES}
+# Any producer, read through field_map: a request refused at authentication, before anyone was known (red team rt86
+# F4: Azure Key Vault logs the unauthenticated request the Azure SDK sends before each new client's first call, a 401
+# with no identity, "Unauthenticated requests that result in a 401 response" in its logging docs; Cloud Audit Logs'
+# status code 16 is UNAUTHENTICATED). Its result must say so: any other entry without who is a finding.
+_REFUSED_UNKNOWN = frozenset({"401", "unauthorized", "unauthorised", "unauthenticated"})
+_GCP_UNAUTHENTICATED = re.compile(r'"code"\s*:\s*16\b')
+
+
+def _refused_unknown(result: str) -> bool:
+    """Whether a mapped result says the request was refused because no one was authenticated."""
+    value = result.strip().lower()
+    return value in _REFUSED_UNKNOWN or (value[:1] == "{" and _GCP_UNAUTHENTICATED.search(value) is not None)
+
+
+JSONL_EXCUSES = (
+    Excuse("a request refused at authentication (its result 401, Unauthorized or Unauthenticated) has no one to name",
+           frozenset({"identity"}),
+           lambda r: _refused_unknown(r.result) and bool(r.source) and bool(r.request_id)),
+)
+
+_EXCUSES = {"vault": VAULT_EXCUSES, "cloudtrail": CLOUDTRAIL_EXCUSES, "k8s": K8S_EXCUSES, "jsonl": JSONL_EXCUSES}
 
 
 def excused_by(rec: Record, lacking: Sequence[str], fmt: str) -> Optional[Excuse]:
