@@ -565,11 +565,13 @@ _FLAG_VALUE = _Q + r"-[\w.\-]*" + tokens.CREDENTIAL_KEY + _Q + r"\s*,\s*" + _Q
 # The name/value form (the second below) for a name that ends in "token" ({"name":"API_TOKEN","value":"..."}); found
 # with it by the C extension.
 _TOKEN_NAME_VALUE = r"token" + _Q + r"\s*,\s*" + _Q + _VALUES + _Q + r"\s*:"
-# Letters that are not ASCII but that Python's (?i) takes for ASCII ones (tokens._FOLD): a capital I with a dot, a
-# dotless i, a long s and the Kelvin sign, in UTF-8 or as JSON escapes. Hyperscan's caseless is ASCII's, so a keyword
-# written with one ("APİ_KEY=", what "api_key".upper() gives under a Turkish locale; "paſſword=") hit no prefilter
-# and never reached the judge, whose rules take it (red team rt84 F1): a line holding one is judged whole.
-_FOLDING_LETTERS = rb"\xc4[\xb0\xb1]|\xc5\xbf|\xe2\x84\xaa|\\u(?:013[01]|017[fF]|212[aA])"
+# Letters that are not ASCII but that Python's (?i) takes for ASCII ones (tokens.FOLD_LETTERS: a capital I with a
+# dot, a dotless i, a long s and the Kelvin sign), in UTF-8 or as JSON escapes (caseless: either case of hex).
+# Hyperscan's caseless is ASCII's, so a keyword written with one ("APİ_KEY=", what "api_key".upper() gives under a
+# Turkish locale; "paſſword=") hit no prefilter and never reached the judge, whose rules take it (red team rt84 F1):
+# a line holding one is judged whole.
+_FOLDING_LETTERS = b"|".join([b"".join(b"\\x%02x" % b for b in chr(c).encode("utf-8")) for c in tokens.FOLD_LETTERS]
+                             + [b"\\\\u%04x" % c for c in tokens.FOLD_LETTERS])
 _WHOLE_LINE_PREFILTERS = (
     _KEYWORDS + r"\w*(?:\\+\"|%22)\s*(?::|%3A)",
     _KEYWORDS + r"[^\"%]*" + _Q + r"\s*,\s*" + _Q + _VALUES + _Q + r"\s*:",
@@ -937,7 +939,7 @@ class LeakScanner:
             whole_ids.add(add(whole.encode("latin-1"), hs.HS_FLAG_CASELESS))
         if self._native is None:
             add(_IP_PREFILTER, 0)
-        whole_ids.add(add(_FOLDING_LETTERS, 0))
+        whole_ids.add(add(_FOLDING_LETTERS, hs.HS_FLAG_CASELESS))
         regexes, unknown = detector_regexes()
         lengths = [_keyed_length(rx) for rx in regexes]
         keyed = [n for n in lengths if n is not None]

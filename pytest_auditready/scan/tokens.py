@@ -401,6 +401,7 @@ _KEY = CREDENTIAL_KEY.encode("ascii")
 # ASCII's. tests/test_tokens_fast.py checks this against every code point.
 _FOLD = {0x130: "i", 0x131: "i", 0x17F: "s", 0x212A: "k",
          **{c: " " for c in (0x85, 0xA0, 0x1680, *range(0x2000, 0x200B), 0x2028, 0x2029, 0x202F, 0x205F, 0x3000)}}
+FOLD_LETTERS = tuple(c for c, to in _FOLD.items() if to != " ")  # (scan.hyperscan sends a line holding one whole)
 _FOLDED = re.compile("[" + "".join(map(chr, _FOLD)) + "]")  # a text without one is not translated (str.translate
 # takes 70 ns a character of a text that is not ASCII)
 
@@ -509,20 +510,11 @@ def _gate_db() -> object:
 
 
 def _newlines(text: str) -> list[int]:
-    """The index of each "\\n" in ``text``."""
+    """The index of each "\\n" in ``text`` (of bytes: in their latin-1 decoding, one character a byte)."""
     found, i = [], text.find("\n")
     while i >= 0:
         found.append(i)
         i = text.find("\n", i + 1)
-    return found
-
-
-def _byte_newlines(data: bytes) -> list[int]:
-    """The index of each "\\n" in ``data``."""
-    found, i = [], data.find(b"\n")
-    while i >= 0:
-        found.append(i)
-        i = data.find(b"\n", i + 1)
     return found
 
 
@@ -547,7 +539,7 @@ def _windows(value: str) -> Optional[dict[int, list[tuple[int, int]]]]:
         return {}
     breaks = _newlines(value)
     # the same lines in the bytes scanned: "\\n" is one byte, no other character's UTF-8 holds it
-    byte_breaks = breaks if len(data) == len(value) else _byte_newlines(data)
+    byte_breaks = breaks if len(data) == len(value) else _newlines(data.decode("latin-1"))
     last = len(breaks)  # the last line's index
     windows: dict[int, list[tuple[int, int]]] = {}
     for i, (gate, (where, also)) in enumerate(zip(GATES, _GATE_IDS)):
