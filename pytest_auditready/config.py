@@ -331,10 +331,15 @@ def _log_framing(v: Any) -> Any:
 FIELD_MAP_NAMES = ("type", *REQUIRED_FIELDS)
 
 
+def field_alternatives(spec: str) -> tuple[str, ...]:
+    """A field_map entry as the dotted paths it is read from, in order: the first that holds a value gives the
+    field's (a list in the settings, kept joined by "|" in one string)."""
+    return tuple(spec.split("|"))
+
+
 def field_paths(spec: str) -> tuple[tuple[str, ...], ...]:
-    """A field_map entry as the paths it is read from, in order: the first that holds a value gives the field's
-    (a list in the settings, kept joined by "|")."""
-    return tuple(tuple(p.split(".")) for p in spec.split("|"))
+    """``field_alternatives`` of a field_map entry, each split into its keys."""
+    return tuple(tuple(p.split(".")) for p in field_alternatives(spec))
 
 
 def _field_map(v: Any) -> Any:
@@ -352,7 +357,7 @@ def _field_map(v: Any) -> Any:
     # .identityId or .serviceId by its kind): kept joined by "|", read by ``field_paths``
     v = {k: ("|".join(p) if isinstance(p, (list, tuple)) and p and all(isinstance(q, str) for q in p) else p)
          for k, p in v.items()}
-    if any(not isinstance(p, str) or any(not q.strip(". ") for q in p.split("|")) for p in v.values()):
+    if any(not isinstance(p, str) or any(not q.strip(". ") for q in field_alternatives(p)) for p in v.values()):
         raise ValueError(allowed)
     return tuple((k, v[k]) for k in FIELD_MAP_NAMES if k in v)
 

@@ -69,3 +69,19 @@ def test_a_list_must_hold_paths(value: str) -> None:
     with pytest.raises(Exception) as caught:
         load([("i.toml", tomllib.loads(f"[field_map]\nidentity = {value}\n"))])
     assert "lists of them" in str(caught.value)
+
+
+def test_each_listed_path_names_its_key_as_evidence() -> None:
+    """The keys a mapped evidence field ends in name values by design (formats.jsonl_format): each of a list's
+    paths, not the "|"-joined text (whose keys were "whoRef|actor" and such). (Keys no generic id or name pattern
+    takes.)"""
+    import re
+
+    import tomllib
+
+    from pytest_auditready.auditlog.formats import jsonl_format
+    from pytest_auditready.config import load
+
+    settings = load([("i.toml", tomllib.loads('[field_map]\nidentity = ["actor.whoRef", "actor.byRef"]\n'))])
+    keys = re.compile(jsonl_format(settings.field_map).name_keys)
+    assert keys.search("whoRef") and keys.search("byRef") and not keys.search("unrelatedRef")

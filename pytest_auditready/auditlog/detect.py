@@ -40,6 +40,7 @@ import re
 from dataclasses import dataclass, field
 from typing import Any, Optional, Sequence
 
+from ..config import field_alternatives
 from ..errors import AuditReadyError
 from . import container
 from .formats import gcp_audit, gcp_status_left_out
@@ -1347,7 +1348,7 @@ def _mapped_paths(name: str, found: Detected, field_map: Sequence[tuple[str, str
         return
     absent = [(k, p) for k, p in dict(field_map).items()
               if all(resolve(obj, q.split(".")) is None and gcp_status_left_out(obj, q.split(".")) is None
-                     for obj in found.samples for q in p.split("|"))]  # (a list: none of its paths in any)
+                     for obj in found.samples for q in field_alternatives(p))]  # (a list: none of its paths in any)
     if not absent:
         return
     shown = ", ".join(f"{k} = {json.dumps(p)}" for k, p in absent)

@@ -13,6 +13,8 @@ import urllib.parse
 from dataclasses import dataclass, field
 from typing import Any, Callable, Mapping, Optional, Sequence
 
+from ..config import field_alternatives
+
 # Kubernetes audit events (audit.k8s.io/v1, one Event a line from the log backend): log_format = "k8s" is
 # "jsonl" with this field_map (entries of field_map replace these).
 K8S_FIELDS: Mapping[str, str] = {
@@ -615,7 +617,7 @@ def jsonl_format(field_map: Any) -> LogFormat:
     key = tuple(dict(field_map or ()).items())
     fmt = _JSONL_FORMATS.get(key)
     if fmt is None:
-        mapped = {k for name, p in key if name in _EVIDENCE for k in _last_keys(p)}
+        mapped = {k for name, spec in key if name in _EVIDENCE for p in field_alternatives(spec) for k in _last_keys(p)}
         exact = "|".join(re.escape(k) for k in sorted(set(JSONL_ID_KEYS) | mapped))
         fmt = LogFormat("jsonl", "JSON lines", name_keys=f"{JSONL_NAME_KEYS}|\\A(?:{exact})\\Z",
                         defined_secrets=secret_manager_defined_secrets, defined_labels=(SECRET_MANAGER_SECRET,))
@@ -644,7 +646,7 @@ def field_sources(settings: Any) -> dict[str, str]:
     else:
         paths = {}
     if fmt.name != "vault":
-        paths.update({k: tuple(v.split("|")) for k, v in mapped.items()})  # (a list: config.field_paths)
+        paths.update({k: field_alternatives(v) for k, v in mapped.items()})
     out = {}
     for name, what in _WHAT.items():
         where = paths.get(name, ())

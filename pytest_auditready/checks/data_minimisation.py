@@ -61,6 +61,7 @@ from typing import Any, Callable, Iterable, Iterator, Optional, Sequence, Union
 from ..auditlog.formats import format_of
 from ..auditlog.model import HMAC_PREFIX, Entries, Record
 from ..auditlog.vault_json import dumps, loads
+from ..config import field_alternatives, field_paths
 from ..scan import personal
 from ..scan.known import ASCII_ESCAPE
 from ..text import _INVISIBLE, URL_USERINFO
@@ -908,7 +909,7 @@ class Scanner:
             clear += [".".join(seg for seg in p.split(".") if not seg.isdigit())
                       for name, spec in settings.field_map if name in ("time", "identity", "source", "request_id",
                                                                        "type", "action")
-                      for p in spec.split("|")]  # (each of a list's paths: config.field_paths)
+                      for p in field_alternatives(spec)]
         self.clear = tuple(clear)
         self.clear_dot = tuple(c + "." for c in clear)
         self.tree: dict[str, Any] = {}  # the clear-text paths as a tree of keys (None: the whole value)
@@ -929,7 +930,7 @@ class Scanner:
         # identity's own address repeated anywhere in the line (an Okta target that is the actor, a message naming
         # the caller) is that evidence again, not more personal data.
         identity = dict(settings.field_map).get("identity", "") if fmt.name == "jsonl" else ""
-        self.identity = tuple(tuple(p.split(".")) for p in identity.split("|")) if identity else ()
+        self.identity = field_paths(identity) if identity else ()
         self.echo_all = fmt.name == "jsonl"
         self.detectors = tuple(settings.data_minimisation_detectors)
         self.prefix = settings.log_prefix
