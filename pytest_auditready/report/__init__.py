@@ -210,9 +210,8 @@ def write_all(result: "AuditResult", json_path: Optional[str] = None) -> list[tu
     if settings.sarif:
         from . import sarif
 
-        document = sarif.text(result)
+        document, kept, found = sarif.render(result)
         where = _stdout(document) if settings.sarif == STDOUT else str(sarif.write(result, settings.sarif, document))
-        kept, found = sarif.counts(document)
         if kept < found:  # (GitHub code scanning's limits: sarif.RESULTS_MAX)
             where += (f" ({kept:,} of {found:,} results: those that fail the run and the most severe first, as code "
                       "scanning shows 5,000 a run; every finding is in the JSON report and the evidence bundle)")

@@ -194,9 +194,13 @@ def _capped(results: list[dict[str, Any]], severity: dict[str, str]) -> tuple[li
     with ``{"resultsLeftOut": ...}`` (how many, of which rule) when some were left out, else {}."""
     if len(results) <= RESULTS_MAX:
         return results, {}
-    rank = {"critical": 0, "high": 1, "medium": 2, "low": 3}
+    from .. import compliance
+
+    def rank(rule: str) -> int:  # (the baseline's rule has no check row: it fails the run, so comes first anyway)
+        return -compliance.severity_rank(severity[rule]) if rule in severity else 1
+
     order = sorted(range(len(results)), key=lambda i: (not results[i]["properties"].get("failsRun"),
-                                                        rank.get(severity.get(results[i]["ruleId"], ""), 4), i))
+                                                        rank(results[i]["ruleId"]), i))
     kept = sorted(order[:RESULTS_MAX])
     left: dict[str, int] = {}
     for i in order[RESULTS_MAX:]:
@@ -206,14 +210,6 @@ def _capped(results: list[dict[str, Any]], severity: dict[str, str]) -> tuple[li
         "why": "GitHub code scanning shows 5,000 results a run and refuses more than 25,000: the results that fail "
                "the run and those of the most severe checks are kept; every finding is in the JSON report and the "
                "evidence bundle"}}
-
-
-def counts(text: str) -> tuple[int, int]:
-    """(results kept, results found) of a SARIF document as ``text`` writes it."""
-    run = json.loads(text)["runs"][0]
-    kept = len(run["results"])
-    left = run["invocations"][0]["properties"].get("resultsLeftOut")
-    return kept, (left["results"] if left else kept)
 
 
 def _not_run(result: "AuditResult") -> dict[str, Any]:
@@ -230,10 +226,20 @@ def _not_run(result: "AuditResult") -> dict[str, Any]:
 
 def text(result: "AuditResult") -> str:
     """The SARIF document as written: redacted, nothing invisible, no workflow command (``##[``) in CI's log."""
+    return render(result)[0]
+
+
+def render(result: "AuditResult") -> tuple[str, int, int]:
+    """``text``, with how many results it holds and how many the run found (more where RESULTS_MAX cut them)."""
     from . import without_workflow_commands
 
-    return without_workflow_commands(json_visible(result.redact(json.dumps(json_ready(build(result)), indent=2,
-                                                                           ensure_ascii=False)))) + "\n"
+    doc = build(result)
+    run = doc["runs"][0]
+    left = run["invocations"][0]["properties"].get("resultsLeftOut")
+    kept = len(run["results"])
+    written = without_workflow_commands(json_visible(result.redact(json.dumps(json_ready(doc), indent=2,
+                                                                              ensure_ascii=False)))) + "\n"
+    return written, kept, left["results"] if left else kept
 
 
 def write(result: "AuditResult", path: str, document: Optional[str] = None) -> Path:
