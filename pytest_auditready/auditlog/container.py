@@ -227,7 +227,7 @@ def _shipped(line: bytes) -> bool:
 
 def _holds_entry(text: bytes, framed: bool) -> bool:
     """``text`` is a producer's entry; or, where ``framed``, a container runtime's line or Docker's or a shipper's
-    record of one (one layer)."""
+    record of one (one layer: Docker's "log" is one of ``CARRIERS``)."""
     text = text.strip()
     if framed and text[:1] != b"{":
         m = _CRI.match(text)
@@ -240,7 +240,7 @@ def _holds_entry(text: bytes, framed: bool) -> bool:
         return True
     if not framed or not isinstance(obj, dict):
         return False
-    inner = obj.get("log") if isinstance(obj.get("log"), str) and "stream" in obj else carried(obj)
+    inner = carried(obj)
     return inner is not None and _holds_entry(inner.encode("utf-8", "surrogatepass"), framed=False)
 
 
@@ -304,9 +304,8 @@ class Unwrap:
         self.banner = ""  # within the server's own output on stdout (``_server_output``): "config", "dev"
         self.banner_lines = 0
         self.last = ""  # ``merged``: the kind of the last line given (``_merged``)
-        # A CloudWatch export's or a shipper's line in a platform's framing of its own (``_nested``): the inner
-        # framing once told ("" for none), and its Unwrap
-        self.inner_kind: Optional[str] = None
+        # A CloudWatch export's or a shipper's line in a platform's framing of its own (``_nested``): its Unwrap once
+        # told, and the lines looked at for one so far
         self.inner: Optional["Unwrap"] = None
         self.inner_seen = 0
 
@@ -354,14 +353,12 @@ class Unwrap:
         record of a container runtime's line: red team rt85 F1): that framing taken off too, by an Unwrap of its
         own, so that its split lines are joined across the outer records. The inner framing is told from the first
         lines that show one (``_INNER_LOOK``); a line not in it is given back as it is."""
-        if self.inner_kind is None:
-            k = kind(line) if line.strip() else ""
+        if self.inner is None and self.inner_seen < _INNER_LOOK and line.strip():
+            k = kind(line)
             if k in ("cri", "docker", "shipper") and k != self.framing:
-                self.inner_kind, self.inner = k, Unwrap(k)
-            elif line.strip():
+                self.inner = Unwrap(k)
+            else:
                 self.inner_seen += 1
-                if self.inner_seen >= _INNER_LOOK:
-                    self.inner_kind = ""
         inner = self.inner
         if inner is None:
             return line
