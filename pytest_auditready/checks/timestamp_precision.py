@@ -327,6 +327,8 @@ def _bar(k: int, best: int) -> float:
     millionth or less an entry, so that even one whole second in a log of under 10,000 entries is found (red team
     rt84 F4); ``RETIMED`` nearer the producer's digits, where trimmed zeros are common."""
     return RETIMED_CUT if k <= best - 6 else RETIMED
+
+
 _LAST2 = operator.itemgetter(slice(-2, None))  # a time's last two characters ("0Z": its fraction ends in a zero)
 _KEYS = 100_000  # short times remembered by request (Precision.short_keys)
 
