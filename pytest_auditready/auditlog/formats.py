@@ -610,6 +610,38 @@ def secret_manager_defined_secrets(rec: Mapping[str, Any]) -> list[tuple[str, st
     return out
 
 
+# An Azure Key Vault SecretBundle (the answer of Get Secret, Set Secret, Get Deleted Secret: {"value": ..., "id":
+# "https://<vault>.vault.azure.net/secrets/<name>/<version>", "attributes": ...}), as an application or an SDK's
+# HTTP logging writes it: Key Vault's own AuditEvent logs name a secret by its id and never record its value
+# (learn.microsoft.com: AZKVAuditLogs' columns), so the value beside such an id is a leak whatever its shape (a
+# short password passes every detector) (red team rt86 F6).
+KEY_VAULT_SECRET = "a secret value Key Vault's logs never record"
+KEY_VAULT_SECRET_ID = re.compile(
+    r"https://[^/\s]+\.(?:vault|managedhsm)\.(?:azure\.net|azure\.cn|usgovcloudapi\.net|microsoftazure\.de)"
+    r"(?::443)?/(?:deleted)?secrets/[^/\s]", re.IGNORECASE)
+
+
+def key_vault_defined_secrets(rec: Mapping[str, Any]) -> list[tuple[str, str, str]]:
+    """(what, key, value) of each Key Vault SecretBundle's value in ``rec``, at any depth."""
+    out: list[tuple[str, str, str]] = []
+    stack: list[Any] = [rec]
+    while stack:
+        v = stack.pop()
+        if isinstance(v, Mapping):
+            value, ident = v.get("value"), v.get("id")
+            if isinstance(value, str) and value.strip() and isinstance(ident, str) and KEY_VAULT_SECRET_ID.match(ident):
+                out.append((KEY_VAULT_SECRET, "value", value))
+            stack.extend(v.values())
+        elif isinstance(v, list):
+            stack.extend(v)
+    return out
+
+
+def _jsonl_defined_secrets(rec: Mapping[str, Any]) -> list[tuple[str, str, str]]:
+    """The values a generic JSON-lines entry holds that are secrets by definition: Secret Manager's, Key Vault's."""
+    return secret_manager_defined_secrets(rec) + key_vault_defined_secrets(rec)
+
+
 def jsonl_format(field_map: Any) -> LogFormat:
     """The generic JSON lines format as ``field_map`` reads it: the keys of the mapped evidence fields (who, when,
     from where, what, which request) name values by design; the resource is judged as any value (a producer's
@@ -620,7 +652,8 @@ def jsonl_format(field_map: Any) -> LogFormat:
         mapped = {k for name, spec in key if name in _EVIDENCE for p in field_alternatives(spec) for k in _last_keys(p)}
         exact = "|".join(re.escape(k) for k in sorted(set(JSONL_ID_KEYS) | mapped))
         fmt = LogFormat("jsonl", "JSON lines", name_keys=f"{JSONL_NAME_KEYS}|\\A(?:{exact})\\Z",
-                        defined_secrets=secret_manager_defined_secrets, defined_labels=(SECRET_MANAGER_SECRET,))
+                        defined_secrets=_jsonl_defined_secrets,
+                        defined_labels=(SECRET_MANAGER_SECRET, KEY_VAULT_SECRET))
         _JSONL_FORMATS[key] = fmt
     return fmt
 

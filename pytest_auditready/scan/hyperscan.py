@@ -596,6 +596,9 @@ _WHOLE_LINE_PREFILTERS = (
     _Q + r"(?:plaintext|withDecryption)" + _Q + r"\s*:|" + _Q + r"SecureString" + _Q,
     # a Secret Manager payload's data (formats.secret_manager_defined_secrets)
     _Q + r"payload" + _Q + r"\s*:\s*\{[^{}]{0,256}" + _Q + r"data" + _Q + r"\s*:",
+    # a Key Vault secret's id (formats.key_vault_defined_secrets: the value beside it), "/" escaped or not
+    r"\.(?:vault|managedhsm)\.(?:azure\.net|azure\.cn|usgovcloudapi\.net|microsoftazure\.de)(?::443)?(?:/|\\/)"
+    r"(?:deleted)?secrets(?:/|\\/)",
     # a printable ASCII character written as a \u escape, at any depth, by an encoder other than Go's
     # (known.ASCII_ESCAPE): the literals the rules above look for (a token's prefix, a URL's "://", "-----BEGIN",
     # "Basic ") are then not in the raw text, only in the decoded value the judge reads
