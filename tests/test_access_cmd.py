@@ -184,6 +184,14 @@ def _jsonl(tmp_path: Path) -> Path:
     return p
 
 
+def _azure_records(tmp_path: Path) -> Path:
+    """Azure Monitor resource logs in one {"records": [...]} document: generic JSON lines once written out."""
+    p = tmp_path / "PT1H.json"
+    p.write_text(json.dumps({"records": [{"time": "2026-01-05T08:00:00Z", "category": "AuditEvent",
+                                          "operationName": "SecretGet", "resourceId": "/SUBSCRIPTIONS/X"}]}))
+    return p
+
+
 def _field_map(tmp_path: Path) -> Path:
     """Settings that read the JSON lines above through a field_map: verify reads them, access has no requests of a
     known producer to count."""
@@ -200,11 +208,12 @@ def test_usage_errors_are_exit_2_in_one_line(tmp_path: Path) -> None:
                        (["secret/*", str(_jsonl(tmp_path))], "JSON lines of no known audit format"),
                        (["secret/*", str(_jsonl(tmp_path)), "--config", str(_field_map(tmp_path))],
                         "not a Vault/OpenBao, Kubernetes or CloudTrail audit log"),
+                       (["secret/*", str(_azure_records(tmp_path))], "Azure Monitor resource logs"),
                        (["secret/*", str(tmp_path / "nope.log")], "no such file")):
         r = access(*args, cwd=tmp_path)
         assert r.returncode == 2, (args, r.stdout, r.stderr)
         assert says in r.stderr and len(r.stderr.strip().splitlines()) == 1 and "Traceback" not in r.stderr
-        if any(a.endswith("app.jsonl") for a in args):  # access's own way out, never verify's
+        if any(a.endswith(("app.jsonl", "PT1H.json")) for a in args):  # access's own way out, never verify's
             # (red team rt86 F3: it said to set log_format = "jsonl" and a field_map, then refused that too)
             assert "answers from the audit logs of a Vault/OpenBao server" in r.stderr
             assert 'set log_format = "jsonl"' not in r.stderr, r.stderr

@@ -118,7 +118,12 @@ DELIVERY_FILE = _CLOUDTRAIL_RE  # the start of a CloudTrail delivery file (offli
 
 
 class UnknownFormat(AuditReadyError):
-    """The content is no format the checks can read (exit 2)."""
+    """The content is no format the checks can read (exit 2). ``unmapped``: for generic JSON lines refused only for
+    want of a field_map, the cause without that way out (for a command that reads no such log: auditready access)."""
+
+    def __init__(self, cause: str, fix: str = "", unmapped: str = "") -> None:
+        super().__init__(cause, fix)
+        self.unmapped = " ".join(unmapped.split())
 
 
 @dataclass(frozen=True)
@@ -576,6 +581,7 @@ def _document(name: str, body: bytes) -> None:
     keys = set(_KEY.findall(head))  # an escaped quote ends no name: the names of carried lines are not read
     first = _KEY.match(head, len(head) - len(head[1:].lstrip()))
     found: Optional[tuple[str, str]] = None
+    generic = False  # generic JSON lines once written out (auditready access reads none: UnknownFormat.unmapped)
 
     def run(command: str, suffix: str, then: str = "") -> str:
         return _filtered(name, command, suffix, then=then)
@@ -612,6 +618,7 @@ def _document(name: str, body: bytes) -> None:
         found = ("Azure Monitor resource logs in one JSON document ({\"records\": [...]}, as Event Hubs delivers them "
                  "and storage accounts wrote them before 2018-11)", run("jq -c '.records[]'", "jsonl")
                  + " (one record a line, as the PT1H.json blobs are now written, which is read with a field_map)")
+        generic = True
     elif first is not None and first.group(1) in (b"results", b"preview", b"init_offset") and b"results" in keys \
             and b"_raw" in keys:  # (an export's one result a line has "result", and is read)
         found = ("a Splunk search answer (results[]._raw)", run("jq -c '.results[]'", "jsonl")
@@ -630,8 +637,9 @@ def _document(name: str, body: bytes) -> None:
                             f"VarCharValue: {ATHENA_TEXT}), not the records the table reads", ATHENA_FIX)
     if found is not None:
         what, fix = found
-        raise UnknownFormat(f"{name} holds {what}, not the audit entries one a line",
-                            f"write the entries one a line: {fix}, and verify that")
+        held = f"{name} holds {what}, not the audit entries one a line"
+        raise UnknownFormat(held, f"write the entries one a line: {fix}, and verify that",
+                            unmapped=held if generic else "")
 
 
 # Markup before a document's root element: an XML declaration, comments, a doctype other than HTML's, blanks.
@@ -1251,7 +1259,8 @@ def check_format(name: str, found: Detected, wanted: str, field_map: Sequence[tu
         what = (" (Google Cloud Logging entries of Cloud Audit Logs, as a GKE cluster's audit log is exported)"
                 if example is _GCP_FIELD_MAP else " (neither Vault/OpenBao, Kubernetes nor CloudTrail entries)")
         raise UnknownFormat(f"{name} holds {TITLES['jsonl']}{what}, and no field_map says where its fields are",
-                            f"set log_format = \"jsonl\" and field_map in [tool.auditready], e.g. {example}")
+                            f"set log_format = \"jsonl\" and field_map in [tool.auditready], e.g. {example}",
+                            unmapped=f"{name} holds {TITLES['jsonl']}{what}")
     if fmt == "k8s" and not field_map and found.samples and all(_k8s_first_schema(o) for o in found.samples):
         raise UnknownFormat(f"{name} holds audit.k8s.io/v1beta1 events as Kubernetes 1.8 wrote them (one "
                             "\"timestamp\", no requestReceivedTimestamp or stageTimestamp, which the API server "
@@ -1426,12 +1435,12 @@ def _carried_refusal(name: str, path: tuple[str, ...], inner: Sequence[dict[str,
     what holds them, and the jq that writes them out, before a field_map can name their paths."""
     dotted = ".".join(path)
     out = _filtered(name, "jq -c '." + dotted + " | fromjson'", "jsonl")
-    return UnknownFormat(f"{name} holds {_CARRIER_NAMES.get(path, dotted)}, each a line of a JSON log of no known "
-                         f"audit format kept as text in {json.dumps(dotted)} (its entries' keys: {_keys(inner)}), "
-                         "which no field_map path reaches",
+    held = (f"{name} holds {_CARRIER_NAMES.get(path, dotted)}, each a line of a JSON log of no known audit format kept "
+            f"as text in {json.dumps(dotted)} (its entries' keys: {_keys(inner)})")
+    return UnknownFormat(f"{held}, which no field_map path reaches",
                          f"write the lines out ({out}), then verify that with log_format = \"jsonl\" and field_map in "
                          "[tool.auditready] naming the dotted JSON paths its entries use (e.g. {time = \"timestamp\", "
-                         "identity = \"actor.id\"})")
+                         "identity = \"actor.id\"})", unmapped=held)
 
 
 def detect_lines(name: str, raws: Sequence[str], prefix: str = "") -> Detected:

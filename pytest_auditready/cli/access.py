@@ -1148,9 +1148,9 @@ def answer(pattern: str, paths: Sequence[str], settings: Any, since: Optional[in
         try:
             s = detect(path, settings, judged=False)  # who reached what: no field is required of an entry
         except UnknownFormat as exc:  # verify's way out (log_format = "jsonl" and a field_map) is none here
-            if "field_map" not in exc.fix:
+            if not exc.unmapped:
                 raise
-            raise AuditReadyError(exc.cause.split(", and no field_map")[0], _NOT_JSONL) from None
+            raise AuditReadyError(exc.unmapped, _NOT_JSONL) from None
         if s.log_format not in FORMATS:  # generic JSON lines: what a request reached, and whether it was
             # refused, is not known from a field_map (a result field holds whatever its producer writes)
             what = ('a generic JSON-lines log (log_format = "jsonl")' if s.log_format == "jsonl"
