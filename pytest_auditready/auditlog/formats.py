@@ -408,6 +408,9 @@ class LogFormat:
     defined_secrets: Optional[Callable[[Mapping[str, Any]], list[tuple[str, str, str]]]] = None
     defined_labels: tuple[str, ...] = ()  # the whats defined_secrets names them by
     path_keys: frozenset[str] = VAULT_PATH_KEYS  # keys of request paths or URIs: judged part by part
+    # path keys whose segments name what was accessed (a mapped resource): each judged by a secret's own format only,
+    # as a Vault/OpenBao request path's are
+    resource_keys: frozenset[str] = frozenset()
     secret_objects: Mapping[str, tuple[str, tuple[tuple[str, ...], ...]]] = field(default_factory=dict)
     own_integrity: str = ""  # the integrity mechanism the format has of its own ("" for none)
     own_integrity_where: str = ""  # where a copy keeps it
@@ -644,14 +647,18 @@ def _jsonl_defined_secrets(rec: Mapping[str, Any]) -> list[tuple[str, str, str]]
 
 def jsonl_format(field_map: Any) -> LogFormat:
     """The generic JSON lines format as ``field_map`` reads it: the keys of the mapped evidence fields (who, when,
-    from where, what, which request) name values by design; the resource is judged as any value (a producer's
-    resource URI carries generated version ids: Key Vault's 32 hex digits)."""
+    from where, what, which request) name values by design; the resource is judged as a Vault request path is,
+    part by part: its segments name what was accessed (a secrets platform's "secret": "prod/db-password", a Key
+    Vault URI's 32-hex version id) and are judged by a secret's own format only, its query by every detector."""
     key = tuple(dict(field_map or ()).items())
     fmt = _JSONL_FORMATS.get(key)
     if fmt is None:
         mapped = {k for name, spec in key if name in _EVIDENCE for p in field_alternatives(spec) for k in _last_keys(p)}
+        resource = {k for name, spec in key if name == "resource" for p in field_alternatives(spec)
+                    for k in _last_keys(p)}
         exact = "|".join(re.escape(k) for k in sorted(set(JSONL_ID_KEYS) | mapped))
         fmt = LogFormat("jsonl", "JSON lines", name_keys=f"{JSONL_NAME_KEYS}|\\A(?:{exact})\\Z",
+                        path_keys=VAULT_PATH_KEYS | resource, resource_keys=frozenset(resource),
                         defined_secrets=_jsonl_defined_secrets,
                         defined_labels=(SECRET_MANAGER_SECRET, KEY_VAULT_SECRET))
         _JSONL_FORMATS[key] = fmt

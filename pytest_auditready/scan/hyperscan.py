@@ -831,7 +831,8 @@ class LeakScanner:
         self.fmt = fmt  # the log's format: what is structure, by design or a secret by definition there
         self.generic = GenericScanner(structural, fmt)
         verdict_key = (self.known.needles, frozenset(self.generic.structural), frozenset(self.generic.placeholders),
-                       frozenset(self.generic.path_keys), self.generic.names.pattern if self.generic.names else "")
+                       frozenset(self.generic.path_keys), frozenset(self.generic.resource_keys),
+                       self.generic.names.pattern if self.generic.names else "")
         if verdict_key not in _CLEAN:
             if len(_CLEAN) >= 4:
                 _CLEAN.clear()

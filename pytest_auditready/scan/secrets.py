@@ -1078,6 +1078,7 @@ class GenericScanner:
         self.own = STRUCTURAL_KEYS - extra  # judged only by the detectors of a secret's own format
         self.placeholders = fmt.placeholders if fmt is not None else frozenset()
         self.path_keys = fmt.path_keys if fmt is not None else PATH_KEYS
+        self.resource_keys = fmt.resource_keys if fmt is not None else frozenset()  # (LogFormat.resource_keys)
         # keys whose values the format writes as identifiers by design (LogFormat.name_keys): never judged
         self.names = re.compile(fmt.name_keys) if fmt is not None and fmt.name_keys else None
         self.vault = fmt is None or fmt.name == "vault"  # keys that are credentials by Vault's API (VAULT_CREDENTIALS)
@@ -1166,8 +1167,8 @@ class GenericScanner:
         # a content digest as one (secret/data/tenants/8f14e45f.../db) reads as high-entropy hex (red team rt40,
         # F12). Judged by a secret's own format only (a token in auth/token/lookup/<token> still is); a query's
         # parameters, by every detector.
-        segments = (frozenset(value.partition("?")[0].split("/")) if self.vault and key in self.path_keys
-                    else frozenset())
+        segments = (frozenset(value.partition("?")[0].split("/"))
+                    if (self.vault or key in self.resource_keys) and key in self.path_keys else frozenset())
         read = [[json.dumps({part_key: window}) for window in _windows(part)] for part_key, part, _ in judged]
         if self.prefilter is not None and sum(map(len, read)) > PREFILTER_MIN:
             flags = iter(self.prefilter([text for texts_of in read for text in texts_of]))
