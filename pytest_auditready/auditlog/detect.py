@@ -658,6 +658,15 @@ _FETCH_AGAIN = ("fetch the log again with a command that fails on a refused or f
                 "and the credentials, and verify what that saves")
 
 
+def _jsonx(name: str, prefix: bytes = b"") -> UnknownFormat:
+    """The refusal of Vault's JSONx, each line after the device's ``prefix`` if it has one."""
+    after = f", each line after the device's prefix {_show(prefix)}" if prefix else ""
+    return UnknownFormat(f"{name} holds JSONx (XML, as an audit device with format = \"jsonx\" writes it: Vault's; "
+                         f"OpenBao has no JSONx){after}, not JSON lines",
+                         "set the audit device's format to \"json\" (the default) and verify what it writes from "
+                         "then on; JSONx is not read")
+
+
 def _markup(name: str, body: bytes) -> UnknownFormat:
     """The refusal of ``body``, text that starts with "<" and no syslog header: Vault's JSONx (a device with
     format = "jsonx"; OpenBao has none), an HTML page or an XML error document saved in place of the log (a
@@ -666,10 +675,7 @@ def _markup(name: str, body: bytes) -> UnknownFormat:
     at = _PROLOG.match(head)
     rest = head[at.end() if at is not None else 0:]
     if _JSONX.search(head):
-        return UnknownFormat(f"{name} holds JSONx (XML, as an audit device with format = \"jsonx\" writes it: Vault's; "
-                             "OpenBao has no JSONx), not JSON lines",
-                             "set the audit device's format to \"json\" (the default) and verify what it writes from "
-                             "then on; JSONx is not read")
+        return _jsonx(name)
     if _HTML.match(rest):
         title = _TITLE.search(body[:16384])
         shown = f" (its title: {_show(title.group(1).strip(), 60)})" if title is not None else ""
@@ -1058,6 +1064,9 @@ def sniff(name: str, sample: bytes, complete: bool, *, prefix: str = "", framing
     if first.count(b",") >= 2 and all(ln.count(b",") == first.count(b",") for ln in lines[:20]):
         raise UnknownFormat(f"{name} holds CSV ({_show(first)}), not JSON audit entries",
                             "export the audit log as the vault writes it (one JSON object a line)")
+    jsonx = _JSONX.search(first)
+    if jsonx is not None and first.find(b"<") > 0:  # (a device with a prefix: red team rt88 L2)
+        raise _jsonx(name, first[: first.find(b"<")])
     raise UnknownFormat(f"{name} holds plain text ({_show(first)}), not JSON audit entries",
                         "point at the audit device's output (one JSON object a line)")
 

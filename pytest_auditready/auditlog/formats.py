@@ -341,6 +341,9 @@ VAULT_CLEAR_TEXT = (
     "request.id", "request.client_id", "request.operation", "request.remote_address", "request.remote_port",
     "request.mount_point", "request.mount_type", "request.mount_accessor", "request.mount_running_version",
     "request.mount_class", "request.namespace",
+    # the decimal serial of the verified mTLS client certificate (audit format.go getClientCertificateSerialNumber):
+    # public evidence of which certificate (data_minimisation.SERIALS: not judged as a card number either)
+    "request.client_certificate_serial_number",
     "response.auth.display_name", "response.auth.entity_id", "response.auth.metadata", "response.auth.policies",
     "response.auth.token_policies", "response.auth.identity_policies", "response.mount_point",
     "response.mount_type", "response.mount_accessor", "response.mount_running_plugin_version",

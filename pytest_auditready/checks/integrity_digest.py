@@ -230,6 +230,42 @@ def _holds_token(auth: dict[str, Any]) -> bool:
     return any(auth.get(k) for k in ("policies", "token_policies", "display_name", "entity_id"))
 
 
+# OpenBao's inline authentication (X-Vault-Inline-Auth-* headers, OpenBao 2.x): a login sent with the request itself,
+# whose token "is not stored" (openbao.org/docs/auth, "Inline authentication"), so it gets no accessor: the request
+# made with it names the token's digest and no accessor, right after the login's entries on the same connection,
+# whose response issued that token (red team rt88 F2). An entry missing exactly its accessors is excused where such a
+# login went before it; a hop that took the accessors out of any other entry is still found.
+INLINE_AUTH = ("a request made with an inline-authentication token (OpenBao's X-Vault-Inline-Auth-*: the token is "
+               "not stored, so it has no accessor), issued by the login just before it on the same connection")
+_ACCESSORS = ["auth.accessor", "request.client_token_accessor"]
+INLINE_LOOKBACK = 1 << 18  # bytes before a block kept to find such a login (its entries come right before the request)
+
+
+def _inline(e: dict[str, Any], before: bytes) -> bool:
+    """Whether an entry that names a token but no accessor follows, in ``before`` (the log's text up to it), the
+    response of a login that issued that token on the same connection (``INLINE_AUTH``)."""
+    auth, request = e.get("auth"), e.get("request")
+    if not isinstance(auth, dict) or not isinstance(request, dict):
+        return False
+    token = auth.get("client_token")
+    if not isinstance(token, str) or not HMAC_RE.match(token) or request.get("client_token") != token:
+        return False
+    needle = b'"client_token":"' + token.encode("ascii") + b'"'
+    at = before.rfind(needle)
+    while at >= 0:
+        start = before.rfind(b"\n", 0, at) + 1
+        end = before.find(b"\n", at)
+        login = _parsed(before[start : end if end >= 0 else len(before)])
+        asked = login.get("request") if login is not None else None
+        answer = login.get("response") if login is not None else None
+        minted = answer.get("auth") if isinstance(answer, dict) else None
+        if (isinstance(asked, dict) and isinstance(minted, dict) and login is not None
+                and login.get("type") == "response" and _login(asked) and minted.get("client_token") == token):
+            return all(asked.get(k) == request.get(k) for k in ("remote_address", "remote_port"))
+        at = before.rfind(needle, 0, start)
+    return False
+
+
 def _judge(e: dict[str, Any]) -> tuple[str, list[str]]:
     """("", missing fields) for an entry that must carry token digests, or (the excuse rule, []) for one that
     carries none to judge."""
@@ -530,6 +566,8 @@ class DigestFormat(Visitor):
         # entries a hop took token digests from: (file, line, request id, what is missing, which kind of hop)
         self.stripped: list[tuple[str, int, str, str, str]] = []
         self.stripped_count = 0
+        self.tail = b""  # the end of the block before this one, for ``_inline``
+        self.held_tail: Optional[bytes] = None  # (the block itself, cut when the next one comes)
         # entries whose auth and request name two tokens (``_two_tokens``): (file, line, request id)
         self.two: list[tuple[str, int, str, str]] = []
         self.two_count = 0
@@ -562,6 +600,9 @@ class DigestFormat(Visitor):
         self.judged = set()
         if self.format.hmac_values and _loose(data):
             data = _compact(data)
+        if self.held_tail is not None:  # the last block's end, for a login just before this block (_inline)
+            self.tail = self.held_tail[-INLINE_LOOKBACK:] + b"\n"
+        self.held_tail = data
         if self.format.hmac_values:
             self.held = (file, first_line, data)
         ends: Optional[list[int]]
@@ -675,6 +716,9 @@ class DigestFormat(Visitor):
                 self.excuse(rule)
                 continue
             if not missing:
+                continue
+            if missing == _ACCESSORS and _inline(e, self.tail + data[:start]):
+                self.excuse(INLINE_AUTH)
                 continue
             self.stripped_count += 1
             if len(self.stripped) < _SHOW:

@@ -199,13 +199,15 @@ class Leaks(Visitor):
         for hits in self.scanner.scan_block(data, first_line):
             what = ("a line of the vault's own server log (left out as no audit entry)" if server_log
                     else "the log" if hits.parsed else "an unparseable line")
+            headers = {g.key for g in hits.generic if g.kind == HEADER_CREDENTIAL}
             for name, encoding, key in hits.known:
                 # a key of the framing's record
                 under = repr(masked_key_path(key)) if key and not server_log else ""
+                # (in a request header audited in clear, the header's setting is the fix: red team rt88 L1)
                 self._add(("known", f"{name}/{encoding}"), file, hits.line,
                           f"<{name}> appears in {what} ({encoding}){f' under key {under}' if under else ''}.",
-                          _SERVER_LOG_FIX if server_log else self.known_fix, under)
-            headers = {g.key for g in hits.generic if g.kind == HEADER_CREDENTIAL}
+                          _SERVER_LOG_FIX if server_log else _HEADER_FIX if key in headers else self.known_fix,
+                          under)
             # a value's own format before its randomness or its key's name: one value is one finding (``_add``), named
             # by the first kind that names it, and every other key it is under named in it
             for g in sorted(hits.generic, key=lambda h: h.kind in NOT_BY_NAME):

@@ -118,12 +118,15 @@ _ACCESSOR_VALUE_RE = re.compile(r"[A-Za-z0-9]{24}(?:\.[A-Za-z0-9]{5})?\Z")
 # Request headers that only correlate a request (a team audits them with hmac=false, sys/config/auditing/
 # request-headers, to follow one request across systems): W3C traceparent, Zipkin B3, Jaeger, AWS X-Ray, Google
 # Cloud Trace, Datadog, and the request and correlation ids proxies add. Their values are random ids: 32 hex digits
-# read as a hex secret. Only an id's shape is taken (hex digits, a UUID, the formats' separators); anything else
-# under such a header is judged as usual.
+# read as a hex secret. Only an id's shape is taken (hex digits, up to a SHA-256's 64; a UUID; the formats'
+# separators; go-chi's middleware.RequestID, "<host>/<10 base62>-<counter of 6 digits or more>": red team rt88 F5;
+# a ULID, 26 characters of Crockford's base32, after a type's prefix or not: "req_01HQ3Z8X9V2K7YB5N4T6W1C0DE");
+# anything else under such a header is judged as usual.
 _TRACE_KEYS = frozenset({"traceparent", "x-b3-traceid", "x-b3-spanid", "x-b3-parentspanid", "b3", "uber-trace-id",
                          "x-amzn-trace-id", "x-cloud-trace-context", "x-datadog-trace-id", "x-datadog-parent-id",
                          "x-request-id", "x-correlation-id", "request-id", "x-trace-id", "x-span-id"})
-_TRACE_VALUE_RE = re.compile(r"(?:Root=|Self=)?[0-9a-fA-F]{1,32}(?:[-:/;][0-9a-fA-F]{1,32}){0,4}(?:;o=[01])?\Z")
+_TRACE_VALUE_RE = re.compile(r"(?:(?:Root=|Self=)?[0-9a-fA-F]{1,64}(?:[-:/;][0-9a-fA-F]{1,64}){0,4}(?:;o=[01])?"
+                             r"|[A-Za-z0-9.-]{1,253}/[A-Za-z0-9]{10}-[0-9]{6,19}|(?:[a-z]{1,16}_)?[0-9A-HJKMNP-TV-Z]{26})\Z")
 
 # A certificate's serial number (Vault 1.17+ request.client_certificate_serial_number; a PKI issue's serial_number):
 # public, written in every copy of the certificate. Only its shape is taken: decimal, up to 40 hex digits (an SSH

@@ -1,0 +1,135 @@
+"""Audit device options and server setups of OpenBao 2.x, recorded from a real OpenBao 2.7.2 (red team rt88): each
+correct log passes with zero findings, and a real defect planted in it is found at its line.
+
+- F1: a request to a mount's root without its slash (`bao path-help secret/`, GET /v1/pki): the router routes it as
+  "secret/" and the response entry is written from the routed request.
+- F2: OpenBao's inline authentication (X-Vault-Inline-Auth-*): the token is not stored, so the request made with it
+  names no accessor, right after the login that issued it on the same connection.
+- F3: the audit device disabled and enabled again on the same file: its own disabling has no response entry in it,
+  its enabling no request entry.
+- F4: an mTLS client certificate's decimal serial that passes the Luhn test with a card's prefix.
+- F5: request ids of go-chi's shape in an X-Request-Id header audited in clear.
+- L1, L2: a canary in an audited header names the header's setting as the fix; a prefixed JSONx device is named."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any, Callable
+
+import pytest
+
+from pytest_auditready.cli import main
+
+RT88 = Path(__file__).resolve().parents[1] / "fixtures" / "openbao" / "rt88"
+CONFIG = "require_tamper_evidence = false\nretention_days = 0\n"
+
+
+def _verify(tmp_path: Path, capsys: pytest.CaptureFixture[str], lines: list[str], *args: str,
+            name: str = "audit.log") -> tuple[int, dict[str, list[int]], str]:
+    log = tmp_path / name
+    log.write_text("".join(ln + "\n" for ln in lines))
+    log.chmod(0o600)
+    cfg = tmp_path / "c.toml"
+    cfg.write_text(CONFIG)
+    out = tmp_path / "out.json"
+    rc = main(["verify", str(log), "--config", str(cfg), "--json", str(out), "--jobs", "1", *args])
+    text = capsys.readouterr().out
+    found: dict[str, list[int]] = {}
+    for o in json.loads(out.read_text())["outcomes"]:
+        for f in o["findings"]:
+            where = f.get("where") or ""
+            found.setdefault(o["check"], []).append(int(where.rsplit(":", 1)[-1]) if where[-1:].isdigit() else 0)
+    return rc, found, text + out.read_text()
+
+
+def _lines(name: str) -> list[str]:
+    return (RT88 / name).read_text().splitlines()
+
+
+def _edit(lines: list[str], n: int, fn: Callable[[dict[str, Any]], None]) -> list[str]:
+    """``lines`` with line ``n`` (1-based) decoded, changed by ``fn`` and written back compact."""
+    e = json.loads(lines[n - 1])
+    fn(e)
+    return [*lines[: n - 1], json.dumps(e, separators=(",", ":")), *lines[n:]]
+
+
+@pytest.mark.parametrize("name", ["mount-root.log", "path-help.log"])
+def test_a_mount_named_without_its_slash_is_one_request(tmp_path: Path, capsys: pytest.CaptureFixture[str],
+                                                        name: str) -> None:
+    lines = _lines(name)
+    rc, found, text = _verify(tmp_path, capsys, lines)
+    assert (rc, found) == (0, {}), text
+    # a response entry naming another path than its request still differs
+    moved = _edit(lines, 2, lambda e: e["request"].__setitem__("path", e["request"]["path"] + "data/x"))
+    rc, found, _ = _verify(tmp_path, capsys, moved)
+    assert rc == 1 and found == {"completeness": [2]}, found
+
+
+def test_inline_authentication_names_no_accessor(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    lines = _lines("inline-auth.log")
+    rc, found, text = _verify(tmp_path, capsys, lines)
+    assert (rc, found) == (0, {}), text
+    assert "integrity_digest excused 4: a request made with an inline-authentication token" in text
+    # the accessors taken out of an ordinary token's entry, and an inline token's request from another connection
+    stripped = _edit(lines, 11, lambda e: (e["auth"].pop("accessor"), e["request"].pop("client_token_accessor")))
+    moved = _edit(stripped, 15, lambda e: e["request"].__setitem__("remote_port", 40000))
+    rc, found, _ = _verify(tmp_path, capsys, moved)
+    assert rc == 1 and found.get("integrity_digest") == [11, 15], found
+
+
+def test_a_device_disabled_and_enabled_again_on_its_file(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    lines = _lines("disable-reenable.log")
+    rc, found, text = _verify(tmp_path, capsys, lines)
+    assert (rc, found) == (0, {}), text
+    assert "was disabled at line 9 (sys/audit/plain) and enabled again at line 10" in text
+    for args in (["--jobs", "2"],):  # ranges decline: the pair is judged in one pass
+        rc, found, _ = _verify(tmp_path, capsys, lines, *args)
+        assert (rc, found) == (0, {})
+    # the self-test between them taken out: the disabling has no response, the enabling no request
+    rc, found, _ = _verify(tmp_path, capsys, lines[:9] + lines[10:])
+    assert rc == 1 and found.get("completeness") == [9, 10], found
+    # a line dropped after the device came back is still found
+    rc, found, _ = _verify(tmp_path, capsys, lines[:11] + lines[12:])
+    assert rc == 1 and found.get("completeness") == [12], found
+
+
+def test_a_client_certificate_serial_is_no_card(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    lines = _lines("client-cert-serial.log")
+    assert '"client_certificate_serial_number":"4514023036872197812"' in lines[0]
+    rc, found, text = _verify(tmp_path, capsys, lines)
+    assert (rc, found) == (0, {}), text
+    # the same number anywhere else in clear is a card number
+    carded = _edit(lines, 2, lambda e: e["request"].__setitem__("data", {"note": "4514023036872197812"}))
+    rc, found, _ = _verify(tmp_path, capsys, carded)
+    assert rc == 1 and found.get("data_minimisation") == [2], found
+
+
+def test_go_chi_request_ids_are_ids(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    lines = _lines("chi-request-id.log")
+    assert sum("/f6b0NAeoU8-0000" in ln for ln in lines) == 20
+    rc, found, text = _verify(tmp_path, capsys, lines)
+    assert (rc, found) == (0, {}), text
+    leaked = _edit(lines, 7, lambda e: e["request"]["headers"].__setitem__(
+        "x-request-id", ["sk_live_51HqLyjWDarjtT1zdp7dcXGmJyaQqLeZ0Ab7nF3hTk9"]))
+    rc, found, _ = _verify(tmp_path, capsys, leaked)
+    assert rc == 1 and list(found) == ["no_secret_leak"] and set(found["no_secret_leak"]) == {7}, found
+
+
+def test_a_canary_in_an_audited_header_names_the_headers_setting(tmp_path: Path,
+                                                                 capsys: pytest.CaptureFixture[str]) -> None:
+    rc, found, text = _verify(tmp_path, capsys, _lines("header-canary.log"), "--canaries",
+                              str(RT88 / "header-canaries.txt"))
+    assert rc == 1 and found == {"no_secret_leak": [1, 1, 1, 1]}, found
+    canary_lines = [ln for ln in text.splitlines() if "<canary:" in ln and "appears in" in ln and "Fix:" in ln]
+    assert len(canary_lines) == 2 and all("sys/config/auditing/request-headers" in ln and "log_raw" not in ln
+                                          for ln in canary_lines), canary_lines
+
+
+def test_prefixed_jsonx_is_named(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    log = tmp_path / "audit.log"
+    log.write_bytes((RT88 / "prefixed.jsonx").read_bytes())
+    log.chmod(0o600)
+    assert main(["verify", str(log)]) == 2
+    err = capsys.readouterr().err
+    assert "holds JSONx" in err and "after the device's prefix \"vault: \"" in err, err
