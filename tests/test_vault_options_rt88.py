@@ -133,3 +133,16 @@ def test_prefixed_jsonx_is_named(tmp_path: Path, capsys: pytest.CaptureFixture[s
     assert main(["verify", str(log)]) == 2
     err = capsys.readouterr().err
     assert "holds JSONx" in err and "after the device's prefix \"vault: \"" in err, err
+
+
+def test_an_inline_login_at_the_end_of_a_block_still_excuses(tmp_path: Path, capsys: pytest.CaptureFixture[str],
+                                                              monkeypatch: pytest.MonkeyPatch) -> None:
+    """The login's response is the last line of one block and the request made with its token the first of the
+    next: the block before is looked back into."""
+    from pytest_auditready.offline import reader
+
+    lines = _lines("inline-auth.log")
+    monkeypatch.setattr(reader, "BLOCK", sum(len(ln) + 1 for ln in lines[:14]) + 3)
+    rc, found, text = _verify(tmp_path, capsys, lines)
+    assert (rc, found) == (0, {}), text
+    assert "integrity_digest excused 4: a request made with an inline-authentication token" in text

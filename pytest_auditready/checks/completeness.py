@@ -657,7 +657,9 @@ class Pairs(Visitor):
         # last entry fed (file, line, type, operation, path)
         self.device_off: dict[tuple[str, int], tuple[str, int]] = {}  # -> (its path, the self-test's line)
         self.device_on: set[tuple[str, int]] = set()
+        self.off_tests: set[tuple[str, int]] = set()  # the self-tests right after a DEVICE_OFF
         self.last_fed: Optional[tuple[str, int, str, str, str]] = None
+        self.opens_with_test = False  # the first entry fed is a self-test (``merge``: the one before may be OFF)
 
     def _device(self, batch: Entries) -> bool:
         """Mark the device's own disabling right before a self-test (DEVICE_OFF: ``_settle_off`` excuses it) and its
@@ -668,6 +670,8 @@ class Pairs(Visitor):
         last, self.last_fed = self.last_fed, (batch.file, batch.lines[-1], batch.type[-1], batch.action[-1],
                                               batch.resource[-1])
         res = batch.resource
+        if last is None and res[0] == _AUDIT_TEST:
+            self.opens_with_test = True
         test_before = last is not None and last[0] == batch.file and last[2] == "request" and last[4] == _AUDIT_TEST
         if not test_before and _AUDIT_TEST not in res:
             return False
@@ -679,8 +683,9 @@ class Pairs(Visitor):
             if kind == "request" and path == _AUDIT_TEST:
                 if before[2:4] == ("request", "delete") and before[4].startswith("sys/audit/") and before[4] != path:
                     self.device_off[(file, before[1])] = (before[4], line)
+                    self.off_tests.add((file, line))
             elif (before[2] == "request" and before[4] == _AUDIT_TEST and (kind, op) == ("response", "update")
-                  and path.startswith("sys/audit/") and (file, before[1] - 1) in self.device_off):
+                  and path.startswith("sys/audit/") and (file, before[1]) in self.off_tests):
                 self.device_on.add((file, line))
         self._settle_off()
         return True
@@ -1452,7 +1457,8 @@ class Pairs(Visitor):
         or answered here seen again in ``later``; more findings than are kept; more responses to remember than
         ANSWERED), it declines (NotImplementedError) and the file is read whole."""
         assert isinstance(later, Pairs)
-        if self.device_off or later.device_off or (self.last_fed is not None and self.last_fed[4] == _AUDIT_TEST):
+        if (self.device_off or later.device_off or later.opens_with_test
+                or (self.last_fed is not None and self.last_fed[4] == _AUDIT_TEST)):
             raise NotImplementedError("an audit device's own disabling and enabling is judged in one pass")
         self.merge_excused(later)
         self._merge_versions(later)

@@ -566,8 +566,7 @@ class DigestFormat(Visitor):
         # entries a hop took token digests from: (file, line, request id, what is missing, which kind of hop)
         self.stripped: list[tuple[str, int, str, str, str]] = []
         self.stripped_count = 0
-        self.tail = b""  # the end of the block before this one, for ``_inline``
-        self.held_tail: Optional[bytes] = None  # (the block itself, cut when the next one comes)
+        self.this_block = self.last_block = b""  # the block being read and the one before it, for ``_inline``
         # entries whose auth and request name two tokens (``_two_tokens``): (file, line, request id)
         self.two: list[tuple[str, int, str, str]] = []
         self.two_count = 0
@@ -600,9 +599,7 @@ class DigestFormat(Visitor):
         self.judged = set()
         if self.format.hmac_values and _loose(data):
             data = _compact(data)
-        if self.held_tail is not None:  # the last block's end, for a login just before this block (_inline)
-            self.tail = self.held_tail[-INLINE_LOOKBACK:] + b"\n"
-        self.held_tail = data
+        self.last_block, self.this_block = self.this_block, data
         if self.format.hmac_values:
             self.held = (file, first_line, data)
         ends: Optional[list[int]]
@@ -717,7 +714,7 @@ class DigestFormat(Visitor):
                 continue
             if not missing:
                 continue
-            if missing == _ACCESSORS and _inline(e, self.tail + data[:start]):
+            if missing == _ACCESSORS and _inline(e, self._before(data, start)):
                 self.excuse(INLINE_AUTH)
                 continue
             self.stripped_count += 1
@@ -725,6 +722,13 @@ class DigestFormat(Visitor):
                 request = e.get("request")
                 rid = request.get("id", "") if isinstance(request, dict) else ""
                 self.stripped.append((file, line_no, str(rid or ""), ", ".join(missing), _hop(line, e, missing)))
+
+    def _before(self, data: bytes, start: int) -> bytes:
+        """The log's text before offset ``start`` of ``data``: the block's own, after the end of the block before it
+        when ``data`` is the block being read (a login just before a block's first line: ``_inline``)."""
+        if data is self.this_block and self.last_block:
+            return self.last_block[-INLINE_LOOKBACK:] + b"\n" + data[:start]
+        return data[:start]
 
     def entry(self, rec: Record) -> None:
         if self.request_ids and rec.line in self.request_ids:
