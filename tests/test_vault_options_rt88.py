@@ -146,3 +146,23 @@ def test_an_inline_login_at_the_end_of_a_block_still_excuses(tmp_path: Path, cap
     rc, found, text = _verify(tmp_path, capsys, lines)
     assert (rc, found) == (0, {}), text
     assert "integrity_digest excused 4: a request made with an inline-authentication token" in text
+
+
+def test_a_device_off_and_on_says_the_same_in_ranges(tmp_path: Path) -> None:
+    """The disabling and enabling judged in one pass, or the file read in two ranges cut before any line: a merge
+    that could judge otherwise declines (the file is then read whole), and every merge that goes on says the same."""
+    from tests.test_blind_vault_workloads import _feed_ranges, _said
+
+    raw = (RT88 / "disable-reenable.log").read_bytes()
+    whole = _said(_feed_ranges(raw, [], columns=True))
+    assert [said["text"].split(" (")[0] for said in whole[0]] == ["The audit device writing this log was disabled at "
+                                                                   "line 9"]  # the note alone, no finding
+    assert "the request that disabled this audit device" in " ".join(whole[1])
+    declined = 0
+    for cut in range(1, len(raw.splitlines())):
+        for columns in (True, False):
+            try:
+                assert _said(_feed_ranges(raw, [cut], columns)) == whole, (cut, columns)
+            except NotImplementedError:
+                declined += 1
+    assert declined >= 2  # (the cuts around the device's own lines)

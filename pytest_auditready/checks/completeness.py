@@ -1457,8 +1457,9 @@ class Pairs(Visitor):
         or answered here seen again in ``later``; more findings than are kept; more responses to remember than
         ANSWERED), it declines (NotImplementedError) and the file is read whole."""
         assert isinstance(later, Pairs)
-        if (self.device_off or later.device_off or later.opens_with_test
-                or (self.last_fed is not None and self.last_fed[4] == _AUDIT_TEST)):
+        last = self.last_fed
+        if self.device_off or later.device_off or (last is not None and later.opens_with_test and last[2:4] == (
+                "request", "delete") and last[4].startswith("sys/audit/") and last[4] != _AUDIT_TEST):
             raise NotImplementedError("an audit device's own disabling and enabling is judged in one pass")
         self.merge_excused(later)
         self._merge_versions(later)

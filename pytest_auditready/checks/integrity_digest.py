@@ -546,7 +546,7 @@ class DigestFormat(Visitor):
     offline/reader.py's structs, C-speed passes; only such entries, logins' responses mostly, are read whole), or,
     for a block read line by line, in its text."""
 
-    stays = ("held",)  # a block's raw text, judged in the process that read it
+    stays = ("held", "this_block", "last_block")  # blocks' raw text, judged in the process that read them
 
     def __init__(self, ctx: CheckContext) -> None:
         self.held: Optional[tuple[str, int, bytes]] = None  # the block whose entries come next (``entries``)
