@@ -166,3 +166,41 @@ def test_a_device_off_and_on_says_the_same_in_ranges(tmp_path: Path) -> None:
             except NotImplementedError:
                 declined += 1
     assert declined >= 2  # (the cuts around the device's own lines)
+
+
+def test_an_inline_login_at_a_ranges_edge_declines_the_merge() -> None:
+    """The login at the end of one range and the request made with its token at the start of the next: the later
+    range cannot see the login, so the merge declines (the file is read whole) rather than name a stripped entry;
+    every other cut merges to what one pass says, or declines."""
+    from pytest_auditready.checks.base import CheckContext
+    from pytest_auditready.checks.integrity_digest import DigestFormat
+    from pytest_auditready.config import Settings
+    from pytest_auditready.engine.driver import drive
+    from pytest_auditready.offline.reader import Block, vault_block, vault_parser
+
+    ctx = CheckContext(settings=Settings(), ledger=None, entries=[], bad_lines=[], secrets={})
+    lines = (RT88 / "inline-auth.log").read_bytes().splitlines()
+
+    def fed(a: int, b: int, later: bool) -> DigestFormat:
+        v = DigestFormat(ctx)
+        if later:
+            v.later_range()
+        drive([v], [Block(a + 1, b"\n".join(lines[a:b]))], "audit.log", vault_parser("audit.log"),
+              vault_block("audit.log"), to_end=b == len(lines))
+        return v
+
+    def said(v: DigestFormat) -> tuple[list[dict[str, Any]], dict[str, int]]:
+        return [f.__dict__ for f in v.finish()], v.excused
+
+    whole = said(fed(0, len(lines), False))
+    assert not [f for f in whole[0] if "where" in f] and whole[1].get(next(k for k in whole[1] if "inline" in k)) == 4
+    declined = []
+    for cut in range(1, len(lines)):
+        first = fed(0, cut, False)
+        try:
+            first.merge(fed(cut, len(lines), True))
+        except NotImplementedError:
+            declined.append(cut)
+            continue
+        assert said(first) == whole, cut
+    assert 14 in declined and 20 in declined, declined  # the cuts between each login and its request

@@ -567,6 +567,8 @@ class DigestFormat(Visitor):
         self.stripped: list[tuple[str, int, str, str, str]] = []
         self.stripped_count = 0
         self.this_block = self.last_block = b""  # the block being read and the one before it, for ``_inline``
+        self.later = False  # a later range of a file (``later_range``)
+        self.unsure = False  # it found an entry without accessors in its first block that ``_inline`` did not excuse
         # entries whose auth and request name two tokens (``_two_tokens``): (file, line, request id)
         self.two: list[tuple[str, int, str, str]] = []
         self.two_count = 0
@@ -717,6 +719,8 @@ class DigestFormat(Visitor):
             if missing == _ACCESSORS and _inline(e, self._before(data, start)):
                 self.excuse(INLINE_AUTH)
                 continue
+            if missing == _ACCESSORS and self.later and not self.last_block:
+                self.unsure = True  # its login may end the range before: ``merge`` declines
             self.stripped_count += 1
             if len(self.stripped) < _SHOW:
                 request = e.get("request")
@@ -963,8 +967,13 @@ class DigestFormat(Visitor):
             at = data.find(b'client_token', pos)
         self._stripped(file, first_line, data, spans, lone=True)
 
+    def later_range(self) -> None:
+        self.later = True
+
     def merge(self, later: Visitor) -> None:
         assert isinstance(later, DigestFormat)
+        if later.unsure:
+            raise NotImplementedError("an inline-authentication login may end the range before: read in one pass")
         for file, line, shown in later.bad[: _SHOW - len(self.bad)]:
             self.bad.append((file, line, shown))
             self.request_ids[line] = later.request_ids.get(line, "")
