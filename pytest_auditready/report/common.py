@@ -573,6 +573,10 @@ def _mask_personal(path: str) -> str:
     return "/".join(parts)
 
 
+# Credentials found by one half whose other half has no shape of its own: an AWS access key id and its secret key.
+_PAIRED_KINDS = frozenset({"AWS Access Key"})
+
+
 def mask_credentials(doc: Any, found: Optional[Mapping[str, str]] = None) -> Any:
     """``doc`` (JSON-like data from a log: an access review, an access answer) with every part of a request path
     that no_secret_leak's judge (detect-secrets and the token formats, as it judges a path) reads as a credential
@@ -600,8 +604,10 @@ def mask_credentials(doc: Any, found: Optional[Mapping[str, str]] = None) -> Any
                     parts[i] = "<" + ", ".join(f"{h.kind} sha256 {h.fingerprint}" for h in hits) + ">"
             out = "".join(parts)
             # flagged only as a whole (a query parameter and its value), or still holding a credential once the parts
-            # flagged alone are masked (a password=... beside a token: red team rt32, F5): nothing of it is shown
-            if out == value or scanner.scan_value("path", out):
+            # flagged alone are masked (a password=... beside a token: red team rt32, F5), or an AWS access key id,
+            # whose secret key (40 characters of no format of its own, "/" among them) may be any segment near it
+            # (red team rt89 F5): nothing of it is shown
+            if out == value or _PAIRED_KINDS & {h.kind for h in whole} or scanner.scan_value("path", out):
                 out = "<" + ", ".join(f"{h.kind} sha256 {h.fingerprint}" for h in whole) + ">"
         out = _mask_personal(out)
         masked[value] = out

@@ -273,8 +273,11 @@ RULES: tuple[TokenRule, ...] = (
     # libpq's "password=..", JDBC's "&password=.."), a command line ("--password=.."), an environment assignment
     # ("PGPASSWORD=..", "AWS_SECRET_ACCESS_KEY=.."). detect-secrets' keyword detector sees only "key": "value" pairs
     # and quoted assignments there. The value ends where a connection string, a query or a command line would end it.
+    # It starts only where a run of name characters does: from any later start in the run it finds no match the run's
+    # start does not, and each failed start scanned the run to its end again ("a-a-a-...a password=x": time square in
+    # the run, 40 s at 20 KB of a request path any client sends: red team rt89 F1).
     TokenRule("Secret Keyword", re.compile(
-        r"(?i)(?<![A-Za-z0-9])[A-Za-z0-9_.-]*?" + CREDENTIAL_KEY + r"\s{0,2}=\s{0,2}"
+        r"(?i)(?<![A-Za-z0-9_.-])[A-Za-z0-9_.-]*?" + CREDENTIAL_KEY + r"\s{0,2}=\s{0,2}"
         r"(?:\"([^\"\n]+)\"|'([^'\n]+)'|([^\s;&,\"'<>()\[\]{}|`]+))"), _assigned,
         re.compile(r"(?i)" + CREDENTIAL_KEY + r"\s{0,2}=")),
     # The same in XML: an element named by such a key (Maven's settings.xml "<password>...</password>"), and a
