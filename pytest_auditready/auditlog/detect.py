@@ -1064,9 +1064,9 @@ def sniff(name: str, sample: bytes, complete: bool, *, prefix: str = "", framing
     if first.count(b",") >= 2 and all(ln.count(b",") == first.count(b",") for ln in lines[:20]):
         raise UnknownFormat(f"{name} holds CSV ({_show(first)}), not JSON audit entries",
                             "export the audit log as the vault writes it (one JSON object a line)")
-    jsonx = _JSONX.search(first)
-    if jsonx is not None and first.find(b"<") > 0:  # (a device with a prefix: red team rt88 L2)
-        raise _jsonx(name, first[: first.find(b"<")])
+    at = first.find(b"<")
+    if at > 0 and _JSONX.search(first) is not None:  # (a device with a prefix: red team rt88 L2)
+        raise _jsonx(name, first[:at])
     raise UnknownFormat(f"{name} holds plain text ({_show(first)}), not JSON audit entries",
                         "point at the audit device's output (one JSON object a line)")
 
