@@ -55,6 +55,16 @@ def same_file(a: PathLike, b: PathLike) -> bool:
         return os.path.realpath(x) == os.path.realpath(y)
 
 
+def stat_key(path: PathLike) -> Optional[tuple[str, int, int, int, int]]:
+    """One state of a local file: its real path, device, inode, size and modification time (ns), for a cache of what
+    was read from it or to tell two names of one file; None for a file that is not there or a name no path can be."""
+    try:
+        st = os.stat(path)
+    except (OSError, ValueError):  # (ValueError: a NUL in the name, as an object key may hold)
+        return None
+    return os.path.realpath(path), st.st_dev, st.st_ino, st.st_size, st.st_mtime_ns
+
+
 def kind_of(mode: int) -> str:
     """What a non-regular file is, in words ("a FIFO (named pipe)", "a character device", "a folder", ...)."""
     if stat.S_ISDIR(mode):

@@ -434,14 +434,9 @@ _FORWARDS_MAX = 256
 
 def _file_key(path: str) -> Optional[tuple[object, ...]]:
     from ..engine.objects import is_url
+    from ..safeio import stat_key
 
-    if is_url(path):
-        return None
-    try:
-        st = os.stat(path)
-    except OSError:
-        return None
-    return (os.path.realpath(path), st.st_dev, st.st_ino, st.st_size, st.st_mtime_ns)
+    return None if is_url(path) else stat_key(path)
 
 
 def _read_forwards(path: str, settings: "Settings", conns: frozenset[str],

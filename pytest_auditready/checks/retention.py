@@ -97,12 +97,10 @@ _READ_MAX = 4096
 
 
 def _key(path: str, settings: "Settings") -> Optional[tuple[object, ...]]:
-    try:
-        st = os.stat(path)
-    except (OSError, ValueError):  # (a NUL in an object key's URL)
-        return None
-    return (os.path.realpath(path), st.st_dev, st.st_ino, st.st_size, st.st_mtime_ns, settings.log_prefix,
-            settings.field_map)
+    from ..safeio import stat_key
+
+    key = stat_key(path)  # (None for an object's URL: no local path is one)
+    return None if key is None else (*key, settings.log_prefix, settings.field_map)
 
 
 def _remember(key: Optional[tuple[object, ...]], summary: DaySummary) -> None:

@@ -33,7 +33,7 @@ from ..checks.base import (
 from ..config import Settings
 from ..errors import AuditReadyError
 from ..offline.reader import FileStats, open_log
-from ..safeio import same_file
+from ..safeio import same_file, stat_key
 from .driver import drive, reader_for
 
 if TYPE_CHECKING:
@@ -716,13 +716,8 @@ def _inode(path: str) -> Optional[tuple[int, int]]:
     """A local file's device and inode (what os.path.samefile compares), None for a URL or a file not there."""
     from .objects import is_url
 
-    if is_url(path):
-        return None
-    try:
-        st = os.stat(path)
-    except OSError:
-        return None
-    return st.st_dev, st.st_ino
+    key = None if is_url(path) else stat_key(path)
+    return None if key is None else (key[1], key[2])
 
 
 def _copies(group: Sequence[str]) -> tuple[dict[str, collections.Counter[tuple[int, ...]]], collections.Counter[str],
@@ -912,12 +907,9 @@ def _edges_key(path: str, settings: Settings) -> Optional[tuple[object, ...]]:
 
     if is_url(path):
         return ("url", path, settings.completeness_window, given(settings))  # dropped once its set is judged
-    try:
-        st = os.stat(path)
-    except OSError:
-        return None
-    return (os.path.realpath(path), st.st_dev, st.st_ino, st.st_size, st.st_mtime_ns, settings.completeness_window,
-            settings.log_prefix, settings.field_map, given(settings))
+    key = stat_key(path)
+    return None if key is None else (*key, settings.completeness_window, settings.log_prefix, settings.field_map,
+                                     given(settings))
 
 
 def edges_of(visitor: "Pairs", name: str, entries: int) -> Optional[Edges]:
