@@ -12,7 +12,7 @@ from typing import Any, Optional
 
 import pytest
 
-from pytest_auditready.cli import main
+from tests.verifying import verify_lines
 
 OID = "identity.claim.http://schemas.microsoft.com/identity/claims/objectidentifier"
 CONFIG = ('log_format = "jsonl"\nrequire_tamper_evidence = false\nretention_days = 0\n[field_map]\ntime = "time"\n'
@@ -32,18 +32,9 @@ def _entry(n: int, status: int, who: Optional[str], source: str = "20.61.103.228
     return json.dumps(e, separators=(",", ":"))
 
 
-def _found(tmp_path: Path, capsys: pytest.CaptureFixture[str], lines: list[str]) -> tuple[int, list[str], str]:
-    log = tmp_path / "PT1H.json"
-    log.write_text("\n".join(lines) + "\n")
-    log.chmod(0o600)
-    cfg = tmp_path / "kv.toml"
-    cfg.write_text(CONFIG)
-    out = tmp_path / "out.json"
-    rc = main(["verify", str(log), "--config", str(cfg), "--json", str(out)])
-    text = capsys.readouterr().out
-    report = json.loads(out.read_text())
-    return rc, [f["where"].rsplit(":", 1)[-1] for o in report["outcomes"] if o["check"] == "required_fields"
-                for f in o["findings"]], text
+def _found(tmp_path: Path, capsys: pytest.CaptureFixture[str], lines: list[str]) -> tuple[int, list[int], str]:
+    rc, found, text = verify_lines(tmp_path, capsys, lines, CONFIG, name="PT1H.json")
+    return rc, found.get("required_fields", []), text
 
 
 def test_the_sdks_401_challenge_names_no_one_and_passes(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
@@ -54,4 +45,4 @@ def test_the_sdks_401_challenge_names_no_one_and_passes(tmp_path: Path, capsys: 
     lines[5] = _entry(5, 200, None)  # a secret read with no one named
     lines[8] = _entry(8, 401, None, source="")  # a refusal that does not say where it came from
     rc, found, _ = _found(tmp_path, capsys, lines)
-    assert rc == 1 and found == ["6", "9"], found
+    assert rc == 1 and found == [6, 9], found

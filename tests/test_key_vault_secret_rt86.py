@@ -11,7 +11,7 @@ from typing import Any
 
 import pytest
 
-from pytest_auditready.cli import main
+from tests.verifying import verify_lines
 
 CONFIG = ('log_format = "jsonl"\nrequire_tamper_evidence = false\nretention_days = 0\n[field_map]\ntime = "time"\n'
           'identity = "user"\nresource = "resource"\naction = "op"\nresult = "status"\nsource = "ip"\n'
@@ -35,20 +35,9 @@ def _bundle(value: str = SECRET, vault: str = "https://kv-payments-prod.vault.az
             "tags": {"owner": "payments"}}
 
 
-def _verify(tmp_path: Path, capsys: pytest.CaptureFixture[str], lines: list[str]) -> tuple[int, list[str], str]:
-    log = tmp_path / "app.jsonl"
-    log.write_text("\n".join(lines) + "\n")
-    log.chmod(0o600)
-    cfg = tmp_path / "app.toml"
-    cfg.write_text(CONFIG)
-    out = tmp_path / "out.json"
-    rc = main(["verify", str(log), "--config", str(cfg), "--json", str(out), "--jobs", "1"])
-    text = capsys.readouterr().out
-    written = out.read_text()
-    report = json.loads(written)
-    found = [f["where"].rsplit(":", 1)[-1] for o in report["outcomes"] if o["check"] == "no_secret_leak"
-             for f in o["findings"]]
-    return rc, found, text + written
+def _verify(tmp_path: Path, capsys: pytest.CaptureFixture[str], lines: list[str]) -> tuple[int, list[int], str]:
+    rc, found, text = verify_lines(tmp_path, capsys, lines, CONFIG, "--jobs", "1", name="app.jsonl")
+    return rc, found.get("no_secret_leak", []), text
 
 
 @pytest.mark.parametrize("escaped", [False, True], ids=["plain", "slashes-escaped"])
@@ -62,7 +51,7 @@ def test_a_secret_bundles_value_is_found_at_its_line(tmp_path: Path, capsys: pyt
     if escaped:  # PHP's json_encode and some loggers write "/" as "\/"
         lines = [ln.replace("/", "\\/") for ln in lines]
     rc, found, text = _verify(tmp_path, capsys, lines)
-    assert rc == 1 and found == ["4", "8"], (found, text)
+    assert rc == 1 and found == [4, 8], (found, text)
     assert "Key Vault's logs never record" in text
     assert SECRET not in text and '"p@ss"' not in text
 

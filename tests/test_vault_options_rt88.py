@@ -20,6 +20,7 @@ from typing import Any, Callable
 import pytest
 
 from pytest_auditready.cli import main
+from tests.verifying import verify_lines
 
 RT88 = Path(__file__).resolve().parents[1] / "fixtures" / "openbao" / "rt88"
 CONFIG = "require_tamper_evidence = false\nretention_days = 0\n"
@@ -27,27 +28,14 @@ CONFIG = "require_tamper_evidence = false\nretention_days = 0\n"
 
 def _verify(tmp_path: Path, capsys: pytest.CaptureFixture[str], lines: list[str], *args: str,
             name: str = "audit.log") -> tuple[int, dict[str, list[int]], str]:
-    log = tmp_path / name
-    log.write_text("".join(ln + "\n" for ln in lines))
-    log.chmod(0o600)
-    cfg = tmp_path / "c.toml"
-    cfg.write_text(CONFIG)
-    out = tmp_path / "out.json"
-    rc = main(["verify", str(log), "--config", str(cfg), "--json", str(out), "--jobs", "1", *args])
-    text = capsys.readouterr().out
-    found: dict[str, list[int]] = {}
-    for o in json.loads(out.read_text())["outcomes"]:
-        for f in o["findings"]:
-            where = f.get("where") or ""
-            found.setdefault(o["check"], []).append(int(where.rsplit(":", 1)[-1]) if where[-1:].isdigit() else 0)
-    return rc, found, text + out.read_text()
+    return verify_lines(tmp_path, capsys, lines, CONFIG, "--jobs", "1", *args, name=name)
 
 
 def _lines(name: str) -> list[str]:
     return (RT88 / name).read_text().splitlines()
 
 
-def _edit(lines: list[str], n: int, fn: Callable[[dict[str, Any]], None]) -> list[str]:
+def _edit(lines: list[str], n: int, fn: Callable[[dict[str, Any]], object]) -> list[str]:
     """``lines`` with line ``n`` (1-based) decoded, changed by ``fn`` and written back compact."""
     e = json.loads(lines[n - 1])
     fn(e)
