@@ -11,7 +11,7 @@ import json
 import re
 import urllib.parse
 from dataclasses import dataclass, field
-from typing import Any, Callable, Mapping, Optional, Sequence
+from typing import Any, Callable, Iterator, Mapping, Optional, Sequence
 
 from ..config import field_alternatives
 
@@ -602,18 +602,24 @@ def secret_manager_defined_secrets(rec: Mapping[str, Any]) -> list[tuple[str, st
     if not isinstance(proto, Mapping) or proto.get("serviceName") != _SECRET_MANAGER:
         return []
     out: list[tuple[str, str, str]] = []
-    stack: list[Any] = [proto.get("request"), proto.get("response")]
+    for v in _objects(proto.get("request"), proto.get("response")):
+        payload = v.get("payload")
+        data = payload.get("data") if isinstance(payload, Mapping) else None
+        if isinstance(data, str) and data.strip():
+            out.append((SECRET_MANAGER_SECRET, "data", data))
+    return out
+
+
+def _objects(*roots: Any) -> Iterator[Mapping[str, Any]]:
+    """Every JSON object in ``roots``, at any depth (in no fixed order)."""
+    stack = list(roots)
     while stack:
         v = stack.pop()
         if isinstance(v, Mapping):
-            payload = v.get("payload")
-            data = payload.get("data") if isinstance(payload, Mapping) else None
-            if isinstance(data, str) and data.strip():
-                out.append((SECRET_MANAGER_SECRET, "data", data))
+            yield v
             stack.extend(v.values())
         elif isinstance(v, list):
             stack.extend(v)
-    return out
 
 
 # An Azure Key Vault SecretBundle (the answer of Get Secret, Set Secret, Get Deleted Secret: {"value": ..., "id":
@@ -630,16 +636,10 @@ KEY_VAULT_SECRET_ID = re.compile(
 def key_vault_defined_secrets(rec: Mapping[str, Any]) -> list[tuple[str, str, str]]:
     """(what, key, value) of each Key Vault SecretBundle's value in ``rec``, at any depth."""
     out: list[tuple[str, str, str]] = []
-    stack: list[Any] = [rec]
-    while stack:
-        v = stack.pop()
-        if isinstance(v, Mapping):
-            value, ident = v.get("value"), v.get("id")
-            if isinstance(value, str) and value.strip() and isinstance(ident, str) and KEY_VAULT_SECRET_ID.match(ident):
-                out.append((KEY_VAULT_SECRET, "value", value))
-            stack.extend(v.values())
-        elif isinstance(v, list):
-            stack.extend(v)
+    for v in _objects(rec):
+        value, ident = v.get("value"), v.get("id")
+        if isinstance(value, str) and value.strip() and isinstance(ident, str) and KEY_VAULT_SECRET_ID.match(ident):
+            out.append((KEY_VAULT_SECRET, "value", value))
     return out
 
 
