@@ -240,7 +240,7 @@ def test_any_mixture_of_spellings_is_found_fast_and_slow(mixed_scanner, name, ch
     assert name in {n for n, _ in got.get(2, ())} and name in {n for n, _ in got.get(3, ())}
 
 
-@settings(max_examples=200, deadline=None)
+@settings(max_examples=100, deadline=None)
 @given(
     value=st.text(_ALPHABET, min_size=8, max_size=16),
     choices=st.lists(st.integers(0, 6), min_size=16, max_size=16),

@@ -240,7 +240,7 @@ def _spell(c: str, k: int) -> str:
     return ways[k % len(ways)]
 
 
-@settings(max_examples=60, deadline=None)
+@settings(max_examples=30, deadline=None)
 @given(
     value=st.text(_SAFE, min_size=16, max_size=24),
     choices=st.lists(st.integers(0, 60), min_size=1, max_size=30),

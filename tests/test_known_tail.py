@@ -58,7 +58,7 @@ def _everywhere(known: KnownValues, text: str) -> set[str]:
     return {n.name for n in known._needles if n.regex.search(text) or n.regex.search(joined)}
 
 
-@settings(max_examples=100, deadline=None)
+@settings(max_examples=50, deadline=None)
 @given(
     value=st.text(_SAFE, min_size=16, max_size=28),
     which=st.integers(0, 40),
@@ -83,7 +83,7 @@ def test_the_tail_shortcut_finds_every_spelling(value, which, choices, before, a
         assert known.find(text) == _without_shortcut(value).find(text)
 
 
-@settings(max_examples=150, deadline=None)
+@settings(max_examples=75, deadline=None)
 @given(
     value=st.text(_SAFE, min_size=16, max_size=24),
     picks=st.lists(st.tuples(st.integers(0, 40), st.integers(0, 60), st.integers(1, 60)), min_size=1, max_size=6),
@@ -103,7 +103,7 @@ def test_a_text_without_escape_tokens_is_judged_as_before(value, picks, noise):
     assert known.find(text) == _without_shortcut(value).find(text)
 
 
-@settings(max_examples=150, deadline=None)
+@settings(max_examples=75, deadline=None)
 @given(value=st.text(_SAFE, min_size=16, max_size=28),
        noise=st.text(_SAFE + "%\\&#;", max_size=12),
        choices=st.lists(st.integers(0, 40), min_size=1, max_size=28))

@@ -180,7 +180,8 @@ def test_every_fixture() -> None:
     assert len(files) > 100
     found = 0
     for path in files:
-        text = path.read_bytes().decode("utf-8", "surrogateescape")
+        # (its first 32 KB: its kinds of line, at a third of the 10 MB the reference took 8 s of CI to read)
+        text = path.read_bytes()[: 1 << 15].decode("utf-8", "surrogateescape")
         found += len(_same(text))
     assert found > 50  # the fixtures hold credentials: the paths compared are not all empty ones
 
