@@ -103,6 +103,8 @@ def _cannot_read(path: PathLike, what: str, exc: OSError, fix: str) -> AuditRead
     """A path that could not be opened: access refused is always remedied by access (a caller's ``fix`` speaks to
     what a path should name)."""
     denied = exc.errno in (errno.EACCES, errno.EPERM)
+    if exc.errno == errno.ELOOP:  # a symbolic link that leads back to itself: no remedy of a caller's fits
+        fix = f"make the symbolic link (or a link in its path) point at the {what}: it now leads back to itself"
     return AuditReadyError(f"cannot read the {what} {os.fspath(path)}: {exc.strerror or exc}",
                            "give this user read access to it (and search access to its folders)" if denied
                            else fix or "give this user read access to it")

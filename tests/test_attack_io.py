@@ -90,6 +90,17 @@ def test_input_that_is_not_a_regular_file_is_refused_in_one_line(work: Path, kin
     assert not (work / "fifo.digests").exists() and not Path("/dev/zero.digests").exists()
 
 
+def test_a_symbolic_link_that_leads_back_to_itself_is_refused_with_its_own_fix(work: Path) -> None:
+    """Fails without the fix: the remedy offered was a FIFO's ("save a stream to a file first"; red team rt89 F6)."""
+    (work / "loopA").symlink_to("loopB")
+    (work / "loopB").symlink_to("loopA")
+    for what, args in (("log file", ["verify", "loopA"]), ("canaries file", ["verify", "audit.log", "--canaries", "loopA"])):
+        proc = cli(*args, cwd=work)
+        one_line_exit_2(proc, f"cannot read the {what} loopA: Too many levels of symbolic links")
+        assert f"make the symbolic link (or a link in its path) point at the {what}:" in proc.stderr, proc.stderr
+        assert "stream" not in proc.stderr
+
+
 @pytest.mark.parametrize("kind", ["fifo", "/dev/zero"])
 def test_cloudtrail_keys_that_are_not_a_regular_file_fail_tamper_evidence_without_hanging(tmp_path: Path,
                                                                                           kind: str) -> None:
