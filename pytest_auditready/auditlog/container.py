@@ -203,14 +203,62 @@ def carried(rec: dict[str, Any]) -> Optional[str]:
     """The line a shipper's record ``rec`` carries (``CARRIERS``: a string, or a producer's entry the shipper parsed
     into an object, written out again), or None when it carries none (or is itself a producer's entry, with fields
     a shipper added beside its own: read as it is)."""
+    found = carried_at(rec)
+    return found[1] if found is not None else None
+
+
+def carried_at(rec: dict[str, Any]) -> Optional[tuple[tuple[str, ...], str]]:
+    """Where in ``rec`` the line ``carried`` gives is (one of ``CARRIERS``), and the line."""
     if _producer(rec):
         return None
-    for _, value in carriers(rec):
+    for path, value in carriers(rec):
         if isinstance(value, str):
-            return value
+            return path, value
         if isinstance(value, dict) and _producer(value):  # a shipper that parsed the line it carries (an AKS
-            return orjson.dumps(value).decode("utf-8")  # export's properties.log as an object): the entry again
+            return path, orjson.dumps(value).decode("utf-8")  # export's properties.log as an object): the entry
     return None
+
+
+def around(rec: dict[str, Any], path: tuple[str, ...], line: str) -> Optional[bytes]:
+    """The fields of a platform's or a shipper's record ``rec`` beside the ``line`` it carries at ``path`` (Docker's
+    attrs from --log-opt env and labels, a journal's _CMDLINE, a shipper's added fields), as one line of JSON for
+    the leak scan: a secret there is in the file as much as one in an entry (red team rt90 F1). Only their text
+    that is not in the line: a shipper that parsed the entry into fields of its own (Elastic's ECS fields, a SIEM's)
+    copies the entry's values, which the entry's own scan judges where the producer put them (a CloudTrail access
+    key id is no secret under userIdentity). None when nothing is left but a container runtime's stream and time."""
+    rest = dict(rec)
+    outer: list[dict[str, Any]] = [rest]
+    for key in path[:-1]:  # (copies along the path only: the record itself is left as read)
+        inner = outer[-1].get(key)
+        if not isinstance(inner, dict):
+            break
+        outer[-1][key] = dict(inner)
+        outer.append(outer[-1][key])
+    else:
+        outer[-1].pop(path[-1], None)
+        for key, parent in zip(reversed(path[:-1]), reversed(outer[:-1])):  # an object left empty goes too
+            if not parent[key]:
+                del parent[key]
+    left = _unseen(_texts(rest), line)
+    if not isinstance(left, dict) or set(left) <= _BARE:
+        return None
+    return orjson.dumps(left)
+
+
+def _unseen(value: Any, line: str) -> Any:
+    """``value`` (a record's field) with only its strings that are not in ``line``, or None for none."""
+    if isinstance(value, str):
+        return value if value not in line else None
+    if isinstance(value, dict):
+        kept = {k: v for k, v in ((k, _unseen(v, line)) for k, v in value.items()) if v is not None}
+        return kept or None
+    if isinstance(value, list):
+        items = [v for v in (_unseen(v, line) for v in value) if v is not None]
+        return items or None
+    return None  # a number, a truth value, null: no secret's text
+
+
+_BARE = {"stream", "time"}  # a container runtime's own fields beside its line (Docker json-file)
 
 
 def _shipped(line: bytes) -> bool:
@@ -259,6 +307,11 @@ def as_text(raw: bytes) -> bytes:
         return raw
     if not isinstance(rec, dict):
         return raw
+    return orjson.dumps(_texts(rec))
+
+
+def _texts(rec: dict[str, Any]) -> dict[str, Any]:
+    """``rec`` with each field journalctl wrote as an array of byte values as the text it holds (``as_text``)."""
     for key, value in rec.items():
         if not isinstance(value, list):
             continue
@@ -268,7 +321,7 @@ def as_text(raw: bytes) -> bytes:
         else:  # a field given several times: a list of values
             texts = [_text(v) for v in value]
             rec[key] = [t.decode("utf-8", "replace") if t is not None else v for t, v in zip(texts, value)]
-    return orjson.dumps(rec)
+    return rec
 
 
 def _text(value: Any) -> Optional[bytes]:
@@ -291,6 +344,9 @@ class Unwrap:
         self.pending_size = 0
         self.skipped = 0  # records of the vault's own server log (stderr, or no JSON object), left out
         self.left: list[tuple[int, bytes]] = []  # those of the last ``lines`` call: (index, the record: ``as_text``)
+        # the last ``lines`` call's records whose line was kept: (index, the fields beside the line: ``around``)
+        self.around: list[tuple[int, bytes]] = []
+        self.beside: Optional[bytes] = None  # those of the record ``one`` read last
         self.problems: list[str] = []  # why each LOST line was lost, in order
         self.withheld = False  # a piece of the entry being read was withheld (journalctl without --all)
         # journald: the stream (``_STREAM_ID``, else process and transport) whose split line is being read, and the
@@ -315,12 +371,15 @@ class Unwrap:
         if self.framing == "merged":
             return self._merged(lines)
         out = []
-        self.left = []
+        self.left, self.around = [], []
         for i, raw in enumerate(lines):
             skipped = self.skipped
+            self.beside = None
             out.append(self.one(raw.rstrip(b"\r")))
             if self.skipped != skipped:
                 self.left.append((i, as_text(raw)))
+            elif self.beside is not None:
+                self.around.append((i, self.beside))
         return out
 
     def one(self, raw: bytes) -> bytes:
@@ -363,8 +422,11 @@ class Unwrap:
         if inner is None:
             return line
         skipped = inner.skipped
+        inner.beside = None
         out = inner.one(line)
         self.skipped += inner.skipped - skipped
+        if inner.beside is not None:  # (the carried record's own fields: Docker's attrs in a CloudWatch export)
+            self.beside = self.beside + b"\n" + inner.beside if self.beside is not None else inner.beside
         if inner.problems:
             self.problems.extend(inner.problems)
             inner.problems.clear()
@@ -477,6 +539,7 @@ class Unwrap:
         if rec.get("stream") == "stderr":
             self.skipped += 1
             return b""
+        self.beside = around(rec, ("log",), rec["log"])
         text = rec["log"].encode("utf-8", "surrogatepass")
         last = text.endswith(b"\n")
         if last and not self.pending and self._server_output(text[:-1]):
@@ -491,6 +554,8 @@ class Unwrap:
             return self._lost(raw)
         if not isinstance(rec, dict) or "MESSAGE" not in rec:
             return self._lost(raw)
+        message = rec["MESSAGE"]
+        self.beside = around(rec, ("MESSAGE",), message if isinstance(message, str) else "")
         docker = rec.get("CONTAINER_PARTIAL_MESSAGE") == "true"  # a piece, not the last, of a container's line
         last = rec.get("_LINE_BREAK") != "line-max" and not docker
         stream = tuple(rec.get(k) for k in _STREAM_KEYS)
@@ -547,9 +612,11 @@ class Unwrap:
         self.records += 1
         if self.records == 1 and isinstance(rec, dict):
             self.tool = query_tool(rec)
-        text = carried(rec) if isinstance(rec, dict) else None
-        if text is None:
+        found = carried_at(rec) if isinstance(rec, dict) else None
+        if found is None:
             return self._lost(raw)  # no line in it (or a producer's own entry): the parser says what it is
+        path, text = found
+        self.beside = around(rec, path, text)
         if rec.get("stream") == "stderr":  # a container collector's record of the vault's own server log
             self.skipped += 1
             return b""
@@ -603,39 +670,44 @@ def ends_early(text: bytes) -> bool:
     return False
 
 
-Run = tuple[int, Union[bytes, BadLine], int, list[tuple[int, bytes]]]
+Run = tuple[int, Union[bytes, BadLine], int, list[tuple[int, bytes]], list[tuple[int, bytes]]]
 
 
 def split(file: str, first: int, data: bytes, unwrap: Unwrap) -> Iterator[Run]:
     """``data`` (whole lines from line ``first``) with the framing taken off, as runs (first line, bytes or a
     BadLine for a line a hop lost, line count, the run's lines left out as the vault's own server log: (index in
-    the run, the record as read)). A record whose text holds several lines (a shipper's multiline merge: Filebeat's
-    multiline, Splunk's SHOULD_LINEMERGE, a concat filter; a journal MESSAGE with newlines) gives one run a line,
+    the run, the record as read), and the fields beside each line kept: (index in the run, ``around``)). A record
+    whose text holds several lines (a shipper's multiline merge: Filebeat's multiline, Splunk's SHOULD_LINEMERGE, a
+    concat filter; a journal MESSAGE with newlines) gives one run a line,
     each at the record's own line, so every entry is named at the line it is on, and the lines after it too (red
     team rt67 F4); the line count of the runs adds up to that of ``data`` but for those."""
     lines = unwrap.lines(data.split(b"\n"))
-    left = unwrap.left
+    left, beside = unwrap.left, unwrap.around
     if LOST not in lines and not any(b"\n" in ln for ln in lines):
-        yield first, b"\n".join(lines), len(lines), left
+        yield first, b"\n".join(lines), len(lines), left, beside
         return
     start = 0
 
-    def within(end: int) -> list[tuple[int, bytes]]:
-        return [(i - start, raw) for i, raw in left if start <= i < end]
+    def within(end: int, items: list[tuple[int, bytes]]) -> list[tuple[int, bytes]]:
+        return [(i - start, raw) for i, raw in items if start <= i < end]
+
+    def at(i: int) -> list[tuple[int, bytes]]:  # the fields beside line i's record, for a run of that line alone
+        return [(0, raw) for j, raw in beside if j == i]
 
     for i, ln in enumerate(lines):
         if ln == LOST or b"\n" in ln:
             if i > start:
-                yield first + start, b"\n".join(lines[start:i]), i - start, within(i)
+                yield first + start, b"\n".join(lines[start:i]), i - start, within(i, left), within(i, beside)
             if ln == LOST:
-                yield first + i, BadLine(file, first + i, unwrap.problems.pop(0), ""), 1, []
+                yield first + i, BadLine(file, first + i, unwrap.problems.pop(0), ""), 1, [], at(i)
             else:
-                for part in ln.split(b"\n"):
-                    if part.strip():
-                        yield first + i, part.rstrip(b"\r"), 1, []
+                parts = [part.rstrip(b"\r") for part in ln.split(b"\n") if part.strip()]
+                for k, part in enumerate(parts):
+                    yield first + i, part, 1, [], at(i) if k == 0 else []
             start = i + 1
     if start < len(lines):
-        yield first + start, b"\n".join(lines[start:]), len(lines) - start, within(len(lines))
+        yield first + start, b"\n".join(lines[start:]), len(lines) - start, within(len(lines), left), \
+            within(len(lines), beside)
 
 
 def detect(lines: list[bytes], named: str = "auto") -> str:

@@ -230,6 +230,11 @@ class Visitor:
         journal's message that holds no entry, a syslog message of the server's), as read, framing included. It
         stands empty in ``block``'s text."""
 
+    def around(self, file: str, first: int, records: Sequence[tuple[int, bytes]]) -> None:
+        """The fields a platform's or a log shipper's records hold beside the lines they carry (Docker's attrs, a
+        journal's _CMDLINE, a shipper's added fields), for the block from line ``first``: (index in the block, one
+        line of JSON). No entry: a secret there is in the file all the same."""
+
     def finish(self) -> Iterable[Union["Finding", "Skip"]]:
         """What the check found, once everything was fed."""
         return ()

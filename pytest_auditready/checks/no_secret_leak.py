@@ -26,6 +26,15 @@ _ALSO = 100_000  # further lines kept per secret (for the JSON's also_on); the r
 _KEYS = 50  # further keys kept per secret (each named: the fix is per key); the rest counted
 _UNSCANNED_FIX = ("find what wrote so long a line (an entry of a request of many MiB: Vault's max_request_size is 32 "
                   "MiB by default) and lower max_request_size, or keep such requests away from the audited vault")
+# What a platform's or a shipper's own fields hold by the dozen and no secret needs: random ids (Filebeat's host.id and
+# log.file.fingerprint, a CloudWatch stream's name, a container's id) and a host's addresses. Beside the entries, a
+# value is judged by a secret's own format, its key's name and the run's known values only.
+_BY_CHANCE = frozenset({"Base64 High Entropy String", "Hex High Entropy String", "Public IP (ipv4)"})
+_AROUND_FIX = (
+    "rotate the exposed value, then stop the platform or the log shipper from writing it beside the audit entries "
+    "(Docker's --log-opt env, env-regex and labels; a shipper's added fields or enrichment; a process's command line "
+    "in its journal fields): whatever ships or keeps the audit log keeps it too"
+)
 _SERVER_LOG_FIX = (
     "rotate the exposed value, then find what wrote it into the vault's own server log (the lines its framing "
     "left out as no audit entry: a plugin's or a storage backend's error message, log_level trace or debug) and "
@@ -190,7 +199,14 @@ class Leaks(Visitor):
         """The vault's own server log is no entry, but a secret there is in the log all the same."""
         self._scan(file, line, raw + b"\n", True)
 
-    def _scan(self, file: str, first_line: int, data: bytes, server_log: bool) -> None:
+    def around(self, file: str, first: int, records: Sequence[tuple[int, bytes]]) -> None:
+        """The fields a platform or a shipper wrote beside the entries: scanned as one text of the block's lines."""
+        lines = [b""] * (records[-1][0] + 1)
+        for i, raw in records:
+            lines[i] = raw
+        self._scan(file, first, b"\n".join(lines) + b"\n", False, beside=True)
+
+    def _scan(self, file: str, first_line: int, data: bytes, server_log: bool, beside: bool = False) -> None:
         if len(self.secrets) >= _MAX:
             return
         if self.sightings is not None:
@@ -198,6 +214,7 @@ class Leaks(Visitor):
         found: set[tuple[int, str]] = set()  # (line, fingerprint or key) named by the scan
         for hits in self.scanner.scan_block(data, first_line):
             what = ("a line of the vault's own server log (left out as no audit entry)" if server_log
+                    else "a field the platform or the log shipper wrote beside the entry" if beside
                     else "the log" if hits.parsed else "an unparseable line")
             headers = {g.key for g in hits.generic if g.kind == HEADER_CREDENTIAL}
             for name, encoding, key in hits.known:
@@ -206,19 +223,26 @@ class Leaks(Visitor):
                 # (in a request header audited in clear, the header's setting is the fix: red team rt88 L1)
                 self._add(("known", f"{name}/{encoding}"), file, hits.line,
                           f"<{name}> appears in {what} ({encoding}){f' under key {under}' if under else ''}.",
-                          _SERVER_LOG_FIX if server_log else _HEADER_FIX if key in headers else self.known_fix,
+                          _SERVER_LOG_FIX if server_log else _AROUND_FIX if beside
+                          else _HEADER_FIX if key in headers else self.known_fix,
                           under)
             # a value's own format before its randomness or its key's name: one value is one finding (``_add``), named
             # by the first kind that names it, and every other key it is under named in it
             for g in sorted(hits.generic, key=lambda h: h.kind in NOT_BY_NAME):
                 if headers and g.key in headers and g.kind != HEADER_CREDENTIAL:
                     continue  # the credential header's value, already reported as what it is
+                if beside and (g.kind in _BY_CHANCE or g.personal):
+                    continue  # a platform's ids and addresses (a host's id, a file's fingerprint): no entry's values
                 fix = _GENERIC_FIX
                 # (personal data: named without its fingerprint, as _secret_data does; red team rt65 F8)
                 named = _PERSONAL_NAMED if g.personal else f"sha256 {g.fingerprint}"
                 if server_log:
                     msg = f"{what[0].upper()}{what[1:]} holds what looks like {_a(g.kind)} ({named})."
                     fix = _SERVER_LOG_FIX
+                elif beside:
+                    msg = (f"A field the platform or the log shipper wrote beside the entry, "
+                           f"{masked_key_path(g.key)!r}, holds what looks like {_a(g.kind)} ({named}).")
+                    fix = _AROUND_FIX
                 elif g.kind == COMMAND_LINE:
                     msg = (f"A command line in the log passes a credential as {masked_key_path(g.key)!r} "
                            f"({named}).")
@@ -235,7 +259,7 @@ class Leaks(Visitor):
             found.update((hits.line, x) for g in hits.generic
                          for x in (g.fingerprint, _NAMED_UNDER + g.key, f"{g.fingerprint}\0{g.key}"))
             found.update((hits.line, _KNOWN_UNDER + key) for _, _, key in hits.known)
-        if self.vault and not server_log:
+        if self.vault and not server_log and not beside:
             self._secret_data(file, first_line, data, found)
 
     def _secret_data(self, file: str, first_line: int, data: bytes, found: set[tuple[int, str]]) -> None:

@@ -80,6 +80,7 @@ def drive(visitors: Sequence["Visitor"], source: Iterable["Block"], name: str, p
     on_bad = [v.bad_line for v in visitors if overrides(v, "bad_line")]
     on_block = [v.block for v in visitors if overrides(v, "block")]
     on_left = [v.left_out for v in visitors if overrides(v, "left_out")]
+    on_around = [v.around for v in visitors if overrides(v, "around")]
     from ..offline.reader import BLANK, NoBlankLines, removed_lines
 
     blank_is_bad = isinstance(parse, NoBlankLines)  # a blank line where the producer writes none: a removed entry
@@ -108,6 +109,9 @@ def drive(visitors: Sequence["Visitor"], source: Iterable["Block"], name: str, p
             bad(held)
             held = None
         data, first = blk.data, blk.first
+        if blk.around:
+            for around_fn in on_around:
+                around_fn(name, first, blk.around)
         if isinstance(data, BadLine):
             bad(data)
             continue

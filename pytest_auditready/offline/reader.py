@@ -311,18 +311,22 @@ class Block:
     ``unwrapped``: a platform's framing was taken off (``auditlog.container``), which leaves a line empty where its
     record was joined to the one before or left out (counted as such), so an empty line is no removed entry.
     ``left``: the lines the framing left out as no entry (the vault's own server log), each as (its index in the
-    block, its text as read, framing included): no entry, but a secret there is in the file all the same."""
+    block, its text as read, framing included): no entry, but a secret there is in the file all the same.
+    ``around``: the fields a platform's or a shipper's record holds beside the line it carries, for the lines whose
+    line was kept (``auditlog.container.around``): (index in the block, one line of JSON)."""
 
-    __slots__ = ("_lines", "data", "first", "irregular", "left", "unwrapped")
+    __slots__ = ("_lines", "around", "data", "first", "irregular", "left", "unwrapped")
 
     def __init__(self, first: int, data: Union[bytes, BadLine], lines: Optional[int] = None,
-                 unwrapped: bool = False, left: Sequence[tuple[int, bytes]] = ()) -> None:
+                 unwrapped: bool = False, left: Sequence[tuple[int, bytes]] = (),
+                 around: Sequence[tuple[int, bytes]] = ()) -> None:
         self.first = first
         self.data = data
         self._lines = lines
         self.irregular: Optional[bool] = None
         self.unwrapped = unwrapped
         self.left = left
+        self.around = around
 
     @property
     def lines(self) -> int:
@@ -1276,13 +1280,13 @@ def blocks(f: IO[bytes], file: str, stats: FileStats, framing: str = "auto", pre
 
     def unwrapped(start: int, text: bytes) -> Iterator[Block]:
         assert unwrap is not None
-        for first, data, n, left in container.split(file, start, text, unwrap):
+        for first, data, n, left, beside in container.split(file, start, text, unwrap):
             if isinstance(data, bytes):
                 framed: list[tuple[int, bytes]] = []  # a syslog header inside the platform's framing
                 data = unframe_block(data, framed, prefix, eight)
                 unwrap.skipped += len(framed)
                 left = sorted([*left, *framed])
-            yield Block(first, data, n, unwrapped=True, left=left)
+            yield Block(first, data, n, unwrapped=True, left=left, around=beside)
 
     for blk in _blocks(f, file, stats):
         if shown is not None:
