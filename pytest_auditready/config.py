@@ -925,3 +925,13 @@ def refuse_clashes(outputs: Sequence[tuple[str, Optional[str]]], inputs: Sequenc
             raise ConfigError(f"{what} would be written over {other} ({path})",
                               f"give {what.split(' ')[0]} a path of its own")
         seen[path_key(path)] = what
+
+
+UNORDERED = "_auditready_unordered"  # the attribute ``engine.files.detect`` keeps why a file's order proves nothing in
+
+
+def unordered(settings: Settings) -> str:
+    """Why the lines of the file ``settings`` were told from keep no time order (an export's: a CloudWatch Logs
+    export, an Elasticsearch search's hits), so that file order proves nothing there; "" for a log in write order."""
+    kept = settings.__dict__.get(UNORDERED)
+    return kept if isinstance(kept, str) else ""

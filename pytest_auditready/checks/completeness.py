@@ -93,12 +93,14 @@ import re
 from collections import OrderedDict
 from typing import TYPE_CHECKING, Any, Iterator, Mapping, NamedTuple, Optional, Sequence, Union
 
+from ..auditlog.container import ORDERLESS
 from ..auditlog.formats import format_of, k8s_long_running
 from ..auditlog.lines import long_entry, unscanned
 from ..auditlog.match import Match, on_path
 from ..auditlog.model import HMAC_RE, Action, BadLine, Entries, Record, in_scope, parse_time
 from ..auditlog.syslog import last_joined
 from ..auditlog.vault_json import dumps
+from ..config import unordered
 from ..errors import AuditReadyError
 from .base import Check, CheckContext, Finding, Note, Skip, Visitor, describe, every_action
 
@@ -542,6 +544,10 @@ class Pairs(Visitor):
                 "; no record repeats the key of another with other content" if fmt == "cloudtrail" else
                 "; field_map names no type (request or response) to pair its entries by" if fmt == "jsonl" else ""))
         self.window = int(ctx.settings.completeness_window * 10**9)
+        # an export that keeps no time order (a CloudWatch Logs export, an Elasticsearch search's hits): a request
+        # entry after its own response entry is their pair, not lines reordered by a hop (red team rt90 F2)
+        self.unordered = unordered(ctx.settings) or ORDERLESS.get(ctx.settings.log_framing, "")
+        self.late_paired = 0
         self.first_t: Optional[int] = None
         self.max_t = -1
         # request id -> (ns, file, line, what the request asked, whether it records an error)
@@ -1084,6 +1090,9 @@ class Pairs(Visitor):
                 elif found is not None:  # (said "has no request entry": withdrawn, this one says why)
                     self.found.remove(found)
                     what = "dup_late"
+                if what == "dup_late" and self.unordered:
+                    self.late_paired += 1
+                    return
         self._find(file, line, what + ("=" if t == ns else ""), rid, f"{f}:{n}")
 
     # -- Kubernetes and CloudTrail: one record written twice ------------------------------------------------
@@ -1452,6 +1461,8 @@ class Pairs(Visitor):
         or answered here seen again in ``later``; more findings than are kept; more responses to remember than
         ANSWERED), it declines (NotImplementedError) and the file is read whole."""
         assert isinstance(later, Pairs)
+        if self.unordered:
+            raise NotImplementedError("an export that keeps no time order is judged in one pass")
         last = self.last_fed
         if self.device_off or later.device_off or (last is not None and later.opens_with_test and last[2:4] == (
                 "request", "delete") and last[4].startswith("sys/audit/") and last[4] != _AUDIT_TEST):
@@ -1650,9 +1661,10 @@ class Pairs(Visitor):
                               "was written.", _CONFLICT_FIX["k8s"], where=f"{file}:{line}", request_id=rid)
                 continue
             if kind == "export":
-                yield Finding(ID, "", f"The request entry has no response entry, at the end of a {first} export: the "
-                              "export ends where the query's range or limit did, not where the vault's log does, so "
-                              "its response may lie past it, or was never written.",
+                label = {"elasticsearch": "an Elasticsearch", "splunk": "a Splunk"}.get(first, f"a {first}")
+                yield Finding(ID, "", f"The request entry has no response entry, in {label} export: the export ends "
+                              "where the query's range or limit did, not where the vault's log does, so its response "
+                              "may lie past it, or was never written.",
                               "export the whole range with no result limit (logcli --limit 0 or --batch, Splunk "
                               "-maxout 0, Elasticsearch search_after or a scroll), or verify the vault's own file",
                               where=f"{file}:{line}", request_id=rid)
@@ -1696,6 +1708,11 @@ class Pairs(Visitor):
             yield Note("", PAIRS_ONLY)
         if self.restarts and self.log_path and not self._sealed():
             yield Note("", restarted_note(self.restarts[0], len(self.restarts) - 1 + self.restarts_more))
+        if self.late_paired:
+            yield Note("", f"{self.late_paired} request entr{'y' if self.late_paired == 1 else 'ies'} came after "
+                       f"{'its' if self.late_paired == 1 else 'their'} own response entr"
+                       f"{'y' if self.late_paired == 1 else 'ies'} and {'was' if self.late_paired == 1 else 'were'} "
+                       f"paired with {'it' if self.late_paired == 1 else 'them'}: {self.unordered}")
         if self.device_off:
             (_file, line), (path, again) = min(self.device_off.items())
             more = len(self.device_off) - 1

@@ -27,6 +27,7 @@ from typing import TYPE_CHECKING, Any, Iterator, Optional, Sequence, Union
 from ..auditlog.container import ORDERLESS
 from ..auditlog.formats import format_of
 from ..auditlog.model import Entries, Record, parse_time
+from ..config import unordered
 from ..text import clip
 from .base import Check, CheckContext, Finding, Note, PlannedAction, Skip, Visitor, every_action, feed, iso_ns
 from .timestamp_precision import CHANCE, poisson_tail
@@ -96,7 +97,7 @@ class FileOrder(Visitor):
         # CloudTrail files hold records in no particular order (AWS documents it): their order proves nothing.
         self.unordered = format_of(ctx.settings).order_skip
         # Nor do the files of some platforms' exports (auditlog.container.ORDERLESS).
-        self.unordered = self.unordered or ORDERLESS.get(ctx.settings.log_framing, "")
+        self.unordered = self.unordered or unordered(ctx.settings) or ORDERLESS.get(ctx.settings.log_framing, "")
         # Entries whose time is not when they were written (a Kubernetes watch's end): excused, by the format's rule.
         self.exempt, self.exempt_rule = format_of(ctx.settings).order_exempt, format_of(ctx.settings).order_exempt_rule
         # Entries written when the request ends with the time it began (a Kubernetes event past RequestReceived):

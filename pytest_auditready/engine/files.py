@@ -30,7 +30,7 @@ from ..checks.base import (
     stat_log,
     verdicts,
 )
-from ..config import Settings
+from ..config import UNORDERED, Settings
 from ..errors import AuditReadyError
 from ..offline.reader import FileStats, open_log
 from ..safeio import same_file, stat_key
@@ -369,7 +369,34 @@ def detect(path: str, settings: Settings, judged: bool = True) -> Settings:
     told = dataclasses.replace(settings, log_format=fmt, log_framing=found.framing or "none")
     # what the user set, kept aside: another file of the set is read with it, never with this file's own
     object.__setattr__(told, _GIVEN, settings.__dict__.get(_GIVEN, (settings.log_format, settings.log_framing)))
+    why = _unordered(found.framing, sample)
+    if why:
+        object.__setattr__(told, UNORDERED, why)
     return told
+
+
+_SEARCH_HITS = ("an Elasticsearch export (a search's hits, elasticdump) keeps no time order unless it was sorted: "
+                "hits come in shard and segment order, so file order is not checked")
+
+
+def _unordered(framing: str, sample: bytes) -> str:
+    """Why a file in ``framing`` whose head is ``sample`` keeps no time order (``config.unordered``), or ""."""
+    from ..auditlog import container
+
+    if framing in container.ORDERLESS:
+        return container.ORDERLESS[framing]
+    if framing != "shipper":
+        return ""
+    import orjson
+
+    for line in sample.split(b"\n", 8)[:8]:
+        if line.strip():
+            try:
+                rec = orjson.loads(line.lstrip(b"\x1e"))
+            except orjson.JSONDecodeError:
+                return ""
+            return _SEARCH_HITS if isinstance(rec, dict) and container.query_tool(rec) == "elasticsearch" else ""
+    return ""
 
 
 def _blank(path: str, sample: bytes, complete: bool) -> AuditReadyError:
