@@ -150,3 +150,48 @@ def test_a_secret_beside_an_entry_is_found_at_its_line(
     assert found.get("no_secret_leak") == [PLANT], text
     assert rc == 1 and named in text and "beside the entry" in text, text
     assert value not in text
+
+
+PRINTER = """
+import json, sys
+for i, line in enumerate(open(sys.argv[1], encoding="utf-8").read().splitlines()):
+    print(json.dumps({"__CURSOR": "s=0;i=%d" % i, "_TRANSPORT": "stdout", "_SYSTEMD_UNIT": "openbao.service",
+                      "_CMDLINE": "/usr/bin/bao server -dev -dev-root-token-id=" + sys.argv[2], "MESSAGE": line}),
+          flush=True)
+"""
+
+
+def test_a_live_source_keeps_the_fields_beside_each_line_for_the_scan(tmp_path: Path) -> None:
+    """`journalctl -o json -f` as log_command: the record's other fields reach the live scan (``CheckContext.around``)
+    with the line they are on, and the check finds the known value there."""
+    import shlex
+    import sys
+    import time
+
+    from pytest_auditready.auditlog.source import LogBatch
+    from pytest_auditready.auditlog.sources import CommandLogSource
+    from pytest_auditready.checks import no_secret_leak
+    from pytest_auditready.checks.base import CheckContext
+    from pytest_auditready.config import Settings
+
+    script, log = tmp_path / "journal.py", tmp_path / "audit.log"
+    script.write_text(PRINTER)
+    log.write_text("".join(ln + "\n" for ln in LINES))
+    src = CommandLogSource(" ".join(shlex.quote(a) for a in (sys.executable, str(script), str(log), CANARY)))
+    src.mark()
+    batch = LogBatch()
+    try:
+        ends = time.monotonic() + 30
+        while len(batch.entries) < len(LINES) and time.monotonic() < ends:
+            src.poll(batch)
+            time.sleep(0.02)
+    finally:
+        src.close()
+    assert len(batch.entries) == len(LINES) and not batch.bad_lines
+    assert [b.line for b in batch.around] == [e.line for e in batch.entries]
+    assert all(CANARY in b.raw and "MESSAGE" not in b.raw for b in batch.around)
+    ctx = CheckContext(settings=Settings(), ledger=None, entries=batch.entries, bad_lines=[], around=batch.around,
+                       secrets={"canary:1": CANARY})
+    found = [f for f in no_secret_leak.run(ctx) if getattr(f, "where", "")]
+    assert [f.where for f in found] == [f"{batch.entries[0].file}:{batch.entries[0].line}"], found
+    assert "beside the entry" in found[0].message and CANARY not in found[0].message

@@ -31,6 +31,8 @@ class LogBatch:
     entries: list[AuditEntry] = field(default_factory=list)
     bad_lines: list[BadLine] = field(default_factory=list)
     left_out: list[BadLine] = field(default_factory=list)  # the server's own log lines: no entry, still scanned
+    # the fields a platform's or a shipper's record holds beside the line it carries (``Framing.beside``): scanned
+    around: list[BadLine] = field(default_factory=list)
 
     def add(self, item: Union[AuditEntry, BadLine]) -> None:
         if isinstance(item, AuditEntry):
@@ -96,10 +98,24 @@ class Framing:
         if text == container.LOST:
             return BadLine(name, line, self.unwrap.problems.pop(0), "")
         if self.unwrap.skipped != skipped:  # the server's own output (stderr, its banner): left out, still scanned,
-            # as the text it holds (a journal field written as byte values: ``container.as_text``)
+            # as the text it holds (a journal field written as byte values: ``container.as_text``), the record whole
+            self.unwrap.beside = None
             return BadLine(name, line, SERVER_LINE,
                            container.as_text(raw.rstrip(b"\r")).decode("utf-8", "replace"))
         return read_line(name, line, text, prefix) if text.strip() else None
+
+    def beside(self, name: str, line: int) -> Optional[BadLine]:
+        """The fields the record ``item`` read last (line ``line``) holds beside the line it kept
+        (``container.around``), as a line to scan for secrets; None for none."""
+        unwrap = self.unwrap
+        if unwrap is None or unwrap.beside is None:
+            return None
+        found, unwrap.beside = unwrap.beside, None  # (each record's once)
+        return BadLine(name, line, AROUND_LINE, found.decode("utf-8", "replace"))
+
+
+# The reason of a record's fields beside the line it carries, as a live source keeps them (``LogBatch.around``)
+AROUND_LINE = "the fields a platform or a log shipper wrote beside an entry"
 
 
 class LogSource(Protocol):
@@ -228,6 +244,9 @@ class FileLogSource:
         for raw in lines:
             self._line += 1
             item = self._framing.item(self.name, self._line, raw, self.prefix)
+            beside = self._framing.beside(self.name, self._line)
+            if beside is not None:
+                batch.around.append(beside)
             if item is None:
                 continue
             batch.add(item)

@@ -167,6 +167,8 @@ class CheckContext:
     log_set: tuple[str, ...] = ()  # every log file of the run (a rotated set is judged as one)
     # a live source's lines of the server's own log (merged stdout and stderr): no entry, yet scanned for secrets
     left_out: list[BadLine] = field(default_factory=list, repr=False)
+    # a live source's records' fields beside the lines they carry (Docker's attrs, a journal's _CMDLINE): scanned
+    around: list[BadLine] = field(default_factory=list, repr=False)
     # filled by the driver: check id -> what its visitor was fed and excused (see ``feed``)
     tallies: dict[str, "Tally"] = field(default_factory=dict, repr=False)
     current: str = ""  # the check being evaluated (``evaluate`` sets it)

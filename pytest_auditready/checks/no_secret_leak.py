@@ -467,6 +467,8 @@ def run(ctx: CheckContext) -> Iterator[Union[Finding, Skip]]:
     leaks = feed(Leaks(ctx), ctx)
     for b in ctx.left_out:  # a live source's lines of the server's own log
         leaks.left_out(b.file, b.line, b.raw.encode("utf-8", "surrogateescape"))
+    for b in ctx.around:  # and its records' fields beside the lines they carry
+        leaks.around(b.file, b.line, [(0, b.raw.encode("utf-8", "surrogateescape"))])
     yield from leaks.finish()
     why = ctx.facts.audited_headers_error if ctx.facts is not None else ""
     if why:  # the probe could not know which headers to send a canary in: that clause judged nothing

@@ -301,6 +301,7 @@ def run_live(
         entries=batch.entries,
         bad_lines=batch.bad_lines,
         left_out=batch.left_out,
+        around=batch.around,
         matches=matches,
         facts=facts,
         log_file=log_file,
