@@ -20,9 +20,12 @@ has its entries stored by the platform, one record a line, with the platform's f
 - **A log shipper's or SIEM's JSON record** of a line it read from the audit file (``shipper``): the line is kept as
   a string in ``event.original`` (ECS: Filebeat, Elastic Agent, Logstash), ``message`` (Filebeat, Logstash,
   Vector, Fluentd, a CloudWatch Logs event), ``log`` (Fluent Bit's tail input), ``_raw`` (a Splunk export, also
-  under ``result``), ``line`` (``logcli --output=jsonl``), or under ``_source`` (an Elasticsearch document). A
-  record is read so only when that string holds a producer's entry; a line the shipper cut at its size limit
-  (Splunk's ``TRUNCATE``, 10000 bytes by default) is a finding that names the limit.
+  under ``result``), ``line`` (``logcli --output=jsonl``), under ``_source`` (an Elasticsearch document), or in a
+  Google Cloud Logging LogEntry's ``textPayload`` or ``jsonPayload.message``. A record is read so only when that
+  string holds a producer's entry (or the first piece of one); a line the shipper cut at its size limit (Splunk's
+  ``TRUNCATE``, 10000 bytes by default) is a finding that names the limit. A line the container runtime split,
+  kept by the shipper a piece a record (Fluent Bit's cri parser: ``logtag`` P, then F; Docker's pieces, whatever
+  the order of the record's keys), is joined again as on the runtime's own file.
 
 - **The server's output streams with no framing** (``merged``, told from the content by ``auditlog.detect``):
   `bao server > FILE 2>&1`, ``kubectl logs`` or ``docker logs`` of a device with ``file_path = "stdout"``: the
@@ -106,6 +109,22 @@ _SUPPRESSED = re.compile(rb"[Ss]uppressed \d+ messages")
 # The fields that tell one journald stream from another (a unit's stdout connection: _STREAM_ID; else the process)
 _STREAM_KEYS = ("_STREAM_ID", "_BOOT_ID", "_PID", "_TRANSPORT", "_SYSTEMD_UNIT")
 _MAX_STREAMS = 1000  # streams with a split line open at once
+SHIPPER_SPLIT = ("the pieces of a line the container runtime split at 16 KiB (containerd, CRI-O: CRI tag P, "
+                 "max_container_log_line_size; Docker json-file: a piece with no \\n), which the shipper kept as "
+                 "records of their own and did not merge (Fluent Bit's cri parser: logtag P; its multiline cri "
+                 "parser: _p P), were never completed by the piece that ends it: the export was cut inside that "
+                 "entry")
+# A container runtime's split line, each piece kept by a shipper as a record of its own, marked by the runtime's tag:
+# Fluent Bit's documented cri parser (docs.fluentbit.io, Kubernetes: "Container Runtime Interface (CRI) parser":
+# time, stream, logtag, message; some configurations name the last group log) and Fluentd's keep it as logtag,
+# Fluent Bit's multiline cri parser as _p on a piece it did not merge (src/multiline/flb_ml_parser_cri.c)
+_PIECE_TAGS = ("logtag", "_p")
+# The fields that tell one container's stream from another in such records (Fluent Bit's kubernetes filter)
+_SOURCE_KEYS = ("namespace_name", "pod_name", "pod_id", "container_name", "docker_id", "container_id")
+# The start of a producer's entry as it writes it (Go's encoding/json, in its struct's order): Vault/OpenBao's
+# time and type, a Kubernetes audit Event's kind and apiVersion; what the first piece of a split entry holds
+_ENTRY_START = re.compile(rb'\{"(?:time":"[^"]{0,64}","type":"(?:request|response)"'
+                          rb'|kind":"Event","apiVersion":"audit\.k8s\.io/)')
 SHIPPER_CUT = ("the line a log shipper or SIEM kept is cut at {size} bytes: the entry is longer than the "
                "shipper's line limit (Splunk: TRUNCATE in props.conf, 10000 bytes by default; Filebeat: max_bytes; "
                "Fluent Bit: Buffer_Max_Size); raise it above the largest audit entry and export again")
@@ -141,6 +160,12 @@ def query_tool(rec: dict[str, Any]) -> str:
 CARRIERS = (("event", "original"), ("message",), ("log",), ("_raw",), ("line",), ("result", "_raw"),
             ("_source", "event", "original"), ("_source", "message"), ("_source", "log"),
             ("properties", "log"),  # Azure Monitor's diagnostic record of an AKS cluster (category kube-audit)
+            # Google Cloud Logging's LogEntry (a sink to Cloud Storage, gcloud logging read --format=json through
+            # jq -c '.[]'): a line not parsed as JSON is kept in textPayload, a structured one in jsonPayload, the
+            # line itself in its message where the agent kept it so (cloud.google.com/logging/docs/structured-logging;
+            # the LogEntry's own fields: timestamp, insertId, logName, resource, severity, receiveTimestamp; red team
+            # rt90 F4)
+            ("textPayload",), ("jsonPayload", "message"),
             ("event",))  # Splunk HTTP Event Collector's event, the line as a string (red team rt85 F4)
 # What `vault server` / `bao server` itself prints on its standard output, where a "stdout" file device writes the
 # audit entries (command/server.go): a banner ("==> OpenBao server configuration:", its settings as "%24s: %s"
@@ -219,6 +244,33 @@ def carried_at(rec: dict[str, Any]) -> Optional[tuple[tuple[str, ...], str]]:
     return None
 
 
+def runtime_piece(rec: dict[str, Any], path: tuple[str, ...], text: str) -> Optional[bool]:
+    """What a shipper's record ``rec`` says of the ``text`` it carries at ``path``, a line a container runtime may
+    have split at 16 KiB: True for a piece that more pieces follow, False for the last piece (or a line never
+    split), None when the record says nothing of it. Told by the runtime's tag (``_PIECE_TAGS``: CRI's
+    ":"-separated flags, P for a partial line, F for a full one), or, in Docker json-file's record whatever the
+    order the shipper gave its keys (its ``log`` and ``stream``), by the "\\n" that only the last piece has."""
+    for key in _PIECE_TAGS:
+        tag = rec.get(key)
+        if isinstance(tag, str) and tag:
+            flags = tag.split(":")
+            if "P" in flags:
+                return True
+            if "F" in flags:
+                return False
+    if path == ("log",) and rec.get("stream") in ("stdout", "stderr"):
+        return not text.endswith("\n")
+    return None
+
+
+def _whole(text: bytes) -> bool:
+    """``text`` is one whole JSON object."""
+    try:
+        return isinstance(orjson.loads(text), dict)
+    except orjson.JSONDecodeError:
+        return False
+
+
 def around(rec: dict[str, Any], path: tuple[str, ...], line: str) -> Optional[bytes]:
     """The fields of a platform's or a shipper's record ``rec`` beside the ``line`` it carries at ``path`` (Docker's
     attrs from --log-opt env and labels, a journal's _CMDLINE, a shipper's added fields), as one line of JSON for
@@ -269,8 +321,13 @@ def _shipped(line: bytes) -> bool:
         rec = orjson.loads(line)
     except orjson.JSONDecodeError:
         return False
-    text = carried(rec) if isinstance(rec, dict) else None
-    return text is not None and _holds_entry(text.encode("utf-8", "surrogatepass"), framed=True)
+    found = carried_at(rec) if isinstance(rec, dict) else None
+    if found is None:
+        return False
+    text = found[1].encode("utf-8", "surrogatepass")
+    # (or the first piece of an entry a container runtime split, kept as a record of its own: red team rt90 F3)
+    return _holds_entry(text, framed=True) or (
+        bool(runtime_piece(rec, *found)) and _ENTRY_START.match(text) is not None)
 
 
 def _holds_entry(text: bytes, framed: bool) -> bool:
@@ -279,6 +336,8 @@ def _holds_entry(text: bytes, framed: bool) -> bool:
     text = text.strip()
     if framed and text[:1] != b"{":
         m = _CRI.match(text)
+        if m is not None and b"P" in m.group(2).split(b":"):  # the first piece of an entry the runtime split
+            return _ENTRY_START.match(text, m.end()) is not None
         return m is not None and _holds_entry(text[m.end():], framed=False)
     try:
         obj = orjson.loads(text)
@@ -620,6 +679,22 @@ class Unwrap:
         if rec.get("stream") == "stderr":  # a container collector's record of the vault's own server log
             self.skipped += 1
             return b""
+        more = runtime_piece(rec, path, text)
+        if more is not None:  # a container runtime's line, kept a piece a record: joined again (red team rt90 F3)
+            kube = rec.get("kubernetes")
+            stream = (rec.get("stream"),) + (tuple(str(kube.get(k)) for k in _SOURCE_KEYS)
+                                             if isinstance(kube, dict) else ())
+            if stream != self.stream:
+                self._switch(stream)
+            piece = text.encode("utf-8", "surrogatepass")
+            if more and (_whole(piece) if self.pending else not (piece[:1] == b"{" and ends_early(piece))):
+                # no piece: a whole entry marked as one (Fluent Bit's multiline parser keeps the first piece's
+                # fields, _p P among them, on the line it merged: src/multiline/flb_ml.c), which ends the pieces
+                # before it if any (never completed: the line they make with it is judged), or a piece whose start
+                # is not in the export, read as a line of its own
+                more = False
+            if more or self.pending:
+                return self._piece(piece if more else piece.rstrip(b"\r\n"), not more)
         line = text.rstrip("\r\n").encode("utf-8", "surrogatepass")
         if rec.get("stream") == "stdout" and self._server_output(line):  # the server's banner there
             self.skipped += 1
@@ -651,7 +726,7 @@ class Unwrap:
         self.parked, self.gave_up = {}, False
         if self.framing == "journal" and self.marker == "docker":
             return DOCKER_JOURNAL_SPLIT
-        return {"cri": CRI_SPLIT, "docker": DOCKER_SPLIT}.get(self.framing, JOURNAL_SPLIT)
+        return {"cri": CRI_SPLIT, "docker": DOCKER_SPLIT, "shipper": SHIPPER_SPLIT}.get(self.framing, JOURNAL_SPLIT)
 
 
     def capped(self) -> Optional[str]:

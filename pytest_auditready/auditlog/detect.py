@@ -24,19 +24,23 @@ by the entry they carry (``auditlog.syslog``), line by line; a shipper's record 
 (``container.MERGED``). Anything else is refused: JSONx (a Vault device's) and other XML, an HTML page or an error
 document saved in place of the log, CSV, plain text, JSON spread over several lines (pretty-printed or wrapped by a
 shipper), a prefix nobody declared; and, naming the tool and the way out, the lines inside one exported JSON document
-or a shipper's string field, a tool's own line format, archives, compressions not read, binary data, entries a
-shipper's parser took the time out of, and an export newest first (a search's order). A fix's command reads the
-file as it is kept (``_filtered``: through zcat, bzcat or xzcat when it is compressed).
+or a shipper's string field, a tool's own line format, archives, compressions not read, binary data, base64 of gzip
+(CloudWatch Logs subscription payloads), entries a shipper's parser took the time out of (Google Cloud Logging's
+jsonPayload among them), and an export newest first (a search's order). A fix's command reads the file as it is kept
+(``_filtered``: through zcat, bzcat or xzcat when it is compressed).
 Nothing here imports pytest.
 """
 
 from __future__ import annotations
 
+import base64
+import binascii
 import calendar
 import csv
 import json
 import os
 import re
+import zlib
 from dataclasses import dataclass, field
 from typing import Any, Optional, Sequence
 
@@ -418,7 +422,8 @@ def _show(text: bytes, limit: int = 40) -> str:
     a .env (red team rt53 F5: "POSTGRES_PASSWORD=correct-horse-battery" lost only its key to the run rule)."""
     s = _ASSIGNED.sub(lambda m: m.group(1) + "<...>", text[:limit].decode("utf-8", "replace"))
     s = _SECRETISH.sub("<...>", s)
-    return json.dumps(s + ("…" if len(text) > limit else ""))
+    quoted = json.dumps(s)  # (escaped as JSON: no control character of the file reaches the terminal)
+    return quoted[:-1] + "…\"" if len(text) > limit else quoted  # (the ellipsis is ours: never escaped)
 
 
 def _wide(sample: bytes) -> str:
@@ -1067,11 +1072,43 @@ def sniff(name: str, sample: bytes, complete: bool, *, prefix: str = "", framing
     at = first.find(b"<")
     if at > 0 and _JSONX.search(first) is not None:  # (a device with a prefix: red team rt88 L2)
         raise _jsonx(name, first[:at])
+    packed = _base64_gzip(first)
+    if packed:
+        raise _base64_refusal(name, packed)
     raise UnknownFormat(f"{name} holds plain text ({_show(first)}), not JSON audit entries",
                         "point at the audit device's output (one JSON object a line)")
 
 
 _HIGH_BYTE = re.compile(rb"[\x80-\xff]")
+_BASE64_GZIP = re.compile(rb"H4sI[A-Za-z0-9+/]{12,}={0,2}\Z")  # base64 of gzip's magic (1f 8b 08) and the rest
+
+
+def _base64_gzip(line: bytes) -> str:
+    """"subscription" when ``line`` is base64 of gzip of CloudWatch Logs subscription data (messageType, logEvents,
+    as a Lambda function gets it in awslogs.data), "gzip" for base64 of other gzip data, "" for neither."""
+    text = line.strip()
+    if _BASE64_GZIP.match(text) is None:
+        return ""
+    try:
+        packed = base64.b64decode(text[:len(text) - len(text) % 4], validate=True)
+        head = zlib.decompressobj(16 + zlib.MAX_WBITS).decompress(packed, 8192)  # (a line cut by the sample: its start)
+    except (binascii.Error, ValueError, zlib.error):
+        return "gzip"
+    return "subscription" if b'"messageType"' in head and b'"logEvents"' in head else "gzip"
+
+
+def _base64_refusal(name: str, packed: str) -> UnknownFormat:
+    """The refusal of a file of base64 of gzip data (``_base64_gzip``), one a line (red team rt90 F6)."""
+    if packed == "subscription":
+        return UnknownFormat(f"{name} holds CloudWatch Logs subscription payloads (base64 of gzip of messageType, "
+                             "logEvents, as a subscription filter delivers them: a Lambda function's awslogs.data), "
+                             "one a line, not the audit entries one a line",
+                             "write the entries one a line ("
+                             + _filtered(name, "base64 -d", "log", then=" | zcat | jq -r '.logEvents[].message'")
+                             + ") and verify that")
+    return UnknownFormat(f"{name} holds base64 of gzip-compressed data, not JSON audit entries",
+                         f"decode and decompress it ({_filtered(name, 'base64 -d', 'log', then=' | zcat')}) and "
+                         "verify what that gives")
 
 
 def _eight_bit_refusal(name: str, byte: int) -> UnknownFormat:
@@ -1098,9 +1135,11 @@ def _timed(name: str, entries: int, untimed: int) -> None:
     if entries >= 2 and untimed == entries:
         raise UnknownFormat(f"no entry of {name} has the time every Vault/OpenBao audit entry carries: a log shipper "
                             "parsed the entries and took \"time\" as its record's own time (Fluentd's json parser "
-                            "unless keep_time_key true; Fluent Bit's with Time_Key time unless Time_Keep On)",
+                            "unless keep_time_key true; Fluent Bit's with Time_Key time unless Time_Keep On; Google "
+                            "Cloud Logging's agent always: the time is in each LogEntry's timestamp)",
                             "keep the time in the record (keep_time_key true / Time_Keep On), or ship the lines as "
-                            "read, and verify that")
+                            "read, and verify that; from a Cloud Logging export, write the entries with "
+                            f"{_GCP_ENTRIES} (the LogEntry's timestamp put back as the entry's time)")
 
 
 _INSTANT = re.compile(r"(\d{4})-(\d\d)-(\d\d)[T ](\d\d):(\d\d):(\d\d)(\.\d+)?(Z|[+-]\d\d:?\d\d)?\Z")
@@ -1344,10 +1383,24 @@ def _cloudtrail_digest(obj: Any) -> bool:
 
 
 def _nested(name: str, key: str) -> UnknownFormat:
+    if key == "jsonPayload":  # Google Cloud Logging's LogEntry of a structured line (red team rt90 F5)
+        return UnknownFormat(f"{name} holds Google Cloud Logging LogEntry records (a log sink's export, or gcloud "
+                             f"logging read) with each audit entry parsed into jsonPayload ({_GCP_TIME}), not the "
+                             "entries as the producer wrote them",
+                             "write the entries one a line with their time put back ("
+                             + _filtered(name, _GCP_ENTRIES, "entries") + ") and verify that")
     return UnknownFormat(f"{name} holds JSON records with each audit entry under the key {json.dumps(key)} (a log "
                          "shipper's or SIEM's record of a parsed line), not the entries as the producer wrote them",
                          f"write the entries one a line ({_filtered(name, _under(key), 'entries')}) and verify that, "
                          "or ship the lines as read (the shipper's message field is read)")
+
+
+# Google's logging agent takes a structured line's "time" out of jsonPayload into the LogEntry's timestamp, always
+# (cloud.google.com/logging/docs/agent/logging/configuration, "Timestamp processing"; GoogleCloudPlatform/
+# fluent-plugin-google-cloud issue 291), which keeps its nanoseconds: the jq puts it back first, as the vault writes
+# it, and keeps an entry's own time where it is still there
+_GCP_TIME = "Google's logging agent moves an entry's \"time\" into the LogEntry's timestamp"
+_GCP_ENTRIES = "jq -c '{time: .timestamp} + .jsonPayload'"
 
 
 def _under(key: str) -> str:
@@ -1418,6 +1471,8 @@ _CARRIER_NAMES = {
     ("_source", "message"): "Elasticsearch documents' _source.message",
     ("_source", "log"): "Elasticsearch documents' _source.log",
     ("properties", "log"): "Azure Monitor records' properties.log",
+    ("textPayload",): "Google Cloud Logging LogEntry records' textPayload",
+    ("jsonPayload", "message"): "Google Cloud Logging LogEntry records' jsonPayload.message",
 }
 
 
