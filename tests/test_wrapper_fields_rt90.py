@@ -72,6 +72,12 @@ def _filebeat(rnd: random.Random, i: int, line: str) -> dict[str, Any]:
             "agent": {"type": "filebeat", "id": _uuid(random.Random(13)), "ephemeral_id": _uuid(rnd)}}
 
 
+def _filebeat_decoded(rnd: random.Random, i: int, line: str) -> dict[str, Any]:
+    """Filebeat's decode_json_fields with target "" and overwrite_keys: the entry's fields at the record's top,
+    and the line as read kept in message (red team rt90 F7)."""
+    return {**_filebeat(rnd, i, line), **json.loads(line)}
+
+
 def _elasticsearch(rnd: random.Random, i: int, line: str) -> dict[str, Any]:
     b64 = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_"
     return {"_index": ".ds-logs-hashicorp_vault.audit-default-2026.12.07-000001",
@@ -99,6 +105,7 @@ WRAPPERS: dict[str, tuple[Wrap, tuple[str, ...]]] = {
     "docker-attrs": (_docker, ("attrs", "VAULT_TOKEN")),
     "fluent-bit-kubernetes": (_fluent_bit, ("kubernetes", "annotations", "vault.hashicorp.com/token")),
     "filebeat": (_filebeat, ("fields", "db_password")),
+    "filebeat-decoded": (_filebeat_decoded, ("fields", "db_password")),
     "elasticsearch": (_elasticsearch, ("_source", "labels", "note")),
     "splunk": (_splunk, ("result", "DB_PASSWORD")),
     "cloudwatch-events": (_cloudwatch, ("note",)),
@@ -195,3 +202,19 @@ def test_a_live_source_keeps_the_fields_beside_each_line_for_the_scan(tmp_path: 
     found = [f for f in no_secret_leak.run(ctx) if getattr(f, "where", "")]
     assert [f.where for f in found] == [f"{batch.entries[0].file}:{batch.entries[0].line}"], found
     assert "beside the entry" in found[0].message and CANARY not in found[0].message
+
+
+def test_a_decoded_record_is_judged_by_the_line_it_kept(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """Fails without the fix: an entry Filebeat decoded in place, the line kept in message, was read as the entry
+    itself, so its host.id and log.file.fingerprint were secrets and the escaped copy of a malformed digest a
+    "Vault Token" (red team rt90 F7). The line is the entry; a defect in it is found once, at its line."""
+    records = []
+    for i, line in enumerate(LINES):
+        if i + 1 == PLANT:
+            e = json.loads(line)
+            e.setdefault("auth", {})["client_token"] = "hmac-sha256:abc"
+            line = json.dumps(e, separators=(",", ":"))
+        records.append(json.dumps(_filebeat_decoded(random.Random(i), i, line), separators=(",", ":")))
+    rc, found, text = verify_lines(tmp_path, capsys, records, CONFIG, name="export.log")
+    assert found == {"integrity_digest": [PLANT]} and rc == 1, text
+    assert "'hmac-sha256:abc'" in text and "abc\\\\'" not in text

@@ -235,6 +235,12 @@ def carried(rec: dict[str, Any]) -> Optional[str]:
 def carried_at(rec: dict[str, Any]) -> Optional[tuple[tuple[str, ...], str]]:
     """Where in ``rec`` the line ``carried`` gives is (one of ``CARRIERS``), and the line."""
     if _producer(rec):
+        # a producer's entry a shipper decoded in place, keeping the line it read beside it (Filebeat's
+        # decode_json_fields with target "": message): that line is the entry as written, and the rest of the
+        # record (the shipper's own fields, the decoded copies) is what lies beside it (red team rt90 F7)
+        for path, value in carriers(rec):
+            if isinstance(value, str) and _holds_entry(value.encode("utf-8", "surrogatepass"), framed=False):
+                return path, value
         return None
     for path, value in carriers(rec):
         if isinstance(value, str):
