@@ -193,8 +193,74 @@ _TYPE_FIX = ("find the hop that rewrites the vault's lines (a shipper's field re
 _CT_BLANKABLE = ("identity", "source")
 _CT_WRITES = {"identity": "the caller's type, ARN and ids or the AWS service that acted",
               "source": "an IP address or an AWS service's name"}
+# What the API server writes in an audit event's kind, apiVersion and responseStatus (k8s.io/apiserver
+# pkg/apis/audit/v1 types.go and v1beta1, v1alpha1: Event's TypeMeta, ResponseStatus *metav1.Status whose Code is
+# `int32 json:"code,omitempty"`; endpoints/filters/audit.go). kind is "Event"; apiVersion is audit.k8s.io/v1, or
+# v1beta1 or v1alpha1 from an API server before 1.24 (--audit-log-version; kubernetes/kubernetes#108092 removed them).
+# Either may be left out (the webhook backend's EventList items as `jq -c '.items[]'` gives them). A code is a JSON
+# number, never 0 (omitempty leaves 0 out). A RequestReceived event is written before the request is handled, so it
+# has no responseStatus: processCode sets one with the response's code (ResponseStarted), the Panic path and the
+# deferred ResponseComplete theirs, and the buffered backend sends a deep copy of each stage's event.
+_K8S_KINDS = frozenset({"Event"})
+_K8S_VERSIONS = frozenset({"audit.k8s.io/v1", "audit.k8s.io/v1beta1", "audit.k8s.io/v1alpha1"})
+# A line as the API server writes it begins so (TypeMeta first, compact JSON): a line whose first object does not is
+# parsed and judged (``Fields._k8s_values``), as is one with a "code" that is no positive integer, or a
+# RequestReceived event's line that names a responseStatus.
+_K8S_TYPED = re.compile(rb'^[^{\n]*\{(?!"kind":"Event","apiVersion":"audit\.k8s\.io/v1(?:beta1|alpha1)?",)', re.M)
+_K8S_ODD_CODE = re.compile(rb'"code"\s*:\s*(?![1-9][0-9]*\s*[,}])')
+_K8S_RECEIVED = re.compile(rb'"stage"\s*:\s*"RequestReceived"')
+_K8S_VALUES_WHAT = "kind, apiVersion and responseStatus as the API server writes them"
+_K8S_VALUES_FIX = ("find the hop that rewrites the API server's events (a shipper's or SIEM's field mapping, type "
+                   "conversion or enrichment, a re-export) or the writer that shares the file, and ship the events as "
+                   "the log backend (--audit-log-path) wrote them")
 _BLANKED_FIX = ("; a placeholder is what an export, shipper or SIEM writes for a value it lost: find that hop, and "
                 "take the records from the trail's own delivery (its S3 bucket, CloudWatch Logs)")
+
+
+def _k8s_odd_lines(first_line: int, data: bytes) -> set[int]:
+    """The line numbers of a Kubernetes block's lines that may hold a kind, apiVersion or responseStatus the API
+    server does not write (``_K8S_TYPED`` and the patterns after it): C-speed searches, each line counted from the
+    last match's."""
+    out: set[int] = set()
+    for pattern in (_K8S_TYPED, _K8S_ODD_CODE):
+        line, at = first_line, 0
+        for m in pattern.finditer(data):
+            line += data.count(b"\n", at, m.start())
+            at = m.start()
+            out.add(line)
+    line, at = first_line, 0
+    for m in _K8S_RECEIVED.finditer(data):
+        line += data.count(b"\n", at, m.start())
+        at = m.start()
+        start = data.rfind(b"\n", 0, at) + 1
+        end = data.find(b"\n", at)
+        if data.find(b'"responseStatus"', start, len(data) if end < 0 else end) >= 0:
+            out.add(line)
+    return out
+
+
+def _k8s_odd_values(data: dict[str, Any]) -> list[str]:
+    """What in a parsed Kubernetes audit event is not what the API server writes (``_K8S_KINDS`` above), as clauses
+    ("kind \"EventX\" is not Event"); [] when nothing."""
+    out = []
+    kind, version = data.get("kind"), data.get("apiVersion")
+    if "kind" in data and kind not in _K8S_KINDS:
+        out.append(f"kind {clip(json.dumps(kind), 40)} is not Event, the kind of every audit event the API server "
+                   "writes")
+    if "apiVersion" in data and version not in _K8S_VERSIONS:
+        out.append(f"apiVersion {clip(json.dumps(version), 40)} is none the API server writes (audit.k8s.io/v1; "
+                   "v1beta1 and v1alpha1 before Kubernetes 1.24)")
+    status = data.get("responseStatus")
+    if "responseStatus" in data and data.get("stage") == "RequestReceived":
+        shown = clip(json.dumps(status, separators=(",", ":")), 60)
+        out.append(f"responseStatus {shown} is on a RequestReceived event, which the API server writes before the "
+                   "request is handled, with no response yet")
+    code = status.get("code") if isinstance(status, dict) else None
+    if isinstance(status, dict) and "code" in status and (type(code) is not int or code == 0):
+        out.append(f"responseStatus.code {clip(json.dumps(code), 40)} is no HTTP status the API server writes (a "
+                   "JSON number, never 0: a code of 0 is left out), and the event does not show the request's "
+                   "outcome")
+    return out
 
 
 def _listed(items: Sequence[str]) -> str:
@@ -432,7 +498,7 @@ class Fields(Visitor):
     """Bad lines always; every entry's fields when there is no scenario to match entries to (offline)."""
 
     # a block's raw text, judged in the process that read it; the source values it has judged (a cache)
-    stays = ("held", "raw", "_batch", "judged_addresses", "suspect")
+    stays = ("held", "raw", "_batch", "judged_addresses", "suspect", "k8s_odd")
 
     def __init__(self, ctx: CheckContext) -> None:
         self.wanted = tuple(ctx.settings.required_fields)
@@ -481,6 +547,10 @@ class Fields(Visitor):
         self.namespaced = False
         self.bare: list[Finding] = []
         self.bare_count = 0
+        # Kubernetes, offline: each event's kind, apiVersion and responseStatus hold what the API server writes there
+        # (``_K8S_KINDS`` above); the lines of the block being read that may not, to be parsed (``_k8s_values``)
+        self.k8s_values = self.every_entry and self.format == "k8s"
+        self.k8s_odd: set[int] = set()
 
     def bad_line(self, bad: BadLine) -> None:
         if len(self.findings) - len(self.lacking) >= _SHOW:  # the unreadable lines shown (``lacking``: the entries)
@@ -504,6 +574,9 @@ class Fields(Visitor):
         if self.placeholder_re is not None:  # (``_blanked``)
             self.raw.block(file, first_line, data)
             self.suspect = self.placeholder_re.search(data) is not None
+        if self.k8s_values:
+            self.raw.block(file, first_line, data)
+            self.k8s_odd = _k8s_odd_lines(first_line, data)
 
     def _refused(self, batch: Entries) -> None:
         """A Vault/OpenBao entry whose policy decision refused the request must say why (its error). Decoded
@@ -570,6 +643,8 @@ class Fields(Visitor):
     def entries(self, batch: Entries) -> None:
         if self.refusals:
             self._refused(batch)
+        if self.k8s_values and self.k8s_odd:
+            self._k8s_values(batch)
         if self.namespaces:
             self._namespaced(batch)
         if not self.every_entry or (self.all_fields and _all_complete(batch) and (
@@ -583,6 +658,21 @@ class Fields(Visitor):
                 self.entry(rec)
         finally:
             self._batch = None
+
+    def _k8s_values(self, batch: Entries) -> None:
+        """The events of ``batch`` on lines that may hold a kind, apiVersion or responseStatus the API server does
+        not write (``_k8s_odd_lines``), each parsed and judged (``_k8s_odd_values``): a finding at its line."""
+        odd = self.k8s_odd
+        for i in [i for i, line in enumerate(batch.lines) if line in odd]:
+            raw = self.raw.get(batch.file, batch.lines[i])
+            data = line_object(raw) if raw is not None else None
+            said = _k8s_odd_values(data) if data is not None else []
+            if said:
+                stage = batch.type[i]
+                self._add(Finding(ID, "", f"The {clip(stage, 40) + ' ' if stage else ''}event's {'; its '.join(said)}"
+                                  ": a hop rewrote the event or something else wrote it, so it is not the record the "
+                                  "API server made of the request.", _K8S_VALUES_FIX, where=batch.where(i),
+                                  request_id=batch.request_id[i]), _K8S_VALUES_WHAT)
 
     def _namespaced(self, batch: Entries) -> None:
         """The entries of ``batch`` that lack request.namespace where their producer writes it (``_NAMESPACE_KEY``

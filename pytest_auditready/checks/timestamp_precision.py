@@ -29,18 +29,28 @@ vault's as far as its times show); the Kubernetes API server writes MicroTime, s
 a fraction ending in "000" comes once in a thousand requests (a log cut to milliseconds and padded, ".123000Z",
 fails; a whole second, once in a million, is judged alone as before). Go writes at most nine digits: a longer
 fraction in either log is no reading of theirs. A producer of unknown resolution is judged on its own best, as above.
+
+MicroTime is no trimmed reading: its MarshalJSON writes ``t.UTC().Format(RFC3339Micro)``, RFC3339Micro being
+"2006-01-02T15:04:05.000000Z07:00" (k8s.io/apimachinery pkg/apis/meta/v1/micro_time.go), so every
+requestReceivedTimestamp and stageTimestamp the API server writes (audit.k8s.io v1, v1beta1, v1alpha1) has six
+fractional digits and "Z". One event whose time has three, nine, or an offset such as "+01:00" was re-timed by a
+hop, and is reported at its line on its own (red team rt91 F4), not counted: its digits are neither the log's
+precision nor a chance to weigh. v1beta1's ``timestamp`` and ``metadata.creationTimestamp`` are metav1.Time
+(whole seconds) and are not read here.
 """
 
 from __future__ import annotations
 
 import math
 import operator
+import re
 from itertools import compress, repeat
 from operator import lt
 from typing import Any, Iterator, Union
 
 from ..auditlog.formats import format_of
 from ..auditlog.model import Entries, Record
+from ..config import field_alternatives
 from ..text import clip
 from .base import Check, CheckContext, Finding, Note, Skip, Visitor, feed
 
@@ -51,6 +61,14 @@ _GO_FLOOR = 6  # digits Go's time.Now() carries on every platform (ns on Linux, 
 _MICRO = 6  # the digits of the API server's MicroTime: a microsecond clock's, trailing zeros kept
 _MAX_DIGITS = 9  # Go's RFC3339Nano writes nanoseconds at most
 _MICRO_JUDGED = (0, _MICRO - 3)  # Kubernetes: the significant digits at or below which short times are counted
+# The API server's MicroTime fields (audit.k8s.io Event: requestReceivedTimestamp, stageTimestamp), as MarshalJSON
+# writes them: RFC3339Micro in UTC, "2006-01-02T15:04:05.000000Z" (apimachinery pkg/apis/meta/v1/micro_time.go).
+_MICRO_FIELDS = frozenset({"requestReceivedTimestamp", "stageTimestamp"})
+_MICRO_RUN = re.compile(r"(?:\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{6}Z\n)*", re.ASCII)  # such times, one a line
+_MICRO_FIX = ("find the hop that re-renders the events' times (a shipper's or SIEM's time parsing and formatting, a "
+              "conversion to local time or to milliseconds) and ship requestReceivedTimestamp and stageTimestamp as "
+              "the API server wrote them (RFC 3339 in UTC with six fractional digits, e.g. "
+              "2026-01-02T03:04:05.123456Z)")
 
 
 class Precision(Visitor):
@@ -91,6 +109,14 @@ class Precision(Visitor):
                         else _MICRO - 2 if self.padded else min(self.digits, 1))
         # The digits the producer writes at least, whatever the log shows (module docstring): 0 where unknown.
         self.floor = _GO_FLOOR if self.one_clock else _MICRO if self.padded else 0
+        # Kubernetes: each event's MicroTime fields are in RFC3339Micro's layout (module docstring), its time when
+        # field_map reads it from one of them (not so v1beta1's "timestamp", metav1.Time), its stageTimestamp
+        # (Record.written) always; the first few events with a time that is not, with what each shows (``_micro``)
+        mapped = dict(getattr(ctx.settings, "field_map", ()) or ())
+        self.micro_time = self.padded and _MICRO_FIELDS.issuperset(
+            field_alternatives(mapped.get("time", "requestReceivedTimestamp")))
+        self.micro: list[tuple[Record, list[str]]] = []
+        self.nmicro = 0
         # Times of more than nine fractional digits, where Go wrote them (Vault/OpenBao, Kubernetes): the first few
         self.long: list[Record] = []
         self.nlong = 0
@@ -119,6 +145,10 @@ class Precision(Visitor):
                     self.good += 1
                     self.first = self.first or batch.where(i)
             return
+        if self.padded and not self._micro_batch(batch):  # an event re-timed: judged one by one (``entry``)
+            for rec in batch.records():
+                self.entry(rec)
+            return
         self.good += len(times)
         if not self.first and times:
             self.first = batch.where(0)
@@ -142,6 +172,35 @@ class Precision(Visitor):
             for i in compress(range(len(times)), map(lt, map(len, times), repeat(21 + self.counted))):
                 self._short(len(times[i]) - 21, batch.record(i))
 
+    def _micro_batch(self, batch: Entries) -> bool:
+        """Whether every MicroTime of ``batch`` (its times vouched for by ``utc_times``) is in RFC3339Micro's layout:
+        one C-speed pass a column."""
+        if self.micro_time and set(map(len, batch.time)) - {27}:  # ("YYYY-MM-DDTHH:MM:SS." six digits "Z")
+            return False
+        written = batch.written
+        return not written or _MICRO_RUN.fullmatch("\n".join(written) + "\n") is not None
+
+    def _off_micro(self, rec: Record) -> list[str]:
+        """What is not MicroTime's layout in ``rec``'s requestReceivedTimestamp (where ``micro_time``) and
+        stageTimestamp, as "<field> '<time>' has <what>"; [] when both are as the API server writes them."""
+        out = []
+        for name, text, ts in (("requestReceivedTimestamp", rec.time if self.micro_time else "", rec.ts),
+                               ("stageTimestamp", rec.written, rec.wts)):
+            if not text or ts is None or _MICRO_RUN.fullmatch(text + "\n") is not None:
+                continue  # (a time that is no RFC 3339 is reported as such: ``bad``, or the reader's bad line)
+            digits = ts[1]
+            offset = text[20 + digits:] if digits else text[19:]
+            what = ([f"{digits:,} fractional digit{'' if digits == 1 else 's'}"] if digits != _MICRO else []) + (
+                [f"the offset {clip(offset, 12)!r}"] if offset != "Z" else [])
+            out.append(f"{name} {clip(text, 40)!r} has {' and '.join(what) or 'a layout other than RFC3339Micro'}")
+        return out
+
+    def _micro(self, rec: Record, off: list[str]) -> None:
+        """A Kubernetes event whose MicroTime fields are not as the API server writes them (``off``)."""
+        self.nmicro += 1
+        if len(self.micro) < _SHOW:
+            self.micro.append((rec, off))
+
     def _zero(self, rec: Record) -> None:
         """A Vault/OpenBao time whose fraction ends in a zero: Go's RFC3339Nano, which the vault writes, trims
         trailing zeros, whatever its clock's resolution, so a hop rewrote it (cut to milliseconds, or padded: red
@@ -161,6 +220,14 @@ class Precision(Visitor):
         if self.whole and ts is not None and ts[2]:
             self._fraction(rec, ts[2])
             return
+        off = self._off_micro(rec) if self.padded else []
+        if off:
+            self._micro(rec, off)
+            if off[0].startswith("requestReceivedTimestamp") and ts is not None:
+                # re-timed: its digits are not the log's precision, nor a short time to count (module docstring)
+                self.good += 1
+                self.first = self.first or rec.where
+                return
         if self.one_clock and ts is not None and rec.time.endswith("0Z") and rec.time[19:20] == ".":
             self._zero(rec)
         if ts is None:
@@ -221,6 +288,8 @@ class Precision(Visitor):
         self.nfraction += later.nfraction
         self.long = (self.long + later.long)[:_SHOW]
         self.nlong += later.nlong
+        self.micro = (self.micro + later.micro)[:_SHOW]
+        self.nmicro += later.nmicro
         self.good += later.good
         self.best = max(self.best, later.best)
         self.first = self.first or later.first
@@ -266,6 +335,14 @@ class Precision(Visitor):
         if self.nlong > len(self.long):
             yield Finding(ID, "", f"{self.nlong - len(self.long)} more entries have times of more than nine "
                           "fractional digits.", self.fix, where=self.long[-1].where)
+        for e, off in self.micro:
+            yield Finding(ID, "", f"The {e.type + ' ' if e.type else ''}event's {'; its '.join(off)}: the API server "
+                          "writes both times as MicroTime, six fractional digits (trailing zeros kept) in UTC ('Z') "
+                          "always, so a hop re-timed this event.", _MICRO_FIX, where=e.where, request_id=e.request_id)
+        if self.nmicro > len(self.micro):
+            yield Finding(ID, "", f"{self.nmicro - len(self.micro)} more events have a requestReceivedTimestamp or "
+                          "stageTimestamp that is not six fractional digits in UTC.", _MICRO_FIX,
+                          where=self.micro[-1][0].where)
         for e, n in self.fraction:
             yield Finding(ID, "", f"The record's eventTime {clip(e.time, 40)!r} has {n} significant fractional "
                           "digit(s): CloudTrail writes eventTime in whole seconds, so a hop re-timed this record.",
