@@ -621,7 +621,9 @@ class Pairs(Visitor):
         self.unasked: set[str] = set()  # request ids of responses written with no request entry before them
         # Kubernetes: each auditID's first event (file, line, stage, what it says of the request), at most SEEN; the
         # lines of the current block whose authorization decision is forbid
-        self.stages: "OrderedDict[str, tuple[str, int, str, tuple[str, str, str, str]]]" = OrderedDict()
+        self.stages: "OrderedDict[str, tuple[str, int, str, tuple[str, str, str, str], Optional[_Same]]]" = \
+            OrderedDict()
+        self.same: dict[int, _Same] = {}  # this block's Kubernetes events: what every stage of a request says alike
         self.forbid: set[int] = set()
         # Kubernetes: each request's RequestReceived event paired with a later stage of its auditID (``_k8s_stage``).
         # A request not long-running ends within k8s_request_timeout; the window is the floor, as for a vault.
@@ -640,6 +642,10 @@ class Pairs(Visitor):
         self.k8s_unasked: "OrderedDict[str, int]" = OrderedDict()  # auditID -> its later events, no RequestReceived yet
         self.k8s_pairs = 0  # requests paired
         self.k8s_alone = 0  # events of requests whose RequestReceived the log does not hold (``K8S_ALONE``)
+        # auditID -> the first later stage's event of a request with no RequestReceived yet: (receive time, file, line,
+        # policy key), judged by its key at the end (red team rt91 F1)
+        self.k8s_headless: "OrderedDict[str, tuple[int, str, int, bytes]]" = OrderedDict()
+        self.keys: dict[int, bytes] = {}  # this block's later stages' events: their policy key
         self.k8s_first_w: Optional[int] = None  # the first and latest time an event was written (stageTimestamp)
         self.k8s_last_w = -1
         # Vault/OpenBao: an HA standby's forwarding traces (``traces_in``), paired across the run's files at the end
@@ -1116,6 +1122,8 @@ class Pairs(Visitor):
         digests: dict[int, tuple[str, bytes]] = {}
         self.forbid = set()
         self.received = received = {}
+        self.same = same = {}
+        self.keys = keys = {}
         n = first_line - 1
         for raw in data.split(b"\n"):
             n += 1
@@ -1137,10 +1145,14 @@ class Pairs(Visitor):
             digests[n] = (eid, blake2b(text, digest_size=16).digest())
             if not trail and b"forbid" in text and _FORBID.search(text) is not None:
                 self.forbid.add(n)
-            if not trail and b'"RequestReceived"' in text:
-                got = _received(text)
+            if not trail and b'"auditID"' in text:
+                got, alike, key = _k8s_event(text)
                 if got is not None:
                     received[n] = got
+                elif key:
+                    keys[n] = key
+                if alike is not None:
+                    same[n] = alike
         self.digests = digests
 
     def _seen(self, rec: Record) -> None:
@@ -1198,13 +1210,18 @@ class Pairs(Visitor):
         if rec.line in self.forbid and rec.result[:1] == "2":
             self._find(rec.file, rec.line, "forbid", rec.request_id, rec.result)
         said = (rec.identity, rec.action, rec.resource, rec.source)
+        alike = self.same.get(rec.line)
+        if alike is not None and alike.received_at:  # (a RequestReceived event's stageTimestamp is its receive time)
+            self._find(rec.file, rec.line, "received_at", rec.request_id, alike.received_at)
         first = self.stages.get(rec.request_id)
         if first is None:
-            self.stages[rec.request_id] = (rec.file, rec.line, rec.type, said)
+            self.stages[rec.request_id] = (rec.file, rec.line, rec.type, said, alike)
             if len(self.stages) > SEEN:
                 self.stages.popitem(last=False)
             return
         what = [w for w, a, b in zip(_STAGE_WHAT, said, first[3]) if a and b and a != b]
+        if alike is not None and first[4] is not None:
+            what += _unlike(alike, first[4])
         if what and first[2] != rec.type:
             self._find(rec.file, rec.line, "stages", rec.request_id,
                        f"{first[0]}:{first[1]}\0{first[2]}\0{', '.join(what)}")
@@ -1235,8 +1252,14 @@ class Pairs(Visitor):
                 self.k8s_unasked[rid] = self.k8s_unasked.get(rid, 0) + 1
                 if len(self.k8s_unasked) > SEEN:  # (its events stay counted as with no RequestReceived)
                     self.k8s_unasked.popitem(last=False)
+                received = rec.ts[0] if rec.ts is not None else ns
+                if rid not in self.k8s_headless:
+                    self.k8s_headless[rid] = (received, rec.file, rec.line, self.keys.get(rec.line, b""))
+                    if len(self.k8s_headless) > SEEN:
+                        self.k8s_headless.popitem(last=False)
             return
         key, long = self.received.get(rec.line, (b"", False))
+        self.k8s_headless.pop(rid, None)
         later = self.k8s_unasked.pop(rid, 0)
         if later:  # its later stage came first (a webhook's batches, sent concurrently)
             self.k8s_alone -= later
@@ -1297,18 +1320,37 @@ class Pairs(Visitor):
         if self.k8s_last_w >= 0:  # the requests still open past ``bound`` of the log's latest time are late, however
             self._k8s_expire(self.k8s_last_w)  # early in the file that time came
         rules = dict(self.k8s_told)
-        if self.k8s_alone > 0:
-            rules[K8S_ALONE] = self.k8s_alone
         lost: list[tuple[str, int, str, str, str]] = []
+        alone = self.k8s_alone
+        for rid, (received, file, line, key) in self.k8s_headless.items():
+            # a later stage whose RequestReceived is not in the log, where the log shows that the policy writes that
+            # stage for such a request and the request began well within the log (not before its start, nor so near
+            # its end that a webhook's later batch would hold it): that event was dropped
+            paired = self.k8s_both.get(key) if key else None
+            if (paired is not None and self.k8s_first_w is not None and received - self.k8s_first_w > self.bound
+                    and self.k8s_last_w - received > self.bound):
+                lost.append((file, line, "k8s_headless", rid, paired))
+                alone -= self.k8s_unasked.get(rid, 1)
+        if alone > 0:
+            rules[K8S_ALONE] = alone
         more = 0
         told = [(self._k8s_excuse(h, late=False), h._replace(rid=r)) for r, h in self.k8s_open.items()]
         told += [(self._k8s_excuse(h, late=True), h._replace(rid=r)) for r, h in self.k8s_late.items()]
         told += [("", h) for h in self.k8s_lost]
+        # the policy keys of the requests with no later stage: a key no other request of the log has shows nothing
+        # of what the policy writes for it (red team rt91 F2: a one-off denied read lost its 403 unseen)
+        lone: dict[bytes, int] = dict(self.k8s_lost_more)
+        for rule, held in told:
+            if not rule and held.key:
+                lone[held.key] = lone.get(held.key, 0) + 1
         for rule, held in told:
             if not rule:
                 paired = self.k8s_both.get(held.key) if held.key else None
                 if paired is not None:
                     lost.append((held.file, held.line, "k8s_lost", held.rid, paired))
+                    continue
+                if held.key and lone[held.key] < 2:
+                    lost.append((held.file, held.line, "k8s_once", held.rid, ""))
                     continue
                 rule = K8S_UNKEPT
             rules[rule] = rules.get(rule, 0) + 1
@@ -1651,7 +1693,22 @@ class Pairs(Visitor):
                 at, stage, what = first.split("\0")
                 yield Finding(ID, "", f"The event names another {what} than the {stage} event of its request ({at}): "
                               "the API server writes every stage's event of a request from the one request, with its "
-                              "user, verb, URI and source, so one of the two was altered after it was written.",
+                              "user, verb, URI, source, level, user agent, receive time and object (an object's "
+                              "fields and the impersonated user are only ever filled in later, never changed), so one "
+                              "of the two was altered after it was written.",
+                              _CONFLICT_FIX["k8s"], where=f"{file}:{line}", request_id=rid)
+                continue
+            if kind == "k8s_once":
+                yield Finding(ID, "", k8s_once_text(self.bound), K8S_ONCE_FIX, where=f"{file}:{line}",
+                              request_id=rid)
+                continue
+            if kind == "k8s_headless":
+                yield Finding(ID, "", k8s_headless_text(first), K8S_DROP_FIX, where=f"{file}:{line}", request_id=rid)
+                continue
+            if kind == "received_at":
+                yield Finding(ID, "", f"The RequestReceived event's stageTimestamp is not its requestReceivedTimestamp "
+                              f"({first}): the API server writes a request's receive time as that stage's time (k8s.io/"
+                              "apiserver, processAuditEvent), so the event was altered after it was written.",
                               _CONFLICT_FIX["k8s"], where=f"{file}:{line}", request_id=rid)
                 continue
             if kind == "forbid":
@@ -1995,6 +2052,29 @@ def k8s_lost_text(paired: str, bound: int) -> str:
             "the request's outcome (allowed or refused) is not in the log.")
 
 
+def k8s_once_text(bound: int) -> str:
+    """The finding for a RequestReceived event with no later stage whose policy key no other request has."""
+    return (f"The RequestReceived event has no later stage of its request (no ResponseComplete, ResponseStarted or "
+            f"Panic event of its auditID in the log), and the log goes on for more than {bound // 10**9} s after "
+            "it: the API server writes a request's ResponseComplete once its response is sent, within "
+            "k8s_request_timeout for a request that is not long-running, unless the audit policy omits that stage "
+            "(omitStages). No other request the same policy rule matched (user and groups, verb, object and level) "
+            "is in the log to show that it does, so the log does not say whether this request was allowed: a hop "
+            "dropped the event, or the policy hides the outcome.")
+
+
+K8S_ONCE_FIX = (K8S_DROP_FIX + "; if the cluster's audit policy omits ResponseComplete for such requests, keep that "
+                "stage: without it no event says whether the request was allowed or refused")
+
+
+def k8s_headless_text(paired: str) -> str:
+    """The finding for a later stage's event whose request's RequestReceived event is not in the log."""
+    return ("The event's request has no RequestReceived event in the log (no event of its auditID at that stage), "
+            "though it began well within the log: the API server writes RequestReceived as soon as it receives a "
+            "request, and the audit policy keeps that stage for such a request (another request by the same user "
+            f"and groups, verb, object and level has both: {paired}). So a hop dropped that event.")
+
+
 class Open(NamedTuple):
     """A RequestReceived event with no later stage of its request yet: when it was written (ns), where, its audit
     policy key and whether the request is long-running (``_received``), and (once told) its auditID."""
@@ -2018,21 +2098,21 @@ _LONG_SUBRESOURCES = frozenset({"attach", "exec", "portforward", "proxy", "log"}
 _WATCH = re.compile(r"(?:\A|&)watch=(?:1|t|T|true|TRUE|True)(?:&|\Z)")  # a list with watch=true (strconv.ParseBool)
 
 
-def _received(text: bytes) -> Optional[tuple[bytes, bool]]:
-    """A Kubernetes RequestReceived event's audit policy key, as a digest: what a policy rule matches a request by
-    (user.username and user.groups, verb, objectRef apiGroup, resource, subresource, namespace and name, or the
-    non-resource path) and the level the rule gave it; and whether the request is long-running (a watch, a list
-    with watch=true, proxy, exec, attach, port-forward, log, the profiler). None for a line that is no such event."""
+def _received_key(obj: dict[str, Any]) -> Optional[tuple[bytes, bool]]:
+    """A Kubernetes RequestReceived event's audit policy key and whether the request is long-running
+    (``_policy_key``); None for an event of another stage."""
+    return _policy_key(obj) if obj.get("stage") == "RequestReceived" else None
+
+
+def _policy_key(obj: dict[str, Any]) -> tuple[bytes, bool]:
+    """A Kubernetes event's audit policy key, as a digest: what a policy rule matches a request by (user.username
+    and user.groups, verb, objectRef apiGroup, resource, subresource, namespace and name, or the non-resource path)
+    and the level the rule gave it; and whether the request is long-running (a watch, a list with watch=true, proxy,
+    exec, attach, port-forward, log, the profiler)."""
     import hashlib
 
     import orjson
 
-    try:
-        obj = orjson.loads(text)
-    except orjson.JSONDecodeError:
-        return None
-    if not isinstance(obj, dict) or obj.get("stage") != "RequestReceived":
-        return None
     user = obj.get("user")
     user = user if isinstance(user, dict) else {}
     groups = user.get("groups")
@@ -2054,6 +2134,71 @@ def _received(text: bytes) -> Optional[tuple[bytes, bool]]:
 
 # what the events of one Kubernetes request say of it alike: Record.identity, action, resource and source
 _STAGE_WHAT = ("user (user.username)", "verb", "requestURI", "source (sourceIPs)")
+
+
+class _Same(NamedTuple):
+    """What every stage's event of one Kubernetes request says alike, beyond ``_STAGE_WHAT``: k8s.io/apiserver writes
+    each stage from the one Event of the request, changing only its stage, stageTimestamp, responseStatus,
+    responseObject and annotations (filters/audit.go). An object's fields are filled in once known (audit.
+    LogRequestObject sets each only where it is empty), and the impersonated user once the impersonation filter,
+    which runs after RequestReceived is written, has run (LogImpersonatedUser); neither is ever changed.
+    ``received_at``: for a RequestReceived event whose stageTimestamp is not its requestReceivedTimestamp (the API
+    server writes the one as the other at that stage), the two; else ""."""
+
+    level: Any
+    user: bytes  # user.uid, groups and extra (username is ``_STAGE_WHAT``'s)
+    agent: Any
+    received: Any
+    ref: dict[str, str]
+    impersonated: Optional[bytes]
+    received_at: str
+
+
+def _unlike(a: _Same, b: _Same) -> list[str]:
+    """The fields in which two stages' events of one request differ (``_Same``)."""
+    out = [w for w, x, y in (("level", a.level, b.level), ("user (uid, groups or extra)", a.user, b.user),
+                             ("userAgent", a.agent, b.agent)) if x != y]
+    if a.received != b.received and _differ(a.received, b.received):
+        out.append("requestReceivedTimestamp")
+    out += [f"objectRef.{k}" for k in sorted(a.ref.keys() & b.ref.keys()) if a.ref[k] != b.ref[k]]
+    if a.impersonated is not None and b.impersonated is not None and a.impersonated != b.impersonated:
+        out.append("impersonatedUser")
+    return out
+
+
+def _differ(a: Any, b: Any) -> bool:
+    """Two RFC 3339 times that are both readable and name different instants (one that is not readable, or has no
+    offset, is the timestamp checks' to report)."""
+    x, y = parse_time(a), parse_time(b)
+    return x is not None and y is not None and x[0] != y[0]
+
+
+def _k8s_event(text: bytes) -> tuple[Optional[tuple[bytes, bool]], Optional[_Same], bytes]:
+    """A Kubernetes event's line decoded once: its RequestReceived policy key and whether it is long-running
+    (``_received_key``: None for another stage), what every stage of its request says alike (``_Same``), and its
+    policy key whatever its stage (``_policy_key``); None, None and b"" for a line that is no event."""
+    import orjson
+
+    try:
+        obj = orjson.loads(text)
+    except orjson.JSONDecodeError:
+        return None, None, b""
+    if not isinstance(obj, dict):
+        return None, None, b""
+    user = obj.get("user")
+    user = user if isinstance(user, dict) else {}
+    ref = obj.get("objectRef")
+    imp = obj.get("impersonatedUser")
+    received = obj.get("requestReceivedTimestamp")
+    at = obj.get("stageTimestamp")
+    received_at = (f"{at} and {received}" if obj.get("stage") == "RequestReceived" and at != received
+                   and _differ(at, received) else "")
+    alike = _Same(obj.get("level"), orjson.dumps([user.get("uid"), user.get("groups"), user.get("extra")],
+                                                 option=orjson.OPT_SORT_KEYS),
+                  obj.get("userAgent"), received,
+                  {k: v for k, v in ref.items() if isinstance(v, str) and v} if isinstance(ref, dict) else {},
+                  orjson.dumps(imp, option=orjson.OPT_SORT_KEYS) if imp else None, received_at)
+    return _received_key(obj), alike, _policy_key(obj)[0]
 _FORBID = re.compile(rb'"authorization\.k8s\.io/decision"\s*:\s*"forbid"')
 
 
