@@ -45,18 +45,21 @@ other in file order: the webhook backend sends its batches concurrently (k8s.io/
 delegate asynchronously for the webhook, AsyncDelegate), and a receiver writes them as they come, so a ResponseComplete
 before its RequestReceived is no finding (red team rt57 F3; the log backend writes in order). A RequestReceived
 event no later stage of its auditID follows, anywhere in the file, is a dropped line (red team rt57 F1: a deleted
-ResponseComplete passed every check, and a denied read lost its 403) when the log itself shows that the policy keeps
-the later stages for such a request (another request the same policy rule must have matched, by user and groups,
-verb, objectRef apiGroup, resource, subresource, namespace and name, or non-resource path, at the same level, has its
-RequestReceived and a later stage), the request is not long-running (watch, proxy, exec, attach, port-forward, log:
-minutes or hours; a list with watch=true is a watch), and it lies more than the larger of k8s_request_timeout (the
-API server ends a request that is not long-running by then) and the window from either edge of the file (a request
-still in flight at its end; at its start, a stage the webhook's concurrent batches wrote into the file before).
-Every other such event is excused by the rule that fits, and counted; so is an event of a request whose
-RequestReceived the log does not hold (a policy that omits that stage). A log with no pair to judge is skipped.
-Only RequestReceived lines are decoded again (``_received``); the requests still open are those within that bound of
-the latest event, those past it are remembered by auditID up to SEEN, the judged ones up to _KEEP (the rest counted
-by policy key), and the keys of the requests paired up to KEYS.
+ResponseComplete passed every check, and a denied read lost its 403) when the request is not long-running (watch,
+proxy, exec, attach, port-forward, log: minutes or hours; a list with watch=true is a watch), it lies more than the
+larger of k8s_request_timeout (the API server ends a request that is not long-running by then) and the window from
+either edge of the file (a request still in flight at its end; at its start, a stage the webhook's concurrent
+batches wrote into the file before), and the log does not show a policy that omits the later stages for such a
+request: another request the same policy rule must have matched (by user and groups, verb, objectRef apiGroup,
+resource, subresource, namespace and name, or non-resource path, at the same level) has its RequestReceived and a
+later stage, or no other request of that key is in the log at all (red team rt91 F2: a one-off denied read lost its
+403 unseen); two or more of one key, each alone, show such a rule and are excused. Likewise a later stage whose
+RequestReceived the log does not hold is a dropped line where its key shows both stages and its request began well
+within the log (rt91 F1); otherwise it is excused (a policy that omits that stage). Every stage's event of a request
+is the one Event written again (``_Same``): one that says otherwise than another stage of its request was altered
+(rt91 F3). A log with no pair to judge is skipped. Every event line is decoded once more (``_k8s_event``); the
+requests still open are those within that bound of the latest event, those past it are remembered by auditID up to
+SEEN, the judged ones up to _KEEP (the rest counted by policy key), and the keys of the requests paired up to KEYS.
 
 One Kubernetes or CloudTrail record written twice is judged: the same Kubernetes auditID, stage and
 requestReceivedTimestamp, or the same CloudTrail eventID (CloudTrail writes one record a call, with no pair).
