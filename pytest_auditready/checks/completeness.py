@@ -94,7 +94,7 @@ import functools
 import os
 import re
 from collections import OrderedDict
-from typing import TYPE_CHECKING, Any, Iterator, Mapping, NamedTuple, Optional, Sequence, Union
+from typing import TYPE_CHECKING, Any, Callable, Iterator, Mapping, NamedTuple, Optional, Sequence, Union
 
 from ..auditlog.container import ORDERLESS
 from ..auditlog.formats import format_of, k8s_long_running
@@ -1701,18 +1701,9 @@ class Pairs(Visitor):
                               "of the two was altered after it was written.",
                               _CONFLICT_FIX["k8s"], where=f"{file}:{line}", request_id=rid)
                 continue
-            if kind == "k8s_once":
-                yield Finding(ID, "", k8s_once_text(self.bound), K8S_ONCE_FIX, where=f"{file}:{line}",
-                              request_id=rid)
-                continue
-            if kind == "k8s_headless":
-                yield Finding(ID, "", k8s_headless_text(first), K8S_DROP_FIX, where=f"{file}:{line}", request_id=rid)
-                continue
-            if kind == "received_at":
-                yield Finding(ID, "", f"The RequestReceived event's stageTimestamp is not its requestReceivedTimestamp "
-                              f"({first}): the API server writes a request's receive time as that stage's time (k8s.io/"
-                              "apiserver, processAuditEvent), so the event was altered after it was written.",
-                              _CONFLICT_FIX["k8s"], where=f"{file}:{line}", request_id=rid)
+            if kind in _K8S_FOUND:  # (red team rt91)
+                text, fix = _K8S_FOUND[kind](first, self.bound)
+                yield Finding(ID, "", text, fix, where=f"{file}:{line}", request_id=rid)
                 continue
             if kind == "forbid":
                 yield Finding(ID, "", f"The event's authorization decision is forbid (its annotation "
@@ -2078,6 +2069,13 @@ def k8s_headless_text(paired: str) -> str:
             f"and groups, verb, object and level has both: {paired}). So a hop dropped that event.")
 
 
+def received_at_text(times: str) -> str:
+    """The finding for a RequestReceived event whose stageTimestamp is not its receive time (``times``: the two)."""
+    return (f"The RequestReceived event's stageTimestamp is not its requestReceivedTimestamp ({times}): the API "
+            "server writes a request's receive time as that stage's time (k8s.io/apiserver, processAuditEvent), so "
+            "the event was altered after it was written.")
+
+
 class Open(NamedTuple):
     """A RequestReceived event with no later stage of its request yet: when it was written (ns), where, its audit
     policy key and whether the request is long-running (``_received``), and (once told) its auditID."""
@@ -2222,6 +2220,12 @@ _CONFLICT_FIX = {
     "file validation); keep each trail's files apart, and never rewrite records after delivery",
     "k8s": "compare the two events with the API server's own log backend file; let one pipeline write the file, and "
     "seal the log (auditready seal) where it is written so that a changed event is proven",
+}
+# Kubernetes findings by kind (``Pairs.found``): (text, fix) of what the kind keeps and the bound of a request
+_K8S_FOUND: dict[str, Callable[[str, int], tuple[str, str]]] = {
+    "k8s_once": lambda first, bound: (k8s_once_text(bound), K8S_ONCE_FIX),
+    "k8s_headless": lambda first, bound: (k8s_headless_text(first), K8S_DROP_FIX),
+    "received_at": lambda first, bound: (received_at_text(first), _CONFLICT_FIX["k8s"]),
 }
 # The rules that excuse a record delivered again unchanged, by format.
 REDELIVERED = {
