@@ -217,8 +217,9 @@ def test_kubernetes_1_8_events_are_refused_as_the_schema_they_are(tmp_path: Path
     assert main(["verify", str(log)]) == 2
     err = capsys.readouterr().err.strip()
     assert len(err.splitlines()) == 1 and "as Kubernetes 1.8 wrote them" in err, err
-    later = [dict(e, requestReceivedTimestamp="2017-09-05T10:04:55.000123Z",
-                  stageTimestamp="2017-09-05T10:04:55.000456Z") for e in _K8S_1_8]
+    later = [dict(e, requestReceivedTimestamp="2017-09-05T10:04:55.000123Z",  # (a RequestReceived's stage time is
+                  stageTimestamp="2017-09-05T10:04:55.000" + ("123" if e.get("stage") == "RequestReceived" else "456")
+                  + "Z") for e in _K8S_1_8]  # its receipt: processAuditEvent)
     log.write_text("".join(json.dumps(e) + "\n" for e in later))
     cfg = tmp_path / "auditready.toml"
     cfg.write_text("require_tamper_evidence = false\nretention_days = 0\n")

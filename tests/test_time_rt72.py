@@ -199,6 +199,8 @@ def test_a_kubernetes_log_cut_to_milliseconds_and_padded_is_found(tmp_path: Path
     few = copy.deepcopy(K8S)
     for i in (0, 1, 80, 81):  # two requests (both their events) received at a whole millisecond
         few[i]["requestReceivedTimestamp"] = few[i]["requestReceivedTimestamp"][:23] + "000Z"
+        if few[i]["stage"] == "RequestReceived":  # (that stage's time is its receipt: processAuditEvent)
+            few[i]["stageTimestamp"] = few[i]["requestReceivedTimestamp"]
     res = verify(tmp_path, few, "--format", "k8s")
     assert res["rc"] == 0 and res["found"]["timestamp_precision"] == [], res
 
