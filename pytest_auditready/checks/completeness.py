@@ -121,7 +121,7 @@ PAIR_WINDOW = 120 * 10**9  # ns, the default window: the default max request dur
 _KEEP = 10_000  # findings kept (sorted by line at the end; the rest counted)
 ANSWERED = 20_000  # responses remembered at most (within the window) to name an entry written again
 SEEN = 20_000  # Kubernetes and CloudTrail: the latest records remembered to find one written twice
-KEYS = 100_000  # Kubernetes: the audit policy keys (``_received``) of the requests paired, at most
+KEYS = 100_000  # Kubernetes: the audit policy keys (``_policy_key``) of the requests paired, at most
 _EARLY = 100_000  # request ids a later range keeps from its first 2 windows (for ``Pairs.merge``)
 HEAD = 100_000  # entries of a log's first window remembered (``Pairs.head``) for the set's judge
 _SHOW = 20
@@ -632,7 +632,7 @@ class Pairs(Visitor):
         # A request not long-running ends within k8s_request_timeout; the window is the floor, as for a vault.
         self.bound = max(self.window, int(ctx.settings.k8s_request_timeout * 10**9))
         self.narrowed = narrowed(ctx.settings, fmt, paired)  # said beside the pass
-        self.received: dict[int, tuple[bytes, bool]] = {}  # line -> ``_received`` of the block being fed
+        self.received: dict[int, tuple[bytes, bool]] = {}  # RequestReceived line -> ``_policy_key``, this block
         # RequestReceived events with no later stage yet, by auditID: those within ``bound`` of the latest event
         # (``open``), then those past it (``late``, at most SEEN; the oldest then told at once: ``_told``)
         self.k8s_open: "OrderedDict[str, Open]" = OrderedDict()
@@ -1760,10 +1760,9 @@ class Pairs(Visitor):
         if self.restarts and self.log_path and not self._sealed():
             yield Note("", restarted_note(self.restarts[0], len(self.restarts) - 1 + self.restarts_more))
         if self.late_paired:
-            yield Note("", f"{self.late_paired} request entr{'y' if self.late_paired == 1 else 'ies'} came after "
-                       f"{'its' if self.late_paired == 1 else 'their'} own response entr"
-                       f"{'y' if self.late_paired == 1 else 'ies'} and {'was' if self.late_paired == 1 else 'were'} "
-                       f"paired with {'it' if self.late_paired == 1 else 'them'}: {self.unordered}")
+            said = ("request entry came after its own response entry and was paired with it" if self.late_paired == 1
+                    else "request entries came after their own response entries and were paired with them")
+            yield Note("", f"{self.late_paired} {said}: {self.unordered}")
         if self.device_off:
             (_file, line), (path, again) = min(self.device_off.items())
             more = len(self.device_off) - 1
@@ -2078,7 +2077,7 @@ def received_at_text(times: str) -> str:
 
 class Open(NamedTuple):
     """A RequestReceived event with no later stage of its request yet: when it was written (ns), where, its audit
-    policy key and whether the request is long-running (``_received``), and (once told) its auditID."""
+    policy key and whether the request is long-running (``_policy_key``), and (once told) its auditID."""
 
     ns: int
     file: str
@@ -2097,12 +2096,6 @@ class _Asked(NamedTuple):
 
 _LONG_SUBRESOURCES = frozenset({"attach", "exec", "portforward", "proxy", "log"})
 _WATCH = re.compile(r"(?:\A|&)watch=(?:1|t|T|true|TRUE|True)(?:&|\Z)")  # a list with watch=true (strconv.ParseBool)
-
-
-def _received_key(obj: dict[str, Any]) -> Optional[tuple[bytes, bool]]:
-    """A Kubernetes RequestReceived event's audit policy key and whether the request is long-running
-    (``_policy_key``); None for an event of another stage."""
-    return _policy_key(obj) if obj.get("stage") == "RequestReceived" else None
 
 
 def _policy_key(obj: dict[str, Any]) -> tuple[bytes, bool]:
@@ -2175,9 +2168,9 @@ def _differ(a: Any, b: Any) -> bool:
 
 
 def _k8s_event(text: bytes) -> tuple[Optional[tuple[bytes, bool]], Optional[_Same], bytes]:
-    """A Kubernetes event's line decoded once: its RequestReceived policy key and whether it is long-running
-    (``_received_key``: None for another stage), what every stage of its request says alike (``_Same``), and its
-    policy key whatever its stage (``_policy_key``); None, None and b"" for a line that is no event."""
+    """A Kubernetes event's line decoded once: for a RequestReceived event its policy key and whether the request is
+    long-running (``_policy_key``; None for another stage), what every stage of its request says alike (``_Same``),
+    and its policy key whatever its stage; None, None and b"" for a line that is no event."""
     import orjson
 
     try:
@@ -2199,7 +2192,10 @@ def _k8s_event(text: bytes) -> tuple[Optional[tuple[bytes, bool]], Optional[_Sam
                   obj.get("userAgent"), received,
                   {k: v for k, v in ref.items() if isinstance(v, str) and v} if isinstance(ref, dict) else {},
                   orjson.dumps(imp, option=orjson.OPT_SORT_KEYS) if imp else None, received_at)
-    return _received_key(obj), alike, _policy_key(obj)[0]
+    key, long = _policy_key(obj)
+    return ((key, long) if obj.get("stage") == "RequestReceived" else None), alike, key
+
+
 _FORBID = re.compile(rb'"authorization\.k8s\.io/decision"\s*:\s*"forbid"')
 
 
