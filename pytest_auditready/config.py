@@ -931,7 +931,11 @@ UNORDERED = "_auditready_unordered"  # the attribute ``engine.files.detect`` kee
 
 
 def unordered(settings: Settings) -> str:
-    """Why the lines of the file ``settings`` were told from keep no time order (an export's: a CloudWatch Logs
-    export, an Elasticsearch search's hits), so that file order proves nothing there; "" for a log in write order."""
+    """Why the lines of the file ``settings`` were told from keep no time order (an export's), so that file order
+    proves nothing there; "" for a log in write order. A framing that never keeps it says so
+    (``auditlog.container.ORDERLESS``: a CloudWatch Logs export); a file whose content showed it (an Elasticsearch
+    search's hits) has it kept by ``engine.files.detect``."""
+    from .auditlog.container import ORDERLESS
+
     kept = settings.__dict__.get(UNORDERED)
-    return kept if isinstance(kept, str) else ""
+    return kept if isinstance(kept, str) else ORDERLESS.get(settings.log_framing, "")

@@ -96,7 +96,6 @@ import re
 from collections import OrderedDict
 from typing import TYPE_CHECKING, Any, Callable, Iterator, Mapping, NamedTuple, Optional, Sequence, Union
 
-from ..auditlog.container import ORDERLESS
 from ..auditlog.formats import format_of, k8s_long_running
 from ..auditlog.lines import long_entry, unscanned
 from ..auditlog.match import Match, on_path
@@ -549,7 +548,7 @@ class Pairs(Visitor):
         self.window = int(ctx.settings.completeness_window * 10**9)
         # an export that keeps no time order (a CloudWatch Logs export, an Elasticsearch search's hits): a request
         # entry after its own response entry is their pair, not lines reordered by a hop (red team rt90 F2)
-        self.unordered = unordered(ctx.settings) or ORDERLESS.get(ctx.settings.log_framing, "")
+        self.unordered = unordered(ctx.settings)
         self.late_paired = 0
         self.first_t: Optional[int] = None
         self.max_t = -1

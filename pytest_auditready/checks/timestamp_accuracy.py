@@ -24,7 +24,6 @@ from itertools import islice
 from operator import itemgetter, le
 from typing import TYPE_CHECKING, Any, Iterator, Optional, Sequence, Union
 
-from ..auditlog.container import ORDERLESS
 from ..auditlog.formats import format_of
 from ..auditlog.model import Entries, Record, parse_time
 from ..config import unordered
@@ -96,8 +95,8 @@ class FileOrder(Visitor):
         self.back_from = 0  # the line every one went back from, while they share it; -1 once they do not
         # CloudTrail files hold records in no particular order (AWS documents it): their order proves nothing.
         self.unordered = format_of(ctx.settings).order_skip
-        # Nor do the files of some platforms' exports (auditlog.container.ORDERLESS).
-        self.unordered = self.unordered or unordered(ctx.settings) or ORDERLESS.get(ctx.settings.log_framing, "")
+        # Nor do some exports' files (a CloudWatch Logs export, an Elasticsearch search's hits: config.unordered).
+        self.unordered = self.unordered or unordered(ctx.settings)
         # Entries whose time is not when they were written (a Kubernetes watch's end): excused, by the format's rule.
         self.exempt, self.exempt_rule = format_of(ctx.settings).order_exempt, format_of(ctx.settings).order_exempt_rule
         # Entries written when the request ends with the time it began (a Kubernetes event past RequestReceived):

@@ -380,11 +380,10 @@ _SEARCH_HITS = ("an Elasticsearch export (a search's hits, elasticdump) keeps no
 
 
 def _unordered(framing: str, sample: bytes) -> str:
-    """Why a file in ``framing`` whose head is ``sample`` keeps no time order (``config.unordered``), or ""."""
+    """Why a file in ``framing`` whose head is ``sample`` keeps no time order beyond what its framing says
+    (``config.unordered``): a shipper's records that are an Elasticsearch search's hits; else ""."""
     from ..auditlog import container
 
-    if framing in container.ORDERLESS:
-        return container.ORDERLESS[framing]
     if framing != "shipper":
         return ""
     import orjson
