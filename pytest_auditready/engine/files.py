@@ -717,8 +717,6 @@ def stand_ins(twins: Sequence[tuple[str, str]], ordered: Sequence[Edges]) -> lis
     one file kept twice (``_one_file``) with another of its copies: one chunk shipped twice under two object keys,
     as a shipper's retry after a timeout writes it. CloudTrail and Kubernetes deliver records again
     (``completeness.REDELIVERED``), so a keyed log's other copies are excused."""
-    from ..auditlog.rotation import rotation_slot, uncompressed_name
-
     keyed = {e.name: e.keyed for e in ordered}
     copies: dict[str, list[str]] = {}
     for twin, kept in twins:
@@ -728,11 +726,10 @@ def stand_ins(twins: Sequence[tuple[str, str]], ordered: Sequence[Edges]) -> lis
     told = {kept: _copies(group) for kept, group in copies.items()}
     out = []
     for twin, kept in twins:
-        slots, names, inodes = told[kept]
-        slot = rotation_slot(_base(twin))
+        slots, names, inodes, facts = told[kept]
+        slot, name, inode = facts[twin]
         distinct = slot is not None and sum(slots[slot[1]].values()) > slots[slot[1]][slot[2]]
-        inode = _inode(twin)
-        one_file = names[uncompressed_name(_base(twin))] > 1 or (inode is not None and inodes[inode] > 1)
+        one_file = names[name] > 1 or (inode is not None and inodes[inode] > 1)
         if distinct or not (keyed.get(kept, False) or one_file):
             out.append((twin, kept))
     return out
@@ -746,24 +743,32 @@ def _inode(path: str) -> Optional[tuple[int, int]]:
     return None if key is None else (key[1], key[2])
 
 
+_Slot = Optional[tuple[str, str, tuple[int, ...], bool]]  # (``rotation_slot``)
+
+
 def _copies(group: Sequence[str]) -> tuple[dict[str, collections.Counter[tuple[int, ...]]], collections.Counter[str],
-                                           collections.Counter[tuple[int, int]]]:
+                                           collections.Counter[tuple[int, int]],
+                                           dict[str, tuple[_Slot, str, Optional[tuple[int, int]]]]]:
     """For files that hold the same entries: per rotation pattern the numbers its files carry (``distinct_slots``),
-    how many carry each name uncompressed, and how many are each local file (``_one_file``)."""
+    how many carry each name uncompressed, how many are each local file (``_one_file``), and each file's own
+    (rotation slot, name uncompressed, device and inode), each file's name parsed and stat'ed once."""
     from ..auditlog.rotation import rotation_slot, uncompressed_name
 
     slots: dict[str, collections.Counter[tuple[int, ...]]] = collections.defaultdict(collections.Counter)
     names: collections.Counter[str] = collections.Counter()
     inodes: collections.Counter[tuple[int, int]] = collections.Counter()
+    facts: dict[str, tuple[_Slot, str, Optional[tuple[int, int]]]] = {}
     for name in dict.fromkeys(group):
         slot = rotation_slot(_base(name))
         if slot is not None:
             slots[slot[1]][slot[2]] += 1
-        names[uncompressed_name(_base(name))] += 1
+        uncompressed = uncompressed_name(_base(name))
+        names[uncompressed] += 1
         inode = _inode(name)
         if inode is not None:
             inodes[inode] += 1
-    return slots, names, inodes
+        facts[name] = (slot, uncompressed, inode)
+    return slots, names, inodes, facts
 
 
 def names_in_time(ordered: Sequence[Edges], twins: Sequence[tuple[str, str]], skew: int) -> Iterator[Finding]:
