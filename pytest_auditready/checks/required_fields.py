@@ -219,24 +219,23 @@ _BLANKED_FIX = ("; a placeholder is what an export, shipper or SIEM writes for a
 
 def _k8s_odd_lines(first_line: int, data: bytes) -> set[int]:
     """The line numbers of a Kubernetes block's lines that may hold a kind, apiVersion or responseStatus the API
-    server does not write (``_K8S_TYPED`` and the patterns after it): C-speed searches, each line counted from the
-    last match's."""
-    out: set[int] = set()
-    for pattern in (_K8S_TYPED, _K8S_ODD_CODE):
-        line, at = first_line, 0
-        for m in pattern.finditer(data):
-            line += data.count(b"\n", at, m.start())
-            at = m.start()
-            out.add(line)
-    line, at = first_line, 0
-    for m in _K8S_RECEIVED.finditer(data):
-        line += data.count(b"\n", at, m.start())
-        at = m.start()
-        start = data.rfind(b"\n", 0, at) + 1
+    server does not write (``_K8S_TYPED`` and the patterns after it): C-speed searches."""
+    out = {line for pattern in (_K8S_TYPED, _K8S_ODD_CODE) for line, _ in _match_lines(pattern, first_line, data)}
+    for line, at in _match_lines(_K8S_RECEIVED, first_line, data):
         end = data.find(b"\n", at)
-        if data.find(b'"responseStatus"', start, len(data) if end < 0 else end) >= 0:
+        if data.find(b'"responseStatus"', data.rfind(b"\n", 0, at) + 1, len(data) if end < 0 else end) >= 0:
             out.add(line)
     return out
+
+
+def _match_lines(pattern: "re.Pattern[bytes]", first_line: int, data: bytes) -> Iterator[tuple[int, int]]:
+    """(line number, offset) of each match of ``pattern`` in ``data`` (whole lines from ``first_line``), each line
+    counted on from the last match's."""
+    line, at = first_line, 0
+    for m in pattern.finditer(data):
+        line += data.count(b"\n", at, m.start())
+        at = m.start()
+        yield line, at
 
 
 def _k8s_odd_values(data: dict[str, Any]) -> list[str]:
