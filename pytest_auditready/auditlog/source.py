@@ -84,34 +84,29 @@ class Framing:
             framing = container.detect(lines[:200])
             self.unwrap = container.Unwrap(framing) if framing else None
 
-    def item(self, name: str, line: int, raw: bytes, prefix: str,
+    def item(self, name: str, line: int, raw: bytes, prefix: str, around: Optional[list[BadLine]] = None,
              merged: bool = False) -> Optional[Union[AuditEntry, BadLine]]:
         """What line ``line`` (``raw``) holds with its framing taken off (``read_line``; ``merged`` when no framing
         is taken off); None for nothing to read: a blank line, a piece of a split line. A record of the server's own
-        output (``container.Unwrap`` leaves it out) is a BadLine of ``SERVER_LINE``, as ``read_line`` makes one."""
+        output (``container.Unwrap`` leaves it out) is a BadLine of ``SERVER_LINE``, as ``read_line`` makes one. The
+        fields a record holds beside the line it kept (``container.around``) go to ``around`` when given
+        (``LogBatch.around``), a line to scan for secrets."""
         if not raw.strip():
             return None
         if self.unwrap is None:
             return read_line(name, line, raw, prefix, merged=merged)
         skipped = self.unwrap.skipped
+        self.unwrap.beside = None
         text = self.unwrap.one(raw.rstrip(b"\r"))
         if text == container.LOST:
             return BadLine(name, line, self.unwrap.problems.pop(0), "")
         if self.unwrap.skipped != skipped:  # the server's own output (stderr, its banner): left out, still scanned,
             # as the text it holds (a journal field written as byte values: ``container.as_text``), the record whole
-            self.unwrap.beside = None
             return BadLine(name, line, SERVER_LINE,
                            container.as_text(raw.rstrip(b"\r")).decode("utf-8", "replace"))
+        if around is not None and self.unwrap.beside is not None:
+            around.append(BadLine(name, line, AROUND_LINE, self.unwrap.beside.decode("utf-8", "replace")))
         return read_line(name, line, text, prefix) if text.strip() else None
-
-    def beside(self, name: str, line: int) -> Optional[BadLine]:
-        """The fields the record ``item`` read last (line ``line``) holds beside the line it kept
-        (``container.around``), as a line to scan for secrets; None for none."""
-        unwrap = self.unwrap
-        if unwrap is None or unwrap.beside is None:
-            return None
-        found, unwrap.beside = unwrap.beside, None  # (each record's once)
-        return BadLine(name, line, AROUND_LINE, found.decode("utf-8", "replace"))
 
 
 # The reason of a record's fields beside the line it carries, as a live source keeps them (``LogBatch.around``)
@@ -243,10 +238,7 @@ class FileLogSource:
         self._framing.tell(lines)  # a shipped copy in a platform's or shipper's framing, as offline
         for raw in lines:
             self._line += 1
-            item = self._framing.item(self.name, self._line, raw, self.prefix)
-            beside = self._framing.beside(self.name, self._line)
-            if beside is not None:
-                batch.around.append(beside)
+            item = self._framing.item(self.name, self._line, raw, self.prefix, batch.around)
             if item is None:
                 continue
             batch.add(item)

@@ -194,10 +194,7 @@ class CommandLogSource:
         for raw in lines:
             self._line += 1
             # with no framing of its own, the program prints a unit's merged stdout and stderr (journalctl -o cat)
-            item = self._framing.item(self.name, self._line, raw, self.prefix, merged=True)
-            beside = self._framing.beside(self.name, self._line)
-            if beside is not None:
-                batch.around.append(beside)
+            item = self._framing.item(self.name, self._line, raw, self.prefix, batch.around, merged=True)
             if item is not None:
                 batch.add(item)
 
