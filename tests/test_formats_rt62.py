@@ -410,13 +410,15 @@ def test_a_real_openbao_servers_captured_streams_are_read(tmp_path: Path) -> Non
                                 stdin=subprocess.DEVNULL, env=child_env(home), start_new_session=True)
         try:
             deadline = time.monotonic() + 30
-            while True:  # until it answers (about 0.2 s)
-                try:
+            while True:  # until it answers (about 0.2 s) and has printed its dev notice, which it may print after
+                try:  # its listener answers (a full run once read the file before the notice was in it)
                     _api(url, "GET", "sys/health")
-                    break
+                    if b"\nUnseal Key: " in log.read_bytes():
+                        break
                 except OSError:
-                    assert time.monotonic() < deadline and proc.poll() is None, log.read_text()[-2000:]
-                    time.sleep(0.05)
+                    pass
+                assert time.monotonic() < deadline and proc.poll() is None, log.read_text()[-2000:]
+                time.sleep(0.05)
             _api(url, "PUT", "sys/audit/out", {"type": "file", "options": {"file_path": "stdout"}})
             _api(url, "PUT", "secret/data/app", {"data": {"password": "S3cretValueXYZ123"}})
             for _ in range(20):
