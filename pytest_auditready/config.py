@@ -64,6 +64,10 @@ class Settings:
     max_skew: float = 2.0
     # the longest a Kubernetes request may run: the API server's --request-timeout (kube-apiserver's default, 1m)
     k8s_request_timeout: float = 60.0
+    # how far a Kubernetes webhook receiver's file may put a batch after later ones: 0 for the log backend's file,
+    # which the API server writes in order; a receiver writes batches as they come, and the webhook backend sends
+    # them concurrently and retries one that failed (--audit-webhook-batch-max-wait plus its retries' backoff)
+    k8s_webhook_reorder: float = 0.0
     required_fields: tuple[str, ...] = tuple(REQUIRED_FIELDS)
     unprivileged_policies: tuple[str, ...] = ("default",)
     # the vault attaches its default policy to every token unless told not to (a role's token_no_default_policy):
@@ -557,6 +561,7 @@ KEYS: Mapping[str, Callable[[Any], Any]] = {
     "timestamp_digits": _num(int, 0, 9),
     "max_skew": _num(float, 0, 3600),
     "k8s_request_timeout": _num(float, 1, 86400),
+    "k8s_webhook_reorder": _num(float, 0, 86400),
     "required_fields": _fields,
     "unprivileged_policies": _policies,
     "unprivileged_no_default_policy": _bool,
@@ -632,6 +637,7 @@ NARROWS: Mapping[str, Union[Narrows, str]] = {
     "timestamp_digits": Narrows(("timestamp_precision",), "lower"),
     "max_skew": Narrows(("timestamp_accuracy",), "higher"),
     "k8s_request_timeout": Narrows(("completeness", "timestamp_accuracy"), "higher"),
+    "k8s_webhook_reorder": Narrows(("timestamp_accuracy",), "higher"),
     "required_fields": Narrows(("required_fields",), "subset"),
     "unprivileged_policies": "subject",
     "unprivileged_no_default_policy": Narrows(("log_protection",), "set", live=True),

@@ -85,6 +85,7 @@ NARROWING: dict[str, tuple[str, str, int, tuple[str, ...]]] = {
     "timestamp_digits": ("okta", "timestamp_digits = 0", 0o600, ("timestamp_digits = 3",)),
     "max_skew": ("openbao", "max_skew = 5", 0o600, ("max_skew = 2", "max_skew = 1")),
     "k8s_request_timeout": ("k8s", "k8s_request_timeout = 300", 0o600, ("k8s_request_timeout = 30",)),
+    "k8s_webhook_reorder": ("k8s", "k8s_webhook_reorder = 90", 0o600, ("k8s_webhook_reorder = 0",)),
     "required_fields": ("openbao", 'required_fields = ["time"]', 0o600,
                         ('required_fields = ["source", "time", "identity", "resource", "action", "result", '
                          '"request_id"]',)),

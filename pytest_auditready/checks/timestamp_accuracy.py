@@ -74,6 +74,11 @@ _FINE = {"vault": 7, "k8s": 4}
 _REPLACED_FIX = ("find the stage that replaces the producer's times (a shipper's time key, an ingest or batch time) "
                  "and make it keep the producer's own time fields")
 
+# A Kubernetes webhook receiver writes the API server's batches as they arrive; the backend sends them concurrently
+# and retries one that failed after a backoff (k8s.io/apiserver plugin/pkg/audit/buffered), so a batch may land after
+# later ones (red team rt91 F6).
+_WEBHOOK_RULE = ("an event of a webhook's batch delivered after later batches, by no more than k8s_webhook_reorder "
+                 "(the API server sends its webhook batches concurrently and retries a failed one)")
 _NO_TIME = ("an entry with no readable time (RFC 3339 with an offset; timestamp_precision names it) has no place in "
             "time to judge")
 
@@ -106,6 +111,9 @@ class FileOrder(Visitor):
         fmt = format_of(ctx.settings)
         self.latency = int(ctx.settings.k8s_request_timeout * 10**9) if fmt.order_latency_ns else 0
         self.latency_rule = fmt.order_latency_rule
+        # A Kubernetes webhook receiver's file: a batch may land after later ones, by up to k8s_webhook_reorder (red
+        # team rt91 F6); 0 for the log backend's file, which the API server writes in order.
+        self.reorder = int(ctx.settings.k8s_webhook_reorder * 10**9) if fmt.order_latency_ns else 0
         # said beside the pass: what a tolerance set above its default lets pass (red team rt74 F3)
         self.narrowed = narrowed(ctx.settings, ctx.ledger is not None, bool(self.latency))
         # The latest time an entry was written at (``Record.written``: a Kubernetes event's stageTimestamp), of the
@@ -383,7 +391,7 @@ class FileOrder(Visitor):
         if self.unordered:
             return
         wts = rec.wts  # when the entry was written, where the format says so (a Kubernetes event's stageTimestamp)
-        written_back = wts is not None and wts[0] < self.latest_written - self.skew
+        written_back = wts is not None and wts[0] < self.latest_written - self.skew - self.reorder
         exempt = self.exempt is not None and self.exempt(rec)
         if written_back and exempt:
             # a long-running request's end: its start may lie anywhere before, but it was written in its place
@@ -400,10 +408,13 @@ class FileOrder(Visitor):
         if ns > self.latest:
             self.latest, self.latest_text, self.latest_line = ns, rec.time, rec.line
         elif ns < self.latest - self.skew:
+            if not written_back and ns >= self.latest - self.skew - self.reorder:
+                self.excuse(_WEBHOOK_RULE)  # a webhook's batch delivered after later ones (k8s_webhook_reorder)
+                return
             # (a RequestReceived event too: the API server writes it once authentication is done, which a token
             # webhook may take seconds over, with the time the request was received: red team rt33, F1)
             slow = bool(self.latency) and not written_back
-            if slow and ns >= self.latest - self.skew - self.latency:
+            if slow and ns >= self.latest - self.skew - self.reorder - self.latency:
                 self.excuse(self.latency_rule)  # a slow request's end, written in its place: its time is its start
                 return
             self._went_back((rec.time, rec.where, rec.request_id), self.latest_text, self.latest_line,
@@ -429,8 +440,7 @@ class FileOrder(Visitor):
                            f"start: a request that ran longer than k8s_request_timeout="
                            f"{self.latency / 1e9:g} s." if slow else ""),
                        ("set k8s_request_timeout to the API server's --request-timeout if the cluster allows requests "
-                        "that long; else find the stage that re-times entries" if slow else
-                        "find the stage that reorders or re-times entries (parallel shippers, a bad clock)"),
+                        "that long; else find the stage that re-times entries" if slow else self._reorder_fix()),
                        where=where, request_id=request_id)
 
     def _low(self, ns: int, time: str, where: str, request_id: str) -> None:
@@ -469,8 +479,9 @@ class FileOrder(Visitor):
         hit = next((low for low in later.lows or () if low[0] < cut), None)
         if hit is None and later.lows_over:
             raise NotImplementedError("too many entries that could go back in time at the start of a range")
-        if self.latency and later.excused.get(self.latency_rule):  # judged against the latest before its range
-            raise NotImplementedError("entries excused by the format's latency in a later range")
+        if (self.latency and later.excused.get(self.latency_rule)) or later.excused.get(_WEBHOOK_RULE):
+            # judged against the latest before its range
+            raise NotImplementedError("entries excused by the format's latency or reorder in a later range")
         if hit is not None:
             raise NotImplementedError("a later range goes back in time: the file is read whole to name each entry")
         self.merge_excused(later)
@@ -575,8 +586,14 @@ class FileOrder(Visitor):
                           f"max_skew={self.skew_s:g} s" + (
                               f", every one from the time of line {self.back_from}: that entry may be the one re-timed "
                               "(ahead)" if self.back_from > 0 else "") + ".",
-                          "find the stage that reorders or re-times entries (parallel shippers, a bad clock)",
-                          where=self.found[-1].where)
+                          self._reorder_fix(), where=self.found[-1].where)
+
+    def _reorder_fix(self) -> str:
+        """The fix for entries that go back in time; on a Kubernetes log, with the setting for a webhook's file."""
+        return "find the stage that reorders or re-times entries (parallel shippers, a bad clock)" + (
+            "; if the file is a Kubernetes audit webhook receiver's (batches sent concurrently and retried), set "
+            "k8s_webhook_reorder to the batch wait plus the retries' backoff" if self.latency and not self.reorder
+            else "")
 
 
 def _before(time: str, request_time: str) -> str:
@@ -599,6 +616,10 @@ def narrowed(settings: "Settings", live: bool, k8s: bool) -> str:
     if k8s and timeout > default:
         said.append(f"k8s_request_timeout = {timeout:g} s (default {default:g} s): an event written at its "
                     f"request's end may be up to {timeout:g} s behind the events before it")
+    reorder = settings.k8s_webhook_reorder
+    if k8s and reorder > Settings.k8s_webhook_reorder:
+        said.append(f"k8s_webhook_reorder = {reorder:g} s (default {Settings.k8s_webhook_reorder:g} s): an event "
+                    f"may be up to {reorder:g} s more behind the events before it, as a webhook's late batch")
     if not said:
         return ""
     return f"Narrowed by settings: {'; '.join(said)}; this pass is no evidence of a clock closer than that."
