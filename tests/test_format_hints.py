@@ -224,3 +224,39 @@ def test_kubernetes_1_8_events_are_refused_as_the_schema_they_are(tmp_path: Path
     cfg = tmp_path / "auditready.toml"
     cfg.write_text("require_tamper_evidence = false\nretention_days = 0\n")
     assert main(["verify", str(log), "--config", str(cfg)]) == 0, capsys.readouterr().out
+
+
+# Another producer's JSON lines that happen to carry "time" and "type": "request"/"response": an access log whose
+# request is its request line, an application log whose auth is a scheme. The vault writes both as objects in every
+# entry, so these are no Vault entries: they were judged as a vault's and blamed on it (every field missing).
+ACCESS_LOG = [{"time": "2026-03-02T10:00:00+00:00", "type": "request", "remote_addr": "10.0.0.1",
+               "request": "GET /v1/secret/data/app HTTP/1.1", "status": 200},
+              {"time": "2026-03-02T10:00:01+00:00", "type": "response", "remote_addr": "10.0.0.1",
+               "request": "GET /v1/secret/data/app HTTP/1.1", "status": 403, "auth": "Bearer"}]
+
+
+@pytest.mark.parametrize("fmt", [(), ("--format", "vault")], ids=["told-from-content", "format-vault"])
+def test_lines_with_a_request_that_is_no_object_are_no_vault_log(tmp_path: Path, capsys: pytest.CaptureFixture[str],
+                                                                 fmt: tuple[str, ...]) -> None:
+    log = tmp_path / "access.log"
+    log.write_text("".join(json.dumps(e) + "\n" for e in ACCESS_LOG))
+    log.chmod(0o600)
+    assert main(["verify", str(log), *fmt]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "no known audit format" in err, err
+
+
+def test_a_vault_entry_whose_request_was_rewritten_is_found_at_its_line(tmp_path: Path,
+                                                                        capsys: pytest.CaptureFixture[str]) -> None:
+    """Among a real OpenBao log's entries the same line is no longer refused as a whole file: it is found."""
+    lines = (ROOT / "openbao/rt72/openbao-2.7.2.log").read_text().splitlines()
+    entry = json.loads(lines[5])
+    entry["request"] = ACCESS_LOG[0]["request"]
+    lines[5] = json.dumps(entry)
+    log = tmp_path / "audit.log"
+    log.write_text("\n".join(lines) + "\n")
+    log.chmod(0o600)
+    assert main(["verify", str(log), "--json", str(tmp_path / "r.json")]) == 1
+    report = json.loads((tmp_path / "r.json").read_text())
+    where = {f["where"] for o in report["outcomes"] for f in o["findings"]}
+    assert f"{log}:6" in where, where

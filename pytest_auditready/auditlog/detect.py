@@ -174,8 +174,10 @@ def _kind(obj: Any) -> str:
     if obj.get("kind", "Event") == "Event" and (api is None or (isinstance(api, str) and api.startswith(
             "audit.k8s.io/"))) and _k8s_item(obj):  # an item of a list, with its kind or its apiVersion or neither
         return "k8s"
+    # (a "request" or "auth" that is no object is another producer's: an access log's request line, say)
     if obj.get("type") in ("request", "response") and (
-        isinstance(obj.get("request"), dict) or isinstance(obj.get("auth"), dict) or "time" in obj
+        isinstance(obj.get("request"), dict) or isinstance(obj.get("auth"), dict)
+        or ("time" in obj and obj.get("request", {}) == {} and obj.get("auth", {}) == {})
     ):
         return "vault"
     if cloudtrail_record(obj) or cloudtrail_record(eventbridge_detail(obj)):
