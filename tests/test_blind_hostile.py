@@ -218,6 +218,7 @@ def test_cr_only_line_ends_are_named(vault_log: bytes, tmp_path: Path) -> None:
     _no_traceback(r)
     assert r.returncode == 2
     assert "carriage return alone" in r.stderr and "tr '\\r' '\\n'" in r.stderr and "Firehose" not in r.stderr
+    assert f"> {cr}.lf)" in r.stderr, r.stderr  # (it named cr.log.log: red team rt89 F6)
     r = mixed
     assert f"Line {at + 1} of {name} is not a readable audit entry: JSON objects on one line apart by a carriage " \
            "return alone" in r.stdout, r.stdout

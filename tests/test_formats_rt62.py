@@ -485,7 +485,7 @@ _PACK: dict[str, tuple[Callable[[bytes], bytes], str, str]] = {
 FIXES = {
     "utf16": (_utf16, "iconv -f UTF-16 -t UTF-8", "utf8"),
     "array": (_array, "jq -c '.[]'", "jsonl"),
-    "cr-only": (_cr, "tr '\\r' '\\n'", "log"),
+    "cr-only": (_cr, "tr '\\r' '\\n'", "lf"),
     "no-newline": (_joined, "jq -c .", "jsonl"),
     "pretty": (_pretty, "jq -c '.'", "jsonl"),
 }

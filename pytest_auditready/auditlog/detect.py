@@ -738,7 +738,7 @@ def _shape(name: str, lines: list[bytes]) -> None:
                  "write each record alone (" + _filtered(name, "jq -c '.[-1]'", "jsonl") + ") and verify that")
     elif first[:1] == b"{" and _cr_ended(first):
         found = ("lines that end with a carriage return alone (CR, classic Mac OS line ends), no newline",
-                 "turn each CR into a newline (" + _filtered(name, "tr '\\r' '\\n'", "log", stdin=True)
+                 "turn each CR into a newline (" + _filtered(name, "tr '\\r' '\\n'", "lf", stdin=True)
                  + ") and verify that")
     elif first[:1] == b"{" and lines and _concatenated(first):
         found = ("JSON objects written one after another with no newline between them (as Kinesis Data Firehose "
@@ -1106,10 +1106,10 @@ def _base64_refusal(name: str, packed: str) -> UnknownFormat:
                              "logEvents, as a subscription filter delivers them: a Lambda function's awslogs.data), "
                              "one a line, not the audit entries one a line",
                              "write the entries one a line ("
-                             + _filtered(name, "base64 -d", "log", then=" | zcat | jq -r '.logEvents[].message'")
+                             + _filtered(name, "base64 -d", "messages", then=" | zcat | jq -r '.logEvents[].message'")
                              + ") and verify that")
     return UnknownFormat(f"{name} holds base64 of gzip-compressed data, not JSON audit entries",
-                         f"decode and decompress it ({_filtered(name, 'base64 -d', 'log', then=' | zcat')}) and "
+                         f"decode and decompress it ({_filtered(name, 'base64 -d', 'decoded', then=' | zcat')}) and "
                          "verify what that gives")
 
 
