@@ -46,7 +46,7 @@ import operator
 import re
 from itertools import compress, repeat
 from operator import lt
-from typing import Any, Iterator, Union
+from typing import Any, Generic, Iterator, TypeVar, Union
 
 from ..auditlog.formats import format_of
 from ..auditlog.model import Entries, Record
@@ -71,13 +71,40 @@ _MICRO_FIX = ("find the hop that re-renders the events' times (a shipper's or SI
               "2026-01-02T03:04:05.123456Z)")
 
 
+_RECEIVED = "requestReceivedTimestamp"
+T = TypeVar("T")
+
+
+class _Sample(Generic[T]):
+    """How many of a kind were seen (``n``), and the first ``keep`` of them (``items``), to name."""
+
+    def __init__(self, keep: int = _SHOW) -> None:
+        self.keep = keep
+        self.items: list[T] = []
+        self.n = 0
+
+    def add(self, item: T) -> None:
+        self.n += 1
+        if len(self.items) < self.keep:
+            self.items.append(item)
+
+    def merge(self, later: "_Sample[T]") -> None:
+        """``later``'s, seen after these."""
+        self.items = (self.items + later.items)[: self.keep]
+        self.n += later.n
+
+    @property
+    def more(self) -> int:
+        """How many were seen past those kept."""
+        return self.n - len(self.items)
+
+
 class Precision(Visitor):
     def __init__(self, ctx: CheckContext) -> None:
         self.digits = ctx.settings.timestamp_digits
         self.fix = format_of(ctx.settings).precision_fix
         self.time_fix = format_of(ctx.settings).time_fix
-        self.bad: list[Record] = []  # the first few entries whose time is not RFC 3339
-        self.nbad = 0
+        self.bad: _Sample[Record] = _Sample(_SHOW + 1)  # entries whose time is not RFC 3339
         self.good = 0
         self.best = 0
         self.first = ""
@@ -88,8 +115,7 @@ class Precision(Visitor):
         # trimmed zeros; other producers mix sources of several resolutions (a service's microseconds beside
         # another's nanoseconds), so a short time there says nothing on its own.
         self.one_clock = format_of(ctx.settings).name == "vault"
-        self.zero: list[Record] = []  # the first few Vault/OpenBao times whose fraction ends in a zero (``_zero``)
-        self.nzero = 0
+        self.zero: _Sample[Record] = _Sample()  # Vault/OpenBao times whose fraction ends in a zero (``entry``)
         # The Kubernetes API server writes its times as MicroTime (apimachinery's RFC3339Micro layout, ".000000"):
         # six digits always, trailing zeros kept: an event at a whole millisecond is no coarser clock (its digits
         # written are its precision), but a fraction of zeros only is none (a log re-timed to whole seconds and
@@ -100,8 +126,7 @@ class Precision(Visitor):
         # none), and its digits are not the trail's precision. Unless field_map reads the time from another field.
         self.whole = (format_of(ctx.settings).name == "cloudtrail"
                       and "time" not in dict(getattr(ctx.settings, "field_map", ()) or ()))
-        self.fraction: list[tuple[Record, int]] = []  # the first few such records, with their significant digits
-        self.nfraction = 0
+        self.fraction: _Sample[tuple[Record, int]] = _Sample()  # such records, with their significant digits
         # times of fewer digits are counted (``_short``): written by the one Go clock, else significant; none where
         # the producer writes whole seconds (judged against timestamp_digits as a whole, ``finish``)
         # (Kubernetes: a fraction whose last three digits are zeros, a millisecond, comes once in 1000 requests)
@@ -115,11 +140,9 @@ class Precision(Visitor):
         mapped = dict(getattr(ctx.settings, "field_map", ()) or ())
         self.micro_time = self.padded and _MICRO_FIELDS.issuperset(
             field_alternatives(mapped.get("time", "requestReceivedTimestamp")))
-        self.micro: list[tuple[Record, list[str]]] = []
-        self.nmicro = 0
+        self.micro: _Sample[tuple[Record, list[str]]] = _Sample()
         # Times of more than nine fractional digits, where Go wrote them (Vault/OpenBao, Kubernetes): the first few
-        self.long: list[Record] = []
-        self.nlong = 0
+        self.long: _Sample[Record] = _Sample()
         self.narrowed = narrowed(self.digits, self.floor, self.whole)  # said beside the pass
         # The API server writes each stage of a request (RequestReceived, ResponseStarted, ResponseComplete) with the
         # request's one requestReceivedTimestamp: a request received at a whole second is one chance, not one per
@@ -140,7 +163,7 @@ class Precision(Visitor):
                 frac = t[20:] if t[19:20] == "." else ""  # (the digits before "Z" or an offset)
                 digits = len(frac[:len(frac) - len(frac.lstrip("0123456789"))].rstrip("0"))
                 if digits:
-                    self._fraction(batch.record(i), digits)
+                    self.fraction.add((batch.record(i), digits))
                 else:
                     self.good += 1
                     self.first = self.first or batch.where(i)
@@ -155,7 +178,7 @@ class Precision(Visitor):
         if self.one_clock and "0Z" in map(_LAST2, times):
             for i, t in enumerate(times):
                 if t.endswith("0Z") and t[19:20] == ".":
-                    self._zero(batch.record(i))
+                    self.zero.add(batch.record(i))
         if not self.one_clock:  # significant digits, each time's once ("YYYY-MM-DDTHH:MM:SS." and "Z" around them)
             sigs = [len(t[20:-1].rstrip("0")) for t in times]
             if self.best < 9 and sigs:
@@ -180,11 +203,11 @@ class Precision(Visitor):
         written = batch.written
         return not written or _MICRO_RUN.fullmatch("\n".join(written) + "\n") is not None
 
-    def _off_micro(self, rec: Record) -> list[str]:
+    def _off_micro(self, rec: Record) -> dict[str, str]:
         """What is not MicroTime's layout in ``rec``'s requestReceivedTimestamp (where ``micro_time``) and
-        stageTimestamp, as "<field> '<time>' has <what>"; [] when both are as the API server writes them."""
-        out = []
-        for name, text, ts in (("requestReceivedTimestamp", rec.time if self.micro_time else "", rec.ts),
+        stageTimestamp, by field, as "<field> '<time>' has <what>"; {} when both are as the API server writes them."""
+        out = {}
+        for name, text, ts in ((_RECEIVED, rec.time if self.micro_time else "", rec.ts),
                                ("stageTimestamp", rec.written, rec.wts)):
             if not text or ts is None or _MICRO_RUN.fullmatch(text + "\n") is not None:
                 continue  # (a time that is no RFC 3339 is reported as such: ``bad``, or the reader's bad line)
@@ -192,54 +215,34 @@ class Precision(Visitor):
             offset = text[20 + digits:] if digits else text[19:]
             what = ([f"{digits:,} fractional digit{'' if digits == 1 else 's'}"] if digits != _MICRO else []) + (
                 [f"the offset {clip(offset, 12)!r}"] if offset != "Z" else [])
-            out.append(f"{name} {clip(text, 40)!r} has {' and '.join(what) or 'a layout other than RFC3339Micro'}")
+            out[name] = f"{name} {clip(text, 40)!r} has {' and '.join(what) or 'a layout other than RFC3339Micro'}"
         return out
-
-    def _micro(self, rec: Record, off: list[str]) -> None:
-        """A Kubernetes event whose MicroTime fields are not as the API server writes them (``off``)."""
-        self.nmicro += 1
-        if len(self.micro) < _SHOW:
-            self.micro.append((rec, off))
-
-    def _zero(self, rec: Record) -> None:
-        """A Vault/OpenBao time whose fraction ends in a zero: Go's RFC3339Nano, which the vault writes, trims
-        trailing zeros, whatever its clock's resolution, so a hop rewrote it (cut to milliseconds, or padded: red
-        team rt48 F2, a whole file re-timed passed as its own best precision)."""
-        self.nzero += 1
-        if len(self.zero) < _SHOW:
-            self.zero.append(rec)
-
-    def _fraction(self, rec: Record, digits: int) -> None:
-        """A CloudTrail record whose eventTime has ``digits`` significant fractional digits (``whole``)."""
-        self.nfraction += 1
-        if len(self.fraction) < _SHOW:
-            self.fraction.append((rec, digits))
 
     def entry(self, rec: Record) -> None:
         ts = rec.ts
         if self.whole and ts is not None and ts[2]:
-            self._fraction(rec, ts[2])
+            # CloudTrail writes whole seconds (``whole``): a hop re-timed it
+            self.fraction.add((rec, ts[2]))
             return
-        off = self._off_micro(rec) if self.padded else []
+        off = self._off_micro(rec) if self.padded else {}
         if off:
-            self._micro(rec, off)
-            if off[0].startswith("requestReceivedTimestamp") and ts is not None:
+            self.micro.add((rec, list(off.values())))
+            if _RECEIVED in off and ts is not None:
                 # re-timed: its digits are not the log's precision, nor a short time to count (module docstring)
                 self.good += 1
                 self.first = self.first or rec.where
                 return
         if self.one_clock and ts is not None and rec.time.endswith("0Z") and rec.time[19:20] == ".":
-            self._zero(rec)
+            # Go's RFC3339Nano, which the vault writes, trims trailing zeros whatever its clock's resolution, so a
+            # hop rewrote it (cut to milliseconds, or padded: red team rt48 F2, a whole file re-timed passed as its
+            # own best precision)
+            self.zero.add(rec)
         if ts is None:
-            self.nbad += 1
-            if len(self.bad) <= _SHOW:
-                self.bad.append(rec)
+            self.bad.add(rec)
         else:
             self.good += 1
             if self.floor and ts[1] > _MAX_DIGITS:  # (only such a time is not a batch's: Entries.utc_times)
-                self.nlong += 1
-                if len(self.long) < _SHOW:
-                    self.long.append(rec)
+                self.long.add(rec)
             precision = min((ts[1] if ts[2] else 0) if self.padded else ts[2], _MAX_DIGITS)
             if precision > self.best:
                 self.best = precision
@@ -280,16 +283,11 @@ class Precision(Visitor):
             self.short[k] = (self.short.get(k, []) + recs)[:_SHOW]
         for k, n in later.nshort.items():
             self.nshort[k] = self.nshort.get(k, 0) + n
-        self.bad = (self.bad + later.bad)[: _SHOW + 1]
-        self.nbad += later.nbad
-        self.zero = (self.zero + later.zero)[:_SHOW]
-        self.nzero += later.nzero
-        self.fraction = (self.fraction + later.fraction)[:_SHOW]
-        self.nfraction += later.nfraction
-        self.long = (self.long + later.long)[:_SHOW]
-        self.nlong += later.nlong
-        self.micro = (self.micro + later.micro)[:_SHOW]
-        self.nmicro += later.nmicro
+        self.bad.merge(later.bad)
+        self.zero.merge(later.zero)
+        self.fraction.merge(later.fraction)
+        self.long.merge(later.long)
+        self.micro.merge(later.micro)
         self.good += later.good
         self.best = max(self.best, later.best)
         self.first = self.first or later.first
@@ -299,14 +297,14 @@ class Precision(Visitor):
         # No entry at all: nothing here; the engine fails a check that judged nothing (judged_something).
         if self.narrowed:
             yield Note("", self.narrowed)
-        for e in self.bad[:_SHOW]:
+        for e in self.bad.items[:_SHOW]:
             said = (f"The entry's time {clip(e.time, 40)!r} is not an RFC 3339 time with an explicit offset." if e.time
                     else "The entry has no time as text (its time field is missing, empty, or not a string such "
                          "as an epoch number): an RFC 3339 time with an explicit offset is required.")
             yield Finding(ID, "", said, self.time_fix, where=e.where, request_id=e.request_id)
-        if self.nbad > _SHOW:
-            yield Finding(ID, "", f"{self.nbad - _SHOW} more entries have times that are not RFC 3339 with an offset.",
-                          "as above", where=self.bad[_SHOW].where)
+        if self.bad.n > _SHOW:
+            yield Finding(ID, "", f"{self.bad.n - _SHOW} more entries have times that are not RFC 3339 with an offset.",
+                          "as above", where=self.bad.items[_SHOW].where)
         if self.good and self.best < self.digits:
             yield Finding(
                 ID,
@@ -318,38 +316,38 @@ class Precision(Visitor):
             )
         elif self.nshort and self.good:
             yield from self._retimed()
-        for e in self.zero:
+        for e in self.zero.items:
             yield Finding(ID, "", f"The entry's time {clip(e.time, 40)!r} ends its fraction in a zero: the vault "
                           "writes its times in Go's RFC3339Nano, which trims trailing zeros, so a hop rewrote this "
                           "time (cut it to fewer digits, or padded it).", self.fix, where=e.where,
                           request_id=e.request_id)
-        if self.nzero > len(self.zero):
-            yield Finding(ID, "", f"{self.nzero - len(self.zero)} more entries have times whose fraction ends in a "
-                          "zero.", self.fix, where=self.zero[-1].where)
-        for e in self.long:
+        if self.zero.more:
+            yield Finding(ID, "", f"{self.zero.more} more entries have times whose fraction ends in a zero.",
+                          self.fix, where=self.zero.items[-1].where)
+        for e in self.long.items:
             assert e.ts is not None
             yield Finding(ID, "", f"The entry's time {clip(e.time, 40)!r} has {e.ts[1]:,} fractional digits: "
                           f"{'the API server' if self.padded else 'the vault'} writes its times with Go, at most nine "
                           "(nanoseconds), so a hop rewrote this time.", self.fix, where=e.where,
                           request_id=e.request_id)
-        if self.nlong > len(self.long):
-            yield Finding(ID, "", f"{self.nlong - len(self.long)} more entries have times of more than nine "
-                          "fractional digits.", self.fix, where=self.long[-1].where)
-        for e, off in self.micro:
+        if self.long.more:
+            yield Finding(ID, "", f"{self.long.more} more entries have times of more than nine fractional digits.",
+                          self.fix, where=self.long.items[-1].where)
+        for e, off in self.micro.items:
             yield Finding(ID, "", f"The {e.type + ' ' if e.type else ''}event's {'; its '.join(off)}: the API server "
                           "writes both times as MicroTime, six fractional digits (trailing zeros kept) in UTC ('Z') "
                           "always, so a hop re-timed this event.", _MICRO_FIX, where=e.where, request_id=e.request_id)
-        if self.nmicro > len(self.micro):
-            yield Finding(ID, "", f"{self.nmicro - len(self.micro)} more events have a requestReceivedTimestamp or "
+        if self.micro.more:
+            yield Finding(ID, "", f"{self.micro.more} more events have a requestReceivedTimestamp or "
                           "stageTimestamp that is not six fractional digits in UTC.", _MICRO_FIX,
-                          where=self.micro[-1][0].where)
-        for e, n in self.fraction:
+                          where=self.micro.items[-1][0].where)
+        for e, n in self.fraction.items:
             yield Finding(ID, "", f"The record's eventTime {clip(e.time, 40)!r} has {n} significant fractional "
                           "digit(s): CloudTrail writes eventTime in whole seconds, so a hop re-timed this record.",
                           self.time_fix, where=e.where, request_id=e.request_id)
-        if self.nfraction > len(self.fraction):
-            yield Finding(ID, "", f"{self.nfraction - len(self.fraction)} more records have an eventTime with a "
-                          "fraction of a second that is not zeros.", self.time_fix, where=self.fraction[-1][0].where)
+        if self.fraction.more:
+            yield Finding(ID, "", f"{self.fraction.more} more records have an eventTime with a fraction of a second "
+                          "that is not zeros.", self.time_fix, where=self.fraction.items[-1][0].where)
 
     def _retimed(self) -> Iterator[Finding]:
         """The entries whose times are too short for trimmed zeros to explain (see the module's docstring). The
