@@ -5,9 +5,10 @@
 
 An hourly rotation kept for a year is 8,760 files; CloudTrail delivers a file every five minutes and region. Each
 set here is N files in one folder, each a request and its response entry of a real OpenBao log
-(fixtures/openbao/odd/correct.log); the whole set is verified with `--jobs 1`. The figure to read is the time per
-file: flat across sizes when the run is linear in the files (red team rt11 measured 3.4 ms a file at 300 files and
-20 ms at 1,000, from a folder compared path by path with every other file's).
+(fixtures/openbao/odd/correct.log) with a request id and an hour of its own; the whole set is verified with
+`--jobs 1`. The figure to read is the time per file: flat across sizes when the run is linear in the files (red team
+rt11 measured 3.4 ms a file at 300 files and 20 ms at 1,000, from a folder compared path by path with every other
+file's).
 
 Not run by CI.
 """
@@ -16,14 +17,18 @@ from __future__ import annotations
 
 import argparse
 import json
+import re
 import subprocess
 import sys
 import tempfile
 import time
+import uuid
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
 FIXTURE = HERE.parent / "fixtures" / "openbao" / "odd" / "correct.log"
+_TIME = re.compile(rb'^(\{"time":")(\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d)(\.\d+)?Z"')
+_RID = re.compile(rb'"request":\{"id":"([^"]+)"')
 
 
 def pairs() -> list[bytes]:
@@ -39,10 +44,22 @@ def pairs() -> list[bytes]:
 
 
 def build(folder: Path, n: int, chunks: list[bytes]) -> None:
+    """``n`` files of one log, an hour apart, each a pair of ``chunks`` with a request id of its own and its times
+    moved to its hour: distinct files, as a rotated log's are (copies of one file are a finding of their own)."""
     folder.mkdir()
+    base = 1_767_600_000  # 2026-01-05T08:00:00Z
     for i in range(n):
+        rid = str(uuid.UUID(int=i + 1)).encode()
+        lines = []
+        for j, ln in enumerate(chunks[i % len(chunks)].splitlines()):
+            stamp = time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(base + i * 3600)).encode()
+            m = _TIME.match(ln)
+            if m:  # nine digits not ending in 0, as Go's RFC3339Nano writes them
+                ln = m.group(1) + stamp + b".%09d" % (123456781 + 1000 * j) + b'Z"' + ln[m.end():]
+            ln = _RID.sub(b'"request":{"id":"' + rid + b'"', ln, count=1)
+            lines.append(ln)
         p = folder / f"audit-{i:05d}.log"
-        p.write_bytes(chunks[i % len(chunks)])
+        p.write_bytes(b"\n".join(lines) + b"\n")
         p.chmod(0o600)
 
 
