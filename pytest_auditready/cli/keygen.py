@@ -18,9 +18,12 @@ def add_parser(sub: Any) -> argparse.ArgumentParser:
 
 def run(args: argparse.Namespace) -> int:
     from ..seal.chain import write_keypair
+    from ..text import visible
 
     priv, pub, kid = write_keypair(args.key)
-    print(f"private key: {priv} (mode 0600): only the sealer needs it")
-    print(f"public key:  {pub} (key id {kid}): verify with it (public_key in [tool.auditready], or "
+    # the names as every command shows a path: a newline or ESC in KEY neither starts a line (a forged ::error::)
+    # nor acts on the terminal (red team rt92 F8)
+    print(f"private key: {visible(str(priv))} (mode 0600): only the sealer needs it")
+    print(f"public key:  {visible(str(pub))} (key id {kid}): verify with it (public_key in [tool.auditready], or "
           "auditready verify --public-key)")
     return 0

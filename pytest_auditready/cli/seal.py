@@ -9,6 +9,7 @@ import threading
 from pathlib import Path
 from typing import Any
 
+from ..text import visible
 from . import nonempty
 
 
@@ -86,7 +87,9 @@ def run(args: argparse.Namespace) -> int:
                                   f"seal it once, without --follow: auditready seal {args.log} --key KEY")
 
     def say(kind: str, text: str) -> None:  # at once: a following sealer may never exit
-        print(f"auditready: {kind}: {text}", file=sys.stderr, flush=True)
+        # a note names the log, its rotated files and its chain as they are: a file name's newline or ESC would
+        # start a line of its own (a forged ::error:: under GitHub Actions) or act on the terminal (red team rt92 F8)
+        print(f"auditready: {kind}: {visible(text)}", file=sys.stderr, flush=True)
 
     state = Path(args.state) if args.state is not None else default_state_dir()
     sealer = Sealer(args.log, key, lines_per_record=args.lines, state_dir=state, new_chain=args.new_chain,
@@ -103,13 +106,14 @@ def run(args: argparse.Namespace) -> int:
             old = signal.signal(signal.SIGTERM, on_signal)
             old_int = signal.signal(signal.SIGINT, on_signal)
             try:
-                print(f"auditready: sealing {args.log} into {sealer.digests_path} (every {args.lines} lines or "
-                      f"{interval:g} s); stop with Ctrl-C or SIGTERM", file=sys.stderr, flush=True)
+                print(f"auditready: sealing {visible(args.log)} into {visible(str(sealer.digests_path))} (every "
+                      f"{args.lines} lines or {interval:g} s); stop with Ctrl-C or SIGTERM", file=sys.stderr,
+                      flush=True)
                 s = sealer.follow(every_seconds=interval, stop=stop)
             finally:
                 signal.signal(signal.SIGTERM, old)
                 signal.signal(signal.SIGINT, old_int)
     tail = f"; {s.unsealed_tail} bytes of an unterminated last line wait for the next seal" if s.unsealed_tail else ""
-    print(f"sealed {s.lines} line(s) ({s.bytes} bytes) of {args.log} in {s.records} new record(s) -> "
-          f"{sealer.digests_path}{tail}")
+    print(f"sealed {s.lines} line(s) ({s.bytes} bytes) of {visible(args.log)} in {s.records} new record(s) -> "
+          f"{visible(str(sealer.digests_path))}{tail}")
     return 0

@@ -320,7 +320,8 @@ class Sealer:
     ) -> None:
         """``state_dir``: where the sealer records how far it signed (None: no record, a chain is taken as found).
         ``new_chain``: move the chain there is aside and start another. ``on_note(kind, text)``: each note
-        ("note") and warning ("warning") as it arises."""
+        ("note") and warning ("warning") as it arises; its text names the log, its rotated files and its chain as
+        they are (a file name's control characters included): whoever prints it makes it visible (text.visible)."""
         if lines_per_record < 1 or max_record_bytes < 1:
             raise AuditReadyError("a record must hold at least one line", "pass --lines 1 or more")
         self.log_path = Path(log_path)

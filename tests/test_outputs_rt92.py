@@ -1,0 +1,102 @@
+"""Red team rt92: what each output does with a hostile file name or logged path.
+
+F8: `auditready seal` and `auditready keygen` printed file names raw (a newline started a forged ``::error::`` line
+under GitHub Actions; ESC coloured the terminal), where every other command shows them as escapes."""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+
+import pytest
+
+from pytest_auditready.cli import main
+
+# A name that would start a workflow command of its own, colour the terminal, reorder the line, end it with a
+# carriage return and hold GitHub's legacy "##[" command syntax, if it were printed as it is.
+HOSTILE = "a\n::error::forged\x1b[31m\u202e\r##[warning]x\x07"
+
+
+def _line(i: int) -> str:
+    return json.dumps({"time": f"2026-01-01T00:00:{i % 60:02d}.{i:06d}Z", "type": "request",
+                       "request": {"id": f"req-{i}", "path": "secret/data/p"}}) + "\n"
+
+
+def _write_log(path: Path, n: int, start: int = 0) -> None:
+    with open(path, "a") as f:
+        f.writelines(_line(i) for i in range(start, start + n))
+    path.chmod(0o600)
+
+
+def _assert_inert(text: str) -> None:
+    """Nothing in ``text`` acts: no control character but the newlines that end the tool's own lines, no line a
+    runner reads as a workflow command, no bidi override, no "##[" (which the runner reads anywhere in a line)."""
+    for ch in text:
+        assert ch == "\n" or (ch.isprintable() and ch != "\u202e"), f"{ch!r} printed raw in {text!r}"
+    assert "##[" not in text
+    for line in text.splitlines():
+        assert not line.lstrip().startswith("::"), line
+
+
+@pytest.fixture
+def actions(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("GITHUB_ACTIONS", "true")
+
+
+# -- F8: seal and keygen --------------------------------------------------------------------------------------------
+@pytest.mark.usefixtures("actions")
+def test_keygen_shows_the_key_names_as_escapes(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    key = tmp_path / f"k{HOSTILE}"
+    assert main(["keygen", str(key)]) == 0
+    out, err = capsys.readouterr()
+    _assert_inert(out + err)
+    shown = "k" + r"a\x0a::error::forged\x1b[31m\u202e\x0d#\x23[warning]x\x07"
+    assert f"private key: {tmp_path}/{shown} (mode 0600)" in out
+    assert f"public key:  {tmp_path}/{shown}.pub (key id " in out
+    assert key.is_file() and Path(f"{key}.pub").is_file()  # the files themselves have the names given
+
+
+@pytest.mark.usefixtures("actions")
+def test_seal_shows_the_log_and_chain_names_as_escapes(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """The one-shot seal's warning (the chain starts over a log with lines in it) and its closing line."""
+    key = tmp_path / "seal.key"
+    assert main(["keygen", str(key)]) == 0
+    log = tmp_path / f"{HOSTILE}.log"
+    _write_log(log, 5)
+    capsys.readouterr()
+    assert main(["seal", str(log), "--key", str(key), "--state", str(tmp_path / "state")]) == 0
+    out, err = capsys.readouterr()
+    _assert_inert(out + err)
+    shown = r"a\x0a::error::forged\x1b[31m\u202e\x0d#\x23[warning]x\x07.log"
+    assert f"warning: sealing of {tmp_path}/{shown} begins now" in err
+    assert f"of {tmp_path}/{shown} in 1 new record(s) -> {tmp_path}/{shown}.digests" in out
+
+
+@pytest.mark.usefixtures("actions")
+def test_seal_notes_name_the_files_found_beside_the_log_as_escapes(tmp_path: Path,
+                                                                   capsys: pytest.CaptureFixture[str]) -> None:
+    """The notes of a seal that found the log rotated while it was stopped name files it found in the log's
+    folder, not typed by anyone; a new chain's warning names where the old one went. (No newline in this log's
+    name: rotation.rotation_slot does not take one.)"""
+    key = tmp_path / "seal.key"
+    assert main(["keygen", str(key)]) == 0
+    name = HOSTILE.replace("a\n", "")
+    log = tmp_path / f"{name}.log"
+    state = ["--state", str(tmp_path / "state")]
+    _write_log(log, 5)
+    assert main(["seal", str(log), "--key", str(key), *state]) == 0
+    os.rename(log, f"{log}.2")  # rotated twice while the sealer was stopped: .1 was made whole since
+    _write_log(Path(f"{log}.1"), 3, 5)
+    _write_log(log, 2, 8)
+    capsys.readouterr()
+    assert main(["seal", str(log), "--key", str(key), *state]) == 0
+    out, err = capsys.readouterr()
+    _assert_inert(out + err)
+    shown = r"::error::forged\x1b[31m\u202e\x0d#\x23[warning]x\x07.log"
+    assert f"note: {tmp_path}/{shown}.1 was rotated whole while the sealer was stopped" in err
+    assert main(["seal", str(log), "--key", str(key), *state, "--new-chain"]) == 0
+    out, err = capsys.readouterr()
+    _assert_inert(out + err)
+    assert (f"warning: starting a new chain in {tmp_path}/{shown}.digests (--new-chain); the old one was moved to "
+            f"{tmp_path}/{shown}.digests.replaced-") in err
