@@ -252,13 +252,13 @@ def _target(v: Any) -> Any:
 def strip_userinfo(url: str) -> tuple[str, bool]:
     """``url`` without any user:password@ part (credentials come from the environment only), and whether it had
     one. Only the authority is looked at; nothing of what was removed is kept."""
-    scheme, sep, rest = url.partition("://")
-    if not sep:
+    from .text import userinfo_end
+
+    end = userinfo_end(url)
+    if end < 0:
         return url, False
-    authority, slash, path = rest.partition("/")
-    if "@" not in authority:
-        return url, False
-    return f"{scheme}://{authority.rsplit('@', 1)[1]}{slash}{path}", True
+    scheme = url.partition("://")[0]
+    return f"{scheme}://{url[end:]}", True
 
 
 def _fields(v: Any) -> Any:

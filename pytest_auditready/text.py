@@ -112,8 +112,31 @@ def _spellings(secrets: tuple[tuple[str, str], ...]) -> tuple[tuple[str, str], .
 
 
 # A URL's user:password@ (or any user@) after its scheme, in free text (a command, a program's stderr): group 1 is
-# the scheme and "://", what follows up to "@" is the credential to hide.
+# the scheme and "://", what follows up to "@" is the credential to hide. (As RFC 3986 reads a URL: a user@ ends
+# before any "/"; data_minimisation tells an e-mail address in a path from a URL's user by it.)
 URL_USERINFO = re.compile(r"(?i)\b([a-z][a-z0-9+.-]*://)[^/\s@]*@")
+# The same to withhold: a password pasted as is may hold a "/" (AWS's documented secret access key does, and about
+# half of real ones: red team rt92 F1), which RFC 3986 would read as the path's start. So "user:" and anything up to
+# the next "@" is withheld too; a host:port followed by a path holding an "@" is withheld with it (never shown is
+# the safe side).
+URL_CREDENTIALS = re.compile(r"(?i)\b([a-z][a-z0-9+.-]*://)(?:[^/\s@]*@|[^/\s@:]*:[^\s@]*@)")
+
+
+def userinfo_end(url: str) -> int:
+    """Where the ``user:password@`` (or ``user@``) after ``url``'s scheme ends (the index past its "@"), else -1. A
+    password may hold a "/" (``URL_CREDENTIALS``); a ``host:port/`` before a path that holds an "@" is no password."""
+    scheme, sep, rest = url.partition("://")
+    if not sep:
+        return -1
+    at = rest.find("@")
+    if at < 0:
+        return -1
+    before = rest[:at]
+    if "/" in before:
+        user, colon, secret = before.partition(":")
+        if not colon or "/" in user or re.match(r"\d{1,5}(?:/|\Z)", secret):
+            return -1  # a path's "@" (an e-mail address in a key), or a host:port before the path
+    return len(scheme) + len(sep) + at + 1
 
 
 # The characters a token is made of, as no_secret_leak splits a quoted value into pieces to judge each
@@ -137,8 +160,8 @@ def clip(text: str, limit: int) -> str:
 
 
 def without_userinfo(text: str) -> str:
-    """``text`` with every URL's user:password@ (or user@) withheld."""
-    return URL_USERINFO.sub(r"\1<credentials>@", text)
+    """``text`` with every URL's user:password@ (or user@) withheld, a password holding "/" too."""
+    return URL_CREDENTIALS.sub(r"\1<credentials>@", text)
 
 
 def shown_error(exc: BaseException) -> str:
@@ -167,7 +190,98 @@ def redact(text: str, secrets: Mapping[str, str], markup: bool = False) -> str:
     for form, name in forms:  # then what is left of one cut short
         if len(form) > _CUT and form[:_CUT] in text:
             text = _cut_short(text, form, html.escape(name) if markup else name)
+    grams = _grams(tuple(sorted(secrets.items())))
+    if grams[_PROBE]:
+        text = _pieces(text, grams[_PROBE], markup)
+    if _ESCAPED.search(text):
+        text = _escaped_runs(text, grams, markup)
     return text
+
+
+@functools.lru_cache(maxsize=64)
+def _grams(secrets: tuple[tuple[str, str], ...]) -> dict[int, dict[str, tuple[str, int, str]]]:
+    """Of each known value longer than _CUT, as it is written: its blocks of _PROBE characters that begin at a
+    multiple of _PROBE (``_pieces``), and each run of _SHORT characters (``_escaped_runs``), -> (the value, where it
+    begins in it, its name); one two values share names the first."""
+    out: dict[int, dict[str, tuple[str, int, str]]] = {_PROBE: {}, _SHORT: {}}
+    for name, value in secrets:
+        if len(value) <= _CUT:
+            continue
+        for at in range(0, len(value) - _PROBE + 1, _PROBE):
+            out[_PROBE].setdefault(value[at:at + _PROBE], (value, at, f"<{name}>"))
+        for at in range(len(value) - _SHORT + 1):
+            out[_SHORT].setdefault(value[at:at + _SHORT], (value, at, f"<{name}>"))
+    return out
+
+
+# A run of _CUT characters of a value holds one of the value's blocks of _PROBE characters that begin at a multiple
+# of _PROBE (2 * _PROBE - 1 <= _CUT): those are looked for (str.find), and each found is grown to the whole run.
+_PROBE = 6
+
+
+def _pieces(text: str, blocks: dict[str, tuple[str, int, str]], markup: bool) -> str:
+    """``text`` with each run of _CUT or more characters of a known value, wherever in the value it begins (a value
+    split across two fields, a quote that begins inside it: red team rt92 F6), shown as the value's name and "..."."""
+    spans: list[tuple[int, int, str]] = []
+    for block, (value, start, name) in blocks.items():
+        p = text.find(block)
+        while p >= 0:
+            left, right, first = p, p + _PROBE, start
+            while left > 0 and first > 0 and text[left - 1] == value[first - 1]:
+                left, first = left - 1, first - 1
+            stop = first + right - left
+            while right < len(text) and stop < len(value) and text[right] == value[stop]:
+                right, stop = right + 1, stop + 1
+            if right - left >= _CUT:
+                spans.append((left, right, name))
+            p = text.find(block, p + 1)
+    if not spans:
+        return text
+    out, at = [], 0
+    for left, right, name in sorted(spans):
+        if right <= at:
+            continue
+        out.append(text[at:max(left, at)] + (html.escape(name) if markup else name) + "...")
+        at = right
+    return "".join(out) + text[at:]
+
+
+# Escapes a value may be written in that the spellings (``_spellings``) do not list: any character percent-encoded
+# ("%2E" for "."), an HTML character reference of any character, a JSON or Python escape of a letter (red team rt92
+# F3, F4: a known token as a key name written so was quoted whole, as the key it was found under).
+_ESCAPED = re.compile(r"%[0-9A-Fa-f]{2}|&#|&[A-Za-z]{2,8};|\\u[0-9A-Fa-f]{4}|\\x[0-9A-Fa-f]{2}")
+# What ends a run an escaped value may be written in: space, quotes, brackets, and the separators of a report's
+# cells and lists (a run is decoded, and judged, alone)
+_RUN_END = re.compile(r"""([\s"'`<>()\[\]{},|])""")
+_PY_ESCAPE = re.compile(r"\\u([0-9A-Fa-f]{4})|\\x([0-9A-Fa-f]{2})")
+
+
+def _decoded(run: str) -> str:
+    """``run`` with one layer of percent-encoding, HTML references and \\u or \\x escapes undone."""
+    run = _PY_ESCAPE.sub(lambda m: chr(int(m.group(1) or m.group(2), 16)), run)
+    return html.unescape(urllib.parse.unquote(run, errors="replace"))
+
+
+def _escaped_runs(text: str, grams: dict[int, dict[str, tuple[str, int, str]]], markup: bool) -> str:
+    """``text`` with each run that holds an escape (``_ESCAPED``) and, undone (up to three layers: a report writes
+    the log's escapes escaped again), holds a known value or _SHORT characters of one, shown as that value's name
+    and "...": the whole run, as what else it holds is not worth a guess."""
+    parts = _RUN_END.split(text)
+    for i in range(0, len(parts), 2):
+        run = parts[i]
+        if len(run) < _SHORT or not _ESCAPED.search(run):
+            continue
+        for _layer in range(3):
+            undone = _decoded(run)
+            if undone == run:
+                break
+            run = undone
+            hit = next((grams[_SHORT][run[p:p + _SHORT]] for p in range(len(run) - _SHORT + 1)
+                        if run[p:p + _SHORT] in grams[_SHORT]), None)
+            if hit is not None:
+                parts[i] = (html.escape(hit[2]) if markup else hit[2]) + "..."
+                break
+    return "".join(parts)
 
 
 # A quote cut short (a finding shows 40 or 60 characters of a value) may end inside a secret: its first _CUT

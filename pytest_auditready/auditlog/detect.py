@@ -406,7 +406,9 @@ def _lines(sample: bytes, complete: bool) -> list[bytes]:
     return [ln.rstrip(b"\r") for ln in lines if ln.strip()][:SAMPLE_LINES]
 
 
-_SECRETISH = re.compile(r"[A-Za-z0-9+/=_~]{20,}|(?=[A-Za-z0-9+/=_~]*[0-9])(?=[A-Za-z0-9+/=_~]*[A-Za-z])"
+# (a "-" joins the parts of many tokens, Slack's xoxb-<team>-<bot>-<random>: a run of 20 with it is one run; red
+# team rt92 F5)
+_SECRETISH = re.compile(r"[A-Za-z0-9+/=_~-]{20,}|(?=[A-Za-z0-9+/=_~]*[0-9])(?=[A-Za-z0-9+/=_~]*[A-Za-z])"
                         r"[A-Za-z0-9+/=_~]{12,}")
 
 
@@ -422,10 +424,15 @@ def _show(text: bytes, limit: int = 40) -> str:
     """The start of a refused file, quoted, with each assigned value (_ASSIGNED) and each run that could be a secret
     (12 or more letters and digits mixed, or any 20) shown as <...>: a file named by mistake may be a token file or
     a .env (red team rt53 F5: "POSTGRES_PASSWORD=correct-horse-battery" lost only its key to the run rule)."""
-    s = _ASSIGNED.sub(lambda m: m.group(1) + "<...>", text[:limit].decode("utf-8", "replace"))
+    from ..text import URL_CREDENTIALS
+
+    # masked whole before it is cut: a cut may fall inside a secret (red team rt92 F5: the "@" that shows a URL's
+    # password was past the cut, and the run rules saw a part too short)
+    s = URL_CREDENTIALS.sub(r"\1<...>@", text[:limit * 8].decode("utf-8", "replace"))
+    s = _ASSIGNED.sub(lambda m: m.group(1) + "<...>", s)
     s = _SECRETISH.sub("<...>", s)
-    quoted = json.dumps(s)  # (escaped as JSON: no control character of the file reaches the terminal)
-    return quoted[:-1] + "…\"" if len(text) > limit else quoted  # (the ellipsis is ours: never escaped)
+    quoted = json.dumps(s[:limit])  # (escaped as JSON: no control character of the file reaches the terminal)
+    return quoted[:-1] + "…\"" if len(s) > limit or len(text) > limit * 8 else quoted  # (the ellipsis is ours)
 
 
 def _wide(sample: bytes) -> str:

@@ -22,7 +22,7 @@ from pathlib import Path
 from typing import Mapping, Optional
 
 from ..errors import AuditReadyError
-from ..text import URL_USERINFO
+from ..text import URL_CREDENTIALS
 from .lines import WholeLines, too_long
 from .model import BadLine
 from .source import Framing, LogBatch
@@ -37,13 +37,19 @@ CUT_AT_END = ("the log command's output ended inside this line (no newline after
 _NOT_SECRET = frozenset({"PWD", "OLDPWD"})  # the working folder: "pwd" in its name, no secret in its value
 _SECRET_NAME = re.compile(r"(?i)token|secret|passw|pwd|key|credential|auth|session|cookie|signature|private")
 _SECRET_TEXT = (
-    (URL_USERINFO, r"\1<credentials>@"),  # user:password@ in a URL
+    (URL_CREDENTIALS, r"\1<credentials>@"),  # user:password@ in a URL
     (re.compile(r"(?i)\b(bearer|basic|negotiate|token|splunk)(\s+)[A-Za-z0-9._~+/=:-]{6,}"), r"\1\2<redacted>"),
+    # (a name that goes on past the word: AWS_SECRET_ACCESS_KEY=, DB_PASSWORD_FILE=; red team rt92 F2)
     (re.compile(r"(?i)(\b[\w.-]*?(?:token|secret|passw(?:or)?d|pwd|api[_-]?key|apikey|credentials?|authorization|"
-                r"auth|signature|sig|session(?:[_-]?id)?|cookie|private[_-]?key)\b[\"']?\s*[:=]\s*[\"']?)"
+                r"auth|signature|sig|session(?:[_-]?id)?|cookie|private[_-]?key)[\w.-]*[\"']?\s*[:=]\s*[\"']?)"
                 r"[^\s\"'&,;]+"), r"\1<redacted>"),
     (re.compile(r"\b(?:hv[sbr]|s|b|r)\.[A-Za-z0-9_-]{20,}"), "<vault token>"),
     (re.compile(r"\b(?:AKIA|ASIA)[0-9A-Z]{16}\b"), "<aws access key>"),
+    # GitHub's classic tokens (GitHub Docs, "About authentication to GitHub": ghp_, gho_, ghu_, ghs_, ghr_)
+    (re.compile(r"\bgh[pousr]_[A-Za-z0-9]{36,}\b"), "<github token>"),
+    # a run that could be a key of no known shape (an AWS secret access key printed alone: 40 base64 characters):
+    # 20 or more of a token's characters, letters and digits mixed
+    (re.compile(r"(?<![\w+/=~-])(?=[\w+/=~-]*[0-9])(?=[\w+/=~-]*[A-Za-z])[\w+/=~-]{20,}"), "<redacted>"),
 )
 
 
@@ -57,7 +63,9 @@ def blank_secrets(text: str, env: Mapping[str, str]) -> str:
         text = text.replace(v, "<redacted>")
     for pattern, repl in _SECRET_TEXT:
         text = pattern.sub(repl, text)
-    return text
+    from ..report.common import masked_tokens
+
+    return masked_tokens(text)  # every credential of a documented format (Slack's, Stripe's, a JWT...)
 
 
 class CommandLogSource:

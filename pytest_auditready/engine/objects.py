@@ -258,12 +258,15 @@ def credentials_in(url: str) -> str:
     ``container@account`` form, any ``user@``) before the bucket, or a signature or token in its query."""
     from urllib.parse import parse_qsl
 
+    from ..text import userinfo_end
+
     rest = url.split("://", 1)[1] if "://" in url else url
-    netloc, _, tail = rest.partition("/")
-    if "@" in netloc:
-        user = netloc.rsplit("@", 1)[0]
+    end = userinfo_end(url)
+    if end >= 0:  # (a password may hold a "/": red team rt92 F1)
+        user = url[:end].split("://", 1)[-1][:-1]
         if ":" in user or not url.lower().startswith(("abfs://", "abfss://", "az://")):
             return "a user name and password before the bucket (user:password@)"
+    netloc, _, tail = rest.partition("/")
     query = tail.partition("?")[2] if "?" in tail else netloc.partition("?")[2]
     keys = {k.lower() for k, _ in parse_qsl(query, keep_blank_values=True)}
     if keys & _URL_SECRETS:

@@ -21,7 +21,7 @@ from typing import TYPE_CHECKING, Any, Mapping, Optional
 from .. import compliance
 from ..auditlog.model import HMAC_RE
 from ..safeio import make_folder, write_atomic
-from ..text import URL_USERINFO, json_ready, json_visible, without_userinfo
+from ..text import URL_CREDENTIALS, json_ready, json_visible, without_userinfo
 from .common import (
     MAPPING_CAVEAT,
     controls_of,
@@ -77,7 +77,7 @@ def mask_command(command: str) -> str:
     from ..scan import argv
     from ..scan.secrets import GenericScanner
 
-    text = URL_USERINFO.sub(lambda m: m.group(1) + _WITHHELD + "@", command)
+    text = URL_CREDENTIALS.sub(lambda m: m.group(1) + _WITHHELD + "@", command)
     try:
         words = shlex.split(text)
     except ValueError:  # unbalanced quotes: read as blank-separated words

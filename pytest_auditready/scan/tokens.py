@@ -96,7 +96,8 @@ def credential(key: str, value: str) -> bool:
     """``value`` under ``key`` is a credential: four or more characters that are no placeholder, mask, HMAC digest,
     word for nothing or reference (a file, a variable, an encrypted value such as sops' ENC[...], a secret manager's
     path), under a key that names no paging cursor, idempotency token or Secret to use (_NOT_A_CREDENTIAL)."""
-    low = value.lower()
+    # (a JSON document read as YAML's "key: value" lines: "true," is the literal and its comma; red team rt92 F7)
+    low = value.lower().rstrip(",;")
     return (len(value) >= 4 and not placeholder(value) and low not in _NOT_ASSIGNED
             and not low.startswith(("hmac-sha256:", "@", "$", "file:", "env:", "/", "enc[", "vault:", "ref+"))
             and any(c.isalnum() for c in value)
