@@ -155,6 +155,20 @@ def clear_refused_reports(config: pytest.Config, settings: Any = None, logs: Seq
     clear_refused(reports, [*inputs, *logs, *(files_from(config) or []), given, os.path.join(here, DEFAULT_NAME)])
 
 
+def drop_junitxml(config: pytest.Config) -> None:
+    """pytest's --junitxml writer taken out of a run that ends with its one line once its session started
+    (``session.AuditReadySession._leave_no_report``): pytest would write the file at the session's end all the same,
+    with no test in it when the live phase was refused, and say "generated xml file"; the runs a refusal ends before
+    they start write none. pytest keeps the writer under a stash key of its junitxml plugin and unregisters it at
+    unconfigure, only if it is still there."""
+    from _pytest.junitxml import xml_key  # (pytest has no public name for it)
+
+    xml = config.stash.get(xml_key, None)
+    if xml is not None:
+        del config.stash[xml_key]
+        config.pluginmanager.unregister(xml)
+
+
 def _outputs_writable(settings: Any) -> None:
     """Refuse, before a vault is touched or a log read, a report path that could never be written (a folder where
     a file goes, a file where the evidence folder goes, a path under a file)."""

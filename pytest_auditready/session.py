@@ -196,7 +196,24 @@ class AuditReadySession:
     def _exit(self, exc: AuditReadyError) -> NoReturn:
         """End the run with ``exc`` in one line: any secret of the run it quotes (a command's stderr, a hook's
         message) shown by name, never by value."""
-        _stop(visible(self.redact(str(exc))), exc.exit_code)
+        self._end(visible(self.redact(str(exc))), exc.exit_code)
+
+    def _end(self, message: str, code: int) -> NoReturn:
+        """End the run with its one line (``_stop``: refused, or interrupted before a verdict), leaving no report
+        (``_leave_no_report``)."""
+        self._leave_no_report()
+        _stop(message, code)
+
+    def _leave_no_report(self) -> None:
+        """For a run that ends with its one line: what an earlier run wrote at this run's report paths removed, and
+        pytest's --junitxml neither left nor written. pytest writes that file at the end of any session that
+        started, so a live run refused as its phase began (a failing bootstrap, a token the vault refuses) left
+        one with no test in it, which a JUnit publisher shows as a run that passed, and replaced an earlier run's
+        (red team rt92 F9); an offline run refused at its start ends before pytest writes it."""
+        from .plugin import clear_refused_reports, drop_junitxml
+
+        clear_refused_reports(self.config, self.settings, [*self.named, *(self.files or ())])
+        drop_junitxml(self.config)
 
     def redact(self, text: str) -> str:
         """``text`` with every known value of the run (canaries, tokens, --canaries values) shown by name."""
@@ -267,10 +284,8 @@ class AuditReadySession:
     def pytest_sessionstart(self, session: pytest.Session) -> None:
         try:
             self._start()
-        except (pytest.UsageError, _Stop):  # the run ends before pytest's own reports are written: no earlier
-            from .plugin import clear_refused_reports  # run's report may stand for it
-
-            clear_refused_reports(self.config, self.settings, [*self.named, *(self.files or ())])
+        except pytest.UsageError:  # (a refusal, _Stop, leaves none itself: ``_end``)
+            self._leave_no_report()
             raise
 
     def _start(self) -> None:
@@ -505,10 +520,10 @@ class AuditReadySession:
             facts = getattr(self.live, "facts", None)
             residue = list(getattr(facts, "residue", []) or [])
             if self.live is None:
-                _stop("interrupted; clean-up ran, but whether it removed everything is not known: list the "
-                      "run's prefix and tokens by hand", 2)
+                self._end("interrupted; clean-up ran, but whether it removed everything is not known: list the "
+                          "run's prefix and tokens by hand", 2)
             left = f"; clean-up could NOT remove: {', '.join(residue)}" if residue else ""
-            _stop(f"interrupted while judging the log; no verdict was reached{left}", 2)
+            self._end(f"interrupted while judging the log; no verdict was reached{left}", 2)
         self.seconds = self.live.seconds
 
     def outcome(self, item: CheckItem) -> Outcome:

@@ -1,13 +1,18 @@
 """Red team rt92: what each output does with a hostile file name or logged path.
 
 F8: `auditready seal` and `auditready keygen` printed file names raw (a newline started a forged ``::error::`` line
-under GitHub Actions; ESC coloured the terminal), where every other command shows them as escapes."""
+under GitHub Actions; ESC coloured the terminal), where every other command shows them as escapes.
+F9: a live run refused once its session started (exit 2) left pytest's --junitxml behind with no test in it, over
+an earlier run's."""
 
 from __future__ import annotations
 
+import http.server
 import json
 import os
+import threading
 from pathlib import Path
+from typing import Any, Iterator
 
 import pytest
 
@@ -100,3 +105,85 @@ def test_seal_notes_name_the_files_found_beside_the_log_as_escapes(tmp_path: Pat
     _assert_inert(out + err)
     assert (f"warning: starting a new chain in {tmp_path}/{shown}.digests (--new-chain); the old one was moved to "
             f"{tmp_path}/{shown}.digests.replaced-") in err
+
+
+# -- F9: a refused live run leaves no --junitxml ---------------------------------------------------------------
+_EARLIER = '<testsuites><testsuite name="pytest" tests="40" failures="0"/></testsuites>\n'
+
+
+def _assert_no_report(result: pytest.RunResult, *paths: Path) -> None:
+    out = result.stdout.str() + result.stderr.str()
+    assert result.ret == 2, out[-2000:]
+    for path in paths:
+        assert not path.exists(), f"{path.name} left behind: {path.read_text()[:300]}"
+    assert "generated xml file" not in out  # (pytest said it wrote one)
+
+
+@pytest.mark.vault
+def test_a_refused_bootstrap_leaves_no_junitxml(pytester: pytest.Pytester) -> None:
+    """The embedded target booted from a vault_config whose bootstrap fails: refused as the live phase begins,
+    after pytest's session started (which writes --junitxml at its end)."""
+    vc = pytester.path / "vc"
+    (vc / "policies").mkdir(parents=True)
+    (vc / "server.hcl").write_text('disable_mlock = true\naudit "file" "file" {\n  options {\n'
+                                   '    file_path = "/var/log/openbao/audit.log"\n    mode = "0600"\n  }\n}\n')
+    (vc / "bootstrap.sh").write_text("#!/bin/sh\nexit 7\n")
+    (vc / "bootstrap.sh").chmod(0o755)
+    pytester.makepyprojecttoml('[tool.auditready]\nbootstrap = "./bootstrap.sh"\n')
+    junit, sarif = pytester.path / "junit.xml", pytester.path / "audit.sarif"
+    junit.write_text(_EARLIER)
+    result = pytester.runpytest("-p", "no:cacheprovider", "--auditready", f"--auditready-vault-config={vc}",
+                                f"--junitxml={junit}", f"--auditready-sarif={sarif}")
+    assert "the bootstrap './bootstrap.sh' failed (exit 7)" in result.stdout.str() + result.stderr.str()
+    _assert_no_report(result, junit, sarif)
+
+
+class _Refusing(http.server.BaseHTTPRequestHandler):
+    """A vault that refuses every token: 403, as Vault and OpenBao answer one that is invalid or expired."""
+
+    protocol_version = "HTTP/1.1"
+
+    def log_message(self, *args: Any) -> None:
+        pass
+
+    def _any(self) -> None:
+        self.rfile.read(int(self.headers.get("Content-Length") or 0))
+        body = json.dumps({"errors": ["permission denied"]}).encode()
+        self.send_response(403)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+
+    do_GET = do_PUT = do_POST = do_DELETE = do_LIST = _any
+
+
+@pytest.fixture
+def refusing_vault() -> Iterator[str]:
+    httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), _Refusing)
+    httpd.daemon_threads = True
+    threading.Thread(target=httpd.serve_forever, daemon=True).start()
+    try:
+        yield f"http://127.0.0.1:{httpd.server_address[1]}"
+    finally:
+        httpd.shutdown()
+        httpd.server_close()
+
+
+def test_a_token_the_vault_rejects_leaves_no_junitxml(pytester: pytest.Pytester, refusing_vault: str,
+                                                       monkeypatch: pytest.MonkeyPatch) -> None:
+    """A URL target whose vault rejects VAULT_TOKEN: refused at the live phase's first call; the earlier run's
+    --junitxml is removed, and pytest writes none (it wrote one with no test in it, a run that passed)."""
+    monkeypatch.setenv("VAULT_TOKEN", "hvs.not-a-valid-token")
+    log = pytester.path / "audit.log"
+    log.write_text("")
+    log.chmod(0o600)
+    pytester.makepyprojecttoml("[tool.auditready]\nretention_days = 0\n")
+    junit = pytester.path / "reports" / "junit.xml"
+    junit.parent.mkdir()
+    junit.write_text(_EARLIER)
+    result = pytester.runpytest("-p", "no:cacheprovider", "--auditready", f"--auditready-target={refusing_vault}",
+                                f"--auditready-log={log}", f"--junitxml={junit}")
+    assert "rejected the token (403: permission denied)" in result.stdout.str() + result.stderr.str()
+    _assert_no_report(result, junit)
+    assert log.exists()  # an input is never removed
