@@ -1,12 +1,14 @@
-"""Red team rt92: what each output does with a hostile file name or logged path.
+r"""Red team rt92: what each output does with a hostile file name or logged path.
 
 F8: `auditready seal` and `auditready keygen` printed file names raw (a newline started a forged ``::error::`` line
 under GitHub Actions; ESC coloured the terminal), where every other command shows them as escapes.
 F9: a live run refused once its session started (exit 2) left pytest's --junitxml behind with no test in it, over
-an earlier run's."""
+an earlier run's.
+F10: evidence.json kept "##[" of a file name or a logged path raw, where the JSON and SARIF reports write #\u0023[."""
 
 from __future__ import annotations
 
+import hashlib
 import http.server
 import json
 import os
@@ -17,6 +19,8 @@ from typing import Any, Iterator
 import pytest
 
 from pytest_auditready.cli import main
+
+SCHEMAS = Path(__file__).resolve().parent / "schemas"
 
 # A name that would start a workflow command of its own, colour the terminal, reorder the line, end it with a
 # carriage return and hold GitHub's legacy "##[" command syntax, if it were printed as it is.
@@ -187,3 +191,36 @@ def test_a_token_the_vault_rejects_leaves_no_junitxml(pytester: pytest.Pytester,
     assert "rejected the token (403: permission denied)" in result.stdout.str() + result.stderr.str()
     _assert_no_report(result, junit)
     assert log.exists()  # an input is never removed
+
+
+# -- F10: a hostile name in evidence.json -----------------------------------------------------------------------
+NAME = "g##[error]h\x1b[31m\n::x,y%.log"
+DENIED = "secret/data/app/::error::fromdenied ##[warning]x"
+
+
+def _hostile_log(folder: Path) -> str:
+    """A real OpenBao file device's log, named NAME, whose denied read (entries 28 and 29) asked for DENIED; the
+    name, relative to ``folder`` (the working directory)."""
+    lines = (SCHEMAS / "opt_correct.log").read_text().splitlines(True)
+    for i in (27, 28):
+        assert "permission denied" in lines[i] and '"path":"secret/data/app/db"' in lines[i]
+        lines[i] = lines[i].replace('"path":"secret/data/app/db"', f'"path":"{DENIED}"')
+    (folder / NAME).write_text("".join(lines))
+    (folder / NAME).chmod(0o600)
+    return NAME
+
+
+def test_evidence_json_writes_the_hash_of_a_workflow_command_as_the_json_report_does(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> None:
+    monkeypatch.chdir(tmp_path)
+    name = _hostile_log(tmp_path)
+    assert main(["verify", name, "--evidence", "ev", "--json", "r.json"]) == 1
+    capsys.readouterr()
+    text = (tmp_path / "ev" / "evidence.json").read_text()
+    assert "##[" not in text and "##[" not in (tmp_path / "r.json").read_text()
+    assert "#\\u0023[" in text  # as the JSON report writes it
+    doc = json.loads(text)  # valid JSON, and the same strings to a reader
+    assert doc["inputs"]["logs"][0]["path"] == NAME
+    assert DENIED in json.dumps(doc["review"], ensure_ascii=False)
+    sums = dict(reversed(line.split("  ")) for line in (tmp_path / "ev" / "SHA256SUMS").read_text().splitlines())
+    assert sums["evidence.json"] == hashlib.sha256(text.encode()).hexdigest()  # the digest is of what was written

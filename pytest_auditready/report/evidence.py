@@ -479,7 +479,7 @@ def _write(path: Path, text: str) -> str:
 
 def write_bundle(result: "AuditResult", directory: str) -> Path:
     """Write the bundle into ``directory`` (made when missing); AuditReadyError when it cannot be."""
-    from . import github, html
+    from . import github, html, without_workflow_commands
 
     d = make_folder(directory, "evidence bundle")
     sha = {
@@ -487,6 +487,9 @@ def write_bundle(result: "AuditResult", directory: str) -> Path:
         "report.html": _write(d / "report.html", result.redact(html.render(result), markup=True)),
     }
     text = json.dumps(json_ready(build(result, sha)), indent=2, ensure_ascii=False, sort_keys=False)
-    sha["evidence.json"] = _write(d / "evidence.json", json_visible(result.redact(text)) + "\n")
+    # as the JSON and SARIF reports: a file name's or a logged path's "##[" written #\u0023[, the same string to a
+    # reader, no workflow command where CI prints the bundle (red team rt92 F10)
+    text = without_workflow_commands(json_visible(result.redact(text)))
+    sha["evidence.json"] = _write(d / "evidence.json", text + "\n")
     _write(d / "SHA256SUMS", "".join(f"{sha[name]}  {name}\n" for name in FILES))
     return d
