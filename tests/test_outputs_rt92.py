@@ -4,7 +4,9 @@ F8: `auditready seal` and `auditready keygen` printed file names raw (a newline 
 under GitHub Actions; ESC coloured the terminal), where every other command shows them as escapes.
 F9: a live run refused once its session started (exit 2) left pytest's --junitxml behind with no test in it, over
 an earlier run's.
-F10: evidence.json kept "##[" of a file name or a logged path raw, where the JSON and SARIF reports write #\u0023[."""
+F10: evidence.json kept "##[" of a file name or a logged path raw, where the JSON and SARIF reports write #\u0023[.
+F12: an annotation's file= mixed two escapes: CR/LF percent-encoded (the runner decodes them), other controls written
+\x1b (which it keeps)."""
 
 from __future__ import annotations
 
@@ -13,6 +15,7 @@ import http.server
 import json
 import os
 import threading
+import urllib.parse
 from pathlib import Path
 from typing import Any, Iterator
 
@@ -193,7 +196,7 @@ def test_a_token_the_vault_rejects_leaves_no_junitxml(pytester: pytest.Pytester,
     assert log.exists()  # an input is never removed
 
 
-# -- F10: a hostile name in evidence.json -----------------------------------------------------------------------
+# -- F10 and F12: a hostile name in evidence.json and in an annotation's file= -------------------------------------
 NAME = "g##[error]h\x1b[31m\n::x,y%.log"
 DENIED = "secret/data/app/::error::fromdenied ##[warning]x"
 
@@ -224,3 +227,39 @@ def test_evidence_json_writes_the_hash_of_a_workflow_command_as_the_json_report_
     assert DENIED in json.dumps(doc["review"], ensure_ascii=False)
     sums = dict(reversed(line.split("  ")) for line in (tmp_path / "ev" / "SHA256SUMS").read_text().splitlines())
     assert sums["evidence.json"] == hashlib.sha256(text.encode()).hexdigest()  # the digest is of what was written
+
+
+@pytest.mark.usefixtures("actions")
+def test_an_annotations_file_property_is_percent_encoded_throughout(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> None:
+    monkeypatch.chdir(tmp_path)
+    name = _hostile_log(tmp_path)
+    assert main(["verify", name]) == 1
+    out, err = capsys.readouterr()
+    _assert_inert(out.replace("\n::error ", "\n").replace("\n::warning ", "\n") + err)
+    commands = [line for line in out.splitlines() if line.startswith("::error file=")]
+    assert commands, out[-2000:]
+    for line in commands:
+        prop = line[len("::error file="):].split(",line=")[0].split(",title=")[0]
+        assert prop == "g#%23[error]h%1B[31m%0A%3A%3Ax%2Cy%25.log"
+        assert urllib.parse.unquote(prop) == NAME  # one form: percent-decoded, the file's name
+        message = line.split("::", 2)[2]  # the message keeps its escapes: made visible, then escapeData
+        assert "\\x1b[31m\\x0a::x,y%25.log" in message
+
+
+@pytest.mark.parametrize("name", [
+    "audit.log", "logs/audit-2026-01-05.log", "s3://bucket/audit.log", "a b.log",
+    "a\rb\tc\x00d\x7fe\x9bf.log",  # C0, DEL and C1 controls
+    "bidi\u202eexe.gol\u2066x\u2028y.log", "zero\u200bwidth\ufeff\U000e0041.log",  # reordering, invisible
+    "bytes\udcff\udc80.log",  # a name's bytes that are no UTF-8, as Python reads them
+    "#[a] ##[b] ###[c] %0A %3A.log", "caf\u00e9 \u65e5\u672c.log",
+])
+def test_escape_file_round_trips_every_name(name: str) -> None:
+    from pytest_auditready.report.github import escape_file
+
+    prop = escape_file(name)
+    assert all(ch.isprintable() and ch not in ":,\\" for ch in prop), prop
+    assert "##[" not in prop
+    assert urllib.parse.unquote(prop, errors="surrogateescape") == name
+    if name.isascii() and name.isprintable() and not set(name) & set("%:,#"):
+        assert prop == name  # an ordinary name is as it is

@@ -1,7 +1,8 @@
 """GitHub Actions output: a Markdown table for $GITHUB_STEP_SUMMARY and one workflow-command annotation per
 failed check. Text from findings is redacted, cleaned of control characters, then escaped for its format:
 Markdown (HTML entities and backslash escapes, so log content cannot open a tag, a link or a table cell) and
-workflow commands (% CR LF in the message; also : and , in properties), as GitHub's toolkit does.
+workflow commands (% CR LF in the message; also : and , in properties), as GitHub's toolkit does; a file= property
+percent-encodes whatever the cleaning would have shown as an escape (``escape_file``).
 """
 
 from __future__ import annotations
@@ -60,6 +61,29 @@ def escape_data(text: str) -> str:
 def escape_property(text: str) -> str:
     """A property value of a workflow command (GitHub toolkit's escapeProperty)."""
     return escape_data(text).replace(":", "%3A").replace(",", "%2C")
+
+
+def escape_file(path: str) -> str:
+    """A file's name as the ``file=`` property of a workflow command, in one form throughout: every character
+    ``text.visible`` shows as an escape (controls, separators, bidi overrides, invisible characters; a name's byte
+    that is no UTF-8, as the byte it is) and the second "#" of "##[" percent-encoded as its UTF-8 bytes, as the
+    SARIF report's uri has them, with the characters GitHub's toolkit escapes in a property (%, CR, LF, ":" and ",";
+    escapeProperty) in the same form. Made visible first and then escaped, a name held two kinds of escape: CR and
+    LF percent-encoded, which the runner decodes, and ESC written \\x1b, which it keeps, so that the name it
+    read was neither the file's nor its visible form (red team rt92 F12)."""
+    from ..text import visible
+
+    out = []
+    for i, ch in enumerate(path):
+        if ch in "%:," or visible(ch) != ch or (ch == "#" and path[i - 1:i] == "#" and path[i + 1:i + 2] == "["):
+            try:
+                data = ch.encode("utf-8", "surrogateescape")  # (a byte of the name that is no UTF-8: that byte)
+            except UnicodeEncodeError:
+                data = ch.encode("utf-8", "surrogatepass")
+            out.append("".join(f"%{b:02X}" for b in data))
+        else:
+            out.append(ch)
+    return "".join(out)
 
 
 def md_cell(text: str) -> str:
@@ -257,7 +281,7 @@ def _command(result: "AuditResult", command: str, f: Finding, fallback: str, tit
     path, line = locate(result, f, fallback)
     shown = file_to_point_at(path)
     if shown:
-        props.append(f"file={escape_property(clean(result, shown))}")
+        props.append(f"file={escape_file(result.redact(shown, raw=True))}")
         if line is not None:
             props.append(f"line={line}")
     props.append(f"title={escape_property(clean(result, title))}")
