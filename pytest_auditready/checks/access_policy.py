@@ -689,6 +689,9 @@ class Rules(Visitor):
         # held for ``merge`` (a range's unwrap of a token an earlier range wrapped)
         self.wraps: dict[str, tuple[str, str]] = {}
         self.held: list[tuple[Record, Who, tuple[str, ...]]] = []
+        # rewraps of tokens not (yet) known here, as (the old token's digest, the new token's and accessor's): the
+        # wrap may be in an earlier range or file (red team rt94 F1: wrap before a rotation, rewrap and unwrap after)
+        self.rewraps: list[tuple[str, tuple[str, ...]]] = []
         # A live run: the vault's HMACs of the run's own tokens, the audit token's ("token:admin") and the scenario
         # identities' (``EXCUSE_OWN``)
         self.own: frozenset[str] = frozenset()
@@ -766,19 +769,40 @@ class Rules(Visitor):
         if doc is None or not isinstance(info, dict):
             return
         target = (secret, rec.action)
+        new = tuple(v for v in (info.get("token"), info.get("accessor")) if isinstance(v, str) and v)
         if rec.resource == REWRAP:  # the new token wraps what the old one did
             req = doc.get("request")
             data = req.get("data") if isinstance(req, dict) else None
             old = data.get("token") if isinstance(data, dict) else None
-            if not isinstance(old, str) or old not in self.wraps:
+            if not isinstance(old, str) or not old:
+                return
+            if old not in self.wraps:
+                if len(self.rewraps) < _HELD_UNWRAPS:
+                    self.rewraps.append((old, new))
                 return
             target = self.wraps[old]
-        for k in ("token", "accessor"):
-            v = info.get(k)
-            if isinstance(v, str) and v:
-                if v not in self.wraps and len(self.wraps) >= WRAPS:
-                    self.wraps.pop(next(iter(self.wraps)))
-                self.wraps[v] = target
+        self._wrapped(new, target)
+
+    def _wrapped(self, tokens: Sequence[str], target: tuple[str, str]) -> None:
+        """Keep ``tokens`` (a wrapping token's digests) as wrapping ``target``; then the held rewraps of them."""
+        for v in tokens:
+            if v not in self.wraps and len(self.wraps) >= WRAPS:
+                self.wraps.pop(next(iter(self.wraps)))
+            self.wraps[v] = target
+        if self.rewraps and any(old in tokens for old, _ in self.rewraps):
+            self._rewrapped()
+
+    def _rewrapped(self) -> None:
+        """The held rewraps whose old token is now known wrap what it did (a chain of them, in any order)."""
+        while True:
+            ready = [(old, new) for old, new in self.rewraps if old in self.wraps]
+            if not ready:
+                return
+            self.rewraps = [r for r in self.rewraps if r[0] not in self.wraps]
+            for old, new in ready:
+                target = self.wraps[old]
+                for v in new:
+                    self.wraps[v] = target
 
     def _unwrap(self, rec: Record) -> bool:
         """Judge an unwrap of a token a covered response wrapped as that response's operation on its path, by
@@ -806,6 +830,7 @@ class Rules(Visitor):
     def resolve(self, wraps: Mapping[str, tuple[str, str]]) -> None:
         """Judge the held unwraps whose token one of ``wraps`` (another file's: ``engine.files``) wrapped."""
         self.wraps.update(wraps)
+        self._rewrapped()
         left = []
         for rec, w, keys in self.held:
             target = next((self.wraps[k] for k in keys if k in self.wraps), None)
@@ -966,6 +991,8 @@ class Rules(Visitor):
         self.refused += later.refused
         self.uncovered += later.uncovered
         self.named = [a + b for a, b in zip(self.named, later.named)]
+        self.rewraps += later.rewraps[:max(0, _HELD_UNWRAPS - len(self.rewraps))]  # maybe of tokens wrapped here
+        self._rewrapped()
         for rec, w, keys in later.held:  # unwraps of tokens the later range did not wrap: maybe this one did
             target = next((self.wraps[k] for k in keys if k in self.wraps), None)
             if target is not None:

@@ -508,6 +508,11 @@ class Accesses(Visitor):
         self.unwraps: dict[str, _Unwrap] = {}
         self.unwrap_rids: dict[str, _Unwrap] = {}
         self.elsewhere: dict[str, None] = {}
+        # a rewrap (or an unwrap asked with wrap_ttl) of a token whose wrapping is not read yet: old token digest ->
+        # the new token's digests, which wrap whatever the old one did, once that is known; until then an unwrap of
+        # a new one is held as any other (red team rt94 F2: it was settled as of "another path", and the unwrapper
+        # left out, where the original wrap was in a file not named)
+        self.rewrap_of: dict[str, tuple[str, ...]] = {}
         # request ids of the unwraps whose request entry was read, until their response entry comes: an unwrap's
         # response entry without it (a hop dropped the request entry) is counted from the response (rt54, F3)
         self.unwrap_asked: dict[str, None] = {}
@@ -822,15 +827,20 @@ class Accesses(Visitor):
         info = _sub(doc, "response", "wrap_info")
         if not isinstance(info, dict):
             return
+        new = tuple(v for v in (info.get("token"), info.get("accessor")) if isinstance(v, str) and v)
         if batch.resource[i] in _REWRAPS:  # the new token wraps what the old one did
-            target = next((self.wraps[k] for k in wrapped_before(doc) if k in self.wraps), None)
+            olds = wrapped_before(doc)
+            target = next((self.wraps[k] for k in olds if k in self.wraps), None)
+            if target is None and not any(k in self.elsewhere for k in olds):
+                for k in olds:  # not known yet: told when (if) the old one's wrapping is
+                    _put(self.rewrap_of, k, self.rewrap_of.get(k, ()) + new)
+                return
         elif target is not None:
             mount = _sub(doc, "request", "mount_type") or _sub(doc, "response", "mount_type")
             target = target._replace(op=no_value(target.op, mount))
-        for k in ("token", "accessor"):
-            v = info.get(k)
-            if not isinstance(v, str) or not v:
-                continue
+        todo = list(new)
+        while todo:  # each token, and the tokens rewrapped from it, wrap ``target`` (or none of PATTERN's)
+            v = todo.pop()
             if target is not None:
                 _put(self.wraps, v, target)
             else:
@@ -838,6 +848,7 @@ class Accesses(Visitor):
             held = self.unwraps.pop(v, None)
             if held is not None:
                 self._settle(held, target)
+            todo.extend(self.rewrap_of.pop(v, ()))
 
     def _wrapped_request(self, batch: Entries, i: int) -> bool:
         """Whether a Vault request entry asked for its response wrapped (``wrap_asked``): its caller got a wrapping

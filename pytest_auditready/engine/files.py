@@ -1131,7 +1131,8 @@ def _unwraps_across(visitor: "Rules", name: str, log_set: Sequence[str], setting
     from ..checks.access_policy import Rules
     from .objects import is_url
 
-    wanted = {k for _, _, keys in visitor.held for k in keys}
+    # (and the old tokens of its rewraps held: a rewrap here of a token wrapped there, red team rt94 F1)
+    wanted = {k for _, _, keys in visitor.held for k in keys} | {old for old, _ in visitor.rewraps}
     found: dict[str, tuple[str, str]] = {}
     for path in log_set:
         if path == name:
