@@ -1434,8 +1434,10 @@ def merged(settings: "Settings", states: "list[Optional[dict[str, Any]]]") -> Op
         if out is None:
             out = r
         else:
-            held = {rid for _, rid in out.sample}
-            out.again += sum(rid in held for _, rid in r.sample)
+            out._trim()
+            r._trim()
+            held = out._sample  # (its ids: no sorted copy for each of a set's thousands of files)
+            out.again += sum(rid in held for rid in r._sample)
             out.fold(r)
     return out
 

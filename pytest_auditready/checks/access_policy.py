@@ -696,7 +696,7 @@ class Rules(Visitor):
         # identities' (``EXCUSE_OWN``)
         self.own: frozenset[str] = frozenset()
         self.live = ctx.ledger is not None  # a live run: the log of the run's window, not the vault's history
-        files = len(set(ctx.log_set))
+        files = ctx.set_size
         self.in_set = files if files > 1 else 0  # the files of a run of several
         facts = ctx.facts
         if ctx.ledger is not None and facts is not None and facts.device:

@@ -150,6 +150,15 @@ def stat_log(path: Optional[str]) -> Optional[LogFileInfo]:
     return LogFileInfo(path, st.st_mode, st.st_uid, dst.st_mode, real, rdst, guards)
 
 
+_DISTINCT: list[Any] = [None, 0]  # the last set asked about (the same tuple for every file of a run), its size
+
+
+def _distinct(log_set: tuple[str, ...]) -> int:
+    if _DISTINCT[0] is not log_set:
+        _DISTINCT[:] = [log_set, len(set(log_set))]
+    return int(_DISTINCT[1])
+
+
 @dataclass
 class CheckContext:
     settings: "Settings"
@@ -178,6 +187,11 @@ class CheckContext:
 
     def __repr__(self) -> str:
         return f"CheckContext(source={self.source!r}, entries={len(self.entries)})"
+
+    @property
+    def set_size(self) -> int:
+        """How many distinct files the run's set holds (``log_set``), counted once a run: every file asks."""
+        return _distinct(self.log_set)
 
     def action(self, name: str) -> Optional[Action]:
         return self.ledger.by_name(name) if self.ledger else None

@@ -589,7 +589,7 @@ class Pairs(Visitor):
         # (``late``) is left to the set's judge, which pairs it with the file after or before it in time when one
         # continues the log (a slow request spanning a rotation), and reports it as late where none does
         # (``engine.files.boundaries``).
-        self.in_set = len(set(ctx.log_set)) > 1
+        self.in_set = ctx.set_size > 1
         self.log_path, self.log_set = ctx.log_path or "", tuple(ctx.log_set)
         # A file judged alone while a file of its rotated set lies beside it, not named: a slow request that spans
         # the rotation has its other entry there (red team rt55 F3: a 2.6 s RSA-4096 key issued as audit.log was

@@ -5,6 +5,7 @@ reads no KV secret; nothing logs raw."""
 
 from __future__ import annotations
 
+import functools
 import os
 import posixpath
 import re
@@ -99,9 +100,11 @@ def _facts(path: str) -> PathFacts:
     return PathFacts(path, st.st_mode, st.st_uid, st.st_gid, _acl(path))
 
 
+@functools.lru_cache(maxsize=64)
 def _members(gid: int) -> Optional[tuple[int, ...]]:
     """The uids of a group's users: its member list and the users whose primary group it is; None when the host
-    does not know the group (then nothing says who is in it)."""
+    does not know the group (then nothing says who is in it). Read once a run for each group (every file of a set
+    asks: the user database read 6,000 times); ``engine.files.prepare`` forgets them."""
     try:
         import grp
         import pwd

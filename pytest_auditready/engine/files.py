@@ -268,6 +268,11 @@ def prepare(settings: Settings, paths: Sequence[str]) -> tuple[list[str], dict[s
     secrets = read_canaries(settings.canaries_file)
     check_inputs(settings)
     _pieces.cache_clear()  # which files hold bytes: as they are for this run, not as an earlier run of the process saw
+    _holding.cache_clear()
+    _COUNTED[0] = None
+    from ..checks.log_protection import _members
+
+    _members.cache_clear()  # who is in a group: as the host says for this run
     return expand(paths), secrets
 
 
@@ -549,11 +554,11 @@ def empty_member(name: str, log_set: Sequence[str], stats: FileStats) -> str:
     if why:  # no log just rotated: completeness fails on it (``with_set``); the other checks say why they skip
         return f"{why[:-1]}; completeness reports it"
     # its own log's files: an empty file of another name is no log just rotated
-    others = [(p, holds) for p, holds in _pieces_of(name, log_set) if p != name]
-    if not any(holds for _, holds in others):
+    files, holding = _count_of(name, log_set)
+    if not holding:
         return ""
     return (f"{name} is empty (a log just rotated, or rotated while idle): no entry in it to judge; the other "
-            f"{len(others)} file(s) of the set hold the entries")
+            f"{files - 1} file(s) of the set hold the entries")
 
 
 def set_member(name: str, log_set: Sequence[str], stats: FileStats) -> str:
@@ -562,16 +567,31 @@ def set_member(name: str, log_set: Sequence[str], stats: FileStats) -> str:
     or one whose log has no other file with bytes."""
     if not stats.bytes:
         return ""
-    others = [p for p, holds in _pieces_of(name, log_set) if holds and p != name]
-    return (f"{name} is one of the files of its log in the set, and the other {len(others)} hold the entries this "
+    others = _count_of(name, log_set)[1]
+    return (f"{name} is one of the files of its log in the set, and the other {others} hold the entries this "
             "check judges") if others else ""
 
 
-def _pieces_of(name: str, log_set: Sequence[str]) -> tuple[tuple[str, bool], ...]:
-    """The files of ``name``'s log in the set (``_pieces``), itself too."""
-    files = tuple(log_set)
-    names = log_names(files)
-    return _pieces(files).get(names[name] if name in names else _log_name(name), ())
+def _count_of(name: str, log_set: Sequence[str]) -> tuple[int, int]:
+    """How many files ``name``'s log has in the set (``_pieces``), itself too, and how many of the others hold
+    bytes: counted once a run for each log (counted for each file, a set of 6,000 files cost 36 million looks)."""
+    if _COUNTED[0] is not log_set:  # (the same tuple for every file of a run: not hashed again for each)
+        files = tuple(log_set)
+        _COUNTED[:] = [log_set, log_names(files), _pieces(files), *_holding(files)]
+    _, names, pieces, counts, holds = _COUNTED
+    log = names[name] if name in names else _log_name(name)
+    return len(pieces.get(log, ())), counts.get(log, 0) - holds.get(name, False)
+
+
+_COUNTED: list[Any] = [None, {}, {}, {}, {}]  # ``_count_of``'s last set: it, its log names, pieces, counts, holds
+
+
+@functools.lru_cache(maxsize=8)
+def _holding(log_set: tuple[str, ...]) -> tuple[dict[str, int], dict[str, bool]]:
+    """How many files of each log of the set (``_pieces``) hold bytes, and whether each file does."""
+    pieces = _pieces(log_set)
+    return ({log: sum(holds for _p, holds in files) for log, files in pieces.items()},
+            {p: holds for files in pieces.values() for p, holds in files})
 
 
 @functools.lru_cache(maxsize=8)
@@ -1068,8 +1088,8 @@ def _inner_set(visitor: "Pairs", name: str, log_set: Sequence[str], settings: Se
     """``with_set`` past the file's own defects: its edges with the set around it."""
     mine = edges_of(visitor, name, entries)
     _remember_edges(_edges_key(name, settings), mine)
-    others = [p for p in log_set if p != name]
-    if mine is None or not others:
+    if mine is None or not log_set or (log_set[0] == log_set[-1] == name and log_set.count(name) == len(log_set)):
+        # (no other file; told from the ends first: asked of every file of a set)
         return visitor.finish()
     judge = last_holding(log_set) == name
     halves = bool(visitor.pending or visitor.orphans) and sum(visitor.excused.values()) >= entries
@@ -1080,6 +1100,7 @@ def _inner_set(visitor: "Pairs", name: str, log_set: Sequence[str], settings: Se
            settings.seal_archive, settings.retention_archive)
     told = _SETS.get(key)
     if told is None or told.members.get(name) != mine:  # told once a run; again where a file changed since
+        others = [p for p in log_set if p != name]
         members, ordered, twins = _in_set(mine, others, settings, archived=False)
         if any(isinstance(x, Finding) for x in boundaries(ordered, twins, window)) and (settings.seal_archive
                                                                                         or settings.retention_archive):
@@ -1283,9 +1304,20 @@ def _logs(ordered: Sequence[Edges]) -> list[list[int]]:
 
 def _before(ordered: Sequence[Edges], at: int) -> Optional[Edges]:
     """The file before ``ordered[at]`` in time among the files of its log (``_logs``), or None."""
-    names = log_names(tuple(e.name for e in ordered))
-    log = (names[ordered[at].name], ordered[at].keyed)
-    return next((e for e in reversed(ordered[:at]) if (names[e.name], e.keyed) == log), None)
+    if _BEFORE[0] is not ordered:  # told for every file of the set in one pass, once for the set
+        names = log_names(tuple(e.name for e in ordered))
+        last: dict[tuple[str, bool], int] = {}
+        before: list[Optional[int]] = []
+        for i, e in enumerate(ordered):
+            log = (names[e.name], e.keyed)
+            before.append(last.get(log))
+            last[log] = i
+        _BEFORE[:] = [ordered, before]
+    i = _BEFORE[1][at]
+    return None if i is None else ordered[i]
+
+
+_BEFORE: list[Any] = [None, []]  # (the set's files in time, the file before each): ``_before``'s last answer
 
 
 def _delivered_again(mine: Edges, ordered: Sequence[Edges], at: Optional[int]
@@ -1294,7 +1326,7 @@ def _delivered_again(mine: Edges, ordered: Sequence[Edges], at: Optional[int]
     one of the last (or first) SEEN records of the file before it in time holds: (the key, the first's (file,
     line, digest), whether the record is the same), as one pass over both files (``Pairs._seen``) would find
     them."""
-    before = _before(ordered, at) if at else None
+    before = _before(ordered, at) if at and mine.keys else None
     if before is None:
         return
     for k, (_, _, digest) in mine.keys.items():
@@ -1366,12 +1398,17 @@ def in_time(members: Sequence[Edges]) -> tuple[list[Edges], list[tuple[str, str]
     beside its compressed twin) left out and named in the pairs (twin, kept) returned with them."""
     ordered: list[Edges] = []
     twins: list[tuple[str, str]] = []
+    # (a twin has the same span and count: only those are compared, where each file was compared with every one
+    # before it, 18 million comparisons for a year of hourly files)
+    alike: dict[tuple[int, int, int], list[Edges]] = {}
     for e in sorted(members, key=lambda e: (e.first, e.last, e.name)):
-        twin = next((o for o in ordered if o.same_content(e)), None)
+        same = alike.setdefault((e.first, e.last, e.entries), [])
+        twin = next((o for o in same if o.same_content(e)), None)
         if twin is not None:
             twins.append((e.name, twin.name))
         else:
             ordered.append(e)
+            same.append(e)
     return ordered, twins
 
 
