@@ -159,9 +159,18 @@ def clip(text: str, limit: int) -> str:
     return head + "\u2026"
 
 
+# A query parameter that carries a credential in a signed or shared URL: an S3 or GCS presigned URL's X-Amz-* or
+# X-Goog-* signature, credential and session token, an Azure SAS's sig, a bearer token or key (red team rt93 F2: a
+# presigned https:// URL was echoed whole)
+URL_QUERY_SECRET = re.compile(r"(?i)([?&](?:x-amz-signature|x-amz-credential|x-amz-security-token|x-goog-signature|"
+                              r"x-goog-credential|sig|signature|sas|token|access_token|api_key|apikey|key|code)=)"
+                              r"(?!<withheld>)[^&\s#\"'<>;,)]*")
+
+
 def without_userinfo(text: str) -> str:
-    """``text`` with every URL's user:password@ (or user@) withheld, a password holding "/" too."""
-    return URL_CREDENTIALS.sub(r"\1<credentials>@", text)
+    """``text`` with every URL's user:password@ (or user@) withheld, a password holding "/" too, and the value of
+    each query parameter that carries a credential (``URL_QUERY_SECRET``)."""
+    return URL_QUERY_SECRET.sub(r"\1<withheld>", URL_CREDENTIALS.sub(r"\1<credentials>@", text))
 
 
 def shown_error(exc: BaseException) -> str:

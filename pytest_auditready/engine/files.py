@@ -86,6 +86,8 @@ def expand(paths: Sequence[str]) -> list[str]:
                                   "save the stream to a file first (... > audit.log) and name that file")
         if is_url(p):  # object storage: an object, a prefix or a glob (engine.objects)
             out.extend(rotation_sorted(expand_url(p)))
+        elif "://" in p and not os.path.lexists(p):
+            _not_read_url(p)
         elif os.path.isdir(p):
             found = rotation_sorted(os.path.join(d, n) for d, names in _walk(p) for n in names
                                     if read_by_scan(os.path.join(d, n)))
@@ -119,6 +121,22 @@ def read_by_scan(path: str) -> bool:
     from .objects import not_a_log
 
     return not not_a_log(path) and not chain_name(os.path.basename(path))
+
+
+def _not_read_url(url: str) -> None:
+    """Refuse a URL of a scheme no object store is read by (an https:// presigned or SAS URL, an ftp:// one) in one
+    line that shows none of its credentials: it named no file (red team rt93 F2: it was globbed as a path, and the
+    refusal, "no file matches", quoted its signature)."""
+    from ..text import without_userinfo
+    from .objects import credentials_in
+
+    scheme = url.split("://", 1)[0].lower()
+    why = credentials_in(url)
+    raise AuditReadyError(f"{scheme}:// URLs are not read ({without_userinfo(url)})"
+                          + (f", and this one carries {why}, which every report and log line would show" if why
+                             else ""),
+                          "name the object by its store's URL (s3://BUCKET/KEY, gs://..., az://...) with "
+                          "credentials in the environment, or download it and name the file")
 
 
 def scanned_folders(top: str) -> list[str]:
@@ -1089,7 +1107,9 @@ def _inner_set(visitor: "Pairs", name: str, log_set: Sequence[str], settings: Se
     mine = edges_of(visitor, name, entries)
     _remember_edges(_edges_key(name, settings), mine)
     if mine is None or not log_set or (log_set[0] == log_set[-1] == name and log_set.count(name) == len(log_set)):
-        # (no other file; told from the ends first: asked of every file of a set)
+        # (no other file; told from the ends first: asked of every file of a set) but maybe its archived copy
+        if mine is not None and (settings.retention_archive or settings.seal_archive):
+            return _then(visitor.finish(), _copies_differ({name: mine}, settings))
         return visitor.finish()
     judge = last_holding(log_set) == name
     halves = bool(visitor.pending or visitor.orphans) and sum(visitor.excused.values()) >= entries
@@ -1129,7 +1149,8 @@ def _inner_set(visitor: "Pairs", name: str, log_set: Sequence[str], settings: Se
     bad = stand_ins(told.twins, told.ordered)
     twins = [t for t in told.twins if t not in bad]
     late = late_edges(told.ordered, window, log_set)
-    return _then(visitor.finish(), _then(_then(names_in_time(told.ordered, told.twins, settings.max_skew_ns),
+    return _then(visitor.finish(), _then(_then(_then(names_in_time(told.ordered, told.twins, settings.max_skew_ns),
+                                                     _copies_differ(told.members, settings)),
                                                numbers_missing(log_set, settings)),
                                          _then(_conflicts(told.ordered, visitor.fmt),
                                                _then(boundaries(told.ordered, twins, window),
@@ -1377,6 +1398,55 @@ def _in_set(mine: Edges, others: Sequence[str], settings: Settings, archived: bo
                     members.append(e)
     members.append(mine)
     return (members, *in_time(members))
+
+
+def _copies_differ(members: Mapping[str, Edges], settings: Settings) -> Iterator[Finding]:
+    """Two copies of one rotated file (one name, uncompressed, in two folders: a rotated file and its archived copy,
+    ``_one_file``) that hold other entries: one was changed (red team rt93 F3: a pair deleted from one of them
+    passed, the copies never compared, where one folder's overlap was found). Copies are told from two logs' files
+    of one name (two nodes' audit.log-20261206.gz) by what they share: their first entry (or the ids of their first
+    window) and their last (or their last window's). The archive folders' files of a name in the set are read too."""
+    from ..auditlog.rotation import uncompressed_name
+    from ..checks.base import iso_ns
+    from ..checks.completeness import ID
+
+    by_name: dict[str, list[Edges]] = {}
+    for e in members.values():
+        by_name.setdefault(uncompressed_name(_base(e.name)), []).append(e)
+    if settings.retention_archive or settings.seal_archive:
+        for p in _archive(settings):
+            group = by_name.get(uncompressed_name(_base(p)))
+            if group is None or any(same_file(p, e.name) for e in group):
+                continue
+            try:
+                copy = read_edges(p, settings)
+            except AuditReadyError:
+                continue  # tamper_evidence and retention say what is wrong with an archive
+            if copy is not None:
+                group.append(copy)
+    shown = 0
+    for group in by_name.values():
+        for i, a in enumerate(group):
+            for b in group[i + 1:]:
+                if os.path.dirname(a.name) == os.path.dirname(b.name) or a.same_content(b) or not _one_source(a, b):
+                    continue
+                shown += 1
+                if shown <= _SHOW_BROKEN:
+                    yield Finding(ID, "", f"{a.name} and {b.name} are copies of one rotated file (one name in two "
+                                  f"folders, the same entries at both ends) that hold other entries ({a.entries:,} "
+                                  f"and {b.entries:,}, from {iso_ns(a.first)} to {iso_ns(a.last)} and from "
+                                  f"{iso_ns(b.first)} to {iso_ns(b.last)}): one of them was changed after it was "
+                                  "copied.", "compare the two (zdiff) and find which one was changed and when; keep "
+                                  "audit logs where they cannot be changed (an archive with object lock), and seal "
+                                  "them (auditready seal) so that a change is proved", where=b.name)
+
+
+def _one_source(a: Edges, b: Edges) -> bool:
+    """Whether two files share their first entry (or ids of their first window) and their last (or ids of their last
+    window): copies of one file, where two logs' files share neither."""
+    head = a.first == b.first or bool(set(a.head) & set(b.head))
+    tail = a.last == b.last or bool(set(a.answered) & set(b.answered))
+    return head and tail
 
 
 def _archive(settings: Settings) -> list[str]:
