@@ -298,7 +298,14 @@ def test_a_noncharacter_in_a_path_is_shown_as_an_escape_in_every_report(tmp_path
     the compliance report quoted another path than the other reports. Noncharacters are now shown as escapes."""
     import xml.etree.ElementTree as ET
 
-    _with_paths(tmp_path, ["secret/data/n-\ufffe\uffff-\U0010ffff-\ufdd0-end"])
+    log = _with_paths(tmp_path, ["secret/data/n-\ufffe\uffff-\U0010ffff-\ufdd0-end"])
+    # a read of a secret that exists: its response holds the value (hashed); one of a missing secret returned
+    # nothing (OpenBao's 404, no data) and is no access let through (red team rt94 F3)
+    lines = [json.loads(line) for line in log.read_text().splitlines()]
+    for d in lines:
+        if d["type"] == "response" and d["request"]["path"].startswith("secret/data/n-"):
+            d["response"]["data"] = {"data": {"password": "hmac-sha256:" + "5e" * 32}}
+    log.write_text("".join(json.dumps(d, separators=(",", ":")) + "\n" for d in lines))
     (tmp_path / "pyproject.toml").write_text(CONFIG + '\n[[tool.auditready.access.rules]]\npaths = ["secret/data/*"]\n'
                                              'operations = ["read"]\nidentities = ["nobody"]\n')
     proc = _verify(tmp_path, "audit.log")

@@ -124,6 +124,58 @@ def raw_reach(path: str, action: str) -> Optional[Reach]:
     return Reach(action or "(none)", frozenset({rule_operation(action)}), (), RAW_SCOPE, path, ("*",))
 
 
+# What a Vault/OpenBao response entry says its request returned (``vault_returned``). OpenBao answers a read whose
+# backend returned no response with 404 (sdk/logical/response_util.go, RespondErrorCommon: "case req.Operation ==
+# ReadOperation: if resp == nil { return http.StatusNotFound }"; a list with none, or no keys, likewise), and the
+# audit entry of such a response holds none of data, secret, auth and wrap_info (a missing secret, a missing KV
+# version 2 version, a sys/raw key that does not exist).
+RETURNED, NOTHING = "", "nothing"
+_ANSWERING = frozenset({"read", "list", "scan"})  # operations whose answer is what the request got
+_ANSWER_KEYS = ("data", "secret", "auth", "wrap_info")
+
+
+def raw_status(doc: Any) -> Optional[int]:
+    """The HTTP status of a raw answer (``response.data.http_status_code`` beside ``http_raw_body``: a KV version 2
+    deleted or destroyed version, an invalid path), else None."""
+    resp = doc.get("response") if isinstance(doc, dict) else None
+    data = resp.get("data") if isinstance(resp, dict) else None
+    status = data.get("http_status_code") if isinstance(data, dict) and "http_raw_body" in data else None
+    return status if isinstance(status, int) and not isinstance(status, bool) else None
+
+
+def vault_returned(doc: Any, op: str) -> str:
+    """What the request of a Vault/OpenBao response entry (parsed) returned: ``NOTHING`` when the entry carries an
+    error, a raw answer of an error status (``raw_status`` >= 400), or (a read, list or scan) a response that holds
+    none of data, secret, auth and wrap_info (OpenBao's 404 for a read of nothing); else ``RETURNED`` (an entry
+    without a ``response`` object says nothing of it: as returned)."""
+    if not isinstance(doc, dict):
+        return RETURNED
+    error = doc.get("error")
+    if isinstance(error, str) and error:
+        return NOTHING
+    resp = doc.get("response")
+    if not isinstance(resp, dict):
+        return RETURNED
+    status = raw_status(doc)
+    if status is not None and status >= 400:
+        return NOTHING
+    if op in _ANSWERING and not any(resp.get(k) for k in _ANSWER_KEYS):
+        return NOTHING
+    return RETURNED
+
+
+def k8s_failed(code: str, verb: str) -> bool:
+    """Whether a Kubernetes request's status says it reached nothing: refused (401, 403), or failed (any other 4xx:
+    a get of a Secret that does not exist is 404 NotFound with no object; a 409 or 422 write changed nothing), or a
+    read (get, list, watch) that failed on the server (5xx: no object in the answer). A write that failed with a
+    5xx may have been done: not counted as failed."""
+    try:
+        n = int(code)
+    except ValueError:
+        return False
+    return 400 <= n < 500 or (n >= 500 and verb in ("get", "list", "watch"))
+
+
 def listing_reach(path: str, action: str) -> Optional[Reach]:
     """What a listing reached, named none: a scan (``SCAN``: OpenBao's recursive listing) the name of every secret
     below its folder, a list the names in its folder (red team rt39, F4: the list of the folder that holds PATTERN
@@ -683,6 +735,13 @@ class Rules(Visitor):
         self.findings: list[Finding] = []
         self.more = 0
         self.covered = self.refused = self.uncovered = 0
+        self.nothing = 0  # requests let through whose response says they returned nothing (``vault_returned``)
+        # Vault requests let through and held to the rules, by request id, until their response entry says what
+        # they returned (``_answered``): [the finding they made (None: none, or one past _MAX), whether they broke
+        # a rule, the rules that named them]; and the response entries of this range that said a request returned
+        # nothing whose request entry is not in it (an earlier range's: ``merge``), by request id -> how
+        self.open: dict[str, tuple[Optional[Finding], bool, tuple[int, ...]]] = {}
+        self.unanswered: dict[str, str] = {}
         self.named = [0] * len(self.rules)  # requests each rule named (let through or refused)
         # Response wrapping: whoever unwraps a wrapped response gets what the request read. Wrapping token (and
         # accessor) digests of covered responses -> (path, operation); unwraps of tokens not (yet) known here,
@@ -721,6 +780,9 @@ class Rules(Visitor):
             self.excuse(EXCUSE_RESPONSE)
             if rec.type == "response" and self._wraps_kept(rec.resource, rec.action, rec.secret):
                 self._response(rec, rec.secret)
+            if rec.type == "response" and (rec.request_id in self.open or self._covers(
+                    self.any_path, self.all_paths, rec.secret, rec.action)):
+                self._answered(rec)
         elif rec.resource == UNWRAP and self._unwrap(rec):
             return
         elif not self._covers(self.any_path, self.all_paths, rec.secret, rec.action):
@@ -743,6 +805,9 @@ class Rules(Visitor):
                 responses += 1
                 if t == "response" and self._wraps_kept(path, op, batch.secret(i)):
                     self._response(batch.record(i), batch.secret(i))
+                if t == "response" and (batch.request_id[i] in self.open or (rule_operation(op) in ops and self._covers(
+                        covered, self.all_paths, path if scope is None else in_scope(scope[i], path), op))):
+                    self._answered(batch.record(i))
             elif path == UNWRAP and self._unwrap(batch.record(i)):
                 continue
             elif rule_operation(op) not in ops or not self._covers(
@@ -752,6 +817,36 @@ class Rules(Visitor):
                 self._judge(batch.record(i))
         if responses:
             self.excuse(EXCUSE_RESPONSE, responses)
+
+    def _answered(self, rec: Record) -> None:
+        """The response entry of a request on a covered path: when it says the request returned nothing
+        (``vault_returned``: an error, a 404 of a missing secret or version), the request, let through and held to
+        the rules at its request entry, accessed nothing, as one the vault refused (red team rt94 F3). Its request
+        entry may be in an earlier range
+        (``unanswered``, settled at ``merge``)."""
+        rid = rec.request_id
+        if not rid:
+            return
+        raw = self.raw.get(rec.file, rec.line)
+        how = vault_returned(line_object(raw, self.prefix), rec.action) if raw is not None else RETURNED
+        if rid in self.open:
+            if how:
+                self._retract(rid, how)
+            else:
+                del self.open[rid]
+        elif how and len(self.unanswered) < WRAPS:
+            self.unanswered[rid] = how
+
+    def _retract(self, rid: str, how: str) -> None:
+        """Take back the judgment of the request ``rid`` let through (``open``): it returned nothing (``how``)."""
+        finding, broke, _named = self.open.pop(rid)
+        self.covered -= 1
+        self.nothing += 1
+        if broke:
+            if finding is not None and any(f is finding for f in self.findings):
+                self.findings = [f for f in self.findings if f is not finding]
+            elif self.more:
+                self.more -= 1
 
     def _wraps_kept(self, resource: str, action: str, secret: str) -> bool:
         """Whether a response entry's wrapping token is kept (``_response``): a rewrap's, or a covered request's."""
@@ -874,22 +969,25 @@ class Rules(Visitor):
         the finding names the request, when not as logged)."""
         refused = w.refused or rec.result.startswith("error:")
         broken: Optional["AccessRule"] = None
-        judged = False
+        named: list[int] = []
         op = rule_operation(action)
         for i, c in enumerate(self.rules):
             if op in c.ops and self._covers(c.paths, c.rule.paths, path, action):
-                judged = True
+                named.append(i)
                 self.named[i] += 1
                 if broken is None and not refused and not _allowed(c.rule, w):
                     broken = c.rule
-        if not judged:
+        if not named:
             self.uncovered += 1
         elif refused:
             self.refused += 1  # the vault enforced it: nothing was accessed
         else:
             self.covered += 1
-            if broken is not None:
-                self._violation(rec, broken, w, vault_what=what)
+            finding = self._violation(rec, broken, w, vault_what=what) if broken is not None else None
+            if rec.type == "request" and rec.request_id:  # until its response says what it returned
+                if len(self.open) >= WRAPS:
+                    self.open.pop(next(iter(self.open)))
+                self.open[rec.request_id] = (finding, broken is not None, tuple(named))
 
     def _other(self, rec: Record) -> None:
         """A Kubernetes event or a CloudTrail record: judged by what its request reached, once a request."""
@@ -913,7 +1011,7 @@ class Rules(Visitor):
                 self.excuse(EXCUSE_STAGE)  # the same request's event again, or its RequestReceived held until now
                 if said == AGAIN:
                     return
-            self._judge_other(rec, reach, name, user, rec.result in K8S_REFUSED)
+            self._judge_other(rec, reach, name, user, k8s_failed(rec.result, rec.action))
             return
         doc = line_object(raw) if raw is not None and any(s in raw for s in CLOUDTRAIL_SOURCE_BYTES) else None
         got = cloudtrail_reach(doc) if doc is not None else None
@@ -952,17 +1050,18 @@ class Rules(Visitor):
                 break
 
     def _violation(self, rec: Record, rule: "AccessRule", w: Who, what: str = "", seen: str = "",
-                   vault_what: str = "") -> None:
+                   vault_what: str = "") -> Optional[Finding]:
+        """Record the finding of ``rec`` breaking ``rule`` (past _MAX, counted in ``more``); the finding, if kept."""
         if len(self.findings) >= _MAX:
             self.more += 1
-            return
+            return None
         if self.other:
             fix = ("if this identity should not have it, take the permission out of its " +
                    ("RBAC Role or ClusterRole binding" if self.fmt == "k8s" else "IAM or resource policy") +
                    " and review what it saw; if it should, add it to the rule in " + self.table)
             self.findings.append(Finding(ID, "", f"{what} by {w.display_name or 'no identity'}{seen} breaks "
                                          f"{describe_rule(rule)}.", fix, where=rec.where, request_id=rec.request_id))
-            return
+            return self.findings[-1]
         ids = [f"display name {w.display_name!r}" if w.display_name else "",
                f"entity {w.entity_id}" if w.entity_id else ""]
         who_text = ", ".join(x for x in ids if x) or w.name
@@ -978,6 +1077,7 @@ class Rules(Visitor):
             + " and review what it accessed; if it should, add the identity or its policy to the rule in "
             + self.table,
             where=rec.where, request_id=rec.request_id))
+        return self.findings[-1]
 
     def merge(self, later: Visitor) -> None:
         assert isinstance(later, Rules)
@@ -990,7 +1090,17 @@ class Rules(Visitor):
         self.covered += later.covered
         self.refused += later.refused
         self.uncovered += later.uncovered
+        self.nothing += later.nothing
         self.named = [a + b for a, b in zip(self.named, later.named)]
+        for rid, entry in later.open.items():  # (their responses may be in a range after it)
+            if len(self.open) >= WRAPS:
+                self.open.pop(next(iter(self.open)))
+            self.open[rid] = entry
+        for rid, how in later.unanswered.items():  # responses whose request entry may be in this range
+            if rid in self.open:
+                self._retract(rid, how)
+            elif len(self.unanswered) < WRAPS:
+                self.unanswered[rid] = how
         self.rewraps += later.rewraps[:max(0, _HELD_UNWRAPS - len(self.rewraps))]  # maybe of tokens wrapped here
         self._rewrapped()
         for rec, w, keys in later.held:  # unwraps of tokens the later range did not wrap: maybe this one did
@@ -1017,7 +1127,7 @@ class Rules(Visitor):
                        "is none of those")
             return
         for rec, name, user, reach in self.pending.values():  # Kubernetes requests whose last stage was not logged
-            self._judge_other(rec, reach, name, user, rec.result in K8S_REFUSED)
+            self._judge_other(rec, reach, name, user, k8s_failed(rec.result, rec.action))
         self.pending.clear()
         for rec, w, _ in self.held:  # unwraps of tokens no covered response wrapped: requests as any other
             self._unheld(rec, w)
@@ -1031,7 +1141,7 @@ class Rules(Visitor):
                        f"({self.excused[EXCUSE_OWN]}), and the rules are held to the vault's users' requests only: "
                        "run `auditready verify` on the vault's audit log to hold its whole history to them")
             return
-        if not self.findings and not self.more and not (self.covered or self.refused):
+        if not self.findings and not self.more and not (self.covered or self.refused or self.nothing):
             yield from self._held_none()
             return
         yield from self.findings
@@ -1042,9 +1152,11 @@ class Rules(Visitor):
         unused = ("; " + "; ".join(f"{describe_rule(r)} named no request of this log" for r in idle)
                   + " (check its paths and operations against the log's: a KV version 2 secret is read at "
                   "<mount>/data/<path> and listed at <mount>/metadata/<path>)") if idle else ""
+        nothing = (f"; {self.nothing} more let through that returned nothing (an error, a missing secret or version: "
+                   "404)") if self.nothing else ""
         yield Note("", f"{self.covered} requests let through on paths and operations the rules name, each by an "
-                   f"allowed identity or policy; {self.refused} more refused by the vault; {self.uncovered} requests "
-                   f"on paths or operations no rule names{unused}")
+                   f"allowed identity or policy; {self.refused} more refused by the vault{nothing}; {self.uncovered} "
+                   f"requests on paths or operations no rule names{unused}")
 
 
     def _held_none(self) -> Iterator[Union[Finding, Skip, Note]]:

@@ -91,7 +91,6 @@ from ..checks.access_policy import (
     COUNT,
     HELD,
     K8S_HELD,
-    K8S_REFUSED,
     Named,
     PathMatch,
     RawLines,
@@ -100,6 +99,7 @@ from ..checks.access_policy import (
     cloudtrail_reach,
     holder,
     k8s_created,
+    k8s_failed,
     k8s_once,
     k8s_reach,
     k8s_user,
@@ -110,6 +110,7 @@ from ..checks.access_policy import (
     raw_reach,
     unwrapped_by,
     vault_glob,
+    vault_returned,
     who_of,
 )
 from ..checks.base import Visitor
@@ -213,6 +214,7 @@ class Wrapped(NamedTuple):
 # version), version 1 nothing. Every other engine's answer may be a secret (a pki issue, a transit decrypt, the data
 # sys/wrapping/wrap wraps), as a read's is.
 _KV_WRITES = frozenset({"create", "update", "patch", "delete"})
+_ANSWERING = frozenset({"read", "list", "scan"})  # operations a response without data answered with nothing
 
 
 def no_value(op: str, mount_type: Any) -> str:
@@ -731,7 +733,8 @@ class Accesses(Visitor):
                 w = holder(who_of(doc)) if doc is not None else Who(display_name=batch.identity[i],
                                                                      remote_address=batch.source[i])
                 tokens = self._tokens(doc, w) if doc is not None else ()
-                denied = w.refused or result.startswith("error:") or lookup
+                denied = w.refused or result.startswith("error:") or lookup or (
+                    t == "response" and bool(vault_returned(doc, batch.action[i])))  # (counted from its response)
                 # (a response: answered already; a refused lookup counted at its response: once by its id too)
                 self._rid = batch.request_id[i] if t == "request" or lookup else ""
                 if batch.resource[i].startswith(_CUBBYHOLE):  # each token has its own: same path, other secrets
@@ -743,7 +746,7 @@ class Accesses(Visitor):
                 elif fmt == "cloudtrail":
                     name = self._aws_caller(batch, i, name)
                 w = Who(display_name=name, remote_address=batch.source[i])
-                denied = result in K8S_REFUSED if fmt == "k8s" else result.startswith("error:")
+                denied = k8s_failed(result, batch.action[i]) if fmt == "k8s" else result.startswith("error:")
                 if fmt == "cloudtrail" and not result:
                     denied = self._error_described(batch, i)
                 if fmt == "k8s":
@@ -963,10 +966,12 @@ class Accesses(Visitor):
             self.open.pop(rid, None)  # its response entry is the one read
 
     def _answered(self, rid: str, result: str, batch: Entries, i: int) -> None:
-        """A response entry (``i`` of ``batch``): its request, if counted and not denied, is denied when the response
-        carries an error, or is a raw HTTP answer (``http_raw_body``) of an error status (``http_status_code``: the KV
-        version 2 engine answers a path of none of its endpoints, ``bao read secret/app/db``, with 404 and "Invalid
-        path for a versioned K/V secrets engine", no value: red team rt71, F1)."""
+        """A response entry (``i`` of ``batch``): its request, if counted and not denied, is denied when it returned
+        nothing (``vault_returned``): the response carries an error, or is a raw HTTP answer (``http_raw_body``) of an
+        error status (``http_status_code``: the KV version 2 engine answers a path of none of its endpoints, ``bao
+        read secret/app/db``, with 404 and "Invalid path for a versioned K/V secrets engine", no value: red team
+        rt71, F1), or answers a read, list or scan with no data (OpenBao's 404 for a missing secret or version: it
+        is an attempt that received nothing, red team rt94 F3)."""
         counts = self.open.pop(rid, None) if rid else None
         if counts is None:
             return
@@ -980,10 +985,10 @@ class Accesses(Visitor):
             if kind == SURE:
                 return  # never a refusal: the standby forwarded it
         raw = self.raw.get(batch.file, batch.lines[i]) if not result.startswith("error:") else None
-        data = _sub(line_object(raw, self.prefix), "response", "data") \
-            if raw is not None and b'"http_status_code"' in raw else None
-        status = data.get("http_status_code") if isinstance(data, dict) and "http_raw_body" in data else None
-        if result.startswith("error:") or (isinstance(status, int) and status >= 400):
+        op = batch.action[i]
+        nothing = bool(vault_returned(line_object(raw, self.prefix), op)) \
+            if raw is not None and (op in _ANSWERING or b'"http_status_code"' in raw) else False
+        if result.startswith("error:") or nothing:
             counts.op.denied += 1
             counts.total.denied += 1
             if counts.scope is not None:

@@ -1,0 +1,124 @@
+"""`auditready access` and access_policy on a real OpenBao 2.7.2 log, Kubernetes and CloudTrail records (red team
+rt94, F3 and F5 to F13).
+
+The Vault lines are ``fixtures/access/rt94/live2.log``, written by a real OpenBao 2.7.2 (`bao server -dev`, a file
+audit device, ``raw_storage_endpoint = true``) driven by the `bao` CLI and curl; each test takes the lines it needs
+by their line numbers (1-based, as the red team's report gives them). The Kubernetes and CloudTrail files were
+built from those producers' documented formats."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from pytest_auditready.checks import access_policy as ap
+from pytest_auditready.checks.base import FAILED, PASSED, Outcome
+from pytest_auditready.cli import main
+from pytest_auditready.config import AccessRule, Settings
+from pytest_auditready.engine.files import verify_file
+
+HERE = Path(__file__).resolve().parents[1] / "fixtures" / "access" / "rt94"
+LIVE = (HERE / "live2.log").read_text().splitlines(keepends=True)
+
+
+def lines(*spans: tuple[int, int]) -> list[str]:
+    """The live log's lines of each (first, last) span, 1-based and inclusive."""
+    return [ln for a, b in spans for ln in LIVE[a - 1 : b]]
+
+
+def write(folder: Path, name: str, content: list[str]) -> str:
+    path = folder / name
+    path.write_text("".join(content))
+    path.chmod(0o600)
+    return str(path)
+
+
+def access(tmp_path: Path, capsys: pytest.CaptureFixture[str], pattern: str, *files: str
+           ) -> tuple[int, dict[str, Any], str]:
+    out = tmp_path / "a.json"
+    capsys.readouterr()
+    rc = main(["access", pattern, *files, "--json", str(out)])
+    return rc, json.loads(out.read_text()), capsys.readouterr().err
+
+
+def ops(doc: dict[str, Any]) -> dict[str, dict[str, tuple[int, int]]]:
+    """Per identity, per operation: (requests, denied)."""
+    return {i["display_name"]: {op: (c["requests"], c["denied"]) for op, c in i["operations"].items()}
+            for i in doc["identities"]}
+
+
+def rule(paths: str, operations: str = "read", identities: str = "userpass-alice", name: str = "app readers"
+         ) -> AccessRule:
+    """One access rule (comma-separated paths, operations and identities)."""
+    return AccessRule(name, tuple(paths.split(",")), tuple(operations.split(",")),
+                      tuple(i for i in identities.split(",") if i), ())
+
+
+def judge(*files: str, rules: tuple[AccessRule, ...]) -> list[Outcome]:
+    """access_policy's outcome of each file (the check alone, as `auditready verify` runs it)."""
+    settings = Settings(access=rules, require_tamper_evidence=False, retention_days=0)
+    return [o for f in files for o in verify_file(f, settings, [ap.CHECK], {}, files).outcomes]
+
+
+def one(*files: str, rules: tuple[AccessRule, ...]) -> Outcome:
+    (outcome,) = judge(*files, rules=rules)
+    return outcome
+
+
+APP_READERS = (rule("secret/data/app/*"),)
+
+
+# -- F3: a read that returned nothing (404) is an attempt, not a read ----------------------------------------------
+@pytest.mark.parametrize("span,pattern", [((231, 232), "secret/data/app/db"),      # version=99: no such version
+                                          ((235, 236), "secret/data/app/never")],  # no such secret
+                         ids=["missing-version", "missing-secret"])
+def test_a_vault_read_answered_404_received_nothing(tmp_path: Path, capsys: pytest.CaptureFixture[str],
+                                                    span: tuple[int, int], pattern: str) -> None:
+    """OpenBao answers a read whose backend returned no response with 404 (sdk/logical/response_util.go,
+    RespondErrorCommon), and its response entry holds no data: eve tried, and received nothing."""
+    rc, doc, _ = access(tmp_path, capsys, pattern, write(tmp_path, "audit.log", lines(span)))
+    assert rc == 0 and ops(doc) == {"userpass-eve": {"read": (1, 1)}}, doc
+    outcome = one(str(tmp_path / "audit.log"), rules=APP_READERS)
+    assert outcome.status == PASSED and not outcome.findings, outcome
+    assert "1 more let through that returned nothing" in outcome.reason, outcome.reason
+
+
+def test_control_a_vault_read_that_returned_the_secret_is_a_read(tmp_path: Path,
+                                                                 capsys: pytest.CaptureFixture[str]) -> None:
+    log = write(tmp_path, "audit.log", lines((241, 242)))  # eve's read of secret/data/app/db: data returned
+    rc, doc, _ = access(tmp_path, capsys, "secret/data/app/db", log)
+    assert rc == 0 and ops(doc) == {"userpass-eve": {"read": (1, 0)}}, doc
+    outcome = one(log, rules=APP_READERS)
+    assert outcome.status == FAILED and "userpass-eve" in outcome.findings[0].message, outcome
+
+
+def test_a_404_read_whose_response_is_in_a_later_range_is_taken_back(tmp_path: Path) -> None:
+    """access_policy judges a request at its request entry; its response entry (which says it returned nothing)
+    may be read in another range of the file (``--jobs``): the merge takes the judgment back there too."""
+    from pytest_auditready.engine import parallel
+
+    log = write(tmp_path, "audit.log", lines((225, 230), (231, 232), (233, 234)))
+    settings = Settings(access=APP_READERS, require_tamper_evidence=False, retention_days=0)
+    size = Path(log).stat().st_size
+    for cut in (1024, 2048, 4096, size // 2):
+        got = [o for r in parallel.verify_files(settings, [ap.CHECK], {}, [log], 2, range_bytes=cut, min_bytes=0)
+               for o in r.outcomes]
+        assert [(o.status, len(o.findings)) for o in got] == [(PASSED, 0)], (cut, got)
+
+
+def test_a_kubernetes_get_answered_404_received_nothing(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """A get of a Secret that does not exist: responseStatus.code 404, NotFound, no object."""
+    rc, doc, _ = access(tmp_path, capsys, "api/v1/namespaces/prod/secrets/nope", str(HERE / "k8s_get_404.log"))
+    assert rc == 0 and ops(doc) == {"ivy": {"get": (1, 1)}}, doc
+    k8s_rules = (rule("api/v1/namespaces/prod/secrets/*", identities="alice"),)
+    outcome = one(str(HERE / "k8s_get_404.log"), rules=k8s_rules)
+    assert outcome.status == PASSED and not outcome.findings, outcome
+    # control: the same get answered 200 is a read by ivy, whom the rule does not allow
+    ok = write(tmp_path, "k8s.log", [(HERE / "k8s_get_404.log").read_text().replace('"code":404', '"code":200')])
+    rc, doc, _ = access(tmp_path, capsys, "api/v1/namespaces/prod/secrets/nope", ok)
+    assert ops(doc) == {"ivy": {"get": (1, 0)}}, doc
+    outcome = one(ok, rules=k8s_rules)
+    assert outcome.status == FAILED and "ivy" in outcome.findings[0].message, outcome
