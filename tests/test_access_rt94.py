@@ -122,3 +122,28 @@ def test_a_kubernetes_get_answered_404_received_nothing(tmp_path: Path, capsys: 
     assert ops(doc) == {"ivy": {"get": (1, 0)}}, doc
     outcome = one(ok, rules=k8s_rules)
     assert outcome.status == FAILED and "ivy" in outcome.findings[0].message, outcome
+
+
+# -- F9: KV v2 "Invalid path" (no data/) named no secret, in both ---------------------------------------------------
+def test_a_kv2_invalid_path_read_is_no_read_and_a_rule_written_so_judged_nothing(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """`bao read secret/app/db` on a KV version 2 mount: the engine answers a raw 404, "Invalid path for a versioned
+    K/V secrets engine" (internal/builtin/logical/kv/backend.go, pathInvalid). access counts it as denied; for
+    access_policy it is no access let through, and a rule written without data/ named no secret: it judged nothing
+    and fails, as the README says of a mistyped KV version 2 rule."""
+    log = write(tmp_path, "audit.log", lines((138, 139)))
+    rc, doc, _ = access(tmp_path, capsys, "secret/app/db", log)
+    assert rc == 0 and ops(doc) == {"token": {"read": (1, 1)}}, doc
+    outcome = one(log, rules=(rule("secret/app/*", name="typo"),))
+    assert outcome.status == FAILED and len(outcome.findings) == 1, outcome
+    message = outcome.findings[0].message
+    assert "judged nothing" in message and "rule 'typo'" in message and "breaks" not in message, message
+
+
+def test_control_a_soft_deleted_version_read_names_its_secret(tmp_path: Path) -> None:
+    """A read of a deleted version (the same raw 404, on data/) names a secret: the rule named it, nothing was
+    let through, and the check passes (no "judged nothing")."""
+    log = write(tmp_path, "audit.log", lines((233, 234)))
+    outcome = one(log, rules=APP_READERS)
+    assert outcome.status == PASSED and not outcome.findings, outcome
+    assert "1 more let through that returned nothing" in outcome.reason, outcome.reason

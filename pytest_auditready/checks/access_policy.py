@@ -128,10 +128,14 @@ def raw_reach(path: str, action: str) -> Optional[Reach]:
 # backend returned no response with 404 (sdk/logical/response_util.go, RespondErrorCommon: "case req.Operation ==
 # ReadOperation: if resp == nil { return http.StatusNotFound }"; a list with none, or no keys, likewise), and the
 # audit entry of such a response holds none of data, secret, auth and wrap_info (a missing secret, a missing KV
-# version 2 version, a sys/raw key that does not exist).
-RETURNED, NOTHING = "", "nothing"
+# version 2 version, a sys/raw key that does not exist). A KV version 2 mount answers a path of none of its
+# endpoints (``bao read secret/app/db``: no data/) with a raw 404, "Invalid path for a versioned K/V secrets engine"
+# (internal/builtin/logical/kv/backend.go, pathInvalid): that path names no secret of the mount.
+RETURNED, NOTHING, NO_SECRET = "", "nothing", "no secret"
 _ANSWERING = frozenset({"read", "list", "scan"})  # operations whose answer is what the request got
 _ANSWER_KEYS = ("data", "secret", "auth", "wrap_info")
+KV2_ENDPOINTS = frozenset({"data", "metadata", "detailed-metadata", "delete", "undelete", "destroy", "subkeys",
+                           "config"})
 
 
 def raw_status(doc: Any) -> Optional[int]:
@@ -146,8 +150,9 @@ def raw_status(doc: Any) -> Optional[int]:
 def vault_returned(doc: Any, op: str) -> str:
     """What the request of a Vault/OpenBao response entry (parsed) returned: ``NOTHING`` when the entry carries an
     error, a raw answer of an error status (``raw_status`` >= 400), or (a read, list or scan) a response that holds
-    none of data, secret, auth and wrap_info (OpenBao's 404 for a read of nothing); else ``RETURNED`` (an entry
-    without a ``response`` object says nothing of it: as returned)."""
+    none of data, secret, auth and wrap_info (OpenBao's 404 for a read of nothing); ``NO_SECRET`` when that is the
+    KV version 2 engine's raw 404 for a path of none of its endpoints (``KV2_ENDPOINTS``: the path names no secret);
+    else ``RETURNED`` (an entry without a ``response`` object says nothing of it: as returned)."""
     if not isinstance(doc, dict):
         return RETURNED
     error = doc.get("error")
@@ -158,6 +163,20 @@ def vault_returned(doc: Any, op: str) -> str:
         return RETURNED
     status = raw_status(doc)
     if status is not None and status >= 400:
+        req = doc.get("request")
+        path = req.get("path") if isinstance(req, dict) else None
+        mount = req.get("mount_point") if isinstance(req, dict) else None
+        kind = resp.get("mount_type") or (req.get("mount_type") if isinstance(req, dict) else None)
+        space = req.get("namespace") if isinstance(req, dict) else None
+        within = space.get("path") if isinstance(space, dict) else None
+        if isinstance(mount, str) and isinstance(within, str) and within and mount.startswith(within):
+            mount = mount[len(within):]  # (logged with its namespace; the path without it)
+        if (status == 404 and kind == "kv" and isinstance(path, str) and isinstance(mount, str) and mount
+                and path.startswith(mount)):
+            rel = path[len(mount):]
+            first, _, rest = rel.partition("/")
+            if first not in KV2_ENDPOINTS or (first != "config" and not rest):
+                return NO_SECRET
         return NOTHING
     if op in _ANSWERING and not any(resp.get(k) for k in _ANSWER_KEYS):
         return NOTHING
@@ -821,8 +840,9 @@ class Rules(Visitor):
     def _answered(self, rec: Record) -> None:
         """The response entry of a request on a covered path: when it says the request returned nothing
         (``vault_returned``: an error, a 404 of a missing secret or version), the request, let through and held to
-        the rules at its request entry, accessed nothing, as one the vault refused (red team rt94 F3). Its request
-        entry may be in an earlier range
+        the rules at its request entry, accessed nothing, as one the vault refused (red team rt94 F3); one on a
+        path of none of a KV version 2 mount's endpoints (its raw 404 "Invalid path") named no secret, and no rule
+        named it (a rule written so names no secret either: rt94 F9). Its request entry may be in an earlier range
         (``unanswered``, settled at ``merge``)."""
         rid = rec.request_id
         if not rid:
@@ -839,9 +859,14 @@ class Rules(Visitor):
 
     def _retract(self, rid: str, how: str) -> None:
         """Take back the judgment of the request ``rid`` let through (``open``): it returned nothing (``how``)."""
-        finding, broke, _named = self.open.pop(rid)
+        finding, broke, named = self.open.pop(rid)
         self.covered -= 1
-        self.nothing += 1
+        if how == NO_SECRET:
+            self.uncovered += 1
+            for i in named:
+                self.named[i] -= 1
+        else:
+            self.nothing += 1
         if broke:
             if finding is not None and any(f is finding for f in self.findings):
                 self.findings = [f for f in self.findings if f is not finding]
