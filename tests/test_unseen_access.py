@@ -349,8 +349,10 @@ def test_vault_kv_reads_lists_metadata_destroy_unwrap_and_cubbyholes(kv_log: Pat
     assert _ops(answer("kv1/prod/db", kv_log)) == {("token", "create"): [1, 0], ("token-reader", "read"): [1, 0]}
     # a cubbyhole is the token's own: the same path is another secret for each token, and the answer says whose
     cub = answer("cubbyhole/prod/db", kv_log)
+    # (the receiver's read of its own, empty cubbyhole was answered 404, no data: an attempt that received nothing,
+    # counted denied: red team rt94 F3)
     assert _ops(cub) == {("token-courier", "create"): [1, 0], ("token-courier", "read"): [1, 0],
-                         ("token-receiver", "read"): [1, 0]}
+                         ("token-receiver", "read"): [1, 1]}
     paths = {i["display_name"]: list(i["paths"]) for i in cub["identities"]}
     acc = {i["display_name"]: list(i["accessors"]) for i in cub["identities"]}
     assert paths["token-courier"] == [f"cubbyhole/prod/db (the cubbyhole of token {acc['token-courier'][0]})"]

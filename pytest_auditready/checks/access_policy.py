@@ -183,16 +183,16 @@ def vault_returned(doc: Any, op: str) -> str:
     return RETURNED
 
 
-def k8s_failed(code: str, verb: str) -> bool:
-    """Whether a Kubernetes request's status says it reached nothing: refused (401, 403), or failed (any other 4xx:
-    a get of a Secret that does not exist is 404 NotFound with no object; a 409 or 422 write changed nothing), or a
-    read (get, list, watch) that failed on the server (5xx: no object in the answer). A write that failed with a
-    5xx may have been done: not counted as failed."""
+def k8s_failed(code: str, verb: str = "") -> bool:
+    """Whether a Kubernetes request's status says it reached nothing: refused (401, 403), or rejected by the API
+    server before it was served (any other 4xx: a get of a Secret that does not exist is 404 NotFound with no
+    object; a 409 or 422 write changed nothing; a 429 was not served). A 5xx (a Panic) may follow a part of the
+    answer, a list streamed, or a write done: counted as reached (the safe side)."""
     try:
         n = int(code)
     except ValueError:
         return False
-    return 400 <= n < 500 or (n >= 500 and verb in ("get", "list", "watch"))
+    return 400 <= n < 500
 
 
 def listing_reach(path: str, action: str) -> Optional[Reach]:
