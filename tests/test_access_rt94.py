@@ -147,3 +147,27 @@ def test_control_a_soft_deleted_version_read_names_its_secret(tmp_path: Path) ->
     outcome = one(log, rules=APP_READERS)
     assert outcome.status == PASSED and not outcome.findings, outcome
     assert "1 more let through that returned nothing" in outcome.reason, outcome.reason
+
+
+# -- F10: a Vault request entry whose response entry is in no file: outcome not logged -----------------------------
+def test_a_vault_request_without_its_response_entry_is_outcome_not_logged(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """An allowed request's response entry is where an error or a 404 shows: without it, whether approle received
+    the secret is not logged, as a response without its request entry is said (exit 1)."""
+    log = write(tmp_path, "audit.log", lines((102, 106), (108, 111)))  # approle's read (106) without line 107
+    rc, doc, err = access(tmp_path, capsys, "secret/data/app/db", log)
+    assert rc == 1 and doc["outcome_not_logged"] == 1 and doc["response_not_logged"] == 1, doc
+    approle = next(i for i in doc["identities"] if i["display_name"] == "approle")
+    assert approle["operations"]["read"]["outcome_not_logged"] == 1, approle
+    assert "1 matching Vault requests have a request entry and no response entry" in err, err
+    # control: with its response entry, a plain read, exit 0
+    rc, doc, err = access(tmp_path, capsys, "secret/data/app/db", write(tmp_path, "whole.log", lines((102, 111))))
+    assert rc == 0 and doc["outcome_not_logged"] == 0 and doc["response_not_logged"] == 0 and not err, (doc, err)
+    assert ops(doc) == {"approle": {"read": (1, 0)}, "token-svc": {"read": (1, 0)}}, doc
+
+
+def test_the_audit_devices_self_test_write_needs_no_response(tmp_path: Path,
+                                                              capsys: pytest.CaptureFixture[str]) -> None:
+    """sys/audit/test (no token) is the device's own test write, logged without a response: no hole."""
+    rc, doc, _ = access(tmp_path, capsys, "sys/audit/*", write(tmp_path, "audit.log", lines((1, 5))))
+    assert rc == 0 and doc["response_not_logged"] == 0 and doc["requests"] == 1, doc

@@ -214,7 +214,8 @@ class Wrapped(NamedTuple):
 # version), version 1 nothing. Every other engine's answer may be a secret (a pki issue, a transit decrypt, the data
 # sys/wrapping/wrap wraps), as a read's is.
 _KV_WRITES = frozenset({"create", "update", "patch", "delete"})
-_ANSWERING = frozenset({"read", "list", "scan"})  # operations a response without data answered with nothing
+_ANSWERING = frozenset({"read", "list", "scan"})
+_SELF_TEST = "sys/audit/test"  # operations a response without data answered with nothing
 
 
 def no_value(op: str, mount_type: Any) -> str:
@@ -562,6 +563,7 @@ class Accesses(Visitor):
         self.trace_hint = False  # the block being fed may hold one (``trace_hint``)
         self.folded = 0
         self.unforwarded = 0
+        self.unanswered = 0  # counted Vault requests whose response entry is in none of the files: outcome not logged
 
     def block(self, file: str, first_line: int, data: bytes) -> None:
         self.raw.block(file, first_line, data)
@@ -1044,9 +1046,18 @@ class Accesses(Visitor):
                 del self.anon[tokens]
 
     def flush(self) -> None:
-        """Count the Kubernetes requests whose last stage never came (an open watch, a failed authentication: denied
+        """Count the Vault requests let through whose response entry never came as "outcome not logged" (an allowed
+        request's response is where its error or its 404 shows; in flight when the log ends, or dropped by a hop);
+        count the Kubernetes requests whose last stage never came (an open watch, a failed authentication: denied
         when the stage held says 401 or 403); put the Vault requests that named no identity under the identity
         their token's digest has in another entry."""
+        for c in self.open.values():  # Vault requests whose response entry no file holds (red team rt94 F10)
+            if not c.ident.display_name and c.paths == (_SELF_TEST,):
+                continue  # the audit device's self-test write (no token): the vault logs no response to it
+            c.op.unlogged += 1
+            c.total.unlogged += 1
+            self.unanswered += 1
+        self.open.clear()
         fmt, self.fmt = self.fmt, "k8s"  # (counted as the Kubernetes requests they are, whatever file came last)
         for w, op, paths, ns, seen, denied, unlogged in self.received.values():
             self._count(w, op, paths, ns, denied, seen, unlogged=unlogged)
@@ -1324,7 +1335,8 @@ def as_json(pattern: str, since: Optional[int], until: Optional[int], acc: Acces
         "requests": sum(i.total.requests for i in idents),
         "denied": sum(i.total.denied for i in idents),
         "unnamed": sum(i.total.unnamed for i in idents),
-        # Kubernetes requests known by their RequestReceived event alone: neither allowed nor denied is logged
+        # Kubernetes requests known by their RequestReceived event alone, Vault requests without a response entry
+        # (``response_not_logged``), standby traces not forwarded: neither allowed nor denied is logged
         "outcome_not_logged": sum(i.total.unlogged for i in idents),
         "untimed_left_out": acc.untimed,
         # Vault requests counted from their response entry: their request entry is not in the files
@@ -1335,6 +1347,8 @@ def as_json(pattern: str, since: Optional[int], until: Optional[int], acc: Acces
         # storage") and forwarded them: "folded", counted once as the active node logged them; "not_found", whose
         # forwarded entries are in none of the files (counted as outcome not logged)
         "forwarded_from_standby": {"folded": acc.folded, "not_found": acc.unforwarded},
+        # Vault requests whose response entry is in none of the files (counted as outcome not logged)
+        "response_not_logged": acc.unanswered,
         # unwraps of wrapping tokens whose wrapped response is in none of the files: what they delivered (a secret
         # of PATTERN or another) is not known
         "unwraps_not_attributed": _unattributed(acc.unattributed),
@@ -1563,7 +1577,13 @@ def run(args: argparse.Namespace) -> int:
               "whose entries of them (and their outcome) are in none of these files: counted as \"outcome not "
               "logged\", not as denied; fix: name every node's audit log (`auditready verify` of them all, "
               "completeness, says whether the active node's entries were dropped)", file=sys.stderr)
-    k8s_unlogged = doc["outcome_not_logged"] - acc.unforwarded
+    if acc.unanswered:
+        print(f"auditready: {acc.unanswered} matching Vault requests have a request entry and no response entry in "
+              "these files, so whether each returned the secret, an error or nothing is not logged (counted as "
+              "\"outcome not logged\", not as allowed): the request was in flight when the log ends, or a hop dropped "
+              "its response entry, and the log may lack other entries too; fix: see `auditready verify` "
+              "(completeness) for which entries and where", file=sys.stderr)
+    k8s_unlogged = doc["outcome_not_logged"] - acc.unforwarded - acc.unanswered
     if k8s_unlogged:
         print(f"auditready: {k8s_unlogged} matching Kubernetes requests are known by their "
               "RequestReceived event alone, so whether each was allowed or refused is not logged (counted as "
@@ -1587,4 +1607,4 @@ def run(args: argparse.Namespace) -> int:
     if unreadable:
         print(f"auditready: {unreadable} lines could not be read, so the answer may be incomplete; fix: see "
               "`auditready verify` (required_fields) for which lines and why", file=sys.stderr)
-    return 1 if unreadable or acc.from_response or lost["count"] or gaps else 0
+    return 1 if unreadable or acc.from_response or acc.unanswered or lost["count"] or gaps else 0
