@@ -171,3 +171,17 @@ def test_the_audit_devices_self_test_write_needs_no_response(tmp_path: Path,
     """sys/audit/test (no token) is the device's own test write, logged without a response: no hole."""
     rc, doc, _ = access(tmp_path, capsys, "sys/audit/*", write(tmp_path, "audit.log", lines((1, 5))))
     assert rc == 0 and doc["response_not_logged"] == 0 and doc["requests"] == 1, doc
+
+
+# -- F11: a trailing '/' names the same KV version 2 secret ---------------------------------------------------------
+def test_an_attempt_on_the_path_with_a_trailing_slash_counts_for_the_secret(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """OpenBao's KV v2 cleans a key of its trailing '/' for the secret's metadata (keysutil encryptedKeyStorage:
+    paths.Clean), so eve's read of secret/data/app/db/ looked up secret app/db: an attempt on it (500, "could not
+    find version data"), counted denied for the exact pattern."""
+    log = write(tmp_path, "audit.log", lines((237, 238)))
+    rc, doc, _ = access(tmp_path, capsys, "secret/data/app/db", log)
+    assert rc == 0 and ops(doc) == {"userpass-eve": {"read": (1, 1)}}, doc
+    # control: another secret's pattern does not count it
+    rc, doc, _ = access(tmp_path, capsys, "secret/data/app/d", log)
+    assert doc["requests"] == 0, doc

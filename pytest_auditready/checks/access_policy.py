@@ -96,10 +96,16 @@ LISTINGS = frozenset({"list", "scan"})  # operations the vault logs on the folde
 def path_matches(regex: "re.Pattern[str]", path: str, operation: str) -> bool:
     """Whether ``regex`` (``paths_regex``) names ``path`` as the vault's ACL does for ``operation``: a listing is
     logged on the folder with a trailing '/' (``secret/metadata/app/``), and a policy path without it
-    (``secret/metadata/app``, ``secret/metadata/+``) grants it, so a listing matches either form."""
+    (``secret/metadata/app``, ``secret/metadata/+``) grants it, so a listing matches either form. Any other request
+    on a path with a trailing '/' names the secret without it too: a KV version 2 mount keeps a secret's metadata
+    under its key cleaned of that '/' (keysutil's encryptedKeyStorage: paths.Clean), so a read of
+    ``secret/data/app/db/`` looks up secret ``app/db`` (and fails, "could not find version data": red team rt94
+    F11); an attempt on it is an attempt on that secret."""
     if regex.match(path) is not None:
         return True
-    return operation in LISTINGS and len(path) > 1 and path.endswith("/") and regex.match(path[:-1]) is not None
+    if len(path) < 2 or not path.endswith("/"):
+        return False
+    return regex.match(path[:-1] if operation in LISTINGS else path.rstrip("/")) is not None
 
 
 SCAN = "scan"  # OpenBao's recursive listing: every name below the folder, at any depth
