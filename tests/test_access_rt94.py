@@ -185,3 +185,18 @@ def test_an_attempt_on_the_path_with_a_trailing_slash_counts_for_the_secret(
     # control: another secret's pattern does not count it
     rc, doc, _ = access(tmp_path, capsys, "secret/data/app/d", log)
     assert doc["requests"] == 0, doc
+
+
+# -- F8: the unwrap of a wrapped KV write received version metadata -----------------------------------------------
+def test_the_unwrapper_of_a_wrapped_kv_write_made_no_write(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """Root's `bao kv put -wrap-ttl=5m secret/app/new`, then carol's unwrap: the write was root's (allowed); carol
+    received its answer, version metadata, as `auditready access` counts it ("unwrap (of create)")."""
+    log = write(tmp_path, "audit.log", lines((186, 189)))
+    writers = (rule("secret/data/app/*", "create,update", "token", "writers"),)
+    outcome = one(log, rules=writers)
+    assert outcome.status == PASSED and not outcome.findings, outcome
+    _, doc, _ = access(tmp_path, capsys, "secret/data/app/new", log)
+    assert ops(doc)["userpass-carol"] == {"unwrap (of create)": (1, 0)}, doc
+    # control: the unwrap of a wrapped read (alice's, unwrapped by alice: 155-158) is still that read
+    outcome = one(write(tmp_path, "r1.log", lines((155, 158))), rules=(rule("secret/data/app/*", "read", "nobody"),))
+    assert outcome.status == FAILED and "unwrap of a response-wrapped read" in outcome.findings[-1].message, outcome

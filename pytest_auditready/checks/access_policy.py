@@ -71,6 +71,10 @@ K8S_REFUSED = frozenset({"401", "403"})  # a Kubernetes request's status that sa
 _K8S_JUDGED = K8S_HELD | {"ResponseComplete", "Panic"}
 K8S_IDS = 100_000  # Kubernetes auditIDs of the requests counted (the oldest forgotten first): a request counts once
 UNWRAP, REWRAP = "sys/wrapping/unwrap", "sys/wrapping/rewrap"
+# A KV mount's write, patch or delete answers no value (KV version 2: the new version's metadata): the unwrap of such
+# a wrapped response received that, as ``auditready access`` counts it (``unwrap (of create)``)
+KV_WRITES = frozenset({"create", "update", "patch", "delete"})
+NO_VALUE = "no value: "
 WRAPS = 100_000  # wrapping token digests kept (the oldest forgotten first): a wrapping token is used once
 _HELD_UNWRAPS = 10_000  # unwraps of tokens a range did not wrap, kept for the merge with the ranges before it
 
@@ -892,9 +896,13 @@ class Rules(Visitor):
         doc = line_object(raw, self.prefix)
         resp = doc.get("response") if doc is not None else None
         info = resp.get("wrap_info") if isinstance(resp, dict) else None
-        if doc is None or not isinstance(info, dict):
+        if doc is None or not isinstance(resp, dict) or not isinstance(info, dict):
             return
         target = (secret, rec.action)
+        req = doc.get("request")
+        kind = resp.get("mount_type") or (req.get("mount_type") if isinstance(req, dict) else None)
+        if rec.action in KV_WRITES and kind == "kv":  # its answer is version metadata: no value, no write
+            target = (secret, NO_VALUE + rec.action)
         new = tuple(v for v in (info.get("token"), info.get("accessor")) if isinstance(v, str) and v)
         if rec.resource == REWRAP:  # the new token wraps what the old one did
             req = doc.get("request")
@@ -967,7 +975,14 @@ class Rules(Visitor):
         self.held = left
 
     def _judge_unwrap(self, rec: Record, w: Who, target: tuple[str, str]) -> None:
+        """An unwrap, judged as what it received (red team rt94 F8): the wrapped response of ``target``'s
+        operation on its path; of a KV write (``NO_VALUE``), version metadata, which is no value of the path and no
+        write by the unwrapper (the write was done, and authorised, for the requester when it was made), so no
+        rule's operation names it."""
         path, op = target
+        if op.startswith(NO_VALUE):
+            self.uncovered += 1
+            return
         self._hold(rec, unwrapped_by(w, self.wraps), path, op, f"unwrap of a response-wrapped {op} of {path}")
 
     def _covers(self, regex: "re.Pattern[str]", patterns: Sequence[str], path: str, operation: str) -> bool:
