@@ -86,6 +86,26 @@ def test_seal_shows_the_log_and_chain_names_as_escapes(tmp_path: Path, capsys: p
 
 
 @pytest.mark.usefixtures("actions")
+def test_seal_follow_names_the_log_and_chain_as_escapes(tmp_path: Path, capsys: pytest.CaptureFixture[str],
+                                                        monkeypatch: pytest.MonkeyPatch) -> None:
+    """`auditready seal --follow` runs as a service whose journal or CI log shows its lines: its banner too (the
+    sealer stops at once here, as if stopped by SIGTERM before the log grew)."""
+    from pytest_auditready.seal.sealer import Sealer
+
+    monkeypatch.setattr(Sealer, "follow", lambda self, every_seconds, stop: self.summary)
+    key = tmp_path / "seal.key"
+    assert main(["keygen", str(key)]) == 0
+    log = tmp_path / f"{HOSTILE}.log"
+    _write_log(log, 5)
+    capsys.readouterr()
+    assert main(["seal", str(log), "--key", str(key), "--state", str(tmp_path / "state"), "--follow"]) == 0
+    out, err = capsys.readouterr()
+    _assert_inert(out + err)
+    shown = r"a\x0a::error::forged\x1b[31m\u202e\x0d#\x23[warning]x\x07.log"
+    assert f"auditready: sealing {tmp_path}/{shown} into {tmp_path}/{shown}.digests (every 1000 lines" in err
+
+
+@pytest.mark.usefixtures("actions")
 def test_seal_notes_name_the_files_found_beside_the_log_as_escapes(tmp_path: Path,
                                                                    capsys: pytest.CaptureFixture[str]) -> None:
     """The notes of a seal that found the log rotated while it was stopped name files it found in the log's
