@@ -75,3 +75,19 @@ def test_the_unwrapper_of_a_rewrapped_token_is_named(tmp_path: Path, capsys: pyt
     assert rc == 0
     who = {(i["display_name"], op) for i in answer["identities"] for op in i["operations"]}  # type: ignore[attr-defined]
     assert ("userpass-carol", "unwrap") in who and ("userpass-alice", "read (wrapped)") in who, who
+
+
+def test_a_wrapped_read_of_nothing_is_no_stripped_wrapping_token(tmp_path: Path,
+                                                                   capsys: pytest.CaptureFixture[str]) -> None:
+    """A real OpenBao 2.7.2 read asked with X-Vault-Wrap-TTL of a path that holds nothing: it answered 404, and the
+    vault wraps nothing then ("We are wrapping if there is anything to wrap (not a nil response)"), so its response
+    entry has no wrap_info. integrity_digest said a hop took it out (red team rt94 F4); it is excused and counted."""
+    log = _write(tmp_path, "audit.log", (Path(__file__).resolve().parents[1]
+                                         / "fixtures/access/rewrap-rt94/wrapped-404.log").read_text().splitlines(True))
+    out = tmp_path / "r.json"
+    cfg = tmp_path / "c.toml"
+    cfg.write_text("[tool.auditready]\nrequire_tamper_evidence = false\nretention_days = 0\n")
+    main(["verify", log, "--config", str(cfg), "--json", str(out)])
+    (digest,) = [o for o in json.loads(out.read_text())["outcomes"] if o["check"] == "integrity_digest"]
+    assert digest["status"] == "passed", digest["findings"]
+    assert "the vault wraps only an answer there is" in json.dumps(digest["tally"])

@@ -463,8 +463,10 @@ def test_a_line_cut_inside_a_digest_is_named_once_by_required_fields(tmp_path: P
 @pytest.mark.parametrize("which", ["login", "token create", "wrapped read"])
 def test_a_response_without_the_token_it_issued_is_found(tmp_path: Path, which: str) -> None:
     """The whole object that carries the issued token taken out of a successful response: a login's or a token
-    creation's response.auth, a wrapped read's response.wrap_info. Found at its line (each passed: only a field of
-    an object that was there was missed); the real log it comes from has no such finding."""
+    creation's response.auth, found at its line (each passed: only a field of an object that was there was missed);
+    the real log it comes from has no such finding. A wrapped read's response.wrap_info taken out leaves the entry a
+    wrapped read of a path that holds nothing writes (the vault wraps nothing there, and answers 404: red team rt94
+    F4, on a real OpenBao), so that one is excused and counted, not found: nothing in the entry tells them apart."""
     entries = _read(ODD)
     assert _stripped_lines(_outcome(_write(tmp_path, "whole.log", entries))) == []
 
@@ -482,9 +484,13 @@ def test_a_response_without_the_token_it_issued_is_found(tmp_path: Path, which: 
     n = next(i for i, e in enumerate(entries, 1) if wanted(e))
     del entries[n - 1]["response"]["wrap_info" if which == "wrapped read" else "auth"]
     out = _outcome(_write(tmp_path, "taken.log", entries))
+    if which == "wrapped read":
+        from pytest_auditready.checks.integrity_digest import NOTHING_WRAPPED
+
+        assert _stripped_lines(out) == [] and dict(out.tally.excused).get(NOTHING_WRAPPED) == 1, out.tally
+        return
     assert _stripped_lines(out) == [n], [f.text() for f in out.findings]
-    assert ("response.wrap_info" if which == "wrapped read" else "response.auth (the token it issued)") in \
-        out.findings[0].message
+    assert "response.auth (the token it issued)" in out.findings[0].message
 
 
 @pytest.mark.parametrize("path", ["native", "hyperscan", "regex"])

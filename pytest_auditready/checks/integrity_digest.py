@@ -336,9 +336,23 @@ def _unissued(e: dict[str, Any]) -> str:
     minted = response.get("auth")
     if isinstance(path, str) and (_TOKEN_CREATE.match(path) is not None or _login(request, issuing=True)):
         return "" if isinstance(minted, dict) else _MINTED  # (its fields, and an MFA step's lack of them: _judge's)
-    if request.get("wrap_ttl") and request.get("operation") in ("read", "list") and data is None and minted is None:
-        return _WRAPPED
     return ""
+
+
+# A read or list asked with wrap_ttl whose response entry holds nothing: the vault wraps only an answer there is ("We
+# are wrapping if there is anything to wrap (not a nil response)", request_handling.go), and a read of a path that
+# holds nothing answers nothing (404): no wrapping token to log. A hop that took out response.wrap_info would leave
+# the same entry, which nothing in it tells apart (red team rt94 F4: a real wrapped read of a missing secret failed).
+NOTHING_WRAPPED = ("a read or list asked with wrap_ttl whose response holds nothing: the vault wraps only an answer "
+                   "there is, and a read of a path that holds nothing (404) answers nothing")
+
+
+def _nothing_wrapped(e: dict[str, Any]) -> bool:
+    """Whether ``e`` is the response entry of a read or list asked with wrap_ttl that holds no answer at all."""
+    response, request = e.get("response"), e.get("request")
+    return (e.get("type") == "response" and isinstance(response, dict) and isinstance(request, dict)
+            and bool(request.get("wrap_ttl")) and request.get("operation") in ("read", "list")
+            and not e.get("error") and not any(k in response for k in ("data", "auth", "wrap_info", "secret")))
 
 
 def _cut(data: bytes, quote: int) -> bool:
@@ -908,6 +922,8 @@ class DigestFormat(Visitor):
         """Count (and keep the first few of) the entry on ``raw`` if it lacks the token its request issued."""
         e = _parsed(raw)
         missing = _unissued(e) if e is not None else ""
+        if e is not None and not missing and _nothing_wrapped(e):
+            self.excuse(NOTHING_WRAPPED)
         if not missing or e is None:
             return
         self.stripped_count += 1
