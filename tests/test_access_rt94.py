@@ -78,12 +78,19 @@ APP_READERS = (rule("secret/data/app/*"),)
 def test_a_vault_read_answered_404_received_nothing(tmp_path: Path, capsys: pytest.CaptureFixture[str],
                                                     span: tuple[int, int], pattern: str) -> None:
     """OpenBao answers a read whose backend returned no response with 404 (sdk/logical/response_util.go,
-    RespondErrorCommon), and its response entry holds no data: eve tried, and received nothing."""
-    rc, doc, _ = access(tmp_path, capsys, pattern, write(tmp_path, "audit.log", lines(span)))
+    RespondErrorCommon), and its response entry holds no data: eve tried, and received nothing. (Lines 8-9, a read
+    of sys/audit whose answer the log shows, show that the log's responses keep their data: a log whose every
+    response a hop emptied keeps such reads as reads, ``answered_somewhere``.)"""
+    log = write(tmp_path, "audit.log", lines((8, 9), span))
+    rc, doc, _ = access(tmp_path, capsys, pattern, log)
     assert rc == 0 and ops(doc) == {"userpass-eve": {"read": (1, 1)}}, doc
-    outcome = one(str(tmp_path / "audit.log"), rules=APP_READERS)
+    outcome = one(log, rules=APP_READERS)
     assert outcome.status == PASSED and not outcome.findings, outcome
     assert "1 more let through that returned nothing" in outcome.reason, outcome.reason
+    alone = write(tmp_path, "alone.log", lines(span))  # nothing shows the log keeps answers: a read, as logged
+    rc, doc, _ = access(tmp_path, capsys, pattern, alone)
+    assert ops(doc) == {"userpass-eve": {"read": (1, 0)}}, doc
+    assert one(alone, rules=APP_READERS).status == FAILED
 
 
 def test_control_a_vault_read_that_returned_the_secret_is_a_read(tmp_path: Path,

@@ -141,7 +141,7 @@ def raw_reach(path: str, action: str) -> Optional[Reach]:
 # version 2 version, a sys/raw key that does not exist). A KV version 2 mount answers a path of none of its
 # endpoints (``bao read secret/app/db``: no data/) with a raw 404, "Invalid path for a versioned K/V secrets engine"
 # (internal/builtin/logical/kv/backend.go, pathInvalid): that path names no secret of the mount.
-RETURNED, NOTHING, NO_SECRET = "", "nothing", "no secret"
+RETURNED, NOTHING, NO_SECRET, EMPTY = "", "nothing", "no secret", "empty"
 _ANSWERING = frozenset({"read", "list", "scan"})  # operations whose answer is what the request got
 _ANSWER_KEYS = ("data", "secret", "auth", "wrap_info")
 KV2_ENDPOINTS = frozenset({"data", "metadata", "detailed-metadata", "delete", "undelete", "destroy", "subkeys",
@@ -189,8 +189,27 @@ def vault_returned(doc: Any, op: str) -> str:
                 return NO_SECRET
         return NOTHING
     if op in _ANSWERING and not any(resp.get(k) for k in _ANSWER_KEYS):
-        return NOTHING
+        return EMPTY  # (as a hop that took response.data out would leave it: see ``answered_somewhere``)
     return RETURNED
+
+
+# A response entry whose response holds data: Vault/OpenBao write the request before the response on a line
+_RESPONSE_DATA = re.compile(rb'"response":\{[^\n]*?"data":\{(?!\})')
+
+
+def answers_in(data: bytes) -> int:
+    """1 when a block of a Vault/OpenBao log holds a response entry whose response holds data, else 0: a log whose
+    every answer a hop took out holds none (``answered_somewhere``)."""
+    return 1 if b'"response":{' in data and _RESPONSE_DATA.search(data) is not None else 0
+
+
+def answered_somewhere(empty: int, answered: int) -> bool:
+    """Whether reads whose response entry holds no answer (``EMPTY``: OpenBao's 404) may be taken as reads of
+    nothing: only where some read of the same log shows its answer (``answered`` of them). A hop (a shipper's
+    filter, Vault Enterprise's audit exclude) that takes response.data out of every entry leaves each read as a
+    404 leaves it; such a log shows no answer at all, and its reads stay reads: who read the secret is never left
+    out on the strength of an entry a hop may have emptied."""
+    return not empty or answered > 0
 
 
 def k8s_failed(code: str, verb: str = "") -> bool:
@@ -765,6 +784,10 @@ class Rules(Visitor):
         self.more = 0
         self.covered = self.refused = self.uncovered = 0
         self.nothing = 0  # requests let through whose response says they returned nothing (``vault_returned``)
+        # of those, the ones whose response only held no answer (``EMPTY``), as taken back (finding, broke, named),
+        # given back at ``finish`` where no covered read of the file showed an answer (``answered_somewhere``)
+        self.emptied: list[tuple[Optional[Finding], bool, tuple[int, ...]]] = []
+        self.answers = 0  # 1 once a response entry of the file holds data (``answers_in``)
         # Vault requests let through and held to the rules, by request id, until their response entry says what
         # they returned (``_answered``): [the finding they made (None: none, or one past _MAX), whether they broke
         # a rule, the rules that named them]; and the response entries of this range that said a request returned
@@ -793,6 +816,8 @@ class Rules(Visitor):
 
     def block(self, file: str, first_line: int, data: bytes) -> None:
         self.raw.block(file, first_line, data)
+        if not self.answers and self.vault:
+            self.answers = answers_in(data)
 
     @classmethod
     def splits(cls, ctx: CheckContext) -> bool:
@@ -870,6 +895,8 @@ class Rules(Visitor):
     def _retract(self, rid: str, how: str) -> None:
         """Take back the judgment of the request ``rid`` let through (``open``): it returned nothing (``how``)."""
         finding, broke, named = self.open.pop(rid)
+        if how == EMPTY:
+            self.emptied.append((finding, broke, named))
         self.covered -= 1
         if how == NO_SECRET:
             self.uncovered += 1
@@ -1137,6 +1164,8 @@ class Rules(Visitor):
         self.refused += later.refused
         self.uncovered += later.uncovered
         self.nothing += later.nothing
+        self.emptied += later.emptied
+        self.answers = max(self.answers, later.answers)
         self.named = [a + b for a, b in zip(self.named, later.named)]
         for rid, entry in later.open.items():  # (their responses may be in a range after it)
             if len(self.open) >= WRAPS:
@@ -1178,6 +1207,15 @@ class Rules(Visitor):
         for rec, w, _ in self.held:  # unwraps of tokens no covered response wrapped: requests as any other
             self._unheld(rec, w)
         self.held.clear()
+        if not answered_somewhere(len(self.emptied), self.answers):
+            for finding, broke, _named in self.emptied:  # no read of the file showed an answer: reads as logged
+                self.nothing -= 1
+                self.covered += 1
+                if broke and finding is not None and len(self.findings) < _MAX:
+                    self.findings.append(finding)
+                elif broke:
+                    self.more += 1
+            self.emptied.clear()
         if self.own and not self.findings and not (self.covered or self.refused or self.uncovered) \
                 and self.excused.get(EXCUSE_OWN):
             # A live run on a quiet vault, with rules that name every request it made: the rules are held to the

@@ -89,13 +89,17 @@ from ..auditlog.model import Entries, parse_time
 from ..checks.access_policy import (
     CLOUDTRAIL_SOURCE_BYTES,
     COUNT,
+    EMPTY,
     HELD,
     K8S_HELD,
+    RETURNED,
     Named,
     PathMatch,
     RawLines,
     Reach,
     Who,
+    answered_somewhere,
+    answers_in,
     cloudtrail_reach,
     holder,
     k8s_created,
@@ -564,9 +568,15 @@ class Accesses(Visitor):
         self.folded = 0
         self.unforwarded = 0
         self.unanswered = 0  # counted Vault requests whose response entry is in none of the files: outcome not logged
+        # counted as denied because their response held no answer (``EMPTY``: OpenBao's 404), and the reads whose
+        # response did hold one: where none did, a hop may have emptied every response (``answered_somewhere``)
+        self.emptied: list[_Counted] = []
+        self.answers = 0
 
     def block(self, file: str, first_line: int, data: bytes) -> None:
         self.raw.block(file, first_line, data)
+        if not self.answers:
+            self.answers = answers_in(data)
         self.trace_hint = trace_hint(data)
         self.wrapping = b'"wrap_info"' in data
         self.wrapping_asked = b'"wrap_ttl"' in data
@@ -988,13 +998,19 @@ class Accesses(Visitor):
                 return  # never a refusal: the standby forwarded it
         raw = self.raw.get(batch.file, batch.lines[i]) if not result.startswith("error:") else None
         op = batch.action[i]
-        nothing = bool(vault_returned(line_object(raw, self.prefix), op)) \
-            if raw is not None and (op in _ANSWERING or b'"http_status_code"' in raw) else False
-        if result.startswith("error:") or nothing:
-            counts.op.denied += 1
-            counts.total.denied += 1
-            if counts.scope is not None:
-                counts.scope[1] += 1
+        how = vault_returned(line_object(raw, self.prefix), op) \
+            if raw is not None and (op in _ANSWERING or b'"http_status_code"' in raw) else RETURNED
+        if result.startswith("error:") or how:
+            self._deny(counts, 1)
+            if how == EMPTY and not result.startswith("error:"):
+                self.emptied.append(counts)  # given back at ``flush`` where no read of the run showed an answer
+
+    @staticmethod
+    def _deny(counts: "_Counted", n: int) -> None:
+        counts.op.denied += n
+        counts.total.denied += n
+        if counts.scope is not None:
+            counts.scope[1] += n
 
     def fold_forwarded(self, paths: Sequence[str], settings: Any) -> None:
         """Fold each forwarding trace held into the count of its forwarded request, where a file of ``paths`` holds
@@ -1051,6 +1067,10 @@ class Accesses(Visitor):
         count the Kubernetes requests whose last stage never came (an open watch, a failed authentication: denied
         when the stage held says 401 or 403); put the Vault requests that named no identity under the identity
         their token's digest has in another entry."""
+        if not answered_somewhere(len(self.emptied), self.answers):
+            for counted in self.emptied:  # no read of the run showed an answer: reads as logged, not denied
+                self._deny(counted, -1)
+        self.emptied.clear()
         for c in self.open.values():  # Vault requests whose response entry no file holds (red team rt94 F10)
             if not c.ident.display_name and c.paths == (_SELF_TEST,):
                 continue  # the audit device's self-test write (no token): the vault logs no response to it
