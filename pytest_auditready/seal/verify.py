@@ -79,6 +79,11 @@ FIX_COPYTRUNCATE = ("treat those lines as unverified, and rotate the log without
                     "with a `postrotate` that sends SIGHUP to the vault (`kill -HUP $(pidof vault)`, or bao for "
                     "OpenBao), on which Vault and OpenBao reopen the file audit device's file; the running sealer "
                     "then seals the renamed file to its end before it moves on (add delaycompress if you compress)")
+FIX_ROTATED_CHAIN = ("keep LOG.digests out of log rotation (it is one file for the life of the set: name only the log "
+                     "in logrotate's rule, never its folder), and put the rotated pieces back together as LOG.digests, "
+                     "oldest first and decompressed (`zcat -f LOG.digests.2.gz LOG.digests.1 LOG.digests > NEW`, then "
+                     "NEW renamed to LOG.digests); if no rotation rule matches the chain, treat it as tampered and "
+                     "restore LOG.digests from a trusted copy")
 FIX_UNMATCHED = ("if it was altered, restore it from a trusted copy; otherwise seal the log from its first line on "
                  "(keep `auditready seal LOG --key KEY --follow` running) so that every rotated file is covered")
 
@@ -735,7 +740,14 @@ def _parse_chain(df: IO[bytes], size: int, dpath: Path, public_key: Ed25519Publi
         problems.append(Problem("record", f"{malformed - _MALFORMED_SHOWN} more line(s) of {dname} are no well-formed "
                                 "digest record either.", FIX_CHAIN, where=dname))
     if records == 0:
-        problems.append(Problem("record", f"{dname} holds no digest record.", FIX_UNSEALED, where=dname))
+        # a logrotate rule on the log's whole folder rotates the chain too: its records are then in the rotated
+        # pieces beside it (audit.log.digests.1, audit.log.digests.2.gz), which verification never reads as the chain
+        pieces = _rotated_chains(dpath)
+        problems.append(Problem(
+            "record", f"{dname} holds no digest record" + (
+                f": its records were rotated away into {', '.join(pieces)} beside it (a rotation rule that matches "
+                "the chain too)" if pieces else "") + ".",
+            FIX_ROTATED_CHAIN if pieces else FIX_UNSEALED, where=dname))
     return _Chain(problems, notes, records, len(segments_seen), runs, frozenset(skip), size, h.hexdigest(),
                   open_end)
 

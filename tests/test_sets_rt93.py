@@ -1,0 +1,95 @@
+"""Red team rt93: sets of files, their seal chains and their producers' habits.
+
+- F1: a chain ``FILE.digests`` left beside the run's files whose log is gone (a sealed file deleted, history sealed
+  file by file; every file of a second log of the folder deleted) is a tamper_evidence finding; one whose segments
+  all end before the retention period, or whose file is elsewhere the run looks, is not.
+- F4: an empty rotated file (logrotate's default ifempty on an idle day), plain or a gzip of nothing, holds no line
+  that could be lost: it does not fail; a sealed file emptied still does.
+- F9: a chain rotated away by a folder-wide rule is named (its rotated pieces) when the live chain holds no record.
+- F6: a CloudTrail file delivered since the newest digest is not yet covered by one: excused and named while the
+  next digest is not due, failed after.
+
+Real `auditready seal` and `auditready verify` runs (in process) on real OpenBao lines; real logrotate where it is
+installed."""
+
+from __future__ import annotations
+
+import gzip
+import json
+import os
+import shutil
+import subprocess
+from pathlib import Path
+from typing import Any, Optional
+
+import pytest
+
+from pytest_auditready.checks.base import CheckContext, Finding, Note
+from pytest_auditready.checks.tamper_evidence import CHECK
+from pytest_auditready.cli import main
+from pytest_auditready.config import load
+from pytest_auditready.seal import cloudtrail
+from pytest_auditready.seal import sealer as sealer_mod
+from tests.sealing import keys_and_logs
+from tests.test_cloudtrail import ACCOUNT, REGION, build_trail, records, rsa_key, write_keys
+
+CLEAN = Path(__file__).resolve().parents[1] / "fixtures" / "openbao" / "clean.log"
+
+
+def _lines() -> list[bytes]:
+    return CLEAN.read_bytes().splitlines(keepends=True)
+
+
+def _write(path: Path, lines: list[bytes], gz: bool = False) -> Path:
+    data = b"".join(lines)
+    path.write_bytes(gzip.compress(data) if gz else data)
+    path.chmod(0o600)
+    return path
+
+
+def _seal(log: Path, key: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["seal", str(log), "--key", str(key), "--lines", "10"]) == 0, capsys.readouterr()
+    capsys.readouterr()
+
+
+def _verify(capsys: pytest.CaptureFixture[str], *args: Any) -> tuple[int, str]:
+    capsys.readouterr()
+    rc = main(["-q", "verify", *(str(a) for a in args)])
+    return rc, capsys.readouterr().out
+
+
+def _config(tmp_path: Path, text: str = "retention_days = 0\n") -> Path:
+    cfg = tmp_path / "cfg.toml"
+    cfg.write_text("[tool.auditready]\n" + text)
+    return cfg
+
+
+def _ctx(path: Path, log_set: tuple[str, ...], **settings: object) -> CheckContext:
+    ctx = CheckContext(settings=load([("test", settings)]), ledger=None, entries=[], bad_lines=[],
+                       source=str(path), log_path=str(path))
+    ctx.log_set = log_set
+    return ctx
+
+
+# -- F9: a chain rotated by a folder-wide rule -------------------------------------------------------------
+
+
+def test_a_rotated_chain_of_a_folder_wide_rule_is_not_taken_for_a_chain_without_its_log(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """logrotate on `*.log *.digests`: LOG.digests.1 is no chain of a log "LOG.digests.1" gone (never listed as
+    one); the finding is the live chain's, naming the rotated piece (F9)."""
+    keys, logs, log = keys_and_logs(tmp_path)
+    _write(log, _lines())
+    _seal(log, keys / "seal", capsys)
+    chain = logs / "audit.log.digests"
+    cfg = _config(tmp_path)
+    rc, out = _verify(capsys, logs, "--public-key", keys / "seal.pub", "--config", cfg)
+    assert rc == 0, out
+    chain.rename(logs / "audit.log.digests.1")
+    chain.write_bytes(b"")
+    chain.chmod(0o600)
+    rc, out = _verify(capsys, logs, "--public-key", keys / "seal.pub", "--config", cfg)
+    assert rc == 1 and "holds no digest record: its records were rotated away into audit.log.digests.1" in out, out
+    assert "is gone" not in out, out
+
+
