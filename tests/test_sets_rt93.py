@@ -93,3 +93,68 @@ def test_a_rotated_chain_of_a_folder_wide_rule_is_not_taken_for_a_chain_without_
     assert "is gone" not in out, out
 
 
+# -- F4: an idle day's rotation ------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("gz", [False, True])
+def test_an_empty_rotated_file_passes_and_an_emptied_sealed_one_fails(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str], gz: bool) -> None:
+    """Lines, rotation, a rotation with nothing written (ifempty), more lines: audit.log.2.gz holds the first
+    day, audit.log.1 (or its gzip of nothing, 20 bytes) the idle one."""
+    keys, logs, log = keys_and_logs(tmp_path)
+    lines = _lines()
+    _write(log, lines[:50])
+    _seal(log, keys / "seal", capsys)
+    log.rename(logs / "audit.log.1")
+    _write(log, [])
+    _seal(log, keys / "seal", capsys)
+    (logs / "audit.log.1").rename(logs / "audit.log.2")
+    _write(logs / "audit.log.2.gz", [(logs / "audit.log.2").read_bytes()], gz=True)
+    (logs / "audit.log.2").unlink()
+    log.rename(logs / "audit.log.1")  # the idle day: rotated empty
+    _write(log, [])
+    _seal(log, keys / "seal", capsys)
+    _write(log, lines[50:])
+    _seal(log, keys / "seal", capsys)
+    if gz:
+        _write(logs / "audit.log.1.gz", [], gz=True)
+        (logs / "audit.log.1").unlink()
+    cfg = _config(tmp_path)
+    rc, out = _verify(capsys, logs, "--public-key", keys / "seal.pub", "--config", cfg)
+    assert rc == 0, out
+    # a file that held sealed bytes, emptied: its segment has no file
+    _write(logs / "audit.log.2.gz", [], gz=True)
+    rc, out = _verify(capsys, logs, "--public-key", keys / "seal.pub", "--config", cfg)
+    assert rc == 1 and "Segment 0 of the chain" in out and "has no file" in out, out
+
+
+@pytest.mark.skipif(shutil.which("logrotate") is None and not os.path.exists("/usr/sbin/logrotate"),
+                    reason="logrotate is not installed")
+def test_the_documented_logrotate_stanza_over_an_idle_day_passes(tmp_path: Path,
+                                                                 capsys: pytest.CaptureFixture[str]) -> None:
+    """Real logrotate with the stanza of docs/tamper-evidence.md (create, compress, delaycompress; ifempty by
+    default), a one-shot seal after each step: day 1 lines, rotation, day 2 idle, rotation, day 3 lines."""
+    lr = shutil.which("logrotate") or "/usr/sbin/logrotate"
+    keys, logs, log = keys_and_logs(tmp_path)
+    conf = tmp_path / "lr.conf"
+    conf.write_text(f"{log} {{\n    daily\n    rotate 400\n    create 0600\n    compress\n    delaycompress\n}}\n")
+    lines = _lines()
+
+    def rotate() -> None:
+        subprocess.run([lr, "-f", "-s", str(tmp_path / "lr.state"), str(conf)], check=True, timeout=30,
+                       capture_output=True)
+
+    _write(log, lines[:50])
+    _seal(log, keys / "seal", capsys)
+    rotate()
+    _seal(log, keys / "seal", capsys)
+    rotate()  # nothing written since: an empty audit.log.1, the first day compressed as audit.log.2.gz
+    _seal(log, keys / "seal", capsys)
+    with open(log, "ab") as f:
+        f.write(b"".join(lines[50:]))
+    _seal(log, keys / "seal", capsys)
+    assert (logs / "audit.log.1").stat().st_size == 0 and (logs / "audit.log.2.gz").exists()
+    rc, out = _verify(capsys, logs, "--public-key", keys / "seal.pub", "--config", _config(tmp_path))
+    assert rc == 0, out
+
+
