@@ -71,7 +71,90 @@ def _ctx(path: Path, log_set: tuple[str, ...], **settings: object) -> CheckConte
     return ctx
 
 
-# -- F9: a chain rotated by a folder-wide rule -------------------------------------------------------------
+# -- F1: a chain left beside the set whose log is gone ----------------------------------------------------------
+
+
+def _per_file_history(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> tuple[Path, Path, list[Path]]:
+    """Three rotated files and the live log, each sealed once on its own (`auditready seal FILE`), as the README
+    tells for history from before sealing began: each has its FILE.digests."""
+    keys, logs, log = keys_and_logs(tmp_path)
+    lines = _lines()
+    files = [_write(logs / "audit.log-20261120.gz", lines[0:30], gz=True),
+             _write(logs / "audit.log-20261121.gz", lines[30:60], gz=True),
+             _write(logs / "audit.log-20261122", lines[60:90]), _write(log, lines[90:])]
+    for f in files:
+        _seal(f, keys / "seal", capsys)
+    return keys, logs, files
+
+
+def test_a_sealed_file_deleted_with_its_chain_left_fails(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    keys, logs, files = _per_file_history(tmp_path, capsys)
+    cfg = _config(tmp_path)
+    rc, out = _verify(capsys, logs, "--public-key", keys / "seal.pub", "--config", cfg)
+    assert rc == 0, out  # control: every chain's file is there
+    files[1].unlink()
+    rc, out = _verify(capsys, logs, "--public-key", keys / "seal.pub", "--config", cfg)
+    assert rc == 1 and "FAIL tamper_evidence" in out, out
+    assert f"{files[1]} is gone, but its digest chain {files[1]}.digests is still beside" in out, out
+    assert "Segment 0 of the chain" in out and "has no file" in out, out
+    assert out.count(f"{files[1]} is gone") == 1, out  # said once a run, not for every file
+
+
+def test_a_chain_whose_file_is_found_elsewhere_is_no_finding(tmp_path: Path,
+                                                             capsys: pytest.CaptureFixture[str]) -> None:
+    """The file compressed since it was sealed (a rotated name its records give), or moved to seal_archive."""
+    keys, logs, files = _per_file_history(tmp_path, capsys)
+    plain = files[2]
+    with open(plain, "rb") as src, gzip.open(logs / (plain.name + ".gz"), "wb") as dst:
+        shutil.copyfileobj(src, dst)
+    (logs / (plain.name + ".gz")).chmod(0o600)
+    plain.unlink()
+    archive = tmp_path / "archive"
+    archive.mkdir(mode=0o700)
+    files[1].rename(archive / files[1].name)
+    cfg = _config(tmp_path, f'retention_days = 0\nseal_archive = ["{archive}"]\n')
+    rc, out = _verify(capsys, logs, "--public-key", keys / "seal.pub", "--config", cfg)
+    assert rc == 0, out
+
+
+def test_every_file_of_a_second_log_deleted_with_its_chain_left_fails(tmp_path: Path,
+                                                                      capsys: pytest.CaptureFixture[str]) -> None:
+    keys, logs, log = keys_and_logs(tmp_path)
+    lines = _lines()
+    _write(log, lines[:60])
+    _seal(log, keys / "seal", capsys)
+    second = _write(logs / "audit-second.log", lines[60:])
+    _seal(second, keys / "seal", capsys)
+    cfg = _config(tmp_path)
+    rc, out = _verify(capsys, logs, "--public-key", keys / "seal.pub", "--config", cfg)
+    assert rc == 0, out
+    second.unlink()
+    rc, out = _verify(capsys, logs, "--public-key", keys / "seal.pub", "--config", cfg)
+    assert rc == 1 and f"{second} is gone, but its digest chain {second}.digests" in out, out
+
+
+@pytest.mark.parametrize("old", [True, False])
+def test_a_chain_left_whose_segments_end_before_the_retention_period_is_excused(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch, old: bool) -> None:
+    """The rule for a sealed segment with no file (``verify._missing``): past retention_days, rotation may delete
+    it. Sealed when its entries were written (2026-11-22) it is past a 1-day period; sealed today it is not."""
+    keys, logs, log = keys_and_logs(tmp_path)
+    lines = _lines()
+    if old:
+        monkeypatch.setattr(sealer_mod, "_utc_now", lambda: "2026-11-22T19:16:00.000000Z")
+    second = _write(logs / "audit-second.log", lines[60:])
+    _seal(second, keys / "seal", capsys)
+    monkeypatch.undo()
+    _write(log, lines[:60])
+    _seal(log, keys / "seal", capsys)
+    second.unlink()
+    said = list(CHECK.run(_ctx(log, (str(log),), public_key=str(keys / "seal.pub"), retention_days=1)))
+    found = [x.message for x in said if isinstance(x, Finding)]
+    notes = " ".join(x.text for x in said if isinstance(x, Note))
+    if old:
+        assert not found and "end before the retention period" in notes and "audit-second.log is gone" in notes, said
+    else:
+        assert len(found) == 1 and "audit-second.log is gone" in found[0], said
 
 
 def test_a_rotated_chain_of_a_folder_wide_rule_is_not_taken_for_a_chain_without_its_log(

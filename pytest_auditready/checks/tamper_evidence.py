@@ -25,7 +25,7 @@ from ..auditlog.formats import format_of
 from ..engine.objects import is_url
 from ..safeio import same_file
 from ..seal.evidence import Assessment, assess, assess_cloudtrail
-from ..seal.verify import SealReport
+from ..seal.verify import FIX_UNSEALED, SealReport
 from .base import Check, CheckContext, Finding, Note, Skip
 
 if TYPE_CHECKING:
@@ -152,6 +152,66 @@ def _keyless(ctx: CheckContext, a: Assessment) -> bool:
 
 
 def run(ctx: CheckContext) -> Iterator[Union[Finding, Skip, Note]]:
+    yield from _judge(ctx)
+    yield from _orphans(ctx)
+
+
+def _orphans(ctx: CheckContext) -> Iterator[Union[Finding, Note]]:
+    """Digest chains beside the run's files whose log is gone (``seal.verify.orphan_chains``, red team rt93 F1):
+    said once a run, on the file that judges the set (the last that holds bytes, as retention's verdict), and only
+    with the public key (without it no chain is verified, and the run's own verdicts say so)."""
+    from ..errors import AuditReadyError
+    from ..seal.chain import load_public_key
+    from ..seal.verify import orphan_chains
+
+    s = ctx.settings
+    if (not ctx.log_path or is_url(ctx.log_path) or s.log_format == "cloudtrail" or s.public_key is None
+            or (s.embedded and ctx.ledger is not None) or ctx.seal_problem is not None):
+        return
+    log_set = tuple(x for x in (_log_set(ctx) or (ctx.log_path,)) if not is_url(x))
+    from ..engine.files import last_holding
+
+    if not log_set or not same_file(last_holding(log_set), ctx.log_path):
+        return
+    try:
+        key = load_public_key(s.public_key)
+    except AuditReadyError:
+        return  # the run's own verdict says why the key cannot be read
+    days = s.retention_days
+    expired = time.time_ns() - int(days * 86_400 * 10**9) if days > 0 else None
+    for o in orphan_chains(log_set, key, archive=s.seal_archive, elsewhere=_archived_files(ctx),
+                           expired_before=expired):
+        gone = (f"{o.log} is gone, but its digest chain {o.digests_path} is still beside the files of this run, so "
+                "the chain was read on its own")
+        for p in o.report.problems:
+            if p.kind == "record" and p.fix == FIX_UNSEALED:  # an empty chain names nothing sealed: nothing lost
+                yield Note("", f"{gone}: it holds no digest record, so it names no sealed line")
+                continue
+            yield Finding(ID, "", f"{gone}: {p.text()}", p.fix, where=p.where or o.digests_path)
+        if not o.report.problems and o.report.expired:
+            yield Note("", f"{gone}: its {len(o.report.expired)} segment(s) have no file and end before the retention "
+                       f"period (retention_days), which rotation may delete: not judged "
+                       f"({', '.join(o.report.expired[:3])}{', ...' if len(o.report.expired) > 3 else ''})")
+        elif not o.report.problems and o.report.members:
+            held = ", ".join(dict.fromkeys(m.path for m in o.report.members))
+            yield Note("", f"{gone}: each of its segments is in a file found elsewhere ({held}), which verifies")
+
+
+def _archived_files(ctx: CheckContext) -> tuple[str, ...]:
+    """The local files of retention_archive (its folders and globs; an object-store URL is not listed here)."""
+    from ..engine.files import expand
+    from ..errors import AuditReadyError
+
+    local = [a for a in ctx.settings.retention_archive if not is_url(a)]
+    if not local:
+        return ()
+    try:
+        return tuple(expand(local))
+    except AuditReadyError:
+        return ()  # retention says why its archive cannot be read
+
+
+def _judge(ctx: CheckContext) -> Iterator[Union[Finding, Skip, Note]]:
     # require_tamper_evidence = false excuses the lack of a mechanism (or of the key to one), never a mechanism that
     # is there and says the log was changed: a chain beside a log is verified whatever that key says.
     required = ctx.settings.require_tamper_evidence

@@ -1428,3 +1428,58 @@ def _holds_nothing(path: Path) -> bool:
     finally:
         src.close()
 
+
+@dataclass
+class Orphan:
+    """A digest chain in a folder of the run's files whose log (``LOG`` of ``LOG.digests``) is no file, and what
+    verifying it, with the files looked for wherever a set's are, found (``orphan_chains``)."""
+
+    log: str
+    digests_path: str
+    report: SealReport
+
+
+def orphan_chains(log_set: Sequence[PathLike], public_key: Ed25519PublicKey, *, archive: Sequence[PathLike] = (),
+                  elsewhere: Sequence[PathLike] = (), expired_before: Optional[int] = None) -> list[Orphan]:
+    """The chains ``LOG.digests`` in the folders of the files named in the run (``log_set``) whose ``LOG`` is gone
+    (red team rt93 F1): a sealed file deleted with its chain left beside the others (history sealed file by file,
+    `auditready seal FILE`), or every file of a second log of the folder deleted. A set is built from log files, and
+    a chain is otherwise opened only beside a log that is there, so such a chain was never read. Each is verified as
+    a set's chain is (``verify_log``): its segments looked for beside it under the names its records give (rotated,
+    compressed), in the ``archive`` folders, among the run's files and ``elsewhere`` (the files of
+    retention_archive); a segment found nowhere is ``missing``, unless past the retention period as
+    ``expired_before`` says (``_missing``). A chain one of whose segments a file of the run holds, and which that
+    file's own verification reads (``find_chain``), is left out: that file's verdict carries its problems."""
+    names = tuple(map(str, log_set))
+    named = [*names, *(str(x) for x in elsewhere if not any(same_file(x, n) for n in names))]
+    out: list[Orphan] = []
+    for folder in _set_folders(names):
+        try:
+            listing = _digests_in(folder)
+        except OSError:
+            continue
+        for nm in listing:
+            dpath, log = folder / nm, folder / nm[: -len(DIGESTS_SUFFIX)]
+            if os.path.lexists(log) or not dpath.is_file():
+                continue
+            try:
+                report = verify_log(log, public_key, dpath, archive=archive, log_set=named, need_log=False,
+                                    expired_before=expired_before)
+            except AuditReadyError as exc:
+                report = SealReport(str(log), str(dpath), key_id(public_key))
+                report.problems.append(Problem("chain", f"{dpath} cannot be verified: {exc.cause}.",
+                                               exc.fix or FIX_CHAIN, where=str(dpath)))
+            if any(_reads(m.path, dpath, public_key, names) for m in report.members
+                   if any(same_file(m.path, n) for n in names)):
+                continue
+            out.append(Orphan(str(log), str(dpath), report))
+    return out
+
+
+def _reads(path: str, dpath: Path, public_key: Ed25519PublicKey, names: Sequence[str]) -> bool:
+    """Whether the verification of ``path``, a file of the run, reads the chain ``dpath``."""
+    try:
+        found = find_chain(Path(path), public_key, log_set=names)
+    except AuditReadyError:
+        return False
+    return found is not None and same_file(found[1], dpath)
