@@ -241,3 +241,60 @@ def test_the_documented_logrotate_stanza_over_an_idle_day_passes(tmp_path: Path,
     assert rc == 0, out
 
 
+# -- F6: CloudTrail's current hour ----------------------------------------------------------------------------
+
+
+def _at(text: str) -> Any:
+    import datetime
+
+    return datetime.datetime.fromisoformat(text.replace("Z", "+00:00"))
+
+
+def _fresh_file(root: Path, stamp: str, n: int = 7) -> Path:
+    """A log file of the trail delivered at ``stamp`` (YYYYMMDDTHHmm) that no digest lists."""
+    p = (root / f"AWSLogs/{ACCOUNT}/CloudTrail/{REGION}/2026/01/01/"
+         f"{ACCOUNT}_CloudTrail_{REGION}_{stamp}Z_fresh{n}.json.gz")
+    p.write_bytes(gzip.compress(json.dumps(records(3, n)).encode()))
+    p.chmod(0o600)
+    return p
+
+
+def _trail_verdict(log: Path, keys: Path) -> tuple[list[str], str]:
+    said = list(CHECK.run(_ctx(log, (str(log),), log_format="cloudtrail", cloudtrail_public_keys=str(keys))))
+    return ([x.message for x in said if isinstance(x, Finding)],
+            " ".join(x.text for x in said if isinstance(x, Note)))
+
+
+@pytest.mark.parametrize("now, excused", [("2026-01-01T03:20:00Z", True), ("2026-01-01T04:55:00Z", True),
+                                          ("2026-01-01T05:10:00Z", False), ("2026-01-02T00:00:00Z", False)])
+def test_a_cloudtrail_file_after_the_newest_digest_is_excused_until_its_digest_is_due(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch, now: str, excused: bool) -> None:
+    """The trail's digests cover 00:00 to 03:00; a file delivered at 03:10 is listed by the digest of 03:00 to
+    04:00, delivered within the hour after: not due before 05:00."""
+    root = build_trail(tmp_path / "copy")
+    keys = write_keys(tmp_path / "keys.json", rsa_key())
+    monkeypatch.setattr(cloudtrail, "_now", lambda: _at(now))
+    fresh = _fresh_file(root, "20260101T0310")
+    found, notes = _trail_verdict(fresh, keys)
+    if excused:
+        assert not found and "not yet covered by a digest" in notes and "due by 2026-01-01T05:00Z" in notes, notes
+    else:
+        assert len(found) == 1 and "No digest file beside it lists" in found[0], found
+    r = cloudtrail.validate_trail(root, keys)  # auditready verify-cloudtrail: the same rule
+    assert r.ok is excused and len(r.excused) == (1 if excused else 0), r.problems
+
+
+def test_a_cloudtrail_file_inside_the_digests_hours_unlisted_still_fails(tmp_path: Path,
+                                                                          monkeypatch: pytest.MonkeyPatch) -> None:
+    root = build_trail(tmp_path / "copy")
+    keys = write_keys(tmp_path / "keys.json", rsa_key())
+    monkeypatch.setattr(cloudtrail, "_now", lambda: _at("2026-01-01T03:20:00Z"))
+    added = _fresh_file(root, "20260101T0110")
+    found, _ = _trail_verdict(added, keys)
+    assert len(found) == 1, found
+    # the control: a listed file of the same trail, at the same moment, passes
+    listed = sorted((root / f"AWSLogs/{ACCOUNT}/CloudTrail/{REGION}/2026/01/01").glob("*_x10.json.gz"))
+    ok: Optional[Path] = listed[0] if listed else None
+    assert ok is not None
+    found, _ = _trail_verdict(ok, keys)
+    assert found == [], found

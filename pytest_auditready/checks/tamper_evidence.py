@@ -263,6 +263,9 @@ def _judge(ctx: CheckContext) -> Iterator[Union[Finding, Skip, Note]]:
                         f"{', ...' if len(expired) > 3 else ''})")
         if verdict:
             yield Note("", verdict)
+        if not isinstance(a.report, SealReport):  # a CloudTrail file delivered since the newest digest, not due yet
+            for fresh in a.report.excused:
+                yield Note("", fresh)
 
 
 CHECK = Check(

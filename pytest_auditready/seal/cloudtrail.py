@@ -72,6 +72,9 @@ class TrailReport:
     valid_log_files: int = 0
     problems: list[TrailProblem] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
+    # log files delivered after the newest digest while the digest that will list them is not due yet: each a
+    # sentence for the pass (``not_yet_digested``), neither valid nor a problem
+    excused: list[str] = field(default_factory=list)
 
     @property
     def ok(self) -> bool:
@@ -80,7 +83,8 @@ class TrailReport:
     def summary(self) -> str:
         state = "valid" if self.ok else f"NOT valid ({len(self.problems)} problem(s))"
         return (f"{self.root}: CloudTrail trail {state}: {self.digests} digest file(s), {self.valid_log_files}/"
-                f"{self.log_files} log file(s) valid")
+                f"{self.log_files} log file(s) valid" + (f", {len(self.excused)} delivered since the newest digest "
+                                                           "and not yet covered by one" if self.excused else ""))
 
 
 @dataclass
@@ -498,6 +502,10 @@ def validate_trail(root: Path, keys_file: Path) -> TrailReport:
                                                     "it was added after CloudTrail delivered the trail's files.",
                                                     FIX_LOG, obj))
             else:
+                fresh = not_yet_digested(name, covered)
+                if fresh:
+                    report.excused.append(f"{path.relative_to(root)} {fresh}")
+                    continue
                 unlisted.setdefault(_unlisted_why(name, covered), []).append(str(path.relative_to(root)))
     # Listed nowhere, and no digest here says it should be: unvalidated, whatever the reason, so the copy does not
     # show the trail valid (`auditready verify` fails such a file too). One problem per reason.
@@ -554,6 +562,45 @@ def _unlisted_why(name: str, covered: _Coverage) -> str:
         return ("at or after the end of the newest digest here of its account and region (the digest that lists "
                 "it is not here: not written yet, or not copied)")
     return "in an hour no digest here of its account and region covers (a digest is missing, or the file was added)"
+
+
+# CloudTrail writes one digest an hour, listing the log files delivered in that hour ("Each digest file contains
+# the names of the log files that were delivered to your Amazon S3 bucket during the last hour": AWS CloudTrail User
+# Guide, "CloudTrail digest file structure"), and delivers it after the hour ends. A file delivered since the newest
+# digest's end is in no digest yet, and cannot be until the next one is delivered: up to an hour after that digest
+# ends, plus the same again for its delivery (red team rt93 F6: a live prefix always failed on its current hour).
+_DIGEST_PERIOD = datetime.timedelta(hours=1)
+_DIGEST_DELIVERY = datetime.timedelta(hours=1)
+_CLOCK_SLACK = datetime.timedelta(minutes=5)
+
+
+def _now() -> datetime.datetime:
+    return datetime.datetime.now(datetime.timezone.utc)
+
+
+def not_yet_digested(name: str, covered: _Coverage, now: Optional[datetime.datetime] = None) -> str:
+    """Why the log file ``name``, listed in no digest here, is not yet expected to be (a sentence for the pass), or
+    "": it was delivered (its name's time) after the newest digest of its account and region here could list it
+    (the hour of that digest's end, or after: ``_LISTING_DELAY``), and the digest that will list it is not due yet
+    (the next hour's, delivered within ``_DIGEST_DELIVERY`` after it ends). A file older than that, listed nowhere,
+    is not excused: its digest is overdue, deleted or not copied. No digest of its account and region here: ""."""
+    who, m = _account_region(name, "CloudTrail"), _LOG_TIME.search(name)
+    spans = [span for chains in ([covered.get(who, {})] if who else []) for c in chains.values() for span in c]
+    if not spans or m is None:
+        return ""
+    try:
+        when = datetime.datetime.strptime(m.group(1), "%Y%m%dT%H%M").replace(tzinfo=datetime.timezone.utc)
+    except ValueError:
+        return ""
+    newest = max(b for _, b in spans)
+    now = now or _now()
+    due = newest + _DIGEST_PERIOD + _DIGEST_DELIVERY
+    if when + _LISTING_DELAY < newest or now > due or when > now + _CLOCK_SLACK:
+        return ""
+    return (f"was delivered at {when:%Y-%m-%dT%H:%MZ}, after the newest digest here of its account and region "
+            f"(which ends {newest:%Y-%m-%dT%H:%M:%SZ}): not yet covered by a digest, since CloudTrail writes one an "
+            f"hour and the one that lists it is due by {due:%Y-%m-%dT%H:%MZ}; verify again after that, when it must "
+            "be listed")
 
 
 def _within(name: str, covered: _Coverage) -> bool:
@@ -764,6 +811,10 @@ def check_log_file(log: Path, folder: Path, keys_file: Path, *,
         report.problems = [p for p in report.problems if p.where == out.listed_in or (
             listed_by is not None and _lost_hours(p, digests, listed_by, posixpath.dirname(own_key)))]
     else:
+        fresh = not_yet_digested(log.name, _coverage(digests))
+        if fresh:
+            report.excused.append(f"{shown} {fresh}")
+            return out
         report.problems.append(TrailProblem("log-unlisted", f"No digest file beside it lists {log.name} (looked in "
                                             f"{len(digests)} digest(s) of its day and the days around it), so it "
                                             "cannot be "
