@@ -252,6 +252,21 @@ def test_command_server_log_lines_are_left_out(tmp_path: Path) -> None:
                       BadLine)
 
 
+def command_error(command: str) -> str:
+    """The error a log command that fails within 10 s ends its source with (polled as a live run polls it)."""
+    source = CommandLogSource(command)
+    source.mark()
+    deadline = time.monotonic() + 10
+    try:
+        with pytest.raises(AuditReadyError) as err:
+            while time.monotonic() < deadline:
+                source.poll(LogBatch())
+                time.sleep(0.02)
+    finally:
+        source.close()
+    return str(err.value)
+
+
 def test_command_stderr_credentials_never_reach_the_error(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """A SIEM client that fails prints its request on stderr, credentials and all; the one-line error shows its
     last stderr lines, and showed them as printed."""
@@ -262,17 +277,7 @@ def test_command_stderr_credentials_never_reach_the_error(tmp_path: Path, monkey
     script.write_text('echo "GET https://svc:$SIEM_PASSWORD@siem.example/api?token=$SIEM_TOKEN: 401" >&2\n'
                       f'echo "Authorization: Bearer {bearer}" >&2\n'
                       'echo "x-splunk-token $SIEM_TOKEN rejected" >&2\nexit 3\n')
-    source = CommandLogSource(f"sh {script}")
-    source.mark()
-    deadline = time.monotonic() + 10
-    try:
-        with pytest.raises(AuditReadyError) as err:
-            while time.monotonic() < deadline:
-                source.poll(LogBatch())
-                time.sleep(0.02)
-    finally:
-        source.close()
-    text = str(err.value)
+    text = command_error(f"sh {script}")
     assert "exited with status 3" in text and "siem.example" in text
     for secret in (token, password, bearer):
         assert secret not in text

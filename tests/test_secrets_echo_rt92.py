@@ -16,19 +16,18 @@ import os
 import re
 import subprocess
 import sys
-import time
 import urllib.parse
 from pathlib import Path
 
 import pytest
 
 from pytest_auditready.auditlog.detect import _show
-from pytest_auditready.auditlog.sources import CommandLogSource, LogBatch, blank_secrets
+from pytest_auditready.auditlog.sources import blank_secrets
 from pytest_auditready.cli import main
 from pytest_auditready.config import strip_userinfo
-from pytest_auditready.errors import AuditReadyError
 from pytest_auditready.report.common import masked_tokens
 from pytest_auditready.text import redact, userinfo_end
+from tests.test_blind_sources import command_error
 
 ROOT = Path(__file__).resolve().parents[1]
 AWS_SECRET = "wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY"  # AWS's documented example (IAM User Guide)
@@ -85,17 +84,7 @@ STDERR = (f"fatal: {GHP} rejected", f"slack: invalid_auth for {SLACK}", f"AWS_SE
 def test_a_failing_commands_credentials_are_blanked(tmp_path: Path) -> None:
     script = tmp_path / "fail.sh"
     script.write_text("".join(f"echo '{ln}' >&2\n" for ln in STDERR) + "exit 1\n")
-    source = CommandLogSource(f"sh {script}")
-    source.mark()
-    deadline = time.monotonic() + 10
-    try:
-        with pytest.raises(AuditReadyError) as err:
-            while time.monotonic() < deadline:
-                source.poll(LogBatch())
-                time.sleep(0.02)
-    finally:
-        source.close()
-    text = str(err.value)
+    text = command_error(f"sh {script}")
     assert "exited with status 1" in text and "AWS_SECRET_ACCESS_KEY=" in text, text
     for secret in (AWS_SECRET, GHP, SLACK):
         assert not _pieces_of(text, secret), text

@@ -1390,10 +1390,7 @@ def _in_set(mine: Edges, others: Sequence[str], settings: Settings, archived: bo
         named = [mine.name, *others]
         for p in _archive(settings):
             if (is_url(p) or os.path.isfile(p)) and not any(same_file(p, q) for q in named):
-                try:
-                    e = read_edges(p, settings)
-                except AuditReadyError:
-                    continue  # tamper_evidence and retention say what is wrong with an archive
+                e = _archived_edges(p, settings)
                 if e is not None:
                     members.append(e)
     members.append(mine)
@@ -1418,10 +1415,7 @@ def _copies_differ(members: Mapping[str, Edges], settings: Settings) -> Iterator
             group = by_name.get(uncompressed_name(_base(p)))
             if group is None or any(same_file(p, e.name) for e in group):
                 continue
-            try:
-                copy = read_edges(p, settings)
-            except AuditReadyError:
-                continue  # tamper_evidence and retention say what is wrong with an archive
+            copy = _archived_edges(p, settings)
             if copy is not None:
                 group.append(copy)
     shown = 0
@@ -1447,6 +1441,15 @@ def _one_source(a: Edges, b: Edges) -> bool:
     head = a.first == b.first or bool(set(a.head) & set(b.head))
     tail = a.last == b.last or bool(set(a.answered) & set(b.answered))
     return head and tail
+
+
+def _archived_edges(path: str, settings: Settings) -> Optional[Edges]:
+    """``read_edges`` of a file of an archive folder; None where it cannot be read (tamper_evidence and retention say
+    what is wrong with an archive)."""
+    try:
+        return read_edges(path, settings)
+    except AuditReadyError:
+        return None
 
 
 def _archive(settings: Settings) -> list[str]:
