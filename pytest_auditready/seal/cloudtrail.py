@@ -545,16 +545,26 @@ def _coverage(digests: list[_Digest]) -> _Coverage:
     return out
 
 
-def _unlisted_why(name: str, covered: _Coverage) -> str:
-    """When the log file ``name``, listed in no digest here, was delivered, as the digests of its account and
-    region here place it: before them, after them, in an hour none covers, or where none is."""
+def _placed(name: str, covered: _Coverage) -> tuple[list[Any], Optional[datetime.datetime]]:
+    """The spans the digests here of the log file ``name``'s account and region cover ([] when none, or its name
+    tells neither), and when its name says it was delivered (None when it does not tell)."""
     who, m = _account_region(name, "CloudTrail"), _LOG_TIME.search(name)
     spans = [span for chains in ([covered.get(who, {})] if who else []) for c in chains.values() for span in c]
     if not spans or m is None:
-        return "in an account and region with no digest here"
+        return [], None
     try:
-        when = datetime.datetime.strptime(m.group(1), "%Y%m%dT%H%M").replace(tzinfo=datetime.timezone.utc)
+        return spans, datetime.datetime.strptime(m.group(1), "%Y%m%dT%H%M").replace(tzinfo=datetime.timezone.utc)
     except ValueError:
+        return spans, None
+
+
+def _unlisted_why(name: str, covered: _Coverage) -> str:
+    """When the log file ``name``, listed in no digest here, was delivered, as the digests of its account and
+    region here place it: before them, after them, in an hour none covers, or where none is."""
+    spans, when = _placed(name, covered)
+    if not spans:
+        return "in an account and region with no digest here"
+    if when is None:
         return "at a time its name does not tell"
     if when < min(a for a, _ in spans):
         return "before the oldest digest here of its account and region"
@@ -584,13 +594,8 @@ def not_yet_digested(name: str, covered: _Coverage, now: Optional[datetime.datet
     (the hour of that digest's end, or after: ``_LISTING_DELAY``), and the digest that will list it is not due yet
     (the next hour's, delivered within ``_DIGEST_DELIVERY`` after it ends). A file older than that, listed nowhere,
     is not excused: its digest is overdue, deleted or not copied. No digest of its account and region here: ""."""
-    who, m = _account_region(name, "CloudTrail"), _LOG_TIME.search(name)
-    spans = [span for chains in ([covered.get(who, {})] if who else []) for c in chains.values() for span in c]
-    if not spans or m is None:
-        return ""
-    try:
-        when = datetime.datetime.strptime(m.group(1), "%Y%m%dT%H%M").replace(tzinfo=datetime.timezone.utc)
-    except ValueError:
+    spans, when = _placed(name, covered)
+    if not spans or when is None:
         return ""
     newest = max(b for _, b in spans)
     now = now or _now()
