@@ -1342,20 +1342,28 @@ def chains_near(path: Path, log_set: Sequence[PathLike] = ()) -> tuple[list[tupl
     folders = [path.parent, *(e for e in _set_folders(names) if not same_file(path.parent, e))]
     related: list[tuple[Path, Path]] = []
     other: list[tuple[Path, Path]] = []
+    for d, log, dpath in _chains_in(folders):
+        if same_file(log, path):
+            continue
+        if rotated_name(log, path.name) or (log.name == path.name and not same_file(d, path.parent)):
+            related.append((log, dpath))
+        else:
+            other.append((log, dpath))
+    return related, other
+
+
+def _chains_in(folders: Sequence[Path]) -> Iterator[tuple[Path, Path, Path]]:
+    """(folder, the log it names, the chain file) of each digest chain in ``folders`` (a folder that cannot be
+    listed holds none here: reading its logs says why)."""
     for d in folders:
         try:
             listing = _digests_in(d)
         except OSError:
             continue
         for nm in listing:
-            dpath, log = d / nm, d / nm[: -len(DIGESTS_SUFFIX)]
-            if same_file(log, path) or not dpath.is_file():
-                continue
-            if rotated_name(log, path.name) or (log.name == path.name and not same_file(d, path.parent)):
-                related.append((log, dpath))
-            else:
-                other.append((log, dpath))
-    return related, other
+            dpath = d / nm
+            if dpath.is_file():
+                yield d, d / nm[: -len(DIGESTS_SUFFIX)], dpath
 
 
 def find_chain(path: PathLike, public_key: Ed25519PublicKey, *, log_set: Sequence[PathLike] = ()
@@ -1453,26 +1461,20 @@ def orphan_chains(log_set: Sequence[PathLike], public_key: Ed25519PublicKey, *, 
     names = tuple(map(str, log_set))
     named = [*names, *(str(x) for x in elsewhere if not any(same_file(x, n) for n in names))]
     out: list[Orphan] = []
-    for folder in _set_folders(names):
-        try:
-            listing = _digests_in(folder)
-        except OSError:
+    for _folder, log, dpath in _chains_in(_set_folders(names)):
+        if os.path.lexists(log):
             continue
-        for nm in listing:
-            dpath, log = folder / nm, folder / nm[: -len(DIGESTS_SUFFIX)]
-            if os.path.lexists(log) or not dpath.is_file():
-                continue
-            try:
-                report = verify_log(log, public_key, dpath, archive=archive, log_set=named, need_log=False,
-                                    expired_before=expired_before)
-            except AuditReadyError as exc:
-                report = SealReport(str(log), str(dpath), key_id(public_key))
-                report.problems.append(Problem("chain", f"{dpath} cannot be verified: {exc.cause}.",
-                                               exc.fix or FIX_CHAIN, where=str(dpath)))
-            if any(_reads(m.path, dpath, public_key, names) for m in report.members
-                   if any(same_file(m.path, n) for n in names)):
-                continue
-            out.append(Orphan(str(log), str(dpath), report))
+        try:
+            report = verify_log(log, public_key, dpath, archive=archive, log_set=named, need_log=False,
+                                expired_before=expired_before)
+        except AuditReadyError as exc:
+            report = SealReport(str(log), str(dpath), key_id(public_key))
+            report.problems.append(Problem("chain", f"{dpath} cannot be verified: {exc.cause}.",
+                                           exc.fix or FIX_CHAIN, where=str(dpath)))
+        if any(_reads(m.path, dpath, public_key, names) for m in report.members
+               if any(same_file(m.path, n) for n in names)):
+            continue
+        out.append(Orphan(str(log), str(dpath), report))
     return out
 
 
