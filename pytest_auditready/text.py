@@ -118,8 +118,9 @@ URL_USERINFO = re.compile(r"(?i)\b([a-z][a-z0-9+.-]*://)[^/\s@]*@")
 # The same to withhold: a password pasted as is may hold a "/" (AWS's documented secret access key does, and about
 # half of real ones: red team rt92 F1), which RFC 3986 would read as the path's start. So "user:" and anything up to
 # the next "@" is withheld too; a host:port followed by a path holding an "@" is withheld with it (never shown is
-# the safe side).
-URL_CREDENTIALS = re.compile(r"(?i)\b([a-z][a-z0-9+.-]*://)(?:[^/\s@]*@|[^/\s@:]*:[^\s@]*@)")
+# the safe side). (A password up to 512 characters: a bound keeps a hostile text of many "a://a:" from taking time
+# square in its length.)
+URL_CREDENTIALS = re.compile(r"(?i)\b([a-z][a-z0-9+.-]*://)(?:[^/\s@]{0,512}@|[^/\s@:]{0,512}:[^\s@]{0,512}@)")
 
 
 def userinfo_end(url: str) -> int:
