@@ -15,7 +15,9 @@ leaves them, of real OpenBao entries (fixtures/openbao/clean.log), or padded ent
 from __future__ import annotations
 
 import gzip
+import hashlib
 import json
+import re
 import shutil
 import subprocess
 import sys
@@ -285,6 +287,12 @@ def test_a_chunk_shipped_twice_under_another_name_is_a_finding(tmp_path: Path, s
     assert len(found) == 1 and "shipped twice" in found[0][1], found
 
 
+def _salted(line: bytes) -> bytes:
+    """``line`` as a second audit device writes it: each HMAC digest made with another salt."""
+    return re.sub(rb"hmac-sha256:([0-9a-f]{64})", lambda m: b"hmac-sha256:" + hashlib.sha256(m.group(1)).hexdigest()
+                  .encode(), line)
+
+
 @pytest.mark.parametrize("empty_live", [False, True])
 def test_two_devices_folders_of_one_log_name_are_two_logs(tmp_path: Path, empty_live: bool) -> None:
     """Two audit devices (or hosts) archived in folders of their own under one name (dev1/audit.log*,
@@ -293,13 +301,16 @@ def test_two_devices_folders_of_one_log_name_are_two_logs(tmp_path: Path, empty_
     it (red team rt52 F4). The same with each live log empty, just rotated (logrotate's create), and with the two
     folders named by their parent folder."""
     cfg = _cfg(tmp_path)
-    live = [] if empty_live else STREAM[81:]
     for dev in ("dev1", "dev2"):
+        # each device hashes with a salt of its own: the same requests, other digests (so the two folders are two
+        # logs, not a file and its copy, which would be compared: engine.files._copies_differ)
+        stream = STREAM if dev == "dev1" else [_salted(ln) for ln in STREAM]
+        live = [] if empty_live else stream[81:]
         d = tmp_path / "archive" / dev
         d.mkdir(parents=True)
-        middle = STREAM[42:81] if dev == "dev1" else STREAM[41:81]  # dev1 lost the response opening audit.log.1
-        _write(d / "audit.log.2", STREAM[:41])
-        _write(d / "audit.log.1", middle + (STREAM[81:] if empty_live else []))
+        middle = stream[42:81] if dev == "dev1" else stream[41:81]  # dev1 lost the response opening audit.log.1
+        _write(d / "audit.log.2", stream[:41])
+        _write(d / "audit.log.1", middle + (stream[81:] if empty_live else []))
         (d / "audit.log").write_bytes(b"".join(live))
         (d / "audit.log").chmod(0o600)
     dev1, dev2 = str(tmp_path / "archive" / "dev1"), str(tmp_path / "archive" / "dev2")
