@@ -38,7 +38,9 @@ def _token() -> str:
 
 def _with_paths(folder: Path, paths: list[str], name: str = "audit.log") -> Path:
     """A copy of the recorded log where the first recorded reads (request and response entry each) are of
-    ``paths`` instead: what the vault writes when a client sends such a request."""
+    ``paths`` instead: what the vault writes when a client sends such a request, of a secret that is there (its
+    response holds the value, hashed: a read of a missing secret returned nothing, OpenBao's 404, and is no access
+    let through: red team rt94 F3)."""
     lines = FIXTURE.read_text().splitlines()
     out, i = [], 0
     reads = [json.loads(line)["request"]["path"] for line in lines if '"type":"request"' in line
@@ -50,6 +52,8 @@ def _with_paths(folder: Path, paths: list[str], name: str = "audit.log") -> Path
         if p in swap:
             d["request"]["path"] = swap[p]
             i += 1
+            if d["type"] == "response" and not (d.get("response") or {}).get("data"):
+                d.setdefault("response", {})["data"] = {"data": {"password": "hmac-sha256:" + "5e" * 32}}
         out.append(json.dumps(d, separators=(",", ":")))
     assert i == 2 * len(paths)
     log = folder / name
@@ -298,14 +302,7 @@ def test_a_noncharacter_in_a_path_is_shown_as_an_escape_in_every_report(tmp_path
     the compliance report quoted another path than the other reports. Noncharacters are now shown as escapes."""
     import xml.etree.ElementTree as ET
 
-    log = _with_paths(tmp_path, ["secret/data/n-\ufffe\uffff-\U0010ffff-\ufdd0-end"])
-    # a read of a secret that exists: its response holds the value (hashed); one of a missing secret returned
-    # nothing (OpenBao's 404, no data) and is no access let through (red team rt94 F3)
-    lines = [json.loads(line) for line in log.read_text().splitlines()]
-    for d in lines:
-        if d["type"] == "response" and d["request"]["path"].startswith("secret/data/n-"):
-            d["response"]["data"] = {"data": {"password": "hmac-sha256:" + "5e" * 32}}
-    log.write_text("".join(json.dumps(d, separators=(",", ":")) + "\n" for d in lines))
+    _with_paths(tmp_path, ["secret/data/n-\ufffe\uffff-\U0010ffff-\ufdd0-end"])
     (tmp_path / "pyproject.toml").write_text(CONFIG + '\n[[tool.auditready.access.rules]]\npaths = ["secret/data/*"]\n'
                                              'operations = ["read"]\nidentities = ["nobody"]\n')
     proc = _verify(tmp_path, "audit.log")
