@@ -34,7 +34,7 @@ import fnmatch
 import functools
 import re
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any, Container, Iterator, Mapping, Optional, Sequence, Union
+from typing import TYPE_CHECKING, Any, Container, Iterator, Mapping, Optional, Sequence, TypeVar, Union
 
 from ..auditlog.formats import format_of
 from ..auditlog.model import Entries, Record, in_scope, vault_identity
@@ -71,11 +71,30 @@ K8S_REFUSED = frozenset({"401", "403"})  # a Kubernetes request's status that sa
 _K8S_JUDGED = K8S_HELD | {"ResponseComplete", "Panic"}
 K8S_IDS = 100_000  # Kubernetes auditIDs of the requests counted (the oldest forgotten first): a request counts once
 UNWRAP, REWRAP = "sys/wrapping/unwrap", "sys/wrapping/rewrap"
-# A KV mount's write, patch or delete answers no value (KV version 2: the new version's metadata): the unwrap of such
-# a wrapped response received that, as ``auditready access`` counts it (``unwrap (of create)``)
+# A KV mount's write, patch or delete answers no value: KV version 2 the new version's metadata (created_time,
+# version), version 1 nothing. Every other engine's answer may be a secret (a pki issue, a transit decrypt, the data
+# sys/wrapping/wrap wraps), as a read's is. The unwrap of such a wrapped response received that (``no_value``).
 KV_WRITES = frozenset({"create", "update", "patch", "delete"})
 NO_VALUE = "no value: "
 WRAPS = 100_000  # wrapping token digests kept (the oldest forgotten first): a wrapping token is used once
+_K = TypeVar("_K")
+_V = TypeVar("_V")
+
+
+def no_value(op: str, mount_type: Any) -> str:
+    """``op`` when a request of operation ``op`` on a mount of type ``mount_type`` answers no value of its path (a
+    KV write: ``KV_WRITES``), else ""."""
+    return op if op in KV_WRITES and mount_type == "kv" else ""
+
+
+def put_bounded(kept: dict[_K, _V], key: _K, value: _V) -> bool:
+    """``kept[key] = value`` in a dict of at most WRAPS entries, the oldest forgotten first to make room (memory
+    stays bounded however long the log); whether one was."""
+    dropped = key not in kept and len(kept) >= WRAPS
+    if dropped:
+        kept.pop(next(iter(kept)))
+    kept[key] = value
+    return dropped
 _HELD_UNWRAPS = 10_000  # unwraps of tokens a range did not wrap, kept for the merge with the ranges before it
 
 
@@ -142,7 +161,7 @@ def raw_reach(path: str, action: str) -> Optional[Reach]:
 # endpoints (``bao read secret/app/db``: no data/) with a raw 404, "Invalid path for a versioned K/V secrets engine"
 # (internal/builtin/logical/kv/backend.go, pathInvalid): that path names no secret of the mount.
 RETURNED, NOTHING, NO_SECRET, EMPTY = "", "nothing", "no secret", "empty"
-_ANSWERING = frozenset({"read", "list", "scan"})  # operations whose answer is what the request got
+ANSWERING = frozenset({"read", "list", "scan"})  # operations whose answer is what the request got
 _ANSWER_KEYS = ("data", "secret", "auth", "wrap_info")
 KV2_ENDPOINTS = frozenset({"data", "metadata", "detailed-metadata", "delete", "undelete", "destroy", "subkeys",
                            "config"})
@@ -188,7 +207,7 @@ def vault_returned(doc: Any, op: str) -> str:
             if first not in KV2_ENDPOINTS or (first != "config" and not rest):
                 return NO_SECRET
         return NOTHING
-    if op in _ANSWERING and not any(resp.get(k) for k in _ANSWER_KEYS):
+    if op in ANSWERING and not any(resp.get(k) for k in _ANSWER_KEYS):
         return EMPTY  # (as a hop that took response.data out would leave it: see ``answered_somewhere``)
     return RETURNED
 
@@ -928,7 +947,7 @@ class Rules(Visitor):
         target = (secret, rec.action)
         req = doc.get("request")
         kind = resp.get("mount_type") or (req.get("mount_type") if isinstance(req, dict) else None)
-        if rec.action in KV_WRITES and kind == "kv":  # its answer is version metadata: no value, no write
+        if no_value(rec.action, kind):  # its answer is version metadata: no value, no write
             target = (secret, NO_VALUE + rec.action)
         new = tuple(v for v in (info.get("token"), info.get("accessor")) if isinstance(v, str) and v)
         if rec.resource == REWRAP:  # the new token wraps what the old one did
@@ -947,9 +966,7 @@ class Rules(Visitor):
     def _wrapped(self, tokens: Sequence[str], target: tuple[str, str]) -> None:
         """Keep ``tokens`` (a wrapping token's digests) as wrapping ``target``; then the held rewraps of them."""
         for v in tokens:
-            if v not in self.wraps and len(self.wraps) >= WRAPS:
-                self.wraps.pop(next(iter(self.wraps)))
-            self.wraps[v] = target
+            put_bounded(self.wraps, v, target)
         if self.rewraps and any(old in tokens for old, _ in self.rewraps):
             self._rewrapped()
 
@@ -963,7 +980,7 @@ class Rules(Visitor):
             for old, new in ready:
                 target = self.wraps[old]
                 for v in new:
-                    self.wraps[v] = target
+                    put_bounded(self.wraps, v, target)
 
     def _unwrap(self, rec: Record) -> bool:
         """Judge an unwrap of a token a covered response wrapped as that response's operation on its path, by
@@ -1058,9 +1075,7 @@ class Rules(Visitor):
             self.covered += 1
             finding = self._violation(rec, broken, w, vault_what=what) if broken is not None else None
             if rec.type == "request" and rec.request_id:  # until its response says what it returned
-                if len(self.open) >= WRAPS:
-                    self.open.pop(next(iter(self.open)))
-                self.open[rec.request_id] = (finding, broken is not None, tuple(named))
+                put_bounded(self.open, rec.request_id, (finding, broken is not None, tuple(named)))
 
     def _other(self, rec: Record) -> None:
         """A Kubernetes event or a CloudTrail record: judged by what its request reached, once a request."""
@@ -1168,9 +1183,7 @@ class Rules(Visitor):
         self.answers = max(self.answers, later.answers)
         self.named = [a + b for a, b in zip(self.named, later.named)]
         for rid, entry in later.open.items():  # (their responses may be in a range after it)
-            if len(self.open) >= WRAPS:
-                self.open.pop(next(iter(self.open)))
-            self.open[rid] = entry
+            put_bounded(self.open, rid, entry)
         for rid, how in later.unanswered.items():  # responses whose request entry may be in this range
             if rid in self.open:
                 self._retract(rid, how)
@@ -1187,9 +1200,7 @@ class Rules(Visitor):
             else:
                 self._unheld(rec, w)
         for k, v in later.wraps.items():
-            if k not in self.wraps and len(self.wraps) >= WRAPS:
-                self.wraps.pop(next(iter(self.wraps)))
-            self.wraps[k] = v
+            put_bounded(self.wraps, k, v)
         self.merge_excused(later)
 
     # Any: Finding, Skip and a Note (what the pass rests on), which the engine keeps as the pass's reason

@@ -83,10 +83,11 @@ import re
 import sys
 import time
 from dataclasses import dataclass, field
-from typing import IO, Any, NamedTuple, Optional, Sequence, TypeVar
+from typing import IO, Any, NamedTuple, Optional, Sequence
 
 from ..auditlog.model import Entries, parse_time
 from ..checks.access_policy import (
+    ANSWERING,
     CLOUDTRAIL_SOURCE_BYTES,
     COUNT,
     EMPTY,
@@ -109,6 +110,7 @@ from ..checks.access_policy import (
     k8s_user,
     line_object,
     listing_reach,
+    no_value,
     path_matches,
     paths_regex,
     raw_reach,
@@ -116,6 +118,9 @@ from ..checks.access_policy import (
     vault_glob,
     vault_returned,
     who_of,
+)
+from ..checks.access_policy import (
+    put_bounded as _put,
 )
 from ..checks.base import Visitor
 from ..checks.completeness import SURE, Trace, forwarded, trace_at, trace_hint, trace_of
@@ -148,18 +153,6 @@ LOOKUP = "mount lookup"
 _WRAPPED_SCOPE = "wrapped: "  # a scope the caller got wrapped (a wrapping token): whoever unwrapped it saw it
 SYSTEMS = {"vault": "Vault/OpenBao", "k8s": "Kubernetes", "cloudtrail": "AWS CloudTrail"}
 _DAY_NS = 86_400 * 1_000_000_000
-_K = TypeVar("_K")
-_V = TypeVar("_V")
-
-
-def _put(kept: dict[_K, _V], key: _K, value: _V) -> bool:
-    """``kept[key] = value`` in a dict of at most _WRAPS entries, the oldest forgotten first to make room (memory
-    stays bounded however long the log); whether one was."""
-    dropped = key not in kept and len(kept) >= _WRAPS
-    if dropped:
-        kept.pop(next(iter(kept)))
-    kept[key] = value
-    return dropped
 
 
 def _sub(doc: Any, *keys: str) -> Any:
@@ -214,18 +207,7 @@ class Wrapped(NamedTuple):
     op: str
 
 
-# A KV mount's write, patch or delete answers no value: KV version 2 the new version's metadata (created_time,
-# version), version 1 nothing. Every other engine's answer may be a secret (a pki issue, a transit decrypt, the data
-# sys/wrapping/wrap wraps), as a read's is.
-_KV_WRITES = frozenset({"create", "update", "patch", "delete"})
-_ANSWERING = frozenset({"read", "list", "scan"})
-_SELF_TEST = "sys/audit/test"  # operations a response without data answered with nothing
-
-
-def no_value(op: str, mount_type: Any) -> str:
-    """``op`` when a request of operation ``op`` on a mount of type ``mount_type`` answers no value of its path (a
-    KV write: ``_KV_WRITES``), else ""."""
-    return op if op in _KV_WRITES and mount_type == "kv" else ""
+_SELF_TEST = "sys/audit/test"  # the audit device's self-test write: no token, and no response entry
 
 
 def unwrap_op(wrapped: str) -> str:
@@ -999,7 +981,7 @@ class Accesses(Visitor):
         raw = self.raw.get(batch.file, batch.lines[i]) if not result.startswith("error:") else None
         op = batch.action[i]
         how = vault_returned(line_object(raw, self.prefix), op) \
-            if raw is not None and (op in _ANSWERING or b'"http_status_code"' in raw) else RETURNED
+            if raw is not None and (op in ANSWERING or b'"http_status_code"' in raw) else RETURNED
         if result.startswith("error:") or how:
             self._deny(counts, 1)
             if how == EMPTY and not result.startswith("error:"):
