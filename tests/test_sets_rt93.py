@@ -24,7 +24,7 @@ from typing import Any, Optional
 
 import pytest
 
-from pytest_auditready.checks.base import CheckContext, Finding, Note
+from pytest_auditready.checks.base import CheckContext, Finding, Note, Skip
 from pytest_auditready.checks.tamper_evidence import CHECK
 from pytest_auditready.cli import main
 from pytest_auditready.config import load
@@ -262,7 +262,7 @@ def _fresh_file(root: Path, stamp: str, n: int = 7) -> Path:
 def _trail_verdict(log: Path, keys: Path) -> tuple[list[str], str]:
     said = list(CHECK.run(_ctx(log, (str(log),), log_format="cloudtrail", cloudtrail_public_keys=str(keys))))
     return ([x.message for x in said if isinstance(x, Finding)],
-            " ".join(x.text for x in said if isinstance(x, Note)))
+            " ".join(x.text if isinstance(x, Note) else x.reason for x in said if isinstance(x, (Note, Skip))))
 
 
 @pytest.mark.parametrize("now, excused", [("2026-01-01T03:20:00Z", True), ("2026-01-01T04:55:00Z", True),
