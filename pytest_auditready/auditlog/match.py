@@ -59,14 +59,14 @@ def match_actions(
     """``token_digests``: identity -> HMAC of its token, used when a log carries no display name."""
     digests = token_digests or {}
     by_id: dict[str, dict[str, AuditEntry]] = {}
-    pool: list[AuditEntry] = []
+    pool: dict[str, list[AuditEntry]] = {}  # the entries by the path they name (on_path), in log order
     for e in entries:
         if e.type not in ("request", "response"):
             continue
         rid = e.request_id
         if rid:
             by_id.setdefault(rid, {}).setdefault(e.type, e)
-        pool.append(e)
+        pool.setdefault(_norm(in_scope(e.scope, e.path)), []).append(e)
     claimed: set[int] = set()
     result: dict[str, Match] = {}
     for a in actions:
@@ -140,17 +140,18 @@ def _in_order(actions: Sequence[Action], result: dict[str, Match], by_id: Mappin
                                    "path, operation, identity and time" if near else "path, operation, identity")
 
 
-def _look_alikes(found: dict[str, AuditEntry], a: Action, pool: Sequence[AuditEntry],
+def _look_alikes(found: dict[str, AuditEntry], a: Action, pool: Mapping[str, Sequence[AuditEntry]],
                  by_id: Mapping[str, Mapping[str, AuditEntry]], claimed: set[int], digests: Mapping[str, str],
                  slack_ns: int, offset_ns: int = 0) -> bool:
     """Add to ``found`` (kind -> entry of action ``a``) what it lacks, and claim what it holds then: a response
     belongs to the request it answers, so once the request is found its own response (same request id) is the
     match, not the closest look-alike of another client (two runs with one token); else the closest look-alike
     within ``slack_ns`` of the action's span moved by ``offset_ns`` (``_closest``). Whether a look-alike was
-    taken."""
+    taken. ``pool``: the log's entries by the path they name."""
     took = False
+    near = pool.get(_norm(a.path), ())
     if a.request_id:  # the vault said which request it logged: another request's entries are never its
-        pool = [e for e in pool if not e.request_id or e.request_id == a.request_id]
+        near = [e for e in near if not e.request_id or e.request_id == a.request_id]
     for kind in ("request", "response"):
         if kind in found:
             continue
@@ -159,7 +160,7 @@ def _look_alikes(found: dict[str, AuditEntry], a: Action, pool: Sequence[AuditEn
         if pair is not None and id(pair) not in claimed:
             found[kind] = pair
             continue
-        best = _closest(pool, claimed, kind, a, digests, slack_ns, offset_ns)
+        best = _closest(near, claimed, kind, a, digests, slack_ns, offset_ns)
         if best is not None:
             found[kind] = best
             took = True
@@ -175,15 +176,16 @@ def on_path(e: AuditEntry, a: Action) -> bool:
 
 def _closest(pool: Sequence[AuditEntry], claimed: set[int], kind: str, a: Action, digests: Mapping[str, str],
              slack_ns: int, offset_ns: int = 0) -> Optional[AuditEntry]:
-    """The unclaimed entry of ``kind`` with the action's path, operation and identity closest in time to it, within
-    ``slack_ns`` of its send and receive times (both moved by ``offset_ns``: the log's clock's)."""
+    """The unclaimed entry of ``kind`` of ``pool`` (entries on the action's path) with the action's operation and
+    identity closest in time to it, within ``slack_ns`` of its send and receive times (both moved by ``offset_ns``:
+    the log's clock's)."""
     best: Optional[AuditEntry] = None
     best_gap = 0
     sent, received = a.sent_ns + offset_ns, a.received_ns + offset_ns
     for e in pool:
         if id(e) in claimed or e.type != kind:
             continue
-        if not on_path(e, a) or e.operation != a.operation:
+        if e.operation != a.operation:
             continue
         if not _identity_ok(e, a, digests):
             continue
