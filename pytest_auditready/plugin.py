@@ -369,6 +369,10 @@ def _notice(config: pytest.Config, text: str) -> None:
 
 
 def pytest_unconfigure(config: pytest.Config) -> None:
+    import sys
+
+    if "pytest_auditready.session" not in sys.modules:
+        return  # no audit was configured in this process: nothing to undo, and no need to import it (0.16 s)
     from .session import SESSION_KEY, restore_signals
 
     restore_signals()  # dropped while the run's last line was printed

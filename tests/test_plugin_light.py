@@ -26,6 +26,22 @@ def test_no_items_without_the_option(pytester: pytest.Pytester):
     assert "auditready::" not in result.stdout.str()
 
 
+def test_a_run_without_the_option_imports_nothing_of_the_audit(pytester: pytest.Pytester):
+    """A user's own test run (the plugin installed, no --auditready) loads no part of the audit: neither the
+    session and its checks (about 0.16 s a run) nor the libraries they use."""
+    pytester.makepyfile(test_x="def test_a():\n    assert 1\n")
+    pytester.makeconftest(
+        "import sys, pytest\n"
+        "@pytest.hookimpl(trylast=True)\n"  # after the plugin's own
+        "def pytest_unconfigure(config):\n"
+        "    loaded = sorted(m for m in sys.modules if m.split('.')[0] in ('hvac', 'detect_secrets', 'junit_xml')\n"
+        "                    or m.startswith(('pytest_auditready.session', 'pytest_auditready.checks')))\n"
+        "    print('LOADED', loaded)\n")
+    result = pytester.runpytest_subprocess("-s", "-p", "no:cacheprovider")
+    result.assert_outcomes(passed=1, warnings=0)
+    assert "LOADED []" in result.stdout.str(), result.stdout.str()
+
+
 def test_collect_only_contacts_no_vault(pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch):
     monkeypatch.setenv("VAULT_TOKEN", "x")
     result = pytester.runpytest("--auditready", "--auditready-target=http://127.0.0.1:9",
