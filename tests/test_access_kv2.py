@@ -47,4 +47,7 @@ def test_the_path_kv_get_shows_is_answered_with_the_api_path(log: Path, capsys: 
 def test_no_hint_where_the_api_path_holds_nothing_either(log: Path, capsys: pytest.CaptureFixture[str],
                                                          asked: str) -> None:
     code, doc, err = _ask(asked, log, capsys)
-    assert code == 0 and doc["requests"] == 0 and "kv2" not in doc and "KV version 2" not in err
+    assert doc["requests"] == 0 and "kv2" not in doc and "KV version 2" not in err
+    # a mount no path of the log names: said, exit 1 (red team rt94, F6: tests/test_access_unseen_rt94.py)
+    assert code == (1 if asked == "nomount" else 0), err
+    assert ("pattern_unseen" in doc) == (asked == "nomount")

@@ -145,4 +145,7 @@ def test_the_kv2_hint_finds_the_mount_past_its_first_segment(real_log: Path, ask
 @pytest.mark.parametrize("asked", ["kv/team/none", "team-b/secret/none", "kv/team/data/db2", "nomount/x/y"])
 def test_no_kv2_hint_where_no_api_path_holds_it_either(real_log: Path, asked: str) -> None:
     code, doc, err = ask(asked, real_log)
-    assert code == 0 and doc["requests"] == 0 and "kv2" not in doc and "KV version 2" not in err, err
+    assert doc["requests"] == 0 and "kv2" not in doc and "KV version 2" not in err, err
+    # a mount no path of the log names: said, exit 1 (red team rt94, F6: tests/test_access_unseen_rt94.py)
+    assert code == (1 if asked.startswith("nomount/") else 0), err
+    assert ("pattern_unseen" in doc) == asked.startswith("nomount/")

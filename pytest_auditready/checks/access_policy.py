@@ -144,13 +144,19 @@ def rule_operation(operation: str) -> str:
 # secret path and no rule names, so it reaches every secret.
 RAW = re.compile(r"sys/raw(?:/.*)?")
 RAW_SCOPE = "everything the vault stores (sys/raw reads and writes the storage under every mount, past their ACLs)"
+# A list of sys/raw answers the names of storage keys, no value (OpenBao's API: "returns a list keys for a given
+# path prefix"), under a mount's storage the log names by its uuid only (red team rt94, F7)
+RAW_LIST_SCOPE = ("the names of what the vault stores under a sys/raw path (a sys/raw list: the storage keys of a "
+                  "mount, of any secret, no value)")
 
 
 def raw_reach(path: str, action: str) -> Optional[Reach]:
-    """What a request on sys/raw reached: every secret, named none (``RAW_SCOPE``); None for any other path."""
+    """What a request on sys/raw reached: every secret, named none (``RAW_SCOPE``; a list, their storage keys'
+    names: ``RAW_LIST_SCOPE``); None for any other path."""
     if RAW.fullmatch(path) is None:
         return None
-    return Reach(action or "(none)", frozenset({rule_operation(action)}), (), RAW_SCOPE, path, ("*",))
+    scope = RAW_LIST_SCOPE if action in LISTINGS else RAW_SCOPE
+    return Reach(action or "(none)", frozenset({rule_operation(action)}), (), scope, path, ("*",))
 
 
 # What a Vault/OpenBao response entry says its request returned (``vault_returned``). OpenBao answers a read whose

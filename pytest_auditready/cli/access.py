@@ -62,11 +62,14 @@ once (its ``files`` entry names the other in ``same_as``). A Vault/OpenBao PATTE
 path (``secret/app/db``) is also looked for as a KV version 2 mount logs it (``kv2_near``: ``secret/data/app/db``):
 when requests PATTERN does not match name it so, the answer says so (``kv2``), whatever matched PATTERN. Where the files
 leave a hole in the period asked about (a rotated file missing or not named between two named ones, days without an
-entry past ``retention_max_gap_days``: ``holes``) the answer says so (``covers.holes``). Exit 0: answered from every
-line; 1: answered, but some lines could not be read, a request is known only from its response, an unwrap used a
-wrapping token whose wrapped response is in none of the files, or the files leave a hole in the period (the answer may
-be incomplete, the count is said); 2: usage error, a file that cannot be read or is no Vault/OpenBao, Kubernetes or
-CloudTrail audit log.
+entry past ``retention_max_gap_days``: ``holes``) the answer says so (``covers.holes``). When no request names a path
+PATTERN matches and no path of the files' Vault and Kubernetes entries starts with PATTERN's first segment (a mistyped
+mount or namespace, a Kubernetes Secret asked for without ``api/v1/namespaces/``), the answer says so
+(``pattern_unseen``) rather than let "nobody" stand (``unseen_head``; CloudTrail names are free-form: not judged).
+Exit 0: answered from every line; 1: answered, but some lines could not be read, a request is known only from its
+response, an unwrap used a wrapping token whose wrapped response is in none of the files, the files leave a hole in
+the period, or PATTERN starts as no path of the files does (the answer may be incomplete, the count is said); 2:
+usage error, a file that cannot be read or is no Vault/OpenBao, Kubernetes or CloudTrail audit log.
 """
 
 from __future__ import annotations
@@ -153,6 +156,8 @@ LOOKUP = "mount lookup"
 _WRAPPED_SCOPE = "wrapped: "  # a scope the caller got wrapped (a wrapping token): whoever unwrapped it saw it
 SYSTEMS = {"vault": "Vault/OpenBao", "k8s": "Kubernetes", "cloudtrail": "AWS CloudTrail"}
 _DAY_NS = 86_400 * 1_000_000_000
+_SHOWN_HEADS = 12  # of them, named in the answer
+_HEADS = 4096  # first segments of paths kept (``Accesses.heads``): past that many, none is judged unseen
 
 
 def _sub(doc: Any, *keys: str) -> Any:
@@ -554,6 +559,11 @@ class Accesses(Visitor):
         # response did hold one: where none did, a hop may have emptied every response (``answered_somewhere``)
         self.emptied: list[_Counted] = []
         self.answers = 0
+        # the first segments of the paths the Vault and Kubernetes entries name (mounts, namespaces, "api"), up to
+        # _HEADS: a PATTERN none of whose requests starts as any of them asks about nothing these files log
+        # (``unseen_head``: red team rt94, F6)
+        self.heads: set[str] = set()
+        self.wrapped_unnamed = 0  # wrapped requests counted that saw PATTERN's secrets without naming them
 
     def block(self, file: str, first_line: int, data: bytes) -> None:
         self.raw.block(file, first_line, data)
@@ -631,7 +641,7 @@ class Accesses(Visitor):
 
     def entries(self, batch: Entries) -> None:
         regex, since, until, fmt, scope = self.paths.regex, self.since, self.until, self.fmt, batch.scope
-        near = self.near_any
+        near, heads = self.near_any, self.heads
         self._cover(batch)
         if fmt == "vault":
             if batch.decoded is not None:
@@ -644,6 +654,8 @@ class Accesses(Visitor):
             if fmt == "vault":
                 if scope is not None:
                     path = batch.secret(i)
+                if len(heads) < _HEADS:
+                    heads.add(path.lstrip("/").partition("/")[0])
                 hit_path = path_matches(regex, path, batch.action[i])  # a listing also without its trailing '/'
                 if not hit_path and near is not None and path_matches(near, path, batch.action[i]):
                     self._near(path, batch.action[i])
@@ -690,6 +702,8 @@ class Accesses(Visitor):
                     if counted or (unwrap and batch.resource[i] == _WRAPPED_RESPONSE):
                         continue  # an unwrap, counted on the path wrapped: no request of its own path
             elif fmt == "k8s":
+                if len(heads) < _HEADS:
+                    heads.add(path.lstrip("/").partition("/")[0])
                 if t not in _K8S_LAST_STAGES and t not in K8S_HELD:
                     continue
                 act = batch.action[i]
@@ -1108,6 +1122,7 @@ class Accesses(Visitor):
         if ident is None:
             ident = self._ident(w)
         unnamed = bool(seen) and not seen.startswith(_WRAPPED_SCOPE)  # (wrapped: its caller saw a wrapping token)
+        self.wrapped_unnamed += bool(seen) and not unnamed  # (it named none of PATTERN's paths either)
         count = ident.ops.setdefault(op, OpCount())
         count.add(ns, denied, unnamed, unlogged)
         ident.total.add(ns, denied, unnamed, unlogged)
@@ -1455,6 +1470,20 @@ def kv2_near(pattern: str) -> list[str]:
             for k in range(1, len(segments))]
 
 
+def unseen_head(pattern: str, heads: set[str]) -> Optional[str]:
+    """PATTERN's first segment, when no path the files name starts as it can (``heads``: the first segments of the
+    paths their Vault and Kubernetes entries name): PATTERN then asks about nothing these files log, a mistyped mount
+    or namespace, or a path in another system's form. None when one does, when its first segment is '+', or when
+    there are no first segments, or more than _HEADS, to judge by."""
+    segments = pattern.lstrip("/").split("/")
+    first = segments[0]
+    if not heads or len(heads) >= _HEADS or first == "+":
+        return None
+    if len(segments) == 1 and first.endswith("*"):  # a trailing '*' matches the rest
+        return None if any(h.startswith(first[:-1]) for h in heads) else first
+    return None if first in heads else first
+
+
 def _kv2_near(near: Sequence[str], acc: Accesses, files: Sequence[FileRead], paths: Sequence[str], settings: Any,
               since: Optional[int], until: Optional[int]) -> Optional[dict[str, Any]]:
     """The first of ``near`` (``kv2_near``) that Vault/OpenBao requests PATTERN does not match name (``acc``
@@ -1516,6 +1545,14 @@ def run(args: argparse.Namespace) -> int:
     near = _kv2_near(near_paths, acc, files, paths, settings, since, until)
     if near is not None:
         doc["kv2"] = near
+    named = _named_requests(doc) - acc.wrapped_unnamed  # the requests that named a path PATTERN matches
+    unseen = (unseen_head(args.pattern, acc.heads)
+              if near is None and not named and all(f.format in ("vault", "k8s") for f in files) else None)
+    if unseen is not None:  # "nobody" would answer a question these files cannot answer (red team rt94, F6)
+        from ..report.common import mask_credentials
+
+        doc["pattern_unseen"] = {"first_segment": unseen,
+                                 "first_segments_named": mask_credentials(sorted(acc.heads)[:_SHOWN_HEADS])}
     out = sys.stdout
     # (no lone surrogate escape; no "##[" workflow command for GitHub's runner: report.without_workflow_commands)
     text = without_workflow_commands(json.dumps(json_ready(doc), indent=2, ensure_ascii=True)) + "\n"
@@ -1555,11 +1592,20 @@ def run(args: argparse.Namespace) -> int:
             out.write(f"JSON: {visible(args.json_path)}\n")
     if near is not None:
         said = (f"no request named {visible(args.pattern)}, but {near['requests']} named {visible(near['pattern'])}"
-                if not _named_requests(doc) else
+                if not named else
                 f"{near['requests']} requests named {visible(near['pattern'])}, which {visible(args.pattern)} does "
                 "not match, so the answer above may leave out readers of the secret")
         print(f"auditready: {said}: a KV version 2 mount logs its secrets' API paths, with data/ after the mount "
               f"(metadata/ for their metadata); fix: ask for {visible(near['pattern'])}", file=sys.stderr)
+    if unseen is not None:
+        named = doc["pattern_unseen"]["first_segments_named"]
+        shown = ", ".join(visible(h + "/") for h in named) + (", ..." if len(acc.heads) > len(named) else "")
+        k8s = (" (Kubernetes names a Secret api/v1/namespaces/NAMESPACE/secrets/NAME)"
+               if any(f.format == "k8s" for f in files) else "")
+        print(f"auditready: no path these files name starts with {visible(unseen)} as {visible(args.pattern)} does "
+              f"(their paths start with {shown}): no request of these files can name it, so the answer says nothing "
+              f"of who saw the secret by name; PATTERN's mount or namespace is mistyped, or it names a path in "
+              f"another form than the log's{k8s}; fix: ask for the path as the log names it", file=sys.stderr)
     unreadable = sum(f.unreadable_lines for f in files)
     if acc.span is not None and ((since is not None and since < acc.span[0])
                                  or (until is not None and until > acc.span[1])):
@@ -1609,4 +1655,4 @@ def run(args: argparse.Namespace) -> int:
     if unreadable:
         print(f"auditready: {unreadable} lines could not be read, so the answer may be incomplete; fix: see "
               "`auditready verify` (required_fields) for which lines and why", file=sys.stderr)
-    return 1 if unreadable or acc.from_response or acc.unanswered or lost["count"] or gaps else 0
+    return 1 if unreadable or acc.from_response or acc.unanswered or lost["count"] or gaps or unseen else 0
