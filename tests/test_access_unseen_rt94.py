@@ -105,3 +105,35 @@ def test_a_sys_raw_list_is_said_to_have_seen_key_names_not_every_value(tmp_path:
     assert names and scopes[names[0]] == {"requests": 2, "denied": 0}, scopes
     # the read of sys/raw (refused here: 404) is still held as one that may read every value
     assert any(s.startswith("everything the vault stores") for s in scopes), scopes
+
+
+# -- F5: a leading '/' is part of an AWS name ----------------------------------------------------------------------
+def _readers(doc: dict[str, Any]) -> set[str]:
+    return {i["display_name"].rsplit("/", 1)[-1] for i in doc["identities"]}
+
+
+def test_a_parameters_by_path_read_is_no_read_of_a_secrets_manager_secret(tmp_path: Path, capsys: Any) -> None:
+    """gina's GetParametersByPath /prod (recursive) reads the SSM parameters of /prod, all named /prod/...; the
+    Secrets Manager secret prod/db is none of them (SSM reaches such a secret only by GetParameter(s) of
+    /aws/reference/secretsmanager/...)."""
+    rc, doc, err = access(tmp_path, capsys, "prod/db", str(HERE / "ct_bypath.json"))
+    assert (rc, doc["requests"], err) == (0, 0, "")
+    rc, doc, _ = access(tmp_path, capsys, "/prod/db", str(HERE / "ct_bypath.json"))  # a parameter under /prod
+    assert (rc, doc["requests"], doc["unnamed"]) == (0, 1, 1)
+
+
+def test_a_secrets_manager_read_is_no_read_of_the_ssm_parameter_of_that_path(tmp_path: Path, capsys: Any) -> None:
+    rc, doc, _ = access(tmp_path, capsys, "/prod/db", CT)
+    assert (rc, doc["requests"]) == (0, 0)
+    rc, doc, _ = access(tmp_path, capsys, "prod/db", CT)
+    assert (rc, doc["requests"], _readers(doc)) == (0, 1, {"alice"})
+
+
+def test_on_a_whole_trail_each_name_counts_the_service_that_holds_it(tmp_path: Path, capsys: Any) -> None:
+    trail = str(HERE / "ct1.json")
+    _, sm, _ = access(tmp_path, capsys, "prod/db", trail)
+    assert "gina" not in _readers(sm) and {"alice", "kim", "carol", "dave"} <= _readers(sm)  # kim: by reference
+    _, ssm, _ = access(tmp_path, capsys, "/prod/db/password", trail)
+    assert _readers(ssm) == {"erin", "frank", "gina"}
+    _, nothing, _ = access(tmp_path, capsys, "prod/db/password", trail)  # no parameter: SSM names it from the root
+    assert "erin" not in _readers(nothing) and "gina" not in _readers(nothing)

@@ -244,14 +244,20 @@ SSM_DB = {
 }
 
 
-@pytest.mark.parametrize("pattern", [PARAM, "prod/db/password",
-                                     "arn:aws:ssm:eu-west-1:111122223333:parameter/prod/db/password"])
+@pytest.mark.parametrize("pattern", [PARAM, "arn:aws:ssm:eu-west-1:111122223333:parameter/prod/db/password"])
 def test_ssm_parameter_reads_by_name_arn_names_and_path(pattern: str) -> None:
     """Not in the answer: carol's GetParametersByPath of /prod/ one level only (the parameter is two levels
     below), the KMS Decrypt of the SecureString, frank's read of /prod/db/password-old."""
     doc = answer(pattern, SSM)
     assert shape(doc) == SSM_DB
     assert (doc["requests"], doc["denied"], doc["unnamed"]) == (7, 1, 2)
+
+
+def test_the_name_without_its_leading_slash_is_no_parameter_of_the_hierarchy() -> None:
+    """``prod/db/password`` can only be a Secrets Manager secret: SSM names a parameter of a hierarchy from its root
+    (red team rt94, F5)."""
+    doc = answer("prod/db/password", SSM)
+    assert (doc["requests"], doc["identities"]) == (0, [])
 
 
 def test_access_policy_judges_secrets_manager_and_ssm_reads() -> None:

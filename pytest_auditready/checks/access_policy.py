@@ -98,19 +98,19 @@ def put_bounded(kept: dict[_K, _V], key: _K, value: _V) -> bool:
 _HELD_UNWRAPS = 10_000  # unwraps of tokens a range did not wrap, kept for the merge with the ranges before it
 
 
-def vault_glob(pattern: str) -> "re.Pattern[str]":
+def vault_glob(pattern: str, rooted: bool = False) -> "re.Pattern[str]":
     """A path pattern with Vault policy semantics as a regex: a trailing ``*`` matches the rest of the path (any
     characters, '/' included), a ``+`` segment any characters of one segment; everything else is literal. A
-    leading '/' is ignored, as the vault ignores it."""
+    leading '/' is ignored, as the vault ignores it; with ``rooted`` it is part of the name (``Reach.rooted``)."""
     prefix = pattern.endswith("*")
     body = pattern[:-1] if prefix else pattern
-    parts = [r"[^/]*" if seg == "+" else re.escape(seg) for seg in body.lstrip("/").split("/")]
+    parts = [r"[^/]*" if seg == "+" else re.escape(seg) for seg in (body if rooted else body.lstrip("/")).split("/")]
     return re.compile("/".join(parts) + (".*" if prefix else "") + r"\Z", re.DOTALL)
 
 
-def paths_regex(patterns: Sequence[str]) -> "re.Pattern[str]":
+def paths_regex(patterns: Sequence[str], rooted: bool = False) -> "re.Pattern[str]":
     """One regex for any of ``patterns`` (see ``vault_glob``)."""
-    return re.compile("|".join(f"(?:{vault_glob(p).pattern})" for p in patterns), re.DOTALL)
+    return re.compile("|".join(f"(?:{vault_glob(p, rooted).pattern})" for p in patterns), re.DOTALL)
 
 
 LISTINGS = frozenset({"list", "scan"})  # operations the vault logs on the folder's path with a trailing '/'
@@ -302,14 +302,18 @@ class Reach:
     scope: str = ""  # e.g. "all secrets in namespace prod"; empty when the request named what it reached
     shown: str = ""  # the path shown for a scope (the collection, the parameter path, the filters)
     globs: tuple[str, ...] = ()  # the scope as Vault policy globs of the paths it covers
+    # a leading '/' is part of the names (AWS: the SSM parameter /prod/db and the Secrets Manager secret prod/db are
+    # two; a hierarchical parameter is always named with it: red team rt94, F5), not ignored as a vault ignores it
+    rooted: bool = False
 
 
-def _glob_tokens(glob: str) -> tuple[tuple[str, str], ...]:
+def _glob_tokens(glob: str, rooted: bool = False) -> tuple[tuple[str, str], ...]:
     """A Vault policy glob as tokens: ("c", char), ("s", "") for a ``+`` segment (any run of characters but '/'),
-    ("a", "") for a trailing ``*`` (any run of characters)."""
+    ("a", "") for a trailing ``*`` (any run of characters); a leading '/' kept with ``rooted`` (see vault_glob)."""
     tail = glob.endswith("*")
     out: list[tuple[str, str]] = []
-    for i, seg in enumerate((glob[:-1] if tail else glob).lstrip("/").split("/")):
+    body = glob[:-1] if tail else glob
+    for i, seg in enumerate((body if rooted else body.lstrip("/")).split("/")):
         if i:
             out.append(("c", "/"))
         if seg == "+":
@@ -333,9 +337,10 @@ def _one_char(x: tuple[str, str], y: tuple[str, str]) -> bool:
 
 
 @functools.lru_cache(maxsize=4096)
-def globs_meet(a: str, b: str) -> bool:
-    """Whether some path matches both Vault policy globs ``a`` and ``b`` (the product of their automata)."""
-    ta, tb = _glob_tokens(a), _glob_tokens(b)
+def globs_meet(a: str, b: str, rooted: bool = False) -> bool:
+    """Whether some path matches both Vault policy globs ``a`` and ``b`` (the product of their automata); ``rooted``:
+    see vault_glob."""
+    ta, tb = _glob_tokens(a, rooted), _glob_tokens(b, rooted)
     seen: set[tuple[int, int]] = set()
     todo = [(0, 0)]
     while todo:
@@ -369,21 +374,28 @@ class PathMatch:
         self.regex = paths_regex([*patterns, *more])
         self.all = (*patterns, *more)
         self._own = paths_regex(patterns) if more else None  # the patterns as given, full ARNs with their suffix
+        self._rooted: Optional["re.Pattern[str]"] = None  # ``regex`` with leading '/' kept, made when first asked
 
-    def named(self, n: Named) -> bool:
-        match = self.regex.match
+    def named(self, n: Named, rooted: bool = False) -> bool:
+        if rooted:
+            if self._rooted is None:
+                self._rooted = paths_regex(self.all, rooted=True)
+            match = self._rooted.match
+        else:
+            match = self.regex.match
         if not any(match(name) is not None for name in n.names):
             return False
         if self._own is None or any(self._own.match(name) is not None for name in n.names):
             return True
         return not n.full  # matched by name or partial ARN alone: a full ARN with another suffix is another secret
 
-    def scope(self, globs: Sequence[str]) -> bool:
-        return any(globs_meet(p, g) for p in self.all for g in globs)
+    def scope(self, globs: Sequence[str], rooted: bool = False) -> bool:
+        return any(globs_meet(p, g, rooted) for p in self.all for g in globs)
 
     def reached(self, r: Reach) -> tuple[list[str], bool]:
         """The named paths of ``r`` that match, and whether its scope does."""
-        return [n.shown for n in r.named if self.named(n)], bool(r.globs) and self.scope(r.globs)
+        return ([n.shown for n in r.named if self.named(n, r.rooted)],
+                bool(r.globs) and self.scope(r.globs, r.rooted))
 
 
 # Kubernetes: verbs as the rules' operations; a list or watch returns the objects' data, so it is a read of each
@@ -505,7 +517,7 @@ def _parameter(raw: str, part: str, region: str, account: str) -> Named:
         return _secret(name[len(_SSM_REF):], part, region, account)
     name = name.split(":", 1)[0]
     arn = f"arn:{part}:ssm:{region}:{account}:parameter/{name.lstrip('/')}" if region and account else ""
-    return Named(name, tuple(x for x in (name.lstrip("/"), arn) if x))
+    return Named(name, tuple(x for x in (name, arn) if x))  # a hierarchy's name with its leading '/' (Reach.rooted)
 
 
 def _strs_of(v: Any) -> list[str]:
@@ -570,7 +582,7 @@ def cloudtrail_reach(doc: dict[str, Any]) -> Optional[Reach]:
                         globs += [v + "*", f"arn:{part}:secretsmanager:{region}:{account}:secret:{v}*"]
             what = "; ".join(said)
             return Reach(op, ops, (), f"every secret matching the filters {what}, which ones the log does not say",
-                         f"filters {what}", tuple(globs) if only_names and globs else ("*",))
+                         f"filters {what}", tuple(globs) if only_names and globs else ("*",), rooted=True)
     else:
         for raw in _strs_of(params.get("name")) + _strs_of(params.get("names")):
             p = _parameter(raw, part, region, account)
@@ -580,13 +592,14 @@ def cloudtrail_reach(doc: dict[str, Any]) -> Optional[Reach]:
             deep = params.get("recursive") is True
             base = path.strip("/")
             tail = "*" if deep else "+"
-            under = (f"{base}/{tail}" if base else tail,
+            # (a hierarchy's parameters are named from its root: /prod/db, never prod/db)
+            under = (f"/{base}/{tail}" if base else f"/{tail}",
                      f"arn:{part}:ssm:{region}:{account}:parameter/{base + '/' if base else ''}{tail}")
             scope = f"every parameter under {path}" + (" and below" if deep else " (one level)")
-            return Reach(op, ops, (), scope, path, under)
+            return Reach(op, ops, (), scope, path, under, rooted=True)
     if not named:
         return None
-    return Reach(op, ops, tuple(named.values()))
+    return Reach(op, ops, tuple(named.values()), rooted=True)
 
 
 @dataclass(frozen=True)

@@ -43,15 +43,16 @@ trailing ``*`` matches the rest, a ``+`` segment one segment) over each request'
   `auditready verify` names: red team rt57 F1, where a deleted 403 read as an allowed get). A
   ``pods/exec`` is a request on the pod, never a Secret read; a workload created to mount a Secret reaches it
   through the kubelet, with no API read in the log, and is not counted either.
-- AWS CloudTrail: Secrets Manager and SSM Parameter Store records by what they reached (``cloudtrail_reach``): a
-  secret by its name, partial ARN or full ARN (PATTERN may give any of them; the answer shows its partial ARN), the
-  secrets of a BatchGetSecretValue's ``secretIdList`` or response, a parameter by name (with or without a
-  ``:version``) or ARN; a BatchGetSecretValue by ``filters`` and a GetParametersByPath reach every secret they
-  take in, named none. Every other record: its resource as the checks read it (the first ``resources`` ARN, else
-  the ``secretId``, ``name`` or ``keyId`` the caller sent, else the service): a KMS Decrypt is a request on the
-  key. A record with an ``errorCode`` counts as denied, as does one with an ``errorMessage`` and no code (AWS writes
-  both for an error; verify finds such a record lacking its result). A caller without an ARN (from another account)
-  is shown with its ``accountId``.
+- AWS CloudTrail: Secrets Manager and SSM Parameter Store records by what they reached (``cloudtrail_reach``): a secret
+  by its name, partial ARN or full ARN (PATTERN may give any of them; the answer shows its partial ARN), the secrets of
+  a BatchGetSecretValue's ``secretIdList`` or response, a parameter by name (with or without a ``:version``; a
+  hierarchy's from its root: an AWS name's leading ``/`` counts, so ``prod/db`` is a secret and ``/prod/db`` a
+  parameter, ``Reach.rooted``) or ARN; a BatchGetSecretValue by ``filters`` and a GetParametersByPath reach every secret
+  they take in, named none. Every other record: its resource as the checks read it (the first ``resources`` ARN, else
+  the ``secretId``, ``name`` or ``keyId`` the caller sent, else the service): a KMS Decrypt is a request on the key. A
+  record with an ``errorCode`` counts as denied, as does one with an ``errorMessage`` and no code (AWS writes both for
+  an error; verify finds such a record lacking its result). A caller without an ARN (from another account) is shown with
+  its ``accountId``.
 - Generic JSON lines are refused, also with a ``field_map``: what such a request reached (a listing of a project's
   secrets?) and whether it was refused (a result field holds whatever its producer writes) cannot be known
   without inventing it.
