@@ -137,3 +137,14 @@ def test_on_a_whole_trail_each_name_counts_the_service_that_holds_it(tmp_path: P
     assert _readers(ssm) == {"erin", "frank", "gina"}
     _, nothing, _ = access(tmp_path, capsys, "prod/db/password", trail)  # no parameter: SSM names it from the root
     assert "erin" not in _readers(nothing) and "gina" not in _readers(nothing)
+
+
+def test_a_role_session_is_named_with_its_source_identity(tmp_path: Path, capsys: Any) -> None:
+    """F12: the trail's DevRole session carries ``sessionContext.sourceIdentity`` (the person who assumed the role);
+    AppRole's does not."""
+    _, doc, _ = access(tmp_path, capsys, "prod/db", str(HERE / "ct1.json"))
+    names = {i["display_name"] for i in doc["identities"]}
+    assert ("arn:aws:sts::111122223333:assumed-role/DevRole/pat-session (source identity pat@example.com)"
+            in names), names
+    assert "arn:aws:sts::111122223333:assumed-role/AppRole/i-0abc123" in names
+    assert not [n for n in names if "source identity" in n and "pat-session" not in n]

@@ -240,15 +240,19 @@ def aws_caller(raw: Optional[bytes], name: str) -> str:
     id, ...), with the AWS account it belongs to when ``name`` does not say it and it is not the account the
     record (its raw line) was delivered to (``recipientAccountId``): a caller from another account is logged with
     its ``accountId`` and principal id, no ARN, and its account is the first thing to know of an outside reader
-    (red team rt54, F8)."""
-    if name.startswith("arn:"):
-        return name
-    doc = line_object(raw) if raw is not None and b"accountId" in raw else None
-    account = _sub(doc, "userIdentity", "accountId")
+    (red team rt54, F8). A role session that carries a source identity (``sessionContext.sourceIdentity``: who
+    assumed the role, set once and kept through every role chained after it) is named with it: behind a generic
+    session name it is the person (red team rt94, F12)."""
+    arn = name.startswith("arn:")
+    doc = (line_object(raw) if raw is not None and ((b"accountId" in raw and not arn) or b"sourceIdentity" in raw)
+           else None)
+    source = _sub(doc, "userIdentity", "sessionContext", "sourceIdentity")
+    by = f" (source identity {source})" if isinstance(source, str) and source.strip() else ""
+    account = None if arn else _sub(doc, "userIdentity", "accountId")
     if (not isinstance(account, str) or not account.strip() or account in name
             or account == _sub(doc, "recipientAccountId")):
-        return name  # (a caller of the trail's own account: its account goes without saying)
-    return f"{name} (account {account})" if name else f"account {account}"
+        return name + by  # (a caller of the trail's own account: its account goes without saying)
+    return (f"{name} (account {account})" if name else f"account {account}") + by
 
 
 def add_parser(sub: Any) -> argparse.ArgumentParser:
