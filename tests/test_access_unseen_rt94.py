@@ -148,3 +148,35 @@ def test_a_role_session_is_named_with_its_source_identity(tmp_path: Path, capsys
             in names), names
     assert "arn:aws:sts::111122223333:assumed-role/AppRole/i-0abc123" in names
     assert not [n for n in names if "source identity" in n and "pat-session" not in n]
+
+
+# -- F13: a field selector that leaves a Secret out ----------------------------------------------------------------
+K8S2 = HERE / "k8s2.log"
+
+
+def _scoped(doc: dict[str, Any]) -> set[str]:
+    return {i["display_name"] for i in doc["identities"] if i["scopes"]}
+
+
+def test_a_list_that_leaves_a_secret_out_by_name_is_no_read_of_it(tmp_path: Path, capsys: Any) -> None:
+    """neg's list of prod's Secrets with ``fieldSelector=metadata.name!=db`` returned every Secret but db."""
+    _, db, _ = access(tmp_path, capsys, "api/v1/namespaces/prod/secrets/db", str(K8S2))
+    assert "neg" not in _scoped(db) and "nsfield" in _scoped(db)
+    _, api, _ = access(tmp_path, capsys, "api/v1/namespaces/prod/secrets/api", str(K8S2))
+    assert "neg" in _scoped(api)
+    _, every, _ = access(tmp_path, capsys, "api/v1/namespaces/prod/secrets/*", str(K8S2))
+    assert "neg" in _scoped(every)
+
+
+def test_a_selector_value_no_object_can_have_excludes_nothing(tmp_path: Path, capsys: Any) -> None:
+    line = json.loads(K8S2.read_text().splitlines()[0])
+    lines = []
+    for stage in ("RequestReceived", "ResponseComplete"):
+        e = dict(line, stage=stage, requestURI="/api/v1/namespaces/prod/secrets?fieldSelector=metadata.name%21%3D%2A")
+        if stage == "ResponseComplete":
+            e["responseStatus"] = {"metadata": {}, "code": 200}
+        lines.append(json.dumps(e))
+    log = tmp_path / "k8s.log"
+    log.write_text("\n".join(lines) + "\n")
+    _, db, _ = access(tmp_path, capsys, "api/v1/namespaces/prod/secrets/db", str(log))
+    assert "neg" in _scoped(db), db["identities"]

@@ -305,6 +305,9 @@ class Reach:
     # a leading '/' is part of the names (AWS: the SSM parameter /prod/db and the Secrets Manager secret prod/db are
     # two; a hierarchical parameter is always named with it: red team rt94, F5), not ignored as a vault ignores it
     rooted: bool = False
+    # globs of the paths a ``metadata.name!=X`` field selector left out of the scope: a PATTERN that names one of them
+    # alone was not reached (red team rt94, F13)
+    excluded: tuple[str, ...] = ()
 
 
 def _glob_tokens(glob: str, rooted: bool = False) -> tuple[tuple[str, str], ...]:
@@ -389,13 +392,23 @@ class PathMatch:
             return True
         return not n.full  # matched by name or partial ARN alone: a full ARN with another suffix is another secret
 
-    def scope(self, globs: Sequence[str], rooted: bool = False) -> bool:
-        return any(globs_meet(p, g, rooted) for p in self.all for g in globs)
+    def scope(self, globs: Sequence[str], rooted: bool = False, excluded: Sequence[str] = ()) -> bool:
+        """Whether some path of ``globs`` matches a pattern, but a path that ``excluded`` holds and that pattern,
+        naming one path (no '*' or '+'), names alone."""
+        return any(globs_meet(p, g, rooted) for p in self.all if not (excluded and _names_only(p, excluded))
+                   for g in globs)
 
     def reached(self, r: Reach) -> tuple[list[str], bool]:
         """The named paths of ``r`` that match, and whether its scope does."""
         return ([n.shown for n in r.named if self.named(n, r.rooted)],
-                bool(r.globs) and self.scope(r.globs, r.rooted))
+                bool(r.globs) and self.scope(r.globs, r.rooted, r.excluded))
+
+
+def _names_only(pattern: str, globs: Sequence[str]) -> bool:
+    """Whether ``pattern`` names one path (no '*', no '+' segment) and one of ``globs`` matches it."""
+    if pattern.endswith("*") or "+" in pattern.split("/"):
+        return False
+    return any(vault_glob(g).match(pattern.lstrip("/")) is not None for g in globs)
 
 
 # Kubernetes: verbs as the rules' operations; a list or watch returns the objects' data, so it is a read of each
@@ -405,6 +418,9 @@ _K8S_OPS: dict[str, frozenset[str]] = {
     "create": frozenset({"create"}), "update": frozenset({"update"}), "patch": frozenset({"patch"}),
     "delete": frozenset({"delete"}), "deletecollection": frozenset({"delete"}),
 }
+
+
+_K8S_NAME = re.compile(r"[a-z0-9](?:[-a-z0-9.]{0,251}[a-z0-9])?")  # a DNS subdomain name, as objects are named
 
 
 def _selector_terms(values: Sequence[str]) -> list[tuple[str, str, str]]:
@@ -469,7 +485,11 @@ def k8s_reach(uri: str, verb: str, created: str = "") -> Reach:
     picks += [f"labelSelector {v}" for v in params.get("labelSelector", []) if v]
     scope = (f"the {resource} in {where} matching {' and '.join(picks)}, which ones the log does not say" if picks
              else f"all {resource} in {where}")
-    return Reach(verb, ops, (), scope, path, globs)
+    # (only a name an object can have: a '*' there names no object, and must exclude nothing)
+    left_out = [v for k, o, v in terms if k == "metadata.name" and o == "!=" and _K8S_NAME.fullmatch(v)]
+    excluded = tuple(f"{base}/namespaces/{ns}/{resource}/{v}" for v in left_out) if ns else tuple(
+        g for v in left_out for g in (f"{base}/namespaces/+/{resource}/{v}", f"{base}/{resource}/{v}"))
+    return Reach(verb, ops, (), scope, path, globs, excluded=excluded)
 
 
 # AWS: Secrets Manager secrets and SSM parameters by every name they go by
