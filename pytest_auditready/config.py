@@ -102,6 +102,9 @@ class Settings:
     retention_days: int = 365
     retention_online_days: int = 90
     retention_max_gap_days: int = 1
+    # the number logrotate gives the newest rotated file (its `start`, 1 by default): the numbers below it are
+    # never written, so a set from there up with the log itself lacks nothing (red team rt93, F11)
+    rotation_start: int = 1
     retention_archive: tuple[str, ...] = ()
     # retention: the day the set is judged as of (an archive closed that day); "" is the verification's day, so that
     # days from the set's newest entry up to now without one are a gap too
@@ -589,6 +592,7 @@ KEYS: Mapping[str, Callable[[Any], Any]] = {
     "retention_days": _num(int, 0, 36500),
     "retention_online_days": _num(int, 0, 36500),
     "retention_max_gap_days": _num(int, 0, 36500),
+    "rotation_start": _num(int, 0, 10000),
     "retention_archive": _paths_list,
     "retention_as_of": _as_of,
     "data_minimisation_detectors": _detectors,
@@ -651,6 +655,8 @@ NARROWS: Mapping[str, Union[Narrows, str]] = {
     "retention_days": Narrows(("retention",), "lower"),
     "retention_online_days": Narrows(("retention",), "lower"),
     "retention_max_gap_days": Narrows(("retention",), "higher"),
+    # (with retention_days = 0 completeness judges the numbers instead, and says so: completeness.narrowed)
+    "rotation_start": Narrows(("retention",), "higher"),
     "retention_archive": "where",
     "retention_as_of": Narrows(("retention",), "earlier"),
     "data_minimisation_detectors": Narrows(("data_minimisation",), "subset"),

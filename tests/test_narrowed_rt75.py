@@ -95,6 +95,7 @@ NARROWING: dict[str, tuple[str, str, int, tuple[str, ...]]] = {
     "retention_online_days": ("year", "retention_online_days = 30", 0o600, ("retention_online_days = 120",)),
     "retention_max_gap_days": ("year", "retention_max_gap_days = 5", 0o600, ("retention_max_gap_days = 0",)),
     "retention_as_of": ("year", f'retention_as_of = "{YESTERDAY}"', 0o600, ('retention_as_of = ""',)),
+    "rotation_start": ("year", "rotation_start = 5", 0o600, ("rotation_start = 1", "rotation_start = 0")),
     "data_minimisation_detectors": ("openbao", 'data_minimisation_detectors = ["card"]', 0o600,
                                     ('data_minimisation_detectors = ["iban", "card", "email", "phone", '
                                      '"national_id"]',)),

@@ -1853,9 +1853,23 @@ def forwarded_note(n: int, more: int = 0) -> str:
 
 
 def narrowed(settings: "Settings", fmt: str, paired: bool) -> str:
-    """What a window set above its default excuses at a log's edges, for the pass to say (red team rt74 F3): the
-    completeness_window of a log of request/response pairs (``paired``), and for a Kubernetes log the larger of it and
-    k8s_request_timeout; "" at or below the defaults, and for a log with no pairs."""
+    """What settings that ask less let pass, for the pass to say: a window above its default (``_window``), and
+    rotation_start above 1 where completeness judges a set's numbers (retention_days = 0: ``numbers_missing``); ""
+    when none does."""
+    from ..config import Settings
+    from .retention import rotation_said
+
+    said = [_window(settings, fmt, paired)]
+    start = settings.rotation_start
+    if settings.retention_days == 0 and start > Settings.rotation_start:
+        said.append(f"rotation_start = {start} (default {Settings.rotation_start}): {rotation_said(start)}")
+    return "Narrowed by settings: " + "; ".join(s for s in said if s) + "." if any(said) else ""
+
+
+def _window(settings: "Settings", fmt: str, paired: bool) -> str:
+    """What a window set above its default excuses at a log's edges (red team rt74 F3): the completeness_window of a
+    log of request/response pairs (``paired``), and for a Kubernetes log the larger of it and k8s_request_timeout;
+    "" at or below the defaults, and for a log with no pairs."""
     from ..config import Settings
 
     window, default = settings.completeness_window, Settings.completeness_window
@@ -1866,14 +1880,14 @@ def narrowed(settings: "Settings", fmt: str, paired: bool) -> str:
             return ""
         which = (f"completeness_window = {window:g} s (default {default:g} s)" if window >= timeout else
                  f"k8s_request_timeout = {timeout:g} s (default {usual_timeout:g} s)")
-        return (f"Narrowed by settings: {which}: a RequestReceived event with no later stage is excused up to "
-                f"{bound:g} s from either edge of the file, the defaults' {usual:g} s at most; this pass is no "
-                "evidence of events dropped that near an edge.")
+        return (f"{which}: a RequestReceived event with no later stage is excused up to {bound:g} s from either edge "
+                f"of the file, the defaults' {usual:g} s at most; this pass is no evidence of events dropped that near "
+                "an edge")
     if not paired or window <= default:
         return ""
-    return (f"Narrowed by settings: completeness_window = {window:g} s (default {default:g} s): an entry without its "
-            f"request or response is excused as in flight up to {window:g} s from the log's end or start, the "
-            f"default's {default:g} s at most; this pass is no evidence of lines dropped that near an edge.")
+    return (f"completeness_window = {window:g} s (default {default:g} s): an entry without its request or response "
+            f"is excused as in flight up to {window:g} s from the log's end or start, the default's {default:g} s at "
+            "most; this pass is no evidence of lines dropped that near an edge")
 
 
 def late_text(kind: str, longest: int, late: int) -> str:

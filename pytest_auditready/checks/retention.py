@@ -59,12 +59,20 @@ def narrowed(settings: "Settings") -> str:
         what = {"retention_days": f"a set spanning {value} day{'s' if value != 1 else ''} passes",
                 "retention_online_days": (f"only the newest {value} day{'s' if value != 1 else ''} need be at hand"
                                           if value else "no day need be at hand"),
-                "retention_max_gap_days": f"up to {value} days in a row without entries pass"}.get(key, "asks less")
+                "retention_max_gap_days": f"up to {value} days in a row without entries pass",
+                "rotation_start": rotation_said(value)}.get(key, "asks less")
         said.append(f"{key} = {value} {where} (default {default}): {what}")
     if not said:
         return ""
     return (f"Narrowed by settings: {'; '.join(said)}. PCI DSS 10.5.1 asks for 12 months of history, the most "
             "recent three at hand: this pass is no evidence of them.")
+
+
+def rotation_said(start: int) -> str:
+    """What rotation_start above 1 lets pass, for a pass's note."""
+    below = "the rotated file numbered 1" if start == 2 else f"rotated files numbered 1 to {start - 1}"
+    return (f"{below} (logrotate's `start {start}` writes none) {'is' if start == 2 else 'are'} not asked for beside "
+            "the log, so this pass is no evidence that the newest rotated files were kept")
 
 
 def off_skip(settings: "Settings") -> str:
@@ -415,7 +423,7 @@ def judge_set(settings: "Settings", members: Sequence[Member], live: bool) -> It
                               f"with entries ({listed}) are only in retention_archive.",
                               "keep the newest retention_online_days of the log where it can be read at once (the "
                               "log's own folder, not only the archive), and name those files in the run")
-    yield from missing_numbers([m.name for m in members], name)
+    yield from missing_numbers([m.name for m in members], name, settings.rotation_start)
     yield from deleted_objects([m.name for m in members], name, as_of or today, need)
     shown = 0
     more, more_days = 0, 0
@@ -481,14 +489,15 @@ def today_utc() -> datetime.date:
 _NUMBERED = re.compile(r"(?P<base>.+?)\.(?P<n>\d{1,4})(?P<ext>\.(?:gz|bz2|xz|zst|lz4|lzma|lzo|Z))?\Z")
 
 
-def missing_numbers(names: Sequence[str], set_name: str) -> Iterator[Finding]:
+def missing_numbers(names: Sequence[str], set_name: str, start: int = 1) -> Iterator[Finding]:
     """Rotated files missing from a numbered set: logrotate (without dateext) renames LOG.N to LOG.N+1 on each
     rotation, so the numbers of one log's rotated files have no gap (``rotate``/``maxage`` remove the oldest, at the
     end). A number missing between two present ones is a rotated file deleted or left out of the run; so is LOG.1
-    when LOG and a higher number are there (logrotate numbers from ``start``, 1 by default; a missing LOG.0 is not
-    told from ``start 1``). A number held in any folder of the set counts (logrotate's olddir, an archive), but
-    where several folders each hold the log itself (one folder a host, each with its own audit.log*), each such
-    folder's numbers are its own: another host's audit.log.1 does not stand in for this one's (red team rt45 F3).
+    when LOG and a higher number are there (logrotate numbers from ``start``, 1 by default: rotation_start, from which
+    the numbers below the lowest present are asked for; at 1 a missing LOG.0 is not told from ``start 1``). A
+    number held in any folder of the set counts (logrotate's olddir, an archive), but where several folders each
+    hold the log itself (one folder a host, each with its own audit.log*), each such folder's numbers are its own:
+    another host's audit.log.1 does not stand in for this one's (red team rt45 F3).
     Days alone cannot show such a file missing when it held a day or less (``retention_max_gap_days``)."""
     split = [(folder, name.rpartition("/")[2], n)
              for n in names for folder, _, name in [n.replace("\\", "/").rpartition("/")]]
@@ -510,8 +519,9 @@ def missing_numbers(names: Sequence[str], set_name: str) -> Iterator[Finding]:
     for (home, base), held in sorted(groups.items()):
         low, high = min(held), max(held)
         gone = [k for k in range(low + 1, high) if k not in held]
-        if (home, base) in plain and low >= 2:
-            gone = list(range(1, low)) + gone
+        newest = (home, base) in plain and low > start
+        if newest:
+            gone = list(range(start, low)) + gone
         if not gone:
             continue
         folder = held[high].replace("\\", "/").rpartition("/")[0]
@@ -523,7 +533,9 @@ def missing_numbers(names: Sequence[str], set_name: str) -> Iterator[Finding]:
                       "rotated files without gaps, so a rotated file was deleted or left out of this run.",
                       "restore the missing rotated file from its archive (or name it in the run: `auditready verify "
                       "audit.log*`, or its archive folder in retention_archive), and find out who removed it; keep "
-                      "rotated audit logs where they cannot be deleted (an archive with object lock)", where=held[high])
+                      "rotated audit logs where they cannot be deleted (an archive with object lock)"
+                      + (f"; if logrotate numbers from `start {low}` (it writes no lower number), set rotation_start "
+                         f"= {low}" if newest and gone[-1] < low else ""), where=held[high])
 
 
 def run(ctx: CheckContext) -> Iterator[Union[Finding, Skip, Note]]:

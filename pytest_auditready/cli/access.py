@@ -1312,7 +1312,8 @@ def holes(paths: Sequence[str], acc: Accesses, settings: Any) -> list[dict[str, 
                 elif 0 < at < len(named):
                     (left if _size_hint(x) != 0 or hollow(x) else idle).setdefault(at, []).append(x)
         for at, (a, b) in enumerate(zip(named, named[1:]), 1):
-            lost = [f.message for f in missing_numbers([a, b, *idle.get(at, [])], "the files named")]
+            lost = [f.message for f in missing_numbers([a, b, *idle.get(at, [])], "the files named",
+                                                       settings.rotation_start)]
             beside = left.get(at, [])
             if not lost and not beside:
                 continue

@@ -1207,7 +1207,7 @@ def numbers_missing(log_set: Sequence[str], settings: Settings) -> Iterator[Find
     from ..checks.retention import missing_numbers
 
     names = [*log_set, *(p for p in _archive(settings) if not any(same_file(p, q) for q in log_set))]
-    for f in missing_numbers(names, f"the log set of {len(names)} files"):
+    for f in missing_numbers(names, f"the log set of {len(names)} files", settings.rotation_start):
         yield Finding(ID, "", f.message, f.fix, where=f.where)
 
 
