@@ -64,7 +64,7 @@ def run(args: argparse.Namespace) -> int:
     import os
 
     from ..seal.chain import load_private_key
-    from ..seal.sealer import Sealer, check_log, default_state_dir
+    from ..seal.sealer import Sealer, check_log, default_state_dir, process_started
 
     if args.interval is not None and not args.follow:  # it would be ignored: one seal closes every record at once
         from ..errors import AuditReadyError
@@ -92,8 +92,9 @@ def run(args: argparse.Namespace) -> int:
         print(f"auditready: {kind}: {visible(text)}", file=sys.stderr, flush=True)
 
     state = Path(args.state) if args.state is not None else default_state_dir()
+    # (a rotation between this process's start and the log's opening is sealed first: Sealer._rotated_while_starting)
     sealer = Sealer(args.log, key, lines_per_record=args.lines, state_dir=state, new_chain=args.new_chain,
-                    on_note=say)
+                    on_note=say, started_at=process_started())
     with sealer:
         if not args.follow:
             s = sealer.seal_once()

@@ -32,7 +32,14 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, BinaryIO, Callable, Iterator, Mapping, Optional
 
-from ..auditlog.rotation import compression_of, locate_rotated, open_rotated, rotated_name, rotation_slot
+from ..auditlog.rotation import (
+    compression_of,
+    locate_rotated,
+    open_rotated,
+    rotated_name,
+    rotation_slot,
+    rotation_sorted,
+)
 from ..errors import AuditReadyError
 from ..safeio import open_append, open_regular, read_small, same_file, write_all, write_atomic
 from .chain import (
@@ -137,6 +144,23 @@ def _decompressed(path: Path, kind: str) -> BinaryIO:
         raise
     finally:
         src.close()
+
+
+# how much earlier than the sealer's start a rename may seem: the start is read in clock ticks (/proc, 10 ms) and
+# the boot time behind it from the wall clock, each rounded
+_START_SLACK = 0.05
+
+
+def process_started() -> Optional[float]:
+    """When this process started (epoch seconds), from Linux's /proc; None where that cannot be read."""
+    try:
+        with open("/proc/self/stat") as f:
+            ticks = int(f.read().rpartition(")")[2].split()[19])  # field 22, starttime, counted after the name
+        with open("/proc/uptime") as f:
+            up = float(f.read().split()[0])
+        return time.time() - up + ticks / os.sysconf("SC_CLK_TCK")
+    except (OSError, ValueError, IndexError):
+        return None
 
 
 def _content(path: Path) -> BinaryIO:
@@ -317,11 +341,15 @@ class Sealer:
         state_dir: Optional[PathLike] = None,
         new_chain: bool = False,
         on_note: Optional[Callable[[str, str], None]] = None,
+        started_at: Optional[float] = None,
     ) -> None:
         """``state_dir``: where the sealer records how far it signed (None: no record, a chain is taken as found).
         ``new_chain``: move the chain there is aside and start another. ``on_note(kind, text)``: each note
         ("note") and warning ("warning") as it arises; its text names the log, its rotated files and its chain as
-        they are (a file name's control characters included): whoever prints it makes it visible (text.visible)."""
+        they are (a file name's control characters included): whoever prints it makes it visible (text.visible).
+        ``started_at``: when the sealer was started (epoch seconds: `auditready seal`'s process start): a file
+        that rotation renamed since then, before a new chain's first record, is sealed first
+        (``_rotated_while_starting``)."""
         if lines_per_record < 1 or max_record_bytes < 1:
             raise AuditReadyError("a record must hold at least one line", "pass --lines 1 or more")
         self.log_path = Path(log_path)
@@ -347,6 +375,7 @@ class Sealer:
         self._segment = -1
         self._sealed_at: Optional[str] = None  # of the last record made
         self._restarted_after: Any = None  # what the first record of a chain started over names as replaced
+        self._started_at = started_at
         self._interval: Optional[float] = None  # set by follow(): written into each record as interval_s
 
     def _note(self, text: str, *, warning: bool = False) -> None:
@@ -408,8 +437,19 @@ class Sealer:
         if last is None:
             if state is not None and state.seq is None:
                 self._restarted_after = state.restarted_after
-            self._cursor = self._open_log(segment=0, pos=0, next_line=1, reason="start")
-            if self._cursor is not None:
+            seg = 0
+            for early in self._rotated_while_starting():
+                self._cursor = self._open_file(early, segment=seg, pos=0, next_line=1,
+                                               reason="start" if seg == 0 else "rotated")
+                self._segment = seg
+                self._note(f"{early} was rotated away from {self.log_path} after the sealer was started and before "
+                           f"it opened the log: sealed first, as segment {seg}", warning=False)
+                if seg == 0:
+                    self._say_sealing_begins(self._cursor, early)
+                self._drain()
+                seg += 1
+            self._cursor = self._open_log(segment=seg, pos=0, next_line=1, reason="start" if seg == 0 else "rotated")
+            if self._cursor is not None and seg == 0:
                 self._say_sealing_begins(self._cursor)
             return
         if last.data.get("key_id") != self._key_id or not signature_ok(self._pub, last.data):
@@ -579,12 +619,13 @@ class Sealer:
         self._fd = fd
         return aside
 
-    def _say_sealing_begins(self, c: _Cursor) -> None:
-        """A chain that starts over a log with lines in it: say at once that those are sealed as found."""
-        size = os.fstat(c.f.fileno()).st_size  # (a compressed log's decompressed size)
+    def _say_sealing_begins(self, c: _Cursor, path: Optional[Path] = None) -> None:
+        """A chain that starts over a log (or ``path``, a file rotated from it) with lines in it: say at once that
+        those are sealed as found."""
+        size = os.fstat(c.f.fileno()).st_size
         if size:
-            self._note(f"sealing of {self.log_path} begins now: the {size} bytes already in it are sealed as found, "
-                       "and nothing shows whether they were changed before now", warning=True)
+            self._note(f"sealing of {path or self.log_path} begins now: the {size} bytes already in it are sealed as "
+                       "found, and nothing shows whether they were changed before now", warning=True)
 
     def _save_state(self, seq: Optional[int], h: Optional[str], sealed_at: Optional[str], *,
                     restarted_after: Any = None) -> None:
@@ -675,6 +716,28 @@ class Sealer:
             if s[2] not in newer or compression_of(old.parent / newer[s[2]]) is not None:
                 newer[s[2]] = nm
         return [old.parent / newer[k] for k in sorted(newer, reverse=newer_lower)]
+
+    def _rotated_while_starting(self) -> list[Path]:
+        """The newest file beside the log that rotation named (``rotated_name``, ``rotation_sorted``), when its inode
+        changed (a rename sets that time) after ``started_at``: a sealer starting a new chain opens the log a moment
+        (on a loaded host, seconds) after it was started, and a rotation in between would leave unsealed the file the
+        log was, though sealing had been asked for before it was rotated (red team rt93, F5). Only the newest: the
+        older ones that the same rotation renamed again were rotated before."""
+        if self._started_at is None:
+            return []
+        folder = self.log_path.parent
+        try:
+            names = [str(folder / nm) for nm in os.listdir(folder) if rotated_name(self.log_path, nm)]
+        except OSError:
+            return []
+        if not names:
+            return []
+        newest = Path(rotation_sorted(names)[-1])
+        try:
+            st = os.stat(newest)
+        except OSError:
+            return []
+        return [newest] if stat.S_ISREG(st.st_mode) and st.st_ctime >= self._started_at - _START_SLACK else []
 
     def _open_file(self, path: Path, *, segment: int, pos: int, next_line: int, reason: Optional[str]) -> _Cursor:
         try:
