@@ -16,7 +16,8 @@ def add_parser(sub: Any) -> argparse.ArgumentParser:
                        "digest lists is a problem), offline, as `aws cloudtrail validate-logs` does against S3. "
                        "Each digest's signature must sit beside it as DIGEST.sig "
                        "(hex) or DIGEST.metadata.json (aws s3api head-object ... --query Metadata). "
-                       "Exit 0: valid; 1: problems; 2: usage or unreadable input.")
+                       "Exit 0: valid; 1: problems, or no log file validated yet (each delivered since the newest "
+                       "digest); 2: usage or unreadable input.")
     p.add_argument("root", metavar="DIR", help="local copy of the bucket (or its prefix), e.g. from aws s3 sync")
     p.add_argument("--public-keys", required=True, metavar="FILE",
                    help="JSON output of `aws cloudtrail list-public-keys` covering the trail's time range")
@@ -34,5 +35,7 @@ def run(args: argparse.Namespace) -> int:
         print(visible(f"FAIL {prob.message} Fix: {prob.fix}"))
     for note in report.notes:
         print(visible(f"note: {note}"))
+    for fresh in report.excused if report.unproved else ():  # what nothing proves yet, and when to verify again
+        print(visible(f"not yet validated: {fresh}"))
     print(visible(report.summary()))
     return 0 if report.ok else 1

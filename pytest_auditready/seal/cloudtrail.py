@@ -77,11 +77,18 @@ class TrailReport:
     excused: list[str] = field(default_factory=list)
 
     @property
+    def unproved(self) -> bool:
+        """Whether the trail has log files and none of them was validated (each delivered since the newest digest,
+        excused until the next is due): nothing of it is proved yet, so it is no valid trail (fail closed)."""
+        return bool(self.excused) and not self.valid_log_files and not self.problems
+
+    @property
     def ok(self) -> bool:
-        return not self.problems
+        return not self.problems and not self.unproved
 
     def summary(self) -> str:
-        state = "valid" if self.ok else f"NOT valid ({len(self.problems)} problem(s))"
+        state = ("valid" if self.ok else "NOT validated yet: none of its log files is covered by a digest yet"
+                 if self.unproved else f"NOT valid ({len(self.problems)} problem(s))")
         return (f"{self.root}: CloudTrail trail {state}: {self.digests} digest file(s), {self.valid_log_files}/"
                 f"{self.log_files} log file(s) valid" + (f", {len(self.excused)} delivered since the newest digest "
                                                            "and not yet covered by one" if self.excused else ""))
