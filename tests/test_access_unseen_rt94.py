@@ -13,18 +13,10 @@ from typing import Any
 
 import pytest
 
-from pytest_auditready.cli import main
+from tests.test_access_rt94 import access
 
 HERE = Path(__file__).resolve().parents[1] / "fixtures" / "access" / "rt94"
 VAULT, K8S, CT = str(HERE / "live2.log"), str(HERE / "k8s_get_ok.log"), str(HERE / "ct_sm_get.json")
-
-
-def access(tmp_path: Path, capsys: pytest.CaptureFixture[str], pattern: str, *files: str
-           ) -> tuple[int, dict[str, Any], str]:
-    out = tmp_path / "a.json"
-    capsys.readouterr()
-    rc = main(["access", pattern, *files, "--json", str(out)])
-    return rc, json.loads(out.read_text()), capsys.readouterr().err
 
 
 @pytest.mark.parametrize("pattern, first", [

@@ -81,12 +81,14 @@ def sign_digest(key: rsa.RSAPrivateKey, data: dict[str, object], raw: bytes) -> 
     return key.sign(s.encode(), padding.PKCS1v15(), hashes.SHA256()).hex()
 
 
-def build_trail(root: Path, hours: int = 3, key: rsa.RSAPrivateKey | None = None) -> Path:
+def build_trail(root: Path, hours: int = 3, key: rsa.RSAPrivateKey | None = None, per_hour: int = 2) -> Path:
+    """``hours`` of a trail: ``per_hour`` log files an hour (0: an idle account's hours, whose digests CloudTrail
+    still delivers) and each hour's signed digest listing them."""
     key = key or rsa_key()
     prev = None  # (object key, sha256, signature)
     for h in range(hours):
         logs = []
-        for n in range(2):
+        for n in range(per_hour):
             body = json.dumps(records(h, n)).encode()
             p = root / _log_key(h, n)
             p.parent.mkdir(parents=True, exist_ok=True)

@@ -300,32 +300,12 @@ def test_a_cloudtrail_file_inside_the_digests_hours_unlisted_still_fails(tmp_pat
     assert found == [], found
 
 
-def _idle_trail(root: Path, key: Any, hours: int = 3) -> Path:
-    """A trail whose hourly digests list no log file (an idle account's hours: CloudTrail still delivers them)."""
-    import hashlib
-
-    from tests.test_cloudtrail import _digest_key, digest_record, sign_digest
-
-    prev = None
-    for h in range(hours):
-        data = digest_record(ACCOUNT, h, _digest_key(h), key, prev, [])
-        data.update(newestEventTime=None, oldestEventTime=None)
-        raw = json.dumps(data).encode()
-        sig = sign_digest(key, data, raw)
-        p = root / _digest_key(h)
-        p.parent.mkdir(parents=True, exist_ok=True)
-        p.write_bytes(gzip.compress(raw))
-        Path(str(p) + ".sig").write_text(sig + "\n")
-        prev = (_digest_key(h), hashlib.sha256(raw).hexdigest(), sig)
-    return root
-
-
 def test_a_trail_none_of_whose_files_is_digested_yet_is_not_called_valid(
         tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> None:
     """verify-cloudtrail on a copy whose one log file came after the newest digest: nothing of it is proved yet, so
     no "valid" and no exit 0, but when to verify again (as tamper_evidence skips it, never passes it)."""
     key = rsa_key()
-    root = _idle_trail(tmp_path / "copy", key)
+    root = build_trail(tmp_path / "copy", key=key, per_hour=0)
     keys = write_keys(tmp_path / "keys.json", key)
     monkeypatch.setattr(cloudtrail, "_now", lambda: _at("2026-01-01T03:20:00Z"))
     r = cloudtrail.validate_trail(root, keys)
