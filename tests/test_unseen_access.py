@@ -31,7 +31,8 @@ K8S, SM, SSM = ACCESS / "k8s.log", ACCESS / "secretsmanager.json", ACCESS / "ssm
 DB = "api/v1/namespaces/prod/secrets/db"
 COLLECTION = "api/v1/namespaces/prod/secrets"
 IAM = "arn:aws:iam::111122223333:user/"
-APP_ROLE = "arn:aws:sts::111122223333:assumed-role/app-role/app-session"
+# its session carries sessionContext.sourceIdentity "alice", named with it (red team rt94, F12)
+APP_ROLE = "arn:aws:sts::111122223333:assumed-role/app-role/app-session (source identity alice)"
 SM_ARN = "arn:aws:secretsmanager:eu-west-1:111122223333:secret:"
 PARTIAL = SM_ARN + "prod/db"  # how every read of the secret is shown, whichever way the caller named it
 IN_PROD = "all secrets in namespace prod"
