@@ -72,7 +72,8 @@ def rotation_said(start: int) -> str:
     """What rotation_start above 1 lets pass, for a pass's note."""
     below = "the rotated file numbered 1" if start == 2 else f"rotated files numbered 1 to {start - 1}"
     return (f"{below} (logrotate's `start {start}` writes none) {'is' if start == 2 else 'are'} not asked for beside "
-            "the log, so this pass is no evidence that the newest rotated files were kept")
+            "the log, so where the log's rotation numbers from 1, this pass is no evidence that its newest rotated "
+            "files were kept")
 
 
 def off_skip(settings: "Settings") -> str:
