@@ -193,7 +193,7 @@ def test_a_large_file_in_ranges_gives_the_findings_of_one_pass(tmp_path: Path, c
     assert f"{path}:{c1 + 1}" in where["required_fields"]
     # the first three that go back named (against range 2's jump ahead), the rest counted, all from that line
     assert where["timestamp_accuracy"] == [f"{path}:{c3 + 3}", f"{path}:{c3 + 4}", f"{path}:{c3 + 5}",
-                                           f"{path}:{c3 + 5}"]
+                                           f"{path}:{c3 + 6}"]  # (the roll-up at the first it counts: rt96 F1)
     assert f"line {c3}" in _findings(one, "timestamp_accuracy")[0]["message"]
     assert f"every one from the time of line {c3}:" in _findings(one, "timestamp_accuracy")[-1]["message"]
     assert f"{path}:{c4 + 1}" in where["integrity_digest"]
@@ -389,7 +389,7 @@ def test_a_time_that_goes_back_first_in_a_range_and_inside_the_range_after(tmp_p
     assert one == two
     found = _findings(one, "timestamp_accuracy")  # each line after the jump ahead goes back from it: three named
     assert [f["where"] for f in found] == [f"{path}:{s1 + 1}", f"{path}:{s1 + 2}", f"{path}:{s1 + 3}",
-                                           f"{path}:{s1 + 3}"]
+                                           f"{path}:{s1 + 4}"]  # (the roll-up at the first it counts: rt96 F1)
     assert f"every one from the time of line {s1}:" in found[-1]["message"]
 
 

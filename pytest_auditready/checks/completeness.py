@@ -1741,10 +1741,13 @@ class Pairs(Visitor):
             yield Finding(ID, "", f"The {kind} entry has no {other} entry: {when}; a hop dropped a line.",
                           fix, where=f"{file}:{line}", request_id=rid)
         hidden = len(found) - _SHOW + more + max(0, len(lost) - max(0, _KEEP - len(self.found)))
-        if hidden > 0:
-            yield (Finding(ID, "", f"{hidden} more events have no later stage or are written twice.", K8S_DROP_FIX)
+        if hidden > 0:  # one finding that stands for them all (``entries``), at the first of them kept
+            at = f"{found[_SHOW][0]}:{found[_SHOW][1]}" if len(found) > _SHOW else ""
+            yield (Finding(ID, "", f"{hidden} more events have no later stage or are written twice.", K8S_DROP_FIX,
+                           where=at, entries=hidden)
                    if self.fmt == "k8s" else
-                   Finding(ID, "", f"{hidden} more entries have no partner entry or are written twice.", _DROP_FIX))
+                   Finding(ID, "", f"{hidden} more entries have no partner entry or are written twice.", _DROP_FIX,
+                           where=at, entries=hidden))
         if found or hidden > 0:
             return
         if self.skip and not (self.fmt == "k8s" and self.k8s_pairs):

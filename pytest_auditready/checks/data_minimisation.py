@@ -1299,7 +1299,8 @@ class Minimisation(Visitor):
                           if detectors else None)
         # (detector, value) -> [file, line, path, hit, further lines]
         self.found: dict[tuple[str, str, str], list[Any]] = {}
-        self.more: dict[str, int] = {}
+        self.more: dict[str, int] = {}  # detector -> sightings of values past the first _MAX (not listed)
+        self.more_where: dict[str, str] = {}  # detector -> the first of those (file:line): their roll-up points there
         self.request_ids: dict[tuple[str, int], str] = {}
         # the digests of the e-mail addresses the log names as who acted (Scanner.judge_line's ``identities``)
         self.identities: set[str] = set()
@@ -1336,6 +1337,8 @@ class Minimisation(Visitor):
                 seen[4].append(line)
             return
         if len(self.found) >= _MAX:
+            if hit.detector not in self.more:
+                self.more_where[hit.detector] = f"{file}:{line}"
             self.more[hit.detector] = self.more.get(hit.detector, 0) + 1
             return
         self.found[ident] = [file, line, path, hit, []]
@@ -1376,10 +1379,12 @@ class Minimisation(Visitor):
             fix = _PATH_FIX if self.scanner.vault and path in _PATHS else self.fix
             yield Finding(ID, "", f"{hit.what[0].upper()}{hit.what[1:]}, {hit.masked}, is logged in clear text in "
                           f"{where_key}{also}.", fix, where=f"{file}:{line}",
-                          request_id=self.request_ids.get((file, line), ""))
+                          request_id=self.request_ids.get((file, line), ""), entries=1 + len(more))
         for detector, n in self.more.items():
-            yield Finding(ID, "", f"{n} more distinct values of {KINDS[detector]} are logged in clear text (only the "
-                          f"first {_MAX} values are listed).", self.fix)
+            # (each sighting past the first _MAX values is counted: a value seen twice there counts twice)
+            yield Finding(ID, "", f"{n} more sightings of {KINDS[detector][KINDS[detector].index(' ') + 1:]} values "
+                          f"are logged in clear text (only the first {_MAX} values are listed).", self.fix,
+                          where=self.more_where.get(detector, ""), entries=n)
 
 
 def run(ctx: CheckContext) -> Iterator[Union[Finding, Skip, Note]]:

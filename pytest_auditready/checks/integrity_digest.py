@@ -1050,17 +1050,19 @@ class DigestFormat(Visitor):
                           where=f"{file}:{line}", request_id=rid)
         if self.stripped_count > len(self.stripped):
             yield Finding(ID, "", f"{self.stripped_count - len(self.stripped)} more entries made with a token lack "
-                          "the token digests the vault writes in them.", _STRIP_FIX + _EXCLUDED_FIX)
+                          "the token digests the vault writes in them.", _STRIP_FIX + _EXCLUDED_FIX,
+                          entries=self.stripped_count - len(self.stripped))
         if self.raw_count > len(self.raw):
             yield Finding(ID, "", f"{self.raw_count - len(self.raw)} more entries were written raw (log_raw).",
-                          _RAW_FIX)
+                          _RAW_FIX, entries=self.raw_count - len(self.raw))
         for file, line, rid, which in self.two:
             yield Finding(ID, "", f"The entry names two tokens: its {which}, which the vault writes from the one "
                           "token the request was made with. One of them was "
                           "changed after the vault wrote the entry, so the entry cannot be tied to who made it.",
                           _TWO_FIX, where=f"{file}:{line}", request_id=rid)
         if self.two_count > len(self.two):
-            yield Finding(ID, "", f"{self.two_count - len(self.two)} more entries name two tokens.", _TWO_FIX)
+            yield Finding(ID, "", f"{self.two_count - len(self.two)} more entries name two tokens.", _TWO_FIX,
+                          entries=self.two_count - len(self.two))
         self._ssct_breaks()
         for file, line, rid, what in self.broken:
             yield Finding(ID, "", "The entry names two tokens: its auth.client_token is not its request.client_token "
@@ -1070,7 +1072,8 @@ class DigestFormat(Visitor):
                           "wrote the entry, and the entry cannot be tied to who made it.", _TWO_FIX,
                           where=f"{file}:{line}", request_id=rid)
         if self.broken_count > len(self.broken):
-            yield Finding(ID, "", f"{self.broken_count - len(self.broken)} more entries name two tokens.", _TWO_FIX)
+            yield Finding(ID, "", f"{self.broken_count - len(self.broken)} more entries name two tokens.", _TWO_FIX,
+                          entries=self.broken_count - len(self.broken))
         swapped, swapped_count = self._swapped()
         for file, line, rid, what, first in swapped:
             yield Finding(ID, "", f"The entry's token (auth.client_token) names another holder than at {first}: its "
@@ -1080,7 +1083,7 @@ class DigestFormat(Visitor):
                           where=f"{file}:{line}", request_id=rid)
         if swapped_count > len(swapped):
             yield Finding(ID, "", f"{swapped_count - len(swapped)} more entries name another holder of "
-                          "their token.", _TWO_FIX)
+                          "their token.", _TWO_FIX, entries=swapped_count - len(swapped))
         for file, line in self.clear:
             yield Finding(ID, "", "The entry holds its token's accessor in clear (client_token_accessor), where the "
                           "vault writes its digest unless the device sets hmac_accessor=false: whoever reads the log "
@@ -1090,14 +1093,14 @@ class DigestFormat(Visitor):
                           where=f"{file}:{line}", request_id=self.request_ids.get(line, ""))
         if self.clear_count > len(self.clear):
             yield Finding(ID, "", f"{self.clear_count - len(self.clear)} more entries hold their token's accessor "
-                          "in clear (hmac_accessor=false).", _ACCESSOR_FIX)
+                          "in clear (hmac_accessor=false).", _ACCESSOR_FIX, entries=self.clear_count - len(self.clear))
         for file, line, shown in self.bad:
             yield Finding(ID, "", f"A digested value is malformed ({shown}): it cannot be compared with "
                           "sys/audit-hash.", _BAD_DIGEST_FIX, where=f"{file}:{line}",
                           request_id=self.request_ids.get(line, ""))
         if self.count > len(self.bad):
             yield Finding(ID, "", f"{self.count - len(self.bad)} more digested values are malformed.",
-                          _BAD_DIGEST_FIX)
+                          _BAD_DIGEST_FIX, entries=self.count - len(self.bad))
         if self.offline:  # the title says what a live run proves: say what this one did
             yield Note("", "Offline, the digests' form was judged (hmac-sha256: and 64 lowercase hex; none in clear "
                        "where the vault writes one, none taken out), not their values: only the vault holds each "

@@ -132,6 +132,7 @@ class Leaks(Visitor):
         # they hold no secret, so each is a finding (fail closed), not a pass.
         self.unscanned: list[tuple[str, int, str]] = []
         self.more_unscanned = 0
+        self.more_unscanned_where = ""  # the first of those counted past _MAX (file:line): their roll-up points there
 
     def later_range(self) -> None:
         self.sightings = []
@@ -141,6 +142,8 @@ class Leaks(Visitor):
             if len(self.unscanned) < _MAX:
                 self.unscanned.append((bad.file, bad.line, bad.reason))
             else:
+                if not self.more_unscanned:
+                    self.more_unscanned_where = f"{bad.file}:{bad.line}"
                 self.more_unscanned += 1
         elif self.parts[0] and bad.raw and len(self.secrets) < _MAX:
             names = _cut_values(bad.raw, *self.parts)
@@ -165,6 +168,8 @@ class Leaks(Visitor):
                 self._add(*seen)
         for file, line, why in later.unscanned:
             self.bad_line(BadLine(file, line, why))
+        if later.more_unscanned and not self.more_unscanned:
+            self.more_unscanned_where = later.more_unscanned_where
         self.more_unscanned += later.more_unscanned
         for key, request_id in later.request_ids.items():
             if key in self.request_ids:
@@ -328,8 +333,10 @@ class Leaks(Visitor):
                 message = message[:-1] + f"; also on line{'s' if len(more) > 1 else ''} {shown}" + (
                     f" and {rest} more ({'every one' if not untold else f'the first {_ALSO}'} under also_on in the "
                     "JSON report)." if rest > 0 else ".")
+            # (it stands for every line it names: its own, those under also_on, and those counted past _ALSO)
             yield Finding(ID, "", message, fix, where=f"{file}:{line}",
-                          request_id=self.request_ids.get((file, line), ""), also_on=tuple(more))
+                          request_id=self.request_ids.get((file, line), ""), also_on=tuple(more),
+                          entries=1 + len(more) + untold)
         if len(self.secrets) >= _MAX:
             yield Finding(ID, "", f"Stopped after {_MAX} distinct secrets; there may be more: judging every value of "
                           "a log this full of secrets would take long and tell nothing new of the vault.",
@@ -340,7 +347,7 @@ class Leaks(Visitor):
                           where=f"{file}:{line}")
         if self.more_unscanned:
             yield Finding(ID, "", f"{self.more_unscanned} more lines were too long to scan for secrets.",
-                          _UNSCANNED_FIX)
+                          _UNSCANNED_FIX, where=self.more_unscanned_where, entries=self.more_unscanned)
         cut = self.scanner.known.uninflated if self.scanner.known.needles else 0
         if cut:  # fail closed: what a known value may hide in was not read whole (a zip bomb, or a body past the cap)
             from ..scan.known import INFLATE_MAX

@@ -510,6 +510,9 @@ class Fields(Visitor):
         self.findings: list[Finding] = []
         self.more: dict[str, int] = {}  # what is lacking -> how many entries beyond the ones shown
         self.bad_more = 0
+        # where the first entry of each count above is (file:line), when known: its roll-up points there
+        self.more_where: dict[str, str] = {}
+        self.bad_more_where = ""
         # index in findings -> what that entry lacks (for ``merge``); the findings not in it are unreadable lines
         self.lacking: dict[int, str] = {}
         # Vault/OpenBao, offline: entries the policies refused are judged for their error (``_refused``)
@@ -553,6 +556,8 @@ class Fields(Visitor):
 
     def bad_line(self, bad: BadLine) -> None:
         if len(self.findings) - len(self.lacking) >= _SHOW:  # the unreadable lines shown (``lacking``: the entries)
+            if not self.bad_more:
+                self.bad_more_where = bad.where
             self.bad_more += 1
             return
         fix = (long_fix(bad.reason, _LONG_FIX) if unscanned(bad.reason) else
@@ -851,10 +856,17 @@ class Fields(Visitor):
     def _add(self, finding: Finding, what: str) -> None:
         """One entry's finding, under the limit of what is shown (beyond it, counted by ``what``)."""
         if len(self.lacking) >= _SHOW:
-            self.more[what] = self.more.get(what, 0) + 1
+            self._more(what, finding.where)
             return
         self.lacking[len(self.findings)] = what
         self.findings.append(finding)
+
+    def _more(self, what: str, where: str, n: int = 1) -> None:
+        """``n`` more entries that lack ``what``, counted past those shown, the first of them at ``where`` ("" when not
+        known: its roll-up points at the first that is)."""
+        if where and what not in self.more_where:
+            self.more_where[what] = where
+        self.more[what] = self.more.get(what, 0) + n
 
     def merge(self, later: Visitor) -> None:
         """``later``'s findings after this one's, under the same limits of what is shown."""
@@ -865,11 +877,13 @@ class Fields(Visitor):
             what = later.lacking.get(i)
             if what is None:  # a bad line
                 if bad >= _SHOW:
+                    if not self.bad_more:
+                        self.bad_more_where = f.where
                     self.bad_more += 1
                     continue
                 bad += 1
             elif other >= _SHOW:
-                self.more[what] = self.more.get(what, 0) + 1
+                self._more(what, f.where)
                 continue
             else:
                 other += 1
@@ -879,24 +893,29 @@ class Fields(Visitor):
             for f in later.bare:
                 self._add(f, _NAMESPACE_WHAT)
             if later.bare_count > len(later.bare):
-                self.more[_NAMESPACE_WHAT] = self.more.get(_NAMESPACE_WHAT, 0) + later.bare_count - len(later.bare)
+                self._more(_NAMESPACE_WHAT, "", later.bare_count - len(later.bare))
         else:
             self.bare += later.bare[: _SHOW - len(self.bare)]
             self.bare_count += later.bare_count
         self.namespaced = self.namespaced or later.namespaced
+        if later.bad_more and not self.bad_more:
+            self.bad_more_where = later.bad_more_where
         self.bad_more += later.bad_more
         for what, n in later.more.items():
-            self.more[what] = self.more.get(what, 0) + n
+            self._more(what, later.more_where.get(what, ""), n)
         self.merge_excused(later)
 
     def finish(self) -> Iterator[Any]:  # findings, a skip, a note (what a narrowed pass leaves out)
         if self.narrowed:
             yield Note("", self.narrowed)
         yield from self.findings
+        # each count past those shown as one finding that stands for them all (``entries``), at the first of them
         if self.bad_more:
-            yield Finding(ID, "", f"{self.bad_more} more lines are not readable audit entries.", _BAD_FIX)
+            yield Finding(ID, "", f"{self.bad_more} more lines are not readable audit entries.", _BAD_FIX,
+                          where=self.bad_more_where, entries=self.bad_more)
         for what, n in self.more.items():
-            yield Finding(ID, "", f"{n} more entries lack {what}.", self.fix)
+            yield Finding(ID, "", f"{n} more entries lack {what}.", self.fix, where=self.more_where.get(what, ""),
+                          entries=n)
 
 
 def run(ctx: CheckContext) -> Iterator[Union[Finding, Skip, Note]]:

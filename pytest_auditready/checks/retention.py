@@ -445,7 +445,7 @@ def judge_set(settings: "Settings", members: Sequence[Member], live: bool) -> It
                       "idle on such days, raise retention_max_gap_days")
     if more:
         yield Finding(ID, "", f"{more} more runs of days without entries ({more_days} days in all) in {name}.",
-                      "restore the missing files from their archive")
+                      "restore the missing files from their archive", entries=more)  # (each run, as one above)
     # The days after the newest entry up to the day the set is judged as of (the verification's, unless
     # retention_as_of names the day an archive was closed) are days without entries too: PCI DSS 10.5.1's "most
     # recent three months" are counted back from then, and a set whose newest files were left out or lost still

@@ -97,6 +97,7 @@ class FileOrder(Visitor):
         # rt86 F1: only the first was named, the rest counted as judged); and the line whose time each went back from
         self.found: list[Finding] = []
         self.nfound = 0
+        self.next_back = ""  # where the first of those past _SHOW is (file:line): their roll-up points there
         self.back_from = 0  # the line every one went back from, while they share it; -1 once they do not
         # CloudTrail files hold records in no particular order (AWS documents it): their order proves nothing.
         self.unordered = format_of(ctx.settings).order_skip
@@ -296,12 +297,13 @@ class FileOrder(Visitor):
         self.close += 1
         if gap == 0:
             self.nalike += 1
-            if len(self.alike) < _SHOW or line < self.alike[-1][0]:  # (the first by line, also when ranges merge)
-                self.alike = sorted([*self.alike, (line, where, rid, time)])[:_SHOW]
+            # (the first by line, also when ranges merge; and the one after those named, where their roll-up points)
+            if len(self.alike) <= _SHOW or line < self.alike[-1][0]:
+                self.alike = sorted([*self.alike, (line, where, rid, time)])[:_SHOW + 1]
 
     def _early(self, line: int, where: str, rid: str, said: str) -> None:
         self.nearly += 1
-        if len(self.early) < _SHOW:
+        if len(self.early) <= _SHOW:  # (and the one after those named, where their roll-up points)
             self.early.append((line, where, rid, said))
 
     def _delivered(self, file: str) -> tuple[str, str, int, str]:
@@ -429,6 +431,8 @@ class FileOrder(Visitor):
         self.back_from = latest_line if self.back_from in (0, latest_line) else -1
         if len(self.found) < _SHOW:
             self.found.append(self._back(entry, latest_text, latest_line, slow))
+        elif not self.next_back:
+            self.next_back = entry[1]
 
     def _back(self, entry: tuple[str, str, str], latest_text: str, latest_line: int,
               slow: bool = False) -> Finding:
@@ -463,12 +467,12 @@ class FileOrder(Visitor):
         self.after_delivery = self.after_delivery or later.after_delivery
         self.ancient = self.ancient or later.ancient
         early, self.nearly = self.early + later.early, self.nearly + later.nearly
-        self.alike, self.nalike = sorted(self.alike + later.alike)[:_SHOW], self.nalike + later.nalike
+        self.alike, self.nalike = sorted(self.alike + later.alike)[:_SHOW + 1], self.nalike + later.nalike
         self.close += later.close
         self.units = max(self.units, later.units)
         if self.pairing:
             early += self._merge_pairs(later)
-        self.early = sorted(early)[:_SHOW]
+        self.early = sorted(early)[:_SHOW + 1]
         if self.unordered:
             return
         if self.found or later.found:
@@ -534,7 +538,7 @@ class FileOrder(Visitor):
                    "read alike here" if self.staged else
                    f"{self.nalike} of the {self.close} responses within {_APART_NS // 1000} µs of their request read "
                    "alike here")
-        for _line, where, rid, t in self.alike:
+        for _line, where, rid, t in self.alike[:_SHOW]:
             said = (f"The event's stageTimestamp is its requestReceivedTimestamp ({clip(t, 40)}): the API server "
                     "reads its clock for a stage past RequestReceived once the request reached it, longer after "
                     "receiving it than the microsecond MicroTime shows" if self.staged else
@@ -544,21 +548,25 @@ class FileOrder(Visitor):
             yield Finding(ID, "", f"{said}. {counted}, where the tick explains one in {_APART_NS // _TICK_NS}: a hop "
                           "replaced the times (one value for many entries).",
                           _REPLACED_FIX, where=where, request_id=rid)
-        if self.nalike > len(self.alike):
-            yield Finding(ID, "", f"{self.nalike - len(self.alike)} more " + (
+        more = self.nalike - len(self.alike[:_SHOW])
+        if more > 0:  # one finding that stands for them all (``entries``), at the first of them
+            yield Finding(ID, "", f"{more} more " + (
                 "events have a stageTimestamp that is their requestReceivedTimestamp." if self.staged else
-                "response entries have their request entry's time."), _REPLACED_FIX, where=self.alike[-1][1])
+                "response entries have their request entry's time."), _REPLACED_FIX,
+                where=self.alike[min(_SHOW, len(self.alike) - 1)][1], entries=more)
 
     def finish(self) -> Iterator[Any]:  # findings, a skip, a note (what a narrowed pass leaves out)
         if self.narrowed:
             yield Note("", self.narrowed)
         yield from self._replaced()
-        for _line, where, rid, said in self.early:
+        for _line, where, rid, said in self.early[:_SHOW]:
             yield Finding(ID, "", said, _CLOCK_FIX, where=where, request_id=rid)
-        if self.nearly > len(self.early):
-            yield Finding(ID, "", f"{self.nearly - len(self.early)} more " + (
+        early = self.nearly - len(self.early[:_SHOW])
+        if early > 0:
+            yield Finding(ID, "", f"{early} more " + (
                 "events' stageTimestamps are earlier than their requestReceivedTimestamps." if self.staged else
-                "response entries are earlier than their request entries."), _CLOCK_FIX, where=self.early[-1][1])
+                "response entries are earlier than their request entries."), _CLOCK_FIX,
+                where=self.early[min(_SHOW, len(self.early) - 1)][1], entries=early)
         if self.future is not None:
             t, where, rid = self.future
             yield Finding(ID, "", f"The entry's time {clip(t, 40)} is after this verification began "
@@ -581,12 +589,13 @@ class FileOrder(Visitor):
         if self.unordered and self.future is None and self.ancient is None and self.after_delivery is None:
             yield Skip("", self.unordered)
         yield from self.found
-        if self.nfound > len(self.found):
+        if self.nfound > len(self.found):  # one finding that stands for them all (``entries``), at the first of them
             yield Finding(ID, "", f"{self.nfound - len(self.found):,} more entries go back in time by more than "
                           f"max_skew={self.skew_s:g} s" + (
                               f", every one from the time of line {self.back_from}: that entry may be the one re-timed "
                               "(ahead)" if self.back_from > 0 else "") + ".",
-                          self._reorder_fix(), where=self.found[-1].where)
+                          self._reorder_fix(), where=self.next_back or self.found[-1].where,
+                          entries=self.nfound - len(self.found))
 
     def _reorder_fix(self) -> str:
         """The fix for entries that go back in time; on a Kubernetes log, with the setting for a webhook's file."""

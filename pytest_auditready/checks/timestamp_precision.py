@@ -76,27 +76,37 @@ T = TypeVar("T")
 
 
 class _Sample(Generic[T]):
-    """How many of a kind were seen (``n``), and the first ``keep`` of them (``items``), to name."""
+    """How many of a kind were seen (``n``), the first ``keep`` of them (``shown``), to name, and the one after them
+    (``next``), where the roll-up of the rest points."""
 
     def __init__(self, keep: int = _SHOW) -> None:
         self.keep = keep
-        self.items: list[T] = []
+        self.items: list[T] = []  # (at most keep + 1)
         self.n = 0
 
     def add(self, item: T) -> None:
         self.n += 1
-        if len(self.items) < self.keep:
+        if len(self.items) <= self.keep:
             self.items.append(item)
 
     def merge(self, later: "_Sample[T]") -> None:
         """``later``'s, seen after these."""
-        self.items = (self.items + later.items)[: self.keep]
+        self.items = (self.items + later.items)[: self.keep + 1]
         self.n += later.n
 
     @property
+    def shown(self) -> list[T]:
+        return self.items[: self.keep]
+
+    @property
+    def next(self) -> T:
+        """The first of those past ``shown`` (only asked when ``more``)."""
+        return self.items[self.keep]
+
+    @property
     def more(self) -> int:
-        """How many were seen past those kept."""
-        return self.n - len(self.items)
+        """How many were seen past those shown."""
+        return self.n - len(self.shown)
 
 
 class Precision(Visitor):
@@ -104,7 +114,7 @@ class Precision(Visitor):
         self.digits = ctx.settings.timestamp_digits
         self.fix = format_of(ctx.settings).precision_fix
         self.time_fix = format_of(ctx.settings).time_fix
-        self.bad: _Sample[Record] = _Sample(_SHOW + 1)  # entries whose time is not RFC 3339
+        self.bad: _Sample[Record] = _Sample()  # entries whose time is not RFC 3339
         self.good = 0
         self.best = 0
         self.first = ""
@@ -268,7 +278,7 @@ class Precision(Visitor):
                 self.short_keys[key] = digits
         self.nshort[digits] = self.nshort.get(digits, 0) + 1
         shown = self.short.setdefault(digits, [])
-        if len(shown) < _SHOW:
+        if len(shown) <= _SHOW:  # (the one after those named: where their roll-up points)
             shown.append(rec)
 
     def merge(self, later: Visitor) -> None:
@@ -280,7 +290,7 @@ class Precision(Visitor):
             elif len(self.short_keys) < _KEYS:
                 self.short_keys[key] = digits
         for k, recs in later.short.items():
-            self.short[k] = (self.short.get(k, []) + recs)[:_SHOW]
+            self.short[k] = (self.short.get(k, []) + recs)[:_SHOW + 1]
         for k, n in later.nshort.items():
             self.nshort[k] = self.nshort.get(k, 0) + n
         self.bad.merge(later.bad)
@@ -297,14 +307,15 @@ class Precision(Visitor):
         # No entry at all: nothing here; the engine fails a check that judged nothing (judged_something).
         if self.narrowed:
             yield Note("", self.narrowed)
-        for e in self.bad.items[:_SHOW]:
+        for e in self.bad.shown:
             said = (f"The entry's time {clip(e.time, 40)!r} is not an RFC 3339 time with an explicit offset." if e.time
                     else "The entry has no time as text (its time field is missing, empty, or not a string such "
                          "as an epoch number): an RFC 3339 time with an explicit offset is required.")
             yield Finding(ID, "", said, self.time_fix, where=e.where, request_id=e.request_id)
-        if self.bad.n > _SHOW:
-            yield Finding(ID, "", f"{self.bad.n - _SHOW} more entries have times that are not RFC 3339 with an offset.",
-                          "as above", where=self.bad.items[_SHOW].where)
+        # past those shown, each kind's count as one finding that stands for them all (``entries``), at the first
+        if self.bad.more:
+            yield Finding(ID, "", f"{self.bad.more} more entries have times that are not RFC 3339 with an offset.",
+                          "as above", where=self.bad.next.where, entries=self.bad.more)
         if self.good and self.best < self.digits:
             yield Finding(
                 ID,
@@ -316,15 +327,15 @@ class Precision(Visitor):
             )
         elif self.nshort and self.good:
             yield from self._retimed()
-        for e in self.zero.items:
+        for e in self.zero.shown:
             yield Finding(ID, "", f"The entry's time {clip(e.time, 40)!r} ends its fraction in a zero: the vault "
                           "writes its times in Go's RFC3339Nano, which trims trailing zeros, so a hop rewrote this "
                           "time (cut it to fewer digits, or padded it).", self.fix, where=e.where,
                           request_id=e.request_id)
         if self.zero.more:
             yield Finding(ID, "", f"{self.zero.more} more entries have times whose fraction ends in a zero.",
-                          self.fix, where=self.zero.items[-1].where)
-        for e in self.long.items:
+                          self.fix, where=self.zero.next.where, entries=self.zero.more)
+        for e in self.long.shown:
             assert e.ts is not None
             yield Finding(ID, "", f"The entry's time {clip(e.time, 40)!r} has {e.ts[1]:,} fractional digits: "
                           f"{'the API server' if self.padded else 'the vault'} writes its times with Go, at most nine "
@@ -332,22 +343,23 @@ class Precision(Visitor):
                           request_id=e.request_id)
         if self.long.more:
             yield Finding(ID, "", f"{self.long.more} more entries have times of more than nine fractional digits.",
-                          self.fix, where=self.long.items[-1].where)
-        for e, off in self.micro.items:
+                          self.fix, where=self.long.next.where, entries=self.long.more)
+        for e, off in self.micro.shown:
             yield Finding(ID, "", f"The {e.type + ' ' if e.type else ''}event's {'; its '.join(off)}: the API server "
                           "writes both times as MicroTime, six fractional digits (trailing zeros kept) in UTC ('Z') "
                           "always, so a hop re-timed this event.", _MICRO_FIX, where=e.where, request_id=e.request_id)
         if self.micro.more:
             yield Finding(ID, "", f"{self.micro.more} more events have a requestReceivedTimestamp or "
                           "stageTimestamp that is not six fractional digits in UTC.", _MICRO_FIX,
-                          where=self.micro.items[-1][0].where)
-        for e, n in self.fraction.items:
+                          where=self.micro.next[0].where, entries=self.micro.more)
+        for e, n in self.fraction.shown:
             yield Finding(ID, "", f"The record's eventTime {clip(e.time, 40)!r} has {n} significant fractional "
                           "digit(s): CloudTrail writes eventTime in whole seconds, so a hop re-timed this record.",
                           self.time_fix, where=e.where, request_id=e.request_id)
         if self.fraction.more:
             yield Finding(ID, "", f"{self.fraction.more} more records have an eventTime with a fraction of a second "
-                          "that is not zeros.", self.time_fix, where=self.fraction.items[-1][0].where)
+                          "that is not zeros.", self.time_fix, where=self.fraction.next[0].where,
+                          entries=self.fraction.more)
 
     def _retimed(self) -> Iterator[Finding]:
         """The entries whose times are too short for trimmed zeros to explain (see the module's docstring). The
@@ -388,7 +400,7 @@ class Precision(Visitor):
             said = (f"{lengths[0]}" if len(lengths) == 1 else
                     f"{', '.join(str(k) for k in lengths[:-1])} or {lengths[-1]}" if own else f"{cut} or fewer")
             yield Finding(ID, "", f"{total - _SHOW} more entries have times with {said} fractional digit(s).",
-                          self.fix, where=shown[-1][0].where)
+                          self.fix, where=shown[min(_SHOW, len(shown) - 1)][0].where, entries=total - _SHOW)
 
 
 CHANCE = 1e-4  # below this probability, what a log shows is no chance (timestamp_accuracy's alike readings)

@@ -879,9 +879,10 @@ def names_in_time(ordered: Sequence[Edges], twins: Sequence[tuple[str, str]], sk
                               "restore the file from a trusted copy (backup or log store) and find out who wrote to "
                               "it; keep rotated audit logs where they cannot be changed", where=a.name)
     for shown, (a, b, how, where) in enumerate(broken, 1):
-        if shown > _SHOW_BROKEN:
+        if shown > _SHOW_BROKEN:  # one finding that stands for the rest (``entries``: files), at the first of them
             yield Finding(ID, "", f"{len(broken) - _SHOW_BROKEN} more files of the set are named against the time of "
-                          "their entries.", "restore each file under the name rotation gave it")
+                          "their entries.", "restore each file under the name rotation gave it", where=where,
+                          entries=len(broken) - _SHOW_BROKEN)
             break
         yield Finding(ID, "", f"{a.name} holds entries older than those of {b.name}, but their names say the "
                       f"opposite ({how}): files of the set were renamed out of order or swapped, so which period "
@@ -1363,11 +1364,15 @@ def _conflicts(ordered: Sequence[Edges], fmt: str) -> Iterator[Finding]:
     from ..checks.completeness import _CONFLICT_FIX, ID, _conflict
 
     shown = 0
+    past = ""  # the first record past those shown (file:line): their roll-up points there
     for i, b in enumerate(ordered[1:], 1):
         for k, first, same in _delivered_again(b, ordered, i):
             if same:
                 continue
             shown += 1
+            if shown > _SHOW_BROKEN and not past:
+                file, line, _ = b.keys[k]
+                past = f"{file}:{line}"
             if shown <= _SHOW_BROKEN:
                 file, line, _ = b.keys[k]
                 own = b.fmt if b.fmt in _CONFLICT_FIX else fmt
@@ -1375,7 +1380,8 @@ def _conflicts(ordered: Sequence[Edges], fmt: str) -> Iterator[Finding]:
                               where=f"{file}:{line}", request_id=k.split("\0", 1)[0])
     if shown > _SHOW_BROKEN:
         yield Finding(ID, "", f"{shown - _SHOW_BROKEN} more records repeat the key of a record of the file before "
-                      "them in the set with other content.", _CONFLICT_FIX.get(fmt, _CONFLICT_FIX["k8s"]))
+                      "them in the set with other content.", _CONFLICT_FIX.get(fmt, _CONFLICT_FIX["k8s"]), where=past,
+                      entries=shown - _SHOW_BROKEN)
 
 
 def _in_set(mine: Edges, others: Sequence[str], settings: Settings, archived: bool
@@ -1681,9 +1687,10 @@ def _late_findings(late: Sequence[tuple[tuple[int, str, int], str, str, Edges]])
     for (_, file, line), kind, rid, e in late[:_SHOW]:
         yield Finding(ID, "", late_text(kind, e.longest, e.late), _DROP_FIX + _LATE_FIX, where=f"{file}:{line}",
                       request_id=rid)
-    if len(late) > _SHOW:
+    if len(late) > _SHOW:  # one finding that stands for the rest (``entries``), at the first of them
+        (_, file, line), _kind, _rid, _e = late[_SHOW]
         yield Finding(ID, "", f"{len(late) - _SHOW} more entries at the edges of the set's files have no partner "
-                      "entry.", _DROP_FIX + _LATE_FIX)
+                      "entry.", _DROP_FIX + _LATE_FIX, where=f"{file}:{line}", entries=len(late) - _SHOW)
 
 
 def boundaries(ordered: Sequence[Edges], twins: Sequence[tuple[str, str]], window: int
@@ -1707,10 +1714,12 @@ def boundaries(ordered: Sequence[Edges], twins: Sequence[tuple[str, str]], windo
         files = [ordered[i] for i in log]
         if not files[0].keyed and _sequential(files):
             joined += [(a, b) for a, b in zip(files, files[1:]) if _one_log(a, b, window, names)]
+    past = ""  # the first entry past those shown (file:line): their roll-up points there
     for a, b in joined:
         for (_, file, line), kind, rid, first in sorted(_across(a, b, window)):
             shown += 1
             if shown > _SHOW_BROKEN:
+                past = past or f"{file}:{line}"
                 continue
             if kind.startswith("dup_"):
                 yield Finding(ID, "", f"{_again_text(kind, first, window)} {b.name} repeats an entry of {a.name}, "
@@ -1737,7 +1746,7 @@ def boundaries(ordered: Sequence[Edges], twins: Sequence[tuple[str, str]], windo
                           where=f"{file}:{line}", request_id=rid)
     if shown > _SHOW_BROKEN:
         yield Finding(ID, "", f"{shown - _SHOW_BROKEN} more entries have no partner entry or are written again across "
-                      "the boundaries of the files of the set.", fix)
+                      "the boundaries of the files of the set.", fix, where=past, entries=shown - _SHOW_BROKEN)
     partial = [e.name for e in ordered if e.partial]
     if partial and not shown:
         yield Note("", f"entries written again across files were not looked for at the edges of {len(partial)} "
