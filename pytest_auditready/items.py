@@ -47,7 +47,7 @@ class CheckItem(pytest.Item):
         self.add_marker(pytest.mark.auditready)
 
     def runtest(self) -> None:
-        from .checks.base import FAILED, SKIPPED
+        from .checks.base import FAILED, SKIPPED, counted, entries_of
 
         outcome = self.user_outcome = self.audit.outcome(self)
         if outcome.status == SKIPPED:
@@ -61,7 +61,8 @@ class CheckItem(pytest.Item):
                 # did not hold, yet fail_on lets the run pass: an xfail (pytest's JUnit: <skipped type="pytest.xfail">)
                 # with every finding, never a failure a CI test reporter would show red on a run that exits 0
                 pytest.xfail(self.audit.redact("\n".join(
-                    [f"did not hold ({below_text(outcome.check_id, fail_on)}): {len(outcome.findings)} finding(s)"]
+                    [f"did not hold ({below_text(outcome.check_id, fail_on)}): "
+                     f"{counted(len(outcome.findings), entries_of(outcome.findings))}"]
                     + [f"  - {visible(f.text())}" for f in outcome.findings])))
             raise AuditFindings(outcome)
 
@@ -71,10 +72,15 @@ class CheckItem(pytest.Item):
         from .errors import AuditReadyError
 
         if isinstance(excinfo.value, AuditFindings):
+            from .checks.base import counted, entries_of
+
             o = excinfo.value.outcome
             on = f" on {visible(self.log)}" if self.log else ""
             lines = [f"{item_name(o.check_id, '' if self.log else o.subject)}{on}: {self.check.requirement}"]
             lines += [f"  - {f.text()}" for f in o.findings]
+            n = entries_of(o.findings)
+            if n != len(o.findings):  # a finding that stands for several entries (a roll-up past a check's cap)
+                lines.append(f"  ({counted(len(o.findings), n)})")
             return self.audit.redact("\n".join(lines))
         if isinstance(excinfo.value, AuditReadyError):
             return f"auditready: {visible(str(excinfo.value))}"

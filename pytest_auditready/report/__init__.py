@@ -244,7 +244,8 @@ def as_json(result: "AuditResult") -> dict[str, Any]:
         "cleanup": {"could_not_remove": left},
         "checks": [{"id": r.id, "status": r.status, "severity": r.severity, "fails_run": r.fails_run,
                     "reason": r.reason, "notes": list(r.notes), "findings": len(r.findings),
-                    "accepted": len(r.accepted)}
+                    # the entries those findings stand for (a roll-up past a check's cap counts every one it holds)
+                    "entries": r.entries, "accepted": len(r.accepted)}
                    for r in check_rows],
         "outcomes": [o.to_json() for o in result.outcomes],
         "files": list(result.files),

@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Any, Callable, Mapping, Optional, Sequence
 from urllib.parse import urlsplit, urlunsplit
 
 from .. import compliance
-from ..checks.base import FAILED, PASSED, SKIPPED, Finding, Outcome
+from ..checks.base import FAILED, PASSED, SKIPPED, Finding, Outcome, counted, entries_of
 from ..result import LEFT_OUT_RULE, NOT_RUN, left_out_kind, worst_status
 from ..text import visible, visible_lines
 
@@ -189,6 +189,36 @@ class CheckRow:
         return self.findings[0][1] if self.findings else None
 
     @property
+    def entries(self) -> int:
+        """The entries its findings stand for (``Finding.entries``: a roll-up past a check's cap counts all it holds,
+        a leak every line it names): more than ``findings`` where one stands for several."""
+        return entries_of(f for _, f in self.findings)
+
+    @property
+    def counted(self) -> str:
+        """'21 finding(s)', or '21 finding(s) on 25 entries': what every report says of its findings' number."""
+        return counted(len(self.findings), self.entries)
+
+    @property
+    def more(self) -> str:
+        """' (+20 more)', or ' (+20 more; 25 entries in all)', beside the first finding; "" for one."""
+        if len(self.findings) < 2:
+            return ""
+        n = self.entries
+        return f" (+{len(self.findings) - 1} more" + (f"; {n:,} entries in all)" if n != len(self.findings) else ")")
+
+    @property
+    def note(self) -> str:
+        """What a check that has no finding says instead, labelled as what it is, never as a finding (red team rt96
+        F6): a pass's note ("note: ..."), why it was skipped ("skipped: ..."), or the acceptances that hold its
+        findings; "" when none."""
+        if self.first_accepted:
+            return self.first_accepted
+        if self.reason:
+            return f"{'skipped' if self.status == SKIPPED else 'note'}: {self.reason}"
+        return f"note: {'; '.join(self.notes)}" if self.notes else ""
+
+    @property
     def controls(self) -> str:
         """'SOC 2 CC7.2; PCI DSS v4.0.1 10.2.1, 10.2.1.5 (not evidenced)': the check's controls, each whose status is
         not the check's own saying it."""
@@ -351,6 +381,28 @@ def safe_target(target: str) -> str:
         host = parts.netloc.rsplit("@", 1)[1]
         return urlunsplit((parts.scheme, host, parts.path, "", ""))
     return target
+
+
+def records_file(result: "AuditResult", path: str) -> bool:
+    """Whether the "lines" of the run's file ``path`` are records (``unit``: a CloudTrail file, whose delivery is one
+    JSON document, often one physical line): a finding's file:N names its Nth record, no line of the file."""
+    files = result.files
+    if _RECORDS[0] is not files or _RECORDS[1] != len(files):  # (asked for every finding: the set is made once)
+        _RECORDS[:] = [files, len(files), frozenset(str(a.get("file")) for a in files if unit(a) == "records")]
+    return path in _RECORDS[2]
+
+
+_RECORDS: list[Any] = [None, 0, frozenset()]  # the files last asked about, how many, those whose unit is records
+
+
+def place(result: "AuditResult", f: Finding, fallback: str = "") -> tuple[str, Optional[int], Optional[int]]:
+    """``locate``, as a location may point at it: (file, line, record): a finding's number is its line, or, in a file
+    whose unit is records (``records_file``), the record's place (red team rt96 F2: startLine 4 of a one-line
+    CloudTrail delivery file), with no line."""
+    path, line = locate(result, f, fallback)
+    if line is not None and records_file(result, path):
+        return path, None, line
+    return path, line, None
 
 
 def split_where(where: str) -> tuple[str, Optional[int]]:

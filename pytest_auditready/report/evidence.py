@@ -412,7 +412,9 @@ def build(result: "AuditResult", files: Optional[Mapping[str, str]] = None) -> d
         },
         "checks": [
             {"id": r.id, "title": r.title, "requirement": r.requirement, "status": r.status,
-             "severity": r.severity, "fails_run": r.fails_run, "findings": len(r.findings), "accepted": len(r.accepted),
+             "severity": r.severity, "fails_run": r.fails_run, "findings": len(r.findings),
+             # the entries those findings stand for (a roll-up past a check's cap counts every one it holds)
+             "entries": r.entries, "accepted": len(r.accepted),
              "controls": [c.label for c in compliance.controls_for(r.id)],
              # what this check says of each of its controls, as every report gives it: a control reads "passed" only
              # where the run holds evidence for what it asks (red team rt82 F7)

@@ -25,8 +25,8 @@ from .common import (
     file_of,
     file_to_point_at,
     leftovers,
-    locate,
     not_run,
+    place,
     rows,
     safe_target,
     stale,
@@ -128,7 +128,7 @@ def summary_markdown(result: "AuditResult", heading: str = "##") -> str:
         f"fail\\_on: {md_cell(result.settings.fail_on)}. "
         f"Verdict: **{'FAIL' if gate == FAILED else 'PASS'}**{not_run(check_rows, result.cut_short)}.",
         "",
-        "| check | result | severity | controls | first finding |",
+        "| check | result | severity | controls | first finding (or note) |",
         "|---|---|---|---|---|",
     ]
     for r in check_rows:
@@ -198,10 +198,11 @@ def _result_word(r: CheckRow) -> str:
 
 
 def _first_cell(result: "AuditResult", r: CheckRow) -> str:
+    """A failed check's first finding (and how many more, on how many entries); else its note, labelled as one
+    ("note: ", "skipped: ", "accepted ..."), never shown as a finding (red team rt96 F6)."""
     if r.first is not None:
-        more = f" (+{len(r.findings) - 1} more)" if len(r.findings) > 1 else ""
-        return md_cell(_shorten(clean(result, r.first.text()), FIRST_FINDING_MAX) + more)
-    note = r.first_accepted or r.reason or "; ".join(r.notes)
+        return md_cell(_shorten(clean(result, r.first.text()), FIRST_FINDING_MAX) + r.more)
+    note = r.note
     if note:
         return md_cell(_shorten(clean(result, note), FIRST_FINDING_MAX))
     return ""
@@ -254,7 +255,9 @@ def _check_line(result: "AuditResult", r: CheckRow) -> str:
     assert first is not None
     judged = next(o for o in result.outcomes if o.check_id == r.id and o.status == FAILED and o.findings)
     title = f"auditready {r.id} failed ({r.severity})"
-    more = f" (+{len(r.findings) - 1} more finding(s))" if len(r.findings) > 1 else ""
+    n = len(r.findings)
+    more = (f" (+{n - 1} more finding(s)" + (f"; {r.entries:,} entries in all)" if r.entries != n else ")")
+            if n > 1 else "")
     below = f" ({below_text(r.id, result.settings.fail_on)}.)" if r.below else ""
     message = f"{r.title}: {first.text()}{more} Controls: {r.controls}.{below}"
     return _command(result, "error" if r.gating else "warning", first, file_of(result, judged), title, message)
@@ -276,9 +279,10 @@ def _not_run_lines(result: "AuditResult") -> list[str]:
 
 def _command(result: "AuditResult", command: str, f: Finding, fallback: str, title: str, message: str) -> str:
     """One workflow command at the file (and line) the finding names; a finding with no file sits on the file its
-    outcome judged (``fallback``), with no line."""
+    outcome judged (``fallback``), with no line, and so does one that names a record of a file whose unit is records
+    (a CloudTrail delivery file: its message says file:N, the record)."""
     props = []
-    path, line = locate(result, f, fallback)
+    path, line, _record = place(result, f, fallback)
     shown = file_to_point_at(path)
     if shown:
         props.append(f"file={escape_file(result.redact(shown, raw=True))}")

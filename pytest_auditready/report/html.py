@@ -89,15 +89,16 @@ def _checks_table(result: "AuditResult", check_rows: list[CheckRow]) -> str:
     fws = list(compliance.frameworks())
     head = "".join(f"<th>{escape(fw)}</th>" for fw in fws)
     out = [f'<table id="checks"><thead><tr><th>Check</th><th>Result</th><th>Severity</th>{head}'
-           "<th>First finding</th></tr></thead><tbody>"]
+           "<th>First finding (or note)</th></tr></thead><tbody>"]
     for r in check_rows:
         by_fw: dict[str, list[str]] = {}
         for c in compliance.controls_for(r.id):
             by_fw.setdefault(c.framework, []).append(c.requirement)
         cells = "".join(f"<td>{', '.join(_requirement(result, r, fw, req) for req in by_fw.get(fw, []))}</td>"
                         for fw in fws)
-        first = r.first.text() if r.first is not None else r.first_accepted or r.reason or "; ".join(r.notes)
-        more = f" (+{len(r.findings) - 1} more)" if len(r.findings) > 1 else ""
+        # a failed check's first finding; else its note, labelled as one, never shown as a finding (red team rt96 F6)
+        first = r.first.text() if r.first is not None else r.note
+        more = r.more
         out.append(
             f'<tr class="{r.status}{" below" if r.below else ""}" data-check="{_e(result, r.id)}"><td><code>'
             f'{_e(result, r.id)}</code><br>'
@@ -222,7 +223,7 @@ def _findings(result: "AuditResult", check_rows: list[CheckRow]) -> str:
     out = [_stale(result), _accepted(result, check_rows), '<div id="findings">']
     for r in failed:
         below = f" ({escape(below_text(r.id, result.settings.fail_on))})" if r.below else ""
-        out.append(f"<h3><code>{_e(result, r.id)}</code> ({escape(r.severity)}): {len(r.findings)} finding(s){below}"
+        out.append(f"<h3><code>{_e(result, r.id)}</code> ({escape(r.severity)}): {escape(r.counted)}{below}"
                    "</h3><ul>")
         out += [f"<li><code>{_e(result, item)}</code>: {_e(result, f.text())}</li>" for item, f in r.findings]
         out.append("</ul>")

@@ -28,7 +28,7 @@ from .common import (
     gates,
     is_url,
     level,
-    locate,
+    place,
     rows,
     run_verdict,
     stale,
@@ -67,39 +67,78 @@ def _uri(path: str) -> str:
     return p.as_uri() if p.is_absolute() else quote(os.fsencode(p.as_posix()))
 
 
+# Further lines of one finding (``also_on``) given as related locations, at most: GitHub code scanning shows 100 a
+# result (the rest are counted in the result's properties; every one is in the JSON report)
+RELATED_MAX = 100
+
+
 def _result(result: "AuditResult", rule: str, index: int, level: str, f: Finding, fallback: str,
             item: str) -> Optional[dict[str, Any]]:
     """One SARIF result for a finding at the file (and line) its ``where`` names; a finding that names no file
     sits on the file its outcome judged (``fallback``). One with no line is a whole-file result (line 1,
     ``wholeFile``): code scanning needs a location with a start line, and a failed check must not vanish for
-    having no line. None when no file is known at all."""
+    having no line. One that names a record of a file whose unit is records (CloudTrail) sits at line 1 too, the
+    record's place in ``properties.record``. A finding that stands for several entries (``Finding.entries``: a
+    roll-up past a check's cap, a leak on many lines) says so, in its message and in ``properties.entries``, and how
+    many of them it locates nowhere; the further lines it names (``also_on``) are its ``relatedLocations``. None
+    when no file is known at all."""
     from ..seal.verify import sealed_span
 
-    path, line = locate(result, f, fallback)
-    if fallback and line is None and os.path.normpath(path) == os.path.normpath(visible(fallback)):
+    path, line, record = place(result, f, fallback)
+    if fallback and line is None and record is None and (
+            os.path.normpath(path) == os.path.normpath(visible(fallback))):
         path = fallback  # the file itself: a finding's text shows its name's control characters as escapes
     shown = file_to_point_at(path)
     if not shown:
         return None
     # a finding about a digest record's range of lines names the file alone and the range in its text: the region
     # is that range (red team rt77 F7), not line 1 of the file
-    span = sealed_span(f.message) if line is None and f.check_id == "tamper_evidence" else None
+    span = sealed_span(f.message) if line is None and record is None and f.check_id == "tamper_evidence" else None
     region = {"startLine": span[0], "endLine": span[1]} if span else {"startLine": max(line or 1, 1)}
+    uri = _uri(result.redact(shown, raw=True))
+    text = clean(result, f.text())
+    props: dict[str, Any] = {"item": clean(result, item)}
+    whole = line is None and record is None and span is None
+    if record is not None:  # (red team rt96 F2: startLine 4 of a one-line delivery file named no line)
+        props["record"] = record
+        text += (f" (This result sits at line 1: {record} is the record's place in the file, whose unit is records, "
+                 "not a line.)")
+    if f.entries > 1:
+        props["entries"] = f.entries
+        unlisted = f.unlisted
+        if unlisted:
+            props["entriesNotLocated"] = unlisted
+            here = ("this record" if record is not None else "this line") + (
+                " and its related locations" if f.also_on else "")
+            text += (f" (This one result stands for {f.entries:,} entries of the file, none of which it locates: line "
+                     "1 stands for the file as a whole, not for one of them.)" if whole else
+                     f" (This one result stands for {f.entries:,} entries; it locates {f.entries - unlisted:,} of them "
+                     f"({here}), not the other {unlisted:,}.)")
     res: dict[str, Any] = {
         "ruleId": rule,
         "ruleIndex": index,
         "level": level,
-        "message": {"text": _plain(clean(result, f.text()))},
-        "locations": [{"physicalLocation": {"artifactLocation": {"uri": _uri(result.redact(shown, raw=True))},
-                                            "region": region}}],
-        "properties": {"item": clean(result, item)},
+        "message": {"text": _plain(text)},
+        "locations": [{"physicalLocation": {"artifactLocation": {"uri": uri}, "region": region}}],
+        "properties": props,
     }
+    if f.also_on:  # the further lines of the same finding, as code scanning shows them (records: named, no line)
+        props["alsoOn"] = len(f.also_on)
+        if record is not None:
+            props["alsoOnRecords"] = list(f.also_on[:RELATED_MAX])
+        else:
+            res["relatedLocations"] = [
+                {"id": i, "message": {"text": f"also on line {n}"},
+                 "physicalLocation": {"artifactLocation": {"uri": uri}, "region": {"startLine": n}}}
+                for i, n in enumerate(f.also_on[:RELATED_MAX], 1) if n >= 1]
+        if len(f.also_on) > RELATED_MAX:
+            props["relatedLocationsLeftOut"] = len(f.also_on) - RELATED_MAX
     if is_url(path):
-        res["properties"]["url"] = clean(result, path)
-    if line is None and span is None:  # code scanning needs a region: line 1 stands for the whole file, and says so
-        res["properties"]["wholeFile"] = True
+        props["url"] = clean(result, path)
+    if whole:  # code scanning needs a region: line 1 stands for the whole file, and says so
+        props["wholeFile"] = True
     if f.request_id:
-        res["properties"]["requestId"] = clean(result, f.request_id)
+        props["requestId"] = clean(result, f.request_id)
     return res
 
 
