@@ -1067,7 +1067,44 @@ class Runner:
                         "namespace with its default policy, as every login there gets")
             elif r.status != 403 or not self._capabilities_by_accessor(paths, r):
                 self.facts.capabilities_error = f"{r.status}: {r.error or 'no answer'}"
+            if self._ns:
+                self._capabilities_in_namespace(caps_spec, [p for p in paths if not root_only(p)
+                                                            and not p.startswith("sys/raw")])
             self._read_used_objects()
+
+    def _capabilities_in_namespace(self, spec: ActionSpec, paths: list[str]) -> None:
+        """In a namespace run, what the unprivileged identity holds on the namespace's own paths (its KV mounts and
+        their tuning, its policies, auth methods, token roles and identities), asked of the identity there: the
+        root namespace's answer (its default policy's, where the namespace's token is refused) says nothing of
+        them, so a namespace default policy that reads every secret of its KV mount passed (red team rt95, F1). Only
+        the audit devices' paths, and sys/raw, are the root namespace's; refused here too, the audit token asks for
+        the identity's accessor (``_capabilities_by_accessor``)."""
+        client = self._clients.get(spec.identity)
+        if client is None or not paths:
+            return
+        with shielded():
+            r = client.call(spec.method, spec.path, {"paths": paths})
+        if r.ok:
+            for p in paths:
+                caps = r.data.get(p, (r.body or {}).get(p))
+                if isinstance(caps, list):
+                    self.facts.capabilities[p] = [str(c) for c in caps]
+                else:  # not answered: never the root namespace's word for a path of this namespace
+                    self.facts.capabilities.pop(p, None)
+            said = f"the namespace's own paths (its mounts, policies, auth methods) were asked of the identity in " \
+                   f"namespace {self._ns}/"
+            self.facts.capabilities_note = "; ".join(x for x in (self.facts.capabilities_note, said) if x)
+            return
+        note = self.facts.capabilities_note
+        if r.status == 403 and self._capabilities_by_accessor(paths, r):
+            self.facts.capabilities_note = "; ".join(x for x in (note, f"in namespace {self._ns}/, "
+                                                                 f"{self.facts.capabilities_note}") if x)
+            return
+        for p in paths:
+            self.facts.capabilities.pop(p, None)
+        if not self.facts.capabilities_error:
+            self.facts.capabilities_error = (f"in namespace {self._ns}/, sys/capabilities-self answered {r.status}: "
+                                             f"{r.error or 'no answer'}")
 
     def _read_policies(self, names: list[str], errors: Optional[dict[str, str]] = None) -> None:
         """The path stanzas of each policy of ``names`` not read yet (``facts.policy_grants``), read with the audit
