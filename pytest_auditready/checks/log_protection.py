@@ -866,11 +866,22 @@ def kv_places(pattern: str, kv_mounts: Mapping[str, str]) -> list[tuple[str, str
     return out
 
 
+# A second name for a KV mount's probe, of another first character: a grant over a name's start (kv/data/audit*,
+# kv/data/a*) lets the first probe through and not this one, so only a grant over every name passes both (red team
+# rt95, F2: `kv/data/audit*` was reported as reading every secret of the mount)
+_OTHER_PROBE = "~auditready-probe"
+
+
 def _mount_probes(mount: str, version: str) -> list[tuple[str, str]]:
-    """(path, capability) asked on a KV mount's probe: reading any secret of it, listing any folder's names."""
-    if version == "2":
-        return [(f"{mount}data/{PROBE}", "read"), (f"{mount}metadata/{PROBE}", "list")]
-    return [(f"{mount}{PROBE}", "read"), (f"{mount}{PROBE}", "list")]
+    """(path, capability) asked on a KV mount's probes (two names, ``_OTHER_PROBE``): reading any secret of it,
+    listing any folder's names."""
+    out: list[tuple[str, str]] = []
+    for name in (PROBE, _OTHER_PROBE):
+        if version == "2":
+            out += [(f"{mount}data/{name}", "read"), (f"{mount}metadata/{name}", "list")]
+        else:
+            out += [(f"{mount}{name}", "read"), (f"{mount}{name}", "list")]
+    return out
 
 
 def kv_probes(kv_mounts: Mapping[str, str], default_grants: Iterable[Sequence[Any]] = ()) -> list[str]:
@@ -893,7 +904,11 @@ def _kv_reads(facts: "VaultFacts", pols: str) -> Iterator[Union[Finding, Note]]:
     caps = facts.capabilities
     whole: set[str] = set()
     for mount, version in sorted(facts.kv_mounts.items()):
-        held = [(p, c) for p, c in _mount_probes(mount, version) if c in caps.get(p, ())]
+        probes: dict[str, list[str]] = {}  # capability -> the probes' paths asked for it
+        for p, c in _mount_probes(mount, version):
+            probes.setdefault(c, []).append(p)
+        # held over the whole mount: granted on both probes' names
+        held = [(ps[0], c) for c, ps in probes.items() if all(c in caps.get(p, ()) for p in ps)]
         what = " and ".join(f"{c} on {_shown(p)}" for p, c in held)
         if held and "read" not in dict(held).values():  # names only: the default policy's grant is judged below
             yield Note("", f"An identity with only the policies [{pols}] holds {what}: it can list every secret's "
