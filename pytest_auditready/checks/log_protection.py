@@ -1045,7 +1045,13 @@ def _transport_findings(ctx: CheckContext) -> Iterator[Finding]:
     URL target lists it."""
     if ctx.facts is None:
         return
-    from ..vault.config import PRODUCTION_ADDRESS_MARK, PRODUCTION_SOCKET_MARK, PRODUCTION_URI_MARK, uri_origin
+    from ..vault.config import (
+        PRODUCTION_ADDRESS_MARK,
+        PRODUCTION_SOCKET_MARK,
+        PRODUCTION_URI_MARK,
+        uri_origin,
+        uri_reference,
+    )
 
     for path, dev in sorted(ctx.facts.devices.items()):
         origin = dev.get("origin", {})
@@ -1066,6 +1072,15 @@ def _transport_findings(ctx: CheckContext) -> Iterator[Finding]:
         if kind != "http":
             continue
         uri = str(origin.get(PRODUCTION_URI_MARK) or dev.get("options", {}).get("uri", ""))
+        ref = uri_reference(uri)
+        if ref is not None:  # resolved on the vault's host, in its environment or files: unknown here
+            yield Finding(ID, "", f"Audit device {path!r} takes its uri from {ref}, which OpenBao resolves on the "
+                          "vault's host when the device starts: where it posts its entries, and whether over plain "
+                          "HTTP to another host, the run cannot tell.",
+                          f"write device {path!r}'s https:// uri in its stanza (a credential belongs in its headers, "
+                          "which may come from env://); or, having checked the value the vault's host holds is an "
+                          "https:// uri, accept this finding in a baseline", where=_origin(ctx, path, "uri"))
+            continue
         if _plain_http(uri):
             yield Finding(ID, "", f"Audit device {path!r} posts its entries to {uri_origin(uri)} over plain HTTP: "
                           "anyone on the network path can read them (paths, identities, addresses, whatever a mount "

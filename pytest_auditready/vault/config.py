@@ -752,10 +752,26 @@ PRODUCTION_URI_MARK = "auditready:uri"
 PRODUCTION_ADDRESS_MARK = "auditready:address"
 
 
+def uri_reference(uri: str) -> Optional[str]:
+    """``uri`` when it is a reference OpenBao resolves on the vault's host (``env://NAME``: a variable of the server's
+    environment; ``file://PATH``: a file's content: its http device passes uri through parseutil.ParsePath), else
+    None. The run cannot read what it names there (red team rt95, F3)."""
+    text = uri.strip()
+    return text if _REFERENCE.match(text) else None
+
+
+_REFERENCE = re.compile(r"(?:env|file)://\S+\Z")  # (as parseutil.ParsePath: lower case)
+
+
 def uri_origin(uri: str) -> str:
     """``scheme://host[:port]`` of a URI, nothing else of it (no user information, path, query or fragment); ""
-    when it names no host."""
+    when it names no host. A reference (``uri_reference``) is kept as written: its name is no host, and its case
+    is the variable's or the file's."""
     from urllib.parse import urlsplit
+
+    ref = uri_reference(uri)
+    if ref is not None:
+        return ref
 
     try:
         parts = urlsplit(uri.strip())
