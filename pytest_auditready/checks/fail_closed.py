@@ -62,6 +62,16 @@ def _dropping(dev: Mapping[str, Any]) -> str:
     return " and ".join(said)
 
 
+_ENTERPRISE = ("filter", "exclude", "fallback")  # audit device options only Vault Enterprise 1.16+ honours
+
+
+def _filters_honoured(facts: Any) -> bool:
+    """Whether the server honours ``_ENTERPRISE``'s options: Vault Enterprise (its version ends "+ent"), or a server
+    whose version could not be read (then they are taken as honoured: what they may drop is said)."""
+    version = str(getattr(facts, "version", "") or "")
+    return not version or "+ent" in version
+
+
 def _datagrams(dev: Mapping[str, Any]) -> bool:
     """Whether a socket device sends over UDP, as the configuration declared it (the embedded target receives it
     over TCP: ``PRODUCTION_SOCKET_MARK``) or as a URL target lists it."""
@@ -106,6 +116,14 @@ def _device_findings(ctx: CheckContext, facts: Any) -> Iterator[Union[Finding, N
                    "daemon then drops (a full disk, journald's RateLimitBurst, rsyslog's imuxsock rate limit) is "
                    "served without a trace and no drill here can show it: alert on the daemon's drops, keep a file "
                    "device as well, and verify the file the daemon writes (auditready verify).")
+    if not _filters_honoured(facts):  # OpenBao, Vault's community edition: the options are dead (red team rt95 F5)
+        for p in sorted(p for p, d in devices.items() if _dropping(d)):
+            yield Note("", f"Audit device {_named(p, devices[p])} {_dropping(devices[p])}; this server (version "
+                       f"{facts.version}) ignores them and records every entry, as the run's log shows: they would "
+                       "drop entries only on Vault Enterprise.")
+        keeping = {p: {**d, "options": {k: v for k, v in d.get("options", {}).items() if k not in _ENTERPRISE}}
+                   for p, d in keeping.items()}
+        devices = {**devices, **keeping}
     filtered = {p: d for p, d in keeping.items() if str(d.get("options", {}).get("filter", "")).strip()}
     fallback = sorted(p for p, d in keeping.items() if option_true(d.get("options", {}).get("fallback", "")))
     whole = sorted(p for p in keeping if p not in filtered and p not in fallback)  # they get every entry
