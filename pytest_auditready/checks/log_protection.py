@@ -994,7 +994,8 @@ def _plain_http(uri: str) -> bool:
 
 def _off_host(address: str) -> bool:
     """Whether a socket device's ``address`` (host:port, [v6]:port) names another host than this one: no loopback
-    address nor "localhost"."""
+    address (an IPv4-mapped one too), nor the unspecified address (Go dials 0.0.0.0 and :: on this host), nor
+    "localhost" (red team rt95, F6)."""
     import ipaddress
 
     host = address.strip()
@@ -1006,9 +1007,11 @@ def _off_host(address: str) -> bool:
     if not host or host == "localhost" or host.endswith(".localhost"):
         return False
     try:
-        return not ipaddress.ip_address(host).is_loopback
+        ip = ipaddress.ip_address(host)
     except ValueError:
         return True  # a name: another host unless it is localhost
+    mapped = ip.ipv4_mapped if isinstance(ip, ipaddress.IPv6Address) else None
+    return not ((mapped or ip).is_loopback or ip.is_unspecified)
 
 
 def _probe_findings(ledger: AccessLedger, pols: str) -> Iterator[Finding]:
