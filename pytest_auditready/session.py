@@ -865,8 +865,13 @@ class AuditReadySession:
             self._run_failed(whole)
         # what clean-up could not remove from a vault that outlives the run (a canary, a live token, a policy) fails
         # it whatever the checks say: a gate that passed would leave them there unnoticed
-        if self._residue() and session.exitstatus == pytest.ExitCode.OK:
+        residue = self._residue()
+        if residue and session.exitstatus == pytest.ExitCode.OK:
             session.exitstatus = pytest.ExitCode.TESTS_FAILED
+        if residue:  # a test report of its own, so that pytest's summary and --junitxml fail too (red team rt95 F4)
+            self._own_report("auditready::cleanup", ("auditready", None, "auditready: clean-up"), self.redact(
+                "\n".join([f"clean-up could not remove {len(residue)} thing(s) the run made from the vault:"]
+                          + [f"  - {visible(r)}" for r in residue])))
         # planned audit items that did not run (deselected, skipped by a marker or hook, removed from the items, or
         # the session stopped first): a test report of their own, so that pytest's summary and --junitxml say what
         # every report and the exit status say (red team rt74 F1)

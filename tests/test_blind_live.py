@@ -97,6 +97,16 @@ def test_tokens_left_are_named_when_the_audit_token_may_not_look_them_up(
     # every report says so, as the exit code does (red team rt4, F6: each said PASS)
     report = (pytester.path / "compliance.xml").read_text()
     assert 'name="auditready.verdict" value="failed"' in report and "auditready.cleanup" in report
+    # ... and a failed testcase of its own, in the compliance report and pytest's --junitxml, which a CI dashboard
+    # counts (red team rt95, F4: both showed 0 failures)
+    import xml.etree.ElementTree as ET
+
+    for name, case in (("compliance.xml", "cleanup"), ("pytest-junit.xml", "cleanup")):
+        suites = ET.parse(pytester.path / name).getroot()
+        failed = [tc.get("name") for tc in suites.iter("testcase") if tc.find("failure") is not None]
+        assert failed == [case], (name, failed)
+        assert int(suites.get("failures") or next(suites.iter("testsuite")).get("failures") or 0) == 1, name
+    assert "clean-up could not remove 3 thing(s)" in report
     doc = json.loads((evidence / "evidence.json").read_text())
     assert doc["run"]["verdict"] == "failed" and len(doc["run"]["cleanup_could_not_remove"]) == 3
     for md in (evidence / "summary.md", summary):

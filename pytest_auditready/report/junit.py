@@ -131,6 +131,11 @@ def build_xml(
         tc.add_failure_info(message=f"{len(stale)} stale acceptance(s); first: {stale[0].text()}",
                             output="\n".join(f.text() for f in stale), failure_type="StaleBaseline")
         cases.append(tc)
+    if leftovers:  # what clean-up could not remove fails the run: a CI system reading this report must see it fail
+        tc = TestCase("cleanup", classname=classname, stdout="Clean-up removed everything the run made.")
+        tc.add_failure_info(message=f"clean-up could not remove {len(leftovers)} thing(s) the run made from the vault; "
+                                    f"first: {leftovers[0]}", output="\n".join(leftovers), failure_type="Residue")
+        cases.append(tc)
     props: dict[str, str] = {
         "auditready.version": tool_version(),
         "auditready.target": shown_target,
