@@ -370,7 +370,10 @@ def test_cloudtrail_secret_reads_are_answered_per_record(tmp_path: Path) -> None
     want: dict[str, list[int]] = {}
     for rec in [*records, denied, *uncoded]:
         if rec["eventSource"] == "secretsmanager.amazonaws.com" and resource(rec) != rec["eventSource"]:
-            c = want.setdefault(rec["userIdentity"].get("arn", ""), [0, 0])
+            who = rec["userIdentity"].get("arn", "")
+            source = (rec["userIdentity"].get("sessionContext") or {}).get("sourceIdentity")
+            who += f" (source identity {source})" if source else ""  # the person behind a role session (rt94 F12)
+            c = want.setdefault(who, [0, 0])
             c[0] += 1
             c[1] += "errorCode" in rec or "errorMessage" in rec
     assert want and any(d for _, d in want.values())

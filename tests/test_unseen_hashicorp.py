@@ -290,9 +290,10 @@ def test_an_identity_in_the_http_target_is_evidence_personal_data_elsewhere_is_n
 
 # -- who read what -------------------------------------------------------------------------------------------------
 
-def _access(tmp_path: Path, pattern: str, name: str) -> dict[str, Any]:
+def _access(tmp_path: Path, pattern: str, name: str, rc: int = 0) -> dict[str, Any]:
+    """The answer; ``rc`` 1 for a pattern no path of the log starts as (``pattern_unseen``)."""
     out = tmp_path / "answer.json"
-    assert main(["access", pattern, str(HERE / name), "--json", str(out)]) == 0
+    assert main(["access", pattern, str(HERE / name), "--json", str(out)]) == rc
     doc: dict[str, Any] = json.loads(out.read_text())
     return doc
 
@@ -319,4 +320,5 @@ def test_access_names_the_readers_across_enterprise_namespaces(tmp_path: Path, n
     dev = _access(tmp_path, "team-a/dev/*", name)
     who = {i["display_name"]: (i["requests"], i["denied"]) for i in dev["identities"]}
     assert who == {"userpass-bob": (2, 1), "oidc-dana@example.com": (1, 0)}
-    assert _access(tmp_path, "secret/data/*", name)["identities"] == []  # root's secret/ is not team-a's
+    root = _access(tmp_path, "secret/data/*", name, rc=1)  # root's secret/ is not team-a's, and no path names it:
+    assert root["identities"] == [] and root["pattern_unseen"]["first_segment"] == "secret"  # said (rt94 F6)
