@@ -173,13 +173,14 @@ RULES: tuple[TokenRule, ...] = (
         r"(?:\.[A-Za-z0-9]{5})?|b\.[A-Za-z0-9_-]{24,}))(?![A-Za-z0-9_-])")),
     # The same forms joined to a word of a name ("deploy_s.<24>", "vault_hvs.<...>", "leaked-s.<24>", "s.<24>-old": a
     # KV path, a file or an object named after the token it holds; red team rt60, F3): counted only with a random
-    # body (capitals, small letters and digits), which a word after "-s." or "_b." has not. (An hv form after "-" is
-    # the rule above's.)
+    # body (_random_base62: capitals, small letters and digits, or six and more of each letter case without a digit,
+    # as one token in about 60 has), which a word after "-s." or "_b." has not. (An hv form after "-" is the rule
+    # above's.)
     TokenRule("Vault Token", re.compile(
         r"(?<=[A-Za-z0-9][_.])hv[sbr]\.[A-Za-z0-9_-]{24,}(?![A-Za-z0-9_-])"
         r"|(?<=[A-Za-z0-9][_-])(?:s\.[A-Za-z0-9]{24}(?:\.[A-Za-z0-9]{5})?|b\.[A-Za-z0-9_-]{24,})(?![A-Za-z0-9_-])"
         r"|(?<![A-Za-z0-9_.-])s\.[A-Za-z0-9]{24}(?:\.[A-Za-z0-9]{5})?(?=[_-][A-Za-z0-9])"),
-        lambda m: _random_body(m.group(0).split(".")[1])),
+        lambda m: _random_base62(m.group(0).split(".")[1])),
     # A legacy recovery token: "r." and 24 base62 characters (sdk/helper/consts/token_consts.go
     # LegacyRecoveryTokenPrefix; vault/generate_root_recovery.go issues it whenever server-side consistent tokens are
     # off, and every Vault from 1.3 to 1.9 did), standing alone or joined to a word of a name as the forms above. Its
