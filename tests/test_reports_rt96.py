@@ -328,3 +328,18 @@ def test_a_passing_checks_note_is_labelled_as_a_note_not_shown_as_a_finding(
     assert cell("integrity_digest").startswith("note: Offline, the digests")
     assert cell("retention").startswith("skipped: retention_days = 0")
     assert cell("required_fields").startswith("[many25.log:32, request id ")
+
+
+def test_a_cloudtrail_file_s_progress_line_counts_records(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """F7: a delivery file is one line holding its records; the per-file line said "5 lines"."""
+    trail = Path(__file__).resolve().parents[1] / "fixtures" / "cloudtrail" / "real" / "correct.json"
+    n = len(json.loads(trail.read_text())["Records"])
+    log = tmp_path / "trail.json"
+    log.write_text(json.dumps(json.loads(trail.read_text()), separators=(",", ":")))  # one line, as delivered
+    log.chmod(0o600)
+    cfg = tmp_path / "c.toml"
+    cfg.write_text("require_tamper_evidence = false\nretention_days = 0\n")
+    capsys.readouterr()
+    main(["verify", str(log), "--config", str(cfg)])
+    out = capsys.readouterr().out
+    assert f"{log}: {n} records, " in out and f"{log}: {n} lines" not in out, out

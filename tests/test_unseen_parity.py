@@ -39,7 +39,7 @@ L = 700  # bytes per padded line (newline included)
 _H = "5f" * 32
 RULES = ('[[tool.auditready.access.rules]]\nname = "app"\npaths = ["team-a/secret/data/app/*", "secret/data/app/*"]\n'
          'operations = ["read", "list"]\nidentities = ["approle-1"]\n')
-_TIMING = re.compile(r"(?m)^\s+\S.*: \d+ lines, [\d.]+ MB in [\d.]+ s$|(?<=MB in )[\d.]+(?= s)|^(JSON|evidence bundle): .*$")
+_TIMING = re.compile(r"(?m)^\s+\S.*: \d+ (?:lines|records), [\d.]+ MB in [\d.]+ s$|(?<=MB in )[\d.]+(?= s)|^(JSON|evidence bundle): .*$")
 
 
 # -- building logs ------------------------------------------------------------------------------------------------

@@ -436,5 +436,6 @@ def file_line(res: "FileResult", elapsed: float) -> str:
     from ..report.common import shown_path
 
     summed = " (its workers' time added up)" if res.seconds > elapsed else ""
-    return (f"     {shown_path(res.path)}{summed}: {res.stats.lines} lines, {res.stats.bytes / 1e6:.1f} MB in "
+    unit = "records" if res.format == "cloudtrail" else "lines"  # (a delivery file's records, as its reports say)
+    return (f"     {shown_path(res.path)}{summed}: {res.stats.lines} {unit}, {res.stats.bytes / 1e6:.1f} MB in "
             f"{res.seconds:.2f} s")
