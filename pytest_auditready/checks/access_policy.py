@@ -1281,7 +1281,7 @@ class Rules(Visitor):
         yield from self.findings
         if self.more:
             yield Finding(ID, "", f"{self.more} more requests break the access rules (only the first {_MAX} are "
-                          "listed).", "review the rules and the vault policies together")
+                          "listed).", "review the rules and the vault policies together", entries=self.more)
         idle = [c.rule for c, n in zip(self.rules, self.named) if not n]
         unused = ("; " + "; ".join(f"{describe_rule(r)} named no request of this log" for r in idle)
                   + " (check its paths and operations against the log's: a KV version 2 secret is read at "
