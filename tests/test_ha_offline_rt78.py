@@ -338,6 +338,13 @@ def test_a_live_run_against_an_ha_cluster_says_each_node_writes_its_own_log() ->
                            "nodes_error": "sys/ha-status answered 403: permission denied"})
     out = evaluate(check, ctx, [name])[name]
     assert f"an HA cluster (active node {nodes[0]}), and the target is a standby" in out.reason, out.reason
+    # ... and the target the active node: raft storage is HA-enabled with one node too, so no cluster is claimed
+    # (red team rt95 F6)
+    ctx, name = _live_ctx({"enabled": True, "is_self": True, "leader": nodes[0], "nodes": nodes[:1],
+                           "nodes_error": "sys/ha-status answered 403: permission denied"})
+    out = evaluate(check, ctx, [name])[name]
+    assert "HA cluster" not in out.reason and "how many nodes it has is not known" in out.reason, out.reason
+    assert "sys/ha-status answered 403" in out.reason and "read on sys/ha-status" in out.reason
     for not_ha in ({}, {"enabled": False, "is_self": False, "nodes": []}):
         ctx, name = _live_ctx(not_ha)
         out = evaluate(check, ctx, [name])[name]

@@ -2306,8 +2306,16 @@ def ha_note(ha: object, source: str) -> str:
     names = [n for n in names if n]
     if names and not ha.get("nodes_error"):  # the node list the vault gave (sys/ha-status)
         cluster = f"an HA cluster of {len(names)} nodes ({', '.join(names[:5])}{', ...' if len(names) > 5 else ''})"
-    else:  # sys/ha-status not readable: the active node alone is known
+    elif ha.get("is_self") is False:  # sys/ha-status not readable, and the target is a standby: a cluster
         cluster = "an HA cluster" + (f" (active node {leader})" if isinstance(leader, str) and leader else "")
+    else:  # ... and the target is the active node: whether there is any other node is not known
+        cluster = "HA-enabled" + (f" (active node {leader})" if isinstance(leader, str) and leader else "")
+        why = str(ha.get("nodes_error") or "")
+        return (f"The vault is {cluster}, and how many nodes it has is not known ({why or 'no node list'}; raft "
+                "storage is HA-enabled with one node too): if it has standbys, each node writes its own audit log, "
+                f"and this run judged {source or 'the log named'} alone. A standby serves reads itself, in its own "
+                "log only: collect every node's audit log, or give the audit token read on sys/ha-status to have "
+                "the nodes named (red team rt95 F6).")
     is_self = ha.get("is_self")
     target = "the active node" if is_self is True else "a standby" if is_self is False else ""
     return (f"The vault is {cluster}{f', and the target is {target}' if target else ''}: each node writes its own "
