@@ -988,10 +988,14 @@ class AuditReadySession:
         tr = terminalreporter
         result = self.result()
         failed, accepted = result.failed_checks, result.accepted_checks
-        skipped = [c for c in result.skipped_checks if c not in accepted]
+        # a check some of whose items did not run (deselected, -x, Ctrl-C) is "not run", never merely skipped (red
+        # team rt95 F6: "4/13 checks passed, 8 skipped" after -x): it fails the run
+        unrun = [c for c in result.skipped_checks if c in result.left_out and c not in accepted]
+        skipped = [c for c in result.skipped_checks if c not in accepted and c not in unrun]
         total = len(result.checks)
-        held = total - len(failed) - len(skipped) - len(accepted)
+        held = total - len(failed) - len(skipped) - len(unrun) - len(accepted)
         also = (f", {len(skipped)} skipped ({', '.join(skipped)})" if skipped else "") + (
+            f", {len(unrun)} not run ({', '.join(unrun)})" if unrun else "") + (
             f", {len(accepted)} accepted by the baseline ({', '.join(accepted)})" if accepted else "")
         if self.files is None:
             tr.write_sep("-", "auditready")
