@@ -440,6 +440,12 @@ class EmbeddedServer:
             time.sleep(0.01)  # OpenBao's dev server answers about 0.15 s after it starts
         return f"no healthy answer within {self._start_timeout:g} s" + (f" ({unready})" if unready else "")
 
+    def exit_status(self) -> Optional[int]:
+        """The server process's exit status once it has stopped (a signal as its negative number); None while it
+        runs, or when none was started."""
+        proc = self._proc
+        return None if proc is None else proc.poll()
+
     def _kill(self, fast: bool = False) -> None:
         """End the server: SIGTERM and a graceful stop (about 0.4 s), or with ``fast`` SIGKILL at once (once its
         log has been read and sealed: nothing it could still write would be judged)."""

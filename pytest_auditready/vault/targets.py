@@ -200,6 +200,13 @@ class EmbeddedTarget:
             err = redact(stderr.decode(errors="replace"), {"root token": server.root_token})
             err = blank_secrets(re.sub(re.escape(server.root_token), "<root token>", err, flags=re.IGNORECASE), env)
             last = " | ".join(ln.strip() for ln in err.strip().splitlines()[-3:] if ln.strip())
+            stopped = server.exit_status()
+            if stopped is not None:  # the server died under it: that, not the bootstrap, is the cause (rt95 F6d)
+                raise AuditReadyError(
+                    f"the throw-away OpenBao stopped (status {stopped}) while the bootstrap {command!r} ran, which "
+                    f"then failed (exit {proc.returncode})" + (f": {last[:300]}" if last else ""),
+                    "run again; if the server stops again, run `bao server -dev` with the vault_config folder's "
+                    "files by hand to see why (memory, a signal, another process)")
             raise AuditReadyError(f"the bootstrap {command!r} failed (exit {proc.returncode})"
                                   + (f": {last[:400]}" if last else ""), fix)
 
