@@ -222,7 +222,10 @@ def run(ctx: CheckContext) -> Iterator[Union[Finding, Skip, Note]]:
                           + (f", accepted by {sinks}, which keeps nothing." if sinks else "."),
                           "remove the device that keeps nothing (file_path \"discard\" or \"stdout\"), or make it "
                           "write where your logs are kept: with it the vault never refuses a request it cannot "
-                          "record", request_id=rid)
+                          "record", request_id=rid,
+                          # at the stanza of the device that took it, where the configuration declared it (rt95 F6f)
+                          where=next((w for w in (_at(d, "file_path") for _, d in sorted(accepted.items())) if w),
+                                     ""))
             return
         note = (f"Drill: {what} answered {status}: a working second device, "
                 + "; ".join(_named(p, accepted[p]) for p in sorted(keeping))
