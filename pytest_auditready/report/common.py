@@ -537,6 +537,12 @@ def accounting_lines(files: Sequence[Mapping[str, Any]]) -> list[str]:
     for a in files:
         out.append(f"{shown_path(str(a['file']))} ({a['format'] or 'empty'}): {a['lines']} {unit(a)} read, "
                    f"{a['entries']} entries, {a['unreadable_lines']} unreadable{_empty(a)}")
+        before = a.get("before_run")
+        if isinstance(before, Mapping) and before.get("lines"):  # a URL target's file, from before the run on
+            whole = [str(c) for c in before.get("judged_by") or ()]
+            out.append(f"  the file holds {a.get('file_lines')} lines: the {before['lines']} written before this run "
+                       "began are no entries of the run" + (f" ({', '.join(whole)} read the whole file)" if whole
+                                                             else ""))
         if a.get("framing"):
             whose = "the vault's" if a.get("format") in ("vault", None, "") else "the producer's"  # (an EKS export)
             left = (f"lines of {whose} own server log or of journalctl's notes"
