@@ -119,8 +119,8 @@ def _device_findings(ctx: CheckContext, facts: Any) -> Iterator[Union[Finding, N
     if not _filters_honoured(facts):  # OpenBao, Vault's community edition: the options are dead (red team rt95 F5)
         for p in sorted(p for p, d in devices.items() if _dropping(d)):
             yield Note("", f"Audit device {_named(p, devices[p])} {_dropping(devices[p])}; this server (version "
-                       f"{facts.version}) ignores them and records every entry, as the run's log shows: they would "
-                       "drop entries only on Vault Enterprise.")
+                       f"{facts.version}) ignores them and records every entry (completeness judges whether it did): "
+                       "they would drop entries only on Vault Enterprise.")
         keeping = {p: {**d, "options": {k: v for k, v in d.get("options", {}).items() if k not in _ENTERPRISE}}
                    for p, d in keeping.items()}
         devices = {**devices, **keeping}
