@@ -78,8 +78,9 @@ class TrailReport:
 
     @property
     def unproved(self) -> bool:
-        """Whether the trail has log files and none of them was validated (each delivered since the newest digest,
-        excused until the next is due): nothing of it is proved yet, so it is no valid trail (fail closed)."""
+        """Whether the trail's log files are all ones delivered since the newest digest (excused until the next is
+        due: ``excused``), with no problem: none was validated, nothing of it is proved yet, so it is no valid trail
+        (fail closed). verify-cloudtrail and tamper_evidence both ask it."""
         return bool(self.excused) and not self.valid_log_files and not self.problems
 
     @property
