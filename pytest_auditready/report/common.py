@@ -199,13 +199,14 @@ class CheckRow:
         """'21 finding(s)', or '21 finding(s) on 25 entries': what every report says of its findings' number."""
         return counted(len(self.findings), self.entries)
 
-    @property
-    def more(self) -> str:
-        """' (+20 more)', or ' (+20 more; 25 entries in all)', beside the first finding; "" for one."""
+    def more(self, noun: str = "") -> str:
+        """' (+20 more)' (' (+20 more finding(s))' with ``noun``), or ' (+20 more; 25 entries in all)', beside the first
+        finding; "" for one."""
         if len(self.findings) < 2:
             return ""
         n = self.entries
-        return f" (+{len(self.findings) - 1} more" + (f"; {n:,} entries in all)" if n != len(self.findings) else ")")
+        return (f" (+{len(self.findings) - 1} more{' ' + noun if noun else ''}"
+                + (f"; {n:,} entries in all)" if n != len(self.findings) else ")"))
 
     @property
     def note(self) -> str:

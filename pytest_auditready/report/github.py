@@ -201,7 +201,7 @@ def _first_cell(result: "AuditResult", r: CheckRow) -> str:
     """A failed check's first finding (and how many more, on how many entries); else its note, labelled as one
     ("note: ", "skipped: ", "accepted ..."), never shown as a finding (red team rt96 F6)."""
     if r.first is not None:
-        return md_cell(_shorten(clean(result, r.first.text()), FIRST_FINDING_MAX) + r.more)
+        return md_cell(_shorten(clean(result, r.first.text()), FIRST_FINDING_MAX) + r.more())
     note = r.note
     if note:
         return md_cell(_shorten(clean(result, note), FIRST_FINDING_MAX))
@@ -255,9 +255,7 @@ def _check_line(result: "AuditResult", r: CheckRow) -> str:
     assert first is not None
     judged = next(o for o in result.outcomes if o.check_id == r.id and o.status == FAILED and o.findings)
     title = f"auditready {r.id} failed ({r.severity})"
-    n = len(r.findings)
-    more = (f" (+{n - 1} more finding(s)" + (f"; {r.entries:,} entries in all)" if r.entries != n else ")")
-            if n > 1 else "")
+    more = r.more("finding(s)")
     below = f" ({below_text(r.id, result.settings.fail_on)}.)" if r.below else ""
     message = f"{r.title}: {first.text()}{more} Controls: {r.controls}.{below}"
     return _command(result, "error" if r.gating else "warning", first, file_of(result, judged), title, message)

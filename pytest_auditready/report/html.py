@@ -98,7 +98,7 @@ def _checks_table(result: "AuditResult", check_rows: list[CheckRow]) -> str:
                         for fw in fws)
         # a failed check's first finding; else its note, labelled as one, never shown as a finding (red team rt96 F6)
         first = r.first.text() if r.first is not None else r.note
-        more = r.more
+        more = r.more()
         out.append(
             f'<tr class="{r.status}{" below" if r.below else ""}" data-check="{_e(result, r.id)}"><td><code>'
             f'{_e(result, r.id)}</code><br>'
