@@ -1382,7 +1382,7 @@ class Minimisation(Visitor):
                           request_id=self.request_ids.get((file, line), ""), entries=1 + len(more))
         for detector, n in self.more.items():
             # (each sighting past the first _MAX values is counted: a value seen twice there counts twice)
-            yield Finding(ID, "", f"{n} more sightings of {KINDS[detector][KINDS[detector].index(' ') + 1:]} values "
+            yield Finding(ID, "", f"{n} more sightings of {KINDS[detector].partition(' ')[2]} values "
                           f"are logged in clear text (only the first {_MAX} values are listed).", self.fix,
                           where=self.more_where.get(detector, ""), entries=n)
 

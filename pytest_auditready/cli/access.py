@@ -1604,8 +1604,8 @@ def run(args: argparse.Namespace) -> int:
         print(f"auditready: {said}: a KV version 2 mount logs its secrets' API paths, with data/ after the mount "
               f"(metadata/ for their metadata); fix: ask for {visible(near['pattern'])}", file=sys.stderr)
     if unseen is not None:
-        named = doc["pattern_unseen"]["first_segments_named"]
-        shown = ", ".join(visible(h + "/") for h in named) + (", ..." if len(acc.heads) > len(named) else "")
+        heads = doc["pattern_unseen"]["first_segments_named"]
+        shown = ", ".join(visible(h + "/") for h in heads) + (", ..." if len(acc.heads) > len(heads) else "")
         k8s = (" (Kubernetes names a Secret api/v1/namespaces/NAMESPACE/secrets/NAME)"
                if any(f.format == "k8s" for f in files) else "")
         print(f"auditready: no path these files name starts with {visible(unseen)} as {visible(args.pattern)} does "
