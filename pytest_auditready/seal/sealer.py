@@ -437,19 +437,17 @@ class Sealer:
         if last is None:
             if state is not None and state.seq is None:
                 self._restarted_after = state.restarted_after
-            seg = 0
-            for early in self._rotated_while_starting():
-                self._cursor = self._open_file(early, segment=seg, pos=0, next_line=1,
-                                               reason="start" if seg == 0 else "rotated")
-                self._segment = seg
+            early = self._rotated_while_starting()
+            if early is not None:  # the file the log was when sealing was asked for: segment 0
+                self._cursor = self._open_file(early, segment=0, pos=0, next_line=1, reason="start")
+                self._segment = 0
                 self._note(f"{early} was rotated away from {self.log_path} after the sealer was started and before "
-                           f"it opened the log: sealed first, as segment {seg}", warning=False)
-                if seg == 0:
-                    self._say_sealing_begins(self._cursor, early)
+                           "it opened the log: sealed first, as segment 0")
+                self._say_sealing_begins(self._cursor, early)
                 self._drain()
-                seg += 1
-            self._cursor = self._open_log(segment=seg, pos=0, next_line=1, reason="start" if seg == 0 else "rotated")
-            if self._cursor is not None and seg == 0:
+            self._cursor = self._open_log(segment=0 if early is None else 1, pos=0, next_line=1,
+                                          reason="start" if early is None else "rotated")
+            if self._cursor is not None and early is None:
                 self._say_sealing_begins(self._cursor)
             return
         if last.data.get("key_id") != self._key_id or not signature_ok(self._pub, last.data):
@@ -717,27 +715,27 @@ class Sealer:
                 newer[s[2]] = nm
         return [old.parent / newer[k] for k in sorted(newer, reverse=newer_lower)]
 
-    def _rotated_while_starting(self) -> list[Path]:
+    def _rotated_while_starting(self) -> Optional[Path]:
         """The newest file beside the log that rotation named (``rotated_name``, ``rotation_sorted``), when its inode
         changed (a rename sets that time) after ``started_at``: a sealer starting a new chain opens the log a moment
         (on a loaded host, seconds) after it was started, and a rotation in between would leave unsealed the file the
         log was, though sealing had been asked for before it was rotated (red team rt93, F5). Only the newest: the
-        older ones that the same rotation renamed again were rotated before."""
+        older ones that the same rotation renamed again were rotated before. None for none."""
         if self._started_at is None:
-            return []
+            return None
         folder = self.log_path.parent
         try:
             names = [str(folder / nm) for nm in os.listdir(folder) if rotated_name(self.log_path, nm)]
         except OSError:
-            return []
+            return None
         if not names:
-            return []
+            return None
         newest = Path(rotation_sorted(names)[-1])
         try:
             st = os.stat(newest)
         except OSError:
-            return []
-        return [newest] if stat.S_ISREG(st.st_mode) and st.st_ctime >= self._started_at - _START_SLACK else []
+            return None
+        return newest if stat.S_ISREG(st.st_mode) and st.st_ctime >= self._started_at - _START_SLACK else None
 
     def _open_file(self, path: Path, *, segment: int, pos: int, next_line: int, reason: Optional[str]) -> _Cursor:
         try:
