@@ -101,6 +101,28 @@ def test_a_request_replayed_after_its_response_at_the_end_of_a_log_is_not_excuse
     assert "after its request was answered" in text and f"audit.log:{r + 1}" in text
 
 
+@pytest.mark.parametrize("gap", [0, 4])
+def test_a_request_and_its_response_copied_again_are_both_a_hop_s_copy(tmp_path: Path, gap: int) -> None:
+    """A pair appended again byte for byte (a file joined with its own tail): each copy is named as the same entry
+    at the same time, so a hop copied it. The request's copy was compared with its response's time and said to be
+    a second writer's entry (red team rt93 F7); a request written again with a time of its own still is."""
+    lines = replicate(3)
+    i = _client_request(lines, len(lines) // 2)
+    r = _response_of(lines, i)
+    copied = [*lines[:r + 1 + gap], lines[i], lines[r], *lines[r + 1 + gap:]]
+    o = _outcome(_write(tmp_path, copied))
+    assert o.status == FAILED and _where(o) == [r + 2 + gap, r + 3 + gap], [f.text() for f in o.findings]
+    request, response = (f.text() for f in o.findings)
+    assert "after its request was answered" in request and "a hop copied the line" in request, request
+    assert "response entry is written a second time" in response and "a hop copied the line" in response, response
+    entry = json.loads(lines[i])
+    t = entry["time"]
+    entry["time"] = t[:-2] + ("1" if t[-2] != "1" else "2") + "Z"  # another moment, the same request id
+    retimed = [*lines[:r + 1 + gap], json.dumps(entry, separators=(",", ":")).encode(), *lines[r + 1 + gap:]]
+    (again,) = _outcome(_write(tmp_path, retimed, "retimed.log")).findings
+    assert "after its request was answered" in again.text() and "a second writer wrote it" in again.text()
+
+
 def test_a_request_moved_after_its_response_is_named_reordered_not_written_twice(tmp_path: Path) -> None:
     """Two workers shipping in parallel put a request entry after its response: one finding at the request, naming
     its response, that the lines are out of order. It was two: the response "has no request entry" (a line dropped)

@@ -223,6 +223,21 @@ def test_a_request_written_again_at_another_time_in_the_next_file_is_a_second_wr
     assert all("two audit devices" in t for t in found.values())
 
 
+def test_a_request_entry_copied_alone_into_the_next_file_is_a_copy(tmp_path: Path) -> None:
+    """The next file opens with the request entry of a request the file before answered a moment later, byte for
+    byte: the same entry at its request's time, so a hop copied it. Before, no finding: a copy was known only by
+    its response's time, so a next file this short, overlapping the one before in time, was not taken to follow it,
+    and the request was excused as in flight at its end (found while mending red team rt93 F7's wording)."""
+    old = [*_pairs(18, 0, "a"), _entry("request", "a18", _t(18)), _entry("response", "a18", _t(19))]
+    first = _write(tmp_path / "audit.log.1", old)
+    # (and one more pair within 25 ms of it: the file's own pass leaves a request that opens it in flight)
+    second = _write(tmp_path / "audit.log", [old[-2], _entry("request", "b1", _t(19)), _entry("response", "b1", _t(20))])
+    found = dict(_findings(_both_ways(_cfg(tmp_path), [second, first])))
+    assert list(found) == ["audit.log:1"], found
+    assert f"response entry at {first}:20" in found["audit.log:1"]
+    assert "the same entry at the same time, so a hop copied the line" in found["audit.log:1"], found
+
+
 def test_an_id_again_past_the_window_is_not_judged_a_duplicate(tmp_path: Path) -> None:
     """Beyond the pairing window (completeness_window) an id is no longer remembered, across files as within one."""
     first = _write(tmp_path / "audit.log.1", _pairs(20, 0, "a"))

@@ -561,7 +561,8 @@ class Pairs(Visitor):
         self.more = 0
         # responses written within the window (at most ANSWERED): request id -> (ns, file, line), so that an entry
         # of a request already answered is named as written again, at the first's line
-        self.answered: "OrderedDict[str, tuple[int, str, int]]" = OrderedDict()
+        # (the response's time, file, line, and its request entry's time: -1 where none came before it)
+        self.answered: "OrderedDict[str, tuple[int, str, int, int]]" = OrderedDict()
         self.answered_over = False  # an id left ``answered`` by count (ANSWERED), not by time
         # the entries the vault writes alone (``alone``: no response entry), by request id: one written again is a
         # duplicate as any other entry (the last ANSWERED remembered)
@@ -813,7 +814,7 @@ class Pairs(Visitor):
                             del pend_conn[rid]
                         else:
                             self._closed(rid)
-                    answered[rid] = (ns, file, line)
+                    answered[rid] = (ns, file, line, asked[0])
                     if len(answered) > cap:  # _trim, inlined for the common case: the oldest is within the window
                         if next(iter(answered.values()))[0] < max_t - window:
                             self._trim()
@@ -932,7 +933,7 @@ class Pairs(Visitor):
                 self.longest = max(self.longest, ns - asked[0])
                 if conn:
                     self._closed(rid)
-                self._answer(rid, ns, file, line)
+                self._answer(rid, ns, file, line, asked[0])
         if conn and ns <= self.first_t + 2 * self.window and len(self.seen_conns) < CONNS:
             self._saw(conn, ns, kind == "request")
 
@@ -1013,10 +1014,11 @@ class Pairs(Visitor):
                     responses.setdefault((file, line), "late")
         return requests, responses
 
-    def _answer(self, rid: str, ns: int, file: str, line: int) -> None:
-        """Remember a response (paired or not) to name an entry of its request written again."""
+    def _answer(self, rid: str, ns: int, file: str, line: int, asked: int = -1) -> None:
+        """Remember a response (paired or not, ``asked`` the time of its request entry) to name an entry of its
+        request written again."""
         answered = self.answered
-        answered[rid] = (ns, file, line)
+        answered[rid] = (ns, file, line, asked)
         if len(answered) > ANSWERED or next(iter(answered.values()))[0] + self.window < self.max_t:
             self._trim()
         if len(answered) > self.answered_peak:
@@ -1077,9 +1079,10 @@ class Pairs(Visitor):
             self._find(file, line, "differs", rid, differs_note(asked[1], asked[2], what))
 
     def _again(self, file: str, line: int, rid: str, ns: int, first: Optional[tuple[int, str, int, Asked, bool]],
-               done: Optional[tuple[int, str, int]], kind: str = "request") -> None:
+               done: Optional[tuple[int, str, int, int]], kind: str = "request") -> None:
         """An entry of a request already written: ``first`` its request entry still pending, else ``done`` its
-        response entry. The same time as the first's is the same entry copied; another time, another writer."""
+        response entry. The same time as the first entry of its kind is the same entry copied; another time, another
+        writer."""
         if first is not None:
             what, (t, f, n) = "dup_request", first[:3]
             if len(self.twice) >= ANSWERED:
@@ -1087,7 +1090,9 @@ class Pairs(Visitor):
             self.twice.add(rid)
         else:
             assert done is not None
-            what, (t, f, n) = ("dup_response" if kind == "response" else "dup_answered"), done
+            what, (t, f, n) = ("dup_response" if kind == "response" else "dup_answered"), done[:3]
+            if kind == "request":
+                t = done[3]  # (a request entry copied repeats its request entry's time, not its response's)
             if kind == "request" and rid in self.unasked:  # its response came first, with no request entry before
                 # it: the lines were reordered
                 orphan = next((o for o in self.orphans if o[0] == rid and (o[2], o[3]) == (f, n)), None)
@@ -1534,7 +1539,7 @@ class Pairs(Visitor):
         cut = max(self.max_t, later.low_t)  # one pass's time at any entry of ``later`` is at least this
         while answered and next(iter(answered.values()))[0] + self.window < cut:
             answered.popitem(last=False)  # too old to name any entry of ``later``
-        fresh = {rid for rid, (ns, _, _) in answered.items() if ns + self.window >= cut}
+        fresh = {rid for rid, (ns, *_) in answered.items() if ns + self.window >= cut}
         if (later.first_t < self.first_t or later.low_t + self.window < self.max_t
                 or (later.low_t < newest and "request" in kinds) or (later.first_t < newest and "response" in kinds)
                 or (self.pending and (later.early_over or not later.early.isdisjoint(self.pending)))

@@ -910,7 +910,7 @@ class Edges:
     still in flight at its end and its responses without a request at its start; and, to find an entry of one
     file written again at the start of the next, the responses of its last window (``answered``, at most ANSWERED)
     and the requests and responses of its first window (``head``, ``head_answers``, at most HEAD): by request id
-    -> (ns, file, line)."""
+    -> (ns, file, line), and for ``answered`` the time of the response's request entry too (-1: none before it)."""
 
     name: str
     first: int
@@ -918,7 +918,7 @@ class Edges:
     entries: int
     pending: Mapping[str, tuple[int, str, int]]
     orphans: Mapping[str, tuple[int, str, int]]
-    answered: Mapping[str, tuple[int, str, int]] = field(default_factory=dict)
+    answered: Mapping[str, tuple[int, str, int, int]] = field(default_factory=dict)
     head: Mapping[str, tuple[int, str, int]] = field(default_factory=dict)
     head_answers: Mapping[str, tuple[int, str, int]] = field(default_factory=dict)
     # Kubernetes and CloudTrail: the keys of its first and last SEEN records (``Pairs._seen``) -> (file, line,
@@ -1534,13 +1534,14 @@ REOPEN_OVERLAP_NS = 1_000_000_000
 def _follows(a: Edges, b: Edges) -> bool:
     """Whether ``b`` follows ``a`` in time: it begins where ``a`` ends (give or take a reopen's overlap,
     REOPEN_OVERLAP_NS), or a pair split between them shows it (written out of order by a few concurrent requests),
-    or it begins with a copy of entries ``a`` ends with (the same request id at the same time: a chunk shipped
-    again, a rotated file copied twice), which are entries written again."""
+    or it begins with a copy of entries ``a`` ends with (the same request id at the same time as the first entry of
+    its kind: a chunk shipped again, a rotated file copied twice), which are entries written again."""
     overlap = min(REOPEN_OVERLAP_NS, min(a.last - a.first, b.last - b.first) // 10)
     if b.first >= a.last - overlap or not a.pending.keys().isdisjoint(b.orphans):
         return True
     return any(a.pending.get(rid, (-1,))[0] == at[0] for rid, at in b.head.items()) or \
-        any(a.answered.get(rid, (-1,))[0] == at[0] for rid, at in b.head_answers.items())
+        any(a.answered.get(rid, (-1,))[0] == at[0] for rid, at in b.head_answers.items()) or \
+        any(a.answered.get(rid, (-1, "", 0, -1))[3] == at[0] for rid, at in b.head.items())
 
 
 def _one_log(a: Edges, b: Edges, window: int, names: Mapping[str, str]) -> bool:
@@ -1623,12 +1624,14 @@ def _across(a: Edges, b: Edges, window: int) -> list[tuple[tuple[int, str, int],
     out: list[tuple[tuple[int, str, int], str, str, str]] = []
     again: set[str] = set()  # ids of ``a``'s requests in flight written again in ``b``: not lost, written twice
     for rid, at in b.head.items():
-        first, kind = a.pending.get(rid), "dup_request"
-        if first is None:
-            first, kind = a.answered.get(rid), "dup_answered"
+        pending, done = a.pending.get(rid), a.answered.get(rid)
+        first = pending or done
         if first is not None and max(a.last, at[0]) <= first[0] + window:
-            # a copy: at the first's time, or (a request answered in ``a``) its response copied at the same time too
-            same = first[0] in (at[0], b.head_answers.get(rid, (-1,))[0] if kind == "dup_answered" else -1)
+            if pending is not None:
+                kind, same = "dup_request", pending[0] == at[0]
+            else:  # a copy: at its request entry's time, or with its response copied at the same time too
+                assert done is not None
+                kind, same = "dup_answered", at[0] == done[3] or done[0] == b.head_answers.get(rid, (-1,))[0]
             out.append((at, kind + ("=" if same else ""), rid, f"{first[1]}:{first[2]}"))
             again.add(rid)
     for rid, at in b.head_answers.items():
