@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import datetime
+import functools
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any, Optional, Sequence
+from typing import TYPE_CHECKING, Any, Mapping, Optional, Sequence
 
 from .checks.base import FAILED, PASSED, SKIPPED, Check, CheckContext, Outcome
 
@@ -74,6 +75,13 @@ def worst_status(outcomes: Sequence[Outcome]) -> str:
     return PASSED
 
 
+def unit(a: Mapping[str, Any]) -> str:
+    """What a file's ``lines`` (in ``AuditResult.files``) count: a CloudTrail file's records (a delivery
+    ``{"Records": [...]}`` is one line, and findings name a record by its place in it, file:N; records one a line are
+    one each), else lines."""
+    return "records" if a.get("format") == "cloudtrail" else "lines"
+
+
 @dataclass
 class AuditResult:
     settings: "Settings"
@@ -100,6 +108,12 @@ class AuditResult:
         # and a hook's arguments are printed as written by pytest --debug
         return (f"AuditResult(target={self.target!r}, run_id={self.run_id!r}, checks={len(self.checks)}, "
                 f"outcomes={len(self.outcomes)}, failed={self.failed_checks!r}, files={len(self.files)})")
+
+    @functools.cached_property
+    def record_files(self) -> frozenset[str]:
+        """The run's files whose unit is records (``unit``): a finding's file:N there names its Nth record, no
+        line. (Asked for every finding of a report: made once; ``files`` is set when the result is made.)"""
+        return frozenset(str(a.get("file")) for a in self.files if unit(a) == "records")
 
     @property
     def failed_checks(self) -> list[str]:

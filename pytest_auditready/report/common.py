@@ -16,7 +16,7 @@ from urllib.parse import urlsplit, urlunsplit
 
 from .. import compliance
 from ..checks.base import FAILED, PASSED, SKIPPED, Finding, Outcome, counted, entries_of
-from ..result import LEFT_OUT_RULE, NOT_RUN, left_out_kind, worst_status
+from ..result import LEFT_OUT_RULE, NOT_RUN, left_out_kind, unit, worst_status
 from ..text import visible, visible_lines
 
 if TYPE_CHECKING:
@@ -387,13 +387,7 @@ def safe_target(target: str) -> str:
 def records_file(result: "AuditResult", path: str) -> bool:
     """Whether the "lines" of the run's file ``path`` are records (``unit``: a CloudTrail file, whose delivery is one
     JSON document, often one physical line): a finding's file:N names its Nth record, no line of the file."""
-    files = result.files
-    if _RECORDS[0] is not files or _RECORDS[1] != len(files):  # (asked for every finding: the set is made once)
-        _RECORDS[:] = [files, len(files), frozenset(str(a.get("file")) for a in files if unit(a) == "records")]
-    return path in _RECORDS[2]
-
-
-_RECORDS: list[Any] = [None, 0, frozenset()]  # the files last asked about, how many, those whose unit is records
+    return path in result.record_files
 
 
 def place(result: "AuditResult", f: Finding, fallback: str = "") -> tuple[str, Optional[int], Optional[int]]:
@@ -515,12 +509,6 @@ def tally_parts(t: Mapping[str, Any]) -> tuple[list[tuple[str, int]], Optional[t
         else:
             excused.append((rule, int(e["entries"])))
     return excused, skipped
-
-
-def unit(a: Mapping[str, Any]) -> str:
-    """What a file's ``lines`` count: a CloudTrail file's records (a delivery ``{"Records": [...]}`` is one line,
-    and findings name a record by its place in it, file:N; records one a line are one each), else lines."""
-    return "records" if a.get("format") == "cloudtrail" else "lines"
 
 
 def _not_judged(n: int, why: str) -> str:

@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Optional
 
 from ..checks.base import FAILED, PASSED, Finding
+from ..result import unit
 from ..safeio import append_nofollow
 from .common import (
     ACCEPTED,
@@ -31,7 +32,6 @@ from .common import (
     safe_target,
     stale,
     tool_version,
-    unit,
     verdict,
 )
 

@@ -28,7 +28,7 @@ from typing import Any, Iterable, Mapping, Optional, Sequence
 
 from .. import compliance
 from ..checks.base import FAILED, PASSED, SKIPPED, Check, Finding, Outcome, counted, entries_of
-from ..result import LEFT_OUT_RULE, NOT_RUN, left_out_kind
+from ..result import LEFT_OUT_RULE, NOT_RUN, left_out_kind, unit
 from ..safeio import write_atomic
 from ..text import visible
 from .common import (
@@ -41,7 +41,6 @@ from .common import (
     safe_target,
     tally_parts,
     tool_version,
-    unit,
 )
 
 BELOW_FAIL_ON = "auditready.below_fail_on"  # the type of the <skipped> of a check that failed below fail_on
