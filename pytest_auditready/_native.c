@@ -2293,20 +2293,23 @@ static PyObject *pass_file_ends(PyObject *self, PyObject *args) {
 HOT int sk_b64(uchar c) { return (cls[c] & C_ALNUM) || c == '+' || c == '/' || c == '='; }  /* [A-Za-z0-9+/=] */
 HOT int sk_sep(uchar c) { return c == ':' || c == '-' || c == ' '; }                        /* [:\- ] */
 
-/* WRAPPED, [A-Za-z0-9+/=]{40}\\+(?:r\\+)?n[A-Za-z0-9+/=], with its backslash run starting at p (after no
- * backslash: the class holds none, so the run a match takes is a whole one) */
+/* WRAPPED, [A-Za-z0-9+/=]{40}\\+(?:r\\+)?n[A-Za-z0-9+/=]|=\\+(?:r\\+)?n, with its backslash run starting at p
+ * (after no backslash: the classes hold none, so the run a match takes is a whole one): 40 encoded characters
+ * before the line end and one after it, or a quoted-printable soft line break ("=" before the line end) */
 static int wrapped_at(const uchar *d, Py_ssize_t n, Py_ssize_t p) {
     Py_ssize_t k, j = p;
-    if (p < 40) return 0;
-    for (k = p - 40; k < p; k++)
-        if (!sk_b64(d[k])) return 0;
+    int soft = p >= 1 && d[p - 1] == '=', run = p >= 40;
+    for (k = p - 40; run && k < p; k++)
+        if (!sk_b64(d[k])) run = 0;
+    if (!soft && !run) return 0;
     while (j < n && d[j] == '\\') j++;
     if (j < n && d[j] == 'r') {
         Py_ssize_t q = ++j;
         while (j < n && d[j] == '\\') j++;
         if (j == q) return 0;
     }
-    return j + 1 < n && d[j] == 'n' && sk_b64(d[j + 1]);
+    if (j >= n || d[j] != 'n') return 0;
+    return soft || (j + 1 < n && sk_b64(d[j + 1]));
 }
 
 /* SEPARATED, (?:[0-9a-fA-F]{2}[:\- ]){7}[0-9a-fA-F]{2}, with its first separator at j (any of the three at each

@@ -81,6 +81,37 @@ def test_each_encoding_is_named_at_its_line(value: str, name: str, encoding: str
     assert (name, encoding, "note") in found[2]
 
 
+def _qp(text: str) -> str:
+    """``text`` quoted-printable as RFC 2045 writes it ("=" and non-ASCII bytes as =XX), no line broken."""
+    return "".join(c if c != "=" and c.isascii() else "".join(f"={b:02X}" for b in c.encode()) for c in text)
+
+
+@pytest.mark.parametrize("eol", ["\n", "\r\n"])
+@pytest.mark.parametrize("name", sorted(VALUES))
+def test_a_value_cut_by_a_quoted_printable_soft_line_break_is_found_at_its_line(name: str, eol: str) -> None:
+    """RFC 2045 6.7 (5): an encoded line is at most 76 characters, and a longer one is cut by a soft line break, "="
+    at the end of a line, anywhere between encoded characters. A MIME body relayed into a log (a mail the vault's
+    caller sent, an error quoting one) cuts a value so wherever it reaches column 76: it was found only where the
+    break fell outside it (red team rt98 F4). Each cut of each value, with the body's real line end (JSON-escaped
+    in the log), at its line."""
+    value = VALUES[name]
+    for cut in range(1, len(value)):
+        body = "mail body: " + _qp(value[:cut]) + "=" + eol + _qp(value[cut:]) + " (expires in 30 days)"
+        assert name in [h.name for h in KnownValues(VALUES).find(body)], cut
+        found = _scan([_line("benign note"), _line(body)])
+        assert list(found) == [2], cut
+        assert any(n == name and "line-wrapped" in enc for n, enc, _key in found[2]), (cut, found[2])
+
+
+def test_a_soft_line_break_beside_no_value_is_no_hit() -> None:
+    """The same breaks in a body that holds no known value, and base64 padding at the end of a PEM line (its "="
+    before a line end), are no known value's hit."""
+    body = "mail body: " + _qp("Winter2026 is=near") + "=\n" + _qp("Spring soon, tiger lily") + "=\r\n"
+    pem = "-----BEGIN CERTIFICATE-----\nMIIBszCCAVmgAwIBAgIUQ==\n-----END CERTIFICATE-----\n"
+    assert [known for known in _scan([_line(body), _line(pem)]).values() if known] == []  # (the line's short
+    # fixture digests are judged as what they are, no known value)
+
+
 def test_python_json_escapes_of_invisible_and_full_width_characters_are_read() -> None:
     """Python's json (ensure_ascii) writes them as \\u escapes: read as the characters."""
     zw = json.dumps("\u200b".join(C2))[1:-1]

@@ -30,7 +30,8 @@ character may be written
   are not UTF-8, so a value sent in another encoding still matches), and as rsyslog writes it with
   ``escape8BitCharactersOnReceive``: each UTF-8 byte as ``#`` and three octal digits (``ü`` as ``#303#274``);
 - ``=`` and a non-ASCII character also quoted-printable, as RFC 2045 requires them (``=3D``; each UTF-8 byte as
-  ``=XX``, either case: a MIME body relayed into a log).
+  ``=XX``, either case: a MIME body relayed into a log); ``find`` reads the text with its soft line breaks ("=" at
+  a line's end, where a line would pass 76 characters) taken out too.
 
 ``find`` also reads the text with its invisible characters (Unicode's default-ignorable code points: zero-width
 spaces and joiners, the soft hyphen, the BOM; raw or as JSON escapes) taken out and in Unicode normalisation form KC
@@ -75,9 +76,13 @@ _ENTITY = {"&": "amp", "<": "lt", ">": "gt", '"': "quot", "'": "apos"}
 # OpenSSL, Python's encodebytes and MIME wrap at 76 characters, PEM at 64), so its needle may be cut anywhere.
 # ``find`` reads the text joined too.
 _LINE_BREAK = re.compile(r"(?<=[A-Za-z0-9+/=])(?:\\+(?:r\\+)?n|\r?\n)(?=[A-Za-z0-9+/=])")
-# The same in raw log bytes, after a run of 40 encoded characters (a wrapped line is 64 or 76): the block scanner
-# sends such lines to the judge when there are known values to look for.
-WRAPPED = rb"[A-Za-z0-9+/=]{40}\\+(?:r\\+)?n[A-Za-z0-9+/=]"
+# A quoted-printable soft line break: "=" ending an encoded line, which RFC 2045 (6.7, rule 5) puts wherever a line
+# would pass 76 characters, between any two encoded characters (raw, or its line end written as a JSON escape at any
+# depth). ``find`` reads the text with them taken out too (red team rt98 F4: a value the break cut was missed).
+_QP_SOFT_BREAK = re.compile(r"=(?:\\+(?:r\\+)?n|\r?\n)")
+# The two in raw log bytes: a line break after a run of 40 encoded characters (a wrapped line is 64 or 76), or after
+# "=": the block scanner sends such lines to the judge when there are known values to look for.
+WRAPPED = rb"[A-Za-z0-9+/=]{40}\\+(?:r\\+)?n[A-Za-z0-9+/=]|=\\+(?:r\\+)?n"
 # Escape tokens that write one ASCII letter or digit (the only ones the candidate test needs, see _Needle.keys).
 # A backslash run of an escape at any depth a producer writes: a string in a string doubles the backslashes, so
 # seven levels write 127. Bounded, so that a line of millions of backslashes costs linear time to search (an
@@ -609,6 +614,9 @@ class KnownValues:
                 joined = _LINE_BREAK.sub("", t)
                 if joined != t:  # base64 wrapped into lines (RFC 2045's 76 characters, PEM's 64), then JSON-escaped
                     self._find_in(joined, keys, found, "+line-wrapped" + how)
+                soft = _QP_SOFT_BREAK.sub("", t) if "=" in t else t
+                if soft != t:  # quoted-printable cut into lines of 76 characters (a MIME body relayed into a log)
+                    self._find_in(soft, _keys(soft), found, "+line-wrapped" + how)
             if _SEPARATED_HEX.search(t) is not None:  # hex with a separator between bytes
                 self._find_in(_SEPARATED_HEX.sub(_joined_hex, t), keys, found, " with separators" + how)
         if depth < 2 and _GZIP_MAGIC.search(text) is not None:  # (a gzip body in a gzip body: once more at most)

@@ -32,9 +32,11 @@ lib: Optional[Any] = load()
 # pass_file_ends`` implements it: costly for Hyperscan (two thirds of the leak scanner's main database on a Vault
 # log), so LeakScanner takes the C pass instead while tokens.PREFILTERS holds exactly this (case-sensitive) entry.
 PASS_FILE = rb"(?:\"|\\n)[^:\s\"\\]{1,253}:(?:[0-9\x80-\xff]{1,20}|\*):[^:\s\"]{1,128}:[^:\s\"]{1,128}:[^:\s\"\\]"
-# scan.known's WRAPPED and SEPARATED (an encoded run wrapped into lines, hex with separators between its bytes), whose
+# scan.known's WRAPPED and SEPARATED (an encoded run wrapped into lines or a quoted-printable soft line break, hex with
+# separators between its bytes), whose
 # any_match ``_native.split_known`` answers while they are exactly these.
-SPLIT_KNOWN = (rb"[A-Za-z0-9+/=]{40}\\+(?:r\\+)?n[A-Za-z0-9+/=]", rb"(?:[0-9a-fA-F]{2}[:\- ]){7}[0-9a-fA-F]{2}")
+SPLIT_KNOWN = (rb"[A-Za-z0-9+/=]{40}\\+(?:r\\+)?n[A-Za-z0-9+/=]|=\\+(?:r\\+)?n",
+               rb"(?:[0-9a-fA-F]{2}[:\- ]){7}[0-9a-fA-F]{2}")
 
 
 # data_minimisation's prefilters as ``_native.dm_lines`` implements them (bit i: the i-th detector here). The check
