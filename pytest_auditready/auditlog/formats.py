@@ -308,10 +308,23 @@ def cloudtrail_defined_secrets(rec: Mapping[str, Any]) -> list[tuple[str, str, s
     return [(CLOUDTRAIL_SECRET, k, v) for k, v in out if v.strip() and v not in CLOUDTRAIL_PLACEHOLDERS]
 
 
+# Generic JSON lines (log_format = "jsonl"): keys whose values are identifiers in the audit logs teams feed this way,
+# whatever the producer. Their values are judged by the detectors of a secret's own format (a GitHub token, an AWS
+# key, a private key), not by entropy or keyword, which every random id trips (scan.secrets.NOT_BY_NAME): a key
+# that names an id (id, *_id, *Id, *ID, uuid, guid: Okta's uuid and transaction.id, 1Password's 26-character
+# uuids, Google's insertId, Azure's correlationId, GitHub's _document_id) or a name (*_name, *Name: GitHub's
+# secret_name is the NAME of an Actions secret), unless it names a session, token, key, secret value, password or
+# credential (a web session id is a bearer credential; an access key id is reported where it is not the producer's
+# own field, as a lead to its key).
+JSONL_NAME_KEYS = (r"\A(?!.*(?i:session|token|key|secret_?value|passw|pwd|private|credential|cookie))"
+                   r".*(?:(?<![A-Za-z])(?i:id|uuid|guid|name)|[a-z0-9](?:Id|ID|Uuid|UUID|Name))\Z")
 # An event's auditID: a UUID the API server makes, unless the client sent an Audit-ID header, which it takes as it
 # is (kubernetes PR 99237): judged by a secret's own format only (a random id passes every entropy limit), so a
-# credential sent as Audit-ID is found (red team rt32, F2).
-K8S_NAME_KEYS = r"\AauditID\Z"
+# credential sent as Audit-ID is found (red team rt32, F2). And the keys JSONL_NAME_KEYS names, in the objects a
+# Request or RequestResponse event records: a Secret is named by its name in ordinary objects (a Pod's
+# volumes[].secret.secretName, an Ingress's spec.tls[].secretName, cert-manager's spec.secretName, a ConfigMap's
+# SECRET_NAME), and the keyword detector took each such name for a secret (red team rt98 F1).
+K8S_NAME_KEYS = r"\AauditID\Z|" + JSONL_NAME_KEYS
 # The API server's own ids of an object (uid; resourceVersion), and the continue token of a paged list (its own
 # encoding of where the next page starts: a resource version and a namespace/name key). The labels the Deployment
 # and StatefulSet/DaemonSet controllers add (pod-template-hash, controller-revision-hash: a hash of the pod
@@ -532,16 +545,6 @@ FORMATS: Mapping[str, LogFormat] = {
 }
 
 
-# Generic JSON lines (log_format = "jsonl"): keys whose values are identifiers in the audit logs teams feed this way,
-# whatever the producer. Their values are judged by the detectors of a secret's own format (a GitHub token, an AWS
-# key, a private key), not by entropy or keyword, which every random id trips (scan.secrets.NOT_BY_NAME): a key
-# that names an id (id, *_id, *Id, *ID, uuid, guid: Okta's uuid and transaction.id, 1Password's 26-character
-# uuids, Google's insertId, Azure's correlationId, GitHub's _document_id) or a name (*_name, *Name: GitHub's
-# secret_name is the NAME of an Actions secret), unless it names a session, token, key, secret value, password or
-# credential (a web session id is a bearer credential; an access key id is reported where it is not the producer's
-# own field, as a lead to its key).
-JSONL_NAME_KEYS = (r"\A(?!.*(?i:session|token|key|secret_?value|passw|pwd|private|credential|cookie))"
-                   r".*(?:(?<![A-Za-z])(?i:id|uuid|guid|name)|[a-z0-9](?:Id|ID|Uuid|UUID|Name))\Z")
 # Documented values that look random and are no secret, under names the rule above leaves out: Google APIs' page
 # tokens (AIP-158: an opaque cursor to the next page, of no use without the caller's own credentials), GitHub's
 # hashed_token (the audit log stream's "SHA-256 hash of the access token", base64: a digest, not the token), and
