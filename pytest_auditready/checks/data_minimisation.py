@@ -160,6 +160,11 @@ _EMAIL_LOCAL = frozenset("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz01
 # (ssh-ed25519-cert-v01@openssh.com in every signed certificate), ciphers and MACs, libssh's key exchanges. Public
 # names of algorithms, never anyone's address.
 _SSH_NAMES = frozenset({"openssh.com", "libssh.org"})
+# Google Cloud names each service account by an address in gserviceaccount.com (NAME@PROJECT.iam.gserviceaccount.com,
+# PROJECT_NUMBER-compute@developer.gserviceaccount.com, service-N@gcp-sa-*.iam.gserviceaccount.com): a workload's
+# identity, as GKE's iam.gke.io/gcp-service-account annotation and every IAM binding write it, never a person's
+# mailbox (red team rt98 F3).
+_MACHINE_DOMAIN = "gserviceaccount.com"
 _EMAIL_DOMAIN = re.compile(r"(?:[^\W_](?:(?:[^\W_]|-){0,61}[^\W_])?\.)+([^\W\d_]{2,24}|[xX][nN]--[A-Za-z0-9-]{1,59})"
                            r"(?!(?:[^\W_]|-))")
 # "+", a country code's first digit, 2 to 7 groups of digits (E.164 in print): the reference; ``_intl`` finds its
@@ -345,6 +350,8 @@ def _named(text: str, start: int, where: Where, vocabulary: frozenset[str]) -> b
 
 
 # What names a card number's field: a JSON number of 13 to 15 digits is judged only there.
+# The last word of a key that names an identifier (instance_id, traceId, request.uid).
+ID_WORDS = frozenset({"id", "ids", "uid", "guid", "uuid", "identifier"})
 CARD_WORDS = frozenset({"card", "cc", "pan", "cardnumber", "ccnumber", "creditcard", "debitcard", "cardno", "ccn",
                         "kreditkarte", "carte", "tarjeta"})
 
@@ -372,6 +379,13 @@ def _cards(text: str, where: Where = NOWHERE) -> Iterator[Hit]:
         network = card_network(digits)
         if not network or not luhn(digits):
             continue
+        key = personal.words(where.key)
+        if key and not personal.named(key, CARD_WORDS) and (
+                personal.named(key, personal.QUANTITY_WORDS) or (key[-1] in ID_WORDS and text.strip() == span)):
+            # Under a key naming a quantity (a byte count, a time), or whole under a key naming an id: a 64-bit id
+            # written in decimal (GKE's container.googleapis.com/instance_id, Datadog's dd.trace_id, a Snowflake
+            # id) is 19 digits, and one in about 70 has a card network's prefix and passes Luhn (red team rt98 F2)
+            continue
         if len(digits) <= 15:
             # A legacy length (a 13-digit Visa) that a quantity fits as often: a byte count of 4 to 5 TB passes as a
             # Visa one time in ten. As a JSON number, judged only under a key naming a card; as a string, not under
@@ -379,8 +393,7 @@ def _cards(text: str, where: Where = NOWHERE) -> Iterator[Hit]:
             at = text.find(span)
             if where.number and not _named(text, at, where, CARD_WORDS):
                 continue
-            if (personal.named(personal.words(where.key), personal.QUANTITY_WORDS)
-                    or personal.named(_near(text, at), personal.QUANTITY_WORDS)):
+            if personal.named(_near(text, at), personal.QUANTITY_WORDS):
                 continue
         seen.add(digits)
         yield Hit("card", f"{_article(network)} card number", digits[:6] + "*" * (len(digits) - 10) + digits[-4:],
@@ -426,11 +439,17 @@ def _emails(text: str, where: Where = NOWHERE) -> Iterator[Hit]:
             start -= 1
         local = text[start:at]
         if (domain is not None and 1 <= len(local) <= 64 and local[0].isalnum()
-                and domain.group(0).lower() not in _SSH_NAMES
+                and domain.group(0).lower() not in _SSH_NAMES and not _machine(domain.group(0))
                 and not _userinfo(text, start, at) and not _remote_login(text, start, domain.end())):
             yield Hit("email", "an e-mail address", f"{local[0]}***@***.{domain.group(1)}",
                       (local + "@" + domain.group(0)).lower())
         at = text.find("@", at + 1)
+
+
+def _machine(domain: str) -> bool:
+    """Whether ``domain`` names a cloud's service accounts (_MACHINE_DOMAIN or below it)."""
+    d = domain.lower()
+    return d == _MACHINE_DOMAIN or d.endswith("." + _MACHINE_DOMAIN)
 
 
 def _phones(text: str, where: Where = NOWHERE) -> Iterator[Hit]:
