@@ -170,6 +170,31 @@ def test_the_middle_file_deleted_fails_naming_the_missing_segment(sealed_set: di
             assert "seal_archive" in msg  # the fix names the setting
 
 
+def test_the_log_rotated_with_its_sealed_file_deleted_names_the_missing_segment_not_the_new_log(
+        sealed_set: dict[str, Path], capsys: pytest.CaptureFixture[str]) -> None:
+    """logrotate renamed the log to audit.log.1 and made a new, empty audit.log (create); audit.log.1 was then
+    deleted. The new file was never sealed: segment 2 has no file. It was said to be the log with "sealed lines
+    ... cut off" (red team rt93 F8). The log cut to nothing in place (its inode kept) is still a cut log."""
+    s = sealed_set
+    log, inode = s["log"], s["log"].stat().st_ino
+    log.rename(log.parent / "moved-away")
+    _write(log, [])
+    assert log.stat().st_ino != inode
+    rc, out = _verify(capsys, s["oldest"], s["middle"], log, "--public-key", s["pub"])
+    assert rc == 1, out
+    verdict = _tamper_verdict(out, log)
+    assert verdict[0] == f"FAIL tamper_evidence {log}" and len(verdict) == 2, verdict
+    n = PARTS[2][1] - PARTS[2][0]
+    assert f"[segment 2, lines 1-{n}] Segment 2 of the chain" in verdict[1] and "has no file" in verdict[1], verdict
+    assert "cut off" not in out, out
+    log.unlink()
+    (log.parent / "moved-away").rename(log)
+    os.truncate(log, 0)  # the same file, emptied
+    rc, out = _verify(capsys, s["oldest"], s["middle"], log, "--public-key", s["pub"])
+    verdict = _tamper_verdict(out, log)
+    assert rc == 1 and f"sealed lines 1-{n} are cut off" in verdict[1], verdict
+
+
 def test_a_file_past_the_retention_period_may_be_gone(sealed_set: dict[str, Path],
                                                      capsys: pytest.CaptureFixture[str]) -> None:
     """Rotation deletes files older than the retention period (logrotate's maxage, a lifecycle rule): a segment

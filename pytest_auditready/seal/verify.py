@@ -950,7 +950,8 @@ def _assign(cands: list[_Cand], runs: list[_Run], log: Optional[_Cand]) -> dict[
     """Which candidate holds which run: by content first (exact: the run's first record; every file that holds it
     is verified), then by first entry time, then by inode, each file once. Only the log or a rotated file of it may
     hold the last run (a rotated one when the log was rotated after its last seal), and the log holds it when
-    nothing else does (a copy elsewhere, or a log whose first lines were changed, is checked as itself)."""
+    nothing else does (a copy elsewhere, or a log whose first lines were changed, is checked as itself), unless it
+    is an empty file made since (``_made_since``)."""
     ranges = {i: (r.first.start, r.first.end) for i, r in enumerate(runs)}
     by_time: dict[str, list[int]] = {}
     for i, r in enumerate(runs):
@@ -996,9 +997,18 @@ def _assign(cands: list[_Cand], runs: list[_Run], log: Optional[_Cand]) -> dict[
             if (id(c) not in used and c.related and c.inode_ok and c.st.st_ino == r.last.inode
                     and (not c.is_log or i == last) and take(i, c, "inode")):
                 break
-    if last not in out and log is not None and id(log) not in used:
+    if last not in out and log is not None and id(log) not in used and not _made_since(log, runs[last]):
         take(last, log, "being the log")
     return out
+
+
+def _made_since(log: _Cand, run: "_Run") -> bool:
+    """Whether the log is an empty file made since the chain last sealed it (another inode than the one recorded, on
+    the same file system): a log rotated (logrotate's create) with the file that held its last segment taken away,
+    which holds nothing of that segment (red team rt93 F8: "sealed lines cut off" at an empty file that was never
+    sealed). An empty log of the recorded inode was cut, and is verified as the log."""
+    return (log.st.st_size == 0 and log.inode_ok and run.last.inode is not None
+            and log.st.st_ino != run.last.inode)
 
 
 # -- verification -------------------------------------------------------------------------------------------------
