@@ -350,10 +350,10 @@ def _named(text: str, start: int, where: Where, vocabulary: frozenset[str]) -> b
 
 
 # What names a card number's field: a JSON number of 13 to 15 digits is judged only there.
-# The last word of a key that names an identifier (instance_id, traceId, request.uid).
-ID_WORDS = frozenset({"id", "ids", "uid", "guid", "uuid", "identifier"})
 CARD_WORDS = frozenset({"card", "cc", "pan", "cardnumber", "ccnumber", "creditcard", "debitcard", "cardno", "ccn",
                         "kreditkarte", "carte", "tarjeta"})
+# The last word of a key that names an identifier (instance_id, traceId, request.uid).
+ID_WORDS = frozenset({"id", "ids", "uid", "guid", "uuid", "identifier"})
 
 
 def _only_after_plus(span: str, text: str) -> bool:
