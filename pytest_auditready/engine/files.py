@@ -936,6 +936,15 @@ class Edges:
     longest: int = 0
     late: int = 0
     reported: frozenset[str] = frozenset()
+    # Kubernetes (``pending`` its RequestReceived events in flight at its end, ``orphans`` its later stages whose
+    # RequestReceived it does not hold near its start, by their receive time): the audit policy key of each
+    # (``Pairs.received``, ``Pairs.keys``), the keys of its requests with both stages -> where one is
+    # (``Pairs.k8s_both``), how many of its RequestReceived events with no later stage each key has, and the bound
+    # of a request (``Pairs.bound``)
+    policy: Mapping[str, bytes] = field(default_factory=dict)
+    both: Mapping[bytes, str] = field(default_factory=dict)
+    lone: Mapping[bytes, int] = field(default_factory=dict)
+    bound: int = 0
 
     @property
     def keyed(self) -> bool:
@@ -988,6 +997,8 @@ def edges_of(visitor: "Pairs", name: str, entries: int) -> Optional[Edges]:
     if visitor.skip:  # Kubernetes, CloudTrail: the keys of its records, to find one delivered again
         if visitor.fmt not in ("k8s", "cloudtrail") or visitor.seen_first is None:
             return None
+        if visitor.fmt == "k8s":
+            return _k8s_edges(visitor, name, entries)
         return Edges(name, visitor.seen_first, visitor.seen_last, entries, {}, {},
                      keys=dict(visitor.seen_head), last_keys=dict(visitor.seen), fmt=visitor.fmt)
     if visitor.first_t is None:
@@ -1005,6 +1016,27 @@ def edges_of(visitor: "Pairs", name: str, entries: int) -> Optional[Edges]:
                  said={o[0]: visitor.orphan_said[(o[2], o[3])] for o in visitor.orphans
                        if (o[2], o[3]) in visitor.orphan_said},
                  longest=visitor.longest, late=visitor.late(), reported=reported)
+
+
+def _k8s_edges(visitor: "Pairs", name: str, entries: int) -> Edges:
+    """A Kubernetes file's edges: the keys of its first and last records (a record delivered again), and the
+    requests split at its edges that it excuses: a RequestReceived event in flight at its end (``k8s_open``, not
+    long-running, within the bound of its last event), a later stage opening it whose RequestReceived it does not
+    hold (``k8s_headless`` within the bound of its first event), each (ns, file, line) with its policy key."""
+    assert visitor.seen_first is not None
+    bound, last, first = visitor.bound, visitor.k8s_last_w, visitor.k8s_first_w
+    pending = {rid: (h.ns, h.file, h.line) for rid, h in visitor.k8s_open.items()
+               if not h.long and h.ns + bound >= last}
+    orphans = {rid: (ns, file, line) for rid, (ns, file, line, _key) in visitor.k8s_headless.items()
+               if first is not None and ns - first <= bound}
+    policy = {**{rid: visitor.k8s_open[rid].key for rid in pending},
+              **{rid: visitor.k8s_headless[rid][3] for rid in orphans}}
+    lone = collections.Counter(h.key for h in (*visitor.k8s_open.values(), *visitor.k8s_late.values(),
+                                               *visitor.k8s_lost) if h.key)
+    lone.update(visitor.k8s_lost_more)
+    return Edges(name, visitor.seen_first, visitor.seen_last, entries, pending, orphans,
+                 keys=dict(visitor.seen_head), last_keys=dict(visitor.seen), fmt="k8s", policy=policy,
+                 both=dict(visitor.k8s_both), lone=dict(lone), bound=bound)
 
 
 V = TypeVar("V", bound=Visitor)
@@ -1154,7 +1186,8 @@ def _inner_set(visitor: "Pairs", name: str, log_set: Sequence[str], settings: Se
                                                      _copies_differ(told.members, settings)),
                                                numbers_missing(log_set, settings)),
                                          _then(_conflicts(told.ordered, visitor.fmt),
-                                               _then(boundaries(told.ordered, twins, window),
+                                               _then(_then(boundaries(told.ordered, twins, window),
+                                                           _k8s_boundaries(told.ordered, window)),
                                                      _late_findings(late)))))
 
 
@@ -1226,12 +1259,13 @@ def _settles(told: "_Set", judge: str, visitor: "Pairs", window: int, files: Seq
     out: list[Settle] = []
     for _, kind, _rid, e in late_edges(told.ordered, window, files):
         out.append((e.name, in_flight(window) if kind == "request" else before_log(window), "+", -1))
+    out += _k8s_settles(told.ordered, window)
     for name in sorted(told.at):
         at = told.at[name]
         if name == judge:
             continue
         member = told.ordered[at]
-        if member.keyed:
+        if member.keyed or member.fmt == "k8s":
             again = sum(1 for _, _, same in _delivered_again(member, told.ordered, at) if same)
             fmt = member.fmt or visitor.fmt
             if again and fmt in REDELIVERED:
@@ -1663,6 +1697,91 @@ def _across(a: Edges, b: Edges, window: int) -> list[tuple[tuple[int, str, int],
     return out
 
 
+def _k8s_joined(ordered: Sequence[Edges], window: int) -> list[tuple[Edges, Edges]]:
+    """The Kubernetes files of each log that follow each other in time, two by two (as ``boundaries`` joins a
+    vault's): none where the files overlap in time (``_sequential``) or are not known to be one log's."""
+    names = log_names(tuple(e.name for e in ordered))
+    joined = []
+    for log in _logs(ordered):
+        files = [ordered[i] for i in log]
+        if files[0].fmt == "k8s" and _sequential(files):
+            joined += [(a, b) for a, b in zip(files, files[1:]) if _one_log(a, b, window, names)]
+    return joined
+
+
+def _k8s_across(a: Edges, b: Edges) -> list[tuple[tuple[int, str, int], str, str, str]]:
+    """What the boundary between two Kubernetes files judges, ``b`` the one after ``a`` in time (the log backend
+    rotated between them): a RequestReceived event in flight at ``a``'s end is paired with a later stage of its
+    auditID opening ``b`` ("paired", for the tallies); with none there while ``b`` runs on past the bound of a
+    request, its later stage was dropped ("k8s_lost") where the audit policy keeps both stages for such a request
+    (another request of its policy key has both: where, in the last field), or where no other request of its key is
+    in either file to show what the policy keeps ("k8s_once"); where others of its key lack a later stage too, the
+    policy may omit it ("unkept": excused so). A later stage opening ``b`` whose RequestReceived ``a`` does not end
+    with, of a request received past the bound after ``a``'s first event, lost its RequestReceived
+    ("k8s_headless") where its key shows both stages; else it stays excused as ``b`` says. As one file's pass
+    judges them (``Pairs._k8s_verdict``)."""
+    out: list[tuple[tuple[int, str, int], str, str, str]] = []
+    bound = max(a.bound, b.bound)
+    for rid, at in a.pending.items():
+        if rid in b.orphans:
+            out.append((at, "paired", rid, ""))
+        elif b.last - at[0] > bound:
+            key = a.policy.get(rid, b"")
+            where = (a.both.get(key) or b.both.get(key)) if key else None
+            if where:
+                out.append((at, "k8s_lost", rid, where))
+            elif key and a.lone.get(key, 0) + b.lone.get(key, 0) < 2:
+                out.append((at, "k8s_once", rid, ""))
+            else:
+                out.append((at, "unkept", rid, ""))
+    for rid, at in b.orphans.items():
+        if rid not in a.pending and at[0] - a.first > bound:
+            key = b.policy.get(rid, b"")
+            where = (a.both.get(key) or b.both.get(key)) if key else None
+            if where:
+                out.append((at, "k8s_headless", rid, where))
+    return out
+
+
+def _k8s_settles(ordered: Sequence[Edges], window: int) -> list[Settle]:
+    """The tallies' word of the Kubernetes edges the set judges (``_k8s_across``): an edge paired or found lost is no
+    longer excused in its file (a RequestReceived as in flight at its end, a later stage as without RequestReceived)."""
+    from ..checks.completeness import K8S_ALONE, K8S_UNKEPT, k8s_in_flight
+
+    out: list[Settle] = []
+    for a, b in _k8s_joined(ordered, window):
+        for _, kind, _rid, _where in _k8s_across(a, b):
+            if kind in ("paired", "k8s_lost", "k8s_once", "unkept"):
+                out.append((a.name, k8s_in_flight(a.bound), "+", -1))
+            if kind == "unkept":
+                out.append((a.name, K8S_UNKEPT, "+", 1))
+            if kind in ("paired", "k8s_headless"):
+                out.append((b.name, K8S_ALONE, "+", -1))
+    return out
+
+
+def _k8s_boundaries(ordered: Sequence[Edges], window: int) -> Iterator[Finding]:
+    """The Kubernetes edges the set finds lost (``_k8s_across``), as a file holding both would say them."""
+    from ..checks.completeness import ID, K8S_DROP_FIX, K8S_ONCE_FIX, k8s_headless_text, k8s_lost_text, k8s_once_text
+
+    found = []
+    for a, b in _k8s_joined(ordered, window):
+        for at, kind, rid, where in _k8s_across(a, b):
+            if kind in ("k8s_lost", "k8s_once"):
+                bound = max(a.bound, b.bound)
+                said = k8s_lost_text(where, bound) if kind == "k8s_lost" else k8s_once_text(bound)
+                text = (f"{said} The RequestReceived event ends {a.name}; {b.name}, the file after it in time, goes "
+                        "on past that bound without a later stage of it.")
+                found.append((at, Finding(ID, "", text, K8S_DROP_FIX if kind == "k8s_lost" else K8S_ONCE_FIX,
+                                          where=f"{at[1]}:{at[2]}", request_id=rid)))
+            elif kind == "k8s_headless":
+                text = (f"{k8s_headless_text(where)} The event opens {b.name}; {a.name}, the file before it in time, "
+                        "does not end with its RequestReceived event.")
+                found.append((at, Finding(ID, "", text, K8S_DROP_FIX, where=f"{at[1]}:{at[2]}", request_id=rid)))
+    for _, f in sorted(found, key=lambda x: x[0]):
+        yield f
+
+
 def late_edges(ordered: Sequence[Edges], window: int, files: Sequence[str]
                ) -> list[tuple[tuple[int, str, int], str, str, Edges]]:
     """The edges of the run's ``files`` that the set does not pair (no file of the set continues the log there:
@@ -1672,7 +1791,7 @@ def late_edges(ordered: Sequence[Edges], window: int, files: Sequence[str]
     run = set(files)
     out = []
     for e, (before, after) in zip(ordered, _sides(ordered, window)):
-        if e.name not in run or e.keyed:
+        if e.name not in run or e.keyed or e.fmt == "k8s":
             continue
         if not after:
             out += [(at, "request", rid, e) for rid, at in e.pending.items()
@@ -1715,7 +1834,7 @@ def boundaries(ordered: Sequence[Edges], twins: Sequence[tuple[str, str]], windo
     names = log_names(tuple(e.name for e in ordered))
     for log in _logs(ordered):
         files = [ordered[i] for i in log]
-        if not files[0].keyed and _sequential(files):
+        if not files[0].keyed and files[0].fmt != "k8s" and _sequential(files):
             joined += [(a, b) for a, b in zip(files, files[1:]) if _one_log(a, b, window, names)]
     past = ""  # the first entry past those shown (file:line): their roll-up points there
     for a, b in joined:
