@@ -761,6 +761,48 @@ def test_dask_cluster_equals_a_local_run(tmp_path: Path, cluster: tuple[str, sub
     assert time.monotonic() - t0 < 60
 
 
+_SCHEDULER_GONE = textwrap.dedent('''
+    import os, signal, sys
+    from pytest_auditready.cli import main
+    from pytest_auditready.engine import parallel
+
+    submit = parallel._DaskRunner.submit
+
+    def submit_then_stop(self, part):  # the scheduler's process killed once the first part is on its way
+        handle = submit(self, part)
+        pid = int(os.environ["CLUSTER_PID"])
+        if pid:
+            os.environ["CLUSTER_PID"] = "0"
+            os.kill(pid, signal.SIGKILL)
+        return handle
+
+    parallel._DaskRunner.submit = submit_then_stop
+    sys.exit(main(sys.argv[1:]))
+''')
+
+
+def test_a_dask_scheduler_that_goes_away_mid_run_is_one_line_exit_2(
+        tmp_path: Path, cluster: tuple[str, subprocess.Popen[str]]) -> None:
+    """The scheduler's process killed while the run's parts are on the cluster: Dask cancels the futures
+    (FuturesCancelledError, "scheduler-connection-lost"), as it does when the only worker holding the run's set-up
+    dies. That escaped as a traceback with exit 1, the exit of findings (red team rt97 F1); it is one line, exit 2,
+    and no verdict."""
+    address, proc = cluster
+    log = tmp_path / "clean.log"
+    log.write_bytes(CLEAN.read_bytes())
+    log.chmod(0o600)
+    _settings(tmp_path, canaries=None)
+    script = tmp_path / "gone.py"
+    script.write_text(_SCHEDULER_GONE)
+    run = subprocess.run([sys.executable, str(script), "verify", str(log), "--config", str(tmp_path / "auditready.toml"),
+                          "--dask-scheduler", address, "--json", str(tmp_path / "r.json")], cwd=tmp_path,
+                         capture_output=True, text=True, timeout=120, env={**os.environ, "CLUSTER_PID": str(proc.pid)})
+    lines = run.stderr.strip().splitlines()
+    assert run.returncode == 2 and len(lines) == 1, run.stderr[-3000:]
+    assert lines[0].startswith("auditready: a Dask task failed (") and "Traceback" not in run.stderr, lines
+    assert not (tmp_path / "r.json").exists()
+
+
 def test_dask_reads_object_store_urls_as_a_local_run_does(tmp_path: Path, canaries: list[str],
                                                           request: pytest.FixtureRequest) -> None:
     """The workers read s3:// objects themselves (fsspec, the credentials and endpoint of their environment)."""

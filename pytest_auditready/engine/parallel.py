@@ -741,7 +741,7 @@ class _DaskRunner(_Runner):
         except Exception as exc:  # distributed's own TimeoutError (asyncio's, before Python 3.11)
             if "Timeout" in type(exc).__name__:
                 return set()
-            raise
+            raise _task_failed(exc) from None  # futures cancelled: the scheduler or the set-up's worker went away
         return set(done)
 
     def result(self, handle: Any) -> PartResult:
@@ -750,15 +750,25 @@ class _DaskRunner(_Runner):
         except AuditReadyError:
             raise
         except Exception as exc:  # a worker that died (KilledWorker), a lost connection: Dask's own types
-            name = type(exc).__name__
-            raise AuditReadyError(f"a Dask task failed ({name}: {str(exc).splitlines()[0][:200] if str(exc) else ''})",
-                                  "check the Dask workers' logs and memory, or run locally with --jobs") from None
+            raise _task_failed(exc) from None
         return r
 
     def close(self, interrupted: bool) -> None:
         if interrupted:  # stop the tasks still queued or running (a finished run's are released with the client)
             with contextlib.suppress(Exception):
                 self.client.cancel([self.setup], force=True)
+
+
+def _task_failed(exc: BaseException) -> AuditReadyError:
+    """One line (exit 2) for a Dask task that ended without a result: a worker that died (KilledWorker), futures
+    cancelled because the scheduler went away or the only worker holding the run's set-up died (red team rt97 F1:
+    FuturesCancelledError escaped as a traceback with exit 1, the exit of findings), a lost connection."""
+    said = " ".join(str(exc).split())[:240]
+    return AuditReadyError(f"a Dask task failed ({type(exc).__name__}{': ' + said if said else ''}); no verdict "
+                           "rests on a part that did not come back",
+                           "check the Dask scheduler's and workers' logs and memory (a cluster of one worker cannot "
+                           "recover the run's set-up from a worker that died), then run again, or run locally with "
+                           "--jobs")
 
 
 def connect(address: str, timeout: float = 10.0) -> Any:
