@@ -18,6 +18,7 @@ import hashlib
 import io
 import os
 import re
+import time
 from collections import OrderedDict
 from typing import IO, Any, NamedTuple, Optional, Sequence
 
@@ -140,6 +141,35 @@ class Unpinned(OSError):
     """An object whose listing told nothing its reads could be pinned to (no ETag, no generation)."""
 
 
+def _gone(exc: BaseException) -> BaseException:
+    """A read's error as what it means for an object the run listed: "not found" is the object removed since
+    (ObjectChanged, ``gone``; red team rt97 F4: it said "no such bucket or object"); any other error as it is."""
+    if any(isinstance(e, FileNotFoundError) or type(e).__name__ == "ResourceNotFoundError" for e in _chain(exc)):
+        return ObjectChanged("object", gone=True)
+    return exc
+
+
+# S3's answers that AWS documents as ones to try again (Error Responses: 500 InternalError "Please try again",
+# 503 SlowDown "Please reduce your request rate", ServiceUnavailable), by error code or HTTP status
+_TRANSIENT_CODES = frozenset({"InternalError", "SlowDown", "ServiceUnavailable"})
+_TRANSIENT_STATUS = frozenset({500, 502, 503, 504})
+LIST_TRIES = 3  # a listing tried at most this often where the store answers a transient error at once
+LIST_PAUSE = 0.5  # seconds before the second try, doubled before each next one
+
+
+def _transient(exc: BaseException) -> str:
+    """The store's status and code ("503 SlowDown") where it answered ``exc`` with an error it asks to be tried
+    again (S3: _TRANSIENT_CODES, _TRANSIENT_STATUS), else ""."""
+    for e in _chain(exc):
+        response = getattr(e, "response", None)
+        if isinstance(response, dict):
+            code = str((response.get("Error") or {}).get("Code") or "")
+            status = (response.get("ResponseMetadata") or {}).get("HTTPStatusCode")
+            if code in _TRANSIENT_CODES or status in _TRANSIENT_STATUS:
+                return f"{status or ''} {code}".strip()
+    return ""
+
+
 def _archived(exc: BaseException) -> str:
     """"s3" or "az" when the store refused a read because the object is archived (S3's InvalidObjectState: Glacier
     Flexible Retrieval, Deep Archive, an Intelligent-Tiering archive tier; Azure's BlobArchived), else ""."""
@@ -195,6 +225,11 @@ def _why(exc: BaseException) -> str:
     if "Timeout" in name or "timed out" in text.lower():
         return (f"the store did not answer in time ({name}): it sent nothing for {S3_READ_TIMEOUT} s, or its answer "
                 f"came slower than {MIN_RATE >> 10} KiB/s (a stalled or trickling endpoint, proxy or network)")
+    busy = _transient(exc)
+    if isinstance(exc, OSError) and exc.errno is not None and exc.strerror:
+        text = exc.strerror.split("\n")[0][:200]  # (s3fs's OSError: its errno is no reason of the store's)
+    if busy:
+        return f"the store answered {busy} ({text}): a throttle or an error on its side, which it asks to try again"
     return f"{name}: {text}" if text else name
 
 
@@ -210,6 +245,9 @@ def _fix(exc: BaseException, otherwise: str, url: str = "s3://") -> str:
                 "whole")
     if any(isinstance(e, Unpinned) for e in _chain(exc)):
         return "verify a copy of the object (download it first), or read it from a store that tells its version"
+    if _transient(exc):
+        return ("run again in a while (the URL and the credentials were accepted); a store that throttles the prefix "
+                "(503 SlowDown) is asked by other clients too: spread or slow them")
     archived = _archived(exc)
     where = url.split("://", 1)[1] if "://" in url else ""
     bucket, _, key = where.partition("/")
@@ -230,6 +268,7 @@ class StoreError(OSError):
     else "" for the reader's own."""
 
     def __init__(self, exc: BaseException, url: str = "s3://") -> None:
+        exc = _gone(exc)
         super().__init__(_why(exc))
         self.fix = _fix(exc, "", url)
 
@@ -542,14 +581,19 @@ def expand_url(url: str) -> list[str]:
     store = store_of(url)
     _KEPT.clear()  # a run reads the objects as they are now, not as an earlier run of this process kept them
     container = path.split("/", 1)[0]
-    try:
-        with _Listing(fs, store):
-            fs.invalidate_cache()  # list what is there now, not what an earlier listing saw
-            found = _listed(fs, url, path)
-            # adlfs lists a container that is not there as empty: said as what it is
-            missing = store == "az" and not found and not fs.exists(container)
-    except Exception as exc:  # the store's client raises its own types (botocore, aiohttp, azure)
-        raise AuditReadyError(f"cannot list {url}: {_why(exc)}", _fix(exc, check_fix(url), url)) from None
+    for attempt in range(LIST_TRIES):
+        try:
+            with _Listing(fs, store):
+                fs.invalidate_cache()  # list what is there now, not what an earlier listing saw
+                found = _listed(fs, url, path)
+                # adlfs lists a container that is not there as empty: said as what it is
+                missing = store == "az" and not found and not fs.exists(container)
+            break
+        except Exception as exc:  # the store's client raises its own types (botocore, aiohttp, azure)
+            if _transient(exc) and attempt + 1 < LIST_TRIES:  # (red team rt97 F3: one 503 SlowDown ended the run)
+                time.sleep(LIST_PAUSE * 2**attempt)
+                continue
+            raise AuditReadyError(f"cannot list {url}: {_why(exc)}", _fix(exc, check_fix(url), url)) from None
     if missing:
         raise AuditReadyError(f"cannot list {url}: no such container ({container})", check_fix(url))
     if "" in found:
@@ -763,7 +807,8 @@ def open_url(url: str) -> IO[bytes]:
     except AuditReadyError:
         raise
     except Exception as exc:  # the store's client raises its own types
-        raise AuditReadyError(f"cannot read {url}: {_why(exc)}", _fix(exc, check_fix(url), url)) from None
+        said = _gone(exc)  # (every object read was listed by the run, a Dask worker's by its front end)
+        raise AuditReadyError(f"cannot read {url}: {_why(said)}", _fix(said, check_fix(url), url)) from None
     return inflating(_Guarded(f, url, known), compression_in(magic), url)  # type: ignore[arg-type]  # as a file
 
 
