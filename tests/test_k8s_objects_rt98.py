@@ -132,3 +132,20 @@ def test_a_service_account_s_address_is_no_person_s_and_a_person_s_beside_it_is(
     rc, found, text = _verify(tmp_path, capsys, _service_account({**sa, "owner": "alice.smith@example.com"}), "owner")
     assert (rc, found) == (1, {"data_minimisation": [LINE]}), text[-3000:]
     assert personal_data("svc@gserviceaccount.com.evil.example") and personal_data("a@notgserviceaccount.com")
+
+
+@pytest.mark.parametrize("iban", ["BE68539007547034", "DE89370400440532013000", "AT611904300234573201",
+                                  "ES9121000418450200051332", "SE4550000000058398257466", "GB29NWBK60161331926819",
+                                  "FR1420041010050500013M02606", "NL91ABNA0417164300"])
+def test_the_registry_s_example_ibans_are_personal_data(iban: str) -> None:
+    assert personal_data(iban, "payment.note")
+
+
+def test_an_s3_request_id_that_passes_mod_97_as_a_belgian_iban_is_none() -> None:
+    """S3's request id (16 hex characters, CloudTrail's requestID) may start "BE" and two digits and pass the
+    mod-97 check (one in 97); a Belgian BBAN is 12 digits (the SWIFT registry's 3!n7!n2!n): no IBAN (red team rt97
+    F5). An id of digits alone that passes Luhn under that key is no card number either (rt98 F2's rule)."""
+    assert not personal_data("BE1853C115B94E60", "requestID")
+    assert not personal_data("BE1853C115B94E60", "event.note")
+    assert not personal_data("5384212070220096", "requestID")
+    assert personal_data("5384212070220096", "event.note")  # (a Mastercard's digits, under no key naming an id)

@@ -123,11 +123,20 @@ IBAN_LENGTHS = {
     "SI": 19, "SK": 24, "SM": 27, "ST": 25, "SV": 28, "TL": 23, "TN": 24, "TR": 26, "UA": 29, "VA": 22, "VG": 24,
     "XK": 20,
 }
+# The countries whose BBAN (the IBAN past its check digits) is digits only (the SWIFT IBAN registry: BE's is
+# 3!n7!n2!n): letters there are no such IBAN (red team rt97 F5: S3's request id, 16 hex characters such as
+# BE1853C115B94E60 in CloudTrail's requestID, passed the mod-97 check as a Belgian IBAN about one time in 97).
+IBAN_NUMERIC = frozenset({"AE", "AT", "BA", "BE", "CR", "CZ", "DE", "DK", "EE", "ES", "FI", "FO", "GL", "HR", "HU",
+                          "IL", "IS", "LT", "ME", "MR", "NO", "PL", "PT", "RS", "SE", "SI", "SK", "ST", "TL", "TN",
+                          "XK"})
 
 
 def iban_valid(iban: str) -> bool:
-    """A country's IBAN length and the ISO 7064 mod-97-10 check (``iban`` without spaces)."""
+    """A country's IBAN length, its BBAN of digits only where the registry says so (IBAN_NUMERIC), and the ISO 7064
+    mod-97-10 check (``iban`` without spaces)."""
     if IBAN_LENGTHS.get(iban[:2]) != len(iban) or not iban[2:4].isdigit():
+        return False
+    if iban[:2] in IBAN_NUMERIC and not iban[4:].isdigit():
         return False
     moved = iban[4:] + iban[:4]
     return int("".join(str(int(c, 36)) for c in moved)) % 97 == 1
