@@ -945,6 +945,9 @@ class Edges:
     both: Mapping[bytes, str] = field(default_factory=dict)
     lone: Mapping[bytes, int] = field(default_factory=dict)
     bound: int = 0
+    # Vault/OpenBao: the request ids of its edges that are long-running requests (``Pairs.long_edges``: a profile,
+    # a log stream), excused at an edge the set cannot pair them at
+    long_running: frozenset[str] = frozenset()
 
     @property
     def keyed(self) -> bool:
@@ -1015,7 +1018,8 @@ def edges_of(visitor: "Pairs", name: str, entries: int) -> Optional[Edges]:
                  asked={rid: (p[3], p[4]) for rid, p in visitor.pending.items()},
                  said={o[0]: visitor.orphan_said[(o[2], o[3])] for o in visitor.orphans
                        if (o[2], o[3]) in visitor.orphan_said},
-                 longest=visitor.longest, late=visitor.late(), reported=reported)
+                 longest=visitor.longest, late=visitor.late(), reported=reported,
+                 long_running=frozenset(visitor.long_edges()))
 
 
 def _k8s_edges(visitor: "Pairs", name: str, entries: int) -> Edges:
@@ -1260,6 +1264,7 @@ def _settles(told: "_Set", judge: str, visitor: "Pairs", window: int, files: Seq
     for _, kind, _rid, e in late_edges(told.ordered, window, files):
         out.append((e.name, in_flight(window) if kind == "request" else before_log(window), "+", -1))
     out += _k8s_settles(told.ordered, window)
+    out += _long_settles(told.ordered, window)
     for name in sorted(told.at):
         at = told.at[name]
         if name == judge:
@@ -1691,9 +1696,9 @@ def _across(a: Edges, b: Edges, window: int) -> list[tuple[tuple[int, str, int],
         out.append((a.pending[rid], "late_request", rid, gap))
         out.append((b.orphans[rid], "late_response", rid, gap))
     out += [(at, "lost_request", rid, "") for rid, at in a.pending.items()
-            if rid not in b.orphans and rid not in again]
+            if rid not in b.orphans and rid not in again and rid not in a.long_running]
     out += [(at, "lost_response", rid, "") for rid, at in b.orphans.items()
-            if rid not in a.pending and rid not in again]
+            if rid not in a.pending and rid not in again and rid not in b.long_running]
     return out
 
 
@@ -1740,6 +1745,30 @@ def _k8s_across(a: Edges, b: Edges) -> list[tuple[tuple[int, str, int], str, str
             where = (a.both.get(key) or b.both.get(key)) if key else None
             if where:
                 out.append((at, "k8s_headless", rid, where))
+    return out
+
+
+def _vault_joined(ordered: Sequence[Edges], window: int) -> list[tuple[Edges, Edges]]:
+    """The Vault/OpenBao files of each log that follow each other in time, two by two (``boundaries``)."""
+    names = log_names(tuple(e.name for e in ordered))
+    joined = []
+    for log in _logs(ordered):
+        files = [ordered[i] for i in log]
+        if not files[0].keyed and files[0].fmt != "k8s" and _sequential(files):
+            joined += [(a, b) for a, b in zip(files, files[1:]) if _one_log(a, b, window, names)]
+    return joined
+
+
+def _long_settles(ordered: Sequence[Edges], window: int) -> list[Settle]:
+    """The tallies' word of long-running requests split between two files the set joins: paired there, no longer
+    excused as long-running in either (``completeness.long_running``)."""
+    from ..checks.completeness import long_running
+
+    out: list[Settle] = []
+    for a, b in _vault_joined(ordered, window):
+        rule = long_running(window)
+        out += [(a.name, rule, "+", -1) for rid in a.long_running if rid in a.pending and rid in b.orphans]
+        out += [(b.name, rule, "+", -1) for rid in b.long_running if rid in b.orphans and rid in a.pending]
     return out
 
 
@@ -1795,10 +1824,10 @@ def late_edges(ordered: Sequence[Edges], window: int, files: Sequence[str]
             continue
         if not after:
             out += [(at, "request", rid, e) for rid, at in e.pending.items()
-                    if e.last - at[0] > e.late and rid not in e.reported]
+                    if e.last - at[0] > e.late and rid not in e.reported and rid not in e.long_running]
         if not before:
             out += [(at, "response", rid, e) for rid, at in e.orphans.items()
-                    if at[0] - e.first > e.late and rid not in e.reported]
+                    if at[0] - e.first > e.late and rid not in e.reported and rid not in e.long_running]
     return sorted(out, key=lambda x: x[0])
 
 
@@ -1830,12 +1859,7 @@ def boundaries(ordered: Sequence[Edges], twins: Sequence[tuple[str, str]], windo
            "(Vault and OpenBao do) instead of copytruncate, which loses what is written between the copy and the "
            "truncation; restore a rotated file that is missing from the set")
     shown = 0
-    joined = []
-    names = log_names(tuple(e.name for e in ordered))
-    for log in _logs(ordered):
-        files = [ordered[i] for i in log]
-        if not files[0].keyed and files[0].fmt != "k8s" and _sequential(files):
-            joined += [(a, b) for a, b in zip(files, files[1:]) if _one_log(a, b, window, names)]
+    joined = _vault_joined(ordered, window)
     past = ""  # the first entry past those shown (file:line): their roll-up points there
     for a, b in joined:
         for (_, file, line), kind, rid, first in sorted(_across(a, b, window)):
