@@ -495,14 +495,19 @@ def _as_of(v: Any) -> Any:
     allowed = 'a UTC date such as "2026-01-31" (the day an archived set was closed), or "" for today'
     if v is None or v == "":
         return ""
+    day: Optional[datetime.date] = None
     if isinstance(v, datetime.date) and not isinstance(v, datetime.datetime):
-        return v.isoformat()
-    if isinstance(v, str) and re.fullmatch(r"\d{4}-\d{2}-\d{2}", v.strip()):
+        day = v
+    elif isinstance(v, str) and re.fullmatch(r"\d{4}-\d{2}-\d{2}", v.strip()):
         try:
-            return datetime.date.fromisoformat(v.strip()).isoformat()
+            day = datetime.date.fromisoformat(v.strip())
         except ValueError:
             pass
-    raise ValueError(allowed)
+    if day is None:
+        raise ValueError(allowed)
+    if day > datetime.datetime.now(datetime.timezone.utc).date():  # (red team rt99 F5: judged days yet to come)
+        raise ValueError(f"{allowed}: not a day after today (UTC), which no set can have been closed on")
+    return day.isoformat()
 
 
 def _review_paths(v: Any) -> Any:

@@ -64,8 +64,32 @@ MAPPING_CAVEAT = ("A control line says which evidence this run holds for a requi
 
 
 def target_kind(offline: bool, target: str = "") -> str:
-    """The kind of run a control is judged on: "offline", "embedded" (vault and tool on one host clock) or "url"."""
-    return "offline" if offline or target == "offline" else "embedded" if target in ("", "embedded") else "url"
+    """The kind of run a control is judged on: "offline", "embedded" (vault and tool on one host clock: the embedded
+    server, or a URL target on this host, ``same_host``) or "url"."""
+    if offline or target == "offline":
+        return "offline"
+    return "embedded" if target in ("", "embedded") or same_host(target) else "url"
+
+
+def same_host(url: str) -> bool:
+    """Whether the URL target ``url`` is on the tool's own host, as its address says without asking a resolver: a
+    loopback address or "localhost", or this host's own name (red team rt99 F3: a vault at 127.0.0.1 was taken as an
+    independent clock, and its agreement with the tool's as evidence of clock synchronisation)."""
+    import ipaddress
+    import socket
+
+    host = (urlsplit(url).hostname or "").rstrip(".").lower()
+    if not host:
+        return False
+    if host == "localhost" or host.endswith(".localhost") or host == socket.gethostname().lower():
+        return True
+    try:
+        address = ipaddress.ip_address(host)
+    except ValueError:
+        return False
+    if isinstance(address, ipaddress.IPv6Address) and address.ipv4_mapped is not None:
+        address = address.ipv4_mapped
+    return address.is_loopback or address.is_unspecified
 
 
 def _control_worst(outcomes: Sequence[Outcome]) -> str:
