@@ -385,8 +385,9 @@ def _luhn_visa(rng: random.Random) -> str:
 def test_compute_engine_instance_ids_in_an_audit_entrys_resource_labels_are_no_card(tmp_path: Path) -> None:
     """A Google Cloud audit entry names a VM by its monitored resource's instance_id, 19 decimal digits: one in
     twenty passes a card network's prefix and Luhn. Drawn from those only: no finding (failed before: "a Visa card
-    number ... in field 'resource.labels.instance_id'"). The same number in what the caller sent, and in the
-    resource labels of a log that is no audit log (written by anyone), is still a card number."""
+    number ... in field 'resource.labels.instance_id'"). The same number in what the caller sent, and in a
+    resource label of a log that is no audit log (written by anyone) under a key that names no id (an id key's
+    digits alone are an id anywhere: red team rt98 F2), is still a card number."""
     rng = random.Random(10)
 
     def change(row: dict[str, Any], i: int) -> None:
@@ -397,6 +398,7 @@ def test_compute_engine_instance_ids_in_an_audit_entrys_resource_labels_are_no_c
     assert _verify(tmp_path, "gcp-secretmanager", rows, rng) == []
     rows[4]["protoPayload"].setdefault("request", {})["description"] = "card " + _luhn_visa(rng)
     rows[12]["logName"] = "projects/example-prod/logs/my-app"
+    rows[12]["resource"]["labels"]["machine"] = _luhn_visa(rng)
     found = _verify(tmp_path, "gcp-secretmanager", rows, rng)
     assert _lines(found, "data_minimisation") == {5, 13}, found
 
