@@ -164,3 +164,16 @@ def test_a_lone_request_s_dropped_stage_at_the_rotation_is_found_and_a_policy_th
     rc, report = _verify(tmp_path / "unkept", capsys, _write(tmp_path / "unkept", with_twin, new[1:]), "1")
     assert (rc, _found(report)) == (0, []), _found(report)
     assert _excused(report)[OLD] == {"a RequestReceived event with no later st": 2}, _excused(report)
+
+
+def test_more_lost_edges_than_shown_are_one_finding_that_counts_the_rest(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """25 requests received in the last 2.5 s of the old file, whose later stages the next file (running on for
+    150 s) does not hold: 20 findings at their lines, and one at the 21st that stands for the other 5."""
+    reqs = _requests(0, 3000)
+    old = [e for _, a, b in reqs[:1475] for e in (a, b)] + [a for _, a, _b in reqs[1475:1500]]
+    new = [e for _, a, b in reqs[1500:] for e in (a, b)]
+    rc, report = _verify(tmp_path / "set", capsys, _write(tmp_path / "set", old, new), "1")
+    found = [f for o in report["outcomes"] if o["check"] == "completeness" for f in o["findings"]]
+    assert rc == 1 and [int(f["where"].rsplit(":", 1)[1]) for f in found] == list(range(2951, 2972)), found
+    assert found[-1]["message"].startswith("5 more Kubernetes requests") and found[-1]["entries"] == 5, found[-1]

@@ -1702,14 +1702,16 @@ def _across(a: Edges, b: Edges, window: int) -> list[tuple[tuple[int, str, int],
     return out
 
 
-def _k8s_joined(ordered: Sequence[Edges], window: int) -> list[tuple[Edges, Edges]]:
-    """The Kubernetes files of each log that follow each other in time, two by two (as ``boundaries`` joins a
-    vault's): none where the files overlap in time (``_sequential``) or are not known to be one log's."""
+def _joined(ordered: Sequence[Edges], window: int, k8s: bool) -> list[tuple[Edges, Edges]]:
+    """The files of each log that follow each other in time, two by two: Kubernetes files (``k8s``), or
+    Vault/OpenBao ones (no CloudTrail's: its records are keyed, not paired). None where the files overlap in time
+    (``_sequential``) or are not known to be one log's (``_one_log``)."""
     names = log_names(tuple(e.name for e in ordered))
     joined = []
     for log in _logs(ordered):
         files = [ordered[i] for i in log]
-        if files[0].fmt == "k8s" and _sequential(files):
+        ours = files[0].fmt == "k8s" if k8s else not files[0].keyed and files[0].fmt != "k8s"
+        if ours and _sequential(files):
             joined += [(a, b) for a, b in zip(files, files[1:]) if _one_log(a, b, window, names)]
     return joined
 
@@ -1748,24 +1750,13 @@ def _k8s_across(a: Edges, b: Edges) -> list[tuple[tuple[int, str, int], str, str
     return out
 
 
-def _vault_joined(ordered: Sequence[Edges], window: int) -> list[tuple[Edges, Edges]]:
-    """The Vault/OpenBao files of each log that follow each other in time, two by two (``boundaries``)."""
-    names = log_names(tuple(e.name for e in ordered))
-    joined = []
-    for log in _logs(ordered):
-        files = [ordered[i] for i in log]
-        if not files[0].keyed and files[0].fmt != "k8s" and _sequential(files):
-            joined += [(a, b) for a, b in zip(files, files[1:]) if _one_log(a, b, window, names)]
-    return joined
-
-
 def _long_settles(ordered: Sequence[Edges], window: int) -> list[Settle]:
     """The tallies' word of long-running requests split between two files the set joins: paired there, no longer
     excused as long-running in either (``completeness.long_running``)."""
     from ..checks.completeness import long_running
 
     out: list[Settle] = []
-    for a, b in _vault_joined(ordered, window):
+    for a, b in _joined(ordered, window, k8s=False):
         rule = long_running(window)
         out += [(a.name, rule, "+", -1) for rid in a.long_running if rid in a.pending and rid in b.orphans]
         out += [(b.name, rule, "+", -1) for rid in b.long_running if rid in b.orphans and rid in a.pending]
@@ -1778,7 +1769,7 @@ def _k8s_settles(ordered: Sequence[Edges], window: int) -> list[Settle]:
     from ..checks.completeness import K8S_ALONE, K8S_UNKEPT, k8s_in_flight
 
     out: list[Settle] = []
-    for a, b in _k8s_joined(ordered, window):
+    for a, b in _joined(ordered, window, k8s=True):
         for _, kind, _rid, _where in _k8s_across(a, b):
             if kind in ("paired", "k8s_lost", "k8s_once", "unkept"):
                 out.append((a.name, k8s_in_flight(a.bound), "+", -1))
@@ -1791,10 +1782,18 @@ def _k8s_settles(ordered: Sequence[Edges], window: int) -> list[Settle]:
 
 def _k8s_boundaries(ordered: Sequence[Edges], window: int) -> Iterator[Finding]:
     """The Kubernetes edges the set finds lost (``_k8s_across``), as a file holding both would say them."""
-    from ..checks.completeness import ID, K8S_DROP_FIX, K8S_ONCE_FIX, k8s_headless_text, k8s_lost_text, k8s_once_text
+    from ..checks.completeness import (
+        _SHOW,
+        ID,
+        K8S_DROP_FIX,
+        K8S_ONCE_FIX,
+        k8s_headless_text,
+        k8s_lost_text,
+        k8s_once_text,
+    )
 
     found = []
-    for a, b in _k8s_joined(ordered, window):
+    for a, b in _joined(ordered, window, k8s=True):
         for at, kind, rid, where in _k8s_across(a, b):
             if kind in ("k8s_lost", "k8s_once"):
                 bound = max(a.bound, b.bound)
@@ -1807,8 +1806,13 @@ def _k8s_boundaries(ordered: Sequence[Edges], window: int) -> Iterator[Finding]:
                 text = (f"{k8s_headless_text(where)} The event opens {b.name}; {a.name}, the file before it in time, "
                         "does not end with its RequestReceived event.")
                 found.append((at, Finding(ID, "", text, K8S_DROP_FIX, where=f"{at[1]}:{at[2]}", request_id=rid)))
-    for _, f in sorted(found, key=lambda x: x[0]):
+    found.sort(key=lambda x: x[0])
+    for _, f in found[:_SHOW]:
         yield f
+    if len(found) > _SHOW:  # one finding that stands for the rest (``entries``), at the first of them
+        yield Finding(ID, "", f"{len(found) - _SHOW} more Kubernetes requests split at the set's rotations lost an "
+                      "event at the files' edges.", K8S_DROP_FIX, where=found[_SHOW][1].where,
+                      entries=len(found) - _SHOW)
 
 
 def late_edges(ordered: Sequence[Edges], window: int, files: Sequence[str]
@@ -1859,7 +1863,7 @@ def boundaries(ordered: Sequence[Edges], twins: Sequence[tuple[str, str]], windo
            "(Vault and OpenBao do) instead of copytruncate, which loses what is written between the copy and the "
            "truncation; restore a rotated file that is missing from the set")
     shown = 0
-    joined = _vault_joined(ordered, window)
+    joined = _joined(ordered, window, k8s=False)
     past = ""  # the first entry past those shown (file:line): their roll-up points there
     for a, b in joined:
         for (_, file, line), kind, rid, first in sorted(_across(a, b, window)):
