@@ -14,8 +14,9 @@ listing with the error before passing requests on, or deletes the object before 
 
 from __future__ import annotations
 
+import contextlib
 from pathlib import Path
-from typing import Any
+from typing import Any, Iterator
 
 import pytest
 
@@ -48,7 +49,9 @@ class _Failing(_HopHandler):
     do_GET = do_HEAD = do_PUT = do_POST = do_DELETE = _forward
 
 
-def _hop(s3: Any, monkeypatch: pytest.MonkeyPatch, errors: list[str]) -> Hop:  # noqa: F811
+@contextlib.contextmanager
+def _hop(s3: Any, monkeypatch: pytest.MonkeyPatch, errors: list[str]) -> Iterator[Hop]:  # noqa: F811
+    """A hop before the loopback S3 server, the run's endpoint while the block lasts, answering ``errors`` first."""
     from pytest_auditready.engine import objects
 
     monkeypatch.setattr(objects, "_CACHE", {})  # (a client made for another endpoint is not reused)
@@ -57,7 +60,10 @@ def _hop(s3: Any, monkeypatch: pytest.MonkeyPatch, errors: list[str]) -> Hop:  #
     hop.RequestHandlerClass = _Failing
     hop.listing_errors = list(errors)  # type: ignore[attr-defined]
     monkeypatch.setenv("AWS_ENDPOINT_URL", hop.url)
-    return hop
+    try:
+        yield hop
+    finally:
+        hop.stop()
 
 
 @pytest.mark.parametrize("errors", [["SlowDown"], ["InternalError"], ["SlowDown", "InternalError"]],
@@ -66,11 +72,8 @@ def test_a_listing_a_store_fails_for_a_moment_is_tried_again_and_judged(
         s3: Any, monkeypatch: pytest.MonkeyPatch, tmp_path: Path, capsys: pytest.CaptureFixture[str],  # noqa: F811
         errors: list[str]) -> None:
     s3.put_object(Bucket=s3.bucket, Key="vault/audit.log", Body=CLEAN.read_bytes())
-    hop = _hop(s3, monkeypatch, errors)
-    try:
+    with _hop(s3, monkeypatch, errors) as hop:
         rc, text = _verify(tmp_path, capsys, f"s3://{s3.bucket}/vault/")
-    finally:
-        hop.stop()
     assert rc == 0 and "cannot list" not in text, text
     assert hop.listing_errors == []  # type: ignore[attr-defined]  # (each error was answered)
 
@@ -78,11 +81,8 @@ def test_a_listing_a_store_fails_for_a_moment_is_tried_again_and_judged(
 def test_a_store_that_keeps_answering_slow_down_is_refused_in_one_line_saying_so(
         s3: Any, monkeypatch: pytest.MonkeyPatch, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:  # noqa: F811
     s3.put_object(Bucket=s3.bucket, Key="vault/audit.log", Body=CLEAN.read_bytes())
-    hop = _hop(s3, monkeypatch, ["SlowDown"] * 3)
-    try:
+    with _hop(s3, monkeypatch, ["SlowDown"] * 3):
         rc, text = _verify(tmp_path, capsys, f"s3://{s3.bucket}/vault/")
-    finally:
-        hop.stop()
     line = _refusal(text)
     assert rc == 2 and f"cannot list s3://{s3.bucket}/vault/: the store answered 503 SlowDown (Please reduce" in line
     assert "Errno" not in line and "credentials in the environment" not in line and "run again" in line, line
@@ -92,12 +92,9 @@ def test_an_object_removed_while_it_is_read_is_said_removed_after_it_was_listed(
         s3: Any, monkeypatch: pytest.MonkeyPatch, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:  # noqa: F811
     _blocks(monkeypatch)
     s3.put_object(Bucket=s3.bucket, Key="gone/audit.log", Body=CLEAN.read_bytes())
-    hop = _hop(s3, monkeypatch, [])
-    hop.before_later_block = lambda: s3.delete_object(Bucket=s3.bucket, Key="gone/audit.log")  # a lifecycle rule
-    try:
+    with _hop(s3, monkeypatch, []) as hop:
+        hop.before_later_block = lambda: s3.delete_object(Bucket=s3.bucket, Key="gone/audit.log")  # a lifecycle rule
         rc, text = _verify(tmp_path, capsys, f"s3://{s3.bucket}/gone/")
-    finally:
-        hop.stop()
     line = _refusal(text)
     assert rc == 2 and f"cannot read s3://{s3.bucket}/gone/audit.log" in line, text
     assert "the object was removed after it was listed" in line and "no such bucket" not in line, line
