@@ -312,12 +312,15 @@ def cloudtrail_defined_secrets(rec: Mapping[str, Any]) -> list[tuple[str, str, s
 # whatever the producer. Their values are judged by the detectors of a secret's own format (a GitHub token, an AWS
 # key, a private key), not by entropy or keyword, which every random id trips (scan.secrets.NOT_BY_NAME): a key
 # that names an id (id, *_id, *Id, *ID, uuid, guid: Okta's uuid and transaction.id, 1Password's 26-character
-# uuids, Google's insertId, Azure's correlationId, GitHub's _document_id) or a name (*_name, *Name: GitHub's
-# secret_name is the NAME of an Actions secret), unless it names a session, token, key, secret value, password or
-# credential (a web session id is a bearer credential; an access key id is reported where it is not the producer's
-# own field, as a lead to its key).
+# uuids, Google's insertId, Azure's correlationId, GitHub's _document_id), a name (*_name, *Name: GitHub's
+# secret_name is the NAME of an Actions secret) or a digest (*Fingerprint, *Hash, *_sha256, checksum: Okta's
+# debugData deviceFingerprint, 32 hex digits on every sign-in, read as a high-entropy secret and, twenty sign-ins
+# on, keeping a real token past the check's cap unnamed: red team rt100 F1), unless it names a session, token,
+# key, secret value, password or credential (a web session id is a bearer credential; an access key id is reported
+# where it is not the producer's own field, as a lead to its key; a password's hash can be cracked).
 JSONL_NAME_KEYS = (r"\A(?!.*(?i:session|token|key|secret_?value|passw|pwd|private|credential|cookie))"
-                   r".*(?:(?<![A-Za-z])(?i:id|uuid|guid|name)|[a-z0-9](?:Id|ID|Uuid|UUID|Name))\Z")
+                   r".*(?:(?<![A-Za-z])(?i:id|uuid|guid|name|fingerprint|hash|digest|checksum|sha\d*|md5)"
+                   r"|[a-z0-9](?:Id|ID|Uuid|UUID|Name|Fingerprint|Hash|Digest|Checksum))\Z")
 # An event's auditID: a UUID the API server makes, unless the client sent an Audit-ID header, which it takes as it
 # is (kubernetes PR 99237): judged by a secret's own format only (a random id passes every entropy limit), so a
 # credential sent as Audit-ID is found (red team rt32, F2). And the keys JSONL_NAME_KEYS names, in the objects a
