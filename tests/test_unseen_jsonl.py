@@ -321,6 +321,20 @@ def test_an_api_answer_that_is_one_json_array_is_refused_with_the_jq_line(tmp_pa
     assert f"jq -c '.[]' {path}" in exc.value.fix
 
 
+@pytest.mark.parametrize("indent", [None, 2])
+def test_an_array_newest_first_is_refused_with_the_jq_line_that_reverses_it(tmp_path: Path, indent: Any) -> None:
+    """gcloud logging read returns entries newest first (--order=desc, its default), as the Okta API does with
+    sortOrder=DESCENDING: `jq -c '.[]'` of it read as a log going back in time, a timestamp_accuracy failure blamed on
+    a pipeline (red team rt100 F3). The refusal says so and gives `jq -c 'reverse[]'`."""
+    rows = _rows("okta-systemlog")
+    assert rows[0]["published"] < rows[-1]["published"]
+    path = _write(tmp_path, "logs.json", json.dumps(rows[::-1], indent=indent))
+    with pytest.raises(UnknownFormat, match="one JSON array of records") as exc:
+        verify_file(str(path), _settings("okta-systemlog"), OFFLINE, {})
+    assert exc.value.cause.endswith("not one record a line, newest first"), exc.value.cause
+    assert f"jq -c 'reverse[]' {path}" in exc.value.fix
+
+
 @pytest.mark.parametrize("indent", [None, 4])
 def test_azure_records_document_is_refused_with_the_jq_line(tmp_path: Path, indent: Any) -> None:
     """Azure Monitor's {"records": [...]} (Event Hubs, storage blobs before 2018-11): compact, it was read as ONE

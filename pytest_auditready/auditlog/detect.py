@@ -533,6 +533,37 @@ def _packing(name: str) -> str:
         return ""
 
 
+# The keys a record's time is under in the JSON arrays producers export (Cloud Logging, Okta, CloudTrail, Vector)
+_ARRAY_TIMES = ("timestamp", "published", "eventTime", "time", "@timestamp", "receiveTimestamp")
+
+
+def _newest_first(body: bytes) -> bool:
+    """Whether a JSON array of records begins newest first: its first record's time (RFC 3339) is after its
+    second's. gcloud logging read writes newest first by default (--order=desc), so a `jq -c '.[]'`
+    of it reads as a log going back in time (red team rt100 F3)."""
+    decoder = json.JSONDecoder()
+    text = body[1:].decode("utf-8", "replace")
+    records: list[Any] = []
+    at = 0
+    try:
+        while len(records) < 2:
+            at = len(text) - len(text[at:].lstrip(" \t\r\n,"))
+            record, at = decoder.raw_decode(text, at)
+            records.append(record)
+    except ValueError:
+        return False
+    a, b = records
+    if not (isinstance(a, dict) and isinstance(b, dict)):
+        return False
+    from .model import parse_time
+
+    for k in _ARRAY_TIMES:
+        ta, tb = parse_time(a.get(k)), parse_time(b.get(k))
+        if ta is not None and tb is not None:
+            return ta[0] > tb[0]
+    return False
+
+
 def _filtered(name: str, command: str, suffix: str, stdin: bool = False, then: str = "") -> str:
     """The shell line that runs ``command`` (then the pipeline ``then``) over the log ``name``, writing what it gives
     beside it with ``suffix``: ``command FILE > FILE.suffix`` (``stdin``: ``command < FILE``); for a compressed file,
@@ -851,10 +882,13 @@ def sniff(name: str, sample: bytes, complete: bool, *, prefix: str = "", framing
     if body[:1] == b"[" and body[1:].lstrip()[:1] in (b"{", b""):
         # One JSON array of records (compact or pretty-printed): an API's list answer or an export (the Okta System
         # Log API's GET /api/v1/logs, gcloud logging read --format=json, a SIEM's JSON export).
+        newest_first = _newest_first(body)
         raise UnknownFormat(f"{name} holds one JSON array of records (an API's list answer or an export, such as the "
-                            "Okta System Log API or gcloud logging read --format=json), not one record a line",
-                            "write one record a line (" + _filtered(name, "jq -c '.[]'", "jsonl") + ") and verify "
-                            "that")
+                            "Okta System Log API or gcloud logging read --format=json), not one record a line"
+                            + (", newest first" if newest_first else ""),
+                            "write one record a line, oldest first ("
+                            + _filtered(name, "jq -c 'reverse[]'" if newest_first else "jq -c '.[]'", "jsonl")
+                            + ") and verify that")
     if body[:1] == b"<" and not _SYSLOG_RE.match(body):
         raise _markup(name, body)
     lines = read = _lines(sample, complete)
