@@ -1019,12 +1019,12 @@ class Pairs(Visitor):
                     responses[(file, line)] = "conn"
         if self.first_t is not None and not self.in_set:
             late, end, start = self.late(), self.max_t, self.first_t
-            for rid, (ns, _f, _n, asked, _e) in self.pending.items():
-                if end - ns > late and not self._long(asked[0], end - ns):
+            long_requests, long_responses = self.long_edges()
+            for rid, (ns, *_) in self.pending.items():
+                if end - ns > late and rid not in long_requests:
                     requests.setdefault(rid, "late")
             for _rid, ns, file, line, _before in self.orphans:
-                said = self.orphan_said.get((file, line))
-                if ns - start > late and not (said is not None and self._long(said[0][0], ns - start)):
+                if ns - start > late and (file, line) not in long_responses:
                     responses.setdefault((file, line), "late")
         return requests, responses
 
@@ -1033,18 +1033,19 @@ class Pairs(Visitor):
         still running there (LONG_RUNNING)."""
         return LONG_RUNNING.match(path) is not None and (far <= self.window or _STREAMS.match(path) is not None)
 
-    def long_edges(self) -> set[str]:
-        """The request ids of the requests in flight at the log's end and the responses without request at its start
-        that are long-running ones (``_long``)."""
+    def long_edges(self) -> tuple[set[str], set[tuple[str, int]]]:
+        """The long-running ones (``_long``) among the requests in flight at the log's end (their request ids) and
+        the responses without request at its start (their file and line)."""
         if self.first_t is None:
-            return set()
+            return set(), set()
         end, start = self.max_t, self.first_t
-        rids = {rid for rid, (ns, _f, _n, asked, _e) in self.pending.items() if self._long(asked[0], end - ns)}
-        for rid, ns, file, line, _before in self.orphans:
+        requests = {rid for rid, (ns, _f, _n, asked, _e) in self.pending.items() if self._long(asked[0], end - ns)}
+        responses = set()
+        for _rid, ns, file, line, _before in self.orphans:
             said = self.orphan_said.get((file, line))
             if said is not None and self._long(said[0][0], ns - start):
-                rids.add(rid)
-        return rids
+                responses.add((file, line))
+        return requests, responses
 
     def _answer(self, rid: str, ns: int, file: str, line: int, asked: int = -1) -> None:
         """Remember a response (paired or not, ``asked`` the time of its request entry) to name an entry of its
@@ -1692,13 +1693,13 @@ class Pairs(Visitor):
             flight = f"a request still in flight when the log ends (within {w} s of its last entry){there}"
             before = ("a response whose request was written before the log begins (within "
                       f"{w} s of its first entry){there}")
-        long_ids = self.long_edges() if not self.export_tool else set()
+        long_requests, long_responses = self.long_edges() if not self.export_tool else (set(), set())
         flight_n = 0 if self.export_tool else sum(1 for rid in self.pending
-                                                    if rid not in lost_requests and rid not in long_ids)
-        before_n = sum(1 for rid, _ns, file, line, _b in self.orphans
-                       if (file, line) not in lost_responses and rid not in long_ids)
-        long_n = sum(1 for rid in self.pending if rid in long_ids and rid not in lost_requests) + sum(
-            1 for rid, _ns, file, line, _b in self.orphans if rid in long_ids and (file, line) not in lost_responses)
+                                                    if rid not in lost_requests and rid not in long_requests)
+        answers = [(file, line) for _rid, _ns, file, line, _b in self.orphans if (file, line) not in lost_responses]
+        before_n = sum(1 for at in answers if at not in long_responses)
+        long_n = sum(1 for rid in self.pending if rid in long_requests and rid not in lost_requests) + (
+            len(answers) - before_n)
         for rule, n in ((flight, flight_n), (before, before_n), (long_running(self.window), long_n)):
             if n:
                 out[rule] = out.get(rule, 0) + n

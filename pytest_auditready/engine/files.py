@@ -1019,7 +1019,13 @@ def edges_of(visitor: "Pairs", name: str, entries: int) -> Optional[Edges]:
                  said={o[0]: visitor.orphan_said[(o[2], o[3])] for o in visitor.orphans
                        if (o[2], o[3]) in visitor.orphan_said},
                  longest=visitor.longest, late=visitor.late(), reported=reported,
-                 long_running=frozenset(visitor.long_edges()))
+                 long_running=_long_ids(visitor))
+
+
+def _long_ids(visitor: "Pairs") -> frozenset[str]:
+    """The request ids of a file's long-running edges (``Pairs.long_edges``), requests and responses alike."""
+    requests, responses = visitor.long_edges()
+    return frozenset(requests | {o[0] for o in visitor.orphans if (o[2], o[3]) in responses})
 
 
 def _k8s_edges(visitor: "Pairs", name: str, entries: int) -> Edges:
@@ -1756,8 +1762,8 @@ def _long_settles(ordered: Sequence[Edges], window: int) -> list[Settle]:
     from ..checks.completeness import long_running
 
     out: list[Settle] = []
+    rule = long_running(window)
     for a, b in _joined(ordered, window, k8s=False):
-        rule = long_running(window)
         out += [(a.name, rule, "+", -1) for rid in a.long_running if rid in a.pending and rid in b.orphans]
         out += [(b.name, rule, "+", -1) for rid in b.long_running if rid in b.orphans and rid in a.pending]
     return out
