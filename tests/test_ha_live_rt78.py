@@ -474,6 +474,10 @@ def test_a_step_no_active_node_took_is_not_named_left(cluster: Cluster) -> None:
         standby.start()
         cluster.unseal(standby)
         assert "leader_address" not in cluster.leader(standby)
+        # just unsealed, a node may still forward reads (CI saw "local node not active but active cluster node not
+        # found" on this lookup) until it has set itself up as a standby that serves them from its own storage
+        _until("the restarted standby serving reads",
+               lambda: _api(standby.url, "GET", "auth/token/lookup-self", token)[0] == 200)
         client = VaultClient(standby.url, token, timeout=10)
         try:
             runner = _runner(client)
