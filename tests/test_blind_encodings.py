@@ -13,12 +13,12 @@ from __future__ import annotations
 import json
 import os
 import re
-import subprocess
-import sys
 from pathlib import Path
 from typing import Callable, Iterator, NamedTuple
 
 import pytest
+
+from tests._native_runs import verify_process
 
 FIXTURES = Path(__file__).resolve().parent.parent / "fixtures" / "blind-encodings"
 CLEAN = FIXTURES / "openbao-clean.log"
@@ -86,21 +86,18 @@ def _run(root: Path, paths: list[Path], canaries: tuple[str, ...], pure: bool) -
     and per path and check, the findings' messages with their place; a path that some check did not run on is left
     out (each check must run on every file)."""
     (root / "pyproject.toml").write_text(PROJECT)
-    args = [sys.executable, "-m", "pytest_auditready", "verify", *map(str, paths), "--json", str(root / "out.json")]
+    args = [*map(str, paths), "--json", str(root / "out.json")]
     if canaries:
         (root / "canaries.txt").write_text("\n".join(canaries) + "\n")
         args += ["--canaries", str(root / "canaries.txt")]
-    env = dict(os.environ)
-    env.pop("AUDITREADY_PURE_PYTHON", None)
-    if pure:
-        env["AUDITREADY_PURE_PYTHON"] = "1"
-    proc = subprocess.run(args, cwd=root, env=env, capture_output=True, text=True, timeout=300)
-    if proc.returncode not in (0, 1):
-        return f"exit {proc.returncode}: {proc.stderr[-2000:]}", {}
+    # (a process of its own, forked from a server that has imported the package: tests/_native_runs.py)
+    code, stdout, stderr = verify_process(args, root, pure, timeout=300)
+    if code not in (0, 1):
+        return f"exit {code}: {stderr[-2000:]}", {}
     out: dict[str, dict] = {str(p): {c: [] for c in CHECKS} for p in paths}
     check = path = ""
     seen: set[tuple[str, str]] = set()
-    for line in proc.stdout.splitlines():
+    for line in stdout.splitlines():
         m = re.match(r"(PASS|FAIL|SKIP) (\S+) (\S+)", line)
         if m:
             check, path = m.group(2), m.group(3)
@@ -111,7 +108,7 @@ def _run(root: Path, paths: list[Path], canaries: tuple[str, ...], pure: bool) -
     for p in paths:
         if any((str(p), c) not in seen for c in CHECKS):
             del out[str(p)]
-    return "" if out else f"no file judged by every check\n{proc.stdout[-3000:]}", out
+    return "" if out else f"no file judged by every check\n{stdout[-3000:]}", out
 
 
 def _write(folder: Path, files: dict[str, str]) -> dict[str, Path]:
