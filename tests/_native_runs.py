@@ -1,9 +1,10 @@
-"""Shared by tests/test_native*.py: ``auditready verify`` run as a process, many times, cheaply; and the builds of the
-C extension, compiled once per test process.
+"""Shared by tests/test_native*.py and the tests of the command line: ``auditready verify`` (or any command:
+``cli_process``) run as a process, many times, cheaply; and the builds of the C extension, compiled once per test
+process.
 
 ``verify_process(args, cwd, pure, env)`` gives what ``subprocess.run([python, "-m", "pytest_auditready", "verify",
 *args], cwd=cwd, env=env, capture_output=True, text=True, timeout=...)`` gives: the exit code, the standard output
-and the standard error of a process of its own. The process is a fork of a server that has done, once, what every
+and the standard error of a process of its own, its standard input /dev/null. The process is a fork of a server that has done, once, what every
 such process does first (start the interpreter and import the package and its dependencies, with
 AUDITREADY_PURE_PYTHON set or not: it is read at import), and nothing else: no command has run in it. Each child
 starts from that state, takes the caller's environment and folder, its descriptors 0, 1 and 2 are /dev/null and two
@@ -130,11 +131,11 @@ class _Server:
         self.answers: IO[str] = os.fdopen(read, "r")
         self.n = 0
 
-    def ask(self, args: list[str], cwd: Path, env: dict[str, str], timeout: float) -> tuple[int, str, str]:
+    def ask(self, argv: list[str], cwd: Path, env: dict[str, str], timeout: float) -> tuple[int, str, str]:
         self.n += 1
         out, err = os.path.join(self.io, f"{self.n}.out"), os.path.join(self.io, f"{self.n}.err")
         assert self.proc.stdin is not None
-        self.proc.stdin.write(json.dumps({"args": ["verify", *args], "cwd": str(cwd), "env": env, "out": out,
+        self.proc.stdin.write(json.dumps({"args": argv, "cwd": str(cwd), "env": env, "out": out,
                                           "err": err, "timeout": timeout}) + "\n")
         self.proc.stdin.flush()
         answer = self.answers.readline()
@@ -147,7 +148,7 @@ class _Server:
                 texts.append(f.read())
             os.unlink(path)
         if code == "timeout":
-            raise subprocess.TimeoutExpired(["auditready", "verify", *args], timeout, texts[0], texts[1])
+            raise subprocess.TimeoutExpired(["auditready", *argv], timeout, texts[0], texts[1])
         return code, texts[0], texts[1]
 
     def close(self) -> None:
@@ -170,11 +171,17 @@ def verify_process(args: list[str], cwd: Path, pure: bool, env: Optional[dict[st
     """(exit code, standard output, standard error) of ``auditready verify ARGS`` in its own process, run in
     ``cwd`` with the environment ``env`` (os.environ if None) where AUDITREADY_PURE_PYTHON is "1" if ``pure`` and
     unset if not."""
+    return cli_process(["verify", *args], cwd, pure, env, timeout)
+
+
+def cli_process(argv: list[str], cwd: Path, pure: bool = False, env: Optional[dict[str, str]] = None,
+                timeout: float = 120) -> tuple[int, str, str]:
+    """As verify_process, for any command line of ``auditready`` (``argv`` without the program's name)."""
     env = {k: v for k, v in (os.environ if env is None else env).items() if k != PURE_ENV}
     if pure:
         env[PURE_ENV] = "1"
     if not hasattr(os, "fork"):  # no fork (Windows): a process started afresh, as the console script is
-        res = subprocess.run([sys.executable, "-m", "pytest_auditready", "verify", *args], capture_output=True,
+        res = subprocess.run([sys.executable, "-m", "pytest_auditready", *argv], capture_output=True,
                              text=True, timeout=timeout, env=env, cwd=cwd)
         return res.returncode, res.stdout, res.stderr
     key = tuple(sorted((k, v) for k, v in env.items() if k not in _VOLATILE))
@@ -183,7 +190,7 @@ def verify_process(args: list[str], cwd: Path, pure: bool, env: Optional[dict[st
         if held is not None:
             held[1].close()
         held = _SERVERS[pure] = (key, _Server(env))
-    return held[1].ask(args, cwd, env, timeout)
+    return held[1].ask(argv, cwd, env, timeout)
 
 
 @atexit.register

@@ -14,14 +14,16 @@ from typing import Any, Optional
 import pytest
 
 from pytest_auditready.vault.client import VaultClient
+from tests._native_runs import cli_process
 from tests.conftest import assert_no_secret, remember_secret, server_from_hcl
 
 FIXTURES = Path(__file__).resolve().parents[1] / "fixtures"
 
 
 def access(*args: str, cwd: Optional[Path] = None) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([sys.executable, "-m", "pytest_auditready.cli", "access", *args], capture_output=True,
-                          text=True, timeout=120, cwd=cwd)
+    """`auditready access ARGS` in a process of its own (a fork of the verify server: tests/_native_runs.py)."""
+    return subprocess.CompletedProcess(["auditready", "access", *args],
+                                       *cli_process(["access", *args], cwd or Path.cwd(), timeout=120))
 
 
 def nine(t: str) -> str:

@@ -21,6 +21,7 @@ import pytest
 from pytest_auditready.errors import AuditReadyError
 from pytest_auditready.report import evidence, github, junit, sarif
 from pytest_auditready.safeio import read_small, write_atomic
+from tests._native_runs import cli_process
 from tests.test_cloudtrail import _digest_key, _log_key, build_trail, rsa_key, write_keys
 from tests.test_reports import make_result
 
@@ -32,9 +33,9 @@ PRECIOUS = b"precious content that no writer may touch\n"
 def cli(*args: str, cwd: Path, timeout: float = DEADLINE) -> subprocess.CompletedProcess[str]:
     """`auditready ARGS` in a subprocess; a hang fails the test at the deadline instead of hanging it."""
     env = {k: v for k, v in os.environ.items() if k not in ("GITHUB_ACTIONS", "GITHUB_STEP_SUMMARY")}
-    try:
-        return subprocess.run([sys.executable, "-m", "pytest_auditready.cli", *args], cwd=cwd, env=env,
-                              capture_output=True, text=True, timeout=timeout, stdin=subprocess.DEVNULL)
+    try:  # (a fork of the verify server: tests/_native_runs.py)
+        return subprocess.CompletedProcess(["auditready", *args], *cli_process(list(args), cwd, env=env,
+                                                                                 timeout=timeout))
     except subprocess.TimeoutExpired:
         pytest.fail(f"auditready {' '.join(args)} still ran after {timeout:.0f} s: it hangs")
 
