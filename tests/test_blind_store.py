@@ -28,6 +28,7 @@ import pytest
 
 from pytest_auditready.seal.chain import load_private_key
 from pytest_auditready.seal.sealer import Sealer
+from tests._native_runs import cli_process
 
 TOK = "hmac-sha256:6b5d0680f0f8cc125f82a4769fbb7e0b974929fd44597fc22b69fa8acc6db49d"
 ACC = "hmac-sha256:9af6a4da7790a9afc6cb823ae51030edcc47e60b9b14897b09ca1da9680eae18"
@@ -72,11 +73,10 @@ def verify(tmp: Path, *paths: str, days: int, sealed: bool, key: Path | None = N
     lines += [f'public_key = "{key}"'] if sealed and key else ["require_tamper_evidence = false"]
     cfg.write_text("\n".join(lines) + "\n")
     out = tmp / f"out-{uuid.uuid4().hex[:6]}.json"
-    p = subprocess.run([sys.executable, "-m", "pytest_auditready.cli", "-q", "verify", *paths, "--config", str(cfg),
-                        "--json", str(out)], capture_output=True, text=True, timeout=180,
-                       env={**os.environ, **(env or {})}, cwd=tmp)  # no baseline or settings of the caller's folder
-    report = json.loads(out.read_text()) if out.exists() else {}
-    return p.returncode, p.stderr, report
+    code, _, stderr = cli_process(["-q", "verify", *paths, "--config", str(cfg), "--json", str(out)], tmp,
+                                  env={**os.environ, **(env or {})}, timeout=180)  # (tmp: no baseline or settings
+    report = json.loads(out.read_text()) if out.exists() else {}  # of the caller's folder)
+    return code, stderr, report
 
 
 def failed(report: dict[str, Any]) -> set[str]:

@@ -24,6 +24,7 @@ from pytest_auditready.checks.completeness import ALONE, Pairs, in_flight
 from pytest_auditready.config import Settings
 from pytest_auditready.offline.reader import Block, vault_block, vault_parser
 from pytest_auditready.vault.embedded import EmbeddedServer
+from tests._native_runs import cli_process
 from tests.conftest import remember_secret
 
 pytestmark = pytest.mark.vault
@@ -102,11 +103,9 @@ def verify(tmp_path: Path) -> Callable[[bytes], list[tuple[str, int, str]]]:
         log.write_bytes(raw)
         log.chmod(0o600)
         out = tmp_path / "out.json"
-        proc = subprocess.run([sys.executable, "-m", "pytest_auditready.cli", "verify", str(log), "--config",
-                               str(tmp_path / "auditready.toml"), "--json", str(out), "-q"],
-                              capture_output=True, text=True, timeout=120,
-                              env={**os.environ, "AUDITREADY_PURE_PYTHON": "1" if pure else ""})
-        assert proc.returncode in (0, 1), proc.stdout + proc.stderr
+        code, stdout, stderr = cli_process(["verify", str(log), "--config", str(tmp_path / "auditready.toml"),
+                                            "--json", str(out), "-q"], Path.cwd(), pure)
+        assert code in (0, 1), stdout + stderr
         found = []
         for o in json.loads(out.read_text())["outcomes"]:
             for f in o["findings"]:

@@ -17,8 +17,6 @@ import base64
 import json
 import os
 import random
-import subprocess
-import sys
 import time
 from pathlib import Path
 from typing import Any
@@ -29,8 +27,8 @@ from pytest_auditready.checks import data_minimisation as dm
 from pytest_auditready.checks.base import FAILED, PASSED, Outcome
 from pytest_auditready.config import Settings
 from pytest_auditready.engine.files import verify_file
-from pytest_auditready.scan import native
 from pytest_auditready.vault.client import VaultClient
+from tests._native_runs import cli_process
 from tests.conftest import remember_secret
 
 ROOT = Path(__file__).resolve().parents[1] / "fixtures"
@@ -292,12 +290,8 @@ def _node(n: int, storage: str) -> dict[str, Any]:
 
 
 def _verify(args: list[str], cwd: Path, pure: bool) -> tuple[int, str]:
-    env = {k: v for k, v in os.environ.items() if k != native.PURE_ENV}
-    if pure:
-        env[native.PURE_ENV] = "1"
-    r = subprocess.run([sys.executable, "-m", "pytest_auditready", "verify", *args], capture_output=True, text=True,
-                       timeout=120, env=env, cwd=cwd)
-    return r.returncode, r.stdout + r.stderr
+    code, stdout, stderr = cli_process(["verify", *args], cwd, pure)
+    return code, stdout + stderr
 
 
 @pytest.mark.parametrize("pure", [False, True], ids=["native", "pure"])

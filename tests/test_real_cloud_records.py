@@ -10,8 +10,6 @@ from __future__ import annotations
 
 import json
 import os
-import subprocess
-import sys
 from pathlib import Path
 from typing import Any
 
@@ -19,6 +17,7 @@ import pytest
 
 from pytest_auditready.auditlog.formats import FORMATS
 from pytest_auditready.scan.secrets import GenericScanner
+from tests._native_runs import cli_process
 
 FIXTURES = Path(__file__).resolve().parent.parent / "fixtures" / "real-cloud"
 SETTINGS = {"cloudtrail": "retention_days = 0\nrequire_tamper_evidence = false\ntimestamp_digits = 0\n",
@@ -34,10 +33,9 @@ def _verify(tmp_path: Path, fmt: str, name: str, text: str) -> tuple[int, dict[s
     log.write_text(text)
     for p in (settings, log):
         os.chmod(p, 0o600)
-    proc = subprocess.run([sys.executable, "-m", "pytest_auditready", "verify", str(log), "--config", str(settings),
-                           "--json", "-"], capture_output=True, text=True, timeout=120, cwd=tmp_path)
-    assert proc.returncode in (0, 1), proc.stderr[-2000:]
-    return proc.returncode, json.loads(proc.stdout)
+    code, stdout, stderr = cli_process(["verify", str(log), "--config", str(settings), "--json", "-"], tmp_path)
+    assert code in (0, 1), stderr[-2000:]
+    return code, json.loads(stdout)
 
 
 def _failed(report: dict[str, Any]) -> dict[str, list[str]]:

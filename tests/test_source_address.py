@@ -11,13 +11,12 @@ from __future__ import annotations
 
 import json
 import os
-import subprocess
-import sys
 from pathlib import Path
 from typing import Any
 
 import pytest
 
+from tests._native_runs import cli_process
 from tests.test_blind_encodings import KV_READ, PROJECT, _planted
 
 PATHS = pytest.mark.parametrize("pure", [False, True], ids=["native", "pure"])  # C extension, pure Python
@@ -32,13 +31,9 @@ def _required_fields(tmp_path: Path, value: str, pure: bool) -> list[dict[str, A
     log.write_text(_planted(_at_source, value))
     os.chmod(log, 0o600)
     (tmp_path / "pyproject.toml").write_text(PROJECT)
-    env = {k: v for k, v in os.environ.items() if k != "AUDITREADY_PURE_PYTHON"}
-    if pure:
-        env["AUDITREADY_PURE_PYTHON"] = "1"
-    proc = subprocess.run([sys.executable, "-m", "pytest_auditready", "verify", str(log), "--json",
-                           str(tmp_path / "out.json")], cwd=tmp_path, env=env, capture_output=True, text=True,
-                          timeout=300)
-    assert proc.returncode in (0, 1), proc.stderr[-2000:]
+    code, _, stderr = cli_process(["verify", str(log), "--json", str(tmp_path / "out.json")], tmp_path, pure,
+                                  timeout=300)
+    assert code in (0, 1), stderr[-2000:]
     (outcome,) = [o for o in json.loads((tmp_path / "out.json").read_text())["outcomes"]
                   if o["check"] == "required_fields"]
     assert outcome["status"] in ("passed", "failed"), outcome
