@@ -174,6 +174,14 @@ def verify_process(args: list[str], cwd: Path, pure: bool, env: Optional[dict[st
     return cli_process(["verify", *args], cwd, pure, env, timeout)
 
 
+def completed(argv: list[str], cwd: Optional[Path] = None, env: Optional[dict[str, str]] = None,
+              timeout: float = 120) -> "subprocess.CompletedProcess[str]":
+    """cli_process as subprocess.run(["auditready", *argv], cwd=cwd (this folder if None), env=env,
+    capture_output=True, text=True, timeout=timeout) gives it."""
+    return subprocess.CompletedProcess(["auditready", *argv],
+                                       *cli_process(argv, cwd or Path.cwd(), env=env, timeout=timeout))
+
+
 def cli_process(argv: list[str], cwd: Path, pure: bool = False, env: Optional[dict[str, str]] = None,
                 timeout: float = 120) -> tuple[int, str, str]:
     """As verify_process, for any command line of ``auditready`` (``argv`` without the program's name)."""

@@ -15,7 +15,6 @@ from __future__ import annotations
 import json
 import os
 import subprocess
-import sys
 from pathlib import Path
 from typing import Any, Iterator
 
@@ -23,12 +22,12 @@ import pytest
 import requests
 
 from pytest_auditready.vault.embedded import EmbeddedServer, find_bao
+from tests._native_runs import completed
 from tests.conftest import assert_no_secret, remember_secret
 
 
 def access(*args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([sys.executable, "-m", "pytest_auditready.cli", "access", *args], capture_output=True,
-                          text=True, timeout=120)
+    return completed(["access", *args])  # a fork of the verify server (tests/_native_runs.py)
 
 
 def kv(server: EmbeddedServer, token: str, *args: str) -> subprocess.CompletedProcess[str]:

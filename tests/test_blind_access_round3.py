@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import json
 import subprocess
-import sys
 from pathlib import Path
 from typing import Any, Callable, Iterator, Optional
 
@@ -17,13 +16,13 @@ import pytest
 import requests
 
 from pytest_auditready.vault.embedded import EmbeddedServer
+from tests._native_runs import completed
 from tests.auditrun import run_audit
 from tests.conftest import remember_secret
 
 
 def cli(*args: str, cwd: Optional[Path] = None) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([sys.executable, "-m", "pytest_auditready.cli", *args], capture_output=True, text=True,
-                          timeout=120, cwd=cwd)
+    return completed(list(args), cwd)  # a fork of the verify server (tests/_native_runs.py)
 
 
 class Api:

@@ -26,6 +26,7 @@ from pytest_auditready.report.evidence import build
 from pytest_auditready.report.github import md_cell
 from pytest_auditready.result import AuditResult
 from pytest_auditready.text import redact
+from tests._native_runs import completed
 
 FIXTURE = Path(__file__).resolve().parent.parent / "fixtures" / "blind-reports" / "openbao-hostile-paths.log"
 CONFIG = "[tool.auditready]\nrequire_tamper_evidence = false\nretention_days = 0\n"
@@ -67,8 +68,7 @@ def _cli(folder: Path, *args: str) -> subprocess.CompletedProcess[str]:
     env = {k: v for k, v in os.environ.items() if k not in ("VAULT_TOKEN", "BAO_TOKEN")}
     env.update(GITHUB_ACTIONS="true", GITHUB_STEP_SUMMARY=str(folder / "out" / "summary.md"))
     (folder / "out").mkdir(exist_ok=True)
-    return subprocess.run([sys.executable, "-m", "pytest_auditready.cli", *args], cwd=folder, env=env,
-                          capture_output=True, text=True, timeout=120)
+    return completed(list(args), folder, env)  # a fork of the verify server (tests/_native_runs.py)
 
 
 def _verify(folder: Path, *paths: str, extra: tuple[str, ...] = ()) -> subprocess.CompletedProcess[str]:

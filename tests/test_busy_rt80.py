@@ -18,7 +18,6 @@ from __future__ import annotations
 
 import json
 import subprocess
-import sys
 from pathlib import Path
 from typing import Any, Iterator, Mapping, Optional
 
@@ -31,6 +30,7 @@ from pytest_auditready.checks.completeness import PAIRS_ONLY, Pairs
 from pytest_auditready.config import Settings
 from pytest_auditready.engine.files import offline_checks, verify_file
 from pytest_auditready.vault.embedded import EmbeddedServer
+from tests._native_runs import completed
 from tests.conftest import assert_no_secret, remember_secret
 from tests.test_access_kv_commands import kv as _kv
 
@@ -167,8 +167,7 @@ def test_every_key_that_holds_a_value_in_clear_is_named(tuned: tuple[Path, Path]
 
 
 def _access(*args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([sys.executable, "-m", "pytest_auditready.cli", "access", *args], capture_output=True,
-                          text=True, timeout=120)
+    return completed(["access", *args])  # a fork of the verify server (tests/_native_runs.py)
 
 
 def _ask(pattern: str, log: Path, rc: int = 0) -> dict[str, Any]:

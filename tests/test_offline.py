@@ -23,6 +23,7 @@ from pytest_auditready.checks.base import FAILED, PASSED, SKIPPED, Outcome
 from pytest_auditready.cli import main
 from pytest_auditready.config import Settings, load
 from pytest_auditready.engine.files import offline_checks, read_canaries, verify_file
+from tests._native_runs import completed
 
 from .conftest import assert_no_secret, remember_secret
 
@@ -273,8 +274,7 @@ def _verify(tmp_path: Path, *args: str) -> subprocess.CompletedProcess[str]:
     cfg = tmp_path / "auditready.toml"
     if not cfg.exists():
         cfg.write_text("require_tamper_evidence = false\nretention_days = 0\n")
-    return subprocess.run([sys.executable, "-m", "pytest_auditready.cli", "verify", "--config", str(cfg), *args],
-                          capture_output=True, text=True, cwd=tmp_path, timeout=120)
+    return completed(["verify", "--config", str(cfg), *args], tmp_path)  # a fork of the verify server
 
 
 def test_verify_exit_codes_and_junit_report(tmp_path: Path) -> None:

@@ -22,6 +22,7 @@ from pytest_auditready.checks import retention
 from pytest_auditready.checks.base import FAILED, PASSED, SKIPPED, Outcome
 from pytest_auditready.config import Settings
 from pytest_auditready.engine.files import verify_file
+from tests._native_runs import completed
 from tests.auditrun import run_audit
 
 CLEAN = Path(__file__).resolve().parents[1] / "fixtures" / "openbao" / "clean.log"
@@ -391,8 +392,7 @@ def _verify_cli(tmp_path: Path, logs: Path, setting: str) -> subprocess.Complete
     cfg = tmp_path / "pyproject.toml"
     cfg.write_text("[tool.auditready]\nrequire_tamper_evidence = false\nretention_days = 10\n"
                    f"retention_online_days = 10\n{setting}")
-    return subprocess.run([sys.executable, "-m", "pytest_auditready.cli", "verify", "--config", str(cfg),
-                           str(logs)], capture_output=True, text=True, timeout=120, cwd=tmp_path)
+    return completed(["verify", "--config", str(cfg), str(logs)], tmp_path)  # a fork of the verify server
 
 
 def test_retention_as_of_is_a_date(tmp_path: Path) -> None:

@@ -13,7 +13,6 @@ from __future__ import annotations
 import dataclasses
 import json
 import subprocess
-import sys
 from pathlib import Path
 from typing import Any, Optional
 
@@ -24,6 +23,7 @@ from pytest_auditready.checks.base import FAILED, Outcome
 from pytest_auditready.config import AccessRule, Settings, load, read_toml
 from pytest_auditready.engine.files import verify_file
 from pytest_auditready.vault.client import VaultClient
+from tests._native_runs import completed
 from tests.conftest import assert_no_secret, load_script, log_copy, remember_secret
 
 ACCESS = Path(__file__).resolve().parents[1] / "fixtures" / "access"
@@ -39,8 +39,7 @@ IN_PROD = "all secrets in namespace prod"
 
 
 def access(*args: str, cwd: Optional[Path] = None) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([sys.executable, "-m", "pytest_auditready.cli", "access", *args], capture_output=True,
-                          text=True, timeout=120, cwd=cwd)
+    return completed(["access", *args], cwd)  # a fork of the verify server (tests/_native_runs.py)
 
 
 def answer(pattern: str, *logs: Path) -> dict[str, Any]:
