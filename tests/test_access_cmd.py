@@ -7,14 +7,13 @@ import fnmatch
 import gzip
 import json
 import subprocess
-import sys
 from pathlib import Path
 from typing import Any, Optional
 
 import pytest
 
 from pytest_auditready.vault.client import VaultClient
-from tests._native_runs import cli_process
+from tests._native_runs import cli_process, completed
 from tests.conftest import assert_no_secret, remember_secret, server_from_hcl
 
 FIXTURES = Path(__file__).resolve().parents[1] / "fixtures"
@@ -248,8 +247,7 @@ def test_another_producers_lines_in_a_vault_file_are_unread_not_nobodys(tmp_path
     # (token-reader's 8 reads of secrets whose writes were refused: OpenBao answered 404, no data: rt94 F3)
     assert "24 requests (24 denied) by 3 identities" in r.stdout
     assert f"{len(foreign)} lines could not be read" in r.stderr
-    proc = subprocess.run([sys.executable, "-m", "pytest_auditready.cli", "verify", str(log)], capture_output=True,
-                          text=True, timeout=120, cwd=tmp_path)
+    proc = completed(["verify", str(log)], tmp_path, timeout=120)
     what = "a Kubernetes audit event" if other.startswith("k8s") else "a CloudTrail record"
     named = [ln for ln in proc.stdout.splitlines() if "the file mixes producers" in ln]
     assert named and all(what in ln for ln in named) and "mixed.log:21]" in named[0], proc.stdout[-2000:]
@@ -271,8 +269,7 @@ def test_a_reverse_proxys_access_log_line_is_another_producers(tmp_path: Path) -
     log.write_text("".join([*vault[:20], CADDY, *vault[20:]]))
     log.chmod(0o600)
     assert access("secret/data/*", str(log), cwd=tmp_path).returncode == 1
-    proc = subprocess.run([sys.executable, "-m", "pytest_auditready.cli", "verify", str(log)], capture_output=True,
-                          text=True, timeout=120, cwd=tmp_path)
+    proc = completed(["verify", str(log)], tmp_path, timeout=120)
     named = [ln for ln in proc.stdout.splitlines() if "mixed.log:21]" in ln]
     assert len(named) == 1 and "no Vault/OpenBao entry" in named[0] and "split the file per producer" in named[0]
     assert "neither request nor response" not in proc.stdout and "1 unreadable" in proc.stdout, proc.stdout[-2000:]
@@ -288,8 +285,7 @@ def test_the_servers_own_log_past_a_files_head_is_named_as_such(tmp_path: Path) 
     log = tmp_path / "merged.log"
     log.write_text("".join(head + server[:5] + vault))
     log.chmod(0o600)
-    proc = subprocess.run([sys.executable, "-m", "pytest_auditready.cli", "verify", str(log)], capture_output=True,
-                          text=True, timeout=120, cwd=tmp_path)
+    proc = completed(["verify", str(log)], tmp_path, timeout=120)
     named = [ln for ln in proc.stdout.splitlines() if "the vault server's own log (hclog)" in ln]
     assert len(named) == 5 and f"merged.log:{len(head) + 1}]" in named[0], proc.stdout[-2000:]
     assert "grep '^{\"time\":'" in named[0] and "rewrites or truncates" not in named[0]  # its own way out
@@ -482,8 +478,7 @@ def test_whoever_unwraps_a_response_wrapped_read_saw_the_secret(bao: Any, tmp_pa
     cfg.write_text('[tool.auditready]\nrequire_tamper_evidence = false\nretention_days = 0\nlog_max_mode = "0644"\n'
                    '[[tool.auditready.access.rules]]\npaths = ["secret/data/app/db"]\noperations = ["read"]\n'
                    'identities = ["token-reader", "token-courier"]\n')
-    proc = subprocess.run([sys.executable, "-m", "pytest_auditready.cli", "verify", str(log), "--config", str(cfg)],
-                          capture_output=True, text=True, timeout=120)
+    proc = completed(["verify", str(log), "--config", str(cfg)], timeout=120)
     found = [x for x in proc.stdout.splitlines() if x.startswith("  - [") and "breaks" in x]
     assert proc.returncode == 1 and len(found) == 1, proc.stdout + proc.stderr
     assert "by display name 'holder of a wrapping token from token-reader'" in found[0], found
@@ -525,8 +520,7 @@ def test_a_wrapped_response_read_from_the_cubbyhole_or_wrapped_again_is_followed
     assert doc["unwraps_not_attributed"]["count"] == 0
     cubby = json.loads(access("cubbyhole/*", str(log), "--json", "-").stdout)
     assert cubby["requests"] == 0, cubby  # the wrapping token's read is the unwrap above, no cubbyhole of its own
-    proc = subprocess.run([sys.executable, "-m", "pytest_auditready.cli", "verify", str(log), "--evidence",
-                           str(tmp_path / "ev")], capture_output=True, text=True, timeout=120)
+    proc = completed(["verify", str(log), "--evidence", str(tmp_path / "ev")], timeout=120)
     assert proc.returncode in (0, 1), proc.stderr
     review = json.loads((tmp_path / "ev" / "evidence.json").read_text())["review"]
     (path,) = [p for p in review["paths"] if p["path"] == "secret/data/app/db"]
@@ -581,8 +575,7 @@ def test_an_unwrap_is_linked_to_its_wrap_in_any_file_order_or_said_unknown(bao: 
                    'identities = ["token-reader"]\n')
     unwrap_line = next(i for i, ln in enumerate(lines[cut:], 1) if b'"sys/wrapping/unwrap"' in ln)
     for jobs in ("1", "2"):
-        proc = subprocess.run([sys.executable, "-m", "pytest_auditready.cli", "verify", str(newer), str(older),
-                               "--config", str(cfg), "--jobs", jobs], capture_output=True, text=True, timeout=120)
+        proc = completed(["verify", str(newer), str(older), "--config", str(cfg), "--jobs", jobs], timeout=120)
         found = [x for x in proc.stdout.splitlines() if x.startswith("  - [") and "breaks" in x]
         assert proc.returncode == 1 and len(found) == 1, proc.stdout + proc.stderr
         assert f"[{newer}:{unwrap_line}," in found[0] and "'token-courier'" in found[0], found
@@ -648,8 +641,7 @@ def test_a_raw_storage_read_is_a_read_of_every_secret(tmp_path: Path) -> None:
     rules.write_text('[tool.auditready]\nrequire_tamper_evidence = false\nretention_days = 0\n'
                      '[[tool.auditready.access.rules]]\npaths = ["kv1/*"]\noperations = ["read"]\n'
                      'identities = ["app"]\n')
-    proc = subprocess.run([sys.executable, "-m", "pytest_auditready.cli", "verify", str(log), "--config", str(rules),
-                           "--evidence", str(tmp_path / "ev")], capture_output=True, text=True, timeout=120)
+    proc = completed(["verify", str(log), "--config", str(rules), "--evidence", str(tmp_path / "ev")], timeout=120)
     found = [x for x in proc.stdout.splitlines() if x.startswith("  - [") and "breaks" in x]
     assert proc.returncode == 1 and len(found) == 1 and "raw storage" in found[0], proc.stdout
     # and the access review lists it among the paths read (the vault's other sys/ endpoints it leaves out)

@@ -6,13 +6,12 @@ from __future__ import annotations
 
 import json
 import os
-import subprocess
-import sys
 from pathlib import Path
 from typing import Any
 
 import pytest
 
+from tests._native_runs import completed
 from tests.auditrun import run_audit
 
 CLEAN = Path(__file__).resolve().parents[1] / "fixtures" / "openbao" / "clean.log"
@@ -56,10 +55,7 @@ def test_verify_output_cannot_be_forged_from_a_log(tmp_path: Path) -> None:
     summary = tmp_path / "summary.md"
     (tmp_path / "ar.toml").write_text("require_tamper_evidence = false\nretention_days = 0\n")
     env = {**os.environ, "GITHUB_ACTIONS": "true", "GITHUB_STEP_SUMMARY": str(summary)}
-    r = subprocess.run([sys.executable, "-m", "pytest_auditready", "verify", str(log), "--config",
-                        str(tmp_path / "ar.toml"), "--json", str(tmp_path / "r.json"), "--sarif",
-                        str(tmp_path / "r.sarif"), "--junit", str(tmp_path / "r.xml"), "--evidence",
-                        str(tmp_path / "ev")], capture_output=True, text=True, env=env, timeout=120)
+    r = completed(["verify", str(log), "--config", str(tmp_path / "ar.toml"), "--json", str(tmp_path / "r.json"), "--sarif", str(tmp_path / "r.sarif"), "--junit", str(tmp_path / "r.xml"), "--evidence", str(tmp_path / "ev")], None, env, timeout=120)
     assert r.returncode == 1 and "Traceback" not in r.stderr, r.stderr
     # required_fields (the deep line) and completeness (line 11's request id changed: its request and its response
     # each lack a partner, far from the log's edges)

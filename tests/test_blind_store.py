@@ -28,7 +28,7 @@ import pytest
 
 from pytest_auditready.seal.chain import load_private_key
 from pytest_auditready.seal.sealer import Sealer
-from tests._native_runs import cli_process
+from tests._native_runs import cli_process, completed
 
 TOK = "hmac-sha256:6b5d0680f0f8cc125f82a4769fbb7e0b974929fd44597fc22b69fa8acc6db49d"
 ACC = "hmac-sha256:9af6a4da7790a9afc6cb823ae51030edcc47e60b9b14897b09ca1da9680eae18"
@@ -395,8 +395,7 @@ def test_seal_archive_url_with_credentials_refused_and_never_shown(tmp_path: Pat
     (folder / "audit.log.2").unlink()  # the oldest day's file gone: a `missing` finding that names the archive
     cfg = tmp_path / "cfg.toml"
     cfg.write_text(f'[tool.auditready]\nretention_days = 0\npublic_key = "{pub}"\nseal_archive = ["{SECRET_URL}"]\n')
-    p = subprocess.run([sys.executable, "-m", "pytest_auditready.cli", "-q", "verify", str(folder), "--config",
-                        str(cfg)], capture_output=True, text=True, timeout=120, cwd=tmp_path)
+    p = completed(["-q", "verify", str(folder), "--config", str(cfg)], tmp_path, timeout=120)
     assert p.returncode == 2 and len(p.stderr.strip().splitlines()) == 1, p.stderr
     assert "seal_archive" in p.stderr
     for part in ("wJalrXUtnFEMIK7MDENGbPxRfiCYEXAMPLEKEY", "AKIAIOSFODNN7EXAMPLE"):
@@ -441,8 +440,7 @@ def test_a_gzip_file_with_bytes_after_its_data_says_so(tmp_path: Path) -> None:
     log = tmp_path / "trail.log.gz"
     log.write_bytes(gzip.compress(day_lines(0, 3), mtime=0) + b"trailing text\n")
     log.chmod(0o600)
-    proc = subprocess.run([sys.executable, "-m", "pytest_auditready.cli", "verify", str(log)], cwd=tmp_path,
-                          capture_output=True, text=True, timeout=120)
+    proc = completed(["verify", str(log)], tmp_path, timeout=120)
     assert proc.returncode == 2 and len(proc.stderr.strip().splitlines()) == 1, proc.stderr
     assert "bytes that are no gzip member follow its gzip data" in proc.stderr and "gzip -dc" in proc.stderr
     assert "after 0 bytes" not in proc.stderr

@@ -10,7 +10,6 @@ import json
 import os
 import shutil
 import subprocess
-import sys
 import time
 from pathlib import Path
 from typing import Any, Callable, Iterator, Optional
@@ -24,7 +23,7 @@ from pytest_auditready.checks.completeness import ALONE, Pairs, in_flight
 from pytest_auditready.config import Settings
 from pytest_auditready.offline.reader import Block, vault_block, vault_parser
 from pytest_auditready.vault.embedded import EmbeddedServer
-from tests._native_runs import cli_process
+from tests._native_runs import cli_process, completed
 from tests.conftest import remember_secret
 
 pytestmark = pytest.mark.vault
@@ -352,8 +351,7 @@ def test_a_login_answered_without_error_names_who_logged_in(tmp_path: Path, stri
     log.write_bytes(b"\n".join(lines) + b"\n")
     log.chmod(0o600)
     (tmp_path / "pyproject.toml").write_text("[tool.auditready]\nrequire_tamper_evidence = false\nretention_days = 0\n")
-    r = subprocess.run([sys.executable, "-m", "pytest_auditready", "verify", "audit.log"], cwd=tmp_path,
-                       capture_output=True, text=True, timeout=120)
+    r = completed(["verify", "audit.log"], tmp_path, timeout=120)
     unnamed = f"[audit.log:{at + 1}, request id {e['request']['id']}] The response entry of a login names no one"
     assert (unnamed in r.stdout) == (strip == "data.error"), r.stdout[-3000:]
     assert r.returncode == (1 if strip == "data.error" else 0), r.stdout[-3000:]

@@ -6,10 +6,11 @@ from __future__ import annotations
 
 import json
 import subprocess
-import sys
 from pathlib import Path
 
 import pytest
+
+from tests._native_runs import completed
 
 CLEAN = Path(__file__).resolve().parent.parent / "fixtures" / "openbao" / "clean.log"
 
@@ -20,9 +21,7 @@ def _verify(tmp_path: Path, canaries: bytes) -> subprocess.CompletedProcess[str]
     log.chmod(0o600)
     (tmp_path / "c.txt").write_bytes(canaries)
     (tmp_path / "ar.toml").write_text("require_tamper_evidence = false\nretention_days = 0\n")
-    return subprocess.run([sys.executable, "-m", "pytest_auditready", "verify", str(log), "--canaries",
-                           str(tmp_path / "c.txt"), "--config", str(tmp_path / "ar.toml")],
-                          capture_output=True, text=True, timeout=120)
+    return completed(["verify", str(log), "--canaries", str(tmp_path / "c.txt"), "--config", str(tmp_path / "ar.toml")], timeout=120)
 
 
 @pytest.mark.parametrize("form", ["plain", "bom", "bom+crlf"])

@@ -7,12 +7,11 @@ from __future__ import annotations
 
 import json
 import os
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 
+from tests._native_runs import completed
 from tests.conftest import remember_secret
 
 ROOT = Path(__file__).resolve().parents[1] / "fixtures"
@@ -24,12 +23,8 @@ CONFIG = "[tool.auditready]\nrequire_tamper_evidence = false\nretention_days = 0
 
 def _outputs(tmp_path: Path, log: Path, *extra: str) -> tuple[int, str]:
     (tmp_path / "pyproject.toml").write_text(CONFIG)
-    proc = subprocess.run([sys.executable, "-m", "pytest_auditready.cli", "verify", str(log), "--json",
-                           str(tmp_path / "out.json"), "--sarif", str(tmp_path / "out.sarif"), "--junit",
-                           str(tmp_path / "out.xml"), "--evidence", str(tmp_path / "ev"), *extra],
-                          capture_output=True, text=True, timeout=120, cwd=tmp_path,
-                          env={**os.environ, "GITHUB_ACTIONS": "true",
-                               "GITHUB_STEP_SUMMARY": str(tmp_path / "summary.md")})
+    proc = completed(["verify", str(log), "--json", str(tmp_path / "out.json"), "--sarif", str(tmp_path / "out.sarif"), "--junit", str(tmp_path / "out.xml"), "--evidence", str(tmp_path / "ev"), *extra], tmp_path, {**os.environ, "GITHUB_ACTIONS": "true",
+                               "GITHUB_STEP_SUMMARY": str(tmp_path / "summary.md")}, timeout=120)
     texts = [proc.stdout, proc.stderr] + [p.read_text() for p in (tmp_path / "ev").iterdir() if p.is_file()]
     texts += [(tmp_path / n).read_text() for n in ("out.json", "out.sarif", "out.xml", "summary.md")
               if (tmp_path / n).exists()]
@@ -71,8 +66,7 @@ def test_a_name_holding_two_credentials_is_withheld_whole(tmp_path: Path) -> Non
     log.chmod(0o600)
     code, out = _outputs(tmp_path, log)
     assert code == 1 and AWS_KEY not in out and DAPI not in out
-    proc = subprocess.run([sys.executable, "-m", "pytest_auditready.cli", "access", "secret/*", str(log), "--json",
-                           "-"], capture_output=True, text=True, timeout=120, cwd=tmp_path)
+    proc = completed(["access", "secret/*", str(log), "--json", "-"], tmp_path, timeout=120)
     assert proc.returncode == 0 and AWS_KEY not in proc.stdout + proc.stderr and DAPI not in proc.stdout
     names = {i["display_name"] for i in json.loads(proc.stdout)["identities"]}
     assert any(n.startswith("<") and "AWS Access Key" in n for n in names), names
@@ -112,8 +106,7 @@ def test_a_path_holding_a_token_and_a_password_is_withheld_whole(tmp_path: Path)
     log = tmp_path / "audit.log"
     log.write_text("".join(ln + "\n" for ln in lines))
     log.chmod(0o600)
-    proc = subprocess.run([sys.executable, "-m", "pytest_auditready.cli", "access", "secret/*", str(log), "--json",
-                           "-"], capture_output=True, text=True, timeout=120, cwd=tmp_path)
+    proc = completed(["access", "secret/*", str(log), "--json", "-"], tmp_path, timeout=120)
     assert proc.returncode == 0, proc.stderr
     assert password not in proc.stdout and DAPI not in proc.stdout
     assert "Secret Keyword sha256" in proc.stdout
@@ -150,8 +143,7 @@ def test_no_line_carries_a_runners_legacy_command_or_starts_with_one(tmp_path: P
     env = {**os.environ, "GITHUB_ACTIONS": "true", "GITHUB_STEP_SUMMARY": str(tmp_path / "summary.md")}
     (tmp_path / "pyproject.toml").write_text(CONFIG)
     for argv in (["verify", str(log)], ["access", "api/v1/namespaces/prod/secrets/*", str(log)]):
-        proc = subprocess.run([sys.executable, "-m", "pytest_auditready.cli", *argv], capture_output=True, text=True,
-                              timeout=120, cwd=tmp_path, env=env)
+        proc = completed([*argv], tmp_path, env, timeout=120)
         assert proc.returncode in (0, 1), proc.stderr
         for line in (proc.stdout + proc.stderr).splitlines():
             assert "##[" not in line, line

@@ -9,8 +9,6 @@ traffic on an untuned mount; and a live run whose own scenario action plants a t
 from __future__ import annotations
 
 import json
-import subprocess
-import sys
 from pathlib import Path
 from typing import Any
 
@@ -21,6 +19,7 @@ from pytest_auditready.checks.base import FAILED, PASSED, SKIPPED, Outcome
 from pytest_auditready.config import Settings
 from pytest_auditready.engine.files import verify_file
 from pytest_auditready.vault.client import VaultClient
+from tests._native_runs import completed
 from tests.auditrun import run_audit
 from tests.conftest import remember_secret
 
@@ -380,8 +379,7 @@ def test_non_hmac_keys_with_card_numbers_fail_and_hmac_traffic_passes(bao: Any, 
     # the command line: exit 1, masked forms only, in the terminal and the JSON
     cfg = tmp_path / "auditready.toml"
     cfg.write_text("require_tamper_evidence = false\nretention_days = 0\n")
-    r = subprocess.run([sys.executable, "-m", "pytest_auditready.cli", "verify", "--config", str(cfg), str(clear),
-                        "--json", str(tmp_path / "out.json")], capture_output=True, text=True, timeout=120)
+    r = completed(["verify", "--config", str(cfg), str(clear), "--json", str(tmp_path / "out.json")], timeout=120)
     assert r.returncode == 1 and "FAIL data_minimisation" in r.stdout, r.stdout + r.stderr
     out = r.stdout + r.stderr + (tmp_path / "out.json").read_text()
     assert "411111******1111" in out

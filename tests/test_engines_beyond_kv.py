@@ -11,8 +11,6 @@ from __future__ import annotations
 import base64
 import json
 import os
-import subprocess
-import sys
 from pathlib import Path
 from typing import Any
 
@@ -20,6 +18,7 @@ import pytest
 
 from pytest_auditready.scan.secrets import correlation_id, skippable
 from pytest_auditready.vault.client import VaultClient
+from tests._native_runs import completed
 
 pytestmark = pytest.mark.vault
 
@@ -75,8 +74,7 @@ def _verify(log: Path, pure: bool) -> list[str]:
     if pure:
         env["AUDITREADY_PURE_PYTHON"] = "1"
     out = log.parent / f"out-{pure}.json"
-    proc = subprocess.run([sys.executable, "-m", "pytest_auditready", "verify", str(log), "--json", str(out)],
-                          cwd=log.parent, env=env, capture_output=True, text=True, timeout=300)
+    proc = completed(["verify", str(log), "--json", str(out)], log.parent, env, timeout=300)
     assert proc.returncode in (0, 1), proc.stderr[-2000:]
     doc = json.loads(out.read_text())
     return [f"{f['where']} {f['message']}" for o in doc["outcomes"] if o["check"] == "no_secret_leak"

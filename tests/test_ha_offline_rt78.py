@@ -20,8 +20,6 @@ from __future__ import annotations
 
 import json
 import re
-import subprocess
-import sys
 from pathlib import Path
 from typing import Any, Optional, Sequence
 
@@ -31,6 +29,7 @@ from pytest_auditready.config import Settings, discover
 from pytest_auditready.engine import parallel
 from pytest_auditready.engine.files import FileResult, offline_checks, verify_file
 from pytest_auditready.review import merged
+from tests._native_runs import completed
 
 ROOT = Path(__file__).resolve().parent.parent
 HA = ROOT / "fixtures" / "openbao" / "ha"
@@ -90,8 +89,7 @@ def _interleaved(path: Path, sources: Sequence[Path], drop: Optional[dict[int, S
 
 
 def _access(pattern: str, *paths: Path) -> tuple[int, dict[str, Any], str]:
-    proc = subprocess.run([sys.executable, "-m", "pytest_auditready.cli", "access", pattern, *map(str, paths),
-                           "--json", "-"], capture_output=True, text=True, timeout=60, cwd=str(ROOT))
+    proc = completed(["access", pattern, *map(str, paths), "--json", "-"], str(ROOT), timeout=60)
     return proc.returncode, json.loads(proc.stdout) if proc.stdout.strip() else {}, proc.stderr
 
 
@@ -148,8 +146,7 @@ def test_access_counts_each_write_through_a_standby_once_and_never_as_denied(tmp
 
 
 def _table(pattern: str, *paths: Path) -> str:
-    proc = subprocess.run([sys.executable, "-m", "pytest_auditready.cli", "access", pattern, *map(str, paths)],
-                          capture_output=True, text=True, timeout=60, cwd=str(ROOT))
+    proc = completed(["access", pattern, *map(str, paths)], str(ROOT), timeout=60)
     return proc.stdout + proc.stderr
 
 

@@ -21,7 +21,6 @@ import os
 import secrets
 import shutil
 import subprocess
-import sys
 from pathlib import Path
 from typing import Callable
 
@@ -30,6 +29,7 @@ import pytest
 from pytest_auditready.engine.files import FileResult, expand
 from pytest_auditready.errors import AuditReadyError
 from pytest_auditready.offline.reader import BLOCK, FileStats, blocks, open_log
+from tests._native_runs import completed
 from tests._parity_runs import runs
 from tests.conftest import load_script
 
@@ -44,8 +44,7 @@ EXT = {"gzip": "gz", "bzip2": "bz2", "xz": "xz"}
 
 def _cli(cwd: Path, *args: str, timeout: float = 120) -> subprocess.CompletedProcess[str]:
     env = {k: v for k, v in os.environ.items() if k not in ("GITHUB_ACTIONS", "GITHUB_STEP_SUMMARY", "CI")}
-    return subprocess.run([sys.executable, "-m", "pytest_auditready", *args], cwd=cwd, env=env, capture_output=True,
-                          text=True, timeout=timeout)
+    return completed([*args], cwd, env, timeout=timeout)
 
 
 def _clis(cwd: Path, *commands: list[str]) -> list[subprocess.CompletedProcess[str]]:

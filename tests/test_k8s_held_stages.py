@@ -8,8 +8,6 @@ an identity streaming a Secret, and every unauthenticated probe of it, were miss
 from __future__ import annotations
 
 import json
-import subprocess
-import sys
 from pathlib import Path
 from typing import Any, Optional
 
@@ -19,6 +17,7 @@ from pytest_auditready.checks import access_policy as ap
 from pytest_auditready.checks.base import FAILED, PASSED
 from pytest_auditready.config import AccessRule, Settings
 from pytest_auditready.engine.files import verify_file
+from tests._native_runs import completed
 
 EKS_ROLE = "arn:aws:sts::111122223333:assumed-role/EKSAdminRole/jane-session"
 
@@ -67,8 +66,7 @@ def _events() -> list[dict[str, Any]]:
 
 def _access(log: Path, tmp_path: Path) -> dict[str, Any]:
     out = tmp_path / "access.json"
-    run = subprocess.run([sys.executable, "-m", "pytest_auditready", "access", "api/v1/namespaces/prod/secrets/db",
-                          str(log), "--json", str(out)], capture_output=True, text=True, timeout=120)
+    run = completed(["access", "api/v1/namespaces/prod/secrets/db", str(log), "--json", str(out)], timeout=120)
     assert run.returncode == 0, run.stderr
     doc: dict[str, Any] = json.loads(out.read_text())
     return doc
@@ -88,8 +86,7 @@ def test_access_counts_an_open_watch_and_a_failed_login_once_each(tmp_path: Path
 def test_the_access_review_counts_them_too(tmp_path: Path) -> None:
     log = _log(tmp_path, _events())
     ev = tmp_path / "ev"
-    subprocess.run([sys.executable, "-m", "pytest_auditready", "verify", str(log), "--evidence", str(ev)],
-                   capture_output=True, text=True, timeout=120)
+    completed(["verify", str(log), "--evidence", str(ev)], timeout=120)
     review = json.loads((ev / "evidence.json").read_text())["review"]
     assert review["requests"] == 3 and review["denied"] == 1, (review["requests"], review["denied"])
 
@@ -120,8 +117,7 @@ def test_a_watch_that_ended_is_counted_at_its_last_stage_once(tmp_path: Path, st
 def test_the_access_table_gives_each_time_its_zone(tmp_path: Path) -> None:
     """The table's first and last times end in Z, as the JSON's and the footer's do (red team rt15 F6)."""
     log = _log(tmp_path, _events())
-    run = subprocess.run([sys.executable, "-m", "pytest_auditready", "access", "api/v1/namespaces/prod/secrets/db",
-                          str(log)], capture_output=True, text=True, timeout=120)
+    run = completed(["access", "api/v1/namespaces/prod/secrets/db", str(log)], timeout=120)
     assert run.returncode == 0, run.stderr
     row = next(line for line in run.stdout.splitlines() if line.startswith("oidc:jane@example.com"))
     assert "2026-01-15T10:00:03.000Z  2026-01-15T10:00:03.000Z" in row, row

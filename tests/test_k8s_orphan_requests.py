@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import json
 import subprocess
-import sys
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 from typing import Any, Optional
@@ -21,6 +20,7 @@ from pytest_auditready.checks import BUILTIN, completeness
 from pytest_auditready.checks.base import FAILED, PASSED, SKIPPED, Outcome
 from pytest_auditready.config import Settings
 from pytest_auditready.engine.files import offline_checks, verify_file
+from tests._native_runs import completed
 
 CHECK = [c for c in offline_checks(BUILTIN) if c.id == "completeness"]
 T0 = datetime(2026, 2, 3, 9, 0, tzinfo=timezone.utc)
@@ -254,8 +254,7 @@ def test_a_vault_log_that_passes_says_it_rests_on_pairs(tmp_path: Path) -> None:
 
 # -- auditready access: a request known by its RequestReceived event alone ------------------------------------
 def _access(*args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([sys.executable, "-m", "pytest_auditready.cli", "access", *args], capture_output=True,
-                          text=True, timeout=120)
+    return completed(["access", *args], timeout=120)
 
 
 def _ops(doc: dict[str, Any], who: str) -> dict[str, Any]:

@@ -6,8 +6,6 @@ from __future__ import annotations
 
 import json
 import os
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
@@ -15,6 +13,7 @@ import pytest
 from pytest_auditready.checks import no_secret_leak
 from pytest_auditready.config import Settings
 from pytest_auditready.engine.files import verify_file
+from tests._native_runs import completed
 
 CLEAN = Path(__file__).resolve().parents[1] / "fixtures" / "openbao" / "clean.log"  # recorded from OpenBao
 CANARY = "Zq8vN3xLp2RtY7wK4mJc9HbF"
@@ -46,10 +45,7 @@ def _leaks(doc: dict) -> list[dict]:
 
 def test_the_json_report_lists_every_line_the_message_shortens(tmp_path: Path) -> None:
     log, canaries, planted = _planted(tmp_path, 12)
-    proc = subprocess.run([sys.executable, "-m", "pytest_auditready", "verify", str(log), "--canaries",
-                           str(canaries), "--json", str(tmp_path / "out.json")], cwd=tmp_path, capture_output=True,
-                          text=True, timeout=300,
-                          env={k: v for k, v in os.environ.items() if k != "AUDITREADY_PURE_PYTHON"})
+    proc = completed(["verify", str(log), "--canaries", str(canaries), "--json", str(tmp_path / "out.json")], tmp_path, {k: v for k, v in os.environ.items() if k != "AUDITREADY_PURE_PYTHON"}, timeout=300)
     assert proc.returncode == 1, proc.stderr
     (leak,) = _leaks(json.loads((tmp_path / "out.json").read_text()))
     assert leak["where"].endswith(f"audit.log:{planted[0]}")

@@ -16,6 +16,7 @@ from typing import Any, Callable
 import pytest
 
 from pytest_auditready.vault.embedded import EmbeddedServer
+from tests._native_runs import completed
 from tests.conftest import load_script, remember_secret
 from tests.test_secret_data import _log_lines, _logs
 from tests.test_token_keys import _base
@@ -50,9 +51,7 @@ def _outputs(tmp_path: Path, text: str) -> tuple[dict[str, Any], str]:
     log.write_text(text)
     log.chmod(0o600)
     out = tmp_path / "out"
-    proc = subprocess.run([sys.executable, "-m", "pytest_auditready", "verify", str(log), "--json", str(out / "r.json"),
-                           "--sarif", str(out / "r.sarif"), "--junit", str(out / "r.xml"), "--evidence",
-                           str(out / "ev")], capture_output=True, text=True, timeout=120, env=_ENV)
+    proc = completed(["verify", str(log), "--json", str(out / "r.json"), "--sarif", str(out / "r.sarif"), "--junit", str(out / "r.xml"), "--evidence", str(out / "ev")], None, _ENV, timeout=120)
     assert proc.returncode == 1, proc.stderr
     written = "".join(p.read_text(errors="replace") for p in sorted(out.rglob("*")) if p.is_file())
     return json.loads((out / "r.json").read_text()), proc.stdout + proc.stderr + written
@@ -111,8 +110,7 @@ def test_two_secrets_under_one_key_name_on_a_line_are_both_named(bao: Callable[.
     _api(s, "POST", "kv1/svc", {"replica": {"password": replica}, "password": pin})
     (log,) = _logs(tmp_path, audit=_log_lines(s, "kv1/svc", 2))
     out = tmp_path / "r.json"
-    proc = subprocess.run([sys.executable, "-m", "pytest_auditready", "verify", str(log), "--json", str(out)],
-                          capture_output=True, text=True, timeout=120, env=_ENV)
+    proc = completed(["verify", str(log), "--json", str(out)], None, _ENV, timeout=120)
     assert proc.returncode == 1, proc.stderr
     doc = json.loads(out.read_text())
     said = " ".join(f["message"] for o in doc["outcomes"] if o["check"] == "no_secret_leak" for f in o["findings"])

@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import json
 import subprocess
-import sys
 from pathlib import Path
 from typing import Any
 
@@ -21,12 +20,12 @@ import pytest
 from pytest_auditready.auditlog.model import Entries, Record, in_scope
 from pytest_auditready.offline.reader import Block, vault_block, vault_parser
 from pytest_auditready.vault.client import VaultClient
+from tests._native_runs import completed
 from tests.conftest import log_copy, remember_secret
 
 
 def run(*args: str, cwd: Path, env: Any = None) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([sys.executable, "-m", "pytest_auditready.cli", *args], capture_output=True, text=True,
-                          timeout=120, cwd=cwd, env=env)
+    return completed([*args], cwd, env, timeout=120)
 
 
 def _token(admin: VaultClient, name: str, policies: list[str], ns: str = "") -> VaultClient:

@@ -5,10 +5,10 @@ from __future__ import annotations
 
 import json
 import os
-import subprocess
-import sys
 from pathlib import Path
 from typing import Any
+
+from tests._native_runs import completed
 
 FIXTURES = Path(__file__).resolve().parent.parent / "fixtures" / "real-vault"
 SETTINGS = "[tool.auditready]\nrequire_tamper_evidence = false\nretention_days = 0\n"
@@ -21,8 +21,7 @@ def verify(tmp_path: Path, lines: list[str], name: str = "audit.log") -> dict[st
     os.chmod(log, 0o600)
     (tmp_path / "pyproject.toml").write_text(SETTINGS)
     out = tmp_path / "out.json"
-    proc = subprocess.run([sys.executable, "-m", "pytest_auditready", "verify", str(log), "--json", str(out)],
-                          cwd=tmp_path, capture_output=True, text=True, timeout=120)
+    proc = completed(["verify", str(log), "--json", str(out)], tmp_path, timeout=120)
     assert proc.returncode in (0, 1), proc.stderr
     return {c["check"]: c for c in json.loads(out.read_text())["outcomes"]}
 

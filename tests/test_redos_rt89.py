@@ -18,6 +18,7 @@ import pytest
 
 from pytest_auditready.checks import data_minimisation as dm
 from pytest_auditready.scan import tokens
+from tests._native_runs import completed
 
 PAIR = Path(__file__).resolve().parents[1] / "fixtures" / "openbao" / "rt89" / "refused-pair.log"
 
@@ -113,8 +114,7 @@ def _log(tmp_path: Path, path: str) -> Path:
 ], ids=["keyword", "phone-00", "phone-national", "phone-intl"])
 def test_a_hostile_path_is_judged_within_a_deadline(tmp_path: Path, path: str) -> None:
     log = _log(tmp_path, path)
-    proc = subprocess.run([sys.executable, "-m", "pytest_auditready.cli", "verify", str(log), "--jobs", "1"],
-                          capture_output=True, text=True, timeout=120)  # (hours before the rewrite)
+    proc = completed(["verify", str(log), "--jobs", "1"], timeout=120)  # (hours before the rewrite)
     assert proc.returncode in (0, 1) and "Traceback" not in proc.stderr, proc.stderr
 
 
@@ -124,8 +124,7 @@ def test_an_aws_key_pair_in_a_path_is_masked_whole(tmp_path: Path) -> None:
                  "secret/data/aws/AKIAIOSFODNN7EXAMPLE/wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY"):
         log = _log(tmp_path, path)
         out = tmp_path / "evidence"
-        proc = subprocess.run([sys.executable, "-m", "pytest_auditready.cli", "verify", str(log), "--jobs", "1",
-                               "--evidence", str(out)], capture_output=True, text=True, timeout=120)
+        proc = completed(["verify", str(log), "--jobs", "1", "--evidence", str(out)], timeout=120)
         assert proc.returncode == 1, proc.stderr
         written = {p.name: p.read_text() for p in out.iterdir()}
         assert {"evidence.json", "report.html"} <= set(written)

@@ -12,7 +12,6 @@ import datetime
 import gzip
 import json
 import subprocess
-import sys
 from pathlib import Path
 from typing import Any, Iterable, Optional, Sequence
 
@@ -199,8 +198,7 @@ def test_verify_command_judges_the_set(tmp_path: Path) -> None:
     write_set(logs, THIRTEEN_MONTHS)
     cfg = tmp_path / "auditready.toml"
     cfg.write_text(f'require_tamper_evidence = false\nretention_as_of = "{AS_OF}"\n')
-    r = subprocess.run([sys.executable, "-m", "pytest_auditready.cli", "verify", "--config", str(cfg), str(logs),
-                        "--json", str(tmp_path / "out.json")], capture_output=True, text=True, timeout=120)
+    r = completed(["verify", "--config", str(cfg), str(logs), "--json", str(tmp_path / "out.json")], timeout=120)
     assert r.returncode == 0, r.stdout + r.stderr
     doc = json.loads((tmp_path / "out.json").read_text())
     ret = [o for o in doc["outcomes"] if o["check"] == "retention"]
@@ -210,8 +208,7 @@ def test_verify_command_judges_the_set(tmp_path: Path) -> None:
     week = days_between(datetime.date(2025, 6, 10), datetime.date(2025, 6, 16))
     holed = tmp_path / "holed"
     write_set(holed, days_between(THIRTEEN_MONTHS[0], THIRTEEN_MONTHS[-1], skip=week))
-    r = subprocess.run([sys.executable, "-m", "pytest_auditready.cli", "verify", "--config", str(cfg), str(holed)],
-                       capture_output=True, text=True, timeout=120)
+    r = completed(["verify", "--config", str(cfg), str(holed)], timeout=120)
     assert r.returncode == 1 and "FAIL retention" in r.stdout and "2025-06-10 to 2025-06-16" in r.stdout
 
 

@@ -8,14 +8,13 @@ from __future__ import annotations
 
 import secrets
 import string
-import subprocess
-import sys
 from pathlib import Path
 from typing import Any, Iterator
 
 import pytest
 
 from pytest_auditready.vault.client import VaultClient
+from tests._native_runs import completed
 from tests.conftest import remember_secret
 
 pytestmark = pytest.mark.vault
@@ -74,9 +73,7 @@ def test_the_log_holds_the_names_and_no_secret_leak_finds_the_token(leaky_names:
     cfg = tmp_path / "cfg.toml"
     cfg.write_text(CONFIG)
     ev = tmp_path / "ev"
-    run = subprocess.run([sys.executable, "-m", "pytest_auditready", "verify", str(log), "--config", str(cfg),
-                          "--canaries", str(canaries), "--evidence", str(ev)],
-                         capture_output=True, text=True, timeout=120)
+    run = completed(["verify", str(log), "--config", str(cfg), "--canaries", str(canaries), "--evidence", str(ev)], timeout=120)
     assert run.returncode == 1, run.stdout[-2000:] + run.stderr
     assert "FAIL no_secret_leak" in run.stdout and "display_name" in run.stdout
     assert _clean(run.stdout + run.stderr, token_value, canary)
@@ -90,8 +87,7 @@ def test_the_log_holds_the_names_and_no_secret_leak_finds_the_token(leaky_names:
 def test_auditready_access_shows_the_names_masked(leaky_names: tuple[Path, str, str, Path], tmp_path: Path) -> None:
     log, token_value, _, _ = leaky_names
     out = tmp_path / "access.json"
-    run = subprocess.run([sys.executable, "-m", "pytest_auditready", "access", "secret/*", str(log), "--json",
-                          str(out)], capture_output=True, text=True, timeout=120)
+    run = completed(["access", "secret/*", str(log), "--json", str(out)], timeout=120)
     assert run.returncode == 0, run.stderr
     assert token_value[4:] not in run.stdout + out.read_text()
     assert "<Vault Token sha256 " in run.stdout and "token-ci-deploy" in run.stdout

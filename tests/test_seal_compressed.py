@@ -11,8 +11,6 @@ import bz2
 import gzip
 import json
 import lzma
-import subprocess
-import sys
 from pathlib import Path
 from typing import Callable
 
@@ -20,6 +18,7 @@ import pytest
 
 from pytest_auditready.cli import main
 from pytest_auditready.seal import load_public_key, verify_log
+from tests._native_runs import completed
 from tests.test_seal import write_log
 
 COMPRESS: dict[str, tuple[str, Callable[[bytes], bytes]]] = {
@@ -72,8 +71,7 @@ def test_an_edit_inside_the_compressed_file_is_found(tmp_path: Path, key: Path) 
 def test_a_damaged_stream_and_follow_are_refused_in_one_line(tmp_path: Path, key: Path,
                                                              capsys: pytest.CaptureFixture[str]) -> None:
     path, _ = _archive(tmp_path, "gzip")
-    follow = subprocess.run([sys.executable, "-m", "pytest_auditready", "seal", str(path), "--key", str(key),
-                             "--follow"], capture_output=True, text=True, timeout=60)  # (it must not follow)
+    follow = completed(["seal", str(path), "--key", str(key), "--follow"], timeout=60)  # (it must not follow)
     assert follow.returncode == 2, follow.stderr
     err = follow.stderr
     assert "gzip-compressed" in err and "without --follow" in err and len(err.strip().splitlines()) == 1
@@ -111,8 +109,7 @@ def test_a_set_of_sealed_compressed_archives_counts_their_days(tmp_path: Path, k
         '[tool.auditready]\npublic_key = "seal.key.pub"\nretention_archive = "archive"\nretention_days = 10\n'
         'retention_online_days = 1\nretention_as_of = "2026-11-11"\n')
     out = tmp_path / "r.json"
-    run = subprocess.run([sys.executable, "-m", "pytest_auditready", "verify", str(log), "--json", str(out)],
-                         cwd=tmp_path, capture_output=True, text=True, timeout=120)
+    run = completed(["verify", str(log), "--json", str(out)], tmp_path, timeout=120)
     outcomes = {o["check"]: o for o in json.loads(out.read_text())["outcomes"]}
     for check in ("tamper_evidence", "retention"):
         assert outcomes[check]["findings"] == [], (check, outcomes[check]["findings"], run.stdout[-2000:])

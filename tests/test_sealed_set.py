@@ -13,8 +13,6 @@ import gzip
 import json
 import os
 import shutil
-import subprocess
-import sys
 from pathlib import Path
 from typing import Any
 
@@ -29,6 +27,7 @@ from pytest_auditready.seal import evidence as evidence_mod
 from pytest_auditready.seal import sealer
 from pytest_auditready.seal import verify as verify_mod
 from pytest_auditready.seal.evidence import TAMPERINGS, assess
+from tests._native_runs import completed
 from tests.sealing import keys_and_logs
 
 CLEAN = Path(__file__).resolve().parents[1] / "fixtures" / "openbao" / "clean.log"
@@ -546,8 +545,7 @@ def test_each_settled_file_of_a_set_is_verified_once_per_run(sealed_set: dict[st
 def test_a_fifo_named_like_a_rotated_file_does_not_hang_the_verifier(sealed_set: dict[str, Path]) -> None:
     s = sealed_set
     os.mkfifo(s["log"].with_name("audit.log.9"))
-    run = subprocess.run([sys.executable, "-m", "pytest_auditready", "verify", str(s["log"]), "--public-key",
-                          str(s["pub"])], capture_output=True, text=True, timeout=120, cwd=s["dir"])
+    run = completed(["verify", str(s["log"]), "--public-key", str(s["pub"])], s["dir"], timeout=120)
     assert run.returncode == 0, run.stdout + run.stderr
 
 

@@ -18,6 +18,7 @@ from pytest_auditready.scan import tokens
 from pytest_auditready.scan.hyperscan import LeakScanner
 from pytest_auditready.scan.known import fingerprint
 from pytest_auditready.scan.secrets import GenericScanner
+from tests._native_runs import completed
 
 TOKEN_BODY = "aB3dE5fG7hI9jK1lM3nO5pQ7"  # 24 base62 characters, as base62.Random(24) gives them
 COMMIT = "3f786850e387550fdab836ed7e6dc881de23001b"
@@ -265,8 +266,6 @@ def test_a_secret_under_an_id_key_is_still_found(k8s: GenericScanner) -> None:
 # -- F8: personal data found as a secret gets no fingerprint ------------------------------------------------------
 
 def test_personal_data_found_as_a_secret_has_no_fingerprint(tmp_path: Any) -> None:
-    import subprocess
-    import sys
 
     obj = {"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "hr", "namespace": "app"},
            "data": {"note": "AB123456C", "token_hint": "9f8e7d6c5b4a39281706f5e4d3c2b1a0ffee"}}
@@ -282,8 +281,7 @@ def test_personal_data_found_as_a_secret_has_no_fingerprint(tmp_path: Any) -> No
     log.write_text(line + "\n")
     log.chmod(0o600)
     out = tmp_path / "r.json"
-    proc = subprocess.run([sys.executable, "-m", "pytest_auditready", "verify", str(log), "--json", str(out)],
-                          capture_output=True, text=True, timeout=120)
+    proc = completed(["verify", str(log), "--json", str(out)], timeout=120)
     assert proc.returncode == 1, proc.stderr
     text = out.read_text()
     report = json.loads(text)

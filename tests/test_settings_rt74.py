@@ -11,13 +11,13 @@ import dataclasses
 import json
 import shutil
 import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 
 from pytest_auditready.config import KEYS, Settings, discover, load
 from pytest_auditready.errors import ConfigError
+from tests._native_runs import completed
 from tests.auditrun import AuditRun, assert_no_secret_in_outputs, run_audit
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -161,8 +161,7 @@ def _project(tmp: Path) -> Path:
 
 
 def _cli(cwd: Path, *args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([sys.executable, "-m", "pytest_auditready.cli", *args], capture_output=True, text=True,
-                          timeout=120, cwd=cwd)
+    return completed([*args], cwd, timeout=120)
 
 
 def _skips(out: str) -> list[str]:

@@ -8,14 +8,13 @@ from __future__ import annotations
 import json
 import secrets
 import string
-import subprocess
-import sys
 from pathlib import Path
 from typing import Iterator
 
 import pytest
 
 from pytest_auditready.scan import tokens
+from tests._native_runs import completed
 from tests.conftest import embedded_root, remember_secret
 
 CONFIG = "[tool.auditready]\nrequire_tamper_evidence = false\nretention_days = 0\n"
@@ -76,15 +75,13 @@ def test_verify_finds_each_and_no_output_shows_one(joined_log: tuple[Path, list[
     log, values = joined_log
     out, evidence = tmp_path / "r.json", tmp_path / "ev"
     config = ["--config", str(log.parent / "pyproject.toml")]
-    run = subprocess.run([sys.executable, "-m", "pytest_auditready", "verify", str(log), *config, "--json", str(out),
-                          "--evidence", str(evidence)], capture_output=True, text=True, timeout=120)
+    run = completed(["verify", str(log), *config, "--json", str(out), "--evidence", str(evidence)], timeout=120)
     assert run.returncode == 1, run.stderr
     doc = json.loads(out.read_text())
     messages = [f["message"] for o in doc["outcomes"] if o["check"] == "no_secret_leak" for f in o["findings"]]
     assert sum("Vault Token" in m for m in messages) == len(values), messages
     assert not any(word in m for m in messages for word in WORDS)
-    access = subprocess.run([sys.executable, "-m", "pytest_auditready", "access", "secret/data/ci/*", str(log),
-                             "--json", "-"], capture_output=True, text=True, timeout=120)
+    access = completed(["access", "secret/data/ci/*", str(log), "--json", "-"], timeout=120)
     assert access.returncode == 0, access.stderr
     paths = [p for who in json.loads(access.stdout)["identities"] for p in who["paths"]]
     assert all(word in " ".join(paths) for word in WORDS)  # the look-alikes shown as they are

@@ -8,8 +8,6 @@ token over an object stay clean."""
 from __future__ import annotations
 
 import json
-import subprocess
-import sys
 from pathlib import Path
 from typing import Any
 
@@ -17,6 +15,7 @@ import pytest
 
 from pytest_auditready.scan import native
 from pytest_auditready.scan.secrets import GenericScanner
+from tests._native_runs import completed
 from tests.conftest import remember_secret
 from tests.test_url_passwords import ROOT, leak_lines
 
@@ -185,8 +184,7 @@ def test_documented_records_about_a_credential_raise_nothing(tmp_path: Path, rec
     log.write_text(json.dumps({"Records": [rec]}))
     log.chmod(0o600)
     out = tmp_path / "out.json"
-    proc = subprocess.run([sys.executable, "-m", "pytest_auditready", "verify", str(log), "--config", str(config),
-                           "--json", str(out)], capture_output=True, text=True, timeout=120)
+    proc = completed(["verify", str(log), "--config", str(config), "--json", str(out)], timeout=120)
     assert proc.returncode == 0, proc.stdout[-3000:]
 
 

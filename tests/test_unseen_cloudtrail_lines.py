@@ -7,8 +7,6 @@ from __future__ import annotations
 
 import gzip
 import json
-import subprocess
-import sys
 from pathlib import Path
 from typing import Any
 
@@ -19,6 +17,7 @@ from pytest_auditready.checks.base import FAILED, PASSED, SKIPPED
 from pytest_auditready.cli import main
 from pytest_auditready.config import Settings
 from pytest_auditready.engine.files import offline_checks, read_canaries, verify_file
+from tests._native_runs import completed
 
 FIXTURES = Path(__file__).resolve().parents[1] / "fixtures"
 CT = FIXTURES / "cloudtrail"
@@ -191,8 +190,7 @@ def test_auditready_access_answers_an_export_as_its_delivery_file(tmp_path: Path
     e = write(tmp_path / "e.jsonl", (LINES / "eventbridge.jsonl").read_bytes())
     answers = []
     for path in (d, e):
-        r = subprocess.run([sys.executable, "-m", "pytest_auditready.cli", "access", "*", str(path), "--json", "-"],
-                           capture_output=True, text=True, timeout=120, cwd=tmp_path)
+        r = completed(["access", "*", str(path), "--json", "-"], tmp_path, timeout=120)
         assert r.returncode == 0, r.stderr
         answers.append(json.loads(r.stdout)["identities"])
     assert answers[0] and answers[0] == answers[1]

@@ -20,6 +20,7 @@ import pytest
 from pytest_auditready.config import Settings
 from pytest_auditready.engine.files import detect
 from pytest_auditready.review import Review, merged
+from tests._native_runs import completed
 from tests.conftest import assert_no_secret, log_copy
 from tests.test_access_review import review_of
 from tests.test_unseen_access import APP_ROLE, IAM, K8S, PARTIAL, SM, SM_ARN, SSM, kv_log  # noqa: F401
@@ -281,12 +282,9 @@ def test_verify_puts_the_kubernetes_review_in_the_evidence_bundle(tmp_path: Path
     """`auditready verify` of a Kubernetes log: the review is in evidence.json (as above) and report.html, which
     says apart the requests that named no secret."""
     import html
-    import subprocess
-    import sys
 
     ev = tmp_path / "ev"
-    proc = subprocess.run([sys.executable, "-m", "pytest_auditready.cli", "verify", str(K8S), "--evidence", str(ev)],
-                          cwd=tmp_path, capture_output=True, text=True, timeout=120)
+    proc = completed(["verify", str(K8S), "--evidence", str(ev)], tmp_path, timeout=120)
     assert proc.returncode in (0, 1), proc.stderr
     assert "access review: 6 paths, 13 identities" in proc.stdout
     doc = json.loads((ev / "evidence.json").read_text())["review"]

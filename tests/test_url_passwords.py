@@ -7,8 +7,6 @@ from __future__ import annotations
 
 import json
 import os
-import subprocess
-import sys
 import uuid
 from pathlib import Path
 from typing import Optional
@@ -17,6 +15,7 @@ import pytest
 
 from pytest_auditready.scan import native
 from pytest_auditready.scan.hyperscan import LeakScanner
+from tests._native_runs import completed
 
 ROOT = Path(__file__).resolve().parent.parent / "fixtures"
 
@@ -75,9 +74,7 @@ def leak_lines(tmp_path: Path, name: str, text: str, pure: bool,
     log.chmod(0o600)
     out = tmp_path / f"{name}.json"
     env = {**os.environ, native.PURE_ENV: "1" if pure else ""}
-    proc = subprocess.run([sys.executable, "-m", "pytest_auditready", "verify", str(log), "--json", str(out),
-                           *(["--config", str(config)] if config else [])],
-                          capture_output=True, text=True, timeout=120, env=env)
+    proc = completed(["verify", str(log), "--json", str(out), *(["--config", str(config)] if config else [])], None, env, timeout=120)
     assert proc.returncode == 1, proc.stderr
     doc = json.loads(out.read_text())
     # (a value planted in a KV secret's data is also that secret's data in clear, whatever it holds: a finding of its
