@@ -4,15 +4,14 @@ process.
 
 ``verify_process(args, cwd, pure, env)`` gives what ``subprocess.run([python, "-m", "pytest_auditready", "verify",
 *args], cwd=cwd, env=env, capture_output=True, text=True, timeout=...)`` gives: the exit code, the standard output
-and the standard error of a process of its own, its standard input /dev/null. The process is a fork of a server that has done, once, what every
-such process does first (start the interpreter and import the package and its dependencies, with
-AUDITREADY_PURE_PYTHON set or not: it is read at import), and nothing else: no command has run in it. Each child
-starts from that state, takes the caller's environment and folder, its descriptors 0, 1 and 2 are /dev/null and two
-files, and it runs the command as the console script does (``pytest_auditready.cli.run``: ``main``, the exit
-handlers, the streams flushed, the exit code). So each verify is a fresh process as before; what is saved is the
-interpreter's start and the imports (most of a small verify's CPU). A server is started per path (native, pure)
-and per environment (but for the variables _VOLATILE names) and lives until the tests end.
-"""
+and the standard error of a process of its own, its standard input /dev/null. The process is a fork of a server that
+has done, once, what every such process does first (start the interpreter and import the package and its
+dependencies, with AUDITREADY_PURE_PYTHON set or not: it is read at import), and nothing else: no command has run in
+it. Each child starts from that state, takes the caller's environment and folder, its descriptors 0, 1 and 2 are
+/dev/null and two files, and it runs the command as the console script does (``pytest_auditready.cli.run``: ``main``,
+the exit handlers, the streams flushed, the exit code). So each verify is a fresh process as before; what is saved is
+the interpreter's start and the imports (most of a small verify's CPU). A server is started per path (native, pure)
+and per environment (but for the variables _VOLATILE names) and lives until the tests end. """
 
 from __future__ import annotations
 
@@ -177,9 +176,11 @@ def verify_process(args: list[str], cwd: Path, pure: bool, env: Optional[dict[st
 def completed(argv: list[str], cwd: Optional[Path] = None, env: Optional[dict[str, str]] = None,
               timeout: float = 120) -> "subprocess.CompletedProcess[str]":
     """cli_process as subprocess.run(["auditready", *argv], cwd=cwd (this folder if None), env=env,
-    capture_output=True, text=True, timeout=timeout) gives it."""
+    capture_output=True, text=True, timeout=timeout) gives it: the pure-Python path where ``env`` (os.environ if
+    None) asks for it, as the package reads AUDITREADY_PURE_PYTHON."""
+    pure = (os.environ if env is None else env).get(PURE_ENV, "") not in ("", "0")
     return subprocess.CompletedProcess(["auditready", *argv],
-                                       *cli_process(argv, cwd or Path.cwd(), env=env, timeout=timeout))
+                                       *cli_process(argv, cwd or Path.cwd(), pure, env, timeout))
 
 
 def cli_process(argv: list[str], cwd: Path, pure: bool = False, env: Optional[dict[str, str]] = None,

@@ -55,7 +55,9 @@ def test_verify_output_cannot_be_forged_from_a_log(tmp_path: Path) -> None:
     summary = tmp_path / "summary.md"
     (tmp_path / "ar.toml").write_text("require_tamper_evidence = false\nretention_days = 0\n")
     env = {**os.environ, "GITHUB_ACTIONS": "true", "GITHUB_STEP_SUMMARY": str(summary)}
-    r = completed(["verify", str(log), "--config", str(tmp_path / "ar.toml"), "--json", str(tmp_path / "r.json"), "--sarif", str(tmp_path / "r.sarif"), "--junit", str(tmp_path / "r.xml"), "--evidence", str(tmp_path / "ev")], None, env, timeout=120)
+    r = completed(["verify", str(log), "--config", str(tmp_path / "ar.toml"), "--json", str(tmp_path / "r.json"),
+                   "--sarif", str(tmp_path / "r.sarif"), "--junit", str(tmp_path / "r.xml"), "--evidence",
+                   str(tmp_path / "ev")], None, env, timeout=120)
     assert r.returncode == 1 and "Traceback" not in r.stderr, r.stderr
     # required_fields (the deep line) and completeness (line 11's request id changed: its request and its response
     # each lack a partner, far from the log's edges)

@@ -21,7 +21,8 @@ def _verify(tmp_path: Path, canaries: bytes) -> subprocess.CompletedProcess[str]
     log.chmod(0o600)
     (tmp_path / "c.txt").write_bytes(canaries)
     (tmp_path / "ar.toml").write_text("require_tamper_evidence = false\nretention_days = 0\n")
-    return completed(["verify", str(log), "--canaries", str(tmp_path / "c.txt"), "--config", str(tmp_path / "ar.toml")], timeout=120)
+    return completed(["verify", str(log), "--canaries", str(tmp_path / "c.txt"), "--config", str(tmp_path / "ar.toml")],
+                     timeout=120)
 
 
 @pytest.mark.parametrize("form", ["plain", "bom", "bom+crlf"])

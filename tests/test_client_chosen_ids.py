@@ -23,8 +23,10 @@ CONFIG = "[tool.auditready]\nrequire_tamper_evidence = false\nretention_days = 0
 
 def _outputs(tmp_path: Path, log: Path, *extra: str) -> tuple[int, str]:
     (tmp_path / "pyproject.toml").write_text(CONFIG)
-    proc = completed(["verify", str(log), "--json", str(tmp_path / "out.json"), "--sarif", str(tmp_path / "out.sarif"), "--junit", str(tmp_path / "out.xml"), "--evidence", str(tmp_path / "ev"), *extra], tmp_path, {**os.environ, "GITHUB_ACTIONS": "true",
-                               "GITHUB_STEP_SUMMARY": str(tmp_path / "summary.md")}, timeout=120)
+    env = {**os.environ, "GITHUB_ACTIONS": "true", "GITHUB_STEP_SUMMARY": str(tmp_path / "summary.md")}
+    proc = completed(["verify", str(log), "--json", str(tmp_path / "out.json"), "--sarif", str(tmp_path / "out.sarif"),
+                      "--junit", str(tmp_path / "out.xml"), "--evidence", str(tmp_path / "ev"), *extra], tmp_path, env,
+                     timeout=120)
     texts = [proc.stdout, proc.stderr] + [p.read_text() for p in (tmp_path / "ev").iterdir() if p.is_file()]
     texts += [(tmp_path / n).read_text() for n in ("out.json", "out.sarif", "out.xml", "summary.md")
               if (tmp_path / n).exists()]

@@ -130,7 +130,8 @@ class Cluster:
     # (the unseal key and tokens kept out of the repr, which pytest prints of a failing test's fixture)
     key: str = field(default="", repr=False)
     root: str = field(default="", repr=False)
-    audit: str = field(default="", repr=False)  # a token of examples/auditready-policy.hcl, as docs/own-vault.md makes one
+    audit: str = field(default="", repr=False)  # a token of examples/auditready-policy.hcl (as docs/own-vault.md
+    # makes one)
     tokens: dict[str, str] = field(default_factory=dict, repr=False)
 
     def leader(self, node: Node) -> dict[str, Any]:

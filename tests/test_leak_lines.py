@@ -45,7 +45,8 @@ def _leaks(doc: dict) -> list[dict]:
 
 def test_the_json_report_lists_every_line_the_message_shortens(tmp_path: Path) -> None:
     log, canaries, planted = _planted(tmp_path, 12)
-    proc = completed(["verify", str(log), "--canaries", str(canaries), "--json", str(tmp_path / "out.json")], tmp_path, {k: v for k, v in os.environ.items() if k != "AUDITREADY_PURE_PYTHON"}, timeout=300)
+    proc = completed(["verify", str(log), "--canaries", str(canaries), "--json", str(tmp_path / "out.json")], tmp_path,
+                     {k: v for k, v in os.environ.items() if k != "AUDITREADY_PURE_PYTHON"}, timeout=300)
     assert proc.returncode == 1, proc.stderr
     (leak,) = _leaks(json.loads((tmp_path / "out.json").read_text()))
     assert leak["where"].endswith(f"audit.log:{planted[0]}")

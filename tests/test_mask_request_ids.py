@@ -51,7 +51,8 @@ def _outputs(tmp_path: Path, text: str) -> tuple[dict[str, Any], str]:
     log.write_text(text)
     log.chmod(0o600)
     out = tmp_path / "out"
-    proc = completed(["verify", str(log), "--json", str(out / "r.json"), "--sarif", str(out / "r.sarif"), "--junit", str(out / "r.xml"), "--evidence", str(out / "ev")], None, _ENV, timeout=120)
+    proc = completed(["verify", str(log), "--json", str(out / "r.json"), "--sarif", str(out / "r.sarif"), "--junit",
+                      str(out / "r.xml"), "--evidence", str(out / "ev")], None, _ENV, timeout=120)
     assert proc.returncode == 1, proc.stderr
     written = "".join(p.read_text(errors="replace") for p in sorted(out.rglob("*")) if p.is_file())
     return json.loads((out / "r.json").read_text()), proc.stdout + proc.stderr + written

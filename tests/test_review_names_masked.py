@@ -73,7 +73,8 @@ def test_the_log_holds_the_names_and_no_secret_leak_finds_the_token(leaky_names:
     cfg = tmp_path / "cfg.toml"
     cfg.write_text(CONFIG)
     ev = tmp_path / "ev"
-    run = completed(["verify", str(log), "--config", str(cfg), "--canaries", str(canaries), "--evidence", str(ev)], timeout=120)
+    run = completed(["verify", str(log), "--config", str(cfg), "--canaries", str(canaries), "--evidence", str(ev)],
+                    timeout=120)
     assert run.returncode == 1, run.stdout[-2000:] + run.stderr
     assert "FAIL no_secret_leak" in run.stdout and "display_name" in run.stdout
     assert _clean(run.stdout + run.stderr, token_value, canary)

@@ -74,7 +74,8 @@ def leak_lines(tmp_path: Path, name: str, text: str, pure: bool,
     log.chmod(0o600)
     out = tmp_path / f"{name}.json"
     env = {**os.environ, native.PURE_ENV: "1" if pure else ""}
-    proc = completed(["verify", str(log), "--json", str(out), *(["--config", str(config)] if config else [])], None, env, timeout=120)
+    proc = completed(["verify", str(log), "--json", str(out), *(["--config", str(config)] if config else [])], None,
+                     env, timeout=120)
     assert proc.returncode == 1, proc.stderr
     doc = json.loads(out.read_text())
     # (a value planted in a KV secret's data is also that secret's data in clear, whatever it holds: a finding of its
