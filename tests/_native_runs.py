@@ -11,7 +11,8 @@ it. Each child starts from that state, takes the caller's environment and folder
 /dev/null and two files, and it runs the command as the console script does (``pytest_auditready.cli.run``: ``main``,
 the exit handlers, the streams flushed, the exit code). So each verify is a fresh process as before; what is saved is
 the interpreter's start and the imports (most of a small verify's CPU). A server is started per path (native, pure)
-and per environment (but for the variables _VOLATILE names) and lives until the tests end. """
+and per environment (but for the variables _VOLATILE names) and lives until the tests end.
+"""
 
 from __future__ import annotations
 
