@@ -11,7 +11,7 @@ it. Each child starts from that state, takes the caller's environment and folder
 /dev/null and two files, and it runs the command as the console script does (``pytest_auditready.cli.run``: ``main``,
 the exit handlers, the streams flushed, the exit code). So each verify is a fresh process as before; what is saved is
 the interpreter's start and the imports (most of a small verify's CPU). A server is started per path (native, pure)
-and per environment (but for the variables _VOLATILE names) and lives until the tests end.
+and per environment (the variables _AT_START names) and lives until the tests end.
 """
 
 from __future__ import annotations
@@ -29,8 +29,15 @@ from typing import IO, Any, Optional
 
 ROOT = Path(__file__).resolve().parent.parent
 PURE_ENV = "AUDITREADY_PURE_PYTHON"  # pytest_auditready.scan.native.PURE_ENV (asserted in test_native)
-_VOLATILE = ("PYTEST_CURRENT_TEST", "STATE_DIRECTORY")  # set anew for each test (pytest, tests/conftest.py), read by
-# the package only when a command runs (the child takes them from the request)
+# What a server is started per: the variables read before a command runs (the interpreter's start: its PYTHON*
+# settings and locale; AUDITREADY_PURE_PYTHON, read at import; the temporary folder, which tempfile keeps once asked).
+# The package reads every other one when a command runs, and the child takes them from the request: a test's own
+# report paths (GITHUB_STEP_SUMMARY) or state folder no longer start a server each (one did per test before).
+_AT_START = ("LANG", "LANGUAGE", "TMPDIR", "TEMP", "TMP", PURE_ENV)
+
+
+def _at_start(name: str) -> bool:
+    return name in _AT_START or name.startswith(("PYTHON", "LC_"))
 
 # The server: imports what a verify imports, then forks one child per request line (JSON: args, cwd, env, io
 # folder, timeout) and answers one line (JSON: the exit code, or "timeout").
@@ -194,7 +201,7 @@ def cli_process(argv: list[str], cwd: Path, pure: bool = False, env: Optional[di
         res = subprocess.run([sys.executable, "-m", "pytest_auditready", *argv], capture_output=True,
                              text=True, timeout=timeout, env=env, cwd=cwd)
         return res.returncode, res.stdout, res.stderr
-    key = tuple(sorted((k, v) for k, v in env.items() if k not in _VOLATILE))
+    key = tuple(sorted((k, v) for k, v in env.items() if _at_start(k)))
     held = _SERVERS.get(pure)
     if held is None or held[0] != key:
         if held is not None:
