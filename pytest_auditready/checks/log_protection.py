@@ -1011,7 +1011,7 @@ def _off_host(address: str) -> bool:
     except ValueError:
         return True  # a name: another host unless it is localhost
     mapped = ip.ipv4_mapped if isinstance(ip, ipaddress.IPv6Address) else None
-    return not ((mapped or ip).is_loopback or ip.is_unspecified)
+    return not ((mapped or ip).is_loopback or (mapped or ip).is_unspecified)  # ([::ffff:0.0.0.0] is 0.0.0.0)
 
 
 def _probe_findings(ledger: AccessLedger, pols: str) -> Iterator[Finding]:
