@@ -62,7 +62,9 @@ requests still open are those within that bound of the latest event, those past 
 SEEN, the judged ones up to _KEEP (the rest counted by policy key), and the keys of the requests paired up to KEYS.
 
 One Kubernetes or CloudTrail record written twice is judged: the same Kubernetes auditID, stage and
-requestReceivedTimestamp, or the same CloudTrail eventID (CloudTrail writes one record a call, with no pair).
+requestReceivedTimestamp, or the same CloudTrail eventID (CloudTrail writes one record a call, with no pair); so is
+a record of generic JSON lines with a request id mapped and no type (one record an event), by its request id, time
+and action (red team rt100 F2).
 Unchanged it is a delivery repeated (a webhook's retried batch; one event in two trails' files joined), excused by
 that rule; with other content it is a finding at the second naming the first. The last SEEN (20,000) keys are
 remembered, and a Kubernetes log is read whole by one process (``splits``). The same auditID at another receive time
@@ -554,10 +556,16 @@ class Pairs(Visitor):
         fmt = format_of(ctx.settings).name
         # JSON lines whose field_map names each entry's type are paired as Vault's are (request and response)
         paired = fmt == "vault" or (fmt == "jsonl" and any(f == "type" for f, _ in ctx.settings.field_map))
+        # JSON lines of one record an event, with a request id: a record written twice is judged as CloudTrail's
+        # (``_seen``), by its request id, time and action (red team rt100 F2: an event written again with other
+        # content passed)
+        self.keyed = fmt == "jsonl" and not paired and any(f == "request_id" for f, _ in ctx.settings.field_map)
         self.skip = "" if paired else K8S_NO_PAIRS if fmt == "k8s" else (
             f"a {format_of(ctx.settings).title} log has no request/response pairs to check (one record a call)" + (
                 "; no record repeats the key of another with other content" if fmt == "cloudtrail" else
-                "; field_map names no type (request or response) to pair its entries by" if fmt == "jsonl" else ""))
+                "; field_map names no type (request or response) to pair its entries by" + (
+                    "; no record repeats the request id, time and action of another with other content"
+                    if self.keyed else "") if fmt == "jsonl" else ""))
         self.window = int(ctx.settings.completeness_window * 10**9)
         # an export that keeps no time order (a CloudWatch Logs export, an Elasticsearch search's hits): a request
         # entry after its own response entry is their pair, not lines reordered by a hop (red team rt90 F2)
@@ -1151,14 +1159,14 @@ class Pairs(Visitor):
             self.hint = trace_hint(data)
             if b"+builtin." in data:
                 self._versions(first_line, data)
-        if self.fmt not in ("k8s", "cloudtrail"):
+        if self.fmt not in ("k8s", "cloudtrail") and not self.keyed:
             return
         import hashlib
 
         import orjson
 
         blake2b = hashlib.blake2b
-        trail = self.fmt == "cloudtrail"
+        trail = self.fmt == "cloudtrail" or self.keyed  # (a record's digest with its keys sorted)
         digests: dict[int, tuple[str, bytes]] = {}
         self.forbid = set()
         self.received = received = {}
@@ -1208,6 +1216,9 @@ class Pairs(Visitor):
         eid, digest = got
         if self.fmt == "cloudtrail":
             key, rid = eid, eid
+        elif self.keyed:
+            rid = rec.request_id
+            key = f"{rid}\0{rec.time}\0{rec.action}" if rid and rec.time else ""
         else:
             rid = rec.request_id
             key = f"{rid}\0{rec.type}\0{rec.time}" if rid and rec.type and rec.time else ""
@@ -2260,6 +2271,10 @@ _FORBID = re.compile(rb'"authorization\.k8s\.io/decision"\s*:\s*"forbid"')
 
 
 def _conflict(fmt: str, first: str) -> str:
+    if fmt == "jsonl":
+        return (f"The record repeats the request id, time and action of another record ({first}) but not its content: "
+                "a producer writes one record an event, and a repeated delivery repeats the same record, so one of the "
+                "two was altered or made up, or two pipelines that write records differently were merged.")
     if fmt == "cloudtrail":
         return (f"The record's eventID is already the eventID of another record ({first}) whose content differs: "
                 "CloudTrail generates one eventID for each event, and a repeated delivery repeats the same record, so "
@@ -2272,6 +2287,8 @@ def _conflict(fmt: str, first: str) -> str:
 
 
 _CONFLICT_FIX = {
+    "jsonl": "compare the two records with the producer's own copy (its API or console); let one pipeline write the "
+    "file, and seal the log (auditready seal) where it is written so that a changed record is proven",
     "cloudtrail": "compare the two records with the trail's delivered files (and their digest files: turn on log "
     "file validation); keep each trail's files apart, and never rewrite records after delivery",
     "k8s": "compare the two events with the API server's own log backend file; let one pipeline write the file, and "
@@ -2285,6 +2302,9 @@ _K8S_FOUND: dict[str, Callable[[str, int], tuple[str, str]]] = {
 }
 # The rules that excuse a record delivered again unchanged, by format.
 REDELIVERED = {
+    "jsonl": "a record delivered again unchanged (the same request id, time, action and content): producers and their "
+    "shippers deliver at least once (an API polled over overlapping windows, a queue or event bus that retries), so a "
+    "receiver may write a record twice",
     "cloudtrail": "a record delivered again unchanged (the same eventID and content): CloudTrail delivers an event to "
     "every trail that records it (global service events to each trail that includes them), so two trails' files "
     "joined, or one file copied twice, hold it twice; deduplicate by eventID",
@@ -2400,7 +2420,7 @@ CHECK = Check(
     title="Every access is in the log",
     requirement="every scenario action has its request and response entry in the log; offline, every request "
     "entry has its response and every response its request, no entry of a request is written twice, and no "
-    "Kubernetes event or CloudTrail record repeats another's key with other content",
+    "Kubernetes event, CloudTrail record or keyed JSON lines record repeats another's key with other content",
     run=run,
     subjects=every_action,
     visitor=Pairs,

@@ -996,9 +996,10 @@ def _edges_key(path: str, settings: Settings) -> Optional[tuple[object, ...]]:
 
 def edges_of(visitor: "Pairs", name: str, entries: int) -> Optional[Edges]:
     """The edges a finished (fed) completeness visitor left open; None for a log with nothing to judge across files
-    (JSON lines; no Vault/OpenBao entry with a request id and a time; no keyed Kubernetes or CloudTrail record)."""
-    if visitor.skip:  # Kubernetes, CloudTrail: the keys of its records, to find one delivered again
-        if visitor.fmt not in ("k8s", "cloudtrail") or visitor.seen_first is None:
+    (JSON lines without a request id; no Vault/OpenBao entry with a request id and a time; no keyed Kubernetes,
+    CloudTrail or JSON lines record)."""
+    if visitor.skip:  # Kubernetes, CloudTrail, keyed JSON lines: the keys of its records, to find one delivered again
+        if visitor.fmt not in ("k8s", "cloudtrail", "jsonl") or visitor.seen_first is None:
             return None
         if visitor.fmt == "k8s":
             return _k8s_edges(visitor, name, entries)
