@@ -547,6 +547,13 @@ def told_of(file: str, rid: str) -> Optional[bool]:
     return _TOLD.get((file, rid))
 
 
+def keyed_lines(settings: Any) -> bool:
+    """Whether a log is generic JSON lines of one record an event (its field_map maps no type) with a request id:
+    its records are keyed by request id, time and action (``Pairs._seen``)."""
+    fields = {f for f, _ in settings.field_map}
+    return format_of(settings).name == "jsonl" and "request_id" in fields and "type" not in fields
+
+
 class Pairs(Visitor):
     """Offline, Vault/OpenBao: request and response entries paired by request id, and entries written again, in one
     pass in bounded memory (the requests younger than the window, at most ANSWERED responses); Kubernetes and
@@ -559,7 +566,7 @@ class Pairs(Visitor):
         # JSON lines of one record an event, with a request id: a record written twice is judged as CloudTrail's
         # (``_seen``), by its request id, time and action (red team rt100 F2: an event written again with other
         # content passed)
-        self.keyed = fmt == "jsonl" and not paired and any(f == "request_id" for f, _ in ctx.settings.field_map)
+        self.keyed = keyed_lines(ctx.settings)
         self.skip = "" if paired else K8S_NO_PAIRS if fmt == "k8s" else (
             f"a {format_of(ctx.settings).title} log has no request/response pairs to check (one record a call)" + (
                 "; no record repeats the key of another with other content" if fmt == "cloudtrail" else
@@ -1414,8 +1421,10 @@ class Pairs(Visitor):
 
     @classmethod
     def splits(cls, ctx: CheckContext) -> bool:
-        """A Kubernetes log is read whole: the records it remembers (SEEN) are the last ones of one pass."""
-        return format_of(ctx.settings).name != "k8s"
+        """A Kubernetes log, and JSON lines keyed by request id, time and action (``keyed``), are read whole: the
+        records they remember (SEEN) are the last ones of one pass (cut into ranges, ``merge`` declined and the file
+        was read a second time, whole)."""
+        return format_of(ctx.settings).name != "k8s" and not keyed_lines(ctx.settings)
 
     def _expire(self, now: int) -> None:
         """Requests older than the window before ``now``: their response can no longer come."""
