@@ -67,7 +67,7 @@ a record of generic JSON lines with a request id mapped and no type (one record 
 and action (red team rt100 F2).
 Unchanged it is a delivery repeated (a webhook's retried batch; one event in two trails' files joined), excused by
 that rule; with other content it is a finding at the second naming the first. The last SEEN (20,000) keys are
-remembered, and a Kubernetes log is read whole by one process (``splits``). The same auditID at another receive time
+remembered, and a Kubernetes log or keyed JSON lines are read whole by one process (``splits``). The same auditID at another receive time
 is not judged: a client, or the API server in front of an aggregated one, may choose the Audit-ID. Across the files
 of a set, the first SEEN records of a file are compared with the first and last SEEN of the file before it in time
 (``engine.files``), as one pass would; so is a Vault/OpenBao entry of a file's first window with the requests in
@@ -556,8 +556,8 @@ def keyed_lines(settings: Any) -> bool:
 
 class Pairs(Visitor):
     """Offline, Vault/OpenBao: request and response entries paired by request id, and entries written again, in one
-    pass in bounded memory (the requests younger than the window, at most ANSWERED responses); Kubernetes and
-    CloudTrail: records written twice (at most SEEN keys)."""
+    pass in bounded memory (the requests younger than the window, at most ANSWERED responses); Kubernetes,
+    CloudTrail and keyed JSON lines (``keyed_lines``): records written twice (at most SEEN keys)."""
 
     def __init__(self, ctx: CheckContext) -> None:
         fmt = format_of(ctx.settings).name
