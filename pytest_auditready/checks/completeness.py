@@ -64,14 +64,14 @@ SEEN, the judged ones up to _KEEP (the rest counted by policy key), and the keys
 One Kubernetes or CloudTrail record written twice is judged: the same Kubernetes auditID, stage and
 requestReceivedTimestamp, or the same CloudTrail eventID (CloudTrail writes one record a call, with no pair); so is
 a record of generic JSON lines with a request id mapped and no type (one record an event), by its request id, time
-and action (red team rt100 F2).
-Unchanged it is a delivery repeated (a webhook's retried batch; one event in two trails' files joined), excused by
-that rule; with other content it is a finding at the second naming the first. The last SEEN (20,000) keys are
-remembered, and a Kubernetes log or keyed JSON lines are read whole by one process (``splits``). The same auditID at another receive time
-is not judged: a client, or the API server in front of an aggregated one, may choose the Audit-ID. Across the files
-of a set, the first SEEN records of a file are compared with the first and last SEEN of the file before it in time
-(``engine.files``), as one pass would; so is a Vault/OpenBao entry of a file's first window with the requests in
-flight and the responses of the last window of the file before it (``head``).
+and action (red team rt100 F2). Unchanged it is a delivery repeated (a webhook's retried batch; one event in two
+trails' files joined), excused by that rule; with other content it is a finding at the second naming the first. The
+last SEEN (20,000) keys are remembered, and a Kubernetes log or keyed JSON lines are read whole by one process
+(``splits``). The same auditID at another receive time is not judged: a client, or the API server in front of an
+aggregated one, may choose the Audit-ID. Across the files of a set, the first SEEN records of a file are compared
+with the first and last SEEN of the file before it in time (``engine.files``), as one pass would; so is a
+Vault/OpenBao entry of a file's first window with the requests in flight and the responses of the last window of the
+file before it (``head``).
 
 An HA cluster's nodes each write their own audit log (OpenBao's "Eventual consistency": a standby serves reads
 itself and forwards a request that writes to the active node). A write that reaches a standby is logged there as a
