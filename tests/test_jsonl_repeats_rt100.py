@@ -15,15 +15,20 @@ from typing import Any
 
 import pytest
 
-from pytest_auditready.checks.completeness import REDELIVERED
+from pytest_auditready.checks.completeness import NO_KEY, REDELIVERED
 from pytest_auditready.cli import main
-from tests.test_unseen_jsonl import PRODUCERS, RFC3339, _config, _get, _log, _rows, _set
+from tests.test_unseen_jsonl import PRODUCERS, RFC3339, _config, _get, _log, _rows, _set, _write
+
+
+def _outcomes(tmp_path: Path, producer: str, paths: list[Path], *args: str) -> tuple[int, list[dict[str, Any]]]:
+    """The exit code of `auditready verify PATHS ARGS` and its completeness outcomes (one a file)."""
+    out = tmp_path / "out.json"
+    rc = main(["verify", *map(str, paths), "--config", str(_config(tmp_path, producer)), "--json", str(out), *args])
+    return rc, [o for o in json.loads(out.read_text())["outcomes"] if o["check"] == "completeness"]
 
 
 def _completeness(tmp_path: Path, producer: str, paths: list[Path], *args: str) -> tuple[int, dict[str, Any]]:
-    out = tmp_path / "out.json"
-    rc = main(["verify", *map(str, paths), "--config", str(_config(tmp_path, producer)), "--json", str(out), *args])
-    (outcome,) = [o for o in json.loads(out.read_text())["outcomes"] if o["check"] == "completeness"]
+    rc, (outcome,) = _outcomes(tmp_path, producer, paths, *args)
     return rc, outcome
 
 
@@ -78,14 +83,8 @@ def test_across_a_rotated_set_and_with_two_jobs(tmp_path: Path, capsys: pytest.C
     newer = tmp_path / "okta.jsonl"
     for again, want in ((_altered(rows[2], producer), 1), (copy.deepcopy(rows[2]), 0)):
         for path, part in ((older, rows[:3]), (newer, [again, *rows[3:]])):
-            path.write_text("".join(json.dumps(r) + "\n" for r in part))
-            path.chmod(0o600)
-        said = []
-        for jobs in ("1", "2"):
-            out = tmp_path / f"out-{jobs}.json"
-            rc = main(["verify", str(newer), str(older), "--config", str(_config(tmp_path, producer)), "--json",
-                       str(out), "--jobs", jobs])
-            said.append((rc, [o for o in json.loads(out.read_text())["outcomes"] if o["check"] == "completeness"]))
+            _write(tmp_path, path.name, "".join(json.dumps(r) + "\n" for r in part))
+        said = [_outcomes(tmp_path, producer, [newer, older], "--jobs", jobs) for jobs in ("1", "2")]
         assert said[0] == said[1]
         rc, outcomes = said[0]
         findings = [f for o in outcomes for f in o["findings"]]
@@ -119,3 +118,23 @@ def test_a_keyed_file_is_read_by_one_process_not_cut_and_read_again(tmp_path: Pa
     setup = parallel.prepare_setup(settings, offline_checks(BUILTIN), {}, [str(path)])
     (parts,) = parallel.plan(setup, [str(path)], 2, 1 << 20)
     assert (len(parts) == 1) is keyed, (len(parts), path.stat().st_size)
+
+
+def test_a_record_without_a_request_id_is_excused_not_counted_judged(tmp_path: Path,
+                                                                     capsys: pytest.CaptureFixture[str]) -> None:
+    """A record the key cannot be made of (no request id) was compared with nothing: the tally says so under its own
+    rule (NO_KEY), as a Kubernetes event's; required_fields names it."""
+    producer = "okta-systemlog"
+    rows = _rows(producer)
+    rows[1].pop("uuid")
+    rc, outcome = _completeness(tmp_path, producer, [_log(tmp_path, producer, rows)])
+    assert rc == 1 and not outcome["findings"], outcome  # (required_fields fails the run)
+    assert [e["entries"] for e in outcome["tally"]["excused"] if e["rule"] == NO_KEY] == [1], outcome["tally"]
+
+
+def test_github_s_records_hold_no_repeat(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """GitHub's audit stream (its times are epoch milliseconds, which the time checks refuse): no record of a
+    correct log reads as a repeat."""
+    producer = "github-audit-stream"
+    _rc, outcome = _completeness(tmp_path, producer, [_log(tmp_path, producer, _rows(producer))])
+    assert outcome["status"] == "skipped" and not outcome["findings"] and not outcome["tally"]["excused"], outcome

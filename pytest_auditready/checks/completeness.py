@@ -547,11 +547,16 @@ def told_of(file: str, rid: str) -> Optional[bool]:
     return _TOLD.get((file, rid))
 
 
+def _typed_lines(settings: Any) -> bool:
+    """Whether a log is generic JSON lines whose field_map names each entry's type: paired as Vault's are."""
+    return format_of(settings).name == "jsonl" and any(f == "type" for f, _ in settings.field_map)
+
+
 def keyed_lines(settings: Any) -> bool:
     """Whether a log is generic JSON lines of one record an event (its field_map maps no type) with a request id:
     its records are keyed by request id, time and action (``Pairs._seen``)."""
-    fields = {f for f, _ in settings.field_map}
-    return format_of(settings).name == "jsonl" and "request_id" in fields and "type" not in fields
+    return (format_of(settings).name == "jsonl" and not _typed_lines(settings)
+            and any(f == "request_id" for f, _ in settings.field_map))
 
 
 class Pairs(Visitor):
@@ -562,7 +567,7 @@ class Pairs(Visitor):
     def __init__(self, ctx: CheckContext) -> None:
         fmt = format_of(ctx.settings).name
         # JSON lines whose field_map names each entry's type are paired as Vault's are (request and response)
-        paired = fmt == "vault" or (fmt == "jsonl" and any(f == "type" for f, _ in ctx.settings.field_map))
+        paired = fmt == "vault" or _typed_lines(ctx.settings)
         # JSON lines of one record an event, with a request id: a record written twice is judged as CloudTrail's
         # (``_seen``), by its request id, time and action (red team rt100 F2: an event written again with other
         # content passed)
@@ -1211,13 +1216,15 @@ class Pairs(Visitor):
         self.digests = digests
 
     def _seen(self, rec: Record) -> None:
-        """A record of Kubernetes (key: auditID, stage and requestReceivedTimestamp) or CloudTrail (key: eventID)
-        that its producer writes once: the same key again with the same record is a delivery repeated (excused by
-        that rule), with another record a finding at the second line naming the first. The last SEEN keys are
-        remembered."""
+        """A record of Kubernetes (key: auditID, stage and requestReceivedTimestamp), CloudTrail (key: eventID) or
+        keyed JSON lines (key: request id, time and action) that its producer writes once: the same key again with
+        the same record is a delivery repeated (excused by that rule), with another record a finding at the second
+        line naming the first. The last SEEN keys are remembered. A Kubernetes or JSON lines record without a key
+        is excused (NO_KEY), not counted judged."""
+        excuse_keyless = self.fmt == "k8s" or self.keyed
         got = self.digests.get(rec.line)
         if got is None:
-            if self.fmt == "k8s":
+            if excuse_keyless:
                 self.excuse(NO_KEY)
             return
         eid, digest = got
@@ -1230,7 +1237,7 @@ class Pairs(Visitor):
             rid = rec.request_id
             key = f"{rid}\0{rec.type}\0{rec.time}" if rid and rec.type and rec.time else ""
         if not key:
-            if self.fmt == "k8s":
+            if excuse_keyless:
                 self.excuse(NO_KEY)
             return
         # when it was written: a Kubernetes event's stageTimestamp (its time is when its request began, and a long
