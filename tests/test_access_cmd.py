@@ -13,7 +13,7 @@ from typing import Any, Optional
 import pytest
 
 from pytest_auditready.vault.client import VaultClient
-from tests._native_runs import cli_process, completed
+from tests._native_runs import completed
 from tests.conftest import assert_no_secret, remember_secret, server_from_hcl
 
 FIXTURES = Path(__file__).resolve().parents[1] / "fixtures"
@@ -21,8 +21,7 @@ FIXTURES = Path(__file__).resolve().parents[1] / "fixtures"
 
 def access(*args: str, cwd: Optional[Path] = None) -> subprocess.CompletedProcess[str]:
     """`auditready access ARGS` in a process of its own (a fork of the verify server: tests/_native_runs.py)."""
-    return subprocess.CompletedProcess(["auditready", "access", *args],
-                                       *cli_process(["access", *args], cwd or Path.cwd(), timeout=120))
+    return completed(["access", *args], cwd)
 
 
 def nine(t: str) -> str:

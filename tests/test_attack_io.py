@@ -21,7 +21,7 @@ import pytest
 from pytest_auditready.errors import AuditReadyError
 from pytest_auditready.report import evidence, github, junit, sarif
 from pytest_auditready.safeio import read_small, write_atomic
-from tests._native_runs import cli_process
+from tests._native_runs import completed
 from tests.test_cloudtrail import _digest_key, _log_key, build_trail, rsa_key, write_keys
 from tests.test_reports import make_result
 
@@ -34,8 +34,7 @@ def cli(*args: str, cwd: Path, timeout: float = DEADLINE) -> subprocess.Complete
     """`auditready ARGS` in a subprocess; a hang fails the test at the deadline instead of hanging it."""
     env = {k: v for k, v in os.environ.items() if k not in ("GITHUB_ACTIONS", "GITHUB_STEP_SUMMARY")}
     try:  # (a fork of the verify server: tests/_native_runs.py)
-        return subprocess.CompletedProcess(["auditready", *args], *cli_process(list(args), cwd, env=env,
-                                                                                 timeout=timeout))
+        return completed(list(args), cwd, env, timeout)
     except subprocess.TimeoutExpired:
         pytest.fail(f"auditready {' '.join(args)} still ran after {timeout:.0f} s: it hangs")
 

@@ -19,7 +19,7 @@ from typing import Sequence
 
 import pytest
 
-from tests._native_runs import cli_process
+from tests._native_runs import completed
 
 LOG = Path(__file__).resolve().parent.parent / "fixtures" / "blind-cli" / "audit.log"
 PYPROJECT = "[tool.auditready]\nretention_days = 0\nrequire_tamper_evidence = false\n"
@@ -30,8 +30,7 @@ def _cli(cwd: Path, *args: str, prefix: Sequence[str] = (), timeout: float = 60)
     ``prefix`` command, a new interpreter."""
     env = {k: v for k, v in os.environ.items() if k not in ("GITHUB_ACTIONS", "GITHUB_STEP_SUMMARY", "CI")}
     if not prefix:
-        return subprocess.CompletedProcess(["auditready", *args], *cli_process(list(args), cwd, env=env,
-                                                                                 timeout=timeout))
+        return completed(list(args), cwd, env, timeout)
     return subprocess.run([*prefix, sys.executable, "-m", "pytest_auditready", *args], cwd=cwd, env=env,
                           capture_output=True, text=True, timeout=timeout)
 
