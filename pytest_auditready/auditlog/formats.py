@@ -11,6 +11,7 @@ import json
 import re
 import urllib.parse
 from dataclasses import dataclass, field
+from functools import partial
 from typing import Any, Callable, Iterator, Mapping, Optional, Sequence
 
 from ..config import field_alternatives
@@ -422,6 +423,8 @@ class LogFormat:
     structural_keys: frozenset[str] = frozenset()  # keys never judged by the secret scan (beyond the vault's own)
     name_keys: str = ""  # a regex over key names (searched) whose values are identifiers by design: never judged
     placeholders: frozenset[str] = frozenset()  # texts the producer writes in place of a value it hides
+    # the keys from a line to its producer's record (record_root): () but for JSON lines read inside a wrapper
+    root: tuple[str, ...] = ()
     by_design: tuple[ByDesign, ...] = ()  # values the producer logs by design where a rule says so
     # (what, key, value) of a record's values that are secrets by definition, beyond secret_objects
     defined_secrets: Optional[Callable[[Mapping[str, Any]], list[tuple[str, str, str]]]] = None
@@ -573,6 +576,31 @@ def _last_keys(path: str) -> set[str]:
 _GCP_AUDIT_LOG = "type.googleapis.com/google.cloud.audit.AuditLog"
 
 
+def record_root(field_map: Any) -> tuple[str, ...]:
+    """The keys every path of ``field_map`` goes through before its field: where each line holds its producer's
+    record, when a SIEM or a shipper wraps it (an Elasticsearch hit's ``_source``, a Splunk HEC event's ``event``, a
+    decode_json_fields target); () for a record that is the line. The producer's own rules (an AuditLog's status
+    left out, an Okta event's targets, a SecretPayload's data) look for its record there (red team rt100 F4)."""
+    parents = [tuple(path.split("."))[:-1] for spec in dict(field_map or ()).values()
+               for path in field_alternatives(spec)]
+    if len(parents) < 2:
+        return ()
+    root = parents[0]
+    for keys in parents[1:]:
+        n = 0
+        while n < min(len(root), len(keys)) and root[n] == keys[n]:
+            n += 1
+        root = root[:n]
+    return root
+
+
+def producer_record(data: Any, root: Sequence[str]) -> Any:
+    """The producer's record in the parsed line ``data``, at ``root`` (record_root); None when nothing is there."""
+    for key in root:
+        data = data.get(key) if isinstance(data, Mapping) else None
+    return data
+
+
 def gcp_audit(obj: Any) -> bool:
     """``obj`` is a Cloud Logging entry of Cloud Audit Logs (its protoPayload an AuditLog)."""
     payload = obj.get("protoPayload") if isinstance(obj, Mapping) else None
@@ -584,7 +612,11 @@ def gcp_status_left_out(obj: Any, path: Sequence[str]) -> Optional[str]:
     ("0" for ``protoPayload.status.code``, "{}" for ``protoPayload.status``): proto3 JSON omits a field at its
     default, so a success's google.rpc.Status (code 0, OK) is written as {} or not at all. None for any other
     entry, path, or a status that is there."""
-    if tuple(path[:2]) != ("protoPayload", "status") or len(path) > 3 or not gcp_audit(obj):
+    at = _status_at(path)
+    if at < 0:
+        return None
+    obj, path = producer_record(obj, path[:at]), path[at:]  # (the entry inside a SIEM's or a shipper's wrapper)
+    if len(path) > 3 or not gcp_audit(obj):
         return None
     status = obj["protoPayload"].get("status")
     if len(path) == 2:
@@ -592,6 +624,17 @@ def gcp_status_left_out(obj: Any, path: Sequence[str]) -> Optional[str]:
     if path[2] != "code" or not (status is None or (isinstance(status, Mapping) and "code" not in status)):
         return None
     return "0"
+
+
+def _status_at(path: Sequence[str]) -> int:
+    """Where ``path`` goes into an AuditLog's status (protoPayload.status), -1 for nowhere."""
+    return next((i for i in range(len(path) - 1) if (path[i], path[i + 1]) == ("protoPayload", "status")), -1)
+
+
+def gcp_status_path(path: Sequence[str]) -> bool:
+    """``path`` names an AuditLog's status (protoPayload.status or its code), at the entry or inside a wrapper."""
+    at = _status_at(path)
+    return at >= 0 and len(path) - at <= 3
 
 
 # A Google Cloud audit log entry (a LogEntry whose protoPayload is an AuditLog) of Secret Manager: the data of a
@@ -654,6 +697,12 @@ def _jsonl_defined_secrets(rec: Mapping[str, Any]) -> list[tuple[str, str, str]]
     return secret_manager_defined_secrets(rec) + key_vault_defined_secrets(rec)
 
 
+def _wrapped_secrets(root: Sequence[str], rec: Mapping[str, Any]) -> list[tuple[str, str, str]]:
+    """_jsonl_defined_secrets of the producer's record at ``root`` in ``rec`` (a SIEM's or a shipper's wrapper)."""
+    inner = producer_record(rec, root)
+    return _jsonl_defined_secrets(inner) if isinstance(inner, Mapping) else []
+
+
 def jsonl_format(field_map: Any) -> LogFormat:
     """The generic JSON lines format as ``field_map`` reads it: the keys of the mapped evidence fields (who, when,
     from where, what, which request) name values by design; the resource is judged as a Vault request path is,
@@ -666,9 +715,10 @@ def jsonl_format(field_map: Any) -> LogFormat:
         resource = {k for name, spec in key if name == "resource" for p in field_alternatives(spec)
                     for k in _last_keys(p)}
         exact = "|".join(re.escape(k) for k in sorted(set(JSONL_ID_KEYS) | mapped))
+        root = record_root(key)
         fmt = LogFormat("jsonl", "JSON lines", name_keys=f"{JSONL_NAME_KEYS}|\\A(?:{exact})\\Z",
-                        path_keys=VAULT_PATH_KEYS | resource, resource_keys=frozenset(resource),
-                        defined_secrets=_jsonl_defined_secrets,
+                        path_keys=VAULT_PATH_KEYS | resource, resource_keys=frozenset(resource), root=root,
+                        defined_secrets=_jsonl_defined_secrets if not root else partial(_wrapped_secrets, root),
                         defined_labels=(SECRET_MANAGER_SECRET, KEY_VAULT_SECRET))
         _JSONL_FORMATS[key] = fmt
     return fmt

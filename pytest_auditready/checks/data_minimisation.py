@@ -58,7 +58,7 @@ from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
 from typing import Any, Callable, Iterable, Iterator, Optional, Sequence, Union
 
-from ..auditlog.formats import format_of
+from ..auditlog.formats import format_of, producer_record
 from ..auditlog.model import HMAC_PREFIX, Entries, Record
 from ..auditlog.vault_json import dumps, loads
 from ..config import field_alternatives, field_paths
@@ -1042,6 +1042,7 @@ class Scanner:
         identity = dict(settings.field_map).get("identity", "") if fmt.name == "jsonl" else ""
         self.identity = field_paths(identity) if identity else ()
         self.echo_all = fmt.name == "jsonl"
+        self.root = fmt.root
         self.detectors = tuple(settings.data_minimisation_detectors)
         self.prefix = settings.log_prefix
 
@@ -1049,12 +1050,13 @@ class Scanner:
         return path in self.clear or path.startswith(self.clear_dot)
 
     def _identity_holder(self, data: dict[str, Any], clear: list[Any]) -> Callable[[str], bool]:
-        """Take the object that holds the line's mapped identity (not the line itself, nor one inside a list) out of
-        ``data`` into ``clear``; the test of a dotted path that says whether it lies in that object."""
+        """Take the object that holds the line's mapped identity (not the producer's record itself, nor one inside a
+        list) out of ``data`` into ``clear``; the test of a dotted path that says whether it lies in that object."""
         from ..offline.reader import resolve
 
-        keys = next((k for k in (resolve(data, p) for p in self.identity if len(p) > 1) if k), None)
-        if not keys or len(keys) < 2 or not all(isinstance(k, str) for k in keys):
+        depth = len(self.root) + 2  # (a SIEM's wrapper is no holder: rt100 F4, Teleport's "_source.user")
+        keys = next((k for k in (resolve(data, p) for p in self.identity if len(p) >= depth) if k), None)
+        if not keys or len(keys) < depth or not all(isinstance(k, str) for k in keys):
             return self.exempt
         node: Any = data
         for k in keys[:-2]:
@@ -1099,8 +1101,10 @@ class Scanner:
             identities.update(vault_identity_emails(data))
         targets: list[Any] = []
         if self.echo_all:
-            _drop_gcp_resource_labels(data)
-            targets = _okta_user_targets(data)
+            inner = producer_record(data, self.root)  # (inside a SIEM's or a shipper's wrapper: rt100 F4)
+            if isinstance(inner, dict):
+                _drop_gcp_resource_labels(inner)
+                targets = _okta_user_targets(inner)
         # Most candidates sit in the clear-text fields (an identity that is an e-mail address, on every line):
         # without those fields, a line that holds no candidate is done, without walking its values.
         clear: list[Any] = []
