@@ -451,10 +451,39 @@ def _refused_unknown(result: str) -> bool:
     return value in _REFUSED_UNKNOWN or (value[:1] == "{" and _GCP_UNAUTHENTICATED.search(value) is not None)
 
 
+# The Okta System Log names Okta itself as the actor of what it does on its own (a lifecycle rule that deactivates
+# a user, a session that expires, a reset by Okta Support): a SystemPrincipal, alternateId "system@okta.com",
+# displayName "Okta System", its client object's fields all null, for no client sent a request (red team rt100 F5;
+# okta-sdk-golang's LogActor examples; Panther's Okta support-reset rule matches those null client fields). Held to
+# a field_map that reads who from actor.alternateId (``Fields.okta_actor``).
+_OKTA_SYSTEM = ("an action Okta took itself (actor system@okta.com, a SystemPrincipal) has no client, so no source "
+                "address")
+# Azure Key Vault's AuditEvent logs write correlationId only when the client passed one: "An optional GUID that the
+# client can pass to correlate client-side logs with service-side (Key Vault) logs" (Key Vault logging docs, the
+# AZKVAuditLogs table). A request without one has no request id to log (red team rt100 F5). Held to a field_map that
+# reads the request id from correlationId and an entry whose resource is a Key Vault's (``Fields.key_vault``).
+_KEY_VAULT_UNCORRELATED = ("a Key Vault request whose client passed no correlation id (correlationId is \"an optional "
+                           "GUID that the client can pass\", Key Vault's logging docs)")
+_KEY_VAULT_RESOURCE = re.compile(r"https://[^/\s]+\.(?:vault|managedhsm)\.(?:azure\.net|azure\.cn|usgovcloudapi\.net|"
+                                 r"microsoftazure\.de)(?::443)?(?:/|\Z)|/providers/microsoft\.keyvault/",
+                                 re.IGNORECASE)
+
+
+def _key_vault(rec: Record) -> bool:
+    """``rec``'s resource is a Key Vault's: a vault's or managed HSM's URI, or its Azure resource id."""
+    return _KEY_VAULT_RESOURCE.search(rec.resource) is not None
+
+
 JSONL_EXCUSES = (
     Excuse("a request refused at authentication (its result 401, Unauthorized or Unauthenticated) has no one to name",
            frozenset({"identity"}),
            lambda r: _refused_unknown(r.result) and bool(r.source) and bool(r.request_id)),
+    Excuse(_OKTA_SYSTEM, frozenset({"source"}), lambda r: r.identity == "system@okta.com" and bool(r.request_id)),
+    Excuse(_KEY_VAULT_UNCORRELATED, frozenset({"request_id"}),
+           lambda r: bool(r.identity) and bool(r.source) and _key_vault(r)),
+    Excuse(_KEY_VAULT_UNCORRELATED + ", refused at authentication (401) before anyone was known",
+           frozenset({"identity", "request_id"}),
+           lambda r: _refused_unknown(r.result) and bool(r.source) and _key_vault(r)),
 )
 
 _EXCUSES = {"vault": VAULT_EXCUSES, "cloudtrail": CLOUDTRAIL_EXCUSES, "k8s": K8S_EXCUSES, "jsonl": JSONL_EXCUSES}
@@ -553,6 +582,13 @@ class Fields(Visitor):
         # (``_K8S_KINDS`` above); the lines of the block being read that may not, to be parsed (``_k8s_values``)
         self.k8s_values = self.every_entry and self.format == "k8s"
         self.k8s_odd: set[int] = set()
+        # generic JSON lines: who is read from an Okta event's actor (_OKTA_SYSTEM); the request id from Key Vault's
+        # optional correlationId alone (_KEY_VAULT_UNCORRELATED)
+        jsonl = self.format == "jsonl"
+        who = field_paths(mapped.get("identity", "")) if jsonl else ()
+        self.okta_actor = bool(who) and all(p[-2:] == ("actor", "alternateId") for p in who)
+        ids = field_paths(mapped.get("request_id", "")) if jsonl else ()
+        self.key_vault = bool(ids) and all(p[-1] == "correlationId" for p in ids)
 
     def bad_line(self, bad: BadLine) -> None:
         if len(self.findings) - len(self.lacking) >= _SHOW:  # the unreadable lines shown (``lacking``: the entries)
@@ -803,6 +839,10 @@ class Fields(Visitor):
             self._add(Finding(ID, "", _LOGIN_UNNAMED + ".", self.fix, where=rec.where, request_id=rec.request_id),
                       self.meaning["identity"])
             return
+        if excuse is not None and excuse.rule == _OKTA_SYSTEM and not self.okta_actor:
+            excuse = None  # "system@okta.com" read from elsewhere than an Okta event's actor
+        if excuse is not None and excuse.rule.startswith(_KEY_VAULT_UNCORRELATED) and not self.key_vault:
+            excuse = None  # a request id mapped to a field the producer always writes
         if excuse is not None:
             self.excuse(excuse.rule)
             return

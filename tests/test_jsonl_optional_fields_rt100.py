@@ -1,0 +1,107 @@
+"""Fields a producer leaves out by design, read through field_map (red team rt100 F5). The Okta System Log names Okta
+itself (a SystemPrincipal, system@okta.com) as the actor of what it does on its own, with its client's fields all
+null: no source address to log. Azure Key Vault writes correlationId only when the client passed one: no request id
+to log. Each such entry of a correct log was a required_fields finding; it is now excused under its own rule and
+counted. The same gap anywhere else (a user's Okta event without an address, a Key Vault request without a source,
+another producer or another mapping) is still a finding at its line.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from tests.test_unseen_jsonl import PRODUCERS, _rows
+from tests.verifying import verify_lines
+
+
+def _config(producer: str, **changed: str) -> str:
+    fields = {**PRODUCERS[producer][1], **changed}
+    return ('log_format = "jsonl"\nrequire_tamper_evidence = false\nretention_days = 0\n[field_map]\n'
+            + "".join(f"{k} = {json.dumps(v)}\n" for k, v in fields.items()))
+
+
+def _lines(rows: list[dict[str, Any]]) -> list[str]:
+    return [json.dumps(r, separators=(",", ":")) for r in rows]
+
+
+def _okta_system(row: dict[str, Any]) -> dict[str, Any]:
+    """``row`` as Okta writes an event of its own: a user deactivated by a lifecycle rule."""
+    return dict(row, actor={"id": "0oa1systemprincipal0", "type": "SystemPrincipal", "alternateId": "system@okta.com",
+                            "displayName": "Okta System", "detailEntry": None},
+                client={"userAgent": None, "zone": None, "device": None, "id": None, "ipAddress": None,
+                        "geographicalContext": None},
+                eventType="user.lifecycle.deactivate", displayMessage="Deactivate Okta user",
+                transaction={"type": "JOB", "id": "unknown", "detail": {}},
+                target=[{"id": "00uformer0employee01", "type": "User", "alternateId": "former.employee@example.com",
+                         "displayName": "Former Employee", "detailEntry": None}])
+
+
+def test_oktas_own_actions_have_no_source_and_are_excused(tmp_path: Path,
+                                                          capsys: pytest.CaptureFixture[str]) -> None:
+    rows = _rows("okta-systemlog")
+    rows[1] = _okta_system(rows[1])
+    rc, found, text = verify_lines(tmp_path, capsys, _lines(rows), _config("okta-systemlog"), name="okta.jsonl")
+    assert (rc, found.get("required_fields")) == (0, None), text
+    assert "excused 1: an action Okta took itself" in text, text
+
+
+def test_a_users_okta_event_without_an_address_is_still_a_finding(tmp_path: Path,
+                                                                  capsys: pytest.CaptureFixture[str]) -> None:
+    """A person's sign-in with its client's address null, and an Okta system event whose who is read from another
+    path than the actor's login (the same text, "system@okta.com", proves nothing there)."""
+    rows = _rows("okta-systemlog")
+    rows[0]["client"]["ipAddress"] = None
+    rows[2] = _okta_system(rows[2])
+    rc, found, _ = verify_lines(tmp_path, capsys, _lines(rows), _config("okta-systemlog"), name="okta.jsonl")
+    assert rc == 1 and found.get("required_fields") == [1], found
+    rows[0] = _rows("okta-systemlog")[0]
+    other = _config("okta-systemlog", identity="displayMessage|actor.alternateId")
+    rows[2]["displayMessage"] = "system@okta.com"
+    rc, found, _ = verify_lines(tmp_path, capsys, _lines(rows), other, name="okta.jsonl")
+    assert rc == 1 and found.get("required_fields") == [3], found
+
+
+def test_key_vault_requests_without_a_correlation_id_are_excused(tmp_path: Path,
+                                                                 capsys: pytest.CaptureFixture[str]) -> None:
+    """A Key Vault request whose client sent no correlation id (correlationId "" or left out), and the SDK's
+    unauthenticated 401 challenge without one: excused and counted, the log passes."""
+    rows = _rows("azure-keyvault")
+    rows[0]["correlationId"] = ""
+    del rows[1]["correlationId"]
+    challenge = dict(rows[2], resultSignature="Unauthorized", operationName="Authentication",
+                     properties=dict(rows[2]["properties"], httpStatusCode=401), correlationId="")
+    del challenge["identity"]
+    rows.insert(3, challenge)
+    rc, found, text = verify_lines(tmp_path, capsys, _lines(rows), _config("azure-keyvault"), name="kv.json")
+    assert (rc, found.get("required_fields")) == (0, None), text
+    assert "excused 2: a Key Vault request whose client passed no correlation id (" in text, text
+    assert "excused 1: a Key Vault request whose client passed no correlation id (correlationId is \"an optional " \
+           "GUID that the client can pass\", Key Vault's logging docs), refused at authentication" in text, text
+
+
+def test_a_missing_correlation_id_is_still_a_finding_where_the_rule_does_not_hold(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """Without a source too; with the request id mapped to another field as well (the first of a list that holds
+    a value gives it, so correlationId is not all it is read from); a resource that is no Key Vault's."""
+    rows = _rows("azure-keyvault")
+    for r in rows:
+        r["correlationId"] = ""
+    rows[1]["callerIpAddress"] = ""
+    rc, found, _ = verify_lines(tmp_path, capsys, _lines(rows), _config("azure-keyvault"), name="kv.json")
+    assert rc == 1 and found.get("required_fields") == [2], found
+    rows[1] = _rows("azure-keyvault")[1]
+    rows[1]["correlationId"] = ""
+    listed = _config("azure-keyvault", request_id="correlationId|properties.requestId")
+    rc, found, text = verify_lines(tmp_path, capsys, _lines(rows), listed, name="kv.json")
+    assert rc == 1 and found.get("required_fields", [])[:3] == [1, 2, 3], found
+    assert "8 entries lack the request id" in text or "lacks the request id" in text, text
+    assert "no correlation id" not in text, text
+    for r in rows:
+        r["properties"]["requestUri"] = r["properties"]["requestUri"].replace(".vault.azure.net", ".example.net")
+    rc, found, text = verify_lines(tmp_path, capsys, _lines(rows), _config("azure-keyvault"), name="kv.json")
+    assert rc == 1 and found.get("required_fields", [])[:3] == [1, 2, 3], found
+    assert "no correlation id" not in text, text
