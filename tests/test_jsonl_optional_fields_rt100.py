@@ -105,3 +105,35 @@ def test_a_missing_correlation_id_is_still_a_finding_where_the_rule_does_not_hol
     rc, found, text = verify_lines(tmp_path, capsys, _lines(rows), _config("azure-keyvault"), name="kv.json")
     assert rc == 1 and found.get("required_fields", [])[:3] == [1, 2, 3], found
     assert "no correlation id" not in text, text
+
+
+def _cert_create(n: int, client_ip: str = "198.51.100.5") -> dict[str, Any]:
+    """A Teleport cert.create event as the auth server writes it after a login: who and from where under
+    ``identity`` (identity.user, identity.client_ip), no top-level user, addr.remote or success; its code says how
+    it ended."""
+    identity: dict[str, Any] = {"user": "alice", "roles": ["access", "editor"], "logins": ["ubuntu"],
+                                "expires": "2026-11-30T23:00:00.482113942Z", "route_to_cluster": "teleport.example.com",
+                                "teleport_cluster": "teleport.example.com",
+                                "prev_identity_expires": "0001-01-01T00:00:00Z"}
+    if client_ip:
+        identity["client_ip"] = client_ip
+    return {"ei": 0, "event": "cert.create", "uid": f"efd326fc-dd13-4df8-acef-{n:012d}", "code": "TC000I",
+            "time": f"2026-11-30T12:00:0{n}.530Z", "cluster_name": "teleport.example.com", "cert_type": "user",
+            "identity": identity}
+
+
+def test_teleport_events_that_name_who_elsewhere_are_read_through_a_list_field_map(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """Teleport's cert.create names who and from where under ``identity``, and its outcome by its code: a field_map
+    that lists each field's paths (the first that holds a value gives it) reads them, and the log passes. A
+    cert.create whose client address is gone is still a finding at its line."""
+    rows = _rows("teleport")
+    rows.insert(1, _cert_create(0))
+    rows.insert(3, _cert_create(1))
+    lists = _config("teleport", identity="user|identity.user", source="addr.remote|identity.client_ip",
+                    result="success|code")
+    rc, found, text = verify_lines(tmp_path, capsys, _lines(rows), lists, name="teleport.jsonl")
+    assert (rc, found) == (0, {}), text
+    rows[3] = _cert_create(1, client_ip="")
+    rc, found, _ = verify_lines(tmp_path, capsys, _lines(rows), lists, name="teleport.jsonl")
+    assert rc == 1 and found == {"required_fields": [4]}, found
