@@ -442,8 +442,9 @@ class LogFormat:
     precision_fix: str = "keep the source's own sub-second time in the time field; do not round or reformat it"
     # a time that is not RFC 3339 with an offset: how to have one
     time_fix: str = ("map time in field_map to a field that holds an RFC 3339 time with its offset (e.g. "
-                     "2026-01-02T03:04:05.123Z); an epoch number is not read as a time: have the producer or the "
-                     "shipper write RFC 3339")
+                     "2026-01-02T03:04:05.123Z); an epoch number is read as a time only where epoch_unit in "
+                     "[tool.auditready] names its unit (epoch_unit = \"ms\" for GitHub's audit log stream): set it, or "
+                     "have the producer or the shipper write RFC 3339")
     known_fix: str = ("find the stage that writes the value in clear text (a field mapping, an enrichment, a "
                       "debug log) and make it drop or hash it; rotate the value")
     order_skip: str = ""  # why file order proves nothing, when a file's entries are not written in time order

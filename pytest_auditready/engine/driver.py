@@ -60,7 +60,8 @@ def reader_for(settings: "Settings", file: str) -> tuple[Callable[..., Iterator[
         if not field_map:
             raise AuditReadyError("log_format is \"jsonl\" but field_map is empty, so no field can be found",
                                   "set field_map in [tool.auditready], e.g. {time = \"ts\", identity = \"user\"}")
-        return blocks, jsonl_parser(file, field_map, types=dict(settings.type_values)), None
+        return blocks, jsonl_parser(file, field_map, types=dict(settings.type_values),
+                                    epoch=settings.epoch_unit), None
     parse: Parse = vault_parser(file, settings.log_prefix)
     if format_of(settings).no_blank_lines:
         parse = NoBlankLines(parse)  # an empty line stands where an entry was removed (drive)

@@ -13,6 +13,7 @@ import json
 import os
 import re
 import stat
+import time
 from dataclasses import dataclass
 from operator import attrgetter
 from typing import IO, TYPE_CHECKING, Any, Callable, Iterator, Mapping, Optional, Sequence, Union
@@ -484,6 +485,24 @@ def leaf(data: Any, path: Sequence[str]) -> Any:
 
 _FIELDS = ("type", "time", "identity", "resource", "action", "result", "source", "request_id")
 _RESULT = _FIELDS.index("result")
+_WHEN = _FIELDS.index("time")
+_EPOCH = re.compile(r"[0-9]{1,20}\Z")
+_YEAR_10000 = 253402300800  # seconds from the epoch to 10000-01-01T00:00:00Z
+
+
+def epoch_time(text: str, unit: str) -> str:
+    """The RFC 3339 UTC time the epoch number ``text`` names in ``unit`` (config.EPOCH_UNITS), with that unit's
+    digits (ms: ``2025-11-30T10:00:00.123Z``); "" for text that is no whole number, or names no year before 10000."""
+    from ..config import EPOCH_UNITS
+
+    if _EPOCH.match(text) is None:
+        return ""
+    digits = EPOCH_UNITS[unit]
+    seconds, fraction = divmod(int(text), 10**digits)
+    if seconds >= _YEAR_10000:
+        return ""
+    whole = time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(seconds))
+    return f"{whole}.{fraction:0{digits}d}Z" if digits else f"{whole}Z"
 # What serialisers and log formats write for "no value" (a null stringified, the common log format's dash): in a
 # mapped field it names no one, no time, no path, no request, as an empty field does.
 PLACEHOLDERS = frozenset({"-", "--", "null", "nil", "none", "undefined", "n/a", "(null)", "<nil>", "<none>"})
@@ -524,10 +543,11 @@ def _object(file: str, line: int, raw: bytes) -> Union[dict[str, Any], BadLine]:
 
 def jsonl_parser(file: str, field_map: Mapping[str, str],
                  judge: Optional[Callable[[dict[str, Any]], str]] = None,
-                 types: Optional[Mapping[str, str]] = None) -> Callable[[int, bytes], Parsed]:
+                 types: Optional[Mapping[str, str]] = None, epoch: str = "") -> Callable[[int, bytes], Parsed]:
     """Generic JSON lines: ``field_map`` names the dotted JSON path of each canonical field; a line that ``judge``
     says is no entry of its producer (a reason, "" for none) is a bad line that says why. ``types``: the producer's
-    words for a request's two halves (settings' type_values) -> "request" or "response"."""
+    words for a request's two halves (settings' type_values) -> "request" or "response". ``epoch``: the unit of an
+    epoch number in the time field (settings' epoch_unit), read as the RFC 3339 time it names (``epoch_time``)."""
     from ..config import field_paths
 
     paths = {name: field_paths(p) for name, p in field_map.items()}
@@ -575,6 +595,8 @@ def jsonl_parser(file: str, field_map: Mapping[str, str],
                     if held and isinstance(held, (dict, list)):  # there, but no one value: not "lacks" (rt44 F4)
                         return BadLine(file, line, not_one(_FIELDS[i], ".".join(p), held),
                                        raw.decode("utf-8", "replace"))
+        if epoch and v[_WHEN]:
+            v[_WHEN] = epoch_time(v[_WHEN], epoch) or v[_WHEN]  # (what is no epoch number stays, to be judged)
         return Record(file, line, *v)
 
     return parse
