@@ -2,6 +2,7 @@
 """Benchmark `auditready verify` against `sha256sum` on the same realistic OpenBao log, in one run.
 
     python bench/run.py --size-mb 1024 [--source LOG] [--workdir DIR] [--slice-mb 2] [--keep]
+    python bench/run.py --log LOG --config auditready.toml   (any log, e.g. JSON lines with its field_map)
 
 1. Builds a log of the chosen size from a real OpenBao run (default: record one now with bench/record.py; or
    --source, e.g. fixtures/openbao/clean.log), replicating it with fresh request ids and times that move forward,
@@ -112,6 +113,7 @@ def main() -> int:
                     "timed in the same run, alternating, as 'before' (python -m pytest_auditready from it)")
     ap.add_argument("--log", type=Path, help="time this log (with --canaries-file) instead of building one")
     ap.add_argument("--canaries-file", type=Path, help="the canaries for --log")
+    ap.add_argument("--config", type=Path, help="the settings --log is verified with (a JSON lines log's field_map)")
     args = ap.parse_args()
     work = args.workdir or Path(tempfile.mkdtemp(prefix="auditready-bench-"))
     work.mkdir(parents=True, exist_ok=True)
@@ -148,6 +150,8 @@ def main() -> int:
     sha = shutil.which("sha256sum")
     auditready = shutil.which("auditready", path=str(Path(sys.executable).parent)) or "auditready"
     verify = [auditready, "verify", str(log), "--canaries", str(canaries)]
+    if args.config is not None:
+        verify += ["--config", str(args.config.resolve())]
     helptext = subprocess.run([auditready, "verify", "--help"], capture_output=True, text=True, timeout=60).stdout
     if "--jobs" in helptext:
         verify += ["--jobs", "1"]  # the figures per core: one process reads the whole file

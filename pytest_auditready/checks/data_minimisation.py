@@ -419,6 +419,8 @@ def _userinfo(text: str, start: int, at: int) -> bool:
     """Whether ``text[start:at]`` and the "@" after it end a URL's user information (``postgres://app:S3cret@db``:
     user@host or user:password@host, which no_secret_leak judges), not an e-mail address, whose masked form would
     show the password's first character."""
+    if text.find("://", max(0, start - 256), at) < 0:  # (no scheme before it: the common case, found fast)
+        return False
     return any(m.end() == at + 1 for m in URL_USERINFO.finditer(text, max(0, start - 256), at + 1))
 
 
@@ -432,6 +434,8 @@ def _remote_login(text: str, start: int, end: int) -> bool:
     """Whether ``text[start:end]``, a USER@HOST, is a remote shell's destination (above), not an address."""
     if text[end : end + 1] == ":" and end + 1 < len(text) and not text[end + 1].isspace():
         return True
+    if start == 0 or not text[start - 1].isspace():  # (the expression ends in a space before USER: found fast)
+        return False
     return _REMOTE_COMMAND_RE.search(text, max(0, start - 256), start) is not None
 
 
@@ -685,11 +689,12 @@ _SPACES_RE = re.compile("[" + ZS + "]|(?<=[0-9A-Za-z)])\t(?=[0-9A-Za-z(])")
 _DASHES_RE = re.compile(r"(?<=[^\W_])[\u2010-\u2015\u2212\ufe58\ufe63\uff0d](?=[^\W_])")
 
 
-def _forms(text: str) -> list[str]:
+def _forms(text: str, numbers: bool = True) -> list[str]:
     """``text`` and the other forms it is read in: without its invisible characters, its HTML character references
     read (``&#64;``, ``&commat;``), its Unicode spaces, tabs and dashes between characters as " " and "-"
     (``_SPACES_RE``, ``_DASHES_RE``), its NFKC form (full-width digits, ``＠``), URL-decoded up to three times (an
-    address encoded twice, ``%2540``), a form's "+" read as a space, JSON floats as integers."""
+    address encoded twice, ``%2540``), a form's "+" read as a space, and (``numbers``: for a detector of a number)
+    JSON floats as integers."""
     texts = [text]
 
     def add(t: str) -> None:
@@ -720,7 +725,7 @@ def _forms(text: str) -> list[str]:
         add(personal.nfkc(decoded))
     if "+" in decoded and _FORM_SHAPES.search(decoded) is not None:  # (a "+" of base64 is no space: left alone)
         add(_FORM_SPACE.sub(" ", decoded))
-    for t in list(texts):
+    for t in list(texts) if numbers else ():
         if ("e" in t or "E" in t or "." in t) and _FLOAT_RE.search(t) is not None:
             add(_FLOAT_RE.sub(_integral, t))
     return texts
@@ -741,7 +746,7 @@ def detect(text: str, detectors: Sequence[str], where: Where = NOWHERE, _depth: 
                 seen.add((hit.detector, hit.value))
                 out.append(hit)
 
-    texts = _forms(text)
+    texts = _forms(text, numbers=any(name != "email" for name in detectors))  # (a float is no e-mail address)
     for t in texts:
         for name in detectors:
             keep(DETECTORS[name](t, where))
