@@ -1125,7 +1125,8 @@ class Scanner:
             for path, value, number in typed_values(loads(text[start:])):  # (the same line: it parsed above)
                 if exempt(path) and not value.startswith(HMAC_PREFIX) and path not in self.serials:
                     out.extend((path, hit) for hit in detect(value, strict, Where.of(path, number), base64=b64))
-        if not detect(_read_escapes(dumps(data).decode("utf-8", "replace")), names, base64=b64):
+        found = detect(_read_escapes(dumps(data).decode("utf-8", "replace")), names, base64=b64)
+        if not found:
             return out
         # The e-mail addresses the line's clear-text fields hold (who acted): where the producer's own words repeat
         # them (LogFormat.identity_echo: a Kubernetes Forbidden message names the user, CloudTrail's errorMessage the
@@ -1135,6 +1136,8 @@ class Scanner:
                  if (self.echo or self.echo_all) and "email" in names else set())
         if self.echo and "email" in names:
             named.update(h.value for h in _emails(_impersonation_refused(data)))
+        if self.echo_all and named and all(h.detector == "email" and h.value in named for h in found):
+            return out  # (JSON lines: what the values hold is only who acted, named again: an Okta AppUser's login)
         gates = [(d, _GATES[d]) for d in names]
         for path, value, number in typed_values(data, exempt):
             if value.startswith(HMAC_PREFIX):
