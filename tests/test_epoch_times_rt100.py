@@ -91,10 +91,12 @@ def test_an_epoch_unit_that_is_no_unit_is_refused_naming_the_units(value: Any) -
 def test_a_log_of_rfc_3339_times_is_read_as_before_with_the_setting(tmp_path: Path) -> None:
     """epoch_unit reads numbers only: an RFC 3339 time is judged as it is (an Okta log under the same setting
     passes; one without its offset is still a finding)."""
+    settings = _settings("okta-systemlog", epoch_unit="ms")
+    res = verify_file(str(_log(tmp_path, "okta-systemlog", _rows("okta-systemlog"))), settings, OFFLINE, {})
+    assert [o.check_id for o in res.outcomes if o.status == "failed"] == []
     rows = _rows("okta-systemlog")
     rows[1]["published"] = rows[1]["published"][:-1]
-    res = verify_file(str(_log(tmp_path, "okta-systemlog", rows)), _settings("okta-systemlog", epoch_unit="ms"),
-                      OFFLINE, {})
+    res = verify_file(str(_log(tmp_path, "okta-systemlog", rows)), settings, OFFLINE, {})
     failed = {o.check_id: [f.where.rsplit(":", 1)[-1] for f in o.findings] for o in res.outcomes
               if o.status == "failed"}
     assert failed == {"timestamp_precision": ["2"]}, failed
