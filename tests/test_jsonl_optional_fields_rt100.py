@@ -67,11 +67,11 @@ def test_a_users_okta_event_without_an_address_is_still_a_finding(tmp_path: Path
 
 def test_key_vault_requests_without_a_correlation_id_are_excused(tmp_path: Path,
                                                                  capsys: pytest.CaptureFixture[str]) -> None:
-    """A Key Vault request whose client sent no correlation id (correlationId "" or left out), and the SDK's
-    unauthenticated 401 challenge without one: excused and counted, the log passes."""
+    """A Key Vault request whose client sent no correlation id (correlationId written empty, as Key Vault writes
+    it), and the SDK's unauthenticated 401 challenge without one: excused and counted, the log passes."""
     rows = _rows("azure-keyvault")
     rows[0]["correlationId"] = ""
-    del rows[1]["correlationId"]
+    rows[1]["correlationId"] = ""
     challenge = dict(rows[2], resultSignature="Unauthorized", operationName="Authentication",
                      properties=dict(rows[2]["properties"], httpStatusCode=401), correlationId="")
     del challenge["identity"]
@@ -85,8 +85,17 @@ def test_key_vault_requests_without_a_correlation_id_are_excused(tmp_path: Path,
 
 def test_a_missing_correlation_id_is_still_a_finding_where_the_rule_does_not_hold(
         tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    """Without a source too; with the request id mapped to another field as well (the first of a list that holds
-    a value gives it, so correlationId is not all it is read from); a resource that is no Key Vault's."""
+    """The key dropped, or a null or a placeholder in its place (what a hop leaves: missing evidence); without a
+    source too; with the request id mapped to another field as well (the first of a list that holds a value gives
+    it, so correlationId is not all it is read from); a resource that is no Key Vault's."""
+    rows = _rows("azure-keyvault")
+    del rows[0]["correlationId"]
+    rows[1]["correlationId"] = None
+    rows[2]["correlationId"] = "-"
+    rows[3]["correlationId"] = ""
+    rc, found, text = verify_lines(tmp_path, capsys, _lines(rows), _config("azure-keyvault"), name="kv.json")
+    assert rc == 1 and found.get("required_fields") == [1, 2, 3], found
+    assert "excused 1: a Key Vault request whose client passed no correlation id" in text, text
     rows = _rows("azure-keyvault")
     for r in rows:
         r["correlationId"] = ""

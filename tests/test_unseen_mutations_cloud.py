@@ -424,12 +424,12 @@ def test_jsonl_mapped_fields_removed_emptied_or_of_no_value_type_are_found(tmp_p
     clean = rows
     # one run a field and three kinds of value (a check shows its first few findings by line, then counts the rest)
     for name in ("identity", "resource", "action", "source", "request_id", "time"):
-        # Key Vault's correlationId is optional (the client passes one or not): no value there is excused, not a
-        # finding; an object there is still no entry (red team rt100 F5)
+        # Key Vault writes correlationId empty when the client passed none: excused, not a finding; the key
+        # dropped, or any other value of no use, is still missing evidence (red team rt100 F5)
         optional = producer == "azure-keyvault" and name == "request_id"
         for values in ((drop, "", {"v": 1}), ([], True, None)):
             # (a line whose field holds an object is no entry, so no time of it is judged: rt44 F4)
-            plants = [(5 + 9 * k, _at(field_map[name], v), () if optional and v != {"v": 1} else
+            plants = [(5 + 9 * k, _at(field_map[name], v), () if optional and v == "" else
                        (RF, TP) if name == "time" and v != {"v": 1} else (RF,)) for k, v in enumerate(values)]
             rows, want = planted(plants, clean)
             assert _jsonl_found(tmp_path, producer, rows) == want, (name, values)

@@ -458,15 +458,20 @@ def _refused_unknown(result: str) -> bool:
 # a field_map that reads who from actor.alternateId (``Fields.okta_actor``).
 _OKTA_SYSTEM = ("an action Okta took itself (actor system@okta.com, a SystemPrincipal) has no client, so no source "
                 "address")
-# Azure Key Vault's AuditEvent logs write correlationId only when the client passed one: "An optional GUID that the
+# Azure Key Vault's AuditEvent logs hold a correlationId only when the client passed one: "An optional GUID that the
 # client can pass to correlate client-side logs with service-side (Key Vault) logs" (Key Vault logging docs, the
-# AZKVAuditLogs table). A request without one has no request id to log (red team rt100 F5). Held to a field_map that
-# reads the request id from correlationId and an entry whose resource is a Key Vault's (``Fields.key_vault``).
+# AZKVAuditLogs table), and write it empty otherwise ("correlationId": "" in the docs' sample). A request without one
+# has no request id to log (red team rt100 F5). Held to a field_map that reads the request id from correlationId, an
+# entry whose resource is a Key Vault's, and a line that holds the key written empty (``Fields._uncorrelated``): a
+# key a hop dropped, or a null or placeholder in its place, is missing evidence, which excuses nothing.
 _KEY_VAULT_UNCORRELATED = ("a Key Vault request whose client passed no correlation id (correlationId is \"an optional "
                            "GUID that the client can pass\", Key Vault's logging docs)")
 _KEY_VAULT_RESOURCE = re.compile(r"https://[^/\s]+\.(?:vault|managedhsm)\.(?:azure\.net|azure\.cn|usgovcloudapi\.net|"
                                  r"microsoftazure\.de)(?::443)?(?:/|\Z)|/providers/microsoft\.keyvault/",
                                  re.IGNORECASE)
+
+
+_EMPTY_CORRELATION = re.compile(rb'"correlationId"\s*:\s*""')
 
 
 def _key_vault(rec: Record) -> bool:
@@ -617,6 +622,14 @@ class Fields(Visitor):
         if self.k8s_values:
             self.raw.block(file, first_line, data)
             self.k8s_odd = _k8s_odd_lines(first_line, data)
+        if self.key_vault:  # (``_uncorrelated``)
+            self.raw.block(file, first_line, data)
+
+    def _uncorrelated(self, rec: Record) -> bool:
+        """Key Vault, through field_map: the request id is read from correlationId alone, and ``rec``'s line holds
+        that key written empty, as Key Vault writes it for a client that passed none."""
+        raw = self.raw.get(rec.file, rec.line) if self.key_vault else None
+        return raw is not None and _EMPTY_CORRELATION.search(raw) is not None
 
     def _refused(self, batch: Entries) -> None:
         """A Vault/OpenBao entry whose policy decision refused the request must say why (its error). Decoded
@@ -841,8 +854,8 @@ class Fields(Visitor):
             return
         if excuse is not None and excuse.rule == _OKTA_SYSTEM and not self.okta_actor:
             excuse = None  # "system@okta.com" read from elsewhere than an Okta event's actor
-        if excuse is not None and excuse.rule.startswith(_KEY_VAULT_UNCORRELATED) and not self.key_vault:
-            excuse = None  # a request id mapped to a field the producer always writes
+        if excuse is not None and excuse.rule.startswith(_KEY_VAULT_UNCORRELATED) and not self._uncorrelated(rec):
+            excuse = None  # a request id mapped elsewhere too, or a correlationId the line does not hold empty
         if excuse is not None:
             self.excuse(excuse.rule)
             return
