@@ -51,14 +51,19 @@ def test_oktas_own_actions_have_no_source_and_are_excused(tmp_path: Path,
 
 def test_a_users_okta_event_without_an_address_is_still_a_finding(tmp_path: Path,
                                                                   capsys: pytest.CaptureFixture[str]) -> None:
-    """A person's sign-in with its client's address null, and an Okta system event whose who is read from another
-    path than the actor's login (the same text, "system@okta.com", proves nothing there)."""
+    """A person's sign-in with its client's address null; an Okta system event whose client's address a hop dropped
+    (not written null); one whose who is read from another path than the actor's login (the same text,
+    "system@okta.com", proves nothing there)."""
     rows = _rows("okta-systemlog")
     rows[0]["client"]["ipAddress"] = None
     rows[2] = _okta_system(rows[2])
     rc, found, _ = verify_lines(tmp_path, capsys, _lines(rows), _config("okta-systemlog"), name="okta.jsonl")
     assert rc == 1 and found.get("required_fields") == [1], found
     rows[0] = _rows("okta-systemlog")[0]
+    del rows[2]["client"]["ipAddress"]  # Okta's own event, the null a hop dropped: missing evidence
+    rc, found, _ = verify_lines(tmp_path, capsys, _lines(rows), _config("okta-systemlog"), name="okta.jsonl")
+    assert rc == 1 and found.get("required_fields") == [3], found
+    rows[2] = _okta_system(_rows("okta-systemlog")[2])
     other = _config("okta-systemlog", identity="displayMessage|actor.alternateId")
     rows[2]["displayMessage"] = "system@okta.com"
     rc, found, _ = verify_lines(tmp_path, capsys, _lines(rows), other, name="okta.jsonl")

@@ -455,7 +455,8 @@ def _refused_unknown(result: str) -> bool:
 # a user, a session that expires, a reset by Okta Support): a SystemPrincipal, alternateId "system@okta.com",
 # displayName "Okta System", its client object's fields all null, for no client sent a request (red team rt100 F5;
 # okta-sdk-golang's LogActor examples; Panther's Okta support-reset rule matches those null client fields). Held to
-# a field_map that reads who from actor.alternateId (``Fields.okta_actor``).
+# a field_map that reads who from actor.alternateId, and a line that holds the source's key (or an object above it
+# in the mapped path) written null (``Fields._clientless``): a key a hop dropped excuses nothing.
 _OKTA_SYSTEM = ("an action Okta took itself (actor system@okta.com, a SystemPrincipal) has no client, so no source "
                 "address")
 # Azure Key Vault's AuditEvent logs hold a correlationId only when the client passed one: "An optional GUID that the
@@ -592,6 +593,10 @@ class Fields(Visitor):
         jsonl = self.format == "jsonl"
         who = field_paths(mapped.get("identity", "")) if jsonl else ()
         self.okta_actor = bool(who) and all(p[-2:] == ("actor", "alternateId") for p in who)
+        where = field_paths(mapped.get("source", "")) if self.okta_actor else ()
+        keys = sorted({k for p in where for k in p if k and not k.isdigit()})
+        self.null_source = (re.compile(rb'"(?:' + b"|".join(re.escape(k.encode()) for k in keys) + rb')"\s*:\s*null')
+                            if keys else None)
         ids = field_paths(mapped.get("request_id", "")) if jsonl else ()
         self.key_vault = bool(ids) and all(p[-1] == "correlationId" for p in ids)
 
@@ -622,8 +627,14 @@ class Fields(Visitor):
         if self.k8s_values:
             self.raw.block(file, first_line, data)
             self.k8s_odd = _k8s_odd_lines(first_line, data)
-        if self.key_vault:  # (``_uncorrelated``)
+        if self.key_vault or self.okta_actor:  # (``_uncorrelated``, ``_clientless``)
             self.raw.block(file, first_line, data)
+
+    def _clientless(self, rec: Record) -> bool:
+        """Okta, through field_map: who is read from actor.alternateId, and ``rec``'s line holds the source's key
+        (or an object above it in the mapped path: ``client``) written null, as Okta writes a clientless event."""
+        raw = self.raw.get(rec.file, rec.line) if self.null_source is not None else None
+        return raw is not None and self.null_source is not None and self.null_source.search(raw) is not None
 
     def _uncorrelated(self, rec: Record) -> bool:
         """Key Vault, through field_map: the request id is read from correlationId alone, and ``rec``'s line holds
@@ -852,8 +863,8 @@ class Fields(Visitor):
             self._add(Finding(ID, "", _LOGIN_UNNAMED + ".", self.fix, where=rec.where, request_id=rec.request_id),
                       self.meaning["identity"])
             return
-        if excuse is not None and excuse.rule == _OKTA_SYSTEM and not self.okta_actor:
-            excuse = None  # "system@okta.com" read from elsewhere than an Okta event's actor
+        if excuse is not None and excuse.rule == _OKTA_SYSTEM and not self._clientless(rec):
+            excuse = None  # "system@okta.com" read from elsewhere than an Okta event's actor, or no null client
         if excuse is not None and excuse.rule.startswith(_KEY_VAULT_UNCORRELATED) and not self._uncorrelated(rec):
             excuse = None  # a request id mapped elsewhere too, or a correlationId the line does not hold empty
         if excuse is not None:
