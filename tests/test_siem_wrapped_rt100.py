@@ -11,11 +11,18 @@ from __future__ import annotations
 import base64
 import json
 import random
+import sys
 from pathlib import Path
 from typing import Any, Callable
 
 import pytest
 
+if sys.version_info >= (3, 11):
+    import tomllib
+else:  # pragma: no cover - Python 3.10
+    import tomli as tomllib
+
+from pytest_auditready.auditlog.detect import UnknownFormat
 from pytest_auditready.auditlog.formats import record_root
 from pytest_auditready.checks.base import FAILED
 from pytest_auditready.config import Settings
@@ -125,3 +132,21 @@ def test_okta_user_targets_inside_a_wrapper_are_named_by_their_login(tmp_path: P
     assert _findings(tmp_path, "okta-systemlog", rows, wrapper) == {}
     rows[1]["target"][1]["alternateId"] = "someone.else@example.org"
     assert _findings(tmp_path, "okta-systemlog", rows, wrapper) == {"data_minimisation": ["2"]}
+
+
+@pytest.mark.parametrize("wrapper", list(WRAPPERS))
+def test_wrapped_google_entries_without_a_field_map_are_refused_with_one_through_the_key(tmp_path: Path,
+                                                                                         wrapper: str) -> None:
+    """No field_map: the one-line refusal names what the records hold and offers Google's field_map through the
+    wrapper's key, which then reads the log (no finding)."""
+    key, wrap = WRAPPERS[wrapper]
+    path = _write(tmp_path, "gcp.jsonl", "".join(json.dumps(wrap(i, r)) + "\n"
+                                                 for i, r in enumerate(_rows("gcp-secretmanager"))))
+    with pytest.raises(UnknownFormat) as exc:
+        verify_file(str(path), Settings(require_tamper_evidence=False, retention_days=0), OFFLINE, {})
+    assert f'under each record\'s "{key}"' in exc.value.cause, exc.value.cause
+    assert f'identity = "{key}.protoPayload.authenticationInfo.principalEmail"' in exc.value.fix, exc.value.fix
+    offered = tomllib.loads("m = " + exc.value.fix[exc.value.fix.index("e.g. {") + 5:])["m"]
+    res = verify_file(str(path), Settings(require_tamper_evidence=False, retention_days=0, log_format="jsonl",
+                                          field_map=tuple(offered.items())), OFFLINE, {})
+    assert [o.check_id for o in res.outcomes if o.status == FAILED] == []

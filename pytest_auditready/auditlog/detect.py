@@ -1344,11 +1344,15 @@ def check_format(name: str, found: Detected, wanted: str, field_map: Sequence[tu
         carried = _carried_text(found.samples)
         if carried is not None:
             raise _carried_refusal(name, *carried)
-        example = (_GCP_FIELD_MAP if found.samples and all(gcp_audit(o) for o in found.samples) else
-                   "{time = \"ts\", identity = \"user\", resource = \"path\", action = \"op\", "
+        wrapper = _wrapper(found.samples)  # (entries inside a SIEM's records: the field_map goes through its key)
+        gcp = bool(found.samples) and all(gcp_audit(o[wrapper] if wrapper else o) for o in found.samples)
+        example = (_GCP_FIELD_MAP.replace(' = "', f' = "{wrapper}.') if gcp and wrapper else _GCP_FIELD_MAP if gcp
+                   else "{time = \"ts\", identity = \"user\", resource = \"path\", action = \"op\", "
                    "result = \"status\", source = \"ip\", request_id = \"id\"}")
-        what = (" (Google Cloud Logging entries of Cloud Audit Logs, as a GKE cluster's audit log is exported)"
-                if example is _GCP_FIELD_MAP else " (neither Vault/OpenBao, Kubernetes nor CloudTrail entries)")
+        what = ((f" (Google Cloud Logging entries of Cloud Audit Logs under each record's {json.dumps(wrapper)}, as "
+                 "a SIEM exports them)" if wrapper else " (Google Cloud Logging entries of Cloud Audit Logs, as a "
+                 "GKE cluster's audit log is exported)") if gcp
+                else " (neither Vault/OpenBao, Kubernetes nor CloudTrail entries)")
         raise UnknownFormat(f"{name} holds {TITLES['jsonl']}{what}, and no field_map says where its fields are",
                             f"set log_format = \"jsonl\" and field_map in [tool.auditready], e.g. {example}",
                             unmapped=f"{name} holds {TITLES['jsonl']}{what}")
@@ -1412,6 +1416,13 @@ _GCP_FIELD_MAP = ("{time = \"timestamp\", identity = \"protoPayload.authenticati
                   "resource = \"protoPayload.resourceName\", action = \"protoPayload.methodName\", "
                   "result = \"protoPayload.status.code\", source = \"protoPayload.requestMetadata.callerIp\", "
                   "request_id = \"insertId\"}")
+
+
+def _wrapper(samples: Sequence[Any]) -> str:
+    """The key under which each sampled record holds its entry when a SIEM wrapped it (an Elasticsearch document's
+    ``_source``, a Splunk HTTP Event Collector event's ``event``), "" for none."""
+    return next((k for k in ("_source", "event")
+                 if samples and all(isinstance(o, dict) and isinstance(o.get(k), dict) for o in samples)), "")
 
 
 def _k8s_first_schema(obj: Any) -> bool:
