@@ -678,9 +678,10 @@ def _objects(*roots: Any) -> Iterator[Mapping[str, Any]]:
 # (learn.microsoft.com: AZKVAuditLogs' columns), so the value beside such an id is a leak whatever its shape (a
 # short password passes every detector) (red team rt86 F6).
 KEY_VAULT_SECRET = "a secret value Key Vault's logs never record"
-KEY_VAULT_SECRET_ID = re.compile(
-    r"https://[^/\s]+\.(?:vault|managedhsm)\.(?:azure\.net|azure\.cn|usgovcloudapi\.net|microsoftazure\.de)"
-    r"(?::443)?/(?:deleted)?secrets/[^/\s]", re.IGNORECASE)
+# A Key Vault's or managed HSM's URI up to its path, in each Azure cloud (the public, China, US Government and German)
+KEY_VAULT_URI = (r"https://[^/\s]+\.(?:vault|managedhsm)\.(?:azure\.net|azure\.cn|usgovcloudapi\.net|microsoftazure\.de)"
+                 r"(?::443)?")
+KEY_VAULT_SECRET_ID = re.compile(KEY_VAULT_URI + r"/(?:deleted)?secrets/[^/\s]", re.IGNORECASE)
 
 
 def key_vault_defined_secrets(rec: Mapping[str, Any]) -> list[tuple[str, str, str]]:

@@ -9,7 +9,7 @@ from itertools import compress, repeat
 from operator import attrgetter, is_
 from typing import Any, Callable, Iterator, Optional, Sequence, Union
 
-from ..auditlog.formats import CLOUDTRAIL_FIELDS, FORMATS, REQUEST_TYPES, field_sources, format_of
+from ..auditlog.formats import CLOUDTRAIL_FIELDS, FORMATS, KEY_VAULT_URI, REQUEST_TYPES, field_sources, format_of
 from ..auditlog.lines import NOT_ONE, long_fix, unscanned
 from ..auditlog.model import Action, AuditEntry, BadLine, Entries, Record, is_ip
 from ..auditlog.vault_json import (
@@ -467,9 +467,7 @@ _OKTA_SYSTEM = ("an action Okta took itself (actor system@okta.com, a SystemPrin
 # key a hop dropped, or a null or placeholder in its place, is missing evidence, which excuses nothing.
 _KEY_VAULT_UNCORRELATED = ("a Key Vault request whose client passed no correlation id (correlationId is \"an optional "
                            "GUID that the client can pass\", Key Vault's logging docs)")
-_KEY_VAULT_RESOURCE = re.compile(r"https://[^/\s]+\.(?:vault|managedhsm)\.(?:azure\.net|azure\.cn|usgovcloudapi\.net|"
-                                 r"microsoftazure\.de)(?::443)?(?:/|\Z)|/providers/microsoft\.keyvault/",
-                                 re.IGNORECASE)
+_KEY_VAULT_RESOURCE = re.compile(KEY_VAULT_URI + r"(?:/|\Z)|/providers/microsoft\.keyvault/", re.IGNORECASE)
 
 
 _EMPTY_CORRELATION = re.compile(rb'"correlationId"\s*:\s*""')
@@ -633,8 +631,10 @@ class Fields(Visitor):
     def _clientless(self, rec: Record) -> bool:
         """Okta, through field_map: who is read from actor.alternateId, and ``rec``'s line holds the source's key
         (or an object above it in the mapped path: ``client``) written null, as Okta writes a clientless event."""
-        raw = self.raw.get(rec.file, rec.line) if self.null_source is not None else None
-        return raw is not None and self.null_source is not None and self.null_source.search(raw) is not None
+        if self.null_source is None:
+            return False
+        raw = self.raw.get(rec.file, rec.line)
+        return raw is not None and self.null_source.search(raw) is not None
 
     def _uncorrelated(self, rec: Record) -> bool:
         """Key Vault, through field_map: the request id is read from correlationId alone, and ``rec``'s line holds
