@@ -150,3 +150,20 @@ def test_wrapped_google_entries_without_a_field_map_are_refused_with_one_through
     res = verify_file(str(path), Settings(require_tamper_evidence=False, retention_days=0, log_format="jsonl",
                                           field_map=tuple(offered.items())), OFFLINE, {})
     assert [o.check_id for o in res.outcomes if o.status == FAILED] == []
+
+
+def test_a_status_is_read_in_its_own_entry_when_another_path_stays_outside_the_wrapper(tmp_path: Path) -> None:
+    """A team maps the request id to the Elasticsearch document's own ``_id``: the paths then share no wrapper key,
+    but the result's path still goes into the Google entry under ``_source``. A success's status written ``{}``
+    is a result there, as one left out is (it was "lacks the result" at each success written ``{}``)."""
+    key, wrap = WRAPPERS["elasticsearch"]
+    settings = Settings(require_tamper_evidence=False, retention_days=0, log_format="jsonl",
+                        field_map=tuple({**_field_map("gcp-secretmanager", key), "request_id": "_id"}.items()))
+    rows = _rows("gcp-secretmanager")
+    path = _write(tmp_path, "g.jsonl", "".join(json.dumps(wrap(i, r)) + "\n" for i, r in enumerate(rows)))
+    res = verify_file(str(path), settings, OFFLINE, {})
+    assert [o.check_id for o in res.outcomes if o.status == FAILED] == []
+    del rows[2]["protoPayload"]["status"]
+    path = _write(tmp_path, "g.jsonl", "".join(json.dumps(wrap(i, r)) + "\n" for i, r in enumerate(rows)))
+    res = verify_file(str(path), settings, OFFLINE, {})
+    assert [o.check_id for o in res.outcomes if o.status == FAILED] == []

@@ -25,11 +25,9 @@ from ..auditlog import dupkeys
 from ..auditlog.formats import (
     CLOUDTRAIL_FIELDS,
     K8S_FIELDS,
-    gcp_audit,
+    gcp_status_entry,
     gcp_status_left_out,
     gcp_status_path,
-    producer_record,
-    record_root,
 )
 from ..auditlog.lines import HEAD_BYTES, MAX_LINE_BYTES, not_one, too_long
 from ..auditlog.model import (
@@ -553,7 +551,6 @@ def jsonl_parser(file: str, field_map: Mapping[str, str],
     paths = {name: field_paths(p) for name, p in field_map.items()}
     order = [paths.get(n) for n in _FIELDS]  # each field's paths, tried in order (a list in field_map)
     status = next((p for p in order[_RESULT] or () if gcp_status_path(p)), None)
-    root = record_root(field_map)
 
     def parse(line: int, raw: bytes) -> Parsed:
         if raw[:1] != b"{":
@@ -581,7 +578,7 @@ def jsonl_parser(file: str, field_map: Mapping[str, str],
             v[0] = types[v[0]]
         if status is not None and not v[_RESULT]:  # Cloud Audit Logs leave a success's status out
             v[_RESULT] = gcp_status_left_out(data, status) or ""
-        elif v[_RESULT] in ("[]", "{}") and not (status is not None and gcp_audit(producer_record(data, root))):
+        elif v[_RESULT] in ("[]", "{}") and not (status is not None and gcp_status_entry(data, status) is not None):
             v[_RESULT] = ""  # an empty list or object says no outcome (an AuditLog's {} status is a success's)
         for i, alts in enumerate(order):  # true or false names no one, no time, no path, no request: not evidence
             at = used[i]
