@@ -45,6 +45,7 @@ from ..auditlog.model import (
 from ..auditlog.rotation import TRAILING, compression_in, decompressing
 from ..auditlog.syslog import carried_prefix, eight_bit, eight_bit_escaped, truncated, unframe
 from ..auditlog.vault_json import NOT_VAULT, SERVER_LOG_LINE
+from ..config import EPOCH_UNITS
 from ..errors import AuditReadyError
 from ..text import clip
 
@@ -491,8 +492,6 @@ _YEAR_10000 = 253402300800  # seconds from the epoch to 10000-01-01T00:00:00Z
 def epoch_time(text: str, unit: str) -> str:
     """The RFC 3339 UTC time the epoch number ``text`` names in ``unit`` (config.EPOCH_UNITS), with that unit's
     digits (ms: ``2025-11-30T10:00:00.123Z``); "" for text that is no whole number, or names no year before 10000."""
-    from ..config import EPOCH_UNITS
-
     if _EPOCH.match(text) is None:
         return ""
     digits = EPOCH_UNITS[unit]
