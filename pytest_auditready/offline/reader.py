@@ -500,6 +500,8 @@ def epoch_time(text: str, unit: str) -> str:
         return ""
     whole = time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(seconds))
     return f"{whole}.{fraction:0{digits}d}Z" if digits else f"{whole}Z"
+
+
 # What serialisers and log formats write for "no value" (a null stringified, the common log format's dash): in a
 # mapped field it names no one, no time, no path, no request, as an empty field does.
 PLACEHOLDERS = frozenset({"-", "--", "null", "nil", "none", "undefined", "n/a", "(null)", "<nil>", "<none>"})
