@@ -8,7 +8,6 @@ epoch number is still no time.
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 from typing import Any
 
@@ -17,20 +16,14 @@ import pytest
 from pytest_auditready.config import ConfigError, load
 from pytest_auditready.engine.files import verify_file
 from pytest_auditready.offline.reader import epoch_time
-from tests.test_unseen_jsonl import OFFLINE, PRODUCERS, _log, _rows, _settings
+from tests.test_unseen_jsonl import OFFLINE, _compact, _log, _rows, _settings, _toml
 from tests.verifying import verify_lines
 
 GITHUB = "github-audit-stream"
 
 
 def _config(unit: str = "ms") -> str:
-    return ('log_format = "jsonl"\nrequire_tamper_evidence = false\nretention_days = 0\n'
-            + (f'epoch_unit = "{unit}"\n' if unit else "") + "[field_map]\n"
-            + "".join(f"{k} = {json.dumps(v)}\n" for k, v in PRODUCERS[GITHUB][1].items()))
-
-
-def _lines(rows: list[dict[str, Any]]) -> list[str]:
-    return [json.dumps(r, separators=(",", ":")) for r in rows]
+    return _toml(GITHUB, f'epoch_unit = "{unit}"\n' if unit else "")
 
 
 @pytest.mark.parametrize(("text", "unit", "time"), [
@@ -50,14 +43,14 @@ def test_an_epoch_number_is_the_utc_time_it_names_in_its_units_digits(text: str,
 
 
 def test_githubs_correct_log_passes_with_its_unit(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    rc, found, text = verify_lines(tmp_path, capsys, _lines(_rows(GITHUB)), _config(), name="github.jsonl")
+    rc, found, text = verify_lines(tmp_path, capsys, _compact(_rows(GITHUB)), _config(), name="github.jsonl")
     assert (rc, found) == (0, {}), text
     assert "PASS timestamp_precision" in text and "PASS timestamp_accuracy" in text, text
 
 
 def test_without_the_setting_an_epoch_number_is_still_no_time(tmp_path: Path,
                                                               capsys: pytest.CaptureFixture[str]) -> None:
-    rc, found, text = verify_lines(tmp_path, capsys, _lines(_rows(GITHUB)), _config(""), name="github.jsonl")
+    rc, found, text = verify_lines(tmp_path, capsys, _compact(_rows(GITHUB)), _config(""), name="github.jsonl")
     assert rc == 1 and found["timestamp_precision"] == [1, 2, 3], found
     assert 'epoch_unit = "ms" for GitHub' in text, text
 
@@ -68,15 +61,15 @@ def test_time_defects_in_epoch_numbers_are_caught_at_their_lines(tmp_path: Path,
     same log's times read as whole seconds (epoch_unit = "s") have no fraction at all."""
     rows = _rows(GITHUB)
     rows[1]["@timestamp"] = rows[0]["@timestamp"] - 5000
-    rc, found, _ = verify_lines(tmp_path, capsys, _lines(rows), _config(), name="github.jsonl")
+    rc, found, _ = verify_lines(tmp_path, capsys, _compact(rows), _config(), name="github.jsonl")
     assert rc == 1 and found == {"timestamp_accuracy": [2]}, found
     rows = _rows(GITHUB)
     rows[1]["@timestamp"] = rows[1]["@timestamp"] + 0.5
     rows[2]["@timestamp"] = "yesterday"
-    rc, found, _ = verify_lines(tmp_path, capsys, _lines(rows), _config(), name="github.jsonl")
+    rc, found, _ = verify_lines(tmp_path, capsys, _compact(rows), _config(), name="github.jsonl")
     assert rc == 1 and found == {"timestamp_precision": [2, 3]}, found
     seconds = [dict(r, **{"@timestamp": r["@timestamp"] // 1000}) for r in _rows(GITHUB)]
-    rc, found, text = verify_lines(tmp_path, capsys, _lines(seconds), _config("s"), name="github.jsonl")
+    rc, found, text = verify_lines(tmp_path, capsys, _compact(seconds), _config("s"), name="github.jsonl")
     assert rc == 1 and found == {"timestamp_precision": [1]}, found
     assert "the times carry at most 0 significant fractional digit(s)" in text, text
 

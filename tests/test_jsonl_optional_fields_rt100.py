@@ -8,24 +8,13 @@ another producer or another mapping) is still a finding at its line.
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-from tests.test_unseen_jsonl import PRODUCERS, _rows
+from tests.test_unseen_jsonl import _compact, _rows, _toml
 from tests.verifying import verify_lines
-
-
-def _config(producer: str, **changed: str) -> str:
-    fields = {**PRODUCERS[producer][1], **changed}
-    return ('log_format = "jsonl"\nrequire_tamper_evidence = false\nretention_days = 0\n[field_map]\n'
-            + "".join(f"{k} = {json.dumps(v)}\n" for k, v in fields.items()))
-
-
-def _lines(rows: list[dict[str, Any]]) -> list[str]:
-    return [json.dumps(r, separators=(",", ":")) for r in rows]
 
 
 def _okta_system(row: dict[str, Any]) -> dict[str, Any]:
@@ -44,7 +33,7 @@ def test_oktas_own_actions_have_no_source_and_are_excused(tmp_path: Path,
                                                           capsys: pytest.CaptureFixture[str]) -> None:
     rows = _rows("okta-systemlog")
     rows[1] = _okta_system(rows[1])
-    rc, found, text = verify_lines(tmp_path, capsys, _lines(rows), _config("okta-systemlog"), name="okta.jsonl")
+    rc, found, text = verify_lines(tmp_path, capsys, _compact(rows), _toml("okta-systemlog"), name="okta.jsonl")
     assert (rc, found.get("required_fields")) == (0, None), text
     assert "excused 1: an action Okta took itself" in text, text
 
@@ -57,16 +46,16 @@ def test_a_users_okta_event_without_an_address_is_still_a_finding(tmp_path: Path
     rows = _rows("okta-systemlog")
     rows[0]["client"]["ipAddress"] = None
     rows[2] = _okta_system(rows[2])
-    rc, found, _ = verify_lines(tmp_path, capsys, _lines(rows), _config("okta-systemlog"), name="okta.jsonl")
+    rc, found, _ = verify_lines(tmp_path, capsys, _compact(rows), _toml("okta-systemlog"), name="okta.jsonl")
     assert rc == 1 and found.get("required_fields") == [1], found
     rows[0] = _rows("okta-systemlog")[0]
     del rows[2]["client"]["ipAddress"]  # Okta's own event, the null a hop dropped: missing evidence
-    rc, found, _ = verify_lines(tmp_path, capsys, _lines(rows), _config("okta-systemlog"), name="okta.jsonl")
+    rc, found, _ = verify_lines(tmp_path, capsys, _compact(rows), _toml("okta-systemlog"), name="okta.jsonl")
     assert rc == 1 and found.get("required_fields") == [3], found
     rows[2] = _okta_system(_rows("okta-systemlog")[2])
-    other = _config("okta-systemlog", identity="displayMessage|actor.alternateId")
+    other = _toml("okta-systemlog", identity="displayMessage|actor.alternateId")
     rows[2]["displayMessage"] = "system@okta.com"
-    rc, found, _ = verify_lines(tmp_path, capsys, _lines(rows), other, name="okta.jsonl")
+    rc, found, _ = verify_lines(tmp_path, capsys, _compact(rows), other, name="okta.jsonl")
     assert rc == 1 and found.get("required_fields") == [3], found
 
 
@@ -81,7 +70,7 @@ def test_key_vault_requests_without_a_correlation_id_are_excused(tmp_path: Path,
                      properties=dict(rows[2]["properties"], httpStatusCode=401), correlationId="")
     del challenge["identity"]
     rows.insert(3, challenge)
-    rc, found, text = verify_lines(tmp_path, capsys, _lines(rows), _config("azure-keyvault"), name="kv.json")
+    rc, found, text = verify_lines(tmp_path, capsys, _compact(rows), _toml("azure-keyvault"), name="kv.json")
     assert (rc, found.get("required_fields")) == (0, None), text
     assert "excused 2: a Key Vault request whose client passed no correlation id (" in text, text
     assert "excused 1: a Key Vault request whose client passed no correlation id (correlationId is \"an optional " \
@@ -98,25 +87,25 @@ def test_a_missing_correlation_id_is_still_a_finding_where_the_rule_does_not_hol
     rows[1]["correlationId"] = None
     rows[2]["correlationId"] = "-"
     rows[3]["correlationId"] = ""
-    rc, found, text = verify_lines(tmp_path, capsys, _lines(rows), _config("azure-keyvault"), name="kv.json")
+    rc, found, text = verify_lines(tmp_path, capsys, _compact(rows), _toml("azure-keyvault"), name="kv.json")
     assert rc == 1 and found.get("required_fields") == [1, 2, 3], found
     assert "excused 1: a Key Vault request whose client passed no correlation id" in text, text
     rows = _rows("azure-keyvault")
     for r in rows:
         r["correlationId"] = ""
     rows[1]["callerIpAddress"] = ""
-    rc, found, _ = verify_lines(tmp_path, capsys, _lines(rows), _config("azure-keyvault"), name="kv.json")
+    rc, found, _ = verify_lines(tmp_path, capsys, _compact(rows), _toml("azure-keyvault"), name="kv.json")
     assert rc == 1 and found.get("required_fields") == [2], found
     rows[1] = _rows("azure-keyvault")[1]
     rows[1]["correlationId"] = ""
-    listed = _config("azure-keyvault", request_id="correlationId|properties.requestId")
-    rc, found, text = verify_lines(tmp_path, capsys, _lines(rows), listed, name="kv.json")
+    listed = _toml("azure-keyvault", request_id="correlationId|properties.requestId")
+    rc, found, text = verify_lines(tmp_path, capsys, _compact(rows), listed, name="kv.json")
     assert rc == 1 and found.get("required_fields", [])[:3] == [1, 2, 3], found
     assert "8 entries lack the request id" in text or "lacks the request id" in text, text
     assert "no correlation id" not in text, text
     for r in rows:
         r["properties"]["requestUri"] = r["properties"]["requestUri"].replace(".vault.azure.net", ".example.net")
-    rc, found, text = verify_lines(tmp_path, capsys, _lines(rows), _config("azure-keyvault"), name="kv.json")
+    rc, found, text = verify_lines(tmp_path, capsys, _compact(rows), _toml("azure-keyvault"), name="kv.json")
     assert rc == 1 and found.get("required_fields", [])[:3] == [1, 2, 3], found
     assert "no correlation id" not in text, text
 
@@ -144,10 +133,10 @@ def test_teleport_events_that_name_who_elsewhere_are_read_through_a_list_field_m
     rows = _rows("teleport")
     rows.insert(1, _cert_create(0))
     rows.insert(3, _cert_create(1))
-    lists = _config("teleport", identity="user|identity.user", source="addr.remote|identity.client_ip",
+    lists = _toml("teleport", identity="user|identity.user", source="addr.remote|identity.client_ip",
                     result="success|code")
-    rc, found, text = verify_lines(tmp_path, capsys, _lines(rows), lists, name="teleport.jsonl")
+    rc, found, text = verify_lines(tmp_path, capsys, _compact(rows), lists, name="teleport.jsonl")
     assert (rc, found) == (0, {}), text
     rows[3] = _cert_create(1, client_ip="")
-    rc, found, _ = verify_lines(tmp_path, capsys, _lines(rows), lists, name="teleport.jsonl")
+    rc, found, _ = verify_lines(tmp_path, capsys, _compact(rows), lists, name="teleport.jsonl")
     assert rc == 1 and found == {"required_fields": [4]}, found

@@ -122,6 +122,19 @@ def _config(tmp_path: Path, producer: str) -> Path:
                   f"retention_days = 0\nlog_format = \"jsonl\"\nfield_map = {{{table}}}\n")
 
 
+def _toml(producer: str, settings: str = "", **paths: str) -> str:
+    """The auditready.toml that verifies ``producer``'s log as generic JSON lines (tests/verifying.verify_lines):
+    its field_map with ``paths`` in place of the producer's, and ``settings`` (TOML lines) beside it."""
+    fields = {**PRODUCERS[producer][1], **paths}
+    return ('log_format = "jsonl"\nrequire_tamper_evidence = false\nretention_days = 0\n' + settings + "[field_map]\n"
+            + "".join(f"{k} = {json.dumps(v)}\n" for k, v in fields.items()))
+
+
+def _compact(rows: list[dict[str, Any]]) -> list[str]:
+    """``rows`` as JSON lines without spaces, as the producers write them."""
+    return [json.dumps(r, separators=(",", ":")) for r in rows]
+
+
 # -- a correct log gives no finding --------------------------------------------------------------------------------
 
 @pytest.mark.parametrize("producer", RFC3339)
