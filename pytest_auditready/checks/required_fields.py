@@ -586,12 +586,13 @@ class Fields(Visitor):
         # (``_K8S_KINDS`` above); the lines of the block being read that may not, to be parsed (``_k8s_values``)
         self.k8s_values = self.every_entry and self.format == "k8s"
         self.k8s_odd: set[int] = set()
-        # generic JSON lines: who is read from an Okta event's actor (_OKTA_SYSTEM); the request id from Key Vault's
-        # optional correlationId alone (_KEY_VAULT_UNCORRELATED)
+        # generic JSON lines: who is read from an Okta event's actor, and the keys its source is read through, to
+        # find written null (_OKTA_SYSTEM); the request id from Key Vault's optional correlationId alone
+        # (_KEY_VAULT_UNCORRELATED)
         jsonl = self.format == "jsonl"
         who = field_paths(mapped.get("identity", "")) if jsonl else ()
-        self.okta_actor = bool(who) and all(p[-2:] == ("actor", "alternateId") for p in who)
-        where = field_paths(mapped.get("source", "")) if self.okta_actor else ()
+        okta_actor = bool(who) and all(p[-2:] == ("actor", "alternateId") for p in who)
+        where = field_paths(mapped.get("source", "")) if okta_actor else ()
         keys = sorted({k for p in where for k in p if k and not k.isdigit()})
         self.null_source = (re.compile(rb'"(?:' + b"|".join(re.escape(k.encode()) for k in keys) + rb')"\s*:\s*null')
                             if keys else None)
@@ -625,7 +626,7 @@ class Fields(Visitor):
         if self.k8s_values:
             self.raw.block(file, first_line, data)
             self.k8s_odd = _k8s_odd_lines(first_line, data)
-        if self.key_vault or self.okta_actor:  # (``_uncorrelated``, ``_clientless``)
+        if self.key_vault or self.null_source is not None:  # (``_uncorrelated``, ``_clientless``)
             self.raw.block(file, first_line, data)
 
     def _clientless(self, rec: Record) -> bool:
