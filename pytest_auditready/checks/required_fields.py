@@ -36,48 +36,85 @@ def subjects(actions: Sequence[PlannedAction]) -> list[str]:
 
 
 _LOGIN_RE = re.compile(r"auth/.+/login(?:/[^/]+)?\Z")
-# The JWT/OIDC auth method's browser login (Vault and OpenBao API docs, "JWT/OIDC auth method": POST
-# /auth/:mount/oidc/auth_url starts it, GET or POST /auth/:mount/oidc/callback ends it and returns the token, e.g.
-# auth/oidc/oidc/callback for the UI): requests made before the caller holds any token, as a login is.
-_OIDC_LOGIN_RE = re.compile(r"auth/.+/oidc/(?:auth_url|callback)\Z")
-# A login's path within its auth mount: login, login/<name> (userpass, ldap, okta), an OIDC login's two steps;
-# the callback and a login issue the token. "auth/userpass/users/login" names a user called "login".
-_LOGIN_IN_MOUNT = re.compile(r"login(?:/[^/]+)?\Z|oidc/(?:auth_url|callback)\Z")
-_ISSUING_IN_MOUNT = re.compile(r"login(?:/[^/]+)?\Z|oidc/callback\Z")
+# The JWT/OIDC auth method's steps before the caller holds any token (its PathsSpecial.Unauthenticated: openbao/openbao
+# internal/builtin/credential/jwt/backend.go, hashicorp/vault-plugin-auth-jwt backend.go): the browser login (POST
+# oidc/auth_url starts it, GET or POST oidc/callback ends it and returns the token, e.g. auth/oidc/oidc/callback for
+# the UI) and the device flow's oidc/poll, which returns the token once the user approved the device (until then an
+# error, authorization_pending); OpenBao's cel/login is a login.
+_OIDC_LOGIN_RE = re.compile(r"auth/.+/oidc/(?:auth_url|callback|poll)\Z")
+# A login's path within its auth mount: login, login/<name> (userpass, ldap, okta, radius), the JWT method's OIDC
+# steps and CEL login; a login, the callback and the poll issue the token. "auth/userpass/users/login" names a user
+# called "login".
+_LOGIN_IN_MOUNT = re.compile(r"login(?:/[^/]+)?\Z|oidc/(?:auth_url|callback|poll)\Z|cel/login\Z")
+_ISSUING_IN_MOUNT = re.compile(r"login(?:/[^/]+)?\Z|oidc/(?:callback|poll)\Z|cel/login\Z")
+# The mount types of the JWT/OIDC method (one builtin plugin under two names): its own steps are no login elsewhere.
+_JWT_TYPES = frozenset({"jwt", "oidc"})
+
+
+def within_mount(request: dict[str, Any]) -> Optional[str]:
+    """The request's path within its mount (request.mount_point, which Vault 1.12+ and OpenBao write; in a namespace
+    Vault Enterprise prefixes it with the namespace's path, request.namespace.path, to which request.path is
+    relative), or None when the entry names no mount its path lies in."""
+    path, mount = request.get("path"), request.get("mount_point")
+    if not isinstance(path, str) or not isinstance(mount, str) or not mount:
+        return None
+    ns = request.get("namespace")
+    scope = ns.get("path") if isinstance(ns, dict) else None
+    if isinstance(scope, str) and scope and mount.startswith(scope) and not path.startswith(mount):
+        mount = mount[len(scope):]
+    return path[len(mount):] if path.startswith(mount) else None
 
 
 def login(request: dict[str, Any], issuing: bool = False) -> bool:
-    """Whether a request is a login (or an OIDC login's step, made before the caller holds a token; ``issuing``:
-    the steps that issue one), read within its auth mount (request.mount_point) where the entry names it, else by
-    the path alone."""
-    path, mount = request.get("path"), request.get("mount_point")
+    """Whether a request is a login (or a JWT/OIDC login's step, made before the caller holds a token; ``issuing``:
+    the steps that issue one), read within its auth mount (``within_mount``) where the entry names it, else by the
+    path alone; the JWT method's own steps only on a mount of its type where the entry names one."""
+    path, kind = request.get("path"), request.get("mount_type")
     if not isinstance(path, str):
         return False
-    if isinstance(mount, str) and mount.startswith("auth/") and path.startswith(mount):
-        return (_ISSUING_IN_MOUNT if issuing else _LOGIN_IN_MOUNT).match(path[len(mount):]) is not None
+    jwt = not isinstance(kind, str) or not kind or kind in _JWT_TYPES
+    within = within_mount(request) if path.startswith("auth/") else None
+    if within is not None:
+        step = (_ISSUING_IN_MOUNT if issuing else _LOGIN_IN_MOUNT).match(within)
+        return step is not None and (jwt or within.startswith("login"))
+    oidc = jwt and _OIDC_LOGIN_RE.match(path) is not None
     if issuing:
-        return (_LOGIN_RE.match(path) is not None and "/oidc/auth_url" not in path) or path.endswith("/oidc/callback")
-    return (_LOGIN_RE.match(path) or _OIDC_LOGIN_RE.match(path)) is not None
+        return (_LOGIN_RE.match(path) is not None and "/oidc/auth_url" not in path) or (
+            oidc and not path.endswith("/oidc/auth_url"))
+    return _LOGIN_RE.match(path) is not None or oidc
 
 
-# Endpoints the vault serves without a token (Vault and OpenBao API docs, "This endpoint is unauthenticated";
-# recorded from OpenBao 2.7): the UI's login page (sys/internal/ui/mounts, feature-flags, namespaces, version; Vault
-# Enterprise's pre-login custom messages, 1.16+, and a namespace's default auth methods, 1.21+), Vault Enterprise's
-# replication status (sys/replication/status, dr/status, performance/status: "an unauthenticated endpoint"), a
-# wrapping token's look-up (the token is in the body), the operations unseal-key holders run (generate-root,
-# generate-recovery-token, rekey, init, unseal), a login's MFA step (sys/mfa/validate: no token yet), the OIDC
-# provider's public discovery and its token and userinfo endpoints (OIDC client credentials or an access token, no
-# vault token), a PKI mount's public CA, CRL, issuer and OCSP reads (certificate serials as hex pairs) and issuer
-# list, and an SSH mount's public CA key.
+# Endpoints the vault serves without a token: each backend's PathsSpecial.Unauthenticated, which the router looks up
+# before it asks for a token (openbao internal/vault/routing/router.go LoginPath: an entry ending in "*" is a prefix,
+# "+" one path segment), so that their entries name no one, whatever the request's outcome ("unsupported path" too). The
+# system backend's (openbao/openbao internal/vault/logical_system.go and hashicorp/vault vault/logical_system.go,
+# NewSystemBackend): the UI's mounts and namespaces, the OpenAPI document, a wrapping token's look-up (the token is in
+# the body) and the wrapping public key, replication status (Vault Enterprise also its DR secondary's operations,
+# authorized by a DR operation token in the body), init, seal status, unseal, leader, health, an encoded root token's
+# decoding, a login's MFA step (no token yet), the rekey and generate-root operations unseal-key holders run, and
+# OpenBao's unauthenticated workflows (allowed by allow_unauthenticated_workflows); from the API docs ("This endpoint is
+# unauthenticated"): the UI's feature flags and version, Vault Enterprise's pre-login custom messages (1.16+) and a
+# namespace's default auth methods (1.21+), generate-recovery-token. The identity store's (openbao
+# internal/vault/identity/store.go, vault/identity_store.go): the OIDC discovery documents and keys under .well-known,
+# and an OIDC provider's token endpoint (the client's credentials, no vault token). Its userinfo endpoint is not among
+# them: the provider's access token is a vault batch token of the user's entity (store_oidc_provider.go), so those
+# entries name its entity_id. Left out: the four raft paths Vault Enterprise adds on a DR secondary only
+# (storage/raft/autopilot/configuration and state, configuration, remove-peer), which need a token on any other node,
+# and no entry says which node it was. The sys/ and identity/ mounts are at fixed paths.
 _UNAUTHENTICATED_RE = re.compile(
-    r"(?:sys/internal/ui/(?:mounts(?:/.+)?|feature-flags|namespaces|version|unauthenticated-messages"
+    r"(?:sys/(?:internal/ui/(?:mounts(?:/.*)?|namespaces|feature-flags|version|unauthenticated-messages"
     r"|default-auth-methods)"
-    r"|sys/replication/(?:(?:dr|performance)/)?status"
-    r"|sys/wrapping/lookup"
-    r"|sys/(?:generate-root|generate-recovery-token|rekey|rekey-recovery-key)/[a-z-]+|sys/(?:init|unseal)"
-    r"|sys/mfa/validate"
-    r"|identity/oidc/(?:provider/[^/]+/)?\.well-known/(?:openid-configuration|keys)"
-    r"|identity/oidc/provider/[^/]+/(?:token|userinfo))\Z"
+    r"|internal/specs/openapi"
+    r"|wrapping/(?:lookup|pubkey)"
+    r"|replication/(?:(?:dr|performance)/)?status"
+    r"|replication/dr/secondary/(?:promote|disable|recover|update-primary|operation-token/delete"
+    r"|license(?:/signed|/status)?|sys/config/reload/license|reindex)"
+    r"|init|seal-status|unseal|leader|health|decode-token|mfa/validate"
+    r"|(?:rekey|rekey-recovery-key)/(?:init|update|verify)"
+    r"|(?:generate-root|generate-recovery-token)/(?:attempt|update)"
+    r"|workflows/unauthed-execute/.*)"
+    r"|identity/oidc/(?:(?:provider/)?[^/]+/)?\.well-known/.*"
+    r"|identity/oidc/provider/[^/]+/token)\Z"
 )
 # The raft join handshake of an integrated-storage cluster (OpenBao, and Vault from which it forked: both list
 # storage/raft/bootstrap/challenge and answer among the system backend's unauthenticated paths,
@@ -86,17 +123,63 @@ _UNAUTHENTICATED_RE = re.compile(
 # object that names no one, on the leader and (refused "cannot write to readonly storage", then forwarded) on a
 # standby: fixtures/openbao/ha.
 _RAFT_JOIN_RE = re.compile(r"sys/storage/raft/bootstrap/(?:challenge|answer)\Z")
-# The same, under a PKI or SSH mount's path, which can be any name: such a request is excused only when its entry
-# does not say the mount is of another type (request.mount_type, which Vault and OpenBao write: "kv" for a KV
-# path ending in public_key is a read that must name who made it).
-_MOUNT_UNAUTHENTICATED_RE = re.compile(
-    r".+/(?:ca(?:/pem)?|ca_chain|cert/ca_chain|crl(?:/pem|/delta(?:/pem)?)?|unified-crl(?:/pem|/delta(?:/pem)?)?"
-    r"|issuers/?|public_key"  # PKI's issuer list, an SSH mount's CA key: both "unauthenticated" in the API docs
-    r"|cert/[0-9a-fA-F]{2}(?:[:-][0-9a-fA-F]{2})+(?:/raw(?:/pem)?)?"
-    r"|issuer/[^/]+/(?:json|der|pem|crl(?:/pem|/der|/delta(?:/pem|/der)?)?)"
-    r"|(?:unified-)?ocsp(?:/[A-Za-z0-9+/=%_-]+)?)\Z"
-)
-_PUBLIC_MOUNT_TYPES = frozenset({"pki", "ssh"})
+# The same lists of the backends a mount can put at any path, as paths within the mount, by the mount type each
+# entry records (request.mount_type: "kv" for secret/acme/directory, a KV secret read that must name who made it).
+# PKI (openbao internal/builtin/logical/pki/backend.go Backend; hashicorp/vault builtin/logical/pki/backend.go, with
+# Vault's unified CRL and OCSP): any path under cert/ (a certificate by its serial, with or without separators, raw
+# or PEM; the CA chain), the CA, its chain, the CRLs, each issuer's certificate and CRLs, the issuer list (LIST
+# appends the "/"), OCSP, and ACME under the default directory and an issuer's, a role's and an issuer's role's
+# (setupAcmeDirectory in both: directory, new-nonce (also the HEAD request, operation "header"), new-account,
+# new-order, revoke-cert, key-change, account/+, authorization/+, challenge/+/+, orders, order/+ and its finalize
+# and cert; not new-eab). SSH (openbao internal/builtin/logical/ssh/backend.go; hashicorp/vault
+# builtin/logical/ssh/backend.go): vault-ssh-helper's OTP check "verify", the CA's public key and an issuer's. The
+# Okta auth method (hashicorp/vault builtin/credential/okta/backend.go): its number challenge, verify/<nonce>, asked
+# during a login. Logins are ``login``'s.
+_ACME = (r"(?:issuer/[^/]+/)?(?:roles/[^/]+/)?acme/(?:directory|new-nonce|new-account|new-order|revoke-cert"
+         r"|key-change|account/[^/]+|authorization/[^/]+|challenge/[^/]+/[^/]+|orders|order/[^/]+(?:/finalize|/cert)?)")
+_PKI = (r"ca(?:/pem)?|ca_chain|(?:unified-)?crl(?:/delta)?(?:/pem)?"
+        r"|issuer/[^/]+/(?:pem|der|json|(?:unified-)?crl(?:/delta)?(?:/der|/pem)?)|issuers/|(?:unified-)?ocsp(?:/.*)?|"
+        + _ACME)
+_IN_MOUNT = {"pki": r"cert/.*|" + _PKI, "ssh": r"verify|public_key|issuer/[^/]+/public_key", "okta": r"verify/.*"}
+_AUTH_METHODS = frozenset({"okta"})  # of these mount types, the auth methods (mounted under auth/)
+_MOUNT_UNAUTHENTICATED = {kind: re.compile(f"(?:{p})\\Z") for kind, p in _IN_MOUNT.items()}
+
+
+def _any_mount(kind: str, pattern: str) -> str:
+    """``pattern`` (a path within a mount of type ``kind``) under any mount path: an auth method's under auth/, a
+    secrets engine's anywhere else."""
+    return ("auth/.+/" if kind in _AUTH_METHODS else "(?!auth/).+/") + f"(?:{pattern})\\Z"
+
+
+# An entry that names its mount's type but not its path (Vault 1.5 to 1.11) is read under any mount path.
+_ANY_MOUNT = {kind: re.compile(_any_mount(kind, p)) for kind, p in _IN_MOUNT.items()}
+# Every such path under any mount: what a rule may excuse before the entry's mount is read (``mount_unauthenticated``)
+_MOUNT_UNAUTHENTICATED_RE = re.compile("|".join(p.pattern for p in _ANY_MOUNT.values()))
+# An entry that names no mount type (Vault before 1.5) is read by the path alone, cert/ only as the PKI engine's
+# routes name a certificate (path_fetch.go: cert/<serial of hex digits, ":" or "-">, its raw/pem, ca_chain, ca, crl,
+# delta-crl), so that another engine's secret under cert/ is not taken for one.
+_UNTYPED_MOUNT_RE = re.compile("|".join(
+    _any_mount(k, r"cert/(?:[0-9A-Fa-f:-]+(?:/raw(?:/pem)?)?|ca_chain|ca|crl|delta-crl)|" + _PKI if k == "pki" else p)
+    for k, p in _IN_MOUNT.items()))
+
+
+def mount_unauthenticated(request: dict[str, Any]) -> bool:
+    """Whether a request is on a path its mount's backend serves without a token (``_IN_MOUNT``), read within the
+    mount its entry names: by its type (request.mount_type) and path (``within_mount``); under any mount path of
+    that type where the entry names no mount path; by the path alone where it names no type."""
+    path, kind = request.get("path"), request.get("mount_type")
+    if not isinstance(path, str):
+        return False
+    if not isinstance(kind, str) or not kind:
+        return _UNTYPED_MOUNT_RE.match(path) is not None
+    within = within_mount(request)
+    if within is None:
+        typed = _ANY_MOUNT.get(kind)
+        return typed is not None and typed.match(path) is not None
+    own = _MOUNT_UNAUTHENTICATED.get(kind)
+    return own is not None and own.match(within) is not None
+
+
 _BAD_FIX = "find what rewrites or truncates the log (a pipeline, a full disk) and fix it"
 # a field_map path that ends at an object or array (red team rt44 F4)
 _NOT_ONE_FIX = ("map the field in field_map to a path that ends at one value (a key within the object, or an index: "
@@ -215,6 +298,11 @@ _K8S_VALUES_FIX = ("find the hop that rewrites the API server's events (a shippe
                    "the log backend (--audit-log-path) wrote them")
 _BLANKED_FIX = ("; a placeholder is what an export, shipper or SIEM writes for a value it lost: find that hop, and "
                 "take the records from the trail's own delivery (its S3 bucket, CloudWatch Logs)")
+# A record whose userIdentity lacks the field its type names who by (offline.reader._WHO_BY_TYPE): CloudTrail writes
+# it in every record of that type, so a hop cut it (a field filter, a mapping, an export's column list).
+_CUT_FIX = ("; CloudTrail writes that field in every record of the caller's type: find the hop that cut it from the "
+            "record (a shipper's field filter or mapping, an export's column list) and take the records from the "
+            "trail's own delivery (its S3 bucket, CloudWatch Logs)")
 
 
 def _k8s_odd_lines(first_line: int, data: bytes) -> set[int]:
@@ -348,15 +436,19 @@ _TOKEN_CHECK_FAILED = ("a request that failed while the vault checked its token 
                        "filled, e.g. 'error converting input'): the token is named by request.client_token_accessor")
 
 
-_UNAUTHENTICATED = ("a request on an endpoint the vault serves without a token (the UI's login page, a wrapping "
-                    "token's look-up, unseal-key operations, a login's MFA step, replication status, OIDC discovery, "
-                    "a PKI mount's CA, CRL, OCSP and issuers, an SSH mount's CA key): no one to name")
+_UNAUTHENTICATED = ("a request on an endpoint the vault serves without a token, one of its backends' "
+                    "PathsSpecial.Unauthenticated (the UI's login page, the OpenAPI document, a wrapping token's "
+                    "look-up, unseal-key operations, decode-token, a login's MFA step, replication status, OIDC "
+                    "discovery and the OIDC provider's token endpoint; on a PKI mount its CA, CRLs, issuers, "
+                    "certificates, OCSP and ACME; on an SSH mount its CA keys and vault-ssh-helper's OTP verify; "
+                    "Okta's number challenge): no one to name")
 _RAFT_JOIN = ("the raft join handshake a node of an integrated-storage cluster makes before it holds any token "
               "(sys/storage/raft/bootstrap/challenge and answer, at every start or rejoin of a node): no one to name")
-_LOGIN = ("a login (auth/<method>/login) by a caller that holds no token yet: a successful login's response entry "
-          "names who logged in, a failed login has no one to name")
-_OIDC_LOGIN = ("an OIDC browser login (auth/<mount>/oidc/auth_url or oidc/callback) by a caller that holds no token "
-               "yet: the callback's response entry names who logged in")
+_LOGIN = ("a login (auth/<method>/login, a JWT mount's cel/login) by a caller that holds no token yet: a "
+          "successful login's response entry names who logged in, a failed login has no one to name")
+_OIDC_LOGIN = ("an OIDC login (auth/<mount>/oidc/auth_url and oidc/callback in a browser, oidc/poll of the device "
+               "flow) by a caller that holds no token yet: the response entry of the callback or poll that succeeded "
+               "names who logged in")
 _LOGINS = (_LOGIN, _OIDC_LOGIN)
 _LOGIN_UNNAMED = ("The response entry of a login names no one and carries no error: a login that succeeded names who "
                   "logged in (auth, and the token it issued in response.auth), one that failed its error, so a hop "
@@ -801,22 +893,27 @@ class Fields(Visitor):
         raw = self.raw.get(rec.file, rec.line)
         return raw is None or _answers_login(line_object(raw))
 
-    def _public_mount(self, rec: Record) -> bool:
-        """Whether ``rec`` (of the block being judged) is on a mount that may serve it without a token: its entry's
-        request.mount_type is pki or ssh, or is not written (an entry whose line is not at hand is taken as one)."""
+    def _request(self, rec: Record) -> Optional[dict[str, Any]]:
+        """The request object of ``rec``'s line (of the block being judged), or None when the line is not at hand."""
         raw = self.raw.get(rec.file, rec.line)
         d = line_object(raw) if raw is not None else None
         req = d.get("request") if d is not None else None
-        kind = req.get("mount_type") if isinstance(req, dict) else None
-        return not isinstance(kind, str) or not kind or kind in _PUBLIC_MOUNT_TYPES
+        return req if isinstance(req, dict) else None
 
-    def _login_in_mount(self, rec: Record) -> bool:
-        """Whether ``rec`` (of the block being judged) is a login read within its auth mount (``login``); an entry
-        whose line is not at hand is judged by its path, as the rule did."""
-        raw = self.raw.get(rec.file, rec.line)
-        d = line_object(raw) if raw is not None else None
-        req = d.get("request") if d is not None else None
-        return not isinstance(req, dict) or login(req)
+    def _public_mount(self, rec: Record) -> bool:
+        """Whether ``rec`` (of the block being judged) is on a path its mount serves without a token
+        (``mount_unauthenticated``); an entry whose line is not at hand is taken as one."""
+        req = self._request(rec)
+        return req is None or mount_unauthenticated(req)
+
+    def _login_in_mount(self, rec: Record, issuing: bool = False) -> bool:
+        """Whether ``rec`` (of the block being judged) is a login, or with ``issuing`` one of its steps that issue a
+        token, read within its auth mount (``login``); an entry whose line is not at hand is judged by its path, as
+        the rule did."""
+        req = self._request(rec)
+        if req is None:
+            return not issuing or not rec.resource.endswith("/oidc/auth_url")
+        return login(req, issuing)
 
     def _token_named(self, rec: Record) -> bool:
         """Whether ``rec`` (of the block being judged) names its token's accessor (``_TOKEN_CHECK_FAILED``)."""
@@ -856,11 +953,12 @@ class Fields(Visitor):
             excuse = None  # the policies refused a known token: who it was is missing
         if (excuse is not None and excuse.rule == _UNAUTHENTICATED and _UNAUTHENTICATED_RE.match(rec.resource) is None
                 and not self._public_mount(rec)):
-            excuse = None  # a path that only looks like a PKI or SSH mount's public endpoint
+            excuse = None  # a path its mount does not serve without a token (another type, another place in it)
         if excuse is not None and excuse.rule in _LOGINS and not self._login_in_mount(rec):
             excuse = None  # a path within an auth mount that only looks like a login (a user or role named "login")
-        if (excuse is not None and excuse.rule == _LOGIN and rec.type == "response"
-                and not rec.result.startswith("error") and not self._login_answered(rec)):
+        if (excuse is not None and excuse.rule in _LOGINS and rec.type == "response"
+                and not rec.result.startswith("error") and self._login_in_mount(rec, issuing=True)
+                and not self._login_answered(rec)):
             self._add(Finding(ID, "", _LOGIN_UNNAMED + ".", self.fix, where=rec.where, request_id=rec.request_id),
                       self.meaning["identity"])
             return
@@ -888,7 +986,22 @@ class Fields(Visitor):
             hop = f", where CloudTrail writes {' and '.join(writes)}, so a hop blanked {'them' if many else 'it'}"
             said = f"The {kind} lacks {what}: its {_listed(shown)} {are} for no value{hop if writes else ''}."
             fix += _BLANKED_FIX
+        gap = self._who_gap(rec) if "identity" in lacking and "identity" not in blanked else ""
+        if gap:  # which field of the caller's type CloudTrail names who by is missing (offline.reader.who_gap)
+            said = f"{said[:-1]}{'; ' if blanked else ': '}{gap}."
+            fix += "" if blanked else _CUT_FIX
         self._add(Finding(ID, "", said, fix, where=rec.where, request_id=rec.request_id), what)
+
+    def _who_gap(self, rec: Record) -> str:
+        """CloudTrail, read by its own paths: why ``rec``'s userIdentity names no one by its type's rule, read from
+        the record's line ("" when it is not at hand or the rule is not why)."""
+        if "identity" not in self.own_paths:
+            return ""
+        from ..offline.reader import who_gap
+
+        raw = self.raw.get(rec.file, rec.line)
+        record = _trail_record(raw) if raw is not None else None
+        return who_gap(record) if record is not None else ""
 
     def _blanked(self, rec: Record) -> dict[str, list[tuple[str, str]]]:
         """CloudTrail: canonical field -> (path, value) of its paths in ``rec`` that hold a placeholder for no value

@@ -1005,11 +1005,39 @@ def _trail_problem(data: Mapping[str, Any]) -> str:
             f"{version} (Optional: False): a pipeline cut or rewrote the record")
 
 
-# userIdentity types whose element always names the principal by ARN and principal id (AWS CloudTrail User Guide,
-# "CloudTrail userIdentity element", https://docs.aws.amazon.com/awscloudtrail/latest/userguide/
-# cloudtrail-event-reference-user-identity.html): an IAM user's or the root user's (but a console sign-in event's,
-# whose failed attempt hides the user name), an assumed role's and a federated user's session.
-_NAMED_BY_ARN = frozenset({"IAMUser", "Root", "AssumedRole", "FederatedUser"})
+# What names who acted in a CloudTrail record's userIdentity, by its type (AWS CloudTrail User Guide, "CloudTrail
+# userIdentity element", https://docs.aws.amazon.com/awscloudtrail/latest/userguide/
+# cloudtrail-event-reference-user-identity.html; the record shapes of its examples and of real trails in
+# fixtures/real-cloud, fixtures/cloudtrail): type -> (what the type is, the ways its element names who: each way
+# the keys within userIdentity that all hold a value). An IAM user, the root user, an assumed role's and a federated
+# user's session by ARN and principal id (but a console sign-in event's, whose failed attempt hides the user); an AWS
+# service ("The request was made by an AWS account that belongs to an AWS service") by invokedBy, "the name of the
+# AWS service that made the request"; a SAML or web identity federated user (AssumeRoleWithSAML,
+# AssumeRoleWithWebIdentity) by principalId or userName, the assertion's subject (identityProvider, the issuer, is
+# not always written: Amazon Managed Grafana's SAMLUser records carry userName alone); an IAM Identity Center user by
+# onBehalfOf.userId; another AWS account ("The request was made by another AWS account", a cross-account call) by
+# its accountId or its principal's id: an unauthenticated S3 request is written {"type": "AWSAccount",
+# "principalId": "", "accountId": "anonymous"} (or ANONYMOUS_PRINCIPAL), the account that is who there.
+_Ways = tuple[tuple[tuple[str, ...], ...], ...]
+_ARN_AND_ID = (("arn",), ("principalId",))
+_FEDERATED: _Ways = ((("principalId",),), (("userName",),))
+_WHO_BY_TYPE: Mapping[str, tuple[str, _Ways]] = {
+    "IAMUser": ("an IAM user", (_ARN_AND_ID,)),
+    "Root": ("the root user", (_ARN_AND_ID,)),
+    "AssumedRole": ("an assumed role's session", (_ARN_AND_ID,)),
+    "FederatedUser": ("a federated user's session", (_ARN_AND_ID,)),
+    "AWSService": ("the AWS service that acted", ((("invokedBy",),),)),
+    "SAMLUser": ("a SAML-federated user", _FEDERATED),
+    "WebIdentityUser": ("a web identity federated user", _FEDERATED),
+    "IdentityCenterUser": ("an IAM Identity Center user", ((("onBehalfOf", "userId"),),)),
+    "AWSAccount": ("the other AWS account", ((("accountId",),), (("principalId",),))),
+}
+# Any other type (Unknown: "an identity type that CloudTrail cannot determine"; Directory, Role, a type added after
+# this table) still names who by one of the fields CloudTrail names callers by: Unknown's documented records carry a
+# principalId ("Anonymous" for an unauthenticated IAM Identity Center OIDC call) and often userName and accountId. An
+# accountId alone names only the account that granted the permissions, not who acted.
+_WHO_ANY: tuple[str, _Ways] = ("a caller of this type", tuple(
+    (p,) for p in (("arn",), ("principalId",), ("userName",), ("invokedBy",), ("onBehalfOf", "userId"))))
 
 
 # CloudTrail's eventType of a console sign-in: "AwsConsoleSignIn" in its records, "AwsConsoleSignin" in the
@@ -1017,19 +1045,67 @@ _NAMED_BY_ARN = frozenset({"IAMUser", "Root", "AssumedRole", "FederatedUser"})
 _SIGN_IN = "awsconsolesignin"
 
 
+def _named(ui: Mapping[str, Any], path: Sequence[str]) -> bool:
+    """Whether ``path`` within userIdentity holds a value: a string that is not blank nor a placeholder for no value
+    (a key a hop dropped and a value it blanked are the same missing evidence)."""
+    v = leaf(ui, path)
+    return isinstance(v, str) and bool(v.strip()) and not is_placeholder(v)
+
+
 def _whole_identity(data: Mapping[str, Any], kind: str) -> bool:
-    """The record's userIdentity as CloudTrail writes it: a ``type`` always (an AWS service event's names the service
-    in ``invokedBy`` instead), and for the types above both ``arn`` and ``principalId``. A record without
+    """The record's userIdentity names who acted as CloudTrail writes it for its type (``_WHO_BY_TYPE``); with no
+    type, only an AWS service event's may (it names the service in ``invokedBy`` instead). A record without
     userIdentity (an Insights event) is judged by required_fields' rules."""
     ui = data.get("userIdentity")
     if not isinstance(ui, Mapping):
         return True
     t = ui.get("type")
-    if not _text(t):
-        return kind == "AwsServiceEvent" and _text(ui.get("invokedBy"))
-    if t in _NAMED_BY_ARN and not (_text(ui.get("arn")) and _text(ui.get("principalId"))):
-        return kind.lower() == _SIGN_IN and t in ("IAMUser", "Root")  # a sign-in before anyone is resolved
-    return True
+    if not isinstance(t, str) or not t.strip():
+        return kind == "AwsServiceEvent" and _named(ui, ("invokedBy",))
+    _, ways = _WHO_BY_TYPE.get(t, _WHO_ANY)
+    if any(all(_named(ui, p) for p in way) for way in ways):
+        return True
+    return kind.lower() == _SIGN_IN and t in ("IAMUser", "Root")  # a sign-in before anyone is resolved
+
+
+def who_gap(data: Mapping[str, Any]) -> str:
+    """Why the userIdentity of the CloudTrail record ``data`` names no one by its type's rule (``_whole_identity``),
+    as a clause for a finding ("its userIdentity is of type ..."); "" when it has no userIdentity or names who."""
+    ui = data.get("userIdentity")
+    if not isinstance(ui, Mapping):
+        return ""
+    t = ui.get("type")
+    if not isinstance(t, str) or not t.strip():
+        if _named(ui, ("invokedBy",)):
+            return ""
+        has = "has no type" if t is None or isinstance(t, str) else f"has the type {clip(json.dumps(t), 20)}"
+        return (f"its userIdentity {has}, when CloudTrail writes a type in every record but an AWS service event's, "
+                "and that names the service that acted in invokedBy, yet " + _state(ui, ("invokedBy",)))
+    what, ways = _WHO_BY_TYPE.get(t, _WHO_ANY)
+    if any(all(_named(ui, p) for p in way) for way in ways):
+        return ""
+    paths = [p for way in ways for p in way]
+    fields = _joined([".".join(p) for p in paths], "and" if len(ways) == 1 else "or")
+    states = "; ".join(_state(ui, p) for p in paths if not _named(ui, p))
+    shown = clip(json.dumps(t), 40)
+    if t in _WHO_BY_TYPE:
+        return f"its userIdentity is of type {shown}, which CloudTrail writes with {fields} naming {what}, and {states}"
+    return f"its userIdentity is of type {shown} and names no caller by {fields}: {states}"
+
+
+def _joined(items: Sequence[str], word: str) -> str:
+    return items[0] if len(items) == 1 else ", ".join(items[:-1]) + f" {word} " + items[-1]
+
+
+def _state(ui: Mapping[str, Any], path: Sequence[str]) -> str:
+    """What userIdentity holds at ``path`` instead of a value, as "invokedBy is missing"."""
+    v = leaf(ui, path)
+    name = ".".join(path)
+    if v is None:
+        return f"{name} is missing"
+    if isinstance(v, str) and is_placeholder(v) and v.strip():
+        return f"{name} is {clip(json.dumps(v), 20)}, a placeholder for no value"
+    return f"{name} is {'empty' if isinstance(v, str) else 'not a string: ' + clip(json.dumps(v), 20)}"
 
 
 def _record_of(data: dict[str, Any]) -> Union[dict[str, Any], str]:
