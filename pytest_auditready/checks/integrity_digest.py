@@ -51,6 +51,85 @@ def _escaped_value(data: bytes, quote: int) -> Optional[str]:
     return value if isinstance(value, str) else None
 
 
+# -- a map's key is no digest ---------------------------------------------------------------------------------------
+# The audit broker digests values, never a map's keys (openbao internal/audit/hashstructure.go, hashMap: the values
+# it walks are replaced, the keys kept; fixtures/openbao/rt101-values): a KV secret's key that starts with
+# "hmac-sha256:" (or a misspelling of it) is the caller's name for a value, not a digest, and is never judged as one.
+_GAP = re.compile(rb"[ \t\r]*")  # what may stand between a JSON object's key and its colon on one line
+_GAP_DOC = re.compile(rb"[ \t\r\n]*")  # ... in a document taken out of a string (a pretty-printed one: lines)
+_DOC_STRING = re.compile(rb'"(?:[^"\\]|\\.)*"', re.DOTALL)  # a JSON string in such a document
+_OPENS = re.compile(rb'"(?i:hmac[-_]?sha)')  # where a value the malformed-digest scan may name opens (a quote)
+_KEY_DEPTH = 4  # documents inside strings looked into (a shipper's wrapper, and ones around it)
+
+
+def object_key(data: bytes, quote: int, line: Optional[tuple[int, int]] = None,
+               lines: Optional[dict[int, dict[int, bool]]] = None) -> bool:
+    """Whether the JSON string that opens at ``data[quote]`` (a quote of one line of ``data``, before "hmac-sha256:"
+    or a misspelling of it) is an object's key: its closing quote is followed by a colon. The string closes at the
+    first quote after it that no backslash escapes, so an escaped quote inside it is its own ("hmac-sha256:k\\":x" is
+    a value, "hmac-sha256:a\\"b" a key). A quote written escaped (\\", inside a string of the line) opens a key only
+    where that string holds a JSON document (a line a shipper carries in a string: Filebeat's message) in which it
+    opens one (``keys_in``); a message that quotes such text ('... \\"hmac-sha256:k\\" : ...') is no document, and
+    its text a value. A string the line ends in (a cut line), or one not followed by a colon: no key. ``line``: the
+    line's (start, end) in ``data``, when the caller knows them; ``lines``: the answers of ``keys_in`` kept by line
+    start (a line of many such quotes is read once)."""
+    if line is None:
+        found = data.find(b"\n", quote)
+        line = (data.rfind(b"\n", 0, quote) + 1, len(data) if found < 0 else found)
+    start, end = line
+    if data[quote - 1 : quote] != b"\\":
+        m = _STRING.match(data, quote, end)
+        return m is not None and _closes_key(data, m.end(), end, False)
+    keys = lines.get(start) if lines is not None else None
+    if keys is None:
+        keys = keys_in(data[start:end])
+        if lines is not None:
+            lines[start] = keys
+    return keys.get(quote - start, False)
+
+
+def _closes_key(text: bytes, after: int, end: int, doc: bool) -> bool:
+    """A colon follows white space after ``after`` (a string's end) in ``text``, before ``end``."""
+    gap = (_GAP_DOC if doc else _GAP).match(text, after, end)
+    at = gap.end() if gap is not None else after
+    return text[at : at + 1] == b":"
+
+
+def keys_in(text: bytes, doc: bool = False, depth: int = 0) -> dict[int, bool]:
+    """For each quote of ``text`` (one line; with ``doc``, a document decoded from a string) that opens a value the
+    malformed-digest scan may name (``_OPENS``), at any depth of strings inside strings: whether it opens an object's
+    key. A string's own opening is judged where it stands; the ones inside a string are judged in the document the
+    string holds, decoded (from its first "{"; none: no key), each string once, so the time is linear in the text
+    at each of _KEY_DEPTH depths. Where decoding changes how many there are (a quote written as a \\u escape), none of
+    that string's is a key."""
+    out: dict[int, bool] = {}
+    for m in (_DOC_STRING if doc else _STRING).finditer(text):
+        s, e = m.span()
+        if _OPENS.match(text, s) is not None:
+            out[s] = _closes_key(text, e, len(text), doc)
+        inside = [x.start() for x in _OPENS.finditer(text, s + 1, e - 1)]
+        if not inside:
+            continue
+        found: dict[int, bool] = {}
+        if depth < _KEY_DEPTH:
+            try:
+                value = json.loads(m.group(0))
+                if not isinstance(value, str) or "{" not in value:
+                    raise ValueError("no document")
+                json.JSONDecoder().raw_decode(value, value.index("{"))
+                inner = value.encode("utf-8", "surrogatepass")
+            except ValueError:  # no JSON document: its text is a value's
+                inner = b""
+            if inner:
+                at = [x.start() for x in _OPENS.finditer(inner)]
+                if len(at) == len(inside):
+                    deeper = keys_in(inner, True, depth + 1)
+                    found = {raw: deeper.get(dec, False) for raw, dec in zip(inside, at)}
+        for raw in inside:
+            out[raw] = found.get(raw, False)
+    return out
+
+
 # Values Vault and OpenBao always write as digests unless the device logs raw (log_raw=true): the caller's token
 # (auth.client_token, request.client_token, response.auth.client_token) and a response-wrapping token
 # (response.wrap_info.token). Neither hmac_accessor nor a mount's audit_non_hmac_* keys reach them. One in clear
@@ -637,10 +716,17 @@ class DigestFormat(Visitor):
         if not flags & 1:
             return
         line, pos = first_line, 0
+        keys: dict[int, dict[int, bool]] = {}  # (object_key's, by line start)
+        bounds = (0, -1)  # the line of the last match: (start, end)
         for m in (_MALFORMED_OR_MISSPELLED if self.format.hmac_values else _MALFORMED).finditer(data):
             escaped = _escaped_value(data, m.start())
             if escaped is not None and HMAC_RE.match(escaped):
                 continue  # a well-formed digest with characters written as \u escapes
+            if m.start() > bounds[1]:
+                found = data.find(b"\n", m.start())
+                bounds = (data.rfind(b"\n", 0, m.start()) + 1, len(data) if found < 0 else found)
+            if object_key(data, m.start(), bounds, keys):
+                continue  # a map's key, which the vault never digests (a KV secret's key "hmac-sha256:k")
             cut = _HEX_RUN.match(data, m.end()).end()  # type: ignore[union-attr]  # matches the empty run too
             if cut == len(data) or data[cut : cut + 1] in (b"\n", b"\r") or _NEXT_FRAME.match(data, cut):
                 continue  # the line ends inside the digest: a line a hop cut, which required_fields names (in an

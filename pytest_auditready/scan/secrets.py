@@ -167,6 +167,34 @@ _NONCE_KEY_RE = re.compile(r"(?i)(?:\A|_)nonce\Z")
 _NONCE_VALUE_RE = re.compile(r"[A-Za-z0-9+/_-]{8,64}={0,2}\Z")
 
 
+# Response headers whose value a protocol makes public, each with the shape its protocol gives it. A Vault/OpenBao
+# mount tuned with allowed_response_headers passes those of its plugin's headers to the client, and the audit device
+# writes them in response.headers, never HMAC'd: the router filters the plugin's headers by that list (openbao
+# internal/vault/routing/router.go, filteredHeaders), the entry copies resp.Headers (internal/audit/format.go) and
+# HashResponse leaves them as they are (hashstructure.go). (Request headers are written only where
+# sys/config/auditing/request-headers names them, HMAC'd unless hmac=false; passthrough_request_headers reach the
+# plugin, not the log; audit_non_hmac_*_keys name data keys, not headers.) The PKI engine's ACME server sets
+# Replay-Nonce on every answer (internal/builtin/logical/pki/path_acme_nonce.go, acme_wrappers.go), and the docs tell
+# operators to allow it (website/content/docs/api/secret/pki.mdx, "ACME required headers"; bao pki health-check's
+# allow_acme_headers): a number used once that the server hands to any client, unauthenticated ones too (HEAD
+# new-nonce), to be sent back in its next signed request (RFC 8555 6.5.1: "Replay-Nonce: 1*base64url"). OpenBao's
+# and Vault's are 62 characters of random base64url (go-secure-stdlib nonceutil: "vault0", an AES-GCM IV and the
+# sealed counter and expiry), random by construction: only the detectors of a secret's own format judge one (a
+# token placed under that name is still found, and any other shape is judged as usual). The engine's other headers
+# (Location and Link, URLs whose ids are UUIDs; Cache-Control; Last-Modified; a Retry-After's seconds or date) read as
+# no secret and stay judged by every detector, so a credential in a URL's user information or query is still found.
+_PUBLIC_HEADERS = {"replay-nonce": re.compile(r"[A-Za-z0-9_-]{1,128}\Z")}
+_PUBLIC_HEADER_LENGTHS = frozenset(map(len, _PUBLIC_HEADERS))  # (most keys are told by their length alone)
+
+
+def public_header(key: str, value: str) -> bool:
+    """``value`` is a header's that its protocol makes public (``_PUBLIC_HEADERS``: ACME's Replay-Nonce), in the
+    protocol's shape, under that header's name (any case: a plugin's headers keep its spelling, audited request
+    headers are written lower-case)."""
+    shape = _PUBLIC_HEADERS.get(key.lower()) if len(key) in _PUBLIC_HEADER_LENGTHS else None
+    return shape is not None and shape.match(value) is not None
+
+
 def correlation_id(key: str, value: str) -> bool:
     """``value`` is a token accessor under an accessor key, a lease id under a lease id key, a trace or request id
     under a correlation header, a certificate's serial number under a serial number key, or a nonce under a nonce
@@ -1221,10 +1249,12 @@ class GenericScanner:
                      or _env_credential(key, value))
                 and tokens.credential(key, value)):
             found[_KEYWORD_KIND] = self._hit(_KEYWORD_KIND, key, value)
-        if key in self.own or (self.names is not None and self.names.search(key) is not None):
+        if (key in self.own or (self.names is not None and self.names.search(key) is not None)
+                or public_header(key, value)):
             # a key the format names identifiers by (LogFormat.name_keys), or whose value the vault computes or
-            # composes (STRUCTURAL_KEYS): random ids and generated names trip the entropy and keyword detectors, and
-            # a short prefix (_PREFIX_ONLY), so only the detectors of a secret's own format judge it
+            # composes (STRUCTURAL_KEYS), or a header its protocol makes public (public_header: ACME's Replay-Nonce):
+            # random ids, generated names and nonces trip the entropy and keyword detectors, and a short prefix
+            # (_PREFIX_ONLY), so only the detectors of a secret's own format judge it
             for kind in NOT_BY_NAME:
                 found.pop(kind, None)
             for kind, longer in _PREFIX_ONLY.items():
