@@ -799,6 +799,46 @@ def _allowed(rule: "AccessRule", w: Who, sender: str = "") -> bool:
     return any(p in rule.policies for p in w.policies)
 
 
+# A display name the token store wrote (openbao internal/vault/token_store.go, handleCreateCommon; Vault's is the
+# same): "token" for a token made with auth/token/create (or create-orphan, or a role's create/<role>) without a
+# display_name, else "token-" and the name its creator gave, every character but letters, digits and "-" made "-"
+# and a trailing "-" cut. Whoever may call those paths picks it (`bao token create -display-name=ci-deploy` is
+# logged as "token-ci-deploy"): it says what the creator called the token, not who made a request with it. A login's
+# is "<auth mount path>-<user>" ("userpass-alice"), the vault's own composition (a mount whose path begins "token-" is
+# taken for the token store's: its tokens have an entity, which a rule names instead).
+def chosen_name(display_name: str) -> bool:
+    """Whether ``display_name`` is one the token store wrote from what the token's creator gave (or "token": none)."""
+    return display_name == "token" or display_name.startswith("token-")
+
+
+YES, BY_NAME = "yes", "by name"  # how a rule allows a request (``grant``); "" when it does not
+
+
+def grant(rule: "AccessRule", w: Who) -> str:
+    """How ``rule`` allows a Vault/OpenBao request by ``w``: YES (an identity glob matches its entity id, its token
+    accessor as logged, or a display name the vault composed; or it holds an allowed policy), BY_NAME (a glob
+    matches only a display name the token's creator chose, ``chosen_name``), or "" (not at all). ``Rules._hold``
+    says what BY_NAME is worth: nothing when the entry names an entity (the entity made the request; a child token
+    inherits its parent's, token_store.go "inherit the parent's entity identifier"), nor on a token this log shows an
+    entity made without one (an orphan: ``Rules.minted``); the creator's word otherwise."""
+    by_name = False
+    for g in rule.identities:
+        if any(v and fnmatch.fnmatchcase(v, g) for v in (w.entity_id, w.accessor)):
+            return YES
+        if w.display_name and fnmatch.fnmatchcase(w.display_name, g):
+            if not chosen_name(w.display_name):
+                return YES
+            by_name = True
+    if any(p in rule.policies for p in w.policies):
+        return YES
+    return BY_NAME if by_name else ""
+
+
+# The token store's create paths (auth/token/create, create-orphan, create/<role>): the response entry of one names the
+# token it made (response.auth: its digest, its accessor's, its entity) beside the caller (auth)
+TOKEN_CREATE = re.compile(r"(?:.*/)?auth/token/create(?:-orphan|/[^/]+)?\Z", re.DOTALL)
+
+
 def describe_rule(rule: "AccessRule") -> str:
     allowed = []
     if rule.identities:
@@ -861,6 +901,17 @@ class Rules(Visitor):
         # rewraps of tokens not (yet) known here, as (the old token's digest, the new token's and accessor's): the
         # wrap may be in an earlier range or file (red team rt94 F1: wrap before a rotation, rewrap and unwrap after)
         self.rewraps: list[tuple[str, tuple[str, ...]]] = []
+        # Display names a token's creator chose (``grant``'s BY_NAME). Tokens this log shows made without an entity by
+        # a caller with one (an orphan: create-orphan, an orphan token role, no_parent), or down a chain from such a
+        # token, by their digests (token and accessor) -> (that entity, where it made the first); the creations by a
+        # caller without an entity that this range cannot place, (the caller's digests, the token's, where), for
+        # ``merge`` (the caller's token may have been made in a range before); the requests let through only by such
+        # a name on a token without an entity, by request id -> (record, who, the rule's index, the rules that
+        # named it), which ``merge`` judges again against the tokens made in the ranges before; and their count.
+        self.minted: dict[str, tuple[str, str]] = {}
+        self.mints: list[tuple[tuple[str, ...], tuple[str, ...], str]] = []
+        self.chosen: dict[str, tuple[Record, Who, int, tuple[int, ...]]] = {}
+        self.trusted = 0
         # A live run: the vault's HMACs of the run's own tokens, the audit token's ("token:admin") and the scenario
         # identities' (``EXCUSE_OWN``)
         self.own: frozenset[str] = frozenset()
@@ -890,6 +941,8 @@ class Rules(Visitor):
             return
         if rec.type != "request":
             self.excuse(EXCUSE_RESPONSE)
+            if rec.type == "response" and "auth/token/create" in rec.resource:
+                self._mint(rec)
             if rec.type == "response" and self._wraps_kept(rec.resource, rec.action, rec.secret):
                 self._response(rec, rec.secret)
             if rec.type == "response" and (rec.request_id in self.open or self._covers(
@@ -915,6 +968,8 @@ class Rules(Visitor):
         for i, (t, path, op) in enumerate(zip(batch.type, batch.resource, batch.action)):
             if t != "request":
                 responses += 1
+                if t == "response" and "auth/token/create" in path:
+                    self._mint(batch.record(i))
                 if t == "response" and self._wraps_kept(path, op, batch.secret(i)):
                     self._response(batch.record(i), batch.secret(i))
                 if t == "response" and (batch.request_id[i] in self.open or (rule_operation(op) in ops and self._covers(
@@ -953,6 +1008,8 @@ class Rules(Visitor):
     def _retract(self, rid: str, how: str) -> None:
         """Take back the judgment of the request ``rid`` let through (``open``): it returned nothing (``how``)."""
         finding, broke, named = self.open.pop(rid)
+        if self.chosen.pop(rid, None) is not None:  # let through by a chosen name: it accessed nothing
+            self.trusted -= 1
         if how == EMPTY:
             self.emptied.append((finding, broke, named))
         self.covered -= 1
@@ -1099,12 +1156,23 @@ class Rules(Visitor):
         refused = w.refused or rec.result.startswith("error:")
         broken: Optional["AccessRule"] = None
         named: list[int] = []
+        by_name = why = ""  # a rule's match on a display name the token's creator chose (``grant``), and its worth
+        trusted = -1  # the first rule that let it through on that name alone, the creator's word (no entity)
         op = rule_operation(action)
         for i, c in enumerate(self.rules):
             if op in c.ops and self._covers(c.paths, c.rule.paths, path, action):
                 named.append(i)
                 self.named[i] += 1
-                if broken is None and not refused and not _allowed(c.rule, w):
+                if broken is not None or refused:
+                    continue
+                how = grant(c.rule, w)
+                if how == BY_NAME:
+                    why = self._chooser(w)
+                    if not why:  # a token without an entity whose maker the log does not show: its creator's word
+                        trusted = i if trusted < 0 else trusted
+                        continue
+                    by_name = w.display_name
+                if how != YES:
                     broken = c.rule
         if not named:
             self.uncovered += 1
@@ -1112,9 +1180,70 @@ class Rules(Visitor):
             self.refused += 1  # the vault enforced it: nothing was accessed
         else:
             self.covered += 1
-            finding = self._violation(rec, broken, w, vault_what=what) if broken is not None else None
+            finding = (self._violation(rec, broken, w, vault_what=what, by_name=by_name, why=why)
+                       if broken is not None else None)
+            if broken is None and trusted >= 0:
+                self.trusted += 1
+                if rec.request_id and len(self.chosen) < WRAPS:  # judged again at ``merge``
+                    self.chosen[rec.request_id] = (rec, w, trusted, tuple(named))
             if rec.type == "request" and rec.request_id:  # until its response says what it returned
                 put_bounded(self.open, rec.request_id, (finding, broken is not None, tuple(named)))
+
+    def _chooser(self, w: Who) -> str:
+        """Who chose the display name of ``w``'s token, as far as the log tells: its entity (a token inherits its
+        parent's: the entity made the request), or the entity this log shows made it without one (``minted``); ""
+        when neither is known (a token made by one without an entity, root's; or made outside this log)."""
+        if w.entity_id:
+            return (f"the entity {w.entity_id} made the request (a token made with auth/token/create, not as an "
+                    "orphan, keeps its parent's entity)")
+        for d in (w.client_token, w.accessor):
+            if d and d in self.minted:
+                entity, where = self.minted[d]
+                return (f"the token has no entity, but this log shows it made by entity {entity} ({where}) as a token "
+                        "without one (auth/token/create-orphan, an orphan token role, or down a chain from such a "
+                        "token), so it is that entity's")
+        return ""
+
+    def _mint(self, rec: Record) -> None:
+        """The response entry of a token store create (``TOKEN_CREATE``): a token made without an entity by a caller
+        with one, or by a token ``minted`` already, is that entity's (``minted``); one made by another caller without
+        an entity is kept for ``merge`` (``mints``). A token made with an entity is judged by it."""
+        if TOKEN_CREATE.match(rec.resource) is None:
+            return
+        raw = self.raw.get(rec.file, rec.line)
+        doc = line_object(raw, self.prefix) if raw is not None else None
+        resp = doc.get("response") if doc is not None else None
+        made = resp.get("auth") if isinstance(resp, dict) else None
+        if doc is None or not isinstance(made, dict) or made.get("entity_id"):
+            return
+        child = tuple(v for v in (made.get("client_token"), made.get("accessor")) if isinstance(v, str) and v)
+        if not child:
+            return
+        maker = who_of(doc)
+        origin = (maker.entity_id, f"line {rec.line}") if maker.entity_id else next(
+            (self.minted[d] for d in (maker.client_token, maker.accessor) if d and d in self.minted), None)
+        if origin is not None:
+            for d in child:
+                put_bounded(self.minted, d, origin)
+            return
+        creator = tuple(d for d in (maker.client_token, maker.accessor) if d)
+        if creator and len(self.mints) < _HELD_UNWRAPS:
+            self.mints.append((creator, child, f"line {rec.line}"))
+
+    def _placed(self, mints: Sequence[tuple[tuple[str, ...], tuple[str, ...], str]]
+                ) -> list[tuple[tuple[str, ...], tuple[str, ...], str]]:
+        """Add to ``minted`` the tokens of ``mints`` made by one ``minted`` holds (a chain of them, in any order); the
+        rest."""
+        left = list(mints)
+        while True:
+            ready = [m for m in left if any(d in self.minted for d in m[0])]
+            if not ready:
+                return left
+            left = [m for m in left if m not in ready]
+            for creator, child, _where in ready:
+                origin = next(self.minted[d] for d in creator if d in self.minted)
+                for d in child:
+                    put_bounded(self.minted, d, origin)
 
     def _other(self, rec: Record) -> None:
         """A Kubernetes event or a CloudTrail record: judged by what its request reached, once a request."""
@@ -1177,8 +1306,10 @@ class Rules(Visitor):
                 break
 
     def _violation(self, rec: Record, rule: "AccessRule", w: Who, what: str = "", seen: str = "",
-                   vault_what: str = "") -> Optional[Finding]:
-        """Record the finding of ``rec`` breaking ``rule`` (past _MAX, counted in ``more``); the finding, if kept."""
+                   vault_what: str = "", by_name: str = "", why: str = "") -> Optional[Finding]:
+        """Record the finding of ``rec`` breaking ``rule`` (past _MAX, counted in ``more``); the finding, if kept.
+        ``by_name``: the display name the token's creator chose, the rule's only match; ``why``: who the request is
+        then (``_chooser``)."""
         if len(self.findings) >= _MAX:
             self.more += 1
             return None
@@ -1196,18 +1327,35 @@ class Rules(Visitor):
         granted = (f"; granted by vault policy {', '.join(w.granting)}" if w.granting else "")
         deep = (" (a recursive listing of every name below it)" if rec.action == SCAN else
                 " (raw storage: it reaches every secret, past the mounts' ACLs)" if RAW.fullmatch(rec.secret) else "")
+        chosen = (f" It matched the rule only by its display name {by_name!r}, which the token's creator chose (`bao "
+                  f"token create -display-name`, logged as \"token-\" and the name) and which proves nothing of who "
+                  f"made the request: {why}." if by_name else "")
+        fix = ("if this identity should not have it, take the grant out of the vault policy that allowed it"
+               + (f" ({', '.join(w.granting)})" if w.granting else "")
+               + " and review what it accessed; if it should, add the identity or its policy to the rule in "
+               + self.table)
+        if by_name:
+            fix = ("name who may do it in the rule by what a token's creator cannot choose: the entity id "
+                   "(auth.entity_id), the token accessor as logged, or a token policy (policies = [...]), never a "
+                   "token's display name; " + fix)
         self.findings.append(Finding(
             ID, "", f"{vault_what or f'{rec.action} of {rec.secret}{deep}'} by {who_text}{pols}{granted} breaks "
-            f"{describe_rule(rule)}.",
-            "if this identity should not have it, take the grant out of the vault policy that allowed it"
-            + (f" ({', '.join(w.granting)})" if w.granting else "")
-            + " and review what it accessed; if it should, add the identity or its policy to the rule in "
-            + self.table,
-            where=rec.where, request_id=rec.request_id))
+            f"{describe_rule(rule)}.{chosen}", fix, where=rec.where, request_id=rec.request_id))
         return self.findings[-1]
 
     def merge(self, later: Visitor) -> None:
         assert isinstance(later, Rules)
+        # the tokens the later range saw made by one this range knows as an entity's, then its own such tokens; its
+        # requests let through by a chosen name on a token without an entity are held here until judged again below
+        left = self._placed(later.mints)
+        for k, v in later.minted.items():
+            put_bounded(self.minted, k, v)
+        self.mints += left[:max(0, _HELD_UNWRAPS - len(self.mints))]
+        again = [rid for rid in later.chosen if rid not in self.chosen]
+        for rid in again:
+            if len(self.chosen) < WRAPS:
+                self.chosen[rid] = later.chosen[rid]
+        self.trusted += later.trusted
         for f in later.findings:
             if len(self.findings) >= _MAX:
                 self.more += 1
@@ -1240,7 +1388,26 @@ class Rules(Visitor):
                 self._unheld(rec, w)
         for k, v in later.wraps.items():
             put_bounded(self.wraps, k, v)
+        for rid in again:  # (after the later range's answers: one that returned nothing was taken back, chosen too)
+            self._chosen_again(rid)
         self.merge_excused(later)
+
+    def _chosen_again(self, rid: str) -> None:
+        """Judge again a request let through only by a display name its token's creator chose, on a token without an
+        entity (``chosen``), now that the ranges before its own are known: a finding where they show an entity made
+        its token (``_chooser``); the request's response, still to come, may take the finding back (``open``)."""
+        held = self.chosen.get(rid)
+        if held is None:
+            return
+        rec, w, index, named = held
+        why = self._chooser(w)
+        if not why:
+            return
+        del self.chosen[rid]
+        self.trusted -= 1
+        finding = self._violation(rec, self.rules[index].rule, w, by_name=w.display_name, why=why)
+        if rid in self.open:
+            self.open[rid] = (finding, True, named)
 
     # Any: Finding, Skip and a Note (what the pass rests on), which the engine keeps as the pass's reason
     def finish(self) -> Iterator[Any]:
@@ -1288,9 +1455,13 @@ class Rules(Visitor):
                   "<mount>/data/<path> and listed at <mount>/metadata/<path>)") if idle else ""
         nothing = (f"; {self.nothing} more let through that returned nothing (an error, a missing secret or version: "
                    "404)") if self.nothing else ""
+        trusted = (f" ({self.trusted} of them by a token without an entity that a rule allows only by the display "
+                   "name its creator chose, which is that creator's word: a token made by the root token or another "
+                   "token without an entity, as CI tokens often are, or an orphan made outside this log; name a "
+                   "policy of those tokens in the rule to hold them to more)") if self.trusted > 0 else ""
         yield Note("", f"{self.covered} requests let through on paths and operations the rules name, each by an "
-                   f"allowed identity or policy; {self.refused} more refused by the vault{nothing}; {self.uncovered} "
-                   f"requests on paths or operations no rule names{unused}")
+                   f"allowed identity or policy{trusted}; {self.refused} more refused by the vault{nothing}; "
+                   f"{self.uncovered} requests on paths or operations no rule names{unused}")
 
 
     def _held_none(self) -> Iterator[Union[Finding, Skip, Note]]:
