@@ -260,7 +260,7 @@ def k8s_defined_secrets(rec: Mapping[str, Any]) -> list[tuple[str, str, str]]:
         out.extend((SECRET_PATCH, k, v) for k, v in _secret_patch(rec.get("requestObject")))
         notes = rec.get("annotations")
         for name, said in (notes.items() if isinstance(notes, Mapping) else ()):
-            if isinstance(name, str) and name.startswith(_WEBHOOK_PATCH) and isinstance(said, str):
+            if isinstance(name, str) and name.startswith(K8S_PATCH_ANNOTATION) and isinstance(said, str):
                 try:
                     patch = json.loads(said)
                 except ValueError:
@@ -273,7 +273,81 @@ def k8s_defined_secrets(rec: Mapping[str, Any]) -> list[tuple[str, str, str]]:
 # The audit annotation a mutating admission webhook's patch is recorded under, at level Request and above
 # (k8s.io/apiserver's mutating.PatchAuditAnnotationPrefix, then round_N_index_M): a JSON object whose "patch" is
 # the JSON patch the webhook applied, to a Secret's data too (a webhook that fills a Secret from a vault).
-_WEBHOOK_PATCH = "patch.webhook.admission.k8s.io/"
+K8S_PATCH_ANNOTATION = "patch.webhook.admission.k8s.io/"
+
+# The audit annotations the API server writes itself with values it controls that hold only the actor, fixed text or
+# its own numbers and ids (kubernetes/apiserver): authorization.k8s.io/decision, "allow" or "forbid"
+# (pkg/endpoints/filters/authorization.go); k8s.io/deprecated, "true", and k8s.io/removed-release, a release number
+# (pkg/endpoints/metrics/metrics.go); apiserver.k8s.io/unsafe-delete-ignore-read-error, "" (endpoints/handlers/
+# delete.go); authentication.kubernetes.io/issued-credential-id, "JTI=" and the id of a token a TokenRequest issued
+# (kubernetes pkg/registry/core/serviceaccount/storage/token.go); authentication.k8s.io/legacy-token and
+# stale-token, the service account the request's own token names (kubernetes pkg/serviceaccount/jwt.go,
+# claims.go: "subject: system:serviceaccount:NS:NAME, seconds after warning threshold: N"); Pod Security
+# Admission's enforce-policy ("LEVEL:VERSION" of the namespace's labels) and exempt ("namespace", "user" or
+# "runtimeClass"). By prefix: apiserver.latency.k8s.io/* (durations: endpoints/filters/audit.go,
+# endpoints/request/webhook_duration.go), and (missing-san|insecure-sha1).invalid-cert.kubernetes.io/HOST, whose
+# value is the check's fixed reason (pkg/util/x509metrics/server_cert_deprecations.go).
+# Every other annotation is judged as the request's object is: what a mutating webhook's patch set
+# (patch.webhook.admission.k8s.io/round_N_index_M, at level Request and above), the names a webhook's configuration
+# gives (mutation.webhook..., failed-open.*), a ValidatingAdmissionPolicy's messages (validation.policy.admission.
+# k8s.io/validation_failure) and its auditAnnotations (POLICY/KEY: any CEL value), an admission webhook's
+# AdmissionResponse.auditAnnotations (WEBHOOK/KEY: the webhook's words), Pod Security's audit-violations (container
+# names and field values), and keys no one documents. authorization.k8s.io/reason names the binding, role and
+# subject that allowed the request, or an authorizer webhook's own words: judged, the actor named again excused
+# (LogFormat.identity_echo).
+K8S_SERVER_ANNOTATIONS = frozenset({"authorization.k8s.io/decision", "k8s.io/deprecated", "k8s.io/removed-release",
+                                    "apiserver.k8s.io/unsafe-delete-ignore-read-error",
+                                    "authentication.kubernetes.io/issued-credential-id",
+                                    "authentication.k8s.io/legacy-token", "authentication.k8s.io/stale-token",
+                                    "pod-security.kubernetes.io/enforce-policy", "pod-security.kubernetes.io/exempt"})
+_K8S_SERVER_ANNOTATION_RE = re.compile(r"apiserver\.latency\.k8s\.io/|(?:missing-san|insecure-sha1)"
+                                       r"\.invalid-cert\.kubernetes\.io/")
+
+
+def k8s_server_annotation(key: str) -> bool:
+    """Whether a Kubernetes event's audit annotation ``key`` is one the API server writes with a value of its own
+    (K8S_SERVER_ANNOTATIONS): evidence in clear, not judged for personal data as content is."""
+    return key in K8S_SERVER_ANNOTATIONS or _K8S_SERVER_ANNOTATION_RE.match(key) is not None
+
+
+_MAX_POINTER = 64  # keys of a JSON pointer read as an object's path: a hostile one as deep as its length is not
+
+
+def _pointer(path: str) -> list[str]:
+    """The keys of a JSON pointer (RFC 6901), list indexes and the append mark "-" left out: where a value sits as
+    the object's own walk names it (a list's items sit at the list's path)."""
+    keys = [k.replace("~1", "/").replace("~0", "~") for k in path.split("/")[1:]]
+    return [k for k in keys if k != "-" and not k.isdigit()]
+
+
+def k8s_annotation_value(key: str, value: str) -> Any:
+    """A judged audit annotation's value as data_minimisation reads it: a JSON object or list (what the API server
+    writes of a webhook's patch or mutation, a policy's failures; a webhook's own JSON) decoded, and a webhook patch's
+    operations (RFC 6902) as the objects they write ({"path": "/metadata/annotations/owner", "value": V} as
+    {"metadata": {"annotations": {"owner": V}}}), so a value is judged under the key it sets, as in the request's
+    object; any other value as it is."""
+    if not value.startswith(("{", "[")):
+        return value
+    try:
+        decoded = json.loads(value)
+    except (ValueError, RecursionError):  # (no JSON, or nested past the interpreter's limit: judged as text)
+        return value
+    patch = decoded.get("patch") if isinstance(decoded, dict) and key.startswith(K8S_PATCH_ANNOTATION) else None
+    if isinstance(patch, list):
+        written: list[Any] = []
+        for op in patch:
+            keys = _pointer(op["path"]) if isinstance(op, dict) and isinstance(op.get("path"), str) else []
+            if not (isinstance(op, dict) and "value" in op and len(keys) <= _MAX_POINTER):
+                # (remove, move, copy: no value of their own; the pointers are judged as text; a pointer deeper than
+                # any object's is judged as the operation it is)
+                written.append(op)
+                continue
+            v = op["value"]
+            for k in reversed(keys):
+                v = {k: v}
+            written.append(v)
+        decoded["patch"] = written
+    return decoded
 
 
 # Values CloudTrail never logs, which a record therefore holds only if something wrote them in (AWS CloudTrail User
@@ -334,9 +408,12 @@ K8S_NAME_KEYS = r"\AauditID\Z|" + JSONL_NAME_KEYS
 # and StatefulSet/DaemonSet controllers add (pod-template-hash, controller-revision-hash: a hash of the pod
 # template), the ids a kubelet reports in a Node's status.nodeInfo (machineID, systemUUID, bootID: "for unique
 # machine identification in the cluster"), and the API server's own audit annotations that name a service account
-# token's Secret (legacy-token-*-secret: the Secret's name, not its data).
+# token's Secret (legacy-token-*-secret: the Secret's name, not its data) and the service account a legacy token names
+# (authentication.k8s.io/legacy-token: the token's own subject, "system:serviceaccount:NS:NAME", kubernetes
+# pkg/serviceaccount/jwt.go; the keyword detector took it for a token under a key naming one).
 K8S_STRUCTURAL_KEYS = frozenset({"uid", "resourceVersion", "continue", "pod-template-hash",
                                  "controller-revision-hash", "machineID", "systemUUID", "bootID",
+                                 "authentication.k8s.io/legacy-token",
                                  "authentication.k8s.io/legacy-token-autogenerated-secret",
                                  "authentication.k8s.io/legacy-token-manual-secret"})
 
@@ -366,14 +443,14 @@ VAULT_CLEAR_TEXT = (
     "response.mount_type", "response.mount_accessor", "response.mount_running_plugin_version",
     "response.mount_class",
 )
-# The API server's own words: who (user, impersonatedUser), from where (sourceIPs), when, the event's ids, and its
-# annotations (an authorization decision names the user it allowed). And the identities the API's own objects name
-# as such, which a change audit needs as written (an OIDC user name is an e-mail address): whom a RoleBinding or
+# The API server's own words: who (user, impersonatedUser), from where (sourceIPs), when, the event's ids (its own
+# audit annotations: k8s_server_annotation, which dotted paths cannot name). And the identities the API's own objects
+# name as such, which a change audit needs as written (an OIDC user name is an e-mail address): whom a RoleBinding or
 # ClusterRoleBinding grants (subjects), whom a SubjectAccessReview asks about (spec.user), whom a
 # CertificateSigningRequest is for (spec.username), whom a TokenReview or SelfSubjectReview found (status.user,
 # status.userInfo).
 K8S_CLEAR_TEXT = ("kind", "apiVersion", "level", "stage", "auditID", "verb", "user", "impersonatedUser",
-                  "sourceIPs", "requestReceivedTimestamp", "stageTimestamp", "annotations",
+                  "sourceIPs", "requestReceivedTimestamp", "stageTimestamp",
                   "requestObject.subjects", "responseObject.subjects", "requestObject.spec.user",
                   "responseObject.spec.user", "requestObject.spec.username", "responseObject.spec.username",
                   "responseObject.status.user", "responseObject.status.userInfo")
@@ -514,8 +591,11 @@ FORMATS: Mapping[str, LogFormat] = {
         order_exempt=k8s_long_running,
         clear_text=K8S_CLEAR_TEXT,
         # a Forbidden status names the user the authorizer refused ('User "x" cannot get resource ...'); a
-        # SelfSubjectReview (kubectl auth whoami) answers the caller's own user info
-        identity_echo=("responseStatus.message", "responseStatus.details", "responseObject.status.userInfo"),
+        # SelfSubjectReview (kubectl auth whoami) answers the caller's own user info; RBAC's reason names the User
+        # or Group it allowed ('RBAC: allowed by ClusterRoleBinding "b" of ClusterRole "r" to User "x"':
+        # plugin/pkg/auth/authorizer/rbac), which is the actor or one of its groups
+        identity_echo=("responseStatus.message", "responseStatus.details", "responseObject.status.userInfo",
+                       "annotations.authorization.k8s.io/reason"),
         minimise_fix="lower the audit policy for the resource to level Metadata (Request and RequestResponse record "
         "the object), and keep personal data out of object names, labels and query parameters; restrict and purge "
         "what the log already holds",

@@ -7,7 +7,12 @@ too. Values in the fields a format writes in clear text as evidence (``LogFormat
 addresses, ids, times) are judged only for card numbers, IBANs and national identifiers, which are never who acted:
 an identity is often an e-mail address, and it is what the log is for. In a Vault log, an e-mail address in a secret's
 path (request.path, request_uri, a wrapped response's creation_path) that the same log names as who acted (a display
-name, token metadata: a policy templated on the identity) is that identity's own secret, not more personal data.
+name, token metadata: a policy templated on the identity) is that identity's own secret, not more personal data. The
+certificate ids the cert auth method writes into a token's metadata (``cert_login_ids``) are no card numbers. A
+Kubernetes event's audit annotations are clear text only where the API server writes them with values of its own
+(``formats.k8s_server_annotation``); what a mutating webhook's patch set, a webhook's or a policy's annotations are
+judged as the request's object is, a patch's values under the keys they set, and RBAC's reason with the actor named
+again excused.
 
 Detectors (``data_minimisation_detectors``), each a shape plus a validation, so that ids and timestamps do not
 count:
@@ -58,7 +63,13 @@ from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
 from typing import Any, Callable, Iterable, Iterator, Optional, Sequence, Union
 
-from ..auditlog.formats import format_of, producer_record
+from ..auditlog.formats import (
+    K8S_PATCH_ANNOTATION,
+    format_of,
+    k8s_annotation_value,
+    k8s_server_annotation,
+    producer_record,
+)
 from ..auditlog.model import HMAC_PREFIX, Entries, Record
 from ..auditlog.vault_json import dumps, loads
 from ..config import field_alternatives, field_paths
@@ -1009,6 +1020,83 @@ def _okta_user_targets(data: dict[str, Any]) -> list[Any]:
 # test with a card network's prefix about twice in a hundred: red team rt88 F4).
 SERIALS = frozenset({"request.client_certificate_serial_number"})
 
+# The ids the cert auth method writes of the client certificate into the token's metadata at login (OpenBao
+# internal/builtin/credential/cert/path_login.go, Vault builtin/credential/cert/path_login.go: "serial_number":
+# SerialNumber.String(), decimal; "subject_key_id" and "authority_key_id": certutil.GetHexFormatted(..., ":")),
+# beside "cert_name" and "common_name", and a key per allowed_metadata_extensions OID (its dots made dashes): each
+# value of its own shape. The metadata travels with the token, so every later entry of it names them in
+# auth.metadata (red team rt101 F2: a 19-digit serial passed as a Visa number). Other methods' numeric ids are keyed
+# ...id (GCE instance_id, AliCloud account_id: a whole value under an id's key is no card, _cards) or too short for
+# a card (AWS account_id, GCP project_number: 12 digits).
+_CERT_IDS = {"serial_number": re.compile(r"-?[0-9]+\Z"),
+             "subject_key_id": re.compile(r"(?:[0-9a-fA-F]{2}(?::[0-9a-fA-F]{2})*)?\Z"),
+             "authority_key_id": re.compile(r"(?:[0-9a-fA-F]{2}(?::[0-9a-fA-F]{2})*)?\Z")}
+_CERT_KEYS = frozenset({"cert_name", "common_name", *_CERT_IDS})
+_OID_KEY = re.compile(r"[0-9]+(?:-[0-9]+)+\Z")
+# A token the token store made (auth/token/create: "token", "token-" and the display_name asked for; the root token):
+# its metadata is whatever its creator asked for, never a login's.
+_TOKEN_STORE_NAME = re.compile(r"(?:token(?:-.*)?|(?:.+_)?root)\Z", re.S)
+
+
+def cert_login_ids(entry: dict[str, Any]) -> set[str]:
+    """The dotted paths of a Vault/OpenBao entry's certificate ids the cert auth method wrote (_CERT_IDS), in the
+    auth blocks (``auth``, ``response.auth``) whose metadata is that method's: its keys only (the cert's and the
+    extension OIDs'), cert_name and serial_number among them, each id of its shape, of a token a login issued (the
+    entry is a login on a cert mount, or the display name is not the token store's). A serial_number a caller chose
+    (token create's metadata, an AppRole secret id's metadata beside role_name, a secret's data) is none of these."""
+    request = entry.get("request")
+    login = (isinstance(request, dict) and request.get("mount_type") == "cert"
+             and str(request.get("path", "")).rpartition("/")[2] == "login")
+    response = entry.get("response")
+    out: set[str] = set()
+    for where, auth in (("auth", entry.get("auth")),
+                        ("response.auth", response.get("auth") if isinstance(response, dict) else None)):
+        meta = auth.get("metadata") if isinstance(auth, dict) else None
+        if not (isinstance(meta, dict) and "cert_name" in meta and "serial_number" in meta
+                and all(isinstance(v, str) for v in meta.values())
+                and all(k in _CERT_KEYS or _OID_KEY.match(k) for k in meta)
+                and all(rx.match(meta.get(k, "")) for k, rx in _CERT_IDS.items())):
+            continue
+        name = auth.get("display_name") if isinstance(auth, dict) else None
+        if login or (isinstance(name, str) and name and _TOKEN_STORE_NAME.match(name) is None):
+            out.update(f"{where}.metadata.{k}" for k in _CERT_IDS if k in meta)
+    return out
+
+
+# The fix for a value in a Kubernetes event's audit annotations, by who wrote it: what a mutating webhook's patch set
+# is recorded at level Request and above only (mutating.PatchAuditAnnotationPrefix); a webhook's and a policy's own
+# audit annotations at every level; authorization.k8s.io/reason is the authorizer's.
+_PATCH_FIX = ("set the audit policy for the resource to level Metadata (a mutating webhook's patch is recorded, "
+              "under patch.webhook.admission.k8s.io/, at level Request and above), or have the webhook not write "
+              "personal data into the object; restrict and purge what the log already holds")
+_AUDIT_ANNOTATION_FIX = ("have the admission webhook (AdmissionResponse.auditAnnotations, recorded as WEBHOOK/KEY) or "
+                         "the ValidatingAdmissionPolicy (auditAnnotations[].valueExpression, as POLICY/KEY; "
+                         "validations[].messageExpression) that writes this annotation write no personal data: "
+                         "annotations are recorded at every audit level; restrict and purge what the log already holds")
+_REASON_FIX = ("have the authorizer that wrote this reason (an authorization webhook: its SubjectAccessReview "
+               "status.reason) name no one but the caller; restrict and purge what the log already holds")
+
+
+def _annotation_fix(path: str) -> str:
+    """The fix for a finding at ``path`` in a Kubernetes event's annotations."""
+    if path.startswith("annotations." + K8S_PATCH_ANNOTATION):
+        return _PATCH_FIX
+    return _REASON_FIX if path == "annotations.authorization.k8s.io/reason" else _AUDIT_ANNOTATION_FIX
+
+
+def _k8s_annotations(data: dict[str, Any]) -> list[Any]:
+    """Take the audit annotations the API server writes of its own (formats.k8s_server_annotation) out of a
+    Kubernetes event ``data``, and read each other one as its content (formats.k8s_annotation_value): return the
+    values taken."""
+    notes = data.get("annotations")
+    if not isinstance(notes, dict):
+        return []
+    taken = [notes.pop(k) for k in [k for k in notes if k8s_server_annotation(str(k))]]
+    for k, v in notes.items():
+        if isinstance(v, str):
+            notes[k] = k8s_annotation_value(str(k), v)
+    return taken
+
 
 class Scanner:
     """Judges whole lines: which values of the enabled detectors sit, in clear text, outside the fields the format
@@ -1037,6 +1125,7 @@ class Scanner:
             else:
                 node[parts[-1]] = None
         self.vault = fmt.name == "vault"
+        self.k8s = fmt.name == "k8s"
         self.serials = SERIALS if self.vault else frozenset()
         self.echo = fmt.identity_echo
         self.echo_dot = tuple(e + "." for e in self.echo)
@@ -1052,7 +1141,8 @@ class Scanner:
         self.prefix = settings.log_prefix
 
     def exempt(self, path: str) -> bool:
-        return path in self.clear or path.startswith(self.clear_dot)
+        return (path in self.clear or path.startswith(self.clear_dot)
+                or (self.k8s and path.startswith("annotations.") and k8s_server_annotation(path[12:])))
 
     def _identity_holder(self, data: dict[str, Any], clear: list[Any]) -> Callable[[str], bool]:
         """Take the object that holds the line's mapped identity (not the producer's record itself, nor one inside a
@@ -1091,7 +1181,9 @@ class Scanner:
         names = tuple(d for d in self.detectors if d in wanted)
         if not names:
             return []
-        if not detect(_read_escapes(text), names, base64=b64):
+        # (a webhook's patch names the key a value is set under in its operation's path, apart from the value: the
+        # raw text cannot tell a value that counts only under its key, a national phone number under .../phone)
+        if not detect(_read_escapes(text), names, base64=b64) and not (self.k8s and K8S_PATCH_ANNOTATION in text):
             return []  # no valid candidate anywhere on the line: nothing to place
         start = text.find("{")
         data: Any = None
@@ -1115,6 +1207,8 @@ class Scanner:
         clear: list[Any] = []
         exempt = self._identity_holder(data, clear) if self.identity else self.exempt
         _prune(data, self.tree, clear)
+        if self.k8s:
+            clear.extend(_k8s_annotations(data))
         out: list[tuple[str, Hit]] = []
         strict = tuple(d for d in names if d in _NEVER_IDENTITY)
         if targets and strict:  # a user target's names: judged for what is never an identity
@@ -1122,8 +1216,10 @@ class Scanner:
         # (JSON lines: clear fields whose keys hold dots are not pruned, so the whole line is what tells)
         probe = text if self.echo_all else dumps(clear).decode("utf-8", "replace") if clear else ""
         if probe and strict and detect(_read_escapes(probe), strict, base64=b64):
-            for path, value, number in typed_values(loads(text[start:])):  # (the same line: it parsed above)
-                if exempt(path) and not value.startswith(HMAC_PREFIX) and path not in self.serials:
+            whole = loads(text[start:])  # (the same line: it parsed above)
+            serials = (self.serials | cert_login_ids(whole)) if self.vault else self.serials
+            for path, value, number in typed_values(whole):
+                if exempt(path) and not value.startswith(HMAC_PREFIX) and path not in serials:
                     out.extend((path, hit) for hit in detect(value, strict, Where.of(path, number), base64=b64))
         found = detect(_read_escapes(dumps(data).decode("utf-8", "replace")), names, base64=b64)
         if not found:
@@ -1416,7 +1512,8 @@ class Minimisation(Visitor):
                 shown = ", ".join(str(n) for n in more[:5])
                 also = f"; also on line{'s' if len(more) > 1 else ''} {shown}" + (
                     f" and {len(more) - 5} more" if len(more) > 5 else "")
-            fix = _PATH_FIX if self.scanner.vault and path in _PATHS else self.fix
+            fix = (_PATH_FIX if self.scanner.vault and path in _PATHS
+                   else _annotation_fix(path) if self.scanner.k8s and path.startswith("annotations.") else self.fix)
             yield Finding(ID, "", f"{hit.what[0].upper()}{hit.what[1:]}, {hit.masked}, is logged in clear text in "
                           f"{where_key}{also}.", fix, where=f"{file}:{line}",
                           request_id=self.request_ids.get((file, line), ""), entries=1 + len(more))
