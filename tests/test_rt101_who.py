@@ -398,3 +398,18 @@ def test_a_device_flow_poll_that_succeeded_without_naming_who_lacks_it(tmp_path:
     assert out.findings[0].message.startswith(_LOGIN_UNNAMED)
     cut[i]["response"]["auth"] = {"client_token": "hmac-sha256:" + "ab" * 32, "display_name": "oidc-alice"}
     assert _outcome(_write(tmp_path, cut, "issued.log")).status == PASSED
+
+
+def test_who_saw_it_names_a_user_or_account_written_without_arn_or_principal_id(
+        capsys: pytest.CaptureFixture[str]) -> None:
+    """`auditready access` (one engine with required_fields) names a SAML user written with userName alone, and an
+    anonymous S3 request's account, by those fields, not by the type's word ("SAMLUser", "AWSAccount"), which
+    names no one."""
+    from pytest_auditready.cli import main
+
+    code = main(["access", "*", str(CT / "identities.json")])
+    out = capsys.readouterr().out
+    assert code != 2, out  # (1: the fixture's records are years apart, holes in the period asked about)
+    who = {line.split()[0] for line in out.splitlines()[2:] if line and not line.startswith(("read ", "the "))}
+    assert {"some.user@my.company.com", "anonymous"} <= who, out
+    assert not who & {"SAMLUser", "AWSAccount", "WebIdentityUser", "IdentityCenterUser", "Unknown"}, out

@@ -82,9 +82,11 @@ K8S_REQUEST_TIMEOUT_NS = 60 * 10**9
 # identity or source is no value: CloudTrail never writes one there (checks.required_fields names it).
 CLOUDTRAIL_FIELDS: Mapping[str, tuple[str, ...]] = {
     "time": ("eventTime",),
-    # an IAM Identity Center user (type IdentityCenterUser) has no ARN or principal id: onBehalfOf.userId names them
+    # an IAM Identity Center user (type IdentityCenterUser) has no ARN or principal id: onBehalfOf.userId names them;
+    # a SAML or web identity user may be written with userName alone, another account (AWSAccount, an anonymous S3
+    # request's "anonymous") by accountId alone (offline.reader._WHO_BY_TYPE): named so, not by the type's word
     "identity": ("userIdentity.arn", "userIdentity.principalId", "userIdentity.onBehalfOf.userId",
-                 "userIdentity.invokedBy", "userIdentity.type"),
+                 "userIdentity.invokedBy", "userIdentity.userName", "userIdentity.accountId", "userIdentity.type"),
     "resource": ("resources.0.ARN", "requestParameters.secretId", "requestParameters.name",
                  "requestParameters.keyId", "eventSource"),
     "action": ("eventName",),
@@ -848,8 +850,9 @@ def field_sources(settings: Any) -> dict[str, str]:
             out["action"] = "what action (eventName, with the eventSource it belongs to)"
         if "identity" not in mapped:
             out["identity"] = ("who (userIdentity.type, with userIdentity.arn and principalId for a user or role, "
-                               "onBehalfOf.userId for an Identity Center user; userIdentity.invokedBy for an AWS "
-                               "service)")
+                               "onBehalfOf.userId for an Identity Center user, principalId or userName for a SAML "
+                               "or web identity user, accountId or principalId for another account; "
+                               "userIdentity.invokedBy for an AWS service)")
     out["result"] = (f"the result ({' or '.join(result)})" if result and fmt.name != "vault"
                      else _RESULT.get(fmt.name, "the result (no field_map entry)"))
     return {k: out[k] for k in ("time", "identity", "resource", "action", "result", "source", "request_id")}
