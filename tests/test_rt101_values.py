@@ -36,6 +36,7 @@ from pytest_auditready.engine.files import verify_file
 from pytest_auditready.scan.secrets import GenericScanner, public_header
 from tests.conftest import remember_secret
 from tests.test_native import _both
+from tests.test_unseen_vault_options import _edit
 
 HERE = Path(__file__).resolve().parents[1] / "fixtures" / "openbao" / "rt101-values"
 ACME = HERE / "acme-unauth.log"
@@ -49,15 +50,6 @@ def _copy(src: Path, tmp_path: Path, lines: list[str] | None = None) -> Path:
     path.write_text("".join(ln + "\n" for ln in lines) if lines is not None else src.read_text())
     path.chmod(0o600)
     return path
-
-
-def _edit(lines: list[str], n: int, fn: Callable[[dict[str, Any]], None]) -> list[str]:
-    """``lines`` with line ``n`` (1-based) parsed, changed by ``fn`` and written back compact, as Go writes it."""
-    out = list(lines)
-    entry = json.loads(out[n - 1])
-    fn(entry)
-    out[n - 1] = json.dumps(entry, separators=(",", ":"))
-    return out
 
 
 def _outcome(path: Path, check: Any) -> Outcome:
