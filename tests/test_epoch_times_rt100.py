@@ -31,9 +31,14 @@ def _config(unit: str = "ms") -> str:
     ("1764496800", "s", "2025-11-30T10:00:00Z"),
     ("1764496800000001", "us", "2025-11-30T10:00:00.000001Z"),
     ("1764496800000000009", "ns", "2025-11-30T10:00:00.000000009Z"),
-    ("0", "ms", "1970-01-01T00:00:00.000Z"),
-    ("253402300799999", "ms", "9999-12-31T23:59:59.999Z"),
-    ("253402300800000", "ms", ""),  # the year 10000
+    ("1000000000000", "ms", "2001-09-09T01:46:40.000Z"),  # the unit's length: 10 digits of seconds and its own
+    ("9999999999999", "ms", "2286-11-20T17:46:39.999Z"),
+    ("0", "ms", ""),
+    ("999999999999", "ms", ""),
+    ("1764496800", "ms", ""),  # seconds under ms (red team rt101: read as 1970, the seconds' last digits a fraction)
+    ("1764496800123", "s", ""),
+    ("0764496800123", "ms", ""),
+    ("253402300799999", "ms", ""),
     ("1764496800123.5", "ms", ""),
     ("-1", "ms", ""),
     ("2025-11-30T10:00:00.123Z", "ms", ""),
@@ -72,6 +77,14 @@ def test_time_defects_in_epoch_numbers_are_caught_at_their_lines(tmp_path: Path,
     rc, found, text = verify_lines(tmp_path, capsys, _compact(seconds), _config("s"), name="github.jsonl")
     assert rc == 1 and found == {"timestamp_precision": [1]}, found
     assert "the times carry at most 0 significant fractional digit(s)" in text, text
+
+
+def test_times_of_another_unit_are_caught_at_their_lines(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """GitHub's milliseconds a hop cut to seconds, under epoch_unit = "ms": no time at each line (red team rt101:
+    read as milliseconds they were times of 1970, their last digits a fraction, and every check passed)."""
+    seconds = [dict(r, **{"@timestamp": r["@timestamp"] // 1000}) for r in _rows(GITHUB)]
+    rc, found, _ = verify_lines(tmp_path, capsys, _compact(seconds), _config(), name="github.jsonl")
+    assert rc == 1 and found["timestamp_precision"] == [1, 2, 3], found
 
 
 @pytest.mark.parametrize("value", ["millis", "MS", 3, ""])

@@ -485,19 +485,19 @@ def leaf(data: Any, path: Sequence[str]) -> Any:
 _FIELDS = ("type", "time", "identity", "resource", "action", "result", "source", "request_id")
 _RESULT = _FIELDS.index("result")
 _WHEN = _FIELDS.index("time")
-_EPOCH = re.compile(r"[0-9]{1,20}\Z")
-_YEAR_10000 = 253402300800  # seconds from the epoch to 10000-01-01T00:00:00Z
+_EPOCH = re.compile(r"[1-9][0-9]{9,18}\Z")
 
 
 def epoch_time(text: str, unit: str) -> str:
     """The RFC 3339 UTC time the epoch number ``text`` names in ``unit`` (config.EPOCH_UNITS), with that unit's
-    digits (ms: ``2025-11-30T10:00:00.123Z``); "" for text that is no whole number, or names no year before 10000."""
-    if _EPOCH.match(text) is None:
-        return ""
+    digits (ms: ``2025-11-30T10:00:00.123Z``); "" for text that is no whole number, or not of the unit's length: 10
+    digits of seconds and the unit's own (13 for ms), the times from 2001-09-09 to 2286-11-20. A number of another
+    length is one of another unit (GitHub's milliseconds cut to seconds by a hop: 1764496800 read as ms is 1970,
+    its last digits taken for a fraction; red team rt101), so no time."""
     digits = EPOCH_UNITS[unit]
-    seconds, fraction = divmod(int(text), 10**digits)
-    if seconds >= _YEAR_10000:
+    if len(text) != 10 + digits or _EPOCH.match(text) is None:
         return ""
+    seconds, fraction = divmod(int(text), 10**digits)
     whole = time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(seconds))
     return f"{whole}.{fraction:0{digits}d}Z" if digits else f"{whole}Z"
 
