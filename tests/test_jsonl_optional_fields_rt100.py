@@ -110,6 +110,25 @@ def test_a_missing_correlation_id_is_still_a_finding_where_the_rule_does_not_hol
     assert "no correlation id" not in text, text
 
 
+def test_the_azkvauditlogs_tables_correlation_id_is_read_as_the_diagnostic_settings(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """A Log Analytics export of the AZKVAuditLogs table names the column CorrelationId: written empty, it is
+    excused as correlationId is (red team rt101: a finding before). The empty key must be the one field_map reads:
+    the other spelling written empty beside a dropped CorrelationId is still a finding."""
+    rows = _rows("azure-keyvault")
+    for r in rows:
+        r["CorrelationId"] = r.pop("correlationId")
+    rows[1]["CorrelationId"] = ""
+    table = _toml("azure-keyvault", request_id="CorrelationId")
+    rc, found, text = verify_lines(tmp_path, capsys, _compact(rows), table, name="kv.json")
+    assert (rc, found.get("required_fields")) == (0, None), text
+    assert "excused 1: a Key Vault request whose client passed no correlation id" in text, text
+    del rows[1]["CorrelationId"]
+    rows[1]["correlationId"] = ""
+    rc, found, _ = verify_lines(tmp_path, capsys, _compact(rows), table, name="kv.json")
+    assert rc == 1 and found.get("required_fields") == [2], found
+
+
 def _cert_create(n: int, client_ip: str = "198.51.100.5") -> dict[str, Any]:
     """A Teleport cert.create event as the auth server writes it after a login: who and from where under
     ``identity`` (identity.user, identity.client_ip), no top-level user, addr.remote or success; its code says how

@@ -553,7 +553,8 @@ _OKTA_SYSTEM = ("an action Okta took itself (actor system@okta.com, a SystemPrin
                 "address")
 # Azure Key Vault's AuditEvent logs hold a correlationId only when the client passed one: "An optional GUID that the
 # client can pass to correlate client-side logs with service-side (Key Vault) logs" (Key Vault logging docs, the
-# AZKVAuditLogs table), and write it empty otherwise ("correlationId": "" in the docs' sample). A request without one
+# AZKVAuditLogs table, whose column is "CorrelationId"), and write it empty otherwise ("correlationId": "" in the
+# docs' sample; a Log Analytics export of the table writes "CorrelationId": "", red team rt101). A request without one
 # has no request id to log (red team rt100 F5). Held to a field_map that reads the request id from correlationId, an
 # entry whose resource is a Key Vault's, and a line that holds the key written empty (``Fields._uncorrelated``): a
 # key a hop dropped, or a null or placeholder in its place, is missing evidence, which excuses nothing.
@@ -562,7 +563,8 @@ _KEY_VAULT_UNCORRELATED = ("a Key Vault request whose client passed no correlati
 _KEY_VAULT_RESOURCE = re.compile(KEY_VAULT_URI + r"(?:/|\Z)|/providers/microsoft\.keyvault/", re.IGNORECASE)
 
 
-_EMPTY_CORRELATION = re.compile(rb'"correlationId"\s*:\s*""')
+_CORRELATION_KEYS = ("correlationId", "CorrelationId")  # the diagnostic setting's, the AZKVAuditLogs table's
+_EMPTY_CORRELATION = {k: re.compile(b'"' + k.encode() + rb'"\s*:\s*""') for k in _CORRELATION_KEYS}
 
 
 def _key_vault(rec: Record) -> bool:
@@ -689,7 +691,9 @@ class Fields(Visitor):
         self.null_source = (re.compile(rb'"(?:' + b"|".join(re.escape(k.encode()) for k in keys) + rb')"\s*:\s*null')
                             if keys else None)
         ids = field_paths(mapped.get("request_id", "")) if jsonl else ()
-        self.key_vault = bool(ids) and all(p[-1] == "correlationId" for p in ids)
+        names = {p[-1] for p in ids}  # the one name of Key Vault's correlation id the request id is read from
+        self.key_vault: Optional[re.Pattern[bytes]] = (
+            _EMPTY_CORRELATION[names.pop()] if len(names) == 1 and names <= set(_CORRELATION_KEYS) else None)
 
     def bad_line(self, bad: BadLine) -> None:
         if len(self.findings) - len(self.lacking) >= _SHOW:  # the unreadable lines shown (``lacking``: the entries)
@@ -718,7 +722,7 @@ class Fields(Visitor):
         if self.k8s_values:
             self.raw.block(file, first_line, data)
             self.k8s_odd = _k8s_odd_lines(first_line, data)
-        if self.key_vault or self.null_source is not None:  # (``_uncorrelated``, ``_clientless``)
+        if self.key_vault is not None or self.null_source is not None:  # (``_uncorrelated``, ``_clientless``)
             self.raw.block(file, first_line, data)
 
     def _clientless(self, rec: Record) -> bool:
@@ -730,10 +734,12 @@ class Fields(Visitor):
         return raw is not None and self.null_source.search(raw) is not None
 
     def _uncorrelated(self, rec: Record) -> bool:
-        """Key Vault, through field_map: the request id is read from correlationId alone, and ``rec``'s line holds
+        """Key Vault, through field_map: the request id is read from correlationId (or the AZKVAuditLogs table's
+        CorrelationId) alone, and ``rec``'s line holds
         that key written empty, as Key Vault writes it for a client that passed none."""
-        raw = self.raw.get(rec.file, rec.line) if self.key_vault else None
-        return raw is not None and _EMPTY_CORRELATION.search(raw) is not None
+        empty = self.key_vault
+        raw = self.raw.get(rec.file, rec.line) if empty is not None else None
+        return raw is not None and empty is not None and empty.search(raw) is not None
 
     def _refused(self, batch: Entries) -> None:
         """A Vault/OpenBao entry whose policy decision refused the request must say why (its error). Decoded
