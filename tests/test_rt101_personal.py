@@ -306,3 +306,51 @@ def test_which_metadata_is_the_cert_methods() -> None:
     assert cert_login_ids({"auth": {"display_name": "cert-web", "metadata": dict(meta, serial_number="4212 7429")}}) \
         == set()
     assert cert_login_ids({"auth": {"display_name": "cert-web", "metadata": {"serial_number": SERIAL}}}) == set()
+
+
+# -- Google Cloud: whom an IAM policy change granted access ------------------------------------------------------
+
+def _set_iam_policy(member: str, delta_in: str = "serviceData") -> dict[str, Any]:
+    """A Secret Manager SetIamPolicy audit entry as Cloud Audit Logs writes it (google.iam.v1 SetIamPolicyRequest,
+    Policy, and its AuditData's policyDelta), granting secretAccessor to ``member`` and a service account."""
+    from tests.test_unseen_jsonl import _rows
+
+    entry = _rows("gcp-secretmanager")[0]
+    payload = entry["protoPayload"]
+    payload["methodName"] = "google.cloud.secretmanager.v1.SecretManagerService.SetIamPolicy"
+    payload["resourceName"] = "projects/123456789012/secrets/db-password"
+    bindings = [{"role": "roles/secretmanager.secretAccessor",
+                 "members": [member, "serviceAccount:app-sa@example-prod.iam.gserviceaccount.com"]}]
+    payload["request"] = {"@type": "type.googleapis.com/google.iam.v1.SetIamPolicyRequest",
+                          "resource": "projects/example-prod/secrets/db-password",
+                          "policy": {"bindings": bindings, "etag": "BwYhW6Lq1vM="}}
+    payload["response"] = {"@type": "type.googleapis.com/google.iam.v1.Policy", "bindings": bindings,
+                           "etag": "BwYhW6Lq1vM="}
+    payload[delta_in] = {"@type": "type.googleapis.com/google.iam.v1.logging.AuditData", "policyDelta": {
+        "bindingDeltas": [{"action": "ADD", "role": "roles/secretmanager.secretAccessor", "member": member}]}}
+    entry["logName"] = "projects/example-prod/logs/cloudaudit.googleapis.com%2Factivity"
+    return entry
+
+
+@pytest.mark.parametrize("member", ["user:bob.smith@example.com", "group:secret-readers@example.com",
+                                    "deleted:user:old.admin@example.com?uid=123456789012345678901"])
+@pytest.mark.parametrize("delta_in", ["serviceData", "metadata"])
+def test_whom_an_iam_grant_names_is_evidence_not_personal_data(tmp_path: Path, capsys: pytest.CaptureFixture[str],
+                                                               member: str, delta_in: str) -> None:
+    """Red team rt101: every SetIamPolicy on a secret failed data_minimisation at the member it granted. The
+    policy's and the change's members are who was given access: no finding. The same address in the request's
+    other text, or a card number as a member, still is."""
+    from tests.test_unseen_jsonl import _compact, _rows, _toml
+
+    rows = _rows("gcp-secretmanager")
+    rows.insert(2, _set_iam_policy(member, delta_in))
+    rc, found, text = verify_lines(tmp_path, capsys, _compact(rows), _toml("gcp-secretmanager"), name="gcp.jsonl")
+    assert found.get("data_minimisation") is None, text
+    leak = _set_iam_policy(member, delta_in)
+    leak["protoPayload"]["request"]["policy"]["etag"] = "see bob.smith@example.com"
+    rows[2] = leak
+    rc, found, text = verify_lines(tmp_path, capsys, _compact(rows), _toml("gcp-secretmanager"), name="gcp.jsonl")
+    assert rc == 1 and found.get("data_minimisation") == [3], text
+    rows[2] = _set_iam_policy("user:4111111111111111@example.com", delta_in)
+    rc, found, text = verify_lines(tmp_path, capsys, _compact(rows), _toml("gcp-secretmanager"), name="gcp.jsonl")
+    assert rc == 1 and found.get("data_minimisation") == [3], text

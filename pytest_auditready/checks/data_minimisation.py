@@ -992,6 +992,47 @@ def _drop_gcp_resource_labels(data: dict[str, Any]) -> None:
         del resource["labels"]
 
 
+# A Google Cloud audit log entry of an IAM policy change (SetIamPolicy on a secret, a project, a bucket) names whom
+# access was granted or revoked as IAM names principals: "user:EMAIL", "group:EMAIL", "serviceAccount:EMAIL",
+# "domain:NAME", a deleted one's "deleted:user:EMAIL?uid=N", a workload or workforce identity's "principal://..." or
+# "principalSet://..." (google.iam.v1 Binding.members; BindingDelta.member: "same format as Binding.members"). Its
+# request's policy and its response list them (protoPayload.request.policy.bindings[].members,
+# protoPayload.response.bindings[].members), and its AuditData the change (protoPayload.serviceData or, in newer
+# entries, protoPayload.metadata: policyDelta.bindingDeltas[].member). That is the evidence of whom access to the
+# secret was given, which an access review needs (red team rt101: every grant was a finding), not data to minimise:
+# those members are judged only for what is never an identity (a card number), as Okta's user targets are below.
+_IAM_MEMBER = re.compile(r"(?:deleted:)?(?:user|group|serviceAccount|domain):[^\s]+\Z|principal(?:Set)?://\S+\Z")
+
+
+def _gcp_iam_members(data: dict[str, Any]) -> list[Any]:
+    """Take the IAM members of a Google Cloud audit entry's policy and policy change (see _IAM_MEMBER) out of
+    ``data``; return them."""
+    log, payload = data.get("logName"), data.get("protoPayload")
+    if not (isinstance(log, str) and isinstance(payload, dict) and _GCP_AUDIT_LOG_RE.match(log) is not None):
+        return []
+    holders: list[tuple[Any, str]] = []  # (a binding or a delta, the key of its members)
+    request, response = payload.get("request"), payload.get("response")
+    for policy in (request.get("policy") if isinstance(request, dict) else None, response):
+        bindings = policy.get("bindings") if isinstance(policy, dict) else None
+        holders += [(b, "members") for b in bindings or () if isinstance(bindings, list)]
+    for audit in (payload.get("serviceData"), payload.get("metadata")):
+        delta = audit.get("policyDelta") if isinstance(audit, dict) else None
+        deltas = delta.get("bindingDeltas") if isinstance(delta, dict) else None
+        holders += [(d, "member") for d in deltas or () if isinstance(deltas, list)]
+    taken: list[Any] = []
+    for holder, key in holders:
+        if not isinstance(holder, dict):
+            continue
+        value = holder.get(key)
+        if isinstance(value, str) and _IAM_MEMBER.match(value):
+            taken.append(holder.pop(key))
+        elif isinstance(value, list):
+            kept = [m for m in value if not (isinstance(m, str) and _IAM_MEMBER.match(m))]
+            taken += [m for m in value if isinstance(m, str) and _IAM_MEMBER.match(m)]
+            holder[key] = kept
+    return taken
+
+
 # An Okta System Log event (LogEvent: an actor, an eventType, a target list) names the user an admin's action was
 # taken on as it names its actor: a target of type User by its login (alternateId, often an e-mail address) and its
 # displayName ("group.user_membership.add", "user.lifecycle.create", "application.user_membership.add": whom an
@@ -1201,7 +1242,7 @@ class Scanner:
             inner = producer_record(data, self.root)  # (inside a SIEM's or a shipper's wrapper: rt100 F4)
             if isinstance(inner, dict):
                 _drop_gcp_resource_labels(inner)
-                targets = _okta_user_targets(inner)
+                targets = _okta_user_targets(inner) + _gcp_iam_members(inner)
         # Most candidates sit in the clear-text fields (an identity that is an e-mail address, on every line):
         # without those fields, a line that holds no candidate is done, without walking its values.
         clear: list[Any] = []
