@@ -168,6 +168,19 @@ def test_credential_request_headers_audited_in_clear_stay_findings(tmp_path: Pat
     assert o.status == FAILED and ACCOUNT_LINE - 1 in _lines_of(o), [f.text() for f in o.findings]
 
 
+def test_a_session_cookie_a_mount_lets_through_in_a_response_is_found_at_its_line(tmp_path: Path) -> None:
+    """A plugin's Set-Cookie, in response.headers by the mount's allowed_response_headers (never HMAC'd): a session
+    cookie is a credential in clear whatever its value's shape (a short hex one no detector finds by randomness),
+    with the mount's setting as the fix; a cookie of no session (a language) and the cookie's attributes are none."""
+    value = remember_secret(secrets.token_hex(6))
+    o = _planted(tmp_path, ACCOUNT_LINE, **{"Set-Cookie": [f"plugin_session={value}; Path=/; HttpOnly; Secure"]})
+    assert o.status == FAILED and _lines_of(o) == [ACCOUNT_LINE], [f.text() for f in o.findings]
+    assert "a credential in a response header logged in clear" in o.findings[0].message, o.findings[0].message
+    assert "allowed_response_headers" in o.findings[0].fix and value not in o.findings[0].text()
+    o = _planted(tmp_path, ACCOUNT_LINE, **{"Set-Cookie": ["lang=en-US; Path=/; Max-Age=31536000"]})
+    assert o.status == PASSED, [f.text() for f in o.findings]
+
+
 # -- B: a map's key is no digest ------------------------------------------------------------------------------------
 def _digest_paths(monkeypatch: pytest.MonkeyPatch, path: str) -> None:
     """``native``: the C extension's walk; ``hyperscan``: MALFORMED_DIGEST's database; ``regex``: every block searched

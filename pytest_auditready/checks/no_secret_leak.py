@@ -11,7 +11,7 @@ from ..auditlog.lines import long_fix, unscanned
 from ..auditlog.model import BadLine, Entries, Record
 from ..scan import secret_data
 from ..scan.hyperscan import LeakScanner
-from ..scan.secrets import COMMAND_LINE, HEADER_CREDENTIAL, NOT_BY_NAME
+from ..scan.secrets import COMMAND_LINE, HEADER_CREDENTIAL, HEADER_KINDS, NOT_BY_NAME, RESPONSE_HEADER_CREDENTIAL
 from ..text import PIECE
 from .base import Check, CheckContext, Finding, Outcome, Skip, Visitor, feed
 from .data_minimisation import masked_key_path, personal_data
@@ -57,6 +57,11 @@ _HEADER_FIX = (
     "rotate the credential, and log that header HMAC'd (sys/config/auditing/request-headers/<name> with hmac=true) "
     "or stop auditing it"
 )
+_RESPONSE_HEADER_FIX = (
+    "rotate the credential (end the session), and take the header out of the mount's allowed_response_headers "
+    "(sys/mounts/<path>/tune), which writes it into every response entry in clear"
+)
+_HEADER_FIXES = {HEADER_CREDENTIAL: _HEADER_FIX, RESPONSE_HEADER_CREDENTIAL: _RESPONSE_HEADER_FIX}
 
 
 # A known value cut by a hop: syslog's message size limit writes the rest of a message as a message of its own, a
@@ -113,7 +118,7 @@ class Leaks(Visitor):
         fmt = format_of(ctx.settings)
         self.known_fix = fmt.known_fix
         self.defined = {label for label, _ in fmt.secret_objects.values()}  # secrets by the format's definition
-        self.defined.add(HEADER_CREDENTIAL)
+        self.defined.update(HEADER_KINDS)
         self.defined.update(fmt.defined_labels)
         self.scanner = LeakScanner(ctx.secrets, fmt=fmt).__enter__()
         # personal data found as a secret gets no fingerprint (data_minimisation's test: see _secret_data)
@@ -221,7 +226,7 @@ class Leaks(Visitor):
             what = ("a line of the vault's own server log (left out as no audit entry)" if server_log
                     else "a field the platform or the log shipper wrote beside the entry" if beside
                     else "the log" if hits.parsed else "an unparseable line")
-            headers = {g.key for g in hits.generic if g.kind == HEADER_CREDENTIAL}
+            headers = {g.key: g.kind for g in hits.generic if g.kind in HEADER_KINDS}
             for name, encoding, key in hits.known:
                 # a key of the framing's record
                 under = repr(masked_key_path(key)) if key and not server_log else ""
@@ -229,12 +234,12 @@ class Leaks(Visitor):
                 self._add(("known", f"{name}/{encoding}"), file, hits.line,
                           f"<{name}> appears in {what} ({encoding}){f' under key {under}' if under else ''}.",
                           _SERVER_LOG_FIX if server_log else _AROUND_FIX if beside
-                          else _HEADER_FIX if key in headers else self.known_fix,
+                          else _HEADER_FIXES[headers[key]] if key in headers else self.known_fix,
                           under)
             # a value's own format before its randomness or its key's name: one value is one finding (``_add``), named
             # by the first kind that names it, and every other key it is under named in it
             for g in sorted(hits.generic, key=lambda h: h.kind in NOT_BY_NAME):
-                if headers and g.key in headers and g.kind != HEADER_CREDENTIAL:
+                if headers and g.key in headers and g.kind not in HEADER_KINDS:
                     continue  # the credential header's value, already reported as what it is
                 if beside and (g.kind in _BY_CHANCE or g.personal):
                     continue  # a platform's ids and addresses (a host's id, a file's fingerprint): no entry's values
@@ -254,7 +259,7 @@ class Leaks(Visitor):
                     fix = _COMMAND_FIX
                 elif g.kind in self.defined:
                     msg = f"The value under key {masked_key_path(g.key)!r} is {g.kind} ({named})."
-                    fix = _HEADER_FIX if g.kind == HEADER_CREDENTIAL else self.known_fix
+                    fix = _HEADER_FIXES.get(g.kind, self.known_fix)
                 elif hits.parsed:
                     msg = f"A value under key {masked_key_path(g.key)!r} looks like {_a(g.kind)} ({named})."
                 else:

@@ -580,9 +580,10 @@ _WHOLE_LINE_PREFILTERS = (
     _Q + r"kind" + _Q + r"\s*:\s*" + _Q + r"(?:Secret|SecretList|TokenRequest|TokenReview)" + _Q,
     # a long query parameter of a URI (judged decoded, part by part: the entropy runs above stop at a "%")
     r"(?:[?&]|\\u0026)[\w.\-]+=[A-Za-z0-9+/=_%.\-]{20,}",
-    # an audited request header that carries a credential (scan.secrets.CREDENTIAL_HEADERS, or a cookie) with a
-    # value that is neither empty nor an HMAC digest: a Basic password or an opaque token has no shape to find
-    _Q + r"(?:" + "|".join(sorted(CREDENTIAL_HEADERS | {"cookie"})) + r")" + _Q + r"\s*:\s*\[?\s*" + _Q
+    # an audited request header that carries a credential (scan.secrets.CREDENTIAL_HEADERS, or a cookie; a response
+    # header a mount lets through, a Set-Cookie) with a value that is neither empty nor an HMAC digest: a Basic
+    # password or an opaque token has no shape to find
+    _Q + r"(?:" + "|".join(sorted(CREDENTIAL_HEADERS | {"cookie", "set-cookie"})) + r")" + _Q + r"\s*:\s*\[?\s*" + _Q
     + r"(?:[^h\"]|h(?:[^m]|m(?:[^a]|a(?:[^c]|c(?:[^-]|-(?:[^s]|s(?:[^h]|h(?:[^a]|a(?:[^2]|2(?:[^5]|5(?:[^6]|"
     r"6[^:])))))))))))",
     # an OAuth credential in a URI's query, however short (a Kubernetes requestURI: formats.K8S rules judge it), or a

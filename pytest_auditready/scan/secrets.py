@@ -219,6 +219,10 @@ def correlation_id(key: str, value: str) -> bool:
 CREDENTIAL_HEADERS = frozenset({"authorization", "proxy-authorization", "x-vault-token", "x-api-key", "x-auth-token",
                                 "x-amz-security-token"})
 HEADER_CREDENTIAL = "a credential in a request header logged in clear"
+# A plugin's response headers a mount lets through (allowed_response_headers) are written in response.headers, never
+# HMAC'd (_PUBLIC_HEADERS): a session cookie one sets (Set-Cookie), or a credential header, is in clear there.
+RESPONSE_HEADER_CREDENTIAL = "a credential in a response header logged in clear"
+HEADER_KINDS = frozenset({HEADER_CREDENTIAL, RESPONSE_HEADER_CREDENTIAL})
 COMMAND_LINE = "Command-line Credential"  # a credential a logged command line passes as an argument (scan.argv)
 _SESSION_COOKIE_RE = re.compile(r"(?i)sess|sid|auth|token|jwt|oauth|saml|login|remember")
 _AUTH_SCHEME_RE = re.compile(r"[A-Za-z][A-Za-z0-9!#$%&'*+.^_`|~-]*[ \t]+(?=\S)")
@@ -234,29 +238,32 @@ def _clear(value: str) -> bool:
 
 
 def header_credentials(data: Any) -> list[tuple[str, str, str]]:
-    """(HEADER_CREDENTIAL, header name, value) for each credential in clear among a Vault/OpenBao entry's audited
-    request headers (``request.headers``: name -> list of values)."""
-    request = data.get("request") if isinstance(data, Mapping) else None
-    headers = request.get("headers") if isinstance(request, Mapping) else None
-    if not isinstance(headers, Mapping):
-        return []
+    """(HEADER_CREDENTIAL or RESPONSE_HEADER_CREDENTIAL, header name, value) for each credential in clear among a
+    Vault/OpenBao entry's audited request headers (``request.headers``: name -> list of values) and the response
+    headers its mount lets through (``response.headers``: a Set-Cookie's cookie, before its attributes)."""
     out: list[tuple[str, str, str]] = []
-    for name, values in headers.items():
-        if not isinstance(name, str):
+    for side, kind, cookie in (("request", HEADER_CREDENTIAL, "cookie"),
+                               ("response", RESPONSE_HEADER_CREDENTIAL, "set-cookie")):
+        part = data.get(side) if isinstance(data, Mapping) else None
+        headers = part.get("headers") if isinstance(part, Mapping) else None
+        if not isinstance(headers, Mapping):
             continue
-        low = name.lower()
-        for v in values if isinstance(values, list) else [values]:
-            if not isinstance(v, str):
+        for name, values in headers.items():
+            if not isinstance(name, str):
                 continue
-            if low in CREDENTIAL_HEADERS:
-                m = _AUTH_SCHEME_RE.match(v.strip())  # "Basic <credentials>", "Bearer <token>": the part after
-                if _clear(v.strip()[m.end():] if m else v) and v.strip().lower() not in _AUTH_SCHEMES:
-                    out.append((HEADER_CREDENTIAL, name, v))
-            elif low == "cookie":
-                for part in v.split(";"):
-                    cookie, eq, val = part.strip().partition("=")
-                    if eq and _SESSION_COOKIE_RE.search(cookie) and _clear(val):
-                        out.append((HEADER_CREDENTIAL, name, part.strip()))
+            low = name.lower()
+            for v in values if isinstance(values, list) else [values]:
+                if not isinstance(v, str):
+                    continue
+                if low in CREDENTIAL_HEADERS:
+                    m = _AUTH_SCHEME_RE.match(v.strip())  # "Basic <credentials>", "Bearer <token>": the part after
+                    if _clear(v.strip()[m.end():] if m else v) and v.strip().lower() not in _AUTH_SCHEMES:
+                        out.append((kind, name, v))
+                elif low == cookie:  # a request's cookies; a response's one cookie, then its attributes
+                    for part_ in v.split(";") if side == "request" else v.split(";")[:1]:
+                        name_, eq, val = part_.strip().partition("=")
+                        if eq and _SESSION_COOKIE_RE.search(name_) and _clear(val):
+                            out.append((kind, name, part_.strip()))
     return out
 
 
