@@ -16,7 +16,7 @@ import html
 import json
 import re
 import urllib.parse
-from typing import Any, Mapping
+from typing import Any, Mapping, Sequence
 
 # Invisible characters (Unicode's default-ignorable code points: zero-width spaces and joiners, the soft hyphen,
 # word joiners, variation selectors, the BOM, fillers, and the tag characters that can smuggle whole ASCII words
@@ -146,6 +146,11 @@ def userinfo_end(url: str) -> int:
 PIECE = r"[^\s/:@=,;&?#\"'()\[\]{}<>]"
 _PIECE_AT = re.compile(PIECE)
 _TRAILING_PIECE = re.compile(PIECE + r"+\Z")
+
+
+def listed(items: Sequence[str], word: str = "and") -> str:
+    """``items`` as words of a sentence: "a", "a and b", "a, b and c" (or ``word`` in place of "and")."""
+    return items[0] if len(items) == 1 else ", ".join(items[:-1]) + f" {word} " + items[-1]
 
 
 def clip(text: str, limit: int) -> str:

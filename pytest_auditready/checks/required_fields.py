@@ -21,7 +21,7 @@ from ..auditlog.vault_json import (
     SERVER_OUTPUT_FIX,
 )
 from ..config import field_paths
-from ..text import clip
+from ..text import clip, listed
 from .access_policy import RawLines, line_object
 from .base import Check, CheckContext, Finding, Note, PlannedAction, Skip, Visitor, every_action, feed
 from .completeness import WRAPPING_PATHS, alone
@@ -350,10 +350,6 @@ def _k8s_odd_values(data: dict[str, Any]) -> list[str]:
     return out
 
 
-def _listed(items: Sequence[str]) -> str:
-    return items[0] if len(items) == 1 else ", ".join(items[:-1]) + " and " + items[-1]
-
-
 def narrowed(wanted: Sequence[str]) -> str:
     """What a required_fields below the default leaves unasked, for the pass to say (red team rt74 F3: a pass that
     asked only for a time read as one of PCI DSS 10.2.2 and NIST AU-3); "" when every field the default asks for
@@ -363,8 +359,8 @@ def narrowed(wanted: Sequence[str]) -> str:
     left = [f for f in Settings.required_fields if f not in wanted]
     if not left:
         return ""
-    return (f"Narrowed by settings: asked only for {_listed(list(dict.fromkeys(wanted)))} (required_fields = "
-            f"{json.dumps(list(wanted))}); not asked: {_listed(left)}, which the default asks for: this pass is no "
+    return (f"Narrowed by settings: asked only for {listed(list(dict.fromkeys(wanted)))} (required_fields = "
+            f"{json.dumps(list(wanted))}); not asked: {listed(left)}, which the default asks for: this pass is no "
             "evidence of them.")
 
 
@@ -548,7 +544,7 @@ def _refused_unknown(result: str) -> bool:
 # displayName "Okta System", its client object's fields all null, for no client sent a request (red team rt100 F5;
 # okta-sdk-golang's LogActor examples; Panther's Okta support-reset rule matches those null client fields). Held to
 # a field_map that reads who from actor.alternateId, and a line that holds the source's key (or an object above it
-# in the mapped path) written null (``Fields._clientless``): a key a hop dropped excuses nothing.
+# in the mapped path) written null (``Fields._line_holds``): a key a hop dropped excuses nothing.
 _OKTA_SYSTEM = ("an action Okta took itself (actor system@okta.com, a SystemPrincipal) has no client, so no source "
                 "address")
 # Azure Key Vault's AuditEvent logs hold a correlationId only when the client passed one: "An optional GUID that the
@@ -556,7 +552,7 @@ _OKTA_SYSTEM = ("an action Okta took itself (actor system@okta.com, a SystemPrin
 # AZKVAuditLogs table, whose column is "CorrelationId"), and write it empty otherwise ("correlationId": "" in the
 # docs' sample; a Log Analytics export of the table writes "CorrelationId": "", red team rt101). A request without one
 # has no request id to log (red team rt100 F5). Held to a field_map that reads the request id from correlationId, an
-# entry whose resource is a Key Vault's, and a line that holds the key written empty (``Fields._uncorrelated``): a
+# entry whose resource is a Key Vault's, and a line that holds the key written empty (``Fields._line_holds``): a
 # key a hop dropped, or a null or placeholder in its place, is missing evidence, which excuses nothing.
 _KEY_VAULT_UNCORRELATED = ("a Key Vault request whose client passed no correlation id (correlationId is \"an optional "
                            "GUID that the client can pass\", Key Vault's logging docs)")
@@ -692,7 +688,7 @@ class Fields(Visitor):
                             if keys else None)
         ids = field_paths(mapped.get("request_id", "")) if jsonl else ()
         names = {p[-1] for p in ids}  # the one name of Key Vault's correlation id the request id is read from
-        self.key_vault: Optional[re.Pattern[bytes]] = (
+        self.empty_correlation: Optional[re.Pattern[bytes]] = (
             _EMPTY_CORRELATION[names.pop()] if len(names) == 1 and names <= set(_CORRELATION_KEYS) else None)
 
     def bad_line(self, bad: BadLine) -> None:
@@ -722,24 +718,17 @@ class Fields(Visitor):
         if self.k8s_values:
             self.raw.block(file, first_line, data)
             self.k8s_odd = _k8s_odd_lines(first_line, data)
-        if self.key_vault is not None or self.null_source is not None:  # (``_uncorrelated``, ``_clientless``)
+        if self.empty_correlation is not None or self.null_source is not None:  # (``_line_holds``)
             self.raw.block(file, first_line, data)
 
-    def _clientless(self, rec: Record) -> bool:
-        """Okta, through field_map: who is read from actor.alternateId, and ``rec``'s line holds the source's key
-        (or an object above it in the mapped path: ``client``) written null, as Okta writes a clientless event."""
-        if self.null_source is None:
+    def _line_holds(self, rec: Record, written: Optional[re.Pattern[bytes]]) -> bool:
+        """Whether ``rec``'s line (kept for these rules) holds ``written``: the Okta source's key written null
+        (``null_source``: Okta's clientless event), or the one correlation id key field_map reads written empty
+        (``empty_correlation``: Key Vault's request whose client passed none). False without the pattern."""
+        if written is None:
             return False
         raw = self.raw.get(rec.file, rec.line)
-        return raw is not None and self.null_source.search(raw) is not None
-
-    def _uncorrelated(self, rec: Record) -> bool:
-        """Key Vault, through field_map: the request id is read from correlationId (or the AZKVAuditLogs table's
-        CorrelationId) alone, and ``rec``'s line holds
-        that key written empty, as Key Vault writes it for a client that passed none."""
-        empty = self.key_vault
-        raw = self.raw.get(rec.file, rec.line) if empty is not None else None
-        return raw is not None and empty is not None and empty.search(raw) is not None
+        return raw is not None and written.search(raw) is not None
 
     def _refused(self, batch: Entries) -> None:
         """A Vault/OpenBao entry whose policy decision refused the request must say why (its error). Decoded
@@ -968,9 +957,10 @@ class Fields(Visitor):
             self._add(Finding(ID, "", _LOGIN_UNNAMED + ".", self.fix, where=rec.where, request_id=rec.request_id),
                       self.meaning["identity"])
             return
-        if excuse is not None and excuse.rule == _OKTA_SYSTEM and not self._clientless(rec):
+        if excuse is not None and excuse.rule == _OKTA_SYSTEM and not self._line_holds(rec, self.null_source):
             excuse = None  # "system@okta.com" read from elsewhere than an Okta event's actor, or no null client
-        if excuse is not None and excuse.rule.startswith(_KEY_VAULT_UNCORRELATED) and not self._uncorrelated(rec):
+        if (excuse is not None and excuse.rule.startswith(_KEY_VAULT_UNCORRELATED)
+                and not self._line_holds(rec, self.empty_correlation)):
             excuse = None  # a request id mapped elsewhere too, or a correlationId the line does not hold empty
         if excuse is not None:
             self.excuse(excuse.rule)
@@ -990,7 +980,7 @@ class Fields(Visitor):
             writes = [_CT_WRITES[f] for f in lacking if f in blanked and f in self.own_paths]
             are = "are placeholders" if many else "is a placeholder"
             hop = f", where CloudTrail writes {' and '.join(writes)}, so a hop blanked {'them' if many else 'it'}"
-            said = f"The {kind} lacks {what}: its {_listed(shown)} {are} for no value{hop if writes else ''}."
+            said = f"The {kind} lacks {what}: its {listed(shown)} {are} for no value{hop if writes else ''}."
             fix += _BLANKED_FIX
         gap = self._who_gap(rec) if "identity" in lacking and "identity" not in blanked else ""
         if gap:  # which field of the caller's type CloudTrail names who by is missing (offline.reader.who_gap)

@@ -47,7 +47,7 @@ from ..auditlog.syslog import carried_prefix, eight_bit, eight_bit_escaped, trun
 from ..auditlog.vault_json import NOT_VAULT, SERVER_LOG_LINE
 from ..config import EPOCH_UNITS
 from ..errors import AuditReadyError
-from ..text import clip
+from ..text import clip, listed
 
 if TYPE_CHECKING:
     from ..auditlog import container
@@ -1052,6 +1052,11 @@ def _named(ui: Mapping[str, Any], path: Sequence[str]) -> bool:
     return isinstance(v, str) and bool(v.strip()) and not is_placeholder(v)
 
 
+def _names_who(ui: Mapping[str, Any], t: str) -> bool:
+    """Whether userIdentity ``ui`` of type ``t`` holds every field of one of the ways its type names who by."""
+    return any(all(_named(ui, p) for p in way) for way in _WHO_BY_TYPE.get(t, _WHO_ANY)[1])
+
+
 def _whole_identity(data: Mapping[str, Any], kind: str) -> bool:
     """The record's userIdentity names who acted as CloudTrail writes it for its type (``_WHO_BY_TYPE``); with no
     type, only an AWS service event's may (it names the service in ``invokedBy`` instead). A record without
@@ -1062,8 +1067,7 @@ def _whole_identity(data: Mapping[str, Any], kind: str) -> bool:
     t = ui.get("type")
     if not isinstance(t, str) or not t.strip():
         return kind == "AwsServiceEvent" and _named(ui, ("invokedBy",))
-    _, ways = _WHO_BY_TYPE.get(t, _WHO_ANY)
-    if any(all(_named(ui, p) for p in way) for way in ways):
+    if _names_who(ui, t):
         return True
     return kind.lower() == _SIGN_IN and t in ("IAMUser", "Root")  # a sign-in before anyone is resolved
 
@@ -1081,20 +1085,16 @@ def who_gap(data: Mapping[str, Any]) -> str:
         has = "has no type" if t is None or isinstance(t, str) else f"has the type {clip(json.dumps(t), 20)}"
         return (f"its userIdentity {has}, when CloudTrail writes a type in every record but an AWS service event's, "
                 "and that names the service that acted in invokedBy, yet " + _state(ui, ("invokedBy",)))
-    what, ways = _WHO_BY_TYPE.get(t, _WHO_ANY)
-    if any(all(_named(ui, p) for p in way) for way in ways):
+    if _names_who(ui, t):
         return ""
+    what, ways = _WHO_BY_TYPE.get(t, _WHO_ANY)
     paths = [p for way in ways for p in way]
-    fields = _joined([".".join(p) for p in paths], "and" if len(ways) == 1 else "or")
+    fields = listed([".".join(p) for p in paths], "and" if len(ways) == 1 else "or")
     states = "; ".join(_state(ui, p) for p in paths if not _named(ui, p))
     shown = clip(json.dumps(t), 40)
     if t in _WHO_BY_TYPE:
         return f"its userIdentity is of type {shown}, which CloudTrail writes with {fields} naming {what}, and {states}"
     return f"its userIdentity is of type {shown} and names no caller by {fields}: {states}"
-
-
-def _joined(items: Sequence[str], word: str) -> str:
-    return items[0] if len(items) == 1 else ", ".join(items[:-1]) + f" {word} " + items[-1]
 
 
 def _state(ui: Mapping[str, Any], path: Sequence[str]) -> str:
