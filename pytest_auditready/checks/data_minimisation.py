@@ -1014,11 +1014,13 @@ def _gcp_iam_members(data: dict[str, Any]) -> list[Any]:
     request, response = payload.get("request"), payload.get("response")
     for policy in (request.get("policy") if isinstance(request, dict) else None, response):
         bindings = policy.get("bindings") if isinstance(policy, dict) else None
-        holders += [(b, "members") for b in bindings or () if isinstance(bindings, list)]
+        if isinstance(bindings, list):
+            holders += [(b, "members") for b in bindings]
     for audit in (payload.get("serviceData"), payload.get("metadata")):
         delta = audit.get("policyDelta") if isinstance(audit, dict) else None
         deltas = delta.get("bindingDeltas") if isinstance(delta, dict) else None
-        holders += [(d, "member") for d in deltas or () if isinstance(deltas, list)]
+        if isinstance(deltas, list):
+            holders += [(d, "member") for d in deltas]
     taken: list[Any] = []
     for holder, key in holders:
         if not isinstance(holder, dict):
@@ -1027,8 +1029,9 @@ def _gcp_iam_members(data: dict[str, Any]) -> list[Any]:
         if isinstance(value, str) and _IAM_MEMBER.match(value):
             taken.append(holder.pop(key))
         elif isinstance(value, list):
-            kept = [m for m in value if not (isinstance(m, str) and _IAM_MEMBER.match(m))]
-            taken += [m for m in value if isinstance(m, str) and _IAM_MEMBER.match(m)]
+            kept: list[Any] = []
+            for m in value:
+                (taken if isinstance(m, str) and _IAM_MEMBER.match(m) else kept).append(m)
             holder[key] = kept
     return taken
 

@@ -242,10 +242,10 @@ def header_credentials(data: Any) -> list[tuple[str, str, str]]:
     Vault/OpenBao entry's audited request headers (``request.headers``: name -> list of values) and the response
     headers its mount lets through (``response.headers``: a Set-Cookie's cookie, before its attributes)."""
     out: list[tuple[str, str, str]] = []
-    for side, kind, cookie in (("request", HEADER_CREDENTIAL, "cookie"),
-                               ("response", RESPONSE_HEADER_CREDENTIAL, "set-cookie")):
-        part = data.get(side) if isinstance(data, Mapping) else None
-        headers = part.get("headers") if isinstance(part, Mapping) else None
+    for side, kind, cookie_header in (("request", HEADER_CREDENTIAL, "cookie"),
+                                      ("response", RESPONSE_HEADER_CREDENTIAL, "set-cookie")):
+        block = data.get(side) if isinstance(data, Mapping) else None
+        headers = block.get("headers") if isinstance(block, Mapping) else None
         if not isinstance(headers, Mapping):
             continue
         for name, values in headers.items():
@@ -259,11 +259,11 @@ def header_credentials(data: Any) -> list[tuple[str, str, str]]:
                     m = _AUTH_SCHEME_RE.match(v.strip())  # "Basic <credentials>", "Bearer <token>": the part after
                     if _clear(v.strip()[m.end():] if m else v) and v.strip().lower() not in _AUTH_SCHEMES:
                         out.append((kind, name, v))
-                elif low == cookie:  # a request's cookies; a response's one cookie, then its attributes
-                    for part_ in v.split(";") if side == "request" else v.split(";")[:1]:
-                        name_, eq, val = part_.strip().partition("=")
-                        if eq and _SESSION_COOKIE_RE.search(name_) and _clear(val):
-                            out.append((kind, name, part_.strip()))
+                elif low == cookie_header:  # a request's cookies; a response's one cookie, then its attributes
+                    for part in v.split(";") if side == "request" else v.split(";")[:1]:
+                        cookie, eq, val = part.strip().partition("=")
+                        if eq and _SESSION_COOKIE_RE.search(cookie) and _clear(val):
+                            out.append((kind, name, part.strip()))
     return out
 
 
