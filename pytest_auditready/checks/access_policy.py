@@ -77,6 +77,9 @@ UNWRAP, REWRAP = "sys/wrapping/unwrap", "sys/wrapping/rewrap"
 KV_WRITES = frozenset({"create", "update", "patch", "delete"})
 NO_VALUE = "no value: "
 WRAPS = 100_000  # wrapping token digests kept (the oldest forgotten first): a wrapping token is used once
+# A token store creation by a caller without an entity that a range or file cannot place: (the caller's digests, the
+# token's, where)
+Mint = tuple[tuple[str, ...], tuple[str, ...], str]
 _K = TypeVar("_K")
 _V = TypeVar("_V")
 
@@ -819,8 +822,8 @@ def grant(rule: "AccessRule", w: Who) -> str:
     accessor as logged, or a display name the vault composed; or it holds an allowed policy), BY_NAME (a glob
     matches only a display name the token's creator chose, ``chosen_name``), or "" (not at all). ``Rules._hold``
     says what BY_NAME is worth: nothing when the entry names an entity (the entity made the request; a child token
-    inherits its parent's, token_store.go "inherit the parent's entity identifier"), nor on a token this log shows an
-    entity made without one (an orphan: ``Rules.minted``); the creator's word otherwise."""
+    inherits its parent's, token_store.go "inherit the parent's entity identifier"), nor on a token the log (any file
+    of a set of them) shows an entity made without one (an orphan: ``Rules.minted``); the creator's word otherwise."""
     by_name = False
     for g in rule.identities:
         if any(v and fnmatch.fnmatchcase(v, g) for v in (w.entity_id, w.accessor)):
@@ -907,9 +910,10 @@ class Rules(Visitor):
         # caller without an entity that this range cannot place, (the caller's digests, the token's, where), for
         # ``merge`` (the caller's token may have been made in a range before); the requests let through only by such
         # a name on a token without an entity, by request id -> (record, who, the rule's index, the rules that
-        # named it), which ``merge`` judges again against the tokens made in the ranges before; and their count.
+        # named it), which ``merge`` judges again against the tokens made in the ranges before, ``finish`` against
+        # the whole file's and ``resolve_makers`` against the set's other files'; and their count.
         self.minted: dict[str, tuple[str, str]] = {}
-        self.mints: list[tuple[tuple[str, ...], tuple[str, ...], str]] = []
+        self.mints: list[Mint] = []
         self.chosen: dict[str, tuple[Record, Who, int, tuple[int, ...]]] = {}
         self.trusted = 0
         # A live run: the vault's HMACs of the run's own tokens, the audit token's ("token:admin") and the scenario
@@ -1230,20 +1234,74 @@ class Rules(Visitor):
         if creator and len(self.mints) < _HELD_UNWRAPS:
             self.mints.append((creator, child, f"line {rec.line}"))
 
-    def _placed(self, mints: Sequence[tuple[tuple[str, ...], tuple[str, ...], str]]
-                ) -> list[tuple[tuple[str, ...], tuple[str, ...], str]]:
+    def _placed(self, mints: Sequence[Mint]) -> list[Mint]:
         """Add to ``minted`` the tokens of ``mints`` made by one ``minted`` holds (a chain of them, in any order); the
-        rest."""
-        left = list(mints)
-        while True:
-            ready = [m for m in left if any(d in self.minted for d in m[0])]
-            if not ready:
-                return left
-            left = [m for m in left if m not in ready]
-            for creator, child, _where in ready:
-                origin = next(self.minted[d] for d in creator if d in self.minted)
-                for d in child:
-                    put_bounded(self.minted, d, origin)
+        rest. Each creation is looked at once, by an index of them by their creator's digests: a set's files may
+        bring many (``resolve_makers``)."""
+        by_creator: dict[str, list[int]] = {}
+        for i, (creator, _child, _where) in enumerate(mints):
+            for d in creator:
+                by_creator.setdefault(d, []).append(i)
+        todo = [d for d in by_creator if d in self.minted]
+        placed: set[int] = set()
+        while todo:
+            d = todo.pop()
+            origin = self.minted.get(d)
+            if origin is None:  # (forgotten to make room: another of its digests may place it)
+                continue
+            for i in by_creator.get(d, ()):
+                if i in placed:
+                    continue
+                placed.add(i)
+                for c in mints[i][1]:
+                    put_bounded(self.minted, c, origin)
+                    if c in by_creator:
+                        todo.append(c)
+        return [m for i, m in enumerate(mints) if i not in placed]
+
+    def resolve_makers(self, minted: Mapping[str, tuple[str, str]], mints: Sequence[Mint]) -> None:
+        """Judge again the requests let through only by a display name their token's creator chose (``chosen``)
+        against what the set's other files show (``engine.files``): the tokens made there without an entity by one
+        (``minted``, each where naming its file) and the creations they could not place (``mints``), so that a
+        chain through several files, read in any order, leads to its entity. Only what leads to a held request's
+        token is taken in (``minted`` stays bounded)."""
+        if not self.chosen:
+            return
+        every = [*self.mints, *mints]
+        made_by: dict[str, list[int]] = {}  # a token's digest -> the creations that made it
+        for i, (_creator, child, _where) in enumerate(every):
+            for d in child:
+                made_by.setdefault(d, []).append(i)
+        wanted = {d for _rec, w, _i, _named in self.chosen.values() for d in (w.client_token, w.accessor) if d}
+        todo = list(wanted)
+        useful: set[int] = set()
+        while todo:
+            d = todo.pop()
+            if d in self.minted or d in minted:
+                continue  # its entity is known: nothing before it is needed
+            for i in made_by.get(d, ()):
+                if i in useful:
+                    continue
+                useful.add(i)
+                for c in every[i][0]:
+                    if c not in wanted:
+                        wanted.add(c)
+                        todo.append(c)
+        for d in wanted:
+            if d in minted and d not in self.minted:
+                put_bounded(self.minted, d, minted[d])
+        self._placed([every[i] for i in sorted(useful)])
+        self._chosen_all()
+
+    def _chosen_all(self) -> None:
+        """Every request held in ``chosen`` judged again against the tokens ``minted`` holds now (its own held
+        creations placed first): a token's maker may be logged after its use (ranges or files read in another
+        order, lines out of order), and the order of reading never turns a finding into a pass."""
+        if not self.chosen:
+            return
+        self.mints = self._placed(self.mints)
+        for rid in list(self.chosen):
+            self._chosen_again(rid)
 
     def _other(self, rec: Record) -> None:
         """A Kubernetes event or a CloudTrail record: judged by what its request reached, once a request."""
@@ -1394,8 +1452,9 @@ class Rules(Visitor):
 
     def _chosen_again(self, rid: str) -> None:
         """Judge again a request let through only by a display name its token's creator chose, on a token without an
-        entity (``chosen``), now that the ranges before its own are known: a finding where they show an entity made
-        its token (``_chooser``); the request's response, still to come, may take the finding back (``open``)."""
+        entity (``chosen``), now that more of the log is known (the ranges before its own, the whole file, the set's
+        other files): a finding where it shows an entity made its token (``_chooser``); the request's response,
+        still to come, may take the finding back (``open``)."""
         held = self.chosen.get(rid)
         if held is None:
             return
@@ -1418,6 +1477,7 @@ class Rules(Visitor):
             yield Skip("", "access rules name Vault/OpenBao, Kubernetes or CloudTrail paths and operations; this log "
                        "is none of those")
             return
+        self._chosen_all()  # tokens made after their use was logged (in the file, or a range after its own)
         for rec, name, user, reach in self.pending.values():  # Kubernetes requests whose last stage was not logged
             self._judge_other(rec, reach, name, user, k8s_failed(rec.result, rec.action))
         self.pending.clear()

@@ -1132,8 +1132,11 @@ def with_set(check: Check, visitor: Visitor, name: str, log_set: Sequence[str], 
     from ..checks.access_policy import Rules
     from ..checks.completeness import ID, Pairs
 
-    if isinstance(visitor, Rules) and visitor.held and len(log_set) > 1:
-        _unwraps_across(visitor, name, log_set, settings)
+    if isinstance(visitor, Rules) and len(log_set) > 1:
+        if visitor.held:
+            _unwraps_across(visitor, name, log_set, settings)
+        if visitor.chosen:  # (after the unwraps: an unwrap judged there may be let through by a chosen name)
+            _makers_across(visitor, name, log_set, settings)
     if check.id != ID or not isinstance(visitor, Pairs):
         return visitor.finish()
     why = hollow(name, log_set)
@@ -1202,11 +1205,49 @@ def _inner_set(visitor: "Pairs", name: str, log_set: Sequence[str], settings: Se
                                                      _late_findings(late)))))
 
 
-# A local file's covered wraps (by its edges key and the rules), read for a set: each file is read for them at most
-# once a process, however many files of the set ask; up to _WRAPS_OF_MAX wraps in all.
-_WRAPS_OF: dict[tuple[object, ...], dict[str, tuple[str, str]]] = {}
-_WRAPS_OF_MAX = 1_000_000
-_wraps_held = 0
+# What access_policy carries from a local file to the set's other files (by its edges key and the rules), read for a
+# set: each file is read for it at most once a process, however many files of the set ask, and for the wraps and the
+# token makers at once; up to _CARRIED_MAX items in all.
+@dataclass(frozen=True)
+class _Carried:
+    """A file's covered wraps (``Rules.wraps``), the tokens it shows made without an entity by one (``Rules.minted``,
+    each where naming the file) and the creations it could not place (``Rules.mints``)."""
+
+    wraps: Mapping[str, tuple[str, str]]
+    minted: Mapping[str, tuple[str, str]]
+    mints: Sequence[tuple[tuple[str, ...], tuple[str, ...], str]]
+
+    @property
+    def size(self) -> int:
+        return len(self.wraps) + len(self.minted) + len(self.mints)
+
+
+_CARRIED: dict[tuple[object, ...], _Carried] = {}
+_CARRIED_MAX = 1_000_000
+_carried_held = 0
+
+
+def _carried(path: str, settings: Settings) -> Optional[_Carried]:
+    """What access_policy carries from the set's file ``path`` to its other files (``_Carried``), remembered once
+    read; None for a file that cannot be read (its own pass says what is wrong with it)."""
+    global _carried_held
+    from ..checks.access_policy import Rules
+    from .objects import is_url
+
+    edges = None if is_url(path) else _edges_key(path, settings)  # (an object may be rewritten under its key)
+    key = (*edges, repr(settings.access)) if edges is not None else None
+    got = _CARRIED.get(key) if key is not None else None
+    if got is None:
+        try:
+            other, _ = read_with(Rules, path, settings)
+        except AuditReadyError:
+            return None
+        got = _Carried(dict(other.wraps), {k: (entity, f"{where} of {path}") for k, (entity, where) in
+                                           other.minted.items()}, list(other.mints))
+        if key is not None and _carried_held + got.size <= _CARRIED_MAX:
+            _CARRIED[key] = got
+            _carried_held += got.size
+    return got
 
 
 def _unwraps_across(visitor: "Rules", name: str, log_set: Sequence[str], settings: Settings) -> None:
@@ -1214,31 +1255,40 @@ def _unwraps_across(visitor: "Rules", name: str, log_set: Sequence[str], setting
     against the wraps of the set's other files (a wrapping token lives up to its TTL, so the wrap and the unwrap
     fall in different files of a rotation). Each other file is read for them once a process, only when such an
     unwrap is held."""
-    global _wraps_held
-    from ..checks.access_policy import Rules
-    from .objects import is_url
-
     # (and the old tokens of its rewraps held: a rewrap here of a token wrapped there, red team rt94 F1)
     wanted = {k for _, _, keys in visitor.held for k in keys} | {old for old, _ in visitor.rewraps}
     found: dict[str, tuple[str, str]] = {}
     for path in log_set:
         if path == name:
             continue
-        edges = None if is_url(path) else _edges_key(path, settings)  # (an object may be rewritten under its key)
-        key = (*edges, repr(settings.access)) if edges is not None else None
-        wraps = _WRAPS_OF.get(key) if key is not None else None
-        if wraps is None:
-            try:
-                other, _ = read_with(Rules, path, settings)
-            except AuditReadyError:
-                continue  # the file's own pass says what is wrong with it
-            wraps = dict(other.wraps)
-            if key is not None and _wraps_held + len(wraps) <= _WRAPS_OF_MAX:
-                _WRAPS_OF[key] = wraps
-                _wraps_held += len(wraps)
-        found.update((k, v) for k, v in wraps.items() if k in wanted)
+        got = _carried(path, settings)
+        if got is not None:
+            found.update((k, v) for k, v in got.wraps.items() if k in wanted)
     if found:
         visitor.resolve(found)
+
+
+def _makers_across(visitor: "Rules", name: str, log_set: Sequence[str], settings: Settings) -> None:
+    """access_policy: the requests of ``name`` let through only by a display name their token's creator chose, on a
+    token without an entity that the file does not show made (``Rules.chosen``), judged again against the tokens the
+    set's other files show made without an entity by one (an orphan: create-orphan, an orphan role, or down a chain
+    from one), as one pass over the files would judge them: an orphan token lives up to its TTL (32 days by
+    default), so its making and its use fall in different files of a rotation. Every other file is asked, the ones
+    read after it too: files are read in time order, but a set's names may not be (a rotation renamed out of order,
+    files named in another order, two nodes' logs), and the order of reading never turns a finding into a pass.
+    Each other file is read for them once a process, only when such a request is held."""
+    minted: dict[str, tuple[str, str]] = {}
+    mints: list[tuple[tuple[str, ...], tuple[str, ...], str]] = []
+    for path in log_set:
+        if path == name:
+            continue
+        got = _carried(path, settings)
+        if got is not None:
+            for k, v in got.minted.items():
+                minted.setdefault(k, v)
+            mints.extend(got.mints)
+    if minted:
+        visitor.resolve_makers(minted, mints)
 
 
 def numbers_missing(log_set: Sequence[str], settings: Settings) -> Iterator[Finding]:
