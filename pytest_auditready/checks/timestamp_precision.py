@@ -21,6 +21,17 @@ Kubernetes log re-timed to whole seconds and padded, fails. CloudTrail writes ev
 there a fraction that is not all zeros is a hop's re-timing, reported at its record, and never the source's
 precision.
 
+Where each entry names the writer whose clock stamped its time, each writer's entries are judged on their own (red
+team rt102): a Cloud Logging export read as JSON lines, its time the LogEntry's ``timestamp``, mixes services
+(Secret Manager's nanoseconds beside Bigtable's milliseconds), and a Cloud Audit Logs entry names its own in
+protoPayload.serviceName (logName and resource.type name the log and the resource, not the clock). A service's
+whole seconds are counted against its own best digits, by the same bars: a millisecond service leaves one in 1,000
+entries by chance, so its few are no re-timing, while whole seconds among a nanosecond service's entries are. A
+service whose times carry fewer digits than timestamp_digits is weighed as a clock of that many: cut to whole
+seconds, three of its entries are chance once in a billion and are found at their lines; one or two cannot tell.
+Entries that name no service are judged against the log's best, as before, and a log none of whose times carries
+timestamp_digits fails as a whole. Past a thousand service names (``_SERVICES``), the log is judged as a whole.
+
 What the producer is known to write bounds ``best`` from below, so that a log re-timed as a whole does not pass as
 its own best (red team rt72, F2): Go's time.Now() counts in nanoseconds on Linux and the BSDs, in 100 ns on Windows
 and in microseconds on macOS, so a Vault/OpenBao log is judged as writing at least six digits (trimming leaves three
@@ -46,12 +57,13 @@ import operator
 import re
 from itertools import compress, repeat
 from operator import lt
-from typing import Any, Generic, Iterator, TypeVar, Union
+from typing import Any, Generic, Iterator, Optional, TypeVar, Union
 
-from ..auditlog.formats import format_of
+from ..auditlog.formats import format_of, gcp_audit, producer_record
 from ..auditlog.model import Entries, Record
 from ..config import field_alternatives
 from ..text import clip
+from .access_policy import line_object
 from .base import Check, CheckContext, Finding, Note, Skip, Visitor, feed
 
 ID = "timestamp_precision"
@@ -109,7 +121,72 @@ class _Sample(Generic[T]):
         return self.n - len(self.shown)
 
 
+class _Clock:
+    """The entries of one clock, where a log names each entry's (``Precision.clocks``): how many have a time, the
+    most significant digits one carries, and the short ones by digits (a count and the first few, in file order)."""
+
+    __slots__ = ("best", "good", "nshort", "short")
+
+    def __init__(self) -> None:
+        self.good = 0
+        self.best = 0
+        self.nshort: dict[int, int] = {}
+        self.short: dict[int, list[Record]] = {}
+
+    def add(self, digits: int, rec: Record) -> None:
+        self.nshort[digits] = self.nshort.get(digits, 0) + 1
+        shown = self.short.setdefault(digits, [])
+        if len(shown) <= _SHOW:  # (the one after those named: where their roll-up points)
+            shown.append(rec)
+
+    def merge(self, later: "_Clock") -> None:
+        """``later``'s, seen after these."""
+        self.good += later.good
+        self.best = max(self.best, later.best)
+        for k, n in later.nshort.items():
+            self.nshort[k] = self.nshort.get(k, 0) + n
+        for k, recs in later.short.items():
+            self.short[k] = (self.short.get(k, []) + recs)[:_SHOW + 1]
+
+
+_SERVICES = 1000  # distinct services judged apart; past them, the log is judged as a whole (Precision.overflow)
+_SERVICE_KEY = b'"serviceName"'
+_AUDIT_LOG = b'"type.googleapis.com/google.cloud.audit.AuditLog"'
+_SERVICE_TEXT = re.compile(rb'"serviceName"[ \t]*:[ \t]*"([^"\\]{1,200})"')  # (no escape: else parsed)
+
+
+def log_entry_keys(settings: Any) -> Optional[tuple[str, ...]]:
+    """The keys from a JSON line to its Cloud Logging LogEntry, where field_map reads the time from that LogEntry's
+    ``timestamp`` alone (its writer's clock: not receiveTimestamp, Cloud Logging's); None otherwise."""
+    if format_of(settings).name != "jsonl":
+        return None
+    spec = dict(getattr(settings, "field_map", ()) or ()).get("time", "")
+    paths = field_alternatives(spec) if spec else ()
+    keys = tuple(paths[0].split(".")) if len(paths) == 1 else ()
+    return keys[:-1] if keys and keys[-1] == "timestamp" else None
+
+
+def service_of(raw: bytes, keys: tuple[str, ...]) -> str:
+    """The protoPayload.serviceName of the Cloud Audit Logs entry at ``keys`` in one raw line: the service whose
+    clock stamped its timestamp; "" for a line that holds no AuditLog, or one that names no service. A line of one
+    AuditLog entry that names one service is read without parsing it (the common case: a second parse of every
+    line costs a tenth of the run)."""
+    if not keys and raw.count(_SERVICE_KEY) == 1 and raw.count(_AUDIT_LOG) == 1:
+        found = _SERVICE_TEXT.search(raw)
+        if found is not None:
+            return found[1].decode("utf-8", "replace")
+    doc = line_object(raw[:-1] if raw.endswith(b"\r") else raw)
+    entry = producer_record(doc, keys) if doc is not None else None
+    if entry is None or not gcp_audit(entry):
+        return ""
+    name = entry["protoPayload"].get("serviceName")
+    return name[:200] if isinstance(name, str) else ""
+
+
 class Precision(Visitor):
+    # the block being fed and its lines that name their service: for its entries, in the process that read it
+    stays = ("_block", "_named")
+
     def __init__(self, ctx: CheckContext) -> None:
         self.digits = ctx.settings.timestamp_digits
         self.fix = format_of(ctx.settings).precision_fix
@@ -160,6 +237,68 @@ class Precision(Visitor):
         # one event with other times are one chance too. The short times counted, by request id -> digits (a
         # bounded memory; past it, each counts).
         self.short_keys: dict[str, int] = {}
+        # Cloud Audit Logs entries name the service whose clock stamped their LogEntry timestamp
+        # (protoPayload.serviceName): where field_map reads the time from it (``log_entry_keys``), each service's
+        # entries are also counted apart (``clocks``), and those that name none together (``rest``), to be judged
+        # on their own clock (module docstring); past _SERVICES names, the log as a whole (``overflow``).
+        self.entry_keys = log_entry_keys(ctx.settings)
+        self.clocks: dict[str, _Clock] = {}
+        self.rest = _Clock()
+        self.overflow = False
+        self._block: tuple[str, int, bytes] = ("", 0, b"")
+        self._named: Optional[dict[int, str]] = None  # the block's lines (index) that name a service -> its name
+
+    def block(self, file: str, first_line: int, data: bytes) -> None:
+        if self.entry_keys is not None:
+            self._block, self._named = (file, first_line, data), None
+
+    def _names(self, file: str) -> dict[int, str]:
+        """The lines of the block being fed (``file``'s) that name their service: index in the block -> name."""
+        block_file, _, data = self._block
+        if self._named is None:
+            self._named = {}
+            if self.entry_keys is not None and _SERVICE_KEY in data:
+                for i, raw in enumerate(data.split(b"\n")):
+                    name = service_of(raw, self.entry_keys) if _SERVICE_KEY in raw else ""
+                    if name:
+                        self._named[i] = name
+        return self._named if file == block_file else {}
+
+    def _clock(self, name: str) -> Optional[_Clock]:
+        """Service ``name``'s counts ("": those of the entries that name none); None past _SERVICES names."""
+        if not name:
+            return self.rest
+        clock = self.clocks.get(name)
+        if clock is None:
+            if len(self.clocks) >= _SERVICES:
+                self._overflowed()
+                return None
+            clock = self.clocks[name] = _Clock()
+        return clock
+
+    def _overflowed(self) -> None:
+        self.overflow = True
+        self.clocks, self.rest = {}, _Clock()
+
+    def _by_service(self, batch: Entries, sigs: list[int]) -> None:
+        """Count ``batch`` (its times' significant digits ``sigs``) by the service each entry names."""
+        named = self._names(batch.file)
+        if not named:  # (every entry of a log that names none: one pass)
+            rest = self.rest
+            rest.good += len(sigs)
+            rest.best = max(rest.best, max(sigs, default=0))
+            for i in compress(range(len(sigs)), map(lt, sigs, repeat(self.counted))):
+                rest.add(sigs[i], batch.record(i))
+            return
+        first = self._block[1]
+        for i, (line, digits) in enumerate(zip(batch.lines, sigs)):
+            clock = self._clock(named.get(line - first, ""))
+            if clock is None:
+                return
+            clock.good += 1
+            clock.best = max(clock.best, digits)
+            if digits < self.counted:
+                clock.add(digits, batch.record(i))
 
     def entries(self, batch: Entries) -> None:
         if not batch.utc_times():
@@ -196,6 +335,8 @@ class Precision(Visitor):
                                 if self.padded else max(sigs))
             for i in compress(range(len(sigs)), map(lt, sigs, repeat(self.counted))):
                 self._short(sigs[i], batch.record(i))
+            if self.entry_keys is not None and not self.overflow:
+                self._by_service(batch, sigs)
             return
         if self.best < 9 and times:
             self.best = max(self.best, max(map(self._precision, times)))
@@ -261,6 +402,13 @@ class Precision(Visitor):
             short = ts[1] if self.one_clock else ts[2]
             if short < self.counted:
                 self._short(short, rec)
+            clock = (self._clock(self._names(rec.file).get(rec.line - self._block[1], ""))
+                     if self.entry_keys is not None and not self.overflow else None)
+            if clock is not None:
+                clock.good += 1
+                clock.best = max(clock.best, precision)
+                if short < self.counted:
+                    clock.add(short, rec)
         if not self.first:
             self.first = rec.where
 
@@ -301,6 +449,17 @@ class Precision(Visitor):
         self.good += later.good
         self.best = max(self.best, later.best)
         self.first = self.first or later.first
+        if self.overflow or later.overflow:
+            self._overflowed()
+        else:  # (a service first seen in ``later`` comes after those seen here, as in one pass)
+            self.rest.merge(later.rest)
+            for name, clock in later.clocks.items():
+                if name in self.clocks:
+                    self.clocks[name].merge(clock)
+                else:
+                    self.clocks[name] = clock
+            if len(self.clocks) > _SERVICES:
+                self._overflowed()
         self.merge_excused(later)
 
     def finish(self) -> Iterator[Any]:  # findings, a skip, a note (what a narrowed pass leaves out)
@@ -325,8 +484,16 @@ class Precision(Visitor):
                 self.fix,
                 where=self.first,
             )
+        elif self.clocks and self.good:
+            # each service's entries against its own clock; those that name none against the log's best, as before
+            # (``entry_keys``)
+            for name, clock in self.clocks.items():
+                if clock.nshort:
+                    yield from self._retimed(clock.good, clock.best, clock.nshort, clock.short, name)
+            if self.rest.nshort:
+                yield from self._retimed(self.rest.good, self.best, self.rest.nshort, self.rest.short, "")
         elif self.nshort and self.good:
-            yield from self._retimed()
+            yield from self._retimed(self.good, self.best, self.nshort, self.short)
         for e in self.zero.shown:
             yield Finding(ID, "", f"The entry's time {clip(e.time, 40)!r} ends its fraction in a zero: the vault "
                           "writes its times in Go's RFC3339Nano, which trims trailing zeros, so a hop rewrote this "
@@ -361,30 +528,38 @@ class Precision(Visitor):
                           "that is not zeros.", self.time_fix, where=self.fraction.next[0].where,
                           entries=self.fraction.more)
 
-    def _retimed(self) -> Iterator[Finding]:
-        """The entries whose times are too short for trimmed zeros to explain (see the module's docstring). The
-        numbers of k digits or fewer are judged together (a few entries of each short length add up); the lengths
-        named are those whose own number chance does not explain, so that a log with some re-timed entries does not
-        have its correct trimmed times of a common length named with them (red team rt66: three untouched 6-digit
-        OpenBao times were named as re-timed, the re-timed 3-digit ones counted among "120 more")."""
-        best = max(self.best, self.floor)  # what the producer writes at least (module docstring), else the log's
+    def _retimed(self, good: int, seen: int, nshort: dict[int, int], short: dict[int, list[Record]],
+                 service: Optional[str] = None) -> Iterator[Finding]:
+        """The entries whose times are too short for trimmed zeros to explain (see the module's docstring), of
+        ``good`` entries weighed against ``seen`` significant digits: the log's, or, where entries name the service
+        that stamped them, ``service``'s own (those that name none, "", against the log's). The numbers of k digits
+        or fewer are judged together (a few entries of each short length add up); the lengths named are those whose
+        own number chance does not explain, so that a log with some re-timed entries does not have its correct
+        trimmed times of a common length named with them (red team rt66: three untouched 6-digit OpenBao times were
+        named as re-timed, the re-timed 3-digit ones counted among "120 more")."""
+        # what the producer writes at least (module docstring), else the log's or the service's; a service whose
+        # times carry fewer digits than timestamp_digits asks is weighed as a clock of that many (the log as a whole
+        # is judged so before it comes here)
+        best = max(seen, self.floor, self.digits)
         cut, count = -1, 0
         for k in range(max(self.digits, min(best - 2, self.counted)) if self.one_clock else self.counted):
-            count += self.nshort.get(k, 0)
+            count += nshort.get(k, 0)
             # (Kubernetes: whole seconds, and the millisecond's three zeros, each length below them not alone)
             judged = k in _MICRO_JUDGED or not self.padded
-            if count and judged and poisson_tail(count, self.good * 10.0 ** (k - best)) < _bar(k, best):
+            if count and judged and poisson_tail(count, good * 10.0 ** (k - best)) < _bar(k, best):
                 cut = k
         if cut < 0:
             return
         # exactly k digits: the last best - k are zeros and the k-th is not (a whole second: all are zeros)
-        own = [k for k in range(cut + 1) if self.nshort.get(k, 0) and poisson_tail(
-            self.nshort[k], self.good * 10.0 ** (k - best) * (0.9 if k else 1.0)) < _bar(k, best)]
+        own = [k for k in range(cut + 1) if nshort.get(k, 0) and poisson_tail(
+            nshort[k], good * 10.0 ** (k - best) * (0.9 if k else 1.0)) < _bar(k, best)]
         lengths = own or list(range(cut + 1))  # (else only together are they too many: every one is named)
-        shown = sorted(((r, k) for k in lengths for r in self.short.get(k, ())), key=lambda rk: rk[0].line)
-        writes = (f"this source writes up to {best}" if best == self.best else
+        shown = sorted(((r, k) for k in lengths for r in short.get(k, ())), key=lambda rk: rk[0].line)
+        writes = (f"this source writes up to {best}" if best == seen else
                   f"the API server writes {best} (MicroTime, a microsecond clock's)" if self.padded else
                   f"the vault writes at least {best} on every platform Go supports")
+        of = ("" if service is None else " that name no service in protoPayload.serviceName" if not service else
+              f" of {clip(service, 60)!r} (protoPayload.serviceName)")
         for e, n in shown[:_SHOW]:
             said = "no sub-second part" if n == 0 else (f"{n} fractional digit(s)" if self.one_clock else
                                                         f"{n} significant fractional digit(s)")
@@ -392,14 +567,24 @@ class Precision(Visitor):
                       else f"a fraction whose last {best - n} digits are zeros comes about once in "
                       f"{10 ** (best - n):,} requests" if self.padded
                       else f"trimmed trailing zeros leave so few about once in {10 ** (best - n):,} entries")
-            yield Finding(ID, "", f"The entry's time {clip(e.time, 40)!r} has {said} while {writes} (across "
-                          f"{self.good} entries): {chance}, so a hop re-timed this entry or something else wrote it.",
-                          self.fix, where=e.where, request_id=e.request_id)
-        total = sum(self.nshort.get(k, 0) for k in lengths)
+            head = f"The entry's time {clip(e.time, 40)!r} has {said} while"
+            if not service:  # the log as a whole, or its entries that name no service
+                text = (f"{head} {writes} (across {good} entries{of}): {chance}, so a hop re-timed this entry or "
+                        "something else wrote it.")
+            elif best == seen:  # a service's entries, against its own clock
+                text = (f"{head} the {good} entries{of} carry up to {best} significant fractional digits: {chance}, "
+                        "so a hop re-timed this entry or something else wrote it.")
+            else:  # ... whose times carry fewer digits than asked: against a clock of that many
+                text = (f"{head} the {good} entries{of} carry at most {seen} significant fractional digit(s), fewer "
+                        f"than the {self.digits} required (timestamp_digits): a clock of {best} digits leaves so few "
+                        f"about once in {10 ** (best - n):,} entries, so a hop re-timed these entries or their writer "
+                        "stamps coarser times than required.")
+            yield Finding(ID, "", text, self.fix, where=e.where, request_id=e.request_id)
+        total = sum(nshort.get(k, 0) for k in lengths)
         if total > _SHOW:
             said = (f"{lengths[0]}" if len(lengths) == 1 else
                     f"{', '.join(str(k) for k in lengths[:-1])} or {lengths[-1]}" if own else f"{cut} or fewer")
-            yield Finding(ID, "", f"{total - _SHOW} more entries have times with {said} fractional digit(s).",
+            yield Finding(ID, "", f"{total - _SHOW} more entries{of} have times with {said} fractional digit(s).",
                           self.fix, where=shown[min(_SHOW, len(shown) - 1)][0].where, entries=total - _SHOW)
 
 
