@@ -48,6 +48,12 @@ path "auth/token/roles/*" {
   capabilities = ["read"]
 }
 
+# look itself up (its policies, its time to live), as the default policy lets every token; given here too, for a
+# token made without the default policy (-no-default-policy, a role's token_no_default_policy)
+path "auth/token/lookup-self" {
+  capabilities = ["read"]
+}
+
 # issue the scenario's short-lived tokens; sudo lets them carry policies this token does not hold
 path "auth/token/create" {
   capabilities = ["create", "update", "sudo"]

@@ -72,27 +72,35 @@ def _revoke_run_tokens(server: EmbeddedServer) -> None:
 def test_tokens_left_are_named_when_the_audit_token_may_not_look_them_up(
     pytester: pytest.Pytester, shared: EmbeddedServer, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """A token without revoke-accessor and lookup-accessor cannot remove the run's tokens nor look them up: the
-    three tokens stay in the vault, and clean-up must name them (it used to read the refused look-up as
-    "removed" and say nothing)."""
+    """A token without revoke-accessor and lookup-accessor cannot remove the run's tokens nor look them up: each
+    token then revokes itself (red team rt102 F5), and the one that may not (the unprivileged identity, made without
+    the default policy, of a policy without revoke-self) stays in the vault, and clean-up must name it (it used to
+    read the refused look-up as "removed" and say nothing)."""
     policy = _without(_without(POLICY, "auth/token/revoke-accessor"), "auth/token/lookup-accessor")
     monkeypatch.setenv("VAULT_TOKEN", _token(shared, "blind-no-revoke", policy))
+    c = VaultClient(shared.url, shared.root_token, timeout=5)
+    try:
+        assert c.call("PUT", "sys/policies/acl/blind-plain",
+                      {"policy": 'path "secret/data/blind-nothing" { capabilities = ["read"] }\n'}).ok
+    finally:
+        c.close()
     monkeypatch.delenv("BAO_TOKEN", raising=False)
     summary = pytester.path / "step-summary.md"
     monkeypatch.setenv("GITHUB_ACTIONS", "true")
     monkeypatch.setenv("GITHUB_STEP_SUMMARY", str(summary))
     evidence = pytester.path / "evidence"
     try:
-        run = run_audit(pytester, shared, None, f"--auditready-evidence={evidence}", seal=False)
+        run = run_audit(pytester, shared, None, f"--auditready-evidence={evidence}", seal=False,
+                        unprivileged_policies=["blind-plain"], unprivileged_no_default_policy=True)
         left = leftover(shared)
     finally:
         _revoke_run_tokens(shared)
-    assert len(left["tokens"]) == 3, left
+    assert len(left["tokens"]) == 1, left
     out = run.result.stdout.str()
-    assert "clean-up could NOT remove: token of writer" in out
+    assert "clean-up could NOT remove: token of unprivileged" in out
     assert run.result.ret == 1, out  # live tokens left in a vault that outlives the run fail it, checks or not
-    for ident in ("writer", "reader", "unprivileged"):
-        assert f"-{ident})" in out.split("clean-up could NOT remove:")[1]
+    said = out.split("clean-up could NOT remove:")[1].splitlines()[0]
+    assert "-unprivileged)" in said and "-writer)" not in said and "-reader)" not in said, said
     assert not left["canaries"] and not left["policies"]
     # every report says so, as the exit code does (red team rt4, F6: each said PASS)
     report = (pytester.path / "compliance.xml").read_text()
@@ -106,9 +114,9 @@ def test_tokens_left_are_named_when_the_audit_token_may_not_look_them_up(
         failed = [tc.get("name") for tc in suites.iter("testcase") if tc.find("failure") is not None]
         assert failed == [case], (name, failed)
         assert int(suites.get("failures") or next(suites.iter("testsuite")).get("failures") or 0) == 1, name
-    assert "clean-up could not remove 3 thing(s)" in report
+    assert "clean-up could not remove 1 thing(s)" in report
     doc = json.loads((evidence / "evidence.json").read_text())
-    assert doc["run"]["verdict"] == "failed" and len(doc["run"]["cleanup_could_not_remove"]) == 3
+    assert doc["run"]["verdict"] == "failed" and len(doc["run"]["cleanup_could_not_remove"]) == 1
     for md in (evidence / "summary.md", summary):
         text = md.read_text()
         assert "Verdict: **FAIL**" in text and "Clean-up could not remove" in text, text

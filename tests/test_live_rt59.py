@@ -170,21 +170,24 @@ def test_fail_closed_says_what_it_judges_on_a_url_target() -> None:
 def test_leftover_tokens_are_named_by_the_display_name_the_vault_shows(
     pytester: pytest.Pytester, bao: Callable[..., EmbeddedServer], monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """An audit token that may not revoke accessors leaves the run's three tokens: each is named by the display
-    name lookup-accessor answers (token-auditready-<run>-<identity>), so an operator can match it."""
+    """An audit token that may not revoke accessors leaves the run's tokens that may not revoke themselves either
+    (red team rt102 F5: the others do; here the unprivileged identity's, made without the default policy, of a
+    policy without revoke-self): each is named by the display name lookup-accessor answers
+    (token-auditready-<run>-<identity>), so an operator can match it."""
     server = bao()
     root = _client(server)
     policy, n = re.subn(r'path "auth/token/revoke-accessor" \{[^}]*\}\n', "", POLICY)
     assert n == 1
     _ok(root, "PUT", "sys/policies/acl/no-revoke", {"policy": policy})
+    _ok(root, "PUT", "sys/policies/acl/plain", {"policy": 'path "secret/data/nothing" { capabilities = ["read"] }\n'})
     r = root.call("POST", "auth/token/create", {"policies": ["no-revoke"], "ttl": "10m"})
     assert r.ok, r.error
     monkeypatch.setenv("VAULT_TOKEN", remember_secret(str((r.body or {})["auth"]["client_token"])))
     monkeypatch.delenv("BAO_TOKEN", raising=False)
-    run = run_audit(pytester, server, seal=False)
+    run = run_audit(pytester, server, seal=False, unprivileged_policies=["plain"], unprivileged_no_default_policy=True)
     left = leftover(server)["tokens"]
     out = run.result.stdout.str()
-    assert run.result.ret == 1 and len(left) == 3, (left, out[-3000:])
+    assert run.result.ret == 1 and len(left) == 1 and left[0].endswith("-unprivileged"), (left, out[-3000:])
     named = out.split("clean-up could NOT remove:")[1].splitlines()[0]
     for display in left:
         assert display.startswith("token-auditready-") and f"(display name {display})" in named, (display, named)

@@ -77,7 +77,8 @@ def test_a_run_in_a_namespace_passes_and_leaves_nothing(pytester, bao, url_env):
     # (and what would let it give itself rights there: its policies' paths, auth/token/create)
     from pytest_auditready.checks.log_protection import ESCALATION_PROBES, auth_probes, kv_probes, tune_probes
 
-    assert set(facts["capabilities"]) == {"sys/audit", "sys/audit/auditready", "sys/policies/acl/default",
+    assert set(facts["capabilities"]) == {"sys/audit", "sys/audit/auditready", "sys/audit-hash/auditready",
+                                          "sys/policies/acl/default",
                                           "sys/policy/default", "auth/token/create", "auth/token/create-orphan",
                                           *ESCALATION_PROBES, *auth_probes(facts["auth_types"]),
                                           *tune_probes(facts["mounts"]), *kv_probes(facts["kv_mounts"])}, \

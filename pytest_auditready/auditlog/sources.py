@@ -36,13 +36,18 @@ CUT_AT_END = ("the log command's output ended inside this line (no newline after
 # before its lines reach the one-line error. Values of the environment it was given whose names say secret, too.
 _NOT_SECRET = frozenset({"PWD", "OLDPWD"})  # the working folder: "pwd" in its name, no secret in its value
 _SECRET_NAME = re.compile(r"(?i)token|secret|passw|pwd|key|credential|auth|session|cookie|signature|private")
+# What the passes put in a value's place (and the bootstrap's own blanking of the root token: vault/targets.py).
+PLACEHOLDER = r"<(?:redacted|root token|vault token|credentials|aws access key|github token)>"
 _SECRET_TEXT = (
     (URL_CREDENTIALS, r"\1<credentials>@"),  # user:password@ in a URL
     (re.compile(r"(?i)\b(bearer|basic|negotiate|token|splunk)(\s+)[A-Za-z0-9._~+/=:-]{6,}"), r"\1\2<redacted>"),
     # (a name that goes on past the word: AWS_SECRET_ACCESS_KEY=, DB_PASSWORD_FILE=; red team rt92 F2)
+    # (never over a value an earlier pass put in its place: "X-Vault-Token: <root token>" stays whole, red team rt102
+    # F5; only a whole placeholder of these passes is spared, so a secret that reads "<x>", or what an earlier pass
+    # left of a longer value after its placeholder, is still blanked)
     (re.compile(r"(?i)(\b[\w.-]*?(?:token|secret|passw(?:or)?d|pwd|api[_-]?key|apikey|credentials?|authorization|"
                 r"auth|signature|sig|session(?:[_-]?id)?|cookie|private[_-]?key)[\w.-]*[\"']?\s*[:=]\s*[\"']?)"
-                r"[^\s\"'&,;]+"), r"\1<redacted>"),
+                r"(?!" + PLACEHOLDER + r"(?:[\s\"'&,;]|\Z))[^\s\"'&,;]+"), r"\1<redacted>"),
     (re.compile(r"\b(?:hv[sbr]|s|b|r)\.[A-Za-z0-9_-]{20,}"), "<vault token>"),
     (re.compile(r"\b(?:AKIA|ASIA)[0-9A-Z]{16}\b"), "<aws access key>"),
     # GitHub's classic tokens (GitHub Docs, "About authentication to GitHub": ghp_, gho_, ghu_, ghs_, ghr_)

@@ -5,12 +5,15 @@ The drill itself runs in the scenario (vault/scenario.py, ``Runner._drill``) on 
 server; this check judges what it recorded in ``facts.drill``. A URL target is never drilled. On every target it
 also judges the devices' own options (``_device_findings``): a device that drops entries by design, a socket device
 sending over UDP (it never fails), a device that keeps nothing (``discard``, /dev/null: it never fails either), and
-the other devices that keep the vault serving when the device the run reads fails.
+the other devices that keep the vault serving when the device the run reads fails. Whether a file device records is
+said only where its file was read (``VaultFacts.device_files``: the run's request ids counted in what the file gained
+during the run); one on the vault's host that got none of them is a finding, one that could not be read is "not
+checked" (red team rt102 F2).
 """
 
 from __future__ import annotations
 
-from typing import Any, Iterator, Mapping, Union
+from typing import Any, Iterator, Mapping, Optional, Union
 
 from ..vault.config import (
     PRODUCTION_PATH_MARK,
@@ -151,16 +154,88 @@ def _device_findings(ctx: CheckContext, facts: Any) -> Iterator[Union[Finding, N
                       + ", ".join(repr(p) for p in sorted(filtered)) + " left out, so its log cannot show every "
                       "request.", "audit an unfiltered device's log (audit_device), or these devices' logs together",
                       where=_at(devices[read], "fallback"))
+    seen = {p: _written(facts, p, devices[p]) for p in keeping}
+    for p in sorted(keeping):
+        failing = _failing(facts, p, devices[p], read, seen[p])
+        if failing is not None:
+            yield failing
     others = sorted(p for p in keeping if p != read)
     if read in devices and others:
         yield Note("", f"The log read ({read!r}) is not the only record: when only {read!r} fails, the vault keeps "
-                   "serving while " + "; ".join(_named(p, devices[p]) for p in others) + " records (a request "
-                   f"proceeds when at least one audit device records it), so a gap in {read!r} is no refusal: "
-                   "audit the union of these devices' logs, and alert on each device's failure.")
+                   "serving while another device records each request (a request proceeds when at least one audit "
+                   "device records it): " + "; ".join(_named(p, devices[p]) + seen[p][1] for p in others) + f". So "
+                   f"a gap in {read!r} is no refusal: audit the union of these devices' logs, and alert on each "
+                   "device's failure.")
     elif not read and len(keeping) > 1:
-        yield Note("", "The vault records to several devices (" + "; ".join(_named(p, devices[p])
+        yield Note("", "The vault records to several devices (" + "; ".join(_named(p, devices[p]) + seen[p][1]
                    for p in sorted(keeping)) + ") and serves while any one of them records, so the log read is not "
                    "the only record: a gap in it is no refusal (set audit_device to name the device the run reads).")
+
+
+def _written(facts: Any, path: str, dev: Mapping[str, Any]) -> tuple[str, str]:
+    """What the run saw a device record (``VaultFacts.device_files``, measured by the scenario): ("records", ...)
+    when its file holds the run's requests, ("none" or "part", ...) when the file, on this host, got none or only
+    some of them, ("", ...) when it was not checked; the second is a clause for the notes. Never "records" unless
+    its file was read and holds them."""
+    mark = (getattr(facts, "device_files", None) or {}).get(path)
+    local = str(getattr(facts, "device_files_local", "") or "")
+    if dev.get("type") != "file":
+        return "", f": not checked (what a {_declared(dev) or 'non-file'} device's receiver keeps is not read here)"
+    if not mark:
+        return "", ": not checked (its file was not looked at)"
+    if mark.get("unread"):
+        return "", f": not checked ({mark['unread']})"
+    want, found = int(mark.get("run_requests", 0) or 0), mark.get("found")
+    if not want or found is None:
+        return "", ": not checked (no request of the run had a request id to look for in its file)"
+    if found and (found >= want or mark.get("cut")):
+        return "records", (f": its file holds {found} of the {want} requests of the run answered with a request id, "
+                           "so it records")
+    if not local:  # a file at that path here may be another host's namesake
+        return "", (f": not checked (the file at that path here holds {found} of the {want} requests of the run "
+                    "answered with a request id, but nothing shows it is the vault's: the run cannot tell that it "
+                    "runs on the vault's host)")
+    if mark.get("cut"):
+        return "", (f": not checked (its file grew by more than {_READ_MIB} MiB during the run, and the run's "
+                    "requests were not among what was read)")
+    if mark.get("rotated") and not mark.get("rotated_to"):
+        return "", (f": not checked (its file was replaced during the run, as a rotation does, and the file it "
+                    f"replaced is not in its folder: the new one holds {found} of the {want} requests of the run "
+                    "answered with a request id)")
+    return ("part" if found else "none"), (f": its file holds only {found} of the {want} requests of the run "
+                                           "answered with a request id" if found else f": its file holds none of the "
+                                           f"{want} requests of the run answered with a request id")
+
+
+_READ_MIB = 64  # vault.scenario._DEVICE_FILE_BYTES: what is read of a device's file
+
+
+def _failing(facts: Any, path: str, dev: Mapping[str, Any], read: str, seen: tuple[str, str]) -> Optional[Finding]:
+    """A file device on this host whose file got none (or only some) of the run's requests while the vault served
+    them: a copy that is failing (a full disk, a file it may no longer write), which nothing in the vault's answers
+    shows (red team rt102 F2). What a device whose filter the server honours left out is its filter's."""
+    kind, _ = seen
+    if kind not in ("none", "part") or (_dropping(dev) and _filters_honoured(facts)):
+        return None  # (what a device whose filter the server honours leaves out is its filter's)
+    mark = facts.device_files[path]
+    want, found, grew = int(mark["run_requests"]), int(mark.get("found", 0)), int(mark.get("grew", 0))
+    how = ("its file did not grow" if not grew and not mark.get("rotated") else
+           f"its file grew by {grew} bytes" + (f" (a new file at its path; the one it replaced, now "
+                                               f"{mark['rotated_to']}, read too)" if mark.get("rotated") else "")
+           + (", none of them an entry of the run" if not found else ""))
+    said = (f"wrote none of the run's {want} requests that the vault answered with a request id ({how})" if not found
+            else f"wrote only {found} of the run's {want} requests that the vault answered with a request id ({how})")
+    tail = ("it is the log the run reads, so the run's requests are missing there (completeness): a device that "
+            "cannot write is the likely cause, and the vault kept serving, as another device took each request"
+            if path == read else "the vault kept serving, as another device took each request, so nothing in its "
+            "answers shows that this copy lacks them")
+    return Finding(ID, "", f"Audit device {_named(path, dev)} {said}: that copy is failing (a full disk, a file it "
+                   f"may no longer write, a file system gone read-only), and {tail} (checked here: "
+                   f"{facts.device_files_local}).",
+                   "find why in the vault's server log (\"backend failed to log\" names the device and the error), "
+                   "free the disk or repair the file, then SIGHUP the vault; alert on the audit failure metrics "
+                   "(vault.audit.log_request_failure, vault.audit.log_response_failure)",
+                   where=_at(dev, "file_path"))
 
 
 def _declared(dev: Mapping[str, Any]) -> str:
@@ -264,7 +339,8 @@ CHECK = Check(
     requirement="when no audit device can write, the vault refuses to serve the requests it cannot audit (drilled "
     "on the embedded target only, never on a URL target); a working second device may serve them, and the check "
     "says so; on every target, no audit device's options keep the vault serving what no log records (a device that "
-    "keeps nothing, a socket device over UDP, filters that drop entries no other device catches)",
+    "keeps nothing, a socket device over UDP, filters that drop entries no other device catches), and no file device "
+    "the run can read on the vault's host got none of the run's requests",
     run=run,
     live_only=True,
 )

@@ -1211,6 +1211,17 @@ def run(ctx: CheckContext) -> Iterator[Union[Finding, Skip, Note]]:
                               f"it can rewrite {what} update, delete or sudo on sys/audit/* (switch auditing off).",
                               f"remove write capabilities on {path.rsplit('/', 1)[0]}/* from the policies {pols}")
             continue
+        if path.startswith("sys/audit-hash/"):  # red team rt102 F3
+            bad = sorted(set(caps) & {"update", "root"})
+            if bad:
+                device = path[len("sys/audit-hash/"):]
+                yield Finding(ID, "", f"An identity with only the policies [{pols}] holds {', '.join(bad)} on {path}: "
+                              f"it can have audit device {device!r} compute its HMAC of any value it guesses, and so "
+                              "confirm a guessed password, PIN or token behind any HMAC the log holds (a dictionary "
+                              "attack on the log with the device's own key, by anyone who reads the log).",
+                              f"remove update on sys/audit-hash/* (and on {path}) from the policies {pols}: only the "
+                              "audit token, an auditor's, needs it")
+            continue
         if path in ("auth/token/create", "auth/token/create-orphan"):
             bad = sorted(set(caps) & {"sudo", "root"})
             if bad:
@@ -1247,7 +1258,8 @@ def run(ctx: CheckContext) -> Iterator[Union[Finding, Skip, Note]]:
                       "give the audit token read on sys/mounts and sys/auth, and where the vault has namespaces list "
                       "on sys/namespaces and read on each namespace's sys/mounts and sys/auth "
                       "(examples/auditready-policy.hcl)")
-    yield from _clear_keys(facts.non_hmac, facts.mount_types, facts.mount_places, facts.namespace)
+    yield from _clear_keys(facts.non_hmac, facts.mount_types, facts.mount_places, facts.namespace,
+                           getattr(facts, "kv_versions", {}))
     from ..vault.scenario import probed_headers
 
     probed = set(probed_headers(facts.audited_headers))
@@ -1282,14 +1294,20 @@ def _tune_fix(mount: str, option: str, places: Mapping[str, Sequence[str]],
 
 def _clear_keys(non_hmac: Mapping[str, Mapping[str, Sequence[str]]], types: Mapping[str, str],
                 places: Optional[Mapping[str, Sequence[str]]] = None,
-                run_namespace: str = "") -> Iterator[Union[Finding, Note]]:
+                run_namespace: str = "", versions: Optional[Mapping[str, str]] = None,
+                ) -> Iterator[Union[Finding, Note]]:
     """The mounts tuned to log keys without HMAC: a finding where those keys hold secrets, a note elsewhere.
     ``places``: each mount's [namespace, path] (``VaultFacts.mount_places``), where its tuning is written.
 
     A key with no name ("", what ``bao secrets tune -audit-non-hmac-request-keys=`` leaves when it clears the list,
     or blanks, which OpenBao trims to it) is no secret's key: OpenBao's audit hashing spares the values whose own
     key equals one of the list (internal/audit/hashstructure.go), so it writes in clear only a value keyed "",
-    which no_secret_leak finds at its line. It is told in a note, with the write that really clears the list."""
+    which no_secret_leak finds at its line. It is told in a note, with the write that really clears the list.
+
+    ``versions``: the KV mounts' versions (``VaultFacts.kv_versions``). A KV version 2 mount sends and returns a
+    secret's fields in a map under ``data``, and the vault spares a value by its innermost key only (a map's values
+    are judged by their own keys): listing ``data`` leaves those fields HMAC'd and writes in clear only a field that
+    is itself named ``data`` (or a ``data`` sent as a plain value), which is said so (red team rt102 F4)."""
     for mount, kinds in sorted(non_hmac.items()):
         kind = types.get(mount, "")
         for which in ("request", "response"):
@@ -1312,8 +1330,19 @@ def _clear_keys(non_hmac: Mapping[str, Mapping[str, Sequence[str]]], types: Mapp
             if secret:
                 why = (f"on a {'cubbyhole' if kind.endswith('cubbyhole') else 'KV'} mount every value is a secret"
                        if kind in _SECRET_MOUNT_TYPES else "they hold secrets")
-                yield Finding(ID, "", f"{what} {', '.join(map(repr, keys))} without HMAC ({option}): every audit "
-                              f"device writes the values of {', '.join(map(repr, secret))} in clear text, and {why}.",
+                wrapped = ([k for k in secret if k == "data"] if kind in ("kv", "generic")
+                           and (versions or {}).get(mount) == "2" else [])
+                plain = [k for k in secret if k not in wrapped]
+                said = [f"every audit device writes the values of {', '.join(map(repr, plain))} in clear text"
+                        ] if plain else []
+                if wrapped:
+                    said.append("on this KV version 2 mount 'data' is the map a secret's fields are written and read "
+                                "in, and their values keep their HMAC under their own names (the vault spares a "
+                                "value by its innermost key only), but every audit device writes in clear a field "
+                                "that is itself named 'data' (bao kv put PATH data=VALUE) and a 'data' sent as a "
+                                "plain value (a malformed write, refused after its request entry is written)")
+                yield Finding(ID, "", f"{what} {', '.join(map(repr, keys))} without HMAC ({option}): "
+                              f"{'; '.join(said)}, and {why}.",
                               f"take those keys out of {option} ({keep} to keep; none to keep: {clear}), and rotate "
                               "what was written under them")
             else:

@@ -13,6 +13,7 @@ import os
 import re
 import secrets
 import signal
+import stat
 import threading
 import time
 from dataclasses import dataclass, field
@@ -351,6 +352,13 @@ class VaultFacts:
     # the active node's API address, "nodes": every node's API address known (sys/ha-status, else the active's),
     # "nodes_error": why sys/ha-status did not list them}; {} when the vault is no HA cluster or does not say
     ha: dict[str, Any] = field(default_factory=dict)
+    # each file device's file, as found here before and after the run (``Runner._mark_device_files``): device ->
+    # {"file_path", "since_ns", "size", "ino", "dev", "run_requests", "found", "grew", "rotated", "cut"} or with
+    # "unread": why it could not be looked at
+    device_files: dict[str, dict[str, Any]] = field(default_factory=dict)
+    device_files_local: str = ""  # how the devices' paths are known to be this host's files ("" unknown)
+    # the KV mounts among those in non_hmac: mount -> "1" or "2" (their version)
+    kv_versions: dict[str, str] = field(default_factory=dict)
 
     def to_json(self) -> dict[str, Any]:
         return {k: v for k, v in self.__dict__.items()}
@@ -442,6 +450,7 @@ class Runner:
         # What the vault confirmed removing with a 2xx answer to the removal itself ("canary PATH", "accessor A",
         # "policy NAME"): the verdict on a thing whose check-up the audit token may not read (403).
         self._confirmed: set[str] = set()
+        self._revoke_said: dict[str, str] = {}  # identity -> how its token's revocations answered (_revoke_refused)
         self.verified = False  # set by a teardown that ran to its end and asked the vault what is left
 
     @property
@@ -591,6 +600,16 @@ class Runner:
                                 f"set namespace {self.plan.settings_in} to an existing namespace (bao namespace list)")
         if reply.status in (400, 401, 403):
             where = f" in namespace {self._ns}/" if self._ns else ""
+            known = self._token_known()
+            if known:  # a token the vault knows, whose policies leave out its own lookup (red team rt102 F1)
+                raise ScenarioError(
+                    f"the token in VAULT_TOKEN may not read auth/token/lookup-self{where} ({reply.status}: "
+                    f"{reply.error or 'denied'}), although the vault at {self.admin.url} knows it ({known}): its "
+                    "policies lack read on auth/token/lookup-self, which the default policy grants (a token made "
+                    "with -no-default-policy, or a role with token_no_default_policy, goes without it)",
+                    "add path \"auth/token/lookup-self\" { capabilities = [\"read\"] } to the token's policy "
+                    "(examples/auditready-policy.hcl has it), or give the token the default policy",
+                )
             raise ScenarioError(
                 f"the vault at {self.admin.url} rejected the token{where} ({reply.status}: {reply.error or 'denied'})",
                 "export a valid, unexpired token in VAULT_TOKEN (or BAO_TOKEN)"
@@ -637,7 +656,24 @@ class Runner:
         self._ha_facts()
         self._kv_v2()
         self._unprivileged_policies_exist()
-        self._audit_device_exists()
+        listing = self._admin_call("GET", "sys/audit")
+        self._audit_device_exists(listing)
+        self._mark_device_files(listing)
+
+    def _token_known(self) -> str:
+        """After the audit token's own lookup was refused: how the vault shows it knows the token, else "". GET
+        sys/internal/ui/mounts needs no policy: Vault and OpenBao answer it for any token they know (its mounts, as
+        that token may see them) and refuse a token they do not know (unknown, expired, revoked, outside its bound
+        CIDRs) with 403 (OpenBao and Vault: ``pathInternalUIMountsRead``). The error texts differ too (OpenBao 2.x:
+        "permission denied" for an unknown token, "1 error occurred: * permission denied" for a policy's refusal;
+        Vault 1.17+ adds "invalid token" for an unknown one), but an answer tells, not a wording."""
+        try:
+            probe = self.admin.call("GET", "sys/internal/ui/mounts")
+        except AuditReadyError:
+            return ""
+        if probe.ok:
+            return "it answers GET sys/internal/ui/mounts with this token, which it refuses a token it does not know"
+        return ""
 
     def _ha_facts(self) -> None:
         """``facts.ha``: whether the vault is an HA cluster, from sys/leader (unauthenticated, in the root namespace),
@@ -689,12 +725,11 @@ class Runner:
         elif mount.status == 400 or mount.status == 404:
             raise ScenarioError(f"there is no secrets engine mounted at {kv}/", fix)
 
-    def _audit_device_exists(self) -> None:
-        """Refuse an ``audit_device`` the vault does not have (where the audit token may list the devices): no
-        digest of the run could be asked of it, and the run would fail integrity_digest for a typo."""
+    def _audit_device_exists(self, reply: Reply) -> None:
+        """Refuse an ``audit_device`` the vault does not have (where the audit token may list the devices, in
+        ``reply``): no digest of the run could be asked of it, and the run would fail integrity_digest for a typo."""
         if not self._audit_device:
             return
-        reply = self._admin_call("GET", "sys/audit")
         if not reply.ok:
             return
         have = sorted(p.rstrip("/") for p in _device_listing(reply))
@@ -1018,6 +1053,8 @@ class Runner:
             self.facts.digests[dev] = hashes
         if caps_spec is not None:
             paths = ["sys/audit"] + [f"sys/audit/{d}" for d in self.facts.devices]
+            # and whether it may have a device compute its HMAC of any value it guesses (red team rt102 F3)
+            paths += [f"sys/audit-hash/{d}" for d in self.facts.devices]
             # and what would let it give itself those: writing a policy it holds, or tokens of any policy
             held = sorted({"default", *self.plan.unprivileged_policies} - {"root"})
             paths += [f"{where}/{p}" for p in held for where in ("sys/policies/acl", "sys/policy")]
@@ -1332,6 +1369,9 @@ class Runner:
                     self.facts.non_hmac.setdefault(name, {})[kind] = sorted(str(k) for k in keys)
                     self.facts.mount_types[name] = str(info.get("type", ""))
                     self.facts.mount_places[name] = [client.namespace, path]
+                    if info.get("type") in ("kv", "generic"):  # KV v2 sends a secret's fields in a map: data
+                        version = str((info.get("options") or {}).get("version") or "1")
+                        self.facts.kv_versions[name] = "2" if info.get("type") == "kv" and version == "2" else "1"
 
     def _resolve_device(self) -> str:
         if self._audit_device:
@@ -1345,6 +1385,67 @@ class Runner:
         if len(self.facts.devices) == 1:
             return next(iter(self.facts.devices))
         return ""
+
+    def _mark_device_files(self, listing: Reply) -> None:
+        """Where each file device's file stands before the run's first step (its size and identity), so that
+        ``_measure_device_files`` tells, once the run is over, whether it received the run's entries (red team rt102
+        F2: a second device on a full disk wrote none, and the report said it records). A path is the vault's: it
+        names a file here only on the vault's own host, which the measure tells (``local_files``)."""
+        from ..checks.fail_closed import keeps_nothing
+
+        since = time.time_ns()
+        for path, dev in (_device_listing(listing) if listing.ok else {}).items():
+            opts = dev.get("options") if isinstance(dev, dict) else None
+            fp = str((opts or {}).get("file_path", "")) if isinstance(opts, dict) else ""
+            if dev.get("type") != "file" or not fp or keeps_nothing(fp):
+                continue
+            mark: dict[str, Any] = {"file_path": fp, "since_ns": since}
+            if not os.path.isabs(fp):
+                mark["unread"] = "its file_path is relative to the vault's working folder, unknown here"
+            else:
+                try:
+                    st = os.stat(fp)
+                except OSError as exc:
+                    mark["unread"] = f"there is no file at that path here ({exc.strerror or exc})"
+                else:
+                    if stat.S_ISREG(st.st_mode):
+                        mark.update(size=st.st_size, ino=st.st_ino, dev=st.st_dev)
+                    else:
+                        mark["unread"] = "its path leads to no regular file here"
+            self.facts.device_files[path.rstrip("/")] = mark
+
+    def local_files(self) -> str:
+        """How the run knows that the audit devices' file paths name files of this host, "" when it does not: the
+        embedded target's own server, or the log the run reads being the file of the device it audits (the same
+        file, by its identity). A file found elsewhere at a device's path says nothing of that device."""
+        from .embedded import drill_for
+
+        if self.ledger.target == "embedded" and drill_for(self.admin.url) is not None:
+            return "the vault is the embedded target's own server"
+        read = self.facts.devices.get(self.facts.device, {})
+        fp = str(read.get("options", {}).get("file_path", "")) if read.get("type") == "file" else ""
+        if fp and self._log_path and os.path.isabs(fp):
+            with contextlib.suppress(OSError):
+                if os.path.samefile(fp, self._log_path):
+                    return f"the log the run reads is the file of device {self.facts.device!r}"
+        return ""
+
+    def _measure_device_files(self) -> None:
+        """For each file device marked at preflight (``_mark_device_files``): how many of the run's requests (those
+        answered with a request id) its file received since, read from where the file stood then (from its start
+        when it was replaced meanwhile: a rotation), at most ``_DEVICE_FILE_BYTES``. Never its content: only the
+        request ids it holds are counted."""
+        if not self.facts.device_files:
+            return
+        self.facts.device_files_local = self.local_files()
+        actions = [(a.sent_ns, a.request_id) for a in self.ledger.actions if a.request_id]
+        for mark in self.facts.device_files.values():
+            if "unread" in mark or "size" not in mark:
+                continue
+            want = {rid.lower() for sent, rid in actions if sent >= int(mark["since_ns"])}
+            mark["run_requests"] = len(want)
+            if want:
+                _count_ids(mark, want)
 
     def teardown(self) -> None:
         """Always runs, with SIGINT/SIGTERM held off until it is done. Removes canaries, tokens and policies,
@@ -1367,6 +1468,8 @@ class Runner:
                     self._record_quiet(spec, {"accessor": accessor})
                 else:
                     self._quiet("POST", "auth/token/revoke-accessor", {"accessor": accessor})
+            if not self._parent_gone:
+                self._revoke_refused()
             for name in self._policies_written:
                 ident = name.rsplit("-", 1)[-1]
                 spec = specs.get(f"delete-policy-{ident}")
@@ -1379,6 +1482,26 @@ class Runner:
                     self._record_quiet(spec)
             self._verify_clean()
             self.verified = True
+
+    def _revoke_refused(self) -> None:
+        """Each token whose revocation by accessor the vault did not confirm (refused: the audit token may lack
+        update on auth/token/revoke-accessor) revokes itself (auth/token/revoke-self: the run's own policies grant
+        it, and the default policy does). What each answered is kept for the residue (``_revoke_said``)."""
+        for ident, accessor in self._accessors.items():
+            client = self._clients.get(ident)
+            if f"accessor {accessor}" in self._confirmed or client is None or self._failures >= 2:
+                continue
+            tried = self.ledger.by_name(f"revoke-token-{ident}")
+            said = (f"auth/token/revoke-accessor answered {tried.status}" if tried is not None and tried.status
+                    else "its revocation by accessor was not confirmed")
+            try:
+                r = client.call("POST", "auth/token/revoke-self")
+            except AuditReadyError:
+                self._revoke_said[ident] = f"{said}, and its own revoke-self got no answer"
+                continue
+            if r.ok:
+                self._confirmed.add(f"accessor {accessor}")
+            self._revoke_said[ident] = f"{said}, and its own revoke-self {r.status}"
 
     def _revoke_selves(self) -> None:
         """The audit token stopped working (``_parent_gone``): the tokens it made went with it, unless it was
@@ -1494,7 +1617,10 @@ class Runner:
             r = self._quiet("POST", "auth/token/lookup-accessor", {"accessor": accessor})
             # 400 "invalid accessor": no token has it any more
             if self._left(r, r is not None and r.status == 400, f"accessor {accessor}"):
-                self.facts.residue.append(f"token of {ident} (display name {self._shown(ident)})")
+                said = self._revoke_said.get(ident, "")
+                self.facts.residue.append(f"token of {ident} (display name {self._shown(ident)}) ("
+                                          + (f"{said}; " if said else "")
+                                          + f"it expires after its ttl of {self.plan.token_ttl})")
         for ident, why in ({} if self._parent_gone else self._pending_tokens).items():
             searched = (f"the vault's token accessors could not be searched as {self._token_search}"
                         if self._token_search else "it was not among the vault's tokens when clean-up looked, and "
@@ -1557,8 +1683,82 @@ class Runner:
         return [a for a in self.plan.actions if a.phase == phase]
 
     def close(self) -> None:
+        with contextlib.suppress(OSError, ValueError):  # a file that cannot be read is said where it is marked
+            self._measure_device_files()
         self.facts.client_addresses = self.admin.local_addresses
         self.admin.close()  # the identities share its connection pool
+
+
+# The most bytes read of what a device's file gained during the run, to find the run's request ids in it.
+_DEVICE_FILE_BYTES = 64 << 20
+_REQUEST_ID = re.compile(rb"[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}")
+
+
+def _count_ids(mark: dict[str, Any], want: set[str]) -> None:
+    """Fill ``mark`` (``Runner._mark_device_files``) with what its file gained since: "grew" (bytes), "found" (how
+    many of ``want``, the run's request ids, it holds), "rotated" (another file is at the path now, read from its
+    start) with "rotated_to" (where the file marked went, found by its identity in the same folder, read from the
+    mark on), "cut" (more than ``_DEVICE_FILE_BYTES`` gained: read that far), or "unread" (why it could not be read).
+    A file that did not grow is told by its size alone, without reading it."""
+    fp = str(mark["file_path"])
+    try:
+        st = os.stat(fp)
+    except OSError as exc:
+        mark["unread"] = f"its file could not be found again at the run's end ({exc.strerror or exc})"
+        return
+    same = (st.st_ino, st.st_dev) == (mark["ino"], mark["dev"])
+    start = int(mark["size"]) if same and st.st_size >= int(mark["size"]) else 0
+    parts = [(fp, start)]
+    if not same:  # rotated during the run: the entries before the rotation are in the file marked, if it is near
+        mark["rotated"] = True
+        old = _same_file(os.path.dirname(fp), int(mark["ino"]), int(mark["dev"]))
+        if old is not None:
+            mark["rotated_to"] = old
+            parts.append((old, int(mark["size"])))
+    mark["grew"] = st.st_size - start
+    if mark["grew"] == 0 and same:
+        mark["found"] = 0
+        return
+    found: set[str] = set()
+    left = _DEVICE_FILE_BYTES
+    for path, begin in parts:
+        try:
+            left = _find_ids(path, begin, want, found, left)
+        except OSError as exc:
+            mark["unread"] = f"its file could not be read here ({exc.strerror or exc})"
+            return
+    mark["cut"] = left <= 0 and len(found) < len(want)
+    mark["found"] = len(found)
+
+
+def _same_file(folder: str, ino: int, dev: int) -> Optional[str]:
+    """The file of ``folder`` (its first 1000 entries) that is the file (``ino``, ``dev``), if one is."""
+    with contextlib.suppress(OSError), os.scandir(folder) as entries:
+        for n, entry in enumerate(entries):
+            if n >= 1000:
+                break
+            with contextlib.suppress(OSError):
+                st = entry.stat(follow_symlinks=False)
+                if (st.st_ino, st.st_dev) == (ino, dev):
+                    return entry.path
+    return None
+
+
+def _find_ids(path: str, begin: int, want: set[str], found: set[str], left: int) -> int:
+    """Add to ``found`` the ids of ``want`` that ``path`` holds from byte ``begin`` on, reading at most ``left``
+    bytes; returns what is left of ``left``."""
+    tail = b""
+    with open(path, "rb") as f:
+        f.seek(begin)
+        while left > 0 and len(found) < len(want):
+            chunk = f.read(min(1 << 20, left))
+            if not chunk:
+                break
+            left -= len(chunk)
+            data = tail + chunk
+            found.update(rid for rid in (m.decode().lower() for m in _REQUEST_ID.findall(data)) if rid in want)
+            tail = data[-35:]  # an id cut at the chunk's end is whole in the next one
+    return left
 
 
 # The least a token must have left to live (plus four request timeouts): a run takes about a second, but its
