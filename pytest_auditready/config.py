@@ -351,6 +351,63 @@ def field_paths(spec: str) -> tuple[tuple[str, ...], ...]:
     return tuple(tuple(p.split(".")) for p in field_alternatives(spec))
 
 
+# What each field a field_map names shows of an entry: one key read as two of them shows one fact, not two.
+FIELD_FACTS: Mapping[str, str] = {
+    "type": "which half of a request", "time": "when", "identity": "who acted", "resource": "which secret or path",
+    "action": "what was done", "result": "the outcome", "source": "from where", "request_id": "which request"}
+# The one pair of fields that may be read from one key: a producer whose log holds only actions that took place
+# (1Password's item usages, Infisical's audit log) writes no outcome, and its action's word is all it says of one.
+SHARED_KEY_FIELDS = frozenset({"action", "result"})
+
+
+def json_path_key(path: str) -> tuple[str, ...]:
+    """A dotted path as ``offline.reader.resolve`` walks it: a list index by its number ("sourceIPs.00" reads what
+    "sourceIPs.0" does); every other key as written (JSON keys are case-sensitive)."""
+    return tuple(str(int(k)) if k.isascii() and k.isdigit() else k for k in path.split("."))
+
+
+def one_key(reads: Mapping[str, str]) -> list[tuple[str, tuple[str, ...]]]:
+    """The keys read as two or more fields, each with those fields (in FIELD_MAP_NAMES order), where ``reads`` gives
+    each field the path it reads first: that path's value is then the value of each of them in every entry that
+    writes it, so no entry could show them apart, nor lack one of them and not the others (red team rt102 F5: one
+    key given to six fields, and required_fields passed). A later path of a list is read only where the earlier ones
+    hold nothing (Okta's resource = ["target.0.alternateId", "eventType"]: an event with no target is named by its
+    type), so it may be another field's. Action and result alone may share one (``SHARED_KEY_FIELDS``)."""
+    by: dict[tuple[str, ...], list[str]] = {}
+    for name in FIELD_MAP_NAMES:
+        if name in reads:
+            by.setdefault(json_path_key(reads[name]), []).append(name)
+    return [(reads[names[0]], tuple(names)) for names in by.values()
+            if len(names) > 1 and not set(names) <= SHARED_KEY_FIELDS]
+
+
+def listed(items: Sequence[str]) -> str:
+    """``items`` as a message names them: "a", "a and b", "a, b and c"."""
+    return items[0] if len(items) == 1 else ", ".join(items[:-1]) + " and " + items[-1]
+
+
+def one_key_refusal(shared: Sequence[tuple[str, tuple[str, ...]]]) -> tuple[str, str]:
+    """The cause and fix of a refused field_map whose fields ``shared`` (``one_key``) read one key each."""
+    import json
+
+    cause = "; ".join(f"{listed(names)} are {'all ' if len(names) > 2 else ''}read from one key, {json.dumps(path)}, "
+                      f"and one value cannot be {'both' if len(names) == 2 else 'each of'} "
+                      f"{listed([FIELD_FACTS[n] for n in names])}" for path, names in shared)
+    fix = ("map each field to the key where the producer writes that fact (e.g. identity = \"actor.id\", source = "
+           "\"client.ip\"; of a list of paths, the first is the one read where the producer writes it); result may "
+           "share action's key only for a producer whose log holds nothing but actions that took place; a field the "
+           "producer never writes: take it out of field_map and of required_fields")
+    return cause, fix
+
+
+class Refused(ValueError):
+    """A value of the allowed shape that cannot be used: ``cause`` and ``fix`` said as they are (``load``)."""
+
+    def __init__(self, cause: str, fix: str) -> None:
+        super().__init__(fix)
+        self.cause, self.fix = cause, fix
+
+
 def _field_map(v: Any) -> Any:
     allowed = ("a table from " + ", ".join(FIELD_MAP_NAMES) + " to dotted JSON paths (or lists of them, tried in "
                'order: a producer that names one field under several keys), e.g. {time = "eventTime", identity = '
@@ -368,6 +425,9 @@ def _field_map(v: Any) -> Any:
          for k, p in v.items()}
     if any(not isinstance(p, str) or any(not q.strip(". ") for q in field_alternatives(p)) for p in v.values()):
         raise ValueError(allowed)
+    shared = one_key({k: field_alternatives(p)[0] for k, p in v.items()})
+    if shared:  # one value read as two facts of an entry (red team rt102 F5)
+        raise Refused(*one_key_refusal(shared))
     return tuple((k, v[k]) for k in FIELD_MAP_NAMES if k in v)
 
 
@@ -826,6 +886,9 @@ def load(
                 raise ConfigError(f"bad value for {key!r} in {origin}: a quoted string", f"{key} takes {_TYPED[conv]}")
             try:
                 values[key] = conv(raw)
+            except Refused as exc:
+                raise ConfigError(f"bad value for {key!r} in {origin}" + (f" ({option})" if option else "")
+                                  + f": {exc.cause}", exc.fix) from None
             except ValueError as exc:
                 raise ConfigError(f"bad value for {key!r} in {origin}" + (f" ({option})" if option else ""),
                                   f"{said} takes {exc}") from None

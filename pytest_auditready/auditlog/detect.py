@@ -1363,9 +1363,35 @@ def check_format(name: str, found: Detected, wanted: str, field_map: Sequence[tu
                             "paths this one uses in field_map with log_format = \"jsonl\" (time = \"timestamp\")")
     if fmt in ("k8s", "cloudtrail") and field_map:
         _mapped_paths(name, found, field_map, overrides=fmt)  # its paths replace the format's own (formats.py)
+    if fmt in ("jsonl", "k8s", "cloudtrail") and field_map:
+        _one_key(name, fmt, field_map)
     if fmt == "jsonl":
         _unmapped(name, field_map, required)
     return fmt
+
+
+def _one_key(name: str, fmt: str, field_map: Sequence[tuple[str, str]]) -> None:
+    """Raises ConfigError when two fields would be read from one key (``config.one_key``): field_map's own (settings
+    made without ``config.load``, which refuses them), or one of its paths and a path of the format's own that it
+    leaves in place (identity = "sourceIPs.0" over a Kubernetes log, whose source is read there)."""
+    from ..config import listed, one_key, one_key_refusal
+    from ..errors import ConfigError
+    from .formats import CLOUDTRAIL_FIELDS, K8S_FIELDS
+
+    mapped = {k: field_alternatives(p)[0] for k, p in dict(field_map).items()}
+    own: dict[str, str] = ({} if fmt == "jsonl" else dict(K8S_FIELDS) if fmt == "k8s"
+                           else {k: ps[0] for k, ps in CLOUDTRAIL_FIELDS.items()})
+    shared = one_key({**own, **mapped})
+    if not shared:
+        return
+    cause, fix = one_key_refusal(shared)
+    names = [n for _, group in shared for n in group]
+    kept = [n for n in names if n not in mapped]
+    if not kept:
+        raise ConfigError(f"{name} is read with a field_map whose {cause}", fix)
+    given = [n for n in names if n in mapped]
+    raise ConfigError(f"{name} is {TITLES.get(fmt, fmt)}, read by its own path for {listed(kept)} and by "
+                      f"field_map's for {listed(given)}: {cause}", fix)
 
 
 def _vault_integration(obj: Any) -> bool:

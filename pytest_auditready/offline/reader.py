@@ -426,7 +426,7 @@ def resolve(data: Any, path: Sequence[str]) -> Optional[list[Union[str, int]]]:
         return []
     if isinstance(data, list):
         k = path[0]
-        if k.isdigit() and int(k) < len(data):
+        if _index(k) and int(k) < len(data):
             rest = resolve(data[int(k)], path[1:])
             return None if rest is None else [int(k), *rest]
         return None
@@ -449,7 +449,7 @@ def _lookup(data: Any, path: Sequence[str], whole: bool = False) -> str:
     for k in path:
         if isinstance(data, dict) and k in data:
             data = data[k]
-        elif isinstance(data, list) and k.isdigit() and int(k) < len(data):
+        elif isinstance(data, list) and _index(k) and int(k) < len(data):
             data = data[int(k)]
         else:
             keys = resolve(root, path)  # (a key with dots in it: rare, so looked for only when the plain walk fails)
@@ -485,6 +485,7 @@ def leaf(data: Any, path: Sequence[str]) -> Any:
 _FIELDS = ("type", "time", "identity", "resource", "action", "result", "source", "request_id")
 _RESULT = _FIELDS.index("result")
 _WHEN = _FIELDS.index("time")
+_REQUEST_ID = _FIELDS.index("request_id")
 _EPOCH = re.compile(r"[1-9][0-9]{9,18}\Z")
 
 
@@ -510,6 +511,28 @@ PLACEHOLDERS = frozenset({"-", "--", "null", "nil", "none", "undefined", "n/a", 
 def is_placeholder(value: str) -> bool:
     """``value`` is a placeholder for no value (``PLACEHOLDERS``, whatever its case and the blanks around it)."""
     return len(value) <= 11 and value.strip().lower() in PLACEHOLDERS
+
+
+# What stands for no request id where a request id is read (generic JSON lines, a Kubernetes event's auditID), besides
+# PLACEHOLDERS: "unknown", and an id of zeros alone ("0", the nil UUID 00000000-0000-0000-0000-000000000000, with or
+# without braces, an all-zero trace id): the zero value a hop writes for an id it never had (an unset number, .NET's
+# Guid.Empty, Go's uuid.Nil), which W3C Trace Context and OpenTelemetry call no valid id. It tells no request apart
+# (red team rt102 F5). Vault and OpenBao write a random UUID, the API server a UUID or the client's Audit-ID header.
+def no_request_id(value: str) -> bool:
+    """``value``, read as a request id, names no request: "unknown" (whatever its case) or zeros alone, with dashes
+    and braces or not, and the blanks around it."""
+    v = value.strip()
+    if v[:1] == "{" and v[-1:] == "}":
+        v = v[1:-1]
+    if v[:1] in ("u", "U"):
+        return v.lower() == "unknown"
+    return v[:1] in ("0", "-") and len(v) <= 64 and not v.strip("0-") and "0" in v
+
+
+def _index(key: str) -> bool:
+    """``key`` (a segment of a dotted path) names a list item: ASCII digits alone ("²" and "٣" are keys: int() would
+    refuse the one and read the other as 3)."""
+    return key.isascii() and key.isdigit()
 
 
 def _first(data: Any, paths: Sequence[Sequence[str]]) -> str:
@@ -585,7 +608,7 @@ def jsonl_parser(file: str, field_map: Mapping[str, str],
             at = used[i]
             if at and i != _RESULT and v[i] in ("true", "false") and isinstance(leaf(data, at), bool):
                 v[i] = ""
-            elif is_placeholder(v[i]):  # nor does a placeholder
+            elif is_placeholder(v[i]) or (i == _REQUEST_ID and no_request_id(v[i])):  # nor does a placeholder
                 v[i] = ""
             elif alts and i != _RESULT and not v[i]:
                 for p in alts:
