@@ -63,7 +63,7 @@ def _keep_freed_memory() -> None:
     mallopt(m_trim_threshold, 64 << 20)
 
 
-def expand(paths: Sequence[str]) -> list[str]:
+def expand(paths: Sequence[str], left_out: Optional[list[tuple[str, str]]] = None) -> list[str]:
     """Every log file named by ``paths``, each once: a file as given, a folder's log files (recursively; each log's
     rotated files oldest first, its live log last: ``rotation.rotation_sorted``; digest chains and keys left out), a
     glob's matches (in the same order, the same left out: ``audit.log*`` matches the chain ``audit.log.digests``
@@ -71,7 +71,9 @@ def expand(paths: Sequence[str]) -> list[str]:
     (``rotation.chain_name``), is never read as a log, even named on its own (the shell expands ``audit.log*``
     before the command sees it): tamper_evidence finds it beside its log. A path that names nothing is an
     AuditReadyError, as is a folder or glob holding no file, or a run naming only chains: an empty set of evidence
-    is never a pass."""
+    is never a pass. A local file whose whole content is a checksum list (``checksum_list``: the SHA256SUMS a copy
+    tool wrote beside the logs) is no log either: left out of a folder, a glob or the files named with others, and
+    put in ``left_out`` as (path, what it is); named alone it is refused."""
     import glob
     import os
 
@@ -80,6 +82,7 @@ def expand(paths: Sequence[str]) -> list[str]:
 
     out: list[str] = []
     chains: list[str] = []
+    sums: list[tuple[str, str]] = []
     for p in paths:
         if p == "-" and not os.path.lexists(p):
             raise AuditReadyError("'-' names standard input, which is not read: a verdict names the files it rests on",
@@ -89,21 +92,28 @@ def expand(paths: Sequence[str]) -> list[str]:
         elif "://" in p and not os.path.lexists(p):
             _not_read_url(p)
         elif os.path.isdir(p):
-            found = rotation_sorted(os.path.join(d, n) for d, names in _walk(p) for n in names
-                                    if read_by_scan(os.path.join(d, n)))
+            found = _no_sums(rotation_sorted(os.path.join(d, n) for d, names in _walk(p) for n in names
+                                             if read_by_scan(os.path.join(d, n))), sums)
             if not found:
-                raise AuditReadyError(f"the folder {p} holds no log file", "name the folder that holds the audit logs")
+                raise AuditReadyError(f"the folder {p} holds no log file"
+                                      + (f" ({sums[-1][0]} is {sums[-1][1]})" if sums else ""),
+                                      "name the folder that holds the audit logs")
             out.extend(found)
         elif os.path.lexists(p) or not glob.has_magic(p):
             if chain_name(os.path.basename(p)) and os.path.isfile(p):
                 chains.append(p)  # a chain named on its own, or by a glob the shell expanded
-            else:
+            elif _no_sums([p], sums):
                 out.append(p)  # opening it says what is wrong, if anything
         else:
-            out.extend(_globbed(p))
+            out.extend(_globbed(p, sums))
     if chains and not out:
         raise AuditReadyError(f"{chains[0]} is a digest chain written by `auditready seal`, not an audit log",
                               "name the log it seals (or its folder): tamper_evidence finds the chain beside it")
+    if sums and not out:
+        raise AuditReadyError(f"{sums[0][0]} is {sums[0][1]}, not an audit log",
+                              "name the logs it lists (or their folder)")
+    if left_out is not None:
+        left_out.extend(sums)
     # one file named twice (audit.log, ./audit.log, its absolute path; by a folder and by name; by way of a linked
     # folder) is read once, under the first name given; a link to a file is another name, kept: a rotated file
     # replaced by a link is completeness's to judge
@@ -145,7 +155,84 @@ def scanned_folders(top: str) -> list[str]:
     return [os.path.realpath(d) for d, _ in _walk(top)]
 
 
-def _globbed(pattern: str) -> list[str]:
+def _no_sums(paths: Iterable[str], sums: list[tuple[str, str]]) -> list[str]:
+    """``paths`` without the checksum lists among them (``checksum_list``), each put in ``sums`` with what it is."""
+    out = []
+    for p in paths:
+        what = checksum_list(p)
+        if what:
+            sums.append((p, what))
+        else:
+            out.append(p)
+    return out
+
+
+SUMS_MAX = 16 << 20  # a checksum list of more bytes is read as a log (and refused as today): 200,000 files listed
+_HEX_DIGITS = {32: "md5sum", 40: "sha1sum", 56: "sha224sum", 64: "sha256sum", 96: "sha384sum", 128: "sha512sum"}
+_SUM_START = re.compile(rb"#|\\?[0-9a-fA-F]{32}|\\?(?:MD5|SHA|BLAKE2|SM3)[\w/-]* \(")
+_GNU_SUM = re.compile(rb"\\?([0-9a-fA-F]{32,128}) [ *].+")
+_BSD_SUM = re.compile(rb"\\?(MD5|SHA1|SHA224|SHA256|SHA384|SHA512(?:/224|/256)?|SHA3-(?:224|256|384|512)|BLAKE2[bs]"
+                      rb"(?:-\d+)?|SM3) \(.+\) = [0-9a-fA-F]{32,128}")
+
+
+def checksum_list(path: str) -> str:
+    """What ``path`` is when its whole content is a checksum list, told by content only (never by its name): lines
+    of a hex digest, two characters (" " or " *") and a file name, as coreutils' sha256sum, sha1sum, md5sum, b2sum
+    and Perl's shasum write them (SHA256SUMS, MD5SUMS, a copy tool's manifest), or BSD's tagged lines
+    (``SHA256 (audit.log) = ...``, sha256sum --tag, macOS shasum); comment and blank lines may be among them. "" for
+    anything else: an object, no regular file, an empty or larger file (each read as a log, which says what it is).
+    Such a list is what a copy of the logs carries to check itself: evidence about the logs, not audit entries."""
+    import stat
+
+    from .objects import is_url
+
+    if is_url(path):
+        return ""
+    try:
+        st = os.stat(path)
+        if not stat.S_ISREG(st.st_mode) or not 0 < st.st_size <= SUMS_MAX:
+            return ""
+        fd = os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_CLOEXEC", 0)
+                     | getattr(os, "O_NOCTTY", 0))
+    except (OSError, ValueError):
+        return ""  # reading it as a log says what is wrong with it
+    try:
+        if not stat.S_ISREG(os.fstat(fd).st_mode):
+            return ""
+        head = os.read(fd, 256)
+        if not _SUM_START.match(head.removeprefix(b"\xef\xbb\xbf")):
+            return ""  # it begins as no checksum list does: a log (nothing more is read)
+        data = bytearray(head)
+        while len(data) <= SUMS_MAX:
+            more = os.read(fd, 1 << 20)
+            if not more:
+                break
+            data += more
+    except OSError:
+        return ""
+    finally:
+        os.close(fd)
+    if len(data) > SUMS_MAX:
+        return ""
+    kinds: set[str] = set()
+    for line in bytes(data).removeprefix(b"\xef\xbb\xbf").split(b"\n"):
+        line = line.rstrip(b"\r")
+        if not line.strip() or line.startswith(b"#"):
+            continue
+        gnu = _GNU_SUM.fullmatch(line)
+        if gnu is not None and len(gnu.group(1)) in _HEX_DIGITS:
+            kinds.add(f"a checksum list ({_HEX_DIGITS[len(gnu.group(1))]}'s format)")
+            continue
+        bsd = _BSD_SUM.fullmatch(line)
+        if bsd is None:
+            return ""
+        kinds.add(f"a checksum list (BSD's tagged format, {bsd.group(1).decode()})")
+    if len(kinds) != 1:
+        return "a checksum list" if kinds else ""
+    return kinds.pop()
+
+
+def _globbed(pattern: str, sums: Optional[list[tuple[str, str]]] = None) -> list[str]:
     """A glob's matches as the shell's expansion of it would be read (red team rt53 F1): a matched folder walked,
     a match that is no regular file (a dangling link, a FIFO) named, so that opening it says what it is; and every
     folder the pattern reaches into listed, or refused (``_unlisted``): Python's glob passes over a folder it
@@ -170,10 +257,13 @@ def _globbed(pattern: str) -> list[str]:
             files.extend(os.path.join(d, n) for d, names in _walk(m) for n in names if read_by_scan(os.path.join(d, n)))
         elif read_by_scan(m):
             files.append(m)
-    found = rotation_sorted(_once(sorted(files, key=lambda p: (p.count(os.sep), p))))
+    left: list[tuple[str, str]] = []
+    found = _no_sums(rotation_sorted(_once(sorted(files, key=lambda p: (p.count(os.sep), p)))), left)
+    if sums is not None:
+        sums.extend(left)
     if not found:
-        raise AuditReadyError(f"no file matches {pattern}", "check the pattern (quote it so the shell does not "
-                              "expand it first)")
+        raise AuditReadyError(f"no file matches {pattern}" + (f" but {left[0][0]}, {left[0][1]}" if left else ""),
+                              "check the pattern (quote it so the shell does not expand it first)")
     return found
 
 
@@ -291,7 +381,16 @@ def prepare(settings: Settings, paths: Sequence[str]) -> tuple[list[str], dict[s
     from ..checks.log_protection import _members
 
     _members.cache_clear()  # who is in a group: as the host says for this run
-    return expand(paths), secrets
+    left_out: list[tuple[str, str]] = []
+    files = expand(paths, left_out)
+    if left_out:
+        import sys
+
+        from ..text import visible
+
+        for path, what in left_out:  # (said before any verdict: the files the verdict rests on are the others)
+            print(f"auditready: {visible(path)} is left out: {visible(what)}, not a log", file=sys.stderr)
+    return files, secrets
 
 
 def check_inputs(settings: Settings) -> None:
@@ -591,22 +690,42 @@ def set_member(name: str, log_set: Sequence[str], stats: FileStats) -> str:
 
 
 def _count_of(name: str, log_set: Sequence[str]) -> tuple[int, int]:
-    """How many files ``name``'s log has in the set (``_pieces``), itself too, and how many of the others hold
-    bytes: counted once a run for each log (counted for each file, a set of 6,000 files cost 36 million looks)."""
+    """How many files of ``name``'s rotation the set holds (``_pieces``), itself too, and how many of the others
+    hold bytes: counted once a run for each log (counted for each file, a set of 6,000 files cost 36 million
+    looks)."""
     if _COUNTED[0] is not log_set:  # (the same tuple for every file of a run: not hashed again for each)
         files = tuple(log_set)
         _COUNTED[:] = [log_set, log_names(files), _pieces(files), *_holding(files)]
     _, names, pieces, counts, holds = _COUNTED
-    log = names[name] if name in names else _log_name(name)
+    if name not in names:  # a file alone: no other file of its log
+        return 1, 0
+    log = _rotation_of(name, names[name])
     return len(pieces.get(log, ())), counts.get(log, 0) - holds.get(name, False)
 
 
 _COUNTED: list[Any] = [None, {}, {}, {}, {}]  # ``_count_of``'s last set: it, its log names, pieces, counts, holds
 
 
+def _rotation_of(path: str, log: str) -> str:
+    """The rotation ``path`` is a piece of within its log ``log`` (``log_names``): for a local file, its log and the
+    name of its live file (audit.log for audit.log, audit.log.1, audit.log-20260101.gz and
+    audit-2026-01-05T08-00-00.000.log), so that only a log's own rotated files speak for an empty or wholly excused
+    one, never another file of its folder whose name shares its stem (audit-k8s.json beside audit.log, vault-2.log
+    beside vault-0.log, one numbered chunk beside another: red team rt102 F1); for an object, its log (an empty
+    object is ``hollow``)."""
+    from ..auditlog.rotation import rotation_slot, uncompressed_name
+    from .objects import is_url
+
+    if is_url(path):
+        return log
+    base = _base(path)
+    slot = rotation_slot(base)
+    return f"{log}\0{slot[0] if slot is not None else uncompressed_name(base)}"
+
+
 @functools.lru_cache(maxsize=8)
 def _holding(log_set: tuple[str, ...]) -> tuple[dict[str, int], dict[str, bool]]:
-    """How many files of each log of the set (``_pieces``) hold bytes, and whether each file does."""
+    """How many files of each rotation of the set (``_pieces``) hold bytes, and whether each file does."""
     pieces = _pieces(log_set)
     return ({log: sum(holds for _p, holds in files) for log, files in pieces.items()},
             {p: holds for files in pieces.values() for p, holds in files})
@@ -614,13 +733,13 @@ def _holding(log_set: tuple[str, ...]) -> tuple[dict[str, int], dict[str, bool]]
 
 @functools.lru_cache(maxsize=8)
 def _pieces(log_set: tuple[str, ...]) -> dict[str, tuple[tuple[str, bool], ...]]:
-    """The files of a run's set by the log each is a piece of (``log_names``), each with whether it holds bytes:
+    """The files of a run's set by the rotation each is a piece of (``_rotation_of``), each with whether it holds bytes:
     told once a run (``prepare`` forgets them) for the set, which every one of its files asks about (told for each
     file, a set of 2,000 files cost 8 million looks: 22 ms a file instead of 4)."""
     pieces: dict[str, list[tuple[str, bool]]] = {}
     names = log_names(log_set)
     for p in log_set:
-        pieces.setdefault(names[p], []).append((p, _holds_bytes(p)))
+        pieces.setdefault(_rotation_of(p, names[p]), []).append((p, _holds_bytes(p)))
     return {log: tuple(files) for log, files in pieces.items()}
 
 
@@ -1649,36 +1768,82 @@ def _one_log(a: Edges, b: Edges, window: int, names: Mapping[str, str]) -> bool:
 
 @functools.lru_cache(maxsize=8)
 def log_names(paths: tuple[str, ...]) -> dict[str, str]:
-    """Each of ``paths``' log (``_log_name``), told for the set: where the rotated files of a log are in several
-    local folders that each hold its live file (a folder a host or an audit device, each with its own audit.log*,
-    the live file in the set or not, as an empty one is not), each such folder's files, and those of a folder
-    inside it (an olddir), are a log of their own: one device's rotated file never continues another's (red team
-    rt52 F4). With one such folder, rotated files anywhere join it (olddir). Told once a set (the dict is shared:
-    not to be changed)."""
-    from ..auditlog.rotation import rotation_slot, uncompressed_name
+    """Each of ``paths``' log, told for the set: a local file's log is its folder's files of its name's stem
+    (``_log_name``: a live log, its rotated files, a shipper's chunks), a folder's date partitions taken as one
+    folder (``_undated``: 2026/01/05, 2026-01-05, date=2026-01-05, as an object's URL is cut at its first).
+    A folder of the stem's files is a log of its own where it holds a live file (one with no rotation number or
+    date: ``rotation.rotation_slot``), in the run or beside it (as an empty one may be left out): two hosts', nodes'
+    or devices' audit.log in folders of their own are two logs, never one log's rotation (red team rt52 F4, rt102
+    F1/F4: an empty node's log was excused as "a log just rotated" by another node's, and a request in flight at
+    one host's end was looked for in another's). A folder of nothing but the stem's rotated files (logrotate's
+    olddir, an archive) is a piece of the log whose live file is in the folder above it, else of the one log of
+    the stem in the run that has a live file; with none or several, the stem's rotated-only folders without a home
+    are one log of their own. An object's log is told from its URL (``_log_name``). Told once a set (the dict is
+    shared: not to be changed)."""
+    from ..auditlog.rotation import rotation_slot
     from .objects import is_url
 
     names = {p: _log_name(p) for p in paths}
-    slots = {p: rotation_slot(_base(p)) for p in paths if not is_url(p)}
-    rotated = {names[p] for p, slot in slots.items() if slot is not None}
-    held: dict[tuple[str, str], bool] = {}
-    homes: dict[str, str] = {}  # a file -> the folder holding its log's live file
-    for p, slot in slots.items():
-        if names[p] not in rotated:
+    folders: dict[str, tuple[str, str]] = {}  # a file's folder as named -> its absolute path, and that undated
+    # (folder undated, stem) -> each file with its live log's name if it is a rotated one, and its folder
+    groups: dict[tuple[str, str], list[tuple[str, Optional[str], str]]] = {}
+    for p in paths:
+        if is_url(p):
             continue
-        live = slot[0] if slot is not None else uncompressed_name(_base(p))
-        folder = os.path.dirname(p)
-        for d in (folder, os.path.dirname(folder)):
-            if (d, live) not in held:
-                held[d, live] = os.path.isfile(os.path.join(d, live))
-            if held[d, live]:
-                homes[p] = d
-                break
-    several = {n for n in rotated if len({h for p, h in homes.items() if names[p] == n}) > 1}
-    for p, home in homes.items():
-        if names[p] in several:
-            names[p] = os.path.join(home, names[p])
+        named = os.path.dirname(p)
+        if named not in folders:
+            real = os.path.abspath(named or os.curdir)
+            folders[named] = real, _undated(real)
+        slot = rotation_slot(_base(p))
+        real, undated = folders[named]
+        groups.setdefault((undated, names[p]), []).append((p, slot[0] if slot is not None else None, real))
+    present: dict[tuple[str, str], bool] = {}
+
+    def holds(folder: str, live: str) -> bool:  # the live file of a rotated one is in ``folder``, in the run or not
+        if (folder, live) not in present:
+            present[folder, live] = os.path.isfile(os.path.join(folder, live))
+        return present[folder, live]
+
+    homes = {g for g, files in groups.items() if any(live is None or holds(real, live) for _, live, real in files)}
+    by_stem: dict[str, list[str]] = {}
+    for folder, stem in homes:
+        by_stem.setdefault(stem, []).append(folder)
+    for (folder, stem), files in groups.items():
+        log = os.path.join(folder, stem)
+        if (folder, stem) not in homes:
+            above = [(os.path.dirname(real), live) for _, live, real in files if os.path.dirname(real) != real]
+            up = next((_undated(d) for d, _ in above if (_undated(d), stem) in homes), None) or next(
+                (_undated(d) for d, live in above if live is not None and holds(d, live)), None)
+            if up is not None:
+                log = os.path.join(up, stem)  # an olddir inside the live log's folder
+            elif len(by_stem.get(stem, ())) == 1:
+                log = os.path.join(by_stem[stem][0], stem)  # an olddir or archive elsewhere: the one live log's
+            else:
+                log = stem  # (no absolute path: never the name of a folder's log)
+        for p, _, _ in files:
+            names[p] = log
     return names
+
+
+# A folder that partitions a log by date: a year (then its months, days, hours), a date, a Hive-style key=value.
+_YEAR = re.compile(r"(?:19|20)\d\d")
+_DATED = re.compile(r"(?:19|20)\d\d-?[01]\d(?:-?[0-3]\d)?(?:[T_ -]?[0-2]\d(?:[:-]?[0-5]\d){0,2})?Z?|"
+                    r"(?i:dt|date|ds|year|month|day|hour|y|m|d|h)=[0-9TZ:._-]+")
+
+
+@functools.lru_cache(maxsize=4096)
+def _undated(folder: str) -> str:
+    """``folder`` with each of its date partitions as "*" (logs/2026/01/05 and logs/2026/01/06 are logs/*/*/*; so are
+    AWSLogs/ACCOUNT/CloudTrail/REGION/2026/01/05 and .../06, and Vector's logs/2026-01-05): one log's files in
+    folders of their time. A folder of another name (a host's, a node's, an account's) keeps it."""
+    parts = folder.split(os.sep)
+    dated = False
+    for i, part in enumerate(parts):
+        if _YEAR.fullmatch(part) or _DATED.fullmatch(part) or (dated and part.isdigit() and len(part) <= 2):
+            parts[i], dated = "*", True
+        else:
+            dated = False
+    return os.sep.join(parts)
 
 
 def _log_name(path: str) -> str:
