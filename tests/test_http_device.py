@@ -195,6 +195,24 @@ def test_the_receiver_takes_one_entry_a_post_and_refuses_the_rest(tmp_path: Path
     assert all("in the middle of an entry" in w for w in said[3:])
 
 
+def test_a_content_length_of_other_digits_is_refused_as_none(tmp_path: Path,
+                                                             capfd: pytest.CaptureFixture[str]) -> None:
+    """A Content-Length of a digit Python's isdigit takes and int() refuses ("\u00b2") is no length: 411, one event,
+    no traceback in the receiver's thread."""
+    r = HttpReceiver(tmp_path / "spool.log")
+    r.start()
+    try:
+        r.mark()
+        with socket.create_connection(("127.0.0.1", r.port), timeout=5) as s:
+            s.sendall("POST /audit HTTP/1.1\r\nHost: x\r\nContent-Length: \u00b2\r\n\r\n{}".encode("latin-1"))
+            assert s.recv(100).startswith(b"HTTP/1.1 411")
+        assert _post(r.port, b'{"a":1}\n') == 204  # and it keeps receiving
+    finally:
+        r.stop()
+    assert "Traceback" not in capfd.readouterr().err
+    assert [e.what for e in r.events][:1] == ["a POST came without a Content-Length; it was refused (411)"]
+
+
 def test_break_closes_kept_alive_connections_and_restore_listens_again(tmp_path: Path) -> None:
     """The drill's break must fail the device's next POST even on a connection it keeps alive."""
     r = HttpReceiver(tmp_path / "spool.log")

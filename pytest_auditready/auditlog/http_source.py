@@ -79,7 +79,7 @@ class _Handler(http.server.BaseHTTPRequestHandler):
 
     def _post(self, r: "HttpReceiver") -> None:
         length = self.headers.get("Content-Length", "")
-        if not length.isdigit():
+        if not (length.isascii() and length.isdigit()):  # ("²" is a digit to isdigit, and int() refuses it)
             r._event("a POST came without a Content-Length; it was refused (411)")
             self.close_connection = True
             self._answer(411)
