@@ -123,7 +123,7 @@ def shows_nothing(text: str) -> bool:
 def _split(where: str) -> tuple[str, int]:
     """The file and the line (0: none) a finding's ``where`` names."""
     path, sep, line = where.rpartition(":")
-    return (path, int(line)) if sep and line.isdigit() else (where, 0)
+    return (path, int(line)) if sep and line.isascii() and line.isdigit() else (where, 0)
 
 
 def entry_of(f: Finding, log: str = "", lines: Optional[Mapping[tuple[str, int], str]] = None) -> str:

@@ -110,3 +110,20 @@ def test_a_malformed_baseline_is_refused_in_one_line(work: Path, capsys: pytest.
     (work / ".auditready-baseline.json").write_text(content)
     rc, out = _verify(capsys)
     assert rc == 2 and len(out.strip().splitlines()) == 1 and "baseline" in out and "Traceback" not in out
+
+
+def test_a_log_whose_name_ends_in_a_colon_and_another_digit_is_accepted_without_a_traceback(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> None:
+    """A file named "a:\u00b2": a finding's where about the file alone ends in ":\u00b2", a digit to str.isdigit
+    that int() refuses. Baseline and verify read it as a name, not a line number."""
+    monkeypatch.chdir(tmp_path)
+    log = tmp_path / "a:\u00b2"
+    log.write_bytes(LEAKY.read_bytes())
+    log.chmod(0o600)
+    (tmp_path / "ar.toml").write_text(f'canaries_file = "{CANARIES}"\n')  # (no chain: a finding about the file)
+    assert main(["baseline", log.name, "--config", "ar.toml", "--reason", "a name of its own", "--owner", "sec",
+                 "--expires", "2099-12-31"]) == 0
+    rc = main(["verify", log.name, "--config", "ar.toml", "--sarif", "r.sarif", "--evidence", "ev"])
+    out = capsys.readouterr()
+    assert rc == 0 and "Traceback" not in out.out + out.err, out.out + out.err
+    assert "accepted by sec until 2099-12-31" in out.out + out.err

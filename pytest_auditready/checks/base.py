@@ -121,7 +121,7 @@ def line_of(where: str) -> Optional[int]:
     """The line (or record) number a finding's ``where`` ("file:line") names; None when it names a file alone or
     nothing."""
     path, sep, line = where.rpartition(":")
-    return int(line) if sep and path and line.isdigit() else None
+    return int(line) if sep and path and line.isascii() and line.isdigit() else None
 
 
 def entries_of(findings: Iterable[Finding]) -> int:

@@ -427,7 +427,7 @@ def place(result: "AuditResult", f: Finding, fallback: str = "") -> tuple[str, O
 def split_where(where: str) -> tuple[str, Optional[int]]:
     """'path:line' -> (path, line); a where without a line number -> (where, None)."""
     path, sep, line = where.rpartition(":")
-    if sep and line.isdigit() and path:
+    if sep and line.isascii() and line.isdigit() and path:  # ("²" is a digit to isdigit, none to int)
         return path, int(line)
     return where, None
 
