@@ -314,14 +314,14 @@ def test_k8s_eventlist_refused_and_its_items_read(tmp_path: Path) -> None:
 def test_k8s_eventlist_item_defect_caught_at_its_line(tmp_path: Path, field: str, check: str) -> None:
     items = _webhook_items()
     if field == "responseObject":
-        items[3].update(level="RequestResponse", responseObject={
+        items[4].update(level="RequestResponse", responseObject={
             "kind": "Secret", "apiVersion": "v1", "metadata": {"name": "db", "namespace": "prod"},
             "data": {"password": base64.b64encode(b"Zq8#mK2!vLp9@xR4wT-prod").decode()}, "type": "Opaque"})
     else:
-        del items[3][field]
+        del items[4][field]
     rc, found = _verify(tmp_path, "webhook-items.log", _lines(items), K8S_CFG)
     assert rc == 1
-    assert [(c, n) for c, n, _ in found] == [(check, "4")]
+    assert [(c, n) for c, n, _ in found] == [(check, "5")]
 
 
 def test_k8s_event_moved_back_within_a_request_timeout_is_caught_by_its_stage_time(tmp_path: Path) -> None:

@@ -1,10 +1,13 @@
 """A Kubernetes request whose ResponseComplete event a hop dropped (red team rt57 F1): its RequestReceived event stays,
 alone, and the log passed every check, while `auditready access` counted it as an allowed read, so a deleted 403
 hid a refused attempt. completeness now pairs a request's RequestReceived event with a later stage of its auditID
-and reports one left alone where the log shows the policy keeps the later stages for such a request, the request is
-not long-running and it lies more than the request timeout (or completeness_window) from the file's edges; every
-other one is excused by its rule and counted. `auditready access` counts a request known by its RequestReceived
-event alone as "outcome not logged". A pass on an unsealed log says that it rests on pairs (red team rt58 F3)."""
+and reports one left alone: its outcome is not recorded (red team rt102 F2: a policy that omits the later stages was
+excused, so a log whose every outcome was dropped passed). It is excused only within the request timeout (or
+completeness_window) of the file's last event (in flight there), near its first where the file shows a webhook's
+reordered batches, and, long-running, where the file shows a policy that omits ResponseStarted; each excused one is
+counted by its rule. `auditready access` counts a request known by its RequestReceived event alone as "outcome not
+logged", and exits 1 (the answer may be incomplete: red team rt102 F3). A pass on an unsealed log says that it rests
+on pairs (red team rt58 F3)."""
 
 from __future__ import annotations
 
@@ -141,14 +144,21 @@ def _orphan(events: list[dict[str, Any]], at: float, **kw: Any) -> list[dict[str
 
 EXCUSED: dict[str, tuple[dict[str, Any], str]] = {
     "in flight at the end": (dict(at=590.0), "k8s_in_flight"),
-    "near the start": (dict(at=30.0), "k8s_before"),
-    "a watch": (dict(at=300.0, verb="watch", uri="/api/v1/namespaces/prod/secrets?watch=true"), "K8S_LONG"),
-    "a list with watch=1": (dict(at=300.0, verb="list", uri="/api/v1/namespaces/prod/secrets?watch=1"), "K8S_LONG"),
-    "an exec": (dict(at=300.0, verb="create", resource="pods", subresource="exec"), "K8S_LONG"),
+    "a watch in flight at the end": (dict(at=590.0, verb="watch", uri="/api/v1/namespaces/prod/secrets?watch=true"),
+                                     "k8s_in_flight"),
+}
+# Long-running requests: their outcome is in their ResponseStarted, written once the response headers are sent
+# (Kubernetes "Auditing"), so one with RequestReceived alone mid-log lost it (red team rt102 F2: excused at any
+# distance before).
+LONG: dict[str, dict[str, Any]] = {
+    "a watch": dict(verb="watch", uri="/api/v1/namespaces/prod/secrets?watch=true"),
+    "a list with watch=1": dict(verb="list", uri="/api/v1/namespaces/prod/secrets?watch=1"),
+    "an exec": dict(verb="create", resource="pods", subresource="exec"),
 }
 # A lone RequestReceived of a kind no other request of the log has: nothing in the log says the policy omits its
 # later stages, so it is a finding (red team rt91 F2: a one-off denied read lost its 403 unseen; it was excused as
-# K8S_UNKEPT). Two such requests of one kind, both alone, show a rule that omits those stages: excused.
+# K8S_UNKEPT). Two such requests of one kind, both alone, are each a finding too (red team rt102 F2: a policy that
+# omits the later stages loses the outcome of every such request; they were excused as K8S_UNKEPT).
 ONCE: dict[str, dict[str, Any]] = {
     "a kind of request never seen paired": dict(user="bob@example.com", resource="configmaps"),
     "another level, so another policy rule": dict(level="RequestResponse"),
@@ -167,14 +177,17 @@ def test_a_lone_request_received_of_a_kind_seen_once_is_a_finding(tmp_path: Path
 
 
 @pytest.mark.parametrize("case", sorted(ONCE))
-def test_two_lone_request_received_events_of_one_kind_show_a_rule_that_omits_the_later_stages(
-        tmp_path: Path, case: str) -> None:
+def test_two_lone_request_received_events_of_one_kind_are_each_a_finding(tmp_path: Path, case: str) -> None:
+    """Before red team rt102 (F2) they showed "a rule that omits the later stages" and were excused: such a rule hides
+    the outcome of every request it matches, which is reported, not excused."""
     events = _orphan(_requests(), at=300.0, **ONCE[case])
     again = _event(9004, "RequestReceived", 400.0, **{"user": "alice@example.com", **ONCE[case]})  # (db0 too)
     events = sorted([*events, again], key=lambda e: e["stageTimestamp"])
     out = _verify(_write(tmp_path, events))
-    assert out.status == PASSED and not out.findings, [f.text() for f in out.findings]
-    assert dict(out.tally.excused) == {_rule("K8S_UNKEPT"): 2}, out.tally.excused
+    assert out.status == FAILED and not out.tally.excused, out.tally.excused
+    assert [f.where.rsplit(":", 1)[1] for f in out.findings] == [
+        str(_line(events, 9000, "RequestReceived")), str(_line(events, 9004, "RequestReceived"))]
+    assert all("It is one of 2 requests" in f.message and "omitStages" in f.fix for f in out.findings)
 
 
 @pytest.mark.parametrize("case", sorted(EXCUSED))
@@ -185,6 +198,45 @@ def test_request_received_events_the_log_cannot_judge_are_excused_and_counted(tm
     assert out.status == PASSED and not out.findings, [f.text() for f in out.findings]
     assert dict(out.tally.excused) == {_rule(rule): 1}, out.tally.excused
     assert out.tally.judged == len(events) - 1
+
+
+@pytest.mark.parametrize("case", sorted(LONG))
+def test_a_long_running_request_received_alone_mid_log_is_a_finding_unless_the_policy_omits_response_started(
+        tmp_path: Path, case: str) -> None:
+    (tmp_path / "kept").mkdir()
+    (tmp_path / "omitted").mkdir()
+    events = _orphan(_requests(), at=300.0, **LONG[case])
+    out = _verify(_write(tmp_path / "kept", events))
+    assert out.status == FAILED and [f.where.rsplit(":", 1)[1] for f in out.findings] == [
+        str(_line(events, 9000, "RequestReceived"))]
+    # another long-running request of the log with RequestReceived and ResponseComplete and no ResponseStarted
+    # between: the policy omits ResponseStarted, and a long-running request's outcome is written when it ends
+    uri = "/api/v1/namespaces/prod/pods/db1/exec"
+    done = [_event(9001, stage, 100.0, "bob@example.com", verb="create", uri=uri, resource="pods",
+                   subresource="exec", code=101) for stage in ("RequestReceived", "ResponseComplete")]
+    events = sorted([*events, *done], key=lambda e: e["stageTimestamp"])
+    out = _verify(_write(tmp_path / "omitted", events))
+    assert out.status == PASSED and not out.findings, [f.text() for f in out.findings]
+    assert dict(out.tally.excused) == {_rule("K8S_LONG"): 1}, out.tally.excused
+
+
+def test_a_lone_request_received_near_the_start_is_a_finding_unless_batches_may_come_out_of_order(
+        tmp_path: Path) -> None:
+    """The log backend writes a request's events in order, so a request received 30 s into the file has its later
+    stage after it. A webhook receiver's file may hold it in the file before: where the file shows its batches out
+    of order (a later stage before its RequestReceived), or k8s_webhook_reorder says they may come so."""
+    events = _orphan(_requests(), at=30.0)
+    path = _write(tmp_path, events)
+    out = _verify(path)
+    assert out.status == FAILED and [f.where.rsplit(":", 1)[1] for f in out.findings] == [
+        str(_line(events, 9000, "RequestReceived"))]
+    out = _verify(path, Settings(log_format="k8s", k8s_webhook_reorder=5.0))
+    assert out.status == PASSED and dict(out.tally.excused) == {_rule("k8s_before"): 1}, out.tally.excused
+    assert "k8s_webhook_reorder = 5 s" in out.reason
+    rr = _line(events, 80, "RequestReceived")
+    events[rr - 1], events[rr] = events[rr], events[rr - 1]
+    out = _verify(_write(tmp_path, events))
+    assert out.status == PASSED and dict(out.tally.excused) == {_rule("k8s_before"): 1}, out.tally.excused
 
 
 def test_the_policy_key_and_the_edges_are_what_make_a_lone_request_received_a_finding(tmp_path: Path) -> None:
@@ -274,14 +326,15 @@ def test_access_counts_a_request_whose_403_was_dropped_as_outcome_not_logged(tmp
 
     cut = _write(tmp_path, _without(events, 74), "cut.log")  # mallory's refused get of db2: its 403 dropped
     r = _access("api/v1/namespaces/prod/secrets/db2", str(cut), "--json", "-")
-    assert r.returncode == 0, r.stderr
+    # the answer may be incomplete: exit 1, as for a Vault request without its response (red team rt102 F3: it was 0)
+    assert r.returncode == 1, r.stderr
     doc = json.loads(r.stdout)
     after = _ops(doc, "mallory@example.com")
     assert (after["requests"], after["denied"], after["outcome_not_logged"]) == (
         before["requests"], before["denied"] - 1, 1)
     assert doc["outcome_not_logged"] == 1 and "known by their RequestReceived event alone" in r.stderr
     text = _access("api/v1/namespaces/prod/secrets/db2", str(cut))
-    assert text.returncode == 0, text.stderr
+    assert text.returncode == 1, text.stderr
     head, columns, *rows = text.stdout.splitlines()
     assert head.endswith(f"({doc['denied']} denied, 1 outcome not logged) by {len(doc['identities'])} identities")
     assert columns.split()[6:10] == ["denied", "outcome", "not", "logged"]
@@ -303,14 +356,22 @@ def test_access_keeps_the_outcome_a_response_started_event_gives(tmp_path: Path)
         assert (doc["requests"], doc["denied"], doc["outcome_not_logged"]) == (1, 1, 0), ident
 
 
-def test_a_rule_that_names_its_objects_and_omits_their_later_stages_is_no_finding(tmp_path: Path) -> None:
+def test_a_rule_that_names_its_objects_and_omits_their_later_stages_loses_their_outcomes(tmp_path: Path) -> None:
     """A policy rule may name its objects (resourceNames) and give them omitStages of their own: every get of the
-    Secret db0 is written at RequestReceived alone, the others with both stages. No request of db0 proves the policy
-    keeps its later stages, so none is a dropped line (red team rt63 F1: 155 findings on a correct log)."""
+    Secret db0 is written at RequestReceived alone, the others with both stages. red team rt63 F1 took such a log
+    for correct and had it pass; but no event records whether any get of db0 was allowed or refused (PCI DSS 10.2.2),
+    so each (but those in flight at the log's end) is a finding that names the policy (red team rt102 F2)."""
     events = [e for e in _requests() if not (e["objectRef"]["name"] == "db0" and e["stage"] != "RequestReceived")]
     out = _verify(_write(tmp_path, events))
-    assert out.status == PASSED, [f.text() for f in out.findings]
-    assert dict(out.tally.excused).get(_rule("K8S_UNKEPT"), 0) > 20  # (the rest: near the edges)
+    lone = [e for e in events if e["objectRef"]["name"] == "db0"]
+    last = max(e["stageTimestamp"] for e in events)
+    edge = (datetime.strptime(last, "%Y-%m-%dT%H:%M:%S.%fZ") - timedelta(seconds=BOUND / 1e9)).strftime(
+        "%Y-%m-%dT%H:%M:%S.%fZ")  # (the bound before the log's last event: in flight there)
+    flight = sum(1 for e in lone if e["stageTimestamp"] >= edge)
+    assert out.status == FAILED and dict(out.tally.excused) == {_rule("k8s_in_flight"): flight}, out.tally.excused
+    assert 0 < flight < 10 and sum(f.entries or 1 for f in out.findings) == len(lone) - flight
+    assert "omits the later stages of such requests (omitStages)" in out.findings[0].message
+    assert "omitStages" in out.findings[0].fix
 
 
 def test_one_event_dated_at_the_log_s_end_planted_first_excuses_nothing(tmp_path: Path) -> None:

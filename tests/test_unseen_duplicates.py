@@ -429,12 +429,15 @@ def _trail(tmp_path: Path, records: list[Any], name: str = "trail.json") -> Outc
     return _outcome(p, dataclasses.replace(SETTINGS, log_format="cloudtrail"))
 
 
-def test_cloudtrail_a_record_delivered_twice_unchanged_is_a_note_not_a_failure(tmp_path: Path) -> None:
+def test_cloudtrail_a_record_twice_in_one_delivered_file_is_a_finding(tmp_path: Path) -> None:
+    """One delivered file ({"Records": [...]}) holding a record twice is no redelivery (CloudTrail delivers a
+    record again in another file: two trails, a file copied): a finding at the copy (red team rt102 F6). Across
+    files the excuse stands (tests/test_rt102_outcomes.py)."""
     o = _trail(tmp_path, TRAIL)
     assert o.status == SKIPPED and not o.findings
     o = _trail(tmp_path, [*TRAIL, dict(reversed(list(TRAIL[3].items())))])  # the same record, keys reordered
-    assert o.status == SKIPPED and not o.findings
-    assert dict(o.tally.excused)[completeness.REDELIVERED["cloudtrail"]] == 1
+    assert o.status == FAILED and _where(o) == [len(TRAIL) + 1]
+    assert completeness.REDELIVERED["cloudtrail"] not in dict(o.tally.excused)
 
 
 def test_cloudtrail_an_event_id_repeated_with_other_content_is_a_finding(tmp_path: Path) -> None:

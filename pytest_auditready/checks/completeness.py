@@ -43,21 +43,34 @@ ResponseComplete once "no more bytes will be sent", Panic), and the audit policy
 (``omitStages``, for the whole policy or one rule; empty by default). The stages of a request need not follow each
 other in file order: the webhook backend sends its batches concurrently (k8s.io/apiserver's buffered backend runs its
 delegate asynchronously for the webhook, AsyncDelegate), and a receiver writes them as they come, so a ResponseComplete
-before its RequestReceived is no finding (red team rt57 F3; the log backend writes in order). A RequestReceived
-event no later stage of its auditID follows, anywhere in the file, is a dropped line (red team rt57 F1: a deleted
-ResponseComplete passed every check, and a denied read lost its 403) when the request is not long-running (watch,
-proxy, exec, attach, port-forward, log: minutes or hours; a list with watch=true is a watch), it lies more than the
-larger of k8s_request_timeout (the API server ends a request that is not long-running by then) and the window from
-either edge of the file (a request still in flight at its end; at its start, a stage the webhook's concurrent
-batches wrote into the file before), and the log does not show a policy that omits the later stages for such a
-request: another request the same policy rule must have matched (by user and groups, verb, objectRef apiGroup,
-resource, subresource, namespace and name, or non-resource path, at the same level) has its RequestReceived and a
-later stage, or no other request of that key is in the log at all (red team rt91 F2: a one-off denied read lost its
-403 unseen); two or more of one key, each alone, show such a rule and are excused. Likewise a later stage whose
-RequestReceived the log does not hold is a dropped line where its key shows both stages and its request began well
-within the log (rt91 F1); otherwise it is excused (a policy that omits that stage). Every stage's event of a request
-is the one Event written again (``_Same``): one that says otherwise than another stage of its request was altered
-(rt91 F3). A log with no pair to judge is skipped. Every event line is decoded once more (``_k8s_event``); the
+before its RequestReceived is no finding (red team rt57 F3; the log backend writes in order). A request's outcome
+(allowed or refused: its responseStatus) is in its later stages only, and PCI DSS 10.2.2 asks for the success or
+failure of every event: so a RequestReceived event no later stage of its auditID follows, anywhere in the file, is a
+finding at its line, its outcome not recorded (red team rt57 F1: a deleted ResponseComplete passed every check, and a
+denied read lost its 403; rt102 F2: a pipeline that de-duplicates by auditID keeps RequestReceived alone, and a log
+whose every outcome it dropped passed). An audit policy may omit RequestReceived (``omitStages: [RequestReceived]``,
+common: the later stage alone then carries the request, K8S_ALONE); one that omits the later stages loses every
+outcome, a misconfiguration the finding names (``k8s_unkept``: others of the same policy key have no later stage
+either), never an excuse. Excused, by their rules and counted, are only the requests that may still be running: a
+RequestReceived within the larger of k8s_request_timeout (the API server ends a request that is not long-running by
+then) and the window of the file's last event (in flight there; its later stage is in the next file, paired by the
+set's judge, ``engine.files``); a long-running one (watch, proxy, exec, attach, port-forward, log; a list with
+watch=true is a watch) anywhere, but only where the log shows a policy that omits ResponseStarted (a long-running
+request of it paired by its ResponseComplete with no ResponseStarted: K8S_LONG), for a long-running request's outcome
+is in its ResponseStarted, written "once the response headers are sent" (Kubernetes "Auditing"), and only its
+ResponseComplete, written when it ends, carries it where that stage is omitted; and one within that bound of the
+file's first event where the file shows a webhook receiver's batches out of order (a later stage before its
+RequestReceived, or ``k8s_webhook_reorder`` set: the later stage may be in the file before; the log backend writes
+in order, so no such excuse there). What the log shows is what it showed so far for an event told before the end
+(past SEEN others), which errs toward a finding. A finding names a request of the same policy key with both stages
+where there is one (user and groups, verb, objectRef apiGroup, resource, subresource, namespace and name, or
+non-resource path, at the same level: ``k8s_lost``), else how many of its key lack it too (``k8s_unkept``), else
+that it is the only one (``k8s_once``, red team rt91 F2). Likewise a later stage whose RequestReceived the log does
+not hold is a dropped line where its key shows both stages and its request began well within the log (rt91 F1);
+otherwise it is excused (a policy that omits that stage). Every stage's event of a request is the one Event written
+again (``_Same``): one that says otherwise than another stage of its request was altered (rt91 F3). A log with no
+pair to judge is skipped (required_fields then judges nothing of a log of RequestReceived events alone: it counts a
+RequestReceived event excused, as it carries no result). Every event line is decoded once more (``_k8s_event``); the
 requests still open are those within that bound of the latest event, those past it are remembered by auditID up to
 SEEN, the judged ones up to _KEEP (the rest counted by policy key), and the keys of the requests paired up to KEYS.
 
@@ -65,7 +78,13 @@ One Kubernetes or CloudTrail record written twice is judged: the same Kubernetes
 requestReceivedTimestamp, or the same CloudTrail eventID (CloudTrail writes one record a call, with no pair); so is
 a record of generic JSON lines with a request id mapped and no type (one record an event), by its request id, time
 and action (red team rt100 F2). Unchanged it is a delivery repeated (a webhook's retried batch; one event in two
-trails' files joined), excused by that rule; with other content it is a finding at the second naming the first. The
+trails' files joined), excused by that rule; with other content it is a finding at the second naming the first. But
+one delivered CloudTrail log file (a ``{"Records": [...]}`` document, told by its head: ``_delivered``) holds each
+event once: what CloudTrail documents delivering again is a whole file (an event in each trail that records it, a
+global service event in each trail that includes them; the same action seen by two accounts is two events, two
+eventIDs, one sharedEventID), so a record repeated within one is a finding at the copy, naming the first (red team
+rt102 F6: one record 300 times passed); records one a line (an export, EventBridge's events, delivered at least
+once) and records repeated across files keep the excuse. The
 last SEEN (20,000) keys are remembered, and a Kubernetes log or keyed JSON lines are read whole by one process
 (``splits``). The same auditID at another receive time is not judged: a client, or the API server in front of an
 aggregated one, may choose the Audit-ID. Across the files of a set, the first SEEN records of a file are compared
@@ -681,6 +700,13 @@ class Pairs(Visitor):
         # auditID -> the first later stage's event of a request with no RequestReceived yet: (receive time, file, line,
         # policy key), judged by its key at the end (red team rt91 F1)
         self.k8s_headless: "OrderedDict[str, tuple[int, str, int, bytes]]" = OrderedDict()
+        # Kubernetes: what the log shows of how it was written, for the excuses that rest on it (``_k8s_excuse``):
+        # a later stage written before its request's RequestReceived (a webhook receiver's file: its batches are sent
+        # concurrently), and the long-running requests (at most SEEN) paired by a ResponseComplete or Panic with no
+        # ResponseStarted of theirs (yet): a policy that omits ResponseStarted (a long-running request's outcome is
+        # then written when it ends)
+        self.k8s_reordered = ctx.settings.k8s_webhook_reorder > 0  # (declared so: a receiver's reordered batches)
+        self.k8s_unstarted: "OrderedDict[str, None]" = OrderedDict()
         self.keys: dict[int, bytes] = {}  # this block's later stages' events: their policy key
         self.k8s_first_w: Optional[int] = None  # the first and latest time an event was written (stageTimestamp)
         self.k8s_last_w = -1
@@ -1258,6 +1284,11 @@ class Pairs(Visitor):
                 self.seen.popitem(last=False)
                 self.seen_over = True
         elif first[2] == digest:
+            if self.fmt == "cloudtrail" and first[0] == rec.file and self._delivery_file():
+                # one delivered log file (one {"Records": [...]} document) holds each event once: a repeated delivery
+                # is a whole file (another trail's, a copy), never a record within one (red team rt102 F6)
+                self._find(rec.file, rec.line, "trail_again", rid, f"{first[0]}:{first[1]}")
+                return
             self.excuse(REDELIVERED[self.fmt])
             return
         else:
@@ -1266,6 +1297,16 @@ class Pairs(Visitor):
         if self.fmt == "k8s":
             self._stages(rec)
             self._k8s_stage(rec)
+
+    def _delivery_file(self) -> bool:
+        """CloudTrail: whether the log file is one delivered log file, a ``{"Records": [...]}`` document (read once,
+        on its first repeated record), not records one a line (an export, EventBridge's events: delivered at least
+        once each, so a record may come twice among them). A file that cannot be read again is taken as one: the
+        reader read it as such, or refused it."""
+        shape = self.__dict__.get("_delivered")
+        if shape is None:
+            shape = self._delivered = _delivered(self.log_path) if self.log_path else False
+        return bool(shape)
 
     def _stages(self, rec: Record) -> None:
         """Kubernetes: the events of one request (one auditID, each stage its own event) name the one request its
@@ -1307,11 +1348,17 @@ class Pairs(Visitor):
                 self.k8s_last_w = ns
                 self._k8s_expire(ns)
         if rec.type != "RequestReceived":
+            if rec.type == "ResponseStarted" and self.k8s_unstarted:
+                self.k8s_unstarted.pop(rid, None)  # (written after its ResponseComplete: a webhook's batches)
             held = self.k8s_open.pop(rid, None)
             if held is None:
                 held = self.k8s_late.pop(rid, None)
             if held is not None:
                 self._k8s_pair(rid, held.key, f"{held.file}:{held.line}")
+                if held.long and rec.type != "ResponseStarted":
+                    self.k8s_unstarted[rid] = None
+                    if len(self.k8s_unstarted) > SEEN:
+                        self.k8s_unstarted.popitem(last=False)
             elif rid not in self.k8s_paired:
                 self.k8s_alone += 1
                 self.k8s_unasked[rid] = self.k8s_unasked.get(rid, 0) + 1
@@ -1327,6 +1374,7 @@ class Pairs(Visitor):
         self.k8s_headless.pop(rid, None)
         later = self.k8s_unasked.pop(rid, 0)
         if later:  # its later stage came first (a webhook's batches, sent concurrently)
+            self.k8s_reordered = True
             self.k8s_alone -= later
             self._k8s_pair(rid, key, rec.where)
         elif rid in self.k8s_open or rid in self.k8s_late or rid in self.k8s_paired:
@@ -1367,21 +1415,27 @@ class Pairs(Visitor):
             self.k8s_lost_more[held.key] = self.k8s_lost_more.get(held.key, 0) + 1
 
     def _k8s_excuse(self, held: "Open", late: bool) -> str:
-        """Why a RequestReceived event with no later stage of its request is no dropped line (see the module's
-        docstring), or "" when only the policy key is left to tell: long-running, within ``bound`` of the log's
-        last event (``late`` False) or first."""
-        if held.long:
-            return K8S_LONG
+        """Why a RequestReceived event with no later stage of its request is not a request whose outcome the log
+        lost (see the module's docstring), or "" when it is one (a finding: ``_k8s_verdict``): within ``bound`` of
+        the log's last event (``late`` False: in flight there, long-running or not); long-running where the log shows
+        a policy that omits ResponseStarted (``k8s_unstarted``: its outcome is written when it ends); within
+        ``bound`` of the log's first event where the log shows a webhook's reordered batches (``k8s_reordered``).
+        What the log shows is what it showed so far where an event is told before the end (``_told``)."""
         if not late:
             return k8s_in_flight(self.bound)
-        if self.k8s_first_w is not None and held.ns - self.k8s_first_w <= self.bound:
+        if held.long and self.k8s_unstarted:
+            return K8S_LONG
+        if (self.k8s_reordered and self.k8s_first_w is not None
+                and held.ns - self.k8s_first_w <= self.bound):
             return k8s_before(self.bound)
         return ""
 
     def _k8s_verdict(self) -> tuple[dict[str, int], list[tuple[str, int, str, str, str]], int]:
         """Kubernetes, once fed: the RequestReceived events with no later stage excused, by rule (with the events
-        without RequestReceived), those judged dropped as (file, line, kind, auditID, the file:line of a request of
-        the same policy key paired), and how many more of those were not kept (``k8s_lost_more``)."""
+        without RequestReceived), those judged (no outcome recorded) as (file, line, kind, auditID, the file:line of
+        a request of the same policy key paired, or how many of its key have no later stage either), and how many
+        more of those were not kept (``k8s_lost_more``). None is excused by its policy key: a policy that omits the
+        later stages loses the outcome of every such request, which is reported, not excused (red team rt102 F2)."""
         if self.k8s_last_w >= 0:  # the requests still open past ``bound`` of the log's latest time are late, however
             self._k8s_expire(self.k8s_last_w)  # early in the file that time came
         rules = dict(self.k8s_told)
@@ -1398,33 +1452,27 @@ class Pairs(Visitor):
                 alone -= self.k8s_unasked.get(rid, 1)
         if alone > 0:
             rules[K8S_ALONE] = alone
-        more = 0
         told = [(self._k8s_excuse(h, late=False), h._replace(rid=r)) for r, h in self.k8s_open.items()]
         told += [(self._k8s_excuse(h, late=True), h._replace(rid=r)) for r, h in self.k8s_late.items()]
         told += [("", h) for h in self.k8s_lost]
-        # the policy keys of the requests with no later stage: a key no other request of the log has shows nothing
-        # of what the policy writes for it (red team rt91 F2: a one-off denied read lost its 403 unseen)
+        # the policy keys of the requests with no later stage: how many of each, for the finding to say whether
+        # others of its kind lost theirs too (a policy that omits the later stages, or a hop that drops them all)
         lone: dict[bytes, int] = dict(self.k8s_lost_more)
         for rule, held in told:
             if not rule and held.key:
                 lone[held.key] = lone.get(held.key, 0) + 1
         for rule, held in told:
-            if not rule:
-                paired = self.k8s_both.get(held.key) if held.key else None
-                if paired is not None:
-                    lost.append((held.file, held.line, "k8s_lost", held.rid, paired))
-                    continue
-                if held.key and lone[held.key] < 2:
-                    lost.append((held.file, held.line, "k8s_once", held.rid, ""))
-                    continue
-                rule = K8S_UNKEPT
-            rules[rule] = rules.get(rule, 0) + 1
-        for key, n in self.k8s_lost_more.items():
-            if key and key in self.k8s_both:
-                more += n
+            if rule:
+                rules[rule] = rules.get(rule, 0) + 1
+                continue
+            paired = self.k8s_both.get(held.key) if held.key else None
+            if paired is not None:
+                lost.append((held.file, held.line, "k8s_lost", held.rid, paired))
+            elif held.key and lone[held.key] > 1:
+                lost.append((held.file, held.line, "k8s_unkept", held.rid, str(lone[held.key])))
             else:
-                rules[K8S_UNKEPT] = rules.get(K8S_UNKEPT, 0) + n
-        return rules, lost, more
+                lost.append((held.file, held.line, "k8s_once", held.rid, ""))
+        return rules, lost, sum(self.k8s_lost_more.values())
 
     @classmethod
     def splits(cls, ctx: CheckContext) -> bool:
@@ -1817,12 +1865,16 @@ class Pairs(Visitor):
             yield (Finding(ID, "", f"{hidden} more events have no later stage or are written twice.", K8S_DROP_FIX,
                            where=at, entries=hidden)
                    if self.fmt == "k8s" else
+                   Finding(ID, "", f"{hidden} more records repeat the eventID of another record.", TRAIL_AGAIN_FIX,
+                           where=at, entries=hidden)
+                   if self.fmt == "cloudtrail" else
                    Finding(ID, "", f"{hidden} more entries have no partner entry or are written twice.", _DROP_FIX,
                            where=at, entries=hidden))
         if found or hidden > 0:
             return
         if self.skip and not (self.fmt == "k8s" and self.k8s_pairs):
-            yield Skip("", self.skip)
+            waiting = len(self.k8s_open) + len(self.k8s_late) + sum(self.k8s_told.values()) if self.fmt == "k8s" else 0
+            yield Skip("", k8s_waiting(waiting, self.bound) if waiting else self.skip)
             return
         if self.narrowed:  # first: a report that shows a pass's notes cut short keeps it
             yield Note("", self.narrowed)
@@ -1950,13 +2002,20 @@ def _window(settings: "Settings", fmt: str, paired: bool) -> str:
     if fmt == "k8s":
         timeout, usual_timeout = settings.k8s_request_timeout, Settings.k8s_request_timeout
         bound, usual = max(window, timeout), max(default, usual_timeout)
+        reorder = settings.k8s_webhook_reorder
+        start = (f"k8s_webhook_reorder = {reorder:g} s (default {Settings.k8s_webhook_reorder:g} s, the log "
+                 f"backend's file, written in order): a RequestReceived event with no later stage is excused up to "
+                 f"{bound:g} s from the file's first event, as a webhook's batch may have put its later stage in the "
+                 "file before; this pass is no evidence of events dropped that near its start"
+                 if reorder > Settings.k8s_webhook_reorder else "")
         if bound <= usual:
-            return ""
+            return start
         which = (f"completeness_window = {window:g} s (default {default:g} s)" if window >= timeout else
                  f"k8s_request_timeout = {timeout:g} s (default {usual_timeout:g} s)")
-        return (f"{which}: a RequestReceived event with no later stage is excused up to {bound:g} s from either edge "
-                f"of the file, the defaults' {usual:g} s at most; this pass is no evidence of events dropped that near "
-                "an edge")
+        return "; ".join(x for x in (
+            f"{which}: a RequestReceived event with no later stage is excused up to {bound:g} s from the file's last "
+            f"event (and its first, where the file shows a webhook's reordered batches), the defaults' {usual:g} s "
+            "at most; this pass is no evidence of events dropped that near an edge", start) if x)
     if not paired or window <= default:
         return ""
     return (f"completeness_window = {window:g} s (default {default:g} s): an entry without its request or response "
@@ -2070,11 +2129,24 @@ DIFFERS_FIX = ("compare the two entries with the audit device's own file (and an
 K8S_NO_PAIRS = ("a Kubernetes audit log has no request/response pairs to check here: no RequestReceived event of it "
                 "has a later stage of its request in the log (an audit policy that omits RequestReceived, omitStages, "
                 "writes none); no record repeats the key of another with other content")
+def k8s_waiting(n: int, bound: int) -> str:
+    """Why a Kubernetes log none of whose requests has two stages in it, ``n`` of them RequestReceived events each
+    excused (in flight at its end), has no pair to check: it records no outcome of those."""
+    return (f"a Kubernetes audit log has no request/response pairs to check here: its {n} RequestReceived event(s) "
+            f"are each within {bound // 10**9} s of its last event with no later stage of their request (in flight "
+            "there, so not judged), and no other event of it has its RequestReceived in the log; the log records "
+            "no outcome of those requests (required_fields does not count them judged)")
+
+
 K8S_ALONE = ("a Kubernetes event of a request whose RequestReceived event the log does not hold: the audit policy may "
              "omit that stage (omitStages), so it has no pair to check (no other event repeats its key with other "
              "content)")
 K8S_LONG = ("a long-running request's RequestReceived event (watch, proxy, exec, attach, port-forward, log) with no "
-            "later stage: such a request runs for minutes or hours, and its ResponseComplete is written when it ends")
+            "later stage, in a log that shows a policy omitting ResponseStarted (a long-running request of it has its "
+            "ResponseComplete and no ResponseStarted): such a request runs for minutes or hours, and its outcome is "
+            "then written only when it ends")
+# (no longer an excuse of a file's own pass, red team rt102 F2: a policy that omits the later stages loses the outcome
+# of every such request, a finding; kept for the set's word on a file's tally, engine.files._k8s_settles)
 K8S_UNKEPT = ("a RequestReceived event with no later stage of its request, where no other request the same audit "
               "policy rule matched (user and groups, verb, object or non-resource path, level) has both: the policy "
               "may omit the later stages of such requests (omitStages)")
@@ -2137,14 +2209,33 @@ def k8s_once_text(bound: int) -> str:
     return (f"The RequestReceived event has no later stage of its request (no ResponseComplete, ResponseStarted or "
             f"Panic event of its auditID in the log), and the log goes on for more than {bound // 10**9} s after "
             "it: the API server writes a request's ResponseComplete once its response is sent, within "
-            "k8s_request_timeout for a request that is not long-running, unless the audit policy omits that stage "
-            "(omitStages). No other request the same policy rule matched (user and groups, verb, object and level) "
-            "is in the log to show that it does, so the log does not say whether this request was allowed: a hop "
-            "dropped the event, or the policy hides the outcome.")
+            "k8s_request_timeout for a request that is not long-running (a long-running one's ResponseStarted as "
+            "soon as its response headers are sent), unless the audit policy omits that stage (omitStages). No "
+            "other request the same policy rule matched (user and groups, verb, object and level) is in the log to "
+            "show which, and either way the log does not say whether this request was allowed or refused: a hop "
+            "dropped the event, or the policy hides the outcome (PCI DSS 10.2.2 asks for the success or failure of "
+            "every event).")
+
+
+def k8s_unkept_text(others: str, bound: int) -> str:
+    """The finding for a RequestReceived event with no later stage where ``others`` (a count, with it) requests of
+    its policy key have none either and none has both (red team rt102 F2: they were excused as the policy's)."""
+    return (f"The RequestReceived event has no later stage of its request (no ResponseComplete, ResponseStarted or "
+            f"Panic event of its auditID in the log), and the log goes on for more than {bound // 10**9} s after "
+            f"it. It is one of {others} requests of the log that the same policy rule matched (user and groups, "
+            "verb, object and level), and none of them has a later stage: the audit policy omits the later stages "
+            "of such requests (omitStages), or a hop drops them (a pipeline that de-duplicates events by auditID "
+            "keeps only the first stage). Either way the log does not record whether these requests were allowed "
+            "or refused (PCI DSS 10.2.2 asks for the success or failure of every event); an audit policy may omit "
+            "RequestReceived, never the stages that carry the outcome.")
 
 
 K8S_ONCE_FIX = (K8S_DROP_FIX + "; if the cluster's audit policy omits ResponseComplete for such requests, keep that "
                 "stage: without it no event says whether the request was allowed or refused")
+K8S_UNKEPT_FIX = ("keep the stages that carry a request's outcome: remove ResponseComplete (and ResponseStarted, "
+                  "Panic) from the audit policy's omitStages, for the whole policy and each rule (omit RequestReceived "
+                  "instead, if events must be fewer), and make every hop after the API server's audit backend keep "
+                  "every event (no de-duplication by auditID: each stage is an event of its own)")
 
 
 def k8s_headless_text(paired: str) -> str:
@@ -2286,6 +2377,39 @@ def _k8s_event(text: bytes) -> tuple[Optional[tuple[bytes, bool]], Optional[_Sam
 _FORBID = re.compile(rb'"authorization\.k8s\.io/decision"\s*:\s*"forbid"')
 
 
+def _delivered(path: str) -> bool:
+    """Whether the CloudTrail log ``path`` begins as a delivered log file does (``{"Records": [``, past a UTF-8 byte
+    order mark, through its compression): ``offline.reader.CloudTrailReader`` reads such a file as one document."""
+    from ..auditlog.detect import DELIVERY_FILE
+    from ..offline.reader import open_log
+
+    try:
+        f = open_log(path)
+        try:
+            head = f.read(4096)
+        finally:
+            f.close()
+    except (AuditReadyError, OSError, EOFError):
+        return True
+    return DELIVERY_FILE.match(head.removeprefix(b"\xef\xbb\xbf")) is not None
+
+
+def trail_again_text(first: str) -> str:
+    """The finding for a CloudTrail record repeated byte for byte within one delivered log file (``first``: where the
+    first copy is)."""
+    return (f"The record repeats another record of this log file ({first}) whole, its eventID and content alike, and "
+            "the file is one delivered CloudTrail log file (one {\"Records\": [...]} document): CloudTrail writes an "
+            "event once into a log file, and what it delivers again is a whole file (an event in each trail that "
+            "records it, a global service event in each trail that includes them), never a record repeated within "
+            "one. So the file was altered or assembled after delivery (records copied into it, or files joined and "
+            "written as one), and it is not what the trail delivered.")
+
+
+TRAIL_AGAIN_FIX = ("compare the file with the object the trail delivered to its S3 bucket (and its digest file: "
+                   "turn on log file validation) and verify that; keep each delivered file as CloudTrail wrote it, "
+                   "and join files only as records one a line (jq -c '.Records[]'), never into one Records array")
+
+
 def _conflict(fmt: str, first: str) -> str:
     if fmt == "jsonl":
         return (f"The record repeats the request id, time and action of another record ({first}) but not its content: "
@@ -2310,9 +2434,12 @@ _CONFLICT_FIX = {
     "k8s": "compare the two events with the API server's own log backend file; let one pipeline write the file, and "
     "seal the log (auditready seal) where it is written so that a changed event is proven",
 }
-# Kubernetes findings by kind (``Pairs.found``): (text, fix) of what the kind keeps and the bound of a request
+# Kubernetes (and CloudTrail's trail_again) findings by kind (``Pairs.found``): (text, fix) of what the kind keeps
+# and the bound of a request
 _K8S_FOUND: dict[str, Callable[[str, int], tuple[str, str]]] = {
     "k8s_once": lambda first, bound: (k8s_once_text(bound), K8S_ONCE_FIX),
+    "k8s_unkept": lambda first, bound: (k8s_unkept_text(first, bound), K8S_UNKEPT_FIX),
+    "trail_again": lambda first, bound: (trail_again_text(first), TRAIL_AGAIN_FIX),
     "k8s_headless": lambda first, bound: (k8s_headless_text(first), K8S_DROP_FIX),
     "received_at": lambda first, bound: (received_at_text(first), _CONFLICT_FIX["k8s"]),
 }

@@ -1,4 +1,12 @@
-"""required_fields: each matched entry has time, identity, resource, action, result, source and request id."""
+"""required_fields: each matched entry has time, identity, resource, action, result, source and request id.
+
+An entry written before its request's outcome exists (``formats.REQUEST_TYPES``: a Vault/OpenBao request entry, a
+Kubernetes RequestReceived event) needs no result of its own. A Kubernetes RequestReceived event is not counted as
+judged for it either: it carries every other field, and its request's outcome is its later stage's event, judged
+there; so such an event with every other field is excused by K8S_RECEIVED, and a log of RequestReceived events alone
+(every outcome dropped: red team rt102 F2, a pipeline that de-duplicates by auditID keeps the first stage) judges
+nothing and does not pass. Whether a RequestReceived event's request has a later stage in the log is completeness's
+to judge: one with none, not in flight at the log's end, is a finding there."""
 
 from __future__ import annotations
 
@@ -285,6 +293,16 @@ _CT_WRITES = {"identity": "the caller's type, ARN and ids or the AWS service tha
 # has no responseStatus: processCode sets one with the response's code (ResponseStarted), the Panic path and the
 # deferred ResponseComplete theirs, and the buffered backend sends a deep copy of each stage's event.
 _K8S_KINDS = frozenset({"Event"})
+# A RequestReceived event names who asked for what, when and from where, and cannot name the outcome (it is written
+# before the request is handled): the result is its request's later stage's (ResponseStarted, ResponseComplete or
+# Panic), judged on that event. So a RequestReceived event that carries every other field is excused by this rule
+# rather than counted as judged, and a log of such events alone (every outcome dropped, red team rt102 F2: a pipeline
+# that de-duplicates by auditID keeps the first stage) judges nothing and does not pass. Whether its request has a
+# later stage in the log is completeness's to judge (a request with none, not in flight at the log's end, is a
+# finding there).
+K8S_RECEIVED = ("a Kubernetes RequestReceived event is written before its request is handled, so it carries no "
+                "result (responseStatus): the request's outcome is judged on its later stage's event (ResponseStarted, "
+                "ResponseComplete or Panic), and completeness reports a request the log holds no later stage of")
 _K8S_VERSIONS = frozenset({"audit.k8s.io/v1", "audit.k8s.io/v1beta1", "audit.k8s.io/v1alpha1"})
 # A line as the API server writes it begins so (TypeMeta first, compact JSON): a line whose first object does not is
 # parsed and judged (``Fields._k8s_values``), as is one with a "code" that is no positive integer, or a
@@ -675,6 +693,9 @@ class Fields(Visitor):
         # Kubernetes, offline: each event's kind, apiVersion and responseStatus hold what the API server writes there
         # (``_K8S_KINDS`` above); the lines of the block being read that may not, to be parsed (``_k8s_values``)
         self.k8s_values = self.every_entry and self.format == "k8s"
+        # Kubernetes, offline, with the result asked for: a RequestReceived event is not counted as judged for it
+        # (K8S_RECEIVED), so that a log of such events alone, which records no request's outcome, judges nothing
+        self.received = self.k8s_values and "result" in self.wanted
         self.k8s_odd: set[int] = set()
         # generic JSON lines: who is read from an Okta event's actor, and the keys its source is read through, to
         # find written null (_OKTA_SYSTEM); the request id from Key Vault's optional correlationId alone
@@ -803,6 +824,10 @@ class Fields(Visitor):
                 self.format != "vault" or batch.type.count("request") + batch.type.count("response") == len(batch))
                 and (not self.addresses or all(map(self._address, set(batch.source))))
                 and not (self.blankable and self.suspect)):
+            if self.every_entry and self.received:  # (every entry complete: each RequestReceived event excused)
+                n = batch.type.count("RequestReceived")
+                if n:
+                    self.excuse(K8S_RECEIVED, n)
             return
         self._batch = batch
         try:
@@ -937,11 +962,13 @@ class Fields(Visitor):
                       _ADDRESS_WHAT)
         blanked = self._blanked(rec) if self.blankable else {}
         if not blanked and self.all_fields and _complete(rec):
+            self._received(rec)
             return
         lacking = missing(rec, self.wanted, None)
         if blanked:
             lacking = [f for f in self.wanted if f in lacking or f in blanked]
         if not lacking:
+            self._received(rec)
             return
         excuse = excused_by(rec, lacking, self.format)
         if excuse is not None and excuse.rule == _UNKNOWN_TOKEN and self._decided(rec):
@@ -987,6 +1014,12 @@ class Fields(Visitor):
             said = f"{said[:-1]}{'; ' if blanked else ': '}{gap}."
             fix += "" if blanked else _CUT_FIX
         self._add(Finding(ID, "", said, fix, where=rec.where, request_id=rec.request_id), what)
+
+    def _received(self, rec: Record) -> None:
+        """A Kubernetes RequestReceived event with every field but the result (which it cannot carry): excused from
+        the count of what was judged, by K8S_RECEIVED, as the outcome it lacks is its later stage's to show."""
+        if self.received and rec.type == "RequestReceived":
+            self.excuse(K8S_RECEIVED)
 
     def _who_gap(self, rec: Record) -> str:
         """CloudTrail, read by its own paths: why ``rec``'s userIdentity names no one by its type's rule, read from

@@ -68,9 +68,12 @@ PATTERN matches and no path of the files' Vault and Kubernetes entries starts wi
 mount or namespace, a Kubernetes Secret asked for without ``api/v1/namespaces/``), the answer says so
 (``pattern_unseen``) rather than let "nobody" stand (``unseen_head``; CloudTrail names are free-form: not judged).
 Exit 0: answered from every line; 1: answered, but some lines could not be read, a request is known only from its
-response, an unwrap used a wrapping token whose wrapped response is in none of the files, the files leave a hole in
-the period, or PATTERN starts as no path of the files does (the answer may be incomplete, the count is said); 2:
-usage error, a file that cannot be read or is no Vault/OpenBao, Kubernetes or CloudTrail audit log.
+response, a request's outcome is not logged in the files (a Vault/OpenBao request entry with no response entry, a
+Kubernetes request known by its RequestReceived event alone, a request an HA standby forwarded whose active node's
+entries are in none of the files: each counted as "outcome not logged", red team rt102 F3), an unwrap used a
+wrapping token whose wrapped response is in none of the files, the files leave a hole in the period, or PATTERN
+starts as no path of the files does (the answer may be incomplete, the count is said); 2: usage error, a file that
+cannot be read or is no Vault/OpenBao, Kubernetes or CloudTrail audit log.
 """
 
 from __future__ import annotations
@@ -262,8 +265,9 @@ def add_parser(sub: Any) -> argparse.ArgumentParser:
                        "AWS CloudTrail audit logs: per identity (display name, entity id, token accessor digest) the "
                        "requests and denied requests "
                        "of each operation, first and last time, source addresses. Exit 0: answered; 1: answered, but "
-                       "the answer may be incomplete (lines that could not be read, a hole in the period the files "
-                       "cover, ...: said on standard error); 2: usage or unreadable input.")
+                       "the answer may be incomplete (lines that could not be read, a request whose outcome is not "
+                       "logged, a hole in the period the files cover, ...: said on standard error); 2: usage or "
+                       "unreadable input.")
     p.add_argument("pattern", metavar="PATTERN",
                    help="secret paths as the API names them, with Vault policy globs: a trailing * matches the rest "
                    "of the path, a + segment one segment (e.g. 'secret/data/prod/+/db*'; Kubernetes: "
@@ -1641,9 +1645,9 @@ def run(args: argparse.Namespace) -> int:
     if k8s_unlogged:
         print(f"auditready: {k8s_unlogged} matching Kubernetes requests are known by their "
               "RequestReceived event alone, so whether each was allowed or refused is not logged (counted as "
-              "\"outcome not logged\", not as allowed): the request was in flight when the log ends, the audit "
-              "policy omits its later stages, or a hop dropped its ResponseComplete event; fix: see `auditready "
-              "verify` (completeness) for which", file=sys.stderr)
+              "\"outcome not logged\", not as allowed): the request was in flight when the log ends, a hop dropped "
+              "its later stages (ResponseComplete), or the audit policy omits them, which loses every such "
+              "request's outcome; fix: see `auditready verify` (completeness) for which", file=sys.stderr)
     lost = doc["unwraps_not_attributed"]
     if lost["count"]:
         print(f"auditready: {lost['count']} unwrap(s) (sys/wrapping/unwrap, {lost['first']} to {lost['last']}) used "
@@ -1661,4 +1665,7 @@ def run(args: argparse.Namespace) -> int:
     if unreadable:
         print(f"auditready: {unreadable} lines could not be read, so the answer may be incomplete; fix: see "
               "`auditready verify` (required_fields) for which lines and why", file=sys.stderr)
-    return 1 if unreadable or acc.from_response or acc.unanswered or lost["count"] or gaps or unseen else 0
+    # a request whose outcome is in none of the files makes the answer incomplete, whatever the log (Vault, Kubernetes,
+    # an HA standby's forwarded request): exit 1 for each alike (red team rt102 F3)
+    unlogged = acc.unanswered or k8s_unlogged or acc.unforwarded
+    return 1 if unreadable or acc.from_response or unlogged or lost["count"] or gaps or unseen else 0
