@@ -77,6 +77,21 @@ def test_key_vault_requests_without_a_correlation_id_are_excused(tmp_path: Path,
            "GUID that the client can pass\", Key Vault's logging docs), refused at authentication" in text, text
 
 
+def test_a_key_vault_correlation_id_of_the_nil_guid_is_none_passed(tmp_path: Path,
+                                                                   capsys: pytest.CaptureFixture[str]) -> None:
+    """A client that passes .NET's Guid.Empty passes no correlation id: excused as one written empty (red team
+    rt102: zeros alone are no request id); the same zeros where the rule does not hold are a finding."""
+    rows = _rows("azure-keyvault")
+    rows[0]["correlationId"] = "00000000-0000-0000-0000-000000000000"
+    rc, found, text = verify_lines(tmp_path, capsys, _compact(rows), _toml("azure-keyvault"), name="kv.json")
+    assert (rc, found.get("required_fields")) == (0, None), text
+    assert "excused 1: a Key Vault request whose client passed no correlation id (" in text, text
+    for r in rows:
+        r["properties"]["requestUri"] = r["properties"]["requestUri"].replace(".vault.azure.net", ".example.net")
+    rc, found, text = verify_lines(tmp_path, capsys, _compact(rows), _toml("azure-keyvault"), name="kv.json")
+    assert rc == 1 and found.get("required_fields", [])[:1] == [1], found
+
+
 def test_a_missing_correlation_id_is_still_a_finding_where_the_rule_does_not_hold(
         tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     """The key dropped, or a null or a placeholder in its place (what a hop leaves: missing evidence); without a

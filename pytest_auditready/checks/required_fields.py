@@ -578,7 +578,10 @@ _KEY_VAULT_RESOURCE = re.compile(KEY_VAULT_URI + r"(?:/|\Z)|/providers/microsoft
 
 
 _CORRELATION_KEYS = ("correlationId", "CorrelationId")  # the diagnostic setting's, the AZKVAuditLogs table's
-_EMPTY_CORRELATION = {k: re.compile(b'"' + k.encode() + rb'"\s*:\s*""') for k in _CORRELATION_KEYS}
+# (written empty, or as the nil GUID a client passes for none: .NET's Guid.Empty, which reader.no_request_id reads as
+# no request id, red team rt102)
+_EMPTY_CORRELATION = {k: re.compile(b'"' + k.encode() + rb'"\s*:\s*"(?:|0{8}-0{4}-0{4}-0{4}-0{12})"')
+                      for k in _CORRELATION_KEYS}
 
 
 def _key_vault(rec: Record) -> bool:
