@@ -28,6 +28,7 @@ from pytest_auditready.config import discover
 from pytest_auditready.engine import parallel
 from pytest_auditready.engine.files import FileResult, offline_checks, verify_file
 from pytest_auditready.offline.reader import BLOCK
+from tests.test_rt101_who import _write as write_lines
 
 ROOT = Path(__file__).resolve().parents[1]
 MAKER = ROOT / "fixtures" / "jsonl" / "rt102-gcp" / "make_fixture.py"
@@ -65,10 +66,7 @@ def _entries(change: Optional[Callable[[int, dict[str, Any]], None]] = None) -> 
 
 
 def _write(tmp_path: Path, docs: Sequence[Any], name: str = "export.jsonl") -> Path:
-    log = tmp_path / name
-    log.write_text("".join(json.dumps(d, separators=(",", ":")) + "\n" for d in docs))
-    log.chmod(0o600)
-    return log
+    return write_lines(tmp_path, list(docs), name)
 
 
 def _config(tmp_path: Path, field_map: Optional[dict[str, str]] = None) -> Path:
