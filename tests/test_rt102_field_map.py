@@ -249,7 +249,12 @@ def _planted(tmp_path: Path, producer: str, value: Any) -> tuple[Path, dict[str,
 @pytest.mark.parametrize("value", NO_IDS, ids=repr)
 @pytest.mark.parametrize("producer", list(PRODUCERS))
 def test_a_request_id_that_names_no_request_is_found_at_its_line(tmp_path: Path, producer: str, value: Any) -> None:
+    """(Key Vault's correlationId written as the nil GUID is a client that passed none, excused as one written
+    empty: tests/test_jsonl_optional_fields_rt100.py.)"""
     path, found = _planted(tmp_path, producer, value)
+    if producer == "azure-keyvault" and value == "00000000-0000-0000-0000-000000000000":
+        assert found == {}, found
+        return
     assert found == {"required_fields": [f"{path}:2"]}, found
 
 
