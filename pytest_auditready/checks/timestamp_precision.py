@@ -134,19 +134,30 @@ class _Clock:
         self.short: dict[int, list[Record]] = {}
 
     def add(self, digits: int, rec: Record) -> None:
-        self.nshort[digits] = self.nshort.get(digits, 0) + 1
-        shown = self.short.setdefault(digits, [])
-        if len(shown) <= _SHOW:  # (the one after those named: where their roll-up points)
-            shown.append(rec)
+        _add_short(self.nshort, self.short, digits, rec)
 
     def merge(self, later: "_Clock") -> None:
         """``later``'s, seen after these."""
         self.good += later.good
         self.best = max(self.best, later.best)
-        for k, n in later.nshort.items():
-            self.nshort[k] = self.nshort.get(k, 0) + n
-        for k, recs in later.short.items():
-            self.short[k] = (self.short.get(k, []) + recs)[:_SHOW + 1]
+        _merge_short(self.nshort, self.short, later.nshort, later.short)
+
+
+def _add_short(nshort: dict[int, int], short: dict[int, list[Record]], digits: int, rec: Record) -> None:
+    """Count a short time of ``digits`` digits, and keep its entry among the first few of that length."""
+    nshort[digits] = nshort.get(digits, 0) + 1
+    shown = short.setdefault(digits, [])
+    if len(shown) <= _SHOW:  # (the one after those named: where their roll-up points)
+        shown.append(rec)
+
+
+def _merge_short(nshort: dict[int, int], short: dict[int, list[Record]], later_n: dict[int, int],
+                 later: dict[int, list[Record]]) -> None:
+    """Add the short times counted after these (``later_n``, ``later``) to ``nshort`` and ``short``."""
+    for k, n in later_n.items():
+        nshort[k] = nshort.get(k, 0) + n
+    for k, recs in later.items():
+        short[k] = (short.get(k, []) + recs)[:_SHOW + 1]
 
 
 _SERVICES = 1000  # distinct services judged apart; past them, the log is judged as a whole (Precision.overflow)
@@ -424,10 +435,7 @@ class Precision(Visitor):
                 return  # another stage of a request counted already
             if len(self.short_keys) < _KEYS:
                 self.short_keys[key] = digits
-        self.nshort[digits] = self.nshort.get(digits, 0) + 1
-        shown = self.short.setdefault(digits, [])
-        if len(shown) <= _SHOW:  # (the one after those named: where their roll-up points)
-            shown.append(rec)
+        _add_short(self.nshort, self.short, digits, rec)
 
     def merge(self, later: Visitor) -> None:
         assert isinstance(later, Precision)
@@ -437,10 +445,7 @@ class Precision(Visitor):
                 later.short[digits] = [r for r in later.short.get(digits, []) if r.request_id != key]
             elif len(self.short_keys) < _KEYS:
                 self.short_keys[key] = digits
-        for k, recs in later.short.items():
-            self.short[k] = (self.short.get(k, []) + recs)[:_SHOW + 1]
-        for k, n in later.nshort.items():
-            self.nshort[k] = self.nshort.get(k, 0) + n
+        _merge_short(self.nshort, self.short, later.nshort, later.short)
         self.bad.merge(later.bad)
         self.zero.merge(later.zero)
         self.fraction.merge(later.fraction)
