@@ -37,7 +37,7 @@ from typing import Any, Iterable, Mapping, Optional, Sequence
 
 from .checks.base import FAILED, SKIPPED, Finding, Outcome
 from .errors import AuditReadyError
-from .text import redact, visible
+from .text import UUID, redact, visible
 
 # /2: fingerprints name the entry (its request id and its line's digest: ``entry_of``); /1 named none, so one
 # acceptance accepted the same defect in every entry of every file of that name: refused, to be written again
@@ -52,7 +52,7 @@ _EXPIRED = re.compile(r"\(its acceptance ([0-9a-f]{24}) by ")
 # A request id of the shape of one a server generates, written in clear (``shown_request_id``): a UUID (Vault's
 # request.id, a Kubernetes auditID, a CloudTrail eventID and most requestIDs), or the 16 upper-case letters and digits
 # of an S3 request id (as CloudTrail writes S3's requestID)
-_UUID = re.compile(r"[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}")
+_UUID = re.compile(UUID)
 _S3_ID = re.compile(r"(?=[A-Z0-9]*[A-Z])(?=[A-Z0-9]*[0-9])[A-Z0-9]{16}")
 # a word of an acceptance's text long enough to be a credential (``masked``)
 _WORD = re.compile(r"[^\s()\[\]{}<>\"'`,;|]{12,}")

@@ -18,6 +18,9 @@ import re
 import urllib.parse
 from typing import Any, Mapping, Sequence
 
+# A UUID in its text form (8-4-4-4-12 hex digits, either case): a request id Vault, OpenBao and the API server write.
+UUID = r"[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}"
+
 # Invisible characters (Unicode's default-ignorable code points: zero-width spaces and joiners, the soft hyphen,
 # word joiners, variation selectors, the BOM, fillers, and the tag characters that can smuggle whole ASCII words
 # past a reader): shown as escapes too, so that a path that reads like another is told apart from it.

@@ -196,8 +196,8 @@ def _written(facts: Any, path: str, dev: Mapping[str, Any]) -> tuple[str, str]:
                     "answered with a request id, but nothing shows it is the vault's: the run cannot tell that it "
                     "runs on the vault's host)")
     if mark.get("cut"):
-        return "", (f": not checked (its file grew by more than {_READ_MIB} MiB during the run, and the run's "
-                    "requests were not among what was read)")
+        return "", (f": not checked (its file grew by more than {DEVICE_FILE_BYTES >> 20} MiB during the run, and "
+                    "the run's requests were not among what was read)")
     if mark.get("rotated") and not mark.get("rotated_to"):
         return "", (f": not checked (its file was replaced during the run, as a rotation does, and the file it "
                     f"replaced is not in its folder: the new one holds {found} of the {want} requests of the run "
@@ -207,7 +207,9 @@ def _written(facts: Any, path: str, dev: Mapping[str, Any]) -> tuple[str, str]:
                                            f"{want} requests of the run answered with a request id")
 
 
-_READ_MIB = 64  # vault.scenario._DEVICE_FILE_BYTES: what is read of a device's file
+# The most bytes the scenario reads of what a device's file gained during the run, to find the run's request ids in
+# it (vault.scenario._count_ids)
+DEVICE_FILE_BYTES = 64 << 20
 
 
 def _failing(facts: Any, path: str, dev: Mapping[str, Any], read: str, seen: tuple[str, str]) -> Optional[Finding]:

@@ -12,7 +12,7 @@ from ..auditlog.model import BadLine, Entries, Record
 from ..scan import secret_data
 from ..scan.hyperscan import LeakScanner
 from ..scan.secrets import COMMAND_LINE, HEADER_CREDENTIAL, HEADER_KINDS, NOT_BY_NAME, RESPONSE_HEADER_CREDENTIAL
-from ..text import PIECE
+from ..text import PIECE, UUID
 from .base import Check, CheckContext, Finding, Outcome, Skip, Visitor, feed
 from .data_minimisation import masked_key_path, personal_data
 
@@ -472,7 +472,7 @@ def mask_quoted(outcomes: Sequence[Outcome]) -> list[Outcome]:
 
 
 # a request id of the usual form (a UUID, as Vault, Kubernetes and CloudTrail write one): no credential
-_PLAIN_ID = re.compile(r"[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}\Z")
+_PLAIN_ID = re.compile(UUID + r"\Z")
 
 
 def run(ctx: CheckContext) -> Iterator[Union[Finding, Skip]]:

@@ -22,6 +22,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Callable, Iterable, Iterator, Mapping, Optional
 
 from ..auditlog.model import HMAC_RE
+from ..text import UUID
 from . import argv, tokens
 from .deferred import deferred_requests
 from .known import MIN_LEN, fingerprint
@@ -31,7 +32,7 @@ if TYPE_CHECKING:
 
 # Vault / OpenBao tokens, which detect-secrets has no detector for (scan.tokens has them and other formats).
 VAULT_TOKEN_RE = tokens.RULES[0].pattern
-_UUID_RE = re.compile(r"[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}\Z")
+_UUID_RE = re.compile(UUID + r"\Z")
 _TIME_RE = re.compile(r"\d{4}-\d{2}-\d{2}[T ]\d{2}:\d{2}:\d{2}(\.\d+)?(Z|[+-]\d{2}:?\d{2})?\Z")
 # Keys of the Vault/OpenBao audit format whose values the vault itself computes or composes: ids, addresses, names
 # and times. Judged only by the detectors of a secret's own format (a Vault token, a GitHub token, a JWT...), never

@@ -22,6 +22,7 @@ from urllib.parse import urlsplit
 
 from ..auditlog.model import AccessLedger, Action, in_scope
 from ..errors import AuditReadyError
+from ..text import UUID
 from .client import Reply, VaultClient
 from .config import origins_from_description, uri_origin
 
@@ -1433,8 +1434,8 @@ class Runner:
     def _measure_device_files(self) -> None:
         """For each file device marked at preflight (``_mark_device_files``): how many of the run's requests (those
         answered with a request id) its file received since, read from where the file stood then (from its start
-        when it was replaced meanwhile: a rotation), at most ``_DEVICE_FILE_BYTES``. Never its content: only the
-        request ids it holds are counted."""
+        when it was replaced meanwhile: a rotation), at most ``fail_closed.DEVICE_FILE_BYTES``. Never its content:
+        only the request ids it holds are counted."""
         if not self.facts.device_files:
             return
         self.facts.device_files_local = self.local_files()
@@ -1689,17 +1690,15 @@ class Runner:
         self.admin.close()  # the identities share its connection pool
 
 
-# The most bytes read of what a device's file gained during the run, to find the run's request ids in it.
-_DEVICE_FILE_BYTES = 64 << 20
-_REQUEST_ID = re.compile(rb"[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}")
+_REQUEST_ID = re.compile(UUID.encode())
 
 
 def _count_ids(mark: dict[str, Any], want: set[str]) -> None:
     """Fill ``mark`` (``Runner._mark_device_files``) with what its file gained since: "grew" (bytes), "found" (how
     many of ``want``, the run's request ids, it holds), "rotated" (another file is at the path now, read from its
     start) with "rotated_to" (where the file marked went, found by its identity in the same folder, read from the
-    mark on), "cut" (more than ``_DEVICE_FILE_BYTES`` gained: read that far), or "unread" (why it could not be read).
-    A file that did not grow is told by its size alone, without reading it."""
+    mark on), "cut" (more than ``fail_closed.DEVICE_FILE_BYTES`` gained: read that far), or "unread" (why it could
+    not be read). A file that did not grow is told by its size alone, without reading it."""
     fp = str(mark["file_path"])
     try:
         st = os.stat(fp)
@@ -1719,8 +1718,10 @@ def _count_ids(mark: dict[str, Any], want: set[str]) -> None:
     if mark["grew"] == 0 and same:
         mark["found"] = 0
         return
+    from ..checks.fail_closed import DEVICE_FILE_BYTES
+
     found: set[str] = set()
-    left = _DEVICE_FILE_BYTES
+    left = DEVICE_FILE_BYTES
     for path, begin in parts:
         try:
             left = _find_ids(path, begin, want, found, left)
