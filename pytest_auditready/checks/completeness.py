@@ -707,6 +707,7 @@ class Pairs(Visitor):
         # then written when it ends)
         self.k8s_reordered = ctx.settings.k8s_webhook_reorder > 0  # (declared so: a receiver's reordered batches)
         self.k8s_unstarted: "OrderedDict[str, None]" = OrderedDict()
+        self._delivered: Optional[bool] = None  # CloudTrail: the file is one delivered log file (``_delivery_file``)
         self.keys: dict[int, bytes] = {}  # this block's later stages' events: their policy key
         self.k8s_first_w: Optional[int] = None  # the first and latest time an event was written (stageTimestamp)
         self.k8s_last_w = -1
@@ -1303,10 +1304,9 @@ class Pairs(Visitor):
         on its first repeated record), not records one a line (an export, EventBridge's events: delivered at least
         once each, so a record may come twice among them). A file that cannot be read again is taken as one: the
         reader read it as such, or refused it."""
-        shape = self.__dict__.get("_delivered")
-        if shape is None:
-            shape = self._delivered = _delivered(self.log_path) if self.log_path else False
-        return bool(shape)
+        if self._delivered is None:
+            self._delivered = _delivered(self.log_path) if self.log_path else False
+        return self._delivered
 
     def _stages(self, rec: Record) -> None:
         """Kubernetes: the events of one request (one auditID, each stage its own event) name the one request its
